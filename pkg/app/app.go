@@ -1,0 +1,116 @@
+// Package app is certctl's entry point: it builds the command tree, runs it,
+// and maps every outcome to an exit code. main and the end-to-end tests both
+// call Main or Run.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/commands/root"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
+)
+
+// version is set at build time with -ldflags "-X github.com/certctl/certctl/pkg/app.version=…".
+var version = ""
+
+// Version returns the build's version, falling back to the module version.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Main runs certctl on the process's arguments and streams.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := cmdutil.New(iostreams.System(), Version())
+	return int(Run(ctx, f, os.Args[1:]))
+}
+
+// Run runs certctl with args and returns the exit code. No panic escapes.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) (code errs.ExitCode) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(f.IO.ErrOut, "certctl: internal error: %v\n", p)
+			if f.Getenv("CERTCTL_DEBUG") != "" {
+				fmt.Fprintf(f.IO.ErrOut, "%s\n", debug.Stack())
+			} else {
+				fmt.Fprintln(f.IO.ErrOut, "hint: this is a bug; run again with CERTCTL_DEBUG=1 for details and report it")
+			}
+			code = errs.ExitFailure
+		}
+	}()
+	cmd := root.NewCmdRoot(f)
+	cmd.SetArgs(args)
+	cmd.SetIn(f.IO.In)
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	_, err := cmd.ExecuteContextC(ctx)
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = cmdutil.VaultError(cerr)
+	}
+	if err == nil {
+		return errs.ExitOK
+	}
+	err = classify(err)
+	printError(f, err)
+	return errs.ExitCodeOf(err)
+}
+
+// classify gives an exit code to the errors cobra itself returns.
+func classify(err error) error {
+	var ce *errs.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "required flag", "accepts ", "requires ", "if any flags in the group", "bad flag syntax"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, p) {
+			return &errs.Error{Exit: errs.ExitUsage, Msg: msg}
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
+	}
+	return err
+}
+
+func printError(f *cmdutil.Factory, err error) {
+	var ce *errs.Error
+	if errors.As(err, &ce) && ce.Silent {
+		return
+	}
+	msg := err.Error()
+	fmt.Fprintf(f.IO.ErrOut, "certctl: %s\n", msg)
+	code := errs.ExitCodeOf(err)
+	if ce != nil && ce.Hint != "" {
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", ce.Hint)
+	} else if code == errs.ExitUsage {
+		fmt.Fprintln(f.IO.ErrOut, "hint: run with --help for usage")
+	}
+	if f.Globals.Output == "json" {
+		name := "InternalFailure"
+		if ce != nil {
+			name = ce.CodeName()
+		}
+		obj := map[string]any{"Error": map[string]any{"Code": name, "Message": msg, "ExitCode": int(code)}}
+		b, _ := json.Marshal(obj)
+		fmt.Fprintln(f.IO.ErrOut, string(b))
+	}
+}

@@ -1,0 +1,78 @@
+// Package arn formats and parses certctl's identifiers, which follow the
+// shape of AWS ARNs: arn:certctl:<service>:<region>:<account>:<type>/<uuid>.
+package arn
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Resource kinds.
+const (
+	Certificate          = "certificate"
+	CertificateAuthority = "certificate-authority"
+	AcmeEndpoint         = "acme-endpoint"
+)
+
+// service is the ARN service of each resource kind.
+var service = map[string]string{
+	Certificate:          "acm",
+	CertificateAuthority: "acm-pca",
+	AcmeEndpoint:         "acm",
+}
+
+// Format builds the ARN of a resource.
+func Format(kind, region, account, id string) string {
+	return fmt.Sprintf("arn:certctl:%s:%s:%s:%s/%s", service[kind], region, account, kind, id)
+}
+
+// ARN is a parsed identifier.
+type ARN struct {
+	Service, Region, Account, Kind, ID string
+}
+
+var arnRE = regexp.MustCompile(`^arn:certctl:([a-z-]+):([^:]*):([^:]*):([a-z-]+)/([0-9a-fA-F-]+)$`)
+
+// Parse parses a full ARN.
+func Parse(s string) (ARN, error) {
+	m := arnRE.FindStringSubmatch(s)
+	if m == nil {
+		return ARN{}, fmt.Errorf("%q is not a certctl ARN", s)
+	}
+	a := ARN{Service: m[1], Region: m[2], Account: m[3], Kind: m[4], ID: strings.ToLower(m[5])}
+	if want, ok := service[a.Kind]; !ok || want != a.Service {
+		return ARN{}, fmt.Errorf("%q is not a certctl ARN: unknown resource %s:%s", s, a.Service, a.Kind)
+	}
+	return a, nil
+}
+
+var idRE = regexp.MustCompile(`^[0-9a-fA-F-]+$`)
+
+// MinPrefix is the shortest UUID prefix accepted as an identifier.
+const MinPrefix = 6
+
+// IDOf extracts the UUID or UUID prefix from an identifier argument of the
+// given kind: a full ARN, a bare UUID, or a prefix of at least MinPrefix
+// characters. exact reports whether the value is a whole UUID.
+func IDOf(kind, s string) (id string, exact bool, err error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "arn:") {
+		a, err := Parse(s)
+		if err != nil {
+			return "", false, err
+		}
+		if a.Kind != kind {
+			return "", false, fmt.Errorf("%q is a %s ARN, not a %s ARN", s, a.Kind, kind)
+		}
+		return a.ID, len(a.ID) == 36, nil
+	}
+	if !idRE.MatchString(s) {
+		return "", false, fmt.Errorf("%q is not an ARN, a UUID or a UUID prefix", s)
+	}
+	if len(s) < MinPrefix {
+		return "", false, fmt.Errorf("identifier prefix %q is too short (at least %d characters)", s, MinPrefix)
+	}
+	s = strings.ToLower(s)
+	return s, len(s) == 36, nil
+}

@@ -1,0 +1,59 @@
+package arn
+
+import "testing"
+
+func TestFormatParse(t *testing.T) {
+	id := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	s := Format(Certificate, "local", "000000000000", id)
+	if s != "arn:certctl:acm:local:000000000000:certificate/"+id {
+		t.Fatalf("Format = %s", s)
+	}
+	a, err := Parse(s)
+	if err != nil || a.ID != id || a.Kind != Certificate || a.Region != "local" {
+		t.Fatalf("Parse = %+v, %v", a, err)
+	}
+	ca := Format(CertificateAuthority, "eu", "1", id)
+	if _, err := Parse(ca); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse("arn:certctl:acm:local:0:certificate-authority/" + id); err == nil {
+		t.Fatal("wrong service for kind accepted")
+	}
+}
+
+func TestIDOf(t *testing.T) {
+	id := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	cases := []struct {
+		in    string
+		want  string
+		exact bool
+		ok    bool
+	}{
+		{id, id, true, true},
+		{"0F8FAD5B", "0f8fad5b", false, true},
+		{Format(Certificate, "r", "a", id), id, true, true},
+		{Format(CertificateAuthority, "r", "a", id), "", false, false},
+		{"0f8fa", "", false, false},
+		{"hello!", "", false, false},
+		{"", "", false, false},
+	}
+	for _, c := range cases {
+		got, exact, err := IDOf(Certificate, c.in)
+		if (err == nil) != c.ok || got != c.want || exact != c.exact {
+			t.Errorf("IDOf(%q) = %q,%v,%v", c.in, got, exact, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("arn:certctl:acm:local:000000000000:certificate/0f8fad5b-d9cb-469f-a165-70867728950e")
+	f.Add("arn:certctl:acm-pca:x:y:certificate-authority/abc")
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := Parse(s)
+		if err == nil {
+			if _, err := Parse(Format(a.Kind, a.Region, a.Account, a.ID)); err != nil {
+				t.Fatalf("formatted ARN of %q does not parse: %v", s, err)
+			}
+		}
+	})
+}

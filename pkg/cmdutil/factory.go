@@ -1,0 +1,168 @@
+// Package cmdutil holds what every command shares: the factory of lazily
+// built dependencies, the global options, and helpers for flags and files.
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/certctl/certctl/pkg/config"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/output"
+)
+
+// GlobalOptions are the values of the root command's persistent flags.
+type GlobalOptions struct {
+	ConfigFile          string
+	Output              string
+	Query               string
+	NoColor             bool
+	Quiet               bool
+	VaultPassphraseFile string
+	// ConfigFlags are the flags that override settings, by setting name.
+	ConfigFlags map[string]*pflag.Flag
+}
+
+// Factory builds each dependency on first use, so that `--help`,
+// `--version` and shell completion never open (or create) the vault.
+type Factory struct {
+	IO      *iostreams.IOStreams
+	Now     func() time.Time
+	Getenv  func(string) string
+	Version string
+	Globals GlobalOptions
+
+	// TestScrypt, when set, are the KDF parameters for a newly wrapped
+	// master key (tests only; production uses localstore.DefaultScrypt).
+	TestScrypt *localstore.ScryptParams
+
+	cfg     *config.Config
+	vault   *localstore.Vault
+	printer *output.Printer
+}
+
+// New returns a factory over the real process environment.
+func New(io *iostreams.IOStreams, version string) *Factory {
+	return &Factory{
+		IO:      io,
+		Now:     func() time.Time { return time.Now().UTC() },
+		Getenv:  os.Getenv,
+		Version: version,
+	}
+}
+
+// Config loads the settings once.
+func (f *Factory) Config() (*config.Config, error) {
+	if f.cfg != nil {
+		return f.cfg, nil
+	}
+	c, err := config.Load(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
+	if err != nil {
+		return nil, errs.UsageErrorf("%v", err)
+	}
+	f.cfg = c
+	return c, nil
+}
+
+// Vault opens the vault once (creating it on first use).
+func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
+	if f.vault != nil {
+		return f.vault, nil
+	}
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	pass, err := f.vaultPassphrase()
+	if err != nil {
+		return nil, err
+	}
+	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass}
+	if f.TestScrypt != nil {
+		opts.Scrypt = *f.TestScrypt
+	}
+	v, err := localstore.Open(ctx, c.Vault, opts)
+	if err != nil {
+		return nil, VaultError(err)
+	}
+	f.vault = v
+	return v, nil
+}
+
+// VaultError maps an error from the vault layer to exit code 6 with a
+// message that helps; errors already carrying a code keep it.
+func VaultError(err error) error {
+	var ce *errs.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce):
+		return err
+	case errors.Is(err, context.Canceled):
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
+	case errors.Is(err, localstore.ErrNotFound):
+		return &errs.Error{Exit: errs.ExitNotFound, Err: err}
+	case errors.Is(err, localstore.ErrLocked):
+		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE or pass --vault-passphrase-file")
+	case errors.Is(err, localstore.ErrWrongPassphrase):
+		return errs.VaultErrorf("wrong vault passphrase")
+	case errors.Is(err, localstore.ErrCorrupt):
+		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+	case errors.Is(err, localstore.ErrUnsupportedStore):
+		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+	}
+	return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+}
+
+func (f *Factory) vaultPassphrase() ([]byte, error) {
+	if p := f.Globals.VaultPassphraseFile; p != "" {
+		data, err := ReadFileArg(f.IO, p)
+		if err != nil {
+			return nil, errs.UsageErrorf("--vault-passphrase-file: %v", err)
+		}
+		return TrimNewline(data), nil
+	}
+	if p := f.Getenv("CERTCTL_VAULT_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	return nil, nil
+}
+
+// TrimNewline drops one trailing newline (a passphrase file's last line end
+// is not part of the passphrase).
+func TrimNewline(b []byte) []byte {
+	s := string(b)
+	s = strings.TrimSuffix(s, "\n")
+	s = strings.TrimSuffix(s, "\r")
+	return []byte(s)
+}
+
+// Printer returns the output printer for the global -o and --query flags.
+func (f *Factory) Printer() (*output.Printer, error) {
+	if f.printer != nil {
+		return f.printer, nil
+	}
+	p, err := output.New(f.IO, f.Globals.Output, f.Globals.Query)
+	if err != nil {
+		return nil, errs.UsageErrorf("%v", err)
+	}
+	f.printer = p
+	return p, nil
+}
+
+// Close releases what the factory opened.
+func (f *Factory) Close() error {
+	if f.vault != nil {
+		err := f.vault.Close()
+		f.vault = nil
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package cmdutil
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
+)
+
+// MaxFileArg bounds what a file argument may hold: certificates, keys and
+// bundles are small, and a bound keeps a mistaken argument from eating memory.
+const MaxFileArg = 16 << 20
+
+// ReadFileArg reads a file argument: a path, `-` for stdin, or the AWS CLI
+// forms file://P and fileb://P.
+func ReadFileArg(s *iostreams.IOStreams, arg string) ([]byte, error) {
+	var r io.Reader
+	name := arg
+	switch {
+	case arg == "-":
+		r, name = s.In, "stdin"
+	case strings.HasPrefix(arg, "fileb://"):
+		name = strings.TrimPrefix(arg, "fileb://")
+	case strings.HasPrefix(arg, "file://"):
+		name = strings.TrimPrefix(arg, "file://")
+	}
+	if r == nil {
+		f, err := os.Open(name)
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil, fmt.Errorf("%s: no such file", name)
+			}
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileArg+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if len(data) > MaxFileArg {
+		return nil, fmt.Errorf("%s: larger than %d MiB", name, MaxFileArg>>20)
+	}
+	return data, nil
+}
+
+// FileArgName is the file name of a file argument, for messages.
+func FileArgName(arg string) string {
+	switch {
+	case arg == "-":
+		return "stdin"
+	case strings.HasPrefix(arg, "fileb://"):
+		return strings.TrimPrefix(arg, "fileb://")
+	case strings.HasPrefix(arg, "file://"):
+		return strings.TrimPrefix(arg, "file://")
+	}
+	return arg
+}
+
+// SplitListFlag flattens a repeatable flag whose values may also be
+// comma-separated.
+func SplitListFlag(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// CheckEnum checks that every value is one of allowed (exit 2 otherwise).
+func CheckEnum(flag string, vals []string, allowed []string) error {
+	for _, v := range vals {
+		ok := false
+		for _, a := range allowed {
+			if v == a {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return errs.UsageErrorf("invalid value %q for --%s (use one of %s)", v, flag, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+// ExactArgs requires n positional arguments, named for the message.
+func ExactArgs(n int, names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == n {
+			return nil
+		}
+		if len(args) < n {
+			return errs.UsageErrorf("%s: missing argument %s", cmd.CommandPath(), strings.Join(names[len(args):], " "))
+		}
+		return errs.UsageErrorf("%s: unexpected argument %q", cmd.CommandPath(), args[n])
+	}
+}
+
+// NoArgs refuses positional arguments.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return errs.UsageErrorf("%s: unexpected argument %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// MutuallyExclusive reports a conflict naming both flags.
+func MutuallyExclusive(fs *pflag.FlagSet, a, b string) error {
+	if fs.Changed(a) && fs.Changed(b) {
+		return errs.UsageErrorf("--%s and --%s cannot be used together", a, b)
+	}
+	return nil
+}
+
+// ParseBoolFilter parses --in-use=true|false style filters; "" means unset.
+func ParseBoolFilter(flag, v string) (*bool, error) {
+	switch strings.ToLower(v) {
+	case "":
+		return nil, nil
+	case "true":
+		t := true
+		return &t, nil
+	case "false":
+		f := false
+		return &f, nil
+	}
+	return nil, errs.UsageErrorf("invalid value %q for --%s (use true or false)", v, flag)
+}

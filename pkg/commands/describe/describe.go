@@ -1,0 +1,214 @@
+// Package describe implements `certctl describe`.
+package describe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// Options are the inputs of describe.
+type Options struct {
+	Factory  *cmdutil.Factory
+	ID       string
+	Versions bool
+	PEM      bool
+}
+
+// Output is describe's JSON form.
+type Output struct {
+	Certificate inventory.Detail `json:"Certificate"`
+}
+
+// PEMOutput is describe --pem's JSON form.
+type PEMOutput struct {
+	Certificate      string `json:"Certificate"`
+	CertificateChain string `json:"CertificateChain,omitempty"`
+}
+
+// NewCmdDescribe builds `certctl describe`.
+func NewCmdDescribe(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "describe ARN",
+		Short: "Show a certificate's details",
+		Long: `Show everything the vault knows about a certificate, with the field names of
+ACM's DescribeCertificate: names, validation state, serial, subject and issuer,
+status, validity, key and signature algorithms, key usages, renewal state, tags.
+
+--versions adds every version of the certificate (reimports, renewals).
+--pem prints the certificate and its chain as PEM instead (on a terminal or
+not; -o json wraps them in {"Certificate","CertificateChain"}).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+		Example: `  certctl describe 3f2a1b9c
+  certctl describe arn:certctl:acm:local:000000000000:certificate/3f2a1b9c-... --versions
+  certctl describe 3f2a1b9c --pem > fullchain.pem
+  certctl describe 3f2a1b9c --query Certificate.NotAfter -o text`,
+		Args:              cmdutil.ExactArgs(1, "ARN"),
+		ValidArgsFunction: f.CompleteCertificates,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Versions, "versions", false, "include every version of the certificate")
+	cmd.Flags().BoolVar(&opts.PEM, "pem", false, "print the certificate and chain as PEM")
+	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
+	_ = cmd.Flags().MarkHidden("certificate-arn")
+	return cmd
+}
+
+func run(ctx context.Context, o *Options) error {
+	f := o.Factory
+	p, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	v, err := f.Vault(ctx)
+	if err != nil {
+		return err
+	}
+	var c *localstore.Certificate
+	var versions []*localstore.CertificateVersion
+	var cur *localstore.CertificateVersion
+	err = v.Store.View(ctx, func(tx localstore.Tx) error {
+		id, err := inventory.ResolveCertificate(tx, o.ID)
+		if err != nil {
+			return err
+		}
+		if c, err = tx.GetCertificate(id); err != nil {
+			return err
+		}
+		if o.Versions {
+			if versions, err = tx.ListVersions(id); err != nil {
+				return err
+			}
+		}
+		if o.PEM {
+			cur, err = tx.GetVersion(id, c.Version)
+			if err != nil {
+				return inventory.NotFound(err, "issued certificate of", o.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return cmdutil.VaultError(err)
+	}
+	if o.PEM {
+		if cur == nil || len(cur.CertificatePEM) == 0 {
+			return errs.Refusedf("certificate %s has not been issued yet (status %s)", o.ID, c.Status)
+		}
+		out := PEMOutput{Certificate: string(cur.CertificatePEM), CertificateChain: string(cur.ChainPEM)}
+		if p.Format == "json" || p.Format == "yaml" {
+			return p.Print(out, output.View{})
+		}
+		_, err := io.WriteString(f.IO.Out, out.Certificate+out.CertificateChain)
+		return err
+	}
+	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
+	d := inventory.NewDetail(names, c, versions)
+	return p.Print(Output{Certificate: d}, view(d, f.Now))
+}
+
+func view(d inventory.Detail, now func() time.Time) output.View {
+	return output.View{
+		Table: func(s *output.Styles) *output.Table {
+			t := &output.Table{}
+			add := func(k, v string) {
+				if v != "" {
+					t.Rows = append(t.Rows, []string{k, v})
+				}
+			}
+			ts := func(x *inventory.Timestamp) string {
+				if x == nil {
+					return ""
+				}
+				return x.String()
+			}
+			add("ARN", d.CertificateArn)
+			add("Domain", d.DomainName)
+			add("Names", strings.Join(d.SubjectAlternativeNames, ", "))
+			add("Status", s.Status(d.Status))
+			add("Type", d.Type)
+			add("Key origin", d.KeyPairOrigin)
+			add("Key algorithm", d.KeyAlgorithm)
+			add("Signature", d.SignatureAlgorithm)
+			add("Serial", d.Serial)
+			add("Subject", d.Subject)
+			add("Issuer", d.Issuer)
+			add("Not before", ts(d.NotBefore))
+			if d.NotAfter != nil {
+				rel := timeutil.Relative(time.Time(*d.NotAfter), now())
+				add("Not after", ts(d.NotAfter)+"  "+s.Dim("("+rel+")"))
+			}
+			add("Created", ts(d.CreatedAt))
+			add("Issued", ts(d.IssuedAt))
+			add("Imported", ts(d.ImportedAt))
+			add("Revoked", strings.TrimSpace(ts(d.RevokedAt)+" "+d.RevocationReason))
+			add("Failure", d.FailureReason)
+			var ku []string
+			for _, k := range d.KeyUsages {
+				ku = append(ku, k.Name)
+			}
+			add("Key usages", strings.Join(ku, ", "))
+			var eku []string
+			for _, e := range d.ExtendedKeyUsages {
+				eku = append(eku, e.Name)
+			}
+			add("Extended key usages", strings.Join(eku, ", "))
+			add("Renewal", s.Status(d.RenewalEligibility))
+			if d.RenewalSummary != nil {
+				add("Renewal status", s.Status(d.RenewalSummary.RenewalStatus)+" "+d.RenewalSummary.RenewalStatusReason)
+			}
+			add("Exported", fmt.Sprint(d.Exported))
+			add("In use by", strings.Join(d.InUseBy, ", "))
+			add("CA", d.CertificateAuthorityArn)
+			add("ACME endpoint", d.AcmeEndpointArn)
+			var tags []string
+			for _, tg := range d.Tags {
+				tags = append(tags, inventory.TagString(tg))
+			}
+			add("Tags", strings.Join(tags, ", "))
+			for _, dv := range d.DomainValidationOptions {
+				line := s.Status(dv.ValidationStatus) + " " + dv.ValidationMethod
+				if dv.ResourceRecord != nil {
+					line += "  " + dv.ResourceRecord.Name + " " + dv.ResourceRecord.Type + " " + dv.ResourceRecord.Value
+				}
+				add("Validation "+dv.DomainName, line)
+			}
+			for _, ver := range d.Versions {
+				cur := ""
+				if ver.Current {
+					cur = " (current)"
+				}
+				add(fmt.Sprintf("Version %d", ver.VersionNumber), ver.Serial+"  "+ts(ver.NotBefore)+" → "+ts(ver.NotAfter)+cur)
+			}
+			return t
+		},
+		Records: func() [][]string {
+			na := ""
+			if d.NotAfter != nil {
+				na = d.NotAfter.String()
+			}
+			return [][]string{{d.CertificateArn, d.DomainName, d.Status, d.Type, d.KeyAlgorithm, na, d.Serial}}
+		},
+	}
+}

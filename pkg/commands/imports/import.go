@@ -1,0 +1,228 @@
+// Package imports implements `certctl import` and `certctl reimport`
+// (import is a Go keyword, hence the package name).
+package imports
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/output"
+)
+
+// ImportOptions are the inputs of import and reimport.
+type ImportOptions struct {
+	Factory *cmdutil.Factory
+
+	CertificateArn      string // reimport
+	Certificate         string
+	PrivateKey          string
+	CertificateChain    string
+	Bundle              string
+	KeyPassphraseFile   string
+	Tags                []string
+	FromDir             string
+	tagsChanged         bool
+	reimportCommandUsed bool
+}
+
+// Result is the output of import and reimport.
+type Result struct {
+	CertificateArn string `json:"CertificateArn"`
+}
+
+const importLong = `Import a certificate you already have, with its private key and chain, into the
+vault. The key is sealed in the vault; the certificate becomes an IMPORTED
+certificate of the inventory (not renewed by certctl, as in ACM).
+
+Files are PEM. Each file argument takes a path, - for stdin, or file://P and
+fileb://P as in the AWS CLI. --bundle takes one PEM file holding the
+certificate, its chain and its key, and splits it.
+
+Rejected, with a message naming the rule (exit 4): a certificate that is not
+X.509 v3, not yet valid or expired; a key that does not match it, is encrypted
+(give --private-key-passphrase-file), is larger than 5,120 bytes, or uses an
+algorithm other than RSA_1024/2048/3072/4096 or EC P-256/P-384/P-521; a chain
+that is not PEM, is out of order or holds the certificate itself.
+
+--from-dir DIR imports every certificate found under DIR: name.crt beside
+name.key, name.pem beside name-key.pem, a bundle per file, or certbot's
+live/<name>/ layout. It shows a progress bar on a terminal and a summary per
+file, and exits 7 when some files failed.`
+
+// NewCmdImport builds `certctl import`.
+func NewCmdImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {
+	opts := &ImportOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "import --certificate FILE --private-key FILE [--certificate-chain FILE]",
+		Short: "Import a certificate and its private key",
+		Long:  importLong + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7),
+		Example: `  certctl import --certificate cert.pem --private-key key.pem --certificate-chain chain.pem
+  certctl import --bundle fullbundle.pem --tags env=prod
+  cat cert.pem | certctl import --certificate - --private-key file://key.pem
+  certctl import --from-dir /etc/letsencrypt`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.tagsChanged = cmd.Flags().Changed("tags")
+			if err := opts.validate(cmd); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			if opts.FromDir != "" {
+				return runImportDir(cmd.Context(), opts)
+			}
+			return runImport(cmd.Context(), opts)
+		},
+	}
+	addMaterialFlags(cmd, opts)
+	cmd.Flags().StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
+	cmd.Flags().StringVar(&opts.CertificateArn, "certificate-arn", "", "reimport into this certificate (as in the AWS CLI)")
+	cmd.Flags().StringVar(&opts.FromDir, "from-dir", "", "import every certificate found under `DIR`")
+	_ = cmd.MarkFlagDirname("from-dir")
+	_ = cmd.RegisterFlagCompletionFunc("certificate-arn", f.CompleteCertificates)
+	return cmd
+}
+
+func addMaterialFlags(cmd *cobra.Command, opts *ImportOptions) {
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Certificate, "certificate", "", "certificate PEM `file`")
+	fl.StringVar(&opts.PrivateKey, "private-key", "", "private key PEM `file`")
+	fl.StringVar(&opts.CertificateChain, "certificate-chain", "", "chain PEM `file` (issuer first)")
+	fl.StringVar(&opts.Bundle, "bundle", "", "one PEM `file` holding certificate, chain and key")
+	fl.StringVar(&opts.KeyPassphraseFile, "private-key-passphrase-file", "", "`file` holding the passphrase of an encrypted private key")
+	for _, n := range []string{"certificate", "private-key", "certificate-chain", "bundle", "private-key-passphrase-file"} {
+		_ = cmd.MarkFlagFilename(n)
+	}
+}
+
+func (o *ImportOptions) validate(cmd *cobra.Command) error {
+	fl := cmd.Flags()
+	if o.FromDir != "" {
+		for _, n := range []string{"certificate", "private-key", "certificate-chain", "bundle", "certificate-arn"} {
+			if err := cmdutil.MutuallyExclusive(fl, "from-dir", n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := cmdutil.MutuallyExclusive(fl, "bundle", "certificate"); err != nil {
+		return err
+	}
+	if err := cmdutil.MutuallyExclusive(fl, "bundle", "certificate-chain"); err != nil {
+		return err
+	}
+	if o.Bundle == "" {
+		if o.Certificate == "" {
+			return errs.UsageErrorf("--certificate is required (or --bundle, or --from-dir)")
+		}
+		if o.PrivateKey == "" {
+			return errs.UsageErrorf("--private-key is required")
+		}
+	}
+	if o.CertificateArn != "" && o.tagsChanged {
+		return errs.UsageErrorf("--tags cannot be used when reimporting (--certificate-arn): tags are kept from the certificate")
+	}
+	return nil
+}
+
+// readMaterial reads the files named by the options.
+func (o *ImportOptions) readMaterial() (inventory.RawMaterial, error) {
+	io := o.Factory.IO
+	var raw inventory.RawMaterial
+	read := func(arg string) ([]byte, error) {
+		if arg == "" {
+			return nil, nil
+		}
+		b, err := cmdutil.ReadFileArg(io, arg)
+		if err != nil {
+			return nil, errs.Invalidf("%v", err)
+		}
+		return b, nil
+	}
+	var err error
+	if raw.Bundle, err = read(o.Bundle); err != nil {
+		return raw, err
+	}
+	raw.BundleFile = cmdutil.FileArgName(o.Bundle)
+	if raw.CertificatePEM, err = read(o.Certificate); err != nil {
+		return raw, err
+	}
+	raw.CertificateFile = cmdutil.FileArgName(o.Certificate)
+	if raw.PrivateKeyPEM, err = read(o.PrivateKey); err != nil {
+		return raw, err
+	}
+	raw.PrivateKeyFile = cmdutil.FileArgName(o.PrivateKey)
+	if raw.ChainPEM, err = read(o.CertificateChain); err != nil {
+		return raw, err
+	}
+	raw.ChainFile = cmdutil.FileArgName(o.CertificateChain)
+	if o.KeyPassphraseFile != "" {
+		p, err := cmdutil.ReadFileArg(io, o.KeyPassphraseFile)
+		if err != nil {
+			return raw, errs.UsageErrorf("--private-key-passphrase-file: %v", err)
+		}
+		raw.Passphrase = cmdutil.TrimNewline(p)
+	}
+	return raw, nil
+}
+
+func runImport(ctx context.Context, o *ImportOptions) error {
+	if o.CertificateArn != "" {
+		return runReimport(ctx, o)
+	}
+	f := o.Factory
+	p, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	tags, err := inventory.ParseTags(o.Tags)
+	if err != nil {
+		return err
+	}
+	if tags, err = inventory.MergeTags(nil, tags); err != nil {
+		return err
+	}
+	raw, err := o.readMaterial()
+	if err != nil {
+		return err
+	}
+	now := f.Now()
+	m, err := inventory.ParseMaterial(raw, now)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	v, err := f.Vault(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := inventory.NewImported(m, tags, now)
+	if err != nil {
+		return err
+	}
+	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+		return inventory.StoreImported(tx, v, c, m, now)
+	}); err != nil {
+		return cmdutil.VaultError(err)
+	}
+	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
+	return printARN(p, names.CertificateARN(c.ID), "Imported")
+}
+
+func printARN(p *output.Printer, arnStr, verb string) error {
+	return p.Print(Result{CertificateArn: arnStr}, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			return &output.Table{Rows: [][]string{{verb, arnStr}}}
+		},
+		Records: func() [][]string { return [][]string{{arnStr}} },
+	})
+}

@@ -1,0 +1,82 @@
+package imports
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// NewCmdReimport builds `certctl reimport`.
+func NewCmdReimport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {
+	opts := &ImportOptions{Factory: f, reimportCommandUsed: true}
+	cmd := &cobra.Command{
+		Use:   "reimport ARN --certificate FILE --private-key FILE [--certificate-chain FILE]",
+		Short: "Replace an imported certificate, keeping its ARN and history",
+		Long: `Replace an imported certificate with a new one (for example a renewal done
+elsewhere), keeping its ARN, tags and every previous version (see
+` + "`certctl describe ARN --versions`" + `).
+
+ACM's reimport rules apply: the key algorithm and size must stay the same
+(exit 5), Key Usage and Extended Key Usage values may be added but not removed
+(exit 5), the certificate must hold at least one name (exit 4). Tags cannot be
+given on reimport (exit 2); change them with ` + "`certctl tags`" + `.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+		Example:           `  certctl reimport 3f2a1b9c --certificate new.pem --private-key new.key --certificate-chain chain.pem`,
+		Args:              cmdutil.ExactArgs(1, "ARN"),
+		ValidArgsFunction: f.CompleteCertificates,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.CertificateArn = args[0]
+			if err := opts.validate(cmd); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runReimport(cmd.Context(), opts)
+		},
+	}
+	addMaterialFlags(cmd, opts)
+	return cmd
+}
+
+func runReimport(ctx context.Context, o *ImportOptions) error {
+	f := o.Factory
+	p, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	raw, err := o.readMaterial()
+	if err != nil {
+		return err
+	}
+	now := f.Now()
+	m, err := inventory.ParseMaterial(raw, now)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	v, err := f.Vault(ctx)
+	if err != nil {
+		return err
+	}
+	var id string
+	err = v.Store.Update(ctx, func(tx localstore.Tx) error {
+		id, err = inventory.ResolveCertificate(tx, o.CertificateArn)
+		if err != nil {
+			return err
+		}
+		_, err = inventory.Reimport(tx, v, id, m, now)
+		return err
+	})
+	if err != nil {
+		return cmdutil.VaultError(err)
+	}
+	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
+	return printARN(p, names.CertificateARN(id), "Reimported")
+}

@@ -1,0 +1,262 @@
+// Package list implements `certctl list`.
+package list
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// Options are the inputs of list.
+type Options struct {
+	Factory        *cmdutil.Factory
+	Statuses       []string
+	KeyTypes       []string
+	Types          []string
+	Origins        []string
+	Exportable     string
+	Eligibility    []string
+	InUse          string
+	ExpiringWithin string
+	Domains        []string
+	Tags           []string
+	SortBy         string
+	SortOrder      string
+	MaxItems       int
+	StartingToken  string
+}
+
+// Output is list's JSON form.
+type Output struct {
+	CertificateSummaryList []inventory.Summary `json:"CertificateSummaryList"`
+	NextToken              *string             `json:"NextToken"`
+}
+
+// NewCmdList builds `certctl list`.
+func NewCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "list [filters]",
+		Short: "List the certificates of the inventory",
+		Long: `List certificates, newest first unless sorted otherwise, with the field names of
+ACM's ListCertificates (CertificateSummaryList, NextToken).
+
+Every key type is listed by default. ACME-origin certificates (keys held by ACME
+clients) are left out unless --certificate-key-pair-origins names ACME, as in ACM.
+List-valued filters repeat or take comma-separated values; filters combine with AND.
+
+Piped (-o text) each certificate is one tab-separated line:
+  ARN  DOMAIN  STATUS  TYPE  KEY_ALGORITHM  NOT_AFTER  RENEWAL_ELIGIBILITY  IN_USE` + cmdutil.ExitStatus(0, 2, 4, 6),
+		Example: `  certctl list
+  certctl list --expiring-within 30d -o text | cut -f1,2
+  certctl list --certificate-statuses ISSUED,EXPIRED --key-types EC_prime256v1
+  certctl list --domain '*.example.com' --tag env=prod
+  certctl list --sort-by NOT_AFTER --max-items 20`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&opts.Statuses, "certificate-statuses", nil, "only these `statuses`")
+	fl.StringSliceVar(&opts.KeyTypes, "key-types", nil, "only these key `algorithms`")
+	fl.StringSliceVar(&opts.Types, "type", nil, "only these `types` (ISSUED, PRIVATE, IMPORTED)")
+	fl.StringSliceVar(&opts.Origins, "certificate-key-pair-origins", nil, "only these key pair `origins` (VAULT, IMPORTED, ACME)")
+	fl.StringVar(&opts.Exportable, "exportable", "", "only exportable (true) or non-exportable (false)")
+	fl.StringSliceVar(&opts.Eligibility, "renewal-eligibility", nil, "ELIGIBLE or INELIGIBLE")
+	fl.StringVar(&opts.InUse, "in-use", "", "only in use (true) or not in use (false)")
+	fl.StringVar(&opts.ExpiringWithin, "expiring-within", "", "only certificates expiring within this `duration` (e.g. 30d)")
+	fl.StringArrayVar(&opts.Domains, "domain", nil, "only certificates with a name matching this `glob` (repeatable)")
+	fl.StringArrayVar(&opts.Tags, "tag", nil, "only certificates with this tag `K=V` (or K; repeatable)")
+	fl.StringVar(&opts.SortBy, "sort-by", "CREATED_AT", "CREATED_AT, NOT_AFTER or DOMAIN_NAME")
+	fl.StringVar(&opts.SortOrder, "sort-order", "", "ASCENDING or DESCENDING (default DESCENDING for CREATED_AT, else ASCENDING)")
+	fl.IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` certificates and a NextToken")
+	fl.StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
+	cmdutil.EnumCompletion(cmd, "certificate-statuses", inventory.Statuses)
+	cmdutil.EnumCompletion(cmd, "key-types", x509util.ImportKeyAlgorithms)
+	cmdutil.EnumCompletion(cmd, "type", inventory.Types)
+	cmdutil.EnumCompletion(cmd, "certificate-key-pair-origins", inventory.Origins)
+	cmdutil.EnumCompletion(cmd, "renewal-eligibility", inventory.Eligibilities)
+	cmdutil.EnumCompletion(cmd, "exportable", []string{"true", "false"})
+	cmdutil.EnumCompletion(cmd, "in-use", []string{"true", "false"})
+	cmdutil.EnumCompletion(cmd, "sort-by", inventory.SortKeys)
+	cmdutil.EnumCompletion(cmd, "sort-order", inventory.SortOrders)
+	return cmd
+}
+
+func (o *Options) validate() error {
+	checks := []struct {
+		flag    string
+		vals    []string
+		allowed []string
+	}{
+		{"certificate-statuses", o.Statuses, inventory.Statuses},
+		{"key-types", o.KeyTypes, x509util.ImportKeyAlgorithms},
+		{"type", o.Types, inventory.Types},
+		{"certificate-key-pair-origins", o.Origins, inventory.Origins},
+		{"renewal-eligibility", o.Eligibility, inventory.Eligibilities},
+		{"sort-by", []string{o.SortBy}, inventory.SortKeys},
+	}
+	for _, c := range checks {
+		if err := cmdutil.CheckEnum(c.flag, cmdutil.SplitListFlag(c.vals), c.allowed); err != nil {
+			return err
+		}
+	}
+	if o.SortOrder != "" {
+		if err := cmdutil.CheckEnum("sort-order", []string{o.SortOrder}, inventory.SortOrders); err != nil {
+			return err
+		}
+	}
+	if o.MaxItems < 0 {
+		return errs.UsageErrorf("--max-items must be positive")
+	}
+	return nil
+}
+
+// Query builds the inventory query of the options at now.
+func (o *Options) Query(now time.Time) (inventory.Query, error) {
+	q := inventory.Query{
+		Filter: localstore.CertificateFilter{
+			Statuses:      cmdutil.SplitListFlag(o.Statuses),
+			KeyAlgorithms: cmdutil.SplitListFlag(o.KeyTypes),
+			Types:         cmdutil.SplitListFlag(o.Types),
+			Origins:       cmdutil.SplitListFlag(o.Origins),
+			Eligibility:   cmdutil.SplitListFlag(o.Eligibility),
+			SortBy:        o.SortBy,
+			Descending:    o.SortOrder == "DESCENDING" || (o.SortOrder == "" && o.SortBy == "CREATED_AT"),
+		},
+		Domains:       o.Domains,
+		MaxItems:      o.MaxItems,
+		StartingToken: o.StartingToken,
+	}
+	var err error
+	if q.Filter.Exportable, err = cmdutil.ParseBoolFilter("exportable", o.Exportable); err != nil {
+		return q, err
+	}
+	if q.Filter.InUse, err = cmdutil.ParseBoolFilter("in-use", o.InUse); err != nil {
+		return q, err
+	}
+	if o.ExpiringWithin != "" {
+		d, err := timeutil.ParseDuration(o.ExpiringWithin)
+		if err != nil {
+			return q, errs.UsageErrorf("--expiring-within: %v", err)
+		}
+		q.Filter.NotAfterBefore = now.Add(d)
+	}
+	for _, t := range o.Tags {
+		tag, err := inventory.ParseTag(t)
+		if err != nil {
+			return q, err
+		}
+		q.Tags = append(q.Tags, tag)
+		q.TagValueGiven = append(q.TagValueGiven, strings.Contains(t, "="))
+	}
+	return q, nil
+}
+
+func run(ctx context.Context, o *Options) error {
+	f := o.Factory
+	p, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	now := f.Now()
+	q, err := o.Query(now)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	v, err := f.Vault(ctx)
+	if err != nil {
+		return err
+	}
+	var page *inventory.Page
+	if err := v.Store.View(ctx, func(tx localstore.Tx) error {
+		page, err = inventory.List(tx, q)
+		return err
+	}); err != nil {
+		return cmdutil.VaultError(err)
+	}
+	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
+	out := Output{CertificateSummaryList: make([]inventory.Summary, 0, len(page.Certificates))}
+	for _, c := range page.Certificates {
+		out.CertificateSummaryList = append(out.CertificateSummaryList, inventory.NewSummary(names, c))
+	}
+	if page.NextToken != "" {
+		out.NextToken = &page.NextToken
+	}
+	return p.Print(out, view(out, now))
+}
+
+func view(out Output, now time.Time) output.View {
+	return output.View{
+		Table: func(s *output.Styles) *output.Table {
+			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "KEY", "EXPIRES", "IN USE"}}
+			for _, c := range out.CertificateSummaryList {
+				id := c.CertificateArn[strings.LastIndexByte(c.CertificateArn, '/')+1:]
+				expires := ""
+				if c.NotAfter != nil {
+					na := time.Time(*c.NotAfter)
+					expires = timeutil.Relative(na, now)
+					switch {
+					case na.Before(now):
+						expires = s.Bad(expires)
+					case na.Sub(now) < 30*timeutil.Day:
+						expires = s.Warn(expires)
+					}
+				}
+				inUse := "no"
+				if c.InUse {
+					inUse = "yes"
+				}
+				domain := c.DomainName
+				if n := len(c.SubjectAlternativeNameSummaries); n > 1 {
+					domain += s.Dim(" +" + strconv.Itoa(n-1))
+				}
+				t.Rows = append(t.Rows, []string{id, domain, s.Status(c.Status), c.Type, c.KeyAlgorithm, expires, inUse})
+			}
+			if len(t.Rows) == 0 {
+				return &output.Table{Rows: [][]string{{"No certificates."}}}
+			}
+			if out.NextToken != nil {
+				t.Footer = s.Dim("More: --starting-token " + *out.NextToken)
+			}
+			return t
+		},
+		Records: func() [][]string {
+			rows := make([][]string, 0, len(out.CertificateSummaryList))
+			for _, c := range out.CertificateSummaryList {
+				na := ""
+				if c.NotAfter != nil {
+					na = c.NotAfter.String()
+				}
+				inUse := "false"
+				if c.InUse {
+					inUse = "true"
+				}
+				rows = append(rows, []string{c.CertificateArn, c.DomainName, c.Status, c.Type, c.KeyAlgorithm, na, c.RenewalEligibility, inUse})
+			}
+			return rows
+		},
+	}
+}

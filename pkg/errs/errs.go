@@ -1,0 +1,131 @@
+// Package errs is the error type of certctl: it carries the exit code of
+// SPEC section 5, a machine-readable code and a hint, and is shared by the
+// domain packages and the commands.
+package errs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ExitCode is a process exit status documented in SPEC section 5.
+type ExitCode int
+
+// Exit codes (SPEC section 5).
+const (
+	ExitOK               ExitCode = 0
+	ExitFailure          ExitCode = 1
+	ExitUsage            ExitCode = 2
+	ExitNotFound         ExitCode = 3
+	ExitInvalid          ExitCode = 4
+	ExitRefused          ExitCode = 5
+	ExitVaultUnavailable ExitCode = 6
+	ExitPartial          ExitCode = 7
+	ExitTimeout          ExitCode = 8
+)
+
+// codeNames are the Error.Code strings printed in JSON error objects, after
+// the exception names of the AWS APIs where one fits.
+var codeNames = map[ExitCode]string{
+	ExitFailure:          "InternalFailure",
+	ExitUsage:            "UsageError",
+	ExitNotFound:         "ResourceNotFoundException",
+	ExitInvalid:          "ValidationException",
+	ExitRefused:          "InvalidStateException",
+	ExitVaultUnavailable: "VaultUnavailableException",
+	ExitPartial:          "PartialFailure",
+	ExitTimeout:          "TimeoutException",
+}
+
+// Error is an error with an exit code, an optional machine-readable code
+// (e.g. an ACM failure reason) and an optional hint line for people.
+type Error struct {
+	Exit   ExitCode
+	Code   string // overrides the default code name when set
+	Msg    string
+	Hint   string
+	Err    error
+	Silent bool // already reported (e.g. per-item batch failures); print nothing more
+}
+
+func (e *Error) Error() string {
+	if e.Msg == "" && e.Err != nil {
+		return e.Err.Error()
+	}
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// CodeName is the code printed in the JSON error object.
+func (e *Error) CodeName() string {
+	if e.Code != "" {
+		return e.Code
+	}
+	return codeNames[e.Exit]
+}
+
+// WithHint returns e with a hint line.
+func (e *Error) WithHint(format string, a ...any) *Error {
+	e.Hint = fmt.Sprintf(format, a...)
+	return e
+}
+
+// WithCode returns e with a machine-readable code.
+func (e *Error) WithCode(code string) *Error {
+	e.Code = code
+	return e
+}
+
+func newErr(code ExitCode, format string, a ...any) *Error {
+	return &Error{Exit: code, Msg: fmt.Sprintf(format, a...)}
+}
+
+// UsageErrorf reports a usage error (exit 2).
+func UsageErrorf(format string, a ...any) *Error { return newErr(ExitUsage, format, a...) }
+
+// NotFoundf reports a missing resource (exit 3).
+func NotFoundf(format string, a ...any) *Error { return newErr(ExitNotFound, format, a...) }
+
+// Invalidf reports invalid input (exit 4).
+func Invalidf(format string, a ...any) *Error { return newErr(ExitInvalid, format, a...) }
+
+// Refusedf reports an operation refused by state or rule (exit 5).
+func Refusedf(format string, a ...any) *Error { return newErr(ExitRefused, format, a...) }
+
+// VaultErrorf reports an unavailable vault (exit 6).
+func VaultErrorf(format string, a ...any) *Error { return newErr(ExitVaultUnavailable, format, a...) }
+
+// Failuref reports an unexpected runtime failure (exit 1).
+func Failuref(format string, a ...any) *Error { return newErr(ExitFailure, format, a...) }
+
+// Wrap attaches an exit code to err, keeping err as the cause. A nil err
+// gives nil; an err that already carries a code keeps it.
+func Wrap(code ExitCode, err error, format string, a ...any) error {
+	if err == nil {
+		return nil
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	e := newErr(code, format, a...)
+	e.Err = err
+	return e
+}
+
+// ExitCodeOf maps any error to its exit code: a *Error gives its own, anything
+// else is an unexpected failure.
+func ExitCodeOf(err error) ExitCode {
+	if err == nil {
+		return ExitOK
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce.Exit
+	}
+	return ExitFailure
+}

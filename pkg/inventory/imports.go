@@ -1,0 +1,237 @@
+package inventory
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// RawMaterial is what the user gave to import: PEM bytes and the names of
+// the files they came from (for messages).
+type RawMaterial struct {
+	CertificatePEM, PrivateKeyPEM, ChainPEM    []byte
+	CertificateFile, PrivateKeyFile, ChainFile string
+	// Bundle is a single PEM holding certificate, chain and key.
+	Bundle     []byte
+	BundleFile string
+	// Passphrase decrypts an encrypted private key; nil when none was given.
+	Passphrase []byte
+}
+
+// Material is parsed, checked import material.
+type Material struct {
+	Leaf       *x509.Certificate
+	Chain      []*x509.Certificate
+	Key        crypto.Signer
+	KeyPEMSize int
+}
+
+// invalid wraps a parse or rule error as invalid input (exit 4).
+func invalid(err error) error {
+	var ce *errs.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+}
+
+// ParseMaterial parses and checks import material by ACM's rules at now.
+func ParseMaterial(raw RawMaterial, now time.Time) (*Material, error) {
+	m := &Material{}
+	var keyPEM []byte
+	if raw.Bundle != nil {
+		b, err := pemio.SplitBundle(raw.Bundle)
+		if err != nil {
+			return nil, invalid(fileErr(raw.BundleFile, err))
+		}
+		if b.KeyPEM == nil && raw.PrivateKeyPEM == nil {
+			return nil, invalid(fmt.Errorf("%s: the bundle holds no private key (give --private-key)", raw.BundleFile))
+		}
+		m.Leaf, m.Chain, keyPEM = b.Leaf, b.Chain, b.KeyPEM
+		if raw.PrivateKeyPEM != nil {
+			keyPEM = raw.PrivateKeyPEM
+		}
+	} else {
+		certs, err := pemio.ParseCertificatesPEM(raw.CertificatePEM)
+		if err != nil {
+			return nil, invalid(fileErr(raw.CertificateFile, err))
+		}
+		if len(certs) > 1 && raw.ChainPEM != nil {
+			return nil, invalid(fmt.Errorf("%s: holds %d certificates and --certificate-chain was given too; give only the end-entity certificate with --certificate", raw.CertificateFile, len(certs)))
+		}
+		// A certificate file holding the full chain (leaf first) is split.
+		m.Leaf, m.Chain = certs[0], certs[1:]
+		if raw.ChainPEM != nil {
+			m.Chain, err = pemio.ParseCertificatesPEM(raw.ChainPEM)
+			if err != nil {
+				return nil, invalid(fileErr(raw.ChainFile, fmt.Errorf("certificate chain: %w", err)))
+			}
+		}
+		keyPEM = raw.PrivateKeyPEM
+	}
+	if len(keyPEM) == 0 {
+		return nil, invalid(fmt.Errorf("%s: empty file: no private key", orName(raw.PrivateKeyFile, "private key")))
+	}
+	m.KeyPEMSize = len(keyPEM)
+	key, err := pemio.ParsePrivateKeyPEM(keyPEM, raw.Passphrase)
+	if err != nil {
+		return nil, invalid(fileErr(orName(raw.PrivateKeyFile, raw.BundleFile), err))
+	}
+	m.Key = key
+	if err := x509util.CheckImport(m.Leaf, m.Key, m.KeyPEMSize, m.Chain, now); err != nil {
+		return nil, invalid(err)
+	}
+	return m, nil
+}
+
+func orName(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// fileErr prefixes err with the file name unless pemio already did.
+func fileErr(name string, err error) error {
+	var pe *pemio.Error
+	if errors.As(err, &pe) && pe.File == "" && name != "" {
+		cp := *pe
+		cp.File = name
+		return &cp
+	}
+	return err
+}
+
+// KeyRef names the sealed private key of a certificate version.
+func KeyRef(certID string, version int) string {
+	return fmt.Sprintf("certificate/%s/v%d/key", certID, version)
+}
+
+// fillFromLeaf sets the X.509-derived fields of c from leaf.
+func fillFromLeaf(c *localstore.Certificate, leaf *x509.Certificate) error {
+	alg, err := x509util.KeyAlgorithmOf(leaf.PublicKey)
+	if err != nil {
+		return invalid(err)
+	}
+	c.DomainName, c.SubjectAlternativeNames = x509util.CertificateNames(leaf)
+	c.KeyAlgorithm = alg
+	c.SignatureAlgorithm = x509util.SignatureAlgorithmName(leaf.SignatureAlgorithm)
+	c.Serial = x509util.FormatSerial(leaf.SerialNumber)
+	c.Subject = x509util.FormatName(leaf.Subject)
+	c.Issuer = x509util.FormatName(leaf.Issuer)
+	c.NotBefore = leaf.NotBefore.UTC()
+	c.NotAfter = leaf.NotAfter.UTC()
+	c.KeyUsages = x509util.KeyUsageNames(leaf.KeyUsage)
+	c.ExtendedKeyUsages = nil
+	for _, e := range x509util.ExtKeyUsages(leaf) {
+		c.ExtendedKeyUsages = append(c.ExtendedKeyUsages, localstore.EKU{Name: e.Name, OID: e.OID})
+	}
+	return nil
+}
+
+// NewVersion builds the version record of leaf and chain.
+func NewVersion(number int, leaf *x509.Certificate, chain []*x509.Certificate, keyRef string) *localstore.CertificateVersion {
+	return &localstore.CertificateVersion{
+		Number:         number,
+		Serial:         x509util.FormatSerial(leaf.SerialNumber),
+		NotBefore:      leaf.NotBefore.UTC(),
+		NotAfter:       leaf.NotAfter.UTC(),
+		CertificatePEM: pemio.EncodeCertificatesPEM(leaf),
+		ChainPEM:       pemio.EncodeCertificatesPEM(chain...),
+		KeyRef:         keyRef,
+	}
+}
+
+// NewImported builds the record of an imported certificate (not stored).
+func NewImported(m *Material, tags []localstore.Tag, now time.Time) (*localstore.Certificate, error) {
+	c := &localstore.Certificate{
+		ID:                 uuid.NewString(),
+		Status:             StatusIssued,
+		Type:               TypeImported,
+		KeyPairOrigin:      OriginImported,
+		CreatedAt:          now,
+		UpdatedAt:          now,
+		ImportedAt:         now,
+		RenewalEligibility: Ineligible,
+		Tags:               tags,
+		Version:            1,
+	}
+	if err := fillFromLeaf(c, m.Leaf); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// StoreImported writes an imported certificate, its first version and its
+// sealed key in tx.
+func StoreImported(tx localstore.Tx, v *localstore.Vault, c *localstore.Certificate, m *Material, now time.Time) error {
+	ref := KeyRef(c.ID, c.Version)
+	if err := v.SealKey(tx, ref, m.Key); err != nil {
+		return err
+	}
+	ver := NewVersion(c.Version, m.Leaf, m.Chain, ref)
+	ver.ImportedAt = now
+	if err := tx.PutVersion(c.ID, ver); err != nil {
+		return err
+	}
+	return tx.PutCertificate(c)
+}
+
+// Reimport replaces the certificate id with new material, keeping its ARN,
+// tags and history, by ACM's reimport rules.
+func Reimport(tx localstore.Tx, v *localstore.Vault, id string, m *Material, now time.Time) (*localstore.Certificate, error) {
+	c, err := tx.GetCertificate(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Type != TypeImported {
+		return nil, errs.Refusedf("certificate %s is %s, not IMPORTED: only imported certificates can be reimported", id, c.Type)
+	}
+	cur, err := tx.GetVersion(id, c.Version)
+	if err != nil {
+		return nil, err
+	}
+	old, err := pemio.ParseCertificatesPEM(cur.CertificatePEM)
+	if err != nil || len(old) == 0 {
+		return nil, fmt.Errorf("%w: current version of %s is unreadable", localstore.ErrCorrupt, id)
+	}
+	if err := x509util.CheckReimport(old[0], m.Leaf); err != nil {
+		var re *x509util.RuleError
+		if errors.As(err, &re) && re.Rule == x509util.RuleReimportNoName {
+			return nil, invalid(err)
+		}
+		return nil, &errs.Error{Exit: errs.ExitRefused, Err: err}
+	}
+	if bytes.Equal(old[0].Raw, m.Leaf.Raw) {
+		// The same certificate again: nothing changes, as in ACM.
+		return c, nil
+	}
+	c.Version++
+	c.UpdatedAt = now
+	c.ImportedAt = now
+	c.Status = StatusIssued
+	c.RevokedAt, c.RevocationReason = time.Time{}, ""
+	if err := fillFromLeaf(c, m.Leaf); err != nil {
+		return nil, err
+	}
+	ref := KeyRef(c.ID, c.Version)
+	if err := v.SealKey(tx, ref, m.Key); err != nil {
+		return nil, err
+	}
+	ver := NewVersion(c.Version, m.Leaf, m.Chain, ref)
+	ver.ImportedAt = now
+	if err := tx.PutVersion(c.ID, ver); err != nil {
+		return nil, err
+	}
+	return c, tx.PutCertificate(c)
+}

@@ -1,0 +1,134 @@
+package inventory
+
+import (
+	"encoding/base64"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Query is a list request: the store filter plus what is matched in Go.
+type Query struct {
+	Filter localstore.CertificateFilter
+	// Domains are glob patterns matched against the domain name and SANs.
+	Domains []string
+	// Tags are K=V (or K) conditions that must all hold.
+	Tags []localstore.Tag
+	// TagValueGiven tells, per tag, whether a value was given.
+	TagValueGiven []bool
+	MaxItems      int
+	StartingToken string
+}
+
+// Page is one page of a list.
+type Page struct {
+	Certificates []*localstore.Certificate
+	NextToken    string
+}
+
+// EncodeToken makes a pagination token of an offset.
+func EncodeToken(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset)))
+}
+
+// DecodeToken reads a pagination token.
+func DecodeToken(tok string) (int, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil && strings.HasPrefix(string(b), "o:") {
+		if n, err := strconv.Atoi(string(b[2:])); err == nil && n >= 0 {
+			return n, nil
+		}
+	}
+	return 0, errs.Invalidf("invalid --starting-token %q", tok)
+}
+
+func (q *Query) matchesGo(c *localstore.Certificate) bool {
+	if len(q.Domains) > 0 {
+		ok := false
+		for _, pat := range q.Domains {
+			pat = strings.ToLower(pat)
+			if m, _ := path.Match(pat, strings.ToLower(c.DomainName)); m {
+				ok = true
+			}
+			for _, n := range c.SubjectAlternativeNames {
+				if m, _ := path.Match(pat, strings.ToLower(n)); m {
+					ok = true
+				}
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for i, t := range q.Tags {
+		var v *string
+		if q.TagValueGiven[i] {
+			v = &q.Tags[i].Value
+		}
+		if !HasTag(c.Tags, t.Key, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// List runs a list query in tx. ACME-origin certificates are left out
+// unless the origin filter names ACME, as in ACM.
+func List(tx localstore.Tx, q Query) (*Page, error) {
+	for _, pat := range q.Domains {
+		if _, err := path.Match(pat, ""); err != nil {
+			return nil, errs.UsageErrorf("invalid --domain pattern %q", pat)
+		}
+	}
+	offset, err := DecodeToken(q.StartingToken)
+	if err != nil {
+		return nil, err
+	}
+	f := q.Filter
+	if len(f.Origins) == 0 {
+		f.Origins = []string{OriginVault, OriginImported}
+	}
+	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0
+	if !goFilter {
+		f.Offset = offset
+		if q.MaxItems > 0 {
+			f.Limit = q.MaxItems + 1
+		}
+		certs, err := tx.ListCertificates(f)
+		if err != nil {
+			return nil, err
+		}
+		p := &Page{Certificates: certs}
+		if q.MaxItems > 0 && len(certs) > q.MaxItems {
+			p.Certificates = certs[:q.MaxItems]
+			p.NextToken = EncodeToken(offset + q.MaxItems)
+		}
+		return p, nil
+	}
+	all, err := tx.ListCertificates(f)
+	if err != nil {
+		return nil, err
+	}
+	var matched []*localstore.Certificate
+	for _, c := range all {
+		if q.matchesGo(c) {
+			matched = append(matched, c)
+		}
+	}
+	if offset > len(matched) {
+		offset = len(matched)
+	}
+	matched = matched[offset:]
+	p := &Page{Certificates: matched}
+	if q.MaxItems > 0 && len(matched) > q.MaxItems {
+		p.Certificates = matched[:q.MaxItems]
+		p.NextToken = EncodeToken(offset + q.MaxItems)
+	}
+	return p, nil
+}

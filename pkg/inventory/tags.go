@@ -1,0 +1,117 @@
+package inventory
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// ParseTag parses one tag in AWS shorthand `Key=K,Value=V` (Value optional)
+// or the short form `K=V` / `K`.
+func ParseTag(s string) (localstore.Tag, error) {
+	if strings.HasPrefix(s, "Key=") {
+		rest := strings.TrimPrefix(s, "Key=")
+		key, val := rest, ""
+		if i := strings.Index(rest, ",Value="); i >= 0 {
+			key, val = rest[:i], rest[i+len(",Value="):]
+		} else if strings.Contains(rest, ",") {
+			return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: use Key=K,Value=V or K=V", s)
+		}
+		return localstore.Tag{Key: key, Value: val}, nil
+	}
+	key, val, _ := strings.Cut(s, "=")
+	return localstore.Tag{Key: key, Value: val}, nil
+}
+
+// ParseTags parses repeated --tags values.
+func ParseTags(vals []string) ([]localstore.Tag, error) {
+	var out []localstore.Tag
+	for _, v := range vals {
+		t, err := ParseTag(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// CheckTag enforces ACM's tag rules on one tag.
+func CheckTag(t localstore.Tag) error {
+	switch {
+	case t.Key == "":
+		return errs.Invalidf("invalid tag: the key is empty")
+	case !utf8.ValidString(t.Key) || !utf8.ValidString(t.Value):
+		return errs.Invalidf("invalid tag %q: not valid UTF-8", t.Key)
+	case utf8.RuneCountInString(t.Key) > MaxTagKeyLen:
+		return errs.Invalidf("invalid tag: key is longer than %d characters", MaxTagKeyLen)
+	case utf8.RuneCountInString(t.Value) > MaxTagValueLen:
+		return errs.Invalidf("invalid tag %q: value is longer than %d characters", t.Key, MaxTagValueLen)
+	case strings.HasPrefix(strings.ToLower(t.Key), ReservedTagPrefix):
+		return errs.Invalidf("invalid tag %q: the %q prefix is reserved", t.Key, ReservedTagPrefix)
+	}
+	for _, r := range t.Key + t.Value {
+		if r < 0x20 || r == 0x7f {
+			return errs.Invalidf("invalid tag %q: control characters are not allowed", t.Key)
+		}
+	}
+	return nil
+}
+
+// MergeTags adds (or updates) tags, enforcing the rules and the limit.
+func MergeTags(existing, add []localstore.Tag) ([]localstore.Tag, error) {
+	out := append([]localstore.Tag(nil), existing...)
+	for _, t := range add {
+		if err := CheckTag(t); err != nil {
+			return nil, err
+		}
+		replaced := false
+		for i := range out {
+			if out[i].Key == t.Key {
+				out[i].Value = t.Value
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, t)
+		}
+	}
+	if len(out) > MaxTags {
+		return nil, errs.Invalidf("too many tags: %d (at most %d per resource)", len(out), MaxTags)
+	}
+	return out, nil
+}
+
+// RemoveTags removes tags by key; a tag given with a value is removed only
+// when the value matches (as in ACM's RemoveTagsFromCertificate).
+func RemoveTags(existing, remove []localstore.Tag, valueGiven []bool) []localstore.Tag {
+	var out []localstore.Tag
+	for _, t := range existing {
+		drop := false
+		for i, r := range remove {
+			if r.Key == t.Key && (!valueGiven[i] || r.Value == t.Value) {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// HasTag reports whether tags hold key=value (any value when value is nil).
+func HasTag(tags []localstore.Tag, key string, value *string) bool {
+	for _, t := range tags {
+		if t.Key == key && (value == nil || t.Value == *value) {
+			return true
+		}
+	}
+	return false
+}
+
+// TagString renders a tag as K=V.
+func TagString(t localstore.Tag) string { return fmt.Sprintf("%s=%s", t.Key, t.Value) }

@@ -1,0 +1,323 @@
+package inventory
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Timestamp marshals as RFC 3339 UTC with whole seconds.
+type Timestamp time.Time
+
+// MarshalJSON implements json.Marshaler.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Time(t).UTC().Truncate(time.Second).Format(time.RFC3339))
+}
+
+// String formats like MarshalJSON without quotes.
+func (t Timestamp) String() string {
+	return time.Time(t).UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+// TS returns a *Timestamp for t, nil for the zero time (so omitempty drops it).
+func TS(t time.Time) *Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	ts := Timestamp(t)
+	return &ts
+}
+
+// Names builds ARNs for a region and account.
+type Names struct {
+	Region, Account string
+}
+
+// CertificateARN is the ARN of a certificate ID.
+func (n Names) CertificateARN(id string) string {
+	return arn.Format(arn.Certificate, n.Region, n.Account, id)
+}
+
+// CAARN is the ARN of a certificate authority ID.
+func (n Names) CAARN(id string) string {
+	if id == "" {
+		return ""
+	}
+	return arn.Format(arn.CertificateAuthority, n.Region, n.Account, id)
+}
+
+// EndpointARN is the ARN of an ACME endpoint ID.
+func (n Names) EndpointARN(id string) string {
+	if id == "" {
+		return ""
+	}
+	return arn.Format(arn.AcmeEndpoint, n.Region, n.Account, id)
+}
+
+// ResourceRecord is a DNS record for validation.
+type ResourceRecord struct {
+	Name  string `json:"Name"`
+	Type  string `json:"Type"`
+	Value string `json:"Value"`
+}
+
+// HTTPRedirect is an HTTP validation redirect.
+type HTTPRedirect struct {
+	RedirectFrom string `json:"RedirectFrom"`
+	RedirectTo   string `json:"RedirectTo"`
+}
+
+// DomainValidation is ACM's DomainValidation.
+type DomainValidation struct {
+	DomainName       string          `json:"DomainName"`
+	ValidationDomain string          `json:"ValidationDomain,omitempty"`
+	ValidationStatus string          `json:"ValidationStatus,omitempty"`
+	ValidationMethod string          `json:"ValidationMethod,omitempty"`
+	ResourceRecord   *ResourceRecord `json:"ResourceRecord,omitempty"`
+	ValidationEmails []string        `json:"ValidationEmails,omitempty"`
+	HTTPRedirect     *HTTPRedirect   `json:"HttpRedirect,omitempty"`
+}
+
+// RenewalSummary is ACM's RenewalSummary.
+type RenewalSummary struct {
+	RenewalStatus           string             `json:"RenewalStatus"`
+	DomainValidationOptions []DomainValidation `json:"DomainValidationOptions"`
+	RenewalStatusReason     string             `json:"RenewalStatusReason,omitempty"`
+	UpdatedAt               *Timestamp         `json:"UpdatedAt,omitempty"`
+}
+
+// KeyUsage is ACM's KeyUsage.
+type KeyUsage struct {
+	Name string `json:"Name"`
+}
+
+// Options is ACM's CertificateOptions.
+type Options struct {
+	CertificateTransparencyLoggingPreference string `json:"CertificateTransparencyLoggingPreference"`
+	Export                                   string `json:"Export"`
+}
+
+// Version is one version of a certificate (describe --versions).
+type Version struct {
+	VersionNumber int        `json:"VersionNumber"`
+	Serial        string     `json:"Serial"`
+	NotBefore     *Timestamp `json:"NotBefore,omitempty"`
+	NotAfter      *Timestamp `json:"NotAfter,omitempty"`
+	IssuedAt      *Timestamp `json:"IssuedAt,omitempty"`
+	ImportedAt    *Timestamp `json:"ImportedAt,omitempty"`
+	Current       bool       `json:"Current"`
+}
+
+// Detail is ACM's CertificateDetail with certctl's additions.
+type Detail struct {
+	CertificateArn          string             `json:"CertificateArn"`
+	DomainName              string             `json:"DomainName"`
+	SubjectAlternativeNames []string           `json:"SubjectAlternativeNames"`
+	DomainValidationOptions []DomainValidation `json:"DomainValidationOptions,omitempty"`
+	Serial                  string             `json:"Serial,omitempty"`
+	Subject                 string             `json:"Subject,omitempty"`
+	Issuer                  string             `json:"Issuer,omitempty"`
+	CreatedAt               *Timestamp         `json:"CreatedAt,omitempty"`
+	IssuedAt                *Timestamp         `json:"IssuedAt,omitempty"`
+	ImportedAt              *Timestamp         `json:"ImportedAt,omitempty"`
+	Status                  string             `json:"Status"`
+	RevokedAt               *Timestamp         `json:"RevokedAt,omitempty"`
+	RevocationReason        string             `json:"RevocationReason,omitempty"`
+	NotBefore               *Timestamp         `json:"NotBefore,omitempty"`
+	NotAfter                *Timestamp         `json:"NotAfter,omitempty"`
+	KeyAlgorithm            string             `json:"KeyAlgorithm"`
+	SignatureAlgorithm      string             `json:"SignatureAlgorithm,omitempty"`
+	InUseBy                 []string           `json:"InUseBy"`
+	FailureReason           string             `json:"FailureReason,omitempty"`
+	Type                    string             `json:"Type"`
+	KeyPairOrigin           string             `json:"KeyPairOrigin"`
+	RenewalSummary          *RenewalSummary    `json:"RenewalSummary,omitempty"`
+	KeyUsages               []KeyUsage         `json:"KeyUsages"`
+	ExtendedKeyUsages       []localstore.EKU   `json:"ExtendedKeyUsages"`
+	CertificateAuthorityArn string             `json:"CertificateAuthorityArn,omitempty"`
+	RenewalEligibility      string             `json:"RenewalEligibility"`
+	Options                 Options            `json:"Options"`
+	Exported                bool               `json:"Exported"`
+	AcmeEndpointArn         string             `json:"AcmeEndpointArn,omitempty"`
+	AcmeAccountID           string             `json:"AcmeAccountId,omitempty"`
+	Tags                    []localstore.Tag   `json:"Tags"`
+	Versions                []Version          `json:"Versions,omitempty"`
+}
+
+// Summary is ACM's CertificateSummary with certctl's additions.
+type Summary struct {
+	CertificateArn                       string     `json:"CertificateArn"`
+	DomainName                           string     `json:"DomainName"`
+	SubjectAlternativeNameSummaries      []string   `json:"SubjectAlternativeNameSummaries"`
+	HasAdditionalSubjectAlternativeNames bool       `json:"HasAdditionalSubjectAlternativeNames"`
+	Status                               string     `json:"Status"`
+	Type                                 string     `json:"Type"`
+	KeyAlgorithm                         string     `json:"KeyAlgorithm"`
+	KeyPairOrigin                        string     `json:"KeyPairOrigin"`
+	KeyUsages                            []string   `json:"KeyUsages"`
+	ExtendedKeyUsages                    []string   `json:"ExtendedKeyUsages"`
+	ExportOption                         string     `json:"ExportOption,omitempty"`
+	InUse                                bool       `json:"InUse"`
+	Exported                             bool       `json:"Exported"`
+	RenewalEligibility                   string     `json:"RenewalEligibility"`
+	NotBefore                            *Timestamp `json:"NotBefore,omitempty"`
+	NotAfter                             *Timestamp `json:"NotAfter,omitempty"`
+	CreatedAt                            *Timestamp `json:"CreatedAt,omitempty"`
+	IssuedAt                             *Timestamp `json:"IssuedAt,omitempty"`
+	ImportedAt                           *Timestamp `json:"ImportedAt,omitempty"`
+	RevokedAt                            *Timestamp `json:"RevokedAt,omitempty"`
+}
+
+// maxSANSummaries is how many SANs a summary carries, as in ACM.
+const maxSANSummaries = 100
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// DomainValidations renders the validation state of c.
+func DomainValidations(c *localstore.Certificate) []DomainValidation {
+	var out []DomainValidation
+	for _, v := range c.Validations {
+		dv := DomainValidation{
+			DomainName:       v.DomainName,
+			ValidationDomain: v.ValidationDomain,
+			ValidationStatus: v.Status,
+			ValidationMethod: v.Method,
+			ValidationEmails: v.Emails,
+		}
+		if v.RecordName != "" {
+			dv.ResourceRecord = &ResourceRecord{Name: v.RecordName, Type: v.RecordType, Value: v.RecordValue}
+		}
+		if v.RedirectFrom != "" {
+			dv.HTTPRedirect = &HTTPRedirect{RedirectFrom: v.RedirectFrom, RedirectTo: v.RedirectTo}
+		}
+		out = append(out, dv)
+	}
+	return out
+}
+
+// NewDetail renders the ACM view of c; versions may be nil.
+func NewDetail(n Names, c *localstore.Certificate, versions []*localstore.CertificateVersion) Detail {
+	d := Detail{
+		CertificateArn:          n.CertificateARN(c.ID),
+		DomainName:              c.DomainName,
+		SubjectAlternativeNames: orEmpty(c.SubjectAlternativeNames),
+		DomainValidationOptions: DomainValidations(c),
+		Serial:                  c.Serial,
+		Subject:                 c.Subject,
+		Issuer:                  c.Issuer,
+		CreatedAt:               TS(c.CreatedAt),
+		IssuedAt:                TS(c.IssuedAt),
+		ImportedAt:              TS(c.ImportedAt),
+		Status:                  c.Status,
+		RevokedAt:               TS(c.RevokedAt),
+		RevocationReason:        c.RevocationReason,
+		NotBefore:               TS(c.NotBefore),
+		NotAfter:                TS(c.NotAfter),
+		KeyAlgorithm:            c.KeyAlgorithm,
+		SignatureAlgorithm:      c.SignatureAlgorithm,
+		InUseBy:                 orEmpty(c.InUseBy),
+		FailureReason:           c.FailureReason,
+		Type:                    c.Type,
+		KeyPairOrigin:           c.KeyPairOrigin,
+		ExtendedKeyUsages:       orEmpty(c.ExtendedKeyUsages),
+		CertificateAuthorityArn: n.CAARN(c.CertificateAuthorityID),
+		RenewalEligibility:      eligibility(c),
+		Options: Options{
+			CertificateTransparencyLoggingPreference: orDefault(c.CTLoggingPreference, "DISABLED"),
+			Export:                                   exportOption(c),
+		},
+		Exported:        c.Exported,
+		AcmeEndpointArn: n.EndpointARN(c.AcmeEndpointID),
+		AcmeAccountID:   c.AcmeAccountID,
+		Tags:            orEmpty(c.Tags),
+	}
+	d.KeyUsages = []KeyUsage{}
+	for _, k := range c.KeyUsages {
+		d.KeyUsages = append(d.KeyUsages, KeyUsage{Name: k})
+	}
+	if c.Renewal != nil {
+		d.RenewalSummary = &RenewalSummary{
+			RenewalStatus:           c.Renewal.Status,
+			DomainValidationOptions: orEmpty(DomainValidations(c)),
+			RenewalStatusReason:     c.Renewal.Reason,
+			UpdatedAt:               TS(c.Renewal.UpdatedAt),
+		}
+	}
+	for _, v := range versions {
+		d.Versions = append(d.Versions, Version{
+			VersionNumber: v.Number,
+			Serial:        v.Serial,
+			NotBefore:     TS(v.NotBefore),
+			NotAfter:      TS(v.NotAfter),
+			IssuedAt:      TS(v.IssuedAt),
+			ImportedAt:    TS(v.ImportedAt),
+			Current:       v.Number == c.Version,
+		})
+	}
+	return d
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func exportOption(c *localstore.Certificate) string {
+	if c.ExportOption != "" {
+		return c.ExportOption
+	}
+	if c.Exportable() {
+		return "ENABLED"
+	}
+	return "DISABLED"
+}
+
+func eligibility(c *localstore.Certificate) string {
+	if c.RenewalEligibility != "" {
+		return c.RenewalEligibility
+	}
+	return Ineligible
+}
+
+// NewSummary renders the ACM list view of c.
+func NewSummary(n Names, c *localstore.Certificate) Summary {
+	s := Summary{
+		CertificateArn:     n.CertificateARN(c.ID),
+		DomainName:         c.DomainName,
+		Status:             c.Status,
+		Type:               c.Type,
+		KeyAlgorithm:       c.KeyAlgorithm,
+		KeyPairOrigin:      c.KeyPairOrigin,
+		KeyUsages:          orEmpty(c.KeyUsages),
+		ExportOption:       exportOption(c),
+		InUse:              c.InUse(),
+		Exported:           c.Exported,
+		RenewalEligibility: eligibility(c),
+		NotBefore:          TS(c.NotBefore),
+		NotAfter:           TS(c.NotAfter),
+		CreatedAt:          TS(c.CreatedAt),
+		IssuedAt:           TS(c.IssuedAt),
+		ImportedAt:         TS(c.ImportedAt),
+		RevokedAt:          TS(c.RevokedAt),
+	}
+	sans := c.SubjectAlternativeNames
+	if len(sans) > maxSANSummaries {
+		sans = sans[:maxSANSummaries]
+		s.HasAdditionalSubjectAlternativeNames = true
+	}
+	s.SubjectAlternativeNameSummaries = orEmpty(sans)
+	s.ExtendedKeyUsages = []string{}
+	for _, e := range c.ExtendedKeyUsages {
+		s.ExtendedKeyUsages = append(s.ExtendedKeyUsages, e.Name)
+	}
+	return s
+}

@@ -1,0 +1,101 @@
+// Package iostreams is the one place that decides whether certctl talks to a
+// terminal, whether it may use colour, and how wide the terminal is.
+package iostreams
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strconv"
+
+	"golang.org/x/term"
+)
+
+// IOStreams are the three standard streams plus what is known about them.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	stdinTTY  bool
+	stdoutTTY bool
+	stderrTTY bool
+	color     bool
+	width     int
+
+	// ReadPassword reads a line from the terminal without echo. Tests replace it.
+	ReadPassword func() ([]byte, error)
+}
+
+// System returns streams bound to the process's stdin, stdout and stderr.
+func System() *IOStreams {
+	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, width: 80}
+	force := os.Getenv("CERTCTL_FORCE_TTY")
+	if force != "" && force != "0" && force != "false" {
+		s.stdinTTY, s.stdoutTTY, s.stderrTTY = true, true, true
+		if w, err := strconv.Atoi(force); err == nil && w > 1 {
+			s.width = w
+		}
+	} else {
+		s.stdinTTY = term.IsTerminal(int(os.Stdin.Fd()))
+		s.stdoutTTY = term.IsTerminal(int(os.Stdout.Fd()))
+		s.stderrTTY = term.IsTerminal(int(os.Stderr.Fd()))
+		if s.stdoutTTY {
+			if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+				s.width = w
+			}
+		}
+	}
+	s.color = colorWanted(s.stdoutTTY, os.Getenv)
+	fd := int(os.Stdin.Fd())
+	s.ReadPassword = func() ([]byte, error) { return term.ReadPassword(fd) }
+	return s
+}
+
+// colorWanted applies NO_COLOR, CLICOLOR=0 and CLICOLOR_FORCE.
+func colorWanted(tty bool, getenv func(string) string) bool {
+	if getenv("NO_COLOR") != "" {
+		return false
+	}
+	if v := getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
+		return true
+	}
+	if getenv("CLICOLOR") == "0" {
+		return false
+	}
+	return tty
+}
+
+// Test returns streams over buffers: stdin, stdout, stderr.
+func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	s := &IOStreams{In: in, Out: out, ErrOut: errOut, width: 80}
+	s.ReadPassword = func() ([]byte, error) { return nil, io.EOF }
+	return s, in, out, errOut
+}
+
+// SetTTY marks all three streams as terminals (or not), for tests.
+func (s *IOStreams) SetTTY(tty bool) {
+	s.stdinTTY, s.stdoutTTY, s.stderrTTY = tty, tty, tty
+}
+
+// SetColorEnabled turns colour on or off.
+func (s *IOStreams) SetColorEnabled(on bool) { s.color = on }
+
+// IsStdinTTY reports whether stdin is a terminal.
+func (s *IOStreams) IsStdinTTY() bool { return s.stdinTTY }
+
+// IsStdoutTTY reports whether stdout is a terminal.
+func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// IsStderrTTY reports whether stderr is a terminal.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// ColorEnabled reports whether output may carry colour.
+func (s *IOStreams) ColorEnabled() bool { return s.color }
+
+// CanPrompt reports whether the user can be asked a question.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// TerminalWidth is the width of the terminal, 80 when unknown.
+func (s *IOStreams) TerminalWidth() int { return s.width }

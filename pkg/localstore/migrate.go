@@ -1,0 +1,92 @@
+package localstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; the schema version is PRAGMA user_version.
+// Never edit a released migration: append a new one.
+var migrations = []string{
+	// 1: the inventory, generic objects, secrets, serials and metadata.
+	`CREATE TABLE certificates (
+		id TEXT PRIMARY KEY,
+		domain_name TEXT NOT NULL,
+		status TEXT NOT NULL,
+		type TEXT NOT NULL,
+		origin TEXT NOT NULL,
+		key_algorithm TEXT NOT NULL,
+		not_after INTEGER,
+		created_at INTEGER NOT NULL,
+		exportable INTEGER NOT NULL DEFAULT 0,
+		in_use INTEGER NOT NULL DEFAULT 0,
+		eligibility TEXT NOT NULL DEFAULT '',
+		data BLOB NOT NULL
+	);
+	CREATE INDEX certificates_created ON certificates(created_at, id);
+	CREATE INDEX certificates_not_after ON certificates(not_after, id);
+	CREATE INDEX certificates_domain ON certificates(domain_name, id);
+	CREATE TABLE cert_versions (
+		cert_id TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (cert_id, version)
+	);
+	CREATE TABLE secrets (ref TEXT PRIMARY KEY, sealed BLOB NOT NULL);
+	CREATE TABLE serials (
+		issuer TEXT NOT NULL,
+		serial TEXT NOT NULL,
+		cert_id TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (issuer, serial)
+	);
+	CREATE TABLE objects (
+		kind TEXT NOT NULL,
+		id TEXT NOT NULL,
+		data BLOB NOT NULL,
+		updated_at INTEGER,
+		PRIMARY KEY (kind, id)
+	);
+	CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);`,
+}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = len(migrations)
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("vault schema version %d is newer than this certctl understands (%d): upgrade certctl", v, len(migrations))
+	}
+	// BEGIN IMMEDIATE (the DSN's txlock) serialises concurrent first opens;
+	// the version is read again inside the transaction.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{})
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("schema migration %d: %w", i+1, wrapSQLiteErr(err))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	return wrapSQLiteErr(tx.Commit())
+}

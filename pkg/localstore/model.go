@@ -1,0 +1,137 @@
+package localstore
+
+import "time"
+
+// Certificate is one certificate of the inventory: everything certctl knows
+// about it except the bytes of its versions and its sealed private key.
+type Certificate struct {
+	ID                      string             `json:"id"`
+	DomainName              string             `json:"domainName"`
+	SubjectAlternativeNames []string           `json:"sans,omitempty"`
+	Status                  string             `json:"status"`
+	Type                    string             `json:"type"`
+	KeyPairOrigin           string             `json:"origin"`
+	KeyAlgorithm            string             `json:"keyAlgorithm"`
+	SignatureAlgorithm      string             `json:"signatureAlgorithm,omitempty"`
+	Serial                  string             `json:"serial,omitempty"`
+	Subject                 string             `json:"subject,omitempty"`
+	Issuer                  string             `json:"issuer,omitempty"`
+	NotBefore               time.Time          `json:"notBefore,omitzero"`
+	NotAfter                time.Time          `json:"notAfter,omitzero"`
+	CreatedAt               time.Time          `json:"createdAt"`
+	UpdatedAt               time.Time          `json:"updatedAt,omitzero"`
+	IssuedAt                time.Time          `json:"issuedAt,omitzero"`
+	ImportedAt              time.Time          `json:"importedAt,omitzero"`
+	RevokedAt               time.Time          `json:"revokedAt,omitzero"`
+	RevocationReason        string             `json:"revocationReason,omitempty"`
+	FailureReason           string             `json:"failureReason,omitempty"`
+	KeyUsages               []string           `json:"keyUsages,omitempty"`
+	ExtendedKeyUsages       []EKU              `json:"extendedKeyUsages,omitempty"`
+	InUseBy                 []string           `json:"inUseBy,omitempty"`
+	Tags                    []Tag              `json:"tags,omitempty"`
+	Exported                bool               `json:"exported,omitempty"`
+	ExportOption            string             `json:"exportOption,omitempty"`
+	CTLoggingPreference     string             `json:"ctLogging,omitempty"`
+	CertificateAuthorityID  string             `json:"caId,omitempty"`
+	AcmeEndpointID          string             `json:"acmeEndpointId,omitempty"`
+	AcmeAccountID           string             `json:"acmeAccountId,omitempty"`
+	RenewalEligibility      string             `json:"renewalEligibility,omitempty"`
+	Renewal                 *RenewalSummary    `json:"renewal,omitempty"`
+	Validations             []DomainValidation `json:"validations,omitempty"`
+	ValidationMethod        string             `json:"validationMethod,omitempty"`
+	Version                 int                `json:"version"`
+	Extra                   map[string]string  `json:"extra,omitempty"`
+}
+
+// Tag is a key/value label.
+type Tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
+}
+
+// EKU is an extended key usage in ACM's naming.
+type EKU struct {
+	Name string `json:"Name"`
+	OID  string `json:"OID,omitempty"`
+}
+
+// RenewalSummary is the state of managed renewal.
+type RenewalSummary struct {
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// DomainValidation is the validation state of one name.
+type DomainValidation struct {
+	DomainName       string    `json:"domainName"`
+	ValidationDomain string    `json:"validationDomain,omitempty"`
+	Status           string    `json:"status"`
+	Method           string    `json:"method,omitempty"`
+	RecordName       string    `json:"recordName,omitempty"`
+	RecordType       string    `json:"recordType,omitempty"`
+	RecordValue      string    `json:"recordValue,omitempty"`
+	Emails           []string  `json:"emails,omitempty"`
+	RedirectFrom     string    `json:"redirectFrom,omitempty"`
+	RedirectTo       string    `json:"redirectTo,omitempty"`
+	UpdatedAt        time.Time `json:"updatedAt,omitzero"`
+}
+
+// Exportable reports whether the private key may be exported, by ACM's rules.
+func (c *Certificate) Exportable() bool {
+	switch c.KeyPairOrigin {
+	case "VAULT":
+		if c.Type == "ISSUED" {
+			return c.ExportOption == "ENABLED"
+		}
+		return true
+	case "IMPORTED":
+		return false
+	}
+	return false
+}
+
+// InUse reports whether the certificate is recorded as deployed somewhere.
+func (c *Certificate) InUse() bool { return len(c.InUseBy) > 0 }
+
+// CertificateVersion is one issued or imported version of a certificate.
+type CertificateVersion struct {
+	Number         int       `json:"number"`
+	Serial         string    `json:"serial"`
+	NotBefore      time.Time `json:"notBefore"`
+	NotAfter       time.Time `json:"notAfter"`
+	IssuedAt       time.Time `json:"issuedAt,omitzero"`
+	ImportedAt     time.Time `json:"importedAt,omitzero"`
+	CertificatePEM []byte    `json:"certificatePem"`
+	ChainPEM       []byte    `json:"chainPem,omitempty"`
+	// KeyRef names the sealed private key of this version in the secrets
+	// table; empty when the vault holds no key (ACME origin).
+	KeyRef string `json:"keyRef,omitempty"`
+}
+
+// CertificateFilter selects certificates in ListCertificates. Empty fields
+// do not filter.
+type CertificateFilter struct {
+	Statuses       []string
+	KeyAlgorithms  []string
+	Types          []string
+	Origins        []string
+	Exportable     *bool
+	InUse          *bool
+	Eligibility    []string
+	NotAfterBefore time.Time // certificates whose NotAfter < this
+	// SortBy is one of CREATED_AT (default), NOT_AFTER, DOMAIN_NAME.
+	SortBy     string
+	Descending bool
+	Offset     int
+	Limit      int // 0: no limit
+}
+
+// Object is a generic record for the resources of later capabilities (CAs,
+// endpoints, accounts, events...). Data is the caller's JSON.
+type Object struct {
+	Kind      string
+	ID        string
+	Data      []byte
+	UpdatedAt time.Time
+}

@@ -1,0 +1,459 @@
+package localstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// SQLite is the embedded store: one database file in WAL mode.
+type SQLite struct {
+	db *sql.DB
+}
+
+var _ Store = (*SQLite)(nil)
+
+// sqliteDSN sets every pragma in the DSN so that each pooled connection gets
+// it, and opens write transactions with BEGIN IMMEDIATE so that concurrent
+// read-then-write transactions queue on the busy timeout instead of failing
+// with "database is locked" when they upgrade their lock.
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(30000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// OpenSQLite opens (creating if needed, mode 0600) the database at path and
+// brings its schema up to date.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	// SQLite creates the -wal and -shm files with the database file's mode,
+	// so a 0600 database keeps them 0600 too.
+	db, err := sql.Open("sqlite", sqliteDSN(path))
+	if err != nil {
+		return nil, err
+	}
+	s := &SQLite{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+// DB exposes the handle for tests and benchmarks.
+func (s *SQLite) DB() *sql.DB { return s.db }
+
+// Update runs fn in a BEGIN IMMEDIATE transaction.
+func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
+	return s.run(ctx, false, fn)
+}
+
+// View runs fn in a deferred (read) transaction.
+func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
+	return s.run(ctx, true, fn)
+}
+
+func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(&sqliteTx{tx: tx}); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, rbErr)
+		}
+		return err
+	}
+	return wrapSQLiteErr(tx.Commit())
+}
+
+// Check runs PRAGMA integrity_check.
+func (s *SQLite) Check(ctx context.Context) error {
+	var res string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return err
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity check: %s", res)
+	}
+	return nil
+}
+
+// ErrCorrupt marks a database file that is not a usable SQLite database.
+var ErrCorrupt = errors.New("vault database is corrupt or not a certctl vault")
+
+func wrapSQLiteErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		case sqlite3.SQLITE_CONSTRAINT:
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+	}
+	return err
+}
+
+type sqliteTx struct {
+	tx *sql.Tx
+}
+
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (t *sqliteTx) exec(q string, args ...any) error {
+	_, err := t.tx.Exec(q, args...)
+	return wrapSQLiteErr(err)
+}
+
+func (t *sqliteTx) GetCertificate(id string) (*Certificate, error) {
+	var data []byte
+	err := t.tx.QueryRow(`SELECT data FROM certificates WHERE id = ?`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	c := &Certificate{}
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, fmt.Errorf("%w: certificate %s: %v", ErrCorrupt, id, err)
+	}
+	return c, nil
+}
+
+func (t *sqliteTx) PutCertificate(c *Certificate) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return t.exec(`INSERT INTO certificates
+		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET domain_name=excluded.domain_name, status=excluded.status,
+		type=excluded.type, origin=excluded.origin, key_algorithm=excluded.key_algorithm,
+		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
+		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data`,
+		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, nanos(c.NotAfter),
+		c.CreatedAt.UnixNano(), boolInt(c.Exportable()), boolInt(c.InUse()), c.RenewalEligibility, data)
+}
+
+func (t *sqliteTx) DeleteCertificate(id string) error {
+	res, err := t.tx.Exec(`DELETE FROM certificates WHERE id = ?`, id)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	// Versions and their sealed keys go with the certificate.
+	rows, err := t.tx.Query(`SELECT data FROM cert_versions WHERE cert_id = ?`, id)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	var refs []string
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			rows.Close()
+			return err
+		}
+		var v CertificateVersion
+		if json.Unmarshal(data, &v) == nil && v.KeyRef != "" {
+			refs = append(refs, v.KeyRef)
+		}
+	}
+	rows.Close()
+	for _, ref := range refs {
+		if err := t.exec(`DELETE FROM secrets WHERE ref = ?`, ref); err != nil {
+			return err
+		}
+	}
+	return t.exec(`DELETE FROM cert_versions WHERE cert_id = ?`, id)
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+func (t *sqliteTx) FindCertificateIDs(prefix string, limit int) ([]string, error) {
+	return t.strings(`SELECT id FROM certificates WHERE id LIKE ? ESCAPE '\' ORDER BY id LIMIT ?`,
+		escapeLike(prefix)+"%", limit)
+}
+
+func (t *sqliteTx) strings(q string, args ...any) ([]string, error) {
+	rows, err := t.tx.Query(q, args...)
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func inClause(col string, vals []string, where *[]string, args *[]any) {
+	if len(vals) == 0 {
+		return
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")
+	*where = append(*where, col+" IN ("+ph+")")
+	for _, v := range vals {
+		*args = append(*args, v)
+	}
+}
+
+func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
+	var where []string
+	var args []any
+	inClause("status", f.Statuses, &where, &args)
+	inClause("key_algorithm", f.KeyAlgorithms, &where, &args)
+	inClause("type", f.Types, &where, &args)
+	inClause("origin", f.Origins, &where, &args)
+	inClause("eligibility", f.Eligibility, &where, &args)
+	if f.Exportable != nil {
+		where = append(where, "exportable = ?")
+		args = append(args, boolInt(*f.Exportable))
+	}
+	if f.InUse != nil {
+		where = append(where, "in_use = ?")
+		args = append(args, boolInt(*f.InUse))
+	}
+	if !f.NotAfterBefore.IsZero() {
+		where = append(where, "not_after < ?")
+		args = append(args, f.NotAfterBefore.UnixNano())
+	}
+	q := "SELECT data FROM certificates"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	col := "created_at"
+	switch f.SortBy {
+	case "NOT_AFTER":
+		col = "not_after"
+	case "DOMAIN_NAME":
+		col = "domain_name"
+	}
+	dir := "ASC"
+	if f.Descending {
+		dir = "DESC"
+	}
+	q += fmt.Sprintf(" ORDER BY %s %s, id %s", col, dir, dir)
+	if f.Limit > 0 {
+		q += " LIMIT ? OFFSET ?"
+		args = append(args, f.Limit, f.Offset)
+	} else if f.Offset > 0 {
+		q += " LIMIT -1 OFFSET ?"
+		args = append(args, f.Offset)
+	}
+	rows, err := t.tx.Query(q, args...)
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var out []*Certificate
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		c := &Certificate{}
+		if err := json.Unmarshal(data, c); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		out = append(out, c)
+	}
+	return out, wrapSQLiteErr(rows.Err())
+}
+
+func (t *sqliteTx) CountCertificates() (int, error) {
+	var n int
+	err := t.tx.QueryRow(`SELECT count(*) FROM certificates`).Scan(&n)
+	return n, wrapSQLiteErr(err)
+}
+
+func (t *sqliteTx) PutVersion(certID string, v *CertificateVersion) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.exec(`INSERT INTO cert_versions (cert_id, version, data) VALUES (?,?,?)
+		ON CONFLICT(cert_id, version) DO UPDATE SET data=excluded.data`, certID, v.Number, data)
+}
+
+func (t *sqliteTx) GetVersion(certID string, number int) (*CertificateVersion, error) {
+	var data []byte
+	err := t.tx.QueryRow(`SELECT data FROM cert_versions WHERE cert_id = ? AND version = ?`, certID, number).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	v := &CertificateVersion{}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return v, nil
+}
+
+func (t *sqliteTx) ListVersions(certID string) ([]*CertificateVersion, error) {
+	rows, err := t.tx.Query(`SELECT data FROM cert_versions WHERE cert_id = ? ORDER BY version`, certID)
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var out []*CertificateVersion
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		v := &CertificateVersion{}
+		if err := json.Unmarshal(data, v); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqliteTx) PutSecret(ref string, sealed []byte) error {
+	return t.exec(`INSERT INTO secrets (ref, sealed) VALUES (?,?)
+		ON CONFLICT(ref) DO UPDATE SET sealed=excluded.sealed`, ref, sealed)
+}
+
+func (t *sqliteTx) GetSecret(ref string) ([]byte, error) {
+	var b []byte
+	err := t.tx.QueryRow(`SELECT sealed FROM secrets WHERE ref = ?`, ref).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return b, wrapSQLiteErr(err)
+}
+
+func (t *sqliteTx) ReserveSerial(issuer, serial, certID string, at time.Time) error {
+	return t.exec(`INSERT INTO serials (issuer, serial, cert_id, created_at) VALUES (?,?,?,?)`,
+		issuer, serial, certID, at.UnixNano())
+}
+
+func (t *sqliteTx) PutObject(o *Object) error {
+	return t.exec(`INSERT INTO objects (kind, id, data, updated_at) VALUES (?,?,?,?)
+		ON CONFLICT(kind, id) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at`,
+		o.Kind, o.ID, o.Data, nanos(o.UpdatedAt))
+}
+
+func (t *sqliteTx) GetObject(kind, id string) (*Object, error) {
+	o := &Object{Kind: kind, ID: id}
+	var upd sql.NullInt64
+	err := t.tx.QueryRow(`SELECT data, updated_at FROM objects WHERE kind = ? AND id = ?`, kind, id).Scan(&o.Data, &upd)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if upd.Valid {
+		o.UpdatedAt = time.Unix(0, upd.Int64).UTC()
+	}
+	return o, wrapSQLiteErr(err)
+}
+
+func (t *sqliteTx) DeleteObject(kind, id string) error {
+	res, err := t.tx.Exec(`DELETE FROM objects WHERE kind = ? AND id = ?`, kind, id)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (t *sqliteTx) ListObjects(kind string) ([]*Object, error) {
+	rows, err := t.tx.Query(`SELECT id, data, updated_at FROM objects WHERE kind = ? ORDER BY id`, kind)
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var out []*Object
+	for rows.Next() {
+		o := &Object{Kind: kind}
+		var upd sql.NullInt64
+		if err := rows.Scan(&o.ID, &o.Data, &upd); err != nil {
+			return nil, err
+		}
+		if upd.Valid {
+			o.UpdatedAt = time.Unix(0, upd.Int64).UTC()
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqliteTx) FindObjectIDs(kind, prefix string, limit int) ([]string, error) {
+	return t.strings(`SELECT id FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\' ORDER BY id LIMIT ?`,
+		kind, escapeLike(prefix)+"%", limit)
+}
+
+func (t *sqliteTx) GetMeta(key string) ([]byte, error) {
+	var b []byte
+	err := t.tx.QueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return b, wrapSQLiteErr(err)
+}
+
+func (t *sqliteTx) PutMeta(key string, value []byte) error {
+	return t.exec(`INSERT INTO meta (key, value) VALUES (?,?)
+		ON CONFLICT(key) DO UPDATE SET value=excluded.value`, key, value)
+}

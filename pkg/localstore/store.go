@@ -1,0 +1,59 @@
+// Package localstore is the vault: where certctl keeps certificates, their
+// versions, sealed private keys and every other resource. Store is the narrow
+// interface every backend implements (SQLite here; PostgreSQL can follow) and
+// that the conformance suite in storetest checks.
+package localstore
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a unique constraint would be broken.
+var ErrConflict = errors.New("conflict")
+
+// Store opens transactions. Update runs fn in a write transaction that is
+// committed when fn returns nil and rolled back otherwise; View runs fn in a
+// read transaction.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	// Check verifies the integrity of the underlying storage.
+	Check(ctx context.Context) error
+	Close() error
+}
+
+// Tx is what a transaction can do.
+type Tx interface {
+	GetCertificate(id string) (*Certificate, error)
+	PutCertificate(c *Certificate) error
+	DeleteCertificate(id string) error
+	// FindCertificateIDs returns the IDs starting with prefix (at most limit).
+	FindCertificateIDs(prefix string, limit int) ([]string, error)
+	ListCertificates(f CertificateFilter) ([]*Certificate, error)
+	CountCertificates() (int, error)
+
+	PutVersion(certID string, v *CertificateVersion) error
+	GetVersion(certID string, number int) (*CertificateVersion, error)
+	ListVersions(certID string) ([]*CertificateVersion, error)
+
+	PutSecret(ref string, sealed []byte) error
+	GetSecret(ref string) ([]byte, error)
+
+	// ReserveSerial records that issuer issued serial; ErrConflict when it
+	// already did.
+	ReserveSerial(issuer, serial, certID string, at time.Time) error
+
+	PutObject(o *Object) error
+	GetObject(kind, id string) (*Object, error)
+	DeleteObject(kind, id string) error
+	ListObjects(kind string) ([]*Object, error)
+	FindObjectIDs(kind, prefix string, limit int) ([]string, error)
+
+	GetMeta(key string) ([]byte, error)
+	PutMeta(key string, value []byte) error
+}

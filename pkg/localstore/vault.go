@@ -1,0 +1,134 @@
+package localstore
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Vault is an opened vault: its store and the sealer of its private keys.
+type Vault struct {
+	Dir   string
+	Store Store
+
+	opts   Options
+	once   sync.Once
+	sealer *Sealer
+	keyErr error
+}
+
+// Options tune how a vault is opened.
+type Options struct {
+	// StoreURL selects the backend: empty or "sqlite:" for the embedded
+	// database in Dir.
+	StoreURL string
+	// Passphrase wraps the master key; nil for a key file in clear.
+	Passphrase []byte
+	// Scrypt are the KDF parameters used when a wrapped key is created.
+	// Zero means DefaultScrypt; tests pass cheap ones explicitly.
+	Scrypt ScryptParams
+}
+
+// ErrUnsupportedStore is returned for a store URL this build cannot open.
+var ErrUnsupportedStore = errors.New("unsupported store")
+
+// Open opens the vault in dir, creating it (mode 0700) on first use.
+func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
+	if dir == "" {
+		return nil, errors.New("no vault directory")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var st Store
+	var err error
+	switch u := opts.StoreURL; {
+	case u == "" || u == "sqlite:" || u == "sqlite":
+		st, err = OpenSQLite(ctx, filepath.Join(dir, DatabaseFile))
+		if err != nil {
+			return nil, err
+		}
+	case strings.HasPrefix(u, "sqlite:"):
+		st, err = OpenSQLite(ctx, strings.TrimPrefix(u, "sqlite:"))
+		if err != nil {
+			return nil, err
+		}
+	default:
+		scheme, _, _ := strings.Cut(u, ":")
+		return nil, fmt.Errorf("%w %q: this build supports the embedded SQLite store only", ErrUnsupportedStore, scheme)
+	}
+	return &Vault{Dir: dir, Store: st, opts: opts}, nil
+}
+
+// Sealer returns the sealer of the vault's secrets, reading (or on first
+// use creating) the master key. Only commands that touch private keys call
+// it, so listing a passphrase-locked vault needs no passphrase.
+func (v *Vault) Sealer() (*Sealer, error) {
+	v.once.Do(func() {
+		params := v.opts.Scrypt
+		if params.N == 0 {
+			params = DefaultScrypt
+		}
+		key, err := loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params)
+		if err != nil {
+			v.keyErr = err
+			return
+		}
+		v.sealer, v.keyErr = newSealer(key)
+		clear(key)
+	})
+	return v.sealer, v.keyErr
+}
+
+// Close closes the store.
+func (v *Vault) Close() error { return v.Store.Close() }
+
+// SealKey stores key, sealed, under ref in tx.
+func (v *Vault) SealKey(tx Tx, ref string, key crypto.Signer) error {
+	sealer, err := v.Sealer()
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	sealed, err := sealer.Seal(ref, der)
+	clear(der)
+	if err != nil {
+		return err
+	}
+	return tx.PutSecret(ref, sealed)
+}
+
+// OpenKey reads and unseals the key stored under ref.
+func (v *Vault) OpenKey(tx Tx, ref string) (crypto.Signer, error) {
+	sealer, err := v.Sealer()
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := tx.GetSecret(ref)
+	if err != nil {
+		return nil, err
+	}
+	der, err := sealer.Open(ref, sealed)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(der)
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %q: %v", ErrCorrupt, ref, err)
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%w: key %q is not a signing key", ErrCorrupt, ref)
+	}
+	return s, nil
+}

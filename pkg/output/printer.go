@@ -1,0 +1,353 @@
+// Package output prints every command's result in the format the user chose:
+// a table for people, tab-separated records, JSON or YAML for programs, each
+// after an optional JMESPath --query over the JSON form (as the AWS CLI does).
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/jmespath/go-jmespath"
+	"gopkg.in/yaml.v3"
+
+	"github.com/certctl/certctl/pkg/iostreams"
+)
+
+// Formats are the values of -o/--output, in help order.
+var Formats = []string{"table", "json", "yaml", "text"}
+
+// Printer prints results.
+type Printer struct {
+	IO     *iostreams.IOStreams
+	Format string
+	query  *jmespath.JMESPath
+	Styles *Styles
+}
+
+// New checks format and query and returns a printer. An empty format means
+// table on a terminal and json otherwise.
+func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {
+	if format == "" {
+		format = "json"
+		if io.IsStdoutTTY() {
+			format = "table"
+		}
+	}
+	if !ValidFormat(format) {
+		return nil, fmt.Errorf("unknown output format %q (use one of %s)", format, strings.Join(Formats, ", "))
+	}
+	p := &Printer{IO: io, Format: format, Styles: NewStyles(io.Out, io.ColorEnabled())}
+	if query != "" {
+		q, err := jmespath.Compile(query)
+		if err != nil {
+			return nil, fmt.Errorf("invalid --query %q: %v", query, err)
+		}
+		p.query = q
+	}
+	return p, nil
+}
+
+// ValidFormat reports whether f is one of Formats.
+func ValidFormat(f string) bool {
+	for _, x := range Formats {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// View renders a result for people (table) and for awk (text). Either may be
+// nil, in which case a generic rendering of the JSON form is used.
+type View struct {
+	// Table returns a table for a terminal; human is true when it is shown
+	// to a person (relative times, colour).
+	Table func(s *Styles) *Table
+	// Records returns one record a line for -o text.
+	Records func() [][]string
+}
+
+// Table is a titled table: Headers may be empty for a key/value listing.
+type Table struct {
+	Headers []string
+	Rows    [][]string
+	// Footer is printed after the table, e.g. a NextToken hint.
+	Footer string
+}
+
+// Print prints data (the JSON form, with ACM field names) in the chosen
+// format, rendering v for table and text output.
+func (p *Printer) Print(data any, v View) error {
+	if p.query == nil && p.Format == "json" {
+		// Encode the value itself so fields keep their documented order.
+		return writeJSON(p.IO.Out, data)
+	}
+	if p.query != nil || p.Format == "json" || p.Format == "yaml" || (v.Table == nil && p.Format == "table") || (v.Records == nil && p.Format == "text") {
+		generic, err := toGeneric(data)
+		if err != nil {
+			return err
+		}
+		if p.query != nil {
+			generic, err = p.query.Search(generic)
+			if err != nil {
+				return fmt.Errorf("--query: %v", err)
+			}
+		}
+		switch p.Format {
+		case "json":
+			return writeJSON(p.IO.Out, generic)
+		case "yaml":
+			return writeYAML(p.IO.Out, generic)
+		case "text":
+			return writeRecords(p.IO.Out, genericRecords(generic))
+		default:
+			return p.writeTable(genericTable(generic))
+		}
+	}
+	if p.Format == "text" {
+		return writeRecords(p.IO.Out, v.Records())
+	}
+	return p.writeTable(v.Table(p.Styles))
+}
+
+// Wants reports whether the printer emits the given format.
+func (p *Printer) Wants(format string) bool { return p.Format == format }
+
+// toGeneric turns data into the map/slice form JMESPath and YAML work on,
+// through its JSON encoding so field names and omissions match -o json.
+func toGeneric(data any) (any, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// WriteJSONLine writes v as one compact JSON line (for --follow streams).
+func WriteJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func writeYAML(w io.Writer, v any) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(yamlValue(v)); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// yamlValue converts json.Number to int or float so YAML shows plain numbers.
+func yamlValue(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = yamlValue(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = yamlValue(x)
+		}
+		return out
+	}
+	return v
+}
+
+func writeRecords(w io.Writer, rows [][]string) error {
+	var b strings.Builder
+	for _, r := range rows {
+		for i, c := range r {
+			if i > 0 {
+				b.WriteByte('\t')
+			}
+			b.WriteString(recordField(c))
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// recordField keeps a value on its line and in its column.
+func recordField(s string) string {
+	if !strings.ContainsAny(s, "\t\n\r") {
+		return s
+	}
+	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+func scalarString(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return t
+	case bool:
+		if t {
+			return "true"
+		}
+		return "false"
+	case json.Number:
+		return t.String()
+	case map[string]any, []any:
+		b, _ := json.Marshal(t)
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return true
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// genericRecords renders any JSON value as lines of tab-separated fields:
+// a list of objects gives a line per object (scalar fields in key order), an
+// object with one list gives that list's lines, scalars give one line.
+func genericRecords(v any) [][]string {
+	switch t := v.(type) {
+	case []any:
+		var rows [][]string
+		for _, item := range t {
+			if m, ok := item.(map[string]any); ok {
+				var r []string
+				for _, k := range sortedKeys(m) {
+					if isScalar(m[k]) {
+						r = append(r, scalarString(m[k]))
+					}
+				}
+				rows = append(rows, r)
+			} else {
+				rows = append(rows, []string{scalarString(item)})
+			}
+		}
+		return rows
+	case map[string]any:
+		var rows [][]string
+		var scalars []string
+		for _, k := range sortedKeys(t) {
+			switch x := t[k].(type) {
+			case []any:
+				rows = append(rows, genericRecords(x)...)
+			case map[string]any:
+				rows = append(rows, genericRecords(x)...)
+			default:
+				scalars = append(scalars, scalarString(x))
+			}
+		}
+		if len(scalars) > 0 {
+			rows = append([][]string{scalars}, rows...)
+		}
+		return rows
+	case nil:
+		return nil
+	}
+	return [][]string{{scalarString(v)}}
+}
+
+// genericTable renders any JSON value as a table: a list of objects gives a
+// column per key; an object gives key/value rows (descending into a single
+// wrapping object such as {"Certificate": {...}}).
+func genericTable(v any) *Table {
+	switch t := v.(type) {
+	case []any:
+		cols := map[string]bool{}
+		allObjects := true
+		for _, item := range t {
+			m, ok := item.(map[string]any)
+			if !ok {
+				allObjects = false
+				break
+			}
+			for k, x := range m {
+				if isScalar(x) {
+					cols[k] = true
+				}
+			}
+		}
+		tab := &Table{}
+		if !allObjects {
+			for _, item := range t {
+				tab.Rows = append(tab.Rows, []string{scalarString(item)})
+			}
+			return tab
+		}
+		tab.Headers = sortedKeys(boolMap(cols))
+		for _, item := range t {
+			m := item.(map[string]any)
+			row := make([]string, len(tab.Headers))
+			for i, h := range tab.Headers {
+				row[i] = scalarString(m[h])
+			}
+			tab.Rows = append(tab.Rows, row)
+		}
+		return tab
+	case map[string]any:
+		if len(t) == 1 {
+			for _, x := range t {
+				if inner, ok := x.(map[string]any); ok {
+					return genericTable(inner)
+				}
+				if list, ok := x.([]any); ok {
+					return genericTable(list)
+				}
+			}
+		}
+		tab := &Table{}
+		for _, k := range sortedKeys(t) {
+			tab.Rows = append(tab.Rows, []string{k, scalarString(t[k])})
+		}
+		return tab
+	case nil:
+		return &Table{}
+	}
+	return &Table{Rows: [][]string{{scalarString(v)}}}
+}
+
+func boolMap(m map[string]bool) map[string]any {
+	out := make(map[string]any, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}

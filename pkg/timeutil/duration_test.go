@@ -1,0 +1,69 @@
+package timeutil
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseDuration(t *testing.T) {
+	cases := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"395d", 395 * Day, true},
+		{"10y", 10 * Year, true},
+		{"1y30d", Year + 30*Day, true},
+		{"72h", 72 * time.Hour, true},
+		{"90m", 90 * time.Minute, true},
+		{"45s", 45 * time.Second, true},
+		{"1h30m", 90 * time.Minute, true},
+		{"", 0, false},
+		{"d", 0, false},
+		{"30", 0, false},
+		{"30w", 0, false},
+		{"-5d", 0, false},
+		{"99999999999999999y", 0, false},
+	}
+	for _, c := range cases {
+		got, err := ParseDuration(c.in)
+		if (err == nil) != c.ok {
+			t.Errorf("ParseDuration(%q) error = %v, want ok=%v", c.in, err, c.ok)
+			continue
+		}
+		if c.ok && got != c.want {
+			t.Errorf("ParseDuration(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestFormatDurationRoundTrip(t *testing.T) {
+	for _, d := range []time.Duration{Year, 395 * Day, 5 * time.Hour, 7 * time.Minute, 3 * time.Second} {
+		got, err := ParseDuration(FormatDuration(d))
+		if err != nil || got != d {
+			t.Errorf("round trip of %v: got %v, %v", d, got, err)
+		}
+	}
+}
+
+func TestRelative(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := Relative(now.Add(12*Day+time.Hour), now); got != "in 12 days" {
+		t.Errorf("got %q", got)
+	}
+	if got := Relative(now.Add(-Day), now); got != "1 day ago" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"395d", "1y30d", "72h", "1h30m", "-1s", "9223372036854775807s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s)
+		if err == nil && d < 0 {
+			t.Fatalf("negative duration %v from %q", d, s)
+		}
+	})
+}
