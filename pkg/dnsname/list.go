@@ -1,0 +1,49 @@
+package dnsname
+
+import "fmt"
+
+// Quotas of names per certificate.
+const (
+	DefaultQuota = 10
+	MaxQuota     = 100
+)
+
+// ValidateList checks the names of one certificate request and returns them
+// normalised (lower case) with exact duplicates removed, in their first
+// order. The first name is the common name and must also pass
+// ValidateCommonName; every name must pass ValidateSAN. quota is the most
+// distinct names allowed: 0 or less means DefaultQuota, and more than
+// MaxQuota is capped at MaxQuota (configuration rejects such values before
+// they get here). The first error is returned as an *Error.
+func ValidateList(names []string, quota int) ([]string, error) {
+	if quota <= 0 {
+		quota = DefaultQuota
+	}
+	quota = min(quota, MaxQuota)
+	if len(names) == 0 {
+		return nil, newError("", RuleNoNames)
+	}
+	out := make([]string, 0, len(names))
+	seen := make(map[string]bool, len(names))
+	for i, raw := range names {
+		var err error
+		if i == 0 {
+			err = ValidateCommonName(raw)
+		} else {
+			err = ValidateSAN(raw)
+		}
+		if err != nil {
+			return nil, err
+		}
+		n := Normalize(raw)
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	if len(out) > quota {
+		return nil, newError(out[quota], fmt.Sprintf("too many names (%d > %d)", len(out), quota))
+	}
+	return out, nil
+}
