@@ -1,0 +1,57 @@
+package pemio
+
+import (
+	"bytes"
+	"encoding/pem"
+	"fmt"
+)
+
+// PEM block types certctl reads.
+const (
+	typeCertificate     = "CERTIFICATE"
+	typePrivateKey      = "PRIVATE KEY"
+	typeRSAPrivateKey   = "RSA PRIVATE KEY"
+	typeECPrivateKey    = "EC PRIVATE KEY"
+	typeEncryptedPKCS8  = "ENCRYPTED PRIVATE KEY"
+	typeECParameters    = "EC PARAMETERS"
+	typeOpenSSHPrivate  = "OPENSSH PRIVATE KEY"
+	typeDSAPrivateKey   = "DSA PRIVATE KEY"
+	typeLegacyProcType  = "Proc-Type"
+	legacyEncryptedFlag = "4,ENCRYPTED"
+)
+
+var pemBegin = []byte("-----BEGIN")
+
+// isBlank reports whether data holds nothing but white space.
+func isBlank(data []byte) bool { return len(bytes.TrimSpace(data)) == 0 }
+
+// decodeAll returns every PEM block of data in order. Text around the blocks
+// (such as the output of `openssl x509 -text`) is ignored, but a "-----BEGIN"
+// line that does not start a well-formed block is an error: silently dropping
+// a truncated certificate would change the meaning of a chain.
+func decodeAll(data []byte) ([]*pem.Block, error) {
+	var blocks []*pem.Block
+	rest := data
+	for {
+		block, r := pem.Decode(rest)
+		if block == nil {
+			if i := bytes.Index(rest, pemBegin); i >= 0 {
+				return nil, newErrorf(RuleMalformedPEM,
+					fmt.Sprintf("PEM block %d is truncated or corrupt (BEGIN line without a matching END line, or invalid base64)", len(blocks)+1))
+			}
+			return blocks, nil
+		}
+		blocks = append(blocks, block)
+		rest = r
+	}
+}
+
+// isPrivateKeyType reports whether a PEM block type holds a private key.
+func isPrivateKeyType(t string) bool {
+	switch t {
+	case typePrivateKey, typeRSAPrivateKey, typeECPrivateKey, typeEncryptedPKCS8,
+		typeOpenSSHPrivate, typeDSAPrivateKey:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,80 @@
+package pemio
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+)
+
+// ParseCertificatesPEM parses a PEM file holding one or more certificates,
+// in file order. Only CERTIFICATE blocks are allowed; DER input is refused
+// with a hint on how to convert it.
+func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
+	if isBlank(data) {
+		return nil, newErrorf(RuleEmptyFile, "no certificate found")
+	}
+	blocks, err := decodeAll(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(blocks) == 0 {
+		if _, derErr := x509.ParseCertificates(data); derErr == nil {
+			return nil, newErrorf(RuleCertificateNotPEM,
+				"the file is DER; PEM is required (convert it with: openssl x509 -inform der -in cert.der -out cert.pem)")
+		}
+		return nil, newErrorf(RuleCertificateNotPEM, "no PEM block found")
+	}
+	certs := make([]*x509.Certificate, 0, len(blocks))
+	for i, b := range blocks {
+		if b.Type != typeCertificate {
+			return nil, unexpectedBlock(b.Type, typeCertificate)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, newError(RuleInvalidCertificate, fmt.Errorf("certificate %d: %w", i+1, err))
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
+}
+
+// unexpectedBlock reports a PEM block of type got where want was expected.
+func unexpectedBlock(got, want string) *Error {
+	detail := "expected " + want
+	switch {
+	case isPrivateKeyType(got) && want == typeCertificate:
+		detail += " blocks only; give the private key separately (or use --bundle)"
+	case got == "PKCS7":
+		detail += " (extract the certificates with: openssl pkcs7 -print_certs -in FILE -out certs.pem)"
+	}
+	return &Error{Rule: RuleUnexpectedBlock + " " + sanitizeType(got), Err: errors.New(detail)}
+}
+
+// sanitizeType keeps a PEM type printable: it comes from the user's file and
+// is echoed in an error message.
+func sanitizeType(t string) string {
+	const maxLen = 40
+	out := make([]byte, 0, len(t))
+	for i := 0; i < len(t) && len(out) < maxLen; i++ {
+		c := t[i]
+		if c < 0x20 || c > 0x7e {
+			c = '?'
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// EncodeCertificatesPEM encodes certificates as consecutive CERTIFICATE PEM
+// blocks. Nil certificates are skipped.
+func EncodeCertificatesPEM(certs ...*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		if c == nil {
+			continue
+		}
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: typeCertificate, Bytes: c.Raw})...)
+	}
+	return out
+}

@@ -1,0 +1,99 @@
+package pemio
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseCertificatesPEM(t *testing.T) {
+	p := newPKI(t)
+	data := EncodeCertificatesPEM(p.leaf, p.inter, nil, p.root)
+	if n := bytes.Count(data, []byte("-----BEGIN CERTIFICATE-----")); n != 3 {
+		t.Fatalf("encoded %d blocks, want 3", n)
+	}
+	certs, err := ParseCertificatesPEM(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(certs) != 3 || !certs[0].Equal(p.leaf) || !certs[1].Equal(p.inter) || !certs[2].Equal(p.root) {
+		t.Fatalf("round trip lost or reordered certificates")
+	}
+	// Explanatory text around blocks (openssl x509 -text) is accepted.
+	withText := append([]byte("Certificate:\n    Data: ...\n"), data...)
+	if certs, err := ParseCertificatesPEM(withText); err != nil || len(certs) != 3 {
+		t.Fatalf("with text: %d certs, %v", len(certs), err)
+	}
+}
+
+func TestParseCertificatesPEMErrors(t *testing.T) {
+	p := newPKI(t)
+	one := EncodeCertificatesPEM(p.leaf)
+	key, err := EncodePKCS8(p.leafKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		data    []byte
+		rule    string
+		contain string
+	}{
+		{"empty", []byte{}, RuleEmptyFile, ""},
+		{"DER", p.leaf.Raw, RuleCertificateNotPEM, "openssl x509 -inform der"},
+		{"garbage", []byte("not a certificate"), RuleCertificateNotPEM, "no PEM block"},
+		{"private key", append(append([]byte{}, one...), key...), RuleUnexpectedBlock + " PRIVATE KEY", "--bundle"},
+		{"PKCS7", pemBlock("PKCS7", []byte{1}), RuleUnexpectedBlock + " PKCS7", "openssl pkcs7 -print_certs"},
+		{"CSR", pemBlock("CERTIFICATE REQUEST", []byte{1}), RuleUnexpectedBlock + " CERTIFICATE REQUEST", ""},
+		{"bad DER in block", pemBlock("CERTIFICATE", []byte{0x30, 0}), RuleInvalidCertificate, "certificate 1"},
+		{"truncated second block", append(append([]byte{}, one...), one[:len(one)/2]...), RuleMalformedPEM, "block 2"},
+		{"control chars in type", pemBlock("CERT\x1b[31m", []byte{1}), RuleUnexpectedBlock + " CERT?[31m", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseCertificatesPEM(tt.data)
+			wantRule(t, err, tt.rule)
+			if !strings.Contains(err.Error(), tt.contain) {
+				t.Fatalf("error %q does not contain %q", err, tt.contain)
+			}
+		})
+	}
+}
+
+func TestErrorFormatting(t *testing.T) {
+	cause := errors.New("detail")
+	tests := []struct {
+		err  *Error
+		want string
+	}{
+		{&Error{File: "a.pem", Rule: "rule", Err: cause}, "a.pem: rule: detail"},
+		{&Error{Rule: "rule", Err: cause}, "rule: detail"},
+		{&Error{File: "a.pem", Rule: "rule"}, "a.pem: rule"},
+		{&Error{File: "a.pem", Err: cause}, "a.pem: detail"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+		if tt.err.Err != nil && !errors.Is(tt.err, cause) {
+			t.Errorf("%q does not unwrap to its cause", tt.want)
+		}
+	}
+
+	_, err := ParseCertificatesPEM(nil)
+	named := WithFile(err, "cert.pem")
+	if got := named.Error(); got != "cert.pem: empty file: no certificate found" {
+		t.Fatalf("WithFile: %q", got)
+	}
+	if err.(*Error).File != "" {
+		t.Fatal("WithFile modified the original error")
+	}
+	if again := WithFile(named, "other.pem"); again.Error() != named.Error() {
+		t.Fatalf("WithFile replaced an existing file name: %q", again)
+	}
+	plain := errors.New("plain")
+	if WithFile(plain, "x") != plain {
+		t.Fatal("WithFile changed a foreign error")
+	}
+}

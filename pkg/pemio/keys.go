@@ -1,0 +1,215 @@
+package pemio
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	"go.step.sm/crypto/pemutil"
+)
+
+// ParsePrivateKeyPEM parses a PEM file holding exactly one RSA or ECDSA
+// private key: PKCS #1 ("RSA PRIVATE KEY"), SEC 1 ("EC PRIVATE KEY", an
+// "EC PARAMETERS" block beside it is allowed), PKCS #8 ("PRIVATE KEY"),
+// encrypted PKCS #8 ("ENCRYPTED PRIVATE KEY", PBES2 with PBKDF2) or legacy
+// encrypted PEM ("Proc-Type: 4,ENCRYPTED").
+//
+// An encrypted key with a nil passphrase yields an *Error wrapping
+// ErrEncryptedKey; a wrong passphrase one wrapping ErrIncorrectPassphrase.
+// A passphrase given for a key that is not encrypted is ignored.
+func ParsePrivateKeyPEM(data []byte, passphrase []byte) (crypto.Signer, error) {
+	block, err := privateKeyBlock(data)
+	if err != nil {
+		return nil, err
+	}
+	return parseKeyBlock(block, passphrase)
+}
+
+// privateKeyBlock finds the one private key block of data.
+func privateKeyBlock(data []byte) (*pem.Block, error) {
+	if isBlank(data) {
+		return nil, newErrorf(RuleEmptyFile, "no private key found")
+	}
+	blocks, err := decodeAll(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(blocks) == 0 {
+		if _, derErr := parseDERKey(data); derErr == nil || looksLikeDER(data) {
+			return nil, newErrorf(RulePrivateKeyNotPEM,
+				"the file is DER; PEM is required (convert it with: openssl pkey -inform der -in key.der -out key.pem)")
+		}
+		return nil, newErrorf(RulePrivateKeyNotPEM, "no PEM block found")
+	}
+	var key *pem.Block
+	for _, b := range blocks {
+		switch {
+		case b.Type == typeECParameters:
+			continue
+		case isPrivateKeyType(b.Type):
+			if key != nil {
+				return nil, newErrorf(RuleMultiplePrivateKeys, "the file must hold exactly one private key")
+			}
+			key = b
+		default:
+			return nil, unexpectedBlock(b.Type, "a private key")
+		}
+	}
+	if key == nil {
+		return nil, newErrorf(RuleNoPrivateKey, "the file holds no private key block")
+	}
+	return key, nil
+}
+
+// looksLikeDER reports whether data starts like a DER SEQUENCE, which is
+// enough to tell the user to convert rather than calling the file garbage.
+func looksLikeDER(data []byte) bool { return len(data) > 2 && data[0] == 0x30 }
+
+// isEncrypted reports whether a private key block is encrypted.
+func isEncrypted(b *pem.Block) bool {
+	return b.Type == typeEncryptedPKCS8 || b.Headers[typeLegacyProcType] == legacyEncryptedFlag
+}
+
+// parseKeyBlock decrypts (when needed) and parses one private key block.
+func parseKeyBlock(b *pem.Block, passphrase []byte) (crypto.Signer, error) {
+	switch b.Type {
+	case typeOpenSSHPrivate:
+		return nil, newErrorf(RuleUnsupportedKey,
+			"OpenSSH private keys are not supported (convert with: ssh-keygen -p -m PEM -f KEY)")
+	case typeDSAPrivateKey:
+		return nil, newErrorf(RuleUnsupportedKey, "DSA keys are not supported; use RSA or ECDSA")
+	}
+	der := b.Bytes
+	if isEncrypted(b) {
+		if passphrase == nil {
+			return nil, newError(RuleEncryptedKey, ErrEncryptedKey)
+		}
+		var err error
+		der, err = decrypt(b, passphrase)
+		if err != nil {
+			return nil, err
+		}
+	}
+	key, err := parseDERKey(der)
+	var pe *Error
+	if err != nil && isEncrypted(b) && errors.As(err, &pe) && pe.Rule == RuleInvalidPrivateKey {
+		// Decryption with a wrong passphrase can yield noise that passes
+		// the padding check; it then fails to parse.
+		return nil, newError(RuleIncorrectPassphrase, ErrIncorrectPassphrase)
+	}
+	return key, err
+}
+
+// decrypt returns the DER inside an encrypted private key block.
+func decrypt(b *pem.Block, passphrase []byte) ([]byte, error) {
+	var (
+		der []byte
+		err error
+	)
+	if b.Type == typeEncryptedPKCS8 {
+		if perr := checkPBES2(b.Bytes); perr != nil {
+			return nil, perr
+		}
+		der, err = pemutil.DecryptPKCS8PrivateKey(bytes.Clone(b.Bytes), passphrase)
+	} else {
+		c := *b
+		c.Bytes = bytes.Clone(b.Bytes)
+		der, err = pemutil.DecryptPEMBlock(&c, passphrase)
+	}
+	switch {
+	case err == nil:
+		return der, nil
+	case errors.Is(err, x509.IncorrectPasswordError):
+		return nil, newError(RuleIncorrectPassphrase, ErrIncorrectPassphrase)
+	default:
+		return nil, newError(RuleUnsupportedEncryption, err)
+	}
+}
+
+// parseDERKey parses an unencrypted private key in PKCS #8, PKCS #1 or SEC 1
+// form, accepting RSA and ECDSA keys only.
+func parseDERKey(der []byte) (crypto.Signer, error) {
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		switch k := k.(type) {
+		case *rsa.PrivateKey:
+			return k, nil
+		case *ecdsa.PrivateKey:
+			return k, nil
+		default:
+			return nil, newErrorf(RuleUnsupportedKey,
+				fmt.Sprintf("%s keys are not supported; use RSA or ECDSA", keyTypeName(k)))
+		}
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return k, nil
+	} else if isUnknownCurve(err) {
+		return nil, newError(RuleUnsupportedKey, err)
+	}
+	return nil, newErrorf(RuleInvalidPrivateKey, "not a PKCS #8, PKCS #1 or SEC 1 private key")
+}
+
+// isUnknownCurve reports whether x509.ParseECPrivateKey failed because the
+// curve is not one Go supports.
+func isUnknownCurve(err error) bool {
+	return err != nil && bytes.Contains([]byte(err.Error()), []byte("unknown elliptic curve"))
+}
+
+// keyTypeName names a parsed PKCS #8 key type for error messages.
+func keyTypeName(k any) string {
+	switch fmt.Sprintf("%T", k) {
+	case "ed25519.PrivateKey":
+		return "Ed25519"
+	case "*ecdh.PrivateKey":
+		return "X25519"
+	}
+	return fmt.Sprintf("%T", k)
+}
+
+// EncodePKCS8 encodes key as an unencrypted PKCS #8 "PRIVATE KEY" PEM block.
+func EncodePKCS8(key crypto.Signer) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, newError(RuleUnsupportedKey, err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: typePrivateKey, Bytes: der}), nil
+}
+
+// EncodeEncryptedPKCS8 encodes key as an "ENCRYPTED PRIVATE KEY" PEM block:
+// PKCS #8 with PBES2, AES-256-CBC and PBKDF2-HMAC-SHA256, as read by
+// `openssl pkey -passin`. An empty passphrase is refused.
+func EncodeEncryptedPKCS8(key crypto.Signer, passphrase []byte) ([]byte, error) {
+	if len(passphrase) == 0 {
+		return nil, newErrorf(RuleEmptyPassphrase, "a passphrase is required to encrypt the private key")
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, newError(RuleUnsupportedKey, err)
+	}
+	block, err := pemutil.EncryptPKCS8PrivateKey(rand.Reader, der, passphrase, x509.PEMCipherAES256)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt private key: %w", err)
+	}
+	return pem.EncodeToMemory(block), nil
+}
+
+// PassphraseFromFile returns the passphrase held in a passphrase file: its
+// content without one trailing "\n" or "\r\n" (SPEC: a trailing newline is
+// not part of the passphrase).
+func PassphraseFromFile(data []byte) []byte {
+	switch {
+	case bytes.HasSuffix(data, []byte("\r\n")):
+		data = data[:len(data)-2]
+	case bytes.HasSuffix(data, []byte("\n")):
+		data = data[:len(data)-1]
+	}
+	return bytes.Clone(data)
+}

@@ -1,0 +1,205 @@
+package x509util
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MaxKeyPEMSize is the largest private key file ACM imports, in bytes.
+const MaxKeyPEMSize = 5120
+
+// Rules named by RuleError.Rule. Import rules (SPEC "import / reimport").
+const (
+	RuleVersion3         = "certificate must be X.509 version 3"
+	RuleKeyTooLarge      = "private key must not be larger than 5,120 bytes"
+	RuleCertKeyAlgorithm = "certificate key algorithm not supported"
+	RuleKeyAlgorithm     = "private key algorithm not supported"
+	RuleKeyMismatch      = "private key does not match the certificate"
+	RuleNotYetValid      = "certificate is not yet valid"
+	RuleExpired          = "certificate has expired"
+	RuleChainHasLeaf     = "chain must not contain the end-entity certificate"
+	RuleChainOrder       = "chain must be in order"
+)
+
+// Reimport rules. A reimport that breaks one of these is refused by rule
+// (exit 5) rather than invalid input.
+const (
+	RuleReimportKeyAlgorithm = "key algorithm must not change on reimport"
+	RuleReimportKeyUsage     = "key usages must not be removed on reimport"
+	RuleReimportExtKeyUsage  = "extended key usages must not be removed on reimport"
+	RuleReimportNoName       = "certificate must hold at least one name"
+)
+
+// RuleError reports a broken import or reimport rule.
+type RuleError struct {
+	Rule   string // one of the Rule constants
+	Detail string // what was found; never secret material
+}
+
+// Error renders "<rule>: <detail>" (just the rule when there is no detail).
+func (e *RuleError) Error() string {
+	if e.Detail == "" {
+		return e.Rule
+	}
+	return e.Rule + ": " + e.Detail
+}
+
+func ruleErr(rule, format string, args ...any) *RuleError {
+	return &RuleError{Rule: rule, Detail: fmt.Sprintf(format, args...)}
+}
+
+// CheckImport enforces ACM's import rules on a certificate, its private key
+// (keyPEMSize is the size in bytes of the key file as given) and its chain,
+// at time now. It returns the first broken rule as a *RuleError, in this
+// order: version 3, key size, certificate and key algorithms, key match,
+// validity period, leaf in chain, chain order. The chain may be empty.
+func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chain []*x509.Certificate, now time.Time) error {
+	if leaf == nil {
+		return &RuleError{Rule: RuleVersion3, Detail: "no certificate given"}
+	}
+	if leaf.Version != 3 {
+		return ruleErr(RuleVersion3, "the certificate is version %d", leaf.Version)
+	}
+	if keyPEMSize > MaxKeyPEMSize {
+		return ruleErr(RuleKeyTooLarge, "the private key file is %d bytes", keyPEMSize)
+	}
+	certAlg, err := KeyAlgorithmOf(leaf.PublicKey)
+	if err != nil {
+		return ruleErr(RuleCertKeyAlgorithm, "%v; supported: %s", err, strings.Join(ImportKeyAlgorithms, ", "))
+	}
+	if key == nil {
+		return &RuleError{Rule: RuleKeyMismatch, Detail: "no private key given"}
+	}
+	keyAlg, err := KeyAlgorithmOf(key.Public())
+	if err != nil {
+		return ruleErr(RuleKeyAlgorithm, "%v; supported: %s", err, strings.Join(ImportKeyAlgorithms, ", "))
+	}
+	if !publicKeysEqual(leaf.PublicKey, key.Public()) {
+		if certAlg != keyAlg {
+			return ruleErr(RuleKeyMismatch, "the certificate holds an %s key and the private key is %s", certAlg, keyAlg)
+		}
+		return ruleErr(RuleKeyMismatch, "the private key is not the one of the certificate's public key")
+	}
+	if now.Before(leaf.NotBefore) {
+		return ruleErr(RuleNotYetValid, "valid from %s", leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	if now.After(leaf.NotAfter) {
+		return ruleErr(RuleExpired, "expired at %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	for i, c := range chain {
+		if c == nil {
+			return ruleErr(RuleChainOrder, "chain certificate %d is missing", i+1)
+		}
+		if bytes.Equal(c.Raw, leaf.Raw) {
+			return ruleErr(RuleChainHasLeaf, "chain certificate %d is the certificate being imported", i+1)
+		}
+	}
+	child := leaf
+	for i, c := range chain {
+		if err := child.CheckSignatureFrom(c); err != nil {
+			what := "the end-entity certificate"
+			if i > 0 {
+				what = fmt.Sprintf("chain certificate %d (%s)", i, FormatName(child.Subject))
+			}
+			return ruleErr(RuleChainOrder, "chain certificate %d (%s) does not certify %s, the certificate before it (%v)",
+				i+1, FormatName(c.Subject), what, err)
+		}
+		child = c
+	}
+	return nil
+}
+
+// publicKeysEqual compares two public keys with their Equal methods.
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b)
+}
+
+// CheckReimport enforces ACM's reimport rules for replacing certificate
+// oldCert by newCert: the same key algorithm (type and size); Key Usage and Extended Key
+// Usage values may be added but not removed; newCert must hold at least one name
+// (a Common Name or a DNS SAN). Tags are the caller's concern. It returns
+// the first broken rule as a *RuleError.
+func CheckReimport(oldCert, newCert *x509.Certificate) error {
+	if oldCert == nil || newCert == nil {
+		return &RuleError{Rule: RuleReimportKeyAlgorithm, Detail: "missing certificate"}
+	}
+	newAlg, err := KeyAlgorithmOf(newCert.PublicKey)
+	if err != nil {
+		return ruleErr(RuleCertKeyAlgorithm, "%v", err)
+	}
+	oldAlg, err := KeyAlgorithmOf(oldCert.PublicKey)
+	if err != nil {
+		oldAlg = "an unsupported algorithm"
+	}
+	if oldAlg != newAlg {
+		return ruleErr(RuleReimportKeyAlgorithm, "the certificate uses %s, the new one %s", oldAlg, newAlg)
+	}
+	if removed := oldCert.KeyUsage &^ newCert.KeyUsage; removed != 0 {
+		return ruleErr(RuleReimportKeyUsage, "missing %s", strings.Join(KeyUsageNames(removed), ", "))
+	}
+	newEKUs := map[string]bool{}
+	for _, e := range ExtKeyUsages(newCert) {
+		newEKUs[e.OID] = true
+	}
+	var missing []string
+	for _, e := range ExtKeyUsages(oldCert) {
+		if !newEKUs[e.OID] {
+			name := e.Name
+			if name == EKUCustom {
+				name += " " + e.OID
+			}
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return ruleErr(RuleReimportExtKeyUsage, "missing %s", strings.Join(missing, ", "))
+	}
+	if newCert.Subject.CommonName == "" && len(newCert.DNSNames) == 0 {
+		return &RuleError{Rule: RuleReimportNoName, Detail: "the new certificate has neither a Common Name nor a DNS Subject Alternative Name"}
+	}
+	return nil
+}
+
+// CertificateNames returns a certificate's names as ACM reports them:
+// domain is the Common Name if present, else the first DNS SAN; sans are the
+// DNS SANs and then the IP address SANs as strings, in certificate order,
+// with the Common Name first when it is not already among the DNS SANs
+// (compared case-insensitively).
+func CertificateNames(c *x509.Certificate) (domain string, sans []string) {
+	sans = []string{}
+	if c == nil {
+		return "", sans
+	}
+	cn := c.Subject.CommonName
+	domain = cn
+	if domain == "" && len(c.DNSNames) > 0 {
+		domain = c.DNSNames[0]
+	}
+	if cn != "" {
+		found := false
+		for _, d := range c.DNSNames {
+			if strings.EqualFold(d, cn) {
+				found = true
+				break
+			}
+		}
+		for _, ip := range c.IPAddresses {
+			if ip.String() == cn {
+				found = true
+			}
+		}
+		if !found {
+			sans = append(sans, cn)
+		}
+	}
+	sans = append(sans, c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		sans = append(sans, ip.String())
+	}
+	return domain, sans
+}

@@ -1,0 +1,212 @@
+package x509util
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func loadRSA8192(t *testing.T) (crypto.Signer, int) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/rsa8192.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(data)
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.(crypto.Signer), len(data)
+}
+
+func TestCheckImport(t *testing.T) {
+	ca := newTestCA(t)
+	p256 := ecKey(t, elliptic.P256())
+	other := ecKey(t, elliptic.P256())
+	rsa2048 := rsaKey(t, 2048)
+	rsa1536 := rsaKey(t, 1536)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	big, bigSize := loadRSA8192(t)
+	if bigSize <= MaxKeyPEMSize {
+		t.Fatalf("fixture key is only %d bytes", bigSize)
+	}
+
+	leaf := ca.leaf(t, "www.example.test", p256)
+	rsaLeaf := ca.leaf(t, "rsa.example.test", rsa2048)
+	expired := ca.leaf(t, "old.example.test", p256, withValidity(testNow.Add(-48*time.Hour), testNow.Add(-time.Second)))
+	future := ca.leaf(t, "new.example.test", p256, withValidity(testNow.Add(time.Second), testNow.Add(48*time.Hour)))
+	v1 := ca.v1Certificate(t, "v1.example.test", p256.Public())
+	weak := ca.leaf(t, "weak.example.test", rsa1536)
+	edLeaf := ca.leaf(t, "ed.example.test", edKey)
+	bigLeaf := ca.leaf(t, "big.example.test", big)
+	// A second intermediate with the same name but another key: it looks
+	// like the issuer but did not sign the leaf.
+	fakeInterKey := ecKey(t, elliptic.P256())
+	fakeInter := issue(t, "Test Intermediate", true, fakeInterKey.Public(), ca.root, ca.rootKey)
+	otherRoot := issue(t, "Other Root", true, other.Public(), nil, other)
+
+	const keySize = 241
+	tests := []struct {
+		name    string
+		leaf    *x509.Certificate
+		key     crypto.Signer
+		keySize int
+		chain   []*x509.Certificate
+		now     time.Time
+		rule    string // "" = accepted
+		detail  string // substring of the detail
+	}{
+		{"valid, no chain", leaf, p256, keySize, nil, testNow, "", ""},
+		{"valid two-level chain", leaf, p256, keySize, []*x509.Certificate{ca.inter, ca.root}, testNow, "", ""},
+		{"valid intermediate only", leaf, p256, keySize, []*x509.Certificate{ca.inter}, testNow, "", ""},
+		{"valid RSA", rsaLeaf, rsa2048, 1704, []*x509.Certificate{ca.inter, ca.root}, testNow, "", ""},
+		{"valid at NotBefore", leaf, p256, keySize, nil, leaf.NotBefore, "", ""},
+		{"valid at NotAfter", leaf, p256, keySize, nil, leaf.NotAfter, "", ""},
+		{"key file exactly 5120 bytes", leaf, p256, MaxKeyPEMSize, nil, testNow, "", ""},
+		{"version 1", v1, p256, keySize, []*x509.Certificate{ca.inter}, testNow, RuleVersion3, "version 1"},
+		{"oversized key", bigLeaf, big, bigSize, nil, testNow, RuleKeyTooLarge, "6392 bytes"},
+		{"key file 5121 bytes", leaf, p256, MaxKeyPEMSize + 1, nil, testNow, RuleKeyTooLarge, ""},
+		{"RSA 1536 certificate", weak, rsa1536, 1200, nil, testNow, RuleCertKeyAlgorithm, "1536"},
+		{"Ed25519 certificate", edLeaf, edKey, 119, nil, testNow, RuleCertKeyAlgorithm, "Ed25519"},
+		{"Ed25519 private key", leaf, edKey, 119, nil, testNow, RuleKeyAlgorithm, "Ed25519"},
+		{"mismatched key, same algorithm", leaf, other, keySize, nil, testNow, RuleKeyMismatch, ""},
+		{"mismatched key, other algorithm", leaf, rsa2048, 1704, nil, testNow, RuleKeyMismatch, "RSA_2048"},
+		{"no key", leaf, nil, 0, nil, testNow, RuleKeyMismatch, ""},
+		{"not yet valid", future, p256, keySize, nil, testNow, RuleNotYetValid, future.NotBefore.Format(time.RFC3339)},
+		{"expired", expired, p256, keySize, nil, testNow, RuleExpired, expired.NotAfter.Format(time.RFC3339)},
+		{"expired one second after NotAfter", leaf, p256, keySize, nil, leaf.NotAfter.Add(time.Second), RuleExpired, ""},
+		{"chain contains leaf", leaf, p256, keySize, []*x509.Certificate{ca.inter, leaf, ca.root}, testNow, RuleChainHasLeaf, "certificate 2"},
+		{"chain is only the leaf", leaf, p256, keySize, []*x509.Certificate{leaf}, testNow, RuleChainHasLeaf, ""},
+		{"chain out of order", leaf, p256, keySize, []*x509.Certificate{ca.root, ca.inter}, testNow, RuleChainOrder, "chain certificate 1"},
+		{"chain root does not certify intermediate", leaf, p256, keySize, []*x509.Certificate{ca.inter, otherRoot}, testNow, RuleChainOrder, "chain certificate 2"},
+		{"chain skips the intermediate", leaf, p256, keySize, []*x509.Certificate{ca.root}, testNow, RuleChainOrder, ""},
+		{"same-name impostor intermediate", leaf, p256, keySize, []*x509.Certificate{fakeInter, ca.root}, testNow, RuleChainOrder, ""},
+		{"nil in chain", leaf, p256, keySize, []*x509.Certificate{nil}, testNow, RuleChainOrder, ""},
+		{"no certificate", nil, p256, keySize, nil, testNow, RuleVersion3, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckImport(tt.leaf, tt.key, tt.keySize, tt.chain, tt.now)
+			if tt.rule == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			var re *RuleError
+			if !errors.As(err, &re) {
+				t.Fatalf("error = %v (%T), want *RuleError %q", err, err, tt.rule)
+			}
+			if re.Rule != tt.rule {
+				t.Fatalf("rule = %q, want %q (%v)", re.Rule, tt.rule, err)
+			}
+			if !strings.Contains(re.Detail, tt.detail) {
+				t.Fatalf("detail %q does not contain %q", re.Detail, tt.detail)
+			}
+			if err.Error() != re.Rule+": "+re.Detail {
+				t.Fatalf("Error() = %q", err.Error())
+			}
+		})
+	}
+}
+
+func TestCheckReimport(t *testing.T) {
+	ca := newTestCA(t)
+	p256a, p256b := ecKey(t, elliptic.P256()), ecKey(t, elliptic.P256())
+	p384 := ecKey(t, elliptic.P384())
+	rsa2048a, rsa3072 := rsaKey(t, 2048), rsaKey(t, 3072)
+	custom := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}
+
+	base := []certOpt{
+		withKeyUsage(x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment),
+		withEKU(x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth),
+	}
+	old := ca.leaf(t, "a.example.test", p256a, base...)
+	with := func(extra ...certOpt) []certOpt { return append(slices.Clone(base), extra...) }
+
+	tests := []struct {
+		name   string
+		old    *x509.Certificate
+		new    *x509.Certificate
+		rule   string
+		detail string
+	}{
+		{"same shape, new key", old, ca.leaf(t, "a.example.test", p256b, base...), "", ""},
+		{"different names are fine", old, ca.leaf(t, "b.example.test", p256b, base...), "", ""},
+		{"key usage added", old, ca.leaf(t, "a.example.test", p256b, with(withKeyUsage(x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment|x509.KeyUsageKeyAgreement))...), "", ""},
+		{"EKU added", old, ca.leaf(t, "a.example.test", p256b, with(withEKU(x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageCodeSigning))...), "", ""},
+		{"CN only", old, ca.leaf(t, "a.example.test", p256b, with(withNames("a.example.test"))...), "", ""},
+		{"DNS SAN only", old, ca.leaf(t, "a.example.test", p256b, with(withNames("", "a.example.test"))...), "", ""},
+		{"EC to RSA", old, ca.leaf(t, "a.example.test", rsa2048a, base...), RuleReimportKeyAlgorithm, "EC_prime256v1, the new one RSA_2048"},
+		{"P-256 to P-384", old, ca.leaf(t, "a.example.test", p384, base...), RuleReimportKeyAlgorithm, "EC_secp384r1"},
+		{"RSA size change", ca.leaf(t, "r.example.test", rsa2048a, base...), ca.leaf(t, "r.example.test", rsa3072, base...), RuleReimportKeyAlgorithm, "RSA_3072"},
+		{"key usage removed", old, ca.leaf(t, "a.example.test", p256b, with(withKeyUsage(x509.KeyUsageDigitalSignature))...), RuleReimportKeyUsage, KeyUsageKeyEncipherment},
+		{"EKU removed", old, ca.leaf(t, "a.example.test", p256b, with(withEKU(x509.ExtKeyUsageServerAuth))...), RuleReimportExtKeyUsage, EKUClientAuth},
+		{"all EKUs removed", old, ca.leaf(t, "a.example.test", p256b, with(withEKU())...), RuleReimportExtKeyUsage, EKUServerAuth + ", " + EKUClientAuth},
+		{"custom EKU removed",
+			ca.leaf(t, "a.example.test", p256a, with(withUnknownEKU(custom))...),
+			ca.leaf(t, "a.example.test", p256b, base...), RuleReimportExtKeyUsage, "CUSTOM 1.3.6.1.4.1.99999.1"},
+		{"no name", old, ca.leaf(t, "a.example.test", p256b, with(withNames(""), func(c *x509.Certificate) { c.IPAddresses = []net.IP{net.IPv4(10, 0, 0, 1)} })...), RuleReimportNoName, ""},
+		{"unsupported new key", old, ca.leaf(t, "a.example.test", rsaKey(t, 1536), base...), RuleCertKeyAlgorithm, "1536"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckReimport(tt.old, tt.new)
+			if tt.rule == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			var re *RuleError
+			if !errors.As(err, &re) || re.Rule != tt.rule {
+				t.Fatalf("error = %v, want rule %q", err, tt.rule)
+			}
+			if !strings.Contains(re.Detail, tt.detail) {
+				t.Fatalf("detail %q does not contain %q", re.Detail, tt.detail)
+			}
+		})
+	}
+}
+
+func TestCertificateNames(t *testing.T) {
+	ca := newTestCA(t)
+	k := ecKey(t, elliptic.P256())
+	ips := func(c *x509.Certificate) {
+		c.IPAddresses = []net.IP{net.ParseIP("192.0.2.1"), net.ParseIP("2001:db8::1")}
+	}
+	tests := []struct {
+		name       string
+		cert       *x509.Certificate
+		wantDomain string
+		wantSANs   []string
+	}{
+		{"CN in SANs", ca.leaf(t, "b.test", k, withNames("b.test", "a.test", "b.test")), "b.test", []string{"a.test", "b.test"}},
+		{"CN not in SANs", ca.leaf(t, "x", k, withNames("cn.test", "a.test")), "cn.test", []string{"cn.test", "a.test"}},
+		{"CN differs in case", ca.leaf(t, "x", k, withNames("A.Test", "a.test")), "A.Test", []string{"a.test"}},
+		{"no CN", ca.leaf(t, "x", k, withNames("", "a.test", "b.test")), "a.test", []string{"a.test", "b.test"}},
+		{"IP SANs", ca.leaf(t, "x", k, withNames("a.test", "a.test"), ips), "a.test", []string{"a.test", "192.0.2.1", "2001:db8::1"}},
+		{"CN is an IP SAN", ca.leaf(t, "x", k, withNames("192.0.2.1"), ips), "192.0.2.1", []string{"192.0.2.1", "2001:db8::1"}},
+		{"no names", ca.leaf(t, "x", k, withNames("")), "", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, sans := CertificateNames(tt.cert)
+			if d != tt.wantDomain || !slices.Equal(sans, tt.wantSANs) {
+				t.Fatalf("CertificateNames = %q, %q; want %q, %q", d, sans, tt.wantDomain, tt.wantSANs)
+			}
+		})
+	}
+}
