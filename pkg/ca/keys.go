@@ -1,0 +1,106 @@
+package ca
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+)
+
+// minRSABits is the smallest RSA modulus the CA signs or signs with.
+const minRSABits = 2048
+
+// maxRSABits bounds RSA moduli so that a hostile CSR cannot make signature
+// verification arbitrarily slow.
+const maxRSABits = 8192
+
+// checkPublicKey accepts the key types certctl issues certificates for: RSA
+// of 2048 to 8192 bits and ECDSA on P-256, P-384 or P-521.
+func checkPublicKey(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k == nil || k.N == nil {
+			return fmt.Errorf("ca: empty RSA public key")
+		}
+		if bits := k.N.BitLen(); bits < minRSABits || bits > maxRSABits {
+			return fmt.Errorf("ca: unsupported RSA key size %d bits (want %d to %d)", bits, minRSABits, maxRSABits)
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		if k == nil || k.Curve == nil {
+			return fmt.Errorf("ca: empty ECDSA public key")
+		}
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+			return nil
+		}
+		return fmt.Errorf("ca: unsupported elliptic curve %s", k.Curve.Params().Name)
+	case nil:
+		return fmt.Errorf("ca: missing public key")
+	default:
+		return fmt.Errorf("ca: unsupported public key type %T", pub)
+	}
+}
+
+// SignatureAlgorithm returns the signature algorithm a CA whose public key is
+// pub signs with. The family always matches the key: RSA PKCS #1 v1.5 with
+// SHA-256 (SHA-384 for moduli of 4096 bits and more), ECDSA with the hash
+// matching the curve (P-256/SHA-256, P-384/SHA-384, P-521/SHA-512).
+func SignatureAlgorithm(pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
+	if err := checkPublicKey(pub); err != nil {
+		return x509.UnknownSignatureAlgorithm, err
+	}
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() >= 4096 {
+			return x509.SHA384WithRSA, nil
+		}
+		return x509.SHA256WithRSA, nil
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P384():
+			return x509.ECDSAWithSHA384, nil
+		case elliptic.P521():
+			return x509.ECDSAWithSHA512, nil
+		}
+		return x509.ECDSAWithSHA256, nil
+	}
+	return x509.UnknownSignatureAlgorithm, fmt.Errorf("ca: unsupported public key type %T", pub)
+}
+
+// SigningAlgorithmName returns the AWS Private CA name of the signing
+// algorithm used by a CA whose public key is pub, e.g. "SHA256WITHRSA" or
+// "SHA384WITHECDSA".
+func SigningAlgorithmName(pub crypto.PublicKey) (string, error) {
+	alg, err := SignatureAlgorithm(pub)
+	if err != nil {
+		return "", err
+	}
+	switch alg {
+	case x509.SHA256WithRSA:
+		return "SHA256WITHRSA", nil
+	case x509.SHA384WithRSA:
+		return "SHA384WITHRSA", nil
+	case x509.ECDSAWithSHA256:
+		return "SHA256WITHECDSA", nil
+	case x509.ECDSAWithSHA384:
+		return "SHA384WITHECDSA", nil
+	default:
+		return "SHA512WITHECDSA", nil
+	}
+}
+
+// hashFor returns the digest used with a signature algorithm chosen by
+// SignatureAlgorithm.
+func hashFor(alg x509.SignatureAlgorithm) crypto.Hash {
+	switch alg {
+	case x509.SHA384WithRSA, x509.ECDSAWithSHA384:
+		return crypto.SHA384
+	case x509.ECDSAWithSHA512:
+		return crypto.SHA512
+	default:
+		return crypto.SHA256
+	}
+}

@@ -1,0 +1,161 @@
+package ca
+
+import (
+	"crypto/x509/pkix"
+	"fmt"
+	"net"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxCommonName is ub-common-name from RFC 5280 Appendix A.
+const maxCommonName = 64
+
+// ValidateSubject checks a distinguished name against the RFC 5280 upper
+// bounds (ub-common-name and friends) so that a certificate built from it
+// passes zlint. Values may not be empty or carry leading or trailing spaces,
+// and C must be a two-letter code.
+func ValidateSubject(n pkix.Name) error {
+	checks := []struct {
+		attr   string
+		values []string
+		max    int
+	}{
+		{"CN", optional(n.CommonName), maxCommonName},
+		{"SERIALNUMBER", optional(n.SerialNumber), 64},
+		{"O", n.Organization, 64},
+		{"OU", n.OrganizationalUnit, 64},
+		{"L", n.Locality, 128},
+		{"ST", n.Province, 128},
+		{"STREET", n.StreetAddress, 128},
+		{"POSTALCODE", n.PostalCode, 16},
+	}
+	for _, c := range checks {
+		for _, v := range c.values {
+			if err := checkAttribute(c.attr, v, c.max); err != nil {
+				return err
+			}
+		}
+	}
+	for _, c := range n.Country {
+		if len(c) != 2 || !isUpperAlpha(c) {
+			return fmt.Errorf("ca: subject C=%q must be a two-letter country code", c)
+		}
+	}
+	return nil
+}
+
+// optional turns an absent single-valued attribute into no value at all.
+func optional(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
+}
+
+func checkAttribute(attr, v string, max int) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("ca: subject %s is empty", attr)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("ca: subject %s is not valid UTF-8", attr)
+	case utf8.RuneCountInString(v) > max:
+		return fmt.Errorf("ca: subject %s is longer than %d characters", attr, max)
+	case strings.TrimSpace(v) != v:
+		return fmt.Errorf("ca: subject %s has leading or trailing spaces", attr)
+	case strings.ContainsRune(v, 0):
+		return fmt.Errorf("ca: subject %s contains a NUL character", attr)
+	}
+	return nil
+}
+
+func isUpperAlpha(s string) bool {
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// splitNames sorts names into DNS names and IP addresses, dropping
+// duplicates (compared case-insensitively for DNS names) and checking the
+// DNS syntax so that the SAN extension passes zlint.
+func splitNames(names []string) (dns []string, ips []net.IP, err error) {
+	seen := map[string]bool{}
+	for _, name := range names {
+		if ip := net.ParseIP(name); ip != nil {
+			key := ip.String()
+			if !seen[key] {
+				seen[key] = true
+				if v4 := ip.To4(); v4 != nil {
+					ip = v4
+				}
+				ips = append(ips, ip)
+			}
+			continue
+		}
+		if err := checkDNSName(name); err != nil {
+			return nil, nil, err
+		}
+		key := strings.ToLower(name)
+		if !seen[key] {
+			seen[key] = true
+			dns = append(dns, name)
+		}
+	}
+	return dns, ips, nil
+}
+
+// checkDNSName is a syntax check (RFC 1034 preferred name syntax with an
+// optional leading "*." wildcard label). Policy checks — public suffixes,
+// punycode validity, quotas — belong to the caller.
+func checkDNSName(name string) error {
+	if name == "" {
+		return fmt.Errorf("ca: empty DNS name")
+	}
+	if len(name) > 253 {
+		return fmt.Errorf("ca: DNS name %q is longer than 253 octets", truncate(name))
+	}
+	labels := strings.Split(name, ".")
+	if labels[0] == "*" {
+		if len(labels) < 3 {
+			return fmt.Errorf("ca: wildcard DNS name %q needs at least two labels after the wildcard", name)
+		}
+		labels = labels[1:]
+	}
+	for _, l := range labels {
+		if err := checkLabel(l); err != nil {
+			return fmt.Errorf("ca: DNS name %q: %w", truncate(name), err)
+		}
+	}
+	return nil
+}
+
+func checkLabel(l string) error {
+	if l == "" {
+		return fmt.Errorf("empty label")
+	}
+	if len(l) > 63 {
+		return fmt.Errorf("label longer than 63 octets")
+	}
+	if l[0] == '-' || l[len(l)-1] == '-' {
+		return fmt.Errorf("label %q starts or ends with a hyphen", l)
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("label %q contains the character %q", truncate(l), c)
+		}
+	}
+	return nil
+}
+
+// truncate shortens untrusted text before it goes into an error message.
+func truncate(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}

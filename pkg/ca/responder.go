@@ -1,0 +1,246 @@
+package ca
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+)
+
+// ErrNotFound is what a Lookup returns (wrapped) for a CA it does not know.
+var ErrNotFound = errors.New("ca: not found")
+
+// IssuerInfo is a CA the responder answers for.
+type IssuerInfo struct {
+	ID     string            // the CA's identifier in URLs (/crl/<ID>.crl)
+	Cert   *x509.Certificate // the CA certificate
+	Signer crypto.Signer     // the CA key; it signs OCSP responses directly
+}
+
+// Status is what a Lookup knows of a certificate.
+type Status struct {
+	Known     bool // issued by this CA; false answers "unknown"
+	Revoked   bool
+	RevokedAt time.Time
+	Reason    int // RFC 5280 reason code
+}
+
+// Lookup is the responder's view of the vault.
+type Lookup interface {
+	// CAs returns every CA the responder may answer for.
+	CAs() ([]IssuerInfo, error)
+	// Status returns the status of the certificate with this serial issued
+	// by the CA caID.
+	Status(caID string, serial *big.Int) (Status, error)
+	// CRL returns the current DER CRL of the CA caID, or an error wrapping
+	// ErrNotFound.
+	CRL(caID string) ([]byte, error)
+}
+
+const (
+	// maxOCSPRequest limits the body of an OCSP POST and the decoded GET
+	// request; real requests are a few hundred bytes.
+	maxOCSPRequest = 8 << 10
+	// ocspValidity is the lifetime of a response (nextUpdate - thisUpdate).
+	ocspValidity = time.Hour
+)
+
+// NewResponder returns the HTTP handler of `certctl ca serve`:
+//
+//	GET  /crl/<ca-id>.crl        the CA's CRL in DER (application/pkix-crl)
+//	POST /ocsp                   RFC 6960 OCSP, body application/ocsp-request
+//	GET  /ocsp/<base64 request>  RFC 6960 appendix A.1 GET form
+//
+// OCSP responses are signed directly by the CA key, valid from now() for an
+// hour, and echo the request's nonce. Malformed requests get a
+// malformedRequest response, requests for an issuer the vault does not hold
+// an unauthorized response.
+func NewResponder(l Lookup, now func() time.Time) http.Handler {
+	return &responder{lookup: l, now: now}
+}
+
+type responder struct {
+	lookup Lookup
+	now    func() time.Time
+}
+
+func (s *responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Routing is done by hand: http.ServeMux would redirect a base64 GET
+	// request containing "//" to a cleaned, different path.
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/crl/"):
+		s.serveCRL(w, r, strings.TrimPrefix(p, "/crl/"))
+	case p == "/ocsp" || p == "/ocsp/":
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, http.MethodPost)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOCSPRequest))
+		if err != nil {
+			writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{})
+			return
+		}
+		s.serveOCSP(w, body, false)
+	case strings.HasPrefix(p, "/ocsp/"):
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, http.MethodGet+", "+http.MethodHead)
+			return
+		}
+		der, err := decodeOCSPGet(strings.TrimPrefix(p, "/ocsp/"))
+		if err != nil {
+			writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{})
+			return
+		}
+		s.serveOCSP(w, der, true)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+}
+
+// decodeOCSPGet decodes the path element of a GET request: the base64 DER
+// request, URL-escaped (the server has already unescaped it). Clients differ
+// on padding and on the URL-safe alphabet, so both are accepted.
+func decodeOCSPGet(s string) ([]byte, error) {
+	if len(s) > base64.StdEncoding.EncodedLen(maxOCSPRequest) {
+		return nil, errMalformedOCSP
+	}
+	s = strings.TrimRight(s, "=")
+	if strings.ContainsAny(s, "-_") {
+		return base64.RawURLEncoding.DecodeString(s)
+	}
+	return base64.RawStdEncoding.DecodeString(s)
+}
+
+func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, http.MethodGet+", "+http.MethodHead)
+		return
+	}
+	id, ok := strings.CutSuffix(file, ".crl")
+	if !ok || !validCAID(id) {
+		http.NotFound(w, r)
+		return
+	}
+	der, err := s.lookup.CRL(id)
+	if errors.Is(err, ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pkix-crl")
+	w.Header().Set("Content-Length", strconv.Itoa(len(der)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(der)
+}
+
+// validCAID accepts the identifiers certctl uses (UUIDs) and similar tokens.
+func validCAID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool) {
+	req, err := parseOCSPRequest(der)
+	if err != nil {
+		writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{})
+		return
+	}
+	cas, err := s.lookup.CAs()
+	if err != nil {
+		writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
+		return
+	}
+	// Every certificate asked about must come from the same CA: the
+	// response is signed by that CA's key, which may only speak for it.
+	var issuer *IssuerInfo
+	for _, id := range req.CertIDs {
+		ca, err := matchIssuer(cas, id)
+		if err != nil {
+			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
+			return
+		}
+		if ca == nil || (issuer != nil && ca.ID != issuer.ID) {
+			writeOCSP(w, ocsp.UnauthorizedErrorResponse, false, time.Time{})
+			return
+		}
+		issuer = ca
+	}
+	answers := make([]singleAnswer, 0, len(req.CertIDs))
+	for _, id := range req.CertIDs {
+		st, err := s.lookup.Status(issuer.ID, id.Serial)
+		if err != nil {
+			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
+			return
+		}
+		answers = append(answers, singleAnswer{id: id, status: st})
+	}
+	now := s.now()
+	resp, err := signOCSPResponse(*issuer, answers, req.Nonce, now, ocspValidity)
+	if err != nil {
+		writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
+		return
+	}
+	// A response to a request with a nonce is for that request only.
+	writeOCSP(w, resp, cacheable && req.Nonce == nil, now)
+}
+
+// matchIssuer finds the CA whose name hash and key hash are those of id.
+func matchIssuer(cas []IssuerInfo, id certID) (*IssuerInfo, error) {
+	for i := range cas {
+		if cas[i].Cert == nil || cas[i].Signer == nil {
+			continue
+		}
+		nameHash, keyHash, err := issuerHashes(cas[i].Cert, id.Hash)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Equal(keyHash, id.IssuerKeyHash) && bytes.Equal(nameHash, id.IssuerNameHash) {
+			return &cas[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// writeOCSP sends an OCSP response. Cacheable (GET, no nonce) responses get
+// RFC 5019 caching headers.
+func writeOCSP(w http.ResponseWriter, resp []byte, cacheable bool, now time.Time) {
+	h := w.Header()
+	h.Set("Content-Type", "application/ocsp-response")
+	h.Set("Content-Length", strconv.Itoa(len(resp)))
+	if cacheable {
+		h.Set("Cache-Control", "max-age="+strconv.Itoa(int(ocspValidity/time.Second))+", public, no-transform, must-revalidate")
+		h.Set("Last-Modified", now.UTC().Format(http.TimeFormat))
+		h.Set("Expires", now.Add(ocspValidity).UTC().Format(http.TimeFormat))
+	} else {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(resp)
+}

@@ -1,0 +1,372 @@
+package ca
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+)
+
+// fakeLookup is an in-memory Lookup.
+type fakeLookup struct {
+	cas    []IssuerInfo
+	status map[string]Status // caID + "/" + serial in hex
+	crls   map[string][]byte
+}
+
+func (f *fakeLookup) CAs() ([]IssuerInfo, error) { return f.cas, nil }
+
+func (f *fakeLookup) Status(caID string, serial *big.Int) (Status, error) {
+	return f.status[caID+"/"+serial.Text(16)], nil
+}
+
+func (f *fakeLookup) CRL(caID string) ([]byte, error) {
+	if der, ok := f.crls[caID]; ok {
+		return der, nil
+	}
+	return nil, fmt.Errorf("CA %s: %w", caID, ErrNotFound)
+}
+
+func (f *fakeLookup) set(caID string, c *x509.Certificate, st Status) {
+	f.status[caID+"/"+c.SerialNumber.Text(16)] = st
+}
+
+// ocspFixture is a hierarchy with a good, a revoked and an unknown leaf.
+type ocspFixture struct {
+	h                      hierarchy
+	good, revoked, unknown *x509.Certificate
+	unspecified            *x509.Certificate
+	lookup                 *fakeLookup
+	handler                http.Handler
+	revokedAt              time.Time
+}
+
+func newOCSPFixture(t testing.TB, alg string, now time.Time) *ocspFixture {
+	t.Helper()
+	h := newHierarchyAt(t, alg, now)
+	f := &ocspFixture{h: h, revokedAt: now.Add(-90 * time.Minute)}
+	f.good, _ = issueLeafAt(t, h, "EC_prime256v1", now, "good.example.test")
+	f.revoked, _ = issueLeafAt(t, h, "EC_prime256v1", now, "revoked.example.test")
+	f.unspecified, _ = issueLeafAt(t, h, "EC_prime256v1", now, "unspec.example.test")
+	f.unknown, _ = issueLeafAt(t, h, "EC_prime256v1", now, "unknown.example.test")
+	f.lookup = &fakeLookup{
+		cas: []IssuerInfo{
+			{ID: "root-id", Cert: h.root, Signer: h.rootKey},
+			{ID: "sub-id", Cert: h.sub, Signer: h.subKey},
+		},
+		status: map[string]Status{},
+		crls:   map[string][]byte{"sub-id": []byte("crl-bytes")},
+	}
+	f.lookup.set("sub-id", f.good, Status{Known: true})
+	f.lookup.set("sub-id", f.revoked, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: 1})
+	f.lookup.set("sub-id", f.unspecified, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: 0})
+	f.handler = NewResponder(f.lookup, func() time.Time { return now })
+	return f
+}
+
+func newOCSPRequest(t testing.TB, leaf, issuer *x509.Certificate, h crypto.Hash) []byte {
+	t.Helper()
+	der, err := ocsp.CreateRequest(leaf, issuer, &ocsp.RequestOptions{Hash: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// withExtensions adds requestExtensions to a DER OCSP request built by
+// x/crypto (which has none).
+func withExtensions(t testing.TB, req []byte, exts ...pkix.Extension) []byte {
+	t.Helper()
+	var outer, tbs asn1.RawValue
+	if _, err := asn1.Unmarshal(req, &outer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asn1.Unmarshal(outer.Bytes, &tbs); err != nil {
+		t.Fatal(err)
+	}
+	extDER, err := asn1.MarshalWithParams(exts, "explicit,tag:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := func(content []byte) []byte {
+		der, err := asn1.Marshal(asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: content})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	return seq(seq(append(slicesClone(tbs.Bytes), extDER...)))
+}
+
+func slicesClone(b []byte) []byte { return append([]byte(nil), b...) }
+
+func nonceExt(t testing.TB, nonce []byte) pkix.Extension {
+	t.Helper()
+	v, err := asn1.Marshal(nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkix.Extension{Id: oidOCSPNonce, Value: v}
+}
+
+func post(t testing.TB, h http.Handler, body []byte) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/ocsp", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/ocsp-request")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func get(t testing.TB, h http.Handler, target string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
+	return w
+}
+
+// responseNonce digs the responseExtensions nonce out of a response.
+func responseNonce(t testing.TB, der []byte) []byte {
+	t.Helper()
+	var resp ocspResponseASN1
+	if _, err := asn1.Unmarshal(der, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var basic basicResponseASN1
+	if _, err := asn1.Unmarshal(resp.Response.Response, &basic); err != nil {
+		t.Fatal(err)
+	}
+	var data responseDataASN1
+	if _, err := asn1.Unmarshal(basic.TBSResponseData.FullBytes, &data); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range data.Extensions {
+		if e.Id.Equal(oidOCSPNonce) {
+			return e.Value
+		}
+	}
+	return nil
+}
+
+func TestOCSPStatuses(t *testing.T) {
+	for _, alg := range caAlgorithms {
+		f := newOCSPFixture(t, alg, testNow)
+		for _, hash := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384} {
+			cases := []struct {
+				leaf   *x509.Certificate
+				status int
+				reason int
+			}{
+				{f.good, ocsp.Good, 0},
+				{f.revoked, ocsp.Revoked, ocsp.KeyCompromise},
+				{f.unspecified, ocsp.Revoked, ocsp.Unspecified},
+				{f.unknown, ocsp.Unknown, 0},
+			}
+			for _, c := range cases {
+				name := fmt.Sprintf("%s/%v/%s", alg, hash, c.leaf.Subject.CommonName)
+				w := post(t, f.handler, newOCSPRequest(t, c.leaf, f.h.sub, hash))
+				if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/ocsp-response" {
+					t.Fatalf("%s: HTTP %d %q", name, w.Code, w.Header().Get("Content-Type"))
+				}
+				resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), c.leaf, f.h.sub)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if resp.Status != c.status || resp.SerialNumber.Cmp(c.leaf.SerialNumber) != 0 {
+					t.Errorf("%s: status %d serial %x", name, resp.Status, resp.SerialNumber)
+				}
+				if !resp.ThisUpdate.Equal(testNow) || !resp.NextUpdate.Equal(testNow.Add(time.Hour)) || !resp.ProducedAt.Equal(testNow) {
+					t.Errorf("%s: times %v %v %v", name, resp.ThisUpdate, resp.NextUpdate, resp.ProducedAt)
+				}
+				if c.status == ocsp.Revoked && (!resp.RevokedAt.Equal(f.revokedAt) || resp.RevocationReason != c.reason) {
+					t.Errorf("%s: revoked at %v reason %d", name, resp.RevokedAt, resp.RevocationReason)
+				}
+				if !bytes.Equal(resp.RawResponderName, f.h.sub.RawSubject) || resp.Certificate != nil {
+					t.Errorf("%s: not signed directly by the CA", name)
+				}
+				want, _ := SignatureAlgorithm(f.h.subKey.Public())
+				if resp.SignatureAlgorithm != want {
+					t.Errorf("%s: signed with %v, want %v", name, resp.SignatureAlgorithm, want)
+				}
+				if n := responseNonce(t, w.Body.Bytes()); n != nil {
+					t.Errorf("%s: nonce %x in a response to a request without one", name, n)
+				}
+			}
+		}
+		// The root answers for the subordinate CA certificate itself.
+		w := post(t, f.handler, newOCSPRequest(t, f.h.sub, f.h.root, crypto.SHA1))
+		if resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.h.sub, f.h.root); err != nil || resp.Status != ocsp.Unknown {
+			t.Errorf("%s: sub CA status: %v", alg, err)
+		}
+	}
+}
+
+func TestOCSPNonceEchoed(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	nonce := []byte("0123456789abcdef")
+	ext := nonceExt(t, nonce)
+	req := withExtensions(t, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256), ext)
+	w := post(t, f.handler, req)
+	resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.good, f.h.sub)
+	if err != nil || resp.Status != ocsp.Good {
+		t.Fatalf("response with nonce: %v", err)
+	}
+	if got := responseNonce(t, w.Body.Bytes()); !bytes.Equal(got, ext.Value) {
+		t.Errorf("nonce %x, want %x", got, ext.Value)
+	}
+	// Nonces outside RFC 8954's 1..32 octets are refused.
+	for _, n := range [][]byte{{}, bytes.Repeat([]byte{1}, 33)} {
+		w := post(t, f.handler, withExtensions(t, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256), nonceExt(t, n)))
+		if !bytes.Equal(w.Body.Bytes(), ocsp.MalformedRequestErrorResponse) {
+			t.Errorf("nonce of %d octets accepted", len(n))
+		}
+	}
+	// Other request extensions are ignored.
+	other := pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 4}, Value: []byte{0x30, 0x00}}
+	w = post(t, f.handler, withExtensions(t, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256), other, ext))
+	if got := responseNonce(t, w.Body.Bytes()); !bytes.Equal(got, ext.Value) {
+		t.Errorf("nonce next to another extension: %x", got)
+	}
+}
+
+func TestOCSPGet(t *testing.T) {
+	f := newOCSPFixture(t, "RSA_2048", testNow)
+	req := newOCSPRequest(t, f.revoked, f.h.sub, crypto.SHA1)
+	for name, enc := range map[string]string{
+		"std":        url.PathEscape(base64.StdEncoding.EncodeToString(req)),
+		"std-raw":    base64.StdEncoding.EncodeToString(req), // '/' and '+' unescaped
+		"url-safe":   base64.RawURLEncoding.EncodeToString(req),
+		"query-esc":  url.QueryEscape(base64.StdEncoding.EncodeToString(req)),
+		"no-padding": base64.RawStdEncoding.EncodeToString(req),
+	} {
+		w := get(t, f.handler, "/ocsp/"+enc)
+		resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.revoked, f.h.sub)
+		if err != nil || resp.Status != ocsp.Revoked {
+			t.Errorf("%s: %v (HTTP %d)", name, err, w.Code)
+			continue
+		}
+		if cc := w.Header().Get("Cache-Control"); !strings.Contains(cc, "max-age=3600") {
+			t.Errorf("%s: Cache-Control %q", name, cc)
+		}
+	}
+	// A GET with a nonce is not cacheable.
+	withNonce := withExtensions(t, req, nonceExt(t, []byte("12345678")))
+	w := get(t, f.handler, "/ocsp/"+url.PathEscape(base64.StdEncoding.EncodeToString(withNonce)))
+	if cc := w.Header().Get("Cache-Control"); cc != "no-store" || responseNonce(t, w.Body.Bytes()) == nil {
+		t.Errorf("GET with nonce: Cache-Control %q", cc)
+	}
+	// Paths are not cleaned (a base64 request may contain "//").
+	w = get(t, f.handler, "/ocsp/AB//CD")
+	if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), ocsp.MalformedRequestErrorResponse) {
+		t.Errorf(`"//" in GET: HTTP %d`, w.Code)
+	}
+}
+
+func TestOCSPErrors(t *testing.T) {
+	f := newOCSPFixture(t, "EC_secp384r1", testNow)
+	good := newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256)
+	stranger := newHierarchy(t, "RSA_2048")
+	strangerLeaf, _ := issueLeaf(t, stranger, "RSA_2048", "x.example.test")
+
+	malformed := map[string][]byte{
+		"empty":     nil,
+		"garbage":   []byte("not an OCSP request"),
+		"truncated": good[:len(good)-3],
+		"trailing":  append(slicesClone(good), 0),
+		"too large": append(slicesClone(good), make([]byte, maxOCSPRequest)...),
+	}
+	for name, body := range malformed {
+		w := post(t, f.handler, body)
+		if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), ocsp.MalformedRequestErrorResponse) {
+			t.Errorf("%s: HTTP %d body %x", name, w.Code, w.Body.Bytes())
+		}
+	}
+	if w := get(t, f.handler, "/ocsp/!!!!"); !bytes.Equal(w.Body.Bytes(), ocsp.MalformedRequestErrorResponse) {
+		t.Errorf("bad base64: %x", w.Body.Bytes())
+	}
+	// An issuer the vault does not hold: unauthorized.
+	w := post(t, f.handler, newOCSPRequest(t, strangerLeaf, stranger.sub, crypto.SHA1))
+	if !bytes.Equal(w.Body.Bytes(), ocsp.UnauthorizedErrorResponse) {
+		t.Errorf("foreign issuer: %x", w.Body.Bytes())
+	}
+	if w := get(t, f.handler, "/ocsp"); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /ocsp: HTTP %d", w.Code)
+	}
+	// A lookup failure is an internalError, never a "good".
+	broken := NewResponder(brokenLookup{f.lookup}, fixedClock)
+	if w := post(t, broken, good); !bytes.Equal(w.Body.Bytes(), ocsp.InternalErrorErrorResponse) {
+		t.Errorf("lookup failure: %x", w.Body.Bytes())
+	}
+}
+
+type brokenLookup struct{ *fakeLookup }
+
+func (brokenLookup) Status(string, *big.Int) (Status, error) { return Status{}, io.ErrUnexpectedEOF }
+
+func TestCRLEndpoint(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	w := get(t, f.handler, "/crl/sub-id.crl")
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/pkix-crl" || w.Body.String() != "crl-bytes" {
+		t.Errorf("CRL: HTTP %d %q %q", w.Code, w.Header().Get("Content-Type"), w.Body.String())
+	}
+	for _, target := range []string{"/crl/root-id.crl", "/crl/sub-id", "/crl/sub-id.pem", "/crl/..%2fsub-id.crl", "/crl/", "/nope"} {
+		if w := get(t, f.handler, target); w.Code != http.StatusNotFound {
+			t.Errorf("%s: HTTP %d", target, w.Code)
+		}
+	}
+	r := httptest.NewRequest(http.MethodPost, "/crl/sub-id.crl", nil)
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, r)
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST CRL: HTTP %d", rec.Code)
+	}
+}
+
+func TestOpenSSLOCSP(t *testing.T) {
+	openssl := interopTool(t, "openssl")
+	// openssl checks the response and the signer chain against the real
+	// clock, so this test runs on it.
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, alg := range []string{"RSA_2048", "EC_secp384r1"} {
+		f := newOCSPFixture(t, alg, now)
+		srv := httptest.NewServer(f.handler)
+		dir := t.TempDir()
+		root := writePEM(t, dir, "root.pem", "CERTIFICATE", f.h.root.Raw)
+		sub := writePEM(t, dir, "sub.pem", "CERTIFICATE", f.h.sub.Raw)
+		for _, c := range []struct {
+			leaf *x509.Certificate
+			want []string
+		}{
+			{f.good, []string{": good"}},
+			{f.revoked, []string{": revoked", "Reason: keyCompromise", "Revocation Time: "}},
+			{f.unknown, []string{": unknown"}},
+		} {
+			leaf := writePEM(t, dir, c.leaf.Subject.CommonName+".pem", "CERTIFICATE", c.leaf.Raw)
+			out := run(t, openssl, "ocsp", "-issuer", sub, "-cert", leaf, "-url", srv.URL+"/ocsp", "-CAfile", root, "-resp_text")
+			for _, want := range append(c.want, "Response verify OK", "OCSP Nonce:") {
+				if !strings.Contains(out, want) {
+					t.Errorf("%s %s: output lacks %q:\n%s", alg, c.leaf.Subject.CommonName, want, out)
+				}
+			}
+			for _, bad := range []string{"WARNING", "rror"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("%s %s: output has %q:\n%s", alg, c.leaf.Subject.CommonName, bad, out)
+				}
+			}
+		}
+		srv.Close()
+	}
+}

@@ -1,0 +1,128 @@
+package ca
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	stepx509 "go.step.sm/crypto/x509util"
+)
+
+// ErrValidityBeyondCA is returned (wrapped) by Sign when a certificate would
+// outlive its issuing CA. Callers map it to PCA_INVALID_DURATION.
+var ErrValidityBeyondCA = errors.New("ca: certificate validity ends after the issuing CA's")
+
+// ErrKeyMismatch is returned by Sign when the signing key does not belong to
+// the issuer certificate (or, for a self-signed certificate, to the
+// certificate's own public key).
+var ErrKeyMismatch = errors.New("ca: signing key does not match the issuer")
+
+// publicKeyEqual is implemented by every public key type of crypto/*.
+type publicKeyEqual interface {
+	Equal(crypto.PublicKey) bool
+}
+
+// Sign signs template for public key pub with issuerKey and returns the
+// parsed certificate. With issuerCert == nil the certificate is self-signed
+// (a root): issuerKey must then be the private half of pub.
+//
+// The signature algorithm always follows the issuer key (see
+// SignatureAlgorithm); whatever template.SignatureAlgorithm says is ignored.
+// Sign refuses a template that ends after issuerCert (ErrValidityBeyondCA), a
+// missing or out-of-range serial, a subject beyond the RFC 5280 bounds and an
+// issuer that is not a CA. It fills in the subject key identifier (RFC 5280
+// method 1) when the template has none; the authority key identifier comes
+// from the issuer's subject key identifier (from its own for a root).
+//
+// The caller must persist template.SerialNumber before calling Sign.
+// template itself is not modified.
+func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKey crypto.Signer) (*x509.Certificate, error) {
+	if template == nil {
+		return nil, errors.New("ca: nil certificate template")
+	}
+	if issuerKey == nil {
+		return nil, errors.New("ca: nil signing key")
+	}
+	if err := checkSerial(template.SerialNumber); err != nil {
+		return nil, err
+	}
+	if err := checkPublicKey(pub); err != nil {
+		return nil, err
+	}
+	if err := ValidateSubject(template.Subject); err != nil {
+		return nil, err
+	}
+	if !template.NotAfter.After(template.NotBefore) {
+		return nil, fmt.Errorf("ca: NotAfter %s is not after NotBefore %s",
+			template.NotAfter.UTC().Format(time.RFC3339), template.NotBefore.UTC().Format(time.RFC3339))
+	}
+	signerPub, ok := issuerKey.Public().(publicKeyEqual)
+	if !ok {
+		return nil, fmt.Errorf("ca: unsupported signing key type %T", issuerKey.Public())
+	}
+	alg, err := SignatureAlgorithm(issuerKey.Public())
+	if err != nil {
+		return nil, fmt.Errorf("ca: signing key: %w", err)
+	}
+
+	t := *template // shallow copy: the caller's template stays untouched
+	t.SignatureAlgorithm = alg
+	t.PublicKey = pub
+	if len(t.SubjectKeyId) == 0 {
+		if t.SubjectKeyId, err = stepx509.GenerateSubjectKeyID(pub); err != nil {
+			return nil, fmt.Errorf("ca: subject key identifier: %w", err)
+		}
+	}
+
+	parent := issuerCert
+	if issuerCert == nil {
+		if !signerPub.Equal(pub) {
+			return nil, fmt.Errorf("%w: a self-signed certificate must be signed by its own key", ErrKeyMismatch)
+		}
+		// RFC 5280 4.2.1.1 allows omitting the AKI in a self-signed
+		// certificate, but including it helps path building.
+		if len(t.AuthorityKeyId) == 0 {
+			t.AuthorityKeyId = t.SubjectKeyId
+		}
+		parent = &t
+	} else {
+		if err := checkIssuer(issuerCert, signerPub); err != nil {
+			return nil, err
+		}
+		if t.NotAfter.After(issuerCert.NotAfter) {
+			return nil, fmt.Errorf("%w: NotAfter %s, CA NotAfter %s", ErrValidityBeyondCA,
+				t.NotAfter.UTC().Format(time.RFC3339), issuerCert.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
+
+	der, err := x509.CreateCertificate(rand.Reader, &t, parent, pub, issuerKey)
+	if err != nil {
+		return nil, fmt.Errorf("ca: signing certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("ca: parsing signed certificate: %w", err)
+	}
+	return cert, nil
+}
+
+// checkIssuer makes sure issuer may sign certificates and that signerPub is
+// its public key.
+func checkIssuer(issuer *x509.Certificate, signerPub publicKeyEqual) error {
+	if !issuer.BasicConstraintsValid || !issuer.IsCA {
+		return errors.New("ca: issuer certificate is not a CA")
+	}
+	if issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return errors.New("ca: issuer certificate may not sign certificates (no keyCertSign)")
+	}
+	if len(issuer.SubjectKeyId) == 0 {
+		return errors.New("ca: issuer certificate has no subject key identifier")
+	}
+	if !signerPub.Equal(issuer.PublicKey) {
+		return ErrKeyMismatch
+	}
+	return nil
+}
