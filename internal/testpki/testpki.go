@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	_ "embed"
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
@@ -190,6 +191,16 @@ func (ca *CA) V1Leaf(name string, key crypto.Signer) *x509.Certificate {
 	return c
 }
 
+//go:embed testdata/rsa8192.key
+var rsa8192PEM []byte
+
+// RSA8192 returns a fixed RSA 8192 key (a test fixture: generating one
+// takes many seconds). Its PEM is larger than ACM's 5,120-byte limit.
+func RSA8192() crypto.Signer {
+	blk, _ := pem.Decode(rsa8192PEM)
+	return Must(x509.ParsePKCS8PrivateKey(blk.Bytes)).(crypto.Signer)
+}
+
 // WriteImportFixtures writes, into dir, the files the import scripts use:
 //
 //	good.crt good.key chain.pem bundle.pem        a valid leaf, key and chain
@@ -240,7 +251,7 @@ func WriteImportFixtures(dir string, now time.Time) error {
 	w("good.der", good.Raw)
 	w("garbage.pem", []byte("this is not a certificate\n"))
 	w("empty.pem", nil)
-	rsa8192 := RSAKey(8192)
+	rsa8192 := RSA8192()
 	big, _ := sub.Leaf(LeafOptions{Names: []string{"big.example.test"}, Key: rsa8192})
 	w("big.crt", CertPEM(big))
 	w("big.key", KeyPEM(rsa8192))

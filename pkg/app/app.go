@@ -109,8 +109,12 @@ func printError(f *cmdutil.Factory, err error) {
 		if ce != nil {
 			name = ce.CodeName()
 		}
-		obj := map[string]any{"Error": map[string]any{"Code": name, "Message": msg, "ExitCode": int(code)}}
-		b, _ := json.Marshal(obj)
+		type errorObject struct {
+			Code     string `json:"Code"`
+			Message  string `json:"Message"`
+			ExitCode int    `json:"ExitCode"`
+		}
+		b, _ := json.Marshal(map[string]errorObject{"Error": {Code: name, Message: msg, ExitCode: int(code)}})
 		fmt.Fprintln(f.IO.ErrOut, string(b))
 	}
 }

@@ -1,0 +1,213 @@
+package certctl_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmespath/go-jmespath"
+	"github.com/rogpeppe/go-internal/testscript"
+	_ "modernc.org/sqlite"
+
+	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/app"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"certctl": func() { os.Exit(app.Main()) },
+	})
+}
+
+var (
+	fixturesOnce sync.Once
+	fixturesDir  string
+	fixturesErr  error
+)
+
+// fixtures generates the import fixtures once per test binary (the RSA 8192
+// key takes a while) and returns their directory.
+func fixtures() (string, error) {
+	fixturesOnce.Do(func() {
+		fixturesDir, fixturesErr = os.MkdirTemp("", "certctl-fixtures-")
+		if fixturesErr == nil {
+			fixturesErr = testpki.WriteImportFixtures(fixturesDir, time.Now())
+		}
+		if fixturesErr == nil {
+			many := filepath.Join(fixturesDir, "many")
+			if fixturesErr = os.Mkdir(many, 0o700); fixturesErr == nil {
+				fixturesErr = testpki.WriteMany(many, 12, time.Now())
+			}
+		}
+	})
+	return fixturesDir, fixturesErr
+}
+
+func TestScripts(t *testing.T) {
+	src, err := fixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {})
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			work := env.WorkDir
+			env.Setenv("HOME", filepath.Join(work, "home"))
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, "home", ".config"))
+			env.Setenv("XDG_DATA_HOME", filepath.Join(work, "home", ".local", "share"))
+			env.Setenv("CERTCTL_VAULT", filepath.Join(work, "vault"))
+			env.Setenv("NO_COLOR", "")
+			return copyDir(src, filepath.Join(work, "fx"))
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"jmes":      cmdJMES,
+			"vaultdump": cmdVaultDump,
+			"filemode":  cmdFileMode,
+			"rc":        cmdRC,
+		},
+	})
+}
+
+func copyDir(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o700)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o600)
+	})
+}
+
+// cmdJMES: jmes FILE EXPR WANT — evaluates a JMESPath expression over the
+// JSON in FILE (stdout, stderr or a path) and compares the result, encoded
+// as compact JSON (strings unquoted), with WANT.
+func cmdJMES(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: jmes FILE EXPR WANT")
+	}
+	data := ts.ReadFile(args[0])
+	var doc any
+	if err := json.Unmarshal([]byte(data), &doc); err != nil {
+		ts.Fatalf("%s is not JSON: %v\n%s", args[0], err, data)
+	}
+	res, err := jmespath.Search(args[1], doc)
+	if err != nil {
+		ts.Fatalf("jmes %q: %v", args[1], err)
+	}
+	got := ""
+	if s, ok := res.(string); ok {
+		got = s
+	} else {
+		b, _ := json.Marshal(res)
+		got = string(b)
+	}
+	if (got == args[2]) == neg {
+		if neg {
+			ts.Fatalf("jmes %q = %s, want anything else", args[1], got)
+		}
+		ts.Fatalf("jmes %q = %s, want %s", args[1], got, args[2])
+	}
+}
+
+// cmdVaultDump: vaultdump FILE — writes every row of every table of the
+// vault's database, sorted, to FILE, so a script can cmp the vault's
+// content before and after a command.
+func cmdVaultDump(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: vaultdump FILE")
+	}
+	dbPath := filepath.Join(ts.Getenv("CERTCTL_VAULT"), "vault.db")
+	var out bytes.Buffer
+	if _, err := os.Stat(dbPath); err == nil {
+		db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
+		ts.Check(err)
+		defer db.Close()
+		ctx := context.Background()
+		rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`)
+		ts.Check(err)
+		var tables []string
+		for rows.Next() {
+			var n string
+			ts.Check(rows.Scan(&n))
+			tables = append(tables, n)
+		}
+		rows.Close()
+		for _, tbl := range tables {
+			r, err := db.QueryContext(ctx, "SELECT * FROM "+tbl)
+			ts.Check(err)
+			cols, _ := r.Columns()
+			var lines []string
+			for r.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				ts.Check(r.Scan(ptrs...))
+				lines = append(lines, fmt.Sprintf("%v", vals))
+			}
+			r.Close()
+			sort.Strings(lines)
+			fmt.Fprintf(&out, "== %s (%d rows)\n%s\n", tbl, len(lines), strings.Join(lines, "\n"))
+		}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), out.Bytes(), 0o600))
+}
+
+// cmdFileMode: filemode PATH MODE — checks a file's permission bits (octal).
+func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: filemode PATH MODE")
+	}
+	st, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	got := fmt.Sprintf("%o", st.Mode().Perm())
+	if (got == args[1]) == neg {
+		ts.Fatalf("mode of %s is %s, want %s", args[0], got, args[1])
+	}
+}
+
+// cmdRC: rc N PROG ARGS... — runs PROG like exec and checks that it exits
+// with status N (testscript's own `! exec` only checks for non-zero).
+func cmdRC(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: rc N PROG ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if (got == want) == neg {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
