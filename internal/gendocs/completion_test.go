@@ -32,7 +32,7 @@ func TestCompletionScripts(t *testing.T) {
 	}
 }
 
-// TestCompletionScriptsMatchCommittedFiles checks that `certctl completion`
+// TestCompletionScriptsMatchGenerated checks that `certctl completion`
 // prints what gendocs writes (both use the same generators).
 func TestCompletionScriptsMatchGenerated(t *testing.T) {
 	gen, err := Completions(Tree())

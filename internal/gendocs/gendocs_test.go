@@ -26,16 +26,16 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 	if err := Generate(Tree(), man, compl); err != nil {
 		t.Fatalf("Generate: %v", err)
 	}
-	for _, d := range []struct{ committed, fresh string }{
-		{filepath.Join(repoRoot, "docs", "man"), man},
-		{filepath.Join(repoRoot, "completions"), compl},
+	for _, d := range []struct{ name, committed, fresh string }{
+		{"docs/man", filepath.Join(repoRoot, "docs", "man"), man},
+		{"completions", filepath.Join(repoRoot, "completions"), compl},
 	} {
 		problems, err := compareDirs(d.committed, d.fresh)
 		if err != nil {
 			t.Fatalf("%v; %s", err, regenerateHint)
 		}
 		if len(problems) > 0 {
-			t.Errorf("%s is stale:\n  %s\n%s", d.committed, strings.Join(problems, "\n  "), regenerateHint)
+			t.Errorf("%s is stale:\n  %s\n%s", d.name, strings.Join(problems, "\n  "), regenerateHint)
 		}
 	}
 }
