@@ -166,3 +166,10 @@ func (f *Factory) Close() error {
 	}
 	return nil
 }
+
+// StructuredOutput reports whether the user asked explicitly for -o json or
+// -o yaml. Commands whose product is PEM print PEM otherwise, on a terminal
+// or not.
+func (f *Factory) StructuredOutput() bool {
+	return f.Globals.Output == "json" || f.Globals.Output == "yaml"
+}

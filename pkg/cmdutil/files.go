@@ -138,3 +138,35 @@ func ParseBoolFilter(flag, v string) (*bool, error) {
 	}
 	return nil, errs.UsageErrorf("invalid value %q for --%s (use true or false)", v, flag)
 }
+
+// IDArg takes a resource identifier either as the one positional argument
+// or through an alias flag (e.g. --certificate-arn, as in the AWS CLI),
+// storing it in *dst. Giving both, or neither, is a usage error. Register
+// the flag on the command and use the result as its Args.
+func IDArg(dst *string, flag, name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		viaFlag := cmd.Flags().Changed(flag)
+		switch {
+		case len(args) > 1:
+			return errs.UsageErrorf("%s: unexpected argument %q", cmd.CommandPath(), args[1])
+		case len(args) == 1 && viaFlag:
+			return errs.UsageErrorf("%s: give the %s as an argument or with --%s, not both", cmd.CommandPath(), name, flag)
+		case len(args) == 1:
+			*dst = args[0]
+		case !viaFlag || *dst == "":
+			return errs.UsageErrorf("%s: missing argument %s", cmd.CommandPath(), name)
+		}
+		return nil
+	}
+}
+
+// GroupRunE is the RunE of a command that only groups subcommands
+// (`certctl tags`, `certctl config`): alone it prints its help; followed by
+// an unknown word it is a usage error (exit 2) rather than cobra's help
+// with exit 0. Pair it with Args: NoArgs.
+func GroupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return errs.UsageErrorf("unknown command %q for %s", args[0], cmd.CommandPath())
+	}
+	return cmd.Help()
+}

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -21,6 +22,40 @@ type Query struct {
 	TagValueGiven []bool
 	MaxItems      int
 	StartingToken string
+	// statuses, set by List, are the statuses matched in Go.
+	statuses []string
+	// Now, when set, is the time at which statuses are judged: an ISSUED
+	// certificate past its NotAfter is listed, and filtered, as EXPIRED.
+	Now time.Time
+}
+
+// EffectiveStatus is c's status at now: the stored status, except that an
+// ISSUED certificate whose NotAfter has passed is EXPIRED (the store is not
+// rewritten when a certificate expires).
+func EffectiveStatus(c *localstore.Certificate, now time.Time) string {
+	if c.Status == StatusIssued && !c.NotAfter.IsZero() && !now.IsZero() && !now.Before(c.NotAfter) {
+		return StatusExpired
+	}
+	return c.Status
+}
+
+// refresh sets each certificate's status to its effective status at q.Now.
+func (q *Query) refresh(certs []*localstore.Certificate) {
+	if q.Now.IsZero() {
+		return
+	}
+	for _, c := range certs {
+		c.Status = EffectiveStatus(c, q.Now)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Page is one page of a list.
@@ -49,6 +84,9 @@ func DecodeToken(tok string) (int, error) {
 }
 
 func (q *Query) matchesGo(c *localstore.Certificate) bool {
+	if len(q.statuses) > 0 && !contains(q.statuses, c.Status) {
+		return false
+	}
 	if len(q.Domains) > 0 {
 		ok := false
 		for _, pat := range q.Domains {
@@ -94,7 +132,23 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 	if len(f.Origins) == 0 {
 		f.Origins = []string{OriginVault, OriginImported}
 	}
-	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0
+	if contains(f.Eligibility, Ineligible) && !contains(f.Eligibility, "") {
+		// A record without an eligibility is shown as INELIGIBLE.
+		f.Eligibility = append(append([]string(nil), f.Eligibility...), "")
+	}
+	q.statuses = nil
+	if !q.Now.IsZero() && (contains(f.Statuses, StatusIssued) || contains(f.Statuses, StatusExpired)) {
+		// ISSUED and EXPIRED depend on the time: select both in the store
+		// and the effective status in Go.
+		q.statuses = f.Statuses
+		f.Statuses = append([]string(nil), f.Statuses...)
+		for _, s := range []string{StatusIssued, StatusExpired} {
+			if !contains(f.Statuses, s) {
+				f.Statuses = append(f.Statuses, s)
+			}
+		}
+	}
+	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0 || len(q.statuses) > 0
 	if !goFilter {
 		f.Offset = offset
 		if q.MaxItems > 0 {
@@ -104,6 +158,7 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 		if err != nil {
 			return nil, err
 		}
+		q.refresh(certs)
 		p := &Page{Certificates: certs}
 		if q.MaxItems > 0 && len(certs) > q.MaxItems {
 			p.Certificates = certs[:q.MaxItems]
@@ -115,6 +170,7 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.refresh(all)
 	var matched []*localstore.Certificate
 	for _, c := range all {
 		if q.matchesGo(c) {

@@ -26,6 +26,22 @@ func ParseTag(s string) (localstore.Tag, error) {
 	return localstore.Tag{Key: key, Value: val}, nil
 }
 
+// ParseTagCondition parses a tag used to select or remove tags
+// (`list --tag`, `tags remove --tags`): like ParseTag, and it also reports
+// whether a value was given. `env`, `Key=env` and `Key=env,Value=` differ:
+// the first two name the key only (any value), the last asks for an empty
+// value. `env=` asks for an empty value too.
+func ParseTagCondition(s string) (localstore.Tag, bool, error) {
+	t, err := ParseTag(s)
+	if err != nil {
+		return t, false, err
+	}
+	if strings.HasPrefix(s, "Key=") {
+		return t, strings.Contains(s, ",Value="), nil
+	}
+	return t, strings.Contains(s, "="), nil
+}
+
 // ParseTags parses repeated --tags values.
 func ParseTags(vals []string) ([]localstore.Tag, error) {
 	var out []localstore.Tag

@@ -49,6 +49,11 @@ var migrations = []string{
 		PRIMARY KEY (kind, id)
 	);
 	CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);`,
+	// 2: revocation state of issued serials (CRL and OCSP read it without
+	// decoding certificate records).
+	`ALTER TABLE serials ADD COLUMN revoked_at INTEGER;
+	ALTER TABLE serials ADD COLUMN reason INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX serials_revoked ON serials(issuer, revoked_at) WHERE revoked_at IS NOT NULL;`,
 }
 
 // SchemaVersion is the schema version this build writes.

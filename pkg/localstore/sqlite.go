@@ -18,6 +18,10 @@ import (
 // SQLite is the embedded store: one database file in WAL mode.
 type SQLite struct {
 	db *sql.DB
+	// ro serves View: its connections have PRAGMA query_only set, so that
+	// a read transaction cannot write (database/sql's TxOptions.ReadOnly is
+	// ignored by the driver).
+	ro *sql.DB
 }
 
 var _ Store = (*SQLite)(nil)
@@ -26,12 +30,15 @@ var _ Store = (*SQLite)(nil)
 // it, and opens write transactions with BEGIN IMMEDIATE so that concurrent
 // read-then-write transactions queue on the busy timeout instead of failing
 // with "database is locked" when they upgrade their lock.
-func sqliteDSN(path string) string {
+func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	}
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
 }
@@ -48,7 +55,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	// SQLite creates the -wal and -shm files with the database file's mode,
 	// so a 0600 database keeps them 0600 too.
-	db, err := sql.Open("sqlite", sqliteDSN(path))
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return nil, err
 	}
@@ -57,11 +64,15 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.Close()
 		return nil, err
 	}
+	if s.ro, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error { return errors.Join(s.ro.Close(), s.db.Close()) }
 
 // DB exposes the handle for tests and benchmarks.
 func (s *SQLite) DB() *sql.DB { return s.db }
@@ -77,7 +88,11 @@ func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 }
 
 func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	db := s.db
+	if readOnly {
+		db = s.ro
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
@@ -222,8 +237,11 @@ func escapeLike(s string) string {
 }
 
 func (t *sqliteTx) FindCertificateIDs(prefix string, limit int) ([]string, error) {
-	return t.strings(`SELECT id FROM certificates WHERE id LIKE ? ESCAPE '\' ORDER BY id LIMIT ?`,
-		escapeLike(prefix)+"%", limit)
+	// LIKE narrows (it is case-insensitive for ASCII); substr makes the
+	// match an exact, case-sensitive prefix.
+	return t.strings(`SELECT id FROM certificates WHERE id LIKE ? ESCAPE '\'
+		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
+		escapeLike(prefix)+"%", prefix, prefix, limit)
 }
 
 func (t *sqliteTx) strings(q string, args ...any) ([]string, error) {
@@ -440,8 +458,9 @@ func (t *sqliteTx) ListObjects(kind string) ([]*Object, error) {
 }
 
 func (t *sqliteTx) FindObjectIDs(kind, prefix string, limit int) ([]string, error) {
-	return t.strings(`SELECT id FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\' ORDER BY id LIMIT ?`,
-		kind, escapeLike(prefix)+"%", limit)
+	return t.strings(`SELECT id FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\'
+		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
+		kind, escapeLike(prefix)+"%", prefix, prefix, limit)
 }
 
 func (t *sqliteTx) GetMeta(key string) ([]byte, error) {

@@ -47,6 +47,13 @@ type Tx interface {
 	// ReserveSerial records that issuer issued serial; ErrConflict when it
 	// already did.
 	ReserveSerial(issuer, serial, certID string, at time.Time) error
+	// GetSerial returns what the store knows of an issued serial.
+	GetSerial(issuer, serial string) (*Serial, error)
+	// RevokeSerial marks an issued serial revoked; ErrNotFound when the
+	// issuer never issued it.
+	RevokeSerial(issuer, serial string, at time.Time, reason int) error
+	// ListRevoked returns the revoked serials of an issuer.
+	ListRevoked(issuer string) ([]Serial, error)
 
 	PutObject(o *Object) error
 	GetObject(kind, id string) (*Object, error)

@@ -103,13 +103,18 @@ func (p *Printer) Print(data any, v View) error {
 		case "yaml":
 			return writeYAML(p.IO.Out, generic)
 		case "text":
-			return writeRecords(p.IO.Out, genericRecords(generic))
+			if str, ok := generic.(string); ok {
+				// One string (`--query Certificate -o text`): as is, so
+				// that a PEM keeps its lines, as the AWS CLI prints it.
+				return p.writeText(str)
+			}
+			return p.writeRecords(genericRecords(generic))
 		default:
 			return p.writeTable(genericTable(generic))
 		}
 	}
 	if p.Format == "text" {
-		return writeRecords(p.IO.Out, v.Records())
+		return p.writeRecords(v.Records())
 	}
 	return p.writeTable(v.Table(p.Styles))
 }
@@ -181,18 +186,41 @@ func yamlValue(v any) any {
 	return v
 }
 
-func writeRecords(w io.Writer, rows [][]string) error {
+// writeRecords writes tab-separated records. On a terminal, fields are
+// sanitised too: -o text is for pipes, but a person may still run it.
+func (p *Printer) writeRecords(rows [][]string) error {
+	tty := p.IO.IsStdoutTTY()
 	var b strings.Builder
 	for _, r := range rows {
 		for i, c := range r {
 			if i > 0 {
 				b.WriteByte('\t')
 			}
+			if tty {
+				c = Sanitize(c)
+			}
 			b.WriteString(recordField(c))
 		}
 		b.WriteByte('\n')
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(p.IO.Out, b.String())
+	return err
+}
+
+// writeText writes one string with its line breaks, ending with a newline,
+// each line sanitised on a terminal.
+func (p *Printer) writeText(s string) error {
+	if p.IO.IsStdoutTTY() {
+		lines := strings.Split(s, "\n")
+		for i, l := range lines {
+			lines[i] = Sanitize(strings.TrimSuffix(l, "\r"))
+		}
+		s = strings.Join(lines, "\n")
+	}
+	if !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	_, err := io.WriteString(p.IO.Out, s)
 	return err
 }
 

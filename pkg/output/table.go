@@ -3,7 +3,9 @@ package output
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -16,12 +18,15 @@ import (
 // style renders plain text.
 type Styles struct {
 	color bool
-	r     *lipgloss.Renderer
-	ok    lipgloss.Style
-	warn  lipgloss.Style
-	bad   lipgloss.Style
-	dim   lipgloss.Style
-	bold  lipgloss.Style
+	// own are the escape sequences these styles emit: the only ones a
+	// table cell may carry through (see sanitizeStyled).
+	own  map[string]bool
+	r    *lipgloss.Renderer
+	ok   lipgloss.Style
+	warn lipgloss.Style
+	bad  lipgloss.Style
+	dim  lipgloss.Style
+	bold lipgloss.Style
 }
 
 // NewStyles builds the styles for w.
@@ -32,8 +37,9 @@ func NewStyles(w io.Writer, color bool) *Styles {
 	} else {
 		r.SetColorProfile(termenv.Ascii)
 	}
-	return &Styles{
+	s := &Styles{
 		color: color,
+		own:   map[string]bool{},
 		r:     r,
 		ok:    r.NewStyle().Foreground(lipgloss.Color("2")),
 		warn:  r.NewStyle().Foreground(lipgloss.Color("3")),
@@ -41,7 +47,18 @@ func NewStyles(w io.Writer, color bool) *Styles {
 		dim:   r.NewStyle().Foreground(lipgloss.Color("8")),
 		bold:  r.NewStyle().Bold(true),
 	}
+	if color {
+		for _, st := range []lipgloss.Style{s.ok, s.warn, s.bad, s.dim, s.bold} {
+			for _, seq := range sgrPattern.FindAllString(st.Render("x"), -1) {
+				s.own[seq] = true
+			}
+		}
+	}
+	return s
 }
+
+// sgrPattern matches an SGR (colour and attribute) escape sequence.
+var sgrPattern = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // Renderer is the lipgloss renderer bound to the output stream.
 func (s *Styles) Renderer() *lipgloss.Renderer { return s.r }
@@ -86,27 +103,53 @@ func (s *Styles) Status(status string) string {
 
 // Sanitize neutralises terminal control sequences in text that came from
 // outside (subjects, SANs and tag values of imported certificates), so that
-// printing it cannot drive the user's terminal.
+// printing it cannot drive the user's terminal: C0 and C1 controls, DEL and
+// bytes that are not UTF-8 (a lone 0x9b is CSI to some terminals) become
+// \xNN, and the bidirectional controls that can reorder what is shown
+// become \uNNNN. Everything else is kept.
 func Sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if isClean(s) {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unsafeRune(r) && r < 0x100:
 			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
+		case unsafeRune(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+size])
 		}
-		b.WriteRune(r)
+		i += size
 	}
 	return b.String()
+}
+
+func isClean(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unsafeRune(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// unsafeRune reports whether r may change what a terminal does or shows.
+func unsafeRune(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 func (p *Printer) writeTable(t *Table) error {
@@ -130,7 +173,7 @@ func (p *Printer) writeTable(t *Table) error {
 			case 1:
 				b.WriteString(Sanitize(r[0]) + "\n")
 			default:
-				fmt.Fprintf(&b, "%s  %s\n", p.Styles.Bold(fmt.Sprintf("%-*s", width, Sanitize(r[0]))), sanitizeStyled(strings.Join(r[1:], " ")))
+				fmt.Fprintf(&b, "%s  %s\n", p.Styles.Bold(fmt.Sprintf("%-*s", width, Sanitize(r[0]))), p.Styles.sanitizeStyled(strings.Join(r[1:], " ")))
 			}
 		}
 		if t.Footer != "" {
@@ -160,7 +203,7 @@ func (p *Printer) writeTable(t *Table) error {
 	for _, r := range t.Rows {
 		row := make([]any, len(r))
 		for i, c := range r {
-			row[i] = sanitizeStyled(c)
+			row[i] = p.Styles.sanitizeStyled(c)
 		}
 		if err := tbl.Append(row...); err != nil {
 			return err
@@ -176,32 +219,33 @@ func (p *Printer) writeTable(t *Table) error {
 	return nil
 }
 
-// sanitizeStyled sanitises a cell but keeps the SGR colour sequences this
-// package added itself (they start with ESC '[' and end with 'm').
-func sanitizeStyled(s string) string {
-	if !strings.Contains(s, "\x1b") {
-		return Sanitize(s)
+// sanitizeStyled sanitises a cell but keeps the escape sequences these
+// styles emit themselves (and only those: a cell's outside text may hold SGR
+// sequences too, such as conceal or blink, and those are neutralised). With
+// colour off no sequence is kept.
+func (s *Styles) sanitizeStyled(text string) string {
+	if !strings.Contains(text, "\x1b") || len(s.own) == 0 {
+		return Sanitize(text)
 	}
 	var b strings.Builder
-	for len(s) > 0 {
-		i := strings.IndexByte(s, 0x1b)
-		if i < 0 {
-			b.WriteString(Sanitize(s))
+	for len(text) > 0 {
+		loc := sgrPattern.FindStringIndex(text)
+		for loc != nil && !s.own[text[loc[0]:loc[1]]] {
+			// Not ours: escape up to and including its ESC, look further.
+			next := sgrPattern.FindStringIndex(text[loc[0]+1:])
+			if next == nil {
+				loc = nil
+				break
+			}
+			loc = []int{loc[0] + 1 + next[0], loc[0] + 1 + next[1]}
+		}
+		if loc == nil {
+			b.WriteString(Sanitize(text))
 			break
 		}
-		b.WriteString(Sanitize(s[:i]))
-		s = s[i:]
-		j := 2
-		for j < len(s) && ((s[j] >= '0' && s[j] <= '9') || s[j] == ';') {
-			j++
-		}
-		if len(s) > 2 && s[1] == '[' && j < len(s) && s[j] == 'm' {
-			b.WriteString(s[:j+1])
-			s = s[j+1:]
-			continue
-		}
-		b.WriteString(Sanitize(s[:1]))
-		s = s[1:]
+		b.WriteString(Sanitize(text[:loc[0]]))
+		b.WriteString(text[loc[0]:loc[1]])
+		text = text[loc[1]:]
 	}
 	return b.String()
 }

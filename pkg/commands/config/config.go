@@ -35,6 +35,7 @@ precedence: a flag, the environment variable CERTCTL_<KEY> (upper case, dots
 become underscores, lists comma-separated), the config file
 ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml (or --config), or its default.`,
 		Args: cmdutil.NoArgs,
+		RunE: cmdutil.GroupRunE,
 	}
 	keys := make([]string, len(cfgpkg.Keys))
 	for i, k := range cfgpkg.Keys {

@@ -44,10 +44,9 @@ certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
 --force is given.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 		Example: `  certctl delete 3f2a1b9c
   certctl delete 3f2a1b9c --yes --force`,
-		Args:              cmdutil.ExactArgs(1, "ARN"),
+		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
 			if runF != nil {
 				return runF(opts)
 			}
@@ -56,6 +55,8 @@ certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete even if the certificate is in use")
+	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
+	_ = cmd.Flags().MarkHidden("certificate-arn")
 	return cmd
 }
 

@@ -54,10 +54,9 @@ not; -o json wraps them in {"Certificate","CertificateChain"}).` + cmdutil.ExitS
   certctl describe arn:certctl:acm:local:000000000000:certificate/3f2a1b9c-... --versions
   certctl describe 3f2a1b9c --pem > fullchain.pem
   certctl describe 3f2a1b9c --query Certificate.NotAfter -o text`,
-		Args:              cmdutil.ExactArgs(1, "ARN"),
+		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
 			if runF != nil {
 				return runF(opts)
 			}
@@ -117,7 +116,9 @@ func run(ctx context.Context, o *Options) error {
 			return errs.Refusedf("certificate %s has not been issued yet (status %s)", o.ID, c.Status)
 		}
 		out := PEMOutput{Certificate: string(cur.CertificatePEM), CertificateChain: string(cur.ChainPEM)}
-		if p.Format == "json" || p.Format == "yaml" {
+		// PEM is printed whether or not stdout is a terminal (SPEC section
+		// 3): only an explicit -o json|yaml, or a --query, wraps it.
+		if f.Globals.Output == "json" || f.Globals.Output == "yaml" || f.Globals.Query != "" {
 			return p.Print(out, output.View{})
 		}
 		_, err := io.WriteString(f.IO.Out, out.Certificate+out.CertificateChain)
@@ -132,11 +133,15 @@ func view(d inventory.Detail, now func() time.Time) output.View {
 	return output.View{
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{}
-			add := func(k, v string) {
+			// add takes text that may have come from outside (names,
+			// subject, tags) and sanitises it; addStyled takes a value
+			// built from sanitised parts and styles.
+			addStyled := func(k, v string) {
 				if v != "" {
 					t.Rows = append(t.Rows, []string{k, v})
 				}
 			}
+			add := func(k, v string) { addStyled(k, output.Sanitize(v)) }
 			ts := func(x *inventory.Timestamp) string {
 				if x == nil {
 					return ""
@@ -146,7 +151,7 @@ func view(d inventory.Detail, now func() time.Time) output.View {
 			add("ARN", d.CertificateArn)
 			add("Domain", d.DomainName)
 			add("Names", strings.Join(d.SubjectAlternativeNames, ", "))
-			add("Status", s.Status(d.Status))
+			addStyled("Status", s.Status(d.Status))
 			add("Type", d.Type)
 			add("Key origin", d.KeyPairOrigin)
 			add("Key algorithm", d.KeyAlgorithm)
@@ -157,7 +162,7 @@ func view(d inventory.Detail, now func() time.Time) output.View {
 			add("Not before", ts(d.NotBefore))
 			if d.NotAfter != nil {
 				rel := timeutil.Relative(time.Time(*d.NotAfter), now())
-				add("Not after", ts(d.NotAfter)+"  "+s.Dim("("+rel+")"))
+				addStyled("Not after", ts(d.NotAfter)+"  "+s.Dim("("+rel+")"))
 			}
 			add("Created", ts(d.CreatedAt))
 			add("Issued", ts(d.IssuedAt))
@@ -174,9 +179,9 @@ func view(d inventory.Detail, now func() time.Time) output.View {
 				eku = append(eku, e.Name)
 			}
 			add("Extended key usages", strings.Join(eku, ", "))
-			add("Renewal", s.Status(d.RenewalEligibility))
+			addStyled("Renewal", s.Status(d.RenewalEligibility))
 			if d.RenewalSummary != nil {
-				add("Renewal status", s.Status(d.RenewalSummary.RenewalStatus)+" "+d.RenewalSummary.RenewalStatusReason)
+				addStyled("Renewal status", s.Status(d.RenewalSummary.RenewalStatus)+" "+output.Sanitize(d.RenewalSummary.RenewalStatusReason))
 			}
 			add("Exported", fmt.Sprint(d.Exported))
 			add("In use by", strings.Join(d.InUseBy, ", "))
@@ -190,9 +195,9 @@ func view(d inventory.Detail, now func() time.Time) output.View {
 			for _, dv := range d.DomainValidationOptions {
 				line := s.Status(dv.ValidationStatus) + " " + dv.ValidationMethod
 				if dv.ResourceRecord != nil {
-					line += "  " + dv.ResourceRecord.Name + " " + dv.ResourceRecord.Type + " " + dv.ResourceRecord.Value
+					line += "  " + output.Sanitize(dv.ResourceRecord.Name+" "+dv.ResourceRecord.Type+" "+dv.ResourceRecord.Value)
 				}
-				add("Validation "+dv.DomainName, line)
+				addStyled("Validation "+output.Sanitize(dv.DomainName), line)
 			}
 			for _, ver := range d.Versions {
 				cur := ""

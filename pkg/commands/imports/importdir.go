@@ -319,7 +319,7 @@ func dirView(res DirResult) output.View {
 				if r.Status != "IMPORTED" {
 					detail, status = r.Error, s.Bad(r.Status)
 				}
-				t.Rows = append(t.Rows, []string{r.File, status, detail})
+				t.Rows = append(t.Rows, []string{output.Sanitize(r.File), status, output.Sanitize(detail)})
 			}
 			return t
 		},

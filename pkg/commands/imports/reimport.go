@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -25,10 +26,13 @@ ACM's reimport rules apply: the key algorithm and size must stay the same
 (exit 5), the certificate must hold at least one name (exit 4). Tags cannot be
 given on reimport (exit 2); change them with ` + "`certctl tags`" + `.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example:           `  certctl reimport 3f2a1b9c --certificate new.pem --private-key new.key --certificate-chain chain.pem`,
-		Args:              cmdutil.ExactArgs(1, "ARN"),
+		Args:              cmdutil.IDArg(&opts.CertificateArn, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.CertificateArn = args[0]
+			if cmd.Flags().Changed("tags") {
+				return errs.UsageErrorf("reimport does not take --tags: a reimported certificate keeps its tags").
+					WithHint("change tags with `certctl tags add|remove`")
+			}
 			if err := opts.validate(cmd); err != nil {
 				return err
 			}
@@ -39,6 +43,11 @@ given on reimport (exit 2); change them with ` + "`certctl tags`" + `.` + cmduti
 		},
 	}
 	addMaterialFlags(cmd, opts)
+	cmd.Flags().StringVar(&opts.CertificateArn, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
+	_ = cmd.Flags().MarkHidden("certificate-arn")
+	// --tags is refused with a message rather than as an unknown flag.
+	cmd.Flags().StringArrayVar(&opts.Tags, "tags", nil, "not allowed: a reimported certificate keeps its tags")
+	_ = cmd.Flags().MarkHidden("tags")
 	return cmd
 }
 

@@ -161,12 +161,15 @@ func (o *Options) Query(now time.Time) (inventory.Query, error) {
 		q.Filter.NotAfterBefore = now.Add(d)
 	}
 	for _, t := range o.Tags {
-		tag, err := inventory.ParseTag(t)
+		tag, valueGiven, err := inventory.ParseTagCondition(t)
 		if err != nil {
 			return q, err
 		}
+		if tag.Key == "" {
+			return q, errs.UsageErrorf("invalid --tag %q: the key is empty (use K=V or K)", t)
+		}
 		q.Tags = append(q.Tags, tag)
-		q.TagValueGiven = append(q.TagValueGiven, strings.Contains(t, "="))
+		q.TagValueGiven = append(q.TagValueGiven, valueGiven)
 	}
 	return q, nil
 }
@@ -229,7 +232,9 @@ func view(out Output, now time.Time) output.View {
 				if c.InUse {
 					inUse = "yes"
 				}
-				domain := c.DomainName
+				// Sanitise before styling: the table keeps the styles' own
+				// escape sequences, so outside text must not carry any.
+				domain := output.Sanitize(c.DomainName)
 				if n := len(c.SubjectAlternativeNameSummaries); n > 1 {
 					domain += s.Dim(" +" + strconv.Itoa(n-1))
 				}

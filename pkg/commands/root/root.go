@@ -6,12 +6,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	cacmd "github.com/certctl/certctl/pkg/commands/ca"
 	"github.com/certctl/certctl/pkg/commands/completion"
 	configcmd "github.com/certctl/certctl/pkg/commands/config"
 	"github.com/certctl/certctl/pkg/commands/deletecmd"
 	"github.com/certctl/certctl/pkg/commands/describe"
+	"github.com/certctl/certctl/pkg/commands/export"
 	"github.com/certctl/certctl/pkg/commands/imports"
 	"github.com/certctl/certctl/pkg/commands/list"
+	"github.com/certctl/certctl/pkg/commands/request"
+	"github.com/certctl/certctl/pkg/commands/revoke"
 	"github.com/certctl/certctl/pkg/commands/tags"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
@@ -32,16 +36,16 @@ AWS CLI). Identifiers are ARNs; a bare UUID or a unique prefix of 6 or more
 characters works wherever an ARN is taken.
 
 A TOUR
+  certctl request --domain-name app.internal --certificate-authority-arn default
+  certctl export 3f2a1b --passphrase-file pass.txt --out-dir ./tls   # 3f2a1b: an ARN prefix
+  certctl ca trust-bundle > roots.pem            # what clients should trust
   certctl import --certificate cert.pem --private-key key.pem --certificate-chain chain.pem
-  certctl list                                   # the inventory
-  certctl list --expiring-within 30d -o text     # for scripts
-  certctl describe 3f2a1b                        # by ARN, UUID or prefix
-  certctl describe 3f2a1b --versions --pem
+  certctl list                                   # the inventory; -o text for scripts
+  certctl list --expiring-within 30d --query 'CertificateSummaryList[].DomainName'
+  certctl describe 3f2a1b --versions
   certctl tags add 3f2a1b --tags env=prod
-  certctl list --tag env=prod --query 'CertificateSummaryList[].DomainName'
-  certctl reimport 3f2a1b --certificate new.pem --private-key new.key
-  certctl delete 3f2a1b --yes
-  certctl config set certificate_validity 90d
+  certctl revoke 3f2a1b --revocation-reason SUPERSEDED
+  certctl ca crl default | openssl crl -text -noout
 
 SETTINGS
   Flags override CERTCTL_<KEY> environment variables, which override the config
@@ -110,6 +114,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 
 	cmd.AddGroup(
 		&cobra.Group{ID: "certs", Title: "Certificates:"},
+		&cobra.Group{ID: "pki", Title: "Certificate authorities:"},
 		&cobra.Group{ID: "settings", Title: "Settings and shell:"},
 	)
 	add := func(group string, cmds ...*cobra.Command) {
@@ -119,13 +124,17 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		}
 	}
 	add("certs",
+		request.NewCmdRequest(f, nil),
+		export.NewCmdExport(f, nil),
 		imports.NewCmdImport(f, nil),
 		imports.NewCmdReimport(f, nil),
 		describe.NewCmdDescribe(f, nil),
 		list.NewCmdList(f, nil),
+		revoke.NewCmdRevoke(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		tags.NewCmdTags(f),
 	)
+	add("pki", cacmd.NewCmdCA(f))
 	add("settings",
 		configcmd.NewCmdConfig(f),
 		completion.NewCmdCompletion(f),

@@ -3,7 +3,6 @@ package tags
 
 import (
 	"context"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -37,6 +36,7 @@ most 50 tags per certificate, keys up to 127 characters, values up to 255,
 case-sensitive; the certctl: prefix is reserved. Give tags as Key=K,Value=V or
 K=V, one per --tags.`,
 		Args: cmdutil.NoArgs,
+		RunE: cmdutil.GroupRunE,
 	}
 	for _, verb := range []string{"add", "remove", "list"} {
 		cmd.AddCommand(newVerb(f, verb, nil))
@@ -61,10 +61,9 @@ func newVerb(f *cmdutil.Factory, verb string, runF func(*Options) error) *cobra.
 		Use:               use,
 		Short:             short,
 		Long:              short + "." + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Args:              cmdutil.ExactArgs(1, "ARN"),
+		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
 			if verb != "list" && len(opts.Tags) == 0 {
 				return errs.UsageErrorf("tags %s: --tags is required", verb)
 			}
@@ -77,6 +76,8 @@ func newVerb(f *cmdutil.Factory, verb string, runF func(*Options) error) *cobra.
 	if verb != "list" {
 		cmd.Flags().StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
 	}
+	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
+	_ = cmd.Flags().MarkHidden("certificate-arn")
 	return cmd
 }
 
@@ -86,13 +87,12 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	given, err := inventory.ParseTags(o.Tags)
-	if err != nil {
-		return err
-	}
+	given := make([]localstore.Tag, len(o.Tags))
 	valueGiven := make([]bool, len(o.Tags))
 	for i, t := range o.Tags {
-		valueGiven[i] = strings.Contains(t, "=") && !(strings.HasPrefix(t, "Key=") && !strings.Contains(t, ",Value="))
+		if given[i], valueGiven[i], err = inventory.ParseTagCondition(t); err != nil {
+			return err
+		}
 	}
 	v, err := f.Vault(ctx)
 	if err != nil {

@@ -1,0 +1,105 @@
+package authority
+
+import (
+	"crypto"
+	"crypto/x509"
+	"time"
+
+	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// LeafParams describe an end-entity certificate to issue.
+type LeafParams struct {
+	CertID     string // the inventory record the serial belongs to
+	Names      []string
+	PublicKey  crypto.PublicKey
+	Validity   time.Duration
+	ClientAuth bool
+}
+
+// Issued is a signed certificate with its chain (issuer first, up to the root).
+type Issued struct {
+	Certificate *x509.Certificate
+	Chain       []*x509.Certificate
+}
+
+// IssueLeaf signs an end-entity certificate from r in tx. The serial is
+// reserved in the same transaction, so a certificate exists only if the
+// vault holds its serial (and can revoke it).
+func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued, error) {
+	if err := s.CheckCanIssue(r); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	v := ca.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(p.Validity).Truncate(time.Second)}
+	if v.NotAfter.After(r.NotAfter) {
+		return nil, errs.Refusedf("a validity of %s ends %s, after the issuing CA's %s",
+			timeutil.FormatDuration(p.Validity), timeutil.RFC3339(v.NotAfter), timeutil.RFC3339(r.NotAfter)).
+			WithCode(ReasonInvalidDuration)
+	}
+	cert, key, err := s.signer(tx, r)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := s.reserveSerial(tx, r.ID, p.CertID)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := ca.LeafTemplate(ca.LeafRequest{Names: p.Names, PublicKey: p.PublicKey, Serial: serial, Validity: v, ClientAuth: p.ClientAuth})
+	if err != nil {
+		return nil, errs.Invalidf("%v", err)
+	}
+	s.setURLs(tmpl, r.ID)
+	leaf, err := ca.Sign(tmpl, cert, p.PublicKey, key)
+	if err != nil {
+		return nil, mapSignErr(err)
+	}
+	return s.withChain(r, cert, leaf)
+}
+
+func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued, error) {
+	chain, err := r.Chain()
+	if err != nil {
+		return nil, err
+	}
+	return &Issued{Certificate: leaf, Chain: append([]*x509.Certificate{caCert}, chain...)}, nil
+}
+
+// IssueCSR signs a CSR with a template (AWS Private CA IssueCertificate).
+// The certificate is not managed by the inventory.
+func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template string, validity time.Duration) (*Issued, error) {
+	csr, err := ca.ParseCSR(csrPEM)
+	if err != nil {
+		return nil, errs.Invalidf("%v", err)
+	}
+	if err := s.CheckCanIssue(r); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	v := ca.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(validity).Truncate(time.Second)}
+	if v.NotAfter.After(r.NotAfter) {
+		return nil, errs.Refusedf("a validity of %s ends after the issuing CA's %s",
+			timeutil.FormatDuration(validity), timeutil.RFC3339(r.NotAfter)).WithCode(ReasonInvalidDuration)
+	}
+	cert, key, err := s.signer(tx, r)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := s.reserveSerial(tx, r.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := ca.CSRTemplate(csr, template, serial, v)
+	if err != nil {
+		return nil, errs.Invalidf("%v", err)
+	}
+	s.setURLs(tmpl, r.ID)
+	leaf, err := ca.Sign(tmpl, cert, csr.PublicKey, key)
+	if err != nil {
+		return nil, mapSignErr(err)
+	}
+	return s.withChain(r, cert, leaf)
+}

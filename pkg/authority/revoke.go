@@ -1,0 +1,134 @@
+package authority
+
+import (
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// CRLValidity is how long a CRL stays current (its nextUpdate).
+const CRLValidity = 7 * 24 * time.Hour
+
+// Revoke records the revocation of serial issued by r.
+func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int) error {
+	return tx.RevokeSerial(issuerID, serial, at, reason)
+}
+
+// CRL builds a new CRL for r (its number one above the last), in tx.
+func (s *Service) CRL(tx localstore.Tx, r *Record) ([]byte, error) {
+	cert, key, err := s.signer(tx, r)
+	if err != nil {
+		return nil, err
+	}
+	r.CRLNumber = nextCRLNumber(r.CRLNumber, s.Now())
+	if err := Put(tx, r); err != nil {
+		return nil, err
+	}
+	return s.buildCRL(tx, r, cert, key, r.CRLNumber)
+}
+
+func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64) ([]byte, error) {
+	revoked, err := tx.ListRevoked(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]ca.Revoked, 0, len(revoked))
+	for _, rv := range revoked {
+		n, err := x509util.ParseSerial(rv.Serial)
+		if err != nil {
+			return nil, fmt.Errorf("%w: serial %q: %v", localstore.ErrCorrupt, rv.Serial, err)
+		}
+		entries = append(entries, ca.Revoked{Serial: n, RevokedAt: rv.RevokedAt, Reason: rv.Reason})
+	}
+	now := s.Now()
+	return ca.CreateCRL(cert, key, entries, big.NewInt(number), now, now.Add(CRLValidity))
+}
+
+// nextCRLNumber is strictly above last and follows the clock (nanoseconds),
+// so CRLs built by `ca crl` and by the responder (which does not write) both
+// carry increasing numbers.
+func nextCRLNumber(last int64, now time.Time) int64 {
+	if n := now.UnixNano(); n > last {
+		return n
+	}
+	return last + 1
+}
+
+// Lookup serves the OCSP/CRL responder from the vault.
+type Lookup struct {
+	Service *Service
+	ctxTx   func(fn func(localstore.Tx) error) error
+}
+
+// NewLookup returns a responder lookup over the vault.
+func (s *Service) NewLookup(view func(fn func(localstore.Tx) error) error) *Lookup {
+	return &Lookup{Service: s, ctxTx: view}
+}
+
+// CAs implements ca.Lookup.
+func (l *Lookup) CAs() ([]ca.IssuerInfo, error) {
+	var out []ca.IssuerInfo
+	err := l.ctxTx(func(tx localstore.Tx) error {
+		all, err := List(tx)
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			if r.CertificatePEM == "" || r.Status == StatusDeleted {
+				continue
+			}
+			cert, key, err := l.Service.signer(tx, r)
+			if err != nil {
+				return err
+			}
+			out = append(out, ca.IssuerInfo{ID: r.ID, Cert: cert, Signer: key})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Status implements ca.Lookup.
+func (l *Lookup) Status(caID string, serial *big.Int) (ca.Status, error) {
+	var st ca.Status
+	err := l.ctxTx(func(tx localstore.Tx) error {
+		rec, err := tx.GetSerial(caID, x509util.FormatSerial(serial))
+		if errors.Is(err, localstore.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		st.Known = true
+		if !rec.RevokedAt.IsZero() {
+			st.Revoked, st.RevokedAt, st.Reason = true, rec.RevokedAt, rec.Reason
+		}
+		return nil
+	})
+	return st, err
+}
+
+// CRL implements ca.Lookup: a fresh CRL, numbered after the last one.
+func (l *Lookup) CRL(caID string) ([]byte, error) {
+	var der []byte
+	err := l.ctxTx(func(tx localstore.Tx) error {
+		r, err := Get(tx, caID)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ca.ErrNotFound, err)
+		}
+		cert, key, err := l.Service.signer(tx, r)
+		if err != nil {
+			return err
+		}
+		der, err = l.Service.buildCRL(tx, r, cert, key, nextCRLNumber(r.CRLNumber, l.Service.Now()))
+		return err
+	})
+	return der, err
+}

@@ -1,0 +1,67 @@
+package inventory
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// IdempotencyWindow is how long an idempotency token keeps returning the
+// same certificate (ACM: one hour).
+const IdempotencyWindow = time.Hour
+
+const idempotencyKind = "idempotency"
+
+type idempotencyRecord struct {
+	ArgsHash  string    `json:"argsHash"`
+	CertID    string    `json:"certId"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func hashHex(v any) string {
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// LookupIdempotent returns the certificate ID a token produced within the
+// window for the same arguments ("" when none). The same token with other
+// arguments is refused.
+func LookupIdempotent(tx localstore.Tx, token string, args any, now time.Time) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	o, err := tx.GetObject(idempotencyKind, hashHex(token))
+	if errors.Is(err, localstore.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var r idempotencyRecord
+	if err := json.Unmarshal(o.Data, &r); err != nil || now.Sub(r.CreatedAt) > IdempotencyWindow {
+		return "", nil
+	}
+	if r.ArgsHash != hashHex(args) {
+		return "", errs.Refusedf("idempotency token %q was used within the last hour with other arguments", token).
+			WithCode("IdempotencyConflict")
+	}
+	if _, err := tx.GetCertificate(r.CertID); err != nil {
+		return "", nil // deleted since: request anew
+	}
+	return r.CertID, nil
+}
+
+// RecordIdempotent remembers that token produced certID.
+func RecordIdempotent(tx localstore.Tx, token string, args any, certID string, now time.Time) error {
+	if token == "" {
+		return nil
+	}
+	data, _ := json.Marshal(idempotencyRecord{ArgsHash: hashHex(args), CertID: certID, CreatedAt: now})
+	return tx.PutObject(&localstore.Object{Kind: idempotencyKind, ID: hashHex(token), Data: data, UpdatedAt: now})
+}

@@ -1,0 +1,202 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// seed stores one of every kind of record, to be changed by transactions
+// that must then leave no trace.
+func seed(t *testing.T, s localstore.Store) {
+	t.Helper()
+	update(t, s, func(tx localstore.Tx) error {
+		if err := tx.PutCertificate(fullCertificate("old")); err != nil {
+			return err
+		}
+		if err := tx.PutCertificate(fullCertificate("doomed")); err != nil {
+			return err
+		}
+		v := version(1)
+		v.KeyRef = "key/doomed"
+		if err := tx.PutVersion("doomed", v); err != nil {
+			return err
+		}
+		if err := tx.PutSecret("key/doomed", []byte("sealed")); err != nil {
+			return err
+		}
+		if err := tx.PutObject(&localstore.Object{Kind: "ca", ID: "ca-old", Data: []byte("old")}); err != nil {
+			return err
+		}
+		return tx.PutMeta("m", []byte("old"))
+	})
+}
+
+// writeEverything changes every kind of record; used inside transactions
+// that must not commit.
+func writeEverything(tx localstore.Tx) error {
+	c := fullCertificate("old")
+	c.Status = "CHANGED"
+	for _, err := range []error{
+		tx.PutCertificate(c),
+		tx.PutCertificate(fullCertificate("new")),
+		tx.PutVersion("new", version(1)),
+		tx.PutSecret("key/new", []byte("s")),
+		tx.PutSecret("key/doomed", []byte("overwritten")),
+		tx.DeleteCertificate("doomed"),
+		tx.ReserveSerial("ca", "01", "new", t0),
+		tx.PutObject(&localstore.Object{Kind: "ca", ID: "ca-new", Data: []byte("{}")}),
+		tx.DeleteObject("ca", "ca-old"),
+		tx.PutMeta("m", []byte("new")),
+		tx.PutMeta("m2", []byte("new")),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkUntouched verifies that the seed is intact and nothing of
+// writeEverything is visible.
+func checkUntouched(t *testing.T, s localstore.Store) {
+	t.Helper()
+	view(t, s, func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate("old")
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(c, fullCertificate("old")) {
+			t.Errorf("certificate changed by a rolled-back transaction: status %q", c.Status)
+		}
+		_, err = tx.GetCertificate("new")
+		wantNotFound(t, "certificate of a rolled-back transaction", err)
+		_, err = tx.GetVersion("new", 1)
+		wantNotFound(t, "version of a rolled-back transaction", err)
+		_, err = tx.GetSecret("key/new")
+		wantNotFound(t, "secret of a rolled-back transaction", err)
+		if sec, err := tx.GetSecret("key/doomed"); err != nil || string(sec) != "sealed" {
+			t.Errorf("secret after rollback = %q, %v; want the original", sec, err)
+		}
+		if _, err := tx.GetCertificate("doomed"); err != nil {
+			t.Errorf("certificate deleted by a rolled-back transaction: %v", err)
+		}
+		if _, err := tx.GetVersion("doomed", 1); err != nil {
+			t.Errorf("version deleted by a rolled-back transaction: %v", err)
+		}
+		_, err = tx.GetSerial("ca", "01")
+		wantNotFound(t, "serial of a rolled-back transaction", err)
+		_, err = tx.GetObject("ca", "ca-new")
+		wantNotFound(t, "object of a rolled-back transaction", err)
+		if _, err := tx.GetObject("ca", "ca-old"); err != nil {
+			t.Errorf("object deleted by a rolled-back transaction: %v", err)
+		}
+		if m, err := tx.GetMeta("m"); err != nil || string(m) != "old" {
+			t.Errorf("meta after rollback = %q, %v; want old", m, err)
+		}
+		_, err = tx.GetMeta("m2")
+		wantNotFound(t, "meta of a rolled-back transaction", err)
+		n, err := tx.CountCertificates()
+		if err != nil {
+			return err
+		}
+		if n != 2 {
+			t.Errorf("CountCertificates after rollback = %d, want 2", n)
+		}
+		return nil
+	})
+	// The store still takes writes: the failed transaction released its lock.
+	update(t, s, func(tx localstore.Tx) error { return tx.ReserveSerial("ca", "01", "new", t0) })
+}
+
+func testRollbackOnError(t *testing.T, s localstore.Store) {
+	seed(t, s)
+	err := s.Update(ctx(t), func(tx localstore.Tx) error {
+		if err := writeEverything(tx); err != nil {
+			return fmt.Errorf("writeEverything: %w", err)
+		}
+		return fmt.Errorf("wrapped: %w", errSentinel)
+	})
+	if !errors.Is(err, errSentinel) {
+		t.Fatalf("Update returned %v, want the function's error", err)
+	}
+	checkUntouched(t, s)
+}
+
+func testRollbackOnPanic(t *testing.T, s localstore.Store) {
+	seed(t, s)
+	type boom struct{ msg string }
+	var recovered any
+	func() {
+		defer func() { recovered = recover() }()
+		_ = s.Update(ctx(t), func(tx localstore.Tx) error {
+			if err := writeEverything(tx); err != nil {
+				t.Errorf("writeEverything: %v", err)
+			}
+			panic(boom{"deliberate"})
+		})
+	}()
+	if b, ok := recovered.(boom); !ok || b.msg != "deliberate" {
+		t.Fatalf("recovered %#v, want the function's panic value", recovered)
+	}
+	checkUntouched(t, s)
+}
+
+// testViewCannotWrite checks that a read transaction does not persist
+// writes: each write either fails or is discarded.
+func testViewCannotWrite(t *testing.T, s localstore.Store) {
+	seed(t, s)
+	var writeErrs []error
+	err := s.View(ctx(t), func(tx localstore.Tx) error {
+		c := fullCertificate("old")
+		c.Status = "CHANGED"
+		for _, err := range []error{
+			tx.PutCertificate(c),
+			tx.PutCertificate(fullCertificate("new")),
+			tx.PutVersion("new", version(1)),
+			tx.PutSecret("key/new", []byte("s")),
+			tx.DeleteCertificate("doomed"),
+			tx.ReserveSerial("ca", "01", "new", t0),
+			tx.PutObject(&localstore.Object{Kind: "ca", ID: "ca-new", Data: []byte("{}")}),
+			tx.DeleteObject("ca", "ca-old"),
+			tx.PutMeta("m", []byte("new")),
+		} {
+			writeErrs = append(writeErrs, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Logf("View returned %v", err)
+	}
+	for i, werr := range writeErrs {
+		if werr == nil {
+			t.Errorf("write %d inside View succeeded; a read transaction must refuse writes", i)
+		}
+	}
+	checkUntouched(t, s)
+}
+
+func testViewSeesCommitted(t *testing.T, s localstore.Store) {
+	seed(t, s)
+	update(t, s, func(tx localstore.Tx) error { return tx.PutMeta("m", []byte("committed")) })
+	view(t, s, func(tx localstore.Tx) error {
+		if m, err := tx.GetMeta("m"); err != nil || string(m) != "committed" {
+			t.Errorf("View after commit: GetMeta = %q, %v", m, err)
+		}
+		return nil
+	})
+	// A View's error is returned as is.
+	if err := s.View(ctx(t), func(localstore.Tx) error { return errSentinel }); !errors.Is(err, errSentinel) {
+		t.Errorf("View returned %v, want the function's error", err)
+	}
+}
+
+func testCheck(t *testing.T, s localstore.Store) {
+	seed(t, s)
+	if err := s.Check(ctx(t)); err != nil {
+		t.Errorf("Check on a healthy store: %v", err)
+	}
+}

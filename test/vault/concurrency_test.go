@@ -1,0 +1,135 @@
+package vault
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestConcurrentImports runs 8 importers at once, each importing 50
+// certificates one process at a time, into one fresh vault, while a reader
+// lists it: every command succeeds with nothing on stderr (no "database is
+// locked"), and the vault ends with exactly the 400 certificates, intact.
+func TestConcurrentImports(t *testing.T) {
+	t.Parallel()
+	const workers, each = 8, 50
+	vault := filepath.Join(t.TempDir(), "vault")
+	start := time.Now()
+
+	var wg sync.WaitGroup
+	results := make([][]result, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				results[w] = append(results[w], run(vault, importArgs(w*each+j)...))
+			}
+		}()
+	}
+	// A reader lists while the importers write.
+	var done atomic.Bool
+	var lists []result
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for !done.Load() {
+			lists = append(lists, run(vault, "list", "-o", "json"))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	done.Store(true)
+	<-readerDone
+	t.Logf("%d imports by %d processes at a time in %v; %d concurrent lists", workers*each, workers, time.Since(start), len(lists))
+
+	printed := map[string]bool{}
+	for w := range workers {
+		for _, r := range results[w] {
+			if r.code != 0 || len(r.stderr) != 0 {
+				t.Errorf("worker %d: %v", w, r)
+				continue
+			}
+			arn := parseARN(r.stdout)
+			if arn == "" {
+				t.Errorf("worker %d: no ARN in %q", w, r.stdout)
+			}
+			if printed[arn] {
+				t.Errorf("ARN %s printed twice", arn)
+			}
+			printed[arn] = true
+		}
+	}
+	for _, r := range lists {
+		if r.code != 0 || len(r.stderr) != 0 {
+			t.Errorf("concurrent list: %v", r)
+		}
+	}
+	listed := listARNs(t, vault)
+	if len(listed) != workers*each {
+		t.Errorf("list shows %d certificates, want %d", len(listed), workers*each)
+	}
+	for arn := range printed {
+		if !listed[arn] {
+			t.Errorf("imported %s is not listed", arn)
+		}
+	}
+	if n := checkVault(t, vault); n != workers*each {
+		t.Errorf("the store holds %d certificates, want %d", n, workers*each)
+	}
+}
+
+// TestConcurrentCreate starts several processes on a vault that does not
+// exist yet: they must agree on one master key, so that every sealed key
+// opens afterwards.
+func TestConcurrentCreate(t *testing.T) {
+	t.Parallel()
+	const rounds, procs = 6, 4
+	for round := range rounds {
+		vault := filepath.Join(t.TempDir(), "new", "vault")
+		var wg sync.WaitGroup
+		var gate sync.WaitGroup
+		gate.Add(1)
+		res := make([]result, procs)
+		for p := range procs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				gate.Wait()
+				res[p] = run(vault, importArgs(round*procs+p)...)
+			}()
+		}
+		gate.Done()
+		wg.Wait()
+		for p, r := range res {
+			if r.code != 0 || len(r.stderr) != 0 {
+				t.Errorf("round %d process %d: %v", round, p, r)
+			}
+		}
+		if n := checkVault(t, vault); n != procs {
+			t.Errorf("round %d: %d certificates, want %d", round, n, procs)
+		}
+		entries, err := os.ReadDir(vault)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+			if strings.HasPrefix(e.Name(), ".tmp") {
+				t.Errorf("round %d: leftover temporary file %s", round, e.Name())
+			}
+		}
+		if !strings.Contains(strings.Join(names, " "), "master.key") {
+			t.Errorf("round %d: no master key in %v", round, names)
+		}
+		if t.Failed() {
+			t.Fatalf("round %d: vault files %s", round, fmt.Sprint(names))
+		}
+	}
+}

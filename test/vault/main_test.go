@@ -1,0 +1,229 @@
+// Package vault holds process-level tests of the vault: many certctl
+// processes at once, processes killed mid-write, and what lands on disk.
+// TestMain builds the certctl binary once; each test runs it as a child.
+package vault
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+var (
+	// certctlBin is the binary under test.
+	certctlBin string
+	// manyDir holds certNNNNN.crt/.key pairs from testpki.WriteMany.
+	manyDir string
+	// homeDir isolates the children from the user's config.
+	homeDir string
+)
+
+const manyCount = 400
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "certctl-vault-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	certctlBin = filepath.Join(tmp, "certctl")
+	build := exec.Command("go", "build", "-o", certctlBin, "github.com/certctl/certctl/cmd/certctl")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building certctl:", err)
+		return 1
+	}
+	manyDir = filepath.Join(tmp, "many")
+	homeDir = filepath.Join(tmp, "home")
+	for _, d := range []string{manyDir, homeDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if err := testpki.WriteMany(manyDir, manyCount, time.Now()); err != nil {
+		fmt.Fprintln(os.Stderr, "fixtures:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// childEnv is the environment of certctl children: no CERTCTL_* from the
+// caller, config and data under a private home.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "CERTCTL_") || strings.HasPrefix(kv, "XDG_") || strings.HasPrefix(kv, "HOME=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+homeDir, "XDG_CONFIG_HOME="+filepath.Join(homeDir, ".config"),
+		"XDG_DATA_HOME="+filepath.Join(homeDir, ".local/share"), "NO_COLOR=1")
+}
+
+// certctl returns a command running the binary on vault with args.
+func certctl(ctx context.Context, vault string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, certctlBin, append([]string{"--vault", vault}, args...)...)
+	cmd.Env = childEnv()
+	return cmd
+}
+
+// result is what a finished child did.
+type result struct {
+	args           []string
+	stdout, stderr []byte
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("certctl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
+}
+
+// run runs certctl to completion (at most a minute).
+func run(vault string, args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := certctl(ctx, vault, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{args: args, stdout: out.Bytes(), stderr: errb.Bytes()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		r.code = -1
+		r.stderr = append(r.stderr, []byte(err.Error())...)
+	}
+	return r
+}
+
+// importArgs imports fixture i of manyDir.
+func importArgs(i int) []string {
+	base := filepath.Join(manyDir, fmt.Sprintf("cert%05d", i))
+	return []string{"import", "--certificate", base + ".crt", "--private-key", base + ".key", "-o", "json"}
+}
+
+// parseARN returns the ARN printed by a successful import, or "" when the
+// output is not a complete import result.
+func parseARN(stdout []byte) string {
+	var res struct{ CertificateArn string }
+	if json.Unmarshal(stdout, &res) != nil {
+		return ""
+	}
+	return res.CertificateArn
+}
+
+// listARNs lists the vault through the binary.
+func listARNs(t *testing.T, vault string) map[string]bool {
+	t.Helper()
+	r := run(vault, "list", "-o", "json")
+	if r.code != 0 || len(r.stderr) != 0 {
+		t.Fatalf("list failed: %v", r)
+	}
+	var out struct {
+		CertificateSummaryList []struct{ CertificateArn string }
+		NextToken              *string
+	}
+	if err := json.Unmarshal(r.stdout, &out); err != nil {
+		t.Fatalf("list output: %v\n%s", err, r.stdout)
+	}
+	if out.NextToken != nil {
+		t.Errorf("list without --max-items returned a NextToken")
+	}
+	arns := map[string]bool{}
+	for _, s := range out.CertificateSummaryList {
+		if arns[s.CertificateArn] {
+			t.Errorf("list shows %s twice", s.CertificateArn)
+		}
+		arns[s.CertificateArn] = true
+	}
+	return arns
+}
+
+// checkVault opens the vault in-process and checks it through and
+// through: PRAGMA integrity_check is ok, and every certificate has its
+// current version, whose sealed key opens under the vault's master key and
+// matches the certificate. It returns the number of certificates.
+func checkVault(t *testing.T, dir string) int {
+	t.Helper()
+	ctx := context.Background()
+	v, err := localstore.Open(ctx, dir, localstore.Options{})
+	if err != nil {
+		t.Fatalf("the vault does not open: %v", err)
+	}
+	defer v.Close()
+	if err := v.Store.Check(ctx); err != nil {
+		t.Fatalf("integrity check: %v", err)
+	}
+	var n int
+	err = v.Store.View(ctx, func(tx localstore.Tx) error {
+		cs, err := tx.ListCertificates(localstore.CertificateFilter{})
+		if err != nil {
+			return err
+		}
+		n = len(cs)
+		for _, c := range cs {
+			if err := checkCertificate(v, tx, c); err != nil {
+				t.Errorf("certificate %s: %v", c.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the vault: %v", err)
+	}
+	return n
+}
+
+func checkCertificate(v *localstore.Vault, tx localstore.Tx, c *localstore.Certificate) error {
+	vs, err := tx.ListVersions(c.ID)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		return errors.New("no versions")
+	}
+	cur, err := tx.GetVersion(c.ID, c.Version)
+	if err != nil {
+		return fmt.Errorf("current version %d: %w", c.Version, err)
+	}
+	for _, ver := range vs {
+		if ver.KeyRef == "" {
+			return fmt.Errorf("version %d has no key", ver.Number)
+		}
+		key, err := v.OpenKey(tx, ver.KeyRef)
+		if err != nil {
+			return fmt.Errorf("version %d key: %w", ver.Number, err)
+		}
+		if ver.Number != cur.Number {
+			continue
+		}
+		leaf, err := firstCert(cur.CertificatePEM)
+		if err != nil {
+			return fmt.Errorf("version %d certificate: %w", ver.Number, err)
+		}
+		if !publicEqual(leaf.PublicKey, key.Public()) {
+			return fmt.Errorf("version %d: the sealed key does not match the certificate", ver.Number)
+		}
+	}
+	return nil
+}
