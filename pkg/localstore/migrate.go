@@ -54,6 +54,13 @@ var migrations = []string{
 	`ALTER TABLE serials ADD COLUMN revoked_at INTEGER;
 	ALTER TABLE serials ADD COLUMN reason INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX serials_revoked ON serials(issuer, revoked_at) WHERE revoked_at IS NOT NULL;`,
+	// 3: the event log (EventBridge-shaped JSON, in order).
+	`CREATE TABLE events (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		time INTEGER NOT NULL,
+		data BLOB NOT NULL
+	);
+	CREATE INDEX events_time ON events(time);`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -55,6 +55,12 @@ type Tx interface {
 	// ListRevoked returns the revoked serials of an issuer.
 	ListRevoked(issuer string) ([]Serial, error)
 
+	// AppendEvent adds an event to the log and returns its sequence number.
+	AppendEvent(at time.Time, data []byte) (int64, error)
+	// ListEvents returns events with seq > afterSeq and time >= since, in
+	// order, at most limit (0: all).
+	ListEvents(afterSeq int64, since time.Time, limit int) ([]EventRow, error)
+
 	PutObject(o *Object) error
 	GetObject(kind, id string) (*Object, error)
 	DeleteObject(kind, id string) error

@@ -6,14 +6,18 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/commands/accountconfig"
 	cacmd "github.com/certctl/certctl/pkg/commands/ca"
 	"github.com/certctl/certctl/pkg/commands/completion"
 	configcmd "github.com/certctl/certctl/pkg/commands/config"
 	"github.com/certctl/certctl/pkg/commands/deletecmd"
+	"github.com/certctl/certctl/pkg/commands/deploy"
 	"github.com/certctl/certctl/pkg/commands/describe"
+	eventscmd "github.com/certctl/certctl/pkg/commands/events"
 	"github.com/certctl/certctl/pkg/commands/export"
 	"github.com/certctl/certctl/pkg/commands/imports"
 	"github.com/certctl/certctl/pkg/commands/list"
+	"github.com/certctl/certctl/pkg/commands/renew"
 	"github.com/certctl/certctl/pkg/commands/request"
 	"github.com/certctl/certctl/pkg/commands/revoke"
 	"github.com/certctl/certctl/pkg/commands/tags"
@@ -114,6 +118,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 
 	cmd.AddGroup(
 		&cobra.Group{ID: "certs", Title: "Certificates:"},
+		&cobra.Group{ID: "ops", Title: "Renewal and operations:"},
 		&cobra.Group{ID: "pki", Title: "Certificate authorities:"},
 		&cobra.Group{ID: "settings", Title: "Settings and shell:"},
 	)
@@ -133,6 +138,12 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		revoke.NewCmdRevoke(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		tags.NewCmdTags(f),
+	)
+	add("ops",
+		renew.NewCmdRenew(f, nil),
+		deploy.NewCmdDeploy(f),
+		eventscmd.NewCmdEvents(f),
+		accountconfig.NewCmdAccountConfig(f),
 	)
 	add("pki", cacmd.NewCmdCA(f))
 	add("settings",

@@ -1,0 +1,165 @@
+// Package deploy installs a certificate's current version into files where a
+// server reads it, atomically, and runs the target's reload command. Targets
+// are recorded in the vault so that every renewal redeploys them.
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/certctl/certctl/pkg/fsutil"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
+)
+
+// ObjectKind is the store kind of a certificate's deploy targets.
+const ObjectKind = "deploy"
+
+// HookTimeout bounds one run of a target's --exec command.
+const HookTimeout = 2 * time.Minute
+
+// Target is where one copy of a certificate is installed.
+type Target struct {
+	CertFile      string `json:"certFile"`
+	KeyFile       string `json:"keyFile"`
+	ChainFile     string `json:"chainFile,omitempty"`
+	FullchainFile string `json:"fullchainFile,omitempty"`
+	Exec          string `json:"exec,omitempty"`
+}
+
+// Label is how the target appears in InUseBy.
+func (t Target) Label() string { return "file:" + t.CertFile }
+
+// Normalize makes the target's paths absolute.
+func (t Target) Normalize() (Target, error) {
+	abs := func(p string) (string, error) {
+		if p == "" {
+			return "", nil
+		}
+		return filepath.Abs(p)
+	}
+	var err error
+	for _, p := range []*string{&t.CertFile, &t.KeyFile, &t.ChainFile, &t.FullchainFile} {
+		if *p, err = abs(*p); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// Targets reads the deploy targets of a certificate.
+func Targets(tx localstore.Tx, certID string) ([]Target, error) {
+	o, err := tx.GetObject(ObjectKind, certID)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ts []Target
+	return ts, json.Unmarshal(o.Data, &ts)
+}
+
+// AddTarget records t for certID (replacing a target with the same cert
+// file) and returns the InUseBy labels.
+func AddTarget(tx localstore.Tx, certID string, t Target, now time.Time) ([]string, error) {
+	ts, err := Targets(tx, certID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Target{t}
+	for _, x := range ts {
+		if x.CertFile != t.CertFile {
+			out = append(out, x)
+		}
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.PutObject(&localstore.Object{Kind: ObjectKind, ID: certID, Data: data, UpdatedAt: now}); err != nil {
+		return nil, err
+	}
+	labels := make([]string, len(out))
+	for i, x := range out {
+		labels[i] = x.Label()
+	}
+	return labels, nil
+}
+
+// Material is what gets installed.
+type Material struct {
+	CertificateARN string
+	CertificatePEM []byte
+	ChainPEM       []byte
+	Key            crypto.Signer
+}
+
+// Install writes the material to t's files atomically (temp file in the
+// same directory, fsync, rename, fsync of the directory; key 0600, others
+// 0644) and then runs t.Exec with the paths in its environment.
+func Install(ctx context.Context, t Target, m Material) error {
+	keyPEM, err := pemio.EncodePKCS8(m.Key)
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		path string
+		data []byte
+		mode os.FileMode
+	}{
+		{t.KeyFile, keyPEM, 0o600},
+		{t.CertFile, m.CertificatePEM, 0o644},
+		{t.ChainFile, m.ChainPEM, 0o644},
+		{t.FullchainFile, append(append([]byte{}, m.CertificatePEM...), m.ChainPEM...), 0o644},
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		if err := fsutil.WriteFileAtomic(f.path, f.data, f.mode); err != nil {
+			return fmt.Errorf("writing %s: %w", f.path, err)
+		}
+	}
+	return RunHook(ctx, t, m.CertificateARN)
+}
+
+// RunHook runs t.Exec (sh -c) with CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE,
+// CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE and CERTCTL_FULLCHAIN_FILE set, within
+// HookTimeout.
+func RunHook(ctx context.Context, t Target, arn string) error {
+	if t.Exec == "" {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, HookTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, "/bin/sh", "-c", t.Exec)
+	cmd.Env = append(os.Environ(),
+		"CERTCTL_CERTIFICATE_ARN="+arn,
+		"CERTCTL_CERT_FILE="+t.CertFile,
+		"CERTCTL_KEY_FILE="+t.KeyFile,
+		"CERTCTL_CHAIN_FILE="+t.ChainFile,
+		"CERTCTL_FULLCHAIN_FILE="+t.FullchainFile,
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		msg := bytes.TrimSpace(out.Bytes())
+		if len(msg) > 500 {
+			msg = msg[len(msg)-500:]
+		}
+		if cctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("deploy hook %q timed out after %s", t.Exec, HookTimeout)
+		}
+		return fmt.Errorf("deploy hook %q failed: %v: %s", t.Exec, err, msg)
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+// Package events is certctl's event log: ACM's EventBridge event shapes
+// (source "certctl"), appended to the vault in the transaction that caused
+// them and delivered after commit to the configured hook command.
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Source is the source of every event.
+const Source = "certctl"
+
+// Detail types (ACM's).
+const (
+	ApproachingExpiration = "Certificate Approaching Expiration"
+	Expired               = "Certificate Expired"
+	Available             = "Certificate Available"
+	RenewalActionRequired = "Certificate Renewal Action Required"
+	Revoked               = "Certificate Revoked"
+)
+
+// DetailTypes lists the detail types.
+var DetailTypes = []string{ApproachingExpiration, Expired, Available, RenewalActionRequired, Revoked}
+
+// Actions of Certificate Available.
+const (
+	ActionIssuance = "ISSUANCE"
+	ActionRenewal  = "RENEWAL"
+	ActionImport   = "IMPORT"
+	ActionReimport = "REIMPORT"
+)
+
+// Event is an EventBridge event.
+type Event struct {
+	Version    string         `json:"version"`
+	ID         string         `json:"id"`
+	DetailType string         `json:"detail-type"`
+	Source     string         `json:"source"`
+	Account    string         `json:"account"`
+	Time       string         `json:"time"`
+	Region     string         `json:"region"`
+	Resources  []string       `json:"resources"`
+	Detail     map[string]any `json:"detail"`
+}
+
+// Emitter appends events in a transaction and remembers them for delivery
+// after commit. Make one per transaction attempt.
+type Emitter struct {
+	Region, Account string
+	Now             func() time.Time
+	Pending         []*Event
+}
+
+// Emit appends an event about resources to the log in tx.
+func (e *Emitter) Emit(tx localstore.Tx, detailType string, resources []string, detail map[string]any) error {
+	now := e.Now().UTC()
+	ev := &Event{
+		Version: "0", ID: uuid.NewString(), DetailType: detailType, Source: Source,
+		Account: e.Account, Time: now.Truncate(time.Second).Format(time.RFC3339), Region: e.Region,
+		Resources: resources, Detail: detail,
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.AppendEvent(now, data); err != nil {
+		return err
+	}
+	e.Pending = append(e.Pending, ev)
+	return nil
+}
+
+// CertificateDetail is the detail ACM puts in certificate events.
+func CertificateDetail(c *localstore.Certificate, now time.Time) map[string]any {
+	d := map[string]any{
+		"CertificateType":        c.Type,
+		"CommonName":             c.DomainName,
+		"DomainValidationMethod": c.ValidationMethod,
+		"CertificateCreatedDate": c.CreatedAt.UTC().Truncate(time.Second).Format(time.RFC3339),
+		"InUse":                  c.InUse(),
+		"Exported":               c.Exported,
+		"DaysToExpiry":           DaysToExpiry(c.NotAfter, now),
+	}
+	if !c.NotAfter.IsZero() {
+		d["CertificateExpirationDate"] = c.NotAfter.UTC().Format(time.RFC3339)
+	}
+	return d
+}
+
+// DaysToExpiry is the number of whole days from now to notAfter (0 when past).
+func DaysToExpiry(notAfter, now time.Time) int {
+	if notAfter.IsZero() || !notAfter.After(now) {
+		return 0
+	}
+	return int(notAfter.Sub(now) / (24 * time.Hour))
+}
+
+// Decode parses a stored event.
+func Decode(data []byte) (*Event, error) {
+	ev := &Event{}
+	return ev, json.Unmarshal(data, ev)
+}
+
+// HookTimeout bounds one run of the event hook.
+const HookTimeout = 30 * time.Second
+
+// Deliver runs the hook command once per event with the event's JSON on
+// stdin (sh -c on Unix). Failures are reported to errOut, not returned: an
+// event is already recorded in the vault and `certctl events` shows it.
+func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
+	if hook == "" {
+		return
+	}
+	for _, ev := range evs {
+		data, _ := json.Marshal(ev)
+		cctx, cancel := context.WithTimeout(ctx, HookTimeout)
+		cmd := exec.CommandContext(cctx, "/bin/sh", "-c", hook)
+		cmd.Stdin = bytes.NewReader(append(data, '\n'))
+		cmd.Stdout = errOut
+		cmd.Stderr = errOut
+		cmd.Env = append(os.Environ(), "CERTCTL_EVENT_TYPE="+ev.DetailType)
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(errOut, "certctl: event hook failed for %s: %v\n", ev.DetailType, err)
+		}
+		cancel()
+	}
+}
+
+// ARN is the certificate ARN of an ID in the emitter's region and account.
+func (e *Emitter) ARN(id string) string {
+	return arn.Format(arn.Certificate, e.Region, e.Account, id)
+}

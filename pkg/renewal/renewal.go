@@ -1,0 +1,234 @@
+// Package renewal is managed renewal: which certificates are due, renewing
+// them (same ARN, new key pair and serial, previous version kept), and the
+// cron pass that also expires certificates and emits expiry events.
+package renewal
+
+import (
+	"crypto"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// Outcomes of a certificate in a renewal run.
+const (
+	Renewed           = "RENEWED"
+	NotDue            = "NOT_DUE"
+	Ineligible        = "INELIGIBLE"
+	Failed            = "FAILED"
+	PendingValidation = "PENDING_VALIDATION"
+)
+
+// Renewal statuses (ACM).
+const (
+	StatusPendingAutoRenewal = "PENDING_AUTO_RENEWAL"
+	StatusPendingValidation  = "PENDING_VALIDATION"
+	StatusSuccess            = "SUCCESS"
+	StatusFailed             = "FAILED"
+)
+
+// Policy holds the renewal windows.
+type Policy struct {
+	Window      time.Duration // renewal.window
+	EmailWindow time.Duration // renewal.email_window
+	// Within, when set, replaces the window (uncapped) for one run.
+	Within time.Duration
+}
+
+// WindowFor is the renewal window of c: the configured window (the EMAIL
+// one for EMAIL-validated certificates) capped at a third of the
+// certificate's lifetime, or Within when set.
+func (p Policy) WindowFor(c *localstore.Certificate) time.Duration {
+	if p.Within > 0 {
+		return p.Within
+	}
+	w := p.Window
+	if c.ValidationMethod == "EMAIL" {
+		w = p.EmailWindow
+	}
+	if life := c.NotAfter.Sub(c.NotBefore); life > 0 && w > life/3 {
+		w = life / 3
+	}
+	return w
+}
+
+// Due reports whether c is within its renewal window at now.
+func (p Policy) Due(c *localstore.Certificate, now time.Time) bool {
+	return !now.Before(c.NotAfter.Add(-p.WindowFor(c)))
+}
+
+// Eligible reports whether c may be renewed (ACM's rules) and why not.
+func Eligible(c *localstore.Certificate, now time.Time) (bool, string) {
+	switch {
+	case c.KeyPairOrigin == inventory.OriginACME:
+		return false, "ACME certificates are renewed by their ACME client"
+	case c.Type == inventory.TypeImported:
+		return false, "imported certificates are not renewed by certctl; reimport a new one"
+	case c.KeyPairOrigin != inventory.OriginVault:
+		return false, "the key is not held by the vault"
+	case c.Status == inventory.StatusRevoked:
+		return false, "the certificate is revoked"
+	case c.Status == inventory.StatusExpired || (!c.NotAfter.IsZero() && now.After(c.NotAfter)):
+		return false, "the certificate has expired"
+	case c.Status != inventory.StatusIssued:
+		return false, "the certificate is " + c.Status
+	case !c.Exported && !c.InUse():
+		return false, "the certificate has been neither exported nor deployed since it was issued"
+	}
+	return true, ""
+}
+
+// Renewer renews certificates in transactions.
+type Renewer struct {
+	Vault     *localstore.Vault
+	Authority *authority.Service
+	Validity  time.Duration
+	Now       func() time.Time
+}
+
+// NewKey makes a key of c's algorithm (outside the transaction: RSA key
+// generation is slow and need not hold the write lock).
+func NewKey(c *localstore.Certificate) (crypto.Signer, error) {
+	return x509util.GenerateKey(c.KeyAlgorithm)
+}
+
+// Renew issues a new version of c with key in tx: same ARN, new serial,
+// previous version kept, Exported reset (as in ACM), an Available event
+// with Action RENEWAL.
+func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.Signer, em *events.Emitter) error {
+	now := r.Now()
+	if ok, why := Eligible(c, now); !ok {
+		return errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
+	}
+	var caRec *authority.Record
+	var err error
+	switch c.Type {
+	case inventory.TypePrivate:
+		if caRec, err = authority.Get(tx, c.CertificateAuthorityID); err != nil {
+			return err
+		}
+	default:
+		if caRec, err = r.Authority.EnsurePublic(tx, key.Public()); err != nil {
+			return err
+		}
+	}
+	issued, err := r.Authority.IssueLeaf(tx, caRec, authority.LeafParams{
+		CertID: c.ID, Names: c.SubjectAlternativeNames, PublicKey: key.Public(),
+		Validity: r.Validity, ClientAuth: c.Type == inventory.TypePrivate,
+	})
+	if err != nil {
+		return err
+	}
+	c.CertificateAuthorityID = caRec.ID
+	if err := inventory.StoreIssued(tx, r.Vault, c, issued.Certificate, issued.Chain, key, now); err != nil {
+		return err
+	}
+	c.Exported = false
+	c.Renewal = &localstore.RenewalSummary{Status: StatusSuccess, UpdatedAt: now}
+	inventory.UpdateEligibility(c, now)
+	if err := tx.PutCertificate(c); err != nil {
+		return err
+	}
+	d := events.CertificateDetail(c, now)
+	d["Action"] = events.ActionRenewal
+	return em.Emit(tx, events.Available, []string{em.ARN(c.ID)}, d)
+}
+
+// RecordFailure stores a failed renewal on c.
+func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {
+	c.Renewal = &localstore.RenewalSummary{Status: StatusFailed, Reason: reason, UpdatedAt: now}
+	if err := tx.PutCertificate(c); err != nil {
+		return err
+	}
+	d := events.CertificateDetail(c, now)
+	d["RenewalStatus"] = StatusFailed
+	d["RenewalStatusReason"] = reason
+	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
+}
+
+// FailureReason maps an error to ACM's RenewalStatusReason codes.
+func FailureReason(err error) string {
+	var ce *errs.Error
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case authority.ReasonInvalidState, authority.ReasonInvalidDuration, authority.ReasonNotFound:
+			return ce.Code
+		}
+	}
+	return "OTHER"
+}
+
+// AccountConfig is ACM's account configuration.
+type AccountConfig struct {
+	DaysBeforeExpiry int `json:"DaysBeforeExpiry"`
+}
+
+// DefaultDaysBeforeExpiry is ACM's default.
+const DefaultDaysBeforeExpiry = 45
+
+const accountConfigKey = "account-config"
+
+// GetAccountConfig reads the account configuration.
+func GetAccountConfig(tx localstore.Tx) (AccountConfig, error) {
+	cfg := AccountConfig{DaysBeforeExpiry: DefaultDaysBeforeExpiry}
+	b, err := tx.GetMeta(accountConfigKey)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return cfg, nil
+	}
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, json.Unmarshal(b, &cfg)
+}
+
+// PutAccountConfig writes the account configuration.
+func PutAccountConfig(tx localstore.Tx, cfg AccountConfig) error {
+	if cfg.DaysBeforeExpiry < 1 || cfg.DaysBeforeExpiry > 45 {
+		return errs.Invalidf("--days-before-expiry must be 1 to 45 (ACM's range), not %d", cfg.DaysBeforeExpiry)
+	}
+	b, _ := json.Marshal(cfg)
+	return tx.PutMeta(accountConfigKey, b)
+}
+
+// Housekeep moves an expired certificate to EXPIRED (with an Expired event)
+// and emits the daily Approaching Expiration event within daysBefore days.
+// It reports whether c changed.
+func Housekeep(tx localstore.Tx, c *localstore.Certificate, daysBefore int, now time.Time, em *events.Emitter) (bool, error) {
+	if c.Status != inventory.StatusIssued || c.NotAfter.IsZero() {
+		return false, nil
+	}
+	if now.After(c.NotAfter) {
+		c.Status = inventory.StatusExpired
+		c.UpdatedAt = now
+		inventory.UpdateEligibility(c, now)
+		if err := tx.PutCertificate(c); err != nil {
+			return false, err
+		}
+		return true, em.Emit(tx, events.Expired, []string{em.ARN(c.ID)}, events.CertificateDetail(c, now))
+	}
+	if c.NotAfter.Sub(now) > time.Duration(daysBefore)*timeutil.Day {
+		return false, nil
+	}
+	today := now.UTC().Format("2006-01-02")
+	if c.Extra["approachingExpiryEventDay"] == today {
+		return false, nil
+	}
+	if c.Extra == nil {
+		c.Extra = map[string]string{}
+	}
+	c.Extra["approachingExpiryEventDay"] = today
+	if err := tx.PutCertificate(c); err != nil {
+		return false, err
+	}
+	d := map[string]any{"DaysToExpiry": events.DaysToExpiry(c.NotAfter, now), "CommonName": c.DomainName}
+	return true, em.Emit(tx, events.ApproachingExpiration, []string{em.ARN(c.ID)}, d)
+}
+
