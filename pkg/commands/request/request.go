@@ -173,8 +173,7 @@ func run(ctx context.Context, o *Options) error {
 	}
 	export, ct, _ := parseCertOptions(o.CertOptions)
 	if o.CA == "" {
-		return errs.Refusedf("domain-validated (ISSUED) requests are not available in this build").
-			WithHint("request a private certificate with --certificate-authority-arn default")
+		return runIssued(ctx, o, names, tags, export, ct)
 	}
 	key, err := x509util.GenerateKey(o.KeyAlgorithm)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/certctl/certctl/pkg/commands/renew"
 	"github.com/certctl/certctl/pkg/commands/request"
 	"github.com/certctl/certctl/pkg/commands/revoke"
+	searchcmd "github.com/certctl/certctl/pkg/commands/search"
 	"github.com/certctl/certctl/pkg/commands/tags"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
@@ -135,6 +136,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		imports.NewCmdReimport(f, nil),
 		describe.NewCmdDescribe(f, nil),
 		list.NewCmdList(f, nil),
+		searchcmd.NewCmdSearch(f),
 		revoke.NewCmdRevoke(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		tags.NewCmdTags(f),

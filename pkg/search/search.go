@@ -1,0 +1,303 @@
+// Package search implements ACM's SearchCertificates filter grammar over the
+// inventory, and a terse one-line query form for the shell.
+package search
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Statement is a node of a filter statement: exactly one field is set.
+type Statement struct {
+	And    []Statement `json:"And,omitempty"`
+	Or     []Statement `json:"Or,omitempty"`
+	Not    *Statement  `json:"Not,omitempty"`
+	Filter *Filter     `json:"Filter,omitempty"`
+}
+
+// Filter is one condition: exactly one field is set.
+type Filter struct {
+	CertificateArn               *string         `json:"CertificateArn,omitempty"`
+	X509AttributeFilter          *X509Filter     `json:"X509AttributeFilter,omitempty"`
+	AcmCertificateMetadataFilter *MetadataFilter `json:"AcmCertificateMetadataFilter,omitempty"`
+	Tag                          *localstore.Tag `json:"Tag,omitempty"`
+}
+
+// StringMatch compares a value.
+type StringMatch struct {
+	Value              string `json:"Value"`
+	ComparisonOperator string `json:"ComparisonOperator,omitempty"`
+}
+
+// TimeRange bounds a time (either end may be open).
+type TimeRange struct {
+	Start *time.Time `json:"Start,omitempty"`
+	End   *time.Time `json:"End,omitempty"`
+}
+
+// X509Filter filters on the certificate's X.509 attributes.
+type X509Filter struct {
+	Subject                *struct{ CommonName *StringMatch } `json:"Subject,omitempty"`
+	SubjectAlternativeName *struct{ DnsName *StringMatch }    `json:"SubjectAlternativeName,omitempty"`
+	ExtendedKeyUsage       *string                            `json:"ExtendedKeyUsage,omitempty"`
+	KeyUsage               *string                            `json:"KeyUsage,omitempty"`
+	KeyAlgorithm           *string                            `json:"KeyAlgorithm,omitempty"`
+	SerialNumber           *string                            `json:"SerialNumber,omitempty"`
+	NotAfter               *TimeRange                         `json:"NotAfter,omitempty"`
+	NotBefore              *TimeRange                         `json:"NotBefore,omitempty"`
+}
+
+// MetadataFilter filters on certctl's (ACM's) metadata.
+type MetadataFilter struct {
+	Status                   *string `json:"Status,omitempty"`
+	Type                     *string `json:"Type,omitempty"`
+	RenewalStatus            *string `json:"RenewalStatus,omitempty"`
+	InUse                    *bool   `json:"InUse,omitempty"`
+	Exported                 *bool   `json:"Exported,omitempty"`
+	ExportOption             *string `json:"ExportOption,omitempty"`
+	ValidationMethod         *string `json:"ValidationMethod,omitempty"`
+	CertificateKeyPairOrigin *string `json:"CertificateKeyPairOrigin,omitempty"`
+	AcmeEndpointArn          *string `json:"AcmeEndpointArn,omitempty"`
+	AcmeAccountId            *string `json:"AcmeAccountId,omitempty"`
+	CertificateAuthorityArn  *string `json:"CertificateAuthorityArn,omitempty"`
+}
+
+// MaxDepth bounds the nesting of statements.
+const MaxDepth = 16
+
+// Parse parses and checks a JSON filter statement (unknown fields refused).
+func Parse(data []byte) (*Statement, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var s Statement
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("filter statement: %v", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("filter statement: trailing data after the statement")
+	}
+	if err := s.check(0); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func count(b ...bool) int {
+	n := 0
+	for _, x := range b {
+		if x {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Statement) check(depth int) error {
+	if depth > MaxDepth {
+		return fmt.Errorf("filter statement nested deeper than %d", MaxDepth)
+	}
+	if count(s.And != nil, s.Or != nil, s.Not != nil, s.Filter != nil) != 1 {
+		return fmt.Errorf("a statement must hold exactly one of And, Or, Not, Filter")
+	}
+	for _, list := range [][]Statement{s.And, s.Or} {
+		if list != nil && len(list) == 0 {
+			return fmt.Errorf("And/Or needs at least one statement")
+		}
+		for i := range list {
+			if err := list[i].check(depth + 1); err != nil {
+				return err
+			}
+		}
+	}
+	if s.Not != nil {
+		return s.Not.check(depth + 1)
+	}
+	if s.Filter != nil {
+		return s.Filter.check()
+	}
+	return nil
+}
+
+func checkOp(m *StringMatch) error {
+	if m == nil {
+		return fmt.Errorf("a comparison needs a Value")
+	}
+	switch m.ComparisonOperator {
+	case "", "EQUALS", "CONTAINS":
+		return nil
+	}
+	return fmt.Errorf("unknown ComparisonOperator %q (use EQUALS or CONTAINS)", m.ComparisonOperator)
+}
+
+func (f *Filter) check() error {
+	if count(f.CertificateArn != nil, f.X509AttributeFilter != nil, f.AcmCertificateMetadataFilter != nil, f.Tag != nil) != 1 {
+		return fmt.Errorf("a Filter must hold exactly one of CertificateArn, X509AttributeFilter, AcmCertificateMetadataFilter")
+	}
+	if x := f.X509AttributeFilter; x != nil {
+		if count(x.Subject != nil, x.SubjectAlternativeName != nil, x.ExtendedKeyUsage != nil, x.KeyUsage != nil,
+			x.KeyAlgorithm != nil, x.SerialNumber != nil, x.NotAfter != nil, x.NotBefore != nil) != 1 {
+			return fmt.Errorf("an X509AttributeFilter must hold exactly one attribute")
+		}
+		if x.Subject != nil {
+			return checkOp(x.Subject.CommonName)
+		}
+		if x.SubjectAlternativeName != nil {
+			return checkOp(x.SubjectAlternativeName.DnsName)
+		}
+	}
+	if m := f.AcmCertificateMetadataFilter; m != nil {
+		if count(m.Status != nil, m.Type != nil, m.RenewalStatus != nil, m.InUse != nil, m.Exported != nil, m.ExportOption != nil,
+			m.ValidationMethod != nil, m.CertificateKeyPairOrigin != nil, m.AcmeEndpointArn != nil, m.AcmeAccountId != nil,
+			m.CertificateAuthorityArn != nil) != 1 {
+			return fmt.Errorf("an AcmCertificateMetadataFilter must hold exactly one field")
+		}
+	}
+	return nil
+}
+
+// Subject is what a statement is evaluated against.
+type Subject struct {
+	Cert                    *localstore.Certificate
+	CertificateArn          string
+	CertificateAuthorityArn string
+	AcmeEndpointArn         string
+	ExportOption            string
+}
+
+// Match evaluates s against x.
+func (s *Statement) Match(x *Subject) bool {
+	switch {
+	case s.And != nil:
+		for i := range s.And {
+			if !s.And[i].Match(x) {
+				return false
+			}
+		}
+		return true
+	case s.Or != nil:
+		for i := range s.Or {
+			if s.Or[i].Match(x) {
+				return true
+			}
+		}
+		return false
+	case s.Not != nil:
+		return !s.Not.Match(x)
+	}
+	return s.Filter.match(x)
+}
+
+func (m *StringMatch) match(v string) bool {
+	want, got := strings.ToLower(m.Value), strings.ToLower(v)
+	if m.ComparisonOperator == "CONTAINS" {
+		return strings.Contains(got, want)
+	}
+	if strings.ContainsAny(want, "*?[") {
+		ok, _ := path.Match(want, got)
+		return ok
+	}
+	return got == want
+}
+
+func (r *TimeRange) match(t time.Time) bool {
+	if t.IsZero() {
+		return false
+	}
+	return (r.Start == nil || !t.Before(*r.Start)) && (r.End == nil || !t.After(*r.End))
+}
+
+func eq(p *string, v string) bool { return strings.EqualFold(*p, v) }
+
+func (f *Filter) match(x *Subject) bool {
+	c := x.Cert
+	switch {
+	case f.CertificateArn != nil:
+		return *f.CertificateArn == x.CertificateArn || *f.CertificateArn == c.ID
+	case f.Tag != nil:
+		for _, t := range c.Tags {
+			if t.Key == f.Tag.Key && (f.Tag.Value == "" || t.Value == f.Tag.Value) {
+				return true
+			}
+		}
+		return false
+	case f.X509AttributeFilter != nil:
+		a := f.X509AttributeFilter
+		switch {
+		case a.Subject != nil:
+			return a.Subject.CommonName.match(commonName(c.Subject))
+		case a.SubjectAlternativeName != nil:
+			for _, n := range c.SubjectAlternativeNames {
+				if a.SubjectAlternativeName.DnsName.match(n) {
+					return true
+				}
+			}
+			return false
+		case a.ExtendedKeyUsage != nil:
+			for _, e := range c.ExtendedKeyUsages {
+				if eq(a.ExtendedKeyUsage, e.Name) || *a.ExtendedKeyUsage == e.OID {
+					return true
+				}
+			}
+			return false
+		case a.KeyUsage != nil:
+			for _, k := range c.KeyUsages {
+				if eq(a.KeyUsage, k) {
+					return true
+				}
+			}
+			return false
+		case a.KeyAlgorithm != nil:
+			return eq(a.KeyAlgorithm, c.KeyAlgorithm)
+		case a.SerialNumber != nil:
+			norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
+			return norm(*a.SerialNumber) == norm(c.Serial)
+		case a.NotAfter != nil:
+			return a.NotAfter.match(c.NotAfter)
+		case a.NotBefore != nil:
+			return a.NotBefore.match(c.NotBefore)
+		}
+	case f.AcmCertificateMetadataFilter != nil:
+		m := f.AcmCertificateMetadataFilter
+		switch {
+		case m.Status != nil:
+			return eq(m.Status, c.Status)
+		case m.Type != nil:
+			return eq(m.Type, c.Type)
+		case m.RenewalStatus != nil:
+			return c.Renewal != nil && eq(m.RenewalStatus, c.Renewal.Status)
+		case m.InUse != nil:
+			return *m.InUse == c.InUse()
+		case m.Exported != nil:
+			return *m.Exported == c.Exported
+		case m.ExportOption != nil:
+			return eq(m.ExportOption, x.ExportOption)
+		case m.ValidationMethod != nil:
+			return eq(m.ValidationMethod, c.ValidationMethod)
+		case m.CertificateKeyPairOrigin != nil:
+			return eq(m.CertificateKeyPairOrigin, c.KeyPairOrigin)
+		case m.AcmeEndpointArn != nil:
+			return *m.AcmeEndpointArn == x.AcmeEndpointArn || *m.AcmeEndpointArn == c.AcmeEndpointID
+		case m.AcmeAccountId != nil:
+			return *m.AcmeAccountId == c.AcmeAccountID
+		case m.CertificateAuthorityArn != nil:
+			return *m.CertificateAuthorityArn == x.CertificateAuthorityArn || *m.CertificateAuthorityArn == c.CertificateAuthorityID
+		}
+	}
+	return false
+}
+
+// commonName extracts CN from a "CN=…,O=…" rendering.
+func commonName(subject string) string {
+	for _, part := range strings.Split(subject, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "CN="); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,120 @@
+package search
+
+import (
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+var now = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+
+func cert() *localstore.Certificate {
+	return &localstore.Certificate{
+		ID: "0f8fad5b-d9cb-469f-a165-70867728950e", DomainName: "www.example.com",
+		SubjectAlternativeNames: []string{"www.example.com", "api.example.com"},
+		Subject:                 "CN=www.example.com,O=Example", Status: "ISSUED", Type: "PRIVATE", KeyPairOrigin: "VAULT",
+		KeyAlgorithm: "EC_prime256v1", Serial: "0a:1b", NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(20 * 24 * time.Hour),
+		KeyUsages:         []string{"DIGITAL_SIGNATURE"},
+		ExtendedKeyUsages: []localstore.EKU{{Name: "TLS_WEB_SERVER_AUTHENTICATION", OID: "1.3.6.1.5.5.7.3.1"}},
+		Tags:              []localstore.Tag{{Key: "env", Value: "prod"}},
+	}
+}
+
+func TestParseAndMatch(t *testing.T) {
+	x := &Subject{Cert: cert(), CertificateArn: "arn:certctl:acm:local:0:certificate/0f8fad5b-d9cb-469f-a165-70867728950e"}
+	cases := []struct {
+		stmt string
+		want bool
+	}{
+		{`{"Filter":{"CertificateArn":"arn:certctl:acm:local:0:certificate/0f8fad5b-d9cb-469f-a165-70867728950e"}}`, true},
+		{`{"Filter":{"X509AttributeFilter":{"SubjectAlternativeName":{"DnsName":{"Value":"api.example.com","ComparisonOperator":"EQUALS"}}}}}`, true},
+		{`{"Filter":{"X509AttributeFilter":{"SubjectAlternativeName":{"DnsName":{"Value":"example","ComparisonOperator":"CONTAINS"}}}}}`, true},
+		{`{"Filter":{"X509AttributeFilter":{"Subject":{"CommonName":{"Value":"api.example.com"}}}}}`, false},
+		{`{"Filter":{"X509AttributeFilter":{"KeyAlgorithm":"EC_prime256v1"}}}`, true},
+		{`{"Filter":{"X509AttributeFilter":{"ExtendedKeyUsage":"TLS_WEB_SERVER_AUTHENTICATION"}}}`, true},
+		{`{"Filter":{"X509AttributeFilter":{"SerialNumber":"0A1B"}}}`, true},
+		{`{"Filter":{"X509AttributeFilter":{"NotAfter":{"End":"2026-12-01T00:00:00Z"}}}}`, false},
+		{`{"Filter":{"X509AttributeFilter":{"NotAfter":{"Start":"2026-12-01T00:00:00Z","End":"2026-12-31T00:00:00Z"}}}}`, true},
+		{`{"And":[{"Filter":{"AcmCertificateMetadataFilter":{"Status":"ISSUED"}}},{"Filter":{"AcmCertificateMetadataFilter":{"Type":"PRIVATE"}}}]}`, true},
+		{`{"Or":[{"Filter":{"AcmCertificateMetadataFilter":{"Status":"REVOKED"}}},{"Filter":{"AcmCertificateMetadataFilter":{"InUse":false}}}]}`, true},
+		{`{"Not":{"Filter":{"AcmCertificateMetadataFilter":{"CertificateKeyPairOrigin":"VAULT"}}}}`, false},
+		{`{"Filter":{"AcmCertificateMetadataFilter":{"Exported":true}}}`, false},
+	}
+	for _, c := range cases {
+		s, err := Parse([]byte(c.stmt))
+		if err != nil {
+			t.Errorf("Parse(%s): %v", c.stmt, err)
+			continue
+		}
+		if got := s.Match(x); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.stmt, got, c.want)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for _, bad := range []string{
+		``, `[]`, `{}`, `{"And":[]}`, `{"Filter":{}}`,
+		`{"Filter":{"CertificateArn":"x","Tag":{"Key":"a"}}}`,
+		`{"Filter":{"X509AttributeFilter":{}}}`,
+		`{"Filter":{"X509AttributeFilter":{"Subject":{"CommonName":{"Value":"a","ComparisonOperator":"LIKE"}}}}}`,
+		`{"Filter":{"Bogus":1}}`,
+		`{"Filter":{"CertificateArn":"x"}} {}`,
+		`{"And":[{"Filter":{"CertificateArn":"x"}}],"Or":[{"Filter":{"CertificateArn":"x"}}]}`,
+	} {
+		if _, err := Parse([]byte(bad)); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}
+
+func TestTerse(t *testing.T) {
+	x := &Subject{Cert: cert()}
+	cases := map[string]bool{
+		"san:*.example.com status:ISSUED expires<30d tag:env=prod": true,
+		"san:*.example.com expires<10d":                            false,
+		"-status:REVOKED type:private":                             true,
+		"tag:env":                                                  true,
+		"tag:env=dev":                                              false,
+		"in-use:false exported:false key:EC_prime256v1":            true,
+		"cn:www.example.com":                                       true,
+	}
+	for q, want := range cases {
+		s, err := ParseTerse(q, now)
+		if err != nil {
+			t.Errorf("ParseTerse(%q): %v", q, err)
+			continue
+		}
+		if got := s.Match(x); got != want {
+			t.Errorf("%q: got %v, want %v", q, got, want)
+		}
+	}
+	for _, bad := range []string{"", "bogus:x", "status", "expires<forever", "in-use:maybe"} {
+		if _, err := ParseTerse(bad, now); err == nil {
+			t.Errorf("ParseTerse(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(`{"And":[{"Filter":{"AcmCertificateMetadataFilter":{"Status":"ISSUED"}}},{"Not":{"Filter":{"CertificateArn":"x"}}}]}`)
+	f.Add(`{"Filter":{"X509AttributeFilter":{"NotAfter":{"Start":"2026-12-01T00:00:00Z"}}}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := Parse([]byte(in))
+		if err == nil {
+			s.Match(&Subject{Cert: cert()})
+		}
+	})
+}
+
+func FuzzParseTerse(f *testing.F) {
+	f.Add("san:*.example.com status:ISSUED expires<30d tag:env=prod")
+	f.Add("-type:IMPORTED in-use:true")
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseTerse(in, now)
+		if err == nil {
+			s.Match(&Subject{Cert: cert()})
+		}
+	})
+}

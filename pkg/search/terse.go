@@ -1,0 +1,120 @@
+package search
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// TerseHelp describes the terse query terms.
+const TerseHelp = `san:GLOB cn:GLOB status:S type:T origin:O key:ALG eku:NAME ku:NAME serial:HEX
+tag:K=V tag:K ca:ARN endpoint:ARN renewal:STATUS in-use:true|false exported:true|false
+expires<D expires>D (D a duration from now, e.g. 30d); !TERM negates a term`
+
+// ParseTerse parses a one-line query such as
+// `san:*.example.com status:ISSUED expires<30d tag:env=prod` into a
+// statement: the terms are ANDed; a leading ! (or -) negates one.
+func ParseTerse(q string, now time.Time) (*Statement, error) {
+	var terms []Statement
+	for _, tok := range strings.Fields(q) {
+		neg := strings.HasPrefix(tok, "!") || strings.HasPrefix(tok, "-")
+		tok = strings.TrimLeft(tok, "!-")
+		f, err := terseTerm(tok, now)
+		if err != nil {
+			return nil, err
+		}
+		st := Statement{Filter: f}
+		if neg {
+			inner := st
+			st = Statement{Not: &inner}
+		}
+		terms = append(terms, st)
+	}
+	if len(terms) == 0 {
+		return nil, fmt.Errorf("empty query (terms: %s)", TerseHelp)
+	}
+	return &Statement{And: terms}, nil
+}
+
+func strp(s string) *string { return &s }
+
+func terseTerm(tok string, now time.Time) (*Filter, error) {
+	for _, op := range []string{"expires<", "expires>"} {
+		if v, ok := strings.CutPrefix(tok, op); ok {
+			d, err := timeutil.ParseDuration(v)
+			if err != nil {
+				return nil, fmt.Errorf("term %q: %v", tok, err)
+			}
+			t := now.Add(d)
+			r := &TimeRange{}
+			if op == "expires<" {
+				r.End = &t
+			} else {
+				r.Start = &t
+			}
+			return &Filter{X509AttributeFilter: &X509Filter{NotAfter: r}}, nil
+		}
+	}
+	key, val, ok := strings.Cut(tok, ":")
+	if !ok || val == "" {
+		return nil, fmt.Errorf("term %q is not KEY:VALUE (terms: %s)", tok, TerseHelp)
+	}
+	boolean := func() (*bool, error) {
+		switch strings.ToLower(val) {
+		case "true":
+			b := true
+			return &b, nil
+		case "false":
+			b := false
+			return &b, nil
+		}
+		return nil, fmt.Errorf("term %q: use true or false", tok)
+	}
+	x := func(a X509Filter) *Filter { return &Filter{X509AttributeFilter: &a} }
+	m := func(a MetadataFilter) *Filter { return &Filter{AcmCertificateMetadataFilter: &a} }
+	switch strings.ToLower(key) {
+	case "san", "name", "domain":
+		return x(X509Filter{SubjectAlternativeName: &struct{ DnsName *StringMatch }{&StringMatch{Value: val}}}), nil
+	case "cn":
+		return x(X509Filter{Subject: &struct{ CommonName *StringMatch }{&StringMatch{Value: val}}}), nil
+	case "eku":
+		return x(X509Filter{ExtendedKeyUsage: strp(val)}), nil
+	case "ku":
+		return x(X509Filter{KeyUsage: strp(val)}), nil
+	case "key", "alg":
+		return x(X509Filter{KeyAlgorithm: strp(val)}), nil
+	case "serial":
+		return x(X509Filter{SerialNumber: strp(val)}), nil
+	case "status":
+		return m(MetadataFilter{Status: strp(strings.ToUpper(val))}), nil
+	case "type":
+		return m(MetadataFilter{Type: strp(strings.ToUpper(val))}), nil
+	case "origin":
+		return m(MetadataFilter{CertificateKeyPairOrigin: strp(strings.ToUpper(val))}), nil
+	case "renewal":
+		return m(MetadataFilter{RenewalStatus: strp(strings.ToUpper(val))}), nil
+	case "ca":
+		return m(MetadataFilter{CertificateAuthorityArn: strp(val)}), nil
+	case "endpoint":
+		return m(MetadataFilter{AcmeEndpointArn: strp(val)}), nil
+	case "in-use", "inuse":
+		b, err := boolean()
+		if err != nil {
+			return nil, err
+		}
+		return m(MetadataFilter{InUse: b}), nil
+	case "exported":
+		b, err := boolean()
+		if err != nil {
+			return nil, err
+		}
+		return m(MetadataFilter{Exported: b}), nil
+	case "tag":
+		k, v, _ := strings.Cut(val, "=")
+		return &Filter{Tag: &localstore.Tag{Key: k, Value: v}}, nil
+	}
+	return nil, fmt.Errorf("unknown term %q (terms: %s)", key, TerseHelp)
+}
