@@ -90,7 +90,11 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	}
 	v, err := localstore.Open(ctx, c.Vault, opts)
 	if err != nil {
-		return nil, VaultError(err)
+		// Whatever stops the vault from opening makes it unavailable.
+		if e := VaultError(err); errs.ExitCodeOf(e) != errs.ExitFailure {
+			return nil, e
+		}
+		return nil, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
 	}
 	f.vault = v
 	return v, nil
@@ -115,10 +119,10 @@ func VaultError(err error) error {
 		return errs.VaultErrorf("wrong vault passphrase")
 	case errors.Is(err, localstore.ErrCorrupt):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
-	case errors.Is(err, localstore.ErrUnsupportedStore):
+	case localstore.IsStorageError(err):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
 	}
-	return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+	return &errs.Error{Exit: errs.ExitFailure, Err: err}
 }
 
 func (f *Factory) vaultPassphrase() ([]byte, error) {

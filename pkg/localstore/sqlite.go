@@ -60,7 +60,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, err
 	}
 	s := &SQLite{db: db}
-	if err := s.migrate(ctx); err != nil {
+	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -69,6 +69,27 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// retryBusy retries fn while it fails with SQLITE_BUSY. The first
+// connections to a new database convert it to WAL mode; when two do so at
+// once, each holds a read lock that the other must see released, and SQLite
+// answers SQLITE_BUSY at once instead of waiting on the busy timeout. Once
+// the database is in WAL mode this no longer happens.
+func retryBusy(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := fn()
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
 }
 
 // Close closes the database.
