@@ -307,6 +307,9 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err := s.CheckCanIssue(parent); err != nil {
 			return nil, err
 		}
+		if err := checkMayCertifyCA(parent); err != nil {
+			return nil, err
+		}
 		if v.NotAfter.After(parent.NotAfter) {
 			return nil, errs.Refusedf("validity ends %s, after the parent CA's %s",
 				timeutil.RFC3339(v.NotAfter), timeutil.RFC3339(parent.NotAfter)).WithCode(ReasonInvalidDuration)
@@ -342,6 +345,20 @@ func (r *Record) setCertificate(cert *x509.Certificate, chain []*x509.Certificat
 	r.Serial = x509util.FormatSerial(cert.SerialNumber)
 	r.NotBefore = cert.NotBefore.UTC()
 	r.NotAfter = cert.NotAfter.UTC()
+}
+
+// checkMayCertifyCA refuses to sign a CA certificate under a CA whose own
+// certificate has a path length constraint of zero: no verifier would accept
+// a certificate issued by the new CA.
+func checkMayCertifyCA(r *Record) error {
+	cert, err := r.Certificate()
+	if err != nil {
+		return err
+	}
+	if cert.BasicConstraintsValid && cert.MaxPathLen == 0 && cert.MaxPathLenZero {
+		return errs.Refusedf("certificate authority %s has a path length constraint of 0: it may not sign CA certificates", r.ID)
+	}
+	return nil
 }
 
 func mapSignErr(err error) error {

@@ -88,6 +88,23 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template 
 	if err != nil {
 		return nil, err
 	}
+	selfSigned := false
+	switch template {
+	case ca.TemplateSubordinateCA:
+		if err := checkMayCertifyCA(r); err != nil {
+			return nil, err
+		}
+	case ca.TemplateRootCA:
+		// AWS Private CA's RootCACertificate template: the root CA signs
+		// its own CSR. Anything else would be an unconstrained
+		// intermediate under a misleading name.
+		own, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+		if r.Type != TypeRoot || !ok || !own.Equal(csr.PublicKey) {
+			return nil, errs.Invalidf("the RootCA template self-signs a ROOT CA's own key: this CSR's key is not the key of certificate authority %s", r.ID).
+				WithHint("use --template SubordinateCA to sign another CA's CSR")
+		}
+		selfSigned = true
+	}
 	serial, err := s.reserveSerial(tx, r.ID, "")
 	if err != nil {
 		return nil, err
@@ -95,6 +112,13 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template 
 	tmpl, err := ca.CSRTemplate(csr, template, serial, v)
 	if err != nil {
 		return nil, errs.Invalidf("%v", err)
+	}
+	if selfSigned {
+		c, err := ca.Sign(tmpl, nil, csr.PublicKey, key)
+		if err != nil {
+			return nil, mapSignErr(err)
+		}
+		return &Issued{Certificate: c}, nil
 	}
 	s.setURLs(tmpl, r.ID)
 	leaf, err := ca.Sign(tmpl, cert, csr.PublicKey, key)

@@ -97,6 +97,9 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 	if !cert.IsCA || !cert.BasicConstraintsValid {
 		return errs.Invalidf("the certificate is not a CA certificate (BasicConstraints CA:TRUE is missing)")
 	}
+	if cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return errs.Invalidf("the certificate may not sign certificates (Key Usage lacks keyCertSign)")
+	}
 	if len(chain) == 0 {
 		return errs.Invalidf("give the issuer's chain with --certificate-chain")
 	}

@@ -123,6 +123,11 @@ func (l *Lookup) CRL(caID string) ([]byte, error) {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ca.ErrNotFound, err)
 		}
+		// As in CAs: a CA without a certificate yet, or deleted, is not
+		// served (404, not a server error).
+		if r.CertificatePEM == "" || r.Status == StatusDeleted {
+			return fmt.Errorf("%w: certificate authority %s is %s", ca.ErrNotFound, caID, r.Status)
+		}
 		cert, key, err := l.Service.signer(tx, r)
 		if err != nil {
 			return err

@@ -201,8 +201,12 @@ func flatten(prefix string, in map[string]any, out map[string]any) {
 	}
 }
 
-// Raw returns the effective value of a setting as text.
+// Raw returns the effective value of a setting as text. The vault shows
+// the directory in use, its default included.
 func (c *Config) Raw(name string) string {
+	if name == "vault" && c.Vault != "" {
+		return c.Vault
+	}
 	val := c.v.Get(name)
 	switch t := val.(type) {
 	case nil:

@@ -4,11 +4,12 @@
 package output
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jmespath/go-jmespath"
@@ -124,15 +125,15 @@ func (p *Printer) Wants(format string) bool { return p.Format == format }
 
 // toGeneric turns data into the map/slice form JMESPath and YAML work on,
 // through its JSON encoding so field names and omissions match -o json.
+// Numbers become float64, the type JMESPath compares, sorts and sums
+// (json.Number would make `[?VersionNumber > \`1\`]` match nothing).
 func toGeneric(data any) (any, error) {
 	b, err := json.Marshal(data)
 	if err != nil {
 		return nil, err
 	}
 	var out any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
+	if err := json.Unmarshal(b, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -161,15 +162,14 @@ func writeYAML(w io.Writer, v any) error {
 	return enc.Close()
 }
 
-// yamlValue converts json.Number to int or float so YAML shows plain numbers.
+// yamlValue converts whole numbers to integers so YAML shows 2, not 2.0.
 func yamlValue(v any) any {
 	switch t := v.(type) {
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
+			return int64(t)
 		}
-		f, _ := t.Float64()
-		return f
+		return t
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, x := range t {
@@ -243,8 +243,8 @@ func scalarString(v any) string {
 			return "true"
 		}
 		return "false"
-	case json.Number:
-		return t.String()
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64)
 	case map[string]any, []any:
 		b, _ := json.Marshal(t)
 		return string(b)
@@ -272,17 +272,20 @@ func sortedKeys(m map[string]any) []string {
 // genericRecords renders any JSON value as lines of tab-separated fields:
 // a list of objects gives a line per object (scalar fields in key order), an
 // object with one list gives that list's lines, scalars give one line.
+//
+// The columns of a list of objects are the keys holding a scalar in some
+// object and a list or object in none, so every line has the same fields
+// (a null prints as an empty field).
 func genericRecords(v any) [][]string {
 	switch t := v.(type) {
 	case []any:
+		cols := recordColumns(t)
 		var rows [][]string
 		for _, item := range t {
 			if m, ok := item.(map[string]any); ok {
-				var r []string
-				for _, k := range sortedKeys(m) {
-					if isScalar(m[k]) {
-						r = append(r, scalarString(m[k]))
-					}
+				r := make([]string, len(cols))
+				for i, k := range cols {
+					r[i] = scalarString(m[k])
 				}
 				rows = append(rows, r)
 			} else {
@@ -299,6 +302,8 @@ func genericRecords(v any) [][]string {
 				rows = append(rows, genericRecords(x)...)
 			case map[string]any:
 				rows = append(rows, genericRecords(x)...)
+			case nil:
+				// An absent value (a null NextToken) prints nothing.
 			default:
 				scalars = append(scalars, scalarString(x))
 			}
@@ -313,24 +318,44 @@ func genericRecords(v any) [][]string {
 	return [][]string{{scalarString(v)}}
 }
 
+// recordColumns are the scalar columns of a list of objects, sorted.
+func recordColumns(list []any) []string {
+	scalar, nested := map[string]bool{}, map[string]bool{}
+	for _, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, x := range m {
+			switch {
+			case !isScalar(x):
+				nested[k] = true
+			case x != nil:
+				scalar[k] = true
+			}
+		}
+	}
+	var cols []string
+	for k := range scalar {
+		if !nested[k] {
+			cols = append(cols, k)
+		}
+	}
+	sort.Strings(cols)
+	return cols
+}
+
 // genericTable renders any JSON value as a table: a list of objects gives a
 // column per key; an object gives key/value rows (descending into a single
 // wrapping object such as {"Certificate": {...}}).
 func genericTable(v any) *Table {
 	switch t := v.(type) {
 	case []any:
-		cols := map[string]bool{}
 		allObjects := true
 		for _, item := range t {
-			m, ok := item.(map[string]any)
-			if !ok {
+			if _, ok := item.(map[string]any); !ok {
 				allObjects = false
 				break
-			}
-			for k, x := range m {
-				if isScalar(x) {
-					cols[k] = true
-				}
 			}
 		}
 		tab := &Table{}
@@ -340,7 +365,7 @@ func genericTable(v any) *Table {
 			}
 			return tab
 		}
-		tab.Headers = sortedKeys(boolMap(cols))
+		tab.Headers = recordColumns(t)
 		for _, item := range t {
 			m := item.(map[string]any)
 			row := make([]string, len(tab.Headers))
@@ -370,12 +395,4 @@ func genericTable(v any) *Table {
 		return &Table{}
 	}
 	return &Table{Rows: [][]string{{scalarString(v)}}}
-}
-
-func boolMap(m map[string]bool) map[string]any {
-	out := make(map[string]any, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }

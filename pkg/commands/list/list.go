@@ -145,6 +145,7 @@ func (o *Options) Query(now time.Time) (inventory.Query, error) {
 		Domains:       o.Domains,
 		MaxItems:      o.MaxItems,
 		StartingToken: o.StartingToken,
+		Now:           now,
 	}
 	var err error
 	if q.Filter.Exportable, err = cmdutil.ParseBoolFilter("exportable", o.Exportable); err != nil {

@@ -1,0 +1,135 @@
+package authority
+
+import (
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+func setStatus(t *testing.T, s *Service, id, status string) error {
+	t.Helper()
+	return update(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, id)
+		if err != nil {
+			return err
+		}
+		return s.UpdateStatus(tx, r, status)
+	})
+}
+
+func deleteCA(t *testing.T, s *Service, id string, days int) error {
+	t.Helper()
+	return update(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, id)
+		if err != nil {
+			return err
+		}
+		return s.Delete(tx, r, days)
+	})
+}
+
+func restoreCA(t *testing.T, s *Service, id string) error {
+	t.Helper()
+	return update(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, id)
+		if err != nil {
+			return err
+		}
+		return s.Restore(tx, r)
+	})
+}
+
+// TestDeleteRestoreWindow walks a CA through delete and restore with an
+// injected clock: an ACTIVE CA refuses deletion, a disabled one is DELETED
+// with RestorableUntil = deletion + days, restore inside the window brings
+// back DISABLED, and after the window restore is refused (exit 5).
+func TestDeleteRestoreWindow(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Lifecycle Root", 0)
+
+	wantCode(t, deleteCA(t, s, root.ID, 7), errs.ExitRefused, ReasonInvalidState)
+	if err := setStatus(t, s, root.ID, StatusDisabled); err != nil {
+		t.Fatal(err)
+	}
+	clk.now = clk.now.Add(time.Hour)
+	if err := deleteCA(t, s, root.ID, 7); err != nil {
+		t.Fatal(err)
+	}
+	r := reload(t, s, root.ID)
+	if r.Status != StatusDeleted || !r.RestorableUntil.Equal(clk.now.Add(7*timeutil.Day)) {
+		t.Fatalf("after delete: status %s restorable until %s", r.Status, r.RestorableUntil)
+	}
+	wantCode(t, deleteCA(t, s, root.ID, 7), errs.ExitRefused, ReasonInvalidState)
+
+	// Inside the window (one second before its end): restored to DISABLED.
+	clk.now = r.RestorableUntil.Add(-time.Second)
+	if err := restoreCA(t, s, root.ID); err != nil {
+		t.Fatal(err)
+	}
+	r = reload(t, s, root.ID)
+	if r.Status != StatusDisabled || !r.RestorableUntil.IsZero() {
+		t.Fatalf("after restore: status %s restorable until %s", r.Status, r.RestorableUntil)
+	}
+	wantCode(t, restoreCA(t, s, root.ID), errs.ExitRefused, ReasonInvalidState)
+
+	// Delete again and let the window pass.
+	if err := deleteCA(t, s, root.ID, 7); err != nil {
+		t.Fatal(err)
+	}
+	clk.now = clk.now.Add(7*timeutil.Day + time.Second)
+	wantCode(t, restoreCA(t, s, root.ID), errs.ExitRefused, ReasonInvalidState)
+	if r = reload(t, s, root.ID); r.Status != StatusDeleted {
+		t.Fatalf("a refused restore changed the status to %s", r.Status)
+	}
+}
+
+// TestIssuanceStateRules: a DISABLED CA refuses with PCA_INVALID_STATE, a
+// validity beyond the CA with PCA_INVALID_DURATION; both exit 5.
+func TestIssuanceStateRules(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	short := createRoot(t, s, "Short Root", 20*timeutil.Day)
+	if _, err := issueLeaf(t, s, short, "c1", "ok.test"); err == nil {
+		t.Fatal("a 30-day leaf from a 20-day CA was issued; want PCA_INVALID_DURATION")
+	} else {
+		wantCode(t, err, errs.ExitRefused, ReasonInvalidDuration)
+	}
+	err := update(t, s, func(tx localstore.Tx) error {
+		_, err := s.IssueLeaf(tx, short, LeafParams{CertID: "c2", Names: []string{"ok.test"},
+			PublicKey: ecKey(t).Public(), Validity: 20 * timeutil.Day})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("a leaf ending with its 20-day CA: %v", err)
+	}
+
+	if err := setStatus(t, s, short.ID, StatusDisabled); err != nil {
+		t.Fatal(err)
+	}
+	_, err = issueLeaf(t, s, reload(t, s, short.ID), "c3", "ok.test")
+	wantCode(t, err, errs.ExitRefused, ReasonInvalidState)
+
+	// A subordinate may not outlive its parent either.
+	err = update(t, s, func(tx localstore.Tx) error {
+		_, err := s.Create(tx, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
+			Subject: Subject{CommonName: "Too Long"}, ParentID: short.ID, Validity: timeutil.Year})
+		return err
+	})
+	wantCode(t, err, errs.ExitRefused, "")
+
+	// An expired CA is EXPIRED and refuses too.
+	if err := setStatus(t, s, short.ID, StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	clk.now = clk.now.Add(21 * timeutil.Day)
+	r := reload(t, s, short.ID)
+	if st := r.EffectiveStatus(clk.now); st != StatusExpired {
+		t.Fatalf("status after NotAfter: %s", st)
+	}
+	_, err = issueLeaf(t, s, r, "c4", "ok.test")
+	wantCode(t, err, errs.ExitRefused, ReasonInvalidState)
+}

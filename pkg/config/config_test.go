@@ -1,0 +1,253 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// fakeEnv is a getenv over a map.
+func fakeEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// flags returns the setting flags with the given ones set, as the root
+// command's --region/--vault/... would be.
+func flags(t *testing.T, set map[string]string) map[string]*pflag.Flag {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	out := map[string]*pflag.Flag{}
+	for _, n := range []string{"region", "account", "vault", "store"} {
+		fs.String(n, "", "")
+		out[n] = fs.Lookup(n)
+	}
+	for k, v := range set {
+		if err := fs.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaults(t *testing.T) {
+	home := t.TempDir()
+	c, err := Load("", nil, fakeEnv(map[string]string{"HOME": home}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Region != "local" || c.Account != "000000000000" {
+		t.Errorf("region/account %q %q", c.Region, c.Account)
+	}
+	if c.CertificateValidity != 395*timeutil.Day || c.RenewalWindow != 60*timeutil.Day || c.RenewalEmailWindow != 45*timeutil.Day {
+		t.Errorf("durations %v %v %v", c.CertificateValidity, c.RenewalWindow, c.RenewalEmailWindow)
+	}
+	if c.DomainsPerCertificate != 10 || c.HTTPPort != 80 || c.SMTPStartTLS {
+		t.Errorf("ints/bools %d %d %v", c.DomainsPerCertificate, c.HTTPPort, c.SMTPStartTLS)
+	}
+	if want := filepath.Join(home, ".local", "share", "certctl"); c.Vault != want || c.Raw("vault") != want {
+		t.Errorf("vault %q, Raw %q, want %q", c.Vault, c.Raw("vault"), want)
+	}
+	if want := filepath.Join(home, ".config", "certctl", "config.yaml"); c.File != want {
+		t.Errorf("file %q, want %q", c.File, want)
+	}
+	if c.Source("region", nil, fakeEnv(nil)) != "default" {
+		t.Error("region source is not default")
+	}
+	for _, k := range Keys {
+		if k.Default == "" {
+			continue
+		}
+		if err := Validate(k, k.Default); err != nil {
+			t.Errorf("default of %s is invalid: %v", k.Name, err)
+		}
+	}
+}
+
+func TestXDGPaths(t *testing.T) {
+	env := fakeEnv(map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/cfg", "XDG_DATA_HOME": "/data"})
+	if got := DefaultFile(env); got != "/cfg/certctl/config.yaml" {
+		t.Errorf("DefaultFile %q", got)
+	}
+	if got := DefaultVault(env); got != "/data/certctl" {
+		t.Errorf("DefaultVault %q", got)
+	}
+	if got := EnvName("renewal.email_window"); got != "CERTCTL_RENEWAL_EMAIL_WINDOW" {
+		t.Errorf("EnvName %q", got)
+	}
+}
+
+// TestPrecedence checks flag > env > file > default, one setting at each level.
+func TestPrecedence(t *testing.T) {
+	file := writeFile(t, `
+region: file-region
+account: "111111111111"
+certificate_validity: 30d
+renewal:
+  window: 20d
+validation:
+  resolvers: [127.0.0.1:53, "127.0.0.1:5353"]
+quotas:
+  domains_per_certificate: 50
+`)
+	env := fakeEnv(map[string]string{
+		"CERTCTL_REGION":                    "env-region",
+		"CERTCTL_ACCOUNT":                   "222222222222",
+		"CERTCTL_RENEWAL_EMAIL_WINDOW":      "10d",
+		"CERTCTL_VALIDATION_CAA_IDENTITIES": "a.example, b.example",
+		"HOME":                              t.TempDir(),
+	})
+	fl := flags(t, map[string]string{"region": "flag-region"})
+	c, err := Load(file, fl, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key, value, source string
+	}{
+		{"region", "flag-region", "flag"},
+		{"account", "222222222222", "env"},
+		{"renewal.email_window", "10d", "env"},
+		{"certificate_validity", "30d", "file"},
+		{"renewal.window", "20d", "file"},
+		{"validation.resolvers", "127.0.0.1:53,127.0.0.1:5353", "file"},
+		{"quotas.domains_per_certificate", "50", "file"},
+		{"smtp.from", "certctl@localhost", "default"},
+	} {
+		if got := c.Raw(tc.key); got != tc.value {
+			t.Errorf("%s = %q, want %q", tc.key, got, tc.value)
+		}
+		if got := c.Source(tc.key, fl, env); got != tc.source {
+			t.Errorf("%s source %q, want %q", tc.key, got, tc.source)
+		}
+	}
+	if c.Region != "flag-region" || c.Account != "222222222222" || c.CertificateValidity != 30*timeutil.Day ||
+		c.RenewalEmailWindow != 10*timeutil.Day || c.DomainsPerCertificate != 50 {
+		t.Errorf("typed: %+v", c)
+	}
+	if strings.Join(c.Resolvers, "|") != "127.0.0.1:53|127.0.0.1:5353" || strings.Join(c.CAAIdentities, "|") != "a.example|b.example" {
+		t.Errorf("lists %q %q", c.Resolvers, c.CAAIdentities)
+	}
+}
+
+func TestConfigEnvFile(t *testing.T) {
+	file := writeFile(t, "certificate_validity: 7d\n")
+	c, err := Load("", nil, fakeEnv(map[string]string{"CERTCTL_CONFIG": file}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CertificateValidity != 7*timeutil.Day || c.File != file {
+		t.Errorf("CERTCTL_CONFIG not used: %v %q", c.CertificateValidity, c.File)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	home := fakeEnv(map[string]string{"HOME": t.TempDir()})
+	for _, tc := range []struct {
+		name, file, want string
+		env              map[string]string
+	}{
+		{"unknown key", "renewal:\n  windw: 3d\n", `unknown setting "renewal.windw"`, nil},
+		{"not yaml", "region: [x\n", "config file", nil},
+		{"bad duration", "certificate_validity: forever\n", "setting certificate_validity", nil},
+		{"bad int", "validation:\n  http_port: eighty\n", "setting validation.http_port", nil},
+		{"quota range", "quotas:\n  domains_per_certificate: 101\n", "outside 1..100", nil},
+		{"zero validity", "", "must be positive", map[string]string{"CERTCTL_CERTIFICATE_VALIDITY": "0s"}},
+		{"bad env bool", "", "setting smtp.starttls", map[string]string{"CERTCTL_SMTP_STARTTLS": "perhaps"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := home
+			if tc.env != nil {
+				env = fakeEnv(tc.env)
+			}
+			_, err := Load(writeFile(t, tc.file), nil, env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil, home); err == nil {
+		t.Error("an explicit missing file is not an error")
+	}
+}
+
+func TestSetRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sub", "config.yaml")
+	steps := []struct{ key, value string }{
+		{"certificate_validity", "30d"},
+		{"validation.resolvers", "127.0.0.1:53, 127.0.0.1:5353"},
+		{"validation.http_port", "8080"},
+		{"smtp.starttls", "true"},
+		{"certificate_validity", "90d"},
+	}
+	for _, s := range steps {
+		if err := Set(file, s.key, s.value); err != nil {
+			t.Fatalf("Set %s: %v", s.key, err)
+		}
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %o", st.Mode().Perm())
+	}
+	if st, _ := os.Stat(filepath.Dir(file)); st.Mode().Perm() != 0o700 {
+		t.Errorf("dir mode %o", st.Mode().Perm())
+	}
+	c, err := Load(file, nil, fakeEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CertificateValidity != 90*timeutil.Day || c.HTTPPort != 8080 || !c.SMTPStartTLS ||
+		strings.Join(c.Resolvers, "|") != "127.0.0.1:53|127.0.0.1:5353" {
+		t.Errorf("loaded %v %d %v %q", c.CertificateValidity, c.HTTPPort, c.SMTPStartTLS, c.Resolvers)
+	}
+	for _, k := range []string{"certificate_validity", "validation.resolvers", "validation.http_port", "smtp.starttls"} {
+		if c.Source(k, nil, fakeEnv(nil)) != "file" {
+			t.Errorf("%s not from the file", k)
+		}
+	}
+	data, _ := os.ReadFile(file)
+	if !strings.Contains(string(data), "validation:\n") || strings.Contains(string(data), "validation.resolvers") {
+		t.Errorf("not nested:\n%s", data)
+	}
+
+	before, _ := os.ReadFile(file)
+	for _, bad := range []struct{ key, value string }{
+		{"nosuch", "1"},
+		{"certificate_validity", "30x"},
+		{"validation.http_port", "eighty"},
+		{"smtp.starttls", "perhaps"},
+	} {
+		if err := Set(file, bad.key, bad.value); err == nil {
+			t.Errorf("Set(%s, %s) accepted", bad.key, bad.value)
+		}
+	}
+	if after, _ := os.ReadFile(file); string(after) != string(before) {
+		t.Errorf("a refused Set changed the file")
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	if got := SplitList(" a, ,b ,"); strings.Join(got, "|") != "a|b" {
+		t.Errorf("%q", got)
+	}
+	if got := SplitList(""); got != nil {
+		t.Errorf("%q", got)
+	}
+}

@@ -1,0 +1,259 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// testStore opens a SQLite store in a temporary directory holding certs.
+func testStore(t *testing.T, certs []*localstore.Certificate) localstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "vault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	err = st.Update(ctx, func(tx localstore.Tx) error {
+		for _, c := range certs {
+			if err := tx.PutCertificate(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// fleet makes n imported certificates host00..; cert i was created at
+// t0+i minutes and expires at t0+(i+1) days; even ones are tagged env=prod.
+func fleet(n int) []*localstore.Certificate {
+	var out []*localstore.Certificate
+	for i := 0; i < n; i++ {
+		c := &localstore.Certificate{
+			ID:                 fmt.Sprintf("%08d-0000-4000-8000-000000000000", i),
+			DomainName:         fmt.Sprintf("host%02d.example.test", i),
+			Status:             StatusIssued,
+			Type:               TypeImported,
+			KeyPairOrigin:      OriginImported,
+			KeyAlgorithm:       "EC_prime256v1",
+			CreatedAt:          t0.Add(time.Duration(i) * time.Minute),
+			NotAfter:           t0.Add(time.Duration(i+1) * 24 * time.Hour),
+			RenewalEligibility: Ineligible,
+			Version:            1,
+		}
+		if i%2 == 0 {
+			c.Tags = []localstore.Tag{{Key: "env", Value: "prod"}}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func list(t *testing.T, st localstore.Store, q Query) *Page {
+	t.Helper()
+	var p *Page
+	err := st.View(context.Background(), func(tx localstore.Tx) error {
+		var err error
+		p, err = List(tx, q)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("List(%+v): %v", q, err)
+	}
+	return p
+}
+
+func names(certs []*localstore.Certificate) string {
+	var s []string
+	for _, c := range certs {
+		s = append(s, strings.TrimSuffix(c.DomainName, ".example.test"))
+	}
+	return strings.Join(s, " ")
+}
+
+// TestListPagination pages through the store and through the filters
+// matched in Go, checking every certificate comes exactly once, in order.
+func TestListPagination(t *testing.T) {
+	st := testStore(t, fleet(12))
+	for _, tc := range []struct {
+		name  string
+		q     Query
+		want  string
+		pages int
+	}{
+		{"store", Query{Filter: localstore.CertificateFilter{SortBy: "NOT_AFTER"}},
+			"host00 host01 host02 host03 host04 host05 host06 host07 host08 host09 host10 host11", 3},
+		{"newest first", Query{Filter: localstore.CertificateFilter{SortBy: "CREATED_AT", Descending: true}},
+			"host11 host10 host09 host08 host07 host06 host05 host04 host03 host02 host01 host00", 3},
+		{"tag in Go", Query{Filter: localstore.CertificateFilter{SortBy: "NOT_AFTER"}, Tags: tags("env=prod"), TagValueGiven: []bool{true}},
+			"host00 host02 host04 host06 host08 host10", 2},
+		{"domain in Go", Query{Filter: localstore.CertificateFilter{SortBy: "DOMAIN_NAME", Descending: true}, Domains: []string{"HOST0?.*"}},
+			"host09 host08 host07 host06 host05 host04 host03 host02 host01 host00", 2},
+		{"status in Go", Query{Filter: localstore.CertificateFilter{SortBy: "NOT_AFTER", Statuses: []string{StatusIssued}}, Now: t0},
+			"host00 host01 host02 host03 host04 host05 host06 host07 host08 host09 host10 host11", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			all := list(t, st, tc.q)
+			if got := names(all.Certificates); got != tc.want || all.NextToken != "" {
+				t.Fatalf("unpaginated: %q (token %q), want %q", got, all.NextToken, tc.want)
+			}
+			q := tc.q
+			q.MaxItems = 5
+			var seen []string
+			pages := 0
+			for {
+				p := list(t, st, q)
+				pages++
+				if len(p.Certificates) > 5 {
+					t.Fatalf("page of %d", len(p.Certificates))
+				}
+				if n := names(p.Certificates); n != "" {
+					seen = append(seen, n)
+				}
+				if p.NextToken == "" {
+					break
+				}
+				if pages > 10 {
+					t.Fatal("no end")
+				}
+				q.StartingToken = p.NextToken
+			}
+			if got := strings.Join(seen, " "); got != tc.want || pages != tc.pages {
+				t.Errorf("paged %d pages: %q, want %d: %q", pages, got, tc.pages, tc.want)
+			}
+		})
+	}
+}
+
+func TestListExactPageHasNoToken(t *testing.T) {
+	st := testStore(t, fleet(10))
+	p := list(t, st, Query{MaxItems: 10})
+	if len(p.Certificates) != 10 || p.NextToken != "" {
+		t.Errorf("10 of 10: %d, token %q", len(p.Certificates), p.NextToken)
+	}
+	p = list(t, st, Query{MaxItems: 10, Tags: tags("env"), TagValueGiven: []bool{false}})
+	if len(p.Certificates) != 5 || p.NextToken != "" {
+		t.Errorf("5 tagged: %d, token %q", len(p.Certificates), p.NextToken)
+	}
+	// A token past the end gives an empty page, not an error.
+	p = list(t, st, Query{MaxItems: 5, StartingToken: EncodeToken(50)})
+	if len(p.Certificates) != 0 || p.NextToken != "" {
+		t.Errorf("past the end: %d, token %q", len(p.Certificates), p.NextToken)
+	}
+}
+
+func TestListEffectiveStatus(t *testing.T) {
+	st := testStore(t, fleet(6))
+	now := t0.Add(3*24*time.Hour + time.Hour) // host00..host02 have expired
+	p := list(t, st, Query{Filter: localstore.CertificateFilter{SortBy: "NOT_AFTER", Statuses: []string{StatusExpired}}, Now: now})
+	if got := names(p.Certificates); got != "host00 host01 host02" {
+		t.Errorf("EXPIRED: %q", got)
+	}
+	for _, c := range p.Certificates {
+		if c.Status != StatusExpired {
+			t.Errorf("%s listed as %s", c.DomainName, c.Status)
+		}
+	}
+	p = list(t, st, Query{Filter: localstore.CertificateFilter{SortBy: "NOT_AFTER", Statuses: []string{StatusIssued}}, Now: now})
+	if got := names(p.Certificates); got != "host03 host04 host05" {
+		t.Errorf("ISSUED: %q", got)
+	}
+	p = list(t, st, Query{Filter: localstore.CertificateFilter{SortBy: "NOT_AFTER"}, Now: now})
+	if p.Certificates[0].Status != StatusExpired || p.Certificates[5].Status != StatusIssued {
+		t.Errorf("unfiltered statuses: %s, %s", p.Certificates[0].Status, p.Certificates[5].Status)
+	}
+	// Without a time, the stored status.
+	p = list(t, st, Query{Filter: localstore.CertificateFilter{Statuses: []string{StatusExpired}}})
+	if len(p.Certificates) != 0 {
+		t.Errorf("no Now: %q", names(p.Certificates))
+	}
+
+	c := &localstore.Certificate{Status: StatusRevoked, NotAfter: t0}
+	if s := EffectiveStatus(c, t0.Add(time.Hour)); s != StatusRevoked {
+		t.Errorf("revoked and expired: %s", s)
+	}
+	c.Status = StatusIssued
+	if s := EffectiveStatus(c, t0); s != StatusExpired {
+		t.Errorf("at NotAfter: %s", s)
+	}
+	if s := EffectiveStatus(c, t0.Add(-time.Second)); s != StatusIssued {
+		t.Errorf("before NotAfter: %s", s)
+	}
+}
+
+func TestListFilters(t *testing.T) {
+	certs := fleet(4)
+	certs[3].RenewalEligibility = "" // shown, and so filtered, as INELIGIBLE
+	certs[2].KeyPairOrigin = OriginACME
+	st := testStore(t, certs)
+	p := list(t, st, Query{Filter: localstore.CertificateFilter{SortBy: "NOT_AFTER", Eligibility: []string{Ineligible}}})
+	if got := names(p.Certificates); got != "host00 host01 host03" {
+		t.Errorf("INELIGIBLE (ACME left out): %q", got)
+	}
+	p = list(t, st, Query{Filter: localstore.CertificateFilter{Origins: []string{OriginACME}}})
+	if got := names(p.Certificates); got != "host02" {
+		t.Errorf("ACME: %q", got)
+	}
+	p = list(t, st, Query{Domains: []string{"*.example.test"}, Tags: tags("env=prod", "env"), TagValueGiven: []bool{true, false}})
+	if got := names(p.Certificates); got != "host00" {
+		t.Errorf("tags and domain: %q", got)
+	}
+	err := st.View(context.Background(), func(tx localstore.Tx) error {
+		_, err := List(tx, Query{Domains: []string{"[x"}})
+		return err
+	})
+	if errs.ExitCodeOf(err) != errs.ExitUsage {
+		t.Errorf("bad glob: %v", err)
+	}
+}
+
+func TestDecodeToken(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 1 << 40} {
+		got, err := DecodeToken(EncodeToken(n))
+		if err != nil || got != n {
+			t.Errorf("round trip %d: %d, %v", n, got, err)
+		}
+	}
+	if n, err := DecodeToken(""); n != 0 || err != nil {
+		t.Errorf("empty: %d, %v", n, err)
+	}
+	for _, bad := range []string{"x", "bzotMQ", "!!!", "bzo", "YWJj"} {
+		if _, err := DecodeToken(bad); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("DecodeToken(%q): %v, want exit 4", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeToken(f *testing.F) {
+	for _, s := range []string{"", "bzo1", "bzotMQ", "bzo5OTk5OTk5OTk5OTk5OTk5OTk5OTk5", "garbage", EncodeToken(12)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		n, err := DecodeToken(tok)
+		if err != nil {
+			if errs.ExitCodeOf(err) != errs.ExitInvalid {
+				t.Fatalf("%q: %v is not invalid input", tok, err)
+			}
+			return
+		}
+		if n < 0 {
+			t.Fatalf("%q decoded to %d", tok, n)
+		}
+		if m, err := DecodeToken(EncodeToken(n)); err != nil || m != n {
+			t.Fatalf("%d does not round-trip: %d, %v", n, m, err)
+		}
+	})
+}

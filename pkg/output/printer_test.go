@@ -1,0 +1,315 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/certctl/certctl/pkg/iostreams"
+)
+
+func newPrinter(t *testing.T, tty, color bool, format, query string) (*Printer, *bytes.Buffer) {
+	t.Helper()
+	io, _, out, _ := iostreams.Test()
+	io.SetTTY(tty)
+	io.SetColorEnabled(color)
+	p, err := New(io, format, query)
+	if err != nil {
+		t.Fatalf("New(%q, %q): %v", format, query, err)
+	}
+	return p, out
+}
+
+func TestNewFormatSelection(t *testing.T) {
+	for _, tc := range []struct {
+		tty    bool
+		format string
+		want   string
+	}{
+		{false, "", "json"},
+		{true, "", "table"},
+		{true, "json", "json"},
+		{false, "table", "table"},
+		{false, "yaml", "yaml"},
+		{true, "text", "text"},
+	} {
+		p, _ := newPrinter(t, tc.tty, false, tc.format, "")
+		if p.Format != tc.want {
+			t.Errorf("tty=%v format=%q: got %q, want %q", tc.tty, tc.format, p.Format, tc.want)
+		}
+		if !p.Wants(tc.want) {
+			t.Errorf("Wants(%q) = false", tc.want)
+		}
+	}
+}
+
+func TestNewRejectsBadFormatAndQuery(t *testing.T) {
+	io, _, _, _ := iostreams.Test()
+	_, err := New(io, "xml", "")
+	if err == nil || !strings.Contains(err.Error(), `unknown output format "xml" (use one of table, json, yaml, text)`) {
+		t.Errorf("format xml: %v", err)
+	}
+	_, err = New(io, "json", "Items[.")
+	if err == nil || !strings.Contains(err.Error(), "invalid --query") {
+		t.Errorf("bad query: %v", err)
+	}
+	for _, f := range Formats {
+		if !ValidFormat(f) {
+			t.Errorf("ValidFormat(%q) = false", f)
+		}
+	}
+	if ValidFormat("JSON") || ValidFormat("") {
+		t.Error("ValidFormat accepts JSON or empty")
+	}
+}
+
+type item struct {
+	Name  string `json:"Name"`
+	Count int    `json:"Count"`
+	Tags  []string
+}
+
+type listOut struct {
+	Items     []item  `json:"Items"`
+	NextToken *string `json:"NextToken"`
+}
+
+var sample = listOut{Items: []item{{Name: "b", Count: 2, Tags: []string{"x"}}, {Name: "a", Count: 10}}}
+
+func TestPrintJSONKeepsFieldOrder(t *testing.T) {
+	p, out := newPrinter(t, false, false, "json", "")
+	if err := p.Print(struct {
+		Z string `json:"Z"`
+		A string `json:"A"`
+	}{"z", "a"}, View{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "{\n    \"Z\": \"z\",\n    \"A\": \"a\"\n}\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestPrintQuery(t *testing.T) {
+	p, out := newPrinter(t, false, false, "json", "Items[].Name")
+	if err := p.Print(sample, View{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "[\n    \"b\",\n    \"a\"\n]\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+
+	// A query is applied before a text view: the view is not used.
+	p, out = newPrinter(t, false, false, "text", "Items[?Count > `5`].Name")
+	used := false
+	if err := p.Print(sample, View{Records: func() [][]string { used = true; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if used || out.String() != "a\n" {
+		t.Errorf("view used %v, output %q", used, out.String())
+	}
+
+	// A query whose evaluation fails is an error, not a panic.
+	p, _ = newPrinter(t, false, false, "json", "abs(Items)")
+	if err := p.Print(sample, View{}); err == nil {
+		t.Error("abs(list) did not fail")
+	}
+}
+
+func TestPrintTextScalarKeepsLines(t *testing.T) {
+	pem := "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+	p, out := newPrinter(t, false, false, "text", "Certificate")
+	if err := p.Print(map[string]string{"Certificate": pem}, View{}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != pem {
+		t.Errorf("got %q", out.String())
+	}
+	p, out = newPrinter(t, false, false, "text", "NotAfter")
+	if err := p.Print(map[string]string{"NotAfter": "2030-01-01T00:00:00Z"}, View{}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "2030-01-01T00:00:00Z\n" {
+		t.Errorf("got %q", out.String())
+	}
+}
+
+func TestGenericRecords(t *testing.T) {
+	p, out := newPrinter(t, false, false, "text", "")
+	if err := p.Print(sample, View{}); err != nil {
+		t.Fatal(err)
+	}
+	// An object holding one list: a line per item, scalar fields in key
+	// order (Count, Name), nested lists (Tags) left out, null NextToken too.
+	want := "2\tb\n10\ta\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	for _, tc := range []struct {
+		in   any
+		want [][]string
+	}{
+		{nil, nil},
+		{"x", [][]string{{"x"}}},
+		{[]any{"a", true}, [][]string{{"a"}, {"true"}}},
+		{map[string]any{"b": "2", "a": "1"}, [][]string{{"1", "2"}}},
+	} {
+		got := genericRecords(tc.in)
+		if len(got) != len(tc.want) || (len(got) > 0 && strings.Join(got[0], "|") != strings.Join(tc.want[0], "|")) {
+			t.Errorf("genericRecords(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRecordsStayOnTheirLine(t *testing.T) {
+	p, out := newPrinter(t, false, false, "text", "")
+	err := p.Print(nil, View{Records: func() [][]string { return [][]string{{"a\tb", "c\nd", "e\x1b[31m"}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In a pipe the bytes are kept, but never a tab or line break inside a field.
+	if got, want := out.String(), "a b\tc d\te\x1b[31m\n"; got != want {
+		t.Errorf("pipe: got %q, want %q", got, want)
+	}
+	p, out = newPrinter(t, true, false, "text", "")
+	if err := p.Print(nil, View{Records: func() [][]string { return [][]string{{"ok", "e\x1b[31m"}} }}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "ok\te\\x1b[31m\n"; got != want {
+		t.Errorf("terminal: got %q, want %q", got, want)
+	}
+}
+
+func TestGenericTable(t *testing.T) {
+	p, out := newPrinter(t, true, false, "table", "")
+	if err := p.Print(map[string]any{"Items": sample.Items}, View{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want header and 2 rows, got %q", out.String())
+	}
+	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "Count Name" {
+		t.Errorf("header %q", lines[0])
+	}
+	if f := strings.Fields(lines[2]); strings.Join(f, " ") != "10 a" {
+		t.Errorf("row %q", lines[2])
+	}
+	if strings.Contains(out.String(), "\x1b") {
+		t.Errorf("escape sequence with colour off: %q", out.String())
+	}
+
+	// An object is a key/value listing, descending into a single wrapper.
+	p, out = newPrinter(t, true, false, "table", "")
+	if err := p.Print(map[string]any{"Certificate": map[string]any{"DomainName": "x.test", "Status": "ISSUED"}}, View{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "DomainName  x.test\nStatus      ISSUED\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestTableViewAndFooter(t *testing.T) {
+	p, out := newPrinter(t, true, true, "", "")
+	err := p.Print(nil, View{Table: func(s *Styles) *Table {
+		return &Table{Headers: []string{"NAME", "STATUS"}, Rows: [][]string{{"a", s.Status("ISSUED")}}, Footer: "more"}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\x1b[32mISSUED\x1b[0m") {
+		t.Errorf("no colour: %q", out.String())
+	}
+	if !strings.HasSuffix(out.String(), "more\n") {
+		t.Errorf("no footer: %q", out.String())
+	}
+}
+
+func TestPrintYAML(t *testing.T) {
+	p, out := newPrinter(t, false, false, "yaml", "")
+	if err := p.Print(sample, View{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `Items:
+  - Count: 2
+    Name: b
+    Tags:
+      - x
+  - Count: 10
+    Name: a
+    Tags: null
+NextToken: null
+`
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"www.example.test", "www.example.test"},
+		{"héllo wörld ✓", "héllo wörld ✓"},
+		{"\ufffd is a real character", "\ufffd is a real character"},
+		{"a\x1b[2Jb", `a\x1b[2Jb`},
+		{"tab\there", `tab\x09here`},
+		{"del\x7f", `del\x7f`},
+		{"c1 \u009b31m", `c1 \x9b31m`},
+		{"raw \x9b31m", `raw \x9b31m`},
+		{"bad \xff\xfe utf8", `bad \xff\xfe utf8`},
+		{"evil\u202eexe.txt", `evil\u202eexe.txt`},
+		{"iso\u2066x\u2069", `iso\u2066x\u2069`},
+	} {
+		if got := Sanitize(tc.in); got != tc.want {
+			t.Errorf("Sanitize(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSanitizeStyledKeepsOnlyOwnSequences(t *testing.T) {
+	var buf bytes.Buffer
+	s := NewStyles(&buf, true)
+	ok := s.OK("ISSUED")
+	if !strings.Contains(ok, "\x1b[") {
+		t.Fatalf("OK style has no escape: %q", ok)
+	}
+	if got := s.sanitizeStyled(ok); got != ok {
+		t.Errorf("own style changed: %q -> %q", ok, got)
+	}
+	// SGR sequences from outside are neutralised even when they look like
+	// styling: conceal (8) is not one of ours.
+	in := "x\x1b[8mhidden" + s.Dim("+1")
+	got := s.sanitizeStyled(in)
+	if !strings.HasPrefix(got, `x\x1b[8mhidden`) || !strings.HasSuffix(got, s.Dim("+1")) {
+		t.Errorf("sanitizeStyled(%q) = %q", in, got)
+	}
+	if got := s.sanitizeStyled("\x1b]0;title\x07"); strings.ContainsAny(got, "\x1b\x07") {
+		t.Errorf("OSC kept: %q", got)
+	}
+	// With colour off nothing is kept.
+	plain := NewStyles(&buf, false)
+	if got := plain.sanitizeStyled(ok); strings.Contains(got, "\x1b") {
+		t.Errorf("colour off kept an escape: %q", got)
+	}
+	if plain.OK("ISSUED") != "ISSUED" {
+		t.Errorf("colour off styled: %q", plain.OK("ISSUED"))
+	}
+}
+
+func FuzzSanitize(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\x1b[31mb", "\x9b", "\xff", "\u202e", "\u009b", "x\ty\nz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Sanitize(s)
+		if !isClean(got) {
+			t.Fatalf("Sanitize(%q) = %q is not clean", s, got)
+		}
+		if isClean(s) && got != s {
+			t.Fatalf("clean %q changed to %q", s, got)
+		}
+		var buf bytes.Buffer
+		st := NewStyles(&buf, true)
+		if out := st.sanitizeStyled(s); strings.ContainsAny(sgrPattern.ReplaceAllString(out, ""), "\x1b\x9b") {
+			t.Fatalf("sanitizeStyled(%q) = %q keeps an escape", s, out)
+		}
+	})
+}
