@@ -142,3 +142,19 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
 func (e *Emitter) ARN(id string) string {
 	return arn.Format(arn.Certificate, e.Region, e.Account, id)
 }
+
+// EmitAvailable appends a Certificate Available event for c with action
+// (ISSUANCE, RENEWAL, IMPORT, REIMPORT).
+func (e *Emitter) EmitAvailable(tx localstore.Tx, c *localstore.Certificate, action string) error {
+	d := CertificateDetail(c, e.Now())
+	d["Action"] = action
+	return e.Emit(tx, Available, []string{e.ARN(c.ID)}, d)
+}
+
+// EmitRevoked appends a Certificate Revoked event for c.
+func (e *Emitter) EmitRevoked(tx localstore.Tx, c *localstore.Certificate) error {
+	d := CertificateDetail(c, e.Now())
+	d["RevokedAt"] = c.RevokedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+	d["RevocationReason"] = c.RevocationReason
+	return e.Emit(tx, Revoked, []string{e.ARN(c.ID)}, d)
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
@@ -177,10 +178,6 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 		return runReimport(ctx, o)
 	}
 	f := o.Factory
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
 	tags, err := inventory.ParseTags(o.Tags)
 	if err != nil {
 		return err
@@ -197,11 +194,7 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := f.Config()
-	if err != nil {
-		return err
-	}
-	v, err := f.Vault(ctx)
+	e, err := f.OpenEnv(ctx)
 	if err != nil {
 		return err
 	}
@@ -209,13 +202,18 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-		return inventory.StoreImported(tx, v, c, m, now)
+	em := e.Emitter()
+	if err := e.V.Store.Update(ctx, func(tx localstore.Tx) error {
+		em.Pending = nil
+		if err := inventory.StoreImported(tx, e.V, c, m, now); err != nil {
+			return err
+		}
+		return em.EmitAvailable(tx, c, events.ActionImport)
 	}); err != nil {
 		return cmdutil.VaultError(err)
 	}
-	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
-	return printARN(p, names.CertificateARN(c.ID), "Imported")
+	e.Deliver(ctx, em)
+	return printARN(e.P, e.Names.CertificateARN(c.ID), "Imported")
 }
 
 func printARN(p *output.Printer, arnStr, verb string) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
@@ -205,14 +206,22 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 		if len(batch) == 0 {
 			return nil
 		}
+		em := &events.Emitter{Region: cfg.Region, Account: cfg.Account, Now: f.Now}
 		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+			em.Pending = nil
 			for _, b := range batch {
 				if err := inventory.StoreImported(tx, v, b.c, b.m, now); err != nil {
+					return err
+				}
+				if err := em.EmitAvailable(tx, b.c, events.ActionImport); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
+		if err == nil {
+			events.Deliver(ctx, cfg.EventHook, em.Pending, f.IO.ErrOut)
+		}
 		for _, b := range batch {
 			r := &results[b.idx]
 			if err != nil {

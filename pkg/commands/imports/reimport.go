@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -53,10 +54,6 @@ given on reimport (exit 2); change them with ` + "`certctl tags`" + `.` + cmduti
 
 func runReimport(ctx context.Context, o *ImportOptions) error {
 	f := o.Factory
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
 	raw, err := o.readMaterial()
 	if err != nil {
 		return err
@@ -66,26 +63,31 @@ func runReimport(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := f.Config()
-	if err != nil {
-		return err
-	}
-	v, err := f.Vault(ctx)
+	e, err := f.OpenEnv(ctx)
 	if err != nil {
 		return err
 	}
 	var id string
-	err = v.Store.Update(ctx, func(tx localstore.Tx) error {
+	em := e.Emitter()
+	err = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
+		em.Pending = nil
 		id, err = inventory.ResolveCertificate(tx, o.CertificateArn)
 		if err != nil {
 			return err
 		}
-		_, err = inventory.Reimport(tx, v, id, m, now)
-		return err
+		before, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		c, err := inventory.Reimport(tx, e.V, id, m, now)
+		if err != nil || c.Version == before.Version {
+			return err // the same certificate again changes nothing
+		}
+		return em.EmitAvailable(tx, c, events.ActionReimport)
 	})
 	if err != nil {
 		return cmdutil.VaultError(err)
 	}
-	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
-	return printARN(p, names.CertificateARN(id), "Reimported")
+	e.Deliver(ctx, em)
+	return printARN(e.P, e.Names.CertificateARN(id), "Reimported")
 }

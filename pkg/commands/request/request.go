@@ -14,6 +14,7 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
@@ -193,7 +194,9 @@ func run(ctx context.Context, o *Options) error {
 	now := f.Now()
 	svc := authority.New(v, f.Now, cfg.CABaseURL)
 	var id string
+	em := &events.Emitter{Region: cfg.Region, Account: cfg.Account, Now: f.Now}
 	err = v.Store.Update(ctx, func(tx localstore.Tx) error {
+		em.Pending = nil
 		if id, err = inventory.LookupIdempotent(tx, o.IdempotencyToken, args, now); err != nil || id != "" {
 			return err
 		}
@@ -212,11 +215,15 @@ func run(ctx context.Context, o *Options) error {
 		if err := inventory.StoreIssued(tx, v, c, issued.Certificate, issued.Chain, key, now); err != nil {
 			return err
 		}
+		if err := em.EmitAvailable(tx, c, events.ActionIssuance); err != nil {
+			return err
+		}
 		return inventory.RecordIdempotent(tx, o.IdempotencyToken, args, id, now)
 	})
 	if err != nil {
 		return cmdutil.VaultError(err)
 	}
+	events.Deliver(ctx, cfg.EventHook, em.Pending, f.IO.ErrOut)
 	arnStr := inventory.Names{Region: cfg.Region, Account: cfg.Account}.CertificateARN(id)
 	return p.Print(Result{CertificateArn: arnStr}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Issued", arnStr}}} },

@@ -3,11 +3,9 @@ package revoke
 
 import (
 	"context"
-	"errors"
 
 	"github.com/spf13/cobra"
 
-	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/ca"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
@@ -100,22 +98,16 @@ func CheckRevocable(c *localstore.Certificate) error {
 
 func run(ctx context.Context, o *Options) error {
 	f := o.Factory
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
-	cfg, err := f.Config()
-	if err != nil {
-		return err
-	}
-	v, err := f.Vault(ctx)
+	e, err := f.OpenEnv(ctx)
 	if err != nil {
 		return err
 	}
 	code, _ := ca.ReasonCode(o.Reason)
 	now := f.Now()
 	var id string
-	err = v.Store.Update(ctx, func(tx localstore.Tx) error {
+	em := e.Emitter()
+	err = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
+		em.Pending = nil
 		if id, err = inventory.ResolveCertificate(tx, o.ID); err != nil {
 			return err
 		}
@@ -126,24 +118,17 @@ func run(ctx context.Context, o *Options) error {
 		if err := CheckRevocable(c); err != nil {
 			return err
 		}
-		if err := authority.Revoke(tx, c.CertificateAuthorityID, c.Serial, now, code); err != nil {
-			if errors.Is(err, localstore.ErrNotFound) {
-				return errs.Refusedf("the issuing CA has no record of serial %s", c.Serial)
-			}
+		if err := inventory.Revoke(tx, c, o.Reason, code, now); err != nil {
 			return err
 		}
-		c.Status = inventory.StatusRevoked
-		c.RevokedAt = now
-		c.RevocationReason = o.Reason
-		c.UpdatedAt = now
-		inventory.UpdateEligibility(c, now)
-		return tx.PutCertificate(c)
+		return em.EmitRevoked(tx, c)
 	})
 	if err != nil {
 		return cmdutil.VaultError(err)
 	}
-	arnStr := inventory.Names{Region: cfg.Region, Account: cfg.Account}.CertificateARN(id)
-	return p.Print(Result{CertificateArn: arnStr}, output.View{
+	e.Deliver(ctx, em)
+	arnStr := e.Names.CertificateARN(id)
+	return e.P.Print(Result{CertificateArn: arnStr}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },
 	})

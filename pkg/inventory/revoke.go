@@ -1,0 +1,27 @@
+package inventory
+
+import (
+	"errors"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Revoke records the revocation of c's current serial with its issuing CA
+// (so CRLs and OCSP report it) and marks c REVOKED, in tx. reason is the
+// SPEC reason name, code its RFC 5280 value.
+func Revoke(tx localstore.Tx, c *localstore.Certificate, reason string, code int, now time.Time) error {
+	if err := tx.RevokeSerial(c.CertificateAuthorityID, c.Serial, now, code); err != nil {
+		if errors.Is(err, localstore.ErrNotFound) {
+			return errs.Refusedf("the issuing CA has no record of serial %s", c.Serial)
+		}
+		return err
+	}
+	c.Status = StatusRevoked
+	c.RevokedAt = now
+	c.RevocationReason = reason
+	c.UpdatedAt = now
+	UpdateEligibility(c, now)
+	return tx.PutCertificate(c)
+}
