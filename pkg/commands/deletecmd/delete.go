@@ -62,18 +62,11 @@ certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
 
 func run(ctx context.Context, o *Options) error {
 	f := o.Factory
-	p, err := f.Printer()
+	e, err := f.OpenEnv(ctx)
 	if err != nil {
 		return err
 	}
-	cfg, err := f.Config()
-	if err != nil {
-		return err
-	}
-	v, err := f.Vault(ctx)
-	if err != nil {
-		return err
-	}
+	p, cfg, v := e.P, e.Cfg, e.V
 	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
 	var c *localstore.Certificate
 	if err := v.Store.View(ctx, func(tx localstore.Tx) error {

@@ -72,18 +72,11 @@ not; -o json wraps them in {"Certificate","CertificateChain"}).` + cmdutil.ExitS
 
 func run(ctx context.Context, o *Options) error {
 	f := o.Factory
-	p, err := f.Printer()
+	e, err := f.OpenEnv(ctx)
 	if err != nil {
 		return err
 	}
-	cfg, err := f.Config()
-	if err != nil {
-		return err
-	}
-	v, err := f.Vault(ctx)
-	if err != nil {
-		return err
-	}
+	p, cfg, v := e.P, e.Cfg, e.V
 	var c *localstore.Certificate
 	var versions []*localstore.CertificateVersion
 	var cur *localstore.CertificateVersion
