@@ -24,6 +24,8 @@ type Options struct {
 	ID       string
 	Versions bool
 	PEM      bool
+	// ValidationRecords is the format of --validation-records.
+	ValidationRecords string
 }
 
 // Output is describe's JSON form.
@@ -49,7 +51,9 @@ status, validity, key and signature algorithms, key usages, renewal state, tags.
 
 --versions adds every version of the certificate (reimports, renewals).
 --pem prints the certificate and its chain as PEM instead (on a terminal or
-not; -o json wraps them in {"Certificate","CertificateChain"}).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+not; -o json wraps them in {"Certificate","CertificateChain"}).
+--validation-records bind|csv|json|route53 prints the DNS validation records
+to create (route53: a change batch for aws route53 change-resource-record-sets).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl describe 3f2a1b9c
   certctl describe arn:certctl:acm:local:000000000000:certificate/3f2a1b9c-... --versions
   certctl describe 3f2a1b9c --pem > fullchain.pem
@@ -57,6 +61,9 @@ not; -o json wraps them in {"Certificate","CertificateChain"}).` + cmdutil.ExitS
 		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRecordsFlag(opts); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -65,6 +72,8 @@ not; -o json wraps them in {"Certificate","CertificateChain"}).` + cmdutil.ExitS
 	}
 	cmd.Flags().BoolVar(&opts.Versions, "versions", false, "include every version of the certificate")
 	cmd.Flags().BoolVar(&opts.PEM, "pem", false, "print the certificate and chain as PEM")
+	cmd.Flags().StringVar(&opts.ValidationRecords, "validation-records", "", "print the DNS validation records to create: bind, csv, json or route53")
+	cmdutil.EnumCompletion(cmd, "validation-records", RecordFormats)
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	return cmd
@@ -103,6 +112,9 @@ func run(ctx context.Context, o *Options) error {
 	})
 	if err != nil {
 		return cmdutil.VaultError(err)
+	}
+	if o.ValidationRecords != "" {
+		return writeValidationRecords(f.IO.Out, inventory.Names{Region: cfg.Region, Account: cfg.Account}.CertificateARN(c.ID), c, o.ValidationRecords)
 	}
 	if o.PEM {
 		if cur == nil || len(cur.CertificatePEM) == 0 {

@@ -61,6 +61,13 @@ and clientAuth, valid for certificate_validity (default 395d) but never beyond
 the CA (PCA_INVALID_DURATION, exit 5). A DISABLED or deleted CA refuses
 (PCA_INVALID_STATE, exit 5).
 
+Without it the certificate is ISSUED-type (domain-validated): PENDING_VALIDATION
+until every name is validated by --validation-method DNS (default), EMAIL or
+HTTP (see certctl validate; --domain-validation-options DomainName=D,ValidationDomain=V
+sends D's approval email to a superdomain V), then issued by the vault's
+built-in public-style CA (serverAuth only; the key is exportable only with
+--options Export=ENABLED). --wait waits for it (exit 8 after --timeout).
+
 Names must be DNS names (exit 4 otherwise): the first is the Common Name (at
 most 64 octets), every name is in the SAN, a wildcard only as the whole
 leftmost label, punycode (xn--) for international names, at most

@@ -1,0 +1,112 @@
+package describe
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/validation"
+)
+
+// RecordFormats are the formats of describe --validation-records.
+var RecordFormats = []string{"bind", "csv", "json", "route53"}
+
+// recordTTL is the TTL suggested for validation records.
+const recordTTL = 300
+
+// checkRecordsFlag checks --validation-records before the vault is opened.
+func checkRecordsFlag(o *Options) error {
+	if o.ValidationRecords == "" {
+		return nil
+	}
+	if err := cmdutil.CheckEnum("validation-records", []string{o.ValidationRecords}, RecordFormats); err != nil {
+		return err
+	}
+	if o.PEM || o.Versions {
+		return errs.UsageErrorf("--validation-records cannot be used with --pem or --versions")
+	}
+	return nil
+}
+
+// route53Batch is a change batch for `aws route53 change-resource-record-sets
+// --change-batch file://…`.
+type route53Batch struct {
+	Comment string          `json:"Comment"`
+	Changes []route53Change `json:"Changes"`
+}
+
+type route53Change struct {
+	Action            string           `json:"Action"`
+	ResourceRecordSet route53RecordSet `json:"ResourceRecordSet"`
+}
+
+type route53RecordSet struct {
+	Name            string          `json:"Name"`
+	Type            string          `json:"Type"`
+	TTL             int             `json:"TTL"`
+	ResourceRecords []route53Record `json:"ResourceRecords"`
+}
+
+type route53Record struct {
+	Value string `json:"Value"`
+}
+
+// writeValidationRecords prints the DNS records the user must create for
+// c in format. bind and route53 hold each distinct record once (a wildcard
+// shares its base name's); csv and json have one entry per name.
+func writeValidationRecords(w io.Writer, arnStr string, c *localstore.Certificate, format string) error {
+	var perName []validation.Record
+	for _, v := range c.Validations {
+		if v.RecordName != "" {
+			perName = append(perName, validation.Record{DomainName: v.DomainName, Name: v.RecordName, Type: v.RecordType, Value: v.RecordValue})
+		}
+	}
+	if len(perName) == 0 {
+		method := c.ValidationMethod
+		if method == "" {
+			method = "no domain validation"
+		}
+		return errs.Refusedf("certificate %s needs no DNS records (%s)", c.ID, method)
+	}
+	distinct := validation.Records(c)
+	switch format {
+	case "bind":
+		var b strings.Builder
+		fmt.Fprintf(&b, "; DNS validation records of %s\n", arnStr)
+		for _, r := range distinct {
+			fmt.Fprintf(&b, "%s\t%d\tIN\t%s\t%s\n", r.Name, recordTTL, r.Type, r.Value)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write([]string{"DomainName", "RecordName", "RecordType", "RecordValue"})
+		for _, r := range perName {
+			_ = cw.Write([]string{r.DomainName, r.Name, r.Type, r.Value})
+		}
+		cw.Flush()
+		return cw.Error()
+	case "json":
+		return writeJSON(w, map[string]any{"CertificateArn": arnStr, "ResourceRecords": perName})
+	case "route53":
+		batch := route53Batch{Comment: "certctl DNS validation records of " + arnStr}
+		for _, r := range distinct {
+			batch.Changes = append(batch.Changes, route53Change{Action: "UPSERT", ResourceRecordSet: route53RecordSet{
+				Name: r.Name, Type: r.Type, TTL: recordTTL, ResourceRecords: []route53Record{{Value: r.Value}},
+			}})
+		}
+		return writeJSON(w, batch)
+	}
+	return errs.UsageErrorf("invalid value %q for --validation-records", format)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

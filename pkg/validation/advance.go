@@ -1,0 +1,413 @@
+package validation
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// NameCheck is what a check found for one name.
+type NameCheck struct {
+	DomainName string
+	Status     string
+	// Detail says why a name is not validated (or failed).
+	Detail string
+}
+
+// Outcome is the result of Advance.
+type Outcome struct {
+	// Certificate is the record after the checks.
+	Certificate *localstore.Certificate
+	// Checks has one entry per name, in the certificate's order (none when
+	// the certificate was not pending validation).
+	Checks []NameCheck
+}
+
+// Send delivers approval messages through the mailer.
+func (s *Service) Send(ctx context.Context, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if s.Mailer == nil {
+		return errors.New("no mailer configured")
+	}
+	return s.Mailer.Send(ctx, msgs)
+}
+
+// Advance checks every pending name of certificate id now (DNS and HTTP;
+// EMAIL names wait for their approval code), records the results, times
+// the certificate out once 72 hours have passed, fails it on a forbidding
+// CAA record, and issues it once every name is validated. Network checks
+// run outside any transaction; only storage errors are returned.
+func (s *Service) Advance(ctx context.Context, id string, em *events.Emitter) (*Outcome, error) {
+	var c *localstore.Certificate
+	if err := s.Vault.Store.View(ctx, func(tx localstore.Tx) error {
+		var err error
+		c, err = tx.GetCertificate(id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if c.Status != inventory.StatusPendingValidation || c.Type != inventory.TypeIssued {
+		return &Outcome{Certificate: c}, nil
+	}
+	now := s.Now()
+	var checks []NameCheck
+	var key crypto.Signer
+	if !s.timedOut(c, now) {
+		var err error
+		if checks, err = s.runChecks(ctx, c); err != nil {
+			return nil, err
+		}
+		if allSucceed(c, checks) {
+			// RSA key generation is slow: not under the write lock.
+			if key, err = x509util.GenerateKey(c.KeyAlgorithm); err != nil {
+				return nil, err
+			}
+		}
+	}
+	err := s.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		em.Pending = nil
+		cur, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		c = cur
+		if c.Status != inventory.StatusPendingValidation {
+			return nil
+		}
+		if s.timedOut(c, now) {
+			return s.expire(tx, c, now)
+		}
+		return s.apply(tx, c, checks, key, now, em)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == inventory.StatusValidationTimedOut && checks == nil {
+		for _, v := range c.Validations {
+			checks = append(checks, NameCheck{DomainName: v.DomainName, Status: v.Status, Detail: "not validated within 72 hours"})
+		}
+	}
+	return &Outcome{Certificate: c, Checks: checks}, nil
+}
+
+// allSucceed reports whether every name of c is validated once checks
+// are applied.
+func allSucceed(c *localstore.Certificate, checks []NameCheck) bool {
+	for _, v := range c.Validations {
+		if v.Status == StatusSuccess {
+			continue
+		}
+		ok := false
+		for _, ch := range checks {
+			if ch.DomainName == v.DomainName && ch.Status == StatusSuccess {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return len(c.Validations) > 0
+}
+
+// runChecks checks the pending names of c.
+func (s *Service) runChecks(ctx context.Context, c *localstore.Certificate) ([]NameCheck, error) {
+	var r *Resolver
+	var rerr error
+	if c.ValidationMethod == MethodDNS || c.ValidationMethod == MethodHTTP {
+		r, rerr = s.resolver()
+	}
+	dnsDone := map[string]NameCheck{} // by record name: a wildcard shares its base's record
+	out := make([]NameCheck, 0, len(c.Validations))
+	for _, v := range c.Validations {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ch := NameCheck{DomainName: v.DomainName, Status: v.Status}
+		if v.Status != StatusPending {
+			out = append(out, ch)
+			continue
+		}
+		switch v.Method {
+		case MethodEmail:
+			ch.Detail = "waiting for the approval code sent to " + strings.Join(v.Emails, ", ")
+			out = append(out, ch)
+			continue
+		case MethodDNS, MethodHTTP:
+			if rerr != nil {
+				ch.Detail = rerr.Error()
+				out = append(out, ch)
+				continue
+			}
+		default:
+			ch.Detail = "unknown validation method " + v.Method
+			out = append(out, ch)
+			continue
+		}
+		var ok bool
+		var why string
+		if v.Method == MethodDNS {
+			prev, seen := dnsDone[v.RecordName]
+			if !seen {
+				var err error
+				ok, why, err = r.CheckDNS(ctx, v.RecordName, v.RecordValue)
+				if err != nil {
+					ok, why = false, err.Error()
+				}
+				prev = NameCheck{Status: map[bool]string{true: StatusSuccess, false: StatusPending}[ok], Detail: why}
+				dnsDone[v.RecordName] = prev
+			}
+			ok, why = prev.Status == StatusSuccess, prev.Detail
+		} else {
+			hc := &HTTPChecker{Resolver: r, Port: s.Settings.HTTPPort}
+			ok, why = hc.Check(ctx, v.DomainName, v.RedirectFrom, c.Extra[httpContentKey(v.DomainName)])
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !ok {
+			ch.Detail = why
+			out = append(out, ch)
+			continue
+		}
+		allowed, why, err := r.CheckCAA(ctx, v.DomainName, s.Settings.CAAIdentities)
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			ch.Detail = "validated, but the CAA check could not be done: " + err.Error()
+		case !allowed:
+			ch.Status, ch.Detail = StatusFailed, why
+		default:
+			ch.Status = StatusSuccess
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// apply records checks on c (read again in tx) and fails or issues it.
+func (s *Service) apply(tx localstore.Tx, c *localstore.Certificate, checks []NameCheck, key crypto.Signer, now time.Time, em *events.Emitter) error {
+	changed, caaFailed := false, false
+	for i := range c.Validations {
+		v := &c.Validations[i]
+		if v.Status != StatusPending {
+			continue
+		}
+		for _, ch := range checks {
+			if ch.DomainName != v.DomainName || ch.Status == v.Status {
+				continue
+			}
+			v.Status, v.UpdatedAt, changed = ch.Status, now, true
+			if ch.Status == StatusFailed {
+				caaFailed = true
+			}
+		}
+	}
+	switch {
+	case caaFailed:
+		c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, ReasonCAA, now
+		return tx.PutCertificate(c)
+	case allSucceed(c, nil):
+		return s.issue(tx, c, key, now, em)
+	case changed:
+		c.UpdatedAt = now
+		return tx.PutCertificate(c)
+	}
+	return nil
+}
+
+// expire moves c to VALIDATION_TIMED_OUT.
+func (s *Service) expire(tx localstore.Tx, c *localstore.Certificate, now time.Time) error {
+	for i := range c.Validations {
+		if v := &c.Validations[i]; v.Status == StatusPending {
+			v.Status, v.UpdatedAt = StatusTimedOut, now
+		}
+	}
+	c.Status, c.UpdatedAt = inventory.StatusValidationTimedOut, now
+	return tx.PutCertificate(c)
+}
+
+// issue signs c from the built-in public-style CA with key (generated now
+// when nil) and records it, with a Certificate Available event (ISSUANCE).
+// A CA refusal (duration, state) fails the certificate with its code.
+func (s *Service) issue(tx localstore.Tx, c *localstore.Certificate, key crypto.Signer, now time.Time, em *events.Emitter) error {
+	if key == nil {
+		var err error
+		if key, err = x509util.GenerateKey(c.KeyAlgorithm); err != nil {
+			return err
+		}
+	}
+	caRec, err := s.Authority.EnsurePublic(tx, key.Public())
+	if err != nil {
+		return err
+	}
+	issued, err := s.Authority.IssueLeaf(tx, caRec, authority.LeafParams{
+		CertID: c.ID, Names: c.SubjectAlternativeNames, PublicKey: key.Public(), Validity: s.Settings.Validity,
+	})
+	var ce *errs.Error
+	if errors.As(err, &ce) && ce.Exit != errs.ExitFailure && ce.Exit != errs.ExitVaultUnavailable {
+		reason := ce.Code
+		if reason == "" {
+			reason = "OTHER"
+		}
+		c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, reason, now
+		return tx.PutCertificate(c)
+	}
+	if err != nil {
+		return err
+	}
+	c.CertificateAuthorityID = caRec.ID
+	if err := inventory.StoreIssued(tx, s.Vault, c, issued.Certificate, issued.Chain, key, now); err != nil {
+		return err
+	}
+	inventory.UpdateEligibility(c, now)
+	if err := tx.PutCertificate(c); err != nil {
+		return err
+	}
+	d := events.CertificateDetail(c, now)
+	d["Action"] = events.ActionIssuance
+	return em.Emit(tx, events.Available, []string{em.ARN(c.ID)}, d)
+}
+
+// Approve uses an approval code: the name it was sent for is validated,
+// and the certificate is issued when it was the last. It returns the
+// certificate and the approved name. An unknown code is not found (exit
+// 3); a used, superseded or expired one is refused (exit 5).
+func (s *Service) Approve(ctx context.Context, code string, em *events.Emitter) (*localstore.Certificate, string, error) {
+	if !validCodeSyntax(code) {
+		return nil, "", errs.Invalidf("%q is not an approval code (32 letters and digits)", strings.TrimSpace(code))
+	}
+	id := codeID(code)
+	now := s.Now()
+	var rec *codeRecord
+	var c *localstore.Certificate
+	err := s.Vault.Store.View(ctx, func(tx localstore.Tx) error {
+		var err error
+		if rec, err = getCode(tx, id); err != nil {
+			if errors.Is(err, localstore.ErrNotFound) {
+				return errs.NotFoundf("unknown approval code")
+			}
+			return err
+		}
+		if err := codeUsable(rec, now); err != nil {
+			return err
+		}
+		c, err = tx.GetCertificate(rec.CertificateID)
+		if errors.Is(err, localstore.ErrNotFound) {
+			return errs.Refusedf("the certificate of this approval code was deleted")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if c.Status != inventory.StatusPendingValidation {
+		return nil, "", errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
+	}
+	var key crypto.Signer
+	if allSucceed(c, []NameCheck{{DomainName: rec.DomainName, Status: StatusSuccess}}) && !s.timedOut(c, now) {
+		if key, err = x509util.GenerateKey(c.KeyAlgorithm); err != nil {
+			return nil, "", err
+		}
+	}
+	var refusal error
+	err = s.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		em.Pending = nil
+		refusal = nil
+		rec, err := getCode(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := codeUsable(rec, now); err != nil {
+			return err
+		}
+		if c, err = tx.GetCertificate(rec.CertificateID); err != nil {
+			return err
+		}
+		if c.Status != inventory.StatusPendingValidation {
+			return errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
+		}
+		if s.timedOut(c, now) {
+			refusal = errs.Refusedf("the validation of certificate %s timed out (72 hours)", c.ID)
+			return s.expire(tx, c, now)
+		}
+		rec.UsedAt = now
+		if err := putCode(tx, id, rec, now); err != nil {
+			return err
+		}
+		found := false
+		for i := range c.Validations {
+			if v := &c.Validations[i]; v.DomainName == rec.DomainName && v.Status == StatusPending {
+				v.Status, v.UpdatedAt, found = StatusSuccess, now, true
+			}
+		}
+		if !found {
+			return errs.Refusedf("%s of certificate %s is not pending validation", rec.DomainName, c.ID)
+		}
+		c.UpdatedAt = now
+		if err := tx.PutCertificate(c); err != nil {
+			return err
+		}
+		return s.apply(tx, c, nil, key, now, em)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if refusal != nil {
+		return c, rec.DomainName, refusal
+	}
+	return c, rec.DomainName, nil
+}
+
+func codeUsable(rec *codeRecord, now time.Time) error {
+	switch {
+	case !rec.UsedAt.IsZero():
+		return errs.Refusedf("this approval code was already used (%s)", rec.UsedAt.UTC().Format(time.RFC3339))
+	case rec.Superseded:
+		return errs.Refusedf("this approval code was replaced by a newer one (resend-validation-email)")
+	case !now.Before(rec.ExpiresAt):
+		return errs.Refusedf("this approval code expired at %s", rec.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Records are the DNS records the user must create for c, one per
+// distinct record (a wildcard shares its base name's).
+func Records(c *localstore.Certificate) []Record {
+	var out []Record
+	seen := map[string]bool{}
+	for _, v := range c.Validations {
+		if v.RecordName == "" || seen[v.RecordName] {
+			continue
+		}
+		seen[v.RecordName] = true
+		out = append(out, Record{DomainName: v.DomainName, Name: v.RecordName, Type: v.RecordType, Value: v.RecordValue})
+	}
+	return out
+}
+
+// Record is one DNS validation record.
+type Record struct {
+	DomainName string `json:"DomainName"`
+	Name       string `json:"Name"`
+	Type       string `json:"Type"`
+	Value      string `json:"Value"`
+}
+
+// String renders r as a zone file line.
+func (r Record) String() string {
+	return fmt.Sprintf("%s 300 IN %s %s", r.Name, r.Type, r.Value)
+}

@@ -1,0 +1,102 @@
+package validation
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// secretMetaKey names the vault's DNS validation secret in the meta table.
+const secretMetaKey = "validation.dns-secret"
+
+// VaultSecret returns the vault's random DNS validation secret, creating it
+// on first use (call it in a write transaction the first time). The secret
+// makes validation records stable for the vault and unguessable for others.
+func VaultSecret(tx localstore.Tx) ([]byte, error) {
+	b, err := tx.GetMeta(secretMetaKey)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, localstore.ErrNotFound) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return b, tx.PutMeta(secretMetaKey, b)
+}
+
+// DNSRecord returns the CNAME record proving control of name in this
+// vault: `_<32 hex>.<name>.` → `_<32 hex>.<zone>.`. A wildcard shares the
+// record of its base name, and every certificate for a name gets the same
+// record.
+func DNSRecord(secret []byte, zone, name string) (recordName, value string) {
+	base := dnsname.Normalize(dnsname.Base(strings.TrimSuffix(name, ".")))
+	label := func(purpose string) string {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(purpose))
+		m.Write([]byte{0})
+		m.Write([]byte(base))
+		return "_" + hex.EncodeToString(m.Sum(nil)[:16])
+	}
+	z := strings.Trim(dnsname.Normalize(zone), ".")
+	return label("record-name") + "." + base + ".", label("record-value") + "." + z + "."
+}
+
+// NormalizeTarget puts a CNAME target in the form it is compared in: lower
+// case, without surrounding space, one trailing dot or one leading
+// underscore.
+func NormalizeTarget(s string) string {
+	s = dnsname.Normalize(strings.TrimSpace(s))
+	s = strings.TrimSuffix(s, ".")
+	return strings.TrimPrefix(s, "_")
+}
+
+// TargetMatches reports whether a CNAME target found in DNS is the expected
+// validation value. The value is accepted with or without its trailing dot
+// (a zone file entry without the dot gets the zone's origin appended) and
+// without its leading underscore.
+func TargetMatches(got, want string) bool {
+	g, w := NormalizeTarget(got), NormalizeTarget(want)
+	if w == "" {
+		return false
+	}
+	return g == w || strings.HasPrefix(g, w+".")
+}
+
+// CheckDNS looks for the validation CNAME recordName → value, following a
+// chain of at most MaxCNAMEChain aliases. It returns whether the record is
+// in place and, when not, why. err reports a lookup that failed (the
+// answer is unknown).
+func (r *Resolver) CheckDNS(ctx context.Context, recordName, value string) (bool, string, error) {
+	cur := recordName
+	for hop := 1; hop <= MaxCNAMEChain; hop++ {
+		rrs, err := r.lookup(ctx, cur, dns.TypeCNAME)
+		if err != nil {
+			return false, "", err
+		}
+		if len(rrs) == 0 {
+			if hop == 1 {
+				return false, fmt.Sprintf("no CNAME record at %s", recordName), nil
+			}
+			return false, fmt.Sprintf("the CNAME chain from %s ends at %s without reaching %s", recordName, cur, value), nil
+		}
+		target := rrs[0].(*dns.CNAME).Target
+		if TargetMatches(target, value) {
+			return true, "", nil
+		}
+		cur = target
+	}
+	return false, fmt.Sprintf("the CNAME chain from %s is longer than %d records", recordName, MaxCNAMEChain), nil
+}

@@ -1,0 +1,238 @@
+package validation
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/validation/validationtest"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+var codeLine = regexp.MustCompile(`(?m)^Approval code: ([A-Z2-7]{32})\r?$`)
+
+func TestValidationEmails(t *testing.T) {
+	for in, want := range map[string]string{
+		"www.example.test":     "example.test",
+		"*.example.test":       "example.test",
+		"*.www.example.test":   "example.test",
+		"shop.example.test":    "shop.example.test",
+		"wwwx.example.test":    "wwwx.example.test",
+		"WWW.Example.TEST.":    "example.test",
+		"www.shop.example.tld": "shop.example.tld",
+	} {
+		got := ValidationEmails(in)
+		var exp []string
+		for _, l := range []string{"admin", "administrator", "hostmaster", "postmaster", "webmaster"} {
+			exp = append(exp, l+"@"+want)
+		}
+		if !slices.Equal(got, exp) {
+			t.Errorf("%s: %v", in, got)
+		}
+	}
+}
+
+// TestEmailSMTPApprove: five messages through a real SMTP server, each with
+// the ARN, names and the approval code; the code validates the name and,
+// for the last name, issues the certificate; a used code is refused.
+func TestEmailSMTPApprove(t *testing.T) {
+	f := newFixture(t)
+	smtpd := validationtest.StartSMTP(t)
+	pw := "s3cret"
+	f.svc.Mailer = &SMTPMailer{Addr: smtpd.Addr, From: "certctl@vault.test", Username: "ops", Password: pw, Now: f.clk.Now}
+	c, msgs := f.request(MethodEmail, x509util.ECPrime256v1, []string{"www.shop.example.test", "api.example.test"},
+		DomainValidationOption{DomainName: "api.example.test", ValidationDomain: "example.test"})
+	if len(msgs) != 10 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	if err := f.svc.Send(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	got := smtpd.Messages()
+	if len(got) != 10 {
+		t.Fatalf("server received %d messages", len(got))
+	}
+	codes := map[string]string{} // name → code
+	var rcpts []string
+	arn := f.svc.ARN(c.ID)
+	for _, m := range got {
+		if len(m.To) != 1 || m.From != "certctl@vault.test" || m.Auth != " ops "+pw {
+			t.Errorf("envelope %+v", m)
+		}
+		rcpts = append(rcpts, m.To[0])
+		// (the server's dot-reader turns CRLF into LF)
+		if !strings.Contains(m.Data, "\nCertificate ARN: "+arn+"\n") {
+			t.Errorf("no ARN in %q", m.Data)
+		}
+		code := codeLine.FindStringSubmatch(m.Data)
+		if code == nil {
+			t.Fatalf("no approval code line in %q", m.Data)
+		}
+		name := "www.shop.example.test"
+		if strings.Contains(m.Data, "\nDomain name: api.example.test\n") {
+			name = "api.example.test"
+			if !strings.Contains(m.Data, "\nValidation domain: example.test\n") {
+				t.Errorf("validation domain missing: %q", m.Data)
+			}
+		}
+		if prev, ok := codes[name]; ok && prev != code[1] {
+			t.Errorf("two codes for %s", name)
+		}
+		codes[name] = code[1]
+	}
+	slices.Sort(rcpts)
+	want := append(ValidationEmails("shop.example.test"), ValidationEmails("example.test")...)
+	slices.Sort(want)
+	if !slices.Equal(rcpts, want) {
+		t.Errorf("recipients %v, want %v", rcpts, want)
+	}
+	if codes["www.shop.example.test"] == codes["api.example.test"] {
+		t.Error("two names share a code")
+	}
+	// Only hashes are stored.
+	if err := f.svc.Vault.Store.View(context.Background(), func(tx localstore.Tx) error {
+		objs, err := tx.ListObjects(codeKind)
+		for _, o := range objs {
+			for _, code := range codes {
+				if strings.Contains(string(o.Data)+o.ID, code) {
+					t.Error("an approval code is stored in clear")
+				}
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	cert, name, err := f.svc.Approve(context.Background(), strings.ToLower(codes["api.example.test"]), f.emitter())
+	if err != nil || name != "api.example.test" || cert.Status != inventory.StatusPendingValidation {
+		t.Fatalf("approve: %v %s %v", err, name, cert)
+	}
+	if _, _, err := f.svc.Approve(context.Background(), codes["api.example.test"], f.emitter()); exitOf(err) != errs.ExitRefused {
+		t.Errorf("reused code: %v", err)
+	}
+	cert, _, err = f.svc.Approve(context.Background(), codes["www.shop.example.test"], f.emitter())
+	if err != nil || cert.Status != inventory.StatusIssued {
+		t.Fatalf("approve last: %v %v", err, cert)
+	}
+	if _, _, err := f.svc.Approve(context.Background(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", f.emitter()); exitOf(err) != errs.ExitNotFound {
+		t.Errorf("unknown code: %v", err)
+	}
+	if _, _, err := f.svc.Approve(context.Background(), "not-a-code", f.emitter()); exitOf(err) != errs.ExitInvalid {
+		t.Errorf("malformed code: %v", err)
+	}
+}
+
+func TestApprovalCodeExpires(t *testing.T) {
+	f := newFixture(t)
+	_, msgs := f.request(MethodEmail, x509util.ECPrime256v1, []string{"late.example.test"})
+	f.clk.t = f.clk.t.Add(Timeout)
+	_, _, err := f.svc.Approve(context.Background(), msgs[0].Code, f.emitter())
+	if exitOf(err) != errs.ExitRefused || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired code: %v", err)
+	}
+}
+
+// TestResend: a superdomain gets its own addresses and a new code; the old
+// code stops working; a domain that is not a superdomain is refused.
+func TestResend(t *testing.T) {
+	f := newFixture(t)
+	c, first := f.request(MethodEmail, x509util.ECPrime256v1, []string{"www.shop.example.test"})
+	var msgs []Message
+	err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		var err error
+		msgs, err = f.svc.Resend(tx, c.ID, "WWW.shop.example.test", "example.test")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var to []string
+	for _, m := range msgs {
+		to = append(to, m.To)
+		if m.Code == first[0].Code || m.ValidationDomain != "example.test" {
+			t.Errorf("message %+v", m)
+		}
+	}
+	if !slices.Equal(to, ValidationEmails("example.test")) {
+		t.Errorf("resent to %v", to)
+	}
+	if got := f.get(c.ID).Validations[0]; got.ValidationDomain != "example.test" || !slices.Equal(got.Emails, to) {
+		t.Errorf("validation %+v", got)
+	}
+	if _, _, err := f.svc.Approve(context.Background(), first[0].Code, f.emitter()); exitOf(err) != errs.ExitRefused {
+		t.Errorf("superseded code: %v", err)
+	}
+	for _, bad := range []string{"other.test", "shop.example.tes", "www.www.shop.example.test", "*.example.test"} {
+		err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+			_, err := f.svc.Resend(tx, c.ID, "www.shop.example.test", bad)
+			return err
+		})
+		if exitOf(err) != errs.ExitInvalid {
+			t.Errorf("validation domain %s: %v", bad, err)
+		}
+	}
+	if cert, _, err := f.svc.Approve(context.Background(), msgs[0].Code, f.emitter()); err != nil || cert.Status != inventory.StatusIssued {
+		t.Errorf("new code: %v", err)
+	}
+}
+
+func TestOutboxMailer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	m := &OutboxMailer{Dir: dir, From: "certctl@localhost", Now: func() time.Time { return now }}
+	var msgs []Message
+	for _, to := range ValidationEmails("example.test") {
+		msgs = append(msgs, Message{To: to, CertificateARN: "arn:x", DomainName: "example.test", ValidationDomain: "example.test", Code: "CODE", ExpiresAt: now.Add(Timeout)})
+	}
+	if err := m.Send(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("outbox %v %v", st, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 5 {
+		t.Fatalf("%d files", len(files))
+	}
+	for _, p := range files {
+		st, _ := os.Stat(p)
+		b, _ := os.ReadFile(p)
+		if st.Mode().Perm() != 0o600 || !strings.Contains(string(b), "\r\nApproval code: CODE\r\n") || !strings.Contains(string(b), "To: ") {
+			t.Errorf("%s: %v %q", p, st.Mode(), b)
+		}
+	}
+}
+
+func TestParseDomainValidationOption(t *testing.T) {
+	o, err := ParseDomainValidationOption("ValidationDomain=example.test, DomainName=www.example.test")
+	if err != nil || o.DomainName != "www.example.test" || o.ValidationDomain != "example.test" {
+		t.Errorf("%+v %v", o, err)
+	}
+	for _, bad := range []string{"", "DomainName=a.test", "DomainName=a.test,ValidationDomain=", "DomainName=a,DomainName=b,ValidationDomain=c",
+		"Domain=a.test,ValidationDomain=a.test", "DomainName", "a.test"} {
+		if _, err := ParseDomainValidationOption(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	vds, err := ValidationDomains([]string{"www.shop.example.test", "*.example.test"},
+		[]DomainValidationOption{{DomainName: "*.example.test", ValidationDomain: "Example.Test"}})
+	if err != nil || vds["*.example.test"] != "example.test" || vds["www.shop.example.test"] != "www.shop.example.test" {
+		t.Errorf("%v %v", vds, err)
+	}
+	if _, err := ValidationDomains([]string{"a.example.test"}, []DomainValidationOption{{DomainName: "b.example.test", ValidationDomain: "example.test"}}); err == nil {
+		t.Error("an option for a name not in the request was accepted")
+	}
+	if _, err := ValidationDomains([]string{"a.example.test"}, []DomainValidationOption{{DomainName: "a.example.test", ValidationDomain: "b.example.test"}}); err == nil {
+		t.Error("a sibling validation domain was accepted")
+	}
+}

@@ -1,0 +1,218 @@
+package validation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// HTTP check limits.
+const (
+	MaxHTTPRedirects = 10
+	MaxHTTPBody      = 64 << 10
+	HTTPTimeout      = 10 * time.Second
+)
+
+// wellKnownPath is where RedirectFrom files live.
+const wellKnownPath = "/.well-known/pki-validation/"
+
+// httpContentKey names the expected content of name's file in
+// Certificate.Extra.
+func httpContentKey(name string) string { return "validation.http." + name }
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// CheckHTTPBaseURL checks validation.http_base_url before HTTP validation
+// is used.
+func CheckHTTPBaseURL(base string) error {
+	if base == "" {
+		return errors.New("HTTP validation needs validation.http_base_url: the URL under which `certctl validate serve-http` is reachable")
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("validation.http_base_url %q is not an http(s) URL", base)
+	}
+	return nil
+}
+
+// NewHTTPChallenge makes the redirect and the content proving control of
+// name: RedirectFrom http://<name>/.well-known/pki-validation/<x>.txt must
+// lead (by redirects) to RedirectTo <base>/<x>.txt, served by `validate
+// serve-http`, whose body is content.
+func NewHTTPChallenge(base, name string) (from, to, content string, err error) {
+	if dnsname.IsWildcard(name) {
+		return "", "", "", fmt.Errorf("%s: a wildcard name cannot be validated by HTTP (use DNS)", name)
+	}
+	x, err := randomHex(16)
+	if err != nil {
+		return "", "", "", err
+	}
+	if content, err = randomHex(32); err != nil {
+		return "", "", "", err
+	}
+	from = "http://" + name + wellKnownPath + x + ".txt"
+	to = strings.TrimSuffix(base, "/") + "/" + x + ".txt"
+	return from, to, content, nil
+}
+
+// HTTPChecker fetches RedirectFrom URLs, resolving their host through the
+// validation resolvers and connecting on the configured port.
+type HTTPChecker struct {
+	Resolver *Resolver
+	// Port replaces port 80 when connecting to the validated name.
+	Port int
+	// Timeout bounds one check (all redirects); 0 means HTTPTimeout.
+	Timeout time.Duration
+}
+
+// Check fetches from (following at most MaxHTTPRedirects redirects) and
+// compares its body, without surrounding white space, with content. It
+// returns whether it matched and, when not, why. Failures of the fetch are
+// reasons, not errors: the user may fix them before the timeout.
+func (h *HTTPChecker) Check(ctx context.Context, name, from, content string) (bool, string) {
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = HTTPTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	dialer := &net.Dialer{}
+	tr := &http.Transport{
+		Proxy:             nil,
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			if strings.EqualFold(host, name) && port == "80" && h.Port > 0 {
+				port = strconv.Itoa(h.Port)
+			}
+			ips, err := h.Resolver.LookupIP(ctx, host)
+			if err != nil {
+				return nil, err
+			}
+			var lastErr error
+			for _, ip := range ips {
+				c, err := dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+				if err == nil {
+					return c, nil
+				}
+				lastErr = err
+			}
+			return nil, lastErr
+		},
+		ResponseHeaderTimeout: timeout,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > MaxHTTPRedirects {
+				return fmt.Errorf("more than %d redirects", MaxHTTPRedirects)
+			}
+			return nil
+		},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, from, nil)
+	if err != nil {
+		return false, fmt.Sprintf("GET %s: %v", from, err)
+	}
+	req.Header.Set("User-Agent", "certctl-validation")
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, fmt.Sprintf("GET %s: %v", from, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Sprintf("GET %s: %s answered %s", from, resp.Request.URL.Redacted(), resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxHTTPBody+1))
+	if err != nil {
+		return false, fmt.Sprintf("GET %s: %v", from, err)
+	}
+	if len(body) > MaxHTTPBody {
+		return false, fmt.Sprintf("GET %s: the response is larger than %d KiB", from, MaxHTTPBody>>10)
+	}
+	if strings.TrimSpace(string(body)) != content {
+		return false, fmt.Sprintf("GET %s: the content does not match the expected token", from)
+	}
+	return true, ""
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// HTTPHandler serves the content of every pending HTTP validation at the
+// last path segment of its RedirectTo (`<x>.txt`), whatever the prefix, so
+// it works behind a reverse proxy that maps validation.http_base_url.
+func HTTPHandler(st localstore.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		file := path.Base(r.URL.Path)
+		if len(file) != 36 || !strings.HasSuffix(file, ".txt") {
+			http.NotFound(w, r)
+			return
+		}
+		content, err := findHTTPContent(r.Context(), st, file)
+		if err != nil {
+			http.Error(w, "vault unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if content == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = io.WriteString(w, content)
+	})
+}
+
+func findHTTPContent(ctx context.Context, st localstore.Store, file string) (string, error) {
+	var content string
+	err := st.View(ctx, func(tx localstore.Tx) error {
+		certs, err := tx.ListCertificates(localstore.CertificateFilter{Statuses: []string{StatusPending}})
+		if err != nil {
+			return err
+		}
+		for _, c := range certs {
+			for _, v := range c.Validations {
+				if v.Method == MethodHTTP && v.Status == StatusPending && path.Base(v.RedirectTo) == file {
+					content = c.Extra[httpContentKey(v.DomainName)]
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	return content, err
+}

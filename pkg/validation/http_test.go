@@ -1,0 +1,143 @@
+package validation
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// startWeb starts a loopback web server and makes the fixture fetch
+// RedirectFrom URLs on its port; names resolve to 127.0.0.1 through the
+// test DNS server.
+func (f *fixture) startWeb(h http.Handler, names ...string) *httptest.Server {
+	srv := httptest.NewServer(h)
+	f.t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	f.svc.Settings.HTTPPort, _ = strconv.Atoi(port)
+	for _, n := range names {
+		f.dns.Add(f.t, n+". 300 IN A 127.0.0.1")
+	}
+	return srv
+}
+
+// TestHTTPValidation: the site redirects RedirectFrom to RedirectTo, served
+// by HTTPHandler (what `validate serve-http` runs); the name validates and
+// the certificate is issued.
+func TestHTTPValidation(t *testing.T) {
+	f := newFixture(t)
+	files := httptest.NewServer(HTTPHandler(f.svc.Vault.Store))
+	t.Cleanup(files.Close)
+	f.svc.Settings.HTTPBaseURL = files.URL + "/pki"
+	// The customer's site: every pki-validation file redirects to the base URL.
+	f.startWeb(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, wellKnownPath) || r.Host != "web.example.test" {
+			http.NotFound(w, r)
+			return
+		}
+		http.Redirect(w, r, f.svc.Settings.HTTPBaseURL+"/"+path.Base(r.URL.Path), http.StatusMovedPermanently)
+	}), "web.example.test")
+	c, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"web.example.test"})
+	v := c.Validations[0]
+	if !strings.HasPrefix(v.RedirectFrom, "http://web.example.test/.well-known/pki-validation/") || !strings.HasSuffix(v.RedirectFrom, ".txt") ||
+		v.RedirectTo != f.svc.Settings.HTTPBaseURL+"/"+path.Base(v.RedirectFrom) {
+		t.Fatalf("redirect %s → %s", v.RedirectFrom, v.RedirectTo)
+	}
+	out := f.advance(c.ID)
+	if out.Certificate.Status != inventory.StatusIssued {
+		t.Fatalf("status %s %+v", out.Certificate.Status, out.Checks)
+	}
+	// Once issued, the file is no longer served.
+	resp, err := http.Get(v.RedirectTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("served after issuance: %s", resp.Status)
+	}
+}
+
+func TestHTTPChecksFailCleanly(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		detail  string
+	}{
+		{"mismatched content", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("something else\n")) },
+			"content does not match"},
+		{"redirect loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, r.URL.Path, http.StatusFound) },
+			"more than 10 redirects"},
+		{"oversized body", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(strings.Repeat("x", MaxHTTPBody+1)))
+		}, "larger than 64 KiB"},
+		{"not found", http.NotFound, "404"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.svc.Settings.HTTPBaseURL = "http://files.example.test"
+			f.startWeb(tc.handler, "web.example.test")
+			c, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"web.example.test"})
+			start := time.Now()
+			out := f.advance(c.ID)
+			if out.Certificate.Status != inventory.StatusPendingValidation || statuses(out.Certificate)["web.example.test"] != StatusPending {
+				t.Fatalf("status %s", out.Certificate.Status)
+			}
+			if !strings.Contains(out.Checks[0].Detail, tc.detail) {
+				t.Errorf("detail %q, want %q", out.Checks[0].Detail, tc.detail)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %s", d)
+			}
+		})
+	}
+}
+
+func TestHTTPRequestRules(t *testing.T) {
+	f := newFixture(t)
+	req := Request{Method: MethodHTTP, Names: []string{"web.example.test"}}
+	if _, err := f.svc.CheckRequest(req); exitOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "http_base_url") {
+		t.Errorf("no base URL: %v", err)
+	}
+	f.svc.Settings.HTTPBaseURL = "http://files.example.test"
+	req.Names = append(req.Names, "*.web.example.test")
+	if _, err := f.svc.CheckRequest(req); exitOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "wildcard") {
+		t.Errorf("wildcard: %v", err)
+	}
+}
+
+// TestHTTPHandlerServesPendingOnly checks the serve-http handler directly.
+func TestHTTPHandlerServesPendingOnly(t *testing.T) {
+	f := newFixture(t)
+	f.svc.Settings.HTTPBaseURL = "http://files.example.test/base/"
+	c, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"web.example.test"})
+	h := HTTPHandler(f.svc.Vault.Store)
+	get := func(p string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil).WithContext(context.Background()))
+		return rec.Code, rec.Body.String()
+	}
+	to := c.Validations[0].RedirectTo
+	if !strings.HasPrefix(to, "http://files.example.test/base/") {
+		t.Fatalf("RedirectTo %s", to)
+	}
+	code, body := get(strings.TrimPrefix(to, "http://files.example.test"))
+	if code != 200 || body != c.Extra[httpContentKey("web.example.test")] || len(body) != 64 {
+		t.Errorf("%d %q", code, body)
+	}
+	if code, _ := get("/base/00000000000000000000000000000000.txt"); code != 404 {
+		t.Errorf("unknown file: %d", code)
+	}
+	if code, _ := get("/../etc/passwd"); code != 404 {
+		t.Errorf("traversal: %d", code)
+	}
+}

@@ -1,0 +1,190 @@
+package validation
+
+import (
+	"time"
+
+	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Request describes the validation of a new ISSUED-type certificate.
+type Request struct {
+	Method string
+	// Names are the certificate's validated, normalised names (the first
+	// is the common name).
+	Names []string
+	// Options are the --domain-validation-options items.
+	Options []DomainValidationOption
+}
+
+// CheckRequest checks what can be checked before the vault is opened:
+// the method, the validation domains, HTTP's base URL and wildcards. Its
+// errors carry exit codes (4 for invalid input).
+func (s *Service) CheckRequest(req Request) (map[string]string, error) {
+	vds, err := ValidationDomains(req.Names, req.Options)
+	if err != nil {
+		return nil, errs.Invalidf("%v", err)
+	}
+	switch req.Method {
+	case MethodDNS, MethodEmail:
+	case MethodHTTP:
+		if err := CheckHTTPBaseURL(s.Settings.HTTPBaseURL); err != nil {
+			return nil, errs.Invalidf("%v", err).WithHint("certctl config set validation.http_base_url http://HOST:PORT")
+		}
+		for _, n := range req.Names {
+			if dnsname.IsWildcard(n) {
+				return nil, errs.Invalidf("%s: a wildcard name cannot be validated by HTTP", n).
+					WithHint("use --validation-method DNS for wildcard names")
+			}
+		}
+	default:
+		return nil, errs.UsageErrorf("unknown validation method %q (use DNS, EMAIL or HTTP)", req.Method)
+	}
+	return vds, nil
+}
+
+// Prepare turns c, a new ISSUED-type record (ID, tags, options and
+// KeyAlgorithm set), into a PENDING_VALIDATION certificate with one
+// validation per name, and stores it. For EMAIL it returns the messages to
+// send once the transaction has committed.
+func (s *Service) Prepare(tx localstore.Tx, c *localstore.Certificate, req Request) ([]Message, error) {
+	vds, err := s.CheckRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	c.Type = inventory.TypeIssued
+	c.KeyPairOrigin = inventory.OriginVault
+	c.Status = inventory.StatusPendingValidation
+	c.DomainName = req.Names[0]
+	c.SubjectAlternativeNames = append([]string(nil), req.Names...)
+	c.ValidationMethod = req.Method
+	c.Validations = nil
+	if c.Extra == nil {
+		c.Extra = map[string]string{}
+	}
+	var secret []byte
+	if req.Method == MethodDNS {
+		if secret, err = VaultSecret(tx); err != nil {
+			return nil, err
+		}
+	}
+	var msgs []Message
+	for _, n := range req.Names {
+		v := localstore.DomainValidation{DomainName: n, ValidationDomain: vds[n], Status: StatusPending, Method: req.Method, UpdatedAt: now}
+		switch req.Method {
+		case MethodDNS:
+			v.RecordName, v.RecordValue = DNSRecord(secret, s.Settings.Zone, n)
+			v.RecordType = "CNAME"
+		case MethodHTTP:
+			var content string
+			if v.RedirectFrom, v.RedirectTo, content, err = NewHTTPChallenge(s.Settings.HTTPBaseURL, n); err != nil {
+				return nil, errs.Invalidf("%v", err)
+			}
+			c.Extra[httpContentKey(n)] = content
+		case MethodEmail:
+			v.Emails = ValidationEmails(v.ValidationDomain)
+			m, err := s.newCode(tx, c, &v, now)
+			if err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, m...)
+		}
+		c.Validations = append(c.Validations, v)
+	}
+	if err := tx.PutCertificate(c); err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// newCode makes the approval code of v's name (superseding an earlier
+// one), stores its hash and returns one message per address.
+func (s *Service) newCode(tx localstore.Tx, c *localstore.Certificate, v *localstore.DomainValidation, now time.Time) ([]Message, error) {
+	if old := c.Extra[codeKey(v.DomainName)]; old != "" {
+		if err := supersedeCode(tx, old); err != nil {
+			return nil, err
+		}
+	}
+	code, id, err := newApprovalCode()
+	if err != nil {
+		return nil, err
+	}
+	rec := codeRecord{CertificateID: c.ID, DomainName: v.DomainName, CreatedAt: now, ExpiresAt: now.Add(Timeout)}
+	if err := putCode(tx, id, &rec, now); err != nil {
+		return nil, err
+	}
+	c.Extra[codeKey(v.DomainName)] = id
+	var msgs []Message
+	for _, to := range v.Emails {
+		msgs = append(msgs, Message{
+			To: to, CertificateARN: s.arn(c.ID), DomainName: v.DomainName,
+			ValidationDomain: v.ValidationDomain, Code: code, ExpiresAt: rec.ExpiresAt,
+		})
+	}
+	return msgs, nil
+}
+
+func (s *Service) arn(id string) string {
+	if s.ARN == nil {
+		return id
+	}
+	return s.ARN(id)
+}
+
+// Resend makes a new approval code for domain of certificate id, sent to
+// the addresses of validationDomain (which must be domain or a superdomain
+// of it; empty keeps the current one), and returns the messages to send.
+// The previous code of that name stops working.
+func (s *Service) Resend(tx localstore.Tx, id, domain, validationDomain string) ([]Message, error) {
+	c, err := tx.GetCertificate(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status != inventory.StatusPendingValidation {
+		return nil, errs.Refusedf("certificate %s is %s: only a certificate pending validation takes validation email", id, c.Status)
+	}
+	if c.ValidationMethod != MethodEmail {
+		return nil, errs.Refusedf("certificate %s is validated by %s, not EMAIL", id, c.ValidationMethod)
+	}
+	now := s.Now()
+	if s.timedOut(c, now) {
+		return nil, errs.Refusedf("the validation of certificate %s timed out (72 hours)", id)
+	}
+	name := dnsname.Normalize(domain)
+	for i := range c.Validations {
+		v := &c.Validations[i]
+		if v.DomainName != name {
+			continue
+		}
+		if v.Status != StatusPending {
+			return nil, errs.Refusedf("%s of certificate %s is already %s", name, id, v.Status)
+		}
+		if validationDomain != "" {
+			vd, err := CheckValidationDomain(name, validationDomain)
+			if err != nil {
+				return nil, errs.Invalidf("%v", err)
+			}
+			v.ValidationDomain = vd
+			v.Emails = ValidationEmails(vd)
+		}
+		v.UpdatedAt = now
+		if c.Extra == nil {
+			c.Extra = map[string]string{}
+		}
+		msgs, err := s.newCode(tx, c, v, now)
+		if err != nil {
+			return nil, err
+		}
+		c.UpdatedAt = now
+		return msgs, tx.PutCertificate(c)
+	}
+	return nil, errs.Invalidf("%s is not a name of certificate %s", domain, id)
+}
+
+// timedOut reports whether c's validation window has passed.
+func (s *Service) timedOut(c *localstore.Certificate, now time.Time) bool {
+	return !now.Before(c.CreatedAt.Add(Timeout))
+}
