@@ -1,0 +1,434 @@
+package acmeserver
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/acme"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// newAccountBody is a newAccount payload with an EAB for key.
+func (f *fixture) newAccountBody(kid string, mac []byte, key *ecdsa.PrivateKey, contact ...string) []byte {
+	b, _ := json.Marshal(map[string]any{"termsOfServiceAgreed": true, "contact": contact,
+		"externalAccountBinding": eabJWS(f.t, kid, mac, f.url("/new-account"), key)})
+	return b
+}
+
+func wantProblem(t *testing.T, name string, resp *http.Response, body []byte, typ string, status int) {
+	t.Helper()
+	if got := problemType(t, resp, body); got != typ {
+		t.Errorf("%s: problem %s, want %s (%s)", name, got, typ, body)
+	}
+	if status != 0 && resp.StatusCode != status {
+		t.Errorf("%s: status %d, want %d", name, resp.StatusCode, status)
+	}
+	if resp.Header.Get("Replay-Nonce") == "" {
+		t.Errorf("%s: no Replay-Nonce on the error", name)
+	}
+}
+
+func TestNewAccountRefusals(t *testing.T) {
+	f := newFixture(t, endpoint.ContactRequired)
+	other := newFixture(t, endpoint.ContactNotRequired)
+	key := newKey(t)
+	kid, mac := f.eab(false, nil)
+	nu := f.url("/new-account")
+
+	// No EAB.
+	resp, body := f.signed(nu, key, "", []byte(`{"termsOfServiceAgreed":true,"contact":["mailto:a@lab.test"]}`), nil)
+	wantProblem(t, "no EAB", resp, body, errExternalAccountRequired, 400)
+	// Bad MAC.
+	bad := append([]byte(nil), mac...)
+	bad[0] ^= 1
+	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, bad, key, "mailto:a@lab.test"), nil)
+	wantProblem(t, "bad EAB MAC", resp, body, errUnauthorized, 403)
+	// EAB of another endpoint (its own MAC key, right URL).
+	okid, omac := other.eab(false, other.ep)
+	resp, body = f.signed(nu, key, "", f.newAccountBody(okid, omac, key, "mailto:a@lab.test"), nil)
+	wantProblem(t, "EAB of another endpoint", resp, body, errUnauthorized, 403)
+	// EAB binding another key.
+	b, _ := json.Marshal(map[string]any{"contact": []string{"mailto:a@lab.test"},
+		"externalAccountBinding": eabJWS(t, kid, mac, nu, newKey(t))})
+	resp, body = f.signed(nu, key, "", b, nil)
+	wantProblem(t, "EAB of another key", resp, body, errUnauthorized, 403)
+	// Contact REQUIRED without contact.
+	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key), nil)
+	wantProblem(t, "no contact", resp, body, errInvalidContact, 400)
+	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key, "mailto:not an address"), nil)
+	wantProblem(t, "bad contact", resp, body, errInvalidContact, 400)
+	// onlyReturnExisting for an unknown key.
+	resp, body = f.signed(nu, key, "", []byte(`{"onlyReturnExisting":true}`), nil)
+	wantProblem(t, "onlyReturnExisting", resp, body, errAccountDoesNotExist, 400)
+	// Nothing was bound by the refusals: the credential still works, once.
+	resp, _ = f.signed(nu, key, "", f.newAccountBody(kid, mac, key, "mailto:a@lab.test"), nil)
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") == "" {
+		t.Fatalf("valid newAccount: %d", resp.StatusCode)
+	}
+	// Same key again → the existing account (200).
+	resp, _ = f.signed(nu, key, "", []byte(`{"onlyReturnExisting":true}`), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("onlyReturnExisting for a known key: %d", resp.StatusCode)
+	}
+	// The single-use credential is spent.
+	k2 := newKey(t)
+	resp, body = f.signed(nu, k2, "", f.newAccountBody(kid, mac, k2, "mailto:b@lab.test"), nil)
+	wantProblem(t, "used EAB", resp, body, errUnauthorized, 403)
+	// A revoked credential is refused.
+	rkid, rmac := f.eab(true, nil)
+	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		b, err := endpoint.GetEAB(tx, rkid)
+		if err != nil {
+			return err
+		}
+		b.RevokedAt = f.clk.Now()
+		return endpoint.PutEAB(tx, b)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = f.signed(nu, k2, "", f.newAccountBody(rkid, rmac, k2, "mailto:b@lab.test"), nil)
+	wantProblem(t, "revoked EAB", resp, body, errUnauthorized, 403)
+}
+
+func TestJWSRefusals(t *testing.T) {
+	f := newFixture(t, endpoint.ContactNotRequired)
+	key := newKey(t)
+	_, acct := f.register(key)
+	no := f.url("/new-order")
+	order := []byte(`{"identifiers":[{"type":"dns","value":"lab.test"}]}`)
+
+	// Stale (unknown) nonce → badNonce with a fresh nonce.
+	resp, body := f.signed(no, key, acct.URI, order, func(h map[string]any) { h["nonce"] = "AAAAAAAAAAAAAAAAAAAAAA" })
+	wantProblem(t, "unknown nonce", resp, body, errBadNonce, 400)
+	// Reused nonce.
+	n := f.nonce()
+	resp, _ = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["nonce"] = n })
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("first use of a nonce: %d", resp.StatusCode)
+	}
+	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["nonce"] = n })
+	wantProblem(t, "reused nonce", resp, body, errBadNonce, 400)
+	// Expired nonce.
+	n = f.nonce()
+	f.clk.Add(2 * NonceLifetime)
+	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["nonce"] = n })
+	wantProblem(t, "expired nonce", resp, body, errBadNonce, 400)
+	// url mismatch.
+	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["url"] = f.url("/new-account") })
+	wantProblem(t, "url mismatch", resp, body, errUnauthorized, 403)
+	// alg none and HS256.
+	for _, alg := range []string{"none", "HS256"} {
+		resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["alg"] = alg })
+		wantProblem(t, "alg "+alg, resp, body, errBadSignatureAlgorithm, 400)
+	}
+	// jwk and kid together.
+	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["jwk"] = jwkOf(t, key) })
+	wantProblem(t, "jwk+kid", resp, body, errMalformed, 400)
+	// jwk where a kid is required.
+	resp, body = f.signed(no, key, "", order, nil)
+	wantProblem(t, "jwk on newOrder", resp, body, errMalformed, 400)
+	// Wrong Content-Type.
+	hdr := map[string]any{"alg": "ES256", "nonce": f.nonce(), "url": no, "kid": acct.URI}
+	resp, body = f.rawPost(no, signES256(t, key, hdr, order), "application/json")
+	wantProblem(t, "content type", resp, body, errMalformed, http.StatusUnsupportedMediaType)
+	// Oversized body: refused with 413.
+	big := []byte(`{"identifiers":[{"type":"dns","value":"` + strings.Repeat("a", 20<<10) + `"}]}`)
+	resp, body = f.signed(no, key, acct.URI, big, nil)
+	wantProblem(t, "oversized", resp, body, errMalformed, http.StatusRequestEntityTooLarge)
+	// Signature by another key under this kid.
+	resp, body = f.signed(no, newKey(t), acct.URI, order, nil)
+	wantProblem(t, "wrong key for kid", resp, body, errMalformed, 400)
+	// Compact serialization.
+	resp, body = f.rawPost(no, []byte("eyJhbGciOiJFUzI1NiJ9.e30.AAAA"), "application/jose+json")
+	wantProblem(t, "compact", resp, body, errMalformed, 400)
+	// POST-as-GET with a payload on an order.
+	resp, _ = f.signed(no, key, acct.URI, order, nil)
+	loc := resp.Header.Get("Location")
+	resp, body = f.signed(loc, key, acct.URI, []byte(`{}`), nil)
+	wantProblem(t, "POST-as-GET with payload", resp, body, errMalformed, 400)
+	resp, _ = f.signed(loc, key, acct.URI, nil, nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Link") == "" {
+		t.Fatalf("POST-as-GET order: %d link %q", resp.StatusCode, resp.Header.Get("Link"))
+	}
+	// A nonce: HEAD 200 and GET 204.
+	for method, want := range map[string]int{http.MethodHead: 200, http.MethodGet: 204} {
+		req, _ := http.NewRequest(method, f.url("/new-nonce"), nil)
+		r, err := f.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != want || r.Header.Get("Replay-Nonce") == "" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s new-nonce: %d", method, r.StatusCode)
+		}
+	}
+}
+
+func TestOrderAndFinalizeRefusals(t *testing.T) {
+	f := newFixture(t, endpoint.ContactNotRequired, "EC_prime256v1")
+	ctx := context.Background()
+	key := newKey(t)
+	c, acct := f.register(key)
+
+	for _, names := range [][]string{{"other.test"}, {"pending.test"}, {"lab.test", "evil.test"}} {
+		_, err := c.AuthorizeOrder(ctx, acme.DomainIDs(names...))
+		if !isProblem(err, errRejectedIdentifier) {
+			t.Errorf("order %v: %v, want rejectedIdentifier", names, err)
+		}
+	}
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("a.lab.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Disallowed key type.
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, rk, "a.lab.test"), true); !isProblem(err, errBadPublicKey) {
+		t.Errorf("RSA key on an EC-only endpoint: %v", err)
+	}
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, p384, "a.lab.test"), true); !isProblem(err, errBadPublicKey) {
+		t.Errorf("P-384 key on a P-256-only endpoint: %v", err)
+	}
+	// CSR names differing.
+	for _, names := range [][]string{{"b.lab.test"}, {"a.lab.test", "b.lab.test"}} {
+		if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), names...), true); !isProblem(err, errBadCSR) {
+			t.Errorf("CSR %v: %v, want badCSR", names, err)
+		}
+	}
+	// The account key as certificate key.
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, key, "a.lab.test"), true); !isProblem(err, errBadCSR) {
+		t.Errorf("account key in CSR: %v", err)
+	}
+	ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "a.lab.test"), true)
+	if err != nil {
+		t.Fatalf("valid finalize after refusals: %v", err)
+	}
+	// Finalizing a valid order again: orderNotReady.
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "a.lab.test"), true); !isProblem(err, errOrderNotReady) {
+		t.Errorf("second finalize: %v", err)
+	}
+	// Failures were counted.
+	_ = f.v.Store.View(ctx, func(tx localstore.Tx) error {
+		m, _ := endpoint.GetMetrics(tx, f.ep.ID)
+		if m.CertificateIssuanceSuccess != 1 || m.CertificateIssuanceFailed != 5 {
+			t.Errorf("metrics = %+v, want 1 success, 5 failures", m)
+		}
+		return nil
+	})
+
+	// Another account may not revoke it nor read the order.
+	c2, acct2 := f.register(newKey(t))
+	if err := c2.RevokeCert(ctx, nil, ders[0], acme.CRLReasonUnspecified); !isProblem(err, errUnauthorized) {
+		t.Errorf("revoke by another account: %v", err)
+	}
+	if _, err := c2.GetOrder(ctx, o.URI); !isProblem(err, errUnauthorized) {
+		t.Errorf("order read by another account: %v", err)
+	}
+	_ = acct2
+
+	// Deactivated account: unauthorized afterwards.
+	if err := c.DeactivateReg(ctx); err != nil {
+		t.Fatalf("deactivate: %v", err)
+	}
+	if _, err := c.AuthorizeOrder(ctx, acme.DomainIDs("lab.test")); !isProblem(err, errUnauthorized) {
+		t.Errorf("order by a deactivated account: %v", err)
+	}
+	_ = acct
+}
+
+func isProblem(err error, typ string) bool {
+	ae, ok := err.(*acme.Error)
+	return ok && ae.ProblemType == typ
+}
+
+func TestEndpointsIsolated(t *testing.T) {
+	f := newFixture(t, endpoint.ContactNotRequired)
+	ctx := context.Background()
+	var ep2 *endpoint.Endpoint
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
+		var err error
+		ep2, err = endpoint.Create(tx, endpoint.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"}, f.clk.Now())
+		if err != nil {
+			return err
+		}
+		_, err = endpoint.AddDomain(tx, ep2, "two.test", endpoint.RandomRecord("z.test"), true, f.clk.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	key := newKey(t)
+	c1, acct1 := f.register(key)
+	// Endpoint 1's domains do not cover endpoint 2's.
+	if _, err := c1.AuthorizeOrder(ctx, acme.DomainIDs("two.test")); !isProblem(err, errRejectedIdentifier) {
+		t.Errorf("endpoint 1 ordering endpoint 2's domain: %v", err)
+	}
+	// Endpoint 1's account is unknown at endpoint 2 (kid of endpoint 1).
+	url2 := f.ts.URL + "/" + ep2.ID + "/new-order"
+	resp, body := f.signed(url2, key, acct1.URI, []byte(`{"identifiers":[{"type":"dns","value":"two.test"}]}`), nil)
+	wantProblem(t, "kid of another endpoint", resp, body, errAccountDoesNotExist, 400)
+	// The same key has no account at endpoint 2.
+	c2 := &acme.Client{Key: key, DirectoryURL: f.ts.URL + "/" + ep2.ID + "/directory", HTTPClient: f.http}
+	if _, err := c2.GetReg(ctx, ""); err == nil {
+		t.Error("the key has an account at endpoint 2")
+	}
+	// Endpoint 1's EAB does not register at endpoint 2.
+	kid, mac := f.eab(false, nil)
+	_, err := c2.Register(ctx, &acme.Account{ExternalAccountBinding: &acme.ExternalAccountBinding{KID: kid, Key: mac}}, acme.AcceptTOS)
+	if !isProblem(err, errUnauthorized) {
+		t.Errorf("EAB of endpoint 1 at endpoint 2: %v", err)
+	}
+}
+
+func TestKeyChange(t *testing.T) {
+	f := newFixture(t, endpoint.ContactNotRequired)
+	ctx := context.Background()
+	k1, k2 := newKey(t), newKey(t)
+	c1, a1 := f.register(k1)
+	_, a2 := f.register(k2)
+	// Rolling over to a key in use → 409 with the other account's URL.
+	kc := f.url("/key-change")
+	inner := signES256(t, k2, map[string]any{"alg": "ES256", "url": kc, "jwk": jwkOf(t, k2)},
+		mustJSON(t, map[string]any{"account": a1.URI, "oldKey": jwkOf(t, k1)}))
+	resp, body := f.signed(kc, k1, a1.URI, inner, nil)
+	wantProblem(t, "key in use", resp, body, errMalformed, http.StatusConflict)
+	if resp.Header.Get("Location") != a2.URI {
+		t.Errorf("409 Location = %q, want %q", resp.Header.Get("Location"), a2.URI)
+	}
+	// A real rollover with x/crypto/acme.
+	k3 := newKey(t)
+	if err := c1.AccountKeyRollover(ctx, k3); err != nil {
+		t.Fatalf("rollover: %v", err)
+	}
+	if _, err := c1.AuthorizeOrder(ctx, acme.DomainIDs("lab.test")); err != nil {
+		t.Fatalf("order with the new key: %v", err)
+	}
+	old := f.client(k1)
+	if _, err := old.GetReg(ctx, ""); err == nil {
+		t.Error("the old key still finds the account")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestNonceRace redeems one nonce from many goroutines: one wins.
+func TestNonceRace(t *testing.T) {
+	f := newFixture(t, endpoint.ContactNotRequired)
+	n, err := f.srv.Nonces().Issue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if f.srv.Nonces().Redeem(n) {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("nonce redeemed %d times", wins)
+	}
+	// Over HTTP: the same signed request K times concurrently.
+	key := newKey(t)
+	_, acct := f.register(key)
+	no := f.url("/new-order")
+	hdr := map[string]any{"alg": "ES256", "nonce": f.nonce(), "url": no, "kid": acct.URI}
+	body := signES256(t, key, hdr, []byte(`{"identifiers":[{"type":"dns","value":"lab.test"}]}`))
+	codes := make(chan int, 16)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := f.http.Post(no, "application/jose+json", strings.NewReader(string(body)))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	created := 0
+	for c := range codes {
+		if c == http.StatusCreated {
+			created++
+		} else if c != http.StatusBadRequest {
+			t.Errorf("unexpected status %d", c)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d orders created from one nonce", created)
+	}
+}
+
+// TestEABRace registers concurrently with one single-use credential: one
+// account, and no orphan account records.
+func TestEABRace(t *testing.T) {
+	f := newFixture(t, endpoint.ContactNotRequired)
+	kid, mac := f.eab(false, nil)
+	var wg sync.WaitGroup
+	codes := make(chan int, 12)
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			c := f.client(k)
+			_, err := c.Register(context.Background(), &acme.Account{ExternalAccountBinding: &acme.ExternalAccountBinding{KID: kid, Key: mac}}, acme.AcceptTOS)
+			if err == nil {
+				codes <- 201
+			} else {
+				codes <- 0
+			}
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	ok := 0
+	for c := range codes {
+		if c == 201 {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d registrations succeeded with a single-use credential", ok)
+	}
+	_ = f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		objs, _ := tx.ListObjects(endpoint.KindAccount)
+		keys, _ := tx.ListObjects(endpoint.KindAccountKey)
+		b, _ := endpoint.GetEAB(tx, kid)
+		if len(objs) != 1 || len(keys) != 1 || len(b.Accounts) != 1 {
+			t.Errorf("accounts %d, key index %d, bound %d; want 1 each", len(objs), len(keys), len(b.Accounts))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,201 @@
+package acmeserver
+
+import (
+	"context"
+	"crypto/x509"
+	"io"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/acme"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// TestEndToEnd drives the server with golang.org/x/crypto/acme: register
+// with EAB, order a pre-approved name, finalize, download, verify the chain
+// against the trust bundle, re-issue (same ARN, two versions), revoke
+// (inventory REVOKED, CRL lists the serial), counters.
+func TestEndToEnd(t *testing.T) {
+	f := newFixture(t, endpoint.ContactRequired)
+	ctx := context.Background()
+	acctKey := newKey(t)
+	c, acct := f.register(acctKey, "mailto:ops@lab.test")
+	if acct.Status != acme.StatusValid || !strings.HasPrefix(acct.URI, f.url("/acct/")) {
+		t.Fatalf("account = %+v", acct)
+	}
+
+	issue := func() ([][]byte, string) {
+		t.Helper()
+		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("www.lab.test", "*.lab.test"))
+		if err != nil {
+			t.Fatalf("new order: %v", err)
+		}
+		if o.Status != acme.StatusReady || len(o.AuthzURLs) != 2 {
+			t.Fatalf("order = %+v", o)
+		}
+		for _, u := range o.AuthzURLs {
+			z, err := c.GetAuthorization(ctx, u)
+			if err != nil || z.Status != acme.StatusValid || len(z.Challenges) == 0 {
+				t.Fatalf("authz %s = %+v, %v", u, z, err)
+			}
+		}
+		certKey := newKey(t)
+		ders, certURL, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, certKey, "www.lab.test", "*.lab.test"), true)
+		if err != nil {
+			t.Fatalf("finalize: %v", err)
+		}
+		return ders, certURL
+	}
+	ders, certURL := issue()
+	leaf, err := x509.ParseCertificate(ders[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter := x509.NewCertPool()
+	for _, d := range ders[1:] {
+		ic, err := x509.ParseCertificate(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inter.AddCert(ic)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: f.roots, Intermediates: inter, DNSName: "www.lab.test", CurrentTime: f.clk.Now()}); err != nil {
+		t.Fatalf("chain does not verify against the trust bundle: %v", err)
+	}
+	// The certificate URL serves the same chain.
+	again, err := c.FetchCert(ctx, certURL, true)
+	if err != nil || len(again) != len(ders) {
+		t.Fatalf("fetch cert: %d, %v", len(again), err)
+	}
+
+	var certs []*localstore.Certificate
+	view := func() {
+		t.Helper()
+		if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
+			certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: []string{inventory.OriginACME}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	view()
+	if len(certs) != 1 {
+		t.Fatalf("inventory has %d ACME certificates, want 1", len(certs))
+	}
+	first := certs[0]
+	if first.KeyPairOrigin != "ACME" || first.Type != "ISSUED" || first.AcmeEndpointID != f.ep.ID ||
+		!strings.HasSuffix(acct.URI, "/"+first.AcmeAccountID) || first.Status != "ISSUED" ||
+		len(first.Tags) != 1 || first.Tags[0].Key != "env" || first.RenewalEligibility != "INELIGIBLE" {
+		t.Fatalf("inventory record = %+v", first)
+	}
+
+	// Re-issue: same ARN, version 2, version 1 kept.
+	ders2, _ := issue()
+	view()
+	if len(certs) != 1 || certs[0].ID != first.ID || certs[0].Version != 2 {
+		t.Fatalf("re-issue: %d certificates, version %d (want same ID, version 2)", len(certs), certs[0].Version)
+	}
+	leaf2, _ := x509.ParseCertificate(ders2[0])
+
+	// Revoke by the account key (kid).
+	if err := c.RevokeCert(ctx, nil, ders2[0], acme.CRLReasonKeyCompromise); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	view()
+	if certs[0].Status != inventory.StatusRevoked || certs[0].RevocationReason != "KEY_COMPROMISE" {
+		t.Fatalf("after revoke: status %s reason %s", certs[0].Status, certs[0].RevocationReason)
+	}
+	// The CRL of the issuing CA lists the serial.
+	var crlDER []byte
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
+		r, err := authority.Get(tx, certs[0].CertificateAuthorityID)
+		if err != nil {
+			return err
+		}
+		crlDER, err = f.svc.CRL(tx, r)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(crlDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range crl.RevokedCertificateEntries {
+		found = found || e.SerialNumber.Cmp(leaf2.SerialNumber) == 0
+	}
+	if !found {
+		t.Fatalf("CRL does not list serial %s", x509util.FormatSerial(leaf2.SerialNumber))
+	}
+	// The responder served beside the endpoints has it too.
+	resp, err := f.http.Get(f.ts.URL + "/crl/" + certs[0].CertificateAuthorityID + ".crl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if l, err := x509.ParseRevocationList(served); err != nil || len(l.RevokedCertificateEntries) == 0 {
+		t.Fatalf("served CRL: %v", err)
+	}
+	// Revoking again: alreadyRevoked (x/crypto/acme reports it as success,
+	// so look at the raw answer).
+	rresp, rbody := f.signed(f.url("/revoke-cert"), acctKey, acct.URI,
+		[]byte(`{"certificate":"`+b64(ders2[0])+`"}`), nil)
+	if pt := problemType(t, rresp, rbody); pt != errAlreadyRevoked {
+		t.Fatalf("second revoke: %s", pt)
+	}
+
+	// Counters and /metrics.
+	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
+		m, err := endpoint.GetMetrics(tx, f.ep.ID)
+		if err != nil {
+			return err
+		}
+		if m.CertificateIssuanceSuccess != 2 || m.CertificateIssuanceFailed != 0 {
+			t.Errorf("metrics = %+v", m)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = f.http.Get(f.ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := `certctl_acme_certificate_issuance_success_total{arn="` + f.names.EndpointARN(f.ep.ID) + `"} 2`
+	if !strings.Contains(string(body), want) {
+		t.Fatalf("/metrics lacks %q:\n%s", want, body)
+	}
+}
+
+// TestRevokeByCertificateKey revokes with the certificate's own key (jwk).
+func TestRevokeByCertificateKey(t *testing.T) {
+	f := newFixture(t, endpoint.ContactNotRequired)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("lab.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certKey := newKey(t)
+	ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, certKey, "lab.test"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stranger's key is refused.
+	other := f.client(newKey(t))
+	if err := other.RevokeCert(ctx, newKey(t), ders[0], acme.CRLReasonUnspecified); err == nil {
+		t.Fatal("revocation signed by an unrelated key succeeded")
+	}
+	if err := f.client(certKey).RevokeCert(ctx, certKey, ders[0], acme.CRLReasonSuperseded); err != nil {
+		t.Fatalf("revoke by certificate key: %v", err)
+	}
+}

@@ -1,0 +1,85 @@
+package acmeserver
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+
+	jose "github.com/go-jose/go-jose/v3"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// eabAlgorithms are the MAC algorithms accepted in an external account
+// binding (RFC 8555 7.3.4).
+var eabAlgorithms = []string{"HS256", "HS384", "HS512"}
+
+// checkEAB verifies an external account binding in tx: a JWS MACed with the
+// credential's key, whose kid is the KeyId, whose url is the newAccount URL
+// and whose payload is the account's jwk. The credential must belong to ep
+// and be usable (not revoked, expired or already used unless reusable).
+func (s *Server) checkEAB(tx localstore.Tx, sealer *localstore.Sealer, ep *endpoint.Endpoint, raw json.RawMessage, outer *request) (*endpoint.EAB, *Problem) {
+	var f flattenedJWS
+	if err := json.Unmarshal(raw, &f); err != nil || f.Signatures != nil || f.Header != nil || f.Payload == nil {
+		return nil, malformed("externalAccountBinding is not a flattened JWS")
+	}
+	hdr, err := base64.RawURLEncoding.DecodeString(f.Protected)
+	if err != nil {
+		return nil, malformed("externalAccountBinding protected header is not base64url")
+	}
+	var h protectedHeader
+	if err := json.Unmarshal(hdr, &h); err != nil {
+		return nil, malformed("externalAccountBinding protected header is not JSON")
+	}
+	if !slices.Contains(eabAlgorithms, h.Alg) {
+		p := problem(errBadSignatureAlgorithm, http.StatusBadRequest, "externalAccountBinding must be MACed with HS256, HS384 or HS512")
+		p.Algorithms = eabAlgorithms
+		return nil, p
+	}
+	if h.Nonce != "" {
+		return nil, malformed("externalAccountBinding must not carry a nonce")
+	}
+	if h.URL != outer.URL {
+		return nil, unauthorized("externalAccountBinding url does not match the newAccount URL")
+	}
+	if h.Kid == "" {
+		return nil, malformed("externalAccountBinding has no kid")
+	}
+	b, err := endpoint.GetEAB(tx, h.Kid)
+	if err != nil || b.EndpointID != ep.ID {
+		return nil, unauthorized("unknown external account binding key ID")
+	}
+	jws, err := jose.ParseSigned(string(raw))
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, malformed("unparsable externalAccountBinding")
+	}
+	key, err := b.MACKey(sealer)
+	if err != nil {
+		return nil, s.internal(err)
+	}
+	payload, err := jws.Verify(key)
+	clear(key)
+	if err != nil {
+		return nil, unauthorized("externalAccountBinding MAC does not verify")
+	}
+	var bound jose.JSONWebKey
+	if err := bound.UnmarshalJSON(payload); err != nil {
+		return nil, malformed("externalAccountBinding payload is not a jwk")
+	}
+	t1, err1 := thumbprint(&bound)
+	t2, err2 := thumbprint(outer.Key)
+	if err1 != nil || err2 != nil || t1 != t2 {
+		return nil, unauthorized("externalAccountBinding binds another key")
+	}
+	switch b.Status(s.cfg.Now()) {
+	case endpoint.EABRevoked:
+		return nil, unauthorized("external account binding credential revoked")
+	case endpoint.EABExpired:
+		return nil, unauthorized("external account binding credential expired")
+	case endpoint.EABUsed:
+		return nil, unauthorized("external account binding credential already used")
+	}
+	return b, nil
+}

@@ -1,0 +1,225 @@
+package acmeserver
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+type finalizePayload struct {
+	CSR string `json:"csr"`
+}
+
+// checkedCSR is a CSR that passed the order's and endpoint's rules.
+type checkedCSR struct {
+	PublicKey    crypto.PublicKey
+	KeyAlgorithm string
+}
+
+// checkCSR parses a base64url DER CSR, checks its signature, that its names
+// (CN and DNS SANs) are exactly the order's, that it asks for nothing else,
+// and that its key algorithm is allowed by the endpoint and differs from
+// the account key.
+func checkCSR(b64 string, order *endpoint.Order, ep *endpoint.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
+	der, err := base64.RawURLEncoding.DecodeString(b64)
+	if err != nil || len(der) == 0 {
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr is not base64url DER")
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr does not parse")
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr signature does not verify")
+	}
+	if len(csr.IPAddresses) > 0 || len(csr.EmailAddresses) > 0 || len(csr.URIs) > 0 {
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr may carry DNS names only")
+	}
+	var names []string
+	if cn := csr.Subject.CommonName; cn != "" {
+		names = append(names, dnsname.Normalize(cn))
+	}
+	for _, n := range csr.DNSNames {
+		names = append(names, dnsname.Normalize(n))
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if !slices.Equal(names, sortedNames(order.Identifiers)) {
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr names differ from the order's identifiers")
+	}
+	alg, err := x509util.KeyAlgorithmOf(csr.PublicKey)
+	if err != nil || !ep.AllowsKeyAlgorithm(alg) {
+		return nil, problem(errBadPublicKey, http.StatusBadRequest, "csr key algorithm is not allowed by this endpoint (allowed: "+joinComma(ep.AllowedKeyAlgorithms)+")")
+	}
+	if k, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(acctKey) {
+		return nil, problem(errBadCSR, http.StatusBadRequest, "the certificate key must differ from the account key")
+	}
+	return &checkedCSR{PublicKey: csr.PublicKey, KeyAlgorithm: alg}, nil
+}
+
+func joinComma(s []string) string {
+	var b bytes.Buffer
+	for i, v := range s {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// handleFinalize issues the certificate of a ready order synchronously.
+func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
+	ep, p := s.endpointOf(r)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	req, p := s.verify(w, r, ep, needKID)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if req.PostAsGet {
+		writeProblem(w, malformed("finalize needs a csr"))
+		return
+	}
+	var in finalizePayload
+	if p := decodePayload(req, &in); p != nil {
+		writeProblem(w, p)
+		return
+	}
+	order, p := s.loadOrder(r, ep, req)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if order.Status != endpoint.AcmeReady {
+		writeProblem(w, problem(errOrderNotReady, http.StatusForbidden, "order is "+order.Status+", not ready"))
+		return
+	}
+	csr, p := checkCSR(in.CSR, order, ep, req.Key.Key)
+	if p != nil {
+		s.countFailure(r, ep)
+		writeProblem(w, p)
+		return
+	}
+	var prob *Problem
+	err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+		prob = nil
+		o, err := endpoint.GetOrder(tx, order.ID)
+		if err != nil {
+			return err
+		}
+		if o.Status != endpoint.AcmeReady {
+			prob = problem(errOrderNotReady, http.StatusForbidden, "order is "+o.Status+", not ready")
+			return nil
+		}
+		if err := s.issue(tx, ep, req.Account, o, csr); err != nil {
+			return err
+		}
+		order = o
+		return nil
+	})
+	switch {
+	case err != nil:
+		s.countFailure(r, ep)
+		writeProblem(w, s.internal(err))
+	case prob != nil:
+		writeProblem(w, prob)
+	default:
+		s.writeOrder(w, r, http.StatusOK, order)
+	}
+}
+
+// issue signs the order's certificate from the public-style CA for the
+// key's family and records it in the inventory (KeyPairOrigin ACME, no
+// key). A re-issue by the same account for the same names and key
+// algorithm adds a version to the same certificate.
+func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.Account, o *endpoint.Order, csr *checkedCSR) error {
+	now := s.cfg.Now()
+	names := make([]string, len(o.Identifiers))
+	for i, id := range o.Identifiers {
+		names[i] = id.Value
+	}
+	key := endpoint.ReissueKey(ep.ID, acct.ID, csr.KeyAlgorithm, sortedNames(o.Identifiers))
+	certID, err := endpoint.ReissueTarget(tx, key)
+	if err != nil {
+		return err
+	}
+	var c *localstore.Certificate
+	if certID != "" {
+		c, err = tx.GetCertificate(certID)
+		if errors.Is(err, localstore.ErrNotFound) {
+			c, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	caRec, err := s.cfg.Authority.EnsurePublic(tx, csr.PublicKey)
+	if err != nil {
+		return err
+	}
+	action := events.ActionRenewal
+	if c == nil {
+		action = events.ActionIssuance
+		c = inventory.NewIssuedRecord(uuid.NewString(), inventory.TypeIssued, caRec.ID, ep.CertificateTags, "DISABLED", "ENABLED", now)
+		c.KeyPairOrigin = inventory.OriginACME
+		c.AcmeEndpointID = ep.ID
+		c.AcmeAccountID = acct.ID
+		c.ValidationMethod = "PRE_APPROVED"
+	}
+	c.CertificateAuthorityID = caRec.ID
+	c.RevokedAt, c.RevocationReason = time.Time{}, ""
+	issued, err := s.cfg.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: s.cfg.Validity})
+	if err != nil {
+		return err
+	}
+	if err := inventory.StoreIssued(tx, s.cfg.Vault, c, issued.Certificate, issued.Chain, nil, now); err != nil {
+		return err
+	}
+	c.RenewalEligibility = inventory.Ineligible
+	if err := tx.PutCertificate(c); err != nil {
+		return err
+	}
+	if err := endpoint.SetReissueTarget(tx, key, c.ID, now); err != nil {
+		return err
+	}
+	o.Status, o.CertificateID, o.CertificateVersion, o.UpdatedAt = endpoint.AcmeValid, c.ID, c.Version, now
+	if err := endpoint.PutOrder(tx, o); err != nil {
+		return err
+	}
+	em := &events.Emitter{Region: s.cfg.Names.Region, Account: s.cfg.Names.Account, Now: s.cfg.Now}
+	d := events.CertificateDetail(c, now)
+	d["Action"] = action
+	if err := em.Emit(tx, events.Available, []string{s.cfg.Names.CertificateARN(c.ID)}, d); err != nil {
+		return err
+	}
+	return endpoint.CountIssuance(tx, ep.ID, true, now)
+}
+
+// countFailure adds one failed issuance to the endpoint's counters.
+func (s *Server) countFailure(r *http.Request, ep *endpoint.Endpoint) {
+	err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+		return endpoint.CountIssuance(tx, ep.ID, false, s.cfg.Now())
+	})
+	if err != nil {
+		s.logf("acme: counting a failed issuance: %v", err)
+	}
+}

@@ -1,0 +1,238 @@
+package acmeserver
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	jose "github.com/go-jose/go-jose/v3"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// SignatureAlgorithms are the JWS algorithms accepted for account keys.
+var SignatureAlgorithms = []string{"RS256", "ES256", "ES384", "ES512", "EdDSA"}
+
+// minRSABits is the smallest RSA account key accepted.
+const minRSABits = 2048
+
+// keyMode says which of jwk and kid a resource requires.
+type keyMode int
+
+const (
+	needKID   keyMode = iota // an account URL (most resources)
+	needJWK                  // the request's own key (newAccount)
+	eitherKey                // revokeCert
+)
+
+// request is a verified ACME POST.
+type request struct {
+	URL     string
+	Payload []byte
+	// PostAsGet is true when the payload is empty (RFC 8555 6.3).
+	PostAsGet bool
+	// Key is the key that signed the request: the embedded jwk, or the
+	// key of Account.
+	Key     *jose.JSONWebKey
+	Account *endpoint.Account
+}
+
+// flattenedJWS is the flattened JSON serialization (RFC 7515 7.2.2).
+type flattenedJWS struct {
+	Protected  string          `json:"protected"`
+	Payload    *string         `json:"payload"`
+	Signature  string          `json:"signature"`
+	Header     json.RawMessage `json:"header"`
+	Signatures json.RawMessage `json:"signatures"`
+}
+
+// protectedHeader is the part of the protected header ACME defines.
+type protectedHeader struct {
+	Alg   string          `json:"alg"`
+	Nonce string          `json:"nonce"`
+	URL   string          `json:"url"`
+	Kid   string          `json:"kid"`
+	JWK   json.RawMessage `json:"jwk"`
+}
+
+// readBody reads a JWS body through http.MaxBytesReader, refusing any other
+// content type and any body over the limit without reading it all.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Problem) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/jose+json" {
+		p := malformed("Content-Type must be application/jose+json")
+		p.Status = http.StatusUnsupportedMediaType
+		return nil, p
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			p := malformed("request body too large")
+			p.Status = http.StatusRequestEntityTooLarge
+			return nil, p
+		}
+		return nil, malformed("unreadable request body")
+	}
+	return body, nil
+}
+
+// parseJWS checks the structure and protected header of a JWS and returns
+// it parsed. It does not verify the signature.
+func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) {
+	var f flattenedJWS
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&f); err != nil {
+		return nil, nil, malformed("request is not a JWS in flattened JSON serialization")
+	}
+	if f.Signatures != nil || f.Header != nil {
+		return nil, nil, malformed("JWS must use the flattened serialization with a protected header only")
+	}
+	if f.Protected == "" || f.Payload == nil || f.Signature == "" {
+		return nil, nil, malformed("JWS lacks protected, payload or signature")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(f.Protected)
+	if err != nil {
+		return nil, nil, malformed("JWS protected header is not base64url")
+	}
+	var h protectedHeader
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return nil, nil, malformed("JWS protected header is not a JSON object")
+	}
+	if !slices.Contains(SignatureAlgorithms, h.Alg) {
+		p := problem(errBadSignatureAlgorithm, http.StatusBadRequest, "JWS algorithm "+quote(h.Alg)+" is not supported")
+		p.Algorithms = SignatureAlgorithms
+		return nil, nil, p
+	}
+	jws, err := jose.ParseSigned(string(body))
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, nil, malformed("unparsable JWS")
+	}
+	return jws, &h, nil
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// verify authenticates an ACME POST for endpoint ep: structure, algorithm,
+// url, jwk/kid rules, signature, then the single-use nonce.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *endpoint.Endpoint, mode keyMode) (*request, *Problem) {
+	body, p := s.readBody(w, r)
+	if p != nil {
+		return nil, p
+	}
+	jws, h, p := parseJWS(body)
+	if p != nil {
+		return nil, p
+	}
+	want := s.base(r) + r.URL.Path
+	if h.URL == "" || h.URL != want {
+		return nil, unauthorized("JWS url header does not match the request URL")
+	}
+	hasJWK, hasKID := len(h.JWK) > 0 && string(h.JWK) != "null", h.Kid != ""
+	switch {
+	case hasJWK && hasKID:
+		return nil, malformed("JWS has both jwk and kid")
+	case !hasJWK && !hasKID:
+		return nil, malformed("JWS has neither jwk nor kid")
+	case mode == needKID && hasJWK:
+		return nil, malformed("this resource requires a kid (account URL), not a jwk")
+	case mode == needJWK && hasKID:
+		return nil, malformed("this resource requires a jwk, not a kid")
+	}
+	req := &request{URL: want}
+	if hasJWK {
+		k := jws.Signatures[0].Protected.JSONWebKey
+		if k == nil {
+			return nil, malformed("unparsable jwk")
+		}
+		if p := checkAccountKey(k); p != nil {
+			return nil, p
+		}
+		req.Key = k
+	} else {
+		acct, p := s.accountOf(r, ep, h.Kid)
+		if p != nil {
+			return nil, p
+		}
+		k := &jose.JSONWebKey{}
+		if err := k.UnmarshalJSON(acct.JWK); err != nil {
+			return nil, s.internal(err)
+		}
+		req.Key, req.Account = k, acct
+	}
+	payload, err := jws.Verify(req.Key)
+	if err != nil {
+		return nil, malformed("JWS signature does not verify")
+	}
+	if !s.nonces.Redeem(h.Nonce) {
+		return nil, problem(errBadNonce, http.StatusBadRequest, "JWS nonce is missing, unknown or already used")
+	}
+	req.Payload, req.PostAsGet = payload, len(payload) == 0
+	return req, nil
+}
+
+// checkAccountKey accepts public RSA (2048 bits or more), ECDSA and Ed25519
+// keys.
+func checkAccountKey(k *jose.JSONWebKey) *Problem {
+	if !k.Valid() || !k.IsPublic() {
+		return problem(errBadPublicKey, http.StatusBadRequest, "jwk is not a valid public key")
+	}
+	if rk, ok := k.Key.(*rsa.PublicKey); ok && rk.N.BitLen() < minRSABits {
+		return problem(errBadPublicKey, http.StatusBadRequest, "RSA account keys must have at least 2048 bits")
+	}
+	return nil
+}
+
+// accountOf loads the valid account named by a kid URL of endpoint ep.
+func (s *Server) accountOf(r *http.Request, ep *endpoint.Endpoint, kid string) (*endpoint.Account, *Problem) {
+	prefix := s.url(r, ep.ID, "/acct/")
+	id, ok := strings.CutPrefix(kid, prefix)
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "kid is not an account of this endpoint")
+	}
+	var a *endpoint.Account
+	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+		var err error
+		a, err = endpoint.GetAccount(tx, id)
+		return err
+	})
+	if errors.Is(err, localstore.ErrNotFound) || (err == nil && a.EndpointID != ep.ID) {
+		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "no such account")
+	}
+	if err != nil {
+		return nil, s.internal(err)
+	}
+	if a.Status != endpoint.AcmeValid {
+		return nil, unauthorized("account is " + a.Status)
+	}
+	return a, nil
+}
+
+// thumbprint is the base64url SHA-256 JWK thumbprint (RFC 7638).
+func thumbprint(k *jose.JSONWebKey) (string, error) {
+	t, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(t), nil
+}
+
+// decodePayload unmarshals a JSON payload strictly enough to catch garbage.
+func decodePayload(req *request, v any) *Problem {
+	if err := json.Unmarshal(req.Payload, v); err != nil {
+		return malformed("payload is not the expected JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package acmeserver
+
+import (
+	"net/http"
+
+	jose "github.com/go-jose/go-jose/v3"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+type keyChangePayload struct {
+	Account string          `json:"account"`
+	OldKey  jose.JSONWebKey `json:"oldKey"`
+}
+
+// handleKeyChange rolls an account over to a new key (RFC 8555 7.3.5): the
+// outer JWS is signed by the account, the inner one by the new key over
+// {account, oldKey}. A new key already bound to an account gives 409 with
+// that account's URL in Location.
+func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
+	ep, p := s.endpointOf(r)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	outer, p := s.verify(w, r, ep, needKID)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	inner, h, p := parseJWS(outer.Payload)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if h.URL != outer.URL {
+		writeProblem(w, malformed("inner JWS url does not match the outer JWS url"))
+		return
+	}
+	if h.Kid != "" || inner.Signatures[0].Protected.JSONWebKey == nil {
+		writeProblem(w, malformed("inner JWS must carry the new key as jwk and no kid"))
+		return
+	}
+	newKey := inner.Signatures[0].Protected.JSONWebKey
+	if p := checkAccountKey(newKey); p != nil {
+		writeProblem(w, p)
+		return
+	}
+	payload, err := inner.Verify(newKey)
+	if err != nil {
+		writeProblem(w, malformed("inner JWS signature does not verify"))
+		return
+	}
+	var in keyChangePayload
+	if p := decodePayload(&request{Payload: payload}, &in); p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if in.Account != s.accountURL(r, outer.Account) {
+		writeProblem(w, unauthorized("inner JWS account does not match the signing account"))
+		return
+	}
+	oldTP, err1 := thumbprint(&in.OldKey)
+	newTP, err2 := thumbprint(newKey)
+	if err1 != nil || err2 != nil || oldTP != outer.Account.Thumbprint {
+		writeProblem(w, unauthorized("oldKey is not the account's current key"))
+		return
+	}
+	newJWK, err := newKey.MarshalJSON()
+	if err != nil {
+		writeProblem(w, s.internal(err))
+		return
+	}
+	var acct *endpoint.Account
+	var prob *Problem
+	err = s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+		prob = nil
+		other, err := endpoint.AccountByKey(tx, ep.ID, newTP)
+		if err != nil {
+			return err
+		}
+		if other != nil {
+			prob = problem(errMalformed, http.StatusConflict, "the new key is already in use by an account")
+			prob.headers = map[string]string{"Location": s.accountURL(r, other)}
+			return nil
+		}
+		a, err := endpoint.GetAccount(tx, outer.Account.ID)
+		if err != nil {
+			return err
+		}
+		if a.Status != endpoint.AcmeValid || a.Thumbprint != oldTP {
+			prob = unauthorized("the account changed while rolling its key over")
+			return nil
+		}
+		if err := endpoint.UnindexAccountKey(tx, ep.ID, a.Thumbprint); err != nil {
+			return err
+		}
+		a.JWK, a.Thumbprint, a.UpdatedAt = newJWK, newTP, s.cfg.Now()
+		if err := endpoint.PutAccount(tx, a); err != nil {
+			return err
+		}
+		acct = a
+		return endpoint.IndexAccountKey(tx, a)
+	})
+	switch {
+	case err != nil:
+		writeProblem(w, s.internal(err))
+	case prob != nil:
+		writeProblem(w, prob)
+	default:
+		s.writeAccount(w, r, http.StatusOK, acct)
+	}
+}

@@ -1,0 +1,356 @@
+package acmeserver
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// orderJSON is the RFC 8555 7.1.3 order object.
+type orderJSON struct {
+	Status         string                `json:"status"`
+	Expires        string                `json:"expires,omitempty"`
+	Identifiers    []endpoint.Identifier `json:"identifiers"`
+	NotBefore      string                `json:"notBefore,omitempty"`
+	NotAfter       string                `json:"notAfter,omitempty"`
+	Authorizations []string              `json:"authorizations"`
+	Finalize       string                `json:"finalize"`
+	Certificate    string                `json:"certificate,omitempty"`
+	Error          *Problem              `json:"error,omitempty"`
+}
+
+type newOrderPayload struct {
+	Identifiers []endpoint.Identifier `json:"identifiers"`
+	NotBefore   string                `json:"notBefore"`
+	NotAfter    string                `json:"notAfter"`
+}
+
+func (s *Server) orderURL(r *http.Request, o *endpoint.Order) string {
+	return s.url(r, o.EndpointID, "/order/"+o.ID)
+}
+
+func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, o *endpoint.Order) {
+	out := orderJSON{
+		Status: o.Status, Expires: rfc3339(o.Expires), Identifiers: o.Identifiers,
+		NotBefore: rfc3339(o.NotBefore), NotAfter: rfc3339(o.NotAfter),
+		Finalize: s.orderURL(r, o) + "/finalize", Authorizations: []string{},
+	}
+	for _, a := range o.Authorizations {
+		out.Authorizations = append(out.Authorizations, s.url(r, o.EndpointID, "/authz/"+a))
+	}
+	if o.Status == endpoint.AcmeValid {
+		out.Certificate = s.url(r, o.EndpointID, "/cert/"+o.ID)
+	}
+	if o.Status == endpoint.AcmeProcessing {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.Header().Set("Location", s.orderURL(r, o))
+	writeJSON(w, status, out)
+}
+
+// orderNames validates the identifiers of a new order and returns the
+// names in order, normalised and without duplicates.
+func (s *Server) orderNames(ids []endpoint.Identifier) ([]string, *Problem) {
+	if len(ids) == 0 {
+		return nil, malformed("an order needs at least one identifier")
+	}
+	names := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id.Type != "dns" {
+			return nil, problem(errUnsupportedIdentifier, http.StatusBadRequest, "only dns identifiers are supported")
+		}
+		names = append(names, id.Value)
+	}
+	out, err := dnsname.ValidateList(names, s.cfg.DomainsPerCertificate)
+	if err != nil {
+		return nil, problem(errRejectedIdentifier, http.StatusBadRequest, err.Error())
+	}
+	return out, nil
+}
+
+// approve refuses names no VALID domain of ep pre-approves.
+func approve(tx localstore.Tx, ep *endpoint.Endpoint, names []string) (*Problem, error) {
+	domains, err := endpoint.ListDomains(tx, ep.ID)
+	if err != nil {
+		return nil, err
+	}
+	var sub []Subproblem
+	for _, n := range names {
+		if !endpoint.Approved(domains, n) {
+			sub = append(sub, Subproblem{Type: errRejectedIdentifier, Detail: n + " is not pre-approved for this endpoint",
+				Identifier: &endpoint.Identifier{Type: "dns", Value: n}})
+		}
+	}
+	if len(sub) == 0 {
+		return nil, nil
+	}
+	p := problem(errRejectedIdentifier, http.StatusBadRequest, "names not pre-approved for this endpoint: "+strings.Join(subNames(sub), ", "))
+	p.Subproblems = sub
+	return p, nil
+}
+
+func subNames(sub []Subproblem) []string {
+	out := make([]string, len(sub))
+	for i, p := range sub {
+		out[i] = p.Identifier.Value
+	}
+	return out
+}
+
+func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
+	ep, p := s.endpointOf(r)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	req, p := s.verify(w, r, ep, needKID)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	var in newOrderPayload
+	if p := decodePayload(req, &in); p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if in.NotBefore != "" || in.NotAfter != "" {
+		writeProblem(w, malformed("notBefore and notAfter are not supported: validity is set by the endpoint"))
+		return
+	}
+	names, p := s.orderNames(in.Identifiers)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	now := s.cfg.Now()
+	var order *endpoint.Order
+	var prob *Problem
+	err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+		var err error
+		if prob, err = approve(tx, ep, names); err != nil || prob != nil {
+			return err
+		}
+		o := &endpoint.Order{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
+			Status: endpoint.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now}
+		for _, n := range names {
+			o.Identifiers = append(o.Identifiers, endpoint.Identifier{Type: "dns", Value: n})
+			a := &endpoint.Authz{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
+				Status: endpoint.AcmeValid, Identifier: endpoint.Identifier{Type: "dns", Value: dnsname.Base(n)},
+				Wildcard: dnsname.IsWildcard(n), Expires: o.Expires, Token: strings.ReplaceAll(uuid.NewString(), "-", ""),
+				ValidAt: now, UpdatedAt: now}
+			if err := endpoint.PutAuthz(tx, a); err != nil {
+				return err
+			}
+			o.Authorizations = append(o.Authorizations, a.ID)
+		}
+		order = o
+		return endpoint.PutOrder(tx, o)
+	})
+	switch {
+	case err != nil:
+		writeProblem(w, s.internal(err))
+	case prob != nil:
+		writeProblem(w, prob)
+	default:
+		s.writeOrder(w, r, http.StatusCreated, order)
+	}
+}
+
+// loadOrder reads an order of ep owned by the requesting account.
+func (s *Server) loadOrder(r *http.Request, ep *endpoint.Endpoint, req *request) (*endpoint.Order, *Problem) {
+	var o *endpoint.Order
+	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+		var err error
+		o, err = endpoint.GetOrder(tx, r.PathValue("id"))
+		return err
+	})
+	if errors.Is(err, localstore.ErrNotFound) || (err == nil && o.EndpointID != ep.ID) {
+		return nil, problem(errMalformed, http.StatusNotFound, "no such order")
+	}
+	if err != nil {
+		return nil, s.internal(err)
+	}
+	if o.AccountID != req.Account.ID {
+		return nil, unauthorized("the order belongs to another account")
+	}
+	s.expireOrder(o)
+	return o, nil
+}
+
+// expireOrder marks a pending or ready order past its expiry invalid (in
+// the view returned; the stored record is left to later writes).
+func (s *Server) expireOrder(o *endpoint.Order) {
+	if (o.Status == endpoint.AcmePending || o.Status == endpoint.AcmeReady) && !s.cfg.Now().Before(o.Expires) {
+		o.Status = endpoint.AcmeInvalid
+	}
+}
+
+func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
+	ep, req, ok := s.postAsGet(w, r)
+	if !ok {
+		return
+	}
+	o, p := s.loadOrder(r, ep, req)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	s.writeOrder(w, r, http.StatusOK, o)
+}
+
+// postAsGet verifies a kid-signed POST-as-GET (empty payload).
+func (s *Server) postAsGet(w http.ResponseWriter, r *http.Request) (*endpoint.Endpoint, *request, bool) {
+	ep, p := s.endpointOf(r)
+	if p != nil {
+		writeProblem(w, p)
+		return nil, nil, false
+	}
+	req, p := s.verify(w, r, ep, needKID)
+	if p != nil {
+		writeProblem(w, p)
+		return nil, nil, false
+	}
+	if !req.PostAsGet {
+		writeProblem(w, malformed("POST-as-GET requests must have an empty payload"))
+		return nil, nil, false
+	}
+	return ep, req, true
+}
+
+// authzJSON is the RFC 8555 7.1.4 authorization object.
+type authzJSON struct {
+	Identifier endpoint.Identifier `json:"identifier"`
+	Status     string              `json:"status"`
+	Expires    string              `json:"expires,omitempty"`
+	Challenges []challengeJSON     `json:"challenges"`
+	Wildcard   bool                `json:"wildcard,omitempty"`
+}
+
+type challengeJSON struct {
+	Type      string `json:"type"`
+	URL       string `json:"url"`
+	Status    string `json:"status"`
+	Token     string `json:"token"`
+	Validated string `json:"validated,omitempty"`
+}
+
+// challengeOf is the one challenge of a pre-approved authorization: a
+// dns-01 challenge recorded valid (the endpoint's domain validation is the
+// proof), for clients that look for one.
+func (s *Server) challengeOf(r *http.Request, a *endpoint.Authz) challengeJSON {
+	st := endpoint.AcmeValid
+	if a.Status != endpoint.AcmeValid {
+		st = endpoint.AcmeInvalid
+	}
+	return challengeJSON{Type: "dns-01", URL: s.url(r, a.EndpointID, "/chall/"+a.ID), Status: st, Token: a.Token,
+		Validated: rfc3339(a.ValidAt)}
+}
+
+type authzUpdatePayload struct {
+	Status string `json:"status"`
+}
+
+// loadAuthz reads an authorization of ep owned by the requesting account.
+func (s *Server) loadAuthz(r *http.Request, ep *endpoint.Endpoint, req *request) (*endpoint.Authz, *Problem) {
+	var a *endpoint.Authz
+	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+		var err error
+		a, err = endpoint.GetAuthz(tx, r.PathValue("id"))
+		return err
+	})
+	if errors.Is(err, localstore.ErrNotFound) || (err == nil && a.EndpointID != ep.ID) {
+		return nil, problem(errMalformed, http.StatusNotFound, "no such authorization")
+	}
+	if err != nil {
+		return nil, s.internal(err)
+	}
+	if a.AccountID != req.Account.ID {
+		return nil, unauthorized("the authorization belongs to another account")
+	}
+	if a.Status == endpoint.AcmeValid && !s.cfg.Now().Before(a.Expires) {
+		a.Status = "expired"
+	}
+	return a, nil
+}
+
+func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
+	ep, p := s.endpointOf(r)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	req, p := s.verify(w, r, ep, needKID)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	a, p := s.loadAuthz(r, ep, req)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if !req.PostAsGet {
+		var in authzUpdatePayload
+		if p := decodePayload(req, &in); p != nil {
+			writeProblem(w, p)
+			return
+		}
+		if in.Status != endpoint.AcmeDeactivated {
+			writeProblem(w, malformed("an authorization may only be deactivated"))
+			return
+		}
+		a.Status, a.UpdatedAt = endpoint.AcmeDeactivated, s.cfg.Now()
+		if err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error { return endpoint.PutAuthz(tx, a) }); err != nil {
+			writeProblem(w, s.internal(err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, authzJSON{Identifier: a.Identifier, Status: a.Status, Expires: rfc3339(a.Expires),
+		Challenges: []challengeJSON{s.challengeOf(r, a)}, Wildcard: a.Wildcard})
+}
+
+// handleChallenge answers both a POST-as-GET and a response ({}) with the
+// challenge, already valid.
+func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
+	ep, p := s.endpointOf(r)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	req, p := s.verify(w, r, ep, needKID)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if !req.PostAsGet && strings.TrimSpace(string(req.Payload)) != "{}" {
+		var any map[string]any
+		if p := decodePayload(req, &any); p != nil {
+			writeProblem(w, p)
+			return
+		}
+	}
+	a, p := s.loadAuthz(r, ep, req)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	w.Header().Add("Link", link(s.url(r, ep.ID, "/authz/"+a.ID), "up"))
+	writeJSON(w, http.StatusOK, s.challengeOf(r, a))
+}
+
+// sortedNames returns the names of an order's identifiers, sorted.
+func sortedNames(ids []endpoint.Identifier) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.Value
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,155 @@
+package acmeserver
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"net/http"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+type revokePayload struct {
+	Certificate string `json:"certificate"`
+	Reason      *int   `json:"reason"`
+}
+
+// handleRevoke revokes a certificate issued by this endpoint (RFC 8555
+// 7.6), signed either by the account that obtained it (kid) or by the
+// certificate's own key (jwk). The serial is revoked in the issuing CA, so
+// the CRL and OCSP responder report it, and the inventory certificate
+// becomes REVOKED when the serial is its current version's.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	ep, p := s.endpointOf(r)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	req, p := s.verify(w, r, ep, eitherKey)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	var in revokePayload
+	if p := decodePayload(req, &in); p != nil {
+		writeProblem(w, p)
+		return
+	}
+	reason := 0
+	if in.Reason != nil {
+		reason = *in.Reason
+	}
+	reasonName := ca.ReasonName(reason)
+	if reasonName == "" || reason == 6 {
+		writeProblem(w, problem(errBadRevocationReason, http.StatusBadRequest, "unsupported revocation reason"))
+		return
+	}
+	der, err := base64.RawURLEncoding.DecodeString(in.Certificate)
+	if err != nil {
+		writeProblem(w, malformed("certificate is not base64url DER"))
+		return
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		writeProblem(w, malformed("certificate does not parse"))
+		return
+	}
+	serial := x509util.FormatSerial(cert.SerialNumber)
+	now := s.cfg.Now()
+	var prob *Problem
+	err = s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+		prob = nil
+		caID, c, err := findIssued(tx, cert, serial)
+		if err != nil {
+			return err
+		}
+		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
+			prob = problem(errUnauthorized, http.StatusNotFound, "certificate was not issued by this endpoint")
+			return nil
+		}
+		if !mayRevoke(req, c, cert) {
+			prob = unauthorized("neither the issuing account nor the certificate key signed this request")
+			return nil
+		}
+		rec, err := tx.GetSerial(caID, serial)
+		if err != nil {
+			return err
+		}
+		if !rec.RevokedAt.IsZero() {
+			prob = problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked")
+			return nil
+		}
+		if err := authority.Revoke(tx, caID, serial, now, reason); err != nil {
+			return err
+		}
+		if c.Serial != serial {
+			return nil
+		}
+		c.Status, c.RevokedAt, c.RevocationReason, c.UpdatedAt = inventory.StatusRevoked, now, reasonName, now
+		inventory.UpdateEligibility(c, now)
+		if err := tx.PutCertificate(c); err != nil {
+			return err
+		}
+		em := &events.Emitter{Region: s.cfg.Names.Region, Account: s.cfg.Names.Account, Now: s.cfg.Now}
+		d := events.CertificateDetail(c, now)
+		d["RevocationReason"] = reasonName
+		return em.Emit(tx, events.Revoked, []string{s.cfg.Names.CertificateARN(c.ID)}, d)
+	})
+	switch {
+	case err != nil:
+		writeProblem(w, s.internal(err))
+	case prob != nil:
+		writeProblem(w, prob)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// mayRevoke: the account that obtained c, or the certificate's own key.
+func mayRevoke(req *request, c *localstore.Certificate, cert *x509.Certificate) bool {
+	if req.Account != nil {
+		return req.Account.ID == c.AcmeAccountID
+	}
+	k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(req.Key.Key)
+}
+
+// findIssued finds the vault CA that signed cert and the inventory record
+// its serial belongs to (nil when none).
+func findIssued(tx localstore.Tx, cert *x509.Certificate, serial string) (string, *localstore.Certificate, error) {
+	cas, err := authority.List(tx)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, r := range cas {
+		if r.CertificatePEM == "" {
+			continue
+		}
+		caCert, err := r.Certificate()
+		if err != nil || cert.CheckSignatureFrom(caCert) != nil {
+			continue
+		}
+		rec, err := tx.GetSerial(r.ID, serial)
+		if errors.Is(err, localstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if rec.CertID == "" {
+			return r.ID, nil, nil
+		}
+		c, err := tx.GetCertificate(rec.CertID)
+		if errors.Is(err, localstore.ErrNotFound) {
+			return r.ID, nil, nil
+		}
+		return r.ID, c, err
+	}
+	return "", nil, nil
+}

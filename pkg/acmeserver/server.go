@@ -1,0 +1,187 @@
+// Package acmeserver is certctl's RFC 8555 ACME server: one directory per
+// ACME endpoint of the vault, accounts bound by external account binding,
+// pre-approved authorizations, synchronous finalization from the vault's
+// public-style CA, certificate download and revocation. It serves the
+// vault's CRL/OCSP responder and Prometheus counters beside them.
+//
+// Handlers are split by resource: directory and nonces, accounts, key
+// change, orders and authorizations, finalization, certificates and
+// revocation. Every request body is read through http.MaxBytesReader and
+// every JWS is checked (algorithm allow-list, url, single-use nonce, jwk or
+// kid) in jws.go before a handler sees its payload.
+package acmeserver
+
+import (
+	"context"
+	"encoding/json"
+	"log"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// DefaultMaxBody is the largest request body accepted (64 KiB).
+const DefaultMaxBody = 64 << 10
+
+// Lifetimes of ACME objects.
+const (
+	OrderLifetime = 7 * 24 * time.Hour
+	NonceLifetime = time.Hour
+)
+
+// Config configures a Server.
+type Config struct {
+	Vault     *localstore.Vault
+	Authority *authority.Service
+	Names     inventory.Names
+	// Now is the clock of every decision.
+	Now func() time.Time
+	// BaseURL is the scheme://host[:port] of the ACME URLs; empty derives it
+	// from each request's Host (https).
+	BaseURL string
+	// Validity of issued certificates (certificate_validity).
+	Validity time.Duration
+	// DomainsPerCertificate is the quota of names of one order.
+	DomainsPerCertificate int
+	// MaxBody bounds request bodies; 0 means DefaultMaxBody.
+	MaxBody int64
+	// Logger receives internal errors; nil discards them.
+	Logger *log.Logger
+}
+
+// Server serves the ACME endpoints of a vault.
+type Server struct {
+	cfg    Config
+	nonces *NonceStore
+	mux    *http.ServeMux
+	ocsp   http.Handler
+}
+
+// New returns a server over cfg.
+func New(cfg Config) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Validity <= 0 {
+		cfg.Validity = 395 * 24 * time.Hour
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	s := &Server{cfg: cfg, nonces: NewNonceStore(cfg.Now, NonceLifetime, 100000)}
+	s.ocsp = ca.NewResponder(cfg.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
+		return cfg.Vault.Store.View(context.Background(), fn)
+	}), cfg.Now)
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{ep}/directory", s.handleDirectory)
+	m.HandleFunc("HEAD /{ep}/new-nonce", s.handleNewNonce)
+	m.HandleFunc("GET /{ep}/new-nonce", s.handleNewNonce)
+	m.HandleFunc("POST /{ep}/new-account", s.handleNewAccount)
+	m.HandleFunc("POST /{ep}/acct/{id}", s.handleAccount)
+	m.HandleFunc("POST /{ep}/acct/{id}/orders", s.handleAccountOrders)
+	m.HandleFunc("POST /{ep}/key-change", s.handleKeyChange)
+	m.HandleFunc("POST /{ep}/new-order", s.handleNewOrder)
+	m.HandleFunc("POST /{ep}/order/{id}", s.handleOrder)
+	m.HandleFunc("POST /{ep}/order/{id}/finalize", s.handleFinalize)
+	m.HandleFunc("POST /{ep}/authz/{id}", s.handleAuthz)
+	m.HandleFunc("POST /{ep}/chall/{id}", s.handleChallenge)
+	m.HandleFunc("POST /{ep}/cert/{id}", s.handleCertificate)
+	m.HandleFunc("POST /{ep}/revoke-cert", s.handleRevoke)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, &Problem{Type: errMalformed, Status: http.StatusNotFound, Detail: "no such resource"})
+	})
+	s.mux = m
+	return s
+}
+
+// Nonces exposes the nonce store (tests and metrics).
+func (s *Server) Nonces() *NonceStore { return s.nonces }
+
+// ServeHTTP adds a fresh Replay-Nonce and no-store caching to every ACME
+// response, then routes the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/crl/") || p == "/ocsp" || strings.HasPrefix(p, "/ocsp/"):
+		s.ocsp.ServeHTTP(w, r)
+		return
+	case p == "/metrics":
+		s.handleMetrics(w, r)
+		return
+	}
+	if n, err := s.nonces.Issue(); err == nil {
+		w.Header().Set("Replay-Nonce", n)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if ep, _, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/"); ok && ep != "" {
+		w.Header().Add("Link", link(s.url(r, ep, "/directory"), "index"))
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func link(url, rel string) string { return "<" + url + `>;rel="` + rel + `"` }
+
+// base is the scheme://host of the URLs of request r.
+func (s *Server) base(r *http.Request) string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL
+	}
+	return "https://" + r.Host
+}
+
+// url builds the URL of a resource of endpoint ep.
+func (s *Server) url(r *http.Request, ep, path string) string {
+	return s.base(r) + "/" + ep + path
+}
+
+// endpointOf loads the ACTIVE endpoint named in the request path.
+func (s *Server) endpointOf(r *http.Request) (*endpoint.Endpoint, *Problem) {
+	id := r.PathValue("ep")
+	var e *endpoint.Endpoint
+	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+		var err error
+		e, err = endpoint.Get(tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, &Problem{Type: errMalformed, Status: http.StatusNotFound, Detail: "no such ACME endpoint"}
+	}
+	if e.Status != endpoint.StatusActive {
+		return nil, &Problem{Type: errUnauthorized, Status: http.StatusForbidden, Detail: "ACME endpoint is " + e.Status}
+	}
+	return e, nil
+}
+
+func (s *Server) logf(format string, a ...any) {
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Printf(format, a...)
+	}
+}
+
+// internal logs err and returns a serverInternal problem without detail.
+func (s *Server) internal(err error) *Problem {
+	s.logf("acme: internal error: %v", err)
+	return &Problem{Type: errServerInternal, Status: http.StatusInternalServerError, Detail: "internal error"}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		writeProblem(w, &Problem{Type: errServerInternal, Status: http.StatusInternalServerError, Detail: "encoding failed"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

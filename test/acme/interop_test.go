@@ -1,0 +1,276 @@
+// Package acme holds interoperability tests of `certctl endpoint serve`
+// with stock ACME clients: certbot, lego, uacme and dehydrated. TestMain
+// builds the certctl binary; the server runs as a child on 127.0.0.1 and
+// every client enrols with external account binding, trusting
+// `certctl ca trust-bundle`. A client that is not installed skips its test
+// unless CERTCTL_REQUIRE_INTEROP=1, where it fails.
+package acme
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var certctlBin, homeDir string
+
+func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+
+func runMain(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "certctl-acme-interop-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	homeDir = filepath.Join(tmp, "home")
+	if err := os.MkdirAll(homeDir, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// CERTCTL_BIN runs a prebuilt binary instead of building one.
+	if certctlBin = os.Getenv("CERTCTL_BIN"); certctlBin != "" {
+		return m.Run()
+	}
+	certctlBin = filepath.Join(tmp, "certctl")
+	build := exec.Command("go", "build", "-o", certctlBin, "github.com/certctl/certctl/cmd/certctl")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building certctl:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" {
+			t.Fatalf("%s is not installed and CERTCTL_REQUIRE_INTEROP=1", name)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+	return p
+}
+
+// server is a running `endpoint serve` with one endpoint.
+type server struct {
+	vault, dir, kid, mac, roots, id string
+}
+
+func (s *server) certctl(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(certctlBin, args...)
+	cmd.Env = append(os.Environ(), "CERTCTL_VAULT="+s.vault, "HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("certctl %v: %v", args, err)
+	}
+	return out
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startServer(t *testing.T) *server {
+	t.Helper()
+	tmp := t.TempDir()
+	s := &server{vault: filepath.Join(tmp, "vault"), roots: filepath.Join(tmp, "roots.pem")}
+	var created struct{ AcmeEndpointArn string }
+	if err := json.Unmarshal(s.certctl(t, "-o", "json", "endpoint", "create", "--authorization-behavior", "PRE_APPROVED",
+		"--contact", "NOT_REQUIRED", "--certificate-tags", "client=interop"), &created); err != nil {
+		t.Fatal(err)
+	}
+	s.id = created.AcmeEndpointArn[strings.LastIndexByte(created.AcmeEndpointArn, '/')+1:]
+	s.certctl(t, "endpoint", "domain", "add", s.id, "lab.test", "--pre-validated")
+	var eab struct {
+		ExternalAccountBinding struct{ KeyId, MacKey string }
+	}
+	if err := json.Unmarshal(s.certctl(t, "-o", "json", "endpoint", "eab", "create", s.id, "--reusable"), &eab); err != nil {
+		t.Fatal(err)
+	}
+	s.kid, s.mac = eab.ExternalAccountBinding.KeyId, eab.ExternalAccountBinding.MacKey
+	if err := os.WriteFile(s.roots, s.certctl(t, "ca", "trust-bundle"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, certctlBin, "endpoint", "serve", "--listen", addr)
+	cmd.Env = append(os.Environ(), "CERTCTL_VAULT="+s.vault, "HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := false
+		for sc.Scan() {
+			if !once && strings.HasPrefix(sc.Text(), "Serving ACME endpoints") {
+				once = true
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatal("endpoint serve did not start")
+	}
+	s.dir = "https://" + addr + "/" + s.id + "/directory"
+	return s
+}
+
+// checkCert verifies a PEM chain file for name against the trust bundle
+// and that the inventory recorded it with KeyPairOrigin ACME.
+func (s *server) checkCert(t *testing.T, file, name string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var certs []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		t.Fatalf("%s holds no certificate", file)
+	}
+	roots := x509.NewCertPool()
+	rp, _ := os.ReadFile(s.roots)
+	roots.AppendCertsFromPEM(rp)
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name}); err != nil {
+		t.Fatalf("%s does not verify for %s: %v", file, name, err)
+	}
+	var list struct {
+		CertificateSummaryList []struct{ DomainName, KeyPairOrigin string }
+	}
+	if err := json.Unmarshal(s.certctl(t, "-o", "json", "list", "--certificate-key-pair-origins", "ACME"), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list.CertificateSummaryList {
+		if c.DomainName == name && c.KeyPairOrigin == "ACME" {
+			return
+		}
+	}
+	t.Fatalf("inventory has no ACME certificate for %s", name)
+}
+
+func run(t *testing.T, dir string, env []string, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+func TestCertbot(t *testing.T) {
+	bin := tool(t, "certbot")
+	s := startServer(t)
+	d := t.TempDir()
+	// Pre-approved names need no challenge: the manual authenticator's
+	// hook is never run, but certbot requires one in non-interactive mode.
+	run(t, d, []string{"REQUESTS_CA_BUNDLE=" + s.roots}, bin, "certonly", "--server", s.dir,
+		"--eab-kid", s.kid, "--eab-hmac-key="+s.mac, "--manual", "--manual-auth-hook", "/bin/true",
+		"--preferred-challenges", "dns", "-d", "certbot.lab.test", "--config-dir", d+"/c", "--work-dir", d+"/w",
+		"--logs-dir", d+"/l", "--non-interactive", "--agree-tos", "--register-unsafely-without-email")
+	s.checkCert(t, d+"/c/live/certbot.lab.test/fullchain.pem", "certbot.lab.test")
+	// Renewal through the same account updates the same certificate.
+	run(t, d, []string{"REQUESTS_CA_BUNDLE=" + s.roots}, bin, "renew", "--force-renewal", "--no-random-sleep-on-renew", "--config-dir", d+"/c",
+		"--work-dir", d+"/w", "--logs-dir", d+"/l", "--non-interactive")
+	var list struct{ CertificateSummaryList []struct{ DomainName string } }
+	_ = json.Unmarshal(s.certctl(t, "-o", "json", "list", "--certificate-key-pair-origins", "ACME"), &list)
+	if len(list.CertificateSummaryList) != 1 {
+		t.Errorf("after renewal the inventory has %d ACME certificates, want 1", len(list.CertificateSummaryList))
+	}
+}
+
+func TestLego(t *testing.T) {
+	bin := tool(t, "lego")
+	s := startServer(t)
+	d := t.TempDir()
+	run(t, d, []string{"LEGO_CA_CERTIFICATES=" + s.roots}, bin, "--server", s.dir, "--eab", "--kid", s.kid,
+		"--hmac="+s.mac, "--email", "ops@lab.test", "--accept-tos", "--path", d, "--domains", "lego.lab.test",
+		"--http", "--http.port", freePort(t), "run")
+	s.checkCert(t, d+"/certificates/lego.lab.test.crt", "lego.lab.test")
+}
+
+func TestUacme(t *testing.T) {
+	bin := tool(t, "uacme")
+	unshare := tool(t, "unshare")
+	s := startServer(t)
+	d := t.TempDir()
+	// uacme trusts the system bundle only: bind-mount ours over it in a
+	// private mount namespace.
+	script := fmt.Sprintf("mount --bind %s /etc/ssl/certs/ca-certificates.crt && %s -y -c %s/conf -a %s -e %s:%s new ops@lab.test && %s -y -c %s/conf -a %s -h /bin/true issue uacme.lab.test",
+		s.roots, bin, d, s.dir, s.kid, s.mac, bin, d, s.dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, unshare, "-m", "sh", "-c", script).CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "Operation not permitted") && os.Getenv("CERTCTL_REQUIRE_INTEROP") != "1" {
+			t.Skipf("unshare -m not permitted here: %s", out)
+		}
+		t.Fatalf("uacme: %v\n%s", err, out)
+	}
+	s.checkCert(t, d+"/conf/uacme.lab.test/cert.pem", "uacme.lab.test")
+}
+
+func TestDehydrated(t *testing.T) {
+	bin := tool(t, "dehydrated")
+	s := startServer(t)
+	d := t.TempDir()
+	hook := filepath.Join(d, "hook.sh")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\nexit 0\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf("CA=%q\nCHALLENGETYPE=\"dns-01\"\nHOOK=%q\nBASEDIR=%q\nEAB_KID=%q\nEAB_HMAC_KEY=%q\nCONTACT_EMAIL=\"ops@lab.test\"\n",
+		s.dir, hook, d, s.kid, s.mac)
+	if err := os.WriteFile(filepath.Join(d, "config"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CURL_CA_BUNDLE=" + s.roots}
+	run(t, d, env, bin, "-f", filepath.Join(d, "config"), "--register", "--accept-terms")
+	run(t, d, env, bin, "-f", filepath.Join(d, "config"), "-c", "-d", "dehydrated.lab.test")
+	s.checkCert(t, filepath.Join(d, "certs", "dehydrated.lab.test", "fullchain.pem"), "dehydrated.lab.test")
+}
