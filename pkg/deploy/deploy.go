@@ -33,6 +33,12 @@ type Target struct {
 	ChainFile     string `json:"chainFile,omitempty"`
 	FullchainFile string `json:"fullchainFile,omitempty"`
 	Exec          string `json:"exec,omitempty"`
+	// Version is the certificate version last installed here with its
+	// command succeeding; a target behind the current version is installed
+	// again by the next `renew --due` (so a failed reload is retried).
+	Version int `json:"version,omitempty"`
+	// LastError is the failure of the last attempt, if it failed.
+	LastError string `json:"lastError,omitempty"`
 }
 
 // Label is how the target appears in InUseBy.
@@ -68,6 +74,68 @@ func Targets(tx localstore.Tx, certID string) ([]Target, error) {
 	return ts, json.Unmarshal(o.Data, &ts)
 }
 
+// AllTargets reads the deploy targets of every certificate, by certificate ID.
+func AllTargets(tx localstore.Tx) (map[string][]Target, error) {
+	objs, err := tx.ListObjects(ObjectKind)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]Target, len(objs))
+	for _, o := range objs {
+		var ts []Target
+		if err := json.Unmarshal(o.Data, &ts); err != nil {
+			return nil, err
+		}
+		out[o.ID] = ts
+	}
+	return out, nil
+}
+
+// Stale returns the targets that do not hold version (or whose command
+// failed the last time).
+func Stale(ts []Target, version int) []Target {
+	var out []Target
+	for _, t := range ts {
+		if t.Version != version || t.LastError != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// RecordAttempt stores the outcome of installing version to the target of
+// certID whose cert file is certFile. It reports whether this is a new
+// failure (the previous attempt succeeded), which deserves an event; a
+// failure repeated at every pass does not.
+func RecordAttempt(tx localstore.Tx, certID, certFile string, version int, installErr error, now time.Time) (bool, error) {
+	ts, err := Targets(tx, certID)
+	if err != nil {
+		return false, err
+	}
+	newFailure := false
+	found := false
+	for i := range ts {
+		if ts[i].CertFile != certFile {
+			continue
+		}
+		found = true
+		if installErr == nil {
+			ts[i].Version, ts[i].LastError = version, ""
+			continue
+		}
+		newFailure = ts[i].LastError == ""
+		ts[i].LastError = installErr.Error()
+	}
+	if !found {
+		return installErr != nil, nil
+	}
+	data, err := json.Marshal(ts)
+	if err != nil {
+		return false, err
+	}
+	return newFailure, tx.PutObject(&localstore.Object{Kind: ObjectKind, ID: certID, Data: data, UpdatedAt: now})
+}
+
 // AddTarget records t for certID (replacing a target with the same cert
 // file) and returns the InUseBy labels.
 func AddTarget(tx localstore.Tx, certID string, t Target, now time.Time) ([]string, error) {
@@ -98,6 +166,8 @@ func AddTarget(tx localstore.Tx, certID string, t Target, now time.Time) ([]stri
 // Material is what gets installed.
 type Material struct {
 	CertificateARN string
+	// Version is the certificate version the material is of.
+	Version        int
 	CertificatePEM []byte
 	ChainPEM       []byte
 	Key            crypto.Signer

@@ -231,4 +231,3 @@ func Housekeep(tx localstore.Tx, c *localstore.Certificate, daysBefore int, now 
 	d := map[string]any{"DaysToExpiry": events.DaysToExpiry(c.NotAfter, now), "CommonName": c.DomainName}
 	return true, em.Emit(tx, events.ApproachingExpiration, []string{em.ARN(c.ID)}, d)
 }
-

@@ -36,6 +36,8 @@ part); the key is written unencrypted with mode 0600, the others 0644.
 --exec runs with sh -c (within 2 minutes) after the files are written, with
 CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE, CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE
 and CERTCTL_FULLCHAIN_FILE in its environment — e.g. "systemctl reload nginx".
+When it fails (exit 1), the target is still recorded and every
+` + "`renew --due`" + ` pass installs it and runs the command again until it succeeds.
 
 A deployed certificate is in use (InUseBy), which makes it eligible for
 managed renewal and protects it from ` + "`certctl delete`" + ` without --force.` + cmdutil.ExitStatus(0, 1, 2, 3, 5, 6),
@@ -92,6 +94,11 @@ func run(ctx context.Context, f *cmdutil.Factory, arg string, t dep.Target) erro
 	installErr := dep.Install(ctx, t, m)
 	if installErr != nil && !strings.HasPrefix(installErr.Error(), "deploy hook") {
 		return errs.Failuref("%v", installErr)
+	}
+	t.Version, t.LastError = m.Version, ""
+	if installErr != nil {
+		// Recorded as not yet done: the next `renew --due` retries it.
+		t.Version, t.LastError = 0, installErr.Error()
 	}
 	var labels []string
 	now := f.Now()

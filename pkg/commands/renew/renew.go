@@ -4,6 +4,7 @@ package renew
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	validatecmd "github.com/certctl/certctl/pkg/commands/validate"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
@@ -56,9 +58,11 @@ every deploy target rewritten and its --exec command run.
 renew ARN renews one eligible certificate now. renew --due is the cron job:
 it moves expired certificates to EXPIRED, emits Approaching Expiration events
 (daily, from account-config's DaysBeforeExpiry), and renews every eligible
-certificate inside its window. It is idempotent and safe to run every minute,
-from several processes or machines at once (each renewal re-checks the
-certificate inside its write transaction, so none is renewed twice).
+certificate inside its window; a deploy target whose install or --exec
+command failed is retried at every pass until it succeeds. It is idempotent
+and safe to run every minute, from several processes or machines at once
+(each renewal re-checks the certificate inside its write transaction, so
+none is renewed twice).
 
 Eligible (as in ACM): PRIVATE or domain-validated certificates whose key the
 vault holds, that were exported or deployed since they were issued, and are
@@ -133,8 +137,10 @@ func run(ctx context.Context, o *Options) error {
 		}
 		out.Results = []Result{res}
 	}
-	if err := r.redeploy(ctx, out.Results); err != nil {
-		return err
+	if !o.DryRun {
+		if err := r.redeploy(ctx, out.Results, o.Due); err != nil {
+			return err
+		}
 	}
 	if err := e.P.Print(out, view(out)); err != nil {
 		return err
@@ -204,7 +210,9 @@ func (r *runner) due(ctx context.Context, dryRun bool) ([]Result, error) {
 		if acct, err = renewal.GetAccountConfig(tx); err != nil {
 			return err
 		}
-		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: []string{inventory.OriginVault, inventory.OriginImported}, SortBy: "NOT_AFTER"})
+		// Every origin: ACME certificates are not renewed here, but they
+		// expire and get expiry events like the others.
+		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins, SortBy: "NOT_AFTER"})
 		return err
 	}); err != nil {
 		return nil, cmdutil.VaultError(err)
@@ -215,6 +223,9 @@ func (r *runner) due(ctx context.Context, dryRun bool) ([]Result, error) {
 			return nil, cmdutil.VaultError(ctx.Err())
 		}
 		res := Result{CertificateArn: e.Names.CertificateARN(snap.ID), DomainName: snap.DomainName}
+		if err := validatecmd.AdvancePending(ctx, e, snap, dryRun); err != nil { // checks, 72 h timeout, issuance
+			return nil, err
+		}
 		now := r.renewer.Now()
 		if dryRun {
 			res.Outcome, res.Reason = r.classify(snap, now)
@@ -293,40 +304,90 @@ func (r *runner) classify(c *localstore.Certificate, t time.Time) (string, strin
 	return "", ""
 }
 
-// redeploy installs renewed certificates to their deploy targets and runs
-// their hooks. A failing target is reported (result reason, event, exit 7);
-// the renewal stands.
-func (r *runner) redeploy(ctx context.Context, results []Result) error {
+// redeploy installs the current version to every deploy target that does
+// not hold it yet — those of certificates renewed in this run and, in a
+// --due pass, any whose earlier install or command failed (so a failed
+// reload is retried at every pass) — and runs their commands. A failing
+// target is reported (result reason, exit 7, and a Renewal Action Required
+// event when the failure is new); the renewal stands.
+func (r *runner) redeploy(ctx context.Context, results []Result, due bool) error {
 	e := r.e
+	var all map[string][]deploy.Target
+	if err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
+		var err error
+		all, err = deploy.AllTargets(tx)
+		return err
+	}); err != nil {
+		return cmdutil.VaultError(err)
+	}
 	for i := range results {
 		res := &results[i]
-		if res.Outcome != renewal.Renewed || strings.HasPrefix(res.Reason, "dry run") {
+		renewed := res.Outcome == renewal.Renewed
+		id := res.CertificateArn[strings.LastIndexByte(res.CertificateArn, '/')+1:]
+		if (!renewed && !due) || len(all[id]) == 0 {
 			continue
 		}
-		id := res.CertificateArn[strings.LastIndexByte(res.CertificateArn, '/')+1:]
-		var targets []deploy.Target
+		var stale []deploy.Target
 		var m deploy.Material
-		if err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
-			var err error
-			if targets, err = deploy.Targets(tx, id); err != nil || len(targets) == 0 {
+		err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
+			c, err := tx.GetCertificate(id)
+			if err != nil {
 				return err
+			}
+			ts, err := deploy.Targets(tx, id)
+			if err != nil {
+				return err
+			}
+			if c.Status != inventory.StatusIssued || c.KeyPairOrigin != inventory.OriginVault {
+				return nil
+			}
+			if stale = deploy.Stale(ts, c.Version); len(stale) == 0 {
+				return nil
 			}
 			m, err = Material(tx, e.V, id, res.CertificateArn)
 			return err
-		}); err != nil {
+		})
+		if errors.Is(err, localstore.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
 			return cmdutil.VaultError(err)
 		}
-		var failures []string
-		for _, t := range targets {
-			if err := deploy.Install(ctx, t, m); err != nil {
-				failures = append(failures, err.Error())
+		var failures, fresh, done []string
+		for _, t := range stale {
+			installErr := deploy.Install(ctx, t, m)
+			isNew := false
+			if err := e.V.Store.Update(ctx, func(tx localstore.Tx) error {
+				var err error
+				isNew, err = deploy.RecordAttempt(tx, id, t.CertFile, m.Version, installErr, r.renewer.Now())
+				return err
+			}); err != nil {
+				return cmdutil.VaultError(err)
+			}
+			switch {
+			case installErr == nil:
+				done = append(done, t.Label())
+			case isNew || renewed:
+				fresh = append(fresh, installErr.Error())
+				fallthrough
+			default:
+				failures = append(failures, installErr.Error())
 			}
 		}
-		if len(failures) == 0 {
+		switch {
+		case len(failures) > 0 && renewed:
+			res.Reason = "renewed, but deployment failed: " + strings.Join(failures, "; ")
+		case len(failures) > 0:
+			res.Reason = joinReason(res.Reason, "deployment failed: "+strings.Join(failures, "; "))
+		case len(done) > 0 && !renewed:
+			res.Reason = joinReason(res.Reason, "redeployed to "+strings.Join(done, ", "))
+		}
+		if len(failures) > 0 {
+			r.partial = true
+		}
+		if len(fresh) == 0 {
 			continue
 		}
-		r.partial = true
-		res.Reason = "renewed, but deployment failed: " + strings.Join(failures, "; ")
 		em := e.Emitter()
 		_ = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
 			em.Pending = nil
@@ -337,12 +398,19 @@ func (r *runner) redeploy(ctx context.Context, results []Result) error {
 			d := events.CertificateDetail(c, r.renewer.Now())
 			d["RenewalStatus"] = renewal.StatusSuccess
 			d["RenewalStatusReason"] = "OTHER"
-			d["DeploymentErrors"] = failures
+			d["DeploymentErrors"] = fresh
 			return em.Emit(tx, events.RenewalActionRequired, []string{res.CertificateArn}, d)
 		})
 		e.Deliver(ctx, em)
 	}
 	return nil
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // Material reads the current version of a certificate and its key.
@@ -362,7 +430,7 @@ func Material(tx localstore.Tx, v *localstore.Vault, id, arnStr string) (deploy.
 	if err != nil {
 		return deploy.Material{}, err
 	}
-	return deploy.Material{CertificateARN: arnStr, CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key}, nil
+	return deploy.Material{CertificateARN: arnStr, Version: ver.Number, CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key}, nil
 }
 
 func view(out Output) output.View {

@@ -10,18 +10,22 @@ import (
 	cacmd "github.com/certctl/certctl/pkg/commands/ca"
 	"github.com/certctl/certctl/pkg/commands/completion"
 	configcmd "github.com/certctl/certctl/pkg/commands/config"
+	"github.com/certctl/certctl/pkg/commands/dashboard"
 	"github.com/certctl/certctl/pkg/commands/deletecmd"
 	"github.com/certctl/certctl/pkg/commands/deploy"
 	"github.com/certctl/certctl/pkg/commands/describe"
+	endpointcmd "github.com/certctl/certctl/pkg/commands/endpoint"
 	eventscmd "github.com/certctl/certctl/pkg/commands/events"
 	"github.com/certctl/certctl/pkg/commands/export"
 	"github.com/certctl/certctl/pkg/commands/imports"
 	"github.com/certctl/certctl/pkg/commands/list"
+	metricscmd "github.com/certctl/certctl/pkg/commands/metrics"
 	"github.com/certctl/certctl/pkg/commands/renew"
 	"github.com/certctl/certctl/pkg/commands/request"
 	"github.com/certctl/certctl/pkg/commands/revoke"
 	searchcmd "github.com/certctl/certctl/pkg/commands/search"
 	"github.com/certctl/certctl/pkg/commands/tags"
+	validatecmd "github.com/certctl/certctl/pkg/commands/validate"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
 )
@@ -140,14 +144,18 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		revoke.NewCmdRevoke(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		tags.NewCmdTags(f),
+		validatecmd.NewCmdValidate(f),
+		validatecmd.NewCmdResendValidationEmail(f, nil),
 	)
 	add("ops",
 		renew.NewCmdRenew(f, nil),
 		deploy.NewCmdDeploy(f),
 		eventscmd.NewCmdEvents(f),
 		accountconfig.NewCmdAccountConfig(f),
+		dashboard.NewCmdDashboard(f, nil),
+		metricscmd.NewCmdMetrics(f, nil),
 	)
-	add("pki", cacmd.NewCmdCA(f))
+	add("pki", cacmd.NewCmdCA(f), endpointcmd.NewCmdEndpoint(f))
 	add("settings",
 		configcmd.NewCmdConfig(f),
 		completion.NewCmdCompletion(f),

@@ -1,0 +1,137 @@
+package dashboard
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// render draws the dashboard for a person: count boxes side by side (one
+// above the other on a narrow terminal), the timeline as bars, and the
+// certificates needing action as a table.
+func render(p *output.Printer, out Output) error {
+	s := p.Styles
+	width := p.IO.TerminalWidth()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %d\n", s.Bold("Certificates:"), out.Counts.Total)
+
+	boxes := []string{
+		box(s, "Status", out.Counts.ByStatus, inventory.Statuses),
+		box(s, "Type", out.Counts.ByType, inventory.Types),
+		box(s, "Origin", out.Counts.ByKeyPairOrigin, inventory.Origins),
+		box(s, "Renewal", out.Counts.ByRenewalEligibility, inventory.Eligibilities),
+	}
+	row := lipgloss.JoinHorizontal(lipgloss.Top, spaced(boxes)...)
+	if lipgloss.Width(row) > width {
+		row = lipgloss.JoinVertical(lipgloss.Left,
+			lipgloss.JoinHorizontal(lipgloss.Top, spaced(boxes[:2])...),
+			lipgloss.JoinHorizontal(lipgloss.Top, spaced(boxes[2:])...))
+	}
+	if lipgloss.Width(row) > width {
+		row = lipgloss.JoinVertical(lipgloss.Left, boxes...)
+	}
+	b.WriteString(row + "\n\n")
+
+	b.WriteString(s.Bold("Expirations, next 13 weeks") + " " + s.Dim("(ISSUED certificates by NotAfter, UTC)") + "\n")
+	b.WriteString(timelineChart(s, out.ExpirationTimeline, width) + "\n")
+
+	b.WriteString(s.Bold("Needs action") + "\n")
+	if _, err := io.WriteString(p.IO.Out, b.String()); err != nil {
+		return err
+	}
+	if len(out.NeedsAction) == 0 {
+		_, err := fmt.Fprintln(p.IO.Out, s.OK("Nothing needs action."))
+		return err
+	}
+	return p.Print(out.NeedsAction, output.View{Table: func(s *output.Styles) *output.Table {
+		t := &output.Table{Headers: []string{"CERTIFICATE", "DOMAIN", "REASON", "DETAIL"}}
+		for _, a := range out.NeedsAction {
+			id := a.CertificateArn[strings.LastIndexByte(a.CertificateArn, '/')+1:]
+			reason := s.Warn(a.Reason)
+			if a.Reason == ReasonExpired || a.Reason == ReasonRenewalFailed || a.Reason == ReasonFailed {
+				reason = s.Bad(a.Reason)
+			}
+			t.Rows = append(t.Rows, []string{id, a.DomainName, reason, a.Detail})
+		}
+		return t
+	}})
+}
+
+// box draws one rounded box of counts, zero counts dimmed.
+func box(s *output.Styles, title string, m map[string]int, order []string) string {
+	ks := keys(m, order)
+	nameW, numW := len(title), 1
+	for _, k := range ks {
+		nameW = max(nameW, len(k))
+		numW = max(numW, len(strconv.Itoa(m[k])))
+	}
+	lines := []string{s.Bold(title)}
+	for _, k := range ks {
+		n := m[k]
+		pad := strings.Repeat(" ", nameW-len(k)+2)
+		num := fmt.Sprintf("%*d", numW, n)
+		if n == 0 {
+			lines = append(lines, s.Dim(k+pad+num))
+			continue
+		}
+		lines = append(lines, s.Status(output.Sanitize(k))+pad+num)
+	}
+	st := s.Renderer().NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1)
+	if s.Color() {
+		st = st.BorderForeground(lipgloss.Color("8"))
+	}
+	return st.Render(strings.Join(lines, "\n"))
+}
+
+func spaced(boxes []string) []string {
+	out := make([]string, 0, 2*len(boxes))
+	for i, bx := range boxes {
+		if i > 0 {
+			out = append(out, " ")
+		}
+		out = append(out, bx)
+	}
+	return out
+}
+
+// timelineChart draws a bar a week, scaled to the largest week; weeks that
+// start within 30 days are drawn in the warning colour.
+func timelineChart(s *output.Styles, weeks []Week, width int) string {
+	most := 0
+	for _, w := range weeks {
+		most = max(most, w.Count)
+	}
+	numW := len(strconv.Itoa(most))
+	const labelW = len("Jan 02 – Jan 09")
+	barMax := min(40, max(10, width-labelW-numW-6))
+	var first time.Time
+	if len(weeks) > 0 {
+		first = time.Time(*weeks[0].WeekStart)
+	}
+	var lines []string
+	for _, w := range weeks {
+		start, end := time.Time(*w.WeekStart), time.Time(*w.WeekEnd)
+		label := start.Format("Jan 02") + " – " + end.Add(-timeutil.Day).Format("Jan 02")
+		if w.Count == 0 {
+			lines = append(lines, "  "+s.Dim(label)+"  "+s.Dim(fmt.Sprintf("%*d", numW, 0)))
+			continue
+		}
+		n := max(1, (w.Count*barMax+most-1)/most)
+		bar := strings.Repeat("█", n)
+		if start.Sub(first) < 30*timeutil.Day {
+			bar = s.Warn(bar)
+		} else {
+			bar = s.OK(bar)
+		}
+		lines = append(lines, "  "+label+"  "+fmt.Sprintf("%*d", numW, w.Count)+" "+bar)
+	}
+	return strings.Join(lines, "\n")
+}

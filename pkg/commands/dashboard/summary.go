@@ -1,0 +1,223 @@
+package dashboard
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// Weeks is the length of the expiration timeline.
+const Weeks = 13
+
+// ExpiringSoon is how close to NotAfter an ineligible certificate needs
+// action.
+const ExpiringSoon = 30 * timeutil.Day
+
+// RecentlyRevoked is how long a revoked certificate stays in NeedsAction.
+const RecentlyRevoked = 30 * timeutil.Day
+
+// Reasons a certificate needs action, most urgent first.
+const (
+	ReasonExpired            = "EXPIRED"
+	ReasonRenewalFailed      = "RENEWAL_FAILED"
+	ReasonExpiringIneligible = "EXPIRING_INELIGIBLE"
+	ReasonRenewalOverdue     = "RENEWAL_OVERDUE"
+	ReasonFailed             = "FAILED"
+	ReasonValidationTimedOut = "VALIDATION_TIMED_OUT"
+	ReasonPendingValidation  = "PENDING_VALIDATION"
+	ReasonRevokedRecently    = "REVOKED_RECENTLY"
+)
+
+// Reasons lists the NeedsAction reasons in order of urgency.
+var Reasons = []string{ReasonExpired, ReasonRenewalFailed, ReasonExpiringIneligible, ReasonRenewalOverdue,
+	ReasonFailed, ReasonValidationTimedOut, ReasonPendingValidation, ReasonRevokedRecently}
+
+// Output is the dashboard's JSON form.
+type Output struct {
+	Counts             Counts   `json:"Counts"`
+	ExpirationTimeline []Week   `json:"ExpirationTimeline"`
+	NeedsAction        []Action `json:"NeedsAction"`
+}
+
+// Counts are the inventory's counts; every known value is present, zero
+// or not.
+type Counts struct {
+	Total                int            `json:"Total"`
+	ByStatus             map[string]int `json:"ByStatus"`
+	ByType               map[string]int `json:"ByType"`
+	ByKeyPairOrigin      map[string]int `json:"ByKeyPairOrigin"`
+	ByRenewalEligibility map[string]int `json:"ByRenewalEligibility"`
+}
+
+// Week is one bar of the expiration timeline: the ISSUED certificates
+// whose NotAfter falls in [WeekStart, WeekEnd).
+type Week struct {
+	WeekStart *inventory.Timestamp `json:"WeekStart"`
+	WeekEnd   *inventory.Timestamp `json:"WeekEnd"`
+	Count     int                  `json:"Count"`
+}
+
+// Action is a certificate that needs attention.
+type Action struct {
+	CertificateArn string               `json:"CertificateArn"`
+	DomainName     string               `json:"DomainName"`
+	Reason         string               `json:"Reason"`
+	Detail         string               `json:"Detail"`
+	Status         string               `json:"Status"`
+	NotAfter       *inventory.Timestamp `json:"NotAfter,omitempty"`
+}
+
+// Compute builds the dashboard of certs (every origin) at now. Statuses are
+// effective statuses (an ISSUED certificate past NotAfter is EXPIRED), and
+// an expired certificate is INELIGIBLE whatever its stored eligibility.
+func Compute(n inventory.Names, certs []*localstore.Certificate, policy renewal.Policy, now time.Time) Output {
+	out := Output{
+		Counts: Counts{
+			Total:                len(certs),
+			ByStatus:             zeros(inventory.Statuses),
+			ByType:               zeros(inventory.Types),
+			ByKeyPairOrigin:      zeros(inventory.Origins),
+			ByRenewalEligibility: zeros(inventory.Eligibilities),
+		},
+		ExpirationTimeline: timeline(now),
+		NeedsAction:        []Action{},
+	}
+	for _, c := range certs {
+		status := inventory.EffectiveStatus(c, now)
+		out.Counts.ByStatus[status]++
+		out.Counts.ByType[c.Type]++
+		out.Counts.ByKeyPairOrigin[c.KeyPairOrigin]++
+		out.Counts.ByRenewalEligibility[Eligibility(c, status)]++
+		if status == inventory.StatusIssued {
+			for i := range out.ExpirationTimeline {
+				w := &out.ExpirationTimeline[i]
+				if !c.NotAfter.Before(time.Time(*w.WeekStart)) && c.NotAfter.Before(time.Time(*w.WeekEnd)) {
+					w.Count++
+				}
+			}
+		}
+		if reason, detail := needsAction(c, status, policy, now); reason != "" {
+			out.NeedsAction = append(out.NeedsAction, Action{CertificateArn: n.CertificateARN(c.ID), DomainName: c.DomainName,
+				Reason: reason, Detail: detail, Status: status, NotAfter: inventory.TS(c.NotAfter)})
+		}
+	}
+	rank := map[string]int{}
+	for i, r := range Reasons {
+		rank[r] = i
+	}
+	sort.SliceStable(out.NeedsAction, func(i, j int) bool {
+		a, b := out.NeedsAction[i], out.NeedsAction[j]
+		if rank[a.Reason] != rank[b.Reason] {
+			return rank[a.Reason] < rank[b.Reason]
+		}
+		ta, tb := tsTime(a.NotAfter), tsTime(b.NotAfter)
+		if !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return a.CertificateArn < b.CertificateArn
+	})
+	return out
+}
+
+// Eligibility is c's renewal eligibility as list shows it, except that a
+// certificate that is not (effectively) ISSUED is INELIGIBLE.
+func Eligibility(c *localstore.Certificate, status string) string {
+	if c.RenewalEligibility == inventory.Eligible && status == inventory.StatusIssued {
+		return inventory.Eligible
+	}
+	return inventory.Ineligible
+}
+
+func zeros(keys []string) map[string]int {
+	m := make(map[string]int, len(keys))
+	for _, k := range keys {
+		m[k] = 0
+	}
+	return m
+}
+
+// timeline returns the empty weeks, the first starting at midnight UTC of
+// now's day.
+func timeline(now time.Time) []Week {
+	day0 := now.UTC().Truncate(timeutil.Day)
+	weeks := make([]Week, Weeks)
+	for i := range weeks {
+		weeks[i] = Week{WeekStart: inventory.TS(day0.Add(time.Duration(i) * 7 * timeutil.Day)),
+			WeekEnd: inventory.TS(day0.Add(time.Duration(i+1) * 7 * timeutil.Day))}
+	}
+	return weeks
+}
+
+func tsTime(t *inventory.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return time.Time(*t)
+}
+
+// needsAction returns why c needs attention, or "".
+func needsAction(c *localstore.Certificate, status string, policy renewal.Policy, now time.Time) (string, string) {
+	left := c.NotAfter.Sub(now)
+	switch {
+	case status == inventory.StatusExpired:
+		return ReasonExpired, "expired " + ago(-left) + "; replace it or delete it"
+	case c.Renewal != nil && c.Renewal.Status == renewal.StatusFailed && status == inventory.StatusIssued:
+		return ReasonRenewalFailed, fmt.Sprintf("managed renewal failed (%s); expires %s", orOther(c.Renewal.Reason), in(left))
+	case status == inventory.StatusFailed:
+		return ReasonFailed, "issuance failed (" + orOther(c.FailureReason) + ")"
+	case status == inventory.StatusValidationTimedOut:
+		return ReasonValidationTimedOut, "domain validation was not completed within 72 hours; request it again"
+	case status == inventory.StatusPendingValidation:
+		return ReasonPendingValidation, "waiting for domain validation (see describe --validation-records)"
+	case status == inventory.StatusRevoked:
+		if !c.RevokedAt.IsZero() && now.Sub(c.RevokedAt) <= RecentlyRevoked {
+			d := "revoked " + ago(now.Sub(c.RevokedAt))
+			if c.RevocationReason != "" {
+				d += " (" + c.RevocationReason + ")"
+			}
+			if c.InUse() {
+				d += "; still recorded as deployed"
+			}
+			return ReasonRevokedRecently, d
+		}
+	case status == inventory.StatusIssued && !c.NotAfter.IsZero():
+		ok, why := renewal.Eligible(c, now)
+		if !ok && left <= ExpiringSoon {
+			return ReasonExpiringIneligible, "expires " + in(left) + "; not renewed automatically: " + why
+		}
+		if ok && !now.Before(c.NotAfter.Add(-policy.WindowFor(c)/2)) {
+			return ReasonRenewalOverdue, "expires " + in(left) + " and is past half its renewal window: is `certctl renew --due` running?"
+		}
+	}
+	return "", ""
+}
+
+func orOther(s string) string {
+	if s == "" {
+		return "OTHER"
+	}
+	return s
+}
+
+// in says "in 3 days" / "in 5 hours".
+func in(d time.Duration) string { return "in " + span(d) }
+
+// ago says "3 days ago".
+func ago(d time.Duration) string { return span(d) + " ago" }
+
+func span(d time.Duration) string {
+	switch {
+	case d >= 2*timeutil.Day:
+		return fmt.Sprintf("%d days", int(d/timeutil.Day))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d/time.Hour))
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+	}
+	return "moments"
+}

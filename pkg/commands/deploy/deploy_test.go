@@ -1,0 +1,336 @@
+package deploy_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+type target struct {
+	dir, cert, key, chain, fullchain string
+}
+
+func newTarget(t *testing.T) target {
+	d := t.TempDir()
+	return target{dir: d, cert: filepath.Join(d, "app.crt"), key: filepath.Join(d, "app.key"),
+		chain: filepath.Join(d, "chain.crt"), fullchain: filepath.Join(d, "fullchain.crt")}
+}
+
+func (tg target) args(arn string, extra ...string) []string {
+	return append([]string{"deploy", arn, "--cert-file", tg.cert, "--key-file", tg.key,
+		"--chain-file", tg.chain, "--fullchain-file", tg.fullchain}, extra...)
+}
+
+func mode(t *testing.T, p string) os.FileMode {
+	t.Helper()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().Perm()
+}
+
+func read(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// parseKey parses a complete PKCS#8 PEM key file.
+func parseKey(data []byte) (any, error) {
+	b, rest := pem.Decode(data)
+	if b == nil || b.Type != "PRIVATE KEY" || len(bytes.TrimSpace(rest)) != 0 {
+		return nil, fmt.Errorf("not one PEM private key (%d bytes)", len(data))
+	}
+	return x509.ParsePKCS8PrivateKey(b.Bytes)
+}
+
+// checkInstalled checks that tg holds arn's current version: certificate,
+// chain, fullchain and a key matching the certificate, with their modes.
+func checkInstalled(t *testing.T, e *clitest.Env, arn string, tg target) {
+	t.Helper()
+	var pemOut struct{ Certificate, CertificateChain string }
+	e.JSON(&pemOut, "describe", arn, "--pem")
+	if got := string(read(t, tg.cert)); got != pemOut.Certificate {
+		t.Fatalf("cert file differs from describe --pem:\n%s\nwant:\n%s", got, pemOut.Certificate)
+	}
+	if got := string(read(t, tg.chain)); got != pemOut.CertificateChain {
+		t.Fatalf("chain file differs from describe --pem")
+	}
+	if got := string(read(t, tg.fullchain)); got != pemOut.Certificate+pemOut.CertificateChain {
+		t.Fatalf("fullchain file is not certificate + chain")
+	}
+	leaf, err := clitest.ParseCert(read(t, tg.cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := parseKey(read(t, tg.key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(key.(crypto.Signer).Public())
+	if err != nil || !bytes.Equal(pub, leaf.RawSubjectPublicKeyInfo) {
+		t.Fatalf("the key file does not match the certificate file (%v)", err)
+	}
+	if m := mode(t, tg.key); m != 0o600 {
+		t.Fatalf("key file mode %o, want 600", m)
+	}
+	for _, p := range []string{tg.cert, tg.chain, tg.fullchain} {
+		if m := mode(t, p); m != 0o644 {
+			t.Fatalf("%s mode %o, want 644", filepath.Base(p), m)
+		}
+	}
+}
+
+func readEnv(t *testing.T, p string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(read(t, p)))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// TestDeployInstallsAndRunsHook: deploy writes every file with the right
+// mode (tightening a pre-existing world-readable key file), runs --exec with
+// the paths in its environment, records the target in InUseBy, and makes
+// the certificate eligible; a renewal rewrites the files and runs the hook
+// again.
+func TestDeployInstallsAndRunsHook(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("app.internal")
+	tg := newTarget(t)
+	if err := os.WriteFile(tg.key, []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(tg.dir, "hook.env")
+	hook := "env > " + envFile + "; echo run >> " + filepath.Join(tg.dir, "runs")
+	var out struct {
+		CertificateArn string
+		InUseBy        []string
+	}
+	e.JSON(&out, tg.args(arn, "--exec", hook)...)
+	if out.CertificateArn != arn || len(out.InUseBy) != 1 || out.InUseBy[0] != "file:"+tg.cert {
+		t.Fatalf("deploy output %+v", out)
+	}
+	checkInstalled(t, e, arn, tg)
+	env := readEnv(t, envFile)
+	want := map[string]string{"CERTCTL_CERTIFICATE_ARN": arn, "CERTCTL_CERT_FILE": tg.cert, "CERTCTL_KEY_FILE": tg.key,
+		"CERTCTL_CHAIN_FILE": tg.chain, "CERTCTL_FULLCHAIN_FILE": tg.fullchain}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("hook environment %s=%q, want %q", k, env[k], v)
+		}
+	}
+	d := e.Describe(arn)
+	if d.RenewalEligibility != "ELIGIBLE" || len(d.InUseBy) != 1 {
+		t.Fatalf("after deploy: eligibility %s, InUseBy %v", d.RenewalEligibility, d.InUseBy)
+	}
+	oldCert := read(t, tg.cert)
+
+	e.MustRun("renew", arn)
+	checkInstalled(t, e, arn, tg)
+	if bytes.Equal(read(t, tg.cert), oldCert) {
+		t.Fatal("renewal did not rewrite the deployed certificate")
+	}
+	if runs := strings.Count(string(read(t, filepath.Join(tg.dir, "runs"))), "run"); runs != 2 {
+		t.Fatalf("hook ran %d times, want 2 (deploy, renewal)", runs)
+	}
+}
+
+// TestAtomicReplacement: while deploy and renew rewrite the files over and
+// over, a concurrent reader always finds a complete certificate and a
+// complete key — never a missing, empty or partial file.
+func TestAtomicReplacement(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("atomic.internal", "--key-algorithm", "EC_prime256v1")
+	tg := newTarget(t)
+	e.MustRun(tg.args(arn)...)
+
+	var stop atomic.Bool
+	var reads atomic.Int64
+	serials := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			c, err := clitest.ParseCert(mustRead(tg.cert, errc))
+			if err != nil {
+				errc <- fmt.Errorf("cert file: %v", err)
+				return
+			}
+			if _, err := parseKey(mustRead(tg.key, errc)); err != nil {
+				errc <- fmt.Errorf("key file: %v", err)
+				return
+			}
+			mu.Lock()
+			serials[c.SerialNumber.String()] = true
+			mu.Unlock()
+			reads.Add(1)
+		}
+	}()
+	for i := 0; i < 12 && len(errc) == 0; i++ {
+		if i%3 == 0 {
+			e.MustRun(tg.args(arn)...)
+		} else {
+			e.MustRun("renew", arn)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		t.Fatalf("a reader saw a broken file: %v", err)
+	default:
+	}
+	if reads.Load() < 10 || len(serials) < 3 {
+		t.Fatalf("the reader made %d reads and saw %d certificates: it did not overlap the writes", reads.Load(), len(serials))
+	}
+	checkInstalled(t, e, arn, tg)
+	if n := len(e.Describe(arn).Versions); n != 9 {
+		t.Fatalf("%d versions, want 9", n)
+	}
+}
+
+func mustRead(p string, errc chan<- error) []byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		select {
+		case errc <- err:
+		default:
+		}
+	}
+	return b
+}
+
+// TestHookFailureDuringRenewDue: when a target's command fails after a
+// renewal, renew --due exits 7, reports the failure, emits a Renewal
+// Action Required event, and keeps the renewal and the new files.
+func TestHookFailureDuringRenewDue(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("hook.internal")
+	tg := newTarget(t)
+	marker := filepath.Join(tg.dir, "break-the-hook")
+	e.MustRun(tg.args(arn, "--exec", "test ! -e "+marker)...)
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, res, r := e.Renew("--due", "--within", "40d")
+	if code != errs.ExitPartial {
+		t.Fatalf("exit %d, want 7\n%v", code, r)
+	}
+	got := res[arn]
+	if got.Outcome != "RENEWED" || !strings.Contains(got.Reason, "deployment failed") {
+		t.Fatalf("result %+v, want RENEWED with the deployment failure", got)
+	}
+	if n := len(e.Describe(arn).Versions); n != 2 {
+		t.Fatalf("%d versions, want 2: the renewal must stand", n)
+	}
+	checkInstalled(t, e, arn, tg)
+	evs := e.Events("Certificate Renewal Action Required", arn)
+	if len(evs) != 1 {
+		t.Fatalf("%d Renewal Action Required events, want 1", len(evs))
+	}
+	if errsList, ok := evs[0].Detail["DeploymentErrors"].([]any); !ok || len(errsList) != 1 {
+		t.Fatalf("event detail %v", evs[0].Detail)
+	}
+
+	// The next pass retries the target (still failing: exit 7 again, but
+	// no second event for the same failure).
+	e.Advance(15 * time.Minute)
+	code, res, r = e.Renew("--due")
+	if code != errs.ExitPartial || res[arn].Outcome != "NOT_DUE" || !strings.Contains(res[arn].Reason, "deployment failed") {
+		t.Fatalf("retry with the hook still failing: %v", r)
+	}
+	if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 1 {
+		t.Fatalf("%d Renewal Action Required events after a repeated failure, want 1", n)
+	}
+
+	// Hook fixed: the next pass runs it and succeeds; the one after has
+	// nothing left to do.
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	code, res, r = e.Renew("--due")
+	if code != 0 || res[arn].Outcome != "NOT_DUE" || !strings.Contains(res[arn].Reason, "redeployed to file:"+tg.cert) {
+		t.Fatalf("retry with the hook fixed: %v", r)
+	}
+	code, res, r = e.Renew("--due")
+	if code != 0 || strings.Contains(res[arn].Reason, "redeployed") {
+		t.Fatalf("a pass after a successful retry redeployed again: %v", r)
+	}
+	if n := len(e.Describe(arn).Versions); n != 2 {
+		t.Fatalf("%d versions after the retries, want 2", n)
+	}
+}
+
+// TestDeployHookFailureRetried: a deploy whose command fails is recorded
+// (exit 1), and the next renew --due runs the command again.
+func TestDeployHookFailureRetried(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("retry.internal")
+	tg := newTarget(t)
+	marker := filepath.Join(tg.dir, "break-the-hook")
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runs := filepath.Join(tg.dir, "runs")
+	if r := e.Run(tg.args(arn, "--exec", "echo run >> "+runs+"; test ! -e "+marker)...); r.Code != errs.ExitFailure {
+		t.Fatalf("deploy with a failing hook: %v", r)
+	}
+	if d := e.Describe(arn); len(d.InUseBy) != 1 || d.RenewalEligibility != "ELIGIBLE" {
+		t.Fatalf("the target was not recorded: %+v", d)
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	code, res, r := e.Renew("--due")
+	if code != 0 || !strings.Contains(res[arn].Reason, "redeployed") {
+		t.Fatalf("renew --due after the failed deploy: %v", r)
+	}
+	if n := strings.Count(string(read(t, runs)), "run"); n != 2 {
+		t.Fatalf("hook ran %d times, want 2", n)
+	}
+	checkInstalled(t, e, arn, tg)
+}
+
+// TestDeployRefusals: deploying needs both files and an ISSUED certificate.
+func TestDeployRefusals(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("refuse.internal")
+	tg := newTarget(t)
+	if r := e.Run("deploy", arn, "--cert-file", tg.cert); r.Code != errs.ExitUsage {
+		t.Fatalf("deploy without --key-file: %v", r)
+	}
+	e.MustRun("revoke", arn, "--revocation-reason", "SUPERSEDED")
+	if r := e.Run(tg.args(arn)...); r.Code != errs.ExitRefused {
+		t.Fatalf("deploy of a revoked certificate: %v", r)
+	}
+	if _, err := os.Stat(tg.cert); !os.IsNotExist(err) {
+		t.Fatalf("a refused deploy wrote files: %v", err)
+	}
+}

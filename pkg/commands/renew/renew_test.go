@@ -1,0 +1,327 @@
+package renew_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+const day = 24 * time.Hour
+
+const (
+	evApproaching = "Certificate Approaching Expiration"
+	evExpired     = "Certificate Expired"
+	evAvailable   = "Certificate Available"
+)
+
+// outcome runs renew --due (plus args) and returns arn's outcome.
+func outcome(t *testing.T, e *clitest.Env, arn string, args ...string) clitest.RenewResult {
+	t.Helper()
+	code, res, r := e.Renew(append([]string{"--due"}, args...)...)
+	if code != 0 {
+		t.Fatalf("renew --due exited %d\n%v", code, r)
+	}
+	got, ok := res[arn]
+	if !ok {
+		t.Fatalf("renew --due did not report %s\n%v", arn, r)
+	}
+	return got
+}
+
+// TestWindowBoundary: an exported PRIVATE certificate (395 days) is renewed
+// at exactly 60 days before NotAfter, not at 61 days nor one second before
+// the window opens; the renewal keeps the ARN and the old version, and
+// changes serial and key.
+func TestWindowBoundary(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("web.internal")
+	e.Export(arn)
+	before := e.Describe(arn)
+	if before.RenewalEligibility != "ELIGIBLE" || !before.Exported {
+		t.Fatalf("after export: eligibility %s, exported %v", before.RenewalEligibility, before.Exported)
+	}
+	if life := before.NotAfter.Sub(before.NotBefore); life < 395*day || life > 396*day {
+		t.Fatalf("lifetime %v, want 395 days", life)
+	}
+	oldLeaf := e.Leaf(arn)
+
+	for _, at := range []time.Duration{61 * day, 60*day + time.Second} {
+		e.SetNow(before.NotAfter.Add(-at))
+		if got := outcome(t, e, arn); got.Outcome != "NOT_DUE" {
+			t.Fatalf("%v before NotAfter: outcome %s (%s), want NOT_DUE", at, got.Outcome, got.Reason)
+		}
+	}
+	if n := len(e.Describe(arn).Versions); n != 1 {
+		t.Fatalf("%d versions before the window opened", n)
+	}
+
+	renewedAt := before.NotAfter.Add(-60 * day)
+	e.SetNow(renewedAt)
+	if got := outcome(t, e, arn); got.Outcome != "RENEWED" {
+		t.Fatalf("at 60 days before NotAfter: outcome %s (%s), want RENEWED", got.Outcome, got.Reason)
+	}
+
+	after := e.Describe(arn)
+	if after.CertificateArn != arn {
+		t.Fatalf("ARN changed: %s", after.CertificateArn)
+	}
+	if after.Serial == before.Serial {
+		t.Fatalf("serial unchanged: %s", after.Serial)
+	}
+	newLeaf := e.Leaf(arn)
+	if bytes.Equal(newLeaf.RawSubjectPublicKeyInfo, oldLeaf.RawSubjectPublicKeyInfo) {
+		t.Fatal("the renewed certificate has the old public key")
+	}
+	if newLeaf.SerialNumber.Cmp(oldLeaf.SerialNumber) == 0 {
+		t.Fatal("the renewed certificate has the old serial")
+	}
+	if d := after.NotAfter.Sub(renewedAt); d < 395*day-time.Minute || d > 395*day+time.Minute {
+		t.Fatalf("renewed NotAfter %v is %v after the renewal, want 395 days", after.NotAfter, d)
+	}
+	if after.Exported {
+		t.Fatal("Exported not reset by the renewal")
+	}
+	if after.Status != "ISSUED" || after.RenewalSummary == nil || after.RenewalSummary.RenewalStatus != "SUCCESS" {
+		t.Fatalf("after renewal: status %s, renewal summary %+v", after.Status, after.RenewalSummary)
+	}
+	if len(after.Versions) != 2 {
+		t.Fatalf("versions %+v, want 2", after.Versions)
+	}
+	v1, v2 := after.Versions[0], after.Versions[1]
+	if v1.VersionNumber != 1 || v1.Current || v1.Serial != before.Serial || !v1.NotAfter.Equal(before.NotAfter) {
+		t.Fatalf("previous version %+v, want number 1, not current, serial %s", v1, before.Serial)
+	}
+	if v2.VersionNumber != 2 || !v2.Current || v2.Serial != after.Serial {
+		t.Fatalf("current version %+v", v2)
+	}
+
+	var renewal []clitest.Event
+	for _, ev := range e.Events(evAvailable, arn) {
+		if ev.Detail["Action"] == "RENEWAL" {
+			renewal = append(renewal, ev)
+		}
+	}
+	if len(renewal) != 1 {
+		t.Fatalf("%d Certificate Available RENEWAL events, want 1", len(renewal))
+	}
+	if ex, ok := renewal[0].Detail["Exported"].(bool); !ok || ex {
+		t.Fatalf("RENEWAL event Exported = %v, want false", renewal[0].Detail["Exported"])
+	}
+	if renewal[0].Time != renewedAt.Format(time.RFC3339) {
+		t.Fatalf("RENEWAL event time %s, want %s", renewal[0].Time, renewedAt.Format(time.RFC3339))
+	}
+
+	// Exported was reset and the certificate is not deployed: a later
+	// run inside the window leaves it alone.
+	e.SetNow(renewedAt.Add(time.Hour))
+	if got := outcome(t, e, arn, "--within", "400d"); got.Outcome != "INELIGIBLE" {
+		t.Fatalf("after renewal: outcome %s, want INELIGIBLE", got.Outcome)
+	}
+}
+
+// TestNotExportedIsUntouched: inside the window, a certificate that was
+// never exported nor deployed is INELIGIBLE and the vault does not change.
+func TestNotExportedIsUntouched(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("quiet.internal")
+	d := e.Describe(arn)
+	e.SetNow(d.NotAfter.Add(-59 * day))
+	before := clitest.Dump(t, e.Vault)
+	got := outcome(t, e, arn)
+	if got.Outcome != "INELIGIBLE" || !strings.Contains(got.Reason, "exported") {
+		t.Fatalf("outcome %s (%s), want INELIGIBLE because not exported", got.Outcome, got.Reason)
+	}
+	if after := clitest.Dump(t, e.Vault); after != before {
+		t.Fatalf("renew --due changed the vault:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestImportedApproachingExpiry: an IMPORTED certificate is never renewed;
+// from 45 days before NotAfter it gets one Approaching Expiration event a
+// day, however often renew --due runs.
+func TestImportedApproachingExpiry(t *testing.T) {
+	e := clitest.New(t)
+	now := e.Now()
+	root := testpki.NewRoot("Test Import Root", now)
+	// NotAfter at 06:00 UTC, so that 45 days before is early in a day.
+	notAfter := now.Add(90 * day).Truncate(day).Add(6 * time.Hour)
+	leaf, key := root.Leaf(testpki.LeafOptions{Names: []string{"imported.example.test"}, NotBefore: now.Add(-time.Hour), NotAfter: notAfter})
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var imp struct{ CertificateArn string }
+	e.JSON(&imp, "import", "--certificate", write("c.pem", testpki.CertPEM(leaf)),
+		"--private-key", write("k.pem", testpki.KeyPEM(key)), "--certificate-chain", write("chain.pem", testpki.CertPEM(root.Cert)))
+	arn := imp.CertificateArn
+
+	count := func() int { return len(e.Events(evApproaching, arn)) }
+	start := notAfter.Add(-45 * day)
+	steps := []struct {
+		at   time.Time
+		want int
+	}{
+		{start.Add(-time.Second), 0},      // 45 days and a second before: nothing yet
+		{start, 1},                        // exactly 45 days before
+		{start.Add(6 * time.Hour), 1},     // same day: no second event
+		{start.Add(17 * time.Hour), 1},    // still the same day (23:00)
+		{start.Add(day + time.Hour), 2},   // next day
+		{start.Add(day + 2*time.Hour), 2}, // same day again
+		{start.Add(10 * day), 3},          // ten days later: one more, not nine
+	}
+	for _, s := range steps {
+		e.SetNow(s.at)
+		got := outcome(t, e, arn, "--within", "400d")
+		if got.Outcome != "INELIGIBLE" || !strings.Contains(got.Reason, "imported") {
+			t.Fatalf("at %v: outcome %s (%s), want INELIGIBLE (imported)", s.at, got.Outcome, got.Reason)
+		}
+		if n := count(); n != s.want {
+			t.Fatalf("at %v: %d Approaching Expiration events, want %d", s.at, n, s.want)
+		}
+	}
+	evs := e.Events(evApproaching, arn)
+	if evs[0].Detail["DaysToExpiry"] != float64(45) || evs[0].Detail["CommonName"] != "imported.example.test" {
+		t.Fatalf("first event detail %v, want DaysToExpiry 45, CommonName imported.example.test", evs[0].Detail)
+	}
+	if evs[2].Detail["DaysToExpiry"] != float64(35) {
+		t.Fatalf("third event detail %v, want DaysToExpiry 35", evs[2].Detail)
+	}
+	d := e.Describe(arn)
+	if len(d.Versions) != 1 || d.Status != "ISSUED" || d.RenewalEligibility != "INELIGIBLE" {
+		t.Fatalf("imported certificate after the runs: %d versions, %s, %s", len(d.Versions), d.Status, d.RenewalEligibility)
+	}
+	for _, ev := range e.Events("", arn) {
+		if ev.DetailType != evApproaching && !(ev.DetailType == evAvailable && ev.Detail["Action"] == "IMPORT") {
+			t.Fatalf("unexpected event for the imported certificate: %s %v", ev.DetailType, ev.Detail)
+		}
+	}
+}
+
+// TestExpired: a certificate past its NotAfter — even an exported one — is
+// moved to EXPIRED with one Expired event, and is not renewed.
+func TestExpired(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("old.internal")
+	e.Export(arn)
+	d := e.Describe(arn)
+
+	e.SetNow(d.NotAfter.Add(-time.Second))
+	outcome(t, e, arn)
+	if got := e.Describe(arn); got.Status != "ISSUED" || len(got.Versions) != 2 {
+		// One second before NotAfter it is still valid (and due: renewed).
+		t.Fatalf("before NotAfter: %s with %d versions", got.Status, len(got.Versions))
+	}
+
+	e2 := clitest.New(t)
+	arn2 := e2.RequestPrivate("old.internal")
+	e2.Export(arn2)
+	d2 := e2.Describe(arn2)
+	e2.SetNow(d2.NotAfter.Add(time.Second))
+	got := outcome(t, e2, arn2)
+	if got.Outcome != "INELIGIBLE" || !strings.Contains(got.Reason, "expired") {
+		t.Fatalf("outcome %s (%s), want INELIGIBLE (expired)", got.Outcome, got.Reason)
+	}
+	after := e2.Describe(arn2)
+	if after.Status != "EXPIRED" || after.RenewalEligibility != "INELIGIBLE" || len(after.Versions) != 1 {
+		t.Fatalf("after renew --due: status %s, eligibility %s, %d versions", after.Status, after.RenewalEligibility, len(after.Versions))
+	}
+	if n := len(e2.Events(evExpired, arn2)); n != 1 {
+		t.Fatalf("%d Expired events, want 1", n)
+	}
+	e2.Advance(day)
+	outcome(t, e2, arn2)
+	if n := len(e2.Events(evExpired, arn2)); n != 1 {
+		t.Fatalf("a second run made %d Expired events, want still 1", n)
+	}
+	var listed struct {
+		CertificateSummaryList []struct{ CertificateArn string }
+	}
+	e2.JSON(&listed, "list", "--certificate-statuses", "EXPIRED")
+	if len(listed.CertificateSummaryList) != 1 || listed.CertificateSummaryList[0].CertificateArn != arn2 {
+		t.Fatalf("list --certificate-statuses EXPIRED: %+v", listed)
+	}
+}
+
+// TestEmailValidation would check that an EMAIL-validated certificate
+// inside its (45-day) window goes to PENDING_VALIDATION.
+func TestEmailValidation(t *testing.T) {
+	t.Skip("EMAIL validation is not implemented yet (no `request --validation-method EMAIL` issuance, no `validate approve`)")
+}
+
+// TestDryRunChangesNothing: --dry-run reports the renewal and the expiry it
+// would do, and leaves every table of the vault as it was; the same run
+// without --dry-run does change it.
+func TestDryRunChangesNothing(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	due := e.RequestPrivate("due.internal")
+	e.Export(due)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "10d"
+	expiring := e.RequestPrivate("short.internal")
+	e.Export(expiring)
+	e.Advance(15 * day) // short.internal has expired; due.internal has 15 days left
+
+	before := clitest.Dump(t, e.Vault)
+	code, res, r := e.Renew("--due", "--dry-run", "--within", "20d")
+	if code != 0 {
+		t.Fatalf("%v", r)
+	}
+	if res[due].Outcome != "RENEWED" || !strings.Contains(res[due].Reason, "dry run") {
+		t.Fatalf("dry run: due certificate %+v, want RENEWED (dry run)", res[due])
+	}
+	if res[expiring].Outcome != "INELIGIBLE" {
+		t.Fatalf("dry run: expired certificate %+v, want INELIGIBLE", res[expiring])
+	}
+	if !strings.HasPrefix(r.Stderr, "dry run: 1 renewed") {
+		t.Fatalf("dry run summary: %q", r.Stderr)
+	}
+	if after := clitest.Dump(t, e.Vault); after != before {
+		t.Fatalf("--dry-run changed the vault:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+
+	code, res, r = e.Renew("--due", "--within", "20d")
+	if code != 0 || res[due].Outcome != "RENEWED" || res[due].Reason != "" {
+		t.Fatalf("real run: %v", r)
+	}
+	if after := clitest.Dump(t, e.Vault); after == before {
+		t.Fatal("the real run left the vault dump unchanged: the comparison proves nothing")
+	}
+	if got := e.Describe(expiring); got.Status != "EXPIRED" {
+		t.Fatalf("the real run left the expired certificate %s", got.Status)
+	}
+}
+
+// TestRenewOneIneligible: renew ARN refuses an ineligible certificate with
+// exit 5 and renews an eligible one at once, whatever its window.
+func TestRenewOneIneligible(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("one.internal")
+	if r := e.Run("renew", arn); r.Code != errs.ExitRefused {
+		t.Fatalf("renew of a never exported certificate: %v", r)
+	}
+	e.Export(arn)
+	code, res, r := e.Renew(arn)
+	if code != 0 || res[arn].Outcome != "RENEWED" {
+		t.Fatalf("renew ARN: %v", r)
+	}
+	if n := len(e.Describe(arn).Versions); n != 2 {
+		t.Fatalf("%d versions after renew ARN", n)
+	}
+	if r := e.Run("renew", "--due", arn); r.Code != errs.ExitUsage {
+		t.Fatalf("renew --due ARN: exit %d, want 2", r.Code)
+	}
+	if r := e.Run("renew", "--due", "--within", "soon"); r.Code != errs.ExitUsage {
+		t.Fatalf("renew --within soon: exit %d, want 2", r.Code)
+	}
+}
