@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 )
 
@@ -13,7 +14,9 @@ import (
 func IsStorageError(err error) bool {
 	var se *sqlite.Error
 	var pe *fs.PathError
-	return errors.As(err, &se) || errors.As(err, &pe) ||
+	var pge *pgconn.PgError
+	var pgc *pgconn.ConnectError
+	return errors.As(err, &se) || errors.As(err, &pe) || errors.As(err, &pge) || errors.As(err, &pgc) ||
 		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrLocked) || errors.Is(err, ErrWrongPassphrase) ||
 		errors.Is(err, ErrUnsupportedStore)
 }

@@ -1,6 +1,6 @@
 // Package localstore is the vault: where certctl keeps certificates, their
 // versions, sealed private keys and every other resource. Store is the narrow
-// interface every backend implements (SQLite here; PostgreSQL can follow) and
+// interface every backend implements (SQLite and PostgreSQL) and
 // that the conformance suite in storetest checks.
 package localstore
 
@@ -18,7 +18,9 @@ var ErrConflict = errors.New("conflict")
 
 // Store opens transactions. Update runs fn in a write transaction that is
 // committed when fn returns nil and rolled back otherwise; View runs fn in a
-// read transaction.
+// read transaction. A backend may run fn again after a serialization
+// conflict (PostgreSQL does), so fn must be safe to re-run: no effect outside
+// tx that cannot be repeated, and results assigned, not appended.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error

@@ -26,7 +26,8 @@ type Vault struct {
 // Options tune how a vault is opened.
 type Options struct {
 	// StoreURL selects the backend: empty or "sqlite:" for the embedded
-	// database in Dir.
+	// database in Dir, "sqlite:PATH" for another file, postgres:// or
+	// postgresql:// for a PostgreSQL database shared by many machines.
 	StoreURL string
 	// Passphrase wraps the master key; nil for a key file in clear.
 	Passphrase []byte
@@ -59,9 +60,18 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 		if err != nil {
 			return nil, err
 		}
+	case IsPostgresURL(u):
+		// A database shared by many machines. The master key still lives
+		// in each vault directory: every machine needs the same key, either
+		// a copy of master.key or the passphrase of the wrapped key that
+		// the first machine publishes in the database (see sharedMasterKey).
+		st, err = OpenPostgres(ctx, u)
+		if err != nil {
+			return nil, err
+		}
 	default:
 		scheme, _, _ := strings.Cut(u, ":")
-		return nil, fmt.Errorf("%w %q: this build supports the embedded SQLite store only", ErrUnsupportedStore, scheme)
+		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, scheme)
 	}
 	return &Vault{Dir: dir, Store: st, opts: opts}, nil
 }
@@ -75,7 +85,7 @@ func (v *Vault) Sealer() (*Sealer, error) {
 		if params.N == 0 {
 			params = DefaultScrypt
 		}
-		key, err := loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params)
+		key, err := v.loadMasterKey(params)
 		if err != nil {
 			v.keyErr = err
 			return

@@ -1,0 +1,220 @@
+package localstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Postgres is the shared store: one PostgreSQL database (or one schema of
+// it, chosen by the search_path of the URL) serving the vaults of many
+// machines.
+//
+// It talks to the server through a pgxpool.Pool rather than database/sql:
+// pgx's native transactions take the isolation level and access mode as
+// options, errors come back as *pgconn.PgError with their SQLSTATE (which
+// the retry of serialization failures needs), and rows affected come with
+// every command tag.
+type Postgres struct {
+	pool *pgxpool.Pool
+	// maxAttempts bounds how often a transaction that keeps failing on
+	// serialization conflicts is run.
+	maxAttempts int
+}
+
+var _ Store = (*Postgres)(nil)
+
+// PostgresMaxAttempts is how many times Update runs a transaction that keeps
+// failing on serialization conflicts before it gives up.
+const PostgresMaxAttempts = 10
+
+// Backoff between attempts: a random delay up to the current ceiling, which
+// doubles from retryBase to retryMax.
+const (
+	retryBase = 5 * time.Millisecond
+	retryMax  = 500 * time.Millisecond
+)
+
+// IsPostgresURL reports whether url names a PostgreSQL store.
+func IsPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// OpenPostgres connects to the database at url (postgres:// or
+// postgresql://, with libpq's parameters; search_path selects a schema) and
+// brings its schema up to date.
+func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx redacts the password of the URL it quotes.
+		return nil, fmt.Errorf("%w: %v", ErrUnsupportedStore, err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Postgres{pool: pool, maxAttempts: PostgresMaxAttempts}
+	if err := p.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close closes the connections.
+func (p *Postgres) Close() error {
+	p.pool.Close()
+	return nil
+}
+
+// Pool exposes the connections for tests.
+func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
+
+// Update runs fn in a SERIALIZABLE transaction. When the transaction fails
+// on a serialization conflict or a deadlock (another transaction changed
+// what it read), it is rolled back and fn runs again, up to
+// PostgresMaxAttempts times: so, as with SQLite's BEGIN IMMEDIATE, no
+// read-then-write loses a concurrent update, and fn must be safe to re-run.
+//
+// Writers run in parallel on their first attempt: each holds the write_lock
+// table in ROW EXCLUSIVE mode, which does not conflict with itself. A
+// retried attempt holds it in EXCLUSIVE mode instead: it waits for the
+// writers under way, new writers queue behind it, and it runs alone, as
+// every SQLite writer does, so that a hot record (a counter, the serial
+// space of a CA) cannot make it fail again and again.
+func (p *Postgres) Update(ctx context.Context, fn func(Tx) error) error {
+	return p.run(ctx, txOptions(beginWrite), txOptions(beginRetry), fn)
+}
+
+// View runs fn in a READ ONLY transaction. REPEATABLE READ gives fn one
+// snapshot for all its reads, as a SQLite read transaction does, and a
+// read-only transaction at that level never fails on serialization.
+func (p *Postgres) View(ctx context.Context, fn func(Tx) error) error {
+	ro := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	return p.run(ctx, ro, ro, fn)
+}
+
+// The BEGIN of write transactions. LOCK TABLE takes no snapshot, so the
+// snapshot of the transaction (taken by its first query) is taken once the
+// lock is held and includes what the previous holder committed. The lock
+// timeout turns a wait that cannot end (an Update nested in another, while
+// a third retries) into an error.
+const (
+	beginWrite = `BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE; SET LOCAL lock_timeout = '30s';
+		LOCK TABLE write_lock IN ROW EXCLUSIVE MODE; SET LOCAL lock_timeout = DEFAULT`
+	beginRetry = `BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE; SET LOCAL lock_timeout = '30s';
+		LOCK TABLE write_lock IN EXCLUSIVE MODE; SET LOCAL lock_timeout = DEFAULT`
+)
+
+func txOptions(begin string) pgx.TxOptions {
+	return pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadWrite, BeginQuery: begin}
+}
+
+// Check verifies that the database answers and holds the schema this build
+// writes.
+func (p *Postgres) Check(ctx context.Context) error {
+	var v int
+	if err := p.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return err
+	}
+	if v != len(pgMigrations) {
+		return fmt.Errorf("%w: schema version %d, want %d", ErrCorrupt, v, len(pgMigrations))
+	}
+	return nil
+}
+
+// run runs fn in a transaction begun with first, then with retry while it
+// fails on serialization.
+func (p *Postgres) run(ctx context.Context, first, retry pgx.TxOptions, fn func(Tx) error) error {
+	ceiling := retryBase
+	opts := first
+	for attempt := 1; ; attempt++ {
+		err := p.attempt(ctx, opts, fn)
+		if err == nil || !isRetryable(err) {
+			return err
+		}
+		if attempt >= p.maxAttempts {
+			return fmt.Errorf("transaction still conflicting after %d attempts: %w", attempt, err)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(rand.N(ceiling) + 1):
+		}
+		ceiling = min(2*ceiling, retryMax)
+		opts = retry
+	}
+}
+
+// attempt runs fn once in a transaction.
+func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) error) error {
+	tx, err := p.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return wrapPgErr(err)
+	}
+	rollback := func() error { return tx.Rollback(context.WithoutCancel(ctx)) }
+	defer func() {
+		if v := recover(); v != nil {
+			_ = rollback()
+			panic(v)
+		}
+	}()
+	t := &pgTx{ctx: ctx, tx: tx}
+	ferr := fn(t)
+	// A serialization failure is retried even when fn swallowed it: the
+	// transaction is aborted either way.
+	if t.retry != nil {
+		_ = rollback()
+		return t.retry
+	}
+	if ferr != nil {
+		if rbErr := rollback(); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) {
+			return errors.Join(ferr, rbErr)
+		}
+		return ferr
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if errors.Is(err, pgx.ErrTxCommitRollback) && t.failed != nil {
+			// fn went on after a failed statement, which aborted the
+			// transaction: report what failed.
+			return fmt.Errorf("transaction aborted: %w", t.failed)
+		}
+		return wrapPgErr(err)
+	}
+	return nil
+}
+
+// SQLSTATEs of PostgreSQL errors handled here.
+const (
+	sqlstateUniqueViolation      = "23505"
+	sqlstateSerializationFailure = "40001"
+	sqlstateDeadlockDetected     = "40P01"
+)
+
+// isRetryable reports whether err means the transaction lost a race and
+// should run again.
+func isRetryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pe.Code == sqlstateSerializationFailure || pe.Code == sqlstateDeadlockDetected
+}
+
+func wrapPgErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == sqlstateUniqueViolation {
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}

@@ -1,0 +1,241 @@
+package localstore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Meta keys of the master key of a shared (PostgreSQL) store.
+const (
+	// MetaMasterKeyWrapped holds the passphrase-wrapped master key (the
+	// content of master.key.enc), so that every machine that knows the
+	// passphrase can open the store.
+	MetaMasterKeyWrapped = "master-key-wrapped"
+	// MetaMasterKeyCheck holds a value sealed under the master key, so that
+	// a machine with another key fails at once instead of sealing keys
+	// that the other machines cannot open.
+	MetaMasterKeyCheck = "master-key-check"
+)
+
+// keyCheckRef is the additional data of the check value.
+const keyCheckRef = "certctl master key check"
+
+// loadMasterKey returns the master key of the vault: from (or, on first use,
+// into) the vault directory, and for a shared store also from the store.
+func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, error) {
+	if _, shared := v.Store.(*Postgres); !shared {
+		return loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return sharedMasterKey(ctx, v.Dir, v.Store, v.opts.Passphrase, params)
+}
+
+// errKeyNotHere is returned when the shared store has a master key in clear
+// that this vault directory lacks.
+func errKeyNotHere(dir string) error {
+	return fmt.Errorf("%w: the master key of the shared store is not in %s: copy %s from a machine that uses the store, or use a passphrase-wrapped key",
+		ErrCorrupt, dir, MasterKeyFile)
+}
+
+// sharedMasterKey returns the master key of a vault whose store is shared by
+// many machines. Every machine needs the same key. The key of the vault
+// directory is used when there is one. Otherwise, when the store holds a
+// passphrase-wrapped key, it is unwrapped with the passphrase and copied to
+// the directory; when it holds none, a new key is made as for a local store
+// and, when wrapped by a passphrase, published in the store. Whatever its
+// origin, the key must open the check value of the store (which the first
+// machine writes).
+func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byte, params ScryptParams) ([]byte, error) {
+	local, err := hasLocalKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !local {
+		if err := fetchSharedKey(ctx, dir, st, passphrase, params); err != nil {
+			return nil, err
+		}
+	}
+	key, err := loadOrCreateMasterKey(dir, passphrase, params)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSharedKey(ctx, dir, st, key); err != nil {
+		clear(key)
+		return nil, err
+	}
+	return key, nil
+}
+
+func hasLocalKey(dir string) (bool, error) {
+	for _, name := range []string{WrappedMasterFile, MasterKeyFile} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// getMetaOpt reads a meta value; nil when there is none.
+func getMetaOpt(tx Tx, key string) ([]byte, error) {
+	b, err := tx.GetMeta(key)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// fetchSharedKey writes the store's wrapped key to the vault directory, or
+// when the store has no key and a passphrase is given, creates a wrapped
+// key, publishes it and writes it to the directory. It leaves the directory
+// without a key (for loadOrCreateMasterKey to create one in clear) when
+// neither the store nor the caller has a wrapped key.
+func fetchSharedKey(ctx context.Context, dir string, st Store, passphrase []byte, params ScryptParams) error {
+	var wrapped, check []byte
+	err := st.View(ctx, func(tx Tx) (err error) {
+		if wrapped, err = getMetaOpt(tx, MetaMasterKeyWrapped); err != nil {
+			return err
+		}
+		check, err = getMetaOpt(tx, MetaMasterKeyCheck)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case wrapped != nil:
+		// loadOrCreateMasterKey unwraps it (ErrLocked without a
+		// passphrase, ErrWrongPassphrase with a wrong one).
+	case check != nil:
+		return errKeyNotHere(dir)
+	case passphrase == nil:
+		return nil
+	default:
+		if wrapped, err = publishNewKey(ctx, dir, st, passphrase, params); err != nil {
+			return err
+		}
+	}
+	// Another process of this machine may have written the same key first.
+	_, err = createExclusive(filepath.Join(dir, WrappedMasterFile), wrapped)
+	return err
+}
+
+// publishNewKey makes a master key, wraps it and publishes it with its check
+// value. When another machine published first, its wrapped key is returned
+// instead.
+func publishNewKey(ctx context.Context, dir string, st Store, passphrase []byte, params ScryptParams) ([]byte, error) {
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, key); err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	mine, err := wrapKey(key, passphrase, params)
+	if err != nil {
+		return nil, err
+	}
+	check, err := sealKeyCheck(key)
+	if err != nil {
+		return nil, err
+	}
+	var wrapped []byte
+	err = st.Update(ctx, func(tx Tx) error {
+		theirs, err := getMetaOpt(tx, MetaMasterKeyWrapped)
+		if err != nil || theirs != nil {
+			wrapped = theirs
+			return err
+		}
+		c, err := getMetaOpt(tx, MetaMasterKeyCheck)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			return errKeyNotHere(dir)
+		}
+		wrapped = mine
+		if err := tx.PutMeta(MetaMasterKeyWrapped, mine); err != nil {
+			return err
+		}
+		return tx.PutMeta(MetaMasterKeyCheck, check)
+	})
+	return wrapped, err
+}
+
+func sealKeyCheck(key []byte) ([]byte, error) {
+	s, err := newSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	return s.Seal(keyCheckRef, []byte("certctl"))
+}
+
+// checkSharedKey verifies key against the store's check value, writing the
+// check value (and the vault's wrapped key, if it has one and the store
+// does not) when the store has none yet.
+func checkSharedKey(ctx context.Context, dir string, st Store, key []byte) error {
+	s, err := newSealer(key)
+	if err != nil {
+		return err
+	}
+	matches := func(check []byte) bool {
+		pt, err := s.Open(keyCheckRef, check)
+		clear(pt)
+		return err == nil
+	}
+	localWrapped, err := os.ReadFile(filepath.Join(dir, WrappedMasterFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var missing bool
+	err = st.View(ctx, func(tx Tx) error {
+		check, err := getMetaOpt(tx, MetaMasterKeyCheck)
+		if err != nil {
+			return err
+		}
+		if check != nil && !matches(check) {
+			return fmt.Errorf("%w: the master key in %s is not the master key of the shared store: every machine that shares the store needs the same key",
+				ErrCorrupt, dir)
+		}
+		w, err := getMetaOpt(tx, MetaMasterKeyWrapped)
+		missing = check == nil || (w == nil && localWrapped != nil)
+		return err
+	})
+	if err != nil || !missing {
+		return err
+	}
+	sealed, err := sealKeyCheck(key)
+	if err != nil {
+		return err
+	}
+	return st.Update(ctx, func(tx Tx) error {
+		check, err := getMetaOpt(tx, MetaMasterKeyCheck)
+		if err != nil {
+			return err
+		}
+		switch {
+		case check == nil:
+			if err := tx.PutMeta(MetaMasterKeyCheck, sealed); err != nil {
+				return err
+			}
+		case !matches(check):
+			return fmt.Errorf("%w: the master key in %s is not the master key of the shared store", ErrCorrupt, dir)
+		}
+		if localWrapped == nil {
+			return nil
+		}
+		w, err := getMetaOpt(tx, MetaMasterKeyWrapped)
+		if err != nil || w != nil {
+			return err
+		}
+		return tx.PutMeta(MetaMasterKeyWrapped, localWrapped)
+	})
+}

@@ -1,0 +1,114 @@
+package localstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgMigrations are the schema versions of the PostgreSQL store, applied in
+// order and recorded in schema_migrations. Never edit a released migration:
+// append a new one.
+//
+// The tables are those of the SQLite store. Times are Unix nanoseconds in
+// BIGINT, as in SQLite, so that both stores keep them exactly. Keys and
+// sorted text columns use the "C" collation, so that ordering and prefix
+// matching are bytewise like SQLite's whatever the database's locale.
+// Records are BYTEA, not JSONB: they are stored and returned byte for byte
+// (JSONB would reorder them and refuses \u0000). write_lock holds no rows:
+// retried write transactions lock it (see Postgres.Update).
+var pgMigrations = []string{
+	// 1: the schema of SQLite's migrations 1 to 3.
+	`CREATE TABLE certificates (
+		id TEXT COLLATE "C" PRIMARY KEY,
+		domain_name TEXT COLLATE "C" NOT NULL,
+		status TEXT NOT NULL,
+		type TEXT NOT NULL,
+		origin TEXT NOT NULL,
+		key_algorithm TEXT NOT NULL,
+		not_after BIGINT,
+		created_at BIGINT NOT NULL,
+		exportable BOOLEAN NOT NULL DEFAULT FALSE,
+		in_use BOOLEAN NOT NULL DEFAULT FALSE,
+		eligibility TEXT NOT NULL DEFAULT '',
+		data BYTEA NOT NULL
+	);
+	CREATE INDEX certificates_created ON certificates(created_at, id);
+	CREATE INDEX certificates_not_after ON certificates(not_after NULLS FIRST, id);
+	CREATE INDEX certificates_domain ON certificates(domain_name, id);
+	CREATE TABLE cert_versions (
+		cert_id TEXT COLLATE "C" NOT NULL,
+		version INTEGER NOT NULL,
+		data BYTEA NOT NULL,
+		PRIMARY KEY (cert_id, version)
+	);
+	CREATE TABLE secrets (ref TEXT COLLATE "C" PRIMARY KEY, sealed BYTEA NOT NULL);
+	CREATE TABLE serials (
+		issuer TEXT COLLATE "C" NOT NULL,
+		serial TEXT COLLATE "C" NOT NULL,
+		cert_id TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		revoked_at BIGINT,
+		reason INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (issuer, serial)
+	);
+	CREATE INDEX serials_revoked ON serials(issuer, revoked_at) WHERE revoked_at IS NOT NULL;
+	CREATE TABLE objects (
+		kind TEXT COLLATE "C" NOT NULL,
+		id TEXT COLLATE "C" NOT NULL,
+		data BYTEA NOT NULL,
+		updated_at BIGINT,
+		PRIMARY KEY (kind, id)
+	);
+	CREATE TABLE meta (key TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL);
+	CREATE TABLE events (
+		seq BIGSERIAL PRIMARY KEY,
+		time BIGINT NOT NULL,
+		data BYTEA NOT NULL
+	);
+	CREATE INDEX events_time ON events(time);
+	CREATE TABLE write_lock (id INTEGER PRIMARY KEY);`,
+}
+
+// PostgresSchemaVersion is the schema version of the PostgreSQL store this
+// build writes.
+var PostgresSchemaVersion = len(pgMigrations)
+
+// migrate brings the schema up to date in one transaction. The transaction
+// first takes an advisory lock (keyed by the schema, released at commit), so
+// that machines opening a new database at once apply the migrations once:
+// the others wait, then find them applied. DDL is transactional in
+// PostgreSQL, so a failed migration leaves nothing behind.
+func (p *Postgres) migrate(ctx context.Context) error {
+	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('certctl:migrate:' || coalesce(current_schema(), ''), 0))`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+	)`); err != nil {
+		return fmt.Errorf("schema migrations table: %w", err)
+	}
+	var v int
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return err
+	}
+	if v > len(pgMigrations) {
+		return fmt.Errorf("store schema version %d is newer than this certctl understands (%d): upgrade certctl", v, len(pgMigrations))
+	}
+	for i := v; i < len(pgMigrations); i++ {
+		if _, err := tx.Exec(ctx, pgMigrations[i]); err != nil {
+			return fmt.Errorf("schema migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, i+1); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}

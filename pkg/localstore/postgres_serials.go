@@ -1,0 +1,108 @@
+package localstore
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ReserveSerial inserts with ON CONFLICT DO NOTHING and reads the rows
+// affected: a unique violation would abort the transaction, and the caller
+// must be able to draw another serial and go on.
+func (t *pgTx) ReserveSerial(issuer, serial, certID string, at time.Time) error {
+	n, err := t.exec(`INSERT INTO serials (issuer, serial, cert_id, created_at) VALUES ($1,$2,$3,$4)
+		ON CONFLICT (issuer, serial) DO NOTHING`, issuer, serial, certID, at.UnixNano())
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: serial %s of issuer %s is already issued", ErrConflict, serial, issuer)
+	}
+	return nil
+}
+
+func (t *pgTx) GetSerial(issuer, serial string) (*Serial, error) {
+	s := &Serial{Issuer: issuer, Serial: serial}
+	var created int64
+	var revoked *int64
+	if err := t.queryRow(`SELECT cert_id, created_at, revoked_at, reason FROM serials WHERE issuer = $1 AND serial = $2`,
+		[]any{issuer, serial}, &s.CertID, &created, &revoked, &s.Reason); err != nil {
+		return nil, err
+	}
+	s.IssuedAt = time.Unix(0, created).UTC()
+	s.RevokedAt = fromNanos(revoked)
+	return s, nil
+}
+
+func (t *pgTx) RevokeSerial(issuer, serial string, at time.Time, reason int) error {
+	n, err := t.exec(`UPDATE serials SET revoked_at = $1, reason = $2 WHERE issuer = $3 AND serial = $4`,
+		at.UnixNano(), reason, issuer, serial)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (t *pgTx) ListRevoked(issuer string) ([]Serial, error) {
+	var out []Serial
+	err := t.rows(`SELECT serial, cert_id, created_at, revoked_at, reason FROM serials
+		WHERE issuer = $1 AND revoked_at IS NOT NULL ORDER BY revoked_at, serial`, []any{issuer},
+		func(r pgx.Rows) error {
+			s := Serial{Issuer: issuer}
+			var created, revoked int64
+			if err := r.Scan(&s.Serial, &s.CertID, &created, &revoked, &s.Reason); err != nil {
+				return err
+			}
+			s.IssuedAt = time.Unix(0, created).UTC()
+			s.RevokedAt = time.Unix(0, revoked).UTC()
+			out = append(out, s)
+			return nil
+		})
+	return out, err
+}
+
+// AppendEvent takes the event log's transaction lock before drawing a
+// sequence number, so that appending transactions commit in the order of
+// their numbers: without it, a reader that has seen seq 6 (committed first)
+// would never see seq 5 (committed later) when it asks for seq > 6.
+func (t *pgTx) AppendEvent(at time.Time, data []byte) (int64, error) {
+	if !t.eventsLocked {
+		if _, err := t.exec(`SELECT pg_advisory_xact_lock(hashtextextended('certctl:events:' || coalesce(current_schema(), ''), 0))`); err != nil {
+			return 0, err
+		}
+		t.eventsLocked = true
+	}
+	var seq int64
+	err := t.queryRow(`INSERT INTO events (time, data) VALUES ($1, $2) RETURNING seq`,
+		[]any{at.UnixNano(), nonNil(data)}, &seq)
+	return seq, err
+}
+
+func (t *pgTx) ListEvents(afterSeq int64, since time.Time, limit int) ([]EventRow, error) {
+	var args pgArgs
+	sinceNanos := int64(-1 << 62)
+	if !since.IsZero() {
+		sinceNanos = since.UnixNano()
+	}
+	q := `SELECT seq, time, data FROM events WHERE seq > ` + args.add(afterSeq) +
+		` AND time >= ` + args.add(sinceNanos) + ` ORDER BY seq`
+	if limit > 0 {
+		q += ` LIMIT ` + args.add(limit)
+	}
+	var out []EventRow
+	err := t.rows(q, args, func(r pgx.Rows) error {
+		var e EventRow
+		var ts int64
+		if err := r.Scan(&e.Seq, &ts, &e.Data); err != nil {
+			return err
+		}
+		e.Time = time.Unix(0, ts).UTC()
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}

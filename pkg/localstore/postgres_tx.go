@@ -1,0 +1,382 @@
+package localstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgTx is a transaction of the PostgreSQL store. A statement that fails
+// aborts a PostgreSQL transaction (every later statement fails too), so no
+// method relies on a failing statement for an expected outcome: duplicates
+// and missing rows are found from rows affected.
+type pgTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+	// failed is the first statement error; retry the first serialization
+	// failure or deadlock, which makes the whole transaction run again.
+	failed error
+	retry  error
+	// eventsLocked is set once the transaction holds the event log's lock.
+	eventsLocked bool
+}
+
+// note records a statement error and maps it to the package's errors.
+func (t *pgTx) note(err error) error {
+	if err == nil || errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if t.failed == nil {
+		t.failed = err
+	}
+	if t.retry == nil && isRetryable(err) {
+		t.retry = err
+	}
+	return wrapPgErr(err)
+}
+
+func (t *pgTx) exec(q string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(t.ctx, q, args...)
+	if err != nil {
+		return 0, t.note(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// queryRow scans one row; ErrNotFound when there is none.
+func (t *pgTx) queryRow(q string, args []any, dest ...any) error {
+	err := t.tx.QueryRow(t.ctx, q, args...).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return t.note(err)
+}
+
+// rows runs q and calls scan for each row.
+func (t *pgTx) rows(q string, args []any, scan func(pgx.Rows) error) error {
+	rows, err := t.tx.Query(t.ctx, q, args...)
+	if err != nil {
+		return t.note(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return t.note(rows.Err())
+}
+
+func (t *pgTx) strings(q string, args ...any) ([]string, error) {
+	var out []string
+	err := t.rows(q, args, func(r pgx.Rows) error {
+		var s string
+		if err := r.Scan(&s); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}
+
+// nonNil stores a nil value as empty: the data columns are NOT NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// pgNanos is a time as stored: Unix nanoseconds, NULL for the zero time.
+func pgNanos(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+func fromNanos(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *n).UTC()
+}
+
+// pgLimit is a LIMIT argument: NULL (no limit) for a negative limit, as
+// SQLite treats LIMIT -1.
+func pgLimit(limit int) *int {
+	if limit < 0 {
+		return nil
+	}
+	return &limit
+}
+
+func (t *pgTx) GetCertificate(id string) (*Certificate, error) {
+	var data []byte
+	if err := t.queryRow(`SELECT data FROM certificates WHERE id = $1`, []any{id}, &data); err != nil {
+		return nil, err
+	}
+	c := &Certificate{}
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, fmt.Errorf("%w: certificate %s: %v", ErrCorrupt, id, err)
+	}
+	return c, nil
+}
+
+func (t *pgTx) PutCertificate(c *Certificate) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO certificates
+		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+		ON CONFLICT (id) DO UPDATE SET domain_name=excluded.domain_name, status=excluded.status,
+		type=excluded.type, origin=excluded.origin, key_algorithm=excluded.key_algorithm,
+		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
+		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data`,
+		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, pgNanos(c.NotAfter),
+		c.CreatedAt.UnixNano(), c.Exportable(), c.InUse(), c.RenewalEligibility, data)
+	return err
+}
+
+func (t *pgTx) DeleteCertificate(id string) error {
+	n, err := t.exec(`DELETE FROM certificates WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	// Versions and their sealed keys go with the certificate.
+	var refs []string
+	err = t.rows(`DELETE FROM cert_versions WHERE cert_id = $1 RETURNING data`, []any{id}, func(r pgx.Rows) error {
+		var data []byte
+		if err := r.Scan(&data); err != nil {
+			return err
+		}
+		var v CertificateVersion
+		if json.Unmarshal(data, &v) == nil && v.KeyRef != "" {
+			refs = append(refs, v.KeyRef)
+		}
+		return nil
+	})
+	if err != nil || len(refs) == 0 {
+		return err
+	}
+	_, err = t.exec(`DELETE FROM secrets WHERE ref = ANY($1)`, refs)
+	return err
+}
+
+// likePrefix is a LIKE pattern matching the strings that start with prefix:
+// LIKE is case-sensitive in PostgreSQL, and escaping makes %, _ and \
+// literal.
+func likePrefix(prefix string) string { return escapeLike(prefix) + "%" }
+
+func (t *pgTx) FindCertificateIDs(prefix string, limit int) ([]string, error) {
+	return t.strings(`SELECT id FROM certificates WHERE id LIKE $1 ESCAPE E'\\' ORDER BY id LIMIT $2`,
+		likePrefix(prefix), pgLimit(limit))
+}
+
+// pgArgs numbers the placeholders of a query as its arguments are added.
+type pgArgs []any
+
+func (a *pgArgs) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
+	var where []string
+	var args pgArgs
+	for _, in := range []struct {
+		col  string
+		vals []string
+	}{
+		{"status", f.Statuses}, {"key_algorithm", f.KeyAlgorithms}, {"type", f.Types},
+		{"origin", f.Origins}, {"eligibility", f.Eligibility},
+	} {
+		if len(in.vals) > 0 {
+			where = append(where, in.col+" = ANY("+args.add(in.vals)+")")
+		}
+	}
+	if f.Exportable != nil {
+		where = append(where, "exportable = "+args.add(*f.Exportable))
+	}
+	if f.InUse != nil {
+		where = append(where, "in_use = "+args.add(*f.InUse))
+	}
+	if !f.NotAfterBefore.IsZero() {
+		where = append(where, "not_after < "+args.add(f.NotAfterBefore.UnixNano()))
+	}
+	q := "SELECT data FROM certificates"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	col := "created_at"
+	switch f.SortBy {
+	case "NOT_AFTER":
+		col = "not_after"
+	case "DOMAIN_NAME":
+		col = "domain_name"
+	}
+	// NULL (no NotAfter yet) sorts first ascending, as in SQLite.
+	order := "ASC NULLS FIRST"
+	if f.Descending {
+		order = "DESC NULLS LAST"
+	}
+	q += fmt.Sprintf(" ORDER BY %s %s, id %s", col, order, order)
+	if f.Limit > 0 {
+		q += " LIMIT " + args.add(f.Limit)
+	}
+	if f.Offset > 0 {
+		q += " OFFSET " + args.add(f.Offset)
+	}
+	d := newCertDecoder()
+	defer d.stop()
+	err := t.rows(q, args, func(r pgx.Rows) error {
+		var data []byte
+		if err := r.Scan(&data); err != nil {
+			return err
+		}
+		d.add(data)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.result()
+}
+
+func (t *pgTx) CountCertificates() (int, error) {
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM certificates`, nil, &n)
+	return n, err
+}
+
+func (t *pgTx) PutVersion(certID string, v *CertificateVersion) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO cert_versions (cert_id, version, data) VALUES ($1,$2,$3)
+		ON CONFLICT (cert_id, version) DO UPDATE SET data=excluded.data`, certID, v.Number, data)
+	return err
+}
+
+func (t *pgTx) GetVersion(certID string, number int) (*CertificateVersion, error) {
+	var data []byte
+	if err := t.queryRow(`SELECT data FROM cert_versions WHERE cert_id = $1 AND version = $2`,
+		[]any{certID, number}, &data); err != nil {
+		return nil, err
+	}
+	v := &CertificateVersion{}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return v, nil
+}
+
+func (t *pgTx) ListVersions(certID string) ([]*CertificateVersion, error) {
+	var out []*CertificateVersion
+	err := t.rows(`SELECT data FROM cert_versions WHERE cert_id = $1 ORDER BY version`, []any{certID},
+		func(r pgx.Rows) error {
+			var data []byte
+			if err := r.Scan(&data); err != nil {
+				return err
+			}
+			v := &CertificateVersion{}
+			if err := json.Unmarshal(data, v); err != nil {
+				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+			out = append(out, v)
+			return nil
+		})
+	return out, err
+}
+
+func (t *pgTx) PutSecret(ref string, sealed []byte) error {
+	_, err := t.exec(`INSERT INTO secrets (ref, sealed) VALUES ($1,$2)
+		ON CONFLICT (ref) DO UPDATE SET sealed=excluded.sealed`, ref, nonNil(sealed))
+	return err
+}
+
+func (t *pgTx) GetSecret(ref string) ([]byte, error) {
+	var b []byte
+	if err := t.queryRow(`SELECT sealed FROM secrets WHERE ref = $1`, []any{ref}, &b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (t *pgTx) PutObject(o *Object) error {
+	_, err := t.exec(`INSERT INTO objects (kind, id, data, updated_at) VALUES ($1,$2,$3,$4)
+		ON CONFLICT (kind, id) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at`,
+		o.Kind, o.ID, nonNil(o.Data), pgNanos(o.UpdatedAt))
+	return err
+}
+
+func (t *pgTx) GetObject(kind, id string) (*Object, error) {
+	o := &Object{Kind: kind, ID: id}
+	var upd *int64
+	if err := t.queryRow(`SELECT data, updated_at FROM objects WHERE kind = $1 AND id = $2`,
+		[]any{kind, id}, &o.Data, &upd); err != nil {
+		return nil, err
+	}
+	o.UpdatedAt = fromNanos(upd)
+	return o, nil
+}
+
+func (t *pgTx) DeleteObject(kind, id string) error {
+	n, err := t.exec(`DELETE FROM objects WHERE kind = $1 AND id = $2`, kind, id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (t *pgTx) ListObjects(kind string) ([]*Object, error) {
+	var out []*Object
+	err := t.rows(`SELECT id, data, updated_at FROM objects WHERE kind = $1 ORDER BY id`, []any{kind},
+		func(r pgx.Rows) error {
+			o := &Object{Kind: kind}
+			var upd *int64
+			if err := r.Scan(&o.ID, &o.Data, &upd); err != nil {
+				return err
+			}
+			o.UpdatedAt = fromNanos(upd)
+			out = append(out, o)
+			return nil
+		})
+	return out, err
+}
+
+func (t *pgTx) FindObjectIDs(kind, prefix string, limit int) ([]string, error) {
+	return t.strings(`SELECT id FROM objects WHERE kind = $1 AND id LIKE $2 ESCAPE E'\\' ORDER BY id LIMIT $3`,
+		kind, likePrefix(prefix), pgLimit(limit))
+}
+
+func (t *pgTx) GetMeta(key string) ([]byte, error) {
+	var b []byte
+	if err := t.queryRow(`SELECT value FROM meta WHERE key = $1`, []any{key}, &b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (t *pgTx) PutMeta(key string, value []byte) error {
+	_, err := t.exec(`INSERT INTO meta (key, value) VALUES ($1,$2)
+		ON CONFLICT (key) DO UPDATE SET value=excluded.value`, key, nonNil(value))
+	return err
+}
