@@ -30,35 +30,46 @@ import (
 	"github.com/certctl/certctl/pkg/output"
 )
 
-const longHelp = `certctl keeps your certificates, their private keys and a private certificate
-authority in a local vault — what AWS Certificate Manager and AWS Private CA give an
-AWS account, on one machine, offline. Point several machines at one database and a
-team shares it.
+const longHelp = `certctl keeps your certificates, their private keys and private certificate
+authorities in a local vault — what AWS Certificate Manager, AWS Private CA and ACM's
+ACME endpoints give an AWS account, on one machine, offline. Point several machines
+at one PostgreSQL database (--store postgres://…) and a team shares it.
 
 The vault is created on first use in ${XDG_DATA_HOME:-~/.local/share}/certctl
 (--vault or CERTCTL_VAULT to choose another). Private keys are sealed with
 AES-256-GCM under the vault's master key and are never printed in clear.
 
-Output is a table on a terminal and JSON in a pipe; choose with -o
-table|json|yaml|text, and filter the JSON form with --query (JMESPath, as in the
-AWS CLI). Identifiers are ARNs; a bare UUID or a unique prefix of 6 or more
-characters works wherever an ARN is taken.
+GETTING STARTED
+  Issue a certificate from the vault's default private CA and export it with its key:
+    certctl export "$(certctl request --domain-name app.internal \
+        --certificate-authority-arn default -o text)" --passphrase-file pass.txt --out-dir ./tls
+  certctl ca trust-bundle prints the roots your clients should trust.
 
 A TOUR
-  certctl request --domain-name app.internal --certificate-authority-arn default
-  certctl export 3f2a1b --passphrase-file pass.txt --out-dir ./tls   # 3f2a1b: an ARN prefix
-  certctl ca trust-bundle > roots.pem            # what clients should trust
+  certctl request --domain-name www.example.com --validation-method DNS   # domain-validated
+  certctl describe 3f2a1b --validation-records bind   # 3f2a1b: an ARN, a UUID or a 6+ prefix
   certctl import --certificate cert.pem --private-key key.pem --certificate-chain chain.pem
-  certctl list                                   # the inventory; -o text for scripts
-  certctl list --expiring-within 30d --query 'CertificateSummaryList[].DomainName'
-  certctl describe 3f2a1b --versions
-  certctl tags add 3f2a1b --tags env=prod
-  certctl revoke 3f2a1b --revocation-reason SUPERSEDED
-  certctl ca crl default | openssl crl -text -noout
+  certctl list --expiring-within 30d -o text          # table on a terminal, JSON in a pipe
+  certctl search 'san:*.example.com status:ISSUED tag:env=prod'
+  certctl deploy 3f2a1b --cert-file app.crt --key-file app.key --exec 'systemctl reload nginx'
+  certctl revoke 3f2a1b --revocation-reason SUPERSEDED && certctl ca crl default
+  certctl ca create --type ROOT --key-algorithm EC_secp384r1 --subject "CN=Example Root"
+  certctl endpoint create --authorization-behavior PRE_APPROVED --contact NOT_REQUIRED
+  certctl dashboard
 
-SETTINGS
-  Flags override CERTCTL_<KEY> environment variables, which override the config
-  file ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml; see ` + "`certctl config list`" + `.` + `
+RENEWAL
+  certctl renew --due renews every eligible certificate (exported or deployed) inside its
+  window (60 days before expiry, at most a third of its lifetime), redeploys it and runs
+  its hooks. Run it from cron:
+    */15 * * * * certctl renew --due -q
+  or from the systemd timer shipped in contrib/systemd (certctl-renew.timer). Exit 7
+  means some renewal or deployment failed; see certctl events and certctl dashboard.
+
+OUTPUT AND SETTINGS
+  -o table|json|yaml|text (table on a terminal, JSON otherwise; text is tab-separated)
+  and --query JMESPATH, as in the AWS CLI. Flags override CERTCTL_<KEY> environment
+  variables, which override ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml; see
+  certctl config list.
 
 EXIT STATUS
   0 success · 1 unexpected failure · 2 usage error · 3 not found · 4 invalid input
