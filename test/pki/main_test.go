@@ -16,40 +16,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/certctl/certctl/internal/testbin"
 )
 
-var (
-	// certctlBin is the binary under test.
-	certctlBin string
-	// homeDir isolates the children from the user's config.
-	homeDir string
-)
+var harness *testbin.Harness
 
-func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "certctl-pki-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	certctlBin = filepath.Join(tmp, "certctl")
-	build := exec.Command("go", "build", "-o", certctlBin, "github.com/certctl/certctl/cmd/certctl")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building certctl:", err)
-		return 1
-	}
-	homeDir = filepath.Join(tmp, "home")
-	if err := os.MkdirAll(homeDir, 0o700); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, "certctl-pki-test-", &harness)) }
 
 // interopTool returns the path of an external tool (openssl, zlint). It
 // skips the test when the tool is missing, unless CERTCTL_REQUIRE_INTEROP=1
@@ -74,20 +47,8 @@ func interopTool(t *testing.T, name string) string {
 	return p
 }
 
-// childEnv is the environment of certctl children: no CERTCTL_* from the
-// caller, config and data under a private home, plus extra.
-func childEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CERTCTL_") || strings.HasPrefix(kv, "XDG_") || strings.HasPrefix(kv, "HOME=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "HOME="+homeDir, "XDG_CONFIG_HOME="+filepath.Join(homeDir, ".config"),
-		"XDG_DATA_HOME="+filepath.Join(homeDir, ".local/share"), "NO_COLOR=1")
-	return append(env, extra...)
-}
+// childEnv is the environment of certctl children.
+func childEnv(extra ...string) []string { return harness.Env(extra...) }
 
 // result is what a finished child did.
 type result struct {
@@ -114,7 +75,7 @@ func newVault(t *testing.T, env ...string) *vault {
 func (v *vault) run(args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, certctlBin, append([]string{"--vault", v.dir}, args...)...)
+	cmd := exec.CommandContext(ctx, harness.Bin, append([]string{"--vault", v.dir}, args...)...)
 	cmd.Env = childEnv(v.env...)
 	return runCmd(cmd, append([]string{"certctl"}, args...))
 }

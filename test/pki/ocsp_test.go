@@ -23,7 +23,7 @@ import (
 // interrupted (and killed if need be) when the test ends.
 func startServe(t *testing.T, v *vault) string {
 	t.Helper()
-	cmd := exec.Command(certctlBin, "--vault", v.dir, "ca", "serve", "--listen", "127.0.0.1:0")
+	cmd := exec.Command(harness.Bin, "--vault", v.dir, "ca", "serve", "--listen", "127.0.0.1:0")
 	cmd.Env = childEnv(v.env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -17,37 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
+
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
-var (
-	certctlBin string
-	homeDir    string
-)
+var harness *testbin.Harness
 
-func TestMain(m *testing.M) { os.Exit(runMain(m)) }
-
-func runMain(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "certctl-renewal-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	certctlBin = filepath.Join(tmp, "certctl")
-	build := exec.Command("go", "build", "-o", certctlBin, "github.com/certctl/certctl/cmd/certctl")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building certctl:", err)
-		return 1
-	}
-	homeDir = filepath.Join(tmp, "home")
-	if err := os.MkdirAll(homeDir, 0o700); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, "certctl-renewal-test-", &harness)) }
 
 type result struct {
 	args           []string
@@ -62,16 +39,8 @@ func (r result) String() string {
 // command prepares certctl on vault with extra environment variables; the
 // caller's CERTCTL_* and XDG_* are not passed on.
 func command(ctx context.Context, vault string, env []string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, certctlBin, append([]string{"--vault", vault}, args...)...)
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CERTCTL_") || strings.HasPrefix(kv, "XDG_") || strings.HasPrefix(kv, "HOME=") {
-			continue
-		}
-		cmd.Env = append(cmd.Env, kv)
-	}
-	cmd.Env = append(cmd.Env, "HOME="+homeDir, "XDG_CONFIG_HOME="+filepath.Join(homeDir, ".config"),
-		"XDG_DATA_HOME="+filepath.Join(homeDir, ".local/share"), "NO_COLOR=1")
-	cmd.Env = append(cmd.Env, env...)
+	cmd := exec.CommandContext(ctx, harness.Bin, append([]string{"--vault", vault}, args...)...)
+	cmd.Env = harness.Env(env...)
 	return cmd
 }
 

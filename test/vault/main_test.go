@@ -16,71 +16,45 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
+
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
 var (
-	// certctlBin is the binary under test.
-	certctlBin string
+	harness *testbin.Harness
 	// manyDir holds certNNNNN.crt/.key pairs from testpki.WriteMany.
 	manyDir string
-	// homeDir isolates the children from the user's config.
-	homeDir string
 )
 
 const manyCount = 400
 
-func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(setup{m}, "certctl-vault-test-", &harness)) }
 
-func runMain(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "certctl-vault-test-")
-	if err != nil {
+// setup writes the fixtures once the harness exists, then runs the tests.
+type setup struct{ m *testing.M }
+
+func (s setup) Run() int {
+	manyDir = filepath.Join(harness.Dir, "many")
+	if err := os.MkdirAll(manyDir, 0o700); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
-	}
-	defer os.RemoveAll(tmp)
-	certctlBin = filepath.Join(tmp, "certctl")
-	build := exec.Command("go", "build", "-o", certctlBin, "github.com/certctl/certctl/cmd/certctl")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building certctl:", err)
-		return 1
-	}
-	manyDir = filepath.Join(tmp, "many")
-	homeDir = filepath.Join(tmp, "home")
-	for _, d := range []string{manyDir, homeDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
 	}
 	if err := testpki.WriteMany(manyDir, manyCount, time.Now()); err != nil {
 		fmt.Fprintln(os.Stderr, "fixtures:", err)
 		return 1
 	}
-	return m.Run()
+	return s.m.Run()
 }
 
 // childEnv is the environment of certctl children: no CERTCTL_* from the
 // caller, config and data under a private home.
-func childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CERTCTL_") || strings.HasPrefix(kv, "XDG_") || strings.HasPrefix(kv, "HOME=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "HOME="+homeDir, "XDG_CONFIG_HOME="+filepath.Join(homeDir, ".config"),
-		"XDG_DATA_HOME="+filepath.Join(homeDir, ".local/share"), "NO_COLOR=1")
-}
+func childEnv() []string { return harness.Env() }
 
 // certctl returns a command running the binary on vault with args.
 func certctl(ctx context.Context, vault string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, certctlBin, append([]string{"--vault", vault}, args...)...)
+	cmd := exec.CommandContext(ctx, harness.Bin, append([]string{"--vault", vault}, args...)...)
 	cmd.Env = childEnv()
 	return cmd
 }
