@@ -341,19 +341,19 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 		return nil, wrapSQLiteErr(err)
 	}
 	defer rows.Close()
-	var out []*Certificate
+	d := newCertDecoder()
+	defer d.stop()
 	for rows.Next() {
 		var data []byte
 		if err := rows.Scan(&data); err != nil {
 			return nil, err
 		}
-		c := &Certificate{}
-		if err := json.Unmarshal(data, c); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-		}
-		out = append(out, c)
+		d.add(data)
 	}
-	return out, wrapSQLiteErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	return d.result()
 }
 
 func (t *sqliteTx) CountCertificates() (int, error) {
