@@ -52,20 +52,25 @@ type env struct {
 }
 
 func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
-	p, err := f.Printer()
+	e, err := f.OpenEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := f.Config()
+	return &env{f: f, p: e.P, v: e.V, svc: e.Authority, names: e.Names}, nil
+}
+
+// changeCA opens the vault, runs fn on the CA named by arg in a write
+// transaction, and prints {"CertificateAuthorityArn"} with verb.
+func changeCA(ctx context.Context, f *cmdutil.Factory, arg, verb string, fn func(e *env, tx localstore.Tx, r *authority.Record) error) error {
+	e, err := open(ctx, f)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	v, err := f.Vault(ctx)
+	r, err := e.update(ctx, arg, func(tx localstore.Tx, r *authority.Record) error { return fn(e, tx, r) })
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &env{f: f, p: p, v: v, svc: authority.New(v, f.Now, cfg.CABaseURL),
-		names: inventory.Names{Region: cfg.Region, Account: cfg.Account}}, nil
+	return printARN(e.p, verb, e.names.CAARN(r.ID))
 }
 
 // update runs fn on the CA named by arg in a write transaction.

@@ -306,17 +306,9 @@ against the chain (issuer first, root last).` + cmdutil.ExitStatus(0, 2, 3, 4, 5
 					return errs.Invalidf("%v", err)
 				}
 			}
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			r, err := e.update(cmd.Context(), args[0], func(tx localstore.Tx, r *authority.Record) error {
+			return changeCA(cmd.Context(), f, args[0], "Activated", func(e *env, tx localstore.Tx, r *authority.Record) error {
 				return e.svc.ImportCertificate(tx, r, certPEM, chainPEM)
 			})
-			if err != nil {
-				return err
-			}
-			return printARN(e.p, "Activated", e.names.CAARN(r.ID))
 		},
 	}
 	cmd.Flags().StringVar(&certFile, "certificate", "", "the CA's signed certificate (PEM `file`)")
@@ -387,17 +379,9 @@ func newCmdUpdate(f *cmdutil.Factory) *cobra.Command {
 			if err := cmdutil.CheckEnum("status", []string{status}, []string{authority.StatusActive, authority.StatusDisabled}); err != nil {
 				return err
 			}
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			r, err := e.update(cmd.Context(), args[0], func(tx localstore.Tx, r *authority.Record) error {
+			return changeCA(cmd.Context(), f, args[0], "Updated", func(e *env, tx localstore.Tx, r *authority.Record) error {
 				return e.svc.UpdateStatus(tx, r, status)
 			})
-			if err != nil {
-				return err
-			}
-			return printARN(e.p, "Updated", e.names.CAARN(r.ID))
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "ACTIVE or DISABLED")
@@ -420,17 +404,9 @@ disabled first (exit 5).` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 			if days < 7 || days > 30 {
 				return errs.UsageErrorf("--permanent-deletion-time-in-days must be 7 to 30")
 			}
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			r, err := e.update(cmd.Context(), args[0], func(tx localstore.Tx, r *authority.Record) error {
+			return changeCA(cmd.Context(), f, args[0], "Deleted", func(e *env, tx localstore.Tx, r *authority.Record) error {
 				return e.svc.Delete(tx, r, days)
 			})
-			if err != nil {
-				return err
-			}
-			return printARN(e.p, "Deleted", e.names.CAARN(r.ID))
 		},
 	}
 	cmd.Flags().IntVar(&days, "permanent-deletion-time-in-days", 30, "days during which the CA can be restored (7-30)")
@@ -445,17 +421,9 @@ func newCmdRestore(f *cmdutil.Factory) *cobra.Command {
 		Args:              cmdutil.ExactArgs(1, "CA"),
 		ValidArgsFunction: completeCA(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			r, err := e.update(cmd.Context(), args[0], func(tx localstore.Tx, r *authority.Record) error {
+			return changeCA(cmd.Context(), f, args[0], "Restored", func(e *env, tx localstore.Tx, r *authority.Record) error {
 				return e.svc.Restore(tx, r)
 			})
-			if err != nil {
-				return err
-			}
-			return printARN(e.p, "Restored", e.names.CAARN(r.ID))
 		},
 	}
 }
