@@ -50,3 +50,18 @@ func (e *Env) Deliver(ctx context.Context, em *events.Emitter) {
 	events.Deliver(ctx, e.Cfg.EventHook, em.Pending, e.F.IO.ErrOut)
 	em.Pending = nil
 }
+
+// ListCertificates reads the certificates matching f (every origin when
+// f.Origins is empty — unlike `list`, which hides ACME ones by default).
+func (e *Env) ListCertificates(ctx context.Context, f localstore.CertificateFilter) ([]*localstore.Certificate, error) {
+	if len(f.Origins) == 0 {
+		f.Origins = inventory.Origins
+	}
+	var certs []*localstore.Certificate
+	err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
+		var err error
+		certs, err = tx.ListCertificates(f)
+		return err
+	})
+	return certs, VaultError(err)
+}

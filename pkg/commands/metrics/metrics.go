@@ -76,13 +76,9 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var certs []*localstore.Certificate
-	if err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
-		var err error
-		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins})
+	certs, err := e.ListCertificates(ctx, localstore.CertificateFilter{})
+	if err != nil {
 		return err
-	}); err != nil {
-		return cmdutil.VaultError(err)
 	}
 	fams := Families(e.Names, certs, f.Now())
 	if f.StructuredOutput() || f.Globals.Query != "" {

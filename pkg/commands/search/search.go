@@ -142,13 +142,9 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 }
 
 func run(ctx context.Context, e *cmdutil.Env, stmt *sq.Statement, offset, maxItems int) (Output, error) {
-	var certs []*localstore.Certificate
-	if err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
-		var err error
-		certs, err = tx.ListCertificates(localstore.CertificateFilter{SortBy: "CREATED_AT", Descending: true})
-		return err
-	}); err != nil {
-		return Output{}, cmdutil.VaultError(err)
+	certs, err := e.ListCertificates(ctx, localstore.CertificateFilter{SortBy: "CREATED_AT", Descending: true})
+	if err != nil {
+		return Output{}, err
 	}
 	out := Output{Results: []Result{}}
 	seen := 0
