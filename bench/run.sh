@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# bench/run.sh — whole-process benchmarks of certctl, side by side with peer
+# tools where they are installed, plus the in-process Go benchmarks of
+# bench/ (issuance rate against the raw crypto rate).
+#
+#   bash bench/run.sh            # the full run (about 3-5 minutes)
+#   QUICK=1 bash bench/run.sh    # smaller vaults and fewer runs, for a smoke test
+#
+# Needs go; uses hyperfine when installed (apt-get install -y hyperfine), else
+# a loop timed with date +%s%N. Peers, when installed: cfssl/cfssljson
+# (apt-get install -y golang-cfssl), step (not packaged by Debian), openssl.
+# Everything happens in a temporary directory that is removed at the end; no
+# network is used. Not run by CI.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/certctl-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+N10K=10000
+N100K=100000
+NREVOKED=100000
+RUNS=20
+if [[ -n "${QUICK:-}" ]]; then
+	N10K=1000 N100K=10000 NREVOKED=10000 RUNS=5
+fi
+
+log() { printf '%s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- timing
+# measure LABEL RUNS [--prepare CMD] [--shell] -- COMMAND
+# Sets RES to "median_ms mean_ms stddev_ms" (or "failed") and records the
+# command for the report. --shell runs COMMAND through bash (for pipelines); hyperfine then
+# subtracts the shell's own start-up, the loop fallback does not.
+CMDS=()
+measure() {
+	local label=$1 runs=$2 prepare="" shell=""
+	shift 2
+	while [[ $1 != -- ]]; do
+		case $1 in
+		--prepare) prepare=$2; shift 2 ;;
+		--shell) shell=1; shift ;;
+		esac
+	done
+	shift
+	local cmd=$*
+	CMDS+=("$label: $cmd")
+	if have hyperfine; then
+		local warm=2
+		((runs < 5)) && warm=1
+		local args=(--warmup "$warm" --runs "$runs" --export-csv "$WORK/h.csv" --output=pipe --style none)
+		[[ -n $prepare ]] && args+=(--prepare "$prepare")
+		[[ -z $shell ]] && args+=(-N)
+		if ! hyperfine "${args[@]}" -- "$cmd" >/dev/null 2>"$WORK/h.err"; then
+			log "failed: $cmd"; cat "$WORK/h.err" >&2; RES=failed; return
+		fi
+		RES=$(awk -F, 'NR==2 { printf "%.1f %.1f %.1f\n", $4*1000, $2*1000, $3*1000 }' "$WORK/h.csv")
+	else
+		local i t0 t1 times=()
+		for ((i = 0; i < runs + 2; i++)); do
+			[[ -n $prepare ]] && bash -c "$prepare"
+			t0=$(date +%s%N)
+			if ! bash -c "$cmd" >/dev/null 2>&1; then
+				log "failed: $cmd"; RES=failed; return
+			fi
+			t1=$(date +%s%N)
+			((i >= 2)) && times+=($(((t1 - t0) / 1000)))
+		done
+		RES=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1; s += $1; ss += $1 * $1 }
+			END { m = s / NR; med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			      sd = sqrt(ss / NR - m * m); printf "%.1f %.1f %.1f\n", med / 1000, m / 1000, sd / 1000 }')
+	fi
+}
+
+# fmt_ms "median mean sd" -> "5.9 ms (7.9 ± 4.2)"
+fmt_ms() {
+	[[ $1 == failed ]] && { echo failed; return; }
+	read -r med mean sd <<<"$1"
+	printf '%s ms (mean %s ± %s)' "$med" "$mean" "$sd"
+}
+median() { [[ $1 == failed ]] && echo 0 || echo "${1%% *}"; }
+
+ROWS=()
+row() { ROWS+=("$1|$2|$3|$4"); }
+
+# ---------------------------------------------------------------- build
+log "building certctl and the helpers"
+mkdir -p bin
+(cd "$ROOT" && go build -o "$WORK/bin/certctl" ./cmd/certctl &&
+	go build -o "$WORK/bin/seed" ./bench/cmd/seed &&
+	go build -o "$WORK/bin/pkigen" ./internal/testpki/pkigen)
+CERTCTL=$WORK/bin/certctl
+# certctl reads no user config or vault: XDG_* point into $WORK, and the vault
+# is always given with --vault. go keeps its own caches and settings.
+export GOENV GOCACHE GOMODCACHE GOPATH
+GOENV=$(go env GOENV) GOCACHE=$(go env GOCACHE) GOMODCACHE=$(go env GOMODCACHE) GOPATH=$(go env GOPATH)
+export XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data NO_COLOR=1
+for v in $(env | sed -n 's/^\(CERTCTL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+
+# ---------------------------------------------------------------- start-up
+log "start-up"
+cat >hello.go <<'EOF'
+package main
+
+import "fmt"
+
+func main() { fmt.Println("hello") }
+EOF
+(cd "$WORK" && GO111MODULE=off go build -o bin/hello hello.go)
+measure "certctl --version" 200 -- "$CERTCTL --version"
+r=$RES
+measure "Go hello world" 200 -- "$WORK/bin/hello"
+h=$RES
+peer="Go hello-world: $(median "$h") ms"
+if have cfssl; then
+	measure "cfssl version" 200 -- "cfssl version"
+	c=$RES
+	peer+="; cfssl version: $(median "$c") ms"
+else
+	peer+="; cfssl: not installed"
+fi
+row "certctl --version (whole process)" "$(fmt_ms "$r")" "≤ 5 ms" "$peer"
+
+# ---------------------------------------------------------------- import
+log "fixtures: $N10K certificate/key pairs"
+"$WORK/bin/pkigen" -dir "$WORK/fx" -many "$N10K"
+IMPORT_RUNS=3
+[[ -n "${QUICK:-}" ]] && IMPORT_RUNS=2
+log "import --from-dir of $N10K certificates"
+measure "import --from-dir ($N10K)" $IMPORT_RUNS --prepare "rm -rf $WORK/vimp" -- \
+	"$CERTCTL --vault $WORK/vimp import --from-dir $WORK/fx -o json"
+r=$RES
+med=$(median "$r")
+rate=$(awk -v n="$N10K" -v ms="$med" 'BEGIN { if (ms > 0) printf "%.0f", n / (ms / 1000); else print "?" }')
+row "import --from-dir, $N10K certs" "$rate certs/s ($(fmt_ms "$r"))" "≥ 3,000 certs/s" "—"
+
+# ---------------------------------------------------------------- list
+log "list over $N10K certificates (the vault the importer just wrote)"
+rm -rf "$WORK/v10k"
+"$CERTCTL" --vault "$WORK/v10k" import --from-dir "$WORK/fx" -o json >/dev/null
+measure "list -o json ($N10K)" "$RUNS" -- "$CERTCTL --vault $WORK/v10k list -o json"
+r=$RES
+row "list -o json, $N10K certs" "$(fmt_ms "$r")" "≤ 50 ms" "—"
+
+log "seeding $N100K certificate records and $NREVOKED revoked serials (bench/cmd/seed, straight through pkg/localstore)"
+"$WORK/bin/seed" -vault "$WORK/v100k" -certs "$N100K" -revoked "$NREVOKED"
+measure "list --max-items 100 ($N100K)" "$RUNS" -- "$CERTCTL --vault $WORK/v100k list --max-items 100 -o json"
+r=$RES
+row "list --max-items 100, $N100K certs" "$(fmt_ms "$r")" "≤ 100 ms" "—"
+measure "list --expiring-within 30d -o text ($N100K)" 10 -- "$CERTCTL --vault $WORK/v100k list --expiring-within 30d -o text"
+r=$RES
+row "list --expiring-within 30d -o text, $N100K certs" "$(fmt_ms "$r")" "≤ 1 s" "—"
+
+# ---------------------------------------------------------------- CRL
+log "ca crl with $NREVOKED revoked serials"
+measure "ca crl default ($NREVOKED revoked)" 5 -- "$CERTCTL --vault $WORK/v100k ca crl default"
+r=$RES
+peer="openssl: not installed"
+if have openssl; then
+	mkdir -p ossl
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ossl/ca.key -out ossl/ca.crt \
+		-subj "/CN=Bench CA" -days 30 -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+	# index.txt: one revoked entry a line (status, expiry, revocation[,reason], serial, file, subject).
+	awk -v n="$NREVOKED" 'BEGIN { srand(1); split("unspecified keyCompromise affiliationChanged superseded cessationOfOperation", r, " ")
+		for (i = 0; i < n; i++) printf "R\t351231000000Z\t250101000000Z,%s\t%08X%08X%08X%08X\tunknown\t/CN=host%d\n",
+			r[i % 5 + 1], int(rand() * 2^31), int(rand() * 2^31), i, int(rand() * 2^31), i }' >ossl/index.txt
+	cat >ossl/ca.cnf <<EOF
+[ca]
+default_ca = bench
+[bench]
+database = $WORK/ossl/index.txt
+certificate = $WORK/ossl/ca.crt
+private_key = $WORK/ossl/ca.key
+crlnumber = $WORK/ossl/crlnumber
+default_md = sha256
+default_crl_days = 7
+EOF
+	echo 01 >ossl/crlnumber
+	measure "openssl ca -gencrl ($NREVOKED revoked)" 5 -- "openssl ca -gencrl -config $WORK/ossl/ca.cnf -out $WORK/ossl/crl.pem"
+	o=$RES
+	peer="openssl ca -gencrl: $(fmt_ms "$o")"
+fi
+row "ca crl, $NREVOKED revoked" "$(fmt_ms "$r")" "≤ 450 ms" "$peer"
+
+# ---------------------------------------------------------------- issuance
+log "whole-process issuance"
+"$CERTCTL" --vault "$WORK/vreq" request --domain-name warm.example.test --certificate-authority-arn default \
+	--key-algorithm EC_prime256v1 >/dev/null
+measure "certctl request" "$RUNS" -- "$CERTCTL --vault $WORK/vreq request --domain-name app.example.test --certificate-authority-arn default --key-algorithm EC_prime256v1 -o json"
+r=$RES
+peers=()
+if have cfssl && have cfssljson; then
+	mkdir -p cfssl && cd cfssl
+	echo '{"CN":"Bench CA","key":{"algo":"ecdsa","size":256}}' >ca-csr.json
+	echo '{"CN":"app.example.test","hosts":["app.example.test"],"key":{"algo":"ecdsa","size":256}}' >leaf.json
+	cfssl gencert -initca ca-csr.json 2>/dev/null | cfssljson -bare ca
+	cd "$WORK"
+	measure "cfssl gencert | cfssljson" "$RUNS" --shell -- \
+		"cd $WORK/cfssl && cfssl gencert -ca ca.pem -ca-key ca-key.pem leaf.json 2>/dev/null | cfssljson -bare leaf"
+	c=$RES
+	peers+=("cfssl gencert + cfssljson -bare: $(fmt_ms "$c")")
+else
+	peers+=("cfssl: not installed")
+fi
+if have step; then
+	mkdir -p step
+	step certificate create "Bench CA" step/ca.crt step/ca.key --profile root-ca --no-password --insecure \
+		--kty EC --crv P-256 >/dev/null 2>&1
+	measure "step certificate create" "$RUNS" -- \
+		"step certificate create app.example.test $WORK/step/leaf.crt $WORK/step/leaf.key --profile leaf --ca $WORK/step/ca.crt --ca-key $WORK/step/ca.key --no-password --insecure --kty EC --crv P-256 --force"
+	s=$RES
+	peers+=("step certificate create: $(fmt_ms "$s")")
+else
+	peers+=("step: not installed (Debian has no step-cli package)")
+fi
+if have openssl; then
+	measure "openssl genpkey + req + x509 -req" "$RUNS" --shell -- \
+		"cd $WORK/ossl && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out leaf.key 2>/dev/null && openssl req -new -key leaf.key -subj /CN=app.example.test -out leaf.csr && openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -out leaf.crt 2>/dev/null"
+	o=$RES
+	peers+=("openssl key+CSR+x509 -req: $(fmt_ms "$o")")
+fi
+row "request --certificate-authority-arn default (EC P-256, whole process)" "$(fmt_ms "$r")" "≤ the fastest peer" "$(IFS=";"; echo "${peers[*]}" | sed "s/;/; /g")"
+
+# ---------------------------------------------------------------- in-process
+log "in-process Go benchmarks (issuance vs raw crypto, one core)"
+BT=2s
+[[ -n "${QUICK:-}" ]] && BT=300ms
+(cd "$ROOT" && go test -run '^$' -bench 'Issue(RawCrypto|Durable|Batched)$' -benchtime "$BT" -cpu 1 ./bench/) >"$WORK/gobench.txt" 2>&1 ||
+	log "go test -bench failed"
+cat "$WORK/gobench.txt" >&2
+raw=$(awk '/^BenchmarkIssueRawCrypto/ { for (i = 1; i < NF; i++) if ($(i+1) == "certs/s") print $i }' "$WORK/gobench.txt")
+dur=$(awk '/^BenchmarkIssueDurable/ { for (i = 1; i < NF; i++) if ($(i+1) == "certs/s") print $i }' "$WORK/gobench.txt")
+bat=$(awk '/^BenchmarkIssueBatched/ { for (i = 1; i < NF; i++) if ($(i+1) == "certs/s") print $i }' "$WORK/gobench.txt")
+pct=$(awk -v a="$dur" -v b="$raw" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "?" }')
+bpct=$(awk -v a="$bat" -v b="$raw" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "?" }')
+CMDS+=("in-process issuance: cd $ROOT && go test -run '^\$' -bench 'Issue(RawCrypto|Durable|Batched)\$' -benchtime $BT -cpu 1 ./bench/")
+row "in-process issuance (key + cert + durable record)" "${dur:-?} certs/s = ${pct}% of raw" "≥ 50% of raw crypto" "raw crypto (P-256 key + leaf): ${raw:-?} certs/s"
+row "in-process issuance, 100 a transaction (fsync shared)" "${bat:-?} certs/s = ${bpct}% of raw" "(CPU cost of the path)" "—"
+
+# ---------------------------------------------------------------- report
+echo
+echo "certctl benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if have hyperfine; then echo "timer: $(hyperfine --version), median of the runs (mean ± σ)"; else echo "timer: date +%s%N loop, median of the runs (mean ± σ)"; fi
+echo "the ${N100K}-certificate vault and its ${NREVOKED} revoked serials were written by bench/cmd/seed straight"
+echo "through pkg/localstore (one shared leaf and key; distinct IDs, names, creation and expiry times)"
+echo
+printf '| %s | %s | %s | %s |\n' "measurement" "certctl" "aim" "peer figures"
+printf '|---|---|---|---|\n'
+for r in "${ROWS[@]}"; do
+	IFS='|' read -r a b c d <<<"$r"
+	printf '| %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d"
+done
+echo
+echo "commands:"
+for c in "${CMDS[@]}"; do echo "  $c"; done
