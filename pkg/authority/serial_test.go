@@ -132,3 +132,13 @@ func TestSerialsArePositiveAndShort(t *testing.T) {
 		seen[n.String()] = true
 	}
 }
+
+func TestParseStoredSerialMatchesParseSerial(t *testing.T) {
+	for _, s := range []string{"00", "7f", "0a:1b", "01:00:ff:10", "e1:2b:91:6e:1a:19:4a:d2:32:f0:7e:73:e6:1b:cf:b0", "-0a:1b", "0a1b", "zz:00", "0a:1", "0a;1b"} {
+		want, werr := x509util.ParseSerial(s)
+		got, gerr := parseStoredSerial(s)
+		if (werr == nil) != (gerr == nil) || (werr == nil && want.Cmp(got) != 0) {
+			t.Errorf("%q: parseStoredSerial = %v, %v; ParseSerial = %v, %v", s, got, gerr, want, werr)
+		}
+	}
+}

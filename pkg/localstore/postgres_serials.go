@@ -50,7 +50,7 @@ func (t *pgTx) RevokeSerial(issuer, serial string, at time.Time, reason int) err
 func (t *pgTx) ListRevoked(issuer string) ([]Serial, error) {
 	var out []Serial
 	err := t.rows(`SELECT serial, cert_id, created_at, revoked_at, reason FROM serials
-		WHERE issuer = $1 AND revoked_at IS NOT NULL ORDER BY revoked_at, serial`, []any{issuer},
+		WHERE issuer = $1 AND revoked_at IS NOT NULL`, []any{issuer},
 		func(r pgx.Rows) error {
 			s := Serial{Issuer: issuer}
 			var created, revoked int64

@@ -49,7 +49,7 @@ func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int)
 
 func (t *sqliteTx) ListRevoked(issuer string) ([]Serial, error) {
 	rows, err := t.tx.Query(`SELECT serial, cert_id, created_at, revoked_at, reason FROM serials
-		WHERE issuer = ? AND revoked_at IS NOT NULL ORDER BY revoked_at, serial`, issuer)
+		WHERE issuer = ? AND revoked_at IS NOT NULL`, issuer) // a CRL needs no order
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}

@@ -54,7 +54,7 @@ type Tx interface {
 	// RevokeSerial marks an issued serial revoked; ErrNotFound when the
 	// issuer never issued it.
 	RevokeSerial(issuer, serial string, at time.Time, reason int) error
-	// ListRevoked returns the revoked serials of an issuer.
+	// ListRevoked returns the revoked serials of an issuer, in no order.
 	ListRevoked(issuer string) ([]Serial, error)
 
 	// AppendEvent adds an event to the log and returns its sequence number.
