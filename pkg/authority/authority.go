@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -110,6 +111,20 @@ type Service struct {
 	Rand  io.Reader
 	// BaseURL is embedded in CRL distribution point and OCSP URLs when set.
 	BaseURL string
+
+	mu      sync.Mutex
+	signers map[string]*cachedSigner
+}
+
+// cachedSigner is a CA's parsed certificate, chain and unsealed key, kept
+// for the life of the Service (a long-running server issues many
+// certificates from one CA). It is used only while the record still holds
+// the same certificate and key reference.
+type cachedSigner struct {
+	certPEM, keyRef string
+	cert            *x509.Certificate
+	chain           []*x509.Certificate
+	key             crypto.Signer
 }
 
 // New returns a service over v.
@@ -193,15 +208,40 @@ func (r *Record) EffectiveStatus(now time.Time) string {
 
 // signer returns the CA's certificate and unsealed key.
 func (s *Service) signer(tx localstore.Tx, r *Record) (*x509.Certificate, crypto.Signer, error) {
-	cert, err := r.Certificate()
+	c, err := s.cached(tx, r)
 	if err != nil {
 		return nil, nil, err
+	}
+	return c.cert, c.key, nil
+}
+
+func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
+	s.mu.Lock()
+	c := s.signers[r.ID]
+	s.mu.Unlock()
+	if c != nil && c.certPEM == r.CertificatePEM && c.keyRef == r.KeyRef {
+		return c, nil
+	}
+	cert, err := r.Certificate()
+	if err != nil {
+		return nil, err
+	}
+	chain, err := r.Chain()
+	if err != nil {
+		return nil, err
 	}
 	key, err := s.Vault.OpenKey(tx, r.KeyRef)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return cert, key, nil
+	c = &cachedSigner{certPEM: r.CertificatePEM, keyRef: r.KeyRef, cert: cert, chain: chain, key: key}
+	s.mu.Lock()
+	if s.signers == nil {
+		s.signers = map[string]*cachedSigner{}
+	}
+	s.signers[r.ID] = c
+	s.mu.Unlock()
+	return c, nil
 }
 
 // CheckCanIssue refuses issuance from a CA that is not ACTIVE.

@@ -61,9 +61,17 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 }
 
 func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued, error) {
-	chain, err := r.Chain()
-	if err != nil {
-		return nil, err
+	s.mu.Lock()
+	c := s.signers[r.ID]
+	s.mu.Unlock()
+	var chain []*x509.Certificate
+	if c != nil && c.certPEM == r.CertificatePEM {
+		chain = c.chain
+	} else {
+		var err error
+		if chain, err = r.Chain(); err != nil {
+			return nil, err
+		}
 	}
 	return &Issued{Certificate: leaf, Chain: append([]*x509.Certificate{caCert}, chain...)}, nil
 }
