@@ -1,0 +1,42 @@
+package acmeserver
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+// TestParseJWSStructureMatrix is the structural part of Boulder's JWS
+// verifier matrix: only the flattened serialization with a protected
+// header, a payload and a signature is accepted.
+func TestParseJWSStructureMatrix(t *testing.T) {
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	prot := b64(`{"alg":"ES256","nonce":"n","url":"https://x/new-order","kid":"https://x/acct/1"}`)
+	cases := []struct {
+		name, body string
+		ok         bool
+	}{
+		{"flattened", `{"protected":"` + prot + `","payload":"` + b64(`{}`) + `","signature":"c2ln"}`, true},
+		{"post-as-get", `{"protected":"` + prot + `","payload":"","signature":"c2ln"}`, true},
+		{"unprotected header", `{"protected":"` + prot + `","header":{"kid":"x"},"payload":"","signature":"c2ln"}`, false},
+		{"signatures array", `{"payload":"","signatures":[{"protected":"` + prot + `","signature":"c2ln"}]}`, false},
+		{"signatures array beside flattened", `{"protected":"` + prot + `","payload":"","signature":"c2ln","signatures":[]}`, false},
+		{"compact", `"` + prot + `..c2ln"`, false},
+		{"no payload", `{"protected":"` + prot + `","signature":"c2ln"}`, false},
+		{"no signature", `{"protected":"` + prot + `","payload":""}`, false},
+		{"no protected", `{"payload":"","signature":"c2ln"}`, false},
+		{"protected not base64url", `{"protected":"%%%","payload":"","signature":"c2ln"}`, false},
+		{"protected not an object", `{"protected":"` + b64(`[1]`) + `","payload":"","signature":"c2ln"}`, false},
+		{"not JSON", `protected=1`, false},
+	}
+	for _, c := range cases {
+		_, _, prob := parseJWS([]byte(c.body))
+		if (prob == nil) != c.ok {
+			t.Errorf("%s: problem %v, want ok=%v", c.name, prob, c.ok)
+			continue
+		}
+		if prob != nil && !strings.HasSuffix(prob.Type, ":malformed") && !strings.HasSuffix(prob.Type, ":badSignatureAlgorithm") {
+			t.Errorf("%s: problem type %q, want malformed", c.name, prob.Type)
+		}
+	}
+}
