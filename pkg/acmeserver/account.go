@@ -99,7 +99,7 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request) {
 	var acct *endpoint.Account
 	created := false
 	var prob *Problem
-	err = s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+	err = s.update(r.Context(), func(tx localstore.Tx) error {
 		acct, created, prob = nil, false, nil
 		existing, err := endpoint.AccountByKey(tx, ep.ID, tp)
 		if err != nil {
@@ -195,7 +195,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	var acct *endpoint.Account
 	var prob *Problem
-	err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+	err := s.update(r.Context(), func(tx localstore.Tx) error {
 		prob = nil
 		a, err := endpoint.GetAccount(tx, req.Account.ID)
 		if err != nil {

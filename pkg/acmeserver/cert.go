@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"net/http"
+	"sync"
 
 	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -48,7 +49,7 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 		out.WriteByte('\n')
 	}
 	for _, c := range chain {
-		if isSelfSigned(c) {
+		if s.selfSigned.check(c) {
 			continue
 		}
 		out.Write(pemio.EncodeCertificatesPEM(c))
@@ -60,4 +61,38 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 
 func isSelfSigned(c *x509.Certificate) bool {
 	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
+}
+
+// maxSelfSignedCache bounds the certificates whose self-signature verdict
+// is remembered (the vault's CA certificates: a handful).
+const maxSelfSignedCache = 256
+
+// selfSignedCache remembers isSelfSigned for the chain certificates served
+// with every download, so that each does not verify the CA's signature
+// again (a P-384 verification was a fifth of the server's CPU per order).
+type selfSignedCache struct {
+	mu sync.Mutex
+	m  map[string]bool // DER → verdict
+}
+
+func (sc *selfSignedCache) check(c *x509.Certificate) bool {
+	if !bytes.Equal(c.RawIssuer, c.RawSubject) {
+		return false
+	}
+	sc.mu.Lock()
+	v, ok := sc.m[string(c.Raw)]
+	sc.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = isSelfSigned(c)
+	sc.mu.Lock()
+	if sc.m == nil {
+		sc.m = make(map[string]bool)
+	}
+	if len(sc.m) < maxSelfSignedCache {
+		sc.m[string(c.Raw)] = v
+	}
+	sc.mu.Unlock()
+	return v
 }

@@ -120,7 +120,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var prob *Problem
-	err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+	err := s.update(r.Context(), func(tx localstore.Tx) error {
 		prob = nil
 		o, err := endpoint.GetOrder(tx, order.ID)
 		if err != nil {
@@ -216,7 +216,7 @@ func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.A
 
 // countFailure adds one failed issuance to the endpoint's counters.
 func (s *Server) countFailure(r *http.Request, ep *endpoint.Endpoint) {
-	err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+	err := s.update(r.Context(), func(tx localstore.Tx) error {
 		return endpoint.CountIssuance(tx, ep.ID, false, s.cfg.Now())
 	})
 	if err != nil {

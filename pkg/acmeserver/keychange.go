@@ -74,7 +74,7 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 	}
 	var acct *endpoint.Account
 	var prob *Problem
-	err = s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+	err = s.update(r.Context(), func(tx localstore.Tx) error {
 		prob = nil
 		other, err := endpoint.AccountByKey(tx, ep.ID, newTP)
 		if err != nil {

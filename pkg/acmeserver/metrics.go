@@ -13,35 +13,22 @@ import (
 )
 
 // WriteMetrics writes every endpoint's issuance counters in the Prometheus
-// text exposition format.
+// text exposition format, under the names of pkg/acme/endpoint that
+// `certctl metrics` prints too.
 func WriteMetrics(w io.Writer, tx localstore.Tx, n inventory.Names) error {
-	eps, err := endpoint.List(tx)
+	all, err := endpoint.AllMetrics(tx)
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
-	type row struct {
-		arn string
-		m   endpoint.Metrics
-	}
-	rows := make([]row, 0, len(eps))
-	for _, e := range eps {
-		m, err := endpoint.GetMetrics(tx, e.ID)
-		if err != nil {
-			return err
+	family := func(name, help string, value func(endpoint.Metrics) int64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
+		for _, m := range all {
+			fmt.Fprintf(&b, "%s{%s=\"%s\"} %d\n", name, endpoint.MetricLabel, escapeLabel(n.EndpointARN(m.EndpointID)), value(m.Metrics))
 		}
-		rows = append(rows, row{n.EndpointARN(e.ID), m})
 	}
-	b.WriteString("# HELP certctl_acme_certificate_issuance_success_total Certificates issued by an ACME endpoint.\n")
-	b.WriteString("# TYPE certctl_acme_certificate_issuance_success_total counter\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "certctl_acme_certificate_issuance_success_total{arn=\"%s\"} %d\n", escapeLabel(r.arn), r.m.CertificateIssuanceSuccess)
-	}
-	b.WriteString("# HELP certctl_acme_certificate_issuance_failed_total Finalizations an ACME endpoint refused or failed.\n")
-	b.WriteString("# TYPE certctl_acme_certificate_issuance_failed_total counter\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "certctl_acme_certificate_issuance_failed_total{arn=\"%s\"} %d\n", escapeLabel(r.arn), r.m.CertificateIssuanceFailed)
-	}
+	family(endpoint.MetricIssuanceSuccess, endpoint.MetricIssuanceSuccessHelp, func(m endpoint.Metrics) int64 { return m.CertificateIssuanceSuccess })
+	family(endpoint.MetricIssuanceFailed, endpoint.MetricIssuanceFailedHelp, func(m endpoint.Metrics) int64 { return m.CertificateIssuanceFailed })
 	_, err = w.Write(b.Bytes())
 	return err
 }

@@ -132,7 +132,7 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	var order *endpoint.Order
 	var prob *Problem
-	err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+	err := s.update(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		if prob, err = approve(tx, ep, names); err != nil || prob != nil {
 			return err
@@ -307,7 +307,7 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.Status, a.UpdatedAt = endpoint.AcmeDeactivated, s.cfg.Now()
-		if err := s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error { return endpoint.PutAuthz(tx, a) }); err != nil {
+		if err := s.update(r.Context(), func(tx localstore.Tx) error { return endpoint.PutAuthz(tx, a) }); err != nil {
 			writeProblem(w, s.internal(err))
 			return
 		}

@@ -63,7 +63,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	serial := x509util.FormatSerial(cert.SerialNumber)
 	now := s.cfg.Now()
 	var prob *Problem
-	err = s.cfg.Vault.Store.Update(r.Context(), func(tx localstore.Tx) error {
+	err = s.update(r.Context(), func(tx localstore.Tx) error {
 		prob = nil
 		caID, c, err := findIssued(tx, cert, serial)
 		if err != nil {

@@ -193,3 +193,39 @@ func ReissueTarget(tx localstore.Tx, key string) (string, error) {
 func SetReissueTarget(tx localstore.Tx, key, certID string, now time.Time) error {
 	return tx.PutObject(&localstore.Object{Kind: KindReissue, ID: key, Data: []byte(certID), UpdatedAt: now})
 }
+
+// Prometheus names of the per-endpoint issuance counters. `endpoint serve`
+// exports them at /metrics and `certctl metrics` prints them, with the same
+// names, help, type (counter) and one label, MetricLabel, the endpoint's
+// ARN.
+const (
+	MetricIssuanceSuccess     = "certctl_acme_certificate_issuance_success_total"
+	MetricIssuanceSuccessHelp = "Certificates issued by an ACME endpoint."
+	MetricIssuanceFailed      = "certctl_acme_certificate_issuance_failed_total"
+	MetricIssuanceFailedHelp  = "Finalizations an ACME endpoint refused or failed."
+	MetricLabel               = "arn"
+)
+
+// EndpointMetrics are the counters of one endpoint.
+type EndpointMetrics struct {
+	EndpointID string
+	Metrics
+}
+
+// AllMetrics returns the counters of every endpoint (zero for one that has
+// none yet), oldest endpoint first.
+func AllMetrics(tx localstore.Tx) ([]EndpointMetrics, error) {
+	eps, err := List(tx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]EndpointMetrics, 0, len(eps))
+	for _, e := range eps {
+		m, err := GetMetrics(tx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, EndpointMetrics{EndpointID: e.ID, Metrics: m})
+	}
+	return out, nil
+}

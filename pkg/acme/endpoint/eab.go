@@ -132,13 +132,19 @@ func ResolveEAB(tx localstore.Tx, e *Endpoint, arg string) (*EAB, error) {
 	return nil, errs.Invalidf("key ID %q is ambiguous", arg)
 }
 
-// ListEAB returns the credentials of endpoint e, oldest first.
+// ListEAB returns the credentials of endpoint e, oldest first (ties by
+// KeyID, so that the order is stable).
 func ListEAB(tx localstore.Tx, endpointID string) ([]*EAB, error) {
 	all, err := listJSON[EAB](tx, KindEAB)
 	if err != nil {
 		return nil, err
 	}
 	all = slices.DeleteFunc(all, func(b *EAB) bool { return b.EndpointID != endpointID })
-	slices.SortFunc(all, func(a, b *EAB) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortFunc(all, func(a, b *EAB) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.KeyID, b.KeyID)
+	})
 	return all, nil
 }

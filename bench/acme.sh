@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# bench/acme.sh — ACME order throughput and latency of `certctl endpoint
+# serve` with the stock golang.org/x/crypto/acme client at 1, 4, 8, 16 and
+# 32 concurrent clients, plus the server's CPU time per order; the same
+# client against Pebble when `pebble` is on PATH (install it with
+#   (cd /tmp && go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)
+# ). Loopback only, bounded in orders and time (about 1 minute); not run by CI.
+#
+#   bash bench/acme.sh                       # builds certctl, default levels
+#   CERTCTL=./certctl bash bench/acme.sh -orders 600
+#   QUICK=1 bash bench/acme.sh               # 60 orders a level, smoke test
+#
+# Extra arguments go to the Go program (go run ./bench/acme -h lists them).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+args=()
+if [[ -n "${CERTCTL:-}" ]]; then
+	args+=(-certctl "$(cd "$(dirname "$CERTCTL")" && pwd)/$(basename "$CERTCTL")")
+fi
+if [[ -n "${QUICK:-}" ]]; then
+	args+=(-orders 60 -max-time 10s)
+fi
+# Pebble is found in GOBIN too, where go install puts it.
+PATH="$PATH:$(go env GOPATH)/bin"
+exec go run ./bench/acme "${args[@]}" "$@"

@@ -1,0 +1,689 @@
+// Command acme measures certctl's ACME server with the stock
+// golang.org/x/crypto/acme client: orders completed per second and p50/p90
+// order latency at 1, 4, 8, 16 and 32 concurrent clients, plus the server's
+// CPU time per order, against `certctl endpoint serve` on 127.0.0.1 (and
+// against Pebble when `pebble` is on PATH).
+//
+//	go run ./bench/acme                      # builds certctl into a temp dir
+//	go run ./bench/acme -certctl ./certctl -orders 400 -levels 1,8,32
+//	go run ./bench/acme -inprocess -cpuprofile cpu.out   # server in this process, for pprof
+//
+// Everything lives in a temporary directory removed at the end; only
+// loopback addresses are used; every level is bounded by -orders and
+// -max-time, and the server is stopped by its PID.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/acme"
+)
+
+type options struct {
+	certctl    string
+	levels     []int
+	orders     int
+	maxTime    time.Duration
+	inprocess  bool
+	cpuprofile string
+	pebble     string
+	keep       bool
+}
+
+func main() {
+	var o options
+	var levels string
+	flag.StringVar(&o.certctl, "certctl", "", "certctl binary (default: go build ./cmd/certctl from the module root)")
+	flag.StringVar(&levels, "levels", "1,4,8,16,32", "comma-separated numbers of concurrent clients")
+	flag.IntVar(&o.orders, "orders", 300, "orders per level (a level also stops after -max-time)")
+	flag.DurationVar(&o.maxTime, "max-time", 30*time.Second, "time limit of one level")
+	flag.BoolVar(&o.inprocess, "inprocess", false, "run the ACME server inside this process (for -cpuprofile)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured levels to this file")
+	flag.StringVar(&o.pebble, "pebble", "auto", `"auto" (run Pebble if on PATH), "off", or a pebble binary`)
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	flag.Parse()
+	for _, s := range strings.Split(levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 256 {
+			fatalf("bad -levels entry %q", s)
+		}
+		o.levels = append(o.levels, n)
+	}
+	if o.orders < 1 || o.maxTime <= 0 {
+		fatalf("-orders and -max-time must be positive")
+	}
+	if err := run(o); err != nil {
+		fatalf("%v", err)
+	}
+}
+
+func fatalf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench/acme: "+format+"\n", a...)
+	os.Exit(1)
+}
+
+func logf(format string, a ...any) { fmt.Fprintf(os.Stderr, format+"\n", a...) }
+
+// target is an ACME server under test.
+type target struct {
+	name    string
+	dirURL  string
+	roots   *x509.CertPool
+	eab     *acme.ExternalAccountBinding
+	domain  string // orders ask for <label>.<domain>
+	pid     int    // server process for CPU accounting (0: none)
+	stop    func()
+	samples []result
+}
+
+func run(o options) error {
+	work, err := os.MkdirTemp("", "certctl-acme-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		logf("work directory: %s", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	if o.certctl == "" {
+		if o.certctl, err = buildCertctl(work); err != nil {
+			return err
+		}
+	}
+	if o.cpuprofile != "" && !o.inprocess {
+		logf("note: -cpuprofile profiles this process; with the server in a subprocess that is the clients only (use -inprocess)")
+	}
+	tg, err := startCertctl(o, work)
+	if err != nil {
+		return err
+	}
+	defer tg.stop()
+	fmt.Printf("certctl %s (server %s)\n", tg.dirURL, map[bool]string{true: "in-process", false: fmt.Sprintf("pid %d", tg.pid)}[o.inprocess])
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := measure(o, tg); err != nil {
+		return err
+	}
+	pebbleBin := ""
+	switch o.pebble {
+	case "off":
+		fmt.Println("\npebble: skipped (-pebble off)")
+		return nil
+	case "auto":
+		pebbleBin, _ = exec.LookPath("pebble")
+	default:
+		pebbleBin = o.pebble
+	}
+	if pebbleBin == "" {
+		fmt.Println("\npebble: not installed (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)")
+		return nil
+	}
+	pt, err := startPebble(pebbleBin, work)
+	if err != nil {
+		fmt.Printf("\npebble: unusable here: %v\n", err)
+		return nil
+	}
+	defer pt.stop()
+	fmt.Printf("\npebble %s (pid %d; PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0)\n", pt.dirURL, pt.pid)
+	return measure(o, pt)
+}
+
+// ---------------------------------------------------------------- certctl
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(data), "module github.com/certctl/certctl\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the certctl module, or give -certctl")
+		}
+		dir = parent
+	}
+}
+
+func buildCertctl(work string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(work, "certctl")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/certctl")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	logf("building certctl...")
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/certctl: %w", err)
+	}
+	return bin, nil
+}
+
+// certctlEnv is an environment with the vault and config under work only.
+func certctlEnv(work string) []string {
+	env := []string{"CERTCTL_VAULT=" + filepath.Join(work, "vault"), "HOME=" + filepath.Join(work, "home"),
+		"XDG_CONFIG_HOME=" + filepath.Join(work, "home", ".config"), "XDG_DATA_HOME=" + filepath.Join(work, "home", ".local", "share"),
+		"NO_COLOR=1"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CERTCTL_") && !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "XDG_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func certctlOut(bin, work string, args ...string) ([]byte, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = certctlEnv(work)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("certctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startCertctl makes a vault with one endpoint, a reusable EAB credential
+// and a pre-validated domain, then serves it.
+func startCertctl(o options, work string) (*target, error) {
+	out, err := certctlOut(o.certctl, work, "endpoint", "create", "--authorization-behavior", "PRE_APPROVED",
+		"--contact", "NOT_REQUIRED", "--name", "bench", "-o", "text")
+	if err != nil {
+		return nil, err
+	}
+	arn := strings.TrimSpace(string(out))
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	if out, err = certctlOut(o.certctl, work, "endpoint", "eab", "create", id, "--reusable", "-o", "json"); err != nil {
+		return nil, err
+	}
+	var eab struct {
+		ExternalAccountBinding struct{ KeyId, MacKey string }
+	}
+	if err := json.Unmarshal(out, &eab); err != nil {
+		return nil, fmt.Errorf("eab create output: %v", err)
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(eab.ExternalAccountBinding.MacKey)
+	if err != nil {
+		return nil, fmt.Errorf("eab MAC key: %v", err)
+	}
+	if _, err := certctlOut(o.certctl, work, "endpoint", "domain", "add", id, "bench.test", "--pre-validated"); err != nil {
+		return nil, err
+	}
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	tg := &target{name: "certctl", dirURL: "https://" + addr + "/" + id + "/directory", domain: "bench.test",
+		eab: &acme.ExternalAccountBinding{KID: eab.ExternalAccountBinding.KeyId, Key: mac}}
+	if o.inprocess {
+		// The serving certificate is issued (and the trust bundle read)
+		// by the in-process server's setup.
+		if tg.roots, tg.stop, err = serveInProcess(filepath.Join(work, "vault"), addr); err != nil {
+			return nil, err
+		}
+	} else {
+		cmd := exec.Command(o.certctl, "endpoint", "serve", "--listen", addr)
+		cmd.Env = certctlEnv(work)
+		logFile, err := os.Create(filepath.Join(work, "serve.log"))
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		tg.pid = cmd.Process.Pid
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); logFile.Close(); close(done) }()
+		tg.stop = func() { stopPID(tg.pid, done) }
+		// The serving certificate is issued at start from the vault's
+		// default CA; the trust bundle exists once the server is up.
+		if err := waitUp(tg.dirURL, nil, done); err != nil {
+			tg.stop()
+			log, _ := os.ReadFile(filepath.Join(work, "serve.log"))
+			return nil, fmt.Errorf("certctl endpoint serve: %v\n%s", err, log)
+		}
+		pem, err := certctlOut(o.certctl, work, "ca", "trust-bundle")
+		if err != nil {
+			tg.stop()
+			return nil, err
+		}
+		tg.roots = x509.NewCertPool()
+		if !tg.roots.AppendCertsFromPEM(pem) {
+			tg.stop()
+			return nil, errors.New("empty trust bundle")
+		}
+	}
+	if err := waitUp(tg.dirURL, tg.roots, nil); err != nil {
+		tg.stop()
+		return nil, err
+	}
+	return tg, nil
+}
+
+// stopPID sends SIGTERM to pid, then SIGKILL after 5 s, and waits for done.
+func stopPID(pid int, done <-chan struct{}) {
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// waitUp polls the directory (TLS verified when roots is set) for up to 20 s.
+func waitUp(url string, roots *x509.CertPool, died <-chan struct{}) error {
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, InsecureSkipVerify: roots == nil}}} //nolint:gosec // readiness probe before the trust bundle exists
+	deadline := time.Now().Add(20 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-died:
+			return errors.New("server exited")
+		default:
+		}
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("directory: HTTP %d", resp.StatusCode)
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("server not up after 20s: %v", last)
+}
+
+// cpuTicks is utime+stime of pid in clock ticks (/proc/<pid>/stat fields
+// 14 and 15); -1 when unreadable.
+func cpuTicks(pid int) int64 {
+	if pid == 0 {
+		return -1
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name (field 2) may hold spaces: split after its ')'.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return u + st
+}
+
+// clkTck is the kernel's USER_HZ (100 on every Linux architecture Go
+// supports; getconf is asked when present).
+func clkTck() int64 {
+	if out, err := exec.Command("getconf", "CLK_TCK").Output(); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 100
+}
+
+// ---------------------------------------------------------------- clients
+
+// countingTransport counts the HTTP requests a client makes.
+type countingTransport struct {
+	base http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.base.RoundTrip(r)
+}
+
+// newClient is one stock client with its own connection and account key.
+func newClient(tg *target, requests *atomic.Int64) (*acme.Client, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: tg.roots}, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
+	return &acme.Client{Key: key, DirectoryURL: tg.dirURL, UserAgent: "certctl-bench",
+		HTTPClient: &http.Client{Transport: countingTransport{tr, requests}, Timeout: time.Minute}}, nil
+}
+
+// order runs one complete order for name: new order, authorizations
+// (accepting a challenge where one is pending, as for Pebble), finalize
+// (the client polls the order if it is not valid at once) and download.
+func order(ctx context.Context, c *acme.Client, name string) error {
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
+	if err != nil {
+		return fmt.Errorf("new order: %w", err)
+	}
+	for _, u := range o.AuthzURLs {
+		z, err := c.GetAuthorization(ctx, u)
+		if err != nil {
+			return fmt.Errorf("authorization: %w", err)
+		}
+		if z.Status == acme.StatusValid {
+			continue
+		}
+		var ch *acme.Challenge
+		for _, x := range z.Challenges {
+			if x.Type == "http-01" || ch == nil && x.Type == "dns-01" {
+				ch = x
+			}
+		}
+		if ch == nil {
+			return fmt.Errorf("authorization %s has no usable challenge", z.Status)
+		}
+		if _, err := c.Accept(ctx, ch); err != nil {
+			return fmt.Errorf("accept challenge: %w", err)
+		}
+		if _, err := c.WaitAuthorization(ctx, u); err != nil {
+			return fmt.Errorf("wait authorization: %w", err)
+		}
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, key)
+	if err != nil {
+		return err
+	}
+	ders, _, err := c.CreateCertFromOrder(ctx, o, csr, true)
+	if err != nil {
+		return fmt.Errorf("finalize: %w", err)
+	}
+	if len(ders) == 0 {
+		return errors.New("finalize: no certificate")
+	}
+	return nil
+}
+
+// result is the outcome of one level.
+type result struct {
+	clients, done, failed int
+	elapsed               time.Duration
+	p50, p90, max         time.Duration
+	cpuPerOrder           time.Duration // -1: unknown
+	requestsPerOrder      float64
+	firstErr              error
+}
+
+// measure registers the largest level's accounts, then runs each level.
+func measure(o options, tg *target) error {
+	ctx := context.Background()
+	var requests atomic.Int64
+	maxN := slices.Max(o.levels)
+	clients := make([]*acme.Client, maxN)
+	regStart := time.Now()
+	for i := range clients {
+		c, err := newClient(tg, &requests)
+		if err != nil {
+			return err
+		}
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err = c.Register(rctx, &acme.Account{Contact: []string{"mailto:bench@bench.test"}, ExternalAccountBinding: tg.eab}, acme.AcceptTOS)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s: register account %d: %w", tg.name, i+1, err)
+		}
+		clients[i] = c
+	}
+	logf("%s: registered %d accounts in %v", tg.name, maxN, time.Since(regStart).Round(time.Millisecond))
+	// One warm-up order per client: TLS sessions, directory, first nonce.
+	if err := runLevel(ctx, clients, tg, "warm", maxN, maxN, o.maxTime, &result{}); err != nil {
+		return err
+	}
+	hz := clkTck()
+	for _, n := range o.levels {
+		r := result{clients: n, cpuPerOrder: -1}
+		before, req0 := cpuTicks(tg.pid), requests.Load()
+		if err := runLevel(ctx, clients[:n], tg, fmt.Sprintf("c%d", n), o.orders, n, o.maxTime, &r); err != nil {
+			return err
+		}
+		after := cpuTicks(tg.pid)
+		if before >= 0 && after >= 0 && r.done > 0 {
+			r.cpuPerOrder = time.Duration((after-before)*int64(time.Second)/hz) / time.Duration(r.done)
+		}
+		if r.done > 0 {
+			r.requestsPerOrder = float64(requests.Load()-req0) / float64(r.done)
+		}
+		tg.samples = append(tg.samples, r)
+		logf("%s: %d clients: %d orders, %d failed in %v", tg.name, n, r.done, r.failed, r.elapsed.Round(time.Millisecond))
+	}
+	printTable(tg)
+	return nil
+}
+
+// runLevel runs total orders over the clients (n at a time), stopping
+// early after maxTime, and fills r.
+func runLevel(ctx context.Context, clients []*acme.Client, tg *target, tag string, total, n int, maxTime time.Duration, r *result) error {
+	var next atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(maxTime)
+	lctx, cancel := context.WithDeadline(ctx, deadline.Add(30*time.Second))
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < n && w < len(clients); w++ {
+		wg.Add(1)
+		go func(c *acme.Client, w int) {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(total) || time.Now().After(deadline) {
+					return
+				}
+				t0 := time.Now()
+				err := order(lctx, c, fmt.Sprintf("%s-%d-%d.%s", tag, w, i, tg.domain))
+				d := time.Since(t0)
+				mu.Lock()
+				if err != nil {
+					r.failed++
+					if r.firstErr == nil {
+						r.firstErr = err
+					}
+				} else {
+					r.done++
+					lat = append(lat, d)
+				}
+				mu.Unlock()
+			}
+		}(clients[w], w)
+	}
+	wg.Wait()
+	r.elapsed = time.Since(start)
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		r.p50, r.p90, r.max = pct(lat, 50), pct(lat, 90), lat[len(lat)-1]
+	}
+	if r.failed > 0 && tag == "warm" {
+		return fmt.Errorf("%s: warm-up: %d of %d orders failed: %v", tg.name, r.failed, r.failed+r.done, r.firstErr)
+	}
+	return nil
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p+99)/100 - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+}
+
+func printTable(tg *target) {
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "%-8s %7s %7s %6s %9s %9s %9s %9s %11s %9s\n",
+		"server", "clients", "orders", "errors", "orders/s", "p50 ms", "p90 ms", "max ms", "cpu ms/ord", "req/ord")
+	for _, r := range tg.samples {
+		rate := 0.0
+		if r.elapsed > 0 {
+			rate = float64(r.done) / r.elapsed.Seconds()
+		}
+		cpu := "n/a"
+		if r.cpuPerOrder >= 0 {
+			cpu = ms(r.cpuPerOrder)
+		}
+		fmt.Fprintf(w, "%-8s %7d %7d %6d %9.1f %9s %9s %9s %11s %9.1f\n",
+			tg.name, r.clients, r.done, r.failed, rate, ms(r.p50), ms(r.p90), ms(r.max), cpu, r.requestsPerOrder)
+		if r.firstErr != nil {
+			fmt.Fprintf(w, "         first error: %v\n", r.firstErr)
+		}
+	}
+}
+
+// ---------------------------------------------------------------- pebble
+
+// startPebble runs Pebble on loopback with a serving certificate made here
+// (go install does not fetch Pebble's test certificates).
+func startPebble(bin, work string) (*target, error) {
+	dir := filepath.Join(work, "pebble")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	roots, err := writeServingPair(dir)
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	mgmt, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cfg := map[string]any{"pebble": map[string]any{
+		"listenAddress": addr, "managementListenAddress": mgmt,
+		"certificate": filepath.Join(dir, "cert.pem"), "privateKey": filepath.Join(dir, "key.pem"),
+		"httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false,
+		"domainBlocklist": []string{}, "retryAfter": map[string]int{"authz": 1, "order": 1},
+		"certificateValidityPeriod": 7776000,
+	}}
+	data, _ := json.Marshal(cfg)
+	cfgPath := filepath.Join(dir, "pebble-config.json")
+	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-config", cfgPath, "-dnsserver", "127.0.0.1:1")
+	cmd.Env = append(os.Environ(), "PEBBLE_VA_ALWAYS_VALID=1", "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
+	logFile, err := os.Create(filepath.Join(dir, "pebble.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logFile.Close(); close(done) }()
+	tg := &target{name: "pebble", dirURL: "https://" + addr + "/dir", roots: roots, domain: "bench.test", pid: cmd.Process.Pid}
+	tg.stop = func() { stopPID(tg.pid, done) }
+	if err := waitUp(tg.dirURL, roots, done); err != nil {
+		tg.stop()
+		log, _ := os.ReadFile(filepath.Join(dir, "pebble.log"))
+		return nil, fmt.Errorf("%v\n%s", err, log)
+	}
+	return tg, nil
+}
+
+// writeServingPair writes a self-signed 127.0.0.1 certificate and key for
+// Pebble's listener and returns a pool that trusts it.
+func writeServingPair(dir string) (*x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, big128())
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true}
+	tmpl.Subject.CommonName = "certctl bench pebble listener"
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pemBlock("CERTIFICATE", der), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pemBlock("PRIVATE KEY", kder), 0o600); err != nil {
+		return nil, err
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return pool, nil
+}
