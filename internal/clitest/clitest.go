@@ -317,3 +317,47 @@ func Dump(t testing.TB, vaultDir string) string {
 	}
 	return b.String()
 }
+
+// Mail is one validation message found in the vault's outbox (where
+// validation email goes when no SMTP server is configured).
+type Mail struct {
+	Path       string
+	To         string
+	DomainName string
+	Code       string
+}
+
+// Outbox returns the messages of the vault's outbox, sorted by file name.
+func (e *Env) Outbox() []Mail {
+	e.T.Helper()
+	paths, err := filepath.Glob(filepath.Join(e.Vault, "outbox", "*.eml"))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	sort.Strings(paths)
+	var out []Mail
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		m := Mail{Path: p}
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimRight(line, "\r")
+			if v, ok := strings.CutPrefix(line, "To: "); ok && m.To == "" {
+				m.To = v
+			}
+			if v, ok := strings.CutPrefix(line, "Domain name: "); ok {
+				m.DomainName = v
+			}
+			if v, ok := strings.CutPrefix(line, "Approval code: "); ok {
+				m.Code = v
+			}
+		}
+		if m.To == "" || m.Code == "" {
+			e.T.Fatalf("outbox message %s has no recipient or no approval code:\n%s", p, b)
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -33,9 +33,10 @@ func (c *certChunk) decode() {
 	close(c.done)
 }
 
-// certDecoder decodes the records of a list while SQLite is still reading
-// them: decoding the JSON, not reading rows, is most of the cost of a large
-// list, and it parallelises. A list shorter than one chunk is decoded on the
+// certDecoder decodes the records of a list while the backend is still
+// reading rows: decoding the JSON, not reading rows, is most of the cost of
+// a large list, and it parallelises. Use: add each row's JSON (a slice the
+// caller no longer touches), then result; defer stop for early returns. A list shorter than one chunk is decoded on the
 // caller's goroutine, with no worker started.
 type certDecoder struct {
 	chunks []*certChunk

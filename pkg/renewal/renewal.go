@@ -154,6 +154,31 @@ func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason string, n
 	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
 }
 
+// MarkPendingValidation records that the renewal of c waits for domain
+// validation: RenewalSummary PENDING_VALIDATION (reason, usually empty, is
+// ACM's RenewalStatusReason code of a definite failure such as CAA_ERROR)
+// and, when the renewal was not already pending, a Certificate Renewal
+// Action Required event. c stays ISSUED and usable. It stores c.
+func MarkPendingValidation(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {
+	already := c.Renewal != nil && c.Renewal.Status == StatusPendingValidation
+	if already && c.Renewal.Reason == reason {
+		return tx.PutCertificate(c)
+	}
+	c.Renewal = &localstore.RenewalSummary{Status: StatusPendingValidation, Reason: reason, UpdatedAt: now}
+	if err := tx.PutCertificate(c); err != nil {
+		return err
+	}
+	if already {
+		return nil
+	}
+	d := events.CertificateDetail(c, now)
+	d["RenewalStatus"] = StatusPendingValidation
+	if reason != "" {
+		d["RenewalStatusReason"] = reason
+	}
+	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
+}
+
 // FailureReason maps an error to ACM's RenewalStatusReason codes.
 func FailureReason(err error) string {
 	var ce *errs.Error

@@ -22,6 +22,9 @@ type NameCheck struct {
 	Status     string
 	// Detail says why a name is not validated (or failed).
 	Detail string
+	// Reason is ACM's FailureReason code of a FAILED name: CAA_ERROR for
+	// a forbidding CAA record, OTHER for a CNAME chain that is too long.
+	Reason string
 }
 
 // Outcome is the result of Advance.
@@ -162,12 +165,21 @@ func (s *Service) runChecks(ctx context.Context, c *localstore.Certificate) ([]N
 			prev, seen := dnsDone[v.RecordName]
 			if !seen {
 				var err error
-				ok, why, err = r.CheckDNS(ctx, v.RecordName, v.RecordValue)
+				var tooLong bool
+				ok, why, tooLong, err = r.checkDNS(ctx, v.RecordName, v.RecordValue)
 				if err != nil {
 					ok, why = false, err.Error()
 				}
 				prev = NameCheck{Status: map[bool]string{true: StatusSuccess, false: StatusPending}[ok], Detail: why}
+				if tooLong {
+					prev.Status, prev.Reason = StatusFailed, ReasonOther
+				}
 				dnsDone[v.RecordName] = prev
+			}
+			if prev.Status == StatusFailed {
+				ch.Status, ch.Detail, ch.Reason = prev.Status, prev.Detail, prev.Reason
+				out = append(out, ch)
+				continue
 			}
 			ok, why = prev.Status == StatusSuccess, prev.Detail
 		} else {
@@ -189,7 +201,7 @@ func (s *Service) runChecks(ctx context.Context, c *localstore.Certificate) ([]N
 		case err != nil:
 			ch.Detail = "validated, but the CAA check could not be done: " + err.Error()
 		case !allowed:
-			ch.Status, ch.Detail = StatusFailed, why
+			ch.Status, ch.Detail, ch.Reason = StatusFailed, why, ReasonCAA
 		default:
 			ch.Status = StatusSuccess
 		}
@@ -200,7 +212,7 @@ func (s *Service) runChecks(ctx context.Context, c *localstore.Certificate) ([]N
 
 // apply records checks on c (read again in tx) and fails or issues it.
 func (s *Service) apply(tx localstore.Tx, c *localstore.Certificate, checks []NameCheck, key crypto.Signer, now time.Time, em *events.Emitter) error {
-	changed, caaFailed := false, false
+	changed, failure := false, ""
 	for i := range c.Validations {
 		v := &c.Validations[i]
 		if v.Status != StatusPending {
@@ -211,14 +223,17 @@ func (s *Service) apply(tx localstore.Tx, c *localstore.Certificate, checks []Na
 				continue
 			}
 			v.Status, v.UpdatedAt, changed = ch.Status, now, true
-			if ch.Status == StatusFailed {
-				caaFailed = true
+			if ch.Status == StatusFailed && failure == "" {
+				failure = ch.Reason
+				if failure == "" {
+					failure = ReasonOther
+				}
 			}
 		}
 	}
 	switch {
-	case caaFailed:
-		c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, ReasonCAA, now
+	case failure != "":
+		c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, failure, now
 		return tx.PutCertificate(c)
 	case allSucceed(c, nil):
 		return s.issue(tx, c, key, now, em)
@@ -283,7 +298,9 @@ func (s *Service) issue(tx localstore.Tx, c *localstore.Certificate, key crypto.
 }
 
 // Approve uses an approval code: the name it was sent for is validated,
-// and the certificate is issued when it was the last. It returns the
+// and the certificate is issued when it was the last. For the re-approval
+// of an ISSUED certificate's renewal (RenewalPending) the name is only
+// marked validated: `renew` issues the new version. It returns the
 // certificate and the approved name. An unknown code is not found (exit
 // 3); a used, superseded or expired one is refused (exit 5).
 func (s *Service) Approve(ctx context.Context, code string, em *events.Emitter) (*localstore.Certificate, string, error) {
@@ -314,11 +331,12 @@ func (s *Service) Approve(ctx context.Context, code string, em *events.Emitter) 
 	if err != nil {
 		return nil, "", err
 	}
-	if c.Status != inventory.StatusPendingValidation {
+	if c.Status != inventory.StatusPendingValidation && !RenewalPending(c) {
 		return nil, "", errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
 	}
 	var key crypto.Signer
-	if allSucceed(c, []NameCheck{{DomainName: rec.DomainName, Status: StatusSuccess}}) && !s.timedOut(c, now) {
+	if c.Status == inventory.StatusPendingValidation &&
+		allSucceed(c, []NameCheck{{DomainName: rec.DomainName, Status: StatusSuccess}}) && !s.timedOut(c, now) {
 		if key, err = x509util.GenerateKey(c.KeyAlgorithm); err != nil {
 			return nil, "", err
 		}
@@ -337,10 +355,11 @@ func (s *Service) Approve(ctx context.Context, code string, em *events.Emitter) 
 		if c, err = tx.GetCertificate(rec.CertificateID); err != nil {
 			return err
 		}
-		if c.Status != inventory.StatusPendingValidation {
+		renewing := RenewalPending(c)
+		if c.Status != inventory.StatusPendingValidation && !renewing {
 			return errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
 		}
-		if s.timedOut(c, now) {
+		if !renewing && s.timedOut(c, now) {
 			refusal = errs.Refusedf("the validation of certificate %s timed out (72 hours)", c.ID)
 			return s.expire(tx, c, now)
 		}
@@ -360,6 +379,10 @@ func (s *Service) Approve(ctx context.Context, code string, em *events.Emitter) 
 		c.UpdatedAt = now
 		if err := tx.PutCertificate(c); err != nil {
 			return err
+		}
+		if renewing {
+			// The renewal itself is issued by the next renew pass.
+			return nil
 		}
 		return s.apply(tx, c, nil, key, now, em)
 	})

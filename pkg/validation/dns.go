@@ -80,23 +80,30 @@ func TargetMatches(got, want string) bool {
 // in place and, when not, why. err reports a lookup that failed (the
 // answer is unknown).
 func (r *Resolver) CheckDNS(ctx context.Context, recordName, value string) (bool, string, error) {
+	ok, why, _, err := r.checkDNS(ctx, recordName, value)
+	return ok, why, err
+}
+
+// checkDNS is CheckDNS that also reports a chain longer than
+// MaxCNAMEChain (a definite failure, not a record still to come).
+func (r *Resolver) checkDNS(ctx context.Context, recordName, value string) (ok bool, why string, tooLong bool, err error) {
 	cur := recordName
 	for hop := 1; hop <= MaxCNAMEChain; hop++ {
 		rrs, err := r.lookup(ctx, cur, dns.TypeCNAME)
 		if err != nil {
-			return false, "", err
+			return false, "", false, err
 		}
 		if len(rrs) == 0 {
 			if hop == 1 {
-				return false, fmt.Sprintf("no CNAME record at %s", recordName), nil
+				return false, fmt.Sprintf("no CNAME record at %s", recordName), false, nil
 			}
-			return false, fmt.Sprintf("the CNAME chain from %s ends at %s without reaching %s", recordName, cur, value), nil
+			return false, fmt.Sprintf("the CNAME chain from %s ends at %s without reaching %s", recordName, cur, value), false, nil
 		}
 		target := rrs[0].(*dns.CNAME).Target
 		if TargetMatches(target, value) {
-			return true, "", nil
+			return true, "", false, nil
 		}
 		cur = target
 	}
-	return false, fmt.Sprintf("the CNAME chain from %s is longer than %d records", recordName, MaxCNAMEChain), nil
+	return false, fmt.Sprintf("the CNAME chain from %s is longer than %d records", recordName, MaxCNAMEChain), true, nil
 }

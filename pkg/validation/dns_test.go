@@ -194,6 +194,15 @@ func TestCNAMEChain(t *testing.T) {
 		if !tc.ok && !strings.Contains(out.Checks[0].Detail, "longer than 5") {
 			t.Errorf("chain of %d: detail %q", tc.links, out.Checks[0].Detail)
 		}
+		// A chain that is too long is a definite failure, not a record
+		// still to come: the name and the certificate fail (OTHER).
+		if !tc.ok {
+			c := out.Certificate
+			if c.Status != inventory.StatusFailed || c.FailureReason != ReasonOther || c.Validations[0].Status != StatusFailed ||
+				out.Checks[0].Status != StatusFailed || out.Checks[0].Reason != ReasonOther {
+				t.Errorf("chain of %d: certificate %s (%s), name %s, check %+v", tc.links, c.Status, c.FailureReason, c.Validations[0].Status, out.Checks[0])
+			}
+		}
 	}
 }
 

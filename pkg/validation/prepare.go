@@ -137,20 +137,22 @@ func (s *Service) arn(id string) string {
 // Resend makes a new approval code for domain of certificate id, sent to
 // the addresses of validationDomain (which must be domain or a superdomain
 // of it; empty keeps the current one), and returns the messages to send.
-// The previous code of that name stops working.
+// The previous code of that name stops working. It also serves the
+// re-approval of an ISSUED certificate's renewal (RenewalPending).
 func (s *Service) Resend(tx localstore.Tx, id, domain, validationDomain string) ([]Message, error) {
 	c, err := tx.GetCertificate(id)
 	if err != nil {
 		return nil, err
 	}
-	if c.Status != inventory.StatusPendingValidation {
+	renewing := RenewalPending(c)
+	if c.Status != inventory.StatusPendingValidation && !renewing {
 		return nil, errs.Refusedf("certificate %s is %s: only a certificate pending validation takes validation email", id, c.Status)
 	}
 	if c.ValidationMethod != MethodEmail {
 		return nil, errs.Refusedf("certificate %s is validated by %s, not EMAIL", id, c.ValidationMethod)
 	}
 	now := s.Now()
-	if s.timedOut(c, now) {
+	if !renewing && s.timedOut(c, now) {
 		return nil, errs.Refusedf("the validation of certificate %s timed out (72 hours)", id)
 	}
 	name := dnsname.Normalize(domain)

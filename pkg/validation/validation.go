@@ -37,6 +37,10 @@ const (
 // record forbids.
 const ReasonCAA = "CAA_ERROR"
 
+// ReasonOther is the FailureReason of a certificate a name of which failed
+// validation for another reason (a CNAME chain longer than MaxCNAMEChain).
+const ReasonOther = "OTHER"
+
 // Timeout is how long a name may stay unvalidated before the certificate
 // moves to VALIDATION_TIMED_OUT; approval codes expire after it as well.
 const Timeout = 72 * time.Hour

@@ -21,6 +21,7 @@ import (
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/validation"
 )
 
 // Options are the inputs of renew.
@@ -71,6 +72,16 @@ the window being renewal.window (default 60d; renewal.email_window, 45d, for
 EMAIL validation) capped at a third of its lifetime; --within D uses D instead,
 uncapped, for this run. --dry-run reports what would happen and changes nothing.
 
+Domain-validated certificates are revalidated first, as in ACM. EMAIL: the
+first pass inside the window mails new approval codes for every name, once
+(resend-validation-email sends again), and the renewal is PENDING_VALIDATION
+(RenewalSummary too, with a Renewal Action Required event) while the current
+version stays ISSUED and usable; once validate approve has approved every
+name, the next pass (or renew ARN) renews. DNS: the validation records are
+checked again (CNAME, then CAA); while one is missing the renewal is
+PENDING_VALIDATION, and the first pass that finds it renews. HTTP-validated
+certificates are renewed without a new check.
+
 Each certificate's outcome is reported: RENEWED NOT_DUE INELIGIBLE FAILED
 PENDING_VALIDATION.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 		Example: `  certctl renew --due                       # from cron: */15 * * * * certctl renew --due -q
@@ -108,6 +119,7 @@ PENDING_VALIDATION.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 type runner struct {
 	e       *cmdutil.Env
 	renewer *renewal.Renewer
+	svc     *validation.Service
 	policy  renewal.Policy
 	partial bool
 	renewed []string
@@ -119,6 +131,7 @@ func run(ctx context.Context, o *Options) error {
 		return err
 	}
 	r := &runner{e: e, renewer: &renewal.Renewer{Vault: e.V, Authority: e.Authority, Validity: e.Cfg.CertificateValidity, Now: o.Factory.Now},
+		svc:    validatecmd.NewService(e),
 		policy: renewal.Policy{Window: e.Cfg.RenewalWindow, EmailWindow: e.Cfg.RenewalEmailWindow}}
 	if o.Within != "" {
 		if r.policy.Within, err = timeutil.ParseDuration(o.Within); err != nil || r.policy.Within <= 0 {
@@ -180,24 +193,50 @@ func (r *runner) one(ctx context.Context, arg string) (Result, error) {
 	if ok, why := renewal.Eligible(c, r.renewer.Now()); !ok {
 		return Result{}, errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
 	}
-	key, err := renewal.NewKey(c)
+	pre, err := r.recheck(ctx, c)
 	if err != nil {
-		return Result{}, err
+		return Result{}, cmdutil.VaultError(err)
 	}
+	var key crypto.Signer
+	if !awaitingApproval(c) {
+		if key, err = renewal.NewKey(c); err != nil {
+			return Result{}, err
+		}
+	}
+	res := Result{CertificateArn: e.Names.CertificateARN(c.ID), DomainName: c.DomainName, Outcome: renewal.Renewed}
 	em := e.Emitter()
+	var msgs []validation.Message
 	err = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
 		cur, err := tx.GetCertificate(c.ID)
 		if err != nil {
 			return err
 		}
 		em.Pending = nil
+		res.Outcome, res.Reason, msgs = renewal.Renewed, "", nil
+		now := r.renewer.Now()
+		if ok, why := renewal.Eligible(cur, now); !ok {
+			return errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
+		}
+		var out string
+		if out, res.Reason, msgs, err = r.revalidate(tx, cur, pre, now, em); err != nil || out != "" {
+			res.Outcome = out
+			return err
+		}
+		if key == nil { // approved since the snapshot
+			if key, err = renewal.NewKey(cur); err != nil {
+				return err
+			}
+		}
 		return r.renewer.Renew(tx, cur, key, em)
 	})
 	if err != nil {
 		return Result{}, cmdutil.VaultError(err)
 	}
 	e.Deliver(ctx, em)
-	return Result{CertificateArn: e.Names.CertificateARN(c.ID), DomainName: c.DomainName, Outcome: renewal.Renewed}, nil
+	if err := r.sendApprovals(ctx, c.ID, msgs); err != nil {
+		return Result{}, errs.Failuref("%v", err)
+	}
+	return res, nil
 }
 
 // due runs the cron pass over every certificate.
@@ -230,23 +269,35 @@ func (r *runner) due(ctx context.Context, dryRun bool) ([]Result, error) {
 		if dryRun {
 			res.Outcome, res.Reason = r.classify(snap, now)
 			if res.Outcome == "" {
+				res.Outcome, res.Reason = dryRevalidate(snap)
+			}
+			if res.Outcome == "" {
 				res.Outcome, res.Reason = renewal.Renewed, "dry run: would renew"
 			}
 			results = append(results, res)
 			continue
 		}
 		var key crypto.Signer
+		var pre precheck
 		if out, _ := r.classify(snap, now); out == "" {
-			k, err := renewal.NewKey(snap)
-			if err != nil {
-				return nil, err
+			var err error
+			if pre, err = r.recheck(ctx, snap); err != nil {
+				return nil, cmdutil.VaultError(err)
 			}
-			key = k
+			if !awaitingApproval(snap) {
+				k, err := renewal.NewKey(snap)
+				if err != nil {
+					return nil, err
+				}
+				key = k
+			}
 		}
 		em := e.Emitter()
 		var renewErr error
+		var msgs []validation.Message
 		err := e.V.Store.Update(ctx, func(tx localstore.Tx) error {
 			em.Pending = nil
+			msgs = nil
 			c, err := tx.GetCertificate(snap.ID)
 			if err != nil {
 				return err
@@ -258,7 +309,10 @@ func (r *runner) due(ctx context.Context, dryRun bool) ([]Result, error) {
 			if res.Outcome != "" {
 				return nil
 			}
-			if key == nil { // became due since the snapshot
+			if res.Outcome, res.Reason, msgs, err = r.revalidate(tx, c, pre, now, em); err != nil || res.Outcome != "" {
+				return err
+			}
+			if key == nil { // became due (or approved) since the snapshot
 				if key, err = renewal.NewKey(c); err != nil {
 					return err
 				}
@@ -284,6 +338,9 @@ func (r *runner) due(ctx context.Context, dryRun bool) ([]Result, error) {
 			res.Outcome = renewal.Renewed
 		}
 		e.Deliver(ctx, em)
+		if err := r.sendApprovals(ctx, snap.ID, msgs); err != nil {
+			res.Outcome, res.Reason = renewal.Failed, err.Error()
+		}
 		results = append(results, res)
 	}
 	return results, nil

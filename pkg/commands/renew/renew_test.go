@@ -11,6 +11,7 @@ import (
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
 const day = 24 * time.Hour
@@ -253,10 +254,171 @@ func TestExpired(t *testing.T) {
 	}
 }
 
-// TestEmailValidation would check that an EMAIL-validated certificate
-// inside its (45-day) window goes to PENDING_VALIDATION.
+// newMail returns the outbox messages not in seen, and adds them to it.
+func newMail(e *clitest.Env, seen map[string]bool) []clitest.Mail {
+	var out []clitest.Mail
+	for _, m := range e.Outbox() {
+		if !seen[m.Path] {
+			seen[m.Path] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// codesByName checks that msgs are five messages per name of names, all of
+// a name carrying one code, and returns the code of each name.
+func codesByName(t *testing.T, msgs []clitest.Mail, names ...string) map[string]string {
+	t.Helper()
+	if len(msgs) != 5*len(names) {
+		t.Fatalf("%d messages, want 5 for each of %v: %+v", len(msgs), names, msgs)
+	}
+	codes := map[string]string{}
+	count := map[string]int{}
+	for _, m := range msgs {
+		if c, ok := codes[m.DomainName]; ok && c != m.Code {
+			t.Fatalf("two codes for %s", m.DomainName)
+		}
+		codes[m.DomainName] = m.Code
+		count[m.DomainName]++
+	}
+	for _, n := range names {
+		if count[n] != 5 || codes[n] == "" {
+			t.Fatalf("%d messages for %s, want 5: %+v", count[n], n, msgs)
+		}
+	}
+	return codes
+}
+
+type validationView struct {
+	Certificate struct {
+		Status                  string
+		DomainValidationOptions []struct{ DomainName, ValidationStatus string }
+		RenewalSummary          *struct {
+			RenewalStatus           string
+			DomainValidationOptions []struct{ DomainName, ValidationStatus string }
+		}
+	}
+}
+
+// TestEmailValidation: an EMAIL-validated, exported ISSUED certificate is
+// NOT_DUE 46 days before NotAfter; at 45 days renew --due mails new codes
+// (five messages per name) and reports PENDING_VALIDATION while the
+// certificate stays ISSUED; later passes send nothing; a used code of the
+// first issuance is refused; once every name is approved with the new
+// codes the next pass renews (same ARN, two versions, SUCCESS).
 func TestEmailValidation(t *testing.T) {
-	t.Skip("EMAIL validation is not implemented yet (no `request --validation-method EMAIL` issuance, no `validate approve`)")
+	e := clitest.New(t)
+	names := []string{"mail.example.test", "api.example.test"}
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", names[0], "--subject-alternative-names", names[1],
+		"--validation-method", "EMAIL", "--options", "Export=ENABLED")
+	arn := req.CertificateArn
+	seen := map[string]bool{}
+	first := codesByName(t, newMail(e, seen), names...)
+	for _, n := range names {
+		e.MustRun("validate", "approve", "--code", first[n])
+	}
+	e.Export(arn)
+	before := e.Describe(arn)
+	if before.Status != "ISSUED" || before.RenewalEligibility != "ELIGIBLE" {
+		t.Fatalf("after approval and export: %s, %s", before.Status, before.RenewalEligibility)
+	}
+
+	e.SetNow(before.NotAfter.Add(-46 * day))
+	if got := outcome(t, e, arn); got.Outcome != "NOT_DUE" {
+		t.Fatalf("46 days before NotAfter: %s (%s), want NOT_DUE", got.Outcome, got.Reason)
+	}
+	if m := newMail(e, seen); len(m) != 0 {
+		t.Fatalf("NOT_DUE pass sent %d messages", len(m))
+	}
+
+	e.SetNow(before.NotAfter.Add(-45 * day))
+	if got := outcome(t, e, arn, "--dry-run"); got.Outcome != "PENDING_VALIDATION" || !strings.Contains(got.Reason, "dry run") {
+		t.Fatalf("dry run at 45 days: %s (%s), want PENDING_VALIDATION (dry run)", got.Outcome, got.Reason)
+	}
+	if m := newMail(e, seen); len(m) != 0 {
+		t.Fatalf("the dry run sent %d messages", len(m))
+	}
+	e.SetNow(before.NotAfter.Add(-45 * day))
+	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" {
+		t.Fatalf("45 days before NotAfter: %s (%s), want PENDING_VALIDATION", got.Outcome, got.Reason)
+	}
+	renewalCodes := codesByName(t, newMail(e, seen), names...)
+	var v validationView
+	e.JSON(&v, "describe", arn)
+	c := v.Certificate
+	if c.Status != "ISSUED" || c.RenewalSummary == nil || c.RenewalSummary.RenewalStatus != "PENDING_VALIDATION" {
+		t.Fatalf("while the renewal is pending: %+v", c)
+	}
+	for _, dv := range c.DomainValidationOptions {
+		if dv.ValidationStatus != "PENDING_VALIDATION" {
+			t.Fatalf("name %s is %s during the renewal validation", dv.DomainName, dv.ValidationStatus)
+		}
+	}
+	if len(c.DomainValidationOptions) != 2 || len(c.RenewalSummary.DomainValidationOptions) != 2 {
+		t.Fatalf("domain validation options %+v", c)
+	}
+	action := e.Events("Certificate Renewal Action Required", arn)
+	if len(action) != 1 || action[0].Detail["RenewalStatus"] != "PENDING_VALIDATION" {
+		t.Fatalf("Renewal Action Required events %+v, want one with RenewalStatus PENDING_VALIDATION", action)
+	}
+	// The current version still serves: it can be exported.
+	e.Export(arn)
+
+	e.Advance(time.Hour)
+	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" || !strings.Contains(got.Reason, names[0]) {
+		t.Fatalf("second pass: %s (%s), want PENDING_VALIDATION naming %s", got.Outcome, got.Reason, names[0])
+	}
+	if m := newMail(e, seen); len(m) != 0 {
+		t.Fatalf("the second pass sent %d messages, want none", len(m))
+	}
+	if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 1 {
+		t.Fatalf("%d Renewal Action Required events after the second pass, want 1", n)
+	}
+
+	if r := e.Run("validate", "approve", "--code", first[names[0]]); r.Code != errs.ExitRefused {
+		t.Fatalf("a code used at issuance: %v", r)
+	}
+	e.MustRun("validate", "approve", "--code", renewalCodes[names[0]])
+	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" || !strings.Contains(got.Reason, names[1]) || strings.Contains(got.Reason, names[0]) {
+		t.Fatalf("one name approved: %s (%s), want PENDING_VALIDATION for %s only", got.Outcome, got.Reason, names[1])
+	}
+	if n := len(e.Describe(arn).Versions); n != 1 {
+		t.Fatalf("%d versions before every name is approved", n)
+	}
+
+	// resend-validation-email replaces the code of a pending name.
+	e.MustRun("resend-validation-email", arn, "--domain", names[1], "--validation-domain", names[1], "-o", "json")
+	resent := codesByName(t, newMail(e, seen), names[1])
+	if r := e.Run("validate", "approve", "--code", renewalCodes[names[1]]); r.Code != errs.ExitRefused {
+		t.Fatalf("a replaced code: %v", r)
+	}
+	e.MustRun("validate", "approve", "--code", resent[names[1]])
+
+	if got := outcome(t, e, arn); got.Outcome != "RENEWED" {
+		t.Fatalf("every name approved: %s (%s), want RENEWED", got.Outcome, got.Reason)
+	}
+	after := e.Describe(arn)
+	if after.CertificateArn != arn || after.Serial == before.Serial || len(after.Versions) != 2 ||
+		after.RenewalSummary == nil || after.RenewalSummary.RenewalStatus != "SUCCESS" || after.Status != "ISSUED" {
+		t.Fatalf("after the renewal: %+v", after)
+	}
+	var renewals int
+	for _, ev := range e.Events(evAvailable, arn) {
+		if ev.Detail["Action"] == "RENEWAL" {
+			renewals++
+		}
+	}
+	if renewals != 1 {
+		t.Fatalf("%d RENEWAL events, want 1", renewals)
+	}
+	if r := e.Run("validate", "approve", "--code", renewalCodes[names[0]]); r.Code != errs.ExitRefused {
+		t.Fatalf("a renewal code used twice: %v", r)
+	}
+	if m := newMail(e, seen); len(m) != 0 {
+		t.Fatalf("the renewal sent %d messages", len(m))
+	}
 }
 
 // TestDryRunChangesNothing: --dry-run reports the renewal and the expiry it
@@ -323,5 +485,106 @@ func TestRenewOneIneligible(t *testing.T) {
 	}
 	if r := e.Run("renew", "--due", "--within", "soon"); r.Code != errs.ExitUsage {
 		t.Fatalf("renew --within soon: exit %d, want 2", r.Code)
+	}
+}
+
+// TestDNSRevalidation: a DNS-validated, exported ISSUED certificate is
+// renewed only while its validation record is in place: without it the
+// renewal is PENDING_VALIDATION (the certificate stays ISSUED, one Renewal
+// Action Required event however many passes), and the first pass that
+// finds the record again renews.
+func TestDNSRevalidation(t *testing.T) {
+	e := clitest.New(t)
+	d := validationtest.StartDNS(t)
+	e.Vars["CERTCTL_VALIDATION_RESOLVERS"] = d.Addr
+	e.Vars["CERTCTL_VALIDATION_DNS_ZONE"] = "acm-validations.certctl.test"
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", "dns.example.test", "--validation-method", "DNS", "--options", "Export=ENABLED")
+	arn := req.CertificateArn
+	var desc struct {
+		Certificate struct {
+			DomainValidationOptions []struct {
+				ValidationStatus string
+				ResourceRecord   struct{ Name, Value string }
+			}
+		}
+	}
+	e.JSON(&desc, "describe", arn)
+	rr := desc.Certificate.DomainValidationOptions[0].ResourceRecord
+	record := rr.Name + " 300 IN CNAME " + rr.Value
+	d.Add(t, record)
+	e.MustRun("validate", "check", arn, "--wait", "--timeout", "30s")
+	e.Export(arn)
+	before := e.Describe(arn)
+	if before.Status != "ISSUED" || before.RenewalEligibility != "ELIGIBLE" {
+		t.Fatalf("after validation and export: %s %s", before.Status, before.RenewalEligibility)
+	}
+
+	d.Clear()
+	e.SetNow(before.NotAfter.Add(-60 * day))
+	for pass := 1; pass <= 2; pass++ {
+		got := outcome(t, e, arn)
+		if got.Outcome != "PENDING_VALIDATION" || !strings.Contains(got.Reason, "no CNAME record") {
+			t.Fatalf("pass %d without the record: %s (%s), want PENDING_VALIDATION", pass, got.Outcome, got.Reason)
+		}
+		c := e.Describe(arn)
+		if c.Status != "ISSUED" || len(c.Versions) != 1 || c.RenewalSummary == nil || c.RenewalSummary.RenewalStatus != "PENDING_VALIDATION" {
+			t.Fatalf("pass %d without the record: %+v", pass, c)
+		}
+		if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 1 {
+			t.Fatalf("pass %d: %d Renewal Action Required events, want 1", pass, n)
+		}
+		e.Advance(time.Hour)
+	}
+	e.JSON(&desc, "describe", arn)
+	if s := desc.Certificate.DomainValidationOptions[0].ValidationStatus; s != "PENDING_VALIDATION" {
+		t.Fatalf("name without its record: %s", s)
+	}
+
+	d.Add(t, record)
+	if got := outcome(t, e, arn); got.Outcome != "RENEWED" {
+		t.Fatalf("record back: %s (%s), want RENEWED", got.Outcome, got.Reason)
+	}
+	after := e.Describe(arn)
+	if after.CertificateArn != arn || len(after.Versions) != 2 || after.RenewalSummary == nil || after.RenewalSummary.RenewalStatus != "SUCCESS" {
+		t.Fatalf("after the renewal: %+v", after)
+	}
+	e.JSON(&desc, "describe", arn)
+	if s := desc.Certificate.DomainValidationOptions[0].ValidationStatus; s != "SUCCESS" {
+		t.Fatalf("name after the renewal: %s", s)
+	}
+}
+
+// TestRenewOneEmail: renew ARN on an EMAIL-validated certificate starts the
+// re-approval (PENDING_VALIDATION, mail once), and renews once every name
+// is approved.
+func TestRenewOneEmail(t *testing.T) {
+	e := clitest.New(t)
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", "one.example.test", "--validation-method", "EMAIL", "--options", "Export=ENABLED")
+	arn := req.CertificateArn
+	seen := map[string]bool{}
+	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), "one.example.test")["one.example.test"])
+	e.Export(arn)
+	var codes map[string]string
+	for pass := 1; pass <= 2; pass++ {
+		code, res, r := e.Renew(arn)
+		if code != 0 || res[arn].Outcome != "PENDING_VALIDATION" {
+			t.Fatalf("renew ARN pass %d: %v", pass, r)
+		}
+		msgs := newMail(e, seen)
+		if pass == 1 {
+			codes = codesByName(t, msgs, "one.example.test")
+		} else if len(msgs) != 0 {
+			t.Fatalf("pass %d sent %d messages", pass, len(msgs))
+		}
+	}
+	e.MustRun("validate", "approve", "--code", codes["one.example.test"])
+	code, res, r := e.Renew(arn)
+	if code != 0 || res[arn].Outcome != "RENEWED" {
+		t.Fatalf("renew ARN: %v", r)
+	}
+	if n := len(e.Describe(arn).Versions); n != 2 {
+		t.Fatalf("%d versions after renew ARN", n)
 	}
 }

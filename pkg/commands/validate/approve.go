@@ -31,7 +31,10 @@ func NewCmdApprove(f *cmdutil.Factory, runF func(*ApproveOptions) error) *cobra.
 		Short: "Approve a name with the code of its validation email",
 		Long: `Approve the name an EMAIL validation message was sent for, with the code the
 message carries ("Approval code: …"). The certificate is issued when its
-last name is approved. A code works once, for 72 hours; resending the email
+last name is approved. For the re-approval of a renewal (an ISSUED
+certificate whose RenewalSummary is PENDING_VALIDATION) the name is marked
+validated, and the next renew --due (or renew ARN) issues the new version
+once every name is. A code works once, for 72 hours; resending the email
 replaces it. A used, replaced or expired code is refused (exit 5); an unknown
 one is not found (exit 3).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl validate approve --code 7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z`,
@@ -63,6 +66,9 @@ func runApprove(ctx context.Context, o *ApproveOptions) error {
 	e.Deliver(ctx, em)
 	if !o.Factory.Globals.Quiet {
 		fmt.Fprintf(o.Factory.IO.ErrOut, "approved %s; certificate %s is %s\n", name, c.ID, c.Status)
+		if validation.RenewalPending(c) && validation.AllValidated(c) {
+			fmt.Fprintf(o.Factory.IO.ErrOut, "every name is approved: the next `certctl renew --due` (or `certctl renew %s`) renews it\n", c.ID)
+		}
 	}
 	return printCertificate(e, c)
 }

@@ -36,7 +36,8 @@ func NewCmdResendValidationEmail(f *cmdutil.Factory, runF func(*ResendOptions) e
 		Use:   "resend-validation-email ARN --domain D --validation-domain V",
 		Short: "Send the validation email of a name again, with a new approval code",
 		Long: `Send the validation email of one name of a certificate pending EMAIL
-validation again: a new approval code (the previous one stops working) to
+validation (or of an ISSUED certificate whose renewal waits for
+re-approval) again: a new approval code (the previous one stops working) to
 admin@, administrator@, hostmaster@, postmaster@ and webmaster@ of the
 validation domain, which must be the name itself or a superdomain of it
 (exit 4 otherwise). Messages go through smtp.addr, or to the vault's outbox/

@@ -29,7 +29,9 @@ func NewCmdValidate(f *cmdutil.Factory) *cobra.Command {
 
   DNS    create the CNAME record of each name (describe --validation-records),
          then run validate check; a CAA record that does not name one of
-         validation.caa_identities fails the certificate (CAA_ERROR)
+         validation.caa_identities fails the certificate (CAA_ERROR), and
+         so does a CNAME chain longer than 5 records (OTHER); a record not
+         there yet, or with a wrong value, leaves the name pending
   EMAIL  approve the code mailed to admin@, administrator@, hostmaster@,
          postmaster@ and webmaster@ of the validation domain (validate approve)
   HTTP   redirect each RedirectFrom URL to its RedirectTo URL, served by

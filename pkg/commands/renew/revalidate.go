@@ -1,0 +1,139 @@
+package renew
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/validation"
+)
+
+// Domain validation at renewal (ISSUED-type certificates, as in ACM):
+//
+//   - EMAIL: the first pass that finds the certificate due mails new
+//     approval codes for every name and reports PENDING_VALIDATION (the
+//     certificate stays ISSUED; RenewalSummary PENDING_VALIDATION; one
+//     Renewal Action Required event). Later passes send nothing and report
+//     PENDING_VALIDATION until `validate approve` has approved every name;
+//     the next pass (or `renew ARN`) then renews.
+//   - DNS: the validation records are checked again (CNAME, then CAA)
+//     before each renewal attempt; while one is missing the renewal is
+//     PENDING_VALIDATION, and it renews at the first pass that finds them.
+//   - HTTP: renewed without a new check.
+
+// precheck is what was checked outside the write transaction.
+type precheck struct {
+	checks  []validation.NameCheck
+	checked bool
+}
+
+// needsDNSRecheck reports whether c's renewal checks its DNS records first.
+func needsDNSRecheck(c *localstore.Certificate) bool {
+	return c.Type == inventory.TypeIssued && c.ValidationMethod == validation.MethodDNS
+}
+
+// awaitingApproval reports whether c's renewal waits for EMAIL approvals
+// (so no key is to be made for it yet).
+func awaitingApproval(c *localstore.Certificate) bool {
+	if c.Type != inventory.TypeIssued || c.ValidationMethod != validation.MethodEmail {
+		return false
+	}
+	return !validation.RenewalPending(c) || !validation.AllValidated(c)
+}
+
+// recheck runs the DNS checks of c when its renewal needs them (network:
+// outside any transaction).
+func (r *runner) recheck(ctx context.Context, c *localstore.Certificate) (precheck, error) {
+	if !needsDNSRecheck(c) {
+		return precheck{}, nil
+	}
+	checks, err := r.svc.RecheckDNS(ctx, c)
+	if err != nil {
+		return precheck{}, err
+	}
+	return precheck{checks: checks, checked: true}, nil
+}
+
+// revalidate decides, in the write transaction, whether c — eligible and
+// due — may be renewed now. It returns "" to renew, or the outcome and
+// reason to report, with the approval messages to send once the
+// transaction has committed.
+func (r *runner) revalidate(tx localstore.Tx, c *localstore.Certificate, pre precheck, now time.Time, em *events.Emitter) (string, string, []validation.Message, error) {
+	if c.Type != inventory.TypeIssued {
+		return "", "", nil, nil
+	}
+	switch c.ValidationMethod {
+	case validation.MethodEmail:
+		if validation.RenewalPending(c) {
+			if validation.AllValidated(c) {
+				return "", "", nil, nil
+			}
+			return renewal.PendingValidation, "renewal waits for the approval of " + strings.Join(validation.PendingNames(c), ", ") +
+				" (resend-validation-email sends a new code)", nil, nil
+		}
+		msgs, err := r.svc.StartEmailRenewal(tx, c, now)
+		if err != nil {
+			return "", "", nil, err
+		}
+		if err := renewal.MarkPendingValidation(tx, c, "", now, em); err != nil {
+			return "", "", nil, err
+		}
+		return renewal.PendingValidation, fmt.Sprintf("renewal needs re-approval: approval email sent for %s",
+			strings.Join(validation.PendingNames(c), ", ")), msgs, nil
+	case validation.MethodDNS:
+		if !pre.checked {
+			return renewal.PendingValidation, "the validation records are checked at the next pass", nil, nil
+		}
+		ok, why, reason := validation.ApplyRecheck(c, pre.checks, now)
+		if ok {
+			return "", "", nil, nil
+		}
+		if err := renewal.MarkPendingValidation(tx, c, reason, now, em); err != nil {
+			return "", "", nil, err
+		}
+		return renewal.PendingValidation, "domain validation no longer holds: " + why, nil, nil
+	}
+	return "", "", nil, nil
+}
+
+// dryRevalidate is revalidate for a dry run: no check, no change.
+func dryRevalidate(c *localstore.Certificate) (string, string) {
+	if c.Type != inventory.TypeIssued || c.ValidationMethod != validation.MethodEmail {
+		return "", ""
+	}
+	if !validation.RenewalPending(c) {
+		return renewal.PendingValidation, "dry run: would send approval email for the renewal"
+	}
+	if !validation.AllValidated(c) {
+		return renewal.PendingValidation, "renewal waits for the approval of " + strings.Join(validation.PendingNames(c), ", ")
+	}
+	return "", ""
+}
+
+// sendApprovals mails msgs; when that fails the renewal is recorded as
+// FAILED, so that the next pass starts it again with new codes.
+func (r *runner) sendApprovals(ctx context.Context, id string, msgs []validation.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	sendErr := r.svc.Send(ctx, msgs)
+	if sendErr == nil {
+		return nil
+	}
+	em := r.e.Emitter()
+	_ = r.e.V.Store.Update(ctx, func(tx localstore.Tx) error {
+		em.Pending = nil
+		c, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		return renewal.RecordFailure(tx, c, "OTHER", r.renewer.Now(), em)
+	})
+	r.e.Deliver(ctx, em)
+	return fmt.Errorf("approval email not sent: %w", sendErr)
+}
