@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/promtext"
 )
 
 // ACME resource statuses (RFC 8555 section 7.1.6).
@@ -228,4 +229,18 @@ func AllMetrics(tx localstore.Tx) ([]EndpointMetrics, error) {
 		out = append(out, EndpointMetrics{EndpointID: e.ID, Metrics: m})
 	}
 	return out, nil
+}
+
+// MetricFamilies renders the issuance counters of every endpoint as
+// Prometheus families, labelled with the endpoint ARN arnOf gives; both
+// `certctl metrics` and the server's /metrics print them.
+func MetricFamilies(all []EndpointMetrics, arnOf func(id string) string) []promtext.Family {
+	ok := promtext.Family{Name: MetricIssuanceSuccess, Help: MetricIssuanceSuccessHelp, Type: "counter"}
+	bad := promtext.Family{Name: MetricIssuanceFailed, Help: MetricIssuanceFailedHelp, Type: "counter"}
+	for _, m := range all {
+		l := []promtext.Label{promtext.L(MetricLabel, arnOf(m.EndpointID))}
+		ok.Samples = append(ok.Samples, promtext.Sample{Labels: l, Value: float64(m.CertificateIssuanceSuccess)})
+		bad.Samples = append(bad.Samples, promtext.Sample{Labels: l, Value: float64(m.CertificateIssuanceFailed)})
+	}
+	return []promtext.Family{ok, bad}
 }

@@ -9,6 +9,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/promtext"
+
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
@@ -28,7 +31,7 @@ type Options struct {
 
 // Output is the JSON form of metrics (-o json).
 type Output struct {
-	Metrics []Family `json:"Metrics"`
+	Metrics []promtext.Family `json:"Metrics"`
 }
 
 // NewCmdMetrics builds `certctl metrics`.
@@ -44,6 +47,8 @@ for node_exporter's textfile collector (or any scraper of that format):
   certctl_certificate_not_after_seconds{arn,domain} NotAfter as a Unix time
   certctl_certificate_info{arn,domain,status,type,origin,renewal_eligibility}  always 1
   certctl_certificates{status}, certctl_certificates{type}   counts
+  certctl_acme_certificate_issuance_success_total{arn}      per ACME endpoint
+  certctl_acme_certificate_issuance_failed_total{arn}       per ACME endpoint
 
 Every certificate is included, whatever its origin (ACME too); one that has
 no certificate yet (PENDING_VALIDATION, FAILED) has no expiry series. Statuses
@@ -81,14 +86,22 @@ func run(ctx context.Context, o *Options) error {
 		return err
 	}
 	fams := Families(e.Names, certs, f.Now())
+	var acme []endpoint.EndpointMetrics
+	if err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
+		acme, err = endpoint.AllMetrics(tx)
+		return err
+	}); err != nil {
+		return cmdutil.VaultError(err)
+	}
+	fams = append(fams, endpoint.MetricFamilies(acme, e.Names.EndpointARN)...)
 	if f.StructuredOutput() || f.Globals.Query != "" {
 		return e.P.Print(Output{Metrics: fams}, output.View{})
 	}
 	if o.OutFile == "" {
-		return WriteText(f.IO.Out, fams)
+		return promtext.WriteText(f.IO.Out, fams)
 	}
 	var b bytes.Buffer
-	if err := WriteText(&b, fams); err != nil {
+	if err := promtext.WriteText(&b, fams); err != nil {
 		return err
 	}
 	if err := fsutil.WriteFileAtomic(o.OutFile, b.Bytes(), 0o644); err != nil {
@@ -99,7 +112,7 @@ func run(ctx context.Context, o *Options) error {
 
 // Families computes the metric families of certs at now, each family's
 // samples in a stable order (by domain, then ARN).
-func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time) []Family {
+func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time) []promtext.Family {
 	sorted := append([]*localstore.Certificate(nil), certs...)
 	sort.Slice(sorted, func(i, j int) bool {
 		if sorted[i].DomainName != sorted[j].DomainName {
@@ -107,11 +120,11 @@ func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time)
 		}
 		return sorted[i].ID < sorted[j].ID
 	})
-	days := Family{Name: "certctl_days_to_expiry", Type: "gauge",
+	days := promtext.Family{Name: "certctl_days_to_expiry", Type: "gauge",
 		Help: "Days until the certificate's NotAfter (fractional; negative once expired)."}
-	notAfter := Family{Name: "certctl_certificate_not_after_seconds", Type: "gauge",
+	notAfter := promtext.Family{Name: "certctl_certificate_not_after_seconds", Type: "gauge",
 		Help: "NotAfter of the certificate's current version, as a Unix time in seconds."}
-	info := Family{Name: "certctl_certificate_info", Type: "gauge",
+	info := promtext.Family{Name: "certctl_certificate_info", Type: "gauge",
 		Help: "Certificate metadata as labels (value always 1), to join on arn."}
 	byStatus := map[string]int{}
 	byType := map[string]int{}
@@ -124,24 +137,24 @@ func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time)
 		if eligibility == "" || status != inventory.StatusIssued {
 			eligibility = inventory.Ineligible
 		}
-		id := []Label{{"arn", arn}, {"domain", c.DomainName}}
-		info.Samples = append(info.Samples, Sample{Value: 1, Labels: append(id[:2:2],
-			Label{"status", status}, Label{"type", c.Type}, Label{"origin", c.KeyPairOrigin}, Label{"renewal_eligibility", eligibility})})
+		id := []promtext.Label{promtext.L("arn", arn), promtext.L("domain", c.DomainName)}
+		info.Samples = append(info.Samples, promtext.Sample{Value: 1, Labels: append(id[:2:2],
+			promtext.L("status", status), promtext.L("type", c.Type), promtext.L("origin", c.KeyPairOrigin), promtext.L("renewal_eligibility", eligibility))})
 		if c.NotAfter.IsZero() {
 			continue
 		}
-		days.Samples = append(days.Samples, Sample{Labels: id, Value: c.NotAfter.Sub(now).Seconds() / 86400})
-		notAfter.Samples = append(notAfter.Samples, Sample{Labels: id, Value: float64(c.NotAfter.Unix())})
+		days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: c.NotAfter.Sub(now).Seconds() / 86400})
+		notAfter.Samples = append(notAfter.Samples, promtext.Sample{Labels: id, Value: float64(c.NotAfter.Unix())})
 	}
-	counts := Family{Name: "certctl_certificates", Type: "gauge",
+	counts := promtext.Family{Name: "certctl_certificates", Type: "gauge",
 		Help: "Certificates in the vault (every origin), by status and, in other series, by type."}
 	for _, s := range withKnown(byStatus, inventory.Statuses) {
-		counts.Samples = append(counts.Samples, Sample{Labels: []Label{{"status", s}}, Value: float64(byStatus[s])})
+		counts.Samples = append(counts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("status", s)}, Value: float64(byStatus[s])})
 	}
 	for _, t := range withKnown(byType, inventory.Types) {
-		counts.Samples = append(counts.Samples, Sample{Labels: []Label{{"type", t}}, Value: float64(byType[t])})
+		counts.Samples = append(counts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("type", t)}, Value: float64(byType[t])})
 	}
-	return []Family{days, notAfter, info, counts}
+	return []promtext.Family{days, notAfter, info, counts}
 }
 
 // withKnown lists the known values (so that a zero count is a series, not

@@ -18,6 +18,7 @@ import (
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/commands/metrics"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/promtext"
 )
 
 const day = 24 * time.Hour
@@ -172,7 +173,9 @@ func TestMetrics(t *testing.T) {
 
 	var js metrics.Output
 	e.JSON(&js, "metrics")
-	if len(js.Metrics) != 4 || js.Metrics[0].Name != "certctl_days_to_expiry" || len(js.Metrics[0].Samples) != 4 {
+	if len(js.Metrics) != 6 || js.Metrics[0].Name != "certctl_days_to_expiry" || len(js.Metrics[0].Samples) != 4 ||
+		js.Metrics[4].Name != "certctl_acme_certificate_issuance_success_total" ||
+		js.Metrics[5].Name != "certctl_acme_certificate_issuance_failed_total" {
 		t.Errorf("-o json: %+v", js)
 	}
 }
@@ -183,15 +186,15 @@ func TestEscaping(t *testing.T) {
 	for _, v := range []string{`plain`, `back\slash`, `"quoted"`, "new\nline", `\n literal`, `trailing\`, "tab\there", "é ünï", "{},=", ""} {
 		checkRoundTrip(t, v)
 	}
-	if got := metrics.EscapeLabelValue("a\\b\"c\nd"); got != `a\\b\"c\nd` {
+	if got := promtext.EscapeLabelValue("a\\b\"c\nd"); got != `a\\b\"c\nd` {
 		t.Errorf("EscapeLabelValue: %s", got)
 	}
-	if got := metrics.EscapeLabelValue("bad\xffutf8"); got != "bad\uFFFDutf8" {
+	if got := promtext.EscapeLabelValue("bad\xffutf8"); got != "bad\uFFFDutf8" {
 		t.Errorf("invalid UTF-8 kept: %q", got)
 	}
 	for v, want := range map[float64]string{3: "3", -2.5: "-2.5", 1.7e9: "1700000000", math.Inf(1): "+Inf", 0.1: "0.1"} {
-		if got := metrics.FormatValue(v); got != want {
-			t.Errorf("FormatValue(%v) = %s, want %s", v, got, want)
+		if got := promtext.FormatValue(v); got != want {
+			t.Errorf("promtext.FormatValue(%v) = %s, want %s", v, got, want)
 		}
 	}
 }
@@ -199,9 +202,9 @@ func TestEscaping(t *testing.T) {
 func checkRoundTrip(t testing.TB, v string) {
 	t.Helper()
 	var b bytes.Buffer
-	fams := []metrics.Family{{Name: "x_test", Type: "gauge", Help: "help " + v, Samples: []metrics.Sample{
-		{Labels: []metrics.Label{{Name: "domain", Value: v}, {Name: "arn", Value: "a"}}, Value: -1.5}}}}
-	if err := metrics.WriteText(&b, fams); err != nil {
+	fams := []promtext.Family{{Name: "x_test", Type: "gauge", Help: "help " + v, Samples: []promtext.Sample{
+		{Labels: []promtext.Label{{Name: "domain", Value: v}, {Name: "arn", Value: "a"}}, Value: -1.5}}}}
+	if err := promtext.WriteText(&b, fams); err != nil {
 		t.Fatal(err)
 	}
 	got := parse(t, b.String())["x_test"]

@@ -1,4 +1,6 @@
-package metrics
+// Package promtext writes the Prometheus text exposition format (0.0.4),
+// for `certctl metrics` and the ACME server's /metrics.
+package promtext
 
 import (
 	"io"
@@ -78,3 +80,6 @@ func FormatValue(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
+
+// L makes a label.
+func L(name, value string) Label { return Label{Name: name, Value: value} }
