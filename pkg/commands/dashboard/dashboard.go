@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -75,6 +76,18 @@ func run(ctx context.Context, o *Options) error {
 	}
 	policy := renewal.Policy{Window: e.Cfg.RenewalWindow, EmailWindow: e.Cfg.RenewalEmailWindow}
 	out := Compute(e.Names, certs, policy, f.Now())
+	var acme []endpoint.EndpointMetrics
+	if err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
+		acme, err = endpoint.AllMetrics(tx)
+		return err
+	}); err != nil {
+		return cmdutil.VaultError(err)
+	}
+	out.AcmeEndpoints = []EndpointIssuance{}
+	for _, m := range acme {
+		out.AcmeEndpoints = append(out.AcmeEndpoints, EndpointIssuance{AcmeEndpointArn: e.Names.EndpointARN(m.EndpointID),
+			CertificateIssuanceSuccess: m.CertificateIssuanceSuccess, CertificateIssuanceFailed: m.CertificateIssuanceFailed})
+	}
 	if e.P.Format == "table" && f.Globals.Query == "" {
 		return render(e.P, out)
 	}
@@ -98,6 +111,10 @@ func Records(out Output) [][]string {
 	}
 	for _, a := range out.NeedsAction {
 		rows = append(rows, []string{"action", a.CertificateArn, a.DomainName, a.Reason, a.Detail})
+	}
+	for _, ep := range out.AcmeEndpoints {
+		rows = append(rows, []string{"acme-endpoint", ep.AcmeEndpointArn,
+			strconv.FormatInt(ep.CertificateIssuanceSuccess, 10), strconv.FormatInt(ep.CertificateIssuanceFailed, 10)})
 	}
 	return rows
 }

@@ -43,6 +43,15 @@ func render(p *output.Printer, out Output) error {
 	b.WriteString(s.Bold("Expirations, next 13 weeks") + " " + s.Dim("(ISSUED certificates by NotAfter, UTC)") + "\n")
 	b.WriteString(timelineChart(s, out.ExpirationTimeline, width) + "\n")
 
+	if len(out.AcmeEndpoints) > 0 {
+		b.WriteString(s.Bold("ACME endpoints") + " " + s.Dim("(certificates issued / failed)") + "\n")
+		for _, ep := range out.AcmeEndpoints {
+			id := ep.AcmeEndpointArn[strings.LastIndexByte(ep.AcmeEndpointArn, '/')+1:]
+			fmt.Fprintf(&b, "  %s  %s / %s\n", id, s.OK(strconv.FormatInt(ep.CertificateIssuanceSuccess, 10)),
+				failedCount(s, ep.CertificateIssuanceFailed))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString(s.Bold("Needs action") + "\n")
 	if _, err := io.WriteString(p.IO.Out, b.String()); err != nil {
 		return err
@@ -134,4 +143,11 @@ func timelineChart(s *output.Styles, weeks []Week, width int) string {
 		lines = append(lines, "  "+label+"  "+fmt.Sprintf("%*d", numW, w.Count)+" "+bar)
 	}
 	return strings.Join(lines, "\n")
+}
+
+func failedCount(s *output.Styles, n int64) string {
+	if n == 0 {
+		return s.Dim("0")
+	}
+	return s.Bad(strconv.FormatInt(n, 10))
 }

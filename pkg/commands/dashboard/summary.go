@@ -42,6 +42,15 @@ type Output struct {
 	Counts             Counts   `json:"Counts"`
 	ExpirationTimeline []Week   `json:"ExpirationTimeline"`
 	NeedsAction        []Action `json:"NeedsAction"`
+	// AcmeEndpoints are the issuance counters of every ACME endpoint.
+	AcmeEndpoints []EndpointIssuance `json:"AcmeEndpoints"`
+}
+
+// EndpointIssuance is one ACME endpoint's issuance success and failure.
+type EndpointIssuance struct {
+	AcmeEndpointArn            string `json:"AcmeEndpointArn"`
+	CertificateIssuanceSuccess int64  `json:"CertificateIssuanceSuccess"`
+	CertificateIssuanceFailed  int64  `json:"CertificateIssuanceFailed"`
 }
 
 // Counts are the inventory's counts; every known value is present, zero
