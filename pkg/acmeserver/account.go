@@ -59,14 +59,8 @@ func checkContacts(contacts []string, required bool) *Problem {
 }
 
 func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	req, p := s.verify(w, r, ep, needJWK)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needJWK)
+	if !ok {
 		return
 	}
 	var in newAccountPayload
@@ -160,14 +154,8 @@ type accountUpdatePayload struct {
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	req, p := s.verify(w, r, ep, needKID)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needKID)
+	if !ok {
 		return
 	}
 	if req.Account.ID != r.PathValue("id") {
@@ -227,14 +215,8 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 
 // handleAccountOrders lists the URLs of the account's orders (7.1.2.1).
 func (s *Server) handleAccountOrders(w http.ResponseWriter, r *http.Request) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	req, p := s.verify(w, r, ep, needKID)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needKID)
+	if !ok {
 		return
 	}
 	if req.Account.ID != r.PathValue("id") {

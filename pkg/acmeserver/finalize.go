@@ -85,14 +85,8 @@ func joinComma(s []string) string {
 
 // handleFinalize issues the certificate of a ready order synchronously.
 func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	req, p := s.verify(w, r, ep, needKID)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needKID)
+	if !ok {
 		return
 	}
 	if req.PostAsGet {

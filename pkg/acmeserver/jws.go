@@ -127,6 +127,20 @@ func quote(s string) string {
 
 // verify authenticates an ACME POST for endpoint ep: structure, algorithm,
 // url, jwk/kid rules, signature, then the single-use nonce.
+// authenticate finds the request's endpoint and verifies its JWS in mode,
+// writing the problem document and reporting false when either fails.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMode) (*endpoint.Endpoint, *request, bool) {
+	ep, p := s.endpointOf(r)
+	if p == nil {
+		var req *request
+		if req, p = s.verify(w, r, ep, mode); p == nil {
+			return ep, req, true
+		}
+	}
+	writeProblem(w, p)
+	return nil, nil, false
+}
+
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *endpoint.Endpoint, mode keyMode) (*request, *Problem) {
 	body, p := s.readBody(w, r)
 	if p != nil {

@@ -105,14 +105,8 @@ func subNames(sub []Subproblem) []string {
 }
 
 func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	req, p := s.verify(w, r, ep, needKID)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needKID)
+	if !ok {
 		return
 	}
 	var in newOrderPayload
@@ -281,14 +275,8 @@ func (s *Server) loadAuthz(r *http.Request, ep *endpoint.Endpoint, req *request)
 }
 
 func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	req, p := s.verify(w, r, ep, needKID)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needKID)
+	if !ok {
 		return
 	}
 	a, p := s.loadAuthz(r, ep, req)
@@ -319,14 +307,8 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 // handleChallenge answers both a POST-as-GET and a response ({}) with the
 // challenge, already valid.
 func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	req, p := s.verify(w, r, ep, needKID)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needKID)
+	if !ok {
 		return
 	}
 	if !req.PostAsGet && strings.TrimSpace(string(req.Payload)) != "{}" {

@@ -26,14 +26,8 @@ type revokePayload struct {
 // the CRL and OCSP responder report it, and the inventory certificate
 // becomes REVOKED when the serial is its current version's.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	req, p := s.verify(w, r, ep, eitherKey)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, eitherKey)
+	if !ok {
 		return
 	}
 	var in revokePayload
