@@ -396,3 +396,27 @@ func genericTable(v any) *Table {
 	}
 	return &Table{Rows: [][]string{{scalarString(v)}}}
 }
+
+// ListView is the View of a list of items: a table with headers (or the
+// empty message when there are none) and one record per item.
+func ListView[T any](items []T, empty string, headers []string, row func(s *Styles, item T) []string, record func(item T) []string) View {
+	return View{
+		Table: func(s *Styles) *Table {
+			if len(items) == 0 {
+				return &Table{Rows: [][]string{{empty}}}
+			}
+			t := &Table{Headers: headers}
+			for _, it := range items {
+				t.Rows = append(t.Rows, row(s, it))
+			}
+			return t
+		},
+		Records: func() [][]string {
+			rows := make([][]string, 0, len(items))
+			for _, it := range items {
+				rows = append(rows, record(it))
+			}
+			return rows
+		},
+	}
+}

@@ -148,25 +148,8 @@ built-in public-style CAs are shown only with --all.` + cmdutil.ExitStatus(0, 2,
 				}
 				out.CertificateAuthorities = append(out.CertificateAuthorities, describeRecord(e.names, r, now))
 			}
-			return e.p.Print(out, output.View{
-				Table: func(s *output.Styles) *output.Table {
-					t := &output.Table{Headers: []string{"ID", "TYPE", "STATUS", "COMMON NAME", "KEY", "NOT AFTER"}}
-					for _, d := range out.CertificateAuthorities {
-						t.Rows = append(t.Rows, caRow(s, d))
-					}
-					if len(t.Rows) == 0 {
-						return &output.Table{Rows: [][]string{{"No certificate authorities."}}}
-					}
-					return t
-				},
-				Records: func() [][]string {
-					var rows [][]string
-					for _, d := range out.CertificateAuthorities {
-						rows = append(rows, caRecord(d))
-					}
-					return rows
-				},
-			})
+			return e.p.Print(out, output.ListView(out.CertificateAuthorities, "No certificate authorities.",
+				[]string{"ID", "TYPE", "STATUS", "COMMON NAME", "KEY", "NOT AFTER"}, caRow, caRecord))
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "include the built-in public-style CAs")

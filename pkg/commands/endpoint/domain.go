@@ -111,25 +111,10 @@ func newCmdDomainList(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return cmdutil.VaultError(err)
 			}
-			return e.P.Print(out, output.View{
-				Table: func(s *output.Styles) *output.Table {
-					if len(out.DomainValidations) == 0 {
-						return &output.Table{Rows: [][]string{{"No domains."}}}
-					}
-					t := &output.Table{Headers: []string{"DOMAIN", "STATUS", "RECORD NAME", "TYPE", "VALUE"}}
-					for _, v := range out.DomainValidations {
-						t.Rows = append(t.Rows, []string{v.DomainName, s.Status(v.Status), v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value})
-					}
-					return t
-				},
-				Records: func() [][]string {
-					var rows [][]string
-					for _, v := range out.DomainValidations {
-						rows = append(rows, domainRecord(v))
-					}
-					return rows
-				},
-			})
+			return e.P.Print(out, output.ListView(out.DomainValidations, "No domains.", []string{"DOMAIN", "STATUS", "RECORD NAME", "TYPE", "VALUE"},
+				func(s *output.Styles, v acmeep.DomainView) []string {
+					return []string{v.DomainName, s.Status(v.Status), v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value}
+				}, domainRecord))
 		},
 	}
 }

@@ -142,30 +142,14 @@ func newCmdEABList(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return cmdutil.VaultError(err)
 			}
-			return e.P.Print(out, output.View{
-				Table: func(s *output.Styles) *output.Table {
-					if len(out.ExternalAccountBindings) == 0 {
-						return &output.Table{Rows: [][]string{{"No EAB credentials."}}}
+			return e.P.Print(out, output.ListView(out.ExternalAccountBindings, "No EAB credentials.", []string{"KEY ID", "STATUS", "REUSABLE", "ACCOUNTS", "EXPIRES"},
+				func(s *output.Styles, v acmeep.EABView) []string {
+					exp := "never"
+					if v.ExpiresAt != nil {
+						exp = v.ExpiresAt.String()
 					}
-					t := &output.Table{Headers: []string{"KEY ID", "STATUS", "REUSABLE", "ACCOUNTS", "EXPIRES"}}
-					for _, v := range out.ExternalAccountBindings {
-						exp := "never"
-						if v.ExpiresAt != nil {
-							exp = v.ExpiresAt.String()
-						}
-						t.Rows = append(t.Rows, []string{v.KeyID, v.Status, map[bool]string{true: "yes", false: "no"}[v.Reusable],
-							itoa(v.AccountCount), exp})
-					}
-					return t
-				},
-				Records: func() [][]string {
-					var rows [][]string
-					for _, v := range out.ExternalAccountBindings {
-						rows = append(rows, eabRecord(v))
-					}
-					return rows
-				},
-			})
+					return []string{v.KeyID, v.Status, map[bool]string{true: "yes", false: "no"}[v.Reusable], itoa(v.AccountCount), exp}
+				}, eabRecord))
 		},
 	}
 }

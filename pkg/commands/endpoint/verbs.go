@@ -171,26 +171,11 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return cmdutil.VaultError(err)
 			}
-			return e.P.Print(out, output.View{
-				Table: func(s *output.Styles) *output.Table {
-					if len(out.AcmeEndpoints) == 0 {
-						return &output.Table{Rows: [][]string{{"No ACME endpoints."}}}
-					}
-					t := &output.Table{Headers: []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "FAILED", "URL"}}
-					for _, d := range out.AcmeEndpoints {
-						t.Rows = append(t.Rows, []string{idOf(d.AcmeEndpointArn), d.Name, s.Status(d.Status), d.Contact,
-							fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed), d.EndpointURL})
-					}
-					return t
-				},
-				Records: func() [][]string {
-					var rows [][]string
-					for _, d := range out.AcmeEndpoints {
-						rows = append(rows, endpointRecord(d))
-					}
-					return rows
-				},
-			})
+			return e.P.Print(out, output.ListView(out.AcmeEndpoints, "No ACME endpoints.", []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "FAILED", "URL"},
+				func(s *output.Styles, d acmeep.Description) []string {
+					return []string{idOf(d.AcmeEndpointArn), d.Name, s.Status(d.Status), d.Contact,
+						fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed), d.EndpointURL}
+				}, endpointRecord))
 		},
 	}
 }
