@@ -77,10 +77,9 @@ renewal.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
   certctl export 3f2a1b9c --passphrase-file pass.txt --out-dir /etc/ssl/app
   certctl export 3f2a1b9c --format pkcs12 --passphrase-file pass.txt --out-file app.p12
   certctl export 3f2a1b9c --no-private-key`,
-		Args:              cmdutil.ExactArgs(1, "ARN"),
+		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
 			if err := opts.validate(cmd); err != nil {
 				return err
 			}
@@ -91,6 +90,8 @@ renewal.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
+	_ = fl.MarkHidden("certificate-arn")
 	fl.StringVar(&opts.PassphraseFile, "passphrase-file", "", "`file` holding the passphrase that encrypts the exported key")
 	fl.BoolVar(&opts.PassphraseStdin, "passphrase-stdin", false, "read the passphrase from stdin")
 	fl.StringVar(&opts.OutDir, "out-dir", "", "write cert.pem chain.pem fullchain.pem privkey.pem into `DIR`")

@@ -25,7 +25,11 @@ elsewhere), keeping its ARN, tags and every previous version (see
 ACM's reimport rules apply: the key algorithm and size must stay the same
 (exit 5), Key Usage and Extended Key Usage values may be added but not removed
 (exit 5), the certificate must hold at least one name (exit 4). Tags cannot be
-given on reimport (exit 2); change them with ` + "`certctl tags`" + `.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+given on reimport (exit 2); change them with ` + "`certctl tags`" + `.
+
+A new version records a Certificate Available event (Action REIMPORT).
+Reimporting the certificate that is already current changes nothing: no new
+version and no event.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example:           `  certctl reimport 3f2a1b9c --certificate new.pem --private-key new.key --certificate-chain chain.pem`,
 		Args:              cmdutil.IDArg(&opts.CertificateArn, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,

@@ -38,7 +38,7 @@ type Result struct {
 	CertificateArn string `json:"CertificateArn"`
 	DomainName     string `json:"DomainName,omitempty"`
 	Outcome        string `json:"Outcome"`
-	Reason         string `json:"Reason,omitempty"`
+	Reason         string `json:"Reason"`
 }
 
 // Output is renew's JSON form.
@@ -96,6 +96,9 @@ PENDING_VALIDATION.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
+				if cmd.Flags().Changed("certificate-arn") {
+					return errs.UsageErrorf("give the ARN as an argument or with --certificate-arn, not both")
+				}
 				opts.ID = args[0]
 			}
 			if (opts.ID == "") == !opts.Due {
@@ -110,6 +113,8 @@ PENDING_VALIDATION.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 			return run(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
+	_ = cmd.Flags().MarkHidden("certificate-arn")
 	cmd.Flags().BoolVar(&opts.Due, "due", false, "renew every eligible certificate inside its renewal window")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be renewed; change nothing")
 	cmd.Flags().StringVar(&opts.Within, "within", "", "use this renewal window `duration` (uncapped) for this run")

@@ -44,10 +44,9 @@ certificate already revoked.
 Reasons: UNSPECIFIED KEY_COMPROMISE CA_COMPROMISE AFFILIATION_CHANGED SUPERSEDED
 CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example:           `  certctl revoke 3f2a1b9c --revocation-reason KEY_COMPROMISE`,
-		Args:              cmdutil.ExactArgs(1, "ARN"),
+		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
 			if opts.Reason == "" {
 				return errs.UsageErrorf("--revocation-reason is required (one of %s)", joinReasons())
 			}
