@@ -247,8 +247,18 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 // CheckCanIssue refuses issuance from a CA that is not ACTIVE.
 func (s *Service) CheckCanIssue(r *Record) error {
 	if st := r.EffectiveStatus(s.Now()); st != StatusActive {
-		return invalidState("certificate authority %s is %s, not ACTIVE", r.ID, st).
-			WithHint("enable it with: certctl ca update %s --status ACTIVE", r.ID)
+		e := invalidState("certificate authority %s is %s, not ACTIVE", r.ID, st)
+		switch st {
+		case StatusDisabled:
+			e = e.WithHint("enable it with: certctl ca update %s --status ACTIVE", r.ID)
+		case StatusDeleted:
+			e = e.WithHint("restore it within its window with: certctl ca restore %s", r.ID)
+		case StatusPendingCertificate:
+			e = e.WithHint("sign its CSR (certctl ca csr %s) and activate it with certctl ca import-certificate", r.ID)
+		case StatusExpired:
+			e = e.WithHint("create a new CA: an expired CA cannot issue")
+		}
+		return e
 	}
 	return nil
 }

@@ -257,7 +257,7 @@ func NewDetail(n Names, c *localstore.Certificate, versions []*localstore.Certif
 			Serial:        v.Serial,
 			NotBefore:     TS(v.NotBefore),
 			NotAfter:      TS(v.NotAfter),
-			IssuedAt:      TS(v.IssuedAt),
+			IssuedAt:      TS(firstNonZero(v.IssuedAt, v.ImportedAt)),
 			ImportedAt:    TS(v.ImportedAt),
 			Current:       v.Number == c.Version,
 		})
@@ -321,4 +321,13 @@ func NewSummary(n Names, c *localstore.Certificate) Summary {
 		s.ExtendedKeyUsages = append(s.ExtendedKeyUsages, e.Name)
 	}
 	return s
+}
+
+// firstNonZero returns a if set, else b: an imported version's IssuedAt is
+// the time it entered the vault, so every version carries the field.
+func firstNonZero(a, b time.Time) time.Time {
+	if a.IsZero() {
+		return b
+	}
+	return a
 }

@@ -279,9 +279,20 @@ func sortedKeys(m map[string]any) []string {
 func genericRecords(v any) [][]string {
 	switch t := v.(type) {
 	case []any:
+		// A list of scalars is one value a line (a record each, for shell
+		// loops); a list of lists (--query 'X[].[A,B]') a tab-separated
+		// record a line, as in the AWS CLI's text output.
 		cols := recordColumns(t)
 		var rows [][]string
 		for _, item := range t {
+			if inner, ok := item.([]any); ok {
+				r := make([]string, len(inner))
+				for i, x := range inner {
+					r[i] = scalarString(x)
+				}
+				rows = append(rows, r)
+				continue
+			}
 			if m, ok := item.(map[string]any); ok {
 				r := make([]string, len(cols))
 				for i, k := range cols {

@@ -313,3 +313,16 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+func TestGenericRecordsListOfLists(t *testing.T) {
+	got := genericRecords([]any{[]any{"a.example", "ISSUED"}, []any{"b.example", "EXPIRED"}})
+	want := [][]string{{"a.example", "ISSUED"}, {"b.example", "EXPIRED"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if strings.Join(got[i], "\t") != strings.Join(want[i], "\t") {
+			t.Fatalf("row %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}

@@ -3,12 +3,17 @@
 package search
 
 import (
+	"regexp"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/x509util"
 
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -151,7 +156,34 @@ func (f *Filter) check() error {
 			return checkOp(x.SubjectAlternativeName.DnsName)
 		}
 	}
+	if x := f.X509AttributeFilter; x != nil {
+		if err := checkEnum("KeyAlgorithm", x.KeyAlgorithm, x509util.ImportKeyAlgorithms); err != nil {
+			return err
+		}
+		if x.KeyUsage != nil && !x509util.IsKeyUsageName(strings.ToUpper(*x.KeyUsage)) {
+			return fmt.Errorf("unknown KeyUsage %q", *x.KeyUsage)
+		}
+		if x.ExtendedKeyUsage != nil && !x509util.IsExtKeyUsageName(strings.ToUpper(*x.ExtendedKeyUsage)) && !oidRE.MatchString(*x.ExtendedKeyUsage) {
+			return fmt.Errorf("unknown ExtendedKeyUsage %q (a name such as TLS_WEB_SERVER_AUTHENTICATION, or an OID)", *x.ExtendedKeyUsage)
+		}
+	}
 	if m := f.AcmCertificateMetadataFilter; m != nil {
+		for _, e := range []struct {
+			name    string
+			val     *string
+			allowed []string
+		}{
+			{"Status", m.Status, inventory.Statuses},
+			{"Type", m.Type, inventory.Types},
+			{"CertificateKeyPairOrigin", m.CertificateKeyPairOrigin, inventory.Origins},
+			{"RenewalStatus", m.RenewalStatus, RenewalStatuses},
+			{"ExportOption", m.ExportOption, []string{"ENABLED", "DISABLED"}},
+			{"ValidationMethod", m.ValidationMethod, []string{"DNS", "EMAIL", "HTTP"}},
+		} {
+			if err := checkEnum(e.name, e.val, e.allowed); err != nil {
+				return err
+			}
+		}
 		if count(m.Status != nil, m.Type != nil, m.RenewalStatus != nil, m.InUse != nil, m.Exported != nil, m.ExportOption != nil,
 			m.ValidationMethod != nil, m.CertificateKeyPairOrigin != nil, m.AcmeEndpointArn != nil, m.AcmeAccountId != nil,
 			m.CertificateAuthorityArn != nil) != 1 {
@@ -300,4 +332,23 @@ func commonName(subject string) string {
 		}
 	}
 	return ""
+}
+
+// RenewalStatuses are the values of RenewalStatus (SPEC section 1).
+var RenewalStatuses = []string{"PENDING_AUTO_RENEWAL", "PENDING_VALIDATION", "SUCCESS", "FAILED"}
+
+var oidRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)+$`)
+
+// checkEnum refuses a value outside allowed (compared case-insensitively,
+// as matching is).
+func checkEnum(name string, v *string, allowed []string) error {
+	if v == nil {
+		return nil
+	}
+	for _, a := range allowed {
+		if strings.EqualFold(*v, a) {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown %s %q (use one of %s)", name, *v, strings.Join(allowed, ", "))
 }

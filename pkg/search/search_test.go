@@ -118,3 +118,30 @@ func FuzzParseTerse(f *testing.F) {
 		}
 	})
 }
+
+func TestUnknownEnumValuesRefused(t *testing.T) {
+	for _, bad := range []string{
+		`{"Filter":{"AcmCertificateMetadataFilter":{"Status":"BOGUS"}}}`,
+		`{"Filter":{"AcmCertificateMetadataFilter":{"Type":"AMAZON_ISSUED"}}}`,
+		`{"Filter":{"AcmCertificateMetadataFilter":{"CertificateKeyPairOrigin":"FOO"}}}`,
+		`{"Filter":{"AcmCertificateMetadataFilter":{"RenewalStatus":"DONE"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"KeyAlgorithm":"RSA_9999"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"KeyUsage":"SIGNING"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"ExtendedKeyUsage":"WEB"}}}`,
+	} {
+		if _, err := Parse([]byte(bad)); err == nil {
+			t.Errorf("Parse(%s) accepted an unknown value", bad)
+		}
+	}
+	for _, good := range []string{
+		`{"Filter":{"AcmCertificateMetadataFilter":{"Status":"issued"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"ExtendedKeyUsage":"1.3.6.1.5.5.7.3.1"}}}`,
+	} {
+		if _, err := Parse([]byte(good)); err != nil {
+			t.Errorf("Parse(%s): %v", good, err)
+		}
+	}
+	if _, err := ParseTerse("status:BOGUS", now); err == nil {
+		t.Error("terse status:BOGUS accepted")
+	}
+}

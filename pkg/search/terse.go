@@ -36,7 +36,11 @@ func ParseTerse(q string, now time.Time) (*Statement, error) {
 	if len(terms) == 0 {
 		return nil, fmt.Errorf("empty query (terms: %s)", TerseHelp)
 	}
-	return &Statement{And: terms}, nil
+	st := &Statement{And: terms}
+	if err := st.check(0); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func strp(s string) *string { return &s }

@@ -34,11 +34,13 @@ built-in public-style hierarchy for domain-validated and ACME certificates.
 ` + "`certctl ca trust-bundle`" + ` prints every root to trust.`,
 		Args: cmdutil.NoArgs,
 	}
-	cmd.AddCommand(
-		newCmdCreate(f), newCmdList(f), newCmdDescribe(f), newCmdCSR(f), newCmdImportCertificate(f),
-		newCmdIssue(f), newCmdUpdate(f), newCmdDelete(f), newCmdRestore(f), newCmdCRL(f),
-		newCmdTrustBundle(f), newCmdServe(f),
-	)
+	cmd.AddCommand(newCmdCreate(f), newCmdList(f), newCmdTrustBundle(f), newCmdServe(f))
+	// Verbs on one CA also take it as --certificate-authority-arn, as AWS
+	// Private CA's CLI does.
+	for _, c := range []*cobra.Command{newCmdDescribe(f), newCmdCSR(f), newCmdImportCertificate(f),
+		newCmdIssue(f), newCmdUpdate(f), newCmdDelete(f), newCmdRestore(f), newCmdCRL(f)} {
+		cmd.AddCommand(cmdutil.WithIDAlias(c, "certificate-authority-arn", "CA"))
+	}
 	return cmd
 }
 

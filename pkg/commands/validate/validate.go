@@ -152,11 +152,11 @@ func report(e *cmdutil.Env, out *validation.Outcome) {
 		return
 	}
 	for _, ch := range out.Checks {
-		line := ch.DomainName + "\t" + ch.Status
+		line := output.Sanitize(ch.DomainName) + "\t" + ch.Status
 		if ch.Detail != "" {
-			line += "\t" + ch.Detail
+			line += "\t" + output.Sanitize(ch.Detail)
 		}
-		fmt.Fprintln(w, output.Sanitize(line))
+		fmt.Fprintln(w, line)
 	}
 }
 
