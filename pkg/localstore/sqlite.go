@@ -60,13 +60,18 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, err
 	}
 	s := &SQLite{db: db}
-	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
-		db.Close()
-		return nil, err
-	}
 	if s.ro, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
 		db.Close()
 		return nil, err
+	}
+	// Read the schema version through the read pool: a read-only command
+	// on an up-to-date vault then never opens a write connection.
+	var v int
+	if err := s.ro.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != len(migrations) {
+		if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
