@@ -2,6 +2,8 @@
 package root
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -171,6 +173,31 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		configcmd.NewCmdConfig(f),
 		completion.NewCmdCompletion(f),
 	)
+	cmd.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help about any command: certctl help <command> [subcommand].",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			target, _, err := c.Root().Find(args)
+			if err != nil || target == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range target.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := c.Root().Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return errs.UsageErrorf("unknown help topic %q", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	})
 	cmd.SetHelpCommandGroupID("settings")
 	return cmd
 }
