@@ -73,6 +73,10 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) (code errs.Exit
 		return errs.ExitOK
 	}
 	err = classify(err)
+	if f.Globals.Output == "" {
+		// Flag parsing may have stopped before -o: look for it in args.
+		f.Globals.Output = outputFromArgs(args)
+	}
 	printError(f, err)
 	return errs.ExitCodeOf(err)
 }
@@ -122,4 +126,22 @@ func printError(f *cmdutil.Factory, err error) {
 		b, _ := json.Marshal(map[string]errorObject{"Error": {Code: name, Message: msg, ExitCode: int(code)}})
 		fmt.Fprintln(f.IO.ErrOut, string(b))
 	}
+}
+
+// outputFromArgs finds an -o/--output value in args (for error reporting
+// when flag parsing failed before reaching it).
+func outputFromArgs(args []string) string {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return ""
+		case (a == "-o" || a == "--output") && i+1 < len(args):
+			return args[i+1]
+		case strings.HasPrefix(a, "--output="):
+			return strings.TrimPrefix(a, "--output=")
+		case strings.HasPrefix(a, "-o") && len(a) > 2 && !strings.HasPrefix(a, "--"):
+			return strings.TrimPrefix(a, "-o")
+		}
+	}
+	return ""
 }
