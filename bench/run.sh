@@ -255,3 +255,7 @@ done
 echo
 echo "commands:"
 for c in "${CMDS[@]}"; do echo "  $c"; done
+
+echo
+echo "ACME endpoints (orders/s and latency with 1-32 concurrent clients, Pebble beside when installed):"
+bash "$ROOT/bench/acme.sh"
