@@ -2,19 +2,13 @@ package ca
 
 import (
 	"crypto/x509/pkix"
-	"encoding/json"
 	"math/big"
-	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 	"time"
-)
 
-// zlintSources are the lint sources the SPEC judges certctl's certificates
-// by (the vault's CAs are not publicly trusted, so no CA/B Forum rules).
-var zlintSources = []string{"RFC5280", "RFC5480", "RFC3279", "RFC5891", "RFC8813", "Community"}
+	"github.com/certctl/certctl/internal/zlinttest"
+)
 
 // artifact is one certificate or CRL to lint.
 type artifact struct {
@@ -87,67 +81,25 @@ func lintArtifacts(t *testing.T) []artifact {
 	return out
 }
 
-type zlintResult struct {
-	Result  string `json:"result"`
-	Details string `json:"details"`
-}
-
 // TestZlint lints every artifact with zlint and fails on any error- or
 // fatal-level finding of the SPEC's lint sources.
 func TestZlint(t *testing.T) {
-	zlint := interopTool(t, "zlint")
-	sources := lintSourcesByName(t, zlint)
+	linter, err := zlinttest.New(interopTool(t, "zlint"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	for _, a := range lintArtifacts(t) {
 		path := writePEM(t, dir, a.name+".pem", a.typ, a.der)
-		// zlint v3.6.1 rejects "-includeSources RFC3279,RFC8813" (its
-		// source-name parser misses them), so every lint runs and the
-		// results are filtered by source below.
-		out, err := exec.Command(zlint, path).CombinedOutput()
+		findings, passed, err := linter.Lint(path)
 		if err != nil {
-			t.Fatalf("zlint %s: %v\n%s", a.name, err, out)
+			t.Fatal(err)
 		}
-		var results map[string]zlintResult
-		if err := json.Unmarshal(out, &results); err != nil {
-			t.Fatalf("zlint %s output: %v\n%s", a.name, err, out)
-		}
-		if len(results) == 0 {
-			t.Fatalf("zlint ran no lint on %s", a.name)
-		}
-		passed := 0
-		for lint, r := range results {
-			// Judge only the SPEC's sources.
-			if !slices.Contains(zlintSources, sources[lint]) {
-				continue
-			}
-			switch r.Result {
-			case "error", "fatal":
-				t.Errorf("%s: %s = %s %s", filepath.Base(path), lint, r.Result, r.Details)
-			case "warn":
-				t.Logf("%s: %s = warn %s", filepath.Base(path), lint, r.Details)
-			case "pass":
-				passed++
-			}
+		for _, f := range findings {
+			t.Errorf("%s: %s = %s %s", filepath.Base(path), f.Lint, f.Result, f.Details)
 		}
 		if passed == 0 {
 			t.Errorf("%s: no lint of the SPEC's sources passed; is the source filter right?", a.name)
 		}
 	}
-}
-
-// lintSourcesByName maps each zlint lint to its source.
-func lintSourcesByName(t *testing.T, zlint string) map[string]string {
-	out, err := exec.Command(zlint, "-list-lints-json").Output()
-	if err != nil {
-		t.Fatalf("zlint -list-lints-json: %v", err)
-	}
-	m := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		var l struct{ Name, Source string }
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("zlint -list-lints-json line %q: %v", line, err)
-		}
-		m[l.Name] = l.Source
-	}
-	return m
 }
