@@ -64,11 +64,7 @@ func newCmdDomainAdd(f *cmdutil.Factory) *cobra.Command {
 				return err
 			}
 			var d *acmeep.Domain
-			err = e.V.Store.Update(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				d, err = acmeep.AddDomain(tx, ep, args[1], recordFunc(tx, e.Cfg.DNSZone), pre, f.Now())
 				return err
 			})
@@ -97,11 +93,7 @@ func newCmdDomainList(f *cmdutil.Factory) *cobra.Command {
 			out := struct {
 				DomainValidations []acmeep.DomainView `json:"DomainValidations"`
 			}{DomainValidations: []acmeep.DomainView{}}
-			err = e.V.Store.View(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			err = e.onEndpoint(cmd.Context(), args[0], false, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				ds, err := acmeep.ListDomains(tx, ep.ID)
 				for _, d := range ds {
 					out.DomainValidations = append(out.DomainValidations, acmeep.ViewDomain(d))
@@ -135,11 +127,7 @@ forbids it, and stays PENDING otherwise. Exits 0 whatever the status.` + cmdutil
 				return err
 			}
 			var d *acmeep.Domain
-			if err := e.V.Store.View(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			if err := e.onEndpoint(cmd.Context(), args[0], false, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				d, err = acmeep.GetDomain(tx, ep.ID, args[1])
 				return err
 			}); err != nil {
@@ -188,11 +176,7 @@ func newCmdDomainRemove(f *cmdutil.Factory) *cobra.Command {
 				return err
 			}
 			var d *acmeep.Domain
-			err = e.V.Store.Update(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				if d, err = acmeep.GetDomain(tx, ep.ID, args[1]); err != nil {
 					return err
 				}

@@ -76,11 +76,7 @@ The MAC key (base64url) is shown only now; the vault keeps it sealed.` + cmdutil
 			}
 			var b *acmeep.EAB
 			var key []byte
-			err = e.V.Store.Update(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				b, key, err = acmeep.CreateEAB(tx, sealer, ep, reusable, d, f.Now())
 				return err
 			})
@@ -128,11 +124,7 @@ func newCmdEABList(f *cmdutil.Factory) *cobra.Command {
 				ExternalAccountBindings []acmeep.EABView `json:"ExternalAccountBindings"`
 			}{ExternalAccountBindings: []acmeep.EABView{}}
 			now := f.Now()
-			err = e.V.Store.View(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			err = e.onEndpoint(cmd.Context(), args[0], false, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				bs, err := acmeep.ListEAB(tx, ep.ID)
 				for _, b := range bs {
 					out.ExternalAccountBindings = append(out.ExternalAccountBindings, acmeep.ViewEAB(e.Names, b, now))
@@ -169,11 +161,7 @@ Accounts it already bound keep working.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 			}
 			now := f.Now()
 			var v acmeep.EABView
-			err = e.V.Store.Update(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				b, err := acmeep.ResolveEAB(tx, ep, args[1])
 				if err != nil {
 					return err

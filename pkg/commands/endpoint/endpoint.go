@@ -60,6 +60,22 @@ func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
 	return &env{Env: e, base: acmeep.BaseURL(e.Cfg.EndpointBaseURL, e.Cfg.EndpointListen)}, nil
 }
 
+// onEndpoint runs fn on the endpoint named by arg, in a write transaction
+// when write is set and a read one otherwise.
+func (e *env) onEndpoint(ctx context.Context, arg string, write bool, fn func(tx localstore.Tx, ep *acmeep.Endpoint) error) error {
+	txn := e.V.Store.View
+	if write {
+		txn = e.V.Store.Update
+	}
+	return txn(ctx, func(tx localstore.Tx) error {
+		ep, err := acmeep.Resolve(tx, arg)
+		if err != nil {
+			return err
+		}
+		return fn(tx, ep)
+	})
+}
+
 func completeEndpoint(f *cmdutil.Factory) cobra.CompletionFunc {
 	return f.CompleteObjects(acmeep.KindEndpoint, func(data []byte) string {
 		var e acmeep.Endpoint

@@ -121,11 +121,7 @@ func newCmdDescribe(f *cmdutil.Factory) *cobra.Command {
 				return err
 			}
 			var d acmeep.Description
-			err = e.V.Store.View(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			err = e.onEndpoint(cmd.Context(), args[0], false, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				d, err = e.describeIn(tx, ep)
 				return err
 			})
@@ -218,11 +214,7 @@ tags (replaced as a whole) or name. Prints the endpoint as ` + "`describe`" + ` 
 				return err
 			}
 			var d acmeep.Description
-			err = e.V.Store.Update(cmd.Context(), func(tx localstore.Tx) error {
-				ep, err := acmeep.Resolve(tx, args[0])
-				if err != nil {
-					return err
-				}
+			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
 				if fl.Changed("contact") {
 					ep.Contact = contact
 				}
