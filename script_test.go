@@ -79,6 +79,7 @@ func TestScripts(t *testing.T) {
 			"vaultdump": cmdVaultDump,
 			"filemode":  cmdFileMode,
 			"rc":        cmdRC,
+			"sleep":     cmdSleep,
 		},
 	})
 }
@@ -210,4 +211,15 @@ func cmdRC(ts *testscript.TestScript, neg bool, args []string) {
 	if (got == want) == neg {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 	}
+}
+
+// cmdSleep: sleep DURATION — waits (for scripts that drive a background
+// command such as events --follow).
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }
