@@ -142,3 +142,16 @@ func TestParseStoredSerialMatchesParseSerial(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseStoredSerial(f *testing.F) {
+	f.Add("0a:1b")
+	f.Add("e1:2b:91:6e:1a:19:4a:d2:32:f0:7e:73:e6:1b:cf:b0")
+	f.Add("-01")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, werr := x509util.ParseSerial(s)
+		got, gerr := parseStoredSerial(s)
+		if (werr == nil) != (gerr == nil) || (werr == nil && want.Cmp(got) != 0) {
+			t.Fatalf("%q: parseStoredSerial = %v, %v; ParseSerial = %v, %v", s, got, gerr, want, werr)
+		}
+	})
+}
