@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -394,4 +395,24 @@ func Set(file, name, value string) error {
 		return err
 	}
 	return fsutil.WriteFileAtomic(file, data, 0o600)
+}
+
+// Shown is the value of a setting as certctl prints it: like Raw, but a
+// password inside a URL (a PostgreSQL --store) is replaced by "xxxxx", so
+// that config list and get never print a secret.
+func (c *Config) Shown(name string) string {
+	return RedactURL(c.Raw(name))
+}
+
+// RedactURL hides the password of a URL's user information; anything that
+// is not such a URL is returned unchanged.
+func RedactURL(s string) string {
+	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
 }

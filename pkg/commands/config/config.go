@@ -64,7 +64,7 @@ ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml (or --config), or its default.
 			out := ListOutput{ConfigFile: c.File}
 			for _, k := range cfgpkg.Keys {
 				out.Settings = append(out.Settings, Setting{
-					Key: k.Name, Value: c.Raw(k.Name), Env: cfgpkg.EnvName(k.Name), Help: k.Help,
+					Key: k.Name, Value: c.Shown(k.Name), Env: cfgpkg.EnvName(k.Name), Help: k.Help,
 					Source: c.Source(k.Name, f.Globals.ConfigFlags, f.Getenv),
 				})
 			}
@@ -105,7 +105,7 @@ ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml (or --config), or its default.
 			if err != nil {
 				return err
 			}
-			val := c.Raw(k.Name)
+			val := c.Shown(k.Name)
 			return p.Print(map[string]string{"Key": k.Name, "Value": val}, output.View{
 				Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{val}}} },
 				Records: func() [][]string { return [][]string{{val}} },
