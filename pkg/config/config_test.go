@@ -255,9 +255,9 @@ func TestSplitList(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	cases := map[string]string{
 		"postgres://u:s3cret@db.internal:5432/certctl?sslmode=disable": "postgres://u:xxxxx@db.internal:5432/certctl?sslmode=disable",
-		"postgres://u@db/certctl": "postgres://u@db/certctl",
-		"sqlite:/var/lib/v.db":    "sqlite:/var/lib/v.db",
-		"":                        "",
+		"postgres://u@db/certctl":                                      "postgres://u@db/certctl",
+		"sqlite:/var/lib/v.db":                                         "sqlite:/var/lib/v.db",
+		"":                                                             "",
 	}
 	for in, want := range cases {
 		if got := RedactURL(in); got != want {
