@@ -164,16 +164,9 @@ func newCmdDescribe(f *cmdutil.Factory) *cobra.Command {
 		Args:              cmdutil.ExactArgs(1, "CA"),
 		ValidArgsFunction: completeCA(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
+			e, r, err := readCA(cmd.Context(), f, args[0])
 			if err != nil {
 				return err
-			}
-			var r *authority.Record
-			if err := e.v.Store.View(cmd.Context(), func(tx localstore.Tx) error {
-				r, err = resolveCAView(tx, e, args[0])
-				return err
-			}); err != nil {
-				return cmdutil.VaultError(err)
 			}
 			d := describeRecord(e.names, r, f.Now())
 			return e.p.Print(map[string]Description{"CertificateAuthority": d}, output.View{
@@ -211,6 +204,23 @@ func newCmdDescribe(f *cmdutil.Factory) *cobra.Command {
 	}
 }
 
+// readCA opens the vault and reads the CA named by arg (read-only: the
+// default CA must already exist).
+func readCA(ctx context.Context, f *cmdutil.Factory, arg string) (*env, *authority.Record, error) {
+	e, err := open(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	var r *authority.Record
+	if err := e.v.Store.View(ctx, func(tx localstore.Tx) error {
+		r, err = resolveCAView(tx, e, arg)
+		return err
+	}); err != nil {
+		return nil, nil, cmdutil.VaultError(err)
+	}
+	return e, r, nil
+}
+
 // resolveCAView resolves a CA in a read transaction: "default" must exist.
 func resolveCAView(tx localstore.Tx, e *env, arg string) (*authority.Record, error) {
 	if strings.EqualFold(arg, "default") {
@@ -246,16 +256,9 @@ func newCmdCSR(f *cmdutil.Factory) *cobra.Command {
 		Args:              cmdutil.ExactArgs(1, "CA"),
 		ValidArgsFunction: completeCA(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
+			e, r, err := readCA(cmd.Context(), f, args[0])
 			if err != nil {
 				return err
-			}
-			var r *authority.Record
-			if err := e.v.Store.View(cmd.Context(), func(tx localstore.Tx) error {
-				r, err = resolveCAView(tx, e, args[0])
-				return err
-			}); err != nil {
-				return cmdutil.VaultError(err)
 			}
 			if r.CSRPEM == "" {
 				return errs.Refusedf("certificate authority %s is %s: it has no pending CSR", r.ID, r.Status).WithCode(authority.ReasonInvalidState)
