@@ -188,33 +188,34 @@ func StoreImported(tx localstore.Tx, v *localstore.Vault, c *localstore.Certific
 }
 
 // Reimport replaces the certificate id with new material, keeping its ARN,
-// tags and history, by ACM's reimport rules.
-func Reimport(tx localstore.Tx, v *localstore.Vault, id string, m *Material, now time.Time) (*localstore.Certificate, error) {
-	c, err := tx.GetCertificate(id)
+// tags and history, by ACM's reimport rules. changed is false when the
+// material is the certificate already current (nothing is written).
+func Reimport(tx localstore.Tx, v *localstore.Vault, id string, m *Material, now time.Time) (c *localstore.Certificate, changed bool, err error) {
+	c, err = tx.GetCertificate(id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if c.Type != TypeImported {
-		return nil, errs.Refusedf("certificate %s is %s, not IMPORTED: only imported certificates can be reimported", id, c.Type)
+		return nil, false, errs.Refusedf("certificate %s is %s, not IMPORTED: only imported certificates can be reimported", id, c.Type)
 	}
 	cur, err := tx.GetVersion(id, c.Version)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	old, err := pemio.ParseCertificatesPEM(cur.CertificatePEM)
 	if err != nil || len(old) == 0 {
-		return nil, fmt.Errorf("%w: current version of %s is unreadable", localstore.ErrCorrupt, id)
+		return nil, false, fmt.Errorf("%w: current version of %s is unreadable", localstore.ErrCorrupt, id)
 	}
 	if err := x509util.CheckReimport(old[0], m.Leaf); err != nil {
 		var re *x509util.RuleError
 		if errors.As(err, &re) && re.Rule == x509util.RuleReimportNoName {
-			return nil, invalid(err)
+			return nil, false, invalid(err)
 		}
-		return nil, &errs.Error{Exit: errs.ExitRefused, Err: err}
+		return nil, false, &errs.Error{Exit: errs.ExitRefused, Err: err}
 	}
 	if bytes.Equal(old[0].Raw, m.Leaf.Raw) {
 		// The same certificate again: nothing changes, as in ACM.
-		return c, nil
+		return c, false, nil
 	}
 	c.Version++
 	c.UpdatedAt = now
@@ -222,16 +223,16 @@ func Reimport(tx localstore.Tx, v *localstore.Vault, id string, m *Material, now
 	c.Status = StatusIssued
 	c.RevokedAt, c.RevocationReason = time.Time{}, ""
 	if err := fillFromLeaf(c, m.Leaf); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	ref := KeyRef(c.ID, c.Version)
 	if err := v.SealKey(tx, ref, m.Key); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	ver := NewVersion(c.Version, m.Leaf, m.Chain, ref)
 	ver.ImportedAt = now
 	if err := tx.PutVersion(c.ID, ver); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return c, tx.PutCertificate(c)
+	return c, true, tx.PutCertificate(c)
 }

@@ -79,12 +79,8 @@ func runReimport(ctx context.Context, o *ImportOptions) error {
 		if err != nil {
 			return err
 		}
-		before, err := tx.GetCertificate(id)
-		if err != nil {
-			return err
-		}
-		c, err := inventory.Reimport(tx, e.V, id, m, now)
-		if err != nil || c.Version == before.Version {
+		c, changed, err := inventory.Reimport(tx, e.V, id, m, now)
+		if err != nil || !changed {
 			return err // the same certificate again changes nothing
 		}
 		return em.EmitAvailable(tx, c, events.ActionReimport)
