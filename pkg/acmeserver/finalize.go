@@ -114,8 +114,9 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var prob *Problem
+	var em *events.Emitter
 	err := s.update(r.Context(), func(tx localstore.Tx) error {
-		prob = nil
+		prob, em = nil, s.emitter()
 		o, err := endpoint.GetOrder(tx, order.ID)
 		if err != nil {
 			return err
@@ -124,7 +125,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 			prob = problem(errOrderNotReady, http.StatusForbidden, "order is "+o.Status+", not ready")
 			return nil
 		}
-		if err := s.issue(tx, ep, req.Account, o, csr); err != nil {
+		if err := s.issue(tx, ep, req.Account, o, csr, em); err != nil {
 			return err
 		}
 		order = o
@@ -137,6 +138,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	case prob != nil:
 		writeProblem(w, prob)
 	default:
+		s.deliver(em)
 		s.writeOrder(w, r, http.StatusOK, order)
 	}
 }
@@ -145,7 +147,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 // key's family and records it in the inventory (KeyPairOrigin ACME, no
 // key). A re-issue by the same account for the same names and key
 // algorithm adds a version to the same certificate.
-func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.Account, o *endpoint.Order, csr *checkedCSR) error {
+func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.Account, o *endpoint.Order, csr *checkedCSR, em *events.Emitter) error {
 	now := s.cfg.Now()
 	names := make([]string, len(o.Identifiers))
 	for i, id := range o.Identifiers {
@@ -199,10 +201,7 @@ func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.A
 	if err := endpoint.PutOrder(tx, o); err != nil {
 		return err
 	}
-	em := &events.Emitter{Region: s.cfg.Names.Region, Account: s.cfg.Names.Account, Now: s.cfg.Now}
-	d := events.CertificateDetail(c, now)
-	d["Action"] = action
-	if err := em.Emit(tx, events.Available, []string{s.cfg.Names.CertificateARN(c.ID)}, d); err != nil {
+	if err := em.EmitAvailable(tx, c, action); err != nil {
 		return err
 	}
 	return endpoint.CountIssuance(tx, ep.ID, true, now)

@@ -57,8 +57,9 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	serial := x509util.FormatSerial(cert.SerialNumber)
 	now := s.cfg.Now()
 	var prob *Problem
+	var em *events.Emitter
 	err = s.update(r.Context(), func(tx localstore.Tx) error {
-		prob = nil
+		prob, em = nil, s.emitter()
 		caID, c, err := findIssued(tx, cert, serial)
 		if err != nil {
 			return err
@@ -79,21 +80,14 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 			prob = problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked")
 			return nil
 		}
-		if err := authority.Revoke(tx, caID, serial, now, reason); err != nil {
-			return err
-		}
 		if c.Serial != serial {
-			return nil
+			// An earlier version of the certificate: only its serial.
+			return authority.Revoke(tx, caID, serial, now, reason)
 		}
-		c.Status, c.RevokedAt, c.RevocationReason, c.UpdatedAt = inventory.StatusRevoked, now, reasonName, now
-		inventory.UpdateEligibility(c, now)
-		if err := tx.PutCertificate(c); err != nil {
+		if err := inventory.Revoke(tx, c, reasonName, reason, now); err != nil {
 			return err
 		}
-		em := &events.Emitter{Region: s.cfg.Names.Region, Account: s.cfg.Names.Account, Now: s.cfg.Now}
-		d := events.CertificateDetail(c, now)
-		d["RevocationReason"] = reasonName
-		return em.Emit(tx, events.Revoked, []string{s.cfg.Names.CertificateARN(c.ID)}, d)
+		return em.EmitRevoked(tx, c)
 	})
 	switch {
 	case err != nil:
@@ -101,6 +95,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	case prob != nil:
 		writeProblem(w, prob)
 	default:
+		s.deliver(em)
 		w.WriteHeader(http.StatusOK)
 	}
 }

@@ -14,6 +14,7 @@ package acmeserver
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log"
 	"net/http"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -53,6 +55,9 @@ type Config struct {
 	MaxBody int64
 	// Logger receives internal errors; nil discards them.
 	Logger *log.Logger
+	// EventHook is the hooks.event command that receives each event the
+	// server records (issuance, revocation) as JSON on stdin.
+	EventHook string
 }
 
 // Server serves the ACME endpoints of a vault.
@@ -203,4 +208,21 @@ func rfc3339(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// emitter returns a fresh event emitter (one per transaction attempt).
+func (s *Server) emitter() *events.Emitter {
+	return &events.Emitter{Region: s.cfg.Names.Region, Account: s.cfg.Names.Account, Now: s.cfg.Now}
+}
+
+// deliver hands committed events to the event hook, off the request path.
+func (s *Server) deliver(em *events.Emitter) {
+	if s.cfg.EventHook == "" || em == nil || len(em.Pending) == 0 {
+		return
+	}
+	out := io.Discard
+	if s.cfg.Logger != nil {
+		out = s.cfg.Logger.Writer()
+	}
+	go events.Deliver(context.Background(), s.cfg.EventHook, em.Pending, out)
 }

@@ -107,7 +107,7 @@ func runServe(ctx context.Context, f *cmdutil.Factory, opts *ServeOptions) error
 	srv := acmeserver.New(acmeserver.Config{
 		Vault: e.V, Authority: e.Authority, Names: e.Names, Now: f.Now, BaseURL: base,
 		Validity: e.Cfg.CertificateValidity, DomainsPerCertificate: e.Cfg.DomainsPerCertificate,
-		Logger: log.New(f.IO.ErrOut, "", log.LstdFlags),
+		Logger: log.New(f.IO.ErrOut, "", log.LstdFlags), EventHook: e.Cfg.EventHook,
 	})
 	hs := &http.Server{
 		Handler:           srv,
