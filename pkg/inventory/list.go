@@ -24,6 +24,8 @@ type Query struct {
 	StartingToken string
 	// statuses, set by List, are the statuses matched in Go.
 	statuses []string
+	// eligibility, set by List, are the renewal eligibilities matched in Go.
+	eligibility []string
 	// Now, when set, is the time at which statuses are judged: an ISSUED
 	// certificate past its NotAfter is listed, and filtered, as EXPIRED.
 	Now time.Time
@@ -45,7 +47,10 @@ func (q *Query) refresh(certs []*localstore.Certificate) {
 		return
 	}
 	for _, c := range certs {
-		c.Status = EffectiveStatus(c, q.Now)
+		if st := EffectiveStatus(c, q.Now); st != c.Status {
+			c.Status = st
+			UpdateEligibility(c, q.Now) // an expired certificate is never eligible
+		}
 	}
 }
 
@@ -84,6 +89,9 @@ func DecodeToken(tok string) (int, error) {
 }
 
 func (q *Query) matchesGo(c *localstore.Certificate) bool {
+	if len(q.eligibility) > 0 && !contains(q.eligibility, eligibility(c)) {
+		return false
+	}
 	if len(q.statuses) > 0 && !contains(q.statuses, c.Status) {
 		return false
 	}
@@ -136,6 +144,11 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 		// A record without an eligibility is shown as INELIGIBLE.
 		f.Eligibility = append(append([]string(nil), f.Eligibility...), "")
 	}
+	q.eligibility = nil
+	if !q.Now.IsZero() && len(f.Eligibility) > 0 {
+		// Eligibility depends on the time too (expired: INELIGIBLE).
+		q.eligibility, f.Eligibility = f.Eligibility, nil
+	}
 	q.statuses = nil
 	if !q.Now.IsZero() && (contains(f.Statuses, StatusIssued) || contains(f.Statuses, StatusExpired)) {
 		// ISSUED and EXPIRED depend on the time: select both in the store
@@ -148,7 +161,7 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 			}
 		}
 	}
-	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0 || len(q.statuses) > 0
+	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0 || len(q.statuses) > 0 || len(q.eligibility) > 0
 	if !goFilter {
 		f.Offset = offset
 		if q.MaxItems > 0 {

@@ -257,3 +257,40 @@ func FuzzDecodeToken(f *testing.F) {
 		}
 	})
 }
+
+// TestListEligibilityIsJudgedNow: a certificate stored ELIGIBLE whose
+// NotAfter has passed lists as EXPIRED and INELIGIBLE, and the eligibility
+// filter follows what is shown.
+func TestListEligibilityIsJudgedNow(t *testing.T) {
+	c := &localstore.Certificate{
+		ID: "0f8fad5b-d9cb-469f-a165-70867728950e", DomainName: "app.internal", Status: StatusIssued,
+		Type: TypePrivate, KeyPairOrigin: OriginVault, KeyAlgorithm: "EC_prime256v1", CreatedAt: t0,
+		NotBefore: t0, NotAfter: t0.Add(24 * time.Hour), Exported: true, RenewalEligibility: Eligible, Version: 1,
+	}
+	st := testStore(t, []*localstore.Certificate{c})
+	list := func(now time.Time, elig ...string) []*localstore.Certificate {
+		var p *Page
+		err := st.View(context.Background(), func(tx localstore.Tx) error {
+			var err error
+			p, err = List(tx, Query{Now: now, Filter: localstore.CertificateFilter{Eligibility: elig}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Certificates
+	}
+	if got := list(t0.Add(time.Hour), Eligible); len(got) != 1 || got[0].Status != StatusIssued {
+		t.Fatalf("before expiry: %+v", got)
+	}
+	later := t0.Add(48 * time.Hour)
+	if got := list(later); len(got) != 1 || got[0].Status != StatusExpired || got[0].RenewalEligibility != Ineligible {
+		t.Fatalf("after expiry: %+v", got)
+	}
+	if got := list(later, Eligible); len(got) != 0 {
+		t.Fatalf("expired certificate listed as ELIGIBLE")
+	}
+	if got := list(later, Ineligible); len(got) != 1 {
+		t.Fatalf("expired certificate not listed as INELIGIBLE")
+	}
+}
