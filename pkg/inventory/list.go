@@ -41,16 +41,23 @@ func EffectiveStatus(c *localstore.Certificate, now time.Time) string {
 	return c.Status
 }
 
+// AsOf brings c's time-dependent fields up to now for display: past its
+// NotAfter an ISSUED certificate is EXPIRED and never eligible, even before
+// renew --due records it.
+func AsOf(c *localstore.Certificate, now time.Time) {
+	if st := EffectiveStatus(c, now); st != c.Status {
+		c.Status = st
+		UpdateEligibility(c, now)
+	}
+}
+
 // refresh sets each certificate's status to its effective status at q.Now.
 func (q *Query) refresh(certs []*localstore.Certificate) {
 	if q.Now.IsZero() {
 		return
 	}
 	for _, c := range certs {
-		if st := EffectiveStatus(c, q.Now); st != c.Status {
-			c.Status = st
-			UpdateEligibility(c, q.Now) // an expired certificate is never eligible
-		}
+		AsOf(c, q.Now)
 	}
 }
 

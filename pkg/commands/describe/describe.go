@@ -130,7 +130,7 @@ func run(ctx context.Context, o *Options) error {
 		return err
 	}
 	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
-	c.Status = inventory.EffectiveStatus(c, f.Now())
+	inventory.AsOf(c, f.Now())
 	d := inventory.NewDetail(names, c, versions)
 	return p.Print(Output{Certificate: d}, view(d, f.Now))
 }

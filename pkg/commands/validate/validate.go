@@ -161,7 +161,7 @@ func report(e *cmdutil.Env, out *validation.Outcome) {
 }
 
 func printCertificate(e *cmdutil.Env, c *localstore.Certificate) error {
-	c.Status = inventory.EffectiveStatus(c, e.F.Now())
+	inventory.AsOf(c, e.F.Now())
 	d := inventory.NewDetail(e.Names, c, nil)
 	return e.P.Print(Output{Certificate: d}, detailView(d))
 }
