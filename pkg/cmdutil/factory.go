@@ -4,18 +4,19 @@ package cmdutil
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // GlobalOptions are the values of the root command's persistent flags.
@@ -43,9 +44,14 @@ type Factory struct {
 	// master key (tests only; production uses localstore.DefaultScrypt).
 	TestScrypt *localstore.ScryptParams
 
+	// Actor, when set, is who this process's changes are recorded as made
+	// by (tests); else the OS user on this host.
+	Actor *audit.Actor
+
 	cfg     *config.Config
 	vault   *localstore.Vault
 	printer *output.Printer
+	core    *service.Core
 }
 
 // New returns a factory over the real process environment.
@@ -100,30 +106,9 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	return v, nil
 }
 
-// VaultError maps an error from the vault layer to exit code 6 with a
-// message that helps; errors already carrying a code keep it.
-func VaultError(err error) error {
-	var ce *errs.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ce):
-		return err
-	case errors.Is(err, context.Canceled):
-		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
-	case errors.Is(err, localstore.ErrNotFound):
-		return &errs.Error{Exit: errs.ExitNotFound, Err: err}
-	case errors.Is(err, localstore.ErrLocked):
-		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE or pass --vault-passphrase-file")
-	case errors.Is(err, localstore.ErrWrongPassphrase):
-		return errs.VaultErrorf("wrong vault passphrase")
-	case errors.Is(err, localstore.ErrCorrupt):
-		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
-	case localstore.IsStorageError(err):
-		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
-	}
-	return &errs.Error{Exit: errs.ExitFailure, Err: err}
-}
+// VaultError maps an error from the vault layer to its exit code (see
+// service.MapError); errors already carrying a code keep it.
+func VaultError(err error) error { return service.MapError(err) }
 
 func (f *Factory) vaultPassphrase() ([]byte, error) {
 	if p := f.Globals.VaultPassphraseFile; p != "" {

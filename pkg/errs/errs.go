@@ -129,3 +129,13 @@ func ExitCodeOf(err error) ExitCode {
 	}
 	return ExitFailure
 }
+
+// CodeNameOf is the machine-readable code of any error (InternalFailure for
+// one without a code).
+func CodeNameOf(err error) string {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce.CodeName()
+	}
+	return codeNames[ExitFailure]
+}

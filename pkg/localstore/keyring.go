@@ -3,7 +3,9 @@ package localstore
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,7 +57,16 @@ const wrapAAD = "certctl master key v1"
 // sealed value copied to another record does not open.
 type Sealer struct {
 	aead cipher.AEAD
+	// auditKey keys the audit log's HMAC chain; it is derived from the
+	// master key (HKDF-SHA256), so it changes only with the master key.
+	auditKey []byte
 }
+
+// auditKeyInfo is the HKDF info of the audit chain's key.
+const auditKeyInfo = "certctl audit chain v1"
+
+// AuditKey is the key of the audit log's HMAC chain.
+func (s *Sealer) AuditKey() []byte { return s.auditKey }
 
 func newSealer(key []byte) (*Sealer, error) {
 	if len(key) != 32 {
@@ -69,7 +80,11 @@ func newSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead}, nil
+	auditKey, err := hkdf.Key(sha256.New, key, nil, auditKeyInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead, auditKey: auditKey}, nil
 }
 
 const sealVersion = 1

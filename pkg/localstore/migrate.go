@@ -61,6 +61,15 @@ var migrations = []string{
 		data BLOB NOT NULL
 	);
 	CREATE INDEX events_time ON events(time);`,
+	// 4: the audit log (who changed what), each record chained to the one
+	// before it by an HMAC under the master key.
+	`CREATE TABLE audit (
+		seq INTEGER PRIMARY KEY,
+		time INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		mac BLOB NOT NULL
+	);
+	CREATE INDEX audit_time ON audit(time);`,
 }
 
 // SchemaVersion is the schema version this build writes.

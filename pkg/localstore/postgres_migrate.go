@@ -69,6 +69,14 @@ var pgMigrations = []string{
 	);
 	CREATE INDEX events_time ON events(time);
 	CREATE TABLE write_lock (id INTEGER PRIMARY KEY);`,
+	// 2: the audit log, as SQLite's migration 4.
+	`CREATE TABLE audit (
+		seq BIGINT PRIMARY KEY,
+		time BIGINT NOT NULL,
+		data BYTEA NOT NULL,
+		mac BYTEA NOT NULL
+	);
+	CREATE INDEX audit_time ON audit(time);`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this

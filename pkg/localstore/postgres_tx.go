@@ -25,6 +25,8 @@ type pgTx struct {
 	retry  error
 	// eventsLocked is set once the transaction holds the event log's lock.
 	eventsLocked bool
+	// auditLocked is set once it holds the audit log's lock.
+	auditLocked bool
 }
 
 // note records a statement error and maps it to the package's errors.

@@ -63,6 +63,16 @@ type Tx interface {
 	// order, at most limit (0: all).
 	ListEvents(afterSeq int64, since time.Time, limit int) ([]EventRow, error)
 
+	// AppendAudit adds r to the audit log. r.Seq must be one more than the
+	// last record's (1 for the first); ErrConflict when it is taken.
+	AppendAudit(r AuditRow) error
+	// LastAudit returns the newest audit record; ErrNotFound when the log
+	// is empty.
+	LastAudit() (*AuditRow, error)
+	// ListAudit returns audit records with seq > afterSeq, in order, at
+	// most limit (0: all).
+	ListAudit(afterSeq int64, limit int) ([]AuditRow, error)
+
 	PutObject(o *Object) error
 	GetObject(kind, id string) (*Object, error)
 	DeleteObject(kind, id string) error

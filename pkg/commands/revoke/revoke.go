@@ -9,16 +9,18 @@ import (
 	"github.com/certctl/certctl/pkg/ca"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
-// Options are the inputs of revoke.
-type Options struct {
-	Factory *cmdutil.Factory
-	ID      string
-	Reason  string
+// RevokeOptions are the inputs of revoke: its dependencies, as functions
+// that tests replace, and its flag values.
+type RevokeOptions struct {
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
+
+	ID     string
+	Reason string
 }
 
 // Result is revoke's JSON form.
@@ -27,8 +29,8 @@ type Result struct {
 }
 
 // NewCmdRevoke builds `certctl revoke`.
-func NewCmdRevoke(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
+func NewCmdRevoke(f *cmdutil.Factory, runF func(*RevokeOptions) error) *cobra.Command {
+	opts := &RevokeOptions{Printer: f.Printer, Certificates: f.Certificates}
 	cmd := &cobra.Command{
 		Use:   "revoke ARN --revocation-reason REASON",
 		Short: "Revoke a certificate (permanent)",
@@ -56,7 +58,7 @@ CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.` + c
 			if runF != nil {
 				return runF(opts)
 			}
-			return run(cmd.Context(), opts)
+			return runRevoke(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Reason, "revocation-reason", "", "why the certificate is revoked")
@@ -77,57 +79,20 @@ func joinReasons() string {
 	return s
 }
 
-// CheckRevocable applies the revocation rules to c.
-func CheckRevocable(c *localstore.Certificate) error {
-	switch {
-	case c.Status == inventory.StatusRevoked:
-		return errs.Refusedf("certificate %s is already revoked", c.ID)
-	case c.KeyPairOrigin == inventory.OriginACME:
-		return errs.Refusedf("certificate %s belongs to an ACME account: revoke it through the ACME endpoint", c.ID)
-	case c.Type == inventory.TypeImported:
-		return errs.Refusedf("certificate %s is IMPORTED: certctl did not issue it and cannot revoke it", c.ID)
-	case c.Type == inventory.TypeIssued && !c.Exported:
-		return errs.Refusedf("certificate %s was never exported: there is nothing to revoke", c.ID).
-			WithHint("delete it instead: certctl delete %s", c.ID)
-	case c.Version == 0 || c.CertificateAuthorityID == "":
-		return errs.Refusedf("certificate %s has not been issued", c.ID)
-	}
-	return nil
-}
-
-func run(ctx context.Context, o *Options) error {
-	f := o.Factory
-	e, err := f.OpenEnv(ctx)
+func runRevoke(ctx context.Context, o *RevokeOptions) error {
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	code, _ := ca.ReasonCode(o.Reason)
-	now := f.Now()
-	var id string
-	em := e.Emitter()
-	err = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
-		em.Pending = nil
-		if id, err = inventory.ResolveCertificate(tx, o.ID); err != nil {
-			return err
-		}
-		c, err := tx.GetCertificate(id)
-		if err != nil {
-			return err
-		}
-		if err := CheckRevocable(c); err != nil {
-			return err
-		}
-		if err := inventory.Revoke(tx, c, o.Reason, code, now); err != nil {
-			return err
-		}
-		return em.EmitRevoked(tx, c)
-	})
+	svc, err := o.Certificates(ctx)
 	if err != nil {
-		return cmdutil.VaultError(err)
+		return err
 	}
-	e.Deliver(ctx, em)
-	arnStr := e.Names.CertificateARN(id)
-	return e.P.Print(Result{CertificateArn: arnStr}, output.View{
+	arnStr, err := svc.Revoke(ctx, o.ID, o.Reason)
+	if err != nil {
+		return err
+	}
+	return p.Print(Result{CertificateArn: arnStr}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },
 	})

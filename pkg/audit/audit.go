@@ -1,0 +1,316 @@
+// Package audit is certctl's record of who changed what (the CloudTrail
+// analogue, SPEC "audit"): one record per change, appended in the same
+// transaction as the change, each chained to the record before it by an
+// HMAC under a key derived from the vault's master key, so that someone who
+// can write the database but does not hold the master key cannot alter,
+// remove or insert a record without Verify noticing.
+//
+// Chain: mac(n) = HMAC-SHA256(K, mac(n-1) ‖ seq(n) ‖ time(n) ‖ data(n)),
+// with mac(0) empty. The head (the last seq and its mac) is also kept,
+// under its own HMAC, in the store's meta table, so that dropping the
+// newest records is noticed too.
+package audit
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Actor types.
+const (
+	ActorUser        = "USER"
+	ActorACMEAccount = "ACME_ACCOUNT"
+	ActorScheduler   = "SCHEDULER"
+)
+
+// Outcomes.
+const (
+	OutcomeSuccess = "SUCCESS"
+	OutcomeFailure = "FAILURE"
+)
+
+// Actor is who made a change: a person at a shell (the OS user), an ACME
+// account, or the renewal scheduler; Host is the machine it ran on.
+type Actor struct {
+	Type string `json:"Type"`
+	ID   string `json:"Id"`
+	Host string `json:"Host,omitempty"`
+}
+
+// Record is one audit record, as `certctl audit list` prints it.
+type Record struct {
+	EventID           string         `json:"EventId"`
+	EventTime         string         `json:"EventTime"`
+	EventName         string         `json:"EventName"`
+	Actor             Actor          `json:"Actor"`
+	Resources         []string       `json:"Resources"`
+	Outcome           string         `json:"Outcome"`
+	ErrorCode         string         `json:"ErrorCode,omitempty"`
+	ErrorMessage      string         `json:"ErrorMessage,omitempty"`
+	RequestParameters map[string]any `json:"RequestParameters"`
+	// Seq is the record's place in the chain (not part of the stored JSON).
+	Seq int64 `json:"-"`
+}
+
+// headKey is the meta key of the chain's head.
+const headKey = "audit.head"
+
+// secretParam matches parameter names whose values are never recorded.
+var secretParam = regexp.MustCompile(`(?i)(passphrase|password|secret|mac.?key|private.?key|hmac|pin|approval.?code|^code$|token.?value)`)
+
+// Redacted replaces a secret parameter's value.
+const Redacted = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+// Scrub returns params with the values of secret-looking names replaced,
+// recursively, so that no key, passphrase, MAC key or approval code reaches
+// the log even if a caller passes one by mistake.
+func Scrub(params map[string]any) map[string]any {
+	if params == nil {
+		return map[string]any{}
+	}
+	out := make(map[string]any, len(params))
+	for k, v := range params {
+		if secretParam.MatchString(k) {
+			out[k] = Redacted
+			continue
+		}
+		if m, ok := v.(map[string]any); ok {
+			v = Scrub(m)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func mac(key, prev []byte, seq int64, at time.Time, data []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(prev)
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(seq))
+	binary.BigEndian.PutUint64(b[8:], uint64(at.UnixNano()))
+	h.Write(b[:])
+	h.Write(data)
+	return h.Sum(nil)
+}
+
+type head struct {
+	Seq int64  `json:"seq"`
+	MAC []byte `json:"mac"`
+	Tag []byte `json:"tag"`
+}
+
+func headTag(key []byte, seq int64, m []byte) []byte {
+	return mac(key, []byte("certctl audit head"), seq, time.Unix(0, 0), m)
+}
+
+// Append adds r to the log in tx, chained to the newest record. It fills
+// EventID and EventTime and scrubs the parameters.
+func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
+	if len(key) == 0 {
+		return errors.New("audit: no chain key")
+	}
+	at = at.UTC()
+	if r.EventID == "" {
+		r.EventID = uuid.NewString()
+	}
+	r.EventTime = at.Format(time.RFC3339Nano)
+	r.RequestParameters = Scrub(r.RequestParameters)
+	if r.Resources == nil {
+		r.Resources = []string{}
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	var prev []byte
+	seq := int64(1)
+	last, err := tx.LastAudit()
+	switch {
+	case err == nil:
+		prev, seq = last.MAC, last.Seq+1
+	case errors.Is(err, localstore.ErrNotFound):
+	default:
+		return err
+	}
+	m := mac(key, prev, seq, at, data)
+	if err := tx.AppendAudit(localstore.AuditRow{Seq: seq, Time: at, Data: data, MAC: m}); err != nil {
+		return err
+	}
+	r.Seq = seq
+	hd, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
+	return tx.PutMeta(headKey, hd)
+}
+
+// Decode parses a stored record.
+func Decode(row localstore.AuditRow) (*Record, error) {
+	r := &Record{}
+	if err := json.Unmarshal(row.Data, r); err != nil {
+		return nil, err
+	}
+	r.Seq = row.Seq
+	return r, nil
+}
+
+// Problem is the first break Verify found in the chain.
+type Problem struct {
+	Seq     int64
+	EventID string
+	Msg     string
+}
+
+func (p *Problem) Error() string {
+	if p.EventID != "" {
+		return fmt.Sprintf("audit record %d (%s): %s", p.Seq, p.EventID, p.Msg)
+	}
+	return fmt.Sprintf("audit record %d: %s", p.Seq, p.Msg)
+}
+
+// verifyBatch is how many records Verify reads at a time.
+const verifyBatch = 2000
+
+// Verify walks the whole chain and returns the first record that was
+// altered, removed or inserted (nil when the chain is whole), and how many
+// records it checked.
+func Verify(tx localstore.Tx, key []byte) (int64, *Problem, error) {
+	var prev []byte
+	var want int64 = 1
+	var after int64
+	for {
+		rows, err := tx.ListAudit(after, verifyBatch)
+		if err != nil {
+			return want - 1, nil, err
+		}
+		for _, row := range rows {
+			id := ""
+			if r, err := Decode(row); err == nil {
+				id = r.EventID
+			}
+			if row.Seq != want {
+				if row.Seq > want {
+					return want - 1, &Problem{Seq: want, Msg: fmt.Sprintf("removed (the chain jumps from %d to %d)", want-1, row.Seq)}, nil
+				}
+				return want - 1, &Problem{Seq: row.Seq, EventID: id, Msg: "inserted (out of sequence)"}, nil
+			}
+			if !hmac.Equal(row.MAC, mac(key, prev, row.Seq, row.Time, row.Data)) {
+				msg := "altered: its HMAC does not match its content"
+				// A record made up and chained by someone without the key
+				// fails the same way; say both.
+				if len(prev) > 0 || row.Seq == 1 {
+					msg = "altered or inserted: its HMAC does not match its content and the record before it"
+				}
+				return want - 1, &Problem{Seq: row.Seq, EventID: id, Msg: msg}, nil
+			}
+			if _, err := Decode(row); err != nil {
+				return want - 1, &Problem{Seq: row.Seq, Msg: "unreadable"}, nil
+			}
+			prev = row.MAC
+			want++
+			after = row.Seq
+		}
+		if len(rows) < verifyBatch {
+			break
+		}
+	}
+	n := want - 1
+	raw, err := tx.GetMeta(headKey)
+	if errors.Is(err, localstore.ErrNotFound) {
+		if n == 0 {
+			return 0, nil, nil
+		}
+		return n, &Problem{Seq: n, Msg: "the chain's head record is missing"}, nil
+	}
+	if err != nil {
+		return n, nil, err
+	}
+	var h head
+	if json.Unmarshal(raw, &h) != nil || !hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
+		return n, &Problem{Seq: n, Msg: "the chain's head record was altered"}, nil
+	}
+	if h.Seq != n || !hmac.Equal(h.MAC, prev) {
+		if h.Seq > n {
+			return n, &Problem{Seq: n + 1, Msg: fmt.Sprintf("removed: the log ends at %d but the chain's head is %d", n, h.Seq)}, nil
+		}
+		return n, &Problem{Seq: h.Seq + 1, Msg: fmt.Sprintf("inserted: the chain's head is %d but the log goes on to %d", h.Seq, n)}, nil
+	}
+	return n, nil, nil
+}
+
+// Filter selects records for List.
+type Filter struct {
+	Since, Until time.Time
+	EventName    string
+	Resource     string
+	Actor        string
+}
+
+// Match reports whether r passes f.
+func (f Filter) Match(r *Record, at time.Time) bool {
+	if !f.Since.IsZero() && at.Before(f.Since) {
+		return false
+	}
+	if !f.Until.IsZero() && at.After(f.Until) {
+		return false
+	}
+	if f.EventName != "" && !strings.EqualFold(r.EventName, f.EventName) {
+		return false
+	}
+	if f.Actor != "" && r.Actor.ID != f.Actor && !strings.EqualFold(r.Actor.Type, f.Actor) && r.Actor.Host != f.Actor {
+		return false
+	}
+	if f.Resource != "" {
+		found := false
+		for _, res := range r.Resources {
+			if res == f.Resource || strings.HasPrefix(res, f.Resource+"/") || strings.HasSuffix(res, "/"+f.Resource) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// List returns the records after afterSeq that pass f, oldest first, at
+// most limit (0: all).
+func List(tx localstore.Tx, f Filter, afterSeq int64, limit int) ([]*Record, error) {
+	var out []*Record
+	after := afterSeq
+	for {
+		rows, err := tx.ListAudit(after, verifyBatch)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			after = row.Seq
+			r, err := Decode(row)
+			if err != nil {
+				continue
+			}
+			if f.Match(r, row.Time) {
+				out = append(out, r)
+				if limit > 0 && len(out) >= limit {
+					return out, nil
+				}
+			}
+		}
+		if len(rows) < verifyBatch {
+			break
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out, nil
+}

@@ -1,0 +1,26 @@
+// Package certificates is the certificate inventory's service: request,
+// import, reimport, export, revoke, delete, tags, list, search and describe.
+// The CLI and the ACME server call it; every change goes through
+// service.Core, so it is one transaction with its events and audit record.
+package certificates
+
+import (
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// Settings are the configuration the service acts on.
+type Settings struct{}
+
+// Service is the certificate inventory.
+type Service struct {
+	core *service.Core
+	set  Settings
+}
+
+// New returns the service over core.
+func New(core *service.Core, set Settings) *Service {
+	return &Service{core: core, set: set}
+}
+
+// Core is the service core (names, clock) for callers that print ARNs.
+func (s *Service) Core() *service.Core { return s.core }

@@ -1,0 +1,63 @@
+package certificates
+
+import (
+	"context"
+
+	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// CheckRevocable applies the revocation rules of `certctl revoke` to c.
+func CheckRevocable(c *localstore.Certificate) error {
+	switch {
+	case c.Status == inventory.StatusRevoked:
+		return errs.Refusedf("certificate %s is already revoked", c.ID)
+	case c.KeyPairOrigin == inventory.OriginACME:
+		return errs.Refusedf("certificate %s belongs to an ACME account: revoke it through the ACME endpoint", c.ID)
+	case c.Type == inventory.TypeImported:
+		return errs.Refusedf("certificate %s is IMPORTED: certctl did not issue it and cannot revoke it", c.ID)
+	case c.Type == inventory.TypeIssued && !c.Exported:
+		return errs.Refusedf("certificate %s was never exported: there is nothing to revoke", c.ID).
+			WithHint("delete it instead: certctl delete %s", c.ID)
+	case c.Version == 0 || c.CertificateAuthorityID == "":
+		return errs.Refusedf("certificate %s has not been issued", c.ID)
+	}
+	return nil
+}
+
+// Revoke revokes the certificate named by ref (ARN, UUID or prefix) for
+// reason and returns its ARN.
+func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error) {
+	code, ok := ca.ReasonCode(reason)
+	if !ok {
+		return "", errs.UsageErrorf("unknown revocation reason %q", reason)
+	}
+	var id string
+	err := s.core.Change(ctx, "RevokeCertificate", func(op *service.Op) error {
+		op.Param("RevocationReason", reason)
+		var err error
+		if id, err = inventory.ResolveCertificate(op.Tx, ref); err != nil {
+			op.Param("CertificateArn", ref)
+			return err
+		}
+		op.Resource(s.core.Names.CertificateARN(id))
+		c, err := op.Tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		if err := CheckRevocable(c); err != nil {
+			return err
+		}
+		if err := inventory.Revoke(op.Tx, c, reason, code, op.Now); err != nil {
+			return err
+		}
+		return op.Events.EmitRevoked(op.Tx, c)
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.core.Names.CertificateARN(id), nil
+}

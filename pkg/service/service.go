@@ -1,0 +1,236 @@
+// Package service is the layer every entry point calls — the CLI, the
+// renewal pass (`renew --due`) and the ACME server (`endpoint serve`) — so
+// that each rule of certctl exists once. Core is what every domain service
+// shares: it owns the write transaction, the per-attempt event emitter, the
+// audit record written in the same transaction as the change, the delivery
+// of events to the hook after commit, and the mapping of store errors to
+// certctl's exit codes.
+//
+// The domain services live beside it, one folder each:
+//
+//	certificates  request, import, reimport, export, revoke, delete, tags, list, search, describe
+//	renewals      the due pass, one renewal, deploy targets
+//	authorities   the private CAs (AWS Private CA): create, issue, revoke, CRL, lifecycle
+//	endpoints     ACME endpoints, EAB credentials, domains, and the ACME server's changes
+//	validations   domain validation of ISSUED-type certificates
+//	reports       events, metrics, dashboard, account configuration
+//	auditlog      `audit list` and `audit verify`
+//
+// Commands (pkg/commands) parse flags, make one call to one service and print
+// what it returns; they never open a store transaction themselves.
+package service
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Core is shared by the domain services of one process.
+type Core struct {
+	Vault *localstore.Vault
+	// Now is the clock of every decision.
+	Now func() time.Time
+	// Names formats ARNs in the configured region and account.
+	Names inventory.Names
+	// EventHook is the hooks.event command; HookOut receives its output
+	// and its failures.
+	EventHook string
+	HookOut   io.Writer
+	// Actor is who the changes are recorded as made by.
+	Actor audit.Actor
+	// WriteGate, when set, admits one write transaction of this process at
+	// a time, in arrival order (the ACME server's queue; see acmeserver).
+	WriteGate chan struct{}
+}
+
+// UserActor is the OS user running this process on this host.
+func UserActor() audit.Actor {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	} else if v := os.Getenv("USER"); v != "" {
+		name = v
+	}
+	return audit.Actor{Type: audit.ActorUser, ID: name, Host: Hostname()}
+}
+
+// Hostname is this host's name ("unknown" when it has none).
+func Hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown"
+	}
+	return h
+}
+
+// As returns a copy of c whose changes are recorded as made by a.
+func (c *Core) As(a audit.Actor) *Core {
+	cc := *c
+	cc.Actor = a
+	return &cc
+}
+
+// Op is one attempt of a change: its transaction, its event emitter and its
+// audit record. A store may run an attempt again (PostgreSQL does after a
+// serialization conflict); each attempt gets a fresh Op.
+type Op struct {
+	Tx     localstore.Tx
+	Events *events.Emitter
+	Now    time.Time
+	rec    *audit.Record
+}
+
+// Resource names a resource (an ARN) the change concerns.
+func (o *Op) Resource(arns ...string) {
+	for _, a := range arns {
+		if a == "" {
+			continue
+		}
+		dup := false
+		for _, have := range o.rec.Resources {
+			if have == a {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			o.rec.Resources = append(o.rec.Resources, a)
+		}
+	}
+}
+
+// Param records a request parameter. Never pass a secret; names that look
+// secret are redacted anyway (audit.Scrub).
+func (o *Op) Param(name string, value any) {
+	if o.rec.RequestParameters == nil {
+		o.rec.RequestParameters = map[string]any{}
+	}
+	o.rec.RequestParameters[name] = value
+}
+
+// Rename changes the recorded API name (for a change whose name is known
+// only once it runs, such as a re-issue).
+func (o *Op) Rename(eventName string) { o.rec.EventName = eventName }
+
+// Change runs fn as one recorded change named eventName (the AWS API name:
+// RequestCertificate, RevokeCertificate, …) in one write transaction:
+// fn's work, its events and its audit record commit together or not at
+// all. A change that fails on a rule (not found, invalid input, refused by
+// state) is recorded as a FAILURE in a transaction of its own. Events are
+// delivered to the hook after commit. The error returned carries an exit
+// code.
+func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error) error {
+	sealer, err := c.Vault.Sealer()
+	if err != nil {
+		return MapError(err)
+	}
+	key := sealer.AuditKey()
+	if c.WriteGate != nil {
+		select {
+		case c.WriteGate <- struct{}{}:
+		case <-ctx.Done():
+			return MapError(ctx.Err())
+		}
+		defer func() { <-c.WriteGate }()
+	}
+	var op *Op
+	err = c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		now := c.Now().UTC()
+		op = &Op{
+			Tx:     tx,
+			Events: &events.Emitter{Region: c.Names.Region, Account: c.Names.Account, Now: c.Now},
+			Now:    now,
+			rec:    &audit.Record{EventName: eventName, Actor: c.Actor},
+		}
+		if err := fn(op); err != nil {
+			return err
+		}
+		op.rec.Outcome = audit.OutcomeSuccess
+		return audit.Append(tx, key, op.rec, now)
+	})
+	if err != nil {
+		err = MapError(err)
+		if op != nil && isRuleFailure(err) {
+			c.recordFailure(ctx, key, op.rec, err)
+		}
+		return err
+	}
+	c.deliver(ctx, op.Events.Pending)
+	return nil
+}
+
+// isRuleFailure reports whether err is a refusal worth recording: the
+// change was asked for and a rule said no.
+func isRuleFailure(err error) bool {
+	switch errs.ExitCodeOf(err) {
+	case errs.ExitNotFound, errs.ExitInvalid, errs.ExitRefused:
+		return true
+	}
+	return false
+}
+
+// recordFailure appends rec as a FAILURE. The change itself already failed;
+// a failure to record it is not reported over the change's own error.
+func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record, cause error) {
+	fail := *rec
+	fail.Outcome = audit.OutcomeFailure
+	fail.ErrorCode = errs.CodeNameOf(cause)
+	fail.ErrorMessage = cause.Error()
+	_ = c.Vault.Store.Update(context.WithoutCancel(ctx), func(tx localstore.Tx) error {
+		r := fail
+		r.EventID = ""
+		return audit.Append(tx, key, &r, c.Now())
+	})
+}
+
+// Read runs fn in a read transaction and maps its error.
+func (c *Core) Read(ctx context.Context, fn func(tx localstore.Tx) error) error {
+	return MapError(c.Vault.Store.View(ctx, fn))
+}
+
+// deliver runs the event hook for committed events.
+func (c *Core) deliver(ctx context.Context, evs []*events.Event) {
+	if len(evs) == 0 || c.EventHook == "" {
+		return
+	}
+	out := c.HookOut
+	if out == nil {
+		out = io.Discard
+	}
+	events.Deliver(ctx, c.EventHook, evs, out)
+}
+
+// MapError maps an error from the vault layer to its exit code with a
+// message that helps; errors already carrying a code keep it.
+func MapError(err error) error {
+	var ce *errs.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce):
+		return err
+	case errors.Is(err, context.Canceled):
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
+	case errors.Is(err, localstore.ErrNotFound):
+		return &errs.Error{Exit: errs.ExitNotFound, Err: err}
+	case errors.Is(err, localstore.ErrLocked):
+		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE or pass --vault-passphrase-file")
+	case errors.Is(err, localstore.ErrWrongPassphrase):
+		return errs.VaultErrorf("wrong vault passphrase")
+	case errors.Is(err, localstore.ErrCorrupt):
+		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+	case localstore.IsStorageError(err):
+		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+	}
+	return &errs.Error{Exit: errs.ExitFailure, Err: err}
+}
