@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -30,6 +31,7 @@ func (f *Factory) Core(ctx context.Context) (*service.Core, error) {
 		Vault:     v,
 		Now:       f.Now,
 		Names:     inventory.Names{Region: cfg.Region, Account: cfg.Account},
+		Authority: authority.New(v, f.Now, cfg.CABaseURL),
 		EventHook: cfg.EventHook,
 		HookOut:   f.IO.ErrOut,
 		Actor:     actor,

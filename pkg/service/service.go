@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -42,6 +43,8 @@ type Core struct {
 	Now func() time.Time
 	// Names formats ARNs in the configured region and account.
 	Names inventory.Names
+	// Authority signs with the vault's CAs (its caches are per process).
+	Authority *authority.Service
 	// EventHook is the hooks.event command; HookOut receives its output
 	// and its failures.
 	EventHook string
@@ -165,7 +168,7 @@ func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error)
 		}
 		return err
 	}
-	c.deliver(ctx, op.Events.Pending)
+	c.Deliver(ctx, op.Events.Pending)
 	return nil
 }
 
@@ -198,8 +201,9 @@ func (c *Core) Read(ctx context.Context, fn func(tx localstore.Tx) error) error 
 	return MapError(c.Vault.Store.View(ctx, fn))
 }
 
-// deliver runs the event hook for committed events.
-func (c *Core) deliver(ctx context.Context, evs []*events.Event) {
+// Deliver runs the event hook for committed events (Change does this
+// itself; callers with events of their own transactions use it).
+func (c *Core) Deliver(ctx context.Context, evs []*events.Event) {
 	if len(evs) == 0 || c.EventHook == "" {
 		return
 	}

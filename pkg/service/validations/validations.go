@@ -1,0 +1,186 @@
+// Package validations is the service of domain validation for ISSUED-type
+// certificates (SPEC section 4): advancing pending validations (checks,
+// the 72-hour timeout, issuance), email approval, resending approval mail
+// and waiting for a certificate to leave PENDING_VALIDATION. The rules
+// themselves are pkg/validation's; this package owns the transactions.
+package validations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/validation"
+)
+
+// MailSettings choose how approval mail is sent: through SMTP when Addr is
+// set, else written to the vault's outbox.
+type MailSettings struct {
+	Addr, From, Username, PasswordFile string
+	StartTLS                           bool
+}
+
+// Settings are the configuration the service acts on.
+type Settings struct {
+	Validation validation.Settings
+	Mail       MailSettings
+}
+
+// Service advances and approves domain validations.
+type Service struct {
+	core  *service.Core
+	set   Settings
+	rules *validation.Service
+}
+
+// New returns the service over core.
+func New(core *service.Core, set Settings) *Service {
+	s := &Service{core: core, set: set}
+	s.rules = &validation.Service{
+		Vault:     core.Vault,
+		Authority: core.Authority,
+		Settings:  set.Validation,
+		Mailer:    &mailer{set: set.Mail, dir: OutboxDir(core.Vault.Dir), now: core.Now},
+		Now:       core.Now,
+		ARN:       core.Names.CertificateARN,
+	}
+	return s
+}
+
+// Rules are the transaction-level validation rules (CheckRequest, Prepare,
+// Resend, StartEmailRenewal) for other services to call inside their own
+// changes.
+func (s *Service) Rules() *validation.Service { return s.rules }
+
+// OutboxDir is the vault's outbox, where validation email is written when
+// no SMTP server is configured.
+func OutboxDir(vaultDir string) string { return filepath.Join(vaultDir, "outbox") }
+
+// mailer picks the SMTP server or the outbox when it sends, so that
+// commands that send nothing never read the SMTP password file.
+type mailer struct {
+	set MailSettings
+	dir string
+	now func() time.Time
+}
+
+func (m *mailer) Send(ctx context.Context, msgs []validation.Message) error {
+	c := m.set
+	if c.Addr == "" {
+		return (&validation.OutboxMailer{Dir: m.dir, From: c.From, Now: m.now}).Send(ctx, msgs)
+	}
+	sm := &validation.SMTPMailer{Addr: c.Addr, From: c.From, Username: c.Username, StartTLS: c.StartTLS, Now: m.now}
+	if c.Username != "" && c.PasswordFile != "" {
+		b, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return errs.UsageErrorf("smtp.password_file: %v", err)
+		}
+		if n := len(b); n > 0 && b[n-1] == '\n' {
+			b = b[:n-1]
+		}
+		sm.Password = string(b)
+	}
+	return sm.Send(ctx, msgs)
+}
+
+// Send delivers approval messages.
+func (s *Service) Send(ctx context.Context, msgs []validation.Message) error {
+	return s.rules.Send(ctx, msgs)
+}
+
+// Advance checks the pending names of certificate id now and records what
+// it found (see validation.Service.Advance).
+func (s *Service) Advance(ctx context.Context, id string) (*validation.Outcome, error) {
+	em := &events.Emitter{Region: s.core.Names.Region, Account: s.core.Names.Account, Now: s.core.Now}
+	out, err := s.rules.Advance(ctx, id, em)
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	s.core.Deliver(ctx, em.Pending)
+	return out, nil
+}
+
+// AdvancePending advances snap when it is a pending ISSUED-type
+// certificate (the `renew --due` pass). A dry run changes nothing.
+func (s *Service) AdvancePending(ctx context.Context, snap *localstore.Certificate, dryRun bool) error {
+	if dryRun || snap.Status != inventory.StatusPendingValidation || snap.Type != inventory.TypeIssued {
+		return nil
+	}
+	_, err := s.Advance(ctx, snap.ID)
+	return err
+}
+
+// PollInterval is how often Wait checks again.
+var PollInterval = 5 * time.Second
+
+// Wait advances the validation of certificate id until it is issued or
+// reaches another terminal status, or until timeout (exit 8). progress,
+// when set, is told how far validation got after each check.
+func (s *Service) Wait(ctx context.Context, id string, timeout time.Duration, progress func(string)) (*validation.Outcome, error) {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last *validation.Outcome
+	for {
+		out, err := s.Advance(wctx, id)
+		if err != nil {
+			if errors.Is(wctx.Err(), context.DeadlineExceeded) {
+				return last, timeoutErr(id, timeout)
+			}
+			return last, err
+		}
+		last = out
+		if out.Certificate.Status != inventory.StatusPendingValidation {
+			return out, nil
+		}
+		if progress != nil {
+			progress(Progress(out))
+		}
+		select {
+		case <-wctx.Done():
+			if errors.Is(wctx.Err(), context.DeadlineExceeded) {
+				return last, timeoutErr(id, timeout)
+			}
+			return last, service.MapError(wctx.Err())
+		case <-time.After(PollInterval):
+		}
+	}
+}
+
+func timeoutErr(id string, timeout time.Duration) error {
+	return &errs.Error{Exit: errs.ExitTimeout, Msg: fmt.Sprintf("certificate %s was still pending validation after %s", id, timeutil.FormatDuration(timeout)),
+		Hint: "create the validation records or approve the email, then run `certctl validate check " + id + "`"}
+}
+
+// Progress says how many names of o are validated.
+func Progress(o *validation.Outcome) string {
+	done := 0
+	for _, v := range o.Certificate.Validations {
+		if v.Status == validation.StatusSuccess {
+			done++
+		}
+	}
+	return fmt.Sprintf("waiting for domain validation: %d of %d names validated", done, len(o.Certificate.Validations))
+}
+
+// TerminalError is the error of a certificate that ended in a status other
+// than ISSUED (exit 5), or nil.
+func TerminalError(c *localstore.Certificate) error {
+	switch c.Status {
+	case inventory.StatusIssued, inventory.StatusPendingValidation:
+		return nil
+	}
+	e := errs.Refusedf("certificate %s is %s", c.ID, c.Status)
+	if c.FailureReason != "" {
+		e = errs.Refusedf("certificate %s is %s (%s)", c.ID, c.Status, c.FailureReason).WithCode(c.FailureReason)
+	}
+	return e
+}
