@@ -1,0 +1,65 @@
+// Package httpserve runs certctl's HTTP servers — the CRL/OCSP responder
+// (`ca serve`), the validation file server (`validate serve-http`) and the
+// ACME server (`endpoint serve`) — with one set of timeouts and one
+// graceful shutdown, so that none of them can be held open by a slow client.
+package httpserve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+)
+
+// The timeouts every server uses.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 120 * time.Second
+	// ShutdownTimeout bounds how long requests under way may finish after
+	// the context is cancelled.
+	ShutdownTimeout = 5 * time.Second
+)
+
+// New returns a server of h with certctl's timeouts; tlsConfig may be nil.
+func New(h http.Handler, tlsConfig *tls.Config) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		TLSConfig:         tlsConfig,
+	}
+}
+
+// Serve serves srv on ln (over TLS when srv has a TLS configuration) until
+// ctx is cancelled, then shuts it down gracefully. It returns nil after a
+// shutdown and the server's error otherwise.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	done := make(chan error, 1)
+	go func() {
+		if srv.TLSConfig != nil {
+			done <- srv.ServeTLS(ln, "", "")
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-done:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
