@@ -1,0 +1,166 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+func newCore(t *testing.T, opts localstore.Options) *Core {
+	t.Helper()
+	v, err := localstore.Open(context.Background(), t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	return &Core{
+		Vault: v, Now: func() time.Time { return now },
+		Names: inventory.Names{Region: "local", Account: "000000000000"},
+		Actor: audit.Actor{Type: audit.ActorUser, ID: "alice", Host: "h1"},
+	}
+}
+
+func records(t *testing.T, c *Core) []*audit.Record {
+	t.Helper()
+	var out []*audit.Record
+	if err := c.Read(context.Background(), func(tx localstore.Tx) error {
+		var err error
+		out, err = audit.List(tx, audit.Filter{}, 0, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestChangeRecordsSuccessAndRuleFailures(t *testing.T) {
+	c := newCore(t, localstore.Options{})
+	ctx := context.Background()
+	err := c.Change(ctx, "AddTagsToCertificate", func(op *Op) error {
+		op.Resource("arn:a", "arn:a", "")
+		op.Param("Tags", []string{"env=prod"})
+		op.Param("Passphrase", "hunter2")
+		return op.Tx.PutMeta("x", []byte("1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Change(ctx, "RevokeCertificate", func(op *Op) error {
+		op.Resource("arn:b")
+		if err := op.Tx.PutMeta("y", []byte("1")); err != nil {
+			return err
+		}
+		return errs.Refusedf("certificate b is already revoked")
+	})
+	if errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Fatalf("refusal: %v", err)
+	}
+	// An unexpected failure is not a rule: nothing is recorded for it.
+	err = c.Change(ctx, "DeleteCertificate", func(op *Op) error { return errors.New("disk on fire") })
+	if errs.ExitCodeOf(err) != errs.ExitFailure {
+		t.Fatalf("failure: %v", err)
+	}
+
+	recs := records(t, c)
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2: %+v", len(recs), recs)
+	}
+	ok, fail := recs[0], recs[1]
+	if ok.EventName != "AddTagsToCertificate" || ok.Outcome != audit.OutcomeSuccess ||
+		strings.Join(ok.Resources, ",") != "arn:a" || ok.Actor != c.Actor || ok.EventTime != "2030-01-02T03:04:05Z" {
+		t.Errorf("success record %+v", ok)
+	}
+	if ok.RequestParameters["Passphrase"] != audit.Redacted {
+		t.Errorf("a passphrase parameter was recorded: %v", ok.RequestParameters)
+	}
+	if fail.EventName != "RevokeCertificate" || fail.Outcome != audit.OutcomeFailure ||
+		fail.ErrorCode != "InvalidStateException" || !strings.Contains(fail.ErrorMessage, "already revoked") ||
+		strings.Join(fail.Resources, ",") != "arn:b" {
+		t.Errorf("failure record %+v", fail)
+	}
+	// The failed change's own writes were rolled back.
+	_ = c.Read(ctx, func(tx localstore.Tx) error {
+		if _, err := tx.GetMeta("y"); !errors.Is(err, localstore.ErrNotFound) {
+			t.Errorf("the refused change's write survived: %v", err)
+		}
+		return nil
+	})
+	var n int64
+	_ = c.Read(ctx, func(tx localstore.Tx) error {
+		s, _ := c.Vault.Sealer()
+		var p *audit.Problem
+		var err error
+		n, p, err = audit.Verify(tx, s.AuditKey())
+		if err != nil || p != nil {
+			t.Errorf("verify: %v %v", p, err)
+		}
+		return nil
+	})
+	if n != 2 {
+		t.Errorf("verified %d records", n)
+	}
+}
+
+func TestChangeDeliversEventsAfterCommitOnly(t *testing.T) {
+	c := newCore(t, localstore.Options{})
+	out := filepath.Join(t.TempDir(), "hook.out")
+	c.EventHook = "cat >> " + out
+	var hookErr bytes.Buffer
+	c.HookOut = &hookErr
+	ctx := context.Background()
+	cert := &localstore.Certificate{ID: "c1", Type: inventory.TypePrivate, DomainName: "a.test"}
+	emit := func(op *Op) error { return op.Events.EmitAvailable(op.Tx, cert, events.ActionIssuance) }
+	if err := c.Change(ctx, "RequestCertificate", func(op *Op) error {
+		if err := emit(op); err != nil {
+			return err
+		}
+		return errs.Invalidf("no")
+	}); err == nil {
+		t.Fatal("want an error")
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("the hook ran for a rolled-back change")
+	}
+	if err := c.Change(ctx, "RequestCertificate", emit); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(data), `"detail-type":"Certificate Available"`) {
+		t.Fatalf("hook got %q (%v), stderr %q", data, err, hookErr.String())
+	}
+}
+
+func TestChangeNeedsTheKey(t *testing.T) {
+	dir := t.TempDir()
+	fast := localstore.ScryptParams{N: 1 << 4, R: 1, P: 1}
+	v, err := localstore.Open(context.Background(), dir, localstore.Options{Passphrase: []byte("pw"), Scrypt: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Sealer(); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	locked, err := localstore.Open(context.Background(), dir, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locked.Close()
+	c := &Core{Vault: locked, Now: time.Now}
+	err = c.Change(context.Background(), "AddTagsToCertificate", func(op *Op) error { return nil })
+	if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable {
+		t.Fatalf("locked vault: %v (exit %d), want exit 6", err, errs.ExitCodeOf(err))
+	}
+}
