@@ -135,7 +135,9 @@ func cmdJMES(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdVaultDump: vaultdump FILE — writes every row of every table of the
 // vault's database, sorted, to FILE, so a script can cmp the vault's
-// content before and after a command.
+// content before and after a command. The audit trail (the audit table
+// and its head in meta) is left out: it grows with every change, a
+// refused one included, by design.
 func cmdVaultDump(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: vaultdump FILE")
@@ -157,6 +159,9 @@ func cmdVaultDump(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		rows.Close()
 		for _, tbl := range tables {
+			if tbl == "audit" {
+				continue
+			}
 			r, err := db.QueryContext(ctx, "SELECT * FROM "+tbl)
 			ts.Check(err)
 			cols, _ := r.Columns()
@@ -168,6 +173,9 @@ func cmdVaultDump(ts *testscript.TestScript, neg bool, args []string) {
 					ptrs[i] = &vals[i]
 				}
 				ts.Check(r.Scan(ptrs...))
+				if tbl == "meta" && fmt.Sprint(vals[0]) == "audit.head" {
+					continue
+				}
 				lines = append(lines, fmt.Sprintf("%v", vals))
 			}
 			r.Close()

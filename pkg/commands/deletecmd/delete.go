@@ -11,17 +11,21 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
-// Options are the inputs of delete.
-type Options struct {
-	Factory *cmdutil.Factory
-	ID      string
-	Yes     bool
-	Force   bool
+// DeleteOptions are the inputs of delete: its dependencies, as functions
+// that tests replace, and its flag values.
+type DeleteOptions struct {
+	IO           *iostreams.IOStreams
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
+
+	ID    string
+	Yes   bool
+	Force bool
 }
 
 // Output is delete's JSON form.
@@ -31,8 +35,8 @@ type Output struct {
 }
 
 // NewCmdDelete builds `certctl delete`.
-func NewCmdDelete(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
+func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
+	opts := &DeleteOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates}
 	cmd := &cobra.Command{
 		Use:   "delete ARN",
 		Short: "Delete a certificate, its versions and its private key",
@@ -50,7 +54,7 @@ certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
 			if runF != nil {
 				return runF(opts)
 			}
-			return run(cmd.Context(), opts)
+			return runDelete(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
@@ -60,52 +64,36 @@ certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
 	return cmd
 }
 
-func run(ctx context.Context, o *Options) error {
-	f := o.Factory
-	e, err := f.OpenEnv(ctx)
+func runDelete(ctx context.Context, o *DeleteOptions) error {
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	p, cfg, v := e.P, e.Cfg, e.V
-	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
-	var c *localstore.Certificate
-	if err := v.Store.View(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, o.ID)
-		if err != nil {
-			return err
-		}
-		c, err = tx.GetCertificate(id)
+	svc, err := o.Certificates(ctx)
+	if err != nil {
 		return err
-	}); err != nil {
-		return cmdutil.VaultError(err)
 	}
-	if c.InUse() && !o.Force {
-		return errs.Refusedf("certificate %s is in use by %s", c.ID, strings.Join(c.InUseBy, ", ")).
-			WithHint("use --force to delete it anyway").WithCode("ResourceInUseException")
+	var confirm func(certificates.Deletion) error
+	if !o.Yes && o.IO.CanPrompt() {
+		confirm = o.confirm
 	}
-	if !o.Yes && f.IO.CanPrompt() {
-		fmt.Fprintf(f.IO.ErrOut, "Delete certificate %s (%s) and its private key? This cannot be undone. [y/N] ",
-			c.ID, output.Sanitize(c.DomainName))
-		line, _ := bufio.NewReader(f.IO.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-			return errs.Refusedf("not deleted")
-		}
+	arnStr, err := svc.Delete(ctx, o.ID, o.Force, confirm)
+	if err != nil {
+		return err
 	}
-	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-		cur, err := tx.GetCertificate(c.ID)
-		if err != nil {
-			return err
-		}
-		if cur.InUse() && !o.Force {
-			return errs.Refusedf("certificate %s is in use by %s", c.ID, strings.Join(cur.InUseBy, ", "))
-		}
-		return tx.DeleteCertificate(c.ID)
-	}); err != nil {
-		return cmdutil.VaultError(err)
-	}
-	arnStr := names.CertificateARN(c.ID)
 	return p.Print(Output{CertificateArn: arnStr, Deleted: true}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Deleted", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },
 	})
+}
+
+// confirm asks on the terminal; anything but y or yes keeps the certificate.
+func (o *DeleteOptions) confirm(d certificates.Deletion) error {
+	fmt.Fprintf(o.IO.ErrOut, "Delete certificate %s (%s) and its private key? This cannot be undone. [y/N] ",
+		d.ID, output.Sanitize(d.DomainName))
+	line, _ := bufio.NewReader(o.IO.In).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return errs.Refusedf("not deleted")
+	}
+	return nil
 }

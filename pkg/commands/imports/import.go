@@ -9,26 +9,32 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
-// ImportOptions are the inputs of import and reimport.
+// ImportOptions are the inputs of import and reimport: their
+// dependencies, as functions that tests replace, and their flag values.
 type ImportOptions struct {
-	Factory *cmdutil.Factory
+	IO           *iostreams.IOStreams
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
 
-	CertificateArn      string // reimport
-	Certificate         string
-	PrivateKey          string
-	CertificateChain    string
-	Bundle              string
-	KeyPassphraseFile   string
-	Tags                []string
-	FromDir             string
-	tagsChanged         bool
-	reimportCommandUsed bool
+	CertificateArn    string // reimport
+	Certificate       string
+	PrivateKey        string
+	CertificateChain  string
+	Bundle            string
+	KeyPassphraseFile string
+	Tags              []string
+	FromDir           string
+	tagsChanged       bool
+}
+
+func newImportOptions(f *cmdutil.Factory) *ImportOptions {
+	return &ImportOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates}
 }
 
 // Result is the output of import and reimport.
@@ -57,7 +63,7 @@ file, and exits 7 when some files failed.`
 
 // NewCmdImport builds `certctl import`.
 func NewCmdImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {
-	opts := &ImportOptions{Factory: f}
+	opts := newImportOptions(f)
 	cmd := &cobra.Command{
 		Use:   "import --certificate FILE --private-key FILE [--certificate-chain FILE]",
 		Short: "Import a certificate and its private key",
@@ -75,8 +81,11 @@ func NewCmdImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Co
 			if runF != nil {
 				return runF(opts)
 			}
-			if opts.FromDir != "" {
+			switch {
+			case opts.FromDir != "":
 				return runImportDir(cmd.Context(), opts)
+			case opts.CertificateArn != "":
+				return runReimport(cmd.Context(), opts)
 			}
 			return runImport(cmd.Context(), opts)
 		},
@@ -134,7 +143,7 @@ func (o *ImportOptions) validate(cmd *cobra.Command) error {
 
 // readMaterial reads the files named by the options.
 func (o *ImportOptions) readMaterial() (inventory.RawMaterial, error) {
-	io := o.Factory.IO
+	io := o.IO
 	var raw inventory.RawMaterial
 	read := func(arg string) ([]byte, error) {
 		if arg == "" {
@@ -142,7 +151,7 @@ func (o *ImportOptions) readMaterial() (inventory.RawMaterial, error) {
 		}
 		b, err := cmdutil.ReadFileArg(io, arg)
 		if err != nil {
-			return nil, errs.Invalidf("%v", err)
+			return nil, errs.Wrap(errs.ExitInvalid, err, "")
 		}
 		return b, nil
 	}
@@ -174,46 +183,23 @@ func (o *ImportOptions) readMaterial() (inventory.RawMaterial, error) {
 }
 
 func runImport(ctx context.Context, o *ImportOptions) error {
-	if o.CertificateArn != "" {
-		return runReimport(ctx, o)
-	}
-	f := o.Factory
-	tags, err := inventory.ParseTags(o.Tags)
+	p, err := o.Printer()
 	if err != nil {
-		return err
-	}
-	if tags, err = inventory.MergeTags(nil, tags); err != nil {
 		return err
 	}
 	raw, err := o.readMaterial()
 	if err != nil {
 		return err
 	}
-	now := f.Now()
-	m, err := inventory.ParseMaterial(raw, now)
+	svc, err := o.Certificates(ctx)
 	if err != nil {
 		return err
 	}
-	e, err := f.OpenEnv(ctx)
+	arn, err := svc.Import(ctx, certificates.ImportRequest{Material: raw, Tags: o.Tags})
 	if err != nil {
 		return err
 	}
-	c, err := inventory.NewImported(m, tags, now)
-	if err != nil {
-		return err
-	}
-	em := e.Emitter()
-	if err := e.V.Store.Update(ctx, func(tx localstore.Tx) error {
-		em.Pending = nil
-		if err := inventory.StoreImported(tx, e.V, c, m, now); err != nil {
-			return err
-		}
-		return em.EmitAvailable(tx, c, events.ActionImport)
-	}); err != nil {
-		return cmdutil.VaultError(err)
-	}
-	e.Deliver(ctx, em)
-	return printARN(e.P, e.Names.CertificateARN(c.ID), "Imported")
+	return printARN(p, arn, "Imported")
 }
 
 func printARN(p *output.Printer, arnStr, verb string) error {

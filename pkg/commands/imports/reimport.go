@@ -7,14 +7,11 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/events"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
 )
 
 // NewCmdReimport builds `certctl reimport`.
 func NewCmdReimport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {
-	opts := &ImportOptions{Factory: f, reimportCommandUsed: true}
+	opts := newImportOptions(f)
 	cmd := &cobra.Command{
 		Use:   "reimport ARN --certificate FILE --private-key FILE [--certificate-chain FILE]",
 		Short: "Replace an imported certificate, keeping its ARN and history",
@@ -57,37 +54,21 @@ version and no event.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 }
 
 func runReimport(ctx context.Context, o *ImportOptions) error {
-	f := o.Factory
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
 	raw, err := o.readMaterial()
 	if err != nil {
 		return err
 	}
-	now := f.Now()
-	m, err := inventory.ParseMaterial(raw, now)
+	svc, err := o.Certificates(ctx)
 	if err != nil {
 		return err
 	}
-	e, err := f.OpenEnv(ctx)
+	arn, err := svc.Reimport(ctx, o.CertificateArn, raw)
 	if err != nil {
 		return err
 	}
-	var id string
-	em := e.Emitter()
-	err = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
-		em.Pending = nil
-		id, err = inventory.ResolveCertificate(tx, o.CertificateArn)
-		if err != nil {
-			return err
-		}
-		c, changed, err := inventory.Reimport(tx, e.V, id, m, now)
-		if err != nil || !changed {
-			return err // the same certificate again changes nothing
-		}
-		return em.EmitAvailable(tx, c, events.ActionReimport)
-	})
-	if err != nil {
-		return cmdutil.VaultError(err)
-	}
-	e.Deliver(ctx, em)
-	return printARN(e.P, e.Names.CertificateARN(id), "Reimported")
+	return printARN(p, arn, "Reimported")
 }

@@ -8,23 +8,9 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
 )
-
-// Options are the inputs of the tags verbs.
-type Options struct {
-	Factory *cmdutil.Factory
-	Verb    string
-	ID      string
-	Tags    []string
-}
-
-// Output is the JSON form of tags list (and of add/remove: the tags after).
-type Output struct {
-	Tags []localstore.Tag `json:"Tags"`
-}
 
 // NewCmdTags builds `certctl tags`.
 func NewCmdTags(f *cmdutil.Factory) *cobra.Command {
@@ -38,110 +24,164 @@ K=V, one per --tags.`,
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.GroupRunE,
 	}
-	for _, verb := range []string{"add", "remove", "list"} {
-		cmd.AddCommand(newVerb(f, verb, nil))
-	}
+	cmd.AddCommand(NewCmdTagsAdd(f, nil), NewCmdTagsRemove(f, nil), NewCmdTagsList(f, nil))
 	return cmd
 }
 
-func newVerb(f *cmdutil.Factory, verb string, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Factory: f, Verb: verb}
-	short := map[string]string{
-		"add":    "Add tags to a certificate (a tag with an existing key is replaced)",
-		"remove": "Remove tags from a certificate (by key, or key and value)",
-		"list":   "List a certificate's tags",
-	}[verb]
-	use := "tags " + verb + " ARN --tags Key=K,Value=V ..."
-	if verb == "list" {
-		use = "list ARN"
-	} else {
-		use = verb + " ARN --tags Key=K,Value=V ..."
-	}
-	cmd := &cobra.Command{
-		Use:               use,
-		Short:             short,
-		Long:              short + "." + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
-		ValidArgsFunction: f.CompleteCertificates,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if verb != "list" && len(opts.Tags) == 0 {
-				return errs.UsageErrorf("tags %s: --tags is required", verb)
+// AddOptions are the inputs of `tags add`: its dependencies, as functions
+// that tests replace, and its flag values.
+type AddOptions struct {
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
+
+	ID   string
+	Tags []string
+}
+
+// NewCmdTagsAdd builds `certctl tags add`.
+func NewCmdTagsAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command {
+	opts := &AddOptions{Printer: f.Printer, Certificates: f.Certificates}
+	cmd := verbCommand(f, "add ARN --tags Key=K,Value=V ...",
+		"Add tags to a certificate (a tag with an existing key is replaced)", &opts.ID,
+		func(cmd *cobra.Command) error {
+			if len(opts.Tags) == 0 {
+				return errs.UsageErrorf("tags add: --tags is required")
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return run(cmd.Context(), opts)
-		},
+			return runTagsAdd(cmd.Context(), opts)
+		})
+	tagsFlag(cmd, &opts.Tags)
+	return cmd
+}
+
+func runTagsAdd(ctx context.Context, o *AddOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
 	}
-	if verb != "list" {
-		cmd.Flags().StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
+	svc, err := o.Certificates(ctx)
+	if err != nil {
+		return err
 	}
-	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
+	tags, err := svc.AddTags(ctx, o.ID, o.Tags)
+	if err != nil {
+		return err
+	}
+	return printTags(p, tags)
+}
+
+// RemoveOptions are the inputs of `tags remove`.
+type RemoveOptions struct {
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
+
+	ID   string
+	Tags []string
+}
+
+// NewCmdTagsRemove builds `certctl tags remove`.
+func NewCmdTagsRemove(f *cmdutil.Factory, runF func(*RemoveOptions) error) *cobra.Command {
+	opts := &RemoveOptions{Printer: f.Printer, Certificates: f.Certificates}
+	cmd := verbCommand(f, "remove ARN --tags Key=K,Value=V ...",
+		"Remove tags from a certificate (by key, or key and value)", &opts.ID,
+		func(cmd *cobra.Command) error {
+			if len(opts.Tags) == 0 {
+				return errs.UsageErrorf("tags remove: --tags is required")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runTagsRemove(cmd.Context(), opts)
+		})
+	tagsFlag(cmd, &opts.Tags)
+	return cmd
+}
+
+func runTagsRemove(ctx context.Context, o *RemoveOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.Certificates(ctx)
+	if err != nil {
+		return err
+	}
+	tags, err := svc.RemoveTags(ctx, o.ID, o.Tags)
+	if err != nil {
+		return err
+	}
+	return printTags(p, tags)
+}
+
+// ListOptions are the inputs of `tags list`.
+type ListOptions struct {
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
+
+	ID string
+}
+
+// NewCmdTagsList builds `certctl tags list`.
+func NewCmdTagsList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Printer: f.Printer, Certificates: f.Certificates}
+	return verbCommand(f, "list ARN", "List a certificate's tags", &opts.ID,
+		func(cmd *cobra.Command) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runTagsList(cmd.Context(), opts)
+		})
+}
+
+func runTagsList(ctx context.Context, o *ListOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.Certificates(ctx)
+	if err != nil {
+		return err
+	}
+	tags, err := svc.ListTags(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	return printTags(p, tags)
+}
+
+// verbCommand builds a tags verb taking one certificate (positional or
+// --certificate-arn, as in the AWS CLI).
+func verbCommand(f *cmdutil.Factory, use, short string, id *string, run func(*cobra.Command) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:               use,
+		Short:             short,
+		Long:              short + "." + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+		Args:              cmdutil.IDArg(id, "certificate-arn", "ARN"),
+		ValidArgsFunction: f.CompleteCertificates,
+		RunE:              func(cmd *cobra.Command, args []string) error { return run(cmd) },
+	}
+	cmd.Flags().StringVar(id, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	return cmd
 }
 
-func run(ctx context.Context, o *Options) error {
-	f := o.Factory
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
-	given := make([]localstore.Tag, len(o.Tags))
-	valueGiven := make([]bool, len(o.Tags))
-	for i, t := range o.Tags {
-		if given[i], valueGiven[i], err = inventory.ParseTagCondition(t); err != nil {
-			return err
-		}
-	}
-	v, err := f.Vault(ctx)
-	if err != nil {
-		return err
-	}
-	var tags []localstore.Tag
-	txn := v.Store.Update
-	if o.Verb == "list" {
-		txn = v.Store.View
-	}
-	err = txn(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, o.ID)
-		if err != nil {
-			return err
-		}
-		c, err := tx.GetCertificate(id)
-		if err != nil {
-			return err
-		}
-		switch o.Verb {
-		case "add":
-			if c.Tags, err = inventory.MergeTags(c.Tags, given); err != nil {
-				return err
-			}
-		case "remove":
-			c.Tags = inventory.RemoveTags(c.Tags, given, valueGiven)
-		}
-		tags = c.Tags
-		if o.Verb == "list" {
-			return nil
-		}
-		c.UpdatedAt = f.Now()
-		return tx.PutCertificate(c)
-	})
-	if err != nil {
-		return cmdutil.VaultError(err)
-	}
-	if tags == nil {
-		tags = []localstore.Tag{}
-	}
-	out := Output{Tags: tags}
-	return p.Print(out, output.View{
+func tagsFlag(cmd *cobra.Command, tags *[]string) {
+	cmd.Flags().StringArrayVar(tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
+}
+
+// printTags prints a certificate's tags.
+func printTags(p *output.Printer, tl *certificates.TagList) error {
+	tags := tl.Tags
+	return p.Print(tl, output.View{
 		Table: func(s *output.Styles) *output.Table {
+			if len(tags) == 0 {
+				return &output.Table{Rows: [][]string{{"No tags."}}}
+			}
 			t := &output.Table{Headers: []string{"KEY", "VALUE"}}
 			for _, tg := range tags {
 				t.Rows = append(t.Rows, []string{tg.Key, tg.Value})
-			}
-			if len(tags) == 0 {
-				return &output.Table{Rows: [][]string{{"No tags."}}}
 			}
 			return t
 		},

@@ -1,0 +1,52 @@
+package export
+
+import (
+	"testing"
+
+	"github.com/certctl/certctl/internal/flagtest"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+func TestExportFlags(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdExport, "3f2a1b9c", "--passphrase-file", "pass.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ID != "3f2a1b9c" || o.PassphraseFile != "pass.txt" || o.Format != "pem" || o.NoPrivateKey || o.OutDir != "" {
+		t.Errorf("options %+v", o)
+	}
+	o, err = flagtest.Parse(t, NewCmdExport, "--certificate-arn", "3f2a1b9c", "--passphrase-stdin", "--format", "json")
+	if err != nil || o.ID != "3f2a1b9c" || !o.PassphraseStdin || o.Format != "json" {
+		t.Errorf("--certificate-arn --passphrase-stdin --format json: %+v, %v", o, err)
+	}
+	o, err = flagtest.Parse(t, NewCmdExport, "3f2a1b9c", "--passphrase-file", "p", "--out-dir", "out", "--insecure-plaintext-key")
+	if err != nil || o.OutDir != "out" || !o.InsecurePlaintext {
+		t.Errorf("--out-dir --insecure-plaintext-key: %+v, %v", o, err)
+	}
+	o, err = flagtest.Parse(t, NewCmdExport, "3f2a1b9c", "--format", "pkcs12", "--out-file", "app.p12")
+	if err != nil || o.Format != "pkcs12" || o.OutFile != "app.p12" {
+		t.Errorf("--format pkcs12 --out-file: %+v, %v", o, err)
+	}
+	o, err = flagtest.Parse(t, NewCmdExport, "3f2a1b9c", "--no-private-key")
+	if err != nil || !o.NoPrivateKey {
+		t.Errorf("--no-private-key: %+v, %v", o, err)
+	}
+
+	for _, args := range [][]string{
+		{"--passphrase-file", "p"},                                   // no certificate
+		{"3f2a1b9c", "--format", "der"},                              // unknown format
+		{"3f2a1b9c", "--passphrase-file", "p", "--passphrase-stdin"}, // two passphrase sources
+		{"3f2a1b9c", "--out-dir", "d", "--out-file", "f"},
+		{"3f2a1b9c", "--out-dir", "d", "--format", "json"},
+		{"3f2a1b9c", "--no-private-key", "--passphrase-file", "p"},
+		{"3f2a1b9c", "--no-private-key", "--passphrase-stdin"},
+		{"3f2a1b9c", "--no-private-key", "--insecure-plaintext-key"},
+		{"3f2a1b9c", "--insecure-plaintext-key"}, // needs --out-dir
+		{"3f2a1b9c", "--format", "pkcs12", "--no-private-key"},
+		{"3f2a1b9c", "4e5f6a7b"}, // two certificates
+	} {
+		if _, err := flagtest.Parse(t, NewCmdExport, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
+			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
+		}
+	}
+}
