@@ -138,28 +138,16 @@ func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error)
 		return MapError(err)
 	}
 	key := sealer.AuditKey()
-	if c.WriteGate != nil {
-		select {
-		case c.WriteGate <- struct{}{}:
-		case <-ctx.Done():
-			return MapError(ctx.Err())
-		}
-		defer func() { <-c.WriteGate }()
-	}
 	var op *Op
-	err = c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
-		now := c.Now().UTC()
-		op = &Op{
-			Tx:     tx,
-			Events: &events.Emitter{Region: c.Names.Region, Account: c.Names.Account, Now: c.Now},
-			Now:    now,
-			rec:    &audit.Record{EventName: eventName, Actor: c.Actor},
-		}
-		if err := fn(op); err != nil {
-			return err
-		}
-		op.rec.Outcome = audit.OutcomeSuccess
-		return audit.Append(tx, key, op.rec, now)
+	err = c.gated(ctx, func() error {
+		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+			op = c.newOp(tx, c.Now().UTC(), eventName)
+			if err := fn(op); err != nil {
+				return err
+			}
+			op.rec.Outcome = audit.OutcomeSuccess
+			return audit.Append(tx, key, op.rec, op.Now)
+		})
 	})
 	if err != nil {
 		err = MapError(err)
@@ -170,6 +158,81 @@ func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error)
 	}
 	c.Deliver(ctx, op.Events.Pending)
 	return nil
+}
+
+// ChangeBatch runs several changes of the same name in one write
+// transaction — one commit (one fsync) for all — each with its own Op and
+// audit record. When any of them fails, the transaction is rolled back and
+// every change runs again as a Change of its own, so that a failure costs
+// only its item and is recorded as a FAILURE. errs[i] is fns[i]'s outcome.
+func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op) error) []error {
+	out := make([]error, len(fns))
+	if len(fns) == 0 {
+		return out
+	}
+	sealer, err := c.Vault.Sealer()
+	if err != nil {
+		for i := range out {
+			out[i] = MapError(err)
+		}
+		return out
+	}
+	key := sealer.AuditKey()
+	var pending []*events.Event
+	err = c.gated(ctx, func() error {
+		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+			now := c.Now().UTC()
+			pending = nil
+			for _, fn := range fns {
+				op := c.newOp(tx, now, eventName)
+				if err := fn(op); err != nil {
+					return err
+				}
+				op.rec.Outcome = audit.OutcomeSuccess
+				if err := audit.Append(tx, key, op.rec, now); err != nil {
+					return err
+				}
+				pending = append(pending, op.Events.Pending...)
+			}
+			return nil
+		})
+	})
+	if err == nil {
+		c.Deliver(ctx, pending)
+		return out
+	}
+	if ctx.Err() != nil {
+		for i := range out {
+			out[i] = MapError(err)
+		}
+		return out
+	}
+	for i, fn := range fns {
+		out[i] = c.Change(ctx, eventName, fn)
+	}
+	return out
+}
+
+// gated runs fn through the write gate, when there is one.
+func (c *Core) gated(ctx context.Context, fn func() error) error {
+	if c.WriteGate != nil {
+		select {
+		case c.WriteGate <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-c.WriteGate }()
+	}
+	return fn()
+}
+
+func (c *Core) newOp(tx localstore.Tx, now time.Time, eventName string) *Op {
+	return &Op{
+		Tx:     tx,
+		Events: &events.Emitter{Region: c.Names.Region, Account: c.Names.Account, Now: c.Now},
+		Now:    now,
+		rec:    &audit.Record{EventName: eventName, Actor: c.Actor},
+	}
 }
 
 // isRuleFailure reports whether err is a refusal worth recording: the

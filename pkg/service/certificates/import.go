@@ -65,23 +65,27 @@ func parseImport(raw inventory.RawMaterial, given []localstore.Tag, now time.Tim
 // Available event, or p's refusal. params names the request.
 func (s *Service) storeImported(ctx context.Context, p parsedImport, params func(*service.Op)) (string, error) {
 	var arn string
-	err := s.core.Change(ctx, "ImportCertificate", func(op *service.Op) error {
+	if err := s.core.Change(ctx, "ImportCertificate", s.importChange(p, params, &arn)); err != nil {
+		return "", err
+	}
+	return arn, nil
+}
+
+// importChange is the change that stores one parsed import; it sets *arn.
+func (s *Service) importChange(p parsedImport, params func(*service.Op), arn *string) func(*service.Op) error {
+	return func(op *service.Op) error {
 		params(op)
 		if p.err != nil {
 			return p.err
 		}
-		arn = s.core.Names.CertificateARN(p.c.ID)
-		op.Resource(arn)
+		*arn = s.core.Names.CertificateARN(p.c.ID)
+		op.Resource(*arn)
 		op.Param("DomainName", p.c.DomainName)
 		if err := inventory.StoreImported(op.Tx, s.core.Vault, p.c, p.m, p.now); err != nil {
 			return err
 		}
 		return op.Events.EmitAvailable(op.Tx, p.c, events.ActionImport)
-	})
-	if err != nil {
-		return "", err
 	}
-	return arn, nil
 }
 
 // materialParams records which files the material came from — their

@@ -59,9 +59,10 @@ type ImportDirResult struct {
 // ImportDir imports every certificate found under req.Dir: name.crt
 // beside name.key, name.pem beside name-key.pem, a bundle per file, or
 // certbot's live/<name>/ layout. Files are read and checked in parallel;
-// each certificate is then one ImportCertificate change of its own (so
-// each is recorded, and a failure costs only its file). A file that
-// breaks a rule is recorded as a failed ImportCertificate.
+// each certificate is then one ImportCertificate change (recorded on its
+// own, committed batchSize to a transaction; a failure costs only its
+// file). A file that breaks a rule is recorded as a failed
+// ImportCertificate.
 func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportDirResult, error) {
 	given, err := inventory.ParseTags(req.Tags)
 	if err != nil {
@@ -84,8 +85,8 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	now := s.core.Now()
 	res := &ImportDirResult{Results: make([]ImportFileResult, len(items))}
 
-	// Parse and check in parallel; store one change per file, in the
-	// order the files come out of the workers.
+	// Parse and check in parallel; store in the order the files come out
+	// of the workers.
 	type parsed struct {
 		idx int
 		parsedImport
@@ -113,35 +114,63 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 		wg.Wait()
 		close(out)
 	}()
-	for p := range out {
-		it := items[p.idx]
-		r := &res.Results[p.idx]
-		r.File = it.File
-		var arn string
-		var err error
-		if ctx.Err() != nil {
-			err = service.MapError(ctx.Err())
-		} else {
-			arn, err = s.storeImported(ctx, p.parsedImport, func(op *service.Op) {
-				op.Param("FromDir", req.Dir)
-				op.Param("File", it.File)
-				if len(given) > 0 {
-					op.Param("Tags", given)
-				}
-			})
-			if err != nil && p.err == nil && res.StoreErr == nil {
-				res.StoreErr = err
-			}
-		}
+	// Certificates that parsed are stored batchSize to a transaction (one
+	// commit for many, each still its own recorded change); a file that
+	// failed to parse is recorded on its own.
+	var batch []parsed
+	arns := make([]string, len(items))
+	done := func(idx int, err error) {
+		r := &res.Results[idx]
+		r.File = items[idx].File
 		if err != nil {
 			r.Status, r.Error = FileFailed, err.Error()
 		} else {
-			r.Status, r.CertificateArn = FileImported, arn
+			r.Status, r.CertificateArn = FileImported, arns[idx]
 		}
 		if req.FileDone != nil {
 			req.FileDone(err != nil)
 		}
 	}
+	change := func(p parsed) func(*service.Op) error {
+		it := items[p.idx]
+		return s.importChange(p.parsedImport, func(op *service.Op) {
+			op.Param("FromDir", req.Dir)
+			op.Param("File", it.File)
+			if len(given) > 0 {
+				op.Param("Tags", given)
+			}
+		}, &arns[p.idx])
+	}
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		fns := make([]func(*service.Op) error, len(batch))
+		for i, p := range batch {
+			fns[i] = change(p)
+		}
+		for i, err := range s.core.ChangeBatch(ctx, "ImportCertificate", fns) {
+			if err != nil && res.StoreErr == nil && errs.ExitCodeOf(err) != errs.ExitInvalid && errs.ExitCodeOf(err) != errs.ExitRefused {
+				res.StoreErr = err
+			}
+			done(batch[i].idx, err)
+		}
+		batch = batch[:0]
+	}
+	for p := range out {
+		switch {
+		case ctx.Err() != nil:
+			done(p.idx, service.MapError(ctx.Err()))
+		case p.err != nil:
+			done(p.idx, s.core.Change(ctx, "ImportCertificate", change(p)))
+		default:
+			batch = append(batch, p)
+			if len(batch) == batchSize {
+				flush()
+			}
+		}
+	}
+	flush()
 	if ctx.Err() != nil {
 		return nil, service.MapError(ctx.Err())
 	}
@@ -154,6 +183,11 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	}
 	return res, nil
 }
+
+// batchSize is how many certificates one transaction commits: large enough
+// that the commit's fsync is paid rarely, small enough that a retry after
+// a failure redoes little.
+const batchSize = 500
 
 // item is one certificate found in a directory.
 type item struct {
