@@ -1,8 +1,11 @@
-// Package authority is certctl's certificate authority service (the AWS
-// Private CA analogue): CA records in the vault, the default private and the
-// built-in public-style hierarchies, issuance with persisted serials,
-// revocation and CRLs. pkg/ca builds the certificates; this package decides
-// and persists.
+// Package authority holds the rules of certctl's certificate authorities
+// (the AWS Private CA analogue): CA records in the vault, the default
+// private and the built-in public-style hierarchies, issuance with
+// persisted serials, revocation and CRLs. pkg/ca builds the certificates;
+// this package decides and persists, inside the caller's transaction
+// (a localstore.Tx). The transactions themselves, their events and audit
+// records belong to pkg/service/authorities (and to the other services
+// that issue).
 package authority
 
 import (

@@ -90,6 +90,22 @@ func (s *Service) EnsurePublicRoot(tx localstore.Tx) (*Record, error) {
 	})
 }
 
+// trustBundleBuiltIns are the built-in CAs TrustBundle creates on first use.
+var trustBundleBuiltIns = []string{BuiltInPublicRoot, BuiltInDefaultRoot, BuiltInDefault}
+
+// TrustBundleReady reports whether every built-in CA TrustBundle creates on
+// first use exists already: then TrustBundle changes nothing and Roots,
+// in a read transaction, gives the same bundle.
+func TrustBundleReady(tx localstore.Tx) (bool, error) {
+	for _, role := range trustBundleBuiltIns {
+		r, err := findBuiltIn(tx, role)
+		if err != nil || r == nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 // TrustBundle returns the PEM of every root of the vault: the built-in
 // public-style root, the default private root and every ACTIVE root CA,
 // creating the built-in ones on first use. Call it in a write transaction.
@@ -100,6 +116,12 @@ func (s *Service) TrustBundle(tx localstore.Tx) ([]byte, error) {
 	if _, err := s.EnsureDefault(tx); err != nil {
 		return nil, err
 	}
+	return s.Roots(tx)
+}
+
+// Roots returns the PEM of every ACTIVE root CA of the vault; it only
+// reads.
+func (s *Service) Roots(tx localstore.Tx) ([]byte, error) {
 	all, err := List(tx)
 	if err != nil {
 		return nil, err

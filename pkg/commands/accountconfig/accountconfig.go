@@ -25,6 +25,7 @@ func NewCmdAccountConfig(f *cmdutil.Factory) *cobra.Command {
 		Short: "Show or set vault-wide settings for expiry events",
 		Long:  `Show or set how many days before expiry the daily Certificate Approaching Expiration events start (ACM's account configuration; default 45).`,
 		Args:  cmdutil.NoArgs,
+		RunE:  cmdutil.GroupRunE,
 	}
 	print := func(e *cmdutil.Env, c renewal.AccountConfig) error {
 		n := strconv.Itoa(c.DaysBeforeExpiry)

@@ -1,21 +1,20 @@
-// Package ca implements the `certctl ca` command group: the built-in
-// certificate authority (the AWS Private CA analogue).
+// Package ca implements the `certctl ca` command group: the vault's
+// certificate authorities (the AWS Private CA analogue). Each verb is one
+// file with its XOptions, NewCmdCaX and runCaX; the rules and transactions
+// are pkg/service/authorities'.
 package ca
 
 import (
 	"context"
-	"encoding/pem"
+	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/commands/request"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // NewCmdCA builds `certctl ca`.
@@ -33,60 +32,36 @@ created on first use: ` + "`certctl request --certificate-authority-arn default`
 built-in public-style hierarchy for domain-validated and ACME certificates.
 ` + "`certctl ca trust-bundle`" + ` prints every root to trust.`,
 		Args: cmdutil.NoArgs,
+		RunE: cmdutil.GroupRunE,
 	}
-	cmd.AddCommand(newCmdCreate(f), newCmdList(f), newCmdTrustBundle(f), newCmdServe(f))
-	// Verbs on one CA also take it as --certificate-authority-arn, as AWS
-	// Private CA's CLI does.
-	for _, c := range []*cobra.Command{newCmdDescribe(f), newCmdCSR(f), newCmdImportCertificate(f),
-		newCmdIssue(f), newCmdUpdate(f), newCmdDelete(f), newCmdRestore(f), newCmdCRL(f)} {
-		cmd.AddCommand(cmdutil.WithIDAlias(c, "certificate-authority-arn", "CA"))
-	}
+	cmd.AddCommand(NewCmdCaCreate(f, nil), NewCmdCaList(f, nil), NewCmdCaTrustBundle(f, nil), NewCmdCaServe(f, nil),
+		NewCmdCaDescribe(f, nil), NewCmdCaCSR(f, nil), NewCmdCaImportCertificate(f, nil), NewCmdCaIssue(f, nil),
+		NewCmdCaUpdate(f, nil), NewCmdCaDelete(f, nil), NewCmdCaRestore(f, nil), NewCmdCaCRL(f, nil))
 	return cmd
 }
 
-// env is what every CA verb needs.
-type env struct {
-	f     *cmdutil.Factory
-	p     *output.Printer
-	v     *localstore.Vault
-	svc   *authority.Service
-	names inventory.Names
+// open returns what a verb's run needs: the printer first, so that a bad
+// -o is a usage error before the vault is opened, then the service.
+func open(ctx context.Context, printer func() (*output.Printer, error),
+	svc func(context.Context) (*authorities.Service, error)) (*output.Printer, *authorities.Service, error) {
+	p, err := printer()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := svc(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, s, nil
 }
 
-func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
-	e, err := f.OpenEnv(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &env{f: f, p: e.P, v: e.V, svc: e.Authority, names: e.Names}, nil
-}
-
-// changeCA opens the vault, runs fn on the CA named by arg in a write
-// transaction, and prints {"CertificateAuthorityArn"} with verb.
-func changeCA(ctx context.Context, f *cmdutil.Factory, arg, verb string, fn func(e *env, tx localstore.Tx, r *authority.Record) error) error {
-	e, err := open(ctx, f)
-	if err != nil {
-		return err
-	}
-	r, err := e.update(ctx, arg, func(tx localstore.Tx, r *authority.Record) error { return fn(e, tx, r) })
-	if err != nil {
-		return err
-	}
-	return printARN(e.p, verb, e.names.CAARN(r.ID))
-}
-
-// update runs fn on the CA named by arg in a write transaction.
-func (e *env) update(ctx context.Context, arg string, fn func(tx localstore.Tx, r *authority.Record) error) (*authority.Record, error) {
-	var rec *authority.Record
-	err := e.v.Store.Update(ctx, func(tx localstore.Tx) error {
-		r, err := request.ResolveCA(tx, e.svc, arg)
-		if err != nil {
-			return err
-		}
-		rec = r
-		return fn(tx, r)
-	})
-	return rec, cmdutil.VaultError(err)
+// caArg makes cmd take its CA as the one positional argument or, as AWS
+// Private CA's CLI does, as --certificate-authority-arn, into *dst.
+func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string) {
+	cmd.Args = cmdutil.IDArg(dst, "certificate-authority-arn", "CA")
+	cmd.ValidArgsFunction = completeCA(f)
+	cmd.Flags().StringVar(dst, "certificate-authority-arn", "", "the ca (alias of the positional argument)")
+	_ = cmd.Flags().MarkHidden("certificate-authority-arn")
 }
 
 // completeCA completes CA IDs with their common names.
@@ -100,68 +75,14 @@ func completeCA(f *cmdutil.Factory) cobra.CompletionFunc {
 	})
 }
 
-// Configuration is AWS Private CA's CertificateAuthorityConfiguration.
-type Configuration struct {
-	KeyAlgorithm     string            `json:"KeyAlgorithm"`
-	SigningAlgorithm string            `json:"SigningAlgorithm"`
-	Subject          authority.Subject `json:"Subject"`
-}
-
-// Description is AWS Private CA's CertificateAuthority.
-type Description struct {
-	Arn                               string               `json:"Arn"`
-	Type                              string               `json:"Type"`
-	Status                            string               `json:"Status"`
-	ParentArn                         string               `json:"ParentArn,omitempty"`
-	Serial                            string               `json:"Serial,omitempty"`
-	NotBefore                         *inventory.Timestamp `json:"NotBefore,omitempty"`
-	NotAfter                          *inventory.Timestamp `json:"NotAfter,omitempty"`
-	CreatedAt                         *inventory.Timestamp `json:"CreatedAt,omitempty"`
-	LastStateChangeAt                 *inventory.Timestamp `json:"LastStateChangeAt,omitempty"`
-	RestorableUntil                   *inventory.Timestamp `json:"RestorableUntil,omitempty"`
-	FailureReason                     string               `json:"FailureReason,omitempty"`
-	CertificateAuthorityConfiguration Configuration        `json:"CertificateAuthorityConfiguration"`
-	Tags                              []localstore.Tag     `json:"Tags,omitempty"`
-}
-
-func describeRecord(n inventory.Names, r *authority.Record, now time.Time) Description {
-	return Description{
-		Arn:               n.CAARN(r.ID),
-		Type:              r.Type,
-		Status:            r.EffectiveStatus(now),
-		ParentArn:         n.CAARN(r.ParentID),
-		Serial:            r.Serial,
-		NotBefore:         inventory.TS(r.NotBefore),
-		NotAfter:          inventory.TS(r.NotAfter),
-		CreatedAt:         inventory.TS(r.CreatedAt),
-		LastStateChangeAt: inventory.TS(r.LastStateChangeAt),
-		RestorableUntil:   inventory.TS(r.RestorableUntil),
-		FailureReason:     r.FailureReason,
-		CertificateAuthorityConfiguration: Configuration{
-			KeyAlgorithm: r.KeyAlgorithm, SigningAlgorithm: r.SigningAlgorithm, Subject: r.Subject,
-		},
-		Tags: r.Tags,
+// printPEM prints pemText as is, or data in the JSON form when the user
+// asked for -o json or -o yaml (structured).
+func printPEM(p *output.Printer, out io.Writer, structured bool, data any, pemText string) error {
+	if structured {
+		return p.Print(data, output.View{})
 	}
-}
-
-func idOf(a string) string { return a[strings.LastIndexByte(a, '/')+1:] }
-
-func caRow(s *output.Styles, d Description) []string {
-	na := ""
-	if d.NotAfter != nil {
-		na = d.NotAfter.String()
-	}
-	return []string{idOf(d.Arn), d.Type, s.Status(d.Status), d.CertificateAuthorityConfiguration.Subject.CommonName,
-		d.CertificateAuthorityConfiguration.KeyAlgorithm, na}
-}
-
-func caRecord(d Description) []string {
-	na := ""
-	if d.NotAfter != nil {
-		na = d.NotAfter.String()
-	}
-	return []string{d.Arn, d.Type, d.Status, d.CertificateAuthorityConfiguration.Subject.CommonName,
-		d.CertificateAuthorityConfiguration.KeyAlgorithm, na}
+	_, err := io.WriteString(out, pemText)
+	return err
 }
 
 // printARN prints {"CertificateAuthorityArn": ...}.
@@ -172,10 +93,21 @@ func printARN(p *output.Printer, verb, a string) error {
 	})
 }
 
-func requestResolve(tx localstore.Tx, svc *authority.Service, arg string) (*authority.Record, error) {
-	return request.ResolveCA(tx, svc, arg)
+func caRow(s *output.Styles, d authorities.Description) []string {
+	return []string{idOf(d.Arn), d.Type, s.Status(d.Status), d.CertificateAuthorityConfiguration.Subject.CommonName,
+		d.CertificateAuthorityConfiguration.KeyAlgorithm, notAfter(d)}
 }
 
-func pemEncode(typ string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+func caRecord(d authorities.Description) []string {
+	return []string{d.Arn, d.Type, d.Status, d.CertificateAuthorityConfiguration.Subject.CommonName,
+		d.CertificateAuthorityConfiguration.KeyAlgorithm, notAfter(d)}
 }
+
+func notAfter(d authorities.Description) string {
+	if d.NotAfter == nil {
+		return ""
+	}
+	return d.NotAfter.String()
+}
+
+func idOf(a string) string { return a[strings.LastIndexByte(a, '/')+1:] }

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/dnsname"
@@ -238,17 +237,9 @@ func run(ctx context.Context, o *Options) error {
 	})
 }
 
-// ResolveCA finds the CA named by arg: an ARN, UUID, unique prefix, or the
-// word default for the vault's default private CA (created on first use).
+// ResolveCA finds the CA named by arg (see authority.Resolve).
 func ResolveCA(tx localstore.Tx, svc *authority.Service, arg string) (*authority.Record, error) {
-	if strings.EqualFold(arg, "default") {
-		return svc.EnsureDefault(tx)
-	}
-	id, err := inventory.ResolveObject(tx, authority.ObjectKind, arn.CertificateAuthority, "certificate authority", arg)
-	if err != nil {
-		return nil, err
-	}
-	return authority.Get(tx, id)
+	return authority.Resolve(tx, svc, arg)
 }
 
 func asDNS(err error, target **dnsname.Error) bool { return errors.As(err, target) }

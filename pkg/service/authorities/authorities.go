@@ -1,11 +1,29 @@
-// Package authorities is the private CA service (the AWS Private CA analogue): creating, issuing from, revoking with, and managing the lifecycle of the vault's CAs.
+// Package authorities is the private CA service (the AWS Private CA
+// analogue): creating, issuing from, revoking with, and managing the
+// lifecycle of the vault's CAs. The rules are pkg/authority's, applied
+// inside a transaction; this package owns the transactions, and every
+// change goes through service.Core, so it is recorded in the audit log
+// under its AWS Private CA name.
+//
+//	authorities.go  the service, CA views (Description) and CA lookup
+//	lifecycle.go    create, update, delete, restore, import-certificate
+//	issue.go        issue from a CSR, CRLs, the CRL/OCSP responder
+//	read.go         list, describe, csr, trust bundle
 package authorities
 
 import (
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
 
-// Settings are the configuration the service acts on.
+// Settings are the configuration the service acts on. It has none of its
+// own: ca.base_url is applied by core.Authority, the one signer of the
+// process, which every service that issues shares.
 type Settings struct{}
 
 // Service is the authorities service.
@@ -17,4 +35,99 @@ type Service struct {
 // New returns the service over core.
 func New(core *service.Core, set Settings) *Service {
 	return &Service{core: core, set: set}
+}
+
+// Configuration is AWS Private CA's CertificateAuthorityConfiguration.
+type Configuration struct {
+	KeyAlgorithm     string            `json:"KeyAlgorithm"`
+	SigningAlgorithm string            `json:"SigningAlgorithm"`
+	Subject          authority.Subject `json:"Subject"`
+}
+
+// Description is AWS Private CA's CertificateAuthority.
+type Description struct {
+	Arn                               string               `json:"Arn"`
+	Type                              string               `json:"Type"`
+	Status                            string               `json:"Status"`
+	ParentArn                         string               `json:"ParentArn,omitempty"`
+	Serial                            string               `json:"Serial,omitempty"`
+	NotBefore                         *inventory.Timestamp `json:"NotBefore,omitempty"`
+	NotAfter                          *inventory.Timestamp `json:"NotAfter,omitempty"`
+	CreatedAt                         *inventory.Timestamp `json:"CreatedAt,omitempty"`
+	LastStateChangeAt                 *inventory.Timestamp `json:"LastStateChangeAt,omitempty"`
+	RestorableUntil                   *inventory.Timestamp `json:"RestorableUntil,omitempty"`
+	FailureReason                     string               `json:"FailureReason,omitempty"`
+	CertificateAuthorityConfiguration Configuration        `json:"CertificateAuthorityConfiguration"`
+	Tags                              []localstore.Tag     `json:"Tags,omitempty"`
+}
+
+// describe is r as AWS Private CA shows it, its status as of now.
+func (s *Service) describe(r *authority.Record, now time.Time) Description {
+	n := s.core.Names
+	return Description{
+		Arn:               n.CAARN(r.ID),
+		Type:              r.Type,
+		Status:            r.EffectiveStatus(now),
+		ParentArn:         n.CAARN(r.ParentID),
+		Serial:            r.Serial,
+		NotBefore:         inventory.TS(r.NotBefore),
+		NotAfter:          inventory.TS(r.NotAfter),
+		CreatedAt:         inventory.TS(r.CreatedAt),
+		LastStateChangeAt: inventory.TS(r.LastStateChangeAt),
+		RestorableUntil:   inventory.TS(r.RestorableUntil),
+		FailureReason:     r.FailureReason,
+		CertificateAuthorityConfiguration: Configuration{
+			KeyAlgorithm: r.KeyAlgorithm, SigningAlgorithm: r.SigningAlgorithm, Subject: r.Subject,
+		},
+		Tags: r.Tags,
+	}
+}
+
+// resolve finds the CA named by ref in op (the default private CA is
+// created on first use, as part of op) and names it as a resource of op.
+func (s *Service) resolve(op *service.Op, ref string) (*authority.Record, error) {
+	var r *authority.Record
+	err := s.firstUse(op, strings.EqualFold(ref, "default"), func() error {
+		var err error
+		r, err = authority.Resolve(op.Tx, s.core.Authority, ref)
+		if err == nil {
+			op.Resource(s.core.Names.CAARN(r.ID))
+		}
+		return err
+	})
+	if err != nil {
+		op.Param("CertificateAuthorityArn", ref)
+		return nil, err
+	}
+	return r, nil
+}
+
+// firstUse runs fn, which may create built-in CAs on first use when
+// creates is set, and names every CA it created as a resource of op: their
+// creation is part of the change.
+func (s *Service) firstUse(op *service.Op, creates bool, fn func() error) error {
+	if !creates {
+		return fn()
+	}
+	before, err := authority.List(op.Tx)
+	if err != nil {
+		return err
+	}
+	had := make(map[string]bool, len(before))
+	for _, r := range before {
+		had[r.ID] = true
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	after, err := authority.List(op.Tx)
+	if err != nil {
+		return err
+	}
+	for _, r := range after {
+		if !had[r.ID] {
+			op.Resource(s.core.Names.CAARN(r.ID))
+		}
+	}
+	return nil
 }

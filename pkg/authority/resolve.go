@@ -1,0 +1,44 @@
+package authority
+
+import (
+	"strings"
+
+	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Resolve finds the CA named by arg: an ARN, UUID, unique prefix, or the
+// word default for the vault's default private CA (created on first use,
+// so call it in a write transaction when arg may be "default").
+func Resolve(tx localstore.Tx, s *Service, arg string) (*Record, error) {
+	if strings.EqualFold(arg, "default") {
+		return s.EnsureDefault(tx)
+	}
+	return find(tx, arg)
+}
+
+// Find is Resolve for read transactions: the default private CA must
+// already exist (exit 3 before its first use).
+func Find(tx localstore.Tx, arg string) (*Record, error) {
+	if strings.EqualFold(arg, "default") {
+		r, err := findBuiltIn(tx, BuiltInDefault)
+		if err != nil {
+			return nil, err
+		}
+		if r == nil {
+			return nil, errs.NotFoundf("the default private CA does not exist yet (it is created on first use)")
+		}
+		return r, nil
+	}
+	return find(tx, arg)
+}
+
+func find(tx localstore.Tx, arg string) (*Record, error) {
+	id, err := inventory.ResolveObject(tx, ObjectKind, arn.CertificateAuthority, "certificate authority", arg)
+	if err != nil {
+		return nil, err
+	}
+	return Get(tx, id)
+}

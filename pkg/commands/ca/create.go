@@ -1,0 +1,126 @@
+package ca
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/authorities"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// CreateOptions are the inputs of `ca create`.
+type CreateOptions struct {
+	Printer     func() (*output.Printer, error)
+	Authorities func(context.Context) (*authorities.Service, error)
+
+	Type         string
+	KeyAlgorithm string
+	Subject      string
+	Parent       string
+	External     bool
+	Validity     string
+	Tags         []string
+
+	// Request is the flags checked and parsed.
+	Request authorities.CreateRequest
+}
+
+// NewCmdCaCreate builds `certctl ca create`.
+func NewCmdCaCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{Printer: f.Printer, Authorities: f.Authorities}
+	cmd := &cobra.Command{
+		Use:   "create --type ROOT|SUBORDINATE --key-algorithm ALG --subject CN=...,O=... [--parent CA | --external]",
+		Short: "Create a certificate authority",
+		Long: `Create a ROOT CA (self-signed, ACTIVE at once) or a SUBORDINATE CA, signed by a
+--parent CA of the vault (ACTIVE at once) or, with --external, left
+PENDING_CERTIFICATE until you import the certificate an outside CA signed for
+its CSR (` + "`ca csr`, then `ca import-certificate`" + `). The CA key is generated and sealed
+in the vault. --validity defaults to 10y for a root and 5y for a subordinate,
+and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+		Example: `  certctl ca create --type ROOT --key-algorithm EC_secp384r1 --subject "CN=Example Root CA,O=Example,C=US"
+  certctl ca create --type SUBORDINATE --key-algorithm EC_prime256v1 --subject "CN=Example Issuing CA" --parent 5f2c9e01 --validity 3y`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.parse(cmd); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCaCreate(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Type, "type", "", "ROOT or SUBORDINATE")
+	fl.StringVar(&opts.KeyAlgorithm, "key-algorithm", "", "RSA_2048, RSA_4096, EC_prime256v1 or EC_secp384r1")
+	fl.StringVar(&opts.Subject, "subject", "", "subject as `CN=...,O=...,OU=...,C=...`")
+	fl.StringVar(&opts.Parent, "parent", "", "parent `CA` that signs a SUBORDINATE")
+	fl.BoolVar(&opts.External, "external", false, "leave a SUBORDINATE waiting for an externally signed certificate")
+	fl.StringVar(&opts.Validity, "validity", "", "validity `duration` (default 10y root, 5y subordinate)")
+	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
+	_ = cmd.MarkFlagRequired("type")
+	_ = cmd.MarkFlagRequired("key-algorithm")
+	_ = cmd.MarkFlagRequired("subject")
+	cmdutil.EnumCompletion(cmd, "type", authority.Types)
+	cmdutil.EnumCompletion(cmd, "key-algorithm", authority.KeyAlgorithms)
+	_ = cmd.RegisterFlagCompletionFunc("parent", completeCA(f))
+	return cmd
+}
+
+// parse checks the flags and fills o.Request.
+func (o *CreateOptions) parse(cmd *cobra.Command) error {
+	if err := cmdutil.CheckEnum("type", []string{o.Type}, authority.Types); err != nil {
+		return err
+	}
+	if err := cmdutil.CheckEnum("key-algorithm", []string{o.KeyAlgorithm}, authority.KeyAlgorithms); err != nil {
+		return err
+	}
+	if err := cmdutil.MutuallyExclusive(cmd.Flags(), "parent", "external"); err != nil {
+		return err
+	}
+	if o.Type == authority.TypeRoot && (o.Parent != "" || o.External) {
+		return errs.UsageErrorf("a ROOT CA takes neither --parent nor --external")
+	}
+	if o.Type == authority.TypeSubordinate && o.Parent == "" && !o.External {
+		return errs.UsageErrorf("a SUBORDINATE CA needs --parent CA or --external")
+	}
+	subj, err := authority.ParseSubject(o.Subject)
+	if err != nil {
+		return &errs.Error{Exit: errs.ExitInvalid, Msg: "--subject", Err: err}
+	}
+	var d time.Duration
+	if o.Validity != "" {
+		if d, err = timeutil.ParseDuration(o.Validity); err != nil || d <= 0 {
+			return errs.UsageErrorf("--validity: invalid duration %q", o.Validity)
+		}
+	}
+	tags, err := inventory.ParseTags(o.Tags)
+	if err != nil {
+		return err
+	}
+	if tags, err = inventory.MergeTags(nil, tags); err != nil {
+		return err
+	}
+	o.Request = authorities.CreateRequest{Type: o.Type, KeyAlgorithm: o.KeyAlgorithm, Subject: subj,
+		Parent: o.Parent, External: o.External, Validity: d, Tags: tags}
+	return nil
+}
+
+func runCaCreate(ctx context.Context, o *CreateOptions) error {
+	p, svc, err := open(ctx, o.Printer, o.Authorities)
+	if err != nil {
+		return err
+	}
+	a, err := svc.Create(ctx, o.Request)
+	if err != nil {
+		return err
+	}
+	return printARN(p, "Created", a)
+}

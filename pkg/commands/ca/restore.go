@@ -1,0 +1,49 @@
+package ca
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/authorities"
+)
+
+// RestoreOptions are the inputs of `ca restore`.
+type RestoreOptions struct {
+	Printer     func() (*output.Printer, error)
+	Authorities func(context.Context) (*authorities.Service, error)
+
+	CA string
+}
+
+// NewCmdCaRestore builds `certctl ca restore`.
+func NewCmdCaRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.Command {
+	opts := &RestoreOptions{Printer: f.Printer, Authorities: f.Authorities}
+	cmd := &cobra.Command{
+		Use:   "restore CA",
+		Short: "Restore a deleted certificate authority",
+		Long:  `Return a DELETED CA, within its restore window, to the status it had before deletion.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCaRestore(cmd.Context(), opts)
+		},
+	}
+	caArg(f, cmd, &opts.CA)
+	return cmd
+}
+
+func runCaRestore(ctx context.Context, o *RestoreOptions) error {
+	p, svc, err := open(ctx, o.Printer, o.Authorities)
+	if err != nil {
+		return err
+	}
+	a, err := svc.Restore(ctx, o.CA)
+	if err != nil {
+		return err
+	}
+	return printARN(p, "Restored", a)
+}

@@ -1,0 +1,65 @@
+package ca
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/httpserve"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/authorities"
+)
+
+// ServeOptions are the inputs of `ca serve`.
+type ServeOptions struct {
+	IO          *iostreams.IOStreams
+	Printer     func() (*output.Printer, error)
+	Authorities func(context.Context) (*authorities.Service, error)
+
+	Listen string
+}
+
+// NewCmdCaServe builds `certctl ca serve`.
+func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
+	cmd := &cobra.Command{
+		Use:   "serve --listen ADDR",
+		Short: "Serve CRLs and OCSP over HTTP",
+		Long: `Serve every CA's CRL at /crl/<ca-uuid>.crl (DER) and an OCSP responder at /ocsp
+(RFC 6960 GET and POST, nonce echoed), for the URLs that issued certificates
+carry when ca.base_url is set. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 6),
+		Example: `  certctl config set ca.base_url http://pki.internal:8080
+  certctl ca serve --listen :8080`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCaServe(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "`address` to listen on")
+	return cmd
+}
+
+func runCaServe(ctx context.Context, o *ServeOptions) error {
+	_, svc, err := open(ctx, o.Printer, o.Authorities)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "listen on " + o.Listen, Err: err}
+	}
+	srv := httpserve.New(svc.Responder(), nil)
+	fmt.Fprintf(o.IO.ErrOut, "Serving CRLs and OCSP on http://%s\n", ln.Addr())
+	if err := httpserve.Serve(ctx, srv, ln); err != nil {
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "serve", Err: err}
+	}
+	return nil
+}

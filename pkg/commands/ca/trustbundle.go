@@ -1,0 +1,52 @@
+package ca
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/authorities"
+)
+
+// TrustBundleOptions are the inputs of `ca trust-bundle`.
+type TrustBundleOptions struct {
+	IO          *iostreams.IOStreams
+	Printer     func() (*output.Printer, error)
+	Structured  func() bool
+	Authorities func(context.Context) (*authorities.Service, error)
+}
+
+// NewCmdCaTrustBundle builds `certctl ca trust-bundle`.
+func NewCmdCaTrustBundle(f *cmdutil.Factory, runF func(*TrustBundleOptions) error) *cobra.Command {
+	opts := &TrustBundleOptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
+	return &cobra.Command{
+		Use:   "trust-bundle",
+		Short: "Print every root certificate of the vault",
+		Long: `Print, as PEM, every root to trust for certificates of this vault: the built-in
+public-style root, the default private root and every ACTIVE root CA (the
+built-in ones are created on first use).` + cmdutil.ExitStatus(0, 2, 6),
+		Example: `  certctl ca trust-bundle > /usr/local/share/ca-certificates/certctl.crt`,
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCaTrustBundle(cmd.Context(), opts)
+		},
+	}
+}
+
+func runCaTrustBundle(ctx context.Context, o *TrustBundleOptions) error {
+	p, svc, err := open(ctx, o.Printer, o.Authorities)
+	if err != nil {
+		return err
+	}
+	bundle, err := svc.TrustBundle(ctx)
+	if err != nil {
+		return err
+	}
+	return printPEM(p, o.IO.Out, o.Structured(), map[string]string{"TrustBundle": string(bundle)}, string(bundle))
+}

@@ -1,0 +1,280 @@
+package authorities
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+var actor = audit.Actor{Type: audit.ActorUser, ID: "tester", Host: "testhost"}
+
+// newTestService opens a fresh vault in a temporary directory and returns
+// the service over it, its clock fixed.
+func newTestService(t *testing.T) *Service {
+	t.Helper()
+	v, err := localstore.Open(context.Background(), t.TempDir(), localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	now := func() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC) }
+	core := &service.Core{
+		Vault:     v,
+		Now:       now,
+		Names:     inventory.Names{Region: "local", Account: "000000000000"},
+		Authority: authority.New(v, now, ""),
+		Actor:     actor,
+	}
+	return New(core, Settings{})
+}
+
+// records returns the audit log.
+func records(t *testing.T, s *Service) []*audit.Record {
+	t.Helper()
+	var out []*audit.Record
+	if err := s.core.Read(context.Background(), func(tx localstore.Tx) error {
+		var err error
+		out, err = audit.List(tx, audit.Filter{}, 0, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// last checks the newest audit record, and that it is the n-th.
+func last(t *testing.T, s *Service, n int, name, outcome string, resources ...string) *audit.Record {
+	t.Helper()
+	recs := records(t, s)
+	if len(recs) != n {
+		for _, r := range recs {
+			t.Logf("%s %s %v", r.EventName, r.Outcome, r.Resources)
+		}
+		t.Fatalf("%d audit records, want %d", len(recs), n)
+	}
+	r := recs[n-1]
+	got := append([]string(nil), r.Resources...)
+	sort.Strings(got)
+	sort.Strings(resources)
+	if r.EventName != name || r.Outcome != outcome || r.Actor != actor || !reflect.DeepEqual(got, resources) {
+		t.Errorf("record %s %s by %+v on %v; want %s %s on %v", r.EventName, r.Outcome, r.Actor, r.Resources, name, outcome, resources)
+	}
+	return r
+}
+
+func csrPEM(t *testing.T, cn string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+// TestChangesAreAudited runs every change of the service and checks its
+// audit record: the AWS Private CA name, the CAs it concerns, the outcome;
+// reads leave no record.
+func TestChangesAreAudited(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1",
+		Subject: authority.Subject{CommonName: "Audit Root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := last(t, s, 1, "CreateCertificateAuthority", audit.OutcomeSuccess, root)
+	if r.RequestParameters["CertificateAuthorityType"] != "ROOT" {
+		t.Errorf("parameters %v", r.RequestParameters)
+	}
+
+	// A subordinate of "default" creates the default hierarchy as part of
+	// the same change: all three CAs are its resources.
+	sub, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
+		Subject: authority.Subject{CommonName: "Audit Sub"}, Parent: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas, err := s.List(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defRoot, defSub string
+	for _, d := range cas {
+		switch d.CertificateAuthorityConfiguration.Subject.CommonName {
+		case "certctl Default Private Root CA":
+			defRoot = d.Arn
+		case "certctl Default Private Issuing CA":
+			defSub = d.Arn
+		}
+	}
+	if len(cas) != 4 || defRoot == "" || defSub == "" {
+		t.Fatalf("CAs %+v", cas)
+	}
+	last(t, s, 2, "CreateCertificateAuthority", audit.OutcomeSuccess, sub, defSub, defRoot)
+
+	issued, err := s.Issue(ctx, root, csrPEM(t, "leaf.internal"), "EndEntity", 30*24*time.Hour)
+	if err != nil || issued.Certificate == "" || issued.CertificateChain == "" {
+		t.Fatalf("issue: %+v, %v", issued, err)
+	}
+	r = last(t, s, 3, "IssueCertificate", audit.OutcomeSuccess, root)
+	if r.RequestParameters["Template"] != "EndEntity" || r.RequestParameters["Validity"] != "30d" {
+		t.Errorf("parameters %v", r.RequestParameters)
+	}
+
+	if der, err := s.CRL(ctx, root); err != nil || len(der) == 0 {
+		t.Fatalf("crl: %v", err)
+	}
+	last(t, s, 4, "CreateCertificateAuthorityCrl", audit.OutcomeSuccess, root)
+
+	// Refused on a rule: recorded as a FAILURE with the error code.
+	if _, err := s.Delete(ctx, root, 7); errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Fatalf("delete of an ACTIVE CA: %v", err)
+	}
+	r = last(t, s, 5, "DeleteCertificateAuthority", audit.OutcomeFailure, root)
+	if r.ErrorCode != authority.ReasonInvalidState {
+		t.Errorf("error code %q", r.ErrorCode)
+	}
+
+	if _, err := s.UpdateStatus(ctx, root, authority.StatusDisabled); err != nil {
+		t.Fatal(err)
+	}
+	r = last(t, s, 6, "UpdateCertificateAuthority", audit.OutcomeSuccess, root)
+	if r.RequestParameters["Status"] != "DISABLED" {
+		t.Errorf("parameters %v", r.RequestParameters)
+	}
+	if _, err := s.Delete(ctx, root, 7); err != nil {
+		t.Fatal(err)
+	}
+	r = last(t, s, 7, "DeleteCertificateAuthority", audit.OutcomeSuccess, root)
+	if r.RequestParameters["PermanentDeletionTimeInDays"] != float64(7) {
+		t.Errorf("parameters %v", r.RequestParameters)
+	}
+	if _, err := s.Restore(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	last(t, s, 8, "RestoreCertificateAuthority", audit.OutcomeSuccess, root)
+
+	// An unknown CA: not found, recorded with the name asked for.
+	if _, err := s.Restore(ctx, "00000000-0000-0000-0000-000000000000"); errs.ExitCodeOf(err) != errs.ExitNotFound {
+		t.Fatalf("restore of an unknown CA: %v", err)
+	}
+	r = last(t, s, 9, "RestoreCertificateAuthority", audit.OutcomeFailure)
+	if r.RequestParameters["CertificateAuthorityArn"] != "00000000-0000-0000-0000-000000000000" {
+		t.Errorf("parameters %v", r.RequestParameters)
+	}
+
+	// Reads leave no record.
+	if _, err := s.Describe(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.List(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CSR(ctx, sub); errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Fatalf("csr of an ACTIVE CA: %v", err)
+	}
+	if n := len(records(t, s)); n != 9 {
+		t.Errorf("%d records after reads, want 9", n)
+	}
+}
+
+// TestExternalSubordinateAudited: an --external CA's CSR is read without a
+// record; its activation is ImportCertificateAuthorityCertificate.
+func TestExternalSubordinateAudited(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Signer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Ext"}, External: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := s.CSR(ctx, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := s.Issue(ctx, root, []byte(csr), "SubordinateCA", 365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(records(t, s)); n != 3 {
+		t.Fatalf("%d records, want 3 (create, create, issue)", n)
+	}
+	if _, err := s.ImportCertificate(ctx, ext, []byte(signed.Certificate), []byte(signed.CertificateChain)); err != nil {
+		t.Fatal(err)
+	}
+	last(t, s, 4, "ImportCertificateAuthorityCertificate", audit.OutcomeSuccess, ext)
+	d, err := s.Describe(ctx, ext)
+	if err != nil || d.Status != authority.StatusActive {
+		t.Fatalf("after import: %+v, %v", d, err)
+	}
+}
+
+// TestTrustBundleFirstUse: the first trust bundle creates the built-in
+// roots and the default hierarchy, and that creation is recorded; later
+// ones only read.
+func TestTrustBundleFirstUse(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	if _, err := s.Describe(ctx, "default"); errs.ExitCodeOf(err) != errs.ExitNotFound {
+		t.Fatalf("default before first use: %v", err)
+	}
+	b1, err := s.TrustBundle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas, err := s.List(ctx, true)
+	if err != nil || len(cas) != 3 {
+		t.Fatalf("CAs after the first bundle: %d, %v", len(cas), err)
+	}
+	var arns []string
+	for _, d := range cas {
+		arns = append(arns, d.Arn)
+	}
+	last(t, s, 1, "CreateCertificateAuthority", audit.OutcomeSuccess, arns...)
+	b2, err := s.TrustBundle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b1) != string(b2) {
+		t.Error("the second bundle differs")
+	}
+	if n := len(records(t, s)); n != 1 {
+		t.Errorf("%d records after the second bundle, want 1", n)
+	}
+	n := 0
+	for rest := b1; ; n++ {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d roots in the bundle, want 2 (public-style and default private)", n)
+	}
+	if _, err := s.Describe(ctx, "default"); err != nil {
+		t.Errorf("default after first use: %v", err)
+	}
+}

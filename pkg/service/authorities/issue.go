@@ -1,0 +1,72 @@
+package authorities
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// Issued is a certificate `ca issue` signed, as PEM (AWS Private CA's
+// GetCertificate output).
+type Issued struct {
+	Certificate      string `json:"Certificate"`
+	CertificateChain string `json:"CertificateChain"`
+}
+
+// Issue signs a CSR with a template from the CA named by ref (AWS Private
+// CA's IssueCertificate). The certificate is not part of the inventory;
+// its serial is reserved in the vault, so the CA can revoke it.
+func (s *Service) Issue(ctx context.Context, ref string, csrPEM []byte, template string, validity time.Duration) (*Issued, error) {
+	var out *Issued
+	_, err := s.change(ctx, "IssueCertificate", ref, func(op *service.Op, r *authority.Record) error {
+		op.Param("Template", template)
+		op.Param("Validity", timeutil.FormatDuration(validity))
+		issued, err := s.core.Authority.IssueCSR(op.Tx, r, csrPEM, template, validity)
+		if err != nil {
+			return err
+		}
+		out = &Issued{
+			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
+			CertificateChain: string(pemio.EncodeCertificatesPEM(issued.Chain...)),
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CRL signs a new CRL of the CA named by ref and returns it in DER. Its
+// CRL number, above the last one, is stored: the change is recorded as
+// CreateCertificateAuthorityCrl (AWS Private CA has no such call; it
+// publishes CRLs itself).
+func (s *Service) CRL(ctx context.Context, ref string) ([]byte, error) {
+	var der []byte
+	_, err := s.change(ctx, "CreateCertificateAuthorityCrl", ref, func(op *service.Op, r *authority.Record) error {
+		var err error
+		der, err = s.core.Authority.CRL(op.Tx, r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return der, nil
+}
+
+// Responder is the CRL and OCSP responder of every CA of the vault
+// (`ca serve`): /crl/<ca-uuid>.crl and /ocsp. It only reads the vault, in
+// a transaction per request.
+func (s *Service) Responder() http.Handler {
+	lookup := s.core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
+		return s.core.Vault.Store.View(context.Background(), fn)
+	})
+	return ca.NewResponder(lookup, s.core.Now)
+}

@@ -1,0 +1,121 @@
+package authorities
+
+import (
+	"context"
+	"time"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// CreateRequest is what `ca create` asks for.
+type CreateRequest struct {
+	Type         string
+	KeyAlgorithm string
+	Subject      authority.Subject
+	// Parent names the CA of the vault that signs a SUBORDINATE (ARN,
+	// UUID, prefix or "default"); External leaves it PENDING_CERTIFICATE.
+	Parent   string
+	External bool
+	// Validity is 0 for the default: 10y for a root, 5y for a subordinate,
+	// shortened to end before its parent.
+	Validity time.Duration
+	Tags     []localstore.Tag
+}
+
+// Create creates a CA (CreateCertificateAuthority) and returns its ARN.
+func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error) {
+	var id string
+	err := s.core.Change(ctx, "CreateCertificateAuthority", func(op *service.Op) error {
+		op.Param("CertificateAuthorityType", req.Type)
+		op.Param("CertificateAuthorityConfiguration", map[string]any{"KeyAlgorithm": req.KeyAlgorithm, "Subject": req.Subject})
+		if req.External {
+			op.Param("External", true)
+		}
+		if req.Validity > 0 {
+			op.Param("Validity", timeutil.FormatDuration(req.Validity))
+		}
+		if len(req.Tags) > 0 {
+			op.Param("Tags", req.Tags)
+		}
+		ar := authority.CreateRequest{Type: req.Type, KeyAlgorithm: req.KeyAlgorithm, Subject: req.Subject,
+			External: req.External, Validity: req.Validity, Tags: req.Tags}
+		if req.Parent != "" {
+			parent, err := s.resolve(op, req.Parent)
+			if err != nil {
+				return err
+			}
+			ar.ParentID = parent.ID
+			// A default validity never goes beyond the parent.
+			if left := parent.NotAfter.Sub(op.Now); req.Validity == 0 && time.Duration(5*timeutil.Year) > left {
+				ar.Validity = left - time.Hour
+			}
+		}
+		r, err := s.core.Authority.Create(op.Tx, ar)
+		if err != nil {
+			return err
+		}
+		id = r.ID
+		op.Resource(s.core.Names.CAARN(id))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.core.Names.CAARN(id), nil
+}
+
+// change runs fn on the CA named by ref as one change named eventName and
+// returns the CA's ARN.
+func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op *service.Op, r *authority.Record) error) (string, error) {
+	var id string
+	err := s.core.Change(ctx, eventName, func(op *service.Op) error {
+		r, err := s.resolve(op, ref)
+		if err != nil {
+			return err
+		}
+		id = r.ID
+		return fn(op, r)
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.core.Names.CAARN(id), nil
+}
+
+// UpdateStatus sets the CA named by ref ACTIVE or DISABLED
+// (UpdateCertificateAuthority) and returns its ARN.
+func (s *Service) UpdateStatus(ctx context.Context, ref, status string) (string, error) {
+	return s.change(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+		op.Param("Status", status)
+		return s.core.Authority.UpdateStatus(op.Tx, r, status)
+	})
+}
+
+// Delete marks the CA named by ref DELETED, restorable for days (7 to 30)
+// (DeleteCertificateAuthority), and returns its ARN.
+func (s *Service) Delete(ctx context.Context, ref string, days int) (string, error) {
+	return s.change(ctx, "DeleteCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+		op.Param("PermanentDeletionTimeInDays", days)
+		return s.core.Authority.Delete(op.Tx, r, days)
+	})
+}
+
+// Restore returns the deleted CA named by ref to the status it had before
+// (RestoreCertificateAuthority) and returns its ARN.
+func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
+	return s.change(ctx, "RestoreCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+		return s.core.Authority.Restore(op.Tx, r)
+	})
+}
+
+// ImportCertificate activates the PENDING_CERTIFICATE CA named by ref with
+// the certificate an outside CA signed for its CSR and that certificate's
+// chain (ImportCertificateAuthorityCertificate), and returns its ARN.
+func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, chainPEM []byte) (string, error) {
+	return s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
+		return s.core.Authority.ImportCertificate(op.Tx, r, certPEM, chainPEM)
+	})
+}
