@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/certctl/certctl/pkg/service/certificates"
+	"github.com/certctl/certctl/pkg/service/validations"
 )
 
 // Certificates returns the certificate inventory service.
@@ -12,5 +13,21 @@ func (f *Factory) Certificates(ctx context.Context) (*certificates.Service, erro
 	if err != nil {
 		return nil, err
 	}
-	return certificates.New(core, certificates.Settings{}), nil
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	vs, err := f.Validations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := certificates.Settings{
+		DomainsPerCertificate: cfg.DomainsPerCertificate,
+		CertificateValidity:   cfg.CertificateValidity,
+		Validations:           vs,
+	}
+	if cfg.SMTPAddr == "" {
+		set.Outbox = validations.OutboxDir(core.Vault.Dir)
+	}
+	return certificates.New(core, set), nil
 }

@@ -262,7 +262,7 @@ func (f *Filter) match(x *Subject) bool {
 		a := f.X509AttributeFilter
 		switch {
 		case a.Subject != nil:
-			return a.Subject.CommonName.match(commonName(c.Subject))
+			return a.Subject.CommonName.match(x509util.CommonName(c.Subject))
 		case a.SubjectAlternativeName != nil:
 			for _, n := range c.SubjectAlternativeNames {
 				if a.SubjectAlternativeName.DnsName.match(n) {
@@ -322,16 +322,6 @@ func (f *Filter) match(x *Subject) bool {
 		}
 	}
 	return false
-}
-
-// commonName extracts CN from a "CN=…,O=…" rendering.
-func commonName(subject string) string {
-	for _, part := range strings.Split(subject, ",") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "CN="); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // RenewalStatuses are the values of RenewalStatus (SPEC section 1).

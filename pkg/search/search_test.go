@@ -145,3 +145,29 @@ func TestUnknownEnumValuesRefused(t *testing.T) {
 		t.Error("terse status:BOGUS accepted")
 	}
 }
+
+// The common name is read from the parsed subject, so an escaped comma in
+// it is part of the name.
+func TestCommonNameFromParsedSubject(t *testing.T) {
+	c := cert()
+	c.Subject = `CN=Smith\, John,O=Example\, Inc.`
+	x := &Subject{Cert: c}
+	for stmt, want := range map[string]bool{
+		`{"Filter":{"X509AttributeFilter":{"Subject":{"CommonName":{"Value":"Smith, John","ComparisonOperator":"EQUALS"}}}}}`: true,
+		`{"Filter":{"X509AttributeFilter":{"Subject":{"CommonName":{"Value":"smith, j","ComparisonOperator":"CONTAINS"}}}}}`:  true,
+		`{"Filter":{"X509AttributeFilter":{"Subject":{"CommonName":{"Value":"Smith\\","ComparisonOperator":"EQUALS"}}}}}`:     false,
+		`{"Filter":{"X509AttributeFilter":{"Subject":{"CommonName":{"Value":"Inc.","ComparisonOperator":"CONTAINS"}}}}}`:      false,
+	} {
+		s, err := Parse([]byte(stmt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Match(x); got != want {
+			t.Errorf("%s: got %v, want %v", stmt, got, want)
+		}
+	}
+	st, err := ParseTerse(`cn:smith,*`, now)
+	if err != nil || !st.Match(x) {
+		t.Errorf("cn:smith,* does not match %q (%v)", c.Subject, err)
+	}
+}

@@ -11,16 +11,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
-// Options are the inputs of describe.
-type Options struct {
-	Factory  *cmdutil.Factory
+// DescribeOptions are the inputs of describe: its dependencies, as
+// functions that tests replace, and its flag values.
+type DescribeOptions struct {
+	IO           *iostreams.IOStreams
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
+	// Structured tells whether the user asked for -o json|yaml or a
+	// --query (which wrap --pem's PEM).
+	Structured func() bool
+
 	ID       string
 	Versions bool
 	PEM      bool
@@ -33,15 +40,10 @@ type Output struct {
 	Certificate inventory.Detail `json:"Certificate"`
 }
 
-// PEMOutput is describe --pem's JSON form.
-type PEMOutput struct {
-	Certificate      string `json:"Certificate"`
-	CertificateChain string `json:"CertificateChain,omitempty"`
-}
-
 // NewCmdDescribe builds `certctl describe`.
-func NewCmdDescribe(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
+func NewCmdDescribe(f *cmdutil.Factory, runF func(*DescribeOptions) error) *cobra.Command {
+	opts := &DescribeOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates,
+		Structured: func() bool { return f.StructuredOutput() || f.Globals.Query != "" }}
 	cmd := &cobra.Command{
 		Use:   "describe ARN",
 		Short: "Show a certificate's details",
@@ -67,7 +69,7 @@ to create (route53: a change batch for aws route53 change-resource-record-sets).
 			if runF != nil {
 				return runF(opts)
 			}
-			return run(cmd.Context(), opts)
+			return runDescribe(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Versions, "versions", false, "include every version of the certificate")
@@ -79,63 +81,43 @@ to create (route53: a change batch for aws route53 change-resource-record-sets).
 	return cmd
 }
 
-func run(ctx context.Context, o *Options) error {
-	f := o.Factory
-	e, err := f.OpenEnv(ctx)
+func runDescribe(ctx context.Context, o *DescribeOptions) error {
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	p, cfg, v := e.P, e.Cfg, e.V
-	var c *localstore.Certificate
-	var versions []*localstore.CertificateVersion
-	var cur *localstore.CertificateVersion
-	err = v.Store.View(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, o.ID)
+	svc, err := o.Certificates(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.ValidationRecords != "":
+		recs, err := svc.ValidationRecords(ctx, o.ID)
 		if err != nil {
 			return err
 		}
-		if c, err = tx.GetCertificate(id); err != nil {
+		return writeValidationRecords(o.IO.Out, recs, o.ValidationRecords)
+	case o.PEM:
+		out, err := svc.GetCertificate(ctx, o.ID)
+		if err != nil {
 			return err
 		}
-		if o.Versions {
-			if versions, err = tx.ListVersions(id); err != nil {
-				return err
-			}
-		}
-		if o.PEM {
-			cur, err = tx.GetVersion(id, c.Version)
-			if err != nil {
-				return inventory.NotFound(err, "issued certificate of", o.ID)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return cmdutil.VaultError(err)
-	}
-	if o.ValidationRecords != "" {
-		return writeValidationRecords(f.IO.Out, inventory.Names{Region: cfg.Region, Account: cfg.Account}.CertificateARN(c.ID), c, o.ValidationRecords)
-	}
-	if o.PEM {
-		if cur == nil || len(cur.CertificatePEM) == 0 {
-			return errs.Refusedf("certificate %s has not been issued yet (status %s)", o.ID, c.Status)
-		}
-		out := PEMOutput{Certificate: string(cur.CertificatePEM), CertificateChain: string(cur.ChainPEM)}
 		// PEM is printed whether or not stdout is a terminal (SPEC section
 		// 3): only an explicit -o json|yaml, or a --query, wraps it.
-		if f.Globals.Output == "json" || f.Globals.Output == "yaml" || f.Globals.Query != "" {
+		if o.Structured() {
 			return p.Print(out, output.View{})
 		}
-		_, err := io.WriteString(f.IO.Out, out.Certificate+out.CertificateChain)
+		_, err = io.WriteString(o.IO.Out, out.Certificate+out.CertificateChain)
 		return err
 	}
-	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
-	inventory.AsOf(c, f.Now())
-	d := inventory.NewDetail(names, c, versions)
-	return p.Print(Output{Certificate: d}, view(d, f.Now))
+	d, err := svc.Describe(ctx, o.ID, o.Versions)
+	if err != nil {
+		return err
+	}
+	return p.Print(Output{Certificate: d.Certificate}, view(d.Certificate, d.AsOf))
 }
 
-func view(d inventory.Detail, now func() time.Time) output.View {
+func view(d inventory.Detail, now time.Time) output.View {
 	return output.View{
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{}
@@ -167,7 +149,7 @@ func view(d inventory.Detail, now func() time.Time) output.View {
 			add("Issuer", d.Issuer)
 			add("Not before", ts(d.NotBefore))
 			if d.NotAfter != nil {
-				rel := timeutil.Relative(time.Time(*d.NotAfter), now())
+				rel := timeutil.Relative(time.Time(*d.NotAfter), now)
 				addStyled("Not after", ts(d.NotAfter)+"  "+s.Dim("("+rel+")"))
 			}
 			add("Created", ts(d.CreatedAt))

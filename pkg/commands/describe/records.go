@@ -9,8 +9,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/validation"
+	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
 // RecordFormats are the formats of describe --validation-records.
@@ -20,7 +19,7 @@ var RecordFormats = []string{"bind", "csv", "json", "route53"}
 const recordTTL = 300
 
 // checkRecordsFlag checks --validation-records before the vault is opened.
-func checkRecordsFlag(o *Options) error {
+func checkRecordsFlag(o *DescribeOptions) error {
 	if o.ValidationRecords == "" {
 		return nil
 	}
@@ -56,24 +55,11 @@ type route53Record struct {
 	Value string `json:"Value"`
 }
 
-// writeValidationRecords prints the DNS records the user must create for
-// c in format. bind and route53 hold each distinct record once (a wildcard
-// shares its base name's); csv and json have one entry per name.
-func writeValidationRecords(w io.Writer, arnStr string, c *localstore.Certificate, format string) error {
-	var perName []validation.Record
-	for _, v := range c.Validations {
-		if v.RecordName != "" {
-			perName = append(perName, validation.Record{DomainName: v.DomainName, Name: v.RecordName, Type: v.RecordType, Value: v.RecordValue})
-		}
-	}
-	if len(perName) == 0 {
-		method := c.ValidationMethod
-		if method == "" {
-			method = "no domain validation"
-		}
-		return errs.Refusedf("certificate %s needs no DNS records (%s)", c.ID, method)
-	}
-	distinct := validation.Records(c)
+// writeValidationRecords prints recs in format. bind and route53 hold
+// each distinct record once (a wildcard shares its base name's); csv and
+// json have one entry per name.
+func writeValidationRecords(w io.Writer, recs *certificates.ValidationRecords, format string) error {
+	arnStr, perName, distinct := recs.CertificateArn, recs.PerName, recs.Distinct
 	switch format {
 	case "bind":
 		var b strings.Builder

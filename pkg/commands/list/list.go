@@ -12,15 +12,18 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
 	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
-// Options are the inputs of list.
-type Options struct {
-	Factory        *cmdutil.Factory
+// ListOptions are the inputs of list: its dependencies, as functions that
+// tests replace, and its flag values.
+type ListOptions struct {
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
+
 	Statuses       []string
 	KeyTypes       []string
 	Types          []string
@@ -44,8 +47,8 @@ type Output struct {
 }
 
 // NewCmdList builds `certctl list`.
-func NewCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Printer: f.Printer, Certificates: f.Certificates}
 	cmd := &cobra.Command{
 		Use:   "list [filters]",
 		Short: "List the certificates of the inventory",
@@ -65,13 +68,13 @@ Piped (-o text) each certificate is one tab-separated line:
   certctl list --sort-by NOT_AFTER --max-items 20`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := opts.validate(); err != nil {
+			if _, err := opts.Input(); err != nil {
 				return err
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return run(cmd.Context(), opts)
+			return runList(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -101,115 +104,95 @@ Piped (-o text) each certificate is one tab-separated line:
 	return cmd
 }
 
-func (o *Options) validate() error {
+// Input checks the flag values and returns the service request they make.
+// Errors are usage errors (exit 2).
+func (o *ListOptions) Input() (certificates.ListInput, error) {
+	in := certificates.ListInput{
+		Statuses:      cmdutil.SplitListFlag(o.Statuses),
+		KeyAlgorithms: cmdutil.SplitListFlag(o.KeyTypes),
+		Types:         cmdutil.SplitListFlag(o.Types),
+		Origins:       cmdutil.SplitListFlag(o.Origins),
+		Eligibility:   cmdutil.SplitListFlag(o.Eligibility),
+		Domains:       o.Domains,
+		SortBy:        o.SortBy,
+		Descending:    o.SortOrder == "DESCENDING" || (o.SortOrder == "" && o.SortBy == "CREATED_AT"),
+		MaxItems:      o.MaxItems,
+		StartingToken: o.StartingToken,
+	}
 	checks := []struct {
 		flag    string
 		vals    []string
 		allowed []string
 	}{
-		{"certificate-statuses", o.Statuses, inventory.Statuses},
-		{"key-types", o.KeyTypes, x509util.ImportKeyAlgorithms},
-		{"type", o.Types, inventory.Types},
-		{"certificate-key-pair-origins", o.Origins, inventory.Origins},
-		{"renewal-eligibility", o.Eligibility, inventory.Eligibilities},
+		{"certificate-statuses", in.Statuses, inventory.Statuses},
+		{"key-types", in.KeyAlgorithms, x509util.ImportKeyAlgorithms},
+		{"type", in.Types, inventory.Types},
+		{"certificate-key-pair-origins", in.Origins, inventory.Origins},
+		{"renewal-eligibility", in.Eligibility, inventory.Eligibilities},
 		{"sort-by", []string{o.SortBy}, inventory.SortKeys},
 	}
 	for _, c := range checks {
-		if err := cmdutil.CheckEnum(c.flag, cmdutil.SplitListFlag(c.vals), c.allowed); err != nil {
-			return err
+		if err := cmdutil.CheckEnum(c.flag, c.vals, c.allowed); err != nil {
+			return in, err
 		}
 	}
 	if o.SortOrder != "" {
 		if err := cmdutil.CheckEnum("sort-order", []string{o.SortOrder}, inventory.SortOrders); err != nil {
-			return err
+			return in, err
 		}
 	}
 	if o.MaxItems < 0 {
-		return errs.UsageErrorf("--max-items must be positive")
-	}
-	return nil
-}
-
-// Query builds the inventory query of the options at now.
-func (o *Options) Query(now time.Time) (inventory.Query, error) {
-	q := inventory.Query{
-		Filter: localstore.CertificateFilter{
-			Statuses:      cmdutil.SplitListFlag(o.Statuses),
-			KeyAlgorithms: cmdutil.SplitListFlag(o.KeyTypes),
-			Types:         cmdutil.SplitListFlag(o.Types),
-			Origins:       cmdutil.SplitListFlag(o.Origins),
-			Eligibility:   cmdutil.SplitListFlag(o.Eligibility),
-			SortBy:        o.SortBy,
-			Descending:    o.SortOrder == "DESCENDING" || (o.SortOrder == "" && o.SortBy == "CREATED_AT"),
-		},
-		Domains:       o.Domains,
-		MaxItems:      o.MaxItems,
-		StartingToken: o.StartingToken,
-		Now:           now,
+		return in, errs.UsageErrorf("--max-items must be positive")
 	}
 	var err error
-	if q.Filter.Exportable, err = cmdutil.ParseBoolFilter("exportable", o.Exportable); err != nil {
-		return q, err
+	if in.Exportable, err = cmdutil.ParseBoolFilter("exportable", o.Exportable); err != nil {
+		return in, err
 	}
-	if q.Filter.InUse, err = cmdutil.ParseBoolFilter("in-use", o.InUse); err != nil {
-		return q, err
+	if in.InUse, err = cmdutil.ParseBoolFilter("in-use", o.InUse); err != nil {
+		return in, err
 	}
 	if o.ExpiringWithin != "" {
 		d, err := timeutil.ParseDuration(o.ExpiringWithin)
 		if err != nil {
-			return q, errs.UsageErrorf("--expiring-within: %v", err)
+			return in, errs.UsageErrorf("--expiring-within: %v", err)
 		}
-		q.Filter.NotAfterBefore = now.Add(d)
+		in.ExpiringWithin = d
 	}
 	for _, t := range o.Tags {
 		tag, valueGiven, err := inventory.ParseTagCondition(t)
 		if err != nil {
-			return q, err
+			return in, err
 		}
 		if tag.Key == "" {
-			return q, errs.UsageErrorf("invalid --tag %q: the key is empty (use K=V or K)", t)
+			return in, errs.UsageErrorf("invalid --tag %q: the key is empty (use K=V or K)", t)
 		}
-		q.Tags = append(q.Tags, tag)
-		q.TagValueGiven = append(q.TagValueGiven, valueGiven)
+		in.Tags = append(in.Tags, certificates.TagCondition{Key: tag.Key, Value: tag.Value, ValueGiven: valueGiven})
 	}
-	return q, nil
+	return in, nil
 }
 
-func run(ctx context.Context, o *Options) error {
-	f := o.Factory
-	p, err := f.Printer()
+func runList(ctx context.Context, o *ListOptions) error {
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	now := f.Now()
-	q, err := o.Query(now)
+	in, err := o.Input()
 	if err != nil {
 		return err
 	}
-	cfg, err := f.Config()
+	svc, err := o.Certificates(ctx)
 	if err != nil {
 		return err
 	}
-	v, err := f.Vault(ctx)
+	page, err := svc.List(ctx, in)
 	if err != nil {
 		return err
 	}
-	var page *inventory.Page
-	if err := v.Store.View(ctx, func(tx localstore.Tx) error {
-		page, err = inventory.List(tx, q)
-		return err
-	}); err != nil {
-		return cmdutil.VaultError(err)
-	}
-	names := inventory.Names{Region: cfg.Region, Account: cfg.Account}
-	out := Output{CertificateSummaryList: make([]inventory.Summary, 0, len(page.Certificates))}
-	for _, c := range page.Certificates {
-		out.CertificateSummaryList = append(out.CertificateSummaryList, inventory.NewSummary(names, c))
-	}
+	out := Output{CertificateSummaryList: page.Certificates}
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
 	}
-	return p.Print(out, view(out, now))
+	return p.Print(out, view(out, page.AsOf))
 }
 
 func view(out Output, now time.Time) output.View {

@@ -5,58 +5,56 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/internal/flagtest"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
 // parse runs `list ARGS` through the flag layer and returns the options.
-func parse(t *testing.T, args ...string) (*Options, error) {
+func parse(t *testing.T, args ...string) (*ListOptions, error) {
 	t.Helper()
-	io, _, _, _ := iostreams.Test()
-	f := cmdutil.New(io, "test")
-	var got *Options
-	cmd := NewCmdList(f, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SetOut(io.Out)
-	cmd.SetErr(io.ErrOut)
-	err := cmd.Execute()
-	return got, err
+	return flagtest.Parse(t, NewCmdList, args...)
 }
 
 func TestListFlags(t *testing.T) {
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	o, err := parse(t, "--certificate-statuses", "ISSUED,EXPIRED", "--certificate-statuses", "REVOKED",
 		"--key-types", "RSA_2048", "--tag", "env=prod", "--tag", "Key=team", "--tag", "Key=a,Value=b,c",
-		"--expiring-within", "30d", "--in-use=false", "--sort-by", "NOT_AFTER")
+		"--expiring-within", "30d", "--in-use=false", "--sort-by", "NOT_AFTER", "--max-items", "7", "--starting-token", "tok")
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := o.Query(now)
+	in, err := o.Input()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(q.Filter.Statuses, ","); got != "ISSUED,EXPIRED,REVOKED" {
+	if got := strings.Join(in.Statuses, ","); got != "ISSUED,EXPIRED,REVOKED" {
 		t.Errorf("statuses %q", got)
 	}
-	if !q.Filter.NotAfterBefore.Equal(now.Add(30*24*time.Hour)) || q.Filter.InUse == nil || *q.Filter.InUse {
-		t.Errorf("expiring %v in use %v", q.Filter.NotAfterBefore, q.Filter.InUse)
+	if in.ExpiringWithin != 30*24*time.Hour || in.InUse == nil || *in.InUse || in.Exportable != nil {
+		t.Errorf("expiring %v in use %v exportable %v", in.ExpiringWithin, in.InUse, in.Exportable)
 	}
-	if q.Filter.Descending || q.Now != now {
-		t.Errorf("NOT_AFTER defaults to ascending: %v; now %v", q.Filter.Descending, q.Now)
+	if in.Descending || in.SortBy != "NOT_AFTER" {
+		t.Errorf("NOT_AFTER defaults to ascending: %+v", in)
 	}
-	want := []struct {
-		k, v  string
-		given bool
-	}{{"env", "prod", true}, {"team", "", false}, {"a", "b,c", true}}
+	if in.MaxItems != 7 || in.StartingToken != "tok" || strings.Join(in.KeyAlgorithms, ",") != "RSA_2048" {
+		t.Errorf("input %+v", in)
+	}
+	want := []certificates.TagCondition{{Key: "env", Value: "prod", ValueGiven: true}, {Key: "team"}, {Key: "a", Value: "b,c", ValueGiven: true}}
+	if len(in.Tags) != len(want) {
+		t.Fatalf("tags %+v", in.Tags)
+	}
 	for i, w := range want {
-		if q.Tags[i].Key != w.k || q.Tags[i].Value != w.v || q.TagValueGiven[i] != w.given {
-			t.Errorf("tag %d: %+v %v, want %+v", i, q.Tags[i], q.TagValueGiven[i], w)
+		if in.Tags[i] != w {
+			t.Errorf("tag %d: %+v, want %+v", i, in.Tags[i], w)
 		}
 	}
 	o, _ = parse(t)
-	if q, _ := o.Query(now); !q.Filter.Descending || q.Filter.SortBy != "CREATED_AT" {
-		t.Errorf("default sort: %+v", q.Filter)
+	if in, _ := o.Input(); !in.Descending || in.SortBy != "CREATED_AT" || in.ExpiringWithin != 0 {
+		t.Errorf("default sort: %+v", in)
+	}
+	o, _ = parse(t, "--sort-by", "DOMAIN_NAME", "--sort-order", "DESCENDING", "--certificate-key-pair-origins", "ACME", "--exportable=true")
+	if in, _ := o.Input(); !in.Descending || in.SortBy != "DOMAIN_NAME" || len(in.Origins) != 1 || in.Exportable == nil || !*in.Exportable {
+		t.Errorf("explicit sort and origin: %+v", in)
 	}
 }
 
@@ -69,23 +67,13 @@ func TestListFlagErrors(t *testing.T) {
 		{"--sort-order", "UP"},
 		{"--max-items", "-1"},
 		{"extra"},
-	} {
-		if _, err := parse(t, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
-			t.Errorf("%v: %v, want a usage error", args, err)
-		}
-	}
-	for _, args := range [][]string{
 		{"--expiring-within", "soon"},
 		{"--exportable", "maybe"},
 		{"--tag", "=v"},
 		{"--tag", "Key=a,Val=b"},
 	} {
-		o, err := parse(t, args...)
-		if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		if _, err := o.Query(time.Now()); errs.ExitCodeOf(err) != errs.ExitUsage {
-			t.Errorf("%v: %v, want a usage error", args, err)
+		if o, err := parse(t, args...); errs.ExitCodeOf(err) != errs.ExitUsage || o != nil {
+			t.Errorf("%v: %v, want a usage error before the command runs", args, err)
 		}
 	}
 }

@@ -3,26 +3,33 @@ package request
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"strings"
+	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
+	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/validation"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
-// Options are the inputs of request.
-type Options struct {
-	Factory          *cmdutil.Factory
+// RequestOptions are the inputs of request: its dependencies, as functions
+// that tests replace, and its flag values.
+type RequestOptions struct {
+	IO           *iostreams.IOStreams
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
+	// Quiet is the global -q: no hints, no spinner.
+	Quiet func() bool
+
 	DomainName       string
 	SANs             []string
 	ValidationMethod string
@@ -45,8 +52,9 @@ type Result struct {
 var ValidationMethods = []string{"DNS", "EMAIL", "HTTP"}
 
 // NewCmdRequest builds `certctl request`.
-func NewCmdRequest(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
+func NewCmdRequest(f *cmdutil.Factory, runF func(*RequestOptions) error) *cobra.Command {
+	opts := &RequestOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates,
+		Quiet: func() bool { return f.Globals.Quiet }}
 	cmd := &cobra.Command{
 		Use:   "request --domain-name NAME [--subject-alternative-names NAME...] [--certificate-authority-arn CA|default]",
 		Short: "Request a certificate: private (issued at once) or domain-validated",
@@ -80,13 +88,13 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
   ARN=$(certctl request --domain-name db.internal --certificate-authority-arn default -o text)`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := opts.validate(); err != nil {
+			if _, _, err := opts.Input(); err != nil {
 				return err
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return run(cmd.Context(), opts)
+			return runRequest(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -116,17 +124,51 @@ func caLabel(data []byte) string {
 	return r.Subject.CommonName
 }
 
-func (o *Options) validate() error {
+// Input checks the flag values and returns the service request they make
+// and, with --wait, how long to wait. Errors are usage errors (exit 2); the
+// names are checked by the service (exit 4).
+func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, error) {
+	in := certificates.RequestInput{
+		DomainName:              o.DomainName,
+		SubjectAlternativeNames: cmdutil.SplitListFlag(o.SANs),
+		KeyAlgorithm:            o.KeyAlgorithm,
+		CertificateAuthority:    o.CA,
+		ValidationMethod:        strings.ToUpper(o.ValidationMethod),
+		IdempotencyToken:        o.IdempotencyToken,
+	}
 	if err := cmdutil.CheckEnum("key-algorithm", []string{o.KeyAlgorithm}, x509util.RequestKeyAlgorithms); err != nil {
-		return err
+		return in, 0, err
 	}
-	if err := cmdutil.CheckEnum("validation-method", []string{strings.ToUpper(o.ValidationMethod)}, ValidationMethods); err != nil {
-		return err
+	if err := cmdutil.CheckEnum("validation-method", []string{in.ValidationMethod}, ValidationMethods); err != nil {
+		return in, 0, err
 	}
-	if _, _, err := parseCertOptions(o.CertOptions); err != nil {
-		return err
+	var err error
+	if in.Export, in.CTLogging, err = parseCertOptions(o.CertOptions); err != nil {
+		return in, 0, err
 	}
-	return nil
+	if in.Tags, err = inventory.ParseTags(o.Tags); err != nil {
+		return in, 0, err
+	}
+	var timeout time.Duration
+	if o.CA == "" {
+		// Domain validation options and --wait concern ISSUED-type
+		// requests only.
+		for _, s := range o.DVOptions {
+			opt, err := validation.ParseDomainValidationOption(s)
+			if err != nil {
+				return in, 0, errs.UsageErrorf("--domain-validation-options: %v", err)
+			}
+			in.DomainValidationOptions = append(in.DomainValidationOptions, opt)
+		}
+		if o.Wait {
+			d, err := timeutil.ParseDuration(o.Timeout)
+			if err != nil || d <= 0 {
+				return in, 0, errs.UsageErrorf("--timeout: invalid duration %q", o.Timeout)
+			}
+			timeout = d
+		}
+	}
+	return in, timeout, nil
 }
 
 // parseCertOptions parses --options into Export and CT logging values.
@@ -152,94 +194,60 @@ func parseCertOptions(s string) (export, ct string, err error) {
 	return export, ct, nil
 }
 
-func run(ctx context.Context, o *Options) error {
-	f := o.Factory
-	p, err := f.Printer()
+func runRequest(ctx context.Context, o *RequestOptions) error {
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	cfg, err := f.Config()
+	in, timeout, err := o.Input()
 	if err != nil {
 		return err
 	}
-	names, err := dnsname.ValidateList(append([]string{o.DomainName}, cmdutil.SplitListFlag(o.SANs)...), cfg.DomainsPerCertificate)
-	if err != nil {
-		e := errs.Invalidf("%v", err)
-		var de *dnsname.Error
-		if asDNS(err, &de) && de.Code != "" {
-			e = e.WithCode(de.Code)
-		}
-		return e
-	}
-	tags, err := inventory.ParseTags(o.Tags)
+	svc, err := o.Certificates(ctx)
 	if err != nil {
 		return err
 	}
-	if tags, err = inventory.MergeTags(nil, tags); err != nil {
-		return err
-	}
-	export, ct, _ := parseCertOptions(o.CertOptions)
-	if o.CA == "" {
-		return runIssued(ctx, o, names, tags, export, ct)
-	}
-	key, err := x509util.GenerateKey(o.KeyAlgorithm)
+	res, err := svc.Request(ctx, in)
 	if err != nil {
 		return err
 	}
-	if export == "" {
-		export = "ENABLED"
-	}
-	if ct == "" {
-		ct = "DISABLED"
-	}
-	args := map[string]any{"names": names, "alg": o.KeyAlgorithm, "ca": o.CA, "export": export, "ct": ct, "tags": tags}
-	v, err := f.Vault(ctx)
-	if err != nil {
-		return err
-	}
-	now := f.Now()
-	svc := authority.New(v, f.Now, cfg.CABaseURL)
-	var id string
-	em := &events.Emitter{Region: cfg.Region, Account: cfg.Account, Now: f.Now}
-	err = v.Store.Update(ctx, func(tx localstore.Tx) error {
-		em.Pending = nil
-		if id, err = inventory.LookupIdempotent(tx, o.IdempotencyToken, args, now); err != nil || id != "" {
-			return err
-		}
-		caRec, err := ResolveCA(tx, svc, o.CA)
-		if err != nil {
-			return err
-		}
-		id = uuid.NewString()
-		issued, err := svc.IssueLeaf(tx, caRec, authority.LeafParams{
-			CertID: id, Names: names, PublicKey: key.Public(), Validity: cfg.CertificateValidity, ClientAuth: true,
+	arnStr := res.CertificateArn
+	if res.Type == inventory.TypePrivate {
+		return p.Print(Result{CertificateArn: arnStr}, output.View{
+			Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Issued", arnStr}}} },
+			Records: func() [][]string { return [][]string{{arnStr}} },
 		})
-		if err != nil {
-			return err
-		}
-		c := inventory.NewIssuedRecord(id, inventory.TypePrivate, caRec.ID, tags, export, ct, now)
-		if err := inventory.StoreIssued(tx, v, c, issued.Certificate, issued.Chain, key, now); err != nil {
-			return err
-		}
-		if err := em.EmitAvailable(tx, c, events.ActionIssuance); err != nil {
-			return err
-		}
-		return inventory.RecordIdempotent(tx, o.IdempotencyToken, args, id, now)
-	})
-	if err != nil {
-		return cmdutil.VaultError(err)
 	}
-	events.Deliver(ctx, cfg.EventHook, em.Pending, f.IO.ErrOut)
-	arnStr := inventory.Names{Region: cfg.Region, Account: cfg.Account}.CertificateARN(id)
-	return p.Print(Result{CertificateArn: arnStr}, output.View{
-		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Issued", arnStr}}} },
+	stderr, quiet, id := o.IO.ErrOut, o.Quiet(), res.ID
+	switch {
+	case res.MailError != nil:
+		fmt.Fprintf(stderr, "certctl: warning: the validation email could not be sent: %v\n", res.MailError)
+		fmt.Fprintf(stderr, "hint: fix the smtp.* settings, then run `certctl resend-validation-email %s --domain NAME --validation-domain DOMAIN`\n", id)
+	case !quiet && res.Messages > 0 && res.Outbox != "":
+		fmt.Fprintf(stderr, "no smtp.addr configured: wrote %d validation messages to %s\n", res.Messages, res.Outbox)
+	}
+	if !quiet && !o.Wait {
+		switch res.ValidationMethod {
+		case validation.MethodDNS:
+			fmt.Fprintf(stderr, "create the CNAME records (`certctl describe %s --validation-records bind`), then run `certctl validate check %s`\n", id, id)
+		case validation.MethodHTTP:
+			fmt.Fprintf(stderr, "redirect each RedirectFrom to its RedirectTo (`certctl describe %s`), run `certctl validate serve-http`, then `certctl validate check %s`\n", id, id)
+		}
+	}
+	if err := p.Print(Result{CertificateArn: arnStr}, output.View{
+		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Requested", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },
-	})
+	}); err != nil {
+		return err
+	}
+	if !o.Wait {
+		return nil
+	}
+	var sp *iostreams.Spinner
+	if !quiet {
+		sp = o.IO.StartSpinner("waiting for domain validation")
+	}
+	defer sp.Stop()
+	return svc.WaitIssued(ctx, id, timeout, sp.Set)
 }
 
-// ResolveCA finds the CA named by arg (see authority.Resolve).
-func ResolveCA(tx localstore.Tx, svc *authority.Service, arg string) (*authority.Record, error) {
-	return authority.Resolve(tx, svc, arg)
-}
-
-func asDNS(err error, target **dnsname.Error) bool { return errors.As(err, target) }

@@ -153,7 +153,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		imports.NewCmdReimport(f, nil),
 		describe.NewCmdDescribe(f, nil),
 		list.NewCmdList(f, nil),
-		searchcmd.NewCmdSearch(f),
+		searchcmd.NewCmdSearch(f, nil),
 		revoke.NewCmdRevoke(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		tags.NewCmdTags(f),

@@ -9,68 +9,36 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	sq "github.com/certctl/certctl/pkg/search"
+	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
-// Name is an X.509 subject in search results.
-type Name struct {
-	CommonName string `json:"CommonName,omitempty"`
-	Rendered   string `json:"DistinguishedName,omitempty"`
-}
+// SearchOptions are the inputs of search: its dependencies, as functions
+// that tests replace, and its flag values.
+type SearchOptions struct {
+	IO           *iostreams.IOStreams
+	Printer      func() (*output.Printer, error)
+	Certificates func(context.Context) (*certificates.Service, error)
 
-// X509Attributes are a result's certificate attributes.
-type X509Attributes struct {
-	Subject                 Name                 `json:"Subject"`
-	Issuer                  string               `json:"Issuer,omitempty"`
-	SubjectAlternativeNames []map[string]string  `json:"SubjectAlternativeNames"`
-	KeyAlgorithm            string               `json:"KeyAlgorithm"`
-	KeyUsages               []string             `json:"KeyUsages"`
-	ExtendedKeyUsages       []string             `json:"ExtendedKeyUsages"`
-	SerialNumber            string               `json:"SerialNumber,omitempty"`
-	NotBefore               *inventory.Timestamp `json:"NotBefore,omitempty"`
-	NotAfter                *inventory.Timestamp `json:"NotAfter,omitempty"`
-}
-
-// Metadata is a result's certctl (ACM) metadata.
-type Metadata struct {
-	Status                   string               `json:"Status"`
-	Type                     string               `json:"Type"`
-	CertificateKeyPairOrigin string               `json:"CertificateKeyPairOrigin"`
-	RenewalStatus            string               `json:"RenewalStatus,omitempty"`
-	RenewalEligibility       string               `json:"RenewalEligibility"`
-	InUse                    bool                 `json:"InUse"`
-	Exported                 bool                 `json:"Exported"`
-	ExportOption             string               `json:"ExportOption"`
-	ValidationMethod         string               `json:"ValidationMethod,omitempty"`
-	CertificateAuthorityArn  string               `json:"CertificateAuthorityArn,omitempty"`
-	AcmeEndpointArn          string               `json:"AcmeEndpointArn,omitempty"`
-	AcmeAccountId            string               `json:"AcmeAccountId,omitempty"`
-	CreatedAt                *inventory.Timestamp `json:"CreatedAt,omitempty"`
-	IssuedAt                 *inventory.Timestamp `json:"IssuedAt,omitempty"`
-	ImportedAt               *inventory.Timestamp `json:"ImportedAt,omitempty"`
-	RevokedAt                *inventory.Timestamp `json:"RevokedAt,omitempty"`
-}
-
-// Result is one search result.
-type Result struct {
-	CertificateArn      string         `json:"CertificateArn"`
-	X509Attributes      X509Attributes `json:"X509Attributes"`
-	CertificateMetadata Metadata       `json:"CertificateMetadata"`
+	// Query is the terse positional query ("" when none was given).
+	Query string
+	// FilterStatement is --filter-statement: JSON, file://F, fileb://F or -.
+	FilterStatement string
+	MaxItems        int
+	StartingToken   string
 }
 
 // Output is search's JSON form.
 type Output struct {
-	Results   []Result `json:"Results"`
-	NextToken *string  `json:"NextToken"`
+	Results   []certificates.SearchResult `json:"Results"`
+	NextToken *string                     `json:"NextToken"`
 }
 
 // NewCmdSearch builds `certctl search`.
-func NewCmdSearch(f *cmdutil.Factory) *cobra.Command {
-	var stmtArg, token string
-	var maxItems int
+func NewCmdSearch(f *cmdutil.Factory, runF func(*SearchOptions) error) *cobra.Command {
+	opts := &SearchOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates}
 	cmd := &cobra.Command{
 		Use:   "search [QUERY] [--filter-statement JSON|file://F]",
 		Short: "Search certificates by X.509 attributes and metadata",
@@ -87,6 +55,9 @@ CertificateKeyPairOrigin, AcmeEndpointArn, AcmeAccountId, CertificateAuthorityAr
 For one-liners, a terse QUERY of space-separated terms, all of which must hold:
 ` + sq.TerseHelp + `
 
+With neither, search lists every certificate. Status and renewal eligibility
+are judged as of now: a certificate past its NotAfter is EXPIRED.
+
 A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl search 'san:*.example.com status:ISSUED expires<30d tag:env=prod'
   certctl search --filter-statement '{"Filter":{"AcmCertificateMetadataFilter":{"CertificateKeyPairOrigin":"ACME"}}}'
@@ -95,109 +66,60 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 			if len(args) > 1 {
 				return errs.UsageErrorf("give the query as one argument (quote it)")
 			}
-			if (len(args) == 1) == (stmtArg != "") {
-				return errs.UsageErrorf("give either a QUERY or --filter-statement")
+			if len(args) == 1 {
+				if strings.TrimSpace(args[0]) == "" {
+					return errs.Invalidf("empty query (terms: %s)", sq.TerseHelp)
+				}
+				opts.Query = args[0]
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			var stmt *sq.Statement
-			var err error
-			if stmtArg != "" {
-				data := []byte(stmtArg)
-				if strings.HasPrefix(stmtArg, "file://") || strings.HasPrefix(stmtArg, "fileb://") || stmtArg == "-" {
-					if data, err = cmdutil.ReadFileArg(f.IO, stmtArg); err != nil {
-						return errs.Invalidf("--filter-statement: %v", err)
-					}
-				}
-				if stmt, err = sq.Parse(data); err != nil {
-					return errs.Invalidf("%v", err)
-				}
-			} else if stmt, err = sq.ParseTerse(args[0], f.Now()); err != nil {
-				return errs.Invalidf("%v", err)
+			if opts.Query != "" && opts.FilterStatement != "" {
+				return errs.UsageErrorf("give either a QUERY or --filter-statement, not both")
 			}
-			offset, err := inventory.DecodeToken(token)
-			if err != nil {
-				return err
-			}
-			if maxItems < 0 {
+			if opts.MaxItems < 0 {
 				return errs.UsageErrorf("--max-items must be positive")
 			}
-			e, err := f.OpenEnv(ctx)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			out, err := run(ctx, e, stmt, offset, maxItems)
-			if err != nil {
-				return err
-			}
-			return e.P.Print(out, view(out))
+			return runSearch(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&stmtArg, "filter-statement", "", "ACM SearchCertificates filter statement (`JSON` or file://F)")
-	cmd.Flags().IntVar(&maxItems, "max-items", 0, "return at most `N` results and a NextToken")
-	cmd.Flags().StringVar(&token, "starting-token", "", "continue from a previous NextToken")
+	cmd.Flags().StringVar(&opts.FilterStatement, "filter-statement", "", "ACM SearchCertificates filter statement (`JSON` or file://F)")
+	cmd.Flags().IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` results and a NextToken")
+	cmd.Flags().StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	return cmd
 }
 
-func run(ctx context.Context, e *cmdutil.Env, stmt *sq.Statement, offset, maxItems int) (Output, error) {
-	certs, err := e.ListCertificates(ctx, localstore.CertificateFilter{SortBy: "CREATED_AT", Descending: true})
+func runSearch(ctx context.Context, o *SearchOptions) error {
+	p, err := o.Printer()
 	if err != nil {
-		return Output{}, err
+		return err
 	}
-	out := Output{Results: []Result{}}
-	seen := 0
-	for _, c := range certs {
-		d := inventory.NewSummary(e.Names, c)
-		subj := &sq.Subject{Cert: c, CertificateArn: d.CertificateArn, ExportOption: d.ExportOption,
-			CertificateAuthorityArn: e.Names.CAARN(c.CertificateAuthorityID), AcmeEndpointArn: e.Names.EndpointARN(c.AcmeEndpointID)}
-		if !stmt.Match(subj) {
-			continue
-		}
-		seen++
-		if seen <= offset {
-			continue
-		}
-		if maxItems > 0 && len(out.Results) == maxItems {
-			next := inventory.EncodeToken(offset + maxItems)
-			out.NextToken = &next
-			break
-		}
-		out.Results = append(out.Results, result(e, c, d, subj))
-	}
-	return out, nil
-}
-
-func result(e *cmdutil.Env, c *localstore.Certificate, d inventory.Summary, s *sq.Subject) Result {
-	sans := make([]map[string]string, 0, len(c.SubjectAlternativeNames))
-	for _, n := range c.SubjectAlternativeNames {
-		sans = append(sans, map[string]string{"DnsName": n})
-	}
-	cn := ""
-	for _, part := range strings.Split(c.Subject, ",") {
-		if v, ok := strings.CutPrefix(part, "CN="); ok {
-			cn = v
+	in := certificates.SearchInput{Query: o.Query, MaxItems: o.MaxItems, StartingToken: o.StartingToken}
+	if s := o.FilterStatement; s != "" {
+		in.FilterStatement = []byte(s)
+		if strings.HasPrefix(s, "file://") || strings.HasPrefix(s, "fileb://") || s == "-" {
+			if in.FilterStatement, err = cmdutil.ReadFileArg(o.IO, s); err != nil {
+				return errs.Invalidf("--filter-statement: %v", err)
+			}
 		}
 	}
-	r := Result{
-		CertificateArn: d.CertificateArn,
-		X509Attributes: X509Attributes{
-			Subject: Name{CommonName: cn, Rendered: c.Subject}, Issuer: c.Issuer, SubjectAlternativeNames: sans,
-			KeyAlgorithm: c.KeyAlgorithm, KeyUsages: d.KeyUsages, ExtendedKeyUsages: d.ExtendedKeyUsages,
-			SerialNumber: c.Serial, NotBefore: d.NotBefore, NotAfter: d.NotAfter,
-		},
-		CertificateMetadata: Metadata{
-			Status: c.Status, Type: c.Type, CertificateKeyPairOrigin: c.KeyPairOrigin, RenewalEligibility: d.RenewalEligibility,
-			InUse: d.InUse, Exported: c.Exported, ExportOption: d.ExportOption, ValidationMethod: c.ValidationMethod,
-			CertificateAuthorityArn: s.CertificateAuthorityArn, AcmeEndpointArn: s.AcmeEndpointArn, AcmeAccountId: c.AcmeAccountID,
-			CreatedAt: d.CreatedAt, IssuedAt: d.IssuedAt, ImportedAt: d.ImportedAt, RevokedAt: d.RevokedAt,
-		},
+	svc, err := o.Certificates(ctx)
+	if err != nil {
+		return err
 	}
-	if c.Renewal != nil {
-		r.CertificateMetadata.RenewalStatus = c.Renewal.Status
+	page, err := svc.Search(ctx, in)
+	if err != nil {
+		return err
 	}
-	return r
+	out := Output{Results: page.Results}
+	if page.NextToken != "" {
+		out.NextToken = &page.NextToken
+	}
+	return p.Print(out, view(out))
 }
 
 func view(out Output) output.View {
@@ -209,11 +131,14 @@ func view(out Output) output.View {
 				if r.X509Attributes.NotAfter != nil {
 					na = r.X509Attributes.NotAfter.String()
 				}
-				t.Rows = append(t.Rows, []string{r.CertificateArn[strings.LastIndexByte(r.CertificateArn, '/')+1:], r.X509Attributes.Subject.CommonName,
+				t.Rows = append(t.Rows, []string{r.CertificateArn[strings.LastIndexByte(r.CertificateArn, '/')+1:], output.Sanitize(r.X509Attributes.Subject.CommonName),
 					s.Status(r.CertificateMetadata.Status), r.CertificateMetadata.Type, r.CertificateMetadata.CertificateKeyPairOrigin, na})
 			}
 			if len(t.Rows) == 0 {
 				return &output.Table{Rows: [][]string{{"No certificates match."}}}
+			}
+			if out.NextToken != nil {
+				t.Footer = s.Dim("More: --starting-token " + *out.NextToken)
 			}
 			return t
 		},

@@ -5,11 +5,27 @@
 package certificates
 
 import (
+	"time"
+
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/validations"
 )
 
 // Settings are the configuration the service acts on.
-type Settings struct{}
+type Settings struct {
+	// DomainsPerCertificate is the quota of names per requested
+	// certificate (quotas.domains_per_certificate; 0: the default).
+	DomainsPerCertificate int
+	// CertificateValidity is how long requested certificates last
+	// (certificate_validity).
+	CertificateValidity time.Duration
+	// Validations validates the names of ISSUED-type requests and sends
+	// their approval mail.
+	Validations *validations.Service
+	// Outbox is where approval mail is written when no SMTP server is
+	// configured ("" when one is).
+	Outbox string
+}
 
 // Service is the certificate inventory.
 type Service struct {

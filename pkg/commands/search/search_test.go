@@ -1,0 +1,39 @@
+package search
+
+import (
+	"testing"
+
+	"github.com/certctl/certctl/internal/flagtest"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+func TestSearchFlags(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdSearch, "san:*.example.com status:ISSUED", "--max-items", "5", "--starting-token", "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Query != "san:*.example.com status:ISSUED" || o.FilterStatement != "" || o.MaxItems != 5 || o.StartingToken != "tok" {
+		t.Errorf("options %+v", o)
+	}
+	o, err = flagtest.Parse(t, NewCmdSearch, "--filter-statement", "file://f.json")
+	if err != nil || o.FilterStatement != "file://f.json" || o.Query != "" {
+		t.Errorf("--filter-statement: %+v, %v", o, err)
+	}
+	// Neither a query nor a statement: every certificate.
+	o, err = flagtest.Parse(t, NewCmdSearch)
+	if err != nil || o.Query != "" || o.FilterStatement != "" {
+		t.Errorf("no statement: %+v, %v", o, err)
+	}
+	for _, args := range [][]string{
+		{"a", "b"}, // two queries
+		{"type:PRIVATE", "--filter-statement", `{"Filter":{"CertificateArn":"x"}}`},
+		{"--max-items", "-1"},
+	} {
+		if _, err := flagtest.Parse(t, NewCmdSearch, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
+			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
+		}
+	}
+	if _, err := flagtest.Parse(t, NewCmdSearch, "  "); errs.ExitCodeOf(err) != errs.ExitInvalid {
+		t.Errorf("blank query: exit %d (%v), want 4", errs.ExitCodeOf(err), err)
+	}
+}

@@ -1,0 +1,99 @@
+package certificates
+
+import (
+	"context"
+	"time"
+
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// TagCondition selects certificates by tag: the key, and the value when
+// ValueGiven (else any value).
+type TagCondition struct {
+	Key, Value string
+	ValueGiven bool
+}
+
+// ListInput is ACM's ListCertificates request, with certctl's extra
+// filters. Empty lists do not filter; every list-valued filter holds when
+// one of its values does, and the filters combine with AND.
+type ListInput struct {
+	Statuses      []string
+	KeyAlgorithms []string
+	Types         []string
+	// Origins are key pair origins; ACME-origin certificates are left out
+	// unless Origins names ACME, as in ACM.
+	Origins     []string
+	Eligibility []string
+	Exportable  *bool
+	InUse       *bool
+	// ExpiringWithin, when positive, keeps certificates whose NotAfter is
+	// within that long from now.
+	ExpiringWithin time.Duration
+	// Domains are glob patterns matched against the domain name and SANs.
+	Domains []string
+	Tags    []TagCondition
+	// SortBy is CREATED_AT, NOT_AFTER or DOMAIN_NAME.
+	SortBy        string
+	Descending    bool
+	MaxItems      int
+	StartingToken string
+}
+
+// ListPage is one page of a list: each certificate's summary as of AsOf
+// (an ISSUED certificate past its NotAfter is EXPIRED and INELIGIBLE).
+type ListPage struct {
+	Certificates []inventory.Summary
+	NextToken    string
+	AsOf         time.Time
+}
+
+// query is the inventory query of in at now.
+func (in ListInput) query(now time.Time) inventory.Query {
+	q := inventory.Query{
+		Filter: localstore.CertificateFilter{
+			Statuses:      in.Statuses,
+			KeyAlgorithms: in.KeyAlgorithms,
+			Types:         in.Types,
+			Origins:       in.Origins,
+			Eligibility:   in.Eligibility,
+			Exportable:    in.Exportable,
+			InUse:         in.InUse,
+			SortBy:        in.SortBy,
+			Descending:    in.Descending,
+		},
+		Domains:       in.Domains,
+		MaxItems:      in.MaxItems,
+		StartingToken: in.StartingToken,
+		Now:           now,
+	}
+	if in.ExpiringWithin > 0 {
+		q.Filter.NotAfterBefore = now.Add(in.ExpiringWithin)
+	}
+	for _, t := range in.Tags {
+		q.Tags = append(q.Tags, localstore.Tag{Key: t.Key, Value: t.Value})
+		q.TagValueGiven = append(q.TagValueGiven, t.ValueGiven)
+	}
+	return q
+}
+
+// List lists the certificates that in selects, judged as of now.
+func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
+	now := s.core.Now()
+	q := in.query(now)
+	var page *inventory.Page
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		page, err = inventory.List(tx, q)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &ListPage{Certificates: make([]inventory.Summary, 0, len(page.Certificates)), NextToken: page.NextToken, AsOf: now}
+	for _, c := range page.Certificates {
+		out.Certificates = append(out.Certificates, inventory.NewSummary(s.core.Names, c))
+	}
+	return out, nil
+}

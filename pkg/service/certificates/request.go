@@ -1,0 +1,259 @@
+package certificates
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/validations"
+	"github.com/certctl/certctl/pkg/validation"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// RequestInput is ACM's RequestCertificate request.
+type RequestInput struct {
+	// DomainName is the first name (the common name); every name is in
+	// the SAN.
+	DomainName              string
+	SubjectAlternativeNames []string
+	// KeyAlgorithm is RSA_2048 (the default), EC_prime256v1 or
+	// EC_secp384r1.
+	KeyAlgorithm string
+	// CertificateAuthority, when set (ARN, UUID, prefix or "default"),
+	// makes a PRIVATE certificate issued at once by that CA of the vault;
+	// else the request is ISSUED-type, validated by ValidationMethod.
+	CertificateAuthority string
+	// ValidationMethod is DNS (the default), EMAIL or HTTP.
+	ValidationMethod        string
+	DomainValidationOptions []validation.DomainValidationOption
+	// Export and CTLogging are ENABLED, DISABLED or "" (the type's
+	// default: PRIVATE keys export, ISSUED-type ones do not).
+	Export, CTLogging string
+	// IdempotencyToken returns the same certificate for the same request
+	// within an hour.
+	IdempotencyToken string
+	Tags             []localstore.Tag
+}
+
+// RequestResult is what a request made.
+type RequestResult struct {
+	CertificateArn string
+	// ID is the certificate's UUID.
+	ID string
+	// Type is PRIVATE (issued) or ISSUED (pending validation).
+	Type string
+	// ValidationMethod is the method of an ISSUED-type request.
+	ValidationMethod string
+	// Messages is how many approval messages were sent (EMAIL).
+	Messages int
+	// MailError is why they could not be sent: the request stands, and
+	// resend-validation-email sends them again.
+	MailError error
+	// Outbox is the directory the messages were written to when no SMTP
+	// server is configured.
+	Outbox string
+}
+
+// Request requests a certificate (ACM's RequestCertificate, recorded as
+// such): a PRIVATE certificate issued at once by a CA of the vault, or an
+// ISSUED-type one pending domain validation, whose approval mail it sends
+// after the change commits. Invalid names are invalid input (exit 4) and
+// recorded as a failed request.
+func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult, error) {
+	private := in.CertificateAuthority != ""
+	if in.KeyAlgorithm == "" {
+		in.KeyAlgorithm = x509util.RSA2048
+	}
+	res := &RequestResult{Type: inventory.TypeIssued}
+	if private {
+		res.Type = inventory.TypePrivate
+	} else {
+		res.ValidationMethod = strings.ToUpper(in.ValidationMethod)
+		if res.ValidationMethod == "" {
+			res.ValidationMethod = validation.MethodDNS
+		}
+	}
+	export, ct := in.Export, in.CTLogging
+	switch {
+	case private && export == "":
+		export = "ENABLED"
+	case export == "":
+		export = "DISABLED" // ACM: public certificates are not exportable unless asked
+	}
+	switch {
+	case private && ct == "":
+		ct = "DISABLED"
+	case ct == "":
+		ct = "ENABLED"
+	}
+	// What can be checked before the transaction is, so that a private
+	// key is generated (slowly, for RSA) only for a request that can
+	// succeed; a failed check is still recorded as a failed request.
+	names, tags, check := s.checkRequest(in)
+	var vreq validation.Request
+	if check == nil && !private {
+		vreq = validation.Request{Method: res.ValidationMethod, Names: names, Options: in.DomainValidationOptions}
+		if s.set.Validations == nil {
+			return nil, errors.New("certificates: no validation service")
+		}
+		_, check = s.set.Validations.Rules().CheckRequest(vreq)
+	}
+	var key crypto.Signer
+	if check == nil && private {
+		var err error
+		if key, err = x509util.GenerateKey(in.KeyAlgorithm); err != nil {
+			return nil, service.MapError(err)
+		}
+	}
+	var args map[string]any
+	if private {
+		args = map[string]any{"names": names, "alg": in.KeyAlgorithm, "ca": in.CertificateAuthority, "export": export, "ct": ct, "tags": tags}
+	} else {
+		args = map[string]any{"type": inventory.TypeIssued, "names": names, "alg": in.KeyAlgorithm, "method": res.ValidationMethod,
+			"dvo": in.DomainValidationOptions, "export": export, "ct": ct, "tags": tags}
+	}
+	var msgs []validation.Message
+	err := s.core.Change(ctx, "RequestCertificate", func(op *service.Op) error {
+		msgs = nil
+		recordRequest(op, in, res.ValidationMethod, export, ct, tags)
+		if check != nil {
+			return check
+		}
+		id, err := inventory.LookupIdempotent(op.Tx, in.IdempotencyToken, args, op.Now)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			// The same request again: the same certificate.
+			res.ID = id
+			op.Resource(s.core.Names.CertificateARN(id))
+			c, err := op.Tx.GetCertificate(id)
+			if err != nil {
+				return err
+			}
+			op.Resource(s.core.Names.CAARN(c.CertificateAuthorityID))
+			return nil
+		}
+		res.ID = uuid.NewString()
+		op.Resource(s.core.Names.CertificateARN(res.ID))
+		if private {
+			if err := s.issuePrivate(op, in, res.ID, names, key, tags, export, ct); err != nil {
+				return err
+			}
+		} else {
+			c := inventory.NewIssuedRecord(res.ID, inventory.TypeIssued, "", tags, export, ct, op.Now)
+			c.KeyAlgorithm = in.KeyAlgorithm
+			if msgs, err = s.set.Validations.Rules().Prepare(op.Tx, c, vreq); err != nil {
+				return err
+			}
+		}
+		return inventory.RecordIdempotent(op.Tx, in.IdempotencyToken, args, res.ID, op.Now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.CertificateArn = s.core.Names.CertificateARN(res.ID)
+	if len(msgs) > 0 {
+		res.Messages = len(msgs)
+		res.Outbox = s.set.Outbox
+		res.MailError = s.set.Validations.Send(ctx, msgs)
+	}
+	return res, nil
+}
+
+// checkRequest checks the names (DNS rules, quota) and the tags of in.
+func (s *Service) checkRequest(in RequestInput) (names []string, tags []localstore.Tag, err error) {
+	names, err = dnsname.ValidateList(append([]string{in.DomainName}, in.SubjectAlternativeNames...), s.set.DomainsPerCertificate)
+	if err != nil {
+		e := errs.Invalidf("%v", err)
+		var de *dnsname.Error
+		if errors.As(err, &de) && de.Code != "" {
+			e = e.WithCode(de.Code)
+		}
+		return nil, nil, e
+	}
+	if tags, err = inventory.MergeTags(nil, in.Tags); err != nil {
+		return nil, nil, err
+	}
+	return names, tags, nil
+}
+
+// recordRequest records the request's parameters: never the idempotency
+// token itself (it may be all that stands between a caller and another
+// caller's certificate), only whether one was given.
+func recordRequest(op *service.Op, in RequestInput, method, export, ct string, tags []localstore.Tag) {
+	op.Param("DomainName", in.DomainName)
+	if len(in.SubjectAlternativeNames) > 0 {
+		op.Param("SubjectAlternativeNames", in.SubjectAlternativeNames)
+	}
+	op.Param("KeyAlgorithm", in.KeyAlgorithm)
+	if in.CertificateAuthority != "" {
+		op.Param("CertificateAuthorityArn", in.CertificateAuthority)
+	} else {
+		op.Param("ValidationMethod", method)
+	}
+	if len(in.DomainValidationOptions) > 0 {
+		dvo := make([]map[string]any, 0, len(in.DomainValidationOptions))
+		for _, o := range in.DomainValidationOptions {
+			dvo = append(dvo, map[string]any{"DomainName": o.DomainName, "ValidationDomain": o.ValidationDomain})
+		}
+		op.Param("DomainValidationOptions", dvo)
+	}
+	op.Param("Options", map[string]any{"Export": export, "CertificateTransparencyLoggingPreference": ct})
+	op.Param("IdempotencyTokenGiven", in.IdempotencyToken != "")
+	if len(tags) > 0 {
+		t := make([]map[string]any, 0, len(tags))
+		for _, tag := range tags {
+			t = append(t, map[string]any{"Key": tag.Key, "Value": tag.Value})
+		}
+		op.Param("Tags", t)
+	}
+}
+
+// issuePrivate issues certificate id from the CA in.CertificateAuthority
+// names (the default CA is created on first use) and stores it with key.
+func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names []string, key crypto.Signer, tags []localstore.Tag, export, ct string) error {
+	caRec, err := authority.Resolve(op.Tx, s.core.Authority, in.CertificateAuthority)
+	if err != nil {
+		return err
+	}
+	op.Resource(s.core.Names.CAARN(caRec.ID))
+	issued, err := s.core.Authority.IssueLeaf(op.Tx, caRec, authority.LeafParams{
+		CertID: id, Names: names, PublicKey: key.Public(), Validity: s.set.CertificateValidity, ClientAuth: true,
+	})
+	if err != nil {
+		return err
+	}
+	c := inventory.NewIssuedRecord(id, inventory.TypePrivate, caRec.ID, tags, export, ct, op.Now)
+	if err := inventory.StoreIssued(op.Tx, s.core.Vault, c, issued.Certificate, issued.Chain, key, op.Now); err != nil {
+		return err
+	}
+	return op.Events.EmitAvailable(op.Tx, c, events.ActionIssuance)
+}
+
+// WaitIssued waits until the ISSUED-type certificate id (ARN, UUID) leaves
+// PENDING_VALIDATION, checking its validations again every
+// validations.PollInterval; progress, when set, hears how far validation
+// got. It fails after timeout (exit 8) or when the certificate ends in
+// another status than ISSUED (exit 5).
+func (s *Service) WaitIssued(ctx context.Context, id string, timeout time.Duration, progress func(string)) error {
+	if s.set.Validations == nil {
+		return errors.New("certificates: no validation service")
+	}
+	out, err := s.set.Validations.Wait(ctx, id, timeout, progress)
+	if err != nil {
+		return err
+	}
+	return validations.TerminalError(out.Certificate)
+}

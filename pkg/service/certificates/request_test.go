@@ -1,0 +1,188 @@
+package certificates
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/validations"
+	"github.com/certctl/certctl/pkg/validation"
+)
+
+// newService returns a certificates service over a fresh vault whose clock
+// is *now, recording changes as a test user.
+func newService(t *testing.T, now *time.Time) *Service {
+	t.Helper()
+	dir := t.TempDir()
+	v, err := localstore.Open(context.Background(), dir, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	clock := func() time.Time { return *now }
+	core := &service.Core{
+		Vault:     v,
+		Now:       clock,
+		Names:     inventory.Names{Region: "local", Account: "000000000000"},
+		Authority: authority.New(v, clock, ""),
+		Actor:     audit.Actor{Type: audit.ActorUser, ID: "tester", Host: "testhost"},
+	}
+	vs := validations.New(core, validations.Settings{Validation: validation.Settings{
+		Zone: "acm-validations.certctl.test", Resolvers: []string{"127.0.0.1:9"}, Validity: 90 * 24 * time.Hour,
+	}})
+	return New(core, Settings{CertificateValidity: 90 * 24 * time.Hour, Validations: vs, Outbox: validations.OutboxDir(dir)})
+}
+
+// auditLog returns every audit record of s's vault, oldest first.
+func auditLog(t *testing.T, s *Service) []*audit.Record {
+	t.Helper()
+	var recs []*audit.Record
+	err := s.core.Vault.Store.View(context.Background(), func(tx localstore.Tx) error {
+		var err error
+		recs, err = audit.List(tx, audit.Filter{}, 0, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func TestRequestPrivateIsRecorded(t *testing.T) {
+	now := t0
+	s := newService(t, &now)
+	ctx := context.Background()
+	in := RequestInput{DomainName: "app.internal", SubjectAlternativeNames: []string{"www.app.internal"}, KeyAlgorithm: "EC_prime256v1",
+		CertificateAuthority: "default", IdempotencyToken: "secret-token-value", Tags: []localstore.Tag{{Key: "env", Value: "prod"}}}
+	res, err := s.Request(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Type != inventory.TypePrivate || !strings.HasSuffix(res.CertificateArn, "certificate/"+res.ID) {
+		t.Fatalf("result %+v", res)
+	}
+	d, err := s.Describe(ctx, res.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caARN := d.Certificate.CertificateAuthorityArn
+	if d.Certificate.Status != inventory.StatusIssued || caARN == "" || d.Certificate.Options.Export != "ENABLED" {
+		t.Fatalf("described %+v", d.Certificate)
+	}
+
+	// The same token and arguments: the same certificate, recorded again.
+	again, err := s.Request(ctx, in)
+	if err != nil || again.ID != res.ID {
+		t.Fatalf("idempotent repeat: %+v, %v", again, err)
+	}
+	recs := auditLog(t, s)
+	var reqs []*audit.Record
+	for _, r := range recs {
+		if r.EventName == "RequestCertificate" {
+			reqs = append(reqs, r)
+		}
+	}
+	if len(reqs) != 2 {
+		t.Fatalf("%d RequestCertificate records, want 2", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Outcome != audit.OutcomeSuccess || r.Actor.ID != "tester" {
+			t.Errorf("record %+v", r)
+		}
+		if got := strings.Join(r.Resources, " "); got != res.CertificateArn+" "+caARN {
+			t.Errorf("Resources %q, want the certificate and its CA", got)
+		}
+		p := r.RequestParameters
+		if p["DomainName"] != "app.internal" || p["KeyAlgorithm"] != "EC_prime256v1" || p["CertificateAuthorityArn"] != "default" ||
+			p["IdempotencyTokenGiven"] != true {
+			t.Errorf("RequestParameters %v", p)
+		}
+		raw, _ := json.Marshal(r)
+		if strings.Contains(string(raw), "secret-token-value") {
+			t.Errorf("the idempotency token is in the record: %s", raw)
+		}
+		if strings.Contains(string(raw), "PRIVATE KEY") {
+			t.Errorf("a key is in the record: %s", raw)
+		}
+	}
+	if sans, _ := reqs[0].RequestParameters["SubjectAlternativeNames"].([]any); len(sans) != 1 || sans[0] != "www.app.internal" {
+		t.Errorf("SubjectAlternativeNames %v", reqs[0].RequestParameters["SubjectAlternativeNames"])
+	}
+}
+
+func TestRequestRefusalIsRecorded(t *testing.T) {
+	now := t0
+	s := newService(t, &now)
+	_, err := s.Request(context.Background(), RequestInput{DomainName: "not a name", CertificateAuthority: "default"})
+	if errs.ExitCodeOf(err) != errs.ExitInvalid {
+		t.Fatalf("bad name: %v, want exit 4", err)
+	}
+	recs := auditLog(t, s)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	r := recs[0]
+	if r.EventName != "RequestCertificate" || r.Outcome != audit.OutcomeFailure || r.ErrorCode == "" || r.RequestParameters["DomainName"] != "not a name" {
+		t.Errorf("record %+v", r)
+	}
+	// Nothing else was created: no CA, no certificate.
+	page, err := s.List(context.Background(), ListInput{})
+	if err != nil || len(page.Certificates) != 0 {
+		t.Errorf("list after a refused request: %+v, %v", page, err)
+	}
+}
+
+func TestRequestIssuedType(t *testing.T) {
+	now := t0
+	s := newService(t, &now)
+	ctx := context.Background()
+	res, err := s.Request(ctx, RequestInput{DomainName: "www.example.test", SubjectAlternativeNames: []string{"example.test"}, ValidationMethod: "email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Type != inventory.TypeIssued || res.ValidationMethod != "EMAIL" || res.Messages == 0 || res.MailError != nil || res.Outbox == "" {
+		t.Fatalf("result %+v", res)
+	}
+	mails, _ := filepath.Glob(filepath.Join(res.Outbox, "*.eml"))
+	if len(mails) != res.Messages {
+		t.Errorf("%d messages in the outbox, result says %d", len(mails), res.Messages)
+	}
+	d, err := s.Describe(ctx, res.CertificateArn, false)
+	if err != nil || d.Certificate.Status != inventory.StatusPendingValidation || d.Certificate.Options.Export != "DISABLED" {
+		t.Fatalf("described %+v, %v", d, err)
+	}
+	recs := auditLog(t, s)
+	r := recs[len(recs)-1]
+	if r.EventName != "RequestCertificate" || strings.Join(r.Resources, " ") != res.CertificateArn || r.RequestParameters["ValidationMethod"] != "EMAIL" ||
+		r.RequestParameters["IdempotencyTokenGiven"] != false {
+		t.Errorf("record %+v", r)
+	}
+	for _, m := range mails {
+		b, _ := os.ReadFile(m)
+		code := ""
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Approval code: "); ok {
+				code = v
+			}
+		}
+		raw, _ := json.Marshal(recs)
+		if code == "" || strings.Contains(string(raw), code) {
+			t.Errorf("approval code %q missing from the mail or present in the audit log", code)
+		}
+	}
+
+	// Waiting times out (exit 8) while the names are not validated.
+	if err := s.WaitIssued(ctx, res.ID, 50*time.Millisecond, nil); errs.ExitCodeOf(err) != errs.ExitTimeout {
+		t.Errorf("WaitIssued: %v, want exit 8", err)
+	}
+}

@@ -1,0 +1,173 @@
+package certificates
+
+import (
+	"context"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/search"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// SearchInput is ACM's SearchCertificates request: a filter statement in
+// ACM's JSON grammar or a terse one-line query (at most one of them;
+// neither selects every certificate).
+type SearchInput struct {
+	FilterStatement []byte
+	Query           string
+	MaxItems        int
+	StartingToken   string
+}
+
+// Name is an X.509 subject in search results.
+type Name struct {
+	CommonName string `json:"CommonName,omitempty"`
+	Rendered   string `json:"DistinguishedName,omitempty"`
+}
+
+// X509Attributes are a result's certificate attributes.
+type X509Attributes struct {
+	Subject                 Name                 `json:"Subject"`
+	Issuer                  string               `json:"Issuer,omitempty"`
+	SubjectAlternativeNames []map[string]string  `json:"SubjectAlternativeNames"`
+	KeyAlgorithm            string               `json:"KeyAlgorithm"`
+	KeyUsages               []string             `json:"KeyUsages"`
+	ExtendedKeyUsages       []string             `json:"ExtendedKeyUsages"`
+	SerialNumber            string               `json:"SerialNumber,omitempty"`
+	NotBefore               *inventory.Timestamp `json:"NotBefore,omitempty"`
+	NotAfter                *inventory.Timestamp `json:"NotAfter,omitempty"`
+}
+
+// Metadata is a result's certctl (ACM) metadata.
+type Metadata struct {
+	Status                   string               `json:"Status"`
+	Type                     string               `json:"Type"`
+	CertificateKeyPairOrigin string               `json:"CertificateKeyPairOrigin"`
+	RenewalStatus            string               `json:"RenewalStatus,omitempty"`
+	RenewalEligibility       string               `json:"RenewalEligibility"`
+	InUse                    bool                 `json:"InUse"`
+	Exported                 bool                 `json:"Exported"`
+	ExportOption             string               `json:"ExportOption"`
+	ValidationMethod         string               `json:"ValidationMethod,omitempty"`
+	CertificateAuthorityArn  string               `json:"CertificateAuthorityArn,omitempty"`
+	AcmeEndpointArn          string               `json:"AcmeEndpointArn,omitempty"`
+	AcmeAccountId            string               `json:"AcmeAccountId,omitempty"`
+	CreatedAt                *inventory.Timestamp `json:"CreatedAt,omitempty"`
+	IssuedAt                 *inventory.Timestamp `json:"IssuedAt,omitempty"`
+	ImportedAt               *inventory.Timestamp `json:"ImportedAt,omitempty"`
+	RevokedAt                *inventory.Timestamp `json:"RevokedAt,omitempty"`
+}
+
+// SearchResult is one search result.
+type SearchResult struct {
+	CertificateArn      string         `json:"CertificateArn"`
+	X509Attributes      X509Attributes `json:"X509Attributes"`
+	CertificateMetadata Metadata       `json:"CertificateMetadata"`
+}
+
+// SearchPage is one page of search results, newest certificate first,
+// judged as of AsOf.
+type SearchPage struct {
+	Results   []SearchResult
+	NextToken string
+	AsOf      time.Time
+}
+
+// Statement parses in's filter statement or terse query at now: nil when
+// in has neither (every certificate). A malformed one is invalid (exit 4).
+func (in SearchInput) Statement(now time.Time) (*search.Statement, error) {
+	switch {
+	case len(in.FilterStatement) > 0 && in.Query != "":
+		return nil, errs.UsageErrorf("give either a query or a filter statement, not both")
+	case len(in.FilterStatement) > 0:
+		st, err := search.Parse(in.FilterStatement)
+		if err != nil {
+			return nil, errs.Invalidf("%v", err)
+		}
+		return st, nil
+	case in.Query != "":
+		st, err := search.ParseTerse(in.Query, now)
+		if err != nil {
+			return nil, errs.Invalidf("%v", err)
+		}
+		return st, nil
+	}
+	return nil, nil
+}
+
+// Search returns the certificates of every origin, ACME ones included,
+// that in's statement selects. Status, renewal eligibility and relative
+// times are judged as of now, as list and describe judge them: an ISSUED
+// certificate past its NotAfter is EXPIRED.
+func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, error) {
+	if in.MaxItems < 0 {
+		return nil, errs.UsageErrorf("--max-items must be positive")
+	}
+	now := s.core.Now()
+	stmt, err := in.Statement(now)
+	if err != nil {
+		return nil, err
+	}
+	offset, err := inventory.DecodeToken(in.StartingToken)
+	if err != nil {
+		return nil, err
+	}
+	var certs []*localstore.Certificate
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &SearchPage{Results: []SearchResult{}, AsOf: now}
+	seen := 0
+	for _, c := range certs {
+		inventory.AsOf(c, now)
+		x := &search.Subject{Cert: c, CertificateArn: s.core.Names.CertificateARN(c.ID),
+			CertificateAuthorityArn: s.core.Names.CAARN(c.CertificateAuthorityID), AcmeEndpointArn: s.core.Names.EndpointARN(c.AcmeEndpointID)}
+		d := inventory.NewSummary(s.core.Names, c)
+		x.ExportOption = d.ExportOption
+		if stmt != nil && !stmt.Match(x) {
+			continue
+		}
+		seen++
+		if seen <= offset {
+			continue
+		}
+		if in.MaxItems > 0 && len(out.Results) == in.MaxItems {
+			out.NextToken = inventory.EncodeToken(offset + in.MaxItems)
+			break
+		}
+		out.Results = append(out.Results, searchResult(c, d, x))
+	}
+	return out, nil
+}
+
+func searchResult(c *localstore.Certificate, d inventory.Summary, x *search.Subject) SearchResult {
+	sans := make([]map[string]string, 0, len(c.SubjectAlternativeNames))
+	for _, n := range c.SubjectAlternativeNames {
+		sans = append(sans, map[string]string{"DnsName": n})
+	}
+	r := SearchResult{
+		CertificateArn: d.CertificateArn,
+		X509Attributes: X509Attributes{
+			Subject: Name{CommonName: x509util.CommonName(c.Subject), Rendered: c.Subject}, Issuer: c.Issuer, SubjectAlternativeNames: sans,
+			KeyAlgorithm: c.KeyAlgorithm, KeyUsages: d.KeyUsages, ExtendedKeyUsages: d.ExtendedKeyUsages,
+			SerialNumber: c.Serial, NotBefore: d.NotBefore, NotAfter: d.NotAfter,
+		},
+		CertificateMetadata: Metadata{
+			Status: c.Status, Type: c.Type, CertificateKeyPairOrigin: c.KeyPairOrigin, RenewalEligibility: d.RenewalEligibility,
+			InUse: d.InUse, Exported: c.Exported, ExportOption: d.ExportOption, ValidationMethod: c.ValidationMethod,
+			CertificateAuthorityArn: x.CertificateAuthorityArn, AcmeEndpointArn: x.AcmeEndpointArn, AcmeAccountId: c.AcmeAccountID,
+			CreatedAt: d.CreatedAt, IssuedAt: d.IssuedAt, ImportedAt: d.ImportedAt, RevokedAt: d.RevokedAt,
+		},
+	}
+	if c.Renewal != nil {
+		r.CertificateMetadata.RenewalStatus = c.Renewal.Status
+	}
+	return r
+}
