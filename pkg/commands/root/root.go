@@ -163,7 +163,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	add("ops",
 		renew.NewCmdRenew(f, nil),
 		deploy.NewCmdDeploy(f),
-		eventscmd.NewCmdEvents(f),
+		eventscmd.NewCmdEvents(f, nil),
 		accountconfig.NewCmdAccountConfig(f),
 		dashboard.NewCmdDashboard(f, nil),
 		metricscmd.NewCmdMetrics(f, nil),
