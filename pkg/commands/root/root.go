@@ -9,6 +9,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/commands/accountconfig"
+	auditcmd "github.com/certctl/certctl/pkg/commands/audit"
 	cacmd "github.com/certctl/certctl/pkg/commands/ca"
 	"github.com/certctl/certctl/pkg/commands/completion"
 	configcmd "github.com/certctl/certctl/pkg/commands/config"
@@ -167,6 +168,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		accountconfig.NewCmdAccountConfig(f),
 		dashboard.NewCmdDashboard(f, nil),
 		metricscmd.NewCmdMetrics(f, nil),
+		auditcmd.NewCmdAudit(f),
 	)
 	add("pki", cacmd.NewCmdCA(f), endpointcmd.NewCmdEndpoint(f))
 	add("settings",
