@@ -496,3 +496,52 @@ func TestPostgresSharedPlainKey(t *testing.T) {
 		t.Errorf("copy of the key opens the secret: %q, %v", pt, err)
 	}
 }
+
+// TestPostgresViewIsReadOnly: each write inside a View, in a transaction of
+// its own (not one already aborted by an earlier failure), is refused by
+// the server as a write in a read-only transaction (SQLSTATE 25006).
+func TestPostgresViewIsReadOnly(t *testing.T) {
+	s := openPostgres(t)
+	t.Parallel()
+	ctx := pgCtx(t)
+	if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("m", []byte("old")) }); err != nil {
+		t.Fatal(err)
+	}
+	writes := map[string]func(localstore.Tx) error{
+		"PutMeta": func(tx localstore.Tx) error { return tx.PutMeta("m", []byte("new")) },
+		"PutCertificate": func(tx localstore.Tx) error {
+			return tx.PutCertificate(&localstore.Certificate{ID: "c", DomainName: "c.internal", Status: "ISSUED", Type: "PRIVATE"})
+		},
+		"PutObject": func(tx localstore.Tx) error {
+			return tx.PutObject(&localstore.Object{Kind: "ca", ID: "x", Data: []byte("{}")})
+		},
+		"AppendEvent": func(tx localstore.Tx) error { _, err := tx.AppendEvent(time.Now(), []byte("{}")); return err },
+		"AppendAudit": func(tx localstore.Tx) error {
+			return tx.AppendAudit(localstore.AuditRow{Seq: 1, Time: time.Now(), Data: []byte("{}"), MAC: []byte{1}})
+		},
+	}
+	for name, write := range writes {
+		var werr error
+		_ = s.View(ctx, func(tx localstore.Tx) error {
+			if _, err := tx.GetMeta("m"); err != nil {
+				return err
+			}
+			werr = write(tx)
+			return nil
+		})
+		var pe *pgconn.PgError
+		if !errors.As(werr, &pe) || pe.Code != "25006" {
+			t.Errorf("%s inside View: %v; want the read-only refusal (SQLSTATE 25006)", name, werr)
+		}
+	}
+	err := s.View(ctx, func(tx localstore.Tx) error {
+		m, err := tx.GetMeta("m")
+		if err == nil && string(m) != "old" {
+			err = fmt.Errorf("meta is %q", m)
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
