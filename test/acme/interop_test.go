@@ -299,7 +299,9 @@ func TestCallerEnvironmentIgnored(t *testing.T) {
 	t.Setenv("CERTCTL_CONFIG", filepath.Join(t.TempDir(), "missing.yaml"))
 	t.Setenv("CERTCTL_REGION", "leaked-region")
 	s := startServer(t)
-	var list struct{ AcmeEndpoints []struct{ AcmeEndpointArn string } }
+	var list struct {
+		AcmeEndpoints []struct{ AcmeEndpointArn string }
+	}
 	if err := json.Unmarshal(s.certctl(t, "-o", "json", "endpoint", "list"), &list); err != nil {
 		t.Fatal(err)
 	}
