@@ -3,10 +3,8 @@ package localstore_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/localstore/storetest"
 )
@@ -27,54 +25,11 @@ import (
 // postgresURL is the server of the PostgreSQL tests: they are skipped
 // without one, unless CERTCTL_REQUIRE_INTEROP=1 (as in CI) makes that a
 // failure. testdata/postgres-ci.sh starts a server and prints the URL.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("CERTCTL_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" {
-			t.Fatal("CERTCTL_TEST_POSTGRES_URL is not set and CERTCTL_REQUIRE_INTEROP=1")
-		}
-		t.Skip("CERTCTL_TEST_POSTGRES_URL is not set")
-	}
-	return u
-}
+func postgresURL(t *testing.T) string { return pgtest.URL(t) }
 
-// freshSchema creates a uniquely named, empty schema, drops it when the test
-// ends, and returns a store URL whose search_path selects it.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := postgresURL(t)
-	var b [8]byte
-	rand.Read(b[:])
-	name := "certctl_test_" + hex.EncodeToString(b[:])
-	admin := func(q string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, q)
-		return err
-	}
-	if err := admin("CREATE SCHEMA " + name); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin("DROP SCHEMA " + name + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema returns a store URL selecting a new, empty schema, dropped
+// when the test ends.
+func freshSchema(t *testing.T) string { return pgtest.FreshSchema(t) }
 
 func openPostgresAt(t *testing.T, u string) *localstore.Postgres {
 	t.Helper()

@@ -4,65 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/errs"
 )
-
-// freshSchema creates a uniquely named, empty schema (dropped when the test
-// ends) and returns a store URL whose search_path selects it; the test is
-// skipped without CERTCTL_TEST_POSTGRES_URL, as every PostgreSQL test is,
-// unless CERTCTL_REQUIRE_INTEROP=1.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CERTCTL_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" {
-			t.Fatal("CERTCTL_TEST_POSTGRES_URL is not set and CERTCTL_REQUIRE_INTEROP=1")
-		}
-		t.Skip("CERTCTL_TEST_POSTGRES_URL is not set")
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	name := "certctl_test_" + hex.EncodeToString(b[:])
-	admin := func(q string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, q)
-		return err
-	}
-	if err := admin("CREATE SCHEMA " + name); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin("DROP SCHEMA " + name + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // pgAudit is direct access to the audit table, as someone with database
 // access but without the vault's master key has.
@@ -153,7 +105,7 @@ func wantWhole(t *testing.T, e *clitest.Env, n int) {
 // inserting an audit row in the database makes audit verify exit 6 naming
 // the record; restoring the row makes the chain whole again.
 func TestAuditTamperingPostgres(t *testing.T) {
-	u := freshSchema(t)
+	u := pgtest.FreshSchema(t)
 	e := clitest.New(t)
 	e.Vars["CERTCTL_STORE"] = u
 	keep := e.RequestPrivate("keep.internal")

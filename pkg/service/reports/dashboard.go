@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
@@ -86,26 +85,17 @@ type Action struct {
 // Dashboard summarises the inventory, every origin included, at the
 // service's clock, with the issuance counters of every ACME endpoint.
 func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
-	now := s.core.Now()
-	var out Dashboard
-	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		certs, err := certificates(tx)
-		if err != nil {
-			return err
-		}
-		acme, err := endpoint.AllMetrics(tx)
-		if err != nil {
-			return err
-		}
-		out = Compute(s.core.Names, certs, s.set.Renewal, now)
-		out.AcmeEndpoints = []EndpointIssuance{}
-		for _, m := range acme {
-			out.AcmeEndpoints = append(out.AcmeEndpoints, EndpointIssuance{AcmeEndpointArn: s.core.Names.EndpointARN(m.EndpointID),
-				CertificateIssuanceSuccess: m.CertificateIssuanceSuccess, CertificateIssuanceFailed: m.CertificateIssuanceFailed})
-		}
-		return nil
-	})
-	return out, err
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	out := Compute(s.core.Names, snap.certs, s.set.Renewal, snap.now)
+	out.AcmeEndpoints = []EndpointIssuance{}
+	for _, m := range snap.acme {
+		out.AcmeEndpoints = append(out.AcmeEndpoints, EndpointIssuance{AcmeEndpointArn: s.core.Names.EndpointARN(m.EndpointID),
+			CertificateIssuanceSuccess: m.CertificateIssuanceSuccess, CertificateIssuanceFailed: m.CertificateIssuanceFailed})
+	}
+	return out, nil
 }
 
 // Compute builds the dashboard of certs (every origin) at now. Statuses are

@@ -15,21 +15,11 @@ import (
 // service's clock, then the issuance counters of every ACME endpoint, as
 // Prometheus metric families.
 func (s *Service) Metrics(ctx context.Context) ([]promtext.Family, error) {
-	now := s.core.Now()
-	var fams []promtext.Family
-	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		certs, err := certificates(tx)
-		if err != nil {
-			return err
-		}
-		acme, err := endpoint.AllMetrics(tx)
-		if err != nil {
-			return err
-		}
-		fams = append(Families(s.core.Names, certs, now), endpoint.MetricFamilies(acme, s.core.Names.EndpointARN)...)
-		return nil
-	})
-	return fams, err
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(Families(s.core.Names, snap.certs, snap.now), endpoint.MetricFamilies(snap.acme, s.core.Names.EndpointARN)...), nil
 }
 
 // Families computes the metric families of certs at now, each family's

@@ -6,7 +6,9 @@ package reports
 
 import (
 	"context"
+	"time"
 
+	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
@@ -57,7 +59,27 @@ func (s *Service) PutAccountConfig(ctx context.Context, c renewal.AccountConfig)
 	return c, nil
 }
 
-// certificates reads every certificate of every origin.
-func certificates(tx localstore.Tx) ([]*localstore.Certificate, error) {
-	return tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins})
+// snapshot is the inventory as the dashboard and the metrics see it: every
+// certificate of every origin and the ACME endpoints' issuance counters,
+// read in one transaction, at the service's clock.
+type snapshot struct {
+	now   time.Time
+	certs []*localstore.Certificate
+	acme  []endpoint.EndpointMetrics
+}
+
+func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
+	snap := &snapshot{now: s.core.Now()}
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		if snap.certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins}); err != nil {
+			return err
+		}
+		snap.acme, err = endpoint.AllMetrics(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
 }
