@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +81,7 @@ func TestScripts(t *testing.T) {
 			"filemode":  cmdFileMode,
 			"rc":        cmdRC,
 			"sleep":     cmdSleep,
+			"freeport":  cmdFreePort,
 		},
 	})
 }
@@ -230,4 +232,17 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+// cmdFreePort: freeport NAME — sets the environment variable NAME to a
+// free TCP address on 127.0.0.1 (for a server the script starts).
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: freeport NAME")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	addr := l.Addr().String()
+	ts.Check(l.Close())
+	ts.Setenv(args[0], addr)
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -74,24 +75,45 @@ var secretParam = regexp.MustCompile(`(?i)(passphrase|password|secret|mac.?key|p
 const Redacted = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 // Scrub returns params with the values of secret-looking names replaced,
-// recursively, so that no key, passphrase, MAC key or approval code reaches
-// the log even if a caller passes one by mistake.
+// at any depth (inside maps, lists and structs, which it reads in their
+// JSON form), so that no key, passphrase, MAC key or approval code reaches
+// the log even if a caller passes one by mistake. params is not changed.
 func Scrub(params map[string]any) map[string]any {
 	if params == nil {
 		return map[string]any{}
 	}
+	var generic map[string]any
+	if b, err := json.Marshal(params); err == nil && json.Unmarshal(b, &generic) == nil {
+		return scrubValue(generic).(map[string]any)
+	}
+	// Not JSON (Append fails on it anyway): scrub what can be seen.
 	out := make(map[string]any, len(params))
 	for k, v := range params {
 		if secretParam.MatchString(k) {
-			out[k] = Redacted
-			continue
-		}
-		if m, ok := v.(map[string]any); ok {
-			v = Scrub(m)
+			v = Redacted
 		}
 		out[k] = v
 	}
 	return out
+}
+
+// scrubValue scrubs a value of the JSON form in place and returns it.
+func scrubValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if secretParam.MatchString(k) {
+				t[k] = Redacted
+				continue
+			}
+			t[k] = scrubValue(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = scrubValue(x)
+		}
+	}
+	return v
 }
 
 func mac(key, prev []byte, seq int64, at time.Time, data []byte) []byte {
@@ -186,7 +208,8 @@ const verifyBatch = 2000
 func Verify(tx localstore.Tx, key []byte) (int64, *Problem, error) {
 	var prev []byte
 	var want int64 = 1
-	var after int64
+	// From the lowest seq there can be: a row put below 1 is inserted too.
+	var after int64 = math.MinInt64
 	for {
 		rows, err := tx.ListAudit(after, verifyBatch)
 		if err != nil {

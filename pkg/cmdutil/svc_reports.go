@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 
+	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service/reports"
 )
 
@@ -12,5 +13,11 @@ func (f *Factory) Reports(ctx context.Context) (*reports.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return reports.New(core, reports.Settings{}), nil
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	return reports.New(core, reports.Settings{
+		Renewal: renewal.Policy{Window: cfg.RenewalWindow, EmailWindow: cfg.RenewalEmailWindow},
+	}), nil
 }

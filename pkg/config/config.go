@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,32 +41,98 @@ type Key struct {
 	Kind    Kind
 	Default string
 	Help    string
+	// Check, when set, is the range of a value that parses as Kind (a
+	// number at least 1, a port, a positive duration…). Load and Set both
+	// apply it, so a value refused here never reaches the file.
+	Check func(value string) error
 }
 
-// Keys are every setting of SPEC section 3, in display order.
+// Keys are every setting of SPEC section 3, in display order, with the
+// checks of their values: the one table that Load, Set and Validate use.
 var Keys = []Key{
-	{"region", String, "local", "region part of ARNs"},
-	{"account", String, "000000000000", "account part of ARNs"},
-	{"vault", String, "", "vault directory (default ${XDG_DATA_HOME:-~/.local/share}/certctl)"},
-	{"store", String, "", "store URL (default: the embedded SQLite database in the vault)"},
-	{"certificate_validity", Duration, "395d", "validity of issued certificates"},
-	{"renewal.window", Duration, "60d", "renew this long before NotAfter"},
-	{"renewal.email_window", Duration, "45d", "renewal window of EMAIL-validated certificates"},
-	{"validation.resolvers", List, "", "DNS resolvers (host:port) for validation checks (default: the system's)"},
-	{"validation.dns_zone", String, "acm-validations.certctl.local", "zone that DNS validation CNAMEs point into"},
-	{"validation.http_base_url", String, "", "base URL under which `validate serve-http` content is published"},
-	{"validation.http_port", Int, "80", "port used to fetch RedirectFrom URLs"},
-	{"validation.caa_identities", List, "certctl.local", "CA identities accepted in CAA records"},
-	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)"},
-	{"smtp.from", String, "certctl@localhost", "sender of validation email"},
-	{"smtp.username", String, "", "SMTP user name"},
-	{"smtp.password_file", String, "", "file holding the SMTP password"},
-	{"smtp.starttls", Bool, "false", "require STARTTLS"},
-	{"endpoint.listen", String, "127.0.0.1:8443", "listen address of `endpoint serve`"},
-	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints"},
-	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs"},
-	{"hooks.event", String, "", "command that receives each event as JSON on stdin"},
-	{"quotas.domains_per_certificate", Int, "10", "names allowed in one certificate (max 100)"},
+	{"region", String, "local", "region part of ARNs", nil},
+	{"account", String, "000000000000", "account part of ARNs", nil},
+	{"vault", String, "", "vault directory (default ${XDG_DATA_HOME:-~/.local/share}/certctl)", nil},
+	{"store", String, "", "store URL (default: the embedded SQLite database in the vault)", nil},
+	{"certificate_validity", Duration, "395d", "validity of issued certificates", positive},
+	{"renewal.window", Duration, "60d", "renew this long before NotAfter", positive},
+	{"renewal.email_window", Duration, "45d", "renewal window of EMAIL-validated certificates", positive},
+	{"validation.resolvers", List, "", "DNS resolvers (host:port) for validation checks (default: the system's)", nil},
+	{"validation.dns_zone", String, "acm-validations.certctl.local", "zone that DNS validation CNAMEs point into", nil},
+	{"validation.http_base_url", String, "", "base URL under which `validate serve-http` content is published", httpURL},
+	{"validation.http_port", Int, "80", "port used to fetch RedirectFrom URLs", port},
+	{"validation.tls_alpn_port", Int, "443", "port used for tls-alpn-01 validation", port},
+	{"validation.caa_identities", List, "certctl.local", "CA identities accepted in CAA records", nil},
+	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)", nil},
+	{"smtp.from", String, "certctl@localhost", "sender of validation email", nil},
+	{"smtp.username", String, "", "SMTP user name", nil},
+	{"smtp.password_file", String, "", "file holding the SMTP password", nil},
+	{"smtp.starttls", Bool, "false", "require STARTTLS", nil},
+	{"endpoint.listen", String, "127.0.0.1:8443", "listen address of `endpoint serve`", listenAddr},
+	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints", httpURL},
+	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
+	{"hooks.event", String, "", "command that receives each event as JSON on stdin", nil},
+	{"quotas.domains_per_certificate", Int, "10", "names allowed in one certificate (max 100)", between(1, 100)},
+	{"acme.orders_per_hour", Int, "300", "new ACME orders allowed per account and hour", atLeast(1)},
+	{"acme.new_accounts_per_hour", Int, "1000", "new ACME accounts allowed per endpoint and hour", atLeast(1)},
+}
+
+// between checks a whole number in lo..hi.
+func between(lo, hi int) func(string) error {
+	return func(v string) error {
+		n, _ := strconv.Atoi(strings.TrimSpace(v))
+		if n < lo || n > hi {
+			return fmt.Errorf("%d is outside %d..%d", n, lo, hi)
+		}
+		return nil
+	}
+}
+
+// atLeast checks a whole number of at least lo.
+func atLeast(lo int) func(string) error {
+	return func(v string) error {
+		n, _ := strconv.Atoi(strings.TrimSpace(v))
+		if n < lo {
+			return fmt.Errorf("%d is less than %d", n, lo)
+		}
+		return nil
+	}
+}
+
+// port checks a TCP port, 1..65535.
+var port = between(1, 65535)
+
+// positive checks a duration longer than zero.
+func positive(v string) error {
+	if d, _ := timeutil.ParseDuration(strings.TrimSpace(v)); d <= 0 {
+		return fmt.Errorf("%s must be positive", v)
+	}
+	return nil
+}
+
+// listenAddr checks host:port (the host may be empty) with a port
+// 0..65535 (0: any free port).
+func listenAddr(v string) error {
+	_, p, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", v)
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has no valid port", v)
+	}
+	return nil
+}
+
+// httpURL checks an absolute http or https URL, or nothing (unset).
+func httpURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL", v)
+	}
+	return nil
 }
 
 // Config is the typed view of the settings.
@@ -92,6 +159,9 @@ type Config struct {
 	CABaseURL             string
 	EventHook             string
 	DomainsPerCertificate int
+	TLSALPNPort           int
+	OrdersPerHour         int
+	NewAccountsPerHour    int
 
 	// File is the config file in use (it may not exist).
 	File string
@@ -226,26 +296,26 @@ func (c *Config) Raw(name string) string {
 
 func (c *Config) decode(getenv func(string) string) error {
 	var errs []error
+	for _, k := range Keys {
+		if err := Validate(k, c.Raw(k.Name)); err != nil {
+			errs = append(errs, fmt.Errorf("setting %s: %v", k.Name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	// Every value is valid: the conversions below cannot fail.
 	str := func(name string) string { return c.Raw(name) }
 	dur := func(name string) time.Duration {
-		d, err := timeutil.ParseDuration(str(name))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("setting %s: %v", name, err))
-		}
+		d, _ := timeutil.ParseDuration(strings.TrimSpace(str(name)))
 		return d
 	}
 	num := func(name string) int {
-		n, err := strconv.Atoi(strings.TrimSpace(str(name)))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("setting %s: %q is not a whole number", name, str(name)))
-		}
+		n, _ := strconv.Atoi(strings.TrimSpace(str(name)))
 		return n
 	}
 	boolean := func(name string) bool {
-		b, err := strconv.ParseBool(strings.TrimSpace(str(name)))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("setting %s: %q is not true or false", name, str(name)))
-		}
+		b, _ := strconv.ParseBool(strings.TrimSpace(str(name)))
 		return b
 	}
 	c.Region = str("region")
@@ -262,6 +332,7 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.DNSZone = str("validation.dns_zone")
 	c.HTTPBaseURL = str("validation.http_base_url")
 	c.HTTPPort = num("validation.http_port")
+	c.TLSALPNPort = num("validation.tls_alpn_port")
 	c.CAAIdentities = SplitList(str("validation.caa_identities"))
 	c.SMTPAddr = str("smtp.addr")
 	c.SMTPFrom = str("smtp.from")
@@ -273,13 +344,9 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.CABaseURL = str("ca.base_url")
 	c.EventHook = str("hooks.event")
 	c.DomainsPerCertificate = num("quotas.domains_per_certificate")
-	if c.DomainsPerCertificate < 1 || c.DomainsPerCertificate > 100 {
-		errs = append(errs, fmt.Errorf("setting quotas.domains_per_certificate: %d is outside 1..100", c.DomainsPerCertificate))
-	}
-	if c.CertificateValidity <= 0 && len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("setting certificate_validity must be positive"))
-	}
-	return errors.Join(errs...)
+	c.OrdersPerHour = num("acme.orders_per_hour")
+	c.NewAccountsPerHour = num("acme.new_accounts_per_hour")
+	return nil
 }
 
 // SplitList splits a comma-separated list, dropping empty items.
@@ -323,20 +390,26 @@ func readFile(file string) (map[string]any, error) {
 	return flat, nil
 }
 
-// Validate checks that value suits the setting.
+// Validate checks that value suits the setting: it parses as the key's
+// Kind and passes the key's Check.
 func Validate(k Key, value string) error {
+	v := strings.TrimSpace(value)
 	switch k.Kind {
 	case Duration:
-		_, err := timeutil.ParseDuration(value)
-		return err
+		if _, err := timeutil.ParseDuration(v); err != nil {
+			return err
+		}
 	case Int:
-		if _, err := strconv.Atoi(value); err != nil {
+		if _, err := strconv.Atoi(v); err != nil {
 			return fmt.Errorf("%q is not a whole number", value)
 		}
 	case Bool:
-		if _, err := strconv.ParseBool(value); err != nil {
+		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Errorf("%q is not true or false", value)
 		}
+	}
+	if k.Check != nil {
+		return k.Check(value)
 	}
 	return nil
 }
@@ -363,9 +436,11 @@ func Set(file, name, value string) error {
 	case List:
 		typed = SplitList(value)
 	case Int:
-		typed, _ = strconv.Atoi(value)
+		typed, _ = strconv.Atoi(strings.TrimSpace(value))
 	case Bool:
-		typed, _ = strconv.ParseBool(value)
+		typed, _ = strconv.ParseBool(strings.TrimSpace(value))
+	case Duration:
+		typed = strings.TrimSpace(value)
 	}
 	flat[name] = typed
 	nested := map[string]any{}

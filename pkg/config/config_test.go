@@ -265,3 +265,122 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSetRefusesOutOfRange: a value whose type parses but which is outside
+// its key's range is refused by Set (so it never reaches the file) and by
+// Load (when it comes from the file or the environment), through the same
+// table of checks.
+func TestSetRefusesOutOfRange(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := Set(file, "region", "eu-west-1"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(file)
+	bad := []struct{ key, value string }{
+		{"quotas.domains_per_certificate", "101"},
+		{"quotas.domains_per_certificate", "0"},
+		{"quotas.domains_per_certificate", "-5"},
+		{"certificate_validity", "0d"},
+		{"certificate_validity", "-3d"},
+		{"renewal.window", "0s"},
+		{"renewal.window", "soon"},
+		{"renewal.email_window", "-1d"},
+		{"validation.http_port", "0"},
+		{"validation.http_port", "65536"},
+		{"validation.tls_alpn_port", "70000"},
+		{"validation.tls_alpn_port", "https"},
+		{"acme.orders_per_hour", "0"},
+		{"acme.orders_per_hour", "-1"},
+		{"acme.orders_per_hour", "many"},
+		{"acme.new_accounts_per_hour", "0"},
+		{"acme.new_accounts_per_hour", "1.5"},
+		{"smtp.starttls", "maybe"},
+		{"endpoint.listen", "localhost"},
+		{"endpoint.listen", "127.0.0.1:99999"},
+		{"endpoint.base_url", "acme.internal"},
+		{"ca.base_url", "ftp://pki.internal"},
+		{"validation.http_base_url", "http://"},
+	}
+	for _, b := range bad {
+		if err := Set(file, b.key, b.value); err == nil {
+			t.Errorf("Set(%s, %s) accepted", b.key, b.value)
+		} else if !strings.Contains(err.Error(), b.key) {
+			t.Errorf("Set(%s, %s): error %q does not name the setting", b.key, b.value, err)
+		}
+		env := fakeEnv(map[string]string{"HOME": t.TempDir(), EnvName(b.key): b.value})
+		if _, err := Load("", nil, env); err == nil || !strings.Contains(err.Error(), b.key) {
+			t.Errorf("Load with %s=%s: err %v", EnvName(b.key), b.value, err)
+		}
+	}
+	if after, _ := os.ReadFile(file); string(after) != string(before) {
+		t.Errorf("a refused Set changed the file:\n%s", after)
+	}
+	good := []struct{ key, value string }{
+		{"quotas.domains_per_certificate", "100"},
+		{"quotas.domains_per_certificate", "1"},
+		{"validation.http_port", "65535"},
+		{"validation.tls_alpn_port", "8443"},
+		{"acme.orders_per_hour", "1"},
+		{"acme.new_accounts_per_hour", "5000"},
+		{"renewal.window", "30d"},
+		{"endpoint.listen", ":8443"},
+		{"endpoint.base_url", "https://acme.internal:8443"},
+		{"ca.base_url", "http://pki.internal:8080/"},
+		{"endpoint.base_url", ""},
+	}
+	for _, g := range good {
+		if err := Set(file, g.key, g.value); err != nil {
+			t.Errorf("Set(%s, %s): %v", g.key, g.value, err)
+		}
+	}
+	c, err := Load(file, nil, fakeEnv(map[string]string{"HOME": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DomainsPerCertificate != 1 || c.HTTPPort != 65535 || c.TLSALPNPort != 8443 || c.OrdersPerHour != 1 ||
+		c.NewAccountsPerHour != 5000 || c.RenewalWindow != 30*timeutil.Day || c.EndpointListen != ":8443" {
+		t.Errorf("loaded %+v", c)
+	}
+}
+
+// TestEveryKeyChecked: every default passes its own check, and every key
+// whose value has a type refuses a value of another type.
+func TestEveryKeyChecked(t *testing.T) {
+	for _, k := range Keys {
+		if err := Validate(k, k.Default); err != nil && k.Default != "" {
+			t.Errorf("default %q of %s refused: %v", k.Default, k.Name, err)
+		}
+		if k.Kind == Int || k.Kind == Duration || k.Kind == Bool {
+			if err := Validate(k, "x-not-a-value"); err == nil {
+				t.Errorf("%s (%s) accepts x-not-a-value", k.Name, k.Kind)
+			}
+		}
+	}
+	c, err := Load("", nil, fakeEnv(map[string]string{"HOME": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLSALPNPort != 443 || c.OrdersPerHour != 300 || c.NewAccountsPerHour != 1000 {
+		t.Errorf("SPEC defaults: tls_alpn_port %d, orders_per_hour %d, new_accounts_per_hour %d", c.TLSALPNPort, c.OrdersPerHour, c.NewAccountsPerHour)
+	}
+}
+
+// TestSetTrims: a value with spaces around it is stored as its type, not
+// as 0 or a string that Load cannot read back.
+func TestSetTrims(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	for _, s := range []struct{ key, value string }{
+		{"validation.http_port", " 8080 "}, {"renewal.window", " 20d"}, {"smtp.starttls", "true "},
+	} {
+		if err := Set(file, s.key, s.value); err != nil {
+			t.Fatalf("Set(%s, %q): %v", s.key, s.value, err)
+		}
+	}
+	c, err := Load(file, nil, fakeEnv(map[string]string{"HOME": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPPort != 8080 || c.RenewalWindow != 20*timeutil.Day || !c.SMTPStartTLS {
+		t.Errorf("loaded %d %v %v", c.HTTPPort, c.RenewalWindow, c.SMTPStartTLS)
+	}
+}

@@ -3,10 +3,8 @@ package localstore_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/localstore/storetest"
 )
@@ -27,54 +25,11 @@ import (
 // postgresURL is the server of the PostgreSQL tests: they are skipped
 // without one, unless CERTCTL_REQUIRE_INTEROP=1 (as in CI) makes that a
 // failure. testdata/postgres-ci.sh starts a server and prints the URL.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("CERTCTL_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" {
-			t.Fatal("CERTCTL_TEST_POSTGRES_URL is not set and CERTCTL_REQUIRE_INTEROP=1")
-		}
-		t.Skip("CERTCTL_TEST_POSTGRES_URL is not set")
-	}
-	return u
-}
+func postgresURL(t *testing.T) string { return pgtest.URL(t) }
 
-// freshSchema creates a uniquely named, empty schema, drops it when the test
-// ends, and returns a store URL whose search_path selects it.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := postgresURL(t)
-	var b [8]byte
-	rand.Read(b[:])
-	name := "certctl_test_" + hex.EncodeToString(b[:])
-	admin := func(q string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, q)
-		return err
-	}
-	if err := admin("CREATE SCHEMA " + name); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin("DROP SCHEMA " + name + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema returns a store URL selecting a new, empty schema, dropped
+// when the test ends.
+func freshSchema(t *testing.T) string { return pgtest.FreshSchema(t) }
 
 func openPostgresAt(t *testing.T, u string) *localstore.Postgres {
 	t.Helper()
@@ -494,5 +449,54 @@ func TestPostgresSharedPlainKey(t *testing.T) {
 	}
 	if pt, err := sb.Open("ref", sealed); err != nil || string(pt) != "private" {
 		t.Errorf("copy of the key opens the secret: %q, %v", pt, err)
+	}
+}
+
+// TestPostgresViewIsReadOnly: each write inside a View, in a transaction of
+// its own (not one already aborted by an earlier failure), is refused by
+// the server as a write in a read-only transaction (SQLSTATE 25006).
+func TestPostgresViewIsReadOnly(t *testing.T) {
+	s := openPostgres(t)
+	t.Parallel()
+	ctx := pgCtx(t)
+	if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("m", []byte("old")) }); err != nil {
+		t.Fatal(err)
+	}
+	writes := map[string]func(localstore.Tx) error{
+		"PutMeta": func(tx localstore.Tx) error { return tx.PutMeta("m", []byte("new")) },
+		"PutCertificate": func(tx localstore.Tx) error {
+			return tx.PutCertificate(&localstore.Certificate{ID: "c", DomainName: "c.internal", Status: "ISSUED", Type: "PRIVATE"})
+		},
+		"PutObject": func(tx localstore.Tx) error {
+			return tx.PutObject(&localstore.Object{Kind: "ca", ID: "x", Data: []byte("{}")})
+		},
+		"AppendEvent": func(tx localstore.Tx) error { _, err := tx.AppendEvent(time.Now(), []byte("{}")); return err },
+		"AppendAudit": func(tx localstore.Tx) error {
+			return tx.AppendAudit(localstore.AuditRow{Seq: 1, Time: time.Now(), Data: []byte("{}"), MAC: []byte{1}})
+		},
+	}
+	for name, write := range writes {
+		var werr error
+		_ = s.View(ctx, func(tx localstore.Tx) error {
+			if _, err := tx.GetMeta("m"); err != nil {
+				return err
+			}
+			werr = write(tx)
+			return nil
+		})
+		var pe *pgconn.PgError
+		if !errors.As(werr, &pe) || pe.Code != "25006" {
+			t.Errorf("%s inside View: %v; want the read-only refusal (SQLSTATE 25006)", name, werr)
+		}
+	}
+	err := s.View(ctx, func(tx localstore.Tx) error {
+		m, err := tx.GetMeta("m")
+		if err == nil && string(m) != "old" {
+			err = fmt.Errorf("meta is %q", m)
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
 	}
 }

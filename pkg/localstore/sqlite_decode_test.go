@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 )
 
 func encodedCerts(t *testing.T, n int) [][]byte {
@@ -70,12 +73,81 @@ func TestCertDecoderCorrupt(t *testing.T) {
 }
 
 // TestCertDecoderStopEarly checks that stopping without a result (a failed
-// row scan) ends the workers without blocking.
+// row scan) ends the workers without blocking: stop returns promptly, every
+// chunk handed to a worker was finished, no worker goroutine is left, and a
+// second stop does nothing.
 func TestCertDecoderStopEarly(t *testing.T) {
+	// Records heavy enough that the last chunks are still queued or being
+	// decoded when stop is called.
+	const chunks = 40
+	heavy := make([][]byte, chunks*decodeChunk+7)
+	sans := make([]string, 40)
+	for i := range sans {
+		sans[i] = fmt.Sprintf("san-%02d.some-long-name.example.test", i)
+	}
+	for i := range heavy {
+		b, err := json.Marshal(&Certificate{ID: fmt.Sprintf("id-%05d", i), SubjectAlternativeNames: sans, Version: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		heavy[i] = b
+	}
 	d := newCertDecoder()
-	for _, b := range encodedCerts(t, 3*decodeChunk) {
+	for _, b := range heavy {
 		d.add(b)
 	}
-	d.stop()
-	d.stop()
+	if n := decodeWorkers(); n == 0 {
+		t.Fatal("no decoding worker is running before stop")
+	}
+	if d.jobs == nil || len(d.chunks) != chunks {
+		t.Fatalf("%d chunks submitted, workers started %v; want %d and true", len(d.chunks), d.jobs != nil, chunks)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		d.stop()
+		d.stop()
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stop blocked")
+	}
+	if d.jobs != nil {
+		t.Error("stop left the job queue open")
+	}
+	for i, c := range d.chunks {
+		select {
+		case <-c.done:
+		default:
+			t.Errorf("chunk %d was not finished when stop returned", i)
+		}
+		if c.err != nil || len(c.certs) != decodeChunk {
+			t.Errorf("chunk %d: %d certificates, %v", i, len(c.certs), c.err)
+		}
+	}
+	// stop waited for the workers: none is left.
+	if n := decodeWorkers(); n != 0 {
+		t.Errorf("%d decoding workers left after stop", n)
+	}
+}
+
+// decodeWorkers counts the goroutines running a certDecoder worker.
+func decodeWorkers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "localstore.(*certDecoder).submit.func") {
+			count++
+		}
+	}
+	return count
 }

@@ -67,3 +67,21 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2030, 1, 10, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"2030-01-02T03:04:05Z": time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+		"24h":                  now.Add(-24 * time.Hour),
+		"7d":                   now.Add(-7 * Day),
+	} {
+		if got, err := ParseSince(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("ParseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "2030-01-02"} {
+		if _, err := ParseSince(bad, now); err == nil {
+			t.Errorf("ParseSince(%q) accepted", bad)
+		}
+	}
+}

@@ -52,6 +52,20 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
+// childEnv is the environment of every command the tests run, certctl and
+// the clients alike: the caller's, without its CERTCTL_* variables (a
+// CERTCTL_CONFIG, CERTCTL_STORE or CERTCTL_REGION of the caller would point
+// the tests' vault elsewhere), plus extra.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CERTCTL_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
 func tool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
@@ -72,7 +86,7 @@ type server struct {
 func (s *server) certctl(t *testing.T, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(certctlBin, args...)
-	cmd.Env = append(os.Environ(), "CERTCTL_VAULT="+s.vault, "HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
+	cmd.Env = childEnv("CERTCTL_VAULT="+s.vault, "HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("certctl %v: %v", args, err)
@@ -114,7 +128,7 @@ func startServer(t *testing.T) *server {
 	addr := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, certctlBin, "endpoint", "serve", "--listen", addr)
-	cmd.Env = append(os.Environ(), "CERTCTL_VAULT="+s.vault, "HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
+	cmd.Env = childEnv("CERTCTL_VAULT="+s.vault, "HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +211,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = childEnv(env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
@@ -246,7 +260,9 @@ func TestUacme(t *testing.T) {
 		s.roots, bin, d, s.dir, s.kid, s.mac, bin, d, s.dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, unshare, "-m", "sh", "-c", script).CombinedOutput()
+	cmd := exec.CommandContext(ctx, unshare, "-m", "sh", "-c", script)
+	cmd.Env = childEnv()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if strings.Contains(string(out), "Operation not permitted") && os.Getenv("CERTCTL_REQUIRE_INTEROP") != "1" {
 			t.Skipf("unshare -m not permitted here: %s", out)
@@ -273,4 +289,24 @@ func TestDehydrated(t *testing.T) {
 	run(t, d, env, bin, "-f", filepath.Join(d, "config"), "--register", "--accept-terms")
 	run(t, d, env, bin, "-f", filepath.Join(d, "config"), "-c", "-d", "dehydrated.lab.test")
 	s.checkCert(t, filepath.Join(d, "certs", "dehydrated.lab.test", "fullchain.pem"), "dehydrated.lab.test")
+}
+
+// TestCallerEnvironmentIgnored: the CERTCTL_* variables of whoever runs the
+// tests reach neither certctl nor the ACME clients: a caller's
+// CERTCTL_CONFIG, CERTCTL_STORE or CERTCTL_REGION must not point the
+// tests' vault elsewhere.
+func TestCallerEnvironmentIgnored(t *testing.T) {
+	t.Setenv("CERTCTL_CONFIG", filepath.Join(t.TempDir(), "missing.yaml"))
+	t.Setenv("CERTCTL_REGION", "leaked-region")
+	s := startServer(t)
+	var list struct {
+		AcmeEndpoints []struct{ AcmeEndpointArn string }
+	}
+	if err := json.Unmarshal(s.certctl(t, "-o", "json", "endpoint", "list"), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.AcmeEndpoints) != 1 || !strings.HasPrefix(list.AcmeEndpoints[0].AcmeEndpointArn, "arn:certctl:acm:local:") {
+		t.Errorf("endpoints %+v: the caller's CERTCTL_REGION reached certctl", list.AcmeEndpoints)
+	}
+	run(t, t.TempDir(), []string{"EXTRA=1"}, "sh", "-c", `test "$EXTRA" = 1 && ! env | grep '^CERTCTL_'`)
 }

@@ -2,15 +2,16 @@
 package accountconfig
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/service/reports"
 )
 
 // Output is ACM's GetAccountConfiguration shape.
@@ -27,35 +28,62 @@ func NewCmdAccountConfig(f *cmdutil.Factory) *cobra.Command {
 		Args:  cmdutil.NoArgs,
 		RunE:  cmdutil.GroupRunE,
 	}
-	print := func(e *cmdutil.Env, c renewal.AccountConfig) error {
-		n := strconv.Itoa(c.DaysBeforeExpiry)
-		return e.P.Print(Output{ExpiryEvents: c}, output.View{
-			Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Days before expiry", n}}} },
-			Records: func() [][]string { return [][]string{{n}} },
-		})
-	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(NewCmdGet(f, nil))
+	cmd.AddCommand(NewCmdPut(f, nil))
+	return cmd
+}
+
+// GetOptions are the inputs of account-config get.
+type GetOptions struct {
+	Printer func() (*output.Printer, error)
+	Reports func(context.Context) (*reports.Service, error)
+}
+
+// NewCmdGet builds `certctl account-config get`.
+func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command {
+	opts := &GetOptions{Printer: f.Printer, Reports: f.Reports}
+	return &cobra.Command{
 		Use:   "get",
 		Short: "Show the account configuration",
 		Long:  `Show the account configuration ({"ExpiryEvents":{"DaysBeforeExpiry":N}}).` + cmdutil.ExitStatus(0, 2, 6),
 		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := f.OpenEnv(cmd.Context())
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			var c renewal.AccountConfig
-			if err := e.V.Store.View(cmd.Context(), func(tx localstore.Tx) error {
-				c, err = renewal.GetAccountConfig(tx)
-				return err
-			}); err != nil {
-				return cmdutil.VaultError(err)
-			}
-			return print(e, c)
+			return runGet(cmd.Context(), opts)
 		},
-	})
-	var days int
-	put := &cobra.Command{
+	}
+}
+
+func runGet(ctx context.Context, o *GetOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.Reports(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := svc.AccountConfig(ctx)
+	if err != nil {
+		return err
+	}
+	return printConfig(p, c)
+}
+
+// PutOptions are the inputs of account-config put.
+type PutOptions struct {
+	Printer func() (*output.Printer, error)
+	Reports func(context.Context) (*reports.Service, error)
+
+	DaysBeforeExpiry int
+}
+
+// NewCmdPut builds `certctl account-config put`.
+func NewCmdPut(f *cmdutil.Factory, runF func(*PutOptions) error) *cobra.Command {
+	opts := &PutOptions{Printer: f.Printer, Reports: f.Reports}
+	cmd := &cobra.Command{
 		Use:   "put --days-before-expiry N",
 		Short: "Set when Approaching Expiration events start",
 		Long:  `Set the number of days (1-45) before expiry from which a Certificate Approaching Expiration event is emitted daily by ` + "`renew --due`" + `.` + cmdutil.ExitStatus(0, 2, 4, 6),
@@ -64,20 +92,36 @@ func NewCmdAccountConfig(f *cmdutil.Factory) *cobra.Command {
 			if !cmd.Flags().Changed("days-before-expiry") {
 				return errs.UsageErrorf("--days-before-expiry is required")
 			}
-			e, err := f.OpenEnv(cmd.Context())
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			c := renewal.AccountConfig{DaysBeforeExpiry: days}
-			if err := e.V.Store.Update(cmd.Context(), func(tx localstore.Tx) error {
-				return renewal.PutAccountConfig(tx, c)
-			}); err != nil {
-				return cmdutil.VaultError(err)
-			}
-			return print(e, c)
+			return runPut(cmd.Context(), opts)
 		},
 	}
-	put.Flags().IntVar(&days, "days-before-expiry", renewal.DefaultDaysBeforeExpiry, "days before expiry (1-45)")
-	cmd.AddCommand(put)
+	cmd.Flags().IntVar(&opts.DaysBeforeExpiry, "days-before-expiry", renewal.DefaultDaysBeforeExpiry, "days before expiry (1-45)")
 	return cmd
+}
+
+func runPut(ctx context.Context, o *PutOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.Reports(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := svc.PutAccountConfig(ctx, renewal.AccountConfig{DaysBeforeExpiry: o.DaysBeforeExpiry})
+	if err != nil {
+		return err
+	}
+	return printConfig(p, c)
+}
+
+func printConfig(p *output.Printer, c renewal.AccountConfig) error {
+	n := strconv.Itoa(c.DaysBeforeExpiry)
+	return p.Print(Output{ExpiryEvents: c}, output.View{
+		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Days before expiry", n}}} },
+		Records: func() [][]string { return [][]string{{n}} },
+	})
 }

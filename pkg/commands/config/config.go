@@ -1,4 +1,6 @@
-// Package config implements `certctl config list|get|set`.
+// Package config implements `certctl config list|get|set`. It needs no
+// vault: the settings are read and written by pkg/config, which checks
+// every value against its key's type and range.
 package config
 
 import (
@@ -7,6 +9,7 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	cfgpkg "github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 )
 
@@ -37,107 +40,195 @@ ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml (or --config), or its default.
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.GroupRunE,
 	}
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdSet(f, nil))
+	return cmd
+}
+
+func completeKey(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
 	keys := make([]string, len(cfgpkg.Keys))
 	for i, k := range cfgpkg.Keys {
 		keys[i] = k.Name
 	}
-	completeKey := func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-		if len(args) > 0 {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		return keys, cobra.ShellCompDirectiveNoFileComp
+	return keys, cobra.ShellCompDirectiveNoFileComp
+}
+
+// lookup finds a setting; an unknown one is not found (exit 3).
+func lookup(name string) (cfgpkg.Key, error) {
+	k, ok := cfgpkg.LookupKey(name)
+	if !ok {
+		return k, errs.NotFoundf("unknown setting %q", name).WithHint("see `certctl config list`")
 	}
-	cmd.AddCommand(&cobra.Command{
+	return k, nil
+}
+
+// ListOptions are the inputs of config list.
+type ListOptions struct {
+	Printer func() (*output.Printer, error)
+	Config  func() (*cfgpkg.Config, error)
+	// Source tells where a setting's effective value comes from.
+	Source func(c *cfgpkg.Config, name string) string
+}
+
+// NewCmdList builds `certctl config list`.
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Printer: f.Printer, Config: f.Config, Source: func(c *cfgpkg.Config, name string) string {
+		return c.Source(name, f.Globals.ConfigFlags, f.Getenv)
+	}}
+	return &cobra.Command{
 		Use:   "list",
 		Short: "List every setting with its value and where it comes from",
 		Long:  "List every setting with its effective value and its source (flag, env, file, default)." + cmdutil.ExitStatus(0, 2),
 		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := f.Printer()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			c, err := f.Config()
-			if err != nil {
-				return err
+			return runList(opts)
+		},
+	}
+}
+
+func runList(o *ListOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	c, err := o.Config()
+	if err != nil {
+		return err
+	}
+	out := ListOutput{ConfigFile: c.File}
+	for _, k := range cfgpkg.Keys {
+		out.Settings = append(out.Settings, Setting{
+			Key: k.Name, Value: c.Shown(k.Name), Env: cfgpkg.EnvName(k.Name), Help: k.Help, Source: o.Source(c, k.Name),
+		})
+	}
+	return p.Print(out, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			t := &output.Table{Headers: []string{"KEY", "VALUE", "SOURCE"}, Footer: s.Dim("config file: " + c.File)}
+			for _, st := range out.Settings {
+				t.Rows = append(t.Rows, []string{st.Key, st.Value, s.Dim(st.Source)})
 			}
-			out := ListOutput{ConfigFile: c.File}
-			for _, k := range cfgpkg.Keys {
-				out.Settings = append(out.Settings, Setting{
-					Key: k.Name, Value: c.Shown(k.Name), Env: cfgpkg.EnvName(k.Name), Help: k.Help,
-					Source: c.Source(k.Name, f.Globals.ConfigFlags, f.Getenv),
-				})
+			return t
+		},
+		Records: func() [][]string {
+			var rows [][]string
+			for _, st := range out.Settings {
+				rows = append(rows, []string{st.Key, st.Value, st.Source})
 			}
-			return p.Print(out, output.View{
-				Table: func(s *output.Styles) *output.Table {
-					t := &output.Table{Headers: []string{"KEY", "VALUE", "SOURCE"}, Footer: s.Dim("config file: " + c.File)}
-					for _, st := range out.Settings {
-						t.Rows = append(t.Rows, []string{st.Key, st.Value, s.Dim(st.Source)})
-					}
-					return t
-				},
-				Records: func() [][]string {
-					var rows [][]string
-					for _, st := range out.Settings {
-						rows = append(rows, []string{st.Key, st.Value, st.Source})
-					}
-					return rows
-				},
-			})
+			return rows
 		},
 	})
-	cmd.AddCommand(&cobra.Command{
+}
+
+// GetOptions are the inputs of config get.
+type GetOptions struct {
+	Printer func() (*output.Printer, error)
+	Config  func() (*cfgpkg.Config, error)
+
+	Key string
+}
+
+// NewCmdGet builds `certctl config get`.
+func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command {
+	opts := &GetOptions{Printer: f.Printer, Config: f.Config}
+	return &cobra.Command{
 		Use:               "get KEY",
 		Short:             "Print one setting's effective value",
 		Long:              "Print one setting's effective value." + cmdutil.ExitStatus(0, 2, 3),
 		Args:              cmdutil.ExactArgs(1, "KEY"),
 		ValidArgsFunction: completeKey,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, ok := cfgpkg.LookupKey(args[0])
-			if !ok {
-				return errs.NotFoundf("unknown setting %q", args[0]).WithHint("see `certctl config list`")
-			}
-			c, err := f.Config()
-			if err != nil {
+			opts.Key = args[0]
+			if _, err := lookup(opts.Key); err != nil {
 				return err
 			}
-			p, err := f.Printer()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			val := c.Shown(k.Name)
-			return p.Print(map[string]string{"Key": k.Name, "Value": val}, output.View{
-				Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{val}}} },
-				Records: func() [][]string { return [][]string{{val}} },
-			})
+			return runGet(opts)
 		},
+	}
+}
+
+func runGet(o *GetOptions) error {
+	c, err := o.Config()
+	if err != nil {
+		return err
+	}
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	val := c.Shown(o.Key)
+	return p.Print(map[string]string{"Key": o.Key, "Value": val}, output.View{
+		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{val}}} },
+		Records: func() [][]string { return [][]string{{val}} },
 	})
-	cmd.AddCommand(&cobra.Command{
-		Use:               "set KEY VALUE",
-		Short:             "Write one setting to the config file",
-		Long:              "Write one setting to the config file (created 0600 if absent), keeping the others.\nLists are comma-separated." + cmdutil.ExitStatus(0, 2, 3, 4),
+}
+
+// SetOptions are the inputs of config set.
+type SetOptions struct {
+	IO *iostreams.IOStreams
+	// File is the config file to write: --config, else CERTCTL_CONFIG,
+	// else the default file.
+	File  func() string
+	Quiet func() bool
+
+	Key   string
+	Value string
+}
+
+// NewCmdSet builds `certctl config set`.
+func NewCmdSet(f *cmdutil.Factory, runF func(*SetOptions) error) *cobra.Command {
+	opts := &SetOptions{IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }, File: func() string {
+		if file := f.Globals.ConfigFile; file != "" {
+			return file
+		}
+		if file := f.Getenv("CERTCTL_CONFIG"); file != "" {
+			return file
+		}
+		return cfgpkg.DefaultFile(f.Getenv)
+	}}
+	return &cobra.Command{
+		Use:   "set KEY VALUE",
+		Short: "Write one setting to the config file",
+		Long: `Write one setting to the config file (created 0600 if absent), keeping the others.
+Lists are comma-separated. A value is checked against its key's type and range
+first (a duration must parse and be positive, a port be 1-65535,
+quotas.domains_per_certificate 1-100, …): a value refused (exit 4) never reaches
+the file.` + cmdutil.ExitStatus(0, 2, 3, 4),
 		Example:           "  certctl config set certificate_validity 90d\n  certctl config set validation.resolvers 127.0.0.1:53,127.0.0.1:5353",
 		Args:              cmdutil.ExactArgs(2, "KEY", "VALUE"),
 		ValidArgsFunction: completeKey,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, ok := cfgpkg.LookupKey(args[0]); !ok {
-				return errs.NotFoundf("unknown setting %q", args[0]).WithHint("see `certctl config list`")
+			opts.Key, opts.Value = args[0], args[1]
+			k, err := lookup(opts.Key)
+			if err != nil {
+				return err
 			}
-			file := f.Globals.ConfigFile
-			if file == "" {
-				file = f.Getenv("CERTCTL_CONFIG")
+			if err := cfgpkg.Validate(k, opts.Value); err != nil {
+				return errs.Invalidf("setting %s: %v", k.Name, err)
 			}
-			if file == "" {
-				file = cfgpkg.DefaultFile(f.Getenv)
+			if runF != nil {
+				return runF(opts)
 			}
-			if err := cfgpkg.Set(file, args[0], args[1]); err != nil {
-				return errs.Invalidf("%v", err)
-			}
-			if !f.Globals.Quiet {
-				f.IO.ErrOut.Write([]byte("Set " + args[0] + " in " + file + "\n"))
-			}
-			return nil
+			return runSet(opts)
 		},
-	})
-	return cmd
+	}
+}
+
+func runSet(o *SetOptions) error {
+	file := o.File()
+	if err := cfgpkg.Set(file, o.Key, o.Value); err != nil {
+		return errs.Invalidf("%v", err)
+	}
+	if !o.Quiet() {
+		_, err := o.IO.ErrOut.Write([]byte("Set " + o.Key + " in " + file + "\n"))
+		return err
+	}
+	return nil
 }

@@ -9,22 +9,28 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/service/reports"
 )
 
-// Options are the inputs of dashboard.
-type Options struct {
-	Factory *cmdutil.Factory
+// DashboardOptions are the inputs of dashboard: its dependencies, as
+// functions that tests replace.
+type DashboardOptions struct {
+	Printer func() (*output.Printer, error)
+	Reports func(context.Context) (*reports.Service, error)
+	// Query reports whether --query was given (the drawing is for people;
+	// a query works on the JSON form).
+	Query func() bool
 }
 
+// Output is the dashboard's JSON form.
+type Output = reports.Dashboard
+
 // NewCmdDashboard builds `certctl dashboard`.
-func NewCmdDashboard(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
+func NewCmdDashboard(f *cmdutil.Factory, runF func(*DashboardOptions) error) *cobra.Command {
+	opts := &DashboardOptions{Printer: f.Printer, Reports: f.Reports, Query: func() bool { return f.Globals.Query != "" }}
 	cmd := &cobra.Command{
 		Use:   "dashboard",
 		Short: "Counts, a 13-week expiration timeline and the certificates needing action",
@@ -58,40 +64,29 @@ On a terminal the timeline is a bar chart. -o text prints one record a line:
 			if runF != nil {
 				return runF(opts)
 			}
-			return run(cmd.Context(), opts)
+			return runDashboard(cmd.Context(), opts)
 		},
 	}
 	return cmd
 }
 
-func run(ctx context.Context, o *Options) error {
-	f := o.Factory
-	e, err := f.OpenEnv(ctx)
+func runDashboard(ctx context.Context, o *DashboardOptions) error {
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	certs, err := e.ListCertificates(ctx, localstore.CertificateFilter{})
+	svc, err := o.Reports(ctx)
 	if err != nil {
 		return err
 	}
-	policy := renewal.Policy{Window: e.Cfg.RenewalWindow, EmailWindow: e.Cfg.RenewalEmailWindow}
-	out := Compute(e.Names, certs, policy, f.Now())
-	var acme []endpoint.EndpointMetrics
-	if err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
-		acme, err = endpoint.AllMetrics(tx)
+	out, err := svc.Dashboard(ctx)
+	if err != nil {
 		return err
-	}); err != nil {
-		return cmdutil.VaultError(err)
 	}
-	out.AcmeEndpoints = []EndpointIssuance{}
-	for _, m := range acme {
-		out.AcmeEndpoints = append(out.AcmeEndpoints, EndpointIssuance{AcmeEndpointArn: e.Names.EndpointARN(m.EndpointID),
-			CertificateIssuanceSuccess: m.CertificateIssuanceSuccess, CertificateIssuanceFailed: m.CertificateIssuanceFailed})
+	if p.Format == "table" && !o.Query() {
+		return render(p, out)
 	}
-	if e.P.Format == "table" && f.Globals.Query == "" {
-		return render(e.P, out)
-	}
-	return e.P.Print(out, output.View{Records: func() [][]string { return Records(out) }})
+	return p.Print(out, output.View{Records: func() [][]string { return Records(out) }})
 }
 
 // Records is the -o text form of out.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/reports"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -65,7 +66,7 @@ func render(p *output.Printer, out Output) error {
 		for _, a := range out.NeedsAction {
 			id := a.CertificateArn[strings.LastIndexByte(a.CertificateArn, '/')+1:]
 			reason := s.Warn(a.Reason)
-			if a.Reason == ReasonExpired || a.Reason == ReasonRenewalFailed || a.Reason == ReasonFailed {
+			if a.Reason == reports.ReasonExpired || a.Reason == reports.ReasonRenewalFailed || a.Reason == reports.ReasonFailed {
 				reason = s.Bad(a.Reason)
 			}
 			t.Rows = append(t.Rows, []string{id, a.DomainName, reason, a.Detail})
@@ -113,7 +114,7 @@ func spaced(boxes []string) []string {
 
 // timelineChart draws a bar a week, scaled to the largest week; weeks that
 // start within 30 days are drawn in the warning colour.
-func timelineChart(s *output.Styles, weeks []Week, width int) string {
+func timelineChart(s *output.Styles, weeks []reports.Week, width int) string {
 	most := 0
 	for _, w := range weeks {
 		most = max(most, w.Count)

@@ -2,6 +2,7 @@
 package events
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -11,10 +12,24 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	ev "github.com/certctl/certctl/pkg/events"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/reports"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
+
+// EventsOptions are the inputs of events: its dependencies, as functions
+// that tests replace, and its flag values.
+type EventsOptions struct {
+	IO      *iostreams.IOStreams
+	Printer func() (*output.Printer, error)
+	Reports func(context.Context) (*reports.Service, error)
+	Now     func() time.Time
+
+	Since  string
+	Follow bool
+	Types  []string
+}
 
 // Output is the JSON form of events.
 type Output struct {
@@ -22,10 +37,8 @@ type Output struct {
 }
 
 // NewCmdEvents builds `certctl events`.
-func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
-	var since string
-	var follow bool
-	var types []string
+func NewCmdEvents(f *cmdutil.Factory, runF func(*EventsOptions) error) *cobra.Command {
+	opts := &EventsOptions{IO: f.IO, Printer: f.Printer, Reports: f.Reports, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "events [--since T] [--follow]",
 		Short: "Show the event log (issuance, renewal, expiry, revocation)",
@@ -42,88 +55,63 @@ stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
   certctl events --follow | jq 'select(."detail-type" == "Certificate Expired")'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			var t time.Time
-			if since != "" {
-				if parsed, err := time.Parse(time.RFC3339, since); err == nil {
-					t = parsed
-				} else if d, err := timeutil.ParseDuration(since); err == nil {
-					t = f.Now().Add(-d)
-				} else {
-					return errs.UsageErrorf("--since: %q is neither an RFC 3339 time nor a duration", since)
-				}
-			}
-			if err := cmdutil.CheckEnum("type", types, ev.DetailTypes); err != nil {
+			if _, err := opts.query(); err != nil {
 				return err
 			}
-			e, err := f.OpenEnv(ctx)
-			if err != nil {
+			if err := cmdutil.CheckEnum("type", opts.Types, ev.DetailTypes); err != nil {
 				return err
 			}
-			var last int64
-			read := func() ([]*ev.Event, error) {
-				var out []*ev.Event
-				err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
-					rows, err := tx.ListEvents(last, t, 0)
-					if err != nil {
-						return err
-					}
-					for _, r := range rows {
-						last = r.Seq
-						x, err := ev.Decode(r.Data)
-						if err != nil {
-							continue
-						}
-						if len(types) == 0 || contains(types, x.DetailType) {
-							out = append(out, x)
-						}
-					}
-					return nil
-				})
-				return out, cmdutil.VaultError(err)
+			if runF != nil {
+				return runF(opts)
 			}
-			evs, err := read()
-			if err != nil {
-				return err
-			}
-			if !follow {
-				out := Output{Events: evs}
-				if out.Events == nil {
-					out.Events = []*ev.Event{}
-				}
-				return e.P.Print(out, view(out))
-			}
-			for {
-				for _, x := range evs {
-					if err := output.WriteJSONLine(f.IO.Out, x); err != nil {
-						return err
-					}
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(time.Second):
-				}
-				if evs, err = read(); err != nil {
-					return err
-				}
-			}
+			return runEvents(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&since, "since", "", "only events from this `time` (RFC 3339) or this long ago (24h, 7d)")
-	cmd.Flags().BoolVar(&follow, "follow", false, "keep printing new events, one JSON object a line")
-	cmd.Flags().StringArrayVar(&types, "type", nil, "only events of this detail-type (repeatable)")
+	cmd.Flags().StringVar(&opts.Since, "since", "", "only events from this `time` (RFC 3339) or this long ago (24h, 7d)")
+	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "keep printing new events, one JSON object a line")
+	cmd.Flags().StringArrayVar(&opts.Types, "type", nil, "only events of this detail-type (repeatable)")
 	cmdutil.EnumCompletion(cmd, "type", ev.DetailTypes)
 	return cmd
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// query is the service query of the options.
+func (o *EventsOptions) query() (reports.EventQuery, error) {
+	q := reports.EventQuery{Types: o.Types}
+	if o.Since != "" {
+		t, err := timeutil.ParseSince(o.Since, o.Now())
+		if err != nil {
+			return q, errs.UsageErrorf("--since: %q is neither an RFC 3339 time nor a duration", o.Since)
 		}
+		q.Since = t
 	}
-	return false
+	return q, nil
+}
+
+func runEvents(ctx context.Context, o *EventsOptions) error {
+	q, err := o.query()
+	if err != nil {
+		return err
+	}
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.Reports(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Follow {
+		return svc.Follow(ctx, q, func(x *ev.Event) error { return output.WriteJSONLine(o.IO.Out, x) })
+	}
+	evs, err := svc.Events(ctx, q)
+	if err != nil {
+		return err
+	}
+	out := Output{Events: evs}
+	if out.Events == nil {
+		out.Events = []*ev.Event{}
+	}
+	return p.Print(out, view(out))
 }
 
 func view(out Output) output.View {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/commands/accountconfig"
+	auditcmd "github.com/certctl/certctl/pkg/commands/audit"
 	cacmd "github.com/certctl/certctl/pkg/commands/ca"
 	"github.com/certctl/certctl/pkg/commands/completion"
 	configcmd "github.com/certctl/certctl/pkg/commands/config"
@@ -163,10 +164,11 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	add("ops",
 		renew.NewCmdRenew(f, nil),
 		deploy.NewCmdDeploy(f),
-		eventscmd.NewCmdEvents(f),
+		eventscmd.NewCmdEvents(f, nil),
 		accountconfig.NewCmdAccountConfig(f),
 		dashboard.NewCmdDashboard(f, nil),
 		metricscmd.NewCmdMetrics(f, nil),
+		auditcmd.NewCmdAudit(f),
 	)
 	add("pki", cacmd.NewCmdCA(f), endpointcmd.NewCmdEndpoint(f))
 	add("settings",

@@ -41,6 +41,8 @@ func Run(t *testing.T, open Opener) {
 		{"Objects", testObjects},
 		{"FindObjectIDs", testFindObjectIDs},
 		{"Meta", testMeta},
+		{"AuditLog", testAuditLog},
+		{"AuditConcurrentAppend", testAuditConcurrentAppend},
 		{"UpdateRollsBackOnError", testRollbackOnError},
 		{"UpdateRollsBackOnPanic", testRollbackOnPanic},
 		{"ViewCannotWrite", testViewCannotWrite},

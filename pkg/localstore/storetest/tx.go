@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -145,38 +146,58 @@ func testRollbackOnPanic(t *testing.T, s localstore.Store) {
 	checkUntouched(t, s)
 }
 
-// testViewCannotWrite checks that a read transaction does not persist
-// writes: each write either fails or is discarded.
+// testViewCannotWrite checks that a read transaction refuses every kind of
+// write. Each write runs in a View of its own: on PostgreSQL the first
+// failed statement aborts the transaction, so in a shared View every later
+// write would fail for that reason alone, whatever the access mode.
 func testViewCannotWrite(t *testing.T, s localstore.Store) {
 	seed(t, s)
-	var writeErrs []error
-	err := s.View(ctx(t), func(tx localstore.Tx) error {
-		c := fullCertificate("old")
-		c.Status = "CHANGED"
-		for _, err := range []error{
-			tx.PutCertificate(c),
-			tx.PutCertificate(fullCertificate("new")),
-			tx.PutVersion("new", version(1)),
-			tx.PutSecret("key/new", []byte("s")),
-			tx.DeleteCertificate("doomed"),
-			tx.ReserveSerial("ca", "01", "new", t0),
-			tx.PutObject(&localstore.Object{Kind: "ca", ID: "ca-new", Data: []byte("{}")}),
-			tx.DeleteObject("ca", "ca-old"),
-			tx.PutMeta("m", []byte("new")),
-		} {
-			writeErrs = append(writeErrs, err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Logf("View returned %v", err)
+	changed := fullCertificate("old")
+	changed.Status = "CHANGED"
+	writes := []struct {
+		name  string
+		write func(localstore.Tx) error
+	}{
+		{"PutCertificate (update)", func(tx localstore.Tx) error { return tx.PutCertificate(changed) }},
+		{"PutCertificate (insert)", func(tx localstore.Tx) error { return tx.PutCertificate(fullCertificate("new")) }},
+		{"PutVersion", func(tx localstore.Tx) error { return tx.PutVersion("new", version(1)) }},
+		{"PutSecret", func(tx localstore.Tx) error { return tx.PutSecret("key/new", []byte("s")) }},
+		{"DeleteCertificate", func(tx localstore.Tx) error { return tx.DeleteCertificate("doomed") }},
+		{"ReserveSerial", func(tx localstore.Tx) error { return tx.ReserveSerial("ca", "01", "new", t0) }},
+		{"PutObject", func(tx localstore.Tx) error {
+			return tx.PutObject(&localstore.Object{Kind: "ca", ID: "ca-new", Data: []byte("{}")})
+		}},
+		{"DeleteObject", func(tx localstore.Tx) error { return tx.DeleteObject("ca", "ca-old") }},
+		{"PutMeta", func(tx localstore.Tx) error { return tx.PutMeta("m", []byte("new")) }},
+		{"AppendEvent", func(tx localstore.Tx) error { _, err := tx.AppendEvent(t0, []byte("{}")); return err }},
+		{"AppendAudit", func(tx localstore.Tx) error { return tx.AppendAudit(auditRow(1)) }},
 	}
-	for i, werr := range writeErrs {
+	for _, w := range writes {
+		var werr error
+		err := s.View(ctx(t), func(tx localstore.Tx) error {
+			// A read first, as real read transactions do, so the write is
+			// not the statement that opens the transaction.
+			if _, err := tx.GetCertificate("old"); err != nil {
+				return fmt.Errorf("read before the write: %w", err)
+			}
+			werr = w.write(tx)
+			return nil
+		})
 		if werr == nil {
-			t.Errorf("write %d inside View succeeded; a read transaction must refuse writes", i)
+			t.Errorf("%s inside View succeeded; a read transaction must refuse writes (View returned %v)", w.name, err)
+		} else if errors.Is(werr, localstore.ErrNotFound) {
+			t.Errorf("%s inside View: %v; want a refusal of the write, not a missing record", w.name, werr)
 		}
 	}
 	checkUntouched(t, s)
+	view(t, s, func(tx localstore.Tx) error {
+		if rows, err := tx.ListEvents(0, time.Time{}, 0); err != nil || len(rows) != 0 {
+			t.Errorf("events after writes inside View: %d, %v", len(rows), err)
+		}
+		_, err := tx.LastAudit()
+		wantNotFound(t, "audit record appended inside View", err)
+		return nil
+	})
 }
 
 func testViewSeesCommitted(t *testing.T, s localstore.Store) {

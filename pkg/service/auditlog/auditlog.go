@@ -1,7 +1,19 @@
-// Package auditlog is the service behind `certctl audit list` and `certctl audit verify`: reading the audit log and checking its HMAC chain.
+// Package auditlog is the service behind `certctl audit list` and `certctl
+// audit verify`: reading the audit log and checking its HMAC chain. Both
+// need the vault's master key (the chain key derives from it): with a
+// locked vault they fail as the vault being unavailable (exit 6).
 package auditlog
 
 import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
 
@@ -17,4 +29,111 @@ type Service struct {
 // New returns the service over core.
 func New(core *service.Core, set Settings) *Service {
 	return &Service{core: core, set: set}
+}
+
+// Query selects a page of the audit log.
+type Query struct {
+	Filter audit.Filter
+	// MaxItems, when positive, bounds the page; NextToken then continues.
+	MaxItems      int
+	StartingToken string
+}
+
+// Page is one page of the audit log, oldest record first.
+type Page struct {
+	Records   []*audit.Record
+	NextToken string
+}
+
+// chainKey is the audit chain's key; a locked vault is unavailable.
+func (s *Service) chainKey() ([]byte, error) {
+	sealer, err := s.core.Vault.Sealer()
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	return sealer.AuditKey(), nil
+}
+
+// List returns the records q selects.
+func (s *Service) List(ctx context.Context, q Query) (*Page, error) {
+	after, err := decodeToken(q.StartingToken)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.chainKey(); err != nil {
+		return nil, err
+	}
+	limit := 0
+	if q.MaxItems > 0 {
+		limit = q.MaxItems + 1
+	}
+	page := &Page{}
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
+		recs, err := audit.List(tx, q.Filter, after, limit)
+		if err != nil {
+			return err
+		}
+		page.Records, page.NextToken = recs, ""
+		if q.MaxItems > 0 && len(recs) > q.MaxItems {
+			page.Records = recs[:q.MaxItems]
+			page.NextToken = encodeToken(page.Records[q.MaxItems-1].Seq)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if page.Records == nil {
+		page.Records = []*audit.Record{}
+	}
+	return page, nil
+}
+
+// Verify walks the whole chain and returns how many records it checked.
+// A chain that is not whole is an error (exit 6) naming the first record
+// altered, removed or inserted; errors.As finds the *audit.Problem in it.
+func (s *Service) Verify(ctx context.Context) (int64, error) {
+	key, err := s.chainKey()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	var problem *audit.Problem
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		n, problem, err = audit.Verify(tx, key)
+		return err
+	})
+	if err != nil {
+		return n, err
+	}
+	if problem != nil {
+		before := "no record before it verifies"
+		if n > 0 {
+			before = fmt.Sprintf("records 1 to %d before it verify", n)
+		}
+		return n, (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken", Msg: "the audit log is not whole", Err: problem}).
+			WithHint("the log was changed outside certctl; %s", before)
+	}
+	return n, nil
+}
+
+// tokenPrefix marks an audit log token (the seq to continue after).
+const tokenPrefix = "a:"
+
+func encodeToken(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(tokenPrefix + strconv.FormatInt(seq, 10)))
+}
+
+func decodeToken(tok string) (int64, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil && strings.HasPrefix(string(b), tokenPrefix) {
+		if n, err := strconv.ParseInt(string(b[len(tokenPrefix):]), 10, 64); err == nil && n >= 0 {
+			return n, nil
+		}
+	}
+	return 0, errs.Invalidf("invalid --starting-token %q", tok)
 }

@@ -1,6 +1,7 @@
-package dashboard
+package reports
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"time"
@@ -37,8 +38,8 @@ const (
 var Reasons = []string{ReasonExpired, ReasonRenewalFailed, ReasonExpiringIneligible, ReasonRenewalOverdue,
 	ReasonFailed, ReasonValidationTimedOut, ReasonPendingValidation, ReasonRevokedRecently}
 
-// Output is the dashboard's JSON form.
-type Output struct {
+// Dashboard is the dashboard's JSON form.
+type Dashboard struct {
 	Counts             Counts   `json:"Counts"`
 	ExpirationTimeline []Week   `json:"ExpirationTimeline"`
 	NeedsAction        []Action `json:"NeedsAction"`
@@ -81,11 +82,27 @@ type Action struct {
 	NotAfter       *inventory.Timestamp `json:"NotAfter,omitempty"`
 }
 
+// Dashboard summarises the inventory, every origin included, at the
+// service's clock, with the issuance counters of every ACME endpoint.
+func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	out := Compute(s.core.Names, snap.certs, s.set.Renewal, snap.now)
+	out.AcmeEndpoints = []EndpointIssuance{}
+	for _, m := range snap.acme {
+		out.AcmeEndpoints = append(out.AcmeEndpoints, EndpointIssuance{AcmeEndpointArn: s.core.Names.EndpointARN(m.EndpointID),
+			CertificateIssuanceSuccess: m.CertificateIssuanceSuccess, CertificateIssuanceFailed: m.CertificateIssuanceFailed})
+	}
+	return out, nil
+}
+
 // Compute builds the dashboard of certs (every origin) at now. Statuses are
 // effective statuses (an ISSUED certificate past NotAfter is EXPIRED), and
 // an expired certificate is INELIGIBLE whatever its stored eligibility.
-func Compute(n inventory.Names, certs []*localstore.Certificate, policy renewal.Policy, now time.Time) Output {
-	out := Output{
+func Compute(n inventory.Names, certs []*localstore.Certificate, policy renewal.Policy, now time.Time) Dashboard {
+	out := Dashboard{
 		Counts: Counts{
 			Total:                len(certs),
 			ByStatus:             zeros(inventory.Statuses),

@@ -1,0 +1,260 @@
+// Package audit implements `certctl audit list` and `certctl audit verify`:
+// who changed what in the vault, and whether that record is whole.
+package audit
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	auditrec "github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/auditlog"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// NewCmdAudit builds `certctl audit`.
+func NewCmdAudit(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit <command>",
+		Short: "Who changed what in the vault, and whether that record is whole",
+		Long: `Every change to the vault — through any command, the ACME server or renew --due —
+appends an audit record in the same transaction as the change: who (the OS user
+and host, the ACME account, or the scheduler), what (the AWS API name, such as
+RequestCertificate or RevokeCertificate), which resources, the outcome (a change
+refused by a rule is recorded with its error) and the request parameters, never
+a key, passphrase, MAC key or approval code. Key exports are recorded too.
+
+The records form a chain: each carries an HMAC under a key derived from the
+vault's master key over its content and the record before it, so that someone
+who can write the database but does not hold the master key cannot alter,
+remove or insert a record unnoticed. Both verbs need the master key (set
+CERTCTL_VAULT_PASSPHRASE or --vault-passphrase-file for a passphrase vault).`,
+		Args: cmdutil.NoArgs,
+		RunE: cmdutil.GroupRunE,
+	}
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdVerify(f, nil))
+	return cmd
+}
+
+// ListOptions are the inputs of audit list: its dependencies, as functions
+// that tests replace, and its flag values.
+type ListOptions struct {
+	Printer  func() (*output.Printer, error)
+	AuditLog func(context.Context) (*auditlog.Service, error)
+	Now      func() time.Time
+
+	Since         string
+	Until         string
+	EventName     string
+	Resource      string
+	Actor         string
+	MaxItems      int
+	StartingToken string
+}
+
+// ListOutput is audit list's JSON form.
+type ListOutput struct {
+	AuditEvents []*auditrec.Record `json:"AuditEvents"`
+	NextToken   *string            `json:"NextToken"`
+}
+
+// NewCmdList builds `certctl audit list`.
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Printer: f.Printer, AuditLog: f.AuditLog, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "list [--since T|D] [--until T] [--event-name N] [--resource ARN] [--actor A]",
+		Short: "List the audit records, oldest first",
+		Long: `List the audit records, oldest first:
+  {"AuditEvents":[{"EventId","EventTime","EventName","Actor":{"Type","Id","Host"},
+    "Resources","Outcome","ErrorCode","RequestParameters"}],"NextToken"}
+Actor types: USER (an OS user on a host), ACME_ACCOUNT, SCHEDULER.
+
+--since takes an RFC 3339 time or a duration back from now (24h, 7d); --until
+an RFC 3339 time. --event-name matches the API name (any case); --resource an
+ARN, or the UUID at its end; --actor a user or account id, a host, or an actor
+type. --max-items pages the list: continue with --starting-token NextToken.
+
+Piped (-o text) each record is one tab-separated line:
+  EVENT_TIME  EVENT_NAME  OUTCOME  ACTOR_TYPE  ACTOR_ID  RESOURCES  EVENT_ID` + cmdutil.ExitStatus(0, 2, 4, 6),
+		Example: `  certctl audit list --since 7d
+  certctl audit list --event-name ExportCertificate -o text
+  certctl audit list --resource 3f2a1b9c-… --query 'AuditEvents[].[EventTime,EventName,Actor.Id]'`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := opts.query(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runList(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Since, "since", "", "only records from this `time` (RFC 3339) or this long ago (24h, 7d)")
+	fl.StringVar(&opts.Until, "until", "", "only records up to this `time` (RFC 3339)")
+	fl.StringVar(&opts.EventName, "event-name", "", "only records of this API `name` (RequestCertificate, …)")
+	fl.StringVar(&opts.Resource, "resource", "", "only records concerning this `ARN` (or UUID)")
+	fl.StringVar(&opts.Actor, "actor", "", "only records made by this `actor` (id, host or type)")
+	fl.IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` records and a NextToken")
+	fl.StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
+	cmdutil.EnumCompletion(cmd, "event-name", EventNames)
+	return cmd
+}
+
+// EventNames are the API names completed for --event-name.
+var EventNames = []string{
+	"AddTagsToCertificate", "CreateAcmeEndpoint", "CreateCertificateAuthority", "CreateExternalAccountBinding",
+	"DeleteAcmeEndpoint", "DeleteCertificate", "DeleteCertificateAuthority", "ExportCertificate",
+	"ImportCertificate", "ImportCertificateAuthorityCertificate", "IssueCertificate", "PutAccountConfiguration",
+	"RemoveTagsFromCertificate", "RenewCertificate", "RequestCertificate", "RestoreCertificateAuthority",
+	"RevokeCertificate", "UpdateAcmeEndpoint", "UpdateCertificateAuthority",
+}
+
+// query is the service query of the options.
+func (o *ListOptions) query() (auditlog.Query, error) {
+	q := auditlog.Query{
+		Filter:        auditrec.Filter{EventName: o.EventName, Resource: o.Resource, Actor: o.Actor},
+		MaxItems:      o.MaxItems,
+		StartingToken: o.StartingToken,
+	}
+	if o.MaxItems < 0 {
+		return q, errs.UsageErrorf("--max-items must be positive")
+	}
+	if o.Since != "" {
+		t, err := timeutil.ParseSince(o.Since, o.Now())
+		if err != nil {
+			return q, errs.UsageErrorf("--since: %v", err)
+		}
+		q.Filter.Since = t
+	}
+	if o.Until != "" {
+		t, err := time.Parse(time.RFC3339, o.Until)
+		if err != nil {
+			return q, errs.UsageErrorf("--until: %q is not an RFC 3339 time", o.Until)
+		}
+		q.Filter.Until = t
+	}
+	return q, nil
+}
+
+func runList(ctx context.Context, o *ListOptions) error {
+	q, err := o.query()
+	if err != nil {
+		return err
+	}
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.AuditLog(ctx)
+	if err != nil {
+		return err
+	}
+	page, err := svc.List(ctx, q)
+	if err != nil {
+		return err
+	}
+	out := ListOutput{AuditEvents: page.Records}
+	if page.NextToken != "" {
+		out.NextToken = &page.NextToken
+	}
+	return p.Print(out, listView(out, o.Now()))
+}
+
+func listView(out ListOutput, now time.Time) output.View {
+	v := output.ListView(out.AuditEvents, "No audit records.",
+		[]string{"TIME", "EVENT", "ACTOR", "OUTCOME", "RESOURCES"},
+		func(s *output.Styles, r *auditrec.Record) []string {
+			when := r.EventTime
+			if t, err := time.Parse(time.RFC3339Nano, r.EventTime); err == nil {
+				when = timeutil.Relative(t, now)
+			}
+			actor := output.Sanitize(r.Actor.Type + " " + r.Actor.ID)
+			if r.Actor.Host != "" {
+				actor += s.Dim("@" + output.Sanitize(r.Actor.Host))
+			}
+			outcome := s.OK(r.Outcome)
+			if r.Outcome != auditrec.OutcomeSuccess {
+				outcome = s.Bad(r.Outcome + " " + output.Sanitize(r.ErrorCode))
+			}
+			ids := make([]string, len(r.Resources))
+			for i, res := range r.Resources {
+				ids[i] = output.Sanitize(res[strings.LastIndexByte(res, '/')+1:])
+			}
+			return []string{when, r.EventName, actor, outcome, strings.Join(ids, ",")}
+		},
+		func(r *auditrec.Record) []string {
+			return []string{r.EventTime, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
+		})
+	table := v.Table
+	v.Table = func(s *output.Styles) *output.Table {
+		t := table(s)
+		if out.NextToken != nil {
+			t.Footer = s.Dim("More: --starting-token " + *out.NextToken)
+		}
+		return t
+	}
+	return v
+}
+
+// VerifyOptions are the inputs of audit verify.
+type VerifyOptions struct {
+	Printer  func() (*output.Printer, error)
+	AuditLog func(context.Context) (*auditlog.Service, error)
+}
+
+// VerifyOutput is audit verify's JSON form.
+type VerifyOutput struct {
+	Valid          bool  `json:"Valid"`
+	RecordsChecked int64 `json:"RecordsChecked"`
+}
+
+// NewCmdVerify builds `certctl audit verify`.
+func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{Printer: f.Printer, AuditLog: f.AuditLog}
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Check that no audit record was altered, removed or inserted",
+		Long: `Walk the whole audit chain and check every record's HMAC against its content and
+the record before it, and the chain's head. Prints how many records were
+checked ({"Valid":true,"RecordsChecked":N}); exits 6 naming the first record
+that was altered, removed or inserted.` + cmdutil.ExitStatus(0, 2, 6),
+		Example: `  certctl audit verify`,
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runVerify(cmd.Context(), opts)
+		},
+	}
+}
+
+func runVerify(ctx context.Context, o *VerifyOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.AuditLog(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := svc.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	count := strconv.FormatInt(n, 10)
+	return p.Print(VerifyOutput{Valid: true, RecordsChecked: n}, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			return &output.Table{Rows: [][]string{{s.OK("The audit chain is whole:"), count + " records checked"}}}
+		},
+		Records: func() [][]string { return [][]string{{count}} },
+	})
+}

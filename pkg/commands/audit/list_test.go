@@ -1,0 +1,106 @@
+package audit_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+type listOut struct {
+	AuditEvents []struct {
+		EventId, EventTime, EventName, Outcome string
+		Actor                                  struct{ Type, Id, Host string }
+		Resources                              []string
+		RequestParameters                      map[string]any
+	}
+	NextToken *string
+}
+
+// TestAuditListFilters: the filters select by API name, resource (ARN or
+// UUID), actor and time; --max-items pages the log with NextToken until
+// every record was seen once; a bad token is invalid input.
+func TestAuditListFilters(t *testing.T) {
+	e := clitest.New(t)
+	start := e.Now()
+	a := e.RequestPrivate("a.internal")
+	b := e.RequestPrivate("b.internal")
+	e.Advance(time.Hour)
+	e.MustRun("revoke", a, "--revocation-reason", "KEY_COMPROMISE")
+	e.MustRun("account-config", "put", "--days-before-expiry", "30")
+	e.Advance(24 * time.Hour)
+	e.MustRun("revoke", b, "--revocation-reason", "SUPERSEDED")
+	e.Run("revoke", b, "--revocation-reason", "SUPERSEDED") // refused, recorded
+
+	var all listOut
+	e.JSON(&all, "audit", "list")
+	n := len(all.AuditEvents)
+	if n < 4 || all.NextToken != nil {
+		t.Fatalf("audit list: %d records, NextToken %v", n, all.NextToken)
+	}
+	count := func(args ...string) int {
+		t.Helper()
+		var out listOut
+		e.JSON(&out, append([]string{"audit", "list"}, args...)...)
+		return len(out.AuditEvents)
+	}
+	if got := count("--event-name", "revokecertificate"); got != 3 {
+		t.Errorf("--event-name (any case): %d records, want 3", got)
+	}
+	if got := count("--resource", a, "--event-name", "RevokeCertificate"); got != 1 {
+		t.Errorf("--resource ARN: %d records, want 1", got)
+	}
+	if got := count("--resource", b[strings.LastIndexByte(b, '/')+1:], "--event-name", "RevokeCertificate"); got != 2 {
+		t.Errorf("--resource UUID: %d records, want 2", got)
+	}
+	if got := count("--actor", "USER"); got != n {
+		t.Errorf("--actor USER: %d records, want %d", got, n)
+	}
+	if got := count("--actor", "nobody"); got != 0 {
+		t.Errorf("--actor nobody: %d records", got)
+	}
+	if got := count("--since", "12h"); got != 2 {
+		// (everything else happened more than a day ago)
+		t.Errorf("--since 12h: %d records, want the last revocation and its refusal", got)
+	}
+	until := start.Add(2 * time.Hour).Format(time.RFC3339)
+	if got := count("--event-name", "RevokeCertificate", "--until", until); got != 1 {
+		t.Errorf("--until %s: %d revocations, want 1", until, got)
+	}
+
+	seen := map[string]bool{}
+	tok := ""
+	for pages := 1; ; pages++ {
+		args := []string{"audit", "list", "--max-items", "2"}
+		if tok != "" {
+			args = append(args, "--starting-token", tok)
+		}
+		var page listOut
+		e.JSON(&page, args...)
+		if len(page.AuditEvents) > 2 || len(page.AuditEvents) == 0 {
+			t.Fatalf("page %d has %d records", pages, len(page.AuditEvents))
+		}
+		for _, r := range page.AuditEvents {
+			if seen[r.EventId] {
+				t.Fatalf("record %s on two pages", r.EventId)
+			}
+			seen[r.EventId] = true
+		}
+		if page.NextToken == nil {
+			break
+		}
+		tok = *page.NextToken
+	}
+	if len(seen) != n {
+		t.Errorf("paging saw %d records, want %d", len(seen), n)
+	}
+	if r := e.Run("audit", "list", "--starting-token", "bogus"); r.Code != errs.ExitInvalid {
+		t.Errorf("bad token: %v", r)
+	}
+	r := e.MustRun("audit", "list", "--max-items", "1", "-o", "json", "--query", "NextToken")
+	if strings.TrimSpace(r.Stdout) == "null" {
+		t.Errorf("--max-items 1 of %d records gave no NextToken", n)
+	}
+}

@@ -1,0 +1,90 @@
+package reports
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/promtext"
+)
+
+// Metrics returns the inventory's expiry figures (every origin) at the
+// service's clock, then the issuance counters of every ACME endpoint, as
+// Prometheus metric families.
+func (s *Service) Metrics(ctx context.Context) ([]promtext.Family, error) {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(Families(s.core.Names, snap.certs, snap.now), endpoint.MetricFamilies(snap.acme, s.core.Names.EndpointARN)...), nil
+}
+
+// Families computes the metric families of certs at now, each family's
+// samples in a stable order (by domain, then ARN).
+func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time) []promtext.Family {
+	sorted := append([]*localstore.Certificate(nil), certs...)
+	sort.Slice(sorted, func(i, j int) bool {
+		if sorted[i].DomainName != sorted[j].DomainName {
+			return sorted[i].DomainName < sorted[j].DomainName
+		}
+		return sorted[i].ID < sorted[j].ID
+	})
+	days := promtext.Family{Name: "certctl_days_to_expiry", Type: "gauge",
+		Help: "Days until the certificate's NotAfter (fractional; negative once expired)."}
+	notAfter := promtext.Family{Name: "certctl_certificate_not_after_seconds", Type: "gauge",
+		Help: "NotAfter of the certificate's current version, as a Unix time in seconds."}
+	info := promtext.Family{Name: "certctl_certificate_info", Type: "gauge",
+		Help: "Certificate metadata as labels (value always 1), to join on arn."}
+	byStatus := map[string]int{}
+	byType := map[string]int{}
+	for _, c := range sorted {
+		arn := n.CertificateARN(c.ID)
+		status := inventory.EffectiveStatus(c, now)
+		byStatus[status]++
+		byType[c.Type]++
+		eligibility := c.RenewalEligibility
+		if eligibility == "" || status != inventory.StatusIssued {
+			eligibility = inventory.Ineligible
+		}
+		id := []promtext.Label{promtext.L("arn", arn), promtext.L("domain", c.DomainName)}
+		info.Samples = append(info.Samples, promtext.Sample{Value: 1, Labels: append(id[:2:2],
+			promtext.L("status", status), promtext.L("type", c.Type), promtext.L("origin", c.KeyPairOrigin), promtext.L("renewal_eligibility", eligibility))})
+		if c.NotAfter.IsZero() {
+			continue
+		}
+		days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: c.NotAfter.Sub(now).Seconds() / 86400})
+		notAfter.Samples = append(notAfter.Samples, promtext.Sample{Labels: id, Value: float64(c.NotAfter.Unix())})
+	}
+	counts := promtext.Family{Name: "certctl_certificates", Type: "gauge",
+		Help: "Certificates in the vault (every origin), by status and, in other series, by type."}
+	for _, s := range withKnown(byStatus, inventory.Statuses) {
+		counts.Samples = append(counts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("status", s)}, Value: float64(byStatus[s])})
+	}
+	for _, t := range withKnown(byType, inventory.Types) {
+		counts.Samples = append(counts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("type", t)}, Value: float64(byType[t])})
+	}
+	return []promtext.Family{days, notAfter, info, counts}
+}
+
+// withKnown lists the known values (so that a zero count is a series, not
+// an absence) followed by any other value found, sorted.
+func withKnown(m map[string]int, known []string) []string {
+	out := append([]string(nil), known...)
+	var extra []string
+	for k := range m {
+		found := false
+		for _, x := range known {
+			if x == k {
+				found = true
+			}
+		}
+		if !found {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}
