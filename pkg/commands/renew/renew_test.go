@@ -207,6 +207,19 @@ func TestImportedApproachingExpiry(t *testing.T) {
 			t.Fatalf("unexpected event for the imported certificate: %s %v", ev.DetailType, ev.Detail)
 		}
 	}
+	// Each event is a change on the record, made by the scheduler.
+	notices := 0
+	for _, r := range auditLog(t, e) {
+		if r.EventName == "NotifyApproachingExpiration" {
+			notices++
+			if r.Actor.Type != "SCHEDULER" || len(r.Resources) != 1 || r.Resources[0] != arn {
+				t.Fatalf("notice recorded as %+v", r)
+			}
+		}
+	}
+	if notices != 3 {
+		t.Fatalf("%d NotifyApproachingExpiration records, want 3 (one per event)", notices)
+	}
 }
 
 // TestExpired: a certificate past its NotAfter — even an exported one — is

@@ -7,15 +7,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/validation"
+	"github.com/certctl/certctl/pkg/service/validations"
 )
 
-// ResendOptions are the inputs of resend-validation-email.
+// ResendOptions are the inputs of resend-validation-email: its
+// dependencies, as functions that tests replace, and its flag values.
 type ResendOptions struct {
-	Factory          *cmdutil.Factory
+	Printer     func() (*output.Printer, error)
+	Validations func(context.Context) (*validations.Service, error)
+	IO          *iostreams.IOStreams
+	// Quiet is the global -q: no note on stderr.
+	Quiet bool
+
 	ID               string
 	Domain           string
 	ValidationDomain string
@@ -31,7 +36,7 @@ type ResendOutput struct {
 
 // NewCmdResendValidationEmail builds `certctl resend-validation-email`.
 func NewCmdResendValidationEmail(f *cmdutil.Factory, runF func(*ResendOptions) error) *cobra.Command {
-	opts := &ResendOptions{Factory: f}
+	opts := &ResendOptions{Printer: f.Printer, Validations: f.Validations, IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "resend-validation-email ARN --domain D --validation-domain V",
 		Short: "Send the validation email of a name again, with a new approval code",
@@ -49,6 +54,7 @@ directory as .eml files when no SMTP server is configured.` + cmdutil.ExitStatus
 			if opts.Domain == "" || opts.ValidationDomain == "" {
 				return usageErr("--domain and --validation-domain are required")
 			}
+			opts.Quiet = f.Globals.Quiet
 			if runF != nil {
 				return runF(opts)
 			}
@@ -63,37 +69,24 @@ directory as .eml files when no SMTP server is configured.` + cmdutil.ExitStatus
 }
 
 func runResend(ctx context.Context, o *ResendOptions) error {
-	e, err := o.Factory.OpenEnv(ctx)
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	svc := NewService(e)
-	var msgs []validation.Message
-	err = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, o.ID)
-		if err != nil {
-			return err
-		}
-		msgs, err = svc.Resend(tx, id, o.Domain, o.ValidationDomain)
-		return err
-	})
+	svc, err := o.Validations(ctx)
 	if err != nil {
-		return cmdutil.VaultError(err)
+		return err
 	}
-	if err := svc.Send(ctx, msgs); err != nil {
-		return cmdutil.VaultError(fmt.Errorf("validation email not sent: %w", err))
+	res, err := svc.Resend(ctx, o.ID, o.Domain, o.ValidationDomain)
+	if err != nil {
+		return err
 	}
-	out := ResendOutput{}
-	for i, m := range msgs {
-		if i == 0 {
-			out = ResendOutput{CertificateArn: m.CertificateARN, DomainName: m.DomainName, ValidationDomain: m.ValidationDomain}
-		}
-		out.ValidationEmails = append(out.ValidationEmails, m.To)
+	out := ResendOutput{CertificateArn: res.CertificateArn, DomainName: res.DomainName,
+		ValidationDomain: res.ValidationDomain, ValidationEmails: res.ValidationEmails}
+	if !o.Quiet && res.Outbox != "" {
+		fmt.Fprintf(o.IO.ErrOut, "wrote %d messages to %s\n", len(res.ValidationEmails), res.Outbox)
 	}
-	if !o.Factory.Globals.Quiet && e.Cfg.SMTPAddr == "" {
-		fmt.Fprintf(o.Factory.IO.ErrOut, "wrote %d messages to %s\n", len(msgs), OutboxDir(e.V.Dir))
-	}
-	return e.P.Print(out, output.View{
+	return p.Print(out, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{}
 			for _, to := range out.ValidationEmails {

@@ -23,6 +23,7 @@ import (
 	"github.com/certctl/certctl/pkg/commands/validate"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/service/validations"
 	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
@@ -276,9 +277,9 @@ func TestValidationRecordFormats(t *testing.T) {
 }
 
 func TestWaitTimesOut(t *testing.T) {
-	old := validate.PollInterval
-	validate.PollInterval = 100 * time.Millisecond
-	t.Cleanup(func() { validate.PollInterval = old })
+	old := validations.PollInterval
+	validations.PollInterval = 100 * time.Millisecond
+	t.Cleanup(func() { validations.PollInterval = old })
 	e := newEnv(t)
 	r := e.run("request", "--domain-name", "slow.example.test", "--wait", "--timeout", "1s")
 	if r.code != errs.ExitTimeout || !strings.Contains(r.out, "arn:certctl:acm:") {
