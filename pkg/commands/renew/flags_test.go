@@ -1,11 +1,13 @@
 package renew
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/certctl/certctl/internal/flagtest"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/service/renewals"
 )
 
 func TestRenewFlags(t *testing.T) {
@@ -37,5 +39,29 @@ func TestRenewFlags(t *testing.T) {
 		if _, err := flagtest.Parse(t, NewCmdRenew, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
 			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
 		}
+	}
+}
+
+// TestNoteworthy: -q keeps what happened or needs the operator — renewed,
+// failed, pending validation, and any certificate whose deploy targets were
+// installed (or failed to be) in this run — and drops the rest.
+func TestNoteworthy(t *testing.T) {
+	in := []renewals.Result{
+		{CertificateArn: "renewed", Outcome: "RENEWED"},
+		{CertificateArn: "not-due", Outcome: "NOT_DUE"},
+		{CertificateArn: "redeployed", Outcome: "NOT_DUE", Deployed: true},
+		{CertificateArn: "ineligible", Outcome: "INELIGIBLE"},
+		{CertificateArn: "failed", Outcome: "FAILED"},
+		{CertificateArn: "pending", Outcome: "PENDING_VALIDATION"},
+	}
+	var got []string
+	for _, r := range noteworthy(in) {
+		got = append(got, r.CertificateArn)
+	}
+	if strings.Join(got, " ") != "renewed redeployed failed pending" {
+		t.Fatalf("noteworthy: %v", got)
+	}
+	if out := noteworthy(nil); out == nil || len(out) != 0 {
+		t.Fatalf("noteworthy(nil) = %#v, want an empty list", out)
 	}
 }

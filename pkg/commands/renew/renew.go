@@ -26,7 +26,7 @@ type RenewOptions struct {
 	Printer  func() (*output.Printer, error)
 	Renewals func(context.Context) (*renewals.Service, error)
 	IO       *iostreams.IOStreams
-	// Quiet is the global -q: no summary on stderr.
+	// Quiet is the global -q: only what happened is printed.
 	Quiet bool
 
 	ID     string
@@ -79,7 +79,11 @@ PENDING_VALIDATION, and the first pass that finds it renews. HTTP-validated
 certificates are renewed without a new check.
 
 Each certificate's outcome is reported: RENEWED NOT_DUE INELIGIBLE FAILED
-PENDING_VALIDATION.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
+PENDING_VALIDATION, with a summary line on stderr. With -q (the cron
+job's), only the certificates renewed, failed, pending validation or
+redeployed are printed — in every output format, -o json included — and
+nothing at all when there are none, so that cron mails only when something
+happened; the summary is left out.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 		Example: `  certctl renew --due                       # from cron: */15 * * * * certctl renew --due -q
   certctl renew --due --dry-run --within 90d
   certctl renew 3f2a1b9c`,
@@ -144,8 +148,13 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 		return err
 	}
 	out := Output{Results: rep.Results}
-	if err := p.Print(out, view(out)); err != nil {
-		return err
+	if o.Quiet {
+		out.Results = noteworthy(rep.Results)
+	}
+	if !o.Quiet || len(out.Results) > 0 {
+		if err := p.Print(out, view(out)); err != nil {
+			return err
+		}
 	}
 	if o.Due && !o.Quiet {
 		counts := map[string]int{}
@@ -160,6 +169,19 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 			counts[renewal.Renewed], counts[renewal.NotDue], counts[renewal.Ineligible], counts[renewal.PendingValidation], counts[renewal.Failed])
 	}
 	return rep.Err()
+}
+
+// noteworthy are the results -q prints: what happened or needs the
+// operator — renewed, failed, pending validation, (re)deployed.
+func noteworthy(results []renewals.Result) []renewals.Result {
+	out := []renewals.Result{}
+	for _, r := range results {
+		switch {
+		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation, r.Deployed:
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func view(out Output) output.View {

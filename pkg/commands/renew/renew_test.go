@@ -601,3 +601,47 @@ func TestRenewOneEmail(t *testing.T) {
 		t.Fatalf("%d versions after renew ARN", n)
 	}
 }
+
+// TestQuietPrintsOnlyWhatHappened (issue 9): with -q, renew --due prints
+// only the certificates renewed, failed or pending validation — in every
+// format — and nothing at all when there are none, so that a cron job
+// mails its operator only when something happened. Without -q the full
+// report stays.
+func TestQuietPrintsOnlyWhatHappened(t *testing.T) {
+	e := clitest.New(t)
+	due := e.RequestPrivate("due.internal")
+	e.Export(due)
+	idle := e.RequestPrivate("idle.internal") // never exported: INELIGIBLE
+	e.SetNow(e.Describe(due).NotAfter.Add(-60 * day))
+
+	r := e.Run("renew", "--due", "-q", "-o", "text")
+	if r.Code != 0 || r.Stderr != "" {
+		t.Fatalf("renew --due -q: %v", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], due+"\t") || !strings.Contains(lines[0], "\tRENEWED") {
+		t.Fatalf("-q -o text printed %q, want only the renewal of %s", r.Stdout, due)
+	}
+	if strings.Contains(r.Stdout, idle) {
+		t.Fatalf("-q printed the ineligible certificate: %q", r.Stdout)
+	}
+
+	// Nothing happened: nothing printed, whatever the format (cron's
+	// stdout is not a terminal, so its default is JSON).
+	for _, args := range [][]string{{"-o", "text"}, {"-o", "json"}, {}} {
+		r := e.Run(append([]string{"renew", "--due", "-q"}, args...)...)
+		if r.Code != 0 || r.Stdout != "" || r.Stderr != "" {
+			t.Fatalf("renew --due -q %v with nothing to do printed:\n%v", args, r)
+		}
+	}
+
+	// Without -q: every certificate, and the summary.
+	r = e.Run("renew", "--due", "-o", "text")
+	if r.Code != 0 || !strings.Contains(r.Stdout, due) || !strings.Contains(r.Stdout, idle) || !strings.Contains(r.Stderr, "0 renewed") {
+		t.Fatalf("renew --due without -q: %v", r)
+	}
+	code, res, r := e.Renew("--due")
+	if code != 0 || len(res) != 2 {
+		t.Fatalf("renew --due -o json without -q: %v", r)
+	}
+}
