@@ -154,12 +154,20 @@ func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason string, n
 	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
 }
 
+// ReasonPendingDomainValidation is ACM's RenewalStatusReason of a renewal
+// that waits for domain validation.
+const ReasonPendingDomainValidation = "PENDING_DOMAIN_VALIDATION"
+
 // MarkPendingValidation records that the renewal of c waits for domain
-// validation: RenewalSummary PENDING_VALIDATION (reason, usually empty, is
-// ACM's RenewalStatusReason code of a definite failure such as CAA_ERROR)
-// and, when the renewal was not already pending, a Certificate Renewal
-// Action Required event. c stays ISSUED and usable. It stores c.
+// validation: RenewalSummary PENDING_VALIDATION with reason, ACM's
+// RenewalStatusReason code — PENDING_DOMAIN_VALIDATION when empty, or that
+// of a definite failure such as CAA_ERROR — and, when the renewal was not
+// already pending, a Certificate Renewal Action Required event. c stays
+// ISSUED and usable. It stores c.
 func MarkPendingValidation(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {
+	if reason == "" {
+		reason = ReasonPendingDomainValidation
+	}
 	already := c.Renewal != nil && c.Renewal.Status == StatusPendingValidation
 	if already && c.Renewal.Reason == reason {
 		return tx.PutCertificate(c)
@@ -173,9 +181,7 @@ func MarkPendingValidation(tx localstore.Tx, c *localstore.Certificate, reason s
 	}
 	d := events.CertificateDetail(c, now)
 	d["RenewalStatus"] = StatusPendingValidation
-	if reason != "" {
-		d["RenewalStatusReason"] = reason
-	}
+	d["RenewalStatusReason"] = reason
 	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
 }
 

@@ -541,7 +541,8 @@ func TestDNSRevalidation(t *testing.T) {
 			t.Fatalf("pass %d without the record: %s (%s), want PENDING_VALIDATION", pass, got.Outcome, got.Reason)
 		}
 		c := e.Describe(arn)
-		if c.Status != "ISSUED" || len(c.Versions) != 1 || c.RenewalSummary == nil || c.RenewalSummary.RenewalStatus != "PENDING_VALIDATION" {
+		if c.Status != "ISSUED" || len(c.Versions) != 1 || c.RenewalSummary == nil || c.RenewalSummary.RenewalStatus != "PENDING_VALIDATION" ||
+			c.RenewalSummary.RenewalStatusReason != "PENDING_DOMAIN_VALIDATION" {
 			t.Fatalf("pass %d without the record: %+v", pass, c)
 		}
 		if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 1 {
@@ -643,5 +644,30 @@ func TestQuietPrintsOnlyWhatHappened(t *testing.T) {
 	code, res, r := e.Renew("--due")
 	if code != 0 || len(res) != 2 {
 		t.Fatalf("renew --due -o json without -q: %v", r)
+	}
+}
+
+// TestRenewalStatusReasonPending (issue 9): while the renewal of an EMAIL
+// certificate waits for re-approval, RenewalSummary.RenewalStatusReason is
+// ACM's PENDING_DOMAIN_VALIDATION.
+func TestRenewalStatusReasonPending(t *testing.T) {
+	e := clitest.New(t)
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", "reason.example.test", "--validation-method", "EMAIL", "--options", "Export=ENABLED")
+	arn := req.CertificateArn
+	seen := map[string]bool{}
+	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), "reason.example.test")["reason.example.test"])
+	e.Export(arn)
+	e.SetNow(e.Describe(arn).NotAfter.Add(-45 * day))
+	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" {
+		t.Fatalf("outcome %s (%s), want PENDING_VALIDATION", got.Outcome, got.Reason)
+	}
+	s := e.Describe(arn).RenewalSummary
+	if s == nil || s.RenewalStatus != "PENDING_VALIDATION" || s.RenewalStatusReason != "PENDING_DOMAIN_VALIDATION" {
+		t.Fatalf("RenewalSummary %+v, want PENDING_VALIDATION / PENDING_DOMAIN_VALIDATION", s)
+	}
+	action := e.Events("Certificate Renewal Action Required", arn)
+	if len(action) != 1 || action[0].Detail["RenewalStatusReason"] != "PENDING_DOMAIN_VALIDATION" {
+		t.Fatalf("Renewal Action Required events %+v", action)
 	}
 }
