@@ -45,8 +45,11 @@ validation (or of an ISSUED certificate whose renewal waits for
 re-approval) again: a new approval code (the previous one stops working) to
 admin@, administrator@, hostmaster@, postmaster@ and webmaster@ of the
 validation domain, which must be the name itself or a superdomain of it
-(exit 4 otherwise). Messages go through smtp.addr, or to the vault's outbox/
-directory as .eml files when no SMTP server is configured.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
+(exit 4 otherwise). As in ACM, the validation domain is used for this
+message only and not saved: describe still shows the name's own, and later
+messages (a renewal's) go to its addresses. Messages go through smtp.addr,
+or to the vault's outbox/ directory as .eml files when no SMTP server is
+configured.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
 		Example:           `  certctl resend-validation-email 3f2a1b9c --domain www.shop.example.com --validation-domain example.com`,
 		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
@@ -62,7 +65,7 @@ directory as .eml files when no SMTP server is configured.` + cmdutil.ExitStatus
 		},
 	}
 	cmd.Flags().StringVar(&opts.Domain, "domain", "", "the certificate's `name` to validate")
-	cmd.Flags().StringVar(&opts.ValidationDomain, "validation-domain", "", "the `domain` whose addresses receive the email")
+	cmd.Flags().StringVar(&opts.ValidationDomain, "validation-domain", "", "the `domain` whose addresses receive this email")
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	return cmd
