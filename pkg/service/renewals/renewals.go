@@ -160,7 +160,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			}
 		}
 		if res.Outcome, res.Reason = classify(policy, c, now); res.Outcome == "" {
-			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}); err != nil {
+			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil {
 				return nil, err
 			}
 		}
@@ -192,7 +192,7 @@ func (s *Service) Renew(ctx context.Context, ref string) (*Report, error) {
 		return nil, err
 	}
 	// A refusal found now is met again, and recorded, in the change.
-	res, err := s.renew(ctx, ref, snap, attempt{})
+	res, err := s.renew(ctx, ref, snap, attempt{}, s.core.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -227,14 +227,13 @@ type attempt struct {
 	policy renewal.Policy
 }
 
-// renew makes the renewal of the certificate named by ref one change,
-// RenewCertificate, that checks it again in its transaction; snap is the
-// certificate as read before (nil when it was not found), from which the
-// work that must not hold the write lock is done first: the new key, and
-// the DNS records checked again. A change that finds nothing to do (renewed
-// meanwhile, still waiting for approvals) records nothing.
-func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certificate, a attempt) (Result, error) {
-	now := s.core.Now()
+// renew makes the renewal of the certificate named by ref at now one
+// change, RenewCertificate, that checks it again in its transaction; snap
+// is the certificate as read before (nil when it was not found), from
+// which the work that must not hold the write lock is done first: the new
+// key, and the DNS records checked again. A change that finds nothing to do
+// (renewed meanwhile, still waiting for approvals) records nothing.
+func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certificate, a attempt, now time.Time) (Result, error) {
 	var pre precheck
 	var key crypto.Signer
 	if snap != nil && a.renewable(snap, now) {
