@@ -569,17 +569,25 @@ func TestDNSRevalidation(t *testing.T) {
 	}
 }
 
+// exportedEmailCert requests an EMAIL-validated certificate for name,
+// approves it with the mailed code and exports it (which makes it
+// eligible); seen holds the outbox messages read so far.
+func exportedEmailCert(t *testing.T, e *clitest.Env, name string) (string, map[string]bool) {
+	t.Helper()
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", name, "--validation-method", "EMAIL", "--options", "Export=ENABLED")
+	seen := map[string]bool{}
+	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), name)[name])
+	e.Export(req.CertificateArn)
+	return req.CertificateArn, seen
+}
+
 // TestRenewOneEmail: renew ARN on an EMAIL-validated certificate starts the
 // re-approval (PENDING_VALIDATION, mail once), and renews once every name
 // is approved.
 func TestRenewOneEmail(t *testing.T) {
 	e := clitest.New(t)
-	var req struct{ CertificateArn string }
-	e.JSON(&req, "request", "--domain-name", "one.example.test", "--validation-method", "EMAIL", "--options", "Export=ENABLED")
-	arn := req.CertificateArn
-	seen := map[string]bool{}
-	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), "one.example.test")["one.example.test"])
-	e.Export(arn)
+	arn, seen := exportedEmailCert(t, e, "one.example.test")
 	var codes map[string]string
 	for pass := 1; pass <= 2; pass++ {
 		code, res, r := e.Renew(arn)
@@ -652,12 +660,7 @@ func TestQuietPrintsOnlyWhatHappened(t *testing.T) {
 // ACM's PENDING_DOMAIN_VALIDATION.
 func TestRenewalStatusReasonPending(t *testing.T) {
 	e := clitest.New(t)
-	var req struct{ CertificateArn string }
-	e.JSON(&req, "request", "--domain-name", "reason.example.test", "--validation-method", "EMAIL", "--options", "Export=ENABLED")
-	arn := req.CertificateArn
-	seen := map[string]bool{}
-	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), "reason.example.test")["reason.example.test"])
-	e.Export(arn)
+	arn, _ := exportedEmailCert(t, e, "reason.example.test")
 	e.SetNow(e.Describe(arn).NotAfter.Add(-45 * day))
 	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" {
 		t.Fatalf("outcome %s (%s), want PENDING_VALIDATION", got.Outcome, got.Reason)
