@@ -12,5 +12,14 @@ func (f *Factory) Renewals(ctx context.Context) (*renewals.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return renewals.New(core, renewals.Settings{}), nil
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	return renewals.New(core, renewals.Settings{
+		Window:      cfg.RenewalWindow,
+		EmailWindow: cfg.RenewalEmailWindow,
+		Validity:    cfg.CertificateValidity,
+		Validations: validationsSettings(cfg),
+	}), nil
 }

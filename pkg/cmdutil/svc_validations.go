@@ -20,6 +20,16 @@ func ValidationSettings(cfg *config.Config) validation.Settings {
 	}
 }
 
+// validationsSettings are the settings of the validations service: the
+// checks' and the approval mail's.
+func validationsSettings(cfg *config.Config) validations.Settings {
+	return validations.Settings{
+		Validation: ValidationSettings(cfg),
+		Mail: validations.MailSettings{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
+			PasswordFile: cfg.SMTPPasswordFile, StartTLS: cfg.SMTPStartTLS},
+	}
+}
+
 // Validations returns the domain validation service.
 func (f *Factory) Validations(ctx context.Context) (*validations.Service, error) {
 	core, err := f.Core(ctx)
@@ -30,9 +40,5 @@ func (f *Factory) Validations(ctx context.Context) (*validations.Service, error)
 	if err != nil {
 		return nil, err
 	}
-	return validations.New(core, validations.Settings{
-		Validation: ValidationSettings(cfg),
-		Mail: validations.MailSettings{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
-			PasswordFile: cfg.SMTPPasswordFile, StartTLS: cfg.SMTPStartTLS},
-	}), nil
+	return validations.New(core, validationsSettings(cfg)), nil
 }

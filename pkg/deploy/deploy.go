@@ -202,9 +202,14 @@ func Install(ctx context.Context, t Target, m Material) error {
 	return RunHook(ctx, t, m.CertificateARN)
 }
 
+// HookError is the failure of a target's command (the files were written).
+type HookError struct{ Msg string }
+
+func (e *HookError) Error() string { return e.Msg }
+
 // RunHook runs t.Exec (sh -c) with CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE,
 // CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE and CERTCTL_FULLCHAIN_FILE set, within
-// HookTimeout.
+// HookTimeout. Its failure is a *HookError.
 func RunHook(ctx context.Context, t Target, arn string) error {
 	if t.Exec == "" {
 		return nil
@@ -227,9 +232,9 @@ func RunHook(ctx context.Context, t Target, arn string) error {
 			msg = msg[len(msg)-500:]
 		}
 		if cctx.Err() == context.DeadlineExceeded {
-			return fmt.Errorf("deploy hook %q timed out after %s", t.Exec, HookTimeout)
+			return &HookError{Msg: fmt.Sprintf("deploy hook %q timed out after %s", t.Exec, HookTimeout)}
 		}
-		return fmt.Errorf("deploy hook %q failed: %v: %s", t.Exec, err, msg)
+		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v: %s", t.Exec, err, msg)}
 	}
 	return nil
 }

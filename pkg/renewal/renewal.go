@@ -154,12 +154,20 @@ func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason string, n
 	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
 }
 
+// ReasonPendingDomainValidation is ACM's RenewalStatusReason of a renewal
+// that waits for domain validation.
+const ReasonPendingDomainValidation = "PENDING_DOMAIN_VALIDATION"
+
 // MarkPendingValidation records that the renewal of c waits for domain
-// validation: RenewalSummary PENDING_VALIDATION (reason, usually empty, is
-// ACM's RenewalStatusReason code of a definite failure such as CAA_ERROR)
-// and, when the renewal was not already pending, a Certificate Renewal
-// Action Required event. c stays ISSUED and usable. It stores c.
+// validation: RenewalSummary PENDING_VALIDATION with reason, ACM's
+// RenewalStatusReason code — PENDING_DOMAIN_VALIDATION when empty, or that
+// of a definite failure such as CAA_ERROR — and, when the renewal was not
+// already pending, a Certificate Renewal Action Required event. c stays
+// ISSUED and usable. It stores c.
 func MarkPendingValidation(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {
+	if reason == "" {
+		reason = ReasonPendingDomainValidation
+	}
 	already := c.Renewal != nil && c.Renewal.Status == StatusPendingValidation
 	if already && c.Renewal.Reason == reason {
 		return tx.PutCertificate(c)
@@ -173,9 +181,7 @@ func MarkPendingValidation(tx localstore.Tx, c *localstore.Certificate, reason s
 	}
 	d := events.CertificateDetail(c, now)
 	d["RenewalStatus"] = StatusPendingValidation
-	if reason != "" {
-		d["RenewalStatusReason"] = reason
-	}
+	d["RenewalStatusReason"] = reason
 	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
 }
 
@@ -223,11 +229,29 @@ func PutAccountConfig(tx localstore.Tx, cfg AccountConfig) error {
 	return tx.PutMeta(accountConfigKey, b)
 }
 
+// approachingKey is the Extra key holding the day (UTC) of c's last
+// Approaching Expiration event.
+const approachingKey = "approachingExpiryEventDay"
+
+// HousekeepingDue reports whether Housekeep has something to do for c at
+// now: move it to EXPIRED, or emit the day's Approaching Expiration event
+// within daysBefore days of NotAfter.
+func HousekeepingDue(c *localstore.Certificate, daysBefore int, now time.Time) bool {
+	if c.Status != inventory.StatusIssued || c.NotAfter.IsZero() {
+		return false
+	}
+	if now.After(c.NotAfter) {
+		return true
+	}
+	return c.NotAfter.Sub(now) <= time.Duration(daysBefore)*timeutil.Day &&
+		c.Extra[approachingKey] != now.UTC().Format("2006-01-02")
+}
+
 // Housekeep moves an expired certificate to EXPIRED (with an Expired event)
 // and emits the daily Approaching Expiration event within daysBefore days.
 // It reports whether c changed.
 func Housekeep(tx localstore.Tx, c *localstore.Certificate, daysBefore int, now time.Time, em *events.Emitter) (bool, error) {
-	if c.Status != inventory.StatusIssued || c.NotAfter.IsZero() {
+	if !HousekeepingDue(c, daysBefore, now) {
 		return false, nil
 	}
 	if now.After(c.NotAfter) {
@@ -239,17 +263,10 @@ func Housekeep(tx localstore.Tx, c *localstore.Certificate, daysBefore int, now 
 		}
 		return true, em.Emit(tx, events.Expired, []string{em.ARN(c.ID)}, events.CertificateDetail(c, now))
 	}
-	if c.NotAfter.Sub(now) > time.Duration(daysBefore)*timeutil.Day {
-		return false, nil
-	}
-	today := now.UTC().Format("2006-01-02")
-	if c.Extra["approachingExpiryEventDay"] == today {
-		return false, nil
-	}
 	if c.Extra == nil {
 		c.Extra = map[string]string{}
 	}
-	c.Extra["approachingExpiryEventDay"] = today
+	c.Extra[approachingKey] = now.UTC().Format("2006-01-02")
 	if err := tx.PutCertificate(c); err != nil {
 		return false, err
 	}

@@ -27,7 +27,7 @@ type NameCheck struct {
 	Reason string
 }
 
-// Outcome is the result of Advance.
+// Outcome is the result of ApplyChecks.
 type Outcome struct {
 	// Certificate is the record after the checks.
 	Certificate *localstore.Certificate
@@ -47,62 +47,78 @@ func (s *Service) Send(ctx context.Context, msgs []Message) error {
 	return s.Mailer.Send(ctx, msgs)
 }
 
-// Advance checks every pending name of certificate id now (DNS and HTTP;
-// EMAIL names wait for their approval code), records the results, times
-// the certificate out once 72 hours have passed, fails it on a forbidding
-// CAA record, and issues it once every name is validated. Network checks
-// run outside any transaction; only storage errors are returned.
-func (s *Service) Advance(ctx context.Context, id string, em *events.Emitter) (*Outcome, error) {
-	var c *localstore.Certificate
-	if err := s.Vault.Store.View(ctx, func(tx localstore.Tx) error {
-		var err error
-		c, err = tx.GetCertificate(id)
-		return err
-	}); err != nil {
+// Checked is what CheckPending found outside any transaction, for
+// ApplyChecks to record.
+type Checked struct {
+	// Checks has one entry per name (none when the validation had
+	// already timed out).
+	Checks []NameCheck
+	// Key is the key of the certificate to issue, made beforehand when
+	// every name passed: RSA key generation is slow and must not hold the
+	// write lock.
+	Key crypto.Signer
+	// Now is when the checks ran.
+	Now time.Time
+}
+
+// Pending reports whether c is an ISSUED-type certificate pending
+// validation, the only kind CheckPending and ApplyChecks act on.
+func Pending(c *localstore.Certificate) bool {
+	return c.Status == inventory.StatusPendingValidation && c.Type == inventory.TypeIssued
+}
+
+// CheckPending checks every pending name of c (as read before) now: DNS and
+// HTTP names over the network, through the configured resolvers; EMAIL
+// names wait for their approval code. It stores nothing (ApplyChecks
+// records the result) and runs outside any transaction. Only a cancelled
+// context or a failed key generation is an error.
+func (s *Service) CheckPending(ctx context.Context, c *localstore.Certificate) (*Checked, error) {
+	ch := &Checked{Now: s.Now()}
+	if !Pending(c) || s.timedOut(c, ch.Now) {
+		return ch, nil
+	}
+	var err error
+	if ch.Checks, err = s.runChecks(ctx, c); err != nil {
 		return nil, err
 	}
-	if c.Status != inventory.StatusPendingValidation || c.Type != inventory.TypeIssued {
-		return &Outcome{Certificate: c}, nil
-	}
-	now := s.Now()
-	var checks []NameCheck
-	var key crypto.Signer
-	if !s.timedOut(c, now) {
-		var err error
-		if checks, err = s.runChecks(ctx, c); err != nil {
+	if allSucceed(c, ch.Checks) {
+		if ch.Key, err = x509util.GenerateKey(c.KeyAlgorithm); err != nil {
 			return nil, err
 		}
-		if allSucceed(c, checks) {
-			// RSA key generation is slow: not under the write lock.
-			if key, err = x509util.GenerateKey(c.KeyAlgorithm); err != nil {
-				return nil, err
-			}
-		}
 	}
-	err := s.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
-		em.Pending = nil
-		cur, err := tx.GetCertificate(id)
-		if err != nil {
-			return err
-		}
-		c = cur
-		if c.Status != inventory.StatusPendingValidation {
-			return nil
-		}
-		if s.timedOut(c, now) {
-			return s.expire(tx, c, now)
-		}
-		return s.apply(tx, c, checks, key, now, em)
-	})
+	return ch, nil
+}
+
+// ApplyChecks records ch on certificate id, read again in tx: it times the
+// certificate out once 72 hours have passed, fails it on a forbidding CAA
+// record (or a CNAME chain that is too long), issues it once every name is
+// validated, and otherwise stores the names' new statuses. It reports
+// whether it changed anything (a certificate no longer pending, or whose
+// names' statuses are unchanged, is left alone).
+func (s *Service) ApplyChecks(tx localstore.Tx, id string, ch *Checked, em *events.Emitter) (*Outcome, bool, error) {
+	c, err := tx.GetCertificate(id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	changed := false
+	switch {
+	case !Pending(c):
+	case s.timedOut(c, ch.Now):
+		changed = true
+		err = s.expire(tx, c, ch.Now)
+	default:
+		changed, err = s.apply(tx, c, ch.Checks, ch.Key, ch.Now, em)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	checks := ch.Checks
 	if c.Status == inventory.StatusValidationTimedOut && checks == nil {
 		for _, v := range c.Validations {
 			checks = append(checks, NameCheck{DomainName: v.DomainName, Status: v.Status, Detail: "not validated within 72 hours"})
 		}
 	}
-	return &Outcome{Certificate: c, Checks: checks}, nil
+	return &Outcome{Certificate: c, Checks: checks}, changed, nil
 }
 
 // allSucceed reports whether every name of c is validated once checks
@@ -210,8 +226,9 @@ func (s *Service) runChecks(ctx context.Context, c *localstore.Certificate) ([]N
 	return out, nil
 }
 
-// apply records checks on c (read again in tx) and fails or issues it.
-func (s *Service) apply(tx localstore.Tx, c *localstore.Certificate, checks []NameCheck, key crypto.Signer, now time.Time, em *events.Emitter) error {
+// apply records checks on c (read again in tx) and fails or issues it. It
+// reports whether c changed.
+func (s *Service) apply(tx localstore.Tx, c *localstore.Certificate, checks []NameCheck, key crypto.Signer, now time.Time, em *events.Emitter) (bool, error) {
 	changed, failure := false, ""
 	for i := range c.Validations {
 		v := &c.Validations[i]
@@ -234,14 +251,14 @@ func (s *Service) apply(tx localstore.Tx, c *localstore.Certificate, checks []Na
 	switch {
 	case failure != "":
 		c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, failure, now
-		return tx.PutCertificate(c)
+		return true, tx.PutCertificate(c)
 	case allSucceed(c, nil):
-		return s.issue(tx, c, key, now, em)
+		return true, s.issue(tx, c, key, now, em)
 	case changed:
 		c.UpdatedAt = now
-		return tx.PutCertificate(c)
+		return true, tx.PutCertificate(c)
 	}
-	return nil
+	return false, nil
 }
 
 // expire moves c to VALIDATION_TIMED_OUT.
@@ -297,100 +314,128 @@ func (s *Service) issue(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	return em.Emit(tx, events.Available, []string{em.ARN(c.ID)}, d)
 }
 
-// Approve uses an approval code: the name it was sent for is validated,
-// and the certificate is issued when it was the last. For the re-approval
-// of an ISSUED certificate's renewal (RenewalPending) the name is only
-// marked validated: `renew` issues the new version. It returns the
-// certificate and the approved name. An unknown code is not found (exit
-// 3); a used, superseded or expired one is refused (exit 5).
-func (s *Service) Approve(ctx context.Context, code string, em *events.Emitter) (*localstore.Certificate, string, error) {
+// Approval is what an approval code claims, read before the change that
+// uses it (ReadApproval).
+type Approval struct {
+	CertificateID string
+	DomainName    string
+	// KeyAlgorithm is the certificate's; Issues reports whether using the
+	// code will issue the certificate (its last pending name), so that
+	// the key can be made beforehand, outside the write transaction.
+	KeyAlgorithm string
+	Issues       bool
+	// TimedOut reports whether the certificate's validation has timed
+	// out (the code is then refused and the certificate is to be moved
+	// to VALIDATION_TIMED_OUT; see CheckPending and ApplyChecks).
+	TimedOut bool
+}
+
+// CheckCodeSyntax refuses (exit 4) what cannot be an approval code.
+func CheckCodeSyntax(code string) error {
 	if !validCodeSyntax(code) {
-		return nil, "", errs.Invalidf("%q is not an approval code (32 letters and digits)", strings.TrimSpace(code))
+		return errs.Invalidf("%q is not an approval code (32 letters and digits)", strings.TrimSpace(code))
 	}
-	id := codeID(code)
+	return nil
+}
+
+// ReadApproval reads the record of code and its certificate in tx and
+// checks that the code can be used now. An unknown code is not found (exit
+// 3); a malformed one is invalid (exit 4); a used, superseded or expired
+// one, or one whose certificate has nothing to approve, is refused (exit 5).
+func (s *Service) ReadApproval(tx localstore.Tx, code string) (*Approval, error) {
+	if err := CheckCodeSyntax(code); err != nil {
+		return nil, err
+	}
 	now := s.Now()
-	var rec *codeRecord
-	var c *localstore.Certificate
-	err := s.Vault.Store.View(ctx, func(tx localstore.Tx) error {
-		var err error
-		if rec, err = getCode(tx, id); err != nil {
-			if errors.Is(err, localstore.ErrNotFound) {
-				return errs.NotFoundf("unknown approval code")
-			}
-			return err
-		}
-		if err := codeUsable(rec, now); err != nil {
-			return err
-		}
-		c, err = tx.GetCertificate(rec.CertificateID)
-		if errors.Is(err, localstore.ErrNotFound) {
-			return errs.Refusedf("the certificate of this approval code was deleted")
-		}
-		return err
-	})
+	rec, err := getCode(tx, codeID(code))
 	if err != nil {
-		return nil, "", err
+		if errors.Is(err, localstore.ErrNotFound) {
+			return nil, errs.NotFoundf("unknown approval code")
+		}
+		return nil, err
+	}
+	if err := codeUsable(rec, now); err != nil {
+		return nil, err
+	}
+	c, err := tx.GetCertificate(rec.CertificateID)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, errs.Refusedf("the certificate of this approval code was deleted")
+	}
+	if err != nil {
+		return nil, err
 	}
 	if c.Status != inventory.StatusPendingValidation && !RenewalPending(c) {
-		return nil, "", errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
+		return nil, errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
 	}
-	var key crypto.Signer
-	if c.Status == inventory.StatusPendingValidation &&
-		allSucceed(c, []NameCheck{{DomainName: rec.DomainName, Status: StatusSuccess}}) && !s.timedOut(c, now) {
-		if key, err = x509util.GenerateKey(c.KeyAlgorithm); err != nil {
-			return nil, "", err
-		}
+	a := &Approval{CertificateID: c.ID, DomainName: rec.DomainName, KeyAlgorithm: c.KeyAlgorithm}
+	if c.Status == inventory.StatusPendingValidation {
+		a.TimedOut = s.timedOut(c, now)
+		a.Issues = !a.TimedOut && allSucceed(c, []NameCheck{{DomainName: rec.DomainName, Status: StatusSuccess}})
 	}
-	var refusal error
-	err = s.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
-		em.Pending = nil
-		refusal = nil
-		rec, err := getCode(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := codeUsable(rec, now); err != nil {
-			return err
-		}
-		if c, err = tx.GetCertificate(rec.CertificateID); err != nil {
-			return err
-		}
-		renewing := RenewalPending(c)
-		if c.Status != inventory.StatusPendingValidation && !renewing {
-			return errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
-		}
-		if !renewing && s.timedOut(c, now) {
-			refusal = errs.Refusedf("the validation of certificate %s timed out (72 hours)", c.ID)
-			return s.expire(tx, c, now)
-		}
-		rec.UsedAt = now
-		if err := putCode(tx, id, rec, now); err != nil {
-			return err
-		}
-		found := false
-		for i := range c.Validations {
-			if v := &c.Validations[i]; v.DomainName == rec.DomainName && v.Status == StatusPending {
-				v.Status, v.UpdatedAt, found = StatusSuccess, now, true
-			}
-		}
-		if !found {
-			return errs.Refusedf("%s of certificate %s is not pending validation", rec.DomainName, c.ID)
-		}
-		c.UpdatedAt = now
-		if err := tx.PutCertificate(c); err != nil {
-			return err
-		}
-		if renewing {
-			// The renewal itself is issued by the next renew pass.
-			return nil
-		}
-		return s.apply(tx, c, nil, key, now, em)
-	})
+	return a, nil
+}
+
+// Approve uses an approval code in tx: the name it was sent for is
+// validated, and the certificate is issued (with key, made now when nil)
+// when it was the last. For the re-approval of an ISSUED certificate's
+// renewal (RenewalPending) the name is only marked validated: `renew`
+// issues the new version. It returns the certificate and the approved
+// name; the certificate also with a refusal, when the code named one. The
+// validation of a certificate that has timed out is refused (it is moved to
+// VALIDATION_TIMED_OUT by ApplyChecks, not here).
+func (s *Service) Approve(tx localstore.Tx, code string, key crypto.Signer, em *events.Emitter) (*localstore.Certificate, string, error) {
+	if err := CheckCodeSyntax(code); err != nil {
+		return nil, "", err
+	}
+	now := s.Now()
+	id := codeID(code)
+	rec, err := getCode(tx, id)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, "", errs.NotFoundf("unknown approval code")
+	}
 	if err != nil {
 		return nil, "", err
 	}
-	if refusal != nil {
-		return c, rec.DomainName, refusal
+	c, err := tx.GetCertificate(rec.CertificateID)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, "", errs.Refusedf("the certificate of this approval code was deleted")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if err := codeUsable(rec, now); err != nil {
+		return c, rec.DomainName, err
+	}
+	renewing := RenewalPending(c)
+	if c.Status != inventory.StatusPendingValidation && !renewing {
+		return c, rec.DomainName, errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
+	}
+	if !renewing && s.timedOut(c, now) {
+		return c, rec.DomainName, errs.Refusedf("the validation of certificate %s timed out (72 hours)", c.ID)
+	}
+	rec.UsedAt = now
+	if err := putCode(tx, id, rec, now); err != nil {
+		return nil, "", err
+	}
+	found := false
+	for i := range c.Validations {
+		if v := &c.Validations[i]; v.DomainName == rec.DomainName && v.Status == StatusPending {
+			v.Status, v.UpdatedAt, found = StatusSuccess, now, true
+		}
+	}
+	if !found {
+		return c, rec.DomainName, errs.Refusedf("%s of certificate %s is not pending validation", rec.DomainName, c.ID)
+	}
+	c.UpdatedAt = now
+	if err := tx.PutCertificate(c); err != nil {
+		return nil, "", err
+	}
+	if renewing {
+		// The renewal itself is issued by the next renew pass.
+		return c, rec.DomainName, nil
+	}
+	if _, err := s.apply(tx, c, nil, key, now, em); err != nil {
+		return nil, "", err
 	}
 	return c, rec.DomainName, nil
 }

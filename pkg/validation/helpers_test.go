@@ -2,6 +2,7 @@ package validation
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -76,13 +77,53 @@ func (f *fixture) request(method, alg string, names []string, opts ...DomainVali
 	return c, msgs
 }
 
+// advance checks the pending names of id and applies the result, as the
+// validations service does (each step in its own transaction).
 func (f *fixture) advance(id string) *Outcome {
 	f.t.Helper()
-	out, err := f.svc.Advance(context.Background(), id, f.emitter())
+	ctx := context.Background()
+	ch, err := f.svc.CheckPending(ctx, f.get(id))
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	var out *Outcome
+	if err := f.svc.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		var err error
+		out, _, err = f.svc.ApplyChecks(tx, id, ch, f.emitter())
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
 	return out
+}
+
+// approve uses code as the validations service does: ReadApproval, the
+// key made outside the write transaction, then Approve.
+func (f *fixture) approve(code string) (*localstore.Certificate, string, error) {
+	ctx := context.Background()
+	var a *Approval
+	if err := f.svc.Vault.Store.View(ctx, func(tx localstore.Tx) error {
+		var err error
+		a, err = f.svc.ReadApproval(tx, code)
+		return err
+	}); err != nil {
+		return nil, "", err
+	}
+	var key crypto.Signer
+	if a.Issues {
+		var err error
+		if key, err = x509util.GenerateKey(a.KeyAlgorithm); err != nil {
+			return nil, "", err
+		}
+	}
+	var c *localstore.Certificate
+	var name string
+	err := f.svc.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		var err error
+		c, name, err = f.svc.Approve(tx, code, key, f.emitter())
+		return err
+	})
+	return c, name, err
 }
 
 func (f *fixture) get(id string) *localstore.Certificate {

@@ -134,11 +134,13 @@ func (s *Service) arn(id string) string {
 	return s.ARN(id)
 }
 
-// Resend makes a new approval code for domain of certificate id, sent to
-// the addresses of validationDomain (which must be domain or a superdomain
-// of it; empty keeps the current one), and returns the messages to send.
-// The previous code of that name stops working. It also serves the
-// re-approval of an ISSUED certificate's renewal (RenewalPending).
+// Resend makes a new approval code for domain of certificate id and
+// returns the messages to send. They go to the addresses of
+// validationDomain when it is set (domain or a superdomain of it), for
+// these messages only: as in ACM, it is not saved, and the name keeps its
+// own validation domain and addresses. The previous code of that name stops
+// working. It also serves the re-approval of an ISSUED certificate's
+// renewal (RenewalPending). It stores c in tx.
 func (s *Service) Resend(tx localstore.Tx, id, domain, validationDomain string) ([]Message, error) {
 	c, err := tx.GetCertificate(id)
 	if err != nil {
@@ -164,19 +166,19 @@ func (s *Service) Resend(tx localstore.Tx, id, domain, validationDomain string) 
 		if v.Status != StatusPending {
 			return nil, errs.Refusedf("%s of certificate %s is already %s", name, id, v.Status)
 		}
+		to := *v // whom these messages go to
 		if validationDomain != "" {
 			vd, err := CheckValidationDomain(name, validationDomain)
 			if err != nil {
 				return nil, errs.Invalidf("%v", err)
 			}
-			v.ValidationDomain = vd
-			v.Emails = ValidationEmails(vd)
+			to.ValidationDomain, to.Emails = vd, ValidationEmails(vd)
 		}
 		v.UpdatedAt = now
 		if c.Extra == nil {
 			c.Extra = map[string]string{}
 		}
-		msgs, err := s.newCode(tx, c, v, now)
+		msgs, err := s.newCode(tx, c, &to, now)
 		if err != nil {
 			return nil, err
 		}

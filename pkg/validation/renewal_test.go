@@ -26,7 +26,7 @@ func TestEmailRenewalApproval(t *testing.T) {
 		codes[m.DomainName] = m.Code
 	}
 	for _, n := range names {
-		if _, _, err := f.svc.Approve(ctx, codes[n], f.emitter()); err != nil {
+		if _, _, err := f.approve(codes[n]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,17 +66,17 @@ func TestEmailRenewalApproval(t *testing.T) {
 			t.Fatal("the renewal reuses the issuance code")
 		}
 	}
-	if _, _, err := f.svc.Approve(ctx, codes[names[0]], f.emitter()); exitOf(err) != errs.ExitRefused {
+	if _, _, err := f.approve(codes[names[0]]); exitOf(err) != errs.ExitRefused {
 		t.Fatalf("issuance code at renewal: %v", err)
 	}
-	cert, name, err := f.svc.Approve(ctx, newCodes[names[0]], f.emitter())
+	cert, name, err := f.approve(newCodes[names[0]])
 	if err != nil || name != names[0] || cert.Status != inventory.StatusIssued {
 		t.Fatalf("approve: %v %s %+v", err, name, cert)
 	}
 	// Past 72 hours after the start the code has expired, but the
 	// certificate does not time out: a resent code works.
 	f.clk.t = f.clk.t.Add(73 * time.Hour)
-	if _, _, err := f.svc.Approve(ctx, newCodes[names[1]], f.emitter()); exitOf(err) != errs.ExitRefused {
+	if _, _, err := f.approve(newCodes[names[1]]); exitOf(err) != errs.ExitRefused {
 		t.Fatalf("expired renewal code: %v", err)
 	}
 	var resent []Message
@@ -87,14 +87,14 @@ func TestEmailRenewalApproval(t *testing.T) {
 	}); err != nil || len(resent) != 5 {
 		t.Fatalf("resend during the renewal: %v, %d messages", err, len(resent))
 	}
-	if _, _, err := f.svc.Approve(ctx, resent[0].Code, f.emitter()); err != nil {
+	if _, _, err := f.approve(resent[0].Code); err != nil {
 		t.Fatal(err)
 	}
 	c = f.get(c.ID)
 	if c.Status != inventory.StatusIssued || c.Version != 1 || !AllValidated(c) || !RenewalPending(c) {
 		t.Fatalf("every name approved: %s v%d validated %v pending %v", c.Status, c.Version, AllValidated(c), RenewalPending(c))
 	}
-	if _, _, err := f.svc.Approve(ctx, resent[0].Code, f.emitter()); exitOf(err) != errs.ExitRefused {
+	if _, _, err := f.approve(resent[0].Code); exitOf(err) != errs.ExitRefused {
 		t.Fatalf("code used twice: %v", err)
 	}
 }

@@ -5,6 +5,15 @@
 // → SUCCESS or FAILED, 72-hour timeout) and issues the certificate from the
 // vault's built-in public-style CA once every name is validated.
 //
+// Network work and changes are kept apart. CheckPending and RecheckDNS
+// query DNS and HTTP outside any transaction and store nothing; the
+// functions that change the vault — Prepare, ApplyChecks, Approve, Resend,
+// StartEmailRenewal — take the caller's transaction (localstore.Tx) and
+// never open one: the validations service (pkg/service/validations) runs
+// them inside its recorded changes (service.Core.Change), so that each is
+// one transaction with its events and its audit record. Only HTTPHandler,
+// the `validate serve-http` handler, reads the store by itself.
+//
 // It is a domain package: no cobra, no terminal. The clock is injected.
 package validation
 
@@ -65,8 +74,10 @@ type Settings struct {
 	Validity time.Duration
 }
 
-// Service runs validations against the vault. Build one per command.
+// Service holds the validation rules and their settings (the validations
+// service builds it). It never opens a transaction for a change.
 type Service struct {
+	// Vault seals the keys of the certificates it issues.
 	Vault     *localstore.Vault
 	Authority *authority.Service
 	Settings  Settings

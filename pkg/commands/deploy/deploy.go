@@ -8,13 +8,22 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/commands/renew"
 	dep "github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/renewals"
 )
+
+// DeployOptions are the inputs of deploy: its dependencies, as functions
+// that tests replace, and its flag values.
+type DeployOptions struct {
+	Printer  func() (*output.Printer, error)
+	Renewals func(context.Context) (*renewals.Service, error)
+
+	ID string
+	// Target are the files and the command, with absolute paths.
+	Target dep.Target
+}
 
 // Output is deploy's JSON form.
 type Output struct {
@@ -23,7 +32,8 @@ type Output struct {
 }
 
 // NewCmdDeploy builds `certctl deploy`.
-func NewCmdDeploy(f *cmdutil.Factory) *cobra.Command {
+func NewCmdDeploy(f *cmdutil.Factory, runF func(*DeployOptions) error) *cobra.Command {
+	opts := &DeployOptions{Printer: f.Printer, Renewals: f.Renewals}
 	var t dep.Target
 	cmd := &cobra.Command{
 		Use:   "deploy ARN --cert-file PATH --key-file PATH [--chain-file PATH] [--fullchain-file PATH] [--exec CMD]",
@@ -53,7 +63,11 @@ managed renewal and protects it from ` + "`certctl delete`" + ` without --force.
 			if err != nil {
 				return errs.UsageErrorf("%v", err)
 			}
-			return run(cmd.Context(), f, args[0], nt)
+			opts.ID, opts.Target = args[0], nt
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDeploy(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -68,73 +82,24 @@ managed renewal and protects it from ` + "`certctl delete`" + ` without --force.
 	return cmd
 }
 
-func run(ctx context.Context, f *cmdutil.Factory, arg string, t dep.Target) error {
-	e, err := f.OpenEnv(ctx)
+func runDeploy(ctx context.Context, o *DeployOptions) error {
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	var c *localstore.Certificate
-	var m dep.Material
-	if err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, arg)
-		if err != nil {
-			return err
-		}
-		if c, err = tx.GetCertificate(id); err != nil {
-			return err
-		}
-		if err := checkDeployable(c); err != nil {
-			return err
-		}
-		m, err = renew.Material(tx, e.V, id, e.Names.CertificateARN(id))
+	svc, err := o.Renewals(ctx)
+	if err != nil {
 		return err
-	}); err != nil {
-		return cmdutil.VaultError(err)
 	}
-	installErr := dep.Install(ctx, t, m)
-	if installErr != nil && !strings.HasPrefix(installErr.Error(), "deploy hook") {
-		return errs.Failuref("%v", installErr)
+	res, err := svc.Deploy(ctx, o.ID, o.Target)
+	if err != nil {
+		return err
 	}
-	t.Version, t.LastError = m.Version, ""
-	if installErr != nil {
-		// Recorded as not yet done: the next `renew --due` retries it.
-		t.Version, t.LastError = 0, installErr.Error()
-	}
-	var labels []string
-	now := f.Now()
-	if err := e.V.Store.Update(ctx, func(tx localstore.Tx) error {
-		cur, err := tx.GetCertificate(c.ID)
-		if err != nil {
-			return err
-		}
-		if labels, err = dep.AddTarget(tx, c.ID, t, now); err != nil {
-			return err
-		}
-		cur.InUseBy = labels
-		cur.UpdatedAt = now
-		inventory.UpdateEligibility(cur, now)
-		return tx.PutCertificate(cur)
-	}); err != nil {
-		return cmdutil.VaultError(err)
-	}
-	if installErr != nil {
-		return errs.Failuref("installed and recorded, but %v", installErr)
-	}
-	out := Output{CertificateArn: e.Names.CertificateARN(c.ID), InUseBy: labels}
-	return e.P.Print(out, output.View{
+	out := Output{CertificateArn: res.CertificateArn, InUseBy: res.InUseBy}
+	return p.Print(out, output.View{
 		Table: func(s *output.Styles) *output.Table {
-			return &output.Table{Rows: [][]string{{"Deployed", out.CertificateArn}, {"In use by", strings.Join(labels, ", ")}}}
+			return &output.Table{Rows: [][]string{{"Deployed", out.CertificateArn}, {"In use by", strings.Join(out.InUseBy, ", ")}}}
 		},
-		Records: func() [][]string { return [][]string{{out.CertificateArn, strings.Join(labels, ",")}} },
+		Records: func() [][]string { return [][]string{{out.CertificateArn, strings.Join(out.InUseBy, ",")}} },
 	})
-}
-
-func checkDeployable(c *localstore.Certificate) error {
-	switch {
-	case c.KeyPairOrigin == inventory.OriginACME:
-		return errs.Refusedf("certificate %s belongs to an ACME client, which holds its key", c.ID)
-	case c.Status != inventory.StatusIssued:
-		return errs.Refusedf("certificate %s is %s, not ISSUED", c.ID, c.Status)
-	}
-	return nil
 }

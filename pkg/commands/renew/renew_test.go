@@ -207,6 +207,19 @@ func TestImportedApproachingExpiry(t *testing.T) {
 			t.Fatalf("unexpected event for the imported certificate: %s %v", ev.DetailType, ev.Detail)
 		}
 	}
+	// Each event is a change on the record, made by the scheduler.
+	notices := 0
+	for _, r := range auditLog(t, e) {
+		if r.EventName == "NotifyApproachingExpiration" {
+			notices++
+			if r.Actor.Type != "SCHEDULER" || len(r.Resources) != 1 || r.Resources[0] != arn {
+				t.Fatalf("notice recorded as %+v", r)
+			}
+		}
+	}
+	if notices != 3 {
+		t.Fatalf("%d NotifyApproachingExpiration records, want 3 (one per event)", notices)
+	}
 }
 
 // TestExpired: a certificate past its NotAfter — even an exported one — is
@@ -528,7 +541,8 @@ func TestDNSRevalidation(t *testing.T) {
 			t.Fatalf("pass %d without the record: %s (%s), want PENDING_VALIDATION", pass, got.Outcome, got.Reason)
 		}
 		c := e.Describe(arn)
-		if c.Status != "ISSUED" || len(c.Versions) != 1 || c.RenewalSummary == nil || c.RenewalSummary.RenewalStatus != "PENDING_VALIDATION" {
+		if c.Status != "ISSUED" || len(c.Versions) != 1 || c.RenewalSummary == nil || c.RenewalSummary.RenewalStatus != "PENDING_VALIDATION" ||
+			c.RenewalSummary.RenewalStatusReason != "PENDING_DOMAIN_VALIDATION" {
 			t.Fatalf("pass %d without the record: %+v", pass, c)
 		}
 		if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 1 {
@@ -555,17 +569,25 @@ func TestDNSRevalidation(t *testing.T) {
 	}
 }
 
+// exportedEmailCert requests an EMAIL-validated certificate for name,
+// approves it with the mailed code and exports it (which makes it
+// eligible); seen holds the outbox messages read so far.
+func exportedEmailCert(t *testing.T, e *clitest.Env, name string) (string, map[string]bool) {
+	t.Helper()
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", name, "--validation-method", "EMAIL", "--options", "Export=ENABLED")
+	seen := map[string]bool{}
+	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), name)[name])
+	e.Export(req.CertificateArn)
+	return req.CertificateArn, seen
+}
+
 // TestRenewOneEmail: renew ARN on an EMAIL-validated certificate starts the
 // re-approval (PENDING_VALIDATION, mail once), and renews once every name
 // is approved.
 func TestRenewOneEmail(t *testing.T) {
 	e := clitest.New(t)
-	var req struct{ CertificateArn string }
-	e.JSON(&req, "request", "--domain-name", "one.example.test", "--validation-method", "EMAIL", "--options", "Export=ENABLED")
-	arn := req.CertificateArn
-	seen := map[string]bool{}
-	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), "one.example.test")["one.example.test"])
-	e.Export(arn)
+	arn, seen := exportedEmailCert(t, e, "one.example.test")
 	var codes map[string]string
 	for pass := 1; pass <= 2; pass++ {
 		code, res, r := e.Renew(arn)
@@ -586,5 +608,69 @@ func TestRenewOneEmail(t *testing.T) {
 	}
 	if n := len(e.Describe(arn).Versions); n != 2 {
 		t.Fatalf("%d versions after renew ARN", n)
+	}
+}
+
+// TestQuietPrintsOnlyWhatHappened (issue 9): with -q, renew --due prints
+// only the certificates renewed, failed or pending validation — in every
+// format — and nothing at all when there are none, so that a cron job
+// mails its operator only when something happened. Without -q the full
+// report stays.
+func TestQuietPrintsOnlyWhatHappened(t *testing.T) {
+	e := clitest.New(t)
+	due := e.RequestPrivate("due.internal")
+	e.Export(due)
+	idle := e.RequestPrivate("idle.internal") // never exported: INELIGIBLE
+	e.SetNow(e.Describe(due).NotAfter.Add(-60 * day))
+
+	r := e.Run("renew", "--due", "-q", "-o", "text")
+	if r.Code != 0 || r.Stderr != "" {
+		t.Fatalf("renew --due -q: %v", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], due+"\t") || !strings.Contains(lines[0], "\tRENEWED") {
+		t.Fatalf("-q -o text printed %q, want only the renewal of %s", r.Stdout, due)
+	}
+	if strings.Contains(r.Stdout, idle) {
+		t.Fatalf("-q printed the ineligible certificate: %q", r.Stdout)
+	}
+
+	// Nothing happened: nothing printed, whatever the format (cron's
+	// stdout is not a terminal, so its default is JSON).
+	for _, args := range [][]string{{"-o", "text"}, {"-o", "json"}, {}} {
+		r := e.Run(append([]string{"renew", "--due", "-q"}, args...)...)
+		if r.Code != 0 || r.Stdout != "" || r.Stderr != "" {
+			t.Fatalf("renew --due -q %v with nothing to do printed:\n%v", args, r)
+		}
+	}
+
+	// Without -q: every certificate, and the summary.
+	r = e.Run("renew", "--due", "-o", "text")
+	if r.Code != 0 || !strings.Contains(r.Stdout, due) || !strings.Contains(r.Stdout, idle) || !strings.Contains(r.Stderr, "0 renewed") {
+		t.Fatalf("renew --due without -q: %v", r)
+	}
+	code, res, r := e.Renew("--due")
+	if code != 0 || len(res) != 2 {
+		t.Fatalf("renew --due -o json without -q: %v", r)
+	}
+}
+
+// TestRenewalStatusReasonPending (issue 9): while the renewal of an EMAIL
+// certificate waits for re-approval, RenewalSummary.RenewalStatusReason is
+// ACM's PENDING_DOMAIN_VALIDATION.
+func TestRenewalStatusReasonPending(t *testing.T) {
+	e := clitest.New(t)
+	arn, _ := exportedEmailCert(t, e, "reason.example.test")
+	e.SetNow(e.Describe(arn).NotAfter.Add(-45 * day))
+	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" {
+		t.Fatalf("outcome %s (%s), want PENDING_VALIDATION", got.Outcome, got.Reason)
+	}
+	s := e.Describe(arn).RenewalSummary
+	if s == nil || s.RenewalStatus != "PENDING_VALIDATION" || s.RenewalStatusReason != "PENDING_DOMAIN_VALIDATION" {
+		t.Fatalf("RenewalSummary %+v, want PENDING_VALIDATION / PENDING_DOMAIN_VALIDATION", s)
+	}
+	action := e.Events("Certificate Renewal Action Required", arn)
+	if len(action) != 1 || action[0].Detail["RenewalStatusReason"] != "PENDING_DOMAIN_VALIDATION" {
+		t.Fatalf("Renewal Action Required events %+v", action)
 	}
 }

@@ -163,7 +163,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	)
 	add("ops",
 		renew.NewCmdRenew(f, nil),
-		deploy.NewCmdDeploy(f),
+		deploy.NewCmdDeploy(f, nil),
 		eventscmd.NewCmdEvents(f, nil),
 		accountconfig.NewCmdAccountConfig(f),
 		dashboard.NewCmdDashboard(f, nil),

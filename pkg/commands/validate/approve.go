@@ -2,30 +2,36 @@ package validate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/validation"
+	"github.com/certctl/certctl/pkg/httpserve"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/validations"
 )
 
 func usageErr(msg string) error { return errs.UsageErrorf("%s", msg) }
 
-// ApproveOptions are the inputs of validate approve.
+// ApproveOptions are the inputs of validate approve: its dependencies, as
+// functions that tests replace, and its flag values.
 type ApproveOptions struct {
-	Factory *cmdutil.Factory
-	Code    string
+	Printer     func() (*output.Printer, error)
+	Validations func(context.Context) (*validations.Service, error)
+	IO          *iostreams.IOStreams
+	// Quiet is the global -q: no note on stderr.
+	Quiet bool
+
+	Code string
 }
 
 // NewCmdApprove builds `certctl validate approve`.
 func NewCmdApprove(f *cmdutil.Factory, runF func(*ApproveOptions) error) *cobra.Command {
-	opts := &ApproveOptions{Factory: f}
+	opts := &ApproveOptions{Printer: f.Printer, Validations: f.Validations, IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "approve --code CODE",
 		Short: "Approve a name with the code of its validation email",
@@ -43,6 +49,7 @@ one is not found (exit 3).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 			if opts.Code == "" {
 				return usageErr("--code is required")
 			}
+			opts.Quiet = f.Globals.Quiet
 			if runF != nil {
 				return runF(opts)
 			}
@@ -54,34 +61,41 @@ one is not found (exit 3).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 }
 
 func runApprove(ctx context.Context, o *ApproveOptions) error {
-	e, err := o.Factory.OpenEnv(ctx)
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	em := e.Emitter()
-	c, name, err := NewService(e).Approve(ctx, o.Code, em)
+	svc, err := o.Validations(ctx)
 	if err != nil {
-		return cmdutil.VaultError(err)
+		return err
 	}
-	e.Deliver(ctx, em)
-	if !o.Factory.Globals.Quiet {
-		fmt.Fprintf(o.Factory.IO.ErrOut, "approved %s; certificate %s is %s\n", name, c.ID, c.Status)
-		if validation.RenewalPending(c) && validation.AllValidated(c) {
-			fmt.Fprintf(o.Factory.IO.ErrOut, "every name is approved: the next `certctl renew --due` (or `certctl renew %s`) renews it\n", c.ID)
+	res, err := svc.Approve(ctx, o.Code)
+	if err != nil {
+		return err
+	}
+	if !o.Quiet {
+		fmt.Fprintf(o.IO.ErrOut, "approved %s; certificate %s is %s\n", output.Sanitize(res.DomainName), res.ID, res.Status)
+		if res.RenewalReady {
+			fmt.Fprintf(o.IO.ErrOut, "every name is approved: the next `certctl renew --due` (or `certctl renew %s`) renews it\n", res.ID)
 		}
 	}
-	return printCertificate(e, c)
+	return printCertificate(p, res.Certificate)
 }
 
-// ServeOptions are the inputs of validate serve-http.
+// ServeOptions are the inputs of validate serve-http: its dependencies, as
+// functions that tests replace, and its flag values.
 type ServeOptions struct {
-	Factory *cmdutil.Factory
-	Listen  string
+	Validations func(context.Context) (*validations.Service, error)
+	IO          *iostreams.IOStreams
+	// Quiet is the global -q: no note on stderr.
+	Quiet bool
+
+	Listen string
 }
 
 // NewCmdServeHTTP builds `certctl validate serve-http`.
 func NewCmdServeHTTP(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{Factory: f}
+	opts := &ServeOptions{Validations: f.Validations, IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "serve-http [--listen ADDR]",
 		Short: "Serve the files of pending HTTP validations",
@@ -96,6 +110,7 @@ to its RedirectTo. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 6),
 			if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
 				return errs.UsageErrorf("--listen %q: %v", opts.Listen, err)
 			}
+			opts.Quiet = f.Globals.Quiet
 			if runF != nil {
 				return runF(opts)
 			}
@@ -107,29 +122,19 @@ to its RedirectTo. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 6),
 }
 
 func runServe(ctx context.Context, o *ServeOptions) error {
-	e, err := o.Factory.OpenEnv(ctx)
+	svc, err := o.Validations(ctx)
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return errs.Failuref("listen on %s: %v", o.Listen, err)
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "listen on " + o.Listen, Err: err}
 	}
-	srv := &http.Server{Handler: validation.HTTPHandler(e.V.Store), ReadHeaderTimeout: 10 * time.Second}
-	if !o.Factory.Globals.Quiet {
-		fmt.Fprintf(o.Factory.IO.ErrOut, "serving validation files on http://%s/\n", ln.Addr())
+	if !o.Quiet {
+		fmt.Fprintf(o.IO.ErrOut, "serving validation files on http://%s/\n", ln.Addr())
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return errs.Failuref("serve-http: %v", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return errs.Failuref("serve-http: %v", err)
+	if err := httpserve.Serve(ctx, httpserve.New(svc.HTTPHandler(), nil), ln); err != nil {
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "serve-http", Err: err}
 	}
 	return nil
 }

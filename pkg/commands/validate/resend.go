@@ -7,15 +7,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/validation"
+	"github.com/certctl/certctl/pkg/service/validations"
 )
 
-// ResendOptions are the inputs of resend-validation-email.
+// ResendOptions are the inputs of resend-validation-email: its
+// dependencies, as functions that tests replace, and its flag values.
 type ResendOptions struct {
-	Factory          *cmdutil.Factory
+	Printer     func() (*output.Printer, error)
+	Validations func(context.Context) (*validations.Service, error)
+	IO          *iostreams.IOStreams
+	// Quiet is the global -q: no note on stderr.
+	Quiet bool
+
 	ID               string
 	Domain           string
 	ValidationDomain string
@@ -31,7 +36,7 @@ type ResendOutput struct {
 
 // NewCmdResendValidationEmail builds `certctl resend-validation-email`.
 func NewCmdResendValidationEmail(f *cmdutil.Factory, runF func(*ResendOptions) error) *cobra.Command {
-	opts := &ResendOptions{Factory: f}
+	opts := &ResendOptions{Printer: f.Printer, Validations: f.Validations, IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "resend-validation-email ARN --domain D --validation-domain V",
 		Short: "Send the validation email of a name again, with a new approval code",
@@ -40,8 +45,11 @@ validation (or of an ISSUED certificate whose renewal waits for
 re-approval) again: a new approval code (the previous one stops working) to
 admin@, administrator@, hostmaster@, postmaster@ and webmaster@ of the
 validation domain, which must be the name itself or a superdomain of it
-(exit 4 otherwise). Messages go through smtp.addr, or to the vault's outbox/
-directory as .eml files when no SMTP server is configured.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
+(exit 4 otherwise). As in ACM, the validation domain is used for this
+message only and not saved: describe still shows the name's own, and later
+messages (a renewal's) go to its addresses. Messages go through smtp.addr,
+or to the vault's outbox/ directory as .eml files when no SMTP server is
+configured.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
 		Example:           `  certctl resend-validation-email 3f2a1b9c --domain www.shop.example.com --validation-domain example.com`,
 		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
@@ -49,6 +57,7 @@ directory as .eml files when no SMTP server is configured.` + cmdutil.ExitStatus
 			if opts.Domain == "" || opts.ValidationDomain == "" {
 				return usageErr("--domain and --validation-domain are required")
 			}
+			opts.Quiet = f.Globals.Quiet
 			if runF != nil {
 				return runF(opts)
 			}
@@ -56,44 +65,31 @@ directory as .eml files when no SMTP server is configured.` + cmdutil.ExitStatus
 		},
 	}
 	cmd.Flags().StringVar(&opts.Domain, "domain", "", "the certificate's `name` to validate")
-	cmd.Flags().StringVar(&opts.ValidationDomain, "validation-domain", "", "the `domain` whose addresses receive the email")
+	cmd.Flags().StringVar(&opts.ValidationDomain, "validation-domain", "", "the `domain` whose addresses receive this email")
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	return cmd
 }
 
 func runResend(ctx context.Context, o *ResendOptions) error {
-	e, err := o.Factory.OpenEnv(ctx)
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	svc := NewService(e)
-	var msgs []validation.Message
-	err = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, o.ID)
-		if err != nil {
-			return err
-		}
-		msgs, err = svc.Resend(tx, id, o.Domain, o.ValidationDomain)
-		return err
-	})
+	svc, err := o.Validations(ctx)
 	if err != nil {
-		return cmdutil.VaultError(err)
+		return err
 	}
-	if err := svc.Send(ctx, msgs); err != nil {
-		return cmdutil.VaultError(fmt.Errorf("validation email not sent: %w", err))
+	res, err := svc.Resend(ctx, o.ID, o.Domain, o.ValidationDomain)
+	if err != nil {
+		return err
 	}
-	out := ResendOutput{}
-	for i, m := range msgs {
-		if i == 0 {
-			out = ResendOutput{CertificateArn: m.CertificateARN, DomainName: m.DomainName, ValidationDomain: m.ValidationDomain}
-		}
-		out.ValidationEmails = append(out.ValidationEmails, m.To)
+	out := ResendOutput{CertificateArn: res.CertificateArn, DomainName: res.DomainName,
+		ValidationDomain: res.ValidationDomain, ValidationEmails: res.ValidationEmails}
+	if !o.Quiet && res.Outbox != "" {
+		fmt.Fprintf(o.IO.ErrOut, "wrote %d messages to %s\n", len(res.ValidationEmails), res.Outbox)
 	}
-	if !o.Factory.Globals.Quiet && e.Cfg.SMTPAddr == "" {
-		fmt.Fprintf(o.Factory.IO.ErrOut, "wrote %d messages to %s\n", len(msgs), OutboxDir(e.V.Dir))
-	}
-	return e.P.Print(out, output.View{
+	return p.Print(out, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{}
 			for _, to := range out.ValidationEmails {

@@ -1,17 +1,23 @@
+// Package validate implements `certctl validate check|serve-http|approve`
+// and `certctl resend-validation-email`: the command side of domain
+// validation. The validations service (pkg/service/validations) does the
+// work; this package parses and prints.
 package validate
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/validation"
+	"github.com/certctl/certctl/pkg/service/validations"
 )
 
 // Output is the JSON form of validate check and approve (as describe).
@@ -46,17 +52,24 @@ VALIDATION_TIMED_OUT. ` + "`certctl renew --due`" + ` (the cron job) also runs t
 	return cmd
 }
 
-// CheckOptions are the inputs of validate check.
+// CheckOptions are the inputs of validate check: its dependencies, as
+// functions that tests replace, and its flag values.
 type CheckOptions struct {
-	Factory *cmdutil.Factory
+	Printer     func() (*output.Printer, error)
+	Validations func(context.Context) (*validations.Service, error)
+	IO          *iostreams.IOStreams
+	// Quiet is the global -q: no report on stderr, no spinner.
+	Quiet bool
+
 	ID      string
 	Wait    bool
-	Timeout string
+	Timeout time.Duration
 }
 
 // NewCmdCheck builds `certctl validate check`.
 func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Command {
-	opts := &CheckOptions{Factory: f}
+	opts := &CheckOptions{Printer: f.Printer, Validations: f.Validations, IO: f.IO}
+	var timeout string
 	cmd := &cobra.Command{
 		Use:   "check ARN [--wait [--timeout D]]",
 		Short: "Run the DNS or HTTP checks of a certificate now",
@@ -74,12 +87,14 @@ terminal status (exit 5), or --timeout passes (exit 8).` + cmdutil.ExitStatus(0,
 		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := ParseTimeout(opts.Timeout); err != nil {
+			var err error
+			if opts.Timeout, err = ParseTimeout(timeout); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("timeout") && !opts.Wait {
 				return usageErr("--timeout goes with --wait")
 			}
+			opts.Quiet = f.Globals.Quiet
 			if runF != nil {
 				return runF(opts)
 			}
@@ -87,71 +102,52 @@ terminal status (exit 5), or --timeout passes (exit 8).` + cmdutil.ExitStatus(0,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "check again until the certificate is issued or fails")
-	cmd.Flags().StringVar(&opts.Timeout, "timeout", "10m", "how long --wait waits")
+	cmd.Flags().StringVar(&timeout, "timeout", "10m", "how long --wait waits")
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	return cmd
 }
 
 func runCheck(ctx context.Context, o *CheckOptions) error {
-	e, err := o.Factory.OpenEnv(ctx)
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	id, err := resolveID(ctx, e, o.ID)
+	svc, err := o.Validations(ctx)
 	if err != nil {
 		return err
 	}
-	svc := NewService(e)
-	var out *validation.Outcome
-	var waitErr error
+	copts := validations.CheckOptions{Wait: o.Wait, Timeout: o.Timeout}
+	var sp *spinner
 	if o.Wait {
-		timeout, _ := ParseTimeout(o.Timeout)
-		out, waitErr = Wait(ctx, e, svc, id, timeout)
-		if out == nil {
-			return waitErr
-		}
-		if waitErr == nil {
-			waitErr = TerminalError(out.Certificate)
-		}
-	} else {
-		em := e.Emitter()
-		if out, err = svc.Advance(ctx, id, em); err != nil {
-			return cmdutil.VaultError(err)
-		}
-		e.Deliver(ctx, em)
+		sp = startSpinner(o.IO.ErrOut, o.IO.IsStderrTTY() && !o.Quiet)
+		copts.Progress = sp.set
 	}
-	report(e, out)
-	if err := printCertificate(e, out.Certificate); err != nil {
+	res, checkErr := svc.Check(ctx, o.ID, copts)
+	if sp != nil {
+		sp.stop()
+	}
+	if res == nil {
+		return checkErr
+	}
+	if !o.Quiet {
+		report(o.IO.ErrOut, res)
+	}
+	if err := printCertificate(p, res.Certificate); err != nil {
 		return err
 	}
-	return waitErr
+	return checkErr
 }
 
-func resolveID(ctx context.Context, e *cmdutil.Env, arg string) (string, error) {
-	var id string
-	err := e.V.Store.View(ctx, func(tx localstore.Tx) error {
-		var err error
-		id, err = inventory.ResolveCertificate(tx, arg)
-		return err
-	})
-	return id, cmdutil.VaultError(err)
-}
-
-// report writes each name's status (and why it is not validated) to stderr.
-func report(e *cmdutil.Env, out *validation.Outcome) {
-	if e.F.Globals.Quiet {
-		return
-	}
-	w := e.F.IO.ErrOut
-	if len(out.Checks) == 0 {
-		c := out.Certificate
-		if c.Status != inventory.StatusPendingValidation {
-			fmt.Fprintf(w, "certificate %s is %s\n", c.ID, c.Status)
+// report writes each name's status (and why it is not validated) to w.
+func report(w io.Writer, res *validations.CheckResult) {
+	if len(res.Checks) == 0 {
+		if res.Status != inventory.StatusPendingValidation {
+			fmt.Fprintf(w, "certificate %s is %s\n", res.ID, res.Status)
 		}
 		return
 	}
-	for _, ch := range out.Checks {
+	for _, ch := range res.Checks {
 		line := output.Sanitize(ch.DomainName) + "\t" + ch.Status
 		if ch.Detail != "" {
 			line += "\t" + output.Sanitize(ch.Detail)
@@ -160,10 +156,9 @@ func report(e *cmdutil.Env, out *validation.Outcome) {
 	}
 }
 
-func printCertificate(e *cmdutil.Env, c *localstore.Certificate) error {
-	inventory.AsOf(c, e.F.Now())
-	d := inventory.NewDetail(e.Names, c, nil)
-	return e.P.Print(Output{Certificate: d}, detailView(d))
+// printCertificate prints a certificate as describe does.
+func printCertificate(p *output.Printer, d inventory.Detail) error {
+	return p.Print(Output{Certificate: d}, detailView(d))
 }
 
 func detailView(d inventory.Detail) output.View {

@@ -23,6 +23,7 @@ import (
 	"github.com/certctl/certctl/pkg/commands/validate"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/service/validations"
 	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
@@ -276,9 +277,9 @@ func TestValidationRecordFormats(t *testing.T) {
 }
 
 func TestWaitTimesOut(t *testing.T) {
-	old := validate.PollInterval
-	validate.PollInterval = 100 * time.Millisecond
-	t.Cleanup(func() { validate.PollInterval = old })
+	old := validations.PollInterval
+	validations.PollInterval = 100 * time.Millisecond
+	t.Cleanup(func() { validations.PollInterval = old })
 	e := newEnv(t)
 	r := e.run("request", "--domain-name", "slow.example.test", "--wait", "--timeout", "1s")
 	if r.code != errs.ExitTimeout || !strings.Contains(r.out, "arn:certctl:acm:") {
@@ -520,5 +521,44 @@ func TestHTTPValidation(t *testing.T) {
 	r = e.run("validate", "check", wrong)
 	if r.code != 0 || parseDetail(t, r.out).Certificate.Status != "PENDING_VALIDATION" || !strings.Contains(r.err, "does not match") {
 		t.Errorf("mismatched content: %d %s %s", r.code, r.out, r.err)
+	}
+}
+
+// TestResendValidationDomainNotSaved (issue 9): resend-validation-email
+// --validation-domain V mails V's addresses for that message only; as in
+// ACM, V is not saved: describe still shows the name's own validation
+// domain and addresses, and the new code approves the name.
+func TestResendValidationDomainNotSaved(t *testing.T) {
+	e := newEnv(t)
+	arn := e.request("--domain-name", "www.keep.example.test", "--validation-method", "EMAIL")
+	dv := e.describe(arn).Certificate.DomainValidationOptions[0]
+	if dv.ValidationDomain != "www.keep.example.test" || len(dv.ValidationEmails) != 5 {
+		t.Fatalf("before: %+v", dv)
+	}
+	var rs validate.ResendOutput
+	if err := json.Unmarshal([]byte(e.ok("resend-validation-email", arn, "--domain", "www.keep.example.test", "--validation-domain", "example.test")), &rs); err != nil {
+		t.Fatal(err)
+	}
+	if rs.ValidationDomain != "example.test" || len(rs.ValidationEmails) != 5 || rs.ValidationEmails[0] != "admin@example.test" {
+		t.Fatalf("resend output %+v", rs)
+	}
+	after := e.describe(arn).Certificate.DomainValidationOptions[0]
+	if after.ValidationDomain != dv.ValidationDomain || strings.Join(after.ValidationEmails, ",") != strings.Join(dv.ValidationEmails, ",") {
+		t.Fatalf("the validation domain was saved: before %+v, after %+v", dv, after)
+	}
+	// The message went to example.test's addresses, and its code works.
+	var code string
+	files, _ := filepath.Glob(filepath.Join(e.vars["CERTCTL_VAULT"], "outbox", "*.eml"))
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		if m := codeRe.FindStringSubmatch(string(b)); m != nil && strings.Contains(string(b), "To: admin@example.test") {
+			code = m[1]
+		}
+	}
+	if code == "" {
+		t.Fatalf("no message to admin@example.test among %d", len(files))
+	}
+	if s := parseDetail(t, e.ok("validate", "approve", "--code", code)).Certificate.Status; s != "ISSUED" {
+		t.Fatalf("approved with the resent code: %s", s)
 	}
 }

@@ -1,20 +1,385 @@
-// Package renewals is managed renewal's service: the due pass (`renew --due`), renewing one certificate, and deploy targets.
+// Package renewals is managed renewal's service: the due pass (`renew
+// --due`), renewing one certificate (`renew ARN`), and deploy targets
+// (`deploy`, and the redeployment after every renewal). The rules are
+// pkg/renewal's, pkg/deploy's and pkg/validation's; this package owns the
+// transactions, each a recorded change (service.Core.Change):
+//
+//	RenewCertificate             a renewal (or the start of its revalidation); a failed one is a FAILURE
+//	RecordRenewalFailure         RenewalSummary FAILED after a failed renewal, with its event
+//	ExpireCertificate            the move of an expired certificate to EXPIRED
+//	NotifyApproachingExpiration  the day's Certificate Approaching Expiration event
+//	DeployCertificate            a deploy target installed and recorded (deploy, redeployment)
+//	CheckDomainValidation        pending validations advanced by the pass (the validations service)
+//
+// The due pass records its changes as made by the scheduler (Scheduler).
 package renewals
 
 import (
+	"context"
+	"crypto"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/validations"
+	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/validation"
 )
 
 // Settings are the configuration the service acts on.
-type Settings struct{}
+type Settings struct {
+	// Window and EmailWindow are renewal.window and renewal.email_window.
+	Window, EmailWindow time.Duration
+	// Validity is the lifetime of renewed certificates
+	// (certificate_validity).
+	Validity time.Duration
+	// Validations are the settings of domain validation: revalidation at
+	// renewal and approval mail.
+	Validations validations.Settings
+}
 
-// Service is the renewals service.
+// Service renews and deploys certificates.
 type Service struct {
-	core *service.Core
-	set  Settings
+	core        *service.Core
+	set         Settings
+	validations *validations.Service
+	renewer     *renewal.Renewer
 }
 
 // New returns the service over core.
 func New(core *service.Core, set Settings) *Service {
-	return &Service{core: core, set: set}
+	return &Service{core: core, set: set,
+		validations: validations.New(core, set.Validations),
+		renewer:     &renewal.Renewer{Vault: core.Vault, Authority: core.Authority, Validity: set.Validity, Now: core.Now},
+	}
+}
+
+// Scheduler is who the due pass records its changes as made by.
+func Scheduler() audit.Actor {
+	return audit.Actor{Type: audit.ActorScheduler, ID: "renew --due", Host: service.Hostname()}
+}
+
+// Result is one certificate's outcome.
+type Result struct {
+	CertificateArn string `json:"CertificateArn"`
+	DomainName     string `json:"DomainName,omitempty"`
+	// Outcome is one of RENEWED NOT_DUE INELIGIBLE FAILED
+	// PENDING_VALIDATION (renewal.Renewed …).
+	Outcome string `json:"Outcome"`
+	Reason  string `json:"Reason"`
+	// Deployed reports that this run installed the certificate to a
+	// deploy target, or tried to.
+	Deployed bool `json:"-"`
+}
+
+// Report is the outcome of a renewal run.
+type Report struct {
+	Results []Result
+	// DeployFailed reports that installing to a deploy target failed.
+	DeployFailed bool
+}
+
+// Err is the error of a run in which a renewal or a deployment failed
+// (exit 7), or nil.
+func (r *Report) Err() error {
+	failed := r.DeployFailed
+	for _, res := range r.Results {
+		failed = failed || res.Outcome == renewal.Failed
+	}
+	if failed {
+		return &errs.Error{Exit: errs.ExitPartial, Msg: "some renewals or deployments failed (see the results)"}
+	}
+	return nil
+}
+
+// DueOptions are the inputs of the due pass.
+type DueOptions struct {
+	DryRun bool
+	// Within, when set, replaces the renewal windows (uncapped) for this
+	// run.
+	Within time.Duration
+}
+
+// RenewDue is the cron pass, recorded as made by the scheduler: for every
+// certificate it advances a pending validation (checks, 72-hour timeout,
+// issuance), moves an expired certificate to EXPIRED, emits the day's
+// Approaching Expiration event, and renews an eligible certificate inside
+// its window, each in a change of its own; then it installs the current
+// version to every deploy target that does not hold it yet and runs their
+// commands. A dry run changes nothing and reports what would happen.
+func (s *Service) RenewDue(ctx context.Context, o DueOptions) (*Report, error) {
+	return New(s.core.As(Scheduler()), s.set).due(ctx, o)
+}
+
+func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
+	policy := renewal.Policy{Window: s.set.Window, EmailWindow: s.set.EmailWindow, Within: o.Within}
+	var certs []*localstore.Certificate
+	var acct renewal.AccountConfig
+	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		if acct, err = renewal.GetAccountConfig(tx); err != nil {
+			return err
+		}
+		// Every origin: ACME certificates are not renewed here, but they
+		// expire and get expiry events like the others.
+		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins, SortBy: "NOT_AFTER"})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	rep := &Report{Results: make([]Result, 0, len(certs))}
+	for _, snap := range certs {
+		if ctx.Err() != nil {
+			return nil, service.MapError(ctx.Err())
+		}
+		c, err := s.validations.AdvancePending(ctx, snap, o.DryRun)
+		if err != nil {
+			return nil, err
+		}
+		now := s.core.Now()
+		res := Result{CertificateArn: s.core.Names.CertificateARN(c.ID), DomainName: c.DomainName}
+		if o.DryRun {
+			res.Outcome, res.Reason = classify(policy, c, now)
+			if res.Outcome == "" {
+				res.Outcome, res.Reason = dryRevalidate(c)
+			}
+			if res.Outcome == "" {
+				res.Outcome, res.Reason = renewal.Renewed, "dry run: would renew"
+			}
+			rep.Results = append(rep.Results, res)
+			continue
+		}
+		if renewal.HousekeepingDue(c, acct.DaysBeforeExpiry, now) {
+			if c, err = s.housekeep(ctx, c.ID, acct.DaysBeforeExpiry, now); err != nil {
+				return nil, err
+			}
+		}
+		if res.Outcome, res.Reason = classify(policy, c, now); res.Outcome == "" {
+			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil {
+				return nil, err
+			}
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	if !o.DryRun {
+		if err := s.redeploy(ctx, rep, true); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// Renew renews the certificate named by ref (ARN, UUID or prefix) now,
+// whatever its window, and redeploys it (`renew ARN`). An ineligible
+// certificate is refused (exit 5). An EMAIL-validated one first needs its
+// names approved again: the first call starts that (PENDING_VALIDATION).
+func (s *Service) Renew(ctx context.Context, ref string) (*Report, error) {
+	var snap *localstore.Certificate
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		id, err := inventory.ResolveCertificate(tx, ref)
+		if err != nil {
+			return err
+		}
+		snap, err = tx.GetCertificate(id)
+		return err
+	})
+	if err != nil && !ruleFailure(err) {
+		return nil, err
+	}
+	// A refusal found now is met again, and recorded, in the change.
+	res, err := s.renew(ctx, ref, snap, attempt{}, s.core.Now())
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Results: []Result{res}}
+	if err := s.redeploy(ctx, rep, false); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// classify returns the outcome of c in the due pass when it is not to be
+// renewed now, or "" when it is eligible and due.
+func classify(p renewal.Policy, c *localstore.Certificate, t time.Time) (string, string) {
+	if c.Status == inventory.StatusPendingValidation {
+		return renewal.PendingValidation, "waiting for domain validation"
+	}
+	if ok, why := renewal.Eligible(c, t); !ok {
+		return renewal.Ineligible, why
+	}
+	if !p.Due(c, t) {
+		return renewal.NotDue, "due " + timeutil.RFC3339(c.NotAfter.Add(-p.WindowFor(c)))
+	}
+	return "", ""
+}
+
+// attempt is how a renewal is made: by the due pass (a certificate no
+// longer due is reported, and a failed renewal recorded on the
+// certificate), or for `renew ARN` (an ineligible certificate is refused,
+// and a failure returned).
+type attempt struct {
+	due    bool
+	policy renewal.Policy
+}
+
+// renew makes the renewal of the certificate named by ref at now one
+// change, RenewCertificate, that checks it again in its transaction; snap
+// is the certificate as read before (nil when it was not found), from
+// which the work that must not hold the write lock is done first: the new
+// key, and the DNS records checked again. A change that finds nothing to do
+// (renewed meanwhile, still waiting for approvals) records nothing.
+func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certificate, a attempt, now time.Time) (Result, error) {
+	var pre precheck
+	var key crypto.Signer
+	if snap != nil && a.renewable(snap, now) {
+		var err error
+		if pre, err = s.recheck(ctx, snap); err != nil {
+			return Result{}, service.MapError(err)
+		}
+		if !awaitingApproval(snap) {
+			if key, err = renewal.NewKey(snap); err != nil {
+				return Result{}, service.MapError(err)
+			}
+		}
+	}
+	var res Result
+	var msgs []validation.Message
+	var renewErr error
+	_, err := s.core.ChangeIf(ctx, "RenewCertificate", func(op *service.Op) error {
+		res, msgs, renewErr = Result{}, nil, nil
+		id, err := inventory.ResolveCertificate(op.Tx, ref)
+		if err != nil {
+			op.Param("CertificateArn", ref)
+			return err
+		}
+		res.CertificateArn = s.core.Names.CertificateARN(id)
+		op.Resource(res.CertificateArn)
+		c, err := op.Tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		before, err := storedForm(c)
+		if err != nil {
+			return err
+		}
+		res.DomainName = c.DomainName
+		if a.due {
+			if res.Outcome, res.Reason = classify(a.policy, c, now); res.Outcome != "" {
+				return service.ErrUnchanged
+			}
+		} else if ok, why := renewal.Eligible(c, now); !ok {
+			return errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
+		}
+		if res.Outcome, res.Reason, msgs, err = s.revalidate(op.Tx, c, pre, now, op.Events); err != nil {
+			return err
+		}
+		if res.Outcome != "" {
+			after, err := storedForm(c)
+			if err != nil {
+				return err
+			}
+			if after == before && len(msgs) == 0 && len(op.Events.Pending) == 0 {
+				return service.ErrUnchanged
+			}
+			return nil
+		}
+		if key == nil { // became due, or was approved, since the snapshot
+			if key, err = renewal.NewKey(c); err != nil {
+				return err
+			}
+		}
+		if renewErr = s.renewer.Renew(op.Tx, c, key, op.Events); renewErr != nil {
+			return renewErr
+		}
+		res.Outcome = renewal.Renewed
+		return nil
+	})
+	switch {
+	case err != nil && renewErr != nil && a.due:
+		res.Outcome, res.Reason = renewal.Failed, renewErr.Error()
+		s.recordFailure(ctx, idOf(res.CertificateArn), renewal.FailureReason(renewErr))
+		return res, nil
+	case err != nil:
+		return Result{}, err
+	}
+	if err := s.sendApprovals(ctx, idOf(res.CertificateArn), msgs); err != nil {
+		if !a.due {
+			return Result{}, err
+		}
+		res.Outcome, res.Reason = renewal.Failed, err.Error()
+	}
+	return res, nil
+}
+
+// renewable reports whether c, as read before the change, is to be
+// renewed (so that the work outside the transaction is worth doing).
+func (a attempt) renewable(c *localstore.Certificate, now time.Time) bool {
+	if a.due {
+		out, _ := classify(a.policy, c, now)
+		return out == ""
+	}
+	ok, _ := renewal.Eligible(c, now)
+	return ok
+}
+
+// recordFailure records a failed renewal on the certificate: RenewalSummary
+// FAILED with ACM's reason code, and a Renewal Action Required event. The
+// renewal already failed: a failure to record it is not reported over it.
+func (s *Service) recordFailure(ctx context.Context, id, reason string) {
+	_ = s.core.Change(ctx, "RecordRenewalFailure", func(op *service.Op) error {
+		op.Resource(s.core.Names.CertificateARN(id))
+		op.Param("RenewalStatusReason", reason)
+		c, err := op.Tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		return renewal.RecordFailure(op.Tx, c, reason, op.Now, op.Events)
+	})
+}
+
+// housekeep moves certificate id to EXPIRED, or emits its Approaching
+// Expiration event of the day, as one change (ExpireCertificate or
+// NotifyApproachingExpiration), and returns the certificate as it is now.
+func (s *Service) housekeep(ctx context.Context, id string, daysBefore int, now time.Time) (*localstore.Certificate, error) {
+	var c *localstore.Certificate
+	_, err := s.core.ChangeIf(ctx, "ExpireCertificate", func(op *service.Op) error {
+		op.Resource(s.core.Names.CertificateARN(id))
+		var err error
+		if c, err = op.Tx.GetCertificate(id); err != nil {
+			return err
+		}
+		changed, err := renewal.Housekeep(op.Tx, c, daysBefore, now, op.Events)
+		switch {
+		case err != nil:
+			return err
+		case !changed:
+			return service.ErrUnchanged
+		case c.Status != inventory.StatusExpired:
+			op.Rename("NotifyApproachingExpiration")
+			op.Param("DaysBeforeExpiry", daysBefore)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// idOf is the certificate ID at the end of an ARN.
+func idOf(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// ruleFailure reports whether err is a refusal by a rule (exit 3, 4 or 5)
+// rather than a failure of the vault.
+func ruleFailure(err error) bool {
+	switch errs.ExitCodeOf(err) {
+	case errs.ExitNotFound, errs.ExitInvalid, errs.ExitRefused:
+		return true
+	}
+	return false
 }

@@ -2,7 +2,12 @@
 // certificates (SPEC section 4): advancing pending validations (checks,
 // the 72-hour timeout, issuance), email approval, resending approval mail
 // and waiting for a certificate to leave PENDING_VALIDATION. The rules
-// themselves are pkg/validation's; this package owns the transactions.
+// themselves are pkg/validation's; this package owns the transactions, each
+// a recorded change (service.Core.Change):
+//
+//	CheckDomainValidation    checks that changed a name's status, the 72-hour timeout, the issuance
+//	ApproveDomainValidation  an approval code used (the code is never recorded)
+//	ResendValidationEmail    a new approval code sent
 package validations
 
 import (
@@ -14,7 +19,6 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -97,26 +101,58 @@ func (s *Service) Send(ctx context.Context, msgs []validation.Message) error {
 	return s.rules.Send(ctx, msgs)
 }
 
-// Advance checks the pending names of certificate id now and records what
-// it found (see validation.Service.Advance).
+// Advance checks the pending names of certificate id now — the network
+// checks outside any transaction — and records what it found as one
+// change, CheckDomainValidation, when it changed anything (a name's status,
+// the 72-hour timeout, a CAA failure, the issuance). A certificate that is
+// not pending validation is returned as it is.
 func (s *Service) Advance(ctx context.Context, id string) (*validation.Outcome, error) {
-	em := &events.Emitter{Region: s.core.Names.Region, Account: s.core.Names.Account, Now: s.core.Now}
-	out, err := s.rules.Advance(ctx, id, em)
+	var c *localstore.Certificate
+	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		c, err = tx.GetCertificate(id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if !validation.Pending(c) {
+		return &validation.Outcome{Certificate: c}, nil
+	}
+	checked, err := s.rules.CheckPending(ctx, c)
 	if err != nil {
 		return nil, service.MapError(err)
 	}
-	s.core.Deliver(ctx, em.Pending)
+	var out *validation.Outcome
+	_, err = s.core.ChangeIf(ctx, "CheckDomainValidation", func(op *service.Op) error {
+		op.Resource(s.core.Names.CertificateARN(id))
+		o, changed, err := s.rules.ApplyChecks(op.Tx, id, checked, op.Events)
+		if err != nil {
+			return err
+		}
+		out = o
+		if !changed {
+			return service.ErrUnchanged
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
 // AdvancePending advances snap when it is a pending ISSUED-type
-// certificate (the `renew --due` pass). A dry run changes nothing.
-func (s *Service) AdvancePending(ctx context.Context, snap *localstore.Certificate, dryRun bool) error {
-	if dryRun || snap.Status != inventory.StatusPendingValidation || snap.Type != inventory.TypeIssued {
-		return nil
+// certificate (the `renew --due` pass: checks, 72-hour timeout, issuance)
+// and returns the certificate as it is now. A dry run changes nothing.
+func (s *Service) AdvancePending(ctx context.Context, snap *localstore.Certificate, dryRun bool) (*localstore.Certificate, error) {
+	if dryRun || !validation.Pending(snap) {
+		return snap, nil
 	}
-	_, err := s.Advance(ctx, snap.ID)
-	return err
+	out, err := s.Advance(ctx, snap.ID)
+	if err != nil {
+		return nil, err
+	}
+	return out.Certificate, nil
 }
 
 // PollInterval is how often Wait checks again.

@@ -1,11 +1,13 @@
-package renew
+package renewals
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -48,11 +50,11 @@ func awaitingApproval(c *localstore.Certificate) bool {
 
 // recheck runs the DNS checks of c when its renewal needs them (network:
 // outside any transaction).
-func (r *runner) recheck(ctx context.Context, c *localstore.Certificate) (precheck, error) {
+func (s *Service) recheck(ctx context.Context, c *localstore.Certificate) (precheck, error) {
 	if !needsDNSRecheck(c) {
 		return precheck{}, nil
 	}
-	checks, err := r.svc.RecheckDNS(ctx, c)
+	checks, err := s.validations.Rules().RecheckDNS(ctx, c)
 	if err != nil {
 		return precheck{}, err
 	}
@@ -63,7 +65,7 @@ func (r *runner) recheck(ctx context.Context, c *localstore.Certificate) (preche
 // due — may be renewed now. It returns "" to renew, or the outcome and
 // reason to report, with the approval messages to send once the
 // transaction has committed.
-func (r *runner) revalidate(tx localstore.Tx, c *localstore.Certificate, pre precheck, now time.Time, em *events.Emitter) (string, string, []validation.Message, error) {
+func (s *Service) revalidate(tx localstore.Tx, c *localstore.Certificate, pre precheck, now time.Time, em *events.Emitter) (string, string, []validation.Message, error) {
 	if c.Type != inventory.TypeIssued {
 		return "", "", nil, nil
 	}
@@ -76,7 +78,7 @@ func (r *runner) revalidate(tx localstore.Tx, c *localstore.Certificate, pre pre
 			return renewal.PendingValidation, "renewal waits for the approval of " + strings.Join(validation.PendingNames(c), ", ") +
 				" (resend-validation-email sends a new code)", nil, nil
 		}
-		msgs, err := r.svc.StartEmailRenewal(tx, c, now)
+		msgs, err := s.validations.Rules().StartEmailRenewal(tx, c, now)
 		if err != nil {
 			return "", "", nil, err
 		}
@@ -117,23 +119,21 @@ func dryRevalidate(c *localstore.Certificate) (string, string) {
 
 // sendApprovals mails msgs; when that fails the renewal is recorded as
 // FAILED, so that the next pass starts it again with new codes.
-func (r *runner) sendApprovals(ctx context.Context, id string, msgs []validation.Message) error {
+func (s *Service) sendApprovals(ctx context.Context, id string, msgs []validation.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	sendErr := r.svc.Send(ctx, msgs)
+	sendErr := s.validations.Send(ctx, msgs)
 	if sendErr == nil {
 		return nil
 	}
-	em := r.e.Emitter()
-	_ = r.e.V.Store.Update(ctx, func(tx localstore.Tx) error {
-		em.Pending = nil
-		c, err := tx.GetCertificate(id)
-		if err != nil {
-			return err
-		}
-		return renewal.RecordFailure(tx, c, "OTHER", r.renewer.Now(), em)
-	})
-	r.e.Deliver(ctx, em)
-	return fmt.Errorf("approval email not sent: %w", sendErr)
+	s.recordFailure(ctx, id, "OTHER")
+	return &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("approval email not sent: %w", sendErr)}
+}
+
+// storedForm is c as the store keeps it, to tell whether a change changed
+// it.
+func storedForm(c *localstore.Certificate) (string, error) {
+	b, err := json.Marshal(c)
+	return string(b), err
 }

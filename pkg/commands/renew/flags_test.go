@@ -1,0 +1,67 @@
+package renew
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/flagtest"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/service/renewals"
+)
+
+func TestRenewFlags(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdRenew, "3f2a1b9c")
+	if err != nil || o.ID != "3f2a1b9c" || o.Due || o.DryRun || o.Within != 0 {
+		t.Fatalf("renew ARN: %+v, %v", o, err)
+	}
+	o, err = flagtest.Parse(t, NewCmdRenew, "--certificate-arn", "arn:certctl:acm:local:000000000000:certificate/x")
+	if err != nil || o.ID != "arn:certctl:acm:local:000000000000:certificate/x" {
+		t.Fatalf("--certificate-arn alias: %+v, %v", o, err)
+	}
+	o, err = flagtest.Parse(t, NewCmdRenew, "--due", "--dry-run", "--within", "40d")
+	if err != nil || !o.Due || !o.DryRun || o.Within != 40*24*time.Hour || o.ID != "" {
+		t.Fatalf("renew --due --dry-run --within 40d: %+v, %v", o, err)
+	}
+	if o.Printer == nil || o.Renewals == nil || o.IO == nil {
+		t.Fatalf("dependencies not set: %+v", o)
+	}
+	for _, args := range [][]string{
+		{},                        // neither ARN nor --due
+		{"--due", "3f2a1b9c"},     // both
+		{"a", "b"},                // two ARNs
+		{"3f2a1b9c", "--dry-run"}, // --dry-run without --due
+		{"3f2a1b9c", "--within", "40d"},
+		{"--due", "--within", "soon"},
+		{"--due", "--within", "0d"},
+		{"3f2a1b9c", "--certificate-arn", "3f2a1b9c"},
+	} {
+		if _, err := flagtest.Parse(t, NewCmdRenew, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
+			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
+		}
+	}
+}
+
+// TestNoteworthy: -q keeps what happened or needs the operator — renewed,
+// failed, pending validation, and any certificate whose deploy targets were
+// installed (or failed to be) in this run — and drops the rest.
+func TestNoteworthy(t *testing.T) {
+	in := []renewals.Result{
+		{CertificateArn: "renewed", Outcome: "RENEWED"},
+		{CertificateArn: "not-due", Outcome: "NOT_DUE"},
+		{CertificateArn: "redeployed", Outcome: "NOT_DUE", Deployed: true},
+		{CertificateArn: "ineligible", Outcome: "INELIGIBLE"},
+		{CertificateArn: "failed", Outcome: "FAILED"},
+		{CertificateArn: "pending", Outcome: "PENDING_VALIDATION"},
+	}
+	var got []string
+	for _, r := range noteworthy(in) {
+		got = append(got, r.CertificateArn)
+	}
+	if strings.Join(got, " ") != "renewed redeployed failed pending" {
+		t.Fatalf("noteworthy: %v", got)
+	}
+	if out := noteworthy(nil); out == nil || len(out) != 0 {
+		t.Fatalf("noteworthy(nil) = %#v, want an empty list", out)
+	}
+}

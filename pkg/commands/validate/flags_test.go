@@ -1,0 +1,80 @@
+package validate
+
+import (
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/flagtest"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+func wantUsage[O any](t *testing.T, name string, parse func(...string) (*O, error), cases [][]string) {
+	t.Helper()
+	for _, args := range cases {
+		if _, err := parse(args...); errs.ExitCodeOf(err) != errs.ExitUsage {
+			t.Errorf("%s %q: exit %d (%v), want 2", name, args, errs.ExitCodeOf(err), err)
+		}
+	}
+}
+
+func TestCheckFlags(t *testing.T) {
+	parse := func(args ...string) (*CheckOptions, error) { return flagtest.Parse(t, NewCmdCheck, args...) }
+	o, err := parse("3f2a1b9c")
+	if err != nil || o.ID != "3f2a1b9c" || o.Wait || o.Timeout != 10*time.Minute {
+		t.Fatalf("check ARN: %+v, %v", o, err)
+	}
+	if o.Printer == nil || o.Validations == nil || o.IO == nil {
+		t.Fatalf("dependencies not set: %+v", o)
+	}
+	o, err = parse("--certificate-arn", "3f2a1b9c", "--wait", "--timeout", "30s")
+	if err != nil || o.ID != "3f2a1b9c" || !o.Wait || o.Timeout != 30*time.Second {
+		t.Fatalf("check --wait --timeout 30s: %+v, %v", o, err)
+	}
+	wantUsage(t, "check", parse, [][]string{
+		{},
+		{"3f2a1b9c", "--timeout", "30s"}, // --timeout without --wait
+		{"3f2a1b9c", "--wait", "--timeout", "soon"},
+		{"3f2a1b9c", "--wait", "--timeout", "0s"},
+		{"a", "b"},
+	})
+}
+
+func TestApproveFlags(t *testing.T) {
+	parse := func(args ...string) (*ApproveOptions, error) { return flagtest.Parse(t, NewCmdApprove, args...) }
+	o, err := parse("--code", "7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z")
+	if err != nil || o.Code != "7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z" || o.Printer == nil || o.Validations == nil || o.IO == nil {
+		t.Fatalf("approve --code: %+v, %v", o, err)
+	}
+	wantUsage(t, "approve", parse, [][]string{{}, {"7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z"}, {"--code", "X", "extra"}})
+}
+
+func TestServeHTTPFlags(t *testing.T) {
+	parse := func(args ...string) (*ServeOptions, error) { return flagtest.Parse(t, NewCmdServeHTTP, args...) }
+	o, err := parse()
+	if err != nil || o.Listen != "127.0.0.1:8080" || o.Validations == nil || o.IO == nil {
+		t.Fatalf("serve-http: %+v, %v", o, err)
+	}
+	if o, err = parse("--listen", "0.0.0.0:8081"); err != nil || o.Listen != "0.0.0.0:8081" {
+		t.Fatalf("--listen: %+v, %v", o, err)
+	}
+	wantUsage(t, "serve-http", parse, [][]string{{"--listen", "8080"}, {"--listen", "nohost"}, {"extra"}})
+}
+
+func TestResendFlags(t *testing.T) {
+	parse := func(args ...string) (*ResendOptions, error) {
+		return flagtest.Parse(t, NewCmdResendValidationEmail, args...)
+	}
+	o, err := parse("3f2a1b9c", "--domain", "www.shop.example.com", "--validation-domain", "example.com")
+	if err != nil || o.ID != "3f2a1b9c" || o.Domain != "www.shop.example.com" || o.ValidationDomain != "example.com" ||
+		o.Printer == nil || o.Validations == nil || o.IO == nil {
+		t.Fatalf("resend: %+v, %v", o, err)
+	}
+	if o, err = parse("--certificate-arn", "3f2a1b9c", "--domain", "a.test", "--validation-domain", "a.test"); err != nil || o.ID != "3f2a1b9c" {
+		t.Fatalf("--certificate-arn alias: %+v, %v", o, err)
+	}
+	wantUsage(t, "resend-validation-email", parse, [][]string{
+		{"3f2a1b9c", "--domain", "a.test"},
+		{"3f2a1b9c", "--validation-domain", "a.test"},
+		{"--domain", "a.test", "--validation-domain", "a.test"},
+	})
+}

@@ -1,0 +1,268 @@
+package renewals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/certctl/certctl/pkg/deploy"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// DeployResult is a certificate after a deploy.
+type DeployResult struct {
+	CertificateArn string
+	// InUseBy are the certificate's deploy targets.
+	InUseBy []string
+}
+
+// Deploy installs the current version of the certificate named by ref into
+// t's files and runs t's command, then records t as one change,
+// DeployCertificate (the certificate is in use from then on, and every
+// renewal redeploys it). A target whose command failed is recorded all the
+// same, as not yet done, so that the next `renew --due` retries it; the
+// failure is returned (exit 1). A certificate that is not ISSUED, or whose
+// key an ACME client holds, is refused (exit 5), and so recorded.
+func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*DeployResult, error) {
+	var id string
+	var m deploy.Material
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		if id, err = inventory.ResolveCertificate(tx, ref); err != nil {
+			return err
+		}
+		c, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		if err := checkDeployable(c); err != nil {
+			return err
+		}
+		m, err = s.material(tx, id)
+		return err
+	})
+	if err != nil {
+		if ruleFailure(err) {
+			return nil, s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
+				targetParams(op, t)
+				if id == "" {
+					op.Param("CertificateArn", ref)
+				} else {
+					op.Resource(s.core.Names.CertificateARN(id))
+				}
+				return err
+			})
+		}
+		return nil, err
+	}
+	installErr := deploy.Install(ctx, t, m)
+	var hookErr *deploy.HookError
+	if installErr != nil && !errors.As(installErr, &hookErr) {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Err: installErr}
+	}
+	t.Version, t.LastError = m.Version, ""
+	if installErr != nil {
+		// Recorded as not yet done: the next `renew --due` retries it.
+		t.Version, t.LastError = 0, installErr.Error()
+	}
+	var labels []string
+	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
+		targetParams(op, t)
+		op.Resource(m.CertificateARN)
+		c, err := op.Tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		if labels, err = deploy.AddTarget(op.Tx, id, t, op.Now); err != nil {
+			return err
+		}
+		c.InUseBy = labels
+		c.UpdatedAt = op.Now
+		inventory.UpdateEligibility(c, op.Now)
+		return op.Tx.PutCertificate(c)
+	}); err != nil {
+		return nil, err
+	}
+	if installErr != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but %w", installErr)}
+	}
+	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels}, nil
+}
+
+// targetParams records the request parameters of a deploy: the paths, and
+// whether a command is set (the command itself may hold anything).
+func targetParams(op *service.Op, t deploy.Target) {
+	for k, v := range targetFields(t) {
+		op.Param(k, v)
+	}
+}
+
+func targetFields(t deploy.Target) map[string]any {
+	m := map[string]any{"CertFile": t.CertFile, "KeyFile": t.KeyFile, "Exec": t.Exec != ""}
+	if t.ChainFile != "" {
+		m["ChainFile"] = t.ChainFile
+	}
+	if t.FullchainFile != "" {
+		m["FullchainFile"] = t.FullchainFile
+	}
+	return m
+}
+
+func checkDeployable(c *localstore.Certificate) error {
+	switch {
+	case c.KeyPairOrigin == inventory.OriginACME:
+		return errs.Refusedf("certificate %s belongs to an ACME client, which holds its key", c.ID)
+	case c.Status != inventory.StatusIssued:
+		return errs.Refusedf("certificate %s is %s, not ISSUED", c.ID, c.Status)
+	}
+	return nil
+}
+
+// material reads the current version of certificate id and its key.
+func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, error) {
+	c, err := tx.GetCertificate(id)
+	if err != nil {
+		return deploy.Material{}, err
+	}
+	ver, err := tx.GetVersion(id, c.Version)
+	if err != nil {
+		return deploy.Material{}, err
+	}
+	if ver.KeyRef == "" {
+		return deploy.Material{}, errs.Refusedf("certificate %s has no key in the vault", id)
+	}
+	key, err := s.core.Vault.OpenKey(tx, ver.KeyRef)
+	if err != nil {
+		return deploy.Material{}, err
+	}
+	return deploy.Material{CertificateARN: s.core.Names.CertificateARN(id), Version: ver.Number,
+		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key}, nil
+}
+
+// redeploy installs the current version to every deploy target that does
+// not hold it yet — those of certificates renewed in this run and, in a
+// due pass, any whose earlier install or command failed (so a failed
+// reload is retried at every pass) — and runs their commands; the attempts
+// on one certificate's targets are one change, DeployCertificate. A failing
+// target is reported (the result's reason, DeployFailed, and a Renewal
+// Action Required event when the failure is new); the renewal stands.
+func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
+	var all map[string][]deploy.Target
+	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		all, err = deploy.AllTargets(tx)
+		return err
+	}); err != nil {
+		return err
+	}
+	for i := range rep.Results {
+		res := &rep.Results[i]
+		renewed := res.Outcome == renewal.Renewed
+		id := idOf(res.CertificateArn)
+		if (!renewed && !due) || len(all[id]) == 0 {
+			continue
+		}
+		var stale []deploy.Target
+		var m deploy.Material
+		err := s.core.Read(ctx, func(tx localstore.Tx) error {
+			c, err := tx.GetCertificate(id)
+			if err != nil {
+				return err
+			}
+			ts, err := deploy.Targets(tx, id)
+			if err != nil {
+				return err
+			}
+			if c.Status != inventory.StatusIssued || c.KeyPairOrigin != inventory.OriginVault {
+				return nil
+			}
+			if stale = deploy.Stale(ts, c.Version); len(stale) == 0 {
+				return nil
+			}
+			m, err = s.material(tx, id)
+			return err
+		})
+		if errors.Is(err, localstore.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if len(stale) == 0 {
+			continue
+		}
+		installErrs := make([]error, len(stale))
+		for j, t := range stale {
+			installErrs[j] = deploy.Install(ctx, t, m)
+		}
+		var fresh []string
+		if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
+			fresh = nil
+			op.Resource(res.CertificateArn)
+			op.Param("Version", m.Version)
+			targets := make([]map[string]any, len(stale))
+			for j, t := range stale {
+				isNew, err := deploy.RecordAttempt(op.Tx, id, t.CertFile, m.Version, installErrs[j], op.Now)
+				if err != nil {
+					return err
+				}
+				if installErrs[j] != nil && (isNew || renewed) {
+					fresh = append(fresh, installErrs[j].Error())
+				}
+				targets[j] = targetFields(t)
+				targets[j]["Installed"] = installErrs[j] == nil
+			}
+			op.Param("Targets", targets)
+			if len(fresh) == 0 {
+				return nil
+			}
+			c, err := op.Tx.GetCertificate(id)
+			if errors.Is(err, localstore.ErrNotFound) {
+				return nil // deleted meanwhile
+			} else if err != nil {
+				return err
+			}
+			d := events.CertificateDetail(c, op.Now)
+			d["RenewalStatus"] = renewal.StatusSuccess
+			d["RenewalStatusReason"] = "OTHER"
+			d["DeploymentErrors"] = fresh
+			return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{res.CertificateArn}, d)
+		}); err != nil {
+			return err
+		}
+		var failures, done []string
+		for j, t := range stale {
+			if installErrs[j] == nil {
+				done = append(done, t.Label())
+			} else {
+				failures = append(failures, installErrs[j].Error())
+			}
+		}
+		res.Deployed = true
+		switch {
+		case len(failures) > 0 && renewed:
+			res.Reason = "renewed, but deployment failed: " + strings.Join(failures, "; ")
+		case len(failures) > 0:
+			res.Reason = joinReason(res.Reason, "deployment failed: "+strings.Join(failures, "; "))
+		case len(done) > 0 && !renewed:
+			res.Reason = joinReason(res.Reason, "redeployed to "+strings.Join(done, ", "))
+		}
+		if len(failures) > 0 {
+			rep.DeployFailed = true
+		}
+	}
+	return nil
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
