@@ -63,6 +63,8 @@ type Record struct {
 	RequestParameters map[string]any `json:"RequestParameters"`
 	// Seq is the record's place in the chain (not part of the stored JSON).
 	Seq int64 `json:"-"`
+	// chainMAC is the record's HMAC once appended (for the witness).
+	chainMAC []byte
 }
 
 // headKey is the meta key of the chain's head.
@@ -170,7 +172,7 @@ func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
 	if err := tx.AppendAudit(localstore.AuditRow{Seq: seq, Time: at, Data: data, MAC: m}); err != nil {
 		return err
 	}
-	r.Seq = seq
+	r.Seq, r.chainMAC = seq, m
 	hd, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
 	return tx.PutMeta(headKey, hd)
 }

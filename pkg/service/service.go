@@ -156,8 +156,15 @@ func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error)
 		}
 		return err
 	}
+	c.witness(key, op.rec)
 	c.Deliver(ctx, op.Events.Pending)
 	return nil
+}
+
+// witness notes the newest record this process appended in the vault
+// directory's witness (see audit.Witness).
+func (c *Core) witness(key []byte, rec *audit.Record) {
+	_ = audit.WitnessIn(c.Vault.Dir).Note(key, rec)
 }
 
 // ChangeBatch runs several changes of the same name in one write
@@ -179,6 +186,7 @@ func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op
 	}
 	key := sealer.AuditKey()
 	var pending []*events.Event
+	var last *audit.Record
 	err = c.gated(ctx, func() error {
 		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
 			now := c.Now().UTC()
@@ -192,12 +200,14 @@ func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op
 				if err := audit.Append(tx, key, op.rec, now); err != nil {
 					return err
 				}
+				last = op.rec
 				pending = append(pending, op.Events.Pending...)
 			}
 			return nil
 		})
 	})
 	if err == nil {
+		c.witness(key, last)
 		c.Deliver(ctx, pending)
 		return out
 	}
@@ -255,8 +265,13 @@ func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record,
 	_ = c.Vault.Store.Update(context.WithoutCancel(ctx), func(tx localstore.Tx) error {
 		r := fail
 		r.EventID = ""
-		return audit.Append(tx, key, &r, c.Now())
+		if err := audit.Append(tx, key, &r, c.Now()); err != nil {
+			return err
+		}
+		rec = &r
+		return nil
 	})
+	c.witness(key, rec)
 }
 
 // Read runs fn in a read transaction and maps its error.

@@ -101,7 +101,11 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 	var problem *audit.Problem
 	err = s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		n, problem, err = audit.Verify(tx, key)
+		if n, problem, err = audit.Verify(tx, key); err != nil || problem != nil {
+			return err
+		}
+		// The chain is whole; it must also reach as far as this host saw.
+		problem, err = audit.WitnessIn(s.core.Vault.Dir).Check(tx, key)
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,96 @@
+package audit
+
+import (
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// WitnessFile is the file in each vault directory where a host keeps the
+// newest chain head it appended.
+const WitnessFile = "audit.witness"
+
+// Witness is a host's own copy of the chain head, kept outside the store.
+// The head in the store's meta table catches a record dropped from the end
+// — unless someone who can write the database puts back a head saved
+// earlier, together with the rows it covered. The witness closes that: it
+// lives beside the master key on each host that writes, so a log that ends
+// before a head some host wrote, or that holds another record at that
+// place, no longer verifies. It is written after commit, without fsync: a
+// witness behind the store is normal (a crash, another host's appends);
+// only a store behind or unlike the witness is a problem.
+type Witness struct{ Path string }
+
+// WitnessIn is the witness of the vault directory dir.
+func WitnessIn(dir string) Witness { return Witness{Path: filepath.Join(dir, WitnessFile)} }
+
+func (w Witness) read() (*head, error) {
+	data, err := os.ReadFile(w.Path)
+	if err != nil {
+		return nil, err
+	}
+	var h head
+	if err := json.Unmarshal(data, &h); err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// Note records r (appended and committed) as the newest head this host
+// wrote, unless the witness already holds a newer one. Errors are
+// returned for the caller to ignore or report: the change itself is done.
+func (w Witness) Note(key []byte, r *Record) error {
+	if w.Path == "" || r == nil || r.Seq == 0 || r.chainMAC == nil {
+		return nil
+	}
+	if h, err := w.read(); err == nil && h.Seq >= r.Seq {
+		return nil
+	}
+	return w.Set(key, r.Seq, r.chainMAC)
+}
+
+// Set writes the witness (temp file and rename, mode 0600).
+func (w Witness) Set(key []byte, seq int64, m []byte) error {
+	data, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
+	tmp, err := os.CreateTemp(filepath.Dir(w.Path), ".audit-witness-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), w.Path)
+}
+
+// Check compares the store's chain with the witness: nil when the chain
+// holds the witnessed record at its place (or there is no witness).
+func (w Witness) Check(tx localstore.Tx, key []byte) (*Problem, error) {
+	h, err := w.read()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil || !hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
+		return &Problem{Msg: fmt.Sprintf("this host's witness %s is unreadable or was altered", w.Path)}, nil
+	}
+	rows, err := tx.ListAudit(h.Seq-1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || rows[0].Seq != h.Seq {
+		return &Problem{Seq: h.Seq, Msg: fmt.Sprintf("removed: this host appended record %d, which the log no longer holds", h.Seq)}, nil
+	}
+	if !hmac.Equal(rows[0].MAC, h.MAC) {
+		return &Problem{Seq: h.Seq, Msg: "replaced: the log holds another record where this host appended one"}, nil
+	}
+	return nil, nil
+}

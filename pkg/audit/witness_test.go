@@ -1,0 +1,76 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// TestWitnessCatchesAReplayedHead: someone who can write the database
+// saves the head, lets the log grow, then deletes the newest records and
+// puts the saved head back. The chain and the stored head agree again;
+// the host's witness does not.
+func TestWitnessCatchesAReplayedHead(t *testing.T) {
+	dir := t.TempDir()
+	st, err := localstore.OpenSQLite(context.Background(), dir+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	w := WitnessIn(dir)
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var savedHead []byte
+	for i := 1; i <= 4; i++ {
+		r := &Record{EventName: "AddTagsToCertificate", Actor: Actor{Type: ActorUser, ID: "u"}}
+		if err := st.Update(context.Background(), func(tx localstore.Tx) error { return Append(tx, key, r, at) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Note(key, r); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			_ = st.View(context.Background(), func(tx localstore.Tx) error {
+				savedHead, _ = tx.GetMeta(headKey)
+				return nil
+			})
+		}
+	}
+	check := func() (*Problem, *Problem) {
+		var p1, p2 *Problem
+		_ = st.View(context.Background(), func(tx localstore.Tx) error {
+			_, p1, _ = Verify(tx, key)
+			p2, _ = w.Check(tx, key)
+			return nil
+		})
+		return p1, p2
+	}
+	if p1, p2 := check(); p1 != nil || p2 != nil {
+		t.Fatalf("whole log: %v %v", p1, p2)
+	}
+	// Drop records 3 and 4 and put back the head saved at 2.
+	if err := st.Update(context.Background(), func(tx localstore.Tx) error {
+		return tx.PutMeta(headKey, savedHead)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+dir+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM audit WHERE seq >= 3`); err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := check()
+	if p1 != nil {
+		t.Fatalf("the chain alone should not see the replay (that is the witness's job): %v", p1)
+	}
+	if p2 == nil || p2.Seq != 4 || !strings.Contains(p2.Msg, "removed") {
+		t.Fatalf("witness: %v", p2)
+	}
+}
