@@ -250,4 +250,3 @@ func runRequest(ctx context.Context, o *RequestOptions) error {
 	defer sp.Stop()
 	return svc.WaitIssued(ctx, id, timeout, sp.Set)
 }
-
