@@ -101,3 +101,20 @@ func ViewDomain(d *Domain) DomainView {
 		ResourceRecord: inventory.ResourceRecord{Name: d.RecordName, Type: d.RecordType, Value: d.RecordValue},
 		PreValidated:   d.PreValidated, UpdatedAt: inventory.TS(d.UpdatedAt)}
 }
+
+// AccountARN names an ACME account of an endpoint in the audit log: a
+// sub-resource of the endpoint's ARN, as PCA names the certificates a CA
+// issued (<ca-arn>/certificate/<serial>).
+func AccountARN(n inventory.Names, endpointID, accountID string) string {
+	return n.EndpointARN(endpointID) + "/account/" + accountID
+}
+
+// OrderARN names an ACME order of an endpoint in the audit log.
+func OrderARN(n inventory.Names, endpointID, orderID string) string {
+	return n.EndpointARN(endpointID) + "/order/" + orderID
+}
+
+// AuthzARN names an ACME authorization of an endpoint in the audit log.
+func AuthzARN(n inventory.Names, endpointID, authzID string) string {
+	return n.EndpointARN(endpointID) + "/authz/" + authzID
+}

@@ -104,10 +104,14 @@ func runServe(ctx context.Context, f *cmdutil.Factory, opts *ServeOptions) error
 	if base == "" {
 		base = "https://" + ln.Addr().String()
 	}
+	core, err := f.Core(ctx)
+	if err != nil {
+		return err
+	}
 	srv := acmeserver.New(acmeserver.Config{
-		Vault: e.V, Authority: e.Authority, Names: e.Names, Now: f.Now, BaseURL: base,
+		Core: core, BaseURL: base,
 		Validity: e.Cfg.CertificateValidity, DomainsPerCertificate: e.Cfg.DomainsPerCertificate,
-		Logger: log.New(f.IO.ErrOut, "", log.LstdFlags), EventHook: e.Cfg.EventHook,
+		Logger: log.New(f.IO.ErrOut, "", log.LstdFlags),
 	})
 	hs := &http.Server{
 		Handler:           srv,
