@@ -113,6 +113,10 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// BaseURL is the scheme://host[:port] of the server's URLs ("" when they
+// follow each request's Host).
+func (s *Server) BaseURL() string { return s.cfg.BaseURL }
+
 // Nonces exposes the nonce store (tests and metrics).
 func (s *Server) Nonces() *NonceStore { return s.nonces }
 

@@ -56,6 +56,15 @@ func tagsOrEmpty(t []localstore.Tag) []localstore.Tag {
 	return t
 }
 
+// JoinTags is tags as K=V,K=V (for tables).
+func JoinTags(tags []localstore.Tag) string {
+	s := make([]string, len(tags))
+	for i, t := range tags {
+		s[i] = inventory.TagString(t)
+	}
+	return strings.Join(s, ",")
+}
+
 // Describe builds the description of e.
 func Describe(n inventory.Names, base string, e *Endpoint, m Metrics) Description {
 	return Description{
