@@ -9,6 +9,15 @@
 // revocation. Every request body is read through http.MaxBytesReader and
 // every JWS is checked (algorithm allow-list, url, single-use nonce, jwk or
 // kid) in jws.go before a handler sees its payload.
+//
+// Every write is a change of the service core it is given (service.Core,
+// see Server.change): one transaction with its events and its audit record,
+// made by the ACME account that asked (NewAccount, UpdateAccount,
+// DeactivateAccount, KeyChange, NewOrder, DeactivateAuthorization,
+// FinalizeOrder, RevokeCertificate, CountIssuanceFailure). A rule that
+// refuses a request inside a change returns its problem through refuse, so
+// that the refusal is recorded too. `endpoint serve` gets its server from
+// the endpoints service (pkg/service/endpoints).
 package acmeserver
 
 import (
