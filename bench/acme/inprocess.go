@@ -13,6 +13,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // serveInProcess serves the vault in dir with pkg/acmeserver inside this
@@ -44,8 +45,9 @@ func serveInProcess(dir, addr string) (*x509.CertPool, func(), error) {
 		v.Close()
 		return nil, nil, errors.New("empty trust bundle")
 	}
-	srv := acmeserver.New(acmeserver.Config{Vault: v, Authority: svc, Names: inventory.Names{Region: "local", Account: "000000000000"},
-		Now: time.Now, BaseURL: "https://" + addr, DomainsPerCertificate: 10})
+	core := &service.Core{Vault: v, Authority: svc, Names: inventory.Names{Region: "local", Account: "000000000000"},
+		Now: time.Now, Actor: service.UserActor()}
+	srv := acmeserver.New(acmeserver.Config{Core: core, BaseURL: "https://" + addr, DomainsPerCertificate: 10})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		v.Close()

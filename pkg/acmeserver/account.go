@@ -11,6 +11,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // accountJSON is the RFC 8555 7.1.2 account object.
@@ -58,6 +59,16 @@ func checkContacts(contacts []string, required bool) *Problem {
 	return nil
 }
 
+// existingAccount stops a newAccount change that finds the key already
+// bound to an account (a concurrent registration with the same key): no
+// change, the account is answered as it is.
+type existingAccount struct{ a *endpoint.Account }
+
+func (e *existingAccount) Error() string { return "the key already has an account" }
+
+// handleNewAccount registers an account (NewAccount) bound by an external
+// account binding, or finds the account of the request's key. Finding it
+// changes nothing and is not recorded.
 func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request) {
 	ep, req, ok := s.authenticate(w, r, needJWK)
 	if !ok {
@@ -73,79 +84,92 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, malformed("cannot compute the jwk thumbprint"))
 		return
 	}
-	if !in.OnlyReturnExisting {
-		if p := checkContacts(in.Contact, ep.Contact == endpoint.ContactRequired); p != nil {
-			writeProblem(w, p)
+	var existing *endpoint.Account
+	if err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+		existing, err = endpoint.AccountByKey(tx, ep.ID, tp)
+		return err
+	}); err != nil {
+		writeProblem(w, s.internal(err))
+		return
+	}
+	if existing == nil && in.OnlyReturnExisting {
+		writeProblem(w, problem(errAccountDoesNotExist, http.StatusBadRequest, "no account exists for this key"))
+		return
+	}
+	if existing == nil {
+		existing, err = s.newAccount(r, ep, req, &in, tp)
+		var found *existingAccount
+		switch {
+		case errors.As(err, &found):
+			existing = found.a
+		case err != nil:
+			writeProblem(w, s.problemOf(err))
+			return
+		default:
+			s.writeAccount(w, r, http.StatusCreated, existing)
 			return
 		}
 	}
+	if existing.Status != endpoint.AcmeValid {
+		writeProblem(w, unauthorized("the account of this key is "+existing.Status))
+		return
+	}
+	s.writeAccount(w, r, http.StatusOK, existing)
+}
+
+// newAccount creates the account of the request's key (NewAccount, made by
+// the new account): the contacts the endpoint requires, and an external
+// account binding that verifies and may still bind an account, which it
+// then records.
+func (s *Server) newAccount(r *http.Request, ep *endpoint.Endpoint, req *request, in *newAccountPayload, tp string) (*endpoint.Account, error) {
 	jwk, err := req.Key.MarshalJSON()
 	if err != nil {
-		writeProblem(w, s.internal(err))
-		return
+		return nil, err
 	}
-	sealer, err := s.cfg.Vault.Sealer()
+	sealer, err := s.core.Vault.Sealer()
 	if err != nil {
-		writeProblem(w, s.internal(err))
-		return
+		return nil, err
 	}
-	now := s.cfg.Now()
-	var acct *endpoint.Account
-	created := false
-	var prob *Problem
-	err = s.update(r.Context(), func(tx localstore.Tx) error {
-		acct, created, prob = nil, false, nil
-		existing, err := endpoint.AccountByKey(tx, ep.ID, tp)
+	a := &endpoint.Account{ID: uuid.NewString(), EndpointID: ep.ID, Status: endpoint.AcmeValid,
+		Contact: in.Contact, JWK: jwk, Thumbprint: tp}
+	err = s.change(r.Context(), a.ID, "NewAccount", func(op *service.Op) error {
+		op.Resource(s.endpointARN(ep.ID))
+		if len(in.Contact) > 0 {
+			op.Param("Contact", in.Contact)
+		}
+		if p := checkContacts(in.Contact, ep.Contact == endpoint.ContactRequired); p != nil {
+			return refuse(p)
+		}
+		if len(in.ExternalAccountBinding) == 0 || string(in.ExternalAccountBinding) == "null" {
+			return refuse(problem(errExternalAccountRequired, http.StatusBadRequest, "this endpoint requires an external account binding"))
+		}
+		other, err := endpoint.AccountByKey(op.Tx, ep.ID, tp)
 		if err != nil {
 			return err
 		}
-		if existing != nil {
-			if existing.Status != endpoint.AcmeValid {
-				prob = unauthorized("the account of this key is " + existing.Status)
-				return nil
-			}
-			acct = existing
-			return nil
+		if other != nil {
+			return &existingAccount{a: other}
 		}
-		if in.OnlyReturnExisting {
-			prob = problem(errAccountDoesNotExist, http.StatusBadRequest, "no account exists for this key")
-			return nil
-		}
-		if len(in.ExternalAccountBinding) == 0 || string(in.ExternalAccountBinding) == "null" {
-			prob = problem(errExternalAccountRequired, http.StatusBadRequest, "this endpoint requires an external account binding")
-			return nil
-		}
-		a := &endpoint.Account{ID: uuid.NewString(), EndpointID: ep.ID, Status: endpoint.AcmeValid,
-			Contact: in.Contact, JWK: jwk, Thumbprint: tp, CreatedAt: now, UpdatedAt: now}
-		eab, p := s.checkEAB(tx, sealer, ep, in.ExternalAccountBinding, req)
+		eab, p := s.checkEAB(op, sealer, ep, in.ExternalAccountBinding, req)
 		if p != nil {
-			prob = p
-			return nil
+			return refuse(p)
 		}
+		a.CreatedAt, a.UpdatedAt = op.Now, op.Now
 		eab.Accounts = append(eab.Accounts, a.ID)
 		a.EABKeyID = eab.KeyID
-		if err := endpoint.PutEAB(tx, eab); err != nil {
+		if err := endpoint.PutEAB(op.Tx, eab); err != nil {
 			return err
 		}
-		if err := endpoint.PutAccount(tx, a); err != nil {
+		if err := endpoint.PutAccount(op.Tx, a); err != nil {
 			return err
 		}
-		if err := endpoint.IndexAccountKey(tx, a); err != nil {
-			return err
-		}
-		acct, created = a, true
-		return nil
+		op.Resource(s.accountARN(a))
+		return endpoint.IndexAccountKey(op.Tx, a)
 	})
-	switch {
-	case err != nil:
-		writeProblem(w, s.internal(err))
-	case prob != nil:
-		writeProblem(w, prob)
-	case created:
-		s.writeAccount(w, r, http.StatusCreated, acct)
-	default:
-		s.writeAccount(w, r, http.StatusOK, acct)
+	if err != nil {
+		return nil, err
 	}
+	return a, nil
 }
 
 type accountUpdatePayload struct {
@@ -153,6 +177,8 @@ type accountUpdatePayload struct {
 	Contact *[]string `json:"contact"`
 }
 
+// handleAccount reads the account (POST-as-GET), changes its contacts
+// (UpdateAccount) or deactivates it (DeactivateAccount).
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	ep, req, ok := s.authenticate(w, r, needKID)
 	if !ok {
@@ -175,23 +201,28 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, malformed("an account may only be deactivated by its holder"))
 		return
 	}
-	if in.Contact != nil {
-		if p := checkContacts(*in.Contact, ep.Contact == endpoint.ContactRequired); p != nil {
-			writeProblem(w, p)
-			return
-		}
+	name := "UpdateAccount"
+	if in.Status == endpoint.AcmeDeactivated {
+		name = "DeactivateAccount"
 	}
 	var acct *endpoint.Account
-	var prob *Problem
-	err := s.update(r.Context(), func(tx localstore.Tx) error {
-		prob = nil
-		a, err := endpoint.GetAccount(tx, req.Account.ID)
+	err := s.change(r.Context(), req.Account.ID, name, func(op *service.Op) error {
+		op.Resource(s.endpointARN(ep.ID), s.accountARN(req.Account))
+		if in.Status != "" {
+			op.Param("Status", in.Status)
+		}
+		if in.Contact != nil {
+			op.Param("Contact", *in.Contact)
+			if p := checkContacts(*in.Contact, ep.Contact == endpoint.ContactRequired); p != nil {
+				return refuse(p)
+			}
+		}
+		a, err := endpoint.GetAccount(op.Tx, req.Account.ID)
 		if err != nil {
 			return err
 		}
 		if a.Status != endpoint.AcmeValid {
-			prob = unauthorized("account is " + a.Status)
-			return nil
+			return refuse(unauthorized("account is " + a.Status))
 		}
 		if in.Contact != nil {
 			a.Contact = *in.Contact
@@ -199,18 +230,15 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		if in.Status == endpoint.AcmeDeactivated {
 			a.Status = endpoint.AcmeDeactivated
 		}
-		a.UpdatedAt = s.cfg.Now()
+		a.UpdatedAt = op.Now
 		acct = a
-		return endpoint.PutAccount(tx, a)
+		return endpoint.PutAccount(op.Tx, a)
 	})
-	switch {
-	case err != nil:
-		writeProblem(w, s.internal(err))
-	case prob != nil:
-		writeProblem(w, prob)
-	default:
-		s.writeAccount(w, r, http.StatusOK, acct)
+	if err != nil {
+		writeProblem(w, s.problemOf(err))
+		return
 	}
+	s.writeAccount(w, r, http.StatusOK, acct)
 }
 
 // handleAccountOrders lists the URLs of the account's orders (7.1.2.1).
@@ -228,7 +256,7 @@ func (s *Server) handleAccountOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var orders []*endpoint.Order
-	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		orders, err = endpoint.ListOrders(tx, req.Account.ID)
 		return err

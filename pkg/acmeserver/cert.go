@@ -29,7 +29,7 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v *localstore.CertificateVersion
-	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		v, err = tx.GetVersion(o.CertificateID, o.CertificateVersion)
 		return err

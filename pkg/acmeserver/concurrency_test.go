@@ -16,6 +16,7 @@ import (
 	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // TestConcurrentOrders runs complete orders from 16 stock clients at once:
@@ -88,25 +89,29 @@ func TestConcurrentOrders(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(f.srv.writeSem); n != 0 {
-		t.Errorf("write semaphore still held (%d)", n)
+	if n := len(f.srv.core.WriteGate); n != 0 {
+		t.Errorf("write gate still held (%d)", n)
 	}
 }
 
-// TestUpdateWaitsForItsTurn: a writer queued behind another gives up when
-// its request is cancelled, without running.
-func TestUpdateWaitsForItsTurn(t *testing.T) {
+// TestChangeWaitsForItsTurn: the server's core has a write gate of one;
+// a change queued behind another gives up when its request is cancelled,
+// without running.
+func TestChangeWaitsForItsTurn(t *testing.T) {
 	f := newFixture(t, endpoint.ContactNotRequired)
-	f.srv.writeSem <- struct{}{} // another writer holds the turn
+	if f.core.WriteGate != nil || cap(f.srv.core.WriteGate) != 1 {
+		t.Fatalf("write gate: given %v, server's capacity %d", f.core.WriteGate, cap(f.srv.core.WriteGate))
+	}
+	f.srv.core.WriteGate <- struct{}{} // another writer holds the turn
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	ran := false
-	err := f.srv.update(ctx, func(localstore.Tx) error { ran = true; return nil })
+	err := f.srv.change(ctx, "acct", "Test", func(*service.Op) error { ran = true; return nil })
 	if !errors.Is(err, context.DeadlineExceeded) || ran {
-		t.Fatalf("update while another writer holds the turn: %v, ran %v", err, ran)
+		t.Fatalf("change while another writer holds the turn: %v, ran %v", err, ran)
 	}
-	<-f.srv.writeSem
-	if err := f.srv.update(context.Background(), func(localstore.Tx) error { ran = true; return nil }); err != nil || !ran {
-		t.Fatalf("update after release: %v, ran %v", err, ran)
+	<-f.srv.core.WriteGate
+	if err := f.srv.change(context.Background(), "acct", "Test", func(*service.Op) error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("change after release: %v, ran %v", err, ran)
 	}
 }

@@ -11,10 +11,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/acme"
 
 	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -391,44 +393,102 @@ func TestNonceRace(t *testing.T) {
 }
 
 // TestEABRace registers concurrently with one single-use credential: one
-// account, and no orphan account records.
+// registration succeeds and every other is refused because the credential
+// is used (not for any other reason); the vault holds exactly one account,
+// indexed once and bound to the credential, and the audit log one
+// NewAccount success by that account beside one failure per refusal.
 func TestEABRace(t *testing.T) {
 	f := newFixture(t, endpoint.ContactNotRequired)
+	// x/crypto/acme retries a 5xx answer until its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	kid, mac := f.eab(false, nil)
+	const n = 12
+	keys := make([]*ecdsa.PrivateKey, n)
+	for i := range keys {
+		keys[i] = newKey(t)
+	}
+	type result struct {
+		acct *acme.Account
+		err  error
+	}
+	results := make(chan result, n)
+	start := make(chan struct{})
 	var wg sync.WaitGroup
-	codes := make(chan int, 12)
-	for i := 0; i < 12; i++ {
+	for _, k := range keys {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			c := f.client(k)
-			_, err := c.Register(context.Background(), &acme.Account{ExternalAccountBinding: &acme.ExternalAccountBinding{KID: kid, Key: mac}}, acme.AcceptTOS)
-			if err == nil {
-				codes <- 201
-			} else {
-				codes <- 0
-			}
+			<-start
+			a, err := f.client(k).Register(ctx, &acme.Account{ExternalAccountBinding: &acme.ExternalAccountBinding{KID: kid, Key: mac}}, acme.AcceptTOS)
+			results <- result{a, err}
 		}()
 	}
+	close(start)
 	wg.Wait()
-	close(codes)
-	ok := 0
-	for c := range codes {
-		if c == 201 {
-			ok++
+	close(results)
+	var won []*acme.Account
+	for r := range results {
+		switch {
+		case r.err == nil:
+			won = append(won, r.acct)
+		case !isProblem(r.err, errUnauthorized) || !strings.Contains(r.err.Error(), "already used"):
+			t.Errorf("a refused registration: %v; want unauthorized, credential already used", r.err)
 		}
 	}
-	if ok != 1 {
-		t.Fatalf("%d registrations succeeded with a single-use credential", ok)
+	if len(won) != 1 {
+		t.Fatalf("%d registrations succeeded with a single-use credential, want 1", len(won))
 	}
-	_ = f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
-		objs, _ := tx.ListObjects(endpoint.KindAccount)
-		keys, _ := tx.ListObjects(endpoint.KindAccountKey)
-		b, _ := endpoint.GetEAB(tx, kid)
-		if len(objs) != 1 || len(keys) != 1 || len(b.Accounts) != 1 {
-			t.Errorf("accounts %d, key index %d, bound %d; want 1 each", len(objs), len(keys), len(b.Accounts))
+	winner := won[0].URI[strings.LastIndexByte(won[0].URI, '/')+1:]
+	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		accts, err := tx.ListObjects(endpoint.KindAccount)
+		if err != nil {
+			return err
+		}
+		index, err := tx.ListObjects(endpoint.KindAccountKey)
+		if err != nil {
+			return err
+		}
+		b, err := endpoint.GetEAB(tx, kid)
+		if err != nil {
+			return err
+		}
+		if len(accts) != 1 || len(index) != 1 || len(b.Accounts) != 1 {
+			t.Fatalf("accounts %d, key index %d, bound %d; want 1 each", len(accts), len(index), len(b.Accounts))
+		}
+		if accts[0].ID != winner || b.Accounts[0] != winner || string(index[0].Data) != winner {
+			t.Errorf("stored account %s, bound %s, indexed %s; want the registered %s", accts[0].ID, b.Accounts[0], index[0].Data, winner)
+		}
+		a, err := endpoint.GetAccount(tx, winner)
+		if err != nil {
+			return err
+		}
+		if a.EABKeyID != kid {
+			t.Errorf("account bound with %q, want %q", a.EABKeyID, kid)
+		}
+		recs, err := audit.List(tx, audit.Filter{EventName: "NewAccount"}, 0, 0)
+		if err != nil {
+			return err
+		}
+		ok, refused := 0, 0
+		for _, r := range recs {
+			if r.RequestParameters["ExternalAccountBindingKeyId"] != kid {
+				t.Errorf("record %s: KeyId %v", r.EventID, r.RequestParameters["ExternalAccountBindingKeyId"])
+			}
+			switch {
+			case r.Outcome == audit.OutcomeSuccess && r.Actor.ID == winner:
+				ok++
+			case r.Outcome == audit.OutcomeFailure && r.ErrorCode == "unauthorized":
+				refused++
+			default:
+				t.Errorf("record %+v", r)
+			}
+		}
+		if ok != 1 || refused != n-1 {
+			t.Errorf("NewAccount records: %d successes by the account, %d refusals; want 1 and %d", ok, refused, n-1)
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -10,17 +10,20 @@ import (
 
 	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // eabAlgorithms are the MAC algorithms accepted in an external account
 // binding (RFC 8555 7.3.4).
 var eabAlgorithms = []string{"HS256", "HS384", "HS512"}
 
-// checkEAB verifies an external account binding in tx: a JWS MACed with the
-// credential's key, whose kid is the KeyId, whose url is the newAccount URL
-// and whose payload is the account's jwk. The credential must belong to ep
-// and be usable (not revoked, expired or already used unless reusable).
-func (s *Server) checkEAB(tx localstore.Tx, sealer *localstore.Sealer, ep *endpoint.Endpoint, raw json.RawMessage, outer *request) (*endpoint.EAB, *Problem) {
+// checkEAB verifies an external account binding in the change op: a JWS
+// MACed with the credential's key, whose kid is the KeyId, whose url is the
+// newAccount URL and whose payload is the account's jwk. The credential
+// must belong to ep and be usable (not revoked, expired or already used
+// unless reusable). Its KeyId is recorded once it names a credential of
+// ep; nothing else of the binding is.
+func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *endpoint.Endpoint, raw json.RawMessage, outer *request) (*endpoint.EAB, *Problem) {
 	var f flattenedJWS
 	if err := json.Unmarshal(raw, &f); err != nil || f.Signatures != nil || f.Header != nil || f.Payload == nil {
 		return nil, malformed("externalAccountBinding is not a flattened JWS")
@@ -47,10 +50,11 @@ func (s *Server) checkEAB(tx localstore.Tx, sealer *localstore.Sealer, ep *endpo
 	if h.Kid == "" {
 		return nil, malformed("externalAccountBinding has no kid")
 	}
-	b, err := endpoint.GetEAB(tx, h.Kid)
+	b, err := endpoint.GetEAB(op.Tx, h.Kid)
 	if err != nil || b.EndpointID != ep.ID {
 		return nil, unauthorized("unknown external account binding key ID")
 	}
+	op.Param("ExternalAccountBindingKeyId", b.KeyID)
 	jws, err := jose.ParseSigned(string(raw))
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, malformed("unparsable externalAccountBinding")
@@ -73,7 +77,7 @@ func (s *Server) checkEAB(tx localstore.Tx, sealer *localstore.Sealer, ep *endpo
 	if err1 != nil || err2 != nil || t1 != t2 {
 		return nil, unauthorized("externalAccountBinding binds another key")
 	}
-	switch b.Status(s.cfg.Now()) {
+	switch b.Status(op.Now) {
 	case endpoint.EABRevoked:
 		return nil, unauthorized("external account binding credential revoked")
 	case endpoint.EABExpired:

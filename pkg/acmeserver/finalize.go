@@ -2,6 +2,7 @@ package acmeserver
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
@@ -18,6 +19,7 @@ import (
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -83,7 +85,9 @@ func joinComma(s []string) string {
 	return b.String()
 }
 
-// handleFinalize issues the certificate of a ready order synchronously.
+// handleFinalize issues the certificate of a ready order synchronously
+// (FinalizeOrder). A CSR the rules refuse, or an issuance that fails, is
+// counted as a failed issuance of the endpoint.
 func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	ep, req, ok := s.authenticate(w, r, needKID)
 	if !ok {
@@ -103,52 +107,46 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	if order.Status != endpoint.AcmeReady {
-		writeProblem(w, problem(errOrderNotReady, http.StatusForbidden, "order is "+order.Status+", not ready"))
-		return
-	}
-	csr, p := checkCSR(in.CSR, order, ep, req.Key.Key)
-	if p != nil {
-		s.countFailure(r, ep)
-		writeProblem(w, p)
-		return
-	}
-	var prob *Problem
-	var em *events.Emitter
-	err := s.update(r.Context(), func(tx localstore.Tx) error {
-		prob, em = nil, s.emitter()
-		o, err := endpoint.GetOrder(tx, order.ID)
+	counted := false // the failure is one the counters count
+	err := s.change(r.Context(), req.Account.ID, "FinalizeOrder", func(op *service.Op) error {
+		counted = false
+		op.Resource(s.endpointARN(ep.ID), s.orderARN(order))
+		o, err := endpoint.GetOrder(op.Tx, order.ID)
 		if err != nil {
 			return err
 		}
+		s.expireOrder(o)
 		if o.Status != endpoint.AcmeReady {
-			prob = problem(errOrderNotReady, http.StatusForbidden, "order is "+o.Status+", not ready")
-			return nil
+			return refuse(problem(errOrderNotReady, http.StatusForbidden, "order is "+o.Status+", not ready"))
 		}
-		if err := s.issue(tx, ep, req.Account, o, csr, em); err != nil {
+		counted = true
+		csr, p := checkCSR(in.CSR, o, ep, req.Key.Key)
+		if p != nil {
+			return refuse(p)
+		}
+		op.Param("KeyAlgorithm", csr.KeyAlgorithm)
+		if err := s.issue(op, ep, req.Account, o, csr); err != nil {
 			return err
 		}
 		order = o
 		return nil
 	})
-	switch {
-	case err != nil:
-		s.countFailure(r, ep)
-		writeProblem(w, s.internal(err))
-	case prob != nil:
-		writeProblem(w, prob)
-	default:
-		s.deliver(em)
-		s.writeOrder(w, r, http.StatusOK, order)
+	if err != nil {
+		if counted {
+			s.countFailure(r, req.Account, order)
+		}
+		writeProblem(w, s.problemOf(err))
+		return
 	}
+	s.writeOrder(w, r, http.StatusOK, order)
 }
 
 // issue signs the order's certificate from the public-style CA for the
 // key's family and records it in the inventory (KeyPairOrigin ACME, no
 // key). A re-issue by the same account for the same names and key
 // algorithm adds a version to the same certificate.
-func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.Account, o *endpoint.Order, csr *checkedCSR, em *events.Emitter) error {
-	now := s.cfg.Now()
+func (s *Server) issue(op *service.Op, ep *endpoint.Endpoint, acct *endpoint.Account, o *endpoint.Order, csr *checkedCSR) error {
+	tx, now := op.Tx, op.Now
 	names := make([]string, len(o.Identifiers))
 	for i, id := range o.Identifiers {
 		names[i] = id.Value
@@ -168,7 +166,7 @@ func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.A
 			return err
 		}
 	}
-	caRec, err := s.cfg.Authority.EnsurePublic(tx, csr.PublicKey)
+	caRec, err := s.core.Authority.EnsurePublic(tx, csr.PublicKey)
 	if err != nil {
 		return err
 	}
@@ -181,13 +179,14 @@ func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.A
 		c.AcmeAccountID = acct.ID
 		c.ValidationMethod = "PRE_APPROVED"
 	}
+	op.Resource(s.core.Names.CertificateARN(c.ID))
 	c.CertificateAuthorityID = caRec.ID
 	c.RevokedAt, c.RevocationReason = time.Time{}, ""
-	issued, err := s.cfg.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: s.cfg.Validity})
+	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: s.cfg.Validity})
 	if err != nil {
 		return err
 	}
-	if err := inventory.StoreIssued(tx, s.cfg.Vault, c, issued.Certificate, issued.Chain, nil, now); err != nil {
+	if err := inventory.StoreIssued(tx, s.core.Vault, c, issued.Certificate, issued.Chain, nil, now); err != nil {
 		return err
 	}
 	c.RenewalEligibility = inventory.Ineligible
@@ -201,16 +200,20 @@ func (s *Server) issue(tx localstore.Tx, ep *endpoint.Endpoint, acct *endpoint.A
 	if err := endpoint.PutOrder(tx, o); err != nil {
 		return err
 	}
-	if err := em.EmitAvailable(tx, c, action); err != nil {
+	if err := op.Events.EmitAvailable(tx, c, action); err != nil {
 		return err
 	}
 	return endpoint.CountIssuance(tx, ep.ID, true, now)
 }
 
-// countFailure adds one failed issuance to the endpoint's counters.
-func (s *Server) countFailure(r *http.Request, ep *endpoint.Endpoint) {
-	err := s.update(r.Context(), func(tx localstore.Tx) error {
-		return endpoint.CountIssuance(tx, ep.ID, false, s.cfg.Now())
+// countFailure adds one failed issuance to the endpoint's counters
+// (CountIssuanceFailure, beside the FinalizeOrder failure it counts: a
+// refused change leaves nothing behind, so its count is a change of its
+// own).
+func (s *Server) countFailure(r *http.Request, acct *endpoint.Account, o *endpoint.Order) {
+	err := s.change(context.WithoutCancel(r.Context()), acct.ID, "CountIssuanceFailure", func(op *service.Op) error {
+		op.Resource(s.endpointARN(o.EndpointID), s.orderARN(o))
+		return endpoint.CountIssuance(op.Tx, o.EndpointID, false, op.Now)
 	})
 	if err != nil {
 		s.logf("acme: counting a failed issuance: %v", err)

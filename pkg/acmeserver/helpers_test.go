@@ -26,6 +26,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // clock is a settable test clock.
@@ -52,6 +53,7 @@ type fixture struct {
 	v     *localstore.Vault
 	svc   *authority.Service
 	clk   *clock
+	core  *service.Core
 	srv   *Server
 	ts    *httptest.Server
 	ep    *endpoint.Endpoint
@@ -97,7 +99,8 @@ func newFixture(t *testing.T, contact string, algs ...string) *fixture {
 	if !f.roots.AppendCertsFromPEM(bundle) {
 		t.Fatal("empty trust bundle")
 	}
-	f.srv = New(Config{Vault: v, Authority: f.svc, Names: f.names, Now: clk.Now, Validity: 90 * 24 * time.Hour, MaxBody: 16 << 10})
+	f.core = &service.Core{Vault: v, Now: clk.Now, Names: f.names, Authority: f.svc, Actor: service.UserActor()}
+	f.srv = New(Config{Core: f.core, Validity: 90 * 24 * time.Hour, MaxBody: 16 << 10})
 	f.ts = httptest.NewUnstartedServer(f.srv)
 	f.ts.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}}
 	f.ts.StartTLS()

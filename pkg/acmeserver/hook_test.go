@@ -18,7 +18,7 @@ import (
 func TestEventHookReceivesACMEEvents(t *testing.T) {
 	f := newFixture(t, endpoint.ContactNotRequired)
 	log := filepath.Join(t.TempDir(), "events.log")
-	f.srv.cfg.EventHook = "cat >> " + log
+	f.srv.core.EventHook = "cat >> " + log
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
 	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("lab.test"))

@@ -217,7 +217,7 @@ func (s *Server) accountOf(r *http.Request, ep *endpoint.Endpoint, kid string) (
 		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "kid is not an account of this endpoint")
 	}
 	var a *endpoint.Account
-	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		a, err = endpoint.GetAccount(tx, id)
 		return err

@@ -6,7 +6,7 @@ import (
 	jose "github.com/go-jose/go-jose/v3"
 
 	"github.com/certctl/certctl/pkg/acme/endpoint"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 type keyChangePayload struct {
@@ -14,10 +14,10 @@ type keyChangePayload struct {
 	OldKey  jose.JSONWebKey `json:"oldKey"`
 }
 
-// handleKeyChange rolls an account over to a new key (RFC 8555 7.3.5): the
-// outer JWS is signed by the account, the inner one by the new key over
-// {account, oldKey}. A new key already bound to an account gives 409 with
-// that account's URL in Location.
+// handleKeyChange rolls an account over to a new key (RFC 8555 7.3.5;
+// KeyChange): the outer JWS is signed by the account, the inner one by the
+// new key over {account, oldKey}. A new key already bound to an account
+// gives 409 with that account's URL in Location.
 func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 	ep, p := s.endpointOf(r)
 	if p != nil {
@@ -73,42 +73,37 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var acct *endpoint.Account
-	var prob *Problem
-	err = s.update(r.Context(), func(tx localstore.Tx) error {
-		prob = nil
-		other, err := endpoint.AccountByKey(tx, ep.ID, newTP)
+	err = s.change(r.Context(), outer.Account.ID, "KeyChange", func(op *service.Op) error {
+		op.Resource(s.endpointARN(ep.ID), s.accountARN(outer.Account))
+		other, err := endpoint.AccountByKey(op.Tx, ep.ID, newTP)
 		if err != nil {
 			return err
 		}
 		if other != nil {
-			prob = problem(errMalformed, http.StatusConflict, "the new key is already in use by an account")
-			prob.headers = map[string]string{"Location": s.accountURL(r, other)}
-			return nil
+			p := problem(errMalformed, http.StatusConflict, "the new key is already in use by an account")
+			p.headers = map[string]string{"Location": s.accountURL(r, other)}
+			return refuse(p)
 		}
-		a, err := endpoint.GetAccount(tx, outer.Account.ID)
+		a, err := endpoint.GetAccount(op.Tx, outer.Account.ID)
 		if err != nil {
 			return err
 		}
 		if a.Status != endpoint.AcmeValid || a.Thumbprint != oldTP {
-			prob = unauthorized("the account changed while rolling its key over")
-			return nil
+			return refuse(unauthorized("the account changed while rolling its key over"))
 		}
-		if err := endpoint.UnindexAccountKey(tx, ep.ID, a.Thumbprint); err != nil {
+		if err := endpoint.UnindexAccountKey(op.Tx, ep.ID, a.Thumbprint); err != nil {
 			return err
 		}
-		a.JWK, a.Thumbprint, a.UpdatedAt = newJWK, newTP, s.cfg.Now()
-		if err := endpoint.PutAccount(tx, a); err != nil {
+		a.JWK, a.Thumbprint, a.UpdatedAt = newJWK, newTP, op.Now
+		if err := endpoint.PutAccount(op.Tx, a); err != nil {
 			return err
 		}
 		acct = a
-		return endpoint.IndexAccountKey(tx, a)
+		return endpoint.IndexAccountKey(op.Tx, a)
 	})
-	switch {
-	case err != nil:
-		writeProblem(w, s.internal(err))
-	case prob != nil:
-		writeProblem(w, prob)
-	default:
-		s.writeAccount(w, r, http.StatusOK, acct)
+	if err != nil {
+		writeProblem(w, s.problemOf(err))
+		return
 	}
+	s.writeAccount(w, r, http.StatusOK, acct)
 }

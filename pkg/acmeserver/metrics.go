@@ -24,8 +24,8 @@ func WriteMetrics(w io.Writer, tx localstore.Tx, n inventory.Names) error {
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
-	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
-		return WriteMetrics(&b, tx, s.cfg.Names)
+	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+		return WriteMetrics(&b, tx, s.core.Names)
 	})
 	if err != nil {
 		s.logf("acme: metrics: %v", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // orderJSON is the RFC 8555 7.1.3 order object.
@@ -104,6 +105,8 @@ func subNames(sub []Subproblem) []string {
 	return out
 }
 
+// handleNewOrder creates an order (NewOrder) whose names are all
+// pre-approved, ready at once with one valid authorization a name.
 func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 	ep, req, ok := s.authenticate(w, r, needKID)
 	if !ok {
@@ -118,19 +121,22 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, malformed("notBefore and notAfter are not supported: validity is set by the endpoint"))
 		return
 	}
-	names, p := s.orderNames(in.Identifiers)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	now := s.cfg.Now()
 	var order *endpoint.Order
-	var prob *Problem
-	err := s.update(r.Context(), func(tx localstore.Tx) error {
-		var err error
-		if prob, err = approve(tx, ep, names); err != nil || prob != nil {
+	err := s.change(r.Context(), req.Account.ID, "NewOrder", func(op *service.Op) error {
+		op.Resource(s.endpointARN(ep.ID))
+		op.Param("Identifiers", identifierValues(in.Identifiers))
+		names, p := s.orderNames(in.Identifiers)
+		if p != nil {
+			return refuse(p)
+		}
+		p, err := approve(op.Tx, ep, names)
+		if err != nil {
 			return err
 		}
+		if p != nil {
+			return refuse(p)
+		}
+		now := op.Now
 		o := &endpoint.Order{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
 			Status: endpoint.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now}
 		for _, n := range names {
@@ -139,28 +145,40 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 				Status: endpoint.AcmeValid, Identifier: endpoint.Identifier{Type: "dns", Value: dnsname.Base(n)},
 				Wildcard: dnsname.IsWildcard(n), Expires: o.Expires, Token: strings.ReplaceAll(uuid.NewString(), "-", ""),
 				ValidAt: now, UpdatedAt: now}
-			if err := endpoint.PutAuthz(tx, a); err != nil {
+			if err := endpoint.PutAuthz(op.Tx, a); err != nil {
 				return err
 			}
 			o.Authorizations = append(o.Authorizations, a.ID)
 		}
 		order = o
-		return endpoint.PutOrder(tx, o)
+		op.Resource(s.orderARN(o))
+		return endpoint.PutOrder(op.Tx, o)
 	})
-	switch {
-	case err != nil:
-		writeProblem(w, s.internal(err))
-	case prob != nil:
-		writeProblem(w, prob)
-	default:
-		s.writeOrder(w, r, http.StatusCreated, order)
+	if err != nil {
+		writeProblem(w, s.problemOf(err))
+		return
 	}
+	s.writeOrder(w, r, http.StatusCreated, order)
 }
+
+// identifierValues are the values of identifiers as recorded (the names
+// asked for, at most maxRecorded of them).
+func identifierValues(ids []endpoint.Identifier) []string {
+	out := make([]string, 0, min(len(ids), maxRecorded))
+	for _, id := range ids[:min(len(ids), maxRecorded)] {
+		out = append(out, id.Value)
+	}
+	return out
+}
+
+// maxRecorded bounds the list items of one request recorded in the audit
+// log (a refused request may carry many).
+const maxRecorded = 100
 
 // loadOrder reads an order of ep owned by the requesting account.
 func (s *Server) loadOrder(r *http.Request, ep *endpoint.Endpoint, req *request) (*endpoint.Order, *Problem) {
 	var o *endpoint.Order
-	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		o, err = endpoint.GetOrder(tx, r.PathValue("id"))
 		return err
@@ -181,7 +199,7 @@ func (s *Server) loadOrder(r *http.Request, ep *endpoint.Endpoint, req *request)
 // expireOrder marks a pending or ready order past its expiry invalid (in
 // the view returned; the stored record is left to later writes).
 func (s *Server) expireOrder(o *endpoint.Order) {
-	if (o.Status == endpoint.AcmePending || o.Status == endpoint.AcmeReady) && !s.cfg.Now().Before(o.Expires) {
+	if (o.Status == endpoint.AcmePending || o.Status == endpoint.AcmeReady) && !s.core.Now().Before(o.Expires) {
 		o.Status = endpoint.AcmeInvalid
 	}
 }
@@ -254,7 +272,7 @@ type authzUpdatePayload struct {
 // loadAuthz reads an authorization of ep owned by the requesting account.
 func (s *Server) loadAuthz(r *http.Request, ep *endpoint.Endpoint, req *request) (*endpoint.Authz, *Problem) {
 	var a *endpoint.Authz
-	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		a, err = endpoint.GetAuthz(tx, r.PathValue("id"))
 		return err
@@ -268,7 +286,7 @@ func (s *Server) loadAuthz(r *http.Request, ep *endpoint.Endpoint, req *request)
 	if a.AccountID != req.Account.ID {
 		return nil, unauthorized("the authorization belongs to another account")
 	}
-	if a.Status == endpoint.AcmeValid && !s.cfg.Now().Before(a.Expires) {
+	if a.Status == endpoint.AcmeValid && !s.core.Now().Before(a.Expires) {
 		a.Status = "expired"
 	}
 	return a, nil
@@ -294,9 +312,18 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, malformed("an authorization may only be deactivated"))
 			return
 		}
-		a.Status, a.UpdatedAt = endpoint.AcmeDeactivated, s.cfg.Now()
-		if err := s.update(r.Context(), func(tx localstore.Tx) error { return endpoint.PutAuthz(tx, a) }); err != nil {
-			writeProblem(w, s.internal(err))
+		err := s.change(r.Context(), req.Account.ID, "DeactivateAuthorization", func(op *service.Op) error {
+			op.Resource(s.endpointARN(ep.ID), endpoint.AuthzARN(s.core.Names, ep.ID, a.ID))
+			cur, err := endpoint.GetAuthz(op.Tx, a.ID)
+			if err != nil {
+				return err
+			}
+			cur.Status, cur.UpdatedAt = endpoint.AcmeDeactivated, op.Now
+			a = cur
+			return endpoint.PutAuthz(op.Tx, cur)
+		})
+		if err != nil {
+			writeProblem(w, s.problemOf(err))
 			return
 		}
 	}

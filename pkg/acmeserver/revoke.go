@@ -9,9 +9,9 @@ import (
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/ca"
-	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -21,7 +21,7 @@ type revokePayload struct {
 }
 
 // handleRevoke revokes a certificate issued by this endpoint (RFC 8555
-// 7.6), signed either by the account that obtained it (kid) or by the
+// 7.6; RevokeCertificate), signed either by the account that obtained it (kid) or by the
 // certificate's own key (jwk). The serial is revoked in the issuing CA, so
 // the CRL and OCSP responder report it, and the inventory certificate
 // becomes REVOKED when the serial is its current version's.
@@ -55,49 +55,58 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serial := x509util.FormatSerial(cert.SerialNumber)
-	now := s.cfg.Now()
-	var prob *Problem
-	var em *events.Emitter
-	err = s.update(r.Context(), func(tx localstore.Tx) error {
-		prob, em = nil, s.emitter()
-		caID, c, err := findIssued(tx, cert, serial)
+	err = s.change(r.Context(), revoker(req), "RevokeCertificate", func(op *service.Op) error {
+		op.Resource(s.endpointARN(ep.ID))
+		op.Param("Serial", serial)
+		op.Param("RevocationReason", reasonName)
+		caID, c, err := findIssued(op.Tx, cert, serial)
 		if err != nil {
 			return err
 		}
 		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
-			prob = problem(errUnauthorized, http.StatusNotFound, "certificate was not issued by this endpoint")
-			return nil
+			return refuse(problem(errUnauthorized, http.StatusNotFound, "certificate was not issued by this endpoint"))
 		}
+		op.Resource(s.core.Names.CertificateARN(c.ID))
 		if !mayRevoke(req, c, cert) {
-			prob = unauthorized("neither the issuing account nor the certificate key signed this request")
-			return nil
+			return refuse(unauthorized("neither the issuing account nor the certificate key signed this request"))
 		}
-		rec, err := tx.GetSerial(caID, serial)
+		rec, err := op.Tx.GetSerial(caID, serial)
 		if err != nil {
 			return err
 		}
 		if !rec.RevokedAt.IsZero() {
-			prob = problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked")
-			return nil
+			return refuse(problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked"))
 		}
 		if c.Serial != serial {
 			// An earlier version of the certificate: only its serial.
-			return authority.Revoke(tx, caID, serial, now, reason)
+			return authority.Revoke(op.Tx, caID, serial, op.Now, reason)
 		}
-		if err := inventory.Revoke(tx, c, reasonName, reason, now); err != nil {
+		// The same steps as `certctl revoke` (the certificates service):
+		// the rules that allow it are ACME's own (RFC 8555 7.6).
+		if err := inventory.Revoke(op.Tx, c, reasonName, reason, op.Now); err != nil {
 			return err
 		}
-		return em.EmitRevoked(tx, c)
+		return op.Events.EmitRevoked(op.Tx, c)
 	})
-	switch {
-	case err != nil:
-		writeProblem(w, s.internal(err))
-	case prob != nil:
-		writeProblem(w, prob)
-	default:
-		s.deliver(em)
-		w.WriteHeader(http.StatusOK)
+	if err != nil {
+		writeProblem(w, s.problemOf(err))
+		return
 	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// revoker is who a revocation is recorded as made by: the account that
+// signed it (kid), else the holder of the certificate's key, named by the
+// key's thumbprint ("jwk:<thumbprint>").
+func revoker(req *request) string {
+	if req.Account != nil {
+		return req.Account.ID
+	}
+	tp, err := thumbprint(req.Key)
+	if err != nil {
+		return "jwk"
+	}
+	return "jwk:" + tp
 }
 
 // mayRevoke: the account that obtained c, or the certificate's own key.

@@ -9,23 +9,32 @@
 // revocation. Every request body is read through http.MaxBytesReader and
 // every JWS is checked (algorithm allow-list, url, single-use nonce, jwk or
 // kid) in jws.go before a handler sees its payload.
+//
+// Every write is a change of the service core it is given (service.Core,
+// see Server.change): one transaction with its events and its audit record,
+// made by the ACME account that asked (NewAccount, UpdateAccount,
+// DeactivateAccount, KeyChange, NewOrder, DeactivateAuthorization,
+// FinalizeOrder, RevokeCertificate, CountIssuanceFailure). A rule that
+// refuses a request inside a change returns its problem through refuse, so
+// that the refusal is recorded too. `endpoint serve` gets its server from
+// the endpoints service (pkg/service/endpoints).
 package acmeserver
 
 import (
 	"context"
 	"encoding/json"
-	"io"
+	"errors"
 	"log"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/acme/endpoint"
-	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/ca"
-	"github.com/certctl/certctl/pkg/events"
-	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // DefaultMaxBody is the largest request body accepted (64 KiB).
@@ -39,11 +48,11 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	Vault     *localstore.Vault
-	Authority *authority.Service
-	Names     inventory.Names
-	// Now is the clock of every decision.
-	Now func() time.Time
+	// Core is the service core the server makes its changes through: every
+	// write is a recorded change (service.Core.Change) made by the ACME
+	// account that asked, whose events the core delivers to the hook after
+	// commit. Its Vault, Authority, Names and Now are the server's too.
+	Core *service.Core
 	// BaseURL is the scheme://host[:port] of the ACME URLs; empty derives it
 	// from each request's Host (https).
 	BaseURL string
@@ -55,19 +64,21 @@ type Config struct {
 	MaxBody int64
 	// Logger receives internal errors; nil discards them.
 	Logger *log.Logger
-	// EventHook is the hooks.event command that receives each event the
-	// server records (issuance, revocation) as JSON on stdin.
-	EventHook string
 }
 
 // Server serves the ACME endpoints of a vault.
 type Server struct {
-	cfg    Config
+	cfg Config
+	// core is cfg.Core with a WriteGate: the server's writers queue in
+	// process, in arrival order, instead of on SQLite's busy handler, whose
+	// sleeps (growing to 100 ms) made order latency and throughput collapse
+	// with 16 or more concurrent clients. Writers of other processes (the
+	// CLI) still meet the store's busy timeout.
+	core   *service.Core
+	host   string
 	nonces *NonceStore
 	mux    *http.ServeMux
 	ocsp   http.Handler
-	// writeSem admits one write transaction of this server at a time.
-	writeSem chan struct{}
 	// selfSigned caches which chain certificates are self-signed roots.
 	selfSigned selfSignedCache
 }
@@ -81,10 +92,14 @@ func New(cfg Config) *Server {
 		cfg.Validity = 395 * 24 * time.Hour
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, nonces: NewNonceStore(cfg.Now, NonceLifetime, 100000), writeSem: make(chan struct{}, 1)}
-	s.ocsp = ca.NewResponder(cfg.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
-		return cfg.Vault.Store.View(context.Background(), fn)
-	}), cfg.Now)
+	core := *cfg.Core
+	if core.WriteGate == nil {
+		core.WriteGate = make(chan struct{}, 1)
+	}
+	s := &Server{cfg: cfg, core: &core, host: service.Hostname(), nonces: NewNonceStore(core.Now, NonceLifetime, 100000)}
+	s.ocsp = ca.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
+		return core.Vault.Store.View(context.Background(), fn)
+	}), core.Now)
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{ep}/directory", s.handleDirectory)
 	m.HandleFunc("HEAD /{ep}/new-nonce", s.handleNewNonce)
@@ -106,6 +121,10 @@ func New(cfg Config) *Server {
 	s.mux = m
 	return s
 }
+
+// BaseURL is the scheme://host[:port] of the server's URLs ("" when they
+// follow each request's Host).
+func (s *Server) BaseURL() string { return s.cfg.BaseURL }
 
 // Nonces exposes the nonce store (tests and metrics).
 func (s *Server) Nonces() *NonceStore { return s.nonces }
@@ -151,7 +170,7 @@ func (s *Server) url(r *http.Request, ep, path string) string {
 func (s *Server) endpointOf(r *http.Request) (*endpoint.Endpoint, *Problem) {
 	id := r.PathValue("ep")
 	var e *endpoint.Endpoint
-	err := s.cfg.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		e, err = endpoint.Get(tx, id)
 		return err
@@ -165,19 +184,51 @@ func (s *Server) endpointOf(r *http.Request) (*endpoint.Endpoint, *Problem) {
 	return e, nil
 }
 
-// update runs fn in a write transaction of the vault. The server's own
-// writers queue here, in process and in arrival order, instead of on
-// SQLite's busy handler, whose sleeps (growing to 100 ms) made order latency
-// and throughput collapse with 16 or more concurrent clients. Writers of
-// other processes (the CLI) still meet the store's busy timeout.
-func (s *Server) update(ctx context.Context, fn func(localstore.Tx) error) error {
-	select {
-	case s.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+// change runs fn as one recorded change named eventName (NewAccount,
+// NewOrder, FinalizeOrder, …) made by the ACME account accountID, through
+// the service core: one write transaction with its events and audit
+// record, the events delivered to the hook after commit. A refusal (see
+// refuse) rolls the transaction back and is recorded as a FAILURE.
+func (s *Server) change(ctx context.Context, accountID, eventName string, fn func(*service.Op) error) error {
+	actor := audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
+	return s.core.As(actor).Change(ctx, eventName, fn)
+}
+
+// refuse turns a problem found inside a change into the error that makes
+// the change fail on a rule: rolled back, recorded as a FAILURE whose
+// ErrorCode is the ACME error type, and answered with p (see answer).
+func refuse(p *Problem) error {
+	exit := errs.ExitInvalid
+	switch {
+	case p.Status >= 500:
+		exit = errs.ExitFailure
+	case p.Status == http.StatusNotFound:
+		exit = errs.ExitNotFound
+	case p.Status == http.StatusForbidden || p.Status == http.StatusConflict || p.Type == errAlreadyRevoked:
+		exit = errs.ExitRefused
 	}
-	defer func() { <-s.writeSem }()
-	return s.cfg.Vault.Store.Update(ctx, fn)
+	return &errs.Error{Exit: exit, Code: strings.TrimPrefix(p.Type, errPrefix), Err: p}
+}
+
+// problemOf is the problem document answering a failed change: the problem
+// it was refused with, else serverInternal.
+func (s *Server) problemOf(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	return s.internal(err)
+}
+
+// endpointARN, accountARN and orderARN name the resources of changes.
+func (s *Server) endpointARN(id string) string { return s.core.Names.EndpointARN(id) }
+
+func (s *Server) accountARN(a *endpoint.Account) string {
+	return endpoint.AccountARN(s.core.Names, a.EndpointID, a.ID)
+}
+
+func (s *Server) orderARN(o *endpoint.Order) string {
+	return endpoint.OrderARN(s.core.Names, o.EndpointID, o.ID)
 }
 
 func (s *Server) logf(format string, a ...any) {
@@ -208,21 +259,4 @@ func rfc3339(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// emitter returns a fresh event emitter (one per transaction attempt).
-func (s *Server) emitter() *events.Emitter {
-	return &events.Emitter{Region: s.cfg.Names.Region, Account: s.cfg.Names.Account, Now: s.cfg.Now}
-}
-
-// deliver hands committed events to the event hook, off the request path.
-func (s *Server) deliver(em *events.Emitter) {
-	if s.cfg.EventHook == "" || em == nil || len(em.Pending) == 0 {
-		return
-	}
-	out := io.Discard
-	if s.cfg.Logger != nil {
-		out = s.cfg.Logger.Writer()
-	}
-	go events.Deliver(context.Background(), s.cfg.EventHook, em.Pending, out)
 }

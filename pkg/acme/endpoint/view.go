@@ -56,6 +56,15 @@ func tagsOrEmpty(t []localstore.Tag) []localstore.Tag {
 	return t
 }
 
+// JoinTags is tags as K=V,K=V (for tables).
+func JoinTags(tags []localstore.Tag) string {
+	s := make([]string, len(tags))
+	for i, t := range tags {
+		s[i] = inventory.TagString(t)
+	}
+	return strings.Join(s, ",")
+}
+
 // Describe builds the description of e.
 func Describe(n inventory.Names, base string, e *Endpoint, m Metrics) Description {
 	return Description{
@@ -100,4 +109,21 @@ func ViewDomain(d *Domain) DomainView {
 	return DomainView{DomainName: d.DomainName, Status: d.Status,
 		ResourceRecord: inventory.ResourceRecord{Name: d.RecordName, Type: d.RecordType, Value: d.RecordValue},
 		PreValidated:   d.PreValidated, UpdatedAt: inventory.TS(d.UpdatedAt)}
+}
+
+// AccountARN names an ACME account of an endpoint in the audit log: a
+// sub-resource of the endpoint's ARN, as PCA names the certificates a CA
+// issued (<ca-arn>/certificate/<serial>).
+func AccountARN(n inventory.Names, endpointID, accountID string) string {
+	return n.EndpointARN(endpointID) + "/account/" + accountID
+}
+
+// OrderARN names an ACME order of an endpoint in the audit log.
+func OrderARN(n inventory.Names, endpointID, orderID string) string {
+	return n.EndpointARN(endpointID) + "/order/" + orderID
+}
+
+// AuthzARN names an ACME authorization of an endpoint in the audit log.
+func AuthzARN(n inventory.Names, endpointID, authzID string) string {
+	return n.EndpointARN(endpointID) + "/authz/" + authzID
 }

@@ -1,15 +1,19 @@
 package endpoint
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 )
 
-func newCmdDomain(f *cmdutil.Factory) *cobra.Command {
+// NewCmdDomain builds `certctl endpoint domain`.
+func NewCmdDomain(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "domain <command>",
 		Short: "Manage the domains an endpoint pre-approves",
@@ -21,7 +25,7 @@ administrator with --pre-validated.`,
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.GroupRunE,
 	}
-	cmd.AddCommand(newCmdDomainAdd(f), newCmdDomainList(f), newCmdDomainCheck(f), newCmdDomainRemove(f))
+	cmd.AddCommand(NewCmdDomainAdd(f, nil), NewCmdDomainList(f, nil), NewCmdDomainCheck(f, nil), NewCmdDomainRemove(f, nil))
 	return cmd
 }
 
@@ -29,8 +33,7 @@ func domainRecord(v acmeep.DomainView) []string {
 	return []string{v.DomainName, v.Status, v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value}
 }
 
-func printDomain(p *output.Printer, d *acmeep.Domain) error {
-	v := acmeep.ViewDomain(d)
+func printDomain(p *output.Printer, v acmeep.DomainView) error {
 	return p.Print(map[string]acmeep.DomainView{"DomainValidation": v}, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Rows: [][]string{{"Domain", v.DomainName}, {"Status", s.Status(v.Status)}}}
@@ -46,8 +49,18 @@ func printDomain(p *output.Printer, d *acmeep.Domain) error {
 	})
 }
 
-func newCmdDomainAdd(f *cmdutil.Factory) *cobra.Command {
-	var pre bool
+// DomainAddOptions are the inputs of `endpoint domain add`.
+type DomainAddOptions struct {
+	Deps
+
+	Endpoint     string
+	Domain       string
+	PreValidated bool
+}
+
+// NewCmdDomainAdd builds `certctl endpoint domain add`.
+func NewCmdDomainAdd(f *cmdutil.Factory, runF func(*DomainAddOptions) error) *cobra.Command {
+	opts := &DomainAddOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "add ENDPOINT DOMAIN [--pre-validated]",
 		Short: "Register a domain for pre-approval",
@@ -59,59 +72,41 @@ func newCmdDomainAdd(f *cmdutil.Factory) *cobra.Command {
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "DOMAIN"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
+			opts.Endpoint, opts.Domain = args[0], args[1]
+			if runF != nil {
+				return runF(opts)
 			}
-			var d *acmeep.Domain
-			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
-				d, err = acmeep.AddDomain(tx, ep, args[1], recordFunc(tx, e.Cfg.DNSZone), pre, f.Now())
-				return err
-			})
-			if err != nil {
-				return cmdutil.VaultError(err)
-			}
-			return printDomain(e.P, d)
+			return runDomainAdd(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&pre, "pre-validated", false, "mark the domain VALID without a DNS check")
+	cmd.Flags().BoolVar(&opts.PreValidated, "pre-validated", false, "mark the domain VALID without a DNS check")
 	return cmd
 }
 
-func newCmdDomainList(f *cmdutil.Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:               "list ENDPOINT",
-		Short:             "List an endpoint's domain validations",
-		Long:              `List an endpoint's domains ({"DomainValidations":[...]}).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
-		ValidArgsFunction: completeEndpoint(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			out := struct {
-				DomainValidations []acmeep.DomainView `json:"DomainValidations"`
-			}{DomainValidations: []acmeep.DomainView{}}
-			err = e.onEndpoint(cmd.Context(), args[0], false, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
-				ds, err := acmeep.ListDomains(tx, ep.ID)
-				for _, d := range ds {
-					out.DomainValidations = append(out.DomainValidations, acmeep.ViewDomain(d))
-				}
-				return err
-			})
-			if err != nil {
-				return cmdutil.VaultError(err)
-			}
-			return e.P.Print(out, output.ListView(out.DomainValidations, "No domains.", []string{"DOMAIN", "STATUS", "RECORD NAME", "TYPE", "VALUE"},
-				func(s *output.Styles, v acmeep.DomainView) []string {
-					return []string{v.DomainName, s.Status(v.Status), v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value}
-				}, domainRecord))
-		},
+func runDomainAdd(ctx context.Context, o *DomainAddOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
 	}
+	v, err := svc.AddDomain(ctx, o.Endpoint, o.Domain, o.PreValidated)
+	if err != nil {
+		return err
+	}
+	return printDomain(p, v)
 }
 
-func newCmdDomainCheck(f *cmdutil.Factory) *cobra.Command {
+// DomainCheckOptions are the inputs of `endpoint domain check`.
+type DomainCheckOptions struct {
+	Deps
+	IO *iostreams.IOStreams
+
+	Endpoint string
+	Domain   string
+}
+
+// NewCmdDomainCheck builds `certctl endpoint domain check`.
+func NewCmdDomainCheck(f *cmdutil.Factory, runF func(*DomainCheckOptions) error) *cobra.Command {
+	opts := &DomainCheckOptions{Deps: newDeps(f), IO: f.IO}
 	return &cobra.Command{
 		Use:   "check ENDPOINT DOMAIN",
 		Short: "Look up a domain's validation record in DNS",
@@ -122,48 +117,41 @@ forbids it, and stays PENDING otherwise. Exits 0 whatever the status.` + cmdutil
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "DOMAIN"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
+			opts.Endpoint, opts.Domain = args[0], args[1]
+			if runF != nil {
+				return runF(opts)
 			}
-			var d *acmeep.Domain
-			if err := e.onEndpoint(cmd.Context(), args[0], false, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
-				d, err = acmeep.GetDomain(tx, ep.ID, args[1])
-				return err
-			}); err != nil {
-				return cmdutil.VaultError(err)
-			}
-			if d.Status == acmeep.DomainPending {
-				status, err := checkDomain(cmd.Context(), e, d)
-				if err != nil {
-					return err
-				}
-				if status != d.Status {
-					err = e.V.Store.Update(cmd.Context(), func(tx localstore.Tx) error {
-						cur, err := acmeep.GetDomain(tx, d.EndpointID, d.DomainName)
-						if err != nil {
-							return err
-						}
-						if cur.Status == acmeep.DomainPending {
-							cur.Status, cur.UpdatedAt = status, f.Now()
-							if err := acmeep.PutDomain(tx, cur); err != nil {
-								return err
-							}
-						}
-						d = cur
-						return nil
-					})
-					if err != nil {
-						return cmdutil.VaultError(err)
-					}
-				}
-			}
-			return printDomain(e.P, d)
+			return runDomainCheck(cmd.Context(), opts)
 		},
 	}
 }
 
-func newCmdDomainRemove(f *cmdutil.Factory) *cobra.Command {
+func runDomainCheck(ctx context.Context, o *DomainCheckOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := svc.CheckDomain(ctx, o.Endpoint, o.Domain)
+	if err != nil {
+		return err
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(o.IO.ErrOut, "certctl: %s\n", output.Sanitize(n))
+	}
+	return printDomain(p, c.Domain)
+}
+
+// DomainRemoveOptions are the inputs of `endpoint domain remove`.
+type DomainRemoveOptions struct {
+	Deps
+
+	Endpoint string
+	Domain   string
+}
+
+// NewCmdDomainRemove builds `certctl endpoint domain remove`.
+func NewCmdDomainRemove(f *cmdutil.Factory, runF func(*DomainRemoveOptions) error) *cobra.Command {
+	opts := &DomainRemoveOptions{Deps: newDeps(f)}
 	return &cobra.Command{
 		Use:               "remove ENDPOINT DOMAIN",
 		Short:             "Remove a domain (its names are no longer pre-approved)",
@@ -171,21 +159,67 @@ func newCmdDomainRemove(f *cmdutil.Factory) *cobra.Command {
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "DOMAIN"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
+			opts.Endpoint, opts.Domain = args[0], args[1]
+			if runF != nil {
+				return runF(opts)
 			}
-			var d *acmeep.Domain
-			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
-				if d, err = acmeep.GetDomain(tx, ep.ID, args[1]); err != nil {
-					return err
-				}
-				return acmeep.RemoveDomain(tx, ep.ID, d.DomainName)
-			})
-			if err != nil {
-				return cmdutil.VaultError(err)
-			}
-			return printDomain(e.P, d)
+			return runDomainRemove(cmd.Context(), opts)
 		},
 	}
+}
+
+func runDomainRemove(ctx context.Context, o *DomainRemoveOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := svc.RemoveDomain(ctx, o.Endpoint, o.Domain)
+	if err != nil {
+		return err
+	}
+	return printDomain(p, v)
+}
+
+// DomainListOptions are the inputs of `endpoint domain list`.
+type DomainListOptions struct {
+	Deps
+
+	Endpoint string
+}
+
+// NewCmdDomainList builds `certctl endpoint domain list`.
+func NewCmdDomainList(f *cmdutil.Factory, runF func(*DomainListOptions) error) *cobra.Command {
+	opts := &DomainListOptions{Deps: newDeps(f)}
+	return &cobra.Command{
+		Use:               "list ENDPOINT",
+		Short:             "List an endpoint's domain validations",
+		Long:              `List an endpoint's domains ({"DomainValidations":[...]}).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
+		ValidArgsFunction: completeEndpoint(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Endpoint = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDomainList(cmd.Context(), opts)
+		},
+	}
+}
+
+func runDomainList(ctx context.Context, o *DomainListOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	ds, err := svc.ListDomains(ctx, o.Endpoint)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		DomainValidations []acmeep.DomainView `json:"DomainValidations"`
+	}{DomainValidations: ds}
+	return p.Print(out, output.ListView(out.DomainValidations, "No domains.", []string{"DOMAIN", "STATUS", "RECORD NAME", "TYPE", "VALUE"},
+		func(s *output.Styles, v acmeep.DomainView) []string {
+			return []string{v.DomainName, s.Status(v.Status), v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value}
+		}, domainRecord))
 }

@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"context"
 	"strconv"
 	"time"
 
@@ -9,12 +10,12 @@ import (
 	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
-func newCmdEAB(f *cmdutil.Factory) *cobra.Command {
+// NewCmdEAB builds `certctl endpoint eab`.
+func NewCmdEAB(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eab <command>",
 		Short: "Manage external account binding credentials of an endpoint",
@@ -25,7 +26,7 @@ created --reusable.`,
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.GroupRunE,
 	}
-	cmd.AddCommand(newCmdEABCreate(f), newCmdEABList(f), newCmdEABRevoke(f))
+	cmd.AddCommand(NewCmdEABCreate(f, nil), NewCmdEABList(f, nil), NewCmdEABRevoke(f, nil))
 	return cmd
 }
 
@@ -45,8 +46,20 @@ func eabRecord(v acmeep.EABView) []string {
 	return append(r, v.AcmeEndpointArn, v.Status, created, exp)
 }
 
-func newCmdEABCreate(f *cmdutil.Factory) *cobra.Command {
-	var reusable bool
+func yesNo(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }
+
+// EABCreateOptions are the inputs of `endpoint eab create`.
+type EABCreateOptions struct {
+	Deps
+
+	Endpoint  string
+	Reusable  bool
+	ExpiresIn time.Duration
+}
+
+// NewCmdEABCreate builds `certctl endpoint eab create`.
+func NewCmdEABCreate(f *cmdutil.Factory, runF func(*EABCreateOptions) error) *cobra.Command {
+	opts := &EABCreateOptions{Deps: newDeps(f)}
 	var expiresIn string
 	cmd := &cobra.Command{
 		Use:   "create ENDPOINT [--reusable] [--expires-in D]",
@@ -59,56 +72,62 @@ The MAC key (base64url) is shown only now; the vault keeps it sealed.` + cmdutil
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var d time.Duration
+			opts.Endpoint = args[0]
+			opts.ExpiresIn = 0
 			if expiresIn != "" {
-				var err error
-				if d, err = timeutil.ParseDuration(expiresIn); err != nil || d <= 0 {
+				d, err := timeutil.ParseDuration(expiresIn)
+				if err != nil || d <= 0 {
 					return errs.UsageErrorf("--expires-in: invalid duration %q", expiresIn)
 				}
+				opts.ExpiresIn = d
 			}
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			sealer, err := e.V.Sealer()
-			if err != nil {
-				return cmdutil.VaultError(err)
-			}
-			var b *acmeep.EAB
-			var key []byte
-			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
-				b, key, err = acmeep.CreateEAB(tx, sealer, ep, reusable, d, f.Now())
-				return err
-			})
-			if err != nil {
-				return cmdutil.VaultError(err)
-			}
-			v := acmeep.ViewEAB(e.Names, b, f.Now())
-			v.MacKey = acmeep.EncodeMACKey(key)
-			clear(key)
-			out := struct {
-				KeyID           string `json:"KeyId"`
-				MacKey          string `json:"MacKey"`
-				AcmeEndpointArn string `json:"AcmeEndpointArn"`
-				CreatedAt       any    `json:"CreatedAt"`
-				ExpiresAt       any    `json:"ExpiresAt"`
-				Reusable        bool   `json:"Reusable"`
-			}{v.KeyID, v.MacKey, v.AcmeEndpointArn, v.CreatedAt, v.ExpiresAt, v.Reusable}
-			return e.P.Print(map[string]any{"ExternalAccountBinding": out}, output.View{
-				Table: func(*output.Styles) *output.Table {
-					return &output.Table{Rows: [][]string{{"Key ID", v.KeyID}, {"MAC key", v.MacKey}, {"Endpoint", v.AcmeEndpointArn},
-						{"Reusable", map[bool]string{true: "yes", false: "no"}[v.Reusable]}}}
-				},
-				Records: func() [][]string { return [][]string{{v.KeyID, v.MacKey, v.AcmeEndpointArn}} },
-			})
+			return runEABCreate(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&reusable, "reusable", false, "allow the credential to bind any number of accounts")
+	cmd.Flags().BoolVar(&opts.Reusable, "reusable", false, "allow the credential to bind any number of accounts")
 	cmd.Flags().StringVar(&expiresIn, "expires-in", "", "the credential expires after this `duration` (e.g. 7d)")
 	return cmd
 }
 
-func newCmdEABList(f *cmdutil.Factory) *cobra.Command {
+func runEABCreate(ctx context.Context, o *EABCreateOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := svc.CreateEAB(ctx, o.Endpoint, o.Reusable, o.ExpiresIn)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		KeyID           string `json:"KeyId"`
+		MacKey          string `json:"MacKey"`
+		AcmeEndpointArn string `json:"AcmeEndpointArn"`
+		CreatedAt       any    `json:"CreatedAt"`
+		ExpiresAt       any    `json:"ExpiresAt"`
+		Reusable        bool   `json:"Reusable"`
+	}{v.KeyID, v.MacKey, v.AcmeEndpointArn, v.CreatedAt, v.ExpiresAt, v.Reusable}
+	return p.Print(map[string]any{"ExternalAccountBinding": out}, output.View{
+		Table: func(*output.Styles) *output.Table {
+			return &output.Table{Rows: [][]string{{"Key ID", v.KeyID}, {"MAC key", v.MacKey}, {"Endpoint", v.AcmeEndpointArn},
+				{"Reusable", yesNo(v.Reusable)}}}
+		},
+		Records: func() [][]string { return [][]string{{v.KeyID, v.MacKey, v.AcmeEndpointArn}} },
+	})
+}
+
+// EABListOptions are the inputs of `endpoint eab list`.
+type EABListOptions struct {
+	Deps
+
+	Endpoint string
+}
+
+// NewCmdEABList builds `certctl endpoint eab list`.
+func NewCmdEABList(f *cmdutil.Factory, runF func(*EABListOptions) error) *cobra.Command {
+	opts := &EABListOptions{Deps: newDeps(f)}
 	return &cobra.Command{
 		Use:               "list ENDPOINT",
 		Short:             "List an endpoint's EAB credentials (never their MAC keys)",
@@ -116,37 +135,48 @@ func newCmdEABList(f *cmdutil.Factory) *cobra.Command {
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
+			opts.Endpoint = args[0]
+			if runF != nil {
+				return runF(opts)
 			}
-			out := struct {
-				ExternalAccountBindings []acmeep.EABView `json:"ExternalAccountBindings"`
-			}{ExternalAccountBindings: []acmeep.EABView{}}
-			now := f.Now()
-			err = e.onEndpoint(cmd.Context(), args[0], false, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
-				bs, err := acmeep.ListEAB(tx, ep.ID)
-				for _, b := range bs {
-					out.ExternalAccountBindings = append(out.ExternalAccountBindings, acmeep.ViewEAB(e.Names, b, now))
-				}
-				return err
-			})
-			if err != nil {
-				return cmdutil.VaultError(err)
-			}
-			return e.P.Print(out, output.ListView(out.ExternalAccountBindings, "No EAB credentials.", []string{"KEY ID", "STATUS", "REUSABLE", "ACCOUNTS", "EXPIRES"},
-				func(s *output.Styles, v acmeep.EABView) []string {
-					exp := "never"
-					if v.ExpiresAt != nil {
-						exp = v.ExpiresAt.String()
-					}
-					return []string{v.KeyID, v.Status, map[bool]string{true: "yes", false: "no"}[v.Reusable], itoa(v.AccountCount), exp}
-				}, eabRecord))
+			return runEABList(cmd.Context(), opts)
 		},
 	}
 }
 
-func newCmdEABRevoke(f *cmdutil.Factory) *cobra.Command {
+func runEABList(ctx context.Context, o *EABListOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	bs, err := svc.ListEAB(ctx, o.Endpoint)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		ExternalAccountBindings []acmeep.EABView `json:"ExternalAccountBindings"`
+	}{ExternalAccountBindings: bs}
+	return p.Print(out, output.ListView(out.ExternalAccountBindings, "No EAB credentials.", []string{"KEY ID", "STATUS", "REUSABLE", "ACCOUNTS", "EXPIRES"},
+		func(s *output.Styles, v acmeep.EABView) []string {
+			exp := "never"
+			if v.ExpiresAt != nil {
+				exp = v.ExpiresAt.String()
+			}
+			return []string{v.KeyID, v.Status, yesNo(v.Reusable), strconv.Itoa(v.AccountCount), exp}
+		}, eabRecord))
+}
+
+// EABRevokeOptions are the inputs of `endpoint eab revoke`.
+type EABRevokeOptions struct {
+	Deps
+
+	Endpoint string
+	KeyID    string
+}
+
+// NewCmdEABRevoke builds `certctl endpoint eab revoke`.
+func NewCmdEABRevoke(f *cmdutil.Factory, runF func(*EABRevokeOptions) error) *cobra.Command {
+	opts := &EABRevokeOptions{Deps: newDeps(f)}
 	return &cobra.Command{
 		Use:   "revoke ENDPOINT KEY_ID",
 		Short: "Revoke an EAB credential",
@@ -155,35 +185,26 @@ Accounts it already bound keep working.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "KEY_ID"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := open(cmd.Context(), f)
-			if err != nil {
-				return err
+			opts.Endpoint, opts.KeyID = args[0], args[1]
+			if runF != nil {
+				return runF(opts)
 			}
-			now := f.Now()
-			var v acmeep.EABView
-			err = e.onEndpoint(cmd.Context(), args[0], true, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
-				b, err := acmeep.ResolveEAB(tx, ep, args[1])
-				if err != nil {
-					return err
-				}
-				if b.RevokedAt.IsZero() {
-					b.RevokedAt = now
-					if err := acmeep.PutEAB(tx, b); err != nil {
-						return err
-					}
-				}
-				v = acmeep.ViewEAB(e.Names, b, now)
-				return nil
-			})
-			if err != nil {
-				return cmdutil.VaultError(err)
-			}
-			return e.P.Print(map[string]acmeep.EABView{"ExternalAccountBinding": v}, output.View{
-				Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", v.KeyID}}} },
-				Records: func() [][]string { return [][]string{eabRecord(v)} },
-			})
+			return runEABRevoke(cmd.Context(), opts)
 		},
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+func runEABRevoke(ctx context.Context, o *EABRevokeOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := svc.RevokeEAB(ctx, o.Endpoint, o.KeyID)
+	if err != nil {
+		return err
+	}
+	return p.Print(map[string]acmeep.EABView{"ExternalAccountBinding": v}, output.View{
+		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", v.KeyID}}} },
+		Records: func() [][]string { return [][]string{eabRecord(v)} },
+	})
+}

@@ -1,10 +1,13 @@
 // Package endpoint implements `certctl endpoint`: ACME endpoints (the ACM
 // ACME endpoint analogue), their external account binding credentials and
-// domain validations, and `endpoint serve`, the RFC 8555 server.
+// domain validations, and `endpoint serve`, the RFC 8555 server. Each verb
+// parses its flags, makes one call to the endpoints service
+// (pkg/service/endpoints) and prints what it returns.
 package endpoint
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -12,10 +15,8 @@ import (
 
 	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/endpoints"
 )
 
 // NewCmdEndpoint builds `certctl endpoint`.
@@ -41,45 +42,38 @@ Certificates issued enter the inventory with KeyPairOrigin ACME
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.GroupRunE,
 	}
-	cmd.AddCommand(newCmdCreate(f), newCmdDescribe(f), newCmdList(f), newCmdUpdate(f), newCmdDelete(f),
-		newCmdEAB(f), newCmdDomain(f), NewCmdServe(f, nil))
+	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdDescribe(f, nil), NewCmdList(f, nil), NewCmdUpdate(f, nil), NewCmdDelete(f, nil),
+		NewCmdEAB(f), NewCmdDomain(f), NewCmdServe(f, nil))
 	return cmd
 }
 
-// env bundles what endpoint verbs need.
-type env struct {
-	*cmdutil.Env
-	base string
+// Deps are the dependencies of every endpoint verb, as functions that tests
+// replace: the printer and the endpoints service.
+type Deps struct {
+	Printer   func() (*output.Printer, error)
+	Endpoints func(context.Context) (*endpoints.Service, error)
 }
 
-func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
-	e, err := f.OpenEnv(ctx)
+func newDeps(f *cmdutil.Factory) Deps { return Deps{Printer: f.Printer, Endpoints: f.Endpoints} }
+
+// open builds the printer, then the service (so that a bad -o is reported
+// before the vault is opened).
+func (d Deps) open(ctx context.Context) (*output.Printer, *endpoints.Service, error) {
+	p, err := d.Printer()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &env{Env: e, base: acmeep.BaseURL(e.Cfg.EndpointBaseURL, e.Cfg.EndpointListen)}, nil
-}
-
-// onEndpoint runs fn on the endpoint named by arg, in a write transaction
-// when write is set and a read one otherwise.
-func (e *env) onEndpoint(ctx context.Context, arg string, write bool, fn func(tx localstore.Tx, ep *acmeep.Endpoint) error) error {
-	txn := e.V.Store.View
-	if write {
-		txn = e.V.Store.Update
+	svc, err := d.Endpoints(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	return txn(ctx, func(tx localstore.Tx) error {
-		ep, err := acmeep.Resolve(tx, arg)
-		if err != nil {
-			return err
-		}
-		return fn(tx, ep)
-	})
+	return p, svc, nil
 }
 
 func completeEndpoint(f *cmdutil.Factory) cobra.CompletionFunc {
 	return f.CompleteObjects(acmeep.KindEndpoint, func(data []byte) string {
 		var e acmeep.Endpoint
-		if err := jsonUnmarshal(data, &e); err != nil {
+		if err := json.Unmarshal(data, &e); err != nil {
 			return ""
 		}
 		if e.Name != "" {
@@ -89,23 +83,6 @@ func completeEndpoint(f *cmdutil.Factory) cobra.CompletionFunc {
 	})
 }
 
-// describeIn builds the description of e in tx.
-func (e *env) describeIn(tx localstore.Tx, ep *acmeep.Endpoint) (acmeep.Description, error) {
-	m, err := acmeep.GetMetrics(tx, ep.ID)
-	if err != nil {
-		return acmeep.Description{}, err
-	}
-	return acmeep.Describe(e.Names, e.base, ep, m), nil
-}
-
-func parseTagFlags(flag string, vals []string) ([]localstore.Tag, error) {
-	tg, err := inventory.ParseTags(vals)
-	if err != nil {
-		return nil, errs.Invalidf("--%s: %v", flag, err)
-	}
-	return inventory.MergeTags(nil, tg)
-}
-
 func printEndpointARN(p *output.Printer, verb, a string) error {
 	return p.Print(map[string]string{"AcmeEndpointArn": a}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{verb, a}}} },
@@ -113,12 +90,40 @@ func printEndpointARN(p *output.Printer, verb, a string) error {
 	})
 }
 
-func tagsString(t []localstore.Tag) string {
-	s := make([]string, len(t))
-	for i, x := range t {
-		s[i] = inventory.TagString(x)
+// printEndpoint prints one endpoint as `describe` does.
+func printEndpoint(p *output.Printer, d acmeep.Description) error {
+	return p.Print(map[string]acmeep.Description{"AcmeEndpoint": d}, output.View{
+		Table:   func(*output.Styles) *output.Table { return describeTable(d) },
+		Records: func() [][]string { return [][]string{endpointRecord(d)} },
+	})
+}
+
+func describeTable(d acmeep.Description) *output.Table {
+	t := &output.Table{}
+	add := func(k, v string) {
+		if v != "" {
+			t.Rows = append(t.Rows, []string{k, v})
+		}
 	}
-	return strings.Join(s, ",")
+	add("ARN", d.AcmeEndpointArn)
+	add("Name", d.Name)
+	add("Status", d.Status)
+	add("Endpoint URL", d.EndpointURL)
+	add("Authorization", d.AuthorizationBehavior)
+	add("Contact", d.Contact)
+	add("Key algorithms", strings.Join(d.CertificateAuthority.PublicCertificateAuthority.AllowedKeyAlgorithms, ", "))
+	add("Certificate tags", acmeep.JoinTags(d.CertificateTags))
+	add("Tags", acmeep.JoinTags(d.Tags))
+	if d.CreatedAt != nil {
+		add("Created", d.CreatedAt.String())
+	}
+	if d.UpdatedAt != nil {
+		add("Updated", d.UpdatedAt.String())
+	}
+	add("Failure reason", d.FailureReason)
+	add("Issued", fmt.Sprint(d.Metrics.CertificateIssuanceSuccess))
+	add("Failed", fmt.Sprint(d.Metrics.CertificateIssuanceFailed))
+	return t
 }
 
 func endpointRecord(d acmeep.Description) []string {

@@ -6,20 +6,21 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
-	"github.com/certctl/certctl/pkg/acmeserver"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/httpserve"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/service/endpoints"
 )
 
-// ServeOptions are the flags of `endpoint serve`.
+// ServeOptions are the inputs of `endpoint serve`.
 type ServeOptions struct {
+	IO        *iostreams.IOStreams
+	Endpoints func(context.Context) (*endpoints.Service, error)
+
 	Listen  string
 	TLSCert string
 	TLSKey  string
@@ -27,7 +28,7 @@ type ServeOptions struct {
 
 // NewCmdServe builds `certctl endpoint serve`.
 func NewCmdServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{}
+	opts := &ServeOptions{IO: f.IO, Endpoints: f.Endpoints}
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--tls-cert F --tls-key F]",
 		Short: "Serve every ACME endpoint over HTTPS",
@@ -51,7 +52,7 @@ another. URLs use endpoint.base_url when set, else https://<listen address>.
 			if runF != nil {
 				return runF(opts)
 			}
-			return runServe(cmd.Context(), f, opts)
+			return runServe(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -61,80 +62,60 @@ another. URLs use endpoint.base_url when set, else https://<listen address>.
 	return cmd
 }
 
-func runServe(ctx context.Context, f *cmdutil.Factory, opts *ServeOptions) error {
-	e, err := open(ctx, f)
+// runServe listens, gets a serving certificate (issued by the service, or
+// read from --tls-cert/--tls-key), and serves the endpoints service's ACME
+// server with httpserve's timeouts until ctx ends.
+func runServe(ctx context.Context, o *ServeOptions) error {
+	svc, err := o.Endpoints(ctx)
 	if err != nil {
 		return err
 	}
-	listen := opts.Listen
+	listen := o.Listen
 	if listen == "" {
-		listen = e.Cfg.EndpointListen
+		listen = svc.Listen()
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return errs.Failuref("listen on %s: %v", listen, err)
 	}
 	defer ln.Close()
-	var cert *tls.Certificate
-	if opts.TLSCert != "" {
-		certPEM, err := cmdutil.ReadFileArg(f.IO, opts.TLSCert)
-		if err != nil {
-			return errs.Invalidf("--tls-cert: %v", err)
-		}
-		keyPEM, err := cmdutil.ReadFileArg(f.IO, opts.TLSKey)
-		if err != nil {
-			return errs.Invalidf("--tls-key: %v", err)
-		}
-		c, err := tls.X509KeyPair(certPEM, keyPEM)
-		clear(keyPEM)
-		if err != nil {
-			return errs.Invalidf("--tls-cert/--tls-key: %v", err)
-		}
-		cert = &c
-	} else {
-		err = e.V.Store.Update(ctx, func(tx localstore.Tx) error {
-			cert, err = acmeserver.ServingCertificate(tx, e.Authority, acmeserver.ServingHosts(listen))
-			return err
-		})
-		if err != nil {
-			return cmdutil.VaultError(err)
-		}
-	}
-	base := e.Cfg.EndpointBaseURL
-	if base == "" {
-		base = "https://" + ln.Addr().String()
-	}
-	srv := acmeserver.New(acmeserver.Config{
-		Vault: e.V, Authority: e.Authority, Names: e.Names, Now: f.Now, BaseURL: base,
-		Validity: e.Cfg.CertificateValidity, DomainsPerCertificate: e.Cfg.DomainsPerCertificate,
-		Logger: log.New(f.IO.ErrOut, "", log.LstdFlags), EventHook: e.Cfg.EventHook,
-	})
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12},
-	}
-	fmt.Fprintf(f.IO.ErrOut, "Serving ACME endpoints on %s\n", base)
-	_ = e.V.Store.View(ctx, func(tx localstore.Tx) error {
-		eps, err := acmeep.List(tx)
-		for _, ep := range eps {
-			if ep.Status == acmeep.StatusActive {
-				fmt.Fprintf(f.IO.ErrOut, "  %s\n", acmeep.DirectoryURL(base, ep.ID))
-			}
-		}
+	cert, err := servingCertificate(ctx, o, svc, listen)
+	if err != nil {
 		return err
-	})
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
-	}()
-	if err := hs.ServeTLS(ln, "", ""); err != nil && err != http.ErrServerClosed {
+	}
+	srv, dirs, err := svc.Server(ctx, ln.Addr().String(), log.New(o.IO.ErrOut, "", log.LstdFlags))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Serving ACME endpoints on %s\n", srv.BaseURL())
+	for _, d := range dirs {
+		fmt.Fprintf(o.IO.ErrOut, "  %s\n", d)
+	}
+	hs := httpserve.New(srv, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
+	if err := httpserve.Serve(ctx, hs, ln); err != nil {
 		return errs.Failuref("serve: %v", err)
 	}
 	return nil
+}
+
+// servingCertificate reads --tls-cert/--tls-key, or has the service issue
+// a certificate for the listen address.
+func servingCertificate(ctx context.Context, o *ServeOptions, svc *endpoints.Service, listen string) (*tls.Certificate, error) {
+	if o.TLSCert == "" {
+		return svc.ServingCertificate(ctx, listen)
+	}
+	certPEM, err := cmdutil.ReadFileArg(o.IO, o.TLSCert)
+	if err != nil {
+		return nil, errs.Invalidf("--tls-cert: %v", err)
+	}
+	keyPEM, err := cmdutil.ReadFileArg(o.IO, o.TLSKey)
+	if err != nil {
+		return nil, errs.Invalidf("--tls-key: %v", err)
+	}
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
+	clear(keyPEM)
+	if err != nil {
+		return nil, errs.Invalidf("--tls-cert/--tls-key: %v", err)
+	}
+	return &c, nil
 }

@@ -1,12 +1,40 @@
-// Package endpoints is the ACME endpoints' service: endpoints, EAB credentials, pre-approved domains, and the changes the ACME server makes (accounts, orders, issuance, revocation).
+// Package endpoints is the ACME endpoints' service: endpoints, EAB
+// credentials, pre-approved domains, and the ACME server that `endpoint
+// serve` runs (pkg/acmeserver, whose accounts, orders, issuance and
+// revocation are changes of the same service core). The persisted resources
+// and their transaction-level rules are pkg/acme/endpoint's; this package
+// owns the transactions, each one recorded change (service.Core.Change).
 package endpoints
 
 import (
+	"context"
+	"slices"
+	"time"
+
+	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
 
 // Settings are the configuration the service acts on.
-type Settings struct{}
+type Settings struct {
+	// BaseURL is endpoint.base_url: the scheme://host[:port] clients see.
+	BaseURL string
+	// Listen is endpoint.listen, the default address of `endpoint serve`.
+	Listen string
+	// Zone is validation.dns_zone, the target zone of validation CNAMEs.
+	Zone string
+	// Resolvers and CAAIdentities are validation.resolvers and
+	// validation.caa_identities (`endpoint domain check`).
+	Resolvers     []string
+	CAAIdentities []string
+	// Validity is certificate_validity, the lifetime of issued certificates.
+	Validity time.Duration
+	// DomainsPerCertificate is quotas.domains_per_certificate.
+	DomainsPerCertificate int
+}
 
 // Service is the endpoints service.
 type Service struct {
@@ -17,4 +45,219 @@ type Service struct {
 // New returns the service over core.
 func New(core *service.Core, set Settings) *Service {
 	return &Service{core: core, set: set}
+}
+
+// base is the base of the EndpointUrl of every endpoint described.
+func (s *Service) base() string { return acmeep.BaseURL(s.set.BaseURL, s.set.Listen) }
+
+func (s *Service) arn(id string) string { return s.core.Names.EndpointARN(id) }
+
+// read runs fn on the endpoint named by ref (ARN, UUID or unique prefix)
+// in a read transaction.
+func (s *Service) read(ctx context.Context, ref string, fn func(tx localstore.Tx, ep *acmeep.Endpoint) error) error {
+	return s.core.Read(ctx, func(tx localstore.Tx) error {
+		ep, err := acmeep.Resolve(tx, ref)
+		if err != nil {
+			return err
+		}
+		return fn(tx, ep)
+	})
+}
+
+// change runs fn on the endpoint named by ref as one recorded change named
+// eventName, whose resources include the endpoint's ARN.
+func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op *service.Op, ep *acmeep.Endpoint) error) error {
+	return s.core.Change(ctx, eventName, func(op *service.Op) error {
+		ep, err := acmeep.Resolve(op.Tx, ref)
+		if err != nil {
+			op.Param("AcmeEndpointArn", ref)
+			return err
+		}
+		op.Resource(s.arn(ep.ID))
+		return fn(op, ep)
+	})
+}
+
+// describe builds the description of ep in tx.
+func (s *Service) describe(tx localstore.Tx, ep *acmeep.Endpoint) (acmeep.Description, error) {
+	m, err := acmeep.GetMetrics(tx, ep.ID)
+	if err != nil {
+		return acmeep.Description{}, err
+	}
+	return acmeep.Describe(s.core.Names, s.base(), ep, m), nil
+}
+
+// parseTags parses tags given as `Key=K,Value=V` or `K=V` (what names them
+// goes into the error).
+func parseTags(what string, vals []string) ([]localstore.Tag, error) {
+	tg, err := inventory.ParseTags(vals)
+	if err != nil {
+		return nil, errs.Invalidf("%s: %v", what, err)
+	}
+	tg, err = inventory.MergeTags(nil, tg)
+	if err != nil {
+		return nil, errs.Invalidf("%s: %v", what, err)
+	}
+	return tg, nil
+}
+
+// CreateInput describes a new endpoint. Tags are `Key=K,Value=V` or `K=V`.
+type CreateInput struct {
+	Name                  string
+	AuthorizationBehavior string
+	Contact               string
+	AllowedKeyAlgorithms  []string
+	CertificateTags       []string
+	Tags                  []string
+}
+
+// Create makes an ACTIVE endpoint (CreateAcmeEndpoint) and returns its ARN.
+func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
+	var id string
+	err := s.core.Change(ctx, "CreateAcmeEndpoint", func(op *service.Op) error {
+		op.Param("AuthorizationBehavior", in.AuthorizationBehavior)
+		op.Param("Contact", in.Contact)
+		if in.Name != "" {
+			op.Param("Name", in.Name)
+		}
+		if len(in.AllowedKeyAlgorithms) > 0 {
+			op.Param("AllowedKeyAlgorithms", in.AllowedKeyAlgorithms)
+		}
+		if len(in.CertificateTags) > 0 {
+			op.Param("CertificateTags", in.CertificateTags)
+		}
+		if len(in.Tags) > 0 {
+			op.Param("Tags", in.Tags)
+		}
+		ct, err := parseTags("certificate tags", in.CertificateTags)
+		if err != nil {
+			return err
+		}
+		tg, err := parseTags("tags", in.Tags)
+		if err != nil {
+			return err
+		}
+		ep, err := acmeep.Create(op.Tx, acmeep.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior,
+			Contact: in.Contact, AllowedKeyAlgorithms: in.AllowedKeyAlgorithms, CertificateTags: ct, Tags: tg}, op.Now)
+		if err != nil {
+			return err
+		}
+		id = ep.ID
+		op.Resource(s.arn(id))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.arn(id), nil
+}
+
+// Describe describes the endpoint named by ref.
+func (s *Service) Describe(ctx context.Context, ref string) (acmeep.Description, error) {
+	var d acmeep.Description
+	err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
+		var err error
+		d, err = s.describe(tx, ep)
+		return err
+	})
+	return d, err
+}
+
+// List describes every endpoint, oldest first.
+func (s *Service) List(ctx context.Context) ([]acmeep.Description, error) {
+	out := []acmeep.Description{}
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		out = out[:0]
+		eps, err := acmeep.List(tx)
+		if err != nil {
+			return err
+		}
+		for _, ep := range eps {
+			d, err := s.describe(tx, ep)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateInput names what an update changes; nil leaves a setting as it is.
+// CertificateTags replace the current ones as a whole.
+type UpdateInput struct {
+	Contact              *string
+	AllowedKeyAlgorithms *[]string
+	CertificateTags      *[]string
+	Name                 *string
+}
+
+// Update changes an endpoint's settings (UpdateAcmeEndpoint) and returns
+// its description.
+func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmeep.Description, error) {
+	var d acmeep.Description
+	err := s.change(ctx, "UpdateAcmeEndpoint", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+		if in.Contact != nil {
+			op.Param("Contact", *in.Contact)
+			if !slices.Contains(acmeep.Contacts, *in.Contact) {
+				return errs.Invalidf("invalid contact requirement %q", *in.Contact)
+			}
+			ep.Contact = *in.Contact
+		}
+		if in.AllowedKeyAlgorithms != nil {
+			algs := *in.AllowedKeyAlgorithms
+			op.Param("AllowedKeyAlgorithms", algs)
+			if len(algs) == 0 {
+				return errs.Invalidf("allowed key algorithms: give at least one")
+			}
+			if err := acmeep.CheckKeyAlgorithms(algs); err != nil {
+				return err
+			}
+			ep.AllowedKeyAlgorithms = algs
+		}
+		if in.CertificateTags != nil {
+			op.Param("CertificateTags", *in.CertificateTags)
+			ct, err := parseTags("certificate tags", *in.CertificateTags)
+			if err != nil {
+				return err
+			}
+			ep.CertificateTags = ct
+		}
+		if in.Name != nil {
+			op.Param("Name", *in.Name)
+			ep.Name = *in.Name
+		}
+		ep.UpdatedAt = op.Now
+		if err := acmeep.Put(op.Tx, ep); err != nil {
+			return err
+		}
+		var err error
+		d, err = s.describe(op.Tx, ep)
+		return err
+	})
+	return d, err
+}
+
+// EndpointARN resolves ref to the ARN of an endpoint (for a confirmation
+// question before a change).
+func (s *Service) EndpointARN(ctx context.Context, ref string) (string, error) {
+	var a string
+	err := s.read(ctx, ref, func(_ localstore.Tx, ep *acmeep.Endpoint) error {
+		a = s.arn(ep.ID)
+		return nil
+	})
+	return a, err
+}
+
+// Delete removes an endpoint with its EAB credentials, domain validations,
+// accounts, orders and authorizations (DeleteAcmeEndpoint) and returns its
+// ARN. Certificates it issued stay in the inventory.
+func (s *Service) Delete(ctx context.Context, ref string) (string, error) {
+	var a string
+	err := s.change(ctx, "DeleteAcmeEndpoint", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+		a = s.arn(ep.ID)
+		return acmeep.Delete(op.Tx, ep.ID)
+	})
+	return a, err
 }

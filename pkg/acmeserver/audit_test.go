@@ -1,0 +1,163 @@
+package acmeserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/acme"
+
+	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// TestChangesAreAudited: every change an ACME client makes is one audit
+// record made by its account on this host, with the endpoint, the account
+// or order and the certificate as resources; refusals are FAILURE records
+// with the ACME error type; no record holds the EAB MAC key or anything of
+// a JWS (the CSR, signatures), and the chain verifies.
+func TestChangesAreAudited(t *testing.T) {
+	f := newFixture(t, endpoint.ContactNotRequired)
+	ctx := context.Background()
+	c := f.client(newKey(t))
+	kid, mac := f.eab(false, nil)
+	acct, err := c.Register(ctx, &acme.Account{Contact: []string{"mailto:ops@lab.test"},
+		ExternalAccountBinding: &acme.ExternalAccountBinding{KID: kid, Key: mac}}, acme.AcceptTOS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acctID := acct.URI[strings.LastIndexByte(acct.URI, '/')+1:]
+	if _, err := c.AuthorizeOrder(ctx, acme.DomainIDs("evil.test")); !isProblem(err, errRejectedIdentifier) {
+		t.Fatalf("order of a name not pre-approved: %v", err)
+	}
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("www.lab.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orderID := o.URI[strings.LastIndexByte(o.URI, '/')+1:]
+	csr := csrFor(t, newKey(t), "www.lab.test")
+	ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RevokeCert(ctx, nil, ders[0], acme.CRLReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateReg(ctx, &acme.Account{Contact: []string{"mailto:pki@lab.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AccountKeyRollover(ctx, newKey(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeactivateReg(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var certID string
+	var recs []*audit.Record
+	var rows []localstore.AuditRow
+	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
+		certs, err := tx.ListCertificates(localstore.CertificateFilter{Origins: []string{"ACME"}})
+		if err != nil {
+			return err
+		}
+		if len(certs) != 1 {
+			t.Fatalf("%d ACME certificates", len(certs))
+		}
+		certID = certs[0].ID
+		if recs, err = audit.List(tx, audit.Filter{}, 0, 0); err != nil {
+			return err
+		}
+		if rows, err = tx.ListAudit(0, 1000); err != nil {
+			return err
+		}
+		sealer, err := f.v.Sealer()
+		if err != nil {
+			return err
+		}
+		_, p, err := audit.Verify(tx, sealer.AuditKey())
+		if err != nil || p != nil {
+			t.Errorf("audit verify: %v, %v", p, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	epARN := f.names.EndpointARN(f.ep.ID)
+	acctARN := endpoint.AccountARN(f.names, f.ep.ID, acctID)
+	orderARN := endpoint.OrderARN(f.names, f.ep.ID, orderID)
+	certARN := f.names.CertificateARN(certID)
+	type want struct {
+		name, outcome string
+		resources     []string
+		params        map[string]any
+	}
+	wants := []want{
+		{"NewAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"ExternalAccountBindingKeyId": kid}},
+		{"NewOrder", audit.OutcomeFailure, []string{epARN}, map[string]any{"Identifiers": []any{"evil.test"}}},
+		{"NewOrder", audit.OutcomeSuccess, []string{epARN, orderARN}, map[string]any{"Identifiers": []any{"www.lab.test"}}},
+		{"FinalizeOrder", audit.OutcomeSuccess, []string{epARN, orderARN, certARN}, map[string]any{"KeyAlgorithm": "EC_prime256v1"}},
+		{"RevokeCertificate", audit.OutcomeSuccess, []string{epARN, certARN}, map[string]any{"RevocationReason": "KEY_COMPROMISE"}},
+		{"UpdateAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"Contact": []any{"mailto:pki@lab.test"}}},
+		{"KeyChange", audit.OutcomeSuccess, []string{epARN, acctARN}, nil},
+		{"DeactivateAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"Status": "deactivated"}},
+	}
+	if len(recs) != len(wants) {
+		for _, r := range recs {
+			t.Logf("%s %s %v", r.EventName, r.Outcome, r.Resources)
+		}
+		t.Fatalf("%d audit records, want %d", len(recs), len(wants))
+	}
+	host := service.Hostname()
+	for i, w := range wants {
+		r := recs[i]
+		if r.EventName != w.name || r.Outcome != w.outcome {
+			t.Errorf("record %d: %s %s, want %s %s", i, r.EventName, r.Outcome, w.name, w.outcome)
+			continue
+		}
+		if r.Actor != (audit.Actor{Type: audit.ActorACMEAccount, ID: acctID, Host: host}) {
+			t.Errorf("%s: actor %+v", w.name, r.Actor)
+		}
+		if !slices.Equal(r.Resources, w.resources) {
+			t.Errorf("%s: resources %v, want %v", w.name, r.Resources, w.resources)
+		}
+		for k, v := range w.params {
+			if got := r.RequestParameters[k]; !equalJSON(got, v) {
+				t.Errorf("%s: %s = %#v, want %#v", w.name, k, got, v)
+			}
+		}
+	}
+	if recs[1].ErrorCode != "rejectedIdentifier" {
+		t.Errorf("refused order: ErrorCode %q", recs[1].ErrorCode)
+	}
+
+	secrets := map[string][]byte{
+		"MAC key (base64url)": []byte(base64.RawURLEncoding.EncodeToString(mac)),
+		"MAC key (base64)":    []byte(base64.StdEncoding.EncodeToString(mac)),
+		"CSR":                 []byte(base64.RawURLEncoding.EncodeToString(csr)),
+		"JWS protected":       []byte(`"protected"`),
+		"JWS signature":       []byte(`"signature"`),
+	}
+	for _, row := range rows {
+		for what, s := range secrets {
+			if bytes.Contains(row.Data, s) {
+				t.Errorf("audit record %d holds the %s: %s", row.Seq, what, row.Data)
+			}
+		}
+	}
+}
+
+func equalJSON(got, want any) bool {
+	switch w := want.(type) {
+	case []any:
+		g, ok := got.([]any)
+		return ok && slices.Equal(g, w)
+	}
+	return got == want
+}

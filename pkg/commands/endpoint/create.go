@@ -1,0 +1,82 @@
+package endpoint
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/service/endpoints"
+)
+
+// CreateOptions are the inputs of `endpoint create`.
+type CreateOptions struct {
+	Deps
+
+	AuthorizationBehavior string
+	Contact               string
+	AllowedKeyAlgorithms  []string
+	CertificateTags       []string
+	Tags                  []string
+	Name                  string
+}
+
+// NewCmdCreate builds `certctl endpoint create`.
+func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{Deps: newDeps(f)}
+	var algs []string
+	cmd := &cobra.Command{
+		Use:   "create --authorization-behavior PRE_APPROVED --contact REQUIRED|NOT_REQUIRED",
+		Short: "Create an ACME endpoint",
+		Long: `Create an ACME endpoint ({"AcmeEndpointArn": ...}). --allowed-key-algorithms limits
+the certificate keys finalize accepts (default all of RSA_2048, EC_prime256v1,
+EC_secp384r1); --certificate-tags are put on every certificate it issues;
+--contact REQUIRED rejects ACME accounts without a mailto: contact.` + cmdutil.ExitStatus(0, 2, 4, 6),
+		Example: `  certctl endpoint create --authorization-behavior PRE_APPROVED --contact REQUIRED \
+      --allowed-key-algorithms EC_prime256v1,EC_secp384r1 --certificate-tags env=lab --name lab`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.CheckEnum("authorization-behavior", []string{opts.AuthorizationBehavior}, acmeep.AuthorizationBehaviors); err != nil {
+				return err
+			}
+			if err := cmdutil.CheckEnum("contact", []string{opts.Contact}, acmeep.Contacts); err != nil {
+				return err
+			}
+			opts.AllowedKeyAlgorithms = cmdutil.SplitListFlag(algs)
+			if err := cmdutil.CheckEnum("allowed-key-algorithms", opts.AllowedKeyAlgorithms, acmeep.KeyAlgorithms); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCreate(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.AuthorizationBehavior, "authorization-behavior", "", "PRE_APPROVED")
+	fl.StringVar(&opts.Contact, "contact", "", "REQUIRED or NOT_REQUIRED")
+	fl.StringArrayVar(&algs, "allowed-key-algorithms", nil, "certificate key `algorithms` finalize accepts (repeatable, comma-separated)")
+	fl.StringArrayVar(&opts.CertificateTags, "certificate-tags", nil, "tag put on issued certificates, `Key=K,Value=V` or K=V (repeatable)")
+	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag of the endpoint, `Key=K,Value=V` or K=V (repeatable)")
+	fl.StringVar(&opts.Name, "name", "", "a `name` for people")
+	_ = cmd.MarkFlagRequired("authorization-behavior")
+	_ = cmd.MarkFlagRequired("contact")
+	cmdutil.EnumCompletion(cmd, "authorization-behavior", acmeep.AuthorizationBehaviors)
+	cmdutil.EnumCompletion(cmd, "contact", acmeep.Contacts)
+	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmeep.KeyAlgorithms)
+	return cmd
+}
+
+func runCreate(ctx context.Context, o *CreateOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := svc.Create(ctx, endpoints.CreateInput{Name: o.Name, AuthorizationBehavior: o.AuthorizationBehavior, Contact: o.Contact,
+		AllowedKeyAlgorithms: o.AllowedKeyAlgorithms, CertificateTags: o.CertificateTags, Tags: o.Tags})
+	if err != nil {
+		return err
+	}
+	return printEndpointARN(p, "Created", a)
+}

@@ -1,0 +1,71 @@
+package endpoint
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
+)
+
+// DeleteOptions are the inputs of `endpoint delete`.
+type DeleteOptions struct {
+	Deps
+	IO *iostreams.IOStreams
+
+	Endpoint string
+	Yes      bool
+}
+
+// NewCmdDelete builds `certctl endpoint delete`.
+func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
+	opts := &DeleteOptions{Deps: newDeps(f), IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "delete ENDPOINT [--yes]",
+		Short: "Delete an ACME endpoint",
+		Long: `Delete an endpoint with its EAB credentials, domain validations, ACME accounts,
+orders and authorizations. Certificates it issued stay in the inventory. Asks for
+confirmation on a terminal unless --yes.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
+		ValidArgsFunction: completeEndpoint(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Endpoint = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDelete(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func runDelete(ctx context.Context, o *DeleteOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	ref := o.Endpoint
+	if !o.Yes && o.IO.CanPrompt() {
+		arnStr, err := svc.EndpointARN(ctx, ref)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.IO.ErrOut, "Delete ACME endpoint %s with its EAB credentials, domains and accounts? [y/N] ", arnStr)
+		line, _ := bufio.NewReader(o.IO.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return errs.Refusedf("not deleted")
+		}
+		ref = arnStr
+	}
+	arnStr, err := svc.Delete(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return printEndpointARN(p, "Deleted", arnStr)
+}

@@ -1,0 +1,91 @@
+package endpoint
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/output"
+)
+
+// DescribeOptions are the inputs of `endpoint describe`.
+type DescribeOptions struct {
+	Deps
+
+	Endpoint string
+}
+
+// NewCmdDescribe builds `certctl endpoint describe`.
+func NewCmdDescribe(f *cmdutil.Factory, runF func(*DescribeOptions) error) *cobra.Command {
+	opts := &DescribeOptions{Deps: newDeps(f)}
+	return &cobra.Command{
+		Use:               "describe ENDPOINT",
+		Short:             "Show an ACME endpoint",
+		Long:              `Show an ACME endpoint ({"AcmeEndpoint":{...}}) with its URL and issuance counters.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
+		ValidArgsFunction: completeEndpoint(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Endpoint = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDescribe(cmd.Context(), opts)
+		},
+	}
+}
+
+func runDescribe(ctx context.Context, o *DescribeOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := svc.Describe(ctx, o.Endpoint)
+	if err != nil {
+		return err
+	}
+	return printEndpoint(p, d)
+}
+
+// ListOptions are the inputs of `endpoint list`.
+type ListOptions struct {
+	Deps
+}
+
+// NewCmdList builds `certctl endpoint list`.
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Deps: newDeps(f)}
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List ACME endpoints",
+		Long:  `List the vault's ACME endpoints ({"AcmeEndpoints":[...]}).` + cmdutil.ExitStatus(0, 2, 6),
+		Args:  cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runList(cmd.Context(), opts)
+		},
+	}
+}
+
+func runList(ctx context.Context, o *ListOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	eps, err := svc.List(ctx)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		AcmeEndpoints []acmeep.Description `json:"AcmeEndpoints"`
+	}{AcmeEndpoints: eps}
+	return p.Print(out, output.ListView(out.AcmeEndpoints, "No ACME endpoints.", []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "FAILED", "URL"},
+		func(s *output.Styles, d acmeep.Description) []string {
+			return []string{idOf(d.AcmeEndpointArn), d.Name, s.Status(d.Status), d.Contact,
+				fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed), d.EndpointURL}
+		}, endpointRecord))
+}

@@ -1,0 +1,93 @@
+package endpoint
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/service/endpoints"
+)
+
+// UpdateOptions are the inputs of `endpoint update`: a nil setting is not
+// changed.
+type UpdateOptions struct {
+	Deps
+
+	Endpoint             string
+	Contact              *string
+	AllowedKeyAlgorithms *[]string
+	CertificateTags      *[]string
+	Name                 *string
+}
+
+// NewCmdUpdate builds `certctl endpoint update`.
+func NewCmdUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.Command {
+	opts := &UpdateOptions{Deps: newDeps(f)}
+	var contact, name string
+	var algs, certTags []string
+	cmd := &cobra.Command{
+		Use:   "update ENDPOINT [--contact C] [--allowed-key-algorithms A] [--certificate-tags T] [--name N]",
+		Short: "Change an ACME endpoint's settings",
+		Long: `Change an endpoint's contact requirement, allowed key algorithms, certificate
+tags (replaced as a whole) or name. Prints the endpoint as ` + "`describe`" + ` does.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
+		ValidArgsFunction: completeEndpoint(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Endpoint = args[0]
+			fl := cmd.Flags()
+			if !fl.Changed("contact") && !fl.Changed("allowed-key-algorithms") && !fl.Changed("certificate-tags") && !fl.Changed("name") {
+				return errs.UsageErrorf("nothing to update: give --contact, --allowed-key-algorithms, --certificate-tags or --name")
+			}
+			if fl.Changed("contact") {
+				if err := cmdutil.CheckEnum("contact", []string{contact}, acmeep.Contacts); err != nil {
+					return err
+				}
+				opts.Contact = &contact
+			}
+			if fl.Changed("allowed-key-algorithms") {
+				keyAlgs := cmdutil.SplitListFlag(algs)
+				if len(keyAlgs) == 0 {
+					return errs.UsageErrorf("--allowed-key-algorithms needs at least one algorithm")
+				}
+				if err := cmdutil.CheckEnum("allowed-key-algorithms", keyAlgs, acmeep.KeyAlgorithms); err != nil {
+					return err
+				}
+				opts.AllowedKeyAlgorithms = &keyAlgs
+			}
+			if fl.Changed("certificate-tags") {
+				opts.CertificateTags = &certTags
+			}
+			if fl.Changed("name") {
+				opts.Name = &name
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runUpdate(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&contact, "contact", "", "REQUIRED or NOT_REQUIRED")
+	fl.StringArrayVar(&algs, "allowed-key-algorithms", nil, "certificate key `algorithms` finalize accepts")
+	fl.StringArrayVar(&certTags, "certificate-tags", nil, "tags put on issued certificates (replace the current ones)")
+	fl.StringVar(&name, "name", "", "a `name` for people")
+	cmdutil.EnumCompletion(cmd, "contact", acmeep.Contacts)
+	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmeep.KeyAlgorithms)
+	return cmd
+}
+
+func runUpdate(ctx context.Context, o *UpdateOptions) error {
+	p, svc, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := svc.Update(ctx, o.Endpoint, endpoints.UpdateInput{Contact: o.Contact, AllowedKeyAlgorithms: o.AllowedKeyAlgorithms,
+		CertificateTags: o.CertificateTags, Name: o.Name})
+	if err != nil {
+		return err
+	}
+	return printEndpoint(p, d)
+}

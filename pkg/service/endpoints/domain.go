@@ -1,0 +1,157 @@
+package endpoints
+
+import (
+	"context"
+
+	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/validation"
+)
+
+// recordFunc names validation records as ISSUED-type requests do (SPEC
+// section 4): stable for the vault and the name.
+func recordFunc(tx localstore.Tx, zone string) acmeep.RecordFunc {
+	return func(name string) (string, string, error) {
+		secret, err := validation.VaultSecret(tx)
+		if err != nil {
+			return "", "", err
+		}
+		rn, rv := validation.DNSRecord(secret, zone, name)
+		return rn, rv, nil
+	}
+}
+
+// AddDomain registers a domain with the endpoint named by ref
+// (AddAcmeDomain): VALID at once when preValidated, else PENDING with the
+// CNAME record that proves it. Adding it again returns it, upgraded to
+// VALID when preValidated.
+func (s *Service) AddDomain(ctx context.Context, ref, name string, preValidated bool) (acmeep.DomainView, error) {
+	var d *acmeep.Domain
+	err := s.change(ctx, "AddAcmeDomain", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+		op.Param("DomainName", name)
+		op.Param("PreValidated", preValidated)
+		var err error
+		d, err = acmeep.AddDomain(op.Tx, ep, name, recordFunc(op.Tx, s.set.Zone), preValidated, op.Now)
+		return err
+	})
+	if err != nil {
+		return acmeep.DomainView{}, err
+	}
+	return acmeep.ViewDomain(d), nil
+}
+
+// ListDomains lists the domain validations of the endpoint named by ref,
+// sorted by name.
+func (s *Service) ListDomains(ctx context.Context, ref string) ([]acmeep.DomainView, error) {
+	out := []acmeep.DomainView{}
+	err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
+		out = out[:0]
+		ds, err := acmeep.ListDomains(tx, ep.ID)
+		for _, d := range ds {
+			out = append(out, acmeep.ViewDomain(d))
+		}
+		return err
+	})
+	return out, err
+}
+
+// DomainCheck is what `endpoint domain check` found.
+type DomainCheck struct {
+	Domain acmeep.DomainView
+	// Notes say why a PENDING domain stayed PENDING or became FAILED
+	// (each "DOMAIN: why").
+	Notes []string
+}
+
+// CheckDomain looks a PENDING domain's CNAME record up through the
+// configured resolvers, then its CAA records: it becomes VALID when the
+// record is in place and CAA allows issuance, FAILED when CAA forbids it,
+// and stays PENDING otherwise. A change of status is recorded
+// (CheckAcmeDomain); a check that changes nothing is a read.
+func (s *Service) CheckDomain(ctx context.Context, ref, name string) (DomainCheck, error) {
+	var d *acmeep.Domain
+	if err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
+		var err error
+		d, err = acmeep.GetDomain(tx, ep.ID, name)
+		return err
+	}); err != nil {
+		return DomainCheck{}, err
+	}
+	var out DomainCheck
+	if d.Status == acmeep.DomainPending {
+		status, note, err := s.lookUp(ctx, d)
+		if err != nil {
+			return DomainCheck{}, err
+		}
+		if note != "" {
+			out.Notes = append(out.Notes, d.DomainName+": "+note)
+		}
+		if status != d.Status {
+			err := s.change(ctx, "CheckAcmeDomain", d.EndpointID, func(op *service.Op, ep *acmeep.Endpoint) error {
+				op.Param("DomainName", d.DomainName)
+				cur, err := acmeep.GetDomain(op.Tx, ep.ID, d.DomainName)
+				if err != nil {
+					return err
+				}
+				if cur.Status == acmeep.DomainPending {
+					cur.Status, cur.UpdatedAt = status, op.Now
+					if err := acmeep.PutDomain(op.Tx, cur); err != nil {
+						return err
+					}
+				}
+				op.Param("Status", cur.Status)
+				d = cur
+				return nil
+			})
+			if err != nil {
+				return DomainCheck{}, err
+			}
+		}
+	}
+	out.Domain = acmeep.ViewDomain(d)
+	return out, nil
+}
+
+// lookUp returns the status the DNS gives d now, with why when it is not
+// VALID (PENDING when the record is not there yet or the lookup failed).
+func (s *Service) lookUp(ctx context.Context, d *acmeep.Domain) (status, why string, err error) {
+	r, err := validation.NewResolver(s.set.Resolvers)
+	if err != nil {
+		return "", "", errs.Failuref("%v", err)
+	}
+	ok, why, err := r.CheckDNS(ctx, d.RecordName, d.RecordValue)
+	if err != nil || !ok {
+		if why == "" && err != nil {
+			why = err.Error()
+		}
+		return acmeep.DomainPending, why, nil
+	}
+	allowed, why, err := r.CheckCAA(ctx, d.DomainName, s.set.CAAIdentities)
+	if err != nil {
+		return acmeep.DomainPending, err.Error(), nil
+	}
+	if !allowed {
+		return acmeep.DomainFailed, "CAA_ERROR: " + why, nil
+	}
+	return acmeep.DomainValid, "", nil
+}
+
+// RemoveDomain removes a domain validation from the endpoint named by ref
+// (RemoveAcmeDomain) and returns it; its names are no longer pre-approved.
+func (s *Service) RemoveDomain(ctx context.Context, ref, name string) (acmeep.DomainView, error) {
+	var d *acmeep.Domain
+	err := s.change(ctx, "RemoveAcmeDomain", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+		op.Param("DomainName", name)
+		var err error
+		if d, err = acmeep.GetDomain(op.Tx, ep.ID, name); err != nil {
+			return err
+		}
+		return acmeep.RemoveDomain(op.Tx, ep.ID, d.DomainName)
+	})
+	if err != nil {
+		return acmeep.DomainView{}, err
+	}
+	return acmeep.ViewDomain(d), nil
+}

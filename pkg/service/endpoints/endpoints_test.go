@@ -1,0 +1,196 @@
+package endpoints
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"slices"
+	"testing"
+	"time"
+
+	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/validation/validationtest"
+)
+
+var testActor = audit.Actor{Type: audit.ActorUser, ID: "alice", Host: "lab"}
+
+func newService(t *testing.T, resolvers ...string) (*Service, *localstore.Vault) {
+	t.Helper()
+	ctx := context.Background()
+	v, err := localstore.Open(ctx, t.TempDir(), localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	now := func() time.Time { return time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC) }
+	core := &service.Core{Vault: v, Now: now, Names: inventory.Names{Region: "local", Account: "000000000000"},
+		Authority: authority.New(v, now, ""), Actor: testActor}
+	return New(core, Settings{Listen: "127.0.0.1:8443", Zone: "zone.test", Resolvers: resolvers}), v
+}
+
+func auditLog(t *testing.T, v *localstore.Vault) ([]*audit.Record, []localstore.AuditRow) {
+	t.Helper()
+	var recs []*audit.Record
+	var rows []localstore.AuditRow
+	if err := v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		var err error
+		if recs, err = audit.List(tx, audit.Filter{}, 0, 0); err != nil {
+			return err
+		}
+		rows, err = tx.ListAudit(0, 1000)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return recs, rows
+}
+
+// TestChangesAreAudited: each change of an endpoint, its credentials and
+// its domains is one audit record with its AWS-style name, the endpoint's
+// ARN and its parameters; a refusal is a FAILURE; reads and a domain check
+// that changes nothing are not recorded; the MAC key is recorded nowhere.
+func TestChangesAreAudited(t *testing.T) {
+	dns := validationtest.StartDNS(t)
+	s, v := newService(t, dns.Addr)
+	ctx := context.Background()
+
+	a, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "REQUIRED", Name: "lab",
+		AllowedKeyAlgorithms: []string{"EC_prime256v1"}, CertificateTags: []string{"env=lab"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "REQUIRED", Tags: []string{"certctl:x=1"}}); errs.ExitCodeOf(err) != errs.ExitInvalid {
+		t.Fatalf("reserved tag: %v", err)
+	}
+	id := a[len(a)-36:]
+	if _, err := s.Describe(ctx, id[:8]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	name := "lab2"
+	if d, err := s.Update(ctx, a, UpdateInput{Name: &name}); err != nil || d.Name != "lab2" || d.Contact != "REQUIRED" {
+		t.Fatalf("update: %+v, %v", d, err)
+	}
+	eab, err := s.CreateEAB(ctx, id, false, 7*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(eab.MacKey)
+	if err != nil || len(mac) != acmeep.MACKeySize {
+		t.Fatalf("MAC key %q: %v", eab.MacKey, err)
+	}
+	if bs, err := s.ListEAB(ctx, id); err != nil || len(bs) != 1 || bs[0].MacKey != "" {
+		t.Fatalf("eab list: %+v, %v", bs, err)
+	}
+	if r, err := s.RevokeEAB(ctx, id, eab.KeyID[:8]); err != nil || r.Status != acmeep.EABRevoked {
+		t.Fatalf("eab revoke: %+v, %v", r, err)
+	}
+	dv, err := s.AddDomain(ctx, id, "Example.Test.", false)
+	if err != nil || dv.Status != acmeep.DomainPending {
+		t.Fatalf("domain add: %+v, %v", dv, err)
+	}
+	// No record yet: stays PENDING, says why, and records nothing.
+	c, err := s.CheckDomain(ctx, id, "example.test")
+	if err != nil || c.Domain.Status != acmeep.DomainPending || len(c.Notes) != 1 {
+		t.Fatalf("check without the record: %+v, %v", c, err)
+	}
+	dns.Add(t, dv.ResourceRecord.Name+" 60 IN CNAME "+dv.ResourceRecord.Value)
+	if c, err = s.CheckDomain(ctx, id, "example.test"); err != nil || c.Domain.Status != acmeep.DomainValid || len(c.Notes) != 0 {
+		t.Fatalf("check with the record: %+v, %v", c, err)
+	}
+	if _, err := s.CheckDomain(ctx, id, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveDomain(ctx, id, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveDomain(ctx, id, "example.test"); errs.ExitCodeOf(err) != errs.ExitNotFound {
+		t.Fatalf("removing again: %v", err)
+	}
+	if got, err := s.Delete(ctx, a); err != nil || got != a {
+		t.Fatalf("delete: %s, %v", got, err)
+	}
+	if _, err := s.Describe(ctx, id); errs.ExitCodeOf(err) != errs.ExitNotFound {
+		t.Fatalf("describe after delete: %v", err)
+	}
+
+	type want struct {
+		name, outcome string
+		params        map[string]any
+	}
+	wants := []want{
+		{"CreateAcmeEndpoint", audit.OutcomeSuccess, map[string]any{"Name": "lab", "Contact": "REQUIRED"}},
+		{"CreateAcmeEndpoint", audit.OutcomeFailure, nil},
+		{"UpdateAcmeEndpoint", audit.OutcomeSuccess, map[string]any{"Name": "lab2"}},
+		{"CreateExternalAccountBinding", audit.OutcomeSuccess, map[string]any{"KeyId": eab.KeyID, "Reusable": false, "ExpiresIn": "168h0m0s"}},
+		{"RevokeExternalAccountBinding", audit.OutcomeSuccess, map[string]any{"KeyId": eab.KeyID}},
+		{"AddAcmeDomain", audit.OutcomeSuccess, map[string]any{"DomainName": "Example.Test.", "PreValidated": false}},
+		{"CheckAcmeDomain", audit.OutcomeSuccess, map[string]any{"DomainName": "example.test", "Status": "VALID"}},
+		{"RemoveAcmeDomain", audit.OutcomeSuccess, map[string]any{"DomainName": "example.test"}},
+		{"RemoveAcmeDomain", audit.OutcomeFailure, nil},
+		{"DeleteAcmeEndpoint", audit.OutcomeSuccess, nil},
+	}
+	recs, rows := auditLog(t, v)
+	if len(recs) != len(wants) {
+		for _, r := range recs {
+			t.Logf("%s %s", r.EventName, r.Outcome)
+		}
+		t.Fatalf("%d records, want %d", len(recs), len(wants))
+	}
+	for i, w := range wants {
+		r := recs[i]
+		if r.EventName != w.name || r.Outcome != w.outcome || r.Actor != testActor {
+			t.Errorf("record %d: %s %s by %+v, want %s %s", i, r.EventName, r.Outcome, r.Actor, w.name, w.outcome)
+		}
+		if w.name != "CreateAcmeEndpoint" || w.outcome == audit.OutcomeSuccess {
+			if !slices.Equal(r.Resources, []string{a}) {
+				t.Errorf("%s: resources %v, want [%s]", w.name, r.Resources, a)
+			}
+		}
+		for k, want := range w.params {
+			if got := r.RequestParameters[k]; got != want {
+				t.Errorf("%s: %s = %#v, want %#v", w.name, k, got, want)
+			}
+		}
+	}
+	if recs[1].ErrorCode != "ValidationException" || recs[8].ErrorCode != "ResourceNotFoundException" {
+		t.Errorf("failure codes %q, %q", recs[1].ErrorCode, recs[8].ErrorCode)
+	}
+	for _, row := range rows {
+		for _, key := range []string{eab.MacKey, base64.StdEncoding.EncodeToString(mac)} {
+			if bytes.Contains(row.Data, []byte(key)) {
+				t.Errorf("audit record %d holds the MAC key: %s", row.Seq, row.Data)
+			}
+		}
+	}
+}
+
+// TestServingCertificate: the serving certificate of `endpoint serve` is
+// issued from the default private CA for the listen host, and recorded.
+func TestServingCertificate(t *testing.T) {
+	s, v := newService(t)
+	cert, err := s.ServingCertificate(context.Background(), "127.0.0.1:8443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cert.Leaf.IPAddresses) != 1 || cert.Leaf.IPAddresses[0].String() != "127.0.0.1" || len(cert.Certificate) < 2 {
+		t.Fatalf("serving certificate for %v, chain of %d", cert.Leaf.IPAddresses, len(cert.Certificate))
+	}
+	recs, _ := auditLog(t, v)
+	if len(recs) != 1 || recs[0].EventName != "IssueCertificate" || len(recs[0].Resources) != 1 ||
+		recs[0].RequestParameters["Serial"] == nil {
+		t.Fatalf("records %+v", recs)
+	}
+	srv, dirs, err := s.Server(context.Background(), "127.0.0.1:9443", nil)
+	if err != nil || srv.BaseURL() != "https://127.0.0.1:9443" || len(dirs) != 0 {
+		t.Fatalf("server: %v, %v, %v", srv, dirs, err)
+	}
+}

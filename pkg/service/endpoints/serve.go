@@ -1,0 +1,65 @@
+package endpoints
+
+import (
+	"context"
+	"crypto/tls"
+	"log"
+
+	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmeserver"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// Listen is the address `endpoint serve` listens on when given none
+// (endpoint.listen).
+func (s *Service) Listen() string { return s.set.Listen }
+
+// ServingCertificate issues a TLS serving certificate for listen address
+// addr from the vault's default private CA (created on first use), its key
+// held in memory only (IssueCertificate).
+func (s *Service) ServingCertificate(ctx context.Context, addr string) (*tls.Certificate, error) {
+	hosts := acmeserver.ServingHosts(addr)
+	var cert *tls.Certificate
+	err := s.core.Change(ctx, "IssueCertificate", func(op *service.Op) error {
+		op.Param("Purpose", "endpoint serve TLS certificate")
+		op.Param("DomainNames", hosts)
+		ca, err := s.core.Authority.EnsureDefault(op.Tx)
+		if err != nil {
+			return err
+		}
+		op.Resource(s.core.Names.CAARN(ca.ID))
+		if cert, err = acmeserver.ServingCertificate(op.Tx, s.core.Authority, hosts); err != nil {
+			return err
+		}
+		op.Param("Serial", x509util.FormatSerial(cert.Leaf.SerialNumber))
+		return nil
+	})
+	return cert, err
+}
+
+// Server returns the ACME server of every endpoint, with URLs under
+// endpoint.base_url or else https://<addr> (the address it listens on),
+// and the directory URL of each ACTIVE endpoint. Its changes go through
+// this service's core, recorded as made by the ACME account that asked.
+func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (*acmeserver.Server, []string, error) {
+	base := acmeep.BaseURL(s.set.BaseURL, addr)
+	var dirs []string
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		dirs = dirs[:0]
+		eps, err := acmeep.List(tx)
+		for _, ep := range eps {
+			if ep.Status == acmeep.StatusActive {
+				dirs = append(dirs, acmeep.DirectoryURL(base, ep.ID))
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := acmeserver.New(acmeserver.Config{Core: s.core, BaseURL: base, Validity: s.set.Validity,
+		DomainsPerCertificate: s.set.DomainsPerCertificate, Logger: logger})
+	return srv, dirs, nil
+}
