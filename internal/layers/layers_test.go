@@ -136,7 +136,7 @@ func TestCommandsAreThin(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no command sources found: %v", err)
 	}
-	banned := regexp.MustCompile(`\.Store\.(Update|View)\(|\bVaultError\(|\.OpenEnv\(|\bEmitter\(\)`)
+	banned := regexp.MustCompile(`\.Store\.(Update|View)\(|\bVaultError\(|\bMapError\(|\.OpenEnv\(|\bEmitter\(\)`)
 	for _, file := range files {
 		if strings.HasSuffix(file, "_test.go") {
 			continue

@@ -18,6 +18,7 @@ import (
 	"github.com/certctl/certctl/pkg/commands/root"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // version is set at build time with -ldflags "-X github.com/certctl/certctl/pkg/app.version=…".
@@ -67,7 +68,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) (code errs.Exit
 	cmd.SetErr(f.IO.ErrOut)
 	_, err := cmd.ExecuteContextC(ctx)
 	if cerr := f.Close(); cerr != nil && err == nil {
-		err = cmdutil.VaultError(cerr)
+		err = service.MapError(cerr)
 	}
 	if err == nil {
 		return errs.ExitOK

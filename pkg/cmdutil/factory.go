@@ -97,7 +97,7 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	v, err := localstore.Open(ctx, c.Vault, opts)
 	if err != nil {
 		// Whatever stops the vault from opening makes it unavailable.
-		if e := VaultError(err); errs.ExitCodeOf(e) != errs.ExitFailure {
+		if e := service.MapError(err); errs.ExitCodeOf(e) != errs.ExitFailure {
 			return nil, e
 		}
 		return nil, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
@@ -105,10 +105,6 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	f.vault = v
 	return v, nil
 }
-
-// VaultError maps an error from the vault layer to its exit code (see
-// service.MapError); errors already carrying a code keep it.
-func VaultError(err error) error { return service.MapError(err) }
 
 func (f *Factory) vaultPassphrase() ([]byte, error) {
 	if p := f.Globals.VaultPassphraseFile; p != "" {

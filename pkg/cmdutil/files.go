@@ -170,16 +170,3 @@ func GroupRunE(cmd *cobra.Command, args []string) error {
 	}
 	return cmd.Help()
 }
-
-// WithIDAlias lets cmd, which takes one identifier argument, also take it
-// as --flag (the AWS CLI's --certificate-arn / --certificate-authority-arn):
-// its RunE then sees the identifier as args[0] either way.
-func WithIDAlias(cmd *cobra.Command, flag, name string) *cobra.Command {
-	var id string
-	cmd.Flags().StringVar(&id, flag, "", "the "+strings.ToLower(name)+" (alias of the positional argument)")
-	_ = cmd.Flags().MarkHidden(flag)
-	cmd.Args = IDArg(&id, flag, name)
-	run := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, args []string) error { return run(c, []string{id}) }
-	return cmd
-}

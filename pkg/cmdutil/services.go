@@ -4,8 +4,18 @@ import (
 	"context"
 
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/auditlog"
+	"github.com/certctl/certctl/pkg/service/authorities"
+	"github.com/certctl/certctl/pkg/service/certificates"
+	"github.com/certctl/certctl/pkg/service/endpoints"
+	"github.com/certctl/certctl/pkg/service/renewals"
+	"github.com/certctl/certctl/pkg/service/reports"
+	"github.com/certctl/certctl/pkg/service/validations"
+	"github.com/certctl/certctl/pkg/validation"
 )
 
 // Core opens the vault and returns the service core every domain service
@@ -37,4 +47,127 @@ func (f *Factory) Core(ctx context.Context) (*service.Core, error) {
 		Actor:     actor,
 	}
 	return f.core, nil
+}
+
+// coreAndConfig returns the service core and the settings a service is
+// built from.
+func (f *Factory) coreAndConfig(ctx context.Context) (*service.Core, *config.Config, error) {
+	core, err := f.Core(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := f.Config()
+	return core, cfg, err
+}
+
+// AuditLog returns the auditlog service.
+func (f *Factory) AuditLog(ctx context.Context) (*auditlog.Service, error) {
+	core, err := f.Core(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return auditlog.New(core, auditlog.Settings{}), nil
+}
+
+// Authorities returns the authorities service.
+func (f *Factory) Authorities(ctx context.Context) (*authorities.Service, error) {
+	core, err := f.Core(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return authorities.New(core, authorities.Settings{}), nil
+}
+
+// Certificates returns the certificate inventory service.
+func (f *Factory) Certificates(ctx context.Context) (*certificates.Service, error) {
+	core, cfg, err := f.coreAndConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := f.Validations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := certificates.Settings{
+		DomainsPerCertificate: cfg.DomainsPerCertificate,
+		CertificateValidity:   cfg.CertificateValidity,
+		Validations:           vs,
+	}
+	if cfg.SMTPAddr == "" {
+		set.Outbox = validations.OutboxDir(core.Vault.Dir)
+	}
+	return certificates.New(core, set), nil
+}
+
+// Endpoints returns the ACME endpoints service.
+func (f *Factory) Endpoints(ctx context.Context) (*endpoints.Service, error) {
+	core, cfg, err := f.coreAndConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return endpoints.New(core, endpoints.Settings{
+		BaseURL:               cfg.EndpointBaseURL,
+		Listen:                cfg.EndpointListen,
+		Zone:                  cfg.DNSZone,
+		Resolvers:             cfg.Resolvers,
+		CAAIdentities:         cfg.CAAIdentities,
+		Validity:              cfg.CertificateValidity,
+		DomainsPerCertificate: cfg.DomainsPerCertificate,
+	}), nil
+}
+
+// Renewals returns the renewals service.
+func (f *Factory) Renewals(ctx context.Context) (*renewals.Service, error) {
+	core, cfg, err := f.coreAndConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return renewals.New(core, renewals.Settings{
+		Window:      cfg.RenewalWindow,
+		EmailWindow: cfg.RenewalEmailWindow,
+		Validity:    cfg.CertificateValidity,
+		Validations: validationsSettings(cfg),
+	}), nil
+}
+
+// Reports returns the reports service.
+func (f *Factory) Reports(ctx context.Context) (*reports.Service, error) {
+	core, cfg, err := f.coreAndConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return reports.New(core, reports.Settings{
+		Renewal: renewal.Policy{Window: cfg.RenewalWindow, EmailWindow: cfg.RenewalEmailWindow},
+	}), nil
+}
+
+// ValidationSettings are the validation settings of cfg.
+func ValidationSettings(cfg *config.Config) validation.Settings {
+	return validation.Settings{
+		Resolvers:     cfg.Resolvers,
+		Zone:          cfg.DNSZone,
+		HTTPBaseURL:   cfg.HTTPBaseURL,
+		HTTPPort:      cfg.HTTPPort,
+		CAAIdentities: cfg.CAAIdentities,
+		Validity:      cfg.CertificateValidity,
+	}
+}
+
+// validationsSettings are the settings of the validations service: the
+// checks' and the approval mail's.
+func validationsSettings(cfg *config.Config) validations.Settings {
+	return validations.Settings{
+		Validation: ValidationSettings(cfg),
+		Mail: validations.MailSettings{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
+			PasswordFile: cfg.SMTPPasswordFile, StartTLS: cfg.SMTPStartTLS},
+	}
+}
+
+// Validations returns the domain validation service.
+func (f *Factory) Validations(ctx context.Context) (*validations.Service, error) {
+	core, cfg, err := f.coreAndConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return validations.New(core, validationsSettings(cfg)), nil
 }

@@ -2,15 +2,11 @@
 package deletecmd
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -89,11 +85,6 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 
 // confirm asks on the terminal; anything but y or yes keeps the certificate.
 func (o *DeleteOptions) confirm(d certificates.Deletion) error {
-	fmt.Fprintf(o.IO.ErrOut, "Delete certificate %s (%s) and its private key? This cannot be undone. [y/N] ",
+	return cmdutil.Confirm(o.IO, "not deleted", "Delete certificate %s (%s) and its private key? This cannot be undone.",
 		d.ID, output.Sanitize(d.DomainName))
-	line, _ := bufio.NewReader(o.IO.In).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-		return errs.Refusedf("not deleted")
-	}
-	return nil
 }

@@ -1,15 +1,11 @@
 package endpoint
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 )
 
@@ -56,10 +52,8 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(o.IO.ErrOut, "Delete ACME endpoint %s with its EAB credentials, domains and accounts? [y/N] ", arnStr)
-		line, _ := bufio.NewReader(o.IO.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-			return errs.Refusedf("not deleted")
+		if err := cmdutil.Confirm(o.IO, "not deleted", "Delete ACME endpoint %s with its EAB credentials, domains and accounts?", arnStr); err != nil {
+			return err
 		}
 		ref = arnStr
 	}

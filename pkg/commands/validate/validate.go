@@ -118,15 +118,15 @@ func runCheck(ctx context.Context, o *CheckOptions) error {
 		return err
 	}
 	copts := validations.CheckOptions{Wait: o.Wait, Timeout: o.Timeout}
-	var sp *spinner
+	var sp *iostreams.Spinner
+	if o.Wait && !o.Quiet {
+		sp = o.IO.StartSpinner("waiting for domain validation")
+	}
 	if o.Wait {
-		sp = startSpinner(o.IO.ErrOut, o.IO.IsStderrTTY() && !o.Quiet)
-		copts.Progress = sp.set
+		copts.Progress = sp.Set
 	}
 	res, checkErr := svc.Check(ctx, o.ID, copts)
-	if sp != nil {
-		sp.stop()
-	}
+	sp.Stop()
 	if res == nil {
 		return checkErr
 	}
