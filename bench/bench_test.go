@@ -22,7 +22,7 @@ import (
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
@@ -164,7 +164,7 @@ func BenchmarkIssueRawCrypto(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		serial, err := ca.NewSerial(rand.Reader)
+		serial, err := casign.NewSerial(rand.Reader)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -286,7 +286,7 @@ func seedRevoked(b *testing.B, v *localstore.Vault, issuer string, n int) {
 	now := time.Now().UTC()
 	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
 		for i := 0; i < n; i++ {
-			serial, err := ca.NewSerial(rand.Reader)
+			serial, err := casign.NewSerial(rand.Reader)
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -30,11 +30,11 @@ type newAccountPayload struct {
 	ExternalAccountBinding json.RawMessage `json:"externalAccountBinding"`
 }
 
-func (s *Server) accountURL(r *http.Request, a *endpoint.Account) string {
+func (s *Server) accountURL(r *http.Request, a *acmestate.Account) string {
 	return s.url(r, a.EndpointID, "/acct/"+a.ID)
 }
 
-func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, status int, a *endpoint.Account) {
+func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, status int, a *acmestate.Account) {
 	w.Header().Set("Location", s.accountURL(r, a))
 	writeJSON(w, status, accountJSON{Status: a.Status, Contact: a.Contact, Orders: s.accountURL(r, a) + "/orders"})
 }
@@ -62,7 +62,7 @@ func checkContacts(contacts []string, required bool) *Problem {
 // existingAccount stops a newAccount change that finds the key already
 // bound to an account (a concurrent registration with the same key): no
 // change, the account is answered as it is.
-type existingAccount struct{ a *endpoint.Account }
+type existingAccount struct{ a *acmestate.Account }
 
 func (e *existingAccount) Error() string { return "the key already has an account" }
 
@@ -84,9 +84,9 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, malformed("cannot compute the jwk thumbprint"))
 		return
 	}
-	var existing *endpoint.Account
+	var existing *acmestate.Account
 	if err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
-		existing, err = endpoint.AccountByKey(tx, ep.ID, tp)
+		existing, err = acmestate.AccountByKey(tx, ep.ID, tp)
 		return err
 	}); err != nil {
 		writeProblem(w, s.internal(err))
@@ -110,7 +110,7 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if existing.Status != endpoint.AcmeValid {
+	if existing.Status != acmestate.AcmeValid {
 		writeProblem(w, unauthorized("the account of this key is "+existing.Status))
 		return
 	}
@@ -121,7 +121,7 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request) {
 // the new account): the contacts the endpoint requires, and an external
 // account binding that verifies and may still bind an account, which it
 // then records.
-func (s *Server) newAccount(r *http.Request, ep *endpoint.Endpoint, req *request, in *newAccountPayload, tp string) (*endpoint.Account, error) {
+func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *request, in *newAccountPayload, tp string) (*acmestate.Account, error) {
 	jwk, err := req.Key.MarshalJSON()
 	if err != nil {
 		return nil, err
@@ -130,20 +130,20 @@ func (s *Server) newAccount(r *http.Request, ep *endpoint.Endpoint, req *request
 	if err != nil {
 		return nil, err
 	}
-	a := &endpoint.Account{ID: uuid.NewString(), EndpointID: ep.ID, Status: endpoint.AcmeValid,
+	a := &acmestate.Account{ID: uuid.NewString(), EndpointID: ep.ID, Status: acmestate.AcmeValid,
 		Contact: in.Contact, JWK: jwk, Thumbprint: tp}
 	err = s.change(r.Context(), a.ID, "NewAccount", func(op *service.Op) error {
 		op.Resource(s.endpointARN(ep.ID))
 		if len(in.Contact) > 0 {
 			op.Param("Contact", in.Contact)
 		}
-		if p := checkContacts(in.Contact, ep.Contact == endpoint.ContactRequired); p != nil {
+		if p := checkContacts(in.Contact, ep.Contact == acmestate.ContactRequired); p != nil {
 			return refuse(p)
 		}
 		if len(in.ExternalAccountBinding) == 0 || string(in.ExternalAccountBinding) == "null" {
 			return refuse(problem(errExternalAccountRequired, http.StatusBadRequest, "this endpoint requires an external account binding"))
 		}
-		other, err := endpoint.AccountByKey(op.Tx, ep.ID, tp)
+		other, err := acmestate.AccountByKey(op.Tx, ep.ID, tp)
 		if err != nil {
 			return err
 		}
@@ -157,14 +157,14 @@ func (s *Server) newAccount(r *http.Request, ep *endpoint.Endpoint, req *request
 		a.CreatedAt, a.UpdatedAt = op.Now, op.Now
 		eab.Accounts = append(eab.Accounts, a.ID)
 		a.EABKeyID = eab.KeyID
-		if err := endpoint.PutEAB(op.Tx, eab); err != nil {
+		if err := acmestate.PutEAB(op.Tx, eab); err != nil {
 			return err
 		}
-		if err := endpoint.PutAccount(op.Tx, a); err != nil {
+		if err := acmestate.PutAccount(op.Tx, a); err != nil {
 			return err
 		}
 		op.Resource(s.accountARN(a))
-		return endpoint.IndexAccountKey(op.Tx, a)
+		return acmestate.IndexAccountKey(op.Tx, a)
 	})
 	if err != nil {
 		return nil, err
@@ -197,15 +197,15 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	if in.Status != "" && in.Status != endpoint.AcmeDeactivated && in.Status != endpoint.AcmeValid {
+	if in.Status != "" && in.Status != acmestate.AcmeDeactivated && in.Status != acmestate.AcmeValid {
 		writeProblem(w, malformed("an account may only be deactivated by its holder"))
 		return
 	}
 	name := "UpdateAccount"
-	if in.Status == endpoint.AcmeDeactivated {
+	if in.Status == acmestate.AcmeDeactivated {
 		name = "DeactivateAccount"
 	}
-	var acct *endpoint.Account
+	var acct *acmestate.Account
 	err := s.change(r.Context(), req.Account.ID, name, func(op *service.Op) error {
 		op.Resource(s.endpointARN(ep.ID), s.accountARN(req.Account))
 		if in.Status != "" {
@@ -213,26 +213,26 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		}
 		if in.Contact != nil {
 			op.Param("Contact", *in.Contact)
-			if p := checkContacts(*in.Contact, ep.Contact == endpoint.ContactRequired); p != nil {
+			if p := checkContacts(*in.Contact, ep.Contact == acmestate.ContactRequired); p != nil {
 				return refuse(p)
 			}
 		}
-		a, err := endpoint.GetAccount(op.Tx, req.Account.ID)
+		a, err := acmestate.GetAccount(op.Tx, req.Account.ID)
 		if err != nil {
 			return err
 		}
-		if a.Status != endpoint.AcmeValid {
+		if a.Status != acmestate.AcmeValid {
 			return refuse(unauthorized("account is " + a.Status))
 		}
 		if in.Contact != nil {
 			a.Contact = *in.Contact
 		}
-		if in.Status == endpoint.AcmeDeactivated {
-			a.Status = endpoint.AcmeDeactivated
+		if in.Status == acmestate.AcmeDeactivated {
+			a.Status = acmestate.AcmeDeactivated
 		}
 		a.UpdatedAt = op.Now
 		acct = a
-		return endpoint.PutAccount(op.Tx, a)
+		return acmestate.PutAccount(op.Tx, a)
 	})
 	if err != nil {
 		writeProblem(w, s.problemOf(err))
@@ -255,10 +255,10 @@ func (s *Server) handleAccountOrders(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, malformed("POST-as-GET requests must have an empty payload"))
 		return
 	}
-	var orders []*endpoint.Order
+	var orders []*acmestate.Order
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
-		orders, err = endpoint.ListOrders(tx, req.Account.ID)
+		orders, err = acmestate.ListOrders(tx, req.Account.ID)
 		return err
 	})
 	if err != nil && !errors.Is(err, localstore.ErrNotFound) {
@@ -269,7 +269,7 @@ func (s *Server) handleAccountOrders(w http.ResponseWriter, r *http.Request) {
 		Orders []string `json:"orders"`
 	}{Orders: []string{}}
 	for _, o := range orders {
-		if o.Status == endpoint.AcmePending || o.Status == endpoint.AcmeReady || o.Status == endpoint.AcmeProcessing {
+		if o.Status == acmestate.AcmePending || o.Status == acmestate.AcmeReady || o.Status == acmestate.AcmeProcessing {
 			out.Orders = append(out.Orders, s.url(r, ep.ID, "/order/"+o.ID))
 		}
 	}

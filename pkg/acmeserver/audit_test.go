@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/crypto/acme"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -22,7 +22,7 @@ import (
 // with the ACME error type; no record holds the EAB MAC key or anything of
 // a JWS (the CSR, signatures), and the chain verifies.
 func TestChangesAreAudited(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	ctx := context.Background()
 	c := f.client(newKey(t))
 	kid, mac := f.eab(false, nil)
@@ -90,8 +90,8 @@ func TestChangesAreAudited(t *testing.T) {
 	}
 
 	epARN := f.names.EndpointARN(f.ep.ID)
-	acctARN := endpoint.AccountARN(f.names, f.ep.ID, acctID)
-	orderARN := endpoint.OrderARN(f.names, f.ep.ID, orderID)
+	acctARN := acmestate.AccountARN(f.names, f.ep.ID, acctID)
+	orderARN := acmestate.OrderARN(f.names, f.ep.ID, orderID)
 	certARN := f.names.CertificateARN(certID)
 	type want struct {
 		name, outcome string

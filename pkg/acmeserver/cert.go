@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 )
@@ -24,7 +24,7 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	if o.Status != endpoint.AcmeValid || o.CertificateID == "" {
+	if o.Status != acmestate.AcmeValid || o.CertificateID == "" {
 		writeProblem(w, problem(errMalformed, http.StatusNotFound, "the order has no certificate"))
 		return
 	}

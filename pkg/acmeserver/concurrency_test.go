@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/crypto/acme"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -23,7 +23,7 @@ import (
 // every order is valid straight from finalize (no polling), each gets its
 // own certificate, and the counters add up.
 func TestConcurrentOrders(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	const clients, each = 16, 3
 	cs := make([]*acme.Client, clients)
 	for i := range cs {
@@ -81,7 +81,7 @@ func TestConcurrentOrders(t *testing.T) {
 		if len(certs) != clients*each {
 			t.Errorf("%d ACME certificates, want %d", len(certs), clients*each)
 		}
-		m, err := endpoint.GetMetrics(tx, f.ep.ID)
+		m, err := acmestate.GetMetrics(tx, f.ep.ID)
 		if m.CertificateIssuanceSuccess != clients*each || m.CertificateIssuanceFailed != 0 {
 			t.Errorf("metrics %+v", m)
 		}
@@ -98,7 +98,7 @@ func TestConcurrentOrders(t *testing.T) {
 // a change queued behind another gives up when its request is cancelled,
 // without running.
 func TestChangeWaitsForItsTurn(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	if f.core.WriteGate != nil || cap(f.srv.core.WriteGate) != 1 {
 		t.Fatalf("write gate: given %v, server's capacity %d", f.core.WriteGate, cap(f.srv.core.WriteGate))
 	}

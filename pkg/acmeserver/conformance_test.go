@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/crypto/acme"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -41,8 +41,8 @@ func wantProblem(t *testing.T, name string, resp *http.Response, body []byte, ty
 }
 
 func TestNewAccountRefusals(t *testing.T) {
-	f := newFixture(t, endpoint.ContactRequired)
-	other := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactRequired)
+	other := newFixture(t, acmestate.ContactNotRequired)
 	key := newKey(t)
 	kid, mac := f.eab(false, nil)
 	nu := f.url("/new-account")
@@ -89,12 +89,12 @@ func TestNewAccountRefusals(t *testing.T) {
 	// A revoked credential is refused.
 	rkid, rmac := f.eab(true, nil)
 	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		b, err := endpoint.GetEAB(tx, rkid)
+		b, err := acmestate.GetEAB(tx, rkid)
 		if err != nil {
 			return err
 		}
 		b.RevokedAt = f.clk.Now()
-		return endpoint.PutEAB(tx, b)
+		return acmestate.PutEAB(tx, b)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestNewAccountRefusals(t *testing.T) {
 }
 
 func TestJWSRefusals(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	key := newKey(t)
 	_, acct := f.register(key)
 	no := f.url("/new-order")
@@ -177,7 +177,7 @@ func TestJWSRefusals(t *testing.T) {
 }
 
 func TestOrderAndFinalizeRefusals(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired, "EC_prime256v1")
+	f := newFixture(t, acmestate.ContactNotRequired, "EC_prime256v1")
 	ctx := context.Background()
 	key := newKey(t)
 	c, acct := f.register(key)
@@ -224,7 +224,7 @@ func TestOrderAndFinalizeRefusals(t *testing.T) {
 	}
 	// Failures were counted.
 	_ = f.v.Store.View(ctx, func(tx localstore.Tx) error {
-		m, _ := endpoint.GetMetrics(tx, f.ep.ID)
+		m, _ := acmestate.GetMetrics(tx, f.ep.ID)
 		if m.CertificateIssuanceSuccess != 1 || m.CertificateIssuanceFailed != 5 {
 			t.Errorf("metrics = %+v, want 1 success, 5 failures", m)
 		}
@@ -257,16 +257,16 @@ func isProblem(err error, typ string) bool {
 }
 
 func TestEndpointsIsolated(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	ctx := context.Background()
-	var ep2 *endpoint.Endpoint
+	var ep2 *acmestate.Endpoint
 	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
 		var err error
-		ep2, err = endpoint.Create(tx, endpoint.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"}, f.clk.Now())
+		ep2, err = acmestate.Create(tx, acmestate.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"}, f.clk.Now())
 		if err != nil {
 			return err
 		}
-		_, err = endpoint.AddDomain(tx, ep2, "two.test", endpoint.RandomRecord("z.test"), true, f.clk.Now())
+		_, err = acmestate.AddDomain(tx, ep2, "two.test", acmestate.RandomRecord("z.test"), true, f.clk.Now())
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func TestEndpointsIsolated(t *testing.T) {
 }
 
 func TestKeyChange(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	ctx := context.Background()
 	k1, k2 := newKey(t), newKey(t)
 	c1, a1 := f.register(k1)
@@ -334,7 +334,7 @@ func mustJSON(t *testing.T, v any) []byte {
 
 // TestNonceRace redeems one nonce from many goroutines: one wins.
 func TestNonceRace(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	n, err := f.srv.Nonces().Issue()
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +398,7 @@ func TestNonceRace(t *testing.T) {
 // indexed once and bound to the credential, and the audit log one
 // NewAccount success by that account beside one failure per refusal.
 func TestEABRace(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	// x/crypto/acme retries a 5xx answer until its context ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -441,15 +441,15 @@ func TestEABRace(t *testing.T) {
 	}
 	winner := won[0].URI[strings.LastIndexByte(won[0].URI, '/')+1:]
 	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
-		accts, err := tx.ListObjects(endpoint.KindAccount)
+		accts, err := tx.ListObjects(acmestate.KindAccount)
 		if err != nil {
 			return err
 		}
-		index, err := tx.ListObjects(endpoint.KindAccountKey)
+		index, err := tx.ListObjects(acmestate.KindAccountKey)
 		if err != nil {
 			return err
 		}
-		b, err := endpoint.GetEAB(tx, kid)
+		b, err := acmestate.GetEAB(tx, kid)
 		if err != nil {
 			return err
 		}
@@ -459,7 +459,7 @@ func TestEABRace(t *testing.T) {
 		if accts[0].ID != winner || b.Accounts[0] != winner || string(index[0].Data) != winner {
 			t.Errorf("stored account %s, bound %s, indexed %s; want the registered %s", accts[0].ID, b.Accounts[0], index[0].Data, winner)
 		}
-		a, err := endpoint.GetAccount(tx, winner)
+		a, err := acmestate.GetAccount(tx, winner)
 		if err != nil {
 			return err
 		}

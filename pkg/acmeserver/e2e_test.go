@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/crypto/acme"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -21,7 +21,7 @@ import (
 // against the trust bundle, re-issue (same ARN, two versions), revoke
 // (inventory REVOKED, CRL lists the serial), counters.
 func TestEndToEnd(t *testing.T) {
-	f := newFixture(t, endpoint.ContactRequired)
+	f := newFixture(t, acmestate.ContactRequired)
 	ctx := context.Background()
 	acctKey := newKey(t)
 	c, acct := f.register(acctKey, "mailto:ops@lab.test")
@@ -153,7 +153,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Counters and /metrics.
 	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
-		m, err := endpoint.GetMetrics(tx, f.ep.ID)
+		m, err := acmestate.GetMetrics(tx, f.ep.ID)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func TestEndToEnd(t *testing.T) {
 
 // TestRevokeByCertificateKey revokes with the certificate's own key (jwk).
 func TestRevokeByCertificateKey(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
 	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("lab.test"))

@@ -8,7 +8,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v3"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -23,7 +23,7 @@ var eabAlgorithms = []string{"HS256", "HS384", "HS512"}
 // must belong to ep and be usable (not revoked, expired or already used
 // unless reusable). Its KeyId is recorded once it names a credential of
 // ep; nothing else of the binding is.
-func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *endpoint.Endpoint, raw json.RawMessage, outer *request) (*endpoint.EAB, *Problem) {
+func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *acmestate.Endpoint, raw json.RawMessage, outer *request) (*acmestate.EAB, *Problem) {
 	var f flattenedJWS
 	if err := json.Unmarshal(raw, &f); err != nil || f.Signatures != nil || f.Header != nil || f.Payload == nil {
 		return nil, malformed("externalAccountBinding is not a flattened JWS")
@@ -50,7 +50,7 @@ func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *endpoin
 	if h.Kid == "" {
 		return nil, malformed("externalAccountBinding has no kid")
 	}
-	b, err := endpoint.GetEAB(op.Tx, h.Kid)
+	b, err := acmestate.GetEAB(op.Tx, h.Kid)
 	if err != nil || b.EndpointID != ep.ID {
 		return nil, unauthorized("unknown external account binding key ID")
 	}
@@ -78,11 +78,11 @@ func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *endpoin
 		return nil, unauthorized("externalAccountBinding binds another key")
 	}
 	switch b.Status(op.Now) {
-	case endpoint.EABRevoked:
+	case acmestate.EABRevoked:
 		return nil, unauthorized("external account binding credential revoked")
-	case endpoint.EABExpired:
+	case acmestate.EABExpired:
 		return nil, unauthorized("external account binding credential expired")
-	case endpoint.EABUsed:
+	case acmestate.EABUsed:
 		return nil, unauthorized("external account binding credential already used")
 	}
 	return b, nil

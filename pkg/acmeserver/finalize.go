@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/events"
@@ -37,7 +37,7 @@ type checkedCSR struct {
 // (CN and DNS SANs) are exactly the order's, that it asks for nothing else,
 // and that its key algorithm is allowed by the endpoint and differs from
 // the account key.
-func checkCSR(b64 string, order *endpoint.Order, ep *endpoint.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
+func checkCSR(b64 string, order *acmestate.Order, ep *acmestate.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
 	der, err := base64.RawURLEncoding.DecodeString(b64)
 	if err != nil || len(der) == 0 {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr is not base64url DER")
@@ -87,7 +87,7 @@ func joinComma(s []string) string {
 
 // handleFinalize issues the certificate of a ready order synchronously
 // (FinalizeOrder). A CSR the rules refuse, or an issuance that fails, is
-// counted as a failed issuance of the endpoint.
+// counted as a failed issuance of the acmestate.
 func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	ep, req, ok := s.authenticate(w, r, needKID)
 	if !ok {
@@ -111,12 +111,12 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	err := s.change(r.Context(), req.Account.ID, "FinalizeOrder", func(op *service.Op) error {
 		counted = false
 		op.Resource(s.endpointARN(ep.ID), s.orderARN(order))
-		o, err := endpoint.GetOrder(op.Tx, order.ID)
+		o, err := acmestate.GetOrder(op.Tx, order.ID)
 		if err != nil {
 			return err
 		}
 		s.expireOrder(o)
-		if o.Status != endpoint.AcmeReady {
+		if o.Status != acmestate.AcmeReady {
 			return refuse(problem(errOrderNotReady, http.StatusForbidden, "order is "+o.Status+", not ready"))
 		}
 		counted = true
@@ -145,14 +145,14 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 // key's family and records it in the inventory (KeyPairOrigin ACME, no
 // key). A re-issue by the same account for the same names and key
 // algorithm adds a version to the same certificate.
-func (s *Server) issue(op *service.Op, ep *endpoint.Endpoint, acct *endpoint.Account, o *endpoint.Order, csr *checkedCSR) error {
+func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, o *acmestate.Order, csr *checkedCSR) error {
 	tx, now := op.Tx, op.Now
 	names := make([]string, len(o.Identifiers))
 	for i, id := range o.Identifiers {
 		names[i] = id.Value
 	}
-	key := endpoint.ReissueKey(ep.ID, acct.ID, csr.KeyAlgorithm, sortedNames(o.Identifiers))
-	certID, err := endpoint.ReissueTarget(tx, key)
+	key := acmestate.ReissueKey(ep.ID, acct.ID, csr.KeyAlgorithm, sortedNames(o.Identifiers))
+	certID, err := acmestate.ReissueTarget(tx, key)
 	if err != nil {
 		return err
 	}
@@ -193,27 +193,27 @@ func (s *Server) issue(op *service.Op, ep *endpoint.Endpoint, acct *endpoint.Acc
 	if err := tx.PutCertificate(c); err != nil {
 		return err
 	}
-	if err := endpoint.SetReissueTarget(tx, key, c.ID, now); err != nil {
+	if err := acmestate.SetReissueTarget(tx, key, c.ID, now); err != nil {
 		return err
 	}
-	o.Status, o.CertificateID, o.CertificateVersion, o.UpdatedAt = endpoint.AcmeValid, c.ID, c.Version, now
-	if err := endpoint.PutOrder(tx, o); err != nil {
+	o.Status, o.CertificateID, o.CertificateVersion, o.UpdatedAt = acmestate.AcmeValid, c.ID, c.Version, now
+	if err := acmestate.PutOrder(tx, o); err != nil {
 		return err
 	}
 	if err := op.Events.EmitAvailable(tx, c, action); err != nil {
 		return err
 	}
-	return endpoint.CountIssuance(tx, ep.ID, true, now)
+	return acmestate.CountIssuance(tx, ep.ID, true, now)
 }
 
 // countFailure adds one failed issuance to the endpoint's counters
 // (CountIssuanceFailure, beside the FinalizeOrder failure it counts: a
 // refused change leaves nothing behind, so its count is a change of its
 // own).
-func (s *Server) countFailure(r *http.Request, acct *endpoint.Account, o *endpoint.Order) {
+func (s *Server) countFailure(r *http.Request, acct *acmestate.Account, o *acmestate.Order) {
 	err := s.change(context.WithoutCancel(r.Context()), acct.ID, "CountIssuanceFailure", func(op *service.Op) error {
 		op.Resource(s.endpointARN(o.EndpointID), s.orderARN(o))
-		return endpoint.CountIssuance(op.Tx, o.EndpointID, false, op.Now)
+		return acmestate.CountIssuance(op.Tx, o.EndpointID, false, op.Now)
 	})
 	if err != nil {
 		s.logf("acme: counting a failed issuance: %v", err)

@@ -22,7 +22,7 @@ import (
 	jose "github.com/go-jose/go-jose/v3"
 	"golang.org/x/crypto/acme"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -56,7 +56,7 @@ type fixture struct {
 	core  *service.Core
 	srv   *Server
 	ts    *httptest.Server
-	ep    *endpoint.Endpoint
+	ep    *acmestate.Endpoint
 	names inventory.Names
 	roots *x509.CertPool
 	http  *http.Client
@@ -76,15 +76,15 @@ func newFixture(t *testing.T, contact string, algs ...string) *fixture {
 	var cert *tls.Certificate
 	var bundle []byte
 	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-		f.ep, err = endpoint.Create(tx, endpoint.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: contact,
+		f.ep, err = acmestate.Create(tx, acmestate.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: contact,
 			AllowedKeyAlgorithms: algs, CertificateTags: []localstore.Tag{{Key: "env", Value: "test"}}}, clk.Now())
 		if err != nil {
 			return err
 		}
-		if _, err := endpoint.AddDomain(tx, f.ep, "lab.test", endpoint.RandomRecord("zone.test"), true, clk.Now()); err != nil {
+		if _, err := acmestate.AddDomain(tx, f.ep, "lab.test", acmestate.RandomRecord("zone.test"), true, clk.Now()); err != nil {
 			return err
 		}
-		if _, err := endpoint.AddDomain(tx, f.ep, "pending.test", endpoint.RandomRecord("zone.test"), false, clk.Now()); err != nil {
+		if _, err := acmestate.AddDomain(tx, f.ep, "pending.test", acmestate.RandomRecord("zone.test"), false, clk.Now()); err != nil {
 			return err
 		}
 		if cert, err = ServingCertificate(tx, f.svc, []string{"127.0.0.1"}); err != nil {
@@ -114,7 +114,7 @@ func (f *fixture) dirURL() string { return f.ts.URL + "/" + f.ep.ID + "/director
 func (f *fixture) url(path string) string { return f.ts.URL + "/" + f.ep.ID + path }
 
 // eab makes a credential of f's endpoint (or of ep when given).
-func (f *fixture) eab(reusable bool, ep *endpoint.Endpoint) (string, []byte) {
+func (f *fixture) eab(reusable bool, ep *acmestate.Endpoint) (string, []byte) {
 	f.t.Helper()
 	if ep == nil {
 		ep = f.ep
@@ -123,10 +123,10 @@ func (f *fixture) eab(reusable bool, ep *endpoint.Endpoint) (string, []byte) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var b *endpoint.EAB
+	var b *acmestate.EAB
 	var key []byte
 	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		b, key, err = endpoint.CreateEAB(tx, sealer, ep, reusable, 0, f.clk.Now())
+		b, key, err = acmestate.CreateEAB(tx, sealer, ep, reusable, 0, f.clk.Now())
 		return err
 	}); err != nil {
 		f.t.Fatal(err)

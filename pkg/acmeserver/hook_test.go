@@ -10,13 +10,13 @@ import (
 
 	"golang.org/x/crypto/acme"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 )
 
 // TestEventHookReceivesACMEEvents: the hooks.event command gets the events
 // the server records — issuance and revocation — as JSON on stdin.
 func TestEventHookReceivesACMEEvents(t *testing.T) {
-	f := newFixture(t, endpoint.ContactNotRequired)
+	f := newFixture(t, acmestate.ContactNotRequired)
 	log := filepath.Join(t.TempDir(), "events.log")
 	f.srv.core.EventHook = "cat >> " + log
 	ctx := context.Background()

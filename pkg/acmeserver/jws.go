@@ -15,7 +15,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v3"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -43,7 +43,7 @@ type request struct {
 	// Key is the key that signed the request: the embedded jwk, or the
 	// key of Account.
 	Key     *jose.JSONWebKey
-	Account *endpoint.Account
+	Account *acmestate.Account
 }
 
 // flattenedJWS is the flattened JSON serialization (RFC 7515 7.2.2).
@@ -129,7 +129,7 @@ func quote(s string) string {
 // url, jwk/kid rules, signature, then the single-use nonce.
 // authenticate finds the request's endpoint and verifies its JWS in mode,
 // writing the problem document and reporting false when either fails.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMode) (*endpoint.Endpoint, *request, bool) {
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, bool) {
 	ep, p := s.endpointOf(r)
 	if p == nil {
 		var req *request
@@ -141,7 +141,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMo
 	return nil, nil, false
 }
 
-func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *endpoint.Endpoint, mode keyMode) (*request, *Problem) {
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.Endpoint, mode keyMode) (*request, *Problem) {
 	body, p := s.readBody(w, r)
 	if p != nil {
 		return nil, p
@@ -210,16 +210,16 @@ func checkAccountKey(k *jose.JSONWebKey) *Problem {
 }
 
 // accountOf loads the valid account named by a kid URL of endpoint ep.
-func (s *Server) accountOf(r *http.Request, ep *endpoint.Endpoint, kid string) (*endpoint.Account, *Problem) {
+func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string) (*acmestate.Account, *Problem) {
 	prefix := s.url(r, ep.ID, "/acct/")
 	id, ok := strings.CutPrefix(kid, prefix)
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "kid is not an account of this endpoint")
 	}
-	var a *endpoint.Account
+	var a *acmestate.Account
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
-		a, err = endpoint.GetAccount(tx, id)
+		a, err = acmestate.GetAccount(tx, id)
 		return err
 	})
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && a.EndpointID != ep.ID) {
@@ -228,7 +228,7 @@ func (s *Server) accountOf(r *http.Request, ep *endpoint.Endpoint, kid string) (
 	if err != nil {
 		return nil, s.internal(err)
 	}
-	if a.Status != endpoint.AcmeValid {
+	if a.Status != acmestate.AcmeValid {
 		return nil, unauthorized("account is " + a.Status)
 	}
 	return a, nil

@@ -5,7 +5,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v3"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/service"
 )
 
@@ -72,10 +72,10 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, s.internal(err))
 		return
 	}
-	var acct *endpoint.Account
+	var acct *acmestate.Account
 	err = s.change(r.Context(), outer.Account.ID, "KeyChange", func(op *service.Op) error {
 		op.Resource(s.endpointARN(ep.ID), s.accountARN(outer.Account))
-		other, err := endpoint.AccountByKey(op.Tx, ep.ID, newTP)
+		other, err := acmestate.AccountByKey(op.Tx, ep.ID, newTP)
 		if err != nil {
 			return err
 		}
@@ -84,22 +84,22 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 			p.headers = map[string]string{"Location": s.accountURL(r, other)}
 			return refuse(p)
 		}
-		a, err := endpoint.GetAccount(op.Tx, outer.Account.ID)
+		a, err := acmestate.GetAccount(op.Tx, outer.Account.ID)
 		if err != nil {
 			return err
 		}
-		if a.Status != endpoint.AcmeValid || a.Thumbprint != oldTP {
+		if a.Status != acmestate.AcmeValid || a.Thumbprint != oldTP {
 			return refuse(unauthorized("the account changed while rolling its key over"))
 		}
-		if err := endpoint.UnindexAccountKey(op.Tx, ep.ID, a.Thumbprint); err != nil {
+		if err := acmestate.UnindexAccountKey(op.Tx, ep.ID, a.Thumbprint); err != nil {
 			return err
 		}
 		a.JWK, a.Thumbprint, a.UpdatedAt = newJWK, newTP, op.Now
-		if err := endpoint.PutAccount(op.Tx, a); err != nil {
+		if err := acmestate.PutAccount(op.Tx, a); err != nil {
 			return err
 		}
 		acct = a
-		return endpoint.IndexAccountKey(op.Tx, a)
+		return acmestate.IndexAccountKey(op.Tx, a)
 	})
 	if err != nil {
 		writeProblem(w, s.problemOf(err))

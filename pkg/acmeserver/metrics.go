@@ -5,21 +5,21 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/promtext"
 )
 
 // WriteMetrics writes every endpoint's issuance counters in the Prometheus
-// text exposition format, under the names of pkg/acme/endpoint that
+// text exposition format, under the names of pkg/acmestate that
 // `certctl metrics` prints too.
 func WriteMetrics(w io.Writer, tx localstore.Tx, n inventory.Names) error {
-	all, err := endpoint.AllMetrics(tx)
+	all, err := acmestate.AllMetrics(tx)
 	if err != nil {
 		return err
 	}
-	return promtext.WriteText(w, endpoint.MetricFamilies(all, n.EndpointARN))
+	return promtext.WriteText(w, acmestate.MetricFamilies(all, n.EndpointARN))
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {

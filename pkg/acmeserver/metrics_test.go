@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -22,17 +22,17 @@ func TestWriteMetrics(t *testing.T) {
 	}
 	defer v.Close()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	var a, b *endpoint.Endpoint
+	var a, b *acmestate.Endpoint
 	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-		p := endpoint.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: endpoint.ContactNotRequired}
-		if a, err = endpoint.Create(tx, p, now); err != nil {
+		p := acmestate.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: acmestate.ContactNotRequired}
+		if a, err = acmestate.Create(tx, p, now); err != nil {
 			return err
 		}
-		if b, err = endpoint.Create(tx, p, now.Add(time.Second)); err != nil {
+		if b, err = acmestate.Create(tx, p, now.Add(time.Second)); err != nil {
 			return err
 		}
 		for _, ok := range []bool{true, true, false} {
-			if err := endpoint.CountIssuance(tx, a.ID, ok, now); err != nil {
+			if err := acmestate.CountIssuance(tx, a.ID, ok, now); err != nil {
 				return err
 			}
 		}
@@ -46,7 +46,7 @@ func TestWriteMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	aa, ba := n.EndpointARN(a.ID), n.EndpointARN(b.ID)
-	want := "# HELP certctl_acme_certificate_issuance_success_total Certificates issued by an ACME endpoint.\n" +
+	want := "# HELP certctl_acme_certificate_issuance_success_total Certificates issued by an ACME acmestate.\n" +
 		"# TYPE certctl_acme_certificate_issuance_success_total counter\n" +
 		`certctl_acme_certificate_issuance_success_total{arn="` + aa + `"} 2` + "\n" +
 		`certctl_acme_certificate_issuance_success_total{arn="` + ba + `"} 0` + "\n" +

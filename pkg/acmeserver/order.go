@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -18,7 +18,7 @@ import (
 type orderJSON struct {
 	Status         string                `json:"status"`
 	Expires        string                `json:"expires,omitempty"`
-	Identifiers    []endpoint.Identifier `json:"identifiers"`
+	Identifiers    []acmestate.Identifier `json:"identifiers"`
 	NotBefore      string                `json:"notBefore,omitempty"`
 	NotAfter       string                `json:"notAfter,omitempty"`
 	Authorizations []string              `json:"authorizations"`
@@ -28,16 +28,16 @@ type orderJSON struct {
 }
 
 type newOrderPayload struct {
-	Identifiers []endpoint.Identifier `json:"identifiers"`
+	Identifiers []acmestate.Identifier `json:"identifiers"`
 	NotBefore   string                `json:"notBefore"`
 	NotAfter    string                `json:"notAfter"`
 }
 
-func (s *Server) orderURL(r *http.Request, o *endpoint.Order) string {
+func (s *Server) orderURL(r *http.Request, o *acmestate.Order) string {
 	return s.url(r, o.EndpointID, "/order/"+o.ID)
 }
 
-func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, o *endpoint.Order) {
+func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, o *acmestate.Order) {
 	out := orderJSON{
 		Status: o.Status, Expires: rfc3339(o.Expires), Identifiers: o.Identifiers,
 		NotBefore: rfc3339(o.NotBefore), NotAfter: rfc3339(o.NotAfter),
@@ -46,10 +46,10 @@ func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, 
 	for _, a := range o.Authorizations {
 		out.Authorizations = append(out.Authorizations, s.url(r, o.EndpointID, "/authz/"+a))
 	}
-	if o.Status == endpoint.AcmeValid {
+	if o.Status == acmestate.AcmeValid {
 		out.Certificate = s.url(r, o.EndpointID, "/cert/"+o.ID)
 	}
-	if o.Status == endpoint.AcmeProcessing {
+	if o.Status == acmestate.AcmeProcessing {
 		w.Header().Set("Retry-After", "1")
 	}
 	w.Header().Set("Location", s.orderURL(r, o))
@@ -58,7 +58,7 @@ func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, 
 
 // orderNames validates the identifiers of a new order and returns the
 // names in order, normalised and without duplicates.
-func (s *Server) orderNames(ids []endpoint.Identifier) ([]string, *Problem) {
+func (s *Server) orderNames(ids []acmestate.Identifier) ([]string, *Problem) {
 	if len(ids) == 0 {
 		return nil, malformed("an order needs at least one identifier")
 	}
@@ -77,16 +77,16 @@ func (s *Server) orderNames(ids []endpoint.Identifier) ([]string, *Problem) {
 }
 
 // approve refuses names no VALID domain of ep pre-approves.
-func approve(tx localstore.Tx, ep *endpoint.Endpoint, names []string) (*Problem, error) {
-	domains, err := endpoint.ListDomains(tx, ep.ID)
+func approve(tx localstore.Tx, ep *acmestate.Endpoint, names []string) (*Problem, error) {
+	domains, err := acmestate.ListDomains(tx, ep.ID)
 	if err != nil {
 		return nil, err
 	}
 	var sub []Subproblem
 	for _, n := range names {
-		if !endpoint.Approved(domains, n) {
+		if !acmestate.Approved(domains, n) {
 			sub = append(sub, Subproblem{Type: errRejectedIdentifier, Detail: n + " is not pre-approved for this endpoint",
-				Identifier: &endpoint.Identifier{Type: "dns", Value: n}})
+				Identifier: &acmestate.Identifier{Type: "dns", Value: n}})
 		}
 	}
 	if len(sub) == 0 {
@@ -121,7 +121,7 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, malformed("notBefore and notAfter are not supported: validity is set by the endpoint"))
 		return
 	}
-	var order *endpoint.Order
+	var order *acmestate.Order
 	err := s.change(r.Context(), req.Account.ID, "NewOrder", func(op *service.Op) error {
 		op.Resource(s.endpointARN(ep.ID))
 		op.Param("Identifiers", identifierValues(in.Identifiers))
@@ -137,22 +137,22 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 			return refuse(p)
 		}
 		now := op.Now
-		o := &endpoint.Order{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
-			Status: endpoint.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now}
+		o := &acmestate.Order{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
+			Status: acmestate.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now}
 		for _, n := range names {
-			o.Identifiers = append(o.Identifiers, endpoint.Identifier{Type: "dns", Value: n})
-			a := &endpoint.Authz{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
-				Status: endpoint.AcmeValid, Identifier: endpoint.Identifier{Type: "dns", Value: dnsname.Base(n)},
+			o.Identifiers = append(o.Identifiers, acmestate.Identifier{Type: "dns", Value: n})
+			a := &acmestate.Authz{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
+				Status: acmestate.AcmeValid, Identifier: acmestate.Identifier{Type: "dns", Value: dnsname.Base(n)},
 				Wildcard: dnsname.IsWildcard(n), Expires: o.Expires, Token: strings.ReplaceAll(uuid.NewString(), "-", ""),
 				ValidAt: now, UpdatedAt: now}
-			if err := endpoint.PutAuthz(op.Tx, a); err != nil {
+			if err := acmestate.PutAuthz(op.Tx, a); err != nil {
 				return err
 			}
 			o.Authorizations = append(o.Authorizations, a.ID)
 		}
 		order = o
 		op.Resource(s.orderARN(o))
-		return endpoint.PutOrder(op.Tx, o)
+		return acmestate.PutOrder(op.Tx, o)
 	})
 	if err != nil {
 		writeProblem(w, s.problemOf(err))
@@ -163,7 +163,7 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 
 // identifierValues are the values of identifiers as recorded (the names
 // asked for, at most maxRecorded of them).
-func identifierValues(ids []endpoint.Identifier) []string {
+func identifierValues(ids []acmestate.Identifier) []string {
 	out := make([]string, 0, min(len(ids), maxRecorded))
 	for _, id := range ids[:min(len(ids), maxRecorded)] {
 		out = append(out, id.Value)
@@ -176,11 +176,11 @@ func identifierValues(ids []endpoint.Identifier) []string {
 const maxRecorded = 100
 
 // loadOrder reads an order of ep owned by the requesting account.
-func (s *Server) loadOrder(r *http.Request, ep *endpoint.Endpoint, req *request) (*endpoint.Order, *Problem) {
-	var o *endpoint.Order
+func (s *Server) loadOrder(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Order, *Problem) {
+	var o *acmestate.Order
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
-		o, err = endpoint.GetOrder(tx, r.PathValue("id"))
+		o, err = acmestate.GetOrder(tx, r.PathValue("id"))
 		return err
 	})
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && o.EndpointID != ep.ID) {
@@ -198,9 +198,9 @@ func (s *Server) loadOrder(r *http.Request, ep *endpoint.Endpoint, req *request)
 
 // expireOrder marks a pending or ready order past its expiry invalid (in
 // the view returned; the stored record is left to later writes).
-func (s *Server) expireOrder(o *endpoint.Order) {
-	if (o.Status == endpoint.AcmePending || o.Status == endpoint.AcmeReady) && !s.core.Now().Before(o.Expires) {
-		o.Status = endpoint.AcmeInvalid
+func (s *Server) expireOrder(o *acmestate.Order) {
+	if (o.Status == acmestate.AcmePending || o.Status == acmestate.AcmeReady) && !s.core.Now().Before(o.Expires) {
+		o.Status = acmestate.AcmeInvalid
 	}
 }
 
@@ -218,7 +218,7 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 // postAsGet verifies a kid-signed POST-as-GET (empty payload).
-func (s *Server) postAsGet(w http.ResponseWriter, r *http.Request) (*endpoint.Endpoint, *request, bool) {
+func (s *Server) postAsGet(w http.ResponseWriter, r *http.Request) (*acmestate.Endpoint, *request, bool) {
 	ep, p := s.endpointOf(r)
 	if p != nil {
 		writeProblem(w, p)
@@ -238,7 +238,7 @@ func (s *Server) postAsGet(w http.ResponseWriter, r *http.Request) (*endpoint.En
 
 // authzJSON is the RFC 8555 7.1.4 authorization object.
 type authzJSON struct {
-	Identifier endpoint.Identifier `json:"identifier"`
+	Identifier acmestate.Identifier `json:"identifier"`
 	Status     string              `json:"status"`
 	Expires    string              `json:"expires,omitempty"`
 	Challenges []challengeJSON     `json:"challenges"`
@@ -256,10 +256,10 @@ type challengeJSON struct {
 // challengeOf is the one challenge of a pre-approved authorization: a
 // dns-01 challenge recorded valid (the endpoint's domain validation is the
 // proof), for clients that look for one.
-func (s *Server) challengeOf(r *http.Request, a *endpoint.Authz) challengeJSON {
-	st := endpoint.AcmeValid
-	if a.Status != endpoint.AcmeValid {
-		st = endpoint.AcmeInvalid
+func (s *Server) challengeOf(r *http.Request, a *acmestate.Authz) challengeJSON {
+	st := acmestate.AcmeValid
+	if a.Status != acmestate.AcmeValid {
+		st = acmestate.AcmeInvalid
 	}
 	return challengeJSON{Type: "dns-01", URL: s.url(r, a.EndpointID, "/chall/"+a.ID), Status: st, Token: a.Token,
 		Validated: rfc3339(a.ValidAt)}
@@ -270,11 +270,11 @@ type authzUpdatePayload struct {
 }
 
 // loadAuthz reads an authorization of ep owned by the requesting account.
-func (s *Server) loadAuthz(r *http.Request, ep *endpoint.Endpoint, req *request) (*endpoint.Authz, *Problem) {
-	var a *endpoint.Authz
+func (s *Server) loadAuthz(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Authz, *Problem) {
+	var a *acmestate.Authz
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
-		a, err = endpoint.GetAuthz(tx, r.PathValue("id"))
+		a, err = acmestate.GetAuthz(tx, r.PathValue("id"))
 		return err
 	})
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && a.EndpointID != ep.ID) {
@@ -286,7 +286,7 @@ func (s *Server) loadAuthz(r *http.Request, ep *endpoint.Endpoint, req *request)
 	if a.AccountID != req.Account.ID {
 		return nil, unauthorized("the authorization belongs to another account")
 	}
-	if a.Status == endpoint.AcmeValid && !s.core.Now().Before(a.Expires) {
+	if a.Status == acmestate.AcmeValid && !s.core.Now().Before(a.Expires) {
 		a.Status = "expired"
 	}
 	return a, nil
@@ -308,19 +308,19 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, p)
 			return
 		}
-		if in.Status != endpoint.AcmeDeactivated {
+		if in.Status != acmestate.AcmeDeactivated {
 			writeProblem(w, malformed("an authorization may only be deactivated"))
 			return
 		}
 		err := s.change(r.Context(), req.Account.ID, "DeactivateAuthorization", func(op *service.Op) error {
-			op.Resource(s.endpointARN(ep.ID), endpoint.AuthzARN(s.core.Names, ep.ID, a.ID))
-			cur, err := endpoint.GetAuthz(op.Tx, a.ID)
+			op.Resource(s.endpointARN(ep.ID), acmestate.AuthzARN(s.core.Names, ep.ID, a.ID))
+			cur, err := acmestate.GetAuthz(op.Tx, a.ID)
 			if err != nil {
 				return err
 			}
-			cur.Status, cur.UpdatedAt = endpoint.AcmeDeactivated, op.Now
+			cur.Status, cur.UpdatedAt = acmestate.AcmeDeactivated, op.Now
 			a = cur
-			return endpoint.PutAuthz(op.Tx, cur)
+			return acmestate.PutAuthz(op.Tx, cur)
 		})
 		if err != nil {
 			writeProblem(w, s.problemOf(err))
@@ -355,7 +355,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 }
 
 // sortedNames returns the names of an order's identifiers, sorted.
-func sortedNames(ids []endpoint.Identifier) []string {
+func sortedNames(ids []acmestate.Identifier) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = id.Value

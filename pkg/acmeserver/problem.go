@@ -1,7 +1,7 @@
 package acmeserver
 
 import (
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 
 	"encoding/json"
 	"net/http"
@@ -42,7 +42,7 @@ type Problem struct {
 type Subproblem struct {
 	Type       string               `json:"type"`
 	Detail     string               `json:"detail,omitempty"`
-	Identifier *endpoint.Identifier `json:"identifier,omitempty"`
+	Identifier *acmestate.Identifier `json:"identifier,omitempty"`
 }
 
 func (p *Problem) Error() string { return p.Type + ": " + p.Detail }

@@ -8,7 +8,7 @@ import (
 	"net/http"
 
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -39,7 +39,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if in.Reason != nil {
 		reason = *in.Reason
 	}
-	reasonName := ca.ReasonName(reason)
+	reasonName := casign.ReasonName(reason)
 	if reasonName == "" || reason == 6 {
 		writeProblem(w, problem(errBadRevocationReason, http.StatusBadRequest, "unsupported revocation reason"))
 		return

@@ -29,9 +29,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -97,7 +97,7 @@ func New(cfg Config) *Server {
 		core.WriteGate = make(chan struct{}, 1)
 	}
 	s := &Server{cfg: cfg, core: &core, host: service.Hostname(), nonces: NewNonceStore(core.Now, NonceLifetime, 100000)}
-	s.ocsp = ca.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
+	s.ocsp = casign.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
 		return core.Vault.Store.View(context.Background(), fn)
 	}), core.Now)
 	m := http.NewServeMux()
@@ -167,18 +167,18 @@ func (s *Server) url(r *http.Request, ep, path string) string {
 }
 
 // endpointOf loads the ACTIVE endpoint named in the request path.
-func (s *Server) endpointOf(r *http.Request) (*endpoint.Endpoint, *Problem) {
+func (s *Server) endpointOf(r *http.Request) (*acmestate.Endpoint, *Problem) {
 	id := r.PathValue("ep")
-	var e *endpoint.Endpoint
+	var e *acmestate.Endpoint
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
-		e, err = endpoint.Get(tx, id)
+		e, err = acmestate.Get(tx, id)
 		return err
 	})
 	if err != nil {
 		return nil, &Problem{Type: errMalformed, Status: http.StatusNotFound, Detail: "no such ACME endpoint"}
 	}
-	if e.Status != endpoint.StatusActive {
+	if e.Status != acmestate.StatusActive {
 		return nil, &Problem{Type: errUnauthorized, Status: http.StatusForbidden, Detail: "ACME endpoint is " + e.Status}
 	}
 	return e, nil
@@ -223,12 +223,12 @@ func (s *Server) problemOf(err error) *Problem {
 // endpointARN, accountARN and orderARN name the resources of changes.
 func (s *Server) endpointARN(id string) string { return s.core.Names.EndpointARN(id) }
 
-func (s *Server) accountARN(a *endpoint.Account) string {
-	return endpoint.AccountARN(s.core.Names, a.EndpointID, a.ID)
+func (s *Server) accountARN(a *acmestate.Account) string {
+	return acmestate.AccountARN(s.core.Names, a.EndpointID, a.ID)
 }
 
-func (s *Server) orderARN(o *endpoint.Order) string {
-	return endpoint.OrderARN(s.core.Names, o.EndpointID, o.ID)
+func (s *Server) orderARN(o *acmestate.Order) string {
+	return acmestate.OrderARN(s.core.Names, o.EndpointID, o.ID)
 }
 
 func (s *Server) logf(format string, a ...any) {

@@ -1,7 +1,7 @@
 // Package authority holds the rules of certctl's certificate authorities
 // (the AWS Private CA analogue): CA records in the vault, the default
 // private and the built-in public-style hierarchies, issuance with
-// persisted serials, revocation and CRLs. pkg/ca builds the certificates;
+// persisted serials, revocation and CRLs. pkg/casign builds and signs the certificates;
 // this package decides and persists, inside the caller's transaction
 // (a localstore.Tx). The transactions themselves, their events and audit
 // records belong to pkg/service/authorities (and to the other services
@@ -24,7 +24,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
@@ -62,7 +62,7 @@ var Types = []string{TypeRoot, TypeSubordinate}
 var KeyAlgorithms = []string{x509util.RSA2048, x509util.RSA4096, x509util.ECPrime256v1, x509util.ECSecp384r1}
 
 // Templates are the `ca issue` templates.
-var Templates = []string{ca.TemplateEndEntity, ca.TemplateSubordinateCA, ca.TemplateRootCA}
+var Templates = []string{casign.TemplateEndEntity, casign.TemplateSubordinateCA, casign.TemplateRootCA}
 
 // Built-in CA roles.
 const (
@@ -271,7 +271,7 @@ func (s *Service) CheckCanIssue(r *Record) error {
 // any certificate carrying it is signed.
 func (s *Service) reserveSerial(tx localstore.Tx, issuer, certID string) (*big.Int, error) {
 	for i := 0; i < 5; i++ {
-		serial, err := ca.NewSerial(s.Rand)
+		serial, err := casign.NewSerial(s.Rand)
 		if err != nil {
 			return nil, err
 		}
@@ -309,7 +309,7 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	if err != nil {
 		return nil, errs.UsageErrorf("%v", err)
 	}
-	sigAlg, err := ca.SigningAlgorithmName(key.Public())
+	sigAlg, err := casign.SigningAlgorithmName(key.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -325,20 +325,20 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		BuiltIn:           req.BuiltIn,
 	}
 	r.KeyRef = "ca/" + r.ID + "/key"
-	if err := ca.ValidateSubject(req.Subject.Name()); err != nil {
+	if err := casign.ValidateSubject(req.Subject.Name()); err != nil {
 		return nil, errs.Invalidf("subject: %v", err)
 	}
 	if err := s.Vault.SealKey(tx, r.KeyRef, key); err != nil {
 		return nil, err
 	}
-	v := ca.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(req.Validity).Truncate(time.Second)}
+	v := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(req.Validity).Truncate(time.Second)}
 	switch {
 	case req.Type == TypeRoot:
 		serial, err := s.reserveSerial(tx, r.ID, "")
 		if err != nil {
 			return nil, err
 		}
-		cert, err := ca.Sign(ca.RootTemplate(req.Subject.Name(), key.Public(), serial, v), nil, key.Public(), key)
+		cert, err := casign.Sign(casign.RootTemplate(req.Subject.Name(), key.Public(), serial, v), nil, key.Public(), key)
 		if err != nil {
 			return nil, err
 		}
@@ -375,9 +375,9 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		tmpl := ca.SubordinateTemplate(req.Subject.Name(), key.Public(), serial, v, -1)
+		tmpl := casign.SubordinateTemplate(req.Subject.Name(), key.Public(), serial, v, -1)
 		s.setURLs(tmpl, parent.ID)
-		cert, err := ca.Sign(tmpl, pcert, key.Public(), pkey)
+		cert, err := casign.Sign(tmpl, pcert, key.Public(), pkey)
 		if err != nil {
 			return nil, mapSignErr(err)
 		}
@@ -415,7 +415,7 @@ func checkMayCertifyCA(r *Record) error {
 }
 
 func mapSignErr(err error) error {
-	if errors.Is(err, ca.ErrValidityBeyondCA) {
+	if errors.Is(err, casign.ErrValidityBeyondCA) {
 		return errs.Refusedf("%v", err).WithCode(ReasonInvalidDuration)
 	}
 	return err
@@ -425,7 +425,7 @@ func (s *Service) setURLs(t *x509.Certificate, issuerID string) {
 	if s.BaseURL == "" {
 		return
 	}
-	ca.SetRevocationURLs(t, s.BaseURL+"/crl/"+issuerID+".crl", s.BaseURL+"/ocsp")
+	casign.SetRevocationURLs(t, s.BaseURL+"/crl/"+issuerID+".crl", s.BaseURL+"/ocsp")
 }
 
 func pemEncode(typ string, der []byte) []byte {

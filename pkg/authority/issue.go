@@ -5,7 +5,7 @@ import (
 	"crypto/x509"
 	"time"
 
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -34,7 +34,7 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 		return nil, err
 	}
 	now := s.Now()
-	v := ca.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(p.Validity).Truncate(time.Second)}
+	v := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(p.Validity).Truncate(time.Second)}
 	if v.NotAfter.After(r.NotAfter) {
 		return nil, errs.Refusedf("a validity of %s ends %s, after the issuing CA's %s",
 			timeutil.FormatDuration(p.Validity), timeutil.RFC3339(v.NotAfter), timeutil.RFC3339(r.NotAfter)).
@@ -48,12 +48,12 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := ca.LeafTemplate(ca.LeafRequest{Names: p.Names, PublicKey: p.PublicKey, Serial: serial, Validity: v, ClientAuth: p.ClientAuth})
+	tmpl, err := casign.LeafTemplate(casign.LeafRequest{Names: p.Names, PublicKey: p.PublicKey, Serial: serial, Validity: v, ClientAuth: p.ClientAuth})
 	if err != nil {
 		return nil, errs.Invalidf("%v", err)
 	}
 	s.setURLs(tmpl, r.ID)
-	leaf, err := ca.Sign(tmpl, cert, p.PublicKey, key)
+	leaf, err := casign.Sign(tmpl, cert, p.PublicKey, key)
 	if err != nil {
 		return nil, mapSignErr(err)
 	}
@@ -79,7 +79,7 @@ func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued,
 // IssueCSR signs a CSR with a template (AWS Private CA IssueCertificate).
 // The certificate is not managed by the inventory.
 func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template string, validity time.Duration) (*Issued, error) {
-	csr, err := ca.ParseCSR(csrPEM)
+	csr, err := casign.ParseCSR(csrPEM)
 	if err != nil {
 		return nil, errs.Invalidf("%v", err)
 	}
@@ -87,7 +87,7 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template 
 		return nil, err
 	}
 	now := s.Now()
-	v := ca.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(validity).Truncate(time.Second)}
+	v := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(validity).Truncate(time.Second)}
 	if v.NotAfter.After(r.NotAfter) {
 		return nil, errs.Refusedf("a validity of %s ends after the issuing CA's %s",
 			timeutil.FormatDuration(validity), timeutil.RFC3339(r.NotAfter)).WithCode(ReasonInvalidDuration)
@@ -98,11 +98,11 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template 
 	}
 	selfSigned := false
 	switch template {
-	case ca.TemplateSubordinateCA:
+	case casign.TemplateSubordinateCA:
 		if err := checkMayCertifyCA(r); err != nil {
 			return nil, err
 		}
-	case ca.TemplateRootCA:
+	case casign.TemplateRootCA:
 		// AWS Private CA's RootCACertificate template: the root CA signs
 		// its own CSR. Anything else would be an unconstrained
 		// intermediate under a misleading name.
@@ -117,19 +117,19 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template 
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := ca.CSRTemplate(csr, template, serial, v)
+	tmpl, err := casign.CSRTemplate(csr, template, serial, v)
 	if err != nil {
 		return nil, errs.Invalidf("%v", err)
 	}
 	if selfSigned {
-		c, err := ca.Sign(tmpl, nil, csr.PublicKey, key)
+		c, err := casign.Sign(tmpl, nil, csr.PublicKey, key)
 		if err != nil {
 			return nil, mapSignErr(err)
 		}
 		return &Issued{Certificate: c}, nil
 	}
 	s.setURLs(tmpl, r.ID)
-	leaf, err := ca.Sign(tmpl, cert, csr.PublicKey, key)
+	leaf, err := casign.Sign(tmpl, cert, csr.PublicKey, key)
 	if err != nil {
 		return nil, mapSignErr(err)
 	}

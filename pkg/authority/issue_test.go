@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
@@ -32,7 +32,7 @@ func issueCSR(t *testing.T, s *Service, r *Record, csr []byte, template string) 
 func TestIssueCSREndEntityIgnoresCATrue(t *testing.T) {
 	s := newTestService(t, newClock())
 	root := createRoot(t, s, "CSR Root", 0)
-	iss, err := issueCSR(t, s, root, csrPEM(t, ecKey(t), "evil.test", true), ca.TemplateEndEntity)
+	iss, err := issueCSR(t, s, root, csrPEM(t, ecKey(t), "evil.test", true), casign.TemplateEndEntity)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestIssueCSREndEntityIgnoresCATrue(t *testing.T) {
 func TestRootCATemplateSelfSignsOnly(t *testing.T) {
 	s := newTestService(t, newClock())
 	root := createRoot(t, s, "Self Root", 0)
-	_, err := issueCSR(t, s, root, csrPEM(t, ecKey(t), "other.test", false), ca.TemplateRootCA)
+	_, err := issueCSR(t, s, root, csrPEM(t, ecKey(t), "other.test", false), casign.TemplateRootCA)
 	wantCode(t, err, errs.ExitInvalid, "")
 
 	var own []byte
@@ -73,7 +73,7 @@ func TestRootCATemplateSelfSignsOnly(t *testing.T) {
 		own = csrPEM(t, key, "Self Root", false)
 		return nil
 	})
-	iss, err := issueCSR(t, s, root, own, ca.TemplateRootCA)
+	iss, err := issueCSR(t, s, root, own, casign.TemplateRootCA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestPathLenZeroCASignsNoCA(t *testing.T) {
 	if ext.Status != StatusPendingCertificate {
 		t.Fatalf("external CA status %s", ext.Status)
 	}
-	iss, err := issueCSR(t, s, root, []byte(ext.CSRPEM), ca.TemplateSubordinateCA)
+	iss, err := issueCSR(t, s, root, []byte(ext.CSRPEM), casign.TemplateSubordinateCA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestPathLenZeroCASignsNoCA(t *testing.T) {
 	if _, err := issueLeaf(t, s, sub, "c", "leaf.test"); err != nil {
 		t.Fatalf("a pathlen:0 CA refused a leaf: %v", err)
 	}
-	_, err = issueCSR(t, s, sub, csrPEM(t, ecKey(t), "Deeper CA", false), ca.TemplateSubordinateCA)
+	_, err = issueCSR(t, s, sub, csrPEM(t, ecKey(t), "Deeper CA", false), casign.TemplateSubordinateCA)
 	wantCode(t, err, errs.ExitRefused, "")
 	err = update(t, s, func(tx localstore.Tx) error {
 		_, err := s.Create(tx, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: x509util.ECPrime256v1,

@@ -9,7 +9,7 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -40,16 +40,16 @@ func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, 
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]ca.Revoked, 0, len(revoked))
+	entries := make([]casign.Revoked, 0, len(revoked))
 	for _, rv := range revoked {
 		n, err := parseStoredSerial(rv.Serial)
 		if err != nil {
 			return nil, fmt.Errorf("%w: serial %q: %v", localstore.ErrCorrupt, rv.Serial, err)
 		}
-		entries = append(entries, ca.Revoked{Serial: n, RevokedAt: rv.RevokedAt, Reason: rv.Reason})
+		entries = append(entries, casign.Revoked{Serial: n, RevokedAt: rv.RevokedAt, Reason: rv.Reason})
 	}
 	now := s.Now()
-	return ca.CreateCRL(cert, key, entries, big.NewInt(number), now, now.Add(CRLValidity))
+	return casign.CreateCRL(cert, key, entries, big.NewInt(number), now, now.Add(CRLValidity))
 }
 
 // nextCRLNumber is strictly above last and follows the clock (nanoseconds),
@@ -73,9 +73,9 @@ func (s *Service) NewLookup(view func(fn func(localstore.Tx) error) error) *Look
 	return &Lookup{Service: s, ctxTx: view}
 }
 
-// CAs implements ca.Lookup.
-func (l *Lookup) CAs() ([]ca.IssuerInfo, error) {
-	var out []ca.IssuerInfo
+// CAs implements casign.Lookup.
+func (l *Lookup) CAs() ([]casign.IssuerInfo, error) {
+	var out []casign.IssuerInfo
 	err := l.ctxTx(func(tx localstore.Tx) error {
 		all, err := List(tx)
 		if err != nil {
@@ -89,16 +89,16 @@ func (l *Lookup) CAs() ([]ca.IssuerInfo, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, ca.IssuerInfo{ID: r.ID, Cert: cert, Signer: key})
+			out = append(out, casign.IssuerInfo{ID: r.ID, Cert: cert, Signer: key})
 		}
 		return nil
 	})
 	return out, err
 }
 
-// Status implements ca.Lookup.
-func (l *Lookup) Status(caID string, serial *big.Int) (ca.Status, error) {
-	var st ca.Status
+// Status implements casign.Lookup.
+func (l *Lookup) Status(caID string, serial *big.Int) (casign.Status, error) {
+	var st casign.Status
 	err := l.ctxTx(func(tx localstore.Tx) error {
 		rec, err := tx.GetSerial(caID, x509util.FormatSerial(serial))
 		if errors.Is(err, localstore.ErrNotFound) {
@@ -116,18 +116,18 @@ func (l *Lookup) Status(caID string, serial *big.Int) (ca.Status, error) {
 	return st, err
 }
 
-// CRL implements ca.Lookup: a fresh CRL, numbered after the last one.
+// CRL implements casign.Lookup: a fresh CRL, numbered after the last one.
 func (l *Lookup) CRL(caID string) ([]byte, error) {
 	var der []byte
 	err := l.ctxTx(func(tx localstore.Tx) error {
 		r, err := Get(tx, caID)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ca.ErrNotFound, err)
+			return fmt.Errorf("%w: %v", casign.ErrNotFound, err)
 		}
 		// As in CAs: a CA without a certificate yet, or deleted, is not
 		// served (404, not a server error).
 		if r.CertificatePEM == "" || r.Status == StatusDeleted {
-			return fmt.Errorf("%w: certificate authority %s is %s", ca.ErrNotFound, caID, r.Status)
+			return fmt.Errorf("%w: certificate authority %s is %s", casign.ErrNotFound, caID, r.Status)
 		}
 		cert, key, err := l.Service.signer(tx, r)
 		if err != nil {

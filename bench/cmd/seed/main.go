@@ -23,7 +23,7 @@ import (
 
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
@@ -117,7 +117,7 @@ func seedRevoked(ctx context.Context, v *localstore.Vault, n int, now time.Time)
 		end := min(start+batch, n)
 		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
 			for i := start; i < end; i++ {
-				serial, err := ca.NewSerial(rand.Reader)
+				serial, err := casign.NewSerial(rand.Reader)
 				if err != nil {
 					return err
 				}

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/authority"
-	caissue "github.com/certctl/certctl/pkg/ca"
+	caissue "github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"

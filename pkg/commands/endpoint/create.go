@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/service/endpoints"
 )
@@ -37,14 +37,14 @@ EC_secp384r1); --certificate-tags are put on every certificate it issues;
       --allowed-key-algorithms EC_prime256v1,EC_secp384r1 --certificate-tags env=lab --name lab`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckEnum("authorization-behavior", []string{opts.AuthorizationBehavior}, acmeep.AuthorizationBehaviors); err != nil {
+			if err := cmdutil.CheckEnum("authorization-behavior", []string{opts.AuthorizationBehavior}, acmestate.AuthorizationBehaviors); err != nil {
 				return err
 			}
-			if err := cmdutil.CheckEnum("contact", []string{opts.Contact}, acmeep.Contacts); err != nil {
+			if err := cmdutil.CheckEnum("contact", []string{opts.Contact}, acmestate.Contacts); err != nil {
 				return err
 			}
 			opts.AllowedKeyAlgorithms = cmdutil.SplitListFlag(algs)
-			if err := cmdutil.CheckEnum("allowed-key-algorithms", opts.AllowedKeyAlgorithms, acmeep.KeyAlgorithms); err != nil {
+			if err := cmdutil.CheckEnum("allowed-key-algorithms", opts.AllowedKeyAlgorithms, acmestate.KeyAlgorithms); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -62,9 +62,9 @@ EC_secp384r1); --certificate-tags are put on every certificate it issues;
 	fl.StringVar(&opts.Name, "name", "", "a `name` for people")
 	_ = cmd.MarkFlagRequired("authorization-behavior")
 	_ = cmd.MarkFlagRequired("contact")
-	cmdutil.EnumCompletion(cmd, "authorization-behavior", acmeep.AuthorizationBehaviors)
-	cmdutil.EnumCompletion(cmd, "contact", acmeep.Contacts)
-	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmeep.KeyAlgorithms)
+	cmdutil.EnumCompletion(cmd, "authorization-behavior", acmestate.AuthorizationBehaviors)
+	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
+	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
 	return cmd
 }
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/output"
 )
@@ -81,10 +81,10 @@ func runList(ctx context.Context, o *ListOptions) error {
 		return err
 	}
 	out := struct {
-		AcmeEndpoints []acmeep.Description `json:"AcmeEndpoints"`
+		AcmeEndpoints []acmestate.Description `json:"AcmeEndpoints"`
 	}{AcmeEndpoints: eps}
 	return p.Print(out, output.ListView(out.AcmeEndpoints, "No ACME endpoints.", []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "FAILED", "URL"},
-		func(s *output.Styles, d acmeep.Description) []string {
+		func(s *output.Styles, d acmestate.Description) []string {
 			return []string{idOf(d.AcmeEndpointArn), d.Name, s.Status(d.Status), d.Contact,
 				fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed), d.EndpointURL}
 		}, endpointRecord))

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -29,15 +29,15 @@ administrator with --pre-validated.`,
 	return cmd
 }
 
-func domainRecord(v acmeep.DomainView) []string {
+func domainRecord(v acmestate.DomainView) []string {
 	return []string{v.DomainName, v.Status, v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value}
 }
 
-func printDomain(p *output.Printer, v acmeep.DomainView) error {
-	return p.Print(map[string]acmeep.DomainView{"DomainValidation": v}, output.View{
+func printDomain(p *output.Printer, v acmestate.DomainView) error {
+	return p.Print(map[string]acmestate.DomainView{"DomainValidation": v}, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Rows: [][]string{{"Domain", v.DomainName}, {"Status", s.Status(v.Status)}}}
-			if v.Status != acmeep.DomainValid {
+			if v.Status != acmestate.DomainValid {
 				t.Rows = append(t.Rows, []string{"Create", v.ResourceRecord.Name + " " + v.ResourceRecord.Type + " " + v.ResourceRecord.Value})
 			}
 			if v.PreValidated {
@@ -216,10 +216,10 @@ func runDomainList(ctx context.Context, o *DomainListOptions) error {
 		return err
 	}
 	out := struct {
-		DomainValidations []acmeep.DomainView `json:"DomainValidations"`
+		DomainValidations []acmestate.DomainView `json:"DomainValidations"`
 	}{DomainValidations: ds}
 	return p.Print(out, output.ListView(out.DomainValidations, "No domains.", []string{"DOMAIN", "STATUS", "RECORD NAME", "TYPE", "VALUE"},
-		func(s *output.Styles, v acmeep.DomainView) []string {
+		func(s *output.Styles, v acmestate.DomainView) []string {
 			return []string{v.DomainName, s.Status(v.Status), v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value}
 		}, domainRecord))
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
@@ -30,7 +30,7 @@ created --reusable.`,
 	return cmd
 }
 
-func eabRecord(v acmeep.EABView) []string {
+func eabRecord(v acmestate.EABView) []string {
 	exp := ""
 	if v.ExpiresAt != nil {
 		exp = v.ExpiresAt.String()
@@ -154,10 +154,10 @@ func runEABList(ctx context.Context, o *EABListOptions) error {
 		return err
 	}
 	out := struct {
-		ExternalAccountBindings []acmeep.EABView `json:"ExternalAccountBindings"`
+		ExternalAccountBindings []acmestate.EABView `json:"ExternalAccountBindings"`
 	}{ExternalAccountBindings: bs}
 	return p.Print(out, output.ListView(out.ExternalAccountBindings, "No EAB credentials.", []string{"KEY ID", "STATUS", "REUSABLE", "ACCOUNTS", "EXPIRES"},
-		func(s *output.Styles, v acmeep.EABView) []string {
+		func(s *output.Styles, v acmestate.EABView) []string {
 			exp := "never"
 			if v.ExpiresAt != nil {
 				exp = v.ExpiresAt.String()
@@ -203,7 +203,7 @@ func runEABRevoke(ctx context.Context, o *EABRevokeOptions) error {
 	if err != nil {
 		return err
 	}
-	return p.Print(map[string]acmeep.EABView{"ExternalAccountBinding": v}, output.View{
+	return p.Print(map[string]acmestate.EABView{"ExternalAccountBinding": v}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", v.KeyID}}} },
 		Records: func() [][]string { return [][]string{eabRecord(v)} },
 	})

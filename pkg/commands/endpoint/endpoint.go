@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/endpoints"
@@ -71,8 +71,8 @@ func (d Deps) open(ctx context.Context) (*output.Printer, *endpoints.Service, er
 }
 
 func completeEndpoint(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(acmeep.KindEndpoint, func(data []byte) string {
-		var e acmeep.Endpoint
+	return f.CompleteObjects(acmestate.KindEndpoint, func(data []byte) string {
+		var e acmestate.Endpoint
 		if err := json.Unmarshal(data, &e); err != nil {
 			return ""
 		}
@@ -91,14 +91,14 @@ func printEndpointARN(p *output.Printer, verb, a string) error {
 }
 
 // printEndpoint prints one endpoint as `describe` does.
-func printEndpoint(p *output.Printer, d acmeep.Description) error {
-	return p.Print(map[string]acmeep.Description{"AcmeEndpoint": d}, output.View{
+func printEndpoint(p *output.Printer, d acmestate.Description) error {
+	return p.Print(map[string]acmestate.Description{"AcmeEndpoint": d}, output.View{
 		Table:   func(*output.Styles) *output.Table { return describeTable(d) },
 		Records: func() [][]string { return [][]string{endpointRecord(d)} },
 	})
 }
 
-func describeTable(d acmeep.Description) *output.Table {
+func describeTable(d acmestate.Description) *output.Table {
 	t := &output.Table{}
 	add := func(k, v string) {
 		if v != "" {
@@ -112,8 +112,8 @@ func describeTable(d acmeep.Description) *output.Table {
 	add("Authorization", d.AuthorizationBehavior)
 	add("Contact", d.Contact)
 	add("Key algorithms", strings.Join(d.CertificateAuthority.PublicCertificateAuthority.AllowedKeyAlgorithms, ", "))
-	add("Certificate tags", acmeep.JoinTags(d.CertificateTags))
-	add("Tags", acmeep.JoinTags(d.Tags))
+	add("Certificate tags", acmestate.JoinTags(d.CertificateTags))
+	add("Tags", acmestate.JoinTags(d.Tags))
 	if d.CreatedAt != nil {
 		add("Created", d.CreatedAt.String())
 	}
@@ -126,7 +126,7 @@ func describeTable(d acmeep.Description) *output.Table {
 	return t
 }
 
-func endpointRecord(d acmeep.Description) []string {
+func endpointRecord(d acmestate.Description) []string {
 	return []string{d.AcmeEndpointArn, d.Name, d.Status, d.Contact,
 		strings.Join(d.CertificateAuthority.PublicCertificateAuthority.AllowedKeyAlgorithms, ","), d.EndpointURL,
 		fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed)}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/service/endpoints"
@@ -42,7 +42,7 @@ tags (replaced as a whole) or name. Prints the endpoint as ` + "`describe`" + ` 
 				return errs.UsageErrorf("nothing to update: give --contact, --allowed-key-algorithms, --certificate-tags or --name")
 			}
 			if fl.Changed("contact") {
-				if err := cmdutil.CheckEnum("contact", []string{contact}, acmeep.Contacts); err != nil {
+				if err := cmdutil.CheckEnum("contact", []string{contact}, acmestate.Contacts); err != nil {
 					return err
 				}
 				opts.Contact = &contact
@@ -52,7 +52,7 @@ tags (replaced as a whole) or name. Prints the endpoint as ` + "`describe`" + ` 
 				if len(keyAlgs) == 0 {
 					return errs.UsageErrorf("--allowed-key-algorithms needs at least one algorithm")
 				}
-				if err := cmdutil.CheckEnum("allowed-key-algorithms", keyAlgs, acmeep.KeyAlgorithms); err != nil {
+				if err := cmdutil.CheckEnum("allowed-key-algorithms", keyAlgs, acmestate.KeyAlgorithms); err != nil {
 					return err
 				}
 				opts.AllowedKeyAlgorithms = &keyAlgs
@@ -74,8 +74,8 @@ tags (replaced as a whole) or name. Prints the endpoint as ` + "`describe`" + ` 
 	fl.StringArrayVar(&algs, "allowed-key-algorithms", nil, "certificate key `algorithms` finalize accepts")
 	fl.StringArrayVar(&certTags, "certificate-tags", nil, "tags put on issued certificates (replace the current ones)")
 	fl.StringVar(&name, "name", "", "a `name` for people")
-	cmdutil.EnumCompletion(cmd, "contact", acmeep.Contacts)
-	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmeep.KeyAlgorithms)
+	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
+	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
 	return cmd
 }
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
@@ -52,7 +52,7 @@ CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.` + c
 			if opts.Reason == "" {
 				return errs.UsageErrorf("--revocation-reason is required (one of %s)", joinReasons())
 			}
-			if err := cmdutil.CheckEnum("revocation-reason", []string{opts.Reason}, ca.ReasonNames()); err != nil {
+			if err := cmdutil.CheckEnum("revocation-reason", []string{opts.Reason}, casign.ReasonNames()); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -64,13 +64,13 @@ CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.` + c
 	cmd.Flags().StringVar(&opts.Reason, "revocation-reason", "", "why the certificate is revoked")
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
-	cmdutil.EnumCompletion(cmd, "revocation-reason", ca.ReasonNames())
+	cmdutil.EnumCompletion(cmd, "revocation-reason", casign.ReasonNames())
 	return cmd
 }
 
 func joinReasons() string {
 	s := ""
-	for i, r := range ca.ReasonNames() {
+	for i, r := range casign.ReasonNames() {
 		if i > 0 {
 			s += ", "
 		}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
@@ -68,5 +68,5 @@ func (s *Service) Responder() http.Handler {
 	lookup := s.core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
 		return s.core.Vault.Store.View(context.Background(), fn)
 	})
-	return ca.NewResponder(lookup, s.core.Now)
+	return casign.NewResponder(lookup, s.core.Now)
 }

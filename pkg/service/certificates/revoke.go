@@ -3,7 +3,7 @@ package certificates
 import (
 	"context"
 
-	"github.com/certctl/certctl/pkg/ca"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -31,7 +31,7 @@ func CheckRevocable(c *localstore.Certificate) error {
 // Revoke revokes the certificate named by ref (ARN, UUID or prefix) for
 // reason and returns its ARN.
 func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error) {
-	code, ok := ca.ReasonCode(reason)
+	code, ok := casign.ReasonCode(reason)
 	if !ok {
 		return "", errs.UsageErrorf("unknown revocation reason %q", reason)
 	}

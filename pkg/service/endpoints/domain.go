@@ -3,7 +3,7 @@ package endpoints
 import (
 	"context"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -12,7 +12,7 @@ import (
 
 // recordFunc names validation records as ISSUED-type requests do (SPEC
 // section 4): stable for the vault and the name.
-func recordFunc(tx localstore.Tx, zone string) acmeep.RecordFunc {
+func recordFunc(tx localstore.Tx, zone string) acmestate.RecordFunc {
 	return func(name string) (string, string, error) {
 		secret, err := validation.VaultSecret(tx)
 		if err != nil {
@@ -27,30 +27,30 @@ func recordFunc(tx localstore.Tx, zone string) acmeep.RecordFunc {
 // (AddAcmeDomain): VALID at once when preValidated, else PENDING with the
 // CNAME record that proves it. Adding it again returns it, upgraded to
 // VALID when preValidated.
-func (s *Service) AddDomain(ctx context.Context, ref, name string, preValidated bool) (acmeep.DomainView, error) {
-	var d *acmeep.Domain
-	err := s.change(ctx, "AddAcmeDomain", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+func (s *Service) AddDomain(ctx context.Context, ref, name string, preValidated bool) (acmestate.DomainView, error) {
+	var d *acmestate.Domain
+	err := s.change(ctx, "AddAcmeDomain", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		op.Param("DomainName", name)
 		op.Param("PreValidated", preValidated)
 		var err error
-		d, err = acmeep.AddDomain(op.Tx, ep, name, recordFunc(op.Tx, s.set.Zone), preValidated, op.Now)
+		d, err = acmestate.AddDomain(op.Tx, ep, name, recordFunc(op.Tx, s.set.Zone), preValidated, op.Now)
 		return err
 	})
 	if err != nil {
-		return acmeep.DomainView{}, err
+		return acmestate.DomainView{}, err
 	}
-	return acmeep.ViewDomain(d), nil
+	return acmestate.ViewDomain(d), nil
 }
 
 // ListDomains lists the domain validations of the endpoint named by ref,
 // sorted by name.
-func (s *Service) ListDomains(ctx context.Context, ref string) ([]acmeep.DomainView, error) {
-	out := []acmeep.DomainView{}
-	err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
+func (s *Service) ListDomains(ctx context.Context, ref string) ([]acmestate.DomainView, error) {
+	out := []acmestate.DomainView{}
+	err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmestate.Endpoint) error {
 		out = out[:0]
-		ds, err := acmeep.ListDomains(tx, ep.ID)
+		ds, err := acmestate.ListDomains(tx, ep.ID)
 		for _, d := range ds {
-			out = append(out, acmeep.ViewDomain(d))
+			out = append(out, acmestate.ViewDomain(d))
 		}
 		return err
 	})
@@ -59,7 +59,7 @@ func (s *Service) ListDomains(ctx context.Context, ref string) ([]acmeep.DomainV
 
 // DomainCheck is what `endpoint domain check` found.
 type DomainCheck struct {
-	Domain acmeep.DomainView
+	Domain acmestate.DomainView
 	// Notes say why a PENDING domain stayed PENDING or became FAILED
 	// (each "DOMAIN: why").
 	Notes []string
@@ -71,16 +71,16 @@ type DomainCheck struct {
 // and stays PENDING otherwise. A change of status is recorded
 // (CheckAcmeDomain); a check that changes nothing is a read.
 func (s *Service) CheckDomain(ctx context.Context, ref, name string) (DomainCheck, error) {
-	var d *acmeep.Domain
-	if err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
+	var d *acmestate.Domain
+	if err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmestate.Endpoint) error {
 		var err error
-		d, err = acmeep.GetDomain(tx, ep.ID, name)
+		d, err = acmestate.GetDomain(tx, ep.ID, name)
 		return err
 	}); err != nil {
 		return DomainCheck{}, err
 	}
 	var out DomainCheck
-	if d.Status == acmeep.DomainPending {
+	if d.Status == acmestate.DomainPending {
 		status, note, err := s.lookUp(ctx, d)
 		if err != nil {
 			return DomainCheck{}, err
@@ -89,15 +89,15 @@ func (s *Service) CheckDomain(ctx context.Context, ref, name string) (DomainChec
 			out.Notes = append(out.Notes, d.DomainName+": "+note)
 		}
 		if status != d.Status {
-			err := s.change(ctx, "CheckAcmeDomain", d.EndpointID, func(op *service.Op, ep *acmeep.Endpoint) error {
+			err := s.change(ctx, "CheckAcmeDomain", d.EndpointID, func(op *service.Op, ep *acmestate.Endpoint) error {
 				op.Param("DomainName", d.DomainName)
-				cur, err := acmeep.GetDomain(op.Tx, ep.ID, d.DomainName)
+				cur, err := acmestate.GetDomain(op.Tx, ep.ID, d.DomainName)
 				if err != nil {
 					return err
 				}
-				if cur.Status == acmeep.DomainPending {
+				if cur.Status == acmestate.DomainPending {
 					cur.Status, cur.UpdatedAt = status, op.Now
-					if err := acmeep.PutDomain(op.Tx, cur); err != nil {
+					if err := acmestate.PutDomain(op.Tx, cur); err != nil {
 						return err
 					}
 				}
@@ -110,13 +110,13 @@ func (s *Service) CheckDomain(ctx context.Context, ref, name string) (DomainChec
 			}
 		}
 	}
-	out.Domain = acmeep.ViewDomain(d)
+	out.Domain = acmestate.ViewDomain(d)
 	return out, nil
 }
 
 // lookUp returns the status the DNS gives d now, with why when it is not
 // VALID (PENDING when the record is not there yet or the lookup failed).
-func (s *Service) lookUp(ctx context.Context, d *acmeep.Domain) (status, why string, err error) {
+func (s *Service) lookUp(ctx context.Context, d *acmestate.Domain) (status, why string, err error) {
 	r, err := validation.NewResolver(s.set.Resolvers)
 	if err != nil {
 		return "", "", errs.Failuref("%v", err)
@@ -126,32 +126,32 @@ func (s *Service) lookUp(ctx context.Context, d *acmeep.Domain) (status, why str
 		if why == "" && err != nil {
 			why = err.Error()
 		}
-		return acmeep.DomainPending, why, nil
+		return acmestate.DomainPending, why, nil
 	}
 	allowed, why, err := r.CheckCAA(ctx, d.DomainName, s.set.CAAIdentities)
 	if err != nil {
-		return acmeep.DomainPending, err.Error(), nil
+		return acmestate.DomainPending, err.Error(), nil
 	}
 	if !allowed {
-		return acmeep.DomainFailed, "CAA_ERROR: " + why, nil
+		return acmestate.DomainFailed, "CAA_ERROR: " + why, nil
 	}
-	return acmeep.DomainValid, "", nil
+	return acmestate.DomainValid, "", nil
 }
 
 // RemoveDomain removes a domain validation from the endpoint named by ref
 // (RemoveAcmeDomain) and returns it; its names are no longer pre-approved.
-func (s *Service) RemoveDomain(ctx context.Context, ref, name string) (acmeep.DomainView, error) {
-	var d *acmeep.Domain
-	err := s.change(ctx, "RemoveAcmeDomain", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+func (s *Service) RemoveDomain(ctx context.Context, ref, name string) (acmestate.DomainView, error) {
+	var d *acmestate.Domain
+	err := s.change(ctx, "RemoveAcmeDomain", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		op.Param("DomainName", name)
 		var err error
-		if d, err = acmeep.GetDomain(op.Tx, ep.ID, name); err != nil {
+		if d, err = acmestate.GetDomain(op.Tx, ep.ID, name); err != nil {
 			return err
 		}
-		return acmeep.RemoveDomain(op.Tx, ep.ID, d.DomainName)
+		return acmestate.RemoveDomain(op.Tx, ep.ID, d.DomainName)
 	})
 	if err != nil {
-		return acmeep.DomainView{}, err
+		return acmestate.DomainView{}, err
 	}
-	return acmeep.ViewDomain(d), nil
+	return acmestate.ViewDomain(d), nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -14,44 +14,44 @@ import (
 // unless reusable; it expires after expiresIn when positive. The view
 // returned carries the MAC key, which is shown this once and never
 // recorded.
-func (s *Service) CreateEAB(ctx context.Context, ref string, reusable bool, expiresIn time.Duration) (acmeep.EABView, error) {
+func (s *Service) CreateEAB(ctx context.Context, ref string, reusable bool, expiresIn time.Duration) (acmestate.EABView, error) {
 	sealer, err := s.core.Vault.Sealer()
 	if err != nil {
-		return acmeep.EABView{}, service.MapError(err)
+		return acmestate.EABView{}, service.MapError(err)
 	}
-	var b *acmeep.EAB
+	var b *acmestate.EAB
 	var key []byte
-	err = s.change(ctx, "CreateExternalAccountBinding", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+	err = s.change(ctx, "CreateExternalAccountBinding", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		op.Param("Reusable", reusable)
 		if expiresIn > 0 {
 			op.Param("ExpiresIn", expiresIn.String())
 		}
 		var err error
-		if b, key, err = acmeep.CreateEAB(op.Tx, sealer, ep, reusable, expiresIn, op.Now); err != nil {
+		if b, key, err = acmestate.CreateEAB(op.Tx, sealer, ep, reusable, expiresIn, op.Now); err != nil {
 			return err
 		}
 		op.Param("KeyId", b.KeyID)
 		return nil
 	})
 	if err != nil {
-		return acmeep.EABView{}, err
+		return acmestate.EABView{}, err
 	}
-	v := acmeep.ViewEAB(s.core.Names, b, s.core.Now())
-	v.MacKey = acmeep.EncodeMACKey(key)
+	v := acmestate.ViewEAB(s.core.Names, b, s.core.Now())
+	v.MacKey = acmestate.EncodeMACKey(key)
 	clear(key)
 	return v, nil
 }
 
 // ListEAB lists the credentials of the endpoint named by ref, oldest first,
 // never with their MAC keys.
-func (s *Service) ListEAB(ctx context.Context, ref string) ([]acmeep.EABView, error) {
-	out := []acmeep.EABView{}
+func (s *Service) ListEAB(ctx context.Context, ref string) ([]acmestate.EABView, error) {
+	out := []acmestate.EABView{}
 	now := s.core.Now()
-	err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
+	err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmestate.Endpoint) error {
 		out = out[:0]
-		bs, err := acmeep.ListEAB(tx, ep.ID)
+		bs, err := acmestate.ListEAB(tx, ep.ID)
 		for _, b := range bs {
-			out = append(out, acmeep.ViewEAB(s.core.Names, b, now))
+			out = append(out, acmestate.ViewEAB(s.core.Names, b, now))
 		}
 		return err
 	})
@@ -62,10 +62,10 @@ func (s *Service) ListEAB(ctx context.Context, ref string) ([]acmeep.EABView, er
 // endpoint named by ref (RevokeExternalAccountBinding), so that no further
 // account binds with it; accounts it bound keep working. Revoking a revoked
 // credential changes nothing.
-func (s *Service) RevokeEAB(ctx context.Context, ref, keyID string) (acmeep.EABView, error) {
-	var v acmeep.EABView
-	err := s.change(ctx, "RevokeExternalAccountBinding", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
-		b, err := acmeep.ResolveEAB(op.Tx, ep, keyID)
+func (s *Service) RevokeEAB(ctx context.Context, ref, keyID string) (acmestate.EABView, error) {
+	var v acmestate.EABView
+	err := s.change(ctx, "RevokeExternalAccountBinding", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
+		b, err := acmestate.ResolveEAB(op.Tx, ep, keyID)
 		if err != nil {
 			op.Param("KeyId", keyID)
 			return err
@@ -73,11 +73,11 @@ func (s *Service) RevokeEAB(ctx context.Context, ref, keyID string) (acmeep.EABV
 		op.Param("KeyId", b.KeyID)
 		if b.RevokedAt.IsZero() {
 			b.RevokedAt = op.Now
-			if err := acmeep.PutEAB(op.Tx, b); err != nil {
+			if err := acmestate.PutEAB(op.Tx, b); err != nil {
 				return err
 			}
 		}
-		v = acmeep.ViewEAB(s.core.Names, b, op.Now)
+		v = acmestate.ViewEAB(s.core.Names, b, op.Now)
 		return nil
 	})
 	return v, err

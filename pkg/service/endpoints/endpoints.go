@@ -2,7 +2,7 @@
 // credentials, pre-approved domains, and the ACME server that `endpoint
 // serve` runs (pkg/acmeserver, whose accounts, orders, issuance and
 // revocation are changes of the same service core). The persisted resources
-// and their transaction-level rules are pkg/acme/endpoint's; this package
+// and their transaction-level rules are pkg/acmestate's; this package
 // owns the transactions, each one recorded change (service.Core.Change).
 package endpoints
 
@@ -11,7 +11,7 @@ import (
 	"slices"
 	"time"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -48,15 +48,15 @@ func New(core *service.Core, set Settings) *Service {
 }
 
 // base is the base of the EndpointUrl of every endpoint described.
-func (s *Service) base() string { return acmeep.BaseURL(s.set.BaseURL, s.set.Listen) }
+func (s *Service) base() string { return acmestate.BaseURL(s.set.BaseURL, s.set.Listen) }
 
 func (s *Service) arn(id string) string { return s.core.Names.EndpointARN(id) }
 
 // read runs fn on the endpoint named by ref (ARN, UUID or unique prefix)
 // in a read transaction.
-func (s *Service) read(ctx context.Context, ref string, fn func(tx localstore.Tx, ep *acmeep.Endpoint) error) error {
+func (s *Service) read(ctx context.Context, ref string, fn func(tx localstore.Tx, ep *acmestate.Endpoint) error) error {
 	return s.core.Read(ctx, func(tx localstore.Tx) error {
-		ep, err := acmeep.Resolve(tx, ref)
+		ep, err := acmestate.Resolve(tx, ref)
 		if err != nil {
 			return err
 		}
@@ -66,9 +66,9 @@ func (s *Service) read(ctx context.Context, ref string, fn func(tx localstore.Tx
 
 // change runs fn on the endpoint named by ref as one recorded change named
 // eventName, whose resources include the endpoint's ARN.
-func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op *service.Op, ep *acmeep.Endpoint) error) error {
+func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op *service.Op, ep *acmestate.Endpoint) error) error {
 	return s.core.Change(ctx, eventName, func(op *service.Op) error {
-		ep, err := acmeep.Resolve(op.Tx, ref)
+		ep, err := acmestate.Resolve(op.Tx, ref)
 		if err != nil {
 			op.Param("AcmeEndpointArn", ref)
 			return err
@@ -79,12 +79,12 @@ func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op 
 }
 
 // describe builds the description of ep in tx.
-func (s *Service) describe(tx localstore.Tx, ep *acmeep.Endpoint) (acmeep.Description, error) {
-	m, err := acmeep.GetMetrics(tx, ep.ID)
+func (s *Service) describe(tx localstore.Tx, ep *acmestate.Endpoint) (acmestate.Description, error) {
+	m, err := acmestate.GetMetrics(tx, ep.ID)
 	if err != nil {
-		return acmeep.Description{}, err
+		return acmestate.Description{}, err
 	}
-	return acmeep.Describe(s.core.Names, s.base(), ep, m), nil
+	return acmestate.Describe(s.core.Names, s.base(), ep, m), nil
 }
 
 // parseTags parses tags given as `Key=K,Value=V` or `K=V` (what names them
@@ -137,7 +137,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 		if err != nil {
 			return err
 		}
-		ep, err := acmeep.Create(op.Tx, acmeep.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior,
+		ep, err := acmestate.Create(op.Tx, acmestate.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior,
 			Contact: in.Contact, AllowedKeyAlgorithms: in.AllowedKeyAlgorithms, CertificateTags: ct, Tags: tg}, op.Now)
 		if err != nil {
 			return err
@@ -153,9 +153,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 }
 
 // Describe describes the endpoint named by ref.
-func (s *Service) Describe(ctx context.Context, ref string) (acmeep.Description, error) {
-	var d acmeep.Description
-	err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmeep.Endpoint) error {
+func (s *Service) Describe(ctx context.Context, ref string) (acmestate.Description, error) {
+	var d acmestate.Description
+	err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmestate.Endpoint) error {
 		var err error
 		d, err = s.describe(tx, ep)
 		return err
@@ -164,11 +164,11 @@ func (s *Service) Describe(ctx context.Context, ref string) (acmeep.Description,
 }
 
 // List describes every endpoint, oldest first.
-func (s *Service) List(ctx context.Context) ([]acmeep.Description, error) {
-	out := []acmeep.Description{}
+func (s *Service) List(ctx context.Context) ([]acmestate.Description, error) {
+	out := []acmestate.Description{}
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		out = out[:0]
-		eps, err := acmeep.List(tx)
+		eps, err := acmestate.List(tx)
 		if err != nil {
 			return err
 		}
@@ -195,12 +195,12 @@ type UpdateInput struct {
 
 // Update changes an endpoint's settings (UpdateAcmeEndpoint) and returns
 // its description.
-func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmeep.Description, error) {
-	var d acmeep.Description
-	err := s.change(ctx, "UpdateAcmeEndpoint", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmestate.Description, error) {
+	var d acmestate.Description
+	err := s.change(ctx, "UpdateAcmeEndpoint", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		if in.Contact != nil {
 			op.Param("Contact", *in.Contact)
-			if !slices.Contains(acmeep.Contacts, *in.Contact) {
+			if !slices.Contains(acmestate.Contacts, *in.Contact) {
 				return errs.Invalidf("invalid contact requirement %q", *in.Contact)
 			}
 			ep.Contact = *in.Contact
@@ -211,7 +211,7 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmee
 			if len(algs) == 0 {
 				return errs.Invalidf("allowed key algorithms: give at least one")
 			}
-			if err := acmeep.CheckKeyAlgorithms(algs); err != nil {
+			if err := acmestate.CheckKeyAlgorithms(algs); err != nil {
 				return err
 			}
 			ep.AllowedKeyAlgorithms = algs
@@ -229,7 +229,7 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmee
 			ep.Name = *in.Name
 		}
 		ep.UpdatedAt = op.Now
-		if err := acmeep.Put(op.Tx, ep); err != nil {
+		if err := acmestate.Put(op.Tx, ep); err != nil {
 			return err
 		}
 		var err error
@@ -243,7 +243,7 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmee
 // question before a change).
 func (s *Service) EndpointARN(ctx context.Context, ref string) (string, error) {
 	var a string
-	err := s.read(ctx, ref, func(_ localstore.Tx, ep *acmeep.Endpoint) error {
+	err := s.read(ctx, ref, func(_ localstore.Tx, ep *acmestate.Endpoint) error {
 		a = s.arn(ep.ID)
 		return nil
 	})
@@ -255,9 +255,9 @@ func (s *Service) EndpointARN(ctx context.Context, ref string) (string, error) {
 // ARN. Certificates it issued stay in the inventory.
 func (s *Service) Delete(ctx context.Context, ref string) (string, error) {
 	var a string
-	err := s.change(ctx, "DeleteAcmeEndpoint", ref, func(op *service.Op, ep *acmeep.Endpoint) error {
+	err := s.change(ctx, "DeleteAcmeEndpoint", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		a = s.arn(ep.ID)
-		return acmeep.Delete(op.Tx, ep.ID)
+		return acmestate.Delete(op.Tx, ep.ID)
 	})
 	return a, err
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
@@ -84,26 +84,26 @@ func TestChangesAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	mac, err := base64.RawURLEncoding.DecodeString(eab.MacKey)
-	if err != nil || len(mac) != acmeep.MACKeySize {
+	if err != nil || len(mac) != acmestate.MACKeySize {
 		t.Fatalf("MAC key %q: %v", eab.MacKey, err)
 	}
 	if bs, err := s.ListEAB(ctx, id); err != nil || len(bs) != 1 || bs[0].MacKey != "" {
 		t.Fatalf("eab list: %+v, %v", bs, err)
 	}
-	if r, err := s.RevokeEAB(ctx, id, eab.KeyID[:8]); err != nil || r.Status != acmeep.EABRevoked {
+	if r, err := s.RevokeEAB(ctx, id, eab.KeyID[:8]); err != nil || r.Status != acmestate.EABRevoked {
 		t.Fatalf("eab revoke: %+v, %v", r, err)
 	}
 	dv, err := s.AddDomain(ctx, id, "Example.Test.", false)
-	if err != nil || dv.Status != acmeep.DomainPending {
+	if err != nil || dv.Status != acmestate.DomainPending {
 		t.Fatalf("domain add: %+v, %v", dv, err)
 	}
 	// No record yet: stays PENDING, says why, and records nothing.
 	c, err := s.CheckDomain(ctx, id, "example.test")
-	if err != nil || c.Domain.Status != acmeep.DomainPending || len(c.Notes) != 1 {
+	if err != nil || c.Domain.Status != acmestate.DomainPending || len(c.Notes) != 1 {
 		t.Fatalf("check without the record: %+v, %v", c, err)
 	}
 	dns.Add(t, dv.ResourceRecord.Name+" 60 IN CNAME "+dv.ResourceRecord.Value)
-	if c, err = s.CheckDomain(ctx, id, "example.test"); err != nil || c.Domain.Status != acmeep.DomainValid || len(c.Notes) != 0 {
+	if c, err = s.CheckDomain(ctx, id, "example.test"); err != nil || c.Domain.Status != acmestate.DomainValid || len(c.Notes) != 0 {
 		t.Fatalf("check with the record: %+v, %v", c, err)
 	}
 	if _, err := s.CheckDomain(ctx, id, "example.test"); err != nil {

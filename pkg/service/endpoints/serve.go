@@ -5,7 +5,7 @@ import (
 	"crypto/tls"
 	"log"
 
-	acmeep "github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/acmeserver"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -44,14 +44,14 @@ func (s *Service) ServingCertificate(ctx context.Context, addr string) (*tls.Cer
 // and the directory URL of each ACTIVE endpoint. Its changes go through
 // this service's core, recorded as made by the ACME account that asked.
 func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (*acmeserver.Server, []string, error) {
-	base := acmeep.BaseURL(s.set.BaseURL, addr)
+	base := acmestate.BaseURL(s.set.BaseURL, addr)
 	var dirs []string
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		dirs = dirs[:0]
-		eps, err := acmeep.List(tx)
+		eps, err := acmestate.List(tx)
 		for _, ep := range eps {
-			if ep.Status == acmeep.StatusActive {
-				dirs = append(dirs, acmeep.DirectoryURL(base, ep.ID))
+			if ep.Status == acmestate.StatusActive {
+				dirs = append(dirs, acmestate.DirectoryURL(base, ep.ID))
 			}
 		}
 		return err

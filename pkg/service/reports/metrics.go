@@ -5,7 +5,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/promtext"
@@ -19,7 +19,7 @@ func (s *Service) Metrics(ctx context.Context) ([]promtext.Family, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(Families(s.core.Names, snap.certs, snap.now), endpoint.MetricFamilies(snap.acme, s.core.Names.EndpointARN)...), nil
+	return append(Families(s.core.Names, snap.certs, snap.now), acmestate.MetricFamilies(snap.acme, s.core.Names.EndpointARN)...), nil
 }
 
 // Families computes the metric families of certs at now, each family's

@@ -8,7 +8,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/certctl/certctl/pkg/acme/endpoint"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
@@ -65,7 +65,7 @@ func (s *Service) PutAccountConfig(ctx context.Context, c renewal.AccountConfig)
 type snapshot struct {
 	now   time.Time
 	certs []*localstore.Certificate
-	acme  []endpoint.EndpointMetrics
+	acme  []acmestate.EndpointMetrics
 }
 
 func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
@@ -75,7 +75,7 @@ func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
 		if snap.certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins}); err != nil {
 			return err
 		}
-		snap.acme, err = endpoint.AllMetrics(tx)
+		snap.acme, err = acmestate.AllMetrics(tx)
 		return err
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-// Package ca is the certificate-building core of certctl's built-in
+// Package casign is the signing core of certctl's built-in
 // certificate authority (the analogue of AWS Private CA).
 //
 // It is pure domain code: it builds certificate templates, signs them,
@@ -7,4 +7,4 @@
 // in, and store what comes out. In particular a caller must persist a serial
 // number (see NewSerial) before it calls Sign, so that a crash can never lead
 // to the same serial being issued twice.
-package ca
+package casign

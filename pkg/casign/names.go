@@ -1,4 +1,4 @@
-package ca
+package casign
 
 import (
 	"crypto/x509/pkix"

@@ -1,4 +1,4 @@
-package endpoint
+package acmestate
 
 import (
 	"bytes"

@@ -1,9 +1,9 @@
-// Package endpoint holds the persisted resources of certctl's ACME endpoints
+// Package acmestate holds the persisted resources of certctl's ACME endpoints
 // (the ACM ACME endpoint analogue): endpoints, their external account binding
 // credentials, domain validations, and the ACME accounts, orders and
 // authorizations the server keeps. It knows nothing of HTTP or the command
 // line; every function works inside the caller's transaction.
-package endpoint
+package acmestate
 
 import (
 	"encoding/json"
