@@ -87,7 +87,7 @@ func joinComma(s []string) string {
 
 // handleFinalize issues the certificate of a ready order synchronously
 // (FinalizeOrder). A CSR the rules refuse, or an issuance that fails, is
-// counted as a failed issuance of the acmestate.
+// counted as a failed issuance of the endpoint.
 func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	ep, req, ok := s.authenticate(w, r, needKID)
 	if !ok {

@@ -46,7 +46,7 @@ func TestWriteMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	aa, ba := n.EndpointARN(a.ID), n.EndpointARN(b.ID)
-	want := "# HELP certctl_acme_certificate_issuance_success_total Certificates issued by an ACME acmestate.\n" +
+	want := "# HELP certctl_acme_certificate_issuance_success_total Certificates issued by an ACME endpoint.\n" +
 		"# TYPE certctl_acme_certificate_issuance_success_total counter\n" +
 		`certctl_acme_certificate_issuance_success_total{arn="` + aa + `"} 2` + "\n" +
 		`certctl_acme_certificate_issuance_success_total{arn="` + ba + `"} 0` + "\n" +

@@ -16,21 +16,21 @@ import (
 
 // orderJSON is the RFC 8555 7.1.3 order object.
 type orderJSON struct {
-	Status         string                `json:"status"`
-	Expires        string                `json:"expires,omitempty"`
+	Status         string                 `json:"status"`
+	Expires        string                 `json:"expires,omitempty"`
 	Identifiers    []acmestate.Identifier `json:"identifiers"`
-	NotBefore      string                `json:"notBefore,omitempty"`
-	NotAfter       string                `json:"notAfter,omitempty"`
-	Authorizations []string              `json:"authorizations"`
-	Finalize       string                `json:"finalize"`
-	Certificate    string                `json:"certificate,omitempty"`
-	Error          *Problem              `json:"error,omitempty"`
+	NotBefore      string                 `json:"notBefore,omitempty"`
+	NotAfter       string                 `json:"notAfter,omitempty"`
+	Authorizations []string               `json:"authorizations"`
+	Finalize       string                 `json:"finalize"`
+	Certificate    string                 `json:"certificate,omitempty"`
+	Error          *Problem               `json:"error,omitempty"`
 }
 
 type newOrderPayload struct {
 	Identifiers []acmestate.Identifier `json:"identifiers"`
-	NotBefore   string                `json:"notBefore"`
-	NotAfter    string                `json:"notAfter"`
+	NotBefore   string                 `json:"notBefore"`
+	NotAfter    string                 `json:"notAfter"`
 }
 
 func (s *Server) orderURL(r *http.Request, o *acmestate.Order) string {
@@ -239,10 +239,10 @@ func (s *Server) postAsGet(w http.ResponseWriter, r *http.Request) (*acmestate.E
 // authzJSON is the RFC 8555 7.1.4 authorization object.
 type authzJSON struct {
 	Identifier acmestate.Identifier `json:"identifier"`
-	Status     string              `json:"status"`
-	Expires    string              `json:"expires,omitempty"`
-	Challenges []challengeJSON     `json:"challenges"`
-	Wildcard   bool                `json:"wildcard,omitempty"`
+	Status     string               `json:"status"`
+	Expires    string               `json:"expires,omitempty"`
+	Challenges []challengeJSON      `json:"challenges"`
+	Wildcard   bool                 `json:"wildcard,omitempty"`
 }
 
 type challengeJSON struct {

@@ -40,8 +40,8 @@ type Problem struct {
 
 // Subproblem is a problem about one identifier.
 type Subproblem struct {
-	Type       string               `json:"type"`
-	Detail     string               `json:"detail,omitempty"`
+	Type       string                `json:"type"`
+	Detail     string                `json:"detail,omitempty"`
 	Identifier *acmestate.Identifier `json:"identifier,omitempty"`
 }
 

@@ -5,8 +5,8 @@ import (
 	"crypto/tls"
 	"log"
 
-	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/acmeserver"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/x509util"
