@@ -26,6 +26,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -165,7 +166,11 @@ func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
 	case err == nil:
 		prev, seq = last.MAC, last.Seq+1
 	case errors.Is(err, localstore.ErrNotFound):
+		last = nil
 	default:
+		return err
+	}
+	if err := checkHead(tx, key, last); err != nil {
 		return err
 	}
 	m := mac(key, prev, seq, at, data)
@@ -175,6 +180,39 @@ func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
 	r.Seq, r.chainMAC = seq, m
 	hd, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
 	return tx.PutMeta(headKey, hd)
+}
+
+// checkHead refuses to extend a log whose newest record is not the head
+// the store keeps: chaining onto it would hide records dropped from the
+// end (or a record put there) behind a fresh, valid head.
+func checkHead(tx localstore.Tx, key []byte, last *localstore.AuditRow) error {
+	raw, err := tx.GetMeta(headKey)
+	if errors.Is(err, localstore.ErrNotFound) {
+		if last == nil {
+			return nil
+		}
+		return brokenEnd("the log has records but no head")
+	}
+	if err != nil {
+		return err
+	}
+	var h head
+	if json.Unmarshal(raw, &h) != nil || !hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
+		return brokenEnd("its head was altered")
+	}
+	switch {
+	case last == nil:
+		return brokenEnd(fmt.Sprintf("the log is empty but its head is record %d", h.Seq))
+	case last.Seq != h.Seq || !hmac.Equal(last.MAC, h.MAC):
+		return brokenEnd(fmt.Sprintf("the log ends at record %d but its head is record %d", last.Seq, h.Seq))
+	}
+	return nil
+}
+
+func brokenEnd(why string) error {
+	return (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken",
+		Msg: "the audit log's end was changed outside certctl (" + why + "); no change is made until it is repaired"}).
+		WithHint("run certctl audit verify to see where")
 }
 
 // Decode parses a stored record.

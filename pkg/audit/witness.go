@@ -2,6 +2,8 @@ package audit
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,9 +13,10 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
-// WitnessFile is the file in each vault directory where a host keeps the
-// newest chain head it appended.
-const WitnessFile = "audit.witness"
+// WitnessPrefix begins the name of the files in each vault directory where
+// a host keeps the newest chain head it appended, one file per store (a
+// vault directory may be pointed at another store: each has its own chain).
+const WitnessPrefix = "audit.witness-"
 
 // Witness is a host's own copy of the chain head, kept outside the store.
 // The head in the store's meta table catches a record dropped from the end
@@ -26,8 +29,12 @@ const WitnessFile = "audit.witness"
 // only a store behind or unlike the witness is a problem.
 type Witness struct{ Path string }
 
-// WitnessIn is the witness of the vault directory dir.
-func WitnessIn(dir string) Witness { return Witness{Path: filepath.Join(dir, WitnessFile)} }
+// WitnessIn is the witness, in the vault directory dir, of the store named
+// by storeID (localstore.Vault.StoreIdentity).
+func WitnessIn(dir, storeID string) Witness {
+	sum := sha256.Sum256([]byte(storeID))
+	return Witness{Path: filepath.Join(dir, WitnessPrefix+hex.EncodeToString(sum[:8]))}
+}
 
 func (w Witness) read() (*head, error) {
 	data, err := os.ReadFile(w.Path)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -22,7 +23,7 @@ func TestWitnessCatchesAReplayedHead(t *testing.T) {
 	}
 	defer st.Close()
 	key := []byte("0123456789abcdef0123456789abcdef")
-	w := WitnessIn(dir)
+	w := WitnessIn(dir, "sqlite:"+dir+"/v.db")
 	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var savedHead []byte
 	for i := 1; i <= 4; i++ {
@@ -72,5 +73,55 @@ func TestWitnessCatchesAReplayedHead(t *testing.T) {
 	}
 	if p2 == nil || p2.Seq != 4 || !strings.Contains(p2.Msg, "removed") {
 		t.Fatalf("witness: %v", p2)
+	}
+}
+
+// TestAppendRefusesADroppedTail: records dropped from the end must not be
+// hidden by the next change chaining a fresh head onto what is left.
+func TestAppendRefusesADroppedTail(t *testing.T) {
+	dir := t.TempDir()
+	st, err := localstore.OpenSQLite(context.Background(), dir+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	appendOne := func() error {
+		return st.Update(context.Background(), func(tx localstore.Tx) error {
+			return Append(tx, key, &Record{EventName: "DeleteCertificate", Actor: Actor{Type: ActorUser, ID: "u"}}, at)
+		})
+	}
+	for i := 0; i < 3; i++ {
+		if err := appendOne(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+dir+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM audit WHERE seq = 3`); err != nil {
+		t.Fatal(err)
+	}
+	err = appendOne()
+	if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || !strings.Contains(err.Error(), "ends at record 2 but its head is record 3") {
+		t.Fatalf("append after a dropped tail: %v", err)
+	}
+	// Nothing was appended: the log still ends at 2.
+	_ = st.View(context.Background(), func(tx localstore.Tx) error {
+		last, err := tx.LastAudit()
+		if err != nil || last.Seq != 2 {
+			t.Errorf("last record %v, %v", last, err)
+		}
+		return nil
+	})
+	// Dropping the head with it is caught too.
+	if _, err := db.Exec(`DELETE FROM meta WHERE key = 'audit.head'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendOne(); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable {
+		t.Fatalf("append without a head: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/certctl/certctl/pkg/fsutil"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -479,15 +480,5 @@ func (c *Config) Shown(name string) string {
 	return RedactURL(c.Raw(name))
 }
 
-// RedactURL hides the password of a URL's user information; anything that
-// is not such a URL is returned unchanged.
-func RedactURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
-}
+// RedactURL hides the secrets of a store URL (see localstore.RedactURL).
+func RedactURL(s string) string { return localstore.RedactURL(s) }

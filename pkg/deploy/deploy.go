@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/fsutil"
+	"github.com/certctl/certctl/pkg/hookenv"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 )
@@ -217,7 +218,7 @@ func RunHook(ctx context.Context, t Target, arn string) error {
 	cctx, cancel := context.WithTimeout(ctx, HookTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, "/bin/sh", "-c", t.Exec)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = hookenv.Environ(
 		"CERTCTL_CERTIFICATE_ARN="+arn,
 		"CERTCTL_CERT_FILE="+t.CertFile,
 		"CERTCTL_KEY_FILE="+t.KeyFile,

@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/hookenv"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -130,7 +130,7 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
 		cmd.Stdin = bytes.NewReader(append(data, '\n'))
 		cmd.Stdout = errOut
 		cmd.Stderr = errOut
-		cmd.Env = append(os.Environ(), "CERTCTL_EVENT_TYPE="+ev.DetailType)
+		cmd.Env = hookenv.Environ("CERTCTL_EVENT_TYPE=" + ev.DetailType)
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(errOut, "certctl: event hook failed for %s: %v\n", ev.DetailType, err)
 		}

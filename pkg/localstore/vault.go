@@ -142,3 +142,22 @@ func (v *Vault) OpenKey(tx Tx, ref string) (crypto.Signer, error) {
 	}
 	return s, nil
 }
+
+// StoreIdentity names the store this vault opened, for files the vault
+// directory keeps about one store (the audit witness): the database file's
+// absolute path for SQLite, the URL less its password for PostgreSQL.
+func (v *Vault) StoreIdentity() string {
+	u := v.opts.StoreURL
+	switch {
+	case u == "" || u == "sqlite:" || u == "sqlite":
+		u = filepath.Join(v.Dir, DatabaseFile)
+	case strings.HasPrefix(u, "sqlite:"):
+		u = strings.TrimPrefix(u, "sqlite:")
+	default:
+		return "postgres:" + RedactURL(u)
+	}
+	if abs, err := filepath.Abs(u); err == nil {
+		u = abs
+	}
+	return "sqlite:" + u
+}

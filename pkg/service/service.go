@@ -164,7 +164,7 @@ func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error)
 // witness notes the newest record this process appended in the vault
 // directory's witness (see audit.Witness).
 func (c *Core) witness(key []byte, rec *audit.Record) {
-	_ = audit.WitnessIn(c.Vault.Dir).Note(key, rec)
+	_ = audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity()).Note(key, rec)
 }
 
 // ChangeBatch runs several changes of the same name in one write

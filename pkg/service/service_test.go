@@ -164,3 +164,46 @@ func TestChangeNeedsTheKey(t *testing.T) {
 		t.Fatalf("locked vault: %v (exit %d), want exit 6", err, errs.ExitCodeOf(err))
 	}
 }
+
+// TestWitnessIsPerStore: a vault directory pointed at another store (the
+// README's way to a team database) keeps a witness per store, so one
+// store's head never makes the other's log look truncated.
+func TestWitnessIsPerStore(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func(url string) *Core {
+		v, err := localstore.Open(ctx, dir, localstore.Options{StoreURL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { v.Close() })
+		return &Core{Vault: v, Now: time.Now, Actor: audit.Actor{Type: audit.ActorUser, ID: "u"}}
+	}
+	a := open("")
+	for i := 0; i < 5; i++ {
+		if err := a.Change(ctx, "AddTagsToCertificate", func(op *Op) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := open("sqlite:" + filepath.Join(dir, "other.db"))
+	if err := b.Change(ctx, "AddTagsToCertificate", func(op *Op) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*Core{"first store": a, "second store": b} {
+		s, _ := c.Vault.Sealer()
+		_ = c.Read(ctx, func(tx localstore.Tx) error {
+			p, err := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity()).Check(tx, s.AuditKey())
+			if err != nil || p != nil {
+				t.Errorf("%s: witness check %v %v", name, p, err)
+			}
+			return nil
+		})
+	}
+	if a.Vault.StoreIdentity() == b.Vault.StoreIdentity() {
+		t.Fatal("two stores, one identity")
+	}
+	ws, _ := filepath.Glob(filepath.Join(dir, audit.WitnessPrefix+"*"))
+	if len(ws) != 2 {
+		t.Errorf("witness files %v, want one per store", ws)
+	}
+}

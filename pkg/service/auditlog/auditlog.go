@@ -105,7 +105,7 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 			return err
 		}
 		// The chain is whole; it must also reach as far as this host saw.
-		problem, err = audit.WitnessIn(s.core.Vault.Dir).Check(tx, key)
+		problem, err = audit.WitnessIn(s.core.Vault.Dir, s.core.Vault.StoreIdentity()).Check(tx, key)
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,43 @@
+// Package hookenv builds the environment of the commands certctl runs for
+// the user — deploy --exec reload commands and the hooks.event command —
+// so that no secret of certctl's reaches them: the inherited environment
+// without any CERTCTL_* variable (the vault passphrase, a store URL with
+// its password, SMTP settings) or libpq's password variables, plus the
+// documented CERTCTL_* variables about the certificate or event at hand.
+package hookenv
+
+import (
+	"os"
+	"strings"
+)
+
+// dropped reports whether an inherited variable stays out of a hook's
+// environment.
+func dropped(name string) bool {
+	if strings.HasPrefix(name, "CERTCTL_") {
+		return true
+	}
+	switch name {
+	case "PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE":
+		return true
+	}
+	return false
+}
+
+// Environ is os.Environ() less certctl's settings and secrets, followed by
+// extra ("NAME=value" pairs that the hook is documented to receive).
+func Environ(extra ...string) []string {
+	return From(os.Environ(), extra...)
+}
+
+// From is Environ over a given inherited environment.
+func From(inherited []string, extra ...string) []string {
+	out := make([]string, 0, len(inherited)+len(extra))
+	for _, kv := range inherited {
+		name, _, _ := strings.Cut(kv, "=")
+		if !dropped(name) {
+			out = append(out, kv)
+		}
+	}
+	return append(out, extra...)
+}

@@ -1,0 +1,39 @@
+package hookenv
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestFromDropsCertctlSecrets(t *testing.T) {
+	got := From([]string{
+		"PATH=/usr/bin", "HOME=/root",
+		"CERTCTL_VAULT_PASSPHRASE=pw1", "CERTCTL_STORE=postgres://u:secret@h/db",
+		"CERTCTL_SMTP_PASSWORD_FILE=/run/pw", "PGPASSWORD=secret",
+	}, "CERTCTL_EVENT_TYPE=Certificate Available")
+	want := []string{"PATH=/usr/bin", "HOME=/root", "CERTCTL_EVENT_TYPE=Certificate Available"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("From = %q, want %q", got, want)
+	}
+}
+
+// TestEnvironReachesAChild runs a real child with the environment and reads
+// back what it sees.
+func TestEnvironReachesAChild(t *testing.T) {
+	t.Setenv("CERTCTL_VAULT_PASSPHRASE", "pw1")
+	t.Setenv("CERTCTL_STORE", "postgres://u:secret@h/db")
+	cmd := exec.Command("/bin/sh", "-c", "env")
+	cmd.Env = Environ("CERTCTL_CERTIFICATE_ARN=arn:x")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	if strings.Contains(s, "pw1") || strings.Contains(s, "secret") {
+		t.Fatalf("a secret reached the child:\n%s", s)
+	}
+	if !strings.Contains(s, "CERTCTL_CERTIFICATE_ARN=arn:x") {
+		t.Fatalf("the documented variable is missing:\n%s", s)
+	}
+}

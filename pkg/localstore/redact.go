@@ -1,0 +1,37 @@
+package localstore
+
+import (
+	"net/url"
+	"strings"
+)
+
+// RedactURL hides the secrets of a store URL — the password of its user
+// information and a password= parameter (libpq's form) — so that it can be
+// printed, logged or used as a name. Anything that is not such a URL is
+// returned unchanged.
+func RedactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// An unparseable URL may still hold a password: show its scheme only.
+		scheme, _, _ := strings.Cut(s, "://")
+		return scheme + "://xxxxx"
+	}
+	q := u.Query()
+	changed := false
+	for k := range q {
+		if strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword") {
+			q.Set(k, "xxxxx")
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	if u.User == nil {
+		return u.String()
+	}
+	return u.Redacted()
+}
