@@ -262,14 +262,17 @@ func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record,
 	fail.Outcome = audit.OutcomeFailure
 	fail.ErrorCode = errs.CodeNameOf(cause)
 	fail.ErrorMessage = cause.Error()
-	_ = c.Vault.Store.Update(context.WithoutCancel(ctx), func(tx localstore.Tx) error {
-		r := fail
-		r.EventID = ""
-		if err := audit.Append(tx, key, &r, c.Now()); err != nil {
-			return err
-		}
-		rec = &r
-		return nil
+	wctx := context.WithoutCancel(ctx)
+	_ = c.gated(wctx, func() error {
+		return c.Vault.Store.Update(wctx, func(tx localstore.Tx) error {
+			r := fail
+			r.EventID = ""
+			if err := audit.Append(tx, key, &r, c.Now()); err != nil {
+				return err
+			}
+			rec = &r
+			return nil
+		})
 	})
 	c.witness(key, rec)
 }

@@ -207,3 +207,70 @@ func TestWitnessIsPerStore(t *testing.T) {
 		t.Errorf("witness files %v, want one per store", ws)
 	}
 }
+
+func TestChangeBatch(t *testing.T) {
+	c := newCore(t, localstore.Options{})
+	ctx := context.Background()
+	put := func(k string, fail bool) func(*Op) error {
+		return func(op *Op) error {
+			op.Resource("arn:" + k)
+			if err := op.Tx.PutMeta(k, []byte("1")); err != nil {
+				return err
+			}
+			if fail {
+				return errs.Invalidf("bad %s", k)
+			}
+			return nil
+		}
+	}
+	// All succeed: one transaction, one record each.
+	if errsOut := c.ChangeBatch(ctx, "ImportCertificate", []func(*Op) error{put("a", false), put("b", false)}); errsOut[0] != nil || errsOut[1] != nil {
+		t.Fatalf("batch: %v", errsOut)
+	}
+	// One fails: the others are redone alone and kept, the failure is
+	// recorded once, and nothing of the rolled-back attempt remains.
+	out := c.ChangeBatch(ctx, "ImportCertificate", []func(*Op) error{put("c", false), put("d", true), put("e", false)})
+	if out[0] != nil || errs.ExitCodeOf(out[1]) != errs.ExitInvalid || out[2] != nil {
+		t.Fatalf("batch with a failure: %v", out)
+	}
+	var got []string
+	for _, r := range records(t, c) {
+		got = append(got, r.Resources[0]+":"+r.Outcome)
+	}
+	want := "arn:a:SUCCESS arn:b:SUCCESS arn:c:SUCCESS arn:d:FAILURE arn:e:SUCCESS"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("records %v, want %s", got, want)
+	}
+	_ = c.Read(ctx, func(tx localstore.Tx) error {
+		for _, k := range []string{"a", "b", "c", "e"} {
+			if _, err := tx.GetMeta(k); err != nil {
+				t.Errorf("%s: %v", k, err)
+			}
+		}
+		if _, err := tx.GetMeta("d"); !errors.Is(err, localstore.ErrNotFound) {
+			t.Errorf("the failed change's write survived: %v", err)
+		}
+		return nil
+	})
+}
+
+func TestChangeIfUnchangedRecordsNothing(t *testing.T) {
+	c := newCore(t, localstore.Options{})
+	ctx := context.Background()
+	changed, err := c.ChangeIf(ctx, "CheckDomainValidation", func(op *Op) error {
+		if err := op.Tx.PutMeta("x", []byte("1")); err != nil {
+			return err
+		}
+		return ErrUnchanged
+	})
+	if err != nil || changed {
+		t.Fatalf("ChangeIf = %v, %v", changed, err)
+	}
+	if n := len(records(t, c)); n != 0 {
+		t.Fatalf("%d records for an unchanged change", n)
+	}
+	changed, err = c.ChangeIf(ctx, "CheckDomainValidation", func(op *Op) error { return op.Tx.PutMeta("x", []byte("1")) })
+	if err != nil || !changed || len(records(t, c)) != 1 {
+		t.Fatalf("ChangeIf with a change = %v, %v", changed, err)
+	}
+}

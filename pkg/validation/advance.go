@@ -333,7 +333,9 @@ type Approval struct {
 // CheckCodeSyntax refuses (exit 4) what cannot be an approval code.
 func CheckCodeSyntax(code string) error {
 	if !validCodeSyntax(code) {
-		return errs.Invalidf("%q is not an approval code (32 letters and digits)", strings.TrimSpace(code))
+		// Never echo what was given: it may be a real code with a typo or
+		// with the mail's "Approval code:" label around it.
+		return errs.Invalidf("that is not an approval code: a code is 32 letters and digits (%d characters given)", len(strings.TrimSpace(code)))
 	}
 	return nil
 }
