@@ -262,7 +262,9 @@ func Verify(tx localstore.Tx, key []byte) (int64, *Problem, error) {
 			}
 			if row.Seq != want {
 				if row.Seq > want {
-					return want - 1, &Problem{Seq: want, Msg: fmt.Sprintf("removed (the chain jumps from %d to %d)", want-1, row.Seq)}, nil
+					// Either the records between were removed or this one
+					// was put here: the chain cannot tell which.
+					return want - 1, &Problem{Seq: want, Msg: fmt.Sprintf("removed, or a record inserted after it: record %d (%s) follows record %d", row.Seq, id, want-1)}, nil
 				}
 				return want - 1, &Problem{Seq: row.Seq, EventID: id, Msg: "inserted (out of sequence)"}, nil
 			}
@@ -335,7 +337,7 @@ func (f Filter) Match(r *Record, at time.Time) bool {
 	if f.Resource != "" {
 		found := false
 		for _, res := range r.Resources {
-			if res == f.Resource || strings.HasPrefix(res, f.Resource+"/") || strings.HasSuffix(res, "/"+f.Resource) {
+			if resourceMatches(res, f.Resource) {
 				found = true
 				break
 			}
@@ -345,6 +347,25 @@ func (f Filter) Match(r *Record, at time.Time) bool {
 		}
 	}
 	return true
+}
+
+// resourceMatches reports whether the recorded ARN res is named by arg:
+// the ARN itself, a resource under it (an endpoint's account or order), or
+// — as everywhere certctl takes an identifier — its UUID or a prefix of
+// that UUID of at least 6 characters.
+func resourceMatches(res, arg string) bool {
+	if res == arg || strings.HasPrefix(res, arg+"/") {
+		return true
+	}
+	if strings.Contains(arg, ":") || len(arg) < 6 {
+		return false
+	}
+	for _, part := range strings.Split(res, "/")[1:] {
+		if strings.HasPrefix(part, arg) {
+			return true
+		}
+	}
+	return false
 }
 
 // List returns the records after afterSeq that pass f, oldest first, at

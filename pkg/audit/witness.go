@@ -55,7 +55,7 @@ func (w Witness) Note(key []byte, r *Record) error {
 	if w.Path == "" || r == nil || r.Seq == 0 || r.chainMAC == nil {
 		return nil
 	}
-	if h, err := w.read(); err == nil && h.Seq >= r.Seq {
+	if h, err := w.read(); err == nil && h.Seq >= r.Seq && hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
 		return nil
 	}
 	return w.Set(key, r.Seq, r.chainMAC)
@@ -87,7 +87,11 @@ func (w Witness) Check(tx localstore.Tx, key []byte) (*Problem, error) {
 		return nil, nil
 	}
 	if err != nil || !hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
-		return &Problem{Msg: fmt.Sprintf("this host's witness %s is unreadable or was altered", w.Path)}, nil
+		// Written under another master key (the key was rotated since) or
+		// damaged: it proves nothing either way, and the next change of
+		// this host writes it anew. Only this host can write the file, so
+		// someone with database access alone cannot make it so.
+		return nil, nil
 	}
 	rows, err := tx.ListAudit(h.Seq-1, 1)
 	if err != nil {

@@ -125,3 +125,23 @@ func TestAppendRefusesADroppedTail(t *testing.T) {
 		t.Fatalf("append without a head: %v", err)
 	}
 }
+
+func TestResourceFilterTakesPrefixes(t *testing.T) {
+	r := &Record{Resources: []string{
+		"arn:certctl:acm:local:000000000000:certificate/3f2a1b9c-0000-4000-8000-000000000001",
+		"arn:certctl:acm:local:000000000000:acme-endpoint/77aa55cc-0000-4000-8000-000000000002/order/abc123def",
+	}}
+	for arg, want := range map[string]bool{
+		"arn:certctl:acm:local:000000000000:certificate/3f2a1b9c-0000-4000-8000-000000000001": true,
+		"3f2a1b9c-0000-4000-8000-000000000001":                                                true,
+		"3f2a1b":                                                                              true,  // a unique prefix of 6+
+		"3f2a1":                                                                               false, // too short to be an identifier
+		"77aa55cc":                                                                            true,  // the endpoint of an order
+		"arn:certctl:acm:local:000000000000:acme-endpoint/77aa55cc-0000-4000-8000-000000000002": true,
+		"ffffff": false,
+	} {
+		if got := (Filter{Resource: arg}).Match(r, time.Time{}); got != want {
+			t.Errorf("--resource %s: %v, want %v", arg, got, want)
+		}
+	}
+}
