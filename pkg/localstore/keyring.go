@@ -41,6 +41,33 @@ type ScryptParams struct {
 // DefaultScrypt is strong: about a quarter of a second and 128 MiB.
 var DefaultScrypt = ScryptParams{N: 1 << 17, R: 8, P: 1}
 
+// Bounds of the KDF parameters read from a wrapped key (a file of the vault
+// directory, or the copy a shared store publishes): whoever can write them
+// must not be able to make every certctl process that unwraps the key
+// allocate gigabytes or compute for minutes. scrypt allocates 128·N·r bytes
+// and does work proportional to N·r·p; the bounds are four times the
+// default's memory and eight times its work.
+const (
+	maxScryptMemory = 4 * 128 * (1 << 17) * 8 // bytes: 512 MiB
+	maxScryptWork   = 8 * (1 << 17) * 8 * 1   // N·r·p
+)
+
+// check refuses parameters outside the bounds, before anything is
+// allocated.
+func (p ScryptParams) check() error {
+	switch {
+	case p.N < 2 || p.N&(p.N-1) != 0:
+		return fmt.Errorf("scrypt N=%d is not a power of two above 1", p.N)
+	case p.R < 1 || p.R > 64 || p.P < 1 || p.P > 16:
+		return fmt.Errorf("scrypt r=%d p=%d out of range (r 1-64, p 1-16)", p.R, p.P)
+	case int64(p.N) > maxScryptMemory/128/int64(p.R):
+		return fmt.Errorf("scrypt N=%d r=%d needs more than %d MiB", p.N, p.R, maxScryptMemory>>20)
+	case int64(p.N)*int64(p.R)*int64(p.P) > maxScryptWork:
+		return fmt.Errorf("scrypt N=%d r=%d p=%d is more than %d times the default work", p.N, p.R, p.P, maxScryptWork/(1<<20))
+	}
+	return nil
+}
+
 // wrappedKey is the JSON content of master.key.enc.
 type wrappedKey struct {
 	KDF    string       `json:"kdf"`
@@ -205,6 +232,9 @@ func deriveKEK(passphrase, salt []byte, p ScryptParams) ([]byte, error) {
 }
 
 func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
 	salt := make([]byte, 16)
 	if _, err := io.ReadFull(rand.Reader, salt); err != nil {
 		return nil, err
@@ -229,8 +259,8 @@ func unwrapKey(data, passphrase []byte) ([]byte, error) {
 	if err := json.Unmarshal(data, &w); err != nil || w.KDF != "scrypt" {
 		return nil, fmt.Errorf("%w: %s is unreadable", ErrCorrupt, WrappedMasterFile)
 	}
-	if w.Params.N < 2 || w.Params.N > 1<<22 || w.Params.R < 1 || w.Params.R > 64 || w.Params.P < 1 || w.Params.P > 16 {
-		return nil, fmt.Errorf("%w: %s has unusable KDF parameters", ErrCorrupt, WrappedMasterFile)
+	if err := w.Params.check(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, WrappedMasterFile, err)
 	}
 	kek, err := deriveKEK(passphrase, w.Salt, w.Params)
 	if err != nil {

@@ -241,12 +241,20 @@ func (t *sqliteTx) DeleteCertificate(id string) error {
 		var data []byte
 		if err := rows.Scan(&data); err != nil {
 			rows.Close()
+			return wrapSQLiteErr(err)
+		}
+		ref, err := versionKeyRef(id, data)
+		if err != nil {
+			rows.Close()
 			return err
 		}
-		var v CertificateVersion
-		if json.Unmarshal(data, &v) == nil && v.KeyRef != "" {
-			refs = append(refs, v.KeyRef)
+		if ref != "" {
+			refs = append(refs, ref)
 		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return wrapSQLiteErr(err)
 	}
 	rows.Close()
 	for _, ref := range refs {
@@ -255,6 +263,18 @@ func (t *sqliteTx) DeleteCertificate(id string) error {
 		}
 	}
 	return t.exec(`DELETE FROM cert_versions WHERE cert_id = ?`, id)
+}
+
+// versionKeyRef is the sealed key reference of a stored version record. A
+// record that does not decode is an error, not a version without a key: a
+// delete that skipped it would leave its sealed key behind, belonging to
+// nothing.
+func versionKeyRef(certID string, data []byte) (string, error) {
+	var v CertificateVersion
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "", fmt.Errorf("%w: a version of certificate %s is unreadable: %v", ErrCorrupt, certID, err)
+	}
+	return v.KeyRef, nil
 }
 
 func escapeLike(s string) string {
