@@ -1,11 +1,13 @@
 package localstore
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,6 +77,10 @@ type wrappedKey struct {
 	Salt   []byte       `json:"salt"`
 	Nonce  []byte       `json:"nonce"`
 	Sealed []byte       `json:"sealed"`
+	// ID is the wrapped key's identifier (KeyID), so that the key a file
+	// holds is known without the passphrase; absent in files written
+	// before key rotation existed.
+	ID string `json:"id,omitempty"`
 }
 
 const wrapAAD = "certctl master key v1"
@@ -87,6 +93,10 @@ type Sealer struct {
 	// auditKey keys the audit log's HMAC chain; it is derived from the
 	// master key (HKDF-SHA256), so it changes only with the master key.
 	auditKey []byte
+	// id identifies the master key (KeyID); key is the master key itself,
+	// kept to wrap it again (vault change-passphrase) or replace it.
+	id  string
+	key []byte
 }
 
 // auditKeyInfo is the HKDF info of the audit chain's key.
@@ -111,8 +121,30 @@ func newSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead, auditKey: auditKey}, nil
+	id, err := KeyID(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead, auditKey: auditKey, id: id, key: bytes.Clone(key)}, nil
 }
+
+// keyIDInfo is the HKDF info of a master key's identifier.
+const keyIDInfo = "certctl master key id v1"
+
+// KeyID identifies a master key: 16 bytes derived from it (HKDF-SHA256), in
+// hex. It names the key generation a store was sealed under (meta
+// MetaMasterKeyID) and the key file a rotation writes; it reveals nothing
+// of the key.
+func KeyID(key []byte) (string, error) {
+	id, err := hkdf.Key(sha256.New, key, nil, keyIDInfo, 16)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(id), nil
+}
+
+// ID is the identifier of the sealer's master key (KeyID).
+func (s *Sealer) ID() string { return s.id }
 
 const sealVersion = 1
 
@@ -140,8 +172,9 @@ func (s *Sealer) Open(ref string, sealed []byte) ([]byte, error) {
 }
 
 // loadOrCreateMasterKey returns the vault's master key, creating it on first
-// use: in clear in a 0600 file, or wrapped by passphrase when one is given.
-func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams) ([]byte, error) {
+// use (when create is set): in clear in a 0600 file, or wrapped by
+// passphrase when one is given.
+func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, create bool) ([]byte, error) {
 	wrappedPath := filepath.Join(dir, WrappedMasterFile)
 	plainPath := filepath.Join(dir, MasterKeyFile)
 	for attempt := 0; attempt < 3; attempt++ {
@@ -160,6 +193,9 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams) (
 			return data, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
+		}
+		if !create {
+			return nil, fmt.Errorf("%w: the vault's master key is missing from %s (neither %s nor %s): restore it from a backup", ErrCorrupt, dir, MasterKeyFile, WrappedMasterFile)
 		}
 		key := make([]byte, 32)
 		if _, err := io.ReadFull(rand.Reader, key); err != nil {
@@ -251,7 +287,11 @@ func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(wrappedKey{KDF: "scrypt", Params: p, Salt: salt, Sealed: sealed})
+	id, err := KeyID(key)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(wrappedKey{KDF: "scrypt", Params: p, Salt: salt, Sealed: sealed, ID: id})
 }
 
 func unwrapKey(data, passphrase []byte) ([]byte, error) {

@@ -22,6 +22,8 @@ type SQLite struct {
 	// a read transaction cannot write (database/sql's TxOptions.ReadOnly is
 	// ignored by the driver).
 	ro *sql.DB
+	// guard runs first in every write transaction (see writeGuarded).
+	guard func(Tx) error
 }
 
 var _ Store = (*SQLite)(nil)
@@ -105,8 +107,10 @@ func (s *SQLite) DB() *sql.DB { return s.db }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction.
 func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
-	return s.run(ctx, false, fn)
+	return s.run(ctx, false, guarded(s.guard, fn))
 }
+
+func (s *SQLite) setWriteGuard(g func(Tx) error) { s.guard = g }
 
 // View runs fn in a deferred (read) transaction.
 func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
