@@ -486,8 +486,11 @@ func resealKeyRecords(b BulkTx, old, next *Sealer, wrapped bool, content []byte)
 // install (vault change-passphrase). Wrapping runs the slow KDF, so it is
 // made before the transaction that installs it.
 type Rewrap struct {
-	content    []byte
-	wasInClear bool
+	content []byte
+	// wasInClear: the key was in clear (master.key); removePlain: a
+	// master.key holding this very key is to be removed once the wrapped
+	// one is in place.
+	wasInClear, removePlain bool
 }
 
 // WasInClear reports whether the key was in clear before (so the change
@@ -512,7 +515,14 @@ func (v *Vault) NewRewrap(passphrase []byte) (*Rewrap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Rewrap{content: content, wasInClear: !wrapped}, nil
+	r := &Rewrap{content: content, wasInClear: !wrapped}
+	// A key in clear goes once wrapped, also one left beside a wrapped key
+	// by an interrupted change — but only if it is this key.
+	if plain, err := os.ReadFile(keyPath(v.Dir, false)); err == nil && len(plain) == 32 {
+		id, _ := KeyID(plain)
+		r.removePlain = id == s.id
+	}
+	return r, nil
 }
 
 // InstallRewrap installs r in tx (the shared store's published copy) and
@@ -531,7 +541,7 @@ func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
 
 // FinishRewrap removes the key file in clear that a wrapped key replaced.
 func (v *Vault) FinishRewrap(r *Rewrap) error {
-	if !r.wasInClear {
+	if !r.removePlain {
 		return nil
 	}
 	if err := os.Remove(keyPath(v.Dir, false)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -680,4 +690,65 @@ func (v *Vault) StoreKind() string {
 		return "postgres"
 	}
 	return "sqlite"
+}
+
+// CheckKeyRecords returns what is wrong with the store's records of its
+// master key, judged with s (the key the vault opened): the key ID the
+// store names, the shared store's check value and its published wrapped
+// key. Nothing wrong gives nil.
+func CheckKeyRecords(tx Tx, s *Sealer) ([]string, error) {
+	var problems []string
+	id, err := storeKeyID(tx)
+	if err != nil {
+		return nil, err
+	}
+	if id != "" && id != s.id {
+		problems = append(problems, fmt.Sprintf("the store is sealed under master key %s, not the vault directory's key %s", id, s.id))
+	}
+	check, err := getMetaOpt(tx, MetaMasterKeyCheck)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if pt, err := s.Open(keyCheckRef, check); err != nil {
+			problems = append(problems, "the shared store's master key check value does not open under the vault's key")
+		} else {
+			clear(pt)
+		}
+	}
+	published, err := getMetaOpt(tx, MetaMasterKeyWrapped)
+	if err != nil {
+		return nil, err
+	}
+	if published != nil {
+		var w wrappedKey
+		switch {
+		case json.Unmarshal(published, &w) != nil || w.KDF != "scrypt":
+			problems = append(problems, "the shared store's published wrapped master key is unreadable")
+		case w.ID != "" && w.ID != s.id:
+			problems = append(problems, fmt.Sprintf("the shared store publishes master key %s, not the vault's key %s", w.ID, s.id))
+		}
+	}
+	return problems, nil
+}
+
+// KeyFileProblems returns what is wrong with the vault directory's key
+// files: a key in clear left beside a wrapped one (an interrupted
+// change-passphrase; the wrapped key is the one used).
+func (v *Vault) KeyFileProblems() []string {
+	var problems []string
+	_, errPlain := os.Stat(keyPath(v.Dir, false))
+	_, errWrapped := os.Stat(keyPath(v.Dir, true))
+	if errPlain == nil && errWrapped == nil {
+		problems = append(problems, fmt.Sprintf("%s (the master key in clear) is left beside %s: run certctl vault change-passphrase to finish wrapping it, or remove it",
+			MasterKeyFile, WrappedMasterFile))
+	}
+	return problems
+}
+
+// KeyIsWrapped reports whether the vault directory's master key is wrapped
+// by a passphrase.
+func (v *Vault) KeyIsWrapped() bool {
+	w, err := v.currentForm()
+	return err == nil && w
 }

@@ -24,6 +24,7 @@ type SQLite struct {
 	ro *sql.DB
 	// guard runs first in every write transaction (see writeGuarded).
 	guard func(Tx) error
+	path  string
 }
 
 var _ Store = (*SQLite)(nil)
@@ -61,7 +62,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db}
+	s := &SQLite{db: db, path: path}
 	if s.ro, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
 		db.Close()
 		return nil, err
@@ -101,6 +102,9 @@ func retryBusy(ctx context.Context, fn func() error) error {
 
 // Close closes the database.
 func (s *SQLite) Close() error { return errors.Join(s.ro.Close(), s.db.Close()) }
+
+// Path is the database file.
+func (s *SQLite) Path() string { return s.path }
 
 // DB exposes the handle for tests and benchmarks.
 func (s *SQLite) DB() *sql.DB { return s.db }
