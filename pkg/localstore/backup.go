@@ -10,8 +10,9 @@ package localstore
 // describes it: format, created_at, source (sqlite or postgres),
 // schema_version, key_form (plain, wrapped or empty) and master_key.
 //
-// From SQLite the snapshot is VACUUM INTO, which copies the database inside
-// one read transaction while writers go on (WAL readers do not block them).
+// From SQLite the snapshot is SQLite's online backup of every page in one
+// step, inside one read transaction, while writers go on (WAL readers do
+// not block them).
 // From PostgreSQL it is a copy of every table read in one REPEATABLE READ
 // transaction (one snapshot) into a new SQLite file. Either way the rows are
 // those of the live store, byte for byte: keys stay sealed.
@@ -39,6 +40,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"modernc.org/sqlite"
 )
 
 // BackupFormat is the format name of backups this build writes.
@@ -111,12 +114,8 @@ func (v *Vault) WriteBackup(ctx context.Context, path string, now time.Time) (*B
 	}
 	switch st := v.Store.(type) {
 	case *SQLite:
-		// VACUUM INTO reads the database in one read transaction (WAL:
-		// writers go on) and writes the copy to the empty file. It runs
-		// on the write pool because query_only refuses it, but takes no
-		// write lock on the vault.
-		if _, err := st.db.ExecContext(ctx, `VACUUM INTO ?`, name); err != nil {
-			return nil, wrapSQLiteErr(err)
+		if err := st.copyPages(ctx, name); err != nil {
+			return nil, err
 		}
 	default:
 		dst, err := OpenSQLite(ctx, name)
@@ -147,6 +146,36 @@ func (v *Vault) WriteBackup(ctx context.Context, path string, now time.Time) (*B
 	}
 	ok = true
 	return info, syncDir(filepath.Dir(path))
+}
+
+// copyPages copies the database, page by page, to the empty file at dst
+// with SQLite's online backup API: one step over every page, inside one
+// read transaction of the source, so the copy is one instant of the
+// database while writers go on (a WAL reader does not block them). It is a
+// plain copy of pages, several times faster than VACUUM INTO, which
+// rebuilds every table and index.
+func (s *SQLite) copyPages(ctx context.Context, dst string) error {
+	conn, err := s.ro.Conn(ctx)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		src, ok := dc.(interface {
+			NewBackup(dstURI string) (*sqlite.Backup, error)
+		})
+		if !ok {
+			return errors.New("the SQLite driver has no online backup")
+		}
+		b, err := src.NewBackup(dst)
+		if err != nil {
+			return wrapSQLiteErr(err)
+		}
+		if _, err := b.Step(-1); err != nil {
+			return errors.Join(wrapSQLiteErr(err), b.Finish())
+		}
+		return wrapSQLiteErr(b.Finish())
+	})
 }
 
 // finishBackup turns the snapshot at name into a backup: a single file with

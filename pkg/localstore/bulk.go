@@ -8,8 +8,8 @@ import (
 
 // BulkTx is what a transaction of either backend can do beyond Tx, for the
 // operations on a whole vault (`certctl vault …`): backup, restore and
-// migration copy rows table by table; verification and key rotation walk
-// every version, secret and audit record in pages and write them back in
+// migration copy rows table by table, verification reads them; key rotation
+// walks every secret and audit record in pages and writes them back in
 // batches. Both SQLite and PostgreSQL transactions implement it; AsBulk
 // returns it.
 type BulkTx interface {
@@ -35,14 +35,8 @@ type BulkTx interface {
 	// ScanSecrets returns the sealed secrets whose ref is after after, in
 	// ref order, at most limit.
 	ScanSecrets(after string, limit int) ([]Secret, error)
-	// GetSecrets returns the sealed secrets of refs that exist, by ref.
-	GetSecrets(refs []string) (map[string][]byte, error)
 	// PutSecrets writes sealed secrets (insert or replace).
 	PutSecrets(secrets []Secret) error
-	// ScanVersions returns the versions of every certificate that come
-	// after (afterCert, afterNumber) in (certificate, number) order, at
-	// most limit. A record that does not decode is returned with its error.
-	ScanVersions(afterCert string, afterNumber, limit int) ([]VersionRecord, error)
 	// SetAuditMACs replaces the MAC of existing audit records (by Seq):
 	// the chain re-keyed under a new master key.
 	SetAuditMACs(rows []AuditRow) error
@@ -64,16 +58,6 @@ type ExclusiveStore interface {
 type Secret struct {
 	Ref    string
 	Sealed []byte
-}
-
-// VersionRecord is a stored certificate version: the certificate it
-// belongs to, its number (the row's key) and its record, or, when the
-// record does not decode, the error (wrapping ErrCorrupt).
-type VersionRecord struct {
-	CertID  string
-	Number  int
-	Version *CertificateVersion
-	Err     error
 }
 
 // ErrNoBulk is returned by AsBulk for a transaction of a backend without

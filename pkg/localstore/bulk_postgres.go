@@ -117,20 +117,6 @@ func (t *pgTx) ScanSecrets(after string, limit int) ([]Secret, error) {
 	return out, err
 }
 
-func (t *pgTx) GetSecrets(refs []string) (map[string][]byte, error) {
-	out := make(map[string][]byte, len(refs))
-	err := t.rows(`SELECT ref, sealed FROM secrets WHERE ref = ANY($1)`, []any{refs}, func(r pgx.Rows) error {
-		var ref string
-		var sealed []byte
-		if err := r.Scan(&ref, &sealed); err != nil {
-			return err
-		}
-		out[ref] = sealed
-		return nil
-	})
-	return out, err
-}
-
 // batch sends the queued statements in one round trip and checks each
 // one's rows affected with check (nil: any).
 func (t *pgTx) batch(b *pgx.Batch, check func(i int, n int64) error) error {
@@ -161,24 +147,6 @@ func (t *pgTx) PutSecrets(secrets []Secret) error {
 			ON CONFLICT (ref) DO UPDATE SET sealed=excluded.sealed`, s.Ref, nonNil(s.Sealed))
 	}
 	return t.batch(b, nil)
-}
-
-func (t *pgTx) ScanVersions(afterCert string, afterNumber, limit int) ([]VersionRecord, error) {
-	var out []VersionRecord
-	err := t.rows(`SELECT cert_id, version, data FROM cert_versions
-		WHERE (cert_id, version) > ($1, $2) ORDER BY cert_id, version LIMIT $3`, []any{afterCert, afterNumber, limit},
-		func(r pgx.Rows) error {
-			var id string
-			var n int
-			var data []byte
-			if err := r.Scan(&id, &n, &data); err != nil {
-				return err
-			}
-			v, err := decodeVersion(id, n, data)
-			out = append(out, VersionRecord{CertID: id, Number: n, Version: v, Err: err})
-			return nil
-		})
-	return out, err
 }
 
 func (t *pgTx) SetAuditMACs(rows []AuditRow) error {

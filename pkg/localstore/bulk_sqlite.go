@@ -2,7 +2,6 @@ package localstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -114,40 +113,6 @@ func (t *sqliteTx) ScanSecrets(after string, limit int) ([]Secret, error) {
 	return out, wrapSQLiteErr(rows.Err())
 }
 
-// sqliteInChunk bounds the parameters of one IN list.
-const sqliteInChunk = 500
-
-func (t *sqliteTx) GetSecrets(refs []string) (map[string][]byte, error) {
-	out := make(map[string][]byte, len(refs))
-	for start := 0; start < len(refs); start += sqliteInChunk {
-		chunk := refs[start:min(start+sqliteInChunk, len(refs))]
-		args := make([]any, len(chunk))
-		for i, r := range chunk {
-			args[i] = r
-		}
-		rows, err := t.tx.Query(`SELECT ref, sealed FROM secrets WHERE ref IN (`+
-			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`, args...)
-		if err != nil {
-			return nil, wrapSQLiteErr(err)
-		}
-		for rows.Next() {
-			var ref string
-			var sealed []byte
-			if err := rows.Scan(&ref, &sealed); err != nil {
-				rows.Close()
-				return nil, wrapSQLiteErr(err)
-			}
-			out[ref] = sealed
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, wrapSQLiteErr(err)
-		}
-	}
-	return out, nil
-}
-
 func (t *sqliteTx) PutSecrets(secrets []Secret) error {
 	stmt, err := t.tx.Prepare(`INSERT INTO secrets (ref, sealed) VALUES (?,?)
 		ON CONFLICT(ref) DO UPDATE SET sealed=excluded.sealed`)
@@ -161,36 +126,6 @@ func (t *sqliteTx) PutSecrets(secrets []Secret) error {
 		}
 	}
 	return nil
-}
-
-func (t *sqliteTx) ScanVersions(afterCert string, afterNumber, limit int) ([]VersionRecord, error) {
-	rows, err := t.tx.Query(`SELECT cert_id, version, data FROM cert_versions
-		WHERE (cert_id, version) > (?, ?) ORDER BY cert_id, version LIMIT ?`, afterCert, afterNumber, limit)
-	if err != nil {
-		return nil, wrapSQLiteErr(err)
-	}
-	defer rows.Close()
-	var out []VersionRecord
-	for rows.Next() {
-		var id string
-		var n int
-		var data []byte
-		if err := rows.Scan(&id, &n, &data); err != nil {
-			return nil, wrapSQLiteErr(err)
-		}
-		v, err := decodeVersion(id, n, data)
-		out = append(out, VersionRecord{CertID: id, Number: n, Version: v, Err: err})
-	}
-	return out, wrapSQLiteErr(rows.Err())
-}
-
-// decodeVersion decodes a stored version record.
-func decodeVersion(certID string, n int, data []byte) (*CertificateVersion, error) {
-	v := &CertificateVersion{}
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("%w: version %d of certificate %s: %v", ErrCorrupt, n, certID, err)
-	}
-	return v, nil
 }
 
 func (t *sqliteTx) SetAuditMACs(rows []AuditRow) error {

@@ -245,8 +245,10 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
                      certificate (CA keys: their CA certificate or CSR); ACME EAB
                      MAC keys open
   Issuer             every certificate's issuer is known: for PRIVATE and ISSUED
-                     certificates a CA of the vault that signed it, for IMPORTED
-                     ones their chain (when they were imported with one)
+                     certificates a CA of the vault whose signature verifies; for
+                     IMPORTED ones (whose signature was checked at import) the
+                     certificate of their chain with the issuer's name and key
+                     identifier, when they were imported with a chain
   OrphanedKey        no sealed key is left belonging to nothing
   AuditChain         the audit log's HMAC chain holds (as certctl audit verify)
 

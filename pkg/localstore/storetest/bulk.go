@@ -21,7 +21,6 @@ var bulkTests = []struct {
 	{"BulkScanInsertRoundTrip", testBulkRoundTrip},
 	{"BulkEmpty", testBulkEmpty},
 	{"BulkSecrets", testBulkSecrets},
-	{"BulkScanVersions", testBulkScanVersions},
 	{"BulkSetAuditMACs", testBulkSetAuditMACs},
 	{"BulkInsertRefusesBadRows", testBulkBadRows},
 	{"UpdateExclusive", testUpdateExclusive},
@@ -281,47 +280,15 @@ func testBulkSecrets(t *testing.T, s localstore.Store, open Opener) {
 	bulkUpdate(t, s, func(b localstore.BulkTx) error {
 		return b.PutSecrets([]localstore.Secret{{Ref: "k/03", Sealed: []byte("new")}})
 	})
-	bulkView(t, s, func(b localstore.BulkTx) error {
-		m, err := b.GetSecrets([]string{"k/03", "k/04", "missing"})
-		if err != nil {
-			return err
-		}
-		if len(m) != 2 || string(m["k/03"]) != "new" || !bytes.Equal(m["k/04"], []byte{4, 0}) {
-			return fmt.Errorf("GetSecrets = %v", m)
-		}
-		m, err = b.GetSecrets(nil)
-		if err != nil || len(m) != 0 {
-			return fmt.Errorf("GetSecrets(nil) = %v, %v", m, err)
+	view(t, s, func(tx localstore.Tx) error {
+		for ref, want := range map[string][]byte{"k/03": []byte("new"), "k/04": {4, 0}} {
+			got, err := tx.GetSecret(ref)
+			if err != nil || !bytes.Equal(got, want) {
+				return fmt.Errorf("GetSecret(%s) after PutSecrets = %v, %v", ref, got, err)
+			}
 		}
 		return nil
 	})
-}
-
-func testBulkScanVersions(t *testing.T, s localstore.Store, open Opener) {
-	fillEveryTable(t, s)
-	var got []string
-	bulkView(t, s, func(b localstore.BulkTx) error {
-		cert, n := "", 0
-		for {
-			page, err := b.ScanVersions(cert, n, 2)
-			if err != nil {
-				return err
-			}
-			for _, r := range page {
-				if r.Err != nil || r.Version == nil || r.Version.Number != r.Number {
-					return fmt.Errorf("ScanVersions row %+v", r)
-				}
-				got = append(got, fmt.Sprintf("%s/%d", r.CertID, r.Number))
-			}
-			if len(page) < 2 {
-				return nil
-			}
-			cert, n = page[len(page)-1].CertID, page[len(page)-1].Number
-		}
-	})
-	if want := []string{"a/1", "a/2", "a/10", "b/1"}; !slices.Equal(got, want) {
-		t.Errorf("ScanVersions pages: %v, want %v", got, want)
-	}
 }
 
 func testBulkSetAuditMACs(t *testing.T, s localstore.Store, open Opener) {

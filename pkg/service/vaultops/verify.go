@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/certctl/certctl/pkg/acme/endpoint"
 	"github.com/certctl/certctl/pkg/audit"
@@ -66,18 +67,19 @@ func (v *verifier) add(check, resource, format string, a ...any) {
 // Verify checks the whole vault: the database's integrity, that every
 // sealed key opens under the master key and matches its certificate (CA
 // keys their CA certificate or CSR), that every certificate's issuer is
-// known (for PRIVATE and ISSUED certificates, a CA of the vault that signed
-// it; for IMPORTED ones, the chain they were imported with when they have
-// one), that no sealed key is left belonging to nothing, and that the
-// audit chain holds. It returns the report and, when it lists problems, an
+// known (for PRIVATE and ISSUED certificates, a CA of the vault whose
+// signature verifies; for IMPORTED ones, the chain they were imported with,
+// when they have one: see checkLeafIssuer), that no sealed key is left
+// belonging to nothing, and that the audit chain holds. It returns the report and, when it lists problems, an
 // error of exit 6.
 func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 	v := s.core.Vault
 	rep := &VerifyReport{}
 	vf := &verifier{}
-	if err := v.Store.Check(ctx); err != nil {
-		vf.add(CheckIntegrity, "", "%v", err)
-	}
+	// The integrity check reads the whole database on a connection of its
+	// own: it runs beside the rest.
+	checked := make(chan error, 1)
+	go func() { checked <- v.Store.Check(ctx) }()
 	sealer, err := v.Sealer()
 	if err != nil {
 		return nil, service.MapError(err)
@@ -95,6 +97,9 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 	if err != nil {
 		// What could not be read is a problem too: report what was found.
 		vf.add(CheckIntegrity, "", "reading the vault: %v", err)
+	}
+	if err := <-checked; err != nil {
+		vf.add(CheckIntegrity, "", "%v", err)
 	}
 	sort.SliceStable(vf.problems, func(i, j int) bool {
 		a, b := vf.problems[i], vf.problems[j]
@@ -117,9 +122,51 @@ type caInfo struct {
 	cert *x509.Certificate
 }
 
-// pageSize is how many versions verify reads at a time.
-const pageSize = 1000
+// scanBatch is how many rows verify hands a worker at a time.
+const scanBatch = 500
 
+// keyUse is what a sealed key must match: the public key of its
+// certificate (nil when unknown: a CA with neither certificate nor CSR), and
+// how problems name its owner.
+type keyUse struct {
+	resource string
+	pub      crypto.PublicKey
+	found    bool
+}
+
+// parallel runs fn on every row that scan hands over, on one worker per
+// CPU, and returns scan's error once every row is done. scan runs on the
+// calling goroutine (the transaction's), the workers never touch the
+// transaction.
+func parallel(scan func(func(rows [][]any) error) error, fn func(row []any)) error {
+	work := make(chan [][]any, 2)
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for rows := range work {
+				for _, row := range rows {
+					fn(row)
+				}
+			}
+		}()
+	}
+	err := scan(func(rows [][]any) error {
+		work <- rows
+		return nil
+	})
+	close(work)
+	wg.Wait()
+	return err
+}
+
+// verifyTx checks everything but the database's own integrity, in one
+// snapshot. Certificate versions and sealed keys are read as raw rows (the
+// reading is one goroutine's, the decoding and the cryptography every
+// CPU's) in two passes joined by key reference: the first decodes each
+// version, checks its certificate and issuer and notes which public key its
+// sealed key must match; the second opens each sealed key and compares.
 func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *localstore.Sealer, rep *VerifyReport, vf *verifier) error {
 	names := s.core.Names
 	keyProblems, err := localstore.CheckKeyRecords(tx, sealer)
@@ -130,8 +177,19 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 		vf.add(CheckMasterKey, "", "%s", p)
 	}
 
-	// Certificate authorities and their keys.
-	referenced := map[string]bool{}
+	var mu sync.Mutex
+	uses := map[string]*keyUse{}
+	use := func(ref, resource string, pub crypto.PublicKey) {
+		mu.Lock()
+		defer mu.Unlock()
+		if u := uses[ref]; u != nil {
+			vf.add(CheckSealedKey, resource, "its sealed key %s is also the key of %s", ref, u.resource)
+			return
+		}
+		uses[ref] = &keyUse{resource: resource, pub: pub}
+	}
+
+	// Certificate authorities.
 	bySubject := map[string][]caInfo{}
 	cas := map[string]bool{}
 	objs, err := tx.ListObjects(authority.ObjectKind)
@@ -162,38 +220,30 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 		case r.CertificatePEM != "":
 			if cert, err = firstCert([]byte(r.CertificatePEM)); err != nil {
 				vf.add(CheckRecord, arn, "the CA certificate is unreadable: %v", err)
-				continue
+			} else {
+				pub = cert.PublicKey
 			}
-			pub = cert.PublicKey
 		case r.CSRPEM != "":
 			blk, _ := pem.Decode([]byte(r.CSRPEM))
-			if blk == nil {
+			var csr *x509.CertificateRequest
+			if blk != nil {
+				csr, err = x509.ParseCertificateRequest(blk.Bytes)
+			}
+			if blk == nil || err != nil {
 				vf.add(CheckRecord, arn, "the CA's CSR is unreadable")
-				continue
+			} else {
+				pub = csr.PublicKey
 			}
-			csr, err := x509.ParseCertificateRequest(blk.Bytes)
-			if err != nil {
-				vf.add(CheckRecord, arn, "the CA's CSR is unreadable: %v", err)
-				continue
-			}
-			pub = csr.PublicKey
 		}
 		if r.KeyRef != "" {
-			referenced[r.KeyRef] = true
-			secrets, err := tx.GetSecrets([]string{r.KeyRef})
-			if err != nil {
-				return err
-			}
-			checkKey(vf, sealer, arn, r.KeyRef, secrets[r.KeyRef], pub)
-			rep.SealedKeys++
+			use(r.KeyRef, arn, pub)
 		}
 		if cert != nil {
 			checkCAIssuer(vf, arn, r, cert, bySubject)
 		}
 	}
 
-	// Certificates, their versions and keys, in pages, checked in
-	// parallel.
+	// Certificates and their versions.
 	certs, err := tx.ListCertificates(localstore.CertificateFilter{})
 	if err != nil {
 		return err
@@ -206,107 +256,75 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 			vf.add(CheckIssuer, names.CertificateARN(c.ID), "its certificate authority %s is not in the vault", names.CAARN(c.CertificateAuthorityID))
 		}
 	}
-	seen := make(map[string]int, len(certs)) // current version found
-	work := make(chan []versionWork, 2)
-	var wg sync.WaitGroup
-	var keysOpened sync.Mutex
-	opened := 0
-	for range max(runtime.GOMAXPROCS(0), 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := 0
-			for batch := range work {
-				for _, w := range batch {
-					n += checkVersion(vf, sealer, names.CertificateARN(w.cert.ID), w, bySubject)
-				}
-			}
-			keysOpened.Lock()
-			opened += n
-			keysOpened.Unlock()
-		}()
-	}
-	scanErr := func() error {
-		defer close(work)
-		after, afterN := "", 0
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			page, err := tx.ScanVersions(after, afterN, pageSize)
-			if err != nil {
-				return err
-			}
-			var refs []string
-			for _, r := range page {
-				if r.Version != nil && r.Version.KeyRef != "" {
-					refs = append(refs, r.Version.KeyRef)
-				}
-			}
-			secrets, err := tx.GetSecrets(refs)
-			if err != nil {
-				return err
-			}
-			batch := make([]versionWork, 0, len(page))
-			for _, r := range page {
-				rep.CertificateVersions++
-				arn := names.CertificateARN(r.CertID)
-				c := byID[r.CertID]
-				switch {
-				case c == nil:
-					vf.add(CheckRecord, arn, "version %d belongs to no certificate", r.Number)
-					if r.Version != nil && r.Version.KeyRef != "" {
-						referenced[r.Version.KeyRef] = true
-					}
-					continue
-				case r.Err != nil:
-					vf.add(CheckRecord, arn, "version %d is unreadable: %v", r.Number, r.Err)
-					continue
-				}
-				if r.Number == c.Version {
-					seen[c.ID] = r.Number
-				}
-				w := versionWork{cert: c, number: r.Number, v: r.Version}
-				if ref := r.Version.KeyRef; ref != "" {
-					referenced[ref] = true
-					w.sealed, w.hasSecret = secrets[ref]
-				}
-				batch = append(batch, w)
-			}
-			work <- batch
-			if len(page) < pageSize {
-				return nil
-			}
-			after, afterN = page[len(page)-1].CertID, page[len(page)-1].Number
+	current := make(map[string]bool, len(certs))
+	var versions atomic.Int64
+	err = parallel(func(fn func([][]any) error) error {
+		return tx.ScanTable("cert_versions", scanBatch, fn)
+	}, func(row []any) {
+		versions.Add(1)
+		id, n, data := row[0].(string), int(row[1].(int64)), row[2].([]byte)
+		arn := names.CertificateARN(id)
+		c := byID[id]
+		v := &localstore.CertificateVersion{}
+		if err := json.Unmarshal(data, v); err != nil {
+			vf.add(CheckRecord, arn, "version %d is unreadable: %v", n, err)
+			return
 		}
-	}()
-	wg.Wait()
-	if scanErr != nil {
-		return scanErr
+		if c == nil {
+			vf.add(CheckRecord, arn, "version %d belongs to no certificate", n)
+			if v.KeyRef != "" {
+				use(v.KeyRef, fmt.Sprintf("%s (version %d)", arn, n), nil)
+			}
+			return
+		}
+		if n == c.Version {
+			mu.Lock()
+			current[id] = true
+			mu.Unlock()
+		}
+		pub := checkVersion(vf, arn, c, n, v, bySubject)
+		switch {
+		case v.KeyRef != "":
+			use(v.KeyRef, fmt.Sprintf("%s (version %d)", arn, n), pub)
+		case c.KeyPairOrigin == inventory.OriginVault || c.KeyPairOrigin == inventory.OriginImported:
+			vf.add(CheckSealedKey, arn, "version %d has no sealed key", n)
+		}
+	})
+	if err != nil {
+		return err
 	}
-	rep.SealedKeys += opened
+	rep.CertificateVersions = int(versions.Load())
 	for _, c := range certs {
-		if c.Version > 0 && seen[c.ID] != c.Version {
+		if c.Version > 0 && !current[c.ID] {
 			vf.add(CheckRecord, names.CertificateARN(c.ID), "its current version %d is missing", c.Version)
 		}
 	}
 
-	// Sealed keys that belong to nothing.
-	after := ""
-	for {
-		page, err := tx.ScanSecrets(after, pageSize)
-		if err != nil {
-			return err
+	// Sealed keys: each opens and matches what uses it; none is left
+	// belonging to nothing.
+	var opened atomic.Int64
+	err = parallel(func(fn func([][]any) error) error {
+		return tx.ScanTable("secrets", scanBatch, fn)
+	}, func(row []any) {
+		ref, sealed := row[0].(string), row[1].([]byte)
+		u := uses[ref]
+		if u == nil {
+			vf.add(CheckOrphanedKey, ref, "a sealed key that belongs to no certificate version or CA")
+			return
 		}
-		for _, sec := range page {
-			if !referenced[sec.Ref] {
-				vf.add(CheckOrphanedKey, sec.Ref, "a sealed key that belongs to no certificate version or CA")
-			}
+		u.found = true
+		if checkKey(vf, sealer, u.resource, ref, sealed, u.pub) {
+			opened.Add(1)
 		}
-		if len(page) < pageSize {
-			break
+	})
+	if err != nil {
+		return err
+	}
+	rep.SealedKeys = int(opened.Load())
+	for ref, u := range uses {
+		if !u.found {
+			vf.add(CheckSealedKey, u.resource, "its sealed key %s is missing", ref)
 		}
-		after = page[len(page)-1].Ref
 	}
 
 	// ACME external account binding MAC keys.
@@ -340,65 +358,46 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 	return nil
 }
 
-// versionWork is one version to check.
-type versionWork struct {
-	cert      *localstore.Certificate
-	number    int
-	v         *localstore.CertificateVersion
-	sealed    []byte
-	hasSecret bool
-}
-
-// checkVersion checks one version's certificate, key and issuer; it
-// returns how many keys it opened.
-func checkVersion(vf *verifier, sealer *localstore.Sealer, arn string, w versionWork, bySubject map[string][]caInfo) int {
-	c := w.cert
-	if len(w.v.CertificatePEM) == 0 {
-		if c.KeyPairOrigin != inventory.OriginACME || w.v.KeyRef != "" {
-			vf.add(CheckRecord, arn, "version %d has no certificate", w.number)
+// checkVersion checks one version's certificate and issuer, and returns
+// the certificate's public key (which the version's sealed key must
+// match), nil when there is no readable certificate.
+func checkVersion(vf *verifier, arn string, c *localstore.Certificate, n int, v *localstore.CertificateVersion, bySubject map[string][]caInfo) crypto.PublicKey {
+	if len(v.CertificatePEM) == 0 {
+		if c.KeyPairOrigin != inventory.OriginACME || v.KeyRef != "" {
+			vf.add(CheckRecord, arn, "version %d has no certificate", n)
 		}
-		return 0
+		return nil
 	}
-	leaf, err := firstCert(w.v.CertificatePEM)
+	leaf, err := firstCert(v.CertificatePEM)
 	if err != nil {
-		vf.add(CheckRecord, arn, "version %d: the certificate is unreadable: %v", w.number, err)
-		return 0
-	}
-	opened := 0
-	switch {
-	case w.v.KeyRef != "":
-		if !w.hasSecret {
-			vf.add(CheckSealedKey, arn, "version %d: its sealed key %s is missing", w.number, w.v.KeyRef)
-		} else if checkKey(vf, sealer, fmt.Sprintf("%s (version %d)", arn, w.number), w.v.KeyRef, w.sealed, leaf.PublicKey) {
-			opened = 1
-		}
-	case c.KeyPairOrigin == inventory.OriginVault || c.KeyPairOrigin == inventory.OriginImported:
-		vf.add(CheckSealedKey, arn, "version %d has no sealed key", w.number)
+		vf.add(CheckRecord, arn, "version %d: the certificate is unreadable: %v", n, err)
+		return nil
 	}
 	var chain []*x509.Certificate
-	if len(w.v.ChainPEM) > 0 {
-		for rest := w.v.ChainPEM; ; {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				break
-			}
-			if cc, err := x509.ParseCertificate(blk.Bytes); err == nil {
-				chain = append(chain, cc)
-			}
+	for rest := v.ChainPEM; len(rest) > 0; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if cc, err := x509.ParseCertificate(blk.Bytes); err == nil {
+			chain = append(chain, cc)
 		}
 	}
-	checkLeafIssuer(vf, arn, w.number, c.Type, leaf, chain, bySubject)
-	return opened
+	checkLeafIssuer(vf, arn, n, c.Type, leaf, chain, bySubject)
+	return leaf.PublicKey
 }
 
-// checkLeafIssuer checks that a certificate's issuer is known and signed
-// it: for PRIVATE and ISSUED certificates a CA of the vault; for IMPORTED
-// ones a CA of the vault or a certificate of their chain — one imported
-// without a chain names an issuer outside the vault, which is not a
-// problem. A self-signed certificate is its own issuer.
+// checkLeafIssuer checks that a certificate's issuer is known. A PRIVATE or
+// ISSUED certificate was signed by a CA of the vault: one must verify its
+// signature. An IMPORTED certificate's signature was checked against its
+// chain when it was imported; here its issuer must be a certificate of that
+// chain (or a CA of the vault) with the issuer's name and, when both carry
+// one, its key identifier — one imported without a chain names an issuer
+// outside the vault, which is not a problem. A self-signed certificate is
+// its own issuer.
 func checkLeafIssuer(vf *verifier, arn string, n int, typ string, leaf *x509.Certificate, chain []*x509.Certificate, bySubject map[string][]caInfo) {
-	if selfSigned(leaf) {
+	if string(leaf.RawIssuer) == string(leaf.RawSubject) && (typ == inventory.TypeImported || selfSigned(leaf)) {
 		return
 	}
 	var candidates []*x509.Certificate
@@ -411,16 +410,19 @@ func checkLeafIssuer(vf *verifier, arn string, n int, typ string, leaf *x509.Cer
 				candidates = append(candidates, cc)
 			}
 		}
-		if len(candidates) == 0 && len(chain) == 0 {
+		if len(chain) == 0 && len(candidates) == 0 {
 			return
 		}
+		for _, cand := range candidates {
+			if len(leaf.AuthorityKeyId) == 0 || len(cand.SubjectKeyId) == 0 || string(leaf.AuthorityKeyId) == string(cand.SubjectKeyId) {
+				return
+			}
+		}
+		vf.add(CheckIssuer, arn, "version %d: its issuer (%s) is not in its chain or the vault", n, leaf.Issuer)
+		return
 	}
 	if len(candidates) == 0 {
-		where := "in the vault"
-		if typ == inventory.TypeImported {
-			where = "in the vault or its chain"
-		}
-		vf.add(CheckIssuer, arn, "version %d: its issuer (%s) is not %s", n, leaf.Issuer, where)
+		vf.add(CheckIssuer, arn, "version %d: its issuer (%s) is not a CA of the vault", n, leaf.Issuer)
 		return
 	}
 	for _, cand := range candidates {
@@ -428,7 +430,7 @@ func checkLeafIssuer(vf *verifier, arn string, n int, typ string, leaf *x509.Cer
 			return
 		}
 	}
-	vf.add(CheckIssuer, arn, "version %d: no certificate of its issuer (%s) verifies its signature", n, leaf.Issuer)
+	vf.add(CheckIssuer, arn, "version %d: no CA of the vault named %s verifies its signature", n, leaf.Issuer)
 }
 
 // checkCAIssuer checks a CA certificate's issuer: itself for a root, its
