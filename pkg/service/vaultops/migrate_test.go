@@ -143,6 +143,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 	e.Vars["CERTCTL_STORE"] = pg
 	onPG := outputs(t, e, arns)
 	compare(t, "sqlite → postgres", src, onPG)
+	verifyOK(t, e)
 	// A second migration into the same store is refused.
 	delete(e.Vars, "CERTCTL_STORE")
 	wantCode(t, run(e, "vault", "migrate", "--to", pg), errs.ExitRefused)
@@ -173,4 +174,33 @@ func TestMigrateRoundTrip(t *testing.T) {
 	wantCode(t, run(e, "vault", "migrate", "--to", "mysql://x"), errs.ExitUsage)
 	wantCode(t, run(e, "vault", "migrate", "--to", "sqlite:"+back), errs.ExitInvalid)
 	wantCode(t, run(e, "vault", "migrate", "--to", "sqlite:"+filepath.Join(e.Dir, "nodir", "x.db")), errs.ExitInvalid)
+}
+
+// TestRestoreIntoPostgres: a backup of a SQLite vault with a passphrase
+// restores into an empty PostgreSQL store, which then verifies and prints
+// what the source printed; a second machine (another vault directory on
+// the same store) opens it with the passphrase alone.
+func TestRestoreIntoPostgres(t *testing.T) {
+	pg := freshSchema(t)
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	arns := populate(t, e)
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	want := mustRun(e, "list", "-o", "json").Stdout
+
+	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "host-a")
+	e.Vars["CERTCTL_STORE"] = pg
+	mustRun(e, "vault", "restore", "--from-file", backup)
+	verifyOK(t, e)
+	if got := mustRun(e, "list", "-o", "json").Stdout; got != want {
+		t.Errorf("list on the restored store:\n%s\nwant\n%s", got, want)
+	}
+	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "host-b")
+	verifyOK(t, e)
+	mustRun(e, "export", arns[2], "--passphrase-file", filepath.Join(e.Dir, "export-pass.txt"), "-o", "json")
+	// Restoring again into the store (from any directory) is refused.
+	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "host-c")
+	wantCode(t, run(e, "vault", "restore", "--from-file", backup), errs.ExitRefused)
 }
