@@ -476,7 +476,8 @@ refused (exit 5).
 The vault directory and its master key serve both stores; use the new one with
 --store URL (or certctl config set store URL). The migration is recorded
 (MigrateVault) in the source's audit log before the copy, so the copy carries
-the record too. A password in the URL is never printed or recorded.` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
+the record too; recording needs the master key (the vault passphrase for a
+wrapped key). A password in the URL is never printed or recorded.` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
 		Example: `  certctl vault migrate --to 'postgres://certctl@db.internal/certctl?sslmode=verify-full'
   certctl --store postgres://certctl@db.internal/certctl vault migrate --to sqlite:/srv/certctl/vault.db`,
 		Args: cmdutil.NoArgs,

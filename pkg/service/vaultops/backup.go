@@ -82,6 +82,10 @@ func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, err
 		return nil, service.MapError(err)
 	}
 	defer f.Close()
+	// Gone from the directory before the copy starts (the open file stays
+	// readable where the system allows it): a reader that goes away, and
+	// the SIGPIPE that ends this process, leave no copy behind.
+	_ = os.RemoveAll(tmp)
 	n, err := io.Copy(w, f)
 	if err != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup", Err: err}

@@ -334,6 +334,11 @@ func TestBackupRestore(t *testing.T) {
 	if fi, err := os.Stat(backup); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v %v", fi, err)
 	}
+	// Backing up needs no passphrase: the key travels wrapped.
+	delete(e.Vars, "CERTCTL_VAULT_PASSPHRASE")
+	again := filepath.Join(e.Dir, "backup-nopass.db")
+	mustRun(e, "vault", "backup", "--out-file", again)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
 	data, _ := os.ReadFile(backup)
 	if strings.Contains(string(data), "correct horse") || strings.Contains(string(data), "PRIVATE KEY") {
 		t.Error("the backup holds the passphrase or a key in clear")
@@ -561,4 +566,31 @@ func TestChangePassphrase(t *testing.T) {
 	wantCode(t, run(p, "vault", "verify"), errs.ExitVaultUnavailable)
 	p.Vars["CERTCTL_VAULT_PASSPHRASE"] = "new pass"
 	verifyOK(t, p)
+}
+
+// TestBackupStdout: --out-file - writes the backup to stdout (the summary
+// to stderr), refused on a terminal; --from-file - restores it from stdin.
+func TestBackupStdout(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	arns := populate(t, e)
+	r := mustRun(e, "vault", "backup", "--out-file", "-")
+	if !strings.HasPrefix(r.Stdout, "SQLite format 3\x00") || !strings.Contains(r.Stderr, "backup of 4 certificates") {
+		t.Fatalf("backup to stdout: %d bytes, stderr %q", len(r.Stdout), r.Stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.Vault, ".backup-*")); len(m) != 0 {
+		t.Errorf("temporary files left in the vault: %v", m)
+	}
+	e.TTY = true
+	wantCode(t, run(e, "vault", "backup", "--out-file", "-"), errs.ExitUsage)
+	e.TTY = false
+
+	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "restored")
+	f, out, errOut := e.Factory()
+	f.IO.In = strings.NewReader(r.Stdout)
+	if code := app.Run(context.Background(), f, []string{"vault", "restore", "--from-file", "-", "-o", "json"}); code != 0 {
+		t.Fatalf("restore from stdin: exit %d\n%s\n%s", code, out, errOut)
+	}
+	verifyOK(t, e)
+	mustRun(e, "describe", arns[0], "--versions")
 }
