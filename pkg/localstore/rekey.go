@@ -173,10 +173,32 @@ func (v *Vault) readStoreKeyID() (string, error) {
 // (or, on first use, into) the vault directory, and for a shared store also
 // from the store.
 func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, error) {
-	id, err := v.readStoreKeyID()
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		id, err := v.readStoreKeyID()
+		if err != nil {
+			return nil, err
+		}
+		key, err := v.loadMasterKeyFor(id, params)
+		if err == nil || !errors.Is(err, errNotStoreKey) || attempt == 2 {
+			return key, err
+		}
+		// Another rotation may have committed (and renamed its key
+		// file) between reading the store's key ID and the key files:
+		// read both again.
+		if again, rerr := v.readStoreKeyID(); rerr != nil || again == id {
+			return nil, err
+		}
 	}
+}
+
+// errNotStoreKey is the error of a key file that does not hold the key the
+// store names.
+var errNotStoreKey = fmt.Errorf("%w: the master key is not the key the vault's store is sealed under", ErrCorrupt)
+
+// loadMasterKeyFor loads the key the store names id ("": a store never
+// re-keyed).
+func (v *Vault) loadMasterKeyFor(id string, params ScryptParams) ([]byte, error) {
+	var err error
 	if id != "" {
 		key, found, err := v.pendingKey(id)
 		if err != nil || found {
@@ -203,8 +225,8 @@ func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, error) {
 		}
 		if have != id {
 			clear(key)
-			return nil, fmt.Errorf("%w: the master key in %s is not the key the vault's store is sealed under (key %s): restore that key from a backup, or copy it from a machine that uses the store",
-				ErrCorrupt, v.Dir, id)
+			return nil, fmt.Errorf("%w (key %s; the key in %s is %s): restore that key from a backup, or copy it from a machine that uses the store",
+				errNotStoreKey, id, v.Dir, have)
 		}
 	}
 	return key, nil
