@@ -259,3 +259,7 @@ for c in "${CMDS[@]}"; do echo "  $c"; done
 echo
 echo "ACME endpoints (orders/s and latency with 1-32 concurrent clients, Pebble beside when installed):"
 bash "$ROOT/bench/acme.sh"
+
+echo
+echo "vault operations (backup, verify, restore and rotate-key of a ${N100K}-certificate vault):"
+N=$N100K bash "$ROOT/bench/vault.sh"

@@ -15,6 +15,7 @@ import (
 	"github.com/certctl/certctl/pkg/service/renewals"
 	"github.com/certctl/certctl/pkg/service/reports"
 	"github.com/certctl/certctl/pkg/service/validations"
+	"github.com/certctl/certctl/pkg/service/vaultops"
 	"github.com/certctl/certctl/pkg/validation"
 )
 
@@ -170,4 +171,14 @@ func (f *Factory) Validations(ctx context.Context) (*validations.Service, error)
 		return nil, err
 	}
 	return validations.New(core, validationsSettings(cfg)), nil
+}
+
+// VaultOps returns the vault operations service (backup, restore, verify,
+// key rotation, passphrase change, migration).
+func (f *Factory) VaultOps(ctx context.Context) (*vaultops.Service, error) {
+	core, err := f.Core(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return vaultops.New(core, vaultops.Settings{}), nil
 }

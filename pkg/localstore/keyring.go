@@ -1,11 +1,13 @@
 package localstore
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +43,33 @@ type ScryptParams struct {
 // DefaultScrypt is strong: about a quarter of a second and 128 MiB.
 var DefaultScrypt = ScryptParams{N: 1 << 17, R: 8, P: 1}
 
+// Bounds of the KDF parameters read from a wrapped key (a file of the vault
+// directory, or the copy a shared store publishes): whoever can write them
+// must not be able to make every certctl process that unwraps the key
+// allocate gigabytes or compute for minutes. scrypt allocates 128·N·r bytes
+// and does work proportional to N·r·p; the bounds are four times the
+// default's memory and eight times its work.
+const (
+	maxScryptMemory = 4 * 128 * (1 << 17) * 8 // bytes: 512 MiB
+	maxScryptWork   = 8 * (1 << 17) * 8 * 1   // N·r·p
+)
+
+// check refuses parameters outside the bounds, before anything is
+// allocated.
+func (p ScryptParams) check() error {
+	switch {
+	case p.N < 2 || p.N&(p.N-1) != 0:
+		return fmt.Errorf("scrypt N=%d is not a power of two above 1", p.N)
+	case p.R < 1 || p.R > 64 || p.P < 1 || p.P > 16:
+		return fmt.Errorf("scrypt r=%d p=%d out of range (r 1-64, p 1-16)", p.R, p.P)
+	case int64(p.N) > maxScryptMemory/128/int64(p.R):
+		return fmt.Errorf("scrypt N=%d r=%d needs more than %d MiB", p.N, p.R, maxScryptMemory>>20)
+	case int64(p.N)*int64(p.R)*int64(p.P) > maxScryptWork:
+		return fmt.Errorf("scrypt N=%d r=%d p=%d is more than %d times the default work", p.N, p.R, p.P, maxScryptWork/(1<<20))
+	}
+	return nil
+}
+
 // wrappedKey is the JSON content of master.key.enc.
 type wrappedKey struct {
 	KDF    string       `json:"kdf"`
@@ -48,6 +77,10 @@ type wrappedKey struct {
 	Salt   []byte       `json:"salt"`
 	Nonce  []byte       `json:"nonce"`
 	Sealed []byte       `json:"sealed"`
+	// ID is the wrapped key's identifier (KeyID), so that the key a file
+	// holds is known without the passphrase; absent in files written
+	// before key rotation existed.
+	ID string `json:"id,omitempty"`
 }
 
 const wrapAAD = "certctl master key v1"
@@ -60,6 +93,10 @@ type Sealer struct {
 	// auditKey keys the audit log's HMAC chain; it is derived from the
 	// master key (HKDF-SHA256), so it changes only with the master key.
 	auditKey []byte
+	// id identifies the master key (KeyID); key is the master key itself,
+	// kept to wrap it again (vault change-passphrase) or replace it.
+	id  string
+	key []byte
 }
 
 // auditKeyInfo is the HKDF info of the audit chain's key.
@@ -84,8 +121,30 @@ func newSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead, auditKey: auditKey}, nil
+	id, err := KeyID(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead, auditKey: auditKey, id: id, key: bytes.Clone(key)}, nil
 }
+
+// keyIDInfo is the HKDF info of a master key's identifier.
+const keyIDInfo = "certctl master key id v1"
+
+// KeyID identifies a master key: 16 bytes derived from it (HKDF-SHA256), in
+// hex. It names the key generation a store was sealed under (meta
+// MetaMasterKeyID) and the key file a rotation writes; it reveals nothing
+// of the key.
+func KeyID(key []byte) (string, error) {
+	id, err := hkdf.Key(sha256.New, key, nil, keyIDInfo, 16)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(id), nil
+}
+
+// ID is the identifier of the sealer's master key (KeyID).
+func (s *Sealer) ID() string { return s.id }
 
 const sealVersion = 1
 
@@ -113,8 +172,9 @@ func (s *Sealer) Open(ref string, sealed []byte) ([]byte, error) {
 }
 
 // loadOrCreateMasterKey returns the vault's master key, creating it on first
-// use: in clear in a 0600 file, or wrapped by passphrase when one is given.
-func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams) ([]byte, error) {
+// use (when create is set): in clear in a 0600 file, or wrapped by
+// passphrase when one is given.
+func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, create bool) ([]byte, error) {
 	wrappedPath := filepath.Join(dir, WrappedMasterFile)
 	plainPath := filepath.Join(dir, MasterKeyFile)
 	for attempt := 0; attempt < 3; attempt++ {
@@ -133,6 +193,9 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams) (
 			return data, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
+		}
+		if !create {
+			return nil, fmt.Errorf("%w: the vault's master key is missing from %s (neither %s nor %s): restore it from a backup", ErrCorrupt, dir, MasterKeyFile, WrappedMasterFile)
 		}
 		key := make([]byte, 32)
 		if _, err := io.ReadFull(rand.Reader, key); err != nil {
@@ -205,6 +268,9 @@ func deriveKEK(passphrase, salt []byte, p ScryptParams) ([]byte, error) {
 }
 
 func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
 	salt := make([]byte, 16)
 	if _, err := io.ReadFull(rand.Reader, salt); err != nil {
 		return nil, err
@@ -221,7 +287,11 @@ func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(wrappedKey{KDF: "scrypt", Params: p, Salt: salt, Sealed: sealed})
+	id, err := KeyID(key)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(wrappedKey{KDF: "scrypt", Params: p, Salt: salt, Sealed: sealed, ID: id})
 }
 
 func unwrapKey(data, passphrase []byte) ([]byte, error) {
@@ -229,8 +299,8 @@ func unwrapKey(data, passphrase []byte) ([]byte, error) {
 	if err := json.Unmarshal(data, &w); err != nil || w.KDF != "scrypt" {
 		return nil, fmt.Errorf("%w: %s is unreadable", ErrCorrupt, WrappedMasterFile)
 	}
-	if w.Params.N < 2 || w.Params.N > 1<<22 || w.Params.R < 1 || w.Params.R > 64 || w.Params.P < 1 || w.Params.P > 16 {
-		return nil, fmt.Errorf("%w: %s has unusable KDF parameters", ErrCorrupt, WrappedMasterFile)
+	if err := w.Params.check(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, WrappedMasterFile, err)
 	}
 	kek, err := deriveKEK(passphrase, w.Salt, w.Params)
 	if err != nil {

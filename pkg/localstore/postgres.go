@@ -27,6 +27,8 @@ type Postgres struct {
 	// maxAttempts bounds how often a transaction that keeps failing on
 	// serialization conflicts is run.
 	maxAttempts int
+	// guard runs first in every write transaction (see writeGuarded).
+	guard func(Tx) error
 }
 
 var _ Store = (*Postgres)(nil)
@@ -91,8 +93,10 @@ func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
 // queueing them costs less. Retries still happen (a deadlock, a reader's
 // rw-conflict) and run the same way.
 func (p *Postgres) Update(ctx context.Context, fn func(Tx) error) error {
-	return p.run(ctx, txOptions(beginWrite), txOptions(beginRetry), fn)
+	return p.run(ctx, txOptions(beginWrite), txOptions(beginRetry), guarded(p.guard, fn))
 }
+
+func (p *Postgres) setWriteGuard(g func(Tx) error) { p.guard = g }
 
 // View runs fn in a READ ONLY transaction. REPEATABLE READ gives fn one
 // snapshot for all its reads, as a SQLite read transaction does, and a

@@ -1,6 +1,7 @@
 package localstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -8,7 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/certctl/certctl/pkg/fsutil"
 )
 
 // Meta keys of the master key of a shared (PostgreSQL) store.
@@ -25,17 +27,6 @@ const (
 
 // keyCheckRef is the additional data of the check value.
 const keyCheckRef = "certctl master key check"
-
-// loadMasterKey returns the master key of the vault: from (or, on first use,
-// into) the vault directory, and for a shared store also from the store.
-func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, error) {
-	if _, shared := v.Store.(*Postgres); !shared {
-		return loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	return sharedMasterKey(ctx, v.Dir, v.Store, v.opts.Passphrase, params)
-}
 
 // errKeyNotHere is returned when the shared store has a master key in clear
 // that this vault directory lacks.
@@ -62,11 +53,60 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 			return nil, err
 		}
 	}
-	key, err := loadOrCreateMasterKey(dir, passphrase, params)
+	key, err := loadOrCreateMasterKey(dir, passphrase, params, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSharedKey(ctx, dir, st, key); err != nil {
+	err = checkSharedKey(ctx, dir, st, key)
+	if errors.Is(err, errKeyMismatch) {
+		// Another machine may have rotated the key: its new wrapped copy
+		// is in the store.
+		clear(key)
+		if key, err = refreshSharedKey(ctx, dir, st, passphrase); err == nil {
+			err = checkSharedKey(ctx, dir, st, key)
+		}
+	}
+	if err != nil {
+		clear(key)
+		return nil, err
+	}
+	return key, nil
+}
+
+// errKeyMismatch is the error of a key that does not open the shared
+// store's check value.
+var errKeyMismatch = fmt.Errorf("%w: the master key is not the master key of the shared store", ErrCorrupt)
+
+// refreshSharedKey replaces the vault directory's wrapped key by the
+// store's, when the store publishes another one (a rotation made on another
+// machine) and the passphrase opens it. A key in clear is not replaced: the
+// operator copies master.key to every machine after a rotation.
+func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []byte) ([]byte, error) {
+	mismatch := fmt.Errorf("%w: every machine that shares the store needs the same key (after vault rotate-key, copy the new %s, or use a passphrase-wrapped key, which each machine fetches)",
+		errKeyMismatch, MasterKeyFile)
+	path := filepath.Join(dir, WrappedMasterFile)
+	local, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) || passphrase == nil {
+		return nil, mismatch
+	}
+	if err != nil {
+		return nil, err
+	}
+	var published []byte
+	if err := st.View(ctx, func(tx Tx) (err error) {
+		published, err = getMetaOpt(tx, MetaMasterKeyWrapped)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if published == nil || bytes.Equal(published, local) {
+		return nil, mismatch
+	}
+	key, err := unwrapKey(published, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	if err := fsutil.WriteFileAtomic(path, published, 0o600); err != nil {
 		clear(key)
 		return nil, err
 	}
@@ -202,8 +242,7 @@ func checkSharedKey(ctx context.Context, dir string, st Store, key []byte) error
 			return err
 		}
 		if check != nil && !matches(check) {
-			return fmt.Errorf("%w: the master key in %s is not the master key of the shared store: every machine that shares the store needs the same key",
-				ErrCorrupt, dir)
+			return fmt.Errorf("%w (the key in %s)", errKeyMismatch, dir)
 		}
 		w, err := getMetaOpt(tx, MetaMasterKeyWrapped)
 		missing = check == nil || (w == nil && localWrapped != nil)
@@ -227,7 +266,7 @@ func checkSharedKey(ctx context.Context, dir string, st Store, key []byte) error
 				return err
 			}
 		case !matches(check):
-			return fmt.Errorf("%w: the master key in %s is not the master key of the shared store", ErrCorrupt, dir)
+			return fmt.Errorf("%w (the key in %s)", errKeyMismatch, dir)
 		}
 		if localWrapped == nil {
 			return nil

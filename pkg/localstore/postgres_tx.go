@@ -165,9 +165,12 @@ func (t *pgTx) DeleteCertificate(id string) error {
 		if err := r.Scan(&data); err != nil {
 			return err
 		}
-		var v CertificateVersion
-		if json.Unmarshal(data, &v) == nil && v.KeyRef != "" {
-			refs = append(refs, v.KeyRef)
+		ref, err := versionKeyRef(id, data)
+		if err != nil {
+			return err
+		}
+		if ref != "" {
+			refs = append(refs, ref)
 		}
 		return nil
 	})

@@ -22,6 +22,9 @@ type SQLite struct {
 	// a read transaction cannot write (database/sql's TxOptions.ReadOnly is
 	// ignored by the driver).
 	ro *sql.DB
+	// guard runs first in every write transaction (see writeGuarded).
+	guard func(Tx) error
+	path  string
 }
 
 var _ Store = (*SQLite)(nil)
@@ -59,7 +62,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db}
+	s := &SQLite{db: db, path: path}
 	if s.ro, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
 		db.Close()
 		return nil, err
@@ -100,13 +103,18 @@ func retryBusy(ctx context.Context, fn func() error) error {
 // Close closes the database.
 func (s *SQLite) Close() error { return errors.Join(s.ro.Close(), s.db.Close()) }
 
+// Path is the database file.
+func (s *SQLite) Path() string { return s.path }
+
 // DB exposes the handle for tests and benchmarks.
 func (s *SQLite) DB() *sql.DB { return s.db }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction.
 func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
-	return s.run(ctx, false, fn)
+	return s.run(ctx, false, guarded(s.guard, fn))
 }
+
+func (s *SQLite) setWriteGuard(g func(Tx) error) { s.guard = g }
 
 // View runs fn in a deferred (read) transaction.
 func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
@@ -241,12 +249,20 @@ func (t *sqliteTx) DeleteCertificate(id string) error {
 		var data []byte
 		if err := rows.Scan(&data); err != nil {
 			rows.Close()
+			return wrapSQLiteErr(err)
+		}
+		ref, err := versionKeyRef(id, data)
+		if err != nil {
+			rows.Close()
 			return err
 		}
-		var v CertificateVersion
-		if json.Unmarshal(data, &v) == nil && v.KeyRef != "" {
-			refs = append(refs, v.KeyRef)
+		if ref != "" {
+			refs = append(refs, ref)
 		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return wrapSQLiteErr(err)
 	}
 	rows.Close()
 	for _, ref := range refs {
@@ -255,6 +271,18 @@ func (t *sqliteTx) DeleteCertificate(id string) error {
 		}
 	}
 	return t.exec(`DELETE FROM cert_versions WHERE cert_id = ?`, id)
+}
+
+// versionKeyRef is the sealed key reference of a stored version record. A
+// record that does not decode is an error, not a version without a key: a
+// delete that skipped it would leave its sealed key behind, belonging to
+// nothing.
+func versionKeyRef(certID string, data []byte) (string, error) {
+	var v CertificateVersion
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "", fmt.Errorf("%w: a version of certificate %s is unreadable: %v", ErrCorrupt, certID, err)
+	}
+	return v.KeyRef, nil
 }
 
 func escapeLike(s string) string {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Vault is an opened vault: its store and the sealer of its private keys.
@@ -17,10 +19,15 @@ type Vault struct {
 	Dir   string
 	Store Store
 
-	opts   Options
-	once   sync.Once
-	sealer *Sealer
-	keyErr error
+	opts Options
+	// mu serialises loading the master key; current is the loaded sealer
+	// (read without the lock by the write guard), keyErr a load failure.
+	mu      sync.Mutex
+	current atomic.Pointer[Sealer]
+	keyErr  error
+	// checked is when current was last compared with the store's key
+	// generation (Unix nanoseconds).
+	checked atomic.Int64
 }
 
 // Options tune how a vault is opened.
@@ -73,27 +80,54 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 		scheme, _, _ := strings.Cut(u, ":")
 		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, scheme)
 	}
-	return &Vault{Dir: dir, Store: st, opts: opts}, nil
+	v := &Vault{Dir: dir, Store: st, opts: opts}
+	if g, ok := st.(writeGuarded); ok {
+		g.setWriteGuard(v.writeGuard)
+	}
+	return v, nil
 }
 
 // Sealer returns the sealer of the vault's secrets, reading (or on first
 // use creating) the master key. Only commands that touch private keys call
 // it, so listing a passphrase-locked vault needs no passphrase.
+//
+// A long-running process (endpoint serve) notices within a second that
+// another process rotated the master key (vault rotate-key) and loads the
+// new one; its write transactions notice at once (see writeGuard).
 func (v *Vault) Sealer() (*Sealer, error) {
-	v.once.Do(func() {
-		params := v.opts.Scrypt
-		if params.N == 0 {
-			params = DefaultScrypt
-		}
-		key, err := v.loadMasterKey(params)
-		if err != nil {
-			v.keyErr = err
-			return
-		}
-		v.sealer, v.keyErr = newSealer(key)
-		clear(key)
-	})
-	return v.sealer, v.keyErr
+	if s := v.current.Load(); s != nil && !v.stale(s) {
+		return s, nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s := v.current.Load(); s != nil {
+		return s, nil
+	}
+	if v.keyErr != nil {
+		return nil, v.keyErr
+	}
+	key, err := v.loadMasterKey(v.scrypt())
+	if err != nil {
+		v.keyErr = err
+		return nil, err
+	}
+	s, err := newSealer(key)
+	clear(key)
+	if err != nil {
+		v.keyErr = err
+		return nil, err
+	}
+	v.checked.Store(time.Now().UnixNano())
+	v.current.Store(s)
+	return s, nil
+}
+
+// scrypt are the KDF parameters of keys this vault wraps.
+func (v *Vault) scrypt() ScryptParams {
+	if v.opts.Scrypt.N == 0 {
+		return DefaultScrypt
+	}
+	return v.opts.Scrypt
 }
 
 // Close closes the store.

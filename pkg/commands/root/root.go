@@ -29,6 +29,7 @@ import (
 	searchcmd "github.com/certctl/certctl/pkg/commands/search"
 	"github.com/certctl/certctl/pkg/commands/tags"
 	validatecmd "github.com/certctl/certctl/pkg/commands/validate"
+	vaultcmd "github.com/certctl/certctl/pkg/commands/vault"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
 )
@@ -170,6 +171,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		metricscmd.NewCmdMetrics(f, nil),
 		auditcmd.NewCmdAudit(f),
 	)
+	add("ops", vaultcmd.NewCmdVault(f))
 	add("pki", cacmd.NewCmdCA(f), endpointcmd.NewCmdEndpoint(f))
 	add("settings",
 		configcmd.NewCmdConfig(f),

@@ -55,6 +55,12 @@ func Run(t *testing.T, open Opener) {
 			tc.fn(t, open(t))
 		})
 	}
+	for _, tc := range bulkTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t), open)
+		})
+	}
 }
 
 // ctx returns a context that ends with the test, bounded so that a leaked

@@ -1,0 +1,532 @@
+// Package vault implements the `certctl vault` command group: backup,
+// restore, verify, rotate-key, change-passphrase and migrate. The rules live
+// in pkg/service/vaultops; these commands parse flags, make one call and
+// print what it returns.
+package vault
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/vaultops"
+)
+
+// NewCmdVault builds `certctl vault`.
+func NewCmdVault(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "vault <command>",
+		Short: "Back up, restore, verify, re-key and migrate the vault",
+		Long: `Operations on the whole vault: a consistent backup while other processes keep
+working (vault backup) and its restore into an empty vault (vault restore), a full
+check of the database, every sealed key, every issuer and the audit chain (vault
+verify), a new master key (vault rotate-key), a new passphrase (vault
+change-passphrase), and a move between SQLite and PostgreSQL (vault migrate).
+
+A backup carries the master key as the vault keeps it: wrapped by the vault's
+passphrase when it has one, in clear otherwise (then protect the backup as you
+protect the vault directory).`,
+		Args: cmdutil.NoArgs,
+	}
+	cmd.AddCommand(
+		NewCmdBackup(f, nil),
+		NewCmdRestore(f, nil),
+		NewCmdVerify(f, nil),
+		NewCmdRotateKey(f, nil),
+		NewCmdChangePassphrase(f, nil),
+		NewCmdMigrate(f, nil),
+	)
+	return cmd
+}
+
+// countRows renders a vault's counts for tables and records.
+func countRows(c vaultops.Counts) [][]string {
+	return [][]string{
+		{"Certificates", strconv.FormatInt(c.Certificates, 10)},
+		{"CertificateVersions", strconv.FormatInt(c.CertificateVersions, 10)},
+		{"SealedKeys", strconv.FormatInt(c.SealedKeys, 10)},
+		{"Serials", strconv.FormatInt(c.Serials, 10)},
+		{"Objects", strconv.FormatInt(c.Objects, 10)},
+		{"Events", strconv.FormatInt(c.Events, 10)},
+		{"AuditRecords", strconv.FormatInt(c.AuditRecords, 10)},
+	}
+}
+
+// BackupOptions are the inputs of vault backup.
+type BackupOptions struct {
+	IO       *iostreams.IOStreams
+	Printer  func() (*output.Printer, error)
+	VaultOps func(context.Context) (*vaultops.Service, error)
+
+	OutFile string
+}
+
+// NewCmdBackup builds `certctl vault backup`.
+func NewCmdBackup(f *cmdutil.Factory, runF func(*BackupOptions) error) *cobra.Command {
+	opts := &BackupOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps}
+	cmd := &cobra.Command{
+		Use:   "backup --out-file FILE",
+		Short: "Write a consistent backup of the vault",
+		Long: `Write a backup of the whole vault to FILE (mode 0600, replaced atomically): a
+snapshot of one instant, taken while other certctl processes keep working, holding
+every change committed before the backup began. Private keys stay sealed in it.
+
+The backup is one portable file whichever store the vault uses (SQLite or
+PostgreSQL); certctl vault restore reads it into either. It carries the master
+key as the vault keeps it: wrapped by the vault passphrase when there is one
+("MasterKey": "WRAPPED"; the backup is useless without the passphrase), in clear
+otherwise ("PLAIN": the backup is as secret as the vault directory). Restoring
+needs nothing else.
+
+--out-file - writes the backup to stdout (not to a terminal) and the summary to
+stderr.` + cmdutil.ExitStatus(0, 2, 4, 6),
+		Example: `  certctl vault backup --out-file /var/backups/certctl-$(date +%F).db
+  certctl vault backup --out-file - | ssh backup-host 'cat > certctl.db'`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.OutFile == "" {
+				return errs.UsageErrorf("--out-file is required")
+			}
+			if opts.OutFile == "-" && opts.IO.IsStdoutTTY() {
+				return errs.UsageErrorf("--out-file -: the backup is binary; refusing to write it to a terminal")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runBackup(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.OutFile, "out-file", "", "`file` to write the backup to (- for stdout)")
+	return cmd
+}
+
+func runBackup(ctx context.Context, o *BackupOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.VaultOps(ctx)
+	if err != nil {
+		return err
+	}
+	var res *vaultops.BackupResult
+	if o.OutFile == "-" {
+		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.IO.ErrOut, "backup of %d certificates written to stdout (%d bytes, master key %s)\n",
+			res.Certificates, res.Size, res.MasterKey)
+		return nil
+	}
+	if res, err = svc.Backup(ctx, cmdutil.FileArgName(o.OutFile)); err != nil {
+		return err
+	}
+	if res.MasterKey == vaultops.KeyPlain && o.IO.IsStderrTTY() {
+		fmt.Fprintln(o.IO.ErrOut, "note: the vault's master key is in clear, and so it is in the backup: keep the file as safe as the vault directory")
+	}
+	return p.Print(res, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			rows := [][]string{{"File", res.File}, {"CreatedAt", res.CreatedAt}, {"Source", res.Source},
+				{"MasterKey", res.MasterKey}, {"Size", strconv.FormatInt(res.Size, 10)}}
+			return &output.Table{Rows: append(rows, countRows(res.Counts)...)}
+		},
+		Records: func() [][]string {
+			return [][]string{{res.File, res.CreatedAt, res.MasterKey, strconv.FormatInt(res.Certificates, 10)}}
+		},
+	})
+}
+
+// RestoreOptions are the inputs of vault restore.
+type RestoreOptions struct {
+	IO       *iostreams.IOStreams
+	Printer  func() (*output.Printer, error)
+	VaultOps func(context.Context) (*vaultops.Service, error)
+
+	FromFile string
+}
+
+// NewCmdRestore builds `certctl vault restore`.
+func NewCmdRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.Command {
+	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps}
+	cmd := &cobra.Command{
+		Use:   "restore --from-file FILE [--vault DIR]",
+		Short: "Restore a backup into an empty vault",
+		Long: `Restore a backup written by certctl vault backup into the vault (--vault DIR,
+and --store for a PostgreSQL store), which must be empty: restoring into a vault
+that holds anything is refused (exit 5). Every record comes back as it was —
+ARNs, versions, sealed keys, serials, events and the audit log — and the
+backup's master key becomes the vault's. A backup whose key is wrapped needs the
+passphrase it was wrapped with (CERTCTL_VAULT_PASSPHRASE or
+--vault-passphrase-file), which remains the restored vault's passphrase.
+
+The restore is recorded in the restored vault's audit log (RestoreVault).` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
+		Example: `  certctl vault restore --from-file certctl-2030-01-01.db --vault /srv/certctl
+  certctl vault restore --from-file backup.db --vault ./v --store postgres://certctl@db/certctl`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.FromFile == "" {
+				return errs.UsageErrorf("--from-file is required")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRestore(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.FromFile, "from-file", "", "backup `file` to restore (- for stdin)")
+	return cmd
+}
+
+func runRestore(ctx context.Context, o *RestoreOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	name := cmdutil.FileArgName(o.FromFile)
+	var r io.Reader = o.IO.In
+	if o.FromFile != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			if os.IsNotExist(err) {
+				return errs.Invalidf("--from-file: %s: no such file", name)
+			}
+			return errs.Invalidf("--from-file: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	svc, err := o.VaultOps(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := svc.Restore(ctx, r, name)
+	if err != nil {
+		return err
+	}
+	return p.Print(res, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			rows := [][]string{{"Vault", res.Vault}, {"Store", res.Store}, {"BackupCreatedAt", res.BackupCreatedAt},
+				{"Source", res.Source}, {"MasterKey", res.MasterKey}}
+			return &output.Table{Rows: append(rows, countRows(res.Counts)...)}
+		},
+		Records: func() [][]string {
+			return [][]string{{res.Vault, res.BackupCreatedAt, strconv.FormatInt(res.Certificates, 10)}}
+		},
+	})
+}
+
+// VerifyOptions are the inputs of vault verify.
+type VerifyOptions struct {
+	Printer  func() (*output.Printer, error)
+	VaultOps func(context.Context) (*vaultops.Service, error)
+}
+
+// NewCmdVerify builds `certctl vault verify`.
+func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{Printer: f.Printer, VaultOps: f.VaultOps}
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the whole vault: database, sealed keys, issuers, audit chain",
+		Long: `Check the whole vault and list every problem found:
+
+  DatabaseIntegrity  the store's own integrity check
+  MasterKey          the key the store is sealed under is the vault directory's
+  Record             every record reads; every certificate has its current version
+  SealedKey          every sealed key opens under the master key and matches its
+                     certificate (CA keys: their CA certificate or CSR); ACME EAB
+                     MAC keys open
+  Issuer             every certificate's issuer is known: for PRIVATE and ISSUED
+                     certificates a CA of the vault whose signature verifies; for
+                     IMPORTED ones (whose signature was checked at import) the
+                     certificate of their chain with the issuer's name and key
+                     identifier, when they were imported with a chain
+  OrphanedKey        no sealed key is left belonging to nothing
+  AuditChain         the audit log's HMAC chain holds (as certctl audit verify)
+
+It needs the master key (the vault passphrase for a wrapped key). Exit 0 when
+nothing is wrong; exit 6 after listing the problems.` + cmdutil.ExitStatus(0, 2, 6),
+		Example: `  certctl vault verify
+  certctl vault verify -o json --query 'Problems[].Message'`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runVerify(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func runVerify(ctx context.Context, o *VerifyOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.VaultOps(ctx)
+	if err != nil {
+		return err
+	}
+	rep, verr := svc.Verify(ctx)
+	if rep == nil {
+		return verr
+	}
+	err = p.Print(rep, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			if len(rep.Problems) == 0 {
+				return &output.Table{Rows: [][]string{
+					{"Result", s.OK("OK")},
+					{"Certificates", strconv.Itoa(rep.Certificates)},
+					{"CertificateVersions", strconv.Itoa(rep.CertificateVersions)},
+					{"SealedKeys", strconv.Itoa(rep.SealedKeys)},
+					{"CertificateAuthorities", strconv.Itoa(rep.CertificateAuthorities)},
+					{"AcmeEabCredentials", strconv.Itoa(rep.AcmeEabCredentials)},
+					{"AuditRecords", strconv.FormatInt(rep.AuditRecords, 10)},
+				}}
+			}
+			t := &output.Table{Headers: []string{"CHECK", "RESOURCE", "PROBLEM"}}
+			for _, pr := range rep.Problems {
+				t.Rows = append(t.Rows, []string{s.Bad(pr.Check), pr.Resource, pr.Message})
+			}
+			return t
+		},
+		Records: func() [][]string {
+			var rows [][]string
+			for _, pr := range rep.Problems {
+				rows = append(rows, []string{pr.Check, pr.Resource, pr.Message})
+			}
+			return rows
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return verr
+}
+
+// RotateKeyOptions are the inputs of vault rotate-key.
+type RotateKeyOptions struct {
+	Printer  func() (*output.Printer, error)
+	VaultOps func(context.Context) (*vaultops.Service, error)
+}
+
+// NewCmdRotateKey builds `certctl vault rotate-key`.
+func NewCmdRotateKey(f *cmdutil.Factory, runF func(*RotateKeyOptions) error) *cobra.Command {
+	opts := &RotateKeyOptions{Printer: f.Printer, VaultOps: f.VaultOps}
+	cmd := &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Replace the vault's master key, re-sealing every key",
+		Long: `Make a new master key and re-seal every sealed secret under it — certificate
+and CA private keys, ACME EAB MAC keys — in one transaction, re-keying the audit
+chain (whose HMAC key derives from the master key) in the same transaction. The
+new key replaces the old one in the vault directory, in the same form (wrapped by
+the same passphrase, or in clear).
+
+All or nothing: a rotation that fails, or a process killed at any instant, leaves
+either the old key or the new one opening every secret (check with certctl vault
+verify). Other processes using the vault pick up the new key by themselves; a
+write they had under way when the key changed fails with exit 6 and can be run
+again. A rotation refuses to run on an audit chain that does not verify.
+
+On a PostgreSQL store shared by several machines, a machine with a wrapped key
+fetches the new one from the store with its passphrase; a machine that keeps the
+key in clear needs the new master.key copied to it.` + cmdutil.ExitStatus(0, 2, 6),
+		Example: `  certctl vault rotate-key`,
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRotateKey(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func runRotateKey(ctx context.Context, o *RotateKeyOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.VaultOps(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := svc.RotateKey(ctx)
+	if err != nil {
+		return err
+	}
+	return p.Print(res, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			return &output.Table{Rows: [][]string{
+				{"MasterKeyId", res.MasterKeyID}, {"PreviousMasterKeyId", res.PreviousMasterKeyID},
+				{"MasterKey", res.MasterKey}, {"SealedKeys", strconv.Itoa(res.SealedKeys)},
+				{"AcmeEabCredentials", strconv.Itoa(res.AcmeEabCredentials)},
+				{"AuditRecords", strconv.FormatInt(res.AuditRecords, 10)},
+			}}
+		},
+		Records: func() [][]string {
+			return [][]string{{res.MasterKeyID, strconv.Itoa(res.SealedKeys)}}
+		},
+	})
+}
+
+// ChangePassphraseOptions are the inputs of vault change-passphrase.
+type ChangePassphraseOptions struct {
+	IO       *iostreams.IOStreams
+	Printer  func() (*output.Printer, error)
+	VaultOps func(context.Context) (*vaultops.Service, error)
+
+	NewPassphraseFile string
+}
+
+// NewCmdChangePassphrase builds `certctl vault change-passphrase`.
+func NewCmdChangePassphrase(f *cmdutil.Factory, runF func(*ChangePassphraseOptions) error) *cobra.Command {
+	opts := &ChangePassphraseOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps}
+	cmd := &cobra.Command{
+		Use:   "change-passphrase --new-passphrase-file FILE",
+		Short: "Wrap the master key by a new passphrase",
+		Long: `Wrap the vault's master key by the passphrase in FILE (its last line end is not
+part of it). The current passphrase (CERTCTL_VAULT_PASSPHRASE or
+--vault-passphrase-file) opens the key first; afterwards only the new one does
+(the old one exits 6). A vault whose key is in clear gets its first passphrase:
+the key file in clear is replaced by the wrapped one.
+
+The master key itself does not change, so nothing is re-sealed. On a shared
+PostgreSQL store the wrapped key the store publishes changes too; other machines
+keep their own copy, under the old passphrase, until they remove it (they then
+fetch the new one).` + cmdutil.ExitStatus(0, 2, 4, 6),
+		Example: `  CERTCTL_VAULT_PASSPHRASE="$(cat old.txt)" certctl vault change-passphrase --new-passphrase-file new.txt`,
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.NewPassphraseFile == "" {
+				return errs.UsageErrorf("--new-passphrase-file is required")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runChangePassphrase(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.NewPassphraseFile, "new-passphrase-file", "", "`file` holding the new vault passphrase (- for stdin)")
+	return cmd
+}
+
+func runChangePassphrase(ctx context.Context, o *ChangePassphraseOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	data, err := cmdutil.ReadFileArg(o.IO, o.NewPassphraseFile)
+	if err != nil {
+		return errs.Invalidf("--new-passphrase-file: %v", err)
+	}
+	pass := cmdutil.TrimNewline(data)
+	defer clear(pass)
+	svc, err := o.VaultOps(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := svc.ChangePassphrase(ctx, pass)
+	if err != nil {
+		return err
+	}
+	return p.Print(res, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			return &output.Table{Rows: [][]string{
+				{"MasterKeyId", res.MasterKeyID}, {"MasterKey", res.MasterKey},
+				{"WasInClear", strconv.FormatBool(res.WasInClear)},
+			}}
+		},
+		Records: func() [][]string { return [][]string{{res.MasterKeyID, res.MasterKey}} },
+	})
+}
+
+// MigrateOptions are the inputs of vault migrate.
+type MigrateOptions struct {
+	Printer  func() (*output.Printer, error)
+	VaultOps func(context.Context) (*vaultops.Service, error)
+
+	To string
+}
+
+// NewCmdMigrate builds `certctl vault migrate`.
+func NewCmdMigrate(f *cmdutil.Factory, runF func(*MigrateOptions) error) *cobra.Command {
+	opts := &MigrateOptions{Printer: f.Printer, VaultOps: f.VaultOps}
+	cmd := &cobra.Command{
+		Use:   "migrate --to postgres://…|sqlite:PATH",
+		Short: "Copy the vault into another, empty store",
+		Long: `Copy the vault's store (the embedded SQLite database, or the --store in use) into
+the empty store --to names: a PostgreSQL database (postgres://… or
+postgresql://…) or a SQLite file (sqlite:PATH). Every record is copied as it is,
+from one snapshot, in one transaction: ARNs, versions, sealed keys, serials,
+objects, events and the audit log are unchanged, so list, describe --versions,
+events and audit list print the same in both. A target that holds anything is
+refused (exit 5).
+
+The vault directory and its master key serve both stores; use the new one with
+--store URL (or certctl config set store URL). The migration is recorded
+(MigrateVault) in the source's audit log before the copy, so the copy carries
+the record too; recording needs the master key (the vault passphrase for a
+wrapped key). A password in the URL is never printed or recorded.` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
+		Example: `  certctl vault migrate --to 'postgres://certctl@db.internal/certctl?sslmode=verify-full'
+  certctl --store postgres://certctl@db.internal/certctl vault migrate --to sqlite:/srv/certctl/vault.db`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.To == "" {
+				return errs.UsageErrorf("--to is required (postgres://… or sqlite:PATH)")
+			}
+			if err := vaultops.CheckStoreURL(opts.To); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runMigrate(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.To, "to", "", "target store `URL`: postgres://…, postgresql://… or sqlite:PATH")
+	return cmd
+}
+
+func runMigrate(ctx context.Context, o *MigrateOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.VaultOps(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := svc.Migrate(ctx, o.To)
+	if err != nil {
+		return err
+	}
+	return p.Print(res, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			rows := [][]string{{"From", res.From}, {"To", res.To}}
+			t := &output.Table{Rows: append(rows, countRows(res.Counts)...)}
+			t.Footer = "use it with: --store " + shellQuote(res.To)
+			return t
+		},
+		Records: func() [][]string {
+			return [][]string{{res.To, strconv.FormatInt(res.Certificates, 10)}}
+		},
+	})
+}
+
+func shellQuote(s string) string {
+	if strings.ContainsAny(s, " '\"&?;$`\\*") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}

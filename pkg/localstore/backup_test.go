@@ -1,0 +1,195 @@
+package localstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// rows reads every table of s (as a copy does).
+func rows(t *testing.T, s localstore.Store) map[string][][]any {
+	t.Helper()
+	out := map[string][][]any{}
+	err := s.View(context.Background(), func(tx localstore.Tx) error {
+		b, err := localstore.AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		for _, table := range localstore.Tables() {
+			if err := b.ScanTable(table, 100, func(r [][]any) error {
+				out[table] = append(out[table], r...)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// withoutMeta drops the meta keys a PostgreSQL store adds for its master
+// key (they are not data).
+func withoutKeyMeta(in map[string][][]any) map[string][][]any {
+	out := map[string][][]any{}
+	for k, v := range in {
+		out[k] = v
+	}
+	var meta [][]any
+	for _, r := range in["meta"] {
+		switch r[0] {
+		case localstore.MetaMasterKeyCheck, localstore.MetaMasterKeyWrapped:
+		default:
+			meta = append(meta, r)
+		}
+	}
+	out["meta"] = meta
+	return out
+}
+
+func fill(t *testing.T, v *localstore.Vault) {
+	t.Helper()
+	sealKey(t, v, "certificate/a/v1/key", ecKey(t))
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		now := time.Unix(1700000000, 123456000).UTC()
+		if err := tx.PutCertificate(&localstore.Certificate{ID: "a", DomainName: "a.example", Status: "ISSUED",
+			Type: "PRIVATE", KeyPairOrigin: "VAULT", KeyAlgorithm: "EC_prime256v1", CreatedAt: now, NotAfter: now.Add(time.Hour)}); err != nil {
+			return err
+		}
+		if err := tx.PutVersion("a", &localstore.CertificateVersion{Number: 1, KeyRef: "certificate/a/v1/key"}); err != nil {
+			return err
+		}
+		if err := tx.ReserveSerial("ca", "01", "a", now); err != nil {
+			return err
+		}
+		if err := tx.PutObject(&localstore.Object{Kind: "ca", ID: "ca", Data: []byte("{}")}); err != nil {
+			return err
+		}
+		for i := range 3 {
+			if _, err := tx.AppendEvent(now, []byte("{}")); err != nil {
+				return err
+			}
+			if err := tx.AppendAudit(localstore.AuditRow{Seq: int64(i + 1), Time: now, Data: []byte("{}"), MAC: []byte{1}}); err != nil {
+				return err
+			}
+		}
+		return tx.PutMeta("x", []byte{0, 1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testBackupRoundTrip(t *testing.T, source localstore.Options, target string) {
+	ctx := context.Background()
+	src := openVault(t, filepath.Join(t.TempDir(), "src"), source)
+	fill(t, src)
+	out := filepath.Join(t.TempDir(), "backup.db")
+	info, err := src.WriteBackup(ctx, out, time.Now())
+	if err != nil {
+		t.Fatalf("WriteBackup: %v", err)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %v, want 0600", fi.Mode().Perm())
+	}
+	if m, _ := filepath.Glob(out + "*"); len(m) != 1 {
+		t.Errorf("files beside the backup: %v", m)
+	}
+	wantForm := localstore.KeyPlain
+	if source.Passphrase != nil {
+		wantForm = localstore.KeyWrapped
+	}
+	if info.Key.Form != wantForm || info.Counts["certificates"] != 1 || info.Counts["audit"] != 3 {
+		t.Errorf("backup info %+v", info)
+	}
+
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dstDir := filepath.Join(t.TempDir(), "dst")
+	if err := os.MkdirAll(dstDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b, err := localstore.OpenBackup(ctx, f, dstDir)
+	if err != nil {
+		t.Fatalf("OpenBackup: %v", err)
+	}
+	defer b.Close()
+	if b.Info.Key.Form != wantForm || !bytes.Equal(b.Info.Key.Data, info.Key.Data) || b.Info.Source != src.StoreKind() {
+		t.Errorf("read back info %+v", b.Info)
+	}
+	dstOpts := source
+	dstOpts.StoreURL = target
+	dst := openVault(t, dstDir, dstOpts)
+	if err := dst.InstallKeyMaterial(b.Info.Key); err != nil {
+		t.Fatalf("InstallKeyMaterial: %v", err)
+	}
+	err = dst.Store.Update(ctx, func(tx localstore.Tx) error { return localstore.CopyAll(ctx, b.Store, tx.(localstore.BulkTx)) })
+	if err != nil {
+		t.Fatalf("CopyAll: %v", err)
+	}
+	if got, want := withoutKeyMeta(rows(t, dst.Store)), withoutKeyMeta(rows(t, src.Store)); !reflect.DeepEqual(got, want) {
+		t.Errorf("restored rows differ:\n got %v\nwant %v", got, want)
+	}
+	if _, err := openKey(dst, "certificate/a/v1/key"); err != nil {
+		t.Errorf("the restored key does not open: %v", err)
+	}
+}
+
+func TestBackupSQLite(t *testing.T) {
+	t.Parallel()
+	t.Run("plain", func(t *testing.T) { testBackupRoundTrip(t, localstore.Options{}, "") })
+	t.Run("wrapped", func(t *testing.T) {
+		testBackupRoundTrip(t, localstore.Options{Passphrase: []byte("p"), Scrypt: cheapScrypt}, "")
+	})
+}
+
+func TestBackupPostgres(t *testing.T) {
+	postgresURL(t)
+	t.Parallel()
+	t.Run("to sqlite", func(t *testing.T) {
+		testBackupRoundTrip(t, localstore.Options{StoreURL: freshSchema(t), Passphrase: []byte("p"), Scrypt: cheapScrypt}, "")
+	})
+	t.Run("to postgres", func(t *testing.T) {
+		testBackupRoundTrip(t, localstore.Options{}, freshSchema(t))
+	})
+}
+
+func TestOpenBackupRefusesOtherFiles(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	vaultDB := filepath.Join(t.TempDir(), "vault")
+	v := openVault(t, vaultDB, localstore.Options{})
+	fill(t, v)
+	plainDB, _ := os.ReadFile(filepath.Join(vaultDB, localstore.DatabaseFile))
+	for name, content := range map[string][]byte{
+		"text":             []byte("hello"),
+		"empty":            nil,
+		"a vault database": plainDB,
+	} {
+		_, err := localstore.OpenBackup(ctx, bytes.NewReader(content), dir)
+		if !errors.Is(err, localstore.ErrInvalidBackup) {
+			t.Errorf("%s: %v, want ErrInvalidBackup", name, err)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) != 0 {
+		t.Errorf("working copies left: %v", m)
+	}
+}

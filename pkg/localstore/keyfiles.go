@@ -1,0 +1,288 @@
+package localstore
+
+// The master key as files and records: re-wrapping it under a new
+// passphrase, the key material a backup carries and a restore installs, and
+// the checks vault verify makes of the key's records.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/certctl/certctl/pkg/fsutil"
+)
+
+// Rewrap is the vault's master key wrapped by a new passphrase, ready to
+// install (vault change-passphrase). Wrapping runs the slow KDF, so it is
+// made before the transaction that installs it.
+type Rewrap struct {
+	content []byte
+	// wasInClear: the key was in clear (master.key); removePlain: a
+	// master.key holding this very key is to be removed once the wrapped
+	// one is in place.
+	wasInClear, removePlain bool
+}
+
+// WasInClear reports whether the key was in clear before (so the change
+// turns a key file in clear into a wrapped one).
+func (r *Rewrap) WasInClear() bool { return r.wasInClear }
+
+// NewRewrap wraps the vault's master key (loaded with the current
+// passphrase, if any) by passphrase.
+func (v *Vault) NewRewrap(passphrase []byte) (*Rewrap, error) {
+	if len(passphrase) == 0 {
+		return nil, errors.New("the new passphrase is empty")
+	}
+	s, err := v.Sealer()
+	if err != nil {
+		return nil, err
+	}
+	wrapped, err := v.currentForm()
+	if err != nil {
+		return nil, err
+	}
+	content, err := wrapKey(s.key, passphrase, v.scrypt())
+	if err != nil {
+		return nil, err
+	}
+	r := &Rewrap{content: content, wasInClear: !wrapped}
+	// A key in clear goes once wrapped, also one left beside a wrapped key
+	// by an interrupted change — but only if it is this key.
+	if plain, err := os.ReadFile(keyPath(v.Dir, false)); err == nil && len(plain) == 32 {
+		id, _ := KeyID(plain)
+		r.removePlain = id == s.id
+	}
+	return r, nil
+}
+
+// InstallRewrap installs r in tx (the shared store's published copy) and
+// in the vault directory (atomically replacing master.key.enc). Call it
+// last in the transaction that records the change, then FinishRewrap after
+// the commit. The key itself does not change, so a crash between the two
+// writes leaves both copies opening the same key.
+func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
+	if _, shared := v.Store.(*Postgres); shared {
+		if err := tx.PutMeta(MetaMasterKeyWrapped, r.content); err != nil {
+			return err
+		}
+	}
+	return fsutil.WriteFileAtomic(keyPath(v.Dir, true), r.content, 0o600)
+}
+
+// FinishRewrap removes the key file in clear that a wrapped key replaced.
+func (v *Vault) FinishRewrap(r *Rewrap) error {
+	if !r.removePlain {
+		return nil
+	}
+	if err := os.Remove(keyPath(v.Dir, false)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return syncDir(v.Dir)
+}
+
+// KeyMaterial is the master key as the vault directory keeps it: Form is
+// "plain" (the 32 bytes) or "wrapped" (the JSON of master.key.enc, which
+// only the passphrase opens), or "" for a vault without a key yet.
+type KeyMaterial struct {
+	Form string
+	Data []byte
+}
+
+// Key material forms.
+const (
+	KeyPlain   = "plain"
+	KeyWrapped = "wrapped"
+)
+
+// KeyMaterialFor returns the key file content of the key whose ID is id
+// (what a store snapshot records in MetaMasterKeyID; "" for a store never
+// re-keyed, whose key is the directory's key file). It needs no passphrase.
+func (v *Vault) KeyMaterialFor(id string) (KeyMaterial, error) {
+	if id != "" {
+		for _, wrapped := range []bool{true, false} {
+			data, err := os.ReadFile(pendingPath(v.Dir, wrapped, id))
+			if err == nil {
+				return material(wrapped, data), nil
+			}
+			if !errors.Is(err, os.ErrNotExist) {
+				return KeyMaterial{}, err
+			}
+		}
+	}
+	for _, wrapped := range []bool{true, false} {
+		data, err := os.ReadFile(keyPath(v.Dir, wrapped))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return KeyMaterial{}, err
+		}
+		if id != "" {
+			have := ""
+			if wrapped {
+				var w wrappedKey
+				if json.Unmarshal(data, &w) == nil {
+					have = w.ID
+				}
+			} else if len(data) == 32 {
+				have, _ = KeyID(data)
+			}
+			if have != id {
+				return KeyMaterial{}, fmt.Errorf("%w: the master key in %s is not the key the store is sealed under (key %s)", ErrCorrupt, v.Dir, id)
+			}
+		}
+		return material(wrapped, data), nil
+	}
+	if id != "" {
+		return KeyMaterial{}, fmt.Errorf("%w: the vault's master key is missing from %s", ErrCorrupt, v.Dir)
+	}
+	return KeyMaterial{}, nil
+}
+
+func material(wrapped bool, data []byte) KeyMaterial {
+	if wrapped {
+		return KeyMaterial{Form: KeyWrapped, Data: data}
+	}
+	return KeyMaterial{Form: KeyPlain, Data: data}
+}
+
+// CheckKeyMaterial opens m with the vault's passphrase (a wrapped key) and
+// returns its KeyID.
+func (v *Vault) CheckKeyMaterial(m KeyMaterial) (string, error) {
+	var key []byte
+	var err error
+	switch m.Form {
+	case KeyPlain:
+		key, err = decodeKeyFile(m.Data, false, nil)
+	case KeyWrapped:
+		key, err = decodeKeyFile(m.Data, true, v.opts.Passphrase)
+	default:
+		return "", fmt.Errorf("%w: unknown master key form %q", ErrCorrupt, m.Form)
+	}
+	if err != nil {
+		return "", err
+	}
+	defer clear(key)
+	return KeyID(key)
+}
+
+// InstallKeyMaterial makes m the vault directory's master key (a restore
+// into an empty vault): a key file already there with other content is
+// replaced, as are pending files, since an empty store seals nothing under
+// them. The caller checks that the store is empty.
+func (v *Vault) InstallKeyMaterial(m KeyMaterial) error {
+	if m.Form == "" {
+		return nil
+	}
+	if _, err := v.CheckKeyMaterial(m); err != nil {
+		return err
+	}
+	wrapped := m.Form == KeyWrapped
+	if err := fsutil.WriteFileAtomic(keyPath(v.Dir, wrapped), m.Data, 0o600); err != nil {
+		return err
+	}
+	if err := os.Remove(keyPath(v.Dir, !wrapped)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	entries, err := os.ReadDir(v.Dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), pendingSuffix) && strings.HasPrefix(e.Name(), MasterKeyFile) {
+			if err := os.Remove(filepath.Join(v.Dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	if err := syncDir(v.Dir); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.current.Store(nil)
+	v.keyErr = nil
+	v.mu.Unlock()
+	return nil
+}
+
+// SameVault opens another vault over the same directory and options with
+// the store at storeURL (a migration's target).
+func (v *Vault) SameVault(ctx context.Context, storeURL string) (*Vault, error) {
+	opts := v.opts
+	opts.StoreURL = storeURL
+	return Open(ctx, v.Dir, opts)
+}
+
+// StoreKind names the backend of the vault's store: "sqlite" or
+// "postgres".
+func (v *Vault) StoreKind() string {
+	if _, ok := v.Store.(*Postgres); ok {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// CheckKeyRecords returns what is wrong with the store's records of its
+// master key, judged with s (the key the vault opened): the key ID the
+// store names, the shared store's check value and its published wrapped
+// key. Nothing wrong gives nil.
+func CheckKeyRecords(tx Tx, s *Sealer) ([]string, error) {
+	var problems []string
+	id, err := storeKeyID(tx)
+	if err != nil {
+		return nil, err
+	}
+	if id != "" && id != s.id {
+		problems = append(problems, fmt.Sprintf("the store is sealed under master key %s, not the vault directory's key %s", id, s.id))
+	}
+	check, err := getMetaOpt(tx, MetaMasterKeyCheck)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if pt, err := s.Open(keyCheckRef, check); err != nil {
+			problems = append(problems, "the shared store's master key check value does not open under the vault's key")
+		} else {
+			clear(pt)
+		}
+	}
+	published, err := getMetaOpt(tx, MetaMasterKeyWrapped)
+	if err != nil {
+		return nil, err
+	}
+	if published != nil {
+		var w wrappedKey
+		switch {
+		case json.Unmarshal(published, &w) != nil || w.KDF != "scrypt":
+			problems = append(problems, "the shared store's published wrapped master key is unreadable")
+		case w.ID != "" && w.ID != s.id:
+			problems = append(problems, fmt.Sprintf("the shared store publishes master key %s, not the vault's key %s", w.ID, s.id))
+		}
+	}
+	return problems, nil
+}
+
+// KeyFileProblems returns what is wrong with the vault directory's key
+// files: a key in clear left beside a wrapped one (an interrupted
+// change-passphrase; the wrapped key is the one used).
+func (v *Vault) KeyFileProblems() []string {
+	var problems []string
+	_, errPlain := os.Stat(keyPath(v.Dir, false))
+	_, errWrapped := os.Stat(keyPath(v.Dir, true))
+	if errPlain == nil && errWrapped == nil {
+		problems = append(problems, fmt.Sprintf("%s (the master key in clear) is left beside %s: run certctl vault change-passphrase to finish wrapping it, or remove it",
+			MasterKeyFile, WrappedMasterFile))
+	}
+	return problems
+}
+
+// KeyIsWrapped reports whether the vault directory's master key is wrapped
+// by a passphrase.
+func (v *Vault) KeyIsWrapped() bool {
+	w, err := v.currentForm()
+	return err == nil && w
+}

@@ -1,0 +1,502 @@
+package localstore
+
+// Key generations: rotating the master key without ever losing it.
+//
+// `certctl vault rotate-key` replaces the master key K0 by a new key K1:
+// every sealed secret is opened under K0 and sealed again under K1, and the
+// audit chain (whose HMAC key derives from the master key) is re-MACed, in
+// one transaction. The store also records which key it is sealed under: the
+// meta value MetaMasterKeyID holds KeyID(K1) from that transaction on. The
+// key file is switched around the transaction so that a process killed at
+// any instant (kill -9, power loss) leaves a vault in which every secret
+// opens under a key that the vault directory holds and that a loader picks:
+//
+//  1. K1 is written, fsynced, to a file of its own beside the key file,
+//     named after its identifier (master.key.pending-<id>, or
+//     master.key.enc.pending-<id> when a passphrase wraps the key), and the
+//     directory is fsynced. This happens inside the rotation's transaction,
+//     which runs alone (ExclusiveStore): no other rotation can run or
+//     commit meanwhile.
+//  2. The transaction re-seals everything under K1, records KeyID(K1) and
+//     commits. Until its commit is durable the store is sealed under K0 and
+//     the key file holds K0: the pending file seals nothing and is ignored.
+//  3. The pending file is renamed over the key file (atomic) and the
+//     directory fsynced. Between 2 and 3 the store names K1 and the pending
+//     file holds it: a loader (loadMasterKey) reads the store's key ID
+//     first, takes the pending file of that ID when there is one, and
+//     finishes the rename itself.
+//
+// So at every instant either the store is sealed under K0 and the key file
+// holds K0, or it is sealed under K1 and K1 is in the pending file or the
+// key file; `vault verify` checks that every secret opens. A pending file
+// whose ID the store does not name is left by a rotation that did not
+// commit; the next rotation removes it (under its exclusive transaction, so
+// never the file of a rotation under way). Nothing but a rotation removes a
+// key file.
+//
+// Processes that loaded K0 before the rotation must not seal anything under
+// it afterwards: every write transaction first compares the store's key ID
+// with its sealer's (writeGuard) and fails with ErrKeyRotated, dropping the
+// stale key, so that the next attempt loads K1. A rotation takes the
+// PostgreSQL write lock in EXCLUSIVE mode, so a writer's snapshot is taken
+// either before the rotation began (and the rotation waits for it) or after
+// it committed (and the writer sees the new ID).
+//
+// On a shared PostgreSQL store, the store also publishes the wrapped key
+// (MetaMasterKeyWrapped) and a value sealed under it (MetaMasterKeyCheck);
+// both are replaced in the rotation's transaction. Another machine whose
+// wrapped key no longer opens the check value fetches the new one from the
+// store with its passphrase (refreshSharedKey); a machine with the key in
+// clear needs the new master.key copied to it.
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// MetaMasterKeyID is the meta key of the identifier (KeyID) of the master
+// key the store is sealed under. It is absent from a store whose key was
+// never rotated.
+const MetaMasterKeyID = "master-key-id"
+
+// ErrKeyRotated is returned by a write transaction of a process whose master
+// key is no longer the store's (another process rotated it meanwhile). The
+// process loads the new key on its next attempt.
+var ErrKeyRotated = errors.New("the vault's master key was rotated by another process while this one ran; run the command again")
+
+// pendingSuffix separates a key file's name from the ID of the key a
+// rotation is installing.
+const pendingSuffix = ".pending-"
+
+func keyPath(dir string, wrapped bool) string {
+	if wrapped {
+		return filepath.Join(dir, WrappedMasterFile)
+	}
+	return filepath.Join(dir, MasterKeyFile)
+}
+
+func pendingPath(dir string, wrapped bool, id string) string {
+	return keyPath(dir, wrapped) + pendingSuffix + id
+}
+
+// writeGuarded is implemented by the backends: guard runs first in every
+// write transaction they run.
+type writeGuarded interface {
+	setWriteGuard(guard func(Tx) error)
+}
+
+// guarded returns fn preceded by guard (when there is one).
+func guarded(guard func(Tx) error, fn func(Tx) error) func(Tx) error {
+	if guard == nil {
+		return fn
+	}
+	return func(tx Tx) error {
+		if err := guard(tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	}
+}
+
+// storeKeyID reads the key ID the store records ("" when none).
+func storeKeyID(tx Tx) (string, error) {
+	b, err := getMetaOpt(tx, MetaMasterKeyID)
+	return string(b), err
+}
+
+// writeGuard refuses a write transaction of a process whose loaded master
+// key is not the one the store is sealed under, and drops that key.
+func (v *Vault) writeGuard(tx Tx) error {
+	s := v.current.Load()
+	if s == nil {
+		return nil
+	}
+	id, err := storeKeyID(tx)
+	if err != nil || id == "" || id == s.id {
+		return err
+	}
+	v.drop(s)
+	return ErrKeyRotated
+}
+
+// drop forgets s as the vault's sealer (the next Sealer call loads the
+// key again).
+func (v *Vault) drop(s *Sealer) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.current.CompareAndSwap(s, nil)
+}
+
+// staleAfter is how long a loaded key is trusted before Sealer compares it
+// with the store's key generation again.
+const staleAfter = time.Second
+
+// stale reports whether s is no longer the store's key, looking at most
+// once per staleAfter; a stale key is dropped.
+func (v *Vault) stale(s *Sealer) bool {
+	last := v.checked.Load()
+	now := time.Now().UnixNano()
+	if now-last < int64(staleAfter) || !v.checked.CompareAndSwap(last, now) {
+		return false
+	}
+	id, err := v.readStoreKeyID()
+	if err != nil || id == "" || id == s.id {
+		return false
+	}
+	v.drop(s)
+	return true
+}
+
+func (v *Vault) readStoreKeyID() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var id string
+	err := v.Store.View(ctx, func(tx Tx) (err error) {
+		id, err = storeKeyID(tx)
+		return err
+	})
+	return id, err
+}
+
+// loadMasterKey returns the master key the store is sealed under: from the
+// pending file of an unfinished rotation when the store names it, else from
+// (or, on first use, into) the vault directory, and for a shared store also
+// from the store.
+func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		id, err := v.readStoreKeyID()
+		if err != nil {
+			return nil, err
+		}
+		key, err := v.loadMasterKeyFor(id, params)
+		if err == nil || !errors.Is(err, errNotStoreKey) || attempt == 2 {
+			return key, err
+		}
+		// Another rotation may have committed (and renamed its key
+		// file) between reading the store's key ID and the key files:
+		// read both again.
+		if again, rerr := v.readStoreKeyID(); rerr != nil || again == id {
+			return nil, err
+		}
+	}
+}
+
+// errNotStoreKey is the error of a key file that does not hold the key the
+// store names.
+var errNotStoreKey = fmt.Errorf("%w: the master key is not the key the vault's store is sealed under", ErrCorrupt)
+
+// loadMasterKeyFor loads the key the store names id ("": a store never
+// re-keyed).
+func (v *Vault) loadMasterKeyFor(id string, params ScryptParams) ([]byte, error) {
+	var err error
+	if id != "" {
+		key, found, err := v.pendingKey(id)
+		if err != nil || found {
+			return key, err
+		}
+	}
+	var key []byte
+	if _, shared := v.Store.(*Postgres); shared {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		key, err = sharedMasterKey(ctx, v.Dir, v.Store, v.opts.Passphrase, params)
+	} else {
+		// Once a store records its key, a missing key file is an error,
+		// not a first use.
+		key, err = loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params, id == "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if id != "" {
+		have, err := KeyID(key)
+		if err != nil {
+			return nil, err
+		}
+		if have != id {
+			clear(key)
+			return nil, fmt.Errorf("%w (key %s; the key in %s is %s): restore that key from a backup, or copy it from a machine that uses the store",
+				errNotStoreKey, id, v.Dir, have)
+		}
+	}
+	return key, nil
+}
+
+// pendingKey reads the key of a rotation that committed (the store names
+// id) but did not rename its key file yet, and finishes the rename when the
+// directory allows it.
+func (v *Vault) pendingKey(id string) ([]byte, bool, error) {
+	for _, wrapped := range []bool{true, false} {
+		path := pendingPath(v.Dir, wrapped, id)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		key, err := decodeKeyFile(data, wrapped, v.opts.Passphrase)
+		if err != nil {
+			return nil, false, err
+		}
+		if have, err := KeyID(key); err != nil || have != id {
+			clear(key)
+			return nil, false, fmt.Errorf("%w: %s does not hold the key its name says", ErrCorrupt, filepath.Base(path))
+		}
+		// Best effort: a read-only vault directory keeps working from
+		// the pending file.
+		if os.Rename(path, keyPath(v.Dir, wrapped)) == nil {
+			_ = syncDir(v.Dir)
+		}
+		return key, true, nil
+	}
+	return nil, false, nil
+}
+
+// decodeKeyFile returns the key a key file holds.
+func decodeKeyFile(data []byte, wrapped bool, passphrase []byte) ([]byte, error) {
+	if !wrapped {
+		if len(data) != 32 {
+			return nil, fmt.Errorf("%w: a master key file has %d bytes, want 32", ErrCorrupt, len(data))
+		}
+		return append([]byte(nil), data...), nil
+	}
+	if passphrase == nil {
+		return nil, ErrLocked
+	}
+	return unwrapKey(data, passphrase)
+}
+
+// writeKeyFile writes a new key file that must not exist yet, or exist
+// with this very content (a transaction run again).
+func writeKeyFile(path string, content []byte) error {
+	created, err := createExclusive(path, content)
+	if err != nil || created {
+		return err
+	}
+	have, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if string(have) != string(content) {
+		return fmt.Errorf("%s exists with other content", filepath.Base(path))
+	}
+	return nil
+}
+
+// currentForm reports whether the vault directory's key is wrapped by a
+// passphrase (master.key.enc, which loaders prefer) or in clear.
+func (v *Vault) currentForm() (wrapped bool, err error) {
+	for _, w := range []bool{true, false} {
+		_, err := os.Stat(keyPath(v.Dir, w))
+		if err == nil {
+			return w, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return false, err
+		}
+	}
+	return false, fmt.Errorf("%w: no master key in %s", ErrCorrupt, v.Dir)
+}
+
+// RotateHooks are what a rotation's caller adds to its transaction.
+type RotateHooks struct {
+	// Reseal runs in the rotation's transaction after the vault's own
+	// secrets (the secrets table and the shared store's key records) are
+	// sealed under the new key: it re-seals what other packages keep
+	// sealed in their records, and re-MACs the audit chain.
+	Reseal func(tx BulkTx, old, new *Sealer) error
+	// Progress, when set, is called after each batch of re-sealed
+	// secrets with how many were done (tests inject failures here).
+	Progress func(done int) error
+}
+
+// rotateBatch is how many secrets a rotation re-seals at a time.
+const rotateBatch = 500
+
+// RotateKey replaces the vault's master key by a new one, re-sealing every
+// secret in one exclusive transaction (see the top of this file for why a
+// crash at any instant loses nothing). It returns the new sealer, which the
+// vault uses from then on.
+func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, error) {
+	old, err := v.Sealer()
+	if err != nil {
+		return nil, err
+	}
+	wrapped, err := v.currentForm()
+	if err != nil {
+		return nil, err
+	}
+	newKey := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, newKey); err != nil {
+		return nil, err
+	}
+	defer clear(newKey)
+	next, err := newSealer(newKey)
+	if err != nil {
+		return nil, err
+	}
+	content := newKey
+	if wrapped {
+		if v.opts.Passphrase == nil {
+			return nil, ErrLocked
+		}
+		if content, err = wrapKey(newKey, v.opts.Passphrase, v.scrypt()); err != nil {
+			return nil, err
+		}
+	}
+	pending := pendingPath(v.Dir, wrapped, next.id)
+	err = UpdateExclusive(ctx, v.Store, func(tx Tx) error {
+		b, err := AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		id, err := storeKeyID(tx)
+		if err != nil {
+			return err
+		}
+		if id != "" && id != old.id {
+			v.drop(old)
+			return ErrKeyRotated
+		}
+		if err := v.removeStalePending(next.id); err != nil {
+			return err
+		}
+		if err := writeKeyFile(pending, content); err != nil {
+			return err
+		}
+		if err := resealSecrets(b, old, next, hooks.Progress); err != nil {
+			return err
+		}
+		if err := resealKeyRecords(b, old, next, wrapped, content); err != nil {
+			return err
+		}
+		if err := tx.PutMeta(MetaMasterKeyID, []byte(next.id)); err != nil {
+			return err
+		}
+		if hooks.Reseal != nil {
+			return hooks.Reseal(b, old, next)
+		}
+		return nil
+	})
+	if err != nil {
+		// The pending file stays: were the commit to have succeeded
+		// unseen (a lost PostgreSQL acknowledgement), it would be the
+		// only copy of the key. The next rotation removes it if unused.
+		return nil, err
+	}
+	v.mu.Lock()
+	v.current.Store(next)
+	v.keyErr = nil
+	v.checked.Store(time.Now().UnixNano())
+	v.mu.Unlock()
+	if err := os.Rename(pending, keyPath(v.Dir, wrapped)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Committed: loaders take the pending file until a rename works.
+		return next, nil
+	}
+	_ = syncDir(v.Dir)
+	return next, nil
+}
+
+// removeStalePending removes the pending key files of rotations that never
+// committed (their ID is not the store's, which the caller checked is the
+// current key's, and not keep). It runs inside the exclusive transaction
+// of a rotation, so no other rotation is under way.
+func (v *Vault) removeStalePending(keep string) error {
+	entries, err := os.ReadDir(v.Dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		i := strings.Index(name, pendingSuffix)
+		if i < 0 || (name[:i] != MasterKeyFile && name[:i] != WrappedMasterFile) {
+			continue
+		}
+		if name[i+len(pendingSuffix):] == keep {
+			continue
+		}
+		// The current key's own pending file was renamed when it was
+		// loaded; one still here could not be, and must not go.
+		if cur := v.current.Load(); cur != nil && name[i+len(pendingSuffix):] == cur.id {
+			return fmt.Errorf("%s holds the current master key and could not be renamed to its place; check the vault directory's permissions", name)
+		}
+		if err := os.Remove(filepath.Join(v.Dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// resealSecrets seals every secret of the secrets table under next.
+func resealSecrets(b BulkTx, old, next *Sealer, progress func(int) error) error {
+	after, done := "", 0
+	for {
+		page, err := b.ScanSecrets(after, rotateBatch)
+		if err != nil {
+			return err
+		}
+		for i, s := range page {
+			pt, err := old.Open(s.Ref, s.Sealed)
+			if err != nil {
+				return err
+			}
+			page[i].Sealed, err = next.Seal(s.Ref, pt)
+			clear(pt)
+			if err != nil {
+				return err
+			}
+		}
+		if err := b.PutSecrets(page); err != nil {
+			return err
+		}
+		done += len(page)
+		if progress != nil {
+			if err := progress(done); err != nil {
+				return err
+			}
+		}
+		if len(page) < rotateBatch {
+			return nil
+		}
+		after = page[len(page)-1].Ref
+	}
+}
+
+// resealKeyRecords replaces the shared store's records of the master key:
+// its check value, sealed again, and its published wrapped copy (dropped
+// when this vault's key is in clear, which no other machine can fetch).
+func resealKeyRecords(b BulkTx, old, next *Sealer, wrapped bool, content []byte) error {
+	check, err := getMetaOpt(b, MetaMasterKeyCheck)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		pt, err := old.Open(keyCheckRef, check)
+		if err != nil {
+			return err
+		}
+		sealed, err := next.Seal(keyCheckRef, pt)
+		if err != nil {
+			return err
+		}
+		if err := b.PutMeta(MetaMasterKeyCheck, sealed); err != nil {
+			return err
+		}
+	}
+	published, err := getMetaOpt(b, MetaMasterKeyWrapped)
+	if err != nil || published == nil {
+		return err
+	}
+	if wrapped {
+		return b.PutMeta(MetaMasterKeyWrapped, content)
+	}
+	return b.DeleteMeta(MetaMasterKeyWrapped)
+}

@@ -1,0 +1,374 @@
+package localstore_test
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// keyedVault is a vault with n sealed keys, and the keys.
+func keyedVault(t *testing.T, dir string, opts localstore.Options, n int) (*localstore.Vault, map[string]crypto.Signer) {
+	t.Helper()
+	v := openVault(t, dir, opts)
+	keys := map[string]crypto.Signer{}
+	k := ecKey(t)
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		for i := range n {
+			ref := fmt.Sprintf("certificate/c%04d/v1/key", i)
+			keys[ref] = k
+			if err := v.SealKey(tx, ref, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, keys
+}
+
+// checkKeys opens every key through a new Vault value (a new process) and
+// returns the first failure.
+func checkKeys(t *testing.T, dir string, opts localstore.Options, keys map[string]crypto.Signer) error {
+	t.Helper()
+	v, err := localstore.Open(context.Background(), dir, opts)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	for ref, want := range keys {
+		got, err := openKey(v, ref)
+		if err != nil {
+			return fmt.Errorf("OpenKey(%s): %w", ref, err)
+		}
+		if !want.(equaler).Equal(got) {
+			return fmt.Errorf("OpenKey(%s) returned another key", ref)
+		}
+	}
+	return nil
+}
+
+func pendingFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "master.key*.pending-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func storeID(t *testing.T, v *localstore.Vault) string {
+	t.Helper()
+	var id []byte
+	err := v.Store.View(context.Background(), func(tx localstore.Tx) (err error) {
+		id, err = tx.GetMeta(localstore.MetaMasterKeyID)
+		if errors.Is(err, localstore.ErrNotFound) {
+			err = nil
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(id)
+}
+
+func TestRotateKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts localstore.Options
+		file string
+	}{
+		{"plain", localstore.Options{}, localstore.MasterKeyFile},
+		{"wrapped", localstore.Options{Passphrase: []byte("pass"), Scrypt: cheapScrypt}, localstore.WrappedMasterFile},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "vault")
+			v, keys := keyedVault(t, dir, tc.opts, 1200)
+			old, _ := v.Sealer()
+			before, err := os.ReadFile(filepath.Join(dir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			next, err := v.RotateKey(context.Background(), localstore.RotateHooks{})
+			if err != nil {
+				t.Fatalf("RotateKey: %v", err)
+			}
+			if next.ID() == old.ID() {
+				t.Fatal("the new key has the old key's ID")
+			}
+			after, _ := os.ReadFile(filepath.Join(dir, tc.file))
+			if string(after) == string(before) {
+				t.Errorf("%s did not change", tc.file)
+			}
+			if p := pendingFiles(t, dir); len(p) != 0 {
+				t.Errorf("pending key files left: %v", p)
+			}
+			if id := storeID(t, v); id != next.ID() {
+				t.Errorf("store key ID %q, want %q", id, next.ID())
+			}
+			if err := checkKeys(t, dir, tc.opts, keys); err != nil {
+				t.Fatal(err)
+			}
+			// The rotating process goes on with the new key.
+			if s, _ := v.Sealer(); s != next {
+				t.Error("the vault still uses the old sealer")
+			}
+			sealKey(t, v, "after", ecKey(t))
+			// The old key opens nothing any more.
+			err = v.Store.View(context.Background(), func(tx localstore.Tx) error {
+				sealed, err := tx.GetSecret("certificate/c0000/v1/key")
+				if err != nil {
+					return err
+				}
+				_, err = old.Open("certificate/c0000/v1/key", sealed)
+				return err
+			})
+			if !errors.Is(err, localstore.ErrCorrupt) {
+				t.Errorf("the old key opens a re-sealed secret: %v", err)
+			}
+		})
+	}
+}
+
+// TestRotateKeyAllOrNothing fails a rotation after some secrets were
+// re-sealed: the transaction rolls back, and the old key (still the key
+// file's) opens every secret, in this process and in a new one. The unused
+// pending file is ignored, then removed by the next rotation, which works.
+func TestRotateKeyAllOrNothing(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "vault")
+	v, keys := keyedVault(t, dir, localstore.Options{}, 1200)
+	old, _ := v.Sealer()
+	boom := errors.New("injected failure")
+	_, err := v.RotateKey(context.Background(), localstore.RotateHooks{Progress: func(done int) error {
+		if done >= 1000 {
+			return boom
+		}
+		return nil
+	}})
+	if !errors.Is(err, boom) {
+		t.Fatalf("RotateKey: %v, want the injected failure", err)
+	}
+	if id := storeID(t, v); id != "" {
+		t.Errorf("store key ID %q after a failed rotation", id)
+	}
+	if s, _ := v.Sealer(); s != old {
+		t.Error("the vault dropped its key after a failed rotation")
+	}
+	if err := checkKeys(t, dir, localstore.Options{}, keys); err != nil {
+		t.Fatalf("after a failed rotation: %v", err)
+	}
+	if p := pendingFiles(t, dir); len(p) != 1 {
+		t.Fatalf("pending files %v, want the failed rotation's", p)
+	}
+	stale := pendingFiles(t, dir)[0]
+	if _, err := v.RotateKey(context.Background(), localstore.RotateHooks{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed rotation's pending file is still there: %v", err)
+	}
+	if err := checkKeys(t, dir, localstore.Options{}, keys); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRotateKeyCrashBeforeRename rebuilds the state a kill between the
+// commit and the rename leaves (store sealed under the new key, which is
+// only in the pending file; the key file still holds the old key): a new
+// process opens every key with the pending file's key and finishes the
+// rename.
+func TestRotateKeyCrashBeforeRename(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts localstore.Options
+		file string
+	}{
+		{"plain", localstore.Options{}, localstore.MasterKeyFile},
+		{"wrapped", localstore.Options{Passphrase: []byte("pass"), Scrypt: cheapScrypt}, localstore.WrappedMasterFile},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "vault")
+			v, keys := keyedVault(t, dir, tc.opts, 10)
+			keyFile := filepath.Join(dir, tc.file)
+			oldContent, _ := os.ReadFile(keyFile)
+			next, err := v.RotateKey(context.Background(), localstore.RotateHooks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v.Close()
+			pending := keyFile + ".pending-" + next.ID()
+			if err := os.Rename(keyFile, pending); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(keyFile, oldContent, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := checkKeys(t, dir, tc.opts, keys); err != nil {
+				t.Fatalf("with the new key still pending: %v", err)
+			}
+			if _, err := os.Stat(pending); !errors.Is(err, os.ErrNotExist) {
+				t.Error("the loader did not finish the rename")
+			}
+			if err := checkKeys(t, dir, tc.opts, keys); err != nil {
+				t.Fatalf("after the loader's rename: %v", err)
+			}
+		})
+	}
+}
+
+// TestRotateKeyStaleProcess: a process that loaded the key before another
+// process rotated it must not write under the old key: its write
+// transaction fails with ErrKeyRotated, and its next one uses the new key.
+func TestRotateKeyStaleProcess(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "vault")
+	a, keys := keyedVault(t, dir, localstore.Options{}, 3)
+	if _, err := a.Sealer(); err != nil {
+		t.Fatal(err)
+	}
+	b := openVault(t, dir, localstore.Options{})
+	next, err := b.RotateKey(context.Background(), localstore.RotateHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := ecKey(t)
+	err = a.Store.Update(context.Background(), func(tx localstore.Tx) error { return a.SealKey(tx, "late", k) })
+	if !errors.Is(err, localstore.ErrKeyRotated) {
+		t.Fatalf("a write with the stale key: %v, want ErrKeyRotated", err)
+	}
+	sealKey(t, a, "late", k)
+	if s, _ := a.Sealer(); s.ID() != next.ID() {
+		t.Errorf("the stale process reloaded key %s, want %s", s.ID(), next.ID())
+	}
+	keys["late"] = k
+	if err := checkKeys(t, dir, localstore.Options{}, keys); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMissingKeyAfterRotation: once a store records its key, a vault
+// directory without it is an error, not a new vault with a new key.
+func TestMissingKeyAfterRotation(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "vault")
+	v, _ := keyedVault(t, dir, localstore.Options{}, 1)
+	if _, err := v.RotateKey(context.Background(), localstore.RotateHooks{}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := os.Rename(filepath.Join(dir, localstore.MasterKeyFile), filepath.Join(dir, "elsewhere")); err != nil {
+		t.Fatal(err)
+	}
+	w := openVault(t, dir, localstore.Options{})
+	if _, err := w.Sealer(); !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("Sealer without the key file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, localstore.MasterKeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a new master key was created")
+	}
+	// Another key is refused too.
+	if err := os.WriteFile(filepath.Join(dir, localstore.MasterKeyFile), make([]byte, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w = openVault(t, dir, localstore.Options{})
+	if _, err := w.Sealer(); !errors.Is(err, localstore.ErrCorrupt) {
+		t.Errorf("Sealer with another key: %v", err)
+	}
+}
+
+func TestChangePassphrase(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts localstore.Options
+	}{
+		{"wrapped", localstore.Options{Passphrase: []byte("old"), Scrypt: cheapScrypt}},
+		{"plain to wrapped", localstore.Options{Scrypt: cheapScrypt}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "vault")
+			v, keys := keyedVault(t, dir, tc.opts, 3)
+			r, err := v.NewRewrap([]byte("new"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.Store.Update(context.Background(), func(tx localstore.Tx) error { return v.InstallRewrap(tx, r) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := v.FinishRewrap(r); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, localstore.MasterKeyFile)); !errors.Is(err, os.ErrNotExist) {
+				t.Error("master.key in clear is still there")
+			}
+			newOpts := localstore.Options{Passphrase: []byte("new"), Scrypt: cheapScrypt}
+			if err := checkKeys(t, dir, newOpts, keys); err != nil {
+				t.Fatalf("new passphrase: %v", err)
+			}
+			err = checkKeys(t, dir, localstore.Options{Passphrase: []byte("old"), Scrypt: cheapScrypt}, keys)
+			if !errors.Is(err, localstore.ErrWrongPassphrase) {
+				t.Errorf("old passphrase: %v, want ErrWrongPassphrase", err)
+			}
+		})
+	}
+}
+
+// TestRotateKeyShared: on a shared PostgreSQL store with a wrapped key, a
+// second machine whose copy of the key is now stale fetches the new one
+// from the store with its passphrase; one with the old key in clear is
+// refused (its operator copies the new key).
+func TestRotateKeyShared(t *testing.T) {
+	u := freshSchema(t)
+	t.Parallel()
+	pass := []byte("correct horse")
+	aDir, bDir := t.TempDir(), t.TempDir()
+	a := openSharedVault(t, aDir, u, pass)
+	k := ecKey(t)
+	sealKey(t, a, "k", k)
+	b := openSharedVault(t, bDir, u, pass)
+	if _, err := openKey(b, "k"); err != nil {
+		t.Fatalf("second machine before the rotation: %v", err)
+	}
+	oldCopy, _ := os.ReadFile(filepath.Join(bDir, localstore.WrappedMasterFile))
+	next, err := a.RotateKey(pgCtx(t), localstore.RotateHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second machine's running process notices at its next write.
+	err = b.Store.Update(pgCtx(t), func(tx localstore.Tx) error { return b.SealKey(tx, "late", k) })
+	if !errors.Is(err, localstore.ErrKeyRotated) {
+		t.Fatalf("stale write on the second machine: %v, want ErrKeyRotated", err)
+	}
+	got, err := openKey(b, "k")
+	if err != nil || !k.(equaler).Equal(got) {
+		t.Fatalf("second machine after the rotation: %v", err)
+	}
+	if s, _ := b.Sealer(); s.ID() != next.ID() {
+		t.Errorf("second machine uses key %s, want %s", s.ID(), next.ID())
+	}
+	newCopy, _ := os.ReadFile(filepath.Join(bDir, localstore.WrappedMasterFile))
+	if string(newCopy) == string(oldCopy) {
+		t.Error("the second machine's key file was not refreshed")
+	}
+	// A machine with a key in clear that is not the store's is refused.
+	cDir := t.TempDir()
+	old := make([]byte, 32)
+	if err := os.WriteFile(filepath.Join(cDir, localstore.MasterKeyFile), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openSharedVault(t, cDir, u, nil).Sealer(); !errors.Is(err, localstore.ErrCorrupt) {
+		t.Errorf("machine with a stale key in clear: %v, want ErrCorrupt", err)
+	}
+}

@@ -1,0 +1,233 @@
+package vaultops
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// BackupResult describes a backup written or read.
+type BackupResult struct {
+	File      string `json:"File"`
+	CreatedAt string `json:"CreatedAt"`
+	Source    string `json:"Source"`
+	// MasterKey is how the master key travels in the backup: WRAPPED (by
+	// the vault's passphrase), PLAIN (in clear: protect the file as the
+	// vault directory) or NONE (the vault had no key yet).
+	MasterKey string `json:"MasterKey"`
+	Size      int64  `json:"Size"`
+	Counts
+}
+
+func backupResult(file string, info *localstore.BackupInfo) *BackupResult {
+	return &BackupResult{
+		File:      file,
+		CreatedAt: info.CreatedAt.UTC().Format(time.RFC3339),
+		Source:    info.Source,
+		MasterKey: keyForm(info.Key),
+		Counts:    counts(info.Counts),
+	}
+}
+
+// Backup writes a consistent snapshot of the vault, with its master key, to
+// path (mode 0600, replaced atomically). Other processes keep working while
+// it runs; the snapshot holds everything committed before it began.
+func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, errs.Invalidf("--out-file: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
+		return nil, errs.Invalidf("--out-file: directory %s does not exist", filepath.Dir(abs))
+	}
+	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
+		return nil, errs.Invalidf("--out-file: %s is a directory", path)
+	}
+	if s.isVaultFile(abs) {
+		return nil, errs.Invalidf("--out-file: %s is a file of the vault itself", path)
+	}
+	info, err := s.core.Vault.WriteBackup(ctx, abs, s.core.Now())
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	res := backupResult(path, info)
+	if fi, err := os.Stat(abs); err == nil {
+		res.Size = fi.Size()
+	}
+	return res, nil
+}
+
+// BackupTo writes the backup to w (through a temporary file of the vault
+// directory, removed after).
+func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, error) {
+	tmp, err := os.MkdirTemp(s.core.Vault.Dir, ".backup-*")
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	defer os.RemoveAll(tmp)
+	path := filepath.Join(tmp, "backup")
+	info, err := s.core.Vault.WriteBackup(ctx, path, s.core.Now())
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	defer f.Close()
+	// Gone from the directory before the copy starts (the open file stays
+	// readable where the system allows it): a reader that goes away, and
+	// the SIGPIPE that ends this process, leave no copy behind.
+	_ = os.RemoveAll(tmp)
+	n, err := io.Copy(w, f)
+	if err != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup", Err: err}
+	}
+	res := backupResult("-", info)
+	res.Size = n
+	return res, nil
+}
+
+// isVaultFile reports whether path is the vault's database or key file (a
+// backup must not replace them).
+func (s *Service) isVaultFile(abs string) bool {
+	dir, err := filepath.Abs(s.core.Vault.Dir)
+	if err != nil {
+		return false
+	}
+	for _, name := range []string{localstore.DatabaseFile, localstore.MasterKeyFile, localstore.WrappedMasterFile} {
+		if abs == filepath.Join(dir, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// RestoreResult describes a restore.
+type RestoreResult struct {
+	Vault           string `json:"Vault"`
+	Store           string `json:"Store"`
+	BackupCreatedAt string `json:"BackupCreatedAt"`
+	Source          string `json:"Source"`
+	MasterKey       string `json:"MasterKey"`
+	Counts
+}
+
+// Restore restores the backup read from r (name is how to call it in
+// messages and the audit record) into the vault, which must be empty
+// (exit 5 otherwise). The backup's master key becomes the vault's; a
+// wrapped one must open with the vault passphrase given (exit 6
+// otherwise), which stays the passphrase of the restored vault.
+func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*RestoreResult, error) {
+	v := s.core.Vault
+	b, err := localstore.OpenBackup(ctx, r, v.Dir)
+	if err != nil {
+		if errors.Is(err, localstore.ErrInvalidBackup) {
+			return nil, &errs.Error{Exit: errs.ExitInvalid, Msg: name, Err: err}
+		}
+		return nil, service.MapError(err)
+	}
+	defer b.Close()
+	if err := s.requireEmpty(ctx, v, "RestoreVault", "restore into a new vault directory (--vault DIR)"); err != nil {
+		return nil, err
+	}
+	if b.Info.Key.Form != "" {
+		id, err := v.CheckKeyMaterial(b.Info.Key)
+		if err != nil {
+			return nil, service.MapError(err)
+		}
+		if b.Info.KeyID != "" && id != b.Info.KeyID {
+			return nil, errs.Invalidf("%s: the backup's master key (%s) is not the key its data is sealed under (%s)", name, id, b.Info.KeyID)
+		}
+		if err := v.InstallKeyMaterial(b.Info.Key); err != nil {
+			return nil, service.MapError(err)
+		}
+	}
+	var restored map[string]int64
+	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
+		op.Param("FromFile", name)
+		op.Param("BackupCreatedAt", b.Info.CreatedAt.UTC().Format(time.RFC3339))
+		op.Param("Source", b.Info.Source)
+		bulk, err := localstore.AsBulk(op.Tx)
+		if err != nil {
+			return err
+		}
+		if err := checkEmpty(bulk, "restore into a new vault directory (--vault DIR)"); err != nil {
+			return err
+		}
+		if err := copyInto(ctx, b.Store, bulk); err != nil {
+			return err
+		}
+		restored, err = bulk.RowCounts()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RestoreResult{
+		Vault:           v.Dir,
+		Store:           v.StoreKind(),
+		BackupCreatedAt: b.Info.CreatedAt.UTC().Format(time.RFC3339),
+		Source:          b.Info.Source,
+		MasterKey:       keyForm(b.Info.Key),
+		Counts:          counts(restored),
+	}, nil
+}
+
+// copyInto copies every row of src into dst, an empty store: the master
+// key records of dst (which opening it may have written) give way to the
+// source's.
+func copyInto(ctx context.Context, src localstore.Store, dst localstore.BulkTx) error {
+	for _, k := range localstore.MasterKeyMeta {
+		if err := dst.DeleteMeta(k); err != nil {
+			return err
+		}
+	}
+	return localstore.CopyAll(ctx, src, dst)
+}
+
+// checkEmpty refuses (exit 5) a store that holds data.
+func checkEmpty(tx localstore.BulkTx, hint string) error {
+	empty, err := localstore.IsEmpty(tx)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		n, _ := tx.RowCounts()
+		return errs.Refusedf("the target is not empty: it holds %d certificate(s), %d object(s), %d event(s) and %d audit record(s)",
+			n["certificates"], n["objects"], n["events"], n["audit"]).WithHint("%s", hint)
+	}
+	return nil
+}
+
+// requireEmpty refuses an operation into vault v unless its store is empty,
+// recording the refusal in v's audit log (as eventName) when it can: a
+// non-empty vault has a log, though perhaps under a passphrase not given.
+func (s *Service) requireEmpty(ctx context.Context, v *localstore.Vault, eventName, hint string) error {
+	var refusal error
+	err := v.Store.View(ctx, func(tx localstore.Tx) error {
+		b, err := localstore.AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		refusal = checkEmpty(b, hint)
+		return nil
+	})
+	if err != nil {
+		return service.MapError(err)
+	}
+	if refusal == nil {
+		return nil
+	}
+	if v == s.core.Vault {
+		_ = s.core.Change(ctx, eventName, func(*service.Op) error { return refusal })
+	}
+	return refusal
+}

@@ -1,0 +1,113 @@
+package vaultops
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// MigrateResult describes a migration.
+type MigrateResult struct {
+	From string `json:"From"`
+	To   string `json:"To"`
+	Counts
+}
+
+// CheckStoreURL checks a migration target: postgres://…, postgresql://…
+// or sqlite:PATH.
+func CheckStoreURL(to string) error {
+	switch {
+	case localstore.IsPostgresURL(to):
+		return nil
+	case strings.HasPrefix(to, "sqlite:") && strings.TrimPrefix(to, "sqlite:") != "":
+		return nil
+	}
+	scheme, _, _ := strings.Cut(to, ":")
+	return errs.UsageErrorf("--to %q: want postgres://…, postgresql://… or sqlite:PATH", scheme+":…")
+}
+
+// Migrate copies the vault's store into the empty store at to (exit 5 when
+// it holds data): every row as it is — ARNs, versions, sealed keys,
+// serials, objects, meta, events and audit records — read in one snapshot
+// and written in one transaction. The vault directory and its master key
+// serve both stores. The MigrateVault record is appended to the source
+// first, so that the copy carries it and both logs are the same.
+func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error) {
+	if err := CheckStoreURL(to); err != nil {
+		return nil, err
+	}
+	v := s.core.Vault
+	shown := RedactStoreURL(to)
+	if path, ok := strings.CutPrefix(to, "sqlite:"); ok {
+		if s.sameSQLite(path) {
+			return nil, errs.Invalidf("--to %s is the vault's own database", shown)
+		}
+		if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+			return nil, errs.Invalidf("--to %s: directory %s does not exist", shown, filepath.Dir(path))
+		}
+	}
+	if _, err := v.Sealer(); err != nil {
+		return nil, service.MapError(err)
+	}
+	dst, err := v.SameVault(ctx, to)
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	defer dst.Close()
+	from := v.StoreKind()
+	hint := "migrate into a new, empty store"
+	err = s.core.Change(ctx, "MigrateVault", func(op *service.Op) error {
+		op.Param("From", from)
+		op.Param("To", shown)
+		return dst.Store.View(ctx, func(tx localstore.Tx) error {
+			b, err := localstore.AsBulk(tx)
+			if err != nil {
+				return err
+			}
+			return checkEmpty(b, hint)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var copied map[string]int64
+	err = dst.Store.Update(ctx, func(tx localstore.Tx) error {
+		b, err := localstore.AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		if err := checkEmpty(b, hint); err != nil {
+			return err
+		}
+		if err := copyInto(ctx, v.Store, b); err != nil {
+			return err
+		}
+		copied, err = b.RowCounts()
+		return err
+	})
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	return &MigrateResult{From: from, To: shown, Counts: counts(copied)}, nil
+}
+
+// sameSQLite reports whether path is the vault's own SQLite database.
+func (s *Service) sameSQLite(path string) bool {
+	own, ok := s.core.Vault.Store.(*localstore.SQLite)
+	if !ok {
+		return false
+	}
+	a, errA := filepath.Abs(path)
+	b, errB := filepath.Abs(own.Path())
+	if errA == nil && errB == nil && a == b {
+		return true
+	}
+	fa, errA := os.Stat(path)
+	fb, errB := os.Stat(own.Path())
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}

@@ -1,0 +1,106 @@
+package vaultops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// RotateResult describes a key rotation.
+type RotateResult struct {
+	// MasterKeyId identifies the new master key (localstore.KeyID; it
+	// reveals nothing of the key).
+	MasterKeyID         string `json:"MasterKeyId"`
+	PreviousMasterKeyID string `json:"PreviousMasterKeyId"`
+	MasterKey           string `json:"MasterKey"`
+	SealedKeys          int    `json:"SealedKeys"`
+	AcmeEabCredentials  int    `json:"AcmeEabCredentials"`
+	AuditRecords        int64  `json:"AuditRecords"`
+}
+
+// RotateKey makes a new master key and re-seals every sealed secret under
+// it in one transaction: certificate and CA keys, ACME EAB MAC keys, the
+// shared store's key records; the audit chain, whose key derives from the
+// master key, is re-MACed in the same transaction after the RotateVaultKey
+// record is appended. All or nothing; see the package doc for what a crash
+// leaves.
+func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
+	v := s.core.Vault
+	old, err := v.Sealer()
+	if err != nil {
+		return nil, service.MapError(err)
+	}
+	res := &RotateResult{PreviousMasterKeyID: old.ID(), MasterKey: KeyPlain}
+	if v.KeyIsWrapped() {
+		res.MasterKey = KeyWrapped
+	}
+	progress := func(done int) error {
+		res.SealedKeys = done
+		if s.rotateProgress != nil {
+			return s.rotateProgress(done)
+		}
+		return nil
+	}
+	next, err := v.RotateKey(ctx, localstore.RotateHooks{
+		Progress: progress,
+		Reseal: func(tx localstore.BulkTx, old, next *localstore.Sealer) error {
+			res.AcmeEabCredentials = 0
+			objs, err := tx.ListObjects(acmestate.KindEAB)
+			if err != nil {
+				return err
+			}
+			for _, o := range objs {
+				b := &acmestate.EAB{}
+				if err := json.Unmarshal(o.Data, b); err != nil {
+					return fmt.Errorf("%w: ACME EAB credential %s: %v", localstore.ErrCorrupt, o.ID, err)
+				}
+				if err := b.Reseal(old, next); err != nil {
+					return err
+				}
+				if err := acmestate.PutEAB(tx, b); err != nil {
+					return err
+				}
+				res.AcmeEabCredentials++
+			}
+			// The record of the rotation joins the chain under the old
+			// key; then the whole chain moves to the new key.
+			now := s.core.Now().UTC()
+			rec := &audit.Record{EventName: "RotateVaultKey", Actor: s.core.Actor, Outcome: audit.OutcomeSuccess,
+				RequestParameters: map[string]any{"PreviousMasterKeyId": old.ID(), "MasterKeyId": next.ID(),
+					"SealedKeys": res.SealedKeys, "AcmeEabCredentials": res.AcmeEabCredentials}}
+			if err := audit.Append(tx, old.AuditKey(), rec, now); err != nil {
+				return err
+			}
+			n, err := audit.Rekey(tx, old.AuditKey(), next.AuditKey())
+			res.AuditRecords = n
+			return err
+		},
+	})
+	if err != nil {
+		var p *audit.Problem
+		if errors.As(err, &p) {
+			return nil, errs.VaultErrorf("the audit chain does not verify (%v): rotating the master key would hide that", p).
+				WithHint("run certctl vault verify")
+		}
+		return nil, service.MapError(err)
+	}
+	res.MasterKeyID = next.ID()
+	// This host's witness of the chain was tagged under the old key: write
+	// it anew under the new one (other hosts rewrite theirs on their next
+	// change).
+	_ = s.core.Read(ctx, func(tx localstore.Tx) error {
+		last, err := tx.LastAudit()
+		if err != nil {
+			return err
+		}
+		return audit.WitnessIn(v.Dir, v.StoreIdentity()).Set(next.AuditKey(), last.Seq, last.MAC)
+	})
+	return res, nil
+}

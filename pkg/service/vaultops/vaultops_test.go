@@ -1,0 +1,596 @@
+package vaultops_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/app"
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service/vaultops"
+)
+
+// cheapScrypt keeps the wrapped keys of these tests quick to open.
+var cheapScrypt = localstore.ScryptParams{N: 1 << 10, R: 8, P: 1}
+
+// run runs certctl in e, wrapping new keys with cheap KDF parameters.
+func run(e *clitest.Env, args ...string) clitest.Result {
+	e.T.Helper()
+	f, out, errOut := e.Factory()
+	f.TestScrypt = &cheapScrypt
+	code := app.Run(context.Background(), f, args)
+	e.Advance(e.Step)
+	return clitest.Result{Args: args, Code: code, Stdout: out.String(), Stderr: errOut.String()}
+}
+
+func mustRun(e *clitest.Env, args ...string) clitest.Result {
+	e.T.Helper()
+	r := run(e, args...)
+	if r.Code != 0 {
+		e.T.Fatalf("%v", r)
+	}
+	return r
+}
+
+func wantCode(t *testing.T, r clitest.Result, code errs.ExitCode) {
+	t.Helper()
+	if r.Code != code {
+		t.Fatalf("want exit %d:\n%v", code, r)
+	}
+}
+
+// service returns the vaultops service of a new process of e.
+func service(t *testing.T, e *clitest.Env) *vaultops.Service {
+	t.Helper()
+	f, _, _ := e.Factory()
+	f.TestScrypt = &cheapScrypt
+	t.Cleanup(func() { f.Close() })
+	s, err := f.VaultOps(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// populate gives e's vault a bit of everything: private certificates (one
+// renewed, one revoked, one exported), an imported one with its chain, an
+// ACME endpoint with an EAB credential, and audit records.
+func populate(t *testing.T, e *clitest.Env) (arns []string) {
+	t.Helper()
+	for i := range 3 {
+		arns = append(arns, requestPrivate(e, fmt.Sprintf("app%d.internal", i)))
+	}
+	pass := filepath.Join(e.Dir, "export-pass.txt")
+	if err := os.WriteFile(pass, []byte("export pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(e, "export", arns[0], "--passphrase-file", pass, "-o", "json")
+	mustRun(e, "renew", arns[0], "-o", "json")
+	mustRun(e, "revoke", arns[1], "--revocation-reason", "SUPERSEDED", "-o", "json")
+
+	root := testpki.NewRoot("Vaultops Root", e.Now())
+	sub := root.Sub("Vaultops Intermediate")
+	leaf, key := sub.Leaf(testpki.LeafOptions{Names: []string{"imported.example.test"}, NotAfter: e.Now().Add(90 * 24 * time.Hour)})
+	dir := e.Dir
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var imp struct{ CertificateArn string }
+	r := mustRun(e, "import", "--certificate", write("leaf.pem", testpki.CertPEM(leaf)), "--private-key", write("leaf.key", testpki.KeyPEM(key)),
+		"--certificate-chain", write("chain.pem", testpki.CertPEM(sub.Cert, root.Cert)), "-o", "json")
+	if err := json.Unmarshal([]byte(r.Stdout), &imp); err != nil {
+		t.Fatal(err)
+	}
+	arns = append(arns, imp.CertificateArn)
+
+	ep := strings.TrimSpace(mustRun(e, "endpoint", "create", "--authorization-behavior", "PRE_APPROVED", "--contact", "NOT_REQUIRED", "-o", "text").Stdout)
+	mustRun(e, "endpoint", "eab", "create", ep, "-o", "json")
+	return arns
+}
+
+func requestPrivate(e *clitest.Env, domain string) string {
+	e.T.Helper()
+	var out struct{ CertificateArn string }
+	r := mustRun(e, "request", "--domain-name", domain, "--certificate-authority-arn", "default", "-o", "json")
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
+		e.T.Fatal(err)
+	}
+	return out.CertificateArn
+}
+
+type report struct {
+	Problems                                                                                  []vaultops.Problem
+	Certificates, CertificateVersions, SealedKeys, CertificateAuthorities, AcmeEabCredentials int
+	AuditRecords                                                                              int64
+}
+
+func verify(t *testing.T, e *clitest.Env) (report, clitest.Result) {
+	t.Helper()
+	r := run(e, "vault", "verify", "-o", "json")
+	var rep report
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("verify output is not JSON: %v\n%v", err, r)
+	}
+	return rep, r
+}
+
+func verifyOK(t *testing.T, e *clitest.Env) report {
+	t.Helper()
+	rep, r := verify(t, e)
+	if r.Code != 0 || len(rep.Problems) != 0 {
+		t.Fatalf("vault verify: exit %d, problems %+v\n%v", r.Code, rep.Problems, r)
+	}
+	return rep
+}
+
+// withVault runs fn on e's vault opened directly (as another process).
+func withVault(t *testing.T, e *clitest.Env, pass string, fn func(v *localstore.Vault) error) {
+	t.Helper()
+	opts := localstore.Options{}
+	if pass != "" {
+		opts.Passphrase = []byte(pass)
+	}
+	if u := e.Vars["CERTCTL_STORE"]; u != "" {
+		opts.StoreURL = u
+	}
+	v, err := localstore.Open(context.Background(), e.Vars["CERTCTL_VAULT"], opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if err := fn(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	populate(t, e)
+	rep := verifyOK(t, e)
+	// 4 certificates, 5 versions (one renewal), 2 default CAs, 1 EAB.
+	if rep.Certificates != 4 || rep.CertificateVersions != 5 || rep.CertificateAuthorities < 2 || rep.AcmeEabCredentials != 1 ||
+		rep.SealedKeys != 5+rep.CertificateAuthorities || rep.AuditRecords == 0 {
+		t.Errorf("verify counts %+v", rep)
+	}
+
+	// Break one thing of each kind; each must be listed.
+	var flipped, caKeyRef string
+	withVault(t, e, "", func(v *localstore.Vault) error {
+		return v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+			b, _ := localstore.AsBulk(tx)
+			secrets, err := b.ScanSecrets("certificate/", 1)
+			if err != nil || len(secrets) == 0 {
+				return fmt.Errorf("no certificate secret: %v", err)
+			}
+			flipped = secrets[0].Ref
+			s := secrets[0].Sealed
+			s[len(s)-1] ^= 1
+			if err := tx.PutSecret(flipped, s); err != nil {
+				return err
+			}
+			cas, err := b.ScanSecrets("ca/", 1)
+			if err != nil || len(cas) == 0 {
+				return fmt.Errorf("no CA secret: %v", err)
+			}
+			caKeyRef = cas[0].Ref
+			// Another key under the CA's ref: opens, does not match.
+			sealer, err := v.Sealer()
+			if err != nil {
+				return err
+			}
+			der, _ := x509.MarshalPKCS8PrivateKey(testpki.ECKey())
+			other, _ := sealer.Seal(caKeyRef, der)
+			if err := tx.PutSecret(caKeyRef, other); err != nil {
+				return err
+			}
+			if err := tx.PutSecret("certificate/nobody/v1/key", []byte("x")); err != nil {
+				return err
+			}
+			rows, err := tx.ListAudit(0, 1)
+			if err != nil || len(rows) == 0 {
+				return fmt.Errorf("no audit record: %v", err)
+			}
+			return b.SetAuditMACs([]localstore.AuditRow{{Seq: rows[0].Seq, MAC: []byte("forged")}})
+		})
+	})
+	rep, r := verify(t, e)
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	want := map[string]string{
+		vaultops.CheckSealedKey:   flipped + " does not open",
+		vaultops.CheckOrphanedKey: "certificate/nobody/v1/key",
+		vaultops.CheckAuditChain:  "altered",
+	}
+	for check, substr := range want {
+		found := false
+		for _, p := range rep.Problems {
+			found = found || (p.Check == check && strings.Contains(p.Resource+" "+p.Message, substr))
+		}
+		if !found {
+			t.Errorf("no %s problem mentioning %q in %+v", check, substr, rep.Problems)
+		}
+	}
+	mismatch := false
+	for _, p := range rep.Problems {
+		mismatch = mismatch || (p.Check == vaultops.CheckSealedKey && strings.Contains(p.Message, caKeyRef+" does not match"))
+	}
+	if !mismatch {
+		t.Errorf("the CA key that does not match its certificate is not listed: %+v", rep.Problems)
+	}
+	if !strings.Contains(r.Stderr, "problem") {
+		t.Errorf("stderr does not say verify failed: %q", r.Stderr)
+	}
+	// -o text: one problem a line.
+	r = run(e, "vault", "verify", "-o", "text")
+	if got := strings.Count(strings.TrimSpace(r.Stdout), "\n") + 1; r.Code != 6 || got != len(rep.Problems) {
+		t.Errorf("verify -o text: exit %d, %d lines for %d problems:\n%s", r.Code, got, len(rep.Problems), r.Stdout)
+	}
+}
+
+// TestVerifyIssuer: a PRIVATE certificate whose issuing CA is not in the
+// vault, and an imported one whose chain does not hold its issuer.
+func TestVerifyIssuer(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	arns := populate(t, e)
+	id := arns[2][strings.LastIndex(arns[2], "/")+1:]
+	withVault(t, e, "", func(v *localstore.Vault) error {
+		return v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+			c, err := tx.GetCertificate(id)
+			if err != nil {
+				return err
+			}
+			ver, err := tx.GetVersion(id, c.Version)
+			if err != nil {
+				return err
+			}
+			// Re-signed by a stranger under the same key and name.
+			stranger := testpki.NewRoot("Stranger", e.Now())
+			leaf, _ := stranger.Leaf(testpki.LeafOptions{Names: []string{c.DomainName}})
+			ver.CertificatePEM = testpki.CertPEM(leaf)
+			return tx.PutVersion(id, ver)
+		})
+	})
+	rep, r := verify(t, e)
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	var issuer, key bool
+	for _, p := range rep.Problems {
+		issuer = issuer || (p.Check == vaultops.CheckIssuer && strings.HasSuffix(p.Resource, id))
+		key = key || (p.Check == vaultops.CheckSealedKey && strings.Contains(p.Resource, id))
+	}
+	if !issuer || !key {
+		t.Errorf("problems %+v: want an Issuer and a SealedKey problem for %s", rep.Problems, id)
+	}
+}
+
+// TestTamperedKDFParameters: scrypt parameters in a wrapped key file that
+// would take gigabytes are refused (exit 6) before anything is allocated.
+func TestTamperedKDFParameters(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	requestPrivate(e, "a.internal")
+	path := filepath.Join(e.Vault, localstore.WrappedMasterFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w map[string]any
+	if err := json.Unmarshal(raw, &w); err != nil {
+		t.Fatal(err)
+	}
+	w["params"] = map[string]int{"n": 1 << 22, "r": 64, "p": 16}
+	raw, _ = json.Marshal(w)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r := run(e, "vault", "verify", "-o", "json")
+	runtime.ReadMemStats(&after)
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	if !strings.Contains(r.Stderr, "scrypt") {
+		t.Errorf("stderr does not name the KDF parameters: %s", r.Stderr)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 64<<20 {
+		t.Errorf("refusing the parameters allocated %d MiB", d>>20)
+	}
+}
+
+// TestBackupRestore: a passphrase vault backed up and restored into a new
+// directory lists the same, verifies, exports a key with the same
+// passphrase; the backup needs that passphrase; a vault that holds
+// anything refuses a restore (exit 5, recorded); other files exit 4.
+func TestBackupRestore(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	arns := populate(t, e)
+	backup := filepath.Join(e.Dir, "backup.db")
+	var res vaultops.BackupResult
+	if err := json.Unmarshal([]byte(mustRun(e, "vault", "backup", "--out-file", backup, "-o", "json").Stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.MasterKey != vaultops.KeyWrapped || res.Certificates != 4 || res.Source != "sqlite" {
+		t.Errorf("backup result %+v", res)
+	}
+	if fi, err := os.Stat(backup); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v", fi, err)
+	}
+	// Backing up needs no passphrase: the key travels wrapped.
+	delete(e.Vars, "CERTCTL_VAULT_PASSPHRASE")
+	again := filepath.Join(e.Dir, "backup-nopass.db")
+	mustRun(e, "vault", "backup", "--out-file", again)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	data, _ := os.ReadFile(backup)
+	if strings.Contains(string(data), "correct horse") || strings.Contains(string(data), "PRIVATE KEY") {
+		t.Error("the backup holds the passphrase or a key in clear")
+	}
+	listBefore := mustRun(e, "list", "-o", "json").Stdout
+	eventsBefore := mustRun(e, "events", "-o", "json").Stdout
+	auditBefore := auditNames(t, e, "correct horse")
+
+	target := filepath.Join(e.Dir, "restored")
+	restore := func(pass string, args ...string) clitest.Result {
+		e.Vars["CERTCTL_VAULT_PASSPHRASE"] = pass
+		return run(e, append([]string{"--vault", target, "vault", "restore", "--from-file", backup, "-o", "json"}, args...)...)
+	}
+	wantCode(t, restore(""), errs.ExitVaultUnavailable)
+	wantCode(t, restore("wrong"), errs.ExitVaultUnavailable)
+	r := restore("correct horse")
+	wantCode(t, r, 0)
+	e.Vars["CERTCTL_VAULT"] = target
+	var rep report
+	rep = verifyOK(t, e)
+	if rep.Certificates != 4 {
+		t.Errorf("restored vault: %+v", rep)
+	}
+	if got := mustRun(e, "list", "-o", "json").Stdout; got != listBefore {
+		t.Errorf("list differs after restore:\n%s\nvs\n%s", got, listBefore)
+	}
+	if got := mustRun(e, "events", "-o", "json").Stdout; got != eventsBefore {
+		t.Errorf("events differ after restore:\n%s\nvs\n%s", got, eventsBefore)
+	}
+	if got := auditNames(t, e, "correct horse"); !slices.Equal(got, append(auditBefore, "RestoreVault/SUCCESS")) {
+		t.Errorf("restored audit log %v, want %v and the restore", got, auditBefore)
+	}
+	pass := filepath.Join(e.Dir, "export-pass.txt")
+	mustRun(e, "export", arns[2], "--passphrase-file", pass, "-o", "json")
+	if _, err := os.Stat(filepath.Join(target, localstore.WrappedMasterFile)); err != nil {
+		t.Errorf("restored vault has no wrapped key: %v", err)
+	}
+
+	// A second restore into it is refused, and the refusal recorded.
+	wantCode(t, restore("correct horse"), errs.ExitRefused)
+	names := auditNames(t, e, "correct horse")
+	if names[len(names)-1] != "RestoreVault/FAILURE" {
+		t.Errorf("audit log ends %v, want a RestoreVault FAILURE", names[max(0, len(names)-3):])
+	}
+	found := false
+	for _, n := range names {
+		found = found || n == "RestoreVault/SUCCESS"
+	}
+	if !found {
+		t.Errorf("no RestoreVault record in %v", names)
+	}
+
+	// Not a backup.
+	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "other")
+	wantCode(t, run(e, "vault", "restore", "--from-file", filepath.Join(e.Dir, "leaf.pem")), errs.ExitInvalid)
+	wantCode(t, run(e, "vault", "restore", "--from-file", filepath.Join(e.Dir, "nope")), errs.ExitInvalid)
+	wantCode(t, run(e, "vault", "restore"), errs.ExitUsage)
+}
+
+// auditNames lists the vault's audit records as Name/Outcome, after
+// checking the chain.
+func auditNames(t *testing.T, e *clitest.Env, pass string) []string {
+	t.Helper()
+	var names []string
+	withVault(t, e, pass, func(v *localstore.Vault) error {
+		s, err := v.Sealer()
+		if err != nil {
+			return err
+		}
+		return v.Store.View(context.Background(), func(tx localstore.Tx) error {
+			if _, p, err := audit.Verify(tx, s.AuditKey()); err != nil || p != nil {
+				return fmt.Errorf("audit chain: %v %v", p, err)
+			}
+			recs, err := audit.List(tx, audit.Filter{}, 0, 0)
+			for _, r := range recs {
+				names = append(names, r.EventName+"/"+r.Outcome)
+			}
+			return err
+		})
+	})
+	return names
+}
+
+// seedImported adds n imported certificates (with sealed keys) to the vault
+// in dir, as bench/cmd/seed does.
+func seedImported(t *testing.T, e *clitest.Env, pass string, n int) {
+	t.Helper()
+	root := testpki.NewRoot("Seed Root", e.Now())
+	sub := root.Sub("Seed Intermediate")
+	leaf, key := sub.Leaf(testpki.LeafOptions{Names: []string{"seed.example.test"}, NotAfter: e.Now().Add(90 * 24 * time.Hour)})
+	m := &inventory.Material{Leaf: leaf, Chain: []*x509.Certificate{sub.Cert}, Key: key}
+	withVault(t, e, pass, func(v *localstore.Vault) error {
+		return v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+			for i := range n {
+				c, err := inventory.NewImported(m, nil, e.Now().Add(time.Duration(i)*time.Microsecond))
+				if err != nil {
+					return err
+				}
+				if err := inventory.StoreImported(tx, v, c, m, e.Now()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// TestRotateKey: every secret re-sealed, the audit chain re-keyed and
+// verifying, the old key file gone; keys export afterwards.
+func TestRotateKey(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	arns := populate(t, e)
+	seedImported(t, e, "correct horse", 700)
+	before := verifyOK(t, e)
+	oldKey, _ := os.ReadFile(filepath.Join(e.Vault, localstore.WrappedMasterFile))
+	var res vaultops.RotateResult
+	if err := json.Unmarshal([]byte(mustRun(e, "vault", "rotate-key", "-o", "json").Stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.SealedKeys != before.SealedKeys || res.AcmeEabCredentials != 1 || res.MasterKey != vaultops.KeyWrapped ||
+		res.MasterKeyID == res.PreviousMasterKeyID || res.AuditRecords != before.AuditRecords+1 {
+		t.Errorf("rotate-key result %+v (verify before: %+v)", res, before)
+	}
+	newKey, _ := os.ReadFile(filepath.Join(e.Vault, localstore.WrappedMasterFile))
+	if string(newKey) == string(oldKey) {
+		t.Error("master.key.enc did not change")
+	}
+	after := verifyOK(t, e)
+	if after.SealedKeys != before.SealedKeys || after.AuditRecords != before.AuditRecords+1 {
+		t.Errorf("after rotation: %+v, before %+v", after, before)
+	}
+	pass := filepath.Join(e.Dir, "export-pass.txt")
+	mustRun(e, "export", arns[2], "--passphrase-file", pass, "-o", "json")
+	if names := auditNames(t, e, "correct horse"); !slices.Contains(names, "RotateVaultKey/SUCCESS") {
+		t.Errorf("no RotateVaultKey record in %v", names)
+	}
+	// The old key file no longer opens the vault.
+	if err := os.WriteFile(filepath.Join(e.Vault, localstore.WrappedMasterFile), oldKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, run(e, "vault", "verify"), errs.ExitVaultUnavailable)
+}
+
+// TestRotateKeyAllOrNothing fails a rotation of many keys midway (after
+// 1000 of them were re-sealed): nothing changes, the old key opens every
+// key, the audit chain still verifies, and the next rotation works.
+func TestRotateKeyAllOrNothing(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	populate(t, e)
+	seedImported(t, e, "", 1500)
+	before := verifyOK(t, e)
+	dump := clitest.Dump(t, e.Vault)
+	svc := service(t, e)
+	boom := errors.New("injected failure")
+	calls := 0
+	vaultops.SetRotateProgress(svc, func(done int) error {
+		calls++
+		if done >= 1000 {
+			return boom
+		}
+		return nil
+	})
+	_, err := svc.RotateKey(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("RotateKey: %v, want the injected failure", err)
+	}
+	if calls < 2 {
+		t.Fatalf("the failure came after %d batches", calls)
+	}
+	if got := clitest.Dump(t, e.Vault); got != dump {
+		t.Error("the failed rotation changed the database")
+	}
+	after := verifyOK(t, e)
+	if after.SealedKeys != before.SealedKeys {
+		t.Errorf("keys opened: %d, before %d", after.SealedKeys, before.SealedKeys)
+	}
+	mustRun(e, "vault", "rotate-key", "-o", "json")
+	verifyOK(t, e)
+}
+
+// TestChangePassphrase: afterwards the old passphrase exits 6 and the new
+// one opens every key; a key in clear gets its first passphrase.
+func TestChangePassphrase(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "old pass"
+	arns := populate(t, e)
+	newPass := filepath.Join(e.Dir, "new.txt")
+	if err := os.WriteFile(newPass, []byte("new pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(e, "vault", "change-passphrase", "--new-passphrase-file", newPass, "-o", "json")
+	wantCode(t, run(e, "vault", "verify"), errs.ExitVaultUnavailable)
+	r := run(e, "export", arns[2], "--passphrase-file", filepath.Join(e.Dir, "export-pass.txt"))
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	if !strings.Contains(r.Stderr, "wrong vault passphrase") {
+		t.Errorf("stderr: %s", r.Stderr)
+	}
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "new pass"
+	verifyOK(t, e)
+	mustRun(e, "export", arns[2], "--passphrase-file", filepath.Join(e.Dir, "export-pass.txt"), "-o", "json")
+	names := auditNames(t, e, "new pass")
+	found := false
+	for _, n := range names {
+		found = found || n == "ChangeVaultPassphrase/SUCCESS"
+	}
+	if !found {
+		t.Errorf("no ChangeVaultPassphrase record: %v", names)
+	}
+	wantCode(t, run(e, "vault", "change-passphrase"), errs.ExitUsage)
+	empty := filepath.Join(e.Dir, "empty.txt")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	wantCode(t, run(e, "vault", "change-passphrase", "--new-passphrase-file", empty), errs.ExitInvalid)
+
+	// A vault with its key in clear gets a passphrase.
+	p := clitest.New(t)
+	requestPrivate(p, "plain.internal")
+	mustRun(p, "vault", "change-passphrase", "--new-passphrase-file", newPass)
+	if _, err := os.Stat(filepath.Join(p.Vault, localstore.MasterKeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("master.key in clear left: %v", err)
+	}
+	wantCode(t, run(p, "vault", "verify"), errs.ExitVaultUnavailable)
+	p.Vars["CERTCTL_VAULT_PASSPHRASE"] = "new pass"
+	verifyOK(t, p)
+}
+
+// TestBackupStdout: --out-file - writes the backup to stdout (the summary
+// to stderr), refused on a terminal; --from-file - restores it from stdin.
+func TestBackupStdout(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	arns := populate(t, e)
+	r := mustRun(e, "vault", "backup", "--out-file", "-")
+	if !strings.HasPrefix(r.Stdout, "SQLite format 3\x00") || !strings.Contains(r.Stderr, "backup of 4 certificates") {
+		t.Fatalf("backup to stdout: %d bytes, stderr %q", len(r.Stdout), r.Stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.Vault, ".backup-*")); len(m) != 0 {
+		t.Errorf("temporary files left in the vault: %v", m)
+	}
+	e.TTY = true
+	wantCode(t, run(e, "vault", "backup", "--out-file", "-"), errs.ExitUsage)
+	e.TTY = false
+
+	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "restored")
+	f, out, errOut := e.Factory()
+	f.IO.In = strings.NewReader(r.Stdout)
+	if code := app.Run(context.Background(), f, []string{"vault", "restore", "--from-file", "-", "-o", "json"}); code != 0 {
+		t.Fatalf("restore from stdin: exit %d\n%s\n%s", code, out, errOut)
+	}
+	verifyOK(t, e)
+	mustRun(e, "describe", arns[0], "--versions")
+}
