@@ -352,6 +352,13 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 		return err
 	}
 	rep.AuditRecords = n
+	if problem == nil {
+		// Whole; it must also reach as far as this host saw it.
+		v := s.core.Vault
+		if problem, err = audit.WitnessIn(v.Dir, v.StoreIdentity()).Check(tx, sealer.AuditKey()); err != nil {
+			return err
+		}
+	}
 	if problem != nil {
 		vf.add(CheckAuditChain, fmt.Sprintf("audit record %d", problem.Seq), "%s", problem.Error())
 	}
