@@ -67,7 +67,7 @@ func (s *Server) routeMethods(m *http.ServeMux) {
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	p := &Problem{Type: errMalformed, Status: http.StatusMethodNotAllowed,
-		Detail: r.Method + " is not allowed here: read this resource with POST-as-GET (RFC 8555 6.3)",
+		Detail:  r.Method + " is not allowed here: read this resource with POST-as-GET (RFC 8555 6.3)",
 		headers: map[string]string{"Allow": http.MethodPost}}
 	writeProblem(w, p)
 }

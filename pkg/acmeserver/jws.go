@@ -9,8 +9,8 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"reflect"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -141,7 +141,9 @@ func decodeProtected(raw []byte) (*protectedHeader, *Problem) {
 // caseError names a member that matches a field only case-insensitively.
 type caseError string
 
-func (e caseError) Error() string { return "member " + string(e) + " differs from a field name in case only" }
+func (e caseError) Error() string {
+	return "member " + string(e) + " differs from a field name in case only"
+}
 
 // decodeExact decodes the JSON object data into the struct v (a pointer),
 // matching member names to the fields' json tags exactly: a member that

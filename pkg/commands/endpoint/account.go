@@ -125,7 +125,9 @@ func runAccountDeactivate(ctx context.Context, o *AccountDeactivateOptions) erro
 		return err
 	}
 	return p.Print(map[string]acmestate.AccountView{"AcmeAccount": v}, output.View{
-		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Deactivated", v.AccountID}}} },
+		Table: func(*output.Styles) *output.Table {
+			return &output.Table{Rows: [][]string{{"Deactivated", v.AccountID}}}
+		},
 		Records: func() [][]string { return [][]string{accountRecord(v)} },
 	})
 }

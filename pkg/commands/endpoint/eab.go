@@ -185,7 +185,7 @@ func NewCmdEABRevoke(f *cmdutil.Factory, runF func(*EABRevokeOptions) error) *co
 Accounts it already bound keep working unless --deactivate-accounts, which
 deactivates them in the same change: their next request is refused
 (unauthorized). ` + "`endpoint account list`" + ` shows which accounts a credential bound.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Example: `  certctl endpoint eab revoke 5f2c9e 0a1b2c3d --deactivate-accounts`,
+		Example:           `  certctl endpoint eab revoke 5f2c9e 0a1b2c3d --deactivate-accounts`,
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "KEY_ID"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
