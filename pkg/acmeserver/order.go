@@ -136,6 +136,9 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			return refuse(p)
 		}
+		if err := s.admitOrder(op, ep.ID, req.Account.ID); err != nil {
+			return err
+		}
 		now := op.Now
 		o := &acmestate.Order{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
 			Status: acmestate.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now}
