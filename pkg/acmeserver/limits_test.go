@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -149,7 +150,16 @@ func TestOrdersRateLimitShared(t *testing.T) {
 // TestOrdersRateLimitConcurrent: two servers taking orders of one account
 // at once never admit more than the limit between them.
 func TestOrdersRateLimitConcurrent(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
+	testOrdersRateLimitConcurrent(t, newFixture(t, acmestate.ContactNotRequired))
+}
+
+// TestOrdersRateLimitConcurrentPostgres: the same on PostgreSQL, where
+// the servers' transactions run at once (SERIALIZABLE) instead of in turn.
+func TestOrdersRateLimitConcurrentPostgres(t *testing.T) {
+	testOrdersRateLimitConcurrent(t, newFixtureOn(t, localstore.Options{StoreURL: pgtest.FreshSchema(t)}, acmestate.ContactNotRequired))
+}
+
+func testOrdersRateLimitConcurrent(t *testing.T, f *fixture) {
 	lim := Limits{OrdersPerHour: 5}
 	nodes := []*node{f.node(lim), f.node(lim)}
 	key := newKey(t)
