@@ -154,6 +154,9 @@ func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *reques
 		if p != nil {
 			return refuse(p)
 		}
+		if err := s.admitAccount(op, ep.ID); err != nil {
+			return err
+		}
 		a.CreatedAt, a.UpdatedAt = op.Now, op.Now
 		eab.Accounts = append(eab.Accounts, a.ID)
 		a.EABKeyID = eab.KeyID

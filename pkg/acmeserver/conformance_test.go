@@ -197,11 +197,11 @@ func TestOrderAndFinalizeRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, rk, "a.lab.test"), true); !isProblem(err, errBadPublicKey) {
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, rk, "a.lab.test"), true); !isProblem(err, errBadCSR) {
 		t.Errorf("RSA key on an EC-only endpoint: %v", err)
 	}
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, p384, "a.lab.test"), true); !isProblem(err, errBadPublicKey) {
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, p384, "a.lab.test"), true); !isProblem(err, errBadCSR) {
 		t.Errorf("P-384 key on a P-256-only endpoint: %v", err)
 	}
 	// CSR names differing.

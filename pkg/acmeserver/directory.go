@@ -44,3 +44,46 @@ func (s *Server) handleNewNonce(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// postOnly are the resources read and changed by POST only (POST-as-GET for
+// reads, RFC 8555 6.3).
+var postOnly = []string{
+	"/{ep}/new-account", "/{ep}/acct/{id}", "/{ep}/acct/{id}/orders", "/{ep}/key-change",
+	"/{ep}/new-order", "/{ep}/order/{id}", "/{ep}/order/{id}/finalize", "/{ep}/authz/{id}",
+	"/{ep}/chall/{id}", "/{ep}/cert/{id}", "/{ep}/revoke-cert",
+}
+
+// routeMethods adds the routes of RFC 8555 6.3 beside the resources' own:
+// POST-as-GET on the directory and newNonce, and 405 (with Allow: POST)
+// for a GET or HEAD of a resource read by POST-as-GET, which would
+// otherwise fall through to the 404 of unknown paths.
+func (s *Server) routeMethods(m *http.ServeMux) {
+	m.HandleFunc("POST /{ep}/directory", s.handleDirectoryPost)
+	m.HandleFunc("POST /{ep}/new-nonce", s.handleNewNoncePost)
+	for _, p := range postOnly {
+		m.HandleFunc("GET "+p, methodNotAllowed) // GET patterns match HEAD too
+	}
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	p := &Problem{Type: errMalformed, Status: http.StatusMethodNotAllowed,
+		Detail:  r.Method + " is not allowed here: read this resource with POST-as-GET (RFC 8555 6.3)",
+		headers: map[string]string{"Allow": http.MethodPost}}
+	writeProblem(w, p)
+}
+
+// handleDirectoryPost answers a POST-as-GET of the directory (signed by an
+// account, empty payload) as a GET.
+func (s *Server) handleDirectoryPost(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := s.postAsGet(w, r); ok {
+		s.handleDirectory(w, r)
+	}
+}
+
+// handleNewNoncePost answers a POST-as-GET of newNonce with 200; the fresh
+// nonce is set by ServeHTTP on every response.
+func (s *Server) handleNewNoncePost(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := s.postAsGet(w, r); ok {
+		w.WriteHeader(http.StatusOK)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/events"
@@ -66,7 +67,9 @@ func checkCSR(b64 string, order *acmestate.Order, ep *acmestate.Endpoint, acctKe
 	}
 	alg, err := x509util.KeyAlgorithmOf(csr.PublicKey)
 	if err != nil || !ep.AllowsKeyAlgorithm(alg) {
-		return nil, problem(errBadPublicKey, http.StatusBadRequest, "csr key algorithm is not allowed by this endpoint (allowed: "+joinComma(ep.AllowedKeyAlgorithms)+")")
+		// badCSR, not badPublicKey: RFC 8555 7.4 names badCSR for a CSR the
+		// server will not sign; badPublicKey is about the JWS key.
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr key algorithm is not allowed by this endpoint (allowed: "+joinComma(ep.AllowedKeyAlgorithms)+")")
 	}
 	if k, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(acctKey) {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "the certificate key must differ from the account key")
@@ -107,9 +110,10 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	counted := false // the failure is one the counters count
+	counted := false    // the failure is one the counters count
+	var lapsed *Problem // why the order became invalid
 	err := s.change(r.Context(), req.Account.ID, "FinalizeOrder", func(op *service.Op) error {
-		counted = false
+		counted, lapsed = false, nil
 		op.Resource(s.endpointARN(ep.ID), s.orderARN(order))
 		o, err := acmestate.GetOrder(op.Tx, order.ID)
 		if err != nil {
@@ -120,6 +124,20 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 			return refuse(problem(errOrderNotReady, http.StatusForbidden, "order is "+o.Status+", not ready"))
 		}
 		counted = true
+		// RFC 8555 7.1.6: re-checked here, in the transaction that would
+		// issue, so that neither a deactivated authorization nor a
+		// domain removed since the order was made gets a certificate.
+		if lapsed, err = s.authzLapsed(op.Tx, o); err != nil {
+			return err
+		}
+		if lapsed == nil {
+			if lapsed, err = approve(op.Tx, ep, orderNames(o)); err != nil {
+				return err
+			}
+		}
+		if lapsed != nil {
+			return refuse(lapsed)
+		}
 		csr, p := checkCSR(in.CSR, o, ep, req.Key.Key)
 		if p != nil {
 			return refuse(p)
@@ -132,6 +150,9 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
+		if lapsed != nil {
+			s.invalidateOrder(r, req.Account, order, lapsed)
+		}
 		if counted {
 			s.countFailure(r, req.Account, order)
 		}
@@ -147,10 +168,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 // algorithm adds a version to the same certificate.
 func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, o *acmestate.Order, csr *checkedCSR) error {
 	tx, now := op.Tx, op.Now
-	names := make([]string, len(o.Identifiers))
-	for i, id := range o.Identifiers {
-		names[i] = id.Value
-	}
+	names := orderNames(o)
 	key := acmestate.ReissueKey(ep.ID, acct.ID, csr.KeyAlgorithm, sortedNames(o.Identifiers))
 	certID, err := acmestate.ReissueTarget(tx, key)
 	if err != nil {
@@ -217,5 +235,38 @@ func (s *Server) countFailure(r *http.Request, acct *acmestate.Account, o *acmes
 	})
 	if err != nil {
 		s.logf("acme: counting a failed issuance: %v", err)
+	}
+}
+
+// orderNames are the names of an order's identifiers, in its order.
+func orderNames(o *acmestate.Order) []string {
+	names := make([]string, len(o.Identifiers))
+	for i, id := range o.Identifiers {
+		names[i] = id.Value
+	}
+	return names
+}
+
+// invalidateOrder stores a pending or ready order invalid
+// (InvalidateOrder) after a finalize refused because its authorizations or
+// names lapsed (RFC 8555 7.1.6). The refused FinalizeOrder left nothing
+// behind, so this is a change of its own, like countFailure; an order no
+// longer pending or ready is left as it is.
+func (s *Server) invalidateOrder(r *http.Request, acct *acmestate.Account, o *acmestate.Order, why *Problem) {
+	_, err := s.core.As(audit.Actor{Type: audit.ActorACMEAccount, ID: acct.ID, Host: s.host}).ChangeIf(context.WithoutCancel(r.Context()), "InvalidateOrder", func(op *service.Op) error {
+		op.Resource(s.endpointARN(o.EndpointID), s.orderARN(o))
+		cur, err := acmestate.GetOrder(op.Tx, o.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != acmestate.AcmePending && cur.Status != acmestate.AcmeReady {
+			return service.ErrUnchanged
+		}
+		op.Param("Reason", why.Detail)
+		cur.Status, cur.UpdatedAt = acmestate.AcmeInvalid, op.Now
+		return acmestate.PutOrder(op.Tx, cur)
+	})
+	if err != nil {
+		s.logf("acme: invalidating order %s: %v", o.ID, err)
 	}
 }

@@ -64,8 +64,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, contact string, algs ...string) *fixture {
 	t.Helper()
+	return newFixtureOn(t, localstore.Options{}, contact, algs...)
+}
+
+// newFixtureOn is newFixture on the store opts names (PostgreSQL tests).
+func newFixtureOn(t *testing.T, opts localstore.Options, contact string, algs ...string) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	v, err := localstore.Open(ctx, t.TempDir(), localstore.Options{})
+	v, err := localstore.Open(ctx, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -90,8 +91,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Prob
 // it parsed. It does not verify the signature.
 func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) {
 	var f flattenedJWS
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&f); err != nil {
+	if err := decodeExact(body, &f); err != nil {
 		return nil, nil, malformed("request is not a JWS in flattened JSON serialization")
 	}
 	if f.Signatures != nil || f.Header != nil {
@@ -104,9 +104,9 @@ func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) 
 	if err != nil {
 		return nil, nil, malformed("JWS protected header is not base64url")
 	}
-	var h protectedHeader
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return nil, nil, malformed("JWS protected header is not a JSON object")
+	h, p := decodeProtected(raw)
+	if p != nil {
+		return nil, nil, p
 	}
 	if !slices.Contains(SignatureAlgorithms, h.Alg) {
 		p := problem(errBadSignatureAlgorithm, http.StatusBadRequest, "JWS algorithm "+quote(h.Alg)+" is not supported")
@@ -117,7 +117,69 @@ func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) 
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, nil, malformed("unparsable JWS")
 	}
-	return jws, &h, nil
+	return jws, h, nil
+}
+
+// decodeProtected decodes a protected header. Header parameter names are
+// case-sensitive (RFC 7515 section 4) and go-jose, which verifies the
+// signature, reads them so; encoding/json into a struct would also take
+// "KID", "URL" or "Nonce" for kid, url and nonce, letting the server act
+// on a header go-jose does not see. So the names are matched exactly, and
+// one that differs from an ACME name only in case is refused.
+func decodeProtected(raw []byte) (*protectedHeader, *Problem) {
+	var h protectedHeader
+	if err := decodeExact(raw, &h); err != nil {
+		var ce caseError
+		if errors.As(err, &ce) {
+			return nil, malformed("JWS protected header has " + quote(string(ce)) + ": header parameter names are case-sensitive")
+		}
+		return nil, malformed("JWS protected header is not a JSON object")
+	}
+	return &h, nil
+}
+
+// caseError names a member that matches a field only case-insensitively.
+type caseError string
+
+func (e caseError) Error() string {
+	return "member " + string(e) + " differs from a field name in case only"
+}
+
+// decodeExact decodes the JSON object data into the struct v (a pointer),
+// matching member names to the fields' json tags exactly: a member that
+// matches a tag only case-insensitively is a caseError; other members are
+// ignored, as encoding/json does.
+func decodeExact(data []byte, v any) error {
+	var m map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return err
+	}
+	if m == nil {
+		return errors.New("not a JSON object")
+	}
+	rv := reflect.ValueOf(v).Elem()
+	rt := rv.Type()
+	tags := make(map[string]int, rt.NumField())
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		tags[name] = i
+	}
+	for k, val := range m {
+		i, ok := tags[k]
+		if !ok {
+			for t := range tags {
+				if strings.EqualFold(t, k) {
+					return caseError(k)
+				}
+			}
+			continue
+		}
+		if err := json.Unmarshal(val, rv.Field(i).Addr().Interface()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func quote(s string) string {

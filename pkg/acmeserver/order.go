@@ -136,6 +136,9 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			return refuse(p)
 		}
+		if err := s.admitOrder(op, ep.ID, req.Account.ID); err != nil {
+			return err
+		}
 		now := op.Now
 		o := &acmestate.Order{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
 			Status: acmestate.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now}
@@ -178,9 +181,13 @@ const maxRecorded = 100
 // loadOrder reads an order of ep owned by the requesting account.
 func (s *Server) loadOrder(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Order, *Problem) {
 	var o *acmestate.Order
+	var lapsed *Problem
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
-		o, err = acmestate.GetOrder(tx, r.PathValue("id"))
+		if o, err = acmestate.GetOrder(tx, r.PathValue("id")); err != nil || o.EndpointID != ep.ID || o.AccountID != req.Account.ID {
+			return err
+		}
+		lapsed, err = s.authzLapsed(tx, o)
 		return err
 	})
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && o.EndpointID != ep.ID) {
@@ -193,7 +200,38 @@ func (s *Server) loadOrder(r *http.Request, ep *acmestate.Endpoint, req *request
 		return nil, unauthorized("the order belongs to another account")
 	}
 	s.expireOrder(o)
+	if lapsed != nil && (o.Status == acmestate.AcmePending || o.Status == acmestate.AcmeReady) {
+		o.Status = acmestate.AcmeInvalid // in the view; finalize stores it (see invalidateOrder)
+	}
 	return o, nil
+}
+
+// authzLapsed is why the authorizations of a pending or ready order no
+// longer allow it (RFC 8555 7.1.6: an order whose authorization is
+// deactivated, invalid, revoked or expired is invalid); nil when they all
+// still do.
+func (s *Server) authzLapsed(tx localstore.Tx, o *acmestate.Order) (*Problem, error) {
+	if o.Status != acmestate.AcmePending && o.Status != acmestate.AcmeReady {
+		return nil, nil
+	}
+	now := s.core.Now()
+	for _, id := range o.Authorizations {
+		a, err := acmestate.GetAuthz(tx, id)
+		if errors.Is(err, localstore.ErrNotFound) {
+			return problem(errOrderNotReady, http.StatusForbidden, "an authorization of the order is gone"), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		st := a.Status
+		if st == acmestate.AcmeValid && !now.Before(a.Expires) {
+			st = "expired"
+		}
+		if st != acmestate.AcmeValid && st != acmestate.AcmePending {
+			return problem(errOrderNotReady, http.StatusForbidden, "the order is invalid: the authorization of "+a.Identifier.Value+" is "+st), nil
+		}
+	}
+	return nil, nil
 }
 
 // expireOrder marks a pending or ready order past its expiry invalid (in

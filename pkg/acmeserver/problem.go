@@ -21,6 +21,7 @@ const (
 	errInvalidContact          = errPrefix + "invalidContact"
 	errMalformed               = errPrefix + "malformed"
 	errOrderNotReady           = errPrefix + "orderNotReady"
+	errRateLimited             = errPrefix + "rateLimited"
 	errRejectedIdentifier      = errPrefix + "rejectedIdentifier"
 	errServerInternal          = errPrefix + "serverInternal"
 	errUnauthorized            = errPrefix + "unauthorized"

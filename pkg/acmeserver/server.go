@@ -60,6 +60,9 @@ type Config struct {
 	Validity time.Duration
 	// DomainsPerCertificate is the quota of names of one order.
 	DomainsPerCertificate int
+	// Limits are the rate limits (acme.orders_per_hour,
+	// acme.new_accounts_per_hour), shared through the store.
+	Limits Limits
 	// MaxBody bounds request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
 	// Logger receives internal errors; nil discards them.
@@ -115,6 +118,7 @@ func New(cfg Config) *Server {
 	m.HandleFunc("POST /{ep}/chall/{id}", s.handleChallenge)
 	m.HandleFunc("POST /{ep}/cert/{id}", s.handleCertificate)
 	m.HandleFunc("POST /{ep}/revoke-cert", s.handleRevoke)
+	s.routeMethods(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, &Problem{Type: errMalformed, Status: http.StatusNotFound, Detail: "no such resource"})
 	})

@@ -171,7 +171,8 @@ func List(tx localstore.Tx) ([]*Endpoint, error) {
 }
 
 // Delete removes an endpoint with its EAB credentials, domain validations,
-// accounts (and their key index), orders, authorizations and counters.
+// accounts (and their key index), orders, authorizations, counters and
+// rate windows.
 // Certificates already issued stay in the inventory.
 func Delete(tx localstore.Tx, id string) error {
 	if _, err := Get(tx, id); err != nil {
@@ -196,7 +197,7 @@ func Delete(tx localstore.Tx, id string) error {
 			}
 		}
 	}
-	for _, kind := range []string{KindAccountKey, KindReissue} {
+	for _, kind := range []string{KindAccountKey, KindReissue, KindRate} {
 		ids, err := tx.FindObjectIDs(kind, id+"/", maxList)
 		if err != nil {
 			return err

@@ -114,6 +114,8 @@ func (f *Factory) Endpoints(ctx context.Context) (*endpoints.Service, error) {
 		CAAIdentities:         cfg.CAAIdentities,
 		Validity:              cfg.CertificateValidity,
 		DomainsPerCertificate: cfg.DomainsPerCertificate,
+		OrdersPerHour:         cfg.OrdersPerHour,
+		NewAccountsPerHour:    cfg.NewAccountsPerHour,
 	}), nil
 }
 

@@ -170,18 +170,22 @@ func runEABList(ctx context.Context, o *EABListOptions) error {
 type EABRevokeOptions struct {
 	Deps
 
-	Endpoint string
-	KeyID    string
+	Endpoint           string
+	KeyID              string
+	DeactivateAccounts bool
 }
 
 // NewCmdEABRevoke builds `certctl endpoint eab revoke`.
 func NewCmdEABRevoke(f *cmdutil.Factory, runF func(*EABRevokeOptions) error) *cobra.Command {
 	opts := &EABRevokeOptions{Deps: newDeps(f)}
-	return &cobra.Command{
-		Use:   "revoke ENDPOINT KEY_ID",
+	cmd := &cobra.Command{
+		Use:   "revoke ENDPOINT KEY_ID [--deactivate-accounts]",
 		Short: "Revoke an EAB credential",
 		Long: `Revoke a credential so that no further account can be registered with it.
-Accounts it already bound keep working.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+Accounts it already bound keep working unless --deactivate-accounts, which
+deactivates them in the same change: their next request is refused
+(unauthorized). ` + "`endpoint account list`" + ` shows which accounts a credential bound.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+		Example:           `  certctl endpoint eab revoke 5f2c9e 0a1b2c3d --deactivate-accounts`,
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "KEY_ID"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -192,6 +196,8 @@ Accounts it already bound keep working.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 			return runEABRevoke(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.DeactivateAccounts, "deactivate-accounts", false, "also deactivate the ACME accounts the credential bound")
+	return cmd
 }
 
 func runEABRevoke(ctx context.Context, o *EABRevokeOptions) error {
@@ -199,7 +205,7 @@ func runEABRevoke(ctx context.Context, o *EABRevokeOptions) error {
 	if err != nil {
 		return err
 	}
-	v, err := svc.RevokeEAB(ctx, o.Endpoint, o.KeyID)
+	v, err := svc.RevokeEAB(ctx, o.Endpoint, o.KeyID, o.DeactivateAccounts)
 	if err != nil {
 		return err
 	}

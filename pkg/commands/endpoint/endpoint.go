@@ -43,7 +43,7 @@ Certificates issued enter the inventory with KeyPairOrigin ACME
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdDescribe(f, nil), NewCmdList(f, nil), NewCmdUpdate(f, nil), NewCmdDelete(f, nil),
-		NewCmdEAB(f), NewCmdDomain(f), NewCmdServe(f, nil))
+		NewCmdEAB(f), NewCmdDomain(f), NewCmdAccount(f), NewCmdServe(f, nil))
 	return cmd
 }
 

@@ -128,10 +128,28 @@ func TestEABFlags(t *testing.T) {
 	usage(t, NewCmdEABList, []string{}, []string{"a", "b"})
 
 	r, err := flagtest.Parse(t, NewCmdEABRevoke, "5f2c9e", "0a1b2c3d")
-	if err != nil || r.Endpoint != "5f2c9e" || r.KeyID != "0a1b2c3d" {
+	if err != nil || r.Endpoint != "5f2c9e" || r.KeyID != "0a1b2c3d" || r.DeactivateAccounts {
 		t.Errorf("eab revoke: %+v, %v", r, err)
 	}
-	usage(t, NewCmdEABRevoke, []string{"5f2c9e"}, []string{"a", "b", "c"})
+	r, err = flagtest.Parse(t, NewCmdEABRevoke, "5f2c9e", "--deactivate-accounts", "0a1b2c3d")
+	if err != nil || r.KeyID != "0a1b2c3d" || !r.DeactivateAccounts {
+		t.Errorf("eab revoke --deactivate-accounts: %+v, %v", r, err)
+	}
+	usage(t, NewCmdEABRevoke, []string{"5f2c9e"}, []string{"a", "b", "c"}, []string{"a", "b", "--deactivate-accounts=maybe"})
+}
+
+func TestAccountFlags(t *testing.T) {
+	l, err := flagtest.Parse(t, NewCmdAccountList, "5f2c9e")
+	if err != nil || l.Endpoint != "5f2c9e" || l.Printer == nil || l.Endpoints == nil {
+		t.Errorf("account list: %+v, %v", l, err)
+	}
+	usage(t, NewCmdAccountList, []string{}, []string{"a", "b"}, []string{"a", "--bogus"})
+
+	d, err := flagtest.Parse(t, NewCmdAccountDeactivate, "5f2c9e", "7d1e4a90")
+	if err != nil || d.Endpoint != "5f2c9e" || d.Account != "7d1e4a90" {
+		t.Errorf("account deactivate: %+v, %v", d, err)
+	}
+	usage(t, NewCmdAccountDeactivate, []string{"5f2c9e"}, []string{}, []string{"a", "b", "c"}, []string{"a", "b", "--yes"})
 }
 
 func TestDomainFlags(t *testing.T) {

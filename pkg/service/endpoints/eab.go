@@ -60,9 +60,11 @@ func (s *Service) ListEAB(ctx context.Context, ref string) ([]acmestate.EABView,
 
 // RevokeEAB revokes the credential keyID (or a unique prefix of it) of the
 // endpoint named by ref (RevokeExternalAccountBinding), so that no further
-// account binds with it; accounts it bound keep working. Revoking a revoked
-// credential changes nothing.
-func (s *Service) RevokeEAB(ctx context.Context, ref, keyID string) (acmestate.EABView, error) {
+// account binds with it. Accounts it bound keep working unless
+// deactivateAccounts, which deactivates them in the same change (a leaked
+// credential is then cut off entirely). Revoking a revoked credential
+// changes nothing but the accounts deactivateAccounts deactivates.
+func (s *Service) RevokeEAB(ctx context.Context, ref, keyID string, deactivateAccounts bool) (acmestate.EABView, error) {
 	var v acmestate.EABView
 	err := s.change(ctx, "RevokeExternalAccountBinding", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		b, err := acmestate.ResolveEAB(op.Tx, ep, keyID)
@@ -71,6 +73,12 @@ func (s *Service) RevokeEAB(ctx context.Context, ref, keyID string) (acmestate.E
 			return err
 		}
 		op.Param("KeyId", b.KeyID)
+		if deactivateAccounts {
+			op.Param("DeactivateAccounts", true)
+			if err := s.deactivateBound(op, b); err != nil {
+				return err
+			}
+		}
 		if b.RevokedAt.IsZero() {
 			b.RevokedAt = op.Now
 			if err := acmestate.PutEAB(op.Tx, b); err != nil {

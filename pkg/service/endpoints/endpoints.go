@@ -34,6 +34,11 @@ type Settings struct {
 	Validity time.Duration
 	// DomainsPerCertificate is quotas.domains_per_certificate.
 	DomainsPerCertificate int
+	// OrdersPerHour and NewAccountsPerHour are acme.orders_per_hour (per
+	// account) and acme.new_accounts_per_hour (per endpoint); 0 means the
+	// server's defaults.
+	OrdersPerHour      int
+	NewAccountsPerHour int
 }
 
 // Service is the endpoints service.

@@ -90,7 +90,7 @@ func TestChangesAreAudited(t *testing.T) {
 	if bs, err := s.ListEAB(ctx, id); err != nil || len(bs) != 1 || bs[0].MacKey != "" {
 		t.Fatalf("eab list: %+v, %v", bs, err)
 	}
-	if r, err := s.RevokeEAB(ctx, id, eab.KeyID[:8]); err != nil || r.Status != acmestate.EABRevoked {
+	if r, err := s.RevokeEAB(ctx, id, eab.KeyID[:8], false); err != nil || r.Status != acmestate.EABRevoked {
 		t.Fatalf("eab revoke: %+v, %v", r, err)
 	}
 	dv, err := s.AddDomain(ctx, id, "Example.Test.", false)

@@ -42,7 +42,10 @@ func (s *Service) ServingCertificate(ctx context.Context, addr string) (*tls.Cer
 // Server returns the ACME server of every endpoint, with URLs under
 // endpoint.base_url or else https://<addr> (the address it listens on),
 // and the directory URL of each ACTIVE endpoint. Its changes go through
-// this service's core, recorded as made by the ACME account that asked.
+// this service's core, recorded as made by the ACME account that asked;
+// its rate limits are acme.orders_per_hour and acme.new_accounts_per_hour.
+// Until ctx ends, the server sweeps expired orders, authorizations and
+// rate windows every acmeserver.SweepInterval.
 func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (*acmeserver.Server, []string, error) {
 	base := acmestate.BaseURL(s.set.BaseURL, addr)
 	var dirs []string
@@ -60,6 +63,8 @@ func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (
 		return nil, nil, err
 	}
 	srv := acmeserver.New(acmeserver.Config{Core: s.core, BaseURL: base, Validity: s.set.Validity,
-		DomainsPerCertificate: s.set.DomainsPerCertificate, Logger: logger})
+		DomainsPerCertificate: s.set.DomainsPerCertificate, Logger: logger,
+		Limits: acmeserver.Limits{OrdersPerHour: s.set.OrdersPerHour, NewAccountsPerHour: s.set.NewAccountsPerHour}})
+	go srv.RunSweeper(ctx, acmeserver.SweepInterval)
 	return srv, dirs, nil
 }
