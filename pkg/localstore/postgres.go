@@ -85,13 +85,15 @@ func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
 // PostgresMaxAttempts times: so, as with SQLite's BEGIN IMMEDIATE, no
 // read-then-write loses a concurrent update, and fn must be safe to re-run.
 //
-// Writers run one at a time, as every SQLite writer does: each holds the
-// write_lock table in EXCLUSIVE mode from its BEGIN. Every change appends
-// to the audit log's one chain (and rewrites its head), so two writers in
-// parallel would conflict on it nearly always and the loser would redo
-// its whole work — signing included — after a serialization failure;
-// queueing them costs less. Retries still happen (a deadlock, a reader's
-// rw-conflict) and run the same way.
+// Writers run in parallel on their first attempt: each holds the write_lock
+// table in ROW EXCLUSIVE mode, which does not conflict with itself (so a
+// transaction may run another, as the key loader does). A retried attempt
+// holds it in EXCLUSIVE mode instead: it waits for the writers under way,
+// new writers queue behind it, and it runs alone, as every SQLite writer
+// does, so that a hot record (a counter, the serial space of a CA, the
+// audit log's head) cannot make it fail again and again. Every recorded
+// change extends the one audit chain, so concurrent changes conflict
+// there and all but one are redone alone.
 func (p *Postgres) Update(ctx context.Context, fn func(Tx) error) error {
 	return p.run(ctx, txOptions(beginWrite), txOptions(beginRetry), guarded(p.guard, fn))
 }
@@ -113,7 +115,7 @@ func (p *Postgres) View(ctx context.Context, fn func(Tx) error) error {
 // a third retries) into an error.
 const (
 	beginWrite = `BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE; SET LOCAL lock_timeout = '30s';
-		LOCK TABLE write_lock IN EXCLUSIVE MODE; SET LOCAL lock_timeout = DEFAULT`
+		LOCK TABLE write_lock IN ROW EXCLUSIVE MODE; SET LOCAL lock_timeout = DEFAULT`
 	beginRetry = `BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE; SET LOCAL lock_timeout = '30s';
 		LOCK TABLE write_lock IN EXCLUSIVE MODE; SET LOCAL lock_timeout = DEFAULT`
 )
