@@ -77,6 +77,13 @@ var pgMigrations = []string{
 		mac BYTEA NOT NULL
 	);
 	CREATE INDEX audit_time ON audit(time);`,
+	// 3: issued certificates, as SQLite's migration 5.
+	`ALTER TABLE serials ADD COLUMN der BYTEA;
+	ALTER TABLE serials ADD COLUMN template TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN requester TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN not_before BIGINT;
+	ALTER TABLE serials ADD COLUMN not_after BIGINT;`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this
