@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/events"
@@ -182,7 +183,8 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	op.Resource(s.core.Names.CertificateARN(c.ID))
 	c.CertificateAuthorityID = caRec.ID
 	c.RevokedAt, c.RevocationReason = time.Time{}, ""
-	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: s.cfg.Validity})
+	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: s.cfg.Validity,
+		Requester: authority.Requester(audit.Actor{Type: audit.ActorACMEAccount, ID: acct.ID, Host: s.host})})
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func (s *Service) Issue(ctx context.Context, ref string, csrPEM []byte, template
 	_, err := s.change(ctx, "IssueCertificate", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("Template", template)
 		op.Param("Validity", timeutil.FormatDuration(validity))
-		issued, err := s.core.Authority.IssueCSR(op.Tx, r, csrPEM, template, validity)
+		issued, err := s.core.Authority.IssueCSR(op.Tx, r, csrPEM, template, validity, authority.Requester(s.core.Actor))
 		if err != nil {
 			return err
 		}
