@@ -74,7 +74,7 @@ func recordIssued(tx localstore.Tx, issuerID string, cert *x509.Certificate, tem
 		Issuer:    issuerID,
 		Serial:    x509util.FormatSerial(cert.SerialNumber),
 		DER:       cert.Raw,
-		Subject:   cert.Subject.String(),
+		Subject:   x509util.FormatName(cert.Subject),
 		NotBefore: cert.NotBefore.UTC(),
 		NotAfter:  cert.NotAfter.UTC(),
 		Template:  template,

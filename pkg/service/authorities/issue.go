@@ -16,6 +16,7 @@ import (
 // Issued is a certificate `ca issue` signed, as PEM (AWS Private CA's
 // GetCertificate output).
 type Issued struct {
+	CertificateArn   string `json:"CertificateArn"`
 	Certificate      string `json:"Certificate"`
 	CertificateChain string `json:"CertificateChain"`
 }
@@ -33,6 +34,7 @@ func (s *Service) Issue(ctx context.Context, ref string, csrPEM []byte, template
 			return err
 		}
 		out = &Issued{
+			CertificateArn:   s.CertificateArn(r.ID, issued.Certificate.SerialNumber),
 			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
 			CertificateChain: string(pemio.EncodeCertificatesPEM(issued.Chain...)),
 		}
