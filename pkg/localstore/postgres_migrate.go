@@ -83,7 +83,9 @@ var pgMigrations = []string{
 	ALTER TABLE serials ADD COLUMN requester TEXT NOT NULL DEFAULT '';
 	ALTER TABLE serials ADD COLUMN subject TEXT NOT NULL DEFAULT '';
 	ALTER TABLE serials ADD COLUMN not_before BIGINT;
-	ALTER TABLE serials ADD COLUMN not_after BIGINT;`,
+	ALTER TABLE serials ADD COLUMN not_after BIGINT;
+	CREATE INDEX serials_issued ON serials(issuer, created_at, serial)
+		INCLUDE (revoked_at, reason, subject, not_before, not_after, template, requester, cert_id);`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this
