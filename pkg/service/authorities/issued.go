@@ -3,6 +3,7 @@ package authorities
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"strings"
 
@@ -136,7 +137,7 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 		op.Resource(certArn)
 		rec, err := op.Tx.GetSerial(r.ID, serial)
 		if err != nil {
-			if errs.ExitCodeOf(service.MapError(err)) == errs.ExitNotFound {
+			if errors.Is(err, localstore.ErrNotFound) {
 				return errs.NotFoundf("certificate authority %s issued no certificate with serial %s", r.ID, serial)
 			}
 			return err
