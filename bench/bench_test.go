@@ -338,3 +338,63 @@ func BenchmarkCRL(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(der)), "crl-bytes")
 }
+
+// seedIssued records n certificates issued by issuer (one shared DER,
+// distinct serials, subjects and times; one in ten revoked), as every
+// issuance records them, in one transaction.
+func seedIssued(b *testing.B, v *localstore.Vault, issuer string, n int) {
+	b.Helper()
+	now := time.Now().UTC()
+	der := testpki.NewRoot("Bench Report Root", now).Cert.Raw
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		for i := 0; i < n; i++ {
+			serial, err := casign.NewSerial(rand.Reader)
+			if err != nil {
+				return err
+			}
+			s := x509util.FormatSerial(serial)
+			at := now.Add(-time.Duration(n-i) * time.Second)
+			if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
+				return err
+			}
+			if err := tx.RecordIssued(&localstore.Serial{Issuer: issuer, Serial: s, DER: der,
+				Subject: fmt.Sprintf("CN=host%06d.report.example.test", i), NotBefore: at, NotAfter: at.Add(395 * 24 * time.Hour),
+				Template: authority.TemplateNameEndEntity, Requester: "USER:bench"}); err != nil {
+				return err
+			}
+			if i%10 == 0 {
+				if err := tx.RevokeSerial(issuer, s, at, 1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkAuditReport is `certctl ca audit-report default` (JSON, then
+// CSV) in-process over BENCH_AUDIT_N (default 100,000) issued certificates:
+// read the serials table, format, write to stdout.
+func BenchmarkAuditReport(b *testing.B) {
+	n := envInt("BENCH_AUDIT_N", 100000)
+	v := openVault(b)
+	_, rec := defaultCA(b, v)
+	seedIssued(b, v, rec.ID, n)
+	dir := v.Dir
+	v.Close()
+	for _, format := range []string{"JSON", "CSV"} {
+		b.Run(format, func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				size = runCLI(b, dir, "ca", "audit-report", "default", "--format", format)
+			}
+			if size < n*100 {
+				b.Fatalf("a report of %d bytes for %d certificates", size, n)
+			}
+			b.ReportMetric(float64(size), "report-bytes")
+		})
+	}
+}

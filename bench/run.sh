@@ -184,6 +184,15 @@ EOF
 fi
 row "ca crl, $NREVOKED revoked" "$(fmt_ms "$r")" "≤ 450 ms" "$peer"
 
+# ---------------------------------------------------------------- audit report
+log "seeding $N100K issued certificates of the default private CA (bench/cmd/seed -issued)"
+"$WORK/bin/seed" -vault "$WORK/vissued" -issued "$N100K"
+measure "ca audit-report default ($N100K issued, JSON)" 5 -- "$CERTCTL --vault $WORK/vissued ca audit-report default"
+r=$RES
+measure "ca audit-report default ($N100K issued, CSV)" 5 -- "$CERTCTL --vault $WORK/vissued ca audit-report default --format CSV"
+c=$RES
+row "ca audit-report, $N100K issued certs (JSON)" "$(fmt_ms "$r")" "< 2 s" "CSV: $(fmt_ms "$c")"
+
 # ---------------------------------------------------------------- issuance
 log "whole-process issuance"
 "$CERTCTL" --vault "$WORK/vreq" request --domain-name warm.example.test --certificate-authority-arn default \

@@ -200,7 +200,8 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	op.Resource(s.core.Names.CertificateARN(c.ID))
 	c.CertificateAuthorityID = caRec.ID
 	c.RevokedAt, c.RevocationReason = time.Time{}, ""
-	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: s.cfg.Validity})
+	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: s.cfg.Validity,
+		Requester: authority.Requester(audit.Actor{Type: audit.ActorACMEAccount, ID: acct.ID, Host: s.host})})
 	if err != nil {
 		return err
 	}

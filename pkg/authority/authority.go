@@ -294,6 +294,7 @@ type CreateRequest struct {
 	Validity     time.Duration
 	Tags         []localstore.Tag
 	BuiltIn      string
+	Requester    string // recorded with the CA's certificate (see Requester)
 }
 
 // Create creates a CA in tx.
@@ -342,6 +343,9 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := recordIssued(tx, r.ID, cert, TemplateNameRootCA, req.Requester); err != nil {
+			return nil, err
+		}
 		r.setCertificate(cert, nil)
 		r.Status = StatusActive
 	case req.External:
@@ -380,6 +384,9 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		cert, err := casign.Sign(tmpl, pcert, key.Public(), pkey)
 		if err != nil {
 			return nil, mapSignErr(err)
+		}
+		if err := recordIssued(tx, parent.ID, cert, "", req.Requester); err != nil {
+			return nil, err
 		}
 		pchain, err := parent.Chain()
 		if err != nil {

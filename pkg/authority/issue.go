@@ -18,6 +18,9 @@ type LeafParams struct {
 	PublicKey  crypto.PublicKey
 	Validity   time.Duration
 	ClientAuth bool
+	// Requester is who asked (Requester of the audit actor), recorded
+	// with the certificate.
+	Requester string
 }
 
 // Issued is a signed certificate with its chain (issuer first, up to the root).
@@ -57,6 +60,9 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 	if err != nil {
 		return nil, mapSignErr(err)
 	}
+	if err := recordIssued(tx, r.ID, leaf, leafTemplateName(p), p.Requester); err != nil {
+		return nil, err
+	}
 	return s.withChain(r, cert, leaf)
 }
 
@@ -78,7 +84,8 @@ func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued,
 
 // IssueCSR signs a CSR with a template (AWS Private CA IssueCertificate).
 // The certificate is not managed by the inventory.
-func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template string, validity time.Duration) (*Issued, error) {
+// requester (see Requester) is recorded with the certificate.
+func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template string, validity time.Duration, requester string) (*Issued, error) {
 	csr, err := casign.ParseCSR(csrPEM)
 	if err != nil {
 		return nil, errs.Invalidf("%v", err)
@@ -126,12 +133,18 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template 
 		if err != nil {
 			return nil, mapSignErr(err)
 		}
+		if err := recordIssued(tx, r.ID, c, pcaTemplateName(template), requester); err != nil {
+			return nil, err
+		}
 		return &Issued{Certificate: c}, nil
 	}
 	s.setURLs(tmpl, r.ID)
 	leaf, err := casign.Sign(tmpl, cert, csr.PublicKey, key)
 	if err != nil {
 		return nil, mapSignErr(err)
+	}
+	if err := recordIssued(tx, r.ID, leaf, pcaTemplateName(template), requester); err != nil {
+		return nil, err
 	}
 	return s.withChain(r, cert, leaf)
 }

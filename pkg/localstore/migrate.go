@@ -70,6 +70,18 @@ var migrations = []string{
 		mac BLOB NOT NULL
 	);
 	CREATE INDEX audit_time ON audit(time);`,
+	// 5: issued certificates (AWS Private CA keeps every certificate a CA
+	// issued): the certificate, its template and requester, and the fields
+	// of the audit report, so that a report reads no certificate. The
+	// report reads the covering index alone, in order, never the rows
+	// with their DER.
+	`ALTER TABLE serials ADD COLUMN der BLOB;
+	ALTER TABLE serials ADD COLUMN template TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN requester TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN not_before INTEGER;
+	ALTER TABLE serials ADD COLUMN not_after INTEGER;
+	CREATE INDEX serials_issued ON serials(issuer, created_at, serial, revoked_at, reason, subject, not_before, not_after, template, requester, cert_id);`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -77,6 +77,15 @@ var pgMigrations = []string{
 		mac BYTEA NOT NULL
 	);
 	CREATE INDEX audit_time ON audit(time);`,
+	// 3: issued certificates, as SQLite's migration 5.
+	`ALTER TABLE serials ADD COLUMN der BYTEA;
+	ALTER TABLE serials ADD COLUMN template TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN requester TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+	ALTER TABLE serials ADD COLUMN not_before BIGINT;
+	ALTER TABLE serials ADD COLUMN not_after BIGINT;
+	CREATE INDEX serials_issued ON serials(issuer, created_at, serial)
+		INCLUDE (revoked_at, reason, subject, not_before, not_after, template, requester, cert_id);`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this

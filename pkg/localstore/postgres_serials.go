@@ -23,16 +23,61 @@ func (t *pgTx) ReserveSerial(issuer, serial, certID string, at time.Time) error 
 }
 
 func (t *pgTx) GetSerial(issuer, serial string) (*Serial, error) {
-	s := &Serial{Issuer: issuer, Serial: serial}
-	var created int64
-	var revoked *int64
-	if err := t.queryRow(`SELECT cert_id, created_at, revoked_at, reason FROM serials WHERE issuer = $1 AND serial = $2`,
-		[]any{issuer, serial}, &s.CertID, &created, &revoked, &s.Reason); err != nil {
+	s := &Serial{Issuer: issuer}
+	var sc pgSerialScan
+	err := t.queryRow(`SELECT `+serialColumns+`, der FROM serials WHERE issuer = $1 AND serial = $2`,
+		[]any{issuer, serial}, sc.dest(s, &s.DER)...)
+	if err != nil {
 		return nil, err
 	}
-	s.IssuedAt = time.Unix(0, created).UTC()
-	s.RevokedAt = fromNanos(revoked)
+	sc.done(s)
 	return s, nil
+}
+
+// pgSerialScan scans serialColumns into a Serial: dest gives the scan
+// destinations (and extra), done converts the times.
+type pgSerialScan struct {
+	created                      int64
+	revoked, notBefore, notAfter *int64
+}
+
+func (p *pgSerialScan) dest(s *Serial, extra ...any) []any {
+	return append([]any{&s.Serial, &s.CertID, &p.created, &p.revoked, &s.Reason, &s.Subject,
+		&p.notBefore, &p.notAfter, &s.Template, &s.Requester}, extra...)
+}
+
+func (p *pgSerialScan) done(s *Serial) {
+	s.IssuedAt = time.Unix(0, p.created).UTC()
+	s.RevokedAt, s.NotBefore, s.NotAfter = fromNanos(p.revoked), fromNanos(p.notBefore), fromNanos(p.notAfter)
+}
+
+func (t *pgTx) RecordIssued(s *Serial) error {
+	n, err := t.exec(`UPDATE serials SET der = $1, subject = $2, not_before = $3, not_after = $4, template = $5, requester = $6
+		WHERE issuer = $7 AND serial = $8`,
+		s.DER, s.Subject, pgNanos(s.NotBefore), pgNanos(s.NotAfter), s.Template, s.Requester, s.Issuer, s.Serial)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (t *pgTx) ListIssued(issuer string) ([]Serial, error) {
+	var out []Serial
+	err := t.rows(`SELECT `+serialColumns+` FROM serials WHERE issuer = $1 ORDER BY created_at, serial`, []any{issuer},
+		func(r pgx.Rows) error {
+			s := Serial{Issuer: issuer}
+			var sc pgSerialScan
+			if err := r.Scan(sc.dest(&s)...); err != nil {
+				return err
+			}
+			sc.done(&s)
+			out = append(out, s)
+			return nil
+		})
+	return out, err
 }
 
 func (t *pgTx) RevokeSerial(issuer, serial string, at time.Time, reason int) error {

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Serial is an issued serial number and its revocation state.
+// Serial is an issued serial number, its revocation state and, once the
+// certificate carrying it is signed (RecordIssued), that certificate.
 type Serial struct {
 	Issuer    string
 	Serial    string
@@ -14,25 +15,80 @@ type Serial struct {
 	IssuedAt  time.Time
 	RevokedAt time.Time // zero when not revoked
 	Reason    int
+
+	// Set by RecordIssued; empty for a serial reserved before certctl
+	// recorded issued certificates.
+	Subject   string
+	NotBefore time.Time
+	NotAfter  time.Time
+	Template  string // the template name (AWS Private CA's) it was issued with
+	Requester string // who asked (the audit actor)
+	DER       []byte // the certificate; GetSerial only (ListIssued leaves it out)
 }
 
+const serialColumns = `serial, cert_id, created_at, revoked_at, reason, subject, not_before, not_after, template, requester`
+
 func (t *sqliteTx) GetSerial(issuer, serial string) (*Serial, error) {
-	s := &Serial{Issuer: issuer, Serial: serial}
-	var created int64
-	var revoked sql.NullInt64
-	err := t.tx.QueryRow(`SELECT cert_id, created_at, revoked_at, reason FROM serials WHERE issuer = ? AND serial = ?`,
-		issuer, serial).Scan(&s.CertID, &created, &revoked, &s.Reason)
+	s := &Serial{Issuer: issuer}
+	row := t.tx.QueryRow(`SELECT `+serialColumns+`, der FROM serials WHERE issuer = ? AND serial = ?`, issuer, serial)
+	err := scanSerial(row.Scan, s, &s.DER)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
-	s.IssuedAt = time.Unix(0, created).UTC()
-	if revoked.Valid {
-		s.RevokedAt = time.Unix(0, revoked.Int64).UTC()
-	}
 	return s, nil
+}
+
+// scanSerial scans serialColumns (and extra) into s.
+func scanSerial(scan func(...any) error, s *Serial, extra ...any) error {
+	var created int64
+	var revoked, nb, na sql.NullInt64
+	dest := append([]any{&s.Serial, &s.CertID, &created, &revoked, &s.Reason, &s.Subject, &nb, &na, &s.Template, &s.Requester}, extra...)
+	if err := scan(dest...); err != nil {
+		return err
+	}
+	s.IssuedAt = time.Unix(0, created).UTC()
+	s.RevokedAt, s.NotBefore, s.NotAfter = nullTime(revoked), nullTime(nb), nullTime(na)
+	return nil
+}
+
+func nullTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+func (t *sqliteTx) RecordIssued(s *Serial) error {
+	res, err := t.tx.Exec(`UPDATE serials SET der = ?, subject = ?, not_before = ?, not_after = ?, template = ?, requester = ?
+		WHERE issuer = ? AND serial = ?`,
+		s.DER, s.Subject, nanos(s.NotBefore), nanos(s.NotAfter), s.Template, s.Requester, s.Issuer, s.Serial)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (t *sqliteTx) ListIssued(issuer string) ([]Serial, error) {
+	rows, err := t.tx.Query(`SELECT `+serialColumns+` FROM serials WHERE issuer = ? ORDER BY created_at, serial`, issuer)
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var out []Serial
+	for rows.Next() {
+		s := Serial{Issuer: issuer}
+		if err := scanSerial(rows.Scan, &s); err != nil {
+			return nil, wrapSQLiteErr(err)
+		}
+		out = append(out, s)
+	}
+	return out, wrapSQLiteErr(rows.Err())
 }
 
 func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int) error {
@@ -48,7 +104,9 @@ func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int)
 }
 
 func (t *sqliteTx) ListRevoked(issuer string) ([]Serial, error) {
-	rows, err := t.tx.Query(`SELECT serial, cert_id, created_at, revoked_at, reason FROM serials
+	// The partial index of revoked serials, not serials_issued (which
+	// covers this query too but holds every serial the issuer issued).
+	rows, err := t.tx.Query(`SELECT serial, cert_id, created_at, revoked_at, reason FROM serials INDEXED BY serials_revoked
 		WHERE issuer = ? AND revoked_at IS NOT NULL`, issuer) // a CRL needs no order
 	if err != nil {
 		return nil, wrapSQLiteErr(err)

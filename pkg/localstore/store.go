@@ -56,6 +56,13 @@ type Tx interface {
 	RevokeSerial(issuer, serial string, at time.Time, reason int) error
 	// ListRevoked returns the revoked serials of an issuer, in no order.
 	ListRevoked(issuer string) ([]Serial, error)
+	// RecordIssued stores the certificate signed with a reserved serial
+	// (s.Issuer, s.Serial): its DER, subject, validity, template and
+	// requester; ErrNotFound when the serial was not reserved.
+	RecordIssued(s *Serial) error
+	// ListIssued returns every serial issuer issued, oldest first, without
+	// the certificates' DER.
+	ListIssued(issuer string) ([]Serial, error)
 
 	// AppendEvent adds an event to the log and returns its sequence number.
 	AppendEvent(at time.Time, data []byte) (int64, error)

@@ -92,6 +92,9 @@ type Renewer struct {
 	Authority *authority.Service
 	Validity  time.Duration
 	Now       func() time.Time
+	// Requester is recorded with each certificate issued (see
+	// authority.Requester).
+	Requester string
 }
 
 // NewKey makes a key of c's algorithm (outside the transaction: RSA key
@@ -122,7 +125,7 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	}
 	issued, err := r.Authority.IssueLeaf(tx, caRec, authority.LeafParams{
 		CertID: c.ID, Names: c.SubjectAlternativeNames, PublicKey: key.Public(),
-		Validity: r.Validity, ClientAuth: c.Type == inventory.TypePrivate,
+		Validity: r.Validity, ClientAuth: c.Type == inventory.TypePrivate, Requester: r.Requester,
 	})
 	if err != nil {
 		return err

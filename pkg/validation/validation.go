@@ -89,6 +89,9 @@ type Service struct {
 	ARN func(id string) string
 	// Resolver answers DNS queries; nil builds one from Settings.Resolvers.
 	Resolver *Resolver
+	// Requester is recorded with each certificate issued (see
+	// authority.Requester).
+	Requester string
 }
 
 func (s *Service) resolver() (*Resolver, error) {

@@ -37,6 +37,8 @@ built-in public-style hierarchy for domain-validated and ACME certificates.
 	cmd.AddCommand(NewCmdCaCreate(f, nil), NewCmdCaList(f, nil), NewCmdCaTrustBundle(f, nil), NewCmdCaServe(f, nil),
 		NewCmdCaDescribe(f, nil), NewCmdCaCSR(f, nil), NewCmdCaImportCertificate(f, nil), NewCmdCaIssue(f, nil),
 		NewCmdCaUpdate(f, nil), NewCmdCaDelete(f, nil), NewCmdCaRestore(f, nil), NewCmdCaCRL(f, nil))
+	cmd.AddCommand(NewCmdCaImport(f, nil), NewCmdCaGetCertificate(f, nil), NewCmdCaGetCACertificate(f, nil),
+		NewCmdCaRevokeCertificate(f, nil), NewCmdCaAuditReport(f, nil))
 	return cmd
 }
 

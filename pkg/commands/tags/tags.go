@@ -20,7 +20,10 @@ func NewCmdTags(f *cmdutil.Factory) *cobra.Command {
 		Long: `Tags label certificates for filtering (` + "`certctl list --tag env=prod`" + `). As in ACM: at
 most 50 tags per certificate, keys up to 127 characters, values up to 255,
 case-sensitive; the certctl: prefix is reserved. Give tags as Key=K,Value=V or
-K=V, one per --tags.`,
+K=V, one per --tags.
+
+A CA ARN (arn:…:certificate-authority/…) or an ACME endpoint ARN
+(arn:…:acme-endpoint/…) names that resource's tags instead of a certificate's.`,
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.GroupRunE,
 	}

@@ -208,6 +208,61 @@ func testSerials(t *testing.T, s localstore.Store) {
 	})
 }
 
+// testIssued checks the certificates recorded with their serials: what
+// RecordIssued stores comes back from GetSerial (with the DER) and from
+// ListIssued (oldest first, without it), revocation included.
+func testIssued(t *testing.T, s localstore.Store) {
+	t1 := t0.Add(time.Second)
+	update(t, s, func(tx localstore.Tx) error {
+		for i, r := range []struct{ issuer, serial string }{{"ca1", "0b"}, {"ca1", "0a"}, {"ca2", "01"}, {"ca1", "0c"}} {
+			if err := tx.ReserveSerial(r.issuer, r.serial, "", t0.Add(time.Duration(i)*time.Second)); err != nil {
+				return err
+			}
+		}
+		for _, serial := range []string{"0a", "0b"} {
+			if err := tx.RecordIssued(&localstore.Serial{Issuer: "ca1", Serial: serial, DER: []byte{0x30, 0, 0xff},
+				Subject: "CN=" + serial, NotBefore: t0, NotAfter: t1, Template: "EndEntityCertificate", Requester: "USER:alice@h"}); err != nil {
+				return err
+			}
+		}
+		return tx.RevokeSerial("ca1", "0a", t1, 1)
+	})
+	err := s.Update(ctx(t), func(tx localstore.Tx) error {
+		return tx.RecordIssued(&localstore.Serial{Issuer: "ca1", Serial: "ff", DER: []byte{1}})
+	})
+	wantNotFound(t, "RecordIssued of a serial never reserved", err)
+	view(t, s, func(tx localstore.Tx) error {
+		got, err := tx.GetSerial("ca1", "0b")
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got.DER, []byte{0x30, 0, 0xff}) || got.Subject != "CN=0b" || !got.NotBefore.Equal(t0) || !got.NotAfter.Equal(t1) ||
+			got.Template != "EndEntityCertificate" || got.Requester != "USER:alice@h" {
+			t.Errorf("GetSerial after RecordIssued = %+v", got)
+		}
+		list, err := tx.ListIssued("ca1")
+		if err != nil {
+			return err
+		}
+		var rows []string
+		for _, r := range list {
+			rows = append(rows, fmt.Sprintf("%s/%s/%s/%v/%d/%d", r.Serial, r.Subject, r.Template, r.DER == nil, r.Reason, r.NotAfter.Unix()))
+		}
+		want := []string{
+			fmt.Sprintf("0b/CN=0b/EndEntityCertificate/true/0/%d", t1.Unix()),
+			fmt.Sprintf("0a/CN=0a/EndEntityCertificate/true/1/%d", t1.Unix()),
+			"0c///true/0/-62135596800",
+		}
+		if !slices.Equal(rows, want) {
+			t.Errorf("ListIssued(ca1) = %q, want %q", rows, want)
+		}
+		if len(list) == 3 && (!list[1].RevokedAt.Equal(t1) || !list[2].NotAfter.IsZero() || !list[2].RevokedAt.IsZero()) {
+			t.Errorf("ListIssued times: %+v", list)
+		}
+		return nil
+	})
+}
+
 // testSerialConflictKeepsTx checks that a conflicting reservation leaves the
 // transaction usable, so that a CA can draw another serial and go on in the
 // same transaction.

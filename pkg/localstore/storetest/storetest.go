@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Secrets", testSecrets},
 		{"Serials", testSerials},
 		{"SerialConflictKeepsTxUsable", testSerialConflictKeepsTx},
+		{"IssuedCertificates", testIssued},
 		{"Objects", testObjects},
 		{"FindObjectIDs", testFindObjectIDs},
 		{"Meta", testMeta},

@@ -16,6 +16,7 @@ import (
 // Issued is a certificate `ca issue` signed, as PEM (AWS Private CA's
 // GetCertificate output).
 type Issued struct {
+	CertificateArn   string `json:"CertificateArn"`
 	Certificate      string `json:"Certificate"`
 	CertificateChain string `json:"CertificateChain"`
 }
@@ -28,11 +29,12 @@ func (s *Service) Issue(ctx context.Context, ref string, csrPEM []byte, template
 	_, err := s.change(ctx, "IssueCertificate", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("Template", template)
 		op.Param("Validity", timeutil.FormatDuration(validity))
-		issued, err := s.core.Authority.IssueCSR(op.Tx, r, csrPEM, template, validity)
+		issued, err := s.core.Authority.IssueCSR(op.Tx, r, csrPEM, template, validity, authority.Requester(s.core.Actor))
 		if err != nil {
 			return err
 		}
 		out = &Issued{
+			CertificateArn:   s.CertificateArn(r.ID, issued.Certificate.SerialNumber),
 			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
 			CertificateChain: string(pemio.EncodeCertificatesPEM(issued.Chain...)),
 		}

@@ -41,7 +41,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 			op.Param("Tags", req.Tags)
 		}
 		ar := authority.CreateRequest{Type: req.Type, KeyAlgorithm: req.KeyAlgorithm, Subject: req.Subject,
-			External: req.External, Validity: req.Validity, Tags: req.Tags}
+			External: req.External, Validity: req.Validity, Tags: req.Tags, Requester: authority.Requester(s.core.Actor)}
 		if req.Parent != "" {
 			parent, err := s.resolve(op, req.Parent)
 			if err != nil {

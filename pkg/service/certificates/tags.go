@@ -2,6 +2,12 @@ package certificates
 
 import (
 	"context"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/authority"
 
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -55,29 +61,33 @@ func (s *Service) RemoveTags(ctx context.Context, ref string, tags []string) (*T
 	})
 }
 
-// changeTags runs one recorded change of the certificate's tags.
+// changeTags runs one recorded change of the tags of the resource ref
+// names (see resolveTagged). eventName is the certificate's API name; a CA
+// or an endpoint records its own (see taggedEventNames).
 func (s *Service) changeTags(ctx context.Context, eventName, ref string, params any, change func(*localstore.Certificate) error) (*TagList, error) {
 	var after []localstore.Tag
 	err := s.core.Change(ctx, eventName, func(op *service.Op) error {
-		op.Param("CertificateArn", ref)
 		op.Param("Tags", params)
-		id, err := inventory.ResolveCertificate(op.Tx, ref)
+		r, err := s.resolveTagged(op.Tx, ref)
 		if err != nil {
+			op.Param("CertificateArn", ref)
 			return err
 		}
-		arn := s.core.Names.CertificateARN(id)
-		op.Param("CertificateArn", arn)
-		op.Resource(arn)
-		c, err := op.Tx.GetCertificate(id)
-		if err != nil {
+		if r.kind != arn.Certificate {
+			op.Rename(taggedEventNames[r.kind][eventName])
+		}
+		op.Param(r.param, r.arn)
+		op.Resource(r.arn)
+		// The change works on a certificate's tags whatever the resource.
+		holder := &localstore.Certificate{Tags: *r.tags}
+		if r.cert != nil {
+			holder = r.cert
+		}
+		if err := change(holder); err != nil {
 			return err
 		}
-		if err := change(c); err != nil {
-			return err
-		}
-		after = c.Tags
-		c.UpdatedAt = op.Now
-		return op.Tx.PutCertificate(c)
+		*r.tags, after = holder.Tags, holder.Tags
+		return r.put(op.Now)
 	})
 	if err != nil {
 		return nil, err
@@ -85,19 +95,69 @@ func (s *Service) changeTags(ctx context.Context, eventName, ref string, params 
 	return tagList(after), nil
 }
 
-// ListTags returns the tags of the certificate named by ref.
+// taggedEventNames are the API names of tag changes of CAs (AWS Private
+// CA's) and ACME endpoints (certctl's, in the same style), by the
+// certificate's API name.
+var taggedEventNames = map[string]map[string]string{
+	arn.CertificateAuthority: {"AddTagsToCertificate": "TagCertificateAuthority", "RemoveTagsFromCertificate": "UntagCertificateAuthority"},
+	arn.AcmeEndpoint:         {"AddTagsToCertificate": "TagAcmeEndpoint", "RemoveTagsFromCertificate": "UntagAcmeEndpoint"},
+}
+
+// taggedResource is a resource with tags: a certificate, a CA or an ACME
+// endpoint.
+type taggedResource struct {
+	kind, arn, param string
+	tags             *[]localstore.Tag
+	cert             *localstore.Certificate // for a certificate
+	put              func(now time.Time) error
+}
+
+// resolveTagged finds the resource whose tags ref names: a CA ARN names a
+// CA, an ACME endpoint ARN an endpoint, anything else (ARN, UUID, prefix)
+// a certificate.
+func (s *Service) resolveTagged(tx localstore.Tx, ref string) (*taggedResource, error) {
+	kind := arn.Certificate
+	if a, err := arn.Parse(strings.TrimSpace(ref)); err == nil {
+		kind = a.Kind
+	}
+	switch kind {
+	case arn.CertificateAuthority:
+		r, err := authority.Find(tx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return &taggedResource{kind: kind, arn: s.core.Names.CAARN(r.ID), param: "CertificateAuthorityArn", tags: &r.Tags,
+			put: func(time.Time) error { return authority.Put(tx, r) }}, nil
+	case arn.AcmeEndpoint:
+		e, err := acmestate.Resolve(tx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return &taggedResource{kind: kind, arn: s.core.Names.EndpointARN(e.ID), param: "AcmeEndpointArn", tags: &e.Tags,
+			put: func(now time.Time) error { e.UpdatedAt = now; return acmestate.Put(tx, e) }}, nil
+	}
+	id, err := inventory.ResolveCertificate(tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	c, err := tx.GetCertificate(id)
+	if err != nil {
+		return nil, err
+	}
+	return &taggedResource{kind: kind, arn: s.core.Names.CertificateARN(id), param: "CertificateArn", tags: &c.Tags, cert: c,
+		put: func(now time.Time) error { c.UpdatedAt = now; return tx.PutCertificate(c) }}, nil
+}
+
+// ListTags returns the tags of the certificate, CA or ACME endpoint ref
+// names.
 func (s *Service) ListTags(ctx context.Context, ref string) (*TagList, error) {
 	var tags []localstore.Tag
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, ref)
+		r, err := s.resolveTagged(tx, ref)
 		if err != nil {
 			return err
 		}
-		c, err := tx.GetCertificate(id)
-		if err != nil {
-			return err
-		}
-		tags = c.Tags
+		tags = *r.tags
 		return nil
 	})
 	if err != nil {

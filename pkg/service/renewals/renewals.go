@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -55,7 +56,8 @@ type Service struct {
 func New(core *service.Core, set Settings) *Service {
 	return &Service{core: core, set: set,
 		validations: validations.New(core, set.Validations),
-		renewer:     &renewal.Renewer{Vault: core.Vault, Authority: core.Authority, Validity: set.Validity, Now: core.Now},
+		renewer: &renewal.Renewer{Vault: core.Vault, Authority: core.Authority, Validity: set.Validity, Now: core.Now,
+			Requester: authority.Requester(core.Actor)},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -56,6 +57,7 @@ func New(core *service.Core, set Settings) *Service {
 		Mailer:    &mailer{set: set.Mail, dir: OutboxDir(core.Vault.Dir), now: core.Now},
 		Now:       core.Now,
 		ARN:       core.Names.CertificateARN,
+		Requester: authority.Requester(core.Actor),
 	}
 	return s
 }

@@ -1,0 +1,111 @@
+package authority
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// AWS Private CA's names of the templates certctl's issuance paths use
+// when they record what they issued.
+const (
+	TemplateNameEndEntity           = "EndEntityCertificate"
+	TemplateNameEndEntityServerAuth = "EndEntityServerAuthCertificate"
+	TemplateNameSubordinateCA0      = "SubordinateCACertificate_PathLen0"
+	TemplateNameRootCA              = "RootCACertificate"
+)
+
+// TemplateArn is AWS Private CA's ARN of the template named name ("" for
+// none).
+func TemplateArn(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "arn:aws:acm-pca:::template/" + name + "/V1"
+}
+
+// pcaTemplateName is the AWS Private CA name of a `ca issue` template
+// (certctl's short aliases included).
+func pcaTemplateName(t string) string {
+	switch t {
+	case casign.TemplateEndEntity:
+		return TemplateNameEndEntity
+	case casign.TemplateSubordinateCA:
+		return TemplateNameSubordinateCA0
+	case casign.TemplateRootCA:
+		return TemplateNameRootCA
+	}
+	if name, ok := strings.CutPrefix(t, "arn:aws:acm-pca:::template/"); ok {
+		return strings.TrimSuffix(name, "/V1")
+	}
+	return t
+}
+
+// leafTemplateName is the template an IssueLeaf certificate matches.
+func leafTemplateName(p LeafParams) string {
+	if p.ClientAuth {
+		return TemplateNameEndEntity // serverAuth and clientAuth
+	}
+	return TemplateNameEndEntityServerAuth
+}
+
+// Requester names an audit actor as an issued certificate records who
+// asked for it: TYPE:id@host.
+func Requester(a audit.Actor) string {
+	s := a.Type + ":" + a.ID
+	if a.Host != "" {
+		s += "@" + a.Host
+	}
+	return s
+}
+
+// recordIssued keeps cert with the serial issuerID reserved for it, in
+// the transaction that signed it: every certificate a CA of the vault
+// signs passes through here (IssueLeaf, IssueCSR, Create).
+func recordIssued(tx localstore.Tx, issuerID string, cert *x509.Certificate, template, requester string) error {
+	return tx.RecordIssued(&localstore.Serial{
+		Issuer:    issuerID,
+		Serial:    x509util.FormatSerial(cert.SerialNumber),
+		DER:       cert.Raw,
+		Subject:   x509util.FormatName(cert.Subject),
+		NotBefore: cert.NotBefore.UTC(),
+		NotAfter:  cert.NotAfter.UTC(),
+		Template:  template,
+		Requester: requester,
+	})
+}
+
+// IssuedCertificate is a certificate a CA issued, as the vault keeps it.
+type IssuedCertificate struct {
+	localstore.Serial
+	Certificate *x509.Certificate
+}
+
+// GetIssued reads the certificate r issued with serial (any form
+// x509util.ParseSerial takes). Not found (exit 3) when r never issued it,
+// or issued it before certctl recorded issued certificates.
+func GetIssued(tx localstore.Tx, r *Record, serial string) (*IssuedCertificate, error) {
+	n, err := x509util.ParseSerial(serial)
+	if err != nil {
+		return nil, errs.Invalidf("serial %q: %v", serial, err)
+	}
+	s, err := tx.GetSerial(r.ID, x509util.FormatSerial(n))
+	if errors.Is(err, localstore.ErrNotFound) || (err == nil && len(s.DER) == 0) {
+		return nil, errs.NotFoundf("certificate authority %s has no certificate with serial %s", r.ID, x509util.FormatSerial(n))
+	}
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(s.DER)
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate %s of CA %s: %v", localstore.ErrCorrupt, s.Serial, r.ID, err)
+	}
+	return &IssuedCertificate{Serial: *s, Certificate: cert}, nil
+}

@@ -1,0 +1,293 @@
+package authorities
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"math/big"
+	"strings"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// CertificateArn is AWS Private CA's ARN of the certificate CA caID issued
+// with serial: <ca-arn>/certificate/<serial in hex>.
+func (s *Service) CertificateArn(caID string, serial *big.Int) string {
+	return s.core.Names.CAARN(caID) + "/certificate/" + hex.EncodeToString(serial.Bytes())
+}
+
+// serialOfArn reads the serial of a certificate ARN of the CA caID.
+func (s *Service) serialOfArn(caID, certArn string) (string, error) {
+	caArn, hexSerial, ok := strings.Cut(certArn, "/certificate/")
+	if !ok || hexSerial == "" {
+		return "", errs.Invalidf("%q is not a certificate ARN of a certificate authority (<ca-arn>/certificate/<serial>)", certArn)
+	}
+	if caArn != s.core.Names.CAARN(caID) {
+		return "", errs.Invalidf("certificate %s was not issued by certificate authority %s", certArn, s.core.Names.CAARN(caID))
+	}
+	b, err := hex.DecodeString(hexSerial)
+	if err != nil || len(b) == 0 {
+		return "", errs.Invalidf("certificate ARN %s: the serial %q is not hexadecimal", certArn, hexSerial)
+	}
+	return x509util.FormatSerial(new(big.Int).SetBytes(b)), nil
+}
+
+// CertificateRef names a certificate a CA issued: by its ARN or by its
+// serial (one of them).
+type CertificateRef struct {
+	CertificateArn string
+	Serial         string
+}
+
+// serial is the certificate's serial in the vault's form.
+func (s *Service) serial(caID string, ref CertificateRef) (string, error) {
+	if ref.CertificateArn != "" {
+		return s.serialOfArn(caID, ref.CertificateArn)
+	}
+	n, err := x509util.ParseSerial(ref.Serial)
+	if err != nil {
+		return "", errs.Invalidf("serial %q: %v", ref.Serial, err)
+	}
+	return x509util.FormatSerial(n), nil
+}
+
+// CertificatePEM is a certificate and its chain as PEM (AWS Private CA's
+// GetCertificate and GetCertificateAuthorityCertificate outputs).
+type CertificatePEM struct {
+	Certificate      string `json:"Certificate"`
+	CertificateChain string `json:"CertificateChain"`
+}
+
+// GetCertificate returns a certificate the CA named by caRef issued
+// (GetCertificate): exit 3 when it issued none with that serial.
+func (s *Service) GetCertificate(ctx context.Context, caRef string, ref CertificateRef) (*CertificatePEM, error) {
+	var out *CertificatePEM
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		r, err := authority.Find(tx, caRef)
+		if err != nil {
+			return err
+		}
+		serial, err := s.serial(r.ID, ref)
+		if err != nil {
+			return err
+		}
+		is, err := authority.GetIssued(tx, r, serial)
+		if err != nil {
+			return err
+		}
+		out = &CertificatePEM{Certificate: string(pemio.EncodeCertificatesPEM(is.Certificate))}
+		if is.Certificate.CheckSignatureFrom(is.Certificate) == nil && string(is.Certificate.RawIssuer) == string(is.Certificate.RawSubject) {
+			return nil // a root's own certificate has no chain
+		}
+		out.CertificateChain = r.CertificatePEM + r.ChainPEM
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetCACertificate returns the certificate of the CA named by ref and its
+// chain up to the root (GetCertificateAuthorityCertificate).
+func (s *Service) GetCACertificate(ctx context.Context, ref string) (*CertificatePEM, error) {
+	r, err := s.find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if r.CertificatePEM == "" {
+		return nil, errs.Refusedf("certificate authority %s is %s: it has no certificate yet", r.ID, r.Status).WithCode(authority.ReasonInvalidState).
+			WithHint("sign its CSR (certctl ca csr %s) and activate it with certctl ca import-certificate", r.ID)
+	}
+	return &CertificatePEM{Certificate: r.CertificatePEM, CertificateChain: r.ChainPEM}, nil
+}
+
+// RevokeCertificate revokes a certificate the CA named by caRef issued
+// (AWS Private CA's RevokeCertificate): its CRL and OCSP responder see it
+// at once. When the certificate is the current version of one in the
+// inventory, that certificate becomes REVOKED through the inventory's own
+// revocation (and its Certificate Revoked event). Exit 3 for a serial the
+// CA never issued, 5 for one already revoked. It returns the certificate's
+// ARN.
+func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref CertificateRef, reason string) (string, error) {
+	code, ok := casign.ReasonCode(reason)
+	if !ok {
+		return "", errs.UsageErrorf("unknown revocation reason %q (one of %s)", reason, strings.Join(casign.ReasonNames(), ", "))
+	}
+	reason = strings.ToUpper(reason)
+	var certArn string
+	_, err := s.change(ctx, "RevokeCertificate", caRef, func(op *service.Op, r *authority.Record) error {
+		op.Param("RevocationReason", reason)
+		serial, err := s.serial(r.ID, ref)
+		if err != nil {
+			op.Param("CertificateSerial", ref.Serial+ref.CertificateArn)
+			return err
+		}
+		op.Param("CertificateSerial", serial)
+		n, _ := x509util.ParseSerial(serial)
+		certArn = s.CertificateArn(r.ID, n)
+		op.Resource(certArn)
+		rec, err := op.Tx.GetSerial(r.ID, serial)
+		if err != nil {
+			if errors.Is(err, localstore.ErrNotFound) {
+				return errs.NotFoundf("certificate authority %s issued no certificate with serial %s", r.ID, serial)
+			}
+			return err
+		}
+		if !rec.RevokedAt.IsZero() {
+			return errs.Refusedf("the certificate with serial %s is already revoked (%s, %s)",
+				serial, casign.ReasonName(rec.Reason), timeutil.RFC3339(rec.RevokedAt))
+		}
+		if c := s.inventoryCertificate(op.Tx, r.ID, rec); c != nil {
+			op.Resource(s.core.Names.CertificateARN(c.ID))
+			if err := inventory.Revoke(op.Tx, c, reason, code, op.Now); err != nil {
+				return err
+			}
+			return op.Events.EmitRevoked(op.Tx, c)
+		}
+		return authority.Revoke(op.Tx, r.ID, serial, op.Now, code)
+	})
+	if err != nil {
+		return "", err
+	}
+	return certArn, nil
+}
+
+// inventoryCertificate is the inventory certificate whose current version
+// is the serial rec, or nil.
+func (s *Service) inventoryCertificate(tx localstore.Tx, caID string, rec *localstore.Serial) *localstore.Certificate {
+	if rec.CertID == "" {
+		return nil
+	}
+	c, err := tx.GetCertificate(rec.CertID)
+	if err != nil || c.CertificateAuthorityID != caID || c.Serial != rec.Serial {
+		return nil
+	}
+	return c
+}
+
+// AuditReportEntry is one certificate of AWS Private CA's audit report.
+type AuditReportEntry struct {
+	AwsAccountID     string `json:"awsAccountId"`
+	CertificateArn   string `json:"certificateArn"`
+	Serial           string `json:"serial"`
+	Subject          string `json:"subject"`
+	NotBefore        string `json:"notBefore"`
+	NotAfter         string `json:"notAfter"`
+	IssuedAt         string `json:"issuedAt"`
+	RevokedAt        string `json:"revokedAt,omitempty"`
+	RevocationReason string `json:"revocationReason,omitempty"`
+	TemplateArn      string `json:"templateArn,omitempty"`
+}
+
+// AuditReportColumns are the report's fields in order (the CSV header).
+var AuditReportColumns = []string{"awsAccountId", "certificateArn", "serial", "subject", "notBefore", "notAfter",
+	"issuedAt", "revokedAt", "revocationReason", "templateArn"}
+
+// Row is e's fields in AuditReportColumns' order.
+func (e *AuditReportEntry) Row() []string {
+	return []string{e.AwsAccountID, e.CertificateArn, e.Serial, e.Subject, e.NotBefore, e.NotAfter,
+		e.IssuedAt, e.RevokedAt, e.RevocationReason, e.TemplateArn}
+}
+
+// AuditReport lists every certificate the CA named by ref issued — by `ca
+// issue`, `request`, renewals and ACME alike — oldest first, with its
+// revocation state (CreateCertificateAuthorityAuditReport's content). It
+// reads the serials table only: no certificate is parsed.
+func (s *Service) AuditReport(ctx context.Context, ref string) ([]AuditReportEntry, error) {
+	var out []AuditReportEntry
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		r, err := authority.Find(tx, ref)
+		if err != nil {
+			return err
+		}
+		list, err := tx.ListIssued(r.ID)
+		if err != nil {
+			return err
+		}
+		prefix := s.core.Names.CAARN(r.ID) + "/certificate/"
+		out = make([]AuditReportEntry, 0, len(list))
+		for i := range list {
+			is := &list[i]
+			if is.NotAfter.IsZero() {
+				continue // reserved before certificates were recorded, or never signed
+			}
+			e := AuditReportEntry{
+				AwsAccountID:   s.core.Names.Account,
+				CertificateArn: prefix + strings.ReplaceAll(is.Serial, ":", ""),
+				Serial:         is.Serial,
+				Subject:        is.Subject,
+				NotBefore:      timeutil.RFC3339(is.NotBefore),
+				NotAfter:       timeutil.RFC3339(is.NotAfter),
+				IssuedAt:       timeutil.RFC3339(is.IssuedAt),
+				TemplateArn:    authority.TemplateArn(is.Template),
+			}
+			if !is.RevokedAt.IsZero() {
+				e.RevokedAt, e.RevocationReason = timeutil.RFC3339(is.RevokedAt), casign.ReasonName(is.Reason)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ImportRequest is what `ca import` takes: the CA's certificate, key and
+// chain as read from the user's files, and the new CA's tags.
+type ImportRequest struct {
+	Material inventory.RawMaterial
+	Tags     []string
+}
+
+// Import brings an existing root or subordinate CA into the vault
+// (ImportCertificateAuthority) and returns its ARN. The material is
+// checked by the import rules (key match, chain order, validity) and must
+// be a CA certificate (exit 4 otherwise).
+func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error) {
+	var arn string
+	err := s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
+		for _, p := range []struct{ name, file string }{
+			{"Certificate", req.Material.CertificateFile}, {"CertificateChain", req.Material.ChainFile},
+		} {
+			if p.file != "" {
+				op.Param(p.name, p.file)
+			}
+		}
+		tags, err := inventory.ParseTags(req.Tags)
+		if err != nil {
+			return err
+		}
+		if tags, err = inventory.MergeTags(nil, tags); err != nil {
+			return err
+		}
+		if len(tags) > 0 {
+			op.Param("Tags", tags)
+		}
+		m, err := inventory.ParseMaterial(req.Material, op.Now)
+		if err != nil {
+			return err
+		}
+		r, err := s.core.Authority.Import(op.Tx, m, tags)
+		if err != nil {
+			return err
+		}
+		arn = s.core.Names.CAARN(r.ID)
+		op.Resource(arn, s.core.Names.CAARN(r.ParentID))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return arn, nil
+}
