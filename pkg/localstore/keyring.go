@@ -60,6 +60,9 @@ type Sealer struct {
 	// auditKey keys the audit log's HMAC chain; it is derived from the
 	// master key (HKDF-SHA256), so it changes only with the master key.
 	auditKey []byte
+	// nonceKey authenticates the ACME servers' nonces, derived likewise:
+	// every server that shares the vault's master key shares it.
+	nonceKey []byte
 }
 
 // auditKeyInfo is the HKDF info of the audit chain's key.
@@ -67,6 +70,12 @@ const auditKeyInfo = "certctl audit chain v1"
 
 // AuditKey is the key of the audit log's HMAC chain.
 func (s *Sealer) AuditKey() []byte { return s.auditKey }
+
+// nonceKeyInfo is the HKDF info of the ACME nonce key.
+const nonceKeyInfo = "certctl acme nonce v1"
+
+// NonceKey is the key that authenticates ACME nonces.
+func (s *Sealer) NonceKey() []byte { return s.nonceKey }
 
 func newSealer(key []byte) (*Sealer, error) {
 	if len(key) != 32 {
@@ -84,7 +93,11 @@ func newSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead, auditKey: auditKey}, nil
+	nonceKey, err := hkdf.Key(sha256.New, key, nil, nonceKeyInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead, auditKey: auditKey, nonceKey: nonceKey}, nil
 }
 
 const sealVersion = 1

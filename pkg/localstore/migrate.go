@@ -70,6 +70,13 @@ var migrations = []string{
 		mac BLOB NOT NULL
 	);
 	CREATE INDEX audit_time ON audit(time);`,
+	// 5: acme nonces — the ACME servers' shared set of redeemed nonces
+	// (see nonces.go).
+	`CREATE TABLE acme_nonces (
+		nonce TEXT PRIMARY KEY,
+		expires_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX acme_nonces_expires ON acme_nonces(expires_at);`,
 }
 
 // SchemaVersion is the schema version this build writes.

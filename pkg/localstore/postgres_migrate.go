@@ -77,6 +77,12 @@ var pgMigrations = []string{
 		mac BYTEA NOT NULL
 	);
 	CREATE INDEX audit_time ON audit(time);`,
+	// 3: acme nonces, as SQLite's migration 5.
+	`CREATE TABLE acme_nonces (
+		nonce TEXT COLLATE "C" PRIMARY KEY,
+		expires_at BIGINT NOT NULL
+	);
+	CREATE INDEX acme_nonces_expires ON acme_nonces(expires_at);`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this
