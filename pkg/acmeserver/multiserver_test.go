@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"log"
 	"net"
 	"net/http"
@@ -288,6 +289,64 @@ func TestOrdersRoundRobin(t *testing.T) {
 		}
 		if !strings.Contains(logs, "acme: request method=POST path=/"+c.ep.ID+"/new-order status=201 problem=- duration=") {
 			t.Errorf("no request log line for new-order:\n%s", logs)
+		}
+	})
+}
+
+// TestNonceBatches redeems 8 nonces 8 times each, all at once, through the
+// batching of one server and of a second on the same store: each nonce
+// exactly once, though duplicates share a batch; expired and foreign
+// nonces never.
+func TestNonceBatches(t *testing.T) {
+	stores(t, func(t *testing.T, storeURL string) {
+		c := newCluster(t, storeURL, 2)
+		a, b := c.srvs[0].Nonces(), c.srvs[1].Nonces()
+		var nonces []string
+		for range 8 {
+			n, err := a.Issue()
+			if err != nil {
+				t.Fatal(err)
+			}
+			nonces = append(nonces, n)
+		}
+		wins := make([]atomic.Int32, len(nonces))
+		var wg sync.WaitGroup
+		for k := range 8 {
+			for i, n := range nonces {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s := a
+					if k%2 == 1 {
+						s = b
+					}
+					switch err := s.RedeemContext(context.Background(), n); {
+					case err == nil:
+						wins[i].Add(1)
+					case !errors.Is(err, ErrNonce):
+						t.Errorf("redeem: %v", err)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		for i := range wins {
+			if w := wins[i].Load(); w != 1 {
+				t.Errorf("nonce %d redeemed %d times, want 1", i, w)
+			}
+		}
+		// A nonce past its lifetime.
+		old := NewNonceStore(c.srvs[0].core.Vault.Store, func() time.Time { return time.Now().Add(-2 * NonceLifetime) },
+			NonceLifetime, func() ([]byte, error) { s, err := c.srvs[0].core.Vault.Sealer(); return s.NonceKey(), err })
+		n, _ := old.Issue()
+		if err := a.RedeemContext(context.Background(), n); !errors.Is(err, ErrNonce) {
+			t.Errorf("expired nonce: %v, want ErrNonce", err)
+		}
+		// A nonce under another key.
+		other := NewNonceStore(c.srvs[0].core.Vault.Store, time.Now, NonceLifetime, func() ([]byte, error) { return make([]byte, 32), nil })
+		n, _ = other.Issue()
+		if err := a.RedeemContext(context.Background(), n); !errors.Is(err, ErrNonce) {
+			t.Errorf("nonce of another key: %v, want ErrNonce", err)
 		}
 	})
 }
