@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"log"
 	"net"
@@ -236,6 +237,10 @@ func TestNonceAcrossServers(t *testing.T) {
 			t.Errorf("mangled nonce: %q, want badNonce", typ)
 		}
 
+		if logs := c.log.String(); !strings.Contains(logs, "status=400 problem=badNonce duration=") {
+			t.Errorf("no request log line for badNonce:\n%s", logs)
+		}
+
 		const K = 16
 		for round := range 3 {
 			body := sign(c.nonceFrom(t, round%2))
@@ -349,4 +354,111 @@ func TestNonceBatches(t *testing.T) {
 			t.Errorf("nonce of another key: %v, want ErrNonce", err)
 		}
 	})
+}
+
+// TestHealthz: 200 while the store answers, 503 once it does not.
+func TestHealthz(t *testing.T) {
+	stores(t, func(t *testing.T, storeURL string) {
+		c := newCluster(t, storeURL, 2)
+		get := func(i int) int {
+			resp, err := c.client(i).Get(clusterBase + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		for i := range 2 {
+			if st := get(i); st != http.StatusOK {
+				t.Fatalf("server %d /healthz = %d, want 200", i, st)
+			}
+		}
+		// Server 1 loses its store; server 0 does not.
+		c.srvs[1].core.Vault.Store.Close()
+		if st := get(1); st != http.StatusServiceUnavailable {
+			t.Errorf("/healthz without a store = %d, want 503", st)
+		}
+		if st := get(0); st != http.StatusOK {
+			t.Errorf("the other server's /healthz = %d, want 200", st)
+		}
+		if logs := c.log.String(); !strings.Contains(logs, "acme: request method=GET path=/healthz status=503 problem=- duration=") {
+			t.Errorf("no request log line for the 503:\n%s", logs)
+		}
+	})
+}
+
+// TestURLsUnderBaseURL: every URL the servers emit is under base_url,
+// whichever address the request reached.
+func TestURLsUnderBaseURL(t *testing.T) {
+	c := newCluster(t, "", 2)
+	resp, err := c.client(1).Get(c.url("/directory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dir map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&dir); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for k, v := range dir {
+		if s, ok := v.(string); ok && !strings.HasPrefix(s, clusterBase+"/"+c.ep.ID+"/") {
+			t.Errorf("directory %s = %q, not under %s", k, s, clusterBase)
+		}
+	}
+	if l := resp.Header.Get("Link"); !strings.Contains(l, "<"+c.url("/directory")+">") {
+		t.Errorf("Link %q", l)
+	}
+	cl, acct, _ := c.register(t)
+	if !strings.HasPrefix(acct.URI, clusterBase+"/") {
+		t.Errorf("account URL %q", acct.URI)
+	}
+	o, err := cl.AuthorizeOrder(context.Background(), acme.DomainIDs("lab.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range append([]string{o.URI, o.FinalizeURL}, o.AuthzURLs...) {
+		if !strings.HasPrefix(u, clusterBase+"/"+c.ep.ID+"/") {
+			t.Errorf("order URL %q is not under %s", u, clusterBase)
+		}
+	}
+}
+
+// TestNonceSweep: redeemed nonces are deleted once they expire, by the
+// server that redeems after sweepEvery.
+func TestNonceSweep(t *testing.T) {
+	c := newCluster(t, "", 1)
+	clk := &clock{t: time.Now()}
+	sealer, err := c.srvs[0].core.Vault.Sealer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.srvs[0].core.Vault.Store
+	ns := NewNonceStore(st, clk.Now, NonceLifetime, func() ([]byte, error) { return sealer.NonceKey(), nil })
+	count := func() int {
+		var n int
+		if err := st.(*localstore.SQLite).DB().QueryRow(`SELECT count(*) FROM acme_nonces`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	base := count()
+	for range 3 {
+		n, _ := ns.Issue()
+		if !ns.Redeem(n) {
+			t.Fatal("fresh nonce refused")
+		}
+	}
+	ns.Wait()
+	if got := count(); got != base+3 {
+		t.Fatalf("%d redeemed nonces stored, want %d", got, base+3)
+	}
+	clk.Add(NonceLifetime + sweepMargin + sweepEvery + time.Second)
+	n, _ := ns.Issue()
+	if !ns.Redeem(n) {
+		t.Fatal("fresh nonce refused")
+	}
+	ns.Wait()
+	if got := count(); got != base+1 {
+		t.Errorf("%d redeemed nonces after the sweep, want %d (the last one)", got, base+1)
+	}
 }
