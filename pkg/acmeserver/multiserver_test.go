@@ -462,3 +462,35 @@ func TestNonceSweep(t *testing.T) {
 		t.Errorf("%d redeemed nonces after the sweep, want %d (the last one)", got, base+1)
 	}
 }
+
+// TestNoncesNotEvicted: a client's nonce survives any amount of other
+// clients' traffic (the in-memory store dropped the oldest half of its
+// nonces at 100,000).
+func TestNoncesNotEvicted(t *testing.T) {
+	c := newCluster(t, "", 2)
+	a := c.srvs[0].Nonces()
+	mine, err := a.Issue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 150_000 {
+		if _, err := a.Issue(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, _ := a.Issue()
+			if !a.Redeem(n) {
+				t.Error("fresh nonce refused")
+			}
+		}()
+	}
+	wg.Wait()
+	if !c.srvs[1].Nonces().Redeem(mine) {
+		t.Error("a nonce issued before others' traffic was evicted")
+	}
+}
