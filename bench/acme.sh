@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # bench/acme.sh — ACME order throughput and latency of `certctl endpoint
 # serve` with the stock golang.org/x/crypto/acme client at 1, 4, 8, 16 and
-# 32 concurrent clients, plus the server's CPU time per order; the same
-# client against Pebble when `pebble` is on PATH (install it with
+# 32 concurrent clients, plus the server's CPU time per order; then, when a
+# PostgreSQL database is given (CERTCTL_BENCH_POSTGRES_URL, else
+# CERTCTL_TEST_POSTGRES_URL; each run uses a fresh schema it drops), one
+# server on it and two servers on it behind haproxy in http mode balancing
+# every request round robin (CPU summed over the servers, haproxy's apart);
+# the same client against Pebble when `pebble` is on PATH (install it with
 #   (cd /tmp && go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)
-# ). Loopback only, bounded in orders and time (about 1 minute); not run by CI.
+# ). Loopback only, bounded in orders and time (a few minutes); not run by CI.
 #
 #   bash bench/acme.sh                       # builds certctl, default levels
 #   CERTCTL=./certctl bash bench/acme.sh -orders 600

@@ -1,8 +1,9 @@
 // Command acme measures certctl's ACME server with the stock
 // golang.org/x/crypto/acme client: orders completed per second and p50/p90
 // order latency at 1, 4, 8, 16 and 32 concurrent clients, plus the server's
-// CPU time per order, against `certctl endpoint serve` on 127.0.0.1 (and
-// against Pebble when `pebble` is on PATH).
+// CPU time per order, against `certctl endpoint serve` on 127.0.0.1; with
+// -postgres, against one server on PostgreSQL and -cluster servers on it
+// behind haproxy (cluster.go); and against Pebble when `pebble` is on PATH.
 //
 //	go run ./bench/acme                      # builds certctl into a temp dir
 //	go run ./bench/acme -certctl ./certctl -orders 400 -levels 1,8,32
@@ -52,6 +53,8 @@ type options struct {
 	cpuprofile string
 	pebble     string
 	keep       bool
+	postgres   string
+	cluster    int
 }
 
 func main() {
@@ -65,6 +68,9 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured levels to this file")
 	flag.StringVar(&o.pebble, "pebble", "auto", `"auto" (run Pebble if on PATH), "off", or a pebble binary`)
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	flag.StringVar(&o.postgres, "postgres", firstEnv("CERTCTL_BENCH_POSTGRES_URL", "CERTCTL_TEST_POSTGRES_URL"),
+		"PostgreSQL `URL` for the cluster figures: one server, then -cluster servers behind haproxy, each on a fresh schema (\"off\": skip)")
+	flag.IntVar(&o.cluster, "cluster", 2, "number of servers behind haproxy on PostgreSQL")
 	flag.Parse()
 	for _, s := range strings.Split(levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -73,12 +79,24 @@ func main() {
 		}
 		o.levels = append(o.levels, n)
 	}
+	if o.cluster < 2 || o.cluster > 16 {
+		fatalf("-cluster must be 2 to 16")
+	}
 	if o.orders < 1 || o.maxTime <= 0 {
 		fatalf("-orders and -max-time must be positive")
 	}
 	if err := run(o); err != nil {
 		fatalf("%v", err)
 	}
+}
+
+func firstEnv(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func fatalf(format string, a ...any) {
@@ -96,6 +114,8 @@ type target struct {
 	eab     *acme.ExternalAccountBinding
 	domain  string // orders ask for <label>.<domain>
 	pid     int    // server process for CPU accounting (0: none)
+	pids    []int  // server processes when several (CPU summed)
+	lbPID   int    // balancer in front of them (its CPU reported apart)
 	stop    func()
 	samples []result
 }
@@ -137,6 +157,14 @@ func run(o options) error {
 	}
 	if err := measure(o, tg); err != nil {
 		return err
+	}
+	switch o.postgres {
+	case "", "off":
+		fmt.Println("\npostgres cluster: skipped (no -postgres URL, CERTCTL_BENCH_POSTGRES_URL or CERTCTL_TEST_POSTGRES_URL)")
+	default:
+		if err := measureCluster(o, work); err != nil {
+			return err
+		}
 	}
 	pebbleBin := ""
 	switch o.pebble {
@@ -373,6 +401,22 @@ func cpuTicks(pid int) int64 {
 	return u + st
 }
 
+// cpuTicks is the CPU time of the target's server processes.
+func (tg *target) cpuTicks() int64 {
+	if len(tg.pids) == 0 {
+		return cpuTicks(tg.pid)
+	}
+	var sum int64
+	for _, p := range tg.pids {
+		t := cpuTicks(p)
+		if t < 0 {
+			return -1
+		}
+		sum += t
+	}
+	return sum
+}
+
 // clkTck is the kernel's USER_HZ (100 on every Linux architecture Go
 // supports; getconf is asked when present).
 func clkTck() int64 {
@@ -464,6 +508,7 @@ type result struct {
 	elapsed               time.Duration
 	p50, p90, max         time.Duration
 	cpuPerOrder           time.Duration // -1: unknown
+	lbCPUPerOrder         time.Duration // the balancer's; -1: none
 	requestsPerOrder      float64
 	firstErr              error
 }
@@ -496,13 +541,17 @@ func measure(o options, tg *target) error {
 	hz := clkTck()
 	for _, n := range o.levels {
 		r := result{clients: n, cpuPerOrder: -1}
-		before, req0 := cpuTicks(tg.pid), requests.Load()
+		before, lb0, req0 := tg.cpuTicks(), cpuTicks(tg.lbPID), requests.Load()
 		if err := runLevel(ctx, clients[:n], tg, fmt.Sprintf("c%d", n), o.orders, n, o.maxTime, &r); err != nil {
 			return err
 		}
-		after := cpuTicks(tg.pid)
+		after, lb1 := tg.cpuTicks(), cpuTicks(tg.lbPID)
 		if before >= 0 && after >= 0 && r.done > 0 {
 			r.cpuPerOrder = time.Duration((after-before)*int64(time.Second)/hz) / time.Duration(r.done)
+		}
+		r.lbCPUPerOrder = -1
+		if lb0 >= 0 && lb1 >= 0 && r.done > 0 {
+			r.lbCPUPerOrder = time.Duration((lb1-lb0)*int64(time.Second)/hz) / time.Duration(r.done)
 		}
 		if r.done > 0 {
 			r.requestsPerOrder = float64(requests.Load()-req0) / float64(r.done)
@@ -585,6 +634,9 @@ func printTable(tg *target) {
 		cpu := "n/a"
 		if r.cpuPerOrder >= 0 {
 			cpu = ms(r.cpuPerOrder)
+		}
+		if r.lbCPUPerOrder >= 0 {
+			cpu += " +lb " + ms(r.lbCPUPerOrder)
 		}
 		fmt.Fprintf(w, "%-8s %7d %7d %6d %9.1f %9s %9s %9s %11s %9.1f\n",
 			tg.name, r.clients, r.done, r.failed, rate, ms(r.p50), ms(r.p90), ms(r.max), cpu, r.requestsPerOrder)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -252,8 +253,10 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.En
 	if err != nil {
 		return nil, malformed("JWS signature does not verify")
 	}
-	if !s.nonces.Redeem(h.Nonce) {
+	if err := s.nonces.RedeemContext(r.Context(), h.Nonce); errors.Is(err, ErrNonce) {
 		return nil, problem(errBadNonce, http.StatusBadRequest, "JWS nonce is missing, unknown or already used")
+	} else if err != nil {
+		return nil, s.internal(fmt.Errorf("redeeming a nonce: %w", err))
 	}
 	req.Payload, req.PostAsGet = payload, len(payload) == 0
 	return req, nil

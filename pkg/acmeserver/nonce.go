@@ -1,83 +1,311 @@
 package acmeserver
 
+// Nonces: stateless when issued, recorded when redeemed.
+//
+// Any number of `endpoint serve` processes share one store and must behave
+// as one service behind a load balancer that may send each request to
+// another process, so a nonce issued by one must be redeemable exactly once
+// at any of them. The two designs in use elsewhere:
+//
+//   - step-ca keeps nonces in its database: a row is inserted when a nonce
+//     is issued and deleted (in a transaction) when it is redeemed.
+//   - Boulder's nonce service issues nonces that are authenticated
+//     (AES-GCM over a counter) and carry a prefix routing the redemption
+//     back to the instance that issued them, which keeps the used ones in
+//     memory.
+//
+// certctl's nonce is authenticated and carries its own expiry, like
+// Boulder's, but the set of redeemed nonces is in the store, like
+// step-ca's table, so no routing is needed:
+//
+//	nonce = base64url(1 | expiry (8 bytes, Unix seconds) | random (12) | HMAC-SHA256(key, first 21 bytes)[:16])
+//
+// Issuing a nonce (on every response) costs an HMAC and no store access;
+// redeeming one checks the MAC and the expiry, then inserts it into
+// acme_nonces, whose primary key makes the redemption atomic across
+// processes on SQLite (one writer at a time) and PostgreSQL (a unique
+// index, under SERIALIZABLE with retries). The reasons for this choice:
+//
+//   - A response mints a nonce but only a POST redeems one: storing at
+//     issue would add a write to every response, HEAD newNonce included,
+//     which any unauthenticated client can send in a loop to fill the
+//     store. Here only a request whose nonce verifies writes, and the
+//     write is one short insert.
+//   - Nothing is evicted: the old in-memory store dropped the oldest half
+//     of its nonces at 100,000, so one client's traffic could invalidate
+//     every other client's nonces. A redeemed row lives until its nonce
+//     expires (NonceLifetime) and is then swept; an unredeemed nonce needs
+//     no room at all.
+//   - The key is derived from the vault's master key (HKDF, like the audit
+//     chain's key), which every server of the store already holds: there is
+//     no key to distribute or rotate apart from it.
+//
+// Redeeming costs a write transaction, which on SQLite is a commit to
+// disk: the redemptions that arrive while one commits are recorded
+// together in the next transaction (group commit, see redeemBatched), so
+// that under load a server pays one commit for many.
+//
+// A nonce of a stopped or killed server stays valid at the others; clock
+// skew between servers up to sweepMargin cannot make a redeemed nonce
+// redeemable again.
+
 import (
+	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
 )
 
-// NonceStore issues anti-replay nonces and redeems each at most once. It
-// lives in the serving process: a nonce issued by one `endpoint serve` is
-// unknown to another, which clients handle by retrying on badNonce.
+// Layout of a nonce, before base64url.
+const (
+	nonceVersion = 1
+	nonceBody    = 1 + 8 + 12 // version, expiry, random
+	nonceMACLen  = 16
+	nonceLen     = nonceBody + nonceMACLen
+)
+
+// sweepEvery is how often a server deletes expired redeemed nonces;
+// sweepMargin is how long after its expiry a redeemed nonce is kept, so
+// that a server whose clock is behind still finds it redeemed.
+const (
+	sweepEvery  = time.Minute
+	sweepMargin = 10 * time.Minute
+)
+
+// ErrNonce is returned by Redeem for a nonce that is malformed, forged,
+// expired or already redeemed.
+var ErrNonce = errors.New("nonce is unknown, expired or already used")
+
+// NonceStore issues anti-replay nonces and redeems each at most once,
+// across every server of the store.
 type NonceStore struct {
-	mu       sync.Mutex
+	store    localstore.Store
 	now      func() time.Time
 	lifetime time.Duration
-	max      int
-	live     map[string]time.Time // nonce → expiry
+	key      func() ([]byte, error)
+
+	keyOnce sync.Once
+	mac     []byte
+	keyErr  error
+
+	// lastSweep is the Unix nanoseconds of the last sweep started.
+	lastSweep atomic.Int64
+	sweeping  sync.WaitGroup
+	// logf reports sweep failures.
+	logf func(string, ...any)
+	// gate, when set, admits one write transaction of this process at a
+	// time: the server's WriteGate, shared with its changes.
+	gate chan struct{}
+
+	// mu guards the redemptions waiting for a batch (see redeemBatched).
+	mu       sync.Mutex
+	pending  []*redemption
+	flushing bool
 }
 
-// NewNonceStore returns a store whose nonces expire after lifetime; at most
-// max are outstanding (the oldest are dropped beyond it).
-func NewNonceStore(now func() time.Time, lifetime time.Duration, max int) *NonceStore {
-	return &NonceStore{now: now, lifetime: lifetime, max: max, live: make(map[string]time.Time)}
+// NewNonceStore returns nonces that expire after lifetime, authenticated
+// by the key that key returns (read once) and redeemed in store.
+func NewNonceStore(store localstore.Store, now func() time.Time, lifetime time.Duration, key func() ([]byte, error)) *NonceStore {
+	n := &NonceStore{store: store, now: now, lifetime: lifetime, key: key, logf: func(string, ...any) {}}
+	n.lastSweep.Store(now().UnixNano())
+	return n
 }
 
-// Issue returns a fresh nonce.
+func (n *NonceStore) macKey() ([]byte, error) {
+	n.keyOnce.Do(func() { n.mac, n.keyErr = n.key() })
+	return n.mac, n.keyErr
+}
+
+func (n *NonceStore) sum(key, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return m.Sum(nil)[:nonceMACLen]
+}
+
+// Issue returns a fresh nonce. It touches no store.
 func (n *NonceStore) Issue() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
+	key, err := n.macKey()
+	if err != nil {
 		return "", err
 	}
-	v := base64.RawURLEncoding.EncodeToString(b)
-	now := n.now()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if len(n.live) >= n.max {
-		n.prune(now)
+	b := make([]byte, nonceBody, nonceLen)
+	b[0] = nonceVersion
+	binary.BigEndian.PutUint64(b[1:9], uint64(n.now().Add(n.lifetime).Unix()))
+	if _, err := rand.Read(b[9:nonceBody]); err != nil {
+		return "", err
 	}
-	n.live[v] = now.Add(n.lifetime)
-	return v, nil
+	return base64.RawURLEncoding.EncodeToString(append(b, n.sum(key, b)...)), nil
 }
 
-// prune drops expired nonces and, if still full, the oldest half.
-func (n *NonceStore) prune(now time.Time) {
-	var oldest time.Time
-	for k, exp := range n.live {
-		if !now.Before(exp) {
-			delete(n.live, k)
-		} else if oldest.IsZero() || exp.Before(oldest) {
-			oldest = exp
+// check verifies nonce v's MAC and expiry and returns its expiry.
+func (n *NonceStore) check(v string) (time.Time, error) {
+	key, err := n.macKey()
+	if err != nil {
+		return time.Time{}, err
+	}
+	if base64.RawURLEncoding.DecodedLen(len(v)) != nonceLen {
+		return time.Time{}, ErrNonce
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) != nonceLen || b[0] != nonceVersion {
+		return time.Time{}, ErrNonce
+	}
+	if !hmac.Equal(b[nonceBody:], n.sum(key, b[:nonceBody])) {
+		return time.Time{}, ErrNonce
+	}
+	exp := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0)
+	if !n.now().Before(exp) {
+		return time.Time{}, ErrNonce
+	}
+	return exp, nil
+}
+
+// RedeemContext consumes nonce v: nil only the first time a live nonce
+// issued by any server of the store is redeemed, ErrNonce when it is not
+// one or was redeemed before, another error when the store fails.
+func (n *NonceStore) RedeemContext(ctx context.Context, v string) error {
+	exp, err := n.check(v)
+	if err != nil {
+		return err
+	}
+	ok, err := n.redeemBatched(ctx, v, exp.Add(sweepMargin))
+	if err != nil {
+		return err
+	}
+	n.maybeSweep()
+	if !ok {
+		return ErrNonce
+	}
+	return nil
+}
+
+// redemption is one nonce waiting for the batch that records it.
+type redemption struct {
+	nonce   string
+	expires time.Time
+	ok      bool
+	done    chan error
+}
+
+// redeemBatched records nonce v in the store with the other redemptions
+// waiting at the same moment: one write transaction (one commit, one fsync
+// on SQLite) for all of them. The first redemption that finds no batch
+// under way starts one; those arriving while it commits form the next.
+func (n *NonceStore) redeemBatched(ctx context.Context, v string, expires time.Time) (bool, error) {
+	r := &redemption{nonce: v, expires: expires, done: make(chan error, 1)}
+	n.mu.Lock()
+	n.pending = append(n.pending, r)
+	if !n.flushing {
+		n.flushing = true
+		go n.flush()
+	}
+	n.mu.Unlock()
+	select {
+	case err := <-r.done:
+		return r.ok, err
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// maxBatch bounds the redemptions of one transaction.
+const maxBatch = 256
+
+// flush records the waiting redemptions, batch after batch, until none
+// waits.
+func (n *NonceStore) flush() {
+	for {
+		n.mu.Lock()
+		batch := n.pending
+		if len(batch) > maxBatch {
+			batch = batch[:maxBatch]
+		}
+		n.pending = n.pending[len(batch):]
+		if len(batch) == 0 {
+			n.pending = nil
+			n.flushing = false
+			n.mu.Unlock()
+			return
+		}
+		n.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := n.gated(ctx, func() error {
+			return n.store.Update(ctx, func(tx localstore.Tx) error {
+				// The store may run this again: results are assigned.
+				for _, r := range batch {
+					var err error
+					if r.ok, err = tx.RedeemNonce(r.nonce, r.expires); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+		cancel()
+		for _, r := range batch {
+			r.done <- err
 		}
 	}
-	if len(n.live) < n.max {
+}
+
+// Redeem is RedeemContext reporting only success.
+func (n *NonceStore) Redeem(v string) bool {
+	return n.RedeemContext(context.Background(), v) == nil
+}
+
+// maybeSweep starts a sweep in the background when the last one is
+// sweepEvery old.
+func (n *NonceStore) maybeSweep() {
+	now := n.now().UnixNano()
+	last := n.lastSweep.Load()
+	if now-last < int64(sweepEvery) || !n.lastSweep.CompareAndSwap(last, now) {
 		return
 	}
-	cut := oldest.Add(n.lifetime / 2)
-	for k, exp := range n.live {
-		if exp.Before(cut) {
-			delete(n.live, k)
+	n.sweeping.Add(1)
+	go func() {
+		defer n.sweeping.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := n.Sweep(ctx); err != nil {
+			n.logf("acme: sweeping nonces: %v", err)
 		}
-	}
+	}()
 }
 
-// Redeem consumes nonce v: true only the first time for a live nonce.
-func (n *NonceStore) Redeem(v string) bool {
-	now := n.now()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	exp, ok := n.live[v]
-	if !ok {
-		return false
-	}
-	delete(n.live, v)
-	return now.Before(exp)
+// Sweep deletes the redeemed nonces that can no longer verify and returns
+// how many.
+func (n *NonceStore) Sweep(ctx context.Context) (int64, error) {
+	var swept int64
+	err := n.gated(ctx, func() error {
+		return n.store.Update(ctx, func(tx localstore.Tx) error {
+			var err error
+			swept, err = tx.SweepNonces(n.now())
+			return err
+		})
+	})
+	return swept, err
 }
 
-// Len is the number of outstanding nonces.
-func (n *NonceStore) Len() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.live)
+// Wait waits for a sweep under way.
+func (n *NonceStore) Wait() { n.sweeping.Wait() }
+
+// gated runs fn through the server's write gate, when there is one.
+func (n *NonceStore) gated(ctx context.Context, fn func() error) error {
+	if n.gate != nil {
+		select {
+		case n.gate <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-n.gate }()
+	}
+	return fn()
 }

@@ -99,7 +99,15 @@ func New(cfg Config) *Server {
 	if core.WriteGate == nil {
 		core.WriteGate = make(chan struct{}, 1)
 	}
-	s := &Server{cfg: cfg, core: &core, host: service.Hostname(), nonces: NewNonceStore(core.Now, NonceLifetime, 100000)}
+	s := &Server{cfg: cfg, core: &core, host: service.Hostname()}
+	s.nonces = NewNonceStore(core.Vault.Store, core.Now, NonceLifetime, func() ([]byte, error) {
+		sealer, err := core.Vault.Sealer()
+		if err != nil {
+			return nil, err
+		}
+		return sealer.NonceKey(), nil
+	})
+	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = casign.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
 		return core.Vault.Store.View(context.Background(), fn)
 	}), core.Now)
@@ -133,9 +141,13 @@ func (s *Server) BaseURL() string { return s.cfg.BaseURL }
 // Nonces exposes the nonce store (tests and metrics).
 func (s *Server) Nonces() *NonceStore { return s.nonces }
 
-// ServeHTTP adds a fresh Replay-Nonce and no-store caching to every ACME
-// response, then routes the request.
+// ServeHTTP logs the request (see logRequests), adds a fresh Replay-Nonce
+// and no-store caching to every ACME response, then routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.logRequests(s.serve).ServeHTTP(w, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/crl/") || p == "/ocsp" || strings.HasPrefix(p, "/ocsp/"):
@@ -143,6 +155,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case p == "/metrics":
 		s.handleMetrics(w, r)
+		return
+	case p == "/healthz":
+		s.handleHealthz(w, r)
 		return
 	}
 	if n, err := s.nonces.Issue(); err == nil {

@@ -97,6 +97,9 @@ type Sealer struct {
 	// kept to wrap it again (vault change-passphrase) or replace it.
 	id  string
 	key []byte
+	// nonceKey authenticates the ACME servers' nonces, derived likewise:
+	// every server that shares the vault's master key shares it.
+	nonceKey []byte
 }
 
 // auditKeyInfo is the HKDF info of the audit chain's key.
@@ -104,6 +107,12 @@ const auditKeyInfo = "certctl audit chain v1"
 
 // AuditKey is the key of the audit log's HMAC chain.
 func (s *Sealer) AuditKey() []byte { return s.auditKey }
+
+// nonceKeyInfo is the HKDF info of the ACME nonce key.
+const nonceKeyInfo = "certctl acme nonce v1"
+
+// NonceKey is the key that authenticates ACME nonces.
+func (s *Sealer) NonceKey() []byte { return s.nonceKey }
 
 func newSealer(key []byte) (*Sealer, error) {
 	if len(key) != 32 {
@@ -125,7 +134,11 @@ func newSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead, auditKey: auditKey, id: id, key: bytes.Clone(key)}, nil
+	nonceKey, err := hkdf.Key(sha256.New, key, nil, nonceKeyInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead, auditKey: auditKey, nonceKey: nonceKey, id: id, key: bytes.Clone(key)}, nil
 }
 
 // keyIDInfo is the HKDF info of a master key's identifier.

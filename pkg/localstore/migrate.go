@@ -82,6 +82,13 @@ var migrations = []string{
 	ALTER TABLE serials ADD COLUMN not_before INTEGER;
 	ALTER TABLE serials ADD COLUMN not_after INTEGER;
 	CREATE INDEX serials_issued ON serials(issuer, created_at, serial, revoked_at, reason, subject, not_before, not_after, template, requester, cert_id);`,
+	// 6: acme nonces — the ACME servers' shared set of redeemed nonces
+	// (see nonces.go).
+	`CREATE TABLE acme_nonces (
+		nonce TEXT PRIMARY KEY,
+		expires_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX acme_nonces_expires ON acme_nonces(expires_at);`,
 }
 
 // SchemaVersion is the schema version this build writes.

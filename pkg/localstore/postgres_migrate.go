@@ -86,6 +86,12 @@ var pgMigrations = []string{
 	ALTER TABLE serials ADD COLUMN not_after BIGINT;
 	CREATE INDEX serials_issued ON serials(issuer, created_at, serial)
 		INCLUDE (revoked_at, reason, subject, not_before, not_after, template, requester, cert_id);`,
+	// 4: acme nonces, as SQLite's migration 6.
+	`CREATE TABLE acme_nonces (
+		nonce TEXT COLLATE "C" PRIMARY KEY,
+		expires_at BIGINT NOT NULL
+	);
+	CREATE INDEX acme_nonces_expires ON acme_nonces(expires_at);`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this

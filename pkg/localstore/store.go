@@ -88,4 +88,11 @@ type Tx interface {
 
 	GetMeta(key string) ([]byte, error)
 	PutMeta(key string, value []byte) error
+
+	// RedeemNonce records that the ACME nonce was used: true the first
+	// time, false when it already was (by any process on the store).
+	// expires is when the row may be swept.
+	RedeemNonce(nonce string, expires time.Time) (bool, error)
+	// SweepNonces deletes redeemed nonces that expired before before.
+	SweepNonces(before time.Time) (int64, error)
 }

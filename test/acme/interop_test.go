@@ -81,15 +81,19 @@ func tool(t *testing.T, name string) string {
 // server is a running `endpoint serve` with one endpoint.
 type server struct {
 	vault, dir, kid, mac, roots, id string
+	// env is added to the environment of certctl (the store of a cluster).
+	env []string
 }
 
 func (s *server) certctl(t *testing.T, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(certctlBin, args...)
-	cmd.Env = childEnv("CERTCTL_VAULT="+s.vault, "HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
+	cmd.Env = childEnv(append([]string{"CERTCTL_VAULT=" + s.vault, "HOME=" + homeDir, "XDG_CONFIG_HOME=" + homeDir}, s.env...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("certctl %v: %v", args, err)
+		t.Fatalf("certctl %v: %v\n%s", args, err, stderr.String())
 	}
 	return out
 }
@@ -108,6 +112,17 @@ func startServer(t *testing.T) *server {
 	t.Helper()
 	tmp := t.TempDir()
 	s := &server{vault: filepath.Join(tmp, "vault"), roots: filepath.Join(tmp, "roots.pem")}
+	s.setup(t)
+	addr := freePort(t)
+	s.serve(t, addr)
+	s.dir = "https://" + addr + "/" + s.id + "/directory"
+	return s
+}
+
+// setup creates the endpoint of s with lab.test pre-validated, a reusable
+// EAB credential, and writes the trust bundle.
+func (s *server) setup(t *testing.T) {
+	t.Helper()
 	var created struct{ AcmeEndpointArn string }
 	if err := json.Unmarshal(s.certctl(t, "-o", "json", "endpoint", "create", "--authorization-behavior", "PRE_APPROVED",
 		"--contact", "NOT_REQUIRED", "--certificate-tags", "client=interop"), &created); err != nil {
@@ -125,10 +140,20 @@ func startServer(t *testing.T) *server {
 	if err := os.WriteFile(s.roots, s.certctl(t, "ca", "trust-bundle"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
+}
+
+// serve starts `endpoint serve` on addr over s's vault, with the extra
+// environment, and returns the process once it serves. Its stderr goes to
+// log (when not nil).
+func (s *server) serve(t *testing.T, addr string, extra ...string) *exec.Cmd {
+	return s.serveLog(t, addr, nil, extra...)
+}
+
+func (s *server) serveLog(t *testing.T, addr string, logw *lineCounter, extra ...string) *exec.Cmd {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, certctlBin, "endpoint", "serve", "--listen", addr)
-	cmd.Env = childEnv("CERTCTL_VAULT="+s.vault, "HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
+	cmd.Env = childEnv(append(append([]string{"CERTCTL_VAULT=" + s.vault, "HOME=" + homeDir, "XDG_CONFIG_HOME=" + homeDir}, s.env...), extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +171,7 @@ func startServer(t *testing.T) *server {
 				once = true
 				close(ready)
 			}
+			logw.add(sc.Text())
 		}
 	}()
 	select {
@@ -153,8 +179,7 @@ func startServer(t *testing.T) *server {
 	case <-time.After(20 * time.Second):
 		t.Fatal("endpoint serve did not start")
 	}
-	s.dir = "https://" + addr + "/" + s.id + "/directory"
-	return s
+	return cmd
 }
 
 // checkCert verifies a PEM chain file for name against the trust bundle

@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"ViewCannotWrite", testViewCannotWrite},
 		{"ViewSeesCommitted", testViewSeesCommitted},
 		{"Check", testCheck},
+		{"Nonces", testNonces},
+		{"NoncesConcurrent", testNoncesConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
