@@ -90,6 +90,7 @@ const (
 	colNullInt                   // int64 or nil
 	colBool                      // bool (an INTEGER 0/1 in SQLite)
 	colBlob                      // []byte
+	colNullBlob                  // []byte or nil
 )
 
 type column struct {
@@ -112,7 +113,8 @@ var tableSpecs = []tableSpec{
 	{"cert_versions", []column{{"cert_id", colText}, {"version", colInt}, {"data", colBlob}}, "cert_id, version"},
 	{"secrets", []column{{"ref", colText}, {"sealed", colBlob}}, "ref"},
 	{"serials", []column{{"issuer", colText}, {"serial", colText}, {"cert_id", colText}, {"created_at", colInt},
-		{"revoked_at", colNullInt}, {"reason", colInt}}, "issuer, serial"},
+		{"revoked_at", colNullInt}, {"reason", colInt}, {"der", colNullBlob}, {"template", colText},
+		{"requester", colText}, {"subject", colText}, {"not_before", colNullInt}, {"not_after", colNullInt}}, "issuer, serial"},
 	{"objects", []column{{"kind", colText}, {"id", colText}, {"data", colBlob}, {"updated_at", colNullInt}}, "kind, id"},
 	{"meta", []column{{"key", colText}, {"value", colBlob}}, "key"},
 	{"events", []column{{"seq", colInt}, {"time", colInt}, {"data", colBlob}}, "seq"},
@@ -172,11 +174,11 @@ func (s *tableSpec) checkRow(row []any) error {
 		case int64:
 			ok = c.kind == colInt || c.kind == colNullInt
 		case nil:
-			ok = c.kind == colNullInt
+			ok = c.kind == colNullInt || c.kind == colNullBlob
 		case bool:
 			ok = c.kind == colBool
 		case []byte:
-			ok = c.kind == colBlob && v != nil
+			ok = (c.kind == colBlob || c.kind == colNullBlob) && v != nil
 		}
 		if !ok {
 			return fmt.Errorf("table %s: column %s holds %T", s.name, c.name, row[i])
@@ -199,7 +201,7 @@ func (s *tableSpec) scanDest() ([]any, func() []any) {
 			dest[i] = new(*int64)
 		case colBool:
 			dest[i] = new(bool)
-		case colBlob:
+		case colBlob, colNullBlob:
 			dest[i] = new([]byte)
 		}
 	}
@@ -222,10 +224,14 @@ func (s *tableSpec) scanDest() ([]any, func() []any) {
 				row[i] = *p
 			case *[]byte:
 				b := *p
-				if b == nil {
-					b = []byte{}
+				switch {
+				case b == nil && s.cols[i].kind == colNullBlob:
+					row[i] = nil
+				case b == nil:
+					row[i] = []byte{}
+				default:
+					row[i] = b
 				}
-				row[i] = b
 				*p = nil
 			}
 		}

@@ -82,6 +82,7 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 	go func() { checked <- v.Store.Check(ctx) }()
 	sealer, err := v.Sealer()
 	if err != nil {
+		<-checked // never leave the check running on a vault the caller closes
 		return nil, service.MapError(err)
 	}
 	for _, p := range v.KeyFileProblems() {
