@@ -129,7 +129,7 @@ func TestCaIssueFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.CA != "5f2c" || o.CSRFile != "app.csr" || o.Template != "EndEntity" || o.Duration != 90*24*time.Hour {
+	if o.CA != "5f2c" || o.CSRFile != "app.csr" || o.Template != "EndEntity" || o.TemplateName != "EndEntityCertificate" || o.Period.Duration != 90*24*time.Hour {
 		t.Errorf("options %+v", o)
 	}
 	if o, err = flagtest.Parse(t, NewCmdCaIssue, "5f2c", "--csr", "s.csr", "--template", "SubordinateCA", "--validity", "3y"); err != nil || o.Template != "SubordinateCA" {

@@ -20,15 +20,37 @@ type Issued struct {
 	CertificateChain string `json:"CertificateChain"`
 }
 
+// IssueRequest is AWS Private CA's IssueCertificate.
+type IssueRequest struct {
+	CSR []byte
+	// Template is a template name or ARN (casign.CanonicalTemplate).
+	Template  string
+	Validity  timeutil.Validity
+	NotBefore time.Time
+	// Passthrough is the ApiPassthrough of
+	// BlankEndEntityCertificate_APIPassthrough.
+	Passthrough *casign.APIPassthrough
+}
+
 // Issue signs a CSR with a template from the CA named by ref (AWS Private
 // CA's IssueCertificate). The certificate is not part of the inventory;
 // its serial is reserved in the vault, so the CA can revoke it.
-func (s *Service) Issue(ctx context.Context, ref string, csrPEM []byte, template string, validity time.Duration) (*Issued, error) {
+func (s *Service) Issue(ctx context.Context, ref string, req IssueRequest) (*Issued, error) {
 	var out *Issued
 	_, err := s.change(ctx, "IssueCertificate", ref, func(op *service.Op, r *authority.Record) error {
-		op.Param("Template", template)
-		op.Param("Validity", timeutil.FormatDuration(validity))
-		issued, err := s.core.Authority.IssueCSR(op.Tx, r, csrPEM, template, validity)
+		op.Param("TemplateArn", req.Template)
+		if t, err := casign.CanonicalTemplate(req.Template); err == nil {
+			op.Param("TemplateArn", casign.TemplateARN(t))
+		}
+		op.Param("Validity", req.Validity.String())
+		if !req.NotBefore.IsZero() {
+			op.Param("ValidityNotBefore", timeutil.RFC3339(req.NotBefore))
+		}
+		if req.Passthrough != nil {
+			op.Param("ApiPassthrough", req.Passthrough)
+		}
+		issued, err := s.core.Authority.IssueCSR(op.Tx, r, authority.CSRParams{CSR: req.CSR, Template: req.Template,
+			Validity: req.Validity, NotBefore: req.NotBefore, Passthrough: req.Passthrough})
 		if err != nil {
 			return err
 		}
@@ -48,11 +70,17 @@ func (s *Service) Issue(ctx context.Context, ref string, csrPEM []byte, template
 // CRL number, above the last one, is stored: the change is recorded as
 // CreateCertificateAuthorityCrl (AWS Private CA has no such call; it
 // publishes CRLs itself).
-func (s *Service) CRL(ctx context.Context, ref string) ([]byte, error) {
+//
+// partition < 0 is the complete CRL; otherwise the partition of a
+// PARTITIONED CA (exit 3 beyond the partitions it has opened).
+func (s *Service) CRL(ctx context.Context, ref string, partition int) ([]byte, error) {
 	var der []byte
 	_, err := s.change(ctx, "CreateCertificateAuthorityCrl", ref, func(op *service.Op, r *authority.Record) error {
+		if partition >= 0 {
+			op.Param("Partition", partition)
+		}
 		var err error
-		der, err = s.core.Authority.CRL(op.Tx, r)
+		der, err = s.core.Authority.CRLPartition(op.Tx, r, partition)
 		return err
 	})
 	if err != nil {
