@@ -90,7 +90,7 @@ func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) 
 		if start.Before(now) {
 			start = now
 		}
-		if out.NotAfter.Sub(start) > ShortLivedMax || now.Sub(out.NotBefore) > time.Minute {
+		if out.NotAfter.Sub(start) > ShortLivedMax || now.Sub(out.NotBefore) > time.Minute+time.Second {
 			return out, errs.Refusedf("certificate authority %s is SHORT_LIVED_CERTIFICATE: a certificate lasts at most 7 days (asked: %s to %s)",
 				r.ID, timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(out.NotAfter)).WithCode(ReasonInvalidDuration)
 		}
