@@ -153,6 +153,9 @@ type Issue struct {
 	Validity Validity
 	// Passthrough is BlankEndEntityCertificate_APIPassthrough's ApiPassthrough.
 	Passthrough *APIPassthrough
+	// Verified says the CSR came from ParseCSR, which checked its
+	// signature; Build checks it otherwise.
+	Verified bool
 }
 
 // NameError is a request item a template cannot carry (exit 4 upstream).
@@ -178,12 +181,14 @@ func Build(in Issue) (*x509.Certificate, error) {
 	if err := checkSerial(in.Serial); err != nil {
 		return nil, err
 	}
-	// Re-verify: the request may not have come through ParseCSR.
-	if err := csr.CheckSignature(); err != nil {
-		return nil, &CSRError{Problem: ErrCSRSignature.Error(), Err: errors.Join(ErrCSRSignature, err)}
-	}
-	if err := checkPublicKey(csr.PublicKey); err != nil {
-		return nil, &CSRError{Problem: "unsupported key", Err: err}
+	if !in.Verified {
+		// The request may not have come through ParseCSR.
+		if err := csr.CheckSignature(); err != nil {
+			return nil, &CSRError{Problem: ErrCSRSignature.Error(), Err: errors.Join(ErrCSRSignature, err)}
+		}
+		if err := checkPublicKey(csr.PublicKey); err != nil {
+			return nil, &CSRError{Problem: "unsupported key", Err: err}
+		}
 	}
 	if err := ValidateSubject(csr.Subject); err != nil {
 		return nil, &CSRError{Problem: "subject", Err: err}
@@ -245,29 +250,33 @@ func Build(in Issue) (*x509.Certificate, error) {
 		}
 	}
 
-	data := stepx509.NewTemplateData()
-	data.SetCertificateRequest(csr)
-	data.SetSubject(stepx509.Subject{CommonName: "placeholder"}) // replaced below
-	data.SetSubjectAlternativeNames(sans...)
-	if p.ku != nil {
-		data.Set("KeyUsage", p.ku(csr.PublicKey))
+	// The certificate is assembled as a go.step.sm/crypto/x509util
+	// certificate (what its JSON templates produce), built directly: the
+	// text template engine would cost more than the signature.
+	c := &stepx509.Certificate{
+		SANs:               sans,
+		PublicKey:          csr.PublicKey,
+		PublicKeyAlgorithm: csr.PublicKeyAlgorithm,
+		BasicConstraints:   &stepx509.BasicConstraints{IsCA: p.ca, MaxPathLen: p.pathLen},
 	}
-	var exts []stepx509.Extension
+	if p.ku != nil {
+		c.KeyUsage = keyUsage(p.ku(csr.PublicKey))
+	}
 	if len(p.eku) > 0 {
 		if p.ekuCritical {
 			ext, err := ekuExtension(p.eku)
 			if err != nil {
 				return nil, err
 			}
-			exts = append(exts, ext)
+			c.Extensions = append(c.Extensions, ext)
 		} else {
-			data.Set("ExtKeyUsage", p.eku)
+			c.ExtKeyUsage = extKeyUsage(p.eku)
 		}
 	}
 	if p.copyCSR {
 		for _, e := range csr.Extensions {
 			if !managedExtension(e.Id) {
-				exts = append(exts, stepx509.Extension{ID: stepx509.ObjectIdentifier(e.Id), Critical: e.Critical, Value: e.Value})
+				c.Extensions = append(c.Extensions, stepx509.Extension{ID: stepx509.ObjectIdentifier(e.Id), Critical: e.Critical, Value: e.Value})
 			}
 		}
 	}
@@ -277,24 +286,17 @@ func Build(in Issue) (*x509.Certificate, error) {
 			return nil, err
 		}
 		if len(ku) > 0 {
-			data.Set("KeyUsage", ku)
+			c.KeyUsage = keyUsage(ku)
 		}
-		if len(eku) > 0 {
-			data.Set("ExtKeyUsage", eku)
+		c.ExtKeyUsage = append(c.ExtKeyUsage, extKeyUsage(eku)...)
+		for _, u := range unknown {
+			oid, err := parseOID(u)
+			if err != nil {
+				return nil, &NameError{Problem: "API passthrough: " + err.Error()}
+			}
+			c.UnknownExtKeyUsage = append(c.UnknownExtKeyUsage, oid)
 		}
-		if len(unknown) > 0 {
-			data.Set("UnknownExtKeyUsage", unknown)
-		}
-		exts = append(exts, more...)
-	}
-	if len(exts) > 0 {
-		data.Set("Extensions", exts)
-	}
-	data.Set("BasicConstraints", map[string]any{"isCA": p.ca, "maxPathLen": p.pathLen})
-
-	c, err := stepx509.NewCertificate(csr, stepx509.WithTemplate(issueTemplate, data))
-	if err != nil {
-		return nil, fmt.Errorf("ca: applying template %s: %w", name, err)
+		c.Extensions = append(c.Extensions, more...)
 	}
 	t := c.GetCertificate()
 	t.Subject = subject
@@ -310,26 +312,42 @@ func Build(in Issue) (*x509.Certificate, error) {
 	return t, nil
 }
 
-// issueTemplate is the one go.step.sm/crypto/x509util template every
-// profile fills: extensions asked for in the CSR are never taken from it
-// here (CSRPassthrough copies them through .Extensions).
-const issueTemplate = `{
-	"subject": {{ toJson .Subject }},
-	"sans": {{ toJson .SANs }},
-{{- if .KeyUsage }}
-	"keyUsage": {{ toJson .KeyUsage }},
-{{- end }}
-{{- if .ExtKeyUsage }}
-	"extKeyUsage": {{ toJson .ExtKeyUsage }},
-{{- end }}
-{{- if .UnknownExtKeyUsage }}
-	"unknownExtKeyUsage": {{ toJson .UnknownExtKeyUsage }},
-{{- end }}
-{{- if .Extensions }}
-	"extensions": {{ toJson .Extensions }},
-{{- end }}
-	"basicConstraints": {{ toJson .BasicConstraints }}
-}`
+var kuBits = map[string]x509.KeyUsage{
+	stepx509.KeyUsageDigitalSignature:  x509.KeyUsageDigitalSignature,
+	stepx509.KeyUsageContentCommitment: x509.KeyUsageContentCommitment,
+	stepx509.KeyUsageKeyEncipherment:   x509.KeyUsageKeyEncipherment,
+	stepx509.KeyUsageDataEncipherment:  x509.KeyUsageDataEncipherment,
+	stepx509.KeyUsageKeyAgreement:      x509.KeyUsageKeyAgreement,
+	stepx509.KeyUsageCertSign:          x509.KeyUsageCertSign,
+	stepx509.KeyUsageCRLSign:           x509.KeyUsageCRLSign,
+	stepx509.KeyUsageEncipherOnly:      x509.KeyUsageEncipherOnly,
+	stepx509.KeyUsageDecipherOnly:      x509.KeyUsageDecipherOnly,
+}
+
+func keyUsage(names []string) stepx509.KeyUsage {
+	var ku x509.KeyUsage
+	for _, n := range names {
+		ku |= kuBits[n]
+	}
+	return stepx509.KeyUsage(ku)
+}
+
+var ekuValues = map[string]x509.ExtKeyUsage{
+	stepx509.ExtKeyUsageServerAuth:      x509.ExtKeyUsageServerAuth,
+	stepx509.ExtKeyUsageClientAuth:      x509.ExtKeyUsageClientAuth,
+	stepx509.ExtKeyUsageCodeSigning:     x509.ExtKeyUsageCodeSigning,
+	stepx509.ExtKeyUsageEmailProtection: x509.ExtKeyUsageEmailProtection,
+	stepx509.ExtKeyUsageTimeStamping:    x509.ExtKeyUsageTimeStamping,
+	stepx509.ExtKeyUsageOCSPSigning:     x509.ExtKeyUsageOCSPSigning,
+}
+
+func extKeyUsage(names []string) stepx509.ExtKeyUsage {
+	out := make(stepx509.ExtKeyUsage, 0, len(names))
+	for _, n := range names {
+		out = append(out, ekuValues[n])
+	}
+	return out
+}
 
 var (
 	oidSAN  = asn1.ObjectIdentifier{2, 5, 29, 17}

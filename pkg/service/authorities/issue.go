@@ -37,7 +37,51 @@ type IssueRequest struct {
 // its serial is reserved in the vault, so the CA can revoke it.
 func (s *Service) Issue(ctx context.Context, ref string, req IssueRequest) (*Issued, error) {
 	var out *Issued
-	_, err := s.change(ctx, "IssueCertificate", ref, func(op *service.Op, r *authority.Record) error {
+	_, err := s.change(ctx, "IssueCertificate", ref, s.issue(req, &out))
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// IssueBatch is Issue for many requests to the CA named by ref, in one
+// write transaction (one commit) with an IssueCertificate record each; a
+// request that fails costs only itself (see service.Core.ChangeBatch).
+// out[i] and errs[i] are reqs[i]'s outcome.
+func (s *Service) IssueBatch(ctx context.Context, ref string, reqs []IssueRequest) (out []*Issued, errs []error) {
+	out = make([]*Issued, len(reqs))
+	fns := make([]func(*service.Op) error, len(reqs))
+	// The CA is looked up once a transaction: the changes of one batch
+	// share it (a retried change runs in a transaction of its own).
+	var lastTx localstore.Tx
+	var lastCA *authority.Record
+	for i, req := range reqs {
+		fn := s.issue(req, &out[i])
+		fns[i] = func(op *service.Op) error {
+			if lastCA == nil || op.Tx != lastTx {
+				r, err := s.resolve(op, ref)
+				if err != nil {
+					return err
+				}
+				lastTx, lastCA = op.Tx, r
+			} else {
+				op.Resource(s.core.Names.CAARN(lastCA.ID))
+			}
+			return fn(op, lastCA)
+		}
+	}
+	errs = s.core.ChangeBatch(ctx, "IssueCertificate", fns)
+	for i, err := range errs {
+		if err != nil {
+			out[i] = nil
+		}
+	}
+	return out, errs
+}
+
+// issue is the change of one IssueCertificate, its result put in *out.
+func (s *Service) issue(req IssueRequest, out **Issued) func(op *service.Op, r *authority.Record) error {
+	return func(op *service.Op, r *authority.Record) error {
 		op.Param("TemplateArn", req.Template)
 		if t, err := casign.CanonicalTemplate(req.Template); err == nil {
 			op.Param("TemplateArn", casign.TemplateARN(t))
@@ -54,16 +98,12 @@ func (s *Service) Issue(ctx context.Context, ref string, req IssueRequest) (*Iss
 		if err != nil {
 			return err
 		}
-		out = &Issued{
+		*out = &Issued{
 			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
 			CertificateChain: string(pemio.EncodeCertificatesPEM(issued.Chain...)),
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return out, nil
 }
 
 // CRL signs a new CRL of the CA named by ref and returns it in DER. Its

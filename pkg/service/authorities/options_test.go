@@ -328,3 +328,29 @@ func idpURI(t *testing.T, crl *x509.RevocationList) string {
 	t.Fatal("CRL without an Issuing Distribution Point")
 	return ""
 }
+
+// TestIssueBatch: one transaction for many IssueCertificate changes, each
+// recorded; a bad request fails alone.
+func TestIssueBatch(t *testing.T) {
+	ctx := context.Background()
+	s := realService(t, "")
+	ca, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Batch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := opensslCSR(t, t.TempDir(), "b", "/CN=b.example.test")
+	v := timeutil.Validity{Duration: timeutil.Day}
+	reqs := []IssueRequest{{CSR: csr, Template: "EndEntity", Validity: v}, {CSR: []byte("junk"), Template: "EndEntity", Validity: v}, {CSR: csr, Template: "EndEntity", Validity: v}}
+	before := len(records(t, s))
+	out, errList := s.IssueBatch(ctx, ca, reqs)
+	if errList[0] != nil || errList[2] != nil || out[0] == nil || out[2] == nil || out[0].Certificate == out[2].Certificate {
+		t.Fatalf("good requests: %v %v", errList, out)
+	}
+	if errs.ExitCodeOf(errList[1]) != errs.ExitInvalid || out[1] != nil {
+		t.Errorf("bad request: %v", errList[1])
+	}
+	recs := records(t, s)
+	if len(recs)-before != 3 {
+		t.Errorf("%d audit records, want 3", len(recs)-before)
+	}
+}
