@@ -379,3 +379,22 @@ func (s *Service) findIdempotent(tx localstore.Tx, req CreateRequest) (*Record, 
 	}
 	return nil, nil
 }
+
+// EffectiveRevocation is r's revocation configuration as it applies: a CA
+// created without one publishes a COMPLETE CRL and OCSP at ca.base_url
+// when that is set; a SHORT_LIVED_CERTIFICATE CA publishes nothing.
+func (s *Service) EffectiveRevocation(r *Record) *RevocationConfiguration {
+	if r.UsageMode == UsageShortLived {
+		return &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{}, OcspConfiguration: &OcspConfiguration{}}
+	}
+	if r.Revocation != nil {
+		return r.Revocation
+	}
+	on := s.BaseURL != ""
+	crl := &CrlConfiguration{Enabled: on}
+	if on {
+		crl.ExpirationInDays = int(CRLValidity / timeutil.Day)
+		crl.CrlType = CRLComplete
+	}
+	return &RevocationConfiguration{CrlConfiguration: crl, OcspConfiguration: &OcspConfiguration{Enabled: on}}
+}

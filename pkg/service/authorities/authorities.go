@@ -85,7 +85,7 @@ func (s *Service) describe(r *authority.Record, now time.Time) Description {
 			KeyAlgorithm: r.KeyAlgorithm, SigningAlgorithm: r.SigningAlgorithm, Subject: r.Subject,
 			NameConstraints: r.NameConstraints,
 		},
-		RevocationConfiguration: r.Revocation,
+		RevocationConfiguration: s.core.Authority.EffectiveRevocation(r),
 		UsageMode:               usageMode(r),
 		CrlPartitions:           s.core.Authority.Partitions(r),
 		Tags:                    r.Tags,

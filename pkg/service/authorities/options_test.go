@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,5 +353,49 @@ func TestIssueBatch(t *testing.T) {
 	recs := records(t, s)
 	if len(recs)-before != 3 {
 		t.Errorf("%d audit records, want 3", len(recs)-before)
+	}
+}
+
+// TestResponderServesPartitions: ca serve's responder serves partition n
+// at /crl/<ca-uuid>/<n>.crl (with its IDP) and 404 beyond.
+func TestResponderServesPartitions(t *testing.T) {
+	ctx := context.Background()
+	s := realService(t, "http://base.example.test")
+	s.core.Authority.CRLPartitionSize = 2
+	rc, _ := authority.ParseRevocationConfiguration([]byte(`{"CrlConfiguration":{"Enabled":true,"CrlType":"PARTITIONED"}}`))
+	ca, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Served"}, Revocation: rc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := opensslCSR(t, t.TempDir(), "r", "/CN=r.example.test")
+	var dp string
+	for i := 0; i < 3; i++ {
+		issued, err := s.Issue(ctx, ca, IssueRequest{CSR: csr, Template: "EndEntity", Validity: timeutil.Validity{Duration: timeutil.Day}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dp = parsePEM(t, issued.Certificate).CRLDistributionPoints[0]
+	}
+	if want := "http://base.example.test/crl/" + idOf(ca) + "/1.crl"; dp != want {
+		t.Fatalf("third certificate's DP %s, want %s", dp, want)
+	}
+	h := s.Responder()
+	for path, code := range map[string]int{"/crl/" + idOf(ca) + "/1.crl": 200, "/crl/" + idOf(ca) + "/0.crl": 200, "/crl/" + idOf(ca) + ".crl": 200,
+		"/crl/" + idOf(ca) + "/2.crl": 404, "/crl/" + idOf(ca) + "/01.crl": 404, "/crl/" + idOf(ca) + "/x.crl": 404} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != code {
+			t.Errorf("GET %s: %d, want %d", path, rec.Code, code)
+			continue
+		}
+		if code == 200 && strings.Count(path, "/") == 3 {
+			crl, err := x509.ParseRevocationList(rec.Body.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := idpURI(t, crl); got != "http://base.example.test"+path {
+				t.Errorf("GET %s: IDP %s", path, got)
+			}
+		}
 	}
 }
