@@ -409,7 +409,13 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err := s.CheckCanIssue(parent); err != nil {
 			return nil, err
 		}
-		if err := checkMayCertifyCA(parent, -1); err != nil {
+		// Under a parent with a path length constraint p the new CA gets
+		// p-1: the longest path its parent allows.
+		pathLen := -1
+		if pc, err := parent.Certificate(); err == nil && pc.BasicConstraintsValid && pc.MaxPathLen > 0 {
+			pathLen = pc.MaxPathLen - 1
+		}
+		if err := checkMayCertifyCA(parent, pathLen); err != nil {
 			return nil, err
 		}
 		if v.NotAfter.After(parent.NotAfter) {
@@ -424,7 +430,7 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		tmpl := casign.SubordinateTemplate(req.Subject.Name(), key.Public(), serial, v, -1)
+		tmpl := casign.SubordinateTemplate(req.Subject.Name(), key.Public(), serial, v, pathLen)
 		if err := req.NameConstraints.apply(tmpl); err != nil {
 			return nil, err
 		}

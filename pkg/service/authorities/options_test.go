@@ -15,6 +15,7 @@ import (
 	"github.com/certctl/certctl/internal/zlinttest"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
@@ -397,5 +398,55 @@ func TestResponderServesPartitions(t *testing.T) {
 				t.Errorf("GET %s: IDP %s", path, got)
 			}
 		}
+	}
+}
+
+// TestPathLength: a PathLen1 subordinate (signed with ca issue and imported)
+// may sign a PathLen0 CA but no PathLen1 CA, and ca create under it makes a
+// CA of path length 0.
+func TestPathLength(t *testing.T) {
+	ctx := context.Background()
+	s := realService(t, "")
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "PL Root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "PL One"}, External: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := s.CSR(ctx, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := s.Issue(ctx, root, IssueRequest{CSR: []byte(csr), Template: "SubordinateCACertificate_PathLen1", Validity: timeutil.Validity{Duration: timeutil.Year}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportCertificate(ctx, ext, []byte(signed.Certificate), []byte(signed.CertificateChain)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	caCSR := opensslCSR(t, dir, "ca", "/CN=Below")
+	if _, err := s.Issue(ctx, ext, IssueRequest{CSR: caCSR, Template: "SubordinateCACertificate_PathLen1", Validity: timeutil.Validity{Duration: timeutil.Day}}); errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Errorf("PathLen1 under PathLen1: %v", err)
+	}
+	if _, err := s.Issue(ctx, ext, IssueRequest{CSR: caCSR, Template: "SubordinateCACertificate_PathLen0", Validity: timeutil.Validity{Duration: timeutil.Day}}); err != nil {
+		t.Errorf("PathLen0 under PathLen1: %v", err)
+	}
+	below, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Created Below"}, Parent: ext, Validity: timeutil.Day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *x509.Certificate
+	_ = s.core.Read(ctx, func(tx localstore.Tx) error {
+		r, err := authority.Find(tx, below)
+		if err == nil {
+			c, err = r.Certificate()
+		}
+		return err
+	})
+	if c == nil || c.MaxPathLen != 0 || !c.MaxPathLenZero {
+		t.Errorf("ca create under PathLen1: %+v", c)
 	}
 }
