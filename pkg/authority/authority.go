@@ -318,6 +318,10 @@ type CreateRequest struct {
 	// IdempotencyToken: the same token and request within an hour gives
 	// the same CA.
 	IdempotencyToken string
+	// IdempotencyKey, when set, is the caller's digest of the request as
+	// it was asked (before defaults that depend on the time were applied);
+	// by default the digest of this request without the token.
+	IdempotencyKey string
 }
 
 // Create creates a CA in tx.

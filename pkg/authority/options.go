@@ -346,6 +346,9 @@ func signatureAlgorithm(r *Record, pub any) x509.SignatureAlgorithm {
 // idempotencyKey is a digest of everything a creation asked for but the
 // token.
 func idempotencyKey(req CreateRequest) string {
+	if req.IdempotencyKey != "" {
+		return req.IdempotencyKey
+	}
 	req.IdempotencyToken = ""
 	b, _ := json.Marshal(req)
 	h := sha256.Sum256(b)

@@ -2,6 +2,9 @@ package authorities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
@@ -66,6 +69,18 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 			External: req.External, Validity: req.Validity, Tags: req.Tags, SigningAlgorithm: req.SigningAlgorithm,
 			UsageMode: req.UsageMode, NameConstraints: req.NameConstraints, Revocation: req.Revocation,
 			IdempotencyToken: req.IdempotencyToken}
+		if req.IdempotencyToken != "" {
+			// The digest of the request as asked: a subordinate's default
+			// validity, fitted below its parent, depends on the time.
+			asked := req
+			asked.IdempotencyToken = ""
+			b, err := json.Marshal(asked)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			ar.IdempotencyKey = hex.EncodeToString(sum[:])
+		}
 		if req.Parent != "" {
 			parent, err := s.resolve(op, req.Parent)
 			if err != nil {

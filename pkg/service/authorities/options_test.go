@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certctl/certctl/internal/zlinttest"
 	"github.com/certctl/certctl/pkg/authority"
@@ -448,5 +449,26 @@ func TestPathLength(t *testing.T) {
 	})
 	if c == nil || c.MaxPathLen != 0 || !c.MaxPathLenZero {
 		t.Errorf("ca create under PathLen1: %+v", c)
+	}
+}
+
+// TestIdempotentSubordinateFitted: a subordinate whose default validity is
+// fitted below its parent (so depends on the time) is still the same CA for
+// the same token and arguments.
+func TestIdempotentSubordinateFitted(t *testing.T) {
+	ctx := context.Background()
+	s := realService(t, "")
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Short Parent"}, Validity: 2 * timeutil.Year})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Fitted"}, Parent: root, IdempotencyToken: "fit"}
+	a1, err := s.Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if a2, err := s.Create(ctx, req); err != nil || a2 != a1 {
+		t.Errorf("second create: %s %v, want %s", a2, err, a1)
 	}
 }
