@@ -502,7 +502,16 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	if err != nil {
 		return nil, err
 	}
-	if err := casign.CheckNameConstraints(append([]*x509.Certificate{caCert}, c.chain...), t); err != nil {
+	cas := append([]*x509.Certificate{caCert}, c.chain...)
+	if r.NameConstraints != nil {
+		// The CA's own constraints, also when its certificate (signed
+		// outside, for an --external CA) does not carry them.
+		own := &x509.Certificate{Subject: caCert.Subject}
+		if err := r.NameConstraints.apply(own); err == nil {
+			cas = append(cas, own)
+		}
+	}
+	if err := casign.CheckNameConstraints(cas, t); err != nil {
 		return nil, errs.Refusedf("%s", strings.TrimPrefix(err.Error(), "ca: ")).WithCode("PCA_NAME_CONSTRAINTS_VALIDATION")
 	}
 	part := -1

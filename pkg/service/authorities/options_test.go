@@ -472,3 +472,37 @@ func TestIdempotentSubordinateFitted(t *testing.T) {
 		t.Errorf("second create: %s %v, want %s", a2, err, a1)
 	}
 }
+
+// TestExternalCANameConstraints: an --external CA's name constraints are
+// enforced by certctl although the certificate signed outside lacks them.
+func TestExternalCANameConstraints(t *testing.T) {
+	ctx := context.Background()
+	s := realService(t, "")
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Outside Root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, _ := authority.ParseNameConstraints([]byte(`{"Permitted":{"DnsNames":["corp.example.test"]}}`))
+	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Ext NC"}, External: true, NameConstraints: nc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, _ := s.CSR(ctx, ext)
+	signed, err := s.Issue(ctx, root, IssueRequest{CSR: []byte(csr), Template: "SubordinateCA", Validity: timeutil.Validity{Duration: timeutil.Year}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := parsePEM(t, signed.Certificate); len(c.PermittedDNSDomains) != 0 {
+		t.Fatalf("the outside certificate has constraints %v", c.PermittedDNSDomains)
+	}
+	if _, err := s.ImportCertificate(ctx, ext, []byte(signed.Certificate), []byte(signed.CertificateChain)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := s.Issue(ctx, ext, IssueRequest{CSR: opensslCSR(t, dir, "o", "/CN=x.other.test"), Template: "EndEntity", Validity: timeutil.Validity{Duration: timeutil.Day}}); errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Errorf("x.other.test: %v", err)
+	}
+	if _, err := s.Issue(ctx, ext, IssueRequest{CSR: opensslCSR(t, dir, "i", "/CN=a.corp.example.test"), Template: "EndEntity", Validity: timeutil.Validity{Duration: timeutil.Day}}); err != nil {
+		t.Errorf("a.corp.example.test: %v", err)
+	}
+}
