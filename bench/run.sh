@@ -236,7 +236,7 @@ row "request --certificate-authority-arn default (EC P-256, whole process)" "$(f
 log "in-process Go benchmarks (issuance vs raw crypto, one core)"
 BT=2s
 [[ -n "${QUICK:-}" ]] && BT=300ms
-(cd "$ROOT" && go test -run '^$' -bench 'Issue(RawCrypto|Durable|Batched)$' -benchtime "$BT" -cpu 1 ./bench/) >"$WORK/gobench.txt" 2>&1 ||
+(cd "$ROOT" && go test -run '^$' -bench 'Issue(RawCrypto|Durable|Batched)$|^BenchmarkCaIssue' -benchtime "$BT" -cpu 1 ./bench/) >"$WORK/gobench.txt" 2>&1 ||
 	log "go test -bench failed"
 cat "$WORK/gobench.txt" >&2
 raw=$(awk '/^BenchmarkIssueRawCrypto/ { for (i = 1; i < NF; i++) if ($(i+1) == "certs/s") print $i }' "$WORK/gobench.txt")
@@ -247,6 +247,14 @@ bpct=$(awk -v a="$bat" -v b="$raw" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / 
 CMDS+=("in-process issuance: cd $ROOT && go test -run '^\$' -bench 'Issue(RawCrypto|Durable|Batched)\$' -benchtime $BT -cpu 1 ./bench/")
 row "in-process issuance (key + cert + durable record)" "${dur:-?} certs/s = ${pct}% of raw" "≥ 50% of raw crypto" "raw crypto (P-256 key + leaf): ${raw:-?} certs/s"
 row "in-process issuance, 100 a transaction (fsync shared)" "${bat:-?} certs/s = ${bpct}% of raw" "(CPU cost of the path)" "—"
+csign=$(awk '/^BenchmarkCaIssueSignOnly/ { for (i = 1; i < NF; i++) if ($(i+1) == "certs/s") print $i }' "$WORK/gobench.txt")
+cone=$(awk '/^BenchmarkCaIssue[ \t]/ { for (i = 1; i < NF; i++) if ($(i+1) == "certs/s") print $i }' "$WORK/gobench.txt")
+cbat=$(awk '/^BenchmarkCaIssueBatched/ { for (i = 1; i < NF; i++) if ($(i+1) == "certs/s") print $i }' "$WORK/gobench.txt")
+cpct=$(awk -v a="$cone" -v b="$csign" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "?" }')
+cbpct=$(awk -v a="$cbat" -v b="$csign" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "?" }')
+CMDS+=("in-process ca issue: cd $ROOT && go test -run '^\$' -bench '^BenchmarkCaIssue' -benchtime $BT -cpu 1 ./bench/")
+row "ca issue from a CSR (parse, check, sign, record), one durable transaction each" "${cone:-?} certs/s = ${cpct}% of sign-only" "(fsync-bound)" "sign-only (crypto/x509 from the CSR's key): ${csign:-?} certs/s"
+row "ca issue from a CSR, 100 a transaction (authorities.IssueBatch)" "${cbat:-?} certs/s = ${cbpct}% of sign-only" "≥ 50% of sign-only" "—"
 
 # ---------------------------------------------------------------- report
 echo

@@ -59,10 +59,11 @@ const (
 var Types = []string{TypeRoot, TypeSubordinate}
 
 // KeyAlgorithms are the key algorithms a CA may have.
-var KeyAlgorithms = []string{x509util.RSA2048, x509util.RSA4096, x509util.ECPrime256v1, x509util.ECSecp384r1}
+var KeyAlgorithms = []string{x509util.RSA2048, x509util.RSA3072, x509util.RSA4096, x509util.ECPrime256v1, x509util.ECSecp384r1, x509util.ECSecp521r1}
 
-// Templates are the `ca issue` templates.
-var Templates = []string{casign.TemplateEndEntity, casign.TemplateSubordinateCA, casign.TemplateRootCA}
+// Templates are the `ca issue` templates (AWS Private CA's names, then
+// certctl's aliases; template ARNs are accepted as well).
+var Templates = casign.TemplateNames
 
 // Built-in CA roles.
 const (
@@ -105,6 +106,17 @@ type Record struct {
 	CRLNumber         int64            `json:"crlNumber,omitempty"`
 	BuiltIn           string           `json:"builtIn,omitempty"`
 	Tags              []localstore.Tag `json:"tags,omitempty"`
+
+	// UsageMode is GENERAL_PURPOSE ("" in records written before it
+	// existed) or SHORT_LIVED_CERTIFICATE.
+	UsageMode       string                   `json:"usageMode,omitempty"`
+	NameConstraints *NameConstraints         `json:"nameConstraints,omitempty"`
+	Revocation      *RevocationConfiguration `json:"revocation,omitempty"`
+	// IssuedCount counts the certificates a PARTITIONED CA issued: the
+	// partition of the next one is IssuedCount / partition size.
+	IssuedCount      int64  `json:"issuedCount,omitempty"`
+	IdempotencyToken string `json:"idempotencyToken,omitempty"`
+	IdempotencyKey   string `json:"idempotencyKey,omitempty"`
 }
 
 // Service runs CA operations inside the caller's transactions.
@@ -112,8 +124,12 @@ type Service struct {
 	Vault *localstore.Vault
 	Now   func() time.Time
 	Rand  io.Reader
-	// BaseURL is embedded in CRL distribution point and OCSP URLs when set.
+	// BaseURL is embedded in CRL distribution point and OCSP URLs when set
+	// (unless a CA's revocation configuration names its own CNAME).
 	BaseURL string
+	// CRLPartitionSize is how many certificates go into one CRL partition
+	// of a PARTITIONED CA (0: DefaultCRLPartitionSize).
+	CRLPartitionSize int
 
 	mu      sync.Mutex
 	signers map[string]*cachedSigner
@@ -288,13 +304,25 @@ func (s *Service) reserveSerial(tx localstore.Tx, issuer, certID string) (*big.I
 type CreateRequest struct {
 	Type         string
 	KeyAlgorithm string
-	Subject      Subject
-	ParentID     string // SUBORDINATE signed in the vault
-	External     bool   // SUBORDINATE left PENDING_CERTIFICATE
-	Validity     time.Duration
-	Tags         []localstore.Tag
-	BuiltIn      string
-	Requester    string // recorded with the CA's certificate (see Requester)
+	// SigningAlgorithm is AWS Private CA's name ("": the key's default).
+	SigningAlgorithm string
+	Subject          Subject
+	ParentID         string // SUBORDINATE signed in the vault
+	External         bool   // SUBORDINATE left PENDING_CERTIFICATE
+	Validity         time.Duration
+	Tags             []localstore.Tag
+	BuiltIn          string
+	UsageMode        string
+	NameConstraints  *NameConstraints
+	Revocation       *RevocationConfiguration
+	// IdempotencyToken: the same token and request within an hour gives
+	// the same CA.
+	IdempotencyToken string
+	// IdempotencyKey, when set, is the caller's digest of the request as
+	// it was asked (before defaults that depend on the time were applied);
+	// by default the digest of this request without the token.
+	IdempotencyKey string
+	Requester      string // recorded with the CA's certificate (see Requester)
 }
 
 // Create creates a CA in tx.
@@ -306,13 +334,26 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 			req.Validity = 5 * timeutil.Year
 		}
 	}
+	if old, err := s.findIdempotent(tx, req); err != nil || old != nil {
+		return old, err
+	}
+	if req.SigningAlgorithm != "" && !casign.SigningAlgorithmFamilyOK(req.SigningAlgorithm, req.KeyAlgorithm) {
+		return nil, errs.Invalidf("signing algorithm %s is not of the family of key algorithm %s", req.SigningAlgorithm, req.KeyAlgorithm)
+	}
+	switch req.UsageMode {
+	case "", UsageGeneralPurpose, UsageShortLived:
+	default:
+		return nil, errs.Invalidf("usage mode %q (want GENERAL_PURPOSE or SHORT_LIVED_CERTIFICATE)", req.UsageMode)
+	}
 	key, err := x509util.GenerateKey(req.KeyAlgorithm)
 	if err != nil {
 		return nil, errs.UsageErrorf("%v", err)
 	}
-	sigAlg, err := casign.SigningAlgorithmName(key.Public())
-	if err != nil {
-		return nil, err
+	sigAlg := req.SigningAlgorithm
+	if sigAlg == "" {
+		if sigAlg, err = casign.SigningAlgorithmName(key.Public()); err != nil {
+			return nil, err
+		}
 	}
 	r := &Record{
 		ID:                uuid.NewString(),
@@ -324,6 +365,13 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		LastStateChangeAt: now,
 		Tags:              req.Tags,
 		BuiltIn:           req.BuiltIn,
+		UsageMode:         req.UsageMode,
+		NameConstraints:   req.NameConstraints,
+		Revocation:        req.Revocation,
+		IdempotencyToken:  req.IdempotencyToken,
+	}
+	if req.IdempotencyToken != "" {
+		r.IdempotencyKey = idempotencyKey(req)
 	}
 	r.KeyRef = "ca/" + r.ID + "/key"
 	if err := casign.ValidateSubject(req.Subject.Name()); err != nil {
@@ -339,7 +387,12 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		cert, err := casign.Sign(casign.RootTemplate(req.Subject.Name(), key.Public(), serial, v), nil, key.Public(), key)
+		tmpl := casign.RootTemplate(req.Subject.Name(), key.Public(), serial, v)
+		tmpl.SignatureAlgorithm = signatureAlgorithm(r, key.Public())
+		if err := req.NameConstraints.apply(tmpl); err != nil {
+			return nil, err
+		}
+		cert, err := casign.Sign(tmpl, nil, key.Public(), key)
 		if err != nil {
 			return nil, err
 		}
@@ -364,7 +417,13 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err := s.CheckCanIssue(parent); err != nil {
 			return nil, err
 		}
-		if err := checkMayCertifyCA(parent); err != nil {
+		// Under a parent with a path length constraint p the new CA gets
+		// p-1: the longest path its parent allows.
+		pathLen := -1
+		if pc, err := parent.Certificate(); err == nil && pc.BasicConstraintsValid && pc.MaxPathLen > 0 {
+			pathLen = pc.MaxPathLen - 1
+		}
+		if err := checkMayCertifyCA(parent, pathLen); err != nil {
 			return nil, err
 		}
 		if v.NotAfter.After(parent.NotAfter) {
@@ -375,15 +434,17 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		serial, err := s.reserveSerial(tx, parent.ID, "")
+		serial, err := s.reserveSerialFor(tx, parent, "")
 		if err != nil {
 			return nil, err
 		}
-		tmpl := casign.SubordinateTemplate(req.Subject.Name(), key.Public(), serial, v, -1)
-		s.setURLs(tmpl, parent.ID)
-		cert, err := casign.Sign(tmpl, pcert, key.Public(), pkey)
+		tmpl := casign.SubordinateTemplate(req.Subject.Name(), key.Public(), serial, v, pathLen)
+		if err := req.NameConstraints.apply(tmpl); err != nil {
+			return nil, err
+		}
+		cert, err := s.sign(tx, parent, tmpl, key.Public(), pcert, pkey)
 		if err != nil {
-			return nil, mapSignErr(err)
+			return nil, err
 		}
 		if err := recordIssued(tx, parent.ID, cert, "", req.Requester); err != nil {
 			return nil, err
@@ -410,13 +471,23 @@ func (r *Record) setCertificate(cert *x509.Certificate, chain []*x509.Certificat
 // checkMayCertifyCA refuses to sign a CA certificate under a CA whose own
 // certificate has a path length constraint of zero: no verifier would accept
 // a certificate issued by the new CA.
-func checkMayCertifyCA(r *Record) error {
+//
+// A CA certificate of path length pathLen (-1: unconstrained) is refused
+// too when the CA's own constraint leaves less room: a path length of p
+// allows at most p-1 below.
+func checkMayCertifyCA(r *Record, pathLen int) error {
 	cert, err := r.Certificate()
 	if err != nil {
 		return err
 	}
-	if cert.BasicConstraintsValid && cert.MaxPathLen == 0 && cert.MaxPathLenZero {
+	if !cert.BasicConstraintsValid {
+		return nil
+	}
+	if cert.MaxPathLen == 0 && cert.MaxPathLenZero {
 		return errs.Refusedf("certificate authority %s has a path length constraint of 0: it may not sign CA certificates", r.ID)
+	}
+	if cert.MaxPathLen > 0 && (pathLen < 0 || pathLen > cert.MaxPathLen-1) {
+		return errs.Refusedf("certificate authority %s has a path length constraint of %d: a CA it signs may have a path length of at most %d", r.ID, cert.MaxPathLen, cert.MaxPathLen-1)
 	}
 	return nil
 }
@@ -428,11 +499,68 @@ func mapSignErr(err error) error {
 	return err
 }
 
-func (s *Service) setURLs(t *x509.Certificate, issuerID string) {
-	if s.BaseURL == "" {
-		return
+// sign signs template t for pub as the CA r (certificate caCert, key
+// caKey): with r's signing algorithm, the revocation URLs of r's
+// configuration (the CRL partition the serial belongs to), after checking
+// the names against r's name constraints and its chain's.
+func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub crypto.PublicKey, caCert *x509.Certificate, caKey crypto.Signer) (*x509.Certificate, error) {
+	t.SignatureAlgorithm = signatureAlgorithm(r, caKey.Public())
+	c, err := s.cached(tx, r)
+	if err != nil {
+		return nil, err
 	}
-	casign.SetRevocationURLs(t, s.BaseURL+"/crl/"+issuerID+".crl", s.BaseURL+"/ocsp")
+	cas := append([]*x509.Certificate{caCert}, c.chain...)
+	if r.NameConstraints != nil {
+		// The CA's own constraints, also when its certificate (signed
+		// outside, for an --external CA) does not carry them.
+		own := &x509.Certificate{Subject: caCert.Subject}
+		if err := r.NameConstraints.apply(own); err == nil {
+			cas = append(cas, own)
+		}
+	}
+	if err := casign.CheckNameConstraints(cas, t); err != nil {
+		return nil, errs.Refusedf("%s", strings.TrimPrefix(err.Error(), "ca: ")).WithCode("PCA_NAME_CONSTRAINTS_VALIDATION")
+	}
+	part := -1
+	if r.partitioned() {
+		part = partitionOf(t.SerialNumber)
+	}
+	casign.SetRevocationURLs(t, s.CRLURL(r, part), s.ocspURL(r))
+	cert, err := casign.Sign(t, caCert, pub, caKey)
+	if err != nil {
+		return nil, mapSignErr(err)
+	}
+	return cert, nil
+}
+
+// reserveSerialFor reserves a serial of the CA r; a PARTITIONED CA's serial
+// carries its CRL partition in its low 16 bits, and r's issuance count
+// (stored in tx) moves on.
+func (s *Service) reserveSerialFor(tx localstore.Tx, r *Record, certID string) (*big.Int, error) {
+	if !r.partitioned() {
+		return s.reserveSerial(tx, r.ID, certID)
+	}
+	part := r.IssuedCount / int64(s.partitionSize())
+	if part >= maxPartitions {
+		return nil, errs.Refusedf("certificate authority %s has filled its %d CRL partitions", r.ID, maxPartitions)
+	}
+	for i := 0; i < 5; i++ {
+		serial, err := casign.NewSerial(s.Rand)
+		if err != nil {
+			return nil, err
+		}
+		serial.Lsh(serial, 16).Or(serial, big.NewInt(part))
+		err = tx.ReserveSerial(r.ID, x509util.FormatSerial(serial), certID, s.Now())
+		if errors.Is(err, localstore.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.IssuedCount++
+		return serial, Put(tx, r)
+	}
+	return nil, errors.New("could not draw a unique serial number")
 }
 
 func pemEncode(typ string, der []byte) []byte {

@@ -11,6 +11,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,7 +112,10 @@ func issueLeaf(t *testing.T, s *Service, r *Record, certID, name string) (*Issue
 // csrPEM makes a CSR for key, asking for basicConstraints CA:TRUE when caTrue.
 func csrPEM(t *testing.T, key crypto.Signer, cn string, caTrue bool) []byte {
 	t.Helper()
-	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn}}
+	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}
+	if !strings.Contains(cn, " ") { // a CA's name ("Self Root") is no DNS name
+		tmpl.DNSNames = []string{cn}
+	}
 	if caTrue {
 		val, err := asn1.Marshal(struct {
 			IsCA bool `asn1:"optional"`

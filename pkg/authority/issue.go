@@ -3,6 +3,7 @@ package authority
 import (
 	"crypto"
 	"crypto/x509"
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -27,6 +28,9 @@ type LeafParams struct {
 type Issued struct {
 	Certificate *x509.Certificate
 	Chain       []*x509.Certificate
+	// Template is the AWS Private CA template it was issued with ("" for
+	// certificates of the inventory).
+	Template string
 }
 
 // IssueLeaf signs an end-entity certificate from r in tx. The serial is
@@ -36,18 +40,15 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 	if err := s.CheckCanIssue(r); err != nil {
 		return nil, err
 	}
-	now := s.Now()
-	v := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(p.Validity).Truncate(time.Second)}
-	if v.NotAfter.After(r.NotAfter) {
-		return nil, errs.Refusedf("a validity of %s ends %s, after the issuing CA's %s",
-			timeutil.FormatDuration(p.Validity), timeutil.RFC3339(v.NotAfter), timeutil.RFC3339(r.NotAfter)).
-			WithCode(ReasonInvalidDuration)
+	v, err := s.validity(r, timeutil.Validity{Duration: p.Validity}, time.Time{})
+	if err != nil {
+		return nil, err
 	}
 	cert, key, err := s.signer(tx, r)
 	if err != nil {
 		return nil, err
 	}
-	serial, err := s.reserveSerial(tx, r.ID, p.CertID)
+	serial, err := s.reserveSerialFor(tx, r, p.CertID)
 	if err != nil {
 		return nil, err
 	}
@@ -55,15 +56,52 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 	if err != nil {
 		return nil, errs.Invalidf("%v", err)
 	}
-	s.setURLs(tmpl, r.ID)
-	leaf, err := casign.Sign(tmpl, cert, p.PublicKey, key)
+	leaf, err := s.sign(tx, r, tmpl, p.PublicKey, cert, key)
 	if err != nil {
-		return nil, mapSignErr(err)
+		return nil, err
 	}
 	if err := recordIssued(tx, r.ID, leaf, leafTemplateName(p), p.Requester); err != nil {
 		return nil, err
 	}
 	return s.withChain(r, cert, leaf)
+}
+
+// validity is the validity of a certificate r issues now: from notBefore
+// (zero: a minute ago, for clocks running late) to v. It must end in the
+// future, after it starts, within r's own validity, and within 7 days for
+// a SHORT_LIVED_CERTIFICATE CA.
+func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) (casign.Validity, error) {
+	now := s.Now()
+	out := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: v.NotAfter(now).Truncate(time.Second)}
+	if !notBefore.IsZero() {
+		out.NotBefore = notBefore.Truncate(time.Second)
+		if out.NotBefore.Before(r.NotBefore) {
+			return out, errs.Refusedf("a validity starting %s starts before the issuing CA's %s",
+				timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(r.NotBefore)).WithCode(ReasonInvalidDuration)
+		}
+	}
+	if !out.NotAfter.After(now) {
+		return out, errs.Invalidf("a validity ending %s ends in the past", timeutil.RFC3339(out.NotAfter))
+	}
+	if !out.NotAfter.After(out.NotBefore) {
+		return out, errs.Invalidf("a validity ending %s does not end after it starts (%s)", timeutil.RFC3339(out.NotAfter), timeutil.RFC3339(out.NotBefore))
+	}
+	if out.NotAfter.After(r.NotAfter) {
+		return out, errs.Refusedf("a validity of %s ends %s, after the issuing CA's %s",
+			v, timeutil.RFC3339(out.NotAfter), timeutil.RFC3339(r.NotAfter)).
+			WithCode(ReasonInvalidDuration)
+	}
+	if r.UsageMode == UsageShortLived {
+		start := out.NotBefore
+		if start.Before(now) {
+			start = now
+		}
+		if out.NotAfter.Sub(start) > ShortLivedMax || now.Sub(out.NotBefore) > time.Minute+time.Second {
+			return out, errs.Refusedf("certificate authority %s is SHORT_LIVED_CERTIFICATE: a certificate lasts at most 7 days (asked: %s to %s)",
+				r.ID, timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(out.NotAfter)).WithCode(ReasonInvalidDuration)
+		}
+	}
+	return out, nil
 }
 
 func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued, error) {
@@ -82,34 +120,50 @@ func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued,
 	return &Issued{Certificate: leaf, Chain: append([]*x509.Certificate{caCert}, chain...)}, nil
 }
 
+// CSRParams describe a certificate to issue from a CSR (AWS Private CA's
+// IssueCertificate).
+type CSRParams struct {
+	CSR []byte // PEM or DER
+	// Template is a template name or ARN (casign.CanonicalTemplate).
+	Template  string
+	Validity  timeutil.Validity
+	NotBefore time.Time // zero: now (less a minute)
+	// Passthrough is BlankEndEntityCertificate_APIPassthrough's
+	// ApiPassthrough.
+	Passthrough *casign.APIPassthrough
+	// Requester is recorded with the certificate (see Requester).
+	Requester string
+}
+
 // IssueCSR signs a CSR with a template (AWS Private CA IssueCertificate).
 // The certificate is not managed by the inventory.
-// requester (see Requester) is recorded with the certificate.
-func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template string, validity time.Duration, requester string) (*Issued, error) {
-	csr, err := casign.ParseCSR(csrPEM)
+// p.Requester (see Requester) is recorded with the certificate.
+func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, error) {
+	template, err := casign.CanonicalTemplate(p.Template)
+	if err != nil {
+		return nil, errs.Invalidf("%v", strings.TrimPrefix(err.Error(), "ca: "))
+	}
+	csr, err := casign.ParseCSR(p.CSR)
 	if err != nil {
 		return nil, errs.Invalidf("%v", err)
 	}
 	if err := s.CheckCanIssue(r); err != nil {
 		return nil, err
 	}
-	now := s.Now()
-	v := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(validity).Truncate(time.Second)}
-	if v.NotAfter.After(r.NotAfter) {
-		return nil, errs.Refusedf("a validity of %s ends after the issuing CA's %s",
-			timeutil.FormatDuration(validity), timeutil.RFC3339(r.NotAfter)).WithCode(ReasonInvalidDuration)
+	v, err := s.validity(r, p.Validity, p.NotBefore)
+	if err != nil {
+		return nil, err
 	}
 	cert, key, err := s.signer(tx, r)
 	if err != nil {
 		return nil, err
 	}
 	selfSigned := false
-	switch template {
-	case casign.TemplateSubordinateCA:
-		if err := checkMayCertifyCA(r); err != nil {
+	if isCA, pathLen := casign.IsCATemplate(template); isCA && template != casign.PCARootCA {
+		if err := checkMayCertifyCA(r, pathLen); err != nil {
 			return nil, err
 		}
-	case casign.TemplateRootCA:
+	} else if template == casign.PCARootCA {
 		// AWS Private CA's RootCACertificate template: the root CA signs
 		// its own CSR. Anything else would be an unconstrained
 		// intermediate under a misleading name.
@@ -120,31 +174,35 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, csrPEM []byte, template 
 		}
 		selfSigned = true
 	}
-	serial, err := s.reserveSerial(tx, r.ID, "")
+	serial, err := s.reserveSerialFor(tx, r, "")
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := casign.CSRTemplate(csr, template, serial, v)
+	tmpl, err := casign.Build(casign.Issue{CSR: csr, Template: template, Serial: serial, Validity: v, Passthrough: p.Passthrough, Verified: true})
 	if err != nil {
-		return nil, errs.Invalidf("%v", err)
+		return nil, errs.Invalidf("%v", strings.TrimPrefix(err.Error(), "ca: "))
 	}
 	if selfSigned {
+		tmpl.SignatureAlgorithm = signatureAlgorithm(r, key.Public())
 		c, err := casign.Sign(tmpl, nil, csr.PublicKey, key)
 		if err != nil {
 			return nil, mapSignErr(err)
 		}
-		if err := recordIssued(tx, r.ID, c, pcaTemplateName(template), requester); err != nil {
+		if err := recordIssued(tx, r.ID, c, pcaTemplateName(template), p.Requester); err != nil {
 			return nil, err
 		}
-		return &Issued{Certificate: c}, nil
+		return &Issued{Certificate: c, Template: template}, nil
 	}
-	s.setURLs(tmpl, r.ID)
-	leaf, err := casign.Sign(tmpl, cert, csr.PublicKey, key)
+	leaf, err := s.sign(tx, r, tmpl, csr.PublicKey, cert, key)
 	if err != nil {
-		return nil, mapSignErr(err)
-	}
-	if err := recordIssued(tx, r.ID, leaf, pcaTemplateName(template), requester); err != nil {
 		return nil, err
 	}
-	return s.withChain(r, cert, leaf)
+	if err := recordIssued(tx, r.ID, leaf, pcaTemplateName(template), p.Requester); err != nil {
+		return nil, err
+	}
+	out, err := s.withChain(r, cert, leaf)
+	if out != nil {
+		out.Template = template
+	}
+	return out, err
 }

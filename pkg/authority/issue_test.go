@@ -20,7 +20,7 @@ func issueCSR(t *testing.T, s *Service, r *Record, csr []byte, template string) 
 	var out *Issued
 	err := update(t, s, func(tx localstore.Tx) error {
 		var err error
-		out, err = s.IssueCSR(tx, r, csr, template, 90*timeutil.Day, "USER:test")
+		out, err = s.IssueCSR(tx, r, CSRParams{CSR: csr, Template: template, Validity: timeutil.Validity{Duration: 90 * timeutil.Day}, Requester: "USER:test"})
 		return err
 	})
 	return out, err

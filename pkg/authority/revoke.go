@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -24,6 +25,17 @@ func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int)
 
 // CRL builds a new CRL for r (its number one above the last), in tx.
 func (s *Service) CRL(tx localstore.Tx, r *Record) ([]byte, error) {
+	return s.CRLPartition(tx, r, -1)
+}
+
+// CRLPartition builds a new CRL for r's partition n (n < 0: the complete
+// CRL), numbered above the last one, in tx. A partition lists the revoked
+// certificates of that partition and names its distribution point in a
+// critical Issuing Distribution Point extension.
+func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, error) {
+	if err := s.checkPartition(r, n); err != nil {
+		return nil, err
+	}
 	cert, key, err := s.signer(tx, r)
 	if err != nil {
 		return nil, err
@@ -32,10 +44,23 @@ func (s *Service) CRL(tx localstore.Tx, r *Record) ([]byte, error) {
 	if err := Put(tx, r); err != nil {
 		return nil, err
 	}
-	return s.buildCRL(tx, r, cert, key, r.CRLNumber)
+	return s.buildCRL(tx, r, cert, key, r.CRLNumber, n)
 }
 
-func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64) ([]byte, error) {
+func (s *Service) checkPartition(r *Record, n int) error {
+	if n < 0 {
+		return nil
+	}
+	if !r.partitioned() {
+		return errs.Invalidf("certificate authority %s has a COMPLETE CRL, not partitions", r.ID)
+	}
+	if n >= s.Partitions(r) {
+		return errs.NotFoundf("certificate authority %s has %d CRL partition(s): no partition %d", r.ID, s.Partitions(r), n)
+	}
+	return nil
+}
+
+func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64, part int) ([]byte, error) {
 	revoked, err := tx.ListRevoked(r.ID)
 	if err != nil {
 		return nil, err
@@ -46,10 +71,19 @@ func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, 
 		if err != nil {
 			return nil, fmt.Errorf("%w: serial %q: %v", localstore.ErrCorrupt, rv.Serial, err)
 		}
+		if part >= 0 && partitionOf(n) != part {
+			continue
+		}
 		entries = append(entries, casign.Revoked{Serial: n, RevokedAt: rv.RevokedAt, Reason: rv.Reason})
 	}
+	opts := casign.CRLOptions{SignatureAlgorithm: signatureAlgorithm(r, key.Public())}
+	if part >= 0 {
+		if opts.DistributionPoint = s.CRLURL(r, part); opts.DistributionPoint == "" {
+			return nil, errs.Refusedf("certificate authority %s has no CRL location (set ca.base_url or a CustomCname)", r.ID)
+		}
+	}
 	now := s.Now()
-	return casign.CreateCRL(cert, key, entries, big.NewInt(number), now, now.Add(CRLValidity))
+	return casign.CreateCRLWith(cert, key, entries, big.NewInt(number), now, now.Add(crlExpiry(r)), opts)
 }
 
 // nextCRLNumber is strictly above last and follows the clock (nanoseconds),
@@ -118,6 +152,10 @@ func (l *Lookup) Status(caID string, serial *big.Int) (casign.Status, error) {
 
 // CRL implements casign.Lookup: a fresh CRL, numbered after the last one.
 func (l *Lookup) CRL(caID string) ([]byte, error) {
+	return l.crl(caID, -1)
+}
+
+func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 	var der []byte
 	err := l.ctxTx(func(tx localstore.Tx) error {
 		r, err := Get(tx, caID)
@@ -129,14 +167,23 @@ func (l *Lookup) CRL(caID string) ([]byte, error) {
 		if r.CertificatePEM == "" || r.Status == StatusDeleted {
 			return fmt.Errorf("%w: certificate authority %s is %s", casign.ErrNotFound, caID, r.Status)
 		}
+		if err := l.Service.checkPartition(r, part); err != nil {
+			return fmt.Errorf("%w: %v", casign.ErrNotFound, err)
+		}
 		cert, key, err := l.Service.signer(tx, r)
 		if err != nil {
 			return err
 		}
-		der, err = l.Service.buildCRL(tx, r, cert, key, nextCRLNumber(r.CRLNumber, l.Service.Now()))
+		der, err = l.Service.buildCRL(tx, r, cert, key, nextCRLNumber(r.CRLNumber, l.Service.Now()), part)
 		return err
 	})
 	return der, err
+}
+
+// CRLPartition implements casign.PartitionLookup: partition n of a
+// PARTITIONED CA.
+func (l *Lookup) CRLPartition(caID string, n int) ([]byte, error) {
+	return l.crl(caID, n)
 }
 
 // parseStoredSerial reads a serial as the vault stores it (FormatSerial's

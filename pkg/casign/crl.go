@@ -4,6 +4,8 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -73,6 +75,22 @@ type Revoked struct {
 // with reason UNSPECIFIED carry no reasonCode extension, as RFC 5280
 // recommends. The signature algorithm follows the issuer key.
 func CreateCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, entries []Revoked, number *big.Int, thisUpdate, nextUpdate time.Time) ([]byte, error) {
+	return CreateCRLWith(issuerCert, issuerKey, entries, number, thisUpdate, nextUpdate, CRLOptions{})
+}
+
+// CRLOptions are a CA's CRL settings.
+type CRLOptions struct {
+	// SignatureAlgorithm, when set, is the CA's signing algorithm (of the
+	// key's family).
+	SignatureAlgorithm x509.SignatureAlgorithm
+	// DistributionPoint, when set, makes the CRL a partition: a critical
+	// Issuing Distribution Point extension names this URL, the one the
+	// partition's certificates carry as their CRL distribution point.
+	DistributionPoint string
+}
+
+// CreateCRLWith is CreateCRL with a CA's CRL options.
+func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entries []Revoked, number *big.Int, thisUpdate, nextUpdate time.Time, opts CRLOptions) ([]byte, error) {
 	if issuerCert == nil || issuerKey == nil {
 		return nil, errors.New("ca: CRL needs an issuer certificate and key")
 	}
@@ -89,9 +107,9 @@ func CreateCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, entries []
 	if !ok || !signerPub.Equal(issuerCert.PublicKey) {
 		return nil, ErrKeyMismatch
 	}
-	alg, err := SignatureAlgorithm(issuerKey.Public())
+	alg, err := signingAlgorithm(opts.SignatureAlgorithm, issuerKey.Public())
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing key: %w", err)
+		return nil, err
 	}
 
 	list := make([]x509.RevocationListEntry, len(entries))
@@ -115,6 +133,13 @@ func CreateCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, entries []
 		ThisUpdate:                thisUpdate.UTC().Truncate(time.Second),
 		NextUpdate:                nextUpdate.UTC().Truncate(time.Second),
 	}
+	if opts.DistributionPoint != "" {
+		idp, err := issuingDistributionPoint(opts.DistributionPoint)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, idp)
+	}
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, issuerCert, issuerKey)
 	if err != nil {
 		return nil, fmt.Errorf("ca: signing CRL: %w", err)
@@ -135,4 +160,36 @@ func checkCRLNumber(n *big.Int) error {
 		return errors.New("ca: CRL number longer than 20 octets")
 	}
 	return nil
+}
+
+// issuingDistributionPoint is RFC 5280 5.2.5's critical extension naming
+// one distribution point by URI (fullName), no other field set:
+//
+//	IssuingDistributionPoint ::= SEQUENCE {
+//	     distributionPoint          [0] DistributionPointName OPTIONAL, ... }
+//	DistributionPointName ::= CHOICE { fullName [0] GeneralNames, ... }
+func issuingDistributionPoint(uri string) (pkix.Extension, error) {
+	if !isASCII(uri) {
+		return pkix.Extension{}, errors.New("ca: distribution point URI is not ASCII")
+	}
+	name := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte(uri)}
+	nameDER, err := asn1.Marshal(name)
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	fullName := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: nameDER}
+	fullDER, err := asn1.Marshal(fullName)
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	dp := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: fullDER}
+	dpDER, err := asn1.Marshal(dp)
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	v, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: dpDER})
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	return pkix.Extension{Id: oidIDP, Critical: true, Value: v}, nil
 }

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
-
-	stepx509 "go.step.sm/crypto/x509util"
 )
 
 // Certificate templates of CSR issuance, named as AWS Private CA's
@@ -70,36 +67,9 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
-// Templates of go.step.sm/crypto/x509util. Only the subject and the names
-// come from the request, and they are sanitised first; extensions asked for
-// in the CSR (basicConstraints CA:TRUE, key usages, …) are never copied.
-const (
-	endEntityTemplate = `{
-	"subject": {{ toJson .Subject }},
-	"sans": {{ toJson .SANs }},
-{{- if typeIs "*rsa.PublicKey" .Insecure.CR.PublicKey }}
-	"keyUsage": ["digitalSignature", "keyEncipherment"],
-{{- else }}
-	"keyUsage": ["digitalSignature"],
-{{- end }}
-	"extKeyUsage": ["serverAuth", "clientAuth"],
-	"basicConstraints": {"isCA": false, "maxPathLen": -1}
-}`
-	subordinateCATemplate = `{
-	"subject": {{ toJson .Subject }},
-	"keyUsage": ["certSign", "crlSign", "digitalSignature"],
-	"basicConstraints": {"isCA": true, "maxPathLen": 0}
-}`
-	rootCATemplate = `{
-	"subject": {{ toJson .Subject }},
-	"keyUsage": ["certSign", "crlSign", "digitalSignature"],
-	"basicConstraints": {"isCA": true, "maxPathLen": -1}
-}`
-)
-
 // CSRTemplate builds the certificate template for csr (from ParseCSR) with
-// one of the templates TemplateEndEntity, TemplateSubordinateCA or
-// TemplateRootCA (AWS Private CA's IssueCertificate):
+// any template CanonicalTemplate accepts (AWS Private CA's IssueCertificate;
+// see Build):
 //
 //   - EndEntity: the CSR's subject; SAN = the CSR's CN (when it is a host
 //     name or IP) followed by its DNS and IP SANs; basicConstraints CA:FALSE
@@ -112,86 +82,5 @@ const (
 // Add revocation URLs with SetRevocationURLs; sign with Sign, passing
 // the returned template's PublicKey.
 func CSRTemplate(csr *x509.CertificateRequest, tmpl string, serial *big.Int, v Validity) (*x509.Certificate, error) {
-	if csr == nil {
-		return nil, errors.New("ca: nil certificate signing request")
-	}
-	if err := checkSerial(serial); err != nil {
-		return nil, err
-	}
-	// Re-verify: the request may not have come through ParseCSR.
-	if err := csr.CheckSignature(); err != nil {
-		return nil, &CSRError{Problem: ErrCSRSignature.Error(), Err: errors.Join(ErrCSRSignature, err)}
-	}
-	if err := checkPublicKey(csr.PublicKey); err != nil {
-		return nil, &CSRError{Problem: "unsupported key", Err: err}
-	}
-	if err := ValidateSubject(csr.Subject); err != nil {
-		return nil, &CSRError{Problem: "subject", Err: err}
-	}
-
-	data := stepx509.NewTemplateData()
-	data.SetCertificateRequest(csr)
-	data.SetSubject(stepx509.NewCertificateRequestFromX509(csr).Subject)
-
-	var text string
-	switch tmpl {
-	case TemplateEndEntity:
-		sans, err := endEntitySANs(csr)
-		if err != nil {
-			return nil, err
-		}
-		data.SetSubjectAlternativeNames(sans...)
-		text = endEntityTemplate
-	case TemplateSubordinateCA, TemplateRootCA:
-		if csr.Subject.CommonName == "" && len(csr.Subject.Organization) == 0 && len(csr.Subject.OrganizationalUnit) == 0 {
-			return nil, &CSRError{Problem: "a CA certificate needs a subject with CN, O or OU"}
-		}
-		text = subordinateCATemplate
-		if tmpl == TemplateRootCA {
-			text = rootCATemplate
-		}
-	default:
-		return nil, fmt.Errorf("ca: unknown certificate template %q (want %s, %s or %s)",
-			truncate(tmpl), TemplateEndEntity, TemplateSubordinateCA, TemplateRootCA)
-	}
-
-	c, err := stepx509.NewCertificate(csr, stepx509.WithTemplate(text, data))
-	if err != nil {
-		return nil, fmt.Errorf("ca: applying template %s: %w", tmpl, err)
-	}
-	t := c.GetCertificate()
-	t.SerialNumber = serial
-	t.NotBefore = v.NotBefore
-	t.NotAfter = v.NotAfter
-	return t, nil
-}
-
-// endEntitySANs returns the subject alternative names of an end-entity
-// certificate issued for csr.
-func endEntitySANs(csr *x509.CertificateRequest) ([]stepx509.SubjectAlternativeName, error) {
-	var names []string
-	if cn := csr.Subject.CommonName; cn != "" {
-		if net.ParseIP(cn) != nil || checkDNSName(cn) == nil {
-			names = append(names, cn)
-		}
-	}
-	names = append(names, csr.DNSNames...)
-	for _, ip := range csr.IPAddresses {
-		names = append(names, ip.String())
-	}
-	if len(names) == 0 {
-		return nil, &CSRError{Problem: "no DNS name or IP address in the CN or the subject alternative names"}
-	}
-	dns, ips, err := splitNames(names)
-	if err != nil {
-		return nil, &CSRError{Problem: "names", Err: err}
-	}
-	sans := make([]stepx509.SubjectAlternativeName, 0, len(dns)+len(ips))
-	for _, d := range dns {
-		sans = append(sans, stepx509.SubjectAlternativeName{Type: stepx509.DNSType, Value: d})
-	}
-	for _, ip := range ips {
-		sans = append(sans, stepx509.SubjectAlternativeName{Type: stepx509.IPType, Value: ip.String()})
-	}
-	return sans, nil
+	return Build(Issue{CSR: csr, Template: tmpl, Serial: serial, Validity: v})
 }

@@ -3,6 +3,7 @@ package casign
 import (
 	"bytes"
 	"crypto"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"net/http"
@@ -28,9 +29,16 @@ func FuzzParseCSR(f *testing.F) {
 		if err := csr.CheckSignature(); err != nil {
 			t.Fatalf("ParseCSR accepted a CSR whose signature does not verify: %v", err)
 		}
-		// Whatever the request says, an EndEntity template is never a CA.
-		if tmpl, err := CSRTemplate(csr, TemplateEndEntity, mustSerial(t), Validity{testNow, testNow.AddDate(1, 0, 0)}); err == nil && tmpl.IsCA {
-			t.Fatal("EndEntity template is a CA")
+		// Whatever the request says, an end-entity template is never a CA,
+		// and a CA template has the path length of its definition.
+		for name, p := range profiles {
+			tmpl, err := CSRTemplate(csr, name, mustSerial(t), Validity{testNow, testNow.AddDate(1, 0, 0)})
+			if err != nil {
+				continue
+			}
+			if tmpl.IsCA != p.ca || (p.ca && tmpl.MaxPathLen != p.pathLen) {
+				t.Fatalf("%s: IsCA %v pathlen %d", name, tmpl.IsCA, tmpl.MaxPathLen)
+			}
 		}
 	})
 }
@@ -76,6 +84,58 @@ func FuzzDecodeOCSPGet(f *testing.F) {
 		der, err := decodeOCSPGet(s)
 		if err == nil && len(der) > maxOCSPRequest {
 			t.Fatalf("%d octets decoded", len(der))
+		}
+	})
+}
+
+// FuzzAPIPassthrough: no ApiPassthrough document panics the parser or Build;
+// whatever Build accepts under the blank template is never a CA and never
+// asserts keyCertSign.
+func FuzzAPIPassthrough(f *testing.F) {
+	key := cachedKey(f, "EC_prime256v1", "csr")
+	csr, err := ParseCSR(makeCSR(f, key, pkix.Name{CommonName: "Fuzz Person"}, nil))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`{"Subject":{"CommonName":"Card","GivenName":"C"},"Extensions":{"KeyUsage":{"DigitalSignature":true},"ExtendedKeyUsage":[{"ExtendedKeyUsageType":"SMART_CARD_LOGIN"},{"ExtendedKeyUsageObjectIdentifier":"1.2.3"}],"SubjectAlternativeNames":[{"Rfc822Name":"a@example.test"},{"UniformResourceIdentifier":"spiffe://x.test/a"}],"CustomExtensions":[{"ObjectIdentifier":"1.2.3.4","Value":"DAVoZWxsbw==","Critical":true}],"CertificatePolicies":[{"CertPolicyId":"1.2.3.5","PolicyQualifiers":[{"PolicyQualifierId":"CPS","Qualifier":{"CpsUri":"https://x.test/cps"}}]}]}}`))
+	f.Add([]byte(`{"Extensions":{"KeyUsage":{"KeyCertSign":true}}}`))
+	f.Add([]byte(`{"Extensions":{"CustomExtensions":[{"ObjectIdentifier":"2.5.29.19","Value":"MAMBAf8="}]}}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := ParseAPIPassthrough(in)
+		if err != nil {
+			return
+		}
+		tmpl, err := Build(Issue{CSR: csr, Template: PCABlankAPIPassthrough, Serial: mustSerial(t), Validity: Validity{testNow, testNow.AddDate(1, 0, 0)}, Passthrough: p, Verified: true})
+		if err != nil {
+			return
+		}
+		if tmpl.IsCA || tmpl.KeyUsage&x509.KeyUsageCertSign != 0 {
+			t.Fatalf("passthrough %s made a CA template", in)
+		}
+		for _, e := range tmpl.ExtraExtensions {
+			if e.Id.Equal(oidBC) {
+				t.Fatalf("passthrough %s set basicConstraints", in)
+			}
+		}
+	})
+}
+
+// FuzzTemplateName: CanonicalTemplate never panics and only returns names
+// of the template table.
+func FuzzTemplateName(f *testing.F) {
+	for _, n := range TemplateNames {
+		f.Add(n)
+		f.Add(TemplateARN(n))
+	}
+	f.Add("arn:aws:acm-pca:::template/X/V1/")
+	f.Fuzz(func(t *testing.T, in string) {
+		n, err := CanonicalTemplate(in)
+		if err != nil {
+			return
+		}
+		if _, ok := profiles[n]; !ok {
+			t.Fatalf("%q resolved to %q, not a template", in, n)
 		}
 	})
 }

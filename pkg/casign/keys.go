@@ -87,6 +87,8 @@ func SigningAlgorithmName(pub crypto.PublicKey) (string, error) {
 		return "SHA256WITHECDSA", nil
 	case x509.ECDSAWithSHA384:
 		return "SHA384WITHECDSA", nil
+	case x509.SHA512WithRSA:
+		return "SHA512WITHRSA", nil
 	default:
 		return "SHA512WITHECDSA", nil
 	}
@@ -98,9 +100,51 @@ func hashFor(alg x509.SignatureAlgorithm) crypto.Hash {
 	switch alg {
 	case x509.SHA384WithRSA, x509.ECDSAWithSHA384:
 		return crypto.SHA384
-	case x509.ECDSAWithSHA512:
+	case x509.ECDSAWithSHA512, x509.SHA512WithRSA:
 		return crypto.SHA512
 	default:
 		return crypto.SHA256
 	}
+}
+
+// SigningAlgorithms are AWS Private CA's signing algorithm names certctl
+// signs with.
+var SigningAlgorithms = []string{"SHA256WITHRSA", "SHA384WITHRSA", "SHA512WITHRSA", "SHA256WITHECDSA", "SHA384WITHECDSA", "SHA512WITHECDSA"}
+
+var signingAlgorithms = map[string]x509.SignatureAlgorithm{
+	"SHA256WITHRSA": x509.SHA256WithRSA, "SHA384WITHRSA": x509.SHA384WithRSA, "SHA512WITHRSA": x509.SHA512WithRSA,
+	"SHA256WITHECDSA": x509.ECDSAWithSHA256, "SHA384WITHECDSA": x509.ECDSAWithSHA384, "SHA512WITHECDSA": x509.ECDSAWithSHA512,
+}
+
+// ParseSigningAlgorithm maps an AWS Private CA signing algorithm name to
+// crypto/x509's, refusing one of another family than the key pub.
+func ParseSigningAlgorithm(name string, pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
+	alg, ok := signingAlgorithms[name]
+	if !ok {
+		return 0, fmt.Errorf("ca: unknown signing algorithm %q", truncate(name))
+	}
+	return signingAlgorithm(alg, pub)
+}
+
+// SigningAlgorithmFamilyOK reports whether the signing algorithm name
+// belongs to the family of key algorithm keyAlg (RSA_* or EC_*).
+func SigningAlgorithmFamilyOK(name, keyAlg string) bool {
+	alg, ok := signingAlgorithms[name]
+	if !ok {
+		return false
+	}
+	if family(alg) == x509.RSA {
+		return len(keyAlg) > 4 && keyAlg[:4] == "RSA_"
+	}
+	return len(keyAlg) > 3 && keyAlg[:3] == "EC_"
+}
+
+func family(alg x509.SignatureAlgorithm) x509.PublicKeyAlgorithm {
+	switch alg {
+	case x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA:
+		return x509.RSA
+	case x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512:
+		return x509.ECDSA
+	}
+	return x509.UnknownPublicKeyAlgorithm
 }

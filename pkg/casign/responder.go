@@ -46,6 +46,15 @@ type Lookup interface {
 	CRL(caID string) ([]byte, error)
 }
 
+// PartitionLookup is a Lookup that also serves the partitions of a
+// PARTITIONED CA's CRL at /crl/<ca-id>/<n>.crl.
+type PartitionLookup interface {
+	Lookup
+	// CRLPartition returns partition n of the CA caID's CRL, or an error
+	// wrapping ErrNotFound.
+	CRLPartition(caID string, n int) ([]byte, error)
+}
+
 const (
 	// maxOCSPRequest limits the body of an OCSP POST and the decoded GET
 	// request; real requests are a few hundred bytes.
@@ -57,6 +66,7 @@ const (
 // NewResponder returns the HTTP handler of `certctl ca serve`:
 //
 //	GET  /crl/<ca-id>.crl        the CA's CRL in DER (application/pkix-crl)
+//	GET  /crl/<ca-id>/<n>.crl    partition n of a PARTITIONED CA's CRL
 //	POST /ocsp                   RFC 6960 OCSP, body application/ocsp-request
 //	GET  /ocsp/<base64 request>  RFC 6960 appendix A.1 GET form
 //
@@ -132,11 +142,27 @@ func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string
 		return
 	}
 	id, ok := strings.CutSuffix(file, ".crl")
+	part := -1
+	if dir, n, isPart := strings.Cut(id, "/"); ok && isPart {
+		_, can := s.lookup.(PartitionLookup)
+		v, err := strconv.Atoi(n)
+		if !can || err != nil || v < 0 || strconv.Itoa(v) != n {
+			http.NotFound(w, r)
+			return
+		}
+		id, part = dir, v
+	}
 	if !ok || !validCAID(id) {
 		http.NotFound(w, r)
 		return
 	}
-	der, err := s.lookup.CRL(id)
+	var der []byte
+	var err error
+	if part >= 0 {
+		der, err = s.lookup.(PartitionLookup).CRLPartition(id, part)
+	} else {
+		der, err = s.lookup.CRL(id)
+	}
 	if errors.Is(err, ErrNotFound) {
 		http.NotFound(w, r)
 		return

@@ -29,8 +29,9 @@ type publicKeyEqual interface {
 // parsed certificate. With issuerCert == nil the certificate is self-signed
 // (a root): issuerKey must then be the private half of pub.
 //
-// The signature algorithm always follows the issuer key (see
-// SignatureAlgorithm); whatever template.SignatureAlgorithm says is ignored.
+// The signature algorithm is template.SignatureAlgorithm when set (the
+// CA's --signing-algorithm), which must be of the issuer key's family, and
+// otherwise follows the issuer key (see SignatureAlgorithm).
 // Sign refuses a template that ends after issuerCert (ErrValidityBeyondCA), a
 // missing or out-of-range serial, a subject beyond the RFC 5280 bounds and an
 // issuer that is not a CA. It fills in the subject key identifier (RFC 5280
@@ -63,9 +64,9 @@ func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKe
 	if !ok {
 		return nil, fmt.Errorf("ca: unsupported signing key type %T", issuerKey.Public())
 	}
-	alg, err := SignatureAlgorithm(issuerKey.Public())
+	alg, err := signingAlgorithm(template.SignatureAlgorithm, issuerKey.Public())
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing key: %w", err)
+		return nil, err
 	}
 
 	t := *template // shallow copy: the caller's template stays untouched
@@ -125,4 +126,20 @@ func checkIssuer(issuer *x509.Certificate, signerPub publicKeyEqual) error {
 		return ErrKeyMismatch
 	}
 	return nil
+}
+
+// signingAlgorithm is alg when set (checked against the key's family), else
+// the default for the key.
+func signingAlgorithm(alg x509.SignatureAlgorithm, pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
+	def, err := SignatureAlgorithm(pub)
+	if err != nil {
+		return 0, fmt.Errorf("ca: signing key: %w", err)
+	}
+	if alg == x509.UnknownSignatureAlgorithm {
+		return def, nil
+	}
+	if family(alg) != family(def) {
+		return 0, fmt.Errorf("ca: signature algorithm %s does not match the signing key", alg)
+	}
+	return alg, nil
 }

@@ -129,7 +129,7 @@ func TestCaIssueFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.CA != "5f2c" || o.CSRFile != "app.csr" || o.Template != "EndEntity" || o.Duration != 90*24*time.Hour {
+	if o.CA != "5f2c" || o.CSRFile != "app.csr" || o.Template != "EndEntity" || o.TemplateName != "EndEntityCertificate" || o.Period.Duration != 90*24*time.Hour {
 		t.Errorf("options %+v", o)
 	}
 	if o, err = flagtest.Parse(t, NewCmdCaIssue, "5f2c", "--csr", "s.csr", "--template", "SubordinateCA", "--validity", "3y"); err != nil || o.Template != "SubordinateCA" {
@@ -238,4 +238,70 @@ func TestCaGroupUnknownVerb(t *testing.T) {
 	if err := cmd.Execute(); err != nil || !strings.Contains(out.String(), "Available Commands") {
 		t.Errorf("ca alone: %v\n%s", err, out)
 	}
+}
+
+func TestCaCreatePCAOptionFlags(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdCaCreate, "--type", "ROOT", "--key-algorithm", "EC_secp521r1", "--subject", "CN=X",
+		"--signing-algorithm", "SHA384WITHECDSA", "--idempotency-token", "t1", "--usage-mode", "SHORT_LIVED_CERTIFICATE",
+		"--name-constraints", "file://nc.json", "--revocation-configuration", `{"CrlConfiguration":{"Enabled":true}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := o.Request
+	if r.KeyAlgorithm != "EC_secp521r1" || r.SigningAlgorithm != "SHA384WITHECDSA" || r.IdempotencyToken != "t1" ||
+		r.UsageMode != "SHORT_LIVED_CERTIFICATE" || o.NameConstraints != "file://nc.json" || o.RevocationConfiguration == "" {
+		t.Errorf("options %+v", o)
+	}
+	if o, err = flagtest.Parse(t, NewCmdCaCreate, "--type", "ROOT", "--key-algorithm", "RSA_3072", "--subject", "CN=X"); err != nil || o.Request.KeyAlgorithm != "RSA_3072" {
+		t.Errorf("RSA_3072: %+v %v", o, err)
+	}
+	wantExit(t, NewCmdCaCreate, errs.ExitUsage,
+		[]string{"--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=X", "--signing-algorithm", "MD5WITHRSA"},
+		[]string{"--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=X", "--usage-mode", "FOREVER"},
+	)
+	// A signing algorithm of the other family is invalid input (exit 4).
+	wantExit(t, NewCmdCaCreate, errs.ExitInvalid,
+		[]string{"--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=X", "--signing-algorithm", "SHA256WITHRSA"},
+		[]string{"--type", "ROOT", "--key-algorithm", "RSA_2048", "--subject", "CN=X", "--signing-algorithm", "SHA512WITHECDSA"},
+	)
+}
+
+func TestCaIssuePCAFlags(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdCaIssue, "5f2c", "--csr", "c.csr", "--template", "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen2/V1",
+		"--validity", "Value=3,Type=MONTHS", "--validity-not-before", "2027-01-01T00:00:00Z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.TemplateName != "SubordinateCACertificate_PathLen2" || o.Period.Months != 3 || o.NotBefore != time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC) {
+		t.Errorf("options %+v", o)
+	}
+	o, err = flagtest.Parse(t, NewCmdCaIssue, "5f2c", "--csr", "c.csr", "--template", "BlankEndEntityCertificate_APIPassthrough",
+		"--validity", "2027-06-30T00:00:00Z", "--api-passthrough", "file://p.json")
+	if err != nil || o.Period.End != time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC) || o.APIPassthrough != "file://p.json" {
+		t.Errorf("passthrough: %+v %v", o, err)
+	}
+	wantExit(t, NewCmdCaIssue, errs.ExitUsage,
+		[]string{"5f2c", "--csr", "c.csr", "--validity", "Value=3,Type=WEEKS"},
+		[]string{"5f2c", "--csr", "c.csr", "--validity", "90d", "--validity-not-before", "Value=3,Type=DAYS"},
+		[]string{"5f2c", "--csr", "c.csr", "--validity", "90d", "--template", "arn:aws:acm-pca:::template/Nope/V1"},
+		[]string{"5f2c", "--csr", "c.csr", "--validity", "90d", "--api-passthrough", "{}"}, // EndEntity takes none
+	)
+}
+
+func TestCaUpdateRevocationFlags(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdCaUpdate, "5f2c", "--revocation-configuration", "file://rc.json")
+	if err != nil || o.RevocationConfiguration != "file://rc.json" || o.Status != "" {
+		t.Fatalf("%+v, %v", o, err)
+	}
+}
+
+func TestCaCRLPartitionFlag(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdCaCRL, "5f2c", "--partition", "2")
+	if err != nil || o.Partition != 2 {
+		t.Fatalf("%+v, %v", o, err)
+	}
+	if o, err = flagtest.Parse(t, NewCmdCaCRL, "5f2c"); err != nil || o.Partition != -1 {
+		t.Errorf("default: %+v %v", o, err)
+	}
+	wantExit(t, NewCmdCaCRL, errs.ExitUsage, []string{"5f2c", "--partition", "-3"})
 }

@@ -7,9 +7,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -17,6 +19,7 @@ import (
 
 // CreateOptions are the inputs of `ca create`.
 type CreateOptions struct {
+	IO          *iostreams.IOStreams
 	Printer     func() (*output.Printer, error)
 	Authorities func(context.Context) (*authorities.Service, error)
 
@@ -28,13 +31,19 @@ type CreateOptions struct {
 	Validity     string
 	Tags         []string
 
+	SigningAlgorithm        string
+	IdempotencyToken        string
+	UsageMode               string
+	NameConstraints         string
+	RevocationConfiguration string
+
 	// Request is the flags checked and parsed.
 	Request authorities.CreateRequest
 }
 
 // NewCmdCaCreate builds `certctl ca create`.
 func NewCmdCaCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{Printer: f.Printer, Authorities: f.Authorities}
+	opts := &CreateOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
 	cmd := &cobra.Command{
 		Use:   "create --type ROOT|SUBORDINATE --key-algorithm ALG --subject CN=...,O=... [--parent CA | --external]",
 		Short: "Create a certificate authority",
@@ -43,7 +52,25 @@ func NewCmdCaCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.
 PENDING_CERTIFICATE until you import the certificate an outside CA signed for
 its CSR (` + "`ca csr`, then `ca import-certificate`" + `). The CA key is generated and sealed
 in the vault. --validity defaults to 10y for a root and 5y for a subordinate,
-and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).
+
+--signing-algorithm must be of the key's family (exit 4); it defaults to the
+hash that matches the key (SHA256 for RSA_2048/3072 and P-256, SHA384 for
+RSA_4096 and P-384, SHA512 for P-521). --idempotency-token T: the same token
+with the same arguments within an hour returns the CA it created, with other
+arguments it is refused (exit 5). --usage-mode SHORT_LIVED_CERTIFICATE: every
+certificate lasts at most 7 days and carries no CRL or OCSP location.
+--name-constraints file://F ({"Permitted":{"DnsNames":[],"IpRanges":[],
+"EmailAddresses":[],"Uris":[]},"Excluded":{…}}) puts critical name constraints
+in the CA's certificate; certctl itself refuses to issue a name outside them
+(exit 5). --revocation-configuration JSON|file://F is AWS Private CA's
+{"CrlConfiguration":{"Enabled","ExpirationInDays","CustomCname","CrlType":
+"COMPLETE|PARTITIONED"},"OcspConfiguration":{"Enabled","OcspCustomCname"}}:
+certificates carry http://<CustomCname>/crl/<ca-uuid>.crl (else ca.base_url's)
+and the OCSP location likewise. A PARTITIONED CRL opens a new partition every
+1000 certificates; each certificate names its partition
+(/crl/<ca-uuid>/<n>.crl, served by ca serve, printed by ca crl --partition N),
+whose CRL carries the matching Issuing Distribution Point.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca create --type ROOT --key-algorithm EC_secp384r1 --subject "CN=Example Root CA,O=Example,C=US"
   certctl ca create --type SUBORDINATE --key-algorithm EC_prime256v1 --subject "CN=Example Issuing CA" --parent 5f2c9e01 --validity 3y`,
 		Args: cmdutil.NoArgs,
@@ -59,7 +86,12 @@ and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).` + cmdutil.Exit
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Type, "type", "", "ROOT or SUBORDINATE")
-	fl.StringVar(&opts.KeyAlgorithm, "key-algorithm", "", "RSA_2048, RSA_4096, EC_prime256v1 or EC_secp384r1")
+	fl.StringVar(&opts.KeyAlgorithm, "key-algorithm", "", "RSA_2048, RSA_3072, RSA_4096, EC_prime256v1, EC_secp384r1 or EC_secp521r1")
+	fl.StringVar(&opts.SigningAlgorithm, "signing-algorithm", "", "SHA256|SHA384|SHA512 WITHRSA or WITHECDSA (default: the key's)")
+	fl.StringVar(&opts.IdempotencyToken, "idempotency-token", "", "same `token` and arguments within an hour: the same CA")
+	fl.StringVar(&opts.UsageMode, "usage-mode", "", "GENERAL_PURPOSE or SHORT_LIVED_CERTIFICATE")
+	fl.StringVar(&opts.NameConstraints, "name-constraints", "", "name constraints `JSON` or file://F")
+	fl.StringVar(&opts.RevocationConfiguration, "revocation-configuration", "", "AWS Private CA RevocationConfiguration `JSON` or file://F")
 	fl.StringVar(&opts.Subject, "subject", "", "subject as `CN=...,O=...,OU=...,C=...`")
 	fl.StringVar(&opts.Parent, "parent", "", "parent `CA` that signs a SUBORDINATE")
 	fl.BoolVar(&opts.External, "external", false, "leave a SUBORDINATE waiting for an externally signed certificate")
@@ -70,6 +102,8 @@ and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).` + cmdutil.Exit
 	_ = cmd.MarkFlagRequired("subject")
 	cmdutil.EnumCompletion(cmd, "type", authority.Types)
 	cmdutil.EnumCompletion(cmd, "key-algorithm", authority.KeyAlgorithms)
+	cmdutil.EnumCompletion(cmd, "signing-algorithm", casign.SigningAlgorithms)
+	cmdutil.EnumCompletion(cmd, "usage-mode", authority.UsageModes)
 	_ = cmd.RegisterFlagCompletionFunc("parent", completeCA(f))
 	return cmd
 }
@@ -81,6 +115,19 @@ func (o *CreateOptions) parse(cmd *cobra.Command) error {
 	}
 	if err := cmdutil.CheckEnum("key-algorithm", []string{o.KeyAlgorithm}, authority.KeyAlgorithms); err != nil {
 		return err
+	}
+	if o.SigningAlgorithm != "" {
+		if err := cmdutil.CheckEnum("signing-algorithm", []string{o.SigningAlgorithm}, casign.SigningAlgorithms); err != nil {
+			return err
+		}
+		if !casign.SigningAlgorithmFamilyOK(o.SigningAlgorithm, o.KeyAlgorithm) {
+			return errs.Invalidf("--signing-algorithm %s is not of the family of --key-algorithm %s", o.SigningAlgorithm, o.KeyAlgorithm)
+		}
+	}
+	if o.UsageMode != "" {
+		if err := cmdutil.CheckEnum("usage-mode", []string{o.UsageMode}, authority.UsageModes); err != nil {
+			return err
+		}
 	}
 	if err := cmdutil.MutuallyExclusive(cmd.Flags(), "parent", "external"); err != nil {
 		return err
@@ -109,11 +156,39 @@ func (o *CreateOptions) parse(cmd *cobra.Command) error {
 		return err
 	}
 	o.Request = authorities.CreateRequest{Type: o.Type, KeyAlgorithm: o.KeyAlgorithm, Subject: subj,
-		Parent: o.Parent, External: o.External, Validity: d, Tags: tags}
+		Parent: o.Parent, External: o.External, Validity: d, Tags: tags, SigningAlgorithm: o.SigningAlgorithm,
+		UsageMode: o.UsageMode, IdempotencyToken: o.IdempotencyToken}
+	return nil
+}
+
+// readDocuments reads --name-constraints and --revocation-configuration
+// into o.Request (exit 4 when unreadable or malformed).
+func (o *CreateOptions) readDocuments() error {
+	if o.NameConstraints != "" {
+		data, err := readJSONArg(o.IO, o.NameConstraints)
+		if err != nil {
+			return err
+		}
+		if o.Request.NameConstraints, err = authority.ParseNameConstraints(data); err != nil {
+			return err
+		}
+	}
+	if o.RevocationConfiguration != "" {
+		data, err := readJSONArg(o.IO, o.RevocationConfiguration)
+		if err != nil {
+			return err
+		}
+		if o.Request.Revocation, err = authority.ParseRevocationConfiguration(data); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 func runCaCreate(ctx context.Context, o *CreateOptions) error {
+	if err := o.readDocuments(); err != nil {
+		return err
+	}
 	p, svc, err := open(ctx, o.Printer, o.Authorities)
 	if err != nil {
 		return err

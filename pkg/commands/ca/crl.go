@@ -22,19 +22,28 @@ type CRLOptions struct {
 
 	CA  string
 	DER bool
+	// Partition is --partition (-1: the complete CRL).
+	Partition int
 }
 
 // NewCmdCaCRL builds `certctl ca crl`.
 func NewCmdCaCRL(f *cmdutil.Factory, runF func(*CRLOptions) error) *cobra.Command {
 	opts := &CRLOptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
 	cmd := &cobra.Command{
-		Use:   "crl CA [--der]",
+		Use:   "crl CA [--der] [--partition N]",
 		Short: "Print a new CRL of a certificate authority",
 		Long: `Sign and print a new certificate revocation list of the CA: every serial it
 revoked with its reason, a CRL number above the last one, nextUpdate 7 days on.
-PEM by default; --der for DER (binary, refused on a terminal).` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
+PEM by default; --der for DER (binary, refused on a terminal). --partition N
+prints partition N (from 0) of a PARTITIONED CA's CRL: the revoked certificates
+of that partition, with an Issuing Distribution Point naming the distribution
+point its certificates carry (ca serve serves it at /crl/<ca-uuid>/<n>.crl;
+ca describe shows CrlPartitions).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca crl 5f2c9e01 | openssl crl -text -noout`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Partition < -1 {
+				return errs.UsageErrorf("--partition: %d is not a partition number", opts.Partition)
+			}
 			if opts.DER && opts.IO.IsStdoutTTY() {
 				return errs.UsageErrorf("refusing to write a DER CRL to a terminal: redirect it to a file")
 			}
@@ -46,6 +55,7 @@ PEM by default; --der for DER (binary, refused on a terminal).` + cmdutil.ExitSt
 	}
 	caArg(f, cmd, &opts.CA)
 	cmd.Flags().BoolVar(&opts.DER, "der", false, "print DER instead of PEM")
+	cmd.Flags().IntVar(&opts.Partition, "partition", -1, "partition `N` of a PARTITIONED CRL (default: the complete CRL)")
 	return cmd
 }
 
@@ -54,7 +64,7 @@ func runCaCRL(ctx context.Context, o *CRLOptions) error {
 	if err != nil {
 		return err
 	}
-	crl, err := svc.CRL(ctx, o.CA)
+	crl, err := svc.CRL(ctx, o.CA, o.Partition)
 	if err != nil {
 		return err
 	}

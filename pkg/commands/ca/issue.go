@@ -2,12 +2,13 @@ package ca
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/authority"
-	caissue "github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
@@ -23,39 +24,66 @@ type IssueOptions struct {
 	Structured  func() bool
 	Authorities func(context.Context) (*authorities.Service, error)
 
-	CA       string
-	CSRFile  string
-	Template string
-	Validity string
+	CA                string
+	CSRFile           string
+	Template          string
+	Validity          string
+	ValidityNotBefore string
+	APIPassthrough    string
 
-	// Duration is --validity parsed.
-	Duration time.Duration
+	// Parsed: the template's AWS Private CA name, --validity and
+	// --validity-not-before.
+	TemplateName string
+	Period       timeutil.Validity
+	NotBefore    time.Time
 }
 
 // NewCmdCaIssue builds `certctl ca issue`.
 func NewCmdCaIssue(f *cmdutil.Factory, runF func(*IssueOptions) error) *cobra.Command {
 	opts := &IssueOptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
 	cmd := &cobra.Command{
-		Use:   "issue CA --csr FILE --template EndEntity|SubordinateCA|RootCA --validity 365d",
+		Use:   "issue CA --csr FILE --template NAME|ARN --validity 365d|DATE|Value=N,Type=T",
 		Short: "Issue a certificate from a CSR (not managed by the inventory)",
 		Long: `Sign a certificate signing request, as AWS Private CA's IssueCertificate: the CSR's
-signature is checked first; EndEntity makes a CA:FALSE certificate whatever the
-CSR asks, with the CSR's names; SubordinateCA makes a CA certificate. The
-certificate is printed as PEM (-o json: {"Certificate","CertificateChain"}); it
+signature is checked first, then the template decides the extensions, whatever
+the CSR asks for. Templates, by AWS Private CA name or template ARN
+(arn:aws:acm-pca:::template/<Name>/V1):
+
+  EndEntityCertificate (alias EndEntity)  TLS server and client: serverAuth, clientAuth
+  EndEntityServerAuthCertificate          serverAuth
+  EndEntityClientAuthCertificate          clientAuth (people, workloads)
+  CodeSigningCertificate                  codeSigning (critical)
+  OCSPSigningCertificate                  OCSPSigning (critical)
+  SubordinateCACertificate_PathLen0..3    a CA certificate, path length 0..3
+                                          (alias SubordinateCA = PathLen0)
+  RootCACertificate (alias RootCA)        a ROOT CA re-signing its own key
+  EndEntityCertificate_CSRPassthrough     EndEntity, plus the CSR's other extensions
+  BlankEndEntityCertificate_APIPassthrough  CA:FALSE, and what --api-passthrough says
+
+The CSR's DNS, IP, email and URI subject alternative names are carried. The
+server templates (EndEntity, EndEntityServerAuth) carry DNS and IP names only
+and want a CN that is a host name; the others take any CN (CN=Alice Smith).
+A name a template cannot carry is refused (exit 4) and named, never dropped; a
+name outside the CA's name constraints is refused (exit 5).
+
+--validity is a duration (90d, 12h), an RFC 3339 end (2027-06-30T00:00:00Z), or
+AWS Private CA's Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE (ABSOLUTE: Unix
+seconds; END_DATE: YYYYMMDDHHMMSS). --validity-not-before is an RFC 3339 time
+or Value=N,Type=ABSOLUTE. --api-passthrough is AWS Private CA's ApiPassthrough
+JSON (inline or file://F): {"Extensions":{"KeyUsage","ExtendedKeyUsage",
+"SubjectAlternativeNames","CustomExtensions","CertificatePolicies"},"Subject":{…}}.
+
+The certificate is printed as PEM (-o json: {"Certificate","CertificateChain"}); it
 is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
-		Example: `  certctl ca issue 5f2c9e01 --csr app.csr --template EndEntity --validity 90d > app.pem`,
+		Example: `  certctl ca issue 5f2c9e01 --csr app.csr --template EndEntity --validity 90d > app.pem
+  certctl ca issue 5f2c9e01 --csr alice.csr --template EndEntityClientAuthCertificate --validity Value=3,Type=MONTHS
+  certctl ca issue 5f2c9e01 --csr dev.csr --template arn:aws:acm-pca:::template/CodeSigningCertificate/V1 --validity 2027-06-30T00:00:00Z
+  certctl ca issue 5f2c9e01 --csr card.csr --template BlankEndEntityCertificate_APIPassthrough --validity 1y \
+    --api-passthrough '{"Extensions":{"KeyUsage":{"DigitalSignature":true},"ExtendedKeyUsage":[{"ExtendedKeyUsageType":"SMART_CARD_LOGIN"}]}}'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckEnum("template", []string{opts.Template}, authority.Templates); err != nil {
+			if err := opts.parse(); err != nil {
 				return err
 			}
-			if opts.CSRFile == "" || opts.Validity == "" {
-				return errs.UsageErrorf("--csr and --validity are required")
-			}
-			d, err := timeutil.ParseDuration(opts.Validity)
-			if err != nil || d <= 0 {
-				return errs.UsageErrorf("--validity: invalid duration %q", opts.Validity)
-			}
-			opts.Duration = d
 			if runF != nil {
 				return runF(opts)
 			}
@@ -63,11 +91,40 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 		},
 	}
 	caArg(f, cmd, &opts.CA)
-	cmd.Flags().StringVar(&opts.CSRFile, "csr", "", "certificate signing request (PEM or DER `file`)")
-	cmd.Flags().StringVar(&opts.Template, "template", caissue.TemplateEndEntity, "EndEntity, SubordinateCA or RootCA")
-	cmd.Flags().StringVar(&opts.Validity, "validity", "", "validity `duration` (e.g. 365d)")
+	fl := cmd.Flags()
+	fl.StringVar(&opts.CSRFile, "csr", "", "certificate signing request (PEM or DER `file`)")
+	fl.StringVar(&opts.Template, "template", casign.TemplateEndEntity, "template `name` or ARN (see above)")
+	fl.StringVar(&opts.Validity, "validity", "", "validity: `duration`, RFC 3339 end, or Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE")
+	fl.StringVar(&opts.ValidityNotBefore, "validity-not-before", "", "start: RFC 3339 `time` or Value=N,Type=ABSOLUTE (default: now)")
+	fl.StringVar(&opts.APIPassthrough, "api-passthrough", "", "ApiPassthrough `JSON` or file://F (BlankEndEntityCertificate_APIPassthrough)")
 	cmdutil.EnumCompletion(cmd, "template", authority.Templates)
 	return cmd
+}
+
+// parse checks the flags (exit 2: a template unknown, a validity
+// unreadable, a flag missing or not taken by the template).
+func (o *IssueOptions) parse() error {
+	name, err := casign.CanonicalTemplate(o.Template)
+	if err != nil {
+		return errs.UsageErrorf("--template: %s", strings.TrimPrefix(err.Error(), "ca: ")).
+			WithHint("one of: %s, or arn:aws:acm-pca:::template/<Name>/V1", strings.Join(authority.Templates, ", "))
+	}
+	o.TemplateName = name
+	if o.CSRFile == "" || o.Validity == "" {
+		return errs.UsageErrorf("--csr and --validity are required")
+	}
+	if o.Period, err = timeutil.ParseValidity(o.Validity); err != nil {
+		return errs.UsageErrorf("--validity: %v", err)
+	}
+	if o.ValidityNotBefore != "" {
+		if o.NotBefore, err = timeutil.ParseNotBefore(o.ValidityNotBefore); err != nil {
+			return errs.UsageErrorf("--validity-not-before: %v", err)
+		}
+	}
+	if o.APIPassthrough != "" && name != casign.PCABlankAPIPassthrough {
+		return errs.UsageErrorf("--api-passthrough is taken by the %s template only, not %s", casign.PCABlankAPIPassthrough, name)
+	}
+	return nil
 }
 
 func runCaIssue(ctx context.Context, o *IssueOptions) error {
@@ -75,13 +132,36 @@ func runCaIssue(ctx context.Context, o *IssueOptions) error {
 	if err != nil {
 		return &errs.Error{Exit: errs.ExitInvalid, Err: err}
 	}
+	req := authorities.IssueRequest{CSR: csrPEM, Template: o.TemplateName, Validity: o.Period, NotBefore: o.NotBefore}
+	if o.APIPassthrough != "" {
+		data, err := readJSONArg(o.IO, o.APIPassthrough)
+		if err != nil {
+			return err
+		}
+		if req.Passthrough, err = casign.ParseAPIPassthrough(data); err != nil {
+			return errs.Invalidf("--api-passthrough: %s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "ca: "), "API passthrough: "))
+		}
+	}
 	p, svc, err := open(ctx, o.Printer, o.Authorities)
 	if err != nil {
 		return err
 	}
-	issued, err := svc.Issue(ctx, o.CA, csrPEM, o.Template, o.Duration)
+	issued, err := svc.Issue(ctx, o.CA, req)
 	if err != nil {
 		return err
 	}
 	return printPEM(p, o.IO.Out, o.Structured(), issued, issued.Certificate)
+}
+
+// readJSONArg reads a JSON argument given inline or as a file (file://F,
+// a path, or - for stdin); exit 4 when it cannot be read.
+func readJSONArg(io *iostreams.IOStreams, arg string) ([]byte, error) {
+	if t := strings.TrimSpace(arg); strings.HasPrefix(t, "{") {
+		return []byte(t), nil
+	}
+	data, err := cmdutil.ReadFileArg(io, arg)
+	if err != nil {
+		return nil, &errs.Error{Exit: errs.ExitInvalid, Err: err}
+	}
+	return data, nil
 }

@@ -7,17 +7,21 @@ import (
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // UpdateOptions are the inputs of `ca update`.
 type UpdateOptions struct {
+	IO          *iostreams.IOStreams
 	Printer     func() (*output.Printer, error)
 	Authorities func(context.Context) (*authorities.Service, error)
 
-	CA     string
-	Status string
+	CA                      string
+	Status                  string
+	RevocationConfiguration string
 }
 
 // updateStatuses are the statuses `ca update` sets.
@@ -25,14 +29,24 @@ var updateStatuses = []string{authority.StatusActive, authority.StatusDisabled}
 
 // NewCmdCaUpdate builds `certctl ca update`.
 func NewCmdCaUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.Command {
-	opts := &UpdateOptions{Printer: f.Printer, Authorities: f.Authorities}
+	opts := &UpdateOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
 	cmd := &cobra.Command{
-		Use:   "update CA --status ACTIVE|DISABLED",
-		Short: "Enable or disable a certificate authority",
-		Long:  `Disable a CA (it refuses to issue, PCA_INVALID_STATE) or enable it again.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
+		Use:   "update CA [--status ACTIVE|DISABLED] [--revocation-configuration JSON|file://F]",
+		Short: "Enable or disable a certificate authority, or change its revocation configuration",
+		Long: `Disable a CA (it refuses to issue, PCA_INVALID_STATE) or enable it again; or
+replace its revocation configuration (AWS Private CA's RevocationConfiguration,
+as for ca create): certificates issued from then on carry the new CRL and OCSP
+locations.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+		Example: `  certctl ca update 5f2c9e01 --status DISABLED
+  certctl ca update 5f2c9e01 --revocation-configuration '{"CrlConfiguration":{"Enabled":true,"CustomCname":"crl.example.test"}}'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckEnum("status", []string{opts.Status}, updateStatuses); err != nil {
-				return err
+			if opts.Status == "" && opts.RevocationConfiguration == "" {
+				return errs.UsageErrorf("give --status or --revocation-configuration")
+			}
+			if opts.Status != "" {
+				if err := cmdutil.CheckEnum("status", []string{opts.Status}, updateStatuses); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -42,7 +56,7 @@ func NewCmdCaUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.
 	}
 	caArg(f, cmd, &opts.CA)
 	cmd.Flags().StringVar(&opts.Status, "status", "", "ACTIVE or DISABLED")
-	_ = cmd.MarkFlagRequired("status")
+	cmd.Flags().StringVar(&opts.RevocationConfiguration, "revocation-configuration", "", "AWS Private CA RevocationConfiguration `JSON` or file://F")
 	cmdutil.EnumCompletion(cmd, "status", updateStatuses)
 	return cmd
 }
@@ -52,9 +66,24 @@ func runCaUpdate(ctx context.Context, o *UpdateOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := svc.UpdateStatus(ctx, o.CA, o.Status)
-	if err != nil {
-		return err
+	var a string
+	if o.RevocationConfiguration != "" {
+		data, err := readJSONArg(o.IO, o.RevocationConfiguration)
+		if err != nil {
+			return err
+		}
+		rc, err := authority.ParseRevocationConfiguration(data)
+		if err != nil {
+			return err
+		}
+		if a, err = svc.UpdateRevocation(ctx, o.CA, rc); err != nil {
+			return err
+		}
+	}
+	if o.Status != "" {
+		if a, err = svc.UpdateStatus(ctx, o.CA, o.Status); err != nil {
+			return err
+		}
 	}
 	return printARN(p, "Updated", a)
 }

@@ -39,26 +39,31 @@ func New(core *service.Core, set Settings) *Service {
 
 // Configuration is AWS Private CA's CertificateAuthorityConfiguration.
 type Configuration struct {
-	KeyAlgorithm     string            `json:"KeyAlgorithm"`
-	SigningAlgorithm string            `json:"SigningAlgorithm"`
-	Subject          authority.Subject `json:"Subject"`
+	KeyAlgorithm     string                     `json:"KeyAlgorithm"`
+	SigningAlgorithm string                     `json:"SigningAlgorithm"`
+	Subject          authority.Subject          `json:"Subject"`
+	NameConstraints  *authority.NameConstraints `json:"NameConstraints,omitempty"`
 }
 
 // Description is AWS Private CA's CertificateAuthority.
 type Description struct {
-	Arn                               string               `json:"Arn"`
-	Type                              string               `json:"Type"`
-	Status                            string               `json:"Status"`
-	ParentArn                         string               `json:"ParentArn,omitempty"`
-	Serial                            string               `json:"Serial,omitempty"`
-	NotBefore                         *inventory.Timestamp `json:"NotBefore,omitempty"`
-	NotAfter                          *inventory.Timestamp `json:"NotAfter,omitempty"`
-	CreatedAt                         *inventory.Timestamp `json:"CreatedAt,omitempty"`
-	LastStateChangeAt                 *inventory.Timestamp `json:"LastStateChangeAt,omitempty"`
-	RestorableUntil                   *inventory.Timestamp `json:"RestorableUntil,omitempty"`
-	FailureReason                     string               `json:"FailureReason,omitempty"`
-	CertificateAuthorityConfiguration Configuration        `json:"CertificateAuthorityConfiguration"`
-	Tags                              []localstore.Tag     `json:"Tags,omitempty"`
+	Arn                               string                             `json:"Arn"`
+	Type                              string                             `json:"Type"`
+	Status                            string                             `json:"Status"`
+	ParentArn                         string                             `json:"ParentArn,omitempty"`
+	Serial                            string                             `json:"Serial,omitempty"`
+	NotBefore                         *inventory.Timestamp               `json:"NotBefore,omitempty"`
+	NotAfter                          *inventory.Timestamp               `json:"NotAfter,omitempty"`
+	CreatedAt                         *inventory.Timestamp               `json:"CreatedAt,omitempty"`
+	LastStateChangeAt                 *inventory.Timestamp               `json:"LastStateChangeAt,omitempty"`
+	RestorableUntil                   *inventory.Timestamp               `json:"RestorableUntil,omitempty"`
+	FailureReason                     string                             `json:"FailureReason,omitempty"`
+	CertificateAuthorityConfiguration Configuration                      `json:"CertificateAuthorityConfiguration"`
+	RevocationConfiguration           *authority.RevocationConfiguration `json:"RevocationConfiguration,omitempty"`
+	UsageMode                         string                             `json:"UsageMode"`
+	// CrlPartitions is how many CRL partitions a PARTITIONED CA has opened.
+	CrlPartitions int              `json:"CrlPartitions,omitempty"`
+	Tags          []localstore.Tag `json:"Tags,omitempty"`
 }
 
 // describe is r as AWS Private CA shows it, its status as of now.
@@ -78,8 +83,12 @@ func (s *Service) describe(r *authority.Record, now time.Time) Description {
 		FailureReason:     r.FailureReason,
 		CertificateAuthorityConfiguration: Configuration{
 			KeyAlgorithm: r.KeyAlgorithm, SigningAlgorithm: r.SigningAlgorithm, Subject: r.Subject,
+			NameConstraints: r.NameConstraints,
 		},
-		Tags: r.Tags,
+		RevocationConfiguration: s.core.Authority.EffectiveRevocation(r),
+		UsageMode:               usageMode(r),
+		CrlPartitions:           s.core.Authority.Partitions(r),
+		Tags:                    r.Tags,
 	}
 }
 
@@ -130,4 +139,11 @@ func (s *Service) firstUse(op *service.Op, creates bool, fn func() error) error 
 		}
 	}
 	return nil
+}
+
+func usageMode(r *authority.Record) string {
+	if r.UsageMode == "" {
+		return authority.UsageGeneralPurpose
+	}
+	return r.UsageMode
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 var actor = audit.Actor{Type: audit.ActorUser, ID: "tester", Host: "testhost"}
@@ -132,16 +133,16 @@ func TestChangesAreAudited(t *testing.T) {
 	}
 	last(t, s, 2, "CreateCertificateAuthority", audit.OutcomeSuccess, sub, defSub, defRoot)
 
-	issued, err := s.Issue(ctx, root, csrPEM(t, "leaf.internal"), "EndEntity", 30*24*time.Hour)
+	issued, err := s.Issue(ctx, root, IssueRequest{CSR: csrPEM(t, "leaf.internal"), Template: "EndEntity", Validity: timeutil.Validity{Duration: 30 * 24 * time.Hour}})
 	if err != nil || issued.Certificate == "" || issued.CertificateChain == "" {
 		t.Fatalf("issue: %+v, %v", issued, err)
 	}
 	r = last(t, s, 3, "IssueCertificate", audit.OutcomeSuccess, root)
-	if r.RequestParameters["Template"] != "EndEntity" || r.RequestParameters["Validity"] != "30d" {
+	if r.RequestParameters["TemplateArn"] != "arn:aws:acm-pca:::template/EndEntityCertificate/V1" || r.RequestParameters["Validity"] != "30d" {
 		t.Errorf("parameters %v", r.RequestParameters)
 	}
 
-	if der, err := s.CRL(ctx, root); err != nil || len(der) == 0 {
+	if der, err := s.CRL(ctx, root, -1); err != nil || len(der) == 0 {
 		t.Fatalf("crl: %v", err)
 	}
 	last(t, s, 4, "CreateCertificateAuthorityCrl", audit.OutcomeSuccess, root)
@@ -215,7 +216,7 @@ func TestExternalSubordinateAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed, err := s.Issue(ctx, root, []byte(csr), "SubordinateCA", 365*24*time.Hour)
+	signed, err := s.Issue(ctx, root, IssueRequest{CSR: []byte(csr), Template: "SubordinateCA", Validity: timeutil.Validity{Duration: 365 * 24 * time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

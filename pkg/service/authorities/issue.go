@@ -21,40 +21,109 @@ type Issued struct {
 	CertificateChain string `json:"CertificateChain"`
 }
 
+// IssueRequest is AWS Private CA's IssueCertificate.
+type IssueRequest struct {
+	CSR []byte
+	// Template is a template name or ARN (casign.CanonicalTemplate).
+	Template  string
+	Validity  timeutil.Validity
+	NotBefore time.Time
+	// Passthrough is the ApiPassthrough of
+	// BlankEndEntityCertificate_APIPassthrough.
+	Passthrough *casign.APIPassthrough
+}
+
 // Issue signs a CSR with a template from the CA named by ref (AWS Private
 // CA's IssueCertificate). The certificate is not part of the inventory;
 // its serial is reserved in the vault, so the CA can revoke it.
-func (s *Service) Issue(ctx context.Context, ref string, csrPEM []byte, template string, validity time.Duration) (*Issued, error) {
+func (s *Service) Issue(ctx context.Context, ref string, req IssueRequest) (*Issued, error) {
 	var out *Issued
-	_, err := s.change(ctx, "IssueCertificate", ref, func(op *service.Op, r *authority.Record) error {
-		op.Param("Template", template)
-		op.Param("Validity", timeutil.FormatDuration(validity))
-		issued, err := s.core.Authority.IssueCSR(op.Tx, r, csrPEM, template, validity, authority.Requester(s.core.Actor))
-		if err != nil {
-			return err
-		}
-		out = &Issued{
-			CertificateArn:   s.CertificateArn(r.ID, issued.Certificate.SerialNumber),
-			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
-			CertificateChain: string(pemio.EncodeCertificatesPEM(issued.Chain...)),
-		}
-		return nil
-	})
+	_, err := s.change(ctx, "IssueCertificate", ref, s.issue(req, &out))
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
+// IssueBatch is Issue for many requests to the CA named by ref, in one
+// write transaction (one commit) with an IssueCertificate record each; a
+// request that fails costs only itself (see service.Core.ChangeBatch).
+// out[i] and errs[i] are reqs[i]'s outcome.
+func (s *Service) IssueBatch(ctx context.Context, ref string, reqs []IssueRequest) (out []*Issued, errs []error) {
+	out = make([]*Issued, len(reqs))
+	fns := make([]func(*service.Op) error, len(reqs))
+	// The CA is looked up once a transaction: the changes of one batch
+	// share it (a retried change runs in a transaction of its own).
+	var lastTx localstore.Tx
+	var lastCA *authority.Record
+	for i, req := range reqs {
+		fn := s.issue(req, &out[i])
+		fns[i] = func(op *service.Op) error {
+			if lastCA == nil || op.Tx != lastTx {
+				r, err := s.resolve(op, ref)
+				if err != nil {
+					return err
+				}
+				lastTx, lastCA = op.Tx, r
+			} else {
+				op.Resource(s.core.Names.CAARN(lastCA.ID))
+			}
+			return fn(op, lastCA)
+		}
+	}
+	errs = s.core.ChangeBatch(ctx, "IssueCertificate", fns)
+	for i, err := range errs {
+		if err != nil {
+			out[i] = nil
+		}
+	}
+	return out, errs
+}
+
+// issue is the change of one IssueCertificate, its result put in *out.
+func (s *Service) issue(req IssueRequest, out **Issued) func(op *service.Op, r *authority.Record) error {
+	return func(op *service.Op, r *authority.Record) error {
+		op.Param("TemplateArn", req.Template)
+		if t, err := casign.CanonicalTemplate(req.Template); err == nil {
+			op.Param("TemplateArn", casign.TemplateARN(t))
+		}
+		op.Param("Validity", req.Validity.String())
+		if !req.NotBefore.IsZero() {
+			op.Param("ValidityNotBefore", timeutil.RFC3339(req.NotBefore))
+		}
+		if req.Passthrough != nil {
+			op.Param("ApiPassthrough", req.Passthrough)
+		}
+		issued, err := s.core.Authority.IssueCSR(op.Tx, r, authority.CSRParams{CSR: req.CSR, Template: req.Template,
+			Validity: req.Validity, NotBefore: req.NotBefore, Passthrough: req.Passthrough,
+			Requester: authority.Requester(s.core.Actor)})
+		if err != nil {
+			return err
+		}
+		*out = &Issued{
+			CertificateArn:   s.CertificateArn(r.ID, issued.Certificate.SerialNumber),
+			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
+			CertificateChain: string(pemio.EncodeCertificatesPEM(issued.Chain...)),
+		}
+		return nil
+	}
+}
+
 // CRL signs a new CRL of the CA named by ref and returns it in DER. Its
 // CRL number, above the last one, is stored: the change is recorded as
 // CreateCertificateAuthorityCrl (AWS Private CA has no such call; it
 // publishes CRLs itself).
-func (s *Service) CRL(ctx context.Context, ref string) ([]byte, error) {
+//
+// partition < 0 is the complete CRL; otherwise the partition of a
+// PARTITIONED CA (exit 3 beyond the partitions it has opened).
+func (s *Service) CRL(ctx context.Context, ref string, partition int) ([]byte, error) {
 	var der []byte
 	_, err := s.change(ctx, "CreateCertificateAuthorityCrl", ref, func(op *service.Op, r *authority.Record) error {
+		if partition >= 0 {
+			op.Param("Partition", partition)
+		}
 		var err error
-		der, err = s.core.Authority.CRL(op.Tx, r)
+		der, err = s.core.Authority.CRLPartition(op.Tx, r, partition)
 		return err
 	})
 	if err != nil {

@@ -2,6 +2,9 @@ package authorities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
@@ -23,6 +26,12 @@ type CreateRequest struct {
 	// shortened to end before its parent.
 	Validity time.Duration
 	Tags     []localstore.Tag
+	// SigningAlgorithm is AWS Private CA's name ("": the key's default).
+	SigningAlgorithm string
+	UsageMode        string
+	NameConstraints  *authority.NameConstraints
+	Revocation       *authority.RevocationConfiguration
+	IdempotencyToken string
 }
 
 // Create creates a CA (CreateCertificateAuthority) and returns its ARN.
@@ -30,7 +39,23 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 	var id string
 	err := s.core.Change(ctx, "CreateCertificateAuthority", func(op *service.Op) error {
 		op.Param("CertificateAuthorityType", req.Type)
-		op.Param("CertificateAuthorityConfiguration", map[string]any{"KeyAlgorithm": req.KeyAlgorithm, "Subject": req.Subject})
+		conf := map[string]any{"KeyAlgorithm": req.KeyAlgorithm, "Subject": req.Subject}
+		if req.SigningAlgorithm != "" {
+			conf["SigningAlgorithm"] = req.SigningAlgorithm
+		}
+		if req.NameConstraints != nil {
+			conf["NameConstraints"] = req.NameConstraints
+		}
+		op.Param("CertificateAuthorityConfiguration", conf)
+		if req.UsageMode != "" {
+			op.Param("UsageMode", req.UsageMode)
+		}
+		if req.Revocation != nil {
+			op.Param("RevocationConfiguration", req.Revocation)
+		}
+		if req.IdempotencyToken != "" {
+			op.Param("IdempotencyToken", req.IdempotencyToken)
+		}
 		if req.External {
 			op.Param("External", true)
 		}
@@ -41,7 +66,21 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 			op.Param("Tags", req.Tags)
 		}
 		ar := authority.CreateRequest{Type: req.Type, KeyAlgorithm: req.KeyAlgorithm, Subject: req.Subject,
-			External: req.External, Validity: req.Validity, Tags: req.Tags, Requester: authority.Requester(s.core.Actor)}
+			External: req.External, Validity: req.Validity, Tags: req.Tags, SigningAlgorithm: req.SigningAlgorithm,
+			UsageMode: req.UsageMode, NameConstraints: req.NameConstraints, Revocation: req.Revocation,
+			IdempotencyToken: req.IdempotencyToken, Requester: authority.Requester(s.core.Actor)}
+		if req.IdempotencyToken != "" {
+			// The digest of the request as asked: a subordinate's default
+			// validity, fitted below its parent, depends on the time.
+			asked := req
+			asked.IdempotencyToken = ""
+			b, err := json.Marshal(asked)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			ar.IdempotencyKey = hex.EncodeToString(sum[:])
+		}
 		if req.Parent != "" {
 			parent, err := s.resolve(op, req.Parent)
 			if err != nil {
@@ -91,6 +130,16 @@ func (s *Service) UpdateStatus(ctx context.Context, ref, status string) (string,
 	return s.change(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("Status", status)
 		return s.core.Authority.UpdateStatus(op.Tx, r, status)
+	})
+}
+
+// UpdateRevocation replaces the revocation configuration of the CA named
+// by ref (UpdateCertificateAuthority) and returns its ARN. Certificates
+// issued from then on carry the new locations.
+func (s *Service) UpdateRevocation(ctx context.Context, ref string, rc *authority.RevocationConfiguration) (string, error) {
+	return s.change(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+		op.Param("RevocationConfiguration", rc)
+		return s.core.Authority.UpdateRevocation(op.Tx, r, rc)
 	})
 }
 

@@ -1,0 +1,403 @@
+package authority
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// Usage modes (AWS Private CA's UsageMode).
+const (
+	UsageGeneralPurpose = "GENERAL_PURPOSE"
+	UsageShortLived     = "SHORT_LIVED_CERTIFICATE"
+)
+
+// UsageModes lists the usage modes.
+var UsageModes = []string{UsageGeneralPurpose, UsageShortLived}
+
+// ShortLivedMax is the longest certificate a SHORT_LIVED_CERTIFICATE CA
+// issues.
+const ShortLivedMax = 7 * timeutil.Day
+
+// CRL types.
+const (
+	CRLComplete    = "COMPLETE"
+	CRLPartitioned = "PARTITIONED"
+)
+
+// DefaultCRLPartitionSize is how many certificates a PARTITIONED CA issues
+// into one CRL partition before it opens the next.
+const DefaultCRLPartitionSize = 1000
+
+// maxPartitions bounds the partition index (it rides in the low 16 bits of
+// the serial).
+const maxPartitions = 1 << 16
+
+// NameConstraints is the --name-constraints document:
+// {"Permitted":{"DnsNames":[…],"IpRanges":[…],"EmailAddresses":[…],"Uris":[…]},"Excluded":{…}}.
+type NameConstraints struct {
+	Permitted *Subtrees `json:"Permitted,omitempty"`
+	Excluded  *Subtrees `json:"Excluded,omitempty"`
+}
+
+// Subtrees are the names of one side of NameConstraints. Uris are host
+// constraints as RFC 5280 has them (a domain, or .domain for subdomains).
+type Subtrees struct {
+	DnsNames       []string `json:"DnsNames,omitempty"`
+	IpRanges       []string `json:"IpRanges,omitempty"`
+	EmailAddresses []string `json:"EmailAddresses,omitempty"`
+	Uris           []string `json:"Uris,omitempty"`
+}
+
+// RevocationConfiguration is AWS Private CA's RevocationConfiguration.
+type RevocationConfiguration struct {
+	CrlConfiguration  *CrlConfiguration  `json:"CrlConfiguration,omitempty"`
+	OcspConfiguration *OcspConfiguration `json:"OcspConfiguration,omitempty"`
+}
+
+// CrlConfiguration is AWS Private CA's CrlConfiguration.
+type CrlConfiguration struct {
+	Enabled          bool   `json:"Enabled"`
+	ExpirationInDays int    `json:"ExpirationInDays,omitempty"`
+	CustomCname      string `json:"CustomCname,omitempty"`
+	CrlType          string `json:"CrlType,omitempty"`
+}
+
+// OcspConfiguration is AWS Private CA's OcspConfiguration.
+type OcspConfiguration struct {
+	Enabled         bool   `json:"Enabled"`
+	OcspCustomCname string `json:"OcspCustomCname,omitempty"`
+}
+
+func decodeStrict(data []byte, v any, what string) error {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errs.Invalidf("%s: %v", what, err)
+	}
+	if dec.More() {
+		return errs.Invalidf("%s: trailing data after the JSON object", what)
+	}
+	return nil
+}
+
+// ParseNameConstraints reads and checks a --name-constraints document
+// (exit 4 when malformed).
+func ParseNameConstraints(data []byte) (*NameConstraints, error) {
+	nc := &NameConstraints{}
+	if err := decodeStrict(data, nc, "--name-constraints"); err != nil {
+		return nil, err
+	}
+	if nc.Permitted == nil && nc.Excluded == nil {
+		return nil, errs.Invalidf("--name-constraints: neither Permitted nor Excluded")
+	}
+	t := &x509.Certificate{}
+	if err := nc.apply(t); err != nil {
+		return nil, err
+	}
+	return nc, nil
+}
+
+// apply puts the constraints, critical, into a CA certificate template.
+func (nc *NameConstraints) apply(t *x509.Certificate) error {
+	if nc == nil {
+		return nil
+	}
+	side := func(st *Subtrees, dns, email, uri *[]string, ips *[]*net.IPNet, which string) error {
+		if st == nil {
+			return nil
+		}
+		for _, d := range st.DnsNames {
+			if err := checkConstraintDomain(d); err != nil {
+				return errs.Invalidf("--name-constraints %s.DnsNames %q: %v", which, d, err)
+			}
+			*dns = append(*dns, d)
+		}
+		for _, c := range st.IpRanges {
+			_, n, err := net.ParseCIDR(c)
+			if err != nil {
+				return errs.Invalidf("--name-constraints %s.IpRanges %q: not a CIDR range (10.0.0.0/8)", which, c)
+			}
+			*ips = append(*ips, n)
+		}
+		for _, e := range st.EmailAddresses {
+			host := e
+			if at := strings.LastIndex(e, "@"); at >= 0 {
+				host = e[at+1:]
+				if at == 0 {
+					return errs.Invalidf("--name-constraints %s.EmailAddresses %q: empty mailbox", which, e)
+				}
+			}
+			if err := checkConstraintDomain(host); err != nil {
+				return errs.Invalidf("--name-constraints %s.EmailAddresses %q: %v", which, e, err)
+			}
+			*email = append(*email, e)
+		}
+		for _, u := range st.Uris {
+			if err := checkConstraintDomain(u); err != nil {
+				return errs.Invalidf("--name-constraints %s.Uris %q: a URI constraint is a host or .domain: %v", which, u, err)
+			}
+			*uri = append(*uri, u)
+		}
+		return nil
+	}
+	if err := side(nc.Permitted, &t.PermittedDNSDomains, &t.PermittedEmailAddresses, &t.PermittedURIDomains, &t.PermittedIPRanges, "Permitted"); err != nil {
+		return err
+	}
+	if err := side(nc.Excluded, &t.ExcludedDNSDomains, &t.ExcludedEmailAddresses, &t.ExcludedURIDomains, &t.ExcludedIPRanges, "Excluded"); err != nil {
+		return err
+	}
+	t.PermittedDNSDomainsCritical = true
+	return nil
+}
+
+func checkConstraintDomain(d string) error {
+	d = strings.TrimPrefix(d, ".")
+	if d == "" {
+		return fmt.Errorf("empty")
+	}
+	if err := dnsname.Validate(d); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ParseRevocationConfiguration reads and checks PCA's RevocationConfiguration
+// (exit 4 when malformed).
+func ParseRevocationConfiguration(data []byte) (*RevocationConfiguration, error) {
+	rc := &RevocationConfiguration{}
+	if err := decodeStrict(data, rc, "--revocation-configuration"); err != nil {
+		return nil, err
+	}
+	if c := rc.CrlConfiguration; c != nil {
+		switch c.CrlType {
+		case "":
+			c.CrlType = CRLComplete
+		case CRLComplete, CRLPartitioned:
+		default:
+			return nil, errs.Invalidf("--revocation-configuration: CrlType %q (want COMPLETE or PARTITIONED)", c.CrlType)
+		}
+		if c.ExpirationInDays < 0 || c.ExpirationInDays > 5000 {
+			return nil, errs.Invalidf("--revocation-configuration: ExpirationInDays %d (want 1 to 5000)", c.ExpirationInDays)
+		}
+		if err := checkCname(c.CustomCname); err != nil {
+			return nil, errs.Invalidf("--revocation-configuration: CustomCname %q: %v", c.CustomCname, err)
+		}
+	}
+	if o := rc.OcspConfiguration; o != nil {
+		if err := checkCname(o.OcspCustomCname); err != nil {
+			return nil, errs.Invalidf("--revocation-configuration: OcspCustomCname %q: %v", o.OcspCustomCname, err)
+		}
+	}
+	return rc, nil
+}
+
+// checkCname accepts a host name (PCA: no scheme, no path), optionally with
+// a port.
+func checkCname(c string) error {
+	if c == "" {
+		return nil
+	}
+	host := c
+	if h, _, err := net.SplitHostPort(c); err == nil {
+		host = h
+	}
+	if strings.ContainsAny(host, "/:@?#") {
+		return fmt.Errorf("a host name without scheme or path")
+	}
+	if err := dnsname.Validate(host); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c *CrlConfiguration) partitioned() bool {
+	return c != nil && c.Enabled && c.CrlType == CRLPartitioned
+}
+
+// partitioned reports a CA whose CRL is split into partitions.
+func (r *Record) partitioned() bool {
+	return r.Revocation != nil && r.Revocation.CrlConfiguration.partitioned() && r.UsageMode != UsageShortLived
+}
+
+// Partitions is the number of CRL partitions r has opened (0 when its CRL
+// is COMPLETE).
+func (s *Service) Partitions(r *Record) int {
+	if !r.partitioned() || r.IssuedCount == 0 {
+		return 0
+	}
+	return int((r.IssuedCount-1)/int64(s.partitionSize())) + 1
+}
+
+func (s *Service) partitionSize() int {
+	if s.CRLPartitionSize > 0 {
+		return s.CRLPartitionSize
+	}
+	return DefaultCRLPartitionSize
+}
+
+// crlBase is the URL prefix of r's CRLs ("" when certificates carry none).
+func (s *Service) crlBase(r *Record) string {
+	if r.UsageMode == UsageShortLived {
+		return ""
+	}
+	rc := r.Revocation
+	if rc == nil {
+		return s.BaseURL
+	}
+	c := rc.CrlConfiguration
+	if c == nil || !c.Enabled {
+		return ""
+	}
+	if c.CustomCname != "" {
+		return "http://" + c.CustomCname
+	}
+	return s.BaseURL
+}
+
+// CRLURL is the distribution point of r's CRL, or of its partition n (n < 0:
+// the complete CRL); "" when r's certificates carry none.
+func (s *Service) CRLURL(r *Record, n int) string {
+	base := s.crlBase(r)
+	if base == "" {
+		return ""
+	}
+	if n >= 0 {
+		return fmt.Sprintf("%s/crl/%s/%d.crl", base, r.ID, n)
+	}
+	return base + "/crl/" + r.ID + ".crl"
+}
+
+// ocspURL is r's AIA OCSP location, or "".
+func (s *Service) ocspURL(r *Record) string {
+	if r.UsageMode == UsageShortLived {
+		return ""
+	}
+	rc := r.Revocation
+	if rc == nil {
+		if s.BaseURL == "" {
+			return ""
+		}
+		return s.BaseURL + "/ocsp"
+	}
+	o := rc.OcspConfiguration
+	if o == nil || !o.Enabled {
+		return ""
+	}
+	if o.OcspCustomCname != "" {
+		return "http://" + o.OcspCustomCname + "/ocsp"
+	}
+	if s.BaseURL == "" {
+		return ""
+	}
+	return s.BaseURL + "/ocsp"
+}
+
+// crlExpiry is how long r's CRLs stay current.
+func crlExpiry(r *Record) time.Duration {
+	if rc := r.Revocation; rc != nil && rc.CrlConfiguration != nil && rc.CrlConfiguration.ExpirationInDays > 0 {
+		return time.Duration(rc.CrlConfiguration.ExpirationInDays) * timeutil.Day
+	}
+	return CRLValidity
+}
+
+// partitionOf is the CRL partition a serial of a PARTITIONED CA belongs to:
+// its low 16 bits.
+func partitionOf(serial *big.Int) int {
+	return int(new(big.Int).And(serial, big.NewInt(maxPartitions-1)).Int64())
+}
+
+// UpdateRevocation replaces r's revocation configuration.
+func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationConfiguration) error {
+	switch r.Status {
+	case StatusDeleted:
+		return invalidState("certificate authority %s is DELETED", r.ID)
+	}
+	r.Revocation = rc
+	r.LastStateChangeAt = s.Now()
+	return Put(tx, r)
+}
+
+// signatureAlgorithm is the x509 algorithm of r's SigningAlgorithm (0:
+// the key's default, for records written before it was chosen).
+func signatureAlgorithm(r *Record, pub any) x509.SignatureAlgorithm {
+	if r.SigningAlgorithm == "" {
+		return x509.UnknownSignatureAlgorithm
+	}
+	alg, err := casign.ParseSigningAlgorithm(r.SigningAlgorithm, pub)
+	if err != nil {
+		return x509.UnknownSignatureAlgorithm
+	}
+	return alg
+}
+
+// idempotencyKey is a digest of everything a creation asked for but the
+// token.
+func idempotencyKey(req CreateRequest) string {
+	if req.IdempotencyKey != "" {
+		return req.IdempotencyKey
+	}
+	req.IdempotencyToken = ""
+	b, _ := json.Marshal(req)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// IdempotencyWindow is how long --idempotency-token names one creation.
+const IdempotencyWindow = time.Hour
+
+// findIdempotent returns the CA created within the window with req's token,
+// refusing the token for a different request.
+func (s *Service) findIdempotent(tx localstore.Tx, req CreateRequest) (*Record, error) {
+	if req.IdempotencyToken == "" {
+		return nil, nil
+	}
+	all, err := List(tx)
+	if err != nil {
+		return nil, err
+	}
+	key := idempotencyKey(req)
+	now := s.Now()
+	for _, r := range all {
+		if r.IdempotencyToken != req.IdempotencyToken || now.Sub(r.CreatedAt) > IdempotencyWindow {
+			continue
+		}
+		if r.IdempotencyKey != key {
+			return nil, errs.Refusedf("idempotency token %q was used within the hour to create %s with other arguments", req.IdempotencyToken, r.ID).
+				WithCode("IdempotencyError")
+		}
+		return r, nil
+	}
+	return nil, nil
+}
+
+// EffectiveRevocation is r's revocation configuration as it applies: a CA
+// created without one publishes a COMPLETE CRL and OCSP at ca.base_url
+// when that is set; a SHORT_LIVED_CERTIFICATE CA publishes nothing.
+func (s *Service) EffectiveRevocation(r *Record) *RevocationConfiguration {
+	if r.UsageMode == UsageShortLived {
+		return &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{}, OcspConfiguration: &OcspConfiguration{}}
+	}
+	if r.Revocation != nil {
+		return r.Revocation
+	}
+	on := s.BaseURL != ""
+	crl := &CrlConfiguration{Enabled: on}
+	if on {
+		crl.ExpirationInDays = int(CRLValidity / timeutil.Day)
+		crl.CrlType = CRLComplete
+	}
+	return &RevocationConfiguration{CrlConfiguration: crl, OcspConfiguration: &OcspConfiguration{Enabled: on}}
+}

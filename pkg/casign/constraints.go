@@ -1,0 +1,135 @@
+package casign
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// NameConstraintError is a name a CA's name constraints do not allow.
+type NameConstraintError struct {
+	Name string // the name, with its kind ("DNS x.other.test")
+	CA   string // the subject of the constraining CA certificate
+}
+
+func (e *NameConstraintError) Error() string {
+	return fmt.Sprintf("ca: the %s is outside the name constraints of %s", e.Name, e.CA)
+}
+
+// CheckNameConstraints refuses a certificate template t whose DNS, IP,
+// email or URI names fall outside the name constraints of any of the CA
+// certificates cas (the issuer and its chain), as RFC 5280 4.2.1.10 and
+// crypto/x509's verifier read them: a DNS constraint "example.test" admits
+// the name and its subdomains, ".example.test" its subdomains only; an
+// email constraint is a mailbox, a host or (with a leading dot) a domain;
+// a URI constraint applies to the URI's host like a DNS constraint.
+func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
+	for _, ca := range cas {
+		if ca == nil || !hasNameConstraints(ca) {
+			continue
+		}
+		refuse := func(kind, v string) error {
+			return &NameConstraintError{Name: kind + " " + v, CA: ca.Subject.String()}
+		}
+		for _, d := range t.DNSNames {
+			if !allowed(d, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDomain) {
+				return refuse("DNS name", d)
+			}
+		}
+		for _, ip := range t.IPAddresses {
+			if !allowedIP(ip, ca.PermittedIPRanges, ca.ExcludedIPRanges) {
+				return refuse("IP address", ip.String())
+			}
+		}
+		for _, e := range t.EmailAddresses {
+			if !allowed(e, ca.PermittedEmailAddresses, ca.ExcludedEmailAddresses, matchEmail) {
+				return refuse("email address", e)
+			}
+		}
+		for _, u := range t.URIs {
+			if !allowed(uriHost(u), ca.PermittedURIDomains, ca.ExcludedURIDomains, matchDomain) {
+				return refuse("URI", u.String())
+			}
+		}
+	}
+	return nil
+}
+
+func hasNameConstraints(c *x509.Certificate) bool {
+	return len(c.PermittedDNSDomains)+len(c.ExcludedDNSDomains)+len(c.PermittedIPRanges)+len(c.ExcludedIPRanges)+
+		len(c.PermittedEmailAddresses)+len(c.ExcludedEmailAddresses)+len(c.PermittedURIDomains)+len(c.ExcludedURIDomains) > 0
+}
+
+func allowed(name string, permitted, excluded []string, match func(name, constraint string) bool) bool {
+	for _, c := range excluded {
+		if match(name, c) {
+			return false
+		}
+	}
+	if len(permitted) == 0 {
+		return true
+	}
+	for _, c := range permitted {
+		if match(name, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func allowedIP(ip net.IP, permitted, excluded []*net.IPNet) bool {
+	for _, n := range excluded {
+		if n.Contains(ip) {
+			return false
+		}
+	}
+	if len(permitted) == 0 {
+		return true
+	}
+	for _, n := range permitted {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchDomain: "" matches everything; ".d" the subdomains of d; "d" d and
+// its subdomains. Case does not matter; a wildcard name matches as its
+// base (*.a.d under .a.d's parent rules).
+func matchDomain(name, constraint string) bool {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	c := strings.ToLower(constraint)
+	if c == "" {
+		return true
+	}
+	if strings.HasPrefix(c, ".") {
+		return strings.HasSuffix(name, c)
+	}
+	return name == c || strings.HasSuffix(name, "."+c)
+}
+
+func matchEmail(addr, constraint string) bool {
+	if strings.Contains(constraint, "@") {
+		return strings.EqualFold(addr, constraint)
+	}
+	at := strings.LastIndex(addr, "@")
+	if at < 0 {
+		return false
+	}
+	host := strings.ToLower(addr[at+1:])
+	c := strings.ToLower(constraint)
+	if strings.HasPrefix(c, ".") {
+		return strings.HasSuffix(host, c)
+	}
+	return host == c
+}
+
+func uriHost(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.Hostname()
+}

@@ -1,0 +1,372 @@
+package casign
+
+import (
+	"bytes"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	stepx509 "go.step.sm/crypto/x509util"
+)
+
+// APIPassthrough is AWS Private CA's ApiPassthrough: extensions and a
+// subject given with the request instead of in the CSR
+// (BlankEndEntityCertificate_APIPassthrough).
+type APIPassthrough struct {
+	Extensions *PassthroughExtensions `json:"Extensions,omitempty"`
+	Subject    *PassthroughSubject    `json:"Subject,omitempty"`
+}
+
+// PassthroughExtensions is ApiPassthrough's Extensions.
+type PassthroughExtensions struct {
+	KeyUsage                *PassthroughKeyUsage `json:"KeyUsage,omitempty"`
+	ExtendedKeyUsage        []PassthroughEKU     `json:"ExtendedKeyUsage,omitempty"`
+	SubjectAlternativeNames []PassthroughSAN     `json:"SubjectAlternativeNames,omitempty"`
+	CustomExtensions        []CustomExtension    `json:"CustomExtensions,omitempty"`
+	CertificatePolicies     []CertificatePolicy  `json:"CertificatePolicies,omitempty"`
+}
+
+// PassthroughKeyUsage is PCA's KeyUsage.
+type PassthroughKeyUsage struct {
+	DigitalSignature bool `json:"DigitalSignature,omitempty"`
+	NonRepudiation   bool `json:"NonRepudiation,omitempty"`
+	KeyEncipherment  bool `json:"KeyEncipherment,omitempty"`
+	DataEncipherment bool `json:"DataEncipherment,omitempty"`
+	KeyAgreement     bool `json:"KeyAgreement,omitempty"`
+	KeyCertSign      bool `json:"KeyCertSign,omitempty"`
+	CRLSign          bool `json:"CRLSign,omitempty"`
+	EncipherOnly     bool `json:"EncipherOnly,omitempty"`
+	DecipherOnly     bool `json:"DecipherOnly,omitempty"`
+}
+
+// PassthroughEKU is PCA's ExtendedKeyUsage.
+type PassthroughEKU struct {
+	ExtendedKeyUsageType             string `json:"ExtendedKeyUsageType,omitempty"`
+	ExtendedKeyUsageObjectIdentifier string `json:"ExtendedKeyUsageObjectIdentifier,omitempty"`
+}
+
+// PassthroughSAN is PCA's GeneralName (the kinds certctl carries).
+type PassthroughSAN struct {
+	DnsName                   string          `json:"DnsName,omitempty"`
+	IpAddress                 string          `json:"IpAddress,omitempty"`
+	Rfc822Name                string          `json:"Rfc822Name,omitempty"`
+	UniformResourceIdentifier string          `json:"UniformResourceIdentifier,omitempty"`
+	DirectoryName             json.RawMessage `json:"DirectoryName,omitempty"`
+	OtherName                 json.RawMessage `json:"OtherName,omitempty"`
+	RegisteredId              string          `json:"RegisteredId,omitempty"`
+	EdiPartyName              json.RawMessage `json:"EdiPartyName,omitempty"`
+}
+
+// CustomExtension is PCA's CustomExtension: Value is the base64 DER value.
+type CustomExtension struct {
+	ObjectIdentifier string `json:"ObjectIdentifier"`
+	Value            string `json:"Value"`
+	Critical         bool   `json:"Critical,omitempty"`
+}
+
+// CertificatePolicy is PCA's PolicyInformation.
+type CertificatePolicy struct {
+	CertPolicyId     string            `json:"CertPolicyId"`
+	PolicyQualifiers []PolicyQualifier `json:"PolicyQualifiers,omitempty"`
+}
+
+// PolicyQualifier is PCA's PolicyQualifierInfo (CPS only).
+type PolicyQualifier struct {
+	PolicyQualifierId string `json:"PolicyQualifierId"`
+	Qualifier         struct {
+		CpsUri string `json:"CpsUri"`
+	} `json:"Qualifier"`
+}
+
+// PassthroughSubject is PCA's ASN1Subject.
+type PassthroughSubject struct {
+	Country                    string            `json:"Country,omitempty"`
+	Organization               string            `json:"Organization,omitempty"`
+	OrganizationalUnit         string            `json:"OrganizationalUnit,omitempty"`
+	DistinguishedNameQualifier string            `json:"DistinguishedNameQualifier,omitempty"`
+	State                      string            `json:"State,omitempty"`
+	CommonName                 string            `json:"CommonName,omitempty"`
+	SerialNumber               string            `json:"SerialNumber,omitempty"`
+	Locality                   string            `json:"Locality,omitempty"`
+	Title                      string            `json:"Title,omitempty"`
+	Surname                    string            `json:"Surname,omitempty"`
+	GivenName                  string            `json:"GivenName,omitempty"`
+	Initials                   string            `json:"Initials,omitempty"`
+	Pseudonym                  string            `json:"Pseudonym,omitempty"`
+	GenerationQualifier        string            `json:"GenerationQualifier,omitempty"`
+	CustomAttributes           []CustomAttribute `json:"CustomAttributes,omitempty"`
+}
+
+// CustomAttribute is PCA's CustomAttribute.
+type CustomAttribute struct {
+	ObjectIdentifier string `json:"ObjectIdentifier"`
+	Value            string `json:"Value"`
+}
+
+// ParseAPIPassthrough reads PCA's ApiPassthrough JSON; unknown fields are
+// refused by name.
+func ParseAPIPassthrough(data []byte) (*APIPassthrough, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p APIPassthrough
+	if err := dec.Decode(&p); err != nil {
+		return nil, &NameError{Problem: "API passthrough: " + err.Error()}
+	}
+	if dec.More() {
+		return nil, &NameError{Problem: "API passthrough: trailing data after the JSON object"}
+	}
+	return &p, nil
+}
+
+func parseOID(s string) (asn1.ObjectIdentifier, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 || len(parts) > 64 {
+		return nil, fmt.Errorf("%q is not an object identifier", truncate(s))
+	}
+	oid := make(asn1.ObjectIdentifier, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || (p != "0" && strings.HasPrefix(p, "0")) {
+			return nil, fmt.Errorf("%q is not an object identifier", truncate(s))
+		}
+		oid[i] = n
+	}
+	if oid[0] > 2 || (oid[0] < 2 && oid[1] > 39) {
+		return nil, fmt.Errorf("%q is not an object identifier", truncate(s))
+	}
+	return oid, nil
+}
+
+var subjectOIDs = []struct {
+	oid asn1.ObjectIdentifier
+	get func(*PassthroughSubject) string
+}{
+	{asn1.ObjectIdentifier{2, 5, 4, 46}, func(s *PassthroughSubject) string { return s.DistinguishedNameQualifier }},
+	{asn1.ObjectIdentifier{2, 5, 4, 12}, func(s *PassthroughSubject) string { return s.Title }},
+	{asn1.ObjectIdentifier{2, 5, 4, 4}, func(s *PassthroughSubject) string { return s.Surname }},
+	{asn1.ObjectIdentifier{2, 5, 4, 42}, func(s *PassthroughSubject) string { return s.GivenName }},
+	{asn1.ObjectIdentifier{2, 5, 4, 43}, func(s *PassthroughSubject) string { return s.Initials }},
+	{asn1.ObjectIdentifier{2, 5, 4, 65}, func(s *PassthroughSubject) string { return s.Pseudonym }},
+	{asn1.ObjectIdentifier{2, 5, 4, 44}, func(s *PassthroughSubject) string { return s.GenerationQualifier }},
+}
+
+// name is the subject as a pkix.Name.
+func (s *PassthroughSubject) name() (pkix.Name, error) {
+	n := pkix.Name{CommonName: s.CommonName, SerialNumber: s.SerialNumber}
+	add := func(dst *[]string, v string) {
+		if v != "" {
+			*dst = append(*dst, v)
+		}
+	}
+	add(&n.Country, s.Country)
+	add(&n.Organization, s.Organization)
+	add(&n.OrganizationalUnit, s.OrganizationalUnit)
+	add(&n.Province, s.State)
+	add(&n.Locality, s.Locality)
+	for _, a := range subjectOIDs {
+		if v := a.get(s); v != "" {
+			if len(v) > 64 {
+				return n, &NameError{Problem: fmt.Sprintf("API passthrough subject attribute %s is longer than 64 characters", a.oid)}
+			}
+			n.ExtraNames = append(n.ExtraNames, pkix.AttributeTypeAndValue{Type: a.oid, Value: v})
+		}
+	}
+	for _, a := range s.CustomAttributes {
+		oid, err := parseOID(a.ObjectIdentifier)
+		if err != nil || a.Value == "" {
+			return n, &NameError{Problem: fmt.Sprintf("API passthrough subject custom attribute %q: an OID and a value are needed", truncate(a.ObjectIdentifier))}
+		}
+		n.ExtraNames = append(n.ExtraNames, pkix.AttributeTypeAndValue{Type: oid, Value: a.Value})
+	}
+	return n, nil
+}
+
+// names are the SubjectAlternativeNames as request names.
+func (e *PassthroughExtensions) names() (requestNames, error) {
+	var n requestNames
+	for i, s := range e.SubjectAlternativeNames {
+		set := 0
+		switch {
+		case len(s.DirectoryName) > 0:
+			return n, &NameError{Problem: "API passthrough: a DirectoryName subject alternative name cannot be carried (DnsName, IpAddress, Rfc822Name, UniformResourceIdentifier only)"}
+		case len(s.OtherName) > 0:
+			return n, &NameError{Problem: "API passthrough: an OtherName subject alternative name cannot be carried (DnsName, IpAddress, Rfc822Name, UniformResourceIdentifier only)"}
+		case len(s.EdiPartyName) > 0:
+			return n, &NameError{Problem: "API passthrough: an EdiPartyName subject alternative name cannot be carried (DnsName, IpAddress, Rfc822Name, UniformResourceIdentifier only)"}
+		case s.RegisteredId != "":
+			return n, &NameError{Problem: "API passthrough: a RegisteredId subject alternative name cannot be carried (DnsName, IpAddress, Rfc822Name, UniformResourceIdentifier only)"}
+		}
+		if s.DnsName != "" {
+			set++
+			n.dns = append(n.dns, s.DnsName)
+		}
+		if s.IpAddress != "" {
+			set++
+			ip := net.ParseIP(s.IpAddress)
+			if ip == nil {
+				return n, &NameError{Problem: fmt.Sprintf("API passthrough: IpAddress %q is not an IP address", truncate(s.IpAddress))}
+			}
+			n.ips = append(n.ips, ip)
+		}
+		if s.Rfc822Name != "" {
+			set++
+			n.emails = append(n.emails, s.Rfc822Name)
+		}
+		if s.UniformResourceIdentifier != "" {
+			set++
+			u, err := url.Parse(s.UniformResourceIdentifier)
+			if err != nil {
+				return n, &NameError{Problem: fmt.Sprintf("API passthrough: URI %q: %v", truncate(s.UniformResourceIdentifier), err)}
+			}
+			n.uris = append(n.uris, u)
+		}
+		if set != 1 {
+			return n, &NameError{Problem: fmt.Sprintf("API passthrough: SubjectAlternativeNames[%d] must hold exactly one name", i)}
+		}
+	}
+	return n, nil
+}
+
+var pcaEKUs = map[string]any{
+	"SERVER_AUTH":              stepx509.ExtKeyUsageServerAuth,
+	"CLIENT_AUTH":              stepx509.ExtKeyUsageClientAuth,
+	"CODE_SIGNING":             stepx509.ExtKeyUsageCodeSigning,
+	"EMAIL_PROTECTION":         stepx509.ExtKeyUsageEmailProtection,
+	"TIME_STAMPING":            stepx509.ExtKeyUsageTimeStamping,
+	"OCSP_SIGNING":             stepx509.ExtKeyUsageOCSPSigning,
+	"SMART_CARD_LOGIN":         "1.3.6.1.4.1.311.20.2.2",
+	"DOCUMENT_SIGNING":         "1.3.6.1.5.5.7.3.36",
+	"CERTIFICATE_TRANSPARENCY": "1.3.6.1.4.1.11129.2.4.4",
+}
+
+// extensions turns the passthrough extensions into stepx509 key usages,
+// extended key usages (named and by OID) and further extensions.
+func (e *PassthroughExtensions) extensions() (ku, eku, unknown []string, exts []stepx509.Extension, err error) {
+	if k := e.KeyUsage; k != nil {
+		for _, u := range []struct {
+			on   bool
+			name string
+		}{
+			{k.DigitalSignature, stepx509.KeyUsageDigitalSignature},
+			{k.NonRepudiation, stepx509.KeyUsageContentCommitment},
+			{k.KeyEncipherment, stepx509.KeyUsageKeyEncipherment},
+			{k.DataEncipherment, stepx509.KeyUsageDataEncipherment},
+			{k.KeyAgreement, stepx509.KeyUsageKeyAgreement},
+			{k.KeyCertSign, stepx509.KeyUsageCertSign},
+			{k.CRLSign, stepx509.KeyUsageCRLSign},
+			{k.EncipherOnly, stepx509.KeyUsageEncipherOnly},
+			{k.DecipherOnly, stepx509.KeyUsageDecipherOnly},
+		} {
+			if u.on {
+				ku = append(ku, u.name)
+			}
+		}
+		if k.KeyCertSign || k.CRLSign {
+			return nil, nil, nil, nil, &NameError{Problem: "API passthrough: KeyCertSign and CRLSign make no sense in an end-entity certificate (CA:FALSE)"}
+		}
+		if (k.EncipherOnly || k.DecipherOnly) && !k.KeyAgreement {
+			return nil, nil, nil, nil, &NameError{Problem: "API passthrough: EncipherOnly and DecipherOnly need KeyAgreement"}
+		}
+	}
+	for _, x := range e.ExtendedKeyUsage {
+		switch {
+		case x.ExtendedKeyUsageType != "" && x.ExtendedKeyUsageObjectIdentifier != "":
+			return nil, nil, nil, nil, &NameError{Problem: "API passthrough: an ExtendedKeyUsage has either ExtendedKeyUsageType or ExtendedKeyUsageObjectIdentifier"}
+		case x.ExtendedKeyUsageType != "":
+			v, ok := pcaEKUs[x.ExtendedKeyUsageType]
+			if !ok {
+				return nil, nil, nil, nil, &NameError{Problem: fmt.Sprintf("API passthrough: unknown ExtendedKeyUsageType %q", truncate(x.ExtendedKeyUsageType))}
+			}
+			s := v.(string)
+			if strings.Contains(s, ".") {
+				unknown = append(unknown, s)
+			} else {
+				eku = append(eku, s)
+			}
+		default:
+			if _, err := parseOID(x.ExtendedKeyUsageObjectIdentifier); err != nil {
+				return nil, nil, nil, nil, &NameError{Problem: "API passthrough: ExtendedKeyUsageObjectIdentifier: " + err.Error()}
+			}
+			unknown = append(unknown, x.ExtendedKeyUsageObjectIdentifier)
+		}
+	}
+	for _, c := range e.CustomExtensions {
+		oid, err := parseOID(c.ObjectIdentifier)
+		if err != nil {
+			return nil, nil, nil, nil, &NameError{Problem: "API passthrough: CustomExtensions: " + err.Error()}
+		}
+		if managedExtension(oid) || oid.Equal(oidPol) {
+			return nil, nil, nil, nil, &NameError{Problem: fmt.Sprintf("API passthrough: custom extension %s is one certctl sets itself (use the named field)", oid)}
+		}
+		v, err := base64.StdEncoding.DecodeString(c.Value)
+		if err != nil || len(v) == 0 {
+			return nil, nil, nil, nil, &NameError{Problem: fmt.Sprintf("API passthrough: custom extension %s: Value must be base64 DER", oid)}
+		}
+		var raw asn1.RawValue
+		if rest, err := asn1.Unmarshal(v, &raw); err != nil || len(rest) > 0 {
+			return nil, nil, nil, nil, &NameError{Problem: fmt.Sprintf("API passthrough: custom extension %s: Value is not one DER value", oid)}
+		}
+		exts = append(exts, stepx509.Extension{ID: stepx509.ObjectIdentifier(oid), Critical: c.Critical, Value: v})
+	}
+	if len(e.CertificatePolicies) > 0 {
+		ext, err := policiesExtension(e.CertificatePolicies)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		exts = append(exts, ext)
+	}
+	return ku, eku, unknown, exts, nil
+}
+
+type policyInformation struct {
+	Policy     asn1.ObjectIdentifier
+	Qualifiers []policyQualifierInfo `asn1:"optional,omitempty"`
+}
+
+type policyQualifierInfo struct {
+	ID        asn1.ObjectIdentifier
+	Qualifier string `asn1:"ia5"`
+}
+
+// policiesExtension is a non-critical certificatePolicies extension.
+func policiesExtension(ps []CertificatePolicy) (stepx509.Extension, error) {
+	infos := make([]policyInformation, 0, len(ps))
+	for _, p := range ps {
+		oid, err := parseOID(p.CertPolicyId)
+		if err != nil {
+			return stepx509.Extension{}, &NameError{Problem: "API passthrough: CertPolicyId: " + err.Error()}
+		}
+		info := policyInformation{Policy: oid}
+		for _, q := range p.PolicyQualifiers {
+			if q.PolicyQualifierId != "CPS" {
+				return stepx509.Extension{}, &NameError{Problem: fmt.Sprintf("API passthrough: PolicyQualifierId %q (only CPS)", truncate(q.PolicyQualifierId))}
+			}
+			u, err := url.Parse(q.Qualifier.CpsUri)
+			if err != nil || !u.IsAbs() || !isASCII(q.Qualifier.CpsUri) {
+				return stepx509.Extension{}, &NameError{Problem: fmt.Sprintf("API passthrough: CpsUri %q is not an absolute URI", truncate(q.Qualifier.CpsUri))}
+			}
+			info.Qualifiers = append(info.Qualifiers, policyQualifierInfo{ID: oidCPS, Qualifier: q.Qualifier.CpsUri})
+		}
+		infos = append(infos, info)
+	}
+	v, err := asn1.Marshal(infos)
+	if err != nil {
+		return stepx509.Extension{}, err
+	}
+	return stepx509.Extension{ID: stepx509.ObjectIdentifier(oidPol), Value: v}, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,504 @@
+package casign
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/mail"
+	"net/url"
+	"strings"
+
+	stepx509 "go.step.sm/crypto/x509util"
+)
+
+// AWS Private CA certificate templates (IssueCertificate's TemplateArn,
+// arn:aws:acm-pca:::template/<Name>/V1).
+const (
+	PCAEndEntity             = "EndEntityCertificate"
+	PCAEndEntityClientAuth   = "EndEntityClientAuthCertificate"
+	PCAEndEntityServerAuth   = "EndEntityServerAuthCertificate"
+	PCACodeSigning           = "CodeSigningCertificate"
+	PCAOCSPSigning           = "OCSPSigningCertificate"
+	PCASubordinateCAPathLen0 = "SubordinateCACertificate_PathLen0"
+	PCASubordinateCAPathLen1 = "SubordinateCACertificate_PathLen1"
+	PCASubordinateCAPathLen2 = "SubordinateCACertificate_PathLen2"
+	PCASubordinateCAPathLen3 = "SubordinateCACertificate_PathLen3"
+	PCARootCA                = "RootCACertificate"
+	PCACSRPassthrough        = "EndEntityCertificate_CSRPassthrough"
+	PCABlankAPIPassthrough   = "BlankEndEntityCertificate_APIPassthrough"
+)
+
+// TemplateNames are the template names `ca issue --template` takes: AWS
+// Private CA's, then certctl's short aliases. Treat as read-only.
+var TemplateNames = []string{
+	PCAEndEntity, PCAEndEntityClientAuth, PCAEndEntityServerAuth, PCACodeSigning, PCAOCSPSigning,
+	PCASubordinateCAPathLen0, PCASubordinateCAPathLen1, PCASubordinateCAPathLen2, PCASubordinateCAPathLen3,
+	PCARootCA, PCACSRPassthrough, PCABlankAPIPassthrough,
+	TemplateEndEntity, TemplateSubordinateCA, TemplateRootCA,
+}
+
+var templateAliases = map[string]string{
+	TemplateEndEntity:     PCAEndEntity,
+	TemplateSubordinateCA: PCASubordinateCAPathLen0,
+	TemplateRootCA:        PCARootCA,
+}
+
+// san kinds a profile may carry.
+const (
+	sanDNS = 1 << iota
+	sanIP
+	sanEmail
+	sanURI
+	sanAll = sanDNS | sanIP | sanEmail | sanURI
+)
+
+// profile is one template's definition (AWS Private CA's "template
+// definitions" page).
+type profile struct {
+	// ku returns the key usage names (stepx509) for a key; nil: none.
+	ku          func(pub any) []string
+	eku         []string
+	ekuCritical bool
+	ca          bool
+	pathLen     int
+	sans        int  // san kinds carried from the request
+	anyCN       bool // a CN that is not a DNS name or IP is accepted
+	copyCSR     bool // CSRPassthrough: other requested extensions are copied
+	passthrough bool // APIPassthrough
+}
+
+func digitalSignature(any) []string { return []string{stepx509.KeyUsageDigitalSignature} }
+
+// serverKU is digitalSignature, plus keyEncipherment for RSA keys (RSA key
+// transport); ECDSA keys must not assert keyEncipherment (RFC 8813).
+func serverKU(pub any) []string {
+	if _, ok := pub.(*rsa.PublicKey); ok {
+		return []string{stepx509.KeyUsageDigitalSignature, stepx509.KeyUsageKeyEncipherment}
+	}
+	return digitalSignature(pub)
+}
+
+func caKU(any) []string {
+	return []string{stepx509.KeyUsageDigitalSignature, stepx509.KeyUsageCertSign, stepx509.KeyUsageCRLSign}
+}
+
+func subordinate(pathLen int) profile {
+	return profile{ku: caKU, ca: true, pathLen: pathLen, sans: sanAll, anyCN: true}
+}
+
+var profiles = map[string]profile{
+	PCAEndEntity:             {ku: serverKU, eku: []string{stepx509.ExtKeyUsageServerAuth, stepx509.ExtKeyUsageClientAuth}, pathLen: -1, sans: sanDNS | sanIP},
+	PCAEndEntityServerAuth:   {ku: serverKU, eku: []string{stepx509.ExtKeyUsageServerAuth}, pathLen: -1, sans: sanDNS | sanIP},
+	PCAEndEntityClientAuth:   {ku: digitalSignature, eku: []string{stepx509.ExtKeyUsageClientAuth}, pathLen: -1, sans: sanAll, anyCN: true},
+	PCACodeSigning:           {ku: digitalSignature, eku: []string{stepx509.ExtKeyUsageCodeSigning}, ekuCritical: true, pathLen: -1, sans: sanAll, anyCN: true},
+	PCAOCSPSigning:           {ku: digitalSignature, eku: []string{stepx509.ExtKeyUsageOCSPSigning}, ekuCritical: true, pathLen: -1, sans: sanAll, anyCN: true},
+	PCASubordinateCAPathLen0: subordinate(0),
+	PCASubordinateCAPathLen1: subordinate(1),
+	PCASubordinateCAPathLen2: subordinate(2),
+	PCASubordinateCAPathLen3: subordinate(3),
+	PCARootCA:                {ku: caKU, ca: true, pathLen: -1, sans: sanAll, anyCN: true},
+	PCACSRPassthrough:        {ku: serverKU, eku: []string{stepx509.ExtKeyUsageServerAuth, stepx509.ExtKeyUsageClientAuth}, pathLen: -1, sans: sanAll, anyCN: true, copyCSR: true},
+	PCABlankAPIPassthrough:   {pathLen: -1, sans: sanAll, anyCN: true, passthrough: true},
+}
+
+// TemplateARN is the AWS Private CA ARN of template name (canonical).
+func TemplateARN(name string) string { return "arn:aws:acm-pca:::template/" + name + "/V1" }
+
+// CanonicalTemplate resolves a template given by AWS Private CA name,
+// certctl alias (EndEntity, SubordinateCA, RootCA) or template ARN
+// (arn:aws:acm-pca:::template/<Name>/V1) to its AWS Private CA name.
+func CanonicalTemplate(name string) (string, error) {
+	n := name
+	if strings.HasPrefix(n, "arn:") {
+		parts := strings.Split(n, ":")
+		if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "acm-pca" {
+			return "", fmt.Errorf("ca: %q is not a template ARN (arn:aws:acm-pca:::template/<Name>/V1)", truncate(name))
+		}
+		res, ok := strings.CutPrefix(parts[5], "template/")
+		base, ver, ok2 := strings.Cut(res, "/")
+		if !ok || !ok2 || ver != "V1" {
+			return "", fmt.Errorf("ca: %q is not a template ARN (arn:aws:acm-pca:::template/<Name>/V1)", truncate(name))
+		}
+		if _, ok := profiles[base]; !ok {
+			return "", fmt.Errorf("ca: unknown certificate template %q", truncate(base))
+		}
+		return base, nil
+	}
+	if a, ok := templateAliases[n]; ok {
+		return a, nil
+	}
+	if _, ok := profiles[n]; ok {
+		return n, nil
+	}
+	return "", fmt.Errorf("ca: unknown certificate template %q", truncate(name))
+}
+
+// IsCATemplate reports whether the (canonical) template makes a CA
+// certificate, and its path length (-1: unconstrained).
+func IsCATemplate(name string) (isCA bool, pathLen int) {
+	p := profiles[name]
+	return p.ca, p.pathLen
+}
+
+// Issue describes a certificate to build from a CSR.
+type Issue struct {
+	CSR      *x509.CertificateRequest
+	Template string // any name CanonicalTemplate accepts
+	Serial   *big.Int
+	Validity Validity
+	// Passthrough is BlankEndEntityCertificate_APIPassthrough's ApiPassthrough.
+	Passthrough *APIPassthrough
+	// Verified says the CSR came from ParseCSR, which checked its
+	// signature; Build checks it otherwise.
+	Verified bool
+}
+
+// NameError is a request item a template cannot carry (exit 4 upstream).
+type NameError struct{ Problem string }
+
+func (e *NameError) Error() string { return "ca: " + e.Problem }
+
+// Build returns the certificate template for in: AWS Private CA's template
+// definition applied to the CSR with go.step.sm/crypto/x509util. The CSR's
+// subject, and its DNS, IP, email and URI names, are carried when the
+// template carries them; a name the template cannot carry is refused with a
+// *NameError naming it, never dropped.
+func Build(in Issue) (*x509.Certificate, error) {
+	csr := in.CSR
+	if csr == nil {
+		return nil, errors.New("ca: nil certificate signing request")
+	}
+	name, err := CanonicalTemplate(in.Template)
+	if err != nil {
+		return nil, err
+	}
+	p := profiles[name]
+	if err := checkSerial(in.Serial); err != nil {
+		return nil, err
+	}
+	if !in.Verified {
+		// The request may not have come through ParseCSR.
+		if err := csr.CheckSignature(); err != nil {
+			return nil, &CSRError{Problem: ErrCSRSignature.Error(), Err: errors.Join(ErrCSRSignature, err)}
+		}
+		if err := checkPublicKey(csr.PublicKey); err != nil {
+			return nil, &CSRError{Problem: "unsupported key", Err: err}
+		}
+	}
+	if err := ValidateSubject(csr.Subject); err != nil {
+		return nil, &CSRError{Problem: "subject", Err: err}
+	}
+	if in.Passthrough != nil && !p.passthrough {
+		return nil, &NameError{Problem: fmt.Sprintf("template %s takes no API passthrough (use %s)", name, PCABlankAPIPassthrough)}
+	}
+	if err := checkOtherSANs(csr.Extensions); err != nil {
+		return nil, err
+	}
+
+	subject, rawSubject := csr.Subject, csr.RawSubject
+	names := requestNames{dns: csr.DNSNames, emails: csr.EmailAddresses, uris: csr.URIs}
+	for _, ip := range csr.IPAddresses {
+		names.ips = append(names.ips, ip)
+	}
+	if in.Passthrough != nil {
+		if s := in.Passthrough.Subject; s != nil {
+			if subject, err = s.name(); err != nil {
+				return nil, err
+			}
+			rawSubject = nil
+			if err := ValidateSubject(subject); err != nil {
+				return nil, &NameError{Problem: "API passthrough subject: " + strings.TrimPrefix(err.Error(), "ca: ")}
+			}
+		}
+		if ps := in.Passthrough.Extensions; ps != nil && ps.SubjectAlternativeNames != nil {
+			if names, err = ps.names(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	cn := subject.CommonName
+	cnIsHost := cn != "" && (net.ParseIP(cn) != nil || checkDNSName(cn) == nil)
+	if cn != "" && !cnIsHost && !p.anyCN && !p.ca {
+		return nil, &NameError{Problem: fmt.Sprintf("the subject CN %q is not a DNS name or IP address, and template %s carries only those (use %s for a person or a workload)", truncate(cn), name, PCAEndEntityClientAuth)}
+	}
+	if p.ca && cn == "" && len(subject.Organization) == 0 && len(subject.OrganizationalUnit) == 0 {
+		return nil, &CSRError{Problem: "a CA certificate needs a subject with CN, O or OU"}
+	}
+	if cnIsHost && !p.anyCN {
+		// The server templates name the host in the SAN as well.
+		if ip := net.ParseIP(cn); ip != nil {
+			names.ips = append([]net.IP{ip}, names.ips...)
+		} else {
+			names.dns = append([]string{cn}, names.dns...)
+		}
+	}
+	sans, err := names.sans(p.sans, name)
+	if err != nil {
+		return nil, err
+	}
+	if !p.ca && len(sans) == 0 {
+		if !p.anyCN {
+			return nil, &CSRError{Problem: "no DNS name or IP address in the CN or the subject alternative names"}
+		}
+		if emptyName(subject, rawSubject) {
+			return nil, &CSRError{Problem: "neither a subject nor a subject alternative name"}
+		}
+	}
+
+	// The certificate is assembled as a go.step.sm/crypto/x509util
+	// certificate (what its JSON templates produce), built directly: the
+	// text template engine would cost more than the signature.
+	c := &stepx509.Certificate{
+		SANs:               sans,
+		PublicKey:          csr.PublicKey,
+		PublicKeyAlgorithm: csr.PublicKeyAlgorithm,
+		BasicConstraints:   &stepx509.BasicConstraints{IsCA: p.ca, MaxPathLen: p.pathLen},
+	}
+	if p.ku != nil {
+		c.KeyUsage = keyUsage(p.ku(csr.PublicKey))
+	}
+	if len(p.eku) > 0 {
+		if p.ekuCritical {
+			ext, err := ekuExtension(p.eku)
+			if err != nil {
+				return nil, err
+			}
+			c.Extensions = append(c.Extensions, ext)
+		} else {
+			c.ExtKeyUsage = extKeyUsage(p.eku)
+		}
+	}
+	if p.copyCSR {
+		for _, e := range csr.Extensions {
+			if !managedExtension(e.Id) {
+				c.Extensions = append(c.Extensions, stepx509.Extension{ID: stepx509.ObjectIdentifier(e.Id), Critical: e.Critical, Value: e.Value})
+			}
+		}
+	}
+	if in.Passthrough != nil && in.Passthrough.Extensions != nil {
+		ku, eku, unknown, more, err := in.Passthrough.Extensions.extensions()
+		if err != nil {
+			return nil, err
+		}
+		if len(ku) > 0 {
+			c.KeyUsage = keyUsage(ku)
+		}
+		c.ExtKeyUsage = append(c.ExtKeyUsage, extKeyUsage(eku)...)
+		for _, u := range unknown {
+			oid, err := parseOID(u)
+			if err != nil {
+				return nil, &NameError{Problem: "API passthrough: " + err.Error()}
+			}
+			c.UnknownExtKeyUsage = append(c.UnknownExtKeyUsage, oid)
+		}
+		c.Extensions = append(c.Extensions, more...)
+	}
+	t := c.GetCertificate()
+	t.Subject = subject
+	// The CSR's subject is carried as it was encoded, every attribute
+	// included (crypto/x509 would drop the ones pkix.Name has no field for).
+	t.RawSubject = rawSubject
+	t.SerialNumber = in.Serial
+	t.NotBefore = in.Validity.NotBefore
+	t.NotAfter = in.Validity.NotAfter
+	if p.ca && p.pathLen == 0 {
+		t.MaxPathLenZero = true
+	}
+	return t, nil
+}
+
+var kuBits = map[string]x509.KeyUsage{
+	stepx509.KeyUsageDigitalSignature:  x509.KeyUsageDigitalSignature,
+	stepx509.KeyUsageContentCommitment: x509.KeyUsageContentCommitment,
+	stepx509.KeyUsageKeyEncipherment:   x509.KeyUsageKeyEncipherment,
+	stepx509.KeyUsageDataEncipherment:  x509.KeyUsageDataEncipherment,
+	stepx509.KeyUsageKeyAgreement:      x509.KeyUsageKeyAgreement,
+	stepx509.KeyUsageCertSign:          x509.KeyUsageCertSign,
+	stepx509.KeyUsageCRLSign:           x509.KeyUsageCRLSign,
+	stepx509.KeyUsageEncipherOnly:      x509.KeyUsageEncipherOnly,
+	stepx509.KeyUsageDecipherOnly:      x509.KeyUsageDecipherOnly,
+}
+
+func keyUsage(names []string) stepx509.KeyUsage {
+	var ku x509.KeyUsage
+	for _, n := range names {
+		ku |= kuBits[n]
+	}
+	return stepx509.KeyUsage(ku)
+}
+
+var ekuValues = map[string]x509.ExtKeyUsage{
+	stepx509.ExtKeyUsageServerAuth:      x509.ExtKeyUsageServerAuth,
+	stepx509.ExtKeyUsageClientAuth:      x509.ExtKeyUsageClientAuth,
+	stepx509.ExtKeyUsageCodeSigning:     x509.ExtKeyUsageCodeSigning,
+	stepx509.ExtKeyUsageEmailProtection: x509.ExtKeyUsageEmailProtection,
+	stepx509.ExtKeyUsageTimeStamping:    x509.ExtKeyUsageTimeStamping,
+	stepx509.ExtKeyUsageOCSPSigning:     x509.ExtKeyUsageOCSPSigning,
+}
+
+func extKeyUsage(names []string) stepx509.ExtKeyUsage {
+	out := make(stepx509.ExtKeyUsage, 0, len(names))
+	for _, n := range names {
+		out = append(out, ekuValues[n])
+	}
+	return out
+}
+
+var (
+	oidSAN  = asn1.ObjectIdentifier{2, 5, 29, 17}
+	oidEKU  = asn1.ObjectIdentifier{2, 5, 29, 37}
+	oidKU   = asn1.ObjectIdentifier{2, 5, 29, 15}
+	oidBC   = asn1.ObjectIdentifier{2, 5, 29, 19}
+	oidSKI  = asn1.ObjectIdentifier{2, 5, 29, 14}
+	oidAKI  = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidCRL  = asn1.ObjectIdentifier{2, 5, 29, 31}
+	oidAIA  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}
+	oidNC   = asn1.ObjectIdentifier{2, 5, 29, 30}
+	oidPol  = asn1.ObjectIdentifier{2, 5, 29, 32}
+	oidCPS  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 2, 1}
+	oidIDP  = asn1.ObjectIdentifier{2, 5, 29, 28}
+	managed = []asn1.ObjectIdentifier{oidSAN, oidEKU, oidKU, oidBC, oidSKI, oidAKI, oidCRL, oidAIA, oidNC}
+)
+
+// managedExtension reports an extension certctl sets itself.
+func managedExtension(id asn1.ObjectIdentifier) bool {
+	for _, m := range managed {
+		if id.Equal(m) {
+			return true
+		}
+	}
+	return false
+}
+
+var ekuOIDs = map[string]asn1.ObjectIdentifier{
+	stepx509.ExtKeyUsageServerAuth:      {1, 3, 6, 1, 5, 5, 7, 3, 1},
+	stepx509.ExtKeyUsageClientAuth:      {1, 3, 6, 1, 5, 5, 7, 3, 2},
+	stepx509.ExtKeyUsageCodeSigning:     {1, 3, 6, 1, 5, 5, 7, 3, 3},
+	stepx509.ExtKeyUsageEmailProtection: {1, 3, 6, 1, 5, 5, 7, 3, 4},
+	stepx509.ExtKeyUsageTimeStamping:    {1, 3, 6, 1, 5, 5, 7, 3, 8},
+	stepx509.ExtKeyUsageOCSPSigning:     {1, 3, 6, 1, 5, 5, 7, 3, 9},
+}
+
+// ekuExtension is a critical extended key usage extension.
+func ekuExtension(names []string) (stepx509.Extension, error) {
+	oids := make([]asn1.ObjectIdentifier, 0, len(names))
+	for _, n := range names {
+		oids = append(oids, ekuOIDs[n])
+	}
+	v, err := asn1.Marshal(oids)
+	if err != nil {
+		return stepx509.Extension{}, err
+	}
+	return stepx509.Extension{ID: stepx509.ObjectIdentifier(oidEKU), Critical: true, Value: v}, nil
+}
+
+// checkOtherSANs refuses subject alternative names of a kind certctl does
+// not carry (otherName, directoryName, registeredID, …), naming the kind:
+// crypto/x509 parses only DNS, email, IP and URI names and would drop the
+// others silently.
+func checkOtherSANs(exts []pkix.Extension) error {
+	for _, e := range exts {
+		if !e.Id.Equal(oidSAN) {
+			continue
+		}
+		var seq asn1.RawValue
+		if rest, err := asn1.Unmarshal(e.Value, &seq); err != nil || len(rest) > 0 {
+			return &CSRError{Problem: "malformed subject alternative name extension"}
+		}
+		rest := seq.Bytes
+		for len(rest) > 0 {
+			var v asn1.RawValue
+			var err error
+			if rest, err = asn1.Unmarshal(rest, &v); err != nil {
+				return &CSRError{Problem: "malformed subject alternative name extension"}
+			}
+			switch v.Tag {
+			case 1, 2, 6, 7:
+			default:
+				return &NameError{Problem: fmt.Sprintf("the CSR's %s subject alternative name cannot be carried (only DNS, IP, email and URI names)", generalNameKinds[v.Tag])}
+			}
+		}
+	}
+	return nil
+}
+
+var generalNameKinds = map[int]string{0: "otherName", 3: "x400Address", 4: "directoryName", 5: "ediPartyName", 8: "registeredID"}
+
+// requestNames are the names a certificate is asked to carry.
+type requestNames struct {
+	dns    []string
+	ips    []net.IP
+	emails []string
+	uris   []*url.URL
+}
+
+// sans checks the names against the kinds a template carries and returns
+// them as stepx509 SANs, duplicates removed.
+func (n requestNames) sans(kinds int, tmpl string) ([]stepx509.SubjectAlternativeName, error) {
+	refuse := func(kind, v string) error {
+		return &NameError{Problem: fmt.Sprintf("template %s cannot carry the %s subject alternative name %q (use %s or %s)",
+			tmpl, kind, truncate(v), PCAEndEntityClientAuth, PCACSRPassthrough)}
+	}
+	var out []stepx509.SubjectAlternativeName
+	seen := map[string]bool{}
+	add := func(typ, v string) {
+		if k := typ + ":" + strings.ToLower(v); !seen[k] {
+			seen[k] = true
+			out = append(out, stepx509.SubjectAlternativeName{Type: typ, Value: v})
+		}
+	}
+	if len(n.dns) > 0 {
+		if kinds&sanDNS == 0 {
+			return nil, refuse("DNS", n.dns[0])
+		}
+		for _, d := range n.dns {
+			if net.ParseIP(d) != nil {
+				return nil, &CSRError{Problem: fmt.Sprintf("the IP address %q is given as a DNS name", truncate(d))}
+			}
+			if err := checkDNSName(d); err != nil {
+				return nil, &CSRError{Problem: "names", Err: err}
+			}
+			add(stepx509.DNSType, d)
+		}
+	}
+	for _, ip := range n.ips {
+		if kinds&sanIP == 0 {
+			return nil, refuse("IP", ip.String())
+		}
+		add(stepx509.IPType, ip.String())
+	}
+	for _, e := range n.emails {
+		if kinds&sanEmail == 0 {
+			return nil, refuse("email", e)
+		}
+		if a, err := mail.ParseAddress(e); err != nil || a.Address != e || a.Name != "" {
+			return nil, &CSRError{Problem: fmt.Sprintf("email address %q is not a plain mailbox", truncate(e))}
+		}
+		add(stepx509.EmailType, e)
+	}
+	for _, u := range n.uris {
+		if kinds&sanURI == 0 {
+			return nil, refuse("URI", u.String())
+		}
+		if !u.IsAbs() || (u.Host == "" && u.Opaque == "") {
+			return nil, &CSRError{Problem: fmt.Sprintf("URI %q is not an absolute URI with a host", truncate(u.String()))}
+		}
+		add(stepx509.URIType, u.String())
+	}
+	return out, nil
+}
+
+// emptyName reports a subject without any attribute.
+func emptyName(n pkix.Name, raw []byte) bool {
+	if len(raw) > 2 {
+		return false
+	}
+	return n.CommonName == "" && n.SerialNumber == "" && len(n.Country) == 0 && len(n.Organization) == 0 &&
+		len(n.OrganizationalUnit) == 0 && len(n.Locality) == 0 && len(n.Province) == 0 &&
+		len(n.StreetAddress) == 0 && len(n.PostalCode) == 0 && len(n.ExtraNames) == 0 && len(n.Names) == 0
+}
