@@ -350,7 +350,16 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		return nil, errs.UsageErrorf("%v", err)
 	}
 	sigAlg := req.SigningAlgorithm
-	if sigAlg == "" {
+	switch {
+	case sigAlg != "":
+	case req.BuiltIn == "":
+		// A CA the user creates: SHA-256 of its key's family (SPEC).
+		sigAlg = "SHA256WITHRSA"
+		if strings.HasPrefix(req.KeyAlgorithm, "EC_") {
+			sigAlg = "SHA256WITHECDSA"
+		}
+	default:
+		// The built-in hierarchies keep the hash matched to the key.
 		if sigAlg, err = casign.SigningAlgorithmName(key.Public()); err != nil {
 			return nil, err
 		}

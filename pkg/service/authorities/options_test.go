@@ -219,7 +219,8 @@ func TestCAOptions(t *testing.T) {
 	ctx := context.Background()
 	s := realService(t, "")
 	for _, c := range []struct{ key, sig, want string }{
-		{"EC_secp521r1", "", "SHA512WITHECDSA"},
+		{"EC_secp521r1", "", "SHA256WITHECDSA"}, // SPEC: the default is SHA-256 of the family
+		{"EC_secp521r1", "SHA512WITHECDSA", "SHA512WITHECDSA"},
 		{"EC_prime256v1", "SHA384WITHECDSA", "SHA384WITHECDSA"},
 		{"RSA_3072", "SHA512WITHRSA", "SHA512WITHRSA"},
 	} {
