@@ -143,7 +143,7 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 		return in, 0, err
 	}
 	var err error
-	if in.Export, in.CTLogging, err = parseCertOptions(o.CertOptions); err != nil {
+	if in.Export, in.CTLogging, err = inventory.ParseOptions(o.CertOptions); err != nil {
 		return in, 0, err
 	}
 	if in.Tags, err = inventory.ParseTags(o.Tags); err != nil {
@@ -169,29 +169,6 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 		}
 	}
 	return in, timeout, nil
-}
-
-// parseCertOptions parses --options into Export and CT logging values.
-func parseCertOptions(s string) (export, ct string, err error) {
-	if s == "" {
-		return "", "", nil
-	}
-	for _, part := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		v = strings.ToUpper(strings.TrimSpace(v))
-		if !ok || (v != "ENABLED" && v != "DISABLED") {
-			return "", "", errs.UsageErrorf("invalid --options %q: use Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED", s)
-		}
-		switch strings.TrimSpace(k) {
-		case "Export":
-			export = v
-		case "CertificateTransparencyLoggingPreference":
-			ct = v
-		default:
-			return "", "", errs.UsageErrorf("unknown option %q in --options (use Export, CertificateTransparencyLoggingPreference)", k)
-		}
-	}
-	return export, ct, nil
 }
 
 func runRequest(ctx context.Context, o *RequestOptions) error {
