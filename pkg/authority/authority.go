@@ -78,6 +78,8 @@ const (
 	ReasonInvalidState    = "PCA_INVALID_STATE"
 	ReasonInvalidDuration = "PCA_INVALID_DURATION"
 	ReasonNotFound        = "PCA_RESOURCE_NOT_FOUND"
+	// ReasonDomainNotAllowed: a name the CA's name constraints forbid.
+	ReasonDomainNotAllowed = "DOMAIN_NOT_ALLOWED"
 )
 
 // Record is a CA as stored in the vault.

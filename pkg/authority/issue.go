@@ -43,9 +43,13 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 			timeutil.FormatDuration(p.Validity), timeutil.RFC3339(v.NotAfter), timeutil.RFC3339(r.NotAfter)).
 			WithCode(ReasonInvalidDuration)
 	}
-	cert, key, err := s.signer(tx, r)
+	signer, err := s.cached(tx, r)
 	if err != nil {
 		return nil, err
+	}
+	cert, key := signer.cert, signer.key
+	if err := casign.CheckNameConstraints(p.Names, append([]*x509.Certificate{cert}, signer.chain...)...); err != nil {
+		return nil, errs.Refusedf("certificate authority %s may not issue this certificate: %v", r.ID, err).WithCode(ReasonDomainNotAllowed)
 	}
 	serial, err := s.reserveSerial(tx, r.ID, p.CertID)
 	if err != nil {

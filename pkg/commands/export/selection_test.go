@@ -1,6 +1,7 @@
 package export
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +68,40 @@ func TestDirName(t *testing.T) {
 	long := DirName(strings.Repeat("a", 300), id, false)
 	if len(long) > maxDirName+10 {
 		t.Errorf("long name not bounded: %d", len(long))
+	}
+}
+
+// Each certificate of a bulk export gets a directory of its own directly
+// inside the export directory: names with slashes stay inside, two
+// certificates whose short IDs collide get distinct directories, and a
+// symbolic link planted under a certificate's name is refused.
+func TestDirNamesStayInside(t *testing.T) {
+	out := t.TempDir()
+	n := &dirNames{taken: map[string]string{}}
+	a, err := n.dir(out, "../../escape", "aaaaaaaa-1111-4000-8000-000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := n.dir(out, "../../escape", "aaaaaaaa-2222-4000-8000-000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(a) != out || filepath.Dir(b) != out || a == b {
+		t.Fatalf("directories %s and %s, want two distinct entries of %s", a, b, out)
+	}
+	if !strings.HasSuffix(b, "aaaaaaaa-2222-4000-8000-000000000000") {
+		t.Errorf("the second of two colliding names should carry the whole ID: %s", b)
+	}
+	// The same certificate again (a re-run) gets the same directory.
+	if again, err := n.dir(out, "../../escape", "aaaaaaaa-1111-4000-8000-000000000000"); err != nil || again != a {
+		t.Errorf("again: %s, %v, want %s", again, err, a)
+	}
+	id := "bbbbbbbb-0000-4000-8000-000000000000"
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(out, DirName("x.test", id, false))); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := n.dir(out, "x.test", id); errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Errorf("a planted symbolic link: %s, %v, want a refusal", d, err)
 	}
 }

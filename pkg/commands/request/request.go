@@ -80,6 +80,13 @@ most 64 octets), every name is in the SAN, a wildcard only as the whole
 leftmost label, punycode (xn--) for international names, at most
 quotas.domains_per_certificate names (default 10).
 
+As in ACM, some requests are recorded with a certificate that FAILED rather
+than refused: a name the CA's name constraints forbid (DOMAIN_NOT_ALLOWED), or,
+for EMAIL, a name with no address that can receive validation email
+(NO_AVAILABLE_CONTACTS: its mail domain is a public suffix, or the addresses
+would be too long). The ARN is printed, describe shows the FailureReason, and
+the request exits 5.
+
 The same --idempotency-token with the same arguments within an hour returns
 the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 		Example: `  certctl request --domain-name app.internal --certificate-authority-arn default
@@ -189,6 +196,17 @@ func runRequest(ctx context.Context, o *RequestOptions) error {
 		return err
 	}
 	arnStr := res.CertificateArn
+	if res.Failed != nil {
+		// Recorded, as ACM records it, but FAILED: the ARN is printed
+		// (describe shows the FailureReason) and the request exits 5.
+		if err := p.Print(Result{CertificateArn: arnStr}, output.View{
+			Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Failed", arnStr}}} },
+			Records: func() [][]string { return [][]string{{arnStr}} },
+		}); err != nil {
+			return err
+		}
+		return res.Failed
+	}
 	if res.Type == inventory.TypePrivate {
 		return p.Print(Result{CertificateArn: arnStr}, output.View{
 			Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Issued", arnStr}}} },
