@@ -54,7 +54,8 @@ Reasons: UNSPECIFIED KEY_COMPROMISE CA_COMPROMISE AFFILIATION_CHANGED SUPERSEDED
 CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.
 
 ` + cmdutil.SelectionHelp + ` A certificate the rules refuse (IMPORTED, ACME,
-already revoked) is reported REFUSED; the others are revoked.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7),
+never exported) is reported REFUSED; the others are revoked. One already
+revoked is UNCHANGED, not a failure.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7),
 		Example: `  certctl revoke 3f2a1b9c --revocation-reason KEY_COMPROMISE
   certctl revoke --query-terse 'tag:host=web1' --revocation-reason SUPERSEDED --dry-run
   certctl revoke --filter-statement file://compromised.json --revocation-reason KEY_COMPROMISE --yes`,

@@ -174,7 +174,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 		event: "ExportCertificate", done: OutcomeExported, verb: "export",
 		params: func(op *service.Op) {
 			op.Param("Format", req.Format)
-			op.Param("KeyExported", true)
+			op.Param("KeyExported", false)
 			if req.PlaintextKey {
 				op.Param("InsecurePlaintextKey", true)
 			}
@@ -195,6 +195,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 			c.Exported = true
 			c.UpdatedAt = op.Now
 			inventory.UpdateEligibility(c, op.Now)
+			op.Param("KeyExported", true)
 			return op.Tx.PutCertificate(c)
 		},
 		after: func(res *BulkResult) error {
