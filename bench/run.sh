@@ -10,7 +10,7 @@
 # a loop timed with date +%s%N. Peers, when installed: cfssl/cfssljson
 # (apt-get install -y golang-cfssl), step (not packaged by Debian), openssl.
 # Everything happens in a temporary directory that is removed at the end; no
-# network is used. Not run by CI.
+# network is used. Not run by CI. It ends with bench/acme.sh, bench/vault.sh and bench/bulk.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -280,3 +280,7 @@ bash "$ROOT/bench/acme.sh"
 echo
 echo "vault operations (backup, verify, restore and rotate-key of a ${N100K}-certificate vault):"
 N=$N100K bash "$ROOT/bench/vault.sh"
+
+echo
+echo "Bulk operations (tagging by selection, import --from-dir re-run):"
+bash "$ROOT/bench/bulk.sh"

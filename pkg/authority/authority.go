@@ -79,6 +79,8 @@ const (
 	ReasonInvalidState    = "PCA_INVALID_STATE"
 	ReasonInvalidDuration = "PCA_INVALID_DURATION"
 	ReasonNotFound        = "PCA_RESOURCE_NOT_FOUND"
+	// ReasonDomainNotAllowed: a name the CA's name constraints forbid.
+	ReasonDomainNotAllowed = "DOMAIN_NOT_ALLOWED"
 )
 
 // Record is a CA as stored in the vault.
@@ -528,7 +530,7 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 		}
 	}
 	if err := casign.CheckNameConstraints(cas, t); err != nil {
-		return nil, errs.Refusedf("%s", strings.TrimPrefix(err.Error(), "ca: ")).WithCode("PCA_NAME_CONSTRAINTS_VALIDATION")
+		return nil, errs.Refusedf("%s", strings.TrimPrefix(err.Error(), "ca: ")).WithCode(ReasonDomainNotAllowed)
 	}
 	part := -1
 	if r.partitioned() {

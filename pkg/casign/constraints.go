@@ -34,7 +34,7 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 			return &NameConstraintError{Name: kind + " " + v, CA: ca.Subject.String()}
 		}
 		for _, d := range t.DNSNames {
-			if !allowed(d, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDomain) {
+			if !allowed(d, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDomain) || wildcardCoversExcluded(d, ca.ExcludedDNSDomains) {
 				return refuse("DNS name", d)
 			}
 		}
@@ -55,6 +55,23 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 		}
 	}
 	return nil
+}
+
+// wildcardCoversExcluded reports whether the wildcard name d ("*.base")
+// covers a name of an excluded subtree: *.corp.test would be presented for
+// secret.corp.test, which an exclusion of secret.corp.test forbids.
+func wildcardCoversExcluded(d string, excluded []string) bool {
+	base, ok := strings.CutPrefix(strings.ToLower(strings.TrimSuffix(d, ".")), "*.")
+	if !ok {
+		return false
+	}
+	for _, ex := range excluded {
+		ex = strings.TrimPrefix(strings.ToLower(ex), ".")
+		if strings.HasSuffix(ex, "."+base) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasNameConstraints(c *x509.Certificate) bool {

@@ -20,8 +20,12 @@ type Query struct {
 	Tags []localstore.Tag
 	// TagValueGiven tells, per tag, whether a value was given.
 	TagValueGiven []bool
-	MaxItems      int
-	StartingToken string
+	// KeyUsages and ExtendedKeyUsages keep certificates that have one of
+	// the usages named (ACM's ListCertificates Includes; see
+	// MatchKeyUsage and MatchExtendedKeyUsage).
+	KeyUsages, ExtendedKeyUsages []string
+	MaxItems                     int
+	StartingToken                string
 	// statuses, set by List, are the statuses matched in Go.
 	statuses []string
 	// eligibility, set by List, are the renewal eligibilities matched in Go.
@@ -119,6 +123,12 @@ func (q *Query) matchesGo(c *localstore.Certificate) bool {
 			return false
 		}
 	}
+	if len(q.KeyUsages) > 0 && !MatchKeyUsage(c, q.KeyUsages) {
+		return false
+	}
+	if len(q.ExtendedKeyUsages) > 0 && !MatchExtendedKeyUsage(c, q.ExtendedKeyUsages) {
+		return false
+	}
 	for i, t := range q.Tags {
 		var v *string
 		if q.TagValueGiven[i] {
@@ -168,7 +178,8 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 			}
 		}
 	}
-	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0 || len(q.statuses) > 0 || len(q.eligibility) > 0
+	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0 || len(q.statuses) > 0 || len(q.eligibility) > 0 ||
+		len(q.KeyUsages) > 0 || len(q.ExtendedKeyUsages) > 0
 	if !goFilter {
 		f.Offset = offset
 		if q.MaxItems > 0 {

@@ -294,3 +294,36 @@ func TestListEligibilityIsJudgedNow(t *testing.T) {
 		t.Fatalf("expired certificate not listed as INELIGIBLE")
 	}
 }
+
+// Key usage and extended key usage filter as ACM's Includes: a
+// certificate with one of the usages named is kept; NONE is a certificate
+// without Extended Key Usage, ANY (key usage) one with any key usage.
+func TestListUsageFilters(t *testing.T) {
+	certs := fleet(4)
+	certs[0].KeyUsages, certs[0].ExtendedKeyUsages = []string{"DIGITAL_SIGNATURE", "KEY_ENCIPHERMENT"},
+		[]localstore.EKU{{Name: "TLS_WEB_SERVER_AUTHENTICATION"}, {Name: "TLS_WEB_CLIENT_AUTHENTICATION"}}
+	certs[1].KeyUsages, certs[1].ExtendedKeyUsages = []string{"DIGITAL_SIGNATURE"}, []localstore.EKU{{Name: "TLS_WEB_SERVER_AUTHENTICATION"}}
+	certs[2].KeyUsages, certs[2].ExtendedKeyUsages = []string{"KEY_AGREEMENT"}, []localstore.EKU{{Name: "CUSTOM", OID: "1.2.3.4"}}
+	// certs[3]: neither extension.
+	st := testStore(t, certs)
+	for _, c := range []struct {
+		ku, eku []string
+		want    string
+	}{
+		{ku: []string{"KEY_ENCIPHERMENT"}, want: "host00"},
+		{ku: []string{"DIGITAL_SIGNATURE"}, want: "host00 host01"},
+		{ku: []string{"KEY_ENCIPHERMENT", "KEY_AGREEMENT"}, want: "host00 host02"},
+		{ku: []string{"ANY"}, want: "host00 host01 host02"},
+		{ku: []string{"CUSTOM"}, want: ""},
+		{eku: []string{"TLS_WEB_CLIENT_AUTHENTICATION"}, want: "host00"},
+		{eku: []string{"TLS_WEB_SERVER_AUTHENTICATION"}, want: "host00 host01"},
+		{eku: []string{"NONE"}, want: "host03"},
+		{eku: []string{"CUSTOM", "NONE"}, want: "host02 host03"},
+		{ku: []string{"DIGITAL_SIGNATURE"}, eku: []string{"TLS_WEB_CLIENT_AUTHENTICATION"}, want: "host00"},
+	} {
+		p := list(t, st, Query{Filter: localstore.CertificateFilter{SortBy: "NOT_AFTER"}, KeyUsages: c.ku, ExtendedKeyUsages: c.eku})
+		if got := names(p.Certificates); got != c.want {
+			t.Errorf("key usage %v, extended %v: %q, want %q", c.ku, c.eku, got, c.want)
+		}
+	}
+}

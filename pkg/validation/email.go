@@ -41,6 +41,28 @@ func ValidationEmails(validationDomain string) []string {
 	return out
 }
 
+// maxMailbox is the longest address a mail path can carry (RFC 5321
+// section 4.5.3.1.3: a 256-octet path, angle brackets included).
+const maxMailbox = 254
+
+// ContactAddresses are the addresses of ValidationEmails(validationDomain)
+// that can exist: none when the mail domain is a public suffix or a single
+// label (no one administers admin@co.uk), and none longer than a mail path
+// allows. An empty list is ACM's NO_AVAILABLE_CONTACTS.
+func ContactAddresses(validationDomain string) []string {
+	d := EmailDomain(validationDomain)
+	if !strings.Contains(d, ".") || dnsname.IsPublicSuffix(d) {
+		return nil
+	}
+	var out []string
+	for _, a := range ValidationEmails(validationDomain) {
+		if len(a) <= maxMailbox {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Message is one validation email.
 type Message struct {
 	To               string

@@ -239,3 +239,27 @@ func TestParseDomainValidationOption(t *testing.T) {
 		t.Error("a sibling validation domain was accepted")
 	}
 }
+
+// ContactAddresses drops the addresses that cannot exist: all of them
+// under a public suffix or a single label (NO_AVAILABLE_CONTACTS), and
+// those longer than a mail path allows.
+func TestContactAddresses(t *testing.T) {
+	if got := ContactAddresses("www.example.test"); len(got) != 5 {
+		t.Errorf("www.example.test: %v", got)
+	}
+	for _, none := range []string{"www.co.uk", "*.co.uk", "co.uk", "www.com", "localhost", "www.test"} {
+		if got := ContactAddresses(none); len(got) != 0 {
+			t.Errorf("%s: %v, want none", none, got)
+		}
+	}
+	// A 246-octet mail domain leaves room for admin@ only (252 octets);
+	// webmaster@ would be 256.
+	label := strings.Repeat("a", 60)
+	long := label + "." + label + "." + label + "." + strings.Repeat("b", 50) + ".example.test"
+	if len(long) != 246 {
+		t.Fatalf("test domain is %d octets", len(long))
+	}
+	if got := ContactAddresses(long); len(got) != 1 || got[0] != "admin@"+long {
+		t.Errorf("long domain: %v", got)
+	}
+}

@@ -48,7 +48,10 @@ func (s *Service) CheckRequest(req Request) (map[string]string, error) {
 // Prepare turns c, a new ISSUED-type record (ID, tags, options and
 // KeyAlgorithm set), into a PENDING_VALIDATION certificate with one
 // validation per name, and stores it. For EMAIL it returns the messages to
-// send once the transaction has committed.
+// send once the transaction has committed — unless a name has no address
+// that can receive them (ContactAddresses): then, as ACM does, the
+// certificate is stored FAILED with NO_AVAILABLE_CONTACTS (that name's
+// validation FAILED), no code is made and nothing is sent.
 func (s *Service) Prepare(tx localstore.Tx, c *localstore.Certificate, req Request) ([]Message, error) {
 	vds, err := s.CheckRequest(req)
 	if err != nil {
@@ -71,6 +74,24 @@ func (s *Service) Prepare(tx localstore.Tx, c *localstore.Certificate, req Reque
 			return nil, err
 		}
 	}
+	if req.Method == MethodEmail {
+		noContacts := false
+		for _, n := range req.Names {
+			noContacts = noContacts || len(ContactAddresses(vds[n])) == 0
+		}
+		if noContacts {
+			c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, ReasonNoContacts, now
+			for _, n := range req.Names {
+				v := localstore.DomainValidation{DomainName: n, ValidationDomain: vds[n], Status: StatusPending, Method: req.Method,
+					Emails: ContactAddresses(vds[n]), UpdatedAt: now}
+				if len(v.Emails) == 0 {
+					v.Status = StatusFailed
+				}
+				c.Validations = append(c.Validations, v)
+			}
+			return nil, tx.PutCertificate(c)
+		}
+	}
 	var msgs []Message
 	for _, n := range req.Names {
 		v := localstore.DomainValidation{DomainName: n, ValidationDomain: vds[n], Status: StatusPending, Method: req.Method, UpdatedAt: now}
@@ -85,7 +106,7 @@ func (s *Service) Prepare(tx localstore.Tx, c *localstore.Certificate, req Reque
 			}
 			c.Extra[httpContentKey(n)] = content
 		case MethodEmail:
-			v.Emails = ValidationEmails(v.ValidationDomain)
+			v.Emails = ContactAddresses(v.ValidationDomain)
 			m, err := s.newCode(tx, c, &v, now)
 			if err != nil {
 				return nil, err
@@ -172,7 +193,10 @@ func (s *Service) Resend(tx localstore.Tx, id, domain, validationDomain string) 
 			if err != nil {
 				return nil, errs.Invalidf("%v", err)
 			}
-			to.ValidationDomain, to.Emails = vd, ValidationEmails(vd)
+			to.ValidationDomain, to.Emails = vd, ContactAddresses(vd)
+			if len(to.Emails) == 0 {
+				return nil, errs.Refusedf("no address of %s can receive validation email", vd).WithCode(ReasonNoContacts)
+			}
 		}
 		v.UpdatedAt = now
 		if c.Extra == nil {

@@ -43,7 +43,7 @@ func (s *Service) StartEmailRenewal(tx localstore.Tx, c *localstore.Certificate,
 			v.Method = MethodEmail
 		}
 		if len(v.Emails) == 0 {
-			v.Emails = ValidationEmails(v.ValidationDomain)
+			v.Emails = ContactAddresses(v.ValidationDomain)
 		}
 		m, err := s.newCode(tx, c, v, now)
 		if err != nil {

@@ -46,6 +46,10 @@ const (
 // record forbids.
 const ReasonCAA = "CAA_ERROR"
 
+// ReasonNoContacts is the FailureReason of an EMAIL-validated request a
+// name of which has no address that can receive validation email.
+const ReasonNoContacts = "NO_AVAILABLE_CONTACTS"
+
 // ReasonOther is the FailureReason of a certificate a name of which failed
 // validation for another reason (a CNAME chain longer than MaxCNAMEChain).
 const ReasonOther = "OTHER"

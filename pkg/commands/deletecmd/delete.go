@@ -19,9 +19,14 @@ type DeleteOptions struct {
 	Printer      func() (*output.Printer, error)
 	Certificates func(context.Context) (*certificates.Service, error)
 
+	// Quiet is the global -q: no summary line after a bulk delete.
+	Quiet func() bool
+
 	ID    string
 	Yes   bool
 	Force bool
+	// Select is a selection instead of ID (--yes is Yes).
+	Select cmdutil.SelectionFlags
 }
 
 // Output is delete's JSON form.
@@ -32,21 +37,28 @@ type Output struct {
 
 // NewCmdDelete builds `certctl delete`.
 func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	opts := &DeleteOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates}
+	opts := &DeleteOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates,
+		Quiet: func() bool { return f.Globals.Quiet }}
 	cmd := &cobra.Command{
-		Use:   "delete ARN",
+		Use:   "delete ARN|--filter-statement JSON|--query-terse Q",
 		Short: "Delete a certificate, its versions and its private key",
 		Long: `Delete a certificate with every version and its sealed private key. This is the
 only way data leaves the vault, and it cannot be undone.
 
 On a terminal certctl asks for confirmation; --yes skips the question. A
 certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
---force is given.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
+--force is given.
+
+` + cmdutil.SelectionHelp + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 		Example: `  certctl delete 3f2a1b9c
-  certctl delete 3f2a1b9c --yes --force`,
-		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
+  certctl delete 3f2a1b9c --yes --force
+  certctl delete --query-terse 'status:EXPIRED tag:env=test' --dry-run`,
+		Args:              cmdutil.SelectionIDArg(&opts.ID, "certificate-arn", "ARN", &opts.Select),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.Select.CheckDryRun(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -57,6 +69,7 @@ certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete even if the certificate is in use")
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.AddSelectionFlags(cmd, &opts.Select)
 	return cmd
 }
 
@@ -68,6 +81,18 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 	svc, err := o.Certificates(ctx)
 	if err != nil {
 		return err
+	}
+	if o.Select.IsSet() {
+		sel, err := o.Select.Selection(o.IO)
+		if err != nil {
+			return err
+		}
+		rep, err := svc.DeleteSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Yes, "delete")}, o.Force)
+		if err != nil {
+			return err
+		}
+		return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
 	}
 	var confirm func(certificates.Deletion) error
 	if !o.Yes && o.IO.CanPrompt() {

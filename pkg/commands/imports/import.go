@@ -57,9 +57,16 @@ algorithm other than RSA_1024/2048/3072/4096 or EC P-256/P-384/P-521; a chain
 that is not PEM, is out of order or holds the certificate itself.
 
 --from-dir DIR imports every certificate found under DIR: name.crt beside
-name.key, name.pem beside name-key.pem, a bundle per file, or certbot's
-live/<name>/ layout. It shows a progress bar on a terminal and a summary per
-file, and exits 7 when some files failed.`
+name.key, name.pem beside name-key.pem, a bundle per file, certbot's
+live/<name>/ layout, lego's .lego/certificates/ (name.crt, name.key and
+name.issuer.crt) and mkcert's CAROOT (rootCA.pem with rootCA-key.pem becomes
+a CA of the vault, ACTIVE, that request --certificate-authority-arn can issue
+from). It is a sync: run it again and a file imported before (the same path)
+is SKIPPED when it did not change, REIMPORTED under its ARN as a new version
+when it changed and still names the same domains, and IMPORTED anew
+otherwise (--tags go on new imports only). It shows a progress bar on a
+terminal, a status per file (IMPORTED REIMPORTED SKIPPED FAILED) and a summary
+line, and exits 7 when some files failed.`
 
 // NewCmdImport builds `certctl import`.
 func NewCmdImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {
@@ -71,7 +78,9 @@ func NewCmdImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Co
 		Example: `  certctl import --certificate cert.pem --private-key key.pem --certificate-chain chain.pem
   certctl import --bundle fullbundle.pem --tags env=prod
   cat cert.pem | certctl import --certificate - --private-key file://key.pem
-  certctl import --from-dir /etc/letsencrypt`,
+  certctl import --from-dir /etc/letsencrypt
+  certctl import --from-dir ~/.lego
+  certctl import --from-dir "$(mkcert -CAROOT)"`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.tagsChanged = cmd.Flags().Changed("tags")

@@ -42,7 +42,7 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 		return err
 	}
 	if o.IO.IsStderrTTY() || !p.Wants("json") {
-		fmt.Fprintf(o.IO.ErrOut, "%d imported, %d failed\n", res.Imported, res.Failed)
+		fmt.Fprintf(o.IO.ErrOut, "%d imported, %d reimported, %d skipped, %d failed\n", res.Imported, res.Reimported, res.Skipped, res.Failed)
 	}
 	if res.StoreErr != nil && res.Imported == 0 {
 		return res.StoreErr
@@ -59,8 +59,14 @@ func dirView(res *certificates.ImportDirResult) output.View {
 			t := &output.Table{Headers: []string{"FILE", "STATUS", "ARN OR ERROR"}}
 			for _, r := range res.Results {
 				detail := r.CertificateArn
+				if r.CertificateAuthorityArn != "" {
+					detail = r.CertificateAuthorityArn
+				}
 				status := s.OK(r.Status)
-				if r.Status != certificates.FileImported {
+				switch r.Status {
+				case certificates.FileSkipped:
+					status = s.Dim(r.Status)
+				case certificates.FileFailed:
 					detail, status = r.Error, s.Bad(r.Status)
 				}
 				t.Rows = append(t.Rows, []string{output.Sanitize(r.File), status, output.Sanitize(detail)})
@@ -70,7 +76,11 @@ func dirView(res *certificates.ImportDirResult) output.View {
 		Records: func() [][]string {
 			var rows [][]string
 			for _, r := range res.Results {
-				rows = append(rows, []string{r.File, r.Status, r.CertificateArn, r.Error})
+				arn := r.CertificateArn
+				if r.CertificateAuthorityArn != "" {
+					arn = r.CertificateAuthorityArn
+				}
+				rows = append(rows, []string{r.File, r.Status, arn, r.Error})
 			}
 			return rows
 		},

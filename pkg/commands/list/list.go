@@ -34,6 +34,8 @@ type ListOptions struct {
 	ExpiringWithin string
 	Domains        []string
 	Tags           []string
+	KeyUsages      []string
+	ExtKeyUsages   []string
 	SortBy         string
 	SortOrder      string
 	MaxItems       int
@@ -58,6 +60,10 @@ ACM's ListCertificates (CertificateSummaryList, NextToken).
 Every key type is listed by default. ACME-origin certificates (keys held by ACME
 clients) are left out unless --certificate-key-pair-origins names ACME, as in ACM.
 List-valued filters repeat or take comma-separated values; filters combine with AND.
+--key-usage and --extended-key-usage filter as ACM's Includes does, with ACM's
+names: a certificate is kept when it has one of the usages named (key usage ANY:
+any key usage; extended key usage NONE: no Extended Key Usage extension, ANY:
+the anyExtendedKeyUsage purpose, CUSTOM: a purpose without an ACM name).
 
 Piped (-o text) each certificate is one tab-separated line:
   ARN  DOMAIN  STATUS  TYPE  KEY_ALGORITHM  NOT_AFTER  RENEWAL_ELIGIBILITY  IN_USE` + cmdutil.ExitStatus(0, 2, 4, 6),
@@ -65,7 +71,8 @@ Piped (-o text) each certificate is one tab-separated line:
   certctl list --expiring-within 30d -o text | cut -f1,2
   certctl list --certificate-statuses ISSUED,EXPIRED --key-types EC_prime256v1
   certctl list --domain '*.example.com' --tag env=prod
-  certctl list --sort-by NOT_AFTER --max-items 20`,
+  certctl list --sort-by NOT_AFTER --max-items 20
+  certctl list --extended-key-usage TLS_WEB_CLIENT_AUTHENTICATION --key-usage DIGITAL_SIGNATURE`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := opts.Input(); err != nil {
@@ -88,6 +95,8 @@ Piped (-o text) each certificate is one tab-separated line:
 	fl.StringVar(&opts.ExpiringWithin, "expiring-within", "", "only certificates expiring within this `duration` (e.g. 30d)")
 	fl.StringArrayVar(&opts.Domains, "domain", nil, "only certificates with a name matching this `glob` (repeatable)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "only certificates with this tag `K=V` (or K; repeatable)")
+	fl.StringSliceVar(&opts.KeyUsages, "key-usage", nil, "only certificates with one of these key `usages` (DIGITAL_SIGNATURE, KEY_ENCIPHERMENT, …, ANY)")
+	fl.StringSliceVar(&opts.ExtKeyUsages, "extended-key-usage", nil, "only certificates with one of these extended key `usages` (TLS_WEB_SERVER_AUTHENTICATION, …, NONE)")
 	fl.StringVar(&opts.SortBy, "sort-by", "CREATED_AT", "CREATED_AT, NOT_AFTER or DOMAIN_NAME")
 	fl.StringVar(&opts.SortOrder, "sort-order", "", "ASCENDING or DESCENDING (default DESCENDING for CREATED_AT, else ASCENDING)")
 	fl.IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` certificates and a NextToken")
@@ -99,6 +108,8 @@ Piped (-o text) each certificate is one tab-separated line:
 	cmdutil.EnumCompletion(cmd, "renewal-eligibility", inventory.Eligibilities)
 	cmdutil.EnumCompletion(cmd, "exportable", []string{"true", "false"})
 	cmdutil.EnumCompletion(cmd, "in-use", []string{"true", "false"})
+	cmdutil.EnumCompletion(cmd, "key-usage", inventory.KeyUsageFilterNames)
+	cmdutil.EnumCompletion(cmd, "extended-key-usage", inventory.ExtendedKeyUsageFilterNames)
 	cmdutil.EnumCompletion(cmd, "sort-by", inventory.SortKeys)
 	cmdutil.EnumCompletion(cmd, "sort-order", inventory.SortOrders)
 	return cmd
@@ -108,16 +119,18 @@ Piped (-o text) each certificate is one tab-separated line:
 // Errors are usage errors (exit 2).
 func (o *ListOptions) Input() (certificates.ListInput, error) {
 	in := certificates.ListInput{
-		Statuses:      cmdutil.SplitListFlag(o.Statuses),
-		KeyAlgorithms: cmdutil.SplitListFlag(o.KeyTypes),
-		Types:         cmdutil.SplitListFlag(o.Types),
-		Origins:       cmdutil.SplitListFlag(o.Origins),
-		Eligibility:   cmdutil.SplitListFlag(o.Eligibility),
-		Domains:       o.Domains,
-		SortBy:        o.SortBy,
-		Descending:    o.SortOrder == "DESCENDING" || (o.SortOrder == "" && o.SortBy == "CREATED_AT"),
-		MaxItems:      o.MaxItems,
-		StartingToken: o.StartingToken,
+		Statuses:          cmdutil.SplitListFlag(o.Statuses),
+		KeyAlgorithms:     cmdutil.SplitListFlag(o.KeyTypes),
+		Types:             cmdutil.SplitListFlag(o.Types),
+		Origins:           cmdutil.SplitListFlag(o.Origins),
+		Eligibility:       cmdutil.SplitListFlag(o.Eligibility),
+		Domains:           o.Domains,
+		KeyUsages:         cmdutil.SplitListFlag(o.KeyUsages),
+		ExtendedKeyUsages: cmdutil.SplitListFlag(o.ExtKeyUsages),
+		SortBy:            o.SortBy,
+		Descending:        o.SortOrder == "DESCENDING" || (o.SortOrder == "" && o.SortBy == "CREATED_AT"),
+		MaxItems:          o.MaxItems,
+		StartingToken:     o.StartingToken,
 	}
 	checks := []struct {
 		flag    string
@@ -130,6 +143,8 @@ func (o *ListOptions) Input() (certificates.ListInput, error) {
 		{"certificate-key-pair-origins", in.Origins, inventory.Origins},
 		{"renewal-eligibility", in.Eligibility, inventory.Eligibilities},
 		{"sort-by", []string{o.SortBy}, inventory.SortKeys},
+		{"key-usage", in.KeyUsages, inventory.KeyUsageFilterNames},
+		{"extended-key-usage", in.ExtendedKeyUsages, inventory.ExtendedKeyUsageFilterNames},
 	}
 	for _, c := range checks {
 		if err := cmdutil.CheckEnum(c.flag, c.vals, c.allowed); err != nil {

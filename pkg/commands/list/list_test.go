@@ -48,6 +48,15 @@ func TestListFlags(t *testing.T) {
 			t.Errorf("tag %d: %+v, want %+v", i, in.Tags[i], w)
 		}
 	}
+	o, err = parse(t, "--key-usage", "DIGITAL_SIGNATURE,KEY_ENCIPHERMENT", "--key-usage", "ANY",
+		"--extended-key-usage", "TLS_WEB_CLIENT_AUTHENTICATION", "--extended-key-usage", "NONE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := o.Input(); strings.Join(in.KeyUsages, ",") != "DIGITAL_SIGNATURE,KEY_ENCIPHERMENT,ANY" ||
+		strings.Join(in.ExtendedKeyUsages, ",") != "TLS_WEB_CLIENT_AUTHENTICATION,NONE" {
+		t.Errorf("usages: %+v", in)
+	}
 	o, _ = parse(t)
 	if in, _ := o.Input(); !in.Descending || in.SortBy != "CREATED_AT" || in.ExpiringWithin != 0 {
 		t.Errorf("default sort: %+v", in)
@@ -71,6 +80,9 @@ func TestListFlagErrors(t *testing.T) {
 		{"--exportable", "maybe"},
 		{"--tag", "=v"},
 		{"--tag", "Key=a,Val=b"},
+		{"--key-usage", "SIGNING"},
+		{"--key-usage", "digital_signature"},
+		{"--extended-key-usage", "SERVER_AUTH"},
 	} {
 		if o, err := parse(t, args...); errs.ExitCodeOf(err) != errs.ExitUsage || o != nil {
 			t.Errorf("%v: %v, want a usage error before the command runs", args, err)

@@ -35,9 +35,31 @@ func TestRenewFlags(t *testing.T) {
 		{"--due", "--within", "soon"},
 		{"--due", "--within", "0d"},
 		{"3f2a1b9c", "--certificate-arn", "3f2a1b9c"},
+		{"3f2a1b9c", "--query-terse", "tag:a"},        // ARN and a selection
+		{"--due", "--filter-statement", "{}"},         // --due and a selection
+		{"--query-terse", "tag:a", "--within", "40d"}, // --within goes with --due
+		{"--query-terse", "tag:a", "--filter-statement", "{}"},
 	} {
 		if _, err := flagtest.Parse(t, NewCmdRenew, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
 			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
+		}
+	}
+}
+
+func TestRenewSelectionFlags(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdRenew, "--query-terse", "tag:host=web1", "--dry-run", "--yes")
+	if err != nil || o.ID != "" || o.Due || !o.DryRun || !o.Select.DryRun || !o.Select.Yes || o.Select.QueryTerse != "tag:host=web1" {
+		t.Fatalf("renew --query-terse --dry-run --yes: %+v, %v", o, err)
+	}
+	for args, want := range map[string][]string{
+		"--query-terse and the ARN argument":       {"3f2a1b9c", "--query-terse", "tag:a"},
+		"--filter-statement and --certificate-arn": {"--certificate-arn", "x", "--filter-statement", "{}"},
+		"--filter-statement and --due":             {"--due", "--filter-statement", "{}"},
+		"--filter-statement and --query-terse":     {"--filter-statement", "{}", "--query-terse", "tag:a"},
+	} {
+		_, err := flagtest.Parse(t, NewCmdRenew, want...)
+		if errs.ExitCodeOf(err) != errs.ExitUsage || err == nil || !strings.Contains(err.Error(), args) {
+			t.Errorf("%q: exit %d (%v), want 2 naming %q", want, errs.ExitCodeOf(err), err, args)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/service/certificates"
 	"github.com/certctl/certctl/pkg/service/renewals"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
@@ -34,6 +35,8 @@ type RenewOptions struct {
 	DryRun bool
 	// Within replaces the renewal windows for a --due run (0: not set).
 	Within time.Duration
+	// Select is a selection instead of ID or --due (--dry-run is DryRun).
+	Select cmdutil.SelectionFlags
 }
 
 // Output is renew's JSON form.
@@ -46,7 +49,7 @@ func NewCmdRenew(f *cmdutil.Factory, runF func(*RenewOptions) error) *cobra.Comm
 	opts := &RenewOptions{Printer: f.Printer, Renewals: f.Renewals, IO: f.IO}
 	var within string
 	cmd := &cobra.Command{
-		Use:   "renew ARN | renew --due [--dry-run] [--within D]",
+		Use:   "renew ARN | renew --due [--dry-run] [--within D] | renew --filter-statement JSON|--query-terse Q [--dry-run]",
 		Short: "Renew a certificate now, or every certificate that is due (the cron job)",
 		Long: `Renew certificates the way ACM's managed renewal does: same ARN, a new key pair
 and serial, the previous version kept (` + "`describe --versions`" + `), Exported reset,
@@ -83,10 +86,14 @@ PENDING_VALIDATION, with a summary line on stderr. With -q (the cron
 job's), only the certificates renewed, failed, pending validation or
 redeployed are printed — in every output format, -o json included — and
 nothing at all when there are none, so that cron mails only when something
-happened; the summary is left out.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
+happened; the summary is left out.
+
+` + cmdutil.SelectionHelp + ` Each selected certificate is renewed now, as
+renew ARN renews one; one that is not eligible is INELIGIBLE (exit 7).` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 		Example: `  certctl renew --due                       # from cron: */15 * * * * certctl renew --due -q
   certctl renew --due --dry-run --within 90d
-  certctl renew 3f2a1b9c`,
+  certctl renew 3f2a1b9c
+  certctl renew --query-terse 'ca:arn:certctl:acm-pca:local:000000000000:certificate-authority/…' --dry-run`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return errs.UsageErrorf("renew takes one ARN at most")
@@ -101,11 +108,32 @@ happened; the summary is left out.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 				}
 				opts.ID = args[0]
 			}
-			if (opts.ID == "") == !opts.Due {
-				return errs.UsageErrorf("give either a certificate ARN or --due")
+			if err := cmdutil.MutuallyExclusive(cmd.Flags(), "filter-statement", "query-terse"); err != nil {
+				return err
 			}
-			if !opts.Due && (opts.DryRun || within != "") {
-				return errs.UsageErrorf("--dry-run and --within go with --due")
+			if sel := opts.Select; sel.IsSet() {
+				flag := "--filter-statement"
+				if sel.FilterStatement == "" {
+					flag = "--query-terse"
+				}
+				switch {
+				case opts.ID != "" && cmd.Flags().Changed("certificate-arn"):
+					return errs.UsageErrorf("%s and --certificate-arn cannot be used together", flag)
+				case opts.ID != "":
+					return errs.UsageErrorf("%s and the ARN argument cannot be used together", flag)
+				case opts.Due:
+					return errs.UsageErrorf("%s and --due cannot be used together", flag)
+				case within != "":
+					return errs.UsageErrorf("--within goes with --due")
+				}
+				opts.Select.DryRun = opts.DryRun
+			} else {
+				if (opts.ID == "") == !opts.Due {
+					return errs.UsageErrorf("give either a certificate ARN, --due, or a selection (--filter-statement or --query-terse)")
+				}
+				if !opts.Due && (opts.DryRun || within != "") {
+					return errs.UsageErrorf("--dry-run and --within go with --due or a selection")
+				}
 			}
 			if within != "" {
 				d, err := timeutil.ParseDuration(within)
@@ -124,8 +152,9 @@ happened; the summary is left out.` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	cmd.Flags().BoolVar(&opts.Due, "due", false, "renew every eligible certificate inside its renewal window")
-	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be renewed; change nothing")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "with --due or a selection: report what would be renewed; change nothing")
 	cmd.Flags().StringVar(&within, "within", "", "use this renewal window `duration` (uncapped) for this run")
+	cmdutil.AddSelectionFlags(cmd, &opts.Select)
 	return cmd
 }
 
@@ -139,9 +168,20 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 		return err
 	}
 	var rep *renewals.Report
-	if o.Due {
+	switch {
+	case o.Select.IsSet():
+		sel, err := o.Select.Selection(o.IO)
+		if err != nil {
+			return err
+		}
+		rep, err = svc.RenewSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.DryRun,
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "renew")})
+		if err != nil {
+			return err
+		}
+	case o.Due:
 		rep, err = svc.RenewDue(ctx, renewals.DueOptions{DryRun: o.DryRun, Within: o.Within})
-	} else {
+	default:
 		rep, err = svc.Renew(ctx, o.ID)
 	}
 	if err != nil {
@@ -156,7 +196,7 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 			return err
 		}
 	}
-	if o.Due && !o.Quiet {
+	if (o.Due || o.Select.IsSet()) && !o.Quiet {
 		counts := map[string]int{}
 		for _, res := range rep.Results {
 			counts[res.Outcome]++

@@ -80,6 +80,13 @@ most 64 octets), every name is in the SAN, a wildcard only as the whole
 leftmost label, punycode (xn--) for international names, at most
 quotas.domains_per_certificate names (default 10).
 
+As in ACM, some requests are recorded with a certificate that FAILED rather
+than refused: a name the CA's name constraints forbid (DOMAIN_NOT_ALLOWED), or,
+for EMAIL, a name with no address that can receive validation email
+(NO_AVAILABLE_CONTACTS: its mail domain is a public suffix, or the addresses
+would be too long). The ARN is printed, describe shows the FailureReason, and
+the request exits 5.
+
 The same --idempotency-token with the same arguments within an hour returns
 the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 		Example: `  certctl request --domain-name app.internal --certificate-authority-arn default
@@ -143,7 +150,7 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 		return in, 0, err
 	}
 	var err error
-	if in.Export, in.CTLogging, err = parseCertOptions(o.CertOptions); err != nil {
+	if in.Export, in.CTLogging, err = inventory.ParseOptions(o.CertOptions); err != nil {
 		return in, 0, err
 	}
 	if in.Tags, err = inventory.ParseTags(o.Tags); err != nil {
@@ -171,29 +178,6 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 	return in, timeout, nil
 }
 
-// parseCertOptions parses --options into Export and CT logging values.
-func parseCertOptions(s string) (export, ct string, err error) {
-	if s == "" {
-		return "", "", nil
-	}
-	for _, part := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		v = strings.ToUpper(strings.TrimSpace(v))
-		if !ok || (v != "ENABLED" && v != "DISABLED") {
-			return "", "", errs.UsageErrorf("invalid --options %q: use Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED", s)
-		}
-		switch strings.TrimSpace(k) {
-		case "Export":
-			export = v
-		case "CertificateTransparencyLoggingPreference":
-			ct = v
-		default:
-			return "", "", errs.UsageErrorf("unknown option %q in --options (use Export, CertificateTransparencyLoggingPreference)", k)
-		}
-	}
-	return export, ct, nil
-}
-
 func runRequest(ctx context.Context, o *RequestOptions) error {
 	p, err := o.Printer()
 	if err != nil {
@@ -212,6 +196,17 @@ func runRequest(ctx context.Context, o *RequestOptions) error {
 		return err
 	}
 	arnStr := res.CertificateArn
+	if res.Failed != nil {
+		// Recorded, as ACM records it, but FAILED: the ARN is printed
+		// (describe shows the FailureReason) and the request exits 5.
+		if err := p.Print(Result{CertificateArn: arnStr}, output.View{
+			Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Failed", arnStr}}} },
+			Records: func() [][]string { return [][]string{{arnStr}} },
+		}); err != nil {
+			return err
+		}
+		return res.Failed
+	}
 	if res.Type == inventory.TypePrivate {
 		return p.Print(Result{CertificateArn: arnStr}, output.View{
 			Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Issued", arnStr}}} },

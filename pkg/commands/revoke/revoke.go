@@ -9,6 +9,7 @@ import (
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
 )
@@ -18,9 +19,14 @@ import (
 type RevokeOptions struct {
 	Printer      func() (*output.Printer, error)
 	Certificates func(context.Context) (*certificates.Service, error)
+	IO           *iostreams.IOStreams
+	// Quiet is the global -q: no summary line.
+	Quiet func() bool
 
 	ID     string
 	Reason string
+	// Select is a selection instead of ID.
+	Select cmdutil.SelectionFlags
 }
 
 // Result is revoke's JSON form.
@@ -30,9 +36,10 @@ type Result struct {
 
 // NewCmdRevoke builds `certctl revoke`.
 func NewCmdRevoke(f *cmdutil.Factory, runF func(*RevokeOptions) error) *cobra.Command {
-	opts := &RevokeOptions{Printer: f.Printer, Certificates: f.Certificates}
+	opts := &RevokeOptions{Printer: f.Printer, Certificates: f.Certificates, IO: f.IO,
+		Quiet: func() bool { return f.Globals.Quiet }}
 	cmd := &cobra.Command{
-		Use:   "revoke ARN --revocation-reason REASON",
+		Use:   "revoke ARN|--filter-statement JSON|--query-terse Q --revocation-reason REASON",
 		Short: "Revoke a certificate (permanent)",
 		Long: `Revoke a certificate issued by the vault. Revocation is permanent: the serial is
 listed in the issuing CA's CRL (` + "`certctl ca crl`" + `) and the OCSP responder answers
@@ -44,15 +51,24 @@ ACME certificates (revoke them through the ACME endpoint), and for a
 certificate already revoked.
 
 Reasons: UNSPECIFIED KEY_COMPROMISE CA_COMPROMISE AFFILIATION_CHANGED SUPERSEDED
-CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
-		Example:           `  certctl revoke 3f2a1b9c --revocation-reason KEY_COMPROMISE`,
-		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
+CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.
+
+` + cmdutil.SelectionHelp + ` A certificate the rules refuse (IMPORTED, ACME,
+never exported) is reported REFUSED; the others are revoked. One already
+revoked is UNCHANGED, not a failure.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7),
+		Example: `  certctl revoke 3f2a1b9c --revocation-reason KEY_COMPROMISE
+  certctl revoke --query-terse 'tag:host=web1' --revocation-reason SUPERSEDED --dry-run
+  certctl revoke --filter-statement file://compromised.json --revocation-reason KEY_COMPROMISE --yes`,
+		Args:              cmdutil.SelectionIDArg(&opts.ID, "certificate-arn", "ARN", &opts.Select),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Reason == "" {
 				return errs.UsageErrorf("--revocation-reason is required (one of %s)", joinReasons())
 			}
 			if err := cmdutil.CheckEnum("revocation-reason", []string{opts.Reason}, casign.ReasonNames()); err != nil {
+				return err
+			}
+			if err := opts.Select.CheckDryRun(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -64,6 +80,7 @@ CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.` + c
 	cmd.Flags().StringVar(&opts.Reason, "revocation-reason", "", "why the certificate is revoked")
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.AddSelectionFlags(cmd, &opts.Select)
 	cmdutil.EnumCompletion(cmd, "revocation-reason", casign.ReasonNames())
 	return cmd
 }
@@ -84,6 +101,9 @@ func runRevoke(ctx context.Context, o *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.Select.IsSet() {
+		return runRevokeSelected(ctx, o, p)
+	}
 	svc, err := o.Certificates(ctx)
 	if err != nil {
 		return err
@@ -96,4 +116,22 @@ func runRevoke(ctx context.Context, o *RevokeOptions) error {
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },
 	})
+}
+
+// runRevokeSelected revokes the certificates of a selection.
+func runRevokeSelected(ctx context.Context, o *RevokeOptions, p *output.Printer) error {
+	sel, err := o.Select.Selection(o.IO)
+	if err != nil {
+		return err
+	}
+	svc, err := o.Certificates(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := svc.RevokeSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
+		Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "revoke")}, o.Reason)
+	if err != nil {
+		return err
+	}
+	return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
 }

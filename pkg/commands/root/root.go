@@ -28,6 +28,7 @@ import (
 	"github.com/certctl/certctl/pkg/commands/revoke"
 	searchcmd "github.com/certctl/certctl/pkg/commands/search"
 	"github.com/certctl/certctl/pkg/commands/tags"
+	"github.com/certctl/certctl/pkg/commands/updateoptions"
 	validatecmd "github.com/certctl/certctl/pkg/commands/validate"
 	vaultcmd "github.com/certctl/certctl/pkg/commands/vault"
 	"github.com/certctl/certctl/pkg/errs"
@@ -159,6 +160,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		revoke.NewCmdRevoke(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		tags.NewCmdTags(f),
+		updateoptions.NewCmdUpdateOptions(f, nil),
 		validatecmd.NewCmdValidate(f),
 		validatecmd.NewCmdResendValidationEmail(f, nil),
 	)

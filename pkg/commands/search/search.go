@@ -28,6 +28,10 @@ type SearchOptions struct {
 	FilterStatement string
 	MaxItems        int
 	StartingToken   string
+	// SortBy is one of certificates.SearchSortKeys ("": newest first);
+	// SortOrder ASCENDING or DESCENDING ("": DESCENDING for CREATED_AT,
+	// else ASCENDING).
+	SortBy, SortOrder string
 }
 
 // Output is search's JSON form.
@@ -58,10 +62,19 @@ For one-liners, a terse QUERY of space-separated terms, all of which must hold:
 With neither, search lists every certificate. Status and renewal eligibility
 are judged as of now: a certificate past its NotAfter is EXPIRED.
 
+Results come newest first; --sort-by takes ACM's SearchCertificates sort keys
+(` + strings.Join(certificates.SearchSortKeys, " ") + `)
+with --sort-order ASCENDING or DESCENDING (default DESCENDING for CREATED_AT,
+else ASCENDING). Certificates without a value for the key (never revoked, not
+from ACME…) come last; equal values are ordered by ARN, so that the pages of
+--max-items and --starting-token follow one order and none is repeated or
+skipped.
+
 A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl search 'san:*.example.com status:ISSUED expires<30d tag:env=prod'
   certctl search --filter-statement '{"Filter":{"AcmCertificateMetadataFilter":{"CertificateKeyPairOrigin":"ACME"}}}'
-  certctl search --filter-statement file://filter.json -o text`,
+  certctl search --filter-statement file://filter.json -o text
+  certctl search 'status:ISSUED' --sort-by NOT_AFTER --sort-order DESCENDING --max-items 50`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return errs.UsageErrorf("give the query as one argument (quote it)")
@@ -81,6 +94,16 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 			if opts.MaxItems < 0 {
 				return errs.UsageErrorf("--max-items must be positive")
 			}
+			if opts.SortBy != "" {
+				if err := cmdutil.CheckEnum("sort-by", []string{opts.SortBy}, certificates.SearchSortKeys); err != nil {
+					return err
+				}
+			}
+			if opts.SortOrder != "" {
+				if err := cmdutil.CheckEnum("sort-order", []string{opts.SortOrder}, certificates.SortOrders); err != nil {
+					return err
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -90,6 +113,10 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 	cmd.Flags().StringVar(&opts.FilterStatement, "filter-statement", "", "ACM SearchCertificates filter statement (`JSON` or file://F)")
 	cmd.Flags().IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` results and a NextToken")
 	cmd.Flags().StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
+	cmd.Flags().StringVar(&opts.SortBy, "sort-by", "", "sort by this ACM sort `key` (CREATED_AT, NOT_AFTER, COMMON_NAME, STATUS…)")
+	cmd.Flags().StringVar(&opts.SortOrder, "sort-order", "", "ASCENDING or DESCENDING")
+	cmdutil.EnumCompletion(cmd, "sort-by", certificates.SearchSortKeys)
+	cmdutil.EnumCompletion(cmd, "sort-order", certificates.SortOrders)
 	return cmd
 }
 
@@ -98,7 +125,8 @@ func runSearch(ctx context.Context, o *SearchOptions) error {
 	if err != nil {
 		return err
 	}
-	in := certificates.SearchInput{Query: o.Query, MaxItems: o.MaxItems, StartingToken: o.StartingToken}
+	in := certificates.SearchInput{Query: o.Query, MaxItems: o.MaxItems, StartingToken: o.StartingToken,
+		SortBy: o.SortBy, SortOrder: o.SortOrder}
 	if s := o.FilterStatement; s != "" {
 		in.FilterStatement = []byte(s)
 		if strings.HasPrefix(s, "file://") || strings.HasPrefix(s, "fileb://") || s == "-" {

@@ -24,7 +24,14 @@ func TestSearchFlags(t *testing.T) {
 	if err != nil || o.Query != "" || o.FilterStatement != "" {
 		t.Errorf("no statement: %+v, %v", o, err)
 	}
+	o, err = flagtest.Parse(t, NewCmdSearch, "--sort-by", "NOT_AFTER", "--sort-order", "DESCENDING")
+	if err != nil || o.SortBy != "NOT_AFTER" || o.SortOrder != "DESCENDING" {
+		t.Errorf("--sort-by --sort-order: %+v, %v", o, err)
+	}
 	for _, args := range [][]string{
+		{"--sort-by", "DOMAIN_NAME"}, // list's key, not ACM's search key
+		{"--sort-by", "not_after"},
+		{"--sort-order", "UP"},
 		{"a", "b"}, // two queries
 		{"type:PRIVATE", "--filter-statement", `{"Filter":{"CertificateArn":"x"}}`},
 		{"--max-items", "-1"},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
 )
@@ -36,16 +37,21 @@ A CA ARN (arn:…:certificate-authority/…) or an ACME endpoint ARN
 type AddOptions struct {
 	Printer      func() (*output.Printer, error)
 	Certificates func(context.Context) (*certificates.Service, error)
+	IO           *iostreams.IOStreams
+	// Quiet is the global -q: no summary line after a bulk change.
+	Quiet func() bool
 
 	ID   string
 	Tags []string
+	// Select is a selection instead of ID.
+	Select cmdutil.SelectionFlags
 }
 
 // NewCmdTagsAdd builds `certctl tags add`.
 func NewCmdTagsAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command {
-	opts := &AddOptions{Printer: f.Printer, Certificates: f.Certificates}
-	cmd := verbCommand(f, "add ARN --tags Key=K,Value=V ...",
-		"Add tags to a certificate (a tag with an existing key is replaced)", &opts.ID,
+	opts := &AddOptions{Printer: f.Printer, Certificates: f.Certificates, IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }}
+	cmd := verbCommand(f, "add ARN|--filter-statement JSON|--query-terse Q --tags Key=K,Value=V ...",
+		"Add tags to a certificate (a tag with an existing key is replaced)", &opts.ID, &opts.Select,
 		func(cmd *cobra.Command) error {
 			if len(opts.Tags) == 0 {
 				return errs.UsageErrorf("tags add: --tags is required")
@@ -68,6 +74,18 @@ func runTagsAdd(ctx context.Context, o *AddOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.Select.IsSet() {
+		sel, err := o.Select.Selection(o.IO)
+		if err != nil {
+			return err
+		}
+		rep, err := svc.AddTagsSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "tag")}, o.Tags)
+		if err != nil {
+			return err
+		}
+		return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
+	}
 	tags, err := svc.AddTags(ctx, o.ID, o.Tags)
 	if err != nil {
 		return err
@@ -79,16 +97,21 @@ func runTagsAdd(ctx context.Context, o *AddOptions) error {
 type RemoveOptions struct {
 	Printer      func() (*output.Printer, error)
 	Certificates func(context.Context) (*certificates.Service, error)
+	IO           *iostreams.IOStreams
+	// Quiet is the global -q: no summary line after a bulk change.
+	Quiet func() bool
 
 	ID   string
 	Tags []string
+	// Select is a selection instead of ID.
+	Select cmdutil.SelectionFlags
 }
 
 // NewCmdTagsRemove builds `certctl tags remove`.
 func NewCmdTagsRemove(f *cmdutil.Factory, runF func(*RemoveOptions) error) *cobra.Command {
-	opts := &RemoveOptions{Printer: f.Printer, Certificates: f.Certificates}
-	cmd := verbCommand(f, "remove ARN --tags Key=K,Value=V ...",
-		"Remove tags from a certificate (by key, or key and value)", &opts.ID,
+	opts := &RemoveOptions{Printer: f.Printer, Certificates: f.Certificates, IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }}
+	cmd := verbCommand(f, "remove ARN|--filter-statement JSON|--query-terse Q --tags Key=K,Value=V ...",
+		"Remove tags from a certificate (by key, or key and value)", &opts.ID, &opts.Select,
 		func(cmd *cobra.Command) error {
 			if len(opts.Tags) == 0 {
 				return errs.UsageErrorf("tags remove: --tags is required")
@@ -111,6 +134,18 @@ func runTagsRemove(ctx context.Context, o *RemoveOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.Select.IsSet() {
+		sel, err := o.Select.Selection(o.IO)
+		if err != nil {
+			return err
+		}
+		rep, err := svc.RemoveTagsSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "untag")}, o.Tags)
+		if err != nil {
+			return err
+		}
+		return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
+	}
 	tags, err := svc.RemoveTags(ctx, o.ID, o.Tags)
 	if err != nil {
 		return err
@@ -129,7 +164,7 @@ type ListOptions struct {
 // NewCmdTagsList builds `certctl tags list`.
 func NewCmdTagsList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{Printer: f.Printer, Certificates: f.Certificates}
-	return verbCommand(f, "list ARN", "List a certificate's tags", &opts.ID,
+	return verbCommand(f, "list ARN", "List a certificate's tags", &opts.ID, nil,
 		func(cmd *cobra.Command) error {
 			if runF != nil {
 				return runF(opts)
@@ -155,18 +190,35 @@ func runTagsList(ctx context.Context, o *ListOptions) error {
 }
 
 // verbCommand builds a tags verb taking one certificate (positional or
-// --certificate-arn, as in the AWS CLI).
-func verbCommand(f *cmdutil.Factory, use, short string, id *string, run func(*cobra.Command) error) *cobra.Command {
+// --certificate-arn, as in the AWS CLI) or, when sel is not nil, a
+// selection of certificates instead.
+func verbCommand(f *cmdutil.Factory, use, short string, id *string, sel *cmdutil.SelectionFlags, run func(*cobra.Command) error) *cobra.Command {
+	long := short + "." + cmdutil.ExitStatus(0, 2, 3, 4, 6)
+	args := cmdutil.IDArg(id, "certificate-arn", "ARN")
+	if sel != nil {
+		long = short + ".\n\n" + cmdutil.SelectionHelp + cmdutil.ExitStatus(0, 2, 3, 4, 6, 7)
+		args = cmdutil.SelectionIDArg(id, "certificate-arn", "ARN", sel)
+	}
 	cmd := &cobra.Command{
 		Use:               use,
 		Short:             short,
-		Long:              short + "." + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Args:              cmdutil.IDArg(id, "certificate-arn", "ARN"),
+		Long:              long,
+		Args:              args,
 		ValidArgsFunction: f.CompleteCertificates,
-		RunE:              func(cmd *cobra.Command, args []string) error { return run(cmd) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if sel != nil {
+				if err := sel.CheckDryRun(); err != nil {
+					return err
+				}
+			}
+			return run(cmd)
+		},
 	}
 	cmd.Flags().StringVar(id, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
+	if sel != nil {
+		cmdutil.AddSelectionFlags(cmd, sel)
+	}
 	return cmd
 }
 

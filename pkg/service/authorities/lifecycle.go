@@ -5,10 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"crypto"
+	"crypto/x509"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
@@ -167,4 +171,63 @@ func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, ch
 	return s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
 		return s.core.Authority.ImportCertificate(op.Tx, r, certPEM, chainPEM)
 	})
+}
+
+// ImportCARequest is an existing CA to bring into the vault with its key:
+// PEM certificate (its issuers' chain may follow it, issuer first), an
+// optional separate chain, and the private key. Source names where it
+// came from (a file), for the record; nothing of the key is recorded.
+type ImportCARequest struct {
+	CertificatePEM, ChainPEM, PrivateKeyPEM []byte
+	Source                                  string
+	Tags                                    []localstore.Tag
+}
+
+// ImportCA makes an existing CA certificate and its key a CA of the vault
+// (ImportCertificateAuthority; AWS Private CA has no such call): ACTIVE,
+// its key sealed, a ROOT when self-signed. Non-CA certificates and keys
+// that do not match are refused (exit 4, recorded). A CA the vault already
+// holds is not imported again: its ARN comes back with imported false, and
+// nothing is recorded.
+func (s *Service) ImportCA(ctx context.Context, req ImportCARequest) (arn string, imported bool, err error) {
+	certs, perr := pemio.ParseCertificatesPEM(req.CertificatePEM)
+	var chain []*x509.Certificate
+	var key crypto.Signer
+	if perr == nil {
+		chain = certs[1:]
+		if len(req.ChainPEM) > 0 {
+			chain, perr = pemio.ParseCertificatesPEM(req.ChainPEM)
+		}
+	}
+	if perr == nil {
+		key, perr = pemio.ParsePrivateKeyPEM(req.PrivateKeyPEM, nil)
+	}
+	var id string
+	changed, err := s.core.ChangeIf(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
+		if req.Source != "" {
+			op.Param("Source", req.Source)
+		}
+		if len(req.Tags) > 0 {
+			op.Param("Tags", req.Tags)
+		}
+		if perr != nil {
+			return errs.Invalidf("%s: %v", req.Source, perr)
+		}
+		r, created, err := s.core.Authority.ImportCA(op.Tx, authority.ImportCARequest{Certificate: certs[0], Chain: chain, Key: key, Tags: req.Tags})
+		if err != nil {
+			return err
+		}
+		id = r.ID
+		if !created {
+			return service.ErrUnchanged
+		}
+		op.Resource(s.core.Names.CAARN(r.ID))
+		op.Param("CertificateAuthorityType", r.Type)
+		op.Param("Subject", r.Subject)
+		return nil
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return s.core.Names.CAARN(id), changed, nil
 }

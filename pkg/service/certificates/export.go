@@ -49,7 +49,10 @@ type ExportRequest struct {
 
 // Exported is what export hands out.
 type Exported struct {
-	CertificateArn   string
+	CertificateArn string
+	// ID and DomainName name the certificate (bulk exports name their
+	// directories after them).
+	ID, DomainName   string
 	Certificate      string
 	CertificateChain string
 	// PrivateKey is the key as an ENCRYPTED PRIVATE KEY (PKCS#8, PBES2).

@@ -3,6 +3,8 @@ package certificates
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,15 +16,18 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // ImportDirRequest is what `certctl import --from-dir` takes.
 type ImportDirRequest struct {
 	Dir string
-	// Tags are --tags values, put on every certificate imported.
+	// Tags are --tags values, put on every certificate imported (not on
+	// those reimported: ACM's reimport takes no tags).
 	Tags []string
 	// Started, when set, is told how many certificates were found;
 	// FileDone of each file once it is imported or has failed (a progress
@@ -33,35 +38,58 @@ type ImportDirRequest struct {
 
 // Import statuses of one file.
 const (
-	FileImported = "IMPORTED"
-	FileFailed   = "FAILED"
+	FileImported   = "IMPORTED"
+	FileReimported = "REIMPORTED"
+	FileSkipped    = "SKIPPED"
+	FileFailed     = "FAILED"
+)
+
+// Extra keys of a certificate imported from a directory: the absolute
+// path of the file it came from, and the SHA-256 of the files as imported,
+// by which a later `import --from-dir` recognises it.
+const (
+	ExtraImportSource = "import.source"
+	ExtraImportDigest = "import.digest"
 )
 
 // ImportFileResult is the outcome of one file of a bulk import.
 type ImportFileResult struct {
 	File           string `json:"File"`
 	CertificateArn string `json:"CertificateArn,omitempty"`
-	Status         string `json:"Status"`
-	Error          string `json:"Error,omitempty"`
+	// CertificateAuthorityArn is set for a CA imported as a CA of the
+	// vault (mkcert's CAROOT).
+	CertificateAuthorityArn string `json:"CertificateAuthorityArn,omitempty"`
+	Status                  string `json:"Status"`
+	Error                   string `json:"Error,omitempty"`
 }
 
 // ImportDirResult is the outcome of a bulk import, one result per file in
 // the order the files were found.
 type ImportDirResult struct {
-	Results  []ImportFileResult `json:"Results"`
-	Imported int                `json:"Imported"`
-	Failed   int                `json:"Failed"`
+	Results    []ImportFileResult `json:"Results"`
+	Imported   int                `json:"Imported"`
+	Reimported int                `json:"Reimported"`
+	Skipped    int                `json:"Skipped"`
+	Failed     int                `json:"Failed"`
 	// StoreErr is the first failure to store a certificate whose file was
 	// good: the vault, not the file, failed.
 	StoreErr error `json:"-"`
 }
 
-// ImportDir imports every certificate found under req.Dir: name.crt
-// beside name.key, name.pem beside name-key.pem, a bundle per file, or
-// certbot's live/<name>/ layout. Files are read and checked in parallel;
-// each certificate is then one ImportCertificate change (recorded on its
-// own, committed batchSize to a transaction; a failure costs only its
-// file). A file that breaks a rule is recorded as a failed
+// ImportDir keeps the inventory in step with the certificates under
+// req.Dir: name.crt beside name.key, name.pem beside name-key.pem, a
+// bundle per file, certbot's live/<name>/ layout, lego's
+// .lego/certificates/ (name.crt, name.key, name.issuer.crt) and mkcert's
+// CAROOT (rootCA.pem and rootCA-key.pem, imported as a CA of the vault).
+//
+// It is a sync: each certificate records the file it came from and a
+// digest of what it read. A file imported before (the same path) whose
+// content did not change is skipped without being parsed; one that changed
+// and still names the same domains is reimported under its ARN (a new
+// version); any other is a new import. Files are read, hashed and checked
+// in parallel; each certificate is then one ImportCertificate change
+// (recorded on its own, committed batchSize to a transaction; a failure
+// costs only its file). A file that breaks a rule is recorded as a failed
 // ImportCertificate.
 func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportDirResult, error) {
 	given, err := inventory.ParseTags(req.Tags)
@@ -79,27 +107,27 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	if err != nil {
 		return nil, errs.Invalidf("--from-dir: %v", err)
 	}
+	known, err := s.importedSources(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if req.Started != nil {
 		req.Started(len(items))
 	}
 	now := s.core.Now()
 	res := &ImportDirResult{Results: make([]ImportFileResult, len(items))}
 
-	// Parse and check in parallel; store in the order the files come out
-	// of the workers.
-	type parsed struct {
-		idx int
-		parsedImport
-	}
+	// Read, hash and check in parallel; store in the order the files come
+	// out of the workers.
 	jobs := make(chan int)
-	out := make(chan parsed, 64)
+	out := make(chan prepared, 64)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out <- parsed{i, parseItem(items[i], given, now)}
+				out <- prepareItem(i, items[i], known, given, now)
 			}
 		}()
 	}
@@ -117,29 +145,38 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	// Certificates that parsed are stored batchSize to a transaction (one
 	// commit for many, each still its own recorded change); a file that
 	// failed to parse is recorded on its own.
-	var batch []parsed
+	var batch []prepared
 	arns := make([]string, len(items))
+	statuses := make([]string, len(items))
 	done := func(idx int, err error) {
 		r := &res.Results[idx]
 		r.File = items[idx].File
-		if err != nil {
+		switch {
+		case err != nil:
 			r.Status, r.Error = FileFailed, err.Error()
-		} else {
-			r.Status, r.CertificateArn = FileImported, arns[idx]
+		case items[idx].CA:
+			r.Status, r.CertificateAuthorityArn = statuses[idx], arns[idx]
+		default:
+			r.Status, r.CertificateArn = statuses[idx], arns[idx]
 		}
 		if req.FileDone != nil {
 			req.FileDone(err != nil)
 		}
 	}
-	change := func(p parsed) func(*service.Op) error {
+	change := func(p prepared) func(*service.Op) error {
 		it := items[p.idx]
-		return s.importChange(p.parsedImport, func(op *service.Op) {
+		params := func(op *service.Op) {
 			op.Param("FromDir", req.Dir)
 			op.Param("File", it.File)
-			if len(given) > 0 {
+			if len(given) > 0 && p.reimport == "" {
 				op.Param("Tags", given)
 			}
-		}, &arns[p.idx])
+		}
+		if p.reimport != "" {
+			return s.reimportChange(p, params, &arns[p.idx], &statuses[p.idx])
+		}
+		statuses[p.idx] = FileImported
+		return s.importChange(p.parsedImport, params, &arns[p.idx])
 	}
 	flush := func() {
 		if len(batch) == 0 {
@@ -161,6 +198,11 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 		switch {
 		case ctx.Err() != nil:
 			done(p.idx, service.MapError(ctx.Err()))
+		case p.skip != "":
+			arns[p.idx], statuses[p.idx] = s.core.Names.CertificateARN(p.skip), FileSkipped
+			done(p.idx, nil)
+		case items[p.idx].CA:
+			done(p.idx, s.importCA(ctx, p, req, &arns[p.idx], &statuses[p.idx]))
 		case p.err != nil:
 			done(p.idx, s.core.Change(ctx, "ImportCertificate", change(p)))
 		default:
@@ -175,9 +217,14 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 		return nil, service.MapError(ctx.Err())
 	}
 	for _, r := range res.Results {
-		if r.Status == FileImported {
+		switch r.Status {
+		case FileImported:
 			res.Imported++
-		} else {
+		case FileReimported:
+			res.Reimported++
+		case FileSkipped:
+			res.Skipped++
+		default:
 			res.Failed++
 		}
 	}
@@ -189,15 +236,165 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 // a failure redoes little.
 const batchSize = 500
 
+// source is a certificate imported from a directory before, as the sync
+// knows it.
+type source struct {
+	id, names, digest string
+}
+
+// importedSources maps the source file of every certificate imported from
+// a directory to what was imported from it.
+func (s *Service) importedSources(ctx context.Context) (map[string][]source, error) {
+	var certs []*localstore.Certificate
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: []string{inventory.OriginImported}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]source{}
+	for _, c := range certs {
+		if p := c.Extra[ExtraImportSource]; p != "" && c.Type == inventory.TypeImported {
+			out[p] = append(out[p], source{id: c.ID, names: namesKey(c), digest: c.Extra[ExtraImportDigest]})
+		}
+	}
+	return out, nil
+}
+
+// namesKey is the names of c, as the sync compares them.
+func namesKey(c *localstore.Certificate) string {
+	return c.DomainName + "\x00" + strings.Join(c.SubjectAlternativeNames, ",")
+}
+
+// prepared is one item read and checked by a worker: skipped (unchanged
+// since it was imported), to be reimported under an ARN, or imported.
+type prepared struct {
+	idx int
+	parsedImport
+	source, digest string
+	// skip is the ID of the certificate the file is already in, unchanged.
+	skip string
+	// reimport is the ID of the certificate a changed file replaces.
+	reimport string
+	// raw is a CA item's material (imported by the authorities service).
+	raw inventory.RawMaterial
+}
+
+// prepareItem reads it, and parses it unless the inventory already holds
+// it unchanged.
+func prepareItem(idx int, it item, known map[string][]source, given []localstore.Tag, now time.Time) prepared {
+	p := prepared{idx: idx}
+	if it.Err != "" {
+		p.err = fmt.Errorf("%s", it.Err)
+		return p
+	}
+	abs, err := filepath.Abs(it.File)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	p.source = abs
+	raw, digest, err := readItem(it)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	p.digest = digest
+	if it.CA {
+		p.raw = raw
+		return p
+	}
+	for _, k := range known[abs] {
+		if k.digest == digest {
+			p.skip = k.id
+			return p
+		}
+	}
+	p.parsedImport = parseImport(raw, given, now)
+	if p.err == nil {
+		p.c.Extra = map[string]string{ExtraImportSource: abs, ExtraImportDigest: digest}
+		names := namesKey(p.c)
+		for _, k := range known[abs] {
+			if k.names == names {
+				p.reimport = k.id
+				break
+			}
+		}
+	}
+	return p
+}
+
+// reimportChange is the change that replaces certificate p.reimport with
+// p's material under its ARN, and records the file's new digest: a
+// REIMPORTED version, or SKIPPED when the certificate is the one already
+// current (the file changed, its certificate did not). It sets *arn and
+// *status.
+func (s *Service) reimportChange(p prepared, params func(*service.Op), arn, status *string) func(*service.Op) error {
+	return func(op *service.Op) error {
+		params(op)
+		*arn = s.core.Names.CertificateARN(p.reimport)
+		op.Param("CertificateArn", *arn)
+		op.Resource(*arn)
+		c, changed, err := inventory.Reimport(op.Tx, s.core.Vault, p.reimport, p.m, op.Now)
+		if err != nil {
+			return err
+		}
+		op.Param("DomainName", c.DomainName)
+		if c.Extra == nil {
+			c.Extra = map[string]string{}
+		}
+		c.Extra[ExtraImportSource], c.Extra[ExtraImportDigest] = p.source, p.digest
+		if err := op.Tx.PutCertificate(c); err != nil {
+			return err
+		}
+		*status = FileSkipped
+		if !changed {
+			return nil
+		}
+		*status = FileReimported
+		return op.Events.EmitAvailable(op.Tx, c, events.ActionReimport)
+	}
+}
+
+// importCA imports a CA item (mkcert's rootCA.pem and rootCA-key.pem) as
+// a CA of the vault; one the vault already holds is SKIPPED.
+func (s *Service) importCA(ctx context.Context, p prepared, req ImportDirRequest, arn, status *string) error {
+	if p.err != nil {
+		return p.err
+	}
+	a, imported, err := authorities.New(s.core, authorities.Settings{}).ImportCA(ctx, authorities.ImportCARequest{
+		CertificatePEM: p.raw.CertificatePEM, ChainPEM: p.raw.ChainPEM, PrivateKeyPEM: p.raw.PrivateKeyPEM, Source: p.source,
+	})
+	if err != nil {
+		return err
+	}
+	*arn, *status = a, FileSkipped
+	if imported {
+		*status = FileImported
+	}
+	return nil
+}
+
 // item is one certificate found in a directory.
 type item struct {
 	File, KeyFile, ChainFile string
 	Bundle                   bool
-	Err                      string // set when the file cannot be imported at all
+	// CA marks a CA certificate with its key (mkcert's CAROOT), imported
+	// as a CA of the vault.
+	CA  bool
+	Err string // set when the file cannot be imported at all
 }
 
 // certbotDirs are certbot's directories that hold no live certificates.
 var certbotDirs = map[string]bool{"archive": true, "renewal": true, "accounts": true, "csr": true, "keys": true, "renewal-hooks": true}
+
+// mkcert's CAROOT file names.
+const (
+	mkcertRoot    = "rootCA.pem"
+	mkcertRootKey = "rootCA-key.pem"
+)
 
 // discover finds the certificates under dir.
 func discover(dir string) ([]item, error) {
@@ -241,6 +438,16 @@ func discover(dir string) ([]item, error) {
 				used[n] = true
 			}
 		}
+		if has[mkcertRoot] && has[mkcertRootKey] {
+			items = append(items, item{File: filepath.Join(d, mkcertRoot), KeyFile: filepath.Join(d, mkcertRootKey), CA: true})
+			used[mkcertRoot], used[mkcertRootKey] = true, true
+		}
+		for _, n := range names {
+			// lego: name.issuer.crt is the chain of name.crt.
+			if base, ok := strings.CutSuffix(n, ".issuer.crt"); ok && has[base+".crt"] && has[base+".key"] {
+				used[n] = true
+			}
+		}
 		for _, n := range names {
 			if used[n] || !isCertName(n) {
 				continue
@@ -253,6 +460,9 @@ func discover(dir string) ([]item, error) {
 					used[k] = true
 					break
 				}
+			}
+			if it.KeyFile != "" && has[base+".issuer.crt"] && strings.HasSuffix(n, ".crt") {
+				it.ChainFile = filepath.Join(d, base+".issuer.crt")
 			}
 			if it.KeyFile == "" {
 				data, err := os.ReadFile(it.File)
@@ -284,17 +494,20 @@ func isCertName(n string) bool {
 	return false
 }
 
-// parseItem reads and checks the files of it.
-func parseItem(it item, given []localstore.Tag, now time.Time) parsedImport {
-	if it.Err != "" {
-		return parsedImport{err: fmt.Errorf("%s", it.Err)}
-	}
+// readItem reads the files of it and returns them as import material with
+// the digest the sync compares: SHA-256 over each file's content.
+func readItem(it item) (inventory.RawMaterial, string, error) {
 	raw := inventory.RawMaterial{}
+	h := sha256.New()
 	read := func(path string) ([]byte, error) {
 		if path == "" {
+			h.Write([]byte{0})
 			return nil, nil
 		}
-		return os.ReadFile(path)
+		data, err := os.ReadFile(path)
+		fmt.Fprintf(h, "%d\x00", len(data))
+		h.Write(data)
+		return data, err
 	}
 	var err error
 	if it.Bundle {
@@ -307,9 +520,14 @@ func parseItem(it item, given []localstore.Tag, now time.Time) parsedImport {
 				raw.ChainPEM, err = read(it.ChainFile)
 			}
 		}
+		// lego bundles the issuer into name.crt unless --no-bundle: the
+		// name.issuer.crt beside it is then the same chain again.
+		if err == nil && it.ChainFile != "" && bytes.Count(raw.CertificatePEM, []byte("-----BEGIN CERTIFICATE")) > 1 {
+			raw.ChainPEM, raw.ChainFile = nil, ""
+		}
 	}
 	if err != nil {
-		return parsedImport{err: err}
+		return raw, "", err
 	}
-	return parseImport(raw, given, now)
+	return raw, hex.EncodeToString(h.Sum(nil)), nil
 }

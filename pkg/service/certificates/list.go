@@ -34,6 +34,10 @@ type ListInput struct {
 	// Domains are glob patterns matched against the domain name and SANs.
 	Domains []string
 	Tags    []TagCondition
+	// KeyUsages and ExtendedKeyUsages keep certificates with one of
+	// these usages (ACM's Includes: inventory.KeyUsageFilterNames and
+	// ExtendedKeyUsageFilterNames).
+	KeyUsages, ExtendedKeyUsages []string
 	// SortBy is CREATED_AT, NOT_AFTER or DOMAIN_NAME.
 	SortBy        string
 	Descending    bool
@@ -63,10 +67,12 @@ func (in ListInput) query(now time.Time) inventory.Query {
 			SortBy:        in.SortBy,
 			Descending:    in.Descending,
 		},
-		Domains:       in.Domains,
-		MaxItems:      in.MaxItems,
-		StartingToken: in.StartingToken,
-		Now:           now,
+		Domains:           in.Domains,
+		KeyUsages:         in.KeyUsages,
+		ExtendedKeyUsages: in.ExtendedKeyUsages,
+		MaxItems:          in.MaxItems,
+		StartingToken:     in.StartingToken,
+		Now:               now,
 	}
 	if in.ExpiringWithin > 0 {
 		q.Filter.NotAfterBefore = now.Add(in.ExpiringWithin)

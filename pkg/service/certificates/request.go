@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -63,6 +64,11 @@ type RequestResult struct {
 	// Outbox is the directory the messages were written to when no SMTP
 	// server is configured.
 	Outbox string
+	// Failed is set when the request was recorded but its certificate
+	// FAILED, as ACM records it (FailureReason NO_AVAILABLE_CONTACTS or
+	// DOMAIN_NOT_ALLOWED): a refusal (exit 5) carrying the reason as its
+	// code. The certificate stays in the inventory, FAILED.
+	Failed error
 }
 
 // Request requests a certificate (ACM's RequestCertificate, recorded as
@@ -147,8 +153,19 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 		}
 		res.ID = uuid.NewString()
 		op.Resource(s.core.Names.CertificateARN(res.ID))
+		res.Failed = nil
 		if private {
-			if err := s.issuePrivate(op, in, res.ID, names, key, tags, export, ct); err != nil {
+			caID, err := s.issuePrivate(op, in, res.ID, names, key, tags, export, ct)
+			if reason := recordedFailure(err); reason != "" {
+				// As ACM does, the request stands and its certificate
+				// is FAILED.
+				c := inventory.NewIssuedRecord(res.ID, inventory.TypePrivate, caID, tags, export, ct, op.Now)
+				c.DomainName, c.SubjectAlternativeNames, c.KeyAlgorithm = names[0], names, in.KeyAlgorithm
+				c.Status, c.FailureReason = inventory.StatusFailed, reason
+				res.Failed = failedRequest(res.ID, reason, err)
+				err = op.Tx.PutCertificate(c)
+			}
+			if err != nil {
 				return err
 			}
 		} else {
@@ -156,6 +173,16 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 			c.KeyAlgorithm = in.KeyAlgorithm
 			if msgs, err = s.set.Validations.Rules().Prepare(op.Tx, c, vreq); err != nil {
 				return err
+			}
+			if c.Status == inventory.StatusFailed {
+				var failed []string
+				for _, v := range c.Validations {
+					if v.Status == validation.StatusFailed {
+						failed = append(failed, validation.EmailDomain(v.ValidationDomain))
+					}
+				}
+				res.Failed = failedRequest(res.ID, c.FailureReason,
+					fmt.Errorf("no address of %s can receive validation email", strings.Join(failed, ", ")))
 			}
 		}
 		return inventory.RecordIdempotent(op.Tx, in.IdempotencyToken, args, res.ID, op.Now)
@@ -223,10 +250,11 @@ func recordRequest(op *service.Op, in RequestInput, method, export, ct string, t
 
 // issuePrivate issues certificate id from the CA in.CertificateAuthority
 // names (the default CA is created on first use) and stores it with key.
-func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names []string, key crypto.Signer, tags []localstore.Tag, export, ct string) error {
+// It returns the CA's ID once the CA is found.
+func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names []string, key crypto.Signer, tags []localstore.Tag, export, ct string) (string, error) {
 	caRec, err := authority.Resolve(op.Tx, s.core.Authority, in.CertificateAuthority)
 	if err != nil {
-		return err
+		return "", err
 	}
 	op.Resource(s.core.Names.CAARN(caRec.ID))
 	issued, err := s.core.Authority.IssueLeaf(op.Tx, caRec, authority.LeafParams{
@@ -234,13 +262,31 @@ func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names
 		Requester: authority.Requester(s.core.Actor),
 	})
 	if err != nil {
-		return err
+		return caRec.ID, err
 	}
 	c := inventory.NewIssuedRecord(id, inventory.TypePrivate, caRec.ID, tags, export, ct, op.Now)
 	if err := inventory.StoreIssued(op.Tx, s.core.Vault, c, issued.Certificate, issued.Chain, key, op.Now); err != nil {
-		return err
+		return caRec.ID, err
 	}
-	return op.Events.EmitAvailable(op.Tx, c, events.ActionIssuance)
+	return caRec.ID, op.Events.EmitAvailable(op.Tx, c, events.ActionIssuance)
+}
+
+// recordedFailure is the FailureReason of an issuance error that ACM
+// records as a FAILED certificate rather than a refused request: a name
+// the CA's name constraints forbid (DOMAIN_NOT_ALLOWED). "" for any other
+// error.
+func recordedFailure(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Code == authority.ReasonDomainNotAllowed {
+		return e.Code
+	}
+	return ""
+}
+
+// failedRequest is the error of a request whose certificate was recorded
+// FAILED for reason.
+func failedRequest(id, reason string, cause error) error {
+	return errs.Refusedf("certificate %s FAILED (%s): %v", id, reason, cause).WithCode(reason)
 }
 
 // WaitIssued waits until the ISSUED-type certificate id (ARN, UUID) leaves

@@ -51,10 +51,7 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error
 		if err := CheckRevocable(c); err != nil {
 			return err
 		}
-		if err := inventory.Revoke(op.Tx, c, reason, code, op.Now); err != nil {
-			return err
-		}
-		return op.Events.EmitRevoked(op.Tx, c)
+		return revoke(op, c, reason, code)
 	})
 	if err != nil {
 		return "", err

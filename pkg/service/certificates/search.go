@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
@@ -19,6 +20,10 @@ type SearchInput struct {
 	Query           string
 	MaxItems        int
 	StartingToken   string
+	// SortBy is one of SearchSortKeys ("": CREATED_AT, newest first);
+	// SortOrder is ASCENDING or DESCENDING ("": DESCENDING for CREATED_AT,
+	// else ASCENDING).
+	SortBy, SortOrder string
 }
 
 // Name is an X.509 subject in search results.
@@ -98,12 +103,18 @@ func (in SearchInput) Statement(now time.Time) (*search.Statement, error) {
 }
 
 // Search returns the certificates of every origin, ACME ones included,
-// that in's statement selects. Status, renewal eligibility and relative
-// times are judged as of now, as list and describe judge them: an ISSUED
-// certificate past its NotAfter is EXPIRED.
+// that in's statement selects, in in's order (newest first by default).
+// Status, renewal eligibility and relative times are judged as of now, as
+// list and describe judge them: an ISSUED certificate past its NotAfter is
+// EXPIRED. Pages are cut from one total order (ties broken by ARN), so
+// that walking the NextTokens visits every match once.
 func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, error) {
 	if in.MaxItems < 0 {
 		return nil, errs.UsageErrorf("--max-items must be positive")
+	}
+	less, err := sortOrder(in.SortBy, in.SortOrder)
+	if err != nil {
+		return nil, err
 	}
 	now := s.core.Now()
 	stmt, err := in.Statement(now)
@@ -114,8 +125,37 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if err != nil {
 		return nil, err
 	}
+	matched, err := s.match(ctx, stmt, now)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(matched, func(i, j int) bool { return less(matched[i], matched[j]) })
+	out := &SearchPage{Results: []SearchResult{}, AsOf: now}
+	if offset > len(matched) {
+		offset = len(matched)
+	}
+	page := matched[offset:]
+	if in.MaxItems > 0 && len(page) > in.MaxItems {
+		page = page[:in.MaxItems]
+		out.NextToken = inventory.EncodeToken(offset + in.MaxItems)
+	}
+	for _, m := range page {
+		out.Results = append(out.Results, searchResult(m.Cert, m.summary, m.Subject))
+	}
+	return out, nil
+}
+
+// matched is a certificate a statement selected, as of the search's time.
+type matched struct {
+	*search.Subject
+	summary inventory.Summary
+}
+
+// match returns the certificates of every origin that stmt selects (every
+// one when stmt is nil), as of now, newest first.
+func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Time) ([]matched, error) {
 	var certs []*localstore.Certificate
-	err = s.core.Read(ctx, func(tx localstore.Tx) error {
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
 		return err
@@ -123,8 +163,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if err != nil {
 		return nil, err
 	}
-	out := &SearchPage{Results: []SearchResult{}, AsOf: now}
-	seen := 0
+	var out []matched
 	for _, c := range certs {
 		inventory.AsOf(c, now)
 		x := &search.Subject{Cert: c, CertificateArn: s.core.Names.CertificateARN(c.ID),
@@ -134,15 +173,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 		if stmt != nil && !stmt.Match(x) {
 			continue
 		}
-		seen++
-		if seen <= offset {
-			continue
-		}
-		if in.MaxItems > 0 && len(out.Results) == in.MaxItems {
-			out.NextToken = inventory.EncodeToken(offset + in.MaxItems)
-			break
-		}
-		out.Results = append(out.Results, searchResult(c, d, x))
+		out = append(out, matched{Subject: x, summary: d})
 	}
 	return out, nil
 }

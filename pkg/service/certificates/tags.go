@@ -40,20 +40,9 @@ func (s *Service) AddTags(ctx context.Context, ref string, tags []string) (*TagL
 // (RemoveTagsFromCertificate). A tag that is not there is no error. It
 // returns the tags after.
 func (s *Service) RemoveTags(ctx context.Context, ref string, tags []string) (*TagList, error) {
-	given := make([]localstore.Tag, len(tags))
-	valueGiven := make([]bool, len(tags))
-	for i, t := range tags {
-		var err error
-		if given[i], valueGiven[i], err = inventory.ParseTagCondition(t); err != nil {
-			return nil, err
-		}
-	}
-	params := make([]map[string]string, len(given))
-	for i, t := range given {
-		params[i] = map[string]string{"Key": t.Key}
-		if valueGiven[i] {
-			params[i]["Value"] = t.Value
-		}
+	given, valueGiven, params, err := parseTagConditions(tags)
+	if err != nil {
+		return nil, err
 	}
 	return s.changeTags(ctx, "RemoveTagsFromCertificate", ref, params, func(c *localstore.Certificate) error {
 		c.Tags = inventory.RemoveTags(c.Tags, given, valueGiven)

@@ -84,11 +84,17 @@ type Report struct {
 	Results []Result
 	// DeployFailed reports that installing to a deploy target failed.
 	DeployFailed bool
+	// Selected reports a renewal of a selection (RenewSelected), where an
+	// ineligible certificate counts as a failure.
+	Selected bool
 }
 
 // Err is the error of a run in which a renewal or a deployment failed
 // (exit 7), or nil.
 func (r *Report) Err() error {
+	if r.Selected {
+		return r.selectedErr()
+	}
 	failed := r.DeployFailed
 	for _, res := range r.Results {
 		failed = failed || res.Outcome == renewal.Failed

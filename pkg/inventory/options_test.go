@@ -1,24 +1,24 @@
-package request
+package inventory
 
 import "testing"
 
-func TestParseCertOptions(t *testing.T) {
-	exp, ct, err := parseCertOptions("Export=ENABLED,CertificateTransparencyLoggingPreference=disabled")
+func TestParseOptions(t *testing.T) {
+	exp, ct, err := ParseOptions("Export=ENABLED,CertificateTransparencyLoggingPreference=disabled")
 	if err != nil || exp != "ENABLED" || ct != "DISABLED" {
 		t.Fatalf("got %q %q %v", exp, ct, err)
 	}
 	for _, bad := range []string{"Export", "Export=MAYBE", "Bogus=ENABLED", "Export=ENABLED,", "=ENABLED"} {
-		if _, _, err := parseCertOptions(bad); err == nil {
-			t.Errorf("parseCertOptions(%q) accepted", bad)
+		if _, _, err := ParseOptions(bad); err == nil {
+			t.Errorf("ParseOptions(%q) accepted", bad)
 		}
 	}
 }
 
-func FuzzParseCertOptions(f *testing.F) {
+func FuzzParseOptions(f *testing.F) {
 	f.Add("Export=ENABLED,CertificateTransparencyLoggingPreference=DISABLED")
 	f.Add("Export=disabled")
 	f.Fuzz(func(t *testing.T, s string) {
-		exp, ct, err := parseCertOptions(s)
+		exp, ct, err := ParseOptions(s)
 		if err != nil {
 			return
 		}

@@ -1,0 +1,198 @@
+package authority
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
+	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// ImportKeyAlgorithms are the key algorithms of a CA brought in with its
+// key (ImportCA): those of created CAs, and the other sizes other tools
+// make (mkcert's roots are RSA 3072). RSA 1024 is too weak to sign with.
+var ImportKeyAlgorithms = []string{x509util.RSA2048, x509util.RSA3072, x509util.RSA4096,
+	x509util.ECPrime256v1, x509util.ECSecp384r1, x509util.ECSecp521r1}
+
+// ImportCARequest is an existing CA — its certificate, its issuers' chain
+// (issuer first; none for a self-signed root) and its private key — to
+// become a CA of the vault.
+type ImportCARequest struct {
+	Certificate *x509.Certificate
+	Chain       []*x509.Certificate
+	Key         crypto.Signer
+	Tags        []localstore.Tag
+}
+
+// ImportCA records req's CA as an ACTIVE CA of the vault in tx, its key
+// sealed like a created CA's: a self-signed certificate is a ROOT, any
+// other a SUBORDINATE — the child of the vault's CA that issued it, or
+// External when its issuer is outside the vault (it then needs its chain). It
+// refuses (exit 4) a certificate that is not a CA's (BasicConstraints
+// CA:TRUE, and keyCertSign when Key Usage is present), a key that is not
+// the certificate's, a key algorithm outside ImportKeyAlgorithms, a
+// certificate not valid now, and a subordinate that does not verify
+// against its chain. A CA the vault already holds (the same certificate,
+// not deleted) is returned as it is, with created false.
+func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, created bool, err error) {
+	cert := req.Certificate
+	if cert == nil {
+		return nil, false, errs.Invalidf("no CA certificate given")
+	}
+	name := x509util.FormatName(cert.Subject)
+	if !cert.BasicConstraintsValid || !cert.IsCA {
+		return nil, false, errs.Invalidf("%s is not a CA certificate (BasicConstraints CA:TRUE is missing)", name)
+	}
+	if cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return nil, false, errs.Invalidf("%s may not sign certificates (Key Usage lacks keyCertSign)", name)
+	}
+	alg, err := x509util.KeyAlgorithmOf(cert.PublicKey)
+	if err != nil || !slices.Contains(ImportKeyAlgorithms, alg) {
+		return nil, false, errs.Invalidf("%s: key algorithm %s is not one a CA of the vault may have (%s)",
+			name, orUnknown(alg), strings.Join(ImportKeyAlgorithms, ", "))
+	}
+	if req.Key == nil {
+		return nil, false, errs.Invalidf("%s: no private key given", name)
+	}
+	if eq, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(req.Key.Public()) {
+		return nil, false, errs.Invalidf("the private key does not match the CA certificate %s", name)
+	}
+	now := s.Now()
+	switch {
+	case now.Before(cert.NotBefore):
+		return nil, false, errs.Invalidf("%s is not valid before %s", name, timeutil.RFC3339(cert.NotBefore))
+	case now.After(cert.NotAfter):
+		return nil, false, errs.Invalidf("%s expired at %s", name, timeutil.RFC3339(cert.NotAfter))
+	}
+	selfSigned := bytes.Equal(cert.RawIssuer, cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil
+	chain := req.Chain
+	if selfSigned && len(chain) > 0 {
+		return nil, false, errs.Invalidf("%s is a self-signed root: it has no chain (drop --certificate-chain)", name)
+	}
+	certPEM := string(pemio.EncodeCertificatesPEM(cert))
+	all, err := List(tx)
+	if err != nil {
+		return nil, false, err
+	}
+	parentID := ""
+	for _, have := range all {
+		if have.Status == StatusDeleted {
+			continue
+		}
+		if have.CertificatePEM == certPEM {
+			return have, false, nil
+		}
+		// A subordinate whose issuer is a CA of the vault becomes its
+		// child, and takes its chain when none was given.
+		if selfSigned || parentID != "" {
+			continue
+		}
+		oc, err := have.Certificate()
+		if err != nil || !bytes.Equal(cert.RawIssuer, oc.RawSubject) || cert.CheckSignatureFrom(oc) != nil {
+			continue
+		}
+		parentID = have.ID
+		if len(chain) == 0 {
+			ochain, err := have.Chain()
+			if err != nil {
+				return nil, false, err
+			}
+			chain = append([]*x509.Certificate{oc}, ochain...)
+		}
+	}
+	if !selfSigned {
+		if err := verifyChain(cert, chain, now); err != nil {
+			return nil, false, err
+		}
+	}
+	sigAlg, err := casign.SigningAlgorithmName(req.Key.Public())
+	if err != nil {
+		return nil, false, errs.Invalidf("%s: %v", name, err)
+	}
+	r = &Record{
+		ID:                uuid.NewString(),
+		Type:              TypeSubordinate,
+		External:          !selfSigned && parentID == "",
+		ParentID:          parentID,
+		Status:            StatusActive,
+		Subject:           SubjectOf(cert.Subject),
+		KeyAlgorithm:      alg,
+		SigningAlgorithm:  sigAlg,
+		CreatedAt:         now,
+		LastStateChangeAt: now,
+		Tags:              req.Tags,
+	}
+	if selfSigned {
+		r.Type = TypeRoot
+	}
+	r.KeyRef = "ca/" + r.ID + "/key"
+	if err := s.Vault.SealKey(tx, r.KeyRef, req.Key); err != nil {
+		return nil, false, err
+	}
+	if selfSigned {
+		// A root issued its own serial: record it, as for a created root.
+		err := tx.ReserveSerial(r.ID, x509util.FormatSerial(cert.SerialNumber), "", now)
+		if err != nil && !errors.Is(err, localstore.ErrConflict) {
+			return nil, false, err
+		}
+	}
+	r.setCertificate(cert, chain)
+	return r, true, Put(tx, r)
+}
+
+// verifyChain checks that cert verifies against chain (issuer first, the
+// last one trusted).
+func verifyChain(cert *x509.Certificate, chain []*x509.Certificate, now time.Time) error {
+	if len(chain) == 0 {
+		return errs.Invalidf("%s is not self-signed: give its issuers' chain with it", x509util.FormatName(cert.Subject))
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(chain[len(chain)-1])
+	for _, c := range chain[:len(chain)-1] {
+		inter.AddCert(c)
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return errs.Invalidf("%s does not verify against its chain: %v", x509util.FormatName(cert.Subject), err)
+	}
+	return nil
+}
+
+// SubjectOf is the AWS Private CA subject of a certificate's name (the
+// first value of each attribute).
+func SubjectOf(n pkix.Name) Subject {
+	first := func(v []string) string {
+		if len(v) == 0 {
+			return ""
+		}
+		return v[0]
+	}
+	return Subject{
+		Country:            first(n.Country),
+		Organization:       first(n.Organization),
+		OrganizationalUnit: first(n.OrganizationalUnit),
+		State:              first(n.Province),
+		Locality:           first(n.Locality),
+		CommonName:         n.CommonName,
+		SerialNumber:       n.SerialNumber,
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unsupported)"
+	}
+	return s
+}

@@ -1,0 +1,222 @@
+package cmdutil
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
+)
+
+// SelectionFlags are the flags of a command that acts on one certificate
+// or on a selection of them (revoke, renew, export --out-dir, tags
+// add|remove, delete): --filter-statement or --query-terse, in the search
+// grammars, with --dry-run and --yes.
+type SelectionFlags struct {
+	FilterStatement string
+	QueryTerse      string
+	DryRun          bool
+	Yes             bool
+}
+
+// SelectionHelp is the paragraph the long help of such commands carries.
+const SelectionHelp = `Instead of one ARN, --filter-statement JSON|file://F (search's ACM grammar)
+or --query-terse 'TERMS' (search's terse query) selects certificates: each is
+changed in a change of its own (one failure undoes no other; running the
+command again finishes the rest), and each outcome is reported
+({"Results":[{"CertificateArn","Outcome","Reason"}]}); some certificate
+refused or failed exits 7. --dry-run lists what would change and changes
+nothing. On a terminal certctl asks before changing anything (--yes skips the
+question; in a pipe nothing is asked).`
+
+// AddSelectionFlags registers --filter-statement and --query-terse on cmd,
+// and --dry-run and --yes (-y) unless cmd already has them.
+func AddSelectionFlags(cmd *cobra.Command, s *SelectionFlags) {
+	fl := cmd.Flags()
+	fl.StringVar(&s.FilterStatement, "filter-statement", "", "act on the certificates this ACM filter statement selects (`JSON` or file://F)")
+	fl.StringVar(&s.QueryTerse, "query-terse", "", "act on the certificates this terse search `query` selects (e.g. 'tag:host=web1 status:ISSUED')")
+	if fl.Lookup("dry-run") == nil {
+		fl.BoolVar(&s.DryRun, "dry-run", false, "with a selection: list what would change; change nothing")
+	}
+	if fl.Lookup("yes") == nil {
+		fl.BoolVarP(&s.Yes, "yes", "y", false, "do not ask for confirmation")
+	}
+	_ = cmd.MarkFlagFilename("filter-statement")
+}
+
+// IsSet reports whether a selection was given.
+func (s *SelectionFlags) IsSet() bool { return s.FilterStatement != "" || s.QueryTerse != "" }
+
+// flagName names the selection flag that was given, for messages.
+func (s *SelectionFlags) flagName() string {
+	if s.FilterStatement != "" {
+		return "--filter-statement"
+	}
+	return "--query-terse"
+}
+
+// SelectionIDArg is IDArg for a command that also takes a selection: the
+// identifier (positional, or through the alias flag) or the selection,
+// never both (a usage error naming both flags), and one of them. Use it
+// as the command's Args.
+func SelectionIDArg(dst *string, flag, name string, s *SelectionFlags) cobra.PositionalArgs {
+	one := IDArg(dst, flag, name)
+	return func(cmd *cobra.Command, args []string) error {
+		if err := MutuallyExclusive(cmd.Flags(), "filter-statement", "query-terse"); err != nil {
+			return err
+		}
+		if !s.IsSet() {
+			if err := one(cmd, args); err != nil {
+				if len(args) == 0 && !cmd.Flags().Changed(flag) {
+					return errs.UsageErrorf("%s: missing argument %s (or a selection: --filter-statement or --query-terse)", cmd.CommandPath(), name)
+				}
+				return err
+			}
+			return nil
+		}
+		switch {
+		case len(args) > 0:
+			return errs.UsageErrorf("%s: %s and the %s argument cannot be used together", cmd.CommandPath(), s.flagName(), name)
+		case cmd.Flags().Changed(flag):
+			return errs.UsageErrorf("%s: %s and --%s cannot be used together", cmd.CommandPath(), s.flagName(), flag)
+		}
+		return nil
+	}
+}
+
+// CheckDryRun refuses --dry-run without a selection (for commands whose
+// --dry-run goes only with one).
+func (s *SelectionFlags) CheckDryRun() error {
+	if s.DryRun && !s.IsSet() {
+		return errs.UsageErrorf("--dry-run goes with --filter-statement or --query-terse")
+	}
+	return nil
+}
+
+// Selection reads the selection the flags name (a file://F or fileb://F
+// statement, or - for stdin, is read). An unreadable file is invalid
+// input (exit 4), as search reports it.
+func (s *SelectionFlags) Selection(io *iostreams.IOStreams) (certificates.Selection, error) {
+	sel := certificates.Selection{Query: s.QueryTerse}
+	if st := s.FilterStatement; st != "" {
+		sel.FilterStatement = []byte(st)
+		if strings.HasPrefix(st, "file://") || strings.HasPrefix(st, "fileb://") || st == "-" {
+			data, err := ReadFileArg(io, st)
+			if err != nil {
+				return sel, errs.Invalidf("--filter-statement: %v", err)
+			}
+			sel.FilterStatement = data
+		}
+	}
+	return sel, nil
+}
+
+// BulkConfirm is the confirmation of a bulk operation (verb: "revoke",
+// "delete"…): on a terminal, unless --yes, it lists what would change
+// (and what would be refused) on stderr and asks; else it is nil and
+// nothing is asked.
+func BulkConfirm(io *iostreams.IOStreams, yes bool, verb string) func(*certificates.BulkReport) error {
+	if yes || !io.CanPrompt() {
+		return nil
+	}
+	return func(plan *certificates.BulkReport) error {
+		const shown = 20
+		var doing, refused int
+		for _, r := range plan.Results {
+			if r.Outcome == certificates.OutcomeRefused {
+				refused++
+				continue
+			}
+			if doing < shown {
+				fmt.Fprintf(io.ErrOut, "  %s  %s\n", shortID(r.CertificateArn), output.Sanitize(r.DomainName))
+			}
+			doing++
+		}
+		if doing > shown {
+			fmt.Fprintf(io.ErrOut, "  … and %d more\n", doing-shown)
+		}
+		if refused > 0 {
+			fmt.Fprintf(io.ErrOut, "%d selected certificate(s) would be refused (see --dry-run).\n", refused)
+		}
+		return Confirm(io, "nothing changed", "%s %d certificate(s)?", strings.ToUpper(verb[:1])+verb[1:], doing)
+	}
+}
+
+// shortID is the UUID at the end of an ARN.
+func shortID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// PrintBulk prints a bulk report: {"Results":[…]} as JSON or YAML, one
+// line a certificate as text (ARN, outcome, reason), a table on a
+// terminal; then, unless quiet, a summary line on stderr. It returns exit
+// 7 when some certificate was refused or failed (or would be, in a dry
+// run).
+func PrintBulk(p *output.Printer, io *iostreams.IOStreams, rep *certificates.BulkReport, quiet bool) error {
+	err := p.Print(rep, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			if len(rep.Results) == 0 {
+				return &output.Table{Rows: [][]string{{"No certificates match."}}}
+			}
+			t := &output.Table{Headers: []string{"ID", "DOMAIN", "OUTCOME", "REASON"}}
+			for _, r := range rep.Results {
+				outcome := s.OK(r.Outcome)
+				if r.Outcome == certificates.OutcomeRefused || r.Outcome == certificates.OutcomeFailed {
+					outcome = s.Bad(r.Outcome)
+				}
+				t.Rows = append(t.Rows, []string{shortID(r.CertificateArn), output.Sanitize(r.DomainName), outcome, output.Sanitize(r.Reason)})
+			}
+			return t
+		},
+		Records: func() [][]string {
+			rows := make([][]string, 0, len(rep.Results))
+			for _, r := range rep.Results {
+				rows = append(rows, []string{r.CertificateArn, r.Outcome, r.Reason})
+			}
+			return rows
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if !quiet {
+		fmt.Fprintln(io.ErrOut, BulkSummary(rep))
+	}
+	return rep.Err()
+}
+
+// BulkSummary is the one-line summary of a bulk report, e.g. "7 revoked,
+// 2 refused, 0 failed" ("dry run: 7 would be revoked, 2 would be
+// refused").
+func BulkSummary(rep *certificates.BulkReport) string {
+	counts := map[string]int{}
+	var order []string
+	for _, r := range rep.Results {
+		if counts[r.Outcome] == 0 && r.Outcome != certificates.OutcomeRefused && r.Outcome != certificates.OutcomeFailed {
+			order = append(order, r.Outcome)
+		}
+		counts[r.Outcome]++
+	}
+	var parts []string
+	would := ""
+	if rep.DryRun {
+		would = "would be "
+	}
+	for _, o := range order {
+		parts = append(parts, fmt.Sprintf("%d %s%s", counts[o], would, strings.ToLower(o)))
+	}
+	parts = append(parts, fmt.Sprintf("%d %srefused", counts[certificates.OutcomeRefused], would))
+	if !rep.DryRun {
+		parts = append(parts, fmt.Sprintf("%d failed", counts[certificates.OutcomeFailed]))
+	}
+	s := strings.Join(parts, ", ")
+	if len(rep.Results) == 0 {
+		s = "no certificate matches the selection"
+	}
+	if rep.DryRun {
+		s = "dry run: " + s
+	}
+	return s
+}

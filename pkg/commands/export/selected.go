@@ -1,0 +1,128 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/pflag"
+
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/certificates"
+)
+
+// selectionFlag names the selection flag given, for messages.
+func selectionFlag(fl *pflag.FlagSet) string {
+	if fl.Changed("filter-statement") {
+		return "--filter-statement"
+	}
+	return "--query-terse"
+}
+
+// exportSelected exports a selection, one directory per certificate
+// inside --out-dir.
+func (o *ExportOptions) exportSelected(ctx context.Context, svc *certificates.Service, p *output.Printer) error {
+	sel, err := o.Select.Selection(o.IO)
+	if err != nil {
+		return err
+	}
+	names := &dirNames{taken: map[string]string{}}
+	rep, err := svc.ExportSelected(ctx, certificates.BulkExportRequest{
+		BulkOptions: certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "export")},
+		WithKey:      !o.NoPrivateKey,
+		Format:       o.Format,
+		PlaintextKey: o.InsecurePlaintext,
+		Passphrase:   o.passphrase,
+		Deliver: func(ex *certificates.Exported) (string, error) {
+			dir, err := names.dir(o.OutDir, ex.DomainName, ex.ID)
+			if err != nil {
+				return "", err
+			}
+			_, err = writeFiles(dir, Output{Certificate: ex.Certificate, CertificateChain: ex.CertificateChain, PrivateKey: ex.PrivateKey},
+				ex.PlaintextPrivateKey)
+			return dir, err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
+}
+
+// dirNames names the directory of each certificate of a bulk export:
+// DirName, unless another certificate of the same run took that name,
+// then the domain and the whole ID.
+type dirNames struct {
+	mu    sync.Mutex
+	taken map[string]string // name → certificate ID
+}
+
+// dir creates (0700) and returns the directory of certificate id inside
+// out. It refuses a name that exists as anything but a directory (a
+// symbolic link planted there would take the files out of out).
+func (n *dirNames) dir(out, domain, id string) (string, error) {
+	n.mu.Lock()
+	name := DirName(domain, id, false)
+	if other, ok := n.taken[name]; ok && other != id {
+		name = DirName(domain, id, true)
+	}
+	n.taken[name] = id
+	n.mu.Unlock()
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		return "", errs.Failuref("--out-dir: %v", err)
+	}
+	dir := filepath.Join(out, name)
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", errs.Failuref("%s: %v", dir, err)
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return "", errs.Failuref("%s: %v", dir, err)
+	}
+	if !st.IsDir() {
+		return "", errs.Refusedf("%s exists and is not a directory: not written", dir)
+	}
+	return dir, nil
+}
+
+// maxDirName bounds the domain part of a directory name.
+const maxDirName = 64
+
+// DirName is the name of a certificate's directory in a bulk export: its
+// domain name made safe for a file name (every character but letters,
+// digits, '.', '-' and '_' becomes '_'; a leading '.' too, so that the name
+// is never ".", ".." or hidden; *.example.test is _.example.test), then
+// '_' and the first 8 characters of its ID — or the whole ID when full.
+// It never holds a path separator, so it always names an entry of the
+// export directory itself.
+func DirName(domain, id string, full bool) string {
+	var b strings.Builder
+	for i, r := range domain {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		case r == '.' && i > 0:
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= maxDirName {
+			break
+		}
+	}
+	name := b.String()
+	if name == "" {
+		name = "certificate"
+	}
+	short := id
+	if !full && len(short) > 8 {
+		short = short[:8]
+	}
+	return name + "_" + short
+}

@@ -1,0 +1,41 @@
+package inventory
+
+import (
+	"strings"
+
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+// Certificate options (ACM's CertificateOptions) and their values.
+const (
+	OptionExport    = "Export"
+	OptionCTLogging = "CertificateTransparencyLoggingPreference"
+	Enabled         = "ENABLED"
+	Disabled        = "DISABLED"
+)
+
+// ParseOptions parses the AWS shorthand of --options,
+// `Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED`
+// (either key, or both), into the values given ("" for a key not given).
+// Errors are usage errors (exit 2).
+func ParseOptions(s string) (export, ct string, err error) {
+	if s == "" {
+		return "", "", nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		v = strings.ToUpper(strings.TrimSpace(v))
+		if !ok || (v != Enabled && v != Disabled) {
+			return "", "", errs.UsageErrorf("invalid --options %q: use Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED", s)
+		}
+		switch strings.TrimSpace(k) {
+		case OptionExport:
+			export = v
+		case OptionCTLogging:
+			ct = v
+		default:
+			return "", "", errs.UsageErrorf("unknown option %q in --options (use Export, CertificateTransparencyLoggingPreference)", k)
+		}
+	}
+	return export, ct, nil
+}

@@ -1,0 +1,277 @@
+package certificates
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// Selection names the certificates a bulk operation acts on, in the
+// search grammars: a filter statement (ACM's SearchCertificates JSON) or
+// a terse query (`san:… status:… tag:K=V`). Exactly one must be given: a
+// bulk operation never acts on the whole vault by default.
+type Selection struct {
+	FilterStatement []byte
+	Query           string
+}
+
+// IsSet reports whether a statement or a query was given.
+func (s Selection) IsSet() bool { return len(s.FilterStatement) > 0 || s.Query != "" }
+
+// Selected is one certificate a selection matched, as it was when the
+// selection was made (the change reads it again).
+type Selected struct {
+	ID             string
+	CertificateArn string
+	DomainName     string
+	Cert           *localstore.Certificate
+}
+
+// Select returns the certificates of every origin that sel matches, as of
+// now, newest first. It is the one selection of every bulk operation
+// (revoke, renew, export, tags, delete), and the same as search's.
+func (s *Service) Select(ctx context.Context, sel Selection) ([]Selected, error) {
+	if !sel.IsSet() {
+		return nil, errs.UsageErrorf("a bulk operation needs a selection: --filter-statement or --query-terse")
+	}
+	now := s.core.Now()
+	stmt, err := SearchInput{FilterStatement: sel.FilterStatement, Query: sel.Query}.Statement(now)
+	if err != nil {
+		return nil, err
+	}
+	found, err := s.match(ctx, stmt, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Selected, len(found))
+	for i, m := range found {
+		out[i] = Selected{ID: m.Cert.ID, CertificateArn: m.CertificateArn, DomainName: m.Cert.DomainName, Cert: m.Cert}
+	}
+	return out, nil
+}
+
+// Bulk outcomes shared by every bulk operation; each operation also has
+// its own word for a change made (REVOKED, EXPORTED, TAGGED, UNTAGGED,
+// DELETED; renew reports renew's outcomes).
+const (
+	// OutcomeRefused: a rule refused the change (an IMPORTED certificate
+	// revoked, a certificate in use deleted…); nothing changed.
+	OutcomeRefused = "REFUSED"
+	// OutcomeFailed: the change failed for another reason (the vault).
+	OutcomeFailed = "FAILED"
+	// OutcomeUnchanged: the certificate already was as asked (revoked,
+	// for a revocation); nothing was changed or recorded. Not a failure,
+	// so that running an interrupted operation again exits 0.
+	OutcomeUnchanged = "UNCHANGED"
+)
+
+// BulkResult is one certificate's outcome in a bulk operation.
+type BulkResult struct {
+	CertificateArn string `json:"CertificateArn"`
+	DomainName     string `json:"DomainName,omitempty"`
+	Outcome        string `json:"Outcome"`
+	Reason         string `json:"Reason"`
+	// Path is where an export wrote the certificate (export --out-dir).
+	Path string `json:"Path,omitempty"`
+	// ID is the certificate's UUID (for naming files and table rows).
+	ID string `json:"-"`
+}
+
+// BulkReport is the outcome of a bulk operation, one result per selected
+// certificate, in the selection's order.
+type BulkReport struct {
+	Results []BulkResult `json:"Results"`
+	// DryRun reports that nothing was changed: the outcomes are what a
+	// real run would have done, as of now.
+	DryRun bool `json:"-"`
+}
+
+// Count returns how many results have outcome.
+func (r *BulkReport) Count(outcome string) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Outcome == outcome {
+			n++
+		}
+	}
+	return n
+}
+
+// Failed is how many certificates were refused or failed.
+func (r *BulkReport) Failed() int { return r.Count(OutcomeRefused) + r.Count(OutcomeFailed) }
+
+// Err is exit 7 when some certificate was refused or failed (in a dry
+// run: would be), else nil.
+func (r *BulkReport) Err() error {
+	if n := r.Failed(); n > 0 {
+		verb := "were refused or failed"
+		if r.DryRun {
+			verb = "would be refused"
+		}
+		return &errs.Error{Exit: errs.ExitPartial, Msg: fmt.Sprintf("%d of %d certificates %s (see the results)", n, len(r.Results), verb)}
+	}
+	return nil
+}
+
+// BulkOptions are what every bulk operation takes besides its own
+// parameters.
+type BulkOptions struct {
+	Selection Selection
+	// DryRun reports what would change and changes nothing.
+	DryRun bool
+	// Confirm, when set, is asked once what would change is known and
+	// before anything changes, outside any transaction (it may prompt);
+	// plan is the dry run's report. It is not asked when nothing would
+	// change. An error from it cancels the operation and is returned.
+	Confirm func(plan *BulkReport) error
+}
+
+// bulkOp is one kind of bulk change.
+type bulkOp struct {
+	// event is the AWS API name each change is recorded under.
+	event string
+	// done is the outcome of a change made; verb names it in a dry run
+	// ("revoke").
+	done, verb string
+	// params records the operation's request parameters (never a secret).
+	params func(op *service.Op)
+	// unchanged, when set, tells why c, as selected, needs no change
+	// ("" when it does).
+	unchanged func(c *localstore.Certificate) string
+	// check applies the operation's rules to c, as selected (dry run,
+	// plan) and again in the change.
+	check func(c *localstore.Certificate) error
+	// apply makes the change to c, read again in op's transaction and
+	// checked; it stores what it changes.
+	apply func(op *service.Op, c *localstore.Certificate) error
+	// after, when set, runs once a certificate's change has committed
+	// (outside any transaction); an error makes its outcome FAILED.
+	after func(res *BulkResult) error
+}
+
+// bulkBatch is how many certificates' changes one transaction commits:
+// each is still its own recorded change, and a failure in a batch makes
+// every change of that batch run again on its own (service.ChangeBatch),
+// so that one failure undoes nothing else.
+const bulkBatch = 500
+
+// runBulk selects the certificates, plans, confirms, and changes each one
+// in a recorded change of its own (committed bulkBatch at a time). A
+// certificate the plan found refused runs in a change of its own too, so
+// that the refusal is recorded; it is checked again there, as is every
+// certificate, against what it is at that moment. A re-run after an
+// interruption finds the certificates already changed refused or
+// unchanged and finishes the others.
+func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkReport, error) {
+	sel, err := s.Select(ctx, o.Selection)
+	if err != nil {
+		return nil, err
+	}
+	plan := &BulkReport{Results: make([]BulkResult, len(sel)), DryRun: true}
+	doable := 0
+	for i, c := range sel {
+		r := BulkResult{CertificateArn: c.CertificateArn, DomainName: c.DomainName, ID: c.ID, Outcome: b.done, Reason: "dry run: would " + b.verb}
+		why := ""
+		if b.unchanged != nil {
+			why = b.unchanged(c.Cert)
+		}
+		if why != "" {
+			r.Outcome, r.Reason = OutcomeUnchanged, why
+		} else if err := b.check(c.Cert); err != nil {
+			r.Outcome, r.Reason = OutcomeRefused, err.Error()
+		} else {
+			doable++
+		}
+		plan.Results[i] = r
+	}
+	if o.DryRun {
+		return plan, nil
+	}
+	if o.Confirm != nil && doable > 0 {
+		if err := o.Confirm(plan); err != nil {
+			return nil, err
+		}
+	}
+	rep := &BulkReport{Results: make([]BulkResult, len(sel))}
+	change := func(i int) func(*service.Op) error {
+		id := sel[i].ID
+		return func(op *service.Op) error {
+			op.Param("CertificateArn", sel[i].CertificateArn)
+			op.Resource(sel[i].CertificateArn)
+			if b.params != nil {
+				b.params(op)
+			}
+			c, err := op.Tx.GetCertificate(id)
+			if err != nil {
+				return err
+			}
+			if err := b.check(c); err != nil {
+				return err
+			}
+			return b.apply(op, c)
+		}
+	}
+	finish := func(i int, err error) {
+		r := BulkResult{CertificateArn: sel[i].CertificateArn, DomainName: sel[i].DomainName, ID: sel[i].ID, Outcome: b.done, Reason: ""}
+		switch {
+		case err != nil && isRefusal(err):
+			r.Outcome, r.Reason = OutcomeRefused, err.Error()
+		case err != nil:
+			r.Outcome, r.Reason = OutcomeFailed, err.Error()
+		case b.after != nil:
+			if err := b.after(&r); err != nil {
+				r.Outcome, r.Reason = OutcomeFailed, err.Error()
+			}
+		}
+		rep.Results[i] = r
+	}
+	var batch []int
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		fns := make([]func(*service.Op) error, len(batch))
+		for j, i := range batch {
+			fns[j] = change(i)
+		}
+		for j, err := range s.core.ChangeBatch(ctx, b.event, fns) {
+			finish(batch[j], err)
+		}
+		batch = batch[:0]
+	}
+	for i := range sel {
+		if ctx.Err() != nil {
+			return nil, service.MapError(ctx.Err())
+		}
+		switch plan.Results[i].Outcome {
+		case OutcomeUnchanged:
+			rep.Results[i] = plan.Results[i]
+			continue
+		case OutcomeRefused:
+			finish(i, s.core.Change(ctx, b.event, change(i)))
+			continue
+		}
+		batch = append(batch, i)
+		if len(batch) == bulkBatch {
+			flush()
+		}
+	}
+	flush()
+	if ctx.Err() != nil {
+		return nil, service.MapError(ctx.Err())
+	}
+	return rep, nil
+}
+
+// isRefusal reports whether err is a rule's refusal (exit 3, 4 or 5), not
+// a failure of the vault.
+func isRefusal(err error) bool {
+	switch errs.ExitCodeOf(err) {
+	case errs.ExitNotFound, errs.ExitInvalid, errs.ExitRefused:
+		return true
+	}
+	return false
+}

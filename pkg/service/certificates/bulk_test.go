@@ -1,0 +1,115 @@
+package certificates_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service/certificates"
+)
+
+// A bulk change is one recorded change per certificate: a certificate that
+// fails in the middle of a batch (deleted between the plan and the change)
+// is reported and recorded as refused, and every other certificate of the
+// batch is changed all the same. A dry run changes and records nothing.
+func TestBulkChangeFailureUndoesNothingElse(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, core := newAuditedService(t, now)
+	ca := testpki.NewRoot("Bulk Test Root", now)
+	var arns []string
+	for i := 0; i < 6; i++ {
+		arns = append(arns, storeVaultCertificate(t, core, ca, fmt.Sprintf("h%d.bulk.example.test", i), now))
+	}
+	sel := certificates.Selection{Query: "san:*.bulk.example.test"}
+
+	dry, err := svc.AddTagsSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: true}, []string{"wave=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dry.Results) != 6 || dry.Count(certificates.OutcomeTagged) != 6 || !dry.DryRun || dry.Err() != nil {
+		t.Fatalf("dry run: %+v", dry)
+	}
+	if n := len(auditRecords(t, core)); n != 0 {
+		t.Fatalf("a dry run recorded %d changes", n)
+	}
+
+	victim := arns[3]
+	rep, err := svc.AddTagsSelected(ctx, certificates.BulkOptions{Selection: sel, Confirm: func(plan *certificates.BulkReport) error {
+		// Between the plan and the changes, another process deletes one.
+		if len(plan.Results) != 6 {
+			t.Errorf("plan: %+v", plan)
+		}
+		_, err := svc.Delete(ctx, victim, false, nil)
+		return err
+	}}, []string{"wave=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Count(certificates.OutcomeTagged) != 5 || rep.Count(certificates.OutcomeRefused) != 1 {
+		t.Fatalf("report: %+v", rep.Results)
+	}
+	for _, r := range rep.Results {
+		if (r.CertificateArn == victim) != (r.Outcome == certificates.OutcomeRefused) {
+			t.Errorf("%s: %s", r.CertificateArn, r.Outcome)
+		}
+	}
+	if errs.ExitCodeOf(rep.Err()) != errs.ExitPartial {
+		t.Errorf("Err: %v, want exit 7", rep.Err())
+	}
+	tagged := 0
+	if err := core.Read(ctx, func(tx localstore.Tx) error {
+		certs, err := tx.ListCertificates(localstore.CertificateFilter{})
+		for _, c := range certs {
+			if inventory.HasTag(c.Tags, "wave", nil) {
+				tagged++
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if tagged != 5 {
+		t.Errorf("%d certificates tagged, want 5", tagged)
+	}
+	var ok, failed int
+	for _, r := range auditRecords(t, core) {
+		if r.EventName != "AddTagsToCertificate" {
+			continue
+		}
+		if len(r.Resources) != 1 {
+			t.Errorf("record %+v names %d resources", r, len(r.Resources))
+		}
+		switch r.Outcome {
+		case audit.OutcomeSuccess:
+			ok++
+		case audit.OutcomeFailure:
+			failed++
+			if r.Resources[0] != victim || r.ErrorCode != "ResourceNotFoundException" {
+				t.Errorf("failure recorded %+v", r)
+			}
+		}
+	}
+	if ok != 5 || failed != 1 {
+		t.Errorf("recorded %d successes and %d failures, want 5 and 1", ok, failed)
+	}
+
+	// A confirmation that says no changes nothing.
+	before := len(auditRecords(t, core))
+	_, err = svc.RemoveTagsSelected(ctx, certificates.BulkOptions{Selection: sel, Confirm: func(*certificates.BulkReport) error {
+		return errs.Refusedf("nothing changed")
+	}}, []string{"wave"})
+	if errs.ExitCodeOf(err) != errs.ExitRefused || len(auditRecords(t, core)) != before {
+		t.Errorf("declined: %v, %d records (had %d)", err, len(auditRecords(t, core)), before)
+	}
+	// A bulk operation needs a selection.
+	if _, err := svc.DeleteSelected(ctx, certificates.BulkOptions{}, false); errs.ExitCodeOf(err) != errs.ExitUsage {
+		t.Errorf("no selection: %v, want exit 2", err)
+	}
+}

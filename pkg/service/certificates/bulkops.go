@@ -1,0 +1,297 @@
+package certificates
+
+import (
+	"context"
+	"crypto"
+	"sync"
+
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+)
+
+// Outcomes of the bulk operations of this service.
+const (
+	OutcomeRevoked  = "REVOKED"
+	OutcomeDeleted  = "DELETED"
+	OutcomeTagged   = "TAGGED"
+	OutcomeUntagged = "UNTAGGED"
+	OutcomeExported = "EXPORTED"
+)
+
+// RevokeSelected revokes every certificate o selects for reason, each in a
+// RevokeCertificate change of its own; a certificate the revocation rules
+// refuse (IMPORTED, ACME, never exported…) is reported REFUSED and the
+// others are revoked all the same. One already revoked is UNCHANGED.
+func (s *Service) RevokeSelected(ctx context.Context, o BulkOptions, reason string) (*BulkReport, error) {
+	code, ok := casign.ReasonCode(reason)
+	if !ok {
+		return nil, errs.UsageErrorf("unknown revocation reason %q", reason)
+	}
+	return s.runBulk(ctx, o, bulkOp{
+		event: "RevokeCertificate", done: OutcomeRevoked, verb: "revoke",
+		params: func(op *service.Op) { op.Param("RevocationReason", reason) },
+		unchanged: func(c *localstore.Certificate) string {
+			if c.Status == inventory.StatusRevoked {
+				return "already revoked (" + c.RevocationReason + ")"
+			}
+			return ""
+		},
+		check: CheckRevocable,
+		apply: func(op *service.Op, c *localstore.Certificate) error {
+			return revoke(op, c, reason, code)
+		},
+	})
+}
+
+// revoke revokes c in op and emits its Certificate Revoked event.
+func revoke(op *service.Op, c *localstore.Certificate, reason string, code int) error {
+	if err := inventory.Revoke(op.Tx, c, reason, code, op.Now); err != nil {
+		return err
+	}
+	return op.Events.EmitRevoked(op.Tx, c)
+}
+
+// DeleteSelected deletes every certificate o selects, each in a
+// DeleteCertificate change of its own; one in use is refused unless
+// force.
+func (s *Service) DeleteSelected(ctx context.Context, o BulkOptions, force bool) (*BulkReport, error) {
+	return s.runBulk(ctx, o, bulkOp{
+		event: "DeleteCertificate", done: OutcomeDeleted, verb: "delete",
+		params: func(op *service.Op) {
+			if force {
+				op.Param("Force", true)
+			}
+		},
+		check: func(c *localstore.Certificate) error { return checkDeletable(c, force) },
+		apply: func(op *service.Op, c *localstore.Certificate) error { return op.Tx.DeleteCertificate(c.ID) },
+	})
+}
+
+// AddTagsSelected adds tags to every certificate o selects, each in an
+// AddTagsToCertificate change of its own; a certificate the tags would
+// take beyond ACM's limits is refused.
+func (s *Service) AddTagsSelected(ctx context.Context, o BulkOptions, tags []string) (*BulkReport, error) {
+	given, err := inventory.ParseTags(tags)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := inventory.MergeTags(nil, given); err != nil {
+		return nil, err
+	}
+	return s.runBulk(ctx, o, bulkOp{
+		event: "AddTagsToCertificate", done: OutcomeTagged, verb: "tag",
+		params: func(op *service.Op) { op.Param("Tags", given) },
+		check: func(c *localstore.Certificate) error {
+			_, err := inventory.MergeTags(c.Tags, given)
+			return err
+		},
+		apply: func(op *service.Op, c *localstore.Certificate) error {
+			var err error
+			if c.Tags, err = inventory.MergeTags(c.Tags, given); err != nil {
+				return err
+			}
+			c.UpdatedAt = op.Now
+			return op.Tx.PutCertificate(c)
+		},
+	})
+}
+
+// RemoveTagsSelected removes tags (by key, or key and value) from every
+// certificate o selects, each in a RemoveTagsFromCertificate change of its
+// own.
+func (s *Service) RemoveTagsSelected(ctx context.Context, o BulkOptions, tags []string) (*BulkReport, error) {
+	given, valueGiven, params, err := parseTagConditions(tags)
+	if err != nil {
+		return nil, err
+	}
+	return s.runBulk(ctx, o, bulkOp{
+		event: "RemoveTagsFromCertificate", done: OutcomeUntagged, verb: "untag",
+		params: func(op *service.Op) { op.Param("Tags", params) },
+		check:  func(*localstore.Certificate) error { return nil },
+		apply: func(op *service.Op, c *localstore.Certificate) error {
+			c.Tags = inventory.RemoveTags(c.Tags, given, valueGiven)
+			c.UpdatedAt = op.Now
+			return op.Tx.PutCertificate(c)
+		},
+	})
+}
+
+// BulkExportRequest is `export --out-dir DIR` with a selection.
+type BulkExportRequest struct {
+	BulkOptions
+	// WithKey, Format, PlaintextKey and Passphrase are as in
+	// ExportRequest; the passphrase is asked once, after the
+	// confirmation, and serves every certificate.
+	WithKey      bool
+	Format       string
+	PlaintextKey bool
+	Passphrase   func() ([]byte, error)
+	// Deliver receives each certificate's export once its change has
+	// committed (it writes the files) and returns where it put it; an
+	// error from it makes that certificate's outcome FAILED.
+	Deliver func(*Exported) (string, error)
+}
+
+// ExportSelected exports every certificate req selects. With the key, each
+// export is an ExportCertificate change of its own that marks the
+// certificate Exported; a certificate whose key does not export is
+// refused. Without the key, nothing is recorded.
+func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*BulkReport, error) {
+	if req.Deliver == nil {
+		return nil, errs.Failuref("export: nothing receives the exported certificates")
+	}
+	var pass []byte
+	confirm := req.Confirm
+	if req.WithKey && !req.DryRun {
+		// The passphrase is asked after the confirmation, once.
+		req.Confirm = func(plan *BulkReport) error {
+			if confirm != nil {
+				if err := confirm(plan); err != nil {
+					return err
+				}
+			}
+			if req.Passphrase == nil {
+				return errs.UsageErrorf("export needs a passphrase")
+			}
+			p, err := req.Passphrase()
+			if err != nil {
+				return err
+			}
+			if len(p) == 0 {
+				return errs.UsageErrorf("the passphrase is empty")
+			}
+			pass = p
+			return nil
+		}
+	}
+	var mu sync.Mutex
+	keys := map[string]crypto.Signer{}
+	vers := map[string]*localstore.CertificateVersion{}
+	op := bulkOp{
+		event: "ExportCertificate", done: OutcomeExported, verb: "export",
+		params: func(op *service.Op) {
+			op.Param("Format", req.Format)
+			op.Param("KeyExported", false)
+			if req.PlaintextKey {
+				op.Param("InsecurePlaintextKey", true)
+			}
+		},
+		check: CheckExportable,
+		apply: func(op *service.Op, c *localstore.Certificate) error {
+			ver, err := op.Tx.GetVersion(c.ID, c.Version)
+			if err != nil {
+				return err
+			}
+			key, err := s.core.Vault.OpenKey(op.Tx, ver.KeyRef)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			keys[c.ID], vers[c.ID] = key, ver
+			mu.Unlock()
+			c.Exported = true
+			c.UpdatedAt = op.Now
+			inventory.UpdateEligibility(c, op.Now)
+			op.Param("KeyExported", true)
+			return op.Tx.PutCertificate(c)
+		},
+		after: func(res *BulkResult) error {
+			mu.Lock()
+			key, ver := keys[res.ID], vers[res.ID]
+			delete(keys, res.ID)
+			mu.Unlock()
+			ex, err := encodeExport(res.CertificateArn, ver, key, pass, ExportRequest{Format: req.Format, PlaintextKey: req.PlaintextKey})
+			if err != nil {
+				return err
+			}
+			ex.ID, ex.DomainName = res.ID, res.DomainName
+			res.Path, err = req.Deliver(ex)
+			return err
+		},
+	}
+	if !req.WithKey {
+		return s.exportCertificatesOnly(ctx, req, op)
+	}
+	return s.runBulk(ctx, req.BulkOptions, op)
+}
+
+// exportCertificatesOnly delivers the certificate and chain of every
+// certificate req selects (no key: nothing changes, nothing is recorded).
+func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequest, op bulkOp) (*BulkReport, error) {
+	op.apply = func(*service.Op, *localstore.Certificate) error { return nil }
+	sel, err := s.Select(ctx, req.Selection)
+	if err != nil {
+		return nil, err
+	}
+	rep := &BulkReport{Results: make([]BulkResult, len(sel)), DryRun: req.DryRun}
+	for i, c := range sel {
+		r := BulkResult{CertificateArn: c.CertificateArn, DomainName: c.DomainName, ID: c.ID, Outcome: OutcomeExported}
+		if req.DryRun {
+			r.Reason = "dry run: would export"
+		}
+		if err := CheckExportable(c.Cert); err != nil {
+			r.Outcome, r.Reason = OutcomeRefused, err.Error()
+		}
+		rep.Results[i] = r
+	}
+	if req.DryRun {
+		return rep, nil
+	}
+	if req.Confirm != nil && rep.Count(OutcomeExported) > 0 {
+		if err := req.Confirm(rep); err != nil {
+			return nil, err
+		}
+	}
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		if r.Outcome != OutcomeExported {
+			continue
+		}
+		var ver *localstore.CertificateVersion
+		err := s.core.Read(ctx, func(tx localstore.Tx) error {
+			c, err := tx.GetCertificate(r.ID)
+			if err != nil {
+				return err
+			}
+			if err := CheckExportable(c); err != nil {
+				return err
+			}
+			ver, err = tx.GetVersion(c.ID, c.Version)
+			return err
+		})
+		if err == nil {
+			r.Path, err = req.Deliver(&Exported{CertificateArn: r.CertificateArn, ID: r.ID, DomainName: r.DomainName,
+				Certificate: string(ver.CertificatePEM), CertificateChain: string(ver.ChainPEM)})
+		}
+		switch {
+		case err != nil && isRefusal(err):
+			r.Outcome, r.Reason = OutcomeRefused, err.Error()
+		case err != nil:
+			r.Outcome, r.Reason = OutcomeFailed, err.Error()
+		}
+	}
+	return rep, nil
+}
+
+// parseTagConditions parses `tags remove` values: a key, or a key and
+// value; params is how they are recorded.
+func parseTagConditions(tags []string) (given []localstore.Tag, valueGiven []bool, params []map[string]string, err error) {
+	given = make([]localstore.Tag, len(tags))
+	valueGiven = make([]bool, len(tags))
+	for i, t := range tags {
+		if given[i], valueGiven[i], err = inventory.ParseTagCondition(t); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	params = make([]map[string]string, len(given))
+	for i, t := range given {
+		params[i] = map[string]string{"Key": t.Key}
+		if valueGiven[i] {
+			params[i]["Value"] = t.Value
+		}
+	}
+	return given, valueGiven, params, nil
+}

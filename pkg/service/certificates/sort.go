@@ -1,0 +1,148 @@
+package certificates
+
+import (
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// SearchSortKeys are the sort keys of search: ACM's SearchCertificates
+// SortBy values (MANAGED_BY aside: no certctl certificate is managed by
+// another service).
+var SearchSortKeys = []string{
+	"CREATED_AT", "NOT_AFTER", "NOT_BEFORE", "COMMON_NAME", "STATUS", "KEY_ALGORITHM",
+	"RENEWAL_ELIGIBILITY", "RENEWAL_STATUS", "TYPE", "EXPORTED", "EXPORT_OPTION", "IN_USE",
+	"ISSUED_AT", "IMPORTED_AT", "REVOKED_AT", "VALIDATION_METHOD", "CERTIFICATE_ARN",
+	"CERTIFICATE_KEY_PAIR_ORIGIN", "ACME_ENDPOINT_ARN", "ACME_ACCOUNT_ID",
+}
+
+// SortOrders are the values of --sort-order.
+var SortOrders = []string{"ASCENDING", "DESCENDING"}
+
+// sortValue is one certificate's value for a sort key: a time, a string or
+// a boolean. A certificate without a value (never revoked, no ACME
+// account…) sorts after every certificate with one, in either order.
+type sortValue struct {
+	missing bool
+	t       time.Time
+	s       string
+	b       bool
+}
+
+func timeValue(t time.Time) sortValue { return sortValue{missing: t.IsZero(), t: t} }
+func strValue(s string) sortValue     { return sortValue{missing: s == "", s: strings.ToLower(s)} }
+
+// cmp compares two present values of the same key.
+func (a sortValue) cmp(b sortValue) int {
+	switch {
+	case !a.t.Equal(b.t):
+		if a.t.Before(b.t) {
+			return -1
+		}
+		return 1
+	case a.s != b.s:
+		if a.s < b.s {
+			return -1
+		}
+		return 1
+	case a.b != b.b:
+		if !a.b {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// sortKey returns the value of key for m.
+func sortKey(key string, m matched) sortValue {
+	c, d := m.Cert, m.summary
+	switch key {
+	case "NOT_AFTER":
+		return timeValue(c.NotAfter)
+	case "NOT_BEFORE":
+		return timeValue(c.NotBefore)
+	case "ISSUED_AT":
+		return timeValue(c.IssuedAt)
+	case "IMPORTED_AT":
+		return timeValue(c.ImportedAt)
+	case "REVOKED_AT":
+		return timeValue(c.RevokedAt)
+	case "COMMON_NAME":
+		cn := x509util.CommonName(c.Subject)
+		if cn == "" {
+			cn = c.DomainName
+		}
+		return strValue(cn)
+	case "STATUS":
+		return strValue(c.Status)
+	case "KEY_ALGORITHM":
+		return strValue(c.KeyAlgorithm)
+	case "RENEWAL_ELIGIBILITY":
+		return strValue(d.RenewalEligibility)
+	case "RENEWAL_STATUS":
+		if c.Renewal == nil {
+			return sortValue{missing: true}
+		}
+		return strValue(c.Renewal.Status)
+	case "TYPE":
+		return strValue(c.Type)
+	case "EXPORTED":
+		return sortValue{b: c.Exported}
+	case "EXPORT_OPTION":
+		return strValue(d.ExportOption)
+	case "IN_USE":
+		return sortValue{b: d.InUse}
+	case "VALIDATION_METHOD":
+		return strValue(c.ValidationMethod)
+	case "CERTIFICATE_ARN":
+		return strValue(m.CertificateArn)
+	case "CERTIFICATE_KEY_PAIR_ORIGIN":
+		return strValue(c.KeyPairOrigin)
+	case "ACME_ENDPOINT_ARN":
+		return strValue(m.AcmeEndpointArn)
+	case "ACME_ACCOUNT_ID":
+		return strValue(c.AcmeAccountID)
+	}
+	return timeValue(c.CreatedAt)
+}
+
+// sortOrder returns the order of search results for by and order: a
+// total order (equal values are ordered by ARN, ascending), so that pages
+// cut from it at any offset never repeat or skip a certificate.
+func sortOrder(by, order string) (func(a, b matched) bool, error) {
+	if by == "" {
+		by = "CREATED_AT"
+	}
+	known := false
+	for _, k := range SearchSortKeys {
+		known = known || k == by
+	}
+	if !known {
+		return nil, errs.UsageErrorf("invalid value %q for --sort-by (use one of %s)", by, strings.Join(SearchSortKeys, ", "))
+	}
+	var desc bool
+	switch order {
+	case "":
+		desc = by == "CREATED_AT"
+	case "ASCENDING":
+	case "DESCENDING":
+		desc = true
+	default:
+		return nil, errs.UsageErrorf("invalid value %q for --sort-order (use ASCENDING or DESCENDING)", order)
+	}
+	return func(a, b matched) bool {
+		va, vb := sortKey(by, a), sortKey(by, b)
+		switch {
+		case va.missing != vb.missing:
+			return vb.missing
+		case !va.missing:
+			if c := va.cmp(vb); c != 0 {
+				return (c < 0) != desc
+			}
+		}
+		return a.CertificateArn < b.CertificateArn
+	}, nil
+}
