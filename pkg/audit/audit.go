@@ -85,6 +85,17 @@ func Scrub(params map[string]any) map[string]any {
 	if params == nil {
 		return map[string]any{}
 	}
+	if allPlain(params) {
+		// Nothing nested to look into: only the names need checking.
+		out := make(map[string]any, len(params))
+		for k, v := range params {
+			if secretParam.MatchString(k) {
+				v = Redacted
+			}
+			out[k] = v
+		}
+		return out
+	}
 	var generic map[string]any
 	if b, err := json.Marshal(params); err == nil && json.Unmarshal(b, &generic) == nil {
 		return scrubValue(generic).(map[string]any)
@@ -98,6 +109,19 @@ func Scrub(params map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// allPlain reports whether every value of params is a scalar or a list of
+// strings, with no name inside it to scrub.
+func allPlain(params map[string]any) bool {
+	for _, v := range params {
+		switch v.(type) {
+		case nil, string, bool, int, int64, float64, []string:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // scrubValue scrubs a value of the JSON form in place and returns it.
@@ -143,6 +167,21 @@ func headTag(key []byte, seq int64, m []byte) []byte {
 // Append adds r to the log in tx, chained to the newest record. It fills
 // EventID and EventTime and scrubs the parameters.
 func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
+	return AppendAfter(tx, key, r, at, nil)
+}
+
+// Tail is the end of the chain as a transaction has seen it: appends that
+// follow one another in one transaction (a batch of changes) pass the same
+// Tail, so that only the first reads and checks the log's end.
+type Tail struct {
+	known bool
+	seq   int64
+	mac   []byte
+}
+
+// AppendAfter is Append continuing from tail when tail knows the end of
+// the chain in tx (nil: read it).
+func AppendAfter(tx localstore.Tx, key []byte, r *Record, at time.Time, tail *Tail) error {
 	if len(key) == 0 {
 		return errors.New("audit: no chain key")
 	}
@@ -161,23 +200,30 @@ func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
 	}
 	var prev []byte
 	seq := int64(1)
-	last, err := tx.LastAudit()
-	switch {
-	case err == nil:
-		prev, seq = last.MAC, last.Seq+1
-	case errors.Is(err, localstore.ErrNotFound):
-		last = nil
-	default:
-		return err
-	}
-	if err := checkHead(tx, key, last); err != nil {
-		return err
+	if tail != nil && tail.known {
+		prev, seq = tail.mac, tail.seq+1
+	} else {
+		last, err := tx.LastAudit()
+		switch {
+		case err == nil:
+			prev, seq = last.MAC, last.Seq+1
+		case errors.Is(err, localstore.ErrNotFound):
+			last = nil
+		default:
+			return err
+		}
+		if err := checkHead(tx, key, last); err != nil {
+			return err
+		}
 	}
 	m := mac(key, prev, seq, at, data)
 	if err := tx.AppendAudit(localstore.AuditRow{Seq: seq, Time: at, Data: data, MAC: m}); err != nil {
 		return err
 	}
 	r.Seq, r.chainMAC = seq, m
+	if tail != nil {
+		tail.known, tail.seq, tail.mac = true, seq, m
+	}
 	hd, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
 	return tx.PutMeta(headKey, hd)
 }

@@ -19,7 +19,7 @@ type AuditRow struct {
 }
 
 func (t *sqliteTx) AppendAudit(r AuditRow) error {
-	_, err := t.tx.Exec(`INSERT INTO audit (seq, time, data, mac) VALUES (?, ?, ?, ?)`,
+	_, err := t.rawExec(`INSERT INTO audit (seq, time, data, mac) VALUES (?, ?, ?, ?)`,
 		r.Seq, r.Time.UnixNano(), r.Data, r.MAC)
 	return wrapSQLiteErr(err)
 }
@@ -27,7 +27,7 @@ func (t *sqliteTx) AppendAudit(r AuditRow) error {
 func (t *sqliteTx) LastAudit() (*AuditRow, error) {
 	r := &AuditRow{}
 	var ts int64
-	err := t.tx.QueryRow(`SELECT seq, time, data, mac FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&r.Seq, &ts, &r.Data, &r.MAC)
+	err := t.rawQueryRow(`SELECT seq, time, data, mac FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&r.Seq, &ts, &r.Data, &r.MAC)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -45,7 +45,7 @@ func (t *sqliteTx) ListAudit(afterSeq int64, limit int) ([]AuditRow, error) {
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := t.tx.Query(q, args...)
+	rows, err := t.rawQuery(q, args...)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}

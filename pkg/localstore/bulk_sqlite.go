@@ -22,7 +22,7 @@ func (t *sqliteTx) ScanTable(table string, batch int, fn func(rows [][]any) erro
 	if err != nil {
 		return err
 	}
-	rows, err := t.tx.Query(`SELECT ` + strings.Join(spec.colNames(), ", ") + ` FROM ` + spec.name + ` ORDER BY ` + spec.key)
+	rows, err := t.rawQuery(`SELECT ` + strings.Join(spec.colNames(), ", ") + ` FROM ` + spec.name + ` ORDER BY ` + spec.key)
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
@@ -80,7 +80,7 @@ func (t *sqliteTx) RowCounts() (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, spec := range tableSpecs {
 		var n int64
-		if err := t.tx.QueryRow(`SELECT count(*) FROM ` + spec.name).Scan(&n); err != nil {
+		if err := t.rawQueryRow(`SELECT count(*) FROM ` + spec.name).Scan(&n); err != nil {
 			return nil, wrapSQLiteErr(err)
 		}
 		out[spec.name] = n
@@ -97,7 +97,7 @@ func (t *sqliteTx) DeleteMeta(key string) error {
 }
 
 func (t *sqliteTx) ScanSecrets(after string, limit int) ([]Secret, error) {
-	rows, err := t.tx.Query(`SELECT ref, sealed FROM secrets WHERE ref > ? ORDER BY ref LIMIT ?`, after, limit)
+	rows, err := t.rawQuery(`SELECT ref, sealed FROM secrets WHERE ref > ? ORDER BY ref LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}

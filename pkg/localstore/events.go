@@ -10,7 +10,7 @@ type EventRow struct {
 }
 
 func (t *sqliteTx) AppendEvent(at time.Time, data []byte) (int64, error) {
-	res, err := t.tx.Exec(`INSERT INTO events (time, data) VALUES (?, ?)`, at.UnixNano(), data)
+	res, err := t.rawExec(`INSERT INTO events (time, data) VALUES (?, ?)`, at.UnixNano(), data)
 	if err != nil {
 		return 0, wrapSQLiteErr(err)
 	}
@@ -27,7 +27,7 @@ func (t *sqliteTx) ListEvents(afterSeq int64, since time.Time, limit int) ([]Eve
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := t.tx.Query(q, args...)
+	rows, err := t.rawQuery(q, args...)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}

@@ -10,7 +10,7 @@ import "time"
 // this process or any other on the store — find it taken.
 
 func (t *sqliteTx) RedeemNonce(nonce string, expires time.Time) (bool, error) {
-	res, err := t.tx.Exec(`INSERT INTO acme_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING`,
+	res, err := t.rawExec(`INSERT INTO acme_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING`,
 		nonce, expires.UnixNano())
 	if err != nil {
 		return false, wrapSQLiteErr(err)
@@ -20,7 +20,7 @@ func (t *sqliteTx) RedeemNonce(nonce string, expires time.Time) (bool, error) {
 }
 
 func (t *sqliteTx) SweepNonces(before time.Time) (int64, error) {
-	res, err := t.tx.Exec(`DELETE FROM acme_nonces WHERE expires_at < ?`, before.UnixNano())
+	res, err := t.rawExec(`DELETE FROM acme_nonces WHERE expires_at < ?`, before.UnixNano())
 	if err != nil {
 		return 0, wrapSQLiteErr(err)
 	}

@@ -30,7 +30,7 @@ const serialColumns = `serial, cert_id, created_at, revoked_at, reason, subject,
 
 func (t *sqliteTx) GetSerial(issuer, serial string) (*Serial, error) {
 	s := &Serial{Issuer: issuer}
-	row := t.tx.QueryRow(`SELECT `+serialColumns+`, der FROM serials WHERE issuer = ? AND serial = ?`, issuer, serial)
+	row := t.rawQueryRow(`SELECT `+serialColumns+`, der FROM serials WHERE issuer = ? AND serial = ?`, issuer, serial)
 	err := scanSerial(row.Scan, s, &s.DER)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -62,7 +62,7 @@ func nullTime(n sql.NullInt64) time.Time {
 }
 
 func (t *sqliteTx) RecordIssued(s *Serial) error {
-	res, err := t.tx.Exec(`UPDATE serials SET der = ?, subject = ?, not_before = ?, not_after = ?, template = ?, requester = ?
+	res, err := t.rawExec(`UPDATE serials SET der = ?, subject = ?, not_before = ?, not_after = ?, template = ?, requester = ?
 		WHERE issuer = ? AND serial = ?`,
 		s.DER, s.Subject, nanos(s.NotBefore), nanos(s.NotAfter), s.Template, s.Requester, s.Issuer, s.Serial)
 	if err != nil {
@@ -75,7 +75,7 @@ func (t *sqliteTx) RecordIssued(s *Serial) error {
 }
 
 func (t *sqliteTx) ListIssued(issuer string) ([]Serial, error) {
-	rows, err := t.tx.Query(`SELECT `+serialColumns+` FROM serials WHERE issuer = ? ORDER BY created_at, serial`, issuer)
+	rows, err := t.rawQuery(`SELECT `+serialColumns+` FROM serials WHERE issuer = ? ORDER BY created_at, serial`, issuer)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
@@ -92,7 +92,7 @@ func (t *sqliteTx) ListIssued(issuer string) ([]Serial, error) {
 }
 
 func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int) error {
-	res, err := t.tx.Exec(`UPDATE serials SET revoked_at = ?, reason = ? WHERE issuer = ? AND serial = ?`,
+	res, err := t.rawExec(`UPDATE serials SET revoked_at = ?, reason = ? WHERE issuer = ? AND serial = ?`,
 		at.UnixNano(), reason, issuer, serial)
 	if err != nil {
 		return wrapSQLiteErr(err)
@@ -106,7 +106,7 @@ func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int)
 func (t *sqliteTx) ListRevoked(issuer string) ([]Serial, error) {
 	// The partial index of revoked serials, not serials_issued (which
 	// covers this query too but holds every serial the issuer issued).
-	rows, err := t.tx.Query(`SELECT serial, cert_id, created_at, revoked_at, reason FROM serials INDEXED BY serials_revoked
+	rows, err := t.rawQuery(`SELECT serial, cert_id, created_at, revoked_at, reason FROM serials INDEXED BY serials_revoked
 		WHERE issuer = ? AND revoked_at IS NOT NULL`, issuer) // a CRL needs no order
 	if err != nil {
 		return nil, wrapSQLiteErr(err)

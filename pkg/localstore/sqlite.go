@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -25,6 +26,52 @@ type SQLite struct {
 	// guard runs first in every write transaction (see writeGuarded).
 	guard func(Tx) error
 	path  string
+	// wstmts and rstmts are the statements prepared on db and ro: a
+	// statement is parsed once per connection instead of once per call.
+	wstmts, rstmts stmtCache
+}
+
+// stmtCacheMax bounds how many statements a pool keeps prepared; queries
+// built on the fly (list filters) beyond it are prepared for one use.
+const stmtCacheMax = 512
+
+// stmtCache holds the statements prepared on one pool.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// get returns q prepared on db (nil when it cannot be, or the cache is
+// full: the caller then runs q directly).
+func (c *stmtCache) get(db *sql.DB, q string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st
+	}
+	if len(c.m) >= stmtCacheMax {
+		return nil
+	}
+	st, err := db.Prepare(q)
+	if err != nil {
+		return nil
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[q] = st
+	return st
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errList []error
+	for _, st := range c.m {
+		errList = append(errList, st.Close())
+	}
+	c.m = nil
+	return errors.Join(errList...)
 }
 
 var _ Store = (*SQLite)(nil)
@@ -101,7 +148,9 @@ func retryBusy(ctx context.Context, fn func() error) error {
 }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return errors.Join(s.ro.Close(), s.db.Close()) }
+func (s *SQLite) Close() error {
+	return errors.Join(s.wstmts.close(), s.rstmts.close(), s.ro.Close(), s.db.Close())
+}
 
 // Path is the database file.
 func (s *SQLite) Path() string { return s.path }
@@ -122,9 +171,9 @@ func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 }
 
 func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err error) {
-	db := s.db
+	db, cache := s.db, &s.wstmts
 	if readOnly {
-		db = s.ro
+		db, cache = s.ro, &s.rstmts
 	}
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
@@ -136,7 +185,7 @@ func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err
 			panic(p)
 		}
 	}()
-	if err := fn(&sqliteTx{tx: tx}); err != nil {
+	if err := fn(&sqliteTx{tx: tx, db: db, cache: cache}); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, rbErr)
 		}
@@ -177,7 +226,41 @@ func wrapSQLiteErr(err error) error {
 }
 
 type sqliteTx struct {
-	tx *sql.Tx
+	tx    *sql.Tx
+	db    *sql.DB
+	cache *stmtCache
+}
+
+// stmt is q prepared (once per connection) and bound to t, or nil.
+func (t *sqliteTx) stmt(q string) *sql.Stmt {
+	if t.cache == nil {
+		return nil
+	}
+	if st := t.cache.get(t.db, q); st != nil {
+		return t.tx.Stmt(st)
+	}
+	return nil
+}
+
+func (t *sqliteTx) rawExec(q string, args ...any) (sql.Result, error) {
+	if st := t.stmt(q); st != nil {
+		return st.Exec(args...)
+	}
+	return t.tx.Exec(q, args...)
+}
+
+func (t *sqliteTx) rawQuery(q string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(q); st != nil {
+		return st.Query(args...)
+	}
+	return t.tx.Query(q, args...)
+}
+
+func (t *sqliteTx) rawQueryRow(q string, args ...any) *sql.Row {
+	if st := t.stmt(q); st != nil {
+		return st.QueryRow(args...)
+	}
+	return t.tx.QueryRow(q, args...)
 }
 
 func nanos(t time.Time) any {
@@ -195,13 +278,13 @@ func boolInt(b bool) int {
 }
 
 func (t *sqliteTx) exec(q string, args ...any) error {
-	_, err := t.tx.Exec(q, args...)
+	_, err := t.rawExec(q, args...)
 	return wrapSQLiteErr(err)
 }
 
 func (t *sqliteTx) GetCertificate(id string) (*Certificate, error) {
 	var data []byte
-	err := t.tx.QueryRow(`SELECT data FROM certificates WHERE id = ?`, id).Scan(&data)
+	err := t.rawQueryRow(`SELECT data FROM certificates WHERE id = ?`, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -232,7 +315,7 @@ func (t *sqliteTx) PutCertificate(c *Certificate) error {
 }
 
 func (t *sqliteTx) DeleteCertificate(id string) error {
-	res, err := t.tx.Exec(`DELETE FROM certificates WHERE id = ?`, id)
+	res, err := t.rawExec(`DELETE FROM certificates WHERE id = ?`, id)
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
@@ -240,7 +323,7 @@ func (t *sqliteTx) DeleteCertificate(id string) error {
 		return ErrNotFound
 	}
 	// Versions and their sealed keys go with the certificate.
-	rows, err := t.tx.Query(`SELECT data FROM cert_versions WHERE cert_id = ?`, id)
+	rows, err := t.rawQuery(`SELECT data FROM cert_versions WHERE cert_id = ?`, id)
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
@@ -299,7 +382,7 @@ func (t *sqliteTx) FindCertificateIDs(prefix string, limit int) ([]string, error
 }
 
 func (t *sqliteTx) strings(q string, args ...any) ([]string, error) {
-	rows, err := t.tx.Query(q, args...)
+	rows, err := t.rawQuery(q, args...)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
@@ -369,7 +452,7 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 		q += " LIMIT -1 OFFSET ?"
 		args = append(args, f.Offset)
 	}
-	rows, err := t.tx.Query(q, args...)
+	rows, err := t.rawQuery(q, args...)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
@@ -391,7 +474,7 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 
 func (t *sqliteTx) CountCertificates() (int, error) {
 	var n int
-	err := t.tx.QueryRow(`SELECT count(*) FROM certificates`).Scan(&n)
+	err := t.rawQueryRow(`SELECT count(*) FROM certificates`).Scan(&n)
 	return n, wrapSQLiteErr(err)
 }
 
@@ -406,7 +489,7 @@ func (t *sqliteTx) PutVersion(certID string, v *CertificateVersion) error {
 
 func (t *sqliteTx) GetVersion(certID string, number int) (*CertificateVersion, error) {
 	var data []byte
-	err := t.tx.QueryRow(`SELECT data FROM cert_versions WHERE cert_id = ? AND version = ?`, certID, number).Scan(&data)
+	err := t.rawQueryRow(`SELECT data FROM cert_versions WHERE cert_id = ? AND version = ?`, certID, number).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -421,7 +504,7 @@ func (t *sqliteTx) GetVersion(certID string, number int) (*CertificateVersion, e
 }
 
 func (t *sqliteTx) ListVersions(certID string) ([]*CertificateVersion, error) {
-	rows, err := t.tx.Query(`SELECT data FROM cert_versions WHERE cert_id = ? ORDER BY version`, certID)
+	rows, err := t.rawQuery(`SELECT data FROM cert_versions WHERE cert_id = ? ORDER BY version`, certID)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
@@ -448,7 +531,7 @@ func (t *sqliteTx) PutSecret(ref string, sealed []byte) error {
 
 func (t *sqliteTx) GetSecret(ref string) ([]byte, error) {
 	var b []byte
-	err := t.tx.QueryRow(`SELECT sealed FROM secrets WHERE ref = ?`, ref).Scan(&b)
+	err := t.rawQueryRow(`SELECT sealed FROM secrets WHERE ref = ?`, ref).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -469,7 +552,7 @@ func (t *sqliteTx) PutObject(o *Object) error {
 func (t *sqliteTx) GetObject(kind, id string) (*Object, error) {
 	o := &Object{Kind: kind, ID: id}
 	var upd sql.NullInt64
-	err := t.tx.QueryRow(`SELECT data, updated_at FROM objects WHERE kind = ? AND id = ?`, kind, id).Scan(&o.Data, &upd)
+	err := t.rawQueryRow(`SELECT data, updated_at FROM objects WHERE kind = ? AND id = ?`, kind, id).Scan(&o.Data, &upd)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -480,7 +563,7 @@ func (t *sqliteTx) GetObject(kind, id string) (*Object, error) {
 }
 
 func (t *sqliteTx) DeleteObject(kind, id string) error {
-	res, err := t.tx.Exec(`DELETE FROM objects WHERE kind = ? AND id = ?`, kind, id)
+	res, err := t.rawExec(`DELETE FROM objects WHERE kind = ? AND id = ?`, kind, id)
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
@@ -491,7 +574,7 @@ func (t *sqliteTx) DeleteObject(kind, id string) error {
 }
 
 func (t *sqliteTx) ListObjects(kind string) ([]*Object, error) {
-	rows, err := t.tx.Query(`SELECT id, data, updated_at FROM objects WHERE kind = ? ORDER BY id`, kind)
+	rows, err := t.rawQuery(`SELECT id, data, updated_at FROM objects WHERE kind = ? ORDER BY id`, kind)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
@@ -519,7 +602,7 @@ func (t *sqliteTx) FindObjectIDs(kind, prefix string, limit int) ([]string, erro
 
 func (t *sqliteTx) GetMeta(key string) ([]byte, error) {
 	var b []byte
-	err := t.tx.QueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(&b)
+	err := t.rawQueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

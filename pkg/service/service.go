@@ -191,13 +191,14 @@ func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op
 		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
 			now := c.Now().UTC()
 			pending = nil
+			tail := &audit.Tail{}
 			for _, fn := range fns {
 				op := c.newOp(tx, now, eventName)
 				if err := fn(op); err != nil {
 					return err
 				}
 				op.rec.Outcome = audit.OutcomeSuccess
-				if err := audit.Append(tx, key, op.rec, now); err != nil {
+				if err := audit.AppendAfter(tx, key, op.rec, now, tail); err != nil {
 					return err
 				}
 				last = op.rec
