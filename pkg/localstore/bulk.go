@@ -85,12 +85,12 @@ func UpdateExclusive(ctx context.Context, s Store, fn func(Tx) error) error {
 type columnKind int
 
 const (
-	colText    columnKind = iota // string
-	colInt                       // int64
-	colNullInt                   // int64 or nil
-	colBool                      // bool (an INTEGER 0/1 in SQLite)
-	colBlob                      // []byte
-	colNullBlob                  // []byte or nil
+	colText     columnKind = iota // string
+	colInt                        // int64
+	colNullInt                    // int64 or nil
+	colBool                       // bool (an INTEGER 0/1 in SQLite)
+	colBlob                       // []byte
+	colNullBlob                   // []byte or nil
 )
 
 type column struct {

@@ -2,11 +2,11 @@ package authorities
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"crypto"
-	"crypto/x509"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
