@@ -104,18 +104,10 @@ Piped (-o text) each record is one tab-separated line:
 	fl.StringVar(&opts.Actor, "actor", "", "only records made by this `actor` (id, host or type)")
 	fl.IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` records and a NextToken")
 	fl.StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
-	cmdutil.EnumCompletion(cmd, "event-name", EventNames)
+	cmdutil.EnumCompletion(cmd, "event-name", auditrec.EventNames)
 	return cmd
 }
 
-// EventNames are the API names completed for --event-name.
-var EventNames = []string{
-	"AddTagsToCertificate", "CreateAcmeEndpoint", "CreateCertificateAuthority", "CreateExternalAccountBinding",
-	"DeleteAcmeEndpoint", "DeleteCertificate", "DeleteCertificateAuthority", "ExportCertificate",
-	"ImportCertificate", "ImportCertificateAuthorityCertificate", "IssueCertificate", "PutAccountConfiguration",
-	"RemoveTagsFromCertificate", "RenewCertificate", "RequestCertificate", "RestoreCertificateAuthority",
-	"RevokeCertificate", "UpdateAcmeEndpoint", "UpdateCertificateAuthority",
-}
 
 // query is the service query of the options.
 func (o *ListOptions) query() (auditlog.Query, error) {
