@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"crypto"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -19,8 +19,8 @@ import (
 
 	"github.com/certctl/certctl/internal/clitest"
 	dep "github.com/certctl/certctl/pkg/deploy"
-	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
 )
 
 type target struct {
