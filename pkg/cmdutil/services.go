@@ -5,6 +5,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/config"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service"
@@ -130,6 +131,15 @@ func (f *Factory) Renewals(ctx context.Context) (*renewals.Service, error) {
 		EmailWindow: cfg.RenewalEmailWindow,
 		Validity:    cfg.CertificateValidity,
 		Validations: validationsSettings(cfg),
+		Host: func() (deploy.Host, error) {
+			name := cfg.HostName
+			if name == "" {
+				name = service.Hostname()
+			}
+			return deploy.LocalHost(core.Vault.Dir, name)
+		},
+		AllowExec:   cfg.AllowExec(),
+		SharedStore: cfg.SharedStore(),
 	}), nil
 }
 

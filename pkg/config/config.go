@@ -73,6 +73,8 @@ var Keys = []Key{
 	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints", httpURL},
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
 	{"hooks.event", String, "", "command that receives each event as JSON on stdin", nil},
+	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
+	{"host.name", String, "", "name shown with this host's deploy targets (default: the system's host name)", nil},
 	{"quotas.domains_per_certificate", Int, "10", "names allowed in one certificate (max 100)", between(1, 100)},
 	{"acme.orders_per_hour", Int, "300", "new ACME orders allowed per account and hour", atLeast(1)},
 	{"acme.new_accounts_per_hour", Int, "1000", "new ACME accounts allowed per endpoint and hour", atLeast(1)},
@@ -111,6 +113,15 @@ func positive(v string) error {
 	return nil
 }
 
+// autoBool checks true, false (or another strconv.ParseBool form) or auto.
+func autoBool(v string) error {
+	v = strings.TrimSpace(v)
+	if _, err := strconv.ParseBool(v); err != nil && v != "auto" {
+		return fmt.Errorf("%q is not true, false or auto", v)
+	}
+	return nil
+}
+
 // listenAddr checks host:port (the host may be empty) with a port
 // 0..65535 (0: any free port).
 func listenAddr(v string) error {
@@ -138,27 +149,32 @@ func httpURL(v string) error {
 
 // Config is the typed view of the settings.
 type Config struct {
-	Region                string
-	Account               string
-	Vault                 string
-	Store                 string
-	CertificateValidity   time.Duration
-	RenewalWindow         time.Duration
-	RenewalEmailWindow    time.Duration
-	Resolvers             []string
-	DNSZone               string
-	HTTPBaseURL           string
-	HTTPPort              int
-	CAAIdentities         []string
-	SMTPAddr              string
-	SMTPFrom              string
-	SMTPUsername          string
-	SMTPPasswordFile      string
-	SMTPStartTLS          bool
-	EndpointListen        string
-	EndpointBaseURL       string
-	CABaseURL             string
-	EventHook             string
+	Region              string
+	Account             string
+	Vault               string
+	Store               string
+	CertificateValidity time.Duration
+	RenewalWindow       time.Duration
+	RenewalEmailWindow  time.Duration
+	Resolvers           []string
+	DNSZone             string
+	HTTPBaseURL         string
+	HTTPPort            int
+	CAAIdentities       []string
+	SMTPAddr            string
+	SMTPFrom            string
+	SMTPUsername        string
+	SMTPPasswordFile    string
+	SMTPStartTLS        bool
+	EndpointListen      string
+	EndpointBaseURL     string
+	CABaseURL           string
+	EventHook           string
+	// HooksAllowExec is hooks.allow_exec: "true", "false" or "auto" (see
+	// AllowExec).
+	HooksAllowExec string
+	// HostName is host.name ("" for the system's host name).
+	HostName              string
 	DomainsPerCertificate int
 	TLSALPNPort           int
 	OrdersPerHour         int
@@ -344,11 +360,28 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.EndpointBaseURL = str("endpoint.base_url")
 	c.CABaseURL = str("ca.base_url")
 	c.EventHook = str("hooks.event")
+	c.HooksAllowExec = strings.TrimSpace(str("hooks.allow_exec"))
+	c.HostName = strings.TrimSpace(str("host.name"))
 	c.DomainsPerCertificate = num("quotas.domains_per_certificate")
 	c.OrdersPerHour = num("acme.orders_per_hour")
 	c.NewAccountsPerHour = num("acme.new_accounts_per_hour")
 	return nil
 }
+
+// AllowExec reports whether this host runs deploy --exec commands:
+// hooks.allow_exec, whose default (auto) is true for a local SQLite vault
+// and false on a shared PostgreSQL store, where anyone who can write the
+// database could otherwise have every host run a command.
+func (c *Config) AllowExec() bool {
+	if b, err := strconv.ParseBool(c.HooksAllowExec); err == nil {
+		return b
+	}
+	return !c.SharedStore()
+}
+
+// SharedStore reports whether the store is a PostgreSQL database that
+// many hosts may share.
+func (c *Config) SharedStore() bool { return localstore.IsPostgresURL(c.Store) }
 
 // SplitList splits a comma-separated list, dropping empty items.
 func SplitList(s string) []string {

@@ -384,3 +384,36 @@ func TestSetTrims(t *testing.T) {
 		t.Errorf("loaded %d %v %v", c.HTTPPort, c.RenewalWindow, c.SMTPStartTLS)
 	}
 }
+
+// TestAllowExec: hooks.allow_exec defaults to on for a SQLite vault and
+// off on a PostgreSQL store; an explicit value wins either way, and a
+// value other than true/false/auto is refused.
+func TestAllowExec(t *testing.T) {
+	home := t.TempDir()
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"CERTCTL_STORE": "sqlite:/tmp/x.db"}, true},
+		{map[string]string{"CERTCTL_STORE": "postgres://u@h/db"}, false},
+		{map[string]string{"CERTCTL_STORE": "postgres://u@h/db", "CERTCTL_HOOKS_ALLOW_EXEC": "true"}, true},
+		{map[string]string{"CERTCTL_HOOKS_ALLOW_EXEC": "false"}, false},
+		{map[string]string{"CERTCTL_HOOKS_ALLOW_EXEC": "auto"}, true},
+	} {
+		tc.env["HOME"] = home
+		c, err := Load("", nil, fakeEnv(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AllowExec() != tc.want {
+			t.Errorf("%v: AllowExec %v, want %v", tc.env, c.AllowExec(), tc.want)
+		}
+	}
+	if _, err := Load("", nil, fakeEnv(map[string]string{"HOME": home, "CERTCTL_HOOKS_ALLOW_EXEC": "sometimes"})); err == nil {
+		t.Error("hooks.allow_exec=sometimes accepted")
+	}
+	if err := Set(filepath.Join(home, "c.yaml"), "hooks.allow_exec", "maybe"); err == nil {
+		t.Error("config set hooks.allow_exec maybe accepted")
+	}
+}

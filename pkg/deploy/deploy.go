@@ -40,10 +40,22 @@ type Target struct {
 	Version int `json:"version,omitempty"`
 	// LastError is the failure of the last attempt, if it failed.
 	LastError string `json:"lastError,omitempty"`
+	// HostID and Host are the identity and name of the host that recorded
+	// the target, the only one that installs it (see Host.Owns); Seal is
+	// that host's MAC of the target. Targets recorded before hosts were
+	// bound have none.
+	HostID string `json:"hostId,omitempty"`
+	Host   string `json:"host,omitempty"`
+	Seal   string `json:"seal,omitempty"`
 }
 
-// Label is how the target appears in InUseBy.
-func (t Target) Label() string { return "file:" + t.CertFile }
+// Label is how the target appears in InUseBy: "file:PATH (host NAME)".
+func (t Target) Label() string {
+	if t.HostID == "" {
+		return "file:" + t.CertFile
+	}
+	return "file:" + t.CertFile + " (host " + t.HostName() + ")"
+}
 
 // Normalize makes the target's paths absolute.
 func (t Target) Normalize() (Target, error) {
@@ -104,11 +116,11 @@ func Stale(ts []Target, version int) []Target {
 	return out
 }
 
-// RecordAttempt stores the outcome of installing version to the target of
-// certID whose cert file is certFile. It reports whether this is a new
+// RecordAttempt stores the outcome of installing version to the target t
+// of certID (the one with t's cert file and host). It reports whether this is a new
 // failure (the previous attempt succeeded), which deserves an event; a
 // failure repeated at every pass does not.
-func RecordAttempt(tx localstore.Tx, certID, certFile string, version int, installErr error, now time.Time) (bool, error) {
+func RecordAttempt(tx localstore.Tx, certID string, t Target, version int, installErr error, now time.Time) (bool, error) {
 	ts, err := Targets(tx, certID)
 	if err != nil {
 		return false, err
@@ -116,7 +128,7 @@ func RecordAttempt(tx localstore.Tx, certID, certFile string, version int, insta
 	newFailure := false
 	found := false
 	for i := range ts {
-		if ts[i].CertFile != certFile {
+		if !SameTarget(ts[i], t) {
 			continue
 		}
 		found = true
@@ -137,8 +149,8 @@ func RecordAttempt(tx localstore.Tx, certID, certFile string, version int, insta
 	return newFailure, tx.PutObject(&localstore.Object{Kind: ObjectKind, ID: certID, Data: data, UpdatedAt: now})
 }
 
-// AddTarget records t for certID (replacing a target with the same cert
-// file) and returns the InUseBy labels.
+// AddTarget records t for certID (replacing the target with the same cert
+// file on the same host) and returns the InUseBy labels.
 func AddTarget(tx localstore.Tx, certID string, t Target, now time.Time) ([]string, error) {
 	ts, err := Targets(tx, certID)
 	if err != nil {
@@ -146,7 +158,7 @@ func AddTarget(tx localstore.Tx, certID string, t Target, now time.Time) ([]stri
 	}
 	out := []Target{t}
 	for _, x := range ts {
-		if x.CertFile != t.CertFile {
+		if !SameTarget(x, t) {
 			out = append(out, x)
 		}
 	}
@@ -176,8 +188,10 @@ type Material struct {
 
 // Install writes the material to t's files atomically (temp file in the
 // same directory, fsync, rename, fsync of the directory; key 0600, others
-// 0644) and then runs t.Exec with the paths in its environment.
-func Install(ctx context.Context, t Target, m Material) error {
+// 0644) and then runs t.Exec with the paths in its environment — when
+// allowExec (this host's hooks.allow_exec); otherwise the command is not
+// run and Install returns a *HookError saying so (the files are written).
+func Install(ctx context.Context, t Target, m Material, allowExec bool) error {
 	keyPEM, err := pemio.EncodePKCS8(m.Key)
 	if err != nil {
 		return err
@@ -200,11 +214,18 @@ func Install(ctx context.Context, t Target, m Material) error {
 			return fmt.Errorf("writing %s: %w", f.path, err)
 		}
 	}
+	if t.Exec != "" && !allowExec {
+		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: %v", t.Label(), ErrHooksOff), Skipped: true}
+	}
 	return RunHook(ctx, t, m.CertificateARN)
 }
 
 // HookError is the failure of a target's command (the files were written).
-type HookError struct{ Msg string }
+type HookError struct {
+	Msg string
+	// Skipped: the command was not run, hooks being off on this host.
+	Skipped bool
+}
 
 func (e *HookError) Error() string { return e.Msg }
 

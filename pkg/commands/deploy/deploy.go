@@ -49,6 +49,14 @@ and CERTCTL_FULLCHAIN_FILE in its environment — e.g. "systemctl reload nginx".
 When it fails (exit 1), the target is still recorded and every
 ` + "`renew --due`" + ` pass installs it and runs the command again until it succeeds.
 
+The target belongs to this host: its identity is kept in the vault directory
+(host.id, created on first use; host.name, default the system's host name, is
+shown in InUseBy as "file:PATH (host NAME)"), and on a PostgreSQL store shared
+by many hosts only this host installs it again. --exec needs this host's
+hooks.allow_exec (default: true for a local SQLite vault, false on a shared
+PostgreSQL store; exit 5 when off): enable it with
+` + "`certctl config set hooks.allow_exec true`" + ` or CERTCTL_HOOKS_ALLOW_EXEC=true.
+
 A deployed certificate is in use (InUseBy), which makes it eligible for
 managed renewal and protects it from ` + "`certctl delete`" + ` without --force.` + cmdutil.ExitStatus(0, 1, 2, 3, 5, 6),
 		Example: `  certctl deploy 3f2a1b9c --cert-file /etc/nginx/tls/app.crt --key-file /etc/nginx/tls/app.key \

@@ -3,8 +3,10 @@ package deploy_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -16,7 +18,9 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/internal/clitest"
+	dep "github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
 )
 
 type target struct {
@@ -129,7 +133,8 @@ func TestDeployInstallsAndRunsHook(t *testing.T) {
 		InUseBy        []string
 	}
 	e.JSON(&out, tg.args(arn, "--exec", hook)...)
-	if out.CertificateArn != arn || len(out.InUseBy) != 1 || out.InUseBy[0] != "file:"+tg.cert {
+	host, _ := os.Hostname()
+	if out.CertificateArn != arn || len(out.InUseBy) != 1 || out.InUseBy[0] != "file:"+tg.cert+" (host "+host+")" {
 		t.Fatalf("deploy output %+v", out)
 	}
 	checkInstalled(t, e, arn, tg)
@@ -332,5 +337,105 @@ func TestDeployRefusals(t *testing.T) {
 	}
 	if _, err := os.Stat(tg.cert); !os.IsNotExist(err) {
 		t.Fatalf("a refused deploy wrote files: %v", err)
+	}
+}
+
+// TestDeployHooksOff: where this host's hooks.allow_exec is off, deploy
+// --exec is refused (exit 5, with the setting to change) before anything
+// is written; a target recorded while hooks were on gets its files
+// installed by renew --due but its command is not run, which the pass
+// says on stderr and in the result (exit 7) until hooks are on again.
+func TestDeployHooksOff(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("hooksoff.internal")
+	tg := newTarget(t)
+	runs := filepath.Join(tg.dir, "runs")
+	hook := "echo run >> " + runs
+
+	e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "false"
+	r := e.Run(tg.args(arn, "--exec", hook)...)
+	if r.Code != errs.ExitRefused || !strings.Contains(r.Stderr, "hooks.allow_exec") || !strings.Contains(r.Stderr, "config set hooks.allow_exec true") {
+		t.Fatalf("deploy --exec with hooks off: %v", r)
+	}
+	if _, err := os.Stat(tg.cert); !os.IsNotExist(err) {
+		t.Fatalf("refused deploy wrote the cert file (%v)", err)
+	}
+	if d := e.Describe(arn); len(d.InUseBy) != 0 {
+		t.Fatalf("refused deploy recorded a target: %v", d.InUseBy)
+	}
+
+	// Hooks on (the default of a SQLite vault): recorded and run.
+	delete(e.Vars, "CERTCTL_HOOKS_ALLOW_EXEC")
+	e.MustRun(tg.args(arn, "--exec", hook)...)
+	if got := string(read(t, runs)); got != "run\n" {
+		t.Fatalf("hook runs %q after deploy", got)
+	}
+
+	// Hooks off again: the renewal installs the files, not the command.
+	e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "false"
+	before := read(t, tg.cert)
+	code, res, r := e.Renew("--due", "--within", "400d")
+	if code != errs.ExitPartial || res[arn].Outcome != "RENEWED" || !strings.Contains(res[arn].Reason, "not run") ||
+		!strings.Contains(res[arn].Reason, "hooks.allow_exec") || !strings.Contains(r.Stderr, "hooks.allow_exec") {
+		t.Fatalf("renew --due with hooks off: %v", r)
+	}
+	if bytes.Equal(before, read(t, tg.cert)) {
+		t.Fatal("renew --due with hooks off did not install the renewed certificate")
+	}
+	if got := string(read(t, runs)); got != "run\n" {
+		t.Fatalf("the hook ran with hooks off: runs %q", got)
+	}
+	checkInstalled(t, e, arn, tg)
+
+	// Hooks back on: the next pass runs the command it owes.
+	delete(e.Vars, "CERTCTL_HOOKS_ALLOW_EXEC")
+	code, res, r = e.Renew("--due")
+	if code != 0 || !strings.Contains(res[arn].Reason, "redeployed to file:"+tg.cert) {
+		t.Fatalf("renew --due with hooks back on: %v", r)
+	}
+	if got := string(read(t, runs)); got != "run\nrun\n" {
+		t.Fatalf("hook runs %q after hooks came back on", got)
+	}
+}
+
+// TestDeployTargetEditedInStore: a target whose record was changed in the
+// database (its command replaced) no longer carries this host's seal: the
+// next pass neither installs it nor runs the command, and says why.
+func TestDeployTargetEditedInStore(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("edited.internal")
+	tg := newTarget(t)
+	e.MustRun(tg.args(arn, "--exec", "true")...)
+	pwned := filepath.Join(tg.dir, "pwned")
+
+	v := e.OpenVault()
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		o, err := tx.GetObject(dep.ObjectKind, id)
+		if err != nil {
+			return err
+		}
+		var ts []map[string]any
+		if err := json.Unmarshal(o.Data, &ts); err != nil {
+			return err
+		}
+		ts[0]["exec"] = "touch " + pwned
+		o.Data, _ = json.Marshal(ts)
+		return tx.PutObject(o)
+	})
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := read(t, tg.cert)
+	code, res, r := e.Renew("--due", "--within", "400d")
+	if code != 0 || res[arn].Outcome != "RENEWED" || !strings.Contains(res[arn].Reason, "not sealed") {
+		t.Fatalf("renew --due over an edited target: %v", r)
+	}
+	if _, err := os.Stat(pwned); !os.IsNotExist(err) {
+		t.Fatal("the command written into the store ran")
+	}
+	if !bytes.Equal(before, read(t, tg.cert)) {
+		t.Fatal("the edited target was installed")
 	}
 }

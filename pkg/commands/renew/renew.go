@@ -64,6 +64,14 @@ and safe to run every minute, from several processes or machines at once
 (each renewal re-checks the certificate inside its write transaction, so
 none is renewed twice).
 
+A deploy target belongs to the host that recorded it (deploy): each host
+installs only its own targets and reports another host's as left for that
+host (the result's Reason, and Targets in -o json). A target's --exec
+command runs only where hooks.allow_exec allows (default: on for a local
+SQLite vault, off on a shared PostgreSQL store); when it does not, the
+files are installed, the command is not run, and the run says so on stderr
+and fails (exit 7) until hooks are enabled or the target is deployed again.
+
 Eligible (as in ACM): PRIVATE or domain-validated certificates whose key the
 vault holds, that were exported or deployed since they were issued, and are
 neither expired nor revoked. A certificate is due when now ≥ NotAfter − window,
@@ -195,6 +203,9 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 		if err := p.Print(out, view(out)); err != nil {
 			return err
 		}
+	}
+	for _, n := range rep.Notices {
+		fmt.Fprintf(o.IO.ErrOut, "certctl: %s\n", n)
 	}
 	if (o.Due || o.Select.IsSet()) && !o.Quiet {
 		counts := map[string]int{}

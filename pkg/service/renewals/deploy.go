@@ -15,6 +15,18 @@ import (
 	"github.com/certctl/certctl/pkg/service"
 )
 
+// host is this host's deploy identity.
+func (s *Service) host() (deploy.Host, error) {
+	if s.set.Host == nil {
+		return deploy.Host{}, errors.New("renewals: no deploy host identity configured")
+	}
+	h, err := s.set.Host()
+	if err != nil {
+		return deploy.Host{}, fmt.Errorf("host identity: %w", err)
+	}
+	return h, nil
+}
+
 // DeployResult is a certificate after a deploy.
 type DeployResult struct {
 	CertificateArn string
@@ -23,17 +35,22 @@ type DeployResult struct {
 }
 
 // Deploy installs the current version of the certificate named by ref into
-// t's files and runs t's command, then records t as one change,
+// t's files and runs t's command, then records t, bound to this host (only
+// this host installs it again; see deploy.Host), as one change,
 // DeployCertificate (the certificate is in use from then on, and every
 // renewal redeploys it). A target whose command failed is recorded all the
 // same, as not yet done, so that the next `renew --due` retries it; the
 // failure is returned (exit 1). A certificate that is not ISSUED, or whose
-// key an ACME client holds, is refused (exit 5), and so recorded.
+// key an ACME client holds, is refused (exit 5), and so recorded; so is a
+// command where this host's hooks.allow_exec is off.
 func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*DeployResult, error) {
 	var id string
 	var m deploy.Material
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
+		if t.Exec != "" && !s.set.AllowExec {
+			return &errs.Error{Exit: errs.ExitRefused, Err: fmt.Errorf("deploy --exec refused: %w", deploy.ErrHooksOff)}
+		}
 		if id, err = inventory.ResolveCertificate(tx, ref); err != nil {
 			return err
 		}
@@ -61,7 +78,12 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		}
 		return nil, err
 	}
-	installErr := deploy.Install(ctx, t, m)
+	host, err := s.host()
+	if err != nil {
+		return nil, err
+	}
+	t = host.Bind(id, t)
+	installErr := deploy.Install(ctx, t, m, s.set.AllowExec)
 	var hookErr *deploy.HookError
 	if installErr != nil && !errors.As(installErr, &hookErr) {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: installErr}
@@ -105,6 +127,9 @@ func targetParams(op *service.Op, t deploy.Target) {
 
 func targetFields(t deploy.Target) map[string]any {
 	m := map[string]any{"CertFile": t.CertFile, "KeyFile": t.KeyFile, "Exec": t.Exec != ""}
+	if t.HostID != "" {
+		m["Host"] = t.HostID
+	}
 	if t.ChainFile != "" {
 		m["ChainFile"] = t.ChainFile
 	}
@@ -145,13 +170,17 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, error)
 		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key}, nil
 }
 
-// redeploy installs the current version to every deploy target that does
-// not hold it yet — those of certificates renewed in this run and, in a
-// due pass, any whose earlier install or command failed (so a failed
-// reload is retried at every pass) — and runs their commands; the attempts
-// on one certificate's targets are one change, DeployCertificate. A failing
-// target is reported (the result's reason, DeployFailed, and a Renewal
-// Action Required event when the failure is new); the renewal stands.
+// redeploy installs the current version to every deploy target of this
+// host that does not hold it yet — those of certificates renewed in this
+// run and, in a due pass, any whose earlier install or command failed (so a
+// failed reload is retried at every pass) — and runs their commands where
+// this host's hooks.allow_exec allows; the attempts on one certificate's
+// targets are one change, DeployCertificate. Another host's target is left
+// for that host and reported so (deploy.Host.Owns), as is one that names
+// this host without its seal. A failing target, or a command not run
+// because hooks are off, is reported (the result's reason, DeployFailed,
+// and a Renewal Action Required event when the failure is new); the
+// renewal stands.
 func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 	var all map[string][]deploy.Target
 	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
@@ -161,6 +190,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 	}); err != nil {
 		return err
 	}
+	var host deploy.Host
 	for i := range rep.Results {
 		res := &rep.Results[i]
 		renewed := res.Outcome == renewal.Renewed
@@ -168,9 +198,17 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		if (!renewed && !due) || len(all[id]) == 0 {
 			continue
 		}
+		if host.ID == "" {
+			var err error
+			if host, err = s.host(); err != nil {
+				return err
+			}
+		}
 		var stale []deploy.Target
+		var left []TargetResult
 		var m deploy.Material
 		err := s.core.Read(ctx, func(tx localstore.Tx) error {
+			stale, left = nil, nil
 			c, err := tx.GetCertificate(id)
 			if err != nil {
 				return err
@@ -182,7 +220,14 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			if c.Status != inventory.StatusIssued || c.KeyPairOrigin != inventory.OriginVault {
 				return nil
 			}
-			if stale = deploy.Stale(ts, c.Version); len(stale) == 0 {
+			for _, t := range deploy.Stale(ts, c.Version) {
+				if ok, why := host.Owns(id, t, s.set.SharedStore); !ok {
+					left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetOtherHost, Reason: why})
+					continue
+				}
+				stale = append(stale, t)
+			}
+			if len(stale) == 0 {
 				return nil
 			}
 			m, err = s.material(tx, id)
@@ -194,12 +239,16 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		if err != nil {
 			return err
 		}
+		for _, l := range left {
+			res.Targets = append(res.Targets, l)
+			res.Reason = joinReason(res.Reason, l.Reason)
+		}
 		if len(stale) == 0 {
 			continue
 		}
 		installErrs := make([]error, len(stale))
 		for j, t := range stale {
-			installErrs[j] = deploy.Install(ctx, t, m)
+			installErrs[j] = deploy.Install(ctx, t, m, s.set.AllowExec)
 		}
 		var fresh []string
 		if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
@@ -208,7 +257,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			op.Param("Version", m.Version)
 			targets := make([]map[string]any, len(stale))
 			for j, t := range stale {
-				isNew, err := deploy.RecordAttempt(op.Tx, id, t.CertFile, m.Version, installErrs[j], op.Now)
+				isNew, err := deploy.RecordAttempt(op.Tx, id, t, m.Version, installErrs[j], op.Now)
 				if err != nil {
 					return err
 				}
@@ -238,16 +287,25 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		}
 		var failures, done []string
 		for j, t := range stale {
-			if installErrs[j] == nil {
+			tr := TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetInstalled}
+			var hookErr *deploy.HookError
+			switch err := installErrs[j]; {
+			case err == nil:
 				done = append(done, t.Label())
-			} else {
-				failures = append(failures, installErrs[j].Error())
+			case errors.As(err, &hookErr) && hookErr.Skipped:
+				tr.Outcome, tr.Reason = TargetHookSkipped, err.Error()
+				failures = append(failures, err.Error())
+				rep.Notices = append(rep.Notices, fmt.Sprintf("%s: %v", res.CertificateArn, err))
+			default:
+				tr.Outcome, tr.Reason = TargetFailed, err.Error()
+				failures = append(failures, err.Error())
 			}
+			res.Targets = append(res.Targets, tr)
 		}
 		res.Deployed = true
 		switch {
 		case len(failures) > 0 && renewed:
-			res.Reason = "renewed, but deployment failed: " + strings.Join(failures, "; ")
+			res.Reason = joinReason(res.Reason, "renewed, but deployment failed: "+strings.Join(failures, "; "))
 		case len(failures) > 0:
 			res.Reason = joinReason(res.Reason, "deployment failed: "+strings.Join(failures, "; "))
 		case len(done) > 0 && !renewed:

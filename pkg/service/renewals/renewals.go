@@ -22,6 +22,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -42,6 +43,16 @@ type Settings struct {
 	// Validations are the settings of domain validation: revalidation at
 	// renewal and approval mail.
 	Validations validations.Settings
+	// Host returns this host's deploy identity (deploy.LocalHost: kept in
+	// the vault directory, created on first use); it is asked for only
+	// when a target is recorded or installed.
+	Host func() (deploy.Host, error)
+	// AllowExec is hooks.allow_exec: whether this host runs the --exec
+	// commands of its deploy targets.
+	AllowExec bool
+	// SharedStore reports a store shared by many hosts (PostgreSQL): a
+	// target recorded without a host is then nobody's.
+	SharedStore bool
 }
 
 // Service renews and deploys certificates.
@@ -77,7 +88,33 @@ type Result struct {
 	// Deployed reports that this run installed the certificate to a
 	// deploy target, or tried to.
 	Deployed bool `json:"-"`
+	// Targets are the certificate's deploy targets that this run
+	// installed, tried to install, or left for their hosts (omitted when
+	// there are none).
+	Targets []TargetResult `json:"Targets,omitempty"`
 }
+
+// TargetResult is what a run did with one deploy target.
+type TargetResult struct {
+	// Target is the target's InUseBy label, "file:PATH (host NAME)".
+	Target string `json:"Target"`
+	// Host is the ID of the host the target belongs to ("" for a target
+	// recorded before targets had hosts).
+	Host string `json:"Host,omitempty"`
+	// Outcome is INSTALLED, FAILED (install or command failed), HOOK_SKIPPED
+	// (files installed, command not run: hooks off on this host) or
+	// OTHER_HOST (left for its host, or not this host's to install).
+	Outcome string `json:"Outcome"`
+	Reason  string `json:"Reason,omitempty"`
+}
+
+// Target outcomes.
+const (
+	TargetInstalled   = "INSTALLED"
+	TargetFailed      = "FAILED"
+	TargetHookSkipped = "HOOK_SKIPPED"
+	TargetOtherHost   = "OTHER_HOST"
+)
 
 // Report is the outcome of a renewal run.
 type Report struct {
@@ -87,6 +124,9 @@ type Report struct {
 	// Selected reports a renewal of a selection (RenewSelected), where an
 	// ineligible certificate counts as a failure.
 	Selected bool
+	// Notices are messages for the operator (stderr): the commands not run
+	// because hooks are off on this host.
+	Notices []string
 }
 
 // Err is the error of a run in which a renewal or a deployment failed

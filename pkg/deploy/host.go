@@ -1,0 +1,157 @@
+package deploy
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Files of the vault directory that make up this host's deploy identity.
+// They are local to the directory and never stored in the database: a
+// PostgreSQL store shared by many hosts holds every host's targets, and
+// each host installs only its own.
+const (
+	// HostIDFile holds the host's UUID, created on first use (0600).
+	HostIDFile = "host.id"
+	// HostKeyFile holds the secret with which the host seals the targets
+	// it records (0600), so that a target written straight into the
+	// database is not taken for one of this host's.
+	HostKeyFile = "host.key"
+)
+
+// Host is the machine that records and installs deploy targets.
+type Host struct {
+	// ID is the UUID of host.id; Name is for display (host.name, or the
+	// system's host name).
+	ID, Name string
+	key      []byte
+}
+
+// LocalHost reads the identity kept in the vault directory dir, creating
+// it on first use; name is the host's display name.
+func LocalHost(dir, name string) (Host, error) {
+	id, err := readOrCreate(filepath.Join(dir, HostIDFile), func() string { return uuid.NewString() })
+	if err != nil {
+		return Host{}, err
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return Host{}, fmt.Errorf("%s: not a UUID: %w", filepath.Join(dir, HostIDFile), err)
+	}
+	k, err := readOrCreate(filepath.Join(dir, HostKeyFile), func() string {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	})
+	if err != nil {
+		return Host{}, err
+	}
+	key, err := hex.DecodeString(k)
+	if err != nil || len(key) < 16 {
+		return Host{}, fmt.Errorf("%s: not a host key", filepath.Join(dir, HostKeyFile))
+	}
+	return Host{ID: id, Name: name, key: key}, nil
+}
+
+// readOrCreate returns the trimmed content of path, first writing gen()
+// there (0600) when it does not exist; of two processes creating it at
+// once, both read the one that won (link is atomic and never replaces).
+func readOrCreate(path string, gen func() string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err == nil {
+		_, err = tmp.WriteString(gen() + "\n")
+		if err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return "", err
+		}
+	} else {
+		tmp.Close()
+		return "", err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", err
+	}
+	b, err = os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Bind makes t a target of host h for certificate certID: it records the
+// host and seals the target with h's key.
+func (h Host) Bind(certID string, t Target) Target {
+	t.HostID, t.Host = h.ID, h.Name
+	t.Seal = h.seal(certID, t)
+	return t
+}
+
+// seal is the MAC of what a target makes its host do: write these files
+// and run this command, for this certificate.
+func (h Host) seal(certID string, t Target) string {
+	data, _ := json.Marshal([]string{certID, t.HostID, t.CertFile, t.KeyFile, t.ChainFile, t.FullchainFile, t.Exec})
+	m := hmac.New(sha256.New, h.key)
+	m.Write(data)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Owns decides whether host h installs target t of certificate certID.
+// A target of another host is left to that host; one that names h but
+// does not carry h's seal (written into the database by someone else) is
+// refused. A target recorded before targets had hosts is installed only
+// from a store that is not shared (shared: a PostgreSQL database of many
+// hosts), where it can only be this host's. why says what h does not do
+// and why.
+func (h Host) Owns(certID string, t Target, shared bool) (ok bool, why string) {
+	switch {
+	case t.HostID == "" && !shared:
+		return true, ""
+	case t.HostID == "":
+		return false, fmt.Sprintf("%s was recorded without a host; not installed from this shared store (run `certctl deploy` again on the host it belongs to)", t.Label())
+	case t.HostID != h.ID:
+		return false, fmt.Sprintf("%s belongs to host %s (%s); left for that host", t.Label(), t.HostName(), t.HostID)
+	case !hmac.Equal([]byte(t.Seal), []byte(h.seal(certID, t))):
+		return false, fmt.Sprintf("%s names this host but is not sealed by its %s (written straight into the database?); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label(), HostKeyFile)
+	}
+	return true, ""
+}
+
+// SameTarget reports whether a and b are the same target: the same cert
+// file on the same host (two hosts may use the same path).
+func SameTarget(a, b Target) bool { return a.CertFile == b.CertFile && a.HostID == b.HostID }
+
+// HostName is the display name of t's host.
+func (t Target) HostName() string {
+	if t.Host != "" {
+		return t.Host
+	}
+	return t.HostID
+}
+
+// ErrHooksOff is the refusal of a command where hooks.allow_exec is off.
+var ErrHooksOff = errors.New("deploy hooks are off on this host (hooks.allow_exec is false; it defaults to false on a shared PostgreSQL store): " +
+	"enable them in this host's configuration with `certctl config set hooks.allow_exec true` or CERTCTL_HOOKS_ALLOW_EXEC=true")
