@@ -1,8 +1,6 @@
 package authority
 
 import (
-	"crypto/x509/pkix"
-
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -25,24 +23,4 @@ func (s *Service) Import(tx localstore.Tx, m *inventory.Material, tags []localst
 		return nil, errs.Refusedf("this CA is already in the vault: certificate authority %s", r.ID)
 	}
 	return r, nil
-}
-
-// subjectOf is n as AWS Private CA's ASN1Subject (the first value of each
-// attribute).
-func subjectOf(n pkix.Name) Subject {
-	first := func(v []string) string {
-		if len(v) == 0 {
-			return ""
-		}
-		return v[0]
-	}
-	return Subject{
-		Country:            first(n.Country),
-		Organization:       first(n.Organization),
-		OrganizationalUnit: first(n.OrganizationalUnit),
-		State:              first(n.Province),
-		Locality:           first(n.Locality),
-		CommonName:         n.CommonName,
-		SerialNumber:       n.SerialNumber,
-	}
 }
