@@ -1,0 +1,76 @@
+package vault
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/testpki"
+)
+
+// hostileCN holds ESC (a colour), an OSC sequence (ESC ] … BEL, which
+// sets a terminal's title), a lone BEL and U+202E (right-to-left override).
+const hostileCN = "evil\x1b[31m\x1b]0;owned\x07\x07\u202etxt.example"
+
+// TestTextEscapesControlsInAPipe: `list -o text | cat` of an imported
+// certificate whose CN holds terminal controls shows them escaped, although
+// stdout is not a terminal; JSON stays valid JSON carrying the exact CN.
+func TestTextEscapesControlsInAPipe(t *testing.T) {
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "vault")
+	ca := testpki.NewRoot("Hostile Root", time.Now().Add(-time.Hour))
+	key := testpki.ECKey()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7),
+		Subject:      pkix.Name{CommonName: hostileCN},
+		DNSNames:     []string{"ok.example"},
+		NotBefore:    ca.Cert.NotBefore,
+		NotAfter:     ca.Cert.NotBefore.Add(90 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leaf := testpki.Must(x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key))
+	crt, kf := filepath.Join(dir, "h.crt"), filepath.Join(dir, "h.key")
+	if err := os.WriteFile(crt, testpki.CertPEM(testpki.Must(x509.ParseCertificate(leaf))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kf, testpki.KeyPEM(key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(vault, "import", "--certificate", crt, "--private-key", kf, "-o", "json"); r.code != 0 {
+		t.Fatalf("import: %v", r)
+	}
+	r := run(vault, "list", "-o", "text")
+	if r.code != 0 {
+		t.Fatalf("list: %v", r)
+	}
+	out := string(r.stdout)
+	for _, raw := range []string{"\x1b", "\x07", "\u202e"} {
+		if strings.Contains(out, raw) {
+			t.Errorf("list -o text in a pipe prints raw %q: %q", raw, out)
+		}
+	}
+	for _, esc := range []string{`\x1b[31m`, `\x1b]0;owned\x07\x07`, `\u202e`} {
+		if !strings.Contains(out, esc) {
+			t.Errorf("list -o text lacks %s: %q", esc, out)
+		}
+	}
+	r = run(vault, "list", "-o", "json")
+	var got struct{ CertificateSummaryList []struct{ DomainName string } }
+	if err := json.Unmarshal(r.stdout, &got); err != nil || len(got.CertificateSummaryList) != 1 {
+		t.Fatalf("list -o json: %v %v", err, r)
+	}
+	if dn := got.CertificateSummaryList[0].DomainName; dn != hostileCN {
+		t.Errorf("JSON DomainName = %q, want the exact CN", dn)
+	}
+	if strings.Contains(string(r.stdout), "\x1b") || strings.Contains(string(r.stdout), "\x07") {
+		t.Errorf("JSON carries raw controls: %q", r.stdout)
+	}
+}
