@@ -74,3 +74,40 @@ func TestTextEscapesControlsInAPipe(t *testing.T) {
 		t.Errorf("JSON carries raw controls: %q", r.stdout)
 	}
 }
+
+// TestHugeIdentifier: a 100 KB identifier is invalid input (exit 4), for
+// every way an identifier is given, without being echoed back; given as
+// the argument of describe it is refused before the vault is even opened.
+func TestHugeIdentifier(t *testing.T) {
+	vault := filepath.Join(t.TempDir(), "vault")
+	huge := strings.Repeat("a", 100000)
+	r := run(vault, "describe", huge)
+	if r.code != 4 {
+		t.Fatalf("describe <100 KB>: exit %d, want 4; stderr %.300s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(vault); !os.IsNotExist(err) {
+		t.Errorf("describe <100 KB> touched the vault: %v", err)
+	}
+	// With a vault (the default CA exists), through flags and resolvers.
+	if r := run(vault, "request", "--domain-name", "a.example", "--validation-method", "NONE", "-o", "json"); r.code != 0 {
+		t.Logf("request: %v", r) // only to have a store; the checks below do not need it
+	}
+	for _, args := range [][]string{
+		{"describe", "--certificate-arn", huge},
+		{"export", huge},
+		{"describe", "arn:certctl:acm:local:000000000000:certificate/" + huge},
+		{"ca", "describe", huge},
+		{"endpoint", "describe", huge},
+		{"renew", huge},
+		{"tags", "list", huge},
+		{"request", "--domain-name", "b.example", "--certificate-authority-arn", huge},
+	} {
+		r := run(vault, args...)
+		if r.code != 4 {
+			t.Errorf("%s <100 KB>: exit %d, want 4\n%s", strings.Join(args[:len(args)-1], " "), r.code, r.stderr)
+		}
+		if len(r.stderr) > 1000 {
+			t.Errorf("%s <100 KB>: the identifier is echoed (%d bytes of stderr)", args[0], len(r.stderr))
+		}
+	}
+}
