@@ -111,3 +111,41 @@ func TestHugeIdentifier(t *testing.T) {
 		}
 	}
 }
+
+// TestControlCharactersRefused: --subject, --region and --account (and
+// config set region/account) refuse control characters with exit 4, and a
+// region or account anything but an ARN-safe word; nothing reaches the
+// vault or the config file.
+func TestControlCharactersRefused(t *testing.T) {
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "vault")
+	for _, args := range [][]string{
+		{"ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=a\x1b[31m"},
+		{"ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=ok,O=a\u202eb"},
+		{"ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=a\x07"},
+		{"--region", "eu\x1b]0;x\x07", "list"},
+		{"--region", "eu:west", "list"},
+		{"--account", "1234\u202e", "list"},
+		{"--account", "12 34", "list"},
+	} {
+		r := run(vault, args...)
+		if r.code != 4 {
+			t.Errorf("%q: exit %d, want 4\n%s", args, r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(vault); !os.IsNotExist(err) {
+		t.Errorf("a refused value touched the vault: %v", err)
+	}
+	for _, kv := range [][2]string{{"region", "eu\x1b[31m"}, {"account", "00\x9b1"}, {"region", "a/b"}} {
+		if r := run(vault, "config", "set", kv[0], kv[1]); r.code != 4 {
+			t.Errorf("config set %s %q: exit %d, want 4\n%s", kv[0], kv[1], r.code, r.stderr)
+		}
+	}
+	// Sane values still work.
+	if r := run(vault, "--region", "eu-west-1", "--account", "123456789012", "list", "-o", "json"); r.code != 0 {
+		t.Errorf("sane region and account: %v", r)
+	}
+	if r := run(vault, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Müller Root,O=Ex\\, Ample", "-o", "json"); r.code != 0 {
+		t.Errorf("sane subject: %v", r)
+	}
+}
