@@ -1,12 +1,16 @@
 package vault
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,5 +151,99 @@ func TestControlCharactersRefused(t *testing.T) {
 	}
 	if r := run(vault, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Müller Root,O=Ex\\, Ample", "-o", "json"); r.code != 0 {
 		t.Errorf("sane subject: %v", r)
+	}
+}
+
+// readOnlyRunner runs certctl on a read-only view of vault: as root (whom
+// file modes do not stop) under a read-only bind mount in a private mount
+// namespace (unshare -m), otherwise on the vault made read-only by chmod.
+func readOnlyRunner(t *testing.T, vault string) func(args ...string) result {
+	t.Helper()
+	if os.Getuid() != 0 {
+		if out, err := exec.Command("chmod", "-R", "a-w", vault).CombinedOutput(); err != nil {
+			t.Fatalf("chmod: %v %s", err, out)
+		}
+		t.Cleanup(func() { _ = exec.Command("chmod", "-R", "u+w", vault).Run() })
+		return func(args ...string) result { return run(vault, args...) }
+	}
+	probe := exec.Command("unshare", "-m", "sh", "-c", `mount --bind -o ro "$1" "$1" && ! touch "$1/probe" 2>/dev/null`, "sh", vault)
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("no read-only bind mount here (unshare -m: %v %s)", err, out)
+	}
+	return func(args ...string) result {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "unshare", append([]string{"-m", "sh", "-c",
+			`v=$1; shift; mount --bind -o ro "$v" "$v" && exec "$@"`, "sh", vault, harness.Bin, "--vault", vault}, args...)...)
+		cmd.Env = childEnv()
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		r := result{args: args, stdout: out.Bytes(), stderr: errb.Bytes()}
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			r.code = ee.ExitCode()
+		case err != nil:
+			r.code = -1
+		}
+		return r
+	}
+}
+
+// TestReadOnlyVault: a read-only copy of a vault answers list, describe and
+// export (which warns that it could not record the export); a change exits
+// 6 saying the vault is read-only.
+func TestReadOnlyVault(t *testing.T) {
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "vault")
+	r := run(vault, "request", "--domain-name", "app.internal", "--certificate-authority-arn", "default", "-o", "text")
+	if r.code != 0 {
+		t.Fatalf("request: %v", r)
+	}
+	arn := strings.TrimSpace(string(r.stdout))
+	pass := filepath.Join(dir, "pass")
+	if err := os.WriteFile(pass, []byte("export pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(vault, "vault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := readOnlyRunner(t, vault)
+
+	if r := ro("list", "-o", "text"); r.code != 0 || !strings.Contains(string(r.stdout), arn) {
+		t.Errorf("list on a read-only vault: %v", r)
+	}
+	if r := ro("describe", arn, "-o", "json"); r.code != 0 || !strings.Contains(string(r.stdout), arn) {
+		t.Errorf("describe on a read-only vault: %v", r)
+	}
+	r = ro("export", arn, "--passphrase-file", pass)
+	if r.code != 0 || !strings.Contains(string(r.stdout), "BEGIN ENCRYPTED PRIVATE KEY") || !strings.Contains(string(r.stdout), "BEGIN CERTIFICATE") {
+		t.Errorf("export on a read-only vault: %v", r)
+	}
+	if !strings.Contains(string(r.stderr), "read-only") || !strings.Contains(string(r.stderr), "not recorded") {
+		t.Errorf("export on a read-only vault does not warn that it is not recorded: %s", r.stderr)
+	}
+	if r := ro("export", arn, "--no-private-key"); r.code != 0 || !strings.Contains(string(r.stdout), "BEGIN CERTIFICATE") {
+		t.Errorf("export --no-private-key on a read-only vault: %v", r)
+	}
+	for _, args := range [][]string{
+		{"delete", arn},
+		{"revoke", arn, "--revocation-reason", "SUPERSEDED"},
+		{"tags", "add", arn, "--tags", "k=v"},
+	} {
+		r := ro(args...)
+		if r.code != 6 || !strings.Contains(string(r.stderr), "the vault is read-only") {
+			t.Errorf("%s on a read-only vault: exit %d, want 6 with 'the vault is read-only'\n%s", args[0], r.code, r.stderr)
+		}
+	}
+	after, err := os.ReadFile(filepath.Join(vault, "vault.db"))
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the read-only vault's database changed (%v)", err)
+	}
+	// Writable again, the export was not marked, and changes work.
+	if r := run(vault, "describe", arn, "-o", "json"); r.code != 0 || !strings.Contains(string(r.stdout), `"Exported": false`) {
+		t.Errorf("describe after: %v", r)
 	}
 }
