@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -48,6 +49,9 @@ func ResolveAccount(tx localstore.Tx, e *Endpoint, arg string) (*Account, error)
 	arg = strings.ToLower(strings.TrimSpace(arg))
 	if i := strings.LastIndex(arg, "/acct/"); i >= 0 { // an account URL (kid)
 		arg = arg[i+len("/acct/"):]
+	}
+	if err := arn.CheckLength(arg); err != nil {
+		return nil, errs.Invalidf("%v", err)
 	}
 	if len(arg) < 6 {
 		return nil, errs.Invalidf("account ID prefix %q is too short (at least 6 characters)", arg)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -103,6 +104,9 @@ func GetEAB(tx localstore.Tx, keyID string) (*EAB, error) {
 // ResolveEAB finds a credential of endpoint e by KeyID or unique prefix.
 func ResolveEAB(tx localstore.Tx, e *Endpoint, arg string) (*EAB, error) {
 	arg = strings.ToLower(strings.TrimSpace(arg))
+	if err := arn.CheckLength(arg); err != nil {
+		return nil, errs.Invalidf("%v", err)
+	}
 	if len(arg) < 6 {
 		return nil, errs.Invalidf("key ID prefix %q is too short (at least 6 characters)", arg)
 	}

@@ -34,8 +34,26 @@ type ARN struct {
 
 var arnRE = regexp.MustCompile(`^arn:certctl:([a-z-]+):([^:]*):([^:]*):([a-z-]+)/([0-9a-fA-F-]+)$`)
 
+// MaxIdentifier is the longest identifier argument looked at: far above a
+// full ARN (a region and account are at most 64 bytes each, see
+// config.CheckARNComponent), so longer input is refused before it reaches
+// the store or an error message.
+const MaxIdentifier = 256
+
+// CheckLength refuses an identifier longer than MaxIdentifier, without
+// echoing it.
+func CheckLength(s string) error {
+	if len(s) > MaxIdentifier {
+		return fmt.Errorf("identifier is too long (%d bytes; an ARN, UUID or UUID prefix has at most %d)", len(s), MaxIdentifier)
+	}
+	return nil
+}
+
 // Parse parses a full ARN.
 func Parse(s string) (ARN, error) {
+	if err := CheckLength(s); err != nil {
+		return ARN{}, err
+	}
 	m := arnRE.FindStringSubmatch(s)
 	if m == nil {
 		return ARN{}, fmt.Errorf("%q is not a certctl ARN", s)
@@ -56,6 +74,9 @@ const MinPrefix = 6
 // given kind: a full ARN, a bare UUID, or a prefix of at least MinPrefix
 // characters. exact reports whether the value is a whole UUID.
 func IDOf(kind, s string) (id string, exact bool, err error) {
+	if err := CheckLength(s); err != nil {
+		return "", false, err
+	}
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "arn:") {
 		a, err := Parse(s)

@@ -4,6 +4,8 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"strings"
+
+	"github.com/certctl/certctl/pkg/casign"
 )
 
 // Subject is AWS Private CA's ASN1Subject.
@@ -101,6 +103,11 @@ func ParseSubject(in string) (Subject, error) {
 	}
 	if s.CommonName == "" {
 		return s, fmt.Errorf("subject %q has no CN", in)
+	}
+	// The checks of issuance, here already: a control character is
+	// refused before the store is opened.
+	if err := casign.ValidateSubject(s.Name()); err != nil {
+		return s, err
 	}
 	return s, nil
 }

@@ -65,8 +65,23 @@ func checkAttribute(attr, v string, max int) error {
 		return fmt.Errorf("ca: subject %s has leading or trailing spaces", attr)
 	case strings.ContainsRune(v, 0):
 		return fmt.Errorf("ca: subject %s contains a NUL character", attr)
+	case strings.ContainsFunc(v, IsControl):
+		return fmt.Errorf("ca: subject %s contains a control character (%q)", attr, v)
 	}
 	return nil
+}
+
+// IsControl reports whether r is a character no subject or ARN component
+// may hold: a C0 or C1 control, DEL, or a bidirectional control that
+// reorders what a terminal shows (the set output.Sanitize escapes).
+func IsControl(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 func isUpperAlpha(s string) bool {

@@ -4,6 +4,7 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -70,6 +71,10 @@ func (f *Factory) Config() (*config.Config, error) {
 		return f.cfg, nil
 	}
 	c, err := config.Load(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
+	var fe *config.FlagError
+	if errors.As(err, &fe) {
+		return nil, errs.Invalidf("%v", err)
+	}
 	if err != nil {
 		return nil, errs.UsageErrorf("%v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 )
@@ -155,6 +156,11 @@ func IDArg(dst *string, flag, name string) cobra.PositionalArgs {
 			*dst = args[0]
 		case !viaFlag || *dst == "":
 			return errs.UsageErrorf("%s: missing argument %s", cmd.CommandPath(), name)
+		}
+		// Refused here, before the store is opened (exit 4, as the
+		// resolvers refuse it for identifiers given otherwise).
+		if err := arn.CheckLength(*dst); err != nil {
+			return errs.Invalidf("%s: %v", cmd.CommandPath(), err)
 		}
 		return nil
 	}

@@ -51,8 +51,8 @@ type Key struct {
 // Keys are every setting of SPEC section 3, in display order, with the
 // checks of their values: the one table that Load, Set and Validate use.
 var Keys = []Key{
-	{"region", String, "local", "region part of ARNs", nil},
-	{"account", String, "000000000000", "account part of ARNs", nil},
+	{"region", String, "local", "region part of ARNs", CheckARNComponent},
+	{"account", String, "000000000000", "account part of ARNs", CheckARNComponent},
 	{"vault", String, "", "vault directory (default ${XDG_DATA_HOME:-~/.local/share}/certctl)", nil},
 	{"store", String, "", "store URL (default: the embedded SQLite database in the vault)", nil},
 	{"certificate_validity", Duration, "395d", "validity of issued certificates", positive},
@@ -106,6 +106,33 @@ func atLeast(lo int) func(string) error {
 var port = between(1, 65535)
 
 // positive checks a duration longer than zero.
+// CheckARNComponent checks a region or account: 1 to 64 letters, digits,
+// '-', '_' or '.', so that an ARN stays one parseable, printable word (no
+// ':' or '/', no control character, no space).
+func CheckARNComponent(v string) error {
+	if v == "" || len(v) > 64 {
+		return fmt.Errorf("%q must be 1 to 64 characters", v)
+	}
+	for _, r := range v {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return fmt.Errorf("%q may hold only letters, digits, '-', '_' and '.'", v)
+		}
+	}
+	return nil
+}
+
+// FlagError is a value given on the command line that its setting refuses:
+// invalid input (exit 4), where a bad file or environment is a usage error.
+type FlagError struct {
+	Flag string
+	Err  error
+}
+
+func (e *FlagError) Error() string { return fmt.Sprintf("--%s: %v", e.Flag, e.Err) }
+func (e *FlagError) Unwrap() error { return e.Err }
+
 func positive(v string) error {
 	if d, _ := timeutil.ParseDuration(strings.TrimSpace(v)); d <= 0 {
 		return fmt.Errorf("%s must be positive", v)
@@ -265,6 +292,11 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 	}
 	for name, f := range flags {
 		if f != nil && f.Changed {
+			if k, ok := LookupKey(name); ok {
+				if err := Validate(k, f.Value.String()); err != nil {
+					return nil, &FlagError{Flag: f.Name, Err: err}
+				}
+			}
 			v.Set(name, f.Value.String())
 		}
 	}

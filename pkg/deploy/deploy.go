@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,6 +192,9 @@ type Material struct {
 // 0644) and then runs t.Exec with the paths in its environment — when
 // allowExec (this host's hooks.allow_exec); otherwise the command is not
 // run and Install returns a *HookError saying so (the files are written).
+// When a file cannot be written, the files already written get their old
+// content back (or are removed when they did not exist), so that no new
+// plaintext key stays behind, and no temp file either.
 func Install(ctx context.Context, t Target, m Material, allowExec bool) error {
 	keyPEM, err := pemio.EncodePKCS8(m.Key)
 	if err != nil {
@@ -206,12 +210,53 @@ func Install(ctx context.Context, t Target, m Material, allowExec bool) error {
 		{t.ChainFile, m.ChainPEM, 0o644},
 		{t.FullchainFile, append(append([]byte{}, m.CertificatePEM...), m.ChainPEM...), 0o644},
 	}
+	// What each file held before, to put back if a later file cannot be
+	// written: a failed install leaves neither a new key without its
+	// certificate nor a plaintext key at a path that had none.
+	type previous struct {
+		path   string
+		data   []byte
+		mode   os.FileMode
+		absent bool
+	}
+	var done []previous
+	undo := func() {
+		for i := len(done) - 1; i >= 0; i-- {
+			p := done[i]
+			if p.absent {
+				_ = os.Remove(p.path)
+				continue
+			}
+			_ = fsutil.WriteFileAtomic(p.path, p.data, p.mode)
+		}
+	}
 	for _, f := range files {
 		if f.path == "" {
 			continue
 		}
+		prev := previous{path: f.path, mode: f.mode}
+		known := true
+		if fi, err := os.Stat(f.path); err == nil && fi.Mode().IsRegular() {
+			if prev.data, err = os.ReadFile(f.path); err != nil {
+				undo()
+				return fmt.Errorf("reading %s: %w", f.path, err)
+			}
+			if f.mode != 0o600 {
+				prev.mode = fi.Mode().Perm()
+			}
+		} else if errors.Is(err, fs.ErrNotExist) {
+			prev.absent = true
+		} else {
+			known = false // not a regular file: nothing to put back
+		}
+		// (WriteFileAtomic removes its temp file on every failure; the
+		// temp file is created 0600, so the key is never readable by others.)
 		if err := fsutil.WriteFileAtomic(f.path, f.data, f.mode); err != nil {
+			undo()
 			return fmt.Errorf("writing %s: %w", f.path, err)
+		}
+		if known {
+			done = append(done, prev)
 		}
 	}
 	if t.Exec != "" && !allowExec {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"modernc.org/sqlite"
@@ -26,6 +27,10 @@ type SQLite struct {
 	// guard runs first in every write transaction (see writeGuarded).
 	guard func(Tx) error
 	path  string
+	// readOnly is set when the database could only be opened for reading
+	// (a read-only copy, mount or file): Update then fails with
+	// ErrReadOnly and db is the read pool.
+	readOnly bool
 	// wstmts and rstmts are the statements prepared on db and ro: a
 	// statement is parsed once per connection instead of once per call.
 	wstmts, rstmts stmtCache
@@ -74,6 +79,12 @@ func (c *stmtCache) close() error {
 	return errors.Join(errList...)
 }
 
+// ErrReadOnly is a write to a vault that can only be read.
+var ErrReadOnly = errors.New("the vault is read-only")
+
+// ReadOnly reports whether the database was opened read-only.
+func (s *SQLite) ReadOnly() bool { return s.readOnly }
+
 var _ Store = (*SQLite)(nil)
 
 // sqliteDSN sets every pragma in the DSN so that each pooled connection gets
@@ -98,6 +109,11 @@ func sqliteDSN(path string, readOnly bool) string {
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		if cannotWrite(err) {
+			if _, serr := os.Stat(path); serr == nil {
+				return openSQLiteReadOnly(ctx, path)
+			}
+		}
 		return nil, err
 	}
 	if err := f.Close(); err != nil {
@@ -126,6 +142,47 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
+// cannotWrite reports whether err refuses writing (a read-only file,
+// directory or file system) rather than telling that something is wrong.
+func cannotWrite(err error) bool {
+	return errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS)
+}
+
+// openSQLiteReadOnly opens an existing database that cannot be written:
+// reads work, writes fail with ErrReadOnly. SQLite's mode=ro still needs
+// to create the -shm file of a WAL database; where the directory refuses
+// that too, the database is opened immutable (a vault copied or mounted
+// read-only after its last writer closed it has no WAL content to miss).
+func openSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
+	var lastErr error
+	for _, mode := range []string{"ro", "immutable"} {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(30000)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "query_only(1)")
+		q.Set("mode", "ro")
+		if mode == "immutable" {
+			q.Set("immutable", "1")
+		}
+		db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, err
+		}
+		var v int
+		if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			db.Close()
+			lastErr = err
+			continue
+		}
+		if v != len(migrations) {
+			db.Close()
+			return nil, fmt.Errorf("%w: its schema (version %d) needs an upgrade (version %d) that only a writable vault can take", ErrReadOnly, v, len(migrations))
+		}
+		return &SQLite{db: db, ro: db, path: path, readOnly: true}, nil
+	}
+	return nil, wrapSQLiteErr(lastErr)
+}
+
 // retryBusy retries fn while it fails with SQLITE_BUSY. The first
 // connections to a new database convert it to WAL mode; when two do so at
 // once, each holds a read lock that the other must see released, and SQLite
@@ -149,7 +206,11 @@ func retryBusy(ctx context.Context, fn func() error) error {
 
 // Close closes the database.
 func (s *SQLite) Close() error {
-	return errors.Join(s.wstmts.close(), s.rstmts.close(), s.ro.Close(), s.db.Close())
+	stmtErr := errors.Join(s.wstmts.close(), s.rstmts.close())
+	if s.readOnly {
+		return errors.Join(stmtErr, s.db.Close())
+	}
+	return errors.Join(stmtErr, s.ro.Close(), s.db.Close())
 }
 
 // Path is the database file.
@@ -160,6 +221,9 @@ func (s *SQLite) DB() *sql.DB { return s.db }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction.
 func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
+	if s.readOnly {
+		return fmt.Errorf("%w (%s cannot be written): reading commands work, changes need a writable vault", ErrReadOnly, s.path)
+	}
 	return s.run(ctx, false, guarded(s.guard, fn))
 }
 

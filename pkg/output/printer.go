@@ -186,20 +186,17 @@ func yamlValue(v any) any {
 	return v
 }
 
-// writeRecords writes tab-separated records. On a terminal, fields are
-// sanitised too: -o text is for pipes, but a person may still run it.
+// writeRecords writes tab-separated records, every field sanitised: -o text
+// is for pipes, but what a pipe ends in (cut, less -R, a terminal) may still
+// obey a certificate's control sequences.
 func (p *Printer) writeRecords(rows [][]string) error {
-	tty := p.IO.IsStdoutTTY()
 	var b strings.Builder
 	for _, r := range rows {
 		for i, c := range r {
 			if i > 0 {
 				b.WriteByte('\t')
 			}
-			if tty {
-				c = Sanitize(c)
-			}
-			b.WriteString(recordField(c))
+			b.WriteString(Sanitize(recordField(c)))
 		}
 		b.WriteByte('\n')
 	}
@@ -208,15 +205,13 @@ func (p *Printer) writeRecords(rows [][]string) error {
 }
 
 // writeText writes one string with its line breaks, ending with a newline,
-// each line sanitised on a terminal.
+// each line sanitised (in a pipe too, as writeRecords).
 func (p *Printer) writeText(s string) error {
-	if p.IO.IsStdoutTTY() {
-		lines := strings.Split(s, "\n")
-		for i, l := range lines {
-			lines[i] = Sanitize(strings.TrimSuffix(l, "\r"))
-		}
-		s = strings.Join(lines, "\n")
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Sanitize(strings.TrimSuffix(l, "\r"))
 	}
+	s = strings.Join(lines, "\n")
 	if !strings.HasSuffix(s, "\n") {
 		s += "\n"
 	}

@@ -166,8 +166,9 @@ func TestRecordsStayOnTheirLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// In a pipe the bytes are kept, but never a tab or line break inside a field.
-	if got, want := out.String(), "a b\tc d\te\x1b[31m\n"; got != want {
+	// In a pipe too control sequences are escaped, and never a tab or line
+	// break inside a field.
+	if got, want := out.String(), "a b\tc d\te\\x1b[31m\n"; got != want {
 		t.Errorf("pipe: got %q, want %q", got, want)
 	}
 	p, out = newPrinter(t, true, false, "text", "")

@@ -108,7 +108,6 @@ Piped (-o text) each record is one tab-separated line:
 	return cmd
 }
 
-
 // query is the service query of the options.
 func (o *ListOptions) query() (auditlog.Query, error) {
 	q := auditlog.Query{

@@ -1,6 +1,7 @@
 package describe
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/internal/flagtest"
@@ -38,5 +39,16 @@ func TestDescribeFlags(t *testing.T) {
 		if _, err := flagtest.Parse(t, NewCmdDescribe, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
 			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
 		}
+	}
+	// An identifier longer than any valid one is invalid input (exit 4),
+	// refused while parsing, before the store is opened.
+	long := strings.Repeat("a", 257)
+	for _, args := range [][]string{{long}, {"--certificate-arn", long}} {
+		if _, err := flagtest.Parse(t, NewCmdDescribe, args...); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("257-byte identifier %q: exit %d (%v), want 4", args[0], errs.ExitCodeOf(err), err)
+		}
+	}
+	if _, err := flagtest.Parse(t, NewCmdDescribe, strings.Repeat("a", 256)); err != nil {
+		t.Errorf("256-byte identifier: %v", err)
 	}
 }

@@ -73,6 +73,10 @@ it), --passphrase-stdin, or a prompt (asked twice) on a terminal; with none of
 these and no terminal, export refuses (exit 2). --no-private-key exports only
 the certificate and chain and needs no passphrase.
 
+A key export marks the certificate Exported and is recorded in the audit log.
+On a read-only vault (a read-only copy or mount) export still answers, and
+warns on stderr that the export could not be recorded.
+
 Output is PEM on stdout (certificate, chain, key), or with --out-dir the files
 cert.pem chain.pem fullchain.pem privkey.pem (mode 0600; privkey.pem encrypted
 unless --insecure-plaintext-key). --format json prints ACM's
@@ -208,6 +212,9 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	})
 	if err != nil {
 		return err
+	}
+	if ex.Unrecorded {
+		fmt.Fprintln(o.IO.ErrOut, "certctl: warning: the vault is read-only: this key export is not recorded (no Exported mark, no audit record)")
 	}
 	out := Output{Certificate: ex.Certificate, CertificateChain: ex.CertificateChain, PrivateKey: ex.PrivateKey}
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"errors"
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -63,6 +64,9 @@ type Exported struct {
 	// PKCS12 is the certificate, chain and key as PKCS#12, only for the
 	// pkcs12 format.
 	PKCS12 []byte
+	// Unrecorded is set when the key was exported from a read-only vault:
+	// neither the Exported mark nor the audit record could be written.
+	Unrecorded bool
 }
 
 // Export exports the certificate named by req.Ref with its chain and, with
@@ -107,11 +111,16 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		}
 	}
 	if checked != nil {
-		// The refusal is recorded as a failed ExportCertificate.
-		return nil, s.core.Change(ctx, "ExportCertificate", func(op *service.Op) error {
+		// The refusal is recorded as a failed ExportCertificate (on a
+		// read-only vault it cannot be, and is only reported).
+		err := s.core.Change(ctx, "ExportCertificate", func(op *service.Op) error {
 			params(op)
 			return checked
 		})
+		if errors.Is(err, localstore.ErrReadOnly) {
+			return nil, service.MapError(checked)
+		}
+		return nil, err
 	}
 	if req.Passphrase == nil {
 		return nil, errs.UsageErrorf("export needs a passphrase")
@@ -145,6 +154,33 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		op.Param("KeyExported", true)
 		return op.Tx.PutCertificate(c)
 	})
+	if errors.Is(err, localstore.ErrReadOnly) {
+		// A read-only vault (a copy, a read-only mount) still answers:
+		// the key is read without the mark and the audit record, which
+		// the caller is told about (Unrecorded).
+		err = s.core.Read(ctx, func(tx localstore.Tx) error {
+			c, err := tx.GetCertificate(id)
+			if err != nil {
+				return err
+			}
+			if err := CheckExportable(c); err != nil {
+				return err
+			}
+			if ver, err = tx.GetVersion(c.ID, c.Version); err != nil {
+				return err
+			}
+			key, err = s.core.Vault.OpenKey(tx, ver.KeyRef)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out, err := encodeExport(arn, ver, key, pass, req)
+		if out != nil {
+			out.Unrecorded = true
+		}
+		return out, err
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,124 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// listDir names every entry of dir, temp files included.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func testKey(t *testing.T) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestFailedInstallLeavesNoKey: when a file after the key cannot be put in
+// place (its rename fails: the certificate path is a directory), Install
+// fails without leaving the new key behind, neither at the key path nor in
+// a temp file, and a key file that was there before keeps its content.
+func TestFailedInstallLeavesNoKey(t *testing.T) {
+	m := Material{CertificateARN: "arn:x", CertificatePEM: []byte("CERT\n"), ChainPEM: []byte("CHAIN\n"), Key: testKey(t)}
+
+	// A new key path: removed again.
+	dir := t.TempDir()
+	certDir := filepath.Join(dir, "cert.pem")
+	if err := os.Mkdir(certDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(certDir, "x"), nil, 0o600); err != nil { // a non-empty directory: rename over it fails
+		t.Fatal(err)
+	}
+	tg := Target{KeyFile: filepath.Join(dir, "key.pem"), CertFile: certDir}
+	if err := Install(context.Background(), tg, m, false); err == nil {
+		t.Fatal("Install over a directory succeeded")
+	}
+	if got := listDir(t, dir); len(got) != 1 || got[0] != "cert.pem" {
+		t.Errorf("a failed install left %q behind", got)
+	}
+
+	// An existing key file: its old content is back, 0600, no temp file.
+	dir = t.TempDir()
+	certDir = filepath.Join(dir, "cert.pem")
+	if err := os.MkdirAll(filepath.Join(certDir, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := []byte("OLD KEY\n")
+	keyFile := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyFile, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg = Target{KeyFile: keyFile, CertFile: certDir}
+	if err := Install(context.Background(), tg, m, false); err == nil {
+		t.Fatal("Install over a directory succeeded")
+	}
+	data, err := os.ReadFile(keyFile)
+	if err != nil || !bytes.Equal(data, old) {
+		t.Errorf("the old key file holds %q (%v), want its old content", data, err)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v (%v), want 0600", fi.Mode(), err)
+	}
+	for _, n := range listDir(t, dir) {
+		if strings.Contains(n, ".tmp-") {
+			t.Errorf("a temp file is left: %s", n)
+		}
+	}
+
+	// The key's own rename failing leaves no temp file either.
+	dir = t.TempDir()
+	keyDir := filepath.Join(dir, "key.pem")
+	if err := os.MkdirAll(filepath.Join(keyDir, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := Install(context.Background(), Target{KeyFile: keyDir, CertFile: filepath.Join(dir, "c.pem")}, m, false); err == nil {
+		t.Fatal("Install over a directory succeeded")
+	}
+	if got := listDir(t, dir); len(got) != 1 || got[0] != "key.pem" {
+		t.Errorf("a failed install left %q behind", got)
+	}
+}
+
+// TestInstallKeyNeverWorldReadable: the key file is 0600 even where an
+// older key file was world-readable, and the certificate files 0644.
+func TestInstallKeyNeverWorldReadable(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyFile, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tg := Target{KeyFile: keyFile, CertFile: filepath.Join(dir, "c.pem")}
+	if err := Install(context.Background(), tg, Material{CertificatePEM: []byte("C\n"), Key: testKey(t)}, false); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{keyFile: 0o600, tg.CertFile: 0o644} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v (%v), want %v", p, fi.Mode(), err, want)
+		}
+	}
+}
