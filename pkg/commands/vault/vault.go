@@ -110,11 +110,7 @@ stderr.` + cmdutil.ExitStatus(0, 2, 4, 6),
 }
 
 func runBackup(ctx context.Context, o *BackupOptions) error {
-	p, err := o.Printer()
-	if err != nil {
-		return err
-	}
-	svc, err := o.VaultOps(ctx)
+	p, svc, err := open(ctx, o.Printer, o.VaultOps)
 	if err != nil {
 		return err
 	}
@@ -268,11 +264,7 @@ nothing is wrong; exit 6 after listing the problems.` + cmdutil.ExitStatus(0, 2,
 }
 
 func runVerify(ctx context.Context, o *VerifyOptions) error {
-	p, err := o.Printer()
-	if err != nil {
-		return err
-	}
-	svc, err := o.VaultOps(ctx)
+	p, svc, err := open(ctx, o.Printer, o.VaultOps)
 	if err != nil {
 		return err
 	}
@@ -353,11 +345,7 @@ key in clear needs the new master.key copied to it.` + cmdutil.ExitStatus(0, 2, 
 }
 
 func runRotateKey(ctx context.Context, o *RotateKeyOptions) error {
-	p, err := o.Printer()
-	if err != nil {
-		return err
-	}
-	svc, err := o.VaultOps(ctx)
+	p, svc, err := open(ctx, o.Printer, o.VaultOps)
 	if err != nil {
 		return err
 	}
@@ -499,11 +487,7 @@ wrapped key). A password in the URL is never printed or recorded.` + cmdutil.Exi
 }
 
 func runMigrate(ctx context.Context, o *MigrateOptions) error {
-	p, err := o.Printer()
-	if err != nil {
-		return err
-	}
-	svc, err := o.VaultOps(ctx)
+	p, svc, err := open(ctx, o.Printer, o.VaultOps)
 	if err != nil {
 		return err
 	}
@@ -529,4 +513,18 @@ func shellQuote(s string) string {
 		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 	}
 	return s
+}
+
+// open returns the printer and the vault operations service, the two
+// dependencies every vault verb has.
+func open(ctx context.Context, printer func() (*output.Printer, error), ops func(context.Context) (*vaultops.Service, error)) (*output.Printer, *vaultops.Service, error) {
+	p, err := printer()
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := ops(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, svc, nil
 }
