@@ -46,24 +46,15 @@ type AccountListOptions struct {
 // NewCmdAccountList builds `certctl endpoint account list`.
 func NewCmdAccountList(f *cmdutil.Factory, runF func(*AccountListOptions) error) *cobra.Command {
 	opts := &AccountListOptions{Deps: newDeps(f)}
-	return &cobra.Command{
+	return oneEndpoint(f, &cobra.Command{
 		Use:   "list ENDPOINT",
 		Short: "List an endpoint's ACME accounts",
 		Long: `List an endpoint's ACME accounts, oldest first:
 {"AcmeAccounts":[{AccountId Status Contact CreatedAt EabKeyId Orders}]}, Status VALID
 or DEACTIVATED, Orders the number of its orders the vault keeps (expired orders
 are swept a day after they expire).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Example:           `  certctl endpoint account list 5f2c9e --query 'AcmeAccounts[?EabKeyId==` + "`0a1b2c3d-…`" + `].AccountId'`,
-		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
-		ValidArgsFunction: completeEndpoint(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Endpoint = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runAccountList(cmd.Context(), opts)
-		},
-	}
+		Example: `  certctl endpoint account list 5f2c9e --query 'AcmeAccounts[?EabKeyId==` + "`0a1b2c3d-…`" + `].AccountId'`,
+	}, &opts.Endpoint, opts, runF, runAccountList)
 }
 
 func runAccountList(ctx context.Context, o *AccountListOptions) error {

@@ -21,20 +21,11 @@ type DescribeOptions struct {
 // NewCmdDescribe builds `certctl endpoint describe`.
 func NewCmdDescribe(f *cmdutil.Factory, runF func(*DescribeOptions) error) *cobra.Command {
 	opts := &DescribeOptions{Deps: newDeps(f)}
-	return &cobra.Command{
-		Use:               "describe ENDPOINT",
-		Short:             "Show an ACME endpoint",
-		Long:              `Show an ACME endpoint ({"AcmeEndpoint":{...}}) with its URL and issuance counters.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
-		ValidArgsFunction: completeEndpoint(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Endpoint = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runDescribe(cmd.Context(), opts)
-		},
-	}
+	return oneEndpoint(f, &cobra.Command{
+		Use:   "describe ENDPOINT",
+		Short: "Show an ACME endpoint",
+		Long:  `Show an ACME endpoint ({"AcmeEndpoint":{...}}) with its URL and issuance counters.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+	}, &opts.Endpoint, opts, runF, runDescribe)
 }
 
 func runDescribe(ctx context.Context, o *DescribeOptions) error {

@@ -190,20 +190,11 @@ type DomainListOptions struct {
 // NewCmdDomainList builds `certctl endpoint domain list`.
 func NewCmdDomainList(f *cmdutil.Factory, runF func(*DomainListOptions) error) *cobra.Command {
 	opts := &DomainListOptions{Deps: newDeps(f)}
-	return &cobra.Command{
-		Use:               "list ENDPOINT",
-		Short:             "List an endpoint's domain validations",
-		Long:              `List an endpoint's domains ({"DomainValidations":[...]}).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
-		ValidArgsFunction: completeEndpoint(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Endpoint = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runDomainList(cmd.Context(), opts)
-		},
-	}
+	return oneEndpoint(f, &cobra.Command{
+		Use:   "list ENDPOINT",
+		Short: "List an endpoint's domain validations",
+		Long:  `List an endpoint's domains ({"DomainValidations":[...]}).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+	}, &opts.Endpoint, opts, runF, runDomainList)
 }
 
 func runDomainList(ctx context.Context, o *DomainListOptions) error {

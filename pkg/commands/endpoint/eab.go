@@ -128,20 +128,11 @@ type EABListOptions struct {
 // NewCmdEABList builds `certctl endpoint eab list`.
 func NewCmdEABList(f *cmdutil.Factory, runF func(*EABListOptions) error) *cobra.Command {
 	opts := &EABListOptions{Deps: newDeps(f)}
-	return &cobra.Command{
-		Use:               "list ENDPOINT",
-		Short:             "List an endpoint's EAB credentials (never their MAC keys)",
-		Long:              `List an endpoint's credentials ({"ExternalAccountBindings":[...]}) with their status (VALID, USED, EXPIRED, REVOKED).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
-		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
-		ValidArgsFunction: completeEndpoint(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Endpoint = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runEABList(cmd.Context(), opts)
-		},
-	}
+	return oneEndpoint(f, &cobra.Command{
+		Use:   "list ENDPOINT",
+		Short: "List an endpoint's EAB credentials (never their MAC keys)",
+		Long:  `List an endpoint's credentials ({"ExternalAccountBindings":[...]}) with their status (VALID, USED, EXPIRED, REVOKED).` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+	}, &opts.Endpoint, opts, runF, runEABList)
 }
 
 func runEABList(ctx context.Context, o *EABListOptions) error {

@@ -133,3 +133,18 @@ func endpointRecord(d acmestate.Description) []string {
 }
 
 func idOf(a string) string { return a[strings.LastIndexByte(a, '/')+1:] }
+
+// oneEndpoint completes cmd as a verb that takes exactly one ENDPOINT
+// argument into *endpoint, then runs runF (a test's) or run with opts.
+func oneEndpoint[O any](f *cmdutil.Factory, cmd *cobra.Command, endpoint *string, opts *O, runF func(*O) error, run func(context.Context, *O) error) *cobra.Command {
+	cmd.Args = cmdutil.ExactArgs(1, "ENDPOINT")
+	cmd.ValidArgsFunction = completeEndpoint(f)
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		*endpoint = args[0]
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(c.Context(), opts)
+	}
+	return cmd
+}
