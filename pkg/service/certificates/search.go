@@ -2,7 +2,6 @@ package certificates
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
@@ -112,7 +111,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if in.MaxItems < 0 {
 		return nil, errs.UsageErrorf("--max-items must be positive")
 	}
-	less, err := sortOrder(in.SortBy, in.SortOrder)
+	sortResults, err := sortOrder(in.SortBy, in.SortOrder)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +128,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(matched, func(i, j int) bool { return less(matched[i], matched[j]) })
+	sortResults(matched)
 	out := &SearchPage{Results: []SearchResult{}, AsOf: now}
 	if offset > len(matched) {
 		offset = len(matched)

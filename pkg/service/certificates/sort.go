@@ -1,6 +1,7 @@
 package certificates
 
 import (
+	"sort"
 	"strings"
 	"time"
 
@@ -109,10 +110,12 @@ func sortKey(key string, m matched) sortValue {
 	return timeValue(c.CreatedAt)
 }
 
-// sortOrder returns the order of search results for by and order: a
-// total order (equal values are ordered by ARN, ascending), so that pages
-// cut from it at any offset never repeat or skip a certificate.
-func sortOrder(by, order string) (func(a, b matched) bool, error) {
+// sortOrder returns a sort of search results for by and order: a total
+// order (equal values are ordered by ARN, ascending), so that pages cut
+// from it at any offset never repeat or skip a certificate. Each result's
+// key is computed once (a common name is parsed from the subject), not
+// once per comparison.
+func sortOrder(by, order string) (func([]matched), error) {
 	if by == "" {
 		by = "CREATED_AT"
 	}
@@ -133,16 +136,29 @@ func sortOrder(by, order string) (func(a, b matched) bool, error) {
 	default:
 		return nil, errs.UsageErrorf("invalid value %q for --sort-order (use ASCENDING or DESCENDING)", order)
 	}
-	return func(a, b matched) bool {
-		va, vb := sortKey(by, a), sortKey(by, b)
-		switch {
-		case va.missing != vb.missing:
-			return vb.missing
-		case !va.missing:
-			if c := va.cmp(vb); c != 0 {
-				return (c < 0) != desc
-			}
+	return func(ms []matched) {
+		keys := make([]sortValue, len(ms))
+		idx := make([]int, len(ms))
+		for i := range ms {
+			keys[i], idx[i] = sortKey(by, ms[i]), i
 		}
-		return a.CertificateArn < b.CertificateArn
+		sort.Slice(idx, func(x, y int) bool {
+			i, j := idx[x], idx[y]
+			va, vb := keys[i], keys[j]
+			switch {
+			case va.missing != vb.missing:
+				return vb.missing
+			case !va.missing:
+				if c := va.cmp(vb); c != 0 {
+					return (c < 0) != desc
+				}
+			}
+			return ms[i].CertificateArn < ms[j].CertificateArn
+		})
+		sorted := make([]matched, len(ms))
+		for k, i := range idx {
+			sorted[k] = ms[i]
+		}
+		copy(ms, sorted)
 	}, nil
 }
