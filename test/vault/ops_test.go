@@ -250,12 +250,18 @@ func TestRotateKeyKill(t *testing.T) {
 		}
 	}
 
-	// How long a rotation takes here.
-	began := time.Now()
-	if r := run(vault, "vault", "rotate-key", "-o", "json"); r.code != 0 {
-		t.Fatalf("rotate-key: %v", r)
+	// How long a rotation takes here: the fastest of two (the first one
+	// also warms the page cache), so that kills land inside a rotation.
+	var took time.Duration
+	for i := 0; i < 2; i++ {
+		began := time.Now()
+		if r := run(vault, "vault", "rotate-key", "-o", "json"); r.code != 0 {
+			t.Fatalf("rotate-key: %v", r)
+		}
+		if d := time.Since(began); i == 0 || d < took {
+			took = d
+		}
 	}
-	took := time.Since(began)
 	t.Logf("a rotation of 10,000 keys takes %v", took)
 	verify(-1)
 
@@ -267,7 +273,7 @@ func TestRotateKeyKill(t *testing.T) {
 	kills, completed, changed := 0, 0, 0
 	for round := range 8 {
 		before := keyID()
-		d := time.Duration(rng.Int64N(int64(took)*3/2 + 1))
+		d := time.Duration(rng.Int64N(int64(took)*9/10 + 1))
 		c := startChild(t, vault, "vault", "rotate-key", "-o", "json")
 		killed, code := c.waitOrKill(d)
 		if killed {
