@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -25,12 +26,19 @@ type orderJSON struct {
 	Finalize       string                 `json:"finalize"`
 	Certificate    string                 `json:"certificate,omitempty"`
 	Error          *Problem               `json:"error,omitempty"`
+	Profile        string                 `json:"profile,omitempty"`
+	Replaces       string                 `json:"replaces,omitempty"`
 }
 
 type newOrderPayload struct {
 	Identifiers []acmestate.Identifier `json:"identifiers"`
 	NotBefore   string                 `json:"notBefore"`
 	NotAfter    string                 `json:"notAfter"`
+	// Profile names a profile of meta.profiles (acme-profiles draft).
+	Profile *string `json:"profile"`
+	// Replaces is the certID of the certificate the order replaces (RFC
+	// 9773 section 5).
+	Replaces *string `json:"replaces"`
 }
 
 func (s *Server) orderURL(r *http.Request, o *acmestate.Order) string {
@@ -42,6 +50,7 @@ func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, 
 		Status: o.Status, Expires: rfc3339(o.Expires), Identifiers: o.Identifiers,
 		NotBefore: rfc3339(o.NotBefore), NotAfter: rfc3339(o.NotAfter),
 		Finalize: s.orderURL(r, o) + "/finalize", Authorizations: []string{},
+		Profile: o.Profile, Replaces: o.Replaces,
 	}
 	for _, a := range o.Authorizations {
 		out.Authorizations = append(out.Authorizations, s.url(r, o.EndpointID, "/authz/"+a))
@@ -136,12 +145,28 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			return refuse(p)
 		}
+		profile, p := orderProfile(ep, in.Profile)
+		if p != nil {
+			return refuse(p)
+		}
+		op.Param("Profile", profile)
+		replaces, p, err := s.orderReplaces(op, ep, req.Account, in.Replaces)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			return refuse(p)
+		}
 		if err := s.admitOrder(op, ep.ID, req.Account.ID); err != nil {
 			return err
 		}
 		now := op.Now
 		o := &acmestate.Order{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
-			Status: acmestate.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now}
+			Status: acmestate.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now,
+			Profile: profile}
+		if replaces != nil {
+			o.Replaces, o.ReplacesCertificateID = *in.Replaces, replaces.Certificate.ID
+		}
 		for _, n := range names {
 			o.Identifiers = append(o.Identifiers, acmestate.Identifier{Type: "dns", Value: n})
 			a := &acmestate.Authz{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
@@ -162,6 +187,43 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeOrder(w, r, http.StatusCreated, order)
+}
+
+// orderProfile is the profile of a new order: the one asked for, else the
+// endpoint's default; an unknown name is invalidProfile.
+func orderProfile(ep *acmestate.Endpoint, asked *string) (string, *Problem) {
+	if asked == nil || *asked == "" {
+		return ep.Profile(), nil
+	}
+	if _, ok := acmestate.LookupProfile(*asked); !ok {
+		return "", problem(errInvalidProfile, http.StatusBadRequest,
+			"unknown profile "+strconv.Quote(*asked)+" (this endpoint offers "+strings.Join(acmestate.ProfileNames(), ", ")+")")
+	}
+	return *asked, nil
+}
+
+// orderReplaces checks the replaces field of a new order (RFC 9773
+// section 5): the certID of a certificate this endpoint issued to the
+// requesting account; nil when the order replaces nothing.
+func (s *Server) orderReplaces(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, certID *string) (*acmestate.Issued, *Problem, error) {
+	if certID == nil {
+		return nil, nil, nil
+	}
+	op.Param("Replaces", *certID)
+	is, p, err := lookupCertID(op.Tx, ep, *certID)
+	if err != nil || p != nil {
+		if p != nil && p.Status == http.StatusNotFound {
+			p = malformed("replaces: " + p.Detail)
+		} else if p != nil {
+			p.Detail = "replaces: " + p.Detail
+		}
+		return nil, p, err
+	}
+	if is.Certificate.AcmeAccountID != acct.ID {
+		return nil, unauthorized("replaces: the certificate was issued to another account"), nil
+	}
+	op.Resource(s.core.Names.CertificateARN(is.Certificate.ID))
+	return is, nil, nil
 }
 
 // identifierValues are the values of identifiers as recorded (the names

@@ -19,6 +19,7 @@ const (
 	errBadSignatureAlgorithm   = errPrefix + "badSignatureAlgorithm"
 	errExternalAccountRequired = errPrefix + "externalAccountRequired"
 	errInvalidContact          = errPrefix + "invalidContact"
+	errInvalidProfile          = errPrefix + "invalidProfile" // acme-profiles draft
 	errMalformed               = errPrefix + "malformed"
 	errOrderNotReady           = errPrefix + "orderNotReady"
 	errRateLimited             = errPrefix + "rateLimited"

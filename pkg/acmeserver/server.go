@@ -126,6 +126,7 @@ func New(cfg Config) *Server {
 	m.HandleFunc("POST /{ep}/chall/{id}", s.handleChallenge)
 	m.HandleFunc("POST /{ep}/cert/{id}", s.handleCertificate)
 	m.HandleFunc("POST /{ep}/revoke-cert", s.handleRevoke)
+	m.HandleFunc("GET /{ep}/renewal-info/{certid}", s.handleRenewalInfo)
 	s.routeMethods(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, &Problem{Type: errMalformed, Status: http.StatusNotFound, Detail: "no such resource"})
