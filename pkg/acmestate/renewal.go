@@ -108,6 +108,9 @@ var ErrBadCertID = errors.New("malformed ARI certID")
 // content octets (minimally encoded).
 func ParseCertID(s string) (CertID, error) {
 	bad := func(why string) (CertID, error) { return CertID{}, fmt.Errorf("%w: %s", ErrBadCertID, why) }
+	if strings.IndexFunc(s, func(r rune) bool { return !isBase64URL(r) && r != '.' }) >= 0 {
+		return bad("only base64url characters and one \".\" are allowed")
+	}
 	a, b, ok := strings.Cut(s, ".")
 	if !ok || strings.Contains(b, ".") {
 		return bad(`want base64url(keyIdentifier) "." base64url(serial)`)
@@ -126,11 +129,14 @@ func ParseCertID(s string) (CertID, error) {
 	if len(ser) > 1 && ser[0] == 0 && ser[1]&0x80 == 0 {
 		return bad("the serial number is not minimally encoded")
 	}
+	if len(ser) > 21 {
+		return bad("the serial number is longer than 20 octets")
+	}
 	n := new(big.Int).SetBytes(ser)
 	if n.Sign() == 0 {
 		return bad("the serial number is zero")
 	}
-	if len(ser) > 21 {
+	if n.BitLen() > 160 {
 		return bad("the serial number is longer than 20 octets")
 	}
 	return CertID{AKI: aki, Serial: n}, nil
@@ -189,4 +195,8 @@ func FindIssued(tx localstore.Tx, endpointID, serial string, match func(*authori
 		return &Issued{CA: ca, Serial: sr, Certificate: c}, nil
 	}
 	return nil, nil
+}
+
+func isBase64URL(r rune) bool {
+	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 }
