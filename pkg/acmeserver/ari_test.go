@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -145,7 +146,16 @@ func TestDirectoryRenewalInfoAndProfiles(t *testing.T) {
 // administrator's window is returned once set; a revoked certificate's
 // window lies in the past; malformed and unknown certIDs are refused.
 func TestRenewalInfo(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
+	testRenewalInfo(t, newFixture(t, acmestate.ContactNotRequired))
+}
+
+// TestRenewalInfoPostgres: the same on PostgreSQL, where windows and
+// replacements are the same store objects.
+func TestRenewalInfoPostgres(t *testing.T) {
+	testRenewalInfo(t, newFixtureOn(t, localstore.Options{StoreURL: pgtest.FreshSchema(t)}, acmestate.ContactNotRequired))
+}
+
+func testRenewalInfo(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	key := newKey(t)
 	kid := f.rawAccount(key)
@@ -181,12 +191,25 @@ func TestRenewalInfo(t *testing.T) {
 	resp, body = f.orderWith(key, kid, map[string]any{"replaces": unknown.String()}, "www.lab.test")
 	wantProblem(t, "replaces an unknown certificate", resp, body, errMalformed, http.StatusBadRequest)
 
+	resp, body = f.orderWith(key, kid, map[string]any{"replaces": certID.String()}, "other.lab.test")
+	wantProblem(t, "replaces with no shared name", resp, body, errMalformed, http.StatusBadRequest)
+	// A pending replacement blocks another until it becomes invalid.
+	resp, body = f.orderWith(key, kid, map[string]any{"replaces": certID.String()}, "www.lab.test")
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("first replacing order: %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.orderWith(key, kid, map[string]any{"replaces": certID.String()}, "www.lab.test")
+	wantProblem(t, "a second replacing order", resp, body, errAlreadyReplaced, http.StatusConflict)
+	f.clk.Add(OrderLifetime + time.Minute) // the pending one expires: invalid
 	// An order replacing it, with other names and key algorithm: the same
 	// ARN, two versions.
 	o2, leaf2 := f.obtain(key, kid, map[string]any{"replaces": certID.String()}, "www.lab.test", "api.lab.test")
 	if o2.Replaces != certID.String() {
 		t.Errorf("order replaces = %q, want %q", o2.Replaces, certID.String())
 	}
+	// RFC 9773 5: replaced once only.
+	resp, body = f.orderWith(key, kid, map[string]any{"replaces": certID.String()}, "www.lab.test")
+	wantProblem(t, "replaces a replaced certificate", resp, body, errAlreadyReplaced, http.StatusConflict)
 	var first, second *localstore.Certificate
 	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
 		certs, err := tx.ListCertificates(localstore.CertificateFilter{})

@@ -229,6 +229,11 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	if err := acmestate.SetReissueTarget(tx, key, c.ID, now); err != nil {
 		return err
 	}
+	if o.Replaces != "" {
+		if err := acmestate.PutReplacement(tx, ep.ID, o.Replaces, &acmestate.Replacement{OrderID: o.ID, Issued: true, At: now}); err != nil {
+			return err
+		}
+	}
 	o.Status, o.CertificateID, o.CertificateVersion, o.UpdatedAt = acmestate.AcmeValid, c.ID, c.Version, now
 	if err := acmestate.PutOrder(tx, o); err != nil {
 		return err

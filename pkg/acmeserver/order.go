@@ -1,6 +1,7 @@
 package acmeserver
 
 import (
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"slices"
@@ -150,7 +151,7 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 			return refuse(p)
 		}
 		op.Param("Profile", profile)
-		replaces, p, err := s.orderReplaces(op, ep, req.Account, in.Replaces)
+		replaces, p, err := s.orderReplaces(op, ep, req.Account, in.Replaces, names)
 		if err != nil {
 			return err
 		}
@@ -166,6 +167,9 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 			Profile: profile}
 		if replaces != nil {
 			o.Replaces, o.ReplacesCertificateID = *in.Replaces, replaces.Certificate.ID
+			if err := acmestate.PutReplacement(op.Tx, ep.ID, o.Replaces, &acmestate.Replacement{OrderID: o.ID, At: now}); err != nil {
+				return err
+			}
 		}
 		for _, n := range names {
 			o.Identifiers = append(o.Identifiers, acmestate.Identifier{Type: "dns", Value: n})
@@ -204,8 +208,10 @@ func orderProfile(ep *acmestate.Endpoint, asked *string) (string, *Problem) {
 
 // orderReplaces checks the replaces field of a new order (RFC 9773
 // section 5): the certID of a certificate this endpoint issued to the
-// requesting account; nil when the order replaces nothing.
-func (s *Server) orderReplaces(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, certID *string) (*acmestate.Issued, *Problem, error) {
+// requesting account, sharing a name with the order, that no other order
+// replaces (alreadyReplaced, unless that order became invalid); nil when
+// the order replaces nothing.
+func (s *Server) orderReplaces(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, certID *string, names []string) (*acmestate.Issued, *Problem, error) {
 	if certID == nil {
 		return nil, nil, nil
 	}
@@ -223,7 +229,44 @@ func (s *Server) orderReplaces(op *service.Op, ep *acmestate.Endpoint, acct *acm
 		return nil, unauthorized("replaces: the certificate was issued to another account"), nil
 	}
 	op.Resource(s.core.Names.CertificateARN(is.Certificate.ID))
+	if !sharesName(is.Serial.DER, names) {
+		return nil, malformed("replaces: the order shares no identifier with the certificate it replaces"), nil
+	}
+	rep, err := acmestate.GetReplacement(op.Tx, ep.ID, *certID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rep != nil {
+		busy := rep.Issued
+		if !busy {
+			o, err := acmestate.GetOrder(op.Tx, rep.OrderID)
+			if err != nil && !errors.Is(err, localstore.ErrNotFound) {
+				return nil, nil, err
+			}
+			if err == nil {
+				s.expireOrder(o)
+				busy = o.Status != acmestate.AcmeInvalid
+			}
+		}
+		if busy {
+			return nil, problem(errAlreadyReplaced, http.StatusConflict, "replaces: the certificate is already replaced by order "+rep.OrderID), nil
+		}
+	}
 	return is, nil, nil
+}
+
+// sharesName reports whether the certificate der names one of names.
+func sharesName(der []byte, names []string) bool {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return false
+	}
+	for _, n := range c.DNSNames {
+		if slices.Contains(names, dnsname.Normalize(n)) {
+			return true
+		}
+	}
+	return false
 }
 
 // identifierValues are the values of identifiers as recorded (the names

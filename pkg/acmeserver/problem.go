@@ -11,6 +11,7 @@ import (
 const (
 	errPrefix                  = "urn:ietf:params:acme:error:"
 	errAccountDoesNotExist     = errPrefix + "accountDoesNotExist"
+	errAlreadyReplaced         = errPrefix + "alreadyReplaced" // RFC 9773
 	errAlreadyRevoked          = errPrefix + "alreadyRevoked"
 	errBadCSR                  = errPrefix + "badCSR"
 	errBadNonce                = errPrefix + "badNonce"

@@ -214,7 +214,7 @@ func Delete(tx localstore.Tx, id string) error {
 			}
 		}
 	}
-	for _, kind := range []string{KindAccountKey, KindReissue, KindRate, KindRenewalWindow} {
+	for _, kind := range []string{KindAccountKey, KindReissue, KindRate, KindRenewalWindow, KindReplacement} {
 		ids, err := tx.FindObjectIDs(kind, id+"/", maxList)
 		if err != nil {
 			return err

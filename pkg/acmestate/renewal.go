@@ -200,3 +200,32 @@ func FindIssued(tx localstore.Tx, endpointID, serial string, match func(*authori
 func isBase64URL(r rune) bool {
 	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 }
+
+// KindReplacement indexes, by endpoint and certID, the order that replaces
+// a certificate (RFC 9773 section 5), so that a second order replacing it
+// is refused (alreadyReplaced) while the first may still succeed.
+const KindReplacement = "acme-replacement"
+
+// Replacement is the order that replaces a certificate; Issued once that
+// order got its certificate (the order itself may be swept later).
+type Replacement struct {
+	OrderID string    `json:"orderId"`
+	Issued  bool      `json:"issued,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// GetReplacement returns the replacement of certID at endpointID (nil when
+// none).
+func GetReplacement(tx localstore.Tx, endpointID, certID string) (*Replacement, error) {
+	r := &Replacement{}
+	err := getJSON(tx, KindReplacement, endpointID+"/"+certID, r)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
+}
+
+// PutReplacement records r as the replacement of certID at endpointID.
+func PutReplacement(tx localstore.Tx, endpointID, certID string, r *Replacement) error {
+	return putJSON(tx, KindReplacement, endpointID+"/"+certID, r, r.At)
+}
