@@ -83,6 +83,7 @@ none (classic, tlsserver or shortlived; default classic).` + cmdutil.ExitStatus(
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
 	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
+	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", completeCA(f))
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
@@ -94,6 +95,17 @@ revoked certificate's window stays in the past. Prints
 	_ = cmd.MarkFlagRequired("start")
 	_ = cmd.MarkFlagRequired("end")
 	return cmd
+}
+
+// completeCA completes the CAs of the vault (--certificate-authority-arn).
+func completeCA(f *cmdutil.Factory) cobra.CompletionFunc {
+	return f.CompleteObjects(authority.ObjectKind, func(data []byte) string {
+		r, err := authority.Decode(data)
+		if err != nil {
+			return ""
+		}
+		return r.Subject.CommonName + " (" + r.Status + ")"
+	})
 }
 
 func parseRFC3339(flag, v string) (time.Time, error) {

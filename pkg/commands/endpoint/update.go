@@ -96,6 +96,7 @@ tlsserver or shortlived). Prints the endpoint as ` + "`describe`" + ` does.` + c
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
 	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
+	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", completeCA(f))
 	return cmd
 }
 
