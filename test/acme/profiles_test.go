@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/zlinttest"
 	"github.com/certctl/certctl/pkg/acmestate"
 )
 
@@ -124,7 +126,9 @@ func TestCertbotVaultCAProfilesAndARI(t *testing.T) {
 		t.Fatalf("endpoint update: %+v", desc)
 	}
 
+	var issued []string // every certificate certbot got, for zlint
 	live := certbotObtain(t, bin, s, d, "private.lab.test")
+	issued = append(issued, live+"/cert.pem")
 	if out, ok := openssl(t, "verify", "-CAfile", caRoot, "-untrusted", live+"/chain.pem", live+"/cert.pem"); !ok {
 		t.Errorf("openssl verify against the endpoint's CA root: %s", out)
 	}
@@ -138,14 +142,37 @@ func TestCertbotVaultCAProfilesAndARI(t *testing.T) {
 	// Profiles, chosen by the endpoint's default (certbot 2 cannot name one).
 	s.certctl(t, "endpoint", "update", s.id, "--default-profile", "shortlived")
 	live = certbotObtain(t, bin, s, d, "short.lab.test")
+	issued = append(issued, live+"/cert.pem")
 	if life, _, _ := opensslText(t, live+"/cert.pem"); life > 7*24*time.Hour || life <= 0 {
 		t.Errorf("shortlived lasts %s", life)
 	}
 	s.certctl(t, "endpoint", "update", s.id, "--default-profile", "tlsserver")
 	live = certbotObtain(t, bin, s, d, "server.lab.test")
+	issued = append(issued, live+"/cert.pem")
 	if life, clientAuth, serverAuth := opensslText(t, live+"/cert.pem"); clientAuth || !serverAuth || life < 30*24*time.Hour {
 		t.Errorf("tlsserver: clientAuth %v serverAuth %v lifetime %s", clientAuth, serverAuth, life)
 	}
+
+	// Each profile's certificate passes zlint (SPEC: every certificate
+	// certctl issues).
+	t.Run("zlint", func(t *testing.T) {
+		linter, err := zlinttest.New(zlintBin(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range issued {
+			findings, passed, err := linter.Lint(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range findings {
+				t.Errorf("%s: %s = %s %s", f, x.Lint, x.Result, x.Details)
+			}
+			if passed == 0 {
+				t.Errorf("%s: no lint passed", f)
+			}
+		}
+	})
 
 	// Renewal information of certbot's certificate, served by one process
 	// and set by another through the vault.
@@ -173,6 +200,26 @@ func TestCertbotVaultCAProfilesAndARI(t *testing.T) {
 	if ri.SuggestedWindow.Start != ws.Format(time.RFC3339) || ri.SuggestedWindow.End != we.Format(time.RFC3339) {
 		t.Errorf("after renewal-window set: %+v, want %s – %s", ri.SuggestedWindow, ws, we)
 	}
+}
+
+// zlintBin finds zlint on PATH or in ~/go/bin (where `go install` puts
+// it); absent, the test skips unless CERTCTL_REQUIRE_INTEROP=1.
+func zlintBin(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("zlint"); err == nil {
+		return p
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if p := filepath.Join(home, "go", "bin", "zlint"); fileExists(p) {
+			return p
+		}
+	}
+	return tool(t, "zlint")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func getJSON(t *testing.T, hc *http.Client, url string, v any) {
