@@ -12,8 +12,8 @@ import (
 )
 
 // handleCertificate serves the certificate of a valid order as a PEM chain
-// (leaf, then its issuers; the self-signed root is left to the trust
-// store), by POST-as-GET.
+// (leaf, then its issuers; a self-signed root above the issuer is left to
+// the trust store), by POST-as-GET.
 func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 	ep, req, ok := s.postAsGet(w, r)
 	if !ok {
@@ -48,8 +48,11 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 	if len(out.Bytes()) > 0 && out.Bytes()[out.Len()-1] != '\n' {
 		out.WriteByte('\n')
 	}
-	for _, c := range chain {
-		if s.selfSigned.check(c) {
+	for i, c := range chain {
+		// The root is left to the trust store, unless it is the issuer
+		// itself (an endpoint on a vault root CA): clients such as certbot
+		// refuse a chain of the leaf alone.
+		if i > 0 && s.selfSigned.check(c) {
 			continue
 		}
 		out.Write(pemio.EncodeCertificatesPEM(c))

@@ -1,20 +1,37 @@
 package acmeserver
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/certctl/certctl/pkg/acmestate"
+)
 
 // directory is the RFC 8555 7.1.1 directory object.
 type directory struct {
-	NewNonce   string        `json:"newNonce"`
-	NewAccount string        `json:"newAccount"`
-	NewOrder   string        `json:"newOrder"`
-	RevokeCert string        `json:"revokeCert"`
-	KeyChange  string        `json:"keyChange"`
-	Meta       directoryMeta `json:"meta"`
+	NewNonce   string `json:"newNonce"`
+	NewAccount string `json:"newAccount"`
+	NewOrder   string `json:"newOrder"`
+	RevokeCert string `json:"revokeCert"`
+	KeyChange  string `json:"keyChange"`
+	// RenewalInfo is the ACME Renewal Information resource (RFC 9773).
+	RenewalInfo string        `json:"renewalInfo"`
+	Meta        directoryMeta `json:"meta"`
 }
 
 type directoryMeta struct {
 	ExternalAccountRequired bool   `json:"externalAccountRequired"`
 	Website                 string `json:"website,omitempty"`
+	// Profiles maps each profile name to its description (acme-profiles).
+	Profiles map[string]string `json:"profiles"`
+}
+
+// profilesMeta is meta.profiles: every built-in profile.
+func profilesMeta() map[string]string {
+	m := make(map[string]string, len(acmestate.Profiles))
+	for _, p := range acmestate.Profiles {
+		m[p.Name] = p.Description
+	}
+	return m
 }
 
 func (s *Server) handleDirectory(w http.ResponseWriter, r *http.Request) {
@@ -26,8 +43,8 @@ func (s *Server) handleDirectory(w http.ResponseWriter, r *http.Request) {
 	u := func(path string) string { return s.url(r, ep.ID, path) }
 	writeJSON(w, http.StatusOK, directory{
 		NewNonce: u("/new-nonce"), NewAccount: u("/new-account"), NewOrder: u("/new-order"),
-		RevokeCert: u("/revoke-cert"), KeyChange: u("/key-change"),
-		Meta: directoryMeta{ExternalAccountRequired: true},
+		RevokeCert: u("/revoke-cert"), KeyChange: u("/key-change"), RenewalInfo: u("/renewal-info"),
+		Meta: directoryMeta{ExternalAccountRequired: true, Profiles: profilesMeta()},
 	})
 }
 

@@ -162,10 +162,13 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	s.writeOrder(w, r, http.StatusOK, order)
 }
 
-// issue signs the order's certificate from the public-style CA for the
-// key's family and records it in the inventory (KeyPairOrigin ACME, no
-// key). A re-issue by the same account for the same names and key
-// algorithm adds a version to the same certificate.
+// issue signs the order's certificate, with the order's profile, from the
+// endpoint's vault CA (--certificate-authority-arn; the certificate is
+// PRIVATE) or else the public-style CA for the key's family, and records
+// it in the inventory (KeyPairOrigin ACME, no key). An order that replaces
+// a certificate (RFC 9773) adds a version to that certificate; else a
+// re-issue by the same account for the same names and key algorithm adds
+// a version to the same certificate.
 func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, o *acmestate.Order, csr *checkedCSR) error {
 	tx, now := op.Tx, op.Now
 	names := orderNames(o)
@@ -173,6 +176,9 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	certID, err := acmestate.ReissueTarget(tx, key)
 	if err != nil {
 		return err
+	}
+	if o.ReplacesCertificateID != "" {
+		certID = o.ReplacesCertificateID
 	}
 	var c *localstore.Certificate
 	if certID != "" {
@@ -184,24 +190,32 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 			return err
 		}
 	}
-	caRec, err := s.core.Authority.EnsurePublic(tx, csr.PublicKey)
+	caRec, typ, err := s.issuingCA(tx, ep, csr.PublicKey)
 	if err != nil {
 		return err
+	}
+	prof, ok := acmestate.LookupProfile(o.Profile)
+	if !ok {
+		prof, _ = acmestate.LookupProfile(acmestate.ProfileClassic) // orders made before profiles
+	}
+	validity := s.cfg.Validity
+	if prof.MaxValidity > 0 && prof.MaxValidity < validity {
+		validity = prof.MaxValidity
 	}
 	action := events.ActionRenewal
 	if c == nil {
 		action = events.ActionIssuance
-		c = inventory.NewIssuedRecord(uuid.NewString(), inventory.TypeIssued, caRec.ID, ep.CertificateTags, "DISABLED", "ENABLED", now)
+		c = inventory.NewIssuedRecord(uuid.NewString(), typ, caRec.ID, ep.CertificateTags, "DISABLED", "ENABLED", now)
 		c.KeyPairOrigin = inventory.OriginACME
 		c.AcmeEndpointID = ep.ID
 		c.AcmeAccountID = acct.ID
 		c.ValidationMethod = "PRE_APPROVED"
 	}
 	op.Resource(s.core.Names.CertificateARN(c.ID))
-	c.CertificateAuthorityID = caRec.ID
+	c.CertificateAuthorityID, c.Type = caRec.ID, typ
 	c.RevokedAt, c.RevocationReason = time.Time{}, ""
-	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: s.cfg.Validity,
-		Requester: authority.Requester(audit.Actor{Type: audit.ActorACMEAccount, ID: acct.ID, Host: s.host})})
+	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: validity,
+		ClientAuth: prof.ClientAuth, Requester: authority.Requester(audit.Actor{Type: audit.ActorACMEAccount, ID: acct.ID, Host: s.host})})
 	if err != nil {
 		return err
 	}
@@ -215,6 +229,11 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	if err := acmestate.SetReissueTarget(tx, key, c.ID, now); err != nil {
 		return err
 	}
+	if o.Replaces != "" {
+		if err := acmestate.PutReplacement(tx, ep.ID, o.Replaces, &acmestate.Replacement{OrderID: o.ID, Issued: true, At: now}); err != nil {
+			return err
+		}
+	}
 	o.Status, o.CertificateID, o.CertificateVersion, o.UpdatedAt = acmestate.AcmeValid, c.ID, c.Version, now
 	if err := acmestate.PutOrder(tx, o); err != nil {
 		return err
@@ -223,6 +242,27 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 		return err
 	}
 	return acmestate.CountIssuance(tx, ep.ID, true, now)
+}
+
+// issuingCA is the CA an order of ep is signed by, with the inventory type
+// of its certificates: the endpoint's vault CA (PRIVATE), which must still
+// be able to issue, else the public-style CA for the key's family
+// (AMAZON_ISSUED).
+func (s *Server) issuingCA(tx localstore.Tx, ep *acmestate.Endpoint, pub crypto.PublicKey) (*authority.Record, string, error) {
+	if ep.CertificateAuthorityID == "" {
+		r, err := s.core.Authority.EnsurePublic(tx, pub)
+		return r, inventory.TypeIssued, err
+	}
+	r, err := authority.Get(tx, ep.CertificateAuthorityID)
+	if err != nil {
+		return nil, "", refuse(problem(errServerInternal, http.StatusServiceUnavailable,
+			"the certificate authority of this endpoint is gone from the vault"))
+	}
+	if err := s.core.Authority.CheckCanIssue(r); err != nil {
+		return nil, "", refuse(problem(errServerInternal, http.StatusServiceUnavailable,
+			"the certificate authority of this endpoint cannot issue: it is "+r.EffectiveStatus(s.core.Now())))
+	}
+	return r, inventory.TypePrivate, nil
 }
 
 // countFailure adds one failed issuance to the endpoint's counters

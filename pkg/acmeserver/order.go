@@ -1,9 +1,11 @@
 package acmeserver
 
 import (
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -25,12 +27,19 @@ type orderJSON struct {
 	Finalize       string                 `json:"finalize"`
 	Certificate    string                 `json:"certificate,omitempty"`
 	Error          *Problem               `json:"error,omitempty"`
+	Profile        string                 `json:"profile,omitempty"`
+	Replaces       string                 `json:"replaces,omitempty"`
 }
 
 type newOrderPayload struct {
 	Identifiers []acmestate.Identifier `json:"identifiers"`
 	NotBefore   string                 `json:"notBefore"`
 	NotAfter    string                 `json:"notAfter"`
+	// Profile names a profile of meta.profiles (acme-profiles draft).
+	Profile *string `json:"profile"`
+	// Replaces is the certID of the certificate the order replaces (RFC
+	// 9773 section 5).
+	Replaces *string `json:"replaces"`
 }
 
 func (s *Server) orderURL(r *http.Request, o *acmestate.Order) string {
@@ -42,6 +51,7 @@ func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, 
 		Status: o.Status, Expires: rfc3339(o.Expires), Identifiers: o.Identifiers,
 		NotBefore: rfc3339(o.NotBefore), NotAfter: rfc3339(o.NotAfter),
 		Finalize: s.orderURL(r, o) + "/finalize", Authorizations: []string{},
+		Profile: o.Profile, Replaces: o.Replaces,
 	}
 	for _, a := range o.Authorizations {
 		out.Authorizations = append(out.Authorizations, s.url(r, o.EndpointID, "/authz/"+a))
@@ -136,12 +146,31 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			return refuse(p)
 		}
+		profile, p := orderProfile(ep, in.Profile)
+		if p != nil {
+			return refuse(p)
+		}
+		op.Param("Profile", profile)
+		replaces, p, err := s.orderReplaces(op, ep, req.Account, in.Replaces, names)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			return refuse(p)
+		}
 		if err := s.admitOrder(op, ep.ID, req.Account.ID); err != nil {
 			return err
 		}
 		now := op.Now
 		o := &acmestate.Order{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
-			Status: acmestate.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now}
+			Status: acmestate.AcmeReady, Expires: now.Add(OrderLifetime), CreatedAt: now, UpdatedAt: now,
+			Profile: profile}
+		if replaces != nil {
+			o.Replaces, o.ReplacesCertificateID = *in.Replaces, replaces.Certificate.ID
+			if err := acmestate.PutReplacement(op.Tx, ep.ID, o.Replaces, &acmestate.Replacement{OrderID: o.ID, At: now}); err != nil {
+				return err
+			}
+		}
 		for _, n := range names {
 			o.Identifiers = append(o.Identifiers, acmestate.Identifier{Type: "dns", Value: n})
 			a := &acmestate.Authz{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
@@ -162,6 +191,82 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeOrder(w, r, http.StatusCreated, order)
+}
+
+// orderProfile is the profile of a new order: the one asked for, else the
+// endpoint's default; an unknown name is invalidProfile.
+func orderProfile(ep *acmestate.Endpoint, asked *string) (string, *Problem) {
+	if asked == nil || *asked == "" {
+		return ep.Profile(), nil
+	}
+	if _, ok := acmestate.LookupProfile(*asked); !ok {
+		return "", problem(errInvalidProfile, http.StatusBadRequest,
+			"unknown profile "+strconv.Quote(*asked)+" (this endpoint offers "+strings.Join(acmestate.ProfileNames(), ", ")+")")
+	}
+	return *asked, nil
+}
+
+// orderReplaces checks the replaces field of a new order (RFC 9773
+// section 5): the certID of a certificate this endpoint issued to the
+// requesting account, sharing a name with the order, that no other order
+// replaces (alreadyReplaced, unless that order became invalid); nil when
+// the order replaces nothing.
+func (s *Server) orderReplaces(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, certID *string, names []string) (*acmestate.Issued, *Problem, error) {
+	if certID == nil {
+		return nil, nil, nil
+	}
+	op.Param("Replaces", *certID)
+	is, p, err := lookupCertID(op.Tx, ep, *certID)
+	if err != nil || p != nil {
+		if p != nil && p.Status == http.StatusNotFound {
+			p = malformed("replaces: " + p.Detail)
+		} else if p != nil {
+			p.Detail = "replaces: " + p.Detail
+		}
+		return nil, p, err
+	}
+	if is.Certificate.AcmeAccountID != acct.ID {
+		return nil, unauthorized("replaces: the certificate was issued to another account"), nil
+	}
+	op.Resource(s.core.Names.CertificateARN(is.Certificate.ID))
+	if !sharesName(is.Serial.DER, names) {
+		return nil, malformed("replaces: the order shares no identifier with the certificate it replaces"), nil
+	}
+	rep, err := acmestate.GetReplacement(op.Tx, ep.ID, *certID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rep != nil {
+		busy := rep.Issued
+		if !busy {
+			o, err := acmestate.GetOrder(op.Tx, rep.OrderID)
+			if err != nil && !errors.Is(err, localstore.ErrNotFound) {
+				return nil, nil, err
+			}
+			if err == nil {
+				s.expireOrder(o)
+				busy = o.Status != acmestate.AcmeInvalid
+			}
+		}
+		if busy {
+			return nil, problem(errAlreadyReplaced, http.StatusConflict, "replaces: the certificate is already replaced by order "+rep.OrderID), nil
+		}
+	}
+	return is, nil, nil
+}
+
+// sharesName reports whether the certificate der names one of names.
+func sharesName(der []byte, names []string) bool {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return false
+	}
+	for _, n := range c.DNSNames {
+		if slices.Contains(names, dnsname.Normalize(n)) {
+			return true
+		}
+	}
+	return false
 }
 
 // identifierValues are the values of identifiers as recorded (the names

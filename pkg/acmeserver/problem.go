@@ -11,6 +11,7 @@ import (
 const (
 	errPrefix                  = "urn:ietf:params:acme:error:"
 	errAccountDoesNotExist     = errPrefix + "accountDoesNotExist"
+	errAlreadyReplaced         = errPrefix + "alreadyReplaced" // RFC 9773
 	errAlreadyRevoked          = errPrefix + "alreadyRevoked"
 	errBadCSR                  = errPrefix + "badCSR"
 	errBadNonce                = errPrefix + "badNonce"
@@ -19,6 +20,7 @@ const (
 	errBadSignatureAlgorithm   = errPrefix + "badSignatureAlgorithm"
 	errExternalAccountRequired = errPrefix + "externalAccountRequired"
 	errInvalidContact          = errPrefix + "invalidContact"
+	errInvalidProfile          = errPrefix + "invalidProfile" // acme-profiles draft
 	errMalformed               = errPrefix + "malformed"
 	errOrderNotReady           = errPrefix + "orderNotReady"
 	errRateLimited             = errPrefix + "rateLimited"

@@ -1,12 +1,15 @@
 // Package acmeserver is certctl's RFC 8555 ACME server: one directory per
 // ACME endpoint of the vault, accounts bound by external account binding,
-// pre-approved authorizations, synchronous finalization from the vault's
-// public-style CA, certificate download and revocation. It serves the
-// vault's CRL/OCSP responder and Prometheus counters beside them.
+// pre-approved authorizations, synchronous finalization from the
+// endpoint's vault CA or else the public-style CA, with the order's profile
+// (acme-profiles draft: classic, tlsserver, shortlived), certificate
+// download and revocation, and ACME Renewal Information (RFC 9773) with
+// replacement orders. It serves the vault's CRL/OCSP responder and
+// Prometheus counters beside them.
 //
 // Handlers are split by resource: directory and nonces, accounts, key
 // change, orders and authorizations, finalization, certificates and
-// revocation. Every request body is read through http.MaxBytesReader and
+// revocation, renewal information (renewalinfo.go). Every request body is read through http.MaxBytesReader and
 // every JWS is checked (algorithm allow-list, url, single-use nonce, jwk or
 // kid) in jws.go before a handler sees its payload.
 //
@@ -126,6 +129,7 @@ func New(cfg Config) *Server {
 	m.HandleFunc("POST /{ep}/chall/{id}", s.handleChallenge)
 	m.HandleFunc("POST /{ep}/cert/{id}", s.handleCertificate)
 	m.HandleFunc("POST /{ep}/revoke-cert", s.handleRevoke)
+	m.HandleFunc("GET /{ep}/renewal-info/{certid}", s.handleRenewalInfo)
 	s.routeMethods(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, &Problem{Type: errMalformed, Status: http.StatusNotFound, Detail: "no such resource"})

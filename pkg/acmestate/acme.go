@@ -88,10 +88,17 @@ type Order struct {
 	NotAfter       time.Time    `json:"notAfter,omitzero"`
 	// CertificateID and CertificateVersion name the inventory version
 	// issued for the order once it is valid.
-	CertificateID      string    `json:"certificateId,omitempty"`
-	CertificateVersion int       `json:"certificateVersion,omitempty"`
-	CreatedAt          time.Time `json:"createdAt"`
-	UpdatedAt          time.Time `json:"updatedAt"`
+	CertificateID      string `json:"certificateId,omitempty"`
+	CertificateVersion int    `json:"certificateVersion,omitempty"`
+	// Profile is the profile the order was made with (acme-profiles).
+	Profile string `json:"profile,omitempty"`
+	// Replaces is the ARI certID of the certificate the order replaces
+	// (RFC 9773), and ReplacesCertificateID that certificate's inventory
+	// record, which gets the new certificate as its next version.
+	Replaces              string    `json:"replaces,omitempty"`
+	ReplacesCertificateID string    `json:"replacesCertificateId,omitempty"`
+	CreatedAt             time.Time `json:"createdAt"`
+	UpdatedAt             time.Time `json:"updatedAt"`
 }
 
 // PutOrder writes an order.

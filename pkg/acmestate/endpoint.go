@@ -74,6 +74,13 @@ type Endpoint struct {
 	CreatedAt             time.Time        `json:"createdAt"`
 	UpdatedAt             time.Time        `json:"updatedAt"`
 	FailureReason         string           `json:"failureReason,omitempty"`
+	// CertificateAuthorityID is the vault CA the endpoint issues from
+	// (--certificate-authority-arn); empty for the built-in public-style
+	// hierarchy.
+	CertificateAuthorityID string `json:"certificateAuthorityId,omitempty"`
+	// DefaultProfile is the profile of orders that name none (empty:
+	// classic).
+	DefaultProfile string `json:"defaultProfile,omitempty"`
 }
 
 // AllowsKeyAlgorithm reports whether alg is allowed for certificates.
@@ -89,6 +96,10 @@ type CreateParams struct {
 	AllowedKeyAlgorithms  []string
 	CertificateTags       []localstore.Tag
 	Tags                  []localstore.Tag
+	// CertificateAuthorityID is a CA of the vault the caller checked can
+	// issue (empty: the public-style hierarchy).
+	CertificateAuthorityID string
+	DefaultProfile         string
 }
 
 // CheckKeyAlgorithms validates a list of allowed key algorithms.
@@ -116,11 +127,17 @@ func Create(tx localstore.Tx, p CreateParams, now time.Time) (*Endpoint, error) 
 	if err := CheckKeyAlgorithms(algs); err != nil {
 		return nil, err
 	}
+	if p.DefaultProfile != "" {
+		if err := CheckProfile(p.DefaultProfile); err != nil {
+			return nil, err
+		}
+	}
 	e := &Endpoint{
 		ID: uuid.NewString(), Name: p.Name, Status: StatusActive,
 		AuthorizationBehavior: p.AuthorizationBehavior, Contact: p.Contact,
 		AllowedKeyAlgorithms: dedupe(algs), CertificateTags: p.CertificateTags, Tags: p.Tags,
 		CreatedAt: now, UpdatedAt: now,
+		CertificateAuthorityID: p.CertificateAuthorityID, DefaultProfile: p.DefaultProfile,
 	}
 	return e, Put(tx, e)
 }
@@ -197,7 +214,7 @@ func Delete(tx localstore.Tx, id string) error {
 			}
 		}
 	}
-	for _, kind := range []string{KindAccountKey, KindReissue, KindRate} {
+	for _, kind := range []string{KindAccountKey, KindReissue, KindRate, KindRenewalWindow, KindReplacement} {
 		ids, err := tx.FindObjectIDs(kind, id+"/", maxList)
 		if err != nil {
 			return err

@@ -13,9 +13,38 @@ type PublicCA struct {
 	AllowedKeyAlgorithms []string `json:"AllowedKeyAlgorithms"`
 }
 
-// CAConfig is the CertificateAuthority field of an endpoint description.
+// PrivateCA is the CertificateAuthority.PrivateCertificateAuthority field:
+// the endpoint issues from a CA of the vault.
+type PrivateCA struct {
+	CertificateAuthorityArn string   `json:"CertificateAuthorityArn"`
+	AllowedKeyAlgorithms    []string `json:"AllowedKeyAlgorithms"`
+}
+
+// CAConfig is the CertificateAuthority field of an endpoint description:
+// one of its two members is set.
 type CAConfig struct {
-	PublicCertificateAuthority PublicCA `json:"PublicCertificateAuthority"`
+	PublicCertificateAuthority  *PublicCA  `json:"PublicCertificateAuthority,omitempty"`
+	PrivateCertificateAuthority *PrivateCA `json:"PrivateCertificateAuthority,omitempty"`
+}
+
+// AllowedKeyAlgorithms are the key algorithms of whichever CA is set.
+func (c CAConfig) AllowedKeyAlgorithms() []string {
+	if c.PrivateCertificateAuthority != nil {
+		return c.PrivateCertificateAuthority.AllowedKeyAlgorithms
+	}
+	if c.PublicCertificateAuthority != nil {
+		return c.PublicCertificateAuthority.AllowedKeyAlgorithms
+	}
+	return nil
+}
+
+// CAArn is the ARN of the endpoint's vault CA ("" for the public-style
+// hierarchy).
+func (c CAConfig) CAArn() string {
+	if c.PrivateCertificateAuthority != nil {
+		return c.PrivateCertificateAuthority.CertificateAuthorityArn
+	}
+	return ""
 }
 
 // Description is the JSON form of an endpoint (`endpoint describe`).
@@ -27,6 +56,7 @@ type Description struct {
 	AuthorizationBehavior string               `json:"AuthorizationBehavior"`
 	Contact               string               `json:"Contact"`
 	CertificateAuthority  CAConfig             `json:"CertificateAuthority"`
+	DefaultProfile        string               `json:"DefaultProfile"`
 	CertificateTags       []localstore.Tag     `json:"CertificateTags"`
 	Tags                  []localstore.Tag     `json:"Tags"`
 	CreatedAt             *inventory.Timestamp `json:"CreatedAt,omitempty"`
@@ -70,11 +100,19 @@ func Describe(n inventory.Names, base string, e *Endpoint, m Metrics) Descriptio
 	return Description{
 		AcmeEndpointArn: n.EndpointARN(e.ID), Name: e.Name, EndpointURL: DirectoryURL(base, e.ID),
 		Status: e.Status, AuthorizationBehavior: e.AuthorizationBehavior, Contact: e.Contact,
-		CertificateAuthority: CAConfig{PublicCertificateAuthority: PublicCA{AllowedKeyAlgorithms: e.AllowedKeyAlgorithms}},
-		CertificateTags:      tagsOrEmpty(e.CertificateTags), Tags: tagsOrEmpty(e.Tags),
+		CertificateAuthority: caConfig(n, e), DefaultProfile: e.Profile(),
+		CertificateTags: tagsOrEmpty(e.CertificateTags), Tags: tagsOrEmpty(e.Tags),
 		CreatedAt: inventory.TS(e.CreatedAt), UpdatedAt: inventory.TS(e.UpdatedAt),
 		FailureReason: e.FailureReason, Metrics: m,
 	}
+}
+
+func caConfig(n inventory.Names, e *Endpoint) CAConfig {
+	if e.CertificateAuthorityID != "" {
+		return CAConfig{PrivateCertificateAuthority: &PrivateCA{CertificateAuthorityArn: n.CAARN(e.CertificateAuthorityID),
+			AllowedKeyAlgorithms: e.AllowedKeyAlgorithms}}
+	}
+	return CAConfig{PublicCertificateAuthority: &PublicCA{AllowedKeyAlgorithms: e.AllowedKeyAlgorithms}}
 }
 
 // EABView is the JSON form of a credential; MacKey only at creation.

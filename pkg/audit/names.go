@@ -22,7 +22,7 @@ var EventNames = []string{
 	// ACME endpoints (ACM) and their domains and credentials.
 	"CreateAcmeEndpoint", "UpdateAcmeEndpoint", "DeleteAcmeEndpoint", "TagAcmeEndpoint", "UntagAcmeEndpoint",
 	"CreateExternalAccountBinding", "RevokeExternalAccountBinding", "AddAcmeDomain", "RemoveAcmeDomain",
-	"CheckAcmeDomain", "DeactivateAcmeAccount", "SweepAcmeResources",
+	"CheckAcmeDomain", "DeactivateAcmeAccount", "SweepAcmeResources", "SetAcmeRenewalWindow",
 	// What ACME clients do (RFC 8555).
 	"NewAccount", "UpdateAccount", "DeactivateAccount", "KeyChange", "NewOrder", "FinalizeOrder",
 	"InvalidateOrder", "DeactivateAuthorization", "CountIssuanceFailure",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/service/endpoints"
 )
 
@@ -20,6 +21,8 @@ type CreateOptions struct {
 	CertificateTags       []string
 	Tags                  []string
 	Name                  string
+	CertificateAuthority  string
+	DefaultProfile        string
 }
 
 // NewCmdCreate builds `certctl endpoint create`.
@@ -32,7 +35,11 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Co
 		Long: `Create an ACME endpoint ({"AcmeEndpointArn": ...}). --allowed-key-algorithms limits
 the certificate keys finalize accepts (default all of RSA_2048, EC_prime256v1,
 EC_secp384r1); --certificate-tags are put on every certificate it issues;
---contact REQUIRED rejects ACME accounts without a mailto: contact.` + cmdutil.ExitStatus(0, 2, 4, 6),
+--contact REQUIRED rejects ACME accounts without a mailto: contact.
+--certificate-authority-arn issues from a CA of the vault (made with ` + "`ca create`" + `
+or ` + "`ca import`" + `, ACTIVE; its certificates are PRIVATE) instead of the built-in
+public-style hierarchy. --default-profile is the profile of orders that name
+none (classic, tlsserver or shortlived; default classic).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl endpoint create --authorization-behavior PRE_APPROVED --contact REQUIRED \
       --allowed-key-algorithms EC_prime256v1,EC_secp384r1 --certificate-tags env=lab --name lab`,
 		Args: cmdutil.NoArgs,
@@ -47,6 +54,14 @@ EC_secp384r1); --certificate-tags are put on every certificate it issues;
 			if err := cmdutil.CheckEnum("allowed-key-algorithms", opts.AllowedKeyAlgorithms, acmestate.KeyAlgorithms); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("default-profile") {
+				if err := cmdutil.CheckEnum("default-profile", []string{opts.DefaultProfile}, acmestate.ProfileNames()); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("certificate-authority-arn") && opts.CertificateAuthority == "" {
+				return errs.UsageErrorf("--certificate-authority-arn needs a CA")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -60,11 +75,15 @@ EC_secp384r1); --certificate-tags are put on every certificate it issues;
 	fl.StringArrayVar(&opts.CertificateTags, "certificate-tags", nil, "tag put on issued certificates, `Key=K,Value=V` or K=V (repeatable)")
 	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag of the endpoint, `Key=K,Value=V` or K=V (repeatable)")
 	fl.StringVar(&opts.Name, "name", "", "a `name` for people")
+	fl.StringVar(&opts.CertificateAuthority, "certificate-authority-arn", "", "issue from this `CA` of the vault (ARN, ID, unique prefix or default)")
+	fl.StringVar(&opts.DefaultProfile, "default-profile", "", "`profile` of orders that name none: classic, tlsserver or shortlived")
 	_ = cmd.MarkFlagRequired("authorization-behavior")
 	_ = cmd.MarkFlagRequired("contact")
 	cmdutil.EnumCompletion(cmd, "authorization-behavior", acmestate.AuthorizationBehaviors)
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
+	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
+	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", completeCA(f))
 	return cmd
 }
 
@@ -74,7 +93,8 @@ func runCreate(ctx context.Context, o *CreateOptions) error {
 		return err
 	}
 	a, err := svc.Create(ctx, endpoints.CreateInput{Name: o.Name, AuthorizationBehavior: o.AuthorizationBehavior, Contact: o.Contact,
-		AllowedKeyAlgorithms: o.AllowedKeyAlgorithms, CertificateTags: o.CertificateTags, Tags: o.Tags})
+		AllowedKeyAlgorithms: o.AllowedKeyAlgorithms, CertificateTags: o.CertificateTags, Tags: o.Tags,
+		CertificateAuthority: o.CertificateAuthority, DefaultProfile: o.DefaultProfile})
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ Certificates issued enter the inventory with KeyPairOrigin ACME
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdDescribe(f, nil), NewCmdList(f, nil), NewCmdUpdate(f, nil), NewCmdDelete(f, nil),
-		NewCmdEAB(f), NewCmdDomain(f), NewCmdAccount(f), NewCmdServe(f, nil))
+		NewCmdEAB(f), NewCmdDomain(f), NewCmdAccount(f), NewCmdRenewalWindow(f), NewCmdServe(f, nil))
 	return cmd
 }
 
@@ -111,7 +111,9 @@ func describeTable(d acmestate.Description) *output.Table {
 	add("Endpoint URL", d.EndpointURL)
 	add("Authorization", d.AuthorizationBehavior)
 	add("Contact", d.Contact)
-	add("Key algorithms", strings.Join(d.CertificateAuthority.PublicCertificateAuthority.AllowedKeyAlgorithms, ", "))
+	add("Certificate authority", d.CertificateAuthority.CAArn())
+	add("Key algorithms", strings.Join(d.CertificateAuthority.AllowedKeyAlgorithms(), ", "))
+	add("Default profile", d.DefaultProfile)
 	add("Certificate tags", acmestate.JoinTags(d.CertificateTags))
 	add("Tags", acmestate.JoinTags(d.Tags))
 	if d.CreatedAt != nil {
@@ -128,7 +130,7 @@ func describeTable(d acmestate.Description) *output.Table {
 
 func endpointRecord(d acmestate.Description) []string {
 	return []string{d.AcmeEndpointArn, d.Name, d.Status, d.Contact,
-		strings.Join(d.CertificateAuthority.PublicCertificateAuthority.AllowedKeyAlgorithms, ","), d.EndpointURL,
+		strings.Join(d.CertificateAuthority.AllowedKeyAlgorithms(), ","), d.EndpointURL,
 		fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed)}
 }
 

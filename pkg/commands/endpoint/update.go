@@ -21,25 +21,30 @@ type UpdateOptions struct {
 	AllowedKeyAlgorithms *[]string
 	CertificateTags      *[]string
 	Name                 *string
+	CertificateAuthority *string
+	DefaultProfile       *string
 }
 
 // NewCmdUpdate builds `certctl endpoint update`.
 func NewCmdUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.Command {
 	opts := &UpdateOptions{Deps: newDeps(f)}
-	var contact, name string
+	var contact, name, caRef, profile string
 	var algs, certTags []string
 	cmd := &cobra.Command{
-		Use:   "update ENDPOINT [--contact C] [--allowed-key-algorithms A] [--certificate-tags T] [--name N]",
+		Use:   "update ENDPOINT [--contact C] [--allowed-key-algorithms A] [--certificate-tags T] [--name N] [--certificate-authority-arn CA] [--default-profile P]",
 		Short: "Change an ACME endpoint's settings",
 		Long: `Change an endpoint's contact requirement, allowed key algorithms, certificate
-tags (replaced as a whole) or name. Prints the endpoint as ` + "`describe`" + ` does.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+tags (replaced as a whole), name, the vault CA it issues from
+(--certificate-authority-arn, an ACTIVE CA) or its default profile (classic,
+tlsserver or shortlived). Prints the endpoint as ` + "`describe`" + ` does.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint = args[0]
 			fl := cmd.Flags()
-			if !fl.Changed("contact") && !fl.Changed("allowed-key-algorithms") && !fl.Changed("certificate-tags") && !fl.Changed("name") {
-				return errs.UsageErrorf("nothing to update: give --contact, --allowed-key-algorithms, --certificate-tags or --name")
+			if !fl.Changed("contact") && !fl.Changed("allowed-key-algorithms") && !fl.Changed("certificate-tags") && !fl.Changed("name") &&
+				!fl.Changed("certificate-authority-arn") && !fl.Changed("default-profile") {
+				return errs.UsageErrorf("nothing to update: give --contact, --allowed-key-algorithms, --certificate-tags, --name, --certificate-authority-arn or --default-profile")
 			}
 			if fl.Changed("contact") {
 				if err := cmdutil.CheckEnum("contact", []string{contact}, acmestate.Contacts); err != nil {
@@ -63,6 +68,18 @@ tags (replaced as a whole) or name. Prints the endpoint as ` + "`describe`" + ` 
 			if fl.Changed("name") {
 				opts.Name = &name
 			}
+			if fl.Changed("certificate-authority-arn") {
+				if caRef == "" {
+					return errs.UsageErrorf("--certificate-authority-arn needs a CA")
+				}
+				opts.CertificateAuthority = &caRef
+			}
+			if fl.Changed("default-profile") {
+				if err := cmdutil.CheckEnum("default-profile", []string{profile}, acmestate.ProfileNames()); err != nil {
+					return err
+				}
+				opts.DefaultProfile = &profile
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -74,8 +91,12 @@ tags (replaced as a whole) or name. Prints the endpoint as ` + "`describe`" + ` 
 	fl.StringArrayVar(&algs, "allowed-key-algorithms", nil, "certificate key `algorithms` finalize accepts")
 	fl.StringArrayVar(&certTags, "certificate-tags", nil, "tags put on issued certificates (replace the current ones)")
 	fl.StringVar(&name, "name", "", "a `name` for people")
+	fl.StringVar(&caRef, "certificate-authority-arn", "", "issue from this `CA` of the vault from now on")
+	fl.StringVar(&profile, "default-profile", "", "`profile` of orders that name none: classic, tlsserver or shortlived")
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
+	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
+	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", completeCA(f))
 	return cmd
 }
 
@@ -85,7 +106,7 @@ func runUpdate(ctx context.Context, o *UpdateOptions) error {
 		return err
 	}
 	d, err := svc.Update(ctx, o.Endpoint, endpoints.UpdateInput{Contact: o.Contact, AllowedKeyAlgorithms: o.AllowedKeyAlgorithms,
-		CertificateTags: o.CertificateTags, Name: o.Name})
+		CertificateTags: o.CertificateTags, Name: o.Name, CertificateAuthority: o.CertificateAuthority, DefaultProfile: o.DefaultProfile})
 	if err != nil {
 		return err
 	}

@@ -8,10 +8,12 @@ package endpoints
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -114,6 +116,27 @@ type CreateInput struct {
 	AllowedKeyAlgorithms  []string
 	CertificateTags       []string
 	Tags                  []string
+	// CertificateAuthority names a CA of the vault to issue from (ARN,
+	// UUID, unique prefix or "default"); empty: the public-style hierarchy.
+	CertificateAuthority string
+	// DefaultProfile is the profile of orders that name none (empty:
+	// classic).
+	DefaultProfile string
+}
+
+// issuingCA resolves ref to a CA of the vault that can issue now (exit 3
+// when there is none, 5 when it is not ACTIVE) and returns its ID.
+func (s *Service) issuingCA(op *service.Op, ref string) (string, error) {
+	op.Param("CertificateAuthorityArn", ref)
+	r, err := authority.Resolve(op.Tx, s.core.Authority, ref)
+	if err != nil {
+		return "", err
+	}
+	if err := s.core.Authority.CheckCanIssue(r); err != nil {
+		return "", fmt.Errorf("an ACME endpoint cannot issue from it: %w", err)
+	}
+	op.Resource(s.core.Names.CAARN(r.ID))
+	return r.ID, nil
 }
 
 // Create makes an ACTIVE endpoint (CreateAcmeEndpoint) and returns its ARN.
@@ -134,6 +157,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 		if len(in.Tags) > 0 {
 			op.Param("Tags", in.Tags)
 		}
+		if in.DefaultProfile != "" {
+			op.Param("DefaultProfile", in.DefaultProfile)
+		}
 		ct, err := parseTags("certificate tags", in.CertificateTags)
 		if err != nil {
 			return err
@@ -142,8 +168,15 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 		if err != nil {
 			return err
 		}
+		var caID string
+		if in.CertificateAuthority != "" {
+			if caID, err = s.issuingCA(op, in.CertificateAuthority); err != nil {
+				return err
+			}
+		}
 		ep, err := acmestate.Create(op.Tx, acmestate.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior,
-			Contact: in.Contact, AllowedKeyAlgorithms: in.AllowedKeyAlgorithms, CertificateTags: ct, Tags: tg}, op.Now)
+			Contact: in.Contact, AllowedKeyAlgorithms: in.AllowedKeyAlgorithms, CertificateTags: ct, Tags: tg,
+			CertificateAuthorityID: caID, DefaultProfile: in.DefaultProfile}, op.Now)
 		if err != nil {
 			return err
 		}
@@ -196,6 +229,10 @@ type UpdateInput struct {
 	AllowedKeyAlgorithms *[]string
 	CertificateTags      *[]string
 	Name                 *string
+	// CertificateAuthority names the vault CA to issue from from now on
+	// (see CreateInput).
+	CertificateAuthority *string
+	DefaultProfile       *string
 }
 
 // Update changes an endpoint's settings (UpdateAcmeEndpoint) and returns
@@ -232,6 +269,20 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 		if in.Name != nil {
 			op.Param("Name", *in.Name)
 			ep.Name = *in.Name
+		}
+		if in.CertificateAuthority != nil {
+			id, err := s.issuingCA(op, *in.CertificateAuthority)
+			if err != nil {
+				return err
+			}
+			ep.CertificateAuthorityID = id
+		}
+		if in.DefaultProfile != nil {
+			op.Param("DefaultProfile", *in.DefaultProfile)
+			if err := acmestate.CheckProfile(*in.DefaultProfile); err != nil {
+				return err
+			}
+			ep.DefaultProfile = *in.DefaultProfile
 		}
 		ep.UpdatedAt = op.Now
 		if err := acmestate.Put(op.Tx, ep); err != nil {
