@@ -52,7 +52,13 @@ type leaf struct{ name, cert, chain, serial string }
 // requestLeaf issues a PRIVATE certificate from ca through `request`.
 func (v *vault) requestLeaf(t *testing.T, dir, name, ca string) (leaf, string) {
 	t.Helper()
-	arn := v.arn(t, "request", "--domain-name", name, "--certificate-authority-arn", ca)
+	return v.requestLeafPEM(t, dir, name, v.arn(t, "request", "--domain-name", name, "--certificate-authority-arn", ca))
+}
+
+// requestLeafPEM writes the current version of the certificate arn to
+// dir as name.
+func (v *vault) requestLeafPEM(t *testing.T, dir, name, arn string) (leaf, string) {
+	t.Helper()
 	var res struct{ Certificate, CertificateChain string }
 	if err := json.Unmarshal(v.ok(t, "describe", arn, "--pem", "-o", "json"), &res); err != nil || res.Certificate == "" {
 		t.Fatalf("describe --pem %s: %v", arn, err)
@@ -147,6 +153,39 @@ func TestTokenHierarchy(t *testing.T) {
 		verify(t, rootPEM, l)
 	}
 
+	// An externally signed subordinate whose key is made in the token:
+	// its CSR is signed there, the certificate the root signed for it
+	// activates it, and it issues.
+	extArn := v.arn(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1",
+		"--subject", "CN=Token External CA,O=certctl test", "--key-storage", "PKCS11")
+	extCSR := writeFile(t, dir, "ext.csr", v.ok(t, "ca", "csr", extArn))
+	if out := openssl(t, "req", "-in", extCSR, "-noout", "-verify"); !strings.Contains(out, "verif") || strings.Contains(out, "fail") {
+		t.Errorf("the external CA's CSR: %s", out)
+	}
+	var extCert struct{ Certificate string }
+	if err := json.Unmarshal(v.ok(t, "ca", "issue", rootArn, "--csr", extCSR, "--template", "SubordinateCACertificate_PathLen0",
+		"--validity", "3y", "-o", "json"), &extCert); err != nil {
+		t.Fatal(err)
+	}
+	v.ok(t, "ca", "import-certificate", extArn, "--certificate", writeFile(t, dir, "ext.pem", []byte(extCert.Certificate)),
+		"--certificate-chain", rootPEM)
+	if d := v.describeCA(t, extArn); d.CertificateAuthority.Status != "ACTIVE" || d.CertificateAuthority.KeyStorage != "PKCS11" {
+		t.Errorf("external CA: %+v", d.CertificateAuthority)
+	}
+	extLeaf, _ := v.requestLeaf(t, dir, "ext-app.hsm.test", extArn)
+	verify(t, rootPEM, extLeaf)
+
+	// Renewal re-signs with the token key: a PRIVATE certificate that was
+	// exported (its key to a file, never printed) renews under its ARN.
+	renewed, renewArn := v.requestLeaf(t, dir, "renew.hsm.test", subArn)
+	v.ok(t, "export", renewArn, "--passphrase-file", writeFile(t, dir, "pass", []byte("change-me\n")), "--out-dir", filepath.Join(dir, "export"))
+	v.ok(t, "renew", renewArn)
+	again, _ := v.requestLeafPEM(t, dir, "renewed.hsm.test", renewArn)
+	if again.serial == renewed.serial {
+		t.Errorf("renew kept serial %s", again.serial)
+	}
+	verify(t, rootPEM, again)
+
 	// Revocation: the CRL and the OCSP response are the token keys'.
 	v.ok(t, "revoke", subLeafArn, "--revocation-reason", "KEY_COMPROMISE")
 	subCRL := writeFile(t, dir, "sub.crl", v.ok(t, "ca", "crl", subArn))
@@ -182,7 +221,8 @@ func TestTokenHierarchy(t *testing.T) {
 	}
 
 	// zlint: every certificate and CRL the token keys signed.
-	for _, p := range []string{rootPEM, subPEM, subLeaf.cert, rootLeaf.cert, issued.cert, rootIssued.cert, subCRL, rootCRL} {
+	for _, p := range []string{rootPEM, subPEM, subLeaf.cert, rootLeaf.cert, issued.cert, rootIssued.cert, subCRL, rootCRL,
+		filepath.Join(dir, "ext.pem"), extLeaf.cert, again.cert} {
 		findings, passed, err := linter.Lint(p)
 		if err != nil {
 			t.Fatal(err)
@@ -197,7 +237,7 @@ func TestTokenHierarchy(t *testing.T) {
 
 	// The token's private keys: sensitive, never extractable, signing only.
 	keys := tok.privateKeys(t)
-	for _, label := range []string{"Token Root key", subLabel} {
+	for _, label := range []string{"Token Root key", subLabel, "certctl-ca-" + idOf(extArn)} {
 		blk, ok := keys[label]
 		if !ok {
 			t.Fatalf("pkcs11-tool lists no private key %q: %v", label, keys)
@@ -211,14 +251,14 @@ func TestTokenHierarchy(t *testing.T) {
 			t.Errorf("key %q: usage %q, want sign only", label, usage)
 		}
 	}
-	if len(keys) != 2 {
-		t.Errorf("the token holds %d private keys, want the 2 CA keys: %v", len(keys), keys)
+	if len(keys) != 3 {
+		t.Errorf("the token holds %d private keys, want the 3 CA keys: %v", len(keys), keys)
 	}
 
 	// Nothing of the token keys in the vault: no sealed key for those CAs
 	// (there is one for the VAULT CA: the query is right), their records
 	// name the key by label and CKA_ID only.
-	for _, arn := range []string{rootArn, subArn} {
+	for _, arn := range []string{rootArn, subArn, extArn} {
 		if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+idOf(arn)+"%'"); n != "0" {
 			t.Errorf("%s sealed keys for the token CA %s", n, arn)
 		}
