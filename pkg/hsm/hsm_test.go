@@ -66,3 +66,28 @@ func TestOpenSettings(t *testing.T) {
 		t.Errorf("no opener: %v", err)
 	}
 }
+
+// FuzzReadPIN: any PIN file content gives a PIN of its first line (no line
+// end in it) or an error naming the setting without the content.
+func FuzzReadPIN(f *testing.F) {
+	for _, s := range []string{"1234\n", "", "\n", "a\r\nb", "\x00\xff"} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "pin")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pin, err := readPIN(p)
+		if err != nil {
+			if !strings.Contains(err.Error(), SettingPINFile) {
+				t.Fatalf("error without the setting: %v", err)
+			}
+			return
+		}
+		if len(pin) == 0 || strings.ContainsAny(string(pin), "\r\n") || !strings.HasPrefix(string(data), string(pin)) {
+			t.Fatalf("%q gave PIN %q", data, pin)
+		}
+	})
+}
