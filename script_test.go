@@ -24,6 +24,7 @@ import (
 
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/app"
+	"github.com/certctl/certctl/pkg/hsm"
 )
 
 func TestMain(m *testing.M) {
@@ -66,6 +67,13 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
+		// [pkcs11]: this build has PKCS#11 support (cgo and -tags pkcs11).
+		Condition: func(cond string) (bool, error) {
+			if cond == "pkcs11" {
+				return hsm.Supported(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			work := env.WorkDir
 			env.Setenv("HOME", filepath.Join(work, "home"))

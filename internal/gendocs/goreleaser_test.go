@@ -17,6 +17,8 @@ type goreleaserConfig struct {
 		Hooks []string `yaml:"hooks"`
 	} `yaml:"before"`
 	Builds []struct {
+		ID      string   `yaml:"id"`
+		Tags    []string `yaml:"tags"`
 		Main    string   `yaml:"main"`
 		Binary  string   `yaml:"binary"`
 		Env     []string `yaml:"env"`
@@ -99,6 +101,19 @@ func TestGoreleaserConfig(t *testing.T) {
 		if !contains(b.Goarch, arch) {
 			t.Errorf("builds[0].goarch %q lacks %s", b.Goarch, arch)
 		}
+	}
+
+	// The PKCS#11 build (CA keys in a token): cgo with the pkcs11 tag, for
+	// linux amd64 and arm64.
+	pkcs11 := false
+	for _, b := range c.Builds[1:] {
+		if contains(b.Tags, "pkcs11") && contains(b.Env, "CGO_ENABLED=1") && contains(b.Goos, "linux") &&
+			contains(b.Goarch, "amd64") && contains(b.Goarch, "arm64") && b.Main == c.Builds[0].Main {
+			pkcs11 = true
+		}
+	}
+	if !pkcs11 {
+		t.Error("no cgo build with -tags pkcs11 for linux amd64 and arm64")
 	}
 
 	if len(c.Archives) == 0 {

@@ -12,6 +12,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -85,29 +87,36 @@ const (
 
 // Record is a CA as stored in the vault.
 type Record struct {
-	ID                string           `json:"id"`
-	Type              string           `json:"type"`
-	Status            string           `json:"status"`
-	PreviousStatus    string           `json:"previousStatus,omitempty"`
-	ParentID          string           `json:"parentId,omitempty"`
-	External          bool             `json:"external,omitempty"`
-	Subject           Subject          `json:"subject"`
-	KeyAlgorithm      string           `json:"keyAlgorithm"`
-	SigningAlgorithm  string           `json:"signingAlgorithm"`
-	Serial            string           `json:"serial,omitempty"`
-	NotBefore         time.Time        `json:"notBefore,omitzero"`
-	NotAfter          time.Time        `json:"notAfter,omitzero"`
-	CreatedAt         time.Time        `json:"createdAt"`
-	LastStateChangeAt time.Time        `json:"lastStateChangeAt"`
-	RestorableUntil   time.Time        `json:"restorableUntil,omitzero"`
-	FailureReason     string           `json:"failureReason,omitempty"`
-	CertificatePEM    string           `json:"certificatePem,omitempty"`
-	ChainPEM          string           `json:"chainPem,omitempty"`
-	CSRPEM            string           `json:"csrPem,omitempty"`
-	KeyRef            string           `json:"keyRef"`
-	CRLNumber         int64            `json:"crlNumber,omitempty"`
-	BuiltIn           string           `json:"builtIn,omitempty"`
-	Tags              []localstore.Tag `json:"tags,omitempty"`
+	ID                string    `json:"id"`
+	Type              string    `json:"type"`
+	Status            string    `json:"status"`
+	PreviousStatus    string    `json:"previousStatus,omitempty"`
+	ParentID          string    `json:"parentId,omitempty"`
+	External          bool      `json:"external,omitempty"`
+	Subject           Subject   `json:"subject"`
+	KeyAlgorithm      string    `json:"keyAlgorithm"`
+	SigningAlgorithm  string    `json:"signingAlgorithm"`
+	Serial            string    `json:"serial,omitempty"`
+	NotBefore         time.Time `json:"notBefore,omitzero"`
+	NotAfter          time.Time `json:"notAfter,omitzero"`
+	CreatedAt         time.Time `json:"createdAt"`
+	LastStateChangeAt time.Time `json:"lastStateChangeAt"`
+	RestorableUntil   time.Time `json:"restorableUntil,omitzero"`
+	FailureReason     string    `json:"failureReason,omitempty"`
+	CertificatePEM    string    `json:"certificatePem,omitempty"`
+	ChainPEM          string    `json:"chainPem,omitempty"`
+	CSRPEM            string    `json:"csrPem,omitempty"`
+	KeyRef            string    `json:"keyRef"`
+	// KeyStorage is where the CA key is: VAULT ("" in records written
+	// before it existed; sealed under KeyRef) or PKCS11 (in the token of the
+	// pkcs11.* settings, as the key labelled KeyLabel with CKA_ID KeyID, hex;
+	// KeyRef is then empty and the vault holds nothing of the key).
+	KeyStorage string           `json:"keyStorage,omitempty"`
+	KeyLabel   string           `json:"keyLabel,omitempty"`
+	KeyID      string           `json:"keyId,omitempty"`
+	CRLNumber  int64            `json:"crlNumber,omitempty"`
+	BuiltIn    string           `json:"builtIn,omitempty"`
+	Tags       []localstore.Tag `json:"tags,omitempty"`
 
 	// UsageMode is GENERAL_PURPOSE ("" in records written before it
 	// existed) or SHORT_LIVED_CERTIFICATE.
@@ -133,14 +142,25 @@ type Service struct {
 	// of a PARTITIONED CA (0: DefaultCRLPartitionSize).
 	CRLPartitionSize int
 
+	// Tokens opens the PKCS#11 token that holds the keys of PKCS11 CAs
+	// (nil: no token configured).
+	Tokens func() (TokenKeys, error)
+
 	mu      sync.Mutex
 	signers map[string]*cachedSigner
+}
+
+// TokenKeys finds CA keys held in a PKCS#11 token (an hsm.Token).
+type TokenKeys interface {
+	Find(label string, id []byte) (crypto.Signer, []byte, error)
 }
 
 // cachedSigner is a CA's parsed certificate, chain and unsealed key, kept
 // for the life of the Service (a long-running server issues many
 // certificates from one CA). It is used only while the record still holds
-// the same certificate and key reference.
+// the same certificate and key reference. A token key is not kept: it is
+// looked up in the token at each use, so that a token that was removed and
+// put back serves again, and one that is gone fails at once.
 type cachedSigner struct {
 	certPEM, keyRef string
 	cert            *x509.Certificate
@@ -233,14 +253,78 @@ func (s *Service) signer(tx localstore.Tx, r *Record) (*x509.Certificate, crypto
 	if err != nil {
 		return nil, nil, err
 	}
+	if r.InToken() {
+		key, err := s.tokenKey(r, c.cert.PublicKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c.cert, key, nil
+	}
 	return c.cert, c.key, nil
+}
+
+// InToken reports whether r's key is in the PKCS#11 token.
+func (r *Record) InToken() bool { return r.KeyStorage == hsm.StoragePKCS11 }
+
+// Storage is r's key storage, VAULT or PKCS11.
+func (r *Record) Storage() string {
+	if r.InToken() {
+		return hsm.StoragePKCS11
+	}
+	return hsm.StorageVault
+}
+
+// keyHandle names r's key for the signer cache.
+func (r *Record) keyHandle() string {
+	if r.InToken() {
+		return "pkcs11:" + r.KeyLabel + ":" + r.KeyID
+	}
+	return r.KeyRef
+}
+
+// tokenKey finds the token key of the PKCS11 CA r and checks that it is
+// the key of pub (r's certificate or CSR). A token that cannot be opened,
+// or a key that is gone or is another's, makes the CA unavailable (exit 6).
+func (s *Service) tokenKey(r *Record, pub crypto.PublicKey) (crypto.Signer, error) {
+	if s.Tokens == nil {
+		return nil, errs.VaultErrorf("certificate authority %s keeps its key in a PKCS#11 token, and no token is configured (set %s, %s and %s)",
+			r.ID, hsm.SettingModule, hsm.SettingTokenLabel, hsm.SettingPINFile)
+	}
+	tok, err := s.Tokens()
+	if err != nil {
+		return nil, err
+	}
+	id, err := hex.DecodeString(r.KeyID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: CA %s key id %q", localstore.ErrCorrupt, r.ID, r.KeyID)
+	}
+	key, _, err := tok.Find(r.KeyLabel, id)
+	if err != nil {
+		if errs.ExitCodeOf(err) == errs.ExitVaultUnavailable {
+			return nil, err
+		}
+		return nil, errs.VaultErrorf("certificate authority %s: its key %q is not in the PKCS#11 token (%s): %v", r.ID, r.KeyLabel, hsm.SettingTokenLabel, err)
+	}
+	if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); pub != nil && (!ok || !eq.Equal(key.Public())) {
+		return nil, errs.VaultErrorf("certificate authority %s: the token key labelled %q is not the key of its certificate", r.ID, r.KeyLabel)
+	}
+	return key, nil
+}
+
+// caKey returns r's private key, from the vault or the token; pub is its
+// public key (nil: not checked).
+func (s *Service) caKey(tx localstore.Tx, r *Record, pub crypto.PublicKey) (crypto.Signer, error) {
+	if r.InToken() {
+		return s.tokenKey(r, pub)
+	}
+	return s.Vault.OpenKey(tx, r.KeyRef)
 }
 
 func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 	s.mu.Lock()
 	c := s.signers[r.ID]
 	s.mu.Unlock()
-	if c != nil && c.certPEM == r.CertificatePEM && c.keyRef == r.KeyRef {
+	if c != nil && c.certPEM == r.CertificatePEM && c.keyRef == r.keyHandle() {
 		return c, nil
 	}
 	cert, err := r.Certificate()
@@ -251,11 +335,13 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.Vault.OpenKey(tx, r.KeyRef)
-	if err != nil {
-		return nil, err
+	var key crypto.Signer
+	if !r.InToken() {
+		if key, err = s.Vault.OpenKey(tx, r.KeyRef); err != nil {
+			return nil, err
+		}
 	}
-	c = &cachedSigner{certPEM: r.CertificatePEM, keyRef: r.KeyRef, cert: cert, chain: chain, key: key}
+	c = &cachedSigner{certPEM: r.CertificatePEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key}
 	s.mu.Lock()
 	if s.signers == nil {
 		s.signers = map[string]*cachedSigner{}
@@ -325,6 +411,17 @@ type CreateRequest struct {
 	// by default the digest of this request without the token.
 	IdempotencyKey string
 	Requester      string // recorded with the CA's certificate (see Requester)
+
+	// ID is the new CA's ID ("": a new UUID).
+	ID string
+	// Key, when set, is the CA's key pair, made by the caller: in a
+	// PKCS#11 token when KeyStorage is PKCS11 (labelled KeyLabel, CKA_ID
+	// KeyID), and then nothing of it is sealed in the vault. Without Key a
+	// key of KeyAlgorithm is generated and sealed.
+	Key        crypto.Signer
+	KeyStorage string
+	KeyLabel   string
+	KeyID      []byte
 }
 
 // Create creates a CA in tx.
@@ -347,10 +444,19 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	default:
 		return nil, errs.Invalidf("usage mode %q (want GENERAL_PURPOSE or SHORT_LIVED_CERTIFICATE)", req.UsageMode)
 	}
-	key, err := x509util.GenerateKey(req.KeyAlgorithm)
-	if err != nil {
-		return nil, errs.UsageErrorf("%v", err)
+	key := req.Key
+	if key == nil {
+		if req.KeyStorage == hsm.StoragePKCS11 {
+			return nil, errors.New("authority: a PKCS11 CA needs its token key")
+		}
+		var err error
+		if key, err = x509util.GenerateKey(req.KeyAlgorithm); err != nil {
+			return nil, errs.UsageErrorf("%v", err)
+		}
+	} else if alg, err := x509util.KeyAlgorithmOf(key.Public()); err != nil || alg != req.KeyAlgorithm {
+		return nil, fmt.Errorf("authority: the given key is not %s", req.KeyAlgorithm)
 	}
+	var err error
 	sigAlg := req.SigningAlgorithm
 	switch {
 	case sigAlg != "":
@@ -366,8 +472,12 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 			return nil, err
 		}
 	}
+	id := req.ID
+	if id == "" {
+		id = uuid.NewString()
+	}
 	r := &Record{
-		ID:                uuid.NewString(),
+		ID:                id,
 		Type:              req.Type,
 		Subject:           req.Subject,
 		KeyAlgorithm:      req.KeyAlgorithm,
@@ -384,11 +494,10 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	if req.IdempotencyToken != "" {
 		r.IdempotencyKey = idempotencyKey(req)
 	}
-	r.KeyRef = "ca/" + r.ID + "/key"
 	if err := casign.ValidateSubject(req.Subject.Name()); err != nil {
 		return nil, errs.Invalidf("subject: %v", err)
 	}
-	if err := s.Vault.SealKey(tx, r.KeyRef, key); err != nil {
+	if err := s.storeKey(tx, r, key, req.KeyStorage, req.KeyLabel, req.KeyID); err != nil {
 		return nil, err
 	}
 	v := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(req.Validity).Truncate(time.Second)}
@@ -469,6 +578,20 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		r.Status = StatusActive
 	}
 	return r, Put(tx, r)
+}
+
+// storeKey records where r's key is: sealed in the vault under its own
+// reference, or (PKCS11) only the token key's label and CKA_ID.
+func (s *Service) storeKey(tx localstore.Tx, r *Record, key crypto.Signer, storage, label string, id []byte) error {
+	if storage == hsm.StoragePKCS11 {
+		if label == "" || len(id) == 0 {
+			return errors.New("authority: a token key needs its label and CKA_ID")
+		}
+		r.KeyStorage, r.KeyLabel, r.KeyID, r.KeyRef = hsm.StoragePKCS11, label, hex.EncodeToString(id), ""
+		return nil
+	}
+	r.KeyRef = "ca/" + r.ID + "/key"
+	return s.Vault.SealKey(tx, r.KeyRef, key)
 }
 
 func (r *Record) setCertificate(cert *x509.Certificate, chain []*x509.Certificate) {

@@ -35,6 +35,11 @@ type ImportCARequest struct {
 	Chain       []*x509.Certificate
 	Key         crypto.Signer
 	Tags        []localstore.Tag
+	// KeyStorage PKCS11: Key is a key already in the token, labelled
+	// KeyLabel with CKA_ID KeyID; the vault keeps only those.
+	KeyStorage string
+	KeyLabel   string
+	KeyID      []byte
 }
 
 // ImportCA records req's CA as an ACTIVE CA of the vault in tx, its key
@@ -138,8 +143,7 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 	if selfSigned {
 		r.Type = TypeRoot
 	}
-	r.KeyRef = "ca/" + r.ID + "/key"
-	if err := s.Vault.SealKey(tx, r.KeyRef, req.Key); err != nil {
+	if err := s.storeKey(tx, r, req.Key, req.KeyStorage, req.KeyLabel, req.KeyID); err != nil {
 		return nil, false, err
 	}
 	if selfSigned {

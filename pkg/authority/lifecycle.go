@@ -83,7 +83,7 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 	} else {
 		chain = certs[1:]
 	}
-	key, err := s.Vault.OpenKey(tx, r.KeyRef)
+	key, err := s.caKey(tx, r, nil)
 	if err != nil {
 		return err
 	}

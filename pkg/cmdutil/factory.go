@@ -14,6 +14,7 @@ import (
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
@@ -53,6 +54,7 @@ type Factory struct {
 	vault   *localstore.Vault
 	printer *output.Printer
 	core    *service.Core
+	token   *hsm.Opener
 }
 
 // New returns a factory over the real process environment.

@@ -6,6 +6,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/deploy"
+	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service"
@@ -39,16 +40,28 @@ func (f *Factory) Core(ctx context.Context) (*service.Core, error) {
 	if f.Actor != nil {
 		actor = *f.Actor
 	}
+	ca := authority.New(v, f.Now, cfg.CABaseURL)
+	tok := f.Token(cfg)
+	ca.Tokens = func() (authority.TokenKeys, error) { return tok.Open() }
 	f.core = &service.Core{
 		Vault:     v,
 		Now:       f.Now,
 		Names:     inventory.Names{Region: cfg.Region, Account: cfg.Account},
-		Authority: authority.New(v, f.Now, cfg.CABaseURL),
+		Authority: ca,
 		EventHook: cfg.EventHook,
 		HookOut:   f.IO.ErrOut,
 		Actor:     actor,
 	}
 	return f.core, nil
+}
+
+// Token is the PKCS#11 token of the pkcs11.* settings, opened on first use
+// (only a PKCS11 CA opens it) and shared by the process.
+func (f *Factory) Token(cfg *config.Config) *hsm.Opener {
+	if f.token == nil {
+		f.token = &hsm.Opener{Settings: hsm.Settings{Module: cfg.PKCS11Module, TokenLabel: cfg.PKCS11TokenLabel, PINFile: cfg.PKCS11PINFile}}
+	}
+	return f.token
 }
 
 // coreAndConfig returns the service core and the settings a service is
@@ -73,11 +86,11 @@ func (f *Factory) AuditLog(ctx context.Context) (*auditlog.Service, error) {
 
 // Authorities returns the authorities service.
 func (f *Factory) Authorities(ctx context.Context) (*authorities.Service, error) {
-	core, err := f.Core(ctx)
+	core, cfg, err := f.coreAndConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return authorities.New(core, authorities.Settings{}), nil
+	return authorities.New(core, authorities.Settings{Token: f.Token(cfg).Open}), nil
 }
 
 // Certificates returns the certificate inventory service.

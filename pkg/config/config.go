@@ -78,6 +78,9 @@ var Keys = []Key{
 	{"quotas.domains_per_certificate", Int, "10", "names allowed in one certificate (max 100)", between(1, 100)},
 	{"acme.orders_per_hour", Int, "300", "new ACME orders allowed per account and hour", atLeast(1)},
 	{"acme.new_accounts_per_hour", Int, "1000", "new ACME accounts allowed per endpoint and hour", atLeast(1)},
+	{"pkcs11.module", String, "", "PKCS#11 module library of the token holding PKCS11 CA keys (e.g. /usr/lib/softhsm/libsofthsm2.so)", nil},
+	{"pkcs11.token_label", String, "", "label of the PKCS#11 token holding PKCS11 CA keys", nil},
+	{"pkcs11.pin_file", String, "", "file holding the PKCS#11 token's user PIN (the PIN is read from this file only)", nil},
 }
 
 // between checks a whole number in lo..hi.
@@ -206,6 +209,11 @@ type Config struct {
 	TLSALPNPort           int
 	OrdersPerHour         int
 	NewAccountsPerHour    int
+	// PKCS11Module, PKCS11TokenLabel and PKCS11PINFile choose the token of
+	// PKCS11 CA keys (pkcs11.module, pkcs11.token_label, pkcs11.pin_file).
+	PKCS11Module     string
+	PKCS11TokenLabel string
+	PKCS11PINFile    string
 
 	// File is the config file in use (it may not exist).
 	File string
@@ -397,6 +405,9 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.DomainsPerCertificate = num("quotas.domains_per_certificate")
 	c.OrdersPerHour = num("acme.orders_per_hour")
 	c.NewAccountsPerHour = num("acme.new_accounts_per_hour")
+	c.PKCS11Module = strings.TrimSpace(str("pkcs11.module"))
+	c.PKCS11TokenLabel = str("pkcs11.token_label")
+	c.PKCS11PINFile = strings.TrimSpace(str("pkcs11.pin_file"))
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -36,6 +37,8 @@ type CreateOptions struct {
 	UsageMode               string
 	NameConstraints         string
 	RevocationConfiguration string
+	KeyStorage              string
+	KeyLabel                string
 
 	// Request is the flags checked and parsed.
 	Request authorities.CreateRequest
@@ -70,9 +73,20 @@ certificates carry http://<CustomCname>/crl/<ca-uuid>.crl (else ca.base_url's)
 and the OCSP location likewise. A PARTITIONED CRL opens a new partition every
 1000 certificates; each certificate names its partition
 (/crl/<ca-uuid>/<n>.crl, served by ca serve, printed by ca crl --partition N),
-whose CRL carries the matching Issuing Distribution Point.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+whose CRL carries the matching Issuing Distribution Point.
+
+--key-storage PKCS11 generates the CA key pair inside a PKCS#11 token (an HSM,
+a smart card, SoftHSM2) instead of sealing it in the vault: the private key is
+sensitive and not extractable, and the vault keeps only its label
+(--pkcs11-key-label, default certctl-ca-<CA UUID>) and CKA_ID. The token is
+chosen by the settings pkcs11.module (the module library), pkcs11.token_label
+and pkcs11.pin_file (the file holding the user PIN; the PIN is never taken on
+the command line). A module that cannot be loaded, a token that is absent or
+refuses the PIN exits 6 naming the setting, and leaves nothing behind. Builds
+without PKCS#11 support (CGO_ENABLED=0) say so and exit 6.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca create --type ROOT --key-algorithm EC_secp384r1 --subject "CN=Example Root CA,O=Example,C=US"
-  certctl ca create --type SUBORDINATE --key-algorithm EC_prime256v1 --subject "CN=Example Issuing CA" --parent 5f2c9e01 --validity 3y`,
+  certctl ca create --type SUBORDINATE --key-algorithm EC_prime256v1 --subject "CN=Example Issuing CA" --parent 5f2c9e01 --validity 3y
+  certctl ca create --type ROOT --key-algorithm EC_secp384r1 --subject "CN=HSM Root CA" --key-storage PKCS11`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.parse(cmd); err != nil {
@@ -97,6 +111,8 @@ whose CRL carries the matching Issuing Distribution Point.` + cmdutil.ExitStatus
 	fl.BoolVar(&opts.External, "external", false, "leave a SUBORDINATE waiting for an externally signed certificate")
 	fl.StringVar(&opts.Validity, "validity", "", "validity `duration` (default 10y root, 5y subordinate)")
 	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
+	fl.StringVar(&opts.KeyStorage, "key-storage", hsm.StorageVault, "where the CA key is kept: VAULT (sealed in the vault) or PKCS11 (generated in the token of the pkcs11.* settings)")
+	fl.StringVar(&opts.KeyLabel, "pkcs11-key-label", "", "`label` of the key pair generated in the token (default certctl-ca-<CA UUID>)")
 	_ = cmd.MarkFlagRequired("type")
 	_ = cmd.MarkFlagRequired("key-algorithm")
 	_ = cmd.MarkFlagRequired("subject")
@@ -104,6 +120,7 @@ whose CRL carries the matching Issuing Distribution Point.` + cmdutil.ExitStatus
 	cmdutil.EnumCompletion(cmd, "key-algorithm", authority.KeyAlgorithms)
 	cmdutil.EnumCompletion(cmd, "signing-algorithm", casign.SigningAlgorithms)
 	cmdutil.EnumCompletion(cmd, "usage-mode", authority.UsageModes)
+	cmdutil.EnumCompletion(cmd, "key-storage", hsm.Storages)
 	_ = cmd.RegisterFlagCompletionFunc("parent", completeCA(f))
 	return cmd
 }
@@ -132,6 +149,9 @@ func (o *CreateOptions) parse(cmd *cobra.Command) error {
 	if err := cmdutil.MutuallyExclusive(cmd.Flags(), "parent", "external"); err != nil {
 		return err
 	}
+	if err := checkKeyStorage(o.KeyStorage, o.KeyLabel); err != nil {
+		return err
+	}
 	if o.Type == authority.TypeRoot && (o.Parent != "" || o.External) {
 		return errs.UsageErrorf("a ROOT CA takes neither --parent nor --external")
 	}
@@ -155,9 +175,25 @@ func (o *CreateOptions) parse(cmd *cobra.Command) error {
 	if tags, err = inventory.MergeTags(nil, tags); err != nil {
 		return err
 	}
+	storage := o.KeyStorage
+	if storage == hsm.StorageVault {
+		storage = "" // the default: requests digest as before key storages
+	}
 	o.Request = authorities.CreateRequest{Type: o.Type, KeyAlgorithm: o.KeyAlgorithm, Subject: subj,
 		Parent: o.Parent, External: o.External, Validity: d, Tags: tags, SigningAlgorithm: o.SigningAlgorithm,
-		UsageMode: o.UsageMode, IdempotencyToken: o.IdempotencyToken}
+		UsageMode: o.UsageMode, IdempotencyToken: o.IdempotencyToken, KeyStorage: storage, KeyLabel: o.KeyLabel}
+	return nil
+}
+
+// checkKeyStorage checks --key-storage and that --pkcs11-key-label goes
+// with PKCS11 (exit 2).
+func checkKeyStorage(storage, label string) error {
+	if err := cmdutil.CheckEnum("key-storage", []string{storage}, hsm.Storages); err != nil {
+		return err
+	}
+	if label != "" && storage != hsm.StoragePKCS11 {
+		return errs.UsageErrorf("--pkcs11-key-label needs --key-storage PKCS11")
+	}
 	return nil
 }
 

@@ -72,6 +72,8 @@ func describeTable(s *output.Styles, d *authorities.Description) *output.Table {
 	add("Subject", conf.Subject.Name().String())
 	add("Key algorithm", conf.KeyAlgorithm)
 	add("Signing algorithm", conf.SigningAlgorithm)
+	add("Key storage", d.KeyStorage)
+	add("Key label", d.KeyLabel)
 	add("Parent", d.ParentArn)
 	add("Serial", d.Serial)
 	add("Not before", ts(d.NotBefore))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -23,13 +24,16 @@ type ImportOptions struct {
 	KeyFile   string
 	ChainFile string
 	Tags      []string
+
+	KeyStorage string
+	KeyLabel   string
 }
 
 // NewCmdCaImport builds `certctl ca import`.
 func NewCmdCaImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {
 	opts := &ImportOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
 	cmd := &cobra.Command{
-		Use:   "import --certificate FILE --private-key FILE [--certificate-chain FILE] [--tags Key=K,Value=V ...]",
+		Use:   "import --certificate FILE (--private-key FILE | --key-storage PKCS11 --pkcs11-key-label L) [--certificate-chain FILE] [--tags Key=K,Value=V ...]",
 		Short: "Bring an existing root or subordinate CA into the vault",
 		Long: `Bring a CA that exists elsewhere — made with openssl, cfssl, step, mkcert… — into
 the vault, with its certificate and private key, as an ACTIVE CA that issues
@@ -40,12 +44,28 @@ its issuer is already a CA of the vault. Prints {"CertificateAuthorityArn"}.
 
 Refused (exit 4): a certificate that is not a CA's (no basicConstraints
 CA:TRUE, or no keyCertSign), a key that does not match it, an expired
-certificate, a chain that does not certify it.` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
+certificate, a chain that does not certify it.
+
+--key-storage PKCS11 --pkcs11-key-label L adopts a key pair already in the
+PKCS#11 token of the settings pkcs11.module, pkcs11.token_label and
+pkcs11.pin_file instead of a --private-key file: the key labelled L must be
+the certificate's (exit 4 otherwise; no such key: exit 3), and it stays in the
+token — the vault keeps only its label and CKA_ID. A token that cannot be
+opened exits 6 naming the setting.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca import --certificate root.pem --private-key root.key
-  certctl ca import --certificate sub.pem --private-key sub-key.pem --certificate-chain root.pem`,
+  certctl ca import --certificate sub.pem --private-key sub-key.pem --certificate-chain root.pem
+  certctl ca import --certificate hsm-root.pem --key-storage PKCS11 --pkcs11-key-label "Root CA key"`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.CertFile == "" || opts.KeyFile == "" {
+			if err := checkKeyStorage(opts.KeyStorage, opts.KeyLabel); err != nil {
+				return err
+			}
+			switch {
+			case opts.KeyStorage == hsm.StoragePKCS11 && opts.KeyFile != "":
+				return errs.UsageErrorf("--private-key and --key-storage PKCS11 cannot be used together: a PKCS11 CA's key is in the token")
+			case opts.KeyStorage == hsm.StoragePKCS11 && (opts.CertFile == "" || opts.KeyLabel == ""):
+				return errs.UsageErrorf("--certificate and --pkcs11-key-label are required with --key-storage PKCS11")
+			case opts.KeyStorage != hsm.StoragePKCS11 && (opts.CertFile == "" || opts.KeyFile == ""):
 				return errs.UsageErrorf("--certificate and --private-key are required")
 			}
 			if runF != nil {
@@ -59,6 +79,9 @@ certificate, a chain that does not certify it.` + cmdutil.ExitStatus(0, 2, 4, 5,
 	fl.StringVar(&opts.KeyFile, "private-key", "", "the CA's private key (PEM `file`)")
 	fl.StringVar(&opts.ChainFile, "certificate-chain", "", "its issuers, issuer first (PEM `file`)")
 	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
+	fl.StringVar(&opts.KeyStorage, "key-storage", hsm.StorageVault, "where the CA key is: VAULT (sealed from --private-key) or PKCS11 (already in the token)")
+	fl.StringVar(&opts.KeyLabel, "pkcs11-key-label", "", "`label` of the CA's key pair in the token (with --key-storage PKCS11)")
+	cmdutil.EnumCompletion(cmd, "key-storage", hsm.Storages)
 	for _, n := range []string{"certificate", "private-key", "certificate-chain"} {
 		_ = cmd.MarkFlagFilename(n)
 	}
@@ -71,8 +94,10 @@ func runCaImport(ctx context.Context, o *ImportOptions) error {
 	if raw.CertificatePEM, err = cmdutil.ReadFileArg(o.IO, o.CertFile); err != nil {
 		return &errs.Error{Exit: errs.ExitInvalid, Err: err}
 	}
-	if raw.PrivateKeyPEM, err = cmdutil.ReadFileArg(o.IO, o.KeyFile); err != nil {
-		return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+	if o.KeyFile != "" {
+		if raw.PrivateKeyPEM, err = cmdutil.ReadFileArg(o.IO, o.KeyFile); err != nil {
+			return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+		}
 	}
 	if o.ChainFile != "" {
 		if raw.ChainPEM, err = cmdutil.ReadFileArg(o.IO, o.ChainFile); err != nil {
@@ -83,7 +108,7 @@ func runCaImport(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := svc.Import(ctx, authorities.ImportRequest{Material: raw, Tags: o.Tags})
+	a, err := svc.Import(ctx, authorities.ImportRequest{Material: raw, Tags: o.Tags, KeyStorage: o.KeyStorage, KeyLabel: o.KeyLabel})
 	if err != nil {
 		return err
 	}

@@ -16,15 +16,21 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
 
-// Settings are the configuration the service acts on. It has none of its
-// own: ca.base_url is applied by core.Authority, the one signer of the
-// process, which every service that issues shares.
-type Settings struct{}
+// Settings are the configuration the service acts on: ca.base_url is
+// applied by core.Authority, the one signer of the process, which every
+// service that issues shares (and which finds PKCS11 CA keys in the token
+// itself).
+type Settings struct {
+	// Token opens the PKCS#11 token where `ca create|import --key-storage
+	// PKCS11` make or find the CA key (nil: none configured).
+	Token func() (hsm.Token, error)
+}
 
 // Service is the authorities service.
 type Service struct {
@@ -62,8 +68,12 @@ type Description struct {
 	RevocationConfiguration           *authority.RevocationConfiguration `json:"RevocationConfiguration,omitempty"`
 	UsageMode                         string                             `json:"UsageMode"`
 	// CrlPartitions is how many CRL partitions a PARTITIONED CA has opened.
-	CrlPartitions int              `json:"CrlPartitions,omitempty"`
-	Tags          []localstore.Tag `json:"Tags,omitempty"`
+	CrlPartitions int `json:"CrlPartitions,omitempty"`
+	// KeyStorage is VAULT (the key sealed in the vault) or PKCS11 (in a
+	// token, as the key labelled KeyLabel).
+	KeyStorage string           `json:"KeyStorage"`
+	KeyLabel   string           `json:"KeyLabel,omitempty"`
+	Tags       []localstore.Tag `json:"Tags,omitempty"`
 }
 
 // describe is r as AWS Private CA shows it, its status as of now.
@@ -88,6 +98,8 @@ func (s *Service) describe(r *authority.Record, now time.Time) Description {
 		RevocationConfiguration: s.core.Authority.EffectiveRevocation(r),
 		UsageMode:               usageMode(r),
 		CrlPartitions:           s.core.Authority.Partitions(r),
+		KeyStorage:              r.Storage(),
+		KeyLabel:                r.KeyLabel,
 		Tags:                    r.Tags,
 	}
 }

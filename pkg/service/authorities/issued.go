@@ -10,6 +10,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
@@ -248,6 +249,10 @@ func (s *Service) AuditReport(ctx context.Context, ref string) ([]AuditReportEnt
 type ImportRequest struct {
 	Material inventory.RawMaterial
 	Tags     []string
+	// KeyStorage PKCS11: the CA's key is the key pair labelled KeyLabel
+	// already in the token (Material has no private key).
+	KeyStorage string
+	KeyLabel   string
 }
 
 // Import brings an existing root or subordinate CA into the vault
@@ -255,6 +260,13 @@ type ImportRequest struct {
 // checked by the import rules (key match, chain order, validity) and must
 // be a CA certificate (exit 4 otherwise).
 func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error) {
+	switch req.KeyStorage {
+	case "", hsm.StorageVault:
+	case hsm.StoragePKCS11:
+		return s.importToken(ctx, req)
+	default:
+		return "", errs.UsageErrorf("key storage %q (want VAULT or PKCS11)", req.KeyStorage)
+	}
 	var arn string
 	err := s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
 		for _, p := range []struct{ name, file string }{
@@ -281,6 +293,77 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error)
 		r, err := s.core.Authority.Import(op.Tx, m, tags)
 		if err != nil {
 			return err
+		}
+		arn = s.core.Names.CAARN(r.ID)
+		op.Resource(arn, s.core.Names.CAARN(r.ParentID))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return arn, nil
+}
+
+// importToken brings in a CA whose key is already in the token, labelled
+// req.KeyLabel: the token is opened before the change (exit 6 leaves
+// nothing behind); a key that is not there (exit 3) or is not the
+// certificate's (exit 4) is refused and recorded.
+func (s *Service) importToken(ctx context.Context, req ImportRequest) (string, error) {
+	if req.KeyLabel == "" {
+		return "", errs.UsageErrorf("--key-storage PKCS11 needs --pkcs11-key-label: the label of the CA's key in the token")
+	}
+	if len(req.Material.PrivateKeyPEM) > 0 {
+		return "", errs.UsageErrorf("a CA whose key is in the token takes no private key file")
+	}
+	if s.set.Token == nil {
+		return "", hsm.ErrUnsupported()
+	}
+	tok, err := s.set.Token()
+	if err != nil {
+		return "", err
+	}
+	var arn string
+	err = s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
+		for _, p := range []struct{ name, file string }{
+			{"Certificate", req.Material.CertificateFile}, {"CertificateChain", req.Material.ChainFile},
+		} {
+			if p.file != "" {
+				op.Param(p.name, p.file)
+			}
+		}
+		op.Param("KeyStorage", hsm.StoragePKCS11)
+		op.Param("KeyLabel", req.KeyLabel)
+		tags, err := inventory.ParseTags(req.Tags)
+		if err != nil {
+			return err
+		}
+		if tags, err = inventory.MergeTags(nil, tags); err != nil {
+			return err
+		}
+		if len(tags) > 0 {
+			op.Param("Tags", tags)
+		}
+		certs, err := pemio.ParseCertificatesPEM(req.Material.CertificatePEM)
+		if err != nil {
+			return errs.Invalidf("%s: %v", req.Material.CertificateFile, err)
+		}
+		chain := certs[1:]
+		if len(req.Material.ChainPEM) > 0 {
+			if chain, err = pemio.ParseCertificatesPEM(req.Material.ChainPEM); err != nil {
+				return errs.Invalidf("%s: %v", req.Material.ChainFile, err)
+			}
+		}
+		key, id, err := tok.Find(req.KeyLabel, nil)
+		if err != nil {
+			return err
+		}
+		r, created, err := s.core.Authority.ImportCA(op.Tx, authority.ImportCARequest{Certificate: certs[0], Chain: chain, Key: key,
+			Tags: tags, KeyStorage: hsm.StoragePKCS11, KeyLabel: req.KeyLabel, KeyID: id})
+		if err != nil {
+			return err
+		}
+		if !created {
+			return errs.Refusedf("this CA is already in the vault: certificate authority %s", r.ID)
 		}
 		arn = s.core.Names.CAARN(r.ID)
 		op.Resource(arn, s.core.Names.CAARN(r.ParentID))

@@ -9,8 +9,11 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
@@ -36,13 +39,70 @@ type CreateRequest struct {
 	NameConstraints  *authority.NameConstraints
 	Revocation       *authority.RevocationConfiguration
 	IdempotencyToken string
+	// KeyStorage is VAULT ("" too) or PKCS11: the key pair is generated
+	// in the token of the pkcs11.* settings, labelled KeyLabel (default
+	// certctl-ca-<CA UUID>).
+	KeyStorage string `json:",omitempty"`
+	KeyLabel   string `json:",omitempty"`
+}
+
+// tokenKey is a CA key pair made in the token for a CA being created.
+type tokenKey struct {
+	tok   hsm.Token
+	key   crypto.Signer
+	id    []byte
+	label string
+}
+
+// newTokenKey opens the token and generates the key pair of the CA caID
+// there, before any write: a token that is missing or refuses the PIN
+// leaves nothing behind in the vault (exit 6).
+func (s *Service) newTokenKey(req CreateRequest, caID string) (*tokenKey, error) {
+	if s.set.Token == nil {
+		return nil, hsm.ErrUnsupported()
+	}
+	tok, err := s.set.Token()
+	if err != nil {
+		return nil, err
+	}
+	label := req.KeyLabel
+	if label == "" {
+		label = "certctl-ca-" + caID
+	}
+	key, id, err := tok.Generate(req.KeyAlgorithm, label)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenKey{tok: tok, key: key, id: id, label: label}, nil
 }
 
 // Create creates a CA (CreateCertificateAuthority) and returns its ARN.
+// A PKCS11 CA's key pair is generated in the token first, and removed
+// from it again when the CA is not created (or an idempotent retry
+// returned an earlier CA).
 func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error) {
+	var tk *tokenKey
+	newID := uuid.NewString()
+	switch req.KeyStorage {
+	case "", hsm.StorageVault:
+		if req.KeyLabel != "" {
+			return "", errs.UsageErrorf("a key label is for --key-storage PKCS11")
+		}
+	case hsm.StoragePKCS11:
+		var err error
+		if tk, err = s.newTokenKey(req, newID); err != nil {
+			return "", err
+		}
+	default:
+		return "", errs.UsageErrorf("key storage %q (want VAULT or PKCS11)", req.KeyStorage)
+	}
 	var id string
 	err := s.core.Change(ctx, "CreateCertificateAuthority", func(op *service.Op) error {
 		op.Param("CertificateAuthorityType", req.Type)
+		if tk != nil {
+			op.Param("KeyStorage", hsm.StoragePKCS11)
+			op.Param("KeyLabel", tk.label)
+		}
 		conf := map[string]any{"KeyAlgorithm": req.KeyAlgorithm, "Subject": req.Subject}
 		if req.SigningAlgorithm != "" {
 			conf["SigningAlgorithm"] = req.SigningAlgorithm
@@ -72,7 +132,10 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 		ar := authority.CreateRequest{Type: req.Type, KeyAlgorithm: req.KeyAlgorithm, Subject: req.Subject,
 			External: req.External, Validity: req.Validity, Tags: req.Tags, SigningAlgorithm: req.SigningAlgorithm,
 			UsageMode: req.UsageMode, NameConstraints: req.NameConstraints, Revocation: req.Revocation,
-			IdempotencyToken: req.IdempotencyToken, Requester: authority.Requester(s.core.Actor)}
+			IdempotencyToken: req.IdempotencyToken, Requester: authority.Requester(s.core.Actor), ID: newID}
+		if tk != nil {
+			ar.Key, ar.KeyStorage, ar.KeyLabel, ar.KeyID = tk.key, hsm.StoragePKCS11, tk.label, tk.id
+		}
 		if req.IdempotencyToken != "" {
 			// The digest of the request as asked: a subordinate's default
 			// validity, fitted below its parent, depends on the time.
@@ -104,6 +167,12 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 		op.Resource(s.core.Names.CAARN(id))
 		return nil
 	})
+	if tk != nil && (err != nil || id != newID) {
+		// The CA was not made with this key: take it out of the token.
+		if derr := tk.tok.Delete(tk.label, tk.id); derr != nil && err == nil {
+			err = derr
+		}
+	}
 	if err != nil {
 		return "", err
 	}

@@ -1,0 +1,110 @@
+//go:build pkcs11
+
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/hsm"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/authorities"
+	"github.com/certctl/certctl/pkg/timeutil"
+)
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// softHSM makes a SoftHSM2 token in a temporary directory (SOFTHSM2_CONF
+// points at it) and returns the Opener of it.
+func softHSM(b *testing.B) *hsm.Opener {
+	b.Helper()
+	util, err := exec.LookPath("softhsm2-util")
+	module := "/usr/lib/softhsm/libsofthsm2.so"
+	if _, serr := os.Stat(module); err != nil || serr != nil {
+		b.Skip("SoftHSM2 is not installed")
+	}
+	dir := b.TempDir()
+	conf := filepath.Join(dir, "softhsm2.conf")
+	if err := os.Mkdir(filepath.Join(dir, "tokens"), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	_ = os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600)
+	b.Setenv("SOFTHSM2_CONF", conf)
+	p := make([]byte, 8)
+	_, _ = rand.Read(p)
+	pin := hex.EncodeToString(p)
+	pinFile := filepath.Join(dir, "pin")
+	_ = os.WriteFile(pinFile, []byte(pin), 0o600)
+	if out, err := exec.Command(util, "--init-token", "--free", "--label", "bench", "--so-pin", "so"+pin, "--pin", pin).CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	o := &hsm.Opener{Settings: hsm.Settings{Module: module, TokenLabel: "bench", PINFile: pinFile}}
+	b.Cleanup(func() { _ = o.Close() })
+	return o
+}
+
+// BenchmarkCaIssueKeyStorage is BenchmarkCaIssue (`ca issue`: one durable
+// transaction a certificate, audit record included) from a root whose key
+// is sealed in the vault beside one whose key is in a SoftHSM2 token, for
+// a P-256 and an RSA 2048 CA key: what keeping the key in a token costs.
+//
+//	CGO_ENABLED=1 go test -tags pkcs11 -run '^$' -bench CaIssueKeyStorage -benchtime 2s ./bench/
+func BenchmarkCaIssueKeyStorage(b *testing.B) {
+	for _, alg := range []string{"EC_prime256v1", "RSA_2048"} {
+		for _, storage := range hsm.Storages {
+			b.Run(alg+"/"+storage, func(b *testing.B) {
+				v := openVault(b)
+				now := func() time.Time { return time.Now().UTC() }
+				ca := authority.New(v, now, "http://pki.bench.example.test")
+				var set authorities.Settings
+				if storage == hsm.StoragePKCS11 {
+					tok := softHSM(b)
+					ca.Tokens = func() (authority.TokenKeys, error) { return tok.Open() }
+					set.Token = tok.Open
+				}
+				core := &service.Core{
+					Vault: v, Now: now,
+					Names:     inventory.Names{Region: "local", Account: "000000000000"},
+					Authority: ca,
+					Actor:     audit.Actor{Type: audit.ActorUser, ID: "bench", Host: "bench"},
+				}
+				svc := authorities.New(core, set)
+				ctx := context.Background()
+				arn, err := svc.Create(ctx, authorities.CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: alg,
+					Subject: authority.Subject{CommonName: "Bench " + storage + " CA"}, KeyStorage: storage})
+				if err != nil {
+					b.Fatal(err)
+				}
+				req := authorities.IssueRequest{CSR: benchCSR(b), Template: casign.PCAEndEntityClientAuth, Validity: timeutil.Validity{Duration: 12 * time.Hour}}
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if _, err := svc.Issue(ctx, arn, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "certs/s")
+				// CPU time of the process (SoftHSM2 runs in it): the figure
+				// to compare on a shared machine, where wall time is noisy.
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}
