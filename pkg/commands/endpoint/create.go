@@ -7,6 +7,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/service/endpoints"
 )
 
@@ -15,26 +16,36 @@ type CreateOptions struct {
 	Deps
 
 	AuthorizationBehavior string
-	Contact               string
-	AllowedKeyAlgorithms  []string
-	CertificateTags       []string
-	Tags                  []string
-	Name                  string
+	// ChallengeTypes narrow a CHALLENGE endpoint's challenges (nil: all).
+	ChallengeTypes       []string
+	Contact              string
+	AllowedKeyAlgorithms []string
+	CertificateTags      []string
+	Tags                 []string
+	Name                 string
 }
 
 // NewCmdCreate builds `certctl endpoint create`.
 func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
 	opts := &CreateOptions{Deps: newDeps(f)}
-	var algs []string
+	var algs, challenges []string
 	cmd := &cobra.Command{
-		Use:   "create --authorization-behavior PRE_APPROVED --contact REQUIRED|NOT_REQUIRED",
+		Use:   "create --authorization-behavior PRE_APPROVED|CHALLENGE --contact REQUIRED|NOT_REQUIRED",
 		Short: "Create an ACME endpoint",
 		Long: `Create an ACME endpoint ({"AcmeEndpointArn": ...}). --allowed-key-algorithms limits
 the certificate keys finalize accepts (default all of RSA_2048, EC_prime256v1,
 EC_secp384r1); --certificate-tags are put on every certificate it issues;
---contact REQUIRED rejects ACME accounts without a mailto: contact.` + cmdutil.ExitStatus(0, 2, 4, 6),
+--contact REQUIRED rejects ACME accounts without a mailto: contact.
+
+--authorization-behavior PRE_APPROVED authorizes only the names that the
+endpoint's domain validations pre-approve (` + "`endpoint domain add`" + `); CHALLENGE also
+offers RFC 8555 challenges (http-01, dns-01, tls-alpn-01) for the other names,
+checked for real on validation.http_port, validation.tls_alpn_port and through
+validation.resolvers, CAA included. --challenge-types narrows the challenges
+offered (default all three); a wildcard needs dns-01.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl endpoint create --authorization-behavior PRE_APPROVED --contact REQUIRED \
-      --allowed-key-algorithms EC_prime256v1,EC_secp384r1 --certificate-tags env=lab --name lab`,
+      --allowed-key-algorithms EC_prime256v1,EC_secp384r1 --certificate-tags env=lab --name lab
+  certctl endpoint create --authorization-behavior CHALLENGE --challenge-types http-01,dns-01 --contact NOT_REQUIRED`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.CheckEnum("authorization-behavior", []string{opts.AuthorizationBehavior}, acmestate.AuthorizationBehaviors); err != nil {
@@ -42,6 +53,15 @@ EC_secp384r1); --certificate-tags are put on every certificate it issues;
 			}
 			if err := cmdutil.CheckEnum("contact", []string{opts.Contact}, acmestate.Contacts); err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("challenge-types") {
+				if opts.AuthorizationBehavior != acmestate.BehaviorChallenge {
+					return errs.UsageErrorf("--challenge-types needs --authorization-behavior %s", acmestate.BehaviorChallenge)
+				}
+				opts.ChallengeTypes = cmdutil.SplitListFlag(challenges)
+				if err := acmestate.CheckChallengeTypes(opts.ChallengeTypes); err != nil {
+					return err
+				}
 			}
 			opts.AllowedKeyAlgorithms = cmdutil.SplitListFlag(algs)
 			if err := cmdutil.CheckEnum("allowed-key-algorithms", opts.AllowedKeyAlgorithms, acmestate.KeyAlgorithms); err != nil {
@@ -54,7 +74,8 @@ EC_secp384r1); --certificate-tags are put on every certificate it issues;
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.AuthorizationBehavior, "authorization-behavior", "", "PRE_APPROVED")
+	fl.StringVar(&opts.AuthorizationBehavior, "authorization-behavior", "", "PRE_APPROVED or CHALLENGE")
+	fl.StringArrayVar(&challenges, "challenge-types", nil, "challenge `types` a CHALLENGE endpoint offers: http-01, dns-01, tls-alpn-01 (repeatable, comma-separated; default all)")
 	fl.StringVar(&opts.Contact, "contact", "", "REQUIRED or NOT_REQUIRED")
 	fl.StringArrayVar(&algs, "allowed-key-algorithms", nil, "certificate key `algorithms` finalize accepts (repeatable, comma-separated)")
 	fl.StringArrayVar(&opts.CertificateTags, "certificate-tags", nil, "tag put on issued certificates, `Key=K,Value=V` or K=V (repeatable)")
@@ -63,6 +84,7 @@ EC_secp384r1); --certificate-tags are put on every certificate it issues;
 	_ = cmd.MarkFlagRequired("authorization-behavior")
 	_ = cmd.MarkFlagRequired("contact")
 	cmdutil.EnumCompletion(cmd, "authorization-behavior", acmestate.AuthorizationBehaviors)
+	cmdutil.EnumCompletion(cmd, "challenge-types", acmestate.ChallengeTypes)
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
 	return cmd
@@ -73,7 +95,7 @@ func runCreate(ctx context.Context, o *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := svc.Create(ctx, endpoints.CreateInput{Name: o.Name, AuthorizationBehavior: o.AuthorizationBehavior, Contact: o.Contact,
+	a, err := svc.Create(ctx, endpoints.CreateInput{Name: o.Name, AuthorizationBehavior: o.AuthorizationBehavior, ChallengeTypes: o.ChallengeTypes, Contact: o.Contact,
 		AllowedKeyAlgorithms: o.AllowedKeyAlgorithms, CertificateTags: o.CertificateTags, Tags: o.Tags})
 	if err != nil {
 		return err

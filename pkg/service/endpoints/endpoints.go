@@ -110,10 +110,12 @@ func parseTags(what string, vals []string) ([]localstore.Tag, error) {
 type CreateInput struct {
 	Name                  string
 	AuthorizationBehavior string
-	Contact               string
-	AllowedKeyAlgorithms  []string
-	CertificateTags       []string
-	Tags                  []string
+	// ChallengeTypes narrow a CHALLENGE endpoint's challenges (nil: all).
+	ChallengeTypes       []string
+	Contact              string
+	AllowedKeyAlgorithms []string
+	CertificateTags      []string
+	Tags                 []string
 }
 
 // Create makes an ACTIVE endpoint (CreateAcmeEndpoint) and returns its ARN.
@@ -121,6 +123,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 	var id string
 	err := s.core.Change(ctx, "CreateAcmeEndpoint", func(op *service.Op) error {
 		op.Param("AuthorizationBehavior", in.AuthorizationBehavior)
+		if in.ChallengeTypes != nil {
+			op.Param("ChallengeTypes", in.ChallengeTypes)
+		}
 		op.Param("Contact", in.Contact)
 		if in.Name != "" {
 			op.Param("Name", in.Name)
@@ -142,7 +147,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 		if err != nil {
 			return err
 		}
-		ep, err := acmestate.Create(op.Tx, acmestate.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior,
+		ep, err := acmestate.Create(op.Tx, acmestate.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior, ChallengeTypes: in.ChallengeTypes,
 			Contact: in.Contact, AllowedKeyAlgorithms: in.AllowedKeyAlgorithms, CertificateTags: ct, Tags: tg}, op.Now)
 		if err != nil {
 			return err
@@ -192,10 +197,15 @@ func (s *Service) List(ctx context.Context) ([]acmestate.Description, error) {
 // UpdateInput names what an update changes; nil leaves a setting as it is.
 // CertificateTags replace the current ones as a whole.
 type UpdateInput struct {
-	Contact              *string
-	AllowedKeyAlgorithms *[]string
-	CertificateTags      *[]string
-	Name                 *string
+	// AuthorizationBehavior and ChallengeTypes change how names are
+	// authorized: switching to CHALLENGE without ChallengeTypes offers
+	// every type; ChallengeTypes alone need a CHALLENGE endpoint.
+	AuthorizationBehavior *string
+	ChallengeTypes        *[]string
+	Contact               *string
+	AllowedKeyAlgorithms  *[]string
+	CertificateTags       *[]string
+	Name                  *string
 }
 
 // Update changes an endpoint's settings (UpdateAcmeEndpoint) and returns
@@ -209,6 +219,11 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 				return errs.Invalidf("invalid contact requirement %q", *in.Contact)
 			}
 			ep.Contact = *in.Contact
+		}
+		if in.AuthorizationBehavior != nil || in.ChallengeTypes != nil {
+			if err := s.setAuthorization(op, ep, in.AuthorizationBehavior, in.ChallengeTypes); err != nil {
+				return err
+			}
 		}
 		if in.AllowedKeyAlgorithms != nil {
 			algs := *in.AllowedKeyAlgorithms
@@ -242,6 +257,27 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 		return err
 	})
 	return d, err
+}
+
+// setAuthorization applies an update's authorization behaviour and
+// challenge types to ep.
+func (s *Service) setAuthorization(op *service.Op, ep *acmestate.Endpoint, behavior *string, types *[]string) error {
+	b := ep.AuthorizationBehavior
+	if behavior != nil {
+		op.Param("AuthorizationBehavior", *behavior)
+		b = *behavior
+	}
+	var t []string
+	if types != nil {
+		op.Param("ChallengeTypes", *types)
+		t = *types
+		if t == nil {
+			t = []string{}
+		}
+	} else if b == acmestate.BehaviorChallenge && ep.Challenges() {
+		t = ep.ChallengeTypes // staying CHALLENGE keeps the types offered
+	}
+	return ep.SetAuthorization(b, t)
 }
 
 // EndpointARN resolves ref to the ARN of an endpoint (for a confirmation
