@@ -19,6 +19,7 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/validation"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -56,16 +57,9 @@ const (
 // AuthorizationBehaviors are the accepted authorization behaviours.
 var AuthorizationBehaviors = []string{BehaviorPreApproved, BehaviorChallenge}
 
-// ACME challenge types (RFC 8555 section 8, RFC 8737).
-const (
-	ChallengeHTTP01    = "http-01"
-	ChallengeDNS01     = "dns-01"
-	ChallengeTLSALPN01 = "tls-alpn-01"
-)
-
-// ChallengeTypes are the challenge types a CHALLENGE endpoint may offer;
-// it offers all of them unless narrowed.
-var ChallengeTypes = []string{ChallengeHTTP01, ChallengeDNS01, ChallengeTLSALPN01}
+// ChallengeTypes are the challenge types a CHALLENGE endpoint may offer
+// (checked by pkg/validation); it offers all of them unless narrowed.
+var ChallengeTypes = []string{validation.ChallengeHTTP01, validation.ChallengeDNS01, validation.ChallengeTLSALPN01}
 
 // Contact requirements.
 const (
@@ -115,8 +109,8 @@ func (e *Endpoint) ChallengesFor(name string, wildcard bool) []string {
 		return nil
 	}
 	if wildcard {
-		if slices.Contains(e.ChallengeTypes, ChallengeDNS01) {
-			return []string{ChallengeDNS01}
+		if slices.Contains(e.ChallengeTypes, validation.ChallengeDNS01) {
+			return []string{validation.ChallengeDNS01}
 		}
 		return nil
 	}
