@@ -30,6 +30,11 @@ type Settings struct {
 	// validation.caa_identities (`endpoint domain check`).
 	Resolvers     []string
 	CAAIdentities []string
+	// HTTPPort and TLSALPNPort are validation.http_port and
+	// validation.tls_alpn_port, where the http-01 and tls-alpn-01
+	// challenges of CHALLENGE endpoints are checked.
+	HTTPPort    int
+	TLSALPNPort int
 	// Validity is certificate_validity, the lifetime of issued certificates.
 	Validity time.Duration
 	// DomainsPerCertificate is quotas.domains_per_certificate.
