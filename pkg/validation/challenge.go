@@ -249,8 +249,8 @@ func checkALPNCertificate(cert *x509.Certificate, name, keyAuth string) *Challen
 		if !ext.Critical {
 			return &ChallengeFailure{ProblemIncorrectResponse, "the acmeIdentifier extension of the tls-alpn-01 certificate is not critical"}
 		}
-		var digest []byte
-		if rest, err := asn1.Unmarshal(ext.Value, &digest); err != nil || len(rest) > 0 || len(digest) != sha256.Size {
+		digest, ok := parseACMEIdentifier(ext.Value)
+		if !ok {
 			return &ChallengeFailure{ProblemIncorrectResponse, "the acmeIdentifier extension of the tls-alpn-01 certificate is not a SHA-256 digest"}
 		}
 		want := sha256.Sum256([]byte(keyAuth))
@@ -260,4 +260,16 @@ func checkALPNCertificate(cert *x509.Certificate, name, keyAuth string) *Challen
 		return nil
 	}
 	return &ChallengeFailure{ProblemIncorrectResponse, "the tls-alpn-01 certificate has no acmeIdentifier extension"}
+}
+
+// parseACMEIdentifier parses the value of an acmeIdentifier extension: a
+// DER OCTET STRING of a SHA-256 digest (RFC 8737 section 3), nothing after
+// it.
+func parseACMEIdentifier(value []byte) ([]byte, bool) {
+	var digest []byte
+	rest, err := asn1.Unmarshal(value, &digest)
+	if err != nil || len(rest) > 0 || len(digest) != sha256.Size {
+		return nil, false
+	}
+	return digest, true
 }
