@@ -91,7 +91,8 @@ var ErrNotClaimed = errors.New("challenge not taken up")
 
 // ClaimChallenge takes up the challenge typ of authorization id for
 // validation at now (RFC 8555 section 7.5.1): pending, or processing past
-// ValidationLease, becomes processing. It returns the authorization as
+// ValidationLease, becomes processing — unless another challenge of the
+// authorization is being validated. It returns the authorization as
 // stored; ErrNotClaimed (with the authorization) when the challenge may
 // not be validated now.
 func ClaimChallenge(tx localstore.Tx, id, typ string, now time.Time) (*Authz, error) {
@@ -106,6 +107,14 @@ func ClaimChallenge(tx localstore.Tx, id, typ string, now time.Time) (*Authz, er
 	stale := c.Status == AcmeProcessing && !now.Before(c.UpdatedAt.Add(ValidationLease))
 	if c.Status != AcmePending && !stale {
 		return a, ErrNotClaimed
+	}
+	// One challenge of an authorization at a time: the first outcome
+	// decides the authorization.
+	for i := range a.Challenges {
+		o := &a.Challenges[i]
+		if o != c && o.Status == AcmeProcessing && now.Before(o.UpdatedAt.Add(ValidationLease)) {
+			return a, ErrNotClaimed
+		}
 	}
 	c.Status, c.UpdatedAt, a.UpdatedAt = AcmeProcessing, now, now
 	return a, PutAuthz(tx, a)

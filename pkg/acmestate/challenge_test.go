@@ -106,6 +106,9 @@ func TestClaimLease(t *testing.T) {
 		if _, err := ClaimChallenge(tx, "authz-a", "http-01", t0.Add(ValidationLease)); err != nil {
 			t.Errorf("not claimed after the lease: %v", err)
 		}
+		if _, err := ClaimChallenge(tx, "authz-a", "dns-01", t0.Add(ValidationLease+time.Second)); !errors.Is(err, ErrNotClaimed) {
+			t.Errorf("claimed dns-01 while http-01 is being validated: %v", err)
+		}
 		if _, err := ClaimChallenge(tx, "authz-a", "no-such-01", t0); !errors.Is(err, ErrNotClaimed) {
 			t.Errorf("claim of a type not offered: %v", err)
 		}
