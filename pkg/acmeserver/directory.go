@@ -67,7 +67,7 @@ func (s *Server) handleNewNonce(w http.ResponseWriter, r *http.Request) {
 var postOnly = []string{
 	"/{ep}/new-account", "/{ep}/acct/{id}", "/{ep}/acct/{id}/orders", "/{ep}/key-change",
 	"/{ep}/new-order", "/{ep}/order/{id}", "/{ep}/order/{id}/finalize", "/{ep}/authz/{id}",
-	"/{ep}/chall/{id}", "/{ep}/cert/{id}", "/{ep}/revoke-cert",
+	"/{ep}/chall/{id}", "/{ep}/chall/{id}/{type}", "/{ep}/cert/{id}", "/{ep}/revoke-cert",
 }
 
 // routeMethods adds the routes of RFC 8555 6.3 beside the resources' own:

@@ -131,7 +131,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if lapsed == nil {
-			if lapsed, err = approve(op.Tx, ep, orderNames(o)); err != nil {
+			if lapsed, err = approveOrder(op.Tx, ep, o); err != nil {
 				return err
 			}
 		}

@@ -56,6 +56,9 @@ func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, 
 	for _, a := range o.Authorizations {
 		out.Authorizations = append(out.Authorizations, s.url(r, o.EndpointID, "/authz/"+a))
 	}
+	if o.Error != nil {
+		out.Error = &Problem{Type: o.Error.Type, Detail: o.Error.Detail, Status: o.Error.Status}
+	}
 	if o.Status == acmestate.AcmeValid {
 		out.Certificate = s.url(r, o.EndpointID, "/cert/"+o.ID)
 	}
@@ -88,23 +91,38 @@ func (s *Server) orderNames(ids []acmestate.Identifier) ([]string, *Problem) {
 
 // approve refuses names no VALID domain of ep pre-approves.
 func approve(tx localstore.Tx, ep *acmestate.Endpoint, names []string) (*Problem, error) {
+	rest, err := unapproved(tx, ep, names)
+	if err != nil || len(rest) == 0 {
+		return nil, err
+	}
+	return rejection(rest), nil
+}
+
+// unapproved are the names no VALID domain of ep pre-approves.
+func unapproved(tx localstore.Tx, ep *acmestate.Endpoint, names []string) ([]string, error) {
 	domains, err := acmestate.ListDomains(tx, ep.ID)
 	if err != nil {
 		return nil, err
 	}
-	var sub []Subproblem
+	var out []string
 	for _, n := range names {
 		if !acmestate.Approved(domains, n) {
-			sub = append(sub, Subproblem{Type: errRejectedIdentifier, Detail: n + " is not pre-approved for this endpoint",
-				Identifier: &acmestate.Identifier{Type: "dns", Value: n}})
+			out = append(out, n)
 		}
 	}
-	if len(sub) == 0 {
-		return nil, nil
+	return out, nil
+}
+
+// rejection refuses names that are not pre-approved.
+func rejection(names []string) *Problem {
+	sub := make([]Subproblem, len(names))
+	for i, n := range names {
+		sub[i] = Subproblem{Type: errRejectedIdentifier, Detail: n + " is not pre-approved for this endpoint",
+			Identifier: &acmestate.Identifier{Type: "dns", Value: n}}
 	}
-	p := problem(errRejectedIdentifier, http.StatusBadRequest, "names not pre-approved for this endpoint: "+strings.Join(subNames(sub), ", "))
+	p := problem(errRejectedIdentifier, http.StatusBadRequest, "names not pre-approved for this endpoint: "+strings.Join(names, ", "))
 	p.Subproblems = sub
-	return p, nil
+	return p
 }
 
 func subNames(sub []Subproblem) []string {
@@ -115,8 +133,10 @@ func subNames(sub []Subproblem) []string {
 	return out
 }
 
-// handleNewOrder creates an order (NewOrder) whose names are all
-// pre-approved, ready at once with one valid authorization a name.
+// handleNewOrder creates an order (NewOrder): ready at once with one valid
+// authorization a name when every name is pre-approved; on a CHALLENGE
+// endpoint, pending with a pending authorization (and its challenges) for
+// each name that is not.
 func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 	ep, req, ok := s.authenticate(w, r, needKID)
 	if !ok {
@@ -139,7 +159,7 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			return refuse(p)
 		}
-		p, err := approve(op.Tx, ep, names)
+		challenged, p, err := admitNames(op.Tx, ep, names)
 		if err != nil {
 			return err
 		}
@@ -176,7 +196,13 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 			a := &acmestate.Authz{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
 				Status: acmestate.AcmeValid, Identifier: acmestate.Identifier{Type: "dns", Value: dnsname.Base(n)},
 				Wildcard: dnsname.IsWildcard(n), Expires: o.Expires, Token: strings.ReplaceAll(uuid.NewString(), "-", ""),
-				ValidAt: now, UpdatedAt: now}
+				ValidAt: now, UpdatedAt: now, OrderID: o.ID}
+			if challenged[n] {
+				if err := offer(a, ep, n, now); err != nil {
+					return err
+				}
+				o.Status = acmestate.AcmePending
+			}
 			if err := acmestate.PutAuthz(op.Tx, a); err != nil {
 				return err
 			}
@@ -329,7 +355,7 @@ func (s *Server) authzLapsed(tx localstore.Tx, o *acmestate.Order) (*Problem, er
 			return nil, err
 		}
 		st := a.Status
-		if st == acmestate.AcmeValid && !now.Before(a.Expires) {
+		if (st == acmestate.AcmeValid || st == acmestate.AcmePending) && !now.Before(a.Expires) {
 			st = "expired"
 		}
 		if st != acmestate.AcmeValid && st != acmestate.AcmePending {
@@ -388,26 +414,6 @@ type authzJSON struct {
 	Wildcard   bool                 `json:"wildcard,omitempty"`
 }
 
-type challengeJSON struct {
-	Type      string `json:"type"`
-	URL       string `json:"url"`
-	Status    string `json:"status"`
-	Token     string `json:"token"`
-	Validated string `json:"validated,omitempty"`
-}
-
-// challengeOf is the one challenge of a pre-approved authorization: a
-// dns-01 challenge recorded valid (the endpoint's domain validation is the
-// proof), for clients that look for one.
-func (s *Server) challengeOf(r *http.Request, a *acmestate.Authz) challengeJSON {
-	st := acmestate.AcmeValid
-	if a.Status != acmestate.AcmeValid {
-		st = acmestate.AcmeInvalid
-	}
-	return challengeJSON{Type: "dns-01", URL: s.url(r, a.EndpointID, "/chall/"+a.ID), Status: st, Token: a.Token,
-		Validated: rfc3339(a.ValidAt)}
-}
-
 type authzUpdatePayload struct {
 	Status string `json:"status"`
 }
@@ -429,7 +435,7 @@ func (s *Server) loadAuthz(r *http.Request, ep *acmestate.Endpoint, req *request
 	if a.AccountID != req.Account.ID {
 		return nil, unauthorized("the authorization belongs to another account")
 	}
-	if a.Status == acmestate.AcmeValid && !s.core.Now().Before(a.Expires) {
+	if (a.Status == acmestate.AcmeValid || a.Status == acmestate.AcmePending) && !s.core.Now().Before(a.Expires) {
 		a.Status = "expired"
 	}
 	return a, nil
@@ -470,31 +476,14 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, authzJSON{Identifier: a.Identifier, Status: a.Status, Expires: rfc3339(a.Expires),
-		Challenges: []challengeJSON{s.challengeOf(r, a)}, Wildcard: a.Wildcard})
-}
-
-// handleChallenge answers both a POST-as-GET and a response ({}) with the
-// challenge, already valid.
-func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.authenticate(w, r, needKID)
-	if !ok {
-		return
-	}
-	if !req.PostAsGet && strings.TrimSpace(string(req.Payload)) != "{}" {
-		var any map[string]any
-		if p := decodePayload(req, &any); p != nil {
+	if req.PostAsGet {
+		if a, p = s.resumeStale(r.Context(), req.Account, a); p != nil {
 			writeProblem(w, p)
 			return
 		}
 	}
-	a, p := s.loadAuthz(r, ep, req)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	w.Header().Add("Link", link(s.url(r, ep.ID, "/authz/"+a.ID), "up"))
-	writeJSON(w, http.StatusOK, s.challengeOf(r, a))
+	writeJSON(w, http.StatusOK, authzJSON{Identifier: a.Identifier, Status: a.Status, Expires: rfc3339(a.Expires),
+		Challenges: s.challengesOf(r, a), Wildcard: a.Wildcard})
 }
 
 // sortedNames returns the names of an order's identifiers, sorted.

@@ -8,16 +8,21 @@
 // Prometheus counters beside them.
 //
 // Handlers are split by resource: directory and nonces, accounts, key
-// change, orders and authorizations, finalization, certificates and
-// revocation, renewal information (renewalinfo.go). Every request body is read through http.MaxBytesReader and
-// every JWS is checked (algorithm allow-list, url, single-use nonce, jwk or
-// kid) in jws.go before a handler sees its payload.
+// change, orders and authorizations, challenges (challenge.go: on a
+// CHALLENGE endpoint, names not pre-approved get http-01, dns-01 and
+// tls-alpn-01 challenges, checked for real by pkg/validation, their state
+// in the store), finalization, certificates and revocation, renewal
+// information (renewalinfo.go). Every request
+// body is read through http.MaxBytesReader and every JWS is checked
+// (algorithm allow-list, url, single-use nonce, jwk or kid) in jws.go
+// before a handler sees its payload.
 //
 // Every write is a change of the service core it is given (service.Core,
 // see Server.change): one transaction with its events and its audit record,
 // made by the ACME account that asked (NewAccount, UpdateAccount,
 // DeactivateAccount, KeyChange, NewOrder, DeactivateAuthorization,
-// FinalizeOrder, RevokeCertificate, CountIssuanceFailure). A rule that
+// FinalizeOrder, RevokeCertificate, CountIssuanceFailure,
+// RespondToChallenge, ValidateChallenge). A rule that
 // refuses a request inside a change returns its problem through refuse, so
 // that the refusal is recorded too. `endpoint serve` gets its server from
 // the endpoints service (pkg/service/endpoints).
@@ -38,6 +43,7 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/validation"
 )
 
 // DefaultMaxBody is the largest request body accepted (64 KiB).
@@ -68,6 +74,11 @@ type Config struct {
 	Limits Limits
 	// MaxBody bounds request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
+	// Challenges checks the challenges of CHALLENGE endpoints
+	// (validation.resolvers, validation.http_port, validation.tls_alpn_port,
+	// validation.caa_identities); nil uses the system's resolvers and the
+	// default ports.
+	Challenges *validation.ChallengeChecker
 	// Logger receives internal errors; nil discards them.
 	Logger *log.Logger
 }
@@ -127,6 +138,7 @@ func New(cfg Config) *Server {
 	m.HandleFunc("POST /{ep}/order/{id}/finalize", s.handleFinalize)
 	m.HandleFunc("POST /{ep}/authz/{id}", s.handleAuthz)
 	m.HandleFunc("POST /{ep}/chall/{id}", s.handleChallenge)
+	m.HandleFunc("POST /{ep}/chall/{id}/{type}", s.handleChallenge)
 	m.HandleFunc("POST /{ep}/cert/{id}", s.handleCertificate)
 	m.HandleFunc("POST /{ep}/revoke-cert", s.handleRevoke)
 	m.HandleFunc("GET /{ep}/renewal-info/{certid}", s.handleRenewalInfo)

@@ -95,10 +95,12 @@ type Order struct {
 	// Replaces is the ARI certID of the certificate the order replaces
 	// (RFC 9773), and ReplacesCertificateID that certificate's inventory
 	// record, which gets the new certificate as its next version.
-	Replaces              string    `json:"replaces,omitempty"`
-	ReplacesCertificateID string    `json:"replacesCertificateId,omitempty"`
-	CreatedAt             time.Time `json:"createdAt"`
-	UpdatedAt             time.Time `json:"updatedAt"`
+	Replaces              string `json:"replaces,omitempty"`
+	ReplacesCertificateID string `json:"replacesCertificateId,omitempty"`
+	// Error is why the order became invalid (a failed challenge).
+	Error     *Problem  `json:"error,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // PutOrder writes an order.
@@ -126,7 +128,8 @@ func ListOrders(tx localstore.Tx, accountID string) ([]*Order, error) {
 }
 
 // Authz is an ACME authorization. Pre-approved names are valid at creation,
-// with one valid dns-01 challenge recorded for clients that look for one.
+// with one valid dns-01 challenge shown for clients that look for one; on
+// a CHALLENGE endpoint the other names are pending with Challenges.
 type Authz struct {
 	ID         string     `json:"id"`
 	EndpointID string     `json:"endpointId"`
@@ -138,6 +141,10 @@ type Authz struct {
 	Token      string     `json:"token"`
 	ValidAt    time.Time  `json:"validAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
+	// OrderID is the order the authorization was made for.
+	OrderID string `json:"orderId,omitempty"`
+	// Challenges are those offered for a name not pre-approved.
+	Challenges []Challenge `json:"challenges,omitempty"`
 }
 
 // PutAuthz writes an authorization.

@@ -19,6 +19,7 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/validation"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -45,8 +46,20 @@ const (
 // Statuses lists the endpoint statuses.
 var Statuses = []string{StatusActive, StatusDeleting, StatusFailed}
 
+// Authorization behaviours: PRE_APPROVED endpoints authorize only the
+// names their domain validations pre-approve; CHALLENGE endpoints also
+// offer RFC 8555 challenges for the others.
+const (
+	BehaviorPreApproved = "PRE_APPROVED"
+	BehaviorChallenge   = "CHALLENGE"
+)
+
 // AuthorizationBehaviors are the accepted authorization behaviours.
-var AuthorizationBehaviors = []string{"PRE_APPROVED"}
+var AuthorizationBehaviors = []string{BehaviorPreApproved, BehaviorChallenge}
+
+// ChallengeTypes are the challenge types a CHALLENGE endpoint may offer
+// (checked by pkg/validation); it offers all of them unless narrowed.
+var ChallengeTypes = []string{validation.ChallengeHTTP01, validation.ChallengeDNS01, validation.ChallengeTLSALPN01}
 
 // Contact requirements.
 const (
@@ -63,17 +76,20 @@ var KeyAlgorithms = []string{x509util.RSA2048, x509util.ECPrime256v1, x509util.E
 
 // Endpoint is an ACME endpoint as stored in the vault.
 type Endpoint struct {
-	ID                    string           `json:"id"`
-	Name                  string           `json:"name,omitempty"`
-	Status                string           `json:"status"`
-	AuthorizationBehavior string           `json:"authorizationBehavior"`
-	Contact               string           `json:"contact"`
-	AllowedKeyAlgorithms  []string         `json:"allowedKeyAlgorithms"`
-	CertificateTags       []localstore.Tag `json:"certificateTags,omitempty"`
-	Tags                  []localstore.Tag `json:"tags,omitempty"`
-	CreatedAt             time.Time        `json:"createdAt"`
-	UpdatedAt             time.Time        `json:"updatedAt"`
-	FailureReason         string           `json:"failureReason,omitempty"`
+	ID                    string   `json:"id"`
+	Name                  string   `json:"name,omitempty"`
+	Status                string   `json:"status"`
+	AuthorizationBehavior string   `json:"authorizationBehavior"`
+	Contact               string   `json:"contact"`
+	AllowedKeyAlgorithms  []string `json:"allowedKeyAlgorithms"`
+	// ChallengeTypes are the challenges a CHALLENGE endpoint offers
+	// (empty for PRE_APPROVED).
+	ChallengeTypes  []string         `json:"challengeTypes,omitempty"`
+	CertificateTags []localstore.Tag `json:"certificateTags,omitempty"`
+	Tags            []localstore.Tag `json:"tags,omitempty"`
+	CreatedAt       time.Time        `json:"createdAt"`
+	UpdatedAt       time.Time        `json:"updatedAt"`
+	FailureReason   string           `json:"failureReason,omitempty"`
 	// CertificateAuthorityID is the vault CA the endpoint issues from
 	// (--certificate-authority-arn); empty for the built-in public-style
 	// hierarchy.
@@ -88,14 +104,85 @@ func (e *Endpoint) AllowsKeyAlgorithm(alg string) bool {
 	return slices.Contains(e.AllowedKeyAlgorithms, alg)
 }
 
+// Challenges reports whether e offers challenges for names it does not
+// pre-approve (AuthorizationBehavior CHALLENGE).
+func (e *Endpoint) Challenges() bool { return e.AuthorizationBehavior == BehaviorChallenge }
+
+// ChallengesFor are the challenge types e offers for name: none on a
+// PRE_APPROVED endpoint, dns-01 only for a wildcard (RFC 8555 section
+// 7.1.3), else every type the endpoint offers.
+func (e *Endpoint) ChallengesFor(name string, wildcard bool) []string {
+	if !e.Challenges() {
+		return nil
+	}
+	if wildcard {
+		if slices.Contains(e.ChallengeTypes, validation.ChallengeDNS01) {
+			return []string{validation.ChallengeDNS01}
+		}
+		return nil
+	}
+	return slices.Clone(e.ChallengeTypes)
+}
+
+// CheckChallengeTypes validates a --challenge-types list (exit 2 for an
+// unknown type or an empty list).
+func CheckChallengeTypes(types []string) error {
+	if len(types) == 0 {
+		return errs.UsageErrorf("--challenge-types needs at least one of %s", strings.Join(ChallengeTypes, ", "))
+	}
+	for _, t := range types {
+		if !slices.Contains(ChallengeTypes, t) {
+			return errs.UsageErrorf("invalid value %q for --challenge-types (use one of %s)", t, strings.Join(ChallengeTypes, ", "))
+		}
+	}
+	return nil
+}
+
+// SetAuthorization sets e's authorization behaviour and challenge types:
+// a CHALLENGE endpoint offers types (every type when nil); a PRE_APPROVED
+// one takes none (exit 4 when some are given).
+func (e *Endpoint) SetAuthorization(behavior string, types []string) error {
+	if !slices.Contains(AuthorizationBehaviors, behavior) {
+		return errs.UsageErrorf("invalid authorization behavior %q (use one of %s)", behavior, strings.Join(AuthorizationBehaviors, ", "))
+	}
+	if behavior != BehaviorChallenge {
+		if types != nil {
+			return errs.Invalidf("challenge types apply to --authorization-behavior %s endpoints only", BehaviorChallenge)
+		}
+		e.AuthorizationBehavior, e.ChallengeTypes = behavior, nil
+		return nil
+	}
+	if types == nil {
+		types = ChallengeTypes
+	}
+	if err := CheckChallengeTypes(types); err != nil {
+		return err
+	}
+	e.AuthorizationBehavior, e.ChallengeTypes = behavior, ordered(types)
+	return nil
+}
+
+// ordered is types without duplicates, in the order of ChallengeTypes.
+func ordered(types []string) []string {
+	var out []string
+	for _, t := range ChallengeTypes {
+		if slices.Contains(types, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // CreateParams describe a new endpoint.
 type CreateParams struct {
 	Name                  string
 	AuthorizationBehavior string
-	Contact               string
-	AllowedKeyAlgorithms  []string
-	CertificateTags       []localstore.Tag
-	Tags                  []localstore.Tag
+	// ChallengeTypes narrow a CHALLENGE endpoint's challenges (nil: all).
+	ChallengeTypes       []string
+	Contact              string
+	AllowedKeyAlgorithms []string
+	CertificateTags      []localstore.Tag
+	Tags                 []localstore.Tag
 	// CertificateAuthorityID is a CA of the vault the caller checked can
 	// issue (empty: the public-style hierarchy).
 	CertificateAuthorityID string
@@ -114,8 +201,9 @@ func CheckKeyAlgorithms(algs []string) error {
 
 // Create stores a new ACTIVE endpoint.
 func Create(tx localstore.Tx, p CreateParams, now time.Time) (*Endpoint, error) {
-	if !slices.Contains(AuthorizationBehaviors, p.AuthorizationBehavior) {
-		return nil, errs.UsageErrorf("invalid authorization behavior %q (use one of %s)", p.AuthorizationBehavior, strings.Join(AuthorizationBehaviors, ", "))
+	var auth Endpoint
+	if err := auth.SetAuthorization(p.AuthorizationBehavior, p.ChallengeTypes); err != nil {
+		return nil, err
 	}
 	if !slices.Contains(Contacts, p.Contact) {
 		return nil, errs.UsageErrorf("invalid contact requirement %q (use one of %s)", p.Contact, strings.Join(Contacts, ", "))
@@ -134,7 +222,7 @@ func Create(tx localstore.Tx, p CreateParams, now time.Time) (*Endpoint, error) 
 	}
 	e := &Endpoint{
 		ID: uuid.NewString(), Name: p.Name, Status: StatusActive,
-		AuthorizationBehavior: p.AuthorizationBehavior, Contact: p.Contact,
+		AuthorizationBehavior: auth.AuthorizationBehavior, ChallengeTypes: auth.ChallengeTypes, Contact: p.Contact,
 		AllowedKeyAlgorithms: dedupe(algs), CertificateTags: p.CertificateTags, Tags: p.Tags,
 		CreatedAt: now, UpdatedAt: now,
 		CertificateAuthorityID: p.CertificateAuthorityID, DefaultProfile: p.DefaultProfile,

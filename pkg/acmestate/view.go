@@ -49,20 +49,23 @@ func (c CAConfig) CAArn() string {
 
 // Description is the JSON form of an endpoint (`endpoint describe`).
 type Description struct {
-	AcmeEndpointArn       string               `json:"AcmeEndpointArn"`
-	Name                  string               `json:"Name,omitempty"`
-	EndpointURL           string               `json:"EndpointUrl"`
-	Status                string               `json:"Status"`
-	AuthorizationBehavior string               `json:"AuthorizationBehavior"`
-	Contact               string               `json:"Contact"`
-	CertificateAuthority  CAConfig             `json:"CertificateAuthority"`
-	DefaultProfile        string               `json:"DefaultProfile"`
-	CertificateTags       []localstore.Tag     `json:"CertificateTags"`
-	Tags                  []localstore.Tag     `json:"Tags"`
-	CreatedAt             *inventory.Timestamp `json:"CreatedAt,omitempty"`
-	UpdatedAt             *inventory.Timestamp `json:"UpdatedAt,omitempty"`
-	FailureReason         string               `json:"FailureReason,omitempty"`
-	Metrics               Metrics              `json:"Metrics"`
+	AcmeEndpointArn       string `json:"AcmeEndpointArn"`
+	Name                  string `json:"Name,omitempty"`
+	EndpointURL           string `json:"EndpointUrl"`
+	Status                string `json:"Status"`
+	AuthorizationBehavior string `json:"AuthorizationBehavior"`
+	// ChallengeTypes are the challenges a CHALLENGE endpoint offers (SPEC
+	// names no field for them; absent for PRE_APPROVED).
+	ChallengeTypes       []string             `json:"ChallengeTypes,omitempty"`
+	Contact              string               `json:"Contact"`
+	CertificateAuthority CAConfig             `json:"CertificateAuthority"`
+	DefaultProfile       string               `json:"DefaultProfile"`
+	CertificateTags      []localstore.Tag     `json:"CertificateTags"`
+	Tags                 []localstore.Tag     `json:"Tags"`
+	CreatedAt            *inventory.Timestamp `json:"CreatedAt,omitempty"`
+	UpdatedAt            *inventory.Timestamp `json:"UpdatedAt,omitempty"`
+	FailureReason        string               `json:"FailureReason,omitempty"`
+	Metrics              Metrics              `json:"Metrics"`
 }
 
 // BaseURL is the base of every endpoint URL: baseURL when configured, else
@@ -99,7 +102,7 @@ func JoinTags(tags []localstore.Tag) string {
 func Describe(n inventory.Names, base string, e *Endpoint, m Metrics) Description {
 	return Description{
 		AcmeEndpointArn: n.EndpointARN(e.ID), Name: e.Name, EndpointURL: DirectoryURL(base, e.ID),
-		Status: e.Status, AuthorizationBehavior: e.AuthorizationBehavior, Contact: e.Contact,
+		Status: e.Status, AuthorizationBehavior: e.AuthorizationBehavior, ChallengeTypes: e.ChallengeTypes, Contact: e.Contact,
 		CertificateAuthority: caConfig(n, e), DefaultProfile: e.Profile(),
 		CertificateTags: tagsOrEmpty(e.CertificateTags), Tags: tagsOrEmpty(e.Tags),
 		CreatedAt: inventory.TS(e.CreatedAt), UpdatedAt: inventory.TS(e.UpdatedAt),

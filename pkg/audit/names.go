@@ -25,7 +25,7 @@ var EventNames = []string{
 	"CheckAcmeDomain", "DeactivateAcmeAccount", "SweepAcmeResources", "SetAcmeRenewalWindow",
 	// What ACME clients do (RFC 8555).
 	"NewAccount", "UpdateAccount", "DeactivateAccount", "KeyChange", "NewOrder", "FinalizeOrder",
-	"InvalidateOrder", "DeactivateAuthorization", "CountIssuanceFailure",
+	"InvalidateOrder", "DeactivateAuthorization", "RespondToChallenge", "ValidateChallenge", "CountIssuanceFailure",
 	// The vault.
 	"RestoreVault", "RotateVaultKey", "ChangeVaultPassphrase", "MigrateVault",
 }

@@ -126,6 +126,8 @@ func (f *Factory) Endpoints(ctx context.Context) (*endpoints.Service, error) {
 		Zone:                  cfg.DNSZone,
 		Resolvers:             cfg.Resolvers,
 		CAAIdentities:         cfg.CAAIdentities,
+		HTTPPort:              cfg.HTTPPort,
+		TLSALPNPort:           cfg.TLSALPNPort,
 		Validity:              cfg.CertificateValidity,
 		DomainsPerCertificate: cfg.DomainsPerCertificate,
 		OrdersPerHour:         cfg.OrdersPerHour,

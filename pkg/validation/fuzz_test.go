@@ -1,6 +1,9 @@
 package validation
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/asn1"
 	"strings"
 	"testing"
 )
@@ -86,4 +89,25 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzParseACMEIdentifier: the acmeIdentifier value a tls-alpn-01 peer
+// sends parses to a 32-byte digest that re-encodes to the same DER, or is
+// refused, never a panic.
+func FuzzParseACMEIdentifier(f *testing.F) {
+	sum := sha256.Sum256([]byte("token.thumbprint"))
+	good, _ := asn1.Marshal(sum[:])
+	for _, s := range [][]byte{good, good[:10], append(append([]byte{}, good...), 0), {0x04, 0x00}, {0x04, 0x81, 0x20}, nil} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, value []byte) {
+		d, ok := parseACMEIdentifier(value)
+		if !ok {
+			return
+		}
+		again, err := asn1.Marshal(d)
+		if len(d) != sha256.Size || err != nil || !bytes.Equal(again, value) {
+			t.Fatalf("%x parsed to %x", value, d)
+		}
+	})
 }

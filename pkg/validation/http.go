@@ -89,6 +89,29 @@ type HTTPChecker struct {
 // returns whether it matched and, when not, why. Failures of the fetch are
 // reasons, not errors: the user may fix them before the timeout.
 func (h *HTTPChecker) Check(ctx context.Context, name, from, content string) (bool, string) {
+	body, f := h.Fetch(ctx, name, from)
+	if f != nil {
+		return false, f.Detail
+	}
+	if strings.TrimSpace(string(body)) != content {
+		return false, fmt.Sprintf("GET %s: the content does not match the expected token", from)
+	}
+	return true, ""
+}
+
+// lookupError is a failure to resolve a host name while fetching.
+type lookupError struct{ err error }
+
+func (e *lookupError) Error() string { return e.err.Error() }
+func (e *lookupError) Unwrap() error { return e.err }
+
+// Fetch GETs from, following at most MaxHTTPRedirects redirects, resolving
+// host names through the resolver and connecting to name on Port instead
+// of 80, and returns the body of a 200 answer (at most MaxHTTPBody bytes).
+// A failure says why, with its ACME problem type: dns (a name does not
+// resolve), connection (no answer), unauthorized (an answer other than
+// 200) or incorrectResponse (a body too large).
+func (h *HTTPChecker) Fetch(ctx context.Context, name, from string) ([]byte, *ChallengeFailure) {
 	timeout := h.Timeout
 	if timeout <= 0 {
 		timeout = HTTPTimeout
@@ -109,7 +132,7 @@ func (h *HTTPChecker) Check(ctx context.Context, name, from, content string) (bo
 			}
 			ips, err := h.Resolver.LookupIP(ctx, host)
 			if err != nil {
-				return nil, err
+				return nil, &lookupError{err}
 			}
 			var lastErr error
 			for _, ip := range ips {
@@ -133,30 +156,34 @@ func (h *HTTPChecker) Check(ctx context.Context, name, from, content string) (bo
 			return nil
 		},
 	}
+	fail := func(problem, format string, a ...any) ([]byte, *ChallengeFailure) {
+		return nil, &ChallengeFailure{Problem: problem, Detail: fmt.Sprintf(format, a...)}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, from, nil)
 	if err != nil {
-		return false, fmt.Sprintf("GET %s: %v", from, err)
+		return fail(ProblemMalformed, "GET %s: %v", from, err)
 	}
 	req.Header.Set("User-Agent", "certctl-validation")
 	resp, err := client.Do(req)
 	if err != nil {
-		return false, fmt.Sprintf("GET %s: %v", from, unwrapURLError(err))
+		var le *lookupError
+		if errors.As(err, &le) {
+			return fail(ProblemDNS, "GET %s: %v", from, le.err)
+		}
+		return fail(ProblemConnection, "GET %s: %v", from, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Sprintf("GET %s: %s answered %s", from, resp.Request.URL.Redacted(), resp.Status)
+		return fail(ProblemUnauthorized, "GET %s: %s answered %s", from, resp.Request.URL.Redacted(), resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxHTTPBody+1))
 	if err != nil {
-		return false, fmt.Sprintf("GET %s: %v", from, err)
+		return fail(ProblemConnection, "GET %s: %v", from, err)
 	}
 	if len(body) > MaxHTTPBody {
-		return false, fmt.Sprintf("GET %s: the response is larger than %d KiB", from, MaxHTTPBody>>10)
+		return fail(ProblemIncorrectResponse, "GET %s: the response is larger than %d KiB", from, MaxHTTPBody>>10)
 	}
-	if strings.TrimSpace(string(body)) != content {
-		return false, fmt.Sprintf("GET %s: the content does not match the expected token", from)
-	}
-	return true, ""
+	return body, nil
 }
 
 func unwrapURLError(err error) error {

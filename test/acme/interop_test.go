@@ -120,12 +120,16 @@ func startServer(t *testing.T) *server {
 }
 
 // setup creates the endpoint of s with lab.test pre-validated, a reusable
-// EAB credential, and writes the trust bundle.
-func (s *server) setup(t *testing.T) {
+// EAB credential, and writes the trust bundle. The endpoint is
+// PRE_APPROVED unless args say otherwise (--authorization-behavior …).
+func (s *server) setup(t *testing.T, args ...string) {
 	t.Helper()
+	if len(args) == 0 {
+		args = []string{"--authorization-behavior", "PRE_APPROVED"}
+	}
 	var created struct{ AcmeEndpointArn string }
-	if err := json.Unmarshal(s.certctl(t, "-o", "json", "endpoint", "create", "--authorization-behavior", "PRE_APPROVED",
-		"--contact", "NOT_REQUIRED", "--certificate-tags", "client=interop"), &created); err != nil {
+	if err := json.Unmarshal(s.certctl(t, append([]string{"-o", "json", "endpoint", "create",
+		"--contact", "NOT_REQUIRED", "--certificate-tags", "client=interop"}, args...)...), &created); err != nil {
 		t.Fatal(err)
 	}
 	s.id = created.AcmeEndpointArn[strings.LastIndexByte(created.AcmeEndpointArn, '/')+1:]

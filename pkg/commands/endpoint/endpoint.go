@@ -110,6 +110,7 @@ func describeTable(d acmestate.Description) *output.Table {
 	add("Status", d.Status)
 	add("Endpoint URL", d.EndpointURL)
 	add("Authorization", d.AuthorizationBehavior)
+	add("Challenge types", strings.Join(d.ChallengeTypes, ", "))
 	add("Contact", d.Contact)
 	add("Certificate authority", d.CertificateAuthority.CAArn())
 	add("Key algorithms", strings.Join(d.CertificateAuthority.AllowedKeyAlgorithms(), ", "))

@@ -44,7 +44,21 @@ func TestCreateFlags(t *testing.T) {
 	if err != nil || len(o.AllowedKeyAlgorithms) != 0 || o.CertificateTags != nil {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
+	o, err = flagtest.Parse(t, NewCmdCreate, "--authorization-behavior", "CHALLENGE", "--contact", "NOT_REQUIRED",
+		"--challenge-types", "http-01,dns-01", "--challenge-types", "tls-alpn-01")
+	if err != nil || o.AuthorizationBehavior != "CHALLENGE" || !slices.Equal(o.ChallengeTypes, []string{"http-01", "dns-01", "tls-alpn-01"}) {
+		t.Errorf("CHALLENGE with --challenge-types: %+v, %v", o, err)
+	}
+	o, err = flagtest.Parse(t, NewCmdCreate, "--authorization-behavior", "CHALLENGE", "--contact", "NOT_REQUIRED")
+	if err != nil || o.ChallengeTypes != nil {
+		t.Errorf("CHALLENGE without --challenge-types (all offered): %+v, %v", o, err)
+	}
 	usage(t, NewCmdCreate,
+		[]string{"--authorization-behavior", "CHALLENGE", "--contact", "REQUIRED", "--challenge-types", "http-02"},
+		[]string{"--authorization-behavior", "CHALLENGE", "--contact", "REQUIRED", "--challenge-types", "dns-01,HTTP-01"},
+		[]string{"--authorization-behavior", "CHALLENGE", "--contact", "REQUIRED", "--challenge-types", ""},
+		[]string{"--authorization-behavior", "PRE_APPROVED", "--contact", "REQUIRED", "--challenge-types", "dns-01"},
+		[]string{"--authorization-behavior", "challenge", "--contact", "REQUIRED"},
 		[]string{"--contact", "REQUIRED"},                    // no behaviour
 		[]string{"--authorization-behavior", "PRE_APPROVED"}, // no contact
 		[]string{"--authorization-behavior", "BOGUS", "--contact", "REQUIRED"},
@@ -84,7 +98,20 @@ func TestUpdateFlags(t *testing.T) {
 	if err != nil || o.Name == nil || *o.Name != "" || o.Contact != nil || o.AllowedKeyAlgorithms != nil || o.CertificateTags != nil {
 		t.Errorf("--name only: %+v, %v", o, err)
 	}
+	o, err = flagtest.Parse(t, NewCmdUpdate, "5f2c9e", "--authorization-behavior", "CHALLENGE", "--challenge-types", "dns-01")
+	if err != nil || o.AuthorizationBehavior == nil || *o.AuthorizationBehavior != "CHALLENGE" ||
+		o.ChallengeTypes == nil || !slices.Equal(*o.ChallengeTypes, []string{"dns-01"}) || o.Contact != nil {
+		t.Errorf("update to CHALLENGE: %+v, %v", o, err)
+	}
+	o, err = flagtest.Parse(t, NewCmdUpdate, "5f2c9e", "--challenge-types", "tls-alpn-01,http-01")
+	if err != nil || o.AuthorizationBehavior != nil || o.ChallengeTypes == nil || !slices.Equal(*o.ChallengeTypes, []string{"tls-alpn-01", "http-01"}) {
+		t.Errorf("--challenge-types only: %+v, %v", o, err)
+	}
 	usage(t, NewCmdUpdate,
+		[]string{"5f2c9e", "--authorization-behavior", "BOGUS"},
+		[]string{"5f2c9e", "--challenge-types", "dns-02"},
+		[]string{"5f2c9e", "--challenge-types", ""},
+		[]string{"5f2c9e", "--authorization-behavior", "PRE_APPROVED", "--challenge-types", "dns-01"},
 		[]string{"5f2c9e"}, // nothing to update
 		[]string{"5f2c9e", "--contact", "SOMETIMES"},
 		[]string{"5f2c9e", "--allowed-key-algorithms", "DSA_1024"},

@@ -16,35 +16,57 @@ import (
 type UpdateOptions struct {
 	Deps
 
-	Endpoint             string
-	Contact              *string
-	AllowedKeyAlgorithms *[]string
-	CertificateTags      *[]string
-	Name                 *string
-	CertificateAuthority *string
-	DefaultProfile       *string
+	Endpoint              string
+	AuthorizationBehavior *string
+	ChallengeTypes        *[]string
+	Contact               *string
+	AllowedKeyAlgorithms  *[]string
+	CertificateTags       *[]string
+	Name                  *string
+	CertificateAuthority  *string
+	DefaultProfile        *string
 }
 
 // NewCmdUpdate builds `certctl endpoint update`.
 func NewCmdUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.Command {
 	opts := &UpdateOptions{Deps: newDeps(f)}
-	var contact, name, caRef, profile string
-	var algs, certTags []string
+	var contact, name, behavior, caRef, profile string
+	var algs, certTags, challenges []string
 	cmd := &cobra.Command{
-		Use:   "update ENDPOINT [--contact C] [--allowed-key-algorithms A] [--certificate-tags T] [--name N] [--certificate-authority-arn CA] [--default-profile P]",
+		Use:   "update ENDPOINT [--authorization-behavior B] [--challenge-types T] [--contact C] [--allowed-key-algorithms A] [--certificate-tags T] [--name N] [--certificate-authority-arn CA] [--default-profile P]",
 		Short: "Change an ACME endpoint's settings",
-		Long: `Change an endpoint's contact requirement, allowed key algorithms, certificate
-tags (replaced as a whole), name, the vault CA it issues from
-(--certificate-authority-arn, an ACTIVE CA) or its default profile (classic,
-tlsserver or shortlived). Prints the endpoint as ` + "`describe`" + ` does.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+		Long: `Change an endpoint's authorization behaviour, challenge types, contact
+requirement, allowed key algorithms, certificate tags (replaced as a whole),
+name, the vault CA it issues from (--certificate-authority-arn, an ACTIVE CA)
+or its default profile (classic, tlsserver or shortlived). Prints the endpoint
+as ` + "`describe`" + ` does. Switching to CHALLENGE without --challenge-types offers all
+three types; --challenge-types alone needs a CHALLENGE endpoint (exit 4
+otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint = args[0]
 			fl := cmd.Flags()
 			if !fl.Changed("contact") && !fl.Changed("allowed-key-algorithms") && !fl.Changed("certificate-tags") && !fl.Changed("name") &&
+				!fl.Changed("authorization-behavior") && !fl.Changed("challenge-types") &&
 				!fl.Changed("certificate-authority-arn") && !fl.Changed("default-profile") {
-				return errs.UsageErrorf("nothing to update: give --contact, --allowed-key-algorithms, --certificate-tags, --name, --certificate-authority-arn or --default-profile")
+				return errs.UsageErrorf("nothing to update: give --authorization-behavior, --challenge-types, --contact, --allowed-key-algorithms, --certificate-tags, --name, --certificate-authority-arn or --default-profile")
+			}
+			if fl.Changed("authorization-behavior") {
+				if err := cmdutil.CheckEnum("authorization-behavior", []string{behavior}, acmestate.AuthorizationBehaviors); err != nil {
+					return err
+				}
+				opts.AuthorizationBehavior = &behavior
+			}
+			if fl.Changed("challenge-types") {
+				if behavior == acmestate.BehaviorPreApproved {
+					return errs.UsageErrorf("--challenge-types needs --authorization-behavior %s", acmestate.BehaviorChallenge)
+				}
+				types := cmdutil.SplitListFlag(challenges)
+				if err := acmestate.CheckChallengeTypes(types); err != nil {
+					return err
+				}
+				opts.ChallengeTypes = &types
 			}
 			if fl.Changed("contact") {
 				if err := cmdutil.CheckEnum("contact", []string{contact}, acmestate.Contacts); err != nil {
@@ -87,12 +109,16 @@ tlsserver or shortlived). Prints the endpoint as ` + "`describe`" + ` does.` + c
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&behavior, "authorization-behavior", "", "PRE_APPROVED or CHALLENGE")
+	fl.StringArrayVar(&challenges, "challenge-types", nil, "challenge `types` a CHALLENGE endpoint offers: http-01, dns-01, tls-alpn-01 (repeatable, comma-separated)")
 	fl.StringVar(&contact, "contact", "", "REQUIRED or NOT_REQUIRED")
 	fl.StringArrayVar(&algs, "allowed-key-algorithms", nil, "certificate key `algorithms` finalize accepts")
 	fl.StringArrayVar(&certTags, "certificate-tags", nil, "tags put on issued certificates (replace the current ones)")
 	fl.StringVar(&name, "name", "", "a `name` for people")
 	fl.StringVar(&caRef, "certificate-authority-arn", "", "issue from this `CA` of the vault from now on")
 	fl.StringVar(&profile, "default-profile", "", "`profile` of orders that name none: classic, tlsserver or shortlived")
+	cmdutil.EnumCompletion(cmd, "authorization-behavior", acmestate.AuthorizationBehaviors)
+	cmdutil.EnumCompletion(cmd, "challenge-types", acmestate.ChallengeTypes)
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
 	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
@@ -105,7 +131,7 @@ func runUpdate(ctx context.Context, o *UpdateOptions) error {
 	if err != nil {
 		return err
 	}
-	d, err := svc.Update(ctx, o.Endpoint, endpoints.UpdateInput{Contact: o.Contact, AllowedKeyAlgorithms: o.AllowedKeyAlgorithms,
+	d, err := svc.Update(ctx, o.Endpoint, endpoints.UpdateInput{AuthorizationBehavior: o.AuthorizationBehavior, ChallengeTypes: o.ChallengeTypes, Contact: o.Contact, AllowedKeyAlgorithms: o.AllowedKeyAlgorithms,
 		CertificateTags: o.CertificateTags, Name: o.Name, CertificateAuthority: o.CertificateAuthority, DefaultProfile: o.DefaultProfile})
 	if err != nil {
 		return err

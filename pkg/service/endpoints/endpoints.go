@@ -32,6 +32,11 @@ type Settings struct {
 	// validation.caa_identities (`endpoint domain check`).
 	Resolvers     []string
 	CAAIdentities []string
+	// HTTPPort and TLSALPNPort are validation.http_port and
+	// validation.tls_alpn_port, where the http-01 and tls-alpn-01
+	// challenges of CHALLENGE endpoints are checked.
+	HTTPPort    int
+	TLSALPNPort int
 	// Validity is certificate_validity, the lifetime of issued certificates.
 	Validity time.Duration
 	// DomainsPerCertificate is quotas.domains_per_certificate.
@@ -112,10 +117,12 @@ func parseTags(what string, vals []string) ([]localstore.Tag, error) {
 type CreateInput struct {
 	Name                  string
 	AuthorizationBehavior string
-	Contact               string
-	AllowedKeyAlgorithms  []string
-	CertificateTags       []string
-	Tags                  []string
+	// ChallengeTypes narrow a CHALLENGE endpoint's challenges (nil: all).
+	ChallengeTypes       []string
+	Contact              string
+	AllowedKeyAlgorithms []string
+	CertificateTags      []string
+	Tags                 []string
 	// CertificateAuthority names a CA of the vault to issue from (ARN,
 	// UUID, unique prefix or "default"); empty: the public-style hierarchy.
 	CertificateAuthority string
@@ -144,6 +151,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 	var id string
 	err := s.core.Change(ctx, "CreateAcmeEndpoint", func(op *service.Op) error {
 		op.Param("AuthorizationBehavior", in.AuthorizationBehavior)
+		if in.ChallengeTypes != nil {
+			op.Param("ChallengeTypes", in.ChallengeTypes)
+		}
 		op.Param("Contact", in.Contact)
 		if in.Name != "" {
 			op.Param("Name", in.Name)
@@ -174,7 +184,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 				return err
 			}
 		}
-		ep, err := acmestate.Create(op.Tx, acmestate.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior,
+		ep, err := acmestate.Create(op.Tx, acmestate.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior, ChallengeTypes: in.ChallengeTypes,
 			Contact: in.Contact, AllowedKeyAlgorithms: in.AllowedKeyAlgorithms, CertificateTags: ct, Tags: tg,
 			CertificateAuthorityID: caID, DefaultProfile: in.DefaultProfile}, op.Now)
 		if err != nil {
@@ -225,10 +235,15 @@ func (s *Service) List(ctx context.Context) ([]acmestate.Description, error) {
 // UpdateInput names what an update changes; nil leaves a setting as it is.
 // CertificateTags replace the current ones as a whole.
 type UpdateInput struct {
-	Contact              *string
-	AllowedKeyAlgorithms *[]string
-	CertificateTags      *[]string
-	Name                 *string
+	// AuthorizationBehavior and ChallengeTypes change how names are
+	// authorized: switching to CHALLENGE without ChallengeTypes offers
+	// every type; ChallengeTypes alone need a CHALLENGE endpoint.
+	AuthorizationBehavior *string
+	ChallengeTypes        *[]string
+	Contact               *string
+	AllowedKeyAlgorithms  *[]string
+	CertificateTags       *[]string
+	Name                  *string
 	// CertificateAuthority names the vault CA to issue from from now on
 	// (see CreateInput).
 	CertificateAuthority *string
@@ -246,6 +261,11 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 				return errs.Invalidf("invalid contact requirement %q", *in.Contact)
 			}
 			ep.Contact = *in.Contact
+		}
+		if in.AuthorizationBehavior != nil || in.ChallengeTypes != nil {
+			if err := s.setAuthorization(op, ep, in.AuthorizationBehavior, in.ChallengeTypes); err != nil {
+				return err
+			}
 		}
 		if in.AllowedKeyAlgorithms != nil {
 			algs := *in.AllowedKeyAlgorithms
@@ -293,6 +313,27 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 		return err
 	})
 	return d, err
+}
+
+// setAuthorization applies an update's authorization behaviour and
+// challenge types to ep.
+func (s *Service) setAuthorization(op *service.Op, ep *acmestate.Endpoint, behavior *string, types *[]string) error {
+	b := ep.AuthorizationBehavior
+	if behavior != nil {
+		op.Param("AuthorizationBehavior", *behavior)
+		b = *behavior
+	}
+	var t []string
+	if types != nil {
+		op.Param("ChallengeTypes", *types)
+		t = *types
+		if t == nil {
+			t = []string{}
+		}
+	} else if b == acmestate.BehaviorChallenge && ep.Challenges() {
+		t = ep.ChallengeTypes // staying CHALLENGE keeps the types offered
+	}
+	return ep.SetAuthorization(b, t)
 }
 
 // EndpointARN resolves ref to the ARN of an endpoint (for a confirmation

@@ -9,6 +9,7 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/validation"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -39,6 +40,23 @@ func (s *Service) ServingCertificate(ctx context.Context, addr string) (*tls.Cer
 	return cert, err
 }
 
+// challengeChecker checks the challenges of CHALLENGE endpoints through
+// validation.resolvers on validation.http_port and
+// validation.tls_alpn_port, CAA against validation.caa_identities. nil
+// when no resolver can be found (each challenge then fails with a dns
+// problem saying why).
+func (s *Service) challengeChecker(logger *log.Logger) *validation.ChallengeChecker {
+	r, err := validation.NewResolver(s.set.Resolvers)
+	if err != nil {
+		if logger != nil {
+			logger.Printf("acme: challenges cannot be checked: %v", err)
+		}
+		return nil
+	}
+	return &validation.ChallengeChecker{Resolver: r, HTTPPort: s.set.HTTPPort, TLSALPNPort: s.set.TLSALPNPort,
+		CAAIdentities: s.set.CAAIdentities}
+}
+
 // Server returns the ACME server of every endpoint, with URLs under
 // endpoint.base_url or else https://<addr> (the address it listens on),
 // and the directory URL of each ACTIVE endpoint. Its changes go through
@@ -63,7 +81,7 @@ func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (
 		return nil, nil, err
 	}
 	srv := acmeserver.New(acmeserver.Config{Core: s.core, BaseURL: base, Validity: s.set.Validity,
-		DomainsPerCertificate: s.set.DomainsPerCertificate, Logger: logger,
+		DomainsPerCertificate: s.set.DomainsPerCertificate, Logger: logger, Challenges: s.challengeChecker(logger),
 		Limits: acmeserver.Limits{OrdersPerHour: s.set.OrdersPerHour, NewAccountsPerHour: s.set.NewAccountsPerHour}})
 	go srv.RunSweeper(ctx, acmeserver.SweepInterval)
 	return srv, dirs, nil

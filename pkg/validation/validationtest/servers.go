@@ -20,8 +20,18 @@ import (
 type DNSServer struct {
 	Addr string
 
-	mu      sync.Mutex
-	records map[string][]dns.RR // by lower-case FQDN
+	mu       sync.Mutex
+	records  map[string][]dns.RR // by lower-case FQDN
+	fallback func(q dns.Question) []dns.RR
+}
+
+// SetFallback makes fn answer the questions the records do not (a test
+// serving every name of a zone, or records an outside program writes). fn
+// runs without the server's lock.
+func (s *DNSServer) SetFallback(fn func(q dns.Question) []dns.RR) {
+	s.mu.Lock()
+	s.fallback = fn
+	s.mu.Unlock()
 }
 
 // StartDNS starts a DNS server for the test's lifetime.
@@ -88,7 +98,13 @@ func (s *DNSServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 				}
 			}
 		}
+		fallback := s.fallback
 		s.mu.Unlock()
+		if len(m.Answer) == 0 && fallback != nil {
+			if rrs := fallback(q); len(rrs) > 0 {
+				m.Answer, exists = rrs, true
+			}
+		}
 		if !exists && !s.hasDescendant(q.Name) {
 			m.Rcode = dns.RcodeNameError
 		}
