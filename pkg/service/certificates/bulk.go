@@ -183,8 +183,9 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 	}
 	plan := &BulkReport{Results: make([]BulkResult, len(sel)), DryRun: true}
 	doable := 0
+	would := "dry run: would " + b.verb
 	for i, c := range sel {
-		r := BulkResult{CertificateArn: c.CertificateArn, DomainName: c.DomainName, ID: c.ID, Outcome: b.done, Reason: "dry run: would " + b.verb}
+		r := BulkResult{CertificateArn: c.CertificateArn, DomainName: c.DomainName, ID: c.ID, Outcome: b.done, Reason: would}
 		why := ""
 		if b.unchanged != nil {
 			why = b.unchanged(c.Cert)
