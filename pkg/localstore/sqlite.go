@@ -293,6 +293,11 @@ type sqliteTx struct {
 	tx    *sql.Tx
 	db    *sql.DB
 	cache *stmtCache
+	// rowids are the rowids of the certificates ListCertificateTags read
+	// in this transaction, so that SetCertificateTags finds their rows
+	// without searching the ID index again (a bulk tag change reads a
+	// batch's tags, then writes each certificate's).
+	rowids map[string]int64
 }
 
 // stmt is q prepared (once per connection) and bound to t, or nil.
@@ -406,18 +411,23 @@ func (t *sqliteTx) ListCertificateTags(ids []string) (map[string][]Tag, error) {
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		rows, err := t.rawQuery(`SELECT id, tags, CASE WHEN tags IS NULL THEN data END FROM certificates WHERE id IN (`+
+		rows, err := t.rawQuery(`SELECT rowid, id, tags, CASE WHEN tags IS NULL THEN data END FROM certificates WHERE id IN (`+
 			strings.TrimSuffix(strings.Repeat("?,", n), ",")+`)`, args...)
 		if err != nil {
 			return nil, wrapSQLiteErr(err)
 		}
+		if t.rowids == nil {
+			t.rowids = make(map[string]int64, len(ids))
+		}
 		for rows.Next() {
+			var rowid int64
 			var id string
 			var tags, data []byte
-			if err := rows.Scan(&id, &tags, &data); err != nil {
+			if err := rows.Scan(&rowid, &id, &tags, &data); err != nil {
 				rows.Close()
 				return nil, wrapSQLiteErr(err)
 			}
+			t.rowids[id] = rowid
 			if out[id], err = rowTags(id, tags, data); err != nil {
 				rows.Close()
 				return nil, err
@@ -442,7 +452,19 @@ func (t *sqliteTx) SetCertificateTags(id string, tags []Tag, updatedAt time.Time
 		return err
 	}
 	// Only the two columns change: no index covers them, and the record
-	// is not rewritten.
+	// is not rewritten. A row whose rowid this transaction read is found
+	// by it (and its ID checked: a row deleted and inserted again since
+	// has another rowid, and is then found by its ID).
+	if rowid, ok := t.rowids[id]; ok {
+		delete(t.rowids, id)
+		res, err := t.rawExec(`UPDATE certificates SET tags = ?, updated_at = ? WHERE rowid = ? AND id = ?`, b, nanos(updatedAt), rowid, id)
+		if err != nil {
+			return wrapSQLiteErr(err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+	}
 	res, err := t.rawExec(`UPDATE certificates SET tags = ?, updated_at = ? WHERE id = ?`, b, nanos(updatedAt), id)
 	if err != nil {
 		return wrapSQLiteErr(err)

@@ -84,6 +84,38 @@ func testCertificateTags(t *testing.T, s localstore.Store) {
 		t.Errorf("ListCertificateTags = %v, want %v", many, wantMany)
 	}
 
+	// Rows deleted and written again between the read and the write of
+	// the tags (a backend may remember where it read them) are found.
+	var errGone error
+	third := &localstore.Certificate{ID: "third", DomainName: "third.test", Status: "ISSUED", Type: "IMPORTED",
+		KeyPairOrigin: "IMPORTED", KeyAlgorithm: "RSA_2048", CreatedAt: t0}
+	update(t, s, func(tx localstore.Tx) error {
+		if _, err := tx.ListCertificateTags([]string{full.ID, bare.ID}); err != nil {
+			return err
+		}
+		if err := tx.DeleteCertificate(bare.ID); err != nil {
+			return err
+		}
+		if err := tx.PutCertificate(third); err != nil {
+			return err
+		}
+		if err := tx.PutCertificate(bare); err != nil {
+			return err
+		}
+		if err := tx.SetCertificateTags(bare.ID, newTags[1:], at); err != nil {
+			return err
+		}
+		if err := tx.DeleteCertificate(third.ID); err != nil {
+			return err
+		}
+		errGone = tx.SetCertificateTags(third.ID, newTags, at)
+		return nil
+	})
+	wantNotFound(t, "SetCertificateTags of a certificate deleted in the transaction", errGone)
+	if got, err := getCert(t, s, bare.ID); err != nil || !reflect.DeepEqual(got.Tags, newTags[1:]) {
+		t.Errorf("tags of a certificate written again after they were read: %v, %+v", err, got)
+	}
+
 	// No tags left: nil, as a record without tags reads; and a later
 	// PutCertificate writes what it is given.
 	update(t, s, func(tx localstore.Tx) error { return tx.SetCertificateTags(bare.ID, []localstore.Tag{}, at) })
