@@ -2,7 +2,8 @@
 # bench/bulk.sh — whole-process figures of certctl's bulk operations:
 #   * tags add by a terse selection over a 100,000-certificate vault (each
 #     certificate its own recorded AddTagsToCertificate change, committed
-#     500 to a transaction), aim < 10 s;
+#     2,000 to a transaction; only the tags column of each is read and
+#     rewritten), aim < 10 s;
 #   * import --from-dir run again over 10,000 unchanged files (the sync
 #     skips each file by its digest, without parsing it), aim < 2 s;
 #   * the first import of those 10,000 files, for comparison.
@@ -57,14 +58,18 @@ timed() {
 }
 
 ROWS=()
-row() { ROWS+=("$1|$2|$3"); }
+# row LABEL FIGURES AIM [MET]
+row() { ROWS+=("$1|$2|$3|${4:-—}"); }
+# met WALL LIMIT — whether a wall time is within its aim ("yes", or "no: N s over").
+met() { awk -v w="$1" -v l="$2" 'BEGIN { if (w < l) print "yes"; else printf "no: %.2f s over\n", w - l }'; }
 
 # ---------------------------------------------------------------- tagging
 log "seeding $NTAG certificate records (bench/cmd/seed, straight through pkg/localstore)"
 "$WORK/bin/seed" -vault "$WORK/vtag" -certs "$NTAG"
 timed "tags add by selection ($NTAG)" "$CERTCTL" --vault "$WORK/vtag" tags add \
 	--query-terse 'san:*.bulk.example.test' --tags wave=1 --yes -o json
-row "tags add --query-terse 'san:*.bulk.example.test', $NTAG certs" "$WALL s wall, $CPU s CPU" "< 10 s"
+TAGWALL=$WALL TAGCPU=$CPU
+row "tags add --query-terse 'san:*.bulk.example.test', $NTAG certs" "$WALL s wall, $CPU s CPU" "< 10 s" "$(met "$WALL" 10)"
 n=$("$CERTCTL" --vault "$WORK/vtag" audit list --event-name AddTagsToCertificate --query 'length(AuditEvents)' -o text)
 log "recorded AddTagsToCertificate changes: $n"
 timed "tags add --dry-run by selection ($NTAG)" "$CERTCTL" --vault "$WORK/vtag" tags add \
@@ -83,15 +88,20 @@ for ((i = 0; i < RERUNS; i++)); do
 done
 med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 skipped=$("$CERTCTL" --vault "$WORK/vimp" import --from-dir "$WORK/fx" --query Skipped -o text)
-row "import --from-dir again, $NFILES unchanged files ($skipped skipped; median of $RERUNS)" "$(med "${walls[@]}") s wall, $(med "${cpus[@]}") s CPU" "< 2 s"
+SYNCWALL=$(med "${walls[@]}")
+row "import --from-dir again, $NFILES unchanged files ($skipped skipped; median of $RERUNS)" "$SYNCWALL s wall, $(med "${cpus[@]}") s CPU" "< 2 s" "$(met "$SYNCWALL" 2)"
 
 # ---------------------------------------------------------------- report
 echo
 echo "certctl bulk benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf '| %s | %s | %s |\n' "measurement" "certctl" "aim"
-printf '|---|---|---|\n'
+printf '| %s | %s | %s | %s |\n' "measurement" "certctl" "aim" "met (wall)"
+printf '|---|---|---|---|\n'
 for r in "${ROWS[@]}"; do
-	IFS='|' read -r a b c <<<"$r"
-	printf '| %s | %s | %s |\n' "$a" "$b" "$c"
+	IFS='|' read -r a b c d <<<"$r"
+	printf '| %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d"
 done
+echo
+echo "Bulk tagging by filter: $NTAG certificates in $TAGWALL s wall ($TAGCPU s CPU) against the aim of 10 s for 100,000: $(met "$TAGWALL" 10)."
+echo "Sync re-run: $NFILES unchanged files in $SYNCWALL s wall against the aim of 2 s for 10,000: $(met "$SYNCWALL" 2)."
+echo "(On a busy machine wall time exceeds CPU time: compare CPU time, and the load average above.)"

@@ -89,6 +89,11 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL
 	) WITHOUT ROWID;
 	CREATE INDEX acme_nonces_expires ON acme_nonces(expires_at);`,
+	// 7: certificate tags and UpdatedAt in columns of their own (see
+	// certtags.go), so that a tag change rewrites neither the record nor
+	// an index. NULL: still in the record (written before this migration).
+	`ALTER TABLE certificates ADD COLUMN tags BLOB;
+	ALTER TABLE certificates ADD COLUMN updated_at INTEGER;`,
 }
 
 // SchemaVersion is the schema version this build writes.

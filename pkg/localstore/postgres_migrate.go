@@ -92,6 +92,10 @@ var pgMigrations = []string{
 		expires_at BIGINT NOT NULL
 	);
 	CREATE INDEX acme_nonces_expires ON acme_nonces(expires_at);`,
+	// 5: certificate tags and UpdatedAt in columns of their own, as
+	// SQLite's migration 7.
+	`ALTER TABLE certificates ADD COLUMN tags BYTEA;
+	ALTER TABLE certificates ADD COLUMN updated_at BIGINT;`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this

@@ -122,32 +122,75 @@ func pgLimit(limit int) *int {
 }
 
 func (t *pgTx) GetCertificate(id string) (*Certificate, error) {
-	var data []byte
-	if err := t.queryRow(`SELECT data FROM certificates WHERE id = $1`, []any{id}, &data); err != nil {
+	var r certRow
+	if err := t.queryRow(`SELECT data, tags, updated_at FROM certificates WHERE id = $1`, []any{id}, &r.data, &r.tags, &r.updated); err != nil {
 		return nil, err
 	}
-	c := &Certificate{}
-	if err := json.Unmarshal(data, c); err != nil {
+	c, err := r.decode()
+	if err != nil {
 		return nil, fmt.Errorf("%w: certificate %s: %v", ErrCorrupt, id, err)
 	}
 	return c, nil
 }
 
 func (t *pgTx) PutCertificate(c *Certificate) error {
-	data, err := json.Marshal(c)
+	data, tags, err := encodeCertificate(c)
 	if err != nil {
 		return err
 	}
 	_, err = t.exec(`INSERT INTO certificates
-		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data, tags, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
 		ON CONFLICT (id) DO UPDATE SET domain_name=excluded.domain_name, status=excluded.status,
 		type=excluded.type, origin=excluded.origin, key_algorithm=excluded.key_algorithm,
 		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
-		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data`,
+		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data,
+		tags=excluded.tags, updated_at=excluded.updated_at`,
 		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, pgNanos(c.NotAfter),
-		c.CreatedAt.UnixNano(), c.Exportable(), c.InUse(), c.RenewalEligibility, data)
+		c.CreatedAt.UnixNano(), c.Exportable(), c.InUse(), c.RenewalEligibility, data, tags, pgNanos(c.UpdatedAt))
 	return err
+}
+
+func (t *pgTx) GetCertificateTags(id string) ([]Tag, error) {
+	var tags, data []byte
+	// The record is read only when the tags are still in it.
+	if err := t.queryRow(`SELECT tags, CASE WHEN tags IS NULL THEN data END FROM certificates WHERE id = $1`, []any{id}, &tags, &data); err != nil {
+		return nil, err
+	}
+	return rowTags(id, tags, data)
+}
+
+func (t *pgTx) ListCertificateTags(ids []string) (map[string][]Tag, error) {
+	out := make(map[string][]Tag, len(ids))
+	err := t.rows(`SELECT id, tags, CASE WHEN tags IS NULL THEN data END FROM certificates WHERE id = ANY($1)`, []any{ids}, func(r pgx.Rows) error {
+		var id string
+		var tags, data []byte
+		if err := r.Scan(&id, &tags, &data); err != nil {
+			return err
+		}
+		var err error
+		out[id], err = rowTags(id, tags, data)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (t *pgTx) SetCertificateTags(id string, tags []Tag, updatedAt time.Time) error {
+	b, err := encodeTags(tags)
+	if err != nil {
+		return err
+	}
+	n, err := t.exec(`UPDATE certificates SET tags = $1, updated_at = $2 WHERE id = $3`, b, pgNanos(updatedAt), id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 func (t *pgTx) DeleteCertificate(id string) error {
@@ -222,7 +265,7 @@ func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
 	if !f.NotAfterBefore.IsZero() {
 		where = append(where, "not_after < "+args.add(f.NotAfterBefore.UnixNano()))
 	}
-	q := "SELECT data FROM certificates"
+	q := "SELECT data, tags, updated_at FROM certificates"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -248,11 +291,11 @@ func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
 	d := newCertDecoder()
 	defer d.stop()
 	err := t.rows(q, args, func(r pgx.Rows) error {
-		var data []byte
-		if err := r.Scan(&data); err != nil {
+		var row certRow
+		if err := r.Scan(&row.data, &row.tags, &row.updated); err != nil {
 			return err
 		}
-		d.add(data)
+		d.add(row)
 		return nil
 	})
 	if err != nil {

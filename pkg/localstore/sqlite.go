@@ -293,6 +293,11 @@ type sqliteTx struct {
 	tx    *sql.Tx
 	db    *sql.DB
 	cache *stmtCache
+	// rowids are the rowids of the certificates ListCertificateTags read
+	// in this transaction, so that SetCertificateTags finds their rows
+	// without searching the ID index again (a bulk tag change reads a
+	// batch's tags, then writes each certificate's).
+	rowids map[string]int64
 }
 
 // stmt is q prepared (once per connection) and bound to t, or nil.
@@ -347,35 +352,127 @@ func (t *sqliteTx) exec(q string, args ...any) error {
 }
 
 func (t *sqliteTx) GetCertificate(id string) (*Certificate, error) {
-	var data []byte
-	err := t.rawQueryRow(`SELECT data FROM certificates WHERE id = ?`, id).Scan(&data)
+	var r certRow
+	var upd sql.NullInt64
+	err := t.rawQueryRow(`SELECT data, tags, updated_at FROM certificates WHERE id = ?`, id).Scan(&r.data, &r.tags, &upd)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
-	c := &Certificate{}
-	if err := json.Unmarshal(data, c); err != nil {
+	if upd.Valid {
+		r.updated = &upd.Int64
+	}
+	c, err := r.decode()
+	if err != nil {
 		return nil, fmt.Errorf("%w: certificate %s: %v", ErrCorrupt, id, err)
 	}
 	return c, nil
 }
 
 func (t *sqliteTx) PutCertificate(c *Certificate) error {
-	data, err := json.Marshal(c)
+	data, tags, err := encodeCertificate(c)
 	if err != nil {
 		return err
 	}
 	return t.exec(`INSERT INTO certificates
-		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data, tags, updated_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET domain_name=excluded.domain_name, status=excluded.status,
 		type=excluded.type, origin=excluded.origin, key_algorithm=excluded.key_algorithm,
 		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
-		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data`,
+		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data,
+		tags=excluded.tags, updated_at=excluded.updated_at`,
 		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, nanos(c.NotAfter),
-		c.CreatedAt.UnixNano(), boolInt(c.Exportable()), boolInt(c.InUse()), c.RenewalEligibility, data)
+		c.CreatedAt.UnixNano(), boolInt(c.Exportable()), boolInt(c.InUse()), c.RenewalEligibility, data, tags, nanos(c.UpdatedAt))
+}
+
+func (t *sqliteTx) GetCertificateTags(id string) ([]Tag, error) {
+	var tags, data []byte
+	// The record is read only when the tags are still in it.
+	err := t.rawQueryRow(`SELECT tags, CASE WHEN tags IS NULL THEN data END FROM certificates WHERE id = ?`, id).Scan(&tags, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	return rowTags(id, tags, data)
+}
+
+func (t *sqliteTx) ListCertificateTags(ids []string) (map[string][]Tag, error) {
+	out := make(map[string][]Tag, len(ids))
+	// At most tagsPerQuery IDs a query: SQLite bounds the number of
+	// parameters.
+	for len(ids) > 0 {
+		n := min(len(ids), tagsPerQuery)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		rows, err := t.rawQuery(`SELECT rowid, id, tags, CASE WHEN tags IS NULL THEN data END FROM certificates WHERE id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", n), ",")+`)`, args...)
+		if err != nil {
+			return nil, wrapSQLiteErr(err)
+		}
+		if t.rowids == nil {
+			t.rowids = make(map[string]int64, len(ids))
+		}
+		for rows.Next() {
+			var rowid int64
+			var id string
+			var tags, data []byte
+			if err := rows.Scan(&rowid, &id, &tags, &data); err != nil {
+				rows.Close()
+				return nil, wrapSQLiteErr(err)
+			}
+			t.rowids[id] = rowid
+			if out[id], err = rowTags(id, tags, data); err != nil {
+				rows.Close()
+				return nil, err
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, wrapSQLiteErr(err)
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// tagsPerQuery is how many IDs one query of ListCertificateTags looks up.
+const tagsPerQuery = 1000
+
+func (t *sqliteTx) SetCertificateTags(id string, tags []Tag, updatedAt time.Time) error {
+	b, err := encodeTags(tags)
+	if err != nil {
+		return err
+	}
+	// Only the two columns change: no index covers them, and the record
+	// is not rewritten. A row whose rowid this transaction read is found
+	// by it (and its ID checked: a row deleted and inserted again since
+	// has another rowid, and is then found by its ID).
+	if rowid, ok := t.rowids[id]; ok {
+		delete(t.rowids, id)
+		res, err := t.rawExec(`UPDATE certificates SET tags = ?, updated_at = ? WHERE rowid = ? AND id = ?`, b, nanos(updatedAt), rowid, id)
+		if err != nil {
+			return wrapSQLiteErr(err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+	}
+	res, err := t.rawExec(`UPDATE certificates SET tags = ?, updated_at = ? WHERE id = ?`, b, nanos(updatedAt), id)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 func (t *sqliteTx) DeleteCertificate(id string) error {
@@ -493,7 +590,7 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 		where = append(where, "not_after < ?")
 		args = append(args, f.NotAfterBefore.UnixNano())
 	}
-	q := "SELECT data FROM certificates"
+	q := "SELECT data, tags, updated_at FROM certificates"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -524,11 +621,15 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 	d := newCertDecoder()
 	defer d.stop()
 	for rows.Next() {
-		var data []byte
-		if err := rows.Scan(&data); err != nil {
+		var r certRow
+		var upd sql.NullInt64
+		if err := rows.Scan(&r.data, &r.tags, &upd); err != nil {
 			return nil, err
 		}
-		d.add(data)
+		if upd.Valid {
+			r.updated = &upd.Int64
+		}
+		d.add(r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrapSQLiteErr(err)

@@ -1,7 +1,6 @@
 package localstore
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -10,26 +9,26 @@ import (
 // decodeChunk is how many records one decoding job holds.
 const decodeChunk = 256
 
-// certChunk is a run of consecutive records of a list: their JSON, then
-// (once a worker is done with it) the decoded certificates.
+// certChunk is a run of consecutive records of a list: their stored
+// parts, then (once a worker is done with it) the decoded certificates.
 type certChunk struct {
-	blobs [][]byte
+	rows  []certRow
 	certs []*Certificate
 	err   error
 	done  chan struct{}
 }
 
 func (c *certChunk) decode() {
-	c.certs = make([]*Certificate, len(c.blobs))
-	for i, b := range c.blobs {
-		cert := &Certificate{}
-		if err := json.Unmarshal(b, cert); err != nil {
+	c.certs = make([]*Certificate, len(c.rows))
+	for i, r := range c.rows {
+		cert, err := r.decode()
+		if err != nil {
 			c.err = fmt.Errorf("%w: %v", ErrCorrupt, err)
 			break
 		}
 		c.certs[i] = cert
 	}
-	c.blobs = nil
+	c.rows = nil
 	close(c.done)
 }
 
@@ -47,13 +46,14 @@ type certDecoder struct {
 
 func newCertDecoder() *certDecoder { return &certDecoder{} }
 
-// add queues the JSON of the next record (the decoder keeps data).
-func (d *certDecoder) add(data []byte) {
+// add queues the stored parts of the next record (the decoder keeps
+// their slices).
+func (d *certDecoder) add(r certRow) {
 	if d.cur == nil {
-		d.cur = &certChunk{blobs: make([][]byte, 0, decodeChunk), done: make(chan struct{})}
+		d.cur = &certChunk{rows: make([]certRow, 0, decodeChunk), done: make(chan struct{})}
 	}
-	d.cur.blobs = append(d.cur.blobs, data)
-	if len(d.cur.blobs) == decodeChunk {
+	d.cur.rows = append(d.cur.rows, r)
+	if len(d.cur.rows) == decodeChunk {
 		d.submit()
 	}
 }

@@ -29,7 +29,7 @@ func TestCertDecoderKeepsOrder(t *testing.T) {
 	for _, n := range []int{0, 1, decodeChunk - 1, decodeChunk, decodeChunk + 1, 5*decodeChunk + 17} {
 		d := newCertDecoder()
 		for _, b := range encodedCerts(t, n) {
-			d.add(b)
+			d.add(certRow{data: b})
 		}
 		got, err := d.result()
 		d.stop()
@@ -58,7 +58,7 @@ func TestCertDecoderCorrupt(t *testing.T) {
 		blobs[bad] = []byte("{not json")
 		d := newCertDecoder()
 		for _, b := range blobs {
-			d.add(b)
+			d.add(certRow{data: b})
 		}
 		_, err := d.result()
 		if !errors.Is(err, ErrCorrupt) {
@@ -66,7 +66,7 @@ func TestCertDecoderCorrupt(t *testing.T) {
 		}
 	}
 	d := newCertDecoder()
-	d.add([]byte("[]"))
+	d.add(certRow{data: []byte("[]")})
 	if _, err := d.result(); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("short list with a bad record: err = %v, want ErrCorrupt", err)
 	}
@@ -94,7 +94,7 @@ func TestCertDecoderStopEarly(t *testing.T) {
 	}
 	d := newCertDecoder()
 	for _, b := range heavy {
-		d.add(b)
+		d.add(certRow{data: b})
 	}
 	if n := decodeWorkers(); n == 0 {
 		t.Fatal("no decoding worker is running before stop")

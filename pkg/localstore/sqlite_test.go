@@ -2,8 +2,11 @@ package localstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/localstore/storetest"
@@ -26,4 +29,61 @@ func openSQLite(t *testing.T) localstore.Store {
 func TestSQLiteConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, openSQLite)
+}
+
+// TestSQLiteCertificateWrittenBeforeTagColumns: a record written before
+// migration 7 holds its tags and UpdatedAt in its JSON (the columns are
+// NULL); it reads as written, GetCertificateTags finds its tags, and
+// SetCertificateTags takes over without losing the rest.
+func TestSQLiteCertificateWrittenBeforeTagColumns(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	old := &localstore.Certificate{ID: "old", DomainName: "old.test", Status: "ISSUED", Type: "IMPORTED",
+		KeyPairOrigin: "IMPORTED", KeyAlgorithm: "RSA_2048", CreatedAt: t0, UpdatedAt: t0.Add(time.Minute),
+		Tags: []localstore.Tag{{Key: "env", Value: "prod"}}}
+	data, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `INSERT INTO certificates
+		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data)
+		VALUES ('old', 'old.test', 'ISSUED', 'IMPORTED', 'IMPORTED', 'RSA_2048', NULL, ?, 0, 0, '', ?)`, t0.UnixNano(), data); err != nil {
+		t.Fatal(err)
+	}
+	read := func() (c *localstore.Certificate, tags []localstore.Tag, list []*localstore.Certificate) {
+		t.Helper()
+		err := s.View(ctx, func(tx localstore.Tx) (err error) {
+			if c, err = tx.GetCertificate("old"); err != nil {
+				return err
+			}
+			if tags, err = tx.GetCertificateTags("old"); err != nil {
+				return err
+			}
+			list, err = tx.ListCertificates(localstore.CertificateFilter{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, tags, list
+	}
+	c, tags, list := read()
+	if !reflect.DeepEqual(c, old) || !reflect.DeepEqual(tags, old.Tags) || len(list) != 1 || !reflect.DeepEqual(list[0], old) {
+		t.Fatalf("an older record reads as\n%+v\n%v\n%+v\nwant %+v", c, tags, list, old)
+	}
+	newTags := []localstore.Tag{{Key: "env", Value: "prod"}, {Key: "wave", Value: "1"}}
+	if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.SetCertificateTags("old", newTags, t0.Add(time.Hour)) }); err != nil {
+		t.Fatal(err)
+	}
+	want := *old
+	want.Tags, want.UpdatedAt = newTags, t0.Add(time.Hour)
+	c, tags, list = read()
+	if !reflect.DeepEqual(c, &want) || !reflect.DeepEqual(tags, newTags) || len(list) != 1 || !reflect.DeepEqual(list[0], &want) {
+		t.Fatalf("after SetCertificateTags:\n%+v\n%v\n%+v\nwant %+v", c, tags, list, &want)
+	}
 }

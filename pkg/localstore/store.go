@@ -33,6 +33,17 @@ type Store interface {
 type Tx interface {
 	GetCertificate(id string) (*Certificate, error)
 	PutCertificate(c *Certificate) error
+	// GetCertificateTags returns the tags of a certificate without
+	// decoding the rest of its record; ErrNotFound when there is none.
+	GetCertificateTags(id string) ([]Tag, error)
+	// ListCertificateTags returns the tags of the certificates of ids that
+	// exist (an ID that names none is absent from the map), as
+	// GetCertificateTags does, in one query.
+	ListCertificateTags(ids []string) (map[string][]Tag, error)
+	// SetCertificateTags replaces the tags of a certificate and sets its
+	// UpdatedAt, without rewriting the rest of its record; ErrNotFound
+	// when there is none.
+	SetCertificateTags(id string, tags []Tag, updatedAt time.Time) error
 	DeleteCertificate(id string) error
 	// FindCertificateIDs returns the IDs starting with prefix (at most limit).
 	FindCertificateIDs(prefix string, limit int) ([]string, error)

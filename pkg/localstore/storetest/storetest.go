@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"CertificateRoundTrip", testCertificateRoundTrip},
 		{"CertificateUpdate", testCertificateUpdate},
 		{"CertificateDelete", testCertificateDelete},
+		{"CertificateTags", testCertificateTags},
 		{"NotFound", testNotFound},
 		{"FindCertificateIDs", testFindCertificateIDs},
 		{"ListFilters", testListFilters},

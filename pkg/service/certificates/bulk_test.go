@@ -113,3 +113,69 @@ func TestBulkChangeFailureUndoesNothingElse(t *testing.T) {
 		t.Errorf("no selection: %v, want exit 2", err)
 	}
 }
+
+// The changes of a bulk tag read their certificates' tags for the whole
+// batch at once: each certificate still gets its own tags merged with the
+// given ones, also when the batch's first change (the one that reads for
+// the others) fails and every change runs again on its own.
+func TestBulkTagsKeepEachCertificatesOwnTags(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, core := newAuditedService(t, now)
+	ca := testpki.NewRoot("Bulk Test Root", now)
+	own := map[string]string{}
+	var arns []string
+	for i := 0; i < 5; i++ {
+		arn := storeVaultCertificate(t, core, ca, fmt.Sprintf("h%d.bulk.example.test", i), now)
+		if _, err := svc.AddTags(ctx, arn, []string{fmt.Sprintf("own=%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+		own[arn] = fmt.Sprint(i)
+		arns = append(arns, arn)
+	}
+	sel := certificates.Selection{Query: "san:*.bulk.example.test"}
+	check := func(deleted string) {
+		t.Helper()
+		err := core.Read(ctx, func(tx localstore.Tx) error {
+			certs, err := tx.ListCertificates(localstore.CertificateFilter{})
+			for _, c := range certs {
+				arn := core.Names.CertificateARN(c.ID)
+				if arn == deleted {
+					t.Errorf("%s is still there", arn)
+				}
+				want := []localstore.Tag{{Key: "own", Value: own[arn]}, {Key: "wave", Value: "1"}}
+				if fmt.Sprint(c.Tags) != fmt.Sprint(want) {
+					t.Errorf("%s: tags %v, want %v", arn, c.Tags, want)
+				}
+				if !c.UpdatedAt.Equal(now) {
+					t.Errorf("%s: UpdatedAt %v, want %v", arn, c.UpdatedAt, now)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var first string
+	rep, err := svc.AddTagsSelected(ctx, certificates.BulkOptions{Selection: sel, Confirm: func(plan *certificates.BulkReport) error {
+		// The first certificate of the batch goes before the changes.
+		first = plan.Results[0].CertificateArn
+		_, err := svc.Delete(ctx, first, false, nil)
+		return err
+	}}, []string{"wave=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Count(certificates.OutcomeTagged) != 4 || rep.Results[0].Outcome != certificates.OutcomeRefused {
+		t.Fatalf("report: %+v", rep.Results)
+	}
+	check(first)
+	// Again: nothing fails, the tags stay as they are (wave=1 replaced by
+	// itself), each certificate's own.
+	rep, err = svc.AddTagsSelected(ctx, certificates.BulkOptions{Selection: sel}, []string{"wave=1"})
+	if err != nil || rep.Count(certificates.OutcomeTagged) != 4 {
+		t.Fatalf("re-run: %v %+v", err, rep)
+	}
+	check(first)
+}

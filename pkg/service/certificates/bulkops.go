@@ -83,18 +83,19 @@ func (s *Service) AddTagsSelected(ctx context.Context, o BulkOptions, tags []str
 	}
 	return s.runBulk(ctx, o, bulkOp{
 		event: "AddTagsToCertificate", done: OutcomeTagged, verb: "tag",
-		params: func(op *service.Op) { op.Param("Tags", given) },
+		params:    func(op *service.Op) { op.Param("Tags", given) },
+		load:      loadTags,
+		loadBatch: loadTagsBatch,
 		check: func(c *localstore.Certificate) error {
 			_, err := inventory.MergeTags(c.Tags, given)
 			return err
 		},
 		apply: func(op *service.Op, c *localstore.Certificate) error {
-			var err error
-			if c.Tags, err = inventory.MergeTags(c.Tags, given); err != nil {
+			tags, err := inventory.MergeTags(c.Tags, given)
+			if err != nil {
 				return err
 			}
-			c.UpdatedAt = op.Now
-			return op.Tx.PutCertificate(c)
+			return op.Tx.SetCertificateTags(c.ID, tags, op.Now)
 		},
 	})
 }
@@ -109,14 +110,37 @@ func (s *Service) RemoveTagsSelected(ctx context.Context, o BulkOptions, tags []
 	}
 	return s.runBulk(ctx, o, bulkOp{
 		event: "RemoveTagsFromCertificate", done: OutcomeUntagged, verb: "untag",
-		params: func(op *service.Op) { op.Param("Tags", params) },
-		check:  func(*localstore.Certificate) error { return nil },
+		params:    func(op *service.Op) { op.Param("Tags", params) },
+		load:      loadTags,
+		loadBatch: loadTagsBatch,
+		check:     func(*localstore.Certificate) error { return nil },
 		apply: func(op *service.Op, c *localstore.Certificate) error {
-			c.Tags = inventory.RemoveTags(c.Tags, given, valueGiven)
-			c.UpdatedAt = op.Now
-			return op.Tx.PutCertificate(c)
+			return op.Tx.SetCertificateTags(c.ID, inventory.RemoveTags(c.Tags, given, valueGiven), op.Now)
 		},
 	})
+}
+
+// loadTagsBatch reads what loadTags reads of several certificates.
+func loadTagsBatch(tx localstore.Tx, ids []string) (map[string]*localstore.Certificate, error) {
+	tags, err := tx.ListCertificateTags(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*localstore.Certificate, len(tags))
+	for id, t := range tags {
+		out[id] = &localstore.Certificate{ID: id, Tags: t}
+	}
+	return out, nil
+}
+
+// loadTags reads what a tag change needs of certificate id: its tags (the
+// certificate holds nothing else), not its whole record.
+func loadTags(tx localstore.Tx, id string) (*localstore.Certificate, error) {
+	tags, err := tx.GetCertificateTags(id)
+	if err != nil {
+		return nil, err
+	}
+	return &localstore.Certificate{ID: id, Tags: tags}, nil
 }
 
 // BulkExportRequest is `export --out-dir DIR` with a selection.

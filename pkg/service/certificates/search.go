@@ -162,7 +162,7 @@ func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	var out []matched
+	out := make([]matched, 0, len(certs))
 	for _, c := range certs {
 		inventory.AsOf(c, now)
 		x := &search.Subject{Cert: c, CertificateArn: s.core.Names.CertificateARN(c.ID),
