@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,41 @@ func TestDirectoryRenewalInfoAndProfiles(t *testing.T) {
 		if d.Meta.Profiles[p] == "" {
 			t.Errorf("meta.profiles has no description of %s: %v", p, d.Meta.Profiles)
 		}
+	}
+	defaultOf := func(profiles map[string]string) []string {
+		var out []string
+		for name, desc := range profiles {
+			if strings.Contains(strings.ToLower(desc), "default") {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	if got := defaultOf(d.Meta.Profiles); !slices.Equal(got, []string{"classic"}) {
+		t.Errorf("profiles described as the default: %v, want classic only: %v", got, d.Meta.Profiles)
+	}
+
+	// The endpoint's --default-profile is the one described as the default.
+	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		ep, err := acmestate.Get(tx, f.ep.ID)
+		if err != nil {
+			return err
+		}
+		ep.DefaultProfile = "shortlived"
+		return acmestate.Put(tx, ep)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp2, err := f.http.Get(f.dirURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	if err := json.NewDecoder(resp2.Body).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	if got := defaultOf(d.Meta.Profiles); !slices.Equal(got, []string{"shortlived"}) {
+		t.Errorf("with --default-profile shortlived, profiles described as the default: %v: %v", got, d.Meta.Profiles)
 	}
 }
 

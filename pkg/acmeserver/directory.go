@@ -25,11 +25,12 @@ type directoryMeta struct {
 	Profiles map[string]string `json:"profiles"`
 }
 
-// profilesMeta is meta.profiles: every built-in profile.
-func profilesMeta() map[string]string {
+// profilesMeta is meta.profiles of ep: every built-in profile, ep's
+// default described as such.
+func profilesMeta(ep *acmestate.Endpoint) map[string]string {
 	m := make(map[string]string, len(acmestate.Profiles))
 	for _, p := range acmestate.Profiles {
-		m[p.Name] = p.Description
+		m[p.Name] = ep.DescribeProfile(p)
 	}
 	return m
 }
@@ -44,7 +45,7 @@ func (s *Server) handleDirectory(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, directory{
 		NewNonce: u("/new-nonce"), NewAccount: u("/new-account"), NewOrder: u("/new-order"),
 		RevokeCert: u("/revoke-cert"), KeyChange: u("/key-change"), RenewalInfo: u("/renewal-info"),
-		Meta: directoryMeta{ExternalAccountRequired: true, Profiles: profilesMeta()},
+		Meta: directoryMeta{ExternalAccountRequired: true, Profiles: profilesMeta(ep)},
 	})
 }
 
