@@ -93,6 +93,16 @@ func TestCreateWithCAAndProfile(t *testing.T) {
 	if _, err := s.Update(ctx, b, UpdateInput{DefaultProfile: &bad}); errs.ExitCodeOf(err) != errs.ExitUsage {
 		t.Errorf("update to an unknown profile: exit %d (%v)", errs.ExitCodeOf(err), err)
 	}
+	// ... and back to the public-style hierarchy (--public-certificate-authority),
+	// not with a CA at once.
+	if _, err := s.Update(ctx, b, UpdateInput{CertificateAuthority: &ca2, PublicCertificateAuthority: true}); errs.ExitCodeOf(err) != errs.ExitUsage {
+		t.Errorf("update to a CA and the public-style hierarchy: exit %d (%v)", errs.ExitCodeOf(err), err)
+	}
+	d, err = s.Update(ctx, b, UpdateInput{PublicCertificateAuthority: true})
+	if err != nil || d.CertificateAuthority.PublicCertificateAuthority == nil || d.CertificateAuthority.PrivateCertificateAuthority != nil ||
+		d.DefaultProfile != "shortlived" {
+		t.Errorf("update back to the public-style hierarchy: %+v, %v", d, err)
+	}
 }
 
 // TestSetRenewalWindow: a window for a certificate the endpoint issued,
