@@ -433,3 +433,24 @@ func TestVaultCA(t *testing.T) {
 	resp, body := f.signed(o.Finalize, key, kid, f.finalizeBody("w.lab.test"), nil)
 	wantProblem(t, "finalize on a disabled CA", resp, body, errServerInternal, http.StatusServiceUnavailable)
 }
+
+// TestRenewalInfoMethods: renewalInfo is read by a plain GET (RFC 9773
+// 4.2); a POST (as drafts before the RFC had clients send) is 405 with
+// Allow: GET, not the 404 of an unknown resource.
+func TestRenewalInfoMethods(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+		req, err := http.NewRequest(m, f.url("/renewal-info/AQ.AQ"), strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := f.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s renewal-info: %d, Allow %q; want 405 and GET, HEAD", m, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
+}

@@ -73,7 +73,8 @@ var postOnly = []string{
 
 // routeMethods adds the routes of RFC 8555 6.3 beside the resources' own:
 // POST-as-GET on the directory and newNonce, and 405 (with Allow: POST)
-// for a GET or HEAD of a resource read by POST-as-GET, which would
+// for a GET or HEAD of a resource read by POST-as-GET, and 405 (with
+// Allow: GET, HEAD) for any other method on renewalInfo, which would
 // otherwise fall through to the 404 of unknown paths.
 func (s *Server) routeMethods(m *http.ServeMux) {
 	m.HandleFunc("POST /{ep}/directory", s.handleDirectoryPost)
@@ -81,6 +82,13 @@ func (s *Server) routeMethods(m *http.ServeMux) {
 	for _, p := range postOnly {
 		m.HandleFunc("GET "+p, methodNotAllowed) // GET patterns match HEAD too
 	}
+	// renewalInfo is read by a plain GET (RFC 9773 4.2): any other method
+	// is 405, not the 404 of an unknown resource.
+	m.HandleFunc("/{ep}/renewal-info/{certid}", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, &Problem{Type: errMalformed, Status: http.StatusMethodNotAllowed,
+			Detail:  r.Method + " is not allowed here: read renewal information with GET (RFC 9773)",
+			headers: map[string]string{"Allow": "GET, HEAD"}})
+	})
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
