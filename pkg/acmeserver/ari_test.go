@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,41 @@ func TestDirectoryRenewalInfoAndProfiles(t *testing.T) {
 		if d.Meta.Profiles[p] == "" {
 			t.Errorf("meta.profiles has no description of %s: %v", p, d.Meta.Profiles)
 		}
+	}
+	defaultOf := func(profiles map[string]string) []string {
+		var out []string
+		for name, desc := range profiles {
+			if strings.Contains(strings.ToLower(desc), "default") {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	if got := defaultOf(d.Meta.Profiles); !slices.Equal(got, []string{"classic"}) {
+		t.Errorf("profiles described as the default: %v, want classic only: %v", got, d.Meta.Profiles)
+	}
+
+	// The endpoint's --default-profile is the one described as the default.
+	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		ep, err := acmestate.Get(tx, f.ep.ID)
+		if err != nil {
+			return err
+		}
+		ep.DefaultProfile = "shortlived"
+		return acmestate.Put(tx, ep)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp2, err := f.http.Get(f.dirURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	if err := json.NewDecoder(resp2.Body).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	if got := defaultOf(d.Meta.Profiles); !slices.Equal(got, []string{"shortlived"}) {
+		t.Errorf("with --default-profile shortlived, profiles described as the default: %v: %v", got, d.Meta.Profiles)
 	}
 }
 
@@ -396,4 +432,25 @@ func TestVaultCA(t *testing.T) {
 	_, o := f.rawOrder(key, kid, "w.lab.test")
 	resp, body := f.signed(o.Finalize, key, kid, f.finalizeBody("w.lab.test"), nil)
 	wantProblem(t, "finalize on a disabled CA", resp, body, errServerInternal, http.StatusServiceUnavailable)
+}
+
+// TestRenewalInfoMethods: renewalInfo is read by a plain GET (RFC 9773
+// 4.2); a POST (as drafts before the RFC had clients send) is 405 with
+// Allow: GET, not the 404 of an unknown resource.
+func TestRenewalInfoMethods(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+		req, err := http.NewRequest(m, f.url("/renewal-info/AQ.AQ"), strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := f.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s renewal-info: %d, Allow %q; want 405 and GET, HEAD", m, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
 }

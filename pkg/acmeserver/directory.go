@@ -25,11 +25,12 @@ type directoryMeta struct {
 	Profiles map[string]string `json:"profiles"`
 }
 
-// profilesMeta is meta.profiles: every built-in profile.
-func profilesMeta() map[string]string {
+// profilesMeta is meta.profiles of ep: every built-in profile, ep's
+// default described as such.
+func profilesMeta(ep *acmestate.Endpoint) map[string]string {
 	m := make(map[string]string, len(acmestate.Profiles))
 	for _, p := range acmestate.Profiles {
-		m[p.Name] = p.Description
+		m[p.Name] = ep.DescribeProfile(p)
 	}
 	return m
 }
@@ -44,7 +45,7 @@ func (s *Server) handleDirectory(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, directory{
 		NewNonce: u("/new-nonce"), NewAccount: u("/new-account"), NewOrder: u("/new-order"),
 		RevokeCert: u("/revoke-cert"), KeyChange: u("/key-change"), RenewalInfo: u("/renewal-info"),
-		Meta: directoryMeta{ExternalAccountRequired: true, Profiles: profilesMeta()},
+		Meta: directoryMeta{ExternalAccountRequired: true, Profiles: profilesMeta(ep)},
 	})
 }
 
@@ -72,7 +73,8 @@ var postOnly = []string{
 
 // routeMethods adds the routes of RFC 8555 6.3 beside the resources' own:
 // POST-as-GET on the directory and newNonce, and 405 (with Allow: POST)
-// for a GET or HEAD of a resource read by POST-as-GET, which would
+// for a GET or HEAD of a resource read by POST-as-GET, and 405 (with
+// Allow: GET, HEAD) for any other method on renewalInfo, which would
 // otherwise fall through to the 404 of unknown paths.
 func (s *Server) routeMethods(m *http.ServeMux) {
 	m.HandleFunc("POST /{ep}/directory", s.handleDirectoryPost)
@@ -80,6 +82,13 @@ func (s *Server) routeMethods(m *http.ServeMux) {
 	for _, p := range postOnly {
 		m.HandleFunc("GET "+p, methodNotAllowed) // GET patterns match HEAD too
 	}
+	// renewalInfo is read by a plain GET (RFC 9773 4.2): any other method
+	// is 405, not the 404 of an unknown resource.
+	m.HandleFunc("/{ep}/renewal-info/{certid}", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, &Problem{Type: errMalformed, Status: http.StatusMethodNotAllowed,
+			Detail:  r.Method + " is not allowed here: read renewal information with GET (RFC 9773)",
+			headers: map[string]string{"Allow": "GET, HEAD"}})
+	})
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {

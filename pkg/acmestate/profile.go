@@ -32,10 +32,12 @@ const (
 // hours, as Let's Encrypt's, under the 7 days of a short-lived certificate.
 const ShortLivedValidity = 160 * time.Hour
 
-// Profiles are the built-in profiles, the default first.
+// Profiles are the built-in profiles, classic (the default of an endpoint
+// with no --default-profile) first. A Description says nothing of being a
+// default: the directory marks the endpoint's own (DescribeProfile).
 var Profiles = []Profile{
 	{Name: ProfileClassic, ClientAuth: true,
-		Description: "The default profile: serverAuth and clientAuth extended key usages, the endpoint's certificate validity."},
+		Description: "The classic profile: serverAuth and clientAuth extended key usages, the endpoint's certificate validity."},
 	{Name: ProfileTLSServer,
 		Description: "TLS servers only: the serverAuth extended key usage and no clientAuth, the endpoint's certificate validity."},
 	{Name: ProfileShortLived, MaxValidity: ShortLivedValidity,
@@ -75,4 +77,13 @@ func (e *Endpoint) Profile() string {
 		return ProfileClassic
 	}
 	return e.DefaultProfile
+}
+
+// DescribeProfile is p's description in the directory of endpoint e
+// (meta.profiles): the endpoint's default profile says so.
+func (e *Endpoint) DescribeProfile(p Profile) string {
+	if p.Name == e.Profile() {
+		return p.Description + " The default of this endpoint, for orders that name no profile."
+	}
+	return p.Description
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 )
 
 // KindRenewalWindow is the store kind of the renewal windows an
@@ -165,7 +166,9 @@ type Issued struct {
 
 // FindIssued finds the certificate with serial (as x509util.FormatSerial
 // writes it) that endpoint endpointID issued from a CA of the vault that
-// match accepts (nil: any); nil when there is none.
+// match accepts (nil: any); nil when there is none. A serial recorded
+// before serials kept their certificate gets its DER and validity from the
+// inventory version that carries it.
 func FindIssued(tx localstore.Tx, endpointID, serial string, match func(*authority.Record) bool) (*Issued, error) {
 	cas, err := authority.List(tx)
 	if err != nil {
@@ -192,9 +195,40 @@ func FindIssued(tx localstore.Tx, endpointID, serial string, match func(*authori
 		if c.AcmeEndpointID != endpointID {
 			continue
 		}
+		if len(sr.DER) == 0 {
+			ok, err := fillFromVersion(tx, c.ID, sr)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue // reserved, never signed
+			}
+		}
 		return &Issued{CA: ca, Serial: sr, Certificate: c}, nil
 	}
 	return nil, nil
+}
+
+// fillFromVersion completes sr, a serial recorded before serials kept the
+// certificate they were issued for (no DER, no validity), from the version
+// of certificate certID that carries it; false when no version does.
+func fillFromVersion(tx localstore.Tx, certID string, sr *localstore.Serial) (bool, error) {
+	vs, err := tx.ListVersions(certID)
+	if err != nil {
+		return false, err
+	}
+	for _, v := range vs {
+		if v.Serial != sr.Serial {
+			continue
+		}
+		certs, err := pemio.ParseCertificatesPEM(v.CertificatePEM)
+		if err != nil || len(certs) == 0 {
+			return false, fmt.Errorf("%w: version %d of certificate %s is unreadable", localstore.ErrCorrupt, v.Number, certID)
+		}
+		sr.DER, sr.NotBefore, sr.NotAfter = certs[0].Raw, certs[0].NotBefore, certs[0].NotAfter
+		return true, nil
+	}
+	return false, nil
 }
 
 func isBase64URL(r rune) bool {

@@ -25,7 +25,8 @@ func NewCmdEndpoint(f *cmdutil.Factory) *cobra.Command {
 		Use:   "endpoint <command>",
 		Short: "Manage ACME endpoints (RFC 8555) and serve them",
 		Long: `ACME endpoints let stock ACME clients (certbot, lego, uacme, dehydrated,
-golang.org/x/crypto/acme) obtain certificates from the vault's public-style CA.
+golang.org/x/crypto/acme) obtain certificates from the vault's public-style CA,
+or from a CA of the vault (` + "`endpoint create --certificate-authority-arn`" + `).
 
 An endpoint has external account binding credentials (` + "`endpoint eab create`" + `),
 which every ACME account must present, and domain validations (` + "`endpoint domain add`" + `):
@@ -33,7 +34,12 @@ a VALID validation of D pre-approves D, its subdomains and *.D, so orders for
 those names are ready at once with no challenge. ` + "`endpoint serve`" + ` runs the HTTPS
 server; its directory for each endpoint is the EndpointUrl of ` + "`endpoint describe`" + `.
 Certificates issued enter the inventory with KeyPairOrigin ACME
-(` + "`certctl list --certificate-key-pair-origins ACME`" + `).`,
+(` + "`certctl list --certificate-key-pair-origins ACME`" + `).
+
+Orders may name a profile (classic, tlsserver, or shortlived for at most 7
+days; else the endpoint's --default-profile), and clients may ask when to
+renew (ACME Renewal Information, RFC 9773): ` + "`endpoint renewal-window set`" + `
+pulls renewals forward.`,
 		Example: `  certctl endpoint create --authorization-behavior PRE_APPROVED --contact NOT_REQUIRED --name lab
   certctl endpoint domain add 5f2c9e lab.internal --pre-validated
   certctl endpoint eab create 5f2c9e

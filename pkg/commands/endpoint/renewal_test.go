@@ -45,9 +45,14 @@ func TestUpdateCAAndProfileFlags(t *testing.T) {
 	if err != nil || o.CertificateAuthority != nil || o.DefaultProfile == nil || *o.DefaultProfile != "classic" {
 		t.Errorf("--default-profile only: %+v, %v", o, err)
 	}
+	o, err = flagtest.Parse(t, NewCmdUpdate, "5f2c9e", "--public-certificate-authority")
+	if err != nil || o.CertificateAuthority != nil || !o.PublicCertificateAuthority {
+		t.Errorf("--public-certificate-authority: %+v, %v", o, err)
+	}
 	usage(t, NewCmdUpdate,
 		[]string{"5f2c9e", "--default-profile", "CLASSIC"},
 		[]string{"5f2c9e", "--certificate-authority-arn", ""},
+		[]string{"5f2c9e", "--certificate-authority-arn", "7d1e", "--public-certificate-authority"},
 	)
 }
 

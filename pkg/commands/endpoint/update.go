@@ -24,7 +24,10 @@ type UpdateOptions struct {
 	CertificateTags       *[]string
 	Name                  *string
 	CertificateAuthority  *string
-	DefaultProfile        *string
+	// PublicCertificateAuthority moves the endpoint back to the built-in
+	// public-style hierarchy.
+	PublicCertificateAuthority bool
+	DefaultProfile             *string
 }
 
 // NewCmdUpdate builds `certctl endpoint update`.
@@ -33,15 +36,17 @@ func NewCmdUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.Co
 	var contact, name, behavior, caRef, profile string
 	var algs, certTags, challenges []string
 	cmd := &cobra.Command{
-		Use:   "update ENDPOINT [--authorization-behavior B] [--challenge-types T] [--contact C] [--allowed-key-algorithms A] [--certificate-tags T] [--name N] [--certificate-authority-arn CA] [--default-profile P]",
+		Use:   "update ENDPOINT [--authorization-behavior B] [--challenge-types T] [--contact C] [--allowed-key-algorithms A] [--certificate-tags T] [--name N] [--certificate-authority-arn CA | --public-certificate-authority] [--default-profile P]",
 		Short: "Change an ACME endpoint's settings",
 		Long: `Change an endpoint's authorization behaviour, challenge types, contact
 requirement, allowed key algorithms, certificate tags (replaced as a whole),
-name, the vault CA it issues from (--certificate-authority-arn, an ACTIVE CA)
-or its default profile (classic, tlsserver or shortlived). Prints the endpoint
-as ` + "`describe`" + ` does. Switching to CHALLENGE without --challenge-types offers all
-three types; --challenge-types alone needs a CHALLENGE endpoint (exit 4
-otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+name, the vault CA it issues from (--certificate-authority-arn, an ACTIVE CA;
+--public-certificate-authority goes back to the built-in public-style
+hierarchy) or its default profile (classic, tlsserver or shortlived).
+Certificates issued before keep their issuer and their renewal information.
+Prints the endpoint as ` + "`describe`" + ` does. Switching to CHALLENGE without
+--challenge-types offers all three types; --challenge-types alone needs a
+CHALLENGE endpoint (exit 4 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,8 +54,11 @@ otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 			fl := cmd.Flags()
 			if !fl.Changed("contact") && !fl.Changed("allowed-key-algorithms") && !fl.Changed("certificate-tags") && !fl.Changed("name") &&
 				!fl.Changed("authorization-behavior") && !fl.Changed("challenge-types") &&
-				!fl.Changed("certificate-authority-arn") && !fl.Changed("default-profile") {
-				return errs.UsageErrorf("nothing to update: give --authorization-behavior, --challenge-types, --contact, --allowed-key-algorithms, --certificate-tags, --name, --certificate-authority-arn or --default-profile")
+				!fl.Changed("certificate-authority-arn") && !fl.Changed("public-certificate-authority") && !fl.Changed("default-profile") {
+				return errs.UsageErrorf("nothing to update: give --authorization-behavior, --challenge-types, --contact, --allowed-key-algorithms, --certificate-tags, --name, --certificate-authority-arn, --public-certificate-authority or --default-profile")
+			}
+			if fl.Changed("certificate-authority-arn") && opts.PublicCertificateAuthority {
+				return errs.UsageErrorf("--certificate-authority-arn and --public-certificate-authority cannot be used together")
 			}
 			if fl.Changed("authorization-behavior") {
 				if err := cmdutil.CheckEnum("authorization-behavior", []string{behavior}, acmestate.AuthorizationBehaviors); err != nil {
@@ -116,6 +124,7 @@ otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 	fl.StringArrayVar(&certTags, "certificate-tags", nil, "tags put on issued certificates (replace the current ones)")
 	fl.StringVar(&name, "name", "", "a `name` for people")
 	fl.StringVar(&caRef, "certificate-authority-arn", "", "issue from this `CA` of the vault from now on")
+	fl.BoolVar(&opts.PublicCertificateAuthority, "public-certificate-authority", false, "issue from the built-in public-style hierarchy from now on")
 	fl.StringVar(&profile, "default-profile", "", "`profile` of orders that name none: classic, tlsserver or shortlived")
 	cmdutil.EnumCompletion(cmd, "authorization-behavior", acmestate.AuthorizationBehaviors)
 	cmdutil.EnumCompletion(cmd, "challenge-types", acmestate.ChallengeTypes)
@@ -132,7 +141,8 @@ func runUpdate(ctx context.Context, o *UpdateOptions) error {
 		return err
 	}
 	d, err := svc.Update(ctx, o.Endpoint, endpoints.UpdateInput{AuthorizationBehavior: o.AuthorizationBehavior, ChallengeTypes: o.ChallengeTypes, Contact: o.Contact, AllowedKeyAlgorithms: o.AllowedKeyAlgorithms,
-		CertificateTags: o.CertificateTags, Name: o.Name, CertificateAuthority: o.CertificateAuthority, DefaultProfile: o.DefaultProfile})
+		CertificateTags: o.CertificateTags, Name: o.Name, CertificateAuthority: o.CertificateAuthority,
+		PublicCertificateAuthority: o.PublicCertificateAuthority, DefaultProfile: o.DefaultProfile})
 	if err != nil {
 		return err
 	}

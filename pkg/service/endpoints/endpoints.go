@@ -247,7 +247,10 @@ type UpdateInput struct {
 	// CertificateAuthority names the vault CA to issue from from now on
 	// (see CreateInput).
 	CertificateAuthority *string
-	DefaultProfile       *string
+	// PublicCertificateAuthority moves the endpoint back to the built-in
+	// public-style hierarchy (not with CertificateAuthority).
+	PublicCertificateAuthority bool
+	DefaultProfile             *string
 }
 
 // Update changes an endpoint's settings (UpdateAcmeEndpoint) and returns
@@ -289,6 +292,13 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 		if in.Name != nil {
 			op.Param("Name", *in.Name)
 			ep.Name = *in.Name
+		}
+		if in.PublicCertificateAuthority {
+			op.Param("PublicCertificateAuthority", true)
+			if in.CertificateAuthority != nil {
+				return errs.UsageErrorf("give either a certificate authority or the public-style hierarchy, not both")
+			}
+			ep.CertificateAuthorityID = ""
 		}
 		if in.CertificateAuthority != nil {
 			id, err := s.issuingCA(op, *in.CertificateAuthority)

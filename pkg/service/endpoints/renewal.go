@@ -31,6 +31,11 @@ type RenewalWindowView struct {
 	SetAt           *inventory.Timestamp `json:"SetAt"`
 }
 
+// windowEpoch is the earliest time a renewal window may name: before it
+// lie the zero time, which a renewalInfo answer cannot carry, and no
+// certificate's lifetime.
+var windowEpoch = time.Unix(0, 0).UTC()
+
 // SetRenewalWindow stores the renewal window the ACME Renewal Information
 // resource (RFC 9773) then suggests for the certificate with in.Serial
 // that the endpoint named by ref issued (exit 3 when it issued none), or
@@ -44,6 +49,15 @@ func (s *Service) SetRenewalWindow(ctx context.Context, ref string, in RenewalWi
 		op.Param("End", in.End.UTC().Format(time.RFC3339))
 		if in.All == (in.Serial != "") {
 			return errs.UsageErrorf("give either --serial or --all")
+		}
+		for _, t := range []struct {
+			name string
+			at   time.Time
+		}{{"starts", in.Start}, {"ends", in.End}} {
+			if t.at.Before(windowEpoch) {
+				return errs.Invalidf("the window %s at %s, before 1970: give a time at which clients should renew (a past one makes them renew at once)",
+					t.name, t.at.UTC().Format(time.RFC3339))
+			}
 		}
 		if !in.End.After(in.Start) {
 			return errs.Invalidf("the window ends (%s) before it starts (%s)", in.End.UTC().Format(time.RFC3339), in.Start.UTC().Format(time.RFC3339))

@@ -93,6 +93,16 @@ func TestCreateWithCAAndProfile(t *testing.T) {
 	if _, err := s.Update(ctx, b, UpdateInput{DefaultProfile: &bad}); errs.ExitCodeOf(err) != errs.ExitUsage {
 		t.Errorf("update to an unknown profile: exit %d (%v)", errs.ExitCodeOf(err), err)
 	}
+	// ... and back to the public-style hierarchy (--public-certificate-authority),
+	// not with a CA at once.
+	if _, err := s.Update(ctx, b, UpdateInput{CertificateAuthority: &ca2, PublicCertificateAuthority: true}); errs.ExitCodeOf(err) != errs.ExitUsage {
+		t.Errorf("update to a CA and the public-style hierarchy: exit %d (%v)", errs.ExitCodeOf(err), err)
+	}
+	d, err = s.Update(ctx, b, UpdateInput{PublicCertificateAuthority: true})
+	if err != nil || d.CertificateAuthority.PublicCertificateAuthority == nil || d.CertificateAuthority.PrivateCertificateAuthority != nil ||
+		d.DefaultProfile != "shortlived" {
+		t.Errorf("update back to the public-style hierarchy: %+v, %v", d, err)
+	}
 }
 
 // TestSetRenewalWindow: a window for a certificate the endpoint issued,
@@ -155,6 +165,22 @@ func TestSetRenewalWindow(t *testing.T) {
 	if _, err := s.SetRenewalWindow(ctx, a, RenewalWindowInput{All: true, Start: end, End: start}); errs.ExitCodeOf(err) != errs.ExitInvalid {
 		t.Errorf("reversed window: exit %d (%v)", errs.ExitCodeOf(err), err)
 	}
+	// A time no renewalInfo can carry (the zero time, which printed as
+	// nothing and crashed the command's table) is invalid, nothing stored.
+	for _, bad := range [][2]time.Time{{{}, end}, {time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), end}, {time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC), end}} {
+		if _, err := s.SetRenewalWindow(ctx, a, RenewalWindowInput{All: true, Start: bad[0], End: bad[1]}); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("window from %s: exit %d (%v)", bad[0], errs.ExitCodeOf(err), err)
+		}
+	}
+	if err := v.Store.View(ctx, func(tx localstore.Tx) error {
+		got, err := acmestate.RenewalWindowOf(tx, epID, "01", s.core.Now().Add(-time.Minute))
+		if got != nil {
+			t.Errorf("a refused --all window was stored: %+v", got)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if w, err := s.SetRenewalWindow(ctx, a, RenewalWindowInput{All: true, Start: start, End: end}); err != nil || !w.All || w.Serial != "" {
 		t.Errorf("--all: %+v, %v", w, err)
 	}
@@ -169,7 +195,7 @@ func TestSetRenewalWindow(t *testing.T) {
 			}
 		}
 	}
-	if ok != 2 || failed != 3 {
-		t.Errorf("audit: %d SetAcmeRenewalWindow successes and %d failures, want 2 and 3", ok, failed)
+	if ok != 2 || failed != 6 {
+		t.Errorf("audit: %d SetAcmeRenewalWindow successes and %d failures, want 2 and 6", ok, failed)
 	}
 }
