@@ -1,0 +1,87 @@
+package acmeserver
+
+import (
+	"context"
+	"testing"
+
+	"golang.org/x/crypto/acme"
+
+	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// certOf returns the inventory record issued for the order at orderURL.
+func (f *fixture) certOf(orderURL string) *localstore.Certificate {
+	f.t.Helper()
+	var c *localstore.Certificate
+	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		o, err := acmestate.GetOrder(tx, orderURL[len(f.url("/order/")):])
+		if err != nil {
+			return err
+		}
+		c, err = tx.GetCertificate(o.CertificateID)
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+// TestChallengeValidationMethod: a certificate records how its name was
+// proved in ACM's ValidationMethod enumeration (DNS, EMAIL, HTTP), which
+// search filters on: HTTP for http-01, DNS for dns-01 and for a name the
+// endpoint's domain validation pre-approved, none for tls-alpn-01.
+func TestChallengeValidationMethod(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	env := newChallengeEnv(t, "web.chal.test")
+	f.makeChallengeEndpoint(env)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+
+	obtain := func(name string, prove func(z *acme.Authorization)) *localstore.Certificate {
+		t.Helper()
+		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, zurl := authzFor(t, c, o, name)
+		if prove != nil {
+			prove(z)
+			if _, err := c.WaitAuthorization(ctx, zurl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if o, err = c.WaitOrder(ctx, o.URI); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), name), true); err != nil {
+			t.Fatalf("finalize: %v", err)
+		}
+		return f.certOf(o.URI)
+	}
+	http01 := obtain("web.chal.test", func(z *acme.Authorization) {
+		ch := challengeOfType(t, z, "http-01")
+		body, _ := c.HTTP01ChallengeResponse(ch.Token)
+		env.serveHTTP01(ch.Token, body)
+		if _, err := c.Accept(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if http01.ValidationMethod != "HTTP" {
+		t.Errorf("http-01: ValidationMethod %q, want HTTP", http01.ValidationMethod)
+	}
+	dns01 := obtain("txt.chal.test", func(z *acme.Authorization) {
+		ch := challengeOfType(t, z, "dns-01")
+		rec, _ := c.DNS01ChallengeRecord(ch.Token)
+		env.dns.Add(t, `_acme-challenge.txt.chal.test. 60 IN TXT "`+rec+`"`)
+		if _, err := c.Accept(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if dns01.ValidationMethod != "DNS" {
+		t.Errorf("dns-01: ValidationMethod %q, want DNS", dns01.ValidationMethod)
+	}
+	if pre := obtain("www.lab.test", nil); pre.ValidationMethod != "DNS" {
+		t.Errorf("pre-approved: ValidationMethod %q, want DNS", pre.ValidationMethod)
+	}
+}
