@@ -85,3 +85,30 @@ func TestChallengeValidationMethod(t *testing.T) {
 		t.Errorf("pre-approved: ValidationMethod %q, want DNS", pre.ValidationMethod)
 	}
 }
+
+// TestDeactivateInvalidAuthorization: invalid is a final state of an
+// authorization (RFC 8555 7.1.6); a request to deactivate it is refused
+// and it stays invalid, its failed challenge shown.
+func TestDeactivateInvalidAuthorization(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	env := newChallengeEnv(t, "bad.chal.test")
+	f.makeChallengeEndpoint(env)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("bad.chal.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, zurl := authzFor(t, c, o, "bad.chal.test")
+	ch := challengeOfType(t, z, "http-01")
+	if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusInvalid {
+		t.Fatalf("accept with nothing served: %+v, %v", got, err)
+	}
+	if err := c.RevokeAuthorization(ctx, zurl); !isProblem(err, errMalformed) {
+		t.Errorf("deactivating an invalid authorization: %v, want malformed", err)
+	}
+	z, err = c.GetAuthorization(ctx, zurl)
+	if err != nil || z.Status != acme.StatusInvalid || len(z.Challenges) != 1 || z.Challenges[0].Error == nil {
+		t.Errorf("authorization after the refused deactivation: %+v, %v; want invalid with its failed challenge", z, err)
+	}
+}
