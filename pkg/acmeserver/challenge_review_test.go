@@ -112,3 +112,74 @@ func TestDeactivateInvalidAuthorization(t *testing.T) {
 		t.Errorf("authorization after the refused deactivation: %+v, %v; want invalid with its failed challenge", z, err)
 	}
 }
+
+// setAuthorization changes f's endpoint as `endpoint update` would.
+func (f *fixture) setAuthorization(behavior string, types ...string) {
+	f.t.Helper()
+	if len(types) == 0 {
+		types = nil
+	}
+	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		ep, err := acmestate.Get(tx, f.ep.ID)
+		if err != nil {
+			return err
+		}
+		if err := ep.SetAuthorization(behavior, types); err != nil {
+			return err
+		}
+		f.ep = ep
+		return acmestate.Put(tx, ep)
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestChallengeAfterEndpointUpdate: the endpoint as it is when a challenge
+// is answered and when the order is finalized decides — a challenge type
+// no longer offered is not validated (unauthorized, the challenge still
+// pending), and an endpoint switched to PRE_APPROVED issues for
+// pre-approved names only, whatever challenges proved before.
+func TestChallengeAfterEndpointUpdate(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	env := newChallengeEnv(t, "a.chal.test", "b.chal.test")
+	f.makeChallengeEndpoint(env)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+	order := func(name string) (*acme.Order, *acme.Challenge, string) {
+		t.Helper()
+		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, zurl := authzFor(t, c, o, name)
+		ch := challengeOfType(t, z, "http-01")
+		body, _ := c.HTTP01ChallengeResponse(ch.Token)
+		env.serveHTTP01(ch.Token, body)
+		return o, ch, zurl
+	}
+
+	// http-01 dropped from the endpoint after it was offered.
+	_, ch, zurl := order("a.chal.test")
+	f.setAuthorization(acmestate.BehaviorChallenge, "dns-01")
+	if _, err := c.Accept(ctx, ch); !isProblem(err, errUnauthorized) {
+		t.Errorf("answering an http-01 challenge the endpoint no longer offers: %v, want unauthorized", err)
+	}
+	if z, err := c.GetAuthorization(ctx, zurl); err != nil || z.Status != acme.StatusPending || env.hits.Load() != 0 {
+		t.Errorf("authorization %+v, %v after %d fetches; want pending and nothing fetched", z, err, env.hits.Load())
+	}
+	f.setAuthorization(acmestate.BehaviorPreApproved)
+	if _, err := c.Accept(ctx, ch); !isProblem(err, errUnauthorized) {
+		t.Errorf("answering a challenge of an endpoint switched to PRE_APPROVED: %v, want unauthorized", err)
+	}
+
+	// A name proved by http-01, then the endpoint switched to PRE_APPROVED.
+	f.setAuthorization(acmestate.BehaviorChallenge)
+	o, ch, _ := order("b.chal.test")
+	if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusValid {
+		t.Fatalf("accept: %+v, %v", got, err)
+	}
+	f.setAuthorization(acmestate.BehaviorPreApproved)
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "b.chal.test"), true); !isProblem(err, errRejectedIdentifier) {
+		t.Errorf("finalize for a challenged name on an endpoint now PRE_APPROVED: %v, want rejectedIdentifier", err)
+	}
+}
