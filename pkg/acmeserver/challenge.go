@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,7 +109,8 @@ func offer(a *acmestate.Authz, ep *acmestate.Endpoint, name string, now time.Tim
 }
 
 // approveOrder re-checks, at finalize, that the names of o that no
-// challenge proved are still pre-approved.
+// challenge proved (or all of them, on an endpoint switched to
+// PRE_APPROVED) are still pre-approved.
 func approveOrder(tx localstore.Tx, ep *acmestate.Endpoint, o *acmestate.Order) (*Problem, error) {
 	var names []string
 	for i, id := range o.Authorizations {
@@ -116,7 +118,10 @@ func approveOrder(tx localstore.Tx, ep *acmestate.Endpoint, o *acmestate.Order) 
 		if err != nil && !errors.Is(err, localstore.ErrNotFound) {
 			return nil, err
 		}
-		if err == nil && a.ProvedByChallenge() {
+		// A challenge proves a name while the endpoint takes challenges:
+		// once switched to PRE_APPROVED, it issues for pre-approved names
+		// only.
+		if err == nil && a.ProvedByChallenge() && ep.Challenges() {
 			continue
 		}
 		if i < len(o.Identifiers) {
@@ -199,6 +204,16 @@ func (s *Server) respond(ctx context.Context, acct *acmestate.Account, a *acmest
 		}
 		if err != nil {
 			return err
+		}
+		// The endpoint as it is now decides: one switched to
+		// PRE_APPROVED, or no longer offering typ, validates no more
+		// (the refusal rolls the claim back).
+		ep, err := acmestate.Get(op.Tx, a.EndpointID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(ep.ChallengesFor(cur.Identifier.Value, cur.Wildcard), typ) {
+			return refuse(unauthorized("this endpoint no longer offers " + typ + " challenges for " + cur.Identifier.Value))
 		}
 		a, claimed = cur, true
 		return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/validation"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -209,7 +210,9 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 		c.KeyPairOrigin = inventory.OriginACME
 		c.AcmeEndpointID = ep.ID
 		c.AcmeAccountID = acct.ID
-		c.ValidationMethod = "PRE_APPROVED"
+	}
+	if c.ValidationMethod, err = validationMethod(tx, o); err != nil {
+		return err
 	}
 	op.Resource(s.core.Names.CertificateARN(c.ID))
 	c.CertificateAuthorityID, c.Type = caRec.ID, typ
@@ -280,6 +283,37 @@ func (s *Server) countFailure(r *http.Request, acct *acmestate.Account, o *acmes
 }
 
 // orderNames are the names of an order's identifiers, in its order.
+// validationMethod is the ValidationMethod of the certificate issued for o:
+// how the name that is its DomainName (the order's first) was proved, in
+// ACM's enumeration (DNS, EMAIL, HTTP) that search filters on — HTTP by
+// http-01; DNS by dns-01, or by the endpoint's domain validation (a DNS
+// CNAME, or the administrator's --pre-validated) that pre-approved it;
+// none for tls-alpn-01, which the enumeration has no value for.
+func validationMethod(tx localstore.Tx, o *acmestate.Order) (string, error) {
+	if len(o.Authorizations) == 0 {
+		return validation.MethodDNS, nil
+	}
+	a, err := acmestate.GetAuthz(tx, o.Authorizations[0])
+	if errors.Is(err, localstore.ErrNotFound) {
+		return validation.MethodDNS, nil
+	}
+	if err != nil || !a.ProvedByChallenge() {
+		return validation.MethodDNS, err
+	}
+	for _, ch := range a.Challenges {
+		if ch.Status != acmestate.AcmeValid {
+			continue
+		}
+		switch ch.Type {
+		case validation.ChallengeHTTP01:
+			return validation.MethodHTTP, nil
+		case validation.ChallengeDNS01:
+			return validation.MethodDNS, nil
+		}
+	}
+	return "", nil
+}
+
 func orderNames(o *acmestate.Order) []string {
 	names := make([]string, len(o.Identifiers))
 	for i, id := range o.Identifiers {

@@ -467,6 +467,16 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return err
 			}
+			// Only a pending or valid authorization may be deactivated
+			// (RFC 8555 7.1.6): invalid, expired, deactivated and revoked
+			// are final.
+			if cur.Status != acmestate.AcmePending && cur.Status != acmestate.AcmeValid || !op.Now.Before(cur.Expires) {
+				st := cur.Status
+				if !op.Now.Before(cur.Expires) && (st == acmestate.AcmePending || st == acmestate.AcmeValid) {
+					st = "expired"
+				}
+				return refuse(malformed("the authorization is " + st + "; only a pending or valid authorization may be deactivated"))
+			}
 			cur.Status, cur.UpdatedAt = acmestate.AcmeDeactivated, op.Now
 			a = cur
 			return acmestate.PutAuthz(op.Tx, cur)

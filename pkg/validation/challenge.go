@@ -145,7 +145,7 @@ func (c *ChallengeChecker) checkCAA(ctx context.Context, name string) *Challenge
 // HTTPPort) and compares the body, trailing white space ignored, with the
 // key authorization (RFC 8555 section 8.3).
 func (c *ChallengeChecker) CheckHTTP01(ctx context.Context, name, token, keyAuth string) *ChallengeFailure {
-	h := &HTTPChecker{Resolver: c.Resolver, Port: c.HTTPPort, Timeout: c.timeout()}
+	h := &HTTPChecker{Resolver: c.Resolver, Port: c.HTTPPort, Timeout: c.timeout(), StandardPortsOnly: true}
 	u := "http://" + name + "/.well-known/acme-challenge/" + token
 	body, f := h.Fetch(ctx, name, u)
 	if f != nil {

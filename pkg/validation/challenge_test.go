@@ -228,3 +228,54 @@ func TestTLSALPN01(t *testing.T) {
 		t.Errorf("detail %q does not name the host", got.Detail)
 	}
 }
+
+// TestHTTP01Redirects: http-01 follows redirects to http and https on
+// ports 80 and 443 only (port 80 of the validated name being
+// validation.http_port), as RFC 8555 section 8.3 and Let's Encrypt do, so
+// that a client cannot point certctl's requests at any port of any host.
+func TestHTTP01Redirects(t *testing.T) {
+	ctx := context.Background()
+	f := newChallengeFixture(t, "web.lab.test", "other.lab.test")
+	ka := f.keyAuth("tok")
+	// A server on another port that answers with the key authorization.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	side := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(ka)) })}
+	go func() { _ = side.Serve(ln) }()
+	t.Cleanup(func() { side.Close() })
+	sidePort := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+
+	// The validated name's server (on validation.http_port) redirects.
+	target := ""
+	main, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			_, _ = w.Write([]byte(ka))
+			return
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+	})}
+	go func() { _ = srv.Serve(main) }()
+	t.Cleanup(func() { srv.Close() })
+	f.c.HTTPPort = main.Addr().(*net.TCPAddr).Port
+
+	for _, tc := range []struct {
+		target, problem string
+	}{
+		{"/moved", ""},
+		{"http://web.lab.test/moved", ""},
+		{"http://web.lab.test:80/moved", ""},
+		{"http://other.lab.test:" + sidePort + "/", ProblemConnection},
+		{"http://127.0.0.1:" + sidePort + "/", ProblemConnection},
+		{"https://other.lab.test:" + sidePort + "/", ProblemConnection},
+		{"ftp://other.lab.test/", ProblemConnection},
+	} {
+		target = tc.target
+		wantFailure(t, "redirect to "+tc.target, f.c.Check(ctx, ChallengeHTTP01, "web.lab.test", false, "tok", ka), tc.problem)
+	}
+}

@@ -82,6 +82,12 @@ type HTTPChecker struct {
 	Port int
 	// Timeout bounds one check (all redirects); 0 means HTTPTimeout.
 	Timeout time.Duration
+	// StandardPortsOnly follows redirects to http and https URLs on ports
+	// 80 and 443 only (ACME http-01, RFC 8555 section 8.3, as Let's
+	// Encrypt does): a client must not be able to point the validator's
+	// requests at any port of any host. Port 80 of the validated name is
+	// still Port.
+	StandardPortsOnly bool
 }
 
 // Check fetches from (following at most MaxHTTPRedirects redirects) and
@@ -153,6 +159,9 @@ func (h *HTTPChecker) Fetch(ctx context.Context, name, from string) ([]byte, *Ch
 			if len(via) > MaxHTTPRedirects {
 				return fmt.Errorf("more than %d redirects", MaxHTTPRedirects)
 			}
+			if h.StandardPortsOnly {
+				return checkRedirectTarget(req.URL)
+			}
 			return nil
 		},
 	}
@@ -184,6 +193,19 @@ func (h *HTTPChecker) Fetch(ctx context.Context, name, from string) ([]byte, *Ch
 		return fail(ProblemIncorrectResponse, "GET %s: the response is larger than %d KiB", from, MaxHTTPBody>>10)
 	}
 	return body, nil
+}
+
+// checkRedirectTarget admits a redirect of an ACME http-01 check: to an
+// http URL on port 80 or an https URL on port 443.
+func checkRedirectTarget(u *url.URL) error {
+	want := map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	if want == "" {
+		return fmt.Errorf("redirect to %s: only http on port 80 and https on port 443 are followed", u.Redacted())
+	}
+	if p := u.Port(); p != "" && p != want {
+		return fmt.Errorf("redirect to %s: only http on port 80 and https on port 443 are followed", u.Redacted())
+	}
+	return nil
 }
 
 func unwrapURLError(err error) error {

@@ -40,7 +40,12 @@ The serving certificate is issued at start from the vault's default private CA
 for the listen host (or localhost and the loopback addresses for a wildcard
 address), so clients trust ` + "`certctl ca trust-bundle`" + `; --tls-cert/--tls-key supply
 another. URLs use endpoint.base_url when set, else https://<listen address>.
---listen defaults to endpoint.listen (127.0.0.1:8443). Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 6),
+--listen defaults to endpoint.listen (127.0.0.1:8443). Runs until interrupted.
+
+This process checks the challenges of CHALLENGE endpoints: http-01 on
+validation.http_port (default 80), tls-alpn-01 on validation.tls_alpn_port
+(default 443), names, TXT and CAA records through validation.resolvers (default
+the system's), CAA naming one of validation.caa_identities.` + cmdutil.ExitStatus(0, 1, 2, 6),
 		Example: `  certctl ca trust-bundle > roots.pem
   certctl endpoint serve --listen 127.0.0.1:8443
   REQUESTS_CA_BUNDLE=roots.pem certbot certonly --server https://127.0.0.1:8443/<uuid>/directory ...`,

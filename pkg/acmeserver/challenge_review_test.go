@@ -1,0 +1,185 @@
+package acmeserver
+
+import (
+	"context"
+	"testing"
+
+	"golang.org/x/crypto/acme"
+
+	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// certOf returns the inventory record issued for the order at orderURL.
+func (f *fixture) certOf(orderURL string) *localstore.Certificate {
+	f.t.Helper()
+	var c *localstore.Certificate
+	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		o, err := acmestate.GetOrder(tx, orderURL[len(f.url("/order/")):])
+		if err != nil {
+			return err
+		}
+		c, err = tx.GetCertificate(o.CertificateID)
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+// TestChallengeValidationMethod: a certificate records how its name was
+// proved in ACM's ValidationMethod enumeration (DNS, EMAIL, HTTP), which
+// search filters on: HTTP for http-01, DNS for dns-01 and for a name the
+// endpoint's domain validation pre-approved, none for tls-alpn-01.
+func TestChallengeValidationMethod(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	env := newChallengeEnv(t, "web.chal.test")
+	f.makeChallengeEndpoint(env)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+
+	obtain := func(name string, prove func(z *acme.Authorization)) *localstore.Certificate {
+		t.Helper()
+		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, zurl := authzFor(t, c, o, name)
+		if prove != nil {
+			prove(z)
+			if _, err := c.WaitAuthorization(ctx, zurl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if o, err = c.WaitOrder(ctx, o.URI); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), name), true); err != nil {
+			t.Fatalf("finalize: %v", err)
+		}
+		return f.certOf(o.URI)
+	}
+	http01 := obtain("web.chal.test", func(z *acme.Authorization) {
+		ch := challengeOfType(t, z, "http-01")
+		body, _ := c.HTTP01ChallengeResponse(ch.Token)
+		env.serveHTTP01(ch.Token, body)
+		if _, err := c.Accept(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if http01.ValidationMethod != "HTTP" {
+		t.Errorf("http-01: ValidationMethod %q, want HTTP", http01.ValidationMethod)
+	}
+	dns01 := obtain("txt.chal.test", func(z *acme.Authorization) {
+		ch := challengeOfType(t, z, "dns-01")
+		rec, _ := c.DNS01ChallengeRecord(ch.Token)
+		env.dns.Add(t, `_acme-challenge.txt.chal.test. 60 IN TXT "`+rec+`"`)
+		if _, err := c.Accept(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if dns01.ValidationMethod != "DNS" {
+		t.Errorf("dns-01: ValidationMethod %q, want DNS", dns01.ValidationMethod)
+	}
+	if pre := obtain("www.lab.test", nil); pre.ValidationMethod != "DNS" {
+		t.Errorf("pre-approved: ValidationMethod %q, want DNS", pre.ValidationMethod)
+	}
+}
+
+// TestDeactivateInvalidAuthorization: invalid is a final state of an
+// authorization (RFC 8555 7.1.6); a request to deactivate it is refused
+// and it stays invalid, its failed challenge shown.
+func TestDeactivateInvalidAuthorization(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	env := newChallengeEnv(t, "bad.chal.test")
+	f.makeChallengeEndpoint(env)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("bad.chal.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, zurl := authzFor(t, c, o, "bad.chal.test")
+	ch := challengeOfType(t, z, "http-01")
+	if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusInvalid {
+		t.Fatalf("accept with nothing served: %+v, %v", got, err)
+	}
+	if err := c.RevokeAuthorization(ctx, zurl); !isProblem(err, errMalformed) {
+		t.Errorf("deactivating an invalid authorization: %v, want malformed", err)
+	}
+	z, err = c.GetAuthorization(ctx, zurl)
+	if err != nil || z.Status != acme.StatusInvalid || len(z.Challenges) != 1 || z.Challenges[0].Error == nil {
+		t.Errorf("authorization after the refused deactivation: %+v, %v; want invalid with its failed challenge", z, err)
+	}
+}
+
+// setAuthorization changes f's endpoint as `endpoint update` would.
+func (f *fixture) setAuthorization(behavior string, types ...string) {
+	f.t.Helper()
+	if len(types) == 0 {
+		types = nil
+	}
+	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		ep, err := acmestate.Get(tx, f.ep.ID)
+		if err != nil {
+			return err
+		}
+		if err := ep.SetAuthorization(behavior, types); err != nil {
+			return err
+		}
+		f.ep = ep
+		return acmestate.Put(tx, ep)
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestChallengeAfterEndpointUpdate: the endpoint as it is when a challenge
+// is answered and when the order is finalized decides — a challenge type
+// no longer offered is not validated (unauthorized, the challenge still
+// pending), and an endpoint switched to PRE_APPROVED issues for
+// pre-approved names only, whatever challenges proved before.
+func TestChallengeAfterEndpointUpdate(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	env := newChallengeEnv(t, "a.chal.test", "b.chal.test")
+	f.makeChallengeEndpoint(env)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+	order := func(name string) (*acme.Order, *acme.Challenge, string) {
+		t.Helper()
+		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, zurl := authzFor(t, c, o, name)
+		ch := challengeOfType(t, z, "http-01")
+		body, _ := c.HTTP01ChallengeResponse(ch.Token)
+		env.serveHTTP01(ch.Token, body)
+		return o, ch, zurl
+	}
+
+	// http-01 dropped from the endpoint after it was offered.
+	_, ch, zurl := order("a.chal.test")
+	f.setAuthorization(acmestate.BehaviorChallenge, "dns-01")
+	if _, err := c.Accept(ctx, ch); !isProblem(err, errUnauthorized) {
+		t.Errorf("answering an http-01 challenge the endpoint no longer offers: %v, want unauthorized", err)
+	}
+	if z, err := c.GetAuthorization(ctx, zurl); err != nil || z.Status != acme.StatusPending || env.hits.Load() != 0 {
+		t.Errorf("authorization %+v, %v after %d fetches; want pending and nothing fetched", z, err, env.hits.Load())
+	}
+	f.setAuthorization(acmestate.BehaviorPreApproved)
+	if _, err := c.Accept(ctx, ch); !isProblem(err, errUnauthorized) {
+		t.Errorf("answering a challenge of an endpoint switched to PRE_APPROVED: %v, want unauthorized", err)
+	}
+
+	// A name proved by http-01, then the endpoint switched to PRE_APPROVED.
+	f.setAuthorization(acmestate.BehaviorChallenge)
+	o, ch, _ := order("b.chal.test")
+	if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusValid {
+		t.Fatalf("accept: %+v, %v", got, err)
+	}
+	f.setAuthorization(acmestate.BehaviorPreApproved)
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "b.chal.test"), true); !isProblem(err, errRejectedIdentifier) {
+		t.Errorf("finalize for a challenged name on an endpoint now PRE_APPROVED: %v, want rejectedIdentifier", err)
+	}
+}
