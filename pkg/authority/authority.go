@@ -9,6 +9,7 @@
 package authority
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -166,11 +168,59 @@ func Get(tx localstore.Tx, id string) (*Record, error) {
 		}
 		return nil, err
 	}
+	if v, ok := decoded.Load(id); ok {
+		if d := v.(*decodedRecord); bytes.Equal(d.data, o.Data) {
+			return d.r.clone(), nil
+		}
+	}
 	r := &Record{}
 	if err := json.Unmarshal(o.Data, r); err != nil {
 		return nil, fmt.Errorf("%w: CA %s: %v", localstore.ErrCorrupt, id, err)
 	}
+	decoded.Store(id, &decodedRecord{data: bytes.Clone(o.Data), r: r.clone()})
 	return r, nil
+}
+
+// decoded keeps the last decoding of each CA record read, by ID: a record
+// read again as stored then (the same bytes) is copied instead of decoded
+// — every issuance reads its CA.
+var decoded sync.Map
+
+type decodedRecord struct {
+	data []byte
+	r    *Record
+}
+
+// clone is a copy of r that shares nothing a caller could change (see
+// TestRecordCloneSharesNothing, which fails when a field it does not copy
+// is added).
+func (r *Record) clone() *Record {
+	c := *r
+	c.Tags = slices.Clone(r.Tags)
+	if r.NameConstraints != nil {
+		c.NameConstraints = &NameConstraints{Permitted: r.NameConstraints.Permitted.clone(), Excluded: r.NameConstraints.Excluded.clone()}
+	}
+	if r.Revocation != nil {
+		rc := &RevocationConfiguration{}
+		if r.Revocation.CrlConfiguration != nil {
+			x := *r.Revocation.CrlConfiguration
+			rc.CrlConfiguration = &x
+		}
+		if r.Revocation.OcspConfiguration != nil {
+			x := *r.Revocation.OcspConfiguration
+			rc.OcspConfiguration = &x
+		}
+		c.Revocation = rc
+	}
+	return &c
+}
+
+func (s *Subtrees) clone() *Subtrees {
+	if s == nil {
+		return nil
+	}
+	return &Subtrees{DnsNames: slices.Clone(s.DnsNames), IpRanges: slices.Clone(s.IpRanges),
+		EmailAddresses: slices.Clone(s.EmailAddresses), Uris: slices.Clone(s.Uris)}
 }
 
 // Put writes a CA record.

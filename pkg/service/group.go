@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"runtime"
 	"sync"
 
 	"github.com/certctl/certctl/pkg/localstore"
@@ -110,6 +111,11 @@ func removeChange(g *group, ch *change) bool {
 // lead commits every change queued in g, tells each its outcome and hands
 // the lead on.
 func (c *Core) lead(g *group) {
+	// Let the callers that are about to change (those whose changes the
+	// last commit just returned, ready to run) queue theirs first: on a
+	// busy core they would otherwise only queue during this commit's
+	// fsync, and every other commit would hold a single change.
+	runtime.Gosched()
 	groupsMu.Lock()
 	chs := g.queue
 	g.queue = nil
