@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -30,6 +31,8 @@ type group struct {
 	key     groupKey
 	queue   []*change
 	leading bool // a caller is committing
+	// witness is written by the leader (under groupsMu only to hand it on).
+	witness witnessed
 }
 
 var (
@@ -136,15 +139,45 @@ func (c *Core) lead(g *group) {
 				ch.err = MapError(err)
 			}
 		} else {
-			c.run(ctx, sealer.AuditKey(), chs)
+			c.run(ctx, sealer.AuditKey(), chs, &g.witness)
 		}
 	}
 	groupsMu.Lock()
 	for _, ch := range chs {
 		ch.wake <- false
 	}
+	if len(g.queue) > 0 {
+		// The next commit's witness supersedes this one's: only the last
+		// commit of a burst writes the file.
+		g.handOff()
+		groupsMu.Unlock()
+		return
+	}
+	w := g.witness
+	g.witness = witnessed{}
+	groupsMu.Unlock()
+	// Still leading: no other commit of this group writes the witness
+	// meanwhile, so it never goes back.
+	if w.rec != nil {
+		c.witness(w.key, w.rec)
+	}
+	groupsMu.Lock()
 	g.handOff()
 	groupsMu.Unlock()
+}
+
+// witnessed is the newest audit record a group appended and has not yet
+// noted in the witness (see audit.Witness).
+type witnessed struct {
+	key []byte
+	rec *audit.Record
+}
+
+// note makes rec the record to witness when it is the newest.
+func (w *witnessed) note(key []byte, rec *audit.Record) {
+	if rec != nil && (w.rec == nil || rec.Seq > w.rec.Seq) {
+		w.key, w.rec = key, rec
+	}
 }
 
 // handOff gives the lead to the first queued change, or ends it (and

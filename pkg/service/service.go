@@ -193,9 +193,9 @@ type change struct {
 // run commits chs (the changes of one group, in arrival order): in one
 // transaction when they all succeed; otherwise the one that failed runs
 // alone and the changes before and after it are committed again together.
-func (c *Core) run(ctx context.Context, key []byte, chs []*change) {
+func (c *Core) run(ctx context.Context, key []byte, chs []*change, w *witnessed) {
 	if len(chs) == 1 {
-		c.runAlone(key, chs[0])
+		c.runAlone(key, chs[0], w)
 		return
 	}
 	var last *audit.Record
@@ -222,7 +222,7 @@ func (c *Core) run(ctx context.Context, key []byte, chs []*change) {
 		})
 	})
 	if err == nil {
-		c.witness(key, last)
+		w.note(key, last)
 		for _, ch := range chs {
 			ch.err = nil
 		}
@@ -240,18 +240,18 @@ func (c *Core) run(ctx context.Context, key []byte, chs []*change) {
 	if failed < 0 {
 		// Not one change's doing (the commit, the audit log): each alone.
 		for _, ch := range chs {
-			c.runAlone(key, ch)
+			c.runAlone(key, ch, w)
 		}
 		return
 	}
-	c.run(ctx, key, chs[:failed])
-	c.runAlone(key, chs[failed])
-	c.run(ctx, key, chs[failed+1:])
+	c.run(ctx, key, chs[:failed], w)
+	c.runAlone(key, chs[failed], w)
+	c.run(ctx, key, chs[failed+1:], w)
 }
 
 // runAlone commits ch in a transaction of its own, recording a rule
-// failure as a FAILURE.
-func (c *Core) runAlone(key []byte, ch *change) {
+// failure as a FAILURE. The record appended is noted in w.
+func (c *Core) runAlone(key []byte, ch *change, w *witnessed) {
 	var op *Op
 	ctx := ch.ctx
 	err := c.gated(ctx, func() error {
@@ -267,12 +267,12 @@ func (c *Core) runAlone(key []byte, ch *change) {
 	if err != nil {
 		err = MapError(err)
 		if op != nil && isRuleFailure(err) {
-			ch.c.recordFailure(ctx, key, op.rec, err)
+			w.note(key, ch.c.recordFailure(ctx, key, op.rec, err))
 		}
 		ch.err, ch.events = err, nil
 		return
 	}
-	c.witness(key, op.rec)
+	w.note(key, op.rec)
 	ch.err, ch.events = nil, op.Events.Pending
 }
 
@@ -308,26 +308,31 @@ func isRuleFailure(err error) bool {
 	return false
 }
 
-// recordFailure appends rec as a FAILURE. The change itself already failed;
-// a failure to record it is not reported over the change's own error.
-func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record, cause error) {
+// recordFailure appends rec as a FAILURE and returns the record appended
+// (nil when it could not be). The change itself already failed; a failure
+// to record it is not reported over the change's own error.
+func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record, cause error) *audit.Record {
 	fail := *rec
 	fail.Outcome = audit.OutcomeFailure
 	fail.ErrorCode = errs.CodeNameOf(cause)
 	fail.ErrorMessage = cause.Error()
 	wctx := context.WithoutCancel(ctx)
-	_ = c.gated(wctx, func() error {
+	var out *audit.Record
+	err := c.gated(wctx, func() error {
 		return c.Vault.Store.Update(wctx, func(tx localstore.Tx) error {
 			r := fail
 			r.EventID = ""
 			if err := audit.Append(tx, key, &r, c.Now()); err != nil {
 				return err
 			}
-			rec = &r
+			out = &r
 			return nil
 		})
 	})
-	c.witness(key, rec)
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 // Read runs fn in a read transaction and maps its error.
