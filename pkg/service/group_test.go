@@ -382,3 +382,50 @@ func TestGroupCommitAckedChangesSurviveKill(t *testing.T) {
 	}
 	t.Logf("%d changes acknowledged, %d recorded when killed", len(acked), stored)
 }
+
+// TestGroupCommitPanicStaysWithItsCaller: a change that panics while
+// another caller leads its group panics in its own caller; the others
+// commit and the group goes on.
+func TestGroupCommitPanicStaysWithItsCaller(t *testing.T) {
+	c := newCore(t, localstore.Options{})
+	hold := make(chan struct{})
+	started := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- c.Change(context.Background(), "PutThing", func(op *Op) error {
+			close(started)
+			<-hold
+			return op.Tx.PutMeta("first", []byte("1"))
+		})
+	}()
+	<-started
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		_ = c.Change(context.Background(), "PutThing", func(op *Op) error { panic("boom") })
+	}()
+	other := make(chan error, 1)
+	go func() {
+		other <- c.Change(context.Background(), "PutThing", func(op *Op) error { return op.Tx.PutMeta("other", []byte("1")) })
+	}()
+	for queued(c) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if p := <-panicked; p != "boom" {
+		t.Fatalf("the panicking change's caller recovered %v", p)
+	}
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	// The group still works.
+	if err := c.Change(context.Background(), "PutThing", func(op *Op) error { return op.Tx.PutMeta("after", []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := verifyChain(t, c); n != 3 {
+		t.Errorf("%d records, want 3", n)
+	}
+}

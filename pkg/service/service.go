@@ -141,6 +141,7 @@ func (o *Op) Rename(eventName string) { o.rec.EventName = eventName }
 func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error) error {
 	chs := []*change{{c: c, ctx: ctx, name: eventName, fn: fn}}
 	c.commit(ctx, chs)
+	chs[0].repanic()
 	c.Deliver(ctx, chs[0].events)
 	return chs[0].err
 }
@@ -167,6 +168,9 @@ func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op
 		chs[i] = &change{c: c, ctx: ctx, name: eventName, fn: fn}
 	}
 	c.commit(ctx, chs)
+	for _, ch := range chs {
+		ch.repanic()
+	}
 	var pending []*events.Event
 	for i, ch := range chs {
 		out[i] = ch.err
@@ -188,6 +192,32 @@ type change struct {
 	// wake receives true when this change is to lead the next commit of
 	// its group, false when its outcome is set.
 	wake chan bool
+	// panicked is what fn panicked with, if it did: the panic is raised
+	// again in the caller's goroutine, not in the leader's, which may be
+	// another caller's (and the group goes on).
+	panicked any
+}
+
+// errPanicked is the outcome of a change whose function panicked.
+var errPanicked = errors.New("the change panicked")
+
+// call runs ch's function, turning a panic into errPanicked.
+func (ch *change) call(op *Op) (err error) {
+	ch.panicked = nil
+	defer func() {
+		if p := recover(); p != nil {
+			ch.panicked = p
+			err = errPanicked
+		}
+	}()
+	return ch.fn(op)
+}
+
+// repanic raises the panic of ch's function in the caller's goroutine.
+func (ch *change) repanic() {
+	if ch.panicked != nil {
+		panic(ch.panicked)
+	}
 }
 
 // run commits chs (the changes of one group, in arrival order): in one
@@ -207,7 +237,7 @@ func (c *Core) run(ctx context.Context, key []byte, chs []*change, w *witnessed)
 			failed = -1
 			for i, ch := range chs {
 				op := ch.c.newOp(tx, now, ch.name)
-				if err := ch.fn(op); err != nil {
+				if err := ch.call(op); err != nil {
 					failed = i
 					return err
 				}
@@ -257,7 +287,7 @@ func (c *Core) runAlone(key []byte, ch *change, w *witnessed) {
 	err := c.gated(ctx, func() error {
 		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
 			op = ch.c.newOp(tx, c.Now().UTC(), ch.name)
-			if err := ch.fn(op); err != nil {
+			if err := ch.call(op); err != nil {
 				return err
 			}
 			op.rec.Outcome = audit.OutcomeSuccess
