@@ -293,6 +293,9 @@ type sqliteTx struct {
 	tx    *sql.Tx
 	db    *sql.DB
 	cache *stmtCache
+	// bound are the statements already bound to tx (a transaction that
+	// runs a statement many times — a batch of changes — binds it once).
+	bound map[string]*sql.Stmt
 }
 
 // stmt is q prepared (once per connection) and bound to t, or nil.
@@ -300,8 +303,16 @@ func (t *sqliteTx) stmt(q string) *sql.Stmt {
 	if t.cache == nil {
 		return nil
 	}
+	if st, ok := t.bound[q]; ok {
+		return st
+	}
 	if st := t.cache.get(t.db, q); st != nil {
-		return t.tx.Stmt(st)
+		bst := t.tx.Stmt(st)
+		if t.bound == nil {
+			t.bound = make(map[string]*sql.Stmt, 8)
+		}
+		t.bound[q] = bst
+		return bst
 	}
 	return nil
 }
