@@ -146,6 +146,14 @@ func (c *Core) lead(g *group) {
 	for _, ch := range chs {
 		ch.wake <- false
 	}
+	if len(g.queue) == 0 {
+		// The callers just told may change again at once (a server's
+		// handlers, a loop of issuers): let them queue before deciding
+		// that this commit ends the burst.
+		groupsMu.Unlock()
+		runtime.Gosched()
+		groupsMu.Lock()
+	}
 	if len(g.queue) > 0 {
 		// The next commit's witness supersedes this one's: only the last
 		// commit of a burst writes the file.
