@@ -254,13 +254,14 @@ verdict() { awk -v p="$1" 'BEGIN { if (p == "") print "?"; else if (p + 0 >= 50)
 csign=$(metric BenchmarkCaIssueSignOnly certs/s)
 csigncpu=$(metric BenchmarkCaIssueSignOnly cpu-µs/cert)
 CMDS+=("in-process ca issue: cd $ROOT && go test -run '^\$' -bench '^BenchmarkCaIssue' -benchtime $BT -cpu 1 ./bench/")
-for b in CaIssue CaIssueConcurrent CaIssueBatched; do
+for b in CaIssueCryptoOnly CaIssue CaIssueConcurrent CaIssueBatched; do
 	rate=$(metric "Benchmark$b" certs/s)
 	cpu=$(metric "Benchmark$b" cpu-µs/cert)
 	pct=$(metric "Benchmark$b" pct-of-sign-only)
 	cpct=$(metric "Benchmark$b" cpu-pct-of-sign-only)
 	allocs=$(metric "Benchmark$b" allocs/op)
 	case $b in
+	CaIssueCryptoOnly) what="ca issue's cryptography alone: CSR parsed and checked, template built, signed (the ceiling: no vault)" ;;
 	CaIssue) what="ca issue from a CSR (parse, check, sign, record), one caller: one durable commit each" ;;
 	CaIssueConcurrent) what="ca issue from a CSR, ${BENCH_ISSUERS:-16} concurrent issuers on one core (group commit: one fsync per group)" ;;
 	CaIssueBatched) what="ca issue from a CSR, 100 a transaction (authorities.IssueBatch)" ;;
