@@ -8,10 +8,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/authorities"
+	"github.com/certctl/certctl/pkg/service/certificates"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -303,4 +306,47 @@ func BenchmarkCaIssueCryptoOnly(b *testing.B) {
 		}
 	}
 	reportRatio(b, f, cpu0, 1)
+}
+
+// BenchmarkRequestDurableConcurrent is durable issuance through the
+// certificates service — what `request --certificate-authority-arn default
+// --key-algorithm EC_prime256v1` does in-process: a key, the leaf from the
+// default private CA, the sealed key, the record and its audit record —
+// with BENCH_ISSUERS (default 16) concurrent issuers on one core, the
+// service committing the changes that wait together (group commit). Its
+// floor is BenchmarkIssueRawCrypto (a P-256 key and a leaf, nothing
+// stored); run.sh prints the ratio.
+func BenchmarkRequestDurableConcurrent(b *testing.B) {
+	v := openVault(b)
+	now := func() time.Time { return time.Now().UTC() }
+	core := &service.Core{
+		Vault: v, Now: now,
+		Names:     inventory.Names{Region: "local", Account: "000000000000"},
+		Authority: authority.New(v, now, "http://pki.bench.example.test"),
+		Actor:     audit.Actor{Type: audit.ActorUser, ID: "bench", Host: "bench"},
+	}
+	svc := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour})
+	ctx := context.Background()
+	req := func(i int64) certificates.RequestInput {
+		return certificates.RequestInput{DomainName: fmt.Sprintf("host%07d.bench.example.test", i),
+			CertificateAuthority: "default", KeyAlgorithm: "EC_prime256v1"}
+	}
+	if _, err := svc.Request(ctx, req(0)); err != nil { // the default CA, made once
+		b.Fatal(err)
+	}
+	issuers := envInt("BENCH_ISSUERS", 16)
+	b.SetParallelism((issuers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := svc.Request(ctx, req(n.Add(1))); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportRates(b, cpu0, 1)
 }

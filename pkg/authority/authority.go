@@ -168,16 +168,22 @@ func Get(tx localstore.Tx, id string) (*Record, error) {
 		}
 		return nil, err
 	}
+	return decode(id, o.Data)
+}
+
+// decode decodes the stored record data of the CA id, reusing the last
+// decoding of the same bytes.
+func decode(id string, data []byte) (*Record, error) {
 	if v, ok := decoded.Load(id); ok {
-		if d := v.(*decodedRecord); bytes.Equal(d.data, o.Data) {
+		if d := v.(*decodedRecord); bytes.Equal(d.data, data) {
 			return d.r.clone(), nil
 		}
 	}
 	r := &Record{}
-	if err := json.Unmarshal(o.Data, r); err != nil {
+	if err := json.Unmarshal(data, r); err != nil {
 		return nil, fmt.Errorf("%w: CA %s: %v", localstore.ErrCorrupt, id, err)
 	}
-	decoded.Store(id, &decodedRecord{data: bytes.Clone(o.Data), r: r.clone()})
+	decoded.Store(id, &decodedRecord{data: bytes.Clone(data), r: r.clone()})
 	return r, nil
 }
 
@@ -240,9 +246,9 @@ func List(tx localstore.Tx) ([]*Record, error) {
 	}
 	out := make([]*Record, 0, len(objs))
 	for _, o := range objs {
-		r := &Record{}
-		if err := json.Unmarshal(o.Data, r); err != nil {
-			return nil, fmt.Errorf("%w: CA %s: %v", localstore.ErrCorrupt, o.ID, err)
+		r, err := decode(o.ID, o.Data)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
