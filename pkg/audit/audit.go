@@ -22,6 +22,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -74,6 +76,28 @@ const headKey = "audit.head"
 // secretParam matches parameter names whose values are never recorded.
 var secretParam = regexp.MustCompile(`(?i)(passphrase|password|secret|mac.?key|private.?key|hmac|pin|approval.?code|^code$|token.?value)`)
 
+// secretNames caches secretParam's verdict on each parameter name seen
+// (mostly the fixed names of the code's Param calls; names inside nested
+// values come from input, so the cache stops growing at secretNamesMax).
+var (
+	secretNames     sync.Map
+	secretNamesSize atomic.Int32
+)
+
+const secretNamesMax = 4096
+
+// isSecret reports whether a parameter named name is never recorded.
+func isSecret(name string) bool {
+	if v, ok := secretNames.Load(name); ok {
+		return v.(bool)
+	}
+	secret := secretParam.MatchString(name)
+	if len(name) <= 64 && secretNamesSize.Add(1) <= secretNamesMax {
+		secretNames.Store(name, secret)
+	}
+	return secret
+}
+
 // Redacted replaces a secret parameter's value.
 const Redacted = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
@@ -89,7 +113,7 @@ func Scrub(params map[string]any) map[string]any {
 		// Nothing nested to look into: only the names need checking.
 		out := make(map[string]any, len(params))
 		for k, v := range params {
-			if secretParam.MatchString(k) {
+			if isSecret(k) {
 				v = Redacted
 			}
 			out[k] = v
@@ -103,7 +127,7 @@ func Scrub(params map[string]any) map[string]any {
 	// Not JSON (Append fails on it anyway): scrub what can be seen.
 	out := make(map[string]any, len(params))
 	for k, v := range params {
-		if secretParam.MatchString(k) {
+		if isSecret(k) {
 			v = Redacted
 		}
 		out[k] = v
@@ -129,7 +153,7 @@ func scrubValue(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			if secretParam.MatchString(k) {
+			if isSecret(k) {
 				t[k] = Redacted
 				continue
 			}
@@ -172,15 +196,36 @@ func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
 
 // Tail is the end of the chain as a transaction has seen it: appends that
 // follow one another in one transaction (a batch of changes) pass the same
-// Tail, so that only the first reads and checks the log's end.
+// Tail, so that only the first reads and checks the log's end, and the
+// chain's head is written once, by Flush, which the transaction calls
+// before it commits.
 type Tail struct {
 	known bool
+	dirty bool // appended since the head was written
 	seq   int64
 	mac   []byte
 }
 
+// Flush writes the chain's head after the appends made through t (nothing
+// when there were none). A transaction that appends with a Tail must call
+// it before committing: otherwise the next append refuses the log, whose
+// end no longer matches its head.
+func (t *Tail) Flush(tx localstore.Tx, key []byte) error {
+	if t == nil || !t.dirty {
+		return nil
+	}
+	t.dirty = false
+	return putHead(tx, key, t.seq, t.mac)
+}
+
+func putHead(tx localstore.Tx, key []byte, seq int64, m []byte) error {
+	hd, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
+	return tx.PutMeta(headKey, hd)
+}
+
 // AppendAfter is Append continuing from tail when tail knows the end of
-// the chain in tx (nil: read it).
+// the chain in tx (nil: read it). With a tail, the head is left to
+// tail.Flush.
 func AppendAfter(tx localstore.Tx, key []byte, r *Record, at time.Time, tail *Tail) error {
 	if len(key) == 0 {
 		return errors.New("audit: no chain key")
@@ -222,10 +267,10 @@ func AppendAfter(tx localstore.Tx, key []byte, r *Record, at time.Time, tail *Ta
 	}
 	r.Seq, r.chainMAC = seq, m
 	if tail != nil {
-		tail.known, tail.seq, tail.mac = true, seq, m
+		tail.known, tail.dirty, tail.seq, tail.mac = true, true, seq, m
+		return nil
 	}
-	hd, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
-	return tx.PutMeta(headKey, hd)
+	return putHead(tx, key, seq, m)
 }
 
 // checkHead refuses to extend a log whose newest record is not the head

@@ -9,6 +9,7 @@
 package authority
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -19,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -186,11 +188,65 @@ func Get(tx localstore.Tx, id string) (*Record, error) {
 		}
 		return nil, err
 	}
+	return decode(id, o.Data)
+}
+
+// decode decodes the stored record data of the CA id, reusing the last
+// decoding of the same bytes.
+func decode(id string, data []byte) (*Record, error) {
+	if v, ok := decoded.Load(id); ok {
+		if d := v.(*decodedRecord); bytes.Equal(d.data, data) {
+			return d.r.clone(), nil
+		}
+	}
 	r := &Record{}
-	if err := json.Unmarshal(o.Data, r); err != nil {
+	if err := json.Unmarshal(data, r); err != nil {
 		return nil, fmt.Errorf("%w: CA %s: %v", localstore.ErrCorrupt, id, err)
 	}
+	decoded.Store(id, &decodedRecord{data: bytes.Clone(data), r: r.clone()})
 	return r, nil
+}
+
+// decoded keeps the last decoding of each CA record read, by ID: a record
+// read again as stored then (the same bytes) is copied instead of decoded
+// — every issuance reads its CA.
+var decoded sync.Map
+
+type decodedRecord struct {
+	data []byte
+	r    *Record
+}
+
+// clone is a copy of r that shares nothing a caller could change (see
+// TestRecordCloneSharesNothing, which fails when a field it does not copy
+// is added).
+func (r *Record) clone() *Record {
+	c := *r
+	c.Tags = slices.Clone(r.Tags)
+	if r.NameConstraints != nil {
+		c.NameConstraints = &NameConstraints{Permitted: r.NameConstraints.Permitted.clone(), Excluded: r.NameConstraints.Excluded.clone()}
+	}
+	if r.Revocation != nil {
+		rc := &RevocationConfiguration{}
+		if r.Revocation.CrlConfiguration != nil {
+			x := *r.Revocation.CrlConfiguration
+			rc.CrlConfiguration = &x
+		}
+		if r.Revocation.OcspConfiguration != nil {
+			x := *r.Revocation.OcspConfiguration
+			rc.OcspConfiguration = &x
+		}
+		c.Revocation = rc
+	}
+	return &c
+}
+
+func (s *Subtrees) clone() *Subtrees {
+	if s == nil {
+		return nil
+	}
+	return &Subtrees{DnsNames: slices.Clone(s.DnsNames), IpRanges: slices.Clone(s.IpRanges),
+		EmailAddresses: slices.Clone(s.EmailAddresses), Uris: slices.Clone(s.Uris)}
 }
 
 // Put writes a CA record.
@@ -210,9 +266,9 @@ func List(tx localstore.Tx) ([]*Record, error) {
 	}
 	out := make([]*Record, 0, len(objs))
 	for _, o := range objs {
-		r := &Record{}
-		if err := json.Unmarshal(o.Data, r); err != nil {
-			return nil, fmt.Errorf("%w: CA %s: %v", localstore.ErrCorrupt, o.ID, err)
+		r, err := decode(o.ID, o.Data)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}

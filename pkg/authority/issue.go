@@ -133,6 +133,10 @@ type CSRParams struct {
 	Passthrough *casign.APIPassthrough
 	// Requester is recorded with the certificate (see Requester).
 	Requester string
+	// Parsed, when set, is CSR as casign.ParseCSR returned it (signature
+	// checked): a caller that parsed the CSR before the transaction
+	// passes it so that it is neither parsed nor checked twice.
+	Parsed *x509.CertificateRequest
 }
 
 // IssueCSR signs a CSR with a template (AWS Private CA IssueCertificate).
@@ -143,9 +147,11 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 	if err != nil {
 		return nil, errs.Invalidf("%v", strings.TrimPrefix(err.Error(), "ca: "))
 	}
-	csr, err := casign.ParseCSR(p.CSR)
-	if err != nil {
-		return nil, errs.Invalidf("%v", err)
+	csr := p.Parsed
+	if csr == nil {
+		if csr, err = casign.ParseCSR(p.CSR); err != nil {
+			return nil, errs.Invalidf("%v", err)
+		}
 	}
 	if err := s.CheckCanIssue(r); err != nil {
 		return nil, err

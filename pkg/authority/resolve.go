@@ -36,6 +36,14 @@ func Find(tx localstore.Tx, arg string) (*Record, error) {
 }
 
 func find(tx localstore.Tx, arg string) (*Record, error) {
+	// A whole UUID or ARN names one CA: read it at once (what the prefix
+	// search below would find first); anything else, or a CA not there,
+	// goes through the search and its messages.
+	if id, exact, err := arn.IDOf(arn.CertificateAuthority, arg); err == nil && exact {
+		if r, err := Get(tx, id); err == nil {
+			return r, nil
+		}
+	}
 	id, err := inventory.ResolveObject(tx, ObjectKind, arn.CertificateAuthority, "certificate authority", arg)
 	if err != nil {
 		return nil, err

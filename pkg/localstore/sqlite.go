@@ -298,6 +298,9 @@ type sqliteTx struct {
 	// without searching the ID index again (a bulk tag change reads a
 	// batch's tags, then writes each certificate's).
 	rowids map[string]int64
+	// bound are the statements already bound to tx (a transaction that
+	// runs a statement many times — a batch of changes — binds it once).
+	bound map[string]*sql.Stmt
 }
 
 // stmt is q prepared (once per connection) and bound to t, or nil.
@@ -305,8 +308,16 @@ func (t *sqliteTx) stmt(q string) *sql.Stmt {
 	if t.cache == nil {
 		return nil
 	}
+	if st, ok := t.bound[q]; ok {
+		return st
+	}
 	if st := t.cache.get(t.db, q); st != nil {
-		return t.tx.Stmt(st)
+		bst := t.tx.Stmt(st)
+		if t.bound == nil {
+			t.bound = make(map[string]*sql.Stmt, 8)
+		}
+		t.bound[q] = bst
+		return bst
 	}
 	return nil
 }

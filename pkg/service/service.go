@@ -132,33 +132,18 @@ func (o *Op) Rename(eventName string) { o.rec.EventName = eventName }
 // state) is recorded as a FAILURE in a transaction of its own. Events are
 // delivered to the hook after commit. The error returned carries an exit
 // code.
+//
+// Changes that arrive while another transaction of this process is being
+// written are committed together, as one transaction with one fsync
+// (group commit, see group.go): Change returns only once the transaction
+// that holds its change is durable, and a change that fails is run again
+// alone, so that it fails only itself.
 func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error) error {
-	sealer, err := c.Vault.Sealer()
-	if err != nil {
-		return MapError(err)
-	}
-	key := sealer.AuditKey()
-	var op *Op
-	err = c.gated(ctx, func() error {
-		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
-			op = c.newOp(tx, c.Now().UTC(), eventName)
-			if err := fn(op); err != nil {
-				return err
-			}
-			op.rec.Outcome = audit.OutcomeSuccess
-			return audit.Append(tx, key, op.rec, op.Now)
-		})
-	})
-	if err != nil {
-		err = MapError(err)
-		if op != nil && isRuleFailure(err) {
-			c.recordFailure(ctx, key, op.rec, err)
-		}
-		return err
-	}
-	c.witness(key, op.rec)
-	c.Deliver(ctx, op.Events.Pending)
-	return nil
+	chs := []*change{{c: c, ctx: ctx, name: eventName, fn: fn}}
+	c.commit(ctx, chs)
+	chs[0].repanic()
+	c.Deliver(ctx, chs[0].events)
+	return chs[0].err
 }
 
 // witness notes the newest record this process appended in the vault
@@ -169,32 +154,91 @@ func (c *Core) witness(key []byte, rec *audit.Record) {
 
 // ChangeBatch runs several changes of the same name in one write
 // transaction — one commit (one fsync) for all — each with its own Op and
-// audit record. When any of them fails, the transaction is rolled back and
-// every change runs again as a Change of its own, so that a failure costs
-// only its item and is recorded as a FAILURE. errs[i] is fns[i]'s outcome.
+// audit record. When one of them fails, the transaction is rolled back,
+// the failed change runs again alone (so that a failure costs only its
+// item and is recorded as a FAILURE) and the others again together.
+// errs[i] is fns[i]'s outcome.
 func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op) error) []error {
 	out := make([]error, len(fns))
 	if len(fns) == 0 {
 		return out
 	}
-	sealer, err := c.Vault.Sealer()
-	if err != nil {
-		for i := range out {
-			out[i] = MapError(err)
-		}
-		return out
+	chs := make([]*change, len(fns))
+	for i, fn := range fns {
+		chs[i] = &change{c: c, ctx: ctx, name: eventName, fn: fn}
 	}
-	key := sealer.AuditKey()
+	c.commit(ctx, chs)
+	for _, ch := range chs {
+		ch.repanic()
+	}
 	var pending []*events.Event
+	for i, ch := range chs {
+		out[i] = ch.err
+		pending = append(pending, ch.events...)
+	}
+	c.Deliver(ctx, pending)
+	return out
+}
+
+// change is one change waiting for, or taking part in, a commit.
+type change struct {
+	c    *Core
+	ctx  context.Context
+	name string
+	fn   func(*Op) error
+	// err and events are its outcome: events to deliver once committed.
+	err    error
+	events []*events.Event
+	// wake receives true when this change is to lead the next commit of
+	// its group, false when its outcome is set.
+	wake chan bool
+	// panicked is what fn panicked with, if it did: the panic is raised
+	// again in the caller's goroutine, not in the leader's, which may be
+	// another caller's (and the group goes on).
+	panicked any
+}
+
+// errPanicked is the outcome of a change whose function panicked.
+var errPanicked = errors.New("the change panicked")
+
+// call runs ch's function, turning a panic into errPanicked.
+func (ch *change) call(op *Op) (err error) {
+	ch.panicked = nil
+	defer func() {
+		if p := recover(); p != nil {
+			ch.panicked = p
+			err = errPanicked
+		}
+	}()
+	return ch.fn(op)
+}
+
+// repanic raises the panic of ch's function in the caller's goroutine.
+func (ch *change) repanic() {
+	if ch.panicked != nil {
+		panic(ch.panicked)
+	}
+}
+
+// run commits chs (the changes of one group, in arrival order): in one
+// transaction when they all succeed; otherwise the one that failed runs
+// alone and the changes before and after it are committed again together.
+func (c *Core) run(ctx context.Context, key []byte, chs []*change, w *witnessed) {
+	if len(chs) == 1 {
+		c.runAlone(key, chs[0], w)
+		return
+	}
 	var last *audit.Record
-	err = c.gated(ctx, func() error {
+	failed := -1
+	err := c.gated(ctx, func() error {
 		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
 			now := c.Now().UTC()
-			pending = nil
 			tail := &audit.Tail{}
-			for _, fn := range fns {
-				op := c.newOp(tx, now, eventName)
-				if err := fn(op); err != nil {
+			failed = -1
+			for i, ch := range chs {
+				op := ch.c.newOp(tx, now, ch.name)
+				if err := ch.call(op); err != nil {
+					failed = i
 					return err
 				}
 				op.rec.Outcome = audit.OutcomeSuccess
@@ -202,26 +246,64 @@ func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op
 					return err
 				}
 				last = op.rec
-				pending = append(pending, op.Events.Pending...)
+				ch.events = op.Events.Pending
 			}
-			return nil
+			return tail.Flush(tx, key)
 		})
 	})
 	if err == nil {
-		c.witness(key, last)
-		c.Deliver(ctx, pending)
-		return out
+		w.note(key, last)
+		for _, ch := range chs {
+			ch.err = nil
+		}
+		return
+	}
+	for _, ch := range chs {
+		ch.events = nil
 	}
 	if ctx.Err() != nil {
-		for i := range out {
-			out[i] = MapError(err)
+		for _, ch := range chs {
+			ch.err = MapError(err)
 		}
-		return out
+		return
 	}
-	for i, fn := range fns {
-		out[i] = c.Change(ctx, eventName, fn)
+	if failed < 0 {
+		// Not one change's doing (the commit, the audit log): each alone.
+		for _, ch := range chs {
+			c.runAlone(key, ch, w)
+		}
+		return
 	}
-	return out
+	c.run(ctx, key, chs[:failed], w)
+	c.runAlone(key, chs[failed], w)
+	c.run(ctx, key, chs[failed+1:], w)
+}
+
+// runAlone commits ch in a transaction of its own, recording a rule
+// failure as a FAILURE. The record appended is noted in w.
+func (c *Core) runAlone(key []byte, ch *change, w *witnessed) {
+	var op *Op
+	ctx := ch.ctx
+	err := c.gated(ctx, func() error {
+		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+			op = ch.c.newOp(tx, c.Now().UTC(), ch.name)
+			if err := ch.call(op); err != nil {
+				return err
+			}
+			op.rec.Outcome = audit.OutcomeSuccess
+			return audit.Append(tx, key, op.rec, op.Now)
+		})
+	})
+	if err != nil {
+		err = MapError(err)
+		if op != nil && isRuleFailure(err) {
+			w.note(key, ch.c.recordFailure(ctx, key, op.rec, err))
+		}
+		ch.err, ch.events = err, nil
+		return
+	}
+	w.note(key, op.rec)
+	ch.err, ch.events = nil, op.Events.Pending
 }
 
 // gated runs fn through the write gate, when there is one.
@@ -256,26 +338,31 @@ func isRuleFailure(err error) bool {
 	return false
 }
 
-// recordFailure appends rec as a FAILURE. The change itself already failed;
-// a failure to record it is not reported over the change's own error.
-func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record, cause error) {
+// recordFailure appends rec as a FAILURE and returns the record appended
+// (nil when it could not be). The change itself already failed; a failure
+// to record it is not reported over the change's own error.
+func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record, cause error) *audit.Record {
 	fail := *rec
 	fail.Outcome = audit.OutcomeFailure
 	fail.ErrorCode = errs.CodeNameOf(cause)
 	fail.ErrorMessage = cause.Error()
 	wctx := context.WithoutCancel(ctx)
-	_ = c.gated(wctx, func() error {
+	var out *audit.Record
+	err := c.gated(wctx, func() error {
 		return c.Vault.Store.Update(wctx, func(tx localstore.Tx) error {
 			r := fail
 			r.EventID = ""
 			if err := audit.Append(tx, key, &r, c.Now()); err != nil {
 				return err
 			}
-			rec = &r
+			out = &r
 			return nil
 		})
 	})
-	c.witness(key, rec)
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 // Read runs fn in a read transaction and maps its error.

@@ -2,7 +2,9 @@ package authorities
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
@@ -23,6 +25,11 @@ type Issued struct {
 
 // IssueRequest is AWS Private CA's IssueCertificate.
 type IssueRequest struct {
+	// csr is CSR parsed and its signature checked before the
+	// transaction (nil when that failed: the change then parses it again
+	// to fail, and the failure is recorded).
+	csr *x509.CertificateRequest
+
 	CSR []byte
 	// Template is a template name or ARN (casign.CanonicalTemplate).
 	Template  string
@@ -33,10 +40,39 @@ type IssueRequest struct {
 	Passthrough *casign.APIPassthrough
 }
 
+// parsed is req with its CSR parsed and checked — outside the write
+// transaction, where other issuers' work can go on meanwhile.
+func (req IssueRequest) parsed() IssueRequest {
+	if req.csr == nil {
+		req.csr, _ = casign.ParseCSR(req.CSR)
+	}
+	return req
+}
+
+// chainPEM is chain in PEM, encoded once per CA and chain.
+func (s *Service) chainPEM(caID string, chain []*x509.Certificate) string {
+	if v, ok := s.chains.Load(caID); ok {
+		if c := v.(*cachedChain); slices.Equal(c.certs, chain) {
+			return c.pem
+		}
+	}
+	c := &cachedChain{certs: slices.Clone(chain), pem: string(pemio.EncodeCertificatesPEM(chain...))}
+	s.chains.Store(caID, c)
+	return c.pem
+}
+
+// cachedChain is a CA's chain (the same certificates, by pointer: the
+// signer's cache) and its PEM.
+type cachedChain struct {
+	certs []*x509.Certificate
+	pem   string
+}
+
 // Issue signs a CSR with a template from the CA named by ref (AWS Private
 // CA's IssueCertificate). The certificate is not part of the inventory;
 // its serial is reserved in the vault, so the CA can revoke it.
 func (s *Service) Issue(ctx context.Context, ref string, req IssueRequest) (*Issued, error) {
+	req = req.parsed()
 	var out *Issued
 	_, err := s.change(ctx, "IssueCertificate", ref, s.issue(req, &out))
 	if err != nil {
@@ -57,7 +93,7 @@ func (s *Service) IssueBatch(ctx context.Context, ref string, reqs []IssueReques
 	var lastTx localstore.Tx
 	var lastCA *authority.Record
 	for i, req := range reqs {
-		fn := s.issue(req, &out[i])
+		fn := s.issue(req.parsed(), &out[i])
 		fns[i] = func(op *service.Op) error {
 			if lastCA == nil || op.Tx != lastTx {
 				r, err := s.resolve(op, ref)
@@ -96,14 +132,14 @@ func (s *Service) issue(req IssueRequest, out **Issued) func(op *service.Op, r *
 		}
 		issued, err := s.core.Authority.IssueCSR(op.Tx, r, authority.CSRParams{CSR: req.CSR, Template: req.Template,
 			Validity: req.Validity, NotBefore: req.NotBefore, Passthrough: req.Passthrough,
-			Requester: authority.Requester(s.core.Actor)})
+			Requester: authority.Requester(s.core.Actor), Parsed: req.csr})
 		if err != nil {
 			return err
 		}
 		*out = &Issued{
 			CertificateArn:   s.CertificateArn(r.ID, issued.Certificate.SerialNumber),
 			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
-			CertificateChain: string(pemio.EncodeCertificatesPEM(issued.Chain...)),
+			CertificateChain: s.chainPEM(r.ID, issued.Chain),
 		}
 		return nil
 	}
