@@ -135,12 +135,13 @@ func Scrub(params map[string]any) map[string]any {
 	return out
 }
 
-// allPlain reports whether every value of params is a scalar or a list of
-// strings, with no name inside it to scrub.
+// allPlain reports whether every value of params is a scalar, a list of
+// strings or a list of tags, with no name inside it to scrub (a tag's
+// JSON names are Key and Value; its key and value are data, not names).
 func allPlain(params map[string]any) bool {
 	for _, v := range params {
 		switch v.(type) {
-		case nil, string, bool, int, int64, float64, []string:
+		case nil, string, bool, int, int64, float64, []string, []localstore.Tag:
 		default:
 			return false
 		}

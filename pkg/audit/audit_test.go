@@ -324,6 +324,24 @@ func TestScrub(t *testing.T) {
 	}
 }
 
+// TestScrubTypedTags: typed tags (the bulk tag changes' parameter) take the
+// fast path and keep their keys and values, which are data, not names,
+// while a secret-looking name beside them is still hidden; the JSON is the
+// same as that of the generic path.
+func TestScrubTypedTags(t *testing.T) {
+	tags := []localstore.Tag{{Key: "password", Value: "rotate-me"}, {Key: "env", Value: "prod"}}
+	out := audit.Scrub(map[string]any{"Tags": tags, "Passphrase": "hunter2", "CertificateArn": "arn:x"})
+	if out["Passphrase"] != audit.Redacted {
+		t.Errorf("Passphrase = %v, want it hidden", out["Passphrase"])
+	}
+	got, _ := json.Marshal(out["Tags"])
+	generic := audit.Scrub(map[string]any{"Tags": tags, "Nested": map[string]any{}})
+	want, _ := json.Marshal(generic["Tags"])
+	if string(got) != string(want) || !strings.Contains(string(got), `"Key":"password","Value":"rotate-me"`) {
+		t.Errorf("tags = %s, want %s", got, want)
+	}
+}
+
 // TestAppendScrubs: a secret passed by mistake never reaches the store.
 func TestAppendScrubs(t *testing.T) {
 	c := newChain(t, 0)
