@@ -89,6 +89,9 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL
 	) WITHOUT ROWID;
 	CREATE INDEX acme_nonces_expires ON acme_nonces(expires_at);`,
+	// 7: crl — a covering partial index of revoked serials in serial
+	// order, so that a CRL (ListRevocations) reads the index alone.
+	`CREATE INDEX serials_crl ON serials(issuer, serial, revoked_at, reason) WHERE revoked_at IS NOT NULL;`,
 }
 
 // SchemaVersion is the schema version this build writes.

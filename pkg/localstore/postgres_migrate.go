@@ -92,6 +92,9 @@ var pgMigrations = []string{
 		expires_at BIGINT NOT NULL
 	);
 	CREATE INDEX acme_nonces_expires ON acme_nonces(expires_at);`,
+	// 5: crl, as SQLite's migration 7: a covering partial index of revoked
+	// serials in serial order (an index-only scan for ListRevocations).
+	`CREATE INDEX serials_crl ON serials(issuer, serial) INCLUDE (revoked_at, reason) WHERE revoked_at IS NOT NULL;`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this
