@@ -123,6 +123,9 @@ func TestMain(m *testing.M) {
 	if importFixturesDir != "" {
 		os.RemoveAll(importFixturesDir)
 	}
+	if crlFix.dir != "" {
+		os.RemoveAll(filepath.Dir(crlFix.dir))
+	}
 	os.Exit(code)
 }
 
@@ -318,6 +321,7 @@ func BenchmarkCRL(b *testing.B) {
 	seedRevoked(b, v, rec.ID, n)
 	ctx := context.Background()
 	var der []byte
+	b.ReportAllocs()
 	for b.Loop() {
 		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
 			r, err := authority.Get(tx, rec.ID)

@@ -316,6 +316,11 @@ func crlExpiry(r *Record) time.Duration {
 // partitionOf is the CRL partition a serial of a PARTITIONED CA belongs to:
 // its low 16 bits.
 func partitionOf(serial *big.Int) int {
+	// The low word of the (positive) serial's magnitude; no allocation for
+	// each entry of a partition's CRL.
+	if w := serial.Bits(); len(w) > 0 && serial.Sign() > 0 {
+		return int(w[0] & (maxPartitions - 1))
+	}
 	return int(new(big.Int).And(serial, big.NewInt(maxPartitions-1)).Int64())
 }
 

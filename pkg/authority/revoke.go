@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/bits"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -61,21 +62,41 @@ func (s *Service) checkPartition(r *Record, n int) error {
 }
 
 func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64, part int) ([]byte, error) {
-	revoked, err := tx.ListRevoked(r.ID)
+	// The serial, time and reason of each revoked serial, from the index
+	// alone (ListRevoked would read every record).
+	revoked, err := tx.ListRevocations(r.ID)
 	if err != nil {
 		return nil, err
 	}
+	entries, err := crlEntries(revoked, part)
+	if err != nil {
+		return nil, err
+	}
+	return s.signCRL(r, cert, key, entries, number, part)
+}
+
+// crlEntries parses the stored serials of revoked (those of partition part
+// when part >= 0). The serials' big.Ints share one array and their
+// words a few arrays: no allocation per entry.
+func crlEntries(revoked []localstore.Revocation, part int) ([]casign.Revoked, error) {
 	entries := make([]casign.Revoked, 0, len(revoked))
-	for _, rv := range revoked {
-		n, err := parseStoredSerial(rv.Serial)
+	ints := make([]big.Int, len(revoked))
+	var arena []big.Word
+	for i, rv := range revoked {
+		n, rest, err := parseStoredSerialInto(&ints[i], rv.Serial, arena)
 		if err != nil {
 			return nil, fmt.Errorf("%w: serial %q: %v", localstore.ErrCorrupt, rv.Serial, err)
 		}
+		arena = rest
 		if part >= 0 && partitionOf(n) != part {
 			continue
 		}
 		entries = append(entries, casign.Revoked{Serial: n, RevokedAt: rv.RevokedAt, Reason: rv.Reason})
 	}
+	return entries, nil
+}
+
+func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, entries []casign.Revoked, number int64, part int) ([]byte, error) {
 	opts := casign.CRLOptions{SignatureAlgorithm: signatureAlgorithm(r, key.Public())}
 	if part >= 0 {
 		if opts.DistributionPoint = s.CRLURL(r, part); opts.DistributionPoint == "" {
@@ -203,4 +224,53 @@ func parseStoredSerial(s string) (*big.Int, error) {
 		}
 	}
 	return new(big.Int).SetBytes(b), nil
+}
+
+// parseStoredSerialInto is parseStoredSerial into z, whose words it takes
+// from arena (allocated 4096 words at a time), returned with what is left.
+func parseStoredSerialInto(z *big.Int, s string, arena []big.Word) (*big.Int, []big.Word, error) {
+	var b [32]byte
+	n := (len(s) + 1) / 3
+	fallback := len(s)%3 != 2 || n > len(b)
+	for i := 0; i < n && !fallback; i++ {
+		hi, ok1 := unhex(s[3*i])
+		lo, ok2 := unhex(s[3*i+1])
+		fallback = !ok1 || !ok2 || (i > 0 && s[3*i-1] != ':')
+		b[i] = hi<<4 | lo
+	}
+	if fallback {
+		v, err := parseStoredSerial(s)
+		if err != nil {
+			return nil, arena, err
+		}
+		return z.Set(v), arena, nil
+	}
+	const wordBytes = bits.UintSize / 8
+	nw := (n + wordBytes - 1) / wordBytes
+	if len(arena) < nw {
+		arena = make([]big.Word, 4096)
+	}
+	w := arena[:nw:nw]
+	for j := range w { // little-endian words of the big-endian bytes
+		var v big.Word
+		for k := wordBytes - 1; k >= 0; k-- {
+			if i := n - 1 - (j*wordBytes + k); i >= 0 {
+				v = v<<8 | big.Word(b[i])
+			}
+		}
+		w[j] = v
+	}
+	return z.SetBits(w), arena[nw:], nil
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

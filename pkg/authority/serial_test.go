@@ -140,6 +140,27 @@ func TestParseStoredSerialMatchesParseSerial(t *testing.T) {
 		if (werr == nil) != (gerr == nil) || (werr == nil && want.Cmp(got) != 0) {
 			t.Errorf("%q: parseStoredSerial = %v, %v; ParseSerial = %v, %v", s, got, gerr, want, werr)
 		}
+		checkParseInto(t, s, want, werr)
+	}
+}
+
+// checkParseInto: parseStoredSerialInto agrees with ParseSerial, with an
+// arena too short (a new one) or long enough (shared), and leaves the
+// words it did not use to the next serial.
+func checkParseInto(t *testing.T, s string, want *big.Int, werr error) {
+	t.Helper()
+	for _, arena := range [][]big.Word{nil, make([]big.Word, 1), make([]big.Word, 8)} {
+		var z big.Int
+		got, rest, gerr := parseStoredSerialInto(&z, s, arena)
+		if (werr == nil) != (gerr == nil) || (werr == nil && want.Cmp(got) != 0) {
+			t.Fatalf("%q (arena %d): parseStoredSerialInto = %v, %v; ParseSerial = %v, %v", s, len(arena), got, gerr, want, werr)
+		}
+		if gerr == nil {
+			next, _, err := parseStoredSerialInto(new(big.Int), "ff:ff:ff:ff:ff:ff:ff:ff:ff", rest)
+			if err != nil || next.Text(16) != "ffffffffffffffffff" || want.Cmp(got) != 0 {
+				t.Fatalf("%q: the next serial overwrote it: %v, %v", s, got, next)
+			}
+		}
 	}
 }
 
@@ -153,5 +174,6 @@ func FuzzParseStoredSerial(f *testing.F) {
 		if (werr == nil) != (gerr == nil) || (werr == nil && want.Cmp(got) != 0) {
 			t.Fatalf("%q: parseStoredSerial = %v, %v; ParseSerial = %v, %v", s, got, gerr, want, werr)
 		}
+		checkParseInto(t, s, want, werr)
 	})
 }

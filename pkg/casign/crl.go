@@ -112,7 +112,6 @@ func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entrie
 		return nil, err
 	}
 
-	list := make([]x509.RevocationListEntry, len(entries))
 	for i, e := range entries {
 		if err := checkSerial(e.Serial); err != nil {
 			return nil, fmt.Errorf("ca: CRL entry %d: %w", i, err)
@@ -120,18 +119,12 @@ func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entrie
 		if ReasonName(e.Reason) == "" {
 			return nil, fmt.Errorf("ca: CRL entry %d: invalid reason code %d", i, e.Reason)
 		}
-		list[i] = x509.RevocationListEntry{
-			SerialNumber:   e.Serial,
-			RevocationTime: e.RevokedAt.UTC().Truncate(time.Second),
-			ReasonCode:     e.Reason, // 0 (unspecified) leaves the extension out
-		}
 	}
 	tmpl := &x509.RevocationList{
-		SignatureAlgorithm:        alg,
-		RevokedCertificateEntries: list,
-		Number:                    number,
-		ThisUpdate:                thisUpdate.UTC().Truncate(time.Second),
-		NextUpdate:                nextUpdate.UTC().Truncate(time.Second),
+		SignatureAlgorithm: alg,
+		Number:             number,
+		ThisUpdate:         thisUpdate.UTC().Truncate(time.Second),
+		NextUpdate:         nextUpdate.UTC().Truncate(time.Second),
 	}
 	if opts.DistributionPoint != "" {
 		idp, err := issuingDistributionPoint(opts.DistributionPoint)
@@ -140,11 +133,28 @@ func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entrie
 		}
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, idp)
 	}
+	if signerOpts, ok := crlSignerOpts(alg); ok && len(entries) >= fastCRLMin {
+		return createCRLSpliced(tmpl, issuerCert, issuerKey, entries, signerOpts)
+	}
+	tmpl.RevokedCertificateEntries = revocationListEntries(entries)
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, issuerCert, issuerKey)
 	if err != nil {
 		return nil, fmt.Errorf("ca: signing CRL: %w", err)
 	}
 	return der, nil
+}
+
+// revocationListEntries is entries as x509.CreateRevocationList takes them.
+func revocationListEntries(entries []Revoked) []x509.RevocationListEntry {
+	list := make([]x509.RevocationListEntry, len(entries))
+	for i, e := range entries {
+		list[i] = x509.RevocationListEntry{
+			SerialNumber:   e.Serial,
+			RevocationTime: e.RevokedAt.UTC().Truncate(time.Second),
+			ReasonCode:     e.Reason, // 0 (unspecified) leaves the extension out
+		}
+	}
+	return list
 }
 
 // checkCRLNumber enforces RFC 5280 5.2.3: a non-negative integer of at most

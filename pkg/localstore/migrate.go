@@ -94,6 +94,9 @@ var migrations = []string{
 	// an index. NULL: still in the record (written before this migration).
 	`ALTER TABLE certificates ADD COLUMN tags BLOB;
 	ALTER TABLE certificates ADD COLUMN updated_at INTEGER;`,
+	// 8: crl — a covering partial index of revoked serials in serial
+	// order, so that a CRL (ListRevocations) reads the index alone.
+	`CREATE INDEX serials_crl ON serials(issuer, serial, revoked_at, reason) WHERE revoked_at IS NOT NULL;`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -96,6 +96,9 @@ var pgMigrations = []string{
 	// SQLite's migration 7.
 	`ALTER TABLE certificates ADD COLUMN tags BYTEA;
 	ALTER TABLE certificates ADD COLUMN updated_at BIGINT;`,
+	// 6: crl, as SQLite's migration 8: a covering partial index of revoked
+	// serials in serial order (an index-only scan for ListRevocations).
+	`CREATE INDEX serials_crl ON serials(issuer, serial) INCLUDE (revoked_at, reason) WHERE revoked_at IS NOT NULL;`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this

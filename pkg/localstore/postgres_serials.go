@@ -94,8 +94,10 @@ func (t *pgTx) RevokeSerial(issuer, serial string, at time.Time, reason int) err
 
 func (t *pgTx) ListRevoked(issuer string) ([]Serial, error) {
 	var out []Serial
+	// In revocation order, as SQLite's (serials_revoked), whichever index
+	// the planner takes.
 	err := t.rows(`SELECT serial, cert_id, created_at, revoked_at, reason FROM serials
-		WHERE issuer = $1 AND revoked_at IS NOT NULL`, []any{issuer},
+		WHERE issuer = $1 AND revoked_at IS NOT NULL ORDER BY revoked_at, serial`, []any{issuer},
 		func(r pgx.Rows) error {
 			s := Serial{Issuer: issuer}
 			var created, revoked int64

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Serials", testSerials},
 		{"SerialConflictKeepsTxUsable", testSerialConflictKeepsTx},
 		{"IssuedCertificates", testIssued},
+		{"Revocations", testRevocations},
 		{"Objects", testObjects},
 		{"FindObjectIDs", testFindObjectIDs},
 		{"Meta", testMeta},

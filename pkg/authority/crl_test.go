@@ -1,0 +1,146 @@
+package authority
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// TestCRLFromIndexMatchesFullRecords: the CRL buildCRL signs from the
+// revocation index (ListRevocations, serials parsed into shared words) has
+// byte for byte the TBSCertList of one built from the full serial records
+// (ListRevoked, serials parsed by x509util.ParseSerial) in the same order,
+// for the complete CRL and each partition of a PARTITIONED CA, small and
+// above casign's spliced-list threshold; the complete one is also the one
+// Go's bare x509.CreateRevocationList builds from those records.
+func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	s.CRLPartitionSize = 3
+	root := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Partitioned Root"}, Revocation: &RevocationConfiguration{
+			CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl.example.test", CrlType: CRLPartitioned}}})
+	var serials []string
+	for i := range 10 {
+		iss, err := issueLeaf(t, s, root, fmt.Sprintf("c%d", i), "p.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serials = append(serials, x509util.FormatSerial(iss.Certificate.SerialNumber))
+	}
+	check := func(round string) {
+		t.Helper()
+		r := reload(t, s, root.ID)
+		for part := -1; part < s.Partitions(r); part++ {
+			if err := s.Vault.Store.View(t.Context(), func(tx localstore.Tx) error {
+				cert, key, err := s.signer(tx, r)
+				if err != nil {
+					return err
+				}
+				got, err := s.buildCRL(tx, r, cert, key, 42, part)
+				if err != nil {
+					return err
+				}
+				full, err := tx.ListRevoked(r.ID)
+				if err != nil {
+					return err
+				}
+				slices.SortFunc(full, func(a, b localstore.Serial) int { return strings.Compare(a.Serial, b.Serial) })
+				var entries []casign.Revoked
+				for _, f := range full {
+					n, err := x509util.ParseSerial(f.Serial)
+					if err != nil {
+						return err
+					}
+					if part < 0 || partitionOf(n) == part {
+						entries = append(entries, casign.Revoked{Serial: n, RevokedAt: f.RevokedAt, Reason: f.Reason})
+					}
+				}
+				want, err := s.signCRL(r, cert, key, entries, 42, part)
+				if err != nil {
+					return err
+				}
+				gotCRL, wantCRL := parseCRL(t, got, cert), parseCRL(t, want, cert)
+				if !bytes.Equal(gotCRL.RawTBSRevocationList, wantCRL.RawTBSRevocationList) {
+					t.Errorf("%s, partition %d: the CRL from the index differs from the one from the full records", round, part)
+				}
+				if len(gotCRL.RevokedCertificateEntries) != len(entries) {
+					t.Errorf("%s, partition %d: %d entries, want %d", round, part, len(gotCRL.RevokedCertificateEntries), len(entries))
+				}
+				hasIDP := false
+				for _, e := range gotCRL.Extensions {
+					hasIDP = hasIDP || (e.Id.String() == "2.5.29.28" && e.Critical && bytes.Contains(e.Value, []byte(s.CRLURL(r, part))))
+				}
+				if hasIDP != (part >= 0) {
+					t.Errorf("%s, partition %d: critical IDP naming %s present: %v", round, part, s.CRLURL(r, part), hasIDP)
+				}
+				if part >= 0 {
+					return nil
+				}
+				// The complete CRL: Go's bare CreateRevocationList on the same records.
+				list := make([]x509.RevocationListEntry, len(entries))
+				for i, e := range entries {
+					list[i] = x509.RevocationListEntry{SerialNumber: e.Serial, RevocationTime: e.RevokedAt, ReasonCode: e.Reason}
+				}
+				now := s.Now()
+				bare, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+					SignatureAlgorithm: signatureAlgorithm(r, key.Public()), RevokedCertificateEntries: list,
+					Number: big.NewInt(42), ThisUpdate: now, NextUpdate: now.Add(crlExpiry(r))}, cert, key)
+				if err != nil {
+					return err
+				}
+				if !bytes.Equal(gotCRL.RawTBSRevocationList, parseCRL(t, bare, cert).RawTBSRevocationList) {
+					t.Errorf("%s: the complete CRL differs from x509.CreateRevocationList's on the full records", round)
+				}
+				return nil
+			}); err != nil {
+				t.Fatalf("%s, partition %d: %v", round, part, err)
+			}
+		}
+	}
+	check("none revoked")
+	for i, reason := range []int{1, 0, 4, 10, 5, 3, 9} {
+		clk.now = clk.now.Add(time.Minute + 123456789*time.Nanosecond)
+		mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, serials[i], clk.now, reason) })
+	}
+	check("7 revoked")
+	// Above casign's threshold, serials of 1 to 19 octets whose top bit is
+	// set (DER adds a zero octet).
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		for i := range 700 {
+			n := new(big.Int).Lsh(big.NewInt(1), uint(8*(i%19)+7))
+			n.Add(n, big.NewInt(int64(i+1)))
+			serial := x509util.FormatSerial(n)
+			if err := tx.ReserveSerial(root.ID, serial, "", clk.now); err != nil {
+				return err
+			}
+			if err := tx.RevokeSerial(root.ID, serial, clk.now.Add(time.Duration(i)*time.Second), []int{0, 1, 3, 4, 5, 9}[i%6]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check("707 revoked")
+}
+
+func parseCRL(t *testing.T, der []byte, issuer *x509.Certificate) *x509.RevocationList {
+	t.Helper()
+	l, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.CheckSignatureFrom(issuer); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
