@@ -85,35 +85,41 @@ func appendSummaryList(b []byte, l []string) []byte {
 
 var errSummary = errors.New("malformed certificate summary")
 
-// summaryReader reads the parts of a summary; the first error sticks.
+// summaryReader reads the parts of a summary; the first error sticks. It
+// reads a string copy of the summary, so that every string it returns
+// shares that one allocation.
 type summaryReader struct {
-	b   []byte
+	s   string
 	err error
 }
 
 func (r *summaryReader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
+	var v uint64
+	for i := 0; i < len(r.s) && i < binary.MaxVarintLen64; i++ {
+		c := r.s[i]
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			break // overflows 64 bits
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c == 0 && i > 0 {
+			break // not minimal: the encoder never writes it
+		}
+		if c < 0x80 {
+			r.s = r.s[i+1:]
+			return v
+		}
 	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errSummary
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
+	r.err = errSummary
+	r.s = ""
+	return 0
 }
 
 func (r *summaryReader) varint() int64 {
-	if r.err != nil {
-		return 0
+	u := r.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errSummary
-		return 0
-	}
-	r.b = r.b[n:]
 	return v
 }
 
@@ -122,12 +128,12 @@ func (r *summaryReader) string() string {
 	if r.err != nil {
 		return ""
 	}
-	if n > uint64(len(r.b)) {
+	if n > uint64(len(r.s)) {
 		r.err = errSummary
 		return ""
 	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
+	s := r.s[:n]
+	r.s = r.s[n:]
 	return s
 }
 
@@ -135,7 +141,7 @@ func (r *summaryReader) string() string {
 // takes at least one byte), so that a corrupt count allocates nothing.
 func (r *summaryReader) count() int {
 	n := r.uvarint()
-	if n > uint64(len(r.b)) {
+	if n > uint64(len(r.s)) {
 		r.err = errSummary
 		return 0
 	}
@@ -161,7 +167,7 @@ func decodeSummary(b []byte) (*Certificate, error) {
 		return nil, errSummary
 	}
 	flags := b[1]
-	r := &summaryReader{b: b[2:]}
+	r := &summaryReader{s: string(b[2:])}
 	c := &Certificate{Exported: flags&1 != 0}
 	for _, s := range []*string{&c.ID, &c.DomainName, &c.Status, &c.Type, &c.KeyPairOrigin, &c.KeyAlgorithm, &c.ExportOption, &c.RenewalEligibility} {
 		*s = r.string()
@@ -183,6 +189,9 @@ func decodeSummary(b []byte) (*Certificate, error) {
 				r.err = errSummary
 			}
 			*t = time.Unix(sec, int64(ns)).UTC()
+			if t.IsZero() || t.Unix() != sec {
+				r.err = errSummary // out of time.Time's range, or the zero time
+			}
 		}
 	}
 	if flags>>7 != 0 {
@@ -191,7 +200,7 @@ func decodeSummary(b []byte) (*Certificate, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if len(r.b) != 0 {
+	if len(r.s) != 0 {
 		return nil, errSummary
 	}
 	return c, nil

@@ -1,7 +1,6 @@
 package output
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -14,7 +13,9 @@ import (
 // order of the value's struct; a test should compare with PrintsJSON's
 // encoding of the same value.
 type JSONWriter struct {
-	w *bufio.Writer
+	w   io.Writer
+	buf []byte // written to w when it fills up
+	err error
 	// first tells, per open object or array, whether no element was
 	// written yet.
 	first    []bool
@@ -25,22 +26,38 @@ type JSONWriter struct {
 
 // NewJSONWriter returns a writer to w; Close flushes it.
 func NewJSONWriter(w io.Writer) *JSONWriter {
-	return &JSONWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	return &JSONWriter{w: w, buf: make([]byte, 0, jsonBuffer+1024)}
 }
 
 // PlainJSON reports whether Print writes a value's own JSON encoding (-o
 // json without --query), which a JSONWriter may then write instead.
 func (p *Printer) PlainJSON() bool { return p.query == nil && p.Format == "json" }
 
-const indentSpaces = "                                                                "
+// jsonBuffer is how much a JSONWriter holds before writing it out.
+const jsonBuffer = 64 << 10
+
+const newlineIndent = "\n                                                                "
 
 func (j *JSONWriter) newline(depth int) {
-	j.w.WriteByte('\n')
-	for n := depth * 4; n > 0; {
-		k := min(n, len(indentSpaces))
-		j.w.WriteString(indentSpaces[:k])
-		n -= k
+	if n := 1 + depth*4; n <= len(newlineIndent) {
+		j.buf = append(j.buf, newlineIndent[:n]...)
+	} else {
+		j.buf = append(j.buf, '\n')
+		for range depth * 4 {
+			j.buf = append(j.buf, ' ')
+		}
 	}
+	if len(j.buf) >= jsonBuffer {
+		j.flush()
+	}
+}
+
+// flush writes out what is buffered; the first error sticks.
+func (j *JSONWriter) flush() {
+	if j.err == nil && len(j.buf) > 0 {
+		_, j.err = j.w.Write(j.buf)
+	}
+	j.buf = j.buf[:0]
 }
 
 // element starts a value: after a key, nothing; in an array, the comma and
@@ -56,7 +73,7 @@ func (j *JSONWriter) element() {
 func (j *JSONWriter) next() {
 	if d := len(j.first); d > 0 {
 		if !j.first[d-1] {
-			j.w.WriteByte(',')
+			j.buf = append(j.buf, ',')
 		}
 		j.first[d-1] = false
 		j.newline(d)
@@ -65,7 +82,7 @@ func (j *JSONWriter) next() {
 
 func (j *JSONWriter) open(c byte) {
 	j.element()
-	j.w.WriteByte(c)
+	j.buf = append(j.buf, c)
 	j.first = append(j.first, true)
 }
 
@@ -75,7 +92,7 @@ func (j *JSONWriter) close(c byte) {
 		j.newline(d - 1)
 	}
 	j.first = j.first[:d-1]
-	j.w.WriteByte(c)
+	j.buf = append(j.buf, c)
 }
 
 // BeginObject and EndObject write an object; its members are a Key each,
@@ -95,7 +112,7 @@ func (j *JSONWriter) EndArray() { j.close(']') }
 func (j *JSONWriter) Key(k string) {
 	j.next()
 	j.quote(k)
-	j.w.WriteString(": ")
+	j.buf = append(j.buf, ": "...)
 	j.afterKey = true
 }
 
@@ -118,16 +135,16 @@ func (j *JSONWriter) Strings(l []string) {
 func (j *JSONWriter) Bool(b bool) {
 	j.element()
 	if b {
-		j.w.WriteString("true")
+		j.buf = append(j.buf, "true"...)
 	} else {
-		j.w.WriteString("false")
+		j.buf = append(j.buf, "false"...)
 	}
 }
 
 // Null writes null.
 func (j *JSONWriter) Null() {
 	j.element()
-	j.w.WriteString("null")
+	j.buf = append(j.buf, "null"...)
 }
 
 // quote writes s as encoding/json does without HTML escaping: printable
@@ -139,9 +156,9 @@ func (j *JSONWriter) quote(s string) {
 			return
 		}
 	}
-	j.w.WriteByte('"')
-	j.w.WriteString(s)
-	j.w.WriteByte('"')
+	j.buf = append(j.buf, '"')
+	j.buf = append(j.buf, s...)
+	j.buf = append(j.buf, '"')
 }
 
 func (j *JSONWriter) quoteSlow(s string) {
@@ -151,12 +168,13 @@ func (j *JSONWriter) quoteSlow(s string) {
 	}
 	j.scratch.Reset()
 	_ = j.enc.Encode(s) // a string always encodes
-	j.w.Write(bytes.TrimSuffix(j.scratch.Bytes(), []byte("\n")))
+	j.buf = append(j.buf, bytes.TrimSuffix(j.scratch.Bytes(), []byte("\n"))...)
 }
 
 // Close ends the document with a newline and flushes it; its error is
 // the first of every write.
 func (j *JSONWriter) Close() error {
-	j.w.WriteByte('\n')
-	return j.w.Flush()
+	j.buf = append(j.buf, '\n')
+	j.flush()
+	return j.err
 }
