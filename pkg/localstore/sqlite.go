@@ -626,6 +626,12 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries bool) ([]*Cer
 	if f.Descending {
 		dir = "DESC"
 	}
+	if !f.NotAfterBefore.IsZero() && col != "not_after" {
+		// Find the few expiring rows by the not_after index and sort
+		// them: "+" keeps the planner (which has no statistics) from
+		// walking the whole table in the order of the sort key's index.
+		col = "+" + col
+	}
 	q += fmt.Sprintf(" ORDER BY %s %s, id %s", col, dir, dir)
 	if f.Limit > 0 {
 		q += " LIMIT ? OFFSET ?"
