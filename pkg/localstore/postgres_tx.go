@@ -286,12 +286,21 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certifi
 	case "DOMAIN_NAME":
 		col = "domain_name"
 	}
-	// NULL (no NotAfter yet) sorts first ascending, as in SQLite.
-	order := "ASC NULLS FIRST"
+	// NULL (no NotAfter yet) sorts first ascending, as in SQLite. Only
+	// not_after may be NULL: the other keys take plain ASC or DESC, so
+	// that the order is their index's (forward or backward), and a first
+	// page reads a page of the index instead of sorting the whole table.
+	dir, nulls := "ASC", ""
 	if f.Descending {
-		order = "DESC NULLS LAST"
+		dir = "DESC"
 	}
-	q += fmt.Sprintf(" ORDER BY %s %s, id %s", col, order, order)
+	if col == "not_after" {
+		nulls = " NULLS FIRST"
+		if f.Descending {
+			nulls = " NULLS LAST"
+		}
+	}
+	q += fmt.Sprintf(" ORDER BY %s %s%s, id %s", col, dir, nulls, dir)
 	if f.Limit > 0 {
 		q += " LIMIT " + args.add(f.Limit)
 	}
