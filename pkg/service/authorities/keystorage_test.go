@@ -167,3 +167,42 @@ func TestCreateInToken(t *testing.T) {
 		t.Errorf("a swapped token key: %v", err)
 	}
 }
+
+// TestCreateInTokenIdempotent: a retry of `ca create --key-storage PKCS11
+// --idempotency-token T` returns the CA it created without making a key in
+// the token again — even with its own --pkcs11-key-label, which the first
+// creation took — and the same token with other arguments is refused
+// (exit 5) without a key left in the token.
+func TestCreateInTokenIdempotent(t *testing.T) {
+	ctx := context.Background()
+	tok := newFakeToken()
+	var openErr error
+	s := tokenService(t, tok, &openErr)
+	for _, label := range []string{"idem root", ""} {
+		req := CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Idem CA " + strings.TrimSpace("label "+label)},
+			KeyStorage: hsm.StoragePKCS11, KeyLabel: label, IdempotencyToken: "token-" + label}
+		first, err := s.Create(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := len(tok.labels())
+		again, err := s.Create(ctx, req)
+		if err != nil || again != first {
+			t.Errorf("label %q: the retry gave %s, %v; want %s", label, again, err, first)
+		}
+		// The token is not even opened for a retry.
+		openErr = errs.VaultErrorf("pkcs11.pin_file: refused")
+		if again, err = s.Create(ctx, req); err != nil || again != first {
+			t.Errorf("label %q: the retry opened the token: %s, %v", label, again, err)
+		}
+		openErr = nil
+		other := req
+		other.Subject.CommonName += " other"
+		if _, err := s.Create(ctx, other); errs.ExitCodeOf(err) != errs.ExitRefused {
+			t.Errorf("label %q: the token with other arguments: %v, want exit 5", label, err)
+		}
+		if got := len(tok.labels()); got != keys {
+			t.Errorf("label %q: the token holds %d keys after the retries, want %d", label, got, keys)
+		}
+	}
+}
