@@ -1,18 +1,28 @@
 package authorities
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -204,5 +214,68 @@ func TestCreateInTokenIdempotent(t *testing.T) {
 		if got := len(tok.labels()); got != keys {
 			t.Errorf("label %q: the token holds %d keys after the retries, want %d", label, got, keys)
 		}
+	}
+}
+
+// TestResponderTokenDown: the CRL and OCSP responder (ca serve, endpoint
+// serve) still answers for the vault's other CAs when the token is
+// unavailable, and answers for a token CA once the token is back.
+func TestResponderTokenDown(t *testing.T) {
+	ctx := context.Background()
+	tok := newFakeToken()
+	var openErr error
+	s := tokenService(t, tok, &openErr)
+	vaultCA, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Vault Root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenCA, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Token Root"},
+		KeyStorage: hsm.StoragePKCS11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ocspStatus asks the responder about a certificate ca issues now.
+	h := s.Responder()
+	leafOf := func(ca string) (leaf, issuer *x509.Certificate) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "a.example.test"}, DNSNames: []string{"a.example.test"}}, key)
+		issued, err := s.Issue(ctx, ca, IssueRequest{CSR: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), Template: "EndEntity",
+			Validity: timeutil.Validity{Duration: timeutil.Day}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caPEM, err := s.GetCACertificate(ctx, ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return parsePEM(t, issued.Certificate), parsePEM(t, caPEM.Certificate)
+	}
+	ask := func(leaf, issuer *x509.Certificate) (*ocsp.Response, error) {
+		req, err := ocsp.CreateRequest(leaf, issuer, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/ocsp", bytes.NewReader(req)))
+		return ocsp.ParseResponse(rec.Body.Bytes(), issuer)
+	}
+	vaultLeaf, vaultIssuer := leafOf(vaultCA)
+	tokenLeaf, tokenIssuer := leafOf(tokenCA)
+
+	openErr = errs.VaultErrorf("pkcs11.token_label: the token is not present")
+	if r, err := ask(vaultLeaf, vaultIssuer); err != nil || r.Status != ocsp.Good {
+		t.Errorf("OCSP of the vault CA with the token down: %+v, %v", r, err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/crl/"+idOf(vaultCA)+".crl", nil))
+	if rec.Code != 200 {
+		t.Errorf("CRL of the vault CA with the token down: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := ask(tokenLeaf, tokenIssuer); err == nil {
+		t.Errorf("OCSP of the token CA with the token down: a signed response")
+	}
+	openErr = nil
+	if r, err := ask(tokenLeaf, tokenIssuer); err != nil || r.Status != ocsp.Good {
+		t.Errorf("OCSP of the token CA with the token back: %+v, %v", r, err)
 	}
 }
