@@ -111,7 +111,7 @@ func (e *pinRefusedError) Error() string { return e.ckr }
 func pinRefused(set Settings, ckr string) error {
 	return (&errs.Error{Exit: errs.ExitVaultUnavailable, Err: &pinRefusedError{ckr},
 		Msg: fmt.Sprintf("%s: the token %q refused the PIN in %s", SettingPINFile, set.TokenLabel, set.PINFile)}).
-		WithHint("a token locks its PIN after a few wrong ones: correct the file before trying again")
+		WithHint("a token locks its PIN after a few wrong ones: correct the file before trying again (a running server tries again once the file changes)")
 }
 
 // closer is a Token whose session can be closed.
