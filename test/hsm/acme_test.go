@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,12 +75,12 @@ func TestTokenACME(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	v.startServe(t, regexp.MustCompile(`^Serving ACME endpoints`), "endpoint", "serve", "--listen", addr)
+	_, serveLog := v.serve(t, nil, regexp.MustCompile(`^Serving ACME endpoints`), "endpoint", "serve", "--listen", addr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// order registers an account on ep and gets a certificate for name.
-	order := func(ep endpoint, name string) ([][]byte, error) {
+	order := func(ctx context.Context, ep endpoint, name string) ([][]byte, error) {
 		akey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		c := &acme.Client{Key: akey, DirectoryURL: "https://" + addr + "/" + ep.id + "/directory",
 			HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}}
@@ -127,7 +128,7 @@ func TestTokenACME(t *testing.T) {
 		wg.Add(1)
 		go func(r *got) {
 			defer wg.Done()
-			r.ders, r.err = order(r.ep, r.name)
+			r.ders, r.err = order(ctx, r.ep, r.name)
 		}(&results[i])
 	}
 	wg.Wait()
@@ -157,5 +158,38 @@ func TestTokenACME(t *testing.T) {
 		if passed == 0 {
 			t.Errorf("%s: no lint passed", filepath.Base(lf.cert))
 		}
+	}
+
+	// The token is removed under the running server: an order's finalize
+	// fails, and leaves no certificate and no event behind; the server's
+	// log names the token's setting.
+	count := func(args ...string) int {
+		var out map[string][]json.RawMessage
+		if err := json.Unmarshal(v.ok(t, append(args, "-o", "json")...), &out); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, l := range out {
+			n += len(l)
+		}
+		return n
+	}
+	certs, events := count("list"), count("events")
+	tok.remove(t)
+	// (The client retries a finalize that failed with 500 until its
+	// context ends.)
+	lateCtx, lateCancel := context.WithTimeout(ctx, 5*time.Second)
+	defer lateCancel()
+	if ders, err := order(lateCtx, eps[1], "late.lab.test"); err == nil {
+		t.Errorf("an order finalized with the token removed: %d certificates", len(ders))
+	}
+	if n := count("list"); n != certs {
+		t.Errorf("%d certificates after a failed finalize, want %d", n, certs)
+	}
+	if n := count("events"); n != events {
+		t.Errorf("%d events after a failed finalize, want %d", n, events)
+	}
+	if l := serveLog(); !strings.Contains(l, "pkcs11.token_label") || strings.Contains(l, tok.pin) {
+		t.Errorf("endpoint serve logged:\n%s", l)
 	}
 }
