@@ -23,12 +23,6 @@ import (
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
-// cpuTime is the user and system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 

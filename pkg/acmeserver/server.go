@@ -124,7 +124,7 @@ func New(cfg Config) *Server {
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = casign.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
 		return core.Vault.Store.View(context.Background(), fn)
-	}), core.Now)
+	}), core.Now, s.logf)
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{ep}/directory", s.handleDirectory)
 	m.HandleFunc("HEAD /{ep}/new-nonce", s.handleNewNonce)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,9 @@ func TestTokenUnavailable(t *testing.T) {
 	dir := t.TempDir()
 	v := newVault(t, tok.env()...)
 	root := v.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Token Root", "--key-storage", "PKCS11")
-	v.arn(t, "request", "--domain-name", "before.hsm.test", "--certificate-authority-arn", root)
+	before, _ := v.requestLeaf(t, dir, "before.hsm.test", root)
+	vaultRoot := v.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Vault Root")
+	vaultLeaf, _ := v.requestLeaf(t, dir, "vault.hsm.test", vaultRoot)
 	leafCSR := csr(t, dir, "after.hsm.test")
 
 	// A CA whose key was made in the token but that is not created (its
@@ -70,6 +73,20 @@ func TestTokenUnavailable(t *testing.T) {
 		}
 	}
 	check("wrong PIN", "pkcs11.pin_file", []string{"CERTCTL_PKCS11_PIN_FILE=" + badPIN})
+	// ca serve with the wrong PIN: the token CA's OCSP requests fail and
+	// the server says why, naming the setting; the vault CA's are answered.
+	rootPEM, vaultPEM := v.caCert(t, dir, "root.pem", root), v.caCert(t, dir, "vault-root.pem", vaultRoot)
+	m, logs := v.serve(t, []string{"CERTCTL_PKCS11_PIN_FILE=" + badPIN}, regexp.MustCompile(`http://(\S+)`), "ca", "serve", "--listen", "127.0.0.1:0")
+	url := "http://" + m[1] + "/ocsp"
+	if out := openssl(t, "ocsp", "-issuer", vaultPEM, "-cert", vaultLeaf.cert, "-url", url, "-VAfile", vaultPEM); !strings.Contains(out, "Response verify OK") || !strings.Contains(out, ": good") {
+		t.Errorf("OCSP of the vault CA with a wrong PIN: %s", out)
+	}
+	if out, _ := execOut(tool(t, "openssl"), "ocsp", "-issuer", rootPEM, "-cert", before.cert, "-url", url, "-VAfile", rootPEM); !strings.Contains(out, "internalerror") {
+		t.Errorf("OCSP of the token CA with a wrong PIN: %s", out)
+	}
+	if l := logs(); !strings.Contains(l, "pkcs11.pin_file") || strings.Contains(l, tok.pin) {
+		t.Errorf("ca serve with a wrong PIN logged:\n%s", l)
+	}
 	check("no PIN file", "pkcs11.pin_file", []string{"CERTCTL_PKCS11_PIN_FILE=" + dir + "/absent.pin"})
 	check("missing module", "pkcs11.module", []string{"CERTCTL_PKCS11_MODULE=" + dir + "/libabsent-pkcs11.so"})
 	check("not a module", "pkcs11.module", []string{"CERTCTL_PKCS11_MODULE=" + badPIN})

@@ -305,8 +305,16 @@ func openssl(t *testing.T, args ...string) string {
 // match; the server is stopped when the test ends.
 func (v *vault) startServe(t *testing.T, ready *regexp.Regexp, args ...string) []string {
 	t.Helper()
+	m, _ := v.serve(t, nil, ready, args...)
+	return m
+}
+
+// serve is startServe with extra environment; it also returns what the
+// server has written to stderr so far.
+func (v *vault) serve(t *testing.T, extra []string, ready *regexp.Regexp, args ...string) ([]string, func() string) {
+	t.Helper()
 	cmd := exec.Command(certctlBin, append([]string{"--vault", v.dir}, args...)...)
-	cmd.Env = childEnv(v.env...)
+	cmd.Env = childEnv(append(append([]string{}, v.env...), extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -343,17 +351,20 @@ func (v *vault) startServe(t *testing.T, ready *regexp.Regexp, args ...string) [
 		_ = cmd.Wait()
 		close(done)
 	}()
-	select {
-	case m := <-found:
-		return m
-	case <-done:
+	logs := func() string {
 		logMu.Lock()
 		defer logMu.Unlock()
-		t.Fatalf("certctl %s exited before it served:\n%s", strings.Join(args, " "), logBuf.String())
+		return logBuf.String()
+	}
+	select {
+	case m := <-found:
+		return m, logs
+	case <-done:
+		t.Fatalf("certctl %s exited before it served:\n%s", strings.Join(args, " "), logs())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("certctl %s did not start", strings.Join(args, " "))
 	}
-	return nil
+	return nil, nil
 }
 
 // execOut runs a program and returns its combined output and error.
