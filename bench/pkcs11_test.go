@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,9 +21,6 @@ import (
 	"github.com/certctl/certctl/pkg/service/authorities"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
-
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // softHSM makes a SoftHSM2 token in a temporary directory (SOFTHSM2_CONF
 // points at it) and returns the Opener of it.
