@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	jose "github.com/go-jose/go-jose/v3"
 
@@ -188,22 +189,59 @@ func quote(s string) string {
 	return string(b)
 }
 
-// verify authenticates an ACME POST for endpoint ep: structure, algorithm,
-// url, jwk/kid rules, signature, then the single-use nonce.
-// authenticate finds the request's endpoint and verifies its JWS in mode,
-// writing the problem document and reporting false when either fails.
+// authenticate finds the request's endpoint and verifies its JWS in mode
+// (see verify), writing the problem document and reporting false when
+// either fails. The endpoint and the account a kid names are read in one
+// store transaction; the problems come in the order verify gives them,
+// after the endpoint's.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, bool) {
-	ep, p := s.endpointOf(r)
-	if p == nil {
-		var req *request
-		if req, p = s.verify(w, r, ep, mode); p == nil {
-			return ep, req, true
-		}
+	ep, req, p := s.authenticated(w, r, mode)
+	if p != nil {
+		writeProblem(w, p)
+		return nil, nil, false
 	}
-	writeProblem(w, p)
-	return nil, nil, false
+	return ep, req, true
 }
 
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, *Problem) {
+	body, bodyP := s.readBody(w, r)
+	var jws *jose.JSONWebSignature
+	var h *protectedHeader
+	jwsP := bodyP
+	if bodyP == nil {
+		jws, h, jwsP = parseJWS(body)
+	}
+	var pre *prefetched
+	ep, p := s.endpointWith(r, func(tx localstore.Tx, ep *acmestate.Endpoint) {
+		if jwsP != nil || h.Kid == "" {
+			return
+		}
+		if id, ok := s.accountIDOf(r, ep, h.Kid); ok {
+			pre = &prefetched{}
+			pre.acct, pre.err = acmestate.GetAccount(tx, id)
+		}
+	})
+	if p != nil {
+		return nil, nil, p
+	}
+	if jwsP != nil {
+		return nil, nil, jwsP
+	}
+	req, p := s.verifyParsed(r, ep, mode, jws, h, pre)
+	if p != nil {
+		return nil, nil, p
+	}
+	return ep, req, nil
+}
+
+// prefetched is the account a kid names, read with the endpoint.
+type prefetched struct {
+	acct *acmestate.Account
+	err  error
+}
+
+// verify authenticates an ACME POST for endpoint ep: structure, algorithm,
+// url, jwk/kid rules, signature, then the single-use nonce.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.Endpoint, mode keyMode) (*request, *Problem) {
 	body, p := s.readBody(w, r)
 	if p != nil {
@@ -213,6 +251,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.En
 	if p != nil {
 		return nil, p
 	}
+	return s.verifyParsed(r, ep, mode, jws, h, nil)
+}
+
+// verifyParsed is verify after the body is parsed; pre, when set, is the
+// account h.Kid names, read already.
+func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyMode, jws *jose.JSONWebSignature, h *protectedHeader, pre *prefetched) (*request, *Problem) {
 	want := s.base(r) + r.URL.Path
 	if h.URL == "" || h.URL != want {
 		return nil, unauthorized("JWS url header does not match the request URL")
@@ -239,12 +283,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.En
 		}
 		req.Key = k
 	} else {
-		acct, p := s.accountOf(r, ep, h.Kid)
+		acct, p := s.accountOf(r, ep, h.Kid, pre)
 		if p != nil {
 			return nil, p
 		}
-		k := &jose.JSONWebKey{}
-		if err := k.UnmarshalJSON(acct.JWK); err != nil {
+		k, err := s.keys.key(acct.JWK)
+		if err != nil {
 			return nil, s.internal(err)
 		}
 		req.Key, req.Account = k, acct
@@ -274,19 +318,34 @@ func checkAccountKey(k *jose.JSONWebKey) *Problem {
 	return nil
 }
 
-// accountOf loads the valid account named by a kid URL of endpoint ep.
-func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string) (*acmestate.Account, *Problem) {
+// accountIDOf is the account ID of a kid URL of endpoint ep.
+func (s *Server) accountIDOf(r *http.Request, ep *acmestate.Endpoint, kid string) (string, bool) {
 	prefix := s.url(r, ep.ID, "/acct/")
 	id, ok := strings.CutPrefix(kid, prefix)
 	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", false
+	}
+	return id, true
+}
+
+// accountOf loads the valid account named by a kid URL of endpoint ep, or
+// takes it from pre when it was read with the endpoint.
+func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string, pre *prefetched) (*acmestate.Account, *Problem) {
+	id, ok := s.accountIDOf(r, ep, kid)
+	if !ok {
 		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "kid is not an account of this endpoint")
 	}
 	var a *acmestate.Account
-	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
-		var err error
-		a, err = acmestate.GetAccount(tx, id)
-		return err
-	})
+	var err error
+	if pre != nil {
+		a, err = pre.acct, pre.err
+	} else {
+		err = s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+			var err error
+			a, err = acmestate.GetAccount(tx, id)
+			return err
+		})
+	}
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && a.EndpointID != ep.ID) {
 		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "no such account")
 	}
@@ -297,6 +356,37 @@ func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string) 
 		return nil, unauthorized("account is " + a.Status)
 	}
 	return a, nil
+}
+
+// keyCache holds account keys parsed from their stored JWK, keyed by
+// that JWK's text: a request signed with a kid verifies against the key
+// the account has now (read with the account), without parsing it again.
+// A parsed key is never modified. The cache forgets everything when full.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string]*jose.JSONWebKey
+}
+
+const keyCacheMax = 4096
+
+func (c *keyCache) key(jwk []byte) (*jose.JSONWebKey, error) {
+	c.mu.Lock()
+	k := c.keys[string(jwk)]
+	c.mu.Unlock()
+	if k != nil {
+		return k, nil
+	}
+	k = &jose.JSONWebKey{}
+	if err := k.UnmarshalJSON(jwk); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= keyCacheMax {
+		c.keys = make(map[string]*jose.JSONWebKey)
+	}
+	c.keys[string(jwk)] = k
+	c.mu.Unlock()
+	return k, nil
 }
 
 // thumbprint is the base64url SHA-256 JWK thumbprint (RFC 7638).

@@ -311,12 +311,21 @@ const maxRecorded = 100
 
 // loadOrder reads an order of ep owned by the requesting account.
 func (s *Server) loadOrder(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Order, *Problem) {
+	return s.loadOrderWith(r, ep, req, nil)
+}
+
+// loadOrderWith is loadOrder, running also (when set) in the transaction
+// that read the order, when the order is the account's.
+func (s *Server) loadOrderWith(r *http.Request, ep *acmestate.Endpoint, req *request, also func(localstore.Tx, *acmestate.Order)) (*acmestate.Order, *Problem) {
 	var o *acmestate.Order
 	var lapsed *Problem
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		if o, err = acmestate.GetOrder(tx, r.PathValue("id")); err != nil || o.EndpointID != ep.ID || o.AccountID != req.Account.ID {
 			return err
+		}
+		if also != nil {
+			also(tx, o)
 		}
 		lapsed, err = s.authzLapsed(tx, o)
 		return err
@@ -388,14 +397,8 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
 
 // postAsGet verifies a kid-signed POST-as-GET (empty payload).
 func (s *Server) postAsGet(w http.ResponseWriter, r *http.Request) (*acmestate.Endpoint, *request, bool) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return nil, nil, false
-	}
-	req, p := s.verify(w, r, ep, needKID)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needKID)
+	if !ok {
 		return nil, nil, false
 	}
 	if !req.PostAsGet {
