@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
 
@@ -47,6 +48,11 @@ type request struct {
 	// key of Account.
 	Key     *jose.JSONWebKey
 	Account *acmestate.Account
+	// nonce, when set, is the request's nonce, checked (MAC, expiry) but
+	// not yet redeemed: the change the request makes redeems it in its
+	// own transaction (redeemIn), or settle does (see authenticateDeferred).
+	nonce        string
+	nonceExpires time.Time
 }
 
 // flattenedJWS is the flattened JSON serialization (RFC 7515 7.2.2).
@@ -195,7 +201,22 @@ func quote(s string) string {
 // store transaction; the problems come in the order verify gives them,
 // after the endpoint's.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, bool) {
-	ep, req, p := s.authenticated(w, r, mode)
+	return s.authenticateNonce(w, r, mode, false)
+}
+
+// authenticateDeferred is authenticate for a request that makes one
+// change: its nonce is checked but redeemed only in that change's write
+// transaction (redeemIn, first thing), so that the nonce and the change
+// cost one commit instead of two. Every other outcome of the request must
+// go through settle (or settleChange) before its response is written, so
+// that a nonce is still used at most once and a replayed one still gets
+// badNonce before anything happens.
+func (s *Server) authenticateDeferred(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, bool) {
+	return s.authenticateNonce(w, r, mode, true)
+}
+
+func (s *Server) authenticateNonce(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool) (*acmestate.Endpoint, *request, bool) {
+	ep, req, p := s.authenticated(w, r, mode, deferNonce)
 	if p != nil {
 		writeProblem(w, p)
 		return nil, nil, false
@@ -203,7 +224,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMo
 	return ep, req, true
 }
 
-func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, *Problem) {
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool) (*acmestate.Endpoint, *request, *Problem) {
 	body, bodyP := s.readBody(w, r)
 	var jws *jose.JSONWebSignature
 	var h *protectedHeader
@@ -227,7 +248,7 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyM
 	if jwsP != nil {
 		return nil, nil, jwsP
 	}
-	req, p := s.verifyParsed(r, ep, mode, jws, h, pre)
+	req, p := s.verifyParsed(r, ep, mode, jws, h, pre, deferNonce)
 	if p != nil {
 		return nil, nil, p
 	}
@@ -251,12 +272,13 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.En
 	if p != nil {
 		return nil, p
 	}
-	return s.verifyParsed(r, ep, mode, jws, h, nil)
+	return s.verifyParsed(r, ep, mode, jws, h, nil, false)
 }
 
 // verifyParsed is verify after the body is parsed; pre, when set, is the
-// account h.Kid names, read already.
-func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyMode, jws *jose.JSONWebSignature, h *protectedHeader, pre *prefetched) (*request, *Problem) {
+// account h.Kid names, read already. With deferNonce the nonce is checked
+// and left to redeem (see authenticateDeferred).
+func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyMode, jws *jose.JSONWebSignature, h *protectedHeader, pre *prefetched, deferNonce bool) (*request, *Problem) {
 	want := s.base(r) + r.URL.Path
 	if h.URL == "" || h.URL != want {
 		return nil, unauthorized("JWS url header does not match the request URL")
@@ -297,13 +319,99 @@ func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyM
 	if err != nil {
 		return nil, malformed("JWS signature does not verify")
 	}
-	if err := s.nonces.RedeemContext(r.Context(), h.Nonce); errors.Is(err, ErrNonce) {
-		return nil, problem(errBadNonce, http.StatusBadRequest, "JWS nonce is missing, unknown or already used")
-	} else if err != nil {
-		return nil, s.internal(fmt.Errorf("redeeming a nonce: %w", err))
+	if deferNonce {
+		exp, err := s.nonces.check(h.Nonce)
+		if p := s.nonceProblem(err); p != nil {
+			return nil, p
+		}
+		req.nonce, req.nonceExpires = h.Nonce, exp.Add(sweepMargin)
+	} else if p := s.nonceProblem(s.nonces.RedeemContext(r.Context(), h.Nonce)); p != nil {
+		return nil, p
 	}
 	req.Payload, req.PostAsGet = payload, len(payload) == 0
 	return req, nil
+}
+
+// nonceProblem is the problem of a nonce check or redemption; nil for nil.
+func (s *Server) nonceProblem(err error) *Problem {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNonce):
+		return problem(errBadNonce, http.StatusBadRequest, "JWS nonce is missing, unknown or already used")
+	}
+	return s.internal(fmt.Errorf("redeeming a nonce: %w", err))
+}
+
+// errReplayed is what redeemIn fails a change with when its nonce was
+// redeemed before: nothing is recorded (not a rule failure).
+var errReplayed = errors.New("acme: nonce already redeemed")
+
+// redeemIn redeems req's deferred nonce in the transaction of the change
+// the request makes; the change must fail with its error.
+func redeemIn(tx localstore.Tx, req *request) error {
+	if req.nonce == "" {
+		return nil
+	}
+	ok, err := tx.RedeemNonce(req.nonce, req.nonceExpires)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errReplayed
+	}
+	return nil
+}
+
+// settle redeems req's deferred nonce, when not redeemed yet, on its own
+// (batched with the other redemptions, as verify does): the problem to
+// answer with instead of any other when it fails.
+func (s *Server) settle(r *http.Request, req *request) *Problem {
+	if req.nonce == "" {
+		return nil
+	}
+	v := req.nonce
+	req.nonce = ""
+	ok, err := s.nonces.redeemBatched(r.Context(), v, req.nonceExpires)
+	if err == nil {
+		s.nonces.maybeSweep()
+		if !ok {
+			err = ErrNonce
+		}
+	}
+	return s.nonceProblem(err)
+}
+
+// settleChange settles req's deferred nonce after the change that
+// redeemed it in its transaction (redeemIn) returned err: committed with
+// it when err is nil; replayed when err is errReplayed (badNonce);
+// otherwise the transaction was rolled back and the nonce is redeemed on
+// its own. It returns the problem to answer with, or nil for success.
+func (s *Server) settleChange(r *http.Request, req *request, err error) *Problem {
+	switch {
+	case err == nil:
+		if req.nonce != "" {
+			req.nonce = ""
+			s.nonces.maybeSweep()
+		}
+		return nil
+	case errors.Is(err, errReplayed):
+		req.nonce = ""
+		return s.nonceProblem(ErrNonce)
+	}
+	if p := s.settle(r, req); p != nil {
+		return p
+	}
+	return s.problemOf(err)
+}
+
+// fail answers with p, or with the problem of req's deferred nonce when
+// redeeming it now fails.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, p *Problem) {
+	if np := s.settle(r, req); np != nil {
+		p = np
+	}
+	writeProblem(w, p)
 }
 
 // checkAccountKey accepts public RSA (2048 bits or more), ECDSA and Ed25519

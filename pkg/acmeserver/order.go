@@ -138,21 +138,25 @@ func subNames(sub []Subproblem) []string {
 // endpoint, pending with a pending authorization (and its challenges) for
 // each name that is not.
 func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.authenticate(w, r, needKID)
+	// The nonce is redeemed in the change's transaction.
+	ep, req, ok := s.authenticateDeferred(w, r, needKID)
 	if !ok {
 		return
 	}
 	var in newOrderPayload
 	if p := decodePayload(req, &in); p != nil {
-		writeProblem(w, p)
+		s.fail(w, r, req, p)
 		return
 	}
 	if in.NotBefore != "" || in.NotAfter != "" {
-		writeProblem(w, malformed("notBefore and notAfter are not supported: validity is set by the endpoint"))
+		s.fail(w, r, req, malformed("notBefore and notAfter are not supported: validity is set by the endpoint"))
 		return
 	}
 	var order *acmestate.Order
 	err := s.change(r.Context(), req.Account.ID, "NewOrder", func(op *service.Op) error {
+		if err := redeemIn(op.Tx, req); err != nil {
+			return err
+		}
 		op.Resource(s.endpointARN(ep.ID))
 		op.Param("Identifiers", identifierValues(in.Identifiers))
 		names, p := s.orderNames(in.Identifiers)
@@ -212,8 +216,8 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		op.Resource(s.orderARN(o))
 		return acmestate.PutOrder(op.Tx, o)
 	})
-	if err != nil {
-		writeProblem(w, s.problemOf(err))
+	if p := s.settleChange(r, req, err); p != nil {
+		writeProblem(w, p)
 		return
 	}
 	s.writeOrder(w, r, http.StatusCreated, order)
