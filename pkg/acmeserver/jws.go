@@ -167,12 +167,7 @@ func decodeExact(data []byte, v any) error {
 		return errors.New("not a JSON object")
 	}
 	rv := reflect.ValueOf(v).Elem()
-	rt := rv.Type()
-	tags := make(map[string]int, rt.NumField())
-	for i := range rt.NumField() {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-		tags[name] = i
-	}
+	tags := fieldsOf(rv.Type())
 	for k, val := range m {
 		i, ok := tags[k]
 		if !ok {
@@ -188,6 +183,24 @@ func decodeExact(data []byte, v any) error {
 		}
 	}
 	return nil
+}
+
+// fieldTags maps a struct type to its fields' json names (index by name).
+var fieldTags sync.Map // reflect.Type → map[string]int
+
+// fieldsOf is the json name → field index map of struct type rt, built
+// once a type. The map returned is shared: not to be modified.
+func fieldsOf(rt reflect.Type) map[string]int {
+	if m, ok := fieldTags.Load(rt); ok {
+		return m.(map[string]int)
+	}
+	tags := make(map[string]int, rt.NumField())
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		tags[name] = i
+	}
+	fieldTags.Store(rt, tags)
+	return tags
 }
 
 func quote(s string) string {
