@@ -228,8 +228,11 @@ func (s *Server) authenticateDeferred(w http.ResponseWriter, r *http.Request, mo
 	return s.authenticateNonce(w, r, mode, true)
 }
 
-func (s *Server) authenticateNonce(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool) (*acmestate.Endpoint, *request, bool) {
-	ep, req, p := s.authenticated(w, r, mode, deferNonce)
+// authenticateWith is authenticate running also (when set) in the read
+// transaction of the endpoint and account, for what the handler reads
+// next (before the signature and nonce are checked: it must only read).
+func (s *Server) authenticateWith(w http.ResponseWriter, r *http.Request, mode keyMode, also func(localstore.Tx)) (*acmestate.Endpoint, *request, bool) {
+	ep, req, p := s.authenticated(w, r, mode, false, also)
 	if p != nil {
 		writeProblem(w, p)
 		return nil, nil, false
@@ -237,7 +240,16 @@ func (s *Server) authenticateNonce(w http.ResponseWriter, r *http.Request, mode 
 	return ep, req, true
 }
 
-func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool) (*acmestate.Endpoint, *request, *Problem) {
+func (s *Server) authenticateNonce(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool) (*acmestate.Endpoint, *request, bool) {
+	ep, req, p := s.authenticated(w, r, mode, deferNonce, nil)
+	if p != nil {
+		writeProblem(w, p)
+		return nil, nil, false
+	}
+	return ep, req, true
+}
+
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool, also func(localstore.Tx)) (*acmestate.Endpoint, *request, *Problem) {
 	body, bodyP := s.readBody(w, r)
 	var jws *jose.JSONWebSignature
 	var h *protectedHeader
@@ -253,6 +265,9 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyM
 		if id, ok := s.accountIDOf(r, ep, h.Kid); ok {
 			pre = &prefetched{}
 			pre.acct, pre.err = acmestate.GetAccount(tx, id)
+			if also != nil {
+				also(tx)
+			}
 		}
 	})
 	if p != nil {

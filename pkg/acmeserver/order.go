@@ -427,12 +427,29 @@ type authzUpdatePayload struct {
 
 // loadAuthz reads an authorization of ep owned by the requesting account.
 func (s *Server) loadAuthz(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Authz, *Problem) {
+	return s.loadAuthzFrom(r, ep, req, nil)
+}
+
+// readAuthz is an authorization read ahead (see authenticateWith).
+type readAuthz struct {
+	a   *acmestate.Authz
+	err error
+}
+
+// loadAuthzFrom is loadAuthz taking the authorization from pre when it
+// was read ahead.
+func (s *Server) loadAuthzFrom(r *http.Request, ep *acmestate.Endpoint, req *request, pre *readAuthz) (*acmestate.Authz, *Problem) {
 	var a *acmestate.Authz
-	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
-		var err error
-		a, err = acmestate.GetAuthz(tx, r.PathValue("id"))
-		return err
-	})
+	var err error
+	if pre != nil {
+		a, err = pre.a, pre.err
+	} else {
+		err = s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+			var err error
+			a, err = acmestate.GetAuthz(tx, r.PathValue("id"))
+			return err
+		})
+	}
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && a.EndpointID != ep.ID) {
 		return nil, problem(errMalformed, http.StatusNotFound, "no such authorization")
 	}
@@ -449,11 +466,16 @@ func (s *Server) loadAuthz(r *http.Request, ep *acmestate.Endpoint, req *request
 }
 
 func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.authenticate(w, r, needKID)
+	// The authorization is read with the endpoint and account.
+	var pre *readAuthz
+	ep, req, ok := s.authenticateWith(w, r, needKID, func(tx localstore.Tx) {
+		pre = &readAuthz{}
+		pre.a, pre.err = acmestate.GetAuthz(tx, r.PathValue("id"))
+	})
 	if !ok {
 		return
 	}
-	a, p := s.loadAuthz(r, ep, req)
+	a, p := s.loadAuthzFrom(r, ep, req, pre)
 	if p != nil {
 		writeProblem(w, p)
 		return
