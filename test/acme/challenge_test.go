@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 	"golang.org/x/crypto/acme"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
@@ -95,7 +96,7 @@ func portOf(addr string) string {
 // http-01 server on a loopback port, which certctl fetches on
 // validation.http_port after resolving the name through validation.resolvers.
 func TestLegoHTTP01(t *testing.T) {
-	bin := tool(t, "lego")
+	bin := testbin.Tool(t, "lego")
 	d := startTestDNS(t)
 	listen := freePort(t)
 	s := startChallengeServer(t, d, "CERTCTL_VALIDATION_HTTP_PORT="+portOf(listen))
@@ -109,7 +110,7 @@ func TestLegoHTTP01(t *testing.T) {
 // TestLegoTLSALPN01: lego proves a name with tls-alpn-01 on a loopback
 // port (validation.tls_alpn_port).
 func TestLegoTLSALPN01(t *testing.T) {
-	bin := tool(t, "lego")
+	bin := testbin.Tool(t, "lego")
 	d := startTestDNS(t)
 	listen := freePort(t)
 	s := startChallengeServer(t, d, "CERTCTL_VALIDATION_TLS_ALPN_PORT="+portOf(listen))
@@ -124,7 +125,7 @@ func TestLegoTLSALPN01(t *testing.T) {
 // DNS server (a file it serves), for a name and its wildcard; certctl
 // looks the records up through validation.resolvers.
 func TestLegoDNS01(t *testing.T) {
-	bin := tool(t, "lego")
+	bin := testbin.Tool(t, "lego")
 	d := startTestDNS(t)
 	s := startChallengeServer(t, d)
 	dir := t.TempDir()
@@ -163,7 +164,7 @@ esac
 // TestCertbotStandaloneHTTP01: certbot's standalone authenticator answers
 // http-01 on a loopback port.
 func TestCertbotStandaloneHTTP01(t *testing.T) {
-	bin := tool(t, "certbot")
+	bin := testbin.Tool(t, "certbot")
 	d := startTestDNS(t)
 	listen := freePort(t)
 	s := startChallengeServer(t, d, "CERTCTL_VALIDATION_HTTP_PORT="+portOf(listen))
