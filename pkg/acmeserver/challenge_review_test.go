@@ -119,12 +119,18 @@ func (f *fixture) setAuthorization(behavior string, types ...string) {
 	if len(types) == 0 {
 		types = nil
 	}
+	f.editEndpoint(func(ep *acmestate.Endpoint) error { return ep.SetAuthorization(behavior, types) })
+}
+
+// editEndpoint changes f's endpoint in the store with edit (and f.ep with it).
+func (f *fixture) editEndpoint(edit func(ep *acmestate.Endpoint) error) {
+	f.t.Helper()
 	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
 		ep, err := acmestate.Get(tx, f.ep.ID)
 		if err != nil {
 			return err
 		}
-		if err := ep.SetAuthorization(behavior, types); err != nil {
+		if err := edit(ep); err != nil {
 			return err
 		}
 		f.ep = ep

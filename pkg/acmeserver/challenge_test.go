@@ -99,22 +99,7 @@ func (e *challengeEnv) serveTLSALPN01(cert tls.Certificate) {
 // offering types (all when none) whose checks reach env.
 func (f *fixture) makeChallengeEndpoint(env *challengeEnv, types ...string) {
 	f.t.Helper()
-	if len(types) == 0 {
-		types = nil
-	}
-	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		ep, err := acmestate.Get(tx, f.ep.ID)
-		if err != nil {
-			return err
-		}
-		if err := ep.SetAuthorization(acmestate.BehaviorChallenge, types); err != nil {
-			return err
-		}
-		f.ep = ep
-		return acmestate.Put(tx, ep)
-	}); err != nil {
-		f.t.Fatal(err)
-	}
+	f.setAuthorization(acmestate.BehaviorChallenge, types...)
 	f.srv.cfg.Challenges = env.checker
 }
 
