@@ -40,11 +40,8 @@ func TestChallengeValidationMethod(t *testing.T) {
 
 	obtain := func(name string, prove func(z *acme.Authorization)) *localstore.Certificate {
 		t.Helper()
-		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, zurl := authzFor(t, c, o, name)
+		o, z, zurl := orderAuthz(ctx, t, c, name)
+		var err error
 		if prove != nil {
 			prove(z)
 			if _, err := c.WaitAuthorization(ctx, zurl); err != nil {
@@ -95,11 +92,8 @@ func TestDeactivateInvalidAuthorization(t *testing.T) {
 	f.makeChallengeEndpoint(env)
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
-	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("bad.chal.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, zurl := authzFor(t, c, o, "bad.chal.test")
+	_, z, zurl := orderAuthz(ctx, t, c, "bad.chal.test")
+	var err error
 	ch := challengeOfType(t, z, "http-01")
 	if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusInvalid {
 		t.Fatalf("accept with nothing served: %+v, %v", got, err)
@@ -153,11 +147,7 @@ func TestChallengeAfterEndpointUpdate(t *testing.T) {
 	c, _ := f.register(newKey(t))
 	order := func(name string) (*acme.Order, *acme.Challenge, string) {
 		t.Helper()
-		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, zurl := authzFor(t, c, o, name)
+		o, z, zurl := orderAuthz(ctx, t, c, name)
 		ch := challengeOfType(t, z, "http-01")
 		body, _ := c.HTTP01ChallengeResponse(ch.Token)
 		env.serveHTTP01(ch.Token, body)

@@ -103,6 +103,18 @@ func (f *fixture) makeChallengeEndpoint(env *challengeEnv, types ...string) {
 	f.srv.cfg.Challenges = env.checker
 }
 
+// orderAuthz places an order for name with c and returns it with the
+// authorization of name and its URL.
+func orderAuthz(ctx context.Context, t *testing.T, c *acme.Client, name string) (*acme.Order, *acme.Authorization, string) {
+	t.Helper()
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, zurl := authzFor(t, c, o, name)
+	return o, z, zurl
+}
+
 func challengeTypes(z *acme.Authorization) []string {
 	var out []string
 	for _, c := range z.Challenges {
@@ -234,11 +246,7 @@ func TestChallengeTLSALPN01(t *testing.T) {
 	f.makeChallengeEndpoint(env, "tls-alpn-01")
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
-	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("tls.chal.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, zurl := authzFor(t, c, o, "tls.chal.test")
+	o, z, zurl := orderAuthz(ctx, t, c, "tls.chal.test")
 	if !slices.Equal(challengeTypes(z), []string{"tls-alpn-01"}) {
 		t.Fatalf("challenges %v, want tls-alpn-01 only (--challenge-types)", challengeTypes(z))
 	}
@@ -267,11 +275,8 @@ func TestChallengeWildcardDNS01(t *testing.T) {
 	f.makeChallengeEndpoint(env)
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
-	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("*.wild.chal.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, zurl := authzFor(t, c, o, "*.wild.chal.test")
+	o, z, zurl := orderAuthz(ctx, t, c, "*.wild.chal.test")
+	var err error
 	if !z.Wildcard || z.Identifier.Value != "wild.chal.test" || !slices.Equal(challengeTypes(z), []string{"dns-01"}) {
 		t.Fatalf("wildcard authorization %+v with challenges %v, want dns-01 only", z.Identifier, challengeTypes(z))
 	}
@@ -331,11 +336,7 @@ func TestChallengeFailures(t *testing.T) {
 			f.makeChallengeEndpoint(env)
 			ctx := context.Background()
 			c, _ := f.register(newKey(t))
-			o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(tc.host))
-			if err != nil {
-				t.Fatal(err)
-			}
-			z, zurl := authzFor(t, c, o, tc.host)
+			o, z, zurl := orderAuthz(ctx, t, c, tc.host)
 			ch := challengeOfType(t, z, "http-01")
 			tc.setup(env, c, ch.Token)
 			got, err := c.Accept(ctx, ch)
@@ -394,11 +395,8 @@ func TestChallengeAcrossServers(t *testing.T) {
 		c, _, _ := cl.register(t)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("multi.chal.test"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, zurl := authzFor(t, c, o, "multi.chal.test")
+		o, z, zurl := orderAuthz(ctx, t, c, "multi.chal.test")
+		var err error
 		ch := challengeOfType(t, z, "http-01")
 		body, _ := c.HTTP01ChallengeResponse(ch.Token)
 		env.serveHTTP01(ch.Token, body)
@@ -434,11 +432,8 @@ func TestStaleValidationResumed(t *testing.T) {
 	f.makeChallengeEndpoint(env)
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
-	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("stale.chal.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, zurl := authzFor(t, c, o, "stale.chal.test")
+	_, z, zurl := orderAuthz(ctx, t, c, "stale.chal.test")
+	var err error
 	ch := challengeOfType(t, z, "http-01")
 	body, _ := c.HTTP01ChallengeResponse(ch.Token)
 	env.serveHTTP01(ch.Token, body)
