@@ -198,6 +198,19 @@ func (v *Vault) Serve(t testing.TB, extra []string, ready *regexp.Regexp, args .
 	return nil, nil
 }
 
+// IDOf is the last part of an ARN (the resource ID).
+func IDOf(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// WriteFile writes data to dir/name (0600) and returns the path.
+func WriteFile(t testing.TB, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // Required reports whether interop tools are required
 // (CERTCTL_REQUIRE_INTEROP=1, as in CI).
 func Required() bool { return os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" }

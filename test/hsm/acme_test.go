@@ -57,7 +57,7 @@ func TestTokenACME(t *testing.T) {
 			"--certificate-authority-arn", ca.arn, "-o", "json"), &created); err != nil {
 			t.Fatal(err)
 		}
-		ep := idOf(created.AcmeEndpointArn)
+		ep := testbin.IDOf(created.AcmeEndpointArn)
 		v.OK(t, "endpoint", "domain", "add", ep, "lab.test", "--pre-validated")
 		var eab struct {
 			ExternalAccountBinding struct{ KeyId, MacKey string }
@@ -142,8 +142,8 @@ func TestTokenACME(t *testing.T) {
 		for _, d := range r.ders[1:] {
 			chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d})...)
 		}
-		lf := leaf{name: r.name, cert: writeFile(t, dir, r.name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.ders[0]})),
-			chain: writeFile(t, dir, r.name+"-chain.pem", chain)}
+		lf := leaf{name: r.name, cert: testbin.WriteFile(t, dir, r.name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.ders[0]})),
+			chain: testbin.WriteFile(t, dir, r.name+"-chain.pem", chain)}
 		verify(t, rootPEM, lf)
 		// Issued by the endpoint's token CA, not the built-in hierarchy.
 		if cert, err := x509.ParseCertificate(r.ders[0]); err != nil || cert.Issuer.CommonName != r.ep.caName {

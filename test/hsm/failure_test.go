@@ -46,14 +46,14 @@ func TestTokenUnavailable(t *testing.T) {
 		t.Errorf("a CA that was not created left a key in the token: %v", got)
 	}
 
-	badPIN := writeFile(t, dir, "bad.pin", []byte("not-the-pin\n"))
+	badPIN := testbin.WriteFile(t, dir, "bad.pin", []byte("not-the-pin\n"))
 	commands := [][]string{
 		{"request", "--domain-name", "after.hsm.test", "--certificate-authority-arn", root},
 		{"ca", "issue", root, "--csr", leafCSR, "--validity", "30d"},
 		{"ca", "crl", root},
 		{"ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Sub", "--parent", root},
 		{"ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Another", "--key-storage", "PKCS11"},
-		{"ca", "import", "--certificate", v.caCert(t, dir, "root.pem", root), "--key-storage", "PKCS11", "--pkcs11-key-label", "certctl-ca-" + idOf(root)},
+		{"ca", "import", "--certificate", v.caCert(t, dir, "root.pem", root), "--key-storage", "PKCS11", "--pkcs11-key-label", "certctl-ca-" + testbin.IDOf(root)},
 	}
 	check := func(name, setting string, env []string) {
 		t.Helper()
@@ -162,7 +162,7 @@ func TestTokenImport(t *testing.T) {
 	if err := ctx.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rootPEM := writeFile(t, dir, "root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	rootPEM := testbin.WriteFile(t, dir, "root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 
 	v := newVault(t, tok.env()...)
 	other := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Other Root")
@@ -183,15 +183,15 @@ func TestTokenImport(t *testing.T) {
 	if d.CertificateAuthority.KeyStorage != "PKCS11" || d.CertificateAuthority.KeyLabel != "adopted root" || d.CertificateAuthority.Status != "ACTIVE" {
 		t.Errorf("describe: %+v", d.CertificateAuthority)
 	}
-	if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+idOf(arn)+"%'"); n != "0" {
+	if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+testbin.IDOf(arn)+"%'"); n != "0" {
 		t.Errorf("the adopted CA has %s sealed keys", n)
 	}
-	if rec := v.sql(t, "SELECT data FROM objects WHERE kind='ca' AND id='"+idOf(arn)+"'"); !strings.Contains(rec, `"keyId":"a1b2"`) {
+	if rec := v.sql(t, "SELECT data FROM objects WHERE kind='ca' AND id='"+testbin.IDOf(arn)+"'"); !strings.Contains(rec, `"keyId":"a1b2"`) {
 		t.Errorf("record: %s", rec)
 	}
 	l, _ := v.requestLeaf(t, dir, "adopted.hsm.test", arn)
 	verify(t, rootPEM, l)
-	crl := writeFile(t, dir, "adopted.crl", v.OK(t, "ca", "crl", arn))
+	crl := testbin.WriteFile(t, dir, "adopted.crl", v.OK(t, "ca", "crl", arn))
 	if out := openssl(t, "crl", "-in", crl, "-CAfile", rootPEM, "-noout"); !strings.Contains(out, "verify OK") {
 		t.Errorf("CRL: %s", out)
 	}

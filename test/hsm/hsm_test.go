@@ -44,7 +44,7 @@ func (v *vault) caCert(t *testing.T, dir, name, arn string) string {
 	if err := json.Unmarshal(v.OK(t, "ca", "get-certificate-authority-certificate", arn, "-o", "json"), &res); err != nil || res.Certificate == "" {
 		t.Fatalf("get-certificate-authority-certificate %s: %v", arn, err)
 	}
-	return writeFile(t, dir, name, []byte(res.Certificate))
+	return testbin.WriteFile(t, dir, name, []byte(res.Certificate))
 }
 
 // leaf is an issued certificate written out: the certificate, its chain.
@@ -68,8 +68,8 @@ func (v *vault) requestLeafPEM(t *testing.T, dir, name, arn string) (leaf, strin
 	if err := json.Unmarshal(v.OK(t, "describe", arn, "-o", "json"), &d); err != nil {
 		t.Fatal(err)
 	}
-	return leaf{name: name, cert: writeFile(t, dir, name+".pem", []byte(res.Certificate)),
-		chain: writeFile(t, dir, name+"-chain.pem", []byte(res.CertificateChain)), serial: d.Certificate.Serial}, arn
+	return leaf{name: name, cert: testbin.WriteFile(t, dir, name+".pem", []byte(res.Certificate)),
+		chain: testbin.WriteFile(t, dir, name+"-chain.pem", []byte(res.CertificateChain)), serial: d.Certificate.Serial}, arn
 }
 
 // csr writes a P-256 CSR for name to dir.
@@ -84,7 +84,7 @@ func csr(t *testing.T, dir, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeFile(t, dir, name+".csr", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	return testbin.WriteFile(t, dir, name+".csr", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
 
 // caIssue issues a certificate from ca through `ca issue`.
@@ -95,8 +95,8 @@ func (v *vault) caIssue(t *testing.T, dir, name, ca string) leaf {
 	if err := json.Unmarshal(out, &res); err != nil || res.Certificate == "" {
 		t.Fatalf("ca issue: %v\n%s", err, out)
 	}
-	return leaf{name: name, cert: writeFile(t, dir, name+".pem", []byte(res.Certificate)),
-		chain: writeFile(t, dir, name+"-chain.pem", []byte(res.CertificateChain))}
+	return leaf{name: name, cert: testbin.WriteFile(t, dir, name+".pem", []byte(res.Certificate)),
+		chain: testbin.WriteFile(t, dir, name+"-chain.pem", []byte(res.CertificateChain))}
 }
 
 // verify checks the leaf with openssl against the root (its chain
@@ -131,7 +131,7 @@ func TestTokenHierarchy(t *testing.T) {
 	subArn := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "RSA_2048",
 		"--subject", "CN=Token Issuing CA,O=certctl test", "--parent", rootArn, "--key-storage", "PKCS11")
 	vaultArn := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Vault Root")
-	subLabel := "certctl-ca-" + idOf(subArn)
+	subLabel := "certctl-ca-" + testbin.IDOf(subArn)
 	for arn, label := range map[string]string{rootArn: "Token Root key", subArn: subLabel} {
 		d := v.describeCA(t, arn)
 		if d.CertificateAuthority.KeyStorage != "PKCS11" || d.CertificateAuthority.KeyLabel != label || d.CertificateAuthority.Status != "ACTIVE" {
@@ -143,7 +143,7 @@ func TestTokenHierarchy(t *testing.T) {
 	}
 	rootPEM := v.caCert(t, dir, "root.pem", rootArn)
 	subPEM := v.caCert(t, dir, "sub.pem", subArn)
-	verify(t, rootPEM, leaf{name: "sub", cert: subPEM, chain: writeFile(t, dir, "empty.pem", nil)})
+	verify(t, rootPEM, leaf{name: "sub", cert: subPEM, chain: testbin.WriteFile(t, dir, "empty.pem", nil)})
 
 	// Leaves from both, through request and ca issue.
 	subLeaf, subLeafArn := v.requestLeaf(t, dir, "app.hsm.test", subArn)
@@ -159,7 +159,7 @@ func TestTokenHierarchy(t *testing.T) {
 	// activates it, and it issues.
 	extArn := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1",
 		"--subject", "CN=Token External CA,O=certctl test", "--key-storage", "PKCS11")
-	extCSR := writeFile(t, dir, "ext.csr", v.OK(t, "ca", "csr", extArn))
+	extCSR := testbin.WriteFile(t, dir, "ext.csr", v.OK(t, "ca", "csr", extArn))
 	if out := openssl(t, "req", "-in", extCSR, "-noout", "-verify"); !strings.Contains(out, "verif") || strings.Contains(out, "fail") {
 		t.Errorf("the external CA's CSR: %s", out)
 	}
@@ -168,7 +168,7 @@ func TestTokenHierarchy(t *testing.T) {
 		"--validity", "3y", "-o", "json"), &extCert); err != nil {
 		t.Fatal(err)
 	}
-	v.OK(t, "ca", "import-certificate", extArn, "--certificate", writeFile(t, dir, "ext.pem", []byte(extCert.Certificate)),
+	v.OK(t, "ca", "import-certificate", extArn, "--certificate", testbin.WriteFile(t, dir, "ext.pem", []byte(extCert.Certificate)),
 		"--certificate-chain", rootPEM)
 	if d := v.describeCA(t, extArn); d.CertificateAuthority.Status != "ACTIVE" || d.CertificateAuthority.KeyStorage != "PKCS11" {
 		t.Errorf("external CA: %+v", d.CertificateAuthority)
@@ -179,7 +179,7 @@ func TestTokenHierarchy(t *testing.T) {
 	// Renewal re-signs with the token key: a PRIVATE certificate that was
 	// exported (its key to a file, never printed) renews under its ARN.
 	renewed, renewArn := v.requestLeaf(t, dir, "renew.hsm.test", subArn)
-	v.OK(t, "export", renewArn, "--passphrase-file", writeFile(t, dir, "pass", []byte("change-me\n")), "--out-dir", filepath.Join(dir, "export"))
+	v.OK(t, "export", renewArn, "--passphrase-file", testbin.WriteFile(t, dir, "pass", []byte("change-me\n")), "--out-dir", filepath.Join(dir, "export"))
 	v.OK(t, "renew", renewArn)
 	again, _ := v.requestLeafPEM(t, dir, "renewed.hsm.test", renewArn)
 	if again.serial == renewed.serial {
@@ -189,8 +189,8 @@ func TestTokenHierarchy(t *testing.T) {
 
 	// Revocation: the CRL and the OCSP response are the token keys'.
 	v.OK(t, "revoke", subLeafArn, "--revocation-reason", "KEY_COMPROMISE")
-	subCRL := writeFile(t, dir, "sub.crl", v.OK(t, "ca", "crl", subArn))
-	rootCRL := writeFile(t, dir, "root.crl", v.OK(t, "ca", "crl", rootArn))
+	subCRL := testbin.WriteFile(t, dir, "sub.crl", v.OK(t, "ca", "crl", subArn))
+	rootCRL := testbin.WriteFile(t, dir, "root.crl", v.OK(t, "ca", "crl", rootArn))
 	if out := openssl(t, "crl", "-in", subCRL, "-CAfile", subPEM, "-noout"); !strings.Contains(out, "verify OK") {
 		t.Errorf("sub CRL: %s", out)
 	}
@@ -238,7 +238,7 @@ func TestTokenHierarchy(t *testing.T) {
 
 	// The token's private keys: sensitive, never extractable, signing only.
 	keys := tok.privateKeys(t)
-	for _, label := range []string{"Token Root key", subLabel, "certctl-ca-" + idOf(extArn)} {
+	for _, label := range []string{"Token Root key", subLabel, "certctl-ca-" + testbin.IDOf(extArn)} {
 		blk, ok := keys[label]
 		if !ok {
 			t.Fatalf("pkcs11-tool lists no private key %q: %v", label, keys)
@@ -260,15 +260,15 @@ func TestTokenHierarchy(t *testing.T) {
 	// (there is one for the VAULT CA: the query is right), their records
 	// name the key by label and CKA_ID only.
 	for _, arn := range []string{rootArn, subArn, extArn} {
-		if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+idOf(arn)+"%'"); n != "0" {
+		if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+testbin.IDOf(arn)+"%'"); n != "0" {
 			t.Errorf("%s sealed keys for the token CA %s", n, arn)
 		}
-		rec := v.sql(t, "SELECT data FROM objects WHERE kind='ca' AND id='"+idOf(arn)+"'")
+		rec := v.sql(t, "SELECT data FROM objects WHERE kind='ca' AND id='"+testbin.IDOf(arn)+"'")
 		if !strings.Contains(rec, `"keyStorage":"PKCS11"`) || !strings.Contains(rec, `"keyRef":""`) || !strings.Contains(rec, `"keyId":"`) {
 			t.Errorf("record of %s: %s", arn, rec)
 		}
 	}
-	if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+idOf(vaultArn)+"%'"); n != "1" {
+	if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+testbin.IDOf(vaultArn)+"%'"); n != "1" {
 		t.Errorf("the VAULT CA has %s sealed keys, want 1", n)
 	}
 	// Every command's output, and the audit and event logs, carry no

@@ -150,17 +150,6 @@ func (v *vault) sql(t *testing.T, query string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func idOf(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
-
-func writeFile(t *testing.T, dir, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // openssl runs openssl and returns its combined output; it fails the test
 // unless openssl exits 0.
 func openssl(t *testing.T, args ...string) string {

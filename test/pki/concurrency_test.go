@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -44,7 +45,7 @@ func TestConcurrentIssuanceSerials(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for a := range arns {
-		ids[idOf(a)] = true
+		ids[testbin.IDOf(a)] = true
 	}
 	if len(ids) != procs*each {
 		t.Fatalf("%d distinct ARNs, want %d", len(ids), procs*each)

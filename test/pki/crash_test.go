@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -44,7 +45,7 @@ func TestKilledRequestsLeaveRevocableCertificates(t *testing.T) {
 		}
 		var res struct{ CertificateArn string }
 		if json.Unmarshal(out.Bytes(), &res) == nil && res.CertificateArn != "" {
-			printed = append(printed, idOf(res.CertificateArn))
+			printed = append(printed, testbin.IDOf(res.CertificateArn))
 		}
 	}
 	t.Logf("%d of 30 requests killed while running, %d ARNs printed", killed, len(printed))

@@ -7,8 +7,6 @@ package pki
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/internal/testbin"
@@ -35,15 +33,4 @@ func (v *vault) pemOf(t *testing.T, arn string) (cert, chain string) {
 		t.Fatalf("describe --pem -o json: %v\n%s", err, out)
 	}
 	return res.Certificate, res.CertificateChain
-}
-
-func idOf(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
-
-func writeFile(t *testing.T, dir, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }

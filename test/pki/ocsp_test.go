@@ -65,11 +65,11 @@ func TestOCSPAndCRLOverHTTP(t *testing.T) {
 
 	root := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_secp384r1", "--subject", "CN=OCSP Root")
 	sub := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "RSA_2048", "--subject", "CN=OCSP Sub", "--parent", root)
-	roots := writeFile(t, dir, "roots.pem", v.OK(t, "ca", "trust-bundle"))
+	roots := testbin.WriteFile(t, dir, "roots.pem", v.OK(t, "ca", "trust-bundle"))
 
 	for _, ca := range []string{"default", sub} {
-		t.Run(idOf(ca), func(t *testing.T) {
-			sub := filepath.Join(dir, idOf(ca))
+		t.Run(testbin.IDOf(ca), func(t *testing.T) {
+			sub := filepath.Join(dir, testbin.IDOf(ca))
 			if err := os.Mkdir(sub, 0o700); err != nil {
 				t.Fatal(err)
 			}
@@ -77,9 +77,9 @@ func TestOCSPAndCRLOverHTTP(t *testing.T) {
 			good := v.ARN(t, "request", "--domain-name", "good.internal", "--certificate-authority-arn", ca, "--key-algorithm", "EC_prime256v1")
 			badPEM, chain := v.pemOf(t, bad)
 			goodPEM, _ := v.pemOf(t, good)
-			badFile := writeFile(t, sub, "bad.pem", []byte(badPEM))
-			goodFile := writeFile(t, sub, "good.pem", []byte(goodPEM))
-			issuing := writeFile(t, sub, "issuing.pem", firstPEM(t, chain))
+			badFile := testbin.WriteFile(t, sub, "bad.pem", []byte(badPEM))
+			goodFile := testbin.WriteFile(t, sub, "good.pem", []byte(goodPEM))
+			issuing := testbin.WriteFile(t, sub, "issuing.pem", firstPEM(t, chain))
 			v.OK(t, "revoke", bad, "--revocation-reason", "KEY_COMPROMISE")
 
 			r := testbin.RunCmd(exec.Command(openssl, "ocsp", "-issuer", issuing, "-cert", badFile, "-cert", goodFile,
@@ -124,7 +124,7 @@ func TestOCSPAndCRLOverHTTP(t *testing.T) {
 			if !found {
 				t.Fatalf("CRL from %s does not list %x as keyCompromise", want, leaf.SerialNumber)
 			}
-			crlFile := writeFile(t, sub, "crl.der", der)
+			crlFile := testbin.WriteFile(t, sub, "crl.der", der)
 			r = testbin.RunCmd(exec.Command(openssl, "crl", "-inform", "DER", "-in", crlFile, "-noout", "-text"), []string{"openssl", "crl"})
 			serialHex := strings.ToUpper(fmt.Sprintf("%X", leaf.SerialNumber))
 			if r.Code != 0 || !strings.Contains(string(r.Stdout), serialHex) || !strings.Contains(string(r.Stdout), "Key Compromise") {
@@ -135,7 +135,7 @@ func TestOCSPAndCRLOverHTTP(t *testing.T) {
 	// An unknown CA's CRL, and that of a CA still waiting for its
 	// certificate, are 404 (not a server error).
 	pending := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Pending")
-	for _, id := range []string{"00000000-0000-0000-0000-000000000000", idOf(pending)} {
+	for _, id := range []string{"00000000-0000-0000-0000-000000000000", testbin.IDOf(pending)} {
 		resp, err := http.Get(base + "/crl/" + id + ".crl")
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +154,7 @@ func caID(t *testing.T, v *vault, arg string) string {
 	if err := json.Unmarshal(v.OK(t, "ca", "describe", arg, "-o", "json"), &d); err != nil || d.CertificateAuthority.Arn == "" {
 		t.Fatalf("ca describe %s: %v", arg, err)
 	}
-	return idOf(d.CertificateAuthority.Arn)
+	return testbin.IDOf(d.CertificateAuthority.Arn)
 }
 
 func httpGet(t *testing.T, url string) []byte {

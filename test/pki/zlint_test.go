@@ -106,7 +106,7 @@ func produceArtifacts(t *testing.T) []artifact {
 		add("user-"+h.subAlg+"-crl", plain.OK(t, "ca", "crl", sub))
 		add("user-"+h.rootAlg+"-root-crl", plain.OK(t, "ca", "crl", root))
 
-		csr := writeFile(t, dir, "ca-true-"+h.rootAlg+".csr", caTrueCSR(t, "csr.example.test"))
+		csr := testbin.WriteFile(t, dir, "ca-true-"+h.rootAlg+".csr", caTrueCSR(t, "csr.example.test"))
 		add("issue-EndEntity-"+h.subAlg, urls.OK(t, "ca", "issue", sub, "--csr", csr, "--template", "EndEntity", "--validity", "90d"))
 	}
 	add("trust-bundle-user", plain.OK(t, "ca", "trust-bundle"))
@@ -116,14 +116,14 @@ func produceArtifacts(t *testing.T) []artifact {
 	signer := plain.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Lint Signer")
 	ext := plain.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1",
 		"--subject", "CN=Lint External,O=Acme")
-	csr := writeFile(t, dir, "ext.csr", plain.OK(t, "ca", "csr", ext))
+	csr := testbin.WriteFile(t, dir, "ext.csr", plain.OK(t, "ca", "csr", ext))
 	var issued struct{ Certificate, CertificateChain string }
 	if err := json.Unmarshal(plain.OK(t, "ca", "issue", signer, "--csr", csr, "--template", "SubordinateCA", "--validity", "3y", "-o", "json"), &issued); err != nil {
 		t.Fatal(err)
 	}
 	add("issue-SubordinateCA", []byte(issued.Certificate))
-	plain.OK(t, "ca", "import-certificate", ext, "--certificate", writeFile(t, dir, "ext.pem", []byte(issued.Certificate)),
-		"--certificate-chain", writeFile(t, dir, "ext-chain.pem", []byte(issued.CertificateChain)))
+	plain.OK(t, "ca", "import-certificate", ext, "--certificate", testbin.WriteFile(t, dir, "ext.pem", []byte(issued.Certificate)),
+		"--certificate-chain", testbin.WriteFile(t, dir, "ext-chain.pem", []byte(issued.CertificateChain)))
 	leafAndChain("external-leaf", urls.ARN(t, "request", "--domain-name", "ext.example.test", "--certificate-authority-arn", ext))
 
 	// CRLs of the default issuing CA: empty, then with entries.
@@ -153,7 +153,7 @@ func TestZlintArtifacts(t *testing.T) {
 	for _, a := range arts {
 		b, _ := pem.Decode(a.pem)
 		kinds[b.Type]++
-		path := writeFile(t, dir, a.name+".pem", a.pem)
+		path := testbin.WriteFile(t, dir, a.name+".pem", a.pem)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
