@@ -32,11 +32,8 @@ func (f *fixture) certOf(orderURL string) *localstore.Certificate {
 // search filters on: HTTP for http-01, DNS for dns-01 and for a name the
 // endpoint's domain validation pre-approved, none for tls-alpn-01.
 func TestChallengeValidationMethod(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "web.chal.test")
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t, "web.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 
 	obtain := func(name string, prove func(z *acme.Authorization)) *localstore.Certificate {
 		t.Helper()
@@ -87,11 +84,8 @@ func TestChallengeValidationMethod(t *testing.T) {
 // authorization (RFC 8555 7.1.6); a request to deactivate it is refused
 // and it stays invalid, its failed challenge shown.
 func TestDeactivateInvalidAuthorization(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "bad.chal.test")
-	f.makeChallengeEndpoint(env)
+	_, _, c := newChallengeFixture(t, "bad.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 	_, z, zurl := orderAuthz(ctx, t, c, "bad.chal.test")
 	var err error
 	ch := challengeOfType(t, z, "http-01")
@@ -140,11 +134,8 @@ func (f *fixture) editEndpoint(edit func(ep *acmestate.Endpoint) error) {
 // pending), and an endpoint switched to PRE_APPROVED issues for
 // pre-approved names only, whatever challenges proved before.
 func TestChallengeAfterEndpointUpdate(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "a.chal.test", "b.chal.test")
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t, "a.chal.test", "b.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 	order := func(name string) (*acme.Order, *acme.Challenge, string) {
 		t.Helper()
 		o, z, zurl := orderAuthz(ctx, t, c, name)

@@ -103,6 +103,18 @@ func (f *fixture) makeChallengeEndpoint(env *challengeEnv, types ...string) {
 	f.srv.cfg.Challenges = env.checker
 }
 
+// newChallengeFixture is a fixture whose endpoint is a CHALLENGE endpoint
+// offering every type, its checks reaching a new challengeEnv that serves
+// hosts, with a registered client.
+func newChallengeFixture(t *testing.T, hosts ...string) (*fixture, *challengeEnv, *acme.Client) {
+	t.Helper()
+	f := newFixture(t, acmestate.ContactNotRequired)
+	env := newChallengeEnv(t, hosts...)
+	f.makeChallengeEndpoint(env)
+	c, _ := f.register(newKey(t))
+	return f, env, c
+}
+
 // orderAuthz places an order for name with c and returns it with the
 // authorization of name and its URL.
 func orderAuthz(ctx context.Context, t *testing.T, c *acme.Client, name string) (*acme.Order, *acme.Authorization, string) {
@@ -158,11 +170,8 @@ func authzFor(t *testing.T, c *acme.Client, o *acme.Order, name string) (*acme.A
 // pre-approved with http-01, beside a pre-approved name whose
 // authorization is valid with no challenge to answer.
 func TestChallengeHTTP01(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "web.chal.test")
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t, "web.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("web.chal.test", "www.lab.test"))
 	if err != nil {
 		t.Fatal(err)
@@ -270,11 +279,8 @@ func TestChallengeTLSALPN01(t *testing.T) {
 // TestChallengeWildcardDNS01 gives a wildcard dns-01 only, proved by the
 // TXT record at its base name; an endpoint without dns-01 refuses it.
 func TestChallengeWildcardDNS01(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t)
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t)
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 	o, z, zurl := orderAuthz(ctx, t, c, "*.wild.chal.test")
 	var err error
 	if !z.Wildcard || z.Identifier.Value != "wild.chal.test" || !slices.Equal(challengeTypes(z), []string{"dns-01"}) {
@@ -427,11 +433,8 @@ func TestChallengeAcrossServers(t *testing.T) {
 // stopped mid-validation is taken up again once its lease ran out, when
 // the client polls its authorization.
 func TestStaleValidationResumed(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "stale.chal.test")
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t, "stale.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 	_, z, zurl := orderAuthz(ctx, t, c, "stale.chal.test")
 	var err error
 	ch := challengeOfType(t, z, "http-01")
