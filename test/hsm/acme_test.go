@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/crypto/acme"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/zlinttest"
 )
 
@@ -37,14 +38,14 @@ import (
 // token CA, and zlint finds nothing.
 func TestTokenACME(t *testing.T) {
 	tok := newToken(t, "certctl acme")
-	linter, err := zlinttest.New(tool(t, "zlint"))
+	linter, err := zlinttest.New(testbin.Tool(t, "zlint"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := newVault(t, tok.env()...)
 	dir := t.TempDir()
-	root := v.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_secp384r1", "--subject", "CN=Token ACME Root", "--key-storage", "PKCS11")
-	sub := v.arn(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "RSA_2048", "--subject", "CN=Token ACME Issuing CA",
+	root := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_secp384r1", "--subject", "CN=Token ACME Root", "--key-storage", "PKCS11")
+	sub := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "RSA_2048", "--subject", "CN=Token ACME Issuing CA",
 		"--parent", root, "--key-storage", "PKCS11")
 	rootPEM := v.caCert(t, dir, "root.pem", root)
 
@@ -52,22 +53,22 @@ func TestTokenACME(t *testing.T) {
 	var eps []endpoint
 	for _, ca := range []struct{ arn, name string }{{root, "Token ACME Root"}, {sub, "Token ACME Issuing CA"}} {
 		var created struct{ AcmeEndpointArn string }
-		if err := json.Unmarshal(v.ok(t, "endpoint", "create", "--authorization-behavior", "PRE_APPROVED", "--contact", "NOT_REQUIRED",
+		if err := json.Unmarshal(v.OK(t, "endpoint", "create", "--authorization-behavior", "PRE_APPROVED", "--contact", "NOT_REQUIRED",
 			"--certificate-authority-arn", ca.arn, "-o", "json"), &created); err != nil {
 			t.Fatal(err)
 		}
-		ep := idOf(created.AcmeEndpointArn)
-		v.ok(t, "endpoint", "domain", "add", ep, "lab.test", "--pre-validated")
+		ep := testbin.IDOf(created.AcmeEndpointArn)
+		v.OK(t, "endpoint", "domain", "add", ep, "lab.test", "--pre-validated")
 		var eab struct {
 			ExternalAccountBinding struct{ KeyId, MacKey string }
 		}
-		if err := json.Unmarshal(v.ok(t, "endpoint", "eab", "create", ep, "--reusable", "-o", "json"), &eab); err != nil {
+		if err := json.Unmarshal(v.OK(t, "endpoint", "eab", "create", ep, "--reusable", "-o", "json"), &eab); err != nil {
 			t.Fatal(err)
 		}
 		eps = append(eps, endpoint{ep, ca.name, eab.ExternalAccountBinding.KeyId, eab.ExternalAccountBinding.MacKey})
 	}
 	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(v.ok(t, "ca", "trust-bundle"))
+	roots.AppendCertsFromPEM(v.OK(t, "ca", "trust-bundle"))
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,7 +76,7 @@ func TestTokenACME(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	_, serveLog := v.serve(t, nil, regexp.MustCompile(`^Serving ACME endpoints`), "endpoint", "serve", "--listen", addr)
+	_, serveLog := v.Serve(t, nil, regexp.MustCompile(`^Serving ACME endpoints`), "endpoint", "serve", "--listen", addr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -141,8 +142,8 @@ func TestTokenACME(t *testing.T) {
 		for _, d := range r.ders[1:] {
 			chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d})...)
 		}
-		lf := leaf{name: r.name, cert: writeFile(t, dir, r.name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.ders[0]})),
-			chain: writeFile(t, dir, r.name+"-chain.pem", chain)}
+		lf := leaf{name: r.name, cert: testbin.WriteFile(t, dir, r.name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.ders[0]})),
+			chain: testbin.WriteFile(t, dir, r.name+"-chain.pem", chain)}
 		verify(t, rootPEM, lf)
 		// Issued by the endpoint's token CA, not the built-in hierarchy.
 		if cert, err := x509.ParseCertificate(r.ders[0]); err != nil || cert.Issuer.CommonName != r.ep.caName {
@@ -165,7 +166,7 @@ func TestTokenACME(t *testing.T) {
 	// log names the token's setting.
 	count := func(args ...string) int {
 		var out map[string][]json.RawMessage
-		if err := json.Unmarshal(v.ok(t, append(args, "-o", "json")...), &out); err != nil {
+		if err := json.Unmarshal(v.OK(t, append(args, "-o", "json")...), &out); err != nil {
 			t.Fatal(err)
 		}
 		n := 0
