@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,10 +45,18 @@ const stmtCacheMax = 512
 type stmtCache struct {
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// seen are the queries run once without being prepared on the pool.
+	seen map[string]struct{}
 }
 
 // get returns q prepared on db (nil when it cannot be, or the cache is
 // full: the caller then runs q directly).
+//
+// A query is prepared on the pool the second time it is asked for, not the
+// first: preparing on the pool while a transaction holds the pool's only
+// connection opens another one (and parses the schema there) just to
+// prepare it, which a command that runs each query once — a request — would
+// pay for nothing.
 func (c *stmtCache) get(db *sql.DB, q string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -55,6 +64,15 @@ func (c *stmtCache) get(db *sql.DB, q string) *sql.Stmt {
 		return st
 	}
 	if len(c.m) >= stmtCacheMax {
+		return nil
+	}
+	if _, ok := c.seen[q]; !ok {
+		if c.seen == nil {
+			c.seen = map[string]struct{}{}
+		}
+		if len(c.seen) < stmtCacheMax {
+			c.seen[q] = struct{}{}
+		}
 		return nil
 	}
 	st, err := db.Prepare(q)
@@ -97,6 +115,8 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpoint))
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	}
@@ -121,12 +141,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	// SQLite creates the -wal and -shm files with the database file's mode,
 	// so a 0600 database keeps them 0600 too.
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	db, err := openSQLitePool(sqliteDSN(path, false))
 	if err != nil {
 		return nil, err
 	}
 	s := &SQLite{db: db, path: path}
-	if s.ro, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
+	if s.ro, err = openSQLitePool(sqliteDSN(path, true)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -150,12 +170,18 @@ func cannotWrite(err error) bool {
 
 // openSQLiteReadOnly opens an existing database that cannot be written:
 // reads work, writes fail with ErrReadOnly. SQLite's mode=ro still needs
-// to create the -shm file of a WAL database; where the directory refuses
-// that too, the database is opened immutable (a vault copied or mounted
-// read-only after its last writer closed it has no WAL content to miss).
+// to create the -shm file of a WAL database (it uses the one a writer
+// left); where the directory refuses that too, the database is opened
+// immutable, which ignores the log: only when there is no log (a writer
+// keeps it on close, see sqlite_wal.go), else that would read an older
+// state of the vault than the last commit.
 func openSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
 	var lastErr error
 	for _, mode := range []string{"ro", "immutable"} {
+		if fi, err := os.Stat(path + "-wal"); mode == "immutable" && err == nil && fi.Size() > 0 {
+			return nil, fmt.Errorf("%w: %s-wal holds changes not yet in %s, and reading them needs %s-shm (%v)",
+				ErrReadOnly, path, filepath.Base(path), filepath.Base(path), wrapSQLiteErr(lastErr))
+		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(30000)")
 		q.Add("_pragma", "foreign_keys(1)")
@@ -210,6 +236,7 @@ func (s *SQLite) Close() error {
 	if s.readOnly {
 		return errors.Join(stmtErr, s.db.Close())
 	}
+	s.trimLog()
 	return errors.Join(stmtErr, s.ro.Close(), s.db.Close())
 }
 
