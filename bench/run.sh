@@ -240,6 +240,20 @@ if have openssl; then
 	peers+=("openssl key+CSR+x509 -req: $(fmt_ms "$o")")
 fi
 row "request --certificate-authority-arn default (EC P-256, whole process)" "$(fmt_ms "$r")" "≤ the fastest peer" "$(IFS=";"; echo "${peers[*]}" | sed "s/;/; /g")"
+# The aim's peer: the cfssl pipeline (key, CSR, signed certificate, files
+# written), and the fsyncs one request makes (strace, when installed).
+req_ms=$(median "$r")
+cf_ms=$(median "${c:-failed}")
+have cfssl && have cfssljson || cf_ms=0
+req_ratio=$(awk -v a="$req_ms" -v b="$cf_ms" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "?" }')
+REQ_LINE="request: $req_ms ms; cfssl gencert | cfssljson: $cf_ms ms; ratio $req_ratio (aim ≤ 1.0)"
+if have strace; then
+	strace -f -c -e trace=fsync,fdatasync -o "$WORK/strace.txt" "$CERTCTL" --vault "$WORK/vreq" request --domain-name fsync.example.test \
+		--certificate-authority-arn default --key-algorithm EC_prime256v1 -o json >/dev/null 2>&1 || true
+	REQ_LINE+="; fsyncs in one request: $(awk '$NF == "fsync" || $NF == "fdatasync" { n += $4 } END { print n + 0 }' "$WORK/strace.txt")"
+	CMDS+=("fsyncs of one request: strace -f -c -e trace=fsync,fdatasync $CERTCTL --vault $WORK/vreq request --domain-name fsync.example.test --certificate-authority-arn default --key-algorithm EC_prime256v1 -o json")
+fi
+log "$REQ_LINE"
 
 # ---------------------------------------------------------------- in-process
 log "in-process Go benchmarks (issuance vs raw crypto, one core)"
@@ -304,6 +318,7 @@ for r in "${ROWS[@]}"; do
 	printf '| %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d"
 done
 echo "$CRL_LINE"
+echo "$REQ_LINE"
 echo
 echo "commands:"
 for c in "${CMDS[@]}"; do echo "  $c"; done
