@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,19 +46,21 @@ const stmtCacheMax = 512
 type stmtCache struct {
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
-	// seen are the queries run once without being prepared on the pool.
-	seen map[string]struct{}
+	// seen are the queries asked for without being prepared on the pool,
+	// with the transaction that first asked (see get).
+	seen map[string]uint64
+	// txs numbers the transactions.
+	txs atomic.Uint64
 }
 
-// get returns q prepared on db (nil when it cannot be, or the cache is
-// full: the caller then runs q directly).
-//
-// A query is prepared on the pool the second time it is asked for, not the
-// first: preparing on the pool while a transaction holds the pool's only
-// connection opens another one (and parses the schema there) just to
-// prepare it, which a command that runs each query once — a request — would
-// pay for nothing.
-func (c *stmtCache) get(db *sql.DB, q string) *sql.Stmt {
+// get returns q prepared on db, or nil when the cache is full or when no
+// earlier transaction than tx asked for q: the caller then prepares q on
+// its transaction. Preparing on the pool while a transaction holds the
+// pool's only connection opens another one (and parses the schema there)
+// just to prepare q, which a command that runs one transaction — a request
+// — would pay for nothing; a query run again by a later transaction (a
+// long-running process) is prepared on the pool once.
+func (c *stmtCache) get(db *sql.DB, q string, tx uint64) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.m[q]; ok {
@@ -66,15 +69,16 @@ func (c *stmtCache) get(db *sql.DB, q string) *sql.Stmt {
 	if len(c.m) >= stmtCacheMax {
 		return nil
 	}
-	if _, ok := c.seen[q]; !ok {
+	if first, ok := c.seen[q]; !ok || first == tx {
 		if c.seen == nil {
-			c.seen = map[string]struct{}{}
+			c.seen = map[string]uint64{}
 		}
-		if len(c.seen) < stmtCacheMax {
-			c.seen[q] = struct{}{}
+		if !ok && len(c.seen) < stmtCacheMax {
+			c.seen[q] = tx
 		}
 		return nil
 	}
+	delete(c.seen, q)
 	st, err := db.Prepare(q)
 	if err != nil {
 		return nil
@@ -276,7 +280,7 @@ func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err
 			panic(p)
 		}
 	}()
-	if err := fn(&sqliteTx{tx: tx, db: db, cache: cache}); err != nil {
+	if err := fn(&sqliteTx{tx: tx, db: db, cache: cache, id: cache.txs.Add(1)}); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, rbErr)
 		}
@@ -328,6 +332,8 @@ type sqliteTx struct {
 	// bound are the statements already bound to tx (a transaction that
 	// runs a statement many times — a batch of changes — binds it once).
 	bound map[string]*sql.Stmt
+	// id numbers the transaction for cache.
+	id uint64
 }
 
 // stmt is q prepared (once per connection) and bound to t, or nil.
@@ -338,15 +344,19 @@ func (t *sqliteTx) stmt(q string) *sql.Stmt {
 	if st, ok := t.bound[q]; ok {
 		return st
 	}
-	if st := t.cache.get(t.db, q); st != nil {
-		bst := t.tx.Stmt(st)
-		if t.bound == nil {
-			t.bound = make(map[string]*sql.Stmt, 8)
-		}
-		t.bound[q] = bst
-		return bst
+	var bst *sql.Stmt
+	if st := t.cache.get(t.db, q, t.id); st != nil {
+		bst = t.tx.Stmt(st)
+	} else if st, err := t.tx.Prepare(q); err == nil {
+		bst = st
+	} else {
+		return nil
 	}
-	return nil
+	if t.bound == nil {
+		t.bound = make(map[string]*sql.Stmt, 8)
+	}
+	t.bound[q] = bst
+	return bst
 }
 
 func (t *sqliteTx) rawExec(q string, args ...any) (sql.Result, error) {
