@@ -144,3 +144,40 @@ func TestSQLiteCommitSurvivesExit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSQLiteOneTransactionOneConnection: a write transaction that runs a
+// query several times uses its own connection only; preparing the query
+// on the pool opened a second one (and parsed the schema there) while the
+// transaction held the first.
+func TestSQLiteOneTransactionOneConnection(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 2 {
+		err := s.Update(ctx, func(tx localstore.Tx) error {
+			for j := range 3 {
+				if err := tx.PutMeta(fmt.Sprintf("k%d.%d", i, j), []byte("v")); err != nil {
+					return err
+				}
+				if _, err := tx.GetMeta(fmt.Sprintf("k%d.%d", i, j)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if n := s.DB().Stats().OpenConnections; n != 1 {
+				t.Fatalf("the first write transaction left %d connections open, want 1", n)
+			}
+		}
+	}
+	if got := getMeta(t, s, "k1.2"); got != "v" {
+		t.Fatalf("k1.2 = %q", got)
+	}
+}
