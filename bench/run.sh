@@ -88,7 +88,8 @@ row() { ROWS+=("$1|$2|$3|$4"); }
 # ---------------------------------------------------------------- build
 log "building certctl and the helpers"
 mkdir -p bin
-(cd "$ROOT" && go build -o "$WORK/bin/certctl" ./cmd/certctl &&
+# certctl is built as released (Makefile, .goreleaser.yaml): static, stripped.
+(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/bin/certctl" ./cmd/certctl &&
 	go build -o "$WORK/bin/seed" ./bench/cmd/seed &&
 	go build -o "$WORK/bin/crlbare" ./bench/cmd/crlbare &&
 	go build -o "$WORK/bin/pkigen" ./internal/testpki/pkigen)
