@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"time"
@@ -55,16 +56,38 @@ func (s *SQLite) trimLog() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	_ = s.foldLog(ctx, 100*time.Millisecond)
+}
+
+// FoldLog copies every committed transaction from the log into the
+// database file and truncates the log, so that the database file alone
+// holds the whole vault (vault migrate leaves its target so). It waits for
+// other connections' transactions as a write does.
+func (s *SQLite) FoldLog(ctx context.Context) error {
+	if s.readOnly {
+		return nil
+	}
+	return s.foldLog(ctx, 30*time.Second)
+}
+
+func (s *SQLite) foldLog(ctx context.Context, wait time.Duration) error {
 	c, err := s.db.Conn(ctx)
 	if err != nil {
-		return
+		return wrapSQLiteErr(err)
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, "PRAGMA busy_timeout = 100"); err != nil {
-		return
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", wait.Milliseconds())); err != nil {
+		return wrapSQLiteErr(err)
 	}
+	defer c.ExecContext(context.Background(), "PRAGMA busy_timeout = 30000") //nolint:errcheck // the pool's setting back
 	var busy, logFrames, done int
-	_ = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
+	if err := c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("folding the log of %s into it: the database is busy", s.path)
+	}
+	return nil
 }
 
 // noCheckpointConnector opens the connections of a vault pool: each one
