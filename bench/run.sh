@@ -88,8 +88,8 @@ row() { ROWS+=("$1|$2|$3|$4"); }
 # ---------------------------------------------------------------- build
 log "building certctl and the helpers"
 mkdir -p bin
-# certctl is built as released (make build: static, stripped), the way its
-# start-up is compared with a Go hello-world.
+# certctl is built as released (Makefile, .goreleaser.yaml: static, stripped),
+# the way its start-up is compared with a Go hello-world.
 (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/bin/certctl" ./cmd/certctl &&
 	go build -o "$WORK/bin/seed" ./bench/cmd/seed &&
 	go build -o "$WORK/bin/crlbare" ./bench/cmd/crlbare &&
@@ -254,6 +254,20 @@ if have openssl; then
 	peers+=("openssl key+CSR+x509 -req: $(fmt_ms "$o")")
 fi
 row "request --certificate-authority-arn default (EC P-256, whole process)" "$(fmt_ms "$r")" "≤ the fastest peer" "$(IFS=";"; echo "${peers[*]}" | sed "s/;/; /g")"
+# The aim's peer: the cfssl pipeline (key, CSR, signed certificate, files
+# written), and the fsyncs one request makes (strace, when installed).
+req_ms=$(median "$r")
+cf_ms=$(median "${c:-failed}")
+have cfssl && have cfssljson || cf_ms=0
+req_ratio=$(awk -v a="$req_ms" -v b="$cf_ms" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "?" }')
+REQ_LINE="request: $req_ms ms; cfssl gencert | cfssljson: $cf_ms ms; ratio $req_ratio (aim ≤ 1.0)"
+if have strace; then
+	strace -f -c -e trace=fsync,fdatasync -o "$WORK/strace.txt" "$CERTCTL" --vault "$WORK/vreq" request --domain-name fsync.example.test \
+		--certificate-authority-arn default --key-algorithm EC_prime256v1 -o json >/dev/null 2>&1 || true
+	REQ_LINE+="; fsyncs in one request: $(awk '$NF == "fsync" || $NF == "fdatasync" { n += $4 } END { print n + 0 }' "$WORK/strace.txt")"
+	CMDS+=("fsyncs of one request: strace -f -c -e trace=fsync,fdatasync $CERTCTL --vault $WORK/vreq request --domain-name fsync.example.test --certificate-authority-arn default --key-algorithm EC_prime256v1 -o json")
+fi
+log "$REQ_LINE"
 
 # ---------------------------------------------------------------- in-process
 log "in-process Go benchmarks (issuance vs raw crypto, one core)"
@@ -318,6 +332,7 @@ for r in "${ROWS[@]}"; do
 	printf '| %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d"
 done
 echo "$CRL_LINE"
+echo "$REQ_LINE"
 [[ -n ${INSTR_LINE:-} ]] && echo "$INSTR_LINE"
 echo
 echo "commands:"
