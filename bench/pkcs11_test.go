@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,15 +21,6 @@ import (
 	"github.com/certctl/certctl/pkg/service/authorities"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
-
-// cpuTime is the user and system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // softHSM makes a SoftHSM2 token in a temporary directory (SOFTHSM2_CONF
 // points at it) and returns the Opener of it.

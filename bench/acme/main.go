@@ -55,6 +55,7 @@ type options struct {
 	keep       bool
 	postgres   string
 	cluster    int
+	poll       time.Duration
 }
 
 func main() {
@@ -71,6 +72,8 @@ func main() {
 	flag.StringVar(&o.postgres, "postgres", firstEnv("CERTCTL_BENCH_POSTGRES_URL", "CERTCTL_TEST_POSTGRES_URL"),
 		"PostgreSQL `URL` for the cluster figures: one server, then -cluster servers behind haproxy, each on a fresh schema (\"off\": skip)")
 	flag.IntVar(&o.cluster, "cluster", 2, "number of servers behind haproxy on PostgreSQL")
+	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond,
+		"poll a pending authorization or processing order this often instead of after its Retry-After (whole seconds); 0: honour Retry-After")
 	flag.Parse()
 	for _, s := range strings.Split(levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -186,8 +189,64 @@ func run(o options) error {
 		return nil
 	}
 	defer pt.stop()
-	fmt.Printf("\npebble %s (pid %d; PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0)\n", pt.dirURL, pt.pid)
-	return measure(o, pt)
+	fmt.Printf("\npebble %s (pid %d; PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0; clients poll every %v)\n", pt.dirURL, pt.pid, o.poll)
+	if err := measure(o, pt); err != nil {
+		return err
+	}
+	printVersus(tg, pt)
+	return nil
+}
+
+// printVersus sets certctl's figures beside Pebble's at each level with
+// the ratios the aims are stated in (issue 15): CPU per order at most
+// 1.0x Pebble's, orders/s at least 2x Pebble's (fast-poll client).
+func printVersus(c, p *target) {
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "\ncertctl vs pebble (aims: cpu <= 1.0x, orders/s >= 2.0x)\n")
+	fmt.Fprintf(w, "%7s %13s %12s %9s %4s %13s %12s %9s %4s\n",
+		"clients", "certctl cpu", "pebble cpu", "ratio", "", "certctl ord/s", "pebble ord/s", "ratio", "")
+	for _, rc := range c.samples {
+		for _, rp := range p.samples {
+			if rp.clients != rc.clients {
+				continue
+			}
+			cpu, cpuOK := "n/a", ""
+			if rc.cpuPerOrder > 0 && rp.cpuPerOrder > 0 {
+				x := float64(rc.cpuPerOrder) / float64(rp.cpuPerOrder)
+				cpu, cpuOK = fmt.Sprintf("%.2fx", x), verdict(x <= 1.0)
+			}
+			rate, rateOK := "n/a", ""
+			if rc.rate() > 0 && rp.rate() > 0 {
+				x := rc.rate() / rp.rate()
+				rate, rateOK = fmt.Sprintf("%.2fx", x), verdict(x >= 2.0)
+			}
+			fmt.Fprintf(w, "%7d %10s ms %9s ms %9s %4s %13.1f %12.1f %9s %4s\n", rc.clients,
+				msOrNA(rc.cpuPerOrder), msOrNA(rp.cpuPerOrder), cpu, cpuOK, rc.rate(), rp.rate(), rate, rateOK)
+		}
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISS"
+}
+
+func msOrNA(d time.Duration) string {
+	if d < 0 {
+		return "n/a"
+	}
+	return ms(d)
+}
+
+// rate is the orders completed per second of the level.
+func (r result) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.done) / r.elapsed.Seconds()
 }
 
 // ---------------------------------------------------------------- certctl
@@ -228,7 +287,10 @@ func buildCertctl(work string) (string, error) {
 func certctlEnv(work string) []string {
 	env := []string{"CERTCTL_VAULT=" + filepath.Join(work, "vault"), "HOME=" + filepath.Join(work, "home"),
 		"XDG_CONFIG_HOME=" + filepath.Join(work, "home", ".config"), "XDG_DATA_HOME=" + filepath.Join(work, "home", ".local", "share"),
-		"NO_COLOR=1"}
+		"NO_COLOR=1",
+		// Every level's orders of one account would pass the default
+		// 300 an hour (a level's first client runs the most).
+		"CERTCTL_ACME_ORDERS_PER_HOUR=1000000"}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CERTCTL_") && !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "XDG_") {
 			env = append(env, kv)
@@ -430,26 +492,40 @@ func clkTck() int64 {
 
 // ---------------------------------------------------------------- clients
 
-// countingTransport counts the HTTP requests a client makes.
+// countingTransport counts the HTTP requests a client makes. With poll
+// set, a successful response that asks the client to retry later
+// (Retry-After: a pending authorization, a processing order) is held for
+// poll and handed on with a Retry-After in the past, so that the stock
+// client, whose Retry-After has whole seconds, polls every poll instead
+// (Pebble answers finalize with "processing" and a Retry-After).
 type countingTransport struct {
 	base http.RoundTripper
 	n    *atomic.Int64
+	poll time.Duration
 }
+
+// pastDate is a Retry-After the client reads as "at once".
+const pastDate = "Mon, 01 Jan 2001 00:00:00 GMT"
 
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
-	return t.base.RoundTrip(r)
+	resp, err := t.base.RoundTrip(r)
+	if err == nil && t.poll > 0 && resp.StatusCode < 300 && resp.Header.Get("Retry-After") != "" {
+		time.Sleep(t.poll)
+		resp.Header.Set("Retry-After", pastDate)
+	}
+	return resp, err
 }
 
 // newClient is one stock client with its own connection and account key.
-func newClient(tg *target, requests *atomic.Int64) (*acme.Client, error) {
+func newClient(tg *target, requests *atomic.Int64, poll time.Duration) (*acme.Client, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: tg.roots}, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
 	return &acme.Client{Key: key, DirectoryURL: tg.dirURL, UserAgent: "certctl-bench",
-		HTTPClient: &http.Client{Transport: countingTransport{tr, requests}, Timeout: time.Minute}}, nil
+		HTTPClient: &http.Client{Transport: countingTransport{tr, requests, poll}, Timeout: time.Minute}}, nil
 }
 
 // order runs one complete order for name: new order, authorizations
@@ -521,7 +597,7 @@ func measure(o options, tg *target) error {
 	clients := make([]*acme.Client, maxN)
 	regStart := time.Now()
 	for i := range clients {
-		c, err := newClient(tg, &requests)
+		c, err := newClient(tg, &requests, o.poll)
 		if err != nil {
 			return err
 		}
@@ -627,10 +703,7 @@ func printTable(tg *target) {
 	fmt.Fprintf(w, "%-8s %7s %7s %6s %9s %9s %9s %9s %11s %9s\n",
 		"server", "clients", "orders", "errors", "orders/s", "p50 ms", "p90 ms", "max ms", "cpu ms/ord", "req/ord")
 	for _, r := range tg.samples {
-		rate := 0.0
-		if r.elapsed > 0 {
-			rate = float64(r.done) / r.elapsed.Seconds()
-		}
+		rate := r.rate()
 		cpu := "n/a"
 		if r.cpuPerOrder >= 0 {
 			cpu = ms(r.cpuPerOrder)

@@ -104,12 +104,18 @@ func TestGoreleaserConfig(t *testing.T) {
 	}
 
 	// The PKCS#11 build (CA keys in a token): cgo with the pkcs11 tag, for
-	// linux amd64 and arm64.
+	// linux amd64 and arm64, the arm64 one cross-compiled by the C
+	// compiler its env names for that arch (a templated env; GoReleaser
+	// applies an override only when it matches the full target).
 	pkcs11 := false
+	crossCC := regexp.MustCompile(`if eq \.Arch "arm64" \}\}CC=aarch64-linux-gnu-gcc\{\{`)
 	for _, b := range c.Builds[1:] {
 		if contains(b.Tags, "pkcs11") && contains(b.Env, "CGO_ENABLED=1") && contains(b.Goos, "linux") &&
 			contains(b.Goarch, "amd64") && contains(b.Goarch, "arm64") && b.Main == c.Builds[0].Main {
 			pkcs11 = true
+			if !crossCC.MatchString(strings.Join(b.Env, "\n")) {
+				t.Errorf("the pkcs11 build's env %q sets no CC=aarch64-linux-gnu-gcc for arm64", b.Env)
+			}
 		}
 	}
 	if !pkcs11 {

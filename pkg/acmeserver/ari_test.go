@@ -152,16 +152,7 @@ func TestDirectoryRenewalInfoAndProfiles(t *testing.T) {
 	}
 
 	// The endpoint's --default-profile is the one described as the default.
-	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		ep, err := acmestate.Get(tx, f.ep.ID)
-		if err != nil {
-			return err
-		}
-		ep.DefaultProfile = "shortlived"
-		return acmestate.Put(tx, ep)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.editEndpoint(func(ep *acmestate.Endpoint) error { ep.DefaultProfile = "shortlived"; return nil })
 	resp2, err := f.http.Get(f.dirURL())
 	if err != nil {
 		t.Fatal(err)
@@ -338,16 +329,7 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("shortlived: profile %q lasts %s", o.Profile, short.NotAfter.Sub(short.NotBefore))
 	}
 	// The endpoint's default.
-	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		ep, err := acmestate.Get(tx, f.ep.ID)
-		if err != nil {
-			return err
-		}
-		ep.DefaultProfile = "shortlived"
-		return acmestate.Put(tx, ep)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.editEndpoint(func(ep *acmestate.Endpoint) error { ep.DefaultProfile = "shortlived"; return nil })
 	o, def := f.obtain(key, kid, nil, "d.lab.test")
 	if o.Profile != "shortlived" || def.NotAfter.Sub(def.NotBefore) > 7*24*time.Hour {
 		t.Errorf("default shortlived: profile %q lasts %s", o.Profile, def.NotAfter.Sub(def.NotBefore))

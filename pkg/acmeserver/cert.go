@@ -19,7 +19,16 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	o, p := s.loadOrder(r, ep, req)
+	// The certificate is read with the order when the order has one.
+	var v *localstore.CertificateVersion
+	var verr error
+	fetched := false
+	o, p := s.loadOrderWith(r, ep, req, func(tx localstore.Tx, o *acmestate.Order) {
+		if o.Status == acmestate.AcmeValid && o.CertificateID != "" {
+			v, verr = tx.GetVersion(o.CertificateID, o.CertificateVersion)
+			fetched = true
+		}
+	})
 	if p != nil {
 		writeProblem(w, p)
 		return
@@ -28,35 +37,29 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem(errMalformed, http.StatusNotFound, "the order has no certificate"))
 		return
 	}
-	var v *localstore.CertificateVersion
-	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
-		var err error
-		v, err = tx.GetVersion(o.CertificateID, o.CertificateVersion)
-		return err
-	})
-	if err != nil {
+	if !fetched {
+		verr = s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+			var err error
+			v, err = tx.GetVersion(o.CertificateID, o.CertificateVersion)
+			return err
+		})
+	}
+	if verr != nil {
 		writeProblem(w, problem(errMalformed, http.StatusNotFound, "the certificate is no longer in the vault"))
 		return
 	}
-	chain, err := pemio.ParseCertificatesPEM(v.ChainPEM)
+	issuers, err := s.issuers.pem(v.ChainPEM, s.selfSigned.check)
 	if err != nil {
 		writeProblem(w, s.internal(err))
 		return
 	}
 	var out bytes.Buffer
+	out.Grow(len(v.CertificatePEM) + 1 + len(issuers))
 	out.Write(v.CertificatePEM)
 	if len(out.Bytes()) > 0 && out.Bytes()[out.Len()-1] != '\n' {
 		out.WriteByte('\n')
 	}
-	for i, c := range chain {
-		// The root is left to the trust store, unless it is the issuer
-		// itself (an endpoint on a vault root CA): clients such as certbot
-		// refuse a chain of the leaf alone.
-		if i > 0 && s.selfSigned.check(c) {
-			continue
-		}
-		out.Write(pemio.EncodeCertificatesPEM(c))
-	}
+	out.Write(issuers)
 	w.Header().Set("Content-Type", "application/pem-certificate-chain")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out.Bytes())
@@ -98,4 +101,46 @@ func (sc *selfSignedCache) check(c *x509.Certificate) bool {
 	}
 	sc.mu.Unlock()
 	return v
+}
+
+// issuersCache remembers the issuers part of the chains served (the
+// vault's CA chains: a handful), so that a download does not parse and
+// re-encode the same chain each time.
+type issuersCache struct {
+	mu sync.Mutex
+	m  map[string][]byte // chain PEM → issuers PEM served
+}
+
+// pem is the PEM of the certificates of chainPEM that are served after
+// the leaf: all but a self-signed root above the first (the issuer). The
+// bytes returned are shared: not to be modified.
+func (c *issuersCache) pem(chainPEM []byte, selfSigned func(*x509.Certificate) bool) ([]byte, error) {
+	c.mu.Lock()
+	b, ok := c.m[string(chainPEM)]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	chain, err := pemio.ParseCertificatesPEM(chainPEM)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	for i, cert := range chain {
+		// The root is left to the trust store, unless it is the issuer
+		// itself (an endpoint on a vault root CA): clients such as certbot
+		// refuse a chain of the leaf alone.
+		if i > 0 && selfSigned(cert) {
+			continue
+		}
+		out.Write(pemio.EncodeCertificatesPEM(cert))
+	}
+	b = out.Bytes()
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxSelfSignedCache {
+		c.m = make(map[string][]byte)
+	}
+	c.m[string(chainPEM)] = b
+	c.mu.Unlock()
+	return b, nil
 }

@@ -32,19 +32,13 @@ func (f *fixture) certOf(orderURL string) *localstore.Certificate {
 // search filters on: HTTP for http-01, DNS for dns-01 and for a name the
 // endpoint's domain validation pre-approved, none for tls-alpn-01.
 func TestChallengeValidationMethod(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "web.chal.test")
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t, "web.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 
 	obtain := func(name string, prove func(z *acme.Authorization)) *localstore.Certificate {
 		t.Helper()
-		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, zurl := authzFor(t, c, o, name)
+		o, z, zurl := orderAuthz(ctx, t, c, name)
+		var err error
 		if prove != nil {
 			prove(z)
 			if _, err := c.WaitAuthorization(ctx, zurl); err != nil {
@@ -90,16 +84,10 @@ func TestChallengeValidationMethod(t *testing.T) {
 // authorization (RFC 8555 7.1.6); a request to deactivate it is refused
 // and it stays invalid, its failed challenge shown.
 func TestDeactivateInvalidAuthorization(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "bad.chal.test")
-	f.makeChallengeEndpoint(env)
+	_, _, c := newChallengeFixture(t, "bad.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
-	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("bad.chal.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, zurl := authzFor(t, c, o, "bad.chal.test")
+	_, z, zurl := orderAuthz(ctx, t, c, "bad.chal.test")
+	var err error
 	ch := challengeOfType(t, z, "http-01")
 	if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusInvalid {
 		t.Fatalf("accept with nothing served: %+v, %v", got, err)
@@ -119,12 +107,18 @@ func (f *fixture) setAuthorization(behavior string, types ...string) {
 	if len(types) == 0 {
 		types = nil
 	}
+	f.editEndpoint(func(ep *acmestate.Endpoint) error { return ep.SetAuthorization(behavior, types) })
+}
+
+// editEndpoint changes f's endpoint in the store with edit (and f.ep with it).
+func (f *fixture) editEndpoint(edit func(ep *acmestate.Endpoint) error) {
+	f.t.Helper()
 	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
 		ep, err := acmestate.Get(tx, f.ep.ID)
 		if err != nil {
 			return err
 		}
-		if err := ep.SetAuthorization(behavior, types); err != nil {
+		if err := edit(ep); err != nil {
 			return err
 		}
 		f.ep = ep
@@ -140,18 +134,11 @@ func (f *fixture) setAuthorization(behavior string, types ...string) {
 // pending), and an endpoint switched to PRE_APPROVED issues for
 // pre-approved names only, whatever challenges proved before.
 func TestChallengeAfterEndpointUpdate(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "a.chal.test", "b.chal.test")
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t, "a.chal.test", "b.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 	order := func(name string) (*acme.Order, *acme.Challenge, string) {
 		t.Helper()
-		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, zurl := authzFor(t, c, o, name)
+		o, z, zurl := orderAuthz(ctx, t, c, name)
 		ch := challengeOfType(t, z, "http-01")
 		body, _ := c.HTTP01ChallengeResponse(ch.Token)
 		env.serveHTTP01(ch.Token, body)

@@ -99,23 +99,32 @@ func (e *challengeEnv) serveTLSALPN01(cert tls.Certificate) {
 // offering types (all when none) whose checks reach env.
 func (f *fixture) makeChallengeEndpoint(env *challengeEnv, types ...string) {
 	f.t.Helper()
-	if len(types) == 0 {
-		types = nil
-	}
-	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		ep, err := acmestate.Get(tx, f.ep.ID)
-		if err != nil {
-			return err
-		}
-		if err := ep.SetAuthorization(acmestate.BehaviorChallenge, types); err != nil {
-			return err
-		}
-		f.ep = ep
-		return acmestate.Put(tx, ep)
-	}); err != nil {
-		f.t.Fatal(err)
-	}
+	f.setAuthorization(acmestate.BehaviorChallenge, types...)
 	f.srv.cfg.Challenges = env.checker
+}
+
+// newChallengeFixture is a fixture whose endpoint is a CHALLENGE endpoint
+// offering every type, its checks reaching a new challengeEnv that serves
+// hosts, with a registered client.
+func newChallengeFixture(t *testing.T, hosts ...string) (*fixture, *challengeEnv, *acme.Client) {
+	t.Helper()
+	f := newFixture(t, acmestate.ContactNotRequired)
+	env := newChallengeEnv(t, hosts...)
+	f.makeChallengeEndpoint(env)
+	c, _ := f.register(newKey(t))
+	return f, env, c
+}
+
+// orderAuthz places an order for name with c and returns it with the
+// authorization of name and its URL.
+func orderAuthz(ctx context.Context, t *testing.T, c *acme.Client, name string) (*acme.Order, *acme.Authorization, string) {
+	t.Helper()
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, zurl := authzFor(t, c, o, name)
+	return o, z, zurl
 }
 
 func challengeTypes(z *acme.Authorization) []string {
@@ -161,11 +170,8 @@ func authzFor(t *testing.T, c *acme.Client, o *acme.Order, name string) (*acme.A
 // pre-approved with http-01, beside a pre-approved name whose
 // authorization is valid with no challenge to answer.
 func TestChallengeHTTP01(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "web.chal.test")
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t, "web.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
 	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("web.chal.test", "www.lab.test"))
 	if err != nil {
 		t.Fatal(err)
@@ -249,11 +255,7 @@ func TestChallengeTLSALPN01(t *testing.T) {
 	f.makeChallengeEndpoint(env, "tls-alpn-01")
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
-	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("tls.chal.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, zurl := authzFor(t, c, o, "tls.chal.test")
+	o, z, zurl := orderAuthz(ctx, t, c, "tls.chal.test")
 	if !slices.Equal(challengeTypes(z), []string{"tls-alpn-01"}) {
 		t.Fatalf("challenges %v, want tls-alpn-01 only (--challenge-types)", challengeTypes(z))
 	}
@@ -277,16 +279,10 @@ func TestChallengeTLSALPN01(t *testing.T) {
 // TestChallengeWildcardDNS01 gives a wildcard dns-01 only, proved by the
 // TXT record at its base name; an endpoint without dns-01 refuses it.
 func TestChallengeWildcardDNS01(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t)
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t)
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
-	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("*.wild.chal.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, zurl := authzFor(t, c, o, "*.wild.chal.test")
+	o, z, zurl := orderAuthz(ctx, t, c, "*.wild.chal.test")
+	var err error
 	if !z.Wildcard || z.Identifier.Value != "wild.chal.test" || !slices.Equal(challengeTypes(z), []string{"dns-01"}) {
 		t.Fatalf("wildcard authorization %+v with challenges %v, want dns-01 only", z.Identifier, challengeTypes(z))
 	}
@@ -346,11 +342,7 @@ func TestChallengeFailures(t *testing.T) {
 			f.makeChallengeEndpoint(env)
 			ctx := context.Background()
 			c, _ := f.register(newKey(t))
-			o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(tc.host))
-			if err != nil {
-				t.Fatal(err)
-			}
-			z, zurl := authzFor(t, c, o, tc.host)
+			o, z, zurl := orderAuthz(ctx, t, c, tc.host)
 			ch := challengeOfType(t, z, "http-01")
 			tc.setup(env, c, ch.Token)
 			got, err := c.Accept(ctx, ch)
@@ -409,11 +401,8 @@ func TestChallengeAcrossServers(t *testing.T) {
 		c, _, _ := cl.register(t)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("multi.chal.test"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, zurl := authzFor(t, c, o, "multi.chal.test")
+		o, z, zurl := orderAuthz(ctx, t, c, "multi.chal.test")
+		var err error
 		ch := challengeOfType(t, z, "http-01")
 		body, _ := c.HTTP01ChallengeResponse(ch.Token)
 		env.serveHTTP01(ch.Token, body)
@@ -444,16 +433,10 @@ func TestChallengeAcrossServers(t *testing.T) {
 // stopped mid-validation is taken up again once its lease ran out, when
 // the client polls its authorization.
 func TestStaleValidationResumed(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	env := newChallengeEnv(t, "stale.chal.test")
-	f.makeChallengeEndpoint(env)
+	f, env, c := newChallengeFixture(t, "stale.chal.test")
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
-	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("stale.chal.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, zurl := authzFor(t, c, o, "stale.chal.test")
+	_, z, zurl := orderAuthz(ctx, t, c, "stale.chal.test")
+	var err error
 	ch := challengeOfType(t, z, "http-01")
 	body, _ := c.HTTP01ChallengeResponse(ch.Token)
 	env.serveHTTP01(ch.Token, body)

@@ -93,28 +93,32 @@ func joinComma(s []string) string {
 // (FinalizeOrder). A CSR the rules refuse, or an issuance that fails, is
 // counted as a failed issuance of the endpoint.
 func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.authenticate(w, r, needKID)
+	// The nonce is redeemed in the change's transaction.
+	ep, req, ok := s.authenticateDeferred(w, r, needKID)
 	if !ok {
 		return
 	}
 	if req.PostAsGet {
-		writeProblem(w, malformed("finalize needs a csr"))
+		s.fail(w, r, req, malformed("finalize needs a csr"))
 		return
 	}
 	var in finalizePayload
 	if p := decodePayload(req, &in); p != nil {
-		writeProblem(w, p)
+		s.fail(w, r, req, p)
 		return
 	}
 	order, p := s.loadOrder(r, ep, req)
 	if p != nil {
-		writeProblem(w, p)
+		s.fail(w, r, req, p)
 		return
 	}
 	counted := false    // the failure is one the counters count
 	var lapsed *Problem // why the order became invalid
 	err := s.change(r.Context(), req.Account.ID, "FinalizeOrder", func(op *service.Op) error {
 		counted, lapsed = false, nil
+		if err := redeemIn(op.Tx, req); err != nil {
+			return err
+		}
 		op.Resource(s.endpointARN(ep.ID), s.orderARN(order))
 		o, err := acmestate.GetOrder(op.Tx, order.ID)
 		if err != nil {
@@ -150,14 +154,22 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		order = o
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errReplayed) {
+		// The transaction, and the nonce's redemption in it, were
+		// rolled back: the nonce is redeemed before anything else.
+		if p := s.settle(r, req); p != nil {
+			writeProblem(w, p)
+			return
+		}
 		if lapsed != nil {
 			s.invalidateOrder(r, req.Account, order, lapsed)
 		}
 		if counted {
 			s.countFailure(r, req.Account, order)
 		}
-		writeProblem(w, s.problemOf(err))
+	}
+	if p := s.settleChange(r, req, err); p != nil {
+		writeProblem(w, p)
 		return
 	}
 	s.writeOrder(w, r, http.StatusOK, order)

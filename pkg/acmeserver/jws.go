@@ -14,6 +14,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
 
@@ -46,6 +48,11 @@ type request struct {
 	// key of Account.
 	Key     *jose.JSONWebKey
 	Account *acmestate.Account
+	// nonce, when set, is the request's nonce, checked (MAC, expiry) but
+	// not yet redeemed: the change the request makes redeems it in its
+	// own transaction (redeemIn), or settle does (see authenticateDeferred).
+	nonce        string
+	nonceExpires time.Time
 }
 
 // flattenedJWS is the flattened JSON serialization (RFC 7515 7.2.2).
@@ -160,12 +167,7 @@ func decodeExact(data []byte, v any) error {
 		return errors.New("not a JSON object")
 	}
 	rv := reflect.ValueOf(v).Elem()
-	rt := rv.Type()
-	tags := make(map[string]int, rt.NumField())
-	for i := range rt.NumField() {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-		tags[name] = i
-	}
+	tags := fieldsOf(rv.Type())
 	for k, val := range m {
 		i, ok := tags[k]
 		if !ok {
@@ -183,27 +185,112 @@ func decodeExact(data []byte, v any) error {
 	return nil
 }
 
+// fieldTags maps a struct type to its fields' json names (index by name).
+var fieldTags sync.Map // reflect.Type → map[string]int
+
+// fieldsOf is the json name → field index map of struct type rt, built
+// once a type. The map returned is shared: not to be modified.
+func fieldsOf(rt reflect.Type) map[string]int {
+	if m, ok := fieldTags.Load(rt); ok {
+		return m.(map[string]int)
+	}
+	tags := make(map[string]int, rt.NumField())
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		tags[name] = i
+	}
+	fieldTags.Store(rt, tags)
+	return tags
+}
+
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
 
-// verify authenticates an ACME POST for endpoint ep: structure, algorithm,
-// url, jwk/kid rules, signature, then the single-use nonce.
-// authenticate finds the request's endpoint and verifies its JWS in mode,
-// writing the problem document and reporting false when either fails.
+// authenticate finds the request's endpoint and verifies its JWS in mode
+// (see verify), writing the problem document and reporting false when
+// either fails. The endpoint and the account a kid names are read in one
+// store transaction; the problems come in the order verify gives them,
+// after the endpoint's.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, bool) {
-	ep, p := s.endpointOf(r)
-	if p == nil {
-		var req *request
-		if req, p = s.verify(w, r, ep, mode); p == nil {
-			return ep, req, true
-		}
-	}
-	writeProblem(w, p)
-	return nil, nil, false
+	return s.authenticateNonce(w, r, mode, false)
 }
 
+// authenticateDeferred is authenticate for a request that makes one
+// change: its nonce is checked but redeemed only in that change's write
+// transaction (redeemIn, first thing), so that the nonce and the change
+// cost one commit instead of two. Every other outcome of the request must
+// go through settle (or settleChange) before its response is written, so
+// that a nonce is still used at most once and a replayed one still gets
+// badNonce before anything happens.
+func (s *Server) authenticateDeferred(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, bool) {
+	return s.authenticateNonce(w, r, mode, true)
+}
+
+// authenticateWith is authenticate running also (when set) in the read
+// transaction of the endpoint and account, for what the handler reads
+// next (before the signature and nonce are checked: it must only read).
+func (s *Server) authenticateWith(w http.ResponseWriter, r *http.Request, mode keyMode, also func(localstore.Tx)) (*acmestate.Endpoint, *request, bool) {
+	ep, req, p := s.authenticated(w, r, mode, false, also)
+	if p != nil {
+		writeProblem(w, p)
+		return nil, nil, false
+	}
+	return ep, req, true
+}
+
+func (s *Server) authenticateNonce(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool) (*acmestate.Endpoint, *request, bool) {
+	ep, req, p := s.authenticated(w, r, mode, deferNonce, nil)
+	if p != nil {
+		writeProblem(w, p)
+		return nil, nil, false
+	}
+	return ep, req, true
+}
+
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool, also func(localstore.Tx)) (*acmestate.Endpoint, *request, *Problem) {
+	body, bodyP := s.readBody(w, r)
+	var jws *jose.JSONWebSignature
+	var h *protectedHeader
+	jwsP := bodyP
+	if bodyP == nil {
+		jws, h, jwsP = parseJWS(body)
+	}
+	var pre *prefetched
+	ep, p := s.endpointWith(r, func(tx localstore.Tx, ep *acmestate.Endpoint) {
+		if jwsP != nil || h.Kid == "" {
+			return
+		}
+		if id, ok := s.accountIDOf(r, ep, h.Kid); ok {
+			pre = &prefetched{}
+			pre.acct, pre.err = acmestate.GetAccount(tx, id)
+			if also != nil {
+				also(tx)
+			}
+		}
+	})
+	if p != nil {
+		return nil, nil, p
+	}
+	if jwsP != nil {
+		return nil, nil, jwsP
+	}
+	req, p := s.verifyParsed(r, ep, mode, jws, h, pre, deferNonce)
+	if p != nil {
+		return nil, nil, p
+	}
+	return ep, req, nil
+}
+
+// prefetched is the account a kid names, read with the endpoint.
+type prefetched struct {
+	acct *acmestate.Account
+	err  error
+}
+
+// verify authenticates an ACME POST for endpoint ep: structure, algorithm,
+// url, jwk/kid rules, signature, then the single-use nonce.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.Endpoint, mode keyMode) (*request, *Problem) {
 	body, p := s.readBody(w, r)
 	if p != nil {
@@ -213,6 +300,13 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.En
 	if p != nil {
 		return nil, p
 	}
+	return s.verifyParsed(r, ep, mode, jws, h, nil, false)
+}
+
+// verifyParsed is verify after the body is parsed; pre, when set, is the
+// account h.Kid names, read already. With deferNonce the nonce is checked
+// and left to redeem (see authenticateDeferred).
+func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyMode, jws *jose.JSONWebSignature, h *protectedHeader, pre *prefetched, deferNonce bool) (*request, *Problem) {
 	want := s.base(r) + r.URL.Path
 	if h.URL == "" || h.URL != want {
 		return nil, unauthorized("JWS url header does not match the request URL")
@@ -239,12 +333,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.En
 		}
 		req.Key = k
 	} else {
-		acct, p := s.accountOf(r, ep, h.Kid)
+		acct, p := s.accountOf(r, ep, h.Kid, pre)
 		if p != nil {
 			return nil, p
 		}
-		k := &jose.JSONWebKey{}
-		if err := k.UnmarshalJSON(acct.JWK); err != nil {
+		k, err := s.keys.key(acct.JWK)
+		if err != nil {
 			return nil, s.internal(err)
 		}
 		req.Key, req.Account = k, acct
@@ -253,13 +347,99 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.En
 	if err != nil {
 		return nil, malformed("JWS signature does not verify")
 	}
-	if err := s.nonces.RedeemContext(r.Context(), h.Nonce); errors.Is(err, ErrNonce) {
-		return nil, problem(errBadNonce, http.StatusBadRequest, "JWS nonce is missing, unknown or already used")
-	} else if err != nil {
-		return nil, s.internal(fmt.Errorf("redeeming a nonce: %w", err))
+	if deferNonce {
+		exp, err := s.nonces.check(h.Nonce)
+		if p := s.nonceProblem(err); p != nil {
+			return nil, p
+		}
+		req.nonce, req.nonceExpires = h.Nonce, exp.Add(sweepMargin)
+	} else if p := s.nonceProblem(s.nonces.RedeemContext(r.Context(), h.Nonce)); p != nil {
+		return nil, p
 	}
 	req.Payload, req.PostAsGet = payload, len(payload) == 0
 	return req, nil
+}
+
+// nonceProblem is the problem of a nonce check or redemption; nil for nil.
+func (s *Server) nonceProblem(err error) *Problem {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNonce):
+		return problem(errBadNonce, http.StatusBadRequest, "JWS nonce is missing, unknown or already used")
+	}
+	return s.internal(fmt.Errorf("redeeming a nonce: %w", err))
+}
+
+// errReplayed is what redeemIn fails a change with when its nonce was
+// redeemed before: nothing is recorded (not a rule failure).
+var errReplayed = errors.New("acme: nonce already redeemed")
+
+// redeemIn redeems req's deferred nonce in the transaction of the change
+// the request makes; the change must fail with its error.
+func redeemIn(tx localstore.Tx, req *request) error {
+	if req.nonce == "" {
+		return nil
+	}
+	ok, err := tx.RedeemNonce(req.nonce, req.nonceExpires)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errReplayed
+	}
+	return nil
+}
+
+// settle redeems req's deferred nonce, when not redeemed yet, on its own
+// (batched with the other redemptions, as verify does): the problem to
+// answer with instead of any other when it fails.
+func (s *Server) settle(r *http.Request, req *request) *Problem {
+	if req.nonce == "" {
+		return nil
+	}
+	v := req.nonce
+	req.nonce = ""
+	ok, err := s.nonces.redeemBatched(r.Context(), v, req.nonceExpires)
+	if err == nil {
+		s.nonces.maybeSweep()
+		if !ok {
+			err = ErrNonce
+		}
+	}
+	return s.nonceProblem(err)
+}
+
+// settleChange settles req's deferred nonce after the change that
+// redeemed it in its transaction (redeemIn) returned err: committed with
+// it when err is nil; replayed when err is errReplayed (badNonce);
+// otherwise the transaction was rolled back and the nonce is redeemed on
+// its own. It returns the problem to answer with, or nil for success.
+func (s *Server) settleChange(r *http.Request, req *request, err error) *Problem {
+	switch {
+	case err == nil:
+		if req.nonce != "" {
+			req.nonce = ""
+			s.nonces.maybeSweep()
+		}
+		return nil
+	case errors.Is(err, errReplayed):
+		req.nonce = ""
+		return s.nonceProblem(ErrNonce)
+	}
+	if p := s.settle(r, req); p != nil {
+		return p
+	}
+	return s.problemOf(err)
+}
+
+// fail answers with p, or with the problem of req's deferred nonce when
+// redeeming it now fails.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, p *Problem) {
+	if np := s.settle(r, req); np != nil {
+		p = np
+	}
+	writeProblem(w, p)
 }
 
 // checkAccountKey accepts public RSA (2048 bits or more), ECDSA and Ed25519
@@ -274,19 +454,34 @@ func checkAccountKey(k *jose.JSONWebKey) *Problem {
 	return nil
 }
 
-// accountOf loads the valid account named by a kid URL of endpoint ep.
-func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string) (*acmestate.Account, *Problem) {
+// accountIDOf is the account ID of a kid URL of endpoint ep.
+func (s *Server) accountIDOf(r *http.Request, ep *acmestate.Endpoint, kid string) (string, bool) {
 	prefix := s.url(r, ep.ID, "/acct/")
 	id, ok := strings.CutPrefix(kid, prefix)
 	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", false
+	}
+	return id, true
+}
+
+// accountOf loads the valid account named by a kid URL of endpoint ep, or
+// takes it from pre when it was read with the endpoint.
+func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string, pre *prefetched) (*acmestate.Account, *Problem) {
+	id, ok := s.accountIDOf(r, ep, kid)
+	if !ok {
 		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "kid is not an account of this endpoint")
 	}
 	var a *acmestate.Account
-	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
-		var err error
-		a, err = acmestate.GetAccount(tx, id)
-		return err
-	})
+	var err error
+	if pre != nil {
+		a, err = pre.acct, pre.err
+	} else {
+		err = s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+			var err error
+			a, err = acmestate.GetAccount(tx, id)
+			return err
+		})
+	}
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && a.EndpointID != ep.ID) {
 		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "no such account")
 	}
@@ -297,6 +492,37 @@ func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string) 
 		return nil, unauthorized("account is " + a.Status)
 	}
 	return a, nil
+}
+
+// keyCache holds account keys parsed from their stored JWK, keyed by
+// that JWK's text: a request signed with a kid verifies against the key
+// the account has now (read with the account), without parsing it again.
+// A parsed key is never modified. The cache forgets everything when full.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string]*jose.JSONWebKey
+}
+
+const keyCacheMax = 4096
+
+func (c *keyCache) key(jwk []byte) (*jose.JSONWebKey, error) {
+	c.mu.Lock()
+	k := c.keys[string(jwk)]
+	c.mu.Unlock()
+	if k != nil {
+		return k, nil
+	}
+	k = &jose.JSONWebKey{}
+	if err := k.UnmarshalJSON(jwk); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= keyCacheMax {
+		c.keys = make(map[string]*jose.JSONWebKey)
+	}
+	c.keys[string(jwk)] = k
+	c.mu.Unlock()
+	return k, nil
 }
 
 // thumbprint is the base64url SHA-256 JWK thumbprint (RFC 7638).

@@ -43,7 +43,10 @@ package acmeserver
 // Redeeming costs a write transaction, which on SQLite is a commit to
 // disk: the redemptions that arrive while one commits are recorded
 // together in the next transaction (group commit, see redeemBatched), so
-// that under load a server pays one commit for many.
+// that under load a server pays one commit for many. A request that makes
+// a change (newOrder, finalize) redeems its nonce in that change's own
+// transaction instead (authenticateDeferred, redeemIn), so that the two
+// cost one commit; its refusals redeem the nonce on their own, as above.
 //
 // A nonce of a stopped or killed server stays valid at the others; clock
 // skew between servers up to sweepMargin cannot make a redeemed nonce

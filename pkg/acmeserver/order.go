@@ -138,21 +138,25 @@ func subNames(sub []Subproblem) []string {
 // endpoint, pending with a pending authorization (and its challenges) for
 // each name that is not.
 func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.authenticate(w, r, needKID)
+	// The nonce is redeemed in the change's transaction.
+	ep, req, ok := s.authenticateDeferred(w, r, needKID)
 	if !ok {
 		return
 	}
 	var in newOrderPayload
 	if p := decodePayload(req, &in); p != nil {
-		writeProblem(w, p)
+		s.fail(w, r, req, p)
 		return
 	}
 	if in.NotBefore != "" || in.NotAfter != "" {
-		writeProblem(w, malformed("notBefore and notAfter are not supported: validity is set by the endpoint"))
+		s.fail(w, r, req, malformed("notBefore and notAfter are not supported: validity is set by the endpoint"))
 		return
 	}
 	var order *acmestate.Order
 	err := s.change(r.Context(), req.Account.ID, "NewOrder", func(op *service.Op) error {
+		if err := redeemIn(op.Tx, req); err != nil {
+			return err
+		}
 		op.Resource(s.endpointARN(ep.ID))
 		op.Param("Identifiers", identifierValues(in.Identifiers))
 		names, p := s.orderNames(in.Identifiers)
@@ -212,8 +216,8 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		op.Resource(s.orderARN(o))
 		return acmestate.PutOrder(op.Tx, o)
 	})
-	if err != nil {
-		writeProblem(w, s.problemOf(err))
+	if p := s.settleChange(r, req, err); p != nil {
+		writeProblem(w, p)
 		return
 	}
 	s.writeOrder(w, r, http.StatusCreated, order)
@@ -311,12 +315,21 @@ const maxRecorded = 100
 
 // loadOrder reads an order of ep owned by the requesting account.
 func (s *Server) loadOrder(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Order, *Problem) {
+	return s.loadOrderWith(r, ep, req, nil)
+}
+
+// loadOrderWith is loadOrder, running also (when set) in the transaction
+// that read the order, when the order is the account's.
+func (s *Server) loadOrderWith(r *http.Request, ep *acmestate.Endpoint, req *request, also func(localstore.Tx, *acmestate.Order)) (*acmestate.Order, *Problem) {
 	var o *acmestate.Order
 	var lapsed *Problem
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
 		if o, err = acmestate.GetOrder(tx, r.PathValue("id")); err != nil || o.EndpointID != ep.ID || o.AccountID != req.Account.ID {
 			return err
+		}
+		if also != nil {
+			also(tx, o)
 		}
 		lapsed, err = s.authzLapsed(tx, o)
 		return err
@@ -388,14 +401,8 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
 
 // postAsGet verifies a kid-signed POST-as-GET (empty payload).
 func (s *Server) postAsGet(w http.ResponseWriter, r *http.Request) (*acmestate.Endpoint, *request, bool) {
-	ep, p := s.endpointOf(r)
-	if p != nil {
-		writeProblem(w, p)
-		return nil, nil, false
-	}
-	req, p := s.verify(w, r, ep, needKID)
-	if p != nil {
-		writeProblem(w, p)
+	ep, req, ok := s.authenticate(w, r, needKID)
+	if !ok {
 		return nil, nil, false
 	}
 	if !req.PostAsGet {
@@ -420,12 +427,29 @@ type authzUpdatePayload struct {
 
 // loadAuthz reads an authorization of ep owned by the requesting account.
 func (s *Server) loadAuthz(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Authz, *Problem) {
+	return s.loadAuthzFrom(r, ep, req, nil)
+}
+
+// readAuthz is an authorization read ahead (see authenticateWith).
+type readAuthz struct {
+	a   *acmestate.Authz
+	err error
+}
+
+// loadAuthzFrom is loadAuthz taking the authorization from pre when it
+// was read ahead.
+func (s *Server) loadAuthzFrom(r *http.Request, ep *acmestate.Endpoint, req *request, pre *readAuthz) (*acmestate.Authz, *Problem) {
 	var a *acmestate.Authz
-	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
-		var err error
-		a, err = acmestate.GetAuthz(tx, r.PathValue("id"))
-		return err
-	})
+	var err error
+	if pre != nil {
+		a, err = pre.a, pre.err
+	} else {
+		err = s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+			var err error
+			a, err = acmestate.GetAuthz(tx, r.PathValue("id"))
+			return err
+		})
+	}
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && a.EndpointID != ep.ID) {
 		return nil, problem(errMalformed, http.StatusNotFound, "no such authorization")
 	}
@@ -442,11 +466,16 @@ func (s *Server) loadAuthz(r *http.Request, ep *acmestate.Endpoint, req *request
 }
 
 func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.authenticate(w, r, needKID)
+	// The authorization is read with the endpoint and account.
+	var pre *readAuthz
+	ep, req, ok := s.authenticateWith(w, r, needKID, func(tx localstore.Tx) {
+		pre = &readAuthz{}
+		pre.a, pre.err = acmestate.GetAuthz(tx, r.PathValue("id"))
+	})
 	if !ok {
 		return
 	}
-	a, p := s.loadAuthz(r, ep, req)
+	a, p := s.loadAuthzFrom(r, ep, req, pre)
 	if p != nil {
 		writeProblem(w, p)
 		return

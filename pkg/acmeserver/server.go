@@ -94,10 +94,14 @@ type Server struct {
 	core   *service.Core
 	host   string
 	nonces *NonceStore
-	mux    *http.ServeMux
-	ocsp   http.Handler
+	// keys holds parsed account keys (see keyCache).
+	keys keyCache
+	mux  *http.ServeMux
+	ocsp http.Handler
 	// selfSigned caches which chain certificates are self-signed roots.
 	selfSigned selfSignedCache
+	// issuers caches the issuers part of the chains served.
+	issuers issuersCache
 }
 
 // New returns a server over cfg.
@@ -124,7 +128,7 @@ func New(cfg Config) *Server {
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = casign.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
 		return core.Vault.Store.View(context.Background(), fn)
-	}), core.Now)
+	}), core.Now, s.logf)
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{ep}/directory", s.handleDirectory)
 	m.HandleFunc("HEAD /{ep}/new-nonce", s.handleNewNonce)
@@ -203,11 +207,19 @@ func (s *Server) url(r *http.Request, ep, path string) string {
 
 // endpointOf loads the ACTIVE endpoint named in the request path.
 func (s *Server) endpointOf(r *http.Request) (*acmestate.Endpoint, *Problem) {
+	return s.endpointWith(r, nil)
+}
+
+// endpointWith is endpointOf, running also (when set) in the transaction
+// that read the endpoint.
+func (s *Server) endpointWith(r *http.Request, also func(localstore.Tx, *acmestate.Endpoint)) (*acmestate.Endpoint, *Problem) {
 	id := r.PathValue("ep")
 	var e *acmestate.Endpoint
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		var err error
-		e, err = acmestate.Get(tx, id)
+		if e, err = acmestate.Get(tx, id); err == nil && also != nil && e.Status == acmestate.StatusActive {
+			also(tx, e)
+		}
 		return err
 	})
 	if err != nil {

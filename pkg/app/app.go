@@ -61,7 +61,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) (code errs.Exit
 			code = errs.ExitFailure
 		}
 	}()
-	cmd := root.NewCmdRoot(f)
+	cmd := root.NewCmdRootFor(f, args)
 	cmd.SetArgs(args)
 	cmd.SetIn(f.IO.In)
 	cmd.SetOut(f.IO.Out)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Resource kinds.
@@ -33,7 +34,9 @@ type ARN struct {
 	Service, Region, Account, Kind, ID string
 }
 
-var arnRE = regexp.MustCompile(`^arn:certctl:([a-z-]+):([^:]*):([^:]*):([a-z-]+)/([0-9a-fA-F-]+)$`)
+var arnRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:certctl:([a-z-]+):([^:]*):([^:]*):([a-z-]+)/([0-9a-fA-F-]+)$`)
+}) // compiled on first use, not at start-up
 
 // MaxIdentifier is the longest identifier argument looked at: far above a
 // full ARN (a region and account are at most 64 bytes each, see
@@ -55,7 +58,7 @@ func Parse(s string) (ARN, error) {
 	if err := CheckLength(s); err != nil {
 		return ARN{}, err
 	}
-	m := arnRE.FindStringSubmatch(s)
+	m := arnRE().FindStringSubmatch(s)
 	if m == nil {
 		return ARN{}, fmt.Errorf("%q is not a certctl ARN", s)
 	}
@@ -66,7 +69,7 @@ func Parse(s string) (ARN, error) {
 	return a, nil
 }
 
-var idRE = regexp.MustCompile(`^[0-9a-fA-F-]+$`)
+var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F-]+$`) }) // compiled on first use, not at start-up
 
 // MinPrefix is the shortest UUID prefix accepted as an identifier.
 const MinPrefix = 6
@@ -89,7 +92,7 @@ func IDOf(kind, s string) (id string, exact bool, err error) {
 		}
 		return a.ID, len(a.ID) == 36, nil
 	}
-	if !idRE.MatchString(s) {
+	if !idRE().MatchString(s) {
 		return "", false, fmt.Errorf("%q is not an ARN, a UUID or a UUID prefix", s)
 	}
 	if len(s) < MinPrefix {

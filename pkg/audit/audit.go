@@ -74,7 +74,9 @@ type Record struct {
 const headKey = "audit.head"
 
 // secretParam matches parameter names whose values are never recorded.
-var secretParam = regexp.MustCompile(`(?i)(passphrase|password|secret|mac.?key|private.?key|hmac|pin|approval.?code|^code$|token.?value)`)
+var secretParam = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(passphrase|password|secret|mac.?key|private.?key|hmac|pin|approval.?code|^code$|token.?value)`)
+}) // compiled on first use, not at start-up
 
 // secretNames caches secretParam's verdict on each parameter name seen
 // (mostly the fixed names of the code's Param calls; names inside nested
@@ -91,7 +93,7 @@ func isSecret(name string) bool {
 	if v, ok := secretNames.Load(name); ok {
 		return v.(bool)
 	}
-	secret := secretParam.MatchString(name)
+	secret := secretParam().MatchString(name)
 	if len(name) <= 64 && secretNamesSize.Add(1) <= secretNamesMax {
 		secretNames.Store(name, secret)
 	}

@@ -363,6 +363,27 @@ func idempotencyKey(req CreateRequest) string {
 // IdempotencyWindow is how long --idempotency-token names one creation.
 const IdempotencyWindow = time.Hour
 
+// IdempotencyTokenUsed reports whether a CA was created within the window
+// with the idempotency token tok: a creation with it returns that CA or is
+// refused, and makes no key (a PKCS11 CA's key is generated in the token
+// before the creation's transaction, so a retry must know beforehand).
+func (s *Service) IdempotencyTokenUsed(tx localstore.Tx, tok string) (bool, error) {
+	if tok == "" {
+		return false, nil
+	}
+	all, err := List(tx)
+	if err != nil {
+		return false, err
+	}
+	now := s.Now()
+	for _, r := range all {
+		if r.IdempotencyToken == tok && now.Sub(r.CreatedAt) <= IdempotencyWindow {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // findIdempotent returns the CA created within the window with req's token,
 // refusing the token for a different request.
 func (s *Service) findIdempotent(tx localstore.Tx, req CreateRequest) (*Record, error) {

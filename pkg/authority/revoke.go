@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"math/bits"
 	"time"
@@ -138,6 +139,17 @@ func (l *Lookup) CAs() ([]casign.IssuerInfo, error) {
 		}
 		for _, r := range all {
 			if r.CertificatePEM == "" || r.Status == StatusDeleted {
+				continue
+			}
+			if r.InToken() {
+				// The token key is looked up only to sign a response of
+				// this CA: a token that is unavailable fails those
+				// responses alone, not the other CAs'.
+				c, err := l.Service.cached(tx, r)
+				if err != nil {
+					return err
+				}
+				out = append(out, casign.IssuerInfo{ID: r.ID, Cert: c.cert, Signer: &tokenSigner{s: l.Service, r: r, pub: c.cert.PublicKey}})
 				continue
 			}
 			cert, key, err := l.Service.signer(tx, r)
@@ -273,4 +285,22 @@ func unhex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// tokenSigner is the key of the PKCS11 CA r, found in the token when it
+// signs.
+type tokenSigner struct {
+	s   *Service
+	r   *Record
+	pub crypto.PublicKey
+}
+
+func (k *tokenSigner) Public() crypto.PublicKey { return k.pub }
+
+func (k *tokenSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	key, err := k.s.tokenKey(k.r, k.pub)
+	if err != nil {
+		return nil, err
+	}
+	return key.Sign(rand, digest, opts)
 }

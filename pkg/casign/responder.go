@@ -73,14 +73,24 @@ const (
 // OCSP responses are signed directly by the CA key, valid from now() for an
 // hour, and echo the request's nonce. Malformed requests get a
 // malformedRequest response, requests for an issuer the vault does not hold
-// an unauthorized response.
-func NewResponder(l Lookup, now func() time.Time) http.Handler {
-	return &responder{lookup: l, now: now}
+// an unauthorized response. A failure of the vault or of a CA key (a
+// PKCS#11 token that is down) gets an internalError response (a CRL, HTTP
+// 500) and is given to logf, when not nil.
+func NewResponder(l Lookup, now func() time.Time, logf func(format string, a ...any)) http.Handler {
+	return &responder{lookup: l, now: now, logf: logf}
 }
 
 type responder struct {
 	lookup Lookup
 	now    func() time.Time
+	logf   func(format string, a ...any)
+}
+
+// internal logs a failure to answer.
+func (s *responder) internal(what string, err error) {
+	if s.logf != nil {
+		s.logf("%s: %v", what, err)
+	}
 }
 
 func (s *responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +178,7 @@ func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string
 		return
 	}
 	if err != nil {
+		s.internal("CRL of "+id, err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -200,6 +211,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 	}
 	cas, err := s.lookup.CAs()
 	if err != nil {
+		s.internal("OCSP", err)
 		writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 		return
 	}
@@ -209,6 +221,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 	for _, id := range req.CertIDs {
 		ca, err := matchIssuer(cas, id)
 		if err != nil {
+			s.internal("OCSP", err)
 			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 			return
 		}
@@ -222,6 +235,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 	for _, id := range req.CertIDs {
 		st, err := s.lookup.Status(issuer.ID, id.Serial)
 		if err != nil {
+			s.internal("OCSP for "+issuer.ID, err)
 			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 			return
 		}
@@ -230,6 +244,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 	now := s.now()
 	resp, err := signOCSPResponse(*issuer, answers, req.Nonce, now, ocspValidity)
 	if err != nil {
+		s.internal("OCSP for "+issuer.ID, err)
 		writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 		return
 	}

@@ -73,7 +73,7 @@ func newOCSPFixture(t testing.TB, alg string, now time.Time) *ocspFixture {
 	f.lookup.set("sub-id", f.good, Status{Known: true})
 	f.lookup.set("sub-id", f.revoked, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: 1})
 	f.lookup.set("sub-id", f.unspecified, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: 0})
-	f.handler = NewResponder(f.lookup, func() time.Time { return now })
+	f.handler = NewResponder(f.lookup, func() time.Time { return now }, nil)
 	return f
 }
 
@@ -305,10 +305,16 @@ func TestOCSPErrors(t *testing.T) {
 	if w := get(t, f.handler, "/ocsp"); w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /ocsp: HTTP %d", w.Code)
 	}
-	// A lookup failure is an internalError, never a "good".
-	broken := NewResponder(brokenLookup{f.lookup}, fixedClock)
+	// A lookup failure is an internalError, never a "good", and is logged
+	// (a server's operator sees why: a PKCS#11 token down names its
+	// setting).
+	var logged []string
+	broken := NewResponder(brokenLookup{f.lookup}, fixedClock, func(format string, a ...any) { logged = append(logged, fmt.Sprintf(format, a...)) })
 	if w := post(t, broken, good); !bytes.Equal(w.Body.Bytes(), ocsp.InternalErrorErrorResponse) {
 		t.Errorf("lookup failure: %x", w.Body.Bytes())
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], io.ErrUnexpectedEOF.Error()) {
+		t.Errorf("lookup failure logged as %q", logged)
 	}
 }
 

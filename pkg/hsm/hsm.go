@@ -23,6 +23,7 @@ package hsm
 import (
 	"bytes"
 	"crypto"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -86,6 +87,31 @@ type Opener struct {
 
 	mu  sync.Mutex
 	tok closer
+	// refused is the token's refusal of the PIN file as it was: a
+	// hardware token locks its PIN after a few wrong ones, so a server
+	// does not log in with that PIN again at each request.
+	refused *refusal
+	// open opens the token (nil: this build's backend).
+	open func(Settings, []byte) (closer, error)
+}
+
+// refusal is a PIN refusal and the PIN file it was read from.
+type refusal struct {
+	file os.FileInfo
+	err  error
+}
+
+// pinRefusedError is the token's answer (CKR_PIN_INCORRECT…) to a login.
+type pinRefusedError struct{ ckr string }
+
+func (e *pinRefusedError) Error() string { return e.ckr }
+
+// pinRefused is the error of a token that refused the PIN of set's PIN
+// file with the PKCS#11 return value ckr; it names the file, never the PIN.
+func pinRefused(set Settings, ckr string) error {
+	return (&errs.Error{Exit: errs.ExitVaultUnavailable, Err: &pinRefusedError{ckr},
+		Msg: fmt.Sprintf("%s: the token %q refused the PIN in %s", SettingPINFile, set.TokenLabel, set.PINFile)}).
+		WithHint("a token locks its PIN after a few wrong ones: correct the file before trying again (a running server tries again once the file changes)")
 }
 
 // closer is a Token whose session can be closed.
@@ -105,8 +131,12 @@ func (o *Opener) Open() (Token, error) {
 	if o.tok != nil {
 		return &guarded{o: o, tok: o.tok}, nil
 	}
-	if !supported {
-		return nil, ErrUnsupported()
+	openToken := o.open
+	if openToken == nil {
+		if !supported {
+			return nil, ErrUnsupported()
+		}
+		openToken = open
 	}
 	set := o.Settings
 	switch {
@@ -123,13 +153,24 @@ func (o *Opener) Open() (Token, error) {
 	if _, err := os.Stat(set.Module); err != nil {
 		return nil, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: fmt.Sprintf("%s: the PKCS#11 module cannot be loaded", SettingModule), Err: err}
 	}
+	fi, _ := os.Stat(set.PINFile)
+	if r := o.refused; r != nil {
+		if fi != nil && os.SameFile(fi, r.file) && fi.Size() == r.file.Size() && fi.ModTime().Equal(r.file.ModTime()) {
+			return nil, r.err
+		}
+		o.refused = nil
+	}
 	pin, err := readPIN(set.PINFile)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := open(set, pin)
+	tok, err := openToken(set, pin)
 	clear(pin)
 	if err != nil {
+		var pe *pinRefusedError
+		if errors.As(err, &pe) && fi != nil {
+			o.refused = &refusal{file: fi, err: err}
+		}
 		return nil, err
 	}
 	o.tok = tok
@@ -137,17 +178,24 @@ func (o *Opener) Open() (Token, error) {
 }
 
 // Reset closes the token session so that the next Open starts afresh.
-func (o *Opener) Reset() {
+func (o *Opener) Reset() { o.reset(nil) }
+
+// reset closes the token session if it is failed (any session when failed
+// is nil): a failure of a session that was already replaced leaves the
+// new one alone.
+func (o *Opener) reset(failed Token) {
 	if o == nil {
 		return
 	}
 	o.mu.Lock()
 	tok := o.tok
+	if tok == nil || (failed != nil && Token(tok) != failed) {
+		o.mu.Unlock()
+		return
+	}
 	o.tok = nil
 	o.mu.Unlock()
-	if tok != nil {
-		_ = tok.Close()
-	}
+	_ = tok.Close()
 }
 
 // Close closes the token session, if open.
@@ -188,7 +236,7 @@ func (g *guarded) fail(err error) error {
 		return nil
 	}
 	if errs.ExitCodeOf(err) == errs.ExitVaultUnavailable {
-		g.o.Reset()
+		g.o.reset(g.tok)
 	}
 	return err
 }
@@ -198,7 +246,7 @@ func (g *guarded) Generate(alg, label string) (crypto.Signer, []byte, error) {
 	if err != nil {
 		return nil, nil, g.fail(err)
 	}
-	return &signer{Signer: k, o: g.o, label: g.o.Settings.TokenLabel}, id, nil
+	return &signer{Signer: k, o: g.o, tok: g.tok, label: g.o.Settings.TokenLabel}, id, nil
 }
 
 func (g *guarded) Find(label string, id []byte) (crypto.Signer, []byte, error) {
@@ -206,7 +254,7 @@ func (g *guarded) Find(label string, id []byte) (crypto.Signer, []byte, error) {
 	if err != nil {
 		return nil, nil, g.fail(err)
 	}
-	return &signer{Signer: k, o: g.o, label: g.o.Settings.TokenLabel}, kid, nil
+	return &signer{Signer: k, o: g.o, tok: g.tok, label: g.o.Settings.TokenLabel}, kid, nil
 }
 
 func (g *guarded) Delete(label string, id []byte) error { return g.fail(g.tok.Delete(label, id)) }
@@ -216,13 +264,14 @@ func (g *guarded) Delete(label string, id []byte) error { return g.fail(g.tok.De
 type signer struct {
 	crypto.Signer
 	o     *Opener
+	tok   Token // the session it is a key of
 	label string
 }
 
 func (s *signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	sig, err := s.Signer.Sign(rand, digest, opts)
 	if err != nil {
-		s.o.Reset()
+		s.o.reset(s.tok)
 		return nil, &errs.Error{Exit: errs.ExitVaultUnavailable,
 			Msg: fmt.Sprintf("the PKCS#11 token %q (%s) could not sign: is it present?", s.label, SettingTokenLabel), Err: err}
 	}

@@ -1,10 +1,12 @@
 package hsm
 
 import (
+	"crypto"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
 )
@@ -90,4 +92,99 @@ func FuzzReadPIN(f *testing.F) {
 			t.Fatalf("%q gave PIN %q", data, pin)
 		}
 	})
+}
+
+// stubToken is a closer that counts its closes; its operations fail with
+// err when set.
+type stubToken struct {
+	closed int
+	err    error
+}
+
+func (s *stubToken) Generate(string, string) (crypto.Signer, []byte, error) { return nil, nil, s.err }
+func (s *stubToken) Find(string, []byte) (crypto.Signer, []byte, error)     { return nil, nil, s.err }
+func (s *stubToken) Delete(string, []byte) error                            { return s.err }
+func (s *stubToken) Close() error                                           { s.closed++; return nil }
+
+// stubSettings are settings whose module and PIN file exist.
+func stubSettings(t *testing.T) Settings {
+	dir := t.TempDir()
+	pin := filepath.Join(dir, "pin")
+	mod := filepath.Join(dir, "module.so")
+	_ = os.WriteFile(pin, []byte("1234\n"), 0o600)
+	_ = os.WriteFile(mod, nil, 0o600)
+	return Settings{Module: mod, TokenLabel: "t", PINFile: pin}
+}
+
+// TestOpenRefusedPIN: once the token refused the PIN of the PIN file, a
+// long-running certctl (ca serve, endpoint serve) does not log in with it
+// again at each request — a hardware token locks its PIN after a few
+// wrong ones — until the file changes.
+func TestOpenRefusedPIN(t *testing.T) {
+	set := stubSettings(t)
+	logins := 0
+	refused := true
+	o := &Opener{Settings: set, open: func(_ Settings, pin []byte) (closer, error) {
+		logins++
+		if refused {
+			return nil, pinRefused(set, "CKR_PIN_INCORRECT")
+		}
+		return &stubToken{}, nil
+	}}
+	for i := 0; i < 3; i++ {
+		_, err := o.Open()
+		if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || !strings.Contains(err.Error(), SettingPINFile) || strings.Contains(err.Error(), "1234") {
+			t.Fatalf("open %d: %v", i, err)
+		}
+	}
+	if logins != 1 {
+		t.Errorf("%d logins with the refused PIN, want 1", logins)
+	}
+	// The file is fixed: the next Open logs in with the new PIN.
+	refused = false
+	later := time.Now().Add(time.Second)
+	if err := os.WriteFile(set.PINFile, []byte("5678\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chtimes(set.PINFile, later, later)
+	if _, err := o.Open(); err != nil || logins != 2 {
+		t.Errorf("open after the PIN file changed: %v, %d logins", err, logins)
+	}
+}
+
+// TestOpenResetStale: a failure of a token session that was already
+// replaced (a key of the old session failing after another goroutine
+// reopened the token) does not close the new session.
+func TestOpenResetStale(t *testing.T) {
+	var opened []*stubToken
+	o := &Opener{Settings: stubSettings(t), open: func(Settings, []byte) (closer, error) {
+		tok := &stubToken{}
+		opened = append(opened, tok)
+		return tok, nil
+	}}
+	old, err := o.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Reset() // the token went away and came back
+	cur, err := o.Open()
+	if err != nil || len(opened) != 2 {
+		t.Fatalf("reopen: %v (%d sessions)", err, len(opened))
+	}
+	opened[0].err = errs.VaultErrorf("closed")
+	if _, _, err := old.Find("k", nil); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable {
+		t.Fatalf("old session: %v", err)
+	}
+	if opened[1].closed != 0 {
+		t.Errorf("a failure of the old session closed the new one")
+	}
+	if _, err := o.Open(); err != nil || len(opened) != 2 {
+		t.Errorf("the new session was dropped: %v (%d sessions)", err, len(opened))
+	}
+	// A failure of the current session resets it.
+	opened[1].err = errs.VaultErrorf("removed")
+	_, _, _ = cur.Find("k", nil)
+	if opened[1].closed != 1 {
+		t.Errorf("a failing current session was not closed")
+	}
 }

@@ -47,7 +47,7 @@ func configureError(set Settings, err error) error {
 	case errors.As(err, &p11):
 		switch p11 {
 		case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_EXPIRED, pkcs11.CKR_PIN_LOCKED:
-			return errs.VaultErrorf("%s: the token %q refused the PIN in %s (%s)", SettingPINFile, set.TokenLabel, set.PINFile, ckrName(p11))
+			return pinRefused(set, ckrName(p11))
 		case pkcs11.CKR_TOKEN_NOT_PRESENT, pkcs11.CKR_DEVICE_REMOVED, pkcs11.CKR_TOKEN_NOT_RECOGNIZED, pkcs11.CKR_SLOT_ID_INVALID:
 			return errs.VaultErrorf("%s: the token %q is not present (%s)", SettingTokenLabel, set.TokenLabel, ckrName(p11))
 		}

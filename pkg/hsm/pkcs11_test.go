@@ -24,8 +24,17 @@ import (
 func softToken(t *testing.T) (Settings, string) {
 	t.Helper()
 	util, err := exec.LookPath("softhsm2-util")
-	module := "/usr/lib/softhsm/libsofthsm2.so"
-	if _, serr := os.Stat(module); err != nil || serr != nil {
+	// Debian's softhsm2 has the module at its multiarch path and links it
+	// from /usr/lib/softhsm; other systems have one or the other.
+	var module string
+	var serr error
+	for _, module = range []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+		"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so", "/usr/local/lib/softhsm/libsofthsm2.so"} {
+		if _, serr = os.Stat(module); serr == nil {
+			break
+		}
+	}
+	if err != nil || serr != nil {
 		if os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" {
 			t.Fatalf("SoftHSM2 is required (CERTCTL_REQUIRE_INTEROP=1): %v %v", err, serr)
 		}

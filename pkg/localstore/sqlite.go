@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,11 +46,21 @@ const stmtCacheMax = 512
 type stmtCache struct {
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// seen are the queries asked for without being prepared on the pool,
+	// with the transaction that first asked (see get).
+	seen map[string]uint64
+	// txs numbers the transactions.
+	txs atomic.Uint64
 }
 
-// get returns q prepared on db (nil when it cannot be, or the cache is
-// full: the caller then runs q directly).
-func (c *stmtCache) get(db *sql.DB, q string) *sql.Stmt {
+// get returns q prepared on db, or nil when the cache is full or when no
+// earlier transaction than tx asked for q: the caller then prepares q on
+// its transaction. Preparing on the pool while a transaction holds the
+// pool's only connection opens another one (and parses the schema there)
+// just to prepare q, which a command that runs one transaction — a request
+// — would pay for nothing; a query run again by a later transaction (a
+// long-running process) is prepared on the pool once.
+func (c *stmtCache) get(db *sql.DB, q string, tx uint64) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.m[q]; ok {
@@ -57,6 +69,16 @@ func (c *stmtCache) get(db *sql.DB, q string) *sql.Stmt {
 	if len(c.m) >= stmtCacheMax {
 		return nil
 	}
+	if first, ok := c.seen[q]; !ok || first == tx {
+		if c.seen == nil {
+			c.seen = map[string]uint64{}
+		}
+		if !ok && len(c.seen) < stmtCacheMax {
+			c.seen[q] = tx
+		}
+		return nil
+	}
+	delete(c.seen, q)
 	st, err := db.Prepare(q)
 	if err != nil {
 		return nil
@@ -97,6 +119,8 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpoint))
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	}
@@ -121,12 +145,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	// SQLite creates the -wal and -shm files with the database file's mode,
 	// so a 0600 database keeps them 0600 too.
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	db, err := openSQLitePool(sqliteDSN(path, false))
 	if err != nil {
 		return nil, err
 	}
 	s := &SQLite{db: db, path: path}
-	if s.ro, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
+	if s.ro, err = openSQLitePool(sqliteDSN(path, true)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -150,12 +174,18 @@ func cannotWrite(err error) bool {
 
 // openSQLiteReadOnly opens an existing database that cannot be written:
 // reads work, writes fail with ErrReadOnly. SQLite's mode=ro still needs
-// to create the -shm file of a WAL database; where the directory refuses
-// that too, the database is opened immutable (a vault copied or mounted
-// read-only after its last writer closed it has no WAL content to miss).
+// to create the -shm file of a WAL database (it uses the one a writer
+// left); where the directory refuses that too, the database is opened
+// immutable, which ignores the log: only when there is no log (a writer
+// keeps it on close, see sqlite_wal.go), else that would read an older
+// state of the vault than the last commit.
 func openSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
 	var lastErr error
 	for _, mode := range []string{"ro", "immutable"} {
+		if fi, err := os.Stat(path + "-wal"); mode == "immutable" && err == nil && fi.Size() > 0 {
+			return nil, fmt.Errorf("%w: %s-wal holds changes not yet in %s, and reading them needs %s-shm (%v)",
+				ErrReadOnly, path, filepath.Base(path), filepath.Base(path), wrapSQLiteErr(lastErr))
+		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(30000)")
 		q.Add("_pragma", "foreign_keys(1)")
@@ -210,6 +240,7 @@ func (s *SQLite) Close() error {
 	if s.readOnly {
 		return errors.Join(stmtErr, s.db.Close())
 	}
+	s.trimLog()
 	return errors.Join(stmtErr, s.ro.Close(), s.db.Close())
 }
 
@@ -249,7 +280,7 @@ func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err
 			panic(p)
 		}
 	}()
-	if err := fn(&sqliteTx{tx: tx, db: db, cache: cache}); err != nil {
+	if err := fn(&sqliteTx{tx: tx, db: db, cache: cache, id: cache.txs.Add(1)}); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, rbErr)
 		}
@@ -301,6 +332,8 @@ type sqliteTx struct {
 	// bound are the statements already bound to tx (a transaction that
 	// runs a statement many times — a batch of changes — binds it once).
 	bound map[string]*sql.Stmt
+	// id numbers the transaction for cache.
+	id uint64
 }
 
 // stmt is q prepared (once per connection) and bound to t, or nil.
@@ -311,15 +344,19 @@ func (t *sqliteTx) stmt(q string) *sql.Stmt {
 	if st, ok := t.bound[q]; ok {
 		return st
 	}
-	if st := t.cache.get(t.db, q); st != nil {
-		bst := t.tx.Stmt(st)
-		if t.bound == nil {
-			t.bound = make(map[string]*sql.Stmt, 8)
-		}
-		t.bound[q] = bst
-		return bst
+	var bst *sql.Stmt
+	if st := t.cache.get(t.db, q, t.id); st != nil {
+		bst = t.tx.Stmt(st)
+	} else if st, err := t.tx.Prepare(q); err == nil {
+		bst = st
+	} else {
+		return nil
 	}
-	return nil
+	if t.bound == nil {
+		t.bound = make(map[string]*sql.Stmt, 8)
+	}
+	t.bound[q] = bst
+	return bst
 }
 
 func (t *sqliteTx) rawExec(q string, args ...any) (sql.Result, error) {

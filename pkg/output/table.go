@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
@@ -49,7 +50,7 @@ func NewStyles(w io.Writer, color bool) *Styles {
 	}
 	if color {
 		for _, st := range []lipgloss.Style{s.ok, s.warn, s.bad, s.dim, s.bold} {
-			for _, seq := range sgrPattern.FindAllString(st.Render("x"), -1) {
+			for _, seq := range sgrPattern().FindAllString(st.Render("x"), -1) {
 				s.own[seq] = true
 			}
 		}
@@ -58,7 +59,7 @@ func NewStyles(w io.Writer, color bool) *Styles {
 }
 
 // sgrPattern matches an SGR (colour and attribute) escape sequence.
-var sgrPattern = regexp.MustCompile("\x1b\\[[0-9;]*m")
+var sgrPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("\x1b\\[[0-9;]*m") }) // compiled on first use, not at start-up
 
 // Renderer is the lipgloss renderer bound to the output stream.
 func (s *Styles) Renderer() *lipgloss.Renderer { return s.r }
@@ -229,10 +230,10 @@ func (s *Styles) sanitizeStyled(text string) string {
 	}
 	var b strings.Builder
 	for len(text) > 0 {
-		loc := sgrPattern.FindStringIndex(text)
+		loc := sgrPattern().FindStringIndex(text)
 		for loc != nil && !s.own[text[loc[0]:loc[1]]] {
 			// Not ours: escape up to and including its ESC, look further.
-			next := sgrPattern.FindStringIndex(text[loc[0]+1:])
+			next := sgrPattern().FindStringIndex(text[loc[0]+1:])
 			if next == nil {
 				loc = nil
 				break

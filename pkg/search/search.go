@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certctl/certctl/pkg/inventory"
@@ -163,7 +164,7 @@ func (f *Filter) check() error {
 		if x.KeyUsage != nil && !x509util.IsKeyUsageName(strings.ToUpper(*x.KeyUsage)) {
 			return fmt.Errorf("unknown KeyUsage %q", *x.KeyUsage)
 		}
-		if x.ExtendedKeyUsage != nil && !x509util.IsExtKeyUsageName(strings.ToUpper(*x.ExtendedKeyUsage)) && !oidRE.MatchString(*x.ExtendedKeyUsage) {
+		if x.ExtendedKeyUsage != nil && !x509util.IsExtKeyUsageName(strings.ToUpper(*x.ExtendedKeyUsage)) && !oidRE().MatchString(*x.ExtendedKeyUsage) {
 			return fmt.Errorf("unknown ExtendedKeyUsage %q (a name such as TLS_WEB_SERVER_AUTHENTICATION, or an OID)", *x.ExtendedKeyUsage)
 		}
 	}
@@ -327,7 +328,7 @@ func (f *Filter) match(x *Subject) bool {
 // RenewalStatuses are the values of RenewalStatus (SPEC section 1).
 var RenewalStatuses = []string{"PENDING_AUTO_RENEWAL", "PENDING_VALIDATION", "SUCCESS", "FAILED"}
 
-var oidRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)+$`)
+var oidRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(\.[0-9]+)+$`) }) // compiled on first use, not at start-up
 
 // checkEnum refuses a value outside allowed (compared case-insensitively,
 // as matching is).

@@ -221,13 +221,11 @@ func TestGroupCommitPostgres(t *testing.T) {
 	verifyChain(t, c)
 }
 
-// TestGroupCommitCancelWhileQueued: a caller that gives up while its change
-// waits in the queue gets an error and its change is not made; the others
-// are.
-func TestGroupCommitCancelWhileQueued(t *testing.T) {
-	c := newCore(t, localstore.Options{})
-	hold := make(chan struct{})
-	first := make(chan error, 1)
+// holdFirst starts a change that writes meta "first" once hold is closed,
+// and returns when it runs (so it leads the next group); first gets its
+// result.
+func holdFirst(c *Core) (hold chan struct{}, first chan error) {
+	hold, first = make(chan struct{}), make(chan error, 1)
 	started := make(chan struct{})
 	go func() {
 		first <- c.Change(context.Background(), "PutThing", func(op *Op) error {
@@ -237,6 +235,15 @@ func TestGroupCommitCancelWhileQueued(t *testing.T) {
 		})
 	}()
 	<-started
+	return hold, first
+}
+
+// TestGroupCommitCancelWhileQueued: a caller that gives up while its change
+// waits in the queue gets an error and its change is not made; the others
+// are.
+func TestGroupCommitCancelWhileQueued(t *testing.T) {
+	c := newCore(t, localstore.Options{})
+	hold, first := holdFirst(c)
 	ctx, cancel := context.WithCancel(context.Background())
 	second := make(chan error, 1)
 	go func() {
@@ -388,17 +395,7 @@ func TestGroupCommitAckedChangesSurviveKill(t *testing.T) {
 // commit and the group goes on.
 func TestGroupCommitPanicStaysWithItsCaller(t *testing.T) {
 	c := newCore(t, localstore.Options{})
-	hold := make(chan struct{})
-	started := make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- c.Change(context.Background(), "PutThing", func(op *Op) error {
-			close(started)
-			<-hold
-			return op.Tx.PutMeta("first", []byte("1"))
-		})
-	}()
-	<-started
+	hold, first := holdFirst(c)
 	panicked := make(chan any, 1)
 	go func() {
 		defer func() { panicked <- recover() }()

@@ -138,8 +138,8 @@ func (s *server) serveAnother(t *testing.T, env ...string) string {
 	t.Helper()
 	addr := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, certctlBin, "endpoint", "serve", "--listen", addr)
-	cmd.Env = childEnv(append([]string{"CERTCTL_VAULT=" + s.vault, "HOME=" + homeDir, "XDG_CONFIG_HOME=" + homeDir}, env...)...)
+	cmd := exec.CommandContext(ctx, harness.Bin, "endpoint", "serve", "--listen", addr)
+	cmd.Env = childEnv(append([]string{"CERTCTL_VAULT=" + s.vault, "HOME=" + harness.Home, "XDG_CONFIG_HOME=" + harness.Home}, env...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 	"golang.org/x/crypto/acme"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
@@ -95,36 +96,36 @@ func portOf(addr string) string {
 // http-01 server on a loopback port, which certctl fetches on
 // validation.http_port after resolving the name through validation.resolvers.
 func TestLegoHTTP01(t *testing.T) {
-	bin := tool(t, "lego")
-	d := startTestDNS(t)
-	listen := freePort(t)
-	s := startChallengeServer(t, d, "CERTCTL_VALIDATION_HTTP_PORT="+portOf(listen))
-	dir := t.TempDir()
-	run(t, dir, []string{"LEGO_CA_CERTIFICATES=" + s.roots}, bin, "--server", s.dir, "--eab", "--kid", s.kid,
-		"--hmac="+s.mac, "--email", "ops@lab.test", "--accept-tos", "--path", dir, "--domains", "http.chal.test",
-		"--http", "--http.port", listen, "run")
-	s.checkCert(t, dir+"/certificates/http.chal.test.crt", "http.chal.test")
+	legoLoopback(t, "http.chal.test", "CERTCTL_VALIDATION_HTTP_PORT", "http")
 }
 
 // TestLegoTLSALPN01: lego proves a name with tls-alpn-01 on a loopback
 // port (validation.tls_alpn_port).
 func TestLegoTLSALPN01(t *testing.T) {
-	bin := tool(t, "lego")
+	legoLoopback(t, "tls.chal.test", "CERTCTL_VALIDATION_TLS_ALPN_PORT", "tls")
+}
+
+// legoLoopback has lego prove name with its own challenge server (lego's
+// --http or --tls, as method says) on a loopback port, the port certctl is
+// told to reach by the variable portVar.
+func legoLoopback(t *testing.T, name, portVar, method string) {
+	t.Helper()
+	bin := testbin.Tool(t, "lego")
 	d := startTestDNS(t)
 	listen := freePort(t)
-	s := startChallengeServer(t, d, "CERTCTL_VALIDATION_TLS_ALPN_PORT="+portOf(listen))
+	s := startChallengeServer(t, d, portVar+"="+portOf(listen))
 	dir := t.TempDir()
 	run(t, dir, []string{"LEGO_CA_CERTIFICATES=" + s.roots}, bin, "--server", s.dir, "--eab", "--kid", s.kid,
-		"--hmac="+s.mac, "--email", "ops@lab.test", "--accept-tos", "--path", dir, "--domains", "tls.chal.test",
-		"--tls", "--tls.port", listen, "run")
-	s.checkCert(t, dir+"/certificates/tls.chal.test.crt", "tls.chal.test")
+		"--hmac="+s.mac, "--email", "ops@lab.test", "--accept-tos", "--path", dir, "--domains", name,
+		"--"+method, "--"+method+".port", listen, "run")
+	s.checkCert(t, dir+"/certificates/"+name+".crt", name)
 }
 
 // TestLegoDNS01: lego's exec provider hands each TXT value to the test's
 // DNS server (a file it serves), for a name and its wildcard; certctl
 // looks the records up through validation.resolvers.
 func TestLegoDNS01(t *testing.T) {
-	bin := tool(t, "lego")
+	bin := testbin.Tool(t, "lego")
 	d := startTestDNS(t)
 	s := startChallengeServer(t, d)
 	dir := t.TempDir()
@@ -163,7 +164,7 @@ esac
 // TestCertbotStandaloneHTTP01: certbot's standalone authenticator answers
 // http-01 on a loopback port.
 func TestCertbotStandaloneHTTP01(t *testing.T) {
-	bin := tool(t, "certbot")
+	bin := testbin.Tool(t, "certbot")
 	d := startTestDNS(t)
 	listen := freePort(t)
 	s := startChallengeServer(t, d, "CERTCTL_VALIDATION_HTTP_PORT="+portOf(listen))

@@ -33,6 +33,7 @@ import (
 	"golang.org/x/crypto/acme"
 
 	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -83,7 +84,7 @@ type cluster struct {
 // when pg, else the vault's SQLite database.
 func newCluster(t *testing.T, pg bool, n int) *cluster {
 	t.Helper()
-	haproxy := tool(t, "haproxy")
+	haproxy := testbin.Tool(t, "haproxy")
 	tmp := t.TempDir()
 	c := &cluster{server: &server{vault: filepath.Join(tmp, "vault"), roots: filepath.Join(tmp, "roots.pem")}}
 	if pg {
@@ -257,7 +258,7 @@ func (c *cluster) acmeNames(t *testing.T) map[string]bool {
 // TestClusterCertbot: certbot completes 10 of 10 orders through the
 // balancer.
 func TestClusterCertbot(t *testing.T) {
-	bin := tool(t, "certbot")
+	bin := testbin.Tool(t, "certbot")
 	for _, cc := range clusters {
 		t.Run(cc.name, func(t *testing.T) {
 			c := newCluster(t, cc.pg, cc.n)
@@ -277,7 +278,7 @@ func TestClusterCertbot(t *testing.T) {
 
 // TestClusterLego: lego completes 10 of 10 orders through the balancer.
 func TestClusterLego(t *testing.T) {
-	bin := tool(t, "lego")
+	bin := testbin.Tool(t, "lego")
 	for _, cc := range clusters {
 		t.Run(cc.name, func(t *testing.T) {
 			c := newCluster(t, cc.pg, cc.n)

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/certctl/certctl/internal/testbin"
 )
 
 // importResult is `import --from-dir -o json`.
@@ -21,8 +23,8 @@ type importResult struct {
 // certctlIn runs certctl on vault and decodes its JSON output into v.
 func certctlIn(t *testing.T, vault string, v any, args ...string) {
 	t.Helper()
-	cmd := exec.Command(certctlBin, append([]string{"--vault", vault, "-o", "json"}, args...)...)
-	cmd.Env = childEnv("HOME="+homeDir, "XDG_CONFIG_HOME="+homeDir)
+	cmd := exec.Command(harness.Bin, append([]string{"--vault", vault, "-o", "json"}, args...)...)
+	cmd.Env = childEnv("HOME="+harness.Home, "XDG_CONFIG_HOME="+harness.Home)
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
@@ -43,7 +45,7 @@ func certctlIn(t *testing.T, vault string, v any, args ...string) {
 // file as the chain), is skipped when unchanged, and after `lego renew` is
 // reimported under the same ARN as a second version.
 func TestLegoImportFromDir(t *testing.T) {
-	bin := tool(t, "lego")
+	bin := testbin.Tool(t, "lego")
 	s := startServer(t)
 	d := t.TempDir()
 	lego := filepath.Join(d, ".lego")
@@ -97,7 +99,7 @@ func TestLegoImportFromDir(t *testing.T) {
 // against mkcert's rootCA.pem, and is skipped on the next run; the leaf
 // mkcert made imports as name.pem beside name-key.pem.
 func TestMkcertCAROOT(t *testing.T) {
-	bin := tool(t, "mkcert")
+	bin := testbin.Tool(t, "mkcert")
 	d := t.TempDir()
 	caroot := filepath.Join(d, "caroot")
 	leaves := filepath.Join(d, "leaves")

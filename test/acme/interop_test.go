@@ -20,36 +20,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/certctl/certctl/internal/testbin"
 )
 
-var certctlBin, homeDir string
+var harness *testbin.Harness
 
-func TestMain(m *testing.M) { os.Exit(runMain(m)) }
-
-func runMain(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "certctl-acme-interop-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	homeDir = filepath.Join(tmp, "home")
-	if err := os.MkdirAll(homeDir, 0o700); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	// CERTCTL_BIN runs a prebuilt binary instead of building one.
-	if certctlBin = os.Getenv("CERTCTL_BIN"); certctlBin != "" {
-		return m.Run()
-	}
-	certctlBin = filepath.Join(tmp, "certctl")
-	build := exec.Command("go", "build", "-o", certctlBin, "github.com/certctl/certctl/cmd/certctl")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building certctl:", err)
-		return 1
-	}
-	return m.Run()
+// TestMain builds the binary; CERTCTL_BIN runs a prebuilt one instead.
+func TestMain(m *testing.M) {
+	os.Exit(testbin.MainWith(m, "certctl-acme-interop-", testbin.BuildOptions{Prebuilt: true}, &harness))
 }
 
 // childEnv is the environment of every command the tests run, certctl and
@@ -66,18 +45,6 @@ func childEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" {
-			t.Fatalf("%s is not installed and CERTCTL_REQUIRE_INTEROP=1", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
-
 // server is a running `endpoint serve` with one endpoint.
 type server struct {
 	vault, dir, kid, mac, roots, id string
@@ -87,8 +54,8 @@ type server struct {
 
 func (s *server) certctl(t *testing.T, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command(certctlBin, args...)
-	cmd.Env = childEnv(append([]string{"CERTCTL_VAULT=" + s.vault, "HOME=" + homeDir, "XDG_CONFIG_HOME=" + homeDir}, s.env...)...)
+	cmd := exec.Command(harness.Bin, args...)
+	cmd.Env = childEnv(append([]string{"CERTCTL_VAULT=" + s.vault, "HOME=" + harness.Home, "XDG_CONFIG_HOME=" + harness.Home}, s.env...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -156,8 +123,8 @@ func (s *server) serve(t *testing.T, addr string, extra ...string) *exec.Cmd {
 func (s *server) serveLog(t *testing.T, addr string, logw *lineCounter, extra ...string) *exec.Cmd {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, certctlBin, "endpoint", "serve", "--listen", addr)
-	cmd.Env = childEnv(append(append([]string{"CERTCTL_VAULT=" + s.vault, "HOME=" + homeDir, "XDG_CONFIG_HOME=" + homeDir}, s.env...), extra...)...)
+	cmd := exec.CommandContext(ctx, harness.Bin, "endpoint", "serve", "--listen", addr)
+	cmd.Env = childEnv(append(append([]string{"CERTCTL_VAULT=" + s.vault, "HOME=" + harness.Home, "XDG_CONFIG_HOME=" + harness.Home}, s.env...), extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +215,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) {
 }
 
 func TestCertbot(t *testing.T) {
-	bin := tool(t, "certbot")
+	bin := testbin.Tool(t, "certbot")
 	s := startServer(t)
 	d := t.TempDir()
 	// Pre-approved names need no challenge: the manual authenticator's
@@ -269,7 +236,7 @@ func TestCertbot(t *testing.T) {
 }
 
 func TestLego(t *testing.T) {
-	bin := tool(t, "lego")
+	bin := testbin.Tool(t, "lego")
 	s := startServer(t)
 	d := t.TempDir()
 	run(t, d, []string{"LEGO_CA_CERTIFICATES=" + s.roots}, bin, "--server", s.dir, "--eab", "--kid", s.kid,
@@ -279,8 +246,8 @@ func TestLego(t *testing.T) {
 }
 
 func TestUacme(t *testing.T) {
-	bin := tool(t, "uacme")
-	unshare := tool(t, "unshare")
+	bin := testbin.Tool(t, "uacme")
+	unshare := testbin.Tool(t, "unshare")
 	s := startServer(t)
 	d := t.TempDir()
 	// uacme trusts the system bundle only: bind-mount ours over it in a
@@ -302,7 +269,7 @@ func TestUacme(t *testing.T) {
 }
 
 func TestDehydrated(t *testing.T) {
-	bin := tool(t, "dehydrated")
+	bin := testbin.Tool(t, "dehydrated")
 	s := startServer(t)
 	d := t.TempDir()
 	hook := filepath.Join(d, "hook.sh")

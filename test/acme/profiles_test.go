@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/zlinttest"
 	"github.com/certctl/certctl/pkg/acmestate"
 )
@@ -35,7 +35,7 @@ func certbotObtain(t *testing.T, bin string, s *server, d, name string) string {
 // whether it succeeded.
 func openssl(t *testing.T, args ...string) (string, bool) {
 	t.Helper()
-	out, err := exec.Command(tool(t, "openssl"), args...).CombinedOutput()
+	out, err := exec.Command(testbin.Tool(t, "openssl"), args...).CombinedOutput()
 	return string(out), err == nil
 }
 
@@ -96,8 +96,8 @@ func readLeaf(t *testing.T, file string) *x509.Certificate {
 // served renewalInfo answers for certbot's certificate and returns the
 // window `endpoint renewal-window set` stored from another process.
 func TestCertbotVaultCAProfilesAndARI(t *testing.T) {
-	bin := tool(t, "certbot")
-	tool(t, "openssl")
+	bin := testbin.Tool(t, "certbot")
+	testbin.Tool(t, "openssl")
 	s := startServer(t) // s.roots: the trust bundle before the CA exists
 	d := t.TempDir()
 
@@ -156,7 +156,7 @@ func TestCertbotVaultCAProfilesAndARI(t *testing.T) {
 	// Each profile's certificate passes zlint (SPEC: every certificate
 	// certctl issues).
 	t.Run("zlint", func(t *testing.T) {
-		linter, err := zlinttest.New(zlintBin(t))
+		linter, err := zlinttest.New(testbin.Tool(t, "zlint"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,26 +200,6 @@ func TestCertbotVaultCAProfilesAndARI(t *testing.T) {
 	if ri.SuggestedWindow.Start != ws.Format(time.RFC3339) || ri.SuggestedWindow.End != we.Format(time.RFC3339) {
 		t.Errorf("after renewal-window set: %+v, want %s – %s", ri.SuggestedWindow, ws, we)
 	}
-}
-
-// zlintBin finds zlint on PATH or in ~/go/bin (where `go install` puts
-// it); absent, the test skips unless CERTCTL_REQUIRE_INTEROP=1.
-func zlintBin(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("zlint"); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		if p := filepath.Join(home, "go", "bin", "zlint"); fileExists(p) {
-			return p
-		}
-	}
-	return tool(t, "zlint")
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 func getJSON(t *testing.T, hc *http.Client, url string, v any) {

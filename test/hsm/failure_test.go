@@ -10,11 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ThalesGroup/crypto11"
+
+	"github.com/certctl/certctl/internal/testbin"
 )
 
 // TestTokenUnavailable: a wrong PIN, a module that is not there and a
@@ -26,42 +29,44 @@ func TestTokenUnavailable(t *testing.T) {
 	tok := newToken(t, "certctl failures")
 	dir := t.TempDir()
 	v := newVault(t, tok.env()...)
-	root := v.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Token Root", "--key-storage", "PKCS11")
-	v.arn(t, "request", "--domain-name", "before.hsm.test", "--certificate-authority-arn", root)
+	root := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Token Root", "--key-storage", "PKCS11")
+	before, _ := v.requestLeaf(t, dir, "before.hsm.test", root)
+	vaultRoot := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Vault Root")
+	vaultLeaf, _ := v.requestLeaf(t, dir, "vault.hsm.test", vaultRoot)
 	leafCSR := csr(t, dir, "after.hsm.test")
 
 	// A CA whose key was made in the token but that is not created (its
 	// parent does not exist) takes its key out of the token again.
 	keys := tok.privateKeys(t)
-	if r := v.run("ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Orphan",
-		"--parent", "00000000-0000-4000-8000-000000000000", "--key-storage", "PKCS11"); r.code != 3 {
+	if r := v.Run("ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Orphan",
+		"--parent", "00000000-0000-4000-8000-000000000000", "--key-storage", "PKCS11"); r.Code != 3 {
 		t.Fatalf("want exit 3: %v", r)
 	}
 	if got := tok.privateKeys(t); !reflect.DeepEqual(got, keys) {
 		t.Errorf("a CA that was not created left a key in the token: %v", got)
 	}
 
-	badPIN := writeFile(t, dir, "bad.pin", []byte("not-the-pin\n"))
+	badPIN := testbin.WriteFile(t, dir, "bad.pin", []byte("not-the-pin\n"))
 	commands := [][]string{
 		{"request", "--domain-name", "after.hsm.test", "--certificate-authority-arn", root},
 		{"ca", "issue", root, "--csr", leafCSR, "--validity", "30d"},
 		{"ca", "crl", root},
 		{"ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Sub", "--parent", root},
 		{"ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Another", "--key-storage", "PKCS11"},
-		{"ca", "import", "--certificate", v.caCert(t, dir, "root.pem", root), "--key-storage", "PKCS11", "--pkcs11-key-label", "certctl-ca-" + idOf(root)},
+		{"ca", "import", "--certificate", v.caCert(t, dir, "root.pem", root), "--key-storage", "PKCS11", "--pkcs11-key-label", "certctl-ca-" + testbin.IDOf(root)},
 	}
 	check := func(name, setting string, env []string) {
 		t.Helper()
 		before := v.dump(t)
 		for _, args := range commands {
-			r := v.runEnv(env, args...)
-			if r.code != 6 || !strings.Contains(string(r.stderr), setting) {
+			r := v.RunEnv(env, args...)
+			if r.Code != 6 || !strings.Contains(string(r.Stderr), setting) {
 				t.Errorf("%s: want exit 6 naming %s: %v", name, setting, r)
 			}
-			if strings.Contains(string(r.stderr)+string(r.stdout), tok.pin) {
+			if strings.Contains(string(r.Stderr)+string(r.Stdout), tok.pin) {
 				t.Errorf("%s: the PIN was printed: %v", name, r)
 			}
-			if len(r.stdout) != 0 {
+			if len(r.Stdout) != 0 {
 				t.Errorf("%s: printed on stdout: %v", name, r)
 			}
 		}
@@ -70,6 +75,20 @@ func TestTokenUnavailable(t *testing.T) {
 		}
 	}
 	check("wrong PIN", "pkcs11.pin_file", []string{"CERTCTL_PKCS11_PIN_FILE=" + badPIN})
+	// ca serve with the wrong PIN: the token CA's OCSP requests fail and
+	// the server says why, naming the setting; the vault CA's are answered.
+	rootPEM, vaultPEM := v.caCert(t, dir, "root.pem", root), v.caCert(t, dir, "vault-root.pem", vaultRoot)
+	m, logs := v.Serve(t, []string{"CERTCTL_PKCS11_PIN_FILE=" + badPIN}, regexp.MustCompile(`http://(\S+)`), "ca", "serve", "--listen", "127.0.0.1:0")
+	url := "http://" + m[1] + "/ocsp"
+	if out := openssl(t, "ocsp", "-issuer", vaultPEM, "-cert", vaultLeaf.cert, "-url", url, "-VAfile", vaultPEM); !strings.Contains(out, "Response verify OK") || !strings.Contains(out, ": good") {
+		t.Errorf("OCSP of the vault CA with a wrong PIN: %s", out)
+	}
+	if out, _ := execOut(testbin.Tool(t, "openssl"), "ocsp", "-issuer", rootPEM, "-cert", before.cert, "-url", url, "-VAfile", rootPEM); !strings.Contains(out, "internalerror") {
+		t.Errorf("OCSP of the token CA with a wrong PIN: %s", out)
+	}
+	if l := logs(); !strings.Contains(l, "pkcs11.pin_file") || strings.Contains(l, tok.pin) {
+		t.Errorf("ca serve with a wrong PIN logged:\n%s", l)
+	}
 	check("no PIN file", "pkcs11.pin_file", []string{"CERTCTL_PKCS11_PIN_FILE=" + dir + "/absent.pin"})
 	check("missing module", "pkcs11.module", []string{"CERTCTL_PKCS11_MODULE=" + dir + "/libabsent-pkcs11.so"})
 	check("not a module", "pkcs11.module", []string{"CERTCTL_PKCS11_MODULE=" + badPIN})
@@ -78,7 +97,7 @@ func TestTokenUnavailable(t *testing.T) {
 		t.Errorf("the token's keys changed: %v", got)
 	}
 	// The correct settings still work (a wrong PIN did not lock the token).
-	v.arn(t, "request", "--domain-name", "still.hsm.test", "--certificate-authority-arn", root)
+	v.ARN(t, "request", "--domain-name", "still.hsm.test", "--certificate-authority-arn", root)
 	tok.remove(t)
 	check("removed token", "pkcs11.token_label", nil)
 }
@@ -116,7 +135,7 @@ func diffLines(before, after string) string {
 func TestTokenImport(t *testing.T) {
 	tok := newToken(t, "certctl import")
 	dir := t.TempDir()
-	gen := exec.Command(tool(t, "pkcs11-tool"), "--module", tok.module, "--token-label", tok.label, "--login", "--pin", tok.pin,
+	gen := exec.Command(testbin.Tool(t, "pkcs11-tool"), "--module", tok.module, "--token-label", tok.label, "--login", "--pin", tok.pin,
 		"--keypairgen", "--key-type", "EC:prime256v1", "--label", "adopted root", "--id", "a1b2", "--usage-sign")
 	gen.Env = append(os.Environ(), "SOFTHSM2_CONF="+tok.conf)
 	if out, err := gen.CombinedOutput(); err != nil {
@@ -143,41 +162,41 @@ func TestTokenImport(t *testing.T) {
 	if err := ctx.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rootPEM := writeFile(t, dir, "root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	rootPEM := testbin.WriteFile(t, dir, "root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 
 	v := newVault(t, tok.env()...)
-	other := v.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Other Root")
+	other := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Other Root")
 	otherPEM := v.caCert(t, dir, "other.pem", other)
 	before := v.dump(t)
-	if r := v.run("ca", "import", "--certificate", otherPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "adopted root"); r.code != 4 {
+	if r := v.Run("ca", "import", "--certificate", otherPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "adopted root"); r.Code != 4 {
 		t.Errorf("a certificate of another key: want exit 4: %v", r)
 	}
-	if r := v.run("ca", "import", "--certificate", rootPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "no such key"); r.code != 3 || !strings.Contains(string(r.stderr), "no such key") {
+	if r := v.Run("ca", "import", "--certificate", rootPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "no such key"); r.Code != 3 || !strings.Contains(string(r.Stderr), "no such key") {
 		t.Errorf("an absent label: want exit 3 naming it: %v", r)
 	}
 	if n := v.sql(t, "SELECT count(*) FROM objects WHERE kind='ca'"); n != "1" {
 		t.Errorf("refused imports left CAs behind: %s CAs\n%s", n, diffLines(before, v.dump(t)))
 	}
 
-	arn := v.arn(t, "ca", "import", "--certificate", rootPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "adopted root")
+	arn := v.ARN(t, "ca", "import", "--certificate", rootPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "adopted root")
 	d := v.describeCA(t, arn)
 	if d.CertificateAuthority.KeyStorage != "PKCS11" || d.CertificateAuthority.KeyLabel != "adopted root" || d.CertificateAuthority.Status != "ACTIVE" {
 		t.Errorf("describe: %+v", d.CertificateAuthority)
 	}
-	if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+idOf(arn)+"%'"); n != "0" {
+	if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+testbin.IDOf(arn)+"%'"); n != "0" {
 		t.Errorf("the adopted CA has %s sealed keys", n)
 	}
-	if rec := v.sql(t, "SELECT data FROM objects WHERE kind='ca' AND id='"+idOf(arn)+"'"); !strings.Contains(rec, `"keyId":"a1b2"`) {
+	if rec := v.sql(t, "SELECT data FROM objects WHERE kind='ca' AND id='"+testbin.IDOf(arn)+"'"); !strings.Contains(rec, `"keyId":"a1b2"`) {
 		t.Errorf("record: %s", rec)
 	}
 	l, _ := v.requestLeaf(t, dir, "adopted.hsm.test", arn)
 	verify(t, rootPEM, l)
-	crl := writeFile(t, dir, "adopted.crl", v.ok(t, "ca", "crl", arn))
+	crl := testbin.WriteFile(t, dir, "adopted.crl", v.OK(t, "ca", "crl", arn))
 	if out := openssl(t, "crl", "-in", crl, "-CAfile", rootPEM, "-noout"); !strings.Contains(out, "verify OK") {
 		t.Errorf("CRL: %s", out)
 	}
-	if r := v.run("ca", "import", "--certificate", rootPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "adopted root"); r.code != 5 {
+	if r := v.Run("ca", "import", "--certificate", rootPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "adopted root"); r.Code != 5 {
 		t.Errorf("the same CA again: want exit 5: %v", r)
 	}
-	scanVault(t, v.dir, tok.pin)
+	scanVault(t, v.Dir, tok.pin)
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/zlinttest"
 )
 
@@ -30,7 +31,7 @@ type caDesc struct {
 func (v *vault) describeCA(t *testing.T, arn string) caDesc {
 	t.Helper()
 	var d caDesc
-	if err := json.Unmarshal(v.ok(t, "ca", "describe", arn, "-o", "json"), &d); err != nil {
+	if err := json.Unmarshal(v.OK(t, "ca", "describe", arn, "-o", "json"), &d); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -40,10 +41,10 @@ func (v *vault) describeCA(t *testing.T, arn string) caDesc {
 func (v *vault) caCert(t *testing.T, dir, name, arn string) string {
 	t.Helper()
 	var res struct{ Certificate string }
-	if err := json.Unmarshal(v.ok(t, "ca", "get-certificate-authority-certificate", arn, "-o", "json"), &res); err != nil || res.Certificate == "" {
+	if err := json.Unmarshal(v.OK(t, "ca", "get-certificate-authority-certificate", arn, "-o", "json"), &res); err != nil || res.Certificate == "" {
 		t.Fatalf("get-certificate-authority-certificate %s: %v", arn, err)
 	}
-	return writeFile(t, dir, name, []byte(res.Certificate))
+	return testbin.WriteFile(t, dir, name, []byte(res.Certificate))
 }
 
 // leaf is an issued certificate written out: the certificate, its chain.
@@ -52,7 +53,7 @@ type leaf struct{ name, cert, chain, serial string }
 // requestLeaf issues a PRIVATE certificate from ca through `request`.
 func (v *vault) requestLeaf(t *testing.T, dir, name, ca string) (leaf, string) {
 	t.Helper()
-	return v.requestLeafPEM(t, dir, name, v.arn(t, "request", "--domain-name", name, "--certificate-authority-arn", ca))
+	return v.requestLeafPEM(t, dir, name, v.ARN(t, "request", "--domain-name", name, "--certificate-authority-arn", ca))
 }
 
 // requestLeafPEM writes the current version of the certificate arn to
@@ -60,15 +61,15 @@ func (v *vault) requestLeaf(t *testing.T, dir, name, ca string) (leaf, string) {
 func (v *vault) requestLeafPEM(t *testing.T, dir, name, arn string) (leaf, string) {
 	t.Helper()
 	var res struct{ Certificate, CertificateChain string }
-	if err := json.Unmarshal(v.ok(t, "describe", arn, "--pem", "-o", "json"), &res); err != nil || res.Certificate == "" {
+	if err := json.Unmarshal(v.OK(t, "describe", arn, "--pem", "-o", "json"), &res); err != nil || res.Certificate == "" {
 		t.Fatalf("describe --pem %s: %v", arn, err)
 	}
 	var d struct{ Certificate struct{ Serial string } }
-	if err := json.Unmarshal(v.ok(t, "describe", arn, "-o", "json"), &d); err != nil {
+	if err := json.Unmarshal(v.OK(t, "describe", arn, "-o", "json"), &d); err != nil {
 		t.Fatal(err)
 	}
-	return leaf{name: name, cert: writeFile(t, dir, name+".pem", []byte(res.Certificate)),
-		chain: writeFile(t, dir, name+"-chain.pem", []byte(res.CertificateChain)), serial: d.Certificate.Serial}, arn
+	return leaf{name: name, cert: testbin.WriteFile(t, dir, name+".pem", []byte(res.Certificate)),
+		chain: testbin.WriteFile(t, dir, name+"-chain.pem", []byte(res.CertificateChain)), serial: d.Certificate.Serial}, arn
 }
 
 // csr writes a P-256 CSR for name to dir.
@@ -83,19 +84,19 @@ func csr(t *testing.T, dir, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeFile(t, dir, name+".csr", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	return testbin.WriteFile(t, dir, name+".csr", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
 
 // caIssue issues a certificate from ca through `ca issue`.
 func (v *vault) caIssue(t *testing.T, dir, name, ca string) leaf {
 	t.Helper()
 	var res struct{ CertificateArn, Certificate, CertificateChain string }
-	out := v.ok(t, "ca", "issue", ca, "--csr", csr(t, dir, name), "--template", "EndEntityServerAuthCertificate", "--validity", "30d", "-o", "json")
+	out := v.OK(t, "ca", "issue", ca, "--csr", csr(t, dir, name), "--template", "EndEntityServerAuthCertificate", "--validity", "30d", "-o", "json")
 	if err := json.Unmarshal(out, &res); err != nil || res.Certificate == "" {
 		t.Fatalf("ca issue: %v\n%s", err, out)
 	}
-	return leaf{name: name, cert: writeFile(t, dir, name+".pem", []byte(res.Certificate)),
-		chain: writeFile(t, dir, name+"-chain.pem", []byte(res.CertificateChain))}
+	return leaf{name: name, cert: testbin.WriteFile(t, dir, name+".pem", []byte(res.Certificate)),
+		chain: testbin.WriteFile(t, dir, name+"-chain.pem", []byte(res.CertificateChain))}
 }
 
 // verify checks the leaf with openssl against the root (its chain
@@ -118,19 +119,19 @@ func verify(t *testing.T, root string, l leaf) {
 // key material and no PIN is in the vault or in anything printed.
 func TestTokenHierarchy(t *testing.T) {
 	tok := newToken(t, "certctl hierarchy")
-	linter, err := zlinttest.New(tool(t, "zlint"))
+	linter, err := zlinttest.New(testbin.Tool(t, "zlint"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	v := newVault(t, tok.env()...)
 
-	rootArn := v.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_secp384r1",
+	rootArn := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_secp384r1",
 		"--subject", "CN=Token Root CA,O=certctl test", "--key-storage", "PKCS11", "--pkcs11-key-label", "Token Root key")
-	subArn := v.arn(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "RSA_2048",
+	subArn := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "RSA_2048",
 		"--subject", "CN=Token Issuing CA,O=certctl test", "--parent", rootArn, "--key-storage", "PKCS11")
-	vaultArn := v.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Vault Root")
-	subLabel := "certctl-ca-" + idOf(subArn)
+	vaultArn := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Vault Root")
+	subLabel := "certctl-ca-" + testbin.IDOf(subArn)
 	for arn, label := range map[string]string{rootArn: "Token Root key", subArn: subLabel} {
 		d := v.describeCA(t, arn)
 		if d.CertificateAuthority.KeyStorage != "PKCS11" || d.CertificateAuthority.KeyLabel != label || d.CertificateAuthority.Status != "ACTIVE" {
@@ -142,7 +143,7 @@ func TestTokenHierarchy(t *testing.T) {
 	}
 	rootPEM := v.caCert(t, dir, "root.pem", rootArn)
 	subPEM := v.caCert(t, dir, "sub.pem", subArn)
-	verify(t, rootPEM, leaf{name: "sub", cert: subPEM, chain: writeFile(t, dir, "empty.pem", nil)})
+	verify(t, rootPEM, leaf{name: "sub", cert: subPEM, chain: testbin.WriteFile(t, dir, "empty.pem", nil)})
 
 	// Leaves from both, through request and ca issue.
 	subLeaf, subLeafArn := v.requestLeaf(t, dir, "app.hsm.test", subArn)
@@ -156,18 +157,18 @@ func TestTokenHierarchy(t *testing.T) {
 	// An externally signed subordinate whose key is made in the token:
 	// its CSR is signed there, the certificate the root signed for it
 	// activates it, and it issues.
-	extArn := v.arn(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1",
+	extArn := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1",
 		"--subject", "CN=Token External CA,O=certctl test", "--key-storage", "PKCS11")
-	extCSR := writeFile(t, dir, "ext.csr", v.ok(t, "ca", "csr", extArn))
+	extCSR := testbin.WriteFile(t, dir, "ext.csr", v.OK(t, "ca", "csr", extArn))
 	if out := openssl(t, "req", "-in", extCSR, "-noout", "-verify"); !strings.Contains(out, "verif") || strings.Contains(out, "fail") {
 		t.Errorf("the external CA's CSR: %s", out)
 	}
 	var extCert struct{ Certificate string }
-	if err := json.Unmarshal(v.ok(t, "ca", "issue", rootArn, "--csr", extCSR, "--template", "SubordinateCACertificate_PathLen0",
+	if err := json.Unmarshal(v.OK(t, "ca", "issue", rootArn, "--csr", extCSR, "--template", "SubordinateCACertificate_PathLen0",
 		"--validity", "3y", "-o", "json"), &extCert); err != nil {
 		t.Fatal(err)
 	}
-	v.ok(t, "ca", "import-certificate", extArn, "--certificate", writeFile(t, dir, "ext.pem", []byte(extCert.Certificate)),
+	v.OK(t, "ca", "import-certificate", extArn, "--certificate", testbin.WriteFile(t, dir, "ext.pem", []byte(extCert.Certificate)),
 		"--certificate-chain", rootPEM)
 	if d := v.describeCA(t, extArn); d.CertificateAuthority.Status != "ACTIVE" || d.CertificateAuthority.KeyStorage != "PKCS11" {
 		t.Errorf("external CA: %+v", d.CertificateAuthority)
@@ -178,8 +179,8 @@ func TestTokenHierarchy(t *testing.T) {
 	// Renewal re-signs with the token key: a PRIVATE certificate that was
 	// exported (its key to a file, never printed) renews under its ARN.
 	renewed, renewArn := v.requestLeaf(t, dir, "renew.hsm.test", subArn)
-	v.ok(t, "export", renewArn, "--passphrase-file", writeFile(t, dir, "pass", []byte("change-me\n")), "--out-dir", filepath.Join(dir, "export"))
-	v.ok(t, "renew", renewArn)
+	v.OK(t, "export", renewArn, "--passphrase-file", testbin.WriteFile(t, dir, "pass", []byte("change-me\n")), "--out-dir", filepath.Join(dir, "export"))
+	v.OK(t, "renew", renewArn)
 	again, _ := v.requestLeafPEM(t, dir, "renewed.hsm.test", renewArn)
 	if again.serial == renewed.serial {
 		t.Errorf("renew kept serial %s", again.serial)
@@ -187,9 +188,9 @@ func TestTokenHierarchy(t *testing.T) {
 	verify(t, rootPEM, again)
 
 	// Revocation: the CRL and the OCSP response are the token keys'.
-	v.ok(t, "revoke", subLeafArn, "--revocation-reason", "KEY_COMPROMISE")
-	subCRL := writeFile(t, dir, "sub.crl", v.ok(t, "ca", "crl", subArn))
-	rootCRL := writeFile(t, dir, "root.crl", v.ok(t, "ca", "crl", rootArn))
+	v.OK(t, "revoke", subLeafArn, "--revocation-reason", "KEY_COMPROMISE")
+	subCRL := testbin.WriteFile(t, dir, "sub.crl", v.OK(t, "ca", "crl", subArn))
+	rootCRL := testbin.WriteFile(t, dir, "root.crl", v.OK(t, "ca", "crl", rootArn))
 	if out := openssl(t, "crl", "-in", subCRL, "-CAfile", subPEM, "-noout"); !strings.Contains(out, "verify OK") {
 		t.Errorf("sub CRL: %s", out)
 	}
@@ -201,11 +202,11 @@ func TestTokenHierarchy(t *testing.T) {
 		t.Errorf("the sub CRL does not list %s:\n%s", serialHex, out)
 	}
 	// A CRL that another key signed fails the same check: the check is real.
-	if out, err := execOut(tool(t, "openssl"), "crl", "-in", subCRL, "-CAfile", rootPEM, "-noout"); err == nil && strings.Contains(out, "verify OK") {
+	if out, err := execOut(testbin.Tool(t, "openssl"), "crl", "-in", subCRL, "-CAfile", rootPEM, "-noout"); err == nil && strings.Contains(out, "verify OK") {
 		t.Errorf("the sub CRL verified against the root: %s", out)
 	}
 
-	addr := v.startServe(t, regexp.MustCompile(`http://(\S+)`), "ca", "serve", "--listen", "127.0.0.1:0")[1]
+	addr := v.StartServe(t, regexp.MustCompile(`http://(\S+)`), "ca", "serve", "--listen", "127.0.0.1:0")[1]
 	for _, c := range []struct {
 		l      leaf
 		status string
@@ -237,7 +238,7 @@ func TestTokenHierarchy(t *testing.T) {
 
 	// The token's private keys: sensitive, never extractable, signing only.
 	keys := tok.privateKeys(t)
-	for _, label := range []string{"Token Root key", subLabel, "certctl-ca-" + idOf(extArn)} {
+	for _, label := range []string{"Token Root key", subLabel, "certctl-ca-" + testbin.IDOf(extArn)} {
 		blk, ok := keys[label]
 		if !ok {
 			t.Fatalf("pkcs11-tool lists no private key %q: %v", label, keys)
@@ -259,30 +260,30 @@ func TestTokenHierarchy(t *testing.T) {
 	// (there is one for the VAULT CA: the query is right), their records
 	// name the key by label and CKA_ID only.
 	for _, arn := range []string{rootArn, subArn, extArn} {
-		if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+idOf(arn)+"%'"); n != "0" {
+		if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+testbin.IDOf(arn)+"%'"); n != "0" {
 			t.Errorf("%s sealed keys for the token CA %s", n, arn)
 		}
-		rec := v.sql(t, "SELECT data FROM objects WHERE kind='ca' AND id='"+idOf(arn)+"'")
+		rec := v.sql(t, "SELECT data FROM objects WHERE kind='ca' AND id='"+testbin.IDOf(arn)+"'")
 		if !strings.Contains(rec, `"keyStorage":"PKCS11"`) || !strings.Contains(rec, `"keyRef":""`) || !strings.Contains(rec, `"keyId":"`) {
 			t.Errorf("record of %s: %s", arn, rec)
 		}
 	}
-	if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+idOf(vaultArn)+"%'"); n != "1" {
+	if n := v.sql(t, "SELECT count(*) FROM secrets WHERE ref LIKE 'ca/"+testbin.IDOf(vaultArn)+"%'"); n != "1" {
 		t.Errorf("the VAULT CA has %s sealed keys, want 1", n)
 	}
 	// Every command's output, and the audit and event logs, carry no
 	// private key and never the PIN; nor does any file of the vault.
-	v.ok(t, "audit", "list", "-o", "json")
-	v.ok(t, "events", "-o", "json")
-	v.ok(t, "ca", "list", "-o", "json")
-	v.ok(t, "vault", "verify")
-	printed := v.printed.String()
+	v.OK(t, "audit", "list", "-o", "json")
+	v.OK(t, "events", "-o", "json")
+	v.OK(t, "ca", "list", "-o", "json")
+	v.OK(t, "vault", "verify")
+	printed := string(v.Printed())
 	for _, bad := range []string{"PRIVATE KEY", tok.pin} {
 		if strings.Contains(printed, bad) {
 			t.Errorf("a command printed %q", bad)
 		}
 	}
-	scanVault(t, v.dir, tok.pin)
+	scanVault(t, v.Dir, tok.pin)
 }
 
 // scanVault fails when a file of the vault holds the PIN or a PEM private

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -26,10 +27,10 @@ func TestConcurrentIssuanceSerials(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				r := v.run("request", "--domain-name", fmt.Sprintf("p%d-%d.internal", p, i),
+				r := v.Run("request", "--domain-name", fmt.Sprintf("p%d-%d.internal", p, i),
 					"--certificate-authority-arn", "default", "--key-algorithm", "EC_prime256v1", "-o", "json")
 				var res struct{ CertificateArn string }
-				if r.code != 0 || len(r.stderr) != 0 || json.Unmarshal(r.stdout, &res) != nil || res.CertificateArn == "" {
+				if r.Code != 0 || len(r.Stderr) != 0 || json.Unmarshal(r.Stdout, &res) != nil || res.CertificateArn == "" {
 					t.Errorf("%v", r)
 					return
 				}
@@ -44,14 +45,14 @@ func TestConcurrentIssuanceSerials(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for a := range arns {
-		ids[idOf(a)] = true
+		ids[testbin.IDOf(a)] = true
 	}
 	if len(ids) != procs*each {
 		t.Fatalf("%d distinct ARNs, want %d", len(ids), procs*each)
 	}
 
 	var cas struct{ CertificateAuthorities []struct{ Arn, Type string } }
-	if err := json.Unmarshal(v.ok(t, "ca", "list", "-o", "json"), &cas); err != nil {
+	if err := json.Unmarshal(v.OK(t, "ca", "list", "-o", "json"), &cas); err != nil {
 		t.Fatal(err)
 	}
 	if len(cas.CertificateAuthorities) != 2 {
@@ -60,7 +61,7 @@ func TestConcurrentIssuanceSerials(t *testing.T) {
 	issuer := caID(t, v, "default")
 
 	ctx := context.Background()
-	vt, err := localstore.Open(ctx, v.dir, localstore.Options{})
+	vt, err := localstore.Open(ctx, v.Dir, localstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

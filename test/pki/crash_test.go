@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -21,14 +22,14 @@ import (
 // exist that the vault cannot revoke — and does revoke.
 func TestKilledRequestsLeaveRevocableCertificates(t *testing.T) {
 	v := newVault(t)
-	v.arn(t, "request", "--domain-name", "warm.internal", "--certificate-authority-arn", "default")
+	v.ARN(t, "request", "--domain-name", "warm.internal", "--certificate-authority-arn", "default")
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
 	var printed []string
 	killed := 0
 	for i := range 30 {
-		cmd := exec.Command(harness.Bin, "--vault", v.dir, "request", "--domain-name", fmt.Sprintf("k%d.internal", i),
+		cmd := exec.Command(harness.Bin, "--vault", v.Dir, "request", "--domain-name", fmt.Sprintf("k%d.internal", i),
 			"--certificate-authority-arn", "default", "--key-algorithm", "EC_prime256v1", "-o", "json")
 		cmd.Env = childEnv()
 		var out bytes.Buffer
@@ -44,7 +45,7 @@ func TestKilledRequestsLeaveRevocableCertificates(t *testing.T) {
 		}
 		var res struct{ CertificateArn string }
 		if json.Unmarshal(out.Bytes(), &res) == nil && res.CertificateArn != "" {
-			printed = append(printed, idOf(res.CertificateArn))
+			printed = append(printed, testbin.IDOf(res.CertificateArn))
 		}
 	}
 	t.Logf("%d of 30 requests killed while running, %d ARNs printed", killed, len(printed))
@@ -53,7 +54,7 @@ func TestKilledRequestsLeaveRevocableCertificates(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	vt, err := localstore.Open(ctx, v.dir, localstore.Options{})
+	vt, err := localstore.Open(ctx, v.Dir, localstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +90,6 @@ func TestKilledRequestsLeaveRevocableCertificates(t *testing.T) {
 	}
 	vt.Close()
 	for _, id := range ids {
-		v.ok(t, "revoke", id, "--revocation-reason", "CESSATION_OF_OPERATION")
+		v.OK(t, "revoke", id, "--revocation-reason", "CESSATION_OF_OPERATION")
 	}
 }

@@ -1,7 +1,6 @@
 package pki
 
 import (
-	"bufio"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/certctl/certctl/internal/testbin"
 )
 
 // startServe starts `certctl ca serve --listen 127.0.0.1:0` on v in the
@@ -23,49 +24,8 @@ import (
 // interrupted (and killed if need be) when the test ends.
 func startServe(t *testing.T, v *vault) string {
 	t.Helper()
-	cmd := exec.Command(harness.Bin, "--vault", v.dir, "ca", "serve", "--listen", "127.0.0.1:0")
-	cmd.Env = childEnv(v.env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	addr := make(chan string, 1)
-	var logBuf strings.Builder
-	go func() {
-		re := regexp.MustCompile(`http://(\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logBuf.WriteString(sc.Text() + "\n")
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-		done <- cmd.Wait()
-	}()
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		done <- err
-		t.Fatalf("ca serve exited before listening: %v\n%s", err, logBuf.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("ca serve did not report its address")
-	}
-	return ""
+	m := v.StartServe(t, regexp.MustCompile(`http://(\S+)`), "ca", "serve", "--listen", "127.0.0.1:0")
+	return "http://" + m[1]
 }
 
 func firstPEM(t *testing.T, data string) []byte {
@@ -97,45 +57,45 @@ func parseCert(t *testing.T, pemData []byte) *x509.Certificate {
 // A user-made subordinate gets the same treatment, so the responder picks
 // the right issuer among several.
 func TestOCSPAndCRLOverHTTP(t *testing.T) {
-	openssl := interopTool(t, "openssl")
+	openssl := testbin.Tool(t, "openssl")
 	dir := t.TempDir()
 	v := newVault(t)
 	base := startServe(t, v) // the vault is created by the server's open; CAs added later are served too
-	v.env = []string{"CERTCTL_CA_BASE_URL=" + base}
+	v.Env = []string{"CERTCTL_CA_BASE_URL=" + base}
 
-	root := v.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_secp384r1", "--subject", "CN=OCSP Root")
-	sub := v.arn(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "RSA_2048", "--subject", "CN=OCSP Sub", "--parent", root)
-	roots := writeFile(t, dir, "roots.pem", v.ok(t, "ca", "trust-bundle"))
+	root := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_secp384r1", "--subject", "CN=OCSP Root")
+	sub := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", "RSA_2048", "--subject", "CN=OCSP Sub", "--parent", root)
+	roots := testbin.WriteFile(t, dir, "roots.pem", v.OK(t, "ca", "trust-bundle"))
 
 	for _, ca := range []string{"default", sub} {
-		t.Run(idOf(ca), func(t *testing.T) {
-			sub := filepath.Join(dir, idOf(ca))
+		t.Run(testbin.IDOf(ca), func(t *testing.T) {
+			sub := filepath.Join(dir, testbin.IDOf(ca))
 			if err := os.Mkdir(sub, 0o700); err != nil {
 				t.Fatal(err)
 			}
-			bad := v.arn(t, "request", "--domain-name", "bad.internal", "--certificate-authority-arn", ca)
-			good := v.arn(t, "request", "--domain-name", "good.internal", "--certificate-authority-arn", ca, "--key-algorithm", "EC_prime256v1")
+			bad := v.ARN(t, "request", "--domain-name", "bad.internal", "--certificate-authority-arn", ca)
+			good := v.ARN(t, "request", "--domain-name", "good.internal", "--certificate-authority-arn", ca, "--key-algorithm", "EC_prime256v1")
 			badPEM, chain := v.pemOf(t, bad)
 			goodPEM, _ := v.pemOf(t, good)
-			badFile := writeFile(t, sub, "bad.pem", []byte(badPEM))
-			goodFile := writeFile(t, sub, "good.pem", []byte(goodPEM))
-			issuing := writeFile(t, sub, "issuing.pem", firstPEM(t, chain))
-			v.ok(t, "revoke", bad, "--revocation-reason", "KEY_COMPROMISE")
+			badFile := testbin.WriteFile(t, sub, "bad.pem", []byte(badPEM))
+			goodFile := testbin.WriteFile(t, sub, "good.pem", []byte(goodPEM))
+			issuing := testbin.WriteFile(t, sub, "issuing.pem", firstPEM(t, chain))
+			v.OK(t, "revoke", bad, "--revocation-reason", "KEY_COMPROMISE")
 
-			r := runCmd(exec.Command(openssl, "ocsp", "-issuer", issuing, "-cert", badFile, "-cert", goodFile,
+			r := testbin.RunCmd(exec.Command(openssl, "ocsp", "-issuer", issuing, "-cert", badFile, "-cert", goodFile,
 				"-url", base+"/ocsp", "-CAfile", roots), []string{"openssl", "ocsp"})
-			if r.code != 0 {
+			if r.Code != 0 {
 				t.Fatalf("%v", r)
 			}
-			out := string(r.stdout)
+			out := string(r.Stdout)
 			if !strings.Contains(out, badFile+": revoked") || !strings.Contains(out, "Reason: keyCompromise") {
 				t.Errorf("openssl ocsp did not report %s revoked (keyCompromise):\n%s", badFile, out)
 			}
 			if !strings.Contains(out, goodFile+": good") {
 				t.Errorf("openssl ocsp did not report %s good:\n%s", goodFile, out)
 			}
-			if !strings.Contains(string(r.stderr), "Response verify OK") {
-				t.Errorf("openssl did not verify the OCSP response:\n%s", r.stderr)
+			if !strings.Contains(string(r.Stderr), "Response verify OK") {
+				t.Errorf("openssl did not verify the OCSP response:\n%s", r.Stderr)
 			}
 
 			// The CRL at the URL the certificate carries.
@@ -164,18 +124,18 @@ func TestOCSPAndCRLOverHTTP(t *testing.T) {
 			if !found {
 				t.Fatalf("CRL from %s does not list %x as keyCompromise", want, leaf.SerialNumber)
 			}
-			crlFile := writeFile(t, sub, "crl.der", der)
-			r = runCmd(exec.Command(openssl, "crl", "-inform", "DER", "-in", crlFile, "-noout", "-text"), []string{"openssl", "crl"})
+			crlFile := testbin.WriteFile(t, sub, "crl.der", der)
+			r = testbin.RunCmd(exec.Command(openssl, "crl", "-inform", "DER", "-in", crlFile, "-noout", "-text"), []string{"openssl", "crl"})
 			serialHex := strings.ToUpper(fmt.Sprintf("%X", leaf.SerialNumber))
-			if r.code != 0 || !strings.Contains(string(r.stdout), serialHex) || !strings.Contains(string(r.stdout), "Key Compromise") {
+			if r.Code != 0 || !strings.Contains(string(r.Stdout), serialHex) || !strings.Contains(string(r.Stdout), "Key Compromise") {
 				t.Fatalf("openssl crl does not list %s: %v", serialHex, r)
 			}
 		})
 	}
 	// An unknown CA's CRL, and that of a CA still waiting for its
 	// certificate, are 404 (not a server error).
-	pending := v.arn(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Pending")
-	for _, id := range []string{"00000000-0000-0000-0000-000000000000", idOf(pending)} {
+	pending := v.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Pending")
+	for _, id := range []string{"00000000-0000-0000-0000-000000000000", testbin.IDOf(pending)} {
 		resp, err := http.Get(base + "/crl/" + id + ".crl")
 		if err != nil {
 			t.Fatal(err)
@@ -191,10 +151,10 @@ func TestOCSPAndCRLOverHTTP(t *testing.T) {
 func caID(t *testing.T, v *vault, arg string) string {
 	t.Helper()
 	var d struct{ CertificateAuthority struct{ Arn string } }
-	if err := json.Unmarshal(v.ok(t, "ca", "describe", arg, "-o", "json"), &d); err != nil || d.CertificateAuthority.Arn == "" {
+	if err := json.Unmarshal(v.OK(t, "ca", "describe", arg, "-o", "json"), &d); err != nil || d.CertificateAuthority.Arn == "" {
 		t.Fatalf("ca describe %s: %v", arg, err)
 	}
-	return idOf(d.CertificateAuthority.Arn)
+	return testbin.IDOf(d.CertificateAuthority.Arn)
 }
 
 func httpGet(t *testing.T, url string) []byte {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/zlinttest"
 )
 
@@ -72,7 +73,7 @@ func produceArtifacts(t *testing.T) []artifact {
 	dir := t.TempDir()
 	plain := newVault(t)
 	// The same vault with ca.base_url: certificates carry revocation URLs.
-	urls := &vault{dir: plain.dir, env: []string{"CERTCTL_CA_BASE_URL=http://pki.internal:8080"}}
+	urls := &vault{&testbin.Vault{H: harness, Dir: plain.Dir, Env: []string{"CERTCTL_CA_BASE_URL=http://pki.internal:8080"}}}
 
 	var out []artifact
 	add := func(name string, data []byte) { out = append(out, splitPEM(t, name, data)...) }
@@ -83,63 +84,63 @@ func produceArtifacts(t *testing.T) []artifact {
 	}
 
 	for _, alg := range []string{"RSA_2048", "EC_prime256v1", "EC_secp384r1"} {
-		leafAndChain("default-leaf-"+alg, plain.arn(t, "request", "--domain-name", "app.internal",
+		leafAndChain("default-leaf-"+alg, plain.ARN(t, "request", "--domain-name", "app.internal",
 			"--subject-alternative-names", "www.app.internal,*.svc.app.internal", "--certificate-authority-arn", "default", "--key-algorithm", alg))
-		leafAndChain("default-urlleaf-"+alg, urls.arn(t, "request", "--domain-name", "url.internal",
+		leafAndChain("default-urlleaf-"+alg, urls.ARN(t, "request", "--domain-name", "url.internal",
 			"--certificate-authority-arn", "default", "--key-algorithm", alg))
 	}
-	add("trust-bundle", plain.ok(t, "ca", "trust-bundle"))
+	add("trust-bundle", plain.OK(t, "ca", "trust-bundle"))
 
 	// User-made hierarchies; the subordinates are created with ca.base_url
 	// set, so they carry the parent's revocation URLs.
 	for _, h := range []struct{ rootAlg, subAlg string }{{"RSA_4096", "EC_secp384r1"}, {"EC_secp384r1", "RSA_2048"}} {
-		root := plain.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", h.rootAlg,
+		root := plain.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", h.rootAlg,
 			"--subject", "CN=Lint Root "+h.rootAlg+",O=Acme,OU=PKI,C=DE")
-		sub := urls.arn(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", h.subAlg,
+		sub := urls.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--key-algorithm", h.subAlg,
 			"--subject", "CN=Lint Sub "+h.subAlg+",O=Acme", "--parent", root)
-		leaf := urls.arn(t, "request", "--domain-name", "svc.example.test", "--certificate-authority-arn", sub,
+		leaf := urls.ARN(t, "request", "--domain-name", "svc.example.test", "--certificate-authority-arn", sub,
 			"--key-algorithm", "EC_prime256v1")
 		leafAndChain("user-"+h.rootAlg+"-"+h.subAlg+"-leaf", leaf)
-		other := plain.arn(t, "request", "--domain-name", "gone.example.test", "--certificate-authority-arn", sub)
-		plain.ok(t, "revoke", other, "--revocation-reason", "SUPERSEDED")
-		add("user-"+h.subAlg+"-crl", plain.ok(t, "ca", "crl", sub))
-		add("user-"+h.rootAlg+"-root-crl", plain.ok(t, "ca", "crl", root))
+		other := plain.ARN(t, "request", "--domain-name", "gone.example.test", "--certificate-authority-arn", sub)
+		plain.OK(t, "revoke", other, "--revocation-reason", "SUPERSEDED")
+		add("user-"+h.subAlg+"-crl", plain.OK(t, "ca", "crl", sub))
+		add("user-"+h.rootAlg+"-root-crl", plain.OK(t, "ca", "crl", root))
 
-		csr := writeFile(t, dir, "ca-true-"+h.rootAlg+".csr", caTrueCSR(t, "csr.example.test"))
-		add("issue-EndEntity-"+h.subAlg, urls.ok(t, "ca", "issue", sub, "--csr", csr, "--template", "EndEntity", "--validity", "90d"))
+		csr := testbin.WriteFile(t, dir, "ca-true-"+h.rootAlg+".csr", caTrueCSR(t, "csr.example.test"))
+		add("issue-EndEntity-"+h.subAlg, urls.OK(t, "ca", "issue", sub, "--csr", csr, "--template", "EndEntity", "--validity", "90d"))
 	}
-	add("trust-bundle-user", plain.ok(t, "ca", "trust-bundle"))
+	add("trust-bundle-user", plain.OK(t, "ca", "trust-bundle"))
 
 	// An externally signed subordinate: CSR from the vault, signed with the
 	// SubordinateCA template by another CA of the vault, imported.
-	signer := plain.arn(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Lint Signer")
-	ext := plain.arn(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1",
+	signer := plain.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Lint Signer")
+	ext := plain.ARN(t, "ca", "create", "--type", "SUBORDINATE", "--external", "--key-algorithm", "EC_prime256v1",
 		"--subject", "CN=Lint External,O=Acme")
-	csr := writeFile(t, dir, "ext.csr", plain.ok(t, "ca", "csr", ext))
+	csr := testbin.WriteFile(t, dir, "ext.csr", plain.OK(t, "ca", "csr", ext))
 	var issued struct{ Certificate, CertificateChain string }
-	if err := json.Unmarshal(plain.ok(t, "ca", "issue", signer, "--csr", csr, "--template", "SubordinateCA", "--validity", "3y", "-o", "json"), &issued); err != nil {
+	if err := json.Unmarshal(plain.OK(t, "ca", "issue", signer, "--csr", csr, "--template", "SubordinateCA", "--validity", "3y", "-o", "json"), &issued); err != nil {
 		t.Fatal(err)
 	}
 	add("issue-SubordinateCA", []byte(issued.Certificate))
-	plain.ok(t, "ca", "import-certificate", ext, "--certificate", writeFile(t, dir, "ext.pem", []byte(issued.Certificate)),
-		"--certificate-chain", writeFile(t, dir, "ext-chain.pem", []byte(issued.CertificateChain)))
-	leafAndChain("external-leaf", urls.arn(t, "request", "--domain-name", "ext.example.test", "--certificate-authority-arn", ext))
+	plain.OK(t, "ca", "import-certificate", ext, "--certificate", testbin.WriteFile(t, dir, "ext.pem", []byte(issued.Certificate)),
+		"--certificate-chain", testbin.WriteFile(t, dir, "ext-chain.pem", []byte(issued.CertificateChain)))
+	leafAndChain("external-leaf", urls.ARN(t, "request", "--domain-name", "ext.example.test", "--certificate-authority-arn", ext))
 
 	// CRLs of the default issuing CA: empty, then with entries.
-	add("default-crl-empty", plain.ok(t, "ca", "crl", "default"))
+	add("default-crl-empty", plain.OK(t, "ca", "crl", "default"))
 	for i, reason := range []string{"KEY_COMPROMISE", "UNSPECIFIED", "CESSATION_OF_OPERATION"} {
-		arn := plain.arn(t, "request", "--domain-name", "rev.internal", "--certificate-authority-arn", "default")
-		plain.ok(t, "revoke", arn, "--revocation-reason", reason)
+		arn := plain.ARN(t, "request", "--domain-name", "rev.internal", "--certificate-authority-arn", "default")
+		plain.OK(t, "revoke", arn, "--revocation-reason", reason)
 		_ = i
 	}
-	add("default-crl-revoked", plain.ok(t, "ca", "crl", "default"))
+	add("default-crl-revoked", plain.OK(t, "ca", "crl", "default"))
 	return out
 }
 
 // TestZlintArtifacts lints everything the binary issued and fails on any
 // error- or fatal-level finding of the SPEC's lint sources.
 func TestZlintArtifacts(t *testing.T) {
-	linter, err := zlinttest.New(interopTool(t, "zlint"))
+	linter, err := zlinttest.New(testbin.Tool(t, "zlint"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestZlintArtifacts(t *testing.T) {
 	for _, a := range arts {
 		b, _ := pem.Decode(a.pem)
 		kinds[b.Type]++
-		path := writeFile(t, dir, a.name+".pem", a.pem)
+		path := testbin.WriteFile(t, dir, a.name+".pem", a.pem)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {

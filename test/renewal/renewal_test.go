@@ -7,12 +7,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,16 +24,6 @@ var harness *testbin.Harness
 
 func TestMain(m *testing.M) { os.Exit(testbin.Main(m, "certctl-renewal-test-", &harness)) }
 
-type result struct {
-	args           []string
-	stdout, stderr []byte
-	code           int
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("certctl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
-}
-
 // command prepares certctl on vault with extra environment variables; the
 // caller's CERTCTL_* and XDG_* are not passed on.
 func command(ctx context.Context, vault string, env []string, args ...string) *exec.Cmd {
@@ -44,18 +32,9 @@ func command(ctx context.Context, vault string, env []string, args ...string) *e
 	return cmd
 }
 
-func wait(cmd *exec.Cmd, args []string, out, errb *bytes.Buffer) result {
+func wait(cmd *exec.Cmd, args []string, out, errb *bytes.Buffer) testbin.Result {
 	err := cmd.Wait()
-	r := result{args: args, stdout: out.Bytes(), stderr: errb.Bytes()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		r.code = -1
-		r.stderr = append(r.stderr, err.Error()...)
-	}
-	return r
+	return testbin.Finish(append([]string{"certctl"}, args...), out.Bytes(), errb.Bytes(), err)
 }
 
 func start(ctx context.Context, vault string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, error) {
@@ -66,7 +45,7 @@ func start(ctx context.Context, vault string, env []string, args ...string) (*ex
 }
 
 // run runs certctl to completion and fails the test unless it exits 0.
-func run(t *testing.T, vault string, env []string, args ...string) result {
+func run(t *testing.T, vault string, env []string, args ...string) testbin.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -75,7 +54,7 @@ func run(t *testing.T, vault string, env []string, args ...string) result {
 		t.Fatal(err)
 	}
 	r := wait(cmd, args, out, errb)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("%v", r)
 	}
 	return r
@@ -107,8 +86,8 @@ func TestConcurrentRenewDue(t *testing.T) {
 	for i := range arns {
 		r := run(t, vault, short, "request", "--domain-name", fmt.Sprintf("host%d.internal", i), "--certificate-authority-arn", "default", "-o", "json")
 		var out struct{ CertificateArn string }
-		if err := json.Unmarshal(r.stdout, &out); err != nil || out.CertificateArn == "" {
-			t.Fatalf("request output %q: %v", r.stdout, err)
+		if err := json.Unmarshal(r.Stdout, &out); err != nil || out.CertificateArn == "" {
+			t.Fatalf("request output %q: %v", r.Stdout, err)
 		}
 		arns[i] = out.CertificateArn
 		if i%2 == 0 {
@@ -126,7 +105,7 @@ func TestConcurrentRenewDue(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
-	results := make([]result, 2)
+	results := make([]testbin.Result, 2)
 	gate := make(chan struct{})
 	for p := range results {
 		wg.Add(1)
@@ -135,7 +114,7 @@ func TestConcurrentRenewDue(t *testing.T) {
 			<-gate
 			cmd, out, errb, err := start(ctx, vault, long, args...)
 			if err != nil {
-				results[p] = result{args: args, code: -1, stderr: []byte(err.Error())}
+				results[p] = testbin.Result{Args: append([]string{"certctl"}, args...), Code: -1, Stderr: []byte(err.Error())}
 				return
 			}
 			results[p] = wait(cmd, args, out, errb)
@@ -147,11 +126,11 @@ func TestConcurrentRenewDue(t *testing.T) {
 	renewed := map[string]int{}
 	total := 0
 	for p, r := range results {
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("process %d: %v", p, r)
 		}
 		var out renewOutput
-		if err := json.Unmarshal(r.stdout, &out); err != nil {
+		if err := json.Unmarshal(r.Stdout, &out); err != nil {
 			t.Fatalf("process %d: %v\n%v", p, err, r)
 		}
 		if len(out.Results) != n {
@@ -163,7 +142,7 @@ func TestConcurrentRenewDue(t *testing.T) {
 				total++
 			}
 		}
-		t.Logf("process %d: %s", p, bytes.TrimSpace(r.stderr))
+		t.Logf("process %d: %s", p, bytes.TrimSpace(r.Stderr))
 	}
 	if total != n {
 		t.Errorf("RENEWED %d times across both processes, want %d", total, n)
@@ -179,7 +158,7 @@ func TestConcurrentRenewDue(t *testing.T) {
 				Versions []struct{ VersionNumber int }
 			}
 		}
-		if err := json.Unmarshal(r.stdout, &d); err != nil {
+		if err := json.Unmarshal(r.Stdout, &d); err != nil {
 			t.Fatal(err)
 		}
 		if len(d.Certificate.Versions) != 2 {
@@ -202,7 +181,7 @@ func TestConcurrentRenewDue(t *testing.T) {
 	// A third run finds nothing to do.
 	r := run(t, vault, long, args...)
 	var out renewOutput
-	if err := json.Unmarshal(r.stdout, &out); err != nil {
+	if err := json.Unmarshal(r.Stdout, &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, res := range out.Results {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/certctl/certctl/internal/testbin"
 )
 
 // TestConcurrentImports runs 8 importers at once, each importing 50
@@ -22,7 +24,7 @@ func TestConcurrentImports(t *testing.T) {
 	start := time.Now()
 
 	var wg sync.WaitGroup
-	results := make([][]result, workers)
+	results := make([][]testbin.Result, workers)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -34,7 +36,7 @@ func TestConcurrentImports(t *testing.T) {
 	}
 	// A reader lists while the importers write.
 	var done atomic.Bool
-	var lists []result
+	var lists []testbin.Result
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
@@ -51,13 +53,13 @@ func TestConcurrentImports(t *testing.T) {
 	printed := map[string]bool{}
 	for w := range workers {
 		for _, r := range results[w] {
-			if r.code != 0 || len(r.stderr) != 0 {
+			if r.Code != 0 || len(r.Stderr) != 0 {
 				t.Errorf("worker %d: %v", w, r)
 				continue
 			}
-			arn := parseARN(r.stdout)
+			arn := parseARN(r.Stdout)
 			if arn == "" {
-				t.Errorf("worker %d: no ARN in %q", w, r.stdout)
+				t.Errorf("worker %d: no ARN in %q", w, r.Stdout)
 			}
 			if printed[arn] {
 				t.Errorf("ARN %s printed twice", arn)
@@ -66,7 +68,7 @@ func TestConcurrentImports(t *testing.T) {
 		}
 	}
 	for _, r := range lists {
-		if r.code != 0 || len(r.stderr) != 0 {
+		if r.Code != 0 || len(r.Stderr) != 0 {
 			t.Errorf("concurrent list: %v", r)
 		}
 	}
@@ -95,7 +97,7 @@ func TestConcurrentCreate(t *testing.T) {
 		var wg sync.WaitGroup
 		var gate sync.WaitGroup
 		gate.Add(1)
-		res := make([]result, procs)
+		res := make([]testbin.Result, procs)
 		for p := range procs {
 			wg.Add(1)
 			go func() {
@@ -107,7 +109,7 @@ func TestConcurrentCreate(t *testing.T) {
 		gate.Done()
 		wg.Wait()
 		for p, r := range res {
-			if r.code != 0 || len(r.stderr) != 0 {
+			if r.Code != 0 || len(r.Stderr) != 0 {
 				t.Errorf("round %d process %d: %v", round, p, r)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -23,21 +24,21 @@ type host struct {
 	files string
 }
 
-func (h host) run(extra []string, args ...string) result {
+func (h host) run(extra []string, args ...string) testbin.Result {
 	return runEnv(h.vault, append(append([]string{}, h.env...), extra...), args...)
 }
 
-// renewResult is renew -o json's result, with the per-target detail.
+// renewResult is renew -o json's testbin.Result, with the per-target detail.
 type renewResult struct {
 	CertificateArn, Outcome, Reason string
 	Targets                         []struct{ Target, Host, Outcome, Reason string }
 }
 
-func (h host) renew(extra []string, args ...string) (result, map[string]renewResult) {
+func (h host) renew(extra []string, args ...string) (testbin.Result, map[string]renewResult) {
 	h.t.Helper()
 	r := h.run(extra, append(append([]string{"renew"}, args...), "-o", "json")...)
 	var out struct{ Results []renewResult }
-	if err := json.Unmarshal(r.stdout, &out); err != nil {
+	if err := json.Unmarshal(r.Stdout, &out); err != nil {
 		h.t.Fatalf("%v\nnot JSON: %v", r, err)
 	}
 	m := map[string]renewResult{}
@@ -92,8 +93,8 @@ func TestHostBoundDeploy(t *testing.T) {
 	b := mk("host-b")
 
 	r := a.run(nil, "request", "--domain-name", "app.internal", "--certificate-authority-arn", "default", "-o", "json")
-	arn := parseARN(r.stdout)
-	if r.code != 0 || arn == "" {
+	arn := parseARN(r.Stdout)
+	if r.Code != 0 || arn == "" {
 		t.Fatalf("request on A: %v", r)
 	}
 	// Both hosts need the same master key: B gets a copy of A's.
@@ -107,7 +108,7 @@ func TestHostBoundDeploy(t *testing.T) {
 	aCert, aKey := filepath.Join(a.files, "app.crt"), filepath.Join(a.files, "app.key")
 	aRuns := filepath.Join(a.files, "runs")
 	r = a.run(nil, "deploy", arn, "--cert-file", aCert, "--key-file", aKey, "--exec", `echo "$CERTCTL_CERT_FILE" >> `+aRuns, "-o", "json")
-	if r.code != 0 || lines(t, aRuns) != 1 {
+	if r.Code != 0 || lines(t, aRuns) != 1 {
 		t.Fatalf("deploy on A: %v (runs %d)", r, lines(t, aRuns))
 	}
 	info, err := os.Stat(filepath.Join(a.vault, deploy.HostIDFile))
@@ -117,7 +118,7 @@ func TestHostBoundDeploy(t *testing.T) {
 	labelA := "file:" + aCert + " (host host-a)"
 	r = b.run(nil, "describe", arn, "-o", "json")
 	var d struct{ Certificate struct{ InUseBy []string } }
-	if r.code != 0 || json.Unmarshal(r.stdout, &d) != nil || len(d.Certificate.InUseBy) != 1 || d.Certificate.InUseBy[0] != labelA {
+	if r.Code != 0 || json.Unmarshal(r.Stdout, &d) != nil || len(d.Certificate.InUseBy) != 1 || d.Certificate.InUseBy[0] != labelA {
 		t.Fatalf("describe on B: InUseBy %q, want [%q]\n%v", d.Certificate.InUseBy, labelA, r)
 	}
 
@@ -126,7 +127,7 @@ func TestHostBoundDeploy(t *testing.T) {
 	bCert, bKey := filepath.Join(b.files, "app.crt"), filepath.Join(b.files, "app.key")
 	bRuns := filepath.Join(b.files, "runs")
 	r = b.run(nil, "deploy", arn, "--cert-file", bCert, "--key-file", bKey, "--exec", "echo b >> "+bRuns)
-	if r.code != 5 || !strings.Contains(string(r.stderr), "hooks.allow_exec") || lines(t, bRuns) != 0 {
+	if r.Code != 5 || !strings.Contains(string(r.Stderr), "hooks.allow_exec") || lines(t, bRuns) != 0 {
 		t.Fatalf("deploy --exec on B with hooks off: %v", r)
 	}
 	if _, err := os.Stat(bCert); !os.IsNotExist(err) {
@@ -137,7 +138,7 @@ func TestHostBoundDeploy(t *testing.T) {
 	before := readFile(t, aCert)
 	r, res := b.renew(nil, "--due", "--within", "400d")
 	got := res[arn]
-	if r.code != 0 || got.Outcome != "RENEWED" || !strings.Contains(got.Reason, "belongs to host host-a") {
+	if r.Code != 0 || got.Outcome != "RENEWED" || !strings.Contains(got.Reason, "belongs to host host-a") {
 		t.Fatalf("renew --due on B: %+v\n%v", got, r)
 	}
 	if len(got.Targets) != 1 || got.Targets[0].Outcome != "OTHER_HOST" || got.Targets[0].Target != labelA || got.Targets[0].Host == "" {
@@ -149,7 +150,7 @@ func TestHostBoundDeploy(t *testing.T) {
 
 	// A's pass installs the renewed version and runs the command.
 	r, res = a.renew(nil, "--due")
-	if r.code != 0 || !strings.Contains(res[arn].Reason, "redeployed to "+labelA) {
+	if r.Code != 0 || !strings.Contains(res[arn].Reason, "redeployed to "+labelA) {
 		t.Fatalf("renew --due on A: %+v\n%v", res[arn], r)
 	}
 	if bytes.Equal(before, readFile(t, aCert)) || lines(t, aRuns) != 2 {
@@ -157,7 +158,7 @@ func TestHostBoundDeploy(t *testing.T) {
 	}
 	r = a.run(nil, "describe", arn, "--pem", "-o", "json")
 	var pemOut struct{ Certificate string }
-	if r.code != 0 || json.Unmarshal(r.stdout, &pemOut) != nil || pemOut.Certificate != string(readFile(t, aCert)) {
+	if r.Code != 0 || json.Unmarshal(r.Stdout, &pemOut) != nil || pemOut.Certificate != string(readFile(t, aCert)) {
 		t.Fatalf("A's cert file is not the current version: %v", r)
 	}
 
@@ -165,12 +166,12 @@ func TestHostBoundDeploy(t *testing.T) {
 	// default) its pass installs the files but does not run the command.
 	on := []string{"CERTCTL_HOOKS_ALLOW_EXEC=true"}
 	r = b.run(on, "deploy", arn, "--cert-file", bCert, "--key-file", bKey, "--exec", "echo b >> "+bRuns)
-	if r.code != 0 || lines(t, bRuns) != 1 {
+	if r.Code != 0 || lines(t, bRuns) != 1 {
 		t.Fatalf("deploy --exec on B with hooks on: %v", r)
 	}
 	bBefore := readFile(t, bCert)
 	r, res = b.renew(nil, "--due", "--within", "400d")
-	if r.code != 7 || !strings.Contains(res[arn].Reason, "not run") || !strings.Contains(string(r.stderr), "hooks.allow_exec") {
+	if r.Code != 7 || !strings.Contains(res[arn].Reason, "not run") || !strings.Contains(string(r.Stderr), "hooks.allow_exec") {
 		t.Fatalf("renew --due on B with hooks off: %+v\n%v", res[arn], r)
 	}
 	if bytes.Equal(bBefore, readFile(t, bCert)) || lines(t, bRuns) != 1 {

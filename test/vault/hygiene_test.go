@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"errors"
 	"math/big"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/testpki"
 )
 
@@ -48,14 +48,14 @@ func TestTextEscapesControlsInAPipe(t *testing.T) {
 	if err := os.WriteFile(kf, testpki.KeyPEM(key), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := run(vault, "import", "--certificate", crt, "--private-key", kf, "-o", "json"); r.code != 0 {
+	if r := run(vault, "import", "--certificate", crt, "--private-key", kf, "-o", "json"); r.Code != 0 {
 		t.Fatalf("import: %v", r)
 	}
 	r := run(vault, "list", "-o", "text")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("list: %v", r)
 	}
-	out := string(r.stdout)
+	out := string(r.Stdout)
 	for _, raw := range []string{"\x1b", "\x07", "\u202e"} {
 		if strings.Contains(out, raw) {
 			t.Errorf("list -o text in a pipe prints raw %q: %q", raw, out)
@@ -68,14 +68,14 @@ func TestTextEscapesControlsInAPipe(t *testing.T) {
 	}
 	r = run(vault, "list", "-o", "json")
 	var got struct{ CertificateSummaryList []struct{ DomainName string } }
-	if err := json.Unmarshal(r.stdout, &got); err != nil || len(got.CertificateSummaryList) != 1 {
+	if err := json.Unmarshal(r.Stdout, &got); err != nil || len(got.CertificateSummaryList) != 1 {
 		t.Fatalf("list -o json: %v %v", err, r)
 	}
 	if dn := got.CertificateSummaryList[0].DomainName; dn != hostileCN {
 		t.Errorf("JSON DomainName = %q, want the exact CN", dn)
 	}
-	if strings.Contains(string(r.stdout), "\x1b") || strings.Contains(string(r.stdout), "\x07") {
-		t.Errorf("JSON carries raw controls: %q", r.stdout)
+	if strings.Contains(string(r.Stdout), "\x1b") || strings.Contains(string(r.Stdout), "\x07") {
+		t.Errorf("JSON carries raw controls: %q", r.Stdout)
 	}
 }
 
@@ -86,14 +86,14 @@ func TestHugeIdentifier(t *testing.T) {
 	vault := filepath.Join(t.TempDir(), "vault")
 	huge := strings.Repeat("a", 100000)
 	r := run(vault, "describe", huge)
-	if r.code != 4 {
-		t.Fatalf("describe <100 KB>: exit %d, want 4; stderr %.300s", r.code, r.stderr)
+	if r.Code != 4 {
+		t.Fatalf("describe <100 KB>: exit %d, want 4; stderr %.300s", r.Code, r.Stderr)
 	}
 	if _, err := os.Stat(vault); !os.IsNotExist(err) {
 		t.Errorf("describe <100 KB> touched the vault: %v", err)
 	}
 	// With a vault (the default CA exists), through flags and resolvers.
-	if r := run(vault, "request", "--domain-name", "a.example", "--validation-method", "NONE", "-o", "json"); r.code != 0 {
+	if r := run(vault, "request", "--domain-name", "a.example", "--validation-method", "NONE", "-o", "json"); r.Code != 0 {
 		t.Logf("request: %v", r) // only to have a store; the checks below do not need it
 	}
 	for _, args := range [][]string{
@@ -107,11 +107,11 @@ func TestHugeIdentifier(t *testing.T) {
 		{"request", "--domain-name", "b.example", "--certificate-authority-arn", huge},
 	} {
 		r := run(vault, args...)
-		if r.code != 4 {
-			t.Errorf("%s <100 KB>: exit %d, want 4\n%s", strings.Join(args[:len(args)-1], " "), r.code, r.stderr)
+		if r.Code != 4 {
+			t.Errorf("%s <100 KB>: exit %d, want 4\n%s", strings.Join(args[:len(args)-1], " "), r.Code, r.Stderr)
 		}
-		if len(r.stderr) > 1000 {
-			t.Errorf("%s <100 KB>: the identifier is echoed (%d bytes of stderr)", args[0], len(r.stderr))
+		if len(r.Stderr) > 1000 {
+			t.Errorf("%s <100 KB>: the identifier is echoed (%d bytes of stderr)", args[0], len(r.Stderr))
 		}
 	}
 }
@@ -133,23 +133,23 @@ func TestControlCharactersRefused(t *testing.T) {
 		{"--account", "12 34", "list"},
 	} {
 		r := run(vault, args...)
-		if r.code != 4 {
-			t.Errorf("%q: exit %d, want 4\n%s", args, r.code, r.stderr)
+		if r.Code != 4 {
+			t.Errorf("%q: exit %d, want 4\n%s", args, r.Code, r.Stderr)
 		}
 	}
 	if _, err := os.Stat(vault); !os.IsNotExist(err) {
 		t.Errorf("a refused value touched the vault: %v", err)
 	}
 	for _, kv := range [][2]string{{"region", "eu\x1b[31m"}, {"account", "00\x9b1"}, {"region", "a/b"}} {
-		if r := run(vault, "config", "set", kv[0], kv[1]); r.code != 4 {
-			t.Errorf("config set %s %q: exit %d, want 4\n%s", kv[0], kv[1], r.code, r.stderr)
+		if r := run(vault, "config", "set", kv[0], kv[1]); r.Code != 4 {
+			t.Errorf("config set %s %q: exit %d, want 4\n%s", kv[0], kv[1], r.Code, r.Stderr)
 		}
 	}
 	// Sane values still work.
-	if r := run(vault, "--region", "eu-west-1", "--account", "123456789012", "list", "-o", "json"); r.code != 0 {
+	if r := run(vault, "--region", "eu-west-1", "--account", "123456789012", "list", "-o", "json"); r.Code != 0 {
 		t.Errorf("sane region and account: %v", r)
 	}
-	if r := run(vault, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Müller Root,O=Ex\\, Ample", "-o", "json"); r.code != 0 {
+	if r := run(vault, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Müller Root,O=Ex\\, Ample", "-o", "json"); r.Code != 0 {
 		t.Errorf("sane subject: %v", r)
 	}
 }
@@ -157,37 +157,26 @@ func TestControlCharactersRefused(t *testing.T) {
 // readOnlyRunner runs certctl on a read-only view of vault: as root (whom
 // file modes do not stop) under a read-only bind mount in a private mount
 // namespace (unshare -m), otherwise on the vault made read-only by chmod.
-func readOnlyRunner(t *testing.T, vault string) func(args ...string) result {
+func readOnlyRunner(t *testing.T, vault string) func(args ...string) testbin.Result {
 	t.Helper()
 	if os.Getuid() != 0 {
 		if out, err := exec.Command("chmod", "-R", "a-w", vault).CombinedOutput(); err != nil {
 			t.Fatalf("chmod: %v %s", err, out)
 		}
 		t.Cleanup(func() { _ = exec.Command("chmod", "-R", "u+w", vault).Run() })
-		return func(args ...string) result { return run(vault, args...) }
+		return func(args ...string) testbin.Result { return run(vault, args...) }
 	}
 	probe := exec.Command("unshare", "-m", "sh", "-c", `mount --bind -o ro "$1" "$1" && ! touch "$1/probe" 2>/dev/null`, "sh", vault)
 	if out, err := probe.CombinedOutput(); err != nil {
 		t.Skipf("no read-only bind mount here (unshare -m: %v %s)", err, out)
 	}
-	return func(args ...string) result {
+	return func(args ...string) testbin.Result {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "unshare", append([]string{"-m", "sh", "-c",
 			`v=$1; shift; mount --bind -o ro "$v" "$v" && exec "$@"`, "sh", vault, harness.Bin, "--vault", vault}, args...)...)
 		cmd.Env = childEnv()
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		r := result{args: args, stdout: out.Bytes(), stderr: errb.Bytes()}
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			r.code = ee.ExitCode()
-		case err != nil:
-			r.code = -1
-		}
-		return r
+		return testbin.RunCmd(cmd, append([]string{"certctl"}, args...))
 	}
 }
 
@@ -198,10 +187,10 @@ func TestReadOnlyVault(t *testing.T) {
 	dir := t.TempDir()
 	vault := filepath.Join(dir, "vault")
 	r := run(vault, "request", "--domain-name", "app.internal", "--certificate-authority-arn", "default", "-o", "text")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("request: %v", r)
 	}
-	arn := strings.TrimSpace(string(r.stdout))
+	arn := strings.TrimSpace(string(r.Stdout))
 	pass := filepath.Join(dir, "pass")
 	if err := os.WriteFile(pass, []byte("export pass\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -212,20 +201,20 @@ func TestReadOnlyVault(t *testing.T) {
 	}
 	ro := readOnlyRunner(t, vault)
 
-	if r := ro("list", "-o", "text"); r.code != 0 || !strings.Contains(string(r.stdout), arn) {
+	if r := ro("list", "-o", "text"); r.Code != 0 || !strings.Contains(string(r.Stdout), arn) {
 		t.Errorf("list on a read-only vault: %v", r)
 	}
-	if r := ro("describe", arn, "-o", "json"); r.code != 0 || !strings.Contains(string(r.stdout), arn) {
+	if r := ro("describe", arn, "-o", "json"); r.Code != 0 || !strings.Contains(string(r.Stdout), arn) {
 		t.Errorf("describe on a read-only vault: %v", r)
 	}
 	r = ro("export", arn, "--passphrase-file", pass)
-	if r.code != 0 || !strings.Contains(string(r.stdout), "BEGIN ENCRYPTED PRIVATE KEY") || !strings.Contains(string(r.stdout), "BEGIN CERTIFICATE") {
+	if r.Code != 0 || !strings.Contains(string(r.Stdout), "BEGIN ENCRYPTED PRIVATE KEY") || !strings.Contains(string(r.Stdout), "BEGIN CERTIFICATE") {
 		t.Errorf("export on a read-only vault: %v", r)
 	}
-	if !strings.Contains(string(r.stderr), "read-only") || !strings.Contains(string(r.stderr), "not recorded") {
-		t.Errorf("export on a read-only vault does not warn that it is not recorded: %s", r.stderr)
+	if !strings.Contains(string(r.Stderr), "read-only") || !strings.Contains(string(r.Stderr), "not recorded") {
+		t.Errorf("export on a read-only vault does not warn that it is not recorded: %s", r.Stderr)
 	}
-	if r := ro("export", arn, "--no-private-key"); r.code != 0 || !strings.Contains(string(r.stdout), "BEGIN CERTIFICATE") {
+	if r := ro("export", arn, "--no-private-key"); r.Code != 0 || !strings.Contains(string(r.Stdout), "BEGIN CERTIFICATE") {
 		t.Errorf("export --no-private-key on a read-only vault: %v", r)
 	}
 	for _, args := range [][]string{
@@ -234,8 +223,8 @@ func TestReadOnlyVault(t *testing.T) {
 		{"tags", "add", arn, "--tags", "k=v"},
 	} {
 		r := ro(args...)
-		if r.code != 6 || !strings.Contains(string(r.stderr), "the vault is read-only") {
-			t.Errorf("%s on a read-only vault: exit %d, want 6 with 'the vault is read-only'\n%s", args[0], r.code, r.stderr)
+		if r.Code != 6 || !strings.Contains(string(r.Stderr), "the vault is read-only") {
+			t.Errorf("%s on a read-only vault: exit %d, want 6 with 'the vault is read-only'\n%s", args[0], r.Code, r.Stderr)
 		}
 	}
 	after, err := os.ReadFile(filepath.Join(vault, "vault.db"))
@@ -243,7 +232,7 @@ func TestReadOnlyVault(t *testing.T) {
 		t.Errorf("the read-only vault's database changed (%v)", err)
 	}
 	// Writable again, the export was not marked, and changes work.
-	if r := run(vault, "describe", arn, "-o", "json"); r.code != 0 || !strings.Contains(string(r.stdout), `"Exported": false`) {
+	if r := run(vault, "describe", arn, "-o", "json"); r.Code != 0 || !strings.Contains(string(r.Stdout), `"Exported": false`) {
 		t.Errorf("describe after: %v", r)
 	}
 }

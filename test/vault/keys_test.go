@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -170,20 +171,20 @@ func TestKeysAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var outputs []result
+	var outputs []testbin.Result
 	var arns []string
 	for _, m := range keys {
 		r := run(vault, "import", "--certificate", filepath.Join(fx, m.name+".crt"),
 			"--private-key", filepath.Join(fx, m.name+".key"), "--certificate-chain", filepath.Join(fx, "chain.pem"), "-o", "json")
 		outputs = append(outputs, r)
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("import %s: %v", m.name, r)
 		}
-		arns = append(arns, parseARN(r.stdout))
+		arns = append(arns, parseARN(r.Stdout))
 	}
 	mismatch := run(vault, "import", "--certificate", filepath.Join(fx, keys[0].name+".crt"),
 		"--private-key", filepath.Join(fx, "stray.key"), "-o", "json")
-	if mismatch.code != 4 {
+	if mismatch.Code != 4 {
 		t.Errorf("import with a mismatched key: %v; want exit 4", mismatch)
 	}
 	outputs = append(outputs, mismatch,
@@ -193,22 +194,22 @@ func TestKeysAtRest(t *testing.T) {
 	for _, arn := range arns {
 		for _, args := range [][]string{{"describe", arn}, {"describe", arn, "--versions"}, {"describe", arn, "-o", "text"}} {
 			r := run(vault, args...)
-			if r.code != 0 {
+			if r.Code != 0 {
 				t.Errorf("%v", r)
 			}
 			outputs = append(outputs, r)
 		}
 		r := run(vault, "describe", arn, "--pem")
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Errorf("%v", r)
 		}
-		pemOut = append(pemOut, r.stdout...)
+		pemOut = append(pemOut, r.Stdout...)
 		outputs = append(outputs, r)
 	}
 	for _, r := range outputs {
-		for _, stream := range [][]byte{r.stdout, r.stderr} {
+		for _, stream := range [][]byte{r.Stdout, r.Stderr} {
 			if found := findNeedles(stream, needles); len(found) > 0 {
-				t.Errorf("output of certctl %s holds key material: %s", strings.Join(r.args, " "), strings.Join(found, "; "))
+				t.Errorf("output of certctl %s holds key material: %s", strings.Join(r.Args, " "), strings.Join(found, "; "))
 			}
 		}
 	}

@@ -4,7 +4,6 @@
 package vault
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -59,35 +57,9 @@ func certctl(ctx context.Context, vault string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// result is what a finished child did.
-type result struct {
-	args           []string
-	stdout, stderr []byte
-	code           int
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("certctl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
-}
-
-// run runs certctl to completion (at most a minute).
-func run(vault string, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := certctl(ctx, vault, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{args: args, stdout: out.Bytes(), stderr: errb.Bytes()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		r.code = -1
-		r.stderr = append(r.stderr, []byte(err.Error())...)
-	}
-	return r
+// run runs certctl on vault to completion (at most a minute).
+func run(vault string, args ...string) testbin.Result {
+	return (&testbin.Vault{H: harness, Dir: vault}).Run(args...)
 }
 
 // importArgs imports fixture i of manyDir.
@@ -97,7 +69,7 @@ func importArgs(i int) []string {
 }
 
 // parseARN returns the ARN printed by a successful import, or "" when the
-// output is not a complete import result.
+// output is not a complete import testbin.Result.
 func parseARN(stdout []byte) string {
 	var res struct{ CertificateArn string }
 	if json.Unmarshal(stdout, &res) != nil {
@@ -110,15 +82,15 @@ func parseARN(stdout []byte) string {
 func listARNs(t *testing.T, vault string) map[string]bool {
 	t.Helper()
 	r := run(vault, "list", "-o", "json")
-	if r.code != 0 || len(r.stderr) != 0 {
+	if r.Code != 0 || len(r.Stderr) != 0 {
 		t.Fatalf("list failed: %v", r)
 	}
 	var out struct {
 		CertificateSummaryList []struct{ CertificateArn string }
 		NextToken              *string
 	}
-	if err := json.Unmarshal(r.stdout, &out); err != nil {
-		t.Fatalf("list output: %v\n%s", err, r.stdout)
+	if err := json.Unmarshal(r.Stdout, &out); err != nil {
+		t.Fatalf("list output: %v\n%s", err, r.Stdout)
 	}
 	if out.NextToken != nil {
 		t.Errorf("list without --max-items returned a NextToken")

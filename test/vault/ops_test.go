@@ -1,21 +1,19 @@
 package vault
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -28,24 +26,8 @@ var cheapScrypt = localstore.ScryptParams{N: 1 << 10, R: 8, P: 1}
 const testPassphrase = "correct horse battery"
 
 // runEnv runs certctl on vault with extra environment, to completion.
-func runEnv(vault string, env []string, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, harness.Bin, append([]string{"--vault", vault}, args...)...)
-	cmd.Env = harness.Env(env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{args: args, stdout: out.Bytes(), stderr: errb.Bytes()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		r.code = -1
-		r.stderr = append(r.stderr, []byte(err.Error())...)
-	}
-	return r
+func runEnv(vault string, env []string, args ...string) testbin.Result {
+	return (&testbin.Vault{H: harness, Dir: vault, Timeout: 2 * time.Minute}).RunEnv(env, args...)
 }
 
 // newWrappedVault creates a vault whose master key is wrapped by
@@ -73,7 +55,7 @@ func TestBackupWhileIssuing(t *testing.T) {
 	vault := filepath.Join(dir, "vault")
 	newWrappedVault(t, vault)
 	env := []string{"CERTCTL_VAULT_PASSPHRASE=" + testPassphrase}
-	if r := runEnv(vault, env, "request", "--domain-name", "first.internal", "--certificate-authority-arn", "default", "-o", "text"); r.code != 0 {
+	if r := runEnv(vault, env, "request", "--domain-name", "first.internal", "--certificate-authority-arn", "default", "-o", "text"); r.Code != 0 {
 		t.Fatalf("%v", r)
 	}
 
@@ -98,12 +80,12 @@ func TestBackupWhileIssuing(t *testing.T) {
 				r := runEnv(vault, env, "request", "--domain-name", fmt.Sprintf("w%d-%d.internal", w, i),
 					"--certificate-authority-arn", "default", "-o", "text")
 				done := time.Now()
-				if r.code != 0 {
+				if r.Code != 0 {
 					t.Errorf("writer %d: %v", w, r)
 					return
 				}
 				mu.Lock()
-				acked = append(acked, issued{strings.TrimSpace(string(r.stdout)), done})
+				acked = append(acked, issued{strings.TrimSpace(string(r.Stdout)), done})
 				mu.Unlock()
 			}
 		}()
@@ -124,7 +106,7 @@ func TestBackupWhileIssuing(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("backup: %v", r)
 	}
 	var before, during int
@@ -144,13 +126,13 @@ func TestBackupWhileIssuing(t *testing.T) {
 	}
 
 	restored := filepath.Join(dir, "restored")
-	if r := runEnv(restored, nil, "vault", "restore", "--from-file", backup); r.code != 6 {
+	if r := runEnv(restored, nil, "vault", "restore", "--from-file", backup); r.Code != 6 {
 		t.Errorf("restore without the passphrase: %v, want exit 6", r)
 	}
-	if r := runEnv(restored, env, "vault", "restore", "--from-file", backup, "-o", "json"); r.code != 0 {
+	if r := runEnv(restored, env, "vault", "restore", "--from-file", backup, "-o", "json"); r.Code != 0 {
 		t.Fatalf("restore: %v", r)
 	}
-	if r := runEnv(restored, env, "vault", "verify", "-o", "json"); r.code != 0 {
+	if r := runEnv(restored, env, "vault", "verify", "-o", "json"); r.Code != 0 {
 		t.Fatalf("verify of the restored vault: %v", r)
 	}
 	got := listARNs(t, restored)
@@ -164,16 +146,16 @@ func TestBackupWhileIssuing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for arn := range want {
-		if r := runEnv(restored, env, "export", arn, "--passphrase-file", pass, "-o", "json"); r.code != 0 {
+		if r := runEnv(restored, env, "export", arn, "--passphrase-file", pass, "-o", "json"); r.Code != 0 {
 			t.Fatalf("export from the restored vault: %v", r)
 		}
 		break
 	}
-	if r := runEnv(restored, env, "vault", "restore", "--from-file", backup); r.code != 5 {
+	if r := runEnv(restored, env, "vault", "restore", "--from-file", backup); r.Code != 5 {
 		t.Errorf("restore into a non-empty vault: %v, want exit 5", r)
 	}
 	// The source still verifies after all this.
-	if r := runEnv(vault, env, "vault", "verify"); r.code != 0 {
+	if r := runEnv(vault, env, "vault", "verify"); r.Code != 0 {
 		t.Errorf("verify of the source: %v", r)
 	}
 }
@@ -223,10 +205,10 @@ func TestRotateKeyKill(t *testing.T) {
 	vault := filepath.Join(t.TempDir(), "vault")
 	seedKeys(t, vault, 10000)
 	r := run(vault, "request", "--domain-name", "exported.internal", "--certificate-authority-arn", "default", "-o", "text")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("%v", r)
 	}
-	arn := strings.TrimSpace(string(r.stdout))
+	arn := strings.TrimSpace(string(r.Stdout))
 	pass := filepath.Join(t.TempDir(), "pass.txt")
 	if err := os.WriteFile(pass, []byte("export\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -239,13 +221,13 @@ func TestRotateKeyKill(t *testing.T) {
 			Problems   []any
 			SealedKeys int
 		}
-		if err := json.Unmarshal(r.stdout, &rep); err != nil || r.code != 0 || len(rep.Problems) != 0 {
+		if err := json.Unmarshal(r.Stdout, &rep); err != nil || r.Code != 0 || len(rep.Problems) != 0 {
 			t.Fatalf("round %d: vault verify: %v", round, r)
 		}
 		if rep.SealedKeys < 10001 {
 			t.Fatalf("round %d: verify opened %d keys", round, rep.SealedKeys)
 		}
-		if r := run(vault, "export", arn, "--passphrase-file", pass, "-o", "json"); r.code != 0 {
+		if r := run(vault, "export", arn, "--passphrase-file", pass, "-o", "json"); r.Code != 0 {
 			t.Fatalf("round %d: export: %v", round, r)
 		}
 	}
@@ -255,7 +237,7 @@ func TestRotateKeyKill(t *testing.T) {
 	var took time.Duration
 	for i := 0; i < 2; i++ {
 		began := time.Now()
-		if r := run(vault, "vault", "rotate-key", "-o", "json"); r.code != 0 {
+		if r := run(vault, "vault", "rotate-key", "-o", "json"); r.Code != 0 {
 			t.Fatalf("rotate-key: %v", r)
 		}
 		if d := time.Since(began); i == 0 || d < took {

@@ -54,7 +54,7 @@ func NewCmdCaCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.
 --parent CA of the vault (ACTIVE at once) or, with --external, left
 PENDING_CERTIFICATE until you import the certificate an outside CA signed for
 its CSR (` + "`ca csr`, then `ca import-certificate`" + `). The CA key is generated and sealed
-in the vault. --validity defaults to 10y for a root and 5y for a subordinate,
+in the vault, or kept in a PKCS#11 token with --key-storage PKCS11 (below). --validity defaults to 10y for a root and 5y for a subordinate,
 and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).
 
 --signing-algorithm must be of the key's family (exit 4); it defaults to the
@@ -83,9 +83,14 @@ chosen by the settings pkcs11.module (the module library), pkcs11.token_label
 and pkcs11.pin_file (the file holding the user PIN; the PIN is never taken on
 the command line). A module that cannot be loaded, a token that is absent or
 refuses the PIN exits 6 naming the setting, and leaves nothing behind. Builds
-without PKCS#11 support (CGO_ENABLED=0) say so and exit 6.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+without PKCS#11 support (CGO_ENABLED=0) say so and exit 6. The key stays in
+the token when the CA is deleted; remove it there (pkcs11-tool
+--delete-object) once the CA is gone for good.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca create --type ROOT --key-algorithm EC_secp384r1 --subject "CN=Example Root CA,O=Example,C=US"
   certctl ca create --type SUBORDINATE --key-algorithm EC_prime256v1 --subject "CN=Example Issuing CA" --parent 5f2c9e01 --validity 3y
+  certctl config set pkcs11.module /usr/lib/softhsm/libsofthsm2.so
+  certctl config set pkcs11.token_label "CA token"
+  certctl config set pkcs11.pin_file ~/.config/certctl/token.pin
   certctl ca create --type ROOT --key-algorithm EC_secp384r1 --subject "CN=HSM Root CA" --key-storage PKCS11`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

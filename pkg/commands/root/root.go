@@ -8,29 +8,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/commands/accountconfig"
-	auditcmd "github.com/certctl/certctl/pkg/commands/audit"
-	cacmd "github.com/certctl/certctl/pkg/commands/ca"
-	"github.com/certctl/certctl/pkg/commands/completion"
-	configcmd "github.com/certctl/certctl/pkg/commands/config"
-	"github.com/certctl/certctl/pkg/commands/dashboard"
-	"github.com/certctl/certctl/pkg/commands/deletecmd"
-	"github.com/certctl/certctl/pkg/commands/deploy"
-	"github.com/certctl/certctl/pkg/commands/describe"
-	endpointcmd "github.com/certctl/certctl/pkg/commands/endpoint"
-	eventscmd "github.com/certctl/certctl/pkg/commands/events"
-	"github.com/certctl/certctl/pkg/commands/export"
-	"github.com/certctl/certctl/pkg/commands/imports"
-	"github.com/certctl/certctl/pkg/commands/list"
-	metricscmd "github.com/certctl/certctl/pkg/commands/metrics"
-	"github.com/certctl/certctl/pkg/commands/renew"
-	"github.com/certctl/certctl/pkg/commands/request"
-	"github.com/certctl/certctl/pkg/commands/revoke"
-	searchcmd "github.com/certctl/certctl/pkg/commands/search"
-	"github.com/certctl/certctl/pkg/commands/tags"
-	"github.com/certctl/certctl/pkg/commands/updateoptions"
-	validatecmd "github.com/certctl/certctl/pkg/commands/validate"
-	vaultcmd "github.com/certctl/certctl/pkg/commands/vault"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
 )
@@ -81,8 +58,16 @@ EXIT STATUS
   5 refused by state or rule · 6 vault unavailable · 7 partial failure in a batch
   8 timed out waiting`
 
-// NewCmdRoot builds the whole command tree.
+// NewCmdRoot builds the whole command tree (man pages, shell completion,
+// help topics). certctl itself runs NewCmdRootFor, which builds only the
+// command that runs.
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	return newRoot(f, nil)
+}
+
+// newRoot builds the root command and, for each top-level command, either
+// the whole command (stubs == nil or !stubs[name]) or its stub.
+func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:               "certctl <command> [flags]",
 		Short:             "Certificate lifecycle in a local vault: inventory, private CA, ACME",
@@ -143,42 +128,16 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		&cobra.Group{ID: "pki", Title: "Certificate authorities:"},
 		&cobra.Group{ID: "settings", Title: "Settings and shell:"},
 	)
-	add := func(group string, cmds ...*cobra.Command) {
-		for _, c := range cmds {
-			c.GroupID = group
-			cmd.AddCommand(c)
+	for _, e := range commands {
+		var c *cobra.Command
+		if stubs[e.name] {
+			c = e.stub()
+		} else {
+			c = e.build(f)
 		}
+		c.GroupID = e.group
+		cmd.AddCommand(c)
 	}
-	add("certs",
-		request.NewCmdRequest(f, nil),
-		export.NewCmdExport(f, nil),
-		imports.NewCmdImport(f, nil),
-		imports.NewCmdReimport(f, nil),
-		describe.NewCmdDescribe(f, nil),
-		list.NewCmdList(f, nil),
-		searchcmd.NewCmdSearch(f, nil),
-		revoke.NewCmdRevoke(f, nil),
-		deletecmd.NewCmdDelete(f, nil),
-		tags.NewCmdTags(f),
-		updateoptions.NewCmdUpdateOptions(f, nil),
-		validatecmd.NewCmdValidate(f),
-		validatecmd.NewCmdResendValidationEmail(f, nil),
-	)
-	add("ops",
-		renew.NewCmdRenew(f, nil),
-		deploy.NewCmdDeploy(f, nil),
-		eventscmd.NewCmdEvents(f, nil),
-		accountconfig.NewCmdAccountConfig(f),
-		dashboard.NewCmdDashboard(f, nil),
-		metricscmd.NewCmdMetrics(f, nil),
-		auditcmd.NewCmdAudit(f),
-	)
-	add("ops", vaultcmd.NewCmdVault(f))
-	add("pki", cacmd.NewCmdCA(f), endpointcmd.NewCmdEndpoint(f))
-	add("settings",
-		configcmd.NewCmdConfig(f),
-		completion.NewCmdCompletion(f),
-	)
 	cmd.SetHelpCommand(&cobra.Command{
 		Use:   "help [command]",
 		Short: "Help about any command",

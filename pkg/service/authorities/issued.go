@@ -269,22 +269,9 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error)
 	}
 	var arn string
 	err := s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
-		for _, p := range []struct{ name, file string }{
-			{"Certificate", req.Material.CertificateFile}, {"CertificateChain", req.Material.ChainFile},
-		} {
-			if p.file != "" {
-				op.Param(p.name, p.file)
-			}
-		}
-		tags, err := inventory.ParseTags(req.Tags)
+		tags, err := importParams(op, req)
 		if err != nil {
 			return err
-		}
-		if tags, err = inventory.MergeTags(nil, tags); err != nil {
-			return err
-		}
-		if len(tags) > 0 {
-			op.Param("Tags", tags)
 		}
 		m, err := inventory.ParseMaterial(req.Material, op.Now)
 		if err != nil {
@@ -302,6 +289,29 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error)
 		return "", err
 	}
 	return arn, nil
+}
+
+// importParams records the files and tags of an ImportCertificateAuthority
+// and returns its tags, parsed and checked.
+func importParams(op *service.Op, req ImportRequest) ([]localstore.Tag, error) {
+	for _, p := range []struct{ name, file string }{
+		{"Certificate", req.Material.CertificateFile}, {"CertificateChain", req.Material.ChainFile},
+	} {
+		if p.file != "" {
+			op.Param(p.name, p.file)
+		}
+	}
+	tags, err := inventory.ParseTags(req.Tags)
+	if err != nil {
+		return nil, err
+	}
+	if tags, err = inventory.MergeTags(nil, tags); err != nil {
+		return nil, err
+	}
+	if len(tags) > 0 {
+		op.Param("Tags", tags)
+	}
+	return tags, nil
 }
 
 // importToken brings in a CA whose key is already in the token, labelled
@@ -324,24 +334,11 @@ func (s *Service) importToken(ctx context.Context, req ImportRequest) (string, e
 	}
 	var arn string
 	err = s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
-		for _, p := range []struct{ name, file string }{
-			{"Certificate", req.Material.CertificateFile}, {"CertificateChain", req.Material.ChainFile},
-		} {
-			if p.file != "" {
-				op.Param(p.name, p.file)
-			}
-		}
 		op.Param("KeyStorage", hsm.StoragePKCS11)
 		op.Param("KeyLabel", req.KeyLabel)
-		tags, err := inventory.ParseTags(req.Tags)
+		tags, err := importParams(op, req)
 		if err != nil {
 			return err
-		}
-		if tags, err = inventory.MergeTags(nil, tags); err != nil {
-			return err
-		}
-		if len(tags) > 0 {
-			op.Param("Tags", tags)
 		}
 		certs, err := pemio.ParseCertificatesPEM(req.Material.CertificatePEM)
 		if err != nil {

@@ -1,18 +1,28 @@
 package authorities
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -165,5 +175,107 @@ func TestCreateInToken(t *testing.T) {
 	if _, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
 		Subject: authority.Subject{CommonName: "Sub 2"}, Parent: root}); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || !strings.Contains(err.Error(), "not the key of its certificate") {
 		t.Errorf("a swapped token key: %v", err)
+	}
+}
+
+// TestCreateInTokenIdempotent: a retry of `ca create --key-storage PKCS11
+// --idempotency-token T` returns the CA it created without making a key in
+// the token again — even with its own --pkcs11-key-label, which the first
+// creation took — and the same token with other arguments is refused
+// (exit 5) without a key left in the token.
+func TestCreateInTokenIdempotent(t *testing.T) {
+	ctx := context.Background()
+	tok := newFakeToken()
+	var openErr error
+	s := tokenService(t, tok, &openErr)
+	for _, label := range []string{"idem root", ""} {
+		req := CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Idem CA " + strings.TrimSpace("label "+label)},
+			KeyStorage: hsm.StoragePKCS11, KeyLabel: label, IdempotencyToken: "token-" + label}
+		first, err := s.Create(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := len(tok.labels())
+		again, err := s.Create(ctx, req)
+		if err != nil || again != first {
+			t.Errorf("label %q: the retry gave %s, %v; want %s", label, again, err, first)
+		}
+		// The token is not even opened for a retry.
+		openErr = errs.VaultErrorf("pkcs11.pin_file: refused")
+		if again, err = s.Create(ctx, req); err != nil || again != first {
+			t.Errorf("label %q: the retry opened the token: %s, %v", label, again, err)
+		}
+		openErr = nil
+		other := req
+		other.Subject.CommonName += " other"
+		if _, err := s.Create(ctx, other); errs.ExitCodeOf(err) != errs.ExitRefused {
+			t.Errorf("label %q: the token with other arguments: %v, want exit 5", label, err)
+		}
+		if got := len(tok.labels()); got != keys {
+			t.Errorf("label %q: the token holds %d keys after the retries, want %d", label, got, keys)
+		}
+	}
+}
+
+// TestResponderTokenDown: the CRL and OCSP responder (ca serve, endpoint
+// serve) still answers for the vault's other CAs when the token is
+// unavailable, and answers for a token CA once the token is back.
+func TestResponderTokenDown(t *testing.T) {
+	ctx := context.Background()
+	tok := newFakeToken()
+	var openErr error
+	s := tokenService(t, tok, &openErr)
+	vaultCA, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Vault Root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenCA, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Token Root"},
+		KeyStorage: hsm.StoragePKCS11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ocspStatus asks the responder about a certificate ca issues now.
+	h := s.Responder(nil)
+	leafOf := func(ca string) (leaf, issuer *x509.Certificate) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "a.example.test"}, DNSNames: []string{"a.example.test"}}, key)
+		issued, err := s.Issue(ctx, ca, IssueRequest{CSR: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), Template: "EndEntity",
+			Validity: timeutil.Validity{Duration: timeutil.Day}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caPEM, err := s.GetCACertificate(ctx, ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return parsePEM(t, issued.Certificate), parsePEM(t, caPEM.Certificate)
+	}
+	ask := func(leaf, issuer *x509.Certificate) (*ocsp.Response, error) {
+		req, err := ocsp.CreateRequest(leaf, issuer, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/ocsp", bytes.NewReader(req)))
+		return ocsp.ParseResponse(rec.Body.Bytes(), issuer)
+	}
+	vaultLeaf, vaultIssuer := leafOf(vaultCA)
+	tokenLeaf, tokenIssuer := leafOf(tokenCA)
+
+	openErr = errs.VaultErrorf("pkcs11.token_label: the token is not present")
+	if r, err := ask(vaultLeaf, vaultIssuer); err != nil || r.Status != ocsp.Good {
+		t.Errorf("OCSP of the vault CA with the token down: %+v, %v", r, err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/crl/"+idOf(vaultCA)+".crl", nil))
+	if rec.Code != 200 {
+		t.Errorf("CRL of the vault CA with the token down: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := ask(tokenLeaf, tokenIssuer); err == nil {
+		t.Errorf("OCSP of the token CA with the token down: a signed response")
+	}
+	openErr = nil
+	if r, err := ask(tokenLeaf, tokenIssuer); err != nil || r.Status != ocsp.Good {
+		t.Errorf("OCSP of the token CA with the token back: %+v, %v", r, err)
 	}
 }

@@ -89,9 +89,20 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 			return "", errs.UsageErrorf("a key label is for --key-storage PKCS11")
 		}
 	case hsm.StoragePKCS11:
-		var err error
-		if tk, err = s.newTokenKey(req, newID); err != nil {
+		// A retry with an idempotency token already used returns its CA
+		// (or is refused) in the change below: no key is made for it.
+		var used bool
+		if err := s.core.Read(ctx, func(tx localstore.Tx) (err error) {
+			used, err = s.core.Authority.IdempotencyTokenUsed(tx, req.IdempotencyToken)
+			return err
+		}); err != nil {
 			return "", err
+		}
+		if !used {
+			var err error
+			if tk, err = s.newTokenKey(req, newID); err != nil {
+				return "", err
+			}
 		}
 	default:
 		return "", errs.UsageErrorf("key storage %q (want VAULT or PKCS11)", req.KeyStorage)
@@ -133,8 +144,13 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 			External: req.External, Validity: req.Validity, Tags: req.Tags, SigningAlgorithm: req.SigningAlgorithm,
 			UsageMode: req.UsageMode, NameConstraints: req.NameConstraints, Revocation: req.Revocation,
 			IdempotencyToken: req.IdempotencyToken, Requester: authority.Requester(s.core.Actor), ID: newID}
+		if req.KeyStorage == hsm.StoragePKCS11 {
+			// Without tk (an idempotent retry) the CA is found by its
+			// token, or the creation fails for want of a token key.
+			ar.KeyStorage = hsm.StoragePKCS11
+		}
 		if tk != nil {
-			ar.Key, ar.KeyStorage, ar.KeyLabel, ar.KeyID = tk.key, hsm.StoragePKCS11, tk.label, tk.id
+			ar.Key, ar.KeyLabel, ar.KeyID = tk.key, tk.label, tk.id
 		}
 		if req.IdempotencyToken != "" {
 			// The digest of the request as asked: a subordinate's default

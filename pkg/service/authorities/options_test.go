@@ -382,7 +382,7 @@ func TestResponderServesPartitions(t *testing.T) {
 	if want := "http://base.example.test/crl/" + idOf(ca) + "/1.crl"; dp != want {
 		t.Fatalf("third certificate's DP %s, want %s", dp, want)
 	}
-	h := s.Responder()
+	h := s.Responder(nil)
 	for path, code := range map[string]int{"/crl/" + idOf(ca) + "/1.crl": 200, "/crl/" + idOf(ca) + "/0.crl": 200, "/crl/" + idOf(ca) + ".crl": 200,
 		"/crl/" + idOf(ca) + "/2.crl": 404, "/crl/" + idOf(ca) + "/01.crl": 404, "/crl/" + idOf(ca) + "/x.crl": 404} {
 		rec := httptest.NewRecorder()

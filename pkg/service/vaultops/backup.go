@@ -95,14 +95,14 @@ func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, err
 	return res, nil
 }
 
-// isVaultFile reports whether path is the vault's database or key file (a
-// backup must not replace them).
+// isVaultFile reports whether path is the vault's database (or its log,
+// kept between commands) or key file (a backup must not replace them).
 func (s *Service) isVaultFile(abs string) bool {
 	dir, err := filepath.Abs(s.core.Vault.Dir)
 	if err != nil {
 		return false
 	}
-	for _, name := range []string{localstore.DatabaseFile, localstore.MasterKeyFile, localstore.WrappedMasterFile} {
+	for _, name := range []string{localstore.DatabaseFile, localstore.DatabaseFile + "-wal", localstore.DatabaseFile + "-shm", localstore.MasterKeyFile, localstore.WrappedMasterFile} {
 		if abs == filepath.Join(dir, name) {
 			return true
 		}

@@ -93,6 +93,13 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	if err != nil {
 		return nil, service.MapError(err)
 	}
+	// An SQLite target is left one self-contained file: certctl keeps the
+	// log of its databases between commands (see localstore/sqlite_wal.go).
+	if sq, ok := dst.Store.(*localstore.SQLite); ok {
+		if err := sq.FoldLog(ctx); err != nil {
+			return nil, service.MapError(err)
+		}
+	}
 	return &MigrateResult{From: from, To: shown, Counts: counts(copied)}, nil
 }
 

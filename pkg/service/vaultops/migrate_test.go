@@ -204,3 +204,31 @@ func TestRestoreIntoPostgres(t *testing.T) {
 	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "host-c")
 	wantCode(t, run(e, "vault", "restore", "--from-file", backup), errs.ExitRefused)
 }
+
+// TestMigrateToSQLiteIsOneFile: certctl keeps the write-ahead log of its
+// SQLite databases between commands, but a migration's SQLite target is
+// left one self-contained file: a copy of that file alone (no -wal beside
+// it) holds the whole vault.
+func TestMigrateToSQLiteIsOneFile(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	populate(t, e)
+	want := mustRun(e, "list", "-o", "json").Stdout
+	target := filepath.Join(e.Dir, "target.db")
+	mustRun(e, "vault", "migrate", "--to", "sqlite:"+target, "-o", "json")
+	if fi, err := os.Stat(target + "-wal"); err == nil && fi.Size() > 0 {
+		t.Errorf("the migrated database has %d bytes of log beside it", fi.Size())
+	}
+	data, err := os.ReadFile(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(alone, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.Vars["CERTCTL_STORE"] = "sqlite:" + alone
+	if got := mustRun(e, "list", "-o", "json").Stdout; got != want {
+		t.Errorf("list on a copy of the migrated file alone:\n%s\nwant\n%s", got, want)
+	}
+}

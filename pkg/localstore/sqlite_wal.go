@@ -1,0 +1,145 @@
+package localstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"time"
+
+	"modernc.org/libc"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// The write-ahead log is kept between processes.
+//
+// By default the last connection to close a WAL database checkpoints the
+// log into the database file (an fsync of each) and deletes it, so that the
+// next command re-creates it and writes and syncs a new log header before
+// its first commit: five fsyncs for a command that commits once. certctl's
+// connections set SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE instead: closing leaves
+// the log as it is, and a command that commits once pays the fsync of its
+// commit (and the one SQLite gives the directory the first time a process
+// syncs the log). Nothing is less durable: every commit is synced to the log
+// before it is acknowledged (synchronous=FULL), and a log left beside the
+// database is exactly what SQLite reads back after a crash — the next
+// connection, of any process, sees every committed transaction in it.
+//
+// The log stays small. A process that opens the vault while no other has it
+// open rebuilds the log's index by reading the whole log, and then cannot
+// restart it from the beginning (SQLite no longer knows it was checkpointed),
+// so a command closing the vault folds the log into the database file and
+// truncates it once it is larger than walCloseLimit (trimLog: a request
+// appends about 90 KiB, so about one command in six pays that checkpoint, and
+// a command reads at most that much log at start, about 0.4 ms of CPU).
+// A long-running process (endpoint serve) keeps the index in shared memory:
+// there SQLite's automatic checkpoint (walAutoCheckpoint pages) and restart
+// keep the log bounded, and journal_size_limit truncates it on restart.
+const (
+	walAutoCheckpoint = 1000
+	walSizeLimit      = 4 << 20
+	walCloseLimit     = 512 << 10
+)
+
+// trimLog checkpoints and truncates the log when it is larger than
+// walCloseLimit, before the vault is closed. It waits at most 100 ms for
+// other processes' readers: when they keep it from finishing, the log stays
+// (it is as valid as before) and one of them or a later command trims it.
+func (s *SQLite) trimLog() {
+	fi, err := os.Stat(s.path + "-wal")
+	if err != nil || fi.Size() <= walCloseLimit {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = s.foldLog(ctx, 100*time.Millisecond)
+}
+
+// FoldLog copies every committed transaction from the log into the
+// database file and truncates the log, so that the database file alone
+// holds the whole vault (vault migrate leaves its target so). It waits for
+// other connections' transactions as a write does.
+func (s *SQLite) FoldLog(ctx context.Context) error {
+	if s.readOnly {
+		return nil
+	}
+	return s.foldLog(ctx, 30*time.Second)
+}
+
+func (s *SQLite) foldLog(ctx context.Context, wait time.Duration) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", wait.Milliseconds())); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer c.ExecContext(context.Background(), "PRAGMA busy_timeout = 30000") //nolint:errcheck // the pool's setting back
+	var busy, logFrames, done int
+	if err := c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("folding the log of %s into it: the database is busy", s.path)
+	}
+	return nil
+}
+
+// noCheckpointConnector opens the connections of a vault pool: each one
+// skips the checkpoint when it closes (see above).
+type noCheckpointConnector struct{ driver.Connector }
+
+func (c noCheckpointConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Best effort: a driver whose connection this cannot reach still
+	// works, with SQLite's default checkpoint on close.
+	_ = noCheckpointOnClose(conn)
+	return conn, nil
+}
+
+// openSQLitePool opens dsn with connections that keep the log on close.
+func openSQLitePool(dsn string) (*sql.DB, error) {
+	base, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(noCheckpointConnector{base}), nil
+}
+
+var errNoDBConfig = errors.New("sqlite connection handle not reachable")
+
+// noCheckpointOnClose sets SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE on a connection
+// of modernc.org/sqlite. The driver exposes no sqlite3_db_config, so its
+// handle (the unexported db and tls fields of its connection) is read by
+// reflection; TestSQLiteKeepsLogOnClose fails if a driver update moves them.
+func noCheckpointOnClose(conn driver.Conn) error {
+	v := reflect.ValueOf(conn)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return errNoDBConfig
+	}
+	e := v.Elem()
+	dbf, tlsf := e.FieldByName("db"), e.FieldByName("tls")
+	if !dbf.IsValid() || dbf.Kind() != reflect.Uintptr || !tlsf.IsValid() || tlsf.Type() != reflect.TypeOf((*libc.TLS)(nil)) {
+		return errNoDBConfig
+	}
+	db, tls := uintptr(dbf.Uint()), (*libc.TLS)(tlsf.UnsafePointer())
+	if db == 0 || tls == nil {
+		return errNoDBConfig
+	}
+	// The variadic (int onoff, int *pRes) of sqlite3_db_config: one 8-byte
+	// slot an argument in libc's va_list.
+	bp := tls.Alloc(16)
+	defer tls.Free(16)
+	if rc := sqlite3.Xsqlite3_db_config(tls, db, sqlite3.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, libc.VaList(bp, int32(1), uintptr(0))); rc != sqlite3.SQLITE_OK {
+		return errNoDBConfig
+	}
+	return nil
+}
