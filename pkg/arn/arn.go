@@ -25,7 +25,8 @@ var service = map[string]string{
 
 // Format builds the ARN of a resource.
 func Format(kind, region, account, id string) string {
-	return fmt.Sprintf("arn:certctl:%s:%s:%s:%s/%s", service[kind], region, account, kind, id)
+	// Concatenated, not Sprintf: list formats one for every certificate.
+	return "arn:certctl:" + service[kind] + ":" + region + ":" + account + ":" + kind + "/" + id
 }
 
 // ARN is a parsed identifier.

@@ -74,7 +74,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Page is one page of a list.
+// Page is one page of a list: its certificates carry only
+// localstore.SummaryFields, Tags and UpdatedAt (what NewSummary and the
+// filters read).
 type Page struct {
 	Certificates []*localstore.Certificate
 	NextToken    string
@@ -185,7 +187,7 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 		if q.MaxItems > 0 {
 			f.Limit = q.MaxItems + 1
 		}
-		certs, err := tx.ListCertificates(f)
+		certs, err := tx.ListCertificateSummaries(f)
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +199,7 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 		}
 		return p, nil
 	}
-	all, err := tx.ListCertificates(f)
+	all, err := tx.ListCertificateSummaries(f)
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ var tableSpecs = []tableSpec{
 	{"certificates", []column{{"id", colText}, {"domain_name", colText}, {"status", colText}, {"type", colText},
 		{"origin", colText}, {"key_algorithm", colText}, {"not_after", colNullInt}, {"created_at", colInt},
 		{"exportable", colBool}, {"in_use", colBool}, {"eligibility", colText}, {"data", colBlob},
-		{"tags", colNullBlob}, {"updated_at", colNullInt}}, "id"},
+		{"tags", colNullBlob}, {"updated_at", colNullInt}, {"summary", colNullBlob}}, "id"},
 	{"cert_versions", []column{{"cert_id", colText}, {"version", colInt}, {"data", colBlob}}, "cert_id, version"},
 	{"secrets", []column{{"ref", colText}, {"sealed", colBlob}}, "ref"},
 	{"serials", []column{{"issuer", colText}, {"serial", colText}, {"cert_id", colText}, {"created_at", colInt},

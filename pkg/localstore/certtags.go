@@ -23,6 +23,9 @@ type certRow struct {
 	data    []byte
 	tags    []byte // nil: the tags are in data
 	updated *int64 // nil: UpdatedAt is in data (or zero)
+	// summary, when set, is the row's summary column: decode reads it
+	// instead of data (then needed only when tags is nil).
+	summary []byte
 }
 
 // encodeCertificate returns c's stored parts.
@@ -62,6 +65,9 @@ func decodeTags(b []byte) ([]Tag, error) {
 
 // decode returns the certificate r holds.
 func (r certRow) decode() (*Certificate, error) {
+	if r.summary != nil {
+		return r.decodeListed()
+	}
 	c := &Certificate{}
 	if err := json.Unmarshal(r.data, c); err != nil {
 		return nil, err

@@ -97,6 +97,11 @@ var migrations = []string{
 	// 8: crl — a covering partial index of revoked serials in serial
 	// order, so that a CRL (ListRevocations) reads the index alone.
 	`CREATE INDEX serials_crl ON serials(issuer, serial, revoked_at, reason) WHERE revoked_at IS NOT NULL;`,
+	// 9: list summaries — what `list` shows and filters on of each
+	// certificate, in a column of its own (see certsummary.go), so that a
+	// list decodes no record. NULL: written before this migration (the
+	// list decodes the record).
+	`ALTER TABLE certificates ADD COLUMN summary BLOB;`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -99,6 +99,8 @@ var pgMigrations = []string{
 	// 6: crl, as SQLite's migration 8: a covering partial index of revoked
 	// serials in serial order (an index-only scan for ListRevocations).
 	`CREATE INDEX serials_crl ON serials(issuer, serial) INCLUDE (revoked_at, reason) WHERE revoked_at IS NOT NULL;`,
+	// 7: list summaries, as SQLite's migration 9.
+	`ALTER TABLE certificates ADD COLUMN summary BYTEA;`,
 }
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this

@@ -139,15 +139,16 @@ func (t *pgTx) PutCertificate(c *Certificate) error {
 		return err
 	}
 	_, err = t.exec(`INSERT INTO certificates
-		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data, tags, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data, tags, updated_at, summary)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
 		ON CONFLICT (id) DO UPDATE SET domain_name=excluded.domain_name, status=excluded.status,
 		type=excluded.type, origin=excluded.origin, key_algorithm=excluded.key_algorithm,
 		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
 		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data,
-		tags=excluded.tags, updated_at=excluded.updated_at`,
+		tags=excluded.tags, updated_at=excluded.updated_at, summary=excluded.summary`,
 		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, pgNanos(c.NotAfter),
-		c.CreatedAt.UnixNano(), c.Exportable(), c.InUse(), c.RenewalEligibility, data, tags, pgNanos(c.UpdatedAt))
+		c.CreatedAt.UnixNano(), c.Exportable(), c.InUse(), c.RenewalEligibility, data, tags, pgNanos(c.UpdatedAt),
+		encodeSummary(c))
 	return err
 }
 
@@ -243,6 +244,12 @@ func (a *pgArgs) add(v any) string {
 }
 
 func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
+	return t.listCertificates(f, false)
+}
+
+// listCertificates runs ListCertificates, or ListCertificateSummaries when
+// summaries.
+func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certificate, error) {
 	var where []string
 	var args pgArgs
 	for _, in := range []struct {
@@ -265,7 +272,10 @@ func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
 	if !f.NotAfterBefore.IsZero() {
 		where = append(where, "not_after < "+args.add(f.NotAfterBefore.UnixNano()))
 	}
-	q := "SELECT data, tags, updated_at FROM certificates"
+	q := "SELECT data, tags, updated_at, NULL::bytea FROM certificates"
+	if summaries {
+		q = "SELECT " + summaryColumns + " FROM certificates"
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -276,12 +286,21 @@ func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
 	case "DOMAIN_NAME":
 		col = "domain_name"
 	}
-	// NULL (no NotAfter yet) sorts first ascending, as in SQLite.
-	order := "ASC NULLS FIRST"
+	// NULL (no NotAfter yet) sorts first ascending, as in SQLite. Only
+	// not_after may be NULL: the other keys take plain ASC or DESC, so
+	// that the order is their index's (forward or backward), and a first
+	// page reads a page of the index instead of sorting the whole table.
+	dir, nulls := "ASC", ""
 	if f.Descending {
-		order = "DESC NULLS LAST"
+		dir = "DESC"
 	}
-	q += fmt.Sprintf(" ORDER BY %s %s, id %s", col, order, order)
+	if col == "not_after" {
+		nulls = " NULLS FIRST"
+		if f.Descending {
+			nulls = " NULLS LAST"
+		}
+	}
+	q += fmt.Sprintf(" ORDER BY %s %s%s, id %s", col, dir, nulls, dir)
 	if f.Limit > 0 {
 		q += " LIMIT " + args.add(f.Limit)
 	}
@@ -292,7 +311,7 @@ func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
 	defer d.stop()
 	err := t.rows(q, args, func(r pgx.Rows) error {
 		var row certRow
-		if err := r.Scan(&row.data, &row.tags, &row.updated); err != nil {
+		if err := r.Scan(&row.data, &row.tags, &row.updated, &row.summary); err != nil {
 			return err
 		}
 		d.add(row)

@@ -425,15 +425,16 @@ func (t *sqliteTx) PutCertificate(c *Certificate) error {
 		return err
 	}
 	return t.exec(`INSERT INTO certificates
-		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data, tags, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		(id, domain_name, status, type, origin, key_algorithm, not_after, created_at, exportable, in_use, eligibility, data, tags, updated_at, summary)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET domain_name=excluded.domain_name, status=excluded.status,
 		type=excluded.type, origin=excluded.origin, key_algorithm=excluded.key_algorithm,
 		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
 		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data,
-		tags=excluded.tags, updated_at=excluded.updated_at`,
+		tags=excluded.tags, updated_at=excluded.updated_at, summary=excluded.summary`,
 		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, nanos(c.NotAfter),
-		c.CreatedAt.UnixNano(), boolInt(c.Exportable()), boolInt(c.InUse()), c.RenewalEligibility, data, tags, nanos(c.UpdatedAt))
+		c.CreatedAt.UnixNano(), boolInt(c.Exportable()), boolInt(c.InUse()), c.RenewalEligibility, data, tags, nanos(c.UpdatedAt),
+		encodeSummary(c))
 }
 
 func (t *sqliteTx) GetCertificateTags(id string) ([]Tag, error) {
@@ -619,6 +620,12 @@ func inClause(col string, vals []string, where *[]string, args *[]any) {
 }
 
 func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
+	return t.listCertificates(f, false)
+}
+
+// listCertificates runs ListCertificates, or ListCertificateSummaries when
+// summaries.
+func (t *sqliteTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certificate, error) {
 	var where []string
 	var args []any
 	inClause("status", f.Statuses, &where, &args)
@@ -638,7 +645,10 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 		where = append(where, "not_after < ?")
 		args = append(args, f.NotAfterBefore.UnixNano())
 	}
-	q := "SELECT data, tags, updated_at FROM certificates"
+	q := "SELECT data, tags, updated_at, NULL FROM certificates"
+	if summaries {
+		q = "SELECT " + summaryColumns + " FROM certificates"
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -652,6 +662,12 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 	dir := "ASC"
 	if f.Descending {
 		dir = "DESC"
+	}
+	if !f.NotAfterBefore.IsZero() && col != "not_after" {
+		// Find the few expiring rows by the not_after index and sort
+		// them: "+" keeps the planner (which has no statistics) from
+		// walking the whole table in the order of the sort key's index.
+		col = "+" + col
 	}
 	q += fmt.Sprintf(" ORDER BY %s %s, id %s", col, dir, dir)
 	if f.Limit > 0 {
@@ -671,7 +687,7 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 	for rows.Next() {
 		var r certRow
 		var upd sql.NullInt64
-		if err := rows.Scan(&r.data, &r.tags, &upd); err != nil {
+		if err := rows.Scan(&r.data, &r.tags, &upd, &r.summary); err != nil {
 			return nil, err
 		}
 		if upd.Valid {

@@ -48,6 +48,11 @@ type Tx interface {
 	// FindCertificateIDs returns the IDs starting with prefix (at most limit).
 	FindCertificateIDs(prefix string, limit int) ([]string, error)
 	ListCertificates(f CertificateFilter) ([]*Certificate, error)
+	// ListCertificateSummaries is ListCertificates for lists that show no
+	// more than the SummaryFields, Tags and UpdatedAt of each certificate:
+	// only those are set, except in rows written before the summary
+	// column (SQLite migration 9), whose record is decoded whole.
+	ListCertificateSummaries(f CertificateFilter) ([]*Certificate, error)
 	CountCertificates() (int, error)
 
 	PutVersion(certID string, v *CertificateVersion) error

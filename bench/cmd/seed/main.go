@@ -42,19 +42,20 @@ func main() {
 	certs := flag.Int("certs", 0, "write `N` imported-certificate records")
 	revoked := flag.Int("revoked", 0, "record `N` revoked serials of the default private issuing CA")
 	issued := flag.Int("issued", 0, "record `N` certificates issued by the default private issuing CA")
+	store := flag.String("store", "", "store `URL` (as certctl --store: postgres://… for PostgreSQL; default the vault's SQLite file)")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "seed: -vault is required")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *dir, *certs, *revoked, *issued, time.Now().UTC()); err != nil {
+	if err := run(context.Background(), *dir, *store, *certs, *revoked, *issued, time.Now().UTC()); err != nil {
 		fmt.Fprintln(os.Stderr, "seed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dir string, certs, revoked, issued int, now time.Time) error {
-	v, err := localstore.Open(ctx, dir, localstore.Options{})
+func run(ctx context.Context, dir, store string, certs, revoked, issued int, now time.Time) error {
+	v, err := localstore.Open(ctx, dir, localstore.Options{StoreURL: store})
 	if err != nil {
 		return err
 	}

@@ -207,6 +207,9 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
 	}
+	if p.PlainJSON() {
+		return writeJSON(p.IO.Out, out)
+	}
 	return p.Print(out, view(out, page.AsOf))
 }
 

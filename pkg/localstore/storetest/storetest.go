@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListFilters", testListFilters},
 		{"ListSort", testListSort},
 		{"ListPaging", testListPaging},
+		{"ListSummaries", testListSummaries},
 		{"Versions", testVersions},
 		{"Secrets", testSecrets},
 		{"Serials", testSerials},

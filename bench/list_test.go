@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/certctl/certctl/pkg/app"
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// counter counts what is written to it and keeps none of it, as a pipe to
+// /dev/null would (runCLI's buffer would grow to megabytes each run).
+type counter int
+
+func (c *counter) Write(p []byte) (int, error) {
+	*c += counter(len(p))
+	return len(p), nil
+}
+
+// runList runs certctl in-process against vault with its output
+// discarded, and returns how many bytes it wrote.
+func runList(b *testing.B, vault string, args ...string) int {
+	b.Helper()
+	ios, _, _, errOut := iostreams.Test()
+	var n counter
+	ios.Out = &n
+	f := cmdutil.New(ios, "bench")
+	f.Getenv = func(k string) string {
+		if k == "CERTCTL_VAULT" {
+			return vault
+		}
+		return ""
+	}
+	if code := app.Run(context.Background(), f, args); code != 0 {
+		b.Fatalf("certctl %v: exit %d: %s", args, code, errOut)
+	}
+	if n == 0 {
+		b.Fatalf("certctl %v wrote nothing", args)
+	}
+	return int(n)
+}
+
+// listVaults are the vaults of the list benchmarks, seeded once per test
+// binary and size (a million records take minutes), then reused.
+var (
+	listMu     sync.Mutex
+	listVaults = map[int]string{}
+)
+
+// listVault returns a closed vault of n imported certificates (as
+// bench/cmd/seed writes them). With BENCH_LIST_DIR set, the vault is
+// BENCH_LIST_DIR/vN and is seeded only if absent, so that a large one is
+// seeded once across runs.
+func listVault(b *testing.B, n int) string {
+	b.Helper()
+	listMu.Lock()
+	defer listMu.Unlock()
+	if dir, ok := listVaults[n]; ok {
+		return dir
+	}
+	var dir string
+	if base := os.Getenv("BENCH_LIST_DIR"); base != "" {
+		dir = filepath.Join(base, "v"+strconv.Itoa(n))
+	} else {
+		tmp, err := os.MkdirTemp("", "certctl-bench-list-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		dir = filepath.Join(tmp, "vault")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vault.db")); err != nil {
+		v, err := localstore.Open(context.Background(), dir, localstore.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		seedImported(b, v, n)
+		if err := v.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	listVaults[n] = dir
+	return dir
+}
+
+// BenchmarkList10kJSON is `certctl list -o json` in-process over
+// BENCH_LIST_N (default 10,000) imported certificates: every summary, as
+// JSON (aim: the whole process within 50 ms).
+func BenchmarkList10kJSON(b *testing.B) {
+	n := envInt("BENCH_LIST_N", 10000)
+	dir := listVault(b, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var size int
+	cpu0 := cpuSeconds(b)
+	for b.Loop() {
+		size = runList(b, dir, "list", "-o", "json")
+	}
+	reportCPU(b, cpu0)
+	b.ReportMetric(float64(size)/float64(n), "B/cert")
+}
+
+// BenchmarkListFirstPage1M is `certctl list --max-items 100 -o json` over
+// BENCH_LIST_BIG_N (default 100,000; bench/run.sh and the aim: 1,000,000)
+// imported certificates (aim: 100 ms whole-process).
+func BenchmarkListFirstPage1M(b *testing.B) {
+	dir := listVault(b, envInt("BENCH_LIST_BIG_N", 100000))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuSeconds(b)
+	for b.Loop() {
+		runList(b, dir, "list", "--max-items", "100", "-o", "json")
+	}
+	reportCPU(b, cpu0)
+}
+
+// BenchmarkListExpiring1M is `certctl list --expiring-within 30d -o text`
+// over BENCH_LIST_BIG_N (default 100,000; the aim: 1,000,000) imported
+// certificates, a twelfth of which expire within 30 days (aim: 2 s).
+func BenchmarkListExpiring1M(b *testing.B) {
+	dir := listVault(b, envInt("BENCH_LIST_BIG_N", 100000))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuSeconds(b)
+	for b.Loop() {
+		runList(b, dir, "list", "--expiring-within", "30d", "-o", "text")
+	}
+	reportCPU(b, cpu0)
+}
+
+// reportCPU reports the CPU time (user and system, every thread) an
+// iteration took since cpu0: on a shared machine a steadier figure than
+// the wall time.
+func reportCPU(b *testing.B, cpu0 float64) {
+	b.ReportMetric((cpuSeconds(b)-cpu0)*1000/float64(b.N), "cpu-ms/op")
+}

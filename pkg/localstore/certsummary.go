@@ -1,0 +1,244 @@
+package localstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// The summary column holds what `list` shows and filters on of a
+// certificate (SummaryFields), so that a list never decodes whole records:
+// written by PutCertificate beside the record, read by
+// ListCertificateSummaries. NULL (a row written before the migration that
+// added it): the list decodes the record instead.
+//
+// Its encoding is compact binary, not JSON (decoding JSON was most of the
+// cost of a large list): a version byte, a byte of flags (bit 0: Exported;
+// bit 1+i: time i of summaryTimes is present), then every string, list and
+// time in a fixed order. A string is its uvarint length and its bytes; a
+// list its uvarint count and its strings; a time its varint Unix seconds
+// and uvarint nanoseconds.
+
+// summaryVersion is the first byte of every summary this build writes.
+const summaryVersion = 1
+
+// summaryTimes are the times of a summary, in order.
+func summaryTimes(c *Certificate) [6]*time.Time {
+	return [6]*time.Time{&c.NotBefore, &c.NotAfter, &c.CreatedAt, &c.IssuedAt, &c.ImportedAt, &c.RevokedAt}
+}
+
+// SummaryFields documents which fields of a Certificate a summary holds;
+// ListCertificateSummaries sets these (and Tags, UpdatedAt) and no others.
+const SummaryFields = "ID DomainName SubjectAlternativeNames Status Type KeyPairOrigin KeyAlgorithm ExportOption " +
+	"RenewalEligibility Exported InUseBy KeyUsages ExtendedKeyUsages NotBefore NotAfter CreatedAt IssuedAt ImportedAt RevokedAt"
+
+// encodeSummary returns the summary column of c.
+func encodeSummary(c *Certificate) []byte {
+	n := 64 + len(c.ID) + len(c.DomainName)
+	for _, s := range c.SubjectAlternativeNames {
+		n += len(s) + 2
+	}
+	b := make([]byte, 0, n)
+	var flags byte
+	if c.Exported {
+		flags |= 1
+	}
+	times := summaryTimes(c)
+	for i, t := range times {
+		if !t.IsZero() {
+			flags |= 2 << i
+		}
+	}
+	b = append(b, summaryVersion, flags)
+	for _, s := range []string{c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, c.ExportOption, c.RenewalEligibility} {
+		b = appendSummaryString(b, s)
+	}
+	b = appendSummaryList(b, c.SubjectAlternativeNames)
+	b = appendSummaryList(b, c.InUseBy)
+	b = appendSummaryList(b, c.KeyUsages)
+	b = binary.AppendUvarint(b, uint64(len(c.ExtendedKeyUsages)))
+	for _, e := range c.ExtendedKeyUsages {
+		b = appendSummaryString(b, e.Name)
+		b = appendSummaryString(b, e.OID)
+	}
+	for _, t := range times {
+		if !t.IsZero() {
+			b = binary.AppendVarint(b, t.Unix())
+			b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+		}
+	}
+	return b
+}
+
+func appendSummaryString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendSummaryList(b []byte, l []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(l)))
+	for _, s := range l {
+		b = appendSummaryString(b, s)
+	}
+	return b
+}
+
+var errSummary = errors.New("malformed certificate summary")
+
+// summaryReader reads the parts of a summary; the first error sticks. It
+// reads a string copy of the summary, so that every string it returns
+// shares that one allocation.
+type summaryReader struct {
+	s   string
+	err error
+}
+
+func (r *summaryReader) uvarint() uint64 {
+	var v uint64
+	for i := 0; i < len(r.s) && i < binary.MaxVarintLen64; i++ {
+		c := r.s[i]
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			break // overflows 64 bits
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c == 0 && i > 0 {
+			break // not minimal: the encoder never writes it
+		}
+		if c < 0x80 {
+			r.s = r.s[i+1:]
+			return v
+		}
+	}
+	r.err = errSummary
+	r.s = ""
+	return 0
+}
+
+func (r *summaryReader) varint() int64 {
+	u := r.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v
+}
+
+func (r *summaryReader) string() string {
+	n := r.uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if n > uint64(len(r.s)) {
+		r.err = errSummary
+		return ""
+	}
+	s := r.s[:n]
+	r.s = r.s[n:]
+	return s
+}
+
+// count reads a list's length, bounded by what is left (each element
+// takes at least one byte), so that a corrupt count allocates nothing.
+func (r *summaryReader) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.s)) {
+		r.err = errSummary
+		return 0
+	}
+	return int(n)
+}
+
+func (r *summaryReader) list() []string {
+	n := r.count()
+	if n == 0 || r.err != nil {
+		return nil
+	}
+	l := make([]string, n)
+	for i := range l {
+		l[i] = r.string()
+	}
+	return l
+}
+
+// decodeSummary returns the certificate that summary b describes, with
+// only the SummaryFields set.
+func decodeSummary(b []byte) (*Certificate, error) {
+	if len(b) < 2 || b[0] != summaryVersion {
+		return nil, errSummary
+	}
+	flags := b[1]
+	r := &summaryReader{s: string(b[2:])}
+	c := &Certificate{Exported: flags&1 != 0}
+	for _, s := range []*string{&c.ID, &c.DomainName, &c.Status, &c.Type, &c.KeyPairOrigin, &c.KeyAlgorithm, &c.ExportOption, &c.RenewalEligibility} {
+		*s = r.string()
+	}
+	c.SubjectAlternativeNames = r.list()
+	c.InUseBy = r.list()
+	c.KeyUsages = r.list()
+	if n := r.count(); n > 0 && r.err == nil {
+		c.ExtendedKeyUsages = make([]EKU, n)
+		for i := range c.ExtendedKeyUsages {
+			c.ExtendedKeyUsages[i] = EKU{Name: r.string(), OID: r.string()}
+		}
+	}
+	for i, t := range summaryTimes(c) {
+		if flags&(2<<i) != 0 {
+			sec := r.varint()
+			ns := r.uvarint()
+			if ns >= 1e9 {
+				r.err = errSummary
+			}
+			*t = time.Unix(sec, int64(ns)).UTC()
+			if t.IsZero() || t.Unix() != sec {
+				r.err = errSummary // out of time.Time's range, or the zero time
+			}
+		}
+	}
+	if flags>>7 != 0 {
+		r.err = errSummary
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.s) != 0 {
+		return nil, errSummary
+	}
+	return c, nil
+}
+
+// decodeListed returns the certificate of a row read with its summary:
+// the SummaryFields, Tags and UpdatedAt.
+func (r certRow) decodeListed() (*Certificate, error) {
+	c, err := decodeSummary(r.summary)
+	if err != nil {
+		return nil, err
+	}
+	if string(r.tags) != "[]" { // "[]": none, the usual case
+		if c.Tags, err = rowTags(c.ID, r.tags, r.data); err != nil {
+			return nil, err
+		}
+	}
+	if r.updated != nil {
+		c.UpdatedAt = time.Unix(0, *r.updated).UTC()
+	}
+	return c, nil
+}
+
+// summaryColumns are the columns a summary list reads, as ListCertificates
+// reads data, tags, updated_at and summary: the record only when the row
+// has no summary, or its tags are still in the record.
+const summaryColumns = "CASE WHEN summary IS NULL OR tags IS NULL THEN data END, tags, updated_at, summary"
+
+// ListCertificateSummaries is ListCertificates with only the
+// SummaryFields, Tags and UpdatedAt of each certificate set, read from the
+// summary column (the record is decoded only for rows written before it).
+func (t *sqliteTx) ListCertificateSummaries(f CertificateFilter) ([]*Certificate, error) {
+	return t.listCertificates(f, true)
+}
+
+// ListCertificateSummaries is ListCertificates with only the
+// SummaryFields, Tags and UpdatedAt of each certificate set (see
+// sqliteTx.ListCertificateSummaries).
+func (t *pgTx) ListCertificateSummaries(f CertificateFilter) ([]*Certificate, error) {
+	return t.listCertificates(f, true)
+}

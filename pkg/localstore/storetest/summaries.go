@@ -1,0 +1,137 @@
+package storetest
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// summaryOf is c with only what ListCertificateSummaries returns:
+// localstore.SummaryFields, Tags and UpdatedAt.
+func summaryOf(c *localstore.Certificate) localstore.Certificate {
+	return localstore.Certificate{
+		ID: c.ID, DomainName: c.DomainName, SubjectAlternativeNames: c.SubjectAlternativeNames,
+		Status: c.Status, Type: c.Type, KeyPairOrigin: c.KeyPairOrigin, KeyAlgorithm: c.KeyAlgorithm,
+		ExportOption: c.ExportOption, RenewalEligibility: c.RenewalEligibility, Exported: c.Exported,
+		InUseBy: c.InUseBy, KeyUsages: c.KeyUsages, ExtendedKeyUsages: c.ExtendedKeyUsages,
+		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), CreatedAt: c.CreatedAt.UTC(),
+		IssuedAt: c.IssuedAt.UTC(), ImportedAt: c.ImportedAt.UTC(), RevokedAt: c.RevokedAt.UTC(),
+		Tags: c.Tags, UpdatedAt: c.UpdatedAt.UTC(),
+	}
+}
+
+// summaryFixture is listFixture with every summary field varied: names,
+// usages, tags, times (one far past 2262, beyond Unix nanoseconds) and
+// strings that are not ASCII.
+func summaryFixture() []*localstore.Certificate {
+	all := listFixture()
+	for i, c := range all {
+		c.SubjectAlternativeNames = []string{c.DomainName, fmt.Sprintf("alt%d.example.test", i)}[:1+i%2]
+		if i%4 == 1 {
+			c.KeyUsages = []string{"DIGITAL_SIGNATURE", "KEY_ENCIPHERMENT"}
+			c.ExtendedKeyUsages = []localstore.EKU{{Name: "TLS_WEB_SERVER_AUTHENTICATION", OID: "1.3.6.1.5.5.7.3.1"}, {Name: "CUSTOM", OID: "1.2.3.4"}}
+		}
+		if i%5 == 2 {
+			c.Tags = []localstore.Tag{{Key: "env", Value: "prod"}, {Key: "é\u2603", Value: ""}}
+			c.UpdatedAt = t0.Add(time.Duration(i) * time.Minute)
+		}
+		if i%3 == 1 {
+			c.Exported = true
+			c.NotBefore = t0.Add(-time.Hour)
+			c.IssuedAt, c.ImportedAt, c.RevokedAt = t0.Add(time.Second), t0.Add(2*time.Nanosecond), t0.Add(3*time.Hour)
+		}
+		if i == 5 {
+			c.NotAfter = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+			c.NotBefore = time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+	}
+	full := fullCertificate("id-full")
+	full.CreatedAt = t0.Add(-time.Hour)
+	return append(all, full)
+}
+
+// testListSummaries checks that ListCertificateSummaries selects, orders
+// and pages as ListCertificates does and returns the same summary fields,
+// for rows written with a summary and for rows without one (written before
+// the migration that added it).
+func testListSummaries(t *testing.T, s localstore.Store) {
+	all := summaryFixture()
+	putCerts(t, s, all...)
+	yes, no := true, false
+	filters := []localstore.CertificateFilter{
+		{},
+		{Statuses: []string{"ISSUED", "REVOKED"}},
+		{KeyAlgorithms: []string{"EC_prime256v1"}, Types: []string{"PRIVATE"}},
+		{Origins: []string{"VAULT", "IMPORTED"}, Eligibility: []string{"ELIGIBLE", ""}},
+		{Exportable: &yes}, {InUse: &no},
+		{NotAfterBefore: t0.Add(3 * 24 * time.Hour)},
+		{SortBy: "NOT_AFTER"}, {SortBy: "DOMAIN_NAME", Descending: true},
+		{SortBy: "CREATED_AT", Descending: true, Limit: 7, Offset: 3},
+		{Offset: 12}, {Limit: 4},
+	}
+	compare := func(when string, onlySummaries bool) {
+		t.Helper()
+		for _, f := range filters {
+			var full, sums []*localstore.Certificate
+			view(t, s, func(tx localstore.Tx) error {
+				var err error
+				if full, err = tx.ListCertificates(f); err != nil {
+					return err
+				}
+				sums, err = tx.ListCertificateSummaries(f)
+				return err
+			})
+			if !slices.Equal(ids(sums), ids(full)) {
+				t.Errorf("%s: ListCertificateSummaries(%s) = %q, ListCertificates %q", when, describe(f), ids(sums), ids(full))
+				continue
+			}
+			for i := range full {
+				if got, want := summaryOf(sums[i]), summaryOf(full[i]); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: summary of %s:\n got %+v\nwant %+v", when, full[i].ID, got, want)
+				}
+				if got, want := *sums[i], summaryOf(sums[i]); onlySummaries && !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: summary of %s sets fields beyond SummaryFields: %+v", when, full[i].ID, got)
+				}
+			}
+		}
+	}
+	compare("with summaries", true)
+
+	// Rows without a summary: rewritten with the column NULL, every other
+	// column as stored.
+	cols := localstore.TableColumns("certificates")
+	si, ii := slices.Index(cols, "summary"), slices.Index(cols, "id")
+	if si < 0 {
+		t.Fatalf("certificates has no summary column: %q", cols)
+	}
+	bulkUpdate(t, s, func(b localstore.BulkTx) error {
+		var rows [][]any
+		err := b.ScanTable("certificates", 1000, func(batch [][]any) error {
+			rows = append(rows, batch...)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		var legacy [][]any
+		for i, r := range rows {
+			if i%2 == 0 {
+				r[si] = nil
+				legacy = append(legacy, r)
+			}
+		}
+		tx := b.(localstore.Tx)
+		for _, r := range legacy {
+			if err := tx.DeleteCertificate(r[ii].(string)); err != nil {
+				return err
+			}
+		}
+		return b.InsertRows("certificates", legacy)
+	})
+	// A row without one is decoded whole: more fields may be set.
+	compare("half without summaries", false)
+}
