@@ -68,15 +68,20 @@ func (w Witness) Set(key []byte, seq int64, m []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if err == nil {
+		err = os.Rename(tmp.Name(), w.Path)
 	}
-	return os.Rename(tmp.Name(), w.Path)
+	if err != nil {
+		// Only a file that did not take the witness's place is removed: after
+		// a rename there is nothing left to remove (this is on every commit's
+		// path, so no failing unlink there).
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 // Check compares the store's chain with the witness: nil when the chain

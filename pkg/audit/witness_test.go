@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +146,45 @@ func TestResourceFilterTakesPrefixes(t *testing.T) {
 			t.Errorf("--resource %s: %v, want %v", arg, got, want)
 		}
 	}
+}
+
+// TestWitnessSetLeavesNoTemporaryFile: writing the witness leaves the
+// witness alone in its directory, and a write that cannot take the
+// witness's place (the path is a directory) fails and removes its
+// temporary file.
+func TestWitnessSetLeavesNoTemporaryFile(t *testing.T) {
+	dir := t.TempDir()
+	w := Witness{Path: filepath.Join(dir, "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	for seq := int64(1); seq <= 3; seq++ {
+		if err := w.Set(key, seq, []byte{byte(seq)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names := dirNames(t, dir); len(names) != 1 || names[0] != "witness" {
+		t.Fatalf("after three writes the directory holds %v, want only the witness", names)
+	}
+	blocked := Witness{Path: filepath.Join(dir, "taken")}
+	if err := os.MkdirAll(filepath.Join(blocked.Path, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := blocked.Set(key, 4, []byte{4}); err == nil {
+		t.Fatal("a witness whose path is a non-empty directory was written")
+	}
+	if names := dirNames(t, dir); len(names) != 2 {
+		t.Fatalf("after a failed write the directory holds %v, want the witness and the directory only", names)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
 }
