@@ -46,7 +46,7 @@ hierarchy) or its default profile (classic, tlsserver or shortlived).
 Certificates issued before keep their issuer and their renewal information.
 Prints the endpoint as ` + "`describe`" + ` does. Switching to CHALLENGE without
 --challenge-types offers all three types; --challenge-types alone needs a
-CHALLENGE endpoint (exit 4 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+CHALLENGE endpoint (exit 5 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -336,6 +336,12 @@ func (s *Service) setAuthorization(op *service.Op, ep *acmestate.Endpoint, behav
 	var t []string
 	if types != nil {
 		op.Param("ChallengeTypes", *types)
+		if behavior == nil && b != acmestate.BehaviorChallenge {
+			// Types alone on an endpoint that stays PRE_APPROVED: valid
+			// input that the endpoint's state refuses.
+			return errs.Refusedf("challenge types apply to --authorization-behavior %s endpoints only; this endpoint is %s", acmestate.BehaviorChallenge, b).
+				WithHint("give --authorization-behavior %s in the same update", acmestate.BehaviorChallenge)
+		}
 		t = *types
 		if t == nil {
 			t = []string{}
