@@ -3,6 +3,7 @@ package tags
 
 import (
 	"context"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,9 +33,9 @@ A CA ARN (arn:…:certificate-authority/…) or an ACME endpoint ARN
 	return cmd
 }
 
-// AddOptions are the inputs of `tags add`: its dependencies, as functions
-// that tests replace, and its flag values.
-type AddOptions struct {
+// ChangeOptions are the inputs of `tags add` and `tags remove`: their
+// dependencies, as functions that tests replace, and their flag values.
+type ChangeOptions struct {
 	Printer      func() (*output.Printer, error)
 	Certificates func(context.Context) (*certificates.Service, error)
 	IO           *iostreams.IOStreams
@@ -46,86 +47,56 @@ type AddOptions struct {
 	// Select is a selection instead of ID.
 	Select cmdutil.SelectionFlags
 }
+
+// AddOptions are the inputs of `tags add`.
+type AddOptions = ChangeOptions
+
+// RemoveOptions are the inputs of `tags remove`.
+type RemoveOptions = ChangeOptions
+
+// tagChange is what a verb does with the service: to one certificate, or
+// to a selection (verb names the change in the confirmation prompt).
+type tagChange struct {
+	verb     string
+	one      func(*certificates.Service, context.Context, string, []string) (*certificates.TagList, error)
+	selected func(*certificates.Service, context.Context, certificates.BulkOptions, []string) (*certificates.BulkReport, error)
+}
+
+var (
+	addTags    = tagChange{verb: "tag", one: (*certificates.Service).AddTags, selected: (*certificates.Service).AddTagsSelected}
+	removeTags = tagChange{verb: "untag", one: (*certificates.Service).RemoveTags, selected: (*certificates.Service).RemoveTagsSelected}
+)
 
 // NewCmdTagsAdd builds `certctl tags add`.
 func NewCmdTagsAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command {
-	opts := &AddOptions{Printer: f.Printer, Certificates: f.Certificates, IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }}
-	cmd := verbCommand(f, "add ARN|--filter-statement JSON|--query-terse Q --tags Key=K,Value=V ...",
-		"Add tags to a certificate (a tag with an existing key is replaced)", &opts.ID, &opts.Select,
-		func(cmd *cobra.Command) error {
-			if len(opts.Tags) == 0 {
-				return errs.UsageErrorf("tags add: --tags is required")
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runTagsAdd(cmd.Context(), opts)
-		})
-	tagsFlag(cmd, &opts.Tags)
-	return cmd
-}
-
-func runTagsAdd(ctx context.Context, o *AddOptions) error {
-	p, err := o.Printer()
-	if err != nil {
-		return err
-	}
-	svc, err := o.Certificates(ctx)
-	if err != nil {
-		return err
-	}
-	if o.Select.IsSet() {
-		sel, err := o.Select.Selection(o.IO)
-		if err != nil {
-			return err
-		}
-		rep, err := svc.AddTagsSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
-			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "tag")}, o.Tags)
-		if err != nil {
-			return err
-		}
-		return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
-	}
-	tags, err := svc.AddTags(ctx, o.ID, o.Tags)
-	if err != nil {
-		return err
-	}
-	return printTags(p, tags)
-}
-
-// RemoveOptions are the inputs of `tags remove`.
-type RemoveOptions struct {
-	Printer      func() (*output.Printer, error)
-	Certificates func(context.Context) (*certificates.Service, error)
-	IO           *iostreams.IOStreams
-	// Quiet is the global -q: no summary line after a bulk change.
-	Quiet func() bool
-
-	ID   string
-	Tags []string
-	// Select is a selection instead of ID.
-	Select cmdutil.SelectionFlags
+	return newCmdTagChange(f, runF, addTags, "add ARN|--filter-statement JSON|--query-terse Q --tags Key=K,Value=V ...",
+		"Add tags to a certificate (a tag with an existing key is replaced)")
 }
 
 // NewCmdTagsRemove builds `certctl tags remove`.
 func NewCmdTagsRemove(f *cmdutil.Factory, runF func(*RemoveOptions) error) *cobra.Command {
-	opts := &RemoveOptions{Printer: f.Printer, Certificates: f.Certificates, IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }}
-	cmd := verbCommand(f, "remove ARN|--filter-statement JSON|--query-terse Q --tags Key=K,Value=V ...",
-		"Remove tags from a certificate (by key, or key and value)", &opts.ID, &opts.Select,
+	return newCmdTagChange(f, runF, removeTags, "remove ARN|--filter-statement JSON|--query-terse Q --tags Key=K,Value=V ...",
+		"Remove tags from a certificate (by key, or key and value)")
+}
+
+func newCmdTagChange(f *cmdutil.Factory, runF func(*ChangeOptions) error, ch tagChange, use, short string) *cobra.Command {
+	opts := &ChangeOptions{Printer: f.Printer, Certificates: f.Certificates, IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }}
+	name := strings.Fields(use)[0]
+	cmd := verbCommand(f, use, short, &opts.ID, &opts.Select,
 		func(cmd *cobra.Command) error {
 			if len(opts.Tags) == 0 {
-				return errs.UsageErrorf("tags remove: --tags is required")
+				return errs.UsageErrorf("tags %s: --tags is required", name)
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return runTagsRemove(cmd.Context(), opts)
+			return runTagChange(cmd.Context(), opts, ch)
 		})
 	tagsFlag(cmd, &opts.Tags)
 	return cmd
 }
 
-func runTagsRemove(ctx context.Context, o *RemoveOptions) error {
+func runTagChange(ctx context.Context, o *ChangeOptions, ch tagChange) error {
 	p, err := o.Printer()
 	if err != nil {
 		return err
@@ -139,14 +110,14 @@ func runTagsRemove(ctx context.Context, o *RemoveOptions) error {
 		if err != nil {
 			return err
 		}
-		rep, err := svc.RemoveTagsSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
-			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "untag")}, o.Tags)
+		rep, err := ch.selected(svc, ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, ch.verb)}, o.Tags)
 		if err != nil {
 			return err
 		}
 		return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
 	}
-	tags, err := svc.RemoveTags(ctx, o.ID, o.Tags)
+	tags, err := ch.one(svc, ctx, o.ID, o.Tags)
 	if err != nil {
 		return err
 	}
