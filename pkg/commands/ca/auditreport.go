@@ -15,7 +15,6 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/fsutil"
-	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
@@ -25,8 +24,7 @@ var AuditReportFormats = []string{"JSON", "CSV"}
 
 // AuditReportOptions are the inputs of `ca audit-report`.
 type AuditReportOptions struct {
-	IO          *iostreams.IOStreams
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA      string
 	Format  string
@@ -35,7 +33,7 @@ type AuditReportOptions struct {
 
 // NewCmdCaAuditReport builds `certctl ca audit-report`.
 func NewCmdCaAuditReport(f *cmdutil.Factory, runF func(*AuditReportOptions) error) *cobra.Command {
-	opts := &AuditReportOptions{IO: f.IO, Authorities: f.Authorities}
+	opts := &AuditReportOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "audit-report CA [--format JSON|CSV] [--out-file FILE]",
 		Short: "Report every certificate the CA issued, with its revocation state",

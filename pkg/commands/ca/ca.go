@@ -13,6 +13,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 )
@@ -113,3 +114,17 @@ func notAfter(d authorities.Description) string {
 }
 
 func idOf(a string) string { return a[strings.LastIndexByte(a, '/')+1:] }
+
+// Deps are what every ca verb takes from the factory, as functions that
+// tests replace: the streams, the printer, whether output is structured
+// (-o json|yaml|text), and the authorities service.
+type Deps struct {
+	IO          *iostreams.IOStreams
+	Printer     func() (*output.Printer, error)
+	Structured  func() bool
+	Authorities func(context.Context) (*authorities.Service, error)
+}
+
+func newDeps(f *cmdutil.Factory) Deps {
+	return Deps{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
+}

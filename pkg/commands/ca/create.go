@@ -12,17 +12,13 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // CreateOptions are the inputs of `ca create`.
 type CreateOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	Type         string
 	KeyAlgorithm string
@@ -46,7 +42,7 @@ type CreateOptions struct {
 
 // NewCmdCaCreate builds `certctl ca create`.
 func NewCmdCaCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
+	opts := &CreateOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "create --type ROOT|SUBORDINATE --key-algorithm ALG --subject CN=...,O=... [--parent CA | --external]",
 		Short: "Create a certificate authority",

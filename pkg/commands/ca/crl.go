@@ -8,17 +8,11 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // CRLOptions are the inputs of `ca crl`.
 type CRLOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Structured  func() bool
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA  string
 	DER bool
@@ -28,7 +22,7 @@ type CRLOptions struct {
 
 // NewCmdCaCRL builds `certctl ca crl`.
 func NewCmdCaCRL(f *cmdutil.Factory, runF func(*CRLOptions) error) *cobra.Command {
-	opts := &CRLOptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
+	opts := &CRLOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "crl CA [--der] [--partition N]",
 		Short: "Print a new CRL of a certificate authority",

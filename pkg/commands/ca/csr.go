@@ -6,24 +6,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // CSROptions are the inputs of `ca csr`.
 type CSROptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Structured  func() bool
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA string
 }
 
 // NewCmdCaCSR builds `certctl ca csr`.
 func NewCmdCaCSR(f *cmdutil.Factory, runF func(*CSROptions) error) *cobra.Command {
-	opts := &CSROptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
+	opts := &CSROptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "csr CA",
 		Short: "Print the CSR of a CA waiting for an external signature",

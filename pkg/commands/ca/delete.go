@@ -7,16 +7,12 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // DeleteOptions are the inputs of `ca delete`.
 type DeleteOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA   string
 	Days int
@@ -25,7 +21,7 @@ type DeleteOptions struct {
 
 // NewCmdCaDelete builds `certctl ca delete`.
 func NewCmdCaDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	opts := &DeleteOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
+	opts := &DeleteOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "delete CA [--permanent-deletion-time-in-days 7..30] [--yes]",
 		Short: "Delete a certificate authority (restorable for 7 to 30 days)",

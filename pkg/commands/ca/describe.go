@@ -13,15 +13,14 @@ import (
 
 // DescribeOptions are the inputs of `ca describe`.
 type DescribeOptions struct {
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA string
 }
 
 // NewCmdCaDescribe builds `certctl ca describe`.
 func NewCmdCaDescribe(f *cmdutil.Factory, runF func(*DescribeOptions) error) *cobra.Command {
-	opts := &DescribeOptions{Printer: f.Printer, Authorities: f.Authorities}
+	opts := &DescribeOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "describe CA",
 		Short: "Show a certificate authority",

@@ -7,17 +7,12 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // GetCertificateOptions are the inputs of `ca get-certificate`.
 type GetCertificateOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Structured  func() bool
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA             string
 	CertificateArn string
@@ -26,7 +21,7 @@ type GetCertificateOptions struct {
 
 // NewCmdCaGetCertificate builds `certctl ca get-certificate`.
 func NewCmdCaGetCertificate(f *cmdutil.Factory, runF func(*GetCertificateOptions) error) *cobra.Command {
-	opts := &GetCertificateOptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
+	opts := &GetCertificateOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "get-certificate CA (--certificate-arn ARN | --serial S)",
 		Short: "Print a certificate the CA issued, with its chain",
@@ -78,17 +73,14 @@ func runCaGetCertificate(ctx context.Context, o *GetCertificateOptions) error {
 
 // GetCACertificateOptions are the inputs of `ca get-certificate-authority-certificate`.
 type GetCACertificateOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Structured  func() bool
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA string
 }
 
 // NewCmdCaGetCACertificate builds `certctl ca get-certificate-authority-certificate`.
 func NewCmdCaGetCACertificate(f *cmdutil.Factory, runF func(*GetCACertificateOptions) error) *cobra.Command {
-	opts := &GetCACertificateOptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
+	opts := &GetCACertificateOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "get-certificate-authority-certificate CA",
 		Short: "Print a CA's certificate and its chain up to the root",

@@ -9,16 +9,12 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // ImportOptions are the inputs of `ca import`.
 type ImportOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CertFile  string
 	KeyFile   string
@@ -31,7 +27,7 @@ type ImportOptions struct {
 
 // NewCmdCaImport builds `certctl ca import`.
 func NewCmdCaImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {
-	opts := &ImportOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
+	opts := &ImportOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "import --certificate FILE (--private-key FILE | --key-storage PKCS11 --pkcs11-key-label L) [--certificate-chain FILE] [--tags Key=K,Value=V ...]",
 		Short: "Bring an existing root or subordinate CA into the vault",

@@ -7,16 +7,11 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // ImportCertificateOptions are the inputs of `ca import-certificate`.
 type ImportCertificateOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA        string
 	CertFile  string
@@ -25,7 +20,7 @@ type ImportCertificateOptions struct {
 
 // NewCmdCaImportCertificate builds `certctl ca import-certificate`.
 func NewCmdCaImportCertificate(f *cmdutil.Factory, runF func(*ImportCertificateOptions) error) *cobra.Command {
-	opts := &ImportCertificateOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
+	opts := &ImportCertificateOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "import-certificate CA --certificate FILE [--certificate-chain FILE]",
 		Short: "Activate a PENDING_CERTIFICATE CA with its externally signed certificate",

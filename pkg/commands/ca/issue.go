@@ -12,17 +12,13 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // IssueOptions are the inputs of `ca issue`.
 type IssueOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Structured  func() bool
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA                string
 	CSRFile           string
@@ -40,7 +36,7 @@ type IssueOptions struct {
 
 // NewCmdCaIssue builds `certctl ca issue`.
 func NewCmdCaIssue(f *cmdutil.Factory, runF func(*IssueOptions) error) *cobra.Command {
-	opts := &IssueOptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
+	opts := &IssueOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "issue CA --csr FILE --template NAME|ARN --validity 365d|DATE|Value=N,Type=T",
 		Short: "Issue a certificate from a CSR (not managed by the inventory)",

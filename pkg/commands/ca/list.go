@@ -12,8 +12,7 @@ import (
 
 // ListOptions are the inputs of `ca list`.
 type ListOptions struct {
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	All bool
 }
@@ -26,7 +25,7 @@ type ListOutput struct {
 
 // NewCmdCaList builds `certctl ca list`.
 func NewCmdCaList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{Printer: f.Printer, Authorities: f.Authorities}
+	opts := &ListOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List certificate authorities",

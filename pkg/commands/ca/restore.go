@@ -6,21 +6,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // RestoreOptions are the inputs of `ca restore`.
 type RestoreOptions struct {
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA string
 }
 
 // NewCmdCaRestore builds `certctl ca restore`.
 func NewCmdCaRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.Command {
-	opts := &RestoreOptions{Printer: f.Printer, Authorities: f.Authorities}
+	opts := &RestoreOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "restore CA",
 		Short: "Restore a deleted certificate authority",

@@ -15,8 +15,7 @@ import (
 
 // RevokeCertificateOptions are the inputs of `ca revoke-certificate`.
 type RevokeCertificateOptions struct {
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA             string
 	Serial         string
@@ -26,7 +25,7 @@ type RevokeCertificateOptions struct {
 
 // NewCmdCaRevokeCertificate builds `certctl ca revoke-certificate`.
 func NewCmdCaRevokeCertificate(f *cmdutil.Factory, runF func(*RevokeCertificateOptions) error) *cobra.Command {
-	opts := &RevokeCertificateOptions{Printer: f.Printer, Authorities: f.Authorities}
+	opts := &RevokeCertificateOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "revoke-certificate CA (--serial S | --certificate-arn ARN) --revocation-reason REASON",
 		Short: "Revoke any certificate the CA issued",

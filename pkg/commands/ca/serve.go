@@ -10,23 +10,18 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/httpserve"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // ServeOptions are the inputs of `ca serve`.
 type ServeOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	Listen string
 }
 
 // NewCmdCaServe builds `certctl ca serve`.
 func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
+	opts := &ServeOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "serve --listen ADDR",
 		Short: "Serve CRLs and OCSP over HTTP",

@@ -6,22 +6,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // TrustBundleOptions are the inputs of `ca trust-bundle`.
 type TrustBundleOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Structured  func() bool
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 }
 
 // NewCmdCaTrustBundle builds `certctl ca trust-bundle`.
 func NewCmdCaTrustBundle(f *cmdutil.Factory, runF func(*TrustBundleOptions) error) *cobra.Command {
-	opts := &TrustBundleOptions{IO: f.IO, Printer: f.Printer, Structured: f.StructuredOutput, Authorities: f.Authorities}
+	opts := &TrustBundleOptions{Deps: newDeps(f)}
 	return &cobra.Command{
 		Use:   "trust-bundle",
 		Short: "Print every root certificate of the vault",

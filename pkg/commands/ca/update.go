@@ -8,16 +8,11 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/iostreams"
-	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // UpdateOptions are the inputs of `ca update`.
 type UpdateOptions struct {
-	IO          *iostreams.IOStreams
-	Printer     func() (*output.Printer, error)
-	Authorities func(context.Context) (*authorities.Service, error)
+	Deps
 
 	CA                      string
 	Status                  string
@@ -29,7 +24,7 @@ var updateStatuses = []string{authority.StatusActive, authority.StatusDisabled}
 
 // NewCmdCaUpdate builds `certctl ca update`.
 func NewCmdCaUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.Command {
-	opts := &UpdateOptions{IO: f.IO, Printer: f.Printer, Authorities: f.Authorities}
+	opts := &UpdateOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "update CA [--status ACTIVE|DISABLED] [--revocation-configuration JSON|file://F]",
 		Short: "Enable or disable a certificate authority, or change its revocation configuration",
