@@ -4,14 +4,10 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
@@ -26,27 +22,9 @@ import (
 // points at it) and returns the Opener of it.
 func softHSM(b *testing.B) *hsm.Opener {
 	b.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	module := "/usr/lib/softhsm/libsofthsm2.so"
-	if _, serr := os.Stat(module); err != nil || serr != nil {
-		b.Skip("SoftHSM2 is not installed")
-	}
-	dir := b.TempDir()
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.Mkdir(filepath.Join(dir, "tokens"), 0o700); err != nil {
-		b.Fatal(err)
-	}
-	_ = os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600)
-	b.Setenv("SOFTHSM2_CONF", conf)
-	p := make([]byte, 8)
-	_, _ = rand.Read(p)
-	pin := hex.EncodeToString(p)
-	pinFile := filepath.Join(dir, "pin")
-	_ = os.WriteFile(pinFile, []byte(pin), 0o600)
-	if out, err := exec.Command(util, "--init-token", "--free", "--label", "bench", "--so-pin", "so"+pin, "--pin", pin).CombinedOutput(); err != nil {
-		b.Fatalf("%v\n%s", err, out)
-	}
-	o := &hsm.Opener{Settings: hsm.Settings{Module: module, TokenLabel: "bench", PINFile: pinFile}}
+	tok := testbin.NewSoftToken(b, "bench")
+	b.Setenv("SOFTHSM2_CONF", tok.Conf)
+	o := &hsm.Opener{Settings: hsm.Settings{Module: tok.Module, TokenLabel: tok.Label, PINFile: tok.PINFile}}
 	b.Cleanup(func() { _ = o.Close() })
 	return o
 }

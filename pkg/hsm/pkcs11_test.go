@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/errs"
 )
 
@@ -23,39 +24,9 @@ import (
 // CERTCTL_REQUIRE_INTEROP=1.
 func softToken(t *testing.T) (Settings, string) {
 	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	// Debian's softhsm2 has the module at its multiarch path and links it
-	// from /usr/lib/softhsm; other systems have one or the other.
-	var module string
-	var serr error
-	for _, module = range []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-		"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so", "/usr/local/lib/softhsm/libsofthsm2.so"} {
-		if _, serr = os.Stat(module); serr == nil {
-			break
-		}
-	}
-	if err != nil || serr != nil {
-		if os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" {
-			t.Fatalf("SoftHSM2 is required (CERTCTL_REQUIRE_INTEROP=1): %v %v", err, serr)
-		}
-		t.Skip("SoftHSM2 is not installed")
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.Mkdir(filepath.Join(dir, "tokens"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	_ = os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600)
-	t.Setenv("SOFTHSM2_CONF", conf)
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	pin := "pin-" + hex.EncodeToString(b)
-	pinFile := filepath.Join(dir, "pin")
-	_ = os.WriteFile(pinFile, []byte(pin+"\n"), 0o600)
-	if out, err := exec.Command(util, "--init-token", "--free", "--label", "unit", "--so-pin", "so"+pin, "--pin", pin).CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	return Settings{Module: module, TokenLabel: "unit", PINFile: pinFile}, pin
+	tok := testbin.NewSoftToken(t, "unit")
+	t.Setenv("SOFTHSM2_CONF", tok.Conf)
+	return Settings{Module: tok.Module, TokenLabel: tok.Label, PINFile: tok.PINFile}, tok.PIN
 }
 
 func TestTokenKeys(t *testing.T) {

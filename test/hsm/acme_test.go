@@ -190,7 +190,7 @@ func TestTokenACME(t *testing.T) {
 	if n := count("events"); n != events {
 		t.Errorf("%d events after a failed finalize, want %d", n, events)
 	}
-	if l := serveLog(); !strings.Contains(l, "pkcs11.token_label") || strings.Contains(l, tok.pin) {
+	if l := serveLog(); !strings.Contains(l, "pkcs11.token_label") || strings.Contains(l, tok.PIN) {
 		t.Errorf("endpoint serve logged:\n%s", l)
 	}
 }

@@ -63,7 +63,7 @@ func TestTokenUnavailable(t *testing.T) {
 			if r.Code != 6 || !strings.Contains(string(r.Stderr), setting) {
 				t.Errorf("%s: want exit 6 naming %s: %v", name, setting, r)
 			}
-			if strings.Contains(string(r.Stderr)+string(r.Stdout), tok.pin) {
+			if strings.Contains(string(r.Stderr)+string(r.Stdout), tok.PIN) {
 				t.Errorf("%s: the PIN was printed: %v", name, r)
 			}
 			if len(r.Stdout) != 0 {
@@ -86,7 +86,7 @@ func TestTokenUnavailable(t *testing.T) {
 	if out, _ := execOut(testbin.Tool(t, "openssl"), "ocsp", "-issuer", rootPEM, "-cert", before.cert, "-url", url, "-VAfile", rootPEM); !strings.Contains(out, "internalerror") {
 		t.Errorf("OCSP of the token CA with a wrong PIN: %s", out)
 	}
-	if l := logs(); !strings.Contains(l, "pkcs11.pin_file") || strings.Contains(l, tok.pin) {
+	if l := logs(); !strings.Contains(l, "pkcs11.pin_file") || strings.Contains(l, tok.PIN) {
 		t.Errorf("ca serve with a wrong PIN logged:\n%s", l)
 	}
 	check("no PIN file", "pkcs11.pin_file", []string{"CERTCTL_PKCS11_PIN_FILE=" + dir + "/absent.pin"})
@@ -135,15 +135,15 @@ func diffLines(before, after string) string {
 func TestTokenImport(t *testing.T) {
 	tok := newToken(t, "certctl import")
 	dir := t.TempDir()
-	gen := exec.Command(testbin.Tool(t, "pkcs11-tool"), "--module", tok.module, "--token-label", tok.label, "--login", "--pin", tok.pin,
+	gen := exec.Command(testbin.Tool(t, "pkcs11-tool"), "--module", tok.Module, "--token-label", tok.Label, "--login", "--pin", tok.PIN,
 		"--keypairgen", "--key-type", "EC:prime256v1", "--label", "adopted root", "--id", "a1b2", "--usage-sign")
-	gen.Env = append(os.Environ(), "SOFTHSM2_CONF="+tok.conf)
+	gen.Env = append(os.Environ(), "SOFTHSM2_CONF="+tok.Conf)
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("pkcs11-tool --keypairgen: %v\n%s", err, out)
 	}
 	// The root certificate, self-signed in the token by the adopted key.
-	t.Setenv("SOFTHSM2_CONF", tok.conf)
-	ctx, err := crypto11.Configure(&crypto11.Config{Path: tok.module, TokenLabel: tok.label, Pin: tok.pin})
+	t.Setenv("SOFTHSM2_CONF", tok.Conf)
+	ctx, err := crypto11.Configure(&crypto11.Config{Path: tok.Module, TokenLabel: tok.Label, Pin: tok.PIN})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,5 +198,5 @@ func TestTokenImport(t *testing.T) {
 	if r := v.Run("ca", "import", "--certificate", rootPEM, "--key-storage", "PKCS11", "--pkcs11-key-label", "adopted root"); r.Code != 5 {
 		t.Errorf("the same CA again: want exit 5: %v", r)
 	}
-	scanVault(t, v.Dir, tok.pin)
+	scanVault(t, v.Dir, tok.PIN)
 }

@@ -278,12 +278,12 @@ func TestTokenHierarchy(t *testing.T) {
 	v.OK(t, "ca", "list", "-o", "json")
 	v.OK(t, "vault", "verify")
 	printed := string(v.Printed())
-	for _, bad := range []string{"PRIVATE KEY", tok.pin} {
+	for _, bad := range []string{"PRIVATE KEY", tok.PIN} {
 		if strings.Contains(printed, bad) {
 			t.Errorf("a command printed %q", bad)
 		}
 	}
-	scanVault(t, v.Dir, tok.pin)
+	scanVault(t, v.Dir, tok.PIN)
 }
 
 // scanVault fails when a file of the vault holds the PIN or a PEM private

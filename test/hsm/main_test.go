@@ -3,9 +3,6 @@
 package hsm
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,73 +23,27 @@ func TestMain(m *testing.M) {
 		Tags: []string{"pkcs11"}, Env: []string{"CGO_ENABLED=1"}, Unset: []string{"SOFTHSM2_CONF="}}, &harness))
 }
 
-// softhsmModule is where Debian's softhsm2 puts the module.
-var softhsmModules = []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so", "/usr/local/lib/softhsm/libsofthsm2.so"}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
 // token is a fresh SoftHSM2 token in its own directory.
-type token struct {
-	module, label, pin, pinFile, conf, dir string
-}
+type token struct{ *testbin.SoftToken }
 
-// newToken initialises a token labelled label (softhsm2-util --init-token
-// --free) under a temporary SOFTHSM2_CONF, with a random user PIN written
-// to a 0600 file.
+// newToken initialises a token labelled label under a temporary
+// SOFTHSM2_CONF, with a random user PIN written to a 0600 file.
 func newToken(t *testing.T, label string) *token {
 	t.Helper()
-	util := testbin.Tool(t, "softhsm2-util")
-	module := ""
-	for _, m := range softhsmModules {
-		if fileExists(m) {
-			module = m
-			break
-		}
-	}
-	if module == "" {
-		if testbin.Required() {
-			t.Fatalf("the SoftHSM2 module is required (CERTCTL_REQUIRE_INTEROP=1) but none of %v exists", softhsmModules)
-		}
-		t.Skipf("the SoftHSM2 module is not installed")
-	}
-	dir := t.TempDir()
-	tok := &token{module: module, label: label, dir: filepath.Join(dir, "tokens"), conf: filepath.Join(dir, "softhsm2.conf")}
-	if err := os.Mkdir(tok.dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf("directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n", tok.dir)
-	if err := os.WriteFile(tok.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	tok.pin = "pin-" + hex.EncodeToString(b)
-	tok.pinFile = filepath.Join(dir, "user.pin")
-	if err := os.WriteFile(tok.pinFile, []byte(tok.pin+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(util, "--init-token", "--free", "--label", label, "--so-pin", "so-"+tok.pin, "--pin", tok.pin)
-	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+tok.conf)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
-	}
-	return tok
+	return &token{testbin.NewSoftToken(t, label)}
 }
 
 // env is the certctl environment that selects the token.
 func (k *token) env() []string {
-	return []string{"SOFTHSM2_CONF=" + k.conf, "CERTCTL_PKCS11_MODULE=" + k.module,
-		"CERTCTL_PKCS11_TOKEN_LABEL=" + k.label, "CERTCTL_PKCS11_PIN_FILE=" + k.pinFile}
+	return []string{"SOFTHSM2_CONF=" + k.Conf, "CERTCTL_PKCS11_MODULE=" + k.Module,
+		"CERTCTL_PKCS11_TOKEN_LABEL=" + k.Label, "CERTCTL_PKCS11_PIN_FILE=" + k.PINFile}
 }
 
 // remove deletes the token (softhsm2-util --delete-token): the "removed
 // token" of a hardware device.
 func (k *token) remove(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command(testbin.Tool(t, "softhsm2-util"), "--delete-token", "--token", k.label)
-	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+k.conf)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := k.Command("--delete-token", "--token", k.Label).CombinedOutput(); err != nil {
 		t.Fatalf("softhsm2-util --delete-token: %v\n%s", err, out)
 	}
 }
@@ -101,9 +52,9 @@ func (k *token) remove(t *testing.T) {
 // each as its block of text (label, ID, Usage, Access lines).
 func (k *token) privateKeys(t *testing.T) map[string]string {
 	t.Helper()
-	cmd := exec.Command(testbin.Tool(t, "pkcs11-tool"), "--module", k.module, "--token-label", k.label, "--login", "--pin", k.pin,
+	cmd := exec.Command(testbin.Tool(t, "pkcs11-tool"), "--module", k.Module, "--token-label", k.Label, "--login", "--pin", k.PIN,
 		"--list-objects", "--type", "privkey")
-	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+k.conf)
+	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+k.Conf)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pkcs11-tool --list-objects: %v\n%s", err, out)
