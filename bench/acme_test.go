@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -18,11 +19,8 @@ import (
 	"golang.org/x/crypto/acme"
 
 	"github.com/certctl/certctl/pkg/acmeserver"
-	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -30,17 +28,8 @@ import (
 // cliOut runs certctl in-process against vault and returns its stdout.
 func cliOut(b *testing.B, vault string, args ...string) []byte {
 	b.Helper()
-	ios, _, out, errOut := iostreams.Test()
-	f := cmdutil.New(ios, "bench")
-	f.Getenv = func(k string) string {
-		if k == "CERTCTL_VAULT" {
-			return vault
-		}
-		return ""
-	}
-	if code := app.Run(context.Background(), f, args); code != 0 {
-		b.Fatalf("certctl %v: exit %d: %s", args, code, errOut)
-	}
+	var out bytes.Buffer
+	cliTo(b, vault, &out, args...)
 	return out.Bytes()
 }
 

@@ -8,42 +8,20 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/certctl/certctl/pkg/app"
-	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
 // counter counts what is written to it and keeps none of it, as a pipe to
 // /dev/null would (runCLI's buffer would grow to megabytes each run).
-type counter int
-
-func (c *counter) Write(p []byte) (int, error) {
-	*c += counter(len(p))
-	return len(p), nil
-}
-
 // runList runs certctl in-process against vault with its output
-// discarded, and returns how many bytes it wrote.
+// discarded, and returns how many bytes it wrote (failing b when none).
 func runList(b *testing.B, vault string, args ...string) int {
 	b.Helper()
-	ios, _, _, errOut := iostreams.Test()
-	var n counter
-	ios.Out = &n
-	f := cmdutil.New(ios, "bench")
-	f.Getenv = func(k string) string {
-		if k == "CERTCTL_VAULT" {
-			return vault
-		}
-		return ""
-	}
-	if code := app.Run(context.Background(), f, args); code != 0 {
-		b.Fatalf("certctl %v: exit %d: %s", args, code, errOut)
-	}
+	n := runCLI(b, vault, args...)
 	if n == 0 {
 		b.Fatalf("certctl %v wrote nothing", args)
 	}
-	return int(n)
+	return n
 }
 
 // listVaults are the vaults of the list benchmarks, seeded once per test
