@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/certctl/certctl/internal/seed"
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/authority"
@@ -302,29 +303,10 @@ func BenchmarkRequestInProcess(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "certs/s")
 }
 
-// seedRevoked records n revoked serials of issuer, straight into the
-// serials table, in one transaction.
+// seedRevoked records n revoked serials of issuer (internal/seed).
 func seedRevoked(b *testing.B, v *localstore.Vault, issuer string, n int) {
 	b.Helper()
-	now := time.Now().UTC()
-	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		for i := 0; i < n; i++ {
-			serial, err := casign.NewSerial(rand.Reader)
-			if err != nil {
-				return err
-			}
-			s := x509util.FormatSerial(serial)
-			at := now.Add(-time.Duration(n-i) * time.Second)
-			if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
-				return err
-			}
-			if err := tx.RevokeSerial(issuer, s, at, i%6); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := seed.Revoked(context.Background(), v, issuer, n, time.Now().UTC()); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -363,38 +345,11 @@ func BenchmarkCRL(b *testing.B) {
 	b.ReportMetric(float64(len(der)), "crl-bytes")
 }
 
-// seedIssued records n certificates issued by issuer (one shared DER,
-// distinct serials, subjects and times; one in ten revoked), as every
-// issuance records them, in one transaction.
+// seedIssued records n certificates issued by issuer, one in ten revoked
+// (internal/seed).
 func seedIssued(b *testing.B, v *localstore.Vault, issuer string, n int) {
 	b.Helper()
-	now := time.Now().UTC()
-	der := testpki.NewRoot("Bench Report Root", now).Cert.Raw
-	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		for i := 0; i < n; i++ {
-			serial, err := casign.NewSerial(rand.Reader)
-			if err != nil {
-				return err
-			}
-			s := x509util.FormatSerial(serial)
-			at := now.Add(-time.Duration(n-i) * time.Second)
-			if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
-				return err
-			}
-			if err := tx.RecordIssued(&localstore.Serial{Issuer: issuer, Serial: s, DER: der,
-				Subject: fmt.Sprintf("CN=host%06d.report.example.test", i), NotBefore: at, NotAfter: at.Add(395 * 24 * time.Hour),
-				Template: authority.TemplateNameEndEntity, Requester: "USER:bench"}); err != nil {
-				return err
-			}
-			if i%10 == 0 {
-				if err := tx.RevokeSerial(issuer, s, at, 1); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := seed.Issued(context.Background(), v, issuer, n, time.Now().UTC()); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/x509"
-	"fmt"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -11,43 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certctl/certctl/internal/testpki"
-	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/internal/seed"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
 // seedImported writes n imported-certificate records straight through
-// pkg/localstore, as bench/cmd/seed does (one shared leaf, chain and key;
-// distinct IDs, names, creation times and NotAfter), 5,000 to a
-// transaction.
+// pkg/localstore, as bench/cmd/seed does (internal/seed).
 func seedImported(b *testing.B, v *localstore.Vault, n int) {
 	b.Helper()
-	now := time.Now().UTC()
-	root := testpki.NewRoot("Seed Root", now)
-	sub := root.Sub("Seed Intermediate")
-	leaf, key := sub.Leaf(testpki.LeafOptions{Names: []string{"seed.bulk.example.test"}, NotAfter: now.Add(365 * 24 * time.Hour)})
-	m := &inventory.Material{Leaf: leaf, Chain: []*x509.Certificate{sub.Cert}, Key: key}
-	for start := 0; start < n; start += 5000 {
-		end := min(start+5000, n)
-		err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
-			for i := start; i < end; i++ {
-				at := now.Add(time.Duration(i) * time.Microsecond)
-				c, err := inventory.NewImported(m, nil, at)
-				if err != nil {
-					return err
-				}
-				name := fmt.Sprintf("host%06d.bulk.example.test", i)
-				c.DomainName, c.SubjectAlternativeNames = name, []string{name}
-				c.NotAfter = now.Add(time.Duration(1+i%365) * 24 * time.Hour).Truncate(time.Second)
-				if err := inventory.StoreImported(tx, v, c, m, at); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+	if err := seed.Imported(context.Background(), v, n, time.Now().UTC()); err != nil {
+		b.Fatal(err)
 	}
 }
 

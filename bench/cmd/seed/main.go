@@ -19,23 +19,15 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/x509"
 	"flag"
 	"fmt"
 	"os"
 	"time"
 
-	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/internal/seed"
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/casign"
-	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/x509util"
 )
-
-// batch is how many records one transaction writes.
-const batch = 5000
 
 func main() {
 	dir := flag.String("vault", "", "vault `directory` (created if missing)")
@@ -61,7 +53,7 @@ func run(ctx context.Context, dir, store string, certs, revoked, issued int, now
 	}
 	defer v.Close()
 	if certs > 0 {
-		if err := seedCertificates(ctx, v, certs, now); err != nil {
+		if err := seed.Imported(ctx, v, certs, now); err != nil {
 			return err
 		}
 	}
@@ -100,71 +92,7 @@ func seedIssued(ctx context.Context, v *localstore.Vault, n int, now time.Time) 
 	if err != nil {
 		return err
 	}
-	root := testpki.NewRoot("Seed Root", now)
-	leaf, _ := root.Sub("Seed Intermediate").Leaf(testpki.LeafOptions{Names: []string{"seed.issued.example.test"}, NotAfter: now.Add(365 * 24 * time.Hour)})
-	for start := 0; start < n; start += batch {
-		end := min(start+batch, n)
-		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-			for i := start; i < end; i++ {
-				serial, err := casign.NewSerial(rand.Reader)
-				if err != nil {
-					return err
-				}
-				s := x509util.FormatSerial(serial)
-				at := now.Add(-time.Duration(n-i) * time.Second)
-				if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
-					return err
-				}
-				if err := tx.RecordIssued(&localstore.Serial{Issuer: issuer, Serial: s, DER: leaf.Raw,
-					Subject: fmt.Sprintf("CN=host%06d.issued.example.test", i), NotBefore: at.Add(-time.Minute).Truncate(time.Second),
-					NotAfter: at.Add(395 * 24 * time.Hour).Truncate(time.Second), Template: authority.TemplateNameEndEntity,
-					Requester: "USER:seed"}); err != nil {
-					return err
-				}
-				if i%10 == 0 {
-					if err := tx.RevokeSerial(issuer, s, at.Add(time.Minute), 4); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// seedCertificates writes n imported-certificate records.
-func seedCertificates(ctx context.Context, v *localstore.Vault, n int, now time.Time) error {
-	root := testpki.NewRoot("Seed Root", now)
-	sub := root.Sub("Seed Intermediate")
-	leaf, key := sub.Leaf(testpki.LeafOptions{Names: []string{"seed.bulk.example.test"}, NotAfter: now.Add(365 * 24 * time.Hour)})
-	m := &inventory.Material{Leaf: leaf, Chain: []*x509.Certificate{sub.Cert}, Key: key}
-	for start := 0; start < n; start += batch {
-		end := min(start+batch, n)
-		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-			for i := start; i < end; i++ {
-				at := now.Add(time.Duration(i) * time.Microsecond)
-				c, err := inventory.NewImported(m, nil, at)
-				if err != nil {
-					return err
-				}
-				name := fmt.Sprintf("host%06d.bulk.example.test", i)
-				c.DomainName, c.SubjectAlternativeNames = name, []string{name}
-				c.NotAfter = now.Add(time.Duration(1+i%365) * 24 * time.Hour).Truncate(time.Second)
-				if err := inventory.StoreImported(tx, v, c, m, at); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return seed.Issued(ctx, v, issuer, n, now)
 }
 
 // seedRevoked creates the default private CA if needed and records n
@@ -174,30 +102,5 @@ func seedRevoked(ctx context.Context, v *localstore.Vault, n int, now time.Time)
 	if err != nil {
 		return err
 	}
-	// Reasons of RFC 5280 that a leaf may carry (not 7, unused, nor 8).
-	reasons := []int{0, 1, 3, 4, 5, 9}
-	for start := 0; start < n; start += batch {
-		end := min(start+batch, n)
-		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-			for i := start; i < end; i++ {
-				serial, err := casign.NewSerial(rand.Reader)
-				if err != nil {
-					return err
-				}
-				s := x509util.FormatSerial(serial)
-				at := now.Add(-time.Duration(n-i) * time.Second)
-				if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
-					return err
-				}
-				if err := tx.RevokeSerial(issuer, s, at, reasons[i%len(reasons)]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return seed.Revoked(ctx, v, issuer, n, now)
 }

@@ -1,0 +1,125 @@
+// Package seed writes many records straight through pkg/localstore, for
+// benchmarks (bench/) and the bench/cmd/seed tool: imported certificates,
+// issued certificates and revoked serials, Batch to a transaction.
+package seed
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"time"
+
+	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// Batch is how many records one transaction writes.
+const Batch = 5000
+
+// Issued records n certificates issued by issuer (one shared DER;
+// distinct serials, subjects and times), one in ten revoked, as every
+// issuance records them.
+func Issued(ctx context.Context, v *localstore.Vault, issuer string, n int, now time.Time) error {
+	root := testpki.NewRoot("Seed Root", now)
+	leaf, _ := root.Sub("Seed Intermediate").Leaf(testpki.LeafOptions{Names: []string{"seed.issued.example.test"}, NotAfter: now.Add(365 * 24 * time.Hour)})
+	for start := 0; start < n; start += Batch {
+		end := min(start+Batch, n)
+		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+			for i := start; i < end; i++ {
+				serial, err := casign.NewSerial(rand.Reader)
+				if err != nil {
+					return err
+				}
+				s := x509util.FormatSerial(serial)
+				at := now.Add(-time.Duration(n-i) * time.Second)
+				if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
+					return err
+				}
+				if err := tx.RecordIssued(&localstore.Serial{Issuer: issuer, Serial: s, DER: leaf.Raw,
+					Subject: fmt.Sprintf("CN=host%06d.issued.example.test", i), NotBefore: at.Add(-time.Minute).Truncate(time.Second),
+					NotAfter: at.Add(395 * 24 * time.Hour).Truncate(time.Second), Template: authority.TemplateNameEndEntity,
+					Requester: "USER:seed"}); err != nil {
+					return err
+				}
+				if i%10 == 0 {
+					if err := tx.RevokeSerial(issuer, s, at.Add(time.Minute), 4); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Imported writes n imported-certificate records (one shared leaf, chain
+// and key; distinct IDs, names, creation times and NotAfter).
+func Imported(ctx context.Context, v *localstore.Vault, n int, now time.Time) error {
+	root := testpki.NewRoot("Seed Root", now)
+	sub := root.Sub("Seed Intermediate")
+	leaf, key := sub.Leaf(testpki.LeafOptions{Names: []string{"seed.bulk.example.test"}, NotAfter: now.Add(365 * 24 * time.Hour)})
+	m := &inventory.Material{Leaf: leaf, Chain: []*x509.Certificate{sub.Cert}, Key: key}
+	for start := 0; start < n; start += Batch {
+		end := min(start+Batch, n)
+		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+			for i := start; i < end; i++ {
+				at := now.Add(time.Duration(i) * time.Microsecond)
+				c, err := inventory.NewImported(m, nil, at)
+				if err != nil {
+					return err
+				}
+				name := fmt.Sprintf("host%06d.bulk.example.test", i)
+				c.DomainName, c.SubjectAlternativeNames = name, []string{name}
+				c.NotAfter = now.Add(time.Duration(1+i%365) * 24 * time.Hour).Truncate(time.Second)
+				if err := inventory.StoreImported(tx, v, c, m, at); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Revoked records n revoked serials of issuer, with varied reasons and
+// times.
+func Revoked(ctx context.Context, v *localstore.Vault, issuer string, n int, now time.Time) error {
+	// Reasons of RFC 5280 that a leaf may carry (not 7, unused, nor 8).
+	reasons := []int{0, 1, 3, 4, 5, 9}
+	for start := 0; start < n; start += Batch {
+		end := min(start+Batch, n)
+		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+			for i := start; i < end; i++ {
+				serial, err := casign.NewSerial(rand.Reader)
+				if err != nil {
+					return err
+				}
+				s := x509util.FormatSerial(serial)
+				at := now.Add(-time.Duration(n-i) * time.Second)
+				if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
+					return err
+				}
+				if err := tx.RevokeSerial(issuer, s, at, reasons[i%len(reasons)]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
