@@ -3,7 +3,7 @@
 GO      ?= go
 BIN     ?= bin/certctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/certctl/certctl/pkg/app.version=$(VERSION)
+LDFLAGS := -s -w -X github.com/certctl/certctl/pkg/fastpath.version=$(VERSION)
 
 .PHONY: all build test generate check-generated bench vet help
 

@@ -96,9 +96,11 @@ row() { ROWS+=("$1|$2|$3|$4"); }
 # ---------------------------------------------------------------- build
 log "building certctl and the helpers"
 mkdir -p bin
-# certctl is built as released (Makefile, .goreleaser.yaml: static, stripped),
-# the way its start-up is compared with a Go hello-world.
-(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/bin/certctl" ./cmd/certctl &&
+# certctl is built as released (Makefile, .goreleaser.yaml: static, stripped,
+# its version set at build time), the way its start-up is compared with a Go
+# hello-world.
+VERSION=$(cd "$ROOT" && git describe --tags --always --dirty 2>/dev/null || echo dev)
+(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/certctl/certctl/pkg/fastpath.version=$VERSION" -o "$WORK/bin/certctl" ./cmd/certctl &&
 	go build -o "$WORK/bin/seed" ./bench/cmd/seed &&
 	go build -o "$WORK/bin/crlbare" ./bench/cmd/crlbare &&
 	go build -o "$WORK/bin/pkigen" ./internal/testpki/pkigen)

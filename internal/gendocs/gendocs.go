@@ -71,6 +71,19 @@ func Generate(root *cobra.Command, manDir, complDir string) error {
 	return nil
 }
 
+// RootHelp renders `certctl --help` from the tree, as pkg/fastpath prints
+// it before the tree exists (fastpath.HelpFile).
+func RootHelp(root *cobra.Command) ([]byte, error) {
+	var b bytes.Buffer
+	root.SetArgs([]string{"--help"})
+	root.SetOut(&b)
+	root.SetErr(&b)
+	if err := root.Execute(); err != nil {
+		return nil, fmt.Errorf("certctl --help: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
 // ManPages renders the man page of every available command of the tree,
 // keyed by file name (certctl.1, certctl-list.1, …), using doc.GenManTree.
 func ManPages(root *cobra.Command) (map[string][]byte, error) {

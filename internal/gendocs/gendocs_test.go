@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/fastpath"
 )
 
 // repoRoot is the repository root seen from this package's directory,
@@ -37,6 +39,29 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 		if len(problems) > 0 {
 			t.Errorf("%s is stale:\n  %s\n%s", d.name, strings.Join(problems, "\n  "), regenerateHint)
 		}
+	}
+}
+
+// TestRootHelpUpToDate fails when pkg/fastpath/help.txt, which
+// `certctl --help` prints before the command tree exists, differs from the
+// help the tree renders.
+func TestRootHelpUpToDate(t *testing.T) {
+	want, err := RootHelp(Tree())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(want, []byte("Usage:")) || !bytes.Contains(want, []byte("EXIT STATUS")) {
+		t.Fatalf("RootHelp rendered no root help:\n%s", want)
+	}
+	got, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(fastpath.HelpFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is stale; %s", fastpath.HelpFile, regenerateHint)
+	}
+	if fastpath.Help() != string(want) {
+		t.Errorf("fastpath.Help() differs from the tree's help")
 	}
 }
 

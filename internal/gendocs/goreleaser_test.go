@@ -79,18 +79,18 @@ func TestGoreleaserConfig(t *testing.T) {
 		t.Errorf("builds[0].flags %q lack -trimpath", b.Flags)
 	}
 	ld := strings.Join(b.Ldflags, " ")
-	for _, w := range []string{"-s", "-w", "-X github.com/certctl/certctl/pkg/app.version={{.Version}}"} {
+	for _, w := range []string{"-s", "-w", "-X github.com/certctl/certctl/pkg/fastpath.version={{.Version}}"} {
 		if !strings.Contains(" "+ld+" ", " "+w+" ") {
 			t.Errorf("builds[0].ldflags %q lack %q", ld, w)
 		}
 	}
 	// The -X target must exist, or the linker silently ignores it.
-	app, err := os.ReadFile(filepath.Join(repoRoot, "pkg", "app", "app.go"))
+	fp, err := os.ReadFile(filepath.Join(repoRoot, "pkg", "fastpath", "fastpath.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^var version = `).Match(app) {
-		t.Error("pkg/app has no `var version = ...` for -X to set")
+	if !regexp.MustCompile(`(?m)^var version = `).Match(fp) {
+		t.Error("pkg/fastpath has no `var version = ...` for -X to set")
 	}
 	for _, goos := range []string{"linux", "darwin", "windows"} {
 		if !contains(b.Goos, goos) {

@@ -17,17 +17,17 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/commands/root"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fastpath"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/service"
 )
 
-// version is set at build time with -ldflags "-X github.com/certctl/certctl/pkg/app.version=…".
-var version = ""
-
-// Version returns the build's version, falling back to the module version.
+// Version returns the build's version (set with -ldflags "-X
+// github.com/certctl/certctl/pkg/fastpath.version=…"), falling back to the
+// module version.
 func Version() string {
-	if version != "" {
-		return version
+	if v := fastpath.Version(); v != "" {
+		return v
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version

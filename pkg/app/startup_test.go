@@ -14,6 +14,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/fastpath"
 	"github.com/certctl/certctl/pkg/iostreams"
 )
 
@@ -33,30 +34,156 @@ type initRecord struct {
 	bytes int
 }
 
-// TestStartupInitCost builds certctl and reads the package inits of
-// `certctl --version` and `certctl --help` under GODEBUG=inittrace=1.
-func TestStartupInitCost(t *testing.T) {
+// testVersion is the version buildCertctl sets, as a release build does.
+const testVersion = "1.2.3-test"
+
+// buildCertctl builds certctl as released (CGO_ENABLED=0, its version set
+// at build time) into a temporary directory.
+func buildCertctl(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds certctl")
 	}
 	bin := filepath.Join(t.TempDir(), "certctl")
-	build := exec.Command("go", "build", "-o", bin, "github.com/certctl/certctl/cmd/certctl")
+	build := exec.Command("go", "build", "-ldflags", "-X github.com/certctl/certctl/pkg/fastpath.version="+testVersion,
+		"-o", bin, "github.com/certctl/certctl/cmd/certctl")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// inittrace runs bin with args under GODEBUG=inittrace=1 and returns the
+// package inits it reports and what it printed.
+func inittrace(t *testing.T, bin, vault string, args ...string) ([]initRecord, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1", "CERTCTL_VAULT="+vault)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("certctl %q: %v\n%s", args, err, stderr.String())
+	}
+	if _, err := os.Stat(vault); err == nil {
+		t.Errorf("certctl %q created a vault", args)
+	}
+	return parseInittrace(t, stderr.Bytes()), stdout.String()
+}
+
+// heavyInits are packages that `certctl --version` and `--help` must never
+// initialise: the store, the command tree, settings, styling, tables and
+// the crypto libraries, and every certctl package but pkg/fastpath.
+var heavyInits = []string{
+	"modernc.org/", "github.com/jackc/pgx/v5/pgtype", "github.com/spf13/", "github.com/charmbracelet/lipgloss",
+	"github.com/olekukonko/", "github.com/Masterminds/", "go.step.sm/", "golang.org/x/crypto/", "crypto/x509",
+	"crypto/tls", "net/http", "github.com/certctl/certctl/",
+}
+
+// TestFastPathRunsBeforeHeavyInits: `certctl --version` and `--help` are
+// answered by pkg/fastpath's init before any heavy package initialises —
+// no SQLite, no cobra tree, no viper, no crypto tables — so they start
+// about as fast as a Go hello-world.
+func TestFastPathRunsBeforeHeavyInits(t *testing.T) {
+	bin := buildCertctl(t)
 	vault := filepath.Join(t.TempDir(), "vault")
-	for _, arg := range []string{"--version", "--help"} {
-		cmd := exec.Command(bin, arg)
-		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1", "CERTCTL_VAULT="+vault)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("certctl %s: %v\n%s", arg, err, stderr.String())
+	for _, arg := range []string{"--version", "-v", "--help", "-h"} {
+		recs, out := inittrace(t, bin, vault, arg)
+		// What the command tree prints (TestFastPathIsWhatCobraPrints
+		// compares the two in-process).
+		io, _, want, _ := iostreams.Test()
+		f := cmdutil.New(io, testVersion)
+		f.Getenv = func(string) string { return "" }
+		app.Run(context.Background(), f, []string{arg})
+		if out != want.String() || out == "" {
+			t.Errorf("certctl %s printed %q, want %q", arg, out, want.String())
 		}
-		recs := parseInittrace(t, stderr.Bytes())
+		total := 0
+		for _, r := range recs {
+			total += r.bytes
+			for _, h := range heavyInits {
+				if strings.HasPrefix(r.pkg, h) {
+					t.Errorf("certctl %s initialised %s before answering", arg, r.pkg)
+				}
+			}
+		}
+		if len(recs) == 0 || len(recs) > 40 || total > 32<<10 {
+			t.Errorf("certctl %s: %d package inits allocating %d bytes before pkg/fastpath answered (want 1-40, ≤ 32 KiB)", arg, len(recs), total)
+		}
+	}
+	// A command, `help`, or a flag beside --help goes to the command tree.
+	for _, args := range [][]string{{"list", "--help"}, {"help"}, {"--help", "--no-color"}} {
+		recs, out := inittrace(t, bin, vault, args...)
+		if !strings.Contains(out, "certctl") || len(recs) < 50 {
+			t.Errorf("certctl %q: %d inits, printed:\n%s", args, len(recs), out)
+		}
+	}
+}
+
+// TestFastPathIsWhatCobraPrints: every answer of pkg/fastpath is what the
+// command tree prints for the same arguments.
+func TestFastPathIsWhatCobraPrints(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}} {
+		io, _, stdout, stderr := iostreams.Test()
+		f := cmdutil.New(io, app.Version())
+		f.Getenv = func(string) string { return "" }
+		if code := app.Run(context.Background(), f, args); code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, stderr.String())
+		}
+		var fast bytes.Buffer
+		if !fastpath.Answer(args, &fast) {
+			t.Fatalf("fastpath does not answer %q", args)
+		}
+		if fast.String() != stdout.String() {
+			t.Errorf("%q: fastpath prints\n%s\nthe command tree prints\n%s\n(run `go generate ./internal/gendocs`)", args, fast.String(), stdout.String())
+		}
+	}
+	// The test binary's version is not set at build time: --version is the
+	// command tree's, with the module version.
+	for _, args := range [][]string{{}, {"list"}, {"help"}, {"--help", "list"}, {"help", "list"}, {"--version"}, {"-v"}, {"--version", "--help"}, {"--versio"}} {
+		if fastpath.Answer(args, new(bytes.Buffer)) {
+			t.Errorf("fastpath answers %q, which is the command tree's", args)
+		}
+	}
+}
+
+// TestFastPathImportsOnlyTheStandardLibrary: pkg/fastpath must stay light
+// and sort before every heavy dependency for its init to run first.
+func TestFastPathImportsOnlyTheStandardLibrary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "github.com/certctl/certctl/pkg/fastpath").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "github.com/certctl/certctl/pkg/fastpath" {
+		t.Errorf("pkg/fastpath depends on non-standard packages:\n%s", got)
+	}
+	std, err := exec.Command("go", "list", "-deps", "github.com/certctl/certctl/pkg/fastpath").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, std)
+	}
+	for _, p := range strings.Fields(string(std)) {
+		for _, h := range heavyInits {
+			if strings.HasPrefix(p, h) && p != "github.com/certctl/certctl/pkg/fastpath" {
+				t.Errorf("pkg/fastpath depends on %s", p)
+			}
+		}
+	}
+}
+
+// TestStartupInitCost reads the package inits of a command that goes
+// through the command tree (`certctl list --help`) under
+// GODEBUG=inittrace=1 and holds them to budgets.
+func TestStartupInitCost(t *testing.T) {
+	bin := buildCertctl(t)
+	vault := filepath.Join(t.TempDir(), "vault")
+	for _, args := range [][]string{{"list", "--help"}, {"config", "list"}} {
+		arg := strings.Join(args, " ")
+		recs, _ := inittrace(t, bin, vault, args...)
 		if len(recs) < 50 {
-			t.Fatalf("certctl %s: only %d init records in\n%s", arg, len(recs), stderr.String())
+			t.Fatalf("certctl %s: only %d init records", arg, len(recs))
 		}
 		own, total := 0, 0
 		for _, r := range recs {
@@ -80,9 +207,6 @@ func TestStartupInitCost(t *testing.T) {
 			t.Errorf("certctl %s: package inits allocate %d bytes (budget %d); the heaviest:%s", arg, total, totalInit, top.String())
 		}
 		t.Logf("certctl %s: %d package inits, %d bytes (certctl's own: %d); the heaviest:%s", arg, len(recs), total, own, top.String())
-		if _, err := os.Stat(vault); err == nil {
-			t.Errorf("certctl %s created a vault", arg)
-		}
 	}
 }
 

@@ -1,5 +1,6 @@
-// Command gendocs regenerates certctl's man pages (docs/man) and shell
-// completion scripts (completions) from the live command tree:
+// Command gendocs regenerates certctl's man pages (docs/man), shell
+// completion scripts (completions) and the root help that pkg/fastpath
+// prints (pkg/fastpath/help.txt) from the live command tree:
 //
 //	go run ./internal/gendocs/cmd/gendocs            # from the repository root
 //	go generate ./internal/gendocs                   # the same, via go:generate
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/certctl/certctl/internal/gendocs"
+	"github.com/certctl/certctl/pkg/fastpath"
 )
 
 func main() {
@@ -24,6 +26,14 @@ func main() {
 	man := filepath.Join(*rootDir, "docs", "man")
 	compl := filepath.Join(*rootDir, "completions")
 	if err := gendocs.Generate(gendocs.Tree(), man, compl); err != nil {
+		fmt.Fprintf(os.Stderr, "gendocs: %v\n", err)
+		os.Exit(1)
+	}
+	help, err := gendocs.RootHelp(gendocs.Tree())
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*rootDir, filepath.FromSlash(fastpath.HelpFile)), help, 0o644)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "gendocs: %v\n", err)
 		os.Exit(1)
 	}
