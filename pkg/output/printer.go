@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/jmespath/go-jmespath"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/certctl/certctl/pkg/iostreams"
 )
