@@ -3,7 +3,9 @@
 # tools where they are installed, plus the in-process Go benchmarks of
 # bench/ (issuance rate against the raw crypto rate).
 #
-#   bash bench/run.sh            # the full run (about 3-5 minutes)
+#   bash bench/run.sh            # the full run
+#   bash bench/run.sh --readme   # the same, then README.md's performance table is
+#                                # rewritten from this run (between the bench markers)
 #   QUICK=1 bash bench/run.sh    # smaller vaults and fewer runs, for a smoke test
 #
 # Needs go; uses hyperfine when installed (apt-get install -y hyperfine), else
@@ -14,6 +16,16 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+README=""
+case "${1:-}" in
+--readme) README=$ROOT/README.md ;;
+"") ;;
+*) echo "usage: bash bench/run.sh [--readme]" >&2; exit 2 ;;
+esac
+if [[ -n $README && -n "${QUICK:-}" ]]; then
+	echo "bench/run.sh: --readme takes the full run's figures, not QUICK=1's" >&2
+	exit 2
+fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/certctl-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -365,35 +377,76 @@ for b in CaIssueCryptoOnly CaIssue CaIssueConcurrent CaIssueBatched; do
 done
 
 # ---------------------------------------------------------------- report
-echo
-echo "certctl benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-if have hyperfine; then echo "timer: $(hyperfine --version), median of the runs (mean ± σ)"; else echo "timer: date +%s%N loop, median of the runs (mean ± σ)"; fi
-echo "the ${N100K}-certificate vault and its ${NREVOKED} revoked serials were written by bench/cmd/seed straight"
-echo "through pkg/localstore (one shared leaf and key; distinct IDs, names, creation and expiry times),"
-echo "as were the list vaults of ${N1M} certificates (SQLite, and PostgreSQL when BENCH_POSTGRES_URL was set)"
-echo
-printf '| %s | %s | %s | %s |\n' "measurement" "certctl" "aim" "peer figures"
-printf '|---|---|---|---|\n'
-for r in "${ROWS[@]}"; do
-	IFS='|' read -r a b c d <<<"$r"
-	printf '| %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d"
-done
-for l in "${LIST_LINES[@]}"; do echo "$l"; done
-echo "$CRL_LINE"
-echo "$REQ_LINE"
-[[ -n ${INSTR_LINE:-} ]] && echo "$INSTR_LINE"
+# machine: what the figures were measured on.
+machine() {
+	local cpu mem
+	cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo 2>/dev/null | head -1)
+	mem=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
+	echo "${cpu:-unknown CPU}, $(nproc) cores, ${mem:-? GiB} RAM, $(uname -sr), $(go version | cut -d' ' -f3)"
+}
+{
+	echo
+	echo "certctl benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "machine: $(machine)"
+	if have hyperfine; then echo "timer: $(hyperfine --version), median of the runs (mean ± σ)"; else echo "timer: date +%s%N loop, median of the runs (mean ± σ)"; fi
+	echo "the ${N100K}-certificate vault and its ${NREVOKED} revoked serials were written by bench/cmd/seed straight"
+	echo "through pkg/localstore (one shared leaf and key; distinct IDs, names, creation and expiry times),"
+	echo "as were the list vaults of ${N1M} certificates (SQLite, and PostgreSQL when BENCH_POSTGRES_URL was set)"
+	echo
+	printf '| %s | %s | %s | %s |\n' "measurement" "certctl" "aim" "peer figures"
+	printf '|---|---|---|---|\n'
+	for r in "${ROWS[@]}"; do
+		IFS='|' read -r a b c d <<<"$r"
+		printf '| %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d"
+	done
+	echo
+	for l in "${LIST_LINES[@]}"; do echo "$l"; done
+	echo "$CRL_LINE"
+	echo "$REQ_LINE"
+	[[ -n ${INSTR_LINE:-} ]] && echo "$INSTR_LINE"
+} | tee "$WORK/report.txt"
 echo
 echo "commands:"
 for c in "${CMDS[@]}"; do echo "  $c"; done
 
 echo
 echo "ACME endpoints (orders/s and latency with 1-32 concurrent clients, Pebble beside when installed):"
-bash "$ROOT/bench/acme.sh"
+bash "$ROOT/bench/acme.sh" | tee "$WORK/acme.txt"
 
 echo
 echo "vault operations (backup, verify, restore and rotate-key of a ${N100K}-certificate vault):"
-N=$N100K bash "$ROOT/bench/vault.sh"
+N=$N100K bash "$ROOT/bench/vault.sh" | tee "$WORK/vault.txt"
 
 echo
 echo "Bulk operations (tagging by selection, import --from-dir re-run):"
-bash "$ROOT/bench/bulk.sh"
+bash "$ROOT/bench/bulk.sh" | tee "$WORK/bulk.txt"
+
+# ---------------------------------------------------------------- README
+# --readme: the section between the bench markers of README.md becomes this
+# run's report: the table and ratio lines, the ACME comparison with Pebble
+# and the bulk summary.
+if [[ -n $README ]]; then
+	{
+		echo "<!-- bench:begin — written by \`bash bench/run.sh --readme\`; do not edit by hand -->"
+		sed -n '/^certctl benchmarks/,$p' "$WORK/report.txt"
+		echo
+		echo "ACME server (\`bench/acme.sh\`: golang.org/x/crypto/acme clients on loopback, Pebble beside):"
+		echo
+		echo '```'
+		sed -n '/^certctl vs pebble/,$p' "$WORK/acme.txt"
+		echo '```'
+		echo
+		sed -n '/^Bulk tagging by filter/,/^Sync re-run/p' "$WORK/bulk.txt"
+		echo "<!-- bench:end -->"
+	} >"$WORK/readme-block.md"
+	awk -v block="$WORK/readme-block.md" '
+		/^<!-- bench:begin/ { while ((getline l < block) > 0) print l; skip = 1; next }
+		/^<!-- bench:end -->/ { skip = 0; next }
+		!skip' "$README" >"$WORK/README.md"
+	if ! grep -q '^<!-- bench:begin' "$WORK/README.md"; then
+		log "README.md has no <!-- bench:begin --> … <!-- bench:end --> markers: not updated"
+		exit 1
+	fi
+	cp "$WORK/README.md" "$README"
+	log "README.md: performance table rewritten from this run"
+fi
