@@ -134,7 +134,7 @@ func (t *pgTx) GetCertificate(id string) (*Certificate, error) {
 }
 
 func (t *pgTx) PutCertificate(c *Certificate) error {
-	data, tags, err := encodeCertificate(c)
+	row, err := certificateRow(c)
 	if err != nil {
 		return err
 	}
@@ -146,9 +146,7 @@ func (t *pgTx) PutCertificate(c *Certificate) error {
 		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
 		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data,
 		tags=excluded.tags, updated_at=excluded.updated_at, summary=excluded.summary`,
-		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, pgNanos(c.NotAfter),
-		c.CreatedAt.UnixNano(), c.Exportable(), c.InUse(), c.RenewalEligibility, data, tags, pgNanos(c.UpdatedAt),
-		encodeSummary(c))
+		row...)
 	return err
 }
 
@@ -330,12 +328,12 @@ func (t *pgTx) CountCertificates() (int, error) {
 }
 
 func (t *pgTx) PutVersion(certID string, v *CertificateVersion) error {
-	data, err := json.Marshal(v)
+	row, err := versionRow(certID, v)
 	if err != nil {
 		return err
 	}
 	_, err = t.exec(`INSERT INTO cert_versions (cert_id, version, data) VALUES ($1,$2,$3)
-		ON CONFLICT (cert_id, version) DO UPDATE SET data=excluded.data`, certID, v.Number, data)
+		ON CONFLICT (cert_id, version) DO UPDATE SET data=excluded.data`, row...)
 	return err
 }
 

@@ -420,7 +420,7 @@ func (t *sqliteTx) GetCertificate(id string) (*Certificate, error) {
 }
 
 func (t *sqliteTx) PutCertificate(c *Certificate) error {
-	data, tags, err := encodeCertificate(c)
+	row, err := certificateRow(c)
 	if err != nil {
 		return err
 	}
@@ -432,9 +432,7 @@ func (t *sqliteTx) PutCertificate(c *Certificate) error {
 		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
 		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data,
 		tags=excluded.tags, updated_at=excluded.updated_at, summary=excluded.summary`,
-		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, nanos(c.NotAfter),
-		c.CreatedAt.UnixNano(), boolInt(c.Exportable()), boolInt(c.InUse()), c.RenewalEligibility, data, tags, nanos(c.UpdatedAt),
-		encodeSummary(c))
+		row...)
 }
 
 func (t *sqliteTx) GetCertificateTags(id string) ([]Tag, error) {
@@ -708,12 +706,12 @@ func (t *sqliteTx) CountCertificates() (int, error) {
 }
 
 func (t *sqliteTx) PutVersion(certID string, v *CertificateVersion) error {
-	data, err := json.Marshal(v)
+	row, err := versionRow(certID, v)
 	if err != nil {
 		return err
 	}
 	return t.exec(`INSERT INTO cert_versions (cert_id, version, data) VALUES (?,?,?)
-		ON CONFLICT(cert_id, version) DO UPDATE SET data=excluded.data`, certID, v.Number, data)
+		ON CONFLICT(cert_id, version) DO UPDATE SET data=excluded.data`, row...)
 }
 
 func (t *sqliteTx) GetVersion(certID string, number int) (*CertificateVersion, error) {
