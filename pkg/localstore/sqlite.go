@@ -645,7 +645,7 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries bool) ([]*Cer
 	}
 	q := "SELECT data, tags, updated_at, NULL FROM certificates"
 	if summaries {
-		q = "SELECT " + summaryColumns + " FROM certificates"
+		q = "SELECT " + sqliteSummaryColumns + " FROM certificates"
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -674,6 +674,9 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries bool) ([]*Cer
 	} else if f.Offset > 0 {
 		q += " LIMIT -1 OFFSET ?"
 		args = append(args, f.Offset)
+	}
+	if summaries {
+		return t.listSummaries(q, args)
 	}
 	rows, err := t.rawQuery(q, args...)
 	if err != nil {
