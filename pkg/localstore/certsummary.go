@@ -3,8 +3,8 @@ package localstore
 import (
 	"database/sql"
 	"encoding/binary"
-	"fmt"
 	"errors"
+	"fmt"
 	"time"
 )
 
