@@ -97,9 +97,5 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &ListPage{Certificates: make([]inventory.Summary, 0, len(page.Certificates)), NextToken: page.NextToken, AsOf: now}
-	for _, c := range page.Certificates {
-		out.Certificates = append(out.Certificates, inventory.NewSummary(s.core.Names, c))
-	}
-	return out, nil
+	return &ListPage{Certificates: inventory.NewSummaries(s.core.Names, page.Certificates), NextToken: page.NextToken, AsOf: now}, nil
 }
