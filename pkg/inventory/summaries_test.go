@@ -20,6 +20,14 @@ func (t fullRecords) ListCertificateSummaries(f localstore.CertificateFilter) ([
 	return t.ListCertificates(f)
 }
 
+func (t fullRecords) ScanCertificateSummaries(f localstore.CertificateFilter, fn func([]*localstore.Certificate) error) error {
+	all, err := t.ListCertificates(f)
+	if err != nil || len(all) == 0 {
+		return err
+	}
+	return fn(all)
+}
+
 // variedFleet is a fleet whose every listed and filtered field varies:
 // statuses (some ISSUED past their NotAfter), types, origins (ACME too),
 // key types and usages, SANs, tags, use, export and eligibility.

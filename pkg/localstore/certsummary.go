@@ -257,68 +257,81 @@ const sqliteSummaryColumns = "summary, tags, updated_at, rowid"
 // SummaryFields, Tags and UpdatedAt of each certificate set, read from the
 // summary column (the record is decoded only for rows written before it).
 func (t *sqliteTx) ListCertificateSummaries(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, true)
+	return collectSummaries(t.ScanCertificateSummaries, f)
 }
 
-// listSummaries runs q, a query of sqliteSummaryColumns, and decodes its
-// rows as they come (see summaryList); rows written before the summary
-// column are then read whole by rowid and decoded from their record.
-func (t *sqliteTx) listSummaries(q string, args []any) ([]*Certificate, error) {
+// ScanCertificateSummaries is ListCertificateSummaries a block at a time
+// (see Tx).
+func (t *sqliteTx) ScanCertificateSummaries(f CertificateFilter, fn func([]*Certificate) error) error {
+	_, err := t.listCertificates(f, fn)
+	return err
+}
+
+// scanSummaries runs q, a query of sqliteSummaryColumns, and decodes its
+// rows as they come (see summaryList); a row written before the summary
+// column is read whole by its rowid.
+func (t *sqliteTx) scanSummaries(q string, args []any, fn func([]*Certificate) error) error {
 	rows, err := t.rawQuery(q, args...)
 	if err != nil {
-		return nil, wrapSQLiteErr(err)
+		return wrapSQLiteErr(err)
 	}
 	defer rows.Close()
 	var (
-		l             summaryList
 		summary, tags sql.RawBytes
 		upd           sql.NullInt64
 		rowid         int64
-		legacy        []int64
 	)
-	for rows.Next() {
+	l := newSummaryList(fn)
+	for l.err == nil && rows.Next() {
 		if err := rows.Scan(&summary, &tags, &upd, &rowid); err != nil {
-			return nil, err
+			return err
 		}
 		var u *int64
 		if upd.Valid {
 			u = &upd.Int64
 		}
+		var legacy func() (*Certificate, error)
 		if summary == nil || tags == nil {
-			legacy = append(legacy, rowid)
+			id := rowid
+			legacy = func() (*Certificate, error) { return t.recordByRowid(id) }
 		}
-		l.add(summary, tags, u)
+		l.add(summary, tags, u, legacy)
 	}
 	if err := rows.Err(); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	return l.close()
+}
+
+// recordByRowid decodes the certificate of a row written before the
+// summary or tags column, from its record.
+func (t *sqliteTx) recordByRowid(rowid int64) (*Certificate, error) {
+	var r certRow
+	var upd sql.NullInt64
+	if err := t.rawQueryRow(`SELECT data, tags, updated_at, summary FROM certificates WHERE rowid = ?`, rowid).
+		Scan(&r.data, &r.tags, &upd, &r.summary); err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
-	rows.Close()
-	out, err := l.result()
+	if upd.Valid {
+		r.updated = &upd.Int64
+	}
+	c, err := r.decode()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	for i, id := range legacy {
-		var r certRow
-		var upd sql.NullInt64
-		if err := t.rawQueryRow(`SELECT data, tags, updated_at, summary FROM certificates WHERE rowid = ?`, id).
-			Scan(&r.data, &r.tags, &upd, &r.summary); err != nil {
-			return nil, wrapSQLiteErr(err)
-		}
-		if upd.Valid {
-			r.updated = &upd.Int64
-		}
-		c, err := r.decode()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-		}
-		out[l.legacy[i]] = c
-	}
-	return out, nil
+	return c, nil
 }
 
 // ListCertificateSummaries is ListCertificates with only the
 // SummaryFields, Tags and UpdatedAt of each certificate set (see
 // sqliteTx.ListCertificateSummaries).
 func (t *pgTx) ListCertificateSummaries(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, true)
+	return collectSummaries(t.ScanCertificateSummaries, f)
+}
+
+// ScanCertificateSummaries is ListCertificateSummaries a block at a time
+// (see Tx).
+func (t *pgTx) ScanCertificateSummaries(f CertificateFilter, fn func([]*Certificate) error) error {
+	_, err := t.listCertificates(f, fn)
+	return err
 }

@@ -242,12 +242,12 @@ func (a *pgArgs) add(v any) string {
 }
 
 func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, false)
+	return t.listCertificates(f, nil)
 }
 
 // listCertificates runs ListCertificates, or ListCertificateSummaries when
 // summaries.
-func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certificate, error) {
+func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certificate) error) ([]*Certificate, error) {
 	var where []string
 	var args pgArgs
 	for _, in := range []struct {
@@ -271,7 +271,7 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certifi
 		where = append(where, "not_after < "+args.add(f.NotAfterBefore.UnixNano()))
 	}
 	q := "SELECT data, tags, updated_at, NULL::bytea FROM certificates"
-	if summaries {
+	if summaries != nil {
 		q = "SELECT " + summaryColumns + " FROM certificates"
 	}
 	if len(where) > 0 {
@@ -305,6 +305,9 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certifi
 	if f.Offset > 0 {
 		q += " OFFSET " + args.add(f.Offset)
 	}
+	if summaries != nil {
+		return nil, t.scanSummaries(q, args, summaries)
+	}
 	d := newCertDecoder()
 	defer d.stop()
 	err := t.rows(q, args, func(r pgx.Rows) error {
@@ -319,6 +322,34 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certifi
 		return nil, err
 	}
 	return d.result()
+}
+
+// scanSummaries runs q, a query of summaryColumns, and decodes its rows
+// as they come (see summaryList).
+func (t *pgTx) scanSummaries(q string, args pgArgs, fn func([]*Certificate) error) error {
+	l := newSummaryList(fn)
+	err := t.rows(q, args, func(r pgx.Rows) error {
+		var row certRow
+		if err := r.Scan(&row.data, &row.tags, &row.updated, &row.summary); err != nil {
+			return err
+		}
+		var legacy func() (*Certificate, error)
+		if row.summary == nil || row.tags == nil {
+			legacy = func() (*Certificate, error) {
+				c, err := row.decode()
+				if err != nil {
+					return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+				}
+				return c, nil
+			}
+		}
+		l.add(row.summary, row.tags, row.updated, legacy)
+		return l.err
+	})
+	if err != nil {
+		return err
+	}
+	return l.close()
 }
 
 func (t *pgTx) CountCertificates() (int, error) {

@@ -618,12 +618,12 @@ func inClause(col string, vals []string, where *[]string, args *[]any) {
 }
 
 func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, false)
+	return t.listCertificates(f, nil)
 }
 
-// listCertificates runs ListCertificates, or ListCertificateSummaries when
-// summaries.
-func (t *sqliteTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certificate, error) {
+// listCertificates runs ListCertificates, or ScanCertificateSummaries
+// with summaries when set.
+func (t *sqliteTx) listCertificates(f CertificateFilter, summaries func([]*Certificate) error) ([]*Certificate, error) {
 	var where []string
 	var args []any
 	inClause("status", f.Statuses, &where, &args)
@@ -644,7 +644,7 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries bool) ([]*Cer
 		args = append(args, f.NotAfterBefore.UnixNano())
 	}
 	q := "SELECT data, tags, updated_at, NULL FROM certificates"
-	if summaries {
+	if summaries != nil {
 		q = "SELECT " + sqliteSummaryColumns + " FROM certificates"
 	}
 	if len(where) > 0 {
@@ -675,8 +675,8 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries bool) ([]*Cer
 		q += " LIMIT -1 OFFSET ?"
 		args = append(args, f.Offset)
 	}
-	if summaries {
-		return t.listSummaries(q, args)
+	if summaries != nil {
+		return nil, t.scanSummaries(q, args, summaries)
 	}
 	rows, err := t.rawQuery(q, args...)
 	if err != nil {

@@ -88,14 +88,14 @@ func (in ListInput) query(now time.Time) inventory.Query {
 func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 	now := s.core.Now()
 	q := in.query(now)
-	var page *inventory.Page
+	page := &ListPage{AsOf: now}
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		page, err = inventory.List(tx, q)
+		page.Certificates, page.NextToken, err = inventory.ListSummaries(tx, q, s.core.Names)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ListPage{Certificates: inventory.NewSummaries(s.core.Names, page.Certificates), NextToken: page.NextToken, AsOf: now}, nil
+	return page, nil
 }
