@@ -123,10 +123,17 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", readMmapSize))
 	}
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
 }
+
+// readMmapSize is how much of the database file a read connection maps
+// into memory (SQLite caps it at 2 GiB): reading a page is then a memory
+// access instead of a read into the page cache, which a list that reads a
+// thousand index pages feels.
+const readMmapSize = 1 << 31
 
 // OpenSQLite opens (creating if needed, mode 0600) the database at path and
 // brings its schema up to date.

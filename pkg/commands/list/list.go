@@ -3,6 +3,8 @@ package list
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,9 @@ import (
 	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
+
+// listGCPercent is the garbage collector's GOGC during a list.
+const listGCPercent = 400
 
 // ListOptions are the inputs of list: its dependencies, as functions that
 // tests replace, and its flag values.
@@ -187,6 +192,14 @@ func (o *ListOptions) Input() (certificates.ListInput, error) {
 }
 
 func runList(ctx context.Context, o *ListOptions) error {
+	// A list holds its page until it prints it, and then the process
+	// ends: collecting garbage as often as a long-running process would
+	// (GOGC=100) costs a list of ten thousand certificates a third of its
+	// CPU time. Collect when the heap has grown to 5× what is live,
+	// unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(listGCPercent))
+	}
 	p, err := o.Printer()
 	if err != nil {
 		return err
