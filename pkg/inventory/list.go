@@ -139,7 +139,7 @@ func (q *Query) matchesGo(c *localstore.Certificate) bool {
 func List(tx localstore.Tx, q Query) (*Page, error) {
 	p := &Page{}
 	var err error
-	p.NextToken, err = q.scan(tx, func(block []*localstore.Certificate) {
+	p.NextToken, err = q.scan(tx, true, func(block []*localstore.Certificate) {
 		certs := make([]localstore.Certificate, len(block))
 		for i, c := range block {
 			certs[i] = *c
@@ -158,7 +158,7 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 func ListSummaries(tx localstore.Tx, q Query, n Names) ([]Summary, string, error) {
 	var blocks [][]Summary
 	total := 0
-	next, err := q.scan(tx, func(block []*localstore.Certificate) {
+	next, err := q.scan(tx, false, func(block []*localstore.Certificate) {
 		s := NewSummaries(n, block)
 		blocks = append(blocks, s)
 		total += len(s)
@@ -182,8 +182,9 @@ var errPageFull = errors.New("page full")
 // scan runs q in tx and calls keep with the certificates of its page, in
 // order, a block at a time (the certificates are reused once keep
 // returns: see localstore.Tx.ScanCertificateSummaries); it returns the
-// page's next token.
-func (q Query) scan(tx localstore.Tx, keep func([]*localstore.Certificate)) (string, error) {
+// page's next token. Unless withTags, the certificates carry Tags and
+// UpdatedAt only when q filters on tags.
+func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Certificate)) (string, error) {
 	for _, pat := range q.Domains {
 		if _, err := path.Match(pat, ""); err != nil {
 			return "", errs.UsageErrorf("invalid --domain pattern %q", pat)
@@ -220,6 +221,8 @@ func (q Query) scan(tx localstore.Tx, keep func([]*localstore.Certificate)) (str
 	}
 	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0 || len(q.statuses) > 0 || len(q.eligibility) > 0 ||
 		len(q.KeyUsages) > 0 || len(q.ExtendedKeyUsages) > 0
+	// Summaries show no tags: read them only to filter on them.
+	f.NoTags = !withTags && len(q.Tags) == 0
 	skip := offset // matches still to skip (in Go: the store skipped none)
 	if !goFilter {
 		f.Offset, skip = offset, 0

@@ -253,6 +253,14 @@ const summaryColumns = "CASE WHEN summary IS NULL OR tags IS NULL THEN data END,
 // of a row without a summary, or whose tags are still in the record.
 const sqliteSummaryColumns = "summary, tags, updated_at, rowid"
 
+// sqliteSummaryColumnsNoTags are sqliteSummaryColumns for a list with
+// NoTags: "[]" (none) for the tags, NULL for updated_at, so that the list
+// reads no column outside the covering indexes.
+const sqliteSummaryColumnsNoTags = "summary, '[]', NULL, rowid"
+
+// pgSummaryColumnsNoTags are summaryColumns for a list with NoTags.
+const pgSummaryColumnsNoTags = "CASE WHEN summary IS NULL THEN data END, '[]'::bytea, NULL::bigint, summary"
+
 // ListCertificateSummaries is ListCertificates with only the
 // SummaryFields, Tags and UpdatedAt of each certificate set, read from the
 // summary column (the record is decoded only for rows written before it).

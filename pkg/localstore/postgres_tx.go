@@ -273,6 +273,9 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 	q := "SELECT data, tags, updated_at, NULL::bytea FROM certificates"
 	if summaries != nil {
 		q = "SELECT " + summaryColumns + " FROM certificates"
+		if f.NoTags {
+			q = "SELECT " + pgSummaryColumnsNoTags + " FROM certificates"
+		}
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -653,6 +653,9 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries func([]*Certi
 	q := "SELECT data, tags, updated_at, NULL FROM certificates"
 	if summaries != nil {
 		q = "SELECT " + sqliteSummaryColumns + " FROM certificates"
+		if f.NoTags {
+			q = "SELECT " + sqliteSummaryColumnsNoTags + " FROM certificates"
+		}
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

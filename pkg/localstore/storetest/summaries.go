@@ -98,6 +98,31 @@ func testListSummaries(t *testing.T, s localstore.Store) {
 					t.Errorf("%s: summary of %s sets fields beyond SummaryFields: %+v", when, full[i].ID, got)
 				}
 			}
+			// NoTags: the same summaries, without Tags and UpdatedAt.
+			nf := f
+			nf.NoTags = true
+			var noTags []*localstore.Certificate
+			view(t, s, func(tx localstore.Tx) error {
+				var err error
+				noTags, err = tx.ListCertificateSummaries(nf)
+				return err
+			})
+			if !slices.Equal(ids(noTags), ids(full)) {
+				t.Errorf("%s: ListCertificateSummaries(%s, NoTags) = %q, ListCertificates %q", when, describe(f), ids(noTags), ids(full))
+				continue
+			}
+			for i := range full {
+				want := summaryOf(full[i])
+				want.Tags, want.UpdatedAt = nil, time.Time{}
+				got := summaryOf(noTags[i])
+				got.Tags, got.UpdatedAt = nil, time.Time{}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: NoTags summary of %s:\n got %+v\nwant %+v", when, full[i].ID, got, want)
+				}
+				if onlySummaries && (noTags[i].Tags != nil || !noTags[i].UpdatedAt.IsZero()) {
+					t.Errorf("%s: NoTags summary of %s has tags %v, updated %v", when, full[i].ID, noTags[i].Tags, noTags[i].UpdatedAt)
+				}
+			}
 		}
 	}
 	compare("with summaries", true)
