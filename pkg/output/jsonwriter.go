@@ -21,8 +21,10 @@ type JSONWriter struct {
 	// written yet.
 	first    []bool
 	afterKey bool
-	scratch  bytes.Buffer
-	enc      *json.Encoder
+	// large is set once the document has filled the buffer.
+	large   bool
+	scratch bytes.Buffer
+	enc     *json.Encoder
 }
 
 // NewJSONWriter returns a writer to w; Close flushes it.
@@ -49,6 +51,11 @@ func (j *JSONWriter) newline(depth int) {
 		}
 	}
 	if len(j.buf) >= jsonBuffer {
+		if !j.large {
+			// A large document: let its pipe, if any, hold more of it.
+			j.large = true
+			growPipe(j.w)
+		}
 		j.flush()
 	}
 }
