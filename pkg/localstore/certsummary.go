@@ -254,9 +254,9 @@ const summaryColumns = "CASE WHEN summary IS NULL OR tags IS NULL THEN data END,
 const sqliteSummaryColumns = "summary, tags, updated_at, rowid"
 
 // sqliteSummaryColumnsNoTags are sqliteSummaryColumns for a list with
-// NoTags: "[]" (none) for the tags, NULL for updated_at, so that the list
-// reads no column outside the covering indexes.
-const sqliteSummaryColumnsNoTags = "summary, '[]', NULL, rowid"
+// NoTags: no tags or updated_at, so that the list reads no column outside
+// the covering indexes.
+const sqliteSummaryColumnsNoTags = "summary, rowid"
 
 // pgSummaryColumnsNoTags are summaryColumns for a list with NoTags.
 const pgSummaryColumnsNoTags = "CASE WHEN summary IS NULL THEN data END, '[]'::bytea, NULL::bigint, summary"
@@ -289,10 +289,18 @@ func (t *sqliteTx) scanSummaries(q string, args []any, fn func([]*Certificate) e
 		upd           sql.NullInt64
 		rowid         int64
 	)
+	noTags := []byte("[]")
+	dest := []any{&summary, &tags, &upd, &rowid}
+	if cols, err := rows.Columns(); err == nil && len(cols) == 2 { // sqliteSummaryColumnsNoTags
+		dest = []any{&summary, &rowid}
+	}
 	l := newSummaryList(fn)
 	for l.err == nil && rows.Next() {
-		if err := rows.Scan(&summary, &tags, &upd, &rowid); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return err
+		}
+		if len(dest) == 2 {
+			tags = noTags
 		}
 		var u *int64
 		if upd.Valid {
