@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/certctl/certctl/internal/seed"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -116,4 +118,30 @@ func BenchmarkListExpiring1M(b *testing.B) {
 // the wall time.
 func reportCPU(b *testing.B, cpu0 float64) {
 	b.ReportMetric((cpuSeconds(b)-cpu0)*1000/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkSeedImported is internal/seed.Imported writing BENCH_SEED_N
+// (default 20,000) imported-certificate records into a new SQLite vault,
+// as bench/cmd/seed does for bench/run.sh (a million per backend there).
+func BenchmarkSeedImported(b *testing.B) {
+	n := envInt("BENCH_SEED_N", 20000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		v, err := localstore.Open(ctx, filepath.Join(b.TempDir(), "vault"), localstore.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := seed.Imported(ctx, v, n, time.Now().UTC()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := v.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

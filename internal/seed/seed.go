@@ -8,7 +8,10 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/authority"
@@ -18,8 +21,11 @@ import (
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
-// Batch is how many records one transaction writes.
+// Batch is how many records one transaction of Issued or Revoked writes.
 const Batch = 5000
+
+// ImportBatch is how many records one transaction of Imported writes.
+const ImportBatch = 20000
 
 // Issued records n certificates issued by issuer (one shared DER;
 // distinct serials, subjects and times), one in ten revoked, as every
@@ -62,15 +68,30 @@ func Issued(ctx context.Context, v *localstore.Vault, issuer string, n int, now 
 }
 
 // Imported writes n imported-certificate records (one shared leaf, chain
-// and key; distinct IDs, names, creation times and NotAfter).
+// and key; distinct IDs, names, creation times and NotAfter), each as
+// inventory.StoreImported writes it, through a localstore.RowBuffer: the
+// store's own rows, written table by table in batches (COPY on
+// PostgreSQL) instead of three statements a record. The IDs are random
+// UUIDs handed out in ascending order, like the creation times, so that
+// every index grows at its end instead of at random places (a million
+// records then take about a minute instead of a quarter of an hour).
 func Imported(ctx context.Context, v *localstore.Vault, n int, now time.Time) error {
 	root := testpki.NewRoot("Seed Root", now)
 	sub := root.Sub("Seed Intermediate")
 	leaf, key := sub.Leaf(testpki.LeafOptions{Names: []string{"seed.bulk.example.test"}, NotAfter: now.Add(365 * 24 * time.Hour)})
 	m := &inventory.Material{Leaf: leaf, Chain: []*x509.Certificate{sub.Cert}, Key: key}
-	for start := 0; start < n; start += Batch {
-		end := min(start+Batch, n)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+	slices.Sort(ids)
+	for start := 0; start < n; start += ImportBatch {
+		end := min(start+ImportBatch, n)
 		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+			buf, err := localstore.NewRowBuffer(tx)
+			if err != nil {
+				return err
+			}
 			for i := start; i < end; i++ {
 				at := now.Add(time.Duration(i) * time.Microsecond)
 				c, err := inventory.NewImported(m, nil, at)
@@ -78,13 +99,13 @@ func Imported(ctx context.Context, v *localstore.Vault, n int, now time.Time) er
 					return err
 				}
 				name := fmt.Sprintf("host%06d.bulk.example.test", i)
-				c.DomainName, c.SubjectAlternativeNames = name, []string{name}
+				c.ID, c.DomainName, c.SubjectAlternativeNames = ids[i], name, []string{name}
 				c.NotAfter = now.Add(time.Duration(1+i%365) * 24 * time.Hour).Truncate(time.Second)
-				if err := inventory.StoreImported(tx, v, c, m, at); err != nil {
+				if err := inventory.StoreImported(buf, v, c, m, at); err != nil {
 					return err
 				}
 			}
-			return nil
+			return buf.Flush()
 		})
 		if err != nil {
 			return err

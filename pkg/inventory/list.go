@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"encoding/base64"
+	"errors"
 	"path"
 	"strconv"
 	"strings"
@@ -52,16 +53,6 @@ func AsOf(c *localstore.Certificate, now time.Time) {
 	if st := EffectiveStatus(c, now); st != c.Status {
 		c.Status = st
 		UpdateEligibility(c, now)
-	}
-}
-
-// refresh sets each certificate's status to its effective status at q.Now.
-func (q *Query) refresh(certs []*localstore.Certificate) {
-	if q.Now.IsZero() {
-		return
-	}
-	for _, c := range certs {
-		AsOf(c, q.Now)
 	}
 }
 
@@ -146,14 +137,62 @@ func (q *Query) matchesGo(c *localstore.Certificate) bool {
 // List runs a list query in tx. ACME-origin certificates are left out
 // unless the origin filter names ACME, as in ACM.
 func List(tx localstore.Tx, q Query) (*Page, error) {
+	p := &Page{}
+	var err error
+	p.NextToken, err = q.scan(tx, true, func(block []*localstore.Certificate) {
+		certs := make([]localstore.Certificate, len(block))
+		for i, c := range block {
+			certs[i] = *c
+			p.Certificates = append(p.Certificates, &certs[i])
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ListSummaries runs a list query in tx as List does and returns the
+// summaries of its page (never nil) and its next token: the certificates
+// are read, judged and rendered a block at a time, never held all at once.
+func ListSummaries(tx localstore.Tx, q Query, n Names) ([]Summary, string, error) {
+	var blocks [][]Summary
+	total := 0
+	next, err := q.scan(tx, false, func(block []*localstore.Certificate) {
+		s := NewSummaries(n, block)
+		blocks = append(blocks, s)
+		total += len(s)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(blocks) == 1 {
+		return blocks[0], next, nil
+	}
+	out := make([]Summary, 0, total)
+	for _, b := range blocks {
+		out = append(out, b...)
+	}
+	return out, next, nil
+}
+
+// errPageFull ends a scan whose page is complete.
+var errPageFull = errors.New("page full")
+
+// scan runs q in tx and calls keep with the certificates of its page, in
+// order, a block at a time (the certificates are reused once keep
+// returns: see localstore.Tx.ScanCertificateSummaries); it returns the
+// page's next token. Unless withTags, the certificates carry Tags and
+// UpdatedAt only when q filters on tags.
+func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Certificate)) (string, error) {
 	for _, pat := range q.Domains {
 		if _, err := path.Match(pat, ""); err != nil {
-			return nil, errs.UsageErrorf("invalid --domain pattern %q", pat)
+			return "", errs.UsageErrorf("invalid --domain pattern %q", pat)
 		}
 	}
 	offset, err := DecodeToken(q.StartingToken)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	f := q.Filter
 	if len(f.Origins) == 0 {
@@ -182,42 +221,50 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 	}
 	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0 || len(q.statuses) > 0 || len(q.eligibility) > 0 ||
 		len(q.KeyUsages) > 0 || len(q.ExtendedKeyUsages) > 0
+	// Summaries show no tags: read them only to filter on them.
+	f.NoTags = !withTags && len(q.Tags) == 0
+	skip := offset // matches still to skip (in Go: the store skipped none)
 	if !goFilter {
-		f.Offset = offset
+		f.Offset, skip = offset, 0
 		if q.MaxItems > 0 {
 			f.Limit = q.MaxItems + 1
 		}
-		certs, err := tx.ListCertificateSummaries(f)
-		if err != nil {
-			return nil, err
+	}
+	kept, more := 0, false
+	var page []*localstore.Certificate
+	err = tx.ScanCertificateSummaries(f, func(block []*localstore.Certificate) error {
+		page = page[:0]
+		for _, c := range block {
+			if !q.Now.IsZero() {
+				AsOf(c, q.Now)
+			}
+			if goFilter && !q.matchesGo(c) {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if q.MaxItems > 0 && kept == q.MaxItems {
+				more = true
+				break
+			}
+			page = append(page, c)
+			kept++
 		}
-		q.refresh(certs)
-		p := &Page{Certificates: certs}
-		if q.MaxItems > 0 && len(certs) > q.MaxItems {
-			p.Certificates = certs[:q.MaxItems]
-			p.NextToken = EncodeToken(offset + q.MaxItems)
+		if len(page) > 0 {
+			keep(page)
 		}
-		return p, nil
-	}
-	all, err := tx.ListCertificateSummaries(f)
-	if err != nil {
-		return nil, err
-	}
-	q.refresh(all)
-	var matched []*localstore.Certificate
-	for _, c := range all {
-		if q.matchesGo(c) {
-			matched = append(matched, c)
+		if more {
+			return errPageFull
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errPageFull) {
+		return "", err
 	}
-	if offset > len(matched) {
-		offset = len(matched)
+	if more {
+		return EncodeToken(offset + q.MaxItems), nil
 	}
-	matched = matched[offset:]
-	p := &Page{Certificates: matched}
-	if q.MaxItems > 0 && len(matched) > q.MaxItems {
-		p.Certificates = matched[:q.MaxItems]
-		p.NextToken = EncodeToken(offset + q.MaxItems)
-	}
-	return p, nil
+	return "", nil
 }

@@ -20,6 +20,14 @@ func (t fullRecords) ListCertificateSummaries(f localstore.CertificateFilter) ([
 	return t.ListCertificates(f)
 }
 
+func (t fullRecords) ScanCertificateSummaries(f localstore.CertificateFilter, fn func([]*localstore.Certificate) error) error {
+	all, err := t.ListCertificates(f)
+	if err != nil || len(all) == 0 {
+		return err
+	}
+	return fn(all)
+}
+
 // variedFleet is a fleet whose every listed and filtered field varies:
 // statuses (some ISSUED past their NotAfter), types, origins (ACME too),
 // key types and usages, SANs, tags, use, export and eligibility.
@@ -190,5 +198,39 @@ func TestListSummariesAsRecords(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNewSummariesMatchesNewSummary checks that the summaries of a page,
+// made in a few allocations, are those NewSummary makes one by one.
+func TestNewSummariesMatchesNewSummary(t *testing.T) {
+	fleet := variedFleet(60)
+	many := make([]string, maxSANSummaries+3)
+	for i := range many {
+		many[i] = fmt.Sprintf("n%d.example.test", i)
+	}
+	fleet[3].SubjectAlternativeNames = many
+	fleet[4].ExtendedKeyUsages = []localstore.EKU{{Name: "TLS_WEB_CLIENT_AUTHENTICATION"}, {Name: "CUSTOM", OID: "1.2.3"}}
+	fleet[5].NotBefore, fleet[5].RevokedAt, fleet[5].IssuedAt = time.Time{}, time.Time{}, time.Time{}
+	n := Names{Region: "eu-west-3", Account: "123456789012"}
+	got := NewSummaries(n, fleet)
+	if len(got) != len(fleet) {
+		t.Fatalf("%d summaries of %d certificates", len(got), len(fleet))
+	}
+	for i, c := range fleet {
+		want, err := json.Marshal(NewSummary(n, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, err := json.Marshal(got[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(have) != string(want) {
+			t.Errorf("certificate %d: NewSummaries\n%s\nNewSummary\n%s", i, have, want)
+		}
+	}
+	if s := NewSummaries(n, nil); s == nil || len(s) != 0 {
+		t.Errorf("NewSummaries(nil) = %#v, want an empty list (JSON [])", s)
 	}
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/arn"
@@ -291,8 +292,72 @@ func eligibility(c *localstore.Certificate) string {
 
 // NewSummary renders the ACM list view of c.
 func NewSummary(n Names, c *localstore.Certificate) Summary {
+	return newSummary(n.CertificateARN(c.ID), c, nil)
+}
+
+// NewSummaries is NewSummary of every certificate of certs, their ARNs,
+// timestamps and lists of names made in a few allocations instead of
+// several per certificate (a list of ten thousand certificates would
+// spend more time allocating than rendering).
+func NewSummaries(n Names, certs []*localstore.Certificate) []Summary {
+	out := make([]Summary, len(certs))
+	prefix := n.CertificateARN("")
+	size, times, ekus := 0, 0, 0
+	for _, c := range certs {
+		size += len(prefix) + len(c.ID)
+		for _, t := range []time.Time{c.NotBefore, c.NotAfter, c.CreatedAt, c.IssuedAt, c.ImportedAt, c.RevokedAt} {
+			if !t.IsZero() {
+				times++
+			}
+		}
+		ekus += len(c.ExtendedKeyUsages)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, c := range certs {
+		b.WriteString(prefix)
+		b.WriteString(c.ID)
+	}
+	arns := b.String()
+	a := &summaryAlloc{times: make([]Timestamp, 0, times), names: make([]string, 0, ekus)}
+	for i, c := range certs {
+		k := len(prefix) + len(c.ID)
+		out[i] = newSummary(arns[:k], c, a)
+		arns = arns[k:]
+	}
+	return out
+}
+
+// summaryAlloc hands out the timestamps and lists of names of summaries
+// from arrays made for them all.
+type summaryAlloc struct {
+	times []Timestamp
+	names []string
+}
+
+// ts is TS, from a's array when a is set.
+func (a *summaryAlloc) ts(t time.Time) *Timestamp {
+	if a == nil || t.IsZero() || len(a.times) == cap(a.times) {
+		return TS(t)
+	}
+	a.times = append(a.times, Timestamp(t))
+	return &a.times[len(a.times)-1]
+}
+
+// list returns an empty list of capacity n, from a's array when a is
+// set.
+func (a *summaryAlloc) list(n int) []string {
+	if a == nil || cap(a.names)-len(a.names) < n {
+		return make([]string, 0, n)
+	}
+	l := a.names[len(a.names) : len(a.names) : len(a.names)+n]
+	a.names = a.names[:len(a.names)+n]
+	return l
+}
+
+func newSummary(arn string, c *localstore.Certificate, a *summaryAlloc) Summary {
 	s := Summary{
-		CertificateArn:     n.CertificateARN(c.ID),
+		CertificateArn:     arn,
 		DomainName:         c.DomainName,
 		Status:             c.Status,
 		Type:               c.Type,
@@ -303,12 +368,12 @@ func NewSummary(n Names, c *localstore.Certificate) Summary {
 		InUse:              c.InUse(),
 		Exported:           c.Exported,
 		RenewalEligibility: eligibility(c),
-		NotBefore:          TS(c.NotBefore),
-		NotAfter:           TS(c.NotAfter),
-		CreatedAt:          TS(c.CreatedAt),
-		IssuedAt:           TS(c.IssuedAt),
-		ImportedAt:         TS(c.ImportedAt),
-		RevokedAt:          TS(c.RevokedAt),
+		NotBefore:          a.ts(c.NotBefore),
+		NotAfter:           a.ts(c.NotAfter),
+		CreatedAt:          a.ts(c.CreatedAt),
+		IssuedAt:           a.ts(c.IssuedAt),
+		ImportedAt:         a.ts(c.ImportedAt),
+		RevokedAt:          a.ts(c.RevokedAt),
 	}
 	sans := c.SubjectAlternativeNames
 	if len(sans) > maxSANSummaries {
@@ -316,7 +381,7 @@ func NewSummary(n Names, c *localstore.Certificate) Summary {
 		s.HasAdditionalSubjectAlternativeNames = true
 	}
 	s.SubjectAlternativeNameSummaries = orEmpty(sans)
-	s.ExtendedKeyUsages = []string{}
+	s.ExtendedKeyUsages = a.list(len(c.ExtendedKeyUsages))
 	for _, e := range c.ExtendedKeyUsages {
 		s.ExtendedKeyUsages = append(s.ExtendedKeyUsages, e.Name)
 	}

@@ -1,8 +1,10 @@
 package localstore
 
 import (
+	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -87,10 +89,11 @@ var errSummary = errors.New("malformed certificate summary")
 
 // summaryReader reads the parts of a summary; the first error sticks. It
 // reads a string copy of the summary, so that every string it returns
-// shares that one allocation.
+// shares that one allocation; its lists come from alloc.
 type summaryReader struct {
-	s   string
-	err error
+	s     string
+	err   error
+	alloc func(n int) []string
 }
 
 func (r *summaryReader) uvarint() uint64 {
@@ -153,7 +156,7 @@ func (r *summaryReader) list() []string {
 	if n == 0 || r.err != nil {
 		return nil
 	}
-	l := make([]string, n)
+	l := r.alloc(n)
 	for i := range l {
 		l[i] = r.string()
 	}
@@ -163,15 +166,30 @@ func (r *summaryReader) list() []string {
 // decodeSummary returns the certificate that summary b describes, with
 // only the SummaryFields set.
 func decodeSummary(b []byte) (*Certificate, error) {
-	if len(b) < 2 || b[0] != summaryVersion {
-		return nil, errSummary
+	c := &Certificate{}
+	if err := decodeSummaryInto(c, string(b), func(n int) []string { return make([]string, n) }); err != nil {
+		return nil, err
 	}
-	flags := b[1]
-	r := &summaryReader{s: string(b[2:])}
-	c := &Certificate{Exported: flags&1 != 0}
-	for _, s := range []*string{&c.ID, &c.DomainName, &c.Status, &c.Type, &c.KeyPairOrigin, &c.KeyAlgorithm, &c.ExportOption, &c.RenewalEligibility} {
-		*s = r.string()
+	return c, nil
+}
+
+// decodeSummaryInto sets the SummaryFields of c (a zero Certificate) from
+// summary s, its strings shared with s, its string lists from alloc.
+func decodeSummaryInto(c *Certificate, s string, alloc func(n int) []string) error {
+	if len(s) < 2 || s[0] != summaryVersion {
+		return errSummary
 	}
+	flags := s[1]
+	r := &summaryReader{s: s[2:], alloc: alloc}
+	c.Exported = flags&1 != 0
+	c.ID = r.string()
+	c.DomainName = r.string()
+	c.Status = r.string()
+	c.Type = r.string()
+	c.KeyPairOrigin = r.string()
+	c.KeyAlgorithm = r.string()
+	c.ExportOption = r.string()
+	c.RenewalEligibility = r.string()
 	c.SubjectAlternativeNames = r.list()
 	c.InUseBy = r.list()
 	c.KeyUsages = r.list()
@@ -198,12 +216,12 @@ func decodeSummary(b []byte) (*Certificate, error) {
 		r.err = errSummary
 	}
 	if r.err != nil {
-		return nil, r.err
+		return r.err
 	}
 	if len(r.s) != 0 {
-		return nil, errSummary
+		return errSummary
 	}
-	return c, nil
+	return nil
 }
 
 // decodeListed returns the certificate of a row read with its summary:
@@ -229,16 +247,107 @@ func (r certRow) decodeListed() (*Certificate, error) {
 // has no summary, or its tags are still in the record.
 const summaryColumns = "CASE WHEN summary IS NULL OR tags IS NULL THEN data END, tags, updated_at, summary"
 
+// sqliteSummaryColumns are the columns a summary list reads in SQLite:
+// only columns of the list covering indexes (migration 10), so that a
+// list in their order reads the index alone. The rowid finds the record
+// of a row without a summary, or whose tags are still in the record.
+const sqliteSummaryColumns = "summary, tags, updated_at, rowid"
+
+// sqliteSummaryColumnsNoTags are sqliteSummaryColumns for a list with
+// NoTags: no tags or updated_at, so that the list reads no column outside
+// the covering indexes.
+const sqliteSummaryColumnsNoTags = "summary, rowid"
+
+// pgSummaryColumnsNoTags are summaryColumns for a list with NoTags.
+const pgSummaryColumnsNoTags = "CASE WHEN summary IS NULL THEN data END, '[]'::bytea, NULL::bigint, summary"
+
 // ListCertificateSummaries is ListCertificates with only the
 // SummaryFields, Tags and UpdatedAt of each certificate set, read from the
 // summary column (the record is decoded only for rows written before it).
 func (t *sqliteTx) ListCertificateSummaries(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, true)
+	return collectSummaries(t.ScanCertificateSummaries, f)
+}
+
+// ScanCertificateSummaries is ListCertificateSummaries a block at a time
+// (see Tx).
+func (t *sqliteTx) ScanCertificateSummaries(f CertificateFilter, fn func([]*Certificate) error) error {
+	_, err := t.listCertificates(f, fn)
+	return err
+}
+
+// scanSummaries runs q, a query of sqliteSummaryColumns, and decodes its
+// rows as they come (see summaryList); a row written before the summary
+// column is read whole by its rowid.
+func (t *sqliteTx) scanSummaries(q string, args []any, fn func([]*Certificate) error) error {
+	rows, err := t.rawQuery(q, args...)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var (
+		summary, tags sql.RawBytes
+		upd           sql.NullInt64
+		rowid         int64
+	)
+	noTags := []byte("[]")
+	dest := []any{&summary, &tags, &upd, &rowid}
+	if cols, err := rows.Columns(); err == nil && len(cols) == 2 { // sqliteSummaryColumnsNoTags
+		dest = []any{&summary, &rowid}
+	}
+	l := newSummaryList(fn)
+	for l.err == nil && rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		if len(dest) == 2 {
+			tags = noTags
+		}
+		var u *int64
+		if upd.Valid {
+			u = &upd.Int64
+		}
+		var legacy func() (*Certificate, error)
+		if summary == nil || tags == nil {
+			id := rowid
+			legacy = func() (*Certificate, error) { return t.recordByRowid(id) }
+		}
+		l.add(summary, tags, u, legacy)
+	}
+	if err := rows.Err(); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	return l.close()
+}
+
+// recordByRowid decodes the certificate of a row written before the
+// summary or tags column, from its record.
+func (t *sqliteTx) recordByRowid(rowid int64) (*Certificate, error) {
+	var r certRow
+	var upd sql.NullInt64
+	if err := t.rawQueryRow(`SELECT data, tags, updated_at, summary FROM certificates WHERE rowid = ?`, rowid).
+		Scan(&r.data, &r.tags, &upd, &r.summary); err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	if upd.Valid {
+		r.updated = &upd.Int64
+	}
+	c, err := r.decode()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return c, nil
 }
 
 // ListCertificateSummaries is ListCertificates with only the
 // SummaryFields, Tags and UpdatedAt of each certificate set (see
 // sqliteTx.ListCertificateSummaries).
 func (t *pgTx) ListCertificateSummaries(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, true)
+	return collectSummaries(t.ScanCertificateSummaries, f)
+}
+
+// ScanCertificateSummaries is ListCertificateSummaries a block at a time
+// (see Tx).
+func (t *pgTx) ScanCertificateSummaries(f CertificateFilter, fn func([]*Certificate) error) error {
+	_, err := t.listCertificates(f, fn)
+	return err
 }

@@ -125,6 +125,11 @@ type CertificateFilter struct {
 	Descending bool
 	Offset     int
 	Limit      int // 0: no limit
+	// NoTags, for summary lists (ListCertificateSummaries,
+	// ScanCertificateSummaries) that neither show nor filter on tags,
+	// leaves Tags and UpdatedAt unset: such a list then reads no more
+	// than the list covering indexes hold (SQLite migration 10).
+	NoTags bool
 }
 
 // Object is a generic record for the resources of later capabilities (CAs,

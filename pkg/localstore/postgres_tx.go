@@ -134,7 +134,7 @@ func (t *pgTx) GetCertificate(id string) (*Certificate, error) {
 }
 
 func (t *pgTx) PutCertificate(c *Certificate) error {
-	data, tags, err := encodeCertificate(c)
+	row, err := certificateRow(c)
 	if err != nil {
 		return err
 	}
@@ -146,9 +146,7 @@ func (t *pgTx) PutCertificate(c *Certificate) error {
 		not_after=excluded.not_after, created_at=excluded.created_at, exportable=excluded.exportable,
 		in_use=excluded.in_use, eligibility=excluded.eligibility, data=excluded.data,
 		tags=excluded.tags, updated_at=excluded.updated_at, summary=excluded.summary`,
-		c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, pgNanos(c.NotAfter),
-		c.CreatedAt.UnixNano(), c.Exportable(), c.InUse(), c.RenewalEligibility, data, tags, pgNanos(c.UpdatedAt),
-		encodeSummary(c))
+		row...)
 	return err
 }
 
@@ -244,12 +242,12 @@ func (a *pgArgs) add(v any) string {
 }
 
 func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, false)
+	return t.listCertificates(f, nil)
 }
 
 // listCertificates runs ListCertificates, or ListCertificateSummaries when
 // summaries.
-func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certificate, error) {
+func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certificate) error) ([]*Certificate, error) {
 	var where []string
 	var args pgArgs
 	for _, in := range []struct {
@@ -273,8 +271,11 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certifi
 		where = append(where, "not_after < "+args.add(f.NotAfterBefore.UnixNano()))
 	}
 	q := "SELECT data, tags, updated_at, NULL::bytea FROM certificates"
-	if summaries {
+	if summaries != nil {
 		q = "SELECT " + summaryColumns + " FROM certificates"
+		if f.NoTags {
+			q = "SELECT " + pgSummaryColumnsNoTags + " FROM certificates"
+		}
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -307,6 +308,9 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certifi
 	if f.Offset > 0 {
 		q += " OFFSET " + args.add(f.Offset)
 	}
+	if summaries != nil {
+		return nil, t.scanSummaries(q, args, summaries)
+	}
 	d := newCertDecoder()
 	defer d.stop()
 	err := t.rows(q, args, func(r pgx.Rows) error {
@@ -323,6 +327,34 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries bool) ([]*Certifi
 	return d.result()
 }
 
+// scanSummaries runs q, a query of summaryColumns, and decodes its rows
+// as they come (see summaryList).
+func (t *pgTx) scanSummaries(q string, args pgArgs, fn func([]*Certificate) error) error {
+	l := newSummaryList(fn)
+	err := t.rows(q, args, func(r pgx.Rows) error {
+		var row certRow
+		if err := r.Scan(&row.data, &row.tags, &row.updated, &row.summary); err != nil {
+			return err
+		}
+		var legacy func() (*Certificate, error)
+		if row.summary == nil || row.tags == nil {
+			legacy = func() (*Certificate, error) {
+				c, err := row.decode()
+				if err != nil {
+					return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+				}
+				return c, nil
+			}
+		}
+		l.add(row.summary, row.tags, row.updated, legacy)
+		return l.err
+	})
+	if err != nil {
+		return err
+	}
+	return l.close()
+}
+
 func (t *pgTx) CountCertificates() (int, error) {
 	var n int
 	err := t.queryRow(`SELECT count(*) FROM certificates`, nil, &n)
@@ -330,12 +362,12 @@ func (t *pgTx) CountCertificates() (int, error) {
 }
 
 func (t *pgTx) PutVersion(certID string, v *CertificateVersion) error {
-	data, err := json.Marshal(v)
+	row, err := versionRow(certID, v)
 	if err != nil {
 		return err
 	}
 	_, err = t.exec(`INSERT INTO cert_versions (cert_id, version, data) VALUES ($1,$2,$3)
-		ON CONFLICT (cert_id, version) DO UPDATE SET data=excluded.data`, certID, v.Number, data)
+		ON CONFLICT (cert_id, version) DO UPDATE SET data=excluded.data`, row...)
 	return err
 }
 

@@ -53,6 +53,13 @@ type Tx interface {
 	// only those are set, except in rows written before the summary
 	// column (SQLite migration 9), whose record is decoded whole.
 	ListCertificateSummaries(f CertificateFilter) ([]*Certificate, error)
+	// ScanCertificateSummaries is ListCertificateSummaries a block at a
+	// time, for lists too long to hold every certificate at once: fn gets
+	// the next certificates in order, a few hundred at most. The
+	// Certificate values are reused once fn returns (what they point to
+	// is not), so fn copies those it keeps. An error of fn ends the scan
+	// and is returned.
+	ScanCertificateSummaries(f CertificateFilter, fn func([]*Certificate) error) error
 	CountCertificates() (int, error)
 
 	PutVersion(certID string, v *CertificateVersion) error

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"time"
 )
 
 // JSONWriter writes one JSON document as it goes, byte for byte as Print
@@ -20,8 +21,10 @@ type JSONWriter struct {
 	// written yet.
 	first    []bool
 	afterKey bool
-	scratch  bytes.Buffer
-	enc      *json.Encoder
+	// large is set once the document has filled the buffer.
+	large   bool
+	scratch bytes.Buffer
+	enc     *json.Encoder
 }
 
 // NewJSONWriter returns a writer to w; Close flushes it.
@@ -48,6 +51,11 @@ func (j *JSONWriter) newline(depth int) {
 		}
 	}
 	if len(j.buf) >= jsonBuffer {
+		if !j.large {
+			// A large document: let its pipe, if any, hold more of it.
+			j.large = true
+			growPipe(j.w)
+		}
 		j.flush()
 	}
 }
@@ -147,14 +155,58 @@ func (j *JSONWriter) Null() {
 	j.buf = append(j.buf, "null"...)
 }
 
+// PlainKey is Key for a key that needs no escaping (printable ASCII
+// without '"' or '\\', as a struct's field names are), which it does not
+// check: for the constant keys of a large document.
+func (j *JSONWriter) PlainKey(k string) {
+	j.next()
+	j.buf = append(j.buf, '"')
+	j.buf = append(j.buf, k...)
+	j.buf = append(j.buf, `": `...)
+	j.afterKey = true
+}
+
+// Time writes t formatted with layout as a string value (what
+// encoding/json writes for a text marshaler that formats so), without
+// allocating.
+func (j *JSONWriter) Time(t time.Time, layout string) {
+	j.element()
+	start := len(j.buf)
+	j.buf = append(j.buf, '"')
+	j.buf = t.AppendFormat(j.buf, layout)
+	if !plain(j.buf[start+1:]) {
+		s := string(j.buf[start+1:])
+		j.buf = j.buf[:start]
+		j.quoteSlow(s)
+		return
+	}
+	j.buf = append(j.buf, '"')
+}
+
+// plainByte tells the bytes that encoding/json writes as they are (without
+// HTML escaping): printable ASCII but '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func plain[S string | []byte](s S) bool {
+	for i := 0; i < len(s); i++ {
+		if !plainByte[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // quote writes s as encoding/json does without HTML escaping: printable
 // ASCII as is, anything else through encoding/json itself.
 func (j *JSONWriter) quote(s string) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			j.quoteSlow(s)
-			return
-		}
+	if !plain(s) {
+		j.quoteSlow(s)
+		return
 	}
 	j.buf = append(j.buf, '"')
 	j.buf = append(j.buf, s...)

@@ -2,7 +2,9 @@ package output
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // TestJSONWriterMatchesPrint writes values with a JSONWriter and with
@@ -67,5 +69,34 @@ func TestJSONWriterMatchesPrint(t *testing.T) {
 	}
 	if got.String() != want.String() {
 		t.Errorf("JSONWriter wrote\n%s\nencoding/json\n%s", got.String(), want.String())
+	}
+}
+
+// TestJSONWriterPlainKeyAndTime checks PlainKey and Time against
+// encoding/json's encoding of the same key and formatted time, including a
+// layout whose output needs escaping.
+func TestJSONWriterPlainKeyAndTime(t *testing.T) {
+	at := time.Date(2026, 12, 3, 18, 4, 5, 600, time.UTC)
+	layouts := []string{time.RFC3339, time.RFC3339Nano, `"2006" \ 01`, "Jan é 2\t"}
+	want := map[string]string{}
+	for i, l := range layouts {
+		want["K"+strconv.Itoa(i)] = at.Format(l)
+	}
+	var wantBuf, got bytes.Buffer
+	if err := writeJSON(&wantBuf, want); err != nil {
+		t.Fatal(err)
+	}
+	j := NewJSONWriter(&got)
+	j.BeginObject()
+	for i, l := range layouts { // map keys sort: K0 … K3
+		j.PlainKey("K" + strconv.Itoa(i))
+		j.Time(at, l)
+	}
+	j.EndObject()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != wantBuf.String() {
+		t.Errorf("JSONWriter wrote\n%s\nencoding/json\n%s", got.String(), wantBuf.String())
 	}
 }

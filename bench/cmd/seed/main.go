@@ -1,11 +1,13 @@
 // Command seed fills a vault quickly for the benchmarks of bench/run.sh.
 //
-// It writes inventory records straight through pkg/localstore (as the
-// importer's StoreImported does: a sealed key, a version and the record) in
-// large transactions, instead of parsing N files through `certctl import`.
+// It writes inventory records as the importer's StoreImported does (a
+// sealed key, a version and the record), through a localstore.RowBuffer:
+// the store's own rows, written table by table in large transactions (COPY
+// on PostgreSQL), instead of parsing N files through `certctl import`.
 // Every record shares one leaf certificate, chain and key (generated once);
-// what list reads and sorts on differs per record: ID, domain name, SANs,
-// CreatedAt (one microsecond apart) and NotAfter (1 to 365 days from now).
+// what list reads and sorts on differs per record: ID (random UUIDs, handed
+// out in ascending order), domain name, SANs, CreatedAt (one microsecond
+// apart) and NotAfter (1 to 365 days from now).
 //
 // With -revoked N it also creates the vault's default private CA (as
 // `certctl request --certificate-authority-arn default` does) and records N

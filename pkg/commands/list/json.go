@@ -2,6 +2,7 @@ package list
 
 import (
 	"io"
+	"time"
 
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/output"
@@ -13,7 +14,7 @@ import (
 func writeJSON(w io.Writer, out Output) error {
 	j := output.NewJSONWriter(w)
 	j.BeginObject()
-	j.Key("CertificateSummaryList")
+	j.PlainKey("CertificateSummaryList")
 	if out.CertificateSummaryList == nil {
 		j.Null()
 	} else {
@@ -23,7 +24,7 @@ func writeJSON(w io.Writer, out Output) error {
 		}
 		j.EndArray()
 	}
-	j.Key("NextToken")
+	j.PlainKey("NextToken")
 	if out.NextToken == nil {
 		j.Null()
 	} else {
@@ -34,38 +35,38 @@ func writeJSON(w io.Writer, out Output) error {
 }
 
 // writeSummary writes the fields of inventory.Summary in its order, with
-// its omissions.
+// its omissions. Its keys are PlainKey's: constants that need no escaping.
 func writeSummary(j *output.JSONWriter, s *inventory.Summary) {
 	j.BeginObject()
-	j.Key("CertificateArn")
+	j.PlainKey("CertificateArn")
 	j.String(s.CertificateArn)
-	j.Key("DomainName")
+	j.PlainKey("DomainName")
 	j.String(s.DomainName)
-	j.Key("SubjectAlternativeNameSummaries")
+	j.PlainKey("SubjectAlternativeNameSummaries")
 	stringList(j, s.SubjectAlternativeNameSummaries)
-	j.Key("HasAdditionalSubjectAlternativeNames")
+	j.PlainKey("HasAdditionalSubjectAlternativeNames")
 	j.Bool(s.HasAdditionalSubjectAlternativeNames)
-	j.Key("Status")
+	j.PlainKey("Status")
 	j.String(s.Status)
-	j.Key("Type")
+	j.PlainKey("Type")
 	j.String(s.Type)
-	j.Key("KeyAlgorithm")
+	j.PlainKey("KeyAlgorithm")
 	j.String(s.KeyAlgorithm)
-	j.Key("KeyPairOrigin")
+	j.PlainKey("KeyPairOrigin")
 	j.String(s.KeyPairOrigin)
-	j.Key("KeyUsages")
+	j.PlainKey("KeyUsages")
 	stringList(j, s.KeyUsages)
-	j.Key("ExtendedKeyUsages")
+	j.PlainKey("ExtendedKeyUsages")
 	stringList(j, s.ExtendedKeyUsages)
 	if s.ExportOption != "" {
-		j.Key("ExportOption")
+		j.PlainKey("ExportOption")
 		j.String(s.ExportOption)
 	}
-	j.Key("InUse")
+	j.PlainKey("InUse")
 	j.Bool(s.InUse)
-	j.Key("Exported")
+	j.PlainKey("Exported")
 	j.Bool(s.Exported)
-	j.Key("RenewalEligibility")
+	j.PlainKey("RenewalEligibility")
 	j.String(s.RenewalEligibility)
 	timestamp(j, "NotBefore", s.NotBefore)
 	timestamp(j, "NotAfter", s.NotAfter)
@@ -85,10 +86,11 @@ func stringList(j *output.JSONWriter, l []string) {
 	j.Strings(l)
 }
 
-// timestamp writes an omitempty timestamp member.
+// timestamp writes an omitempty timestamp member, as
+// inventory.Timestamp's String.
 func timestamp(j *output.JSONWriter, key string, t *inventory.Timestamp) {
 	if t != nil {
-		j.Key(key)
-		j.String(t.String())
+		j.PlainKey(key)
+		j.Time(time.Time(*t).UTC().Truncate(time.Second), time.RFC3339)
 	}
 }

@@ -24,6 +24,7 @@ var bulkTests = []struct {
 	{"BulkSetAuditMACs", testBulkSetAuditMACs},
 	{"BulkInsertRefusesBadRows", testBulkBadRows},
 	{"UpdateExclusive", testUpdateExclusive},
+	{"RowBuffer", testRowBuffer},
 }
 
 func bulkUpdate(t *testing.T, s localstore.Store, fn func(localstore.BulkTx) error) {
@@ -382,4 +383,58 @@ func testUpdateExclusive(t *testing.T, s localstore.Store, open Opener) {
 		}
 		return err
 	})
+}
+
+// testRowBuffer checks that a RowBuffer writes exactly the rows that the
+// transaction's PutCertificate, PutVersion and PutSecret write (the same
+// columns, summary and tags included), so that a store seeded through it
+// is one those methods could have written.
+func testRowBuffer(t *testing.T, s localstore.Store, open Opener) {
+	certs := append(summaryFixture(), fullCertificate("full"))
+	write := func(tx localstore.Tx) error {
+		for i, c := range certs {
+			v := version(1)
+			v.KeyRef = fmt.Sprintf("certificate/%s/v1/key", c.ID)
+			if err := tx.PutSecret(v.KeyRef, []byte{0, 0xff, byte(i)}); err != nil {
+				return err
+			}
+			if err := tx.PutVersion(c.ID, v); err != nil {
+				return err
+			}
+			if err := tx.PutCertificate(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	update(t, s, write)
+	buffered := open(t)
+	update(t, buffered, func(tx localstore.Tx) error {
+		b, err := localstore.NewRowBuffer(tx)
+		if err != nil {
+			return err
+		}
+		if err := write(b); err != nil {
+			return err
+		}
+		return b.Flush()
+	})
+	want, got := dumpRows(t, s, 100), dumpRows(t, buffered, 100)
+	for _, table := range []string{"certificates", "cert_versions", "secrets"} {
+		if len(want[table]) == 0 {
+			t.Fatalf("%s: no rows written", table)
+		}
+		if !reflect.DeepEqual(got[table], want[table]) {
+			t.Errorf("%s: RowBuffer wrote\n%v\nPut methods wrote\n%v", table, got[table], want[table])
+		}
+	}
+	var list []*localstore.Certificate
+	view(t, buffered, func(tx localstore.Tx) error {
+		var err error
+		list, err = tx.ListCertificateSummaries(localstore.CertificateFilter{})
+		return err
+	})
+	if len(list) != len(certs) {
+		t.Errorf("listed %d buffered certificates, want %d", len(list), len(certs))
+	}
 }

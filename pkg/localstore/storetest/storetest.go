@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListSort", testListSort},
 		{"ListPaging", testListPaging},
 		{"ListSummaries", testListSummaries},
+		{"ScanSummaries", testScanSummaries},
 		{"Versions", testVersions},
 		{"Secrets", testSecrets},
 		{"Serials", testSerials},

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -97,6 +98,31 @@ func testListSummaries(t *testing.T, s localstore.Store) {
 					t.Errorf("%s: summary of %s sets fields beyond SummaryFields: %+v", when, full[i].ID, got)
 				}
 			}
+			// NoTags: the same summaries, without Tags and UpdatedAt.
+			nf := f
+			nf.NoTags = true
+			var noTags []*localstore.Certificate
+			view(t, s, func(tx localstore.Tx) error {
+				var err error
+				noTags, err = tx.ListCertificateSummaries(nf)
+				return err
+			})
+			if !slices.Equal(ids(noTags), ids(full)) {
+				t.Errorf("%s: ListCertificateSummaries(%s, NoTags) = %q, ListCertificates %q", when, describe(f), ids(noTags), ids(full))
+				continue
+			}
+			for i := range full {
+				want := summaryOf(full[i])
+				want.Tags, want.UpdatedAt = nil, time.Time{}
+				got := summaryOf(noTags[i])
+				got.Tags, got.UpdatedAt = nil, time.Time{}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: NoTags summary of %s:\n got %+v\nwant %+v", when, full[i].ID, got, want)
+				}
+				if onlySummaries && (noTags[i].Tags != nil || !noTags[i].UpdatedAt.IsZero()) {
+					t.Errorf("%s: NoTags summary of %s has tags %v, updated %v", when, full[i].ID, noTags[i].Tags, noTags[i].UpdatedAt)
+				}
+			}
 		}
 	}
 	compare("with summaries", true)
@@ -134,4 +160,56 @@ func testListSummaries(t *testing.T, s localstore.Store) {
 	})
 	// A row without one is decoded whole: more fields may be set.
 	compare("half without summaries", false)
+}
+
+// testScanSummaries checks that ScanCertificateSummaries hands out the
+// list of ListCertificateSummaries in blocks (more than one for a long
+// list), and that an error of its function ends the scan and comes back.
+func testScanSummaries(t *testing.T, s localstore.Store) {
+	var all []*localstore.Certificate
+	for i := range 600 {
+		c := fullCertificate(fmt.Sprintf("scan-%04d", i))
+		c.CreatedAt = t0.Add(time.Duration(i) * time.Second)
+		all = append(all, c)
+	}
+	putCerts(t, s, all...)
+	f := localstore.CertificateFilter{SortBy: "CREATED_AT", Descending: true}
+	var want []*localstore.Certificate
+	view(t, s, func(tx localstore.Tx) error {
+		var err error
+		want, err = tx.ListCertificateSummaries(f)
+		return err
+	})
+	var got []string
+	blocks := 0
+	view(t, s, func(tx localstore.Tx) error {
+		return tx.ScanCertificateSummaries(f, func(block []*localstore.Certificate) error {
+			blocks++
+			for _, c := range block {
+				got = append(got, c.ID)
+			}
+			return nil
+		})
+	})
+	if !slices.Equal(got, ids(want)) || len(got) != len(all) {
+		t.Errorf("ScanCertificateSummaries listed %d certificates %q…, ListCertificateSummaries %d", len(got), got[:min(3, len(got))], len(want))
+	}
+	if blocks < 2 {
+		t.Errorf("%d certificates came in %d block(s)", len(got), blocks)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	view(t, s, func(tx localstore.Tx) error {
+		err := tx.ScanCertificateSummaries(f, func([]*localstore.Certificate) error {
+			calls++
+			return stop
+		})
+		if !errors.Is(err, stop) {
+			t.Errorf("ScanCertificateSummaries returned %v, want its function's error", err)
+		}
+		return nil
+	})
+	if calls != 1 {
+		t.Errorf("the function was called %d times after it failed once", calls)
+	}
 }

@@ -88,18 +88,14 @@ func (in ListInput) query(now time.Time) inventory.Query {
 func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 	now := s.core.Now()
 	q := in.query(now)
-	var page *inventory.Page
+	page := &ListPage{AsOf: now}
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		page, err = inventory.List(tx, q)
+		page.Certificates, page.NextToken, err = inventory.ListSummaries(tx, q, s.core.Names)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &ListPage{Certificates: make([]inventory.Summary, 0, len(page.Certificates)), NextToken: page.NextToken, AsOf: now}
-	for _, c := range page.Certificates {
-		out.Certificates = append(out.Certificates, inventory.NewSummary(s.core.Names, c))
-	}
-	return out, nil
+	return page, nil
 }

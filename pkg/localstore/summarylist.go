@@ -1,0 +1,158 @@
+package localstore
+
+import (
+	"fmt"
+	"time"
+)
+
+// summaryBlock is how many rows a summaryList decodes and hands out at
+// once.
+const summaryBlock = 256
+
+// summaryList decodes the rows of a summary list as they are read, a block
+// at a time, with a few allocations per block instead of a dozen per row:
+// the summaries of a block are copied into one buffer that becomes one
+// string (which every decoded string shares), the block's certificates are
+// one array reused from block to block, and their string lists come out
+// of a shared array. Rows without a summary, or with their tags still in
+// the record (written before the migrations that added those columns),
+// are decoded whole by the function add was given for them.
+type summaryList struct {
+	fn func([]*Certificate) error
+	// the pending block: raw summaries, where each ends, each row's tags
+	// (nil: none), updated_at and, for a row without a usable summary, the
+	// function that decodes its record.
+	raw     []byte
+	ends    []int
+	tags    [][]byte
+	updated []*int64
+	legacy  []func() (*Certificate, error)
+	// certs and block are reused from block to block.
+	certs []Certificate
+	block []*Certificate
+	strs  []string
+	err   error
+}
+
+func newSummaryList(fn func([]*Certificate) error) *summaryList {
+	return &summaryList{fn: fn}
+}
+
+// add queues a row's summary, tags and updated_at (slices the caller may
+// reuse once add returns). A nil summary or tags is a row written before
+// those columns: legacy then decodes its record, when the block is
+// decoded (the caller's query may still be open).
+func (l *summaryList) add(summary, tags []byte, updated *int64, legacy func() (*Certificate, error)) {
+	if l.err != nil {
+		return
+	}
+	if summary == nil || tags == nil {
+		l.legacy = append(l.legacy, legacy)
+		l.ends = append(l.ends, len(l.raw))
+		l.tags = append(l.tags, nil)
+		l.updated = append(l.updated, nil)
+	} else {
+		l.raw = append(l.raw, summary...)
+		l.ends = append(l.ends, len(l.raw))
+		if string(tags) == "[]" { // none, the usual case
+			l.tags = append(l.tags, nil)
+		} else {
+			l.tags = append(l.tags, append([]byte(nil), tags...))
+		}
+		if updated != nil {
+			u := *updated
+			updated = &u
+		}
+		l.updated = append(l.updated, updated)
+		l.legacy = append(l.legacy, nil)
+	}
+	if len(l.ends) == summaryBlock {
+		l.flush()
+	}
+}
+
+// flush decodes the pending block and hands it to fn.
+func (l *summaryList) flush() {
+	if len(l.ends) == 0 || l.err != nil {
+		return
+	}
+	s := string(l.raw)
+	if l.certs == nil {
+		l.certs = make([]Certificate, summaryBlock)
+		l.block = make([]*Certificate, 0, summaryBlock)
+	}
+	l.block = l.block[:0]
+	start := 0
+	for i, end := range l.ends {
+		if l.legacy[i] != nil {
+			c, err := l.legacy[i]()
+			if err != nil {
+				l.err = err
+				return
+			}
+			l.block = append(l.block, c)
+			continue
+		}
+		c := &l.certs[i]
+		*c = Certificate{}
+		if err := l.decodeInto(c, s[start:end]); err != nil {
+			l.err = fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return
+		}
+		start = end
+		if l.tags[i] != nil {
+			tags, err := rowTags(c.ID, l.tags[i], nil)
+			if err != nil {
+				l.err = err
+				return
+			}
+			c.Tags = tags
+		}
+		if u := l.updated[i]; u != nil {
+			c.UpdatedAt = time.Unix(0, *u).UTC()
+		}
+		l.block = append(l.block, c)
+	}
+	l.raw, l.ends, l.tags, l.updated = l.raw[:0], l.ends[:0], l.tags[:0], l.updated[:0]
+	clear(l.legacy)
+	l.legacy = l.legacy[:0]
+	l.err = l.fn(l.block)
+}
+
+// decodeInto decodes summary s into c, its string lists out of l.strs.
+func (l *summaryList) decodeInto(c *Certificate, s string) error {
+	return decodeSummaryInto(c, s, func(n int) []string {
+		if n > len(l.strs) {
+			l.strs = make([]string, max(n, 4*summaryBlock))
+		}
+		list := l.strs[:n:n]
+		l.strs = l.strs[n:]
+		return list
+	})
+}
+
+// close decodes what is left and returns the first error (of decoding or
+// of fn).
+func (l *summaryList) close() error {
+	l.flush()
+	return l.err
+}
+
+// collectSummaries is ScanCertificateSummaries made ListCertificateSummaries:
+// every certificate copied out of the reused blocks.
+func collectSummaries(scan func(f CertificateFilter, fn func([]*Certificate) error) error, f CertificateFilter) ([]*Certificate, error) {
+	var out []*Certificate
+	var all []Certificate
+	err := scan(f, func(block []*Certificate) error {
+		all = make([]Certificate, len(block))
+		for i, c := range block {
+			all[i] = *c
+			out = append(out, &all[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
