@@ -270,7 +270,14 @@ func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err
 	if readOnly {
 		db, cache = s.ro, &s.rstmts
 	}
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	return s.runIn(ctx, db, cache, db.BeginTx, readOnly, fn)
+}
+
+// runIn runs fn in a transaction that begin starts on db (or on one of
+// its connections), with cache's statements.
+func (s *SQLite) runIn(ctx context.Context, db *sql.DB, cache *stmtCache,
+	begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), readOnly bool, fn func(Tx) error) (err error) {
+	tx, err := begin(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
