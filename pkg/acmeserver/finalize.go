@@ -40,6 +40,18 @@ type checkedCSR struct {
 // and that its key algorithm is allowed by the endpoint and differs from
 // the account key.
 func checkCSR(b64 string, order *acmestate.Order, ep *acmestate.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
+	csr, p := parseCSR(b64)
+	if p != nil {
+		return nil, p
+	}
+	return checkParsedCSR(csr, order, ep, acctKey)
+}
+
+// parseCSR is the part of checkCSR that needs neither the order nor the
+// endpoint: decoding, parsing and the CSR's signature, which finalize
+// does before its transaction (a signature check is the costliest step,
+// and the write transaction is what concurrent finalizes queue for).
+func parseCSR(b64 string) (*x509.CertificateRequest, *Problem) {
 	der, err := base64.RawURLEncoding.DecodeString(b64)
 	if err != nil || len(der) == 0 {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr is not base64url DER")
@@ -51,6 +63,11 @@ func checkCSR(b64 string, order *acmestate.Order, ep *acmestate.Endpoint, acctKe
 	if err := csr.CheckSignature(); err != nil {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr signature does not verify")
 	}
+	return csr, nil
+}
+
+// checkParsedCSR is the rest of checkCSR, on what parseCSR returned.
+func checkParsedCSR(csr *x509.CertificateRequest, order *acmestate.Order, ep *acmestate.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
 	if len(csr.IPAddresses) > 0 || len(csr.EmailAddresses) > 0 || len(csr.URIs) > 0 {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr may carry DNS names only")
 	}
@@ -112,6 +129,10 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, req, p)
 		return
 	}
+	// Parsed and its signature checked outside the transaction; its
+	// problem, if any, is reported where checkCSR's would be, after the
+	// order's own.
+	parsed, csrProblem := parseCSR(in.CSR)
 	counted := false    // the failure is one the counters count
 	var lapsed *Problem // why the order became invalid
 	err := s.change(r.Context(), req.Account.ID, "FinalizeOrder", func(op *service.Op) error {
@@ -143,7 +164,10 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		if lapsed != nil {
 			return refuse(lapsed)
 		}
-		csr, p := checkCSR(in.CSR, o, ep, req.Key.Key)
+		if csrProblem != nil {
+			return refuse(csrProblem)
+		}
+		csr, p := checkParsedCSR(parsed, o, ep, req.Key.Key)
 		if p != nil {
 			return refuse(p)
 		}
