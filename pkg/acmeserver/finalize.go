@@ -153,11 +153,12 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		// RFC 8555 7.1.6: re-checked here, in the transaction that would
 		// issue, so that neither a deactivated authorization nor a
 		// domain removed since the order was made gets a certificate.
-		if lapsed, err = s.authzLapsed(op.Tx, o); err != nil {
+		authzs, err := orderAuthzs(op.Tx, o)
+		if err != nil {
 			return err
 		}
-		if lapsed == nil {
-			if lapsed, err = approveOrder(op.Tx, ep, o); err != nil {
+		if lapsed = s.authzsLapsed(o, authzs); lapsed == nil {
+			if lapsed, err = approveOrderOf(op.Tx, ep, o, authzs); err != nil {
 				return err
 			}
 		}
@@ -172,7 +173,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 			return refuse(p)
 		}
 		op.Param("KeyAlgorithm", csr.KeyAlgorithm)
-		if err := s.issue(op, ep, req.Account, o, csr); err != nil {
+		if err := s.issue(op, ep, req.Account, o, authzs, csr); err != nil {
 			return err
 		}
 		order = o
@@ -206,7 +207,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 // a certificate (RFC 9773) adds a version to that certificate; else a
 // re-issue by the same account for the same names and key algorithm adds
 // a version to the same certificate.
-func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, o *acmestate.Order, csr *checkedCSR) error {
+func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, o *acmestate.Order, authzs []*acmestate.Authz, csr *checkedCSR) error {
 	tx, now := op.Tx, op.Now
 	names := orderNames(o)
 	key := acmestate.ReissueKey(ep.ID, acct.ID, csr.KeyAlgorithm, sortedNames(o.Identifiers))
@@ -247,9 +248,7 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 		c.AcmeEndpointID = ep.ID
 		c.AcmeAccountID = acct.ID
 	}
-	if c.ValidationMethod, err = validationMethod(tx, o); err != nil {
-		return err
-	}
+	c.ValidationMethod = validationMethod(authzs)
 	op.Resource(s.core.Names.CertificateARN(c.ID))
 	c.CertificateAuthorityID, c.Type = caRec.ID, typ
 	c.RevokedAt, c.RevocationReason = time.Time{}, ""
@@ -319,35 +318,30 @@ func (s *Server) countFailure(r *http.Request, acct *acmestate.Account, o *acmes
 }
 
 // orderNames are the names of an order's identifiers, in its order.
-// validationMethod is the ValidationMethod of the certificate issued for o:
-// how the name that is its DomainName (the order's first) was proved, in
+// validationMethod is the ValidationMethod of the certificate issued for
+// an order, from its authorizations (orderAuthzs): how the name that is
+// its DomainName (the order's first) was proved, in
 // ACM's enumeration (DNS, EMAIL, HTTP) that search filters on — HTTP by
 // http-01; DNS by dns-01, or by the endpoint's domain validation (a DNS
 // CNAME, or the administrator's --pre-validated) that pre-approved it;
 // none for tls-alpn-01, which the enumeration has no value for.
-func validationMethod(tx localstore.Tx, o *acmestate.Order) (string, error) {
-	if len(o.Authorizations) == 0 {
-		return validation.MethodDNS, nil
+func validationMethod(authzs []*acmestate.Authz) string {
+	if len(authzs) == 0 || authzs[0] == nil || !authzs[0].ProvedByChallenge() {
+		return validation.MethodDNS
 	}
-	a, err := acmestate.GetAuthz(tx, o.Authorizations[0])
-	if errors.Is(err, localstore.ErrNotFound) {
-		return validation.MethodDNS, nil
-	}
-	if err != nil || !a.ProvedByChallenge() {
-		return validation.MethodDNS, err
-	}
+	a := authzs[0]
 	for _, ch := range a.Challenges {
 		if ch.Status != acmestate.AcmeValid {
 			continue
 		}
 		switch ch.Type {
 		case validation.ChallengeHTTP01:
-			return validation.MethodHTTP, nil
+			return validation.MethodHTTP
 		case validation.ChallengeDNS01:
-			return validation.MethodDNS, nil
+			return validation.MethodDNS
 		}
 	}
-	return "", nil
+	return ""
 }
 
 func orderNames(o *acmestate.Order) []string {
