@@ -836,6 +836,29 @@ func (t *sqliteTx) FindObjectIDs(kind, prefix string, limit int) ([]string, erro
 		kind, escapeLike(prefix)+"%", prefix, prefix, limit)
 }
 
+func (t *sqliteTx) FindObjects(kind, prefix string, limit int) ([]*Object, error) {
+	rows, err := t.rawQuery(`SELECT id, data, updated_at FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\'
+		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
+		kind, escapeLike(prefix)+"%", prefix, prefix, limit)
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var out []*Object
+	for rows.Next() {
+		o := &Object{Kind: kind}
+		var upd sql.NullInt64
+		if err := rows.Scan(&o.ID, &o.Data, &upd); err != nil {
+			return nil, err
+		}
+		if upd.Valid {
+			o.UpdatedAt = time.Unix(0, upd.Int64).UTC()
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
 func (t *sqliteTx) GetMeta(key string) ([]byte, error) {
 	var b []byte
 	err := t.rawQueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(&b)
