@@ -2,10 +2,6 @@ package localstore
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
-	"errors"
-	"fmt"
 )
 
 // LazyStore is implemented by the stores that can commit a write
@@ -35,31 +31,28 @@ var (
 	_ LazyStore = (*Postgres)(nil)
 )
 
-// UpdateLazy runs fn in a BEGIN IMMEDIATE transaction on one connection
-// switched to synchronous=NORMAL for it and back to FULL after; a
-// connection that cannot be switched back is discarded, so that no later
-// transaction commits without its fsync.
-func (s *SQLite) UpdateLazy(ctx context.Context, fn func(Tx) error) (err error) {
+// UpdateLazy runs fn in a BEGIN IMMEDIATE transaction on a write
+// connection of its own, opened with synchronous=NORMAL (a pragma SQLite
+// refuses to change inside a transaction, and switching a pooled
+// connection there and back cost a quarter of a redemption), so that no
+// other transaction ever commits without its fsync.
+func (s *SQLite) UpdateLazy(ctx context.Context, fn func(Tx) error) error {
 	if s.readOnly {
 		return s.Update(ctx, fn)
 	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return wrapSQLiteErr(err)
-	}
-	defer func() {
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous=FULL"); rerr != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			err = errors.Join(err, fmt.Errorf("restoring synchronous=FULL: %w", rerr))
+	s.lazyOnce.Do(func() {
+		// Not limited to one connection: stmtCache prepares a statement
+		// on the pool while a transaction holds one.
+		s.lazy, s.lazyErr = openSQLitePool(sqliteDSNSync(s.path, false, "NORMAL"))
+	})
+	if s.lazy == nil {
+		if s.lazyErr != nil {
+			return s.lazyErr
 		}
-		_ = conn.Close()
-	}()
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=NORMAL"); err != nil {
-		return wrapSQLiteErr(err)
+		// Closed: as Update would fail.
+		return s.Update(ctx, fn)
 	}
-	return s.runIn(ctx, s.db, &s.wstmts, func(ctx context.Context, o *sql.TxOptions) (*sql.Tx, error) {
-		return conn.BeginTx(ctx, o)
-	}, false, guarded(s.guard, fn))
+	return s.runIn(ctx, s.lazy, &s.lstmts, s.lazy.BeginTx, false, guarded(s.guard, fn))
 }
 
 // UpdateLazy runs fn in a write transaction whose commit does not wait

@@ -36,6 +36,12 @@ type SQLite struct {
 	// wstmts and rstmts are the statements prepared on db and ro: a
 	// statement is parsed once per connection instead of once per call.
 	wstmts, rstmts stmtCache
+	// lazy serves UpdateLazy (see lazy.go): one write connection with
+	// synchronous=NORMAL, opened on first use, with its statements.
+	lazyOnce sync.Once
+	lazy     *sql.DB
+	lazyErr  error
+	lstmts   stmtCache
 }
 
 // stmtCacheMax bounds how many statements a pool keeps prepared; queries
@@ -114,10 +120,16 @@ var _ Store = (*SQLite)(nil)
 // read-then-write transactions queue on the busy timeout instead of failing
 // with "database is locked" when they upgrade their lock.
 func sqliteDSN(path string, readOnly bool) string {
+	return sqliteDSNSync(path, readOnly, "FULL")
+}
+
+// sqliteDSNSync is sqliteDSN with another synchronous setting (NORMAL for
+// UpdateLazy's connection).
+func sqliteDSNSync(path string, readOnly bool, synchronous string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpoint))
 	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
@@ -240,8 +252,13 @@ func (s *SQLite) Close() error {
 	if s.readOnly {
 		return errors.Join(stmtErr, s.db.Close())
 	}
+	var lazyErr error
+	s.lazyOnce.Do(func() {}) // none opened from here on
+	if s.lazy != nil {
+		lazyErr = errors.Join(s.lstmts.close(), s.lazy.Close())
+	}
 	s.trimLog()
-	return errors.Join(stmtErr, s.ro.Close(), s.db.Close())
+	return errors.Join(stmtErr, lazyErr, s.ro.Close(), s.db.Close())
 }
 
 // Path is the database file.
