@@ -112,16 +112,21 @@ func offer(a *acmestate.Authz, ep *acmestate.Endpoint, name string, now time.Tim
 // challenge proved (or all of them, on an endpoint switched to
 // PRE_APPROVED) are still pre-approved.
 func approveOrder(tx localstore.Tx, ep *acmestate.Endpoint, o *acmestate.Order) (*Problem, error) {
+	authzs, err := orderAuthzs(tx, o)
+	if err != nil {
+		return nil, err
+	}
+	return approveOrderOf(tx, ep, o, authzs)
+}
+
+// approveOrderOf is approveOrder on the authorizations orderAuthzs read.
+func approveOrderOf(tx localstore.Tx, ep *acmestate.Endpoint, o *acmestate.Order, authzs []*acmestate.Authz) (*Problem, error) {
 	var names []string
-	for i, id := range o.Authorizations {
-		a, err := acmestate.GetAuthz(tx, id)
-		if err != nil && !errors.Is(err, localstore.ErrNotFound) {
-			return nil, err
-		}
+	for i, a := range authzs {
 		// A challenge proves a name while the endpoint takes challenges:
 		// once switched to PRE_APPROVED, it issues for pre-approved names
 		// only.
-		if err == nil && a.ProvedByChallenge() && ep.Challenges() {
+		if a != nil && a.ProvedByChallenge() && ep.Challenges() {
 			continue
 		}
 		if i < len(o.Identifiers) {

@@ -40,6 +40,18 @@ type checkedCSR struct {
 // and that its key algorithm is allowed by the endpoint and differs from
 // the account key.
 func checkCSR(b64 string, order *acmestate.Order, ep *acmestate.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
+	csr, p := parseCSR(b64)
+	if p != nil {
+		return nil, p
+	}
+	return checkParsedCSR(csr, order, ep, acctKey)
+}
+
+// parseCSR is the part of checkCSR that needs neither the order nor the
+// endpoint: decoding, parsing and the CSR's signature, which finalize
+// does before its transaction (a signature check is the costliest step,
+// and the write transaction is what concurrent finalizes queue for).
+func parseCSR(b64 string) (*x509.CertificateRequest, *Problem) {
 	der, err := base64.RawURLEncoding.DecodeString(b64)
 	if err != nil || len(der) == 0 {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr is not base64url DER")
@@ -51,6 +63,11 @@ func checkCSR(b64 string, order *acmestate.Order, ep *acmestate.Endpoint, acctKe
 	if err := csr.CheckSignature(); err != nil {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr signature does not verify")
 	}
+	return csr, nil
+}
+
+// checkParsedCSR is the rest of checkCSR, on what parseCSR returned.
+func checkParsedCSR(csr *x509.CertificateRequest, order *acmestate.Order, ep *acmestate.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
 	if len(csr.IPAddresses) > 0 || len(csr.EmailAddresses) > 0 || len(csr.URIs) > 0 {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr may carry DNS names only")
 	}
@@ -112,6 +129,10 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, req, p)
 		return
 	}
+	// Parsed and its signature checked outside the transaction; its
+	// problem, if any, is reported where checkCSR's would be, after the
+	// order's own.
+	parsed, csrProblem := parseCSR(in.CSR)
 	counted := false    // the failure is one the counters count
 	var lapsed *Problem // why the order became invalid
 	err := s.change(r.Context(), req.Account.ID, "FinalizeOrder", func(op *service.Op) error {
@@ -132,23 +153,27 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		// RFC 8555 7.1.6: re-checked here, in the transaction that would
 		// issue, so that neither a deactivated authorization nor a
 		// domain removed since the order was made gets a certificate.
-		if lapsed, err = s.authzLapsed(op.Tx, o); err != nil {
+		authzs, err := orderAuthzs(op.Tx, o)
+		if err != nil {
 			return err
 		}
-		if lapsed == nil {
-			if lapsed, err = approveOrder(op.Tx, ep, o); err != nil {
+		if lapsed = s.authzsLapsed(o, authzs); lapsed == nil {
+			if lapsed, err = approveOrderOf(op.Tx, ep, o, authzs); err != nil {
 				return err
 			}
 		}
 		if lapsed != nil {
 			return refuse(lapsed)
 		}
-		csr, p := checkCSR(in.CSR, o, ep, req.Key.Key)
+		if csrProblem != nil {
+			return refuse(csrProblem)
+		}
+		csr, p := checkParsedCSR(parsed, o, ep, req.Key.Key)
 		if p != nil {
 			return refuse(p)
 		}
 		op.Param("KeyAlgorithm", csr.KeyAlgorithm)
-		if err := s.issue(op, ep, req.Account, o, csr); err != nil {
+		if err := s.issue(op, ep, req.Account, o, authzs, csr); err != nil {
 			return err
 		}
 		order = o
@@ -182,7 +207,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 // a certificate (RFC 9773) adds a version to that certificate; else a
 // re-issue by the same account for the same names and key algorithm adds
 // a version to the same certificate.
-func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, o *acmestate.Order, csr *checkedCSR) error {
+func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, o *acmestate.Order, authzs []*acmestate.Authz, csr *checkedCSR) error {
 	tx, now := op.Tx, op.Now
 	names := orderNames(o)
 	key := acmestate.ReissueKey(ep.ID, acct.ID, csr.KeyAlgorithm, sortedNames(o.Identifiers))
@@ -223,9 +248,7 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 		c.AcmeEndpointID = ep.ID
 		c.AcmeAccountID = acct.ID
 	}
-	if c.ValidationMethod, err = validationMethod(tx, o); err != nil {
-		return err
-	}
+	c.ValidationMethod = validationMethod(authzs)
 	op.Resource(s.core.Names.CertificateARN(c.ID))
 	c.CertificateAuthorityID, c.Type = caRec.ID, typ
 	c.RevokedAt, c.RevocationReason = time.Time{}, ""
@@ -295,35 +318,30 @@ func (s *Server) countFailure(r *http.Request, acct *acmestate.Account, o *acmes
 }
 
 // orderNames are the names of an order's identifiers, in its order.
-// validationMethod is the ValidationMethod of the certificate issued for o:
-// how the name that is its DomainName (the order's first) was proved, in
+// validationMethod is the ValidationMethod of the certificate issued for
+// an order, from its authorizations (orderAuthzs): how the name that is
+// its DomainName (the order's first) was proved, in
 // ACM's enumeration (DNS, EMAIL, HTTP) that search filters on — HTTP by
 // http-01; DNS by dns-01, or by the endpoint's domain validation (a DNS
 // CNAME, or the administrator's --pre-validated) that pre-approved it;
 // none for tls-alpn-01, which the enumeration has no value for.
-func validationMethod(tx localstore.Tx, o *acmestate.Order) (string, error) {
-	if len(o.Authorizations) == 0 {
-		return validation.MethodDNS, nil
+func validationMethod(authzs []*acmestate.Authz) string {
+	if len(authzs) == 0 || authzs[0] == nil || !authzs[0].ProvedByChallenge() {
+		return validation.MethodDNS
 	}
-	a, err := acmestate.GetAuthz(tx, o.Authorizations[0])
-	if errors.Is(err, localstore.ErrNotFound) {
-		return validation.MethodDNS, nil
-	}
-	if err != nil || !a.ProvedByChallenge() {
-		return validation.MethodDNS, err
-	}
+	a := authzs[0]
 	for _, ch := range a.Challenges {
 		if ch.Status != acmestate.AcmeValid {
 			continue
 		}
 		switch ch.Type {
 		case validation.ChallengeHTTP01:
-			return validation.MethodHTTP, nil
+			return validation.MethodHTTP
 		case validation.ChallengeDNS01:
-			return validation.MethodDNS, nil
+			return validation.MethodDNS
 		}
 	}
-	return "", nil
+	return ""
 }
 
 func orderNames(o *acmestate.Order) []string {

@@ -40,13 +40,19 @@ package acmeserver
 //     chain's key), which every server of the store already holds: there is
 //     no key to distribute or rotate apart from it.
 //
-// Redeeming costs a write transaction, which on SQLite is a commit to
-// disk: the redemptions that arrive while one commits are recorded
-// together in the next transaction (group commit, see redeemBatched), so
-// that under load a server pays one commit for many. A request that makes
-// a change (newOrder, finalize) redeems its nonce in that change's own
-// transaction instead (authenticateDeferred, redeemIn), so that the two
-// cost one commit; its refusals redeem the nonce on their own, as above.
+// Redeeming costs a write transaction, though not a wait for the disk: a
+// redemption is committed without fsync (localstore.LazyStore: SQLite's
+// synchronous=NORMAL, which still survives the process being killed, and
+// PostgreSQL's synchronous_commit=off), since a power failure then loses
+// only the redemptions of its last moment (their nonces, still live,
+// could be replayed once), while an fsync per POST-as-GET was most of its
+// cost; the next durable commit of any change syncs them too. The
+// redemptions that arrive while one commits are recorded together in the
+// next transaction (group commit, see redeemBatched). A request that
+// makes a change (newOrder, finalize) redeems its nonce in that change's
+// own transaction instead (authenticateDeferred, redeemIn), so that the
+// two cost one commit; its refusals redeem the nonce on their own, as
+// above.
 //
 // A nonce of a stopped or killed server stays valid at the others; clock
 // skew between servers up to sweepMargin cannot make a redeemed nonce
@@ -241,7 +247,7 @@ func (n *NonceStore) flush() {
 		n.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := n.gated(ctx, func() error {
-			return n.store.Update(ctx, func(tx localstore.Tx) error {
+			return n.update(ctx, func(tx localstore.Tx) error {
 				// The store may run this again: results are assigned.
 				for _, r := range batch {
 					var err error
@@ -288,7 +294,7 @@ func (n *NonceStore) maybeSweep() {
 func (n *NonceStore) Sweep(ctx context.Context) (int64, error) {
 	var swept int64
 	err := n.gated(ctx, func() error {
-		return n.store.Update(ctx, func(tx localstore.Tx) error {
+		return n.update(ctx, func(tx localstore.Tx) error {
 			var err error
 			swept, err = tx.SweepNonces(n.now())
 			return err
@@ -299,6 +305,19 @@ func (n *NonceStore) Sweep(ctx context.Context) (int64, error) {
 
 // Wait waits for a sweep under way.
 func (n *NonceStore) Wait() { n.sweeping.Wait() }
+
+// update runs fn in a write transaction whose commit need not wait for
+// the disk when the store can do that (localstore.LazyStore): a redeemed
+// nonce lost in a power failure is a replay window of that moment's
+// nonces, while an fsync for each batch of POST-as-GET requests is most
+// of their cost. Across processes, the redemption is as atomic as before:
+// the same primary key in the same store.
+func (n *NonceStore) update(ctx context.Context, fn func(localstore.Tx) error) error {
+	if l, ok := n.store.(localstore.LazyStore); ok {
+		return l.UpdateLazy(ctx, fn)
+	}
+	return n.store.Update(ctx, fn)
+}
 
 // gated runs fn through the server's write gate, when there is one.
 func (n *NonceStore) gated(ctx context.Context, fn func() error) error {

@@ -358,24 +358,49 @@ func (s *Server) authzLapsed(tx localstore.Tx, o *acmestate.Order) (*Problem, er
 	if o.Status != acmestate.AcmePending && o.Status != acmestate.AcmeReady {
 		return nil, nil
 	}
-	now := s.core.Now()
-	for _, id := range o.Authorizations {
+	authzs, err := orderAuthzs(tx, o)
+	if err != nil {
+		return nil, err
+	}
+	return s.authzsLapsed(o, authzs), nil
+}
+
+// orderAuthzs reads the authorizations of o, in order, for the checks of
+// one transaction (finalize makes three): nil for one that is gone.
+func orderAuthzs(tx localstore.Tx, o *acmestate.Order) ([]*acmestate.Authz, error) {
+	out := make([]*acmestate.Authz, len(o.Authorizations))
+	for i, id := range o.Authorizations {
 		a, err := acmestate.GetAuthz(tx, id)
 		if errors.Is(err, localstore.ErrNotFound) {
-			return problem(errOrderNotReady, http.StatusForbidden, "an authorization of the order is gone"), nil
+			continue
 		}
 		if err != nil {
 			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// authzsLapsed is authzLapsed on the authorizations orderAuthzs read.
+func (s *Server) authzsLapsed(o *acmestate.Order, authzs []*acmestate.Authz) *Problem {
+	if o.Status != acmestate.AcmePending && o.Status != acmestate.AcmeReady {
+		return nil
+	}
+	now := s.core.Now()
+	for _, a := range authzs {
+		if a == nil {
+			return problem(errOrderNotReady, http.StatusForbidden, "an authorization of the order is gone")
 		}
 		st := a.Status
 		if (st == acmestate.AcmeValid || st == acmestate.AcmePending) && !now.Before(a.Expires) {
 			st = "expired"
 		}
 		if st != acmestate.AcmeValid && st != acmestate.AcmePending {
-			return problem(errOrderNotReady, http.StatusForbidden, "the order is invalid: the authorization of "+a.Identifier.Value+" is "+st), nil
+			return problem(errOrderNotReady, http.StatusForbidden, "the order is invalid: the authorization of "+a.Identifier.Value+" is "+st)
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // expireOrder marks a pending or ready order past its expiry invalid (in

@@ -135,14 +135,14 @@ func RemoveDomain(tx localstore.Tx, endpointID, name string) error {
 
 // ListDomains returns an endpoint's domain validations sorted by name.
 func ListDomains(tx localstore.Tx, endpointID string) ([]*Domain, error) {
-	ids, err := tx.FindObjectIDs(KindDomain, endpointID+"/", maxList)
+	objs, err := tx.FindObjects(KindDomain, endpointID+"/", maxList)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Domain, 0, len(ids))
-	for _, id := range ids {
+	out := make([]*Domain, 0, len(objs))
+	for _, o := range objs {
 		d := &Domain{}
-		if err := getJSON(tx, KindDomain, id, d); err != nil {
+		if err := decodeObject(o, d); err != nil {
 			return nil, err
 		}
 		out = append(out, d)

@@ -340,8 +340,13 @@ func getJSON(tx localstore.Tx, kind, id string, v any) error {
 	if err != nil {
 		return err
 	}
+	return decodeObject(o, v)
+}
+
+// decodeObject decodes the JSON of an object read from the store.
+func decodeObject(o *localstore.Object, v any) error {
 	if err := json.Unmarshal(o.Data, v); err != nil {
-		return fmt.Errorf("%w: %s %s: %v", localstore.ErrCorrupt, kind, id, err)
+		return fmt.Errorf("%w: %s %s: %v", localstore.ErrCorrupt, o.Kind, o.ID, err)
 	}
 	return nil
 }

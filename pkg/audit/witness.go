@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -58,11 +60,107 @@ func (w Witness) Note(key []byte, r *Record) error {
 	if h, err := w.read(); err == nil && h.Seq >= r.Seq && hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
 		return nil
 	}
-	return w.Set(key, r.Seq, r.chainMAC)
+	return w.set(key, r.Seq, r.chainMAC)
 }
 
-// Set writes the witness (temp file and rename, mode 0600).
+// WitnessEvery is how often at most NoteSoon writes one witness file.
+const WitnessEvery = 100 * time.Millisecond
+
+// soon holds, per witness file, what NoteSoon has not written yet.
+var soon = struct {
+	mu sync.Mutex
+	m  map[string]*soonWitness
+}{m: map[string]*soonWitness{}}
+
+type soonWitness struct {
+	// write serialises this process's writes of the file, so that a
+	// newer head is never overwritten by an older one being written.
+	write sync.Mutex
+	// Under soon.mu: when the file was last written, the newest record
+	// noted since (nil when none waits) and the timer that writes it.
+	last  time.Time
+	key   []byte
+	rec   *Record
+	timer *time.Timer
+}
+
+// NoteSoon is Note for a process that appends many records, such as a
+// server: the first record after a quiet WitnessEvery is written at once
+// (a command's change, the first of a burst), the ones after it at most
+// once every WitnessEvery — the newest of them, by a timer, or by Flush,
+// Check or Set in this process before it reads or writes the file. A busy
+// server writes the file ten times a second instead of once a commit; what
+// the tamper check loses is the records of the last WitnessEvery before
+// the process stops without Flush, which, like a crash, leaves the
+// witness behind the store (normal, see Witness), never ahead of it.
+func (w Witness) NoteSoon(key []byte, r *Record) error {
+	if w.Path == "" || r == nil || r.Seq == 0 || r.chainMAC == nil {
+		return nil
+	}
+	now := time.Now()
+	soon.mu.Lock()
+	s := soon.m[w.Path]
+	if s == nil {
+		s = &soonWitness{}
+		soon.m[w.Path] = s
+	}
+	if s.rec == nil && now.Sub(s.last) >= WitnessEvery {
+		s.last = now
+		soon.mu.Unlock()
+		s.write.Lock()
+		defer s.write.Unlock()
+		return w.Note(key, r)
+	}
+	if s.rec == nil || r.Seq > s.rec.Seq {
+		s.key, s.rec = key, r
+	}
+	if s.timer == nil {
+		s.timer = time.AfterFunc(s.last.Add(WitnessEvery).Sub(now), func() { _ = w.Flush() })
+	}
+	soon.mu.Unlock()
+	return nil
+}
+
+// Flush writes the record NoteSoon holds back for this witness, if any.
+func (w Witness) Flush() error {
+	soon.mu.Lock()
+	s := soon.m[w.Path]
+	if s == nil {
+		soon.mu.Unlock()
+		return nil
+	}
+	soon.mu.Unlock()
+	// The write lock first: a write under way (at once, or this flush's
+	// own timer) ends before this one looks at what is held back.
+	s.write.Lock()
+	defer s.write.Unlock()
+	soon.mu.Lock()
+	key, rec := s.key, s.rec
+	s.key, s.rec = nil, nil
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	if rec != nil {
+		s.last = time.Now()
+	}
+	soon.mu.Unlock()
+	if rec == nil {
+		return nil
+	}
+	return w.Note(key, rec)
+}
+
+// Set writes the witness (temp file and rename, mode 0600), after what
+// NoteSoon holds back (which it then supersedes).
 func (w Witness) Set(key []byte, seq int64, m []byte) error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return w.set(key, seq, m)
+}
+
+func (w Witness) set(key []byte, seq int64, m []byte) error {
 	data, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
 	tmp, err := os.CreateTemp(filepath.Dir(w.Path), ".audit-witness-*")
 	if err != nil {
@@ -87,6 +185,8 @@ func (w Witness) Set(key []byte, seq int64, m []byte) error {
 // Check compares the store's chain with the witness: nil when the chain
 // holds the witnessed record at its place (or there is no witness).
 func (w Witness) Check(tx localstore.Tx, key []byte) (*Problem, error) {
+	// What this process holds back is part of its witness.
+	_ = w.Flush()
 	h, err := w.read()
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

@@ -188,3 +188,73 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// TestWitnessNoteSoon: a busy process's notes (NoteSoon) write the first
+// record at once and hold the ones right after it back; Check in this
+// process writes what is held back before it reads, so it still catches
+// the removal of the newest record; a held-back record is written by the
+// timer without anyone asking.
+func TestWitnessNoteSoon(t *testing.T) {
+	dir := t.TempDir()
+	st, err := localstore.OpenSQLite(context.Background(), dir+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	w := WitnessIn(dir, "sqlite:"+dir+"/v.db")
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var recs []*Record
+	for range 5 {
+		r := &Record{EventName: "AddTagsToCertificate", Actor: Actor{Type: ActorUser, ID: "u"}}
+		if err := st.Update(context.Background(), func(tx localstore.Tx) error { return Append(tx, key, r, at) }); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	seq := func() int64 {
+		h, err := w.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Seq
+	}
+	start := time.Now()
+	for _, r := range recs[:3] {
+		if err := w.NoteSoon(key, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := seq(); time.Since(start) < WitnessEvery && got != 1 {
+		t.Errorf("witness at %d right after three notes, want 1 (the first at once, the others held back)", got)
+	}
+	var p *Problem
+	_ = st.View(context.Background(), func(tx localstore.Tx) error { p, err = w.Check(tx, key); return err })
+	if p != nil || err != nil || seq() != 3 {
+		t.Fatalf("check: %v %v, witness at %d, want 3", p, err, seq())
+	}
+	if err := w.NoteSoon(key, recs[3]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); seq() != 4; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("held-back record 4 not written by the timer: witness at %d", seq())
+		}
+	}
+	// Held back again, then record 5 removed: Check sees it.
+	if err := w.NoteSoon(key, recs[4]); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+dir+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM audit WHERE seq = 5`); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.View(context.Background(), func(tx localstore.Tx) error { p, err = w.Check(tx, key); return err })
+	if p == nil || p.Seq != 5 || !strings.Contains(p.Msg, "removed") {
+		t.Fatalf("witness after record 5 was removed: %v %v", p, err)
+	}
+}

@@ -54,6 +54,33 @@ func (s *Service) EnsureDefault(tx localstore.Tx) (*Record, error) {
 // (an RSA intermediate for RSA keys, an ECDSA one otherwise), creating the
 // hierarchy on first use. Call it in a write transaction.
 func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Record, error) {
+	want := BuiltInPublicECDSA
+	if _, ok := leafKey.(*rsa.PublicKey); ok {
+		want = BuiltInPublicRSA
+	}
+	// Past the first use, the whole hierarchy is there: one listing finds
+	// the CA (an ACME server's every finalize comes here).
+	all, err := List(tx)
+	if err != nil {
+		return nil, err
+	}
+	var found *Record
+	have := 0
+	for _, r := range all {
+		if r.Status == StatusDeleted {
+			continue
+		}
+		switch r.BuiltIn {
+		case BuiltInPublicRoot, BuiltInPublicRSA, BuiltInPublicECDSA:
+			have |= 1 << builtInBit(r.BuiltIn)
+			if r.BuiltIn == want && found == nil {
+				found = r
+			}
+		}
+	}
+	if have == 7 {
+		return found, nil
+	}
 	root, err := s.EnsurePublicRoot(tx)
 	if err != nil {
 		return nil, err
@@ -79,6 +106,17 @@ func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Rec
 		return ecCA, nil
 	}
 	return ecCA, nil
+}
+
+// builtInBit numbers the public-style built-in roles for EnsurePublic.
+func builtInBit(role string) int {
+	switch role {
+	case BuiltInPublicRoot:
+		return 0
+	case BuiltInPublicRSA:
+		return 1
+	}
+	return 2
 }
 
 // EnsurePublicRoot returns the built-in public-style root, creating it on

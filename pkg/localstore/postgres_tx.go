@@ -466,6 +466,23 @@ func (t *pgTx) FindObjectIDs(kind, prefix string, limit int) ([]string, error) {
 		kind, likePrefix(prefix), pgLimit(limit))
 }
 
+func (t *pgTx) FindObjects(kind, prefix string, limit int) ([]*Object, error) {
+	var out []*Object
+	err := t.rows(`SELECT id, data, updated_at FROM objects WHERE kind = $1 AND id LIKE $2 ESCAPE E'\\' ORDER BY id LIMIT $3`,
+		[]any{kind, likePrefix(prefix), pgLimit(limit)},
+		func(r pgx.Rows) error {
+			o := &Object{Kind: kind}
+			var upd *int64
+			if err := r.Scan(&o.ID, &o.Data, &upd); err != nil {
+				return err
+			}
+			o.UpdatedAt = fromNanos(upd)
+			out = append(out, o)
+			return nil
+		})
+	return out, err
+}
+
 func (t *pgTx) GetMeta(key string) ([]byte, error) {
 	var b []byte
 	if err := t.queryRow(`SELECT value FROM meta WHERE key = $1`, []any{key}, &b); err != nil {

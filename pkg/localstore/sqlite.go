@@ -36,6 +36,12 @@ type SQLite struct {
 	// wstmts and rstmts are the statements prepared on db and ro: a
 	// statement is parsed once per connection instead of once per call.
 	wstmts, rstmts stmtCache
+	// lazy serves UpdateLazy (see lazy.go): one write connection with
+	// synchronous=NORMAL, opened on first use, with its statements.
+	lazyOnce sync.Once
+	lazy     *sql.DB
+	lazyErr  error
+	lstmts   stmtCache
 }
 
 // stmtCacheMax bounds how many statements a pool keeps prepared; queries
@@ -114,10 +120,16 @@ var _ Store = (*SQLite)(nil)
 // read-then-write transactions queue on the busy timeout instead of failing
 // with "database is locked" when they upgrade their lock.
 func sqliteDSN(path string, readOnly bool) string {
+	return sqliteDSNSync(path, readOnly, "FULL")
+}
+
+// sqliteDSNSync is sqliteDSN with another synchronous setting (NORMAL for
+// UpdateLazy's connection).
+func sqliteDSNSync(path string, readOnly bool, synchronous string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpoint))
 	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
@@ -247,8 +259,13 @@ func (s *SQLite) Close() error {
 	if s.readOnly {
 		return errors.Join(stmtErr, s.db.Close())
 	}
+	var lazyErr error
+	s.lazyOnce.Do(func() {}) // none opened from here on
+	if s.lazy != nil {
+		lazyErr = errors.Join(s.lstmts.close(), s.lazy.Close())
+	}
 	s.trimLog()
-	return errors.Join(stmtErr, s.ro.Close(), s.db.Close())
+	return errors.Join(stmtErr, lazyErr, s.ro.Close(), s.db.Close())
 }
 
 // Path is the database file.
@@ -277,7 +294,14 @@ func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err
 	if readOnly {
 		db, cache = s.ro, &s.rstmts
 	}
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	return s.runIn(ctx, db, cache, db.BeginTx, readOnly, fn)
+}
+
+// runIn runs fn in a transaction that begin starts on db (or on one of
+// its connections), with cache's statements.
+func (s *SQLite) runIn(ctx context.Context, db *sql.DB, cache *stmtCache,
+	begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), readOnly bool, fn func(Tx) error) (err error) {
+	tx, err := begin(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
@@ -838,6 +862,29 @@ func (t *sqliteTx) FindObjectIDs(kind, prefix string, limit int) ([]string, erro
 	return t.strings(`SELECT id FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\'
 		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
 		kind, escapeLike(prefix)+"%", prefix, prefix, limit)
+}
+
+func (t *sqliteTx) FindObjects(kind, prefix string, limit int) ([]*Object, error) {
+	rows, err := t.rawQuery(`SELECT id, data, updated_at FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\'
+		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
+		kind, escapeLike(prefix)+"%", prefix, prefix, limit)
+	if err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var out []*Object
+	for rows.Next() {
+		o := &Object{Kind: kind}
+		var upd sql.NullInt64
+		if err := rows.Scan(&o.ID, &o.Data, &upd); err != nil {
+			return nil, err
+		}
+		if upd.Valid {
+			o.UpdatedAt = time.Unix(0, upd.Int64).UTC()
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }
 
 func (t *sqliteTx) GetMeta(key string) ([]byte, error) {

@@ -112,6 +112,9 @@ type Tx interface {
 	DeleteObject(kind, id string) error
 	ListObjects(kind string) ([]*Object, error)
 	FindObjectIDs(kind, prefix string, limit int) ([]string, error)
+	// FindObjects is FindObjectIDs returning the objects (one query
+	// instead of one and one a match).
+	FindObjects(kind, prefix string, limit int) ([]*Object, error)
 
 	GetMeta(key string) ([]byte, error)
 	PutMeta(key string, value []byte) error

@@ -28,6 +28,9 @@ type Vault struct {
 	// checked is when current was last compared with the store's key
 	// generation (Unix nanoseconds).
 	checked atomic.Int64
+	// closers run at Close, before the store closes (OnClose).
+	closeMu sync.Mutex
+	closers map[string]func()
 }
 
 // Options tune how a vault is opened.
@@ -130,8 +133,29 @@ func (v *Vault) scrypt() ScryptParams {
 	return v.opts.Scrypt
 }
 
-// Close closes the store.
-func (v *Vault) Close() error { return v.Store.Close() }
+// Close runs the functions given to OnClose, then closes the store.
+func (v *Vault) Close() error {
+	v.closeMu.Lock()
+	closers := v.closers
+	v.closers = nil
+	v.closeMu.Unlock()
+	for _, fn := range closers {
+		fn()
+	}
+	return v.Store.Close()
+}
+
+// OnClose has Close run fn first (once; a second fn under the same name
+// replaces the first): work a process holds back about this vault, such
+// as the audit witness a busy server writes at intervals.
+func (v *Vault) OnClose(name string, fn func()) {
+	v.closeMu.Lock()
+	defer v.closeMu.Unlock()
+	if v.closers == nil {
+		v.closers = map[string]func(){}
+	}
+	v.closers[name] = fn
+}
 
 // SealKey stores key, sealed, under ref in tx.
 func (v *Vault) SealKey(tx Tx, ref string, key crypto.Signer) error {

@@ -167,7 +167,7 @@ func (c *Core) lead(g *group) {
 	// Still leading: no other commit of this group writes the witness
 	// meanwhile, so it never goes back.
 	if w.rec != nil {
-		c.witness(w.key, w.rec)
+		c.witnessSoon(w.key, w.rec)
 	}
 	groupsMu.Lock()
 	g.handOff()
@@ -197,4 +197,14 @@ func (g *group) handOff() {
 	}
 	g.leading = false
 	delete(groups, g.key)
+}
+
+// witnessSoon notes rec in the vault directory's witness the way a busy
+// process does (audit.Witness.NoteSoon: at most every
+// audit.WitnessEvery), and has the vault's Close write what that holds
+// back.
+func (c *Core) witnessSoon(key []byte, rec *audit.Record) {
+	wit := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity())
+	c.Vault.OnClose("audit witness "+wit.Path, func() { _ = wit.Flush() })
+	_ = wit.NoteSoon(key, rec)
 }

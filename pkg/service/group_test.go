@@ -3,6 +3,7 @@ package service
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -424,5 +425,47 @@ func TestGroupCommitPanicStaysWithItsCaller(t *testing.T) {
 	}
 	if n := verifyChain(t, c); n != 3 {
 		t.Errorf("%d records, want 3", n)
+	}
+}
+
+// TestWitnessWrittenAtClose: changes in quick succession hold the witness
+// back (audit.Witness.NoteSoon), and closing the vault writes it: the file
+// names the newest record once Close returns, without any Check in
+// between.
+func TestWitnessWrittenAtClose(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	v, err := localstore.Open(ctx, dir, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Core{Vault: v, Now: time.Now, Actor: audit.Actor{Type: audit.ActorUser, ID: "u"}}
+	for range 5 {
+		if err := c.Change(ctx, "AddTagsToCertificate", func(op *Op) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last int64
+	_ = c.Read(ctx, func(tx localstore.Tx) error {
+		rows, err := tx.ListAudit(0, 100)
+		if err == nil && len(rows) > 0 {
+			last = rows[len(rows)-1].Seq
+		}
+		return err
+	})
+	path := audit.WitnessIn(v.Dir, v.StoreIdentity()).Path
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Seq int64 }
+	if err := json.Unmarshal(data, &h); err != nil {
+		t.Fatal(err)
+	}
+	if last == 0 || h.Seq != last {
+		t.Fatalf("witness at record %d after Close, want the newest, %d", h.Seq, last)
 	}
 }

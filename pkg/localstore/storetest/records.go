@@ -375,6 +375,7 @@ func testObjects(t *testing.T, s localstore.Store) {
 	})
 }
 
+// testFindObjectIDs checks FindObjectIDs and FindObjects.
 func testFindObjectIDs(t *testing.T, s localstore.Store) {
 	update(t, s, func(tx localstore.Tx) error {
 		for _, id := range []string{"abc-1", "abc-2", "ab%x", "ab_y", "abzz", "ABC"} {
@@ -407,6 +408,21 @@ func testFindObjectIDs(t *testing.T, s localstore.Store) {
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("FindObjectIDs(%q, %q, %d) = %q, want %q", tc.kind, tc.prefix, tc.limit, got, tc.want)
+			}
+			// FindObjects: the same objects, whole.
+			objs, err := tx.FindObjects(tc.kind, tc.prefix, tc.limit)
+			if err != nil {
+				return err
+			}
+			var ids []string
+			for _, o := range objs {
+				if o.Kind != tc.kind || string(o.Data) != "{}" {
+					t.Errorf("FindObjects(%q, %q, %d): object %+v, want its kind and data", tc.kind, tc.prefix, tc.limit, o)
+				}
+				ids = append(ids, o.ID)
+			}
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("FindObjects(%q, %q, %d) = %q, want %q", tc.kind, tc.prefix, tc.limit, ids, tc.want)
 			}
 		}
 		return nil

@@ -1,0 +1,97 @@
+package localstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// TestUpdateLazySQLite: a lazy transaction commits (what it wrote is read
+// and refused a second time by an ordinary one), runs with
+// synchronous=NORMAL, and leaves no connection of the write pool without
+// synchronous=FULL for the changes after it.
+func TestUpdateLazySQLite(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	exp := time.Now().Add(time.Hour)
+	for i := range 3 {
+		if err := s.UpdateLazy(ctx, func(tx localstore.Tx) error {
+			ok, err := tx.RedeemNonce("n", exp)
+			if err == nil && ok != (i == 0) {
+				t.Errorf("lazy redemption %d: %v, want %v", i, ok, i == 0)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Update(ctx, func(tx localstore.Tx) error {
+		ok, err := tx.RedeemNonce("n", exp)
+		if ok {
+			t.Error("a nonce redeemed lazily was redeemed again")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Every idle connection of the write pool: FULL (2).
+	db := s.DB()
+	conns := make([]int, 0, 4)
+	for range 4 {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var v int
+		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, v)
+	}
+	for i, v := range conns {
+		if v != 2 {
+			t.Errorf("write connection %d: synchronous=%d after a lazy transaction, want 2 (FULL)", i, v)
+		}
+	}
+}
+
+// TestUpdateLazyPostgres: a lazy transaction commits, its redemption is
+// refused a second time.
+func TestUpdateLazyPostgres(t *testing.T) {
+	ctx := context.Background()
+	p, err := localstore.OpenPostgres(ctx, pgtest.FreshSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	exp := time.Now().Add(time.Hour)
+	for i := range 2 {
+		if err := p.UpdateLazy(ctx, func(tx localstore.Tx) error {
+			ok, err := tx.RedeemNonce("n", exp)
+			if err == nil && ok != (i == 0) {
+				t.Errorf("lazy redemption %d: %v, want %v", i, ok, i == 0)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Update(ctx, func(tx localstore.Tx) error {
+		ok, err := tx.RedeemNonce("n", exp)
+		if ok {
+			t.Error("a nonce redeemed lazily was redeemed again")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
