@@ -146,12 +146,6 @@ func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error)
 	return chs[0].err
 }
 
-// witness notes the newest record this process appended in the vault
-// directory's witness (see audit.Witness).
-func (c *Core) witness(key []byte, rec *audit.Record) {
-	_ = audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity()).Note(key, rec)
-}
-
 // ChangeBatch runs several changes of the same name in one write
 // transaction — one commit (one fsync) for all — each with its own Op and
 // audit record. When one of them fails, the transaction is rolled back,
