@@ -18,15 +18,9 @@ import (
 // puts the saved head back. The chain and the stored head agree again;
 // the host's witness does not.
 func TestWitnessCatchesAReplayedHead(t *testing.T) {
-	dir := t.TempDir()
-	st, err := localstore.OpenSQLite(context.Background(), dir+"/v.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key := []byte("0123456789abcdef0123456789abcdef")
+	dir, st, key, at := witnessVault(t)
 	w := WitnessIn(dir, "sqlite:"+dir+"/v.db")
-	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var err error
 	var savedHead []byte
 	for i := 1; i <= 4; i++ {
 		r := &Record{EventName: "AddTagsToCertificate", Actor: Actor{Type: ActorUser, ID: "u"}}
@@ -81,14 +75,8 @@ func TestWitnessCatchesAReplayedHead(t *testing.T) {
 // TestAppendRefusesADroppedTail: records dropped from the end must not be
 // hidden by the next change chaining a fresh head onto what is left.
 func TestAppendRefusesADroppedTail(t *testing.T) {
-	dir := t.TempDir()
-	st, err := localstore.OpenSQLite(context.Background(), dir+"/v.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key := []byte("0123456789abcdef0123456789abcdef")
-	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	dir, st, key, at := witnessVault(t)
+	var err error
 	appendOne := func() error {
 		return st.Update(context.Background(), func(tx localstore.Tx) error {
 			return Append(tx, key, &Record{EventName: "DeleteCertificate", Actor: Actor{Type: ActorUser, ID: "u"}}, at)
@@ -195,15 +183,9 @@ func dirNames(t *testing.T, dir string) []string {
 // the removal of the newest record; a held-back record is written by the
 // timer without anyone asking.
 func TestWitnessNoteSoon(t *testing.T) {
-	dir := t.TempDir()
-	st, err := localstore.OpenSQLite(context.Background(), dir+"/v.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key := []byte("0123456789abcdef0123456789abcdef")
+	dir, st, key, at := witnessVault(t)
 	w := WitnessIn(dir, "sqlite:"+dir+"/v.db")
-	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var err error
 	var recs []*Record
 	for range 5 {
 		r := &Record{EventName: "AddTagsToCertificate", Actor: Actor{Type: ActorUser, ID: "u"}}
@@ -257,4 +239,18 @@ func TestWitnessNoteSoon(t *testing.T) {
 	if p == nil || p.Seq != 5 || !strings.Contains(p.Msg, "removed") {
 		t.Fatalf("witness after record 5 was removed: %v %v", p, err)
 	}
+}
+
+// witnessVault opens a SQLite store v.db in a new directory (closed at the
+// end of the test) and returns the directory, the store, an audit key and
+// the time records are appended at.
+func witnessVault(t *testing.T) (string, *localstore.SQLite, []byte, time.Time) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := localstore.OpenSQLite(context.Background(), dir+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return dir, st, []byte("0123456789abcdef0123456789abcdef"), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 }

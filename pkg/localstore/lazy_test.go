@@ -21,27 +21,7 @@ func TestUpdateLazySQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	exp := time.Now().Add(time.Hour)
-	for i := range 3 {
-		if err := s.UpdateLazy(ctx, func(tx localstore.Tx) error {
-			ok, err := tx.RedeemNonce("n", exp)
-			if err == nil && ok != (i == 0) {
-				t.Errorf("lazy redemption %d: %v, want %v", i, ok, i == 0)
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Update(ctx, func(tx localstore.Tx) error {
-		ok, err := tx.RedeemNonce("n", exp)
-		if ok {
-			t.Error("a nonce redeemed lazily was redeemed again")
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	redeemLazily(t, s, 3)
 	// Every idle connection of the write pool: FULL (2).
 	db := s.DB()
 	conns := make([]int, 0, 4)
@@ -73,9 +53,21 @@ func TestUpdateLazyPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	redeemLazily(t, p, 2)
+}
+
+// redeemLazily redeems one nonce n times in lazy transactions (the first
+// must succeed, the others be refused), then once in a durable one, which
+// must be refused too.
+func redeemLazily(t *testing.T, s interface {
+	localstore.LazyStore
+	Update(context.Context, func(localstore.Tx) error) error
+}, n int) {
+	t.Helper()
+	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	for i := range 2 {
-		if err := p.UpdateLazy(ctx, func(tx localstore.Tx) error {
+	for i := range n {
+		if err := s.UpdateLazy(ctx, func(tx localstore.Tx) error {
 			ok, err := tx.RedeemNonce("n", exp)
 			if err == nil && ok != (i == 0) {
 				t.Errorf("lazy redemption %d: %v, want %v", i, ok, i == 0)
@@ -85,7 +77,7 @@ func TestUpdateLazyPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := p.Update(ctx, func(tx localstore.Tx) error {
+	if err := s.Update(ctx, func(tx localstore.Tx) error {
 		ok, err := tx.RedeemNonce("n", exp)
 		if ok {
 			t.Error("a nonce redeemed lazily was redeemed again")

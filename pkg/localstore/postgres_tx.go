@@ -446,8 +446,14 @@ func (t *pgTx) DeleteObject(kind, id string) error {
 }
 
 func (t *pgTx) ListObjects(kind string) ([]*Object, error) {
+	return t.objects(kind, `SELECT id, data, updated_at FROM objects WHERE kind = $1 ORDER BY id`, kind)
+}
+
+// objects runs query, which selects id, data and updated_at of objects of
+// kind, and returns them.
+func (t *pgTx) objects(kind, query string, args ...any) ([]*Object, error) {
 	var out []*Object
-	err := t.rows(`SELECT id, data, updated_at FROM objects WHERE kind = $1 ORDER BY id`, []any{kind},
+	err := t.rows(query, args,
 		func(r pgx.Rows) error {
 			o := &Object{Kind: kind}
 			var upd *int64
@@ -467,20 +473,8 @@ func (t *pgTx) FindObjectIDs(kind, prefix string, limit int) ([]string, error) {
 }
 
 func (t *pgTx) FindObjects(kind, prefix string, limit int) ([]*Object, error) {
-	var out []*Object
-	err := t.rows(`SELECT id, data, updated_at FROM objects WHERE kind = $1 AND id LIKE $2 ESCAPE E'\\' ORDER BY id LIMIT $3`,
-		[]any{kind, likePrefix(prefix), pgLimit(limit)},
-		func(r pgx.Rows) error {
-			o := &Object{Kind: kind}
-			var upd *int64
-			if err := r.Scan(&o.ID, &o.Data, &upd); err != nil {
-				return err
-			}
-			o.UpdatedAt = fromNanos(upd)
-			out = append(out, o)
-			return nil
-		})
-	return out, err
+	return t.objects(kind, `SELECT id, data, updated_at FROM objects WHERE kind = $1 AND id LIKE $2 ESCAPE E'\\' ORDER BY id LIMIT $3`,
+		kind, likePrefix(prefix), pgLimit(limit))
 }
 
 func (t *pgTx) GetMeta(key string) ([]byte, error) {

@@ -838,7 +838,13 @@ func (t *sqliteTx) DeleteObject(kind, id string) error {
 }
 
 func (t *sqliteTx) ListObjects(kind string) ([]*Object, error) {
-	rows, err := t.rawQuery(`SELECT id, data, updated_at FROM objects WHERE kind = ? ORDER BY id`, kind)
+	return t.objects(kind, `SELECT id, data, updated_at FROM objects WHERE kind = ? ORDER BY id`, kind)
+}
+
+// objects runs query, which selects id, data and updated_at of objects of
+// kind, and returns them.
+func (t *sqliteTx) objects(kind, query string, args ...any) ([]*Object, error) {
+	rows, err := t.rawQuery(query, args...)
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
@@ -865,26 +871,9 @@ func (t *sqliteTx) FindObjectIDs(kind, prefix string, limit int) ([]string, erro
 }
 
 func (t *sqliteTx) FindObjects(kind, prefix string, limit int) ([]*Object, error) {
-	rows, err := t.rawQuery(`SELECT id, data, updated_at FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\'
+	return t.objects(kind, `SELECT id, data, updated_at FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\'
 		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
 		kind, escapeLike(prefix)+"%", prefix, prefix, limit)
-	if err != nil {
-		return nil, wrapSQLiteErr(err)
-	}
-	defer rows.Close()
-	var out []*Object
-	for rows.Next() {
-		o := &Object{Kind: kind}
-		var upd sql.NullInt64
-		if err := rows.Scan(&o.ID, &o.Data, &upd); err != nil {
-			return nil, err
-		}
-		if upd.Valid {
-			o.UpdatedAt = time.Unix(0, upd.Int64).UTC()
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
 }
 
 func (t *sqliteTx) GetMeta(key string) ([]byte, error) {
