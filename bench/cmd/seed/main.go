@@ -30,7 +30,6 @@ import (
 	"github.com/certctl/certctl/internal/seed"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/jackc/pgx/v5"
 )
 
 func main() {
@@ -72,24 +71,7 @@ func run(ctx context.Context, dir, store string, certs, revoked, issued int, now
 		}
 	}
 	if localstore.IsPostgresURL(store) {
-		return vacuumAnalyze(ctx, store)
-	}
-	return nil
-}
-
-// vacuumAnalyze does at once what autovacuum does to a PostgreSQL store
-// some time after a bulk write: statistics for the planner, and a
-// visibility map that marks the freshly written pages all-visible, so that
-// a list reads its covering index alone (an index-only scan visits the
-// table for every row of a page not marked all-visible).
-func vacuumAnalyze(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) certificates, serials"); err != nil {
-		return fmt.Errorf("vacuum analyze: %w", err)
+		return seed.VacuumAnalyze(ctx, store)
 	}
 	return nil
 }
