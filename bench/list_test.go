@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/certctl/certctl/internal/seed"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -144,4 +147,53 @@ func BenchmarkSeedImported(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkList10kJSONPostgres is BenchmarkList10kJSON on PostgreSQL:
+// BENCH_LIST_N (default 10,000) imported certificates in a schema of
+// their own (created, seeded as bench/cmd/seed does, then dropped) of the
+// server at BENCH_POSTGRES_URL; skipped without it.
+func BenchmarkList10kJSONPostgres(b *testing.B) {
+	base := os.Getenv("BENCH_POSTGRES_URL")
+	if base == "" {
+		b.Skip("BENCH_POSTGRES_URL is not set")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	schema := "certctl_benchlist_" + strconv.Itoa(os.Getpid())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck // best effort
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	url := base + sep + "search_path=" + schema
+	dir := b.TempDir()
+	n := envInt("BENCH_LIST_N", 10000)
+	v, err := localstore.Open(ctx, dir, localstore.Options{StoreURL: url})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedImported(b, v, n)
+	if err := v.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := seed.VacuumAnalyze(ctx, url); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var size int
+	cpu0 := cpuSeconds(b)
+	for b.Loop() {
+		size = runList(b, dir, "--store", url, "list", "-o", "json")
+	}
+	reportCPU(b, cpu0)
+	b.ReportMetric(float64(size)/float64(n), "B/cert")
 }

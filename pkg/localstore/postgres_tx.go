@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // pgTx is a transaction of the PostgreSQL store. A statement that fails
@@ -271,10 +272,20 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 		where = append(where, "not_after < "+args.add(f.NotAfterBefore.UnixNano()))
 	}
 	q := "SELECT data, tags, updated_at, NULL::bytea FROM certificates"
+	covered := false
 	if summaries != nil {
 		q = "SELECT " + summaryColumns + " FROM certificates"
 		if f.NoTags {
-			q = "SELECT " + pgSummaryColumnsNoTags + " FROM certificates"
+			var err error
+			if covered, err = t.listCovered(); err != nil {
+				return nil, err
+			}
+			if covered {
+				q = "SELECT summary FROM certificates"
+				where = append(where, pgListCovered)
+			} else {
+				q = "SELECT " + pgSummaryColumnsNoTags + " FROM certificates"
+			}
 		}
 	}
 	if len(where) > 0 {
@@ -307,6 +318,9 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 	}
 	if f.Offset > 0 {
 		q += " OFFSET " + args.add(f.Offset)
+	}
+	if covered {
+		return nil, t.scanCoveredSummaries(q, args, summaries)
 	}
 	if summaries != nil {
 		return nil, t.scanSummaries(q, args, summaries)
@@ -347,6 +361,41 @@ func (t *pgTx) scanSummaries(q string, args pgArgs, fn func([]*Certificate) erro
 			}
 		}
 		l.add(row.summary, row.tags, row.updated, legacy)
+		return l.err
+	})
+	if err != nil {
+		return err
+	}
+	return l.close()
+}
+
+// listCovered reports whether every certificate is in the list covering
+// indexes (migration 8): then a summary list without tags reads only
+// their columns, in order (an index-only scan). An index of the others
+// (certificates_list_uncovered, empty but for rows written before the
+// summary column and certificates with very long summaries) answers at
+// once. It runs before the list: a connection streams one query at a time.
+func (t *pgTx) listCovered() (bool, error) {
+	var uncovered bool
+	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM certificates WHERE NOT (`+pgListCovered+`) OR summary IS NULL)`, nil, &uncovered)
+	return !uncovered, err
+}
+
+// scanCoveredSummaries runs q, a query of the summary alone of rows that
+// all have one, and decodes its rows as they come (see summaryList). The
+// summary is read where the driver received it (summaryList copies it).
+func (t *pgTx) scanCoveredSummaries(q string, args pgArgs, fn func([]*Certificate) error) error {
+	l := newSummaryList(fn)
+	noTags := []byte("[]")
+	err := t.rows(q, args, func(r pgx.Rows) error {
+		var summary pgtype.DriverBytes
+		if err := r.Scan(&summary); err != nil {
+			return err
+		}
+		if summary == nil { // never: the covered rows have a summary
+			return fmt.Errorf("%w: certificate without a summary in a covered list", ErrCorrupt)
+		}
+		l.add(summary, noTags, nil, nil)
 		return l.err
 	})
 	if err != nil {

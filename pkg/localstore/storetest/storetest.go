@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListPaging", testListPaging},
 		{"ListSummaries", testListSummaries},
 		{"ScanSummaries", testScanSummaries},
+		{"ListLongSummary", testListLongSummary},
 		{"Versions", testVersions},
 		{"Secrets", testSecrets},
 		{"Serials", testSerials},

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
@@ -212,4 +214,58 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 	if calls != 1 {
 		t.Errorf("the function was called %d times after it failed once", calls)
 	}
+}
+
+// testListLongSummary checks that a certificate with very many SANs (a
+// summary of kilobytes, hardly compressible, longer than an index entry may
+// be) is stored, and that the summary lists of every order include it
+// among the others exactly as ListCertificates does; then that the lists
+// are right again once it is gone.
+func testListLongSummary(t *testing.T, s localstore.Store) {
+	all := summaryFixture()
+	long := fullCertificate("id-many-sans")
+	long.CreatedAt = t0.Add(90 * time.Second)
+	long.NotAfter = t0.Add(36 * time.Hour)
+	long.SubjectAlternativeNames = nil
+	for i := range 200 {
+		sum := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		long.SubjectAlternativeNames = append(long.SubjectAlternativeNames, hex.EncodeToString(sum[:])+".example.test")
+	}
+	putCerts(t, s, append(all, long)...)
+	filters := []localstore.CertificateFilter{
+		{}, {SortBy: "NOT_AFTER"}, {SortBy: "NOT_AFTER", Descending: true, Limit: 5},
+		{NotAfterBefore: t0.Add(3 * 24 * time.Hour)}, {Statuses: []string{"ISSUED"}},
+	}
+	compare := func(when string, n int) {
+		t.Helper()
+		for fi, f := range filters {
+			f.NoTags = true
+			var full, sums []*localstore.Certificate
+			view(t, s, func(tx localstore.Tx) error {
+				var err error
+				if full, err = tx.ListCertificates(f); err != nil {
+					return err
+				}
+				sums, err = tx.ListCertificateSummaries(f)
+				return err
+			})
+			if !slices.Equal(ids(sums), ids(full)) {
+				t.Errorf("%s: ListCertificateSummaries(%s, NoTags) = %q, ListCertificates %q", when, describe(f), ids(sums), ids(full))
+				continue
+			}
+			for i := range full {
+				want := summaryOf(full[i])
+				want.Tags, want.UpdatedAt = nil, time.Time{}
+				if got := summaryOf(sums[i]); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: NoTags summary of %s:\n got %+v\nwant %+v", when, full[i].ID, got, want)
+				}
+			}
+			if fi == 0 && len(sums) != n {
+				t.Errorf("%s: %d certificates listed, want %d", when, len(sums), n)
+			}
+		}
+	}
+	compare("with a long summary", len(all)+1)
+	update(t, s, func(tx localstore.Tx) error { return tx.DeleteCertificate(long.ID) })
+	compare("without it", len(all))
 }
