@@ -67,6 +67,9 @@ measure() {
 	shift
 	local cmd=$*
 	CMDS+=("$label: $cmd")
+	# What the seeding before left dirty is written back first, not
+	# during the runs.
+	sync
 	if have hyperfine; then
 		local warm=2
 		((runs < 5)) && warm=1
