@@ -10,41 +10,68 @@ import (
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
-// findBuiltIn returns the CA with the given built-in role, or nil.
-func findBuiltIn(tx localstore.Tx, role string) (*Record, error) {
+// builtIns maps each built-in role to its CA (the first not deleted), from
+// one listing of the vault's CAs: the callers below, on every request and
+// every ACME finalize, read the CAs once instead of once a role.
+type builtIns map[string]*Record
+
+func findBuiltIns(tx localstore.Tx) (builtIns, error) {
 	all, err := List(tx)
 	if err != nil {
 		return nil, err
 	}
+	m := builtIns{}
 	for _, r := range all {
-		if r.BuiltIn == role && r.Status != StatusDeleted {
-			return r, nil
+		if r.BuiltIn != "" && r.Status != StatusDeleted && m[r.BuiltIn] == nil {
+			m[r.BuiltIn] = r
 		}
 	}
-	return nil, nil
+	return m, nil
 }
 
-func (s *Service) ensure(tx localstore.Tx, role string, req CreateRequest) (*Record, error) {
-	r, err := findBuiltIn(tx, role)
-	if err != nil || r != nil {
-		return r, err
+// findBuiltIn returns the CA with the given built-in role, or nil.
+func findBuiltIn(tx localstore.Tx, role string) (*Record, error) {
+	m, err := findBuiltIns(tx)
+	return m[role], err
+}
+
+// ensure returns the CA of role in m, creating it (and noting it in m) if
+// there is none.
+func (s *Service) ensure(tx localstore.Tx, m builtIns, role string, req CreateRequest) (*Record, error) {
+	if r := m[role]; r != nil {
+		return r, nil
 	}
 	req.BuiltIn = role
-	return s.Create(tx, req)
+	r, err := s.Create(tx, req)
+	if err == nil {
+		m[role] = r
+	}
+	return r, err
 }
 
 // EnsureDefault returns the vault's default private issuing CA, creating
 // the two-level default hierarchy (root, issuing subordinate) on first use.
 // Call it in a write transaction.
 func (s *Service) EnsureDefault(tx localstore.Tx) (*Record, error) {
-	root, err := s.ensure(tx, BuiltInDefaultRoot, CreateRequest{
+	m, err := findBuiltIns(tx)
+	if err != nil {
+		return nil, err
+	}
+	return s.ensureDefault(tx, m)
+}
+
+func (s *Service) ensureDefault(tx localstore.Tx, m builtIns) (*Record, error) {
+	if r := m[BuiltInDefault]; r != nil {
+		return r, nil
+	}
+	root, err := s.ensure(tx, m, BuiltInDefaultRoot, CreateRequest{
 		Type: TypeRoot, KeyAlgorithm: x509util.ECSecp384r1, Validity: 20 * timeutil.Year,
 		Subject: Subject{CommonName: "certctl Default Private Root CA", Organization: "certctl"},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.ensure(tx, BuiltInDefault, CreateRequest{
+	return s.ensure(tx, m, BuiltInDefault, CreateRequest{
 		Type: TypeSubordinate, KeyAlgorithm: x509util.ECPrime256v1, ParentID: root.ID, Validity: 10 * timeutil.Year,
 		Subject: Subject{CommonName: "certctl Default Private Issuing CA", Organization: "certctl"},
 	})
@@ -54,45 +81,22 @@ func (s *Service) EnsureDefault(tx localstore.Tx) (*Record, error) {
 // (an RSA intermediate for RSA keys, an ECDSA one otherwise), creating the
 // hierarchy on first use. Call it in a write transaction.
 func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Record, error) {
-	want := BuiltInPublicECDSA
-	if _, ok := leafKey.(*rsa.PublicKey); ok {
-		want = BuiltInPublicRSA
-	}
-	// Past the first use, the whole hierarchy is there: one listing finds
-	// the CA (an ACME server's every finalize comes here).
-	all, err := List(tx)
+	m, err := findBuiltIns(tx)
 	if err != nil {
 		return nil, err
 	}
-	var found *Record
-	have := 0
-	for _, r := range all {
-		if r.Status == StatusDeleted {
-			continue
-		}
-		switch r.BuiltIn {
-		case BuiltInPublicRoot, BuiltInPublicRSA, BuiltInPublicECDSA:
-			have |= 1 << builtInBit(r.BuiltIn)
-			if r.BuiltIn == want && found == nil {
-				found = r
-			}
-		}
-	}
-	if have == 7 {
-		return found, nil
-	}
-	root, err := s.EnsurePublicRoot(tx)
+	root, err := s.ensurePublicRoot(tx, m)
 	if err != nil {
 		return nil, err
 	}
-	rsaCA, err := s.ensure(tx, BuiltInPublicRSA, CreateRequest{
+	rsaCA, err := s.ensure(tx, m, BuiltInPublicRSA, CreateRequest{
 		Type: TypeSubordinate, KeyAlgorithm: x509util.RSA2048, ParentID: root.ID, Validity: 10 * timeutil.Year,
 		Subject: Subject{CommonName: "certctl RSA Issuing CA", Organization: "certctl"},
 	})
 	if err != nil {
 		return nil, err
 	}
-	ecCA, err := s.ensure(tx, BuiltInPublicECDSA, CreateRequest{
+	ecCA, err := s.ensure(tx, m, BuiltInPublicECDSA, CreateRequest{
 		Type: TypeSubordinate, KeyAlgorithm: x509util.ECPrime256v1, ParentID: root.ID, Validity: 10 * timeutil.Year,
 		Subject: Subject{CommonName: "certctl ECDSA Issuing CA", Organization: "certctl"},
 	})
@@ -108,21 +112,18 @@ func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Rec
 	return ecCA, nil
 }
 
-// builtInBit numbers the public-style built-in roles for EnsurePublic.
-func builtInBit(role string) int {
-	switch role {
-	case BuiltInPublicRoot:
-		return 0
-	case BuiltInPublicRSA:
-		return 1
-	}
-	return 2
-}
-
 // EnsurePublicRoot returns the built-in public-style root, creating it on
 // first use.
 func (s *Service) EnsurePublicRoot(tx localstore.Tx) (*Record, error) {
-	return s.ensure(tx, BuiltInPublicRoot, CreateRequest{
+	m, err := findBuiltIns(tx)
+	if err != nil {
+		return nil, err
+	}
+	return s.ensurePublicRoot(tx, m)
+}
+
+func (s *Service) ensurePublicRoot(tx localstore.Tx, m builtIns) (*Record, error) {
+	return s.ensure(tx, m, BuiltInPublicRoot, CreateRequest{
 		Type: TypeRoot, KeyAlgorithm: x509util.ECSecp384r1, Validity: 20 * timeutil.Year,
 		Subject: Subject{CommonName: "certctl Public-Style Root CA", Organization: "certctl"},
 	})
@@ -135,10 +136,13 @@ var trustBundleBuiltIns = []string{BuiltInPublicRoot, BuiltInDefaultRoot, BuiltI
 // first use exists already: then TrustBundle changes nothing and Roots,
 // in a read transaction, gives the same bundle.
 func TrustBundleReady(tx localstore.Tx) (bool, error) {
+	m, err := findBuiltIns(tx)
+	if err != nil {
+		return false, err
+	}
 	for _, role := range trustBundleBuiltIns {
-		r, err := findBuiltIn(tx, role)
-		if err != nil || r == nil {
-			return false, err
+		if m[role] == nil {
+			return false, nil
 		}
 	}
 	return true, nil
@@ -148,10 +152,14 @@ func TrustBundleReady(tx localstore.Tx) (bool, error) {
 // public-style root, the default private root and every ACTIVE root CA,
 // creating the built-in ones on first use. Call it in a write transaction.
 func (s *Service) TrustBundle(tx localstore.Tx) ([]byte, error) {
-	if _, err := s.EnsurePublicRoot(tx); err != nil {
+	m, err := findBuiltIns(tx)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := s.EnsureDefault(tx); err != nil {
+	if _, err := s.ensurePublicRoot(tx, m); err != nil {
+		return nil, err
+	}
+	if _, err := s.ensureDefault(tx, m); err != nil {
 		return nil, err
 	}
 	return s.Roots(tx)
