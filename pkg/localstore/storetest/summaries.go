@@ -79,15 +79,7 @@ func testListSummaries(t *testing.T, s localstore.Store) {
 	compare := func(when string, onlySummaries bool) {
 		t.Helper()
 		for _, f := range filters {
-			var full, sums []*localstore.Certificate
-			view(t, s, func(tx localstore.Tx) error {
-				var err error
-				if full, err = tx.ListCertificates(f); err != nil {
-					return err
-				}
-				sums, err = tx.ListCertificateSummaries(f)
-				return err
-			})
+			full, sums := listBoth(t, s, f)
 			if !slices.Equal(ids(sums), ids(full)) {
 				t.Errorf("%s: ListCertificateSummaries(%s) = %q, ListCertificates %q", when, describe(f), ids(sums), ids(full))
 				continue
@@ -240,15 +232,7 @@ func testListLongSummary(t *testing.T, s localstore.Store) {
 		t.Helper()
 		for fi, f := range filters {
 			f.NoTags = true
-			var full, sums []*localstore.Certificate
-			view(t, s, func(tx localstore.Tx) error {
-				var err error
-				if full, err = tx.ListCertificates(f); err != nil {
-					return err
-				}
-				sums, err = tx.ListCertificateSummaries(f)
-				return err
-			})
+			full, sums := listBoth(t, s, f)
 			if !slices.Equal(ids(sums), ids(full)) {
 				t.Errorf("%s: ListCertificateSummaries(%s, NoTags) = %q, ListCertificates %q", when, describe(f), ids(sums), ids(full))
 				continue
@@ -268,4 +252,20 @@ func testListLongSummary(t *testing.T, s localstore.Store) {
 	compare("with a long summary", len(all)+1)
 	update(t, s, func(tx localstore.Tx) error { return tx.DeleteCertificate(long.ID) })
 	compare("without it", len(all))
+}
+
+// listBoth lists the certificates f selects twice, in one read
+// transaction: whole records (ListCertificates) and summaries
+// (ListCertificateSummaries).
+func listBoth(t *testing.T, s localstore.Store, f localstore.CertificateFilter) (full, sums []*localstore.Certificate) {
+	t.Helper()
+	view(t, s, func(tx localstore.Tx) error {
+		var err error
+		if full, err = tx.ListCertificates(f); err != nil {
+			return err
+		}
+		sums, err = tx.ListCertificateSummaries(f)
+		return err
+	})
+	return full, sums
 }
