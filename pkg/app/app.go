@@ -37,14 +37,12 @@ func Version() string {
 
 // Main runs certctl on the process's arguments and streams.
 func Main() int {
-	if os.Getenv("GOGC") == "" {
-		// A CLI process is short-lived: collecting less often makes large
-		// lists and CRLs about a fifth faster for a little more memory.
-		debug.SetGCPercent(400)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f := cmdutil.New(iostreams.System(), Version())
+	// Collecting less often makes large CRLs and audit reports about a
+	// fifth faster for a little more memory.
+	f.TuneGC(400, 0)
 	return int(Run(ctx, f, os.Args[1:]))
 }
 

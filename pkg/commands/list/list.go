@@ -3,8 +3,6 @@ package list
 
 import (
 	"context"
-	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +31,8 @@ const (
 type ListOptions struct {
 	Printer      func() (*output.Printer, error)
 	Certificates func(context.Context) (*certificates.Service, error)
+	// TuneGC sets the collector for a list (cmdutil.Factory.TuneGC).
+	TuneGC func(percent int, limit int64) (undo func())
 
 	Statuses       []string
 	KeyTypes       []string
@@ -60,7 +60,7 @@ type Output struct {
 
 // NewCmdList builds `certctl list`.
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{Printer: f.Printer, Certificates: f.Certificates}
+	opts := &ListOptions{Printer: f.Printer, Certificates: f.Certificates, TuneGC: f.TuneGC}
 	cmd := &cobra.Command{
 		Use:   "list [filters]",
 		Short: "List the certificates of the inventory",
@@ -205,9 +205,8 @@ func runList(ctx context.Context, o *ListOptions) error {
 	// thousand never does), or nears listMemoryLimit (a huge list then
 	// collects as often as it must, no more), unless GOGC or GOMEMLIMIT
 	// says otherwise.
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(listGCPercent))
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(listMemoryLimit))
+	if o.TuneGC != nil {
+		defer o.TuneGC(listGCPercent, listMemoryLimit)()
 	}
 	p, err := o.Printer()
 	if err != nil {
