@@ -34,6 +34,24 @@ const ImportBatch = 20000
 func Issued(ctx context.Context, v *localstore.Vault, issuer string, n int, now time.Time) error {
 	root := testpki.NewRoot("Seed Root", now)
 	leaf, _ := root.Sub("Seed Intermediate").Leaf(testpki.LeafOptions{Names: []string{"seed.issued.example.test"}, NotAfter: now.Add(365 * 24 * time.Hour)})
+	return serials(ctx, v, issuer, n, now, func(tx localstore.Tx, i int, s string, at time.Time) error {
+		if err := tx.RecordIssued(&localstore.Serial{Issuer: issuer, Serial: s, DER: leaf.Raw,
+			Subject: fmt.Sprintf("CN=host%06d.issued.example.test", i), NotBefore: at.Add(-time.Minute).Truncate(time.Second),
+			NotAfter: at.Add(395 * 24 * time.Hour).Truncate(time.Second), Template: authority.TemplateNameEndEntity,
+			Requester: "USER:seed"}); err != nil {
+			return err
+		}
+		if i%10 == 0 {
+			return tx.RevokeSerial(issuer, s, at.Add(time.Minute), 4)
+		}
+		return nil
+	})
+}
+
+// serials reserves n fresh serials of issuer, Batch to a transaction, the
+// i-th dated n-i seconds before now, and runs fn on each.
+func serials(ctx context.Context, v *localstore.Vault, issuer string, n int, now time.Time,
+	fn func(tx localstore.Tx, i int, serial string, at time.Time) error) error {
 	for start := 0; start < n; start += Batch {
 		end := min(start+Batch, n)
 		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
@@ -47,16 +65,8 @@ func Issued(ctx context.Context, v *localstore.Vault, issuer string, n int, now 
 				if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
 					return err
 				}
-				if err := tx.RecordIssued(&localstore.Serial{Issuer: issuer, Serial: s, DER: leaf.Raw,
-					Subject: fmt.Sprintf("CN=host%06d.issued.example.test", i), NotBefore: at.Add(-time.Minute).Truncate(time.Second),
-					NotAfter: at.Add(395 * 24 * time.Hour).Truncate(time.Second), Template: authority.TemplateNameEndEntity,
-					Requester: "USER:seed"}); err != nil {
+				if err := fn(tx, i, s, at); err != nil {
 					return err
-				}
-				if i%10 == 0 {
-					if err := tx.RevokeSerial(issuer, s, at.Add(time.Minute), 4); err != nil {
-						return err
-					}
 				}
 			}
 			return nil
@@ -120,30 +130,9 @@ func Imported(ctx context.Context, v *localstore.Vault, n int, now time.Time) er
 func Revoked(ctx context.Context, v *localstore.Vault, issuer string, n int, now time.Time) error {
 	// Reasons of RFC 5280 that a leaf may carry (not 7, unused, nor 8).
 	reasons := []int{0, 1, 3, 4, 5, 9}
-	for start := 0; start < n; start += Batch {
-		end := min(start+Batch, n)
-		err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-			for i := start; i < end; i++ {
-				serial, err := casign.NewSerial(rand.Reader)
-				if err != nil {
-					return err
-				}
-				s := x509util.FormatSerial(serial)
-				at := now.Add(-time.Duration(n-i) * time.Second)
-				if err := tx.ReserveSerial(issuer, s, "", at); err != nil {
-					return err
-				}
-				if err := tx.RevokeSerial(issuer, s, at, reasons[i%len(reasons)]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return serials(ctx, v, issuer, n, now, func(tx localstore.Tx, i int, s string, at time.Time) error {
+		return tx.RevokeSerial(issuer, s, at, reasons[i%len(reasons)])
+	})
 }
 
 // VacuumAnalyze does at once, in the PostgreSQL store at url, what
