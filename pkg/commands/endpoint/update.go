@@ -16,18 +16,9 @@ import (
 type UpdateOptions struct {
 	Deps
 
-	Endpoint              string
-	AuthorizationBehavior *string
-	ChallengeTypes        *[]string
-	Contact               *string
-	AllowedKeyAlgorithms  *[]string
-	CertificateTags       *[]string
-	Name                  *string
-	CertificateAuthority  *string
-	// PublicCertificateAuthority moves the endpoint back to the built-in
-	// public-style hierarchy.
-	PublicCertificateAuthority bool
-	DefaultProfile             *string
+	Endpoint string
+	// The settings to change, as the service takes them (nil: unchanged).
+	endpoints.UpdateInput
 }
 
 // NewCmdUpdate builds `certctl endpoint update`.
@@ -140,9 +131,7 @@ func runUpdate(ctx context.Context, o *UpdateOptions) error {
 	if err != nil {
 		return err
 	}
-	d, err := svc.Update(ctx, o.Endpoint, endpoints.UpdateInput{AuthorizationBehavior: o.AuthorizationBehavior, ChallengeTypes: o.ChallengeTypes, Contact: o.Contact, AllowedKeyAlgorithms: o.AllowedKeyAlgorithms,
-		CertificateTags: o.CertificateTags, Name: o.Name, CertificateAuthority: o.CertificateAuthority,
-		PublicCertificateAuthority: o.PublicCertificateAuthority, DefaultProfile: o.DefaultProfile})
+	d, err := svc.Update(ctx, o.Endpoint, o.UpdateInput)
 	if err != nil {
 		return err
 	}
