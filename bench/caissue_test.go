@@ -22,6 +22,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/authorities"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -187,13 +188,7 @@ func casignSerial(tb testing.TB) *big.Int {
 func issueService(b *testing.B) (*authorities.Service, string) {
 	b.Helper()
 	v := openVault(b)
-	now := func() time.Time { return time.Now().UTC() }
-	core := &service.Core{
-		Vault: v, Now: now,
-		Names:     inventory.Names{Region: "local", Account: "000000000000"},
-		Authority: authority.New(v, now, "http://pki.bench.example.test"),
-		Actor:     audit.Actor{Type: audit.ActorUser, ID: "bench", Host: "bench"},
-	}
+	core := benchCore(v, authority.New(v, benchNow, "http://pki.bench.example.test"))
 	svc := authorities.New(core, authorities.Settings{})
 	ca, err := svc.Create(context.Background(), authorities.CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1",
 		Subject: authority.Subject{CommonName: "Bench Issue CA"}})
@@ -318,13 +313,7 @@ func BenchmarkCaIssueCryptoOnly(b *testing.B) {
 // stored); run.sh prints the ratio.
 func BenchmarkRequestDurableConcurrent(b *testing.B) {
 	v := openVault(b)
-	now := func() time.Time { return time.Now().UTC() }
-	core := &service.Core{
-		Vault: v, Now: now,
-		Names:     inventory.Names{Region: "local", Account: "000000000000"},
-		Authority: authority.New(v, now, "http://pki.bench.example.test"),
-		Actor:     audit.Actor{Type: audit.ActorUser, ID: "bench", Host: "bench"},
-	}
+	core := benchCore(v, authority.New(v, benchNow, "http://pki.bench.example.test"))
 	svc := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour})
 	ctx := context.Background()
 	req := func(i int64) certificates.RequestInput {
@@ -349,4 +338,18 @@ func BenchmarkRequestDurableConcurrent(b *testing.B) {
 		}
 	})
 	reportRates(b, cpu0, 1)
+}
+
+// benchNow is the benchmarks' clock.
+func benchNow() time.Time { return time.Now().UTC() }
+
+// benchCore is the service core of the benchmarks over v, issuing through
+// ca, its changes recorded as made by the user "bench".
+func benchCore(v *localstore.Vault, ca *authority.Service) *service.Core {
+	return &service.Core{
+		Vault: v, Now: benchNow,
+		Names:     inventory.Names{Region: "local", Account: "000000000000"},
+		Authority: ca,
+		Actor:     audit.Actor{Type: audit.ActorUser, ID: "bench", Host: "bench"},
+	}
 }

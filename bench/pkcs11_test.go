@@ -8,12 +8,9 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/internal/testbin"
-	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/hsm"
-	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/authorities"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
@@ -40,20 +37,14 @@ func BenchmarkCaIssueKeyStorage(b *testing.B) {
 		for _, storage := range hsm.Storages {
 			b.Run(alg+"/"+storage, func(b *testing.B) {
 				v := openVault(b)
-				now := func() time.Time { return time.Now().UTC() }
-				ca := authority.New(v, now, "http://pki.bench.example.test")
+				ca := authority.New(v, benchNow, "http://pki.bench.example.test")
 				var set authorities.Settings
 				if storage == hsm.StoragePKCS11 {
 					tok := softHSM(b)
 					ca.Tokens = func() (authority.TokenKeys, error) { return tok.Open() }
 					set.Token = tok.Open
 				}
-				core := &service.Core{
-					Vault: v, Now: now,
-					Names:     inventory.Names{Region: "local", Account: "000000000000"},
-					Authority: ca,
-					Actor:     audit.Actor{Type: audit.ActorUser, ID: "bench", Host: "bench"},
-				}
+				core := benchCore(v, ca)
 				svc := authorities.New(core, set)
 				ctx := context.Background()
 				arn, err := svc.Create(ctx, authorities.CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: alg,
