@@ -31,6 +31,10 @@ type Vault struct {
 	// closers run at Close, before the store closes (OnClose).
 	closeMu sync.Mutex
 	closers map[string]func()
+	// identity is StoreIdentity, worked out once (it asks for the working
+	// directory, and a busy server needs it at every commit).
+	identityOnce sync.Once
+	identity     string
 }
 
 // Options tune how a vault is opened.
@@ -205,6 +209,11 @@ func (v *Vault) OpenKey(tx Tx, ref string) (crypto.Signer, error) {
 // directory keeps about one store (the audit witness): the database file's
 // absolute path for SQLite, the URL less its password for PostgreSQL.
 func (v *Vault) StoreIdentity() string {
+	v.identityOnce.Do(func() { v.identity = v.storeIdentity() })
+	return v.identity
+}
+
+func (v *Vault) storeIdentity() string {
 	u := v.opts.StoreURL
 	switch {
 	case u == "" || u == "sqlite:" || u == "sqlite":
