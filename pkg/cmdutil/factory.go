@@ -50,6 +50,10 @@ type Factory struct {
 	// by (tests); else the OS user on this host.
 	Actor *audit.Actor
 
+	// serving is set by a command that serves many requests at once
+	// (Serving), before the vault opens.
+	serving bool
+
 	cfg     *config.Config
 	vault   *localstore.Vault
 	printer *output.Printer
@@ -97,7 +101,10 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass}
+	// A command runs with one pool of embedded-database connections (one
+	// connection opened, the schema parsed once); a server keeps a pool of
+	// read connections beside the writers.
+	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass, OnePool: !f.serving}
 	if f.TestScrypt != nil {
 		opts.Scrypt = *f.TestScrypt
 	}
@@ -111,6 +118,19 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	}
 	f.vault = v
 	return v, nil
+}
+
+// Serving returns open, marking the process as a server first: the vault
+// it opens keeps a pool of read connections of its own, for many requests
+// read at once while one writes. A command that serves (endpoint serve, ca
+// serve) opens its service through it.
+func Serving[S any](f *Factory, open func(context.Context) (S, error)) func(context.Context) (S, error) {
+	return func(ctx context.Context) (S, error) {
+		if f.vault == nil {
+			f.serving = true
+		}
+		return open(ctx)
+	}
 }
 
 func (f *Factory) vaultPassphrase() ([]byte, error) {

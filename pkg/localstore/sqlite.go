@@ -3,6 +3,7 @@ package localstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +25,8 @@ type SQLite struct {
 	db *sql.DB
 	// ro serves View: its connections have PRAGMA query_only set, so that
 	// a read transaction cannot write (database/sql's TxOptions.ReadOnly is
-	// ignored by the driver).
+	// ignored by the driver). In a short-lived process (OpenSQLiteOnePool)
+	// ro is db.
 	ro *sql.DB
 	// guard runs first in every write transaction (see writeGuarded).
 	guard func(Tx) error
@@ -141,6 +143,14 @@ func sqliteDSNSync(path string, readOnly bool, synchronous string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// sqliteDSNMapped is the write DSN with a read connection's file mapping,
+// for the one pool of a short-lived process (OpenSQLiteOnePool).
+func sqliteDSNMapped(path string) string {
+	dsn := sqliteDSN(path, false)
+	q := "&_pragma=" + url.QueryEscape(fmt.Sprintf("mmap_size(%d)", readMmapSize))
+	return dsn + q
+}
+
 // readMmapSize is how much of the database file a read connection maps
 // into memory (SQLite caps it at 2 GiB): reading a page is then a memory
 // access instead of a read into the page cache, which a list that reads a
@@ -148,8 +158,25 @@ func sqliteDSNSync(path string, readOnly bool, synchronous string) string {
 const readMmapSize = 1 << 31
 
 // OpenSQLite opens (creating if needed, mode 0600) the database at path and
-// brings its schema up to date.
+// brings its schema up to date, with a pool of read connections of its own
+// beside the write connections: a server reads on many connections while
+// one writes.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	return openSQLite(ctx, path, false)
+}
+
+// OpenSQLiteOnePool is OpenSQLite for a short-lived process (one command):
+// reads and writes share one pool, so that a command that reads then
+// writes — a request, which resolves its CA first — opens one connection
+// and parses the schema once instead of twice. Its connections map the
+// database file as read connections do; a read transaction is still a
+// deferred one (only write transactions begin IMMEDIATE), made query_only
+// while it runs (viewOnWriter).
+func OpenSQLiteOnePool(ctx context.Context, path string) (*SQLite, error) {
+	return openSQLite(ctx, path, true)
+}
+
+func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		if cannotWrite(err) {
@@ -164,14 +191,20 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	// SQLite creates the -wal and -shm files with the database file's mode,
 	// so a 0600 database keeps them 0600 too.
-	db, err := openSQLitePool(sqliteDSN(path, false))
+	dsn := sqliteDSN(path, false)
+	if onePool {
+		dsn = sqliteDSNMapped(path)
+	}
+	db, err := openSQLitePool(dsn)
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db, path: path}
-	if s.ro, err = openSQLitePool(sqliteDSN(path, true)); err != nil {
-		db.Close()
-		return nil, err
+	s := &SQLite{db: db, ro: db, path: path}
+	if !onePool {
+		if s.ro, err = openSQLitePool(sqliteDSN(path, true)); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	// Read the schema version through the read pool: a read-only command
 	// on an up-to-date vault then never opens a write connection.
@@ -265,7 +298,11 @@ func (s *SQLite) Close() error {
 		lazyErr = errors.Join(s.lstmts.close(), s.lazy.Close())
 	}
 	s.trimLog()
-	return errors.Join(stmtErr, lazyErr, s.ro.Close(), s.db.Close())
+	var roErr error
+	if s.ro != s.db {
+		roErr = s.ro.Close()
+	}
+	return errors.Join(stmtErr, lazyErr, roErr, s.db.Close())
 }
 
 // Path is the database file.
@@ -292,9 +329,37 @@ func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err error) {
 	db, cache := s.db, &s.wstmts
 	if readOnly {
+		if s.OnePool() {
+			return s.viewOnWriter(ctx, fn)
+		}
 		db, cache = s.ro, &s.rstmts
 	}
 	return s.runIn(ctx, db, cache, db.BeginTx, readOnly, fn)
+}
+
+// OnePool reports whether reads share the write pool
+// (OpenSQLiteOnePool).
+func (s *SQLite) OnePool() bool { return s.ro == s.db && !s.readOnly }
+
+// viewOnWriter runs a read transaction of a one-pool store
+// (OpenSQLiteOnePool) on one of its write connections, made query_only
+// for the transaction, as a read pool's connections are for good: a View
+// cannot write. A connection that cannot be set back is dropped.
+func (s *SQLite) viewOnWriter(ctx context.Context, fn func(Tx) error) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer func() {
+		if _, err := c.ExecContext(context.Background(), "PRAGMA query_only = 0"); err != nil {
+			_ = c.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return s.runIn(ctx, s.db, &s.rstmts, c.BeginTx, true, fn)
 }
 
 // runIn runs fn in a transaction that begin starts on db (or on one of

@@ -3,6 +3,7 @@ package localstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -29,6 +30,60 @@ func openSQLite(t *testing.T) localstore.Store {
 func TestSQLiteConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, openSQLite)
+}
+
+// TestSQLiteOnePoolConformance: the store a command opens (one pool for
+// reads and writes) keeps the same contract.
+func TestSQLiteOnePoolConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) localstore.Store {
+		t.Helper()
+		s, err := localstore.OpenSQLiteOnePool(context.Background(), filepath.Join(t.TempDir(), localstore.DatabaseFile))
+		if err != nil {
+			t.Fatalf("OpenSQLiteOnePool: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return s
+	})
+}
+
+// TestSQLiteOnePoolOpensOneConnection: a command that reads and then
+// writes (a request resolves its CA, then records the certificate) opens
+// one database connection, so parses the schema once; a server's store
+// opens a read connection beside the writer.
+func TestSQLiteOnePoolOpensOneConnection(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		open  func(context.Context, string) (*localstore.SQLite, error)
+		conns int
+	}{{"one pool", localstore.OpenSQLiteOnePool, 1}, {"server", localstore.OpenSQLite, 2}} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), localstore.DatabaseFile)
+			s, err := c.open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.View(ctx, func(tx localstore.Tx) error { _, err := tx.GetMeta("k"); return err }); err != nil && !errors.Is(err, localstore.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("k", []byte("v")) }); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.OpenConnections(); got != c.conns {
+				t.Errorf("%d connections open after a read and a write, want %d", got, c.conns)
+			}
+			var v []byte
+			if err := s.View(ctx, func(tx localstore.Tx) (err error) { v, err = tx.GetMeta("k"); return err }); err != nil || string(v) != "v" {
+				t.Errorf("read back %q, %v; want v", v, err)
+			}
+		})
+	}
 }
 
 // TestSQLiteCertificateWrittenBeforeTagColumns: a record written before

@@ -48,6 +48,14 @@ type Options struct {
 	// Scrypt are the KDF parameters used when a wrapped key is created.
 	// Zero means DefaultScrypt; tests pass cheap ones explicitly.
 	Scrypt ScryptParams
+	// OnePool opens an embedded database with one pool for reads and
+	// writes (OpenSQLiteOnePool): for a process that runs one command,
+	// not for a server.
+	OnePool bool
+}
+
+func (o Options) openSQLite(ctx context.Context, path string) (*SQLite, error) {
+	return openSQLite(ctx, path, o.OnePool)
 }
 
 // ErrUnsupportedStore is returned for a store URL this build cannot open.
@@ -65,12 +73,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	var err error
 	switch u := opts.StoreURL; {
 	case u == "" || u == "sqlite:" || u == "sqlite":
-		st, err = OpenSQLite(ctx, filepath.Join(dir, DatabaseFile))
+		st, err = opts.openSQLite(ctx, filepath.Join(dir, DatabaseFile))
 		if err != nil {
 			return nil, err
 		}
 	case strings.HasPrefix(u, "sqlite:"):
-		st, err = OpenSQLite(ctx, strings.TrimPrefix(u, "sqlite:"))
+		st, err = opts.openSQLite(ctx, strings.TrimPrefix(u, "sqlite:"))
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ type ServeOptions struct {
 // NewCmdCaServe builds `certctl ca serve`.
 func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
 	opts := &ServeOptions{Deps: newDeps(f)}
+	opts.Authorities = cmdutil.Serving(f, f.Authorities)
 	cmd := &cobra.Command{
 		Use:   "serve --listen ADDR",
 		Short: "Serve CRLs and OCSP over HTTP",

@@ -28,7 +28,7 @@ type ServeOptions struct {
 
 // NewCmdServe builds `certctl endpoint serve`.
 func NewCmdServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{IO: f.IO, Endpoints: f.Endpoints}
+	opts := &ServeOptions{IO: f.IO, Endpoints: cmdutil.Serving(f, f.Endpoints)}
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--tls-cert F --tls-key F]",
 		Short: "Serve every ACME endpoint over HTTPS",

@@ -1,0 +1,45 @@
+package cmdutil
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// TestVaultPools: a command's vault reads and writes through one pool of
+// embedded-database connections (a request opens one connection and
+// parses the schema once); a command that serves, opening its service
+// through Serving, keeps a pool of read connections beside the writers.
+func TestVaultPools(t *testing.T) {
+	for _, serving := range []bool{false, true} {
+		dir := t.TempDir()
+		env := map[string]string{
+			"CERTCTL_VAULT": filepath.Join(dir, "vault"),
+			"HOME":          dir, "XDG_CONFIG_HOME": dir,
+		}
+		io, _, _, _ := iostreams.Test()
+		f := New(io, "test")
+		f.Getenv = func(k string) string { return env[k] }
+		open := f.Vault
+		if serving {
+			open = Serving(f, f.Vault)
+		}
+		v, err := open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, ok := v.Store.(*localstore.SQLite)
+		if !ok {
+			t.Fatalf("store %T, want *localstore.SQLite", v.Store)
+		}
+		if s.OnePool() == serving {
+			t.Errorf("serving %v: one pool = %v, want %v", serving, s.OnePool(), !serving)
+		}
+		if err := v.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
