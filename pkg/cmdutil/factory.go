@@ -123,12 +123,15 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 // Serving returns open, marking the process as a server first: the vault
 // it opens keeps a pool of read connections of its own, for many requests
 // read at once while one writes. A command that serves (endpoint serve, ca
-// serve) opens its service through it.
+// serve, validate serve-http) opens its service through it, before
+// anything opens the vault.
 func Serving[S any](f *Factory, open func(context.Context) (S, error)) func(context.Context) (S, error) {
 	return func(ctx context.Context) (S, error) {
-		if f.vault == nil {
-			f.serving = true
+		if f.vault != nil && !f.serving {
+			var zero S
+			return zero, errs.Failuref("internal error: the vault was opened before the server asked for a pool of read connections")
 		}
+		f.serving = true
 		return open(ctx)
 	}
 }

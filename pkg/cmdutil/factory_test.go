@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/pkg/iostreams"
@@ -41,5 +42,23 @@ func TestVaultPools(t *testing.T) {
 		if err := v.Close(); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestServingAfterTheVaultOpened: a server whose vault some earlier step
+// opened with one pool is told so instead of serving on it.
+func TestServingAfterTheVaultOpened(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"CERTCTL_VAULT": filepath.Join(dir, "vault"), "HOME": dir, "XDG_CONFIG_HOME": dir}
+	io, _, _, _ := iostreams.Test()
+	f := New(io, "test")
+	f.Getenv = func(k string) string { return env[k] }
+	v, err := f.Vault(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := Serving(f, f.Vault)(context.Background()); err == nil || !strings.Contains(err.Error(), "before the server asked") {
+		t.Errorf("Serving after the vault opened: err = %v, want the internal error", err)
 	}
 }

@@ -59,6 +59,10 @@ type stmtCache struct {
 	seen map[string]uint64
 	// txs numbers the transactions.
 	txs atomic.Uint64
+	// txOnly never prepares on the pool: the reads of a one-pool store
+	// (viewOnWriter) hold its connection pinned, so preparing on the pool
+	// would open another connection just to parse the query there.
+	txOnly bool
 }
 
 // get returns q prepared on db, or nil when the cache is full or when no
@@ -69,6 +73,9 @@ type stmtCache struct {
 // — would pay for nothing; a query run again by a later transaction (a
 // long-running process) is prepared on the pool once.
 func (c *stmtCache) get(db *sql.DB, q string, tx uint64) *sql.Stmt {
+	if c.txOnly {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.m[q]; ok {
@@ -171,7 +178,8 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 // and parses the schema once instead of twice. Its connections map the
 // database file as read connections do; a read transaction is still a
 // deferred one (only write transactions begin IMMEDIATE), made query_only
-// while it runs (viewOnWriter).
+// while it runs (viewOnWriter). The pool stays unbounded: a View nested in
+// an Update takes a second connection.
 func OpenSQLiteOnePool(ctx context.Context, path string) (*SQLite, error) {
 	return openSQLite(ctx, path, true)
 }
@@ -200,6 +208,7 @@ func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error)
 		return nil, err
 	}
 	s := &SQLite{db: db, ro: db, path: path}
+	s.rstmts.txOnly = onePool
 	if !onePool {
 		if s.ro, err = openSQLitePool(sqliteDSN(path, true)); err != nil {
 			db.Close()
@@ -338,7 +347,9 @@ func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err
 }
 
 // OnePool reports whether reads share the write pool
-// (OpenSQLiteOnePool).
+// (OpenSQLiteOnePool). A store opened read-only (openSQLiteReadOnly) has
+// one pool too, of query_only connections, but is not one: its reads take
+// no write connection.
 func (s *SQLite) OnePool() bool { return s.ro == s.db && !s.readOnly }
 
 // viewOnWriter runs a read transaction of a one-pool store
@@ -351,14 +362,16 @@ func (s *SQLite) viewOnWriter(ctx context.Context, fn func(Tx) error) error {
 		return wrapSQLiteErr(err)
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
-		return wrapSQLiteErr(err)
-	}
+	// The reset is set up before the pragma runs: the driver may report a
+	// cancelled context for a statement that took effect.
 	defer func() {
 		if _, err := c.ExecContext(context.Background(), "PRAGMA query_only = 0"); err != nil {
 			_ = c.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
+	if _, err := c.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
+		return wrapSQLiteErr(err)
+	}
 	return s.runIn(ctx, s.db, &s.rstmts, c.BeginTx, true, fn)
 }
 

@@ -95,7 +95,7 @@ type ServeOptions struct {
 
 // NewCmdServeHTTP builds `certctl validate serve-http`.
 func NewCmdServeHTTP(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{Validations: f.Validations, IO: f.IO}
+	opts := &ServeOptions{Validations: cmdutil.Serving(f, f.Validations), IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "serve-http [--listen ADDR]",
 		Short: "Serve the files of pending HTTP validations",
