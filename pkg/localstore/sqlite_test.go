@@ -13,11 +13,14 @@ import (
 	"github.com/certctl/certctl/pkg/localstore/storetest"
 )
 
-func openSQLite(t *testing.T) localstore.Store {
+func openSQLite(t *testing.T) localstore.Store { return openSQLiteWith(t, localstore.OpenSQLite) }
+
+// openSQLiteWith opens a new database with open, closed when t ends.
+func openSQLiteWith(t *testing.T, open func(context.Context, string) (*localstore.SQLite, error)) localstore.Store {
 	t.Helper()
-	s, err := localstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	s, err := open(context.Background(), filepath.Join(t.TempDir(), localstore.DatabaseFile))
 	if err != nil {
-		t.Fatalf("OpenSQLite: %v", err)
+		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -36,19 +39,7 @@ func TestSQLiteConformance(t *testing.T) {
 // reads and writes) keeps the same contract.
 func TestSQLiteOnePoolConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) localstore.Store {
-		t.Helper()
-		s, err := localstore.OpenSQLiteOnePool(context.Background(), filepath.Join(t.TempDir(), localstore.DatabaseFile))
-		if err != nil {
-			t.Fatalf("OpenSQLiteOnePool: %v", err)
-		}
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-		})
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) localstore.Store { return openSQLiteWith(t, localstore.OpenSQLiteOnePool) })
 }
 
 // TestSQLiteOnePoolOpensOneConnection: a command that reads and then
