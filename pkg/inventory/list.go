@@ -139,12 +139,13 @@ func (q *Query) matchesGo(c *localstore.Certificate) bool {
 func List(tx localstore.Tx, q Query) (*Page, error) {
 	p := &Page{}
 	var err error
-	p.NextToken, err = q.scan(tx, true, func(block []*localstore.Certificate) {
+	p.NextToken, err = q.scan(tx, true, func(block []*localstore.Certificate) error {
 		certs := make([]localstore.Certificate, len(block))
 		for i, c := range block {
 			certs[i] = *c
 			p.Certificates = append(p.Certificates, &certs[i])
 		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -152,28 +153,15 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 	return p, nil
 }
 
-// ListSummaries runs a list query in tx as List does and returns the
-// summaries of its page (never nil) and its next token: the certificates
-// are read, judged and rendered a block at a time, never held all at once.
-func ListSummaries(tx localstore.Tx, q Query, n Names) ([]Summary, string, error) {
-	var blocks [][]Summary
-	total := 0
-	next, err := q.scan(tx, false, func(block []*localstore.Certificate) {
-		s := NewSummaries(n, block)
-		blocks = append(blocks, s)
-		total += len(s)
+// EachSummary runs a list query in tx as List does and hands emit the
+// summaries of its page a block at a time, in order (each block a new
+// slice, never empty), so that a caller that prints them as they come
+// never holds the whole page; it returns the page's next token. An error
+// of emit ends the scan and is returned.
+func EachSummary(tx localstore.Tx, q Query, n Names, emit func([]Summary) error) (string, error) {
+	return q.scan(tx, false, func(block []*localstore.Certificate) error {
+		return emit(NewSummaries(n, block))
 	})
-	if err != nil {
-		return nil, "", err
-	}
-	if len(blocks) == 1 {
-		return blocks[0], next, nil
-	}
-	out := make([]Summary, 0, total)
-	for _, b := range blocks {
-		out = append(out, b...)
-	}
-	return out, next, nil
 }
 
 // errPageFull ends a scan whose page is complete.
@@ -182,9 +170,9 @@ var errPageFull = errors.New("page full")
 // scan runs q in tx and calls keep with the certificates of its page, in
 // order, a block at a time (the certificates are reused once keep
 // returns: see localstore.Tx.ScanCertificateSummaries); it returns the
-// page's next token. Unless withTags, the certificates carry Tags and
+// page's next token, or the first error of keep. Unless withTags, the certificates carry Tags and
 // UpdatedAt only when q filters on tags.
-func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Certificate)) (string, error) {
+func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Certificate) error) (string, error) {
 	for _, pat := range q.Domains {
 		if _, err := path.Match(pat, ""); err != nil {
 			return "", errs.UsageErrorf("invalid --domain pattern %q", pat)
@@ -253,7 +241,9 @@ func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Cer
 			kept++
 		}
 		if len(page) > 0 {
-			keep(page)
+			if err := keep(page); err != nil {
+				return err
+			}
 		}
 		if more {
 			return errPageFull

@@ -223,6 +223,10 @@ func (j *JSONWriter) quoteSlow(s string) {
 	j.buf = append(j.buf, bytes.TrimSuffix(j.scratch.Bytes(), []byte("\n"))...)
 }
 
+// Err is the error of the first write that failed, if one has: a caller
+// writing a long document stops at it.
+func (j *JSONWriter) Err() error { return j.err }
+
 // Close ends the document with a newline and flushes it; its error is
 // the first of every write.
 func (j *JSONWriter) Close() error {

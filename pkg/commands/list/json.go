@@ -12,26 +12,56 @@ import (
 // TestWriteJSONMatchesPrint), without reflection: a list of ten thousand
 // summaries is megabytes of JSON.
 func writeJSON(w io.Writer, out Output) error {
+	if out.CertificateSummaryList == nil {
+		j := output.NewJSONWriter(w)
+		j.BeginObject()
+		j.PlainKey("CertificateSummaryList")
+		j.Null()
+		nextToken(j, out.NextToken)
+		return j.Close()
+	}
+	j := beginJSON(w)
+	writeSummaries(j, out.CertificateSummaryList)
+	return endJSON(j, out.NextToken)
+}
+
+// beginJSON starts writing a list's JSON to w, up to its first summary:
+// writeSummaries writes them, in as many calls as it takes, and endJSON
+// ends the list and flushes it.
+func beginJSON(w io.Writer) *output.JSONWriter {
 	j := output.NewJSONWriter(w)
 	j.BeginObject()
 	j.PlainKey("CertificateSummaryList")
-	if out.CertificateSummaryList == nil {
-		j.Null()
-	} else {
-		j.BeginArray()
-		for i := range out.CertificateSummaryList {
-			writeSummary(j, &out.CertificateSummaryList[i])
-		}
-		j.EndArray()
+	j.BeginArray()
+	return j
+}
+
+// writeSummaries writes summaries into the list beginJSON began; its
+// error is the first write's that failed.
+func writeSummaries(j *output.JSONWriter, l []inventory.Summary) error {
+	for i := range l {
+		writeSummary(j, &l[i])
 	}
+	return j.Err()
+}
+
+// endJSON ends the list beginJSON began, with its next token, and
+// flushes it.
+func endJSON(j *output.JSONWriter, next *string) error {
+	j.EndArray()
+	nextToken(j, next)
+	return j.Close()
+}
+
+// nextToken writes the NextToken member and ends the object.
+func nextToken(j *output.JSONWriter, next *string) {
 	j.PlainKey("NextToken")
-	if out.NextToken == nil {
+	if next == nil {
 		j.Null()
 	} else {
-		j.String(*out.NextToken)
+		j.String(*next)
 	}
 	j.EndObject()
-	return j.Close()
 }
 
 // writeSummary writes the fields of inventory.Summary in its order, with

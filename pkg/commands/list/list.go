@@ -220,6 +220,21 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	if p.PlainJSON() {
+		// Print the list as it is read, a block at a time.
+		j := beginJSON(p.IO.Out)
+		page, err := svc.ListEach(ctx, in, func(block []inventory.Summary) error {
+			return writeSummaries(j, block)
+		})
+		if err != nil {
+			return err
+		}
+		var next *string
+		if page.NextToken != "" {
+			next = &page.NextToken
+		}
+		return endJSON(j, next)
+	}
 	page, err := svc.List(ctx, in)
 	if err != nil {
 		return err
@@ -227,9 +242,6 @@ func runList(ctx context.Context, o *ListOptions) error {
 	out := Output{CertificateSummaryList: page.Certificates}
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
-	}
-	if p.PlainJSON() {
-		return writeJSON(p.IO.Out, out)
 	}
 	return p.Print(out, view(out, page.AsOf))
 }

@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/certctl/certctl/pkg/inventory"
@@ -86,12 +87,44 @@ func (in ListInput) query(now time.Time) inventory.Query {
 
 // List lists the certificates that in selects, judged as of now.
 func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
+	var all [][]inventory.Summary
+	total := 0
+	page, err := s.ListEach(ctx, in, func(block []inventory.Summary) error {
+		all = append(all, block)
+		total += len(block)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	page.Certificates = make([]inventory.Summary, 0, total)
+	for _, b := range all {
+		page.Certificates = append(page.Certificates, b...)
+	}
+	return page, nil
+}
+
+// ListEach is List for a caller that prints as it reads: emit gets the
+// page's summaries a block at a time, in order, while the list is read, so
+// that a list of any length is never held whole. The page it returns has
+// NextToken and AsOf and no Certificates. An error of emit ends the list
+// and is returned as it is.
+func (s *Service) ListEach(ctx context.Context, in ListInput, emit func([]inventory.Summary) error) (*ListPage, error) {
 	now := s.core.Now()
 	q := in.query(now)
 	page := &ListPage{AsOf: now}
+	emitted := false
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		if emitted {
+			// A store that runs a read again (PostgreSQL, after a
+			// serialization failure) must not hand out a block twice.
+			return errors.New("the list was read again after part of it was handed out")
+		}
 		var err error
-		page.Certificates, page.NextToken, err = inventory.ListSummaries(tx, q, s.core.Names)
+		page.NextToken, err = inventory.EachSummary(tx, q, s.core.Names, func(block []inventory.Summary) error {
+			emitted = true
+			return emit(block)
+		})
 		return err
 	})
 	if err != nil {

@@ -1,9 +1,14 @@
 package certificates
 
 import (
+	"context"
+	"errors"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/seed"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -22,5 +27,49 @@ func TestListInputQuery(t *testing.T) {
 	}
 	if q := (ListInput{}).query(t0); !q.Filter.NotAfterBefore.IsZero() {
 		t.Errorf("no --expiring-within: %v", q.Filter.NotAfterBefore)
+	}
+}
+
+// TestListEach: ListEach hands out List's page a block at a time, in
+// order, never a block twice or empty, with List's next token; an error of
+// emit ends the list and comes back as it is.
+func TestListEach(t *testing.T) {
+	now := t0
+	s := newService(t, &now)
+	ctx := context.Background()
+	if err := seed.Imported(ctx, s.core.Vault, 600, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []ListInput{{}, {MaxItems: 300}, {SortBy: "NOT_AFTER", StartingToken: inventory.EncodeToken(100)}} {
+		want, err := s.List(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []inventory.Summary
+		blocks := 0
+		page, err := s.ListEach(ctx, in, func(b []inventory.Summary) error {
+			if len(b) == 0 {
+				t.Error("empty block")
+			}
+			blocks++
+			got = append(got, b...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if blocks < 2 || len(want.Certificates) < 300 {
+			t.Errorf("%+v: %d blocks of %d certificates: want a list of several blocks", in, blocks, len(got))
+		}
+		if !reflect.DeepEqual(got, want.Certificates) || page.NextToken != want.NextToken || page.Certificates != nil {
+			t.Errorf("%+v: ListEach gave %d certificates and token %q, List %d and %q", in, len(got), page.NextToken,
+				len(want.Certificates), want.NextToken)
+		}
+	}
+	stop := errors.New("pipe closed")
+	calls := 0
+	_, err := s.ListEach(ctx, ListInput{}, func([]inventory.Summary) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("emit failing: %v after %d calls, want its error after 1", err, calls)
 	}
 }

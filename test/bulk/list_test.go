@@ -1,0 +1,57 @@
+package bulk
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/internal/testpki"
+)
+
+// `list -o json`, which prints the list as it reads it (several blocks
+// here), prints the document that the generic encoder prints from the
+// whole page (`--query @`), with every certificate once and in order;
+// a page of it ends with the token that continues it.
+func TestListJSONStreamed(t *testing.T) {
+	const n = 600
+	e := clitest.New(t)
+	dir := t.TempDir()
+	if err := testpki.WriteMany(dir, n, e.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.MustRun("import", "--from-dir", dir, "-o", "json")
+	type list struct {
+		CertificateSummaryList []map[string]any
+		NextToken              *string
+	}
+	for _, args := range [][]string{{"list"}, {"list", "--sort-by", "DOMAIN_NAME", "--max-items", "450"}} {
+		var streamed, whole list
+		e.JSON(&streamed, args...)
+		e.JSON(&whole, append(args, "--query", "@")...)
+		if !reflect.DeepEqual(streamed, whole) {
+			t.Errorf("%v: the streamed list differs from the encoded page", args)
+		}
+		want := n
+		if len(args) > 1 {
+			want = 450
+			if streamed.NextToken == nil {
+				t.Errorf("%v: no NextToken", args)
+			}
+		} else if streamed.NextToken != nil {
+			t.Errorf("%v: NextToken %q on a whole list", args, *streamed.NextToken)
+		}
+		seen := map[any]bool{}
+		for _, c := range streamed.CertificateSummaryList {
+			seen[c["CertificateArn"]] = true
+		}
+		if len(streamed.CertificateSummaryList) != want || len(seen) != want {
+			t.Errorf("%v: %d certificates (%d distinct), want %d", args, len(streamed.CertificateSummaryList), len(seen), want)
+		}
+	}
+	var raw json.RawMessage
+	e.JSON(&raw, "list", "--certificate-statuses", "REVOKED")
+	if got := string(raw); got != "{\n    \"CertificateSummaryList\": [],\n    \"NextToken\": null\n}" {
+		t.Errorf("an empty list: %s", got)
+	}
+}
