@@ -234,3 +234,37 @@ func TestNewSummariesMatchesNewSummary(t *testing.T) {
 		t.Errorf("NewSummaries(nil) = %#v, want an empty list (JSON [])", s)
 	}
 }
+
+// TestSummaryRendererReuse: a renderer renders each block as NewSummaries
+// does while reusing its arrays from block to block, and CloneSummaries
+// keeps a block intact through the renders that follow.
+func TestSummaryRendererReuse(t *testing.T) {
+	fleet := variedFleet(40)
+	fleet[4].ExtendedKeyUsages = []localstore.EKU{{Name: "TLS_WEB_CLIENT_AUTHENTICATION"}, {Name: "CUSTOM", OID: "1.2.3"}}
+	fleet[5].NotBefore, fleet[5].RevokedAt = time.Time{}, time.Time{}
+	n := Names{Region: "eu-west-3", Account: "123456789012"}
+	marshal := func(s []Summary) string {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	var r summaryRenderer
+	first := r.render(n, fleet[:20])
+	want := marshal(NewSummaries(n, fleet[:20]))
+	kept := CloneSummaries(first)
+	if got := marshal(kept); got != want {
+		t.Fatalf("CloneSummaries changed the block:\n%s\nwant\n%s", got, want)
+	}
+	second := r.render(n, fleet[20:])
+	if &second[0] != &first[0] || second[0].CreatedAt != first[0].CreatedAt {
+		t.Error("the second block did not reuse the first's arrays")
+	}
+	if got := marshal(second); got != marshal(NewSummaries(n, fleet[20:])) {
+		t.Errorf("the second block renders differently:\n%s", got)
+	}
+	if got := marshal(kept); got != want {
+		t.Errorf("a clone changed when the renderer went on:\n%s\nwant\n%s", got, want)
+	}
+}

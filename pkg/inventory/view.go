@@ -300,7 +300,22 @@ func NewSummary(n Names, c *localstore.Certificate) Summary {
 // several per certificate (a list of ten thousand certificates would
 // spend more time allocating than rendering).
 func NewSummaries(n Names, certs []*localstore.Certificate) []Summary {
-	out := make([]Summary, len(certs))
+	var r summaryRenderer
+	return r.render(n, certs)
+}
+
+// summaryRenderer is NewSummaries for a caller that is done with each
+// block before it renders the next: the summaries, their timestamps and
+// their lists of extended key usages are rendered into arrays reused from
+// block to block (their strings are new, and stay valid).
+type summaryRenderer struct {
+	out   []Summary
+	times []Timestamp
+	names []string
+}
+
+// render renders certs; what it returns is valid until the next render.
+func (r *summaryRenderer) render(n Names, certs []*localstore.Certificate) []Summary {
 	prefix := n.CertificateARN("")
 	size, times, ekus := 0, 0, 0
 	for _, c := range certs {
@@ -319,11 +334,55 @@ func NewSummaries(n Names, certs []*localstore.Certificate) []Summary {
 		b.WriteString(c.ID)
 	}
 	arns := b.String()
-	a := &summaryAlloc{times: make([]Timestamp, 0, times), names: make([]string, 0, ekus)}
+	r.out = grow(r.out, len(certs))
+	a := &summaryAlloc{times: grow(r.times, times)[:0], names: grow(r.names, ekus)[:0]}
+	r.times, r.names = a.times[:cap(a.times)], a.names[:cap(a.names)]
 	for i, c := range certs {
 		k := len(prefix) + len(c.ID)
-		out[i] = newSummary(arns[:k], c, a)
+		r.out[i] = newSummary(arns[:k], c, a)
 		arns = arns[k:]
+	}
+	return r.out
+}
+
+// grow returns l with length n, reusing its array when it is large
+// enough.
+func grow[T any](l []T, n int) []T {
+	if l == nil || cap(l) < n {
+		return make([]T, n)
+	}
+	return l[:n]
+}
+
+// CloneSummaries returns a copy of block that shares nothing reused with
+// it: block's summaries, their timestamps and their lists, copied out of
+// the arrays a renderer reuses.
+func CloneSummaries(block []Summary) []Summary {
+	out := make([]Summary, len(block))
+	times, names := 0, 0
+	for i := range block {
+		s := &block[i]
+		for _, t := range []*Timestamp{s.NotBefore, s.NotAfter, s.CreatedAt, s.IssuedAt, s.ImportedAt, s.RevokedAt} {
+			if t != nil {
+				times++
+			}
+		}
+		names += len(s.ExtendedKeyUsages)
+	}
+	a := &summaryAlloc{times: make([]Timestamp, 0, times), names: make([]string, 0, names)}
+	clone := func(t *Timestamp) *Timestamp {
+		if t == nil {
+			return nil
+		}
+		a.times = append(a.times, *t)
+		return &a.times[len(a.times)-1]
+	}
+	for i := range block {
+		s := block[i]
+		s.NotBefore, s.NotAfter, s.CreatedAt = clone(s.NotBefore), clone(s.NotAfter), clone(s.CreatedAt)
+		s.IssuedAt, s.ImportedAt, s.RevokedAt = clone(s.IssuedAt), clone(s.ImportedAt), clone(s.RevokedAt)
+		s.ExtendedKeyUsages = append(a.list(len(s.ExtendedKeyUsages)), s.ExtendedKeyUsages...)
+		out[i] = s
 	}
 	return out
 }

@@ -89,11 +89,44 @@ var errSummary = errors.New("malformed certificate summary")
 
 // summaryReader reads the parts of a summary; the first error sticks. It
 // reads a string copy of the summary, so that every string it returns
-// shares that one allocation; its lists come from alloc.
+// shares that one allocation; its lists come from arena.
 type summaryReader struct {
 	s     string
 	err   error
-	alloc func(n int) []string
+	arena *summaryArena
+}
+
+// summaryArena hands out the lists of decoded summaries from arrays
+// shared by many (a nil arena makes each list its own).
+type summaryArena struct {
+	strs []string
+	ekus []EKU
+}
+
+// strings returns a list of n strings.
+func (a *summaryArena) strings(n int) []string {
+	if a == nil {
+		return make([]string, n)
+	}
+	if n > len(a.strs) {
+		a.strs = make([]string, max(n, 4*summaryBlock))
+	}
+	l := a.strs[:n:n]
+	a.strs = a.strs[n:]
+	return l
+}
+
+// ekuList returns a list of n EKUs.
+func (a *summaryArena) ekuList(n int) []EKU {
+	if a == nil {
+		return make([]EKU, n)
+	}
+	if n > len(a.ekus) {
+		a.ekus = make([]EKU, max(n, 2*summaryBlock))
+	}
+	l := a.ekus[:n:n]
+	a.ekus = a.ekus[n:]
+	return l
 }
 
 func (r *summaryReader) uvarint() uint64 {
@@ -156,7 +189,7 @@ func (r *summaryReader) list() []string {
 	if n == 0 || r.err != nil {
 		return nil
 	}
-	l := r.alloc(n)
+	l := r.arena.strings(n)
 	for i := range l {
 		l[i] = r.string()
 	}
@@ -167,20 +200,20 @@ func (r *summaryReader) list() []string {
 // only the SummaryFields set.
 func decodeSummary(b []byte) (*Certificate, error) {
 	c := &Certificate{}
-	if err := decodeSummaryInto(c, string(b), func(n int) []string { return make([]string, n) }); err != nil {
+	if err := decodeSummaryInto(c, string(b), nil); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // decodeSummaryInto sets the SummaryFields of c (a zero Certificate) from
-// summary s, its strings shared with s, its string lists from alloc.
-func decodeSummaryInto(c *Certificate, s string, alloc func(n int) []string) error {
+// summary s, its strings shared with s, its lists from arena.
+func decodeSummaryInto(c *Certificate, s string, arena *summaryArena) error {
 	if len(s) < 2 || s[0] != summaryVersion {
 		return errSummary
 	}
 	flags := s[1]
-	r := &summaryReader{s: s[2:], alloc: alloc}
+	r := &summaryReader{s: s[2:], arena: arena}
 	c.Exported = flags&1 != 0
 	c.ID = r.string()
 	c.DomainName = r.string()
@@ -194,7 +227,7 @@ func decodeSummaryInto(c *Certificate, s string, alloc func(n int) []string) err
 	c.InUseBy = r.list()
 	c.KeyUsages = r.list()
 	if n := r.count(); n > 0 && r.err == nil {
-		c.ExtendedKeyUsages = make([]EKU, n)
+		c.ExtendedKeyUsages = arena.ekuList(n)
 		for i := range c.ExtendedKeyUsages {
 			c.ExtendedKeyUsages[i] = EKU{Name: r.string(), OID: r.string()}
 		}

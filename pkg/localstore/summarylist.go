@@ -14,7 +14,7 @@ const summaryBlock = 256
 // the summaries of a block are copied into one buffer that becomes one
 // string (which every decoded string shares), the block's certificates are
 // one array reused from block to block, and their string lists come out
-// of a shared array. Rows without a summary, or with their tags still in
+// of shared arrays. Rows without a summary, or with their tags still in
 // the record (written before the migrations that added those columns),
 // are decoded whole by the function add was given for them.
 type summaryList struct {
@@ -30,7 +30,7 @@ type summaryList struct {
 	// certs and block are reused from block to block.
 	certs []Certificate
 	block []*Certificate
-	strs  []string
+	arena summaryArena
 	err   error
 }
 
@@ -95,7 +95,7 @@ func (l *summaryList) flush() {
 		}
 		c := &l.certs[i]
 		*c = Certificate{}
-		if err := l.decodeInto(c, s[start:end]); err != nil {
+		if err := decodeSummaryInto(c, s[start:end], &l.arena); err != nil {
 			l.err = fmt.Errorf("%w: %v", ErrCorrupt, err)
 			return
 		}
@@ -117,18 +117,6 @@ func (l *summaryList) flush() {
 	clear(l.legacy)
 	l.legacy = l.legacy[:0]
 	l.err = l.fn(l.block)
-}
-
-// decodeInto decodes summary s into c, its string lists out of l.strs.
-func (l *summaryList) decodeInto(c *Certificate, s string) error {
-	return decodeSummaryInto(c, s, func(n int) []string {
-		if n > len(l.strs) {
-			l.strs = make([]string, max(n, 4*summaryBlock))
-		}
-		list := l.strs[:n:n]
-		l.strs = l.strs[n:]
-		return list
-	})
 }
 
 // close decodes what is left and returns the first error (of decoding or

@@ -90,6 +90,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 	var all [][]inventory.Summary
 	total := 0
 	page, err := s.ListEach(ctx, in, func(block []inventory.Summary) error {
+		block = inventory.CloneSummaries(block)
 		all = append(all, block)
 		total += len(block)
 		return nil
@@ -106,7 +107,8 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 
 // ListEach is List for a caller that prints as it reads: emit gets the
 // page's summaries a block at a time, in order, while the list is read, so
-// that a list of any length is never held whole. The page it returns has
+// that a list of any length is never held whole. A block is reused once
+// emit returns (inventory.EachSummary). The page it returns has
 // NextToken and AsOf and no Certificates. An error of emit ends the list
 // and is returned as it is.
 func (s *Service) ListEach(ctx context.Context, in ListInput, emit func([]inventory.Summary) error) (*ListPage, error) {

@@ -31,8 +31,9 @@ func TestListInputQuery(t *testing.T) {
 }
 
 // TestListEach: ListEach hands out List's page a block at a time, in
-// order, never a block twice or empty, with List's next token; an error of
-// emit ends the list and comes back as it is.
+// order, never a block twice or empty, with List's next token (a block is
+// reused after emit: kept, it is cloned); an error of emit ends the list
+// and comes back as it is.
 func TestListEach(t *testing.T) {
 	now := t0
 	s := newService(t, &now)
@@ -52,7 +53,7 @@ func TestListEach(t *testing.T) {
 				t.Error("empty block")
 			}
 			blocks++
-			got = append(got, b...)
+			got = append(got, inventory.CloneSummaries(b)...)
 			return nil
 		})
 		if err != nil {
