@@ -109,16 +109,21 @@ func (p *Printer) Print(data any, v View) error {
 				// that a PEM keeps its lines, as the AWS CLI prints it.
 				return p.writeText(str)
 			}
-			return p.writeRecords(genericRecords(generic))
+			return p.WriteRecords(genericRecords(generic))
 		default:
 			return p.writeTable(genericTable(generic))
 		}
 	}
 	if p.Format == "text" {
-		return p.writeRecords(v.Records())
+		return p.WriteRecords(v.Records())
 	}
 	return p.writeTable(v.Table(p.Styles))
 }
+
+// PlainText reports whether Print writes a view's Records (-o text
+// without --query), which a command printing as it reads may write
+// itself, a part at a time, with WriteRecords.
+func (p *Printer) PlainText() bool { return p.query == nil && p.Format == "text" }
 
 // Wants reports whether the printer emits the given format.
 func (p *Printer) Wants(format string) bool { return p.Format == format }
@@ -186,10 +191,10 @@ func yamlValue(v any) any {
 	return v
 }
 
-// writeRecords writes tab-separated records, every field sanitised: -o text
+// WriteRecords writes tab-separated records, every field sanitised: -o text
 // is for pipes, but what a pipe ends in (cut, less -R, a terminal) may still
 // obey a certificate's control sequences.
-func (p *Printer) writeRecords(rows [][]string) error {
+func (p *Printer) WriteRecords(rows [][]string) error {
 	var b strings.Builder
 	for _, r := range rows {
 		for i, c := range r {
@@ -205,7 +210,7 @@ func (p *Printer) writeRecords(rows [][]string) error {
 }
 
 // writeText writes one string with its line breaks, ending with a newline,
-// each line sanitised (in a pipe too, as writeRecords).
+// each line sanitised (in a pipe too, as WriteRecords).
 func (p *Printer) writeText(s string) error {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {

@@ -3,6 +3,7 @@ package bulk
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/internal/clitest"
@@ -12,8 +13,9 @@ import (
 // `list -o json`, which prints the list as it reads it (several blocks
 // here), prints the document that the generic encoder prints from the
 // whole page (`--query @`), with every certificate once and in order;
-// a page of it ends with the token that continues it.
-func TestListJSONStreamed(t *testing.T) {
+// a page of it ends with the token that continues it. `list -o text`,
+// printed as it is read too, has a line per certificate in that order.
+func TestListStreamed(t *testing.T) {
 	const n = 600
 	e := clitest.New(t)
 	dir := t.TempDir()
@@ -48,10 +50,25 @@ func TestListJSONStreamed(t *testing.T) {
 		if len(streamed.CertificateSummaryList) != want || len(seen) != want {
 			t.Errorf("%v: %d certificates (%d distinct), want %d", args, len(streamed.CertificateSummaryList), len(seen), want)
 		}
+		text := e.MustRun(append(args, "-o", "text")...).Stdout
+		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+		if len(lines) != want {
+			t.Fatalf("%v -o text: %d lines, want %d", args, len(lines), want)
+		}
+		for i, l := range lines {
+			f := strings.Split(l, "\t")
+			c := streamed.CertificateSummaryList[i]
+			if len(f) != 8 || f[0] != c["CertificateArn"] || f[1] != c["DomainName"] || f[2] != c["Status"] || f[5] != c["NotAfter"] {
+				t.Fatalf("%v -o text, line %d: %q, want the fields of %v", args, i, l, c)
+			}
+		}
 	}
 	var raw json.RawMessage
 	e.JSON(&raw, "list", "--certificate-statuses", "REVOKED")
 	if got := string(raw); got != "{\n    \"CertificateSummaryList\": [],\n    \"NextToken\": null\n}" {
 		t.Errorf("an empty list: %s", got)
+	}
+	if r := e.MustRun("list", "--certificate-statuses", "REVOKED", "-o", "text"); r.Stdout != "" {
+		t.Errorf("an empty list -o text: %q", r.Stdout)
 	}
 }
