@@ -108,12 +108,7 @@ func (a *summaryArena) strings(n int) []string {
 	if a == nil {
 		return make([]string, n)
 	}
-	if n > len(a.strs) {
-		a.strs = make([]string, max(n, 4*summaryBlock))
-	}
-	l := a.strs[:n:n]
-	a.strs = a.strs[n:]
-	return l
+	return take(&a.strs, n, 4*summaryBlock)
 }
 
 // ekuList returns a list of n EKUs.
@@ -121,11 +116,18 @@ func (a *summaryArena) ekuList(n int) []EKU {
 	if a == nil {
 		return make([]EKU, n)
 	}
-	if n > len(a.ekus) {
-		a.ekus = make([]EKU, max(n, 2*summaryBlock))
+	return take(&a.ekus, n, 2*summaryBlock)
+}
+
+// take returns the first n elements of *pool (at full capacity n) and
+// removes them from it, making a new pool of chunk (or n) first when it
+// holds fewer: what it has handed out is never handed out again.
+func take[T any](pool *[]T, n, chunk int) []T {
+	if n > len(*pool) {
+		*pool = make([]T, max(n, chunk))
 	}
-	l := a.ekus[:n:n]
-	a.ekus = a.ekus[n:]
+	l := (*pool)[:n:n]
+	*pool = (*pool)[n:]
 	return l
 }
 
