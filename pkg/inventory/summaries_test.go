@@ -201,9 +201,9 @@ func TestListSummariesAsRecords(t *testing.T) {
 	}
 }
 
-// TestNewSummariesMatchesNewSummary checks that the summaries of a page,
+// TestRenderMatchesNewSummary checks that the summaries of a page,
 // made in a few allocations, are those NewSummary makes one by one.
-func TestNewSummariesMatchesNewSummary(t *testing.T) {
+func TestRenderMatchesNewSummary(t *testing.T) {
 	fleet := variedFleet(60)
 	many := make([]string, maxSANSummaries+3)
 	for i := range many {
@@ -213,7 +213,7 @@ func TestNewSummariesMatchesNewSummary(t *testing.T) {
 	fleet[4].ExtendedKeyUsages = []localstore.EKU{{Name: "TLS_WEB_CLIENT_AUTHENTICATION"}, {Name: "CUSTOM", OID: "1.2.3"}}
 	fleet[5].NotBefore, fleet[5].RevokedAt, fleet[5].IssuedAt = time.Time{}, time.Time{}, time.Time{}
 	n := Names{Region: "eu-west-3", Account: "123456789012"}
-	got := NewSummaries(n, fleet)
+	got := newSummaries(n, fleet)
 	if len(got) != len(fleet) {
 		t.Fatalf("%d summaries of %d certificates", len(got), len(fleet))
 	}
@@ -227,15 +227,15 @@ func TestNewSummariesMatchesNewSummary(t *testing.T) {
 			t.Fatal(err)
 		}
 		if string(have) != string(want) {
-			t.Errorf("certificate %d: NewSummaries\n%s\nNewSummary\n%s", i, have, want)
+			t.Errorf("certificate %d: render\n%s\nNewSummary\n%s", i, have, want)
 		}
 	}
-	if s := NewSummaries(n, nil); s == nil || len(s) != 0 {
-		t.Errorf("NewSummaries(nil) = %#v, want an empty list (JSON [])", s)
+	if s := newSummaries(n, nil); s == nil || len(s) != 0 {
+		t.Errorf("newSummaries(nil) = %#v, want an empty list (JSON [])", s)
 	}
 }
 
-// TestSummaryRendererReuse: a renderer renders each block as NewSummaries
+// TestSummaryRendererReuse: a renderer renders each block as NewSummary
 // does while reusing its arrays from block to block, and CloneSummaries
 // keeps a block intact through the renders that follow.
 func TestSummaryRendererReuse(t *testing.T) {
@@ -252,19 +252,26 @@ func TestSummaryRendererReuse(t *testing.T) {
 	}
 	var r summaryRenderer
 	first := r.render(n, fleet[:20])
-	want := marshal(NewSummaries(n, fleet[:20]))
+	want := marshal(newSummaries(n, fleet[:20]))
 	kept := CloneSummaries(first)
 	if got := marshal(kept); got != want {
 		t.Fatalf("CloneSummaries changed the block:\n%s\nwant\n%s", got, want)
 	}
+	firstCreated := first[0].CreatedAt
 	second := r.render(n, fleet[20:])
-	if &second[0] != &first[0] || second[0].CreatedAt != first[0].CreatedAt {
+	if &second[0] != &first[0] || second[0].CreatedAt != firstCreated {
 		t.Error("the second block did not reuse the first's arrays")
 	}
-	if got := marshal(second); got != marshal(NewSummaries(n, fleet[20:])) {
+	if got := marshal(second); got != marshal(newSummaries(n, fleet[20:])) {
 		t.Errorf("the second block renders differently:\n%s", got)
 	}
 	if got := marshal(kept); got != want {
 		t.Errorf("a clone changed when the renderer went on:\n%s\nwant\n%s", got, want)
 	}
+}
+
+// newSummaries renders certs with a renderer of their own.
+func newSummaries(n Names, certs []*localstore.Certificate) []Summary {
+	var r summaryRenderer
+	return r.render(n, certs)
 }

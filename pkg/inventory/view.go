@@ -295,19 +295,13 @@ func NewSummary(n Names, c *localstore.Certificate) Summary {
 	return newSummary(n.CertificateARN(c.ID), c, nil)
 }
 
-// NewSummaries is NewSummary of every certificate of certs, their ARNs,
-// timestamps and lists of names made in a few allocations instead of
-// several per certificate (a list of ten thousand certificates would
-// spend more time allocating than rendering).
-func NewSummaries(n Names, certs []*localstore.Certificate) []Summary {
-	var r summaryRenderer
-	return r.render(n, certs)
-}
-
-// summaryRenderer is NewSummaries for a caller that is done with each
-// block before it renders the next: the summaries, their timestamps and
+// summaryRenderer renders NewSummary of every certificate of a block, for
+// a caller that is done with each block before it renders the next: the
+// ARNs of a block are one string, and the summaries, their timestamps and
 // their lists of extended key usages are rendered into arrays reused from
-// block to block (their strings are new, and stay valid).
+// block to block (a list of ten thousand certificates would otherwise
+// spend more time allocating than rendering). Their strings are new, and
+// stay valid.
 type summaryRenderer struct {
 	out   []Summary
 	times []Timestamp
@@ -317,16 +311,14 @@ type summaryRenderer struct {
 // render renders certs; what it returns is valid until the next render.
 func (r *summaryRenderer) render(n Names, certs []*localstore.Certificate) []Summary {
 	prefix := n.CertificateARN("")
-	size, times, ekus := 0, 0, 0
+	size, ekus := 0, 0
 	for _, c := range certs {
 		size += len(prefix) + len(c.ID)
-		for _, t := range []time.Time{c.NotBefore, c.NotAfter, c.CreatedAt, c.IssuedAt, c.ImportedAt, c.RevokedAt} {
-			if !t.IsZero() {
-				times++
-			}
-		}
 		ekus += len(c.ExtendedKeyUsages)
 	}
+	// At most six timestamps a certificate: room for every block of as
+	// many, so that the array is reused whatever they hold.
+	times := summaryTimes * len(certs)
 	var b strings.Builder
 	b.Grow(size)
 	for _, c := range certs {
@@ -345,6 +337,9 @@ func (r *summaryRenderer) render(n Names, certs []*localstore.Certificate) []Sum
 	return r.out
 }
 
+// summaryTimes is how many timestamps a Summary has.
+const summaryTimes = 6
+
 // grow returns l with length n, reusing its array when it is large
 // enough.
 func grow[T any](l []T, n int) []T {
@@ -355,8 +350,11 @@ func grow[T any](l []T, n int) []T {
 }
 
 // CloneSummaries returns a copy of block that shares nothing reused with
-// it: block's summaries, their timestamps and their lists, copied out of
-// the arrays a renderer reuses.
+// it: block's summaries, their timestamps and their lists of extended key
+// usages, copied out of the arrays a renderer reuses. Their strings and
+// other lists (names, key usages) come from the store's certificates,
+// which a scan never reuses (localstore.Tx.ScanCertificateSummaries), and
+// are shared.
 func CloneSummaries(block []Summary) []Summary {
 	out := make([]Summary, len(block))
 	times, names := 0, 0

@@ -1,13 +1,18 @@
 package bulk
 
 import (
+	"context"
 	"encoding/json"
+	"io/fs"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/app"
+	"github.com/certctl/certctl/pkg/errs"
 )
 
 // `list -o json`, which prints the list as it reads it (several blocks
@@ -70,5 +75,32 @@ func TestListStreamed(t *testing.T) {
 	}
 	if r := e.MustRun("list", "--certificate-statuses", "REVOKED", "-o", "text"); r.Stdout != "" {
 		t.Errorf("an empty list -o text: %q", r.Stdout)
+	}
+}
+
+// failingWriter fails every write as stdout on a full disk does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.ENOSPC}
+}
+
+// A list whose output cannot be written fails with exit 1 and says why:
+// the write's error, never the vault's (exit 6, "vault unavailable").
+func TestListWriteError(t *testing.T) {
+	e := clitest.New(t)
+	dir := t.TempDir()
+	if err := testpki.WriteMany(dir, 300, e.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.MustRun("import", "--from-dir", dir, "-o", "json")
+	for _, format := range []string{"json", "text", "yaml"} {
+		f, _, errOut := e.Factory()
+		f.IO.Out = failingWriter{}
+		code := app.Run(context.Background(), f, []string{"list", "-o", format})
+		if code != errs.ExitFailure || !strings.Contains(errOut.String(), "no space left on device") ||
+			strings.Contains(errOut.String(), "vault") {
+			t.Errorf("list -o %s to a failing stdout: exit %d, %q; want exit 1 with the write's error", format, code, errOut.String())
+		}
 	}
 }

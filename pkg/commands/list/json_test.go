@@ -52,3 +52,35 @@ func TestWriteJSONMatchesPrint(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamedJSON: the list written a block at a time (beginJSON, a
+// writeSummaries per block, endJSON) is the bytes of the whole page
+// encoded at once.
+func TestStreamedJSON(t *testing.T) {
+	at := time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)
+	var page []inventory.Summary
+	for i := range 5 {
+		page = append(page, inventory.Summary{CertificateArn: "arn:" + string(rune('a'+i)), DomainName: "d.example.test",
+			SubjectAlternativeNameSummaries: []string{"d.example.test"}, KeyUsages: []string{}, ExtendedKeyUsages: []string{},
+			CreatedAt: inventory.TS(at), NotAfter: inventory.TS(at.Add(time.Hour))})
+	}
+	tok := "b2O1"
+	for _, next := range []*string{nil, &tok} {
+		var want, got bytes.Buffer
+		if err := writeJSON(&want, Output{CertificateSummaryList: page, NextToken: next}); err != nil {
+			t.Fatal(err)
+		}
+		j := beginJSON(&got)
+		for _, b := range [][]inventory.Summary{page[:1], page[1:3], page[3:]} {
+			if err := writeSummaries(j, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := endJSON(j, next); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("in blocks:\n%s\nat once:\n%s", got.String(), want.String())
+		}
+	}
+}

@@ -76,7 +76,11 @@ any key usage; extended key usage NONE: no Extended Key Usage extension, ANY:
 the anyExtendedKeyUsage purpose, CUSTOM: a purpose without an ACM name).
 
 Piped (-o text) each certificate is one tab-separated line:
-  ARN  DOMAIN  STATUS  TYPE  KEY_ALGORITHM  NOT_AFTER  RENEWAL_ELIGIBILITY  IN_USE` + cmdutil.ExitStatus(0, 2, 4, 6),
+  ARN  DOMAIN  STATUS  TYPE  KEY_ALGORITHM  NOT_AFTER  RENEWAL_ELIGIBILITY  IN_USE
+
+-o json and -o text print the list as it is read, so a list of any length starts
+at once and is never held whole: if the vault fails midway (exit 6), the output
+is cut short — trust it only when the exit status is 0.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl list
   certctl list --expiring-within 30d -o text | cut -f1,2
   certctl list --certificate-statuses ISSUED,EXPIRED --key-types EC_prime256v1

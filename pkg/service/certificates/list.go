@@ -2,9 +2,9 @@ package certificates
 
 import (
 	"context"
-	"errors"
 	"time"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -89,7 +89,13 @@ func (in ListInput) query(now time.Time) inventory.Query {
 func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 	var all [][]inventory.Summary
 	total := 0
-	page, err := s.ListEach(ctx, in, func(block []inventory.Summary) error {
+	restart := func() error {
+		// A store may run a read again (PostgreSQL, after a
+		// serialization failure): collect afresh.
+		all, total = nil, 0
+		return nil
+	}
+	page, err := s.listEach(ctx, in, restart, func(block []inventory.Summary) error {
 		block = inventory.CloneSummaries(block)
 		all = append(all, block)
 		total += len(block)
@@ -110,25 +116,47 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 // that a list of any length is never held whole. A block is reused once
 // emit returns (inventory.EachSummary). The page it returns has
 // NextToken and AsOf and no Certificates. An error of emit ends the list
-// and is returned as it is.
+// and is returned as it is (not as the vault's: a full disk under stdout
+// is not an unavailable vault). A store that must run the read again
+// after part of the list was handed out fails it (exit 6) rather than
+// hand out a block twice.
 func (s *Service) ListEach(ctx context.Context, in ListInput, emit func([]inventory.Summary) error) (*ListPage, error) {
+	emitted := false
+	restart := func() error {
+		if emitted {
+			return &errs.Error{Exit: errs.ExitVaultUnavailable,
+				Msg: "the list was interrupted by a conflicting change to the vault after part of it was printed; run it again"}
+		}
+		return nil
+	}
+	return s.listEach(ctx, in, restart, func(block []inventory.Summary) error {
+		emitted = true
+		return emit(block)
+	})
+}
+
+// listEach runs the list read, calling restart at the start of each run
+// of it (a store may run a read more than once) and emit with each block.
+func (s *Service) listEach(ctx context.Context, in ListInput, restart func() error, emit func([]inventory.Summary) error) (*ListPage, error) {
 	now := s.core.Now()
 	q := in.query(now)
 	page := &ListPage{AsOf: now}
-	emitted := false
+	var emitErr error
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		if emitted {
-			// A store that runs a read again (PostgreSQL, after a
-			// serialization failure) must not hand out a block twice.
-			return errors.New("the list was read again after part of it was handed out")
+		if err := restart(); err != nil {
+			return err
 		}
+		emitErr = nil
 		var err error
 		page.NextToken, err = inventory.EachSummary(tx, q, s.core.Names, func(block []inventory.Summary) error {
-			emitted = true
-			return emit(block)
+			emitErr = emit(block)
+			return emitErr
 		})
 		return err
 	})
+	if emitErr != nil {
+		return nil, emitErr
+	}
 	if err != nil {
 		return nil, err
 	}

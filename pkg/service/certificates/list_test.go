@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/internal/seed"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -70,7 +71,47 @@ func TestListEach(t *testing.T) {
 	stop := errors.New("pipe closed")
 	calls := 0
 	_, err := s.ListEach(ctx, ListInput{}, func([]inventory.Summary) error { calls++; return stop })
-	if !errors.Is(err, stop) || calls != 1 {
-		t.Errorf("emit failing: %v after %d calls, want its error after 1", err, calls)
+	if err != stop || calls != 1 {
+		t.Errorf("emit failing: %v after %d calls, want its very error (not the vault's) after 1", err, calls)
+	}
+}
+
+// rerunStore runs every read twice, as PostgreSQL does after a
+// serialization failure: the first run's outcome is dropped.
+type rerunStore struct{ localstore.Store }
+
+func (r rerunStore) View(ctx context.Context, fn func(localstore.Tx) error) error {
+	if err := r.Store.View(ctx, fn); err != nil {
+		return err
+	}
+	return r.Store.View(ctx, fn)
+}
+
+// A read run again: List collects afresh (no certificate twice);
+// ListEach, which has printed part of the list, fails with exit 6 instead
+// of handing a block out twice.
+func TestListReadRunAgain(t *testing.T) {
+	now := t0
+	s := newService(t, &now)
+	ctx := context.Background()
+	if err := seed.Imported(ctx, s.core.Vault, 300, now); err != nil {
+		t.Fatal(err)
+	}
+	s.core.Vault.Store = rerunStore{s.core.Vault.Store}
+	page, err := s.List(ctx, ListInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, c := range page.Certificates {
+		seen[c.CertificateArn] = true
+	}
+	if len(page.Certificates) != 300 || len(seen) != 300 {
+		t.Errorf("List over a read run twice: %d certificates, %d distinct; want 300", len(page.Certificates), len(seen))
+	}
+	got := 0
+	_, err = s.ListEach(ctx, ListInput{}, func(b []inventory.Summary) error { got += len(b); return nil })
+	if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || got != 300 {
+		t.Errorf("ListEach over a read run twice: %v (exit %d) after %d certificates; want exit 6 after 300", err, errs.ExitCodeOf(err), got)
 	}
 }
