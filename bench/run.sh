@@ -47,6 +47,8 @@ N1M=${LIST_N:-$N1M}
 PGURL=${BENCH_POSTGRES_URL:-}
 
 log() { printf '%s\n' "$*" >&2; }
+# redact hides the password of a URL (BENCH_POSTGRES_URL) in what is printed.
+redact() { sed -E 's#(://[^:/@ ]*):[^@ ]*@#\1:***@#g' <<<"$1"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------- timing
@@ -66,7 +68,7 @@ measure() {
 	done
 	shift
 	local cmd=$*
-	CMDS+=("$label: $cmd")
+	CMDS+=("$label: $(redact "$cmd")")
 	# What the seeding before left dirty is written back first, not
 	# during the runs.
 	sync
@@ -138,7 +140,7 @@ import "fmt"
 func main() { fmt.Println("hello") }
 EOF
 (cd "$WORK" && GO111MODULE=off go build -o bin/hello hello.go)
-# The four are run in turn (bench/cmd/alternate), not one batch after the
+# They are run in turn (bench/cmd/alternate), not one batch after the
 # other: these are 1-2 ms figures, and a shared machine whose speed drifts
 # between batches would skew their ratios.
 startup=("$CERTCTL" --version -- "$CERTCTL" --help -- "$WORK/bin/hello")
@@ -400,7 +402,7 @@ machine() {
 	echo
 	echo "certctl benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "machine: $(machine)"
-	if have hyperfine; then echo "timer: $(hyperfine --version), median of the runs (mean ± σ); start-up: bench/cmd/alternate, the four commands run in turn"; else echo "timer: date +%s%N loop, median of the runs (mean ± σ); start-up: bench/cmd/alternate, the four commands run in turn"; fi
+	if have hyperfine; then echo "timer: $(hyperfine --version), median of the runs (mean ± σ); start-up: bench/cmd/alternate, its commands run in turn, in a random order"; else echo "timer: date +%s%N loop, median of the runs (mean ± σ); start-up: bench/cmd/alternate, its commands run in turn, in a random order"; fi
 	echo "the ${N100K}-certificate vault and its ${NREVOKED} revoked serials were written by bench/cmd/seed straight"
 	echo "through pkg/localstore (one shared leaf and key; distinct IDs, names, creation and expiry times),"
 	echo "as were the list vaults of ${N1M} certificates (SQLite, and PostgreSQL when BENCH_POSTGRES_URL was set)"

@@ -30,6 +30,10 @@ func main() {
 	runs := flag.Int("runs", 200, "timed runs of each command")
 	warmup := flag.Int("warmup", 5, "untimed runs of each command first")
 	flag.Parse()
+	if *runs < 1 || *warmup < 0 {
+		fmt.Fprintln(os.Stderr, "alternate: -runs must be at least 1 and -warmup at least 0")
+		os.Exit(2)
+	}
 	// flag.Parse took the first "--".
 	cmds, err := split(append([]string{"--"}, flag.Args()...))
 	if err != nil {
