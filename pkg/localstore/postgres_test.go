@@ -284,6 +284,43 @@ func TestPostgresConcurrentFirstOpen(t *testing.T) {
 	}
 }
 
+// Opening a store whose schema is up to date takes no migration lock (one
+// query finds it current), so it is not held up by a first open that
+// holds the lock; a schema newer than this build still fails to open.
+func TestPostgresOpenUpToDate(t *testing.T) {
+	u := freshSchema(t)
+	s := openPostgresAt(t, u)
+	ctx := pgCtx(t)
+	conn, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	const key = `hashtextextended('certctl:migrate:' || coalesce(current_schema(), ''), 0)`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+		t.Fatal(err)
+	}
+	quick, cancel := context.WithTimeout(ctx, 5*time.Second)
+	again, err := localstore.OpenPostgres(quick, u)
+	cancel()
+	if err != nil {
+		t.Fatalf("opening an up-to-date schema while the migration lock is held: %v", err)
+	}
+	again.Close()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, localstore.PostgresSchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	if newer, err := localstore.OpenPostgres(ctx, u); err == nil || !strings.Contains(err.Error(), "newer than this certctl") {
+		if newer != nil {
+			newer.Close()
+		}
+		t.Errorf("opening a newer schema: %v, want an error saying it is newer", err)
+	}
+}
+
 func TestPostgresEvents(t *testing.T) {
 	s := openPostgres(t)
 	ctx := pgCtx(t)
