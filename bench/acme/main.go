@@ -27,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -193,15 +194,15 @@ func run(o options) error {
 	if err := measure(o, pt); err != nil {
 		return err
 	}
-	printVersus(tg, pt)
+	printVersus(os.Stdout, tg, pt)
 	return nil
 }
 
 // printVersus sets certctl's figures beside Pebble's at each level with
 // the ratios the aims are stated in (issue 15): CPU per order at most
 // 1.0x Pebble's, orders/s at least 2x Pebble's (fast-poll client).
-func printVersus(c, p *target) {
-	w := bufio.NewWriter(os.Stdout)
+func printVersus(out io.Writer, c, p *target) {
+	w := bufio.NewWriter(out)
 	defer w.Flush()
 	fmt.Fprintf(w, "\ncertctl vs pebble (aims: cpu <= 1.0x, orders/s >= 2.0x)\n")
 	fmt.Fprintf(w, "%7s %13s %12s %9s %4s %13s %12s %9s %4s\n",
@@ -221,8 +222,15 @@ func printVersus(c, p *target) {
 				x := rc.rate() / rp.rate()
 				rate, rateOK = fmt.Sprintf("%.2fx", x), verdict(x >= 2.0)
 			}
-			fmt.Fprintf(w, "%7d %10s ms %9s ms %9s %4s %13.1f %12.1f %9s %4s\n", rc.clients,
-				msOrNA(rc.cpuPerOrder), msOrNA(rp.cpuPerOrder), cpu, cpuOK, rc.rate(), rp.rate(), rate, rateOK)
+			note := ""
+			if rc.failed > 0 || rp.failed > 0 {
+				// A level where orders failed (a server that stalled until
+				// the time limit) is not a measure of either: no ratio.
+				cpu, cpuOK, rate, rateOK = "n/a", "", "n/a", ""
+				note = fmt.Sprintf(" (failed orders: certctl %d, pebble %d)", rc.failed, rp.failed)
+			}
+			fmt.Fprintf(w, "%7d %10s ms %9s ms %9s %4s %13.1f %12.1f %9s %4s%s\n", rc.clients,
+				msOrNA(rc.cpuPerOrder), msOrNA(rp.cpuPerOrder), cpu, cpuOK, rc.rate(), rp.rate(), rate, rateOK, note)
 		}
 	}
 }
