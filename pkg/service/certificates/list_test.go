@@ -36,12 +36,8 @@ func TestListInputQuery(t *testing.T) {
 // reused after emit: kept, it is cloned); an error of emit ends the list
 // and comes back as it is.
 func TestListEach(t *testing.T) {
-	now := t0
-	s := newService(t, &now)
+	s := seededService(t, 600)
 	ctx := context.Background()
-	if err := seed.Imported(ctx, s.core.Vault, 600, now); err != nil {
-		t.Fatal(err)
-	}
 	for _, in := range []ListInput{{}, {MaxItems: 300}, {SortBy: "NOT_AFTER", StartingToken: inventory.EncodeToken(100)}} {
 		want, err := s.List(ctx, in)
 		if err != nil {
@@ -91,12 +87,8 @@ func (r rerunStore) View(ctx context.Context, fn func(localstore.Tx) error) erro
 // ListEach, which has printed part of the list, fails with exit 6 instead
 // of handing a block out twice.
 func TestListReadRunAgain(t *testing.T) {
-	now := t0
-	s := newService(t, &now)
+	s := seededService(t, 300)
 	ctx := context.Background()
-	if err := seed.Imported(ctx, s.core.Vault, 300, now); err != nil {
-		t.Fatal(err)
-	}
 	s.core.Vault.Store = rerunStore{s.core.Vault.Store}
 	page, err := s.List(ctx, ListInput{})
 	if err != nil {
@@ -114,4 +106,16 @@ func TestListReadRunAgain(t *testing.T) {
 	if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || got != 300 {
 		t.Errorf("ListEach over a read run twice: %v (exit %d) after %d certificates; want exit 6 after 300", err, errs.ExitCodeOf(err), got)
 	}
+}
+
+// seededService is newService at t0 over a vault of n imported
+// certificates.
+func seededService(t *testing.T, n int) *Service {
+	t.Helper()
+	now := t0
+	s := newService(t, &now)
+	if err := seed.Imported(context.Background(), s.core.Vault, n, now); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
