@@ -173,8 +173,8 @@ var errPageFull = errors.New("page full")
 // scan runs q in tx and calls keep with the certificates of its page, in
 // order, a block at a time (the certificates are reused once keep
 // returns: see localstore.Tx.ScanCertificateSummaries); it returns the
-// page's next token, or the first error of keep. Unless withTags, the certificates carry Tags and
-// UpdatedAt only when q filters on tags.
+// page's next token, or the first error of keep. Unless withTags, the
+// certificates carry Tags and UpdatedAt only when q filters on tags.
 func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Certificate) error) (string, error) {
 	for _, pat := range q.Domains {
 		if _, err := path.Match(pat, ""); err != nil {

@@ -79,8 +79,8 @@ Piped (-o text) each certificate is one tab-separated line:
   ARN  DOMAIN  STATUS  TYPE  KEY_ALGORITHM  NOT_AFTER  RENEWAL_ELIGIBILITY  IN_USE
 
 -o json and -o text print the list as it is read, so a list of any length starts
-at once and is never held whole: if the vault fails midway (exit 6), the output
-is cut short — trust it only when the exit status is 0.` + cmdutil.ExitStatus(0, 2, 4, 6),
+at once and is never held whole: a list that fails midway (exit 6 for the vault,
+1 otherwise) leaves its output cut short — trust it only when the exit status is 0.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl list
   certctl list --expiring-within 30d -o text | cut -f1,2
   certctl list --certificate-statuses ISSUED,EXPIRED --key-types EC_prime256v1

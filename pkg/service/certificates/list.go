@@ -118,13 +118,13 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 // NextToken and AsOf and no Certificates. An error of emit ends the list
 // and is returned as it is (not as the vault's: a full disk under stdout
 // is not an unavailable vault). A store that must run the read again
-// after part of the list was handed out fails it (exit 6) rather than
-// hand out a block twice.
+// after part of the list was handed out fails it (exit 1: a runtime
+// failure, not an unavailable vault) rather than hand out a block twice.
 func (s *Service) ListEach(ctx context.Context, in ListInput, emit func([]inventory.Summary) error) (*ListPage, error) {
 	emitted := false
 	restart := func() error {
 		if emitted {
-			return &errs.Error{Exit: errs.ExitVaultUnavailable,
+			return &errs.Error{Exit: errs.ExitFailure,
 				Msg: "the list was interrupted by a conflicting change to the vault after part of it was printed; run it again"}
 		}
 		return nil
