@@ -8,22 +8,9 @@ import (
 	"github.com/certctl/certctl/pkg/output"
 )
 
-// writeJSON writes out as Print does with -o json (the same bytes: see
-// TestWriteJSONMatchesPrint), without reflection: a list of ten thousand
-// summaries is megabytes of JSON.
-func writeJSON(w io.Writer, out Output) error {
-	if out.CertificateSummaryList == nil {
-		j := output.NewJSONWriter(w)
-		j.BeginObject()
-		j.PlainKey("CertificateSummaryList")
-		j.Null()
-		nextToken(j, out.NextToken)
-		return j.Close()
-	}
-	j := beginJSON(w)
-	writeSummaries(j, out.CertificateSummaryList)
-	return endJSON(j, out.NextToken)
-}
+// The JSON of a list is written without reflection, a block at a time
+// (a list of ten thousand summaries is megabytes of JSON), with the bytes
+// Print writes with -o json (TestWriteJSONMatchesPrint).
 
 // beginJSON starts writing a list's JSON to w, up to its first summary:
 // writeSummaries writes them, in as many calls as it takes, and endJSON
@@ -49,12 +36,6 @@ func writeSummaries(j *output.JSONWriter, l []inventory.Summary) error {
 // flushes it.
 func endJSON(j *output.JSONWriter, next *string) error {
 	j.EndArray()
-	nextToken(j, next)
-	return j.Close()
-}
-
-// nextToken writes the NextToken member and ends the object.
-func nextToken(j *output.JSONWriter, next *string) {
 	j.PlainKey("NextToken")
 	if next == nil {
 		j.Null()
@@ -62,6 +43,7 @@ func nextToken(j *output.JSONWriter, next *string) {
 		j.String(*next)
 	}
 	j.EndObject()
+	return j.Close()
 }
 
 // writeSummary writes the fields of inventory.Summary in its order, with
