@@ -156,13 +156,16 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 // EachSummary runs a list query in tx as List does and hands emit the
 // summaries of its page a block at a time, in order (never an empty
 // block), so that a caller that prints them as they come never holds the
-// whole page; it returns the page's next token. A block and what its
-// summaries point to are reused once emit returns: a caller that keeps
-// them keeps CloneSummaries of them. An error of emit ends the scan and
-// is returned.
-func EachSummary(tx localstore.Tx, q Query, n Names, emit func([]Summary) error) (string, error) {
+// whole page; it returns the page's next token. Unless keep, a block and
+// what its summaries point to are reused once emit returns; with keep,
+// each block is new and the caller may hold on to it. An error of emit
+// ends the scan and is returned.
+func EachSummary(tx localstore.Tx, q Query, n Names, keep bool, emit func([]Summary) error) (string, error) {
 	var r summaryRenderer
 	return q.scan(tx, false, func(block []*localstore.Certificate) error {
+		if keep {
+			r = summaryRenderer{}
+		}
 		return emit(r.render(n, block))
 	})
 }

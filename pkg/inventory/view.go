@@ -349,42 +349,6 @@ func grow[T any](l []T, n int) []T {
 	return l[:n]
 }
 
-// CloneSummaries returns a copy of block that shares nothing reused with
-// it: block's summaries, their timestamps and their lists of extended key
-// usages, copied out of the arrays a renderer reuses. Their strings and
-// other lists (names, key usages) come from the store's certificates,
-// which a scan never reuses (localstore.Tx.ScanCertificateSummaries), and
-// are shared.
-func CloneSummaries(block []Summary) []Summary {
-	out := make([]Summary, len(block))
-	times, names := 0, 0
-	for i := range block {
-		s := &block[i]
-		for _, t := range []*Timestamp{s.NotBefore, s.NotAfter, s.CreatedAt, s.IssuedAt, s.ImportedAt, s.RevokedAt} {
-			if t != nil {
-				times++
-			}
-		}
-		names += len(s.ExtendedKeyUsages)
-	}
-	a := &summaryAlloc{times: make([]Timestamp, 0, times), names: make([]string, 0, names)}
-	clone := func(t *Timestamp) *Timestamp {
-		if t == nil {
-			return nil
-		}
-		a.times = append(a.times, *t)
-		return &a.times[len(a.times)-1]
-	}
-	for i := range block {
-		s := block[i]
-		s.NotBefore, s.NotAfter, s.CreatedAt = clone(s.NotBefore), clone(s.NotAfter), clone(s.CreatedAt)
-		s.IssuedAt, s.ImportedAt, s.RevokedAt = clone(s.IssuedAt), clone(s.ImportedAt), clone(s.RevokedAt)
-		s.ExtendedKeyUsages = append(a.list(len(s.ExtendedKeyUsages)), s.ExtendedKeyUsages...)
-		out[i] = s
-	}
-	return out
-}
-
 // summaryAlloc hands out the timestamps and lists of names of summaries
 // from arrays made for them all.
 type summaryAlloc struct {

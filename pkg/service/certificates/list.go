@@ -95,8 +95,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 		all, total = nil, 0
 		return nil
 	}
-	page, err := s.listEach(ctx, in, restart, func(block []inventory.Summary) error {
-		block = inventory.CloneSummaries(block)
+	page, err := s.listEach(ctx, in, true, restart, func(block []inventory.Summary) error {
 		all = append(all, block)
 		total += len(block)
 		return nil
@@ -129,15 +128,16 @@ func (s *Service) ListEach(ctx context.Context, in ListInput, emit func([]invent
 		}
 		return nil
 	}
-	return s.listEach(ctx, in, restart, func(block []inventory.Summary) error {
+	return s.listEach(ctx, in, false, restart, func(block []inventory.Summary) error {
 		emitted = true
 		return emit(block)
 	})
 }
 
 // listEach runs the list read, calling restart at the start of each run
-// of it (a store may run a read more than once) and emit with each block.
-func (s *Service) listEach(ctx context.Context, in ListInput, restart func() error, emit func([]inventory.Summary) error) (*ListPage, error) {
+// of it (a store may run a read more than once) and emit with each block,
+// a new one each time when keep (inventory.EachSummary).
+func (s *Service) listEach(ctx context.Context, in ListInput, keep bool, restart func() error, emit func([]inventory.Summary) error) (*ListPage, error) {
 	now := s.core.Now()
 	q := in.query(now)
 	page := &ListPage{AsOf: now}
@@ -148,7 +148,7 @@ func (s *Service) listEach(ctx context.Context, in ListInput, restart func() err
 		}
 		emitErr = nil
 		var err error
-		page.NextToken, err = inventory.EachSummary(tx, q, s.core.Names, func(block []inventory.Summary) error {
+		page.NextToken, err = inventory.EachSummary(tx, q, s.core.Names, keep, func(block []inventory.Summary) error {
 			emitErr = emit(block)
 			return emitErr
 		})
