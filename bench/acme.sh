@@ -9,8 +9,10 @@
 # the same client against Pebble when `pebble` is on PATH (install it with
 #   (cd /tmp && GOFLAGS= go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)
 # ), its client polling every 10 ms (-poll) rather than after Pebble's
-# whole-second Retry-After; last, certctl's CPU per order and orders/s beside
-# Pebble's with the ratios to the aims (CPU <= 1.0x, orders/s >= 2.0x).
+# whole-second Retry-After, the two servers taking turns round by round at
+# each level (-rounds, default 3) so that a drift in the machine's speed
+# falls on both; then certctl's CPU per order and orders/s beside Pebble's
+# with the ratios to the aims (CPU <= 1.0x, orders/s >= 2.0x).
 # Loopback only, bounded in orders and time (a few minutes); not run by CI.
 #
 #   bash bench/acme.sh                       # builds certctl, default levels

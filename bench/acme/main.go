@@ -4,6 +4,8 @@
 // CPU time per order, against `certctl endpoint serve` on 127.0.0.1; with
 // -postgres, against one server on PostgreSQL and -cluster servers on it
 // behind haproxy (cluster.go); and against Pebble when `pebble` is on PATH.
+// certctl and Pebble take turns: each level is -rounds rounds, each server
+// running its share of the level's orders in every round (see measure).
 //
 //	go run ./bench/acme                      # builds certctl into a temp dir
 //	go run ./bench/acme -certctl ./certctl -orders 400 -levels 1,8,32
@@ -57,6 +59,7 @@ type options struct {
 	postgres   string
 	cluster    int
 	poll       time.Duration
+	rounds     int
 }
 
 func main() {
@@ -64,7 +67,8 @@ func main() {
 	var levels string
 	flag.StringVar(&o.certctl, "certctl", "", "certctl binary (default: go build ./cmd/certctl from the module root)")
 	flag.StringVar(&levels, "levels", "1,4,8,16,32", "comma-separated numbers of concurrent clients")
-	flag.IntVar(&o.orders, "orders", 300, "orders per level (a level also stops after -max-time)")
+	flag.IntVar(&o.orders, "orders", 300, "orders per level and server, over its rounds (a round also stops after -max-time)")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds per level: the servers compared take turns, round by round")
 	flag.DurationVar(&o.maxTime, "max-time", 30*time.Second, "time limit of one level")
 	flag.BoolVar(&o.inprocess, "inprocess", false, "run the ACME server inside this process (for -cpuprofile)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured levels to this file")
@@ -86,8 +90,8 @@ func main() {
 	if o.cluster < 2 || o.cluster > 16 {
 		fatalf("-cluster must be 2 to 16")
 	}
-	if o.orders < 1 || o.maxTime <= 0 {
-		fatalf("-orders and -max-time must be positive")
+	if o.orders < 1 || o.maxTime <= 0 || o.rounds < 1 {
+		fatalf("-orders, -rounds and -max-time must be positive")
 	}
 	if err := run(o); err != nil {
 		fatalf("%v", err)
@@ -159,8 +163,36 @@ func run(o options) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := measure(o, tg); err != nil {
+	// Pebble, when there is one, is measured beside certctl, level by
+	// level and round by round (see measure).
+	var pt *target
+	pebbleBin := ""
+	switch o.pebble {
+	case "off":
+	case "auto":
+		pebbleBin, _ = exec.LookPath("pebble")
+	default:
+		pebbleBin = o.pebble
+	}
+	if pebbleBin != "" {
+		if pt, err = startPebble(pebbleBin, work); err != nil {
+			fmt.Printf("pebble: unusable here: %v\n", err)
+			pt = nil
+		} else {
+			defer pt.stop()
+			fmt.Printf("pebble %s (pid %d; PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0; clients poll every %v)\n", pt.dirURL, pt.pid, o.poll)
+		}
+	}
+	if err := measure(o, tg, pt); err != nil {
 		return err
+	}
+	switch {
+	case o.pebble == "off":
+		fmt.Println("\npebble: skipped (-pebble off)")
+	case pebbleBin == "":
+		fmt.Println("\npebble: not installed (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)")
+	case pt != nil && len(pt.samples) > 0:
+		printVersus(os.Stdout, tg, pt)
 	}
 	switch o.postgres {
 	case "", "off":
@@ -170,34 +202,6 @@ func run(o options) error {
 			return err
 		}
 	}
-	pebbleBin := ""
-	switch o.pebble {
-	case "off":
-		fmt.Println("\npebble: skipped (-pebble off)")
-		return nil
-	case "auto":
-		pebbleBin, _ = exec.LookPath("pebble")
-	default:
-		pebbleBin = o.pebble
-	}
-	if pebbleBin == "" {
-		fmt.Println("\npebble: not installed (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)")
-		return nil
-	}
-	pt, err := startPebble(pebbleBin, work)
-	if err != nil {
-		fmt.Printf("\npebble: unusable here: %v\n", err)
-		return nil
-	}
-	defer pt.stop()
-	fmt.Printf("\npebble %s (pid %d; PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0; clients poll every %v)\n", pt.dirURL, pt.pid, o.poll)
-	if err := measure(o, pt); err != nil {
-		// The peer failing is not certctl's failure: say so, compare
-		// nothing.
-		fmt.Printf("\npebble: failed: %v\n", err)
-		return nil
-	}
-	printVersus(os.Stdout, tg, pt)
 	return nil
 }
 
@@ -589,10 +593,11 @@ func order(ctx context.Context, c *acme.Client, name string) error {
 	return nil
 }
 
-// result is the outcome of one level.
+// result is the outcome of one level (its rounds added up).
 type result struct {
 	clients, done, failed int
 	elapsed               time.Duration
+	lat                   []time.Duration // of the orders done; finish sorts it
 	p50, p90, max         time.Duration
 	cpuPerOrder           time.Duration // -1: unknown
 	lbCPUPerOrder         time.Duration // the balancer's; -1: none
@@ -600,72 +605,165 @@ type result struct {
 	firstErr              error
 }
 
-// measure registers the largest level's accounts, then runs each level.
-func measure(o options, tg *target) error {
+// bench is one target made ready to order: its accounts registered and
+// warmed up.
+type bench struct {
+	tg       *target
+	clients  []*acme.Client
+	requests *atomic.Int64
+	stopped  bool // a level failed orders: no larger level runs
+}
+
+// prepare registers the largest level's accounts on tg and warms each up.
+func prepare(o options, tg *target) (*bench, error) {
 	ctx := context.Background()
-	var requests atomic.Int64
+	b := &bench{tg: tg, requests: new(atomic.Int64)}
 	maxN := slices.Max(o.levels)
-	clients := make([]*acme.Client, maxN)
+	b.clients = make([]*acme.Client, maxN)
 	regStart := time.Now()
-	for i := range clients {
-		c, err := newClient(tg, &requests, o.poll)
+	for i := range b.clients {
+		c, err := newClient(tg, b.requests, o.poll)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err = c.Register(rctx, &acme.Account{Contact: []string{"mailto:bench@bench.test"}, ExternalAccountBinding: tg.eab}, acme.AcceptTOS)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("%s: register account %d: %w", tg.name, i+1, err)
+			return nil, fmt.Errorf("%s: register account %d: %w", tg.name, i+1, err)
 		}
-		clients[i] = c
+		b.clients[i] = c
 	}
 	logf("%s: registered %d accounts in %v", tg.name, maxN, time.Since(regStart).Round(time.Millisecond))
 	// One warm-up order per client, one client at a time (the first
 	// levels measured are the small ones; Pebble has stalled under 32 at
 	// once): TLS sessions, directory, first nonce.
-	for i := range clients {
-		if err := runLevel(ctx, clients[i:i+1], tg, "warm", 1, 1, o.maxTime, &result{}); err != nil {
-			return err
+	for i := range b.clients {
+		if err := runLevel(ctx, b.clients[i:i+1], tg, "warm", 1, 1, o.maxTime, &result{}); err != nil {
+			return nil, err
 		}
 	}
+	return b, nil
+}
+
+// tally is what the rounds of one level add up: CPU ticks of the server(s)
+// and of the balancer (-1: unknown) and requests sent.
+type tally struct {
+	ticks, lbTicks, requests int64
+}
+
+// round runs one round of level n (orders orders) on b, adding to r and t.
+func (b *bench) round(o options, n, orders, round int, r *result, t *tally) error {
+	tg := b.tg
+	before, lb0, req0 := tg.cpuTicks(), cpuTicks(tg.lbPID), b.requests.Load()
+	if err := runLevel(context.Background(), b.clients[:n], tg, fmt.Sprintf("c%dr%d", n, round), orders, n, o.maxTime, r); err != nil {
+		return err
+	}
+	after, lb1 := tg.cpuTicks(), cpuTicks(tg.lbPID)
+	if before < 0 || after < 0 {
+		t.ticks = -1
+	} else if t.ticks >= 0 {
+		t.ticks += after - before
+	}
+	if lb0 < 0 || lb1 < 0 {
+		t.lbTicks = -1
+	} else if t.lbTicks >= 0 {
+		t.lbTicks += lb1 - lb0
+	}
+	t.requests += b.requests.Load() - req0
+	return nil
+}
+
+// measure runs each level on each target, the targets taking turns: a
+// level is o.rounds rounds, and in each round every target runs its share
+// of the level's orders, the first target first in odd rounds and last in
+// even ones. A machine whose speed drifts (a VM's neighbours, CPU
+// frequency) then drifts under every target alike, where one target's
+// levels run all before another's would give their ratio that drift. A
+// target's figures at a level are its rounds summed: CPU time over orders,
+// orders over time. A target whose level failed orders runs no larger
+// level.
+//
+// The first target is the one under test: its failing to get ready is an
+// error. The others are peers (nil: none): one that fails to get ready is
+// reported and left out, since a peer failing is not certctl's failure.
+func measure(o options, tgs ...*target) error {
 	hz := clkTck()
-	for _, n := range o.levels {
-		r := result{clients: n, cpuPerOrder: -1}
-		before, lb0, req0 := tg.cpuTicks(), cpuTicks(tg.lbPID), requests.Load()
-		if err := runLevel(ctx, clients[:n], tg, fmt.Sprintf("c%d", n), o.orders, n, o.maxTime, &r); err != nil {
+	var benches []*bench
+	var shown []*target
+	for i, tg := range tgs {
+		if tg == nil {
+			continue
+		}
+		b, err := prepare(o, tg)
+		if err != nil && i == 0 {
 			return err
 		}
-		after, lb1 := tg.cpuTicks(), cpuTicks(tg.lbPID)
-		if before >= 0 && after >= 0 && r.done > 0 {
-			r.cpuPerOrder = time.Duration((after-before)*int64(time.Second)/hz) / time.Duration(r.done)
+		if err != nil {
+			fmt.Printf("\n%s: failed: %v\n", tg.name, err)
+			continue
 		}
-		r.lbCPUPerOrder = -1
-		if lb0 >= 0 && lb1 >= 0 && r.done > 0 {
-			r.lbCPUPerOrder = time.Duration((lb1-lb0)*int64(time.Second)/hz) / time.Duration(r.done)
+		benches = append(benches, b)
+		shown = append(shown, tg)
+	}
+	perRound := (o.orders + o.rounds - 1) / o.rounds
+	for _, n := range o.levels {
+		rs := make([]result, len(benches))
+		ts := make([]tally, len(benches))
+		for i := range rs {
+			rs[i] = result{clients: n, cpuPerOrder: -1, lbCPUPerOrder: -1}
 		}
-		if r.done > 0 {
-			r.requestsPerOrder = float64(requests.Load()-req0) / float64(r.done)
+		for round := 1; round <= o.rounds; round++ {
+			for k := range benches {
+				i := k
+				if round%2 == 0 {
+					i = len(benches) - 1 - k
+				}
+				if b := benches[i]; !b.stopped && rs[i].failed == 0 {
+					if err := b.round(o, n, perRound, round, &rs[i], &ts[i]); err != nil {
+						return err
+					}
+				}
+			}
 		}
-		tg.samples = append(tg.samples, r)
-		logf("%s: %d clients: %d orders, %d failed in %v", tg.name, n, r.done, r.failed, r.elapsed.Round(time.Millisecond))
-		if r.failed > 0 {
-			// A server that failed orders (stalled until the time limit)
-			// would fail the larger levels too, a minute and a half each.
-			logf("%s: stopping after %d clients: %v", tg.name, n, r.firstErr)
-			break
+		for i, b := range benches {
+			if b.stopped {
+				continue
+			}
+			r, t := &rs[i], ts[i]
+			r.finish()
+			if t.ticks >= 0 && r.done > 0 {
+				r.cpuPerOrder = time.Duration(t.ticks*int64(time.Second)/hz) / time.Duration(r.done)
+			}
+			if t.lbTicks >= 0 && b.tg.lbPID > 0 && r.done > 0 {
+				r.lbCPUPerOrder = time.Duration(t.lbTicks*int64(time.Second)/hz) / time.Duration(r.done)
+			}
+			if r.done > 0 {
+				r.requestsPerOrder = float64(t.requests) / float64(r.done)
+			}
+			b.tg.samples = append(b.tg.samples, *r)
+			logf("%s: %d clients: %d orders, %d failed in %v (%d rounds)", b.tg.name, n, r.done, r.failed, r.elapsed.Round(time.Millisecond), o.rounds)
+			if r.failed > 0 {
+				// A server that failed orders (stalled until the time limit)
+				// would fail the larger levels too, a minute and a half each.
+				logf("%s: stopping after %d clients: %v", b.tg.name, n, r.firstErr)
+				b.stopped = true
+			}
 		}
 	}
-	printTable(tg)
+	for _, tg := range shown {
+		fmt.Println()
+		printTable(tg)
+	}
 	return nil
 }
 
 // runLevel runs total orders over the clients (n at a time), stopping
-// early after maxTime, and fills r.
+// early after maxTime, and adds its orders, failures, time and latencies
+// to r.
 func runLevel(ctx context.Context, clients []*acme.Client, tg *target, tag string, total, n int, maxTime time.Duration, r *result) error {
 	var next atomic.Int64
 	var mu sync.Mutex
-	var lat []time.Duration
 	deadline := time.Now().Add(maxTime)
 	lctx, cancel := context.WithDeadline(ctx, deadline.Add(30*time.Second))
 	defer cancel()
@@ -691,22 +789,26 @@ func runLevel(ctx context.Context, clients []*acme.Client, tg *target, tag strin
 					}
 				} else {
 					r.done++
-					lat = append(lat, d)
+					r.lat = append(r.lat, d)
 				}
 				mu.Unlock()
 			}
 		}(clients[w], w)
 	}
 	wg.Wait()
-	r.elapsed = time.Since(start)
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		r.p50, r.p90, r.max = pct(lat, 50), pct(lat, 90), lat[len(lat)-1]
-	}
+	r.elapsed += time.Since(start)
 	if r.failed > 0 && tag == "warm" {
 		return fmt.Errorf("%s: warm-up: %d of %d orders failed: %v", tg.name, r.failed, r.failed+r.done, r.firstErr)
 	}
 	return nil
+}
+
+// finish sets r's latency percentiles from the orders of all its rounds.
+func (r *result) finish() {
+	if len(r.lat) > 0 {
+		slices.Sort(r.lat)
+		r.p50, r.p90, r.max = pct(r.lat, 50), pct(r.lat, 90), r.lat[len(r.lat)-1]
+	}
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {
