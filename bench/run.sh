@@ -447,7 +447,7 @@ if [[ -n $README ]]; then
 		echo "ACME server (\`bench/acme.sh\`: golang.org/x/crypto/acme clients on loopback, Pebble beside):"
 		echo
 		echo '```'
-		sed -n '/^certctl vs pebble/,$p' "$WORK/acme.txt"
+		awk '/^certctl vs pebble/ { on = 1 } on && /^$/ { exit } on' "$WORK/acme.txt"
 		echo '```'
 		echo
 		sed -n '/^Bulk tagging by filter/,/^Sync re-run/p' "$WORK/bulk.txt"
