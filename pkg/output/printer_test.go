@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -324,6 +325,36 @@ func TestGenericRecordsListOfLists(t *testing.T) {
 	for i := range want {
 		if strings.Join(got[i], "\t") != strings.Join(want[i], "\t") {
 			t.Fatalf("row %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// failWriter fails every write, as stdout on a full disk does.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A failed write fails Print in every format and table shape: a table with
+// headers and no footer, one with a footer, a key/value listing and the
+// generic table of a --query result. tablewriter drops its writer's
+// errors, so a table used to report success.
+func TestPrintReportsWriteErrors(t *testing.T) {
+	data := map[string]any{"Items": []any{map[string]any{"Name": "a"}}}
+	views := map[string]View{
+		"headers": {Table: func(*Styles) *Table { return &Table{Headers: []string{"NAME"}, Rows: [][]string{{"a"}}} }},
+		"footer": {Table: func(*Styles) *Table {
+			return &Table{Headers: []string{"NAME"}, Rows: [][]string{{"a"}}, Footer: "more"}
+		}},
+		"key/value": {Table: func(*Styles) *Table { return &Table{Rows: [][]string{{"Name", "a"}}} }},
+		"generic":   {},
+	}
+	for name, v := range views {
+		for _, format := range Formats {
+			p, _ := newPrinter(t, false, false, format, "")
+			p.IO.Out = failWriter{}
+			if err := p.Print(data, v); err == nil || !strings.Contains(err.Error(), "no space left") {
+				t.Errorf("%s view, -o %s: Print = %v, want the write's error", name, format, err)
+			}
 		}
 	}
 }

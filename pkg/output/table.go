@@ -183,7 +183,11 @@ func (p *Printer) writeTable(t *Table) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	tbl := tablewriter.NewTable(w,
+	// The table is rendered into memory and written at once: tablewriter
+	// drops its writer's errors, and a table written to a full disk or a
+	// closed file must fail the command like every other format.
+	var b strings.Builder
+	tbl := tablewriter.NewTable(&b,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
 			Settings: tw.Settings{
@@ -214,10 +218,10 @@ func (p *Printer) writeTable(t *Table) error {
 		return err
 	}
 	if t.Footer != "" {
-		_, err := fmt.Fprintln(w, t.Footer)
-		return err
+		b.WriteString(t.Footer + "\n")
 	}
-	return nil
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // sanitizeStyled sanitises a cell but keeps the escape sequences these

@@ -94,13 +94,18 @@ func TestListWriteError(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.MustRun("import", "--from-dir", dir, "-o", "json")
-	for _, format := range []string{"json", "text", "yaml"} {
-		f, _, errOut := e.Factory()
-		f.IO.Out = failingWriter{}
-		code := app.Run(context.Background(), f, []string{"list", "-o", format})
-		if code != errs.ExitFailure || !strings.Contains(errOut.String(), "no space left on device") ||
-			strings.Contains(errOut.String(), "vault") {
-			t.Errorf("list -o %s to a failing stdout: exit %d, %q; want exit 1 with the write's error", format, code, errOut.String())
+	// Every format of list and search, including a table of the whole list
+	// (no "More:" footer after it, whose write used to be the only one
+	// checked: tablewriter drops its writer's errors).
+	for _, cmd := range [][]string{{"list"}, {"search"}} {
+		for _, format := range []string{"json", "text", "yaml", "table"} {
+			f, _, errOut := e.Factory()
+			f.IO.Out = failingWriter{}
+			code := app.Run(context.Background(), f, append(cmd, "-o", format))
+			if code != errs.ExitFailure || !strings.Contains(errOut.String(), "no space left on device") ||
+				strings.Contains(errOut.String(), "vault") {
+				t.Errorf("%s -o %s to a failing stdout: exit %d, %q; want exit 1 with the write's error", cmd[0], format, code, errOut.String())
+			}
 		}
 	}
 }
