@@ -15,6 +15,7 @@ import (
 	"github.com/jmespath/go-jmespath"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 )
 
@@ -26,7 +27,9 @@ type Printer struct {
 	IO     *iostreams.IOStreams
 	Format string
 	query  *jmespath.JMESPath
-	Styles *Styles
+	// queryText is the --query expression, for its error messages.
+	queryText string
+	Styles    *Styles
 }
 
 // New checks format and query and returns a printer. An empty format means
@@ -47,9 +50,31 @@ func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("invalid --query %q: %v", query, err)
 		}
-		p.query = q
+		p.query, p.queryText = q, query
 	}
 	return p, nil
+}
+
+// queryError is the usage error (exit 2) of a --query that compiled but
+// failed on the data: a function applied to the wrong type, an unknown
+// function, a wrong number of arguments. go-jmespath's message for a wrong
+// type holds the whole argument (the command's entire output, in Go's map
+// syntax), so only what was expected is kept.
+func queryError(query string, err error) error {
+	msg := err.Error()
+	if _, expected, ok := strings.Cut(msg, ", expected: "); ok && strings.HasPrefix(msg, "Invalid type for: ") {
+		var types []string
+		for _, part := range strings.Split(expected, `"`)[1:] {
+			if part != "" && !strings.ContainsAny(part, "{},") {
+				types = append(types, part)
+			}
+		}
+		msg = "a function's argument has the wrong type"
+		if len(types) > 0 {
+			msg += " (expected " + strings.Join(types, " or ") + ")"
+		}
+	}
+	return errs.UsageErrorf("invalid --query %q: %s", query, msg)
 }
 
 // ValidFormat reports whether f is one of Formats.
@@ -95,7 +120,7 @@ func (p *Printer) Print(data any, v View) error {
 		if p.query != nil {
 			generic, err = p.query.Search(generic)
 			if err != nil {
-				return fmt.Errorf("--query: %v", err)
+				return queryError(p.queryText, err)
 			}
 		}
 		switch p.Format {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 )
 
@@ -355,6 +356,27 @@ func TestPrintReportsWriteErrors(t *testing.T) {
 			if err := p.Print(data, v); err == nil || !strings.Contains(err.Error(), "no space left") {
 				t.Errorf("%s view, -o %s: Print = %v, want the write's error", name, format, err)
 			}
+		}
+	}
+}
+
+// A --query that compiles but fails on the data (a function applied to the
+// wrong type, an unknown function) is a usage error (exit 2) naming the
+// expression, and its message does not hold the data it was applied to.
+func TestPrintQueryRuntimeError(t *testing.T) {
+	data := map[string]any{"Items": []any{map[string]any{"Name": "secret-looking-name"}}}
+	for _, tc := range []struct{ query, want string }{
+		{"abs(Items)", `invalid --query "abs(Items)": a function's argument has the wrong type (expected number)`},
+		{"foo(Items)", `invalid --query "foo(Items)": unknown function: foo`},
+		{"length(`1`)", `invalid --query "length(` + "`1`" + `)": a function's argument has the wrong type (expected string or array or object)`},
+	} {
+		p, _ := newPrinter(t, false, false, "json", tc.query)
+		err := p.Print(data, View{})
+		if errs.ExitCodeOf(err) != errs.ExitUsage || err.Error() != tc.want {
+			t.Errorf("--query %s: %v (exit %d), want %q (exit 2)", tc.query, err, errs.ExitCodeOf(err), tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-looking-name") {
+			t.Errorf("--query %s: the message holds the data: %v", tc.query, err)
 		}
 	}
 }
