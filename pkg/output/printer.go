@@ -5,6 +5,7 @@ package output
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -46,13 +47,25 @@ func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {
 	}
 	p := &Printer{IO: io, Format: format, Styles: NewStyles(io.Out, io.ColorEnabled())}
 	if query != "" {
-		q, err := jmespath.Compile(query)
+		q, err := compileQuery(legacyLiterals(query))
 		if err != nil {
 			return nil, fmt.Errorf("invalid --query %q: %v", query, err)
 		}
 		p.query, p.queryText = q, query
 	}
 	return p, nil
+}
+
+// compileQuery compiles a JMESPath expression. go-jmespath's lexer panics
+// on some input that is not ASCII (an identifier holding "é"); that is an
+// invalid expression, not a failure of certctl.
+func compileQuery(expr string) (q *jmespath.JMESPath, err error) {
+	defer func() {
+		if recover() != nil {
+			q, err = nil, errors.New("unreadable expression (identifiers that are not ASCII need double quotes)")
+		}
+	}()
+	return jmespath.Compile(expr)
 }
 
 // queryError is the usage error (exit 2) of a --query that compiled but

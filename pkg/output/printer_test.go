@@ -55,6 +55,11 @@ func TestNewRejectsBadFormatAndQuery(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "invalid --query") {
 		t.Errorf("bad query: %v", err)
 	}
+	// go-jmespath's lexer panics on this one (found by FuzzLegacyLiterals).
+	_, err = New(io, "json", "A\u0080")
+	if err == nil || !strings.Contains(err.Error(), "invalid --query") {
+		t.Errorf("query the JMESPath lexer panics on: %v", err)
+	}
 	for _, f := range Formats {
 		if !ValidFormat(f) {
 			t.Errorf("ValidFormat(%q) = false", f)
