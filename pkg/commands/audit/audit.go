@@ -102,7 +102,7 @@ Piped (-o text) each record is one tab-separated line:
 	fl.StringVar(&opts.EventName, "event-name", "", "only records of this API `name` (RequestCertificate, …)")
 	fl.StringVar(&opts.Resource, "resource", "", "only records concerning this `ARN` (or UUID)")
 	fl.StringVar(&opts.Actor, "actor", "", "only records made by this `actor` (id, host or type)")
-	fl.IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` records and a NextToken")
+	cmdutil.MaxItemsFlag(fl, &opts.MaxItems, "return at most `N` records and a NextToken")
 	fl.StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	cmdutil.EnumCompletion(cmd, "event-name", auditrec.EventNames)
 	return cmd

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -35,15 +36,16 @@ func TestListFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--since", "last week"},
 		{"--until", "7d"}, // --until takes a time only
-		{"--max-items", "-1"},
 		{"extra"},
 	} {
 		if _, err := flagtest.Parse(t, NewCmdList, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
 			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
 		}
 	}
-	if o, err := flagtest.Parse(t, NewCmdList, "--max-items", "many"); err == nil || o != nil {
-		t.Errorf("--max-items many accepted: %+v", o)
+	for _, n := range []string{"many", "0", "-1"} {
+		if o, err := flagtest.Parse(t, NewCmdList, "--max-items", n); err == nil || o != nil || !strings.Contains(err.Error(), "invalid argument") {
+			t.Errorf("--max-items %s accepted: %+v, %v", n, o, err)
+		}
 	}
 }
 

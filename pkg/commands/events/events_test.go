@@ -1,6 +1,7 @@
 package events
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,11 @@ func TestEventsFlags(t *testing.T) {
 	o.Now = func() time.Time { return now }
 	if q, err := o.query(); err != nil || !q.Since.Equal(now.Add(-7*24*time.Hour)) || len(q.Types) != 2 {
 		t.Errorf("query %+v, %v", q, err)
+	}
+	// Comma-separated, as SPEC's list-valued flags.
+	o, err = flagtest.Parse(t, NewCmdEvents, "--type", "Certificate Expired,Certificate Revoked", "--type", "Certificate Available")
+	if err != nil || strings.Join(o.Types, "|") != "Certificate Expired|Certificate Revoked|Certificate Available" {
+		t.Errorf("comma-separated --type: %+v, %v", o, err)
 	}
 	o, err = flagtest.Parse(t, NewCmdEvents, "--since", "2030-01-02T03:04:05Z")
 	if err != nil || o.Since != "2030-01-02T03:04:05Z" || o.Follow {

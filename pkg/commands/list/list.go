@@ -107,13 +107,13 @@ at once and is never held whole: a list that fails midway (exit 6 for the vault,
 	fl.StringSliceVar(&opts.Eligibility, "renewal-eligibility", nil, "ELIGIBLE or INELIGIBLE")
 	fl.StringVar(&opts.InUse, "in-use", "", "only in use (true) or not in use (false)")
 	fl.StringVar(&opts.ExpiringWithin, "expiring-within", "", "only certificates expiring within this `duration` (e.g. 30d)")
-	fl.StringArrayVar(&opts.Domains, "domain", nil, "only certificates with a name matching this `glob` (repeatable)")
+	fl.StringArrayVar(&opts.Domains, "domain", nil, "only certificates with a name matching this `glob` (repeatable, or comma-separated)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "only certificates with this tag `K=V` (or K; repeatable)")
 	fl.StringSliceVar(&opts.KeyUsages, "key-usage", nil, "only certificates with one of these key `usages` (DIGITAL_SIGNATURE, KEY_ENCIPHERMENT, …, ANY)")
 	fl.StringSliceVar(&opts.ExtKeyUsages, "extended-key-usage", nil, "only certificates with one of these extended key `usages` (TLS_WEB_SERVER_AUTHENTICATION, …, NONE)")
 	fl.StringVar(&opts.SortBy, "sort-by", "CREATED_AT", "CREATED_AT, NOT_AFTER or DOMAIN_NAME")
 	fl.StringVar(&opts.SortOrder, "sort-order", "", "ASCENDING or DESCENDING (default DESCENDING for CREATED_AT, else ASCENDING)")
-	fl.IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` certificates and a NextToken")
+	cmdutil.MaxItemsFlag(fl, &opts.MaxItems, "return at most `N` certificates and a NextToken")
 	fl.StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	cmdutil.EnumCompletion(cmd, "certificate-statuses", inventory.Statuses)
 	cmdutil.EnumCompletion(cmd, "key-types", x509util.ImportKeyAlgorithms)
@@ -138,7 +138,7 @@ func (o *ListOptions) Input() (certificates.ListInput, error) {
 		Types:             cmdutil.SplitListFlag(o.Types),
 		Origins:           cmdutil.SplitListFlag(o.Origins),
 		Eligibility:       cmdutil.SplitListFlag(o.Eligibility),
-		Domains:           o.Domains,
+		Domains:           cmdutil.SplitListFlag(o.Domains),
 		KeyUsages:         cmdutil.SplitListFlag(o.KeyUsages),
 		ExtendedKeyUsages: cmdutil.SplitListFlag(o.ExtKeyUsages),
 		SortBy:            o.SortBy,
@@ -170,9 +170,6 @@ func (o *ListOptions) Input() (certificates.ListInput, error) {
 			return in, err
 		}
 	}
-	if o.MaxItems < 0 {
-		return in, errs.UsageErrorf("--max-items must be positive")
-	}
 	var err error
 	if in.Exportable, err = cmdutil.ParseBoolFilter("exportable", o.Exportable); err != nil {
 		return in, err
@@ -185,7 +182,13 @@ func (o *ListOptions) Input() (certificates.ListInput, error) {
 		if err != nil {
 			return in, errs.UsageErrorf("--expiring-within: %v", err)
 		}
-		in.ExpiringWithin = d
+		if d < 0 {
+			return in, errs.UsageErrorf("--expiring-within must not be negative")
+		}
+		// 0 is a filter too (certificates already past their NotAfter),
+		// not the absence of one: a script's --expiring-within ${DAYS}d
+		// with DAYS=0 must not list the whole inventory.
+		in.ExpiringWithin = &d
 	}
 	for _, t := range o.Tags {
 		tag, valueGiven, err := inventory.ParseTagCondition(t)

@@ -30,7 +30,7 @@ func TestListFlags(t *testing.T) {
 	if got := strings.Join(in.Statuses, ","); got != "ISSUED,EXPIRED,REVOKED" {
 		t.Errorf("statuses %q", got)
 	}
-	if in.ExpiringWithin != 30*24*time.Hour || in.InUse == nil || *in.InUse || in.Exportable != nil {
+	if in.ExpiringWithin == nil || *in.ExpiringWithin != 30*24*time.Hour || in.InUse == nil || *in.InUse || in.Exportable != nil {
 		t.Errorf("expiring %v in use %v exportable %v", in.ExpiringWithin, in.InUse, in.Exportable)
 	}
 	if in.Descending || in.SortBy != "NOT_AFTER" {
@@ -58,8 +58,15 @@ func TestListFlags(t *testing.T) {
 		t.Errorf("usages: %+v", in)
 	}
 	o, _ = parse(t)
-	if in, _ := o.Input(); !in.Descending || in.SortBy != "CREATED_AT" || in.ExpiringWithin != 0 {
+	if in, _ := o.Input(); !in.Descending || in.SortBy != "CREATED_AT" || in.ExpiringWithin != nil {
 		t.Errorf("default sort: %+v", in)
+	}
+	// 0 is a filter (certificates already past NotAfter), not its absence;
+	// --domain takes comma-separated globs as other list-valued flags do.
+	o, _ = parse(t, "--expiring-within", "0d", "--domain", "a.example.test,*.b.example.test", "--domain", "c.example.test")
+	if in, err := o.Input(); err != nil || in.ExpiringWithin == nil || *in.ExpiringWithin != 0 ||
+		strings.Join(in.Domains, " ") != "a.example.test *.b.example.test c.example.test" {
+		t.Errorf("--expiring-within 0d, --domain a,b: %+v %v", in, err)
 	}
 	o, _ = parse(t, "--sort-by", "DOMAIN_NAME", "--sort-order", "DESCENDING", "--certificate-key-pair-origins", "ACME", "--exportable=true")
 	if in, _ := o.Input(); !in.Descending || in.SortBy != "DOMAIN_NAME" || len(in.Origins) != 1 || in.Exportable == nil || !*in.Exportable {
@@ -74,7 +81,7 @@ func TestListFlagErrors(t *testing.T) {
 		{"--type", "AMAZON_ISSUED"},
 		{"--sort-by", "NAME"},
 		{"--sort-order", "UP"},
-		{"--max-items", "-1"},
+		{"--expiring-within", "-1d"},
 		{"extra"},
 		{"--expiring-within", "soon"},
 		{"--exportable", "maybe"},
@@ -86,6 +93,12 @@ func TestListFlagErrors(t *testing.T) {
 	} {
 		if o, err := parse(t, args...); errs.ExitCodeOf(err) != errs.ExitUsage || o != nil {
 			t.Errorf("%v: %v, want a usage error before the command runs", args, err)
+		}
+	}
+	// Refused by the flag itself (the app makes an "invalid argument" exit 2).
+	for _, n := range []string{"-1", "0", "abc"} {
+		if o, err := parse(t, "--max-items", n); o != nil || err == nil || !strings.Contains(err.Error(), "invalid argument") {
+			t.Errorf("--max-items %s: %+v, %v; want a flag error", n, o, err)
 		}
 	}
 }

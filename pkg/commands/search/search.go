@@ -91,9 +91,6 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 			if opts.Query != "" && opts.FilterStatement != "" {
 				return errs.UsageErrorf("give either a QUERY or --filter-statement, not both")
 			}
-			if opts.MaxItems < 0 {
-				return errs.UsageErrorf("--max-items must be positive")
-			}
 			if opts.SortBy != "" {
 				if err := cmdutil.CheckEnum("sort-by", []string{opts.SortBy}, certificates.SearchSortKeys); err != nil {
 					return err
@@ -111,7 +108,7 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		},
 	}
 	cmd.Flags().StringVar(&opts.FilterStatement, "filter-statement", "", "ACM SearchCertificates filter statement (`JSON` or file://F)")
-	cmd.Flags().IntVar(&opts.MaxItems, "max-items", 0, "return at most `N` results and a NextToken")
+	cmdutil.MaxItemsFlag(cmd.Flags(), &opts.MaxItems, "return at most `N` results and a NextToken")
 	cmd.Flags().StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	cmd.Flags().StringVar(&opts.SortBy, "sort-by", "", "sort by this ACM sort `key` (CREATED_AT, NOT_AFTER, COMMON_NAME, STATUS…)")
 	cmd.Flags().StringVar(&opts.SortOrder, "sort-order", "", "ASCENDING or DESCENDING")

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/internal/flagtest"
@@ -34,11 +35,13 @@ func TestSearchFlags(t *testing.T) {
 		{"--sort-order", "UP"},
 		{"a", "b"}, // two queries
 		{"type:PRIVATE", "--filter-statement", `{"Filter":{"CertificateArn":"x"}}`},
-		{"--max-items", "-1"},
 	} {
 		if _, err := flagtest.Parse(t, NewCmdSearch, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
 			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
 		}
+	}
+	if o, err := flagtest.Parse(t, NewCmdSearch, "--max-items", "0"); o != nil || err == nil || !strings.Contains(err.Error(), "invalid argument") {
+		t.Errorf("--max-items 0: %+v, %v; want a flag error", o, err)
 	}
 	if _, err := flagtest.Parse(t, NewCmdSearch, "  "); errs.ExitCodeOf(err) != errs.ExitInvalid {
 		t.Errorf("blank query: exit %d (%v), want 4", errs.ExitCodeOf(err), err)

@@ -29,9 +29,9 @@ type ListInput struct {
 	Eligibility []string
 	Exportable  *bool
 	InUse       *bool
-	// ExpiringWithin, when positive, keeps certificates whose NotAfter is
-	// within that long from now.
-	ExpiringWithin time.Duration
+	// ExpiringWithin, when set, keeps certificates whose NotAfter is
+	// within that long from now (0: those already past it).
+	ExpiringWithin *time.Duration
 	// Domains are glob patterns matched against the domain name and SANs.
 	Domains []string
 	Tags    []TagCondition
@@ -75,8 +75,8 @@ func (in ListInput) query(now time.Time) inventory.Query {
 		StartingToken:     in.StartingToken,
 		Now:               now,
 	}
-	if in.ExpiringWithin > 0 {
-		q.Filter.NotAfterBefore = now.Add(in.ExpiringWithin)
+	if in.ExpiringWithin != nil {
+		q.Filter.NotAfterBefore = now.Add(*in.ExpiringWithin)
 	}
 	for _, t := range in.Tags {
 		q.Tags = append(q.Tags, localstore.Tag{Key: t.Key, Value: t.Value})

@@ -19,7 +19,8 @@ var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestListInputQuery(t *testing.T) {
 	yes := true
-	in := ListInput{Statuses: []string{"ISSUED"}, InUse: &yes, ExpiringWithin: 30 * 24 * time.Hour, SortBy: "NOT_AFTER",
+	month := 30 * 24 * time.Hour
+	in := ListInput{Statuses: []string{"ISSUED"}, InUse: &yes, ExpiringWithin: &month, SortBy: "NOT_AFTER",
 		Tags: []TagCondition{{Key: "env", Value: "prod", ValueGiven: true}, {Key: "team"}}, MaxItems: 3, StartingToken: "x"}
 	q := in.query(t0)
 	if !q.Filter.NotAfterBefore.Equal(t0.Add(30*24*time.Hour)) || q.Filter.InUse != &yes || !q.Now.Equal(t0) || q.MaxItems != 3 || q.StartingToken != "x" {
@@ -30,6 +31,10 @@ func TestListInputQuery(t *testing.T) {
 	}
 	if q := (ListInput{}).query(t0); !q.Filter.NotAfterBefore.IsZero() {
 		t.Errorf("no --expiring-within: %v", q.Filter.NotAfterBefore)
+	}
+	var zero time.Duration
+	if q := (ListInput{ExpiringWithin: &zero}).query(t0); !q.Filter.NotAfterBefore.Equal(t0) {
+		t.Errorf("--expiring-within 0: %v, want the certificates past NotAfter now", q.Filter.NotAfterBefore)
 	}
 }
 
