@@ -1,10 +1,11 @@
 package inventory
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -73,23 +74,96 @@ type Page struct {
 	NextToken    string
 }
 
-// EncodeToken makes a pagination token of an offset.
-func EncodeToken(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset)))
+// Cursor is what a pagination token holds: the order of the list it was
+// made for and the position of the page's last certificate in it — its
+// sort key and ID (list) or ARN (search), which orders equal keys. The next
+// page starts after that position, so that a certificate added or deleted
+// meanwhile moves no other one across the boundary (a page cut at an
+// offset would repeat or skip one). Which key field is set depends on the
+// sort key: Nanos for a time (Missing when the certificate has none),
+// Text for a string, Bool for a boolean.
+type Cursor struct {
+	SortBy  string `json:"s"`
+	Desc    bool   `json:"d,omitempty"`
+	Missing bool   `json:"m,omitempty"`
+	Nanos   int64  `json:"n,omitempty,string"`
+	Text    string `json:"t,omitempty"`
+	Bool    bool   `json:"b,omitempty"`
+	ID      string `json:"i"`
 }
 
-// DecodeToken reads a pagination token.
-func DecodeToken(tok string) (int, error) {
+// tokenPrefix marks a token of this form (an offset token of older
+// releases starts "o:").
+const tokenPrefix = "k1:"
+
+// EncodeCursor makes the pagination token of c.
+func EncodeCursor(c Cursor) string {
+	b, _ := json.Marshal(c) // a struct of strings, numbers and booleans
+	return base64.RawURLEncoding.EncodeToString(append([]byte(tokenPrefix), b...))
+}
+
+// DecodeCursor reads a pagination token of a list sorted by sortBy,
+// descending or not; nil for no token. A token made for another order is
+// refused: its position means nothing in this one.
+func DecodeCursor(tok, sortBy string, desc bool) (*Cursor, error) {
 	if tok == "" {
-		return 0, nil
+		return nil, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil && strings.HasPrefix(string(b), "o:") {
-		if n, err := strconv.Atoi(string(b[2:])); err == nil && n >= 0 {
-			return n, nil
-		}
+	rest, ok := bytes.CutPrefix(b, []byte(tokenPrefix))
+	var c Cursor
+	if err != nil || !ok || json.Unmarshal(rest, &c) != nil || c.ID == "" {
+		return nil, errs.Invalidf("invalid --starting-token %q (use the NextToken of the page before)", tok)
 	}
-	return 0, errs.Invalidf("invalid --starting-token %q", tok)
+	if c.SortBy != sortBy || c.Desc != desc {
+		return nil, errs.Invalidf("--starting-token belongs to a list sorted by %s %s, not %s %s: give the same --sort-by and --sort-order as for the page before",
+			c.SortBy, orderName(c.Desc), sortBy, orderName(desc))
+	}
+	return &c, nil
+}
+
+func orderName(desc bool) string {
+	if desc {
+		return "DESCENDING"
+	}
+	return "ASCENDING"
+}
+
+// listSortBy is a list's sort key, CREATED_AT when none is given.
+func listSortBy(f localstore.CertificateFilter) string {
+	if f.SortBy == "" {
+		return "CREATED_AT"
+	}
+	return f.SortBy
+}
+
+// position is the store position a list's cursor names.
+func (c *Cursor) position() (*localstore.Position, error) {
+	p := &localstore.Position{ID: c.ID}
+	switch {
+	case c.SortBy == "DOMAIN_NAME":
+		p.Key = c.Text
+	case c.SortBy == "NOT_AFTER" && c.Missing:
+	case c.SortBy == "NOT_AFTER" || c.SortBy == "CREATED_AT":
+		p.Key = c.Nanos
+	default:
+		return nil, errs.Invalidf("invalid --starting-token: no list is sorted by %s", c.SortBy)
+	}
+	return p, nil
+}
+
+// listCursor is the cursor after p in a list sorted by sortBy.
+func listCursor(sortBy string, desc bool, p localstore.Position) Cursor {
+	c := Cursor{SortBy: sortBy, Desc: desc, ID: p.ID}
+	switch k := p.Key.(type) {
+	case nil:
+		c.Missing = true
+	case int64:
+		c.Nanos = k
+	case string:
+		c.Text = k
+	}
+	return c
 }
 
 func (q *Query) matchesGo(c *localstore.Certificate) bool {
@@ -184,11 +258,17 @@ func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Cer
 			return "", errs.UsageErrorf("invalid --domain pattern %q", pat)
 		}
 	}
-	offset, err := DecodeToken(q.StartingToken)
+	f := q.Filter
+	sortBy := listSortBy(f)
+	cur, err := DecodeCursor(q.StartingToken, sortBy, f.Descending)
 	if err != nil {
 		return "", err
 	}
-	f := q.Filter
+	if cur != nil {
+		if f.After, err = cur.position(); err != nil {
+			return "", err
+		}
+	}
 	if len(f.Origins) == 0 {
 		f.Origins = []string{OriginVault, OriginImported}
 	}
@@ -217,14 +297,11 @@ func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Cer
 		len(q.KeyUsages) > 0 || len(q.ExtendedKeyUsages) > 0
 	// Summaries show no tags: read them only to filter on them.
 	f.NoTags = !withTags && len(q.Tags) == 0
-	skip := offset // matches still to skip (in Go: the store skipped none)
-	if !goFilter {
-		f.Offset, skip = offset, 0
-		if q.MaxItems > 0 {
-			f.Limit = q.MaxItems + 1
-		}
+	if !goFilter && q.MaxItems > 0 {
+		f.Limit = q.MaxItems + 1
 	}
 	kept, more := 0, false
+	var last localstore.Position // of the last certificate kept
 	var page []*localstore.Certificate
 	err = tx.ScanCertificateSummaries(f, func(block []*localstore.Certificate) error {
 		page = page[:0]
@@ -235,10 +312,6 @@ func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Cer
 			if goFilter && !q.matchesGo(c) {
 				continue
 			}
-			if skip > 0 {
-				skip--
-				continue
-			}
 			if q.MaxItems > 0 && kept == q.MaxItems {
 				more = true
 				break
@@ -247,6 +320,10 @@ func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Cer
 			kept++
 		}
 		if len(page) > 0 {
+			if q.MaxItems > 0 {
+				// Taken now: the block is reused once keep returns.
+				last = localstore.PositionOf(page[len(page)-1], sortBy)
+			}
 			if err := keep(page); err != nil {
 				return err
 			}
@@ -260,7 +337,7 @@ func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Cer
 		return "", err
 	}
 	if more {
-		return EncodeToken(offset + q.MaxItems), nil
+		return EncodeCursor(listCursor(sortBy, f.Descending, last)), nil
 	}
 	return "", nil
 }

@@ -148,8 +148,9 @@ func TestListExactPageHasNoToken(t *testing.T) {
 	if len(p.Certificates) != 5 || p.NextToken != "" {
 		t.Errorf("5 tagged: %d, token %q", len(p.Certificates), p.NextToken)
 	}
-	// A token past the end gives an empty page, not an error.
-	p = list(t, st, Query{MaxItems: 5, StartingToken: EncodeToken(50)})
+	// A token after the last certificate gives an empty page, not an error.
+	last := EncodeCursor(Cursor{SortBy: "CREATED_AT", Desc: true, Nanos: t0.Add(-time.Hour).UnixNano(), ID: "z"})
+	p = list(t, st, Query{MaxItems: 5, StartingToken: last, Filter: localstore.CertificateFilter{Descending: true}})
 	if len(p.Certificates) != 0 || p.NextToken != "" {
 		t.Errorf("past the end: %d, token %q", len(p.Certificates), p.NextToken)
 	}
@@ -220,42 +221,126 @@ func TestListFilters(t *testing.T) {
 	}
 }
 
-func TestDecodeToken(t *testing.T) {
-	for _, n := range []int{0, 1, 5, 1 << 40} {
-		got, err := DecodeToken(EncodeToken(n))
-		if err != nil || got != n {
-			t.Errorf("round trip %d: %d, %v", n, got, err)
+func TestDecodeCursor(t *testing.T) {
+	for _, c := range []Cursor{
+		{SortBy: "CREATED_AT", Desc: true, Nanos: 1 << 62, ID: "id"},
+		{SortBy: "NOT_AFTER", Missing: true, ID: "id"},
+		{SortBy: "DOMAIN_NAME", Text: "a.example.test", ID: "id"},
+		{SortBy: "IN_USE", Bool: true, ID: "arn:x"},
+	} {
+		got, err := DecodeCursor(EncodeCursor(c), c.SortBy, c.Desc)
+		if err != nil || got == nil || *got != c {
+			t.Errorf("round trip %+v: %+v, %v", c, got, err)
 		}
 	}
-	if n, err := DecodeToken(""); n != 0 || err != nil {
-		t.Errorf("empty: %d, %v", n, err)
+	if c, err := DecodeCursor("", "CREATED_AT", true); c != nil || err != nil {
+		t.Errorf("empty: %+v, %v", c, err)
 	}
-	for _, bad := range []string{"x", "bzotMQ", "!!!", "bzo", "YWJj"} {
-		if _, err := DecodeToken(bad); errs.ExitCodeOf(err) != errs.ExitInvalid {
-			t.Errorf("DecodeToken(%q): %v, want exit 4", bad, err)
+	old := "bzo1" // an offset token of an older release ("o:5")
+	for _, bad := range []string{"x", old, "!!!", "YWJj", EncodeCursor(Cursor{SortBy: "CREATED_AT", Desc: true})} {
+		if _, err := DecodeCursor(bad, "CREATED_AT", true); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("DecodeCursor(%q): %v, want exit 4", bad, err)
 		}
+	}
+	// A token of another order is refused, saying which.
+	tok := EncodeCursor(Cursor{SortBy: "NOT_AFTER", Nanos: 5, ID: "id"})
+	_, err := DecodeCursor(tok, "DOMAIN_NAME", false)
+	if errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "sorted by NOT_AFTER ASCENDING, not DOMAIN_NAME ASCENDING") {
+		t.Errorf("another order: %v", err)
 	}
 }
 
-func FuzzDecodeToken(f *testing.F) {
-	for _, s := range []string{"", "bzo1", "bzotMQ", "bzo5OTk5OTk5OTk5OTk5OTk5OTk5OTk5", "garbage", EncodeToken(12)} {
+func FuzzDecodeCursor(f *testing.F) {
+	for _, s := range []string{"", "bzo1", "garbage", EncodeCursor(Cursor{SortBy: "CREATED_AT", Nanos: 12, ID: "a"}),
+		EncodeCursor(Cursor{SortBy: "NOT_AFTER", Missing: true, ID: "b"})} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
-		n, err := DecodeToken(tok)
-		if err != nil {
-			if errs.ExitCodeOf(err) != errs.ExitInvalid {
-				t.Fatalf("%q: %v is not invalid input", tok, err)
+		for _, by := range []string{"CREATED_AT", "NOT_AFTER", "DOMAIN_NAME"} {
+			c, err := DecodeCursor(tok, by, false)
+			if err != nil {
+				if errs.ExitCodeOf(err) != errs.ExitInvalid {
+					t.Fatalf("%q: %v is not invalid input", tok, err)
+				}
+				continue
 			}
-			return
-		}
-		if n < 0 {
-			t.Fatalf("%q decoded to %d", tok, n)
-		}
-		if m, err := DecodeToken(EncodeToken(n)); err != nil || m != n {
-			t.Fatalf("%d does not round-trip: %d, %v", n, m, err)
+			if tok == "" {
+				continue
+			}
+			if c.ID == "" || c.SortBy != by || c.Desc {
+				t.Fatalf("%q decoded to %+v", tok, c)
+			}
+			if d, err := DecodeCursor(EncodeCursor(*c), by, false); err != nil || *d != *c {
+				t.Fatalf("%+v does not round-trip: %+v, %v", c, d, err)
+			}
 		}
 	})
+}
+
+// TestListPagesWhileTheVaultChanges: walking the pages of a list visits
+// every certificate that is there throughout exactly once, however many
+// are added or deleted between pages, in every order (a page cut at an
+// offset repeated one after an addition and skipped one after a deletion).
+func TestListPagesWhileTheVaultChanges(t *testing.T) {
+	ctx := context.Background()
+	for _, by := range []string{"CREATED_AT", "NOT_AFTER", "DOMAIN_NAME"} {
+		for _, desc := range []bool{false, true} {
+			certs := fleet(40)
+			for _, c := range certs[30:] {
+				c.NotAfter = time.Time{} // pending: no NotAfter
+			}
+			st := testStore(t, certs[:30])
+			stays := map[string]bool{}
+			for _, c := range certs[:30] {
+				stays[c.ID] = true
+			}
+			var toAdd []*localstore.Certificate = certs[30:]
+			seen := map[string]int{}
+			q := Query{MaxItems: 4, Filter: localstore.CertificateFilter{SortBy: by, Descending: desc}}
+			for page := 0; ; page++ {
+				p := list(t, st, q)
+				for _, c := range p.Certificates {
+					seen[c.ID]++
+				}
+				// Between pages: add a certificate (some sorting before the
+				// position reached, some after) and delete one already seen.
+				err := st.Update(ctx, func(tx localstore.Tx) error {
+					if len(toAdd) > 0 {
+						c := toAdd[0]
+						toAdd = toAdd[1:]
+						c.CreatedAt = t0.Add(time.Duration(page*7%40) * time.Minute).Add(time.Second)
+						c.DomainName = fmt.Sprintf("host%02d.example.test", page*7%40)
+						if err := tx.PutCertificate(c); err != nil {
+							return err
+						}
+					}
+					if len(p.Certificates) > 0 {
+						id := p.Certificates[0].ID
+						delete(stays, id)
+						return tx.DeleteCertificate(id)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.NextToken == "" {
+					break
+				}
+				q.StartingToken = p.NextToken
+			}
+			for id, n := range seen {
+				if n > 1 {
+					t.Errorf("%s %v: %s listed %d times", by, desc, id, n)
+				}
+			}
+			for id := range stays {
+				if seen[id] != 1 {
+					t.Errorf("%s %v: %s, there throughout, listed %d times", by, desc, id, seen[id])
+				}
+			}
+		}
+	}
 }
 
 // TestListEligibilityIsJudgedNow: a certificate stored ELIGIBLE whose

@@ -1,6 +1,10 @@
 package localstore
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Certificate is one certificate of the inventory: everything certctl knows
 // about it except the bytes of its versions and its sealed private key.
@@ -123,8 +127,13 @@ type CertificateFilter struct {
 	// SortBy is one of CREATED_AT (default), NOT_AFTER, DOMAIN_NAME.
 	SortBy     string
 	Descending bool
-	Offset     int
-	Limit      int // 0: no limit
+	// After, when set, keeps the certificates that come after this
+	// position in the order of SortBy and Descending (keyset pagination):
+	// a certificate added or deleted before it moves no other one across
+	// the boundary, as an Offset would.
+	After  *Position
+	Offset int
+	Limit  int // 0: no limit
 	// NoTags, for summary lists (ListCertificateSummaries,
 	// ScanCertificateSummaries) that neither show nor filter on tags,
 	// leaves Tags and UpdatedAt unset: such a list then reads no more
@@ -139,4 +148,67 @@ type Object struct {
 	ID        string
 	Data      []byte
 	UpdatedAt time.Time
+}
+
+// Position is a certificate's place in a list's order: its sort key as the
+// store keeps it, and its ID, which orders certificates with equal keys.
+type Position struct {
+	// Key is the sort key: Unix nanoseconds (int64) for CREATED_AT and
+	// NOT_AFTER, nil for a NOT_AFTER not known yet (those sort first
+	// ascending and last descending), the domain name (string) for
+	// DOMAIN_NAME.
+	Key any
+	ID  string
+}
+
+// PositionOf returns c's position in a list sorted by sortBy. Its strings
+// are copies: a scanned certificate's may be reused with its block.
+func PositionOf(c *Certificate, sortBy string) Position {
+	id := strings.Clone(c.ID)
+	switch sortBy {
+	case "NOT_AFTER":
+		if c.NotAfter.IsZero() {
+			return Position{ID: id}
+		}
+		return Position{Key: c.NotAfter.UnixNano(), ID: id}
+	case "DOMAIN_NAME":
+		return Position{Key: strings.Clone(c.DomainName), ID: id}
+	}
+	return Position{Key: c.CreatedAt.UnixNano(), ID: id}
+}
+
+// sortColumn is the certificates column of a list's SortBy.
+func sortColumn(sortBy string) string {
+	switch sortBy {
+	case "NOT_AFTER":
+		return "not_after"
+	case "DOMAIN_NAME":
+		return "domain_name"
+	}
+	return "created_at"
+}
+
+// afterClause is the WHERE condition keeping the rows after p in the order
+// of col (then id), descending or not; ph adds an argument and returns its
+// placeholder. not_after's NULLs sort first ascending and last descending
+// (both stores order them so). Each comparison on col is written so that
+// the store can start from p in col's index.
+func afterClause(col string, desc bool, p Position, ph func(any) string) string {
+	if p.Key == nil {
+		if desc {
+			return fmt.Sprintf("(%s IS NULL AND id < %s)", col, ph(p.ID))
+		}
+		return fmt.Sprintf("((%s IS NULL AND id > %s) OR %s IS NOT NULL)", col, ph(p.ID), col)
+	}
+	op, from := ">", ">="
+	if desc {
+		op, from = "<", "<="
+	}
+	// Arguments are added in the order of their placeholders (SQLite's
+	// are positional).
+	c := fmt.Sprintf("(%s %s %s AND (%s %s %s OR id %s %s))", col, from, ph(p.Key), col, op, ph(p.Key), op, ph(p.ID))
+	if desc && col == "not_after" {
+		c = fmt.Sprintf("(%s OR %s IS NULL)", c, col)
+	}
+	return c
 }

@@ -271,6 +271,9 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 	if !f.NotAfterBefore.IsZero() {
 		where = append(where, "not_after < "+args.add(f.NotAfterBefore.UnixNano()))
 	}
+	if f.After != nil {
+		where = append(where, afterClause(sortColumn(f.SortBy), f.Descending, *f.After, args.add))
+	}
 	q := "SELECT data, tags, updated_at, NULL::bytea FROM certificates"
 	covered := false
 	if summaries != nil {
@@ -291,13 +294,7 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	col := "created_at"
-	switch f.SortBy {
-	case "NOT_AFTER":
-		col = "not_after"
-	case "DOMAIN_NAME":
-		col = "domain_name"
-	}
+	col := sortColumn(f.SortBy)
 	// NULL (no NotAfter yet) sorts first ascending, as in SQLite. Only
 	// not_after may be NULL: the other keys take plain ASC or DESC, so
 	// that the order is their index's (forward or backward), and a first

@@ -762,6 +762,12 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries func([]*Certi
 		where = append(where, "not_after < ?")
 		args = append(args, f.NotAfterBefore.UnixNano())
 	}
+	if f.After != nil {
+		where = append(where, afterClause(sortColumn(f.SortBy), f.Descending, *f.After, func(v any) string {
+			args = append(args, v)
+			return "?"
+		}))
+	}
 	q := "SELECT data, tags, updated_at, NULL FROM certificates"
 	if summaries != nil {
 		q = "SELECT " + sqliteSummaryColumns + " FROM certificates"
@@ -772,13 +778,7 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries func([]*Certi
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	col := "created_at"
-	switch f.SortBy {
-	case "NOT_AFTER":
-		col = "not_after"
-	case "DOMAIN_NAME":
-		col = "domain_name"
-	}
+	col := sortColumn(f.SortBy)
 	dir := "ASC"
 	if f.Descending {
 		dir = "DESC"

@@ -65,7 +65,10 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Use:   "list [filters]",
 		Short: "List the certificates of the inventory",
 		Long: `List certificates, newest first unless sorted otherwise, with the field names of
-ACM's ListCertificates (CertificateSummaryList, NextToken).
+ACM's ListCertificates (CertificateSummaryList, NextToken). A NextToken holds
+the position of its page's last certificate, so a certificate added or deleted
+between pages repeats or skips none; give the next page the same --sort-by and
+--sort-order (a token of another order exits 4).
 
 Every key type is listed by default. ACME-origin certificates (keys held by ACME
 clients) are left out unless --certificate-key-pair-origins names ACME, as in ACM.

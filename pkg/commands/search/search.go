@@ -67,8 +67,10 @@ Results come newest first; --sort-by takes ACM's SearchCertificates sort keys
 with --sort-order ASCENDING or DESCENDING (default DESCENDING for CREATED_AT,
 else ASCENDING). Certificates without a value for the key (never revoked, not
 from ACME…) come last; equal values are ordered by ARN, so that the pages of
---max-items and --starting-token follow one order and none is repeated or
-skipped.
+--max-items and --starting-token follow one order. A NextToken holds the
+position of its page's last result, so a certificate imported or deleted
+between pages repeats or skips none; give the next page the same --sort-by
+and --sort-order (a token of another order exits 4).
 
 A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl search 'san:*.example.com status:ISSUED expires<30d tag:env=prod'

@@ -209,6 +209,10 @@ func testListSort(t *testing.T, s localstore.Store) {
 func testListPaging(t *testing.T, s localstore.Store) {
 	all := listFixture()
 	putCerts(t, s, all...)
+	byID := map[string]*localstore.Certificate{}
+	for _, c := range all {
+		byID[c.ID] = c
+	}
 	for _, by := range []string{"CREATED_AT", "NOT_AFTER", "DOMAIN_NAME"} {
 		for _, desc := range []bool{false, true} {
 			base := localstore.CertificateFilter{SortBy: by, Descending: desc}
@@ -229,6 +233,33 @@ func testListPaging(t *testing.T, s localstore.Store) {
 				}
 				if !slices.Equal(pages, full) {
 					t.Errorf("sort %s desc=%v: pages of %d\n got %q\nwant %q", by, desc, size, pages, full)
+				}
+				// The same walk by position (keyset): each page starts
+				// after the last certificate of the one before.
+				pages = nil
+				for f := base; ; {
+					f.Limit = size
+					page := list(t, s, f)
+					pages = append(pages, page...)
+					if len(page) < size {
+						break
+					}
+					p := localstore.PositionOf(byID[page[len(page)-1]], by)
+					f.After = &p
+				}
+				if !slices.Equal(pages, full) {
+					t.Errorf("sort %s desc=%v: pages of %d after positions\n got %q\nwant %q", by, desc, size, pages, full)
+				}
+			}
+			// After every certificate's position, the list goes on with
+			// the certificates after it in the full order, whatever the
+			// position's key (a NULL NotAfter included).
+			for i, id := range full {
+				p := localstore.PositionOf(byID[id], by)
+				f := base
+				f.After = &p
+				if got := list(t, s, f); !slices.Equal(got, full[i+1:]) {
+					t.Errorf("sort %s desc=%v: after %s (key %v)\n got %q\nwant %q", by, desc, id, p.Key, got, full[i+1:])
 				}
 			}
 			for _, f := range []localstore.CertificateFilter{

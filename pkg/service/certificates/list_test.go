@@ -45,7 +45,11 @@ func TestListInputQuery(t *testing.T) {
 func TestListEach(t *testing.T) {
 	s := seededService(t, 600)
 	ctx := context.Background()
-	for _, in := range []ListInput{{}, {MaxItems: 300}, {SortBy: "NOT_AFTER", StartingToken: inventory.EncodeToken(100)}} {
+	first, err := s.List(ctx, ListInput{SortBy: "NOT_AFTER", MaxItems: 100})
+	if err != nil || first.NextToken == "" {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	for _, in := range []ListInput{{}, {MaxItems: 300}, {SortBy: "NOT_AFTER", StartingToken: first.NextToken}} {
 		want, err := s.List(ctx, in)
 		if err != nil {
 			t.Fatal(err)
@@ -79,7 +83,7 @@ func TestListEach(t *testing.T) {
 	}
 	stop := errors.New("pipe closed")
 	calls := 0
-	_, err := s.ListEach(ctx, ListInput{}, func([]inventory.Summary) error { calls++; return stop })
+	_, err = s.ListEach(ctx, ListInput{}, func([]inventory.Summary) error { calls++; return stop })
 	if err != stop || calls != 1 {
 		t.Errorf("emit failing: %v after %d calls, want its very error (not the vault's) after 1", err, calls)
 	}

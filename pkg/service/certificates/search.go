@@ -111,7 +111,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if in.MaxItems < 0 {
 		return nil, errs.UsageErrorf("--max-items must be positive")
 	}
-	sortResults, err := sortOrder(in.SortBy, in.SortOrder)
+	order, err := sortOrder(in.SortBy, in.SortOrder)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if err != nil {
 		return nil, err
 	}
-	offset, err := inventory.DecodeToken(in.StartingToken)
+	cur, err := inventory.DecodeCursor(in.StartingToken, order.by, order.desc)
 	if err != nil {
 		return nil, err
 	}
@@ -128,15 +128,17 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if err != nil {
 		return nil, err
 	}
-	sortResults(matched)
+	keys := order.sort(matched)
 	out := &SearchPage{Results: []SearchResult{}, AsOf: now}
-	if offset > len(matched) {
-		offset = len(matched)
+	start := 0
+	if cur != nil {
+		start = order.start(matched, keys, cur)
 	}
-	page := matched[offset:]
+	page := matched[start:]
 	if in.MaxItems > 0 && len(page) > in.MaxItems {
 		page = page[:in.MaxItems]
-		out.NextToken = inventory.EncodeToken(offset + in.MaxItems)
+		last := start + in.MaxItems - 1
+		out.NextToken = inventory.EncodeCursor(order.cursor(keys[last], matched[last].CertificateArn))
 	}
 	for _, m := range page {
 		out.Results = append(out.Results, searchResult(m.Cert, m.summary, m.Subject))

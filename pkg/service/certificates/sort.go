@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -110,12 +111,16 @@ func sortKey(key string, m matched) sortValue {
 	return timeValue(c.CreatedAt)
 }
 
-// sortOrder returns a sort of search results for by and order: a total
+// searchOrder is the order of search results for a sort key: a total
 // order (equal values are ordered by ARN, ascending), so that pages cut
-// from it at any offset never repeat or skip a certificate. Each result's
-// key is computed once (a common name is parsed from the subject), not
-// once per comparison.
-func sortOrder(by, order string) (func([]matched), error) {
+// from it after any result never repeat or skip a certificate.
+type searchOrder struct {
+	by   string
+	desc bool
+}
+
+// sortOrder returns the order of search results for by and order.
+func sortOrder(by, order string) (searchOrder, error) {
 	if by == "" {
 		by = "CREATED_AT"
 	}
@@ -124,7 +129,7 @@ func sortOrder(by, order string) (func([]matched), error) {
 		known = known || k == by
 	}
 	if !known {
-		return nil, errs.UsageErrorf("invalid value %q for --sort-by (use one of %s)", by, strings.Join(SearchSortKeys, ", "))
+		return searchOrder{}, errs.UsageErrorf("invalid value %q for --sort-by (use one of %s)", by, strings.Join(SearchSortKeys, ", "))
 	}
 	var desc bool
 	switch order {
@@ -134,31 +139,74 @@ func sortOrder(by, order string) (func([]matched), error) {
 	case "DESCENDING":
 		desc = true
 	default:
-		return nil, errs.UsageErrorf("invalid value %q for --sort-order (use ASCENDING or DESCENDING)", order)
+		return searchOrder{}, errs.UsageErrorf("invalid value %q for --sort-order (use ASCENDING or DESCENDING)", order)
 	}
-	return func(ms []matched) {
-		keys := make([]sortValue, len(ms))
-		idx := make([]int, len(ms))
-		for i := range ms {
-			keys[i], idx[i] = sortKey(by, ms[i]), i
+	return searchOrder{by: by, desc: desc}, nil
+}
+
+// before reports whether the result of value a and ARN arnA comes before
+// that of b and arnB.
+func (o searchOrder) before(a sortValue, arnA string, b sortValue, arnB string) bool {
+	switch {
+	case a.missing != b.missing:
+		return b.missing
+	case !a.missing:
+		if c := a.cmp(b); c != 0 {
+			return (c < 0) != o.desc
 		}
-		sort.Slice(idx, func(x, y int) bool {
-			i, j := idx[x], idx[y]
-			va, vb := keys[i], keys[j]
-			switch {
-			case va.missing != vb.missing:
-				return vb.missing
-			case !va.missing:
-				if c := va.cmp(vb); c != 0 {
-					return (c < 0) != desc
-				}
-			}
-			return ms[i].CertificateArn < ms[j].CertificateArn
-		})
-		sorted := make([]matched, len(ms))
-		for k, i := range idx {
-			sorted[k] = ms[i]
-		}
-		copy(ms, sorted)
-	}, nil
+	}
+	return arnA < arnB
+}
+
+// sort sorts ms and returns their keys, in the new order. Each result's
+// key is computed once (a common name is parsed from the subject), not
+// once per comparison.
+func (o searchOrder) sort(ms []matched) []sortValue {
+	keys := make([]sortValue, len(ms))
+	idx := make([]int, len(ms))
+	for i := range ms {
+		keys[i], idx[i] = sortKey(o.by, ms[i]), i
+	}
+	sort.Slice(idx, func(x, y int) bool {
+		i, j := idx[x], idx[y]
+		return o.before(keys[i], ms[i].CertificateArn, keys[j], ms[j].CertificateArn)
+	})
+	sorted := make([]matched, len(ms))
+	sortedKeys := make([]sortValue, len(ms))
+	for k, i := range idx {
+		sorted[k], sortedKeys[k] = ms[i], keys[i]
+	}
+	copy(ms, sorted)
+	return sortedKeys
+}
+
+// timeKey reports whether the sort key is a time (the others are strings,
+// or booleans: EXPORTED, IN_USE).
+func (o searchOrder) timeKey() bool {
+	switch o.by {
+	case "CREATED_AT", "NOT_AFTER", "NOT_BEFORE", "ISSUED_AT", "IMPORTED_AT", "REVOKED_AT":
+		return true
+	}
+	return false
+}
+
+// cursor is the pagination cursor after the result of value v and ARN arn.
+func (o searchOrder) cursor(v sortValue, arn string) inventory.Cursor {
+	c := inventory.Cursor{SortBy: o.by, Desc: o.desc, Missing: v.missing, Text: v.s, Bool: v.b, ID: arn}
+	if o.timeKey() && !v.missing {
+		c.Nanos = v.t.UnixNano()
+	}
+	return c
+}
+
+// start returns the index in ms (sorted, keys their keys) of the first
+// result after c.
+func (o searchOrder) start(ms []matched, keys []sortValue, c *inventory.Cursor) int {
+	v := sortValue{missing: c.Missing, s: c.Text, b: c.Bool}
+	if o.timeKey() && !c.Missing {
+		v.t = time.Unix(0, c.Nanos)
+	}
+	return sort.Search(len(ms), func(i int) bool {
+		return o.before(v, c.ID, keys[i], ms[i].CertificateArn)
+	})
 }
