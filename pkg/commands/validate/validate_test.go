@@ -270,6 +270,12 @@ func TestValidationRecordFormats(t *testing.T) {
 	if r := e.run("describe", arn, "--validation-records", "bind", "--pem"); r.code != errs.ExitUsage {
 		t.Errorf("with --pem: exit %d", r.code)
 	}
+	// Pending validation, not issued yet: refused by its state (5), as
+	// ACM's GetCertificate answers RequestInProgressException; not "not
+	// found" (3), which would say the certificate does not exist.
+	if r := e.run("describe", arn, "--pem"); r.code != errs.ExitRefused || !strings.Contains(r.err, "has not been issued yet (status PENDING_VALIDATION)") {
+		t.Errorf("--pem of a pending certificate: exit %d, %q", r.code, r.err)
+	}
 	priv := e.request("--domain-name", "priv.internal", "--certificate-authority-arn", "default")
 	if r := e.run("describe", priv, "--validation-records", "bind"); r.code != errs.ExitRefused {
 		t.Errorf("private certificate: exit %d", r.code)

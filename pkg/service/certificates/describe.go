@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
@@ -64,9 +65,12 @@ func (s *Service) GetCertificate(ctx context.Context, ref string) (*CertificateP
 			return err
 		}
 		cur, err := tx.GetVersion(id, c.Version)
-		if err != nil {
+		if err != nil && !(errors.Is(err, localstore.ErrNotFound) && c.NotAfter.IsZero()) {
 			return inventory.NotFound(err, "issued certificate of", ref)
 		}
+		// A certificate requested but not issued yet (pending validation,
+		// failed) has no version: refused by its state, as ACM's
+		// GetCertificate answers RequestInProgressException.
 		if cur == nil || len(cur.CertificatePEM) == 0 {
 			return errs.Refusedf("certificate %s has not been issued yet (status %s)", ref, c.Status)
 		}
