@@ -68,7 +68,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 ACM's ListCertificates (CertificateSummaryList, NextToken). A NextToken holds
 the position of its page's last certificate, so a certificate added or deleted
 between pages repeats or skips none; give the next page the same --sort-by and
---sort-order (a token of another order exits 4).
+--sort-order (a token of another order exits 4). Sorted by NOT_AFTER,
+certificates not issued yet (no NotAfter) come first ascending, last descending.
 
 Every key type is listed by default. ACME-origin certificates (keys held by ACME
 clients) are left out unless --certificate-key-pair-origins names ACME, as in ACM.
