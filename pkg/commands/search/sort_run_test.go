@@ -53,12 +53,7 @@ func walk(e *clitest.Env, size int, args ...string) []sortedResult {
 // repeated or skipped, even among certificates with equal NotAfter (the
 // same certificate imported twice), which are ordered by ARN.
 func TestSearchSortAcrossPages(t *testing.T) {
-	e := clitest.New(t)
-	dir := filepath.Join(e.Dir, "many")
-	if err := testpkiWriteMany(dir, 23, e.Now()); err != nil {
-		t.Fatal(err)
-	}
-	e.MustRun("import", "--from-dir", dir)
+	e, dir := importedVault(t, 23)
 	// Two more records with the NotAfter of cert00005.
 	twin := filepath.Join(dir, "cert00005")
 	for i := 0; i < 2; i++ {
@@ -106,6 +101,19 @@ func TestSearchSortAcrossPages(t *testing.T) {
 	}
 }
 
+// importedVault is a vault holding the n certificates of testpki.WriteMany,
+// imported from dir.
+func importedVault(t *testing.T, n int) (*clitest.Env, string) {
+	t.Helper()
+	e := clitest.New(t)
+	dir := filepath.Join(e.Dir, "many")
+	if err := testpkiWriteMany(dir, n, e.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.MustRun("import", "--from-dir", dir)
+	return e, dir
+}
+
 func testpkiWriteMany(dir string, n int, now time.Time) error {
 	if err := mkdir(dir); err != nil {
 		return err
@@ -121,12 +129,7 @@ func mkdir(dir string) error { return os.MkdirAll(dir, 0o700) }
 // (its sort value and ARN), where a page cut at an offset repeated a result
 // after an import and skipped one after a deletion.
 func TestSearchPagesWhileTheVaultChanges(t *testing.T) {
-	e := clitest.New(t)
-	dir := filepath.Join(e.Dir, "many")
-	if err := testpkiWriteMany(dir, 20, e.Now()); err != nil {
-		t.Fatal(err)
-	}
-	e.MustRun("import", "--from-dir", dir)
+	e, dir := importedVault(t, 20)
 	for _, sortArgs := range [][]string{{"--sort-by", "NOT_AFTER", "--sort-order", "DESCENDING"}, {"--sort-by", "COMMON_NAME"}} {
 		var all sortedPage
 		e.JSON(&all, append([]string{"search"}, sortArgs...)...)
