@@ -158,7 +158,7 @@ func view(out Output) output.View {
 				if r.X509Attributes.NotAfter != nil {
 					na = r.X509Attributes.NotAfter.String()
 				}
-				t.Rows = append(t.Rows, []string{r.CertificateArn[strings.LastIndexByte(r.CertificateArn, '/')+1:], output.Sanitize(r.X509Attributes.Subject.CommonName),
+				t.Rows = append(t.Rows, []string{r.CertificateArn[strings.LastIndexByte(r.CertificateArn, '/')+1:], output.Sanitize(domainOf(r)),
 					s.Status(r.CertificateMetadata.Status), r.CertificateMetadata.Type, r.CertificateMetadata.CertificateKeyPairOrigin, na})
 			}
 			if len(t.Rows) == 0 {
@@ -176,10 +176,26 @@ func view(out Output) output.View {
 				if r.X509Attributes.NotAfter != nil {
 					na = r.X509Attributes.NotAfter.String()
 				}
-				rows = append(rows, []string{r.CertificateArn, r.X509Attributes.Subject.CommonName, r.CertificateMetadata.Status,
+				rows = append(rows, []string{r.CertificateArn, domainOf(r), r.CertificateMetadata.Status,
 					r.CertificateMetadata.Type, r.CertificateMetadata.CertificateKeyPairOrigin, na})
 			}
 			return rows
 		},
 	}
+}
+
+// domainOf is what the DOMAIN column shows of r: the subject's common
+// name, else (a certificate not issued yet has no subject, nor has one
+// named by its alternative names alone) the first name it is for, as list
+// shows it.
+func domainOf(r certificates.SearchResult) string {
+	if cn := r.X509Attributes.Subject.CommonName; cn != "" {
+		return cn
+	}
+	for _, san := range r.X509Attributes.SubjectAlternativeNames {
+		if n := san["DnsName"]; n != "" {
+			return n
+		}
+	}
+	return ""
 }

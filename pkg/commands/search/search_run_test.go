@@ -195,3 +195,19 @@ func TestSearchWithoutStatementListsEverything(t *testing.T) {
 		t.Errorf("second page: %+v", rest)
 	}
 }
+
+// The DOMAIN column of a certificate without a subject yet (pending
+// validation) is the name it is for, as list shows it, not empty.
+func TestSearchDomainOfPendingCertificate(t *testing.T) {
+	e := clitest.New(t)
+	e.MustRun("request", "--domain-name", "pending.example.com", "--validation-method", "DNS")
+	r := e.MustRun("search", "-o", "text", "status:PENDING_VALIDATION")
+	f := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\t")
+	if len(f) < 3 || f[1] != "pending.example.com" || f[2] != "PENDING_VALIDATION" {
+		t.Errorf("text output %q, want the domain pending.example.com in the second column", r.Stdout)
+	}
+	r = e.MustRun("search", "-o", "table", "status:PENDING_VALIDATION")
+	if !strings.Contains(r.Stdout, "pending.example.com") {
+		t.Errorf("table output %q, want the domain pending.example.com", r.Stdout)
+	}
+}
