@@ -48,6 +48,9 @@ func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {
 	p := &Printer{IO: io, Format: format, Styles: NewStyles(io.Out, io.ColorEnabled())}
 	if query != "" {
 		q, err := compileQuery(legacyLiterals(query))
+		if err == nil {
+			err = checkQuery(q)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("invalid --query %q: %v", query, err)
 		}
@@ -68,12 +71,43 @@ func compileQuery(expr string) (q *jmespath.JMESPath, err error) {
 	return jmespath.Compile(expr)
 }
 
-// queryError is the usage error (exit 2) of a --query that compiled but
-// failed on the data: a function applied to the wrong type, an unknown
-// function, a wrong number of arguments. go-jmespath's message for a wrong
-// type holds the whole argument (the command's entire output, in Go's map
-// syntax), so only what was expected is kept.
-func queryError(query string, err error) error {
+// checkQuery finds, before the command does anything, the mistakes of a
+// compiled query that go-jmespath reports only when it runs: an unknown
+// function or a wrong number of arguments, found by running q on an empty
+// document (a function inside a projection of nothing is not reached:
+// queryError covers those when the output comes).
+func checkQuery(q *jmespath.JMESPath) error {
+	_, err := searchQuery(q, map[string]any{})
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "unknown function: ") || msg == "incorrect number of args" || msg == "Invalid arity." {
+		return err
+	}
+	return nil
+}
+
+// searchQuery runs q on data; a panic of go-jmespath's interpreter is an
+// error of the query.
+func searchQuery(q *jmespath.JMESPath, data any) (v any, err error) {
+	defer func() {
+		if recover() != nil {
+			v, err = nil, errors.New("the expression cannot be evaluated")
+		}
+	}()
+	return q.Search(data)
+}
+
+// queryError is the error of a --query that failed on the command's
+// output: a function applied to the wrong type, say. The command has done
+// its work by then (output is printed last), so this is not a usage error
+// (exit 2, which tells a script that nothing happened) but a failure
+// (exit 1) that says so, naming what the command made or changed (the
+// output's top-level ARNs: a new certificate must not be lost with the
+// output). go-jmespath's message for a wrong type holds the whole argument
+// (the command's entire output, in Go's map syntax), so only what was
+// expected is kept.
+func queryError(query string, output any, err error) error {
 	msg := err.Error()
 	if _, expected, ok := strings.Cut(msg, ", expected: "); ok && strings.HasPrefix(msg, "Invalid type for: ") {
 		var types []string
@@ -87,7 +121,20 @@ func queryError(query string, err error) error {
 			msg += " (expected " + strings.Join(types, " or ") + ")"
 		}
 	}
-	return errs.UsageErrorf("invalid --query %q: %s", query, msg)
+	var arns []string
+	if m, ok := output.(map[string]any); ok {
+		for k, v := range m {
+			if s, ok := v.(string); ok && strings.HasSuffix(k, "Arn") && s != "" {
+				arns = append(arns, k+" "+s)
+			}
+		}
+		sort.Strings(arns)
+	}
+	done := "the command completed"
+	if len(arns) > 0 {
+		done += " (" + strings.Join(arns, ", ") + ")"
+	}
+	return errs.Failuref("%s, but --query %q failed on its output, so nothing was printed: %s", done, query, msg)
 }
 
 // ValidFormat reports whether f is one of Formats.
@@ -131,9 +178,10 @@ func (p *Printer) Print(data any, v View) error {
 			return err
 		}
 		if p.query != nil {
-			generic, err = p.query.Search(generic)
+			out := generic
+			generic, err = searchQuery(p.query, out)
 			if err != nil {
-				return queryError(p.queryText, err)
+				return queryError(p.queryText, out, err)
 			}
 		}
 		switch p.Format {

@@ -365,23 +365,50 @@ func TestPrintReportsWriteErrors(t *testing.T) {
 	}
 }
 
-// A --query that compiles but fails on the data (a function applied to the
-// wrong type, an unknown function) is a usage error (exit 2) naming the
-// expression, and its message does not hold the data it was applied to.
+// A query that fails on the output fails the command (exit 1), after its
+// work: the message says the command completed and names the ARNs at the
+// top of its output, never the rest of the data, and nothing is printed.
 func TestPrintQueryRuntimeError(t *testing.T) {
-	data := map[string]any{"Items": []any{map[string]any{"Name": "secret-looking-name"}}}
+	data := map[string]any{"CertificateArn": "arn:certctl:acm:local:000000000000:certificate/x",
+		"Items": []any{map[string]any{"Name": "secret-looking-name"}}}
+	const done = `the command completed (CertificateArn arn:certctl:acm:local:000000000000:certificate/x), but --query `
 	for _, tc := range []struct{ query, want string }{
-		{"abs(Items)", `invalid --query "abs(Items)": a function's argument has the wrong type (expected number)`},
-		{"foo(Items)", `invalid --query "foo(Items)": unknown function: foo`},
-		{"length(`1`)", `invalid --query "length(` + "`1`" + `)": a function's argument has the wrong type (expected string or array or object)`},
+		{"abs(Items)", done + `"abs(Items)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected number)`},
+		{"length(Items[0].Name.x)", done + `"length(Items[0].Name.x)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected string or array or object)`},
+		{"Items[].foo(@)", done + `"Items[].foo(@)" failed on its output, so nothing was printed: unknown function: foo`},
 	} {
-		p, _ := newPrinter(t, false, false, "json", tc.query)
+		p, out := newPrinter(t, false, false, "json", tc.query)
 		err := p.Print(data, View{})
-		if errs.ExitCodeOf(err) != errs.ExitUsage || err.Error() != tc.want {
-			t.Errorf("--query %s: %v (exit %d), want %q (exit 2)", tc.query, err, errs.ExitCodeOf(err), tc.want)
+		if errs.ExitCodeOf(err) != errs.ExitFailure || err.Error() != tc.want {
+			t.Errorf("--query %s: %v (exit %d), want %q (exit 1)", tc.query, err, errs.ExitCodeOf(err), tc.want)
 		}
 		if err != nil && strings.Contains(err.Error(), "secret-looking-name") {
 			t.Errorf("--query %s: the message holds the data: %v", tc.query, err)
+		}
+		if out.Len() != 0 {
+			t.Errorf("--query %s: printed %q", tc.query, out)
+		}
+	}
+}
+
+// A query whose mistake shows without data (an unknown function, a wrong
+// number of arguments) is refused before the command runs, as a query
+// that does not compile is.
+func TestNewRefusesUnknownFunctions(t *testing.T) {
+	io, _, _, _ := iostreams.Test()
+	for _, tc := range []struct{ query, want string }{
+		{"foo(Items)", `invalid --query "foo(Items)": unknown function: foo`},
+		{"length(a, b)", `invalid --query "length(a, b)": incorrect number of args`},
+	} {
+		if _, err := New(io, "json", tc.query); err == nil || err.Error() != tc.want {
+			t.Errorf("New(--query %s): %v, want %q", tc.query, err, tc.want)
+		}
+	}
+	// A function of a value that is missing from an empty document is
+	// not refused: the output has it.
+	for _, q := range []string{"length(CertificateSummaryList)", "abs(Count)", "sort_by(Items, &Name)[0]"} {
+		if _, err := New(io, "json", q); err != nil {
+			t.Errorf("New(--query %s): %v, want it accepted", q, err)
 		}
 	}
 }

@@ -1,0 +1,41 @@
+package request_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+// A --query that fails on request's output comes after the certificate was
+// made: the command fails (1), not as a usage error (2, "nothing
+// happened"), and the message names the new certificate, which is in the
+// vault.
+func TestRequestQueryFailingOnOutput(t *testing.T) {
+	e := clitest.New(t)
+	r := e.Run("request", "--domain-name", "q.example.test", "--certificate-authority-arn", "default",
+		"-o", "json", "--query", "abs(CertificateArn)")
+	if r.Code != errs.ExitFailure || r.Stdout != "" {
+		t.Fatalf("%v\nwant exit 1 and nothing printed", r)
+	}
+	var list struct {
+		CertificateSummaryList []struct{ CertificateArn string }
+	}
+	e.JSON(&list, "list")
+	if len(list.CertificateSummaryList) != 1 {
+		t.Fatalf("list: %+v, want the one certificate made", list)
+	}
+	if arn := list.CertificateSummaryList[0].CertificateArn; !strings.Contains(r.Stderr, "the command completed (CertificateArn "+arn+")") {
+		t.Errorf("stderr %q, want it to say the command completed and name %s", r.Stderr, arn)
+	}
+	// An unknown function is refused before anything is made.
+	if r := e.Run("request", "--domain-name", "u.example.test", "--certificate-authority-arn", "default",
+		"--query", "nosuch(CertificateArn)"); r.Code != errs.ExitUsage {
+		t.Errorf("%v\nwant exit 2", r)
+	}
+	e.JSON(&list, "list")
+	if len(list.CertificateSummaryList) != 1 {
+		t.Errorf("list after a refused query: %d certificates, want 1", len(list.CertificateSummaryList))
+	}
+}
