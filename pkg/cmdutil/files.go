@@ -79,6 +79,21 @@ func SplitListFlag(vals []string) []string {
 	return out
 }
 
+// SplitFilterFlag is SplitListFlag for a flag that narrows what a command
+// selects (list's filters, events --type): an empty item is refused (exit
+// 2), so that a script's --flag "$X" with an empty X fails instead of
+// selecting everything as if the flag were left out.
+func SplitFilterFlag(flag string, vals []string) ([]string, error) {
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if strings.TrimSpace(p) == "" {
+				return nil, errs.UsageErrorf("invalid value %q for --%s: an empty item (leave the flag out to select everything)", v, flag)
+			}
+		}
+	}
+	return SplitListFlag(vals), nil
+}
+
 // CheckEnum checks that every value is one of allowed (exit 2 otherwise).
 func CheckEnum(flag string, vals []string, allowed []string) error {
 	for _, v := range vals {

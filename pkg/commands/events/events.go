@@ -58,7 +58,11 @@ stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
 			if _, err := opts.query(); err != nil {
 				return err
 			}
-			opts.Types = cmdutil.SplitListFlag(opts.Types)
+			types, err := cmdutil.SplitFilterFlag("type", opts.Types)
+			if err != nil {
+				return err
+			}
+			opts.Types = types
 			if err := cmdutil.CheckEnum("type", opts.Types, ev.DetailTypes); err != nil {
 				return err
 			}

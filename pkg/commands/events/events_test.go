@@ -37,6 +37,8 @@ func TestEventsFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--since", "yesterday"},
 		{"--type", "Certificate Lost"},
+		{"--type", ""},
+		{"--type", "Certificate Expired,"},
 		{"extra"},
 	} {
 		if _, err := flagtest.Parse(t, NewCmdEvents, args...); errs.ExitCodeOf(err) != errs.ExitUsage {

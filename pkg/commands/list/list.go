@@ -103,18 +103,18 @@ at once and is never held whole: a list that fails midway (exit 6 for the vault,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&opts.Statuses, "certificate-statuses", nil, "only these `statuses`")
-	fl.StringSliceVar(&opts.KeyTypes, "key-types", nil, "only these key `algorithms`")
-	fl.StringSliceVar(&opts.Types, "type", nil, "only these `types` (ISSUED, PRIVATE, IMPORTED)")
-	fl.StringSliceVar(&opts.Origins, "certificate-key-pair-origins", nil, "only these key pair `origins` (VAULT, IMPORTED, ACME)")
+	fl.StringArrayVar(&opts.Statuses, "certificate-statuses", nil, "only these `statuses`")
+	fl.StringArrayVar(&opts.KeyTypes, "key-types", nil, "only these key `algorithms`")
+	fl.StringArrayVar(&opts.Types, "type", nil, "only these `types` (ISSUED, PRIVATE, IMPORTED)")
+	fl.StringArrayVar(&opts.Origins, "certificate-key-pair-origins", nil, "only these key pair `origins` (VAULT, IMPORTED, ACME)")
 	fl.StringVar(&opts.Exportable, "exportable", "", "only exportable (true) or non-exportable (false)")
-	fl.StringSliceVar(&opts.Eligibility, "renewal-eligibility", nil, "ELIGIBLE or INELIGIBLE")
+	fl.StringArrayVar(&opts.Eligibility, "renewal-eligibility", nil, "ELIGIBLE or INELIGIBLE")
 	fl.StringVar(&opts.InUse, "in-use", "", "only in use (true) or not in use (false)")
 	fl.StringVar(&opts.ExpiringWithin, "expiring-within", "", "only certificates expiring within this `duration` (e.g. 30d)")
 	fl.StringArrayVar(&opts.Domains, "domain", nil, "only certificates with a name matching this `glob` (repeatable, or comma-separated)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "only certificates with this tag `K=V` (or K; repeatable)")
-	fl.StringSliceVar(&opts.KeyUsages, "key-usage", nil, "only certificates with one of these key `usages` (DIGITAL_SIGNATURE, KEY_ENCIPHERMENT, …, ANY)")
-	fl.StringSliceVar(&opts.ExtKeyUsages, "extended-key-usage", nil, "only certificates with one of these extended key `usages` (TLS_WEB_SERVER_AUTHENTICATION, …, NONE)")
+	fl.StringArrayVar(&opts.KeyUsages, "key-usage", nil, "only certificates with one of these key `usages` (DIGITAL_SIGNATURE, KEY_ENCIPHERMENT, …, ANY)")
+	fl.StringArrayVar(&opts.ExtKeyUsages, "extended-key-usage", nil, "only certificates with one of these extended key `usages` (TLS_WEB_SERVER_AUTHENTICATION, …, NONE)")
 	fl.StringVar(&opts.SortBy, "sort-by", "CREATED_AT", "CREATED_AT, NOT_AFTER or DOMAIN_NAME")
 	fl.StringVar(&opts.SortOrder, "sort-order", "", "ASCENDING or DESCENDING (default DESCENDING for CREATED_AT, else ASCENDING)")
 	cmdutil.MaxItemsFlag(fl, &opts.MaxItems, "return at most `N` certificates and a NextToken")
@@ -137,18 +137,29 @@ at once and is never held whole: a list that fails midway (exit 6 for the vault,
 // Errors are usage errors (exit 2).
 func (o *ListOptions) Input() (certificates.ListInput, error) {
 	in := certificates.ListInput{
-		Statuses:          cmdutil.SplitListFlag(o.Statuses),
-		KeyAlgorithms:     cmdutil.SplitListFlag(o.KeyTypes),
-		Types:             cmdutil.SplitListFlag(o.Types),
-		Origins:           cmdutil.SplitListFlag(o.Origins),
-		Eligibility:       cmdutil.SplitListFlag(o.Eligibility),
-		Domains:           cmdutil.SplitListFlag(o.Domains),
-		KeyUsages:         cmdutil.SplitListFlag(o.KeyUsages),
-		ExtendedKeyUsages: cmdutil.SplitListFlag(o.ExtKeyUsages),
-		SortBy:            o.SortBy,
-		Descending:        o.SortOrder == "DESCENDING" || (o.SortOrder == "" && o.SortBy == "CREATED_AT"),
-		MaxItems:          o.MaxItems,
-		StartingToken:     o.StartingToken,
+		SortBy:        o.SortBy,
+		Descending:    o.SortOrder == "DESCENDING" || (o.SortOrder == "" && o.SortBy == "CREATED_AT"),
+		MaxItems:      o.MaxItems,
+		StartingToken: o.StartingToken,
+	}
+	for _, f := range []struct {
+		flag string
+		vals []string
+		to   *[]string
+	}{
+		{"certificate-statuses", o.Statuses, &in.Statuses},
+		{"key-types", o.KeyTypes, &in.KeyAlgorithms},
+		{"type", o.Types, &in.Types},
+		{"certificate-key-pair-origins", o.Origins, &in.Origins},
+		{"renewal-eligibility", o.Eligibility, &in.Eligibility},
+		{"domain", o.Domains, &in.Domains},
+		{"key-usage", o.KeyUsages, &in.KeyUsages},
+		{"extended-key-usage", o.ExtKeyUsages, &in.ExtendedKeyUsages},
+	} {
+		var err error
+		if *f.to, err = cmdutil.SplitFilterFlag(f.flag, f.vals); err != nil {
+			return in, err
+		}
 	}
 	checks := []struct {
 		flag    string

@@ -90,6 +90,18 @@ func TestListFlagErrors(t *testing.T) {
 		{"--key-usage", "SIGNING"},
 		{"--key-usage", "digital_signature"},
 		{"--extended-key-usage", "SERVER_AUTH"},
+		// An empty filter value is refused, never the whole inventory.
+		{"--domain", ""},
+		{"--domain", ","},
+		{"--domain", "a.example.test,"},
+		{"--certificate-statuses", ""},
+		{"--certificate-statuses", "ISSUED,"},
+		{"--key-types", " "},
+		{"--type", ""},
+		{"--certificate-key-pair-origins", ""},
+		{"--renewal-eligibility", ""},
+		{"--key-usage", ""},
+		{"--extended-key-usage", ""},
 	} {
 		if o, err := parse(t, args...); errs.ExitCodeOf(err) != errs.ExitUsage || o != nil {
 			t.Errorf("%v: %v, want a usage error before the command runs", args, err)
