@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -80,17 +81,28 @@ type Page struct {
 // page starts after that position, so that a certificate added or deleted
 // meanwhile moves no other one across the boundary (a page cut at an
 // offset would repeat or skip one). Which key field is set depends on the
-// sort key: Nanos for a time (Missing when the certificate has none),
-// Text for a string, Bool for a boolean.
+// sort key: Nanos for a time of a list (the store's key, see
+// timeutil.UnixNano), At for a time of a search (exact: search sorts by the
+// time itself), Missing when the certificate has none, Text for a string,
+// Bool for a boolean. Kind is the command whose token it is (CursorList or
+// CursorSearch): they order certificates differently.
 type Cursor struct {
-	SortBy  string `json:"s"`
-	Desc    bool   `json:"d,omitempty"`
-	Missing bool   `json:"m,omitempty"`
-	Nanos   int64  `json:"n,omitempty,string"`
-	Text    string `json:"t,omitempty"`
-	Bool    bool   `json:"b,omitempty"`
-	ID      string `json:"i"`
+	Kind    string    `json:"k"`
+	SortBy  string    `json:"s"`
+	Desc    bool      `json:"d,omitempty"`
+	Missing bool      `json:"m,omitempty"`
+	Nanos   int64     `json:"n,omitempty,string"`
+	Text    string    `json:"t,omitempty"`
+	Bool    bool      `json:"b,omitempty"`
+	At      time.Time `json:"a,omitzero"`
+	ID      string    `json:"i"`
 }
+
+// The kinds of cursor.
+const (
+	CursorList   = "list"
+	CursorSearch = "search"
+)
 
 // tokenPrefix marks a token of this form (an offset token of older
 // releases starts "o:").
@@ -102,24 +114,41 @@ func EncodeCursor(c Cursor) string {
 	return base64.RawURLEncoding.EncodeToString(append([]byte(tokenPrefix), b...))
 }
 
-// DecodeCursor reads a pagination token of a list sorted by sortBy,
-// descending or not; nil for no token. A token made for another order is
-// refused: its position means nothing in this one.
-func DecodeCursor(tok, sortBy string, desc bool) (*Cursor, error) {
+// DecodeCursor reads a pagination token of kind (CursorList or
+// CursorSearch) sorted by sortBy, descending or not; nil for no token. A
+// token made for another command or order is refused: its position means
+// nothing in this one; so is one whose strings hold a control character
+// (no name or ID does, and PostgreSQL refuses a NUL).
+func DecodeCursor(tok, kind, sortBy string, desc bool) (*Cursor, error) {
 	if tok == "" {
 		return nil, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	rest, ok := bytes.CutPrefix(b, []byte(tokenPrefix))
 	var c Cursor
-	if err != nil || !ok || json.Unmarshal(rest, &c) != nil || c.ID == "" {
+	if err != nil || !ok || json.Unmarshal(rest, &c) != nil || c.ID == "" || hasControl(c.ID) || hasControl(c.Text) {
 		return nil, errs.Invalidf("invalid --starting-token %q (use the NextToken of the page before)", tok)
+	}
+	if c.Kind != kind {
+		return nil, errs.Invalidf("--starting-token is a NextToken of %s, not of %s: give each command its own tokens", kindName(c.Kind), kind)
 	}
 	if c.SortBy != sortBy || c.Desc != desc {
 		return nil, errs.Invalidf("--starting-token belongs to a list sorted by %s %s, not %s %s: give the same --sort-by and --sort-order as for the page before",
 			c.SortBy, orderName(c.Desc), sortBy, orderName(desc))
 	}
 	return &c, nil
+}
+
+func kindName(k string) string {
+	if k == CursorList || k == CursorSearch {
+		return k
+	}
+	return "another command"
+}
+
+// hasControl reports whether s holds a control character.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
 }
 
 func orderName(desc bool) string {
@@ -154,7 +183,7 @@ func (c *Cursor) position() (*localstore.Position, error) {
 
 // listCursor is the cursor after p in a list sorted by sortBy.
 func listCursor(sortBy string, desc bool, p localstore.Position) Cursor {
-	c := Cursor{SortBy: sortBy, Desc: desc, ID: p.ID}
+	c := Cursor{Kind: CursorList, SortBy: sortBy, Desc: desc, ID: p.ID}
 	switch k := p.Key.(type) {
 	case nil:
 		c.Missing = true
@@ -260,7 +289,7 @@ func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Cer
 	}
 	f := q.Filter
 	sortBy := listSortBy(f)
-	cur, err := DecodeCursor(q.StartingToken, sortBy, f.Descending)
+	cur, err := DecodeCursor(q.StartingToken, CursorList, sortBy, f.Descending)
 	if err != nil {
 		return "", err
 	}

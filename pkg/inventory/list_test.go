@@ -149,7 +149,7 @@ func TestListExactPageHasNoToken(t *testing.T) {
 		t.Errorf("5 tagged: %d, token %q", len(p.Certificates), p.NextToken)
 	}
 	// A token after the last certificate gives an empty page, not an error.
-	last := EncodeCursor(Cursor{SortBy: "CREATED_AT", Desc: true, Nanos: t0.Add(-time.Hour).UnixNano(), ID: "z"})
+	last := EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true, Nanos: t0.Add(-time.Hour).UnixNano(), ID: "z"})
 	p = list(t, st, Query{MaxItems: 5, StartingToken: last, Filter: localstore.CertificateFilter{Descending: true}})
 	if len(p.Certificates) != 0 || p.NextToken != "" {
 		t.Errorf("past the end: %d, token %q", len(p.Certificates), p.NextToken)
@@ -222,42 +222,57 @@ func TestListFilters(t *testing.T) {
 }
 
 func TestDecodeCursor(t *testing.T) {
+	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 	for _, c := range []Cursor{
-		{SortBy: "CREATED_AT", Desc: true, Nanos: 1 << 62, ID: "id"},
-		{SortBy: "NOT_AFTER", Missing: true, ID: "id"},
-		{SortBy: "DOMAIN_NAME", Text: "a.example.test", ID: "id"},
-		{SortBy: "IN_USE", Bool: true, ID: "arn:x"},
+		{Kind: CursorList, SortBy: "CREATED_AT", Desc: true, Nanos: 1 << 62, ID: "id"},
+		{Kind: CursorList, SortBy: "NOT_AFTER", Missing: true, ID: "id"},
+		{Kind: CursorList, SortBy: "DOMAIN_NAME", Text: "a.example.test", ID: "id"},
+		{Kind: CursorSearch, SortBy: "IN_USE", Bool: true, ID: "arn:x"},
+		{Kind: CursorSearch, SortBy: "NOT_AFTER", At: far, ID: "arn:x"},
 	} {
-		got, err := DecodeCursor(EncodeCursor(c), c.SortBy, c.Desc)
+		got, err := DecodeCursor(EncodeCursor(c), c.Kind, c.SortBy, c.Desc)
 		if err != nil || got == nil || *got != c {
 			t.Errorf("round trip %+v: %+v, %v", c, got, err)
 		}
 	}
-	if c, err := DecodeCursor("", "CREATED_AT", true); c != nil || err != nil {
+	if c, err := DecodeCursor("", CursorList, "CREATED_AT", true); c != nil || err != nil {
 		t.Errorf("empty: %+v, %v", c, err)
 	}
 	old := "bzo1" // an offset token of an older release ("o:5")
-	for _, bad := range []string{"x", old, "!!!", "YWJj", EncodeCursor(Cursor{SortBy: "CREATED_AT", Desc: true})} {
-		if _, err := DecodeCursor(bad, "CREATED_AT", true); errs.ExitCodeOf(err) != errs.ExitInvalid {
+	for _, bad := range []string{"x", old, "!!!", "YWJj", EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true}),
+		// A control character (PostgreSQL refuses a NUL in a parameter).
+		EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true, ID: "a\x00b"}),
+		EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true, ID: "\x00"}),
+		EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true, Text: "a\nb", ID: "x"}),
+		// No kind: not a token of this release.
+		EncodeCursor(Cursor{SortBy: "CREATED_AT", Desc: true, ID: "x"}),
+	} {
+		if _, err := DecodeCursor(bad, CursorList, "CREATED_AT", true); errs.ExitCodeOf(err) != errs.ExitInvalid {
 			t.Errorf("DecodeCursor(%q): %v, want exit 4", bad, err)
 		}
 	}
 	// A token of another order is refused, saying which.
-	tok := EncodeCursor(Cursor{SortBy: "NOT_AFTER", Nanos: 5, ID: "id"})
-	_, err := DecodeCursor(tok, "DOMAIN_NAME", false)
+	tok := EncodeCursor(Cursor{Kind: CursorList, SortBy: "NOT_AFTER", Nanos: 5, ID: "id"})
+	_, err := DecodeCursor(tok, CursorList, "DOMAIN_NAME", false)
 	if errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "sorted by NOT_AFTER ASCENDING, not DOMAIN_NAME ASCENDING") {
 		t.Errorf("another order: %v", err)
+	}
+	// So is a token of the other command, in the same order: list and
+	// search order certificates differently.
+	_, err = DecodeCursor(tok, CursorSearch, "NOT_AFTER", false)
+	if errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "a NextToken of list, not of search") {
+		t.Errorf("a list token given to search: %v", err)
 	}
 }
 
 func FuzzDecodeCursor(f *testing.F) {
-	for _, s := range []string{"", "bzo1", "garbage", EncodeCursor(Cursor{SortBy: "CREATED_AT", Nanos: 12, ID: "a"}),
-		EncodeCursor(Cursor{SortBy: "NOT_AFTER", Missing: true, ID: "b"})} {
+	for _, s := range []string{"", "bzo1", "garbage", EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Nanos: 12, ID: "a"}),
+		EncodeCursor(Cursor{Kind: CursorList, SortBy: "NOT_AFTER", Missing: true, ID: "b"})} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
 		for _, by := range []string{"CREATED_AT", "NOT_AFTER", "DOMAIN_NAME"} {
-			c, err := DecodeCursor(tok, by, false)
+			c, err := DecodeCursor(tok, CursorList, by, false)
 			if err != nil {
 				if errs.ExitCodeOf(err) != errs.ExitInvalid {
 					t.Fatalf("%q: %v is not invalid input", tok, err)
@@ -270,7 +285,7 @@ func FuzzDecodeCursor(f *testing.F) {
 			if c.ID == "" || c.SortBy != by || c.Desc {
 				t.Fatalf("%q decoded to %+v", tok, c)
 			}
-			if d, err := DecodeCursor(EncodeCursor(*c), by, false); err != nil || *d != *c {
+			if d, err := DecodeCursor(EncodeCursor(*c), CursorList, by, false); err != nil || *d != *c {
 				t.Fatalf("%+v does not round-trip: %+v, %v", c, d, err)
 			}
 		}

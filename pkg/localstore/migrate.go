@@ -112,6 +112,14 @@ var migrations = []string{
 	CREATE INDEX certificates_created ON certificates(created_at, id, not_after, ` + listIndexColumns + `);
 	DROP INDEX certificates_not_after;
 	CREATE INDEX certificates_not_after ON certificates(not_after, id, created_at, ` + listIndexColumns + `);`,
+	// 11: a NotAfter past 2262-04-11 (9999-12-31, RFC 5280's "no
+	// well-defined expiration date") wrapped around int64 nanoseconds to
+	// a time in the past, so that such a certificate sorted first and
+	// showed in every expiring-within list: it is now the largest int64
+	// (see timeutil.UnixNano), as PutCertificate writes it.
+	`UPDATE certificates SET not_after = 9223372036854775807
+		WHERE not_after IS NOT NULL AND CASE WHEN json_valid(CAST(data AS TEXT))
+			THEN json_extract(CAST(data AS TEXT), '$.notAfter') >= '2262-04-12' ELSE 0 END;`,
 }
 
 // listIndexColumns are the columns that the list covering indexes

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // Certificate is one certificate of the inventory: everything certctl knows
@@ -170,11 +172,11 @@ func PositionOf(c *Certificate, sortBy string) Position {
 		if c.NotAfter.IsZero() {
 			return Position{ID: id}
 		}
-		return Position{Key: c.NotAfter.UnixNano(), ID: id}
+		return Position{Key: timeutil.UnixNano(c.NotAfter), ID: id}
 	case "DOMAIN_NAME":
 		return Position{Key: strings.Clone(c.DomainName), ID: id}
 	}
-	return Position{Key: c.CreatedAt.UnixNano(), ID: id}
+	return Position{Key: timeutil.UnixNano(c.CreatedAt), ID: id}
 }
 
 // sortColumn is the certificates column of a list's SortBy.

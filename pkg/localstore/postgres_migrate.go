@@ -117,6 +117,11 @@ var pgMigrations = []string{
 	CREATE INDEX certificates_list_not_after ON certificates(not_after NULLS FIRST, id)
 		INCLUDE (created_at, ` + pgListIndexColumns + `) WHERE ` + pgListCovered + `;
 	CREATE INDEX certificates_list_uncovered ON certificates(id) WHERE NOT (` + pgListCovered + `) OR summary IS NULL;`,
+	// 9: a NotAfter past 2262-04-11 is the largest int64, not a wrapped
+	// time in the past, as SQLite's migration 11.
+	`UPDATE certificates SET not_after = 9223372036854775807
+		WHERE not_after IS NOT NULL
+		AND substring(convert_from(data, 'UTF8') from '"notAfter":"([0-9]{4}-[0-9]{2}-[0-9]{2})') >= '2262-04-12';`,
 }
 
 // pgListIndexColumns are the columns that the list covering indexes

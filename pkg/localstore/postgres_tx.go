@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // pgTx is a transaction of the PostgreSQL store. A statement that fails
@@ -102,7 +104,7 @@ func pgNanos(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}
-	n := t.UnixNano()
+	n := timeutil.UnixNano(t)
 	return &n
 }
 
@@ -269,7 +271,7 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 		where = append(where, "in_use = "+args.add(*f.InUse))
 	}
 	if !f.NotAfterBefore.IsZero() {
-		where = append(where, "not_after < "+args.add(f.NotAfterBefore.UnixNano()))
+		where = append(where, "not_after < "+args.add(timeutil.UnixNano(f.NotAfterBefore)))
 	}
 	if f.After != nil {
 		where = append(where, afterClause(sortColumn(f.SortBy), f.Descending, *f.After, args.add))

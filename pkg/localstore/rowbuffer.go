@@ -3,6 +3,8 @@ package localstore
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // certificateRow is the row PutCertificate writes for c, in the order of
@@ -14,7 +16,7 @@ func certificateRow(c *Certificate) ([]any, error) {
 		return nil, err
 	}
 	return []any{c.ID, c.DomainName, c.Status, c.Type, c.KeyPairOrigin, c.KeyAlgorithm, nullNanos(c.NotAfter),
-		c.CreatedAt.UnixNano(), c.Exportable(), c.InUse(), c.RenewalEligibility, data, tags, nullNanos(c.UpdatedAt),
+		timeutil.UnixNano(c.CreatedAt), c.Exportable(), c.InUse(), c.RenewalEligibility, data, tags, nullNanos(c.UpdatedAt),
 		encodeSummary(c)}, nil
 }
 
@@ -27,13 +29,14 @@ func versionRow(certID string, v *CertificateVersion) ([]any, error) {
 	return []any{certID, int64(v.Number), data}, nil
 }
 
-// nullNanos is a nullable time column: its Unix nanoseconds, or nil (NULL)
-// for the zero time.
+// nullNanos is a nullable time column: its Unix nanoseconds (clamped: a
+// time after 2262 is the largest int64, see timeutil.UnixNano), or nil
+// (NULL) for the zero time.
 func nullNanos(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UnixNano()
+	return timeutil.UnixNano(t)
 }
 
 // RowBuffer is a transaction whose PutCertificate, PutVersion and

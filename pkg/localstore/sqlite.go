@@ -18,6 +18,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // SQLite is the embedded store: one database file in WAL mode.
@@ -499,12 +501,7 @@ func (t *sqliteTx) rawQueryRow(q string, args ...any) *sql.Row {
 	return t.tx.QueryRow(q, args...)
 }
 
-func nanos(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
+func nanos(t time.Time) any { return nullNanos(t) }
 
 func boolInt(b bool) int {
 	if b {
@@ -760,7 +757,7 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries func([]*Certi
 	}
 	if !f.NotAfterBefore.IsZero() {
 		where = append(where, "not_after < ?")
-		args = append(args, f.NotAfterBefore.UnixNano())
+		args = append(args, timeutil.UnixNano(f.NotAfterBefore))
 	}
 	if f.After != nil {
 		where = append(where, afterClause(sortColumn(f.SortBy), f.Descending, *f.After, func(v any) string {

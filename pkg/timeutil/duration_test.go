@@ -1,6 +1,7 @@
 package timeutil
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -82,6 +83,24 @@ func TestParseSince(t *testing.T) {
 	for _, bad := range []string{"", "yesterday", "2030-01-02"} {
 		if _, err := ParseSince(bad, now); err == nil {
 			t.Errorf("ParseSince(%q) accepted", bad)
+		}
+	}
+}
+
+func TestUnixNanoClamps(t *testing.T) {
+	for _, tc := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano()},
+		{time.Unix(0, math.MaxInt64), math.MaxInt64},
+		{time.Date(2262, 4, 12, 0, 0, 0, 0, time.UTC), math.MaxInt64},
+		{time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), math.MaxInt64},
+		{time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), math.MinInt64},
+		{time.Unix(0, math.MinInt64), math.MinInt64},
+	} {
+		if got := UnixNano(tc.t); got != tc.want {
+			t.Errorf("UnixNano(%v) = %d, want %d", tc.t, got, tc.want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,6 +175,54 @@ func TestSearchPagesWhileTheVaultChanges(t *testing.T) {
 		for arn := range stays {
 			if seen[arn] != 1 {
 				t.Errorf("%v: %s, there throughout, listed %d times", sortArgs, arn, seen[arn])
+			}
+		}
+	}
+}
+
+// Certificates valid until 9999-12-31 (past what int64 nanoseconds hold)
+// page like any others by NOT_AFTER: each result once, in order, and the
+// walk ends.
+func TestSearchPagesPastYear2262(t *testing.T) {
+	e, dir := importedVault(t, 4)
+	ca := testpki.NewRoot("Far Root", e.Now().Add(-time.Hour))
+	for i := 0; i < 3; i++ {
+		name := fmt.Sprintf("far%d.example.test", i)
+		leaf, key := ca.Leaf(testpki.LeafOptions{Names: []string{name},
+			NotAfter: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)})
+		crt, k := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+		if err := os.WriteFile(crt, testpki.CertPEM(leaf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(k, testpki.KeyPEM(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e.MustRun("import", "--certificate", crt, "--private-key", k)
+	}
+	const total = 7
+	for _, order := range []string{"ASCENDING", "DESCENDING"} {
+		full := walk(e, 1000, "--sort-by", "NOT_AFTER", "--sort-order", order)
+		if len(full) != total {
+			t.Fatalf("%s, one page: %d results, want %d", order, len(full), total)
+		}
+		far := full[len(full)-3:]
+		if order == "DESCENDING" {
+			far = full[:3]
+		}
+		for _, r := range far {
+			if !strings.HasPrefix(r.X509Attributes.NotAfter, "9999-") {
+				t.Errorf("%s: %s (NotAfter %s) where the 9999 certificates belong", order, r.CertificateArn, r.X509Attributes.NotAfter)
+			}
+		}
+		for _, size := range []int{1, 2, 3} {
+			paged := walk(e, size, "--sort-by", "NOT_AFTER", "--sort-order", order)
+			if len(paged) != total {
+				t.Fatalf("%s, pages of %d: %d results, want %d", order, size, len(paged), total)
+			}
+			for i := range paged {
+				if paged[i].CertificateArn != full[i].CertificateArn {
+					t.Fatalf("%s, pages of %d: result %d is %s, want %s", order, size, i, paged[i].CertificateArn, full[i].CertificateArn)
+				}
 			}
 		}
 	}

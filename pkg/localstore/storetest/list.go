@@ -36,6 +36,12 @@ func listFixture() []*localstore.Certificate {
 		if i%7 != 0 {
 			c.NotAfter = t0.Add(time.Duration((i*5)%8) * 24 * time.Hour)
 		}
+		if i%11 == 4 {
+			// RFC 5280's "no well-defined expiration date", past what
+			// int64 nanoseconds hold: it must sort and filter last, not
+			// wrap around to 1816.
+			c.NotAfter = farFuture
+		}
 		if i%2 == 0 {
 			c.ExportOption = "ENABLED"
 		}
@@ -46,6 +52,10 @@ func listFixture() []*localstore.Certificate {
 	}
 	return out
 }
+
+// farFuture is 9999-12-31T23:59:59Z, the NotAfter of a certificate that
+// does not expire.
+var farFuture = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // refMatch is the reference semantics of CertificateFilter.
 func refMatch(c *localstore.Certificate, f localstore.CertificateFilter) bool {
@@ -164,6 +174,7 @@ func testListFilters(t *testing.T, s localstore.Store) {
 		{NotAfterBefore: t0.Add(3 * 24 * time.Hour)},
 		{NotAfterBefore: t0.Add(time.Nanosecond)}, // strict: NotAfter == t0 is excluded
 		{NotAfterBefore: t0.Add(100 * 24 * time.Hour)},
+		{NotAfterBefore: t0.AddDate(300, 0, 0)}, // past 2262 too
 		{Statuses: []string{"ISSUED", "EXPIRED"}, Origins: []string{"VAULT"}, InUse: &no},
 		{KeyAlgorithms: []string{"RSA_2048"}, Exportable: &yes, NotAfterBefore: t0.Add(5 * 24 * time.Hour)},
 		{Types: []string{"PRIVATE"}, Eligibility: []string{"ELIGIBLE"}, InUse: &yes, Exportable: &yes},

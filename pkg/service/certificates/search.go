@@ -120,7 +120,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if err != nil {
 		return nil, err
 	}
-	cur, err := inventory.DecodeCursor(in.StartingToken, order.by, order.desc)
+	cur, err := inventory.DecodeCursor(in.StartingToken, inventory.CursorSearch, order.by, order.desc)
 	if err != nil {
 		return nil, err
 	}

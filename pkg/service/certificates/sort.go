@@ -192,9 +192,9 @@ func (o searchOrder) timeKey() bool {
 
 // cursor is the pagination cursor after the result of value v and ARN arn.
 func (o searchOrder) cursor(v sortValue, arn string) inventory.Cursor {
-	c := inventory.Cursor{SortBy: o.by, Desc: o.desc, Missing: v.missing, Text: v.s, Bool: v.b, ID: arn}
+	c := inventory.Cursor{Kind: inventory.CursorSearch, SortBy: o.by, Desc: o.desc, Missing: v.missing, Text: v.s, Bool: v.b, ID: arn}
 	if o.timeKey() && !v.missing {
-		c.Nanos = v.t.UnixNano()
+		c.At = v.t.UTC()
 	}
 	return c
 }
@@ -204,7 +204,7 @@ func (o searchOrder) cursor(v sortValue, arn string) inventory.Cursor {
 func (o searchOrder) start(ms []matched, keys []sortValue, c *inventory.Cursor) int {
 	v := sortValue{missing: c.Missing, s: c.Text, b: c.Bool}
 	if o.timeKey() && !c.Missing {
-		v.t = time.Unix(0, c.Nanos)
+		v.t = c.At
 	}
 	return sort.Search(len(ms), func(i int) bool {
 		return o.before(v, c.ID, keys[i], ms[i].CertificateArn)

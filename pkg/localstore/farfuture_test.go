@@ -1,0 +1,98 @@
+package localstore_test
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// farFutureRows puts a certificate valid until 9999-12-31 and one valid
+// until 2030 in s, then writes their not_after as a build before
+// timeutil.UnixNano did, wrapped around int64 (set runs the UPDATE on the
+// store's own database).
+func farFutureRows(t *testing.T, s localstore.Store, set func(q string, args ...any) error) (wrapped int64) {
+	t.Helper()
+	now := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	err := s.Update(context.Background(), func(tx localstore.Tx) error {
+		for id, na := range map[string]time.Time{"far": far, "near": time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} {
+			if err := tx.PutCertificate(&localstore.Certificate{ID: id, DomainName: id + ".example.test", Status: "ISSUED",
+				Type: "IMPORTED", KeyPairOrigin: "IMPORTED", KeyAlgorithm: "EC_prime256v1", CreatedAt: now, NotAfter: na}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped = far.UnixNano()
+	if wrapped >= 0 {
+		t.Fatalf("9999-12-31 wraps to %d, expected a time before 1970", wrapped)
+	}
+	if err := set(`UPDATE certificates SET not_after = ` + itoa(wrapped) + ` WHERE id = 'far'`); err != nil {
+		t.Fatal(err)
+	}
+	return wrapped
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// checkNotAfters checks the not_after column of the rows of farFutureRows
+// after the migration: the far one the largest int64, the near one as it
+// was.
+func checkNotAfters(t *testing.T, query func(q string) (int64, error)) {
+	t.Helper()
+	if got, err := query(`SELECT not_after FROM certificates WHERE id = 'far'`); err != nil || got != math.MaxInt64 {
+		t.Errorf("not_after of the 9999 certificate after the migration: %d, %v; want %d", got, err, int64(math.MaxInt64))
+	}
+	want := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	if got, err := query(`SELECT not_after FROM certificates WHERE id = 'near'`); err != nil || got != want {
+		t.Errorf("not_after of the 2030 certificate: %d, %v; want %d", got, err, want)
+	}
+}
+
+func TestSQLiteMigratesWrappedNotAfter(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), localstore.DatabaseFile)
+	s, err := localstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	farFutureRows(t, s, func(q string, args ...any) error { _, err := s.DB().Exec(q, args...); return err })
+	if _, err := s.DB().Exec("PRAGMA user_version = 10"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = localstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkNotAfters(t, func(q string) (n int64, err error) {
+		var v sql.NullInt64
+		err = s.DB().QueryRow(q).Scan(&v)
+		return v.Int64, err
+	})
+}
+
+func TestPostgresMigratesWrappedNotAfter(t *testing.T) {
+	u := freshSchema(t)
+	s := openPostgresAt(t, u)
+	ctx := pgCtx(t)
+	farFutureRows(t, s, func(q string, args ...any) error { _, err := s.Pool().Exec(ctx, q, args...); return err })
+	if _, err := s.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version = 9`); err != nil {
+		t.Fatal(err)
+	}
+	again := openPostgresAt(t, u)
+	checkNotAfters(t, func(q string) (n int64, err error) {
+		err = again.Pool().QueryRow(ctx, q).Scan(&n)
+		return n, err
+	})
+}
