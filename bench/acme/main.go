@@ -69,7 +69,7 @@ func main() {
 	flag.StringVar(&levels, "levels", "1,4,8,16,32", "comma-separated numbers of concurrent clients")
 	flag.IntVar(&o.orders, "orders", 300, "orders per level and server, over its rounds (a round also stops after -max-time)")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds per level: the servers compared take turns, round by round")
-	flag.DurationVar(&o.maxTime, "max-time", 30*time.Second, "time limit of one level")
+	flag.DurationVar(&o.maxTime, "max-time", 30*time.Second, "time limit of one round of one level and server")
 	flag.BoolVar(&o.inprocess, "inprocess", false, "run the ACME server inside this process (for -cpuprofile)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured levels to this file")
 	flag.StringVar(&o.pebble, "pebble", "auto", `"auto" (run Pebble if on PATH), "off", or a pebble binary`)
