@@ -8,7 +8,7 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode"
+	"unicode/utf8"
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -117,8 +117,8 @@ func EncodeCursor(c Cursor) string {
 // DecodeCursor reads a pagination token of kind (CursorList or
 // CursorSearch) sorted by sortBy, descending or not; nil for no token. A
 // token made for another command or order is refused: its position means
-// nothing in this one; so is one whose strings hold a control character
-// (no name or ID does, and PostgreSQL refuses a NUL).
+// nothing in this one; so is one whose strings hold a NUL or are not UTF-8
+// (no name or ID is, and PostgreSQL refuses them as parameters).
 func DecodeCursor(tok, kind, sortBy string, desc bool) (*Cursor, error) {
 	if tok == "" {
 		return nil, nil
@@ -126,7 +126,7 @@ func DecodeCursor(tok, kind, sortBy string, desc bool) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	rest, ok := bytes.CutPrefix(b, []byte(tokenPrefix))
 	var c Cursor
-	if err != nil || !ok || json.Unmarshal(rest, &c) != nil || c.ID == "" || hasControl(c.ID) || hasControl(c.Text) {
+	if err != nil || !ok || json.Unmarshal(rest, &c) != nil || c.ID == "" || !storable(c.ID) || !storable(c.Text) {
 		return nil, errs.Invalidf("invalid --starting-token %q (use the NextToken of the page before)", tok)
 	}
 	if c.Kind != kind {
@@ -146,9 +146,10 @@ func kindName(k string) string {
 	return "another command"
 }
 
-// hasControl reports whether s holds a control character.
-func hasControl(s string) bool {
-	return strings.ContainsFunc(s, unicode.IsControl)
+// storable reports whether s can be a text parameter of both stores:
+// UTF-8 without a NUL.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 func orderName(desc bool) string {

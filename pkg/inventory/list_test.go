@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -229,6 +230,8 @@ func TestDecodeCursor(t *testing.T) {
 		{Kind: CursorList, SortBy: "DOMAIN_NAME", Text: "a.example.test", ID: "id"},
 		{Kind: CursorSearch, SortBy: "IN_USE", Bool: true, ID: "arn:x"},
 		{Kind: CursorSearch, SortBy: "NOT_AFTER", At: far, ID: "arn:x"},
+		// A name may hold control characters (import takes them).
+		{Kind: CursorSearch, SortBy: "COMMON_NAME", Text: "ctl\x1b[31m.example.test\t", ID: "arn:x"},
 	} {
 		got, err := DecodeCursor(EncodeCursor(c), c.Kind, c.SortBy, c.Desc)
 		if err != nil || got == nil || *got != c {
@@ -240,10 +243,12 @@ func TestDecodeCursor(t *testing.T) {
 	}
 	old := "bzo1" // an offset token of an older release ("o:5")
 	for _, bad := range []string{"x", old, "!!!", "YWJj", EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true}),
-		// A control character (PostgreSQL refuses a NUL in a parameter).
+		// A NUL, or bytes that are not UTF-8 (PostgreSQL refuses both as
+		// parameters).
 		EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true, ID: "a\x00b"}),
 		EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true, ID: "\x00"}),
-		EncodeCursor(Cursor{Kind: CursorList, SortBy: "CREATED_AT", Desc: true, Text: "a\nb", ID: "x"}),
+		EncodeCursor(Cursor{Kind: CursorList, SortBy: "DOMAIN_NAME", Desc: true, Text: "a\x00b", ID: "x"}),
+		base64.RawURLEncoding.EncodeToString([]byte(`k1:{"k":"list","s":"CREATED_AT","d":true,"i":"\xff"}`)),
 		// No kind: not a token of this release.
 		EncodeCursor(Cursor{SortBy: "CREATED_AT", Desc: true, ID: "x"}),
 	} {

@@ -1,6 +1,10 @@
 package localstore
 
-import "time"
+import (
+	"time"
+
+	"github.com/certctl/certctl/pkg/timeutil"
+)
 
 // EventRow is one stored event.
 type EventRow struct {
@@ -19,7 +23,7 @@ func (t *sqliteTx) AppendEvent(at time.Time, data []byte) (int64, error) {
 
 func (t *sqliteTx) ListEvents(afterSeq int64, since time.Time, limit int) ([]EventRow, error) {
 	q := `SELECT seq, time, data FROM events WHERE seq > ? AND time >= ? ORDER BY seq`
-	args := []any{afterSeq, since.UnixNano()}
+	args := []any{afterSeq, timeutil.UnixNano(since)}
 	if since.IsZero() {
 		args[1] = int64(-1 << 62)
 	}

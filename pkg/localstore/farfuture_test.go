@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +22,8 @@ func farFutureRows(t *testing.T, s localstore.Store, set func(q string, args ...
 	now := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
 	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 	err := s.Update(context.Background(), func(tx localstore.Tx) error {
-		for id, na := range map[string]time.Time{"far": far, "near": time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		for id, na := range map[string]time.Time{"far": far, "edge": time.Date(2262, 4, 11, 23, 50, 0, 0, time.UTC),
+			"near": time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} {
 			if err := tx.PutCertificate(&localstore.Certificate{ID: id, DomainName: id + ".example.test", Status: "ISSUED",
 				Type: "IMPORTED", KeyPairOrigin: "IMPORTED", KeyAlgorithm: "EC_prime256v1", CreatedAt: now, NotAfter: na}); err != nil {
 				return err
@@ -36,11 +38,22 @@ func farFutureRows(t *testing.T, s localstore.Store, set func(q string, args ...
 	if wrapped >= 0 {
 		t.Fatalf("9999-12-31 wraps to %d, expected a time before 1970", wrapped)
 	}
-	if err := set(`UPDATE certificates SET not_after = ` + itoa(wrapped) + ` WHERE id = 'far'`); err != nil {
+	for id, at := range map[string]time.Time{"far": far, "edge": time.Date(2262, 4, 11, 23, 50, 0, 0, time.UTC)} {
+		if err := set(`UPDATE certificates SET not_after = ` + itoa(at.UnixNano()) + ` WHERE id = '` + id + `'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A corrupt row (its record neither JSON nor UTF-8) must not stop
+	// the migration, nor the store from opening.
+	if err := set(`UPDATE certificates SET data = ` + corruptBytes + ` WHERE id = 'near'`); err != nil {
 		t.Fatal(err)
 	}
 	return wrapped
 }
+
+// corruptBytes stands for the literal of the bytes ff 7b 7d in each
+// store's SQL.
+const corruptBytes = "$corrupt"
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
@@ -49,8 +62,10 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // was.
 func checkNotAfters(t *testing.T, query func(q string) (int64, error)) {
 	t.Helper()
-	if got, err := query(`SELECT not_after FROM certificates WHERE id = 'far'`); err != nil || got != math.MaxInt64 {
-		t.Errorf("not_after of the 9999 certificate after the migration: %d, %v; want %d", got, err, int64(math.MaxInt64))
+	for _, id := range []string{"far", "edge"} {
+		if got, err := query(`SELECT not_after FROM certificates WHERE id = '` + id + `'`); err != nil || got != math.MaxInt64 {
+			t.Errorf("not_after of the %s certificate after the migration: %d, %v; want %d", id, got, err, int64(math.MaxInt64))
+		}
 	}
 	want := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 	if got, err := query(`SELECT not_after FROM certificates WHERE id = 'near'`); err != nil || got != want {
@@ -65,7 +80,10 @@ func TestSQLiteMigratesWrappedNotAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	farFutureRows(t, s, func(q string, args ...any) error { _, err := s.DB().Exec(q, args...); return err })
+	farFutureRows(t, s, func(q string, args ...any) error {
+		_, err := s.DB().Exec(strings.ReplaceAll(q, corruptBytes, `x'ff7b7d'`), args...)
+		return err
+	})
 	if _, err := s.DB().Exec("PRAGMA user_version = 10"); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +104,10 @@ func TestPostgresMigratesWrappedNotAfter(t *testing.T) {
 	u := freshSchema(t)
 	s := openPostgresAt(t, u)
 	ctx := pgCtx(t)
-	farFutureRows(t, s, func(q string, args ...any) error { _, err := s.Pool().Exec(ctx, q, args...); return err })
+	farFutureRows(t, s, func(q string, args ...any) error {
+		_, err := s.Pool().Exec(ctx, strings.ReplaceAll(q, corruptBytes, `'\xff7b7d'::bytea`), args...)
+		return err
+	})
 	if _, err := s.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version = 9`); err != nil {
 		t.Fatal(err)
 	}
@@ -95,4 +116,52 @@ func TestPostgresMigratesWrappedNotAfter(t *testing.T) {
 		err = again.Pool().QueryRow(ctx, q).Scan(&n)
 		return n, err
 	})
+}
+
+// checkEventsSince: a --since before 1678 or after 2262 (outside int64
+// nanoseconds) selects every event or none, not a wrapped-around time.
+func checkEventsSince(t *testing.T, s localstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	err := s.Update(ctx, func(tx localstore.Tx) error {
+		for i := range 3 {
+			if _, err := tx.AppendEvent(time.Date(2030, 1, 1, i, 0, 0, 0, time.UTC), []byte(`{}`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for since, want := range map[time.Time]int{
+		time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC):      3,
+		time.Date(2030, 1, 1, 1, 0, 0, 0, time.UTC):      2,
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC): 0,
+	} {
+		err := s.View(ctx, func(tx localstore.Tx) error {
+			rows, err := tx.ListEvents(0, since, 0)
+			if err == nil && len(rows) != want {
+				t.Errorf("events since %v: %d, want %d", since, len(rows), want)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSQLiteEventsSinceOutOfRange(t *testing.T) {
+	t.Parallel()
+	s, err := localstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkEventsSince(t, s)
+}
+
+func TestPostgresEventsSinceOutOfRange(t *testing.T) {
+	checkEventsSince(t, openPostgresAt(t, freshSchema(t)))
 }

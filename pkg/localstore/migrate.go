@@ -119,7 +119,7 @@ var migrations = []string{
 	// (see timeutil.UnixNano), as PutCertificate writes it.
 	`UPDATE certificates SET not_after = 9223372036854775807
 		WHERE not_after IS NOT NULL AND CASE WHEN json_valid(CAST(data AS TEXT))
-			THEN json_extract(CAST(data AS TEXT), '$.notAfter') >= '2262-04-12' ELSE 0 END;`,
+			THEN json_extract(CAST(data AS TEXT), '$.notAfter') >= '2262-04-11T23:47:17' ELSE 0 END;`,
 }
 
 // listIndexColumns are the columns that the list covering indexes

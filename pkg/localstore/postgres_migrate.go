@@ -121,7 +121,7 @@ var pgMigrations = []string{
 	// time in the past, as SQLite's migration 11.
 	`UPDATE certificates SET not_after = 9223372036854775807
 		WHERE not_after IS NOT NULL
-		AND substring(convert_from(data, 'UTF8') from '"notAfter":"([0-9]{4}-[0-9]{2}-[0-9]{2})') >= '2262-04-12';`,
+		AND substring(encode(data, 'escape') from '"notAfter":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})') >= '2262-04-11T23:47:17';`,
 }
 
 // pgListIndexColumns are the columns that the list covering indexes

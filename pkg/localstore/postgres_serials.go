@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // ReserveSerial inserts with ON CONFLICT DO NOTHING and reads the rows
@@ -133,7 +135,7 @@ func (t *pgTx) ListEvents(afterSeq int64, since time.Time, limit int) ([]EventRo
 	var args pgArgs
 	sinceNanos := int64(-1 << 62)
 	if !since.IsZero() {
-		sinceNanos = since.UnixNano()
+		sinceNanos = timeutil.UnixNano(since)
 	}
 	q := `SELECT seq, time, data FROM events WHERE seq > ` + args.add(afterSeq) +
 		` AND time >= ` + args.add(sinceNanos) + ` ORDER BY seq`

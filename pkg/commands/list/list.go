@@ -69,7 +69,10 @@ ACM's ListCertificates (CertificateSummaryList, NextToken). A NextToken holds
 the position of its page's last certificate, so a certificate added or deleted
 between pages repeats or skips none; give the next page the same --sort-by and
 --sort-order (a token of another order exits 4). Sorted by NOT_AFTER,
-certificates not issued yet (no NotAfter) come first ascending, last descending.
+certificates not issued yet (no NotAfter) come first ascending, last descending,
+and those valid past 2262-04-11 (9999-12-31: "does not expire") after every other
+date, among themselves by ID; no --expiring-within reaches them (search compares
+such dates exactly).
 
 Every key type is listed by default. ACME-origin certificates (keys held by ACME
 clients) are left out unless --certificate-key-pair-origins names ACME, as in ACM.
@@ -93,6 +96,9 @@ at once and is never held whole: a list that fails midway (exit 6 for the vault,
   certctl list --extended-key-usage TLS_WEB_CLIENT_AUTHENTICATION --key-usage DIGITAL_SIGNATURE`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.RefuseEmptyFlags(cmd, "exportable", "in-use", "expiring-within"); err != nil {
+				return err
+			}
 			if _, err := opts.Input(); err != nil {
 				return err
 			}
