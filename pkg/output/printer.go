@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,17 +73,64 @@ func compileQuery(expr string) (q *jmespath.JMESPath, err error) {
 }
 
 // checkQuery finds, before the command does anything, the mistakes of a
-// compiled query that go-jmespath reports only when it runs: an unknown
-// function or a wrong number of arguments, found by running q on an empty
-// document (a function inside a projection of nothing is not reached:
-// queryError covers those when the output comes).
-func checkQuery(q *jmespath.JMESPath) error {
-	_, err := searchQuery(q, map[string]any{})
-	if err == nil {
+// compiled query that go-jmespath reports only when it runs, and only if
+// evaluation reaches them: a call of an unknown function or with the wrong
+// number of arguments, anywhere in the expression (inside a projection of
+// nothing, a filter or an &expression too). It walks the parsed
+// expression and checks each call against go-jmespath's own function
+// table, read by reflection (the library exports neither): when their
+// shape is not the one expected, it checks nothing more than go-jmespath
+// will when the query runs.
+func checkQuery(q *jmespath.JMESPath) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = nil
+		}
+	}()
+	v := reflect.ValueOf(q).Elem()
+	table := v.FieldByName("intr").Elem().FieldByName("fCall").Elem().FieldByName("functionTable")
+	if table.Kind() != reflect.Map {
 		return nil
 	}
-	if msg := err.Error(); strings.HasPrefix(msg, "unknown function: ") || msg == "incorrect number of args" || msg == "Invalid arity." {
-		return err
+	return checkCalls(v.FieldByName("ast"), table)
+}
+
+func arguments(n int) string {
+	if n == 1 {
+		return "1 argument"
+	}
+	return fmt.Sprintf("%d arguments", n)
+}
+
+// astFunctionExpression is go-jmespath's node type of a function call
+// (ASTFunctionExpression, fifth of its astNodeType constants).
+const astFunctionExpression = 4
+
+// checkCalls checks the calls in the go-jmespath AST node n against the
+// function table.
+func checkCalls(n, table reflect.Value) error {
+	if n.FieldByName("nodeType").Int() == astFunctionExpression {
+		name := n.FieldByName("value").Elem().String()
+		entry := table.MapIndex(reflect.ValueOf(name))
+		if !entry.IsValid() {
+			return errors.New("unknown function: " + name)
+		}
+		args, given := entry.FieldByName("arguments"), n.FieldByName("children").Len()
+		if k := args.Len(); k > 0 {
+			variadic := args.Index(k - 1).FieldByName("variadic").Bool()
+			switch {
+			case !variadic && given != k:
+				return fmt.Errorf("%s() takes %s, not %d", name, arguments(k), given)
+			case variadic && given < k:
+				return fmt.Errorf("%s() takes at least %s, not %d", name, arguments(k), given)
+			}
+		}
+	}
+	children := n.FieldByName("children")
+	for i := 0; i < children.Len(); i++ {
+		if err := checkCalls(children.Index(i), table); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -375,7 +375,6 @@ func TestPrintQueryRuntimeError(t *testing.T) {
 	for _, tc := range []struct{ query, want string }{
 		{"abs(Items)", done + `"abs(Items)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected number)`},
 		{"length(Items[0].Name.x)", done + `"length(Items[0].Name.x)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected string or array or object)`},
-		{"Items[].foo(@)", done + `"Items[].foo(@)" failed on its output, so nothing was printed: unknown function: foo`},
 	} {
 		p, out := newPrinter(t, false, false, "json", tc.query)
 		err := p.Print(data, View{})
@@ -398,7 +397,15 @@ func TestNewRefusesUnknownFunctions(t *testing.T) {
 	io, _, _, _ := iostreams.Test()
 	for _, tc := range []struct{ query, want string }{
 		{"foo(Items)", `invalid --query "foo(Items)": unknown function: foo`},
-		{"length(a, b)", `invalid --query "length(a, b)": incorrect number of args`},
+		{"length(a, b)", `invalid --query "length(a, b)": length() takes 1 argument, not 2`},
+		{"not_null()", `invalid --query "not_null()": not_null() takes at least 1 argument, not 0`},
+		// Calls that evaluating an empty document does not reach.
+		{"Items[].foo(@)", `invalid --query "Items[].foo(@)": unknown function: foo`},
+		{"CertificateSummaryList[?nofn(@)]", `invalid --query "CertificateSummaryList[?nofn(@)]": unknown function: nofn`},
+		{"sort_by(Items, &nofn(@))", `invalid --query "sort_by(Items, &nofn(@))": unknown function: nofn`},
+		{"Items[].length(@, @)", `invalid --query "Items[].length(@, @)": length() takes 1 argument, not 2`},
+		{"a && nofn(@)", `invalid --query "a && nofn(@)": unknown function: nofn`},
+		{"a.b | [0].{x: nofn(@)}", `invalid --query "a.b | [0].{x: nofn(@)}": unknown function: nofn`},
 	} {
 		if _, err := New(io, "json", tc.query); err == nil || err.Error() != tc.want {
 			t.Errorf("New(--query %s): %v, want %q", tc.query, err, tc.want)
@@ -406,7 +413,9 @@ func TestNewRefusesUnknownFunctions(t *testing.T) {
 	}
 	// A function of a value that is missing from an empty document is
 	// not refused: the output has it.
-	for _, q := range []string{"length(CertificateSummaryList)", "abs(Count)", "sort_by(Items, &Name)[0]"} {
+	for _, q := range []string{"length(CertificateSummaryList)", "abs(Count)", "sort_by(Items, &Name)[0]",
+		"map(&Name, Items)", "merge(a, b, c)", "not_null(a, b)", "Items[?contains(Name, 'x')].join(',', [Name])",
+		"max_by(Items, &Size).Name", "to_string(@)", "CertificateSummaryList[].DomainName"} {
 		if _, err := New(io, "json", q); err != nil {
 			t.Errorf("New(--query %s): %v, want it accepted", q, err)
 		}
