@@ -140,6 +140,18 @@ func MutuallyExclusive(fs *pflag.FlagSet, a, b string) error {
 	return nil
 }
 
+// RefuseEmptyFlags refuses (exit 2) an empty value given to one of the
+// named filter flags: --in-use "" or --resource "$ARN" with an empty ARN
+// must not select everything, as leaving the flag out does.
+func RefuseEmptyFlags(cmd *cobra.Command, names ...string) error {
+	for _, n := range names {
+		if f := cmd.Flags().Lookup(n); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
+			return errs.UsageErrorf("invalid value %q for --%s: empty (leave the flag out to select everything)", f.Value.String(), n)
+		}
+	}
+	return nil
+}
+
 // ParseBoolFilter parses --in-use=true|false style filters; "" means unset.
 func ParseBoolFilter(flag, v string) (*bool, error) {
 	switch strings.ToLower(v) {

@@ -87,6 +87,9 @@ Piped (-o text) each record is one tab-separated line:
   certctl audit list --resource 3f2a1b9c-… --query 'AuditEvents[].[EventTime,EventName,Actor.Id]'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.RefuseEmptyFlags(cmd, "since", "until", "event-name", "resource", "actor"); err != nil {
+				return err
+			}
 			if _, err := opts.query(); err != nil {
 				return err
 			}

@@ -37,6 +37,12 @@ func TestListFlags(t *testing.T) {
 		{"--since", "last week"},
 		{"--until", "7d"}, // --until takes a time only
 		{"extra"},
+		// An empty filter selects nothing less: refused.
+		{"--resource", ""},
+		{"--actor", " "},
+		{"--event-name", ""},
+		{"--since", ""},
+		{"--until", ""},
 	} {
 		if _, err := flagtest.Parse(t, NewCmdList, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
 			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)

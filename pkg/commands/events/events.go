@@ -55,6 +55,9 @@ stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
   certctl events --follow | jq 'select(."detail-type" == "Certificate Expired")'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.RefuseEmptyFlags(cmd, "since"); err != nil {
+				return err
+			}
 			if _, err := opts.query(); err != nil {
 				return err
 			}

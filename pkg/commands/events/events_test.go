@@ -38,6 +38,7 @@ func TestEventsFlags(t *testing.T) {
 		{"--since", "yesterday"},
 		{"--type", "Certificate Lost"},
 		{"--type", ""},
+		{"--since", ""},
 		{"--type", "Certificate Expired,"},
 		{"extra"},
 	} {

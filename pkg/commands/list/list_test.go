@@ -102,6 +102,9 @@ func TestListFlagErrors(t *testing.T) {
 		{"--renewal-eligibility", ""},
 		{"--key-usage", ""},
 		{"--extended-key-usage", ""},
+		{"--exportable", ""},
+		{"--in-use="},
+		{"--expiring-within", ""},
 	} {
 		if o, err := parse(t, args...); errs.ExitCodeOf(err) != errs.ExitUsage || o != nil {
 			t.Errorf("%v: %v, want a usage error before the command runs", args, err)
