@@ -18,6 +18,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -508,11 +509,14 @@ func clkTck() int64 {
 // ---------------------------------------------------------------- clients
 
 // countingTransport counts the HTTP requests a client makes. With poll
-// set, a successful response that asks the client to retry later
-// (Retry-After: a pending authorization, a processing order) is held for
-// poll and handed on with a Retry-After in the past, so that the stock
-// client, whose Retry-After has whole seconds, polls every poll instead
-// (Pebble answers finalize with "processing" and a Retry-After).
+// set, a successful response that leaves the client to poll again (a
+// Retry-After, or a pending authorization or processing order without one)
+// is held for poll and handed on with a Retry-After in the past, so that
+// the stock client, whose Retry-After has whole seconds and which waits a
+// second when there is none, polls every poll instead. Pebble answers
+// finalize with "processing" and a Retry-After; Debian's Pebble 2.4 leaves
+// an authorization pending, with no Retry-After, until its challenge is
+// answered: the stock client then waited a whole second an order.
 type countingTransport struct {
 	base http.RoundTripper
 	n    *atomic.Int64
@@ -525,11 +529,25 @@ const pastDate = "Mon, 01 Jan 2001 00:00:00 GMT"
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
 	resp, err := t.base.RoundTrip(r)
-	if err == nil && t.poll > 0 && resp.StatusCode < 300 && resp.Header.Get("Retry-After") != "" {
+	if err != nil || t.poll <= 0 || resp.StatusCode >= 300 {
+		return resp, err
+	}
+	wait := resp.Header.Get("Retry-After") != ""
+	if !wait && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		var st struct{ Status string }
+		wait = json.Unmarshal(body, &st) == nil && (st.Status == "pending" || st.Status == "processing")
+	}
+	if wait {
 		time.Sleep(t.poll)
 		resp.Header.Set("Retry-After", pastDate)
 	}
-	return resp, err
+	return resp, nil
 }
 
 // newClient is one stock client with its own connection and account key.
