@@ -64,7 +64,7 @@ func nullTime(n sql.NullInt64) time.Time {
 func (t *sqliteTx) RecordIssued(s *Serial) error {
 	res, err := t.rawExec(`UPDATE serials SET der = ?, subject = ?, not_before = ?, not_after = ?, template = ?, requester = ?
 		WHERE issuer = ? AND serial = ?`,
-		s.DER, s.Subject, nanos(s.NotBefore), nanos(s.NotAfter), s.Template, s.Requester, s.Issuer, s.Serial)
+		s.DER, s.Subject, nullNanos(s.NotBefore), nullNanos(s.NotAfter), s.Template, s.Requester, s.Issuer, s.Serial)
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}

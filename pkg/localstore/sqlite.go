@@ -501,8 +501,6 @@ func (t *sqliteTx) rawQueryRow(q string, args ...any) *sql.Row {
 	return t.tx.QueryRow(q, args...)
 }
 
-func nanos(t time.Time) any { return nullNanos(t) }
-
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -620,7 +618,7 @@ func (t *sqliteTx) SetCertificateTags(id string, tags []Tag, updatedAt time.Time
 	// has another rowid, and is then found by its ID).
 	if rowid, ok := t.rowids[id]; ok {
 		delete(t.rowids, id)
-		res, err := t.rawExec(`UPDATE certificates SET tags = ?, updated_at = ? WHERE rowid = ? AND id = ?`, b, nanos(updatedAt), rowid, id)
+		res, err := t.rawExec(`UPDATE certificates SET tags = ?, updated_at = ? WHERE rowid = ? AND id = ?`, b, nullNanos(updatedAt), rowid, id)
 		if err != nil {
 			return wrapSQLiteErr(err)
 		}
@@ -628,7 +626,7 @@ func (t *sqliteTx) SetCertificateTags(id string, tags []Tag, updatedAt time.Time
 			return nil
 		}
 	}
-	res, err := t.rawExec(`UPDATE certificates SET tags = ?, updated_at = ? WHERE id = ?`, b, nanos(updatedAt), id)
+	res, err := t.rawExec(`UPDATE certificates SET tags = ?, updated_at = ? WHERE id = ?`, b, nullNanos(updatedAt), id)
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
@@ -895,7 +893,7 @@ func (t *sqliteTx) ReserveSerial(issuer, serial, certID string, at time.Time) er
 func (t *sqliteTx) PutObject(o *Object) error {
 	return t.exec(`INSERT INTO objects (kind, id, data, updated_at) VALUES (?,?,?,?)
 		ON CONFLICT(kind, id) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at`,
-		o.Kind, o.ID, o.Data, nanos(o.UpdatedAt))
+		o.Kind, o.ID, o.Data, nullNanos(o.UpdatedAt))
 }
 
 func (t *sqliteTx) GetObject(kind, id string) (*Object, error) {
