@@ -92,8 +92,12 @@ func checkQuery(q *jmespath.JMESPath) (err error) {
 	if table.Kind() != reflect.Map {
 		return nil
 	}
-	return checkCalls(v.FieldByName("ast"), table)
+	return checkCalls(v.FieldByName("ast"), table, astFunctionExpression)
 }
+
+// astFunctionExpression is go-jmespath's node type of a function call
+// (ASTFunctionExpression, fifth of its astNodeType constants).
+const astFunctionExpression = 4
 
 func arguments(n int) string {
 	if n == 1 {
@@ -102,14 +106,10 @@ func arguments(n int) string {
 	return fmt.Sprintf("%d arguments", n)
 }
 
-// astFunctionExpression is go-jmespath's node type of a function call
-// (ASTFunctionExpression, fifth of its astNodeType constants).
-const astFunctionExpression = 4
-
-// checkCalls checks the calls in the go-jmespath AST node n against the
-// function table.
-func checkCalls(n, table reflect.Value) error {
-	if n.FieldByName("nodeType").Int() == astFunctionExpression {
+// checkCalls checks the calls (nodes of type call) in the go-jmespath AST
+// node n against the function table.
+func checkCalls(n, table reflect.Value, call int64) error {
+	if n.FieldByName("nodeType").Int() == call {
 		name := n.FieldByName("value").Elem().String()
 		entry := table.MapIndex(reflect.ValueOf(name))
 		if !entry.IsValid() {
@@ -128,7 +128,7 @@ func checkCalls(n, table reflect.Value) error {
 	}
 	children := n.FieldByName("children")
 	for i := 0; i < children.Len(); i++ {
-		if err := checkCalls(children.Index(i), table); err != nil {
+		if err := checkCalls(children.Index(i), table, call); err != nil {
 			return err
 		}
 	}
@@ -146,6 +146,29 @@ func searchQuery(q *jmespath.JMESPath, data any) (v any, err error) {
 	return q.Search(data)
 }
 
+// expectedTypes is " (expected number or string)" for go-jmespath's
+// wrong-type message msg, "Invalid type for: <argument>, expected:
+// []jmespath.jpType{"number", "string"}", read from its end: the argument
+// before it is the command's output (a private key, with export), which
+// may itself hold ", expected: " and quotes, and is never read.
+func expectedTypes(msg string) string {
+	const mark = `, expected: []jmespath.jpType{`
+	i := strings.LastIndex(msg, mark)
+	if i < 0 || !strings.HasSuffix(msg, "}") {
+		return ""
+	}
+	var types []string
+	for _, t := range strings.Split(msg[i+len(mark):len(msg)-1], ", ") {
+		if n, err := strconv.Unquote(t); err == nil && n != "" && !strings.ContainsAny(n, `"{}, `) {
+			types = append(types, n)
+		}
+	}
+	if len(types) == 0 {
+		return ""
+	}
+	return " (expected " + strings.Join(types, " or ") + ")"
+}
+
 // queryError is the error of a --query that failed on the command's
 // output: a function applied to the wrong type, say. The command has done
 // its work by then (output is printed last), so this is not a usage error
@@ -157,17 +180,8 @@ func searchQuery(q *jmespath.JMESPath, data any) (v any, err error) {
 // expected is kept.
 func queryError(query string, output any, err error) error {
 	msg := err.Error()
-	if _, expected, ok := strings.Cut(msg, ", expected: "); ok && strings.HasPrefix(msg, "Invalid type for: ") {
-		var types []string
-		for _, part := range strings.Split(expected, `"`)[1:] {
-			if part != "" && !strings.ContainsAny(part, "{},") {
-				types = append(types, part)
-			}
-		}
-		msg = "a function's argument has the wrong type"
-		if len(types) > 0 {
-			msg += " (expected " + strings.Join(types, " or ") + ")"
-		}
+	if strings.HasPrefix(msg, "Invalid type for: ") {
+		msg = "a function's argument has the wrong type" + expectedTypes(msg)
 	}
 	var arns []string
 	if m, ok := output.(map[string]any); ok {

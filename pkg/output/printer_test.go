@@ -369,11 +369,15 @@ func TestPrintReportsWriteErrors(t *testing.T) {
 // work: the message says the command completed and names the ARNs at the
 // top of its output, never the rest of the data, and nothing is printed.
 func TestPrintQueryRuntimeError(t *testing.T) {
+	// The data mimics go-jmespath's message ("…, expected: …" and quotes
+	// around a key): none of it may reach the error.
 	data := map[string]any{"CertificateArn": "arn:certctl:acm:local:000000000000:certificate/x",
-		"Items": []any{map[string]any{"Name": "secret-looking-name"}}}
+		"Items": []any{map[string]any{"Name": "secret-looking-name", "Tag": `x, expected: []jmespath.jpType{"secret-looking-name"} "`,
+			"PrivateKey": "-----BEGIN PRIVATE KEY-----\nsecret-looking-name\n-----END PRIVATE KEY-----"}}}
 	const done = `the command completed (CertificateArn arn:certctl:acm:local:000000000000:certificate/x), but --query `
 	for _, tc := range []struct{ query, want string }{
 		{"abs(Items)", done + `"abs(Items)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected number)`},
+		{"abs(Items[0])", done + `"abs(Items[0])" failed on its output, so nothing was printed: a function's argument has the wrong type (expected number)`},
 		{"length(Items[0].Name.x)", done + `"length(Items[0].Name.x)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected string or array or object)`},
 	} {
 		p, out := newPrinter(t, false, false, "json", tc.query)
