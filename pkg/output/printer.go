@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jmespath/go-jmespath"
 	"go.yaml.in/yaml/v3"
@@ -92,12 +93,16 @@ func checkQuery(q *jmespath.JMESPath) (err error) {
 	if table.Kind() != reflect.Map {
 		return nil
 	}
-	return checkCalls(v.FieldByName("ast"), table, astFunctionExpression)
+	return checkCalls(v.FieldByName("ast"), table, functionNodeType())
 }
 
-// astFunctionExpression is go-jmespath's node type of a function call
-// (ASTFunctionExpression, fifth of its astNodeType constants).
-const astFunctionExpression = 4
+// functionNodeType is go-jmespath's node type of a function call, read
+// from the parsed root of a call rather than assumed from the order of its
+// constants.
+var functionNodeType = sync.OnceValue(func() int64 {
+	q := jmespath.MustCompile("length(@)")
+	return reflect.ValueOf(q).Elem().FieldByName("ast").FieldByName("nodeType").Int()
+})
 
 func arguments(n int) string {
 	if n == 1 {
