@@ -154,12 +154,7 @@ func checkEventsSince(t *testing.T, s localstore.Store) {
 
 func TestSQLiteEventsSinceOutOfRange(t *testing.T) {
 	t.Parallel()
-	s, err := localstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), localstore.DatabaseFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	checkEventsSince(t, s)
+	checkEventsSince(t, openSQLite(t))
 }
 
 func TestPostgresEventsSinceOutOfRange(t *testing.T) {
