@@ -13,8 +13,8 @@ import (
 // (`endpoint serve`) does on every ACME request: a change committed on the
 // write pool, then a read of one record on the read pool, which sees the
 // log changed since its last read. cpu-µs/op is this process's CPU time a
-// pair; the read's share is what the read pool's settings decide (see
-// localstore's readMmapSize).
+// pair; the read's share is what the read pool's settings decide (its
+// connections map no file: see localstore's OpenSQLite).
 func BenchmarkServerReadAfterChange(b *testing.B) {
 	ctx := context.Background()
 	s, err := localstore.OpenSQLite(ctx, filepath.Join(b.TempDir(), localstore.DatabaseFile))

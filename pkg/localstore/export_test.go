@@ -8,3 +8,17 @@ func (s *SQLite) OpenConnections() int {
 	}
 	return n
 }
+
+// ViewCacheSize and WriteCacheSize are viewCacheSize and writeCacheSize
+// (tests).
+const (
+	ViewCacheSize  = viewCacheSize
+	WriteCacheSize = writeCacheSize
+)
+
+// PragmaIn reads the integer PRAGMA name on the connection of tx, a
+// transaction of a SQLite store (tests).
+func PragmaIn(tx Tx, name string) (v int64, err error) {
+	err = tx.(*sqliteTx).rawQueryRow("PRAGMA " + name).Scan(&v)
+	return v, err
+}

@@ -84,6 +84,56 @@ func TestSQLiteOnePoolOpensOneConnection(t *testing.T) {
 	}
 }
 
+// TestSQLiteCommandReadsRecyclePages: a command's read transaction
+// (one pool) runs with a page cache of localstore.ViewCacheSize pages, so
+// that a list reading a thousand index pages reuses the memory of the
+// pages it has read instead of touching new memory for each; its
+// connection goes back to the default cache for the writes that follow.
+// No connection of a command or a server maps the database file.
+func TestSQLiteCommandReadsRecyclePages(t *testing.T) {
+	ctx := context.Background()
+	pragma := func(tx localstore.Tx, name string, want int64) {
+		t.Helper()
+		if got, err := localstore.PragmaIn(tx, name); err != nil || got != want {
+			t.Errorf("PRAGMA %s = %d, %v; want %d", name, got, err, want)
+		}
+	}
+	for _, c := range []struct {
+		name       string
+		open       func(context.Context, string) (*localstore.SQLite, error)
+		viewCache  int64
+		writeCache int64
+	}{
+		{"command", localstore.OpenSQLiteOnePool, localstore.ViewCacheSize, localstore.WriteCacheSize},
+		{"server", localstore.OpenSQLite, localstore.WriteCacheSize, localstore.WriteCacheSize},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := c.open(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for range 2 { // the same connection, read, written, read again
+				if err := s.View(ctx, func(tx localstore.Tx) error {
+					pragma(tx, "cache_size", c.viewCache)
+					pragma(tx, "mmap_size", 0)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Update(ctx, func(tx localstore.Tx) error {
+					pragma(tx, "cache_size", c.writeCache)
+					pragma(tx, "mmap_size", 0)
+					pragma(tx, "query_only", 0)
+					return tx.PutMeta("k", []byte("v"))
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // TestSQLiteCertificateWrittenBeforeTagColumns: a record written before
 // migration 7 holds its tags and UpdatedAt in its JSON (the columns are
 // NULL); it reads as written, GetCertificateTags finds its tags, and
