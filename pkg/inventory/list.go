@@ -243,7 +243,7 @@ func (q *Query) matchesGo(c *localstore.Certificate) bool {
 func List(tx localstore.Tx, q Query) (*Page, error) {
 	p := &Page{}
 	var err error
-	p.NextToken, err = q.scan(tx, true, func(block []*localstore.Certificate) error {
+	p.NextToken, err = q.scan(tx, true, false, func(block []*localstore.Certificate) error {
 		certs := make([]localstore.Certificate, len(block))
 		for i, c := range block {
 			certs[i] = *c
@@ -265,8 +265,8 @@ func List(tx localstore.Tx, q Query) (*Page, error) {
 // each block is new and the caller may hold on to it. An error of emit
 // ends the scan and is returned.
 func EachSummary(tx localstore.Tx, q Query, n Names, keep bool, emit func([]Summary) error) (string, error) {
-	var r summaryRenderer
-	return q.scan(tx, false, func(block []*localstore.Certificate) error {
+	r := summaryRenderer{reuse: !keep}
+	return q.scan(tx, false, !keep, func(block []*localstore.Certificate) error {
 		if keep {
 			r = summaryRenderer{}
 		}
@@ -279,10 +279,12 @@ var errPageFull = errors.New("page full")
 
 // scan runs q in tx and calls keep with the certificates of its page, in
 // order, a block at a time (the certificates are reused once keep
-// returns: see localstore.Tx.ScanCertificateSummaries); it returns the
-// page's next token, or the first error of keep. Unless withTags, the
-// certificates carry Tags and UpdatedAt only when q filters on tags.
-func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Certificate) error) (string, error) {
+// returns, and with reuse what they point to as well: see
+// localstore.Tx.ScanCertificateSummaries and CertificateFilter.Reuse); it
+// returns the page's next token, or the first error of keep. Unless
+// withTags, the certificates carry Tags and UpdatedAt only when q filters
+// on tags.
+func (q Query) scan(tx localstore.Tx, withTags, reuse bool, keep func([]*localstore.Certificate) error) (string, error) {
 	for _, pat := range q.Domains {
 		if _, err := path.Match(pat, ""); err != nil {
 			return "", errs.UsageErrorf("invalid --domain pattern %q", pat)
@@ -327,6 +329,7 @@ func (q Query) scan(tx localstore.Tx, withTags bool, keep func([]*localstore.Cer
 		len(q.KeyUsages) > 0 || len(q.ExtendedKeyUsages) > 0
 	// Summaries show no tags: read them only to filter on them.
 	f.NoTags = !withTags && len(q.Tags) == 0
+	f.Reuse = reuse
 	if !goFilter && q.MaxItems > 0 {
 		f.Limit = q.MaxItems + 1
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -250,19 +251,26 @@ func TestSummaryRendererReuse(t *testing.T) {
 		}
 		return string(b)
 	}
-	var r summaryRenderer
-	first := r.render(n, fleet[:20])
-	want := marshal(newSummaries(n, fleet[:20]))
-	if got := marshal(first); got != want {
-		t.Fatalf("the first block renders differently:\n%s\nwant\n%s", got, want)
-	}
-	firstCreated := first[0].CreatedAt
-	second := r.render(n, fleet[20:])
-	if &second[0] != &first[0] || second[0].CreatedAt != firstCreated {
-		t.Error("the second block did not reuse the first's arrays")
-	}
-	if got := marshal(second); got != marshal(newSummaries(n, fleet[20:])) {
-		t.Errorf("the second block renders differently:\n%s", got)
+	for _, reuse := range []bool{false, true} {
+		r := summaryRenderer{reuse: reuse}
+		first := r.render(n, fleet[:20])
+		want := marshal(newSummaries(n, fleet[:20]))
+		if got := marshal(first); got != want {
+			t.Fatalf("reuse %v: the first block renders differently:\n%s\nwant\n%s", reuse, got, want)
+		}
+		firstCreated, firstARN := first[0].CreatedAt, first[0].CertificateArn
+		second := r.render(n, fleet[20:])
+		if &second[0] != &first[0] || second[0].CreatedAt != firstCreated {
+			t.Errorf("reuse %v: the second block did not reuse the first's arrays", reuse)
+		}
+		if got := marshal(second); got != marshal(newSummaries(n, fleet[20:])) {
+			t.Errorf("reuse %v: the second block renders differently:\n%s", reuse, got)
+		}
+		// The ARNs are new strings, or (reuse) written over the first
+		// block's.
+		if sameARN := unsafe.StringData(firstARN) == unsafe.StringData(second[0].CertificateArn); sameARN != reuse {
+			t.Errorf("reuse %v: the second block's ARNs share the first's memory: %v", reuse, sameARN)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package inventory
 import (
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -306,6 +307,10 @@ type summaryRenderer struct {
 	out   []Summary
 	times []Timestamp
 	names []string
+	// reuse: the ARNs of a block are written over those of the block
+	// before (no summary of it is used any more).
+	reuse bool
+	arns  []byte
 }
 
 // render renders certs; what it returns is valid until the next render.
@@ -319,13 +324,23 @@ func (r *summaryRenderer) render(n Names, certs []*localstore.Certificate) []Sum
 	// At most six timestamps a certificate: room for every block of as
 	// many, so that the array is reused whatever they hold.
 	times := summaryTimes * len(certs)
-	var b strings.Builder
-	b.Grow(size)
-	for _, c := range certs {
-		b.WriteString(prefix)
-		b.WriteString(c.ID)
+	var arns string
+	if r.reuse {
+		b := r.arns[:0]
+		for _, c := range certs {
+			b = append(append(b, prefix...), c.ID...)
+		}
+		r.arns = b
+		arns = unsafe.String(unsafe.SliceData(b), len(b))
+	} else {
+		var b strings.Builder
+		b.Grow(size)
+		for _, c := range certs {
+			b.WriteString(prefix)
+			b.WriteString(c.ID)
+		}
+		arns = b.String()
 	}
-	arns := b.String()
 	r.out = grow(r.out, len(certs))
 	a := &summaryAlloc{times: grow(r.times, times)[:0], names: grow(r.names, ekus)[:0]}
 	r.times, r.names = a.times[:cap(a.times)], a.names[:cap(a.names)]

@@ -97,10 +97,13 @@ type summaryReader struct {
 }
 
 // summaryArena hands out the lists of decoded summaries from arrays
-// shared by many (a nil arena makes each list its own).
+// shared by many (a nil arena makes each list its own). What it has
+// handed out it hands out again only after reset, which only an arena
+// that reuses does.
 type summaryArena struct {
-	strs []string
-	ekus []EKU
+	strs  []string
+	ekus  []EKU
+	reuse bool
 }
 
 // strings returns a list of n strings.
@@ -108,7 +111,7 @@ func (a *summaryArena) strings(n int) []string {
 	if a == nil {
 		return make([]string, n)
 	}
-	return take(&a.strs, n, 4*summaryBlock)
+	return take(&a.strs, n, 4*summaryBlock, a.reuse)
 }
 
 // ekuList returns a list of n EKUs.
@@ -116,18 +119,34 @@ func (a *summaryArena) ekuList(n int) []EKU {
 	if a == nil {
 		return make([]EKU, n)
 	}
-	return take(&a.ekus, n, 2*summaryBlock)
+	return take(&a.ekus, n, 2*summaryBlock, a.reuse)
 }
 
-// take returns the first n elements of *pool (at full capacity n) and
-// removes them from it, making a new pool of chunk (or n) first when it
-// holds fewer: what it has handed out is never handed out again.
-func take[T any](pool *[]T, n, chunk int) []T {
-	if n > len(*pool) {
-		*pool = make([]T, max(n, chunk))
+// reset hands out the arena's newest arrays again from their start, when
+// it reuses (the lists handed out so far are no longer used).
+func (a *summaryArena) reset() {
+	if a.reuse {
+		a.strs, a.ekus = a.strs[:0], a.ekus[:0]
 	}
-	l := (*pool)[:n:n]
-	*pool = (*pool)[n:]
+}
+
+// take returns n zero elements of the array of *buf after those it holds
+// (its length), making a new array first when they do not fit: of chunk
+// elements or n, or, when the array is reused, at least twice the full
+// one's (so that it soon holds what a block needs). Lists handed out
+// before stay valid in the old array.
+func take[T any](buf *[]T, n, chunk int, reuse bool) []T {
+	b := *buf
+	if cap(b)-len(b) < n {
+		size := max(n, chunk)
+		if reuse {
+			size = max(size, 2*cap(b))
+		}
+		b = make([]T, 0, size)
+	}
+	l := b[len(b) : len(b)+n : len(b)+n]
+	clear(l)
+	*buf = b[:len(b)+n]
 	return l
 }
 
@@ -313,7 +332,7 @@ func (t *sqliteTx) ScanCertificateSummaries(f CertificateFilter, fn func([]*Cert
 // scanSummaries runs q, a query of sqliteSummaryColumns, and decodes its
 // rows as they come (see summaryList); a row written before the summary
 // column is read whole by its rowid.
-func (t *sqliteTx) scanSummaries(q string, args []any, fn func([]*Certificate) error) error {
+func (t *sqliteTx) scanSummaries(q string, args []any, reuse bool, fn func([]*Certificate) error) error {
 	rows, err := t.rawQuery(q, args...)
 	if err != nil {
 		return wrapSQLiteErr(err)
@@ -329,7 +348,7 @@ func (t *sqliteTx) scanSummaries(q string, args []any, fn func([]*Certificate) e
 	if cols, err := rows.Columns(); err == nil && len(cols) == 2 { // sqliteSummaryColumnsNoTags
 		dest = []any{&summary, &rowid}
 	}
-	l := newSummaryList(fn)
+	l := newSummaryList(fn, reuse)
 	for l.err == nil && rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return err

@@ -319,10 +319,10 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 		q += " OFFSET " + args.add(f.Offset)
 	}
 	if covered {
-		return nil, t.scanCoveredSummaries(q, args, summaries)
+		return nil, t.scanCoveredSummaries(q, args, f.Reuse, summaries)
 	}
 	if summaries != nil {
-		return nil, t.scanSummaries(q, args, summaries)
+		return nil, t.scanSummaries(q, args, f.Reuse, summaries)
 	}
 	d := newCertDecoder()
 	defer d.stop()
@@ -342,8 +342,8 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 
 // scanSummaries runs q, a query of summaryColumns, and decodes its rows
 // as they come (see summaryList).
-func (t *pgTx) scanSummaries(q string, args pgArgs, fn func([]*Certificate) error) error {
-	l := newSummaryList(fn)
+func (t *pgTx) scanSummaries(q string, args pgArgs, reuse bool, fn func([]*Certificate) error) error {
+	l := newSummaryList(fn, reuse)
 	err := t.rows(q, args, func(r pgx.Rows) error {
 		var row certRow
 		if err := r.Scan(&row.data, &row.tags, &row.updated, &row.summary); err != nil {
@@ -383,8 +383,8 @@ func (t *pgTx) listCovered() (bool, error) {
 // scanCoveredSummaries runs q, a query of the summary alone of rows that
 // all have one, and decodes its rows as they come (see summaryList). The
 // summary is read where the driver received it (summaryList copies it).
-func (t *pgTx) scanCoveredSummaries(q string, args pgArgs, fn func([]*Certificate) error) error {
-	l := newSummaryList(fn)
+func (t *pgTx) scanCoveredSummaries(q string, args pgArgs, reuse bool, fn func([]*Certificate) error) error {
+	l := newSummaryList(fn, reuse)
 	noTags := []byte("[]")
 	err := t.rows(q, args, func(r pgx.Rows) error {
 		var summary pgtype.DriverBytes

@@ -795,7 +795,7 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries func([]*Certi
 		args = append(args, f.Offset)
 	}
 	if summaries != nil {
-		return nil, t.scanSummaries(q, args, summaries)
+		return nil, t.scanSummaries(q, args, f.Reuse, summaries)
 	}
 	rows, err := t.rawQuery(q, args...)
 	if err != nil {

@@ -3,6 +3,7 @@ package localstore
 import (
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // summaryBlock is how many rows a summaryList decodes and hands out at
@@ -14,7 +15,9 @@ const summaryBlock = 256
 // the summaries of a block are copied into one buffer that becomes one
 // string (which every decoded string shares), the block's certificates are
 // one array reused from block to block, and their string lists come out
-// of shared arrays. Rows without a summary, or with their tags still in
+// of shared arrays. With reuse, that string is the buffer itself and the
+// arrays are reused too, so that a long list read by a caller that keeps
+// nothing of a block allocates nothing from block to block. Rows without a summary, or with their tags still in
 // the record (written before the migrations that added those columns),
 // are decoded whole by the function add was given for them.
 type summaryList struct {
@@ -34,8 +37,11 @@ type summaryList struct {
 	err   error
 }
 
-func newSummaryList(fn func([]*Certificate) error) *summaryList {
-	return &summaryList{fn: fn}
+// newSummaryList hands fn the certificates a block at a time; with
+// reuse, what they point to is reused too once fn returns
+// (CertificateFilter.Reuse).
+func newSummaryList(fn func([]*Certificate) error, reuse bool) *summaryList {
+	return &summaryList{fn: fn, arena: summaryArena{reuse: reuse}}
 }
 
 // add queues a row's summary, tags and updated_at (slices the caller may
@@ -76,7 +82,15 @@ func (l *summaryList) flush() {
 	if len(l.ends) == 0 || l.err != nil {
 		return
 	}
-	s := string(l.raw)
+	var s string
+	if l.arena.reuse {
+		// The block's strings share l.raw, which the next block's rows
+		// overwrite once fn has returned: fn keeps none of them.
+		s = unsafe.String(unsafe.SliceData(l.raw), len(l.raw))
+		l.arena.reset()
+	} else {
+		s = string(l.raw)
+	}
 	if l.certs == nil {
 		l.certs = make([]Certificate, summaryBlock)
 		l.block = make([]*Certificate, 0, summaryBlock)

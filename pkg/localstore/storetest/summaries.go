@@ -191,6 +191,30 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 	if blocks < 2 {
 		t.Errorf("%d certificates came in %d block(s)", len(got), blocks)
 	}
+	// With Reuse, what a block's certificates point to is reused from
+	// block to block: each block still holds what
+	// ListCertificateSummaries does while the function runs.
+	reused := f
+	reused.Reuse = true
+	n := 0
+	view(t, s, func(tx localstore.Tx) error {
+		n = 0
+		return tx.ScanCertificateSummaries(reused, func(block []*localstore.Certificate) error {
+			for _, c := range block {
+				if n >= len(want) {
+					return fmt.Errorf("more than the %d certificates listed", len(want))
+				}
+				if !reflect.DeepEqual(c, want[n]) {
+					t.Errorf("with Reuse, certificate %d is\n%+v\nwant\n%+v", n, c, want[n])
+				}
+				n++
+			}
+			return nil
+		})
+	})
+	if n != len(want) {
+		t.Errorf("with Reuse, %d certificates, want %d", n, len(want))
+	}
 	stop := errors.New("stop")
 	calls := 0
 	view(t, s, func(tx localstore.Tx) error {
