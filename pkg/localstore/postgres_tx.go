@@ -226,6 +226,12 @@ func (t *pgTx) DeleteCertificate(id string) error {
 	return err
 }
 
+// escapeLike makes %, _ and \ literal in a LIKE pattern (ESCAPE '\').
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
 // likePrefix is a LIKE pattern matching the strings that start with prefix:
 // LIKE is case-sensitive in PostgreSQL, and escaping makes %, _ and \
 // literal.

@@ -692,17 +692,33 @@ func versionKeyRef(certID string, data []byte) (string, error) {
 	return v.KeyRef, nil
 }
 
-func escapeLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
+// sqlitePrefixed is the condition that col (of the BINARY collation, as
+// every key column is) starts with prefix, and its arguments: a range of
+// the column's index, lo <= col < hi, where hi is prefix with its last
+// byte below 0xff raised by one (no upper bound when there is none).
+//
+// Not col LIKE ?: SQLite marks a statement whose LIKE pattern is a bound
+// parameter to be prepared again whenever the parameter is bound (so that
+// its plan may use the pattern's prefix), which a cached statement then
+// is on every run. An ACME order looks up its endpoint's domains by prefix
+// twice: parsing and planning that statement again took 0.19 s of 3.62 s
+// in a 600-order profile (bench/acme -inprocess -levels 1), and, the
+// index being BINARY and LIKE case-insensitive, its plan could not use
+// the prefix anyway.
+func sqlitePrefixed(col, prefix string) (string, []any) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0xff {
+			b[i]++
+			return col + " >= ? AND " + col + " < ?", []any{prefix, string(b[:i+1])}
+		}
+	}
+	return col + " >= ?", []any{prefix}
 }
 
 func (t *sqliteTx) FindCertificateIDs(prefix string, limit int) ([]string, error) {
-	// LIKE narrows (it is case-insensitive for ASCII); substr makes the
-	// match an exact, case-sensitive prefix.
-	return t.strings(`SELECT id FROM certificates WHERE id LIKE ? ESCAPE '\'
-		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
-		escapeLike(prefix)+"%", prefix, prefix, limit)
+	cond, args := sqlitePrefixed("id", prefix)
+	return t.strings(`SELECT id FROM certificates WHERE `+cond+` ORDER BY id LIMIT ?`, append(args, limit)...)
 }
 
 func (t *sqliteTx) strings(q string, args ...any) ([]string, error) {
@@ -950,15 +966,15 @@ func (t *sqliteTx) objects(kind, query string, args ...any) ([]*Object, error) {
 }
 
 func (t *sqliteTx) FindObjectIDs(kind, prefix string, limit int) ([]string, error) {
-	return t.strings(`SELECT id FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\'
-		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
-		kind, escapeLike(prefix)+"%", prefix, prefix, limit)
+	cond, args := sqlitePrefixed("id", prefix)
+	return t.strings(`SELECT id FROM objects WHERE kind = ? AND `+cond+` ORDER BY id LIMIT ?`,
+		append(append([]any{kind}, args...), limit)...)
 }
 
 func (t *sqliteTx) FindObjects(kind, prefix string, limit int) ([]*Object, error) {
-	return t.objects(kind, `SELECT id, data, updated_at FROM objects WHERE kind = ? AND id LIKE ? ESCAPE '\'
-		AND substr(id, 1, length(?)) = ? ORDER BY id LIMIT ?`,
-		kind, escapeLike(prefix)+"%", prefix, prefix, limit)
+	cond, args := sqlitePrefixed("id", prefix)
+	return t.objects(kind, `SELECT id, data, updated_at FROM objects WHERE kind = ? AND `+cond+` ORDER BY id LIMIT ?`,
+		append(append([]any{kind}, args...), limit)...)
 }
 
 func (t *sqliteTx) GetMeta(key string) ([]byte, error) {

@@ -296,7 +296,11 @@ func testNotFound(t *testing.T, s localstore.Store) {
 }
 
 func testFindCertificateIDs(t *testing.T, s localstore.Store) {
-	all := []string{"abc-1", "abc-2", "abd-1", "ab%x", "ab_y", "abzz", `a\b`, `a\\c`, "ABC-9", "b"}
+	// The last few sit at the edges of a prefix's range in byte order: a
+	// last byte of 0x7f or ~, the largest code points of one and of four
+	// bytes (the byte after a prefix ending in them is not a character).
+	all := []string{"abc-1", "abc-2", "abd-1", "ab%x", "ab_y", "abzz", `a\b`, `a\\c`, "ABC-9", "b",
+		"x~1", "x\x7f2", "x\x7f", "y\u00ff", "y\u00ffz", "y\U0010ffffq", "z\U0010ffff\U0010ffff"}
 	var cs []*localstore.Certificate
 	for _, id := range all {
 		c := fullCertificate(id)
@@ -323,6 +327,12 @@ func testFindCertificateIDs(t *testing.T, s localstore.Store) {
 		{"abc-10", 10, nil},
 		{"zzz", 10, nil},
 		{"abc", 1, []string{"abc-1"}}, // at most limit, lowest first
+		{"x~", 10, []string{"x~1"}},
+		{"x\x7f", 10, []string{"x\x7f", "x\x7f2"}},
+		{"y\u00ff", 10, []string{"y\u00ff", "y\u00ffz"}},
+		{"y\U0010ffff", 10, []string{"y\U0010ffffq"}},
+		{"z\U0010ffff", 10, []string{"z\U0010ffff\U0010ffff"}},
+		{"z\U0010ffff\U0010ffff", 10, []string{"z\U0010ffff\U0010ffff"}},
 		{"", 100, sorted},
 		{"", 3, sorted[:3]},
 	}
