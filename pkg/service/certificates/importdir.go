@@ -118,9 +118,13 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	res := &ImportDirResult{Results: make([]ImportFileResult, len(items))}
 
 	// Read, hash and check in parallel; store in the order the files come
-	// out of the workers.
+	// out of the workers. The workers may get a whole batch ahead, so that
+	// they go on reading and parsing while a batch commits: with room for
+	// 64 they stopped soon after a commit began and the cores sat idle
+	// through its writes and fsync (BenchmarkImportDir: 3418-3476 certs/s
+	// against 4101-4182 with room for a batch).
 	jobs := make(chan int)
-	out := make(chan prepared, 64)
+	out := make(chan prepared, batchSize)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
