@@ -2,8 +2,10 @@ package pemio
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"strings"
 )
 
 // PEM block types certctl reads.
@@ -54,4 +56,24 @@ func isPrivateKeyType(t string) bool {
 		return true
 	}
 	return false
+}
+
+// EncodeString returns der as one PEM block of type typ, built in one
+// allocation of its exact size (see encodedLen): a CRL of a hundred
+// thousand entries is megabytes, which pem.EncodeToMemory reaches by
+// doubling its buffer and string() then copies — new memory three times
+// over, each page of it first touched at a cost.
+func EncodeString(typ string, der []byte) string {
+	var b strings.Builder
+	b.Grow(encodedLen(typ, len(der)))
+	_ = pem.Encode(&b, &pem.Block{Type: typ, Bytes: der}) // a strings.Builder does not fail
+	return b.String()
+}
+
+// encodedLen is the length of the PEM block of type typ, without headers,
+// of n bytes: its BEGIN and END lines and the base64 of the bytes in lines
+// of 64 characters, each ending in a newline.
+func encodedLen(typ string, n int) int {
+	b64 := base64.StdEncoding.EncodedLen(n)
+	return 2*(len("-----BEGIN -----\n")+len(typ)) - len("BEGIN") + len("END") + b64 + (b64+63)/64
 }

@@ -2,6 +2,7 @@ package pemio
 
 import (
 	"bytes"
+	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
@@ -95,5 +96,26 @@ func TestErrorFormatting(t *testing.T) {
 	plain := errors.New("plain")
 	if WithFile(plain, "x") != plain {
 		t.Fatal("WithFile changed a foreign error")
+	}
+}
+
+// TestEncodeString: EncodeString writes what pem.EncodeToMemory does, in a
+// string of exactly the length it reserved for it (so it never grew its
+// buffer), at every length of a last base64 line.
+func TestEncodeString(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 47, 48, 49, 95, 96, 97, 1000, 100_000} {
+		der := make([]byte, n)
+		for i := range der {
+			der[i] = byte(i * 7)
+		}
+		for _, typ := range []string{"X509 CRL", "CERTIFICATE"} {
+			got := EncodeString(typ, der)
+			if want := string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})); got != want {
+				t.Errorf("EncodeString(%q, %d bytes) = %q, want %q", typ, n, got, want)
+			}
+			if l := encodedLen(typ, n); len(got) != l {
+				t.Errorf("EncodeString(%q, %d bytes): %d bytes, reserved %d", typ, n, len(got), l)
+			}
+		}
 	}
 }

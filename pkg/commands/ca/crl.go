@@ -2,12 +2,12 @@ package ca
 
 import (
 	"context"
-	"encoding/pem"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/pemio"
 )
 
 // CRLOptions are the inputs of `ca crl`.
@@ -66,6 +66,6 @@ func runCaCRL(ctx context.Context, o *CRLOptions) error {
 		_, err := o.IO.Out.Write(crl)
 		return err
 	}
-	text := string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl}))
+	text := pemio.EncodeString("X509 CRL", crl)
 	return printPEM(p, o.IO.Out, o.Structured(), map[string]string{"Crl": text}, text)
 }
