@@ -145,7 +145,8 @@ type CertificateFilter struct {
 	// of a block point to (their strings and lists) too once fn returns,
 	// not only the Certificate values: for a caller that copies nothing
 	// out of a block (a list printed as it is read), so that a long list
-	// touches no new memory from block to block.
+	// touches no new memory from block to block. The lists that return
+	// every certificate (ListCertificateSummaries) ignore it.
 	Reuse bool
 }
 

@@ -141,8 +141,10 @@ func (l *summaryList) close() error {
 }
 
 // collectSummaries is ScanCertificateSummaries made ListCertificateSummaries:
-// every certificate copied out of the reused blocks.
+// every certificate copied out of the reused blocks. It keeps what the
+// certificates point to, so never reuses that (f.Reuse is ignored).
 func collectSummaries(scan func(f CertificateFilter, fn func([]*Certificate) error) error, f CertificateFilter) ([]*Certificate, error) {
+	f.Reuse = false
 	var out []*Certificate
 	var all []Certificate
 	err := scan(f, func(block []*Certificate) error {

@@ -215,6 +215,17 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 	if n != len(want) {
 		t.Errorf("with Reuse, %d certificates, want %d", n, len(want))
 	}
+	// ListCertificateSummaries keeps every certificate: it ignores Reuse.
+	view(t, s, func(tx localstore.Tx) error {
+		got, err := tx.ListCertificateSummaries(reused)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("ListCertificateSummaries with Reuse differs from without: %d certificates, the first %+v", len(got), got[0])
+		}
+		return nil
+	})
 	stop := errors.New("stop")
 	calls := 0
 	view(t, s, func(tx localstore.Tx) error {

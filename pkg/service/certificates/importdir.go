@@ -122,7 +122,9 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	// they go on reading and parsing while a batch commits: with room for
 	// 64 they stopped soon after a commit began and the cores sat idle
 	// through its writes and fsync (BenchmarkImportDir: 3418-3476 certs/s
-	// against 4101-4182 with room for a batch).
+	// against 4101-4182 with room for a batch). So up to two batches of
+	// parsed certificates and keys (and one a worker) are in memory at
+	// once: the one committing and the one waiting.
 	jobs := make(chan int)
 	out := make(chan prepared, batchSize)
 	var wg sync.WaitGroup
