@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -97,22 +98,34 @@ func (s *SelectionFlags) CheckDryRun() error {
 	return nil
 }
 
-// Selection reads the selection the flags name (a file://F or fileb://F
-// statement, or - for stdin, is read). An unreadable file is invalid
-// input (exit 4), as search reports it.
+// Selection reads the selection the flags name (see ReadStatement).
 func (s *SelectionFlags) Selection(io *iostreams.IOStreams) (certificates.Selection, error) {
 	sel := certificates.Selection{Query: s.QueryTerse}
 	if st := s.FilterStatement; st != "" {
-		sel.FilterStatement = []byte(st)
-		if strings.HasPrefix(st, "file://") || strings.HasPrefix(st, "fileb://") || st == "-" {
-			data, err := ReadFileArg(io, st)
-			if err != nil {
-				return sel, errs.Invalidf("--filter-statement: %v", err)
-			}
-			sel.FilterStatement = data
+		var err error
+		if sel.FilterStatement, err = ReadStatement(io, st); err != nil {
+			return sel, err
 		}
 	}
 	return sel, nil
+}
+
+// ReadStatement is the filter statement of --filter-statement v: v itself,
+// or what the file of file://F or fileb://F, or stdin for -, holds. An
+// unreadable file, or a statement with nothing in it, is invalid input
+// (exit 4): a filter file left empty must not select every certificate.
+func ReadStatement(io *iostreams.IOStreams, v string) ([]byte, error) {
+	st := []byte(v)
+	if strings.HasPrefix(v, "file://") || strings.HasPrefix(v, "fileb://") || v == "-" {
+		var err error
+		if st, err = ReadFileArg(io, v); err != nil {
+			return nil, errs.Invalidf("--filter-statement: %v", err)
+		}
+	}
+	if len(bytes.TrimSpace(st)) == 0 {
+		return nil, errs.Invalidf("empty --filter-statement: give a statement, or leave the flag out")
+	}
+	return st, nil
 }
 
 // BulkConfirm is the confirmation of a bulk operation (verb: "revoke",

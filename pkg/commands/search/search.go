@@ -90,6 +90,12 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("filter-statement") && strings.TrimSpace(opts.FilterStatement) == "" {
+				// As an empty QUERY: a script's --filter-statement "$F"
+				// with F unset must not list every certificate.
+				_, err := cmdutil.ReadStatement(opts.IO, opts.FilterStatement)
+				return err
+			}
 			if opts.Query != "" && opts.FilterStatement != "" {
 				return errs.UsageErrorf("give either a QUERY or --filter-statement, not both")
 			}
@@ -127,11 +133,8 @@ func runSearch(ctx context.Context, o *SearchOptions) error {
 	in := certificates.SearchInput{Query: o.Query, MaxItems: o.MaxItems, StartingToken: o.StartingToken,
 		SortBy: o.SortBy, SortOrder: o.SortOrder}
 	if s := o.FilterStatement; s != "" {
-		in.FilterStatement = []byte(s)
-		if strings.HasPrefix(s, "file://") || strings.HasPrefix(s, "fileb://") || s == "-" {
-			if in.FilterStatement, err = cmdutil.ReadFileArg(o.IO, s); err != nil {
-				return errs.Invalidf("--filter-statement: %v", err)
-			}
+		if in.FilterStatement, err = cmdutil.ReadStatement(o.IO, s); err != nil {
+			return err
 		}
 	}
 	svc, err := o.Certificates(ctx)

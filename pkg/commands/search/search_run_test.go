@@ -211,3 +211,24 @@ func TestSearchDomainOfPendingCertificate(t *testing.T) {
 		t.Errorf("table output %q, want the domain pending.example.com", r.Stdout)
 	}
 }
+
+// An empty filter statement, given or read from a file, is refused (exit
+// 4) and lists nothing, as an empty QUERY is; a missing one lists every
+// certificate.
+func TestSearchRefusesEmptyStatement(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("one.internal")
+	empty := filepath.Join(t.TempDir(), "filter.json")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--filter-statement", ""}, {"--filter-statement", "file://" + empty}, {""}} {
+		r := e.Run(append([]string{"search", "-o", "json"}, args...)...)
+		if r.Code != 4 || r.Stdout != "" || !strings.Contains(r.Stderr, "empty") {
+			t.Errorf("%v; want exit 4, nothing listed, an error naming the empty statement", r)
+		}
+	}
+	if out := search(e); arns(out) != arn {
+		t.Errorf("search without a statement: %q, want %s", arns(out), arn)
+	}
+}

@@ -43,7 +43,9 @@ func TestSearchFlags(t *testing.T) {
 	if o, err := flagtest.Parse(t, NewCmdSearch, "--max-items", "0"); o != nil || err == nil || !strings.Contains(err.Error(), "invalid argument") {
 		t.Errorf("--max-items 0: %+v, %v; want a flag error", o, err)
 	}
-	if _, err := flagtest.Parse(t, NewCmdSearch, "  "); errs.ExitCodeOf(err) != errs.ExitInvalid {
-		t.Errorf("blank query: exit %d (%v), want 4", errs.ExitCodeOf(err), err)
+	for _, args := range [][]string{{"  "}, {"--filter-statement", ""}, {"--filter-statement", " "}} {
+		if _, err := flagtest.Parse(t, NewCmdSearch, args...); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("%q (blank): exit %d (%v), want 4", args, errs.ExitCodeOf(err), err)
+		}
 	}
 }
