@@ -168,6 +168,11 @@ func sqliteDSNSync(path string, readOnly bool, synchronous string) string {
 const (
 	viewCacheSize  = 64
 	writeCacheSize = -2000
+	// viewPragmas and writePragmas set a connection up for a View and
+	// back, with the sizes above written out (no formatting per View;
+	// TestSQLiteCommandReadsRecyclePages checks that they agree).
+	viewPragmas  = "PRAGMA query_only = 1; PRAGMA cache_size = 64"
+	writePragmas = "PRAGMA query_only = 0; PRAGMA cache_size = -2000"
 )
 
 // OpenSQLite opens (creating if needed, mode 0600) the database at path and
@@ -378,12 +383,11 @@ func (s *SQLite) viewOnWriter(ctx context.Context, fn func(Tx) error) error {
 	// The reset is set up before the pragma runs: the driver may report a
 	// cancelled context for a statement that took effect.
 	defer func() {
-		if _, err := c.ExecContext(context.Background(),
-			fmt.Sprintf("PRAGMA query_only = 0; PRAGMA cache_size = %d", writeCacheSize)); err != nil {
+		if _, err := c.ExecContext(context.Background(), writePragmas); err != nil {
 			_ = c.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA query_only = 1; PRAGMA cache_size = %d", viewCacheSize)); err != nil {
+	if _, err := c.ExecContext(ctx, viewPragmas); err != nil {
 		return wrapSQLiteErr(err)
 	}
 	return s.runIn(ctx, s.db, &s.rstmts, c.BeginTx, true, fn)
