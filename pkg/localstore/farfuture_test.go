@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,20 +74,13 @@ func checkNotAfters(t *testing.T, query func(q string) (int64, error)) {
 
 func TestSQLiteMigratesWrappedNotAfter(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), localstore.DatabaseFile)
-	s, err := localstore.OpenSQLite(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	farFutureRows(t, s, func(q string, args ...any) error {
-		_, err := s.DB().Exec(strings.ReplaceAll(q, corruptBytes, `x'ff7b7d'`), args...)
-		return err
+	path := sqliteAtSchema(t, 10, func(s *localstore.SQLite) {
+		farFutureRows(t, s, func(q string, args ...any) error {
+			_, err := s.DB().Exec(strings.ReplaceAll(q, corruptBytes, `x'ff7b7d'`), args...)
+			return err
+		})
 	})
-	if _, err := s.DB().Exec("PRAGMA user_version = 10"); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s, err = localstore.OpenSQLite(context.Background(), path)
+	s, err := localstore.OpenSQLite(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

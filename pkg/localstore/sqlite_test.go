@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -28,6 +29,26 @@ func openSQLiteWith(t *testing.T, open func(context.Context, string) (*localstor
 		}
 	})
 	return s
+}
+
+// sqliteAtSchema makes a database at a new path whose schema version reads
+// version (a vault an older or newer build wrote), after prepare has run
+// on it (nil: nothing), closes it and returns its path.
+func sqliteAtSchema(t *testing.T, version int, prepare func(s *localstore.SQLite)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), localstore.DatabaseFile)
+	s, err := localstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if prepare != nil {
+		prepare(s)
+	}
+	if _, err := s.DB().Exec(fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestSQLiteConformance(t *testing.T) {

@@ -245,16 +245,8 @@ func TestGarbageDatabaseIsCorrupt(t *testing.T) {
 
 func TestNewerSchemaRefused(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), localstore.DatabaseFile)
+	path := sqliteAtSchema(t, 999, nil)
 	s, err := localstore.OpenSQLite(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DB().Exec("PRAGMA user_version = 999"); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s, err = localstore.OpenSQLite(context.Background(), path)
 	if err == nil {
 		s.Close()
 		t.Fatal("OpenSQLite of a vault with schema version 999 succeeded")
