@@ -280,7 +280,7 @@ var errPageFull = errors.New("page full")
 // scan runs q in tx and calls keep with the certificates of its page, in
 // order, a block at a time (the certificates are reused once keep
 // returns, and with reuse what they point to as well: see
-// localstore.Tx.ScanCertificateSummaries and CertificateFilter.Reuse); it
+// localstore.Tx.ScanCertificateSummaries); it
 // returns the page's next token, or the first error of keep. Unless
 // withTags, the certificates carry Tags and UpdatedAt only when q filters
 // on tags.
@@ -329,14 +329,13 @@ func (q Query) scan(tx localstore.Tx, withTags, reuse bool, keep func([]*localst
 		len(q.KeyUsages) > 0 || len(q.ExtendedKeyUsages) > 0
 	// Summaries show no tags: read them only to filter on them.
 	f.NoTags = !withTags && len(q.Tags) == 0
-	f.Reuse = reuse
 	if !goFilter && q.MaxItems > 0 {
 		f.Limit = q.MaxItems + 1
 	}
 	kept, more := 0, false
 	var last localstore.Position // of the last certificate kept
 	var page []*localstore.Certificate
-	err = tx.ScanCertificateSummaries(f, func(block []*localstore.Certificate) error {
+	err = tx.ScanCertificateSummaries(f, reuse, func(block []*localstore.Certificate) error {
 		page = page[:0]
 		for _, c := range block {
 			if !q.Now.IsZero() {

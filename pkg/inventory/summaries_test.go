@@ -21,7 +21,7 @@ func (t fullRecords) ListCertificateSummaries(f localstore.CertificateFilter) ([
 	return t.ListCertificates(f)
 }
 
-func (t fullRecords) ScanCertificateSummaries(f localstore.CertificateFilter, fn func([]*localstore.Certificate) error) error {
+func (t fullRecords) ScanCertificateSummaries(f localstore.CertificateFilter, _ bool, fn func([]*localstore.Certificate) error) error {
 	all, err := t.ListCertificates(f)
 	if err != nil || len(all) == 0 {
 		return err

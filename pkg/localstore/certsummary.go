@@ -324,8 +324,8 @@ func (t *sqliteTx) ListCertificateSummaries(f CertificateFilter) ([]*Certificate
 
 // ScanCertificateSummaries is ListCertificateSummaries a block at a time
 // (see Tx).
-func (t *sqliteTx) ScanCertificateSummaries(f CertificateFilter, fn func([]*Certificate) error) error {
-	_, err := t.listCertificates(f, fn)
+func (t *sqliteTx) ScanCertificateSummaries(f CertificateFilter, reuse bool, fn func([]*Certificate) error) error {
+	_, err := t.listCertificates(f, reuse, fn)
 	return err
 }
 
@@ -401,7 +401,7 @@ func (t *pgTx) ListCertificateSummaries(f CertificateFilter) ([]*Certificate, er
 
 // ScanCertificateSummaries is ListCertificateSummaries a block at a time
 // (see Tx).
-func (t *pgTx) ScanCertificateSummaries(f CertificateFilter, fn func([]*Certificate) error) error {
-	_, err := t.listCertificates(f, fn)
+func (t *pgTx) ScanCertificateSummaries(f CertificateFilter, reuse bool, fn func([]*Certificate) error) error {
+	_, err := t.listCertificates(f, reuse, fn)
 	return err
 }

@@ -141,13 +141,6 @@ type CertificateFilter struct {
 	// leaves Tags and UpdatedAt unset: such a list then reads no more
 	// than the list covering indexes hold (SQLite migration 10).
 	NoTags bool
-	// Reuse, for ScanCertificateSummaries, reuses what the certificates
-	// of a block point to (their strings and lists) too once fn returns,
-	// not only the Certificate values: for a caller that copies nothing
-	// out of a block (a list printed as it is read), so that a long list
-	// touches no new memory from block to block. The lists that return
-	// every certificate (ListCertificateSummaries) ignore it.
-	Reuse bool
 }
 
 // Object is a generic record for the resources of later capabilities (CAs,

@@ -251,12 +251,12 @@ func (a *pgArgs) add(v any) string {
 }
 
 func (t *pgTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, nil)
+	return t.listCertificates(f, false, nil)
 }
 
 // listCertificates runs ListCertificates, or ListCertificateSummaries when
 // summaries.
-func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certificate) error) ([]*Certificate, error) {
+func (t *pgTx) listCertificates(f CertificateFilter, reuse bool, summaries func([]*Certificate) error) ([]*Certificate, error) {
 	var where []string
 	var args pgArgs
 	for _, in := range []struct {
@@ -325,10 +325,10 @@ func (t *pgTx) listCertificates(f CertificateFilter, summaries func([]*Certifica
 		q += " OFFSET " + args.add(f.Offset)
 	}
 	if covered {
-		return nil, t.scanCoveredSummaries(q, args, f.Reuse, summaries)
+		return nil, t.scanCoveredSummaries(q, args, reuse, summaries)
 	}
 	if summaries != nil {
-		return nil, t.scanSummaries(q, args, f.Reuse, summaries)
+		return nil, t.scanSummaries(q, args, reuse, summaries)
 	}
 	d := newCertDecoder()
 	defer d.stop()

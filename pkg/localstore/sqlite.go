@@ -754,12 +754,12 @@ func inClause(col string, vals []string, where *[]string, args *[]any) {
 }
 
 func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error) {
-	return t.listCertificates(f, nil)
+	return t.listCertificates(f, false, nil)
 }
 
 // listCertificates runs ListCertificates, or ScanCertificateSummaries
 // with summaries when set.
-func (t *sqliteTx) listCertificates(f CertificateFilter, summaries func([]*Certificate) error) ([]*Certificate, error) {
+func (t *sqliteTx) listCertificates(f CertificateFilter, reuse bool, summaries func([]*Certificate) error) ([]*Certificate, error) {
 	var where []string
 	var args []any
 	inClause("status", f.Statuses, &where, &args)
@@ -815,7 +815,7 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, summaries func([]*Certi
 		args = append(args, f.Offset)
 	}
 	if summaries != nil {
-		return nil, t.scanSummaries(q, args, f.Reuse, summaries)
+		return nil, t.scanSummaries(q, args, reuse, summaries)
 	}
 	rows, err := t.rawQuery(q, args...)
 	if err != nil {

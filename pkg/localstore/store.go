@@ -56,10 +56,12 @@ type Tx interface {
 	// ScanCertificateSummaries is ListCertificateSummaries a block at a
 	// time, for lists too long to hold every certificate at once: fn gets
 	// the next certificates in order, a few hundred at most. The
-	// Certificate values are reused once fn returns (what they point to
-	// is not), so fn copies those it keeps. An error of fn ends the scan
-	// and is returned.
-	ScanCertificateSummaries(f CertificateFilter, fn func([]*Certificate) error) error
+	// Certificate values are reused once fn returns, so fn copies those it
+	// keeps; with reuse, what they point to (their strings and lists) is
+	// reused too, for a caller that keeps nothing of a block (a list
+	// printed as it is read), so that a long list touches no new memory
+	// from block to block. An error of fn ends the scan and is returned.
+	ScanCertificateSummaries(f CertificateFilter, reuse bool, fn func([]*Certificate) error) error
 	CountCertificates() (int, error)
 
 	PutVersion(certID string, v *CertificateVersion) error

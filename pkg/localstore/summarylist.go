@@ -39,7 +39,7 @@ type summaryList struct {
 
 // newSummaryList hands fn the certificates a block at a time; with
 // reuse, what they point to is reused too once fn returns
-// (CertificateFilter.Reuse).
+// (see Tx.ScanCertificateSummaries).
 func newSummaryList(fn func([]*Certificate) error, reuse bool) *summaryList {
 	return &summaryList{fn: fn, arena: summaryArena{reuse: reuse}}
 }
@@ -141,13 +141,12 @@ func (l *summaryList) close() error {
 }
 
 // collectSummaries is ScanCertificateSummaries made ListCertificateSummaries:
-// every certificate copied out of the reused blocks. It keeps what the
-// certificates point to, so never reuses that (f.Reuse is ignored).
-func collectSummaries(scan func(f CertificateFilter, fn func([]*Certificate) error) error, f CertificateFilter) ([]*Certificate, error) {
-	f.Reuse = false
+// every certificate copied out of the reused blocks (what they point to
+// is kept, not reused).
+func collectSummaries(scan func(f CertificateFilter, reuse bool, fn func([]*Certificate) error) error, f CertificateFilter) ([]*Certificate, error) {
 	var out []*Certificate
 	var all []Certificate
-	err := scan(f, func(block []*Certificate) error {
+	err := scan(f, false, func(block []*Certificate) error {
 		all = make([]Certificate, len(block))
 		for i, c := range block {
 			all[i] = *c

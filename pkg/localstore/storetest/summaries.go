@@ -177,7 +177,7 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 	var got []string
 	blocks := 0
 	view(t, s, func(tx localstore.Tx) error {
-		return tx.ScanCertificateSummaries(f, func(block []*localstore.Certificate) error {
+		return tx.ScanCertificateSummaries(f, false, func(block []*localstore.Certificate) error {
 			blocks++
 			for _, c := range block {
 				got = append(got, c.ID)
@@ -191,21 +191,19 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 	if blocks < 2 {
 		t.Errorf("%d certificates came in %d block(s)", len(got), blocks)
 	}
-	// With Reuse, what a block's certificates point to is reused from
+	// With reuse, what a block's certificates point to is reused from
 	// block to block: each block still holds what
 	// ListCertificateSummaries does while the function runs.
-	reused := f
-	reused.Reuse = true
 	n := 0
 	view(t, s, func(tx localstore.Tx) error {
 		n = 0
-		return tx.ScanCertificateSummaries(reused, func(block []*localstore.Certificate) error {
+		return tx.ScanCertificateSummaries(f, true, func(block []*localstore.Certificate) error {
 			for _, c := range block {
 				if n >= len(want) {
 					return fmt.Errorf("more than the %d certificates listed", len(want))
 				}
 				if !reflect.DeepEqual(c, want[n]) {
-					t.Errorf("with Reuse, certificate %d is\n%+v\nwant\n%+v", n, c, want[n])
+					t.Errorf("with reuse, certificate %d is\n%+v\nwant\n%+v", n, c, want[n])
 				}
 				n++
 			}
@@ -213,23 +211,12 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 		})
 	})
 	if n != len(want) {
-		t.Errorf("with Reuse, %d certificates, want %d", n, len(want))
+		t.Errorf("with reuse, %d certificates, want %d", n, len(want))
 	}
-	// ListCertificateSummaries keeps every certificate: it ignores Reuse.
-	view(t, s, func(tx localstore.Tx) error {
-		got, err := tx.ListCertificateSummaries(reused)
-		if err != nil {
-			return err
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("ListCertificateSummaries with Reuse differs from without: %d certificates, the first %+v", len(got), got[0])
-		}
-		return nil
-	})
 	stop := errors.New("stop")
 	calls := 0
 	view(t, s, func(tx localstore.Tx) error {
-		err := tx.ScanCertificateSummaries(f, func([]*localstore.Certificate) error {
+		err := tx.ScanCertificateSummaries(f, false, func([]*localstore.Certificate) error {
 			calls++
 			return stop
 		})
