@@ -1,5 +1,7 @@
 package localstore
 
+import "database/sql"
+
 // OpenConnections is how many database connections s holds open (tests).
 func (s *SQLite) OpenConnections() int {
 	n := s.db.Stats().OpenConnections
@@ -21,4 +23,9 @@ const (
 func PragmaIn(tx Tx, name string) (v int64, err error) {
 	err = tx.(*sqliteTx).rawQueryRow("PRAGMA " + name).Scan(&v)
 	return v, err
+}
+
+// PoolStats are the statistics of s's write and read pools (tests).
+func (s *SQLite) PoolStats() (rw, ro sql.DBStats) {
+	return s.db.Stats(), s.ro.Stats()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,6 +153,62 @@ func TestSQLiteCommandReadsRecyclePages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSQLiteServerKeepsConnections: a server's pools keep the
+// connections that concurrent requests opened, instead of closing all but
+// two as each is put back and opening them again (the file, the schema,
+// every statement prepared anew) for the next burst.
+func TestSQLiteServerKeepsConnections(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const readers = 8
+	burst := func() {
+		t.Helper()
+		var inside, done sync.WaitGroup
+		inside.Add(readers)
+		release := make(chan struct{})
+		errc := make(chan error, readers)
+		for range readers {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				errc <- s.View(ctx, func(tx localstore.Tx) error {
+					inside.Done()
+					<-release // every reader holds its connection at once
+					_, err := tx.GetMeta("k")
+					if errors.Is(err, localstore.ErrNotFound) {
+						err = nil
+					}
+					return err
+				})
+			}()
+		}
+		inside.Wait()
+		close(release)
+		done.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for round := range 3 {
+		burst()
+		rw, ro := s.PoolStats()
+		if ro.MaxIdleClosed != 0 || rw.MaxIdleClosed != 0 {
+			t.Fatalf("round %d: %d read and %d write connections closed for being idle beyond the pool's limit, want none",
+				round, ro.MaxIdleClosed, rw.MaxIdleClosed)
+		}
+		if ro.Idle < readers {
+			t.Fatalf("round %d: %d idle read connections after %d concurrent reads, want %d", round, ro.Idle, readers, readers)
+		}
 	}
 }
 
