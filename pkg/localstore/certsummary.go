@@ -329,10 +329,17 @@ func (t *sqliteTx) ScanCertificateSummaries(f CertificateFilter, reuse bool, fn 
 	return err
 }
 
-// scanSummaries runs q, a query of sqliteSummaryColumns, and decodes its
-// rows as they come (see summaryList); a row written before the summary
-// column is read whole by its rowid.
-func (t *sqliteTx) scanSummaries(q string, args []any, reuse bool, fn func([]*Certificate) error) error {
+// scanSummaries runs q, a query of sqliteSummaryColumns (of
+// sqliteSummaryColumnsNoTags with noTags), and decodes its rows as they
+// come (see summaryList); a row written before the summary column is read
+// whole by its rowid. A command's list without tags reads its rows
+// through SQLite's C interface (scanSummariesRaw).
+func (t *sqliteTx) scanSummaries(q string, args []any, noTags, reuse bool, fn func([]*Certificate) error) error {
+	if noTags {
+		if handled, err := t.scanSummariesRaw(q, args, reuse, fn); handled {
+			return err
+		}
+	}
 	rows, err := t.rawQuery(q, args...)
 	if err != nil {
 		return wrapSQLiteErr(err)
@@ -343,18 +350,23 @@ func (t *sqliteTx) scanSummaries(q string, args []any, reuse bool, fn func([]*Ce
 		upd           sql.NullInt64
 		rowid         int64
 	)
-	noTags := []byte("[]")
 	dest := []any{&summary, &tags, &upd, &rowid}
-	if cols, err := rows.Columns(); err == nil && len(cols) == 2 { // sqliteSummaryColumnsNoTags
+	none := sql.RawBytes("[]")
+	if noTags {
 		dest = []any{&summary, &rowid}
 	}
 	l := newSummaryList(fn, reuse)
 	for l.err == nil && rows.Next() {
+		// database/sql ends the rows of a cancelled context only when its
+		// watcher runs: a block already handed out must be the last.
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		if len(dest) == 2 {
-			tags = noTags
+		if noTags {
+			tags = none
 		}
 		var u *int64
 		if upd.Valid {

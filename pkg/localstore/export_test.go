@@ -29,3 +29,7 @@ func PragmaIn(tx Tx, name string) (v int64, err error) {
 func (s *SQLite) PoolStats() (rw, ro sql.DBStats) {
 	return s.db.Stats(), s.ro.Stats()
 }
+
+// RawScans is how many summary lists were read through SQLite's C
+// interface (tests).
+func (s *SQLite) RawScans() int64 { return s.rawScans.Load() }

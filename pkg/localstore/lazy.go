@@ -52,7 +52,7 @@ func (s *SQLite) UpdateLazy(ctx context.Context, fn func(Tx) error) error {
 		// Closed: as Update would fail.
 		return s.Update(ctx, fn)
 	}
-	return s.runIn(ctx, s.lazy, &s.lstmts, s.lazy.BeginTx, false, guarded(s.guard, fn))
+	return s.runIn(ctx, s.lazy, &s.lstmts, nil, false, guarded(s.guard, fn))
 }
 
 // UpdateLazy runs fn in a write transaction whose commit does not wait

@@ -71,6 +71,12 @@ func (t *pgTx) rows(q string, args []any, scan func(pgx.Rows) error) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
+		// Rows already received are read on after the context is
+		// cancelled: a scan that hands them out a block at a time
+		// (ScanCertificateSummaries) stops at the next row instead.
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
 		if err := scan(rows); err != nil {
 			return err
 		}

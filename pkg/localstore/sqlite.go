@@ -42,6 +42,9 @@ type SQLite struct {
 	wstmts, rstmts stmtCache
 	// lazy serves UpdateLazy (see lazy.go): one write connection with
 	// synchronous=NORMAL, opened on first use, with its statements.
+	// rawScans counts the summary lists read through SQLite's C
+	// interface (sqlite_raw.go; tests).
+	rawScans atomic.Int64
 	lazyOnce sync.Once
 	lazy     *sql.DB
 	lazyErr  error
@@ -360,7 +363,7 @@ func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err
 		}
 		db, cache = s.ro, &s.rstmts
 	}
-	return s.runIn(ctx, db, cache, db.BeginTx, readOnly, fn)
+	return s.runIn(ctx, db, cache, nil, readOnly, fn)
 }
 
 // OnePool reports whether reads share the write pool
@@ -390,13 +393,17 @@ func (s *SQLite) viewOnWriter(ctx context.Context, fn func(Tx) error) error {
 	if _, err := c.ExecContext(ctx, viewPragmas); err != nil {
 		return wrapSQLiteErr(err)
 	}
-	return s.runIn(ctx, s.db, &s.rstmts, c.BeginTx, true, fn)
+	return s.runIn(ctx, s.db, &s.rstmts, c, true, fn)
 }
 
-// runIn runs fn in a transaction that begin starts on db (or on one of
-// its connections), with cache's statements.
+// runIn runs fn in a transaction on db, or on conn (one of its
+// connections, pinned) when set, with cache's statements.
 func (s *SQLite) runIn(ctx context.Context, db *sql.DB, cache *stmtCache,
-	begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), readOnly bool, fn func(Tx) error) (err error) {
+	conn *sql.Conn, readOnly bool, fn func(Tx) error) (err error) {
+	begin := db.BeginTx
+	if conn != nil {
+		begin = conn.BeginTx
+	}
 	tx, err := begin(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return wrapSQLiteErr(err)
@@ -407,9 +414,15 @@ func (s *SQLite) runIn(ctx context.Context, db *sql.DB, cache *stmtCache,
 			panic(p)
 		}
 	}()
-	if err := fn(&sqliteTx{tx: tx, db: db, cache: cache, id: cache.txs.Add(1)}); err != nil {
+	if err := fn(&sqliteTx{tx: tx, db: db, cache: cache, id: cache.txs.Add(1), ctx: ctx, conn: conn, rawScans: &s.rawScans}); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return errors.Join(err, rbErr)
+			err = errors.Join(err, rbErr)
+		}
+		// A cancelled context ends the transaction under a query's feet
+		// (database/sql closes its rows and rolls back): what the query
+		// then reports ("sql: Rows are closed") is the cancellation.
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%v)", cerr, err)
 		}
 		return err
 	}
@@ -461,6 +474,13 @@ type sqliteTx struct {
 	bound map[string]*sql.Stmt
 	// id numbers the transaction for cache.
 	id uint64
+	// ctx is the transaction's context, and conn its pinned connection
+	// (a command's read, viewOnWriter; else nil), which a summary list
+	// reads through SQLite's C interface (sqlite_raw.go).
+	ctx  context.Context
+	conn *sql.Conn
+	// rawScans counts the store's lists read so (tests).
+	rawScans *atomic.Int64
 }
 
 // stmt is q prepared (once per connection) and bound to t, or nil.
@@ -815,7 +835,7 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, reuse bool, summaries f
 		args = append(args, f.Offset)
 	}
 	if summaries != nil {
-		return nil, t.scanSummaries(q, args, reuse, summaries)
+		return nil, t.scanSummaries(q, args, f.NoTags, reuse, summaries)
 	}
 	rows, err := t.rawQuery(q, args...)
 	if err != nil {

@@ -212,6 +212,56 @@ func TestSQLiteServerKeepsConnections(t *testing.T) {
 	}
 }
 
+// TestSQLiteListReadsRawRows: a command's list without tags reads its
+// rows through SQLite's C interface, a server's through database/sql
+// (storetest checks both lists, with the one-pool store in
+// TestSQLiteOnePoolConformance).
+func TestSQLiteListReadsRawRows(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		open func(context.Context, string) (*localstore.SQLite, error)
+		raw  bool
+	}{
+		{"command", localstore.OpenSQLiteOnePool, true},
+		{"server", localstore.OpenSQLite, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := c.open(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			if err := s.Update(ctx, func(tx localstore.Tx) error {
+				for i := range 700 {
+					id := fmt.Sprintf("raw-%04d", i)
+					if err := tx.PutCertificate(&localstore.Certificate{ID: id, DomainName: id + ".test", Status: "ISSUED",
+						Type: "IMPORTED", KeyPairOrigin: "IMPORTED", KeyAlgorithm: "RSA_2048",
+						CreatedAt: t0.Add(time.Duration(i) * time.Second), NotAfter: t0.AddDate(0, 0, i)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			f := localstore.CertificateFilter{NoTags: true, Statuses: []string{"ISSUED"}, NotAfterBefore: t0.AddDate(0, 0, 650)}
+			list := func(ctx context.Context, fn func([]*localstore.Certificate) error) error {
+				return s.View(ctx, func(tx localstore.Tx) error { return tx.ScanCertificateSummaries(f, true, fn) })
+			}
+			before := s.RawScans()
+			n := 0
+			if err := list(ctx, func(b []*localstore.Certificate) error { n += len(b); return nil }); err != nil || n != 650 {
+				t.Fatalf("listed %d, %v; want 650", n, err)
+			}
+			if raw := s.RawScans() > before; raw != c.raw {
+				t.Errorf("read through the C interface: %v, want %v", raw, c.raw)
+			}
+		})
+	}
+}
+
 // TestSQLiteCertificateWrittenBeforeTagColumns: a record written before
 // migration 7 holds its tags and UpdatedAt in its JSON (the columns are
 // NULL); it reads as written, GetCertificateTags finds its tags, and

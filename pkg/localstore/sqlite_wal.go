@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"os"
-	"reflect"
 	"time"
 
 	"modernc.org/libc"
@@ -133,32 +131,20 @@ func openSQLitePool(dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
-var errNoDBConfig = errors.New("sqlite connection handle not reachable")
-
 // noCheckpointOnClose sets SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE on a connection
-// of modernc.org/sqlite. The driver exposes no sqlite3_db_config, so its
-// handle (the unexported db and tls fields of its connection) is read by
-// reflection; TestSQLiteKeepsLogOnClose fails if a driver update moves them.
+// of modernc.org/sqlite, through its handle (sqliteHandle): the driver
+// exposes no sqlite3_db_config.
 func noCheckpointOnClose(conn driver.Conn) error {
-	v := reflect.ValueOf(conn)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return errNoDBConfig
-	}
-	e := v.Elem()
-	dbf, tlsf := e.FieldByName("db"), e.FieldByName("tls")
-	if !dbf.IsValid() || dbf.Kind() != reflect.Uintptr || !tlsf.IsValid() || tlsf.Type() != reflect.TypeOf((*libc.TLS)(nil)) {
-		return errNoDBConfig
-	}
-	db, tls := uintptr(dbf.Uint()), (*libc.TLS)(tlsf.UnsafePointer())
-	if db == 0 || tls == nil {
-		return errNoDBConfig
+	db, tls, err := sqliteHandle(conn)
+	if err != nil {
+		return err
 	}
 	// The variadic (int onoff, int *pRes) of sqlite3_db_config: one 8-byte
 	// slot an argument in libc's va_list.
 	bp := tls.Alloc(16)
 	defer tls.Free(16)
 	if rc := sqlite3.Xsqlite3_db_config(tls, db, sqlite3.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, libc.VaList(bp, int32(1), uintptr(0))); rc != sqlite3.SQLITE_OK {
-		return errNoDBConfig
+		return errNoHandle
 	}
 	return nil
 }

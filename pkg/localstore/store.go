@@ -61,6 +61,8 @@ type Tx interface {
 	// reused too, for a caller that keeps nothing of a block (a list
 	// printed as it is read), so that a long list touches no new memory
 	// from block to block. An error of fn ends the scan and is returned.
+	// fn must not use the transaction: PostgreSQL's connection is busy
+	// with the scan until it ends.
 	ScanCertificateSummaries(f CertificateFilter, reuse bool, fn func([]*Certificate) error) error
 	CountCertificates() (int, error)
 

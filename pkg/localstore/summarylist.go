@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	"unsafe"
 )
@@ -45,36 +46,54 @@ func newSummaryList(fn func([]*Certificate) error, reuse bool) *summaryList {
 }
 
 // add queues a row's summary, tags and updated_at (slices the caller may
-// reuse once add returns). A nil summary or tags is a row written before
-// those columns: legacy then decodes its record, when the block is
-// decoded (the caller's query may still be open).
+// reuse once add returns), and decodes the block once it is full. A nil
+// summary or tags is a row written before those columns: legacy then
+// decodes its record, when the block is decoded (the caller's query may
+// still be open).
 func (l *summaryList) add(summary, tags []byte, updated *int64, legacy func() (*Certificate, error)) {
 	if l.err != nil {
 		return
 	}
 	if summary == nil || tags == nil {
-		l.legacy = append(l.legacy, legacy)
-		l.ends = append(l.ends, len(l.raw))
-		l.tags = append(l.tags, nil)
-		l.updated = append(l.updated, nil)
+		l.addLegacy(legacy)
 	} else {
-		l.raw = append(l.raw, summary...)
-		l.ends = append(l.ends, len(l.raw))
-		if string(tags) == "[]" { // none, the usual case
-			l.tags = append(l.tags, nil)
-		} else {
-			l.tags = append(l.tags, append([]byte(nil), tags...))
+		copy(l.addUnfilled(len(summary)), summary)
+		if string(tags) != "[]" { // "[]": none, the usual case
+			l.tags[len(l.tags)-1] = append([]byte(nil), tags...)
 		}
 		if updated != nil {
 			u := *updated
-			updated = &u
+			l.updated[len(l.updated)-1] = &u
 		}
-		l.updated = append(l.updated, updated)
-		l.legacy = append(l.legacy, nil)
 	}
-	if len(l.ends) == summaryBlock {
+	if l.full() {
 		l.flush()
 	}
+}
+
+// full reports whether the pending block is full (flush decodes it).
+func (l *summaryList) full() bool { return len(l.ends) >= summaryBlock }
+
+// addLegacy queues a row written before the summary or tags column,
+// whose record legacy decodes when the block is decoded.
+func (l *summaryList) addLegacy(legacy func() (*Certificate, error)) {
+	l.legacy = append(l.legacy, legacy)
+	l.ends = append(l.ends, len(l.raw))
+	l.tags = append(l.tags, nil)
+	l.updated = append(l.updated, nil)
+}
+
+// addUnfilled queues a row of an n-byte summary, without tags or
+// updated_at, and returns where the caller writes the summary, in the
+// block's buffer (before the next call).
+func (l *summaryList) addUnfilled(n int) []byte {
+	start := len(l.raw)
+	l.raw = slices.Grow(l.raw, n)[:start+n]
+	l.ends = append(l.ends, len(l.raw))
+	l.tags = append(l.tags, nil)
+	l.updated = append(l.updated, nil)
+	l.legacy = append(l.legacy, nil)
+	return l.raw[start:]
 }
 
 // flush decodes the pending block and hands it to fn.

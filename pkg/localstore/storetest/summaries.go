@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -158,7 +159,8 @@ func testListSummaries(t *testing.T, s localstore.Store) {
 
 // testScanSummaries checks that ScanCertificateSummaries hands out the
 // list of ListCertificateSummaries in blocks (more than one for a long
-// list), and that an error of its function ends the scan and comes back.
+// list), with and without tags, that an error of its function ends the
+// scan and comes back, and that a cancelled context does.
 func testScanSummaries(t *testing.T, s localstore.Store) {
 	var all []*localstore.Certificate
 	for i := range 600 {
@@ -167,7 +169,14 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 		all = append(all, c)
 	}
 	putCerts(t, s, all...)
-	f := localstore.CertificateFilter{SortBy: "CREATED_AT", Descending: true}
+	for _, noTags := range []bool{false, true} {
+		f := localstore.CertificateFilter{SortBy: "CREATED_AT", Descending: true, NoTags: noTags}
+		scanSummaries(t, s, f, len(all))
+	}
+}
+
+func scanSummaries(t *testing.T, s localstore.Store, f localstore.CertificateFilter, total int) {
+	t.Helper()
 	var want []*localstore.Certificate
 	view(t, s, func(tx localstore.Tx) error {
 		var err error
@@ -185,11 +194,11 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 			return nil
 		})
 	})
-	if !slices.Equal(got, ids(want)) || len(got) != len(all) {
-		t.Errorf("ScanCertificateSummaries listed %d certificates %q…, ListCertificateSummaries %d", len(got), got[:min(3, len(got))], len(want))
+	if !slices.Equal(got, ids(want)) || len(got) != total {
+		t.Errorf("%s: ScanCertificateSummaries listed %d certificates %q…, ListCertificateSummaries %d", describe(f), len(got), got[:min(3, len(got))], len(want))
 	}
 	if blocks < 2 {
-		t.Errorf("%d certificates came in %d block(s)", len(got), blocks)
+		t.Errorf("%s: %d certificates came in %d block(s)", describe(f), len(got), blocks)
 	}
 	// With reuse, what a block's certificates point to is reused from
 	// block to block: each block still holds what
@@ -203,7 +212,7 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 					return fmt.Errorf("more than the %d certificates listed", len(want))
 				}
 				if !reflect.DeepEqual(c, want[n]) {
-					t.Errorf("with reuse, certificate %d is\n%+v\nwant\n%+v", n, c, want[n])
+					t.Errorf("%s: with reuse, certificate %d is\n%+v\nwant\n%+v", describe(f), n, c, want[n])
 				}
 				n++
 			}
@@ -211,7 +220,7 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 		})
 	})
 	if n != len(want) {
-		t.Errorf("with reuse, %d certificates, want %d", n, len(want))
+		t.Errorf("%s: with reuse, %d certificates, want %d", describe(f), n, len(want))
 	}
 	stop := errors.New("stop")
 	calls := 0
@@ -221,12 +230,36 @@ func testScanSummaries(t *testing.T, s localstore.Store) {
 			return stop
 		})
 		if !errors.Is(err, stop) {
-			t.Errorf("ScanCertificateSummaries returned %v, want its function's error", err)
+			t.Errorf("%s: ScanCertificateSummaries returned %v, want its function's error", describe(f), err)
 		}
 		return nil
 	})
 	if calls != 1 {
-		t.Errorf("the function was called %d times after it failed once", calls)
+		t.Errorf("%s: the function was called %d times after it failed once", describe(f), calls)
+	}
+	// A context cancelled between blocks ends the scan with the
+	// context's error, and the next scan lists everything.
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = 0
+	err := s.View(ctx, func(tx localstore.Tx) error {
+		return tx.ScanCertificateSummaries(f, true, func([]*localstore.Certificate) error {
+			calls++
+			cancel()
+			return nil
+		})
+	})
+	if !errors.Is(err, context.Canceled) || calls != 1 {
+		t.Errorf("%s: cancelled after the first block: %d block(s), %v; want 1, context.Canceled", describe(f), calls, err)
+	}
+	n = 0
+	view(t, s, func(tx localstore.Tx) error {
+		return tx.ScanCertificateSummaries(f, true, func(block []*localstore.Certificate) error {
+			n += len(block)
+			return nil
+		})
+	})
+	if n != total {
+		t.Errorf("%s: after a cancelled scan, %d certificates listed, want %d", describe(f), n, total)
 	}
 }
 
