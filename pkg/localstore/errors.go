@@ -16,7 +16,8 @@ func IsStorageError(err error) bool {
 	var pe *fs.PathError
 	var pge *pgconn.PgError
 	var pgc *pgconn.ConnectError
-	return errors.As(err, &se) || errors.As(err, &pe) || errors.As(err, &pge) || errors.As(err, &pgc) ||
+	var re *rawError
+	return errors.As(err, &se) || errors.As(err, &re) || errors.As(err, &pe) || errors.As(err, &pge) || errors.As(err, &pgc) ||
 		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrLocked) || errors.Is(err, ErrWrongPassphrase) ||
 		errors.Is(err, ErrUnsupportedStore) || errors.Is(err, ErrKeyRotated) || errors.Is(err, ErrReadOnly)
 }

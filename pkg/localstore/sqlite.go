@@ -422,7 +422,7 @@ func (s *SQLite) runIn(ctx context.Context, db *sql.DB, cache *stmtCache,
 		// (database/sql closes its rows and rolls back): what the query
 		// then reports ("sql: Rows are closed") is the cancellation.
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-			err = fmt.Errorf("%w (%v)", cerr, err)
+			err = fmt.Errorf("%w (%w)", cerr, err)
 		}
 		return err
 	}

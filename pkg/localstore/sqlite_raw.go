@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"unsafe"
 
 	"modernc.org/libc"
-	"modernc.org/libc/sys/types"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -67,7 +67,21 @@ type rawQuery struct {
 	db   uintptr
 	tls  *libc.TLS
 	stmt uintptr
+	// mu orders the cancelled context's interrupt with the steps: it is
+	// delivered only while stepping is set, and interrupted tells the
+	// step loop that it was.
+	mu                    sync.Mutex
+	stepping, interrupted bool
 }
+
+// rawError is an error SQLite returned to rawQuery: a storage error
+// (IsStorageError), as the driver's *sqlite.Error is.
+type rawError struct {
+	code int32
+	msg  string
+}
+
+func (e *rawError) Error() string { return fmt.Sprintf("sqlite: %s (%d)", e.msg, e.code) }
 
 // rawArgsSupported reports whether every argument is of a type rawQuery
 // binds.
@@ -165,13 +179,12 @@ func (r *rawQuery) err(rc int32) error {
 	if rc == sqlite3.SQLITE_INTERRUPT && r.ctx.Err() != nil {
 		return r.ctx.Err()
 	}
-	msg := libc.GoString(sqlite3.Xsqlite3_errmsg(r.tls, r.db))
-	code := sqlite3.Xsqlite3_extended_errcode(r.tls, r.db)
-	switch code & 0xff {
+	e := &rawError{code: sqlite3.Xsqlite3_extended_errcode(r.tls, r.db), msg: libc.GoString(sqlite3.Xsqlite3_errmsg(r.tls, r.db))}
+	switch e.code & 0xff {
 	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
-		return fmt.Errorf("%w: %s (%d)", ErrCorrupt, msg, code)
+		return fmt.Errorf("%w: %w", ErrCorrupt, e)
 	}
-	return fmt.Errorf("sqlite: %s (%d)", msg, code)
+	return e
 }
 
 // summaries steps the statement (its columns: sqliteSummaryColumnsNoTags)
@@ -184,41 +197,76 @@ func (r *rawQuery) summaries(l *summaryList, legacy func(rowid int64) func() (*C
 		return false, err
 	}
 	// A context cancelled while SQLite steps interrupts it, as the
-	// driver does (from another goroutine, on a thread state of its own).
+	// driver does (from another goroutine, on a thread state of its
+	// own), but only while it steps: SQLite keeps an interrupt pending
+	// while a statement is active, and one delivered between blocks
+	// would fail the ROLLBACK database/sql then runs, leaving the
+	// connection inside its transaction.
 	stop := context.AfterFunc(r.ctx, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !r.stepping {
+			return
+		}
+		r.interrupted = true
 		tls := libc.NewTLS()
 		sqlite3.Xsqlite3_interrupt(tls, r.db)
 		tls.Close()
 	})
 	defer stop()
 	err = r.conn.Raw(func(any) error {
-		for !l.full() {
-			switch rc := sqlite3.Xsqlite3_step(r.tls, r.stmt); rc {
-			case sqlite3.SQLITE_ROW:
-			case sqlite3.SQLITE_DONE:
-				done = true
-				return nil
-			default:
-				return r.err(rc)
-			}
-			if sqlite3.Xsqlite3_column_type(r.tls, r.stmt, 0) == sqlite3.SQLITE_NULL {
-				l.addLegacy(legacy(sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, 1)))
-				continue
-			}
-			// sqlite3_column_blob before sqlite3_column_bytes, as SQLite
-			// asks.
-			p := sqlite3.Xsqlite3_column_blob(r.tls, r.stmt, 0)
-			n := int(sqlite3.Xsqlite3_column_bytes(r.tls, r.stmt, 0))
-			dst := l.addUnfilled(n)
-			if n > 0 {
-				// dst is in l's buffer, on the heap (the collector moves
-				// nothing there) and kept alive by l.
-				libc.Xmemcpy(r.tls, uintptr(unsafe.Pointer(unsafe.SliceData(dst))), p, types.Size_t(n))
-			}
+		r.mu.Lock()
+		r.stepping = true
+		r.mu.Unlock()
+		err := r.step(l, legacy, &done)
+		r.mu.Lock()
+		r.stepping = false
+		interrupted := r.interrupted
+		r.mu.Unlock()
+		if interrupted {
+			// The interrupt may have come after the last step: end the
+			// statement here, so that none is active with it pending.
+			sqlite3.Xsqlite3_finalize(r.tls, r.stmt)
+			r.stmt = 0
+			done = false
+			return r.ctx.Err() // done: only its cancellation interrupts
 		}
-		return nil
+		return err
 	})
 	return done, err
+}
+
+// step is summaries' loop, inside the connection.
+func (r *rawQuery) step(l *summaryList, legacy func(rowid int64) func() (*Certificate, error), done *bool) error {
+	for !l.full() {
+		switch rc := sqlite3.Xsqlite3_step(r.tls, r.stmt); rc {
+		case sqlite3.SQLITE_ROW:
+		case sqlite3.SQLITE_DONE:
+			*done = true
+			return nil
+		default:
+			return r.err(rc)
+		}
+		if sqlite3.Xsqlite3_column_type(r.tls, r.stmt, 0) == sqlite3.SQLITE_NULL {
+			l.addLegacy(legacy(sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, 1)))
+			continue
+		}
+		// sqlite3_column_blob before sqlite3_column_bytes, as SQLite
+		// asks.
+		p := sqlite3.Xsqlite3_column_blob(r.tls, r.stmt, 0)
+		n := int(sqlite3.Xsqlite3_column_bytes(r.tls, r.stmt, 0))
+		if p == 0 && n > 0 {
+			return &rawError{code: sqlite3.SQLITE_NOMEM, msg: "out of memory reading a summary"}
+		}
+		if n > 0 {
+			// p is SQLite's memory, outside the Go heap, valid until
+			// the next step: copied out at once.
+			copy(l.addUnfilled(n), unsafe.Slice((*byte)(unsafe.Add(nil, p)), n))
+		} else {
+			l.addUnfilled(0)
+		}
+	}
+	return nil
 }
 
 // close finalizes the statement.

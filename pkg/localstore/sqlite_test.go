@@ -262,6 +262,62 @@ func TestSQLiteListReadsRawRows(t *testing.T) {
 	}
 }
 
+// TestSQLiteCancelledListsLeaveConnectionUsable: lists cancelled at any
+// moment (while SQLite steps, between blocks, after the last step) leave
+// a command's connection outside any transaction, so that the next change
+// on it works: an interrupt delivered while no step runs stayed pending
+// and failed database/sql's ROLLBACK, and the connection went back to
+// the pool inside its read transaction.
+func TestSQLiteCancelledListsLeaveConnectionUsable(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstore.OpenSQLiteOnePool(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.Update(ctx, func(tx localstore.Tx) error {
+		for i := range 20000 {
+			id := fmt.Sprintf("cancel-%06d", i)
+			if err := tx.PutCertificate(&localstore.Certificate{ID: id, DomainName: id + ".test", Status: "ISSUED",
+				Type: "IMPORTED", KeyPairOrigin: "IMPORTED", KeyAlgorithm: "RSA_2048",
+				CreatedAt: t0.Add(time.Duration(i) * time.Second), NotAfter: t0.AddDate(0, 0, i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := s.RawScans()
+	failed := 0
+	for i := range 200 {
+		cctx, cancel := context.WithCancel(ctx)
+		delay := time.Duration(i%50) * 60 * time.Microsecond
+		go func() { time.Sleep(delay); cancel() }()
+		err := s.View(cctx, func(tx localstore.Tx) error {
+			return tx.ScanCertificateSummaries(localstore.CertificateFilter{NoTags: true}, true,
+				func([]*localstore.Certificate) error { return nil })
+		})
+		cancel()
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("list %d: %v, want nil or context.Canceled", i, err)
+		}
+		if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("k", []byte{byte(i)}) }); err != nil {
+			if failed == 0 {
+				t.Errorf("the change after list %d: %v", i, err)
+			}
+			failed++
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of 200 changes failed after a cancelled list", failed)
+	}
+	if s.RawScans() == before {
+		t.Error("no list read through the C interface")
+	}
+}
+
 // TestSQLiteCertificateWrittenBeforeTagColumns: a record written before
 // migration 7 holds its tags and UpdatedAt in its JSON (the columns are
 // NULL); it reads as written, GetCertificateTags finds its tags, and

@@ -103,20 +103,18 @@ func (c noCheckpointConnector) Connect(ctx context.Context) (driver.Conn, error)
 	return conn, nil
 }
 
-// poolMaxIdle and poolMaxIdleTime are how many of a pool's connections
-// stay open between transactions, and for how long. database/sql keeps two
-// by default and closes every other as it is put back, so a server
-// answering eight requests at once opened a connection for nearly every
-// transaction past the second: the file opened, the schema parsed, every
-// statement prepared again and the page cache cold, then all of it closed.
-// That was 5% of an ACME order's CPU at 8 clients (bench/acme: 3.7 against
-// 3.5 ms an order, 277-300 against 308-315 orders/s, run in turn). A
-// connection idle for poolMaxIdleTime is closed, so that a burst's
-// connections (each with a page cache of up to 2 MiB) do not outlive it.
-const (
-	poolMaxIdle     = 64
-	poolMaxIdleTime = time.Minute
-)
+// poolMaxIdle is how many of a pool's connections stay open between
+// transactions. database/sql keeps two by default and closes every other
+// as it is put back, so a server answering eight requests at once opened
+// a connection for nearly every transaction past the second: the file
+// opened, the schema parsed, every statement prepared again and the page
+// cache cold, then all of it closed. That was 5% of an ACME order's CPU at
+// 8 clients (bench/acme: 3.7 against 3.5 ms an order, 277-300 against
+// 308-315 orders/s, run in turn). Idle connections are kept for good, as
+// the two were: closing a server's last one would make the next open
+// rebuild the log's index; at most poolMaxIdle page caches (up to 2 MiB
+// each) are kept.
+const poolMaxIdle = 16
 
 // openSQLitePool opens dsn with connections that keep the log on close,
 // and keeps them open between transactions (poolMaxIdle).
@@ -127,7 +125,6 @@ func openSQLitePool(dsn string) (*sql.DB, error) {
 	}
 	db := sql.OpenDB(noCheckpointConnector{base})
 	db.SetMaxIdleConns(poolMaxIdle)
-	db.SetConnMaxIdleTime(poolMaxIdleTime)
 	return db, nil
 }
 

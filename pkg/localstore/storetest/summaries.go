@@ -261,6 +261,17 @@ func scanSummaries(t *testing.T, s localstore.Store, f localstore.CertificateFil
 	if n != total {
 		t.Errorf("%s: after a cancelled scan, %d certificates listed, want %d", describe(f), n, total)
 	}
+	// A transaction that fails on its own while its context is being
+	// cancelled keeps its own error beside the cancellation.
+	ctx, cancel = context.WithCancel(context.Background())
+	err = s.View(ctx, func(tx localstore.Tx) error {
+		_, err := tx.GetCertificate("no-such-certificate")
+		cancel()
+		return err
+	})
+	if !errors.Is(err, localstore.ErrNotFound) {
+		t.Errorf("a View cancelled after it failed with ErrNotFound returned %v", err)
+	}
 }
 
 // testListLongSummary checks that a certificate with very many SANs (a
