@@ -20,6 +20,12 @@ func openSQLite(t *testing.T) localstore.Store { return openSQLiteWith(t, locals
 // openSQLiteWith opens a new database with open, closed when t ends.
 func openSQLiteWith(t *testing.T, open func(context.Context, string) (*localstore.SQLite, error)) localstore.Store {
 	t.Helper()
+	return newSQLite(t, open)
+}
+
+// newSQLite is openSQLiteWith returning the SQLite store itself.
+func newSQLite(t *testing.T, open func(context.Context, string) (*localstore.SQLite, error)) *localstore.SQLite {
+	t.Helper()
 	s, err := open(context.Background(), filepath.Join(t.TempDir(), localstore.DatabaseFile))
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -30,6 +36,28 @@ func openSQLiteWith(t *testing.T, open func(context.Context, string) (*localstor
 		}
 	})
 	return s
+}
+
+// sqliteWithCerts is newSQLite holding n imported certificates, the i-th
+// created i seconds after t0 and expiring i days after it (returned).
+func sqliteWithCerts(t *testing.T, open func(context.Context, string) (*localstore.SQLite, error), n int) (*localstore.SQLite, time.Time) {
+	t.Helper()
+	s := newSQLite(t, open)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.Update(context.Background(), func(tx localstore.Tx) error {
+		for i := range n {
+			id := fmt.Sprintf("cert-%06d", i)
+			if err := tx.PutCertificate(&localstore.Certificate{ID: id, DomainName: id + ".test", Status: "ISSUED",
+				Type: "IMPORTED", KeyPairOrigin: "IMPORTED", KeyAlgorithm: "RSA_2048",
+				CreatedAt: t0.Add(time.Duration(i) * time.Second), NotAfter: t0.AddDate(0, 0, i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return s, t0
 }
 
 // sqliteAtSchema makes a database at a new path whose schema version reads
@@ -162,11 +190,7 @@ func TestSQLiteCommandReadsRecyclePages(t *testing.T) {
 // every statement prepared anew) for the next burst.
 func TestSQLiteServerKeepsConnections(t *testing.T) {
 	ctx := context.Background()
-	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSQLite(t, localstore.OpenSQLite)
 	const readers = 8
 	burst := func() {
 		t.Helper()
@@ -227,25 +251,7 @@ func TestSQLiteListReadsRawRows(t *testing.T) {
 		{"server", localstore.OpenSQLite, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := c.open(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			if err := s.Update(ctx, func(tx localstore.Tx) error {
-				for i := range 700 {
-					id := fmt.Sprintf("raw-%04d", i)
-					if err := tx.PutCertificate(&localstore.Certificate{ID: id, DomainName: id + ".test", Status: "ISSUED",
-						Type: "IMPORTED", KeyPairOrigin: "IMPORTED", KeyAlgorithm: "RSA_2048",
-						CreatedAt: t0.Add(time.Duration(i) * time.Second), NotAfter: t0.AddDate(0, 0, i)}); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			s, t0 := sqliteWithCerts(t, c.open, 700)
 			f := localstore.CertificateFilter{NoTags: true, Statuses: []string{"ISSUED"}, NotAfterBefore: t0.AddDate(0, 0, 650)}
 			list := func(ctx context.Context, fn func([]*localstore.Certificate) error) error {
 				return s.View(ctx, func(tx localstore.Tx) error { return tx.ScanCertificateSummaries(f, true, fn) })
@@ -270,25 +276,7 @@ func TestSQLiteListReadsRawRows(t *testing.T) {
 // the pool inside its read transaction.
 func TestSQLiteCancelledListsLeaveConnectionUsable(t *testing.T) {
 	ctx := context.Background()
-	s, err := localstore.OpenSQLiteOnePool(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := s.Update(ctx, func(tx localstore.Tx) error {
-		for i := range 20000 {
-			id := fmt.Sprintf("cancel-%06d", i)
-			if err := tx.PutCertificate(&localstore.Certificate{ID: id, DomainName: id + ".test", Status: "ISSUED",
-				Type: "IMPORTED", KeyPairOrigin: "IMPORTED", KeyAlgorithm: "RSA_2048",
-				CreatedAt: t0.Add(time.Duration(i) * time.Second), NotAfter: t0.AddDate(0, 0, i)}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := sqliteWithCerts(t, localstore.OpenSQLiteOnePool, 20000)
 	before := s.RawScans()
 	failed := 0
 	for i := range 200 {
