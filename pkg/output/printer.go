@@ -222,6 +222,10 @@ type View struct {
 	Table func(s *Styles) *Table
 	// Records returns one record a line for -o text.
 	Records func() [][]string
+	// NextToken, when set, continues a paged list (--max-items): a table
+	// ends with a hint to it, and -o text, whose stdout holds records
+	// only, writes it to stderr (WriteNextToken).
+	NextToken string
 }
 
 // Table is a titled table: Headers may be empty for a key/value listing.
@@ -268,9 +272,31 @@ func (p *Printer) Print(data any, v View) error {
 		}
 	}
 	if p.Format == "text" {
-		return p.WriteRecords(v.Records())
+		if err := p.WriteRecords(v.Records()); err != nil {
+			return err
+		}
+		return p.WriteNextToken(v.NextToken)
 	}
-	return p.writeTable(v.Table(p.Styles))
+	t := v.Table(p.Styles)
+	if v.NextToken != "" && len(t.Rows) > 0 {
+		t.Footer = p.Styles.Dim(moreHint + v.NextToken)
+	}
+	return p.writeTable(t)
+}
+
+// moreHint introduces the token of a list's next page.
+const moreHint = "More: --starting-token "
+
+// WriteNextToken writes the token of a paged list's next page for -o text
+// (none: nothing), on stderr: stdout holds one record a line, for cut and
+// awk, and a script paging in text reads the token there
+// (`2>&1 >page.txt`), as a person at a terminal sees it.
+func (p *Printer) WriteNextToken(token string) error {
+	if token == "" || !p.PlainText() {
+		return nil
+	}
+	_, err := io.WriteString(p.IO.ErrOut, moreHint+token+"\n")
+	return err
 }
 
 // PlainText reports whether Print writes a view's Records (-o text

@@ -78,7 +78,9 @@ Actor types: USER (an OS user on a host), ACME_ACCOUNT, SCHEDULER.
 --since takes an RFC 3339 time or a duration back from now (24h, 7d); --until
 an RFC 3339 time. --event-name matches the API name (any case); --resource an
 ARN, or the UUID at its end; --actor a user or account id, a host, or an actor
-type. --max-items pages the list: continue with --starting-token NextToken.
+type. --max-items pages the list: continue with --starting-token NextToken
+(with -o text on stderr, "More: --starting-token TOKEN", stdout holding the
+records only).
 
 Piped (-o text) each record is one tab-separated line:
   EVENT_TIME  EVENT_NAME  OUTCOME  ACTOR_TYPE  ACTOR_ID  RESOURCES  EVENT_ID` + cmdutil.ExitStatus(0, 2, 4, 6),
@@ -187,13 +189,8 @@ func listView(out ListOutput, now time.Time) output.View {
 		func(r *auditrec.Record) []string {
 			return []string{r.EventTime, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
 		})
-	table := v.Table
-	v.Table = func(s *output.Styles) *output.Table {
-		t := table(s)
-		if out.NextToken != nil {
-			t.Footer = s.Dim("More: --starting-token " + *out.NextToken)
-		}
-		return t
+	if out.NextToken != nil {
+		v.NextToken = *out.NextToken
 	}
 	return v
 }

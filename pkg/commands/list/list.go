@@ -68,7 +68,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 ACM's ListCertificates (CertificateSummaryList, NextToken). A NextToken holds
 the position of its page's last certificate, so a certificate added or deleted
 between pages repeats or skips none; give the next page the same --sort-by and
---sort-order (a token of another order exits 4). Sorted by NOT_AFTER,
+--sort-order (a token of another order exits 4). With -o text the records are
+on stdout and the NextToken on stderr ("More: --starting-token TOKEN"). Sorted by NOT_AFTER,
 certificates not issued yet (no NotAfter) come first ascending, last descending,
 and those valid past 2262-04-11 (9999-12-31: "does not expire") after every other
 date, among themselves by ID; no --expiring-within reaches them (search compares
@@ -253,10 +254,13 @@ func runList(ctx context.Context, o *ListOptions) error {
 	}
 	if p.PlainText() {
 		// Print the list as it is read, a block at a time.
-		_, err := svc.ListEach(ctx, in, func(block []inventory.Summary) error {
+		page, err := svc.ListEach(ctx, in, func(block []inventory.Summary) error {
 			return p.WriteRecords(records(block))
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return p.WriteNextToken(page.NextToken)
 	}
 	if p.PlainJSON() {
 		j := beginJSON(p.IO.Out)
@@ -280,7 +284,9 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
 	}
-	return p.Print(out, view(out, page.AsOf))
+	v := view(out, page.AsOf)
+	v.NextToken = page.NextToken
+	return p.Print(out, v)
 }
 
 func view(out Output, now time.Time) output.View {
@@ -314,9 +320,6 @@ func view(out Output, now time.Time) output.View {
 			}
 			if len(t.Rows) == 0 {
 				return &output.Table{Rows: [][]string{{"No certificates."}}}
-			}
-			if out.NextToken != nil {
-				t.Footer = s.Dim("More: --starting-token " + *out.NextToken)
 			}
 			return t
 		},

@@ -70,7 +70,8 @@ from ACME…) come last; equal values are ordered by ARN, so that the pages of
 --max-items and --starting-token follow one order. A NextToken holds the
 position of its page's last result, so a certificate imported or deleted
 between pages repeats or skips none; give the next page the same --sort-by
-and --sort-order (a token of another order exits 4).
+and --sort-order (a token of another order exits 4). With -o text the records
+are on stdout and the NextToken on stderr ("More: --starting-token TOKEN").
 
 A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl search 'san:*.example.com status:ISSUED expires<30d tag:env=prod'
@@ -149,7 +150,9 @@ func runSearch(ctx context.Context, o *SearchOptions) error {
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
 	}
-	return p.Print(out, view(out))
+	v := view(out)
+	v.NextToken = page.NextToken
+	return p.Print(out, v)
 }
 
 func view(out Output) output.View {
@@ -166,9 +169,6 @@ func view(out Output) output.View {
 			}
 			if len(t.Rows) == 0 {
 				return &output.Table{Rows: [][]string{{"No certificates match."}}}
-			}
-			if out.NextToken != nil {
-				t.Footer = s.Dim("More: --starting-token " + *out.NextToken)
 			}
 			return t
 		},
