@@ -40,11 +40,11 @@ type SQLite struct {
 	// wstmts and rstmts are the statements prepared on db and ro: a
 	// statement is parsed once per connection instead of once per call.
 	wstmts, rstmts stmtCache
-	// lazy serves UpdateLazy (see lazy.go): one write connection with
-	// synchronous=NORMAL, opened on first use, with its statements.
 	// rawScans counts the summary lists read through SQLite's C
 	// interface (sqlite_raw.go; tests).
 	rawScans atomic.Int64
+	// lazy serves UpdateLazy (see lazy.go): one write connection with
+	// synchronous=NORMAL, opened on first use, with its statements.
 	lazyOnce sync.Once
 	lazy     *sql.DB
 	lazyErr  error

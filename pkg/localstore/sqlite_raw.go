@@ -229,7 +229,9 @@ func (r *rawQuery) summaries(l *summaryList, legacy func(rowid int64) func() (*C
 			sqlite3.Xsqlite3_finalize(r.tls, r.stmt)
 			r.stmt = 0
 			done = false
-			return r.ctx.Err() // done: only its cancellation interrupts
+			// Only the context's cancellation interrupts, so its error
+			// is set.
+			return r.ctx.Err()
 		}
 		return err
 	})
@@ -258,12 +260,11 @@ func (r *rawQuery) step(l *summaryList, legacy func(rowid int64) func() (*Certif
 		if p == 0 && n > 0 {
 			return &rawError{code: sqlite3.SQLITE_NOMEM, msg: "out of memory reading a summary"}
 		}
+		dst := l.addUnfilled(n)
 		if n > 0 {
 			// p is SQLite's memory, outside the Go heap, valid until
 			// the next step: copied out at once.
-			copy(l.addUnfilled(n), unsafe.Slice((*byte)(unsafe.Add(nil, p)), n))
-		} else {
-			l.addUnfilled(0)
+			copy(dst, unsafe.Slice((*byte)(unsafe.Add(nil, p)), n))
 		}
 	}
 	return nil

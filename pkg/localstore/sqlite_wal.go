@@ -141,7 +141,7 @@ func noCheckpointOnClose(conn driver.Conn) error {
 	bp := tls.Alloc(16)
 	defer tls.Free(16)
 	if rc := sqlite3.Xsqlite3_db_config(tls, db, sqlite3.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, libc.VaList(bp, int32(1), uintptr(0))); rc != sqlite3.SQLITE_OK {
-		return errNoHandle
+		return fmt.Errorf("sqlite3_db_config(SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): result code %d", rc)
 	}
 	return nil
 }
