@@ -69,11 +69,11 @@ ACM's ListCertificates (CertificateSummaryList, NextToken). A NextToken holds
 the position of its page's last certificate, so a certificate added or deleted
 between pages repeats or skips none; give the next page the same --sort-by and
 --sort-order (a token of another order exits 4). With -o text the records are
-on stdout and the NextToken on stderr ("More: --starting-token TOKEN"). Sorted by NOT_AFTER,
-certificates not issued yet (no NotAfter) come first ascending, last descending,
-and those valid past 2262-04-11 (9999-12-31: "does not expire") after every other
-date, among themselves by ID; no --expiring-within reaches them (search compares
-such dates exactly).
+on stdout and the NextToken on stderr ("More: --starting-token TOKEN").
+Sorted by NOT_AFTER, certificates not issued yet (no NotAfter) come first
+ascending, last descending, and those valid past 2262-04-11 (9999-12-31: "does
+not expire") after every other date, among themselves by ID; no
+--expiring-within reaches them (search compares such dates exactly).
 
 Every key type is listed by default. ACME-origin certificates (keys held by ACME
 clients) are left out unless --certificate-key-pair-origins names ACME, as in ACM.
@@ -284,13 +284,16 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
 	}
-	v := view(out, page.AsOf)
-	v.NextToken = page.NextToken
-	return p.Print(out, v)
+	return p.Print(out, view(out, page.AsOf))
 }
 
 func view(out Output, now time.Time) output.View {
+	next := ""
+	if out.NextToken != nil {
+		next = *out.NextToken
+	}
 	return output.View{
+		NextToken: next,
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "KEY", "EXPIRES", "IN USE"}}
 			for _, c := range out.CertificateSummaryList {

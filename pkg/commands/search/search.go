@@ -150,13 +150,16 @@ func runSearch(ctx context.Context, o *SearchOptions) error {
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
 	}
-	v := view(out)
-	v.NextToken = page.NextToken
-	return p.Print(out, v)
+	return p.Print(out, view(out))
 }
 
 func view(out Output) output.View {
+	next := ""
+	if out.NextToken != nil {
+		next = *out.NextToken
+	}
 	return output.View{
+		NextToken: next,
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "ORIGIN", "NOT AFTER"}}
 			for _, r := range out.Results {
