@@ -1,14 +1,18 @@
-// Package fastpath answers `certctl --version` and `certctl --help` while
-// the program is still initialising, before SQLite, the crypto libraries,
-// the terminal-styling and table packages, viper and cobra have run their
-// package initialisers — which together cost several times what a Go
-// hello-world takes to start.
+// Package fastpath is what certctl does while the program is still
+// initialising, before SQLite, the crypto libraries, the terminal-styling
+// and table packages, viper and cobra have run their package
+// initialisers — which together cost several times what a Go hello-world
+// takes to start: it answers `certctl --version` and `certctl --help`, and
+// for any other command backs the start of the heap with huge pages
+// (hugeheap_linux.go).
 //
 // It works because of the order Go initialises packages in (the language
 // specification, "Package initialization", since Go 1.21): packages sorted
 // by import path, each step initialising the first one whose imports are
-// all initialised. This package imports only embed, io and os (os and io
-// are initialised first of all, embed sorts before github.com), and its path (github.com/certctl/…) sorts before every heavy dependency
+// all initialised. This package imports only embed, io and os, and on
+// Linux syscall and unsafe (os and io are initialised first of all, after
+// syscall, which os imports; embed sorts before github.com), and its path
+// (github.com/certctl/…) sorts before every heavy dependency
 // (github.com/charmbracelet, github.com/jackc, github.com/spf13,
 // golang.org/x, modernc.org, …), so its init runs as soon as os is ready.
 // pkg/app's TestFastPathRunsBeforeHeavyInits checks that order in a built
@@ -68,8 +72,12 @@ func Answer(args []string, w io.Writer) bool {
 	return true
 }
 
+// hugeChunk is the heap chunk hugeHeap advised (0: none).
+var hugeChunk uintptr
+
 func init() {
 	if Answer(os.Args[1:], os.Stdout) {
 		os.Exit(0)
 	}
+	hugeChunk = hugeHeap()
 }
