@@ -150,6 +150,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	signers map[string]*cachedSigner
+	// builtInIDs is the ID of the CA of each built-in role found so far
+	// (see cachedBuiltIn).
+	builtInIDs map[string]string
 }
 
 // TokenKeys finds CA keys held in a PKCS#11 token (an hsm.Token).

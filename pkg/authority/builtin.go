@@ -2,7 +2,6 @@ package authority
 
 import (
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/rsa"
 
 	"github.com/certctl/certctl/pkg/localstore"
@@ -29,6 +28,42 @@ func findBuiltIns(tx localstore.Tx) (builtIns, error) {
 	return m, nil
 }
 
+// cachedBuiltIn returns the CA of role that s found before, read again in
+// tx, while it still holds that role and is not deleted; nil when the CAs
+// must be listed (not found yet, deleted since, or unreadable). A
+// long-running server resolves the CA of every issuance so with one read
+// of one record instead of a listing of every CA. Another CA cannot take
+// the role meanwhile: a role is given only while no CA that is not
+// deleted holds it (ensure), and a CA restored after its role was given
+// again comes back without it (Restore).
+func (s *Service) cachedBuiltIn(tx localstore.Tx, role string) *Record {
+	s.mu.Lock()
+	id := s.builtInIDs[role]
+	s.mu.Unlock()
+	if id == "" {
+		return nil
+	}
+	r, err := Get(tx, id)
+	if err != nil || r.BuiltIn != role || r.Status == StatusDeleted {
+		return nil
+	}
+	return r
+}
+
+// noteBuiltIns remembers the CAs of m for cachedBuiltIn. A CA created in
+// a transaction that then rolls back is remembered too: cachedBuiltIn
+// does not find it and lists the CAs again.
+func (s *Service) noteBuiltIns(m builtIns) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.builtInIDs == nil {
+		s.builtInIDs = map[string]string{}
+	}
+	for role, r := range m {
+		s.builtInIDs[role] = r.ID
+	}
+}
+
 // findBuiltIn returns the CA with the given built-in role, or nil.
 func findBuiltIn(tx localstore.Tx, role string) (*Record, error) {
 	m, err := findBuiltIns(tx)
@@ -53,10 +88,14 @@ func (s *Service) ensure(tx localstore.Tx, m builtIns, role string, req CreateRe
 // the two-level default hierarchy (root, issuing subordinate) on first use.
 // Call it in a write transaction.
 func (s *Service) EnsureDefault(tx localstore.Tx) (*Record, error) {
+	if r := s.cachedBuiltIn(tx, BuiltInDefault); r != nil {
+		return r, nil
+	}
 	m, err := findBuiltIns(tx)
 	if err != nil {
 		return nil, err
 	}
+	defer s.noteBuiltIns(m)
 	return s.ensureDefault(tx, m)
 }
 
@@ -81,10 +120,18 @@ func (s *Service) ensureDefault(tx localstore.Tx, m builtIns) (*Record, error) {
 // (an RSA intermediate for RSA keys, an ECDSA one otherwise), creating the
 // hierarchy on first use. Call it in a write transaction.
 func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Record, error) {
+	role := BuiltInPublicECDSA
+	if _, ok := leafKey.(*rsa.PublicKey); ok {
+		role = BuiltInPublicRSA
+	}
+	if r := s.cachedBuiltIn(tx, role); r != nil {
+		return r, nil
+	}
 	m, err := findBuiltIns(tx)
 	if err != nil {
 		return nil, err
 	}
+	defer s.noteBuiltIns(m)
 	root, err := s.ensurePublicRoot(tx, m)
 	if err != nil {
 		return nil, err
@@ -103,11 +150,8 @@ func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Rec
 	if err != nil {
 		return nil, err
 	}
-	switch leafKey.(type) {
-	case *rsa.PublicKey:
+	if role == BuiltInPublicRSA {
 		return rsaCA, nil
-	case *ecdsa.PublicKey:
-		return ecCA, nil
 	}
 	return ecCA, nil
 }

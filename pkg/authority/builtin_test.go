@@ -25,8 +25,11 @@ func (c *caListings) ListObjects(kind string) ([]*localstore.Object, error) {
 
 // TestBuiltInsReadTheCAsOnce: once the built-in hierarchies exist, finding
 // one (on every `request --certificate-authority-arn default` and every
-// ACME finalize) lists the vault's CAs once, and finds the same CA as on
-// first use; the first use creates each hierarchy once.
+// ACME finalize) lists the vault's CAs at most once — not at all when the
+// same service found it before (it reads that CA's record again) — and
+// finds the same CA as on first use; the first use creates each hierarchy
+// once. A new service (another process) lists them once and finds the
+// same CAs.
 func TestBuiltInsReadTheCAsOnce(t *testing.T) {
 	s := newTestService(t, newClock())
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -40,31 +43,39 @@ func TestBuiltInsReadTheCAsOnce(t *testing.T) {
 	first := map[string]string{}
 	calls := []struct {
 		name string
-		fn   func(tx localstore.Tx) (*Record, error)
+		fn   func(s *Service, tx localstore.Tx) (*Record, error)
 	}{
-		{"EnsureDefault", s.EnsureDefault},
-		{"EnsurePublic ECDSA", func(tx localstore.Tx) (*Record, error) { return s.EnsurePublic(tx, ecKey.Public()) }},
-		{"EnsurePublic RSA", func(tx localstore.Tx) (*Record, error) { return s.EnsurePublic(tx, rsaKey.Public()) }},
-		{"EnsurePublicRoot", s.EnsurePublicRoot},
-		{"Resolve default", func(tx localstore.Tx) (*Record, error) { return Resolve(tx, s, "default") }},
+		{"EnsureDefault", (*Service).EnsureDefault},
+		{"EnsurePublic ECDSA", func(s *Service, tx localstore.Tx) (*Record, error) { return s.EnsurePublic(tx, ecKey.Public()) }},
+		{"EnsurePublic RSA", func(s *Service, tx localstore.Tx) (*Record, error) { return s.EnsurePublic(tx, rsaKey.Public()) }},
+		{"EnsurePublicRoot", (*Service).EnsurePublicRoot},
+		{"Resolve default", func(s *Service, tx localstore.Tx) (*Record, error) { return Resolve(tx, s, "default") }},
 	}
-	for round := range 2 {
+	// The listings of each call after the first round. Round 1: the
+	// service found every role already; EnsurePublicRoot, not cached,
+	// lists. Round 2, a new service: its first call lists, and learns
+	// every role.
+	listings := []map[string]int{1: {"EnsurePublicRoot": 1}, 2: {"EnsureDefault": 1, "EnsurePublicRoot": 1}}
+	for round := range 3 {
+		if round == 2 {
+			s = New(s.Vault, s.Now, "") // another process
+		}
 		for _, c := range calls {
 			mustUpdate(t, s, func(tx localstore.Tx) error {
 				counted := &caListings{Tx: tx}
-				r, err := c.fn(counted)
+				r, err := c.fn(s, counted)
 				if err != nil {
 					return err
 				}
 				if round == 0 {
 					first[c.name] = r.ID
-				} else {
-					if r.ID != first[c.name] {
-						t.Errorf("%s: %s, on first use %s", c.name, r.ID, first[c.name])
-					}
-					if counted.n != 1 {
-						t.Errorf("%s: the CAs listed %d times, want 1", c.name, counted.n)
-					}
+					return nil
+				}
+				if r.ID != first[c.name] {
+					t.Errorf("round %d, %s: %s, on first use %s", round, c.name, r.ID, first[c.name])
+				}
+				if want := listings[round][c.name]; counted.n != want {
+					t.Errorf("round %d, %s: the CAs listed %d times, want %d", round, c.name, counted.n, want)
 				}
 				return nil
 			})
@@ -96,5 +107,64 @@ func TestBuiltInsReadTheCAsOnce(t *testing.T) {
 	})
 	if first["EnsureDefault"] != first["Resolve default"] {
 		t.Errorf("Resolve default = %s, EnsureDefault = %s", first["Resolve default"], first["EnsureDefault"])
+	}
+}
+
+// TestBuiltInRoleFollowsDeleteAndRestore: a service that found the
+// default CA does not go on returning it once it is deleted (the next use
+// creates another), and a restored built-in CA whose role was given again
+// meanwhile comes back without it, so that every process — this one, and
+// a new one listing the CAs — finds the same default CA. A restored CA
+// whose role is still free keeps it.
+func TestBuiltInRoleFollowsDeleteAndRestore(t *testing.T) {
+	s := newTestService(t, newClock())
+	ensure := func(s *Service) *Record {
+		t.Helper()
+		var r *Record
+		mustUpdate(t, s, func(tx localstore.Tx) error {
+			var err error
+			r, err = s.EnsureDefault(tx)
+			return err
+		})
+		return r
+	}
+	retire := func(id string) {
+		t.Helper()
+		if err := setStatus(t, s, id, StatusDisabled); err != nil {
+			t.Fatal(err)
+		}
+		if err := deleteCA(t, s, id, 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := ensure(s)
+	retire(x.ID)
+	y := ensure(s)
+	if y.ID == x.ID || y.BuiltIn != BuiltInDefault {
+		t.Fatalf("after deleting %s the default CA is %s (role %q), want a new one", x.ID, y.ID, y.BuiltIn)
+	}
+	if err := restoreCA(t, s, x.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := reload(t, s, x.ID); r.BuiltIn != "" || r.Status != StatusDisabled {
+		t.Errorf("restored %s: role %q, status %s; want no role (taken by %s), DISABLED", x.ID, r.BuiltIn, r.Status, y.ID)
+	}
+	for name, svc := range map[string]*Service{"this service": s, "a new service": New(s.Vault, s.Now, "")} {
+		if got := ensure(svc); got.ID != y.ID {
+			t.Errorf("%s: default CA %s, want %s", name, got.ID, y.ID)
+		}
+	}
+	// Deleted and restored with its role free: it keeps it.
+	retire(y.ID)
+	if err := restoreCA(t, s, y.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := reload(t, s, y.ID); r.BuiltIn != BuiltInDefault {
+		t.Errorf("restored %s with its role free: role %q, want %q", y.ID, r.BuiltIn, BuiltInDefault)
+	}
+	for name, svc := range map[string]*Service{"this service": s, "a new service": New(s.Vault, s.Now, "")} {
+		if got := ensure(svc); got.ID != y.ID {
+			t.Errorf("%s: default CA %s after its restore, want %s", name, got.ID, y.ID)
+		}
 	}
 }

@@ -55,6 +55,19 @@ func (s *Service) Restore(tx localstore.Tx, r *Record) error {
 	if s.Now().After(r.RestorableUntil) {
 		return invalidState("certificate authority %s was permanently deleted at %s", r.ID, timeutil.RFC3339(r.RestorableUntil))
 	}
+	if r.BuiltIn != "" {
+		// Its role was given to another CA while it was deleted (the
+		// default CA is created again on first use): that one keeps it,
+		// and this one comes back as an ordinary CA, so that a role
+		// names one CA (see cachedBuiltIn).
+		m, err := findBuiltIns(tx)
+		if err != nil {
+			return err
+		}
+		if other := m[r.BuiltIn]; other != nil && other.ID != r.ID {
+			r.BuiltIn = ""
+		}
+	}
 	prev := r.PreviousStatus
 	if prev == "" {
 		prev = StatusDisabled
