@@ -7,23 +7,26 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
 // TestHugeHeapAdvisesTheHeapChunk: the init of a process that is not
 // answering --version or --help (this test's) marked the 4 MiB chunk its
-// heap starts in MADV_HUGEPAGE (VmFlags "hg" in /proc/self/smaps), unless
-// the kernel has no transparent huge pages.
+// heap grows in MADV_HUGEPAGE (VmFlags "hg" in /proc/self/smaps) when the
+// kernel takes that advice (as it does for a mapping of this test's own),
+// the administrator has not set transparent huge pages to "never" and
+// GODEBUG does not turn them off; otherwise it advised nothing.
 func TestHugeHeapAdvisesTheHeapChunk(t *testing.T) {
-	if hugeChunk == 0 {
-		// The kernel refused the advice: only where it has no
-		// transparent huge pages.
-		if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage"); err == nil {
-			t.Fatal("the kernel has transparent huge pages, yet no heap chunk was advised")
+	enabled, _ := os.ReadFile(thpEnabled)
+	want := kernelTakesHugePageAdvice(t) && !selected(enabled, "never") && !thpDisabled()
+	if !want {
+		if hugeChunk != 0 {
+			t.Fatalf("chunk %#x advised, where no advice is wanted (enabled %q, GODEBUG %q)", hugeChunk, enabled, os.Getenv("GODEBUG"))
 		}
 		return
 	}
-	if hugeChunk%heapChunk != 0 {
+	if hugeChunk == 0 || hugeChunk%heapChunk != 0 {
 		t.Fatalf("advised chunk %#x, want a 4 MiB-aligned heap address", hugeChunk)
 	}
 	lo, hi, flags := mappingOf(t, hugeChunk)
@@ -35,37 +38,79 @@ func TestHugeHeapAdvisesTheHeapChunk(t *testing.T) {
 	}
 }
 
-// TestHugeHeapHonoursDisableTHP: with GODEBUG=disablethp=1 the heap is
-// left as the runtime maps it.
+// kernelTakesHugePageAdvice reports whether madvise(MADV_HUGEPAGE) succeeds
+// on an anonymous mapping here (not on a kernel without transparent huge
+// pages, nor under a seccomp filter refusing it).
+func kernelTakesHugePageAdvice(t *testing.T) bool {
+	t.Helper()
+	b, err := syscall.Mmap(-1, 0, heapChunk, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(b)
+	return syscall.Madvise(b, madvHugePage) == nil
+}
+
+// TestHugeHeapHonoursDisableTHP: with the runtime's switch against huge
+// pages on (any non-zero integer, the last one that parses winning), the
+// heap is left as the runtime maps it.
 func TestHugeHeapHonoursDisableTHP(t *testing.T) {
 	if os.Getenv("FASTPATH_TEST_CHILD") != "" {
 		fmt.Printf("chunk=%d\n", hugeChunk)
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHugeHeapHonoursDisableTHP$")
-	cmd.Env = append(os.Environ(), "FASTPATH_TEST_CHILD=1", "GODEBUG=madvdontneed=1,disablethp=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	if !strings.Contains(string(out), "chunk=0\n") {
-		t.Errorf("with GODEBUG=disablethp=1 the child printed %q, want chunk=0", out)
+	for _, godebug := range []string{"madvdontneed=1,disablethp=1", "disablethp=2", "disablethp=1,disablethp=x"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHugeHeapHonoursDisableTHP$")
+		cmd.Env = append(os.Environ(), "FASTPATH_TEST_CHILD=1", "GODEBUG="+godebug)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if !strings.Contains(string(out), "chunk=0\n") {
+			t.Errorf("with GODEBUG=%s the child printed %q, want chunk=0", godebug, out)
+		}
 	}
 }
 
-func TestGodebug(t *testing.T) {
-	for _, c := range []struct{ env, want string }{
-		{"", ""},
-		{"disablethp=1", "1"},
-		{"madvdontneed=1,disablethp=1", "1"},
-		{"disablethp=1,disablethp=0", "0"},
-		{"disablethpx=1,xdisablethp=1", ""},
-		{"disablethp=", ""},
-		{",disablethp=1,", "1"},
+func TestThpDisabled(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		want bool
+	}{
+		{"", false},
+		{"disablethp=1", true},
+		{"disablethp=2", true},
+		{"disablethp=-1", true},
+		{"disablethp=0", false},
+		{"madvdontneed=1,disablethp=1", true},
+		{"disablethp=1,disablethp=0", false},
+		{"disablethp=1,disablethp=x", true}, // the runtime ignores x
+		{"disablethp=0,disablethp=", false},
+		{"disablethpx=1,xdisablethp=1", false},
+		{",disablethp=1,", true},
+		{"disablethp=99999999999999999999", false}, // too large: ignored
 	} {
 		t.Setenv("GODEBUG", c.env)
-		if got := godebug("disablethp"); got != c.want {
-			t.Errorf("GODEBUG=%q: disablethp %q, want %q", c.env, got, c.want)
+		if got := thpDisabled(); got != c.want {
+			t.Errorf("GODEBUG=%q: disabled %v, want %v", c.env, got, c.want)
+		}
+	}
+}
+
+func TestSelected(t *testing.T) {
+	for _, c := range []struct {
+		setting, choice string
+		want            bool
+	}{
+		{"always [madvise] never\n", "madvise", true},
+		{"always [madvise] never\n", "never", false},
+		{"always madvise [never]\n", "never", true},
+		{"always defer [defer+madvise] madvise never\n", "madvise", false},
+		{"always defer [defer+madvise] madvise never\n", "defer+madvise", true},
+		{"", "never", false},
+	} {
+		if got := selected([]byte(c.setting), c.choice); got != c.want {
+			t.Errorf("selected(%q, %q) = %v, want %v", c.setting, c.choice, got, c.want)
 		}
 	}
 }
