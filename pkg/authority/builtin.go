@@ -117,12 +117,17 @@ func (s *Service) ensureDefault(tx localstore.Tx, m builtIns) (*Record, error) {
 }
 
 // EnsurePublic returns the built-in public-style issuing CA for a leaf key
-// (an RSA intermediate for RSA keys, an ECDSA one otherwise), creating the
-// hierarchy on first use. Call it in a write transaction.
+// (an RSA intermediate for RSA keys, an ECDSA one otherwise), creating it
+// on first use, and the public-style root it is signed by when there is
+// none. Only the CA the key needs is made: an ECDSA issuance does not
+// generate the RSA intermediate's key. Call it in a write transaction.
 func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Record, error) {
-	role := BuiltInPublicECDSA
+	role, req := BuiltInPublicECDSA, CreateRequest{
+		Type: TypeSubordinate, KeyAlgorithm: x509util.ECPrime256v1, Validity: 10 * timeutil.Year,
+		Subject: Subject{CommonName: "certctl ECDSA Issuing CA", Organization: "certctl"},
+	}
 	if _, ok := leafKey.(*rsa.PublicKey); ok {
-		role = BuiltInPublicRSA
+		role, req.KeyAlgorithm, req.Subject.CommonName = BuiltInPublicRSA, x509util.RSA2048, "certctl RSA Issuing CA"
 	}
 	if r := s.cachedBuiltIn(tx, role); r != nil {
 		return r, nil
@@ -132,28 +137,15 @@ func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Rec
 		return nil, err
 	}
 	defer s.noteBuiltIns(m)
+	if r := m[role]; r != nil {
+		return r, nil
+	}
 	root, err := s.ensurePublicRoot(tx, m)
 	if err != nil {
 		return nil, err
 	}
-	rsaCA, err := s.ensure(tx, m, BuiltInPublicRSA, CreateRequest{
-		Type: TypeSubordinate, KeyAlgorithm: x509util.RSA2048, ParentID: root.ID, Validity: 10 * timeutil.Year,
-		Subject: Subject{CommonName: "certctl RSA Issuing CA", Organization: "certctl"},
-	})
-	if err != nil {
-		return nil, err
-	}
-	ecCA, err := s.ensure(tx, m, BuiltInPublicECDSA, CreateRequest{
-		Type: TypeSubordinate, KeyAlgorithm: x509util.ECPrime256v1, ParentID: root.ID, Validity: 10 * timeutil.Year,
-		Subject: Subject{CommonName: "certctl ECDSA Issuing CA", Organization: "certctl"},
-	})
-	if err != nil {
-		return nil, err
-	}
-	if role == BuiltInPublicRSA {
-		return rsaCA, nil
-	}
-	return ecCA, nil
+	req.ParentID = root.ID
+	return s.ensure(tx, m, role, req)
 }
 
 // EnsurePublicRoot returns the built-in public-style root, creating it on

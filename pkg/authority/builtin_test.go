@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -166,5 +167,76 @@ func TestBuiltInRoleFollowsDeleteAndRestore(t *testing.T) {
 		if got := ensure(svc); got.ID != y.ID {
 			t.Errorf("%s: default CA %s after its restore, want %s", name, got.ID, y.ID)
 		}
+	}
+}
+
+// TestEnsurePublicMakesOnlyWhatTheKeyNeeds: an ECDSA issuance makes the
+// public-style root and the ECDSA intermediate, not the RSA one; an RSA
+// issuance adds the RSA intermediate under the same root. Once a role's CA
+// exists, finding it creates nothing, whichever process asks (one that
+// found it before, or a new one) and whatever else was deleted since.
+func TestEnsurePublicMakesOnlyWhatTheKeyNeeds(t *testing.T) {
+	s := newTestService(t, newClock())
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ensure := func(s *Service, key crypto.Signer) *Record {
+		t.Helper()
+		var r *Record
+		mustUpdate(t, s, func(tx localstore.Tx) error {
+			var err error
+			r, err = s.EnsurePublic(tx, key.Public())
+			return err
+		})
+		return r
+	}
+	holders := func() map[string]int {
+		t.Helper()
+		n := map[string]int{}
+		mustUpdate(t, s, func(tx localstore.Tx) error {
+			all, err := List(tx)
+			for _, r := range all {
+				if r.Status != StatusDeleted {
+					n[r.BuiltIn]++
+				}
+			}
+			return err
+		})
+		return n
+	}
+	ec := ensure(s, ecKey)
+	if n := holders(); n[BuiltInPublicRoot] != 1 || n[BuiltInPublicECDSA] != 1 || n[BuiltInPublicRSA] != 0 {
+		t.Fatalf("after an ECDSA issuance: %v, want the root and the ECDSA intermediate only", n)
+	}
+	rsaCA := ensure(s, rsaKey)
+	if n := holders(); n[BuiltInPublicRoot] != 1 || n[BuiltInPublicRSA] != 1 || rsaCA.ParentID != ec.ParentID {
+		t.Fatalf("after an RSA issuance: %v, RSA CA's parent %s, ECDSA's %s; want one root for both", n, rsaCA.ParentID, ec.ParentID)
+	}
+	for _, id := range []string{rsaCA.ID, rsaCA.ParentID} {
+		if err := setStatus(t, s, id, StatusDisabled); err != nil {
+			t.Fatal(err)
+		}
+		if err := deleteCA(t, s, id, 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, svc := range map[string]*Service{"this service": s, "a new service": New(s.Vault, s.Now, "")} {
+		if got := ensure(svc, ecKey); got.ID != ec.ID {
+			t.Errorf("%s: ECDSA CA %s, want %s", name, got.ID, ec.ID)
+		}
+		if n := holders(); n[BuiltInPublicRoot] != 0 || n[BuiltInPublicRSA] != 0 {
+			t.Errorf("%s: an ECDSA issuance re-created deleted CAs: %v", name, n)
+		}
+	}
+	if again := ensure(s, rsaKey); again.ID == rsaCA.ID {
+		t.Errorf("the deleted RSA CA %s was returned", again.ID)
+	}
+	if n := holders(); n[BuiltInPublicRoot] != 1 || n[BuiltInPublicRSA] != 1 {
+		t.Errorf("after an RSA issuance with its CAs deleted: %v, want a new root and RSA intermediate", n)
 	}
 }

@@ -21,7 +21,12 @@ func NewCmdCaRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobr
 	cmd := &cobra.Command{
 		Use:   "restore CA",
 		Short: "Restore a deleted certificate authority",
-		Long:  `Return a DELETED CA, within its restore window, to the status it had before deletion.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
+		Long: `Return a DELETED CA, within its restore window, to the status it had before deletion.
+
+A built-in CA (the default private CA or root, the public-style root or
+intermediates) whose role went to a new CA while it was deleted — the
+default CA is created again on first use — comes back as an ordinary CA;
+its audit record names the role (ReleasedBuiltInRole).` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

@@ -279,3 +279,55 @@ func TestTrustBundleFirstUse(t *testing.T) {
 		t.Errorf("default after first use: %v", err)
 	}
 }
+
+// TestRestoreRecordsAReleasedBuiltInRole: the default CA, deleted, is made
+// again on the next use; restoring the old one brings it back without its
+// role, and its audit record names the role it released.
+func TestRestoreRecordsAReleasedBuiltInRole(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	ensureDefault := func() *authority.Record {
+		t.Helper()
+		var r *authority.Record
+		if err := s.core.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+			var err error
+			r, err = s.core.Authority.EnsureDefault(tx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	old := ensureDefault()
+	if _, err := s.UpdateStatus(ctx, old.ID, authority.StatusDisabled); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, old.ID, 7); err != nil {
+		t.Fatal(err)
+	}
+	if now := ensureDefault(); now.ID == old.ID {
+		t.Fatalf("the deleted default CA %s is still the default", old.ID)
+	}
+	if _, err := s.Restore(ctx, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	recs := records(t, s)
+	r := recs[len(recs)-1]
+	if r.EventName != "RestoreCertificateAuthority" || r.RequestParameters["ReleasedBuiltInRole"] != authority.BuiltInDefault {
+		t.Errorf("last record %s, parameters %v; want RestoreCertificateAuthority with ReleasedBuiltInRole %q", r.EventName, r.RequestParameters, authority.BuiltInDefault)
+	}
+	// A CA that had no role to release records none.
+	if _, err := s.UpdateStatus(ctx, old.ID, authority.StatusDisabled); err != nil && errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, old.ID, 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Restore(ctx, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	recs = records(t, s)
+	if r := recs[len(recs)-1]; r.RequestParameters["ReleasedBuiltInRole"] != nil {
+		t.Errorf("restore of an ordinary CA recorded %v", r.RequestParameters)
+	}
+}

@@ -242,10 +242,19 @@ func (s *Service) Delete(ctx context.Context, ref string, days int) (string, err
 }
 
 // Restore returns the deleted CA named by ref to the status it had before
-// (RestoreCertificateAuthority) and returns its ARN.
+// (RestoreCertificateAuthority) and returns its ARN. A built-in CA whose
+// role went to another CA meanwhile comes back as an ordinary CA: the
+// record says so (ReleasedBuiltInRole).
 func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
 	return s.change(ctx, "RestoreCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
-		return s.core.Authority.Restore(op.Tx, r)
+		role := r.BuiltIn
+		if err := s.core.Authority.Restore(op.Tx, r); err != nil {
+			return err
+		}
+		if role != "" && r.BuiltIn == "" {
+			op.Param("ReleasedBuiltInRole", role)
+		}
+		return nil
 	})
 }
 
