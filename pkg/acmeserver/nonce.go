@@ -229,24 +229,17 @@ func (n *NonceStore) redeemBatched(ctx context.Context, v string, expires time.T
 const maxBatch = 256
 
 // flush records the waiting redemptions, batch after batch, until none
-// waits.
+// waits. A batch is taken once the write gate is held: the redemptions
+// that arrived while the gate was busy (a group commit writing, another
+// batch) ride in the same transaction instead of one of their own.
 func (n *NonceStore) flush() {
 	for {
-		n.mu.Lock()
-		batch := n.pending
-		if len(batch) > maxBatch {
-			batch = batch[:maxBatch]
-		}
-		n.pending = n.pending[len(batch):]
-		if len(batch) == 0 {
-			n.pending = nil
-			n.flushing = false
-			n.mu.Unlock()
-			return
-		}
-		n.mu.Unlock()
+		var batch []*redemption
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := n.gated(ctx, func() error {
+			if batch = n.take(); len(batch) == 0 {
+				return nil
+			}
 			return n.update(ctx, func(tx localstore.Tx) error {
 				// The store may run this again: results are assigned.
 				for _, r := range batch {
@@ -259,10 +252,36 @@ func (n *NonceStore) flush() {
 			})
 		})
 		cancel()
+		if err != nil && batch == nil {
+			// The gate was not had (its 30 s ran out): the waiting
+			// redemptions fail with that, as a failed transaction's do.
+			batch = n.take()
+		}
+		if batch == nil {
+			return
+		}
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
+}
+
+// take takes up to maxBatch waiting redemptions; when none waits it ends
+// the flush (nil), so that the next redemption starts another.
+func (n *NonceStore) take() []*redemption {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	batch := n.pending
+	if len(batch) > maxBatch {
+		batch = batch[:maxBatch]
+	}
+	n.pending = n.pending[len(batch):]
+	if len(batch) == 0 {
+		n.pending = nil
+		n.flushing = false
+		return nil
+	}
+	return batch
 }
 
 // Redeem is RedeemContext reporting only success.
