@@ -1,11 +1,12 @@
 package bench
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/certctl/certctl/internal/testbin"
 )
 
 // BenchmarkProcessListFirstPage runs a built certctl as a user does,
@@ -16,21 +17,20 @@ import (
 // touch of a page costs about 10 µs, and the heap's huge pages
 // (pkg/fastpath's hugeheap_linux.go) are what keep this figure down.
 func BenchmarkProcessListFirstPage(b *testing.B) {
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "certctl")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/certctl/certctl/cmd/certctl")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
+	h, err := testbin.BuildWith("certctl-bench-", testbin.BuildOptions{Env: []string{"CGO_ENABLED=0"}})
+	if err != nil {
+		b.Fatal(err)
 	}
-	vault := filepath.Join(dir, "vault")
+	defer h.Close()
+	vault := filepath.Join(h.Dir, "vault")
 	for _, name := range []string{"a.bench.example.test", "b.bench.example.test"} {
 		runCLI(b, vault, "request", "--domain-name", name, "--certificate-authority-arn", "default",
 			"--key-algorithm", "EC_prime256v1")
 	}
 	var faults int64
 	for b.Loop() {
-		cmd := exec.Command(bin, "--vault", vault, "list", "--max-items", "1", "-o", "json")
+		cmd := exec.Command(h.Bin, "--vault", vault, "list", "--max-items", "1", "-o", "json")
+		cmd.Env = h.Env()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("certctl list: %v\n%s", err, out)
 		}

@@ -33,14 +33,7 @@ func (c *caListings) ListObjects(kind string) ([]*localstore.Object, error) {
 // same CAs.
 func TestBuiltInsReadTheCAsOnce(t *testing.T) {
 	s := newTestService(t, newClock())
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecKey, rsaKey := leafKeys(t)
 	first := map[string]string{}
 	calls := []struct {
 		name string
@@ -177,14 +170,7 @@ func TestBuiltInRoleFollowsDeleteAndRestore(t *testing.T) {
 // found it before, or a new one) and whatever else was deleted since.
 func TestEnsurePublicMakesOnlyWhatTheKeyNeeds(t *testing.T) {
 	s := newTestService(t, newClock())
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecKey, rsaKey := leafKeys(t)
 	ensure := func(s *Service, key crypto.Signer) *Record {
 		t.Helper()
 		var r *Record
@@ -239,4 +225,19 @@ func TestEnsurePublicMakesOnlyWhatTheKeyNeeds(t *testing.T) {
 	if n := holders(); n[BuiltInPublicRoot] != 1 || n[BuiltInPublicRSA] != 1 {
 		t.Errorf("after an RSA issuance with its CAs deleted: %v, want a new root and RSA intermediate", n)
 	}
+}
+
+// leafKeys returns an ECDSA P-256 and an RSA 2048 key, as the public-style
+// intermediates are chosen by.
+func leafKeys(t *testing.T) (ecKey, rsaKey crypto.Signer) {
+	t.Helper()
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, err = rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ecKey, rsaKey
 }
