@@ -33,12 +33,17 @@ func TestReadPIN(t *testing.T) {
 	}
 }
 
+// testPIN is the PIN in the tests' PIN files: not digits alone, which a
+// temporary directory's random name may hold (TestOpenRefusedPIN once
+// failed on /tmp/TestOpenRefusedPIN312349973, whose name holds "1234").
+const testPIN = "pin!Never-in-a-path"
+
 // TestOpenSettings: each missing setting is named (exit 6); a build
 // without PKCS#11 support says so whatever the settings.
 func TestOpenSettings(t *testing.T) {
 	dir := t.TempDir()
 	pin := filepath.Join(dir, "pin")
-	_ = os.WriteFile(pin, []byte("1234\n"), 0o600)
+	_ = os.WriteFile(pin, []byte(testPIN+"\n"), 0o600)
 	mod := filepath.Join(dir, "module.so")
 	_ = os.WriteFile(mod, nil, 0o600)
 	for _, c := range []struct {
@@ -59,7 +64,7 @@ func TestOpenSettings(t *testing.T) {
 		if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: %v, want exit 6 naming %q", c.set, err, want)
 		}
-		if err != nil && strings.Contains(err.Error(), "1234") {
+		if err != nil && strings.Contains(err.Error(), testPIN) {
 			t.Errorf("the PIN is in the error: %v", err)
 		}
 	}
@@ -111,7 +116,7 @@ func stubSettings(t *testing.T) Settings {
 	dir := t.TempDir()
 	pin := filepath.Join(dir, "pin")
 	mod := filepath.Join(dir, "module.so")
-	_ = os.WriteFile(pin, []byte("1234\n"), 0o600)
+	_ = os.WriteFile(pin, []byte(testPIN+"\n"), 0o600)
 	_ = os.WriteFile(mod, nil, 0o600)
 	return Settings{Module: mod, TokenLabel: "t", PINFile: pin}
 }
@@ -133,7 +138,7 @@ func TestOpenRefusedPIN(t *testing.T) {
 	}}
 	for i := 0; i < 3; i++ {
 		_, err := o.Open()
-		if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || !strings.Contains(err.Error(), SettingPINFile) || strings.Contains(err.Error(), "1234") {
+		if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || !strings.Contains(err.Error(), SettingPINFile) || strings.Contains(err.Error(), testPIN) {
 			t.Fatalf("open %d: %v", i, err)
 		}
 	}
