@@ -10,9 +10,11 @@ import (
 	"encoding/pem"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
@@ -26,9 +28,13 @@ var actor = audit.Actor{Type: audit.ActorUser, ID: "tester", Host: "testhost"}
 
 // newTestService opens a fresh vault in a temporary directory and returns
 // the service over it, its clock fixed.
-func newTestService(t *testing.T) *Service {
+func newTestService(t *testing.T) *Service { return newTestServiceOn(t, "") }
+
+// newTestServiceOn is newTestService over the store storeURL ("": the
+// vault's embedded SQLite database).
+func newTestServiceOn(t *testing.T, storeURL string) *Service {
 	t.Helper()
-	v, err := localstore.Open(context.Background(), t.TempDir(), localstore.Options{})
+	v, err := localstore.Open(context.Background(), t.TempDir(), localstore.Options{StoreURL: storeURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,5 +335,53 @@ func TestRestoreRecordsAReleasedBuiltInRole(t *testing.T) {
 	recs = records(t, s)
 	if r := recs[len(recs)-1]; r.RequestParameters["ReleasedBuiltInRole"] != nil {
 		t.Errorf("restore of an ordinary CA recorded %v", r.RequestParameters)
+	}
+}
+
+// TestAuditReportPast2262: a certificate valid past 2262-04-11 (the end
+// of int64 nanoseconds, in which the serials table keeps NotAfter on both
+// databases) is reported with its own NotAfter, not that end.
+func TestAuditReportPast2262(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			storeURL := ""
+			if db == "postgres" {
+				storeURL = pgtest.FreshSchema(t)
+			}
+			auditReportPast2262(t, newTestServiceOn(t, storeURL))
+		})
+	}
+}
+
+func auditReportPast2262(t *testing.T, s *Service) {
+	ctx := context.Background()
+	// A root for 285 years (about the longest a time.Duration holds).
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1",
+		Subject: authority.Subject{CommonName: "Long Root"}, Validity: 285 * 365 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2300, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, v := range []timeutil.Validity{{End: end}, {Duration: 30 * 24 * time.Hour}} {
+		if _, err := s.Issue(ctx, root, IssueRequest{CSR: csrPEM(t, "long.internal"), Template: "EndEntity", Validity: v}); err != nil {
+			t.Fatalf("issue %v: %v", v, err)
+		}
+	}
+	report, err := s.AuditReport(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both leaves were issued at the same instant (a fixed clock): their
+	// order is the serials'.
+	var got []string
+	for _, e := range report {
+		if strings.Contains(e.Subject, "long.internal") {
+			got = append(got, e.NotAfter)
+		}
+	}
+	sort.Strings(got)
+	want := []string{timeutil.RFC3339(s.core.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)), "2300-01-02T03:04:05Z"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the leaves' NotAfter %q, want %q", got, want)
 	}
 }
