@@ -55,8 +55,9 @@ func hugeHeap() uintptr {
 	if thpDisabled() {
 		return 0
 	}
-	var buf [128]byte // on the stack: this init allocates next to nothing
-	if selected(readSetting(thpEnabled, &buf), "never") {
+	var enabled, defrag [128]byte // on the stack: this init allocates next to nothing
+	advise, collapse := thpAdvice(readSetting(thpEnabled, &enabled), readSetting(thpDefrag, &defrag))
+	if !advise {
 		return 0
 	}
 	heapProbe = new([64]byte)
@@ -65,8 +66,7 @@ func hugeHeap() uintptr {
 	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, chunk, heapChunk, madvHugePage); e != 0 {
 		return 0
 	}
-	defrag := readSetting(thpDefrag, &buf)
-	if selected(defrag, "always") || selected(defrag, "defer+madvise") || selected(defrag, "madvise") {
+	if collapse {
 		for half := chunk; half < chunk+heapChunk; half += hugePage {
 			// EINVAL for a half not touched yet: its first touch
 			// maps a huge page.
@@ -74,6 +74,18 @@ func hugeHeap() uintptr {
 		}
 	}
 	return chunk
+}
+
+// thpAdvice is what the administrator's transparent_hugepage settings let
+// hugeHeap do, given the contents of their files enabled and defrag (nil
+// when unreadable): advise unless huge pages are "never"; collapse only
+// where a fault in an advised region may compact memory to find a huge
+// page, as MADV_COLLAPSE does.
+func thpAdvice(enabled, defrag []byte) (advise, collapse bool) {
+	if selected(enabled, "never") {
+		return false, false
+	}
+	return true, selected(defrag, "always") || selected(defrag, "defer+madvise") || selected(defrag, "madvise")
 }
 
 // readSetting returns the contents of a transparent_hugepage setting's

@@ -97,20 +97,32 @@ func TestThpDisabled(t *testing.T) {
 	}
 }
 
-func TestSelected(t *testing.T) {
+// TestThpAdvice: the administrator's settings, as their files read, decide
+// whether the heap is advised and whether its touched halves are collapsed.
+func TestThpAdvice(t *testing.T) {
+	const (
+		madvise = "always [madvise] never\n"
+		always  = "[always] madvise never\n"
+		never   = "always madvise [never]\n"
+	)
 	for _, c := range []struct {
-		setting, choice string
-		want            bool
+		enabled, defrag  string
+		advise, collapse bool
 	}{
-		{"always [madvise] never\n", "madvise", true},
-		{"always [madvise] never\n", "never", false},
-		{"always madvise [never]\n", "never", true},
-		{"always defer [defer+madvise] madvise never\n", "madvise", false},
-		{"always defer [defer+madvise] madvise never\n", "defer+madvise", true},
-		{"", "never", false},
+		{madvise, "always defer defer+madvise [madvise] never\n", true, true},
+		{always, "[always] defer defer+madvise madvise never\n", true, true},
+		{madvise, "always defer [defer+madvise] madvise never\n", true, true},
+		{madvise, "always [defer] defer+madvise madvise never\n", true, false},
+		{always, "always defer defer+madvise madvise [never]\n", true, false},
+		{never, "always defer defer+madvise [madvise] never\n", false, false},
+		{"", "", true, false}, // unreadable: advice only, the kernel decides
 	} {
-		if got := selected([]byte(c.setting), c.choice); got != c.want {
-			t.Errorf("selected(%q, %q) = %v, want %v", c.setting, c.choice, got, c.want)
+		var enabled, defrag []byte
+		if c.enabled != "" {
+			enabled, defrag = []byte(c.enabled), []byte(c.defrag)
+		}
+		if advise, collapse := thpAdvice(enabled, defrag); advise != c.advise || collapse != c.collapse {
+			t.Errorf("enabled %q, defrag %q: advise %v, collapse %v; want %v, %v", c.enabled, c.defrag, advise, collapse, c.advise, c.collapse)
 		}
 	}
 }
