@@ -224,8 +224,9 @@ type View struct {
 	Records func() [][]string
 	// NextToken, when set, continues a paged list (--max-items): a table
 	// ends with a hint to it, and -o text, whose stdout holds records
-	// only, writes it to stderr (WriteNextToken).
-	NextToken string
+	// only, writes it to stderr (WriteNextToken). It is the output's own
+	// NextToken field.
+	NextToken *string
 }
 
 // Table is a titled table: Headers may be empty for a key/value listing.
@@ -275,11 +276,14 @@ func (p *Printer) Print(data any, v View) error {
 		if err := p.WriteRecords(v.Records()); err != nil {
 			return err
 		}
-		return p.WriteNextToken(v.NextToken)
+		if v.NextToken == nil {
+			return nil
+		}
+		return p.WriteNextToken(*v.NextToken)
 	}
 	t := v.Table(p.Styles)
-	if v.NextToken != "" && len(t.Rows) > 0 {
-		t.Footer = p.Styles.Dim(moreHint + v.NextToken)
+	if v.NextToken != nil && *v.NextToken != "" && len(t.Rows) > 0 {
+		t.Footer = p.Styles.Dim(moreHint + *v.NextToken)
 	}
 	return p.writeTable(t)
 }

@@ -189,9 +189,7 @@ func listView(out ListOutput, now time.Time) output.View {
 		func(r *auditrec.Record) []string {
 			return []string{r.EventTime, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
 		})
-	if out.NextToken != nil {
-		v.NextToken = *out.NextToken
-	}
+	v.NextToken = out.NextToken
 	return v
 }
 

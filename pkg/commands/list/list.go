@@ -288,12 +288,8 @@ func runList(ctx context.Context, o *ListOptions) error {
 }
 
 func view(out Output, now time.Time) output.View {
-	next := ""
-	if out.NextToken != nil {
-		next = *out.NextToken
-	}
 	return output.View{
-		NextToken: next,
+		NextToken: out.NextToken,
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "KEY", "EXPIRES", "IN USE"}}
 			for _, c := range out.CertificateSummaryList {

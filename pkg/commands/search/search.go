@@ -154,12 +154,8 @@ func runSearch(ctx context.Context, o *SearchOptions) error {
 }
 
 func view(out Output) output.View {
-	next := ""
-	if out.NextToken != nil {
-		next = *out.NextToken
-	}
 	return output.View{
-		NextToken: next,
+		NextToken: out.NextToken,
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "ORIGIN", "NOT AFTER"}}
 			for _, r := range out.Results {
