@@ -179,8 +179,15 @@ func (r *rawQuery) err(rc int32) error {
 	if rc == sqlite3.SQLITE_INTERRUPT && r.ctx.Err() != nil {
 		return r.ctx.Err()
 	}
-	e := &rawError{code: sqlite3.Xsqlite3_extended_errcode(r.tls, r.db), msg: libc.GoString(sqlite3.Xsqlite3_errmsg(r.tls, r.db))}
-	switch e.code & 0xff {
+	return rawErr(sqlite3.Xsqlite3_extended_errcode(r.tls, r.db), libc.GoString(sqlite3.Xsqlite3_errmsg(r.tls, r.db)))
+}
+
+// rawErr is the error of SQLite's extended result code and message: a
+// rawError (a storage error), wrapped in ErrCorrupt for a file that is not
+// a usable database.
+func rawErr(code int32, msg string) error {
+	e := &rawError{code: code, msg: msg}
+	switch code & 0xff {
 	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
 		return fmt.Errorf("%w: %w", ErrCorrupt, e)
 	}
