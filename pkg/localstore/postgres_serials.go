@@ -33,7 +33,7 @@ func (t *pgTx) GetSerial(issuer, serial string) (*Serial, error) {
 		return nil, err
 	}
 	sc.done(s)
-	return s, nil
+	return s, farValidity(s, s.DER)
 }
 
 // pgSerialScan scans serialColumns into a Serial: dest gives the scan
@@ -79,7 +79,10 @@ func (t *pgTx) ListIssued(issuer string) ([]Serial, error) {
 			out = append(out, s)
 			return nil
 		})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, farValidityOf(out, t.GetSerial)
 }
 
 func (t *pgTx) RevokeSerial(issuer, serial string, at time.Time, reason int) error {

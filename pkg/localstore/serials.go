@@ -1,9 +1,14 @@
 package localstore
 
 import (
+	"crypto/x509"
 	"database/sql"
 	"errors"
+	"fmt"
+	"math"
 	"time"
+
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // Serial is an issued serial number, its revocation state and, once the
@@ -38,7 +43,7 @@ func (t *sqliteTx) GetSerial(issuer, serial string) (*Serial, error) {
 	if err != nil {
 		return nil, wrapSQLiteErr(err)
 	}
-	return s, nil
+	return s, farValidity(s, s.DER)
 }
 
 // scanSerial scans serialColumns (and extra) into s.
@@ -88,7 +93,11 @@ func (t *sqliteTx) ListIssued(issuer string) ([]Serial, error) {
 		}
 		out = append(out, s)
 	}
-	return out, wrapSQLiteErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrapSQLiteErr(err)
+	}
+	rows.Close()
+	return out, farValidityOf(out, t.GetSerial)
 }
 
 func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int) error {
@@ -124,4 +133,50 @@ func (t *sqliteTx) ListRevoked(issuer string) ([]Serial, error) {
 		out = append(out, s)
 	}
 	return out, wrapSQLiteErr(rows.Err())
+}
+
+// A serial's NotBefore and NotAfter are kept in int64 Unix nanoseconds
+// (timeutil.UnixNano), which hold 1677-09-21 to 2262-04-11: a certificate
+// valid past that (RFC 5280's 9999-12-31 "no well-defined expiration
+// date", the leaf of a long-lived root) is stored with the range's end.
+// Both stores give such a serial its certificate's own times instead:
+// GetSerial from the DER it reads, ListIssued by reading those rare rows
+// again (farValidityOf).
+
+// clampedTime reports whether t is an end of the nanosecond range, where
+// a time beyond it was stored.
+func clampedTime(t time.Time) bool {
+	n := timeutil.UnixNano(t)
+	return !t.IsZero() && (n == math.MaxInt64 || n == math.MinInt64)
+}
+
+// farValidity gives s the validity of its certificate der when a time of
+// it was stored at an end of the nanosecond range.
+func farValidity(s *Serial, der []byte) error {
+	if len(der) == 0 || !clampedTime(s.NotBefore) && !clampedTime(s.NotAfter) {
+		return nil
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("%w: issued certificate %s of %s unreadable: %v", ErrCorrupt, s.Serial, s.Issuer, err)
+	}
+	s.NotBefore, s.NotAfter = c.NotBefore.UTC(), c.NotAfter.UTC()
+	return nil
+}
+
+// farValidityOf gives the serials of list stored with a clamped time the
+// validity GetSerial (get) reads from their certificates.
+func farValidityOf(list []Serial, get func(issuer, serial string) (*Serial, error)) error {
+	for i := range list {
+		s := &list[i]
+		if !clampedTime(s.NotBefore) && !clampedTime(s.NotAfter) {
+			continue
+		}
+		full, err := get(s.Issuer, s.Serial)
+		if err != nil {
+			return err
+		}
+		s.NotBefore, s.NotAfter = full.NotBefore, full.NotAfter
+	}
+	return nil
 }

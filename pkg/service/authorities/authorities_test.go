@@ -340,7 +340,8 @@ func TestRestoreRecordsAReleasedBuiltInRole(t *testing.T) {
 
 // TestAuditReportPast2262: a certificate valid past 2262-04-11 (the end
 // of int64 nanoseconds, in which the serials table keeps NotAfter on both
-// databases) is reported with its own NotAfter, not that end.
+// databases) is reported with its own NotAfter, not that end, and the
+// store's GetSerial gives it too.
 func TestAuditReportPast2262(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
@@ -373,15 +374,34 @@ func auditReportPast2262(t *testing.T, s *Service) {
 	}
 	// Both leaves were issued at the same instant (a fixed clock): their
 	// order is the serials'.
-	var got []string
+	var got, read []string
 	for _, e := range report {
 		if strings.Contains(e.Subject, "long.internal") {
 			got = append(got, e.NotAfter)
+			// What the store gives for the serial alone (the ACME
+			// server's renewal information reads it so).
+			if err := s.core.Vault.Store.View(ctx, func(tx localstore.Tx) error {
+				r, err := authority.Find(tx, root)
+				if err != nil {
+					return err
+				}
+				is, err := tx.GetSerial(r.ID, e.Serial)
+				if err == nil {
+					read = append(read, timeutil.RFC3339(is.NotAfter))
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	sort.Strings(read)
 	sort.Strings(got)
 	want := []string{timeutil.RFC3339(s.core.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)), "2300-01-02T03:04:05Z"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("the leaves' NotAfter %q, want %q", got, want)
+	}
+	if !reflect.DeepEqual(read, want) {
+		t.Errorf("GetSerial's NotAfter of the leaves %q, want %q", read, want)
 	}
 }

@@ -2,14 +2,10 @@ package authorities
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"math"
 	"math/big"
 	"strings"
-	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
@@ -225,17 +221,13 @@ func (s *Service) AuditReport(ctx context.Context, ref string) ([]AuditReportEnt
 			if is.NotAfter.IsZero() {
 				continue // reserved before certificates were recorded, or never signed
 			}
-			notAfter, err := issuedNotAfter(tx, r.ID, is)
-			if err != nil {
-				return err
-			}
 			e := AuditReportEntry{
 				AwsAccountID:   s.core.Names.Account,
 				CertificateArn: prefix + strings.ReplaceAll(is.Serial, ":", ""),
 				Serial:         is.Serial,
 				Subject:        is.Subject,
 				NotBefore:      timeutil.RFC3339(is.NotBefore),
-				NotAfter:       timeutil.RFC3339(notAfter),
+				NotAfter:       timeutil.RFC3339(is.NotAfter),
 				IssuedAt:       timeutil.RFC3339(is.IssuedAt),
 				TemplateArn:    authority.TemplateArn(is.Template),
 			}
@@ -250,26 +242,6 @@ func (s *Service) AuditReport(ctx context.Context, ref string) ([]AuditReportEnt
 		return nil, err
 	}
 	return out, nil
-}
-
-// issuedNotAfter is the NotAfter of the certificate the CA caID issued as
-// is. The serials table holds it in int64 nanoseconds, which end at
-// 2262-04-11: a certificate valid longer (RFC 5280's 9999-12-31 "no
-// expiration", a long-lived root's leaf) is stored as that end, and only
-// its DER, read for these rare rows alone, holds the date.
-func issuedNotAfter(tx localstore.Tx, caID string, is *localstore.Serial) (time.Time, error) {
-	if timeutil.UnixNano(is.NotAfter) != math.MaxInt64 {
-		return is.NotAfter, nil
-	}
-	full, err := tx.GetSerial(caID, is.Serial)
-	if err != nil {
-		return time.Time{}, err
-	}
-	cert, err := x509.ParseCertificate(full.DER)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: issued certificate %s of CA %s unreadable: %v", localstore.ErrCorrupt, is.Serial, caID, err)
-	}
-	return cert.NotAfter, nil
 }
 
 // ImportRequest is what `ca import` takes: the CA's certificate, key and
