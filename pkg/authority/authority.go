@@ -716,7 +716,7 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	}
 	part := -1
 	if r.partitioned() {
-		part = partitionOf(t.SerialNumber)
+		part = partitionOf(t.SerialNumber.Bytes())
 	}
 	casign.SetRevocationURLs(t, s.CRLURL(r, part), s.ocspURL(r))
 	cert, err := casign.Sign(t, caCert, pub, caKey)

@@ -17,7 +17,7 @@ import (
 )
 
 // TestCRLFromIndexMatchesFullRecords: the CRL buildCRL signs from the
-// revocation index (ListRevocations, serials parsed into shared words) has
+// revocation index (EachRevocation, each entry encoded as it is read) has
 // byte for byte the TBSCertList of one built from the full serial records
 // (ListRevoked, serials parsed by x509util.ParseSerial) in the same order,
 // for the complete CRL and each partition of a PARTITIONED CA, small and
@@ -62,11 +62,17 @@ func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					if part < 0 || partitionOf(n) == part {
+					if part < 0 || partitionOf(n.Bytes()) == part {
 						entries = append(entries, casign.Revoked{Serial: n, RevokedAt: f.RevokedAt, Reason: f.Reason})
 					}
 				}
-				want, err := s.signCRL(r, cert, key, entries, 42, part)
+				var list casign.CRLEntries
+				for _, e := range entries {
+					if err := list.Add(e.Serial.Bytes(), e.RevokedAt, e.Reason); err != nil {
+						return err
+					}
+				}
+				want, err := s.signCRL(r, cert, key, &list, 42, part)
 				if err != nil {
 					return err
 				}
@@ -88,13 +94,13 @@ func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
 					return nil
 				}
 				// The complete CRL: Go's bare CreateRevocationList on the same records.
-				list := make([]x509.RevocationListEntry, len(entries))
+				bareList := make([]x509.RevocationListEntry, len(entries))
 				for i, e := range entries {
-					list[i] = x509.RevocationListEntry{SerialNumber: e.Serial, RevocationTime: e.RevokedAt, ReasonCode: e.Reason}
+					bareList[i] = x509.RevocationListEntry{SerialNumber: e.Serial, RevocationTime: e.RevokedAt, ReasonCode: e.Reason}
 				}
 				now := s.Now()
 				bare, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-					SignatureAlgorithm: signatureAlgorithm(r, key.Public()), RevokedCertificateEntries: list,
+					SignatureAlgorithm: signatureAlgorithm(r, key.Public()), RevokedCertificateEntries: bareList,
 					Number: big.NewInt(42), ThisUpdate: now, NextUpdate: now.Add(crlExpiry(r))}, cert, key)
 				if err != nil {
 					return err

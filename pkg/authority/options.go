@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net"
 	"strings"
 	"time"
@@ -313,15 +312,18 @@ func crlExpiry(r *Record) time.Duration {
 	return CRLValidity
 }
 
-// partitionOf is the CRL partition a serial of a PARTITIONED CA belongs to:
-// its low 16 bits.
-func partitionOf(serial *big.Int) int {
-	// The low word of the (positive) serial's magnitude; no allocation for
-	// each entry of a partition's CRL.
-	if w := serial.Bits(); len(w) > 0 && serial.Sign() > 0 {
-		return int(w[0] & (maxPartitions - 1))
+// partitionOf is the CRL partition a serial of a PARTITIONED CA belongs
+// to: the low 16 bits of its magnitude (big-endian octets, as
+// big.Int.Bytes gives them).
+func partitionOf(serial []byte) int {
+	p := 0
+	if n := len(serial); n > 0 {
+		p = int(serial[n-1])
+		if n > 1 {
+			p |= int(serial[n-2]) << 8
+		}
 	}
-	return int(new(big.Int).And(serial, big.NewInt(maxPartitions-1)).Int64())
+	return p & (maxPartitions - 1)
 }
 
 // UpdateRevocation replaces r's revocation configuration.

@@ -3,12 +3,10 @@ package authority
 import (
 	"crypto"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
-	"math/bits"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -64,40 +62,27 @@ func (s *Service) checkPartition(r *Record, n int) error {
 
 func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64, part int) ([]byte, error) {
 	// The serial, time and reason of each revoked serial, from the index
-	// alone (ListRevoked would read every record).
-	revoked, err := tx.ListRevocations(r.ID)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := crlEntries(revoked, part)
-	if err != nil {
-		return nil, err
-	}
-	return s.signCRL(r, cert, key, entries, number, part)
-}
-
-// crlEntries parses the stored serials of revoked (those of partition part
-// when part >= 0). The serials' big.Ints share one array and their
-// words a few arrays: no allocation per entry.
-func crlEntries(revoked []localstore.Revocation, part int) ([]casign.Revoked, error) {
-	entries := make([]casign.Revoked, 0, len(revoked))
-	ints := make([]big.Int, len(revoked))
-	var arena []big.Word
-	for i, rv := range revoked {
-		n, rest, err := parseStoredSerialInto(&ints[i], rv.Serial, arena)
+	// alone (ListRevoked would read every record), each encoded into the
+	// CRL as it is read: nothing is kept of a serial but its entry.
+	var entries casign.CRLEntries
+	var buf [maxSerialOctets]byte
+	err := tx.EachRevocation(r.ID, func(stored []byte, at time.Time, reason int) error {
+		serial, err := storedSerialBytes(buf[:0], stored)
 		if err != nil {
-			return nil, fmt.Errorf("%w: serial %q: %v", localstore.ErrCorrupt, rv.Serial, err)
+			return fmt.Errorf("%w: serial %q: %v", localstore.ErrCorrupt, stored, err)
 		}
-		arena = rest
-		if part >= 0 && partitionOf(n) != part {
-			continue
+		if part >= 0 && partitionOf(serial) != part {
+			return nil
 		}
-		entries = append(entries, casign.Revoked{Serial: n, RevokedAt: rv.RevokedAt, Reason: rv.Reason})
+		return entries.Add(serial, at, reason)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return entries, nil
+	return s.signCRL(r, cert, key, &entries, number, part)
 }
 
-func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, entries []casign.Revoked, number int64, part int) ([]byte, error) {
+func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, entries *casign.CRLEntries, number int64, part int) ([]byte, error) {
 	opts := casign.CRLOptions{SignatureAlgorithm: signatureAlgorithm(r, key.Public())}
 	if part >= 0 {
 		if opts.DistributionPoint = s.CRLURL(r, part); opts.DistributionPoint == "" {
@@ -105,7 +90,7 @@ func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, 
 		}
 	}
 	now := s.Now()
-	return casign.CreateCRLWith(cert, key, entries, big.NewInt(number), now, now.Add(crlExpiry(r)), opts)
+	return casign.SignCRL(cert, key, entries, big.NewInt(number), now, now.Add(crlExpiry(r)), opts)
 }
 
 // nextCRLNumber is strictly above last and follows the clock (nanoseconds),
@@ -219,60 +204,35 @@ func (l *Lookup) CRLPartition(caID string, n int) ([]byte, error) {
 	return l.crl(caID, n)
 }
 
-// parseStoredSerial reads a serial as the vault stores it (FormatSerial's
-// colon-separated hex bytes) without the general parser's allocations; a
-// CRL of 100k entries parses 100k of them.
-func parseStoredSerial(s string) (*big.Int, error) {
-	if len(s)%3 != 2 {
-		return x509util.ParseSerial(s)
-	}
-	b := make([]byte, (len(s)+1)/3)
-	for i := range b {
-		if i > 0 && s[3*i-1] != ':' {
-			return x509util.ParseSerial(s)
-		}
-		if _, err := hex.Decode(b[i:i+1], []byte(s[3*i:3*i+2])); err != nil {
-			return x509util.ParseSerial(s)
-		}
-	}
-	return new(big.Int).SetBytes(b), nil
-}
+// maxSerialOctets is the longest serial a CRL lists (RFC 5280 4.1.2.2).
+const maxSerialOctets = 20
 
-// parseStoredSerialInto is parseStoredSerial into z, whose words it takes
-// from arena (allocated 4096 words at a time), returned with what is left.
-func parseStoredSerialInto(z *big.Int, s string, arena []big.Word) (*big.Int, []big.Word, error) {
-	var b [32]byte
-	n := (len(s) + 1) / 3
-	fallback := len(s)%3 != 2 || n > len(b)
-	for i := 0; i < n && !fallback; i++ {
-		hi, ok1 := unhex(s[3*i])
-		lo, ok2 := unhex(s[3*i+1])
-		fallback = !ok1 || !ok2 || (i > 0 && s[3*i-1] != ':')
-		b[i] = hi<<4 | lo
-	}
-	if fallback {
-		v, err := parseStoredSerial(s)
-		if err != nil {
-			return nil, arena, err
+// storedSerialBytes appends to dst the big-endian magnitude of a serial
+// as the vault stores it (FormatSerial's colon-separated hex octets, read
+// without allocating); another form goes through x509util.ParseSerial. A
+// negative serial is refused; a zero or too long one is left to
+// casign.CRLEntries.Add, which refuses it.
+func storedSerialBytes(dst, s []byte) ([]byte, error) {
+	if n := (len(s) + 1) / 3; len(s)%3 == 2 && len(dst)+n <= cap(dst) {
+		out, ok := dst, true
+		for i := 0; i < n && ok; i++ {
+			hi, ok1 := unhex(s[3*i])
+			lo, ok2 := unhex(s[3*i+1])
+			ok = ok1 && ok2 && (i == 0 || s[3*i-1] == ':')
+			out = append(out, hi<<4|lo)
 		}
-		return z.Set(v), arena, nil
-	}
-	const wordBytes = bits.UintSize / 8
-	nw := (n + wordBytes - 1) / wordBytes
-	if len(arena) < nw {
-		arena = make([]big.Word, 4096)
-	}
-	w := arena[:nw:nw]
-	for j := range w { // little-endian words of the big-endian bytes
-		var v big.Word
-		for k := wordBytes - 1; k >= 0; k-- {
-			if i := n - 1 - (j*wordBytes + k); i >= 0 {
-				v = v<<8 | big.Word(b[i])
-			}
+		if ok {
+			return out, nil
 		}
-		w[j] = v
 	}
-	return z.SetBits(w), arena[nw:], nil
+	v, err := x509util.ParseSerial(string(s))
+	if err != nil {
+		return nil, err
+	}
+	if v.Sign() < 0 {
+		return nil, errors.New("negative serial number")
+	}
+	return v.FillBytes(make([]byte, (v.BitLen()+7)/8)), nil
 }
 
 func unhex(c byte) (byte, bool) {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/pkg/localstore"
@@ -133,47 +135,52 @@ func TestSerialsArePositiveAndShort(t *testing.T) {
 	}
 }
 
-func TestParseStoredSerialMatchesParseSerial(t *testing.T) {
-	for _, s := range []string{"00", "7f", "0a:1b", "01:00:ff:10", "e1:2b:91:6e:1a:19:4a:d2:32:f0:7e:73:e6:1b:cf:b0", "-0a:1b", "0a1b", "zz:00", "0a:1", "0a;1b"} {
-		want, werr := x509util.ParseSerial(s)
-		got, gerr := parseStoredSerial(s)
-		if (werr == nil) != (gerr == nil) || (werr == nil && want.Cmp(got) != 0) {
-			t.Errorf("%q: parseStoredSerial = %v, %v; ParseSerial = %v, %v", s, got, gerr, want, werr)
-		}
-		checkParseInto(t, s, want, werr)
+// TestStoredSerialBytes: storedSerialBytes gives the magnitude
+// x509util.ParseSerial reads, or fails where it fails or reads a negative
+// serial; the stored form is read into dst's room without allocating.
+func TestStoredSerialBytes(t *testing.T) {
+	for _, s := range []string{"00", "7f", "0a:1b", "01:00:ff:10", "e1:2b:91:6e:1a:19:4a:d2:32:f0:7e:73:e6:1b:cf:b0",
+		"-0a:1b", "0a1b", "zz:00", "0a:1", "0a;1b", "AB:cd", strings.Repeat("ff:", 22) + "ff"} {
+		checkStoredSerial(t, s)
+	}
+	var buf [maxSerialOctets]byte
+	s := []byte("e1:2b:91:6e:1a:19:4a:d2:32:f0:7e:73:e6:1b:cf:b0")
+	if n := testing.AllocsPerRun(100, func() { _, _ = storedSerialBytes(buf[:0], s) }); n != 0 {
+		t.Errorf("%v allocations reading a stored serial, want 0", n)
 	}
 }
 
-// checkParseInto: parseStoredSerialInto agrees with ParseSerial, with an
-// arena too short (a new one) or long enough (shared), and leaves the
-// words it did not use to the next serial.
-func checkParseInto(t *testing.T, s string, want *big.Int, werr error) {
+func checkStoredSerial(t *testing.T, s string) {
 	t.Helper()
-	for _, arena := range [][]big.Word{nil, make([]big.Word, 1), make([]big.Word, 8)} {
-		var z big.Int
-		got, rest, gerr := parseStoredSerialInto(&z, s, arena)
-		if (werr == nil) != (gerr == nil) || (werr == nil && want.Cmp(got) != 0) {
-			t.Fatalf("%q (arena %d): parseStoredSerialInto = %v, %v; ParseSerial = %v, %v", s, len(arena), got, gerr, want, werr)
-		}
+	want, werr := x509util.ParseSerial(s)
+	var buf [maxSerialOctets]byte
+	got, gerr := storedSerialBytes(buf[:0], []byte(s))
+	switch {
+	case werr != nil || want.Sign() < 0:
 		if gerr == nil {
-			next, _, err := parseStoredSerialInto(new(big.Int), "ff:ff:ff:ff:ff:ff:ff:ff:ff", rest)
-			if err != nil || next.Text(16) != "ffffffffffffffffff" || want.Cmp(got) != 0 {
-				t.Fatalf("%q: the next serial overwrote it: %v, %v", s, got, next)
-			}
+			t.Fatalf("%q: storedSerialBytes = %x; ParseSerial = %v, %v", s, got, want, werr)
 		}
+	case gerr != nil || new(big.Int).SetBytes(got).Cmp(want) != 0:
+		t.Fatalf("%q: storedSerialBytes = %x, %v; ParseSerial = %v", s, got, gerr, want)
 	}
 }
 
-func FuzzParseStoredSerial(f *testing.F) {
+func FuzzStoredSerialBytes(f *testing.F) {
 	f.Add("0a:1b")
 	f.Add("e1:2b:91:6e:1a:19:4a:d2:32:f0:7e:73:e6:1b:cf:b0")
 	f.Add("-01")
-	f.Fuzz(func(t *testing.T, s string) {
-		want, werr := x509util.ParseSerial(s)
-		got, gerr := parseStoredSerial(s)
-		if (werr == nil) != (gerr == nil) || (werr == nil && want.Cmp(got) != 0) {
-			t.Fatalf("%q: parseStoredSerial = %v, %v; ParseSerial = %v, %v", s, got, gerr, want, werr)
+	f.Fuzz(checkStoredSerial)
+}
+
+// TestPartitionOf: a serial's partition is its low 16 bits.
+func TestPartitionOf(t *testing.T) {
+	for _, c := range []struct {
+		serial string
+		want   int
+	}{{"", 0}, {"07", 7}, {"01:02", 0x102}, {"ff:01:02", 0x102}, {"12:34:56:78", 0x5678}} {
+		b, _ := hex.DecodeString(strings.ReplaceAll(c.serial, ":", ""))
+		if got := partitionOf(b); got != c.want {
+			t.Errorf("partitionOf(%s) = %#x, want %#x", c.serial, got, c.want)
 		}
-		checkParseInto(t, s, want, werr)
-	})
+	}
 }

@@ -91,6 +91,21 @@ type CRLOptions struct {
 
 // CreateCRLWith is CreateCRL with a CA's CRL options.
 func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entries []Revoked, number *big.Int, thisUpdate, nextUpdate time.Time, opts CRLOptions) ([]byte, error) {
+	var l CRLEntries
+	for i, e := range entries {
+		if err := checkSerial(e.Serial); err != nil {
+			return nil, fmt.Errorf("ca: CRL entry %d: %w", i, err)
+		}
+		if err := l.Add(e.Serial.Bytes(), e.RevokedAt, e.Reason); err != nil {
+			return nil, err
+		}
+	}
+	return SignCRL(issuerCert, issuerKey, &l, number, thisUpdate, nextUpdate, opts)
+}
+
+// SignCRL returns the DER-encoded X.509 v2 CRL listing l's entries, as
+// CreateCRLWith does. A large CRL is built in l's buffer: l is spent.
+func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntries, number *big.Int, thisUpdate, nextUpdate time.Time, opts CRLOptions) ([]byte, error) {
 	if issuerCert == nil || issuerKey == nil {
 		return nil, errors.New("ca: CRL needs an issuer certificate and key")
 	}
@@ -111,15 +126,6 @@ func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entrie
 	if err != nil {
 		return nil, err
 	}
-
-	for i, e := range entries {
-		if err := checkSerial(e.Serial); err != nil {
-			return nil, fmt.Errorf("ca: CRL entry %d: %w", i, err)
-		}
-		if ReasonName(e.Reason) == "" {
-			return nil, fmt.Errorf("ca: CRL entry %d: invalid reason code %d", i, e.Reason)
-		}
-	}
 	tmpl := &x509.RevocationList{
 		SignatureAlgorithm: alg,
 		Number:             number,
@@ -133,28 +139,18 @@ func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entrie
 		}
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, idp)
 	}
-	if signerOpts, ok := crlSignerOpts(alg); ok && len(entries) >= fastCRLMin {
-		return createCRLSpliced(tmpl, issuerCert, issuerKey, entries, signerOpts)
+	if l.n < fastCRLMin {
+		tmpl.RevokedCertificateEntries = l.small
+	} else if signerOpts, ok := crlSignerOpts(alg); ok {
+		return createCRLSpliced(tmpl, issuerCert, issuerKey, l, signerOpts)
+	} else {
+		return nil, fmt.Errorf("ca: signing CRL: no list encoding for %s", alg)
 	}
-	tmpl.RevokedCertificateEntries = revocationListEntries(entries)
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, issuerCert, issuerKey)
 	if err != nil {
 		return nil, fmt.Errorf("ca: signing CRL: %w", err)
 	}
 	return der, nil
-}
-
-// revocationListEntries is entries as x509.CreateRevocationList takes them.
-func revocationListEntries(entries []Revoked) []x509.RevocationListEntry {
-	list := make([]x509.RevocationListEntry, len(entries))
-	for i, e := range entries {
-		list[i] = x509.RevocationListEntry{
-			SerialNumber:   e.Serial,
-			RevocationTime: e.RevokedAt.UTC().Truncate(time.Second),
-			ReasonCode:     e.Reason, // 0 (unspecified) leaves the extension out
-		}
-	}
-	return list
 }
 
 // checkCRLNumber enforces RFC 5280 5.2.3: a non-negative integer of at most

@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -52,9 +54,12 @@ func crlSignerOpts(alg x509.SignatureAlgorithm) (crypto.SignerOpts, bool) {
 }
 
 // createCRLSpliced signs tmpl (without entries) through
-// x509.CreateRevocationList, then the same CRL with entries (checked by
-// the caller: positive serials of at most 20 octets, known reason codes).
-func createCRLSpliced(tmpl *x509.RevocationList, issuerCert *x509.Certificate, issuerKey crypto.Signer, entries []Revoked, opts crypto.SignerOpts) ([]byte, error) {
+// x509.CreateRevocationList, then the same CRL with l's entries, built in
+// l's buffer: the TBSCertList's headers and the fields before the list go
+// into the room left before the entries, the extensions, the signature
+// algorithm and the signature after them, so that the list of a large CRL
+// is written once and never copied.
+func createCRLSpliced(tmpl *x509.RevocationList, issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntries, opts crypto.SignerOpts) ([]byte, error) {
 	tmpl.RevokedCertificateEntries = nil
 	empty, err := x509.CreateRevocationList(rand.Reader, tmpl, issuerCert, issuerKey)
 	if err != nil {
@@ -64,13 +69,25 @@ func createCRLSpliced(tmpl *x509.RevocationList, issuerCert *x509.Certificate, i
 	if err != nil {
 		return nil, err
 	}
-	list, err := appendRevokedCertificates(nil, entries)
-	if err != nil {
-		return nil, err
+	buf := l.buf
+	listLen := len(buf) - crlHeadroom
+	tbsLen := len(prefix) + headerLen(listLen) + listLen + len(suffix)
+	// The room before the list takes the CRL's header (at most 6 octets),
+	// the TBSCertList's, the fields before the list and its header; an
+	// issuer name too long for it moves the list once.
+	need := maxHeaderLen + headerLen(tbsLen) + len(prefix) + headerLen(listLen)
+	if need > crlHeadroom {
+		grown := make([]byte, need, need+listLen+len(suffix)+len(sigAlg)+crlTailroom)
+		buf = append(grown, buf[crlHeadroom:]...)
 	}
-	tbs := make([]byte, 0, len(prefix)+len(list)+len(suffix)+6)
-	tbs = appendHeader(tbs, 0x30, len(prefix)+len(list)+len(suffix))
-	tbs = append(append(append(tbs, prefix...), list...), suffix...)
+	start := len(buf) - listLen - headerLen(listLen)
+	appendHeader(buf[start:start], 0x30, listLen)
+	start -= len(prefix)
+	copy(buf[start:], prefix)
+	start -= headerLen(tbsLen)
+	appendHeader(buf[start:start], 0x30, tbsLen)
+	buf = append(buf, suffix...)
+	tbs := buf[start:]
 
 	sig, err := crypto.SignMessage(issuerKey, rand.Reader, tbs, opts)
 	if err != nil {
@@ -82,12 +99,14 @@ func createCRLSpliced(tmpl *x509.RevocationList, issuerCert *x509.Certificate, i
 		return nil, fmt.Errorf("ca: signing CRL: the signature returned by the signer is invalid: %w", err)
 	}
 	bitString := len(sig) + 1
-	out := make([]byte, 0, len(tbs)+len(sigAlg)+bitString+12)
-	out = appendHeader(out, 0x30, len(tbs)+len(sigAlg)+headerLen(bitString)+bitString)
-	out = append(append(out, tbs...), sigAlg...)
-	out = appendHeader(out, 0x03, bitString)
-	out = append(append(out, 0), sig...)
-	return out, nil
+	crlLen := len(tbs) + len(sigAlg) + headerLen(bitString) + bitString
+	start -= headerLen(crlLen)
+	appendHeader(buf[start:start], 0x30, crlLen)
+	buf = append(buf, sigAlg...)
+	buf = appendHeader(buf, 0x03, bitString)
+	buf = append(append(buf, 0), sig...)
+	l.buf = nil // the CRL owns the buffer now
+	return buf[start:], nil
 }
 
 // splitEmptyCRL cuts a DER CRL without revokedCertificates into the
@@ -124,69 +143,126 @@ func splitEmptyCRL(der []byte) (prefix, suffix, sigAlg []byte, err error) {
 	return all[:cut], all[cut:], sigAlg, nil
 }
 
-// appendRevokedCertificates appends the revokedCertificates SEQUENCE of
-// entries as encoding/asn1 marshals []pkix.RevokedCertificate built by
-// x509.CreateRevocationList: serial INTEGER, revocationDate (UTCTime from
-// 1950 to 2049, GeneralizedTime otherwise, in UTC, to the second) and,
-// unless the reason is 0 (unspecified), crlEntryExtensions holding a
-// non-critical reasonCode ENUMERATED.
-func appendRevokedCertificates(dst []byte, entries []Revoked) ([]byte, error) {
-	// An entry is at most 2+21 (serial) + 2+15 (time) + 14 (reason) + 2 octets.
-	body := make([]byte, 0, len(entries)*48)
-	var serial [21]byte
-	for i, e := range entries {
-		n := (e.Serial.BitLen() + 7) / 8
-		if e.Serial.Sign() <= 0 || n > 20 {
-			return nil, fmt.Errorf("ca: CRL entry %d: serial out of range", i)
-		}
-		s := serial[:n+1]
-		e.Serial.FillBytes(s[1:])
-		if s[1]&0x80 == 0 {
-			s = s[1:]
-		}
-		if e.RevokedAt.IsZero() { // as x509 refuses it
-			return nil, fmt.Errorf("ca: CRL entry %d: zero revocation time", i)
-		}
-		t := e.RevokedAt.UTC()
-		year := t.Year()
-		timeLen := 13
-		if year < 1950 || year >= 2050 {
-			timeLen = 15
-			if year < 0 || year > 9999 {
-				return nil, fmt.Errorf("ca: CRL entry %d: revocation time %v cannot be encoded", i, e.RevokedAt)
-			}
-		}
-		size := 2 + len(s) + 2 + timeLen
-		if e.Reason != 0 {
-			if e.Reason < 0 || e.Reason > 127 {
-				return nil, fmt.Errorf("ca: CRL entry %d: invalid reason code %d", i, e.Reason)
-			}
-			size += 14
-		}
-		body = append(body, 0x30, byte(size), 0x02, byte(len(s)))
-		body = append(body, s...)
-		if timeLen == 13 {
-			body = append(body, 0x17, 13)
-			body = appendDigits(body, year%100, 2)
-		} else {
-			body = append(body, 0x18, 15)
-			body = appendDigits(body, year, 4)
-		}
-		_, month, day := t.Date()
-		hour, minute, sec := t.Clock()
-		body = appendDigits(body, int(month), 2)
-		body = appendDigits(body, day, 2)
-		body = appendDigits(body, hour, 2)
-		body = appendDigits(body, minute, 2)
-		body = appendDigits(body, sec, 2)
-		body = append(body, 'Z')
-		if e.Reason != 0 {
-			// SEQUENCE OF { Extension { extnID 2.5.29.21, extnValue OCTET STRING { ENUMERATED } } }
-			body = append(body, 0x30, 12, 0x30, 10, 0x06, 3, 0x55, 0x1d, 0x15, 0x04, 3, 0x0a, 1, byte(e.Reason))
+// CRLEntries is the revokedCertificates list of a CRL being built (Add,
+// then SignCRL): each entry is encoded as it is added, exactly as
+// encoding/asn1 marshals the pkix.RevokedCertificate that
+// x509.CreateRevocationList builds for it (crl_fast_test.go checks the
+// bytes), into one buffer that then holds the whole CRL.
+type CRLEntries struct {
+	// buf is crlHeadroom octets of room, then the encoded entries.
+	buf []byte
+	n   int
+	// small are the entries as x509.CreateRevocationList takes them,
+	// while there are fewer than fastCRLMin (SignCRL signs those through
+	// it); nil from then on.
+	small []x509.RevocationListEntry
+}
+
+const (
+	// crlHeadroom is the room left before the entries for what comes
+	// before them in the CRL: three headers and the TBSCertList's first
+	// fields (version, signature algorithm, issuer name and the two
+	// times, about 100 octets and the issuer name's).
+	crlHeadroom = 1024
+	// crlTailroom is the room kept after the entries for what follows
+	// them (extensions, signature algorithm and signature: a few hundred
+	// octets; an RSA-4096 signature is 512).
+	crlTailroom = 1024
+	// maxHeaderLen is the longest DER header of a CRL's lengths (a tag
+	// and 1+4 length octets).
+	maxHeaderLen = 6
+	// maxEntryLen is the longest entry Add encodes: SEQUENCE header,
+	// serial (2+21), time (2+15), reason extension (14).
+	maxEntryLen = 2 + 23 + 17 + 14
+)
+
+// Len is the number of entries added.
+func (l *CRLEntries) Len() int { return l.n }
+
+// Add appends the entry of the certificate with serial number serial
+// (its big-endian magnitude; leading zero octets are ignored), revoked at
+// revokedAt (written in UTC to the second) for reason (an RFC 5280 code
+// certctl uses; 0, unspecified, writes no reasonCode extension). It
+// refuses a serial that is zero or longer than 20 octets, an unknown
+// reason and a zero or unencodable time.
+func (l *CRLEntries) Add(serial []byte, revokedAt time.Time, reason int) error {
+	for len(serial) > 0 && serial[0] == 0 {
+		serial = serial[1:]
+	}
+	n := len(serial)
+	if n == 0 {
+		return fmt.Errorf("ca: CRL entry %d: serial number must be positive", l.n)
+	}
+	if n > maxSerialOctets || (n == maxSerialOctets && serial[0]&0x80 != 0) {
+		return fmt.Errorf("ca: CRL entry %d: serial number longer than 20 octets", l.n)
+	}
+	if ReasonName(reason) == "" {
+		return fmt.Errorf("ca: CRL entry %d: invalid reason code %d", l.n, reason)
+	}
+	if revokedAt.IsZero() { // as x509 refuses it
+		return fmt.Errorf("ca: CRL entry %d: zero revocation time", l.n)
+	}
+	t := revokedAt.UTC()
+	year := t.Year()
+	timeLen := 13
+	if year < 1950 || year >= 2050 {
+		timeLen = 15
+		if year < 0 || year > 9999 {
+			return fmt.Errorf("ca: CRL entry %d: revocation time %v cannot be encoded", l.n, revokedAt)
 		}
 	}
-	dst = appendHeader(dst, 0x30, len(body))
-	return append(dst, body...), nil
+	if l.buf == nil {
+		l.buf = make([]byte, crlHeadroom, crlHeadroom+64*maxEntryLen+crlTailroom)
+	}
+	if cap(l.buf)-len(l.buf) < maxEntryLen+crlTailroom {
+		// Doubled, not grown by append's quarter: a list of 100,000
+		// entries is moved a dozen times, not fifty.
+		grown := make([]byte, len(l.buf), 2*cap(l.buf))
+		copy(grown, l.buf)
+		l.buf = grown
+	}
+	if l.n < fastCRLMin {
+		l.small = append(l.small, x509.RevocationListEntry{SerialNumber: new(big.Int).SetBytes(serial),
+			RevocationTime: t.Truncate(time.Second), ReasonCode: reason})
+	} else {
+		l.small = nil
+	}
+	l.n++
+
+	intLen := n
+	if serial[0]&0x80 != 0 {
+		intLen++ // DER's leading zero octet of a positive INTEGER
+	}
+	size := 2 + intLen + 2 + timeLen
+	if reason != 0 {
+		size += 14
+	}
+	b := append(l.buf, 0x30, byte(size), 0x02, byte(intLen))
+	if intLen > n {
+		b = append(b, 0)
+	}
+	b = append(b, serial...)
+	if timeLen == 13 {
+		b = append(b, 0x17, 13)
+		b = appendDigits(b, year%100, 2)
+	} else {
+		b = append(b, 0x18, 15)
+		b = appendDigits(b, year, 4)
+	}
+	_, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, int(month), 2)
+	b = appendDigits(b, day, 2)
+	b = appendDigits(b, hour, 2)
+	b = appendDigits(b, minute, 2)
+	b = appendDigits(b, sec, 2)
+	b = append(b, 'Z')
+	if reason != 0 {
+		// SEQUENCE OF { Extension { extnID 2.5.29.21, extnValue OCTET STRING { ENUMERATED } } }
+		b = append(b, 0x30, 12, 0x30, 10, 0x06, 3, 0x55, 0x1d, 0x15, 0x04, 3, 0x0a, 1, byte(reason))
+	}
+	l.buf = b
+	return nil
 }
 
 func appendDigits(b []byte, v, width int) []byte {

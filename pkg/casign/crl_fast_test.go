@@ -100,12 +100,12 @@ func checkSpliced(t *testing.T, name string, ca *x509.Certificate, key crypto.Si
 		return tl
 	}
 	want := tmpl()
-	want.RevokedCertificateEntries = revocationListEntries(entries)
+	want.RevokedCertificateEntries = stdlibEntries(entries)
 	wantDER, err := x509.CreateRevocationList(rand.Reader, want, ca, key)
 	if err != nil {
 		t.Fatalf("%s: stdlib: %v", name, err)
 	}
-	gotDER, err := createCRLSpliced(tmpl(), ca, key, entries, opts)
+	gotDER, err := createCRLSpliced(tmpl(), ca, key, crlEntries(t, entries), opts)
 	if err != nil {
 		t.Fatalf("%s: spliced: %v", name, err)
 	}
@@ -204,30 +204,105 @@ func TestOpenSSLReadsLargeCRL(t *testing.T) {
 	}
 }
 
-// FuzzRevokedCertificates: the entry encoder writes what encoding/asn1
-// writes for the pkix.RevokedCertificate list x509.CreateRevocationList
-// builds, or refuses the entry.
+// stdlibEntries is entries as x509.CreateRevocationList takes them.
+func stdlibEntries(entries []Revoked) []x509.RevocationListEntry {
+	list := make([]x509.RevocationListEntry, len(entries))
+	for i, e := range entries {
+		list[i] = x509.RevocationListEntry{SerialNumber: e.Serial,
+			RevocationTime: e.RevokedAt.UTC().Truncate(time.Second), ReasonCode: e.Reason}
+	}
+	return list
+}
+
+// crlEntries is entries added to a CRLEntries.
+func crlEntries(t *testing.T, entries []Revoked) *CRLEntries {
+	t.Helper()
+	var l CRLEntries
+	for _, e := range entries {
+		if err := l.Add(e.Serial.Bytes(), e.RevokedAt, e.Reason); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &l
+}
+
+// TestCRLEntriesMoveOnce: a list of 100,000 entries is written into one
+// buffer with room for the rest of the CRL, which is signed in place: the
+// CRL is that buffer, and the list was moved only as the buffer doubled.
+func TestCRLEntriesMoveOnce(t *testing.T) {
+	h := newHierarchy(t, "EC_prime256v1")
+	var l CRLEntries
+	moves, last := 0, 0
+	for i := range 100000 {
+		if err := l.Add(big.NewInt(int64(i)+1).Bytes(), testNow, i%6); err != nil {
+			t.Fatal(err)
+		}
+		if c := cap(l.buf); c != last {
+			moves, last = moves+1, c
+		}
+	}
+	if moves > 20 {
+		t.Errorf("the buffer was allocated %d times for 100,000 entries", moves)
+	}
+	buf := l.buf
+	der, err := SignCRL(h.sub, h.subKey, &l, big.NewInt(3), testNow, testNow.Add(time.Hour), CRLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameArray(der, buf) {
+		t.Error("the CRL was copied out of the entries' buffer")
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crl.CheckSignatureFrom(h.sub); err != nil {
+		t.Error(err)
+	}
+	if len(crl.RevokedCertificateEntries) != 100000 || crl.RevokedCertificateEntries[99999].SerialNumber.Int64() != 100000 {
+		t.Errorf("%d entries", len(crl.RevokedCertificateEntries))
+	}
+}
+
+// sameArray reports whether a and b share their underlying array.
+func sameArray(a, b []byte) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	ea, eb := &a[:cap(a)][cap(a)-1], &b[:cap(b)][cap(b)-1]
+	return ea == eb
+}
+
+// FuzzRevokedCertificates: Add writes what encoding/asn1 writes for the
+// pkix.RevokedCertificate x509.CreateRevocationList builds for the entry,
+// or refuses an entry x509 refuses or certctl never writes.
 func FuzzRevokedCertificates(f *testing.F) {
 	f.Add([]byte{1}, int64(1772600767), int64(0), 1)
 	f.Add(bytes.Repeat([]byte{0xff}, 20), int64(-631152000), int64(5), 0)
 	f.Add([]byte{0x80}, int64(2524608000), int64(999999999), 10)
+	f.Add([]byte{0, 0, 0x7f}, int64(0), int64(1), 7)
 	f.Fuzz(func(t *testing.T, serial []byte, sec, nsec int64, reason int) {
-		e := Revoked{Serial: new(big.Int).SetBytes(serial), RevokedAt: time.Unix(sec, nsec), Reason: reason}
-		got, err := appendRevokedCertificates(nil, []Revoked{e})
-		if checkSerial(e.Serial) != nil || ReasonName(reason) == "" || e.RevokedAt.IsZero() {
-			return // CreateCRLWith refuses these before encoding
+		var l CRLEntries
+		err := l.Add(serial, time.Unix(sec, nsec), reason)
+		n := new(big.Int).SetBytes(serial)
+		at := time.Unix(sec, nsec)
+		if checkSerial(n) != nil || ReasonName(reason) == "" || at.IsZero() {
+			if err == nil {
+				t.Fatalf("serial %x, reason %d, time %v: accepted", serial, reason, at)
+			}
+			return
 		}
-		rc := pkix.RevokedCertificate{SerialNumber: e.Serial, RevocationTime: e.RevokedAt.UTC().Truncate(time.Second)}
+		rc := pkix.RevokedCertificate{SerialNumber: n, RevocationTime: at.UTC().Truncate(time.Second)}
 		if reason != 0 {
 			v, _ := asn1.Marshal(asn1.Enumerated(reason))
 			rc.Extensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 21}, Value: v}}
 		}
-		want, werr := asn1.Marshal([]pkix.RevokedCertificate{rc})
+		want, werr := asn1.Marshal(rc)
 		if (err != nil) != (werr != nil) {
 			t.Fatalf("encoder error %v, asn1 error %v", err, werr)
 		}
-		if err == nil && !bytes.Equal(got, want) {
-			t.Fatalf("encoded\n%x\nasn1\n%x", got, want)
+		if err == nil && !bytes.Equal(l.buf[crlHeadroom:], want) {
+			t.Fatalf("encoded\n%x\nasn1\n%x", l.buf[crlHeadroom:], want)
 		}
 	})
 }

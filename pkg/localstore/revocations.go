@@ -1,35 +1,64 @@
 package localstore
 
-import "time"
+import (
+	"database/sql"
+	"time"
+	"unsafe"
 
-// Revocation is a revoked serial as a CRL lists it: the serial, when and
-// why (RFC 5280 reason code), and nothing else of the serial's record.
-type Revocation struct {
-	Serial    string
-	RevokedAt time.Time
-	Reason    int
-}
+	sqlite3 "modernc.org/sqlite/lib"
+)
 
-// ListRevocations reads the revoked serials of issuer from the covering
-// partial index serials_crl (migration 7: serial, revocation time and
-// reason of revoked serials only), in serial order: no table row and no
-// column a CRL does not print.
-func (t *sqliteTx) ListRevocations(issuer string) ([]Revocation, error) {
-	rows, err := t.rawQuery(`SELECT serial, revoked_at, reason FROM serials INDEXED BY serials_crl
-		WHERE issuer = ? AND revoked_at IS NOT NULL ORDER BY serial`, issuer)
+// RevocationFunc receives one revoked serial as a CRL lists it: the
+// serial as stored (FormatSerial's text), when and why (RFC 5280 reason
+// code), and nothing else of the serial's record. serial is the store's
+// memory, valid only until the function returns. It runs while the store
+// reads: it must not use the transaction.
+type RevocationFunc func(serial []byte, revokedAt time.Time, reason int) error
+
+// revocationsQuery reads the covering partial index serials_crl
+// (migration 8: serial, revocation time and reason of revoked serials
+// only), in serial order: no table row and no column a CRL does not print.
+const revocationsQuery = `SELECT serial, revoked_at, reason FROM serials INDEXED BY serials_crl
+		WHERE issuer = ? AND revoked_at IS NOT NULL ORDER BY serial`
+
+// EachRevocation calls fn for each serial issuer revoked, in serial order.
+// On a transaction's pinned connection the rows are read through SQLite's
+// C interface (eachRaw): a serial is handed over where SQLite keeps it,
+// and nothing is allocated a row.
+func (t *sqliteTx) EachRevocation(issuer string, fn RevocationFunc) error {
+	handled, err := t.eachRaw(revocationsQuery, []any{issuer}, func(r *rawQuery) error {
+		// sqlite3_column_blob before sqlite3_column_bytes, as SQLite asks.
+		p := sqlite3.Xsqlite3_column_blob(r.tls, r.stmt, 0)
+		n := int(sqlite3.Xsqlite3_column_bytes(r.tls, r.stmt, 0))
+		if p == 0 && n > 0 {
+			return &rawError{code: sqlite3.SQLITE_NOMEM, msg: "out of memory reading a serial"}
+		}
+		var serial []byte
+		if n > 0 {
+			serial = unsafe.Slice((*byte)(unsafe.Add(nil, p)), n)
+		}
+		at := sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, 1)
+		reason := sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, 2)
+		return fn(serial, time.Unix(0, at).UTC(), int(reason))
+	})
+	if handled {
+		return err
+	}
+	rows, err := t.rawQuery(revocationsQuery, issuer)
 	if err != nil {
-		return nil, wrapSQLiteErr(err)
+		return wrapSQLiteErr(err)
 	}
 	defer rows.Close()
-	out := make([]Revocation, 0, 1024)
+	var serial sql.RawBytes
 	var revoked int64
+	var reason int
 	for rows.Next() {
-		out = append(out, Revocation{})
-		r := &out[len(out)-1]
-		if err := rows.Scan(&r.Serial, &revoked, &r.Reason); err != nil {
-			return nil, wrapSQLiteErr(err)
+		if err := rows.Scan(&serial, &revoked, &reason); err != nil {
+			return wrapSQLiteErr(err)
 		}
-		r.RevokedAt = time.Unix(0, revoked).UTC()
+		if err := fn(serial, time.Unix(0, revoked).UTC(), reason); err != nil {
+			return err
+		}
 	}
-	return out, wrapSQLiteErr(rows.Err())
+	return wrapSQLiteErr(rows.Err())
 }

@@ -363,7 +363,18 @@ func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err
 		}
 		db, cache = s.ro, &s.rstmts
 	}
-	return s.runIn(ctx, db, cache, nil, readOnly, fn)
+	if readOnly {
+		return s.runIn(ctx, db, cache, nil, readOnly, fn)
+	}
+	// A write holds its connection pinned, as a command's read does
+	// (viewOnWriter), so that its long reads (a CRL's revoked serials, a
+	// summary list) go through SQLite's C interface (sqlite_raw.go).
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer c.Close()
+	return s.runIn(ctx, db, cache, c, readOnly, fn)
 }
 
 // OnePool reports whether reads share the write pool
@@ -475,8 +486,9 @@ type sqliteTx struct {
 	// id numbers the transaction for cache.
 	id uint64
 	// ctx is the transaction's context, and conn its pinned connection
-	// (a command's read, viewOnWriter; else nil), which a summary list
-	// reads through SQLite's C interface (sqlite_raw.go).
+	// (a write, or a command's read, viewOnWriter; else nil), which a
+	// summary list and a CRL's revocations read through SQLite's C
+	// interface (sqlite_raw.go).
 	ctx  context.Context
 	conn *sql.Conn
 	// rawScans counts the store's lists read so (tests).

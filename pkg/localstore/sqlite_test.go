@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -360,5 +361,72 @@ func TestSQLiteCertificateWrittenBeforeTagColumns(t *testing.T) {
 	c, tags, list = read()
 	if !reflect.DeepEqual(c, &want) || !reflect.DeepEqual(tags, newTags) || len(list) != 1 || !reflect.DeepEqual(list[0], &want) {
 		t.Fatalf("after SetCertificateTags:\n%+v\n%v\n%+v\nwant %+v", c, tags, list, &want)
+	}
+}
+
+// TestSQLiteRevocationsReadRawRows: a write reads a CRL's revoked serials
+// through SQLite's C interface (its connection is pinned), a server's read
+// pool through database/sql, both the same rows; a write cancelled while
+// it reads them leaves its connection usable for the next change.
+func TestSQLiteRevocationsReadRawRows(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 5000
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	if err := s.Update(ctx, func(tx localstore.Tx) error {
+		for i := range n {
+			serial := fmt.Sprintf("%02x:%02x:%02x", i>>16, (i>>8)&0xff, i&0xff)
+			if err := tx.ReserveSerial("ca", serial, "", t0); err != nil {
+				return err
+			}
+			if err := tx.RevokeSerial("ca", serial, t0.Add(time.Duration(i)*time.Second), i%6); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(tx localstore.Tx) (string, error) {
+		var b strings.Builder
+		err := tx.EachRevocation("ca", func(serial []byte, at time.Time, reason int) error {
+			fmt.Fprintf(&b, "%s %d %d\n", serial, at.UnixNano(), reason)
+			return nil
+		})
+		return b.String(), err
+	}
+	var inWrite, inRead string
+	before := s.RawScans()
+	if err := s.Update(ctx, func(tx localstore.Tx) (err error) { inWrite, err = read(tx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if s.RawScans() != before+1 {
+		t.Error("a write did not read the revocations through the C interface")
+	}
+	if err := s.View(ctx, func(tx localstore.Tx) (err error) { inRead, err = read(tx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if s.RawScans() != before+1 {
+		t.Error("a read pool's transaction read the revocations through the C interface")
+	}
+	if inWrite != inRead || strings.Count(inWrite, "\n") != n {
+		t.Fatalf("a write read %d rows, a read %d; want %d, the same", strings.Count(inWrite, "\n"), strings.Count(inRead, "\n"), n)
+	}
+	for i := range 100 {
+		cctx, cancel := context.WithCancel(ctx)
+		delay := time.Duration(i%25) * 40 * time.Microsecond
+		go func() { time.Sleep(delay); cancel() }()
+		err := s.Update(cctx, func(tx localstore.Tx) error { _, err := read(tx); return err })
+		cancel()
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("read %d: %v, want nil or context.Canceled", i, err)
+		}
+		if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("k", []byte{byte(i)}) }); err != nil {
+			t.Fatalf("the change after cancelled read %d: %v", i, err)
+		}
 	}
 }

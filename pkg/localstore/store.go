@@ -83,10 +83,10 @@ type Tx interface {
 	RevokeSerial(issuer, serial string, at time.Time, reason int) error
 	// ListRevoked returns the revoked serials of an issuer, in no order.
 	ListRevoked(issuer string) ([]Serial, error)
-	// ListRevocations returns the serial, revocation time and reason of
-	// every serial issuer revoked, in serial order (what a CRL lists),
-	// without reading the rest of their records.
-	ListRevocations(issuer string) ([]Revocation, error)
+	// EachRevocation calls fn with the serial, revocation time and reason
+	// of every serial issuer revoked, in serial order (what a CRL lists),
+	// without reading the rest of their records; fn's error stops it.
+	EachRevocation(issuer string, fn RevocationFunc) error
 	// RecordIssued stores the certificate signed with a reserved serial
 	// (s.Issuer, s.Serial): its DER, subject, validity, template and
 	// requester; ErrNotFound when the serial was not reserved.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -9,10 +10,11 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
-// testRevocations checks ListRevocations, what a CRL reads: the revoked
+// testRevocations checks EachRevocation, what a CRL reads: the revoked
 // serials of one issuer only, in serial order (bytewise), with their
-// revocation time to the nanosecond and reason, the same as ListRevoked's
-// full records; none for an issuer that revoked nothing.
+// revocation time to the nanosecond (in UTC) and reason, the same as
+// ListRevoked's full records; none for an issuer that revoked nothing;
+// the function's error stops the reading and is returned.
 func testRevocations(t *testing.T, s localstore.Store) {
 	at := t0.Add(1234567891 * time.Nanosecond)
 	update(t, s, func(tx localstore.Tx) error {
@@ -31,14 +33,18 @@ func testRevocations(t *testing.T, s localstore.Store) {
 		}
 		return tx.RevokeSerial("ca2", "0a", t0, 1)
 	})
-	view(t, s, func(tx localstore.Tx) error {
-		revs, err := tx.ListRevocations("ca1")
+	// In a read and in a write: SQLite reads through its C interface on a
+	// write's pinned connection, through database/sql on a read pool's.
+	check := func(tx localstore.Tx) error {
+		var got []string
+		utc := true
+		err := tx.EachRevocation("ca1", func(serial []byte, at time.Time, reason int) error {
+			got = append(got, fmt.Sprintf("%s/%d/%d", serial, at.UnixNano(), reason))
+			utc = utc && at.Location() == time.UTC
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		var got []string
-		for _, r := range revs {
-			got = append(got, fmt.Sprintf("%s/%d/%d", r.Serial, r.RevokedAt.UnixNano(), r.Reason))
 		}
 		want := []string{
 			fmt.Sprintf("01:00/%d/9", at.Add(-3*time.Hour).UnixNano()),
@@ -47,7 +53,7 @@ func testRevocations(t *testing.T, s localstore.Store) {
 			fmt.Sprintf("ff/%d/0", at.UnixNano()),
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("ListRevocations(ca1) = %q, want %q", got, want)
+			t.Errorf("EachRevocation(ca1) = %q, want %q", got, want)
 		}
 		full, err := tx.ListRevoked("ca1")
 		if err != nil {
@@ -59,14 +65,24 @@ func testRevocations(t *testing.T, s localstore.Store) {
 		}
 		slices.Sort(fromFull)
 		if !slices.Equal(fromFull, want) {
-			t.Errorf("ListRevoked(ca1) = %q, ListRevocations %q", fromFull, want)
+			t.Errorf("ListRevoked(ca1) = %q, EachRevocation %q", fromFull, want)
 		}
-		if len(revs) > 0 && revs[0].RevokedAt.Location() != time.UTC {
-			t.Errorf("RevokedAt in %v, want UTC", revs[0].RevokedAt.Location())
+		if !utc {
+			t.Error("a revocation time is not in UTC")
 		}
-		if revs, err := tx.ListRevocations("noissuer"); err != nil || len(revs) != 0 {
-			t.Errorf("ListRevocations(noissuer) = %v, %v; want none", revs, err)
+		calls := 0
+		err = tx.EachRevocation("noissuer", func([]byte, time.Time, int) error { calls++; return nil })
+		if err != nil || calls != 0 {
+			t.Errorf("EachRevocation(noissuer): %d calls, %v; want none", calls, err)
+		}
+		stop := errors.New("stop")
+		calls = 0
+		err = tx.EachRevocation("ca1", func([]byte, time.Time, int) error { calls++; return stop })
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("EachRevocation stopped by its function: %d calls, %v; want 1, %v", calls, err, stop)
 		}
 		return nil
-	})
+	}
+	view(t, s, check)
+	update(t, s, check)
 }
