@@ -1,10 +1,12 @@
 package pemio
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -68,6 +70,17 @@ func EncodeString(typ string, der []byte) string {
 	b.Grow(encodedLen(typ, len(der)))
 	_ = pem.Encode(&b, &pem.Block{Type: typ, Bytes: der}) // a strings.Builder does not fail
 	return b.String()
+}
+
+// Write writes der to w as one PEM block of type typ, as EncodeString
+// gives it, through a buffer of 64 KiB: a large block (a CRL) is never
+// whole in memory in PEM.
+func Write(w io.Writer, typ string, der []byte) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := pem.Encode(bw, &pem.Block{Type: typ, Bytes: der}); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // encodedLen is the length of the PEM block of type typ, without headers,

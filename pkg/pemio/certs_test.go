@@ -101,7 +101,8 @@ func TestErrorFormatting(t *testing.T) {
 
 // TestEncodeString: EncodeString writes what pem.EncodeToMemory does, in a
 // string of exactly the length it reserved for it (so it never grew its
-// buffer), at every length of a last base64 line.
+// buffer), at every length of a last base64 line; Write writes the same
+// in writes of at most 64 KiB.
 func TestEncodeString(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 3, 47, 48, 49, 95, 96, 97, 1000, 100_000} {
 		der := make([]byte, n)
@@ -116,6 +117,24 @@ func TestEncodeString(t *testing.T) {
 			if l := encodedLen(typ, n); len(got) != l {
 				t.Errorf("EncodeString(%q, %d bytes): %d bytes, reserved %d", typ, n, len(got), l)
 			}
+			var w writes
+			if err := Write(&w, typ, der); err != nil || w.String() != got {
+				t.Errorf("Write(%q, %d bytes) = %d bytes, %v; want EncodeString's %d", typ, n, w.Len(), err, len(got))
+			}
+			if w.largest > 64<<10 {
+				t.Errorf("Write(%q, %d bytes): a write of %d bytes, want at most 64 KiB", typ, n, w.largest)
+			}
 		}
 	}
+}
+
+// writes is a buffer that records its largest write.
+type writes struct {
+	bytes.Buffer
+	largest int
+}
+
+func (w *writes) Write(p []byte) (int, error) {
+	w.largest = max(w.largest, len(p))
+	return w.Buffer.Write(p)
 }

@@ -66,6 +66,10 @@ func runCaCRL(ctx context.Context, o *CRLOptions) error {
 		_, err := o.IO.Out.Write(crl)
 		return err
 	}
+	if !o.Structured() {
+		// Streamed: a CRL of 100,000 entries is 6 MB of PEM.
+		return pemio.Write(o.IO.Out, "X509 CRL", crl)
+	}
 	text := pemio.EncodeString("X509 CRL", crl)
-	return printPEM(p, o.IO.Out, o.Structured(), map[string]string{"Crl": text}, text)
+	return printPEM(p, o.IO.Out, true, map[string]string{"Crl": text}, text)
 }
