@@ -30,6 +30,6 @@ func (s *SQLite) PoolStats() (rw, ro sql.DBStats) {
 	return s.db.Stats(), s.ro.Stats()
 }
 
-// RawScans is how many summary lists were read through SQLite's C
-// interface (tests).
+// RawScans is how many summary lists and revocation scans were read
+// through SQLite's C interface (tests).
 func (s *SQLite) RawScans() int64 { return s.rawScans.Load() }

@@ -40,8 +40,8 @@ type SQLite struct {
 	// wstmts and rstmts are the statements prepared on db and ro: a
 	// statement is parsed once per connection instead of once per call.
 	wstmts, rstmts stmtCache
-	// rawScans counts the summary lists read through SQLite's C
-	// interface (sqlite_raw.go; tests).
+	// rawScans counts the summary lists and revocation scans read
+	// through SQLite's C interface (sqlite_raw.go; tests).
 	rawScans atomic.Int64
 	// lazy serves UpdateLazy (see lazy.go): one write connection with
 	// synchronous=NORMAL, opened on first use, with its statements.
@@ -491,7 +491,7 @@ type sqliteTx struct {
 	// interface (sqlite_raw.go).
 	ctx  context.Context
 	conn *sql.Conn
-	// rawScans counts the store's lists read so (tests).
+	// rawScans counts the store's scans read so (tests).
 	rawScans *atomic.Int64
 }
 

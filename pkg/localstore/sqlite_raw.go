@@ -321,17 +321,11 @@ func (r *rawQuery) close() {
 // scanSummariesRaw is scanSummaries through rawQuery; handled is false,
 // with nothing read, when the raw path cannot be taken.
 func (t *sqliteTx) scanSummariesRaw(q string, args []any, reuse bool, fn func([]*Certificate) error) (handled bool, err error) {
-	r, ok, err := prepareRaw(t.ctx, t.conn, q, args)
-	if !ok {
-		return false, nil
-	}
-	if err != nil {
-		return true, wrapSQLiteErr(err)
+	r, handled, err := t.rawScan(q, args)
+	if r == nil {
+		return handled, err
 	}
 	defer r.close()
-	if t.rawScans != nil {
-		t.rawScans.Add(1)
-	}
 	legacy := func(rowid int64) func() (*Certificate, error) {
 		return func() (*Certificate, error) { return t.recordByRowid(rowid) }
 	}
@@ -353,16 +347,27 @@ func (t *sqliteTx) scanSummariesRaw(q string, args []any, reuse bool, fn func([]
 // the connection (row must not use the transaction); handled is false,
 // with nothing read, when the raw path cannot be taken.
 func (t *sqliteTx) eachRaw(q string, args []any, row func(*rawQuery) error) (handled bool, err error) {
-	r, ok, err := prepareRaw(t.ctx, t.conn, q, args)
-	if !ok {
-		return false, nil
-	}
-	if err != nil {
-		return true, wrapSQLiteErr(err)
+	r, handled, err := t.rawScan(q, args)
+	if r == nil {
+		return handled, err
 	}
 	defer r.close()
+	return true, r.each(row)
+}
+
+// rawScan prepares q (args) through rawQuery and counts the scan; r is
+// nil when the raw path cannot be taken (handled false, nothing done) or
+// the statement did not prepare (err).
+func (t *sqliteTx) rawScan(q string, args []any) (r *rawQuery, handled bool, err error) {
+	r, ok, err := prepareRaw(t.ctx, t.conn, q, args)
+	if !ok {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, wrapSQLiteErr(err)
+	}
 	if t.rawScans != nil {
 		t.rawScans.Add(1)
 	}
-	return true, r.each(row)
+	return r, true, nil
 }
