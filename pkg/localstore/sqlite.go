@@ -437,7 +437,17 @@ func (s *SQLite) runIn(ctx context.Context, db *sql.DB, cache *stmtCache,
 		}
 		return err
 	}
-	return wrapSQLiteErr(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		// A context cancelled after fn returned rolled the transaction
+		// back (database/sql does so when it is cancelled): the commit
+		// finds it done ("sql: transaction has already been committed or
+		// rolled back"), and what the caller is told is the cancellation.
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			return fmt.Errorf("%w (%w)", cerr, wrapSQLiteErr(err))
+		}
+		return wrapSQLiteErr(err)
+	}
+	return nil
 }
 
 // Check runs PRAGMA integrity_check.

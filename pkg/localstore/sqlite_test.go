@@ -416,17 +416,41 @@ func TestSQLiteRevocationsReadRawRows(t *testing.T) {
 	if inWrite != inRead || strings.Count(inWrite, "\n") != n {
 		t.Fatalf("a write read %d rows, a read %d; want %d, the same", strings.Count(inWrite, "\n"), strings.Count(inRead, "\n"), n)
 	}
-	for i := range 100 {
+	// Cancelled while it reads: at a row (the interrupt reaches SQLite
+	// while it steps), at the last row (it may reach it after the last
+	// step), and from outside at any moment.
+	cancelled := 0
+	for i := range 120 {
 		cctx, cancel := context.WithCancel(ctx)
-		delay := time.Duration(i%25) * 40 * time.Microsecond
-		go func() { time.Sleep(delay); cancel() }()
-		err := s.Update(cctx, func(tx localstore.Tx) error { _, err := read(tx); return err })
+		at := []int{1, n / 2, n - 1, n}[i%4]
+		if i >= 80 {
+			at = -1
+			delay := time.Duration(i%40) * 50 * time.Microsecond
+			go func() { time.Sleep(delay); cancel() }()
+		}
+		rows := 0
+		err := s.Update(cctx, func(tx localstore.Tx) error {
+			return tx.EachRevocation("ca", func([]byte, time.Time, int) error {
+				if rows++; rows == at {
+					cancel()
+				}
+				return nil
+			})
+		})
 		cancel()
-		if err != nil && !errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
+			cancelled++
+		case err != nil:
 			t.Fatalf("read %d: %v, want nil or context.Canceled", i, err)
+		case at > 0 && at < n:
+			t.Fatalf("read %d: cancelled at row %d of %d, read to its end without an error", i, at, n)
 		}
 		if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("k", []byte{byte(i)}) }); err != nil {
 			t.Fatalf("the change after cancelled read %d: %v", i, err)
 		}
+	}
+	if cancelled < 40 {
+		t.Errorf("%d of 120 reads ended cancelled, want at least the 40 cancelled mid-read", cancelled)
 	}
 }

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditConcurrentAppend", testAuditConcurrentAppend},
 		{"UpdateRollsBackOnError", testRollbackOnError},
 		{"UpdateRollsBackOnPanic", testRollbackOnPanic},
+		{"UpdateCancelledBeforeCommit", testCancelledBeforeCommit},
 		{"ViewCannotWrite", testViewCannotWrite},
 		{"ViewSeesCommitted", testViewSeesCommitted},
 		{"Check", testCheck},

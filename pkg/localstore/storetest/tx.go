@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -220,4 +221,35 @@ func testCheck(t *testing.T, s localstore.Store) {
 	if err := s.Check(ctx(t)); err != nil {
 		t.Errorf("Check on a healthy store: %v", err)
 	}
+}
+
+// testCancelledBeforeCommit: a context cancelled after the function
+// returned, before the commit, rolls the change back and Update reports
+// the cancellation (SQLite's database/sql rolls back on its own when the
+// context ends, and its commit then found the transaction done: "sql:
+// transaction has already been committed or rolled back").
+func testCancelledBeforeCommit(t *testing.T, s localstore.Store) {
+	seed(t, s)
+	for i := range 5 {
+		cctx, cancel := context.WithCancel(ctx(t))
+		err := s.Update(cctx, func(tx localstore.Tx) error {
+			if err := writeEverything(tx); err != nil {
+				return fmt.Errorf("writeEverything: %w", err)
+			}
+			cancel()
+			// Time for a store that watches the context to act on it.
+			time.Sleep(time.Duration(i) * 5 * time.Millisecond)
+			return nil
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("round %d: Update returned %v, want context.Canceled", i, err)
+		}
+		view(t, s, func(tx localstore.Tx) error {
+			_, err := tx.GetCertificate("new")
+			wantNotFound(t, fmt.Sprintf("round %d: certificate of a cancelled transaction", i), err)
+			return nil
+		})
+	}
+	checkUntouched(t, s)
 }
