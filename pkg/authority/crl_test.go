@@ -2,8 +2,10 @@ package authority
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -41,76 +43,92 @@ func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
 	check := func(round string) {
 		t.Helper()
 		r := reload(t, s, root.ID)
-		for part := -1; part < s.Partitions(r); part++ {
-			if err := s.Vault.Store.View(t.Context(), func(tx localstore.Tx) error {
-				cert, key, err := s.signer(tx, r)
-				if err != nil {
-					return err
-				}
-				got, err := s.buildCRL(tx, r, cert, key, 42, part)
-				if err != nil {
-					return err
-				}
-				full, err := tx.ListRevoked(r.ID)
-				if err != nil {
-					return err
-				}
-				slices.SortFunc(full, func(a, b localstore.Serial) int { return strings.Compare(a.Serial, b.Serial) })
-				var entries []casign.Revoked
-				for _, f := range full {
-					n, err := x509util.ParseSerial(f.Serial)
+		for _, txn := range []struct {
+			name string
+			run  func(context.Context, func(localstore.Tx) error) error
+		}{{"read", s.Vault.Store.View}, {"write", s.Vault.Store.Update}} {
+			for part := -1; part < s.Partitions(r); part++ {
+				if err := txn.run(t.Context(), func(tx localstore.Tx) error {
+					cert, key, err := s.signer(tx, r)
 					if err != nil {
 						return err
 					}
-					if part < 0 || partitionOf(n.Bytes()) == part {
-						entries = append(entries, casign.Revoked{Serial: n, RevokedAt: f.RevokedAt, Reason: f.Reason})
-					}
-				}
-				var list casign.CRLEntries
-				for _, e := range entries {
-					if err := list.Add(e.Serial.Bytes(), e.RevokedAt, e.Reason); err != nil {
+					got, err := s.buildCRL(tx, r, cert, key, 42, part)
+					if err != nil {
 						return err
 					}
-				}
-				want, err := s.signCRL(r, cert, key, &list, 42, part)
-				if err != nil {
-					return err
-				}
-				gotCRL, wantCRL := parseCRL(t, got, cert), parseCRL(t, want, cert)
-				if !bytes.Equal(gotCRL.RawTBSRevocationList, wantCRL.RawTBSRevocationList) {
-					t.Errorf("%s, partition %d: the CRL from the index differs from the one from the full records", round, part)
-				}
-				if len(gotCRL.RevokedCertificateEntries) != len(entries) {
-					t.Errorf("%s, partition %d: %d entries, want %d", round, part, len(gotCRL.RevokedCertificateEntries), len(entries))
-				}
-				hasIDP := false
-				for _, e := range gotCRL.Extensions {
-					hasIDP = hasIDP || (e.Id.String() == "2.5.29.28" && e.Critical && bytes.Contains(e.Value, []byte(s.CRLURL(r, part))))
-				}
-				if hasIDP != (part >= 0) {
-					t.Errorf("%s, partition %d: critical IDP naming %s present: %v", round, part, s.CRLURL(r, part), hasIDP)
-				}
-				if part >= 0 {
+					full, err := tx.ListRevoked(r.ID)
+					if err != nil {
+						return err
+					}
+					slices.SortFunc(full, func(a, b localstore.Serial) int { return strings.Compare(a.Serial, b.Serial) })
+					var entries []casign.Revoked
+					for _, f := range full {
+						n, err := x509util.ParseSerial(f.Serial)
+						if err != nil {
+							return err
+						}
+						// The partition as the low 16 bits of the big.Int.
+						if part < 0 || int(new(big.Int).And(n, big.NewInt(maxPartitions-1)).Int64()) == part {
+							entries = append(entries, casign.Revoked{Serial: n, RevokedAt: f.RevokedAt, Reason: f.Reason})
+						}
+					}
+					var list casign.CRLEntries
+					for _, e := range entries {
+						if err := list.Add(e.Serial.Bytes(), e.RevokedAt, e.Reason); err != nil {
+							return err
+						}
+					}
+					want, err := s.signCRL(r, cert, key, &list, 42, part)
+					if err != nil {
+						return err
+					}
+					gotCRL, wantCRL := parseCRL(t, got, cert), parseCRL(t, want, cert)
+					if !bytes.Equal(gotCRL.RawTBSRevocationList, wantCRL.RawTBSRevocationList) {
+						t.Errorf("%s, %s, partition %d: the CRL from the index differs from the one from the full records", round, txn.name, part)
+					}
+					if len(gotCRL.RevokedCertificateEntries) != len(entries) {
+						t.Errorf("%s, %s, partition %d: %d entries, want %d", round, txn.name, part, len(gotCRL.RevokedCertificateEntries), len(entries))
+					}
+					for i, e := range gotCRL.RevokedCertificateEntries {
+						if i >= len(entries) {
+							break
+						}
+						w := entries[i]
+						if e.SerialNumber.Cmp(w.Serial) != 0 || !e.RevocationTime.Equal(w.RevokedAt.Truncate(time.Second)) || e.ReasonCode != w.Reason {
+							t.Fatalf("%s, %s, partition %d: entry %d = %x %v %d, want %x %v %d", round, txn.name, part, i,
+								e.SerialNumber, e.RevocationTime, e.ReasonCode, w.Serial, w.RevokedAt, w.Reason)
+						}
+					}
+					hasIDP := false
+					for _, e := range gotCRL.Extensions {
+						hasIDP = hasIDP || (e.Id.String() == "2.5.29.28" && e.Critical && bytes.Contains(e.Value, []byte(s.CRLURL(r, part))))
+					}
+					if hasIDP != (part >= 0) {
+						t.Errorf("%s, partition %d: critical IDP naming %s present: %v", round, part, s.CRLURL(r, part), hasIDP)
+					}
+					if part >= 0 {
+						return nil
+					}
+					// The complete CRL: Go's bare CreateRevocationList on the same records.
+					bareList := make([]x509.RevocationListEntry, len(entries))
+					for i, e := range entries {
+						bareList[i] = x509.RevocationListEntry{SerialNumber: e.Serial, RevocationTime: e.RevokedAt, ReasonCode: e.Reason}
+					}
+					now := s.Now()
+					bare, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+						SignatureAlgorithm: signatureAlgorithm(r, key.Public()), RevokedCertificateEntries: bareList,
+						Number: big.NewInt(42), ThisUpdate: now, NextUpdate: now.Add(crlExpiry(r))}, cert, key)
+					if err != nil {
+						return err
+					}
+					if !bytes.Equal(gotCRL.RawTBSRevocationList, parseCRL(t, bare, cert).RawTBSRevocationList) {
+						t.Errorf("%s: the complete CRL differs from x509.CreateRevocationList's on the full records", round)
+					}
 					return nil
+				}); err != nil {
+					t.Fatalf("%s, %s, partition %d: %v", round, txn.name, part, err)
 				}
-				// The complete CRL: Go's bare CreateRevocationList on the same records.
-				bareList := make([]x509.RevocationListEntry, len(entries))
-				for i, e := range entries {
-					bareList[i] = x509.RevocationListEntry{SerialNumber: e.Serial, RevocationTime: e.RevokedAt, ReasonCode: e.Reason}
-				}
-				now := s.Now()
-				bare, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-					SignatureAlgorithm: signatureAlgorithm(r, key.Public()), RevokedCertificateEntries: bareList,
-					Number: big.NewInt(42), ThisUpdate: now, NextUpdate: now.Add(crlExpiry(r))}, cert, key)
-				if err != nil {
-					return err
-				}
-				if !bytes.Equal(gotCRL.RawTBSRevocationList, parseCRL(t, bare, cert).RawTBSRevocationList) {
-					t.Errorf("%s: the complete CRL differs from x509.CreateRevocationList's on the full records", round)
-				}
-				return nil
-			}); err != nil {
-				t.Fatalf("%s, partition %d: %v", round, part, err)
 			}
 		}
 	}
@@ -149,4 +167,32 @@ func parseCRL(t *testing.T, der []byte, issuer *x509.Certificate) *x509.Revocati
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestCRLOfCorruptRevocations: a revoked serial the vault holds that no
+// CRL can list — not a serial, negative, zero, longer than 20 octets, or
+// with an unknown reason — is corruption (ErrCorrupt, exit 6) naming the
+// serial, not a CRL without it.
+func TestCRLOfCorruptRevocations(t *testing.T) {
+	for _, c := range []struct {
+		serial string
+		reason int
+	}{{"zz", 1}, {"-01", 1}, {"00", 1}, {strings.TrimSuffix(strings.Repeat("7f:", 21), ":"), 1}, {"0a:0b", 7}} {
+		clk := newClock()
+		s := newTestService(t, clk)
+		root := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1, Subject: Subject{CommonName: "Root"}})
+		mustUpdate(t, s, func(tx localstore.Tx) error {
+			if err := tx.ReserveSerial(root.ID, c.serial, "", clk.now); err != nil {
+				return err
+			}
+			return tx.RevokeSerial(root.ID, c.serial, clk.now, c.reason)
+		})
+		err := s.Vault.Store.Update(t.Context(), func(tx localstore.Tx) error {
+			_, err := s.CRL(tx, reload(t, s, root.ID))
+			return err
+		})
+		if !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), c.serial) {
+			t.Errorf("serial %q, reason %d: %v, want ErrCorrupt naming the serial", c.serial, c.reason, err)
+		}
+	}
 }

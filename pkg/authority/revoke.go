@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -63,18 +64,21 @@ func (s *Service) checkPartition(r *Record, n int) error {
 func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64, part int) ([]byte, error) {
 	// The serial, time and reason of each revoked serial, from the index
 	// alone (ListRevoked would read every record), each encoded into the
-	// CRL as it is read: nothing is kept of a serial but its entry.
+	// CRL as it is read: nothing is kept of a serial but its entry. A
+	// revoked serial that cannot be read or listed (not a positive serial
+	// of at most 20 octets, an unknown reason) was never written so: the
+	// vault is corrupt (ErrCorrupt, exit 6).
 	var entries casign.CRLEntries
 	var buf [maxSerialOctets]byte
 	err := tx.EachRevocation(r.ID, func(stored []byte, at time.Time, reason int) error {
 		serial, err := storedSerialBytes(buf[:0], stored)
+		if err == nil && (part < 0 || partitionOf(serial) == part) {
+			err = entries.Add(serial, at, reason)
+		}
 		if err != nil {
-			return fmt.Errorf("%w: serial %q: %v", localstore.ErrCorrupt, stored, err)
+			return fmt.Errorf("%w: revoked serial %q: %v", localstore.ErrCorrupt, stored, strings.TrimPrefix(err.Error(), "ca: "))
 		}
-		if part >= 0 && partitionOf(serial) != part {
-			return nil
-		}
-		return entries.Add(serial, at, reason)
+		return nil
 	})
 	if err != nil {
 		return nil, err

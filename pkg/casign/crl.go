@@ -104,8 +104,12 @@ func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entrie
 }
 
 // SignCRL returns the DER-encoded X.509 v2 CRL listing l's entries, as
-// CreateCRLWith does. A large CRL is built in l's buffer: l is spent.
+// CreateCRLWith does. A large CRL is built in l's buffer: once signed, l
+// takes no more entries and signs no other CRL.
 func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntries, number *big.Int, thisUpdate, nextUpdate time.Time, opts CRLOptions) ([]byte, error) {
+	if l.signed {
+		return nil, errSigned
+	}
 	if issuerCert == nil || issuerKey == nil {
 		return nil, errors.New("ca: CRL needs an issuer certificate and key")
 	}
@@ -142,7 +146,9 @@ func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntrie
 	if l.n < fastCRLMin {
 		tmpl.RevokedCertificateEntries = l.small
 	} else if signerOpts, ok := crlSignerOpts(alg); ok {
-		return createCRLSpliced(tmpl, issuerCert, issuerKey, l, signerOpts)
+		der, err := createCRLSpliced(tmpl, issuerCert, issuerKey, l, signerOpts)
+		l.signed = err == nil
+		return der, err
 	} else {
 		return nil, fmt.Errorf("ca: signing CRL: no list encoding for %s", alg)
 	}
@@ -150,6 +156,7 @@ func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntrie
 	if err != nil {
 		return nil, fmt.Errorf("ca: signing CRL: %w", err)
 	}
+	l.signed = true
 	return der, nil
 }
 

@@ -26,8 +26,8 @@ import (
 // new TBSCertList is signed with crypto.SignMessage and checked against
 // the issuer certificate, as x509 does.
 
-// fastCRLMin is the number of entries from which CreateCRLWith encodes the
-// list itself: below it the stdlib's one pass costs less than the second
+// fastCRLMin is the number of entries from which SignCRL signs the list
+// it encoded itself: below it the stdlib's one pass costs less than the second
 // signature of the template.
 const fastCRLMin = 512
 
@@ -94,7 +94,7 @@ func createCRLSpliced(tmpl *x509.RevocationList, issuerCert *x509.Certificate, i
 		return nil, fmt.Errorf("ca: signing CRL: %w", err)
 	}
 	// As x509's signTBS: check the signer's work (the key is the
-	// certificate's, CreateCRLWith checked).
+	// certificate's, SignCRL checked).
 	if err := issuerCert.CheckSignature(tmpl.SignatureAlgorithm, tbs, sig); err != nil {
 		return nil, fmt.Errorf("ca: signing CRL: the signature returned by the signer is invalid: %w", err)
 	}
@@ -156,7 +156,13 @@ type CRLEntries struct {
 	// while there are fewer than fastCRLMin (SignCRL signs those through
 	// it); nil from then on.
 	small []x509.RevocationListEntry
+	// signed: SignCRL signed the entries (and may have given their buffer
+	// to the CRL); they take no more entries and sign no other CRL.
+	signed bool
 }
+
+// errSigned refuses a CRLEntries already signed.
+var errSigned = errors.New("ca: CRL entries already signed")
 
 const (
 	// crlHeadroom is the room left before the entries for what comes
@@ -186,6 +192,9 @@ func (l *CRLEntries) Len() int { return l.n }
 // refuses a serial that is zero or longer than 20 octets, an unknown
 // reason and a zero or unencodable time.
 func (l *CRLEntries) Add(serial []byte, revokedAt time.Time, reason int) error {
+	if l.signed {
+		return errSigned
+	}
 	for len(serial) > 0 && serial[0] == 0 {
 		serial = serial[1:]
 	}

@@ -3,11 +3,15 @@ package casign
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -73,6 +77,56 @@ func TestCRLSplicedMatchesStdlib(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSpliced(t, "Ed25519", edCA, edKey, x509.PureEd25519, spliceEntries(40), "")
+	// An issuer name longer than the room left before the entries
+	// (crlHeadroom): the list moves once.
+	long := pkix.Name{CommonName: "long issuer"}
+	for i := range 40 {
+		long.OrganizationalUnit = append(long.OrganizationalUnit, fmt.Sprintf("%02d-%s", i, strings.Repeat("u", 60)))
+	}
+	longKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	longTmpl := RootTemplate(long, longKey.Public(), big.NewInt(6), Validity{testNow.Add(-time.Hour), testNow.AddDate(1, 0, 0)})
+	longDER, err := x509.CreateCertificate(rand.Reader, longTmpl, longTmpl, longKey.Public(), longKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longCA, err := x509.ParseCertificate(longDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(longCA.RawSubject) <= crlHeadroom {
+		t.Fatalf("the long issuer name is %d octets, not above %d", len(longCA.RawSubject), crlHeadroom)
+	}
+	checkSpliced(t, "long issuer", longCA, longKey, 0, spliceEntries(fastCRLMin+3), "http://crl.example.test/long/1.crl")
+}
+
+// TestCRLEntriesSignOnce: signed entries, small or large, take no more
+// entries and sign no second CRL (a large list's buffer is the CRL's).
+func TestCRLEntriesSignOnce(t *testing.T) {
+	h := newHierarchy(t, "EC_prime256v1")
+	for _, n := range []int{3, fastCRLMin + 1} {
+		l := crlEntries(t, spliceEntries(n))
+		if _, err := SignCRL(h.sub, h.subKey, l, big.NewInt(1), testNow, testNow.Add(time.Hour), CRLOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Add([]byte{1}, testNow, 0); !errors.Is(err, errSigned) {
+			t.Errorf("%d entries: Add after SignCRL: %v, want %v", n, err, errSigned)
+		}
+		if _, err := SignCRL(h.sub, h.subKey, l, big.NewInt(2), testNow, testNow.Add(time.Hour), CRLOptions{}); !errors.Is(err, errSigned) {
+			t.Errorf("%d entries: a second SignCRL: %v, want %v", n, err, errSigned)
+		}
+	}
+	// A refused signature leaves the entries as they were.
+	l := crlEntries(t, spliceEntries(fastCRLMin+1))
+	if _, err := SignCRL(h.sub, h.rootKey, l, big.NewInt(1), testNow, testNow.Add(time.Hour), CRLOptions{}); err == nil {
+		t.Fatal("signed with the wrong key")
+	}
+	der, err := SignCRL(h.sub, h.subKey, l, big.NewInt(1), testNow, testNow.Add(time.Hour), CRLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crl, err := x509.ParseRevocationList(der); err != nil || len(crl.RevokedCertificateEntries) != fastCRLMin+1 {
+		t.Fatalf("after a refused signature: %v", err)
+	}
 }
 
 func checkSpliced(t *testing.T, name string, ca *x509.Certificate, key crypto.Signer, alg x509.SignatureAlgorithm, entries []Revoked, dp string) {

@@ -332,8 +332,9 @@ func (t *sqliteTx) ScanCertificateSummaries(f CertificateFilter, reuse bool, fn 
 // scanSummaries runs q, a query of sqliteSummaryColumns (of
 // sqliteSummaryColumnsNoTags with noTags), and decodes its rows as they
 // come (see summaryList); a row written before the summary column is read
-// whole by its rowid. A command's list without tags reads its rows
-// through SQLite's C interface (scanSummariesRaw).
+// whole by its rowid. A list without tags on a pinned connection (a
+// command's read, a write) reads its rows through SQLite's C interface
+// (scanSummariesRaw).
 func (t *sqliteTx) scanSummaries(q string, args []any, noTags, reuse bool, fn func([]*Certificate) error) error {
 	if noTags {
 		if handled, err := t.scanSummariesRaw(q, args, reuse, fn); handled {

@@ -95,7 +95,7 @@ var migrations = []string{
 	`ALTER TABLE certificates ADD COLUMN tags BLOB;
 	ALTER TABLE certificates ADD COLUMN updated_at INTEGER;`,
 	// 8: crl — a covering partial index of revoked serials in serial
-	// order, so that a CRL (ListRevocations) reads the index alone.
+	// order, so that a CRL (EachRevocation) reads the index alone.
 	`CREATE INDEX serials_crl ON serials(issuer, serial, revoked_at, reason) WHERE revoked_at IS NOT NULL;`,
 	// 9: list summaries — what `list` shows and filters on of each
 	// certificate, in a column of its own (see certsummary.go), so that a

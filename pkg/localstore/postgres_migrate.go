@@ -97,7 +97,7 @@ var pgMigrations = []string{
 	`ALTER TABLE certificates ADD COLUMN tags BYTEA;
 	ALTER TABLE certificates ADD COLUMN updated_at BIGINT;`,
 	// 6: crl, as SQLite's migration 8: a covering partial index of revoked
-	// serials in serial order (an index-only scan for ListRevocations).
+	// serials in serial order (an index-only scan for EachRevocation).
 	`CREATE INDEX serials_crl ON serials(issuer, serial) INCLUDE (revoked_at, reason) WHERE revoked_at IS NOT NULL;`,
 	// 7: list summaries, as SQLite's migration 9.
 	`ALTER TABLE certificates ADD COLUMN summary BYTEA;`,

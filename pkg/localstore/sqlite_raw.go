@@ -63,10 +63,11 @@ func sqliteHandle(conn any) (db uintptr, tls *libc.TLS, err error) {
 }
 
 // rawQuery is a statement prepared with SQLite's C interface on the
-// pinned connection of a read transaction. Every call into SQLite runs
-// inside conn.Raw, which holds the connection as database/sql does for
-// its own calls: a rollback of the transaction (its context cancelled)
-// waits for it. Between calls the transaction's other queries may run.
+// pinned connection of a transaction (a write, a command's read). Every
+// call into SQLite runs inside conn.Raw, which holds the connection as
+// database/sql does for its own calls: a rollback of the transaction (its
+// context cancelled) waits for it. Between calls the transaction's other
+// queries may run.
 type rawQuery struct {
 	ctx  context.Context
 	conn *sql.Conn
