@@ -67,15 +67,7 @@ func TestCRLSplicedMatchesStdlib(t *testing.T) {
 	h := newHierarchy(t, "RSA_2048")
 	checkSpliced(t, "RSA-PSS", h.sub, h.subKey, x509.SHA384WithRSAPSS, spliceEntries(40), "")
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	edTmpl := RootTemplate(pkix.Name{CommonName: "ed25519 root"}, edKey.Public(), big.NewInt(5), Validity{testNow.Add(-time.Hour), testNow.AddDate(1, 0, 0)})
-	edDER, err := x509.CreateCertificate(rand.Reader, edTmpl, edTmpl, edKey.Public(), edKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edCA, err := x509.ParseCertificate(edDER)
-	if err != nil {
-		t.Fatal(err)
-	}
+	edCA := selfSignedCA(t, pkix.Name{CommonName: "ed25519 root"}, edKey)
 	checkSpliced(t, "Ed25519", edCA, edKey, x509.PureEd25519, spliceEntries(40), "")
 	// An issuer name longer than the room left before the entries
 	// (crlHeadroom): the list moves once.
@@ -84,15 +76,7 @@ func TestCRLSplicedMatchesStdlib(t *testing.T) {
 		long.OrganizationalUnit = append(long.OrganizationalUnit, fmt.Sprintf("%02d-%s", i, strings.Repeat("u", 60)))
 	}
 	longKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	longTmpl := RootTemplate(long, longKey.Public(), big.NewInt(6), Validity{testNow.Add(-time.Hour), testNow.AddDate(1, 0, 0)})
-	longDER, err := x509.CreateCertificate(rand.Reader, longTmpl, longTmpl, longKey.Public(), longKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	longCA, err := x509.ParseCertificate(longDER)
-	if err != nil {
-		t.Fatal(err)
-	}
+	longCA := selfSignedCA(t, long, longKey)
 	if len(longCA.RawSubject) <= crlHeadroom {
 		t.Fatalf("the long issuer name is %d octets, not above %d", len(longCA.RawSubject), crlHeadroom)
 	}
@@ -127,6 +111,21 @@ func TestCRLEntriesSignOnce(t *testing.T) {
 	if crl, err := x509.ParseRevocationList(der); err != nil || len(crl.RevokedCertificateEntries) != fastCRLMin+1 {
 		t.Fatalf("after a refused signature: %v", err)
 	}
+}
+
+// selfSignedCA is a root CA named name with key.
+func selfSignedCA(t *testing.T, name pkix.Name, key crypto.Signer) *x509.Certificate {
+	t.Helper()
+	tmpl := RootTemplate(name, key.Public(), big.NewInt(5), Validity{testNow.Add(-time.Hour), testNow.AddDate(1, 0, 0)})
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }
 
 func checkSpliced(t *testing.T, name string, ca *x509.Certificate, key crypto.Signer, alg x509.SignatureAlgorithm, entries []Revoked, dp string) {

@@ -260,12 +260,8 @@ func (r *rawQuery) stepping(steps func() error) error {
 func (r *rawQuery) each(row func(*rawQuery) error) error {
 	return r.stepping(func() error {
 		for {
-			switch rc := sqlite3.Xsqlite3_step(r.tls, r.stmt); rc {
-			case sqlite3.SQLITE_ROW:
-			case sqlite3.SQLITE_DONE:
-				return nil
-			default:
-				return r.err(rc)
+			if ok, err := r.next(); !ok {
+				return err
 			}
 			if err := row(r); err != nil {
 				return err
@@ -274,16 +270,26 @@ func (r *rawQuery) each(row func(*rawQuery) error) error {
 	})
 }
 
+// next steps the statement: true at a row, false at its end or on an
+// error.
+func (r *rawQuery) next() (bool, error) {
+	switch rc := sqlite3.Xsqlite3_step(r.tls, r.stmt); rc {
+	case sqlite3.SQLITE_ROW:
+		return true, nil
+	case sqlite3.SQLITE_DONE:
+		return false, nil
+	default:
+		return false, r.err(rc)
+	}
+}
+
 // step is summaries' loop, inside the connection.
 func (r *rawQuery) step(l *summaryList, legacy func(rowid int64) func() (*Certificate, error), done *bool) error {
 	for !l.full() {
-		switch rc := sqlite3.Xsqlite3_step(r.tls, r.stmt); rc {
-		case sqlite3.SQLITE_ROW:
-		case sqlite3.SQLITE_DONE:
-			*done = true
-			return nil
-		default:
-			return r.err(rc)
+		ok, err := r.next()
+		if !ok {
+			*done = err == nil
+			return err
 		}
 		if sqlite3.Xsqlite3_column_type(r.tls, r.stmt, 0) == sqlite3.SQLITE_NULL {
 			l.addLegacy(legacy(sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, 1)))
