@@ -110,8 +110,9 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	}
 	v, err := localstore.Open(ctx, c.Vault, opts)
 	if err != nil {
-		// Whatever stops the vault from opening makes it unavailable.
-		if e := service.MapError(err); errs.ExitCodeOf(e) != errs.ExitFailure {
+		// Whatever stops the vault from opening makes it unavailable,
+		// but for an interruption (Ctrl-C), which is reported as one.
+		if e := service.MapError(err); errs.ExitCodeOf(e) != errs.ExitFailure || errors.Is(err, context.Canceled) {
 			return nil, e
 		}
 		return nil, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -60,5 +61,26 @@ func TestServingAfterTheVaultOpened(t *testing.T) {
 	defer v.Close()
 	if _, err := Serving(f, f.Vault)(context.Background()); err == nil || !strings.Contains(err.Error(), "before the server asked") {
 		t.Errorf("Serving after the vault opened: err = %v, want the internal error", err)
+	}
+}
+
+// TestVaultOpenInterrupted: a vault whose opening is interrupted (the
+// command's context cancelled, Ctrl-C) is reported as interrupted, not as
+// unavailable (exit 6 is for a locked, wrongly unlocked or corrupt vault).
+func TestVaultOpenInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"CERTCTL_VAULT": filepath.Join(dir, "vault"), "HOME": dir, "XDG_CONFIG_HOME": dir}
+	io, _, _, _ := iostreams.Test()
+	f := New(io, "test")
+	f.Getenv = func(k string) string { return env[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	v, err := f.Vault(ctx)
+	if err == nil {
+		v.Close()
+		t.Fatal("a vault opened with a cancelled context")
+	}
+	if code := errs.ExitCodeOf(err); code != errs.ExitFailure || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("exit %d, %q; want exit %d, interrupted", code, err, errs.ExitFailure)
 	}
 }
