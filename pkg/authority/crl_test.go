@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -194,5 +195,33 @@ func TestCRLOfCorruptRevocations(t *testing.T) {
 		if !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), c.serial) {
 			t.Errorf("serial %q, reason %d: %v, want ErrCorrupt naming the serial", c.serial, c.reason, err)
 		}
+	}
+}
+
+// TestCRLOfDeletedCA: a DELETED CA signs no CRL (exit 5, as the responder
+// serves none and it issues nothing) until it is restored.
+func TestCRLOfDeletedCA(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1, Subject: Subject{CommonName: "Root"}})
+	crl := func() error {
+		return s.Vault.Store.Update(t.Context(), func(tx localstore.Tx) error {
+			_, err := s.CRL(tx, reload(t, s, root.ID))
+			return err
+		})
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r := reload(t, s, root.ID)
+		if err := s.UpdateStatus(tx, r, StatusDisabled); err != nil {
+			return err
+		}
+		return s.Delete(tx, r, 7)
+	})
+	if err := crl(); errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Fatalf("CRL of a DELETED CA: %v (exit %d), want exit %d", err, errs.ExitCodeOf(err), errs.ExitRefused)
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error { return s.Restore(tx, reload(t, s, root.ID)) })
+	if err := crl(); err != nil {
+		t.Fatalf("CRL of the restored CA: %v", err)
 	}
 }

@@ -34,6 +34,12 @@ func (s *Service) CRL(tx localstore.Tx, r *Record) ([]byte, error) {
 // certificates of that partition and names its distribution point in a
 // critical Issuing Distribution Point extension.
 func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, error) {
+	if r.Status == StatusDeleted {
+		// As the responder, which serves no CRL of a DELETED CA: its key
+		// signs nothing until it is restored.
+		return nil, invalidState("certificate authority %s is DELETED", r.ID).
+			WithHint("restore it within its window with: certctl ca restore %s", r.ID)
+	}
 	if err := s.checkPartition(r, n); err != nil {
 		return nil, err
 	}
