@@ -203,6 +203,31 @@ func TestCaCRLRefusesDERToTerminal(t *testing.T) {
 	}
 }
 
+// TestCaCRLRefusesDERInJSON: --der is binary, which -o json or yaml
+// cannot wrap; without --der they print the PEM in JSON.
+func TestCaCRLRefusesDERInJSON(t *testing.T) {
+	for _, c := range []struct {
+		output string
+		der    bool
+		exit   errs.ExitCode
+	}{{"json", true, errs.ExitUsage}, {"yaml", true, errs.ExitUsage}, {"json", false, errs.ExitOK}, {"", true, errs.ExitOK}} {
+		ios, _, _, _ := iostreams.Test()
+		f := cmdutil.New(ios, "test")
+		f.Globals.Output = c.output
+		ran := false
+		cmd := NewCmdCaCRL(f, func(*CRLOptions) error { ran = true; return nil })
+		args := []string{"5f2c"}
+		if c.der {
+			args = append(args, "--der")
+		}
+		cmd.SetArgs(args)
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		if err := cmd.Execute(); errs.ExitCodeOf(err) != c.exit || ran != (c.exit == errs.ExitOK) {
+			t.Errorf("-o %q, --der %v: exit %d (%v), ran %v; want exit %d", c.output, c.der, errs.ExitCodeOf(err), err, ran, c.exit)
+		}
+	}
+}
+
 func TestCaTrustBundleFlags(t *testing.T) {
 	if o, err := flagtest.Parse(t, NewCmdCaTrustBundle); err != nil || o == nil {
 		t.Fatalf("%+v, %v", o, err)

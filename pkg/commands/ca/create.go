@@ -53,9 +53,9 @@ its CSR (` + "`ca csr`, then `ca import-certificate`" + `). The CA key is genera
 in the vault, or kept in a PKCS#11 token with --key-storage PKCS11 (below). --validity defaults to 10y for a root and 5y for a subordinate,
 and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).
 
---signing-algorithm must be of the key's family (exit 4); it defaults to the
-hash that matches the key (SHA256 for RSA_2048/3072 and P-256, SHA384 for
-RSA_4096 and P-384, SHA512 for P-521). --idempotency-token T: the same token
+--signing-algorithm must be of the key's family (exit 4); it defaults to
+SHA256 of that family (SHA256WITHRSA or SHA256WITHECDSA), whatever the key's
+size or curve. --idempotency-token T: the same token
 with the same arguments within an hour returns the CA it created, with other
 arguments it is refused (exit 5). --usage-mode SHORT_LIVED_CERTIFICATE: every
 certificate lasts at most 7 days and carries no CRL or OCSP location.

@@ -27,16 +27,21 @@ func NewCmdCaCRL(f *cmdutil.Factory, runF func(*CRLOptions) error) *cobra.Comman
 		Use:   "crl CA [--der] [--partition N]",
 		Short: "Print a new CRL of a certificate authority",
 		Long: `Sign and print a new certificate revocation list of the CA: every serial it
-revoked with its reason, a CRL number above the last one, nextUpdate 7 days on.
-PEM by default; --der for DER (binary, refused on a terminal). --partition N
-prints partition N (from 0) of a PARTITIONED CA's CRL: the revoked certificates
-of that partition, with an Issuing Distribution Point naming the distribution
-point its certificates carry (ca serve serves it at /crl/<ca-uuid>/<n>.crl;
-ca describe shows CrlPartitions).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+revoked with its reason, a CRL number above the last one, nextUpdate 7 days on
+(ExpirationInDays of the CA's CrlConfiguration when set). A DELETED CA signs
+none until it is restored (exit 5). PEM by default, -o json puts it in JSON;
+--der for DER (binary: refused on a terminal and with -o json or yaml).
+--partition N prints partition N (from 0) of a PARTITIONED CA's CRL: the
+revoked certificates of that partition, with an Issuing Distribution Point
+naming the distribution point its certificates carry (ca serve serves it at
+/crl/<ca-uuid>/<n>.crl; ca describe shows CrlPartitions).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca crl 5f2c9e01 | openssl crl -text -noout`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Partition < -1 {
 				return errs.UsageErrorf("--partition: %d is not a partition number", opts.Partition)
+			}
+			if opts.DER && opts.Structured() {
+				return errs.UsageErrorf("--der is binary: -o json and -o yaml cannot wrap it (without --der, -o json prints the PEM in JSON)")
 			}
 			if opts.DER && opts.IO.IsStdoutTTY() {
 				return errs.UsageErrorf("refusing to write a DER CRL to a terminal: redirect it to a file")

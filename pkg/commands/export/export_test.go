@@ -4,7 +4,9 @@ import (
 	"testing"
 
 	"github.com/certctl/certctl/internal/flagtest"
+	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 )
 
 func TestExportFlags(t *testing.T) {
@@ -47,6 +49,26 @@ func TestExportFlags(t *testing.T) {
 	} {
 		if _, err := flagtest.Parse(t, NewCmdExport, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
 			t.Errorf("%q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
+		}
+	}
+}
+
+// TestExportRefusesPKCS12InJSON: PKCS#12 is binary, which -o json or yaml
+// cannot wrap; --format json (or pem with -o json) prints JSON.
+func TestExportRefusesPKCS12InJSON(t *testing.T) {
+	for _, c := range []struct {
+		output, format string
+		exit           errs.ExitCode
+	}{{"json", "pkcs12", errs.ExitUsage}, {"yaml", "pkcs12", errs.ExitUsage}, {"json", "pem", errs.ExitOK}, {"", "pkcs12", errs.ExitOK}} {
+		ios, _, _, _ := iostreams.Test()
+		f := cmdutil.New(ios, "test")
+		f.Globals.Output = c.output
+		ran := false
+		cmd := NewCmdExport(f, func(*ExportOptions) error { ran = true; return nil })
+		cmd.SetArgs([]string{"3f2a1b9c", "--format", c.format, "--out-file", "x", "--passphrase-file", "p"})
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		if err := cmd.Execute(); errs.ExitCodeOf(err) != c.exit || ran != (c.exit == errs.ExitOK) {
+			t.Errorf("-o %q --format %s: exit %d (%v), ran %v; want exit %d", c.output, c.format, errs.ExitCodeOf(err), err, ran, c.exit)
 		}
 	}
 }
