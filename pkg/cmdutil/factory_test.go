@@ -11,20 +11,24 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
+// testFactory is a factory whose vault, home and configuration are in a
+// directory of t's.
+func testFactory(t *testing.T) *Factory {
+	dir := t.TempDir()
+	env := map[string]string{"CERTCTL_VAULT": filepath.Join(dir, "vault"), "HOME": dir, "XDG_CONFIG_HOME": dir}
+	io, _, _, _ := iostreams.Test()
+	f := New(io, "test")
+	f.Getenv = func(k string) string { return env[k] }
+	return f
+}
+
 // TestVaultPools: a command's vault reads and writes through one pool of
 // embedded-database connections (a request opens one connection and
 // parses the schema once); a command that serves, opening its service
 // through Serving, keeps a pool of read connections beside the writers.
 func TestVaultPools(t *testing.T) {
 	for _, serving := range []bool{false, true} {
-		dir := t.TempDir()
-		env := map[string]string{
-			"CERTCTL_VAULT": filepath.Join(dir, "vault"),
-			"HOME":          dir, "XDG_CONFIG_HOME": dir,
-		}
-		io, _, _, _ := iostreams.Test()
-		f := New(io, "test")
-		f.Getenv = func(k string) string { return env[k] }
+		f := testFactory(t)
 		open := f.Vault
 		if serving {
 			open = Serving(f, f.Vault)
@@ -49,11 +53,7 @@ func TestVaultPools(t *testing.T) {
 // TestServingAfterTheVaultOpened: a server whose vault some earlier step
 // opened with one pool is told so instead of serving on it.
 func TestServingAfterTheVaultOpened(t *testing.T) {
-	dir := t.TempDir()
-	env := map[string]string{"CERTCTL_VAULT": filepath.Join(dir, "vault"), "HOME": dir, "XDG_CONFIG_HOME": dir}
-	io, _, _, _ := iostreams.Test()
-	f := New(io, "test")
-	f.Getenv = func(k string) string { return env[k] }
+	f := testFactory(t)
 	v, err := f.Vault(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +68,7 @@ func TestServingAfterTheVaultOpened(t *testing.T) {
 // command's context cancelled, Ctrl-C) is reported as interrupted, not as
 // unavailable (exit 6 is for a locked, wrongly unlocked or corrupt vault).
 func TestVaultOpenInterrupted(t *testing.T) {
-	dir := t.TempDir()
-	env := map[string]string{"CERTCTL_VAULT": filepath.Join(dir, "vault"), "HOME": dir, "XDG_CONFIG_HOME": dir}
-	io, _, _, _ := iostreams.Test()
-	f := New(io, "test")
-	f.Getenv = func(k string) string { return env[k] }
+	f := testFactory(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	v, err := f.Vault(ctx)

@@ -370,11 +370,7 @@ func TestSQLiteCertificateWrittenBeforeTagColumns(t *testing.T) {
 // it reads them leaves its connection usable for the next change.
 func TestSQLiteRevocationsReadRawRows(t *testing.T) {
 	ctx := context.Background()
-	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSQLite(t, localstore.OpenSQLite)
 	const n = 5000
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	if err := s.Update(ctx, func(tx localstore.Tx) error {
