@@ -75,7 +75,7 @@ func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, 
 	// of at most 20 octets, an unknown reason) was never written so: the
 	// vault is corrupt (ErrCorrupt, exit 6).
 	var entries casign.CRLEntries
-	var buf [maxSerialOctets]byte
+	var buf [casign.MaxSerialOctets]byte
 	err := tx.EachRevocation(r.ID, func(stored []byte, at time.Time, reason int) error {
 		serial, err := storedSerialBytes(buf[:0], stored)
 		if err == nil && (part < 0 || partitionOf(serial) == part) {
@@ -213,9 +213,6 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 func (l *Lookup) CRLPartition(caID string, n int) ([]byte, error) {
 	return l.crl(caID, n)
 }
-
-// maxSerialOctets is the longest serial a CRL lists (RFC 5280 4.1.2.2).
-const maxSerialOctets = 20
 
 // storedSerialBytes appends to dst the big-endian magnitude of a serial
 // as the vault stores it (FormatSerial's colon-separated hex octets, read

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -143,7 +144,7 @@ func TestStoredSerialBytes(t *testing.T) {
 		"-0a:1b", "0a1b", "zz:00", "0a:1", "0a;1b", "AB:cd", strings.Repeat("ff:", 22) + "ff"} {
 		checkStoredSerial(t, s)
 	}
-	var buf [maxSerialOctets]byte
+	var buf [casign.MaxSerialOctets]byte
 	s := []byte("e1:2b:91:6e:1a:19:4a:d2:32:f0:7e:73:e6:1b:cf:b0")
 	if n := testing.AllocsPerRun(100, func() { _, _ = storedSerialBytes(buf[:0], s) }); n != 0 {
 		t.Errorf("%v allocations reading a stored serial, want 0", n)
@@ -153,7 +154,7 @@ func TestStoredSerialBytes(t *testing.T) {
 func checkStoredSerial(t *testing.T, s string) {
 	t.Helper()
 	want, werr := x509util.ParseSerial(s)
-	var buf [maxSerialOctets]byte
+	var buf [casign.MaxSerialOctets]byte
 	got, gerr := storedSerialBytes(buf[:0], []byte(s))
 	switch {
 	case werr != nil || want.Sign() < 0:

@@ -169,7 +169,7 @@ func checkCRLNumber(n *big.Int) error {
 	if n.Sign() < 0 {
 		return errors.New("ca: CRL number must not be negative")
 	}
-	if n.BitLen()/8+1 > maxSerialOctets {
+	if !fitsSerialOctets(n.BitLen()) {
 		return errors.New("ca: CRL number longer than 20 octets")
 	}
 	return nil

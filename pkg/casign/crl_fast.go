@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/bits"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -202,7 +203,7 @@ func (l *CRLEntries) Add(serial []byte, revokedAt time.Time, reason int) error {
 	if n == 0 {
 		return fmt.Errorf("ca: CRL entry %d: serial number must be positive", l.n)
 	}
-	if n > maxSerialOctets || (n == maxSerialOctets && serial[0]&0x80 != 0) {
+	if !fitsSerialOctets(8*(n-1) + bits.Len8(serial[0])) {
 		return fmt.Errorf("ca: CRL entry %d: serial number longer than 20 octets", l.n)
 	}
 	if ReasonName(reason) == "" {

@@ -10,9 +10,15 @@ import (
 // serialBytes is the number of random octets in a serial number (128 bits).
 const serialBytes = 16
 
-// maxSerialOctets is the RFC 5280 upper bound for a serial number's DER
+// MaxSerialOctets is the RFC 5280 upper bound for a serial number's DER
 // content octets.
-const maxSerialOctets = 20
+const MaxSerialOctets = 20
+
+// fitsSerialOctets reports whether a positive integer of bitLen bits takes
+// at most MaxSerialOctets DER content octets (DER adds a leading zero
+// octet when the top bit of the first one is set): serials and CRL
+// numbers.
+func fitsSerialOctets(bitLen int) bool { return bitLen/8+1 <= MaxSerialOctets }
 
 // NewSerial returns a positive serial number made of 128 bits read from rand.
 // Its DER encoding takes at most 17 content octets (16 random octets plus a
@@ -44,8 +50,7 @@ func checkSerial(serial *big.Int) error {
 	if serial.Sign() <= 0 {
 		return errors.New("ca: serial number must be positive")
 	}
-	// DER adds a leading zero octet when the top bit of the first octet is set.
-	if serial.BitLen()/8+1 > maxSerialOctets {
+	if !fitsSerialOctets(serial.BitLen()) {
 		return errors.New("ca: serial number longer than 20 octets")
 	}
 	return nil
