@@ -199,10 +199,20 @@ func TestCRLOfCorruptRevocations(t *testing.T) {
 }
 
 // TestCRLOfDeletedCA: a DELETED CA signs no CRL (exit 5, as the responder
-// serves none and it issues nothing) until it is restored.
+// serves none and it issues nothing) until it is restored; nor does a CA
+// still waiting for its certificate.
 func TestCRLOfDeletedCA(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
+	pending := createCA(t, s, CreateRequest{Type: TypeSubordinate, External: true, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Pending"}})
+	err := s.Vault.Store.Update(t.Context(), func(tx localstore.Tx) error {
+		_, err := s.CRL(tx, reload(t, s, pending.ID))
+		return err
+	})
+	if errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Errorf("CRL of a %s CA: %v (exit %d), want exit %d", pending.Status, err, errs.ExitCodeOf(err), errs.ExitRefused)
+	}
 	root := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1, Subject: Subject{CommonName: "Root"}})
 	crl := func() error {
 		return s.Vault.Store.Update(t.Context(), func(tx localstore.Tx) error {

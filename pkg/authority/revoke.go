@@ -34,11 +34,12 @@ func (s *Service) CRL(tx localstore.Tx, r *Record) ([]byte, error) {
 // certificates of that partition and names its distribution point in a
 // critical Issuing Distribution Point extension.
 func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, error) {
-	if r.Status == StatusDeleted {
-		// As the responder, which serves no CRL of a DELETED CA: its key
-		// signs nothing until it is restored.
-		return nil, invalidState("certificate authority %s is DELETED", r.ID).
-			WithHint("restore it within its window with: certctl ca restore %s", r.ID)
+	if !r.publishesRevocation() {
+		e := invalidState("certificate authority %s is %s: it signs no CRL", r.ID, r.Status)
+		if r.Status == StatusDeleted {
+			e = e.WithHint("restore it within its window with: certctl ca restore %s", r.ID)
+		}
+		return nil, e
 	}
 	if err := s.checkPartition(r, n); err != nil {
 		return nil, err
@@ -52,6 +53,14 @@ func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, erro
 		return nil, err
 	}
 	return s.buildCRL(tx, r, cert, key, r.CRLNumber, n)
+}
+
+// publishesRevocation reports whether r signs CRLs and OCSP responses:
+// it has its certificate and is not DELETED (its key signs nothing until
+// it is restored). ca crl refuses the others (exit 5), the responder
+// serves them nothing (404).
+func (r *Record) publishesRevocation() bool {
+	return r.CertificatePEM != "" && r.Status != StatusDeleted
 }
 
 func (s *Service) checkPartition(r *Record, n int) error {
@@ -133,7 +142,7 @@ func (l *Lookup) CAs() ([]casign.IssuerInfo, error) {
 			return err
 		}
 		for _, r := range all {
-			if r.CertificatePEM == "" || r.Status == StatusDeleted {
+			if !r.publishesRevocation() {
 				continue
 			}
 			if r.InToken() {
@@ -190,9 +199,8 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		if err != nil {
 			return fmt.Errorf("%w: %v", casign.ErrNotFound, err)
 		}
-		// As in CAs: a CA without a certificate yet, or deleted, is not
-		// served (404, not a server error).
-		if r.CertificatePEM == "" || r.Status == StatusDeleted {
+		// Not served: 404, not a server error.
+		if !r.publishesRevocation() {
 			return fmt.Errorf("%w: certificate authority %s is %s", casign.ErrNotFound, caID, r.Status)
 		}
 		if err := l.Service.checkPartition(r, part); err != nil {
