@@ -110,9 +110,10 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	}
 	v, err := localstore.Open(ctx, c.Vault, opts)
 	if err != nil {
-		// Whatever stops the vault from opening makes it unavailable,
-		// but for an interruption (Ctrl-C), which is reported as one.
-		if e := service.MapError(err); errs.ExitCodeOf(e) != errs.ExitFailure || errors.Is(err, context.Canceled) {
+		// Whatever else stops the vault from opening than what the
+		// service knows (an interruption among them) makes it
+		// unavailable.
+		if e, ok := service.KnownError(err); ok {
 			return nil, e
 		}
 		return nil, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}

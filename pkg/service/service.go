@@ -378,26 +378,40 @@ func (c *Core) Deliver(ctx context.Context, evs []*events.Event) {
 }
 
 // MapError maps an error from the vault layer to its exit code with a
-// message that helps; errors already carrying a code keep it.
+// message that helps; errors already carrying a code keep it, and any
+// other is an unexpected failure (exit 1).
 func MapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := KnownError(err); ok {
+		return e
+	}
+	return &errs.Error{Exit: errs.ExitFailure, Err: err}
+}
+
+// KnownError is MapError's mapping of the errors it knows (ok false for
+// any other): a code the error carries, an interruption, the vault
+// layer's not found, locked, wrong passphrase, corrupt and storage errors.
+func KnownError(err error) (error, bool) {
 	var ce *errs.Error
 	switch {
 	case err == nil:
-		return nil
+		return nil, false
 	case errors.As(err, &ce):
-		return err
+		return err, true
 	case errors.Is(err, context.Canceled):
-		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}, true
 	case errors.Is(err, localstore.ErrNotFound):
-		return &errs.Error{Exit: errs.ExitNotFound, Err: err}
+		return &errs.Error{Exit: errs.ExitNotFound, Err: err}, true
 	case errors.Is(err, localstore.ErrLocked):
-		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE or pass --vault-passphrase-file")
+		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE or pass --vault-passphrase-file"), true
 	case errors.Is(err, localstore.ErrWrongPassphrase):
-		return errs.VaultErrorf("wrong vault passphrase")
+		return errs.VaultErrorf("wrong vault passphrase"), true
 	case errors.Is(err, localstore.ErrCorrupt):
-		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
 	case localstore.IsStorageError(err):
-		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
 	}
-	return &errs.Error{Exit: errs.ExitFailure, Err: err}
+	return nil, false
 }
