@@ -44,6 +44,57 @@ func TestUpdateLazySQLite(t *testing.T) {
 	}
 }
 
+// TestUpdateLazySQLiteKeepsTheWritersCache: a lazy transaction runs with
+// synchronous=NORMAL on the connection of the write pool that the durable
+// transactions use, so that the one after it keeps its page cache: PRAGMA
+// data_version, which changes when another connection has committed since
+// the connection's last transaction (and SQLite then drops its cache), is
+// the same before it and after it. On a connection of its own it was not.
+func TestUpdateLazySQLiteKeepsTheWritersCache(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pragma := func(tx localstore.Tx, name string) int64 {
+		v, err := localstore.PragmaIn(tx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var before, after, lazySync, afterSync int64
+	if err := s.Update(ctx, func(tx localstore.Tx) error {
+		before = pragma(tx, "data_version")
+		return tx.PutMeta("k", []byte("v"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateLazy(ctx, func(tx localstore.Tx) error {
+		lazySync = pragma(tx, "synchronous")
+		_, err := tx.RedeemNonce("n", time.Now().Add(time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx localstore.Tx) error {
+		after, afterSync = pragma(tx, "data_version"), pragma(tx, "synchronous")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if lazySync != 1 {
+		t.Errorf("lazy transaction: synchronous=%d, want 1 (NORMAL)", lazySync)
+	}
+	if afterSync != 2 {
+		t.Errorf("durable transaction after a lazy one: synchronous=%d, want 2 (FULL)", afterSync)
+	}
+	if after != before {
+		t.Errorf("data_version %d after a lazy transaction, %d before: it committed on another connection, whose commit dropped the writer's page cache", after, before)
+	}
+}
+
 // TestUpdateLazyPostgres: a lazy transaction commits, its redemption is
 // refused a second time.
 func TestUpdateLazyPostgres(t *testing.T) {

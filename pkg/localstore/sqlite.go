@@ -43,12 +43,6 @@ type SQLite struct {
 	// rawScans counts the summary lists and revocation scans read
 	// through SQLite's C interface (sqlite_raw.go; tests).
 	rawScans atomic.Int64
-	// lazy serves UpdateLazy (see lazy.go): one write connection with
-	// synchronous=NORMAL, opened on first use, with its statements.
-	lazyOnce sync.Once
-	lazy     *sql.DB
-	lazyErr  error
-	lstmts   stmtCache
 }
 
 // stmtCacheMax bounds how many statements a pool keeps prepared; queries
@@ -134,16 +128,10 @@ var _ Store = (*SQLite)(nil)
 // read-then-write transactions queue on the busy timeout instead of failing
 // with "database is locked" when they upgrade their lock.
 func sqliteDSN(path string, readOnly bool) string {
-	return sqliteDSNSync(path, readOnly, "FULL")
-}
-
-// sqliteDSNSync is sqliteDSN with another synchronous setting (NORMAL for
-// UpdateLazy's connection).
-func sqliteDSNSync(path string, readOnly bool, synchronous string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+synchronous+")")
+	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpoint))
 	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
@@ -321,17 +309,12 @@ func (s *SQLite) Close() error {
 	if s.readOnly {
 		return errors.Join(stmtErr, s.db.Close())
 	}
-	var lazyErr error
-	s.lazyOnce.Do(func() {}) // none opened from here on
-	if s.lazy != nil {
-		lazyErr = errors.Join(s.lstmts.close(), s.lazy.Close())
-	}
 	s.trimLog()
 	var roErr error
 	if s.ro != s.db {
 		roErr = s.ro.Close()
 	}
-	return errors.Join(stmtErr, lazyErr, roErr, s.db.Close())
+	return errors.Join(stmtErr, roErr, s.db.Close())
 }
 
 // Path is the database file.
@@ -389,22 +372,32 @@ func (s *SQLite) OnePool() bool { return s.ro == s.db && !s.readOnly }
 // cannot write. Its page cache is viewCacheSize pages meanwhile. A
 // connection that cannot be set back is dropped.
 func (s *SQLite) viewOnWriter(ctx context.Context, fn func(Tx) error) error {
+	return s.onPinned(ctx, viewPragmas, writePragmas, func(c *sql.Conn) error {
+		return s.runIn(ctx, s.db, &s.rstmts, c, true, fn)
+	})
+}
+
+// onPinned runs fn on one connection of the write pool, pinned, set up
+// for it by the statements set and back by reset. A connection that
+// cannot be set back is dropped, so that no other transaction runs with
+// set's settings.
+func (s *SQLite) onPinned(ctx context.Context, set, reset string, fn func(*sql.Conn) error) error {
 	c, err := s.db.Conn(ctx)
 	if err != nil {
 		return wrapSQLiteErr(err)
 	}
 	defer c.Close()
-	// The reset is set up before the pragma runs: the driver may report a
+	// The reset is set up before set runs: the driver may report a
 	// cancelled context for a statement that took effect.
 	defer func() {
-		if _, err := c.ExecContext(context.Background(), writePragmas); err != nil {
+		if _, err := c.ExecContext(context.Background(), reset); err != nil {
 			_ = c.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	if _, err := c.ExecContext(ctx, viewPragmas); err != nil {
+	if _, err := c.ExecContext(ctx, set); err != nil {
 		return wrapSQLiteErr(err)
 	}
-	return s.runIn(ctx, s.db, &s.rstmts, c, true, fn)
+	return fn(c)
 }
 
 // runIn runs fn in a transaction on db, or on conn (one of its
