@@ -127,9 +127,12 @@ type Record struct {
 	Revocation      *RevocationConfiguration `json:"revocation,omitempty"`
 	// IssuedCount counts the certificates a PARTITIONED CA issued: the
 	// partition of the next one is IssuedCount / partition size.
-	IssuedCount      int64  `json:"issuedCount,omitempty"`
-	IdempotencyToken string `json:"idempotencyToken,omitempty"`
-	IdempotencyKey   string `json:"idempotencyKey,omitempty"`
+	IssuedCount int64 `json:"issuedCount,omitempty"`
+	// PartitionBases are the CRL locations its partitions' certificates
+	// name, in order of From (see partitionBase).
+	PartitionBases   []PartitionBase `json:"partitionBases,omitempty"`
+	IdempotencyToken string          `json:"idempotencyToken,omitempty"`
+	IdempotencyKey   string          `json:"idempotencyKey,omitempty"`
 }
 
 // Service runs CA operations inside the caller's transactions.
@@ -226,6 +229,7 @@ type decodedRecord struct {
 func (r *Record) clone() *Record {
 	c := *r
 	c.Tags = slices.Clone(r.Tags)
+	c.PartitionBases = slices.Clone(r.PartitionBases)
 	if r.NameConstraints != nil {
 		c.NameConstraints = &NameConstraints{Permitted: r.NameConstraints.Permitted.clone(), Excluded: r.NameConstraints.Excluded.clone()}
 	}
@@ -733,9 +737,26 @@ func (s *Service) reserveSerialFor(tx localstore.Tx, r *Record, certID string) (
 	if !r.partitioned() {
 		return s.reserveSerial(tx, r.ID, certID)
 	}
-	part := r.IssuedCount / int64(s.partitionSize())
+	size := int64(s.partitionSize())
+	part := r.IssuedCount / size
+	// A partition's certificates all name the distribution point its
+	// CRL's Issuing Distribution Point names: when the CA's CRL location
+	// has changed (ca update, ca.base_url) since certificates of this
+	// partition were issued, this one opens the next partition.
+	base := s.crlBase(r)
+	cur, known := s.partitionBase(r, int(part))
+	moved := known && cur != base && r.IssuedCount%size != 0
+	if moved {
+		part++
+	}
 	if part >= maxPartitions {
 		return nil, errs.Refusedf("certificate authority %s has filled its %d CRL partitions", r.ID, maxPartitions)
+	}
+	if moved {
+		r.IssuedCount = part * size
+	}
+	if !known || cur != base {
+		r.notePartitionBase(int(part), base)
 	}
 	for i := 0; i < 5; i++ {
 		serial, err := casign.NewSerial(s.Rand)

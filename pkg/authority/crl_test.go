@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -233,5 +234,53 @@ func TestCRLOfDeletedCA(t *testing.T) {
 	mustUpdate(t, s, func(tx localstore.Tx) error { return s.Restore(tx, reload(t, s, root.ID)) })
 	if err := crl(); err != nil {
 		t.Fatalf("CRL of the restored CA: %v", err)
+	}
+}
+
+// TestResponderServesPartitionsAfterComplete: the responder (ca serve)
+// keeps serving the partitions a CA opened after its CRL became COMPLETE
+// at a new CNAME, each with the Issuing Distribution Point its
+// certificates name; partitions it never opened stay 404.
+func TestResponderServesPartitionsAfterComplete(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	s.CRLPartitionSize = 2
+	root := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Switched Root"}, Revocation: &RevocationConfiguration{
+			CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl.example.test", CrlType: CRLPartitioned}}})
+	var dps []string
+	for i := range 3 {
+		iss, err := issueLeaf(t, s, root, fmt.Sprintf("s%d", i), "p.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dps = append(dps, iss.Certificate.CRLDistributionPoints...)
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		return s.UpdateRevocation(tx, reload(t, s, root.ID), &RevocationConfiguration{
+			CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl2.example.test", CrlType: CRLComplete}})
+	})
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(t.Context(), fn) })
+	for n, want := range []string{dps[0], dps[2]} {
+		der, err := l.CRLPartition(root.ID, n)
+		if err != nil {
+			t.Fatalf("partition %d after COMPLETE: %v", n, err)
+		}
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idp string
+		for _, e := range crl.Extensions {
+			if e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 28}) && strings.Contains(string(e.Value), want[len("http://"):]) {
+				idp = want
+			}
+		}
+		if idp == "" || !strings.Contains(want, "crl.example.test") {
+			t.Errorf("partition %d: no IDP naming %s (certificates name %v)", n, want, dps)
+		}
+	}
+	if _, err := l.CRLPartition(root.ID, 2); !errors.Is(err, casign.ErrNotFound) {
+		t.Errorf("partition 2 (never opened): %v, want not found", err)
 	}
 }

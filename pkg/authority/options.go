@@ -231,13 +231,43 @@ func (r *Record) partitioned() bool {
 	return r.Revocation != nil && r.Revocation.CrlConfiguration.partitioned() && r.UsageMode != UsageShortLived
 }
 
-// Partitions is the number of CRL partitions r has opened (0 when its CRL
-// is COMPLETE).
+// Partitions is the number of CRL partitions r has opened. They are
+// served for as long as r publishes revocation, whatever its CRL type
+// now: the certificates issued into them name them.
 func (s *Service) Partitions(r *Record) int {
-	if !r.partitioned() || r.IssuedCount == 0 {
+	if r.IssuedCount == 0 {
 		return 0
 	}
 	return int((r.IssuedCount-1)/int64(s.partitionSize())) + 1
+}
+
+// PartitionBase is the CRL location (crlBase) named by the certificates
+// of a PARTITIONED CA's partitions from From on, up to the next one's.
+type PartitionBase struct {
+	From int    `json:"from"`
+	Base string `json:"base"`
+}
+
+// partitionBase is the CRL location partition n's certificates name, as
+// recorded when they were issued (known); for a partition opened before
+// locations were recorded, r's location now.
+func (s *Service) partitionBase(r *Record, n int) (base string, known bool) {
+	for i := len(r.PartitionBases) - 1; i >= 0; i-- {
+		if r.PartitionBases[i].From <= n {
+			return r.PartitionBases[i].Base, true
+		}
+	}
+	return s.crlBase(r), false
+}
+
+// notePartitionBase records that the certificates of partition n on name
+// base.
+func (r *Record) notePartitionBase(n int, base string) {
+	if k := len(r.PartitionBases); k > 0 && r.PartitionBases[k-1].From == n {
+		r.PartitionBases[k-1].Base = base
+		return
+	}
+	r.PartitionBases = append(r.PartitionBases, PartitionBase{From: n, Base: base})
 }
 
 func (s *Service) partitionSize() int {
@@ -270,6 +300,9 @@ func (s *Service) crlBase(r *Record) string {
 // the complete CRL); "" when r's certificates carry none.
 func (s *Service) CRLURL(r *Record, n int) string {
 	base := s.crlBase(r)
+	if n >= 0 {
+		base, _ = s.partitionBase(r, n)
+	}
 	if base == "" {
 		return ""
 	}
@@ -331,6 +364,12 @@ func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationCo
 	switch r.Status {
 	case StatusDeleted:
 		return invalidState("certificate authority %s is DELETED", r.ID)
+	}
+	if r.IssuedCount > 0 && len(r.PartitionBases) == 0 {
+		// Partitions opened before their locations were recorded: the
+		// location they were issued with is taken to be the one that is
+		// about to change.
+		r.notePartitionBase(0, s.crlBase(r))
 	}
 	r.Revocation = rc
 	r.LastStateChangeAt = s.Now()

@@ -67,11 +67,12 @@ func (s *Service) checkPartition(r *Record, n int) error {
 	if n < 0 {
 		return nil
 	}
-	if !r.partitioned() {
+	p := s.Partitions(r)
+	if p == 0 && !r.partitioned() {
 		return errs.Invalidf("certificate authority %s has a COMPLETE CRL, not partitions", r.ID)
 	}
-	if n >= s.Partitions(r) {
-		return errs.NotFoundf("certificate authority %s has %d CRL partition(s): no partition %d", r.ID, s.Partitions(r), n)
+	if n >= p {
+		return errs.NotFoundf("certificate authority %s has %d CRL partition(s): no partition %d", r.ID, p, n)
 	}
 	return nil
 }

@@ -34,7 +34,10 @@ none until it is restored (exit 5). PEM by default, -o json puts it in JSON;
 --partition N prints partition N (from 0) of a PARTITIONED CA's CRL: the
 revoked certificates of that partition, with an Issuing Distribution Point
 naming the distribution point its certificates carry (ca serve serves it at
-/crl/<ca-uuid>/<n>.crl; ca describe shows CrlPartitions).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+/crl/<ca-uuid>/<n>.crl; ca describe shows CrlPartitions). Partitions stay
+served after ca update makes the CRL COMPLETE or moves it: their
+certificates name them. A move part-way through a partition starts the
+next one.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca crl 5f2c9e01 | openssl crl -text -noout`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Partition < -1 {

@@ -212,6 +212,148 @@ func TestPartitionedCRL(t *testing.T) {
 	if c := parsePEM(t, issued.Certificate); len(c.CRLDistributionPoints) != 1 || c.CRLDistributionPoints[0] != "http://crl2.example.test/crl/"+idOf(ca)+".crl" || len(c.OCSPServer) != 0 {
 		t.Errorf("after update: DP %v OCSP %v", c.CRLDistributionPoints, c.OCSPServer)
 	}
+	// The certificates issued into partitions still name them: each is
+	// still served, its IDP still their DP (the old CNAME), with its
+	// revoked certificate.
+	if d, err := s.Describe(ctx, ca); err != nil || d.CrlPartitions != 3 {
+		t.Errorf("describe after COMPLETE: %d partitions (%v), want 3", d.CrlPartitions, err)
+	}
+	for n := 0; n < 3; n++ {
+		der, err := s.CRL(ctx, ca, n)
+		if err != nil {
+			t.Fatalf("partition %d after COMPLETE: %v", n, err)
+		}
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs := byDP[idpURI(t, crl)]
+		if len(certs) == 0 || len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(certs[1].SerialNumber) != 0 {
+			t.Errorf("partition %d after COMPLETE: IDP %q (DPs %v), %d entries", n, idpURI(t, crl), keys(byDP), len(crl.RevokedCertificateEntries))
+		}
+	}
+	if _, err := s.CRL(ctx, ca, 3); errs.ExitCodeOf(err) != errs.ExitNotFound {
+		t.Errorf("partition 3 after COMPLETE: %v", err)
+	}
+}
+
+// TestPartitionLocationChange: when a PARTITIONED CA's CRL location
+// changes part-way through a partition (a new CNAME, a new ca.base_url),
+// the next certificate opens a new partition, so that every partition's
+// IDP is the DP of each of its certificates; a CA that never partitioned
+// has no partitions to serve.
+func TestPartitionLocationChange(t *testing.T) {
+	ctx := context.Background()
+	s := realService(t, "http://one.example.test")
+	s.core.Authority.CRLPartitionSize = 4
+	rc := func(cname string) *authority.RevocationConfiguration {
+		c, err := authority.ParseRevocationConfiguration([]byte(`{"CrlConfiguration":{"Enabled":true,"CustomCname":"` + cname + `","CrlType":"PARTITIONED"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ca, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Moving"}, Revocation: rc("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := opensslCSR(t, t.TempDir(), "m", "/CN=m.example.test")
+	var dps []string
+	issue := func() {
+		t.Helper()
+		issued, err := s.Issue(ctx, ca, IssueRequest{CSR: csr, Template: "EndEntity", Validity: timeutil.Validity{Duration: timeutil.Day}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := parsePEM(t, issued.Certificate)
+		if len(c.CRLDistributionPoints) != 1 {
+			t.Fatalf("DP %v", c.CRLDistributionPoints)
+		}
+		dps = append(dps, c.CRLDistributionPoints[0])
+		if err := s.core.Change(ctx, "Test", func(op *serviceOp) error {
+			return authority.Revoke(op.Tx, idOf(ca), formatSerial(c), c.NotBefore, 1)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issue()
+	issue()
+	if _, err := s.UpdateRevocation(ctx, ca, rc("two.example.test")); err != nil {
+		t.Fatal(err)
+	}
+	issue()
+	s.core.Authority.BaseURL = "http://three.example.test" // no effect: the CNAME names the location
+	issue()
+	if _, err := s.UpdateRevocation(ctx, ca, rc("")); err != nil {
+		t.Fatal(err)
+	}
+	issue()
+	issue()
+	id := idOf(ca)
+	want := []string{
+		"http://one.example.test/crl/" + id + "/0.crl", "http://one.example.test/crl/" + id + "/0.crl",
+		"http://two.example.test/crl/" + id + "/1.crl", "http://two.example.test/crl/" + id + "/1.crl",
+		"http://three.example.test/crl/" + id + "/2.crl", "http://three.example.test/crl/" + id + "/2.crl",
+	}
+	if strings.Join(dps, " ") != strings.Join(want, " ") {
+		t.Fatalf("distribution points\n%s\nwant\n%s", strings.Join(dps, "\n"), strings.Join(want, "\n"))
+	}
+	for n := 0; n < 3; n++ {
+		der, err := s.CRL(ctx, ca, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := idpURI(t, crl); got != want[2*n] || len(crl.RevokedCertificateEntries) != 2 {
+			t.Errorf("partition %d: IDP %s with %d entries, want %s with 2", n, got, len(crl.RevokedCertificateEntries), want[2*n])
+		}
+	}
+	if d, err := s.Describe(ctx, ca); err != nil || d.CrlPartitions != 3 {
+		t.Errorf("describe: %d partitions (%v), want 3", d.CrlPartitions, err)
+	}
+	// A CA whose partitions were opened before their locations were
+	// recorded: the location they keep is the one a change replaces.
+	old, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Older"}, Revocation: rc("old.example.test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, dps = old, nil
+	issue()
+	if err := s.core.Change(ctx, "Test", func(op *serviceOp) error {
+		r, err := authority.Get(op.Tx, idOf(old))
+		if err != nil {
+			return err
+		}
+		r.PartitionBases = nil
+		return authority.Put(op.Tx, r)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateRevocation(ctx, old, rc("new.example.test")); err != nil {
+		t.Fatal(err)
+	}
+	issue()
+	der, err := s.CRL(ctx, old, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := idpURI(t, crl); got != dps[0] || !strings.Contains(got, "old.example.test") || !strings.Contains(dps[1], "new.example.test/crl/"+idOf(old)+"/1.crl") {
+		t.Errorf("an older record's partition 0: IDP %s, certificates %v", got, dps)
+	}
+	plain, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Complete"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CRL(ctx, plain, 0); errs.ExitCodeOf(err) != errs.ExitInvalid {
+		t.Errorf("partition of a COMPLETE CA: %v", err)
+	}
 }
 
 // TestCAOptions: key algorithms, signing algorithms, idempotency tokens.
