@@ -170,14 +170,7 @@ func TestPartitionedCRL(t *testing.T) {
 		t.Fatalf("distribution points %v", keys(byDP))
 	}
 	for n := 0; n < 3; n++ {
-		der, err := s.CRL(ctx, ca, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		crl, err := x509.ParseRevocationList(der)
-		if err != nil {
-			t.Fatal(err)
-		}
+		crl := partitionCRL(t, s, ca, n)
 		dp := idpURI(t, crl)
 		certs := byDP[dp]
 		if len(certs) == 0 {
@@ -190,7 +183,7 @@ func TestPartitionedCRL(t *testing.T) {
 			t.Errorf("partition %d lasts %s, want ExpirationInDays 3", n, got)
 		}
 		path := filepath.Join(dir, "crl"+string(rune('0'+n))+".pem")
-		write(t, path, string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})))
+		write(t, path, string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl.Raw})))
 		text := mustOpenSSL(t, "crl", "-in", path, "-noout", "-text")
 		if !strings.Contains(text, "X509v3 Issuing Distribution Point: critical") || !strings.Contains(text, dp) {
 			t.Errorf("openssl crl: %s", text)
@@ -219,14 +212,7 @@ func TestPartitionedCRL(t *testing.T) {
 		t.Errorf("describe after COMPLETE: %d partitions (%v), want 3", d.CrlPartitions, err)
 	}
 	for n := 0; n < 3; n++ {
-		der, err := s.CRL(ctx, ca, n)
-		if err != nil {
-			t.Fatalf("partition %d after COMPLETE: %v", n, err)
-		}
-		crl, err := x509.ParseRevocationList(der)
-		if err != nil {
-			t.Fatal(err)
-		}
+		crl := partitionCRL(t, s, ca, n)
 		certs := byDP[idpURI(t, crl)]
 		if len(certs) == 0 || len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(certs[1].SerialNumber) != 0 {
 			t.Errorf("partition %d after COMPLETE: IDP %q (DPs %v), %d entries", n, idpURI(t, crl), keys(byDP), len(crl.RevokedCertificateEntries))
@@ -299,14 +285,7 @@ func TestPartitionLocationChange(t *testing.T) {
 		t.Fatalf("distribution points\n%s\nwant\n%s", strings.Join(dps, "\n"), strings.Join(want, "\n"))
 	}
 	for n := 0; n < 3; n++ {
-		der, err := s.CRL(ctx, ca, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		crl, err := x509.ParseRevocationList(der)
-		if err != nil {
-			t.Fatal(err)
-		}
+		crl := partitionCRL(t, s, ca, n)
 		if got := idpURI(t, crl); got != want[2*n] || len(crl.RevokedCertificateEntries) != 2 {
 			t.Errorf("partition %d: IDP %s with %d entries, want %s with 2", n, got, len(crl.RevokedCertificateEntries), want[2*n])
 		}
@@ -336,14 +315,7 @@ func TestPartitionLocationChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	issue()
-	der, err := s.CRL(ctx, old, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crl, err := x509.ParseRevocationList(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	crl := partitionCRL(t, s, old, 0)
 	if got := idpURI(t, crl); got != dps[0] || !strings.Contains(got, "old.example.test") || !strings.Contains(dps[1], "new.example.test/crl/"+idOf(old)+"/1.crl") {
 		t.Errorf("an older record's partition 0: IDP %s, certificates %v", got, dps)
 	}
@@ -354,6 +326,21 @@ func TestPartitionLocationChange(t *testing.T) {
 	if _, err := s.CRL(ctx, plain, 0); errs.ExitCodeOf(err) != errs.ExitInvalid {
 		t.Errorf("partition of a COMPLETE CA: %v", err)
 	}
+}
+
+// partitionCRL is partition n of ca's CRL (n < 0: the complete CRL),
+// parsed.
+func partitionCRL(t *testing.T, s *Service, ca string, n int) *x509.RevocationList {
+	t.Helper()
+	der, err := s.CRL(context.Background(), ca, n)
+	if err != nil {
+		t.Fatalf("CRL partition %d: %v", n, err)
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return crl
 }
 
 // TestCAOptions: key algorithms, signing algorithms, idempotency tokens.
