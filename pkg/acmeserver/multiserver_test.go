@@ -35,12 +35,15 @@ const clusterBase = "https://acme.test"
 // cluster is n ACME servers, each over its own handle on one store (as n
 // processes would be), behind clusterBase.
 type cluster struct {
-	t     *testing.T
-	ep    *acmestate.Endpoint
-	srvs  []*Server
-	addrs []string
-	roots *x509.CertPool
-	log   *syncBuffer
+	t        *testing.T
+	dir      string // the vault directory
+	storeURL string
+	ep       *acmestate.Endpoint
+	cert     *tls.Certificate // the servers' serving certificate
+	srvs     []*Server
+	addrs    []string
+	roots    *x509.CertPool
+	log      *syncBuffer
 }
 
 // syncBuffer is a log shared by the servers.
@@ -65,52 +68,66 @@ func (s *syncBuffer) String() string {
 // ("" for SQLite) and serves one ACME server on each handle.
 func newCluster(t *testing.T, storeURL string, n int) *cluster {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	names := inventory.Names{Region: "local", Account: "000000000000"}
-	c := &cluster{t: t, log: &syncBuffer{}}
-	var cert *tls.Certificate
-	for i := 0; i < n; i++ {
-		v, err := localstore.Open(ctx, dir, localstore.Options{StoreURL: storeURL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { v.Close() })
-		auth := authority.New(v, time.Now, "")
-		if i == 0 {
-			var bundle []byte
-			if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
-				c.ep, err = acmestate.Create(tx, acmestate.CreateParams{AuthorizationBehavior: "PRE_APPROVED",
-					Contact: acmestate.ContactNotRequired}, time.Now())
-				if err != nil {
-					return err
-				}
-				if _, err := acmestate.AddDomain(tx, c.ep, "lab.test", acmestate.RandomRecord("zone.test"), true, time.Now()); err != nil {
-					return err
-				}
-				if cert, err = ServingCertificate(tx, auth, []string{"acme.test"}); err != nil {
-					return err
-				}
-				bundle, err = auth.TrustBundle(tx)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			c.roots = x509.NewCertPool()
-			c.roots.AppendCertsFromPEM(bundle)
-		}
-		core := &service.Core{Vault: v, Now: time.Now, Names: names, Authority: auth, Actor: service.UserActor()}
-		srv := New(Config{Core: core, BaseURL: clusterBase, Logger: log.New(c.log, "", 0)})
-		ts := httptest.NewUnstartedServer(srv)
-		ts.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}}
-		ts.StartTLS()
-		t.Cleanup(ts.Close)
-		t.Cleanup(srv.Nonces().Wait)
-		c.srvs = append(c.srvs, srv)
-		c.addrs = append(c.addrs, ts.Listener.Addr().String())
+	c := &cluster{t: t, log: &syncBuffer{}, dir: t.TempDir(), storeURL: storeURL}
+	for range n {
+		c.add()
 	}
 	return c
 }
+
+// open opens the cluster's vault once more (as another process would).
+func (c *cluster) open() *localstore.Vault {
+	c.t.Helper()
+	v, err := localstore.Open(context.Background(), c.dir, localstore.Options{StoreURL: c.storeURL})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { v.Close() })
+	return v
+}
+
+// add serves one more ACME server, over a handle of its own; the first
+// also makes the endpoint, its domain and the serving certificate.
+func (c *cluster) add() {
+	t := c.t
+	t.Helper()
+	v := c.open()
+	auth := authority.New(v, time.Now, "")
+	if c.srvs == nil {
+		var bundle []byte
+		if err := v.Store.Update(context.Background(), func(tx localstore.Tx) (err error) {
+			c.ep, err = acmestate.Create(tx, acmestate.CreateParams{AuthorizationBehavior: "PRE_APPROVED",
+				Contact: acmestate.ContactNotRequired}, time.Now())
+			if err != nil {
+				return err
+			}
+			if _, err := acmestate.AddDomain(tx, c.ep, "lab.test", acmestate.RandomRecord("zone.test"), true, time.Now()); err != nil {
+				return err
+			}
+			if c.cert, err = ServingCertificate(tx, auth, []string{"acme.test"}); err != nil {
+				return err
+			}
+			bundle, err = auth.TrustBundle(tx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c.roots = x509.NewCertPool()
+		c.roots.AppendCertsFromPEM(bundle)
+	}
+	core := &service.Core{Vault: v, Now: time.Now, Names: clusterNames, Authority: auth, Actor: service.UserActor()}
+	srv := New(Config{Core: core, BaseURL: clusterBase, Logger: log.New(c.log, "", 0)})
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{*c.cert}}
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	t.Cleanup(srv.Nonces().Wait)
+	c.srvs = append(c.srvs, srv)
+	c.addrs = append(c.addrs, ts.Listener.Addr().String())
+}
+
+// clusterNames are the ARN names of the cluster's servers.
+var clusterNames = inventory.Names{Region: "local", Account: "000000000000"}
 
 // client reaches clusterBase on a new connection per request, dialling the
 // servers in turn (round robin per request), or only servers pick when given.

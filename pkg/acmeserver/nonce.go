@@ -36,9 +36,11 @@ package acmeserver
 //     every other client's nonces. A redeemed row lives until its nonce
 //     expires (NonceLifetime) and is then swept; an unredeemed nonce needs
 //     no room at all.
-//   - The key is derived from the vault's master key (HKDF, like the audit
-//     chain's key), which every server of the store already holds: there is
-//     no key to distribute or rotate apart from it.
+//   - The key is a secret of the store, sealed under the vault's master
+//     key (acmestate.NonceKey), which every server of the store already
+//     holds: there is no key to distribute, and a rotation of the master
+//     key re-seals it without changing it, so that servers started before
+//     and after it accept each other's nonces.
 //
 // Redeeming costs a write transaction, though not a wait for the disk: a
 // redemption is committed without fsync (localstore.LazyStore: SQLite's
@@ -101,9 +103,9 @@ type NonceStore struct {
 	lifetime time.Duration
 	key      func() ([]byte, error)
 
-	keyOnce sync.Once
-	mac     []byte
-	keyErr  error
+	// mac is the key once read (macKey); keyMu serialises its reading.
+	keyMu sync.Mutex
+	mac   atomic.Pointer[[]byte]
 
 	// lastSweep is the Unix nanoseconds of the last sweep started.
 	lastSweep atomic.Int64
@@ -121,16 +123,32 @@ type NonceStore struct {
 }
 
 // NewNonceStore returns nonces that expire after lifetime, authenticated
-// by the key that key returns (read once) and redeemed in store.
+// by the key that key returns (read once it succeeds) and redeemed in
+// store.
 func NewNonceStore(store localstore.Store, now func() time.Time, lifetime time.Duration, key func() ([]byte, error)) *NonceStore {
 	n := &NonceStore{store: store, now: now, lifetime: lifetime, key: key, logf: func(string, ...any) {}}
 	n.lastSweep.Store(now().UnixNano())
 	return n
 }
 
+// macKey is the key of the nonces, read once it is had: a failure to
+// read it (the store unavailable, the vault's key being rotated) is tried
+// again by the next call.
 func (n *NonceStore) macKey() ([]byte, error) {
-	n.keyOnce.Do(func() { n.mac, n.keyErr = n.key() })
-	return n.mac, n.keyErr
+	if k := n.mac.Load(); k != nil {
+		return *k, nil
+	}
+	n.keyMu.Lock()
+	defer n.keyMu.Unlock()
+	if k := n.mac.Load(); k != nil {
+		return *k, nil
+	}
+	k, err := n.key()
+	if err != nil {
+		return nil, err
+	}
+	n.mac.Store(&k)
+	return k, nil
 }
 
 func (n *NonceStore) sum(key, body []byte) []byte {
@@ -331,11 +349,22 @@ func (n *NonceStore) Wait() { n.sweeping.Wait() }
 // nonces, while an fsync for each batch of POST-as-GET requests is most
 // of their cost. Across processes, the redemption is as atomic as before:
 // the same primary key in the same store.
+//
+// A transaction that the write guard refused because another process
+// rotated the vault's master key (nothing of it was written; the stale
+// key is dropped) runs again at once: redemptions seal nothing.
 func (n *NonceStore) update(ctx context.Context, fn func(localstore.Tx) error) error {
-	if l, ok := n.store.(localstore.LazyStore); ok {
-		return l.UpdateLazy(ctx, fn)
+	for attempt := 0; ; attempt++ {
+		var err error
+		if l, ok := n.store.(localstore.LazyStore); ok {
+			err = l.UpdateLazy(ctx, fn)
+		} else {
+			err = n.store.Update(ctx, fn)
+		}
+		if attempt > 0 || !errors.Is(err, localstore.ErrKeyRotated) {
+			return err
+		}
 	}
-	return n.store.Update(ctx, fn)
 }
 
 // gated runs fn through the server's write gate, when there is one.

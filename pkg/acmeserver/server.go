@@ -118,13 +118,7 @@ func New(cfg Config) *Server {
 		core.WriteGate = make(chan struct{}, 1)
 	}
 	s := &Server{cfg: cfg, core: &core, host: service.Hostname()}
-	s.nonces = NewNonceStore(core.Vault.Store, core.Now, NonceLifetime, func() ([]byte, error) {
-		sealer, err := core.Vault.Sealer()
-		if err != nil {
-			return nil, err
-		}
-		return sealer.NonceKey(), nil
-	})
+	s.nonces = NewNonceStore(core.Vault.Store, core.Now, NonceLifetime, s.loadNonceKey)
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = casign.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
 		return core.Vault.Store.View(context.Background(), fn)
@@ -165,6 +159,40 @@ func (s *Server) Nonces() *NonceStore { return s.nonces }
 // and no-store caching to every ACME response, then routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.logRequests(s.serve).ServeHTTP(w, r)
+}
+
+// loadNonceKey reads the store's nonce key (acmestate.NonceKey), storing
+// it the first time a server of the store needs one. A write whose vault
+// key was rotated meanwhile runs again under the new one.
+func (s *Server) loadNonceKey() ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v := s.core.Vault
+	sealer, err := v.Sealer()
+	if err != nil {
+		return nil, err
+	}
+	var key []byte
+	if err := v.Store.View(ctx, func(tx localstore.Tx) (err error) {
+		key, err = acmestate.ReadNonceKey(tx, sealer)
+		return err
+	}); key != nil || err != nil {
+		return key, err
+	}
+	for attempt := 0; ; attempt++ {
+		if sealer, err = v.Sealer(); err != nil {
+			return nil, err
+		}
+		err = s.nonces.gated(ctx, func() error {
+			return v.Store.Update(ctx, func(tx localstore.Tx) (err error) {
+				key, err = acmestate.NonceKey(tx, sealer)
+				return err
+			})
+		})
+		if attempt > 0 || !errors.Is(err, localstore.ErrKeyRotated) {
+			return key, err
+		}
+	}
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {

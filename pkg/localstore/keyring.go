@@ -97,8 +97,8 @@ type Sealer struct {
 	// kept to wrap it again (vault change-passphrase) or replace it.
 	id  string
 	key []byte
-	// nonceKey authenticates the ACME servers' nonces, derived likewise:
-	// every server that shares the vault's master key shares it.
+	// nonceKey is derived likewise: the first value of the ACME servers'
+	// nonce key, which the store then keeps (acmestate.NonceKey).
 	nonceKey []byte
 }
 
@@ -111,7 +111,9 @@ func (s *Sealer) AuditKey() []byte { return s.auditKey }
 // nonceKeyInfo is the HKDF info of the ACME nonce key.
 const nonceKeyInfo = "certctl acme nonce v1"
 
-// NonceKey is the key that authenticates ACME nonces.
+// NonceKey is the key derived for ACME nonces: the value the store's
+// nonce key takes when it is first stored (acmestate.NonceKey), which
+// servers of the release before that derived themselves.
 func (s *Sealer) NonceKey() []byte { return s.nonceKey }
 
 func newSealer(key []byte) (*Sealer, error) {

@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"errors"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/certctl/certctl/pkg/audit"
@@ -133,13 +135,26 @@ func (c *Core) lead(g *group) {
 				break
 			}
 		}
-		sealer, err := c.Vault.Sealer()
-		if err != nil {
-			for _, ch := range chs {
-				ch.err = MapError(err)
+		for todo, attempt := chs, 0; len(todo) > 0; attempt++ {
+			sealer, err := c.Vault.Sealer()
+			if err != nil {
+				for _, ch := range todo {
+					ch.err = MapError(err)
+				}
+				break
 			}
-		} else {
-			c.run(ctx, sealer.AuditKey(), chs, &g.witness)
+			c.run(ctx, sealer.AuditKey(), todo, &g.witness)
+			if attempt > 0 {
+				break
+			}
+			// Another process rotated the vault's master key: the write
+			// guard refused the transaction (nothing of it was written)
+			// and dropped this process's key, which a long-running one
+			// (endpoint serve) learns of so. Those changes run once more,
+			// under the new key.
+			todo = slices.DeleteFunc(slices.Clone(todo), func(ch *change) bool {
+				return !errors.Is(ch.err, localstore.ErrKeyRotated)
+			})
 		}
 	}
 	groupsMu.Lock()

@@ -255,7 +255,10 @@ func (c *Core) run(ctx context.Context, key []byte, chs []*change, w *witnessed)
 	for _, ch := range chs {
 		ch.events = nil
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, localstore.ErrKeyRotated) {
+		// Cancelled, or refused before any change ran by the write guard
+		// (the vault's key was rotated; the leader runs them again):
+		// the same outcome for each.
 		for _, ch := range chs {
 			ch.err = MapError(err)
 		}

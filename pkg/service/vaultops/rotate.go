@@ -27,7 +27,7 @@ type RotateResult struct {
 
 // RotateKey makes a new master key and re-seals every sealed secret under
 // it in one transaction: certificate and CA keys, ACME EAB MAC keys, the
-// shared store's key records; the audit chain, whose key derives from the
+// ACME nonce key, the shared store's key records; the audit chain, whose key derives from the
 // master key, is re-MACed in the same transaction after the RotateVaultKey
 // record is appended. All or nothing; see the package doc for what a crash
 // leaves.
@@ -68,6 +68,11 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 					return err
 				}
 				res.AcmeEabCredentials++
+			}
+			// The ACME servers' nonce key keeps its value: servers started
+			// before and after this rotation accept each other's nonces.
+			if _, err := acmestate.ResealNonceKey(tx, old, next); err != nil {
+				return err
 			}
 			// The record of the rotation joins the chain under the old
 			// key; then the whole chain moves to the new key.

@@ -347,6 +347,16 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 		}
 	}
 
+	// The ACME servers' nonce key, once stored.
+	if key, err := acmestate.ReadNonceKey(tx, sealer); err != nil {
+		if !errors.Is(err, localstore.ErrCorrupt) {
+			return err
+		}
+		vf.add(CheckSealedKey, "acme nonce key", "the ACME nonce key does not open under the master key")
+	} else {
+		clear(key)
+	}
+
 	// The audit chain.
 	n, problem, err := audit.Verify(tx, sealer.AuditKey())
 	if err != nil {
