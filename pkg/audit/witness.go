@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -162,7 +163,7 @@ func (w Witness) Set(key []byte, seq int64, m []byte) error {
 
 func (w Witness) set(key []byte, seq int64, m []byte) error {
 	data, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
-	tmp, err := os.CreateTemp(filepath.Dir(w.Path), ".audit-witness-*")
+	tmp, err := fsutil.CreateTemp(filepath.Dir(w.Path), ".audit-witness-*")
 	if err != nil {
 		return err
 	}

@@ -137,13 +137,22 @@ func TestResourceFilterTakesPrefixes(t *testing.T) {
 }
 
 // TestWitnessSetLeavesNoTemporaryFile: writing the witness leaves the
-// witness alone in its directory, and a write that cannot take the
+// witness alone in its directory (the temporary file of a killed process
+// removed too), and a write that cannot take the
 // witness's place (the path is a directory) fails and removes its
 // temporary file.
 func TestWitnessSetLeavesNoTemporaryFile(t *testing.T) {
 	dir := t.TempDir()
 	w := Witness{Path: filepath.Join(dir, "witness")}
 	key := []byte("0123456789abcdef0123456789abcdef")
+	left := filepath.Join(dir, ".audit-witness-1679368932")
+	if err := os.WriteFile(left, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(left, old, old); err != nil {
+		t.Fatal(err)
+	}
 	for seq := int64(1); seq <= 3; seq++ {
 		if err := w.Set(key, seq, []byte{byte(seq)}); err != nil {
 			t.Fatal(err)

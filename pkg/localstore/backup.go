@@ -42,6 +42,8 @@ import (
 	"time"
 
 	"modernc.org/sqlite"
+
+	"github.com/certctl/certctl/pkg/fsutil"
 )
 
 // BackupFormat is the format name of backups this build writes.
@@ -93,7 +95,7 @@ func CopyAll(ctx context.Context, src Store, dst BulkTx) error {
 // path, atomically: a temporary file beside it, renamed into place once
 // complete and synced. It runs while other processes use the vault.
 func (v *Vault) WriteBackup(ctx context.Context, path string, now time.Time) (*BackupInfo, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := fsutil.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/crypto/scrypt"
+
+	"github.com/certctl/certctl/pkg/fsutil"
 )
 
 // Files of the vault directory.
@@ -240,7 +242,7 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, c
 // two processes creating a vault at once agree on one key. It reports whether
 // this call created the file.
 func createExclusive(path string, content []byte) (bool, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-key-*")
+	tmp, err := fsutil.CreateTemp(filepath.Dir(path), ".tmp-key-*")
 	if err != nil {
 		return false, err
 	}

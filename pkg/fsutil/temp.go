@@ -1,0 +1,54 @@
+package fsutil
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StaleTemp is how long a temporary file of CreateTemp's must have gone
+// unwritten before it is taken for one that a killed process left.
+const StaleTemp = time.Hour
+
+// swept holds the directories and patterns swept by this process.
+var swept sync.Map
+
+// CreateTemp is os.CreateTemp(dir, pattern) for files that are renamed or
+// linked into place once written (keys, the audit witness, backups,
+// deployed files), that first removes, once per process, directory and
+// pattern, the files of that pattern there unwritten for StaleTemp: those
+// that a process killed between creating and renaming one (kill -9, a
+// power loss) left behind, which can hold a key or a whole vault. A file
+// being written is newer than that.
+func CreateTemp(dir, pattern string) (*os.File, error) {
+	if _, done := swept.LoadOrStore(dir+"\x00"+pattern, true); !done {
+		sweepTemps(dir, pattern, time.Now().Add(-StaleTemp))
+	}
+	return os.CreateTemp(dir, pattern)
+}
+
+// sweepTemps removes the regular files of dir named as os.CreateTemp names
+// them after pattern (its last "*" replaced) last modified before cutoff.
+func sweepTemps(dir, pattern string, cutoff time.Time) {
+	i := strings.LastIndexByte(pattern, '*')
+	if i < 0 {
+		return
+	}
+	prefix, suffix := pattern[:i], pattern[i+1:]
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || len(name) <= len(prefix)+len(suffix) ||
+			!strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, suffix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(dir, name))
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package fsutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestCreateTempSweepsStaleTemps: the first CreateTemp of a pattern in a
+// directory removes the files of that pattern unwritten for StaleTemp (as
+// a killed process leaves them), and no other file; later calls of the
+// process do not look again.
+func TestCreateTempSweepsStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-StaleTemp - time.Minute)
+	file := func(name string, mtime time.Time) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale := file(".audit-witness-123", old)
+	fresh := file(".audit-witness-456", time.Now())
+	other := file(".tmp-key-789", old)
+	bare := file(".audit-witness-", old) // the pattern's prefix alone: not a temp of it
+	if err := os.Mkdir(filepath.Join(dir, ".audit-witness-dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := CreateTemp(dir, ".audit-witness-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	if exists(stale) {
+		t.Error("a stale temporary file was kept")
+	}
+	for _, p := range []string{fresh, other, bare, f.Name(), filepath.Join(dir, ".audit-witness-dir")} {
+		if !exists(p) {
+			t.Errorf("%s was removed", filepath.Base(p))
+		}
+	}
+	again := file(".audit-witness-999", old)
+	f, err = CreateTemp(dir, ".audit-witness-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if !exists(again) {
+		t.Error("the directory was swept a second time by the same process")
+	}
+}
