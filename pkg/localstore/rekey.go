@@ -126,6 +126,18 @@ func (v *Vault) writeGuard(tx Tx) error {
 	return ErrKeyRotated
 }
 
+// CheckSealer refuses, with ErrKeyRotated, a write transaction that would
+// seal or MAC with s, taken before the transaction began, when s is no
+// longer the vault's key: another process rotated the key and a
+// transaction of this one met the write guard first, which dropped it, so
+// that the guard now lets this one through. Call it in the transaction.
+func (v *Vault) CheckSealer(s *Sealer) error {
+	if cur := v.current.Load(); cur == nil || cur.id != s.id {
+		return ErrKeyRotated
+	}
+	return nil
+}
+
 // drop forgets s as the vault's sealer (the next Sealer call loads the
 // key again).
 func (v *Vault) drop(s *Sealer) {

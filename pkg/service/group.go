@@ -143,15 +143,16 @@ func (c *Core) lead(g *group) {
 				}
 				break
 			}
-			c.run(ctx, sealer.AuditKey(), todo, &g.witness)
+			c.run(ctx, sealer, todo, &g.witness)
 			if attempt > 0 {
 				break
 			}
 			// Another process rotated the vault's master key: the write
-			// guard refused the transaction (nothing of it was written)
-			// and dropped this process's key, which a long-running one
-			// (endpoint serve) learns of so. Those changes run once more,
-			// under the new key.
+			// guard (or CheckSealer, when another transaction of this
+			// process met the guard first) refused the transaction before
+			// any change ran, and this process's key was dropped, which a
+			// long-running one (endpoint serve) learns of so. Those
+			// changes run once more, under the new key.
 			todo = slices.DeleteFunc(slices.Clone(todo), func(ch *change) bool {
 				return !errors.Is(ch.err, localstore.ErrKeyRotated)
 			})

@@ -217,18 +217,27 @@ func (ch *change) repanic() {
 // run commits chs (the changes of one group, in arrival order): in one
 // transaction when they all succeed; otherwise the one that failed runs
 // alone and the changes before and after it are committed again together.
-func (c *Core) run(ctx context.Context, key []byte, chs []*change, w *witnessed) {
+//
+// sealer is the vault's key the leader took before the write gate: each
+// transaction first checks that it is still the vault's (CheckSealer), so
+// that no audit record is MACed under a key that another process's
+// rotation replaced meanwhile.
+func (c *Core) run(ctx context.Context, sealer *localstore.Sealer, chs []*change, w *witnessed) {
 	if len(chs) == 1 {
-		c.runAlone(key, chs[0], w)
+		c.runAlone(sealer, chs[0], w)
 		return
 	}
+	key := sealer.AuditKey()
 	var last *audit.Record
 	failed := -1
 	err := c.gated(ctx, func() error {
 		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+			failed = -1
+			if err := c.Vault.CheckSealer(sealer); err != nil {
+				return err
+			}
 			now := c.Now().UTC()
 			tail := &audit.Tail{}
-			failed = -1
 			for i, ch := range chs {
 				op := ch.c.newOp(tx, now, ch.name)
 				if err := ch.call(op); err != nil {
@@ -267,22 +276,27 @@ func (c *Core) run(ctx context.Context, key []byte, chs []*change, w *witnessed)
 	if failed < 0 {
 		// Not one change's doing (the commit, the audit log): each alone.
 		for _, ch := range chs {
-			c.runAlone(key, ch, w)
+			c.runAlone(sealer, ch, w)
 		}
 		return
 	}
-	c.run(ctx, key, chs[:failed], w)
-	c.runAlone(key, chs[failed], w)
-	c.run(ctx, key, chs[failed+1:], w)
+	c.run(ctx, sealer, chs[:failed], w)
+	c.runAlone(sealer, chs[failed], w)
+	c.run(ctx, sealer, chs[failed+1:], w)
 }
 
 // runAlone commits ch in a transaction of its own, recording a rule
 // failure as a FAILURE. The record appended is noted in w.
-func (c *Core) runAlone(key []byte, ch *change, w *witnessed) {
+func (c *Core) runAlone(sealer *localstore.Sealer, ch *change, w *witnessed) {
 	var op *Op
 	ctx := ch.ctx
+	key := sealer.AuditKey()
 	err := c.gated(ctx, func() error {
 		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+			op = nil
+			if err := c.Vault.CheckSealer(sealer); err != nil {
+				return err
+			}
 			op = ch.c.newOp(tx, c.Now().UTC(), ch.name)
 			if err := ch.call(op); err != nil {
 				return err
@@ -294,7 +308,7 @@ func (c *Core) runAlone(key []byte, ch *change, w *witnessed) {
 	if err != nil {
 		err = MapError(err)
 		if op != nil && isRuleFailure(err) {
-			w.note(key, ch.c.recordFailure(ctx, key, op.rec, err))
+			w.note(key, ch.c.recordFailure(ctx, sealer, op.rec, err))
 		}
 		ch.err, ch.events = err, nil
 		return
@@ -338,7 +352,7 @@ func isRuleFailure(err error) bool {
 // recordFailure appends rec as a FAILURE and returns the record appended
 // (nil when it could not be). The change itself already failed; a failure
 // to record it is not reported over the change's own error.
-func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record, cause error) *audit.Record {
+func (c *Core) recordFailure(ctx context.Context, sealer *localstore.Sealer, rec *audit.Record, cause error) *audit.Record {
 	fail := *rec
 	fail.Outcome = audit.OutcomeFailure
 	fail.ErrorCode = errs.CodeNameOf(cause)
@@ -347,9 +361,12 @@ func (c *Core) recordFailure(ctx context.Context, key []byte, rec *audit.Record,
 	var out *audit.Record
 	err := c.gated(wctx, func() error {
 		return c.Vault.Store.Update(wctx, func(tx localstore.Tx) error {
+			if err := c.Vault.CheckSealer(sealer); err != nil {
+				return err
+			}
 			r := fail
 			r.EventID = ""
-			if err := audit.Append(tx, key, &r, c.Now()); err != nil {
+			if err := audit.Append(tx, sealer.AuditKey(), &r, c.Now()); err != nil {
 				return err
 			}
 			out = &r
