@@ -162,29 +162,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // loadNonceKey reads the store's nonce key (acmestate.NonceKey), storing
-// it the first time a server of the store needs one. A write whose vault
-// key was rotated meanwhile runs again under the new one.
+// it the first time a server of the store needs one, in a write
+// transaction whose write guard and CheckSealer make sure that the key
+// it opens the nonce key with is still the vault's (another process may
+// have rotated it); refused so, it runs again under the new one.
 func (s *Server) loadNonceKey() ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	v := s.core.Vault
-	sealer, err := v.Sealer()
-	if err != nil {
-		return nil, err
-	}
-	var key []byte
-	if err := v.Store.View(ctx, func(tx localstore.Tx) (err error) {
-		key, err = acmestate.ReadNonceKey(tx, sealer)
-		return err
-	}); key != nil || err != nil {
-		return key, err
-	}
 	for attempt := 0; ; attempt++ {
-		if sealer, err = v.Sealer(); err != nil {
+		sealer, err := v.Sealer()
+		if err != nil {
 			return nil, err
 		}
+		var key []byte
 		err = s.nonces.gated(ctx, func() error {
 			return v.Store.Update(ctx, func(tx localstore.Tx) (err error) {
+				if err := v.CheckSealer(sealer); err != nil {
+					return err
+				}
 				key, err = acmestate.NonceKey(tx, sealer)
 				return err
 			})
