@@ -739,24 +739,35 @@ func (s *Service) reserveSerialFor(tx localstore.Tx, r *Record, certID string) (
 	}
 	size := int64(s.partitionSize())
 	part := r.IssuedCount / size
-	// A partition's certificates all name the distribution point its
-	// CRL's Issuing Distribution Point names: when the CA's CRL location
-	// has changed (ca update, ca.base_url) since certificates of this
-	// partition were issued, this one opens the next partition.
-	base := s.crlBase(r)
-	cur, known := s.partitionBase(r, int(part))
-	moved := known && cur != base && r.IssuedCount%size != 0
+	// A partition's certificates all name one distribution point, the one
+	// its CRL's Issuing Distribution Point names (PartitionBases). When
+	// the CA's CRL location changed (ca update: another CustomCname) since
+	// certificates of this partition were issued, this one opens the next
+	// partition. A location that comes from ca.base_url, which each
+	// process configures, is taken when a partition opens and kept until
+	// it is full, so that processes configured apart do not open a
+	// partition a certificate.
+	now := PartitionBase{Base: s.crlBase(r), Cname: crlCname(r)}
+	rec, known := r.partitionRecord(int(part))
+	opening := r.IssuedCount%size == 0
+	moved := known && rec.Cname != now.Cname && !opening
 	if moved {
 		part++
 	}
 	if part >= maxPartitions {
 		return nil, errs.Refusedf("certificate authority %s has filled its %d CRL partitions", r.ID, maxPartitions)
 	}
-	if moved {
+	switch now.From = int(part); {
+	case moved:
 		r.IssuedCount = part * size
-	}
-	if !known || cur != base {
-		r.notePartitionBase(int(part), base)
+		r.notePartitionBase(now)
+	case !known:
+		// The first certificate, or the first since locations were
+		// recorded: the partitions before it were issued with this one.
+		now.From = 0
+		r.notePartitionBase(now)
+	case opening && (rec.Base != now.Base || rec.Cname != now.Cname):
+		r.notePartitionBase(now)
 	}
 	for i := 0; i < 5; i++ {
 		serial, err := casign.NewSerial(s.Rand)

@@ -246,28 +246,48 @@ func (s *Service) Partitions(r *Record) int {
 type PartitionBase struct {
 	From int    `json:"from"`
 	Base string `json:"base"`
+	// Cname is the CA's CustomCname that Base came from ("": the
+	// ca.base_url of the process that opened the partition).
+	Cname string `json:"cname,omitempty"`
+}
+
+// partitionRecord is the location recorded for partition n (known false:
+// none, for a partition opened before locations were recorded).
+func (r *Record) partitionRecord(n int) (PartitionBase, bool) {
+	for i := len(r.PartitionBases) - 1; i >= 0; i-- {
+		if r.PartitionBases[i].From <= n {
+			return r.PartitionBases[i], true
+		}
+	}
+	return PartitionBase{}, false
 }
 
 // partitionBase is the CRL location partition n's certificates name, as
-// recorded when they were issued (known); for a partition opened before
-// locations were recorded, r's location now.
-func (s *Service) partitionBase(r *Record, n int) (base string, known bool) {
-	for i := len(r.PartitionBases) - 1; i >= 0; i-- {
-		if r.PartitionBases[i].From <= n {
-			return r.PartitionBases[i].Base, true
-		}
+// recorded when they were issued; for a partition opened before locations
+// were recorded, r's location now.
+func (s *Service) partitionBase(r *Record, n int) string {
+	if p, ok := r.partitionRecord(n); ok {
+		return p.Base
 	}
-	return s.crlBase(r), false
+	return s.crlBase(r)
 }
 
-// notePartitionBase records that the certificates of partition n on name
-// base.
-func (r *Record) notePartitionBase(n int, base string) {
-	if k := len(r.PartitionBases); k > 0 && r.PartitionBases[k-1].From == n {
-		r.PartitionBases[k-1].Base = base
+// notePartitionBase records that the certificates of partition p.From on
+// name p.Base.
+func (r *Record) notePartitionBase(p PartitionBase) {
+	if k := len(r.PartitionBases); k > 0 && r.PartitionBases[k-1].From == p.From {
+		r.PartitionBases[k-1] = p
 		return
 	}
-	r.PartitionBases = append(r.PartitionBases, PartitionBase{From: n, Base: base})
+	r.PartitionBases = append(r.PartitionBases, p)
+}
+
+// crlCname is r's CustomCname ("" when its CRL location is ca.base_url).
+func crlCname(r *Record) string {
+	if rc := r.Revocation; rc != nil && rc.CrlConfiguration != nil {
+		return rc.CrlConfiguration.CustomCname
+	}
+	return ""
 }
 
 func (s *Service) partitionSize() int {
@@ -301,7 +321,7 @@ func (s *Service) crlBase(r *Record) string {
 func (s *Service) CRLURL(r *Record, n int) string {
 	base := s.crlBase(r)
 	if n >= 0 {
-		base, _ = s.partitionBase(r, n)
+		base = s.partitionBase(r, n)
 	}
 	if base == "" {
 		return ""
@@ -369,7 +389,7 @@ func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationCo
 		// Partitions opened before their locations were recorded: the
 		// location they were issued with is taken to be the one that is
 		// about to change.
-		r.notePartitionBase(0, s.crlBase(r))
+		r.notePartitionBase(PartitionBase{From: 0, Base: s.crlBase(r), Cname: crlCname(r)})
 	}
 	r.Revocation = rc
 	r.LastStateChangeAt = s.Now()

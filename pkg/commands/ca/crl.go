@@ -36,8 +36,8 @@ revoked certificates of that partition, with an Issuing Distribution Point
 naming the distribution point its certificates carry (ca serve serves it at
 /crl/<ca-uuid>/<n>.crl; ca describe shows CrlPartitions). Partitions stay
 served after ca update makes the CRL COMPLETE or moves it: their
-certificates name them. A move part-way through a partition starts the
-next one.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+certificates name them. A new CustomCname part-way through a partition
+starts the next one; a new ca.base_url is taken by the next partition.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca crl 5f2c9e01 | openssl crl -text -noout`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Partition < -1 {

@@ -294,13 +294,18 @@ func TestPartitionLocationChange(t *testing.T) {
 		t.Errorf("describe: %d partitions (%v), want 3", d.CrlPartitions, err)
 	}
 	// A CA whose partitions were opened before their locations were
-	// recorded: the location they keep is the one a change replaces.
+	// recorded (partitions 0 and 1): the next certificate records its
+	// location for them all, and a change of CNAME moves the certificate
+	// after it to partition 2, leaving 0 and 1 where their certificates
+	// say.
 	old, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Older"}, Revocation: rc("old.example.test")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ca, dps = old, nil
-	issue()
+	for range 5 {
+		issue()
+	}
 	if err := s.core.Change(ctx, "Test", func(op *serviceOp) error {
 		r, err := authority.Get(op.Tx, idOf(old))
 		if err != nil {
@@ -311,13 +316,40 @@ func TestPartitionLocationChange(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	issue()
 	if _, err := s.UpdateRevocation(ctx, old, rc("new.example.test")); err != nil {
 		t.Fatal(err)
 	}
 	issue()
-	crl := partitionCRL(t, s, old, 0)
-	if got := idpURI(t, crl); got != dps[0] || !strings.Contains(got, "old.example.test") || !strings.Contains(dps[1], "new.example.test/crl/"+idOf(old)+"/1.crl") {
-		t.Errorf("an older record's partition 0: IDP %s, certificates %v", got, dps)
+	for n, dp := range map[int]string{0: dps[0], 1: dps[5]} {
+		if got := idpURI(t, partitionCRL(t, s, old, n)); got != dp || !strings.Contains(got, "old.example.test") {
+			t.Errorf("an older record's partition %d: IDP %s, its certificates %s", n, got, dp)
+		}
+	}
+	if !strings.HasSuffix(dps[4], "/1.crl") || dps[4] != dps[5] || dps[6] != "http://new.example.test/crl/"+idOf(old)+"/2.crl" {
+		t.Errorf("an older record's certificates: %v", dps)
+	}
+
+	// Two processes with their own ca.base_url issuing in turn from a CA
+	// without CNAME: a partition keeps the location of the process that
+	// opened it, each certificate names it; no partition a certificate.
+	pp, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Two configs"}, Revocation: rc("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, dps = pp, nil
+	for i := range 6 {
+		s.core.Authority.BaseURL = []string{"http://a.example.test", "http://b.example.test"}[i%2]
+		issue()
+	}
+	wantPP := "http://a.example.test/crl/" + idOf(pp)
+	if strings.Join(dps, " ") != strings.Join([]string{wantPP + "/0.crl", wantPP + "/0.crl", wantPP + "/0.crl", wantPP + "/0.crl", wantPP + "/1.crl", wantPP + "/1.crl"}, " ") {
+		t.Errorf("certificates of processes with two ca.base_url: %v", dps)
+	}
+	for n := range 2 {
+		if got := idpURI(t, partitionCRL(t, s, pp, n)); got != dps[4*n] {
+			t.Errorf("partition %d of processes with two ca.base_url: IDP %s, certificates %s", n, got, dps[4*n])
+		}
 	}
 	plain, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Complete"}})
 	if err != nil {
