@@ -21,7 +21,8 @@ var swept sync.Map
 // pattern, the files of that pattern there unwritten for StaleTemp: those
 // that a process killed between creating and renaming one (kill -9, a
 // power loss) left behind, which can hold a key or a whole vault. A file
-// being written is newer than that.
+// being written is newer than that (or, written as a SQLite database, its
+// log is: see sweepTemps).
 func CreateTemp(dir, pattern string) (*os.File, error) {
 	if _, done := swept.LoadOrStore(dir+"\x00"+pattern, true); !done {
 		sweepTemps(dir, pattern, time.Now().Add(-StaleTemp))
@@ -30,7 +31,10 @@ func CreateTemp(dir, pattern string) (*os.File, error) {
 }
 
 // sweepTemps removes the regular files of dir named as os.CreateTemp names
-// them after pattern (its last "*" replaced) last modified before cutoff.
+// them after pattern (its last "*" replaced) when neither they nor the
+// files SQLite keeps beside a database of that name (-wal, -shm,
+// -journal: a backup is written as a database, whose main file can go
+// unmodified for as long as it is written) were modified since cutoff.
 func sweepTemps(dir, pattern string, cutoff time.Time) {
 	i := strings.LastIndexByte(pattern, '*')
 	if i < 0 {
@@ -41,14 +45,39 @@ func sweepTemps(dir, pattern string, cutoff time.Time) {
 	if err != nil {
 		return
 	}
+	var names []string
+	latest := map[string]time.Time{} // by the name of the main file
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || len(name) <= len(prefix)+len(suffix) ||
-			!strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, suffix) {
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, prefix) {
 			continue
 		}
-		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		main := sqliteMain(name)
+		if t := fi.ModTime(); t.After(latest[main]) {
+			latest[main] = t
+		}
+		if len(main) > len(prefix)+len(suffix) && strings.HasSuffix(main, suffix) {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		if latest[sqliteMain(name)].Before(cutoff) {
 			_ = os.Remove(filepath.Join(dir, name))
 		}
 	}
+}
+
+// sqliteMain is the database a file SQLite keeps beside one belongs to
+// (name itself for any other file).
+func sqliteMain(name string) string {
+	for _, x := range []string{"-wal", "-shm", "-journal"} {
+		if m, ok := strings.CutSuffix(name, x); ok {
+			return m
+		}
+	}
+	return name
 }

@@ -55,3 +55,39 @@ func TestCreateTempSweepsStaleTemps(t *testing.T) {
 		t.Error("the directory was swept a second time by the same process")
 	}
 }
+
+// TestCreateTempKeepsALiveDatabase: a backup is written as a SQLite
+// database whose main file can go unmodified while its log grows; it is
+// kept, with its -shm, while any of its files is recent, and a dead one is
+// removed with all of its files.
+func TestCreateTempKeepsALiveDatabase(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-StaleTemp - time.Minute)
+	file := func(name string, mtime time.Time) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	live := []string{file(".b.db.tmp-1", old), file(".b.db.tmp-1-wal", time.Now()), file(".b.db.tmp-1-shm", old)}
+	dead := []string{file(".b.db.tmp-2", old), file(".b.db.tmp-2-wal", old), file(".b.db.tmp-2-shm", old), file(".b.db.tmp-2-journal", old)}
+	f, err := CreateTemp(dir, ".b.db.tmp-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, p := range live {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s of a database being written was removed", filepath.Base(p))
+		}
+	}
+	for _, p := range dead {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s of a dead database was kept", filepath.Base(p))
+		}
+	}
+}
