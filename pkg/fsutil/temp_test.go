@@ -14,16 +14,7 @@ import (
 func TestCreateTempSweepsStaleTemps(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-StaleTemp - time.Minute)
-	file := func(name string, mtime time.Time) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	file := func(name string, mtime time.Time) string { return writeAged(t, dir, name, mtime) }
 	stale := file(".audit-witness-123", old)
 	fresh := file(".audit-witness-456", time.Now())
 	other := file(".tmp-key-789", old)
@@ -63,16 +54,7 @@ func TestCreateTempSweepsStaleTemps(t *testing.T) {
 func TestCreateTempKeepsALiveDatabase(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-StaleTemp - time.Minute)
-	file := func(name string, mtime time.Time) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	file := func(name string, mtime time.Time) string { return writeAged(t, dir, name, mtime) }
 	live := []string{file(".b.db.tmp-1", old), file(".b.db.tmp-1-wal", time.Now()), file(".b.db.tmp-1-shm", old)}
 	dead := []string{file(".b.db.tmp-2", old), file(".b.db.tmp-2-wal", old), file(".b.db.tmp-2-shm", old), file(".b.db.tmp-2-journal", old)}
 	f, err := CreateTemp(dir, ".b.db.tmp-*")
@@ -90,4 +72,17 @@ func TestCreateTempKeepsALiveDatabase(t *testing.T) {
 			t.Errorf("%s of a dead database was kept", filepath.Base(p))
 		}
 	}
+}
+
+// writeAged writes a file name in dir last modified at mtime.
+func writeAged(t *testing.T, dir, name string, mtime time.Time) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
