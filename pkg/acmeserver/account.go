@@ -126,10 +126,6 @@ func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *reques
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := s.core.Vault.Sealer()
-	if err != nil {
-		return nil, err
-	}
 	a := &acmestate.Account{ID: uuid.NewString(), EndpointID: ep.ID, Status: acmestate.AcmeValid,
 		Contact: in.Contact, JWK: jwk, Thumbprint: tp}
 	err = s.change(r.Context(), a.ID, "NewAccount", func(op *service.Op) error {
@@ -150,7 +146,7 @@ func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *reques
 		if other != nil {
 			return &existingAccount{a: other}
 		}
-		eab, p := s.checkEAB(op, sealer, ep, in.ExternalAccountBinding, req)
+		eab, p := s.checkEAB(op, op.Sealer(), ep, in.ExternalAccountBinding, req)
 		if p != nil {
 			return refuse(p)
 		}

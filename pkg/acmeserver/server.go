@@ -262,7 +262,21 @@ func (s *Server) endpointWith(r *http.Request, also func(localstore.Tx, *acmesta
 // refuse) rolls the transaction back and is recorded as a FAILURE.
 func (s *Server) change(ctx context.Context, accountID, eventName string, fn func(*service.Op) error) error {
 	actor := audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
-	return s.core.As(actor).Change(ctx, eventName, fn)
+	return afterRotation(func() error { return s.core.As(actor).Change(ctx, eventName, fn) })
+}
+
+// afterRotation runs change, and once more when it was refused because
+// another process rotated the vault's master key (localstore.ErrKeyRotated:
+// refused before it ran, nothing written, this process's stale key
+// dropped), which a long-running server learns of so: its changes take
+// their key material in their transaction (service.Op.Sealer), never
+// before, so that they run as well under the new key.
+func afterRotation(change func() error) error {
+	err := change()
+	if errors.Is(err, localstore.ErrKeyRotated) {
+		err = change()
+	}
+	return err
 }
 
 // refuse turns a problem found inside a change into the error that makes

@@ -2,9 +2,7 @@ package service
 
 import (
 	"context"
-	"errors"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/certctl/certctl/pkg/audit"
@@ -135,27 +133,13 @@ func (c *Core) lead(g *group) {
 				break
 			}
 		}
-		for todo, attempt := chs, 0; len(todo) > 0; attempt++ {
-			sealer, err := c.Vault.Sealer()
-			if err != nil {
-				for _, ch := range todo {
-					ch.err = MapError(err)
-				}
-				break
+		sealer, err := c.Vault.Sealer()
+		if err != nil {
+			for _, ch := range chs {
+				ch.err = MapError(err)
 			}
-			c.run(ctx, sealer, todo, &g.witness)
-			if attempt > 0 {
-				break
-			}
-			// Another process rotated the vault's master key: the write
-			// guard (or CheckSealer, when another transaction of this
-			// process met the guard first) refused the transaction before
-			// any change ran, and this process's key was dropped, which a
-			// long-running one (endpoint serve) learns of so. Those
-			// changes run once more, under the new key.
-			todo = slices.DeleteFunc(slices.Clone(todo), func(ch *change) bool {
-				return !errors.Is(ch.err, localstore.ErrKeyRotated)
-			})
+		} else {
+			c.run(ctx, sealer, chs, &g.witness)
 		}
 	}
 	groupsMu.Lock()

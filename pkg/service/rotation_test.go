@@ -6,44 +6,63 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/endpoints"
 	"github.com/certctl/certctl/pkg/service/vaultops"
 )
+
+// fastScrypt keeps the passphrase tests quick.
+var fastScrypt = localstore.ScryptParams{N: 1 << 10, R: 8, P: 1}
+
+// openHandle opens the vault in dir as one more process would, with its
+// service core.
+func openHandle(t *testing.T, dir string, opts localstore.Options) (*localstore.Vault, *service.Core) {
+	t.Helper()
+	v, err := localstore.Open(context.Background(), dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return v, &service.Core{Vault: v, Now: time.Now, Names: inventory.Names{Region: "local", Account: "000000000000"},
+		Authority: authority.New(v, time.Now, ""), Actor: audit.Actor{Type: audit.ActorUser, ID: "a"}}
+}
+
+// rotateFromAnotherProcess rotates the master key of the vault in dir
+// through a handle of its own.
+func rotateFromAnotherProcess(t *testing.T, dir string, opts localstore.Options) {
+	t.Helper()
+	_, c := openHandle(t, dir, opts)
+	if _, err := vaultops.New(c, vaultops.Settings{}).RotateKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestChangeAfterRotationByAnotherProcess: another handle (a process)
 // rotates the vault's master key while this one's change waits for the
 // write gate with the key it took before, and another transaction of this
 // one (a nonce redemption) meets the write guard first, which drops the
-// key and lets the next transaction through. The change still commits,
-// under the new key (it was refused before any of it ran and ran again),
-// not failing with a false "audit log changed" from a record MACed under
-// the old key; the chain verifies under the new key.
+// key and lets the next transaction through. The change is refused
+// (CheckSealer: "run the command again"), nothing of it written — not
+// committed with its audit record MACed under the old key, which failed
+// with a false "audit log changed" — and the next change commits under the
+// new key; the chain verifies under it.
 func TestChangeAfterRotationByAnotherProcess(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	open := func() *localstore.Vault {
-		v, err := localstore.Open(ctx, dir, localstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { v.Close() })
-		return v
-	}
-	v1 := open()
-	c1 := &service.Core{Vault: v1, Now: time.Now, Actor: audit.Actor{Type: audit.ActorUser, ID: "a"}, WriteGate: make(chan struct{}, 1)}
+	v1, c1 := openHandle(t, dir, localstore.Options{})
+	c1.WriteGate = make(chan struct{}, 1)
 	put := func(name, k string) error {
 		return c1.Change(ctx, name, func(op *service.Op) error { return op.Tx.PutMeta(k, []byte("1")) })
 	}
 	if err := put("First", "a"); err != nil {
 		t.Fatal(err)
 	}
-	v2 := open()
-	c2 := &service.Core{Vault: v2, Now: time.Now, Actor: audit.Actor{Type: audit.ActorUser, ID: "b"}}
-	if _, err := vaultops.New(c2, vaultops.Settings{}).RotateKey(ctx); err != nil {
-		t.Fatal(err)
-	}
+	rotateFromAnotherProcess(t, dir, localstore.Options{})
 	c1.WriteGate <- struct{}{} // another writer of the process holds the gate
 	done := make(chan error, 1)
 	go func() { done <- put("Second", "b") }()
@@ -52,23 +71,111 @@ func TestChangeAfterRotationByAnotherProcess(t *testing.T) {
 		t.Fatalf("the other writer's transaction: %v, want the guard's refusal", err)
 	}
 	<-c1.WriteGate
-	if err := <-done; err != nil {
-		t.Errorf("the change waiting over the rotation: %v", err)
+	if err := <-done; !errors.Is(err, localstore.ErrKeyRotated) {
+		t.Errorf("the change waiting over the rotation: %v, want the refusal of a replaced key", err)
 	}
 	if err := put("Third", "c"); err != nil {
 		t.Errorf("the next change: %v", err)
 	}
-	s2, err := v2.Sealer()
+	s1, err := v1.Sealer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v2.Store.View(ctx, func(tx localstore.Tx) error {
-		n, p, err := audit.Verify(tx, s2.AuditKey())
-		if p != nil || n < 4 {
-			t.Errorf("audit chain under the new key: %d records, problem %v", n, p)
+	if err := v1.Store.View(ctx, func(tx localstore.Tx) error {
+		if _, err := tx.GetMeta("b"); !errors.Is(err, localstore.ErrNotFound) {
+			t.Errorf("the refused change wrote: %v", err)
+		}
+		n, p, err := audit.Verify(tx, s1.AuditKey())
+		if p != nil || n != 3 {
+			t.Errorf("audit chain under the new key: %d records (want First, RotateVaultKey, Third), problem %v", n, p)
 		}
 		return err
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPassphraseChangeOverRotation: a passphrase change wraps the key its
+// process holds before its change runs; when another process rotates the
+// key first, or while the change waits for the write gate, the change is
+// refused and installs nothing — the vault keeps opening under the new key
+// (a retry of the change that installed the old key, wrapped, deleted the
+// new one) — and run again it takes.
+func TestPassphraseChangeOverRotation(t *testing.T) {
+	for _, during := range []bool{false, true} {
+		ctx := context.Background()
+		dir := t.TempDir()
+		opts := localstore.Options{Scrypt: fastScrypt}
+		v1, c1 := openHandle(t, dir, opts)
+		c1.WriteGate = make(chan struct{}, 1)
+		if _, err := v1.Sealer(); err != nil {
+			t.Fatal(err)
+		}
+		ops := vaultops.New(c1, vaultops.Settings{})
+		var err error
+		if during {
+			c1.WriteGate <- struct{}{}
+			done := make(chan error, 1)
+			go func() { _, err := ops.ChangePassphrase(ctx, []byte("pw")); done <- err }()
+			time.Sleep(100 * time.Millisecond) // wrapped, waiting for the gate
+			rotateFromAnotherProcess(t, dir, opts)
+			<-c1.WriteGate
+			err = <-done
+		} else {
+			rotateFromAnotherProcess(t, dir, opts)
+			_, err = ops.ChangePassphrase(ctx, []byte("pw"))
+		}
+		if !errors.Is(err, localstore.ErrKeyRotated) {
+			t.Errorf("rotation during the change %v: %v, want the refusal of a replaced key", during, err)
+		}
+		after, _ := openHandle(t, dir, opts)
+		if _, err := after.Sealer(); err != nil {
+			t.Fatalf("rotation during the change %v: the vault no longer opens: %v", during, err)
+		}
+		if _, err := ops.ChangePassphrase(ctx, []byte("pw")); err != nil {
+			t.Fatalf("rotation during the change %v: run again: %v", during, err)
+		}
+		v, _ := openHandle(t, dir, localstore.Options{Passphrase: []byte("pw"), Scrypt: fastScrypt})
+		if _, err := v.Sealer(); err != nil {
+			t.Errorf("rotation during the change %v: the new passphrase does not open the vault: %v", during, err)
+		}
+	}
+}
+
+// TestCreateEABAfterRotation: an EAB credential made by a process that
+// loaded the key before another's rotation has its MAC key sealed under
+// the vault's key (the change takes it in its transaction, Op.Sealer),
+// once the refusal of the stale key has been answered by running again.
+func TestCreateEABAfterRotation(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	v1, c1 := openHandle(t, dir, localstore.Options{})
+	eps := endpoints.New(c1, endpoints.Settings{Listen: "127.0.0.1:8443", Zone: "zone.test"})
+	arn, err := eps.Create(ctx, endpoints.CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotateFromAnotherProcess(t, dir, localstore.Options{})
+	view, err := eps.CreateEAB(ctx, arn, false, 0)
+	if errors.Is(err, localstore.ErrKeyRotated) {
+		view, err = eps.CreateEAB(ctx, arn, false, 0)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, err := v1.Sealer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v1.Store.View(ctx, func(tx localstore.Tx) error {
+		b, err := acmestate.GetEAB(tx, view.KeyID)
+		if err != nil {
+			return err
+		}
+		key, err := b.MACKey(s1)
+		clear(key)
+		return err
+	}); err != nil {
+		t.Errorf("the credential's MAC key does not open under the vault's key: %v", err)
 	}
 }

@@ -91,7 +91,15 @@ type Op struct {
 	Events *events.Emitter
 	Now    time.Time
 	rec    *audit.Record
+	sealer *localstore.Sealer
 }
+
+// Sealer is the vault's key the change runs under: checked, in its
+// transaction, to be the key the store is sealed under (CheckSealer). A
+// change that seals or opens a secret takes it here, not before the
+// change: a key taken before may be one that another process's rotation
+// has replaced meanwhile.
+func (o *Op) Sealer() *localstore.Sealer { return o.sealer }
 
 // Resource names a resource (an ARN) the change concerns.
 func (o *Op) Resource(arns ...string) {
@@ -240,6 +248,7 @@ func (c *Core) run(ctx context.Context, sealer *localstore.Sealer, chs []*change
 			tail := &audit.Tail{}
 			for i, ch := range chs {
 				op := ch.c.newOp(tx, now, ch.name)
+				op.sealer = sealer
 				if err := ch.call(op); err != nil {
 					failed = i
 					return err
@@ -265,9 +274,9 @@ func (c *Core) run(ctx context.Context, sealer *localstore.Sealer, chs []*change
 		ch.events = nil
 	}
 	if ctx.Err() != nil || errors.Is(err, localstore.ErrKeyRotated) {
-		// Cancelled, or refused before any change ran by the write guard
-		// (the vault's key was rotated; the leader runs them again):
-		// the same outcome for each.
+		// Cancelled, or refused before any change ran (the vault's key
+		// was rotated by another process): the same outcome for each,
+		// not each run alone under the key refused.
 		for _, ch := range chs {
 			ch.err = MapError(err)
 		}
@@ -298,6 +307,7 @@ func (c *Core) runAlone(sealer *localstore.Sealer, ch *change, w *witnessed) {
 				return err
 			}
 			op = ch.c.newOp(tx, c.Now().UTC(), ch.name)
+			op.sealer = sealer
 			if err := ch.call(op); err != nil {
 				return err
 			}

@@ -15,19 +15,15 @@ import (
 // returned carries the MAC key, which is shown this once and never
 // recorded.
 func (s *Service) CreateEAB(ctx context.Context, ref string, reusable bool, expiresIn time.Duration) (acmestate.EABView, error) {
-	sealer, err := s.core.Vault.Sealer()
-	if err != nil {
-		return acmestate.EABView{}, service.MapError(err)
-	}
 	var b *acmestate.EAB
 	var key []byte
-	err = s.change(ctx, "CreateExternalAccountBinding", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
+	err := s.change(ctx, "CreateExternalAccountBinding", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		op.Param("Reusable", reusable)
 		if expiresIn > 0 {
 			op.Param("ExpiresIn", expiresIn.String())
 		}
 		var err error
-		if b, key, err = acmestate.CreateEAB(op.Tx, sealer, ep, reusable, expiresIn, op.Now); err != nil {
+		if b, key, err = acmestate.CreateEAB(op.Tx, op.Sealer(), ep, reusable, expiresIn, op.Now); err != nil {
 			return err
 		}
 		op.Param("KeyId", b.KeyID)
