@@ -766,6 +766,10 @@ func (s *Service) reserveSerialFor(tx localstore.Tx, r *Record, certID string) (
 		// recorded: the partitions before it were issued with this one.
 		now.From = 0
 		r.notePartitionBase(now)
+	case rec.Base == "" && now.Base != "":
+		// Opened by a process that had no location (no ca.base_url):
+		// its certificates name none, the next ones name this one.
+		r.notePartitionBase(now)
 	case opening && (rec.Base != now.Base || rec.Cname != now.Cname):
 		r.notePartitionBase(now)
 	}

@@ -264,9 +264,9 @@ func (r *Record) partitionRecord(n int) (PartitionBase, bool) {
 
 // partitionBase is the CRL location partition n's certificates name, as
 // recorded when they were issued; for a partition opened before locations
-// were recorded, r's location now.
+// were recorded, or by a process that had none, r's location now.
 func (s *Service) partitionBase(r *Record, n int) string {
-	if p, ok := r.partitionRecord(n); ok {
+	if p, ok := r.partitionRecord(n); ok && p.Base != "" {
 		return p.Base
 	}
 	return s.crlBase(r)

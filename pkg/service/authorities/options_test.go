@@ -351,6 +351,28 @@ func TestPartitionLocationChange(t *testing.T) {
 			t.Errorf("partition %d of processes with two ca.base_url: IDP %s, certificates %s", n, got, dps[4*n])
 		}
 	}
+	// A partition opened by a process without ca.base_url (its
+	// certificate names no CRL): the certificates a configured process
+	// issues into it name its location, as the partition's CRL does.
+	s.core.Authority.BaseURL = ""
+	nb, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "No base"}, Revocation: rc("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := s.Issue(ctx, nb, IssueRequest{CSR: csr, Template: "EndEntity", Validity: timeutil.Validity{Duration: timeutil.Day}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dps := parsePEM(t, issued.Certificate).CRLDistributionPoints; len(dps) != 0 {
+		t.Errorf("a process without ca.base_url: CRL DP %v", dps)
+	}
+	s.core.Authority.BaseURL = "http://four.example.test"
+	ca, dps = nb, nil
+	issue()
+	if want := "http://four.example.test/crl/" + idOf(nb) + "/0.crl"; dps[0] != want || idpURI(t, partitionCRL(t, s, nb, 0)) != want {
+		t.Errorf("a configured process in a partition opened without location: DP %s, want %s", dps[0], want)
+	}
+
 	plain, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Complete"}})
 	if err != nil {
 		t.Fatal(err)
