@@ -750,7 +750,7 @@ func (s *Service) reserveSerialFor(tx localstore.Tx, r *Record, certID string) (
 	now := PartitionBase{Base: s.crlBase(r), Cname: crlCname(r)}
 	rec, known := r.partitionRecord(int(part))
 	opening := r.IssuedCount%size == 0
-	moved := known && rec.Cname != now.Cname && !opening
+	moved := known && !strings.EqualFold(rec.Cname, now.Cname) && !opening
 	if moved {
 		part++
 	}

@@ -69,7 +69,7 @@ func (s *Service) checkPartition(r *Record, n int) error {
 	}
 	p := s.Partitions(r)
 	if p == 0 && !r.partitioned() {
-		return errs.Invalidf("certificate authority %s has a COMPLETE CRL, not partitions", r.ID)
+		return errs.NotFoundf("certificate authority %s has no CRL partitions: its CRL is COMPLETE (ca crl without --partition)", r.ID)
 	}
 	if n >= p {
 		return errs.NotFoundf("certificate authority %s has %d CRL partition(s): no partition %d", r.ID, p, n)

@@ -328,5 +328,22 @@ func TestCaCRLPartitionFlag(t *testing.T) {
 	if o, err = flagtest.Parse(t, NewCmdCaCRL, "5f2c"); err != nil || o.Partition != -1 {
 		t.Errorf("default: %+v %v", o, err)
 	}
-	wantExit(t, NewCmdCaCRL, errs.ExitUsage, []string{"5f2c", "--partition", "-3"})
+	if o, err = flagtest.Parse(t, NewCmdCaCRL, "5f2c", "--partition", "0"); err != nil || o.Partition != 0 {
+		t.Errorf("--partition 0: %+v %v", o, err)
+	}
+	// -1 stood for "not given": given, it is no partition either.
+	for _, n := range []string{"-1", "-3"} {
+		wantExit(t, NewCmdCaCRL, errs.ExitUsage, []string{"5f2c", "--partition", n})
+	}
+}
+
+// TestReadJSONArgInline: what starts as JSON does is JSON, not a file
+// name (the parser then says what it should have been).
+func TestReadJSONArgInline(t *testing.T) {
+	for _, in := range []string{`{"a":1}`, ` []`, `null`, `"x"`} {
+		got, err := readJSONArg(nil, in)
+		if err != nil || string(got) != strings.TrimSpace(in) {
+			t.Errorf("%q: %q, %v", in, got, err)
+		}
+	}
 }

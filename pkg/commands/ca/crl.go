@@ -16,7 +16,8 @@ type CRLOptions struct {
 
 	CA  string
 	DER bool
-	// Partition is --partition (-1: the complete CRL).
+	// Partition is --partition (-1, when it is not given: the complete
+	// CRL).
 	Partition int
 }
 
@@ -40,8 +41,10 @@ certificates name them. A new CustomCname part-way through a partition
 starts the next one; a new ca.base_url is taken by the next partition.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca crl 5f2c9e01 | openssl crl -text -noout`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Partition < -1 {
-				return errs.UsageErrorf("--partition: %d is not a partition number", opts.Partition)
+			if !cmd.Flags().Changed("partition") {
+				opts.Partition = -1
+			} else if opts.Partition < 0 {
+				return errs.UsageErrorf("--partition: %d is not a partition number (they count from 0)", opts.Partition)
 			}
 			if opts.DER && opts.Structured() {
 				return errs.UsageErrorf("--der is binary: -o json and -o yaml cannot wrap it (without --der, -o json prints the PEM in JSON)")
@@ -57,7 +60,7 @@ starts the next one; a new ca.base_url is taken by the next partition.` + cmduti
 	}
 	caArg(f, cmd, &opts.CA)
 	cmd.Flags().BoolVar(&opts.DER, "der", false, "print DER instead of PEM")
-	cmd.Flags().IntVar(&opts.Partition, "partition", -1, "partition `N` of a PARTITIONED CRL (default: the complete CRL)")
+	cmd.Flags().IntVar(&opts.Partition, "partition", 0, "partition `N` of a PARTITIONED CRL (default: the complete CRL)")
 	return cmd
 }
 

@@ -150,9 +150,11 @@ func runCaIssue(ctx context.Context, o *IssueOptions) error {
 }
 
 // readJSONArg reads a JSON argument given inline or as a file (file://F,
-// a path, or - for stdin); exit 4 when it cannot be read.
+// a path, or - for stdin); exit 4 when it cannot be read. Inline is what
+// starts as JSON does ({, [, ") or is null: the parser then says what
+// it should have been, not that no such file exists.
 func readJSONArg(io *iostreams.IOStreams, arg string) ([]byte, error) {
-	if t := strings.TrimSpace(arg); strings.HasPrefix(t, "{") {
+	if t := strings.TrimSpace(arg); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") || strings.HasPrefix(t, `"`) || t == "null" {
 		return []byte(t), nil
 	}
 	data, err := cmdutil.ReadFileArg(io, arg)

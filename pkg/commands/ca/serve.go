@@ -26,7 +26,8 @@ func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "serve --listen ADDR",
 		Short: "Serve CRLs and OCSP over HTTP",
-		Long: `Serve every CA's CRL at /crl/<ca-uuid>.crl (DER) and an OCSP responder at /ocsp
+		Long: `Serve every CA's CRL at /crl/<ca-uuid>.crl (DER), each CRL partition of a
+PARTITIONED CA at /crl/<ca-uuid>/<n>.crl, and an OCSP responder at /ocsp
 (RFC 6960 GET and POST, nonce echoed), for the URLs that issued certificates
 carry when ca.base_url is set. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 6),
 		Example: `  certctl config set ca.base_url http://pki.internal:8080

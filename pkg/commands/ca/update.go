@@ -31,7 +31,9 @@ func NewCmdCaUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.
 		Long: `Disable a CA (it refuses to issue, PCA_INVALID_STATE) or enable it again; or
 replace its revocation configuration (AWS Private CA's RevocationConfiguration,
 as for ca create): certificates issued from then on carry the new CRL and OCSP
-locations.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+locations. The CRL partitions of a PARTITIONED CA stay served with the
+locations their certificates carry; a new CustomCname starts the next
+partition (see ca crl --help).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca update 5f2c9e01 --status DISABLED
   certctl ca update 5f2c9e01 --revocation-configuration '{"CrlConfiguration":{"Enabled":true,"CustomCname":"crl.example.test"}}'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
