@@ -5,16 +5,15 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
-	"reflect"
 	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/jsonarg"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
@@ -83,57 +82,10 @@ type OcspConfiguration struct {
 }
 
 func decodeStrict(data []byte, v any, what string) error {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return errs.Invalidf("%s: want a JSON object, not %s", what, jsonValueKind(te.Value))
-			}
-			return errs.Invalidf("%s: %s: want %s, not %s", what, te.Field, jsonKindOf(te.Type), jsonValueKind(te.Value))
-		}
+	if err := jsonarg.Decode(data, v); err != nil {
 		return errs.Invalidf("%s: %v", what, err)
 	}
-	if dec.More() {
-		return errs.Invalidf("%s: trailing data after the JSON object", what)
-	}
 	return nil
-}
-
-// jsonKindOf names what a JSON value of Go type t is, for messages.
-func jsonKindOf(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "true or false"
-	case reflect.String:
-		return "a string"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "a list"
-	default:
-		return "an object"
-	}
-}
-
-// jsonValueKind is encoding/json's name of a value's kind ("string",
-// "array", "number 5", …) as a phrase.
-func jsonValueKind(v string) string {
-	switch {
-	case v == "array":
-		return "a list"
-	case v == "object":
-		return "an object"
-	case v == "bool":
-		return "true or false"
-	case strings.HasPrefix(v, "number"):
-		return "a number"
-	case v == "string":
-		return "a string"
-	}
-	return v
 }
 
 // ParseNameConstraints reads and checks a --name-constraints document

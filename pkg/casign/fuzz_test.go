@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -138,4 +139,13 @@ func FuzzTemplateName(f *testing.F) {
 			t.Fatalf("%q resolved to %q, not a template", in, n)
 		}
 	})
+}
+
+// TestAPIPassthroughSaysWhatWasWanted: a passthrough of the wrong shape is
+// refused in JSON's words (pkg/jsonarg), not Go's.
+func TestAPIPassthroughSaysWhatWasWanted(t *testing.T) {
+	_, err := ParseAPIPassthrough([]byte(`{"Extensions":{"KeyUsage":"x"}}`))
+	if err == nil || !strings.Contains(err.Error(), "API passthrough: Extensions.KeyUsage: want an object, not a string") {
+		t.Errorf("%v", err)
+	}
 }

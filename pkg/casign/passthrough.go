@@ -1,7 +1,6 @@
 package casign
 
 import (
-	"bytes"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	stepx509 "go.step.sm/crypto/x509util"
+
+	"github.com/certctl/certctl/pkg/jsonarg"
 )
 
 // APIPassthrough is AWS Private CA's ApiPassthrough: extensions and a
@@ -112,14 +113,9 @@ type CustomAttribute struct {
 // ParseAPIPassthrough reads PCA's ApiPassthrough JSON; unknown fields are
 // refused by name.
 func ParseAPIPassthrough(data []byte) (*APIPassthrough, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var p APIPassthrough
-	if err := dec.Decode(&p); err != nil {
+	if err := jsonarg.Decode(data, &p); err != nil {
 		return nil, &NameError{Problem: "API passthrough: " + err.Error()}
-	}
-	if dec.More() {
-		return nil, &NameError{Problem: "API passthrough: trailing data after the JSON object"}
 	}
 	return &p, nil
 }

@@ -3,20 +3,17 @@
 package search
 
 import (
-	"regexp"
-
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/certctl/certctl/pkg/inventory"
-	"github.com/certctl/certctl/pkg/x509util"
-
+	"github.com/certctl/certctl/pkg/jsonarg"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 // Statement is a node of a filter statement: exactly one field is set.
@@ -79,14 +76,9 @@ const MaxDepth = 16
 
 // Parse parses and checks a JSON filter statement (unknown fields refused).
 func Parse(data []byte) (*Statement, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var s Statement
-	if err := dec.Decode(&s); err != nil {
+	if err := jsonarg.Decode(data, &s); err != nil {
 		return nil, fmt.Errorf("filter statement: %v", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("filter statement: trailing data after the statement")
 	}
 	if err := s.check(0); err != nil {
 		return nil, err

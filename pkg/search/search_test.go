@@ -69,6 +69,15 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// TestParseSaysWhatWasWanted: a statement of the wrong shape is refused
+// in JSON's words (pkg/jsonarg), not Go's.
+func TestParseSaysWhatWasWanted(t *testing.T) {
+	_, err := Parse([]byte(`{"And":"x"}`))
+	if err == nil || err.Error() != "filter statement: And: want a list, not a string" {
+		t.Errorf("%v", err)
+	}
+}
+
 func TestTerse(t *testing.T) {
 	x := &Subject{Cert: cert()}
 	cases := map[string]bool{
