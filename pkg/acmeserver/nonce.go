@@ -354,17 +354,12 @@ func (n *NonceStore) Wait() { n.sweeping.Wait() }
 // rotated the vault's master key (nothing of it was written; the stale
 // key is dropped) runs again at once: redemptions seal nothing.
 func (n *NonceStore) update(ctx context.Context, fn func(localstore.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		var err error
+	return afterRotation(func() error {
 		if l, ok := n.store.(localstore.LazyStore); ok {
-			err = l.UpdateLazy(ctx, fn)
-		} else {
-			err = n.store.Update(ctx, fn)
+			return l.UpdateLazy(ctx, fn)
 		}
-		if attempt > 0 || !errors.Is(err, localstore.ErrKeyRotated) {
-			return err
-		}
-	}
+		return n.store.Update(ctx, fn)
+	})
 }
 
 // gated runs fn through the server's write gate, when there is one.

@@ -170,13 +170,13 @@ func (s *Server) loadNonceKey() ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	v := s.core.Vault
-	for attempt := 0; ; attempt++ {
+	var key []byte
+	err := afterRotation(func() error {
 		sealer, err := v.Sealer()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		var key []byte
-		err = s.nonces.gated(ctx, func() error {
+		return s.nonces.gated(ctx, func() error {
 			return v.Store.Update(ctx, func(tx localstore.Tx) (err error) {
 				if err := v.CheckSealer(sealer); err != nil {
 					return err
@@ -185,10 +185,8 @@ func (s *Server) loadNonceKey() ([]byte, error) {
 				return err
 			})
 		})
-		if attempt > 0 || !errors.Is(err, localstore.ErrKeyRotated) {
-			return key, err
-		}
-	}
+	})
+	return key, err
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -268,9 +266,10 @@ func (s *Server) change(ctx context.Context, accountID, eventName string, fn fun
 // afterRotation runs change, and once more when it was refused because
 // another process rotated the vault's master key (localstore.ErrKeyRotated:
 // refused before it ran, nothing written, this process's stale key
-// dropped), which a long-running server learns of so: its changes take
-// their key material in their transaction (service.Op.Sealer), never
-// before, so that they run as well under the new key.
+// dropped), which a long-running server learns of so. Only for what takes
+// its key material in its transaction (service.Op.Sealer, a sealer taken
+// in change) or uses none (nonce redemptions), never before change: run
+// again, it must run under the new key.
 func afterRotation(change func() error) error {
 	err := change()
 	if errors.Is(err, localstore.ErrKeyRotated) {
