@@ -238,30 +238,24 @@ func (c *Core) run(ctx context.Context, sealer *localstore.Sealer, chs []*change
 	key := sealer.AuditKey()
 	var last *audit.Record
 	failed := -1
-	err := c.gated(ctx, func() error {
-		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
-			failed = -1
-			if err := c.Vault.CheckSealer(sealer); err != nil {
+	err := c.write(ctx, sealer, func(tx localstore.Tx) error {
+		failed = -1
+		now := c.Now().UTC()
+		tail := &audit.Tail{}
+		for i, ch := range chs {
+			op := ch.c.newOp(tx, sealer, now, ch.name)
+			if err := ch.call(op); err != nil {
+				failed = i
 				return err
 			}
-			now := c.Now().UTC()
-			tail := &audit.Tail{}
-			for i, ch := range chs {
-				op := ch.c.newOp(tx, now, ch.name)
-				op.sealer = sealer
-				if err := ch.call(op); err != nil {
-					failed = i
-					return err
-				}
-				op.rec.Outcome = audit.OutcomeSuccess
-				if err := audit.AppendAfter(tx, key, op.rec, now, tail); err != nil {
-					return err
-				}
-				last = op.rec
-				ch.events = op.Events.Pending
+			op.rec.Outcome = audit.OutcomeSuccess
+			if err := audit.AppendAfter(tx, key, op.rec, now, tail); err != nil {
+				return err
 			}
-			return tail.Flush(tx, key)
-		})
+			last = op.rec
+			ch.events = op.Events.Pending
+		}
+		return tail.Flush(tx, key)
 	})
 	if err == nil {
 		w.note(key, last)
@@ -300,20 +294,13 @@ func (c *Core) runAlone(sealer *localstore.Sealer, ch *change, w *witnessed) {
 	var op *Op
 	ctx := ch.ctx
 	key := sealer.AuditKey()
-	err := c.gated(ctx, func() error {
-		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
-			op = nil
-			if err := c.Vault.CheckSealer(sealer); err != nil {
-				return err
-			}
-			op = ch.c.newOp(tx, c.Now().UTC(), ch.name)
-			op.sealer = sealer
-			if err := ch.call(op); err != nil {
-				return err
-			}
-			op.rec.Outcome = audit.OutcomeSuccess
-			return audit.Append(tx, key, op.rec, op.Now)
-		})
+	err := c.write(ctx, sealer, func(tx localstore.Tx) error {
+		op = ch.c.newOp(tx, sealer, c.Now().UTC(), ch.name)
+		if err := ch.call(op); err != nil {
+			return err
+		}
+		op.rec.Outcome = audit.OutcomeSuccess
+		return audit.Append(tx, key, op.rec, op.Now)
 	})
 	if err != nil {
 		err = MapError(err)
@@ -325,6 +312,21 @@ func (c *Core) runAlone(sealer *localstore.Sealer, ch *change, w *witnessed) {
 	}
 	w.note(key, op.rec)
 	ch.err, ch.events = nil, op.Events.Pending
+}
+
+// write runs fn in a write transaction through the write gate, after
+// checking in it that sealer, the key the change took before the gate, is
+// still the vault's (localstore.Vault.CheckSealer): refused with
+// ErrKeyRotated, nothing written, when another process rotated it.
+func (c *Core) write(ctx context.Context, sealer *localstore.Sealer, fn func(tx localstore.Tx) error) error {
+	return c.gated(ctx, func() error {
+		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+			if err := c.Vault.CheckSealer(sealer); err != nil {
+				return err
+			}
+			return fn(tx)
+		})
+	})
 }
 
 // gated runs fn through the write gate, when there is one.
@@ -340,9 +342,10 @@ func (c *Core) gated(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-func (c *Core) newOp(tx localstore.Tx, now time.Time, eventName string) *Op {
+func (c *Core) newOp(tx localstore.Tx, sealer *localstore.Sealer, now time.Time, eventName string) *Op {
 	return &Op{
 		Tx:     tx,
+		sealer: sealer,
 		Events: &events.Emitter{Region: c.Names.Region, Account: c.Names.Account, Now: c.Now},
 		Now:    now,
 		rec:    &audit.Record{EventName: eventName, Actor: c.Actor},
@@ -369,19 +372,14 @@ func (c *Core) recordFailure(ctx context.Context, sealer *localstore.Sealer, rec
 	fail.ErrorMessage = cause.Error()
 	wctx := context.WithoutCancel(ctx)
 	var out *audit.Record
-	err := c.gated(wctx, func() error {
-		return c.Vault.Store.Update(wctx, func(tx localstore.Tx) error {
-			if err := c.Vault.CheckSealer(sealer); err != nil {
-				return err
-			}
-			r := fail
-			r.EventID = ""
-			if err := audit.Append(tx, sealer.AuditKey(), &r, c.Now()); err != nil {
-				return err
-			}
-			out = &r
-			return nil
-		})
+	err := c.write(wctx, sealer, func(tx localstore.Tx) error {
+		r := fail
+		r.EventID = ""
+		if err := audit.Append(tx, sealer.AuditKey(), &r, c.Now()); err != nil {
+			return err
+		}
+		out = &r
+		return nil
 	})
 	if err != nil {
 		return nil

@@ -27,9 +27,9 @@ type RotateResult struct {
 
 // RotateKey makes a new master key and re-seals every sealed secret under
 // it in one transaction: certificate and CA keys, ACME EAB MAC keys, the
-// ACME nonce key, the shared store's key records; the audit chain, whose key derives from the
-// master key, is re-MACed in the same transaction after the RotateVaultKey
-// record is appended. All or nothing; see the package doc for what a crash
+// ACME nonce key, the shared store's key records; the audit chain, whose
+// key derives from the master key, is re-MACed in the same transaction
+// after the RotateVaultKey record is appended. All or nothing; see the package doc for what a crash
 // leaves.
 func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 	v := s.core.Vault
