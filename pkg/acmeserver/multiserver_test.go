@@ -359,7 +359,7 @@ func TestNonceBatches(t *testing.T) {
 		}
 		// A nonce past its lifetime.
 		old := NewNonceStore(c.srvs[0].core.Vault.Store, func() time.Time { return time.Now().Add(-2 * NonceLifetime) },
-			NonceLifetime, func() ([]byte, error) { s, err := c.srvs[0].core.Vault.Sealer(); return s.NonceKey(), err })
+			NonceLifetime, c.srvs[0].loadNonceKey)
 		n, _ := old.Issue()
 		if err := a.RedeemContext(context.Background(), n); !errors.Is(err, ErrNonce) {
 			t.Errorf("expired nonce: %v, want ErrNonce", err)
@@ -445,12 +445,8 @@ func TestURLsUnderBaseURL(t *testing.T) {
 func TestNonceSweep(t *testing.T) {
 	c := newCluster(t, "", 1)
 	clk := &clock{t: time.Now()}
-	sealer, err := c.srvs[0].core.Vault.Sealer()
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := c.srvs[0].core.Vault.Store
-	ns := NewNonceStore(st, clk.Now, NonceLifetime, func() ([]byte, error) { return sealer.NonceKey(), nil })
+	ns := NewNonceStore(st, clk.Now, NonceLifetime, c.srvs[0].loadNonceKey)
 	count := func() int {
 		var n int
 		if err := st.(*localstore.SQLite).DB().QueryRow(`SELECT count(*) FROM acme_nonces`).Scan(&n); err != nil {

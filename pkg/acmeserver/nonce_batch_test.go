@@ -36,7 +36,7 @@ func TestNonceBatchTakenUnderTheGate(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return s.NonceKey(), nil
+		return s.NonceKey()
 	})
 	n.gate = make(chan struct{}, 1)
 	n.gate <- struct{}{} // held by a commit

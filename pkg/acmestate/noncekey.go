@@ -1,7 +1,6 @@
 package acmestate
 
 import (
-	"bytes"
 	"errors"
 
 	"github.com/certctl/certctl/pkg/localstore"
@@ -48,7 +47,9 @@ func NonceKey(tx localstore.Tx, sealer *localstore.Sealer) ([]byte, error) {
 	if key != nil || err != nil {
 		return key, err
 	}
-	key = bytes.Clone(sealer.NonceKey())
+	if key, err = sealer.NonceKey(); err != nil {
+		return nil, err
+	}
 	sealed, err := sealer.Seal(nonceKeyRef, key)
 	if err != nil {
 		return nil, err

@@ -99,9 +99,6 @@ type Sealer struct {
 	// kept to wrap it again (vault change-passphrase) or replace it.
 	id  string
 	key []byte
-	// nonceKey is derived likewise: the first value of the ACME servers'
-	// nonce key, which the store then keeps (acmestate.NonceKey).
-	nonceKey []byte
 }
 
 // auditKeyInfo is the HKDF info of the audit chain's key.
@@ -116,7 +113,10 @@ const nonceKeyInfo = "certctl acme nonce v1"
 // NonceKey is the key derived for ACME nonces: the value the store's
 // nonce key takes when it is first stored (acmestate.NonceKey), which
 // servers of the release before that derived themselves.
-func (s *Sealer) NonceKey() []byte { return s.nonceKey }
+func (s *Sealer) NonceKey() ([]byte, error) {
+	// Derived when asked, not with every key loaded: a store asks once.
+	return hkdf.Key(sha256.New, s.key, nil, nonceKeyInfo, 32)
+}
 
 func newSealer(key []byte) (*Sealer, error) {
 	if len(key) != 32 {
@@ -138,11 +138,7 @@ func newSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	nonceKey, err := hkdf.Key(sha256.New, key, nil, nonceKeyInfo, 32)
-	if err != nil {
-		return nil, err
-	}
-	return &Sealer{aead: aead, auditKey: auditKey, nonceKey: nonceKey, id: id, key: bytes.Clone(key)}, nil
+	return &Sealer{aead: aead, auditKey: auditKey, id: id, key: bytes.Clone(key)}, nil
 }
 
 // keyIDInfo is the HKDF info of a master key's identifier.
