@@ -205,6 +205,10 @@ func TestVerify(t *testing.T) {
 			if err := tx.PutSecret("certificate/nobody/v1/key", []byte("x")); err != nil {
 				return err
 			}
+			// The ACME servers' nonce key (acmestate.NonceKey), damaged.
+			if err := tx.PutMeta("acme.nonce-key", []byte("x")); err != nil {
+				return err
+			}
 			rows, err := tx.ListAudit(0, 1)
 			if err != nil || len(rows) == 0 {
 				return fmt.Errorf("no audit record: %v", err)
@@ -234,6 +238,13 @@ func TestVerify(t *testing.T) {
 	}
 	if !mismatch {
 		t.Errorf("the CA key that does not match its certificate is not listed: %+v", rep.Problems)
+	}
+	nonceKey := false
+	for _, p := range rep.Problems {
+		nonceKey = nonceKey || (p.Check == vaultops.CheckSealedKey && strings.Contains(p.Resource, "acme nonce key"))
+	}
+	if !nonceKey {
+		t.Errorf("the damaged ACME nonce key is not listed: %+v", rep.Problems)
 	}
 	if !strings.Contains(r.Stderr, "problem") {
 		t.Errorf("stderr does not say verify failed: %q", r.Stderr)
