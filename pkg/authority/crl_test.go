@@ -29,11 +29,7 @@ import (
 // Go's bare x509.CreateRevocationList builds from those records.
 func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
 	clk := newClock()
-	s := newTestService(t, clk)
-	s.CRLPartitionSize = 3
-	root := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1,
-		Subject: Subject{CommonName: "Partitioned Root"}, Revocation: &RevocationConfiguration{
-			CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl.example.test", CrlType: CRLPartitioned}}})
+	s, root := partitionedRoot(t, clk, 3)
 	var serials []string
 	for i := range 10 {
 		iss, err := issueLeaf(t, s, root, fmt.Sprintf("c%d", i), "p.test")
@@ -242,12 +238,7 @@ func TestCRLOfDeletedCA(t *testing.T) {
 // at a new CNAME, each with the Issuing Distribution Point its
 // certificates name; partitions it never opened stay 404.
 func TestResponderServesPartitionsAfterComplete(t *testing.T) {
-	clk := newClock()
-	s := newTestService(t, clk)
-	s.CRLPartitionSize = 2
-	root := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1,
-		Subject: Subject{CommonName: "Switched Root"}, Revocation: &RevocationConfiguration{
-			CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl.example.test", CrlType: CRLPartitioned}}})
+	s, root := partitionedRoot(t, newClock(), 2)
 	var dps []string
 	for i := range 3 {
 		iss, err := issueLeaf(t, s, root, fmt.Sprintf("s%d", i), "p.test")
@@ -283,4 +274,16 @@ func TestResponderServesPartitionsAfterComplete(t *testing.T) {
 	if _, err := l.CRLPartition(root.ID, 2); !errors.Is(err, casign.ErrNotFound) {
 		t.Errorf("partition 2 (never opened): %v, want not found", err)
 	}
+}
+
+// partitionedRoot is a service on clk whose CRL partitions hold size
+// certificates and a root CA of it with a PARTITIONED CRL at
+// crl.example.test.
+func partitionedRoot(t *testing.T, clk *testClock, size int) (*Service, *Record) {
+	t.Helper()
+	s := newTestService(t, clk)
+	s.CRLPartitionSize = size
+	return s, createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Partitioned Root"}, Revocation: &RevocationConfiguration{
+			CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl.example.test", CrlType: CRLPartitioned}}})
 }
