@@ -2,7 +2,6 @@ package localstore_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,11 +15,7 @@ import (
 // synchronous=FULL for the changes after it.
 func TestUpdateLazySQLite(t *testing.T) {
 	ctx := context.Background()
-	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSQLite(t, localstore.OpenSQLite)
 	redeemLazily(t, s, 3)
 	// Every idle connection of the write pool: FULL (2).
 	db := s.DB()
@@ -52,11 +47,7 @@ func TestUpdateLazySQLite(t *testing.T) {
 // the same before it and after it. On a connection of its own it was not.
 func TestUpdateLazySQLiteKeepsTheWritersCache(t *testing.T) {
 	ctx := context.Background()
-	s, err := localstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSQLite(t, localstore.OpenSQLite)
 	pragma := func(tx localstore.Tx, name string) int64 {
 		v, err := localstore.PragmaIn(tx, name)
 		if err != nil {
