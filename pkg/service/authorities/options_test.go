@@ -350,7 +350,16 @@ func TestPartitionLocationChange(t *testing.T) {
 	if strings.Join(dps, " ") != strings.Join([]string{wantPP + "/0.crl", wantPP + "/0.crl", wantPP + "/0.crl", wantPP + "/0.crl", wantPP + "/1.crl", wantPP + "/1.crl"}, " ") {
 		t.Errorf("certificates of processes with two ca.base_url: %v", dps)
 	}
-	for n := range 2 {
+	// A new ca.base_url is taken by the next partition: the rest of
+	// partition 1 keeps a, partition 2 opens at c.
+	s.core.Authority.BaseURL = "http://c.example.test"
+	for range 3 {
+		issue()
+	}
+	if want := "http://c.example.test/crl/" + idOf(pp) + "/2.crl"; dps[6] != wantPP+"/1.crl" || dps[7] != wantPP+"/1.crl" || dps[8] != want {
+		t.Errorf("a new ca.base_url mid-partition: %v, want partition 1 at a to its end, then %s", dps[6:], want)
+	}
+	for n := range 3 {
 		if got := idpURI(t, partitionCRL(t, s, pp, n)); got != dps[4*n] {
 			t.Errorf("partition %d of processes with two ca.base_url: IDP %s, certificates %s", n, got, dps[4*n])
 		}
