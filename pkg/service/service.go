@@ -352,9 +352,31 @@ func (c *Core) newOp(tx localstore.Tx, sealer *localstore.Sealer, now time.Time,
 	}
 }
 
+// Recorded marks err, returned by a change's function, as a failure the
+// audit log records (a FAILURE record with err's message) although no rule
+// refused the change: an outcome the caller knows the change must not
+// claim, such as a key export whose files could not be written. Nothing
+// of the change is kept, as for any error; the exit code is err's.
+func Recorded(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &recordedError{err}
+}
+
+type recordedError struct{ err error }
+
+func (e *recordedError) Error() string { return e.err.Error() }
+func (e *recordedError) Unwrap() error { return e.err }
+
 // isRuleFailure reports whether err is a refusal worth recording: the
-// change was asked for and a rule said no.
+// change was asked for and a rule said no (or its function asked for the
+// failure to be recorded, Recorded).
 func isRuleFailure(err error) bool {
+	var rec *recordedError
+	if errors.As(err, &rec) {
+		return true
+	}
 	switch errs.ExitCodeOf(err) {
 	case errs.ExitNotFound, errs.ExitInvalid, errs.ExitRefused:
 		return true

@@ -154,9 +154,13 @@ type bulkOp struct {
 	// apply makes the change to c, read again in op's transaction (by
 	// load) and checked; it stores what it changes.
 	apply func(op *service.Op, c *localstore.Certificate) error
-	// after, when set, runs once a certificate's change has committed
-	// (outside any transaction); an error makes its outcome FAILED.
-	after func(res *BulkResult) error
+	// before, when set, runs for each certificate of a batch before the
+	// batch's changes, outside any transaction: it hands out what the
+	// change then records (an export's files) and returns where it put
+	// it (BulkResult.Path). An error from it makes the certificate's
+	// change fail, recorded (service.Recorded), and its outcome FAILED
+	// (REFUSED for a rule's refusal).
+	before func(id string) (path string, err error)
 }
 
 // bulkBatch is how many certificates' changes one transaction commits:
@@ -214,6 +218,13 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 		}
 	}
 	rep := &BulkReport{Results: make([]BulkResult, len(sel))}
+	// What before did for each certificate: where it put its output, or
+	// why it failed.
+	var paths []string
+	var prepared []error
+	if b.before != nil {
+		paths, prepared = make([]string, len(sel)), make([]error, len(sel))
+	}
 	load := b.load
 	if load == nil {
 		load = localstore.Tx.GetCertificate
@@ -233,6 +244,12 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 			op.Resource(sel[i].CertificateArn)
 			if b.params != nil {
 				b.params(op)
+			}
+			if prepared != nil && prepared[i] != nil {
+				if isRefusal(prepared[i]) {
+					return prepared[i]
+				}
+				return service.Recorded(prepared[i])
 			}
 			if batch != nil {
 				// Read every certificate of the batch now, in this
@@ -268,10 +285,8 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 			r.Outcome, r.Reason = OutcomeRefused, err.Error()
 		case err != nil:
 			r.Outcome, r.Reason = OutcomeFailed, err.Error()
-		case b.after != nil:
-			if err := b.after(&r); err != nil {
-				r.Outcome, r.Reason = OutcomeFailed, err.Error()
-			}
+		case paths != nil:
+			r.Path = paths[i]
 		}
 		rep.Results[i] = r
 	}
@@ -279,6 +294,11 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 	flush := func() {
 		if len(batch) == 0 {
 			return
+		}
+		if b.before != nil {
+			for _, i := range batch {
+				paths[i], prepared[i] = b.before(sel[i].ID)
+			}
 		}
 		fns := make([]func(*service.Op) error, len(batch))
 		var ids []string

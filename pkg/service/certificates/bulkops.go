@@ -153,9 +153,10 @@ type BulkExportRequest struct {
 	Format       string
 	PlaintextKey bool
 	Passphrase   func() ([]byte, error)
-	// Deliver receives each certificate's export once its change has
-	// committed (it writes the files) and returns where it put it; an
-	// error from it makes that certificate's outcome FAILED.
+	// Deliver receives each certificate's export before its change (it
+	// writes the files) and returns where it put it; an error from it
+	// makes that certificate's outcome FAILED, recorded, and leaves it
+	// unmarked.
 	Deliver func(*Exported) (string, error)
 }
 
@@ -184,16 +185,19 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 			if err != nil {
 				return err
 			}
-			if len(p) == 0 {
+			if len(p) == 0 && !req.PlaintextKey {
 				return errs.UsageErrorf("the passphrase is empty")
 			}
 			pass = p
 			return nil
 		}
 	}
+	// Each key is read, encoded and delivered before its change, which
+	// then marks the certificate Exported and records the export: a
+	// certificate whose files could not be written is not marked (SPEC:
+	// a successful key export marks it).
 	var mu sync.Mutex
-	keys := map[string]crypto.Signer{}
-	vers := map[string]*localstore.CertificateVersion{}
+	delivered := map[string]int{} // certificate ID → version delivered
 	op := bulkOp{
 		event: "ExportCertificate", done: OutcomeExported, verb: "export",
 		params: func(op *service.Op) {
@@ -204,48 +208,67 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 			}
 		},
 		check: CheckExportable,
-		apply: func(op *service.Op, c *localstore.Certificate) error {
-			ver, err := op.Tx.GetVersion(c.ID, c.Version)
-			if err != nil {
+		before: func(id string) (string, error) {
+			var c *localstore.Certificate
+			var ver *localstore.CertificateVersion
+			var key crypto.Signer
+			err := s.core.Read(ctx, func(tx localstore.Tx) error {
+				var err error
+				if c, err = tx.GetCertificate(id); err != nil {
+					return err
+				}
+				if err := CheckExportable(c); err != nil {
+					return err
+				}
+				if ver, err = tx.GetVersion(c.ID, c.Version); err != nil {
+					return err
+				}
+				key, err = s.core.Vault.OpenKey(tx, ver.KeyRef)
 				return err
+			})
+			if err != nil {
+				return "", err
 			}
-			key, err := s.core.Vault.OpenKey(op.Tx, ver.KeyRef)
+			ex, err := encodeExport(s.core.Names.CertificateARN(id), ver, key, pass, ExportRequest{Format: req.Format, PlaintextKey: req.PlaintextKey})
 			if err != nil {
-				return err
+				return "", err
+			}
+			ex.ID, ex.DomainName = c.ID, c.DomainName
+			path, err := req.Deliver(ex)
+			if err != nil {
+				return "", err
 			}
 			mu.Lock()
-			keys[c.ID], vers[c.ID] = key, ver
+			delivered[id] = ver.Number
 			mu.Unlock()
+			return path, nil
+		},
+		apply: func(op *service.Op, c *localstore.Certificate) error {
+			op.Param("KeyExported", true)
+			mu.Lock()
+			n := delivered[c.ID]
+			mu.Unlock()
+			if c.Version != n {
+				// Renewed since its key was delivered: that export is
+				// recorded, and there is no certificate of that
+				// version to mark.
+				return nil
+			}
 			c.Exported = true
 			c.UpdatedAt = op.Now
 			inventory.UpdateEligibility(c, op.Now)
-			op.Param("KeyExported", true)
 			return op.Tx.PutCertificate(c)
-		},
-		after: func(res *BulkResult) error {
-			mu.Lock()
-			key, ver := keys[res.ID], vers[res.ID]
-			delete(keys, res.ID)
-			mu.Unlock()
-			ex, err := encodeExport(res.CertificateArn, ver, key, pass, ExportRequest{Format: req.Format, PlaintextKey: req.PlaintextKey})
-			if err != nil {
-				return err
-			}
-			ex.ID, ex.DomainName = res.ID, res.DomainName
-			res.Path, err = req.Deliver(ex)
-			return err
 		},
 	}
 	if !req.WithKey {
-		return s.exportCertificatesOnly(ctx, req, op)
+		return s.exportCertificatesOnly(ctx, req)
 	}
 	return s.runBulk(ctx, req.BulkOptions, op)
 }
 
 // exportCertificatesOnly delivers the certificate and chain of every
 // certificate req selects (no key: nothing changes, nothing is recorded).
-func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequest, op bulkOp) (*BulkReport, error) {
-	op.apply = func(*service.Op, *localstore.Certificate) error { return nil }
+func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequest) (*BulkReport, error) {
 	sel, err := s.Select(ctx, req.Selection)
 	if err != nil {
 		return nil, err
@@ -256,7 +279,7 @@ func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequ
 		if req.DryRun {
 			r.Reason = "dry run: would export"
 		}
-		if err := CheckExportable(c.Cert); err != nil {
+		if err := checkIssued(c.Cert); err != nil {
 			r.Outcome, r.Reason = OutcomeRefused, err.Error()
 		}
 		rep.Results[i] = r
@@ -280,7 +303,7 @@ func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequ
 			if err != nil {
 				return err
 			}
-			if err := CheckExportable(c); err != nil {
+			if err := checkIssued(c); err != nil {
 				return err
 			}
 			ver, err = tx.GetVersion(c.ID, c.Version)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -152,18 +153,44 @@ func TestChangesAreAudited(t *testing.T) {
 	if errs.ExitCodeOf(err) != errs.ExitRefused {
 		t.Fatalf("export of an imported key: exit %d (%v), want 5", errs.ExitCodeOf(err), err)
 	}
-	// Without the key, export is a read: refused the same, not recorded.
-	if _, err := svc.Export(ctx, certificates.ExportRequest{Ref: imported, Format: "pem"}); errs.ExitCodeOf(err) != errs.ExitRefused {
-		t.Fatalf("export --no-private-key of an imported certificate: %v", err)
+	// Without the key, export is a read, not recorded: no key rule
+	// applies to the certificate and its chain.
+	if ex, err := svc.Export(ctx, certificates.ExportRequest{Ref: imported, Format: "pem"}); err != nil ||
+		!strings.HasPrefix(ex.Certificate, "-----BEGIN CERTIFICATE-----") || ex.PrivateKey != "" {
+		t.Fatalf("export --no-private-key of an imported certificate: %+v, %v", ex, err)
 	}
 
-	// 6. a key export of a vault-held key: encrypted under the passphrase,
-	// the certificate marked Exported.
+	// 6. a key export of a vault-held key: an export whose delivery
+	// fails is recorded as a failure and marks nothing; then one
+	// delivered: encrypted under the passphrase, the certificate marked
+	// Exported.
 	vaultARN := storeVaultCertificate(t, core, root, "vault.example.test", now)
-	ex, err := svc.Export(ctx, certificates.ExportRequest{Ref: vaultARN, WithKey: true, Format: "pkcs12",
-		Passphrase: func() ([]byte, error) { return []byte(exportPass), nil }})
-	if err != nil {
+	pass := func() ([]byte, error) { return []byte(exportPass), nil }
+	full := errors.New("no space left on device")
+	_, err = svc.Export(ctx, certificates.ExportRequest{Ref: vaultARN, WithKey: true, Format: "pem", Passphrase: pass,
+		Deliver: func(ex *certificates.Exported) error {
+			if !strings.HasPrefix(ex.PrivateKey, "-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+				t.Errorf("delivered key %.40q", ex.PrivateKey)
+			}
+			return full
+		}})
+	if !errors.Is(err, full) || errs.ExitCodeOf(err) != errs.ExitFailure {
+		t.Fatalf("export with a failed delivery: exit %d (%v), want 1", errs.ExitCodeOf(err), err)
+	}
+	if err := core.Read(ctx, func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(vaultARN[strings.LastIndex(vaultARN, "/")+1:])
+		if err == nil && (c.Exported || c.RenewalEligibility == inventory.Eligible) {
+			t.Error("a certificate whose export failed is marked Exported")
+		}
+		return err
+	}); err != nil {
 		t.Fatal(err)
+	}
+	delivered := 0
+	ex, err := svc.Export(ctx, certificates.ExportRequest{Ref: vaultARN, WithKey: true, Format: "pkcs12", Passphrase: pass,
+		Deliver: func(*certificates.Exported) error { delivered++; return nil }})
+	if err != nil || delivered != 1 {
+		t.Fatalf("export: delivered %d times, %v", delivered, err)
 	}
 	if !strings.HasPrefix(ex.PrivateKey, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || len(ex.PKCS12) == 0 || ex.PlaintextPrivateKey != nil {
 		t.Errorf("export: key %.40q, %d bytes of PKCS#12, plaintext %v", ex.PrivateKey, len(ex.PKCS12), ex.PlaintextPrivateKey != nil)
@@ -223,6 +250,8 @@ func TestChangesAreAudited(t *testing.T) {
 			"Tags": `[{"Key":"env"}]`}},
 		{"ExportCertificate", audit.OutcomeFailure, "InvalidStateException", imported, map[string]string{
 			"Format": `"pem"`, "KeyExported": "false"}},
+		{"ExportCertificate", audit.OutcomeFailure, "InternalFailure", vaultARN, map[string]string{
+			"CertificateArn": `"` + vaultARN + `"`, "Format": `"pem"`, "KeyExported": "false"}},
 		{"ExportCertificate", audit.OutcomeSuccess, "", vaultARN, map[string]string{
 			"CertificateArn": `"` + vaultARN + `"`, "Format": `"pkcs12"`, "KeyExported": "true"}},
 		{"DeleteCertificate", audit.OutcomeFailure, "ResourceInUseException", vaultARN, map[string]string{"Force": "<none>"}},

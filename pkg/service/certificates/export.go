@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+	"fmt"
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -28,6 +29,16 @@ func CheckExportable(c *localstore.Certificate) error {
 	return nil
 }
 
+// checkIssued refuses a certificate that has no certificate to export
+// yet: without the key, no other export rule applies (the certificate and
+// its chain are public, as describe --pem prints them).
+func checkIssued(c *localstore.Certificate) error {
+	if c.Status == inventory.StatusPendingValidation || c.Version == 0 {
+		return errs.Refusedf("certificate %s has not been issued yet (status %s)", c.ID, c.Status)
+	}
+	return nil
+}
+
 // ExportRequest is what `certctl export` takes.
 type ExportRequest struct {
 	// Ref names the certificate: ARN, UUID or unique prefix.
@@ -40,12 +51,19 @@ type ExportRequest struct {
 	// recorded.
 	Format string
 	// PlaintextKey also returns the key unencrypted
-	// (--insecure-plaintext-key).
+	// (--insecure-plaintext-key); the passphrase may then be empty, and
+	// the encrypted key is left out.
 	PlaintextKey bool
 	// Passphrase gives the passphrase that encrypts the exported key. It
 	// is asked once the certificate is known to be exportable, outside any
 	// transaction (it may prompt), and never recorded.
 	Passphrase func() ([]byte, error)
+	// Deliver, when set, hands the export out (writes its files, prints
+	// it), outside any transaction. A key export is marked and recorded
+	// as a success only once Deliver has returned nil; an error from it
+	// is recorded as a failed ExportCertificate and returned, and the
+	// certificate is not marked Exported.
+	Deliver func(*Exported) error
 }
 
 // Exported is what export hands out.
@@ -70,9 +88,11 @@ type Exported struct {
 }
 
 // Export exports the certificate named by req.Ref with its chain and, with
-// req.WithKey, its private key encrypted under the passphrase. A refused
-// key export is recorded; the certificate is checked before the
-// passphrase is asked for.
+// req.WithKey, its private key encrypted under the passphrase, and hands
+// it to req.Deliver. A refused or undelivered key export is recorded as a
+// failure; the certificate is checked before the passphrase is asked for,
+// and marked Exported only once the key is delivered (SPEC: a successful
+// key export marks it).
 func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, error) {
 	var id, arn string
 	var ver *localstore.CertificateVersion
@@ -86,7 +106,11 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		if err != nil {
 			return err
 		}
-		if err := CheckExportable(c); err != nil {
+		check := CheckExportable
+		if !req.WithKey {
+			check = checkIssued
+		}
+		if err := check(c); err != nil {
 			return err
 		}
 		ver, err = tx.GetVersion(c.ID, c.Version)
@@ -96,7 +120,8 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		if checked != nil {
 			return nil, checked
 		}
-		return &Exported{CertificateArn: arn, Certificate: string(ver.CertificatePEM), CertificateChain: string(ver.ChainPEM)}, nil
+		out := &Exported{CertificateArn: arn, ID: id, Certificate: string(ver.CertificatePEM), CertificateChain: string(ver.ChainPEM)}
+		return out, deliver(req, out)
 	}
 	params := func(op *service.Op) {
 		op.Param("CertificateArn", req.Ref)
@@ -111,16 +136,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		}
 	}
 	if checked != nil {
-		// The refusal is recorded as a failed ExportCertificate (on a
-		// read-only vault it cannot be, and is only reported).
-		err := s.core.Change(ctx, "ExportCertificate", func(op *service.Op) error {
-			params(op)
-			return checked
-		})
-		if errors.Is(err, localstore.ErrReadOnly) {
-			return nil, service.MapError(checked)
-		}
-		return nil, err
+		return nil, s.exportFailed(ctx, params, checked)
 	}
 	if req.Passphrase == nil {
 		return nil, errs.UsageErrorf("export needs a passphrase")
@@ -129,72 +145,104 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	if err != nil {
 		return nil, err
 	}
-	if len(pass) == 0 {
+	if len(pass) == 0 && !req.PlaintextKey {
 		return nil, errs.UsageErrorf("the passphrase is empty")
 	}
+	// The key is read (and checked again) in a read transaction, encoded
+	// and delivered outside any: the write lock is held only to mark
+	// and record the export once it is done.
 	var key crypto.Signer
-	err = s.core.Change(ctx, "ExportCertificate", func(op *service.Op) error {
-		params(op)
-		c, err := op.Tx.GetCertificate(id)
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(id)
 		if err != nil {
 			return err
 		}
 		if err := CheckExportable(c); err != nil {
 			return err
 		}
-		if ver, err = op.Tx.GetVersion(c.ID, c.Version); err != nil {
+		if ver, err = tx.GetVersion(c.ID, c.Version); err != nil {
 			return err
 		}
-		if key, err = s.core.Vault.OpenKey(op.Tx, ver.KeyRef); err != nil {
+		key, err = s.core.Vault.OpenKey(tx, ver.KeyRef)
+		return err
+	})
+	if err != nil {
+		return nil, s.exportFailed(ctx, params, err)
+	}
+	out, err := encodeExport(arn, ver, key, pass, req)
+	if err != nil {
+		return nil, err
+	}
+	out.ID = id
+	if err := deliver(req, out); err != nil {
+		return nil, s.exportFailed(ctx, params, service.Recorded(err))
+	}
+	err = s.core.Change(ctx, "ExportCertificate", func(op *service.Op) error {
+		params(op)
+		op.Param("KeyExported", true)
+		c, err := op.Tx.GetCertificate(id)
+		if errors.Is(err, localstore.ErrNotFound) || (err == nil && c.Version != ver.Number) {
+			// Deleted or renewed since the key was read: the export
+			// of that key is recorded, and there is no certificate of
+			// that version to mark.
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		c.Exported = true
 		c.UpdatedAt = op.Now
 		inventory.UpdateEligibility(c, op.Now)
-		op.Param("KeyExported", true)
 		return op.Tx.PutCertificate(c)
 	})
 	if errors.Is(err, localstore.ErrReadOnly) {
 		// A read-only vault (a copy, a read-only mount) still answers:
-		// the key is read without the mark and the audit record, which
-		// the caller is told about (Unrecorded).
-		err = s.core.Read(ctx, func(tx localstore.Tx) error {
-			c, err := tx.GetCertificate(id)
-			if err != nil {
-				return err
-			}
-			if err := CheckExportable(c); err != nil {
-				return err
-			}
-			if ver, err = tx.GetVersion(c.ID, c.Version); err != nil {
-				return err
-			}
-			key, err = s.core.Vault.OpenKey(tx, ver.KeyRef)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		out, err := encodeExport(arn, ver, key, pass, req)
-		if out != nil {
-			out.Unrecorded = true
-		}
-		return out, err
+		// the key was handed out without the mark and the audit record,
+		// which the caller is told about (Unrecorded).
+		out.Unrecorded = true
+		return out, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the key was exported, but the export could not be recorded: %w", err)
 	}
-	return encodeExport(arn, ver, key, pass, req)
+	return out, nil
+}
+
+// deliver hands out through req.Deliver, when set.
+func deliver(req ExportRequest, out *Exported) error {
+	if req.Deliver == nil {
+		return nil
+	}
+	return req.Deliver(out)
+}
+
+// exportFailed records a failed ExportCertificate (a refusal, or
+// service.Recorded for a failure that is not one) and returns cause,
+// which a read-only vault leaves unrecorded.
+func (s *Service) exportFailed(ctx context.Context, params func(*service.Op), cause error) error {
+	err := s.core.Change(ctx, "ExportCertificate", func(op *service.Op) error {
+		params(op)
+		return cause
+	})
+	if err == nil || errors.Is(err, localstore.ErrReadOnly) {
+		return service.MapError(cause)
+	}
+	return err
 }
 
 // encodeExport encodes the exported key as req asks.
 func encodeExport(arn string, ver *localstore.CertificateVersion, key crypto.Signer, pass []byte, req ExportRequest) (*Exported, error) {
 	out := &Exported{CertificateArn: arn, Certificate: string(ver.CertificatePEM), CertificateChain: string(ver.ChainPEM)}
-	enc, err := pemio.EncodeEncryptedPKCS8(key, pass)
-	if err != nil {
-		return nil, err
+	var err error
+	if len(pass) > 0 || !req.PlaintextKey {
+		// Encrypted unless only the plaintext key is asked for without a
+		// passphrase.
+		enc, err := pemio.EncodeEncryptedPKCS8(key, pass)
+		if err != nil {
+			return nil, err
+		}
+		out.PrivateKey = string(enc)
 	}
-	out.PrivateKey = string(enc)
 	if req.PlaintextKey {
 		if out.PlaintextPrivateKey, err = pemio.EncodePKCS8(key); err != nil {
 			return nil, err
