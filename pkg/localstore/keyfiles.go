@@ -286,3 +286,51 @@ func (v *Vault) KeyIsWrapped() bool {
 	w, err := v.currentForm()
 	return err == nil && w
 }
+
+// SiblingHoldsData reports whether the vault directory's own SQLite
+// database (vault.db) holds data while the vault uses another store (a
+// shared store, or a database elsewhere): the directory's master key then
+// serves both, and replacing it (a restore's key, a rotation of the other
+// store) would leave vault.db's sealed keys unreadable. It returns the
+// database's path when it does.
+func (v *Vault) SiblingHoldsData(ctx context.Context) (string, bool, error) {
+	path := filepath.Join(v.Dir, DatabaseFile)
+	if sq, ok := v.Store.(*SQLite); ok && sameFile(sq.Path(), path) {
+		return "", false, nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	db, err := openSQLiteReadOnly(ctx, path)
+	if err != nil {
+		// Unreadable here: it may hold data all the same.
+		return path, true, nil
+	}
+	defer db.Close()
+	holds, err := holdsData(ctx, db)
+	if err != nil {
+		return path, true, nil
+	}
+	return path, holds, nil
+}
+
+// sameFile reports whether paths a and b name the same file.
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
+// LocalKeyID is the ID of the master key the vault directory holds ("" when
+// it holds none), read without creating one.
+func (v *Vault) LocalKeyID() (string, error) {
+	if local, err := hasLocalKey(v.Dir); err != nil || !local {
+		return "", err
+	}
+	key, err := loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, v.scrypt(), false)
+	if err != nil {
+		return "", err
+	}
+	defer clear(key)
+	return KeyID(key)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,8 +94,12 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		return nil, err
 	}
 	var published []byte
+	var storeID string
 	if err := st.View(ctx, func(tx Tx) (err error) {
-		published, err = getMetaOpt(tx, MetaMasterKeyWrapped)
+		if published, err = getMetaOpt(tx, MetaMasterKeyWrapped); err != nil {
+			return err
+		}
+		storeID, err = storeKeyID(tx)
 		return err
 	}); err != nil {
 		return nil, err
@@ -106,11 +111,39 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 	if err != nil {
 		return nil, err
 	}
+	// Only a key the store is sealed under (a rotation's, which records
+	// its ID) replaces the directory's: a key published over data sealed
+	// under another would destroy the only copy of that one.
+	if id, err := KeyID(key); err != nil || storeID == "" || id != storeID {
+		clear(key)
+		if err != nil {
+			return nil, err
+		}
+		return nil, mismatch
+	}
+	// The replaced key is kept beside (it may seal another store's data,
+	// or an older backup's); nothing reads it.
+	if oldID := wrappedKeyID(local); oldID != "" {
+		if err := fsutil.WriteFileAtomic(path+".replaced-"+oldID, local, 0o600); err != nil {
+			clear(key)
+			return nil, err
+		}
+	}
 	if err := fsutil.WriteFileAtomic(path, published, 0o600); err != nil {
 		clear(key)
 		return nil, err
 	}
 	return key, nil
+}
+
+// wrappedKeyID is the key ID a wrapped key file records ("" when none or
+// unreadable).
+func wrappedKeyID(data []byte) string {
+	var w wrappedKey
+	if json.Unmarshal(data, &w) != nil {
+		return ""
+	}
+	return w.ID
 }
 
 func hasLocalKey(dir string) (bool, error) {
@@ -158,6 +191,20 @@ func fetchSharedKey(ctx context.Context, dir string, st Store, passphrase []byte
 		// passphrase, ErrWrongPassphrase with a wrong one).
 	case check != nil:
 		return errKeyNotHere(dir)
+	default:
+		// No key recorded: a new key only for a store that holds
+		// nothing sealed under another (one migrated or restored by a
+		// release that did not record its key has data and no record).
+		holds, err := holdsData(ctx, st)
+		if err != nil {
+			return err
+		}
+		if holds {
+			return errKeyUnrecorded(dir)
+		}
+	}
+	switch {
+	case wrapped != nil:
 	case passphrase == nil:
 		return nil
 	default:
@@ -168,6 +215,63 @@ func fetchSharedKey(ctx context.Context, dir string, st Store, passphrase []byte
 	// Another process of this machine may have written the same key first.
 	_, err = createExclusive(filepath.Join(dir, WrappedMasterFile), wrapped)
 	return err
+}
+
+// errKeyUnrecorded is returned when a store holds data but records no
+// master key, and the vault directory has no key either: a new key would
+// seal new secrets under a key the store's data is not sealed under.
+func errKeyUnrecorded(dir string) error {
+	return fmt.Errorf("%w: the store holds data sealed under a master key that %s lacks and the store does not record: copy %s (or %s) from the vault directory that wrote the store's data",
+		ErrCorrupt, dir, MasterKeyFile, WrappedMasterFile)
+}
+
+// holdsData reports whether st holds anything a master key sealed or
+// keyed: a certificate or an audit record (every change appends one).
+func holdsData(ctx context.Context, st Store) (bool, error) {
+	var holds bool
+	err := st.View(ctx, func(tx Tx) error {
+		rows, err := tx.ListAudit(0, 1)
+		if err != nil || len(rows) > 0 {
+			holds = len(rows) > 0
+			return err
+		}
+		n, err := tx.CountCertificates()
+		holds = n > 0
+		return err
+	})
+	return holds, err
+}
+
+// RecordKey records in the store of tx the master key its data is sealed
+// under (s, the key of the vault directory dir): its check value, its ID
+// and, when dir holds the key wrapped, the wrapped copy — what a store
+// whose first machine created its key records. A migration and a restore
+// record it in their target, so that no machine makes a new key for the
+// data copied there, and every machine with the passphrase fetches it.
+func RecordKey(tx BulkTx, dir string, s *Sealer) error {
+	check, err := sealKeyCheck(s.key)
+	if err != nil {
+		return err
+	}
+	if err := tx.PutMeta(MetaMasterKeyCheck, check); err != nil {
+		return err
+	}
+	if err := tx.PutMeta(MetaMasterKeyID, []byte(s.id)); err != nil {
+		return err
+	}
+	if _, shared := tx.(*pgTx); !shared {
+		// Only a shared store publishes the wrapped key, for the other
+		// machines.
+		return nil
+	}
+	wrapped, err := os.ReadFile(filepath.Join(dir, WrappedMasterFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return tx.DeleteMeta(MetaMasterKeyWrapped)
+	case err != nil:
+		return err
+	}
+	return tx.PutMeta(MetaMasterKeyWrapped, wrapped)
 }
 
 // publishNewKey makes a master key, wraps it and publishes it with its check

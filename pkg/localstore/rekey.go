@@ -220,9 +220,22 @@ func (v *Vault) loadMasterKeyFor(id string, params ScryptParams) ([]byte, error)
 		defer cancel()
 		key, err = sharedMasterKey(ctx, v.Dir, v.Store, v.opts.Passphrase, params)
 	} else {
-		// Once a store records its key, a missing key file is an error,
-		// not a first use.
-		key, err = loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params, id == "")
+		// Once a store records its key, or holds data (sealed, or
+		// chained in its audit log, under a key), a missing key file is
+		// an error, not a first use: a new key would open none of it.
+		create := id == ""
+		if local, lerr := hasLocalKey(v.Dir); lerr != nil {
+			return nil, lerr
+		} else if create && !local {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			holds, herr := holdsData(ctx, v.Store)
+			cancel()
+			if herr != nil {
+				return nil, herr
+			}
+			create = !holds
+		}
+		key, err = loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params, create)
 	}
 	if err != nil {
 		return nil, err

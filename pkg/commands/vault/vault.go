@@ -163,6 +163,10 @@ ARNs, versions, sealed keys, serials, events and the audit log — and the
 backup's master key becomes the vault's. A backup whose key is wrapped needs the
 passphrase it was wrapped with (CERTCTL_VAULT_PASSPHRASE or
 --vault-passphrase-file), which remains the restored vault's passphrase.
+Restoring into a --store beside a vault directory whose own vault.db holds data
+is refused (exit 5) when the backup's key is another: that data is sealed under
+the directory's key, which the restore would replace. The store records the key
+it is sealed under, so that no other machine of a shared store makes another.
 
 The restore is recorded in the restored vault's audit log (RestoreVault).` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
 		Example: `  certctl vault restore --from-file certctl-2030-01-01.db --vault /srv/certctl
@@ -331,7 +335,10 @@ again. A rotation refuses to run on an audit chain that does not verify.
 
 On a PostgreSQL store shared by several machines, a machine with a wrapped key
 fetches the new one from the store with its passphrase; a machine that keeps the
-key in clear needs the new master.key copied to it.` + cmdutil.ExitStatus(0, 2, 6),
+key in clear needs the new master.key copied to it. The key a machine replaces
+is kept beside it (master.key.enc.replaced-<key id>). Rotating the key of a
+--store is refused (exit 5) while the vault directory's own vault.db holds data
+sealed under the key (after vault migrate, say): move vault.db away first.` + cmdutil.ExitStatus(0, 2, 5, 6),
 		Example: `  certctl vault rotate-key`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -462,7 +469,10 @@ events and audit list print the same in both. A target that holds anything is
 refused (exit 5).
 
 The vault directory and its master key serve both stores; use the new one with
---store URL (or certctl config set store URL). The migration is recorded
+--store URL (or certctl config set store URL). The target records the key its
+data is sealed under: another machine of a shared store fetches it with the
+passphrase (a wrapped key) or needs master.key copied (a key in clear), and never
+makes a new one. The migration is recorded
 (MigrateVault) in the source's audit log before the copy, so the copy carries
 the record too; recording needs the master key (the vault passphrase for a
 wrapped key). A password in the URL is never printed or recorded.` + cmdutil.ExitStatus(0, 2, 4, 5, 6),

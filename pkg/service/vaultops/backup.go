@@ -146,6 +146,9 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		if b.Info.KeyID != "" && id != b.Info.KeyID {
 			return nil, errs.Invalidf("%s: the backup's master key (%s) is not the key its data is sealed under (%s)", name, id, b.Info.KeyID)
 		}
+		if err := refuseSiblingKeyChange(ctx, v, id, "restoring this backup"); err != nil {
+			return nil, err
+		}
 		if err := v.InstallKeyMaterial(b.Info.Key); err != nil {
 			return nil, service.MapError(err)
 		}
@@ -163,6 +166,12 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 			return err
 		}
 		if err := copyInto(ctx, b.Store, bulk); err != nil {
+			return err
+		}
+		// The store records the key its data is sealed under (the
+		// backup's, now the vault directory's): no other machine of a
+		// shared store makes a new one for it.
+		if err := localstore.RecordKey(bulk, v.Dir, op.Sealer()); err != nil {
 			return err
 		}
 		restored, err = bulk.RowCounts()
@@ -230,4 +239,27 @@ func (s *Service) requireEmpty(ctx context.Context, v *localstore.Vault, eventNa
 		_ = s.core.Change(ctx, eventName, func(*service.Op) error { return refusal })
 	}
 	return refusal
+}
+
+// refuseSiblingKeyChange refuses (exit 5) to replace the vault
+// directory's master key by key newID ("" for a key yet to be made) while
+// the directory's own vault.db, beside the store in use, holds data sealed
+// under the current key: that data would no longer open.
+func refuseSiblingKeyChange(ctx context.Context, v *localstore.Vault, newID, what string) error {
+	path, holds, err := v.SiblingHoldsData(ctx)
+	if err != nil {
+		return service.MapError(err)
+	}
+	if !holds {
+		return nil
+	}
+	cur, err := v.LocalKeyID()
+	if err != nil {
+		return service.MapError(err)
+	}
+	if cur == "" || (newID != "" && cur == newID) {
+		return nil
+	}
+	return errs.Refusedf("%s would replace the master key of %s, which also seals the data of %s", what, v.Dir, path).
+		WithHint("use another vault directory (--vault DIR) for this store, or move %s away first", path)
 }

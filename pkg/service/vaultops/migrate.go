@@ -51,7 +51,8 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 			return nil, errs.Invalidf("--to %s: directory %s does not exist", shown, filepath.Dir(path))
 		}
 	}
-	if _, err := v.Sealer(); err != nil {
+	sealer, err := v.Sealer()
+	if err != nil {
 		return nil, service.MapError(err)
 	}
 	dst, err := v.SameVault(ctx, to)
@@ -85,6 +86,11 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 			return err
 		}
 		if err := copyInto(ctx, v.Store, b); err != nil {
+			return err
+		}
+		// The target records the key its data is sealed under: no
+		// other machine makes a new one for it.
+		if err := localstore.RecordKey(b, v.Dir, sealer); err != nil {
 			return err
 		}
 		copied, err = b.RowCounts()

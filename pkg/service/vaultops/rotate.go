@@ -37,6 +37,9 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 	if err != nil {
 		return nil, service.MapError(err)
 	}
+	if err := refuseSiblingKeyChange(ctx, v, "", "rotating the master key of the "+v.StoreKind()+" store"); err != nil {
+		return nil, err
+	}
 	res := &RotateResult{PreviousMasterKeyID: old.ID(), MasterKey: KeyPlain}
 	if v.KeyIsWrapped() {
 		res.MasterKey = KeyWrapped

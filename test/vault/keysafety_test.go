@@ -1,0 +1,162 @@
+package vault
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/certctl/certctl/internal/pgtest"
+)
+
+// The master key of a vault directory is never replaced, nor a new one
+// made, while data sealed under the one it has (or under one it lacks)
+// would stop opening: the failures a tester found, each of which left
+// every key of a vault unreadable for good.
+
+// request issues a private certificate in the vault, with env, and fails
+// the test unless it succeeds.
+func mustRequest(t *testing.T, vault string, env []string, name string) {
+	t.Helper()
+	if r := runEnv(vault, env, "request", "--domain-name", name, "--certificate-authority-arn", "default",
+		"--key-algorithm", "EC_prime256v1", "-o", "json"); r.Code != 0 {
+		t.Fatalf("request: %v", r)
+	}
+}
+
+// mustVerify runs vault verify, with env, and fails the test unless it
+// passes.
+func mustVerify(t *testing.T, vault string, env []string) {
+	t.Helper()
+	if r := runEnv(vault, env, "vault", "verify", "-o", "json"); r.Code != 0 {
+		t.Fatalf("vault verify: %v", r)
+	}
+}
+
+// TestMigratedStoreRecordsItsKey: after `vault migrate --to postgres://`,
+// a second machine with the passphrase fetches the key the data is sealed
+// under (the migration records it); with a key in clear it is refused and
+// makes none. The first machine's key file is never replaced.
+func TestMigratedStoreRecordsItsKey(t *testing.T) {
+	for _, wrapped := range []bool{true, false} {
+		name := "clear"
+		if wrapped {
+			name = "wrapped"
+		}
+		t.Run(name, func(t *testing.T) {
+			store := pgtest.FreshSchema(t)
+			root := t.TempDir()
+			a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+			var env []string
+			keyFile := "master.key"
+			if wrapped {
+				newWrappedVault(t, a)
+				env = []string{"CERTCTL_VAULT_PASSPHRASE=" + testPassphrase}
+				keyFile = "master.key.enc"
+			}
+			mustRequest(t, a, env, "a.internal")
+			aKey := readFile(t, filepath.Join(a, keyFile))
+			if r := runEnv(a, env, "vault", "migrate", "--to", store, "-o", "json"); r.Code != 0 {
+				t.Fatalf("migrate: %v", r)
+			}
+			onStore := append([]string{"CERTCTL_STORE=" + store}, env...)
+			r := runEnv(b, onStore, "request", "--domain-name", "b.internal", "--certificate-authority-arn", "default",
+				"--key-algorithm", "EC_prime256v1", "-o", "json")
+			if wrapped {
+				if r.Code != 0 {
+					t.Fatalf("request on a second machine with the passphrase: %v", r)
+				}
+				if got := readFile(t, filepath.Join(b, keyFile)); !bytes.Equal(got, aKey) {
+					t.Error("the second machine did not fetch the store's key")
+				}
+			} else {
+				if r.Code != 6 || !strings.Contains(string(r.Stderr), "master key of the shared store is not in") {
+					t.Fatalf("request on a second machine without the key: %v, want exit 6", r)
+				}
+				if _, err := os.Stat(filepath.Join(b, keyFile)); !os.IsNotExist(err) {
+					t.Errorf("the second machine made a key: %v", err)
+				}
+			}
+			mustRequest(t, a, onStore, "a2.internal")
+			if got := readFile(t, filepath.Join(a, keyFile)); !bytes.Equal(got, aKey) {
+				t.Fatal("the first machine's key file was replaced")
+			}
+			mustVerify(t, a, env)
+			mustVerify(t, a, onStore)
+		})
+	}
+}
+
+// TestKeyOfAnotherStoreIsKept: a restore into a shared store, or a
+// rotation of it, is refused (exit 5) when it would replace the master key
+// of a vault directory whose own vault.db holds data sealed under it.
+func TestKeyOfAnotherStoreIsKept(t *testing.T) {
+	root := t.TempDir()
+	src, dir := filepath.Join(root, "src"), filepath.Join(root, "dir")
+	mustRequest(t, src, nil, "src.internal")
+	backup := filepath.Join(root, "src.backup")
+	if r := run(src, "vault", "backup", "--out-file", backup, "-o", "json"); r.Code != 0 {
+		t.Fatalf("backup: %v", r)
+	}
+	mustRequest(t, dir, nil, "keep.internal")
+	key := readFile(t, filepath.Join(dir, "master.key"))
+
+	onStore := []string{"CERTCTL_STORE=" + pgtest.FreshSchema(t)}
+	r := runEnv(dir, onStore, "vault", "restore", "--from-file", backup, "-o", "json")
+	if r.Code != 5 || !strings.Contains(string(r.Stderr), "also seals the data of") {
+		t.Fatalf("restore into a shared store beside a vault.db with data: %v, want exit 5", r)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, "master.key")), key) {
+		t.Fatal("restore replaced the master key")
+	}
+	mustVerify(t, dir, nil)
+
+	// The same directory on a shared store that it migrated to: the
+	// rotation of that store would leave vault.db unreadable.
+	migrated := []string{"CERTCTL_STORE=" + pgtest.FreshSchema(t)}
+	if r := run(dir, "vault", "migrate", "--to", strings.TrimPrefix(migrated[0], "CERTCTL_STORE="), "-o", "json"); r.Code != 0 {
+		t.Fatalf("migrate: %v", r)
+	}
+	r = runEnv(dir, migrated, "vault", "rotate-key", "-o", "json")
+	if r.Code != 5 || !strings.Contains(string(r.Stderr), "also seals the data of") {
+		t.Fatalf("rotate-key of a shared store beside a vault.db with data: %v, want exit 5", r)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, "master.key")), key) {
+		t.Fatal("rotate-key replaced the master key")
+	}
+	mustVerify(t, dir, nil)
+	mustVerify(t, dir, migrated)
+}
+
+// TestMissingKeyIsNotRemade: a vault whose master.key is gone is not given
+// a new one (which would open none of its keys and break its audit
+// chain): every command that needs the key fails with exit 6 naming the
+// missing file, and putting the file back repairs it.
+func TestMissingKeyIsNotRemade(t *testing.T) {
+	dir := t.TempDir()
+	mustRequest(t, dir, nil, "a.internal")
+	path := filepath.Join(dir, "master.key")
+	key := readFile(t, path)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"vault", "verify", "-o", "json"},
+		{"request", "--domain-name", "b.internal", "--certificate-authority-arn", "default", "-o", "json"},
+	} {
+		r := run(dir, args...)
+		if r.Code != 6 || !strings.Contains(string(r.Stderr), "master key is missing") {
+			t.Errorf("%s without master.key: %v, want exit 6", args[0], r)
+		}
+		for _, name := range []string{"master.key", "master.key.enc"} {
+			if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+				t.Fatalf("%s made %s: %v", args[0], name, err)
+			}
+		}
+	}
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustVerify(t, dir, nil)
+}
