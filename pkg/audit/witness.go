@@ -183,12 +183,29 @@ func (w Witness) set(key []byte, seq int64, m []byte) error {
 	return err
 }
 
-// Check compares the store's chain with the witness: nil when the chain
-// holds the witnessed record at its place (or there is no witness).
-func (w Witness) Check(tx localstore.Tx, key []byte) (*Problem, error) {
+// Seen is what a witness held when it was read (Witness.Seen).
+type Seen struct {
+	h   *head
+	err error
+}
+
+// Seen reads the witness, with what this process holds back, for Check.
+// Read it before the transaction Check is given begins: every record it
+// names was committed before it was written, so that transaction's
+// snapshot holds it. Read inside, it could name a record another process
+// committed after the snapshot, which would seem removed.
+func (w Witness) Seen() Seen {
 	// What this process holds back is part of its witness.
 	_ = w.Flush()
 	h, err := w.read()
+	return Seen{h: h, err: err}
+}
+
+// Check compares the store's chain, as tx sees it, with the witness as
+// seen before tx began: nil when the chain holds the witnessed record at
+// its place (or there is no witness).
+func (w Witness) Check(tx localstore.Tx, key []byte, seen Seen) (*Problem, error) {
+	h, err := seen.h, seen.err
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -39,9 +39,10 @@ func TestWitnessCatchesAReplayedHead(t *testing.T) {
 	}
 	check := func() (*Problem, *Problem) {
 		var p1, p2 *Problem
+		seen := w.Seen()
 		_ = st.View(context.Background(), func(tx localstore.Tx) error {
 			_, p1, _ = Verify(tx, key)
-			p2, _ = w.Check(tx, key)
+			p2, _ = w.Check(tx, key, seen)
 			return nil
 		})
 		return p1, p2
@@ -220,7 +221,8 @@ func TestWitnessNoteSoon(t *testing.T) {
 		t.Errorf("witness at %d right after three notes, want 1 (the first at once, the others held back)", got)
 	}
 	var p *Problem
-	_ = st.View(context.Background(), func(tx localstore.Tx) error { p, err = w.Check(tx, key); return err })
+	seen := w.Seen()
+	_ = st.View(context.Background(), func(tx localstore.Tx) error { p, err = w.Check(tx, key, seen); return err })
 	if p != nil || err != nil || seq() != 3 {
 		t.Fatalf("check: %v %v, witness at %d, want 3", p, err, seq())
 	}
@@ -244,7 +246,8 @@ func TestWitnessNoteSoon(t *testing.T) {
 	if _, err := db.Exec(`DELETE FROM audit WHERE seq = 5`); err != nil {
 		t.Fatal(err)
 	}
-	_ = st.View(context.Background(), func(tx localstore.Tx) error { p, err = w.Check(tx, key); return err })
+	seen = w.Seen()
+	_ = st.View(context.Background(), func(tx localstore.Tx) error { p, err = w.Check(tx, key, seen); return err })
 	if p == nil || p.Seq != 5 || !strings.Contains(p.Msg, "removed") {
 		t.Fatalf("witness after record 5 was removed: %v %v", p, err)
 	}
@@ -262,4 +265,56 @@ func witnessVault(t *testing.T) (string, *localstore.SQLite, []byte, time.Time) 
 	}
 	t.Cleanup(func() { st.Close() })
 	return dir, st, []byte("0123456789abcdef0123456789abcdef"), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// TestWitnessSeenBeforeTheSnapshot: another process commits record 3 and
+// notes it in the witness while a verification's read transaction, begun
+// before, sees only records 1 and 2. The witness as seen before that
+// transaction began names record 2 at most: no false "removed". (Read
+// inside the transaction, it names record 3, which the snapshot lacks:
+// the false alarm a tester saw under a writer.)
+func TestWitnessSeenBeforeTheSnapshot(t *testing.T) {
+	dir, st, key, at := witnessVault(t)
+	w := WitnessIn(dir, "sqlite:"+dir+"/v.db")
+	other, err := localstore.OpenSQLite(context.Background(), dir+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	appendNoted := func(s *localstore.SQLite) {
+		t.Helper()
+		r := &Record{EventName: "AddTagsToCertificate", Actor: Actor{Type: ActorUser, ID: "u"}}
+		if err := s.Update(context.Background(), func(tx localstore.Tx) error { return Append(tx, key, r, at) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Note(key, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendNoted(st)
+	appendNoted(st)
+	seen := w.Seen()
+	var before, inside *Problem
+	err = st.View(context.Background(), func(tx localstore.Tx) error {
+		// The snapshot begins with the first read.
+		n, p, err := Verify(tx, key)
+		if err != nil || p != nil || n != 2 {
+			t.Fatalf("verify: %d records, %v, %v", n, p, err)
+		}
+		appendNoted(other)
+		if before, err = w.Check(tx, key, seen); err != nil {
+			return err
+		}
+		inside, err = w.Check(tx, key, w.Seen())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != nil {
+		t.Errorf("witness seen before the snapshot: %v, want no problem", before)
+	}
+	if inside == nil || inside.Seq != 3 {
+		t.Errorf("witness read inside the snapshot: %v, want record 3 reported (why Seen comes first)", inside)
+	}
 }

@@ -191,8 +191,10 @@ func TestWitnessIsPerStore(t *testing.T) {
 	}
 	for name, c := range map[string]*Core{"first store": a, "second store": b} {
 		s, _ := c.Vault.Sealer()
+		wit := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity())
+		seen := wit.Seen()
 		_ = c.Read(ctx, func(tx localstore.Tx) error {
-			p, err := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity()).Check(tx, s.AuditKey())
+			p, err := wit.Check(tx, s.AuditKey(), seen)
 			if err != nil || p != nil {
 				t.Errorf("%s: witness check %v %v", name, p, err)
 			}

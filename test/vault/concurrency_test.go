@@ -135,3 +135,44 @@ func TestConcurrentCreate(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyBesideAWriter: vault verify and audit verify, run while
+// another process keeps committing, find the audit log whole every time
+// (they read this host's witness before their snapshot: a record the
+// writer commits after it is not taken for one removed).
+func TestVerifyBesideAWriter(t *testing.T) {
+	t.Parallel()
+	vault := filepath.Join(t.TempDir(), "vault")
+	r := run(vault, "request", "--domain-name", "first.internal", "--certificate-authority-arn", "default",
+		"--key-algorithm", "EC_prime256v1", "-o", "json")
+	arn := parseARN(r.Stdout)
+	if r.Code != 0 || arn == "" {
+		t.Fatalf("request: %v", r)
+	}
+	var stop atomic.Bool
+	writerDone := make(chan error, 1)
+	go func() {
+		defer close(writerDone)
+		for i := 0; !stop.Load(); i++ {
+			if r := run(vault, "tags", "add", arn, "--tags", fmt.Sprintf("n=%d", i), "-o", "json"); r.Code != 0 {
+				writerDone <- fmt.Errorf("%v", r)
+				return
+			}
+		}
+	}()
+	defer func() {
+		stop.Store(true)
+		if err := <-writerDone; err != nil {
+			t.Errorf("writer: %v", err)
+		}
+	}()
+	for i := range 12 {
+		args := []string{"audit", "verify", "-o", "json"}
+		if i%2 == 1 {
+			args = []string{"vault", "verify", "-o", "json"}
+		}
+		if r := run(vault, args...); r.Code != 0 {
+			t.Fatalf("%s %s beside a writer: %v", args[0], args[1], r)
+		}
+	}
+}

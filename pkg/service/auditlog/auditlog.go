@@ -99,13 +99,15 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 	}
 	var n int64
 	var problem *audit.Problem
+	wit := audit.WitnessIn(s.core.Vault.Dir, s.core.Vault.StoreIdentity())
+	seen := wit.Seen() // before the snapshot: see Witness.Seen
 	err = s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if n, problem, err = audit.Verify(tx, key); err != nil || problem != nil {
 			return err
 		}
 		// The chain is whole; it must also reach as far as this host saw.
-		problem, err = audit.WitnessIn(s.core.Vault.Dir, s.core.Vault.StoreIdentity()).Check(tx, key)
+		problem, err = wit.Check(tx, key, seen)
 		return err
 	})
 	if err != nil {

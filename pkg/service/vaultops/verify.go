@@ -88,12 +88,14 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 	for _, p := range v.KeyFileProblems() {
 		vf.add(CheckMasterKey, "", "%s", p)
 	}
+	// The witness is read before the snapshot (see audit.Witness.Seen).
+	seen := audit.WitnessIn(v.Dir, v.StoreIdentity()).Seen()
 	err = v.Store.View(ctx, func(tx localstore.Tx) error {
 		b, err := localstore.AsBulk(tx)
 		if err != nil {
 			return err
 		}
-		return s.verifyTx(ctx, b, sealer, rep, vf)
+		return s.verifyTx(ctx, b, sealer, seen, rep, vf)
 	})
 	if err != nil {
 		// What could not be read is a problem too: report what was found.
@@ -168,7 +170,7 @@ func parallel(scan func(func(rows [][]any) error) error, fn func(row []any)) err
 // CPU's) in two passes joined by key reference: the first decodes each
 // version, checks its certificate and issuer and notes which public key its
 // sealed key must match; the second opens each sealed key and compares.
-func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *localstore.Sealer, rep *VerifyReport, vf *verifier) error {
+func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *localstore.Sealer, seen audit.Seen, rep *VerifyReport, vf *verifier) error {
 	names := s.core.Names
 	keyProblems, err := localstore.CheckKeyRecords(tx, sealer)
 	if err != nil {
@@ -366,7 +368,7 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 	if problem == nil {
 		// Whole; it must also reach as far as this host saw it.
 		v := s.core.Vault
-		if problem, err = audit.WitnessIn(v.Dir, v.StoreIdentity()).Check(tx, sealer.AuditKey()); err != nil {
+		if problem, err = audit.WitnessIn(v.Dir, v.StoreIdentity()).Check(tx, sealer.AuditKey(), seen); err != nil {
 			return err
 		}
 	}
