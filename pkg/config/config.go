@@ -54,17 +54,17 @@ var Keys = []Key{
 	{"region", String, "local", "region part of ARNs", CheckARNComponent},
 	{"account", String, "000000000000", "account part of ARNs", CheckARNComponent},
 	{"vault", String, "", "vault directory (default ${XDG_DATA_HOME:-~/.local/share}/certctl)", nil},
-	{"store", String, "", "store URL (default: the embedded SQLite database in the vault)", nil},
+	{"store", String, "", "store URL (default: the embedded SQLite database in the vault)", storeURL},
 	{"certificate_validity", Duration, "395d", "validity of issued certificates", positive},
 	{"renewal.window", Duration, "60d", "renew this long before NotAfter", positive},
 	{"renewal.email_window", Duration, "45d", "renewal window of EMAIL-validated certificates", positive},
-	{"validation.resolvers", List, "", "DNS resolvers (host:port) for validation checks (default: the system's)", nil},
+	{"validation.resolvers", List, "", "DNS resolvers (host:port) for validation checks (default: the system's)", hostPorts},
 	{"validation.dns_zone", String, "acm-validations.certctl.local", "zone that DNS validation CNAMEs point into", nil},
 	{"validation.http_base_url", String, "", "base URL under which `validate serve-http` content is published", httpURL},
 	{"validation.http_port", Int, "80", "port used to fetch RedirectFrom URLs and ACME http-01 challenges", port},
 	{"validation.tls_alpn_port", Int, "443", "port used for ACME tls-alpn-01 challenges", port},
 	{"validation.caa_identities", List, "certctl.local", "CA identities accepted in CAA records", nil},
-	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)", nil},
+	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)", optional(listenAddr)},
 	{"smtp.from", String, "certctl@localhost", "sender of validation email", nil},
 	{"smtp.username", String, "", "SMTP user name", nil},
 	{"smtp.password_file", String, "", "file holding the SMTP password", nil},
@@ -163,6 +163,37 @@ func listenAddr(v string) error {
 		return fmt.Errorf("%q has no valid port", v)
 	}
 	return nil
+}
+
+// storeURL checks a store URL: the embedded database (nothing, sqlite,
+// sqlite:PATH) or postgres://… (postgresql://…). A refused value is shown
+// without its password.
+func storeURL(v string) error {
+	switch {
+	case v == "", v == "sqlite", strings.HasPrefix(v, "sqlite:"), localstore.IsPostgresURL(v):
+		return nil
+	}
+	return fmt.Errorf("%q is not a store URL: want sqlite:PATH or postgres://…", localstore.RedactURL(v))
+}
+
+// hostPorts checks a list of host:port (commas or spaces between).
+func hostPorts(v string) error {
+	for _, hp := range SplitList(v) {
+		if err := listenAddr(hp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// optional applies check to a value that is set.
+func optional(check func(string) error) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+		return check(v)
+	}
 }
 
 // httpURL checks an absolute http or https URL, or nothing (unset).

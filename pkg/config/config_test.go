@@ -297,6 +297,11 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"smtp.starttls", "maybe"},
 		{"endpoint.listen", "localhost"},
 		{"endpoint.listen", "127.0.0.1:99999"},
+		{"store", "mysql://x"},
+		{"store", "host=db password=secret"},
+		{"validation.resolvers", "notahost"},
+		{"validation.resolvers", "127.0.0.1:53,resolver"},
+		{"smtp.addr", "mail.internal"},
 		{"endpoint.base_url", "acme.internal"},
 		{"ca.base_url", "ftp://pki.internal"},
 		{"validation.http_base_url", "http://"},
@@ -306,6 +311,8 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 			t.Errorf("Set(%s, %s) accepted", b.key, b.value)
 		} else if !strings.Contains(err.Error(), b.key) {
 			t.Errorf("Set(%s, %s): error %q does not name the setting", b.key, b.value, err)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("Set(%s, %s): error %q shows the password", b.key, b.value, err)
 		}
 		env := fakeEnv(map[string]string{"HOME": t.TempDir(), EnvName(b.key): b.value})
 		if _, err := Load("", nil, env); err == nil || !strings.Contains(err.Error(), b.key) {
@@ -327,6 +334,11 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"endpoint.base_url", "https://acme.internal:8443"},
 		{"ca.base_url", "http://pki.internal:8080/"},
 		{"endpoint.base_url", ""},
+		{"store", "postgres://certctl@db/certctl"},
+		{"store", "sqlite:/srv/certctl/vault.db"},
+		{"store", ""},
+		{"validation.resolvers", "127.0.0.1:53, [::1]:5353"},
+		{"smtp.addr", "mail.internal:25"},
 	}
 	for _, g := range good {
 		if err := Set(file, g.key, g.value); err != nil {

@@ -2,8 +2,17 @@ package localstore
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 )
+
+// dsnPassword matches the value of a password (or sslpassword) word of a
+// libpq key=value connection string, quoted or not; compiled when first
+// needed (no start-up cost for every command).
+var dsnPassword = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+})
 
 // RedactURL hides the secrets of a store URL — the password of its user
 // information and a password= parameter (libpq's form) — so that it can be
@@ -11,7 +20,9 @@ import (
 // returned unchanged.
 func RedactURL(s string) string {
 	if !strings.Contains(s, "://") {
-		return s
+		// libpq's key=value form ("host=db password=…") holds its
+		// password as a word of its own.
+		return dsnPassword().ReplaceAllString(s, "${1}xxxxx")
 	}
 	u, err := url.Parse(s)
 	if err != nil {

@@ -13,10 +13,29 @@ func TestRedactURL(t *testing.T) {
 		"postgres://u:se%2Fcret@h:5432/db":                "postgres://u:xxxxx@h:5432/db",
 		"sqlite:/var/lib/certctl/vault.db":                "sqlite:/var/lib/certctl/vault.db",
 		"postgres://u:secret@h/db\x7f":                    "postgres://xxxxx",
+		// libpq's key=value form.
+		"host=127.0.0.1 password=secret":                      "host=127.0.0.1 password=xxxxx",
+		"host=h PASSWORD = secret dbname=d":                   "host=h PASSWORD = xxxxx dbname=d",
+		"host=h password='se cret' user=u sslpassword=secret": "host=h password=xxxxx user=u sslpassword=xxxxx",
+		"password=secret":                                     "password=xxxxx",
 	} {
 		got := RedactURL(in)
 		if got != want || strings.Contains(got, "secret") || strings.Contains(got, "se%2Fcret") {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func FuzzRedactURL(f *testing.F) {
+	for _, s := range []string{"postgres://u:secret@h/db", "host=h password='se cret'", "password=secret", "sqlite:/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := RedactURL(s)
+		// A password word of a key=value string is never shown.
+		if !strings.Contains(s, "://") && (strings.HasPrefix(s, "password=sekr1t") || strings.Contains(s, " password=sekr1t")) &&
+			strings.Contains(got, "sekr1t") && strings.Count(s, "sekr1t") == 1 {
+			t.Fatalf("RedactURL(%q) = %q shows the password", s, got)
+		}
+	})
 }

@@ -92,8 +92,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 			return nil, err
 		}
 	default:
-		scheme, _, _ := strings.Cut(u, ":")
-		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, scheme)
+		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, RedactURL(u))
 	}
 	v := &Vault{Dir: dir, Store: st, opts: opts}
 	if g, ok := st.(writeGuarded); ok {

@@ -27,8 +27,7 @@ func CheckStoreURL(to string) error {
 	case strings.HasPrefix(to, "sqlite:") && strings.TrimPrefix(to, "sqlite:") != "":
 		return nil
 	}
-	scheme, _, _ := strings.Cut(to, ":")
-	return errs.UsageErrorf("--to %q: want postgres://…, postgresql://… or sqlite:PATH", scheme+":…")
+	return errs.UsageErrorf("--to %q: want postgres://…, postgresql://… or sqlite:PATH", localstore.RedactURL(to))
 }
 
 // Migrate copies the vault's store into the empty store at to (exit 5 when
@@ -42,7 +41,7 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		return nil, err
 	}
 	v := s.core.Vault
-	shown := RedactStoreURL(to)
+	shown := localstore.RedactURL(to)
 	if path, ok := strings.CutPrefix(to, "sqlite:"); ok {
 		if s.sameSQLite(path) {
 			return nil, errs.Invalidf("--to %s is the vault's own database", shown)

@@ -39,8 +39,6 @@
 package vaultops
 
 import (
-	"net/url"
-	"strings"
 
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -103,23 +101,3 @@ func counts(m map[string]int64) Counts {
 	}
 }
 
-// RedactStoreURL returns a store URL fit to print and record: without a
-// password, in the user part or in the query.
-func RedactStoreURL(s string) string {
-	if !localstore.IsPostgresURL(s) {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		scheme, _, _ := strings.Cut(s, ":")
-		return scheme + "://…"
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.EqualFold(k, "password") {
-			q.Set(k, "xxxxx")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.Redacted()
-}
