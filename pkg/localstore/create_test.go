@@ -3,8 +3,10 @@ package localstore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -62,5 +64,44 @@ func TestConcurrentFirstOpen(t *testing.T) {
 		if mode != "wal" || n != handles {
 			t.Fatalf("round %d: journal_mode %q, %d rows; want wal, %d", round, mode, n, handles)
 		}
+	}
+}
+
+// TestAnotherProgramsDatabaseIsNotTakenOver: a vault.db that is another
+// program's SQLite database (tables of its own, schema version 0) is
+// refused as not a certctl vault (ErrCorrupt: exit 6), and left as it was.
+func TestAnotherProgramsDatabaseIsNotTakenOver(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vault.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE users (id, name)`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := localstore.OpenSQLite(context.Background(), path)
+	if err == nil {
+		st.Close()
+		t.Fatal("another program's database opened as a vault")
+	}
+	if !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), "not a certctl vault") {
+		t.Errorf("error %v, want ErrCorrupt naming it not a certctl vault", err)
+	}
+	var names []string
+	rows, err := db.Query(`SELECT name FROM sqlite_master ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if fmt.Sprint(names) != "[users]" {
+		t.Errorf("the database holds %v after the refused open, want [users]", names)
 	}
 }

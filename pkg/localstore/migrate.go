@@ -157,6 +157,17 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return wrapSQLiteErr(err)
 	}
+	if v == 0 {
+		// A new vault is an empty database: one that holds tables of its
+		// own is another program's, and is not taken over.
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+			return wrapSQLiteErr(err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %s holds %d schema objects of another program (its schema version is 0): not a certctl vault", ErrCorrupt, s.path, n)
+		}
+	}
 	for i := v; i < len(migrations); i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("schema migration %d: %w", i+1, wrapSQLiteErr(err))
