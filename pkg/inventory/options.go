@@ -28,13 +28,23 @@ func ParseOptions(s string) (export, ct string, err error) {
 		if !ok || (v != Enabled && v != Disabled) {
 			return "", "", errs.UsageErrorf("invalid --options %q: use Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED", s)
 		}
+		set := func(dst *string, name string) error {
+			if *dst != "" && *dst != v {
+				return errs.UsageErrorf("--options gives %s twice, as %s and as %s", name, *dst, v)
+			}
+			*dst = v
+			return nil
+		}
 		switch strings.TrimSpace(k) {
 		case OptionExport:
-			export = v
+			err = set(&export, OptionExport)
 		case OptionCTLogging:
-			ct = v
+			err = set(&ct, OptionCTLogging)
 		default:
 			return "", "", errs.UsageErrorf("unknown option %q in --options (use Export, CertificateTransparencyLoggingPreference)", k)
+		}
+		if err != nil {
+			return "", "", err
 		}
 	}
 	return export, ct, nil

@@ -36,7 +36,7 @@ type RequestOptions struct {
 	DVOptions        []string
 	KeyAlgorithm     string
 	CA               string
-	CertOptions      string
+	CertOptions      []string
 	IdempotencyToken string
 	Tags             []string
 	Wait             bool
@@ -111,7 +111,7 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	fl.StringArrayVar(&opts.DVOptions, "domain-validation-options", nil, "DomainName=D,ValidationDomain=V (repeatable)")
 	fl.StringVar(&opts.KeyAlgorithm, "key-algorithm", x509util.RSA2048, "RSA_2048, EC_prime256v1 or EC_secp384r1")
 	fl.StringVar(&opts.CA, "certificate-authority-arn", "", "issue a PRIVATE certificate from this `CA` (ARN, UUID, prefix or default)")
-	fl.StringVar(&opts.CertOptions, "options", "", "Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED")
+	fl.StringArrayVar(&opts.CertOptions, "options", nil, "Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED (repeatable: the keys merge)")
 	fl.StringVar(&opts.IdempotencyToken, "idempotency-token", "", "return the same certificate for repeated requests within an hour")
 	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait until the certificate is issued or fails")
@@ -150,7 +150,7 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 		return in, 0, err
 	}
 	var err error
-	if in.Export, in.CTLogging, err = inventory.ParseOptions(o.CertOptions); err != nil {
+	if in.Export, in.CTLogging, err = inventory.ParseOptions(strings.Join(o.CertOptions, ",")); err != nil {
 		return in, 0, err
 	}
 	if in.Tags, err = inventory.ParseTags(o.Tags); err != nil {

@@ -3,6 +3,7 @@ package updateoptions
 
 import (
 	"context"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +29,7 @@ type UpdateOptionsOptions struct {
 // NewCmdUpdateOptions builds `certctl update-certificate-options`.
 func NewCmdUpdateOptions(f *cmdutil.Factory, runF func(*UpdateOptionsOptions) error) *cobra.Command {
 	opts := &UpdateOptionsOptions{Printer: f.Printer, Certificates: f.Certificates}
-	var options string
+	var options []string
 	cmd := &cobra.Command{
 		Use:   "update-certificate-options ARN --options Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED",
 		Short: "Change a certificate's Export and certificate transparency options",
@@ -48,11 +49,11 @@ the value it has changes nothing.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if options == "" {
+			if len(options) == 0 {
 				return errs.UsageErrorf("--options is required (Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED)")
 			}
 			var err error
-			if opts.Export, opts.CTLogging, err = inventory.ParseOptions(options); err != nil {
+			if opts.Export, opts.CTLogging, err = inventory.ParseOptions(strings.Join(options, ",")); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -61,7 +62,7 @@ the value it has changes nothing.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 			return runUpdateOptions(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&options, "options", "", "`Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED` (either key or both)")
+	cmd.Flags().StringArrayVar(&options, "options", nil, "`Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED` (either key or both; repeatable: the keys merge)")
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	return cmd

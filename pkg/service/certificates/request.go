@@ -213,6 +213,12 @@ func (s *Service) checkRequest(in RequestInput) (names []string, tags []localsto
 	if tags, err = inventory.MergeTags(nil, in.Tags); err != nil {
 		return nil, nil, err
 	}
+	if in.CertificateAuthority != "" && strings.EqualFold(in.Export, inventory.Disabled) {
+		// As update-certificate-options says: the option would be shown
+		// DISABLED and not hold.
+		return nil, nil, errs.Refusedf("the Export option applies only to domain-validated (ISSUED) certificates; a PRIVATE certificate's key always exports").
+			WithHint("leave out Export=DISABLED, or request an ISSUED certificate (without --certificate-authority-arn)")
+	}
 	return names, tags, nil
 }
 
