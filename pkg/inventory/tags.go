@@ -17,6 +17,13 @@ func ParseTag(s string) (localstore.Tag, error) {
 		key, val := rest, ""
 		if i := strings.Index(rest, ",Value="); i >= 0 {
 			key, val = rest[:i], rest[i+len(",Value="):]
+			// AWS shorthand: another Name= after the value is a field
+			// of its own, and a tag has no other.
+			for part := range strings.SplitSeq(val, ",") {
+				if name, _, ok := strings.Cut(part, "="); ok && part != val && isFieldName(name) {
+					return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: unknown field %q (a tag is Key=K,Value=V)", s, name)
+				}
+			}
 		} else if strings.Contains(rest, ",") {
 			return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: use Key=K,Value=V or K=V", s)
 		}
@@ -24,6 +31,18 @@ func ParseTag(s string) (localstore.Tag, error) {
 	}
 	key, val, _ := strings.Cut(s, "=")
 	return localstore.Tag{Key: key, Value: val}, nil
+}
+
+// isFieldName reports whether s reads as a shorthand field name, which
+// AWS spells in PascalCase (Value, Extra…): a capital letter, then letters
+// and digits. A value may hold ",b=c" (lower case) all the same.
+func isFieldName(s string) bool {
+	for i, r := range s {
+		if !(r >= 'A' && r <= 'Z' || i > 0 && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ParseTagCondition parses a tag used to select or remove tags

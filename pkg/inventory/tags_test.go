@@ -26,6 +26,8 @@ func TestParseTag(t *testing.T) {
 		{in: "Key=env,Value=", key: "env", valueGiven: true},
 		{in: "Key=env", key: "env"},
 		{in: "Key=env,Val=x", usageErr: true},
+		{in: "Key=a,Value=b,Extra=c", usageErr: true},
+		{in: "Key=a,Value=b,Value=c", usageErr: true},
 		{in: "=v", key: "", value: "v", valueGiven: true},
 		{in: "", key: ""},
 	} {

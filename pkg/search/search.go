@@ -122,6 +122,22 @@ func (s *Statement) check(depth int) error {
 	return nil
 }
 
+// isSerial reports whether s is a serial number as certctl prints it:
+// hexadecimal digits, colons allowed between bytes.
+func isSerial(s string) bool {
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'f', r >= 'A' && r <= 'F':
+			digits++
+		case r == ':':
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
+
 func checkOp(m *StringMatch) error {
 	if m == nil {
 		return fmt.Errorf("a comparison needs a Value")
@@ -152,6 +168,21 @@ func (f *Filter) check() error {
 	if x := f.X509AttributeFilter; x != nil {
 		if err := checkEnum("KeyAlgorithm", x.KeyAlgorithm, x509util.ImportKeyAlgorithms); err != nil {
 			return err
+		}
+		if x.SerialNumber != nil && !isSerial(*x.SerialNumber) {
+			return fmt.Errorf("SerialNumber %q is not a serial number (hexadecimal digits, colons between bytes allowed)", *x.SerialNumber)
+		}
+		for _, r := range []struct {
+			name string
+			tr   *TimeRange
+		}{{"NotAfter", x.NotAfter}, {"NotBefore", x.NotBefore}} {
+			switch {
+			case r.tr == nil:
+			case r.tr.Start == nil && r.tr.End == nil:
+				return fmt.Errorf("%s needs Start, End or both", r.name)
+			case r.tr.Start != nil && r.tr.End != nil && r.tr.End.Before(*r.tr.Start):
+				return fmt.Errorf("%s: End is before Start", r.name)
+			}
 		}
 		if x.KeyUsage != nil && !x509util.IsKeyUsageName(strings.ToUpper(*x.KeyUsage)) {
 			return fmt.Errorf("unknown KeyUsage %q", *x.KeyUsage)

@@ -62,6 +62,10 @@ func TestParseRejects(t *testing.T) {
 		`{"Filter":{"Bogus":1}}`,
 		`{"Filter":{"CertificateArn":"x"}} {}`,
 		`{"And":[{"Filter":{"CertificateArn":"x"}}],"Or":[{"Filter":{"CertificateArn":"x"}}]}`,
+		`{"Filter":{"X509AttributeFilter":{"NotAfter":{}}}}`,
+		`{"Filter":{"X509AttributeFilter":{"NotBefore":{"Start":"2030-01-02T00:00:00Z","End":"2030-01-01T00:00:00Z"}}}}`,
+		`{"Filter":{"X509AttributeFilter":{"SerialNumber":"zz"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"SerialNumber":""}}}`,
 	} {
 		if _, err := Parse([]byte(bad)); err == nil {
 			t.Errorf("Parse(%q) accepted", bad)
@@ -99,7 +103,7 @@ func TestTerse(t *testing.T) {
 			t.Errorf("%q: got %v, want %v", q, got, want)
 		}
 	}
-	for _, bad := range []string{"", "bogus:x", "status", "expires<forever", "in-use:maybe"} {
+	for _, bad := range []string{"", "bogus:x", "status", "expires<forever", "in-use:maybe", "serial:zz", "serial:0x1f"} {
 		if _, err := ParseTerse(bad, now); err == nil {
 			t.Errorf("ParseTerse(%q) accepted", bad)
 		}

@@ -95,7 +95,16 @@ at once and is never held whole: a list that fails midway (exit 6 for the vault,
   certctl list --domain '*.example.com' --tag env=prod
   certctl list --sort-by NOT_AFTER --max-items 20
   certctl list --extended-key-usage TLS_WEB_CLIENT_AUTHENTICATION --key-usage DIGITAL_SIGNATURE`,
-		Args: cmdutil.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				// `--in-use -o text` takes -o as --in-use's value and
+				// leaves text over: the flag is what to name.
+				if _, err := opts.Input(); err != nil {
+					return err
+				}
+			}
+			return cmdutil.NoArgs(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.RefuseEmptyFlags(cmd, "exportable", "in-use", "expiring-within"); err != nil {
 				return err
