@@ -39,7 +39,6 @@
 package vaultops
 
 import (
-
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -100,4 +99,3 @@ func counts(m map[string]int64) Counts {
 		AuditRecords:        m["audit"],
 	}
 }
-
