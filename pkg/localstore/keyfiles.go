@@ -5,6 +5,7 @@ package localstore
 // the checks vault verify makes of the key's records.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,8 @@ import (
 // made before the transaction that installs it.
 type Rewrap struct {
 	content []byte
+	// before are the key files as the rewrap found them.
+	before keyFiles
 	// wasInClear: the key was in clear (master.key); removePlain: a
 	// master.key holding this very key is to be removed once the wrapped
 	// one is in place.
@@ -45,11 +48,15 @@ func (v *Vault) NewRewrap(passphrase []byte) (*Rewrap, error) {
 	if err != nil {
 		return nil, err
 	}
+	before, err := v.keyFilesHolding(s)
+	if err != nil {
+		return nil, err
+	}
 	content, err := wrapKey(s.key, passphrase, v.scrypt())
 	if err != nil {
 		return nil, err
 	}
-	r := &Rewrap{content: content, wasInClear: !wrapped}
+	r := &Rewrap{content: content, wasInClear: !wrapped, before: before}
 	// A key in clear goes once wrapped, also one left beside a wrapped key
 	// by an interrupted change — but only if it is this key.
 	if plain, err := os.ReadFile(keyPath(v.Dir, false)); err == nil && len(plain) == 32 {
@@ -65,6 +72,9 @@ func (v *Vault) NewRewrap(passphrase []byte) (*Rewrap, error) {
 // the commit. The key itself does not change, so a crash between the two
 // writes leaves both copies opening the same key.
 func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
+	if err := v.checkKeyFiles(r.before); err != nil {
+		return err
+	}
 	if _, shared := v.Store.(*Postgres); shared {
 		if err := tx.PutMeta(MetaMasterKeyWrapped, r.content); err != nil {
 			return err
@@ -333,4 +343,89 @@ func (v *Vault) LocalKeyID() (string, error) {
 	}
 	defer clear(key)
 	return KeyID(key)
+}
+
+// keyFiles is the content of the vault directory's key files as a change
+// that replaces them (rotate-key, change-passphrase) found them: nil for a
+// file that is absent. The change compares them again in its transaction,
+// so that of two such changes racing on one host the second fails instead
+// of undoing the first (a rotation that rewrapped the new key under the
+// passphrase a change-passphrase had just retired).
+type keyFiles struct{ wrapped, plain []byte }
+
+// errKeyFilesChanged is the error of a key change whose key files another
+// one changed meanwhile.
+var errKeyFilesChanged = fmt.Errorf("%w (its key file was changed by another vault change-passphrase or rotate-key)", ErrKeyRotated)
+
+func readKeyFiles(dir string) (keyFiles, error) {
+	var kf keyFiles
+	for _, f := range []struct {
+		dst     *[]byte
+		wrapped bool
+	}{{&kf.wrapped, true}, {&kf.plain, false}} {
+		b, err := os.ReadFile(keyPath(dir, f.wrapped))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return kf, err
+		}
+		*f.dst = b
+	}
+	return kf, nil
+}
+
+func (kf keyFiles) same(o keyFiles) bool {
+	return (kf.wrapped == nil) == (o.wrapped == nil) && bytes.Equal(kf.wrapped, o.wrapped) &&
+		(kf.plain == nil) == (o.plain == nil) && bytes.Equal(kf.plain, o.plain)
+}
+
+// keyFilesHolding reads the key files and checks that they hold s's key
+// under the vault's passphrase (the wrapped file when there is one): the
+// state a key change then checks again in its transaction. A key loaded
+// before another process changed the files is refused here.
+func (v *Vault) keyFilesHolding(s *Sealer) (keyFiles, error) {
+	kf, err := readKeyFiles(v.Dir)
+	if err != nil {
+		return kf, err
+	}
+	var key []byte
+	switch {
+	case kf.wrapped != nil:
+		if v.opts.Passphrase == nil {
+			return kf, ErrLocked
+		}
+		if key, err = unwrapKey(kf.wrapped, v.opts.Passphrase); err != nil {
+			if errors.Is(err, ErrWrongPassphrase) {
+				v.drop(s)
+				return kf, errKeyFilesChanged
+			}
+			return kf, err
+		}
+		defer clear(key)
+	case len(kf.plain) == 32:
+		key = kf.plain
+	default:
+		return kf, fmt.Errorf("%w: no master key in %s", ErrCorrupt, v.Dir)
+	}
+	if id, err := KeyID(key); err != nil || id != s.id {
+		if err != nil {
+			return kf, err
+		}
+		// The key loaded is not the files' any more: the next
+		// Sealer loads theirs.
+		v.drop(s)
+		return kf, errKeyFilesChanged
+	}
+	return kf, nil
+}
+
+// checkKeyFiles refuses, in a key change's transaction, key files that
+// are no longer as the change found them.
+func (v *Vault) checkKeyFiles(before keyFiles) error {
+	now, err := readKeyFiles(v.Dir)
+	if err != nil {
+		return err
+	}
+	if !now.same(before) {
+		return errKeyFilesChanged
+	}
+	return nil
 }

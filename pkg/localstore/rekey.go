@@ -355,6 +355,10 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 	if err != nil {
 		return nil, err
 	}
+	before, err := v.keyFilesHolding(old)
+	if err != nil {
+		return nil, err
+	}
 	wrapped, err := v.currentForm()
 	if err != nil {
 		return nil, err
@@ -390,6 +394,9 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 		if id != "" && id != old.id {
 			v.drop(old)
 			return ErrKeyRotated
+		}
+		if err := v.checkKeyFiles(before); err != nil {
+			return err
 		}
 		if err := v.removeStalePending(next.id); err != nil {
 			return err

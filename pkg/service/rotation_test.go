@@ -179,3 +179,67 @@ func TestCreateEABAfterRotation(t *testing.T) {
 		t.Errorf("the credential's MAC key does not open under the vault's key: %v", err)
 	}
 }
+
+// TestKeyChangesDoNotUndoEachOther: of two key changes racing on one host,
+// the second to commit is refused ("run the command again") instead of
+// undoing the first, which a tester saw: a change-passphrase that
+// committed while a rotation ran, the rotation then wrapping the new key
+// under the passphrase just retired (the old one kept opening the vault,
+// the new one did not); and two change-passphrase at once, both "done",
+// one passphrase lost.
+func TestKeyChangesDoNotUndoEachOther(t *testing.T) {
+	ctx := context.Background()
+	wrappedBy := func(t *testing.T, dir, pass string) {
+		t.Helper()
+		v, _ := openHandle(t, dir, localstore.Options{Passphrase: []byte(pass), Scrypt: fastScrypt})
+		if _, err := v.Sealer(); err != nil {
+			t.Fatalf("passphrase %q does not open the vault: %v", pass, err)
+		}
+	}
+	t.Run("rotation after a passphrase change", func(t *testing.T) {
+		dir := t.TempDir()
+		opts := localstore.Options{Passphrase: []byte("p1"), Scrypt: fastScrypt}
+		_, seed := openHandle(t, dir, localstore.Options{Scrypt: fastScrypt})
+		if _, err := vaultops.New(seed, vaultops.Settings{}).ChangePassphrase(ctx, []byte("p1")); err != nil {
+			t.Fatal(err)
+		}
+		rv, rc := openHandle(t, dir, opts) // the rotation's process, its key loaded
+		if _, err := rv.Sealer(); err != nil {
+			t.Fatal(err)
+		}
+		_, cc := openHandle(t, dir, opts)
+		if _, err := vaultops.New(cc, vaultops.Settings{}).ChangePassphrase(ctx, []byte("p3")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := vaultops.New(rc, vaultops.Settings{}).RotateKey(ctx); !errors.Is(err, localstore.ErrKeyRotated) {
+			t.Fatalf("rotation after another process's passphrase change: %v, want run again", err)
+		}
+		wrappedBy(t, dir, "p3")
+	})
+	t.Run("two passphrase changes", func(t *testing.T) {
+		dir := t.TempDir()
+		opts := localstore.Options{Passphrase: []byte("p1"), Scrypt: fastScrypt}
+		_, seed := openHandle(t, dir, localstore.Options{Scrypt: fastScrypt})
+		if _, err := vaultops.New(seed, vaultops.Settings{}).ChangePassphrase(ctx, []byte("p1")); err != nil {
+			t.Fatal(err)
+		}
+		v1, c1 := openHandle(t, dir, opts)
+		if _, err := v1.Sealer(); err != nil {
+			t.Fatal(err)
+		}
+		c1.WriteGate = make(chan struct{}, 1)
+		c1.WriteGate <- struct{}{}
+		done := make(chan error, 1)
+		go func() { _, err := vaultops.New(c1, vaultops.Settings{}).ChangePassphrase(ctx, []byte("pA")); done <- err }()
+		time.Sleep(100 * time.Millisecond) // wrapped, waiting for the gate
+		_, c2 := openHandle(t, dir, opts)
+		if _, err := vaultops.New(c2, vaultops.Settings{}).ChangePassphrase(ctx, []byte("pB")); err != nil {
+			t.Fatal(err)
+		}
+		<-c1.WriteGate
+		if err := <-done; !errors.Is(err, localstore.ErrKeyRotated) {
+			t.Fatalf("the second passphrase change to commit: %v, want run again", err)
+		}
+		wrappedBy(t, dir, "pB")
+	})
+}
