@@ -230,7 +230,10 @@ func TestKeyChangesDoNotUndoEachOther(t *testing.T) {
 		c1.WriteGate = make(chan struct{}, 1)
 		c1.WriteGate <- struct{}{}
 		done := make(chan error, 1)
-		go func() { _, err := vaultops.New(c1, vaultops.Settings{}).ChangePassphrase(ctx, []byte("pA")); done <- err }()
+		go func() {
+			_, err := vaultops.New(c1, vaultops.Settings{}).ChangePassphrase(ctx, []byte("pA"))
+			done <- err
+		}()
 		time.Sleep(100 * time.Millisecond) // wrapped, waiting for the gate
 		_, c2 := openHandle(t, dir, opts)
 		if _, err := vaultops.New(c2, vaultops.Settings{}).ChangePassphrase(ctx, []byte("pB")); err != nil {
