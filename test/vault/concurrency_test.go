@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -174,5 +175,40 @@ func TestVerifyBesideAWriter(t *testing.T) {
 		if r := run(vault, args...); r.Code != 0 {
 			t.Fatalf("%s %s beside a writer: %v", args[0], args[1], r)
 		}
+	}
+}
+
+// TestConcurrentImportDirSyncs: four `import --from-dir` of one directory
+// at once (overlapping cron runs) import each file once: the vault ends
+// with one certificate per file, and a later sync skips them all.
+func TestConcurrentImportDirSyncs(t *testing.T) {
+	t.Parallel()
+	vault := filepath.Join(t.TempDir(), "vault")
+	// A first request makes the vault (and its key) before the race.
+	if r := run(vault, "list", "-o", "json"); r.Code != 0 {
+		t.Fatalf("list: %v", r)
+	}
+	var wg sync.WaitGroup
+	results := make([]testbin.Result, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = run(vault, "import", "--from-dir", manyDir, "-o", "json")
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.Code != 0 {
+			t.Fatalf("import --from-dir: %v", r)
+		}
+	}
+	if got := len(listARNs(t, vault)); got != manyCount {
+		t.Fatalf("%d certificates after 4 syncs of %d files at once, want %d", got, manyCount, manyCount)
+	}
+	r := run(vault, "import", "--from-dir", manyDir, "-o", "json")
+	var out struct{ Imported, Skipped int }
+	if err := json.Unmarshal(r.Stdout, &out); err != nil || r.Code != 0 || out.Imported != 0 || out.Skipped != manyCount {
+		t.Fatalf("a later sync: %+v (%v): %v", out, err, r)
 	}
 }

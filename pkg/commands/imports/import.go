@@ -64,7 +64,8 @@ a CA of the vault, ACTIVE, that request --certificate-authority-arn can issue
 from). It is a sync: run it again and a file imported before (the same path)
 is SKIPPED when it did not change, REIMPORTED under its ARN as a new version
 when it changed and still names the same domains, and IMPORTED anew
-otherwise (--tags go on new imports only). It shows a progress bar on a
+otherwise (--tags go on new imports only); syncs of one directory that overlap
+(cron runs) import each file once. It shows a progress bar on a
 terminal, a status per file (IMPORTED REIMPORTED SKIPPED FAILED) and a summary
 line, and exits 7 when some files failed.`
 

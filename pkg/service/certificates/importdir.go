@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -179,10 +181,21 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 			}
 		}
 		if p.reimport != "" {
-			return s.reimportChange(p, params, &arns[p.idx], &statuses[p.idx])
+			return claimSource(p, s.reimportChange(p, params, &arns[p.idx], &statuses[p.idx]), nil)
 		}
-		statuses[p.idx] = FileImported
-		return s.importChange(p.parsedImport, params, &arns[p.idx])
+		imp := s.importChange(p.parsedImport, params, &arns[p.idx])
+		return claimSource(p, func(op *service.Op) error {
+			statuses[p.idx] = FileImported
+			return imp(op)
+		}, func(op *service.Op, id string) error {
+			// Another run imported this file, unchanged, since this
+			// one read the inventory: the same sync outcome as had it
+			// been imported before.
+			params(op)
+			arns[p.idx], statuses[p.idx] = s.core.Names.CertificateARN(id), FileSkipped
+			op.Resource(arns[p.idx])
+			return nil
+		})
 	}
 	flush := func() {
 		if len(batch) == 0 {
@@ -235,6 +248,57 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 		}
 	}
 	return res, nil
+}
+
+// importSourceKind is the kind of the objects that record, per source
+// file of a directory import, the certificate imported from it and the
+// file's digest: read and written in each import's transaction, so that
+// two syncs of one directory at once (overlapping cron runs) import each
+// file once.
+const importSourceKind = "import-source"
+
+type importSource struct {
+	ID     string `json:"id"`
+	Digest string `json:"digest"`
+}
+
+// claimSource runs fn, the change that imports (or reimports) p's file,
+// unless the store records that another run imported the file with the
+// same digest since this one read the inventory: then skipped(op, ID of
+// that certificate) runs instead. It records the file's certificate and
+// digest with the change.
+func claimSource(p prepared, fn func(*service.Op) error, skipped func(*service.Op, string) error) func(*service.Op) error {
+	if p.source == "" {
+		return fn
+	}
+	return func(op *service.Op) error {
+		o, err := op.Tx.GetObject(importSourceKind, p.source)
+		switch {
+		case err == nil && skipped != nil:
+			var rec importSource
+			if json.Unmarshal(o.Data, &rec) == nil && rec.Digest == p.digest {
+				if _, err := op.Tx.GetCertificate(rec.ID); err == nil {
+					return skipped(op, rec.ID)
+				} else if !errors.Is(err, localstore.ErrNotFound) {
+					return err
+				}
+			}
+		case err != nil && !errors.Is(err, localstore.ErrNotFound):
+			return err
+		}
+		if err := fn(op); err != nil {
+			return err
+		}
+		id := p.reimport
+		if id == "" && p.c != nil {
+			id = p.c.ID
+		}
+		data, err := json.Marshal(importSource{ID: id, Digest: p.digest})
+		if err != nil {
+			return err
+		}
+		return op.Tx.PutObject(&localstore.Object{Kind: importSourceKind, ID: p.source, Data: data, UpdatedAt: op.Now})
+	}
 }
 
 // batchSize is how many certificates one transaction commits: large enough
