@@ -81,3 +81,51 @@ func sqliteMain(name string) string {
 	}
 	return name
 }
+
+// MkdirTemp is os.MkdirTemp(dir, pattern) for a working directory removed
+// once used (a restore's copy of a backup, which holds sealed keys and may
+// hold the master key), that first removes, once per process, directory
+// and pattern, the directories of that pattern there in which nothing was
+// written for StaleTemp: those a process killed while using one left.
+func MkdirTemp(dir, pattern string) (string, error) {
+	if _, done := swept.LoadOrStore(dir+"\x00dir\x00"+pattern, true); !done {
+		SweepTempDirs(dir, pattern, time.Now().Add(-StaleTemp))
+	}
+	return os.MkdirTemp(dir, pattern)
+}
+
+// SweepTempDirs removes the directories of dir named as os.MkdirTemp
+// names them after pattern when neither they nor any file in them was
+// modified since cutoff.
+func SweepTempDirs(dir, pattern string, cutoff time.Time) {
+	i := strings.LastIndexByte(pattern, '*')
+	if i < 0 {
+		return
+	}
+	prefix, suffix := pattern[:i], pattern[i+1:]
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, suffix) || len(name) <= len(prefix)+len(suffix) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		fresh := false
+		_ = filepath.WalkDir(path, func(_ string, d os.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if fi, err := d.Info(); err == nil && fi.ModTime().After(cutoff) {
+				fresh = true
+				return filepath.SkipAll
+			}
+			return nil
+		})
+		if !fresh {
+			_ = os.RemoveAll(path)
+		}
+	}
+}

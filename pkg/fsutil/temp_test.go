@@ -86,3 +86,43 @@ func writeAged(t *testing.T, dir, name string, mtime time.Time) string {
 	}
 	return p
 }
+
+// TestMkdirTempSweepsStaleDirs: the first MkdirTemp of a pattern in a
+// directory removes the directories of that pattern in which nothing was
+// written for StaleTemp (a restore killed with its copy of a backup, keys
+// and all), keeps one with a recent file deep inside, and touches nothing
+// else.
+func TestMkdirTempSweepsStaleDirs(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-StaleTemp - time.Minute)
+	mkdir := func(name string, files map[string]time.Time) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for f, mtime := range files {
+			writeAged(t, p, f, mtime)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale := mkdir(".restore-111", map[string]time.Time{"vault.db": old, "vault.db-journal": old})
+	live := mkdir(".restore-222", map[string]time.Time{"vault.db": old, "vault.db-wal": time.Now()})
+	other := mkdir(".other-333", map[string]time.Time{"x": old})
+	file := writeAged(t, dir, ".restore-444", old) // a file, not a directory
+	made, err := MkdirTemp(dir, ".restore-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	if exists(stale) {
+		t.Error("a stale working directory was kept")
+	}
+	for _, p := range []string{live, other, file, made} {
+		if !exists(p) {
+			t.Errorf("%s was removed", filepath.Base(p))
+		}
+	}
+}

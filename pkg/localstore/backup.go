@@ -266,12 +266,15 @@ type Backup struct {
 	dir   string
 }
 
+// RestoreTempPattern names the working directories of OpenBackup.
+const RestoreTempPattern = ".restore-*"
+
 // OpenBackup reads the backup from r into a working copy in a new
 // directory under tmpDir (which should be as private as the vault: the
 // copy holds sealed keys, and the master key when the vault's is in clear),
 // checks its integrity and format, and opens it. Close removes the copy.
 func OpenBackup(ctx context.Context, r io.Reader, tmpDir string) (*Backup, error) {
-	dir, err := os.MkdirTemp(tmpDir, ".restore-*")
+	dir, err := fsutil.MkdirTemp(tmpDir, RestoreTempPattern)
 	if err != nil {
 		return nil, err
 	}

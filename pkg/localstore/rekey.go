@@ -59,6 +59,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/certctl/certctl/pkg/fsutil"
 )
 
 // MetaMasterKeyID is the meta key of the identifier (KeyID) of the master
@@ -359,6 +361,10 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 	if err != nil {
 		return nil, err
 	}
+	// A restore killed in this directory left a copy of its backup, with
+	// the old key's sealed secrets (and the key, when in clear): it goes
+	// with the old key, once stale.
+	fsutil.SweepTempDirs(v.Dir, RestoreTempPattern, time.Now().Add(-fsutil.StaleTemp))
 	wrapped, err := v.currentForm()
 	if err != nil {
 		return nil, err
