@@ -216,10 +216,30 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 		if o.DryRun {
 			prefix = "dry run: "
 		}
-		fmt.Fprintf(o.IO.ErrOut, "%s%d renewed, %d not due, %d ineligible, %d pending validation, %d failed\n", prefix,
-			counts[renewal.Renewed], counts[renewal.NotDue], counts[renewal.Ineligible], counts[renewal.PendingValidation], counts[renewal.Failed])
+		deployFailed := ""
+		if n := failedDeployments(rep.Results); n > 0 {
+			// A renewal that succeeded but whose deployment failed is
+			// counted renewed: say why the exit code is 7.
+			deployFailed = fmt.Sprintf(", %d deployment(s) failed", n)
+		}
+		fmt.Fprintf(o.IO.ErrOut, "%s%d renewed, %d not due, %d ineligible, %d pending validation, %d failed%s\n", prefix,
+			counts[renewal.Renewed], counts[renewal.NotDue], counts[renewal.Ineligible], counts[renewal.PendingValidation], counts[renewal.Failed], deployFailed)
 	}
 	return rep.Err()
+}
+
+// failedDeployments counts the deploy targets that failed or whose hook
+// was skipped.
+func failedDeployments(results []renewals.Result) int {
+	n := 0
+	for _, r := range results {
+		for _, t := range r.Targets {
+			if t.Outcome == renewals.TargetFailed || t.Outcome == renewals.TargetHookSkipped {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // noteworthy are the results -q prints: what happened or needs the

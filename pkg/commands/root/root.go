@@ -45,7 +45,8 @@ RENEWAL
   its hooks. Run it from cron:
     */15 * * * * certctl renew --due -q
   or from the systemd timer shipped in contrib/systemd (certctl-renew.timer). Exit 7
-  means some renewal or deployment failed; see certctl events and certctl dashboard.
+  means some renewal or deployment failed: its report says which; certctl events keeps
+  them (Certificate Renewal Action Required), certctl dashboard lists failed renewals.
 
 OUTPUT AND SETTINGS
   -o table|json|yaml|text (table on a terminal, JSON otherwise; text is tab-separated)
