@@ -61,7 +61,9 @@ name.key, name.pem beside name-key.pem, a bundle per file, certbot's
 live/<name>/ layout, lego's .lego/certificates/ (name.crt, name.key and
 name.issuer.crt) and mkcert's CAROOT (rootCA.pem with rootCA-key.pem becomes
 a CA of the vault, ACTIVE, that request --certificate-authority-arn can issue
-from). It is a sync: run it again and a file imported before (the same path)
+from). A file of CA certificates without a key (ca.crt, name.chain.pem) is the
+chain of the certificates beside it that it certifies, not one to import. It is
+a sync: run it again and a file imported before (the same path)
 is SKIPPED when it did not change, REIMPORTED under its ARN as a new version
 when it changed and still names the same domains, and IMPORTED anew
 otherwise (--tags go on new imports only); syncs of one directory that overlap

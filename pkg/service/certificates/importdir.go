@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/authorities"
 )
@@ -518,6 +520,8 @@ func discover(dir string) ([]item, error) {
 				used[n] = true
 			}
 		}
+		first := len(items)
+		var chains []chainFile // CA certificates without a key: chains
 		for _, n := range names {
 			if used[n] || !isCertName(n) {
 				continue
@@ -544,13 +548,73 @@ func discover(dir string) ([]item, error) {
 				case bytes.Contains(data, []byte("PRIVATE KEY-----")):
 					continue // a key file of another naming scheme
 				default:
-					it.Err = "no private key found beside it (name.key, name-key.pem) and it is not a bundle"
+					if certs := caCertificates(data); certs != nil {
+						// A chain (ca.crt, name.chain.pem): the chain
+						// of the certificates beside it that it
+						// certifies, not one to import.
+						chains = append(chains, chainFile{path: it.File, first: certs[0]})
+						continue
+					}
+					it.Err = "no private key found beside it (name.key, name-key.pem), it is not a bundle, and it is not a CA certificate (a chain)"
 				}
 			}
 			items = append(items, it)
 		}
+		attachChains(items[first:], chains)
 	}
 	return items, nil
+}
+
+// chainFile is a file of CA certificates found without a key: first is
+// its first certificate, the one that must certify a leaf it is the chain
+// of.
+type chainFile struct {
+	path  string
+	first *x509.Certificate
+}
+
+// caCertificates parses data as PEM certificates and returns them when
+// there is at least one and every one is a CA's; nil otherwise.
+func caCertificates(data []byte) []*x509.Certificate {
+	certs, err := pemio.ParseCertificatesPEM(data)
+	if err != nil || len(certs) == 0 {
+		return nil
+	}
+	for _, c := range certs {
+		if !c.IsCA {
+			return nil
+		}
+	}
+	return certs
+}
+
+// attachChains gives each item of one directory that has a key and no
+// chain the chain file beside it whose first certificate signed it (the
+// first such file, in name order).
+func attachChains(items []item, chains []chainFile) {
+	if len(chains) == 0 {
+		return
+	}
+	for i := range items {
+		it := &items[i]
+		if it.Err != "" || it.Bundle || it.CA || it.KeyFile == "" || it.ChainFile != "" {
+			continue
+		}
+		data, err := os.ReadFile(it.File)
+		if err != nil {
+			continue
+		}
+		certs, err := pemio.ParseCertificatesPEM(data)
+		if err != nil || len(certs) != 1 {
+			continue // unreadable (its import says why), or bundled with its chain
+		}
+		for _, ch := range chains {
+			if certs[0].CheckSignatureFrom(ch.first) == nil {
+				it.ChainFile = ch.path
+				break
+			}
+		}
+	}
 }
 
 func isCertName(n string) bool {
