@@ -173,7 +173,8 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, error)
 // redeploy installs the current version to every deploy target of this
 // host that does not hold it yet — those of certificates renewed in this
 // run and, in a due pass, any whose earlier install or command failed (so a
-// failed reload is retried at every pass) — and runs their commands where
+// failed reload is retried at every pass) or whose certificate was
+// reimported since — and runs their commands where
 // this host's hooks.allow_exec allows; the attempts on one certificate's
 // targets are one change, DeployCertificate. Another host's target is left
 // for that host and reported so (deploy.Host.Owns), as is one that names
@@ -217,7 +218,10 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			if err != nil {
 				return err
 			}
-			if c.Status != inventory.StatusIssued || c.KeyPairOrigin != inventory.OriginVault {
+			if c.Status != inventory.StatusIssued || (c.KeyPairOrigin != inventory.OriginVault && c.KeyPairOrigin != inventory.OriginImported) {
+				// An imported certificate's new version comes by
+				// reimport (its renewal, done elsewhere): it is
+				// redeployed too.
 				return nil
 			}
 			for _, t := range deploy.Stale(ts, c.Version) {
