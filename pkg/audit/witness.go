@@ -201,6 +201,10 @@ func (w Witness) Seen() Seen {
 	return Seen{h: h, err: err}
 }
 
+// NoWitness is Seen for a check that has no witness to compare with (a
+// restore's check of the records it just copied).
+func NoWitness() Seen { return Seen{err: os.ErrNotExist} }
+
 // Check compares the store's chain, as tx sees it, with the witness as
 // seen before tx began: nil when the chain holds the witnessed record at
 // its place (or there is no witness).

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,4 +160,43 @@ func TestMissingKeyIsNotRemade(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustVerify(t, dir, nil)
+}
+
+// TestDamagedBackupIsNotRestored: a backup whose records are damaged
+// inside (the file's own checks pass: here a certificate version's data
+// rewritten) is refused (exit 4) and nothing is restored; the same backup
+// undamaged restores and verifies.
+func TestDamagedBackupIsNotRestored(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join(root, "src")
+	mustRequest(t, src, nil, "a.internal")
+	mustRequest(t, src, nil, "b.internal")
+	good := filepath.Join(root, "good.backup")
+	if r := run(src, "vault", "backup", "--out-file", good, "-o", "json"); r.Code != 0 {
+		t.Fatalf("backup: %v", r)
+	}
+	bad := filepath.Join(root, "bad.backup")
+	if err := os.WriteFile(bad, readFile(t, good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE cert_versions SET data = CAST('{"number":1,"certificatePem":"!!"}' AS BLOB) WHERE rowid = (SELECT min(rowid) FROM cert_versions)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	dst := filepath.Join(root, "dst")
+	r := run(dst, "vault", "restore", "--from-file", bad, "-o", "json")
+	if r.Code != 4 || !strings.Contains(string(r.Stderr), "the backup is damaged") {
+		t.Fatalf("restore of a damaged backup: %v, want exit 4", r)
+	}
+	if n := len(listARNs(t, dst)); n != 0 {
+		t.Fatalf("%d certificates restored from a damaged backup", n)
+	}
+	if r := run(dst, "vault", "restore", "--from-file", good, "-o", "json"); r.Code != 0 {
+		t.Fatalf("restore of the good backup after: %v", r)
+	}
+	mustVerify(t, dst, nil)
 }

@@ -160,7 +160,9 @@ func NewCmdRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.
 and --store for a PostgreSQL store), which must be empty: restoring into a vault
 that holds anything is refused (exit 5). Every record comes back as it was —
 ARNs, versions, sealed keys, serials, events and the audit log — and the
-backup's master key becomes the vault's. A backup whose key is wrapped needs the
+backup's master key becomes the vault's. The backup's records are checked
+as vault verify checks them first: a backup damaged inside is refused (exit
+4) and nothing is restored. A backup whose key is wrapped needs the
 passphrase it was wrapped with (CERTCTL_VAULT_PASSPHRASE or
 --vault-passphrase-file), which remains the restored vault's passphrase.
 Restoring into a --store beside a vault directory whose own vault.db holds data
