@@ -36,12 +36,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/certctl/certctl/pkg/fsutil"
 )
@@ -95,6 +99,49 @@ func CopyAll(ctx context.Context, src Store, dst BulkTx) error {
 // path, atomically: a temporary file beside it, renamed into place once
 // complete and synced. It runs while other processes use the vault.
 func (v *Vault) WriteBackup(ctx context.Context, path string, now time.Time) (*BackupInfo, error) {
+	info, err := v.writeBackup(ctx, path, now)
+	if err != nil && backupDestinationFailed(err, filepath.Dir(path)) {
+		if diskFull(err) {
+			err = errors.New("the disk is full")
+		}
+		return nil, &BackupWriteError{Path: path, Err: err}
+	}
+	return info, err
+}
+
+// BackupWriteError is a backup that could not be written where it was
+// asked (a directory that refuses it, a full disk): the vault itself is
+// fine.
+type BackupWriteError struct {
+	Path string
+	Err  error
+}
+
+func (e *BackupWriteError) Error() string { return "writing the backup " + e.Path + ": " + e.Err.Error() }
+func (e *BackupWriteError) Unwrap() error { return e.Err }
+
+// backupDestinationFailed reports whether err is a failure of the backup's
+// destination: a file operation in its directory, or a full disk (a
+// backup writes nothing but the destination).
+func backupDestinationFailed(err error, dir string) bool {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Path, dir+string(filepath.Separator)) {
+		return true
+	}
+	return diskFull(err)
+}
+
+// diskFull reports whether err is a full disk's, as SQLite or the system
+// reports it.
+func diskFull(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC)
+}
+
+func (v *Vault) writeBackup(ctx context.Context, path string, now time.Time) (*BackupInfo, error) {
 	tmp, err := fsutil.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, err

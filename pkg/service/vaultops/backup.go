@@ -12,6 +12,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -57,6 +58,12 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 		return nil, errs.Invalidf("--out-file: %s is a file of the vault itself", path)
 	}
 	info, err := s.core.Vault.WriteBackup(ctx, abs, s.core.Now())
+	var we *localstore.BackupWriteError
+	if errors.As(err, &we) {
+		// The destination refused it: a failure (exit 1), not an
+		// unavailable vault.
+		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: we.Err}
+	}
 	if err != nil {
 		return nil, service.MapError(err)
 	}
@@ -70,7 +77,9 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 // BackupTo writes the backup to w (through a temporary file of the vault
 // directory, removed after).
 func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, error) {
-	tmp, err := os.MkdirTemp(s.core.Vault.Dir, ".backup-*")
+	// A killed process leaves this copy of the vault behind: the next
+	// one sweeps it once stale (fsutil.MkdirTemp).
+	tmp, err := fsutil.MkdirTemp(s.core.Vault.Dir, ".backup-*")
 	if err != nil {
 		return nil, service.MapError(err)
 	}

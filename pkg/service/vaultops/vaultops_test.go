@@ -605,3 +605,18 @@ func TestBackupStdout(t *testing.T) {
 	verifyOK(t, e)
 	mustRun(e, "describe", arns[0], "--versions")
 }
+
+// TestBackupDestinationFailure: a backup its destination refuses (a
+// directory that takes no file) fails with exit 1 naming the file, not
+// exit 6: the vault is fine, and keeps working.
+func TestBackupDestinationFailure(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	populate(t, e)
+	r := run(e, "vault", "backup", "--out-file", "/proc/certctl-backup.db")
+	wantCode(t, r, errs.ExitFailure)
+	if !strings.Contains(r.Stderr, "writing the backup /proc/certctl-backup.db") {
+		t.Errorf("stderr %q does not name the backup", r.Stderr)
+	}
+	mustRun(e, "vault", "verify")
+}
