@@ -117,7 +117,9 @@ type BackupWriteError struct {
 	Err  error
 }
 
-func (e *BackupWriteError) Error() string { return "writing the backup " + e.Path + ": " + e.Err.Error() }
+func (e *BackupWriteError) Error() string {
+	return "writing the backup " + e.Path + ": " + e.Err.Error()
+}
 func (e *BackupWriteError) Unwrap() error { return e.Err }
 
 // backupDestinationFailed reports whether err is a failure of the backup's
