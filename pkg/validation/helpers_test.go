@@ -42,6 +42,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close() })
+	// The key first, as a command's first change makes it: a vault that
+	// holds data gets no new key (the fixture writes straight to the
+	// store).
+	if _, err := v.Sealer(); err != nil {
+		t.Fatal(err)
+	}
 	clk := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	d := validationtest.StartDNS(t)
 	svc := &Service{
