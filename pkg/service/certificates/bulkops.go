@@ -2,7 +2,6 @@ package certificates
 
 import (
 	"context"
-	"crypto"
 	"sync"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -209,23 +208,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 		},
 		check: CheckExportable,
 		before: func(id string) (string, error) {
-			var c *localstore.Certificate
-			var ver *localstore.CertificateVersion
-			var key crypto.Signer
-			err := s.core.Read(ctx, func(tx localstore.Tx) error {
-				var err error
-				if c, err = tx.GetCertificate(id); err != nil {
-					return err
-				}
-				if err := CheckExportable(c); err != nil {
-					return err
-				}
-				if ver, err = tx.GetVersion(c.ID, c.Version); err != nil {
-					return err
-				}
-				key, err = s.core.Vault.OpenKey(tx, ver.KeyRef)
-				return err
-			})
+			c, ver, key, err := s.exportableKey(ctx, id)
 			if err != nil {
 				return "", err
 			}

@@ -152,21 +152,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	// The key is read (and checked again) in a read transaction, encoded
 	// and delivered outside any: the write lock is held only to mark
 	// and record the export once it is done.
-	var key crypto.Signer
-	err = s.core.Read(ctx, func(tx localstore.Tx) error {
-		c, err := tx.GetCertificate(id)
-		if err != nil {
-			return err
-		}
-		if err := CheckExportable(c); err != nil {
-			return err
-		}
-		if ver, err = tx.GetVersion(c.ID, c.Version); err != nil {
-			return err
-		}
-		key, err = s.core.Vault.OpenKey(tx, ver.KeyRef)
-		return err
-	})
+	_, ver, key, err := s.exportableKey(ctx, id)
 	if err != nil {
 		return nil, s.exportFailed(ctx, params, err)
 	}
@@ -207,6 +193,29 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		return nil, fmt.Errorf("the key was exported, but the export could not be recorded: %w", err)
 	}
 	return out, nil
+}
+
+// exportableKey reads certificate id, checks that its key exports, and
+// opens its current version's key, in one read transaction.
+func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Certificate, *localstore.CertificateVersion, crypto.Signer, error) {
+	var c *localstore.Certificate
+	var ver *localstore.CertificateVersion
+	var key crypto.Signer
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		if c, err = tx.GetCertificate(id); err != nil {
+			return err
+		}
+		if err := CheckExportable(c); err != nil {
+			return err
+		}
+		if ver, err = tx.GetVersion(c.ID, c.Version); err != nil {
+			return err
+		}
+		key, err = s.core.Vault.OpenKey(tx, ver.KeyRef)
+		return err
+	})
+	return c, ver, key, err
 }
 
 // deliver hands out through req.Deliver, when set.
