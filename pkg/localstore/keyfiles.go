@@ -73,7 +73,11 @@ func (v *Vault) NewRewrap(passphrase []byte) (*Rewrap, error) {
 // writes leaves both copies opening the same key.
 func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
 	if err := v.checkKeyFiles(r.before); err != nil {
-		return err
+		// A transaction run again (PostgreSQL retries a serialization
+		// failure) finds its own earlier write.
+		if now, rerr := readKeyFiles(v.Dir); rerr != nil || !bytes.Equal(now.wrapped, r.content) {
+			return err
+		}
 	}
 	if _, shared := v.Store.(*Postgres); shared {
 		if err := tx.PutMeta(MetaMasterKeyWrapped, r.content); err != nil {

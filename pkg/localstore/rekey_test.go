@@ -307,6 +307,12 @@ func TestChangePassphrase(t *testing.T) {
 			if err := v.Store.Update(context.Background(), func(tx localstore.Tx) error { return v.InstallRewrap(tx, r) }); err != nil {
 				t.Fatal(err)
 			}
+			// A transaction run again (PostgreSQL retries a
+			// serialization failure) finds its own write, not another
+			// change's.
+			if err := v.Store.Update(context.Background(), func(tx localstore.Tx) error { return v.InstallRewrap(tx, r) }); err != nil {
+				t.Fatalf("the rewrap installed again: %v", err)
+			}
 			if err := v.FinishRewrap(r); err != nil {
 				t.Fatal(err)
 			}
