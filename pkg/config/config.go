@@ -64,7 +64,7 @@ var Keys = []Key{
 	{"validation.http_port", Int, "80", "port used to fetch RedirectFrom URLs and ACME http-01 challenges", port},
 	{"validation.tls_alpn_port", Int, "443", "port used for ACME tls-alpn-01 challenges", port},
 	{"validation.caa_identities", List, "certctl.local", "CA identities accepted in CAA records", nil},
-	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)", optional(listenAddr)},
+	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)", nil},
 	{"smtp.from", String, "certctl@localhost", "sender of validation email", nil},
 	{"smtp.username", String, "", "SMTP user name", nil},
 	{"smtp.password_file", String, "", "file holding the SMTP password", nil},
@@ -176,24 +176,22 @@ func storeURL(v string) error {
 	return fmt.Errorf("%q is not a store URL: want sqlite:PATH or postgres://…", localstore.RedactURL(v))
 }
 
-// hostPorts checks a list of host:port (commas or spaces between).
+// hostPorts checks a list of resolvers: host or host:port each (the
+// resolver adds port 53 to a bare host).
 func hostPorts(v string) error {
 	for _, hp := range SplitList(v) {
+		if _, _, err := net.SplitHostPort(hp); err != nil {
+			// A bare host: a name or an address, nothing else.
+			if strings.ContainsAny(hp, " /@") || strings.Count(hp, ":") == 1 {
+				return fmt.Errorf("%q is not a host or host:port", hp)
+			}
+			continue
+		}
 		if err := listenAddr(hp); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// optional applies check to a value that is set.
-func optional(check func(string) error) func(string) error {
-	return func(v string) error {
-		if v == "" {
-			return nil
-		}
-		return check(v)
-	}
 }
 
 // httpURL checks an absolute http or https URL, or nothing (unset).

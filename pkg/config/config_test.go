@@ -299,9 +299,9 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"endpoint.listen", "127.0.0.1:99999"},
 		{"store", "mysql://x"},
 		{"store", "host=db password=secret"},
-		{"validation.resolvers", "notahost"},
-		{"validation.resolvers", "127.0.0.1:53,resolver"},
-		{"smtp.addr", "mail.internal"},
+		{"validation.resolvers", "127.0.0.1:99999"},
+		{"validation.resolvers", "127.0.0.1:53,resolver:dns"},
+		{"validation.resolvers", "http://resolver"},
 		{"endpoint.base_url", "acme.internal"},
 		{"ca.base_url", "ftp://pki.internal"},
 		{"validation.http_base_url", "http://"},
@@ -338,7 +338,7 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"store", "sqlite:/srv/certctl/vault.db"},
 		{"store", ""},
 		{"validation.resolvers", "127.0.0.1:53, [::1]:5353"},
-		{"smtp.addr", "mail.internal:25"},
+		{"validation.resolvers", "9.9.9.9, resolver.internal, ::1"},
 	}
 	for _, g := range good {
 		if err := Set(file, g.key, g.value); err != nil {

@@ -35,14 +35,25 @@ func ParseTag(s string) (localstore.Tag, error) {
 
 // isFieldName reports whether s reads as a shorthand field name, which
 // AWS spells in PascalCase (Value, Extra…): a capital letter, then letters
-// and digits. A value may hold ",b=c" (lower case) all the same.
+// and digits, at least one of them lower case. A value may hold ",b=c" or
+// a distinguished name's ",O=Example" (attribute types are upper case) all
+// the same.
 func isFieldName(s string) bool {
+	lower := false
 	for i, r := range s {
-		if !(r >= 'A' && r <= 'Z' || i > 0 && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9')) {
+		switch {
+		case r >= 'A' && r <= 'Z':
+		case i > 0 && r >= 'a' && r <= 'z':
+			lower = true
+		case i > 0 && r >= '0' && r <= '9':
+		default:
+			return false
+		}
+		if i == 0 && !(r >= 'A' && r <= 'Z') {
 			return false
 		}
 	}
-	return s != ""
+	return lower
 }
 
 // ParseTagCondition parses a tag used to select or remove tags

@@ -28,6 +28,7 @@ func TestParseTag(t *testing.T) {
 		{in: "Key=env,Val=x", usageErr: true},
 		{in: "Key=a,Value=b,Extra=c", usageErr: true},
 		{in: "Key=a,Value=b,Value=c", usageErr: true},
+		{in: "Key=issuer-dn,Value=CN=Example CA,O=Example Ltd", key: "issuer-dn", value: "CN=Example CA,O=Example Ltd", valueGiven: true},
 		{in: "=v", key: "", value: "v", valueGiven: true},
 		{in: "", key: ""},
 	} {

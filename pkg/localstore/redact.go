@@ -11,7 +11,12 @@ import (
 // libpq key=value connection string, quoted or not; compiled when first
 // needed (no start-up cost for every command).
 var dsnPassword = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+	return regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:\\.|\S)*)`)
+})
+
+// urlScheme matches what starts a URL: a scheme, then "://".
+var urlScheme = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 })
 
 // RedactURL hides the secrets of a store URL — the password of its user
@@ -19,9 +24,9 @@ var dsnPassword = sync.OnceValue(func() *regexp.Regexp {
 // printed, logged or used as a name. Anything that is not such a URL is
 // returned unchanged.
 func RedactURL(s string) string {
-	if !strings.Contains(s, "://") {
+	if !urlScheme().MatchString(s) {
 		// libpq's key=value form ("host=db password=…") holds its
-		// password as a word of its own.
+		// password as a word of its own (which may itself hold "://").
 		return dsnPassword().ReplaceAllString(s, "${1}xxxxx")
 	}
 	u, err := url.Parse(s)

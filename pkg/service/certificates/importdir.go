@@ -196,6 +196,9 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 			params(op)
 			arns[p.idx], statuses[p.idx] = s.core.Names.CertificateARN(id), FileSkipped
 			op.Resource(arns[p.idx])
+			// Recorded (the batch commits it), saying that nothing was
+			// imported.
+			op.Param("Unchanged", true)
 			return nil
 		})
 	}
