@@ -167,6 +167,17 @@ func material(wrapped bool, data []byte) KeyMaterial {
 // CheckKeyMaterial opens m with the vault's passphrase (a wrapped key) and
 // returns its KeyID.
 func (v *Vault) CheckKeyMaterial(m KeyMaterial) (string, error) {
+	s, err := v.SealerOf(m)
+	if err != nil {
+		return "", err
+	}
+	return s.id, nil
+}
+
+// SealerOf is the sealer of key material m (opened with the vault's
+// passphrase when wrapped), without installing it: a restore checks a
+// backup's records under the backup's key before the key is the vault's.
+func (v *Vault) SealerOf(m KeyMaterial) (*Sealer, error) {
 	var key []byte
 	var err error
 	switch m.Form {
@@ -175,13 +186,13 @@ func (v *Vault) CheckKeyMaterial(m KeyMaterial) (string, error) {
 	case KeyWrapped:
 		key, err = decodeKeyFile(m.Data, true, v.opts.Passphrase)
 	default:
-		return "", fmt.Errorf("%w: unknown master key form %q", ErrCorrupt, m.Form)
+		return nil, fmt.Errorf("%w: unknown master key form %q", ErrCorrupt, m.Form)
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer clear(key)
-	return KeyID(key)
+	return newSealer(key)
 }
 
 // InstallKeyMaterial makes m the vault directory's master key (a restore

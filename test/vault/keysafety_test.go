@@ -200,3 +200,37 @@ func TestDamagedBackupIsNotRestored(t *testing.T) {
 	}
 	mustVerify(t, dst, nil)
 }
+
+// TestDamagedBackupLeavesASharedStoreFree: a damaged backup refused by a
+// restore into a shared store leaves the store free of any key record, so
+// that a good backup made under another key restores into it.
+func TestDamagedBackupLeavesASharedStoreFree(t *testing.T) {
+	root := t.TempDir()
+	backup := func(name string) string {
+		src := filepath.Join(root, name)
+		mustRequest(t, src, nil, name+".internal")
+		out := filepath.Join(root, name+".backup")
+		if r := run(src, "vault", "backup", "--out-file", out, "-o", "json"); r.Code != 0 {
+			t.Fatalf("backup: %v", r)
+		}
+		return out
+	}
+	bad, good := backup("s1"), backup("s2")
+	db, err := sql.Open("sqlite", "file:"+bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE cert_versions SET data = CAST('{"number":1,"certificatePem":"!!"}' AS BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	onStore := []string{"CERTCTL_STORE=" + pgtest.FreshSchema(t)}
+	if r := runEnv(filepath.Join(root, "d1"), onStore, "vault", "restore", "--from-file", bad, "-o", "json"); r.Code != 4 {
+		t.Fatalf("restore of a damaged backup: %v, want exit 4", r)
+	}
+	dst := filepath.Join(root, "d2")
+	if r := runEnv(dst, onStore, "vault", "restore", "--from-file", good, "-o", "json"); r.Code != 0 {
+		t.Fatalf("restore of a good backup under another key after: %v", r)
+	}
+	mustVerify(t, dst, onStore)
+}

@@ -151,35 +151,34 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		return nil, err
 	}
 	if b.Info.Key.Form != "" {
-		id, err := v.CheckKeyMaterial(b.Info.Key)
+		sealer, err := v.SealerOf(b.Info.Key)
 		if err != nil {
 			return nil, service.MapError(err)
 		}
+		id := sealer.ID()
 		if b.Info.KeyID != "" && id != b.Info.KeyID {
 			return nil, errs.Invalidf("%s: the backup's master key (%s) is not the key its data is sealed under (%s)", name, id, b.Info.KeyID)
 		}
 		if err := refuseSiblingKeyChange(ctx, v, id, "restoring this backup"); err != nil {
 			return nil, err
 		}
+		// A restored vault verifies (SPEC): a backup damaged inside its
+		// records (a flipped byte the file's own checks do not see) is
+		// refused under its own key, before the key is installed or
+		// anything copied or recorded — the vault (and a shared store's
+		// key records) stay as they were.
+		if err := b.Store.View(ctx, func(tx localstore.Tx) error {
+			bulk, err := localstore.AsBulk(tx)
+			if err != nil {
+				return err
+			}
+			return s.verifyRestored(ctx, bulk, sealer, name)
+		}); err != nil {
+			return nil, service.MapError(err)
+		}
 		if err := v.InstallKeyMaterial(b.Info.Key); err != nil {
 			return nil, service.MapError(err)
 		}
-	}
-	// A restored vault verifies (SPEC): a backup damaged inside its
-	// records (a flipped byte the file's own checks do not see) is refused
-	// before anything is copied or recorded, so the vault stays empty.
-	sealer, err := v.Sealer()
-	if err != nil {
-		return nil, service.MapError(err)
-	}
-	if err := b.Store.View(ctx, func(tx localstore.Tx) error {
-		bulk, err := localstore.AsBulk(tx)
-		if err != nil {
-			return err
-		}
-		return s.verifyRestored(ctx, bulk, sealer, name)
-	}); err != nil {
-		return nil, service.MapError(err)
 	}
 	var restored map[string]int64
 	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
