@@ -319,8 +319,14 @@ func (v *Vault) KeyIsWrapped() bool {
 // store) would leave vault.db's sealed keys unreadable. It returns the
 // database's path when it does.
 func (v *Vault) SiblingHoldsData(ctx context.Context) (string, bool, error) {
-	path := filepath.Join(v.Dir, DatabaseFile)
-	if sq, ok := v.Store.(*SQLite); ok && sameFile(sq.Path(), path) {
+	return siblingHoldsData(ctx, v.Dir, v.Store)
+}
+
+// siblingHoldsData is Vault.SiblingHoldsData for the vault directory dir
+// used with store st.
+func siblingHoldsData(ctx context.Context, dir string, st Store) (string, bool, error) {
+	path := filepath.Join(dir, DatabaseFile)
+	if sq, ok := st.(*SQLite); ok && sameFile(sq.Path(), path) {
 		return "", false, nil
 	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -339,7 +345,9 @@ func (v *Vault) SiblingHoldsData(ctx context.Context) (string, bool, error) {
 	return path, holds, nil
 }
 
-// sameFile reports whether paths a and b name the same file.
+// SameFile reports whether paths a and b name the same (existing) file.
+func SameFile(a, b string) bool { return sameFile(a, b) }
+
 func sameFile(a, b string) bool {
 	fa, errA := os.Stat(a)
 	fb, errB := os.Stat(b)
@@ -444,3 +452,13 @@ func (v *Vault) checkKeyFiles(before keyFiles) error {
 	}
 	return nil
 }
+
+// OpenSQLiteReadOnly opens the SQLite vault database at path for reading
+// only (it is not created, migrated or written).
+func OpenSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
+	return openSQLiteReadOnly(ctx, path)
+}
+
+// HoldsData reports whether st holds anything a master key sealed or
+// keyed (a certificate, an audit record).
+func HoldsData(ctx context.Context, st Store) (bool, error) { return holdsData(ctx, st) }

@@ -121,8 +121,18 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		}
 		return nil, mismatch
 	}
-	// The replaced key is kept beside (it may seal another store's data,
-	// or an older backup's); nothing reads it.
+	// The directory's own vault.db, when it holds data, is sealed under
+	// the key this would replace: it is not replaced.
+	if path, holds, err := siblingHoldsData(ctx, dir, st); err != nil || holds {
+		clear(key)
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: another machine rotated the shared store's master key, but %s holds data sealed under this directory's key, which is kept: use a vault directory of its own for the shared store (with the passphrase it fetches the new key)",
+			errKeyMismatch, path)
+	}
+	// The replaced key is kept beside (it may seal an older backup's
+	// data); nothing reads it.
 	if oldID := wrappedKeyID(local); oldID != "" {
 		if err := fsutil.WriteFileAtomic(path+".replaced-"+oldID, local, 0o600); err != nil {
 			clear(key)

@@ -234,3 +234,56 @@ func TestDamagedBackupLeavesASharedStoreFree(t *testing.T) {
 	}
 	mustVerify(t, dst, onStore)
 }
+
+// TestRotationElsewhereKeepsSiblingKey: after another machine rotates the
+// key of a shared store, a vault directory whose own vault.db holds data
+// under the old key does not take the new one (that data would no longer
+// open): its commands on the shared store are refused (exit 6), and its
+// vault.db keeps working.
+func TestRotationElsewhereKeepsSiblingKey(t *testing.T) {
+	store := pgtest.FreshSchema(t)
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	newWrappedVault(t, a)
+	env := []string{"CERTCTL_VAULT_PASSPHRASE=" + testPassphrase}
+	mustRequest(t, a, env, "a.internal")
+	if r := runEnv(a, env, "vault", "migrate", "--to", store, "-o", "json"); r.Code != 0 {
+		t.Fatalf("migrate: %v", r)
+	}
+	onStore := append([]string{"CERTCTL_STORE=" + store}, env...)
+	mustRequest(t, b, onStore, "b.internal")
+	if r := runEnv(b, onStore, "vault", "rotate-key", "-o", "json"); r.Code != 0 {
+		t.Fatalf("rotate-key on the second machine: %v", r)
+	}
+	key := readFile(t, filepath.Join(a, "master.key.enc"))
+	r := runEnv(a, onStore, "request", "--domain-name", "a2.internal", "--certificate-authority-arn", "default", "-o", "json")
+	if r.Code != 6 || !strings.Contains(string(r.Stderr), "holds data sealed under this directory's key") {
+		t.Fatalf("the first machine on the rotated store: %v, want exit 6", r)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(a, "master.key.enc")), key) {
+		t.Fatal("the first machine's key file was replaced")
+	}
+	mustVerify(t, a, env)
+	mustVerify(t, b, onStore)
+}
+
+// TestRotateAfterMigrateKeepsTheTarget: a vault migrated to a shared store
+// shares its directory's key with it; rotating the vault's own key would
+// leave the shared store unreadable, and is refused (exit 5).
+func TestRotateAfterMigrateKeepsTheTarget(t *testing.T) {
+	store := pgtest.FreshSchema(t)
+	dir := filepath.Join(t.TempDir(), "v")
+	mustRequest(t, dir, nil, "a.internal")
+	if r := run(dir, "vault", "migrate", "--to", store, "-o", "json"); r.Code != 0 {
+		t.Fatalf("migrate: %v", r)
+	}
+	key := readFile(t, filepath.Join(dir, "master.key"))
+	r := run(dir, "vault", "rotate-key", "-o", "json")
+	if r.Code != 5 || !strings.Contains(string(r.Stderr), "this store was migrated to") {
+		t.Fatalf("rotate-key of a migrated vault: %v, want exit 5", r)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, "master.key")), key) {
+		t.Fatal("rotate-key replaced the key")
+	}
+	mustVerify(t, dir, []string{"CERTCTL_STORE=" + store})
+}

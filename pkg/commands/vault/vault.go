@@ -338,9 +338,12 @@ again. A rotation refuses to run on an audit chain that does not verify.
 On a PostgreSQL store shared by several machines, a machine with a wrapped key
 fetches the new one from the store with its passphrase; a machine that keeps the
 key in clear needs the new master.key copied to it. The key a machine replaces
-is kept beside it (master.key.enc.replaced-<key id>). Rotating the key of a
---store is refused (exit 5) while the vault directory's own vault.db holds data
-sealed under the key (after vault migrate, say): move vault.db away first.` + cmdutil.ExitStatus(0, 2, 5, 6),
+is kept beside it (master.key.enc.replaced-<key id>), except while the
+directory's own vault.db holds data under it: that machine then refuses the
+shared store (exit 6) rather than lose vault.db. Rotating is refused (exit 5)
+while another store shares the directory's key: a --store beside a vault.db that
+holds data, or the store a vault was migrated to (vault migrate) — give the store
+to rotate a vault directory of its own (backup, restore into a new --vault DIR).` + cmdutil.ExitStatus(0, 2, 5, 6),
 		Example: `  certctl vault rotate-key`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

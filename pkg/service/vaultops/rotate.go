@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
@@ -38,6 +40,9 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 		return nil, service.MapError(err)
 	}
 	if err := refuseSiblingKeyChange(ctx, v, "", "rotating the master key of the "+v.StoreKind()+" store"); err != nil {
+		return nil, err
+	}
+	if err := s.refuseMigratedCounterpart(ctx); err != nil {
 		return nil, err
 	}
 	res := &RotateResult{PreviousMasterKeyID: old.ID(), MasterKey: KeyPlain}
@@ -111,4 +116,61 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 		return audit.WitnessIn(v.Dir, v.StoreIdentity()).Set(next.AuditKey(), last.Seq, last.MAC)
 	})
 	return res, nil
+}
+
+// refuseMigratedCounterpart refuses (exit 5) to rotate the key of a store
+// that was migrated (vault migrate, recorded as MigrateVault in its audit
+// log) to another that still shares the vault directory's key: a shared
+// store, or a SQLite file that holds data. The rotation would leave that
+// one's sealed keys unreadable. A store that is itself the migration's
+// target is left to refuseSiblingKeyChange (its source is the directory's
+// vault.db).
+func (s *Service) refuseMigratedCounterpart(ctx context.Context) error {
+	v := s.core.Vault
+	var migrations []*audit.Record
+	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		migrations, err = audit.List(tx, audit.Filter{EventName: "MigrateVault"}, 0, 0)
+		return err
+	}); err != nil {
+		return err
+	}
+	own := ""
+	if sq, ok := v.Store.(*localstore.SQLite); ok {
+		own = sq.Path()
+	}
+	for _, r := range migrations {
+		to, _ := r.RequestParameters["To"].(string)
+		if r.Outcome != audit.OutcomeSuccess || to == "" {
+			continue
+		}
+		path, isSQLite := strings.CutPrefix(to, "sqlite:")
+		switch {
+		case isSQLite && own != "" && localstore.SameFile(path, own):
+			continue // this store is the target
+		case isSQLite:
+			if holds, err := sqliteHoldsData(ctx, path); err != nil || !holds {
+				continue
+			}
+		case own == "":
+			continue // a shared store: the target itself
+		}
+		return errs.Refusedf("this store was migrated to %s (audit record %d), which shares the master key of %s: rotating it here would leave that store's keys unreadable", to, r.Seq, v.Dir).
+			WithHint("to rotate one store's key, give it a vault directory of its own: vault backup, then vault restore into a new --vault DIR, and rotate there")
+	}
+	return nil
+}
+
+// sqliteHoldsData reports whether the SQLite vault database at path
+// exists and holds data.
+func sqliteHoldsData(ctx context.Context, path string) (bool, error) {
+	if _, err := os.Stat(path); err != nil {
+		return false, nil
+	}
+	st, err := localstore.OpenSQLiteReadOnly(ctx, path)
+	if err != nil {
+		return true, nil // unreadable here: it may hold data all the same
+	}
+	defer st.Close()
+	return localstore.HoldsData(ctx, st)
 }
