@@ -345,9 +345,7 @@ func siblingHoldsData(ctx context.Context, dir string, st Store) (string, bool, 
 	return path, holds, nil
 }
 
-// SameFile reports whether paths a and b name the same (existing) file.
-func SameFile(a, b string) bool { return sameFile(a, b) }
-
+// sameFile reports whether paths a and b name the same (existing) file.
 func sameFile(a, b string) bool {
 	fa, errA := os.Stat(a)
 	fb, errB := os.Stat(b)
@@ -453,10 +451,72 @@ func (v *Vault) checkKeyFiles(before keyFiles) error {
 	return nil
 }
 
-// OpenSQLiteReadOnly opens the SQLite vault database at path for reading
-// only (it is not created, migrated or written).
-func OpenSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
-	return openSQLiteReadOnly(ctx, path)
+// MetaKeySharers lists (JSON) the stores that vault migrate made to share
+// this store's master key — the store it was copied to, or copied from —
+// by their identities (StoreIdentity: sqlite:ABSOLUTE-PATH, or
+// postgres:URL without its password).
+const MetaKeySharers = "master-key-shared-with"
+
+// KeySharers returns the stores tx's store shares its master key with.
+func KeySharers(tx Tx) ([]string, error) {
+	b, err := getMetaOpt(tx, MetaKeySharers)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var ids []string
+	if err := json.Unmarshal(b, &ids); err != nil {
+		return nil, fmt.Errorf("%w: meta %s: %v", ErrCorrupt, MetaKeySharers, err)
+	}
+	return ids, nil
+}
+
+// AddKeySharer records in tx's store that it shares its master key with
+// the store of identity id.
+func AddKeySharer(tx Tx, id string) error {
+	ids, err := KeySharers(tx)
+	if err != nil {
+		return err
+	}
+	for _, x := range ids {
+		if x == id {
+			return nil
+		}
+	}
+	b, err := json.Marshal(append(ids, id))
+	if err != nil {
+		return err
+	}
+	return tx.PutMeta(MetaKeySharers, b)
+}
+
+// SetKeySharers replaces the stores tx's store records sharing its key
+// with (none: the record is removed).
+func SetKeySharers(tx BulkTx, ids []string) error {
+	if len(ids) == 0 {
+		return tx.DeleteMeta(MetaKeySharers)
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	return tx.PutMeta(MetaKeySharers, b)
+}
+
+// KeepKeyFile copies the vault directory's key file, holding the key
+// id, to <file>.replaced-<id> (0600), before a rotation replaces it: the
+// key still seals the stores that share it (KeySharers).
+func (v *Vault) KeepKeyFile(id string) (string, error) {
+	wrapped, err := v.currentForm()
+	if err != nil {
+		return "", err
+	}
+	path := keyPath(v.Dir, wrapped)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	kept := path + ".replaced-" + id
+	return kept, fsutil.WriteFileAtomic(kept, data, 0o600)
 }
 
 // HoldsData reports whether st holds anything a master key sealed or

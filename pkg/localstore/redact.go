@@ -24,7 +24,7 @@ var urlScheme = sync.OnceValue(func() *regexp.Regexp {
 // printed, logged or used as a name. Anything that is not such a URL is
 // returned unchanged.
 func RedactURL(s string) string {
-	if !urlScheme().MatchString(s) {
+	if !urlScheme().MatchString(strings.TrimSpace(s)) {
 		// libpq's key=value form ("host=db password=…") holds its
 		// password as a word of its own (which may itself hold "://").
 		return dsnPassword().ReplaceAllString(s, "${1}xxxxx")
@@ -46,8 +46,17 @@ func RedactURL(s string) string {
 	if changed {
 		u.RawQuery = q.Encode()
 	}
-	if u.User == nil {
-		return u.String()
+	out := u.String()
+	if u.User != nil {
+		out = u.Redacted()
 	}
-	return u.Redacted()
+	// A query Go does not parse (a ';' between parameters) keeps its
+	// password= words as written: mask them too.
+	return queryPassword().ReplaceAllString(out, "${1}xxxxx")
 }
+
+// queryPassword matches the value of a password (or sslpassword) parameter
+// of a URL's query, however the parameters are separated.
+var queryPassword = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)([?&;](?:ssl)?password=)[^&;#]*`)
+})

@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -268,22 +269,78 @@ func TestRotationElsewhereKeepsSiblingKey(t *testing.T) {
 }
 
 // TestRotateAfterMigrateKeepsTheTarget: a vault migrated to a shared store
-// shares its directory's key with it; rotating the vault's own key would
-// leave the shared store unreadable, and is refused (exit 5).
+// shares its directory's key with it (each records the other). Rotating
+// the vault's own key keeps the previous key file and says so: the shared
+// store, still sealed under it, opens in a directory given that file.
+// A restored copy shares its key with nothing.
 func TestRotateAfterMigrateKeepsTheTarget(t *testing.T) {
 	store := pgtest.FreshSchema(t)
-	dir := filepath.Join(t.TempDir(), "v")
+	root := t.TempDir()
+	dir := filepath.Join(root, "v")
 	mustRequest(t, dir, nil, "a.internal")
 	if r := run(dir, "vault", "migrate", "--to", store, "-o", "json"); r.Code != 0 {
 		t.Fatalf("migrate: %v", r)
 	}
 	key := readFile(t, filepath.Join(dir, "master.key"))
 	r := run(dir, "vault", "rotate-key", "-o", "json")
-	if r.Code != 5 || !strings.Contains(string(r.Stderr), "this store was migrated to") {
-		t.Fatalf("rotate-key of a migrated vault: %v, want exit 5", r)
+	var res struct{ PreviousMasterKeyId string }
+	if r.Code != 0 || json.Unmarshal(r.Stdout, &res) != nil || !strings.Contains(string(r.Stderr), "also seals postgres:") {
+		t.Fatalf("rotate-key of a migrated vault: %v", r)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, "master.key")), key) {
-		t.Fatal("rotate-key replaced the key")
+	kept := filepath.Join(dir, "master.key.replaced-"+res.PreviousMasterKeyId)
+	if !bytes.Equal(readFile(t, kept), key) {
+		t.Fatal("the previous key was not kept")
 	}
-	mustVerify(t, dir, []string{"CERTCTL_STORE=" + store})
+	mustVerify(t, dir, nil)
+	other := filepath.Join(root, "for-the-shared-store")
+	if err := os.MkdirAll(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "master.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustVerify(t, other, []string{"CERTCTL_STORE=" + store})
+
+	// A backup restored into a new directory rotates without keeping.
+	backup := filepath.Join(root, "v.backup")
+	if r := run(dir, "vault", "backup", "--out-file", backup, "-o", "json"); r.Code != 0 {
+		t.Fatalf("backup: %v", r)
+	}
+	copyDir := filepath.Join(root, "copy")
+	if r := run(copyDir, "vault", "restore", "--from-file", backup, "-o", "json"); r.Code != 0 {
+		t.Fatalf("restore: %v", r)
+	}
+	if r := run(copyDir, "vault", "rotate-key", "-o", "json"); r.Code != 0 || strings.Contains(string(r.Stderr), "also seals") {
+		t.Fatalf("rotate-key of a restored copy: %v", r)
+	}
+	mustVerify(t, copyDir, nil)
+}
+
+// TestBackupWithoutKeyIsNotRestored: a backup that holds data but no
+// master key (its key_form emptied) is refused (exit 4): its records would
+// open under no key.
+func TestBackupWithoutKeyIsNotRestored(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join(root, "src")
+	mustRequest(t, src, nil, "a.internal")
+	backup := filepath.Join(root, "src.backup")
+	if r := run(src, "vault", "backup", "--out-file", backup, "-o", "json"); r.Code != 0 {
+		t.Fatalf("backup: %v", r)
+	}
+	db, err := sql.Open("sqlite", "file:"+backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE backup_info SET value = CAST('' AS BLOB) WHERE key IN ('key_form', 'master_key')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	dst := filepath.Join(root, "dst")
+	r := run(dst, "vault", "restore", "--from-file", backup, "-o", "json")
+	if r.Code != 4 || !strings.Contains(string(r.Stderr), "no master key") {
+		t.Fatalf("restore of a backup without its key: %v, want exit 4", r)
+	}
+	if n := len(listARNs(t, dst)); n != 0 {
+		t.Fatalf("%d certificates restored", n)
+	}
 }

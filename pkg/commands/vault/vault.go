@@ -313,13 +313,14 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 
 // RotateKeyOptions are the inputs of vault rotate-key.
 type RotateKeyOptions struct {
+	IO       *iostreams.IOStreams
 	Printer  func() (*output.Printer, error)
 	VaultOps func(context.Context) (*vaultops.Service, error)
 }
 
 // NewCmdRotateKey builds `certctl vault rotate-key`.
 func NewCmdRotateKey(f *cmdutil.Factory, runF func(*RotateKeyOptions) error) *cobra.Command {
-	opts := &RotateKeyOptions{Printer: f.Printer, VaultOps: f.VaultOps}
+	opts := &RotateKeyOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps}
 	cmd := &cobra.Command{
 		Use:   "rotate-key",
 		Short: "Replace the vault's master key, re-sealing every key",
@@ -340,10 +341,11 @@ fetches the new one from the store with its passphrase; a machine that keeps the
 key in clear needs the new master.key copied to it. The key a machine replaces
 is kept beside it (master.key.enc.replaced-<key id>), except while the
 directory's own vault.db holds data under it: that machine then refuses the
-shared store (exit 6) rather than lose vault.db. Rotating is refused (exit 5)
-while another store shares the directory's key: a --store beside a vault.db that
-holds data, or the store a vault was migrated to (vault migrate) — give the store
-to rotate a vault directory of its own (backup, restore into a new --vault DIR).` + cmdutil.ExitStatus(0, 2, 5, 6),
+shared store (exit 6) rather than lose vault.db. Rotating a --store beside a
+vault.db that holds data is refused (exit 5). A store that vault migrate copied
+to or from another shares its key with it: rotating it keeps the previous key
+file (master.key.replaced-<key id>, said on stderr), which the other store needs
+in a vault directory of its own.` + cmdutil.ExitStatus(0, 2, 5, 6),
 		Example: `  certctl vault rotate-key`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -364,6 +366,9 @@ func runRotateKey(ctx context.Context, o *RotateKeyOptions) error {
 	res, err := svc.RotateKey(ctx)
 	if err != nil {
 		return err
+	}
+	if res.Notice != "" {
+		fmt.Fprintf(o.IO.ErrOut, "certctl: %s\n", res.Notice)
 	}
 	return p.Print(res, output.View{
 		Table: func(s *output.Styles) *output.Table {

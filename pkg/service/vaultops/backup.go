@@ -179,6 +179,11 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		if err := v.InstallKeyMaterial(b.Info.Key); err != nil {
 			return nil, service.MapError(err)
 		}
+	} else if holds, err := localstore.HoldsData(ctx, b.Store); err != nil {
+		return nil, service.MapError(err)
+	} else if holds {
+		// Data without the key it is sealed under opens nowhere.
+		return nil, errs.Invalidf("%s: the backup holds data but no master key: it cannot be restored", name)
 	}
 	var restored map[string]int64
 	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
@@ -199,6 +204,11 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		// backup's, now the vault directory's): no other machine of a
 		// shared store makes a new one for it.
 		if err := localstore.RecordKey(bulk, v.Dir, op.Sealer()); err != nil {
+			return err
+		}
+		// The restored store's key is this directory's file, shared
+		// with no other store.
+		if err := localstore.SetKeySharers(bulk, nil); err != nil {
 			return err
 		}
 		restored, err = bulk.RowCounts()

@@ -64,6 +64,11 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	err = s.core.Change(ctx, "MigrateVault", func(op *service.Op) error {
 		op.Param("From", from)
 		op.Param("To", shown)
+		// The source shares its key with the target from now on: a
+		// rotation of either keeps the old key (vault rotate-key).
+		if err := localstore.AddKeySharer(op.Tx, dst.StoreIdentity()); err != nil {
+			return err
+		}
 		return dst.Store.View(ctx, func(tx localstore.Tx) error {
 			b, err := localstore.AsBulk(tx)
 			if err != nil {
@@ -90,6 +95,9 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		// The target records the key its data is sealed under: no
 		// other machine makes a new one for it.
 		if err := localstore.RecordKey(b, v.Dir, sealer); err != nil {
+			return err
+		}
+		if err := localstore.SetKeySharers(b, []string{v.StoreIdentity()}); err != nil {
 			return err
 		}
 		copied, err = b.RowCounts()

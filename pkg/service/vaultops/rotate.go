@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/acmestate"
@@ -25,6 +25,9 @@ type RotateResult struct {
 	SealedKeys          int    `json:"SealedKeys"`
 	AcmeEabCredentials  int    `json:"AcmeEabCredentials"`
 	AuditRecords        int64  `json:"AuditRecords"`
+	// Notice, when set, tells the operator that the previous key was
+	// kept for the stores that share it (printed on stderr).
+	Notice string `json:"-"`
 }
 
 // RotateKey makes a new master key and re-seals every sealed secret under
@@ -42,7 +45,8 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 	if err := refuseSiblingKeyChange(ctx, v, "", "rotating the master key of the "+v.StoreKind()+" store"); err != nil {
 		return nil, err
 	}
-	if err := s.refuseMigratedCounterpart(ctx); err != nil {
+	notice, err := s.keepSharedKey(ctx, old.ID())
+	if err != nil {
 		return nil, err
 	}
 	res := &RotateResult{PreviousMasterKeyID: old.ID(), MasterKey: KeyPlain}
@@ -105,6 +109,7 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 		return nil, service.MapError(err)
 	}
 	res.MasterKeyID = next.ID()
+	res.Notice = notice
 	// This host's witness of the chain was tagged under the old key: write
 	// it anew under the new one (other hosts rewrite theirs on their next
 	// change).
@@ -118,59 +123,23 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 	return res, nil
 }
 
-// refuseMigratedCounterpart refuses (exit 5) to rotate the key of a store
-// that was migrated (vault migrate, recorded as MigrateVault in its audit
-// log) to another that still shares the vault directory's key: a shared
-// store, or a SQLite file that holds data. The rotation would leave that
-// one's sealed keys unreadable. A store that is itself the migration's
-// target is left to refuseSiblingKeyChange (its source is the directory's
-// vault.db).
-func (s *Service) refuseMigratedCounterpart(ctx context.Context) error {
-	v := s.core.Vault
-	var migrations []*audit.Record
+// keepSharedKey keeps the directory's key file before a rotation replaces
+// it, when stores share the key with this one (vault migrate's source or
+// target): they stay sealed under it, and would otherwise have no key left.
+// It returns what to tell the operator ("" when nothing was kept).
+func (s *Service) keepSharedKey(ctx context.Context, oldID string) (string, error) {
+	var sharers []string
 	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		migrations, err = audit.List(tx, audit.Filter{EventName: "MigrateVault"}, 0, 0)
+		sharers, err = localstore.KeySharers(tx)
 		return err
-	}); err != nil {
-		return err
+	}); err != nil || len(sharers) == 0 {
+		return "", err
 	}
-	own := ""
-	if sq, ok := v.Store.(*localstore.SQLite); ok {
-		own = sq.Path()
-	}
-	for _, r := range migrations {
-		to, _ := r.RequestParameters["To"].(string)
-		if r.Outcome != audit.OutcomeSuccess || to == "" {
-			continue
-		}
-		path, isSQLite := strings.CutPrefix(to, "sqlite:")
-		switch {
-		case isSQLite && own != "" && localstore.SameFile(path, own):
-			continue // this store is the target
-		case isSQLite:
-			if holds, err := sqliteHoldsData(ctx, path); err != nil || !holds {
-				continue
-			}
-		case own == "":
-			continue // a shared store: the target itself
-		}
-		return errs.Refusedf("this store was migrated to %s (audit record %d), which shares the master key of %s: rotating it here would leave that store's keys unreadable", to, r.Seq, v.Dir).
-			WithHint("to rotate one store's key, give it a vault directory of its own: vault backup, then vault restore into a new --vault DIR, and rotate there")
-	}
-	return nil
-}
-
-// sqliteHoldsData reports whether the SQLite vault database at path
-// exists and holds data.
-func sqliteHoldsData(ctx context.Context, path string) (bool, error) {
-	if _, err := os.Stat(path); err != nil {
-		return false, nil
-	}
-	st, err := localstore.OpenSQLiteReadOnly(ctx, path)
+	kept, err := s.core.Vault.KeepKeyFile(oldID)
 	if err != nil {
-		return true, nil // unreadable here: it may hold data all the same
+		return "", service.MapError(err)
 	}
-	defer st.Close()
-	return localstore.HoldsData(ctx, st)
+	return fmt.Sprintf("the previous master key also seals %s (vault migrate): it is kept as %s; that store needs it in a vault directory of its own (copy it there as %s)",
+		strings.Join(sharers, ", "), kept, filepath.Base(strings.TrimSuffix(kept, ".replaced-"+oldID))), nil
 }
