@@ -36,15 +36,7 @@ func CreateTemp(dir, pattern string) (*os.File, error) {
 // -journal: a backup is written as a database, whose main file can go
 // unmodified for as long as it is written) were modified since cutoff.
 func sweepTemps(dir, pattern string, cutoff time.Time) {
-	i := strings.LastIndexByte(pattern, '*')
-	if i < 0 {
-		return
-	}
-	prefix, suffix := pattern[:i], pattern[i+1:]
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
+	prefix, suffix, entries := tempEntries(dir, pattern)
 	var names []string
 	latest := map[string]time.Time{} // by the name of the main file
 	for _, e := range entries {
@@ -98,15 +90,7 @@ func MkdirTemp(dir, pattern string) (string, error) {
 // names them after pattern when neither they nor any file in them was
 // modified since cutoff.
 func SweepTempDirs(dir, pattern string, cutoff time.Time) {
-	i := strings.LastIndexByte(pattern, '*')
-	if i < 0 {
-		return
-	}
-	prefix, suffix := pattern[:i], pattern[i+1:]
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
+	prefix, suffix, entries := tempEntries(dir, pattern)
 	for _, e := range entries {
 		name := e.Name()
 		if !e.IsDir() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, suffix) || len(name) <= len(prefix)+len(suffix) {
@@ -128,4 +112,19 @@ func SweepTempDirs(dir, pattern string, cutoff time.Time) {
 			_ = os.RemoveAll(path)
 		}
 	}
+}
+
+// tempEntries splits pattern at its last "*" (os.CreateTemp's and
+// os.MkdirTemp's random part) and reads dir; no entries when the pattern
+// has no "*" or dir cannot be read.
+func tempEntries(dir, pattern string) (prefix, suffix string, entries []os.DirEntry) {
+	i := strings.LastIndexByte(pattern, '*')
+	if i < 0 {
+		return "", "", nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", "", nil
+	}
+	return pattern[:i], pattern[i+1:], entries
 }

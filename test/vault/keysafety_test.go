@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/internal/testbin"
 )
 
 // The master key of a vault directory is never replaced, nor a new one
@@ -24,6 +25,24 @@ func mustRequest(t *testing.T, vault string, env []string, name string) {
 	if r := runEnv(vault, env, "request", "--domain-name", name, "--certificate-authority-arn", "default",
 		"--key-algorithm", "EC_prime256v1", "-o", "json"); r.Code != 0 {
 		t.Fatalf("request: %v", r)
+	}
+}
+
+// wantExit fails the test unless r exited with code and its stderr holds
+// msg.
+func wantExit(t *testing.T, r testbin.Result, code int, msg, what string) {
+	t.Helper()
+	if r.Code != code || !strings.Contains(string(r.Stderr), msg) {
+		t.Fatalf("%s: %v, want exit %d", what, r, code)
+	}
+}
+
+// mustHold fails the test (with what went wrong) unless the file at path
+// holds data.
+func mustHold(t *testing.T, path string, data []byte, wrong string) {
+	t.Helper()
+	if !bytes.Equal(readFile(t, path), data) {
+		t.Fatal(wrong)
 	}
 }
 
@@ -73,9 +92,7 @@ func TestMigratedStoreRecordsItsKey(t *testing.T) {
 					t.Error("the second machine did not fetch the store's key")
 				}
 			} else {
-				if r.Code != 6 || !strings.Contains(string(r.Stderr), "master key of the shared store is not in") {
-					t.Fatalf("request on a second machine without the key: %v, want exit 6", r)
-				}
+				wantExit(t, r, 6, "master key of the shared store is not in", "request on a second machine without the key")
 				if _, err := os.Stat(filepath.Join(b, keyFile)); !os.IsNotExist(err) {
 					t.Errorf("the second machine made a key: %v", err)
 				}
@@ -106,12 +123,8 @@ func TestKeyOfAnotherStoreIsKept(t *testing.T) {
 
 	onStore := []string{"CERTCTL_STORE=" + pgtest.FreshSchema(t)}
 	r := runEnv(dir, onStore, "vault", "restore", "--from-file", backup, "-o", "json")
-	if r.Code != 5 || !strings.Contains(string(r.Stderr), "also seals the data of") {
-		t.Fatalf("restore into a shared store beside a vault.db with data: %v, want exit 5", r)
-	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, "master.key")), key) {
-		t.Fatal("restore replaced the master key")
-	}
+	wantExit(t, r, 5, "also seals the data of", "restore into a shared store beside a vault.db with data")
+	mustHold(t, filepath.Join(dir, "master.key"), key, "restore replaced the master key")
 	mustVerify(t, dir, nil)
 
 	// The same directory on a shared store that it migrated to: the
@@ -121,12 +134,8 @@ func TestKeyOfAnotherStoreIsKept(t *testing.T) {
 		t.Fatalf("migrate: %v", r)
 	}
 	r = runEnv(dir, migrated, "vault", "rotate-key", "-o", "json")
-	if r.Code != 5 || !strings.Contains(string(r.Stderr), "also seals the data of") {
-		t.Fatalf("rotate-key of a shared store beside a vault.db with data: %v, want exit 5", r)
-	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, "master.key")), key) {
-		t.Fatal("rotate-key replaced the master key")
-	}
+	wantExit(t, r, 5, "also seals the data of", "rotate-key of a shared store beside a vault.db with data")
+	mustHold(t, filepath.Join(dir, "master.key"), key, "rotate-key replaced the master key")
 	mustVerify(t, dir, nil)
 	mustVerify(t, dir, migrated)
 }
@@ -190,9 +199,7 @@ func TestDamagedBackupIsNotRestored(t *testing.T) {
 	db.Close()
 	dst := filepath.Join(root, "dst")
 	r := run(dst, "vault", "restore", "--from-file", bad, "-o", "json")
-	if r.Code != 4 || !strings.Contains(string(r.Stderr), "the backup is damaged") {
-		t.Fatalf("restore of a damaged backup: %v, want exit 4", r)
-	}
+	wantExit(t, r, 4, "the backup is damaged", "restore of a damaged backup")
 	if n := len(listARNs(t, dst)); n != 0 {
 		t.Fatalf("%d certificates restored from a damaged backup", n)
 	}
@@ -258,12 +265,8 @@ func TestRotationElsewhereKeepsSiblingKey(t *testing.T) {
 	}
 	key := readFile(t, filepath.Join(a, "master.key.enc"))
 	r := runEnv(a, onStore, "request", "--domain-name", "a2.internal", "--certificate-authority-arn", "default", "-o", "json")
-	if r.Code != 6 || !strings.Contains(string(r.Stderr), "holds data sealed under this directory's key") {
-		t.Fatalf("the first machine on the rotated store: %v, want exit 6", r)
-	}
-	if !bytes.Equal(readFile(t, filepath.Join(a, "master.key.enc")), key) {
-		t.Fatal("the first machine's key file was replaced")
-	}
+	wantExit(t, r, 6, "holds data sealed under this directory's key", "the first machine on the rotated store")
+	mustHold(t, filepath.Join(a, "master.key.enc"), key, "the first machine's key file was replaced")
 	mustVerify(t, a, env)
 	mustVerify(t, b, onStore)
 }
@@ -337,9 +340,7 @@ func TestBackupWithoutKeyIsNotRestored(t *testing.T) {
 	db.Close()
 	dst := filepath.Join(root, "dst")
 	r := run(dst, "vault", "restore", "--from-file", backup, "-o", "json")
-	if r.Code != 4 || !strings.Contains(string(r.Stderr), "no master key") {
-		t.Fatalf("restore of a backup without its key: %v, want exit 4", r)
-	}
+	wantExit(t, r, 4, "no master key", "restore of a backup without its key")
 	if n := len(listARNs(t, dst)); n != 0 {
 		t.Fatalf("%d certificates restored", n)
 	}
