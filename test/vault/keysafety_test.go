@@ -46,6 +46,20 @@ func mustHold(t *testing.T, path string, data []byte, wrong string) {
 	}
 }
 
+// editBackup runs statement on the backup file at path (a SQLite
+// database), as someone damaging it would.
+func editBackup(t *testing.T, path, statement string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(statement); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // mustVerify runs vault verify, with env, and fails the test unless it
 // passes.
 func mustVerify(t *testing.T, vault string, env []string) {
@@ -189,14 +203,7 @@ func TestDamagedBackupIsNotRestored(t *testing.T) {
 	if err := os.WriteFile(bad, readFile(t, good), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+bad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE cert_versions SET data = CAST('{"number":1,"certificatePem":"!!"}' AS BLOB) WHERE rowid = (SELECT min(rowid) FROM cert_versions)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	editBackup(t, bad, `UPDATE cert_versions SET data = CAST('{"number":1,"certificatePem":"!!"}' AS BLOB) WHERE rowid = (SELECT min(rowid) FROM cert_versions)`)
 	dst := filepath.Join(root, "dst")
 	r := run(dst, "vault", "restore", "--from-file", bad, "-o", "json")
 	wantExit(t, r, 4, "the backup is damaged", "restore of a damaged backup")
@@ -224,14 +231,7 @@ func TestDamagedBackupLeavesASharedStoreFree(t *testing.T) {
 		return out
 	}
 	bad, good := backup("s1"), backup("s2")
-	db, err := sql.Open("sqlite", "file:"+bad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE cert_versions SET data = CAST('{"number":1,"certificatePem":"!!"}' AS BLOB)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	editBackup(t, bad, `UPDATE cert_versions SET data = CAST('{"number":1,"certificatePem":"!!"}' AS BLOB)`)
 	onStore := []string{"CERTCTL_STORE=" + pgtest.FreshSchema(t)}
 	if r := runEnv(filepath.Join(root, "d1"), onStore, "vault", "restore", "--from-file", bad, "-o", "json"); r.Code != 4 {
 		t.Fatalf("restore of a damaged backup: %v, want exit 4", r)
@@ -330,14 +330,7 @@ func TestBackupWithoutKeyIsNotRestored(t *testing.T) {
 	if r := run(src, "vault", "backup", "--out-file", backup, "-o", "json"); r.Code != 0 {
 		t.Fatalf("backup: %v", r)
 	}
-	db, err := sql.Open("sqlite", "file:"+backup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE backup_info SET value = CAST('' AS BLOB) WHERE key IN ('key_form', 'master_key')`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	editBackup(t, backup, `UPDATE backup_info SET value = CAST('' AS BLOB) WHERE key IN ('key_form', 'master_key')`)
 	dst := filepath.Join(root, "dst")
 	r := run(dst, "vault", "restore", "--from-file", backup, "-o", "json")
 	wantExit(t, r, 4, "no master key", "restore of a backup without its key")
