@@ -33,7 +33,14 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 		refuse := func(kind, v string) error {
 			return &NameConstraintError{Name: kind + " " + v, CA: ca.Subject.String()}
 		}
-		for _, d := range t.DNSNames {
+		names := t.DNSNames
+		if cn := t.Subject.CommonName; looksLikeDNSName(cn) {
+			// Clients that still match a host name on the Common
+			// Name would take it for one: it is held to the same
+			// constraints (whatever set it: CSR or API passthrough).
+			names = append(append([]string(nil), names...), cn)
+		}
+		for _, d := range names {
 			if !allowed(d, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDomain) || wildcardCoversExcluded(d, ca.ExcludedDNSDomains) {
 				return refuse("DNS name", d)
 			}
@@ -149,4 +156,29 @@ func uriHost(u *url.URL) string {
 		return ""
 	}
 	return u.Hostname()
+}
+
+// looksLikeDNSName reports whether a Common Name reads as a host name: at
+// least two labels of letters, digits, '-' and '_', the first of which may
+// be '*'.
+func looksLikeDNSName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for i, l := range labels {
+		if l == "" || (l == "*" && i == 0) {
+			if l == "" {
+				return false
+			}
+			continue
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -41,4 +41,13 @@ func TestCheckNameConstraints(t *testing.T) {
 	if err := CheckNameConstraints([]*x509.Certificate{{}, nil}, &x509.Certificate{DNSNames: []string{"anything.test"}}); err != nil {
 		t.Errorf("no constraints: %v", err)
 	}
+	// A Common Name that reads as a host name is held to the DNS
+	// constraints too (an API passthrough Subject sets it alone); one
+	// that does not is not.
+	for cn, ok := range map[string]bool{"evil.other.test": false, "www.corp.test": true, "*.evil.test": false, "Corp Web Server": true, "alice": true} {
+		err := CheckNameConstraints([]*x509.Certificate{c}, &x509.Certificate{Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"www.corp.test"}})
+		if (err == nil) != ok {
+			t.Errorf("CN %q: %v, want allowed=%v", cn, err, ok)
+		}
+	}
 }
