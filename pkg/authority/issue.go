@@ -92,11 +92,12 @@ func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) 
 			WithCode(ReasonInvalidDuration)
 	}
 	if r.UsageMode == UsageShortLived {
-		start := out.NotBefore
-		if start.Before(now) {
-			start = now
+		// The certificate's whole lifetime counts, its minute of
+		// backdating included: one asked for 7 days from now starts now.
+		if notBefore.IsZero() && out.NotAfter.Sub(out.NotBefore) > ShortLivedMax && out.NotAfter.Sub(now) <= ShortLivedMax {
+			out.NotBefore = out.NotAfter.Add(-ShortLivedMax)
 		}
-		if out.NotAfter.Sub(start) > ShortLivedMax || now.Sub(out.NotBefore) > time.Minute+time.Second {
+		if out.NotAfter.Sub(out.NotBefore) > ShortLivedMax {
 			return out, errs.Refusedf("certificate authority %s is SHORT_LIVED_CERTIFICATE: a certificate lasts at most 7 days (asked: %s to %s)",
 				r.ID, timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(out.NotAfter)).WithCode(ReasonInvalidDuration)
 		}

@@ -95,8 +95,10 @@ func ParseNameConstraints(data []byte) (*NameConstraints, error) {
 	if err := decodeStrict(data, nc, "--name-constraints"); err != nil {
 		return nil, err
 	}
-	if nc.Permitted == nil && nc.Excluded == nil {
-		return nil, errs.Invalidf("--name-constraints: neither Permitted nor Excluded")
+	if nc.Permitted.empty() && nc.Excluded.empty() {
+		// {"Permitted":{}} would make an unconstrained CA of one that
+		// asked for constraints.
+		return nil, errs.Invalidf("--name-constraints: neither Permitted nor Excluded names anything")
 	}
 	t := &x509.Certificate{}
 	if err := nc.apply(t); err != nil {
@@ -158,10 +160,20 @@ func (nc *NameConstraints) apply(t *x509.Certificate) error {
 	return nil
 }
 
+// empty reports whether st names nothing.
+func (st *Subtrees) empty() bool {
+	return st == nil || len(st.DnsNames)+len(st.IpRanges)+len(st.EmailAddresses)+len(st.Uris) == 0
+}
+
 func checkConstraintDomain(d string) error {
 	d = strings.TrimPrefix(d, ".")
 	if d == "" {
 		return fmt.Errorf("empty")
+	}
+	if strings.Contains(d, "*") {
+		// RFC 5280: a name constraint is a domain (all of its names),
+		// not a pattern; *.x.test would match nothing.
+		return fmt.Errorf("a constraint is a domain, not a wildcard: x.test covers x.test and its subdomains, .x.test its subdomains only")
 	}
 	if err := dnsname.Validate(d); err != nil {
 		return err

@@ -85,7 +85,10 @@ func TestNameConstraints(t *testing.T) {
 		t.Errorf("IssueLeaf outside the constraints: %v", leafErr)
 	}
 	// Malformed documents are exit 4.
-	for _, bad := range []string{`{}`, `{"Permitted":{"DnsNames":["bad name"]}}`, `{"Permitted":{"IpRanges":["10.0.0.1"]}}`, `{"Allowed":{}}`} {
+	// So are constraints that name nothing (an unconstrained CA) and
+	// a wildcard (a constraint is a domain, not a pattern).
+	for _, bad := range []string{`{}`, `{"Permitted":{"DnsNames":["bad name"]}}`, `{"Permitted":{"IpRanges":["10.0.0.1"]}}`, `{"Allowed":{}}`,
+		`{"Permitted":{}}`, `{"Permitted":{},"Excluded":{"DnsNames":[]}}`, `{"Permitted":{"DnsNames":["*.x.test"]}}`, `{"Excluded":{"Uris":["*.x.test"]}}`} {
 		if _, err := authority.ParseNameConstraints([]byte(bad)); errs.ExitCodeOf(err) != errs.ExitInvalid {
 			t.Errorf("%s: %v", bad, err)
 		}
@@ -107,8 +110,13 @@ func TestShortLived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := parsePEM(t, issued.Certificate); len(c.CRLDistributionPoints) != 0 || len(c.OCSPServer) != 0 {
+	c := parsePEM(t, issued.Certificate)
+	if len(c.CRLDistributionPoints) != 0 || len(c.OCSPServer) != 0 {
 		t.Errorf("short-lived certificate with revocation URLs %v %v", c.CRLDistributionPoints, c.OCSPServer)
+	}
+	// Its whole lifetime, any backdating included, is at most 7 days.
+	if life := c.NotAfter.Sub(c.NotBefore); life > authority.ShortLivedMax {
+		t.Errorf("a 7-day short-lived certificate lasts %v (%s to %s)", life, c.NotBefore, c.NotAfter)
 	}
 	_, err = s.Issue(ctx, ca, IssueRequest{CSR: csr, Template: "EndEntity", Validity: timeutil.Validity{Duration: 8 * timeutil.Day}})
 	if errs.ExitCodeOf(err) != errs.ExitRefused || !strings.Contains(err.Error(), "SHORT_LIVED_CERTIFICATE") {
