@@ -29,7 +29,7 @@ type CSRError struct {
 }
 
 func (e *CSRError) Error() string {
-	if e.Err == nil {
+	if e.Err == nil || e.Err == ErrCSRSignature {
 		return "ca: certificate signing request: " + e.Problem
 	}
 	return fmt.Sprintf("ca: certificate signing request: %s: %v", e.Problem, e.Err)
@@ -56,10 +56,12 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
-		return nil, &CSRError{Problem: "malformed", Err: err}
+		// The parser's detail (ASN.1 tags and offsets) helps nobody:
+		// say what it is not.
+		return nil, &CSRError{Problem: "not a PEM or DER PKCS #10 certificate signing request"}
 	}
 	if err := csr.CheckSignature(); err != nil {
-		return nil, &CSRError{Problem: ErrCSRSignature.Error(), Err: errors.Join(ErrCSRSignature, err)}
+		return nil, &CSRError{Problem: "its signature does not verify (altered, or not signed by its own key)", Err: ErrCSRSignature}
 	}
 	if err := checkPublicKey(csr.PublicKey); err != nil {
 		return nil, &CSRError{Problem: "unsupported key", Err: err}
