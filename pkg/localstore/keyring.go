@@ -208,7 +208,7 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, c
 			return nil, err
 		}
 		if !create {
-			return nil, fmt.Errorf("%w: the vault's master key is missing from %s (neither %s nor %s): restore it from a backup", ErrCorrupt, dir, MasterKeyFile, WrappedMasterFile)
+			return nil, fmt.Errorf("%w: %w from %s (neither %s nor %s): restore it from a backup", ErrCorrupt, errKeyMissing, dir, MasterKeyFile, WrappedMasterFile)
 		}
 		key := make([]byte, 32)
 		if _, err := io.ReadFull(rand.Reader, key); err != nil {
@@ -233,6 +233,9 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, c
 	}
 	return nil, errors.New("could not create or read the vault master key")
 }
+
+// errKeyMissing is the error of a vault directory that holds no key file.
+var errKeyMissing = errors.New("the vault's master key is missing")
 
 // createExclusive writes content to path only if path does not exist, so that
 // two processes creating a vault at once agree on one key. It reports whether

@@ -225,19 +225,22 @@ func (v *Vault) loadMasterKeyFor(id string, params ScryptParams) ([]byte, error)
 		// Once a store records its key, or holds data (sealed, or
 		// chained in its audit log, under a key), a missing key file is
 		// an error, not a first use: a new key would open none of it.
-		create := id == ""
-		if local, lerr := hasLocalKey(v.Dir); lerr != nil {
-			return nil, lerr
-		} else if create && !local {
+		key, err = loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params, false)
+		if errors.Is(err, errKeyMissing) && id == "" {
+			// No key file: a first use, unless the store already holds
+			// data (sealed, or chained in its audit log, under a key a
+			// new one would open none of).
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			holds, herr := holdsData(ctx, v.Store)
 			cancel()
 			if herr != nil {
 				return nil, herr
 			}
-			create = !holds
+			// With data, the key file may have appeared meanwhile: the
+			// process that wrote the data made it first. Read again,
+			// creating only for a store still without data.
+			key, err = loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params, !holds)
 		}
-		key, err = loadOrCreateMasterKey(v.Dir, v.opts.Passphrase, params, create)
 	}
 	if err != nil {
 		return nil, err
