@@ -199,11 +199,15 @@ func (v *Vault) SealerOf(m KeyMaterial) (*Sealer, error) {
 // into an empty vault): a key file already there with other content is
 // replaced, as are pending files, since an empty store seals nothing under
 // them. The caller checks that the store is empty.
-func (v *Vault) InstallKeyMaterial(m KeyMaterial) error {
+func (v *Vault) InstallKeyMaterial(ctx context.Context, m KeyMaterial) error {
 	if m.Form == "" {
 		return nil
 	}
-	if _, err := v.CheckKeyMaterial(m); err != nil {
+	id, err := v.CheckKeyMaterial(m)
+	if err != nil {
+		return err
+	}
+	if err := v.checkKeyReplaceable(ctx, id, "installing another master key"); err != nil {
 		return err
 	}
 	wrapped := m.Form == KeyWrapped
@@ -312,18 +316,37 @@ func (v *Vault) KeyIsWrapped() bool {
 	return err == nil && w
 }
 
-// SiblingHoldsData reports whether the vault directory's own SQLite
-// database (vault.db) holds data while the vault uses another store (a
-// shared store, or a database elsewhere): the directory's master key then
-// serves both, and replacing it (a restore's key, a rotation of the other
-// store) would leave vault.db's sealed keys unreadable. It returns the
-// database's path when it does.
-func (v *Vault) SiblingHoldsData(ctx context.Context) (string, bool, error) {
-	return siblingHoldsData(ctx, v.Dir, v.Store)
+// KeyInUseError refuses to replace the vault directory's master key while
+// its own vault.db (Path), beside the store in use, holds data sealed
+// under it: that data would no longer open.
+type KeyInUseError struct {
+	What, Dir, Path string
 }
 
-// siblingHoldsData is Vault.SiblingHoldsData for the vault directory dir
-// used with store st.
+func (e *KeyInUseError) Error() string {
+	return fmt.Sprintf("%s would replace the master key of %s, which also seals the data of %s", e.What, e.Dir, e.Path)
+}
+
+// checkKeyReplaceable refuses (KeyInUseError) to replace the vault
+// directory's key by key newID ("" for a key yet to be made) while the
+// directory's own vault.db, beside the store in use, holds data under the
+// current one. what names the replacement for the message.
+func (v *Vault) checkKeyReplaceable(ctx context.Context, newID, what string) error {
+	path, holds, err := siblingHoldsData(ctx, v.Dir, v.Store)
+	if err != nil || !holds {
+		return err
+	}
+	cur, err := v.localKeyID()
+	if err != nil || cur == "" || (newID != "" && cur == newID) {
+		return err
+	}
+	return &KeyInUseError{What: what, Dir: v.Dir, Path: path}
+}
+
+// siblingHoldsData reports whether the vault directory dir's own SQLite
+// database (vault.db) holds data while store st is another (a shared
+// store, or a database elsewhere): dir's master key then serves both. It
+// returns the database's path when it does.
 func siblingHoldsData(ctx context.Context, dir string, st Store) (string, bool, error) {
 	path := filepath.Join(dir, DatabaseFile)
 	if sq, ok := st.(*SQLite); ok && sameFile(sq.Path(), path) {
@@ -352,9 +375,9 @@ func sameFile(a, b string) bool {
 	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
-// LocalKeyID is the ID of the master key the vault directory holds ("" when
+// localKeyID is the ID of the master key the vault directory holds ("" when
 // it holds none), read without creating one.
-func (v *Vault) LocalKeyID() (string, error) {
+func (v *Vault) localKeyID() (string, error) {
 	if local, err := hasLocalKey(v.Dir); err != nil || !local {
 		return "", err
 	}
@@ -502,21 +525,36 @@ func SetKeySharers(tx BulkTx, ids []string) error {
 	return tx.PutMeta(MetaKeySharers, b)
 }
 
-// KeepKeyFile copies the vault directory's key file, holding the key
-// id, to <file>.replaced-<id> (0600), before a rotation replaces it: the
-// key still seals the stores that share it (KeySharers).
-func (v *Vault) KeepKeyFile(id string) (string, error) {
+// keepForSharers keeps the vault directory's key file, holding key id, as
+// <file>.replaced-<id> (0600) before a rotation replaces it, when stores
+// share the key with this one (KeySharers: vault migrate's source or
+// target): they stay sealed under it, and would otherwise have no key
+// left. kept, when set, is told where and for which stores.
+func (v *Vault) keepForSharers(ctx context.Context, id string, kept func(path string, sharers []string)) error {
+	var sharers []string
+	if err := v.Store.View(ctx, func(tx Tx) (err error) {
+		sharers, err = KeySharers(tx)
+		return err
+	}); err != nil || len(sharers) == 0 {
+		return err
+	}
 	wrapped, err := v.currentForm()
 	if err != nil {
-		return "", err
+		return err
 	}
 	path := keyPath(v.Dir, wrapped)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", err
+		return err
 	}
-	kept := path + ".replaced-" + id
-	return kept, fsutil.WriteFileAtomic(kept, data, 0o600)
+	to := path + ".replaced-" + id
+	if err := fsutil.WriteFileAtomic(to, data, 0o600); err != nil {
+		return err
+	}
+	if kept != nil {
+		kept(to, sharers)
+	}
+	return nil
 }
 
 // HoldsData reports whether st holds anything a master key sealed or

@@ -346,6 +346,9 @@ type RotateHooks struct {
 	// Progress, when set, is called after each batch of re-sealed
 	// secrets with how many were done (tests inject failures here).
 	Progress func(done int) error
+	// KeptKey, when set, is told where the previous key file was kept
+	// and which stores still need it (KeySharers).
+	KeptKey func(path string, sharers []string)
 }
 
 // rotateBatch is how many secrets a rotation re-seals at a time.
@@ -362,6 +365,12 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 	}
 	before, err := v.keyFilesHolding(old)
 	if err != nil {
+		return nil, err
+	}
+	if err := v.checkKeyReplaceable(ctx, "", "rotating the master key of the "+v.StoreKind()+" store"); err != nil {
+		return nil, err
+	}
+	if err := v.keepForSharers(ctx, old.id, hooks.KeptKey); err != nil {
 		return nil, err
 	}
 	// A restore killed in this directory left a copy of its backup, with

@@ -445,6 +445,7 @@ func MapError(err error) error {
 // layer's not found, locked, wrong passphrase, corrupt and storage errors.
 func KnownError(err error) (error, bool) {
 	var ce *errs.Error
+	var keyInUse *localstore.KeyInUseError
 	switch {
 	case err == nil:
 		return nil, false
@@ -460,6 +461,9 @@ func KnownError(err error) (error, bool) {
 		return errs.VaultErrorf("wrong vault passphrase"), true
 	case errors.Is(err, localstore.ErrCorrupt):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
+	case errors.As(err, &keyInUse):
+		return errs.Refusedf("%v", keyInUse).
+			WithHint("use another vault directory (--vault DIR) for this store, or move %s away first", keyInUse.Path), true
 	case localstore.IsStorageError(err):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
 	}

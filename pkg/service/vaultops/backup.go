@@ -159,9 +159,6 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		if b.Info.KeyID != "" && id != b.Info.KeyID {
 			return nil, errs.Invalidf("%s: the backup's master key (%s) is not the key its data is sealed under (%s)", name, id, b.Info.KeyID)
 		}
-		if err := refuseSiblingKeyChange(ctx, v, id, "restoring this backup"); err != nil {
-			return nil, err
-		}
 		// A restored vault verifies (SPEC): a backup damaged inside its
 		// records (a flipped byte the file's own checks do not see) is
 		// refused under its own key, before the key is installed or
@@ -176,7 +173,7 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		}); err != nil {
 			return nil, service.MapError(err)
 		}
-		if err := v.InstallKeyMaterial(b.Info.Key); err != nil {
+		if err := v.InstallKeyMaterial(ctx, b.Info.Key); err != nil {
 			return nil, service.MapError(err)
 		}
 	} else if holds, err := localstore.HoldsData(ctx, b.Store); err != nil {
@@ -276,29 +273,6 @@ func (s *Service) requireEmpty(ctx context.Context, v *localstore.Vault, eventNa
 		_ = s.core.Change(ctx, eventName, func(*service.Op) error { return refusal })
 	}
 	return refusal
-}
-
-// refuseSiblingKeyChange refuses (exit 5) to replace the vault
-// directory's master key by key newID ("" for a key yet to be made) while
-// the directory's own vault.db, beside the store in use, holds data sealed
-// under the current key: that data would no longer open.
-func refuseSiblingKeyChange(ctx context.Context, v *localstore.Vault, newID, what string) error {
-	path, holds, err := v.SiblingHoldsData(ctx)
-	if err != nil {
-		return service.MapError(err)
-	}
-	if !holds {
-		return nil
-	}
-	cur, err := v.LocalKeyID()
-	if err != nil {
-		return service.MapError(err)
-	}
-	if cur == "" || (newID != "" && cur == newID) {
-		return nil
-	}
-	return errs.Refusedf("%s would replace the master key of %s, which also seals the data of %s", what, v.Dir, path).
-		WithHint("use another vault directory (--vault DIR) for this store, or move %s away first", path)
 }
 
 // verifyRestored runs vault verify's checks of the records on a backup

@@ -42,13 +42,6 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 	if err != nil {
 		return nil, service.MapError(err)
 	}
-	if err := refuseSiblingKeyChange(ctx, v, "", "rotating the master key of the "+v.StoreKind()+" store"); err != nil {
-		return nil, err
-	}
-	notice, err := s.keepSharedKey(ctx, old.ID())
-	if err != nil {
-		return nil, err
-	}
 	res := &RotateResult{PreviousMasterKeyID: old.ID(), MasterKey: KeyPlain}
 	if v.KeyIsWrapped() {
 		res.MasterKey = KeyWrapped
@@ -62,6 +55,10 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 	}
 	next, err := v.RotateKey(ctx, localstore.RotateHooks{
 		Progress: progress,
+		KeptKey: func(path string, sharers []string) {
+			res.Notice = fmt.Sprintf("the previous master key also seals %s (vault migrate): it is kept as %s; that store needs it in a vault directory of its own (copy it there as %s)",
+				strings.Join(sharers, ", "), path, filepath.Base(strings.TrimSuffix(path, ".replaced-"+old.ID())))
+		},
 		Reseal: func(tx localstore.BulkTx, old, next *localstore.Sealer) error {
 			res.AcmeEabCredentials = 0
 			objs, err := tx.ListObjects(acmestate.KindEAB)
@@ -109,7 +106,6 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 		return nil, service.MapError(err)
 	}
 	res.MasterKeyID = next.ID()
-	res.Notice = notice
 	// This host's witness of the chain was tagged under the old key: write
 	// it anew under the new one (other hosts rewrite theirs on their next
 	// change).
@@ -121,25 +117,4 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 		return audit.WitnessIn(v.Dir, v.StoreIdentity()).Set(next.AuditKey(), last.Seq, last.MAC)
 	})
 	return res, nil
-}
-
-// keepSharedKey keeps the directory's key file before a rotation replaces
-// it, when stores share the key with this one (vault migrate's source or
-// target): they stay sealed under it, and would otherwise have no key left.
-// It returns what to tell the operator ("" when nothing was kept).
-func (s *Service) keepSharedKey(ctx context.Context, oldID string) (string, error) {
-	var sharers []string
-	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		var err error
-		sharers, err = localstore.KeySharers(tx)
-		return err
-	}); err != nil || len(sharers) == 0 {
-		return "", err
-	}
-	kept, err := s.core.Vault.KeepKeyFile(oldID)
-	if err != nil {
-		return "", service.MapError(err)
-	}
-	return fmt.Sprintf("the previous master key also seals %s (vault migrate): it is kept as %s; that store needs it in a vault directory of its own (copy it there as %s)",
-		strings.Join(sharers, ", "), kept, filepath.Base(strings.TrimSuffix(kept, ".replaced-"+oldID))), nil
 }
