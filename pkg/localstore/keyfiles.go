@@ -368,7 +368,9 @@ func siblingHoldsData(ctx context.Context, dir string, st Store) (string, bool, 
 	return path, holds, nil
 }
 
-// sameFile reports whether paths a and b name the same (existing) file.
+// SameFile reports whether paths a and b name the same (existing) file.
+func SameFile(a, b string) bool { return sameFile(a, b) }
+
 func sameFile(a, b string) bool {
 	fa, errA := os.Stat(a)
 	fb, errB := os.Stat(b)

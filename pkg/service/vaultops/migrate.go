@@ -127,7 +127,5 @@ func (s *Service) sameSQLite(path string) bool {
 	if errA == nil && errB == nil && a == b {
 		return true
 	}
-	fa, errA := os.Stat(path)
-	fb, errB := os.Stat(own.Path())
-	return errA == nil && errB == nil && os.SameFile(fa, fb)
+	return localstore.SameFile(path, own.Path())
 }
