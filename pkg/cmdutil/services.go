@@ -154,6 +154,7 @@ func (f *Factory) Renewals(ctx context.Context) (*renewals.Service, error) {
 			return deploy.LocalHost(core.Vault.Dir, name)
 		},
 		AllowExec:   cfg.AllowExec(),
+		HookOutput:  f.IO.ErrOut,
 		SharedStore: cfg.SharedStore(),
 	}), nil
 }

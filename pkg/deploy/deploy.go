@@ -4,12 +4,12 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -58,7 +58,8 @@ func (t Target) Label() string {
 	return "file:" + t.CertFile + " (host " + t.HostName() + ")"
 }
 
-// Normalize makes the target's paths absolute.
+// Normalize makes the target's paths absolute and checks that each names a
+// file of its own (see checkFiles).
 func (t Target) Normalize() (Target, error) {
 	abs := func(p string) (string, error) {
 		if p == "" {
@@ -72,7 +73,34 @@ func (t Target) Normalize() (Target, error) {
 			return t, err
 		}
 	}
-	return t, nil
+	return t, t.checkFiles()
+}
+
+// checkFiles refuses a target two of whose files are one: the one written
+// last would replace the other — a certificate where the server reads its
+// key, and no key written anywhere. The same path twice, or two paths of
+// one existing file (a link).
+func (t Target) checkFiles() error {
+	files := []struct{ role, path string }{
+		{"certificate", t.CertFile}, {"key", t.KeyFile}, {"chain", t.ChainFile}, {"fullchain", t.FullchainFile},
+	}
+	for i, a := range files {
+		for _, b := range files[i+1:] {
+			if a.path == "" || b.path == "" {
+				continue
+			}
+			same := filepath.Clean(a.path) == filepath.Clean(b.path)
+			if !same {
+				fa, errA := os.Stat(a.path)
+				fb, errB := os.Stat(b.path)
+				same = errA == nil && errB == nil && os.SameFile(fa, fb)
+			}
+			if same {
+				return fmt.Errorf("the %s file and the %s file are one file (%s): each must be a file of its own", a.role, b.role, b.path)
+			}
+		}
+	}
+	return nil
 }
 
 // Targets reads the deploy targets of a certificate.
@@ -195,7 +223,11 @@ type Material struct {
 // When a file cannot be written, the files already written get their old
 // content back (or are removed when they did not exist), so that no new
 // plaintext key stays behind, and no temp file either.
-func Install(ctx context.Context, t Target, m Material, allowExec bool) error {
+func Install(ctx context.Context, t Target, m Material, hooks Hooks) error {
+	if err := t.checkFiles(); err != nil {
+		// A target recorded before the files were checked.
+		return err
+	}
 	keyPEM, err := pemio.EncodePKCS8(m.Key)
 	if err != nil {
 		return err
@@ -253,16 +285,28 @@ func Install(ctx context.Context, t Target, m Material, allowExec bool) error {
 		// temp file is created 0600, so the key is never readable by others.)
 		if err := fsutil.WriteFileAtomic(f.path, f.data, f.mode); err != nil {
 			undo()
-			return fmt.Errorf("writing %s: %w", f.path, err)
+			return err
 		}
 		if known {
 			done = append(done, prev)
 		}
 	}
-	if t.Exec != "" && !allowExec {
+	if t.Exec != "" && !hooks.Allow {
 		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: %v", t.Label(), ErrHooksOff), Skipped: true}
 	}
-	return RunHook(ctx, t, m.CertificateARN)
+	return RunHook(ctx, t, m.CertificateARN, hooks.Output)
+}
+
+// Hooks is how this host runs targets' commands.
+type Hooks struct {
+	// Allow is this host's hooks.allow_exec: whether it runs them.
+	Allow bool
+	// Output receives what a command prints, as it prints it (nil:
+	// discarded). It is this host's own terminal or log: what a command
+	// prints may be anything, the key it was handed among it, so it goes
+	// nowhere else — not into the error, the vault, an event or another
+	// host.
+	Output io.Writer
 }
 
 // HookError is the failure of a target's command (the files were written).
@@ -276,8 +320,10 @@ func (e *HookError) Error() string { return e.Msg }
 
 // RunHook runs t.Exec (sh -c) with CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE,
 // CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE and CERTCTL_FULLCHAIN_FILE set, within
-// HookTimeout. Its failure is a *HookError.
-func RunHook(ctx context.Context, t Target, arn string) error {
+// HookTimeout, its standard output and error going to out (see
+// Hooks.Output). Its failure is a *HookError, which holds none of what
+// the command printed.
+func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 	if t.Exec == "" {
 		return nil
 	}
@@ -291,17 +337,15 @@ func RunHook(ctx context.Context, t Target, arn string) error {
 		"CERTCTL_CHAIN_FILE="+t.ChainFile,
 		"CERTCTL_FULLCHAIN_FILE="+t.FullchainFile,
 	)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	if out == nil {
+		out = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
-		msg := bytes.TrimSpace(out.Bytes())
-		if len(msg) > 500 {
-			msg = msg[len(msg)-500:]
-		}
 		if cctx.Err() == context.DeadlineExceeded {
 			return &HookError{Msg: fmt.Sprintf("deploy hook %q timed out after %s", t.Exec, HookTimeout)}
 		}
-		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v: %s", t.Exec, err, msg)}
+		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v", t.Exec, err)}
 	}
 	return nil
 }

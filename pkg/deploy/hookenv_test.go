@@ -14,7 +14,7 @@ func TestDeployHookSeesNoSecret(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "env")
 	tg := Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem"), Exec: "env > " + out}
-	if err := RunHook(context.Background(), tg, "arn:certctl:acm:local:000000000000:certificate/x"); err != nil {
+	if err := RunHook(context.Background(), tg, "arn:certctl:acm:local:000000000000:certificate/x", nil); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(out)

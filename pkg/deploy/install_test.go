@@ -51,7 +51,7 @@ func TestFailedInstallLeavesNoKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := Target{KeyFile: filepath.Join(dir, "key.pem"), CertFile: certDir}
-	if err := Install(context.Background(), tg, m, false); err == nil {
+	if err := Install(context.Background(), tg, m, Hooks{}); err == nil {
 		t.Fatal("Install over a directory succeeded")
 	}
 	if got := listDir(t, dir); len(got) != 1 || got[0] != "cert.pem" {
@@ -70,7 +70,7 @@ func TestFailedInstallLeavesNoKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg = Target{KeyFile: keyFile, CertFile: certDir}
-	if err := Install(context.Background(), tg, m, false); err == nil {
+	if err := Install(context.Background(), tg, m, Hooks{}); err == nil {
 		t.Fatal("Install over a directory succeeded")
 	}
 	data, err := os.ReadFile(keyFile)
@@ -92,7 +92,7 @@ func TestFailedInstallLeavesNoKey(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(keyDir, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := Install(context.Background(), Target{KeyFile: keyDir, CertFile: filepath.Join(dir, "c.pem")}, m, false); err == nil {
+	if err := Install(context.Background(), Target{KeyFile: keyDir, CertFile: filepath.Join(dir, "c.pem")}, m, Hooks{}); err == nil {
 		t.Fatal("Install over a directory succeeded")
 	}
 	if got := listDir(t, dir); len(got) != 1 || got[0] != "key.pem" {
@@ -112,7 +112,7 @@ func TestInstallKeyNeverWorldReadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := Target{KeyFile: keyFile, CertFile: filepath.Join(dir, "c.pem")}
-	if err := Install(context.Background(), tg, Material{CertificatePEM: []byte("C\n"), Key: testKey(t)}, false); err != nil {
+	if err := Install(context.Background(), tg, Material{CertificatePEM: []byte("C\n"), Key: testKey(t)}, Hooks{}); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]os.FileMode{keyFile: 0o600, tg.CertFile: 0o644} {
@@ -120,5 +120,66 @@ func TestInstallKeyNeverWorldReadable(t *testing.T) {
 		if err != nil || fi.Mode().Perm() != want {
 			t.Errorf("%s: mode %v (%v), want %v", p, fi.Mode(), err, want)
 		}
+	}
+}
+
+// TestTargetFilesMustDiffer: a target two of whose files are one (the same
+// path, or a link to another's file) is refused by Normalize and by
+// Install, which writes nothing: the key would otherwise be replaced by
+// the certificate written after it.
+func TestTargetFilesMustDiffer(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	if err := os.WriteFile(p("real.pem"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(p("real.pem"), p("link.pem")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range []Target{
+		{CertFile: p("same.pem"), KeyFile: p("same.pem")},
+		{CertFile: p("c.pem"), KeyFile: p("k.pem"), FullchainFile: p("k.pem")},
+		{CertFile: p("c.pem"), KeyFile: p("k.pem"), ChainFile: p("./k.pem")},
+		{CertFile: p("c.pem"), KeyFile: p("k.pem"), ChainFile: p("ch.pem"), FullchainFile: p("ch.pem")},
+		{CertFile: p("link.pem"), KeyFile: p("real.pem")},
+	} {
+		if _, err := tg.Normalize(); err == nil || !strings.Contains(err.Error(), "are one file") {
+			t.Errorf("Normalize(%+v) = %v, want a refusal", tg, err)
+		}
+		err := Install(context.Background(), tg, Material{CertificatePEM: []byte("C\n"), Key: testKey(t)}, Hooks{})
+		if err == nil || !strings.Contains(err.Error(), "are one file") {
+			t.Errorf("Install(%+v) = %v, want a refusal", tg, err)
+		}
+	}
+	for _, n := range listDir(t, dir) {
+		if n != "real.pem" && n != "link.pem" {
+			t.Errorf("a refused target wrote %s", n)
+		}
+	}
+	if _, err := (Target{CertFile: p("c.pem"), KeyFile: p("k.pem"), ChainFile: p("ch.pem"), FullchainFile: p("fc.pem")}).Normalize(); err != nil {
+		t.Errorf("four distinct files refused: %v", err)
+	}
+}
+
+// TestHookOutputStaysOut: what a failing command prints (here the key it
+// was handed) goes to the host's output as it is printed, and not into
+// the error, which the vault, events and other hosts see.
+func TestHookOutputStaysOut(t *testing.T) {
+	dir := t.TempDir()
+	tg := Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem"),
+		Exec: `cat "$CERTCTL_KEY_FILE"; printf 'to-std%s\n' err >&2; exit 3`}
+	var out bytes.Buffer
+	err := Install(context.Background(), tg, Material{CertificatePEM: []byte("C\n"), Key: testKey(t)}, Hooks{Allow: true, Output: &out})
+	if err == nil {
+		t.Fatal("a failing hook reported success")
+	}
+	if strings.Contains(err.Error(), "PRIVATE KEY") || strings.Contains(err.Error(), "to-stderr") {
+		t.Fatalf("the error holds the hook's output: %v", err)
+	}
+	if !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("the error does not say how the hook ended: %v", err)
+	}
+	if !strings.Contains(out.String(), "PRIVATE KEY") || !strings.Contains(out.String(), "to-stderr") {
+		t.Errorf("the hook's output did not reach the host's output: %q", out.String())
 	}
 }

@@ -439,3 +439,94 @@ func TestDeployTargetEditedInStore(t *testing.T) {
 		t.Fatal("the edited target was installed")
 	}
 }
+
+// TestHookOutputNeverStored: what a failing --exec command prints (here
+// the key it was handed) reaches this host's standard error, and neither
+// the error message, the result on stdout, the events, the audit log nor
+// the vault's files, whether the command fails at deploy or at renew --due.
+func TestHookOutputNeverStored(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("leaky.internal")
+	tg := newTarget(t)
+	hook := `cat "$CERTCTL_KEY_FILE"; exit 1`
+	r := e.Run(tg.args(arn, "--exec", hook, "-o", "json")...)
+	if r.Code != errs.ExitFailure {
+		t.Fatalf("deploy with a failing hook: %v", r)
+	}
+	check := func(what, s string) {
+		t.Helper()
+		if strings.Contains(s, "PRIVATE KEY") {
+			t.Fatalf("%s holds the hook's output (the key):\n%s", what, s)
+		}
+	}
+	check("deploy's stdout", r.Stdout)
+	if i := strings.Index(r.Stderr, "-----END PRIVATE KEY-----"); i < 0 {
+		t.Fatalf("the hook's output did not reach stderr:\n%s", r.Stderr)
+	} else {
+		check("deploy's error message", r.Stderr[i+len("-----END PRIVATE KEY-----"):])
+	}
+	code, _, r := e.Renew("--due", "--within", "40d", "-o", "json")
+	if code != errs.ExitPartial {
+		t.Fatalf("renew --due with a failing hook: %v", r)
+	}
+	check("renew's stdout", r.Stdout)
+	if !strings.Contains(r.Stderr, "PRIVATE KEY") {
+		t.Fatalf("the hook's output at renewal did not reach stderr:\n%s", r.Stderr)
+	}
+	check("the events", e.MustRun("events", "-o", "json").Stdout)
+	check("the audit log", e.MustRun("audit", "list", "-o", "json").Stdout)
+	ents, err := os.ReadDir(e.Vault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range ents {
+		if b, err := os.ReadFile(filepath.Join(e.Vault, ent.Name())); err == nil && bytes.Contains(b, []byte("PRIVATE KEY")) {
+			t.Fatalf("the vault's %s holds the hook's output in clear", ent.Name())
+		}
+	}
+}
+
+// TestDeployRefusesOneFileForTwo: a key file that is also the certificate,
+// chain or fullchain file is a usage error, and nothing is written or
+// recorded.
+func TestDeployRefusesOneFileForTwo(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("same.internal")
+	dir := t.TempDir()
+	same := filepath.Join(dir, "same.pem")
+	for _, args := range [][]string{
+		{"--cert-file", same, "--key-file", same},
+		{"--cert-file", filepath.Join(dir, "c.pem"), "--key-file", same, "--fullchain-file", same},
+		{"--cert-file", filepath.Join(dir, "c.pem"), "--key-file", same, "--chain-file", same},
+	} {
+		r := e.Run(append([]string{"deploy", arn}, args...)...)
+		if r.Code != errs.ExitUsage || !strings.Contains(r.Stderr, "one file") {
+			t.Fatalf("%v\nwant exit 2 naming the shared file", r)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("a refused deploy wrote %d files", len(ents))
+	}
+	if got := e.Describe(arn).InUseBy; len(got) != 0 {
+		t.Fatalf("a refused deploy was recorded: InUseBy %v", got)
+	}
+}
+
+// TestDeployExecRefusedNamesCertificate: a deploy refused because this
+// host runs no hooks is recorded against the certificate it named, so that
+// `audit list --resource ARN` finds it.
+func TestDeployExecRefusedNamesCertificate(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("noexec.internal")
+	e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "false"
+	tg := newTarget(t)
+	id := arn[strings.LastIndex(arn, "/")+1:]
+	if r := e.Run(tg.args(id, "--exec", "true")...); r.Code != errs.ExitRefused {
+		t.Fatalf("%v\nwant exit 5", r)
+	}
+	r := e.MustRun("audit", "list", "--resource", arn, "-o", "json")
+	if !strings.Contains(r.Stdout, `"DeployCertificate"`) || !strings.Contains(r.Stdout, `"FAILURE"`) {
+		t.Fatalf("the refused deploy is not in the audit log of %s:\n%s", arn, r.Stdout)
+	}
+}

@@ -27,6 +27,11 @@ func (s *Service) host() (deploy.Host, error) {
 	return h, nil
 }
 
+// hooks is how this host runs deploy targets' commands.
+func (s *Service) hooks() deploy.Hooks {
+	return deploy.Hooks{Allow: s.set.AllowExec, Output: s.set.HookOutput}
+}
+
 // DeployResult is a certificate after a deploy.
 type DeployResult struct {
 	CertificateArn string
@@ -48,11 +53,11 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	var m deploy.Material
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		if t.Exec != "" && !s.set.AllowExec {
-			return &errs.Error{Exit: errs.ExitRefused, Err: fmt.Errorf("deploy --exec refused: %w", deploy.ErrHooksOff)}
-		}
 		if id, err = inventory.ResolveCertificate(tx, ref); err != nil {
 			return err
+		}
+		if t.Exec != "" && !s.set.AllowExec {
+			return &errs.Error{Exit: errs.ExitRefused, Err: fmt.Errorf("deploy --exec refused: %w", deploy.ErrHooksOff)}
 		}
 		c, err := tx.GetCertificate(id)
 		if err != nil {
@@ -83,7 +88,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, err
 	}
 	t = host.Bind(id, t)
-	installErr := deploy.Install(ctx, t, m, s.set.AllowExec)
+	installErr := deploy.Install(ctx, t, m, s.hooks())
 	var hookErr *deploy.HookError
 	if installErr != nil && !errors.As(installErr, &hookErr) {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: installErr}
@@ -252,7 +257,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		}
 		installErrs := make([]error, len(stale))
 		for j, t := range stale {
-			installErrs[j] = deploy.Install(ctx, t, m, s.set.AllowExec)
+			installErrs[j] = deploy.Install(ctx, t, m, s.hooks())
 		}
 		var fresh []string
 		if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {

@@ -17,6 +17,7 @@ package renewals
 import (
 	"context"
 	"crypto"
+	"io"
 	"strings"
 	"time"
 
@@ -50,6 +51,9 @@ type Settings struct {
 	// AllowExec is hooks.allow_exec: whether this host runs the --exec
 	// commands of its deploy targets.
 	AllowExec bool
+	// HookOutput receives what those commands print (this host's standard
+	// error; nil: discarded). See deploy.Hooks.
+	HookOutput io.Writer
 	// SharedStore reports a store shared by many hosts (PostgreSQL): a
 	// target recorded without a host is then nobody's.
 	SharedStore bool
