@@ -14,7 +14,6 @@ import (
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -246,7 +245,9 @@ func HousekeepingDue(c *localstore.Certificate, daysBefore int, now time.Time) b
 	if now.After(c.NotAfter) {
 		return true
 	}
-	return c.NotAfter.Sub(now) <= time.Duration(daysBefore)*timeutil.Day &&
+	// Whole days, as the event reports them (DaysToExpiry): a certificate
+	// 19 days and some hours from expiry is 19 days from it.
+	return events.DaysToExpiry(c.NotAfter, now) <= daysBefore &&
 		c.Extra[approachingKey] != now.UTC().Format("2006-01-02")
 }
 

@@ -68,3 +68,28 @@ func TestEligible(t *testing.T) {
 		}
 	}
 }
+
+// TestHousekeepingDueInWholeDays: the Approaching Expiration threshold
+// counts the whole days its event reports (events.DaysToExpiry), so that
+// --days-before-expiry 19 covers a certificate whose event says 19 days.
+func TestHousekeepingDueInWholeDays(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	c := func(left time.Duration) *localstore.Certificate {
+		return &localstore.Certificate{Status: "ISSUED", NotAfter: now.Add(left)}
+	}
+	for _, tc := range []struct {
+		left time.Duration
+		days int
+		want bool
+	}{
+		{19*day + 23*time.Hour, 19, true},
+		{20 * day, 19, false},
+		{20*day - time.Second, 19, true},
+		{20*day + time.Hour, 20, true},
+		{21 * day, 20, false},
+	} {
+		if got := HousekeepingDue(c(tc.left), tc.days, now); got != tc.want {
+			t.Errorf("%v left, --days-before-expiry %d: due %v, want %v", tc.left, tc.days, got, tc.want)
+		}
+	}
+}

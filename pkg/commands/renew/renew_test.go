@@ -145,8 +145,9 @@ func TestNotExportedIsUntouched(t *testing.T) {
 }
 
 // TestImportedApproachingExpiry: an IMPORTED certificate is never renewed;
-// from 45 days before NotAfter it gets one Approaching Expiration event a
-// day, however often renew --due runs.
+// once 45 whole days are left before NotAfter (the DaysToExpiry its event
+// reports) it gets one Approaching Expiration event a day, however often
+// renew --due runs.
 func TestImportedApproachingExpiry(t *testing.T) {
 	e := clitest.New(t)
 	now := e.Now()
@@ -168,13 +169,13 @@ func TestImportedApproachingExpiry(t *testing.T) {
 	arn := imp.CertificateArn
 
 	count := func() int { return len(e.Events(evApproaching, arn)) }
-	start := notAfter.Add(-45 * day)
+	start := notAfter.Add(-46 * day).Add(time.Second)
 	steps := []struct {
 		at   time.Time
 		want int
 	}{
-		{start.Add(-time.Second), 0},      // 45 days and a second before: nothing yet
-		{start, 1},                        // exactly 45 days before
+		{start.Add(-time.Second), 0},      // 46 days before: nothing yet
+		{start, 1},                        // a second later 45 whole days are left
 		{start.Add(6 * time.Hour), 1},     // same day: no second event
 		{start.Add(17 * time.Hour), 1},    // still the same day (23:00)
 		{start.Add(day + time.Hour), 2},   // next day
