@@ -39,7 +39,7 @@ func CheckOptionsUpdate(c *localstore.Certificate, export, ct string) error {
 		case c.Type != inventory.TypeIssued:
 			return errs.Refusedf("certificate %s is %s: the Export option applies only to domain-validated (ISSUED) certificates; a PRIVATE certificate's key always exports", c.ID, c.Type)
 		case export == inventory.Enabled && c.ExportOption != inventory.Enabled:
-			return errs.Refusedf("certificate %s was requested with Export=DISABLED: as in ACM, export cannot be enabled afterwards", c.ID).
+			return errs.Refusedf("certificate %s has Export=DISABLED: as in ACM, export is set when a certificate is requested and, once off, cannot be turned on again", c.ID).
 				WithHint("request a new certificate with --options Export=ENABLED")
 		}
 	}
