@@ -203,3 +203,22 @@ func GroupRunE(cmd *cobra.Command, args []string) error {
 	}
 	return cmd.Help()
 }
+
+// CheckPathFlags refuses a file or directory flag (one marked with
+// MarkFlagFilename or MarkFlagDirname) given an empty value, as in
+// `--out-file ""`: it names nothing, and taken as unset it would silently
+// mean the default (standard output, the default vault).
+func CheckPathFlags(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if err != nil || fl.Value.Type() != "string" || fl.Value.String() != "" {
+			return
+		}
+		_, file := fl.Annotations[cobra.BashCompFilenameExt]
+		_, dir := fl.Annotations[cobra.BashCompSubdirsInDir]
+		if file || dir {
+			err = errs.UsageErrorf("--%s needs a path, not an empty value", fl.Name)
+		}
+	})
+	return err
+}

@@ -1,6 +1,8 @@
 package fsutil
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,5 +31,23 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if err := WriteFileAtomic(filepath.Join(dir, "missing", "x"), []byte("x"), 0o600); err == nil {
 		t.Fatal("expected error for a missing directory")
+	}
+}
+
+// TestWriteFileAtomicErrorsNamePath: a failed write names the path given
+// and what is wrong with it, never the temporary file.
+func TestWriteFileAtomicErrorsNamePath(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ path, want string }{
+		{dir, "write " + dir + ": it is a directory"},
+		{filepath.Join(dir, "gone", "f"), "write " + filepath.Join(dir, "gone", "f") + ": directory " + filepath.Join(dir, "gone") + " does not exist"},
+	} {
+		err := WriteFileAtomic(tc.path, []byte("x"), 0o600)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("WriteFileAtomic(%s) = %v, want %q", tc.path, err, tc.want)
+		}
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "gone", "f"), nil, 0o600); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing directory's error is not fs.ErrNotExist: %v", err)
 	}
 }

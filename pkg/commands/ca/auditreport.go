@@ -87,7 +87,7 @@ func runCaAuditReport(ctx context.Context, o *AuditReportOptions) error {
 		return err
 	}
 	if err := fsutil.WriteFileAtomic(o.OutFile, b.Bytes(), 0o600); err != nil {
-		return errs.Failuref("writing %s: %v", o.OutFile, err)
+		return errs.Failuref("%v", err)
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Wrote the audit report of %d certificates to %s\n", len(entries), o.OutFile)
 	return nil

@@ -282,7 +282,7 @@ func writeOut(w io.Writer, data []byte) error {
 
 func writeFile(path string, data []byte) error {
 	if err := fsutil.WriteFileAtomic(path, data, 0o600); err != nil {
-		return errs.Failuref("writing %s: %v", path, err)
+		return errs.Failuref("%v", err)
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func runMetrics(ctx context.Context, o *MetricsOptions) error {
 		return err
 	}
 	if err := fsutil.WriteFileAtomic(o.OutFile, b.Bytes(), 0o644); err != nil {
-		return errs.Failuref("writing %s: %v", o.OutFile, err)
+		return errs.Failuref("%v", err)
 	}
 	return nil
 }

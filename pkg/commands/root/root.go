@@ -111,6 +111,8 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 		"account": pf.Lookup("account"),
 	}
 	cmdutil.EnumCompletion(cmd, "output", output.Formats)
+	_ = cmd.MarkPersistentFlagDirname("vault")
+	_ = cmd.MarkPersistentFlagFilename("vault-passphrase-file")
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
 		if f.Globals.NoColor {
@@ -120,7 +122,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 			_, err := f.Printer()
 			return err
 		}
-		return nil
+		return cmdutil.CheckPathFlags(c)
 	}
 
 	cmd.AddGroup(
