@@ -38,9 +38,28 @@ var arnRE = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^arn:certctl:([a-z-]+):([^:]*):([^:]*):([a-z-]+)/([0-9a-fA-F-]+)$`)
 }) // compiled on first use, not at start-up
 
+// CheckComponent checks a region or account: 1 to 64 letters, digits,
+// '-', '_' or '.', so that an ARN stays one parseable, printable word (no
+// ':' or '/', no control character, no space). The configured region and
+// account are checked so (config.CheckARNComponent); an ARN's may be
+// anything but a ':'.
+func CheckComponent(v string) error {
+	if v == "" || len(v) > 64 {
+		return fmt.Errorf("%q must be 1 to 64 characters", v)
+	}
+	for _, r := range v {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return fmt.Errorf("%q may hold only letters, digits, '-', '_' and '.'", v)
+		}
+	}
+	return nil
+}
+
 // MaxIdentifier is the longest identifier argument looked at: far above a
 // full ARN (a region and account are at most 64 bytes each, see
-// config.CheckARNComponent), so longer input is refused before it reaches
+// CheckComponent), so longer input is refused before it reaches
 // the store or an error message.
 const MaxIdentifier = 256
 

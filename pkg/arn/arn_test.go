@@ -1,6 +1,9 @@
 package arn
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFormatParse(t *testing.T) {
 	id := "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -56,4 +59,17 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCheckComponent(t *testing.T) {
+	for _, ok := range []string{"local", "eu-west-1", "000000000000", "A.b_c-9", strings.Repeat("x", 64)} {
+		if err := CheckComponent(ok); err != nil {
+			t.Errorf("CheckComponent(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", strings.Repeat("x", 65), "a:b", "a/b", "a b", "a\x1b[31m", "é"} {
+		if err := CheckComponent(bad); err == nil {
+			t.Errorf("CheckComponent(%q) accepted", bad)
+		}
+	}
 }
