@@ -93,30 +93,43 @@ var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0
 // MinPrefix is the shortest UUID prefix accepted as an identifier.
 const MinPrefix = 6
 
-// IDOf extracts the UUID or UUID prefix from an identifier argument of the
-// given kind: a full ARN, a bare UUID, or a prefix of at least MinPrefix
-// characters. exact reports whether the value is a whole UUID.
-func IDOf(kind, s string) (id string, exact bool, err error) {
+// Ref is an identifier argument taken apart by IDOf.
+type Ref struct {
+	// ID is the UUID or UUID prefix, in lower case.
+	ID string
+	// Exact reports whether ID is a whole UUID.
+	Exact bool
+	// FullARN reports whether the argument was a full ARN; Region and
+	// Account are then the ARN's (a bare UUID or prefix names neither).
+	FullARN         bool
+	Region, Account string
+}
+
+// IDOf takes apart an identifier argument of the given kind: a full ARN,
+// a bare UUID, or a prefix of at least MinPrefix characters. Whether a
+// full ARN's region and account are the vault's is for the caller, which
+// knows the configured ones (inventory.Names.IDOf).
+func IDOf(kind, s string) (Ref, error) {
 	if err := CheckLength(s); err != nil {
-		return "", false, err
+		return Ref{}, err
 	}
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "arn:") {
 		a, err := Parse(s)
 		if err != nil {
-			return "", false, err
+			return Ref{}, err
 		}
 		if a.Kind != kind {
-			return "", false, fmt.Errorf("%q is a %s ARN, not a %s ARN", s, a.Kind, kind)
+			return Ref{}, fmt.Errorf("%q is a %s ARN, not a %s ARN", s, a.Kind, kind)
 		}
-		return a.ID, len(a.ID) == 36, nil
+		return Ref{ID: a.ID, Exact: len(a.ID) == 36, FullARN: true, Region: a.Region, Account: a.Account}, nil
 	}
 	if !idRE().MatchString(s) {
-		return "", false, fmt.Errorf("%q is not an ARN, a UUID or a UUID prefix", s)
+		return Ref{}, fmt.Errorf("%q is not an ARN, a UUID or a UUID prefix", s)
 	}
 	if len(s) < MinPrefix {
-		return "", false, fmt.Errorf("identifier prefix %q is too short (at least %d characters)", s, MinPrefix)
+		return Ref{}, fmt.Errorf("identifier prefix %q is too short (at least %d characters)", s, MinPrefix)
 	}
 	s = strings.ToLower(s)
-	return s, len(s) == 36, nil
+	return Ref{ID: s, Exact: len(s) == 36}, nil
 }

@@ -51,7 +51,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		if t.Exec != "" && !s.set.AllowExec {
 			return &errs.Error{Exit: errs.ExitRefused, Err: fmt.Errorf("deploy --exec refused: %w", deploy.ErrHooksOff)}
 		}
-		if id, err = inventory.ResolveCertificate(tx, ref); err != nil {
+		if id, err = inventory.ResolveCertificate(tx, s.core.Names, ref); err != nil {
 			return err
 		}
 		c, err := tx.GetCertificate(id)
