@@ -255,10 +255,11 @@ func Get(tx localstore.Tx, id string) (*Endpoint, error) {
 	return e, nil
 }
 
-// Resolve finds an endpoint from an identifier argument (ARN, UUID or
-// unique prefix).
-func Resolve(tx localstore.Tx, arg string) (*Endpoint, error) {
-	id, err := inventory.ResolveObject(tx, KindEndpoint, arn.AcmeEndpoint, "ACME endpoint", arg)
+// Resolve finds an endpoint from an identifier argument (ARN of the
+// region and account n names, UUID or unique prefix; see
+// inventory.Names.IDOf).
+func Resolve(tx localstore.Tx, n inventory.Names, arg string) (*Endpoint, error) {
+	id, err := inventory.ResolveObject(tx, n, KindEndpoint, arn.AcmeEndpoint, "ACME endpoint", arg)
 	if err != nil {
 		return nil, err
 	}

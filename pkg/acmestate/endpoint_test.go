@@ -104,7 +104,7 @@ func TestCreateDefaultsAndDedupes(t *testing.T) {
 		t.Errorf("status %s, ids %s %s", all.Status, all.ID, some.ID)
 	}
 	view(t, v, func(tx localstore.Tx) error {
-		got, err := Resolve(tx, some.ID[:8])
+		got, err := Resolve(tx, inventory.Names{Region: "local", Account: "000000000000"}, some.ID[:8])
 		if err != nil {
 			return err
 		}

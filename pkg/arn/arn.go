@@ -38,9 +38,28 @@ var arnRE = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^arn:certctl:([a-z-]+):([^:]*):([^:]*):([a-z-]+)/([0-9a-fA-F-]+)$`)
 }) // compiled on first use, not at start-up
 
+// CheckComponent checks a region or account: 1 to 64 letters, digits,
+// '-', '_' or '.', so that an ARN stays one parseable, printable word (no
+// ':' or '/', no control character, no space). The configured region and
+// account are checked so (config.CheckARNComponent); an ARN's may be
+// anything but a ':'.
+func CheckComponent(v string) error {
+	if v == "" || len(v) > 64 {
+		return fmt.Errorf("%q must be 1 to 64 characters", v)
+	}
+	for _, r := range v {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return fmt.Errorf("%q may hold only letters, digits, '-', '_' and '.'", v)
+		}
+	}
+	return nil
+}
+
 // MaxIdentifier is the longest identifier argument looked at: far above a
 // full ARN (a region and account are at most 64 bytes each, see
-// config.CheckARNComponent), so longer input is refused before it reaches
+// CheckComponent), so longer input is refused before it reaches
 // the store or an error message.
 const MaxIdentifier = 256
 
@@ -74,30 +93,43 @@ var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0
 // MinPrefix is the shortest UUID prefix accepted as an identifier.
 const MinPrefix = 6
 
-// IDOf extracts the UUID or UUID prefix from an identifier argument of the
-// given kind: a full ARN, a bare UUID, or a prefix of at least MinPrefix
-// characters. exact reports whether the value is a whole UUID.
-func IDOf(kind, s string) (id string, exact bool, err error) {
+// Ref is an identifier argument taken apart by IDOf.
+type Ref struct {
+	// ID is the UUID or UUID prefix, in lower case.
+	ID string
+	// Exact reports whether ID is a whole UUID.
+	Exact bool
+	// FullARN reports whether the argument was a full ARN; Region and
+	// Account are then the ARN's (a bare UUID or prefix names neither).
+	FullARN         bool
+	Region, Account string
+}
+
+// IDOf takes apart an identifier argument of the given kind: a full ARN,
+// a bare UUID, or a prefix of at least MinPrefix characters. Whether a
+// full ARN's region and account are the vault's is for the caller, which
+// knows the configured ones (inventory.Names.IDOf).
+func IDOf(kind, s string) (Ref, error) {
 	if err := CheckLength(s); err != nil {
-		return "", false, err
+		return Ref{}, err
 	}
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "arn:") {
 		a, err := Parse(s)
 		if err != nil {
-			return "", false, err
+			return Ref{}, err
 		}
 		if a.Kind != kind {
-			return "", false, fmt.Errorf("%q is a %s ARN, not a %s ARN", s, a.Kind, kind)
+			return Ref{}, fmt.Errorf("%q is a %s ARN, not a %s ARN", s, a.Kind, kind)
 		}
-		return a.ID, len(a.ID) == 36, nil
+		return Ref{ID: a.ID, Exact: len(a.ID) == 36, FullARN: true, Region: a.Region, Account: a.Account}, nil
 	}
 	if !idRE().MatchString(s) {
-		return "", false, fmt.Errorf("%q is not an ARN, a UUID or a UUID prefix", s)
+		return Ref{}, fmt.Errorf("%q is not an ARN, a UUID or a UUID prefix", s)
 	}
 	if len(s) < MinPrefix {
-		return "", false, fmt.Errorf("identifier prefix %q is too short (at least %d characters)", s, MinPrefix)
+		return Ref{}, fmt.Errorf("identifier prefix %q is too short (at least %d characters)", s, MinPrefix)
 	}
 	s = strings.ToLower(s)
-	return s, len(s) == 36, nil
+	return Ref{ID: s, Exact: len(s) == 36}, nil
 }

@@ -1,6 +1,9 @@
 package arn
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFormatParse(t *testing.T) {
 	id := "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -24,23 +27,23 @@ func TestFormatParse(t *testing.T) {
 func TestIDOf(t *testing.T) {
 	id := "0f8fad5b-d9cb-469f-a165-70867728950e"
 	cases := []struct {
-		in    string
-		want  string
-		exact bool
-		ok    bool
+		in   string
+		want Ref
+		ok   bool
 	}{
-		{id, id, true, true},
-		{"0F8FAD5B", "0f8fad5b", false, true},
-		{Format(Certificate, "r", "a", id), id, true, true},
-		{Format(CertificateAuthority, "r", "a", id), "", false, false},
-		{"0f8fa", "", false, false},
-		{"hello!", "", false, false},
-		{"", "", false, false},
+		{id, Ref{ID: id, Exact: true}, true},
+		{"0F8FAD5B", Ref{ID: "0f8fad5b"}, true},
+		{Format(Certificate, "r", "a", id), Ref{ID: id, Exact: true, FullARN: true, Region: "r", Account: "a"}, true},
+		{" " + Format(Certificate, "eu-west-1", "111111111111", id[:8]) + "\n", Ref{ID: id[:8], FullARN: true, Region: "eu-west-1", Account: "111111111111"}, true},
+		{Format(CertificateAuthority, "r", "a", id), Ref{}, false},
+		{"0f8fa", Ref{}, false},
+		{"hello!", Ref{}, false},
+		{"", Ref{}, false},
 	}
 	for _, c := range cases {
-		got, exact, err := IDOf(Certificate, c.in)
-		if (err == nil) != c.ok || got != c.want || exact != c.exact {
-			t.Errorf("IDOf(%q) = %q,%v,%v", c.in, got, exact, err)
+		got, err := IDOf(Certificate, c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("IDOf(%q) = %+v, %v", c.in, got, err)
 		}
 	}
 }
@@ -56,4 +59,17 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCheckComponent(t *testing.T) {
+	for _, ok := range []string{"local", "eu-west-1", "000000000000", "A.b_c-9", strings.Repeat("x", 64)} {
+		if err := CheckComponent(ok); err != nil {
+			t.Errorf("CheckComponent(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", strings.Repeat("x", 65), "a:b", "a/b", "a b", "a\x1b[31m", "é"} {
+		if err := CheckComponent(bad); err == nil {
+			t.Errorf("CheckComponent(%q) accepted", bad)
+		}
+	}
 }

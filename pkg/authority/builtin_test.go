@@ -43,7 +43,7 @@ func TestBuiltInsReadTheCAsOnce(t *testing.T) {
 		{"EnsurePublic ECDSA", func(s *Service, tx localstore.Tx) (*Record, error) { return s.EnsurePublic(tx, ecKey.Public()) }},
 		{"EnsurePublic RSA", func(s *Service, tx localstore.Tx) (*Record, error) { return s.EnsurePublic(tx, rsaKey.Public()) }},
 		{"EnsurePublicRoot", (*Service).EnsurePublicRoot},
-		{"Resolve default", func(s *Service, tx localstore.Tx) (*Record, error) { return Resolve(tx, s, "default") }},
+		{"Resolve default", func(s *Service, tx localstore.Tx) (*Record, error) { return Resolve(tx, s, testNames, "default") }},
 	}
 	// The listings of each call after the first round. Round 1: the
 	// service found every role already; EnsurePublicRoot, not cached,

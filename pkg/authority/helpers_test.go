@@ -16,9 +16,14 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
+
+// testNames are the default region and account, the ones the tests' ARNs
+// name.
+var testNames = inventory.Names{Region: "local", Account: "000000000000"}
 
 // testClock is a settable clock.
 type testClock struct{ now time.Time }

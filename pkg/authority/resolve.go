@@ -9,19 +9,20 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
-// Resolve finds the CA named by arg: an ARN, UUID, unique prefix, or the
-// word default for the vault's default private CA (created on first use,
-// so call it in a write transaction when arg may be "default").
-func Resolve(tx localstore.Tx, s *Service, arg string) (*Record, error) {
+// Resolve finds the CA named by arg: an ARN (of the region and account n
+// names, see inventory.Names.IDOf), UUID, unique prefix, or the word
+// default for the vault's default private CA (created on first use, so
+// call it in a write transaction when arg may be "default").
+func Resolve(tx localstore.Tx, s *Service, n inventory.Names, arg string) (*Record, error) {
 	if strings.EqualFold(arg, "default") {
 		return s.EnsureDefault(tx)
 	}
-	return find(tx, arg)
+	return find(tx, n, arg)
 }
 
 // Find is Resolve for read transactions: the default private CA must
 // already exist (exit 3 before its first use).
-func Find(tx localstore.Tx, arg string) (*Record, error) {
+func Find(tx localstore.Tx, n inventory.Names, arg string) (*Record, error) {
 	if strings.EqualFold(arg, "default") {
 		r, err := findBuiltIn(tx, BuiltInDefault)
 		if err != nil {
@@ -32,19 +33,26 @@ func Find(tx localstore.Tx, arg string) (*Record, error) {
 		}
 		return r, nil
 	}
-	return find(tx, arg)
+	return find(tx, n, arg)
 }
 
-func find(tx localstore.Tx, arg string) (*Record, error) {
+// caLabel names a CA in messages.
+const caLabel = "certificate authority"
+
+func find(tx localstore.Tx, n inventory.Names, arg string) (*Record, error) {
 	// A whole UUID or ARN names one CA: read it at once (what the prefix
 	// search below would find first); anything else, or a CA not there,
 	// goes through the search and its messages.
-	if id, exact, err := arn.IDOf(arn.CertificateAuthority, arg); err == nil && exact {
-		if r, err := Get(tx, id); err == nil {
+	ref, err := n.IDOf(arn.CertificateAuthority, caLabel, arg)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Exact {
+		if r, err := Get(tx, ref.ID); err == nil {
 			return r, nil
 		}
 	}
-	id, err := inventory.ResolveObject(tx, ObjectKind, arn.CertificateAuthority, "certificate authority", arg)
+	id, err := inventory.ResolveObject(tx, n, ObjectKind, arn.CertificateAuthority, caLabel, arg)
 	if err != nil {
 		return nil, err
 	}

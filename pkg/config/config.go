@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -109,22 +110,9 @@ func atLeast(lo int) func(string) error {
 var port = between(1, 65535)
 
 // positive checks a duration longer than zero.
-// CheckARNComponent checks a region or account: 1 to 64 letters, digits,
-// '-', '_' or '.', so that an ARN stays one parseable, printable word (no
-// ':' or '/', no control character, no space).
-func CheckARNComponent(v string) error {
-	if v == "" || len(v) > 64 {
-		return fmt.Errorf("%q must be 1 to 64 characters", v)
-	}
-	for _, r := range v {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-		default:
-			return fmt.Errorf("%q may hold only letters, digits, '-', '_' and '.'", v)
-		}
-	}
-	return nil
-}
+// CheckARNComponent checks a configured region or account (the rule is
+// arn.CheckComponent's: 1 to 64 letters, digits, '-', '_' or '.').
+func CheckARNComponent(v string) error { return arn.CheckComponent(v) }
 
 // FlagError is a value given on the command line that its setting refuses:
 // invalid input (exit 4), where a bad file or environment is a usage error.

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/arn"
@@ -9,27 +10,67 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
-// ResolveCertificate turns an identifier argument (full ARN, UUID or unique
-// UUID prefix of at least 6 characters) into a certificate ID.
-func ResolveCertificate(tx localstore.Tx, arg string) (string, error) {
-	return resolve(arg, arn.Certificate, "certificate", func(prefix string) ([]string, error) {
+// IDOf takes apart an identifier argument of kind (label names the kind in
+// messages) for this vault: every identifier argument — of a certificate,
+// a CA or an ACME endpoint, wherever it is taken — goes through here. A
+// full ARN names a resource in one region and account: one that names
+// another region or account than n names a resource that does not exist
+// here (exit 3, as AWS answers ResourceNotFoundException), never this
+// vault's resource of the same UUID. A bare UUID or prefix names neither.
+// A malformed identifier, or an ARN of another kind, is invalid input.
+func (n Names) IDOf(kind, label, arg string) (arn.Ref, error) {
+	r, err := arn.IDOf(kind, arg)
+	if err != nil {
+		return arn.Ref{}, errs.Invalidf("%v", err)
+	}
+	if r.FullARN && (r.Region != n.Region || r.Account != n.Account) {
+		s := strings.TrimSpace(arg)
+		if !plain(r.Region) || !plain(r.Account) {
+			s = strconv.Quote(s)
+		}
+		return arn.Ref{}, errs.NotFoundf("%s %s not found: the ARN names region %s and account %s, but this vault is configured for region %s and account %s",
+			label, s, shown(r.Region), shown(r.Account), n.Region, n.Account).
+			WithHint("this vault's ARNs carry the configured region and account (certctl config get region; certctl config get account)")
+	}
+	return r, nil
+}
+
+// plain reports whether an ARN's region or account can go into a message
+// as it is: one a vault could be configured for (arn.CheckComponent).
+func plain(v string) bool { return arn.CheckComponent(v) == nil }
+
+// shown is an ARN's region or account as a message shows it: quoted (and
+// escaped) unless plain.
+func shown(v string) string {
+	if plain(v) {
+		return v
+	}
+	return strconv.Quote(v)
+}
+
+// ResolveCertificate turns an identifier argument (full ARN of this
+// vault's region and account, UUID or unique UUID prefix of at least 6
+// characters) into a certificate ID.
+func ResolveCertificate(tx localstore.Tx, n Names, arg string) (string, error) {
+	return resolve(n, arg, arn.Certificate, "certificate", func(prefix string) ([]string, error) {
 		return tx.FindCertificateIDs(prefix, 10)
 	})
 }
 
 // ResolveObject resolves an identifier of a generic object kind (CAs, ACME
 // endpoints) stored under objKind.
-func ResolveObject(tx localstore.Tx, objKind, arnKind, label, arg string) (string, error) {
-	return resolve(arg, arnKind, label, func(prefix string) ([]string, error) {
+func ResolveObject(tx localstore.Tx, n Names, objKind, arnKind, label, arg string) (string, error) {
+	return resolve(n, arg, arnKind, label, func(prefix string) ([]string, error) {
 		return tx.FindObjectIDs(objKind, prefix, 10)
 	})
 }
 
-func resolve(arg, arnKind, label string, find func(string) ([]string, error)) (string, error) {
-	id, _, err := arn.IDOf(arnKind, arg)
+func resolve(n Names, arg, arnKind, label string, find func(string) ([]string, error)) (string, error) {
+	r, err := n.IDOf(arnKind, label, arg)
 	if err != nil {
-		return "", errs.Invalidf("%v", err)
+		return "", err
 	}
+	id := r.ID
 	ids, err := find(id)
 	if err != nil {
 		return "", err

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -37,13 +38,15 @@ import (
 func main() {
 	dir := flag.String("vault", "", "vault `directory`")
 	ca := flag.String("ca", "default", "the `CA` (as `certctl ca crl` takes it)")
+	region := flag.String("region", "local", "the vault's configured `region` (what a -ca ARN must name)")
+	account := flag.String("account", "000000000000", "the vault's configured `account` (what a -ca ARN must name)")
 	runs := flag.Int("runs", 5, "time `N` calls")
 	flag.Parse()
 	if *dir == "" || *runs < 1 {
 		fmt.Fprintln(os.Stderr, "crlbare: -vault is required, -runs at least 1")
 		os.Exit(2)
 	}
-	ms, n, err := run(context.Background(), *dir, *ca, *runs)
+	ms, n, err := run(context.Background(), *dir, inventory.Names{Region: *region, Account: *account}, *ca, *runs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crlbare:", err)
 		os.Exit(1)
@@ -51,7 +54,7 @@ func main() {
 	fmt.Printf("%.1f %d\n", ms, n)
 }
 
-func run(ctx context.Context, dir, ca string, runs int) (float64, int, error) {
+func run(ctx context.Context, dir string, names inventory.Names, ca string, runs int) (float64, int, error) {
 	v, err := localstore.Open(ctx, dir, localstore.Options{})
 	if err != nil {
 		return 0, 0, err
@@ -60,7 +63,7 @@ func run(ctx context.Context, dir, ca string, runs int) (float64, int, error) {
 	var issuer *x509.Certificate
 	var entries []x509.RevocationListEntry
 	err = v.Store.View(ctx, func(tx localstore.Tx) error {
-		r, err := authority.Find(tx, ca)
+		r, err := authority.Find(tx, names, ca)
 		if err != nil {
 			return err
 		}

@@ -113,7 +113,7 @@ func (s *Service) resolve(op *service.Op, ref string) (*authority.Record, error)
 	var r *authority.Record
 	err := s.firstUse(op, strings.EqualFold(ref, "default"), func() error {
 		var err error
-		r, err = authority.Resolve(op.Tx, s.core.Authority, ref)
+		r, err = authority.Resolve(op.Tx, s.core.Authority, s.core.Names, ref)
 		if err == nil {
 			op.Resource(s.core.Names.CAARN(r.ID))
 		}

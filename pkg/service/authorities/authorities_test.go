@@ -381,7 +381,7 @@ func auditReportPast2262(t *testing.T, s *Service) {
 			// What the store gives for the serial alone (the ACME
 			// server's renewal information reads it so).
 			if err := s.core.Vault.Store.View(ctx, func(tx localstore.Tx) error {
-				r, err := authority.Find(tx, root)
+				r, err := authority.Find(tx, s.core.Names, root)
 				if err != nil {
 					return err
 				}

@@ -72,7 +72,7 @@ type CertificatePEM struct {
 func (s *Service) GetCertificate(ctx context.Context, caRef string, ref CertificateRef) (*CertificatePEM, error) {
 	var out *CertificatePEM
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		r, err := authority.Find(tx, caRef)
+		r, err := authority.Find(tx, s.core.Names, caRef)
 		if err != nil {
 			return err
 		}
@@ -206,7 +206,7 @@ func (e *AuditReportEntry) Row() []string {
 func (s *Service) AuditReport(ctx context.Context, ref string) ([]AuditReportEntry, error) {
 	var out []AuditReportEntry
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		r, err := authority.Find(tx, ref)
+		r, err := authority.Find(tx, s.core.Names, ref)
 		if err != nil {
 			return err
 		}

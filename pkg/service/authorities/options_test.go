@@ -73,7 +73,7 @@ func TestNameConstraints(t *testing.T) {
 	// same check.
 	var leafErr error
 	_ = s.core.Change(ctx, "Test", func(op *serviceOp) error {
-		r, err := authority.Resolve(op.Tx, s.core.Authority, sub)
+		r, err := authority.Resolve(op.Tx, s.core.Authority, s.core.Names, sub)
 		if err != nil {
 			return err
 		}
@@ -646,7 +646,7 @@ func TestPathLength(t *testing.T) {
 	}
 	var c *x509.Certificate
 	_ = s.core.Read(ctx, func(tx localstore.Tx) error {
-		r, err := authority.Find(tx, below)
+		r, err := authority.Find(tx, s.core.Names, below)
 		if err == nil {
 			c, err = r.Certificate()
 		}

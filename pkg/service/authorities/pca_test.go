@@ -245,7 +245,7 @@ func TestTemplatesOpenSSLZlint(t *testing.T) {
 	t.Run("RootCACertificate", func(t *testing.T) {
 		var csrDER []byte
 		err := s.core.Read(ctx, func(tx localstore.Tx) error {
-			r, err := authority.Find(tx, rootARN)
+			r, err := authority.Find(tx, s.core.Names, rootARN)
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ func (s *Service) find(ctx context.Context, ref string) (*authority.Record, erro
 	var r *authority.Record
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		r, err = authority.Find(tx, ref)
+		r, err = authority.Find(tx, s.core.Names, ref)
 		return err
 	})
 	return r, err

@@ -258,7 +258,7 @@ func recordRequest(op *service.Op, in RequestInput, method, export, ct string, t
 // names (the default CA is created on first use) and stores it with key.
 // It returns the CA's ID once the CA is found.
 func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names []string, key crypto.Signer, tags []localstore.Tag, export, ct string) (string, error) {
-	caRec, err := authority.Resolve(op.Tx, s.core.Authority, in.CertificateAuthority)
+	caRec, err := authority.Resolve(op.Tx, s.core.Authority, s.core.Names, in.CertificateAuthority)
 	if err != nil {
 		return "", err
 	}

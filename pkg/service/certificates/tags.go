@@ -111,21 +111,21 @@ func (s *Service) resolveTagged(tx localstore.Tx, ref string) (*taggedResource, 
 	}
 	switch kind {
 	case arn.CertificateAuthority:
-		r, err := authority.Find(tx, ref)
+		r, err := authority.Find(tx, s.core.Names, ref)
 		if err != nil {
 			return nil, err
 		}
 		return &taggedResource{kind: kind, arn: s.core.Names.CAARN(r.ID), param: "CertificateAuthorityArn", tags: &r.Tags,
 			put: func(time.Time) error { return authority.Put(tx, r) }}, nil
 	case arn.AcmeEndpoint:
-		e, err := acmestate.Resolve(tx, ref)
+		e, err := acmestate.Resolve(tx, s.core.Names, ref)
 		if err != nil {
 			return nil, err
 		}
 		return &taggedResource{kind: kind, arn: s.core.Names.EndpointARN(e.ID), param: "AcmeEndpointArn", tags: &e.Tags,
 			put: func(now time.Time) error { e.UpdatedAt = now; return acmestate.Put(tx, e) }}, nil
 	}
-	id, err := inventory.ResolveCertificate(tx, ref)
+	id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func (s *Service) arn(id string) string { return s.core.Names.EndpointARN(id) }
 // in a read transaction.
 func (s *Service) read(ctx context.Context, ref string, fn func(tx localstore.Tx, ep *acmestate.Endpoint) error) error {
 	return s.core.Read(ctx, func(tx localstore.Tx) error {
-		ep, err := acmestate.Resolve(tx, ref)
+		ep, err := acmestate.Resolve(tx, s.core.Names, ref)
 		if err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (s *Service) read(ctx context.Context, ref string, fn func(tx localstore.Tx
 // eventName, whose resources include the endpoint's ARN.
 func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op *service.Op, ep *acmestate.Endpoint) error) error {
 	return s.core.Change(ctx, eventName, func(op *service.Op) error {
-		ep, err := acmestate.Resolve(op.Tx, ref)
+		ep, err := acmestate.Resolve(op.Tx, s.core.Names, ref)
 		if err != nil {
 			op.Param("AcmeEndpointArn", ref)
 			return err
@@ -135,7 +135,7 @@ type CreateInput struct {
 // when there is none, 5 when it is not ACTIVE) and returns its ID.
 func (s *Service) issuingCA(op *service.Op, ref string) (string, error) {
 	op.Param("CertificateAuthorityArn", ref)
-	r, err := authority.Resolve(op.Tx, s.core.Authority, ref)
+	r, err := authority.Resolve(op.Tx, s.core.Authority, s.core.Names, ref)
 	if err != nil {
 		return "", err
 	}

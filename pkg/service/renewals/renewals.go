@@ -233,7 +233,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 func (s *Service) Renew(ctx context.Context, ref string) (*Report, error) {
 	var snap *localstore.Certificate
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, ref)
+		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
 		if err != nil {
 			return err
 		}
@@ -304,7 +304,7 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 	var renewErr error
 	_, err := s.core.ChangeIf(ctx, "RenewCertificate", func(op *service.Op) error {
 		res, msgs, renewErr = Result{}, nil, nil
-		id, err := inventory.ResolveCertificate(op.Tx, ref)
+		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref)
 		if err != nil {
 			op.Param("CertificateArn", ref)
 			return err
