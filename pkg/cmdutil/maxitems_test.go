@@ -9,7 +9,8 @@ import (
 
 // --max-items takes a positive whole number; 0, a negative number or
 // anything else is refused when the flags are parsed, with a message of
-// its own (the app makes an "invalid argument" flag error exit 2).
+// its own (the app makes an "invalid argument" flag error exit 2). It is
+// decimal, as every integer flag is (see IntVar).
 func TestMaxItemsFlag(t *testing.T) {
 	for _, tc := range []struct {
 		arg, err string
@@ -17,6 +18,8 @@ func TestMaxItemsFlag(t *testing.T) {
 	}{
 		{"7", "", 7},
 		{"1", "", 1},
+		{"010", "", 10},
+		{"0x10", `invalid argument "0x10" for "--max-items" flag: not a decimal number (write it in decimal: no 0x, 0o or 0b prefix, no _)`, 0},
 		{"0", `invalid argument "0" for "--max-items" flag: must be positive`, 0},
 		{"-1", `invalid argument "-1" for "--max-items" flag: must be positive`, 0},
 		{"abc", `invalid argument "abc" for "--max-items" flag: not a whole number`, 0},

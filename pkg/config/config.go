@@ -298,12 +298,10 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 		}
 	}
 	if data, err := os.ReadFile(file); err == nil {
-		fileVals := map[string]any{}
-		if err := yaml.Unmarshal(data, &fileVals); err != nil {
+		flat, err := parseFile(data)
+		if err != nil {
 			return nil, fmt.Errorf("config file %s: %v", file, err)
 		}
-		flat := map[string]any{}
-		flatten("", fileVals, flat)
 		for name, val := range flat {
 			if _, ok := LookupKey(name); !ok {
 				return nil, fmt.Errorf("config file %s: unknown setting %q (see `certctl config list`)", file, name)
@@ -475,13 +473,55 @@ func readFile(file string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseFile(data)
+}
+
+// parseFile decodes a config file into its settings by flat name. A number
+// is kept as written, as text, when YAML reads it as something else:
+// YAML takes 010 for 8, 0x50 for 80, 1_000 for 1000 and 012345678912 for a
+// float, where the setting means decimal (a port, a quota) or the very
+// digits (an account such as 000000000000). An integer setting then reads
+// 010 as 10 and refuses 0x50 as it does from the environment and from
+// `config set`.
+func parseFile(data []byte) (map[string]any, error) {
 	vals := map[string]any{}
 	if err := yaml.Unmarshal(data, &vals); err != nil {
 		return nil, err
 	}
 	flat := map[string]any{}
 	flatten("", vals, flat)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	keepNumerals("", &doc, flat)
 	return flat, nil
+}
+
+// keepNumerals replaces in flat each int or float scalar of n whose decoded
+// value does not print as written by its text.
+func keepNumerals(name string, n *yaml.Node, flat map[string]any) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			keepNumerals(name, c, flat)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if name != "" {
+				k = name + "." + k
+			}
+			keepNumerals(k, n.Content[i+1], flat)
+		}
+	case yaml.ScalarNode:
+		if tag := n.ShortTag(); tag != "!!int" && tag != "!!float" {
+			return
+		}
+		if v, ok := flat[name]; ok && fmt.Sprint(v) != n.Value {
+			flat[name] = n.Value
+		}
+	}
 }
 
 // Validate checks that value suits the setting: it parses as the key's

@@ -429,3 +429,64 @@ func TestAllowExec(t *testing.T) {
 		t.Error("config set hooks.allow_exec maybe accepted")
 	}
 }
+
+// A number in the config file means what it says in decimal, as it does
+// in the environment and through `config set`: YAML alone would read 010
+// as 8, 0x50 as 80, 1_000 as 1000, an account of twelve zeros as 0 and
+// 012345678912 as a float.
+func TestFileNumbersAreDecimal(t *testing.T) {
+	home := fakeEnv(map[string]string{"HOME": t.TempDir()})
+	for _, tc := range []struct {
+		file, key, want string
+	}{
+		{"validation:\n  http_port: 010\n", "validation.http_port", "010"},
+		{"validation:\n  http_port: 8080\n", "validation.http_port", "8080"},
+		{"validation:\n  http_port: +81\n", "validation.http_port", "+81"},
+		{"account: 000000000000\n", "account", "000000000000"},
+		{"account: 012345678912\n", "account", "012345678912"},
+		{"account: 123456789012\n", "account", "123456789012"},
+	} {
+		c, err := Load(writeFile(t, tc.file), nil, home)
+		if err != nil {
+			t.Errorf("%q: %v", tc.file, err)
+			continue
+		}
+		if got := c.Raw(tc.key); got != tc.want {
+			t.Errorf("%q: %s is %q, want %q", tc.file, tc.key, got, tc.want)
+		}
+	}
+	c, err := Load(writeFile(t, "validation:\n  http_port: 010\n  tls_alpn_port: 0443\nacme:\n  orders_per_hour: 007\naccount: 000000000000\n"), nil, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPPort != 10 || c.TLSALPNPort != 443 || c.OrdersPerHour != 7 || c.Account != "000000000000" {
+		t.Errorf("decoded %d %d %d %q", c.HTTPPort, c.TLSALPNPort, c.OrdersPerHour, c.Account)
+	}
+	for _, file := range []string{
+		"validation:\n  http_port: 0x50\n",
+		"validation:\n  http_port: 0o120\n",
+		"validation:\n  http_port: 0b1010000\n",
+		"validation:\n  http_port: 8_080\n",
+		"validation:\n  http_port: 80.0\n",
+		"quotas:\n  domains_per_certificate: 0xa\n",
+	} {
+		_, err := Load(writeFile(t, file), nil, home)
+		if err == nil || !strings.Contains(err.Error(), "is not a whole number") {
+			t.Errorf("%q: %v, want a refusal", file, err)
+		}
+	}
+
+	// Set keeps the other settings as written.
+	file := writeFile(t, "account: 000000000000\nvalidation:\n  http_port: 010\n")
+	if err := Set(file, "region", "eu"); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(file, nil, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Account != "000000000000" || c.HTTPPort != 10 || c.Region != "eu" {
+		data, _ := os.ReadFile(file)
+		t.Errorf("after Set: %q %d %q\n%s", c.Account, c.HTTPPort, c.Region, data)
+	}
+}

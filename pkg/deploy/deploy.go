@@ -39,8 +39,15 @@ type Target struct {
 	// command succeeding; a target behind the current version is installed
 	// again by the next `renew --due` (so a failed reload is retried).
 	Version int `json:"version,omitempty"`
-	// LastError is the failure of the last attempt, if it failed.
+	// LastError is the failure of the last attempt, if it failed. It may
+	// quote the command and its output, which may hold anything.
 	LastError string `json:"lastError,omitempty"`
+	// Failure is LastError without the command or its output (see
+	// FailureSummary), what the dashboard shows; FailedAt is when the last
+	// attempt failed. Targets that failed before these were kept have
+	// neither.
+	Failure  string     `json:"failure,omitempty"`
+	FailedAt *time.Time `json:"failedAt,omitempty"`
 	// HostID and Host are the identity and name of the host that recorded
 	// the target, the only one that installs it (see Host.Owns); Seal is
 	// that host's MAC of the target. Targets recorded before hosts were
@@ -163,10 +170,12 @@ func RecordAttempt(tx localstore.Tx, certID string, t Target, version int, insta
 		found = true
 		if installErr == nil {
 			ts[i].Version, ts[i].LastError = version, ""
+			ts[i].Failure, ts[i].FailedAt = "", nil
 			continue
 		}
 		newFailure = ts[i].LastError == ""
 		ts[i].LastError = installErr.Error()
+		ts[i].Failure, ts[i].FailedAt = FailureSummary(installErr), &now
 	}
 	if !found {
 		return installErr != nil, nil
@@ -292,7 +301,8 @@ func Install(ctx context.Context, t Target, m Material, hooks Hooks) error {
 		}
 	}
 	if t.Exec != "" && !hooks.Allow {
-		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: %v", t.Label(), ErrHooksOff), Skipped: true}
+		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: %v", t.Label(), ErrHooksOff), Skipped: true,
+			Summary: "deploy hook not run: deploy hooks are off on this host (hooks.allow_exec)"}
 	}
 	return RunHook(ctx, t, m.CertificateARN, hooks.Output)
 }
@@ -312,11 +322,29 @@ type Hooks struct {
 // HookError is the failure of a target's command (the files were written).
 type HookError struct {
 	Msg string
+	// Summary is Msg without the command or its output.
+	Summary string
 	// Skipped: the command was not run, hooks being off on this host.
 	Skipped bool
 }
 
 func (e *HookError) Error() string { return e.Msg }
+
+// FailureSummary describes a failed install without quoting the target's
+// command or its output, either of which may hold anything (a token on
+// the command line, a secret a reload script prints): "deploy hook failed:
+// exit status 3", "deploy hook timed out after 2m0s", or the error of a
+// file that could not be written.
+func FailureSummary(err error) string {
+	var hookErr *HookError
+	if errors.As(err, &hookErr) {
+		if hookErr.Summary != "" {
+			return hookErr.Summary
+		}
+		return "deploy hook failed"
+	}
+	return err.Error()
+}
 
 // RunHook runs t.Exec (sh -c) with CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE,
 // CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE and CERTCTL_FULLCHAIN_FILE set, within
@@ -343,9 +371,15 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		if cctx.Err() == context.DeadlineExceeded {
-			return &HookError{Msg: fmt.Sprintf("deploy hook %q timed out after %s", t.Exec, HookTimeout)}
+			return &HookError{Msg: fmt.Sprintf("deploy hook %q timed out after %s", t.Exec, HookTimeout),
+				Summary: fmt.Sprintf("deploy hook timed out after %s", HookTimeout)}
 		}
-		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v", t.Exec, err)}
+		summary := "deploy hook failed"
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			summary += ": " + exitErr.ProcessState.String() // "exit status 3", "signal: killed"
+		}
+		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v", t.Exec, err), Summary: summary}
 	}
 	return nil
 }

@@ -98,7 +98,7 @@ func NewCmdPut(f *cmdutil.Factory, runF func(*PutOptions) error) *cobra.Command 
 			return runPut(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().IntVar(&opts.DaysBeforeExpiry, "days-before-expiry", renewal.DefaultDaysBeforeExpiry, "days before expiry (1-45)")
+	cmdutil.IntVar(cmd.Flags(), &opts.DaysBeforeExpiry, "days-before-expiry", renewal.DefaultDaysBeforeExpiry, "days before expiry (1-45)")
 	return cmd
 }
 

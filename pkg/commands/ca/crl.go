@@ -60,7 +60,7 @@ starts the next one; a new ca.base_url is taken by the next partition.` + cmduti
 	}
 	caArg(f, cmd, &opts.CA)
 	cmd.Flags().BoolVar(&opts.DER, "der", false, "print DER instead of PEM")
-	cmd.Flags().IntVar(&opts.Partition, "partition", 0, "partition `N` of a PARTITIONED CRL (default: the complete CRL)")
+	cmdutil.IntVar(cmd.Flags(), &opts.Partition, "partition", 0, "partition `N` of a PARTITIONED CRL (default: the complete CRL)")
 	return cmd
 }
 

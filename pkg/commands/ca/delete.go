@@ -43,7 +43,7 @@ On a terminal certctl asks for confirmation; --yes skips the question.` + cmduti
 		},
 	}
 	caArg(f, cmd, &opts.CA)
-	cmd.Flags().IntVar(&opts.Days, "permanent-deletion-time-in-days", 30, "days during which the CA can be restored (7-30)")
+	cmdutil.IntVar(cmd.Flags(), &opts.Days, "permanent-deletion-time-in-days", 30, "days during which the CA can be restored (7-30)")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }

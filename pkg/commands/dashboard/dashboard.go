@@ -45,6 +45,9 @@ list leaves out by default):
                       and not renewed automatically), RENEWAL_OVERDUE (eligible but
                       past half its renewal window), FAILED, VALIDATION_TIMED_OUT,
                       PENDING_VALIDATION, REVOKED_RECENTLY (within 30 days)
+  FailedDeployments   deploy targets whose last install or command failed, most
+                      recent first: certificate, target, when, and a reason that
+                      never quotes the target's command or its output
 
 Statuses are judged now: an ISSUED certificate past its NotAfter counts as
 EXPIRED (and INELIGIBLE) even before ` + "`renew --due`" + ` records it.
@@ -52,10 +55,14 @@ EXPIRED (and INELIGIBLE) even before ` + "`renew --due`" + ` records it.
 On a terminal the timeline is a bar chart. -o text prints one record a line:
   total N · status S N · type T N · origin O N · eligibility E N
   week START END N · action ARN DOMAIN REASON DETAIL
+  deployment-failed ARN DOMAIN TARGET FAILED_AT REASON
+  acme-endpoint ARN ISSUED FAILED
 -o json holds the same figures:
   {"Counts":{"Total","ByStatus","ByType","ByKeyPairOrigin","ByRenewalEligibility"},
    "ExpirationTimeline":[{"WeekStart","WeekEnd","Count"}],
-   "NeedsAction":[{"CertificateArn","DomainName","Reason","Detail","Status","NotAfter"}]}` + cmdutil.ExitStatus(0, 2, 6),
+   "NeedsAction":[{"CertificateArn","DomainName","Reason","Detail","Status","NotAfter"}],
+   "AcmeEndpoints":[{"AcmeEndpointArn","CertificateIssuanceSuccess","CertificateIssuanceFailed"}],
+   "FailedDeployments":[{"CertificateArn","DomainName","Target","FailedAt","Reason"}]}` + cmdutil.ExitStatus(0, 2, 6),
 		Example: `  certctl dashboard
   certctl dashboard -o json --query 'NeedsAction[].CertificateArn'
   certctl dashboard -o text | awk '$1 == "action"'`,
@@ -106,6 +113,13 @@ func Records(out Output) [][]string {
 	}
 	for _, a := range out.NeedsAction {
 		rows = append(rows, []string{"action", a.CertificateArn, a.DomainName, a.Reason, a.Detail})
+	}
+	for _, f := range out.FailedDeployments {
+		when := ""
+		if f.FailedAt != nil {
+			when = f.FailedAt.String()
+		}
+		rows = append(rows, []string{"deployment-failed", f.CertificateArn, f.DomainName, f.Target, when, f.Reason})
 	}
 	for _, ep := range out.AcmeEndpoints {
 		rows = append(rows, []string{"acme-endpoint", ep.AcmeEndpointArn,

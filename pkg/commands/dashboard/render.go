@@ -53,6 +53,19 @@ func render(p *output.Printer, out Output) error {
 		}
 		b.WriteString("\n")
 	}
+	if len(out.FailedDeployments) > 0 {
+		b.WriteString(s.Bold("Failed deployments") + " " + s.Dim("(retried by `certctl renew --due`)") + "\n")
+		if _, err := io.WriteString(p.IO.Out, b.String()); err != nil {
+			return err
+		}
+		b.Reset()
+		if err := p.Print(out.FailedDeployments, output.View{Table: func(s *output.Styles) *output.Table {
+			return failedDeploymentsTable(s, out.FailedDeployments)
+		}}); err != nil {
+			return err
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString(s.Bold("Needs action") + "\n")
 	if _, err := io.WriteString(p.IO.Out, b.String()); err != nil {
 		return err
@@ -73,6 +86,21 @@ func render(p *output.Printer, out Output) error {
 		}
 		return t
 	}})
+}
+
+// failedDeploymentsTable lists the failed deploy targets: certificate,
+// domain, target, when the last attempt failed (UTC) and why.
+func failedDeploymentsTable(s *output.Styles, fs []reports.FailedDeployment) *output.Table {
+	t := &output.Table{Headers: []string{"CERTIFICATE", "DOMAIN", "TARGET", "FAILED", "REASON"}}
+	for _, f := range fs {
+		id := f.CertificateArn[strings.LastIndexByte(f.CertificateArn, '/')+1:]
+		when := s.Dim("unknown")
+		if f.FailedAt != nil {
+			when = time.Time(*f.FailedAt).UTC().Format("2006-01-02 15:04 UTC")
+		}
+		t.Rows = append(t.Rows, []string{id, f.DomainName, f.Target, when, s.Bad(f.Reason)})
+	}
+	return t
 }
 
 // box draws one rounded box of counts, zero counts dimmed.

@@ -96,7 +96,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	t.Version, t.LastError = m.Version, ""
 	if installErr != nil {
 		// Recorded as not yet done: the next `renew --due` retries it.
-		t.Version, t.LastError = 0, installErr.Error()
+		t.Version, t.LastError, t.Failure = 0, installErr.Error(), deploy.FailureSummary(installErr)
 	}
 	var labels []string
 	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
@@ -105,6 +105,11 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		c, err := op.Tx.GetCertificate(id)
 		if err != nil {
 			return err
+		}
+		t := t
+		if installErr != nil {
+			now := op.Now
+			t.FailedAt = &now
 		}
 		if labels, err = deploy.AddTarget(op.Tx, id, t, op.Now); err != nil {
 			return err

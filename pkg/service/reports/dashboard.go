@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
@@ -45,7 +46,30 @@ type Dashboard struct {
 	NeedsAction        []Action `json:"NeedsAction"`
 	// AcmeEndpoints are the issuance counters of every ACME endpoint.
 	AcmeEndpoints []EndpointIssuance `json:"AcmeEndpoints"`
+	// FailedDeployments are the deploy targets whose last install or
+	// command failed, most recent first.
+	FailedDeployments []FailedDeployment `json:"FailedDeployments"`
 }
+
+// FailedDeployment is a deploy target whose last attempt failed: the
+// certificate is not (or not in its current version) installed there, or
+// the target's command failed, until `renew --due` or `deploy` succeeds.
+type FailedDeployment struct {
+	CertificateArn string `json:"CertificateArn"`
+	DomainName     string `json:"DomainName"`
+	// Target is the target as InUseBy names it ("file:PATH (host NAME)").
+	Target string `json:"Target"`
+	// FailedAt is when the last attempt failed (null for a target that
+	// failed before certctl kept the time).
+	FailedAt *inventory.Timestamp `json:"FailedAt"`
+	// Reason says what failed without quoting the target's command or its
+	// output (see `certctl renew --due` and `certctl events` for those).
+	Reason string `json:"Reason"`
+}
+
+// ReasonUnrecorded is the Reason of a target that failed before certctl
+// kept a reason fit to show.
+const ReasonUnrecorded = "deploy failed (reason not recorded; `certctl renew --due` retries it and reports why)"
 
 // EndpointIssuance is one ACME endpoint's issuance success and failure.
 type EndpointIssuance struct {
@@ -90,6 +114,7 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 		return Dashboard{}, err
 	}
 	out := Compute(s.core.Names, snap.certs, s.set.Renewal, snap.now)
+	out.FailedDeployments = FailedDeployments(s.core.Names, snap.certs, snap.targets)
 	out.AcmeEndpoints = []EndpointIssuance{}
 	for _, m := range snap.acme {
 		out.AcmeEndpoints = append(out.AcmeEndpoints, EndpointIssuance{AcmeEndpointArn: s.core.Names.EndpointARN(m.EndpointID),
@@ -112,6 +137,7 @@ func Compute(n inventory.Names, certs []*localstore.Certificate, policy renewal.
 		},
 		ExpirationTimeline: timeline(now),
 		NeedsAction:        []Action{},
+		FailedDeployments:  []FailedDeployment{},
 	}
 	for _, c := range certs {
 		status := inventory.EffectiveStatus(c, now)
@@ -146,6 +172,43 @@ func Compute(n inventory.Names, certs []*localstore.Certificate, policy renewal.
 			return ta.Before(tb)
 		}
 		return a.CertificateArn < b.CertificateArn
+	})
+	return out
+}
+
+// FailedDeployments lists the targets (by certificate ID) whose last
+// attempt failed, of the certificates in certs, most recent failure first
+// (those without a time last), then by ARN and target.
+func FailedDeployments(n inventory.Names, certs []*localstore.Certificate, targets map[string][]deploy.Target) []FailedDeployment {
+	out := []FailedDeployment{}
+	for _, c := range certs {
+		for _, t := range targets[c.ID] {
+			if t.LastError == "" {
+				continue
+			}
+			f := FailedDeployment{CertificateArn: n.CertificateARN(c.ID), DomainName: c.DomainName,
+				Target: t.Label(), Reason: t.Failure}
+			if f.Reason == "" {
+				f.Reason = ReasonUnrecorded
+			}
+			if t.FailedAt != nil {
+				f.FailedAt = inventory.TS(*t.FailedAt)
+			}
+			out = append(out, f)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if (a.FailedAt == nil) != (b.FailedAt == nil) {
+			return b.FailedAt == nil
+		}
+		if ta, tb := tsTime(a.FailedAt), tsTime(b.FailedAt); !ta.Equal(tb) {
+			return ta.After(tb)
+		}
+		if a.CertificateArn != b.CertificateArn {
+			return a.CertificateArn < b.CertificateArn
+		}
+		return a.Target < b.Target
 	})
 	return out
 }

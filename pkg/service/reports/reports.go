@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
@@ -60,12 +61,13 @@ func (s *Service) PutAccountConfig(ctx context.Context, c renewal.AccountConfig)
 }
 
 // snapshot is the inventory as the dashboard and the metrics see it: every
-// certificate of every origin and the ACME endpoints' issuance counters,
-// read in one transaction, at the service's clock.
+// certificate of every origin, the ACME endpoints' issuance counters and
+// the deploy targets, read in one transaction, at the service's clock.
 type snapshot struct {
-	now   time.Time
-	certs []*localstore.Certificate
-	acme  []acmestate.EndpointMetrics
+	now     time.Time
+	certs   []*localstore.Certificate
+	acme    []acmestate.EndpointMetrics
+	targets map[string][]deploy.Target
 }
 
 func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
@@ -75,7 +77,10 @@ func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
 		if snap.certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins}); err != nil {
 			return err
 		}
-		snap.acme, err = acmestate.AllMetrics(tx)
+		if snap.acme, err = acmestate.AllMetrics(tx); err != nil {
+			return err
+		}
+		snap.targets, err = deploy.AllTargets(tx)
 		return err
 	})
 	if err != nil {

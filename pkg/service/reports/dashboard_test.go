@@ -1,0 +1,67 @@
+package reports
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/deploy"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// FailedDeployments lists the failing targets of known certificates, most
+// recent failure first and those without a time last; a target that last
+// succeeded, or whose certificate is gone, is left out; a target recorded
+// before the summary was kept shows a generic reason, never LastError
+// (which quotes the command and its output).
+func TestFailedDeployments(t *testing.T) {
+	n := inventory.Names{Region: "local", Account: "000000000000"}
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { x := t0.Add(d); return &x }
+	certs := []*localstore.Certificate{
+		{ID: "aaaaaaaa-0000-0000-0000-000000000001", DomainName: "a.internal"},
+		{ID: "bbbbbbbb-0000-0000-0000-000000000002", DomainName: "b.internal"},
+	}
+	targets := map[string][]deploy.Target{
+		certs[0].ID: {
+			{CertFile: "/a/ok.pem", Version: 1},
+			{CertFile: "/a/old.pem", LastError: `deploy hook "curl -H 'Authorization: hunter2'" failed: exit status 1: denied`},
+			{CertFile: "/a/early.pem", LastError: "x", Failure: "deploy hook failed: exit status 1", FailedAt: at(0)},
+		},
+		certs[1].ID: {
+			{CertFile: "/b/late.pem", LastError: "y", Failure: "deploy hook timed out after 2m0s", FailedAt: at(time.Hour)},
+		},
+		"cccccccc-0000-0000-0000-000000000003": {
+			{CertFile: "/c/gone.pem", LastError: "z", Failure: "deploy hook failed", FailedAt: at(2 * time.Hour)},
+		},
+	}
+	got := FailedDeployments(n, certs, targets)
+	var summary []string
+	for _, f := range got {
+		when := "null"
+		if f.FailedAt != nil {
+			when = f.FailedAt.String()
+		}
+		summary = append(summary, f.DomainName+" "+f.Target+" "+when+" "+f.Reason)
+	}
+	want := []string{
+		"b.internal file:/b/late.pem 2030-01-02T04:04:05Z deploy hook timed out after 2m0s",
+		"a.internal file:/a/early.pem 2030-01-02T03:04:05Z deploy hook failed: exit status 1",
+		"a.internal file:/a/old.pem null " + ReasonUnrecorded,
+	}
+	if strings.Join(summary, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(summary, "\n"), strings.Join(want, "\n"))
+	}
+	if got[0].CertificateArn != n.CertificateARN(certs[1].ID) {
+		t.Errorf("ARN %s", got[0].CertificateArn)
+	}
+	b, _ := json.Marshal(got)
+	if strings.Contains(string(b), "hunter2") {
+		t.Errorf("JSON quotes LastError: %s", b)
+	}
+	if b, _ := json.Marshal(FailedDeployments(n, certs, nil)); string(b) != "[]" {
+		t.Errorf("none: %s", b)
+	}
+}
