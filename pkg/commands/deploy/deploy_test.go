@@ -262,6 +262,11 @@ func TestHookFailureDuringRenewDue(t *testing.T) {
 	}
 	if errsList, ok := evs[0].Detail["DeploymentErrors"].([]any); !ok || len(errsList) != 1 {
 		t.Fatalf("event detail %v", evs[0].Detail)
+	} else if got, want := errsList[0], "file:"+tg.cert; !strings.HasPrefix(fmt.Sprint(got), want) ||
+		!strings.HasSuffix(fmt.Sprint(got), ": deploy hook failed: exit status 1") || strings.Contains(fmt.Sprint(got), "test !") {
+		// The target and how its command ended; not the command, which
+		// may hold anything (a token on its command line).
+		t.Fatalf("DeploymentErrors[0] = %q", got)
 	}
 
 	// The next pass retries the target (still failing: exit 7 again, but

@@ -276,7 +276,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 					return err
 				}
 				if installErrs[j] != nil && (isNew || renewed) {
-					fresh = append(fresh, installErrs[j].Error())
+					fresh = append(fresh, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
 				}
 				targets[j] = targetFields(t)
 				targets[j]["Installed"] = installErrs[j] == nil
