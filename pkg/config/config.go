@@ -65,7 +65,7 @@ var Keys = []Key{
 	{"validation.http_port", Int, "80", "port used to fetch RedirectFrom URLs and ACME http-01 challenges", port},
 	{"validation.tls_alpn_port", Int, "443", "port used for ACME tls-alpn-01 challenges", port},
 	{"validation.caa_identities", List, "certctl.local", "CA identities accepted in CAA records", nil},
-	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)", nil},
+	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)", serverAddr},
 	{"smtp.from", String, "certctl@localhost", "sender of validation email", nil},
 	{"smtp.username", String, "", "SMTP user name", nil},
 	{"smtp.password_file", String, "", "file holding the SMTP password", nil},
@@ -148,6 +148,22 @@ func listenAddr(v string) error {
 		return fmt.Errorf("%q is not host:port", v)
 	}
 	if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has no valid port", v)
+	}
+	return nil
+}
+
+// serverAddr checks the host:port of a server to connect to, or nothing
+// (unset): a host and a port 1..65535.
+func serverAddr(v string) error {
+	if v == "" {
+		return nil
+	}
+	h, p, err := net.SplitHostPort(v)
+	if err != nil || h == "" {
+		return fmt.Errorf("%q is not host:port", v)
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 		return fmt.Errorf("%q has no valid port", v)
 	}
 	return nil
