@@ -28,6 +28,10 @@ const ObjectKind = "deploy"
 // HookTimeout bounds one run of a target's --exec command.
 const HookTimeout = 2 * time.Minute
 
+// hookOutputGrace is how long a command's output is still copied after
+// the command exits (see exec.Cmd.WaitDelay).
+const hookOutputGrace = 2 * time.Second
+
 // Target is where one copy of a certificate is installed.
 type Target struct {
 	CertFile      string `json:"certFile"`
@@ -369,7 +373,10 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 		out = io.Discard
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Run(); err != nil {
+	// A command that starts a daemon leaves it holding the output: when
+	// out is not a file (a pipe is copied), Run would wait for the daemon.
+	cmd.WaitDelay = hookOutputGrace
+	if err := cmd.Run(); err != nil && !errors.Is(err, exec.ErrWaitDelay) { // ErrWaitDelay: it exited 0
 		if cctx.Err() == context.DeadlineExceeded {
 			return &HookError{Msg: fmt.Sprintf("deploy hook %q timed out after %s", t.Exec, HookTimeout),
 				Summary: fmt.Sprintf("deploy hook timed out after %s", HookTimeout)}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // listDir names every entry of dir, temp files included.
@@ -181,5 +182,24 @@ func TestHookOutputStaysOut(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "PRIVATE KEY") || !strings.Contains(out.String(), "to-stderr") {
 		t.Errorf("the hook's output did not reach the host's output: %q", out.String())
+	}
+}
+
+// TestHookStartingDaemonDoesNotHang: a command that leaves a process
+// holding its output (a daemon it started) ends when the command does,
+// not when that process does, even when the output is copied (not a file).
+func TestHookStartingDaemonDoesNotHang(t *testing.T) {
+	dir := t.TempDir()
+	tg := Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem"), Exec: `sleep 30 & echo started`}
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- RunHook(context.Background(), tg, "arn:x", &out) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the command succeeded but RunHook said %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("RunHook waited for the daemon the command started")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -130,8 +131,9 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
 		cmd.Stdin = bytes.NewReader(append(data, '\n'))
 		cmd.Stdout = errOut
 		cmd.Stderr = errOut
+		cmd.WaitDelay = 2 * time.Second // a daemon the hook started may hold its output
 		cmd.Env = hookenv.Environ("CERTCTL_EVENT_TYPE=" + ev.DetailType)
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Run(); err != nil && !errors.Is(err, exec.ErrWaitDelay) { // ErrWaitDelay: it exited 0
 			fmt.Fprintf(errOut, "certctl: event hook failed for %s: %v\n", ev.DetailType, err)
 		}
 		cancel()

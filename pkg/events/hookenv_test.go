@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHookSeesNoSecret(t *testing.T) {
@@ -24,5 +25,25 @@ func TestHookSeesNoSecret(t *testing.T) {
 	}
 	if !strings.Contains(s, "CERTCTL_EVENT_TYPE="+Available) {
 		t.Fatalf("the event hook lacks CERTCTL_EVENT_TYPE:\n%s", s)
+	}
+}
+
+// TestHookStartingDaemonDoesNotHang: an event hook that leaves a process
+// holding its output ends when the hook does, without a failure reported,
+// even when that output is copied (not a file).
+func TestHookStartingDaemonDoesNotHang(t *testing.T) {
+	var out strings.Builder
+	done := make(chan struct{})
+	go func() {
+		Deliver(context.Background(), "cat >/dev/null; sleep 30 &", []*Event{{DetailType: Available}}, &out)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Deliver waited for the daemon the hook started")
+	}
+	if strings.Contains(out.String(), "failed") {
+		t.Fatalf("a hook that exited 0 was reported failed: %s", out.String())
 	}
 }
