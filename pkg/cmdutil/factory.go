@@ -88,6 +88,16 @@ func (f *Factory) Config() (*config.Config, error) {
 	return c, nil
 }
 
+// VaultDir is the vault's directory as configured, "" when the settings
+// do not load (the command that needs them reports why).
+func (f *Factory) VaultDir() string {
+	c, err := f.Config()
+	if err != nil {
+		return ""
+	}
+	return c.Vault
+}
+
 // Vault opens the vault once (creating it on first use).
 func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	if f.vault != nil {

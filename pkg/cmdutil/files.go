@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -221,4 +222,102 @@ func CheckPathFlags(cmd *cobra.Command) error {
 		}
 	})
 	return err
+}
+
+// outputAnnotation marks a flag naming what a command writes: a file (the
+// annotation's one value is ""), or a directory and the names of the files
+// written into it.
+const outputAnnotation = "certctl_output"
+
+// MarkOutputFile marks the flag name as a file the command writes (and
+// completes file names for it): see CheckOutputPaths.
+func MarkOutputFile(cmd *cobra.Command, name string) {
+	_ = cmd.MarkFlagFilename(name)
+	_ = cmd.Flags().SetAnnotation(name, outputAnnotation, []string{""})
+}
+
+// MarkOutputDir marks the flag name as a directory the command writes
+// files into, by those names: see CheckOutputPaths.
+func MarkOutputDir(cmd *cobra.Command, name string, files ...string) {
+	_ = cmd.MarkFlagDirname(name)
+	_ = cmd.Flags().SetAnnotation(name, outputAnnotation, files)
+}
+
+// CheckOutputPaths refuses (exit 2) a command whose output would replace
+// what it reads or the vault itself: a file flag marked as output
+// (MarkOutputFile, MarkOutputDir) naming the same file as a file flag it
+// reads (MarkFlagFilename: --passphrase-file, --vault-passphrase-file,
+// --certificate, …) — `export --passphrase-file p.txt --out-file p.txt`
+// replaced the only copy of the passphrase that encrypts the key it wrote
+// — or a file in the vault's directory (vaultDir, asked only when there is
+// an output; "": not known), its database and key among them.
+func CheckOutputPaths(cmd *cobra.Command, vaultDir func() string) error {
+	type named struct{ flag, path string }
+	var outs, ins []named
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		v := fl.Value.String()
+		if fl.Value.Type() != "string" || v == "" || v == "-" {
+			return
+		}
+		if files, ok := fl.Annotations[outputAnnotation]; ok {
+			for _, n := range files {
+				outs = append(outs, named{fl.Name, filepath.Join(v, n)})
+			}
+			return
+		}
+		if _, ok := fl.Annotations[cobra.BashCompFilenameExt]; ok {
+			for _, prefix := range []string{"fileb://", "file://"} {
+				v = strings.TrimPrefix(v, prefix)
+			}
+			ins = append(ins, named{fl.Name, v})
+		}
+	})
+	dir := ""
+	if len(outs) > 0 {
+		dir = vaultDir()
+	}
+	for _, o := range outs {
+		for _, in := range ins {
+			if samePath(o.path, in.path) {
+				return errs.UsageErrorf("--%s would write %s, which --%s reads: write it elsewhere", o.flag, o.path, in.flag)
+			}
+		}
+		if dir != "" && within(o.path, dir) {
+			return errs.UsageErrorf("--%s would write %s, in the vault directory %s: write it elsewhere", o.flag, o.path, dir)
+		}
+	}
+	return nil
+}
+
+// samePath reports whether a and b name one file: the same absolute path,
+// or two names of one existing file.
+func samePath(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
+// within reports whether path is in dir (the directory itself, a file in
+// it or below), by absolute path or, for an existing directory, through a
+// link to it.
+func within(path, dir string) bool {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for p := filepath.Dir(path); ; {
+		if samePath(p, absDir) {
+			return true
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil || filepath.Dir(abs) == abs {
+			return false
+		}
+		p = filepath.Dir(abs)
+	}
 }

@@ -61,7 +61,7 @@ apply.` + cmdutil.ExitStatus(0, 1, 2, 3, 6),
 	caArg(f, cmd, &opts.CA)
 	cmd.Flags().StringVar(&opts.Format, "format", "JSON", "report `format`: JSON or CSV")
 	cmd.Flags().StringVar(&opts.OutFile, "out-file", "", "write the report to this `file` instead of stdout")
-	_ = cmd.MarkFlagFilename("out-file")
+	cmdutil.MarkOutputFile(cmd, "out-file")
 	cmdutil.EnumCompletion(cmd, "format", AuditReportFormats)
 	return cmd
 }

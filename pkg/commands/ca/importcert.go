@@ -40,6 +40,8 @@ against the chain (issuer first, root last).` + cmdutil.ExitStatus(0, 2, 3, 4, 5
 	caArg(f, cmd, &opts.CA)
 	cmd.Flags().StringVar(&opts.CertFile, "certificate", "", "the CA's signed certificate (PEM `file`)")
 	cmd.Flags().StringVar(&opts.ChainFile, "certificate-chain", "", "its issuers, issuer first (PEM `file`)")
+	_ = cmd.MarkFlagFilename("certificate")
+	_ = cmd.MarkFlagFilename("certificate-chain")
 	return cmd
 }
 

@@ -89,6 +89,7 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 	caArg(f, cmd, &opts.CA)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.CSRFile, "csr", "", "certificate signing request (PEM or DER `file`)")
+	_ = cmd.MarkFlagFilename("csr")
 	fl.StringVar(&opts.Template, "template", casign.TemplateEndEntity, "template `name` or ARN (see above)")
 	fl.StringVar(&opts.Validity, "validity", "", "validity: `duration`, RFC 3339 end, or Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE")
 	fl.StringVar(&opts.ValidityNotBefore, "validity-not-before", "", "start: RFC 3339 `time` or Value=N,Type=ABSOLUTE (default: now)")

@@ -85,7 +85,7 @@ managed renewal and protects it from ` + "`certctl delete`" + ` without --force.
 	fl.StringVar(&t.FullchainFile, "fullchain-file", "", "certificate+chain `path`")
 	fl.StringVar(&t.Exec, "exec", "", "`command` to run after installing (and after each renewal)")
 	for _, n := range []string{"cert-file", "key-file", "chain-file", "fullchain-file"} {
-		_ = cmd.MarkFlagFilename(n)
+		cmdutil.MarkOutputFile(cmd, n)
 	}
 	return cmd
 }

@@ -64,6 +64,8 @@ the system's), CAA naming one of validation.caa_identities.` + cmdutil.ExitStatu
 	fl.StringVar(&opts.Listen, "listen", "", "`address` to listen on (default endpoint.listen, 127.0.0.1:8443)")
 	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serving certificate chain `file` (PEM)")
 	fl.StringVar(&opts.TLSKey, "tls-key", "", "serving private key `file` (PEM)")
+	_ = cmd.MarkFlagFilename("tls-cert")
+	_ = cmd.MarkFlagFilename("tls-key")
 	return cmd
 }
 

@@ -128,7 +128,8 @@ four files; the passphrase serves every key. -o json reports each one's Path.` +
 	fl.BoolVar(&opts.InsecurePlaintext, "insecure-plaintext-key", false, "with --out-dir: write privkey.pem unencrypted (dangerous)")
 	cmdutil.AddSelectionFlags(cmd, &opts.Select)
 	_ = cmd.MarkFlagFilename("passphrase-file")
-	_ = cmd.MarkFlagDirname("out-dir")
+	cmdutil.MarkOutputDir(cmd, "out-dir", "cert.pem", "chain.pem", "fullchain.pem", "privkey.pem")
+	cmdutil.MarkOutputFile(cmd, "out-file")
 	cmdutil.EnumCompletion(cmd, "format", Formats)
 	return cmd
 }

@@ -75,7 +75,7 @@ collector never reads half of it; run it from the renewal timer or cron.` + cmdu
 		},
 	}
 	cmd.Flags().StringVar(&opts.OutFile, "out-file", "", "write the metrics to this `file` (atomically) instead of stdout")
-	_ = cmd.MarkFlagFilename("out-file")
+	cmdutil.MarkOutputFile(cmd, "out-file")
 	return cmd
 }
 

@@ -113,6 +113,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 	cmdutil.EnumCompletion(cmd, "output", output.Formats)
 	_ = cmd.MarkPersistentFlagDirname("vault")
 	_ = cmd.MarkPersistentFlagFilename("vault-passphrase-file")
+	_ = cmd.MarkPersistentFlagFilename("config")
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
 		if f.Globals.NoColor {
@@ -122,7 +123,10 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 			_, err := f.Printer()
 			return err
 		}
-		return cmdutil.CheckPathFlags(c)
+		if err := cmdutil.CheckPathFlags(c); err != nil {
+			return err
+		}
+		return cmdutil.CheckOutputPaths(c, f.VaultDir)
 	}
 
 	cmd.AddGroup(

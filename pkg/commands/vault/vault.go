@@ -106,6 +106,7 @@ stderr.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		},
 	}
 	cmd.Flags().StringVar(&opts.OutFile, "out-file", "", "`file` to write the backup to (- for stdout)")
+	cmdutil.MarkOutputFile(cmd, "out-file")
 	return cmd
 }
 
@@ -185,6 +186,7 @@ The restore is recorded in the restored vault's audit log (RestoreVault).` + cmd
 		},
 	}
 	cmd.Flags().StringVar(&opts.FromFile, "from-file", "", "backup `file` to restore (- for stdin)")
+	_ = cmd.MarkFlagFilename("from-file")
 	return cmd
 }
 
@@ -423,6 +425,7 @@ fetch the new one).` + cmdutil.ExitStatus(0, 2, 4, 6),
 		},
 	}
 	cmd.Flags().StringVar(&opts.NewPassphraseFile, "new-passphrase-file", "", "`file` holding the new vault passphrase (- for stdin)")
+	_ = cmd.MarkFlagFilename("new-passphrase-file")
 	return cmd
 }
 
