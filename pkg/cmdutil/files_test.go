@@ -1,0 +1,63 @@
+package cmdutil
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestCheckOutputPaths: an output flag naming a file an input flag names
+// (by the same path, another spelling of it or a link), or a path in the
+// vault directory, is refused; distinct paths pass.
+func TestCheckOutputPaths(t *testing.T) {
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "vault")
+	if err := os.MkdirAll(vault, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pass.txt"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "pass.txt"), filepath.Join(dir, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	check := func(args ...string) error {
+		cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+		cmd.Flags().String("passphrase-file", "", "")
+		_ = cmd.MarkFlagFilename("passphrase-file")
+		cmd.Flags().String("out-file", "", "")
+		MarkOutputFile(cmd, "out-file")
+		cmd.Flags().String("out-dir", "", "")
+		MarkOutputDir(cmd, "out-dir", "privkey.pem")
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		return CheckOutputPaths(cmd, func() string { return vault })
+	}
+	p := func(n string) string { return filepath.Join(dir, n) }
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--passphrase-file", p("pass.txt"), "--out-file", p("pass.txt")}, "which --passphrase-file reads"},
+		{[]string{"--passphrase-file", p("pass.txt"), "--out-file", dir + "/./pass.txt"}, "which --passphrase-file reads"},
+		{[]string{"--passphrase-file", p("link.txt"), "--out-file", p("pass.txt")}, "which --passphrase-file reads"},
+		{[]string{"--passphrase-file", p("privkey.pem"), "--out-dir", dir}, "--out-dir would write"},
+		{[]string{"--out-file", filepath.Join(vault, "vault.db")}, "in the vault directory"},
+		{[]string{"--out-file", filepath.Join(vault, "sub", "x")}, "in the vault directory"},
+		{[]string{"--passphrase-file", p("pass.txt"), "--out-file", p("out.pem")}, ""},
+		{[]string{"--passphrase-file", p("pass.txt"), "--out-file", "-"}, ""},
+		{[]string{"--out-file", p("vault.pem")}, ""},
+	} {
+		err := check(tc.args...)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: refused: %v", tc.args, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: %v, want a refusal saying %q", tc.args, err, tc.want)
+		}
+	}
+}
