@@ -35,6 +35,9 @@ type Printer struct {
 	Styles    *Styles
 }
 
+// HasQuery reports whether a --query selects what is printed.
+func (p *Printer) HasQuery() bool { return p.query != nil }
+
 // New checks format and query and returns a printer. An empty format means
 // table on a terminal and json otherwise.
 func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {

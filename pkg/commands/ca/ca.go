@@ -81,7 +81,7 @@ func completeCA(f *cmdutil.Factory) cobra.CompletionFunc {
 // printPEM prints pemText as is, or data in the JSON form when the user
 // asked for -o json or -o yaml (structured).
 func printPEM(p *output.Printer, out io.Writer, structured bool, data any, pemText string) error {
-	if structured {
+	if structured || p.HasQuery() { // --query picks from the data, in any format
 		return p.Print(data, output.View{})
 	}
 	_, err := io.WriteString(out, pemText)

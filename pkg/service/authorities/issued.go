@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
@@ -31,7 +32,13 @@ func (s *Service) serialOfArn(caID, certArn string) (string, error) {
 	if !ok || hexSerial == "" {
 		return "", errs.Invalidf("%q is not a certificate ARN of a certificate authority (<ca-arn>/certificate/<serial>)", certArn)
 	}
-	if caArn != s.core.Names.CAARN(caID) {
+	// The CA part is an ARN like any other: of this vault's region and
+	// account (else not found, as everywhere), in either case.
+	ca, err := s.core.Names.IDOf(arn.CertificateAuthority, "certificate authority", caArn)
+	if err != nil {
+		return "", err
+	}
+	if !ca.FullARN || !ca.Exact || ca.ID != strings.ToLower(caID) {
 		return "", errs.Invalidf("certificate %s was not issued by certificate authority %s", certArn, s.core.Names.CAARN(caID))
 	}
 	b, err := hex.DecodeString(hexSerial)

@@ -50,6 +50,22 @@ func (s *Service) RemoveTags(ctx context.Context, ref string, tags []string) (*T
 	})
 }
 
+// taggedKind is the kind of resource ref names: a CA's or an endpoint's
+// ARN, else a certificate (its ARN, UUID or prefix).
+func taggedKind(ref string) string {
+	if a, err := arn.Parse(strings.TrimSpace(ref)); err == nil && (a.Kind == arn.CertificateAuthority || a.Kind == arn.AcmeEndpoint) {
+		return a.Kind
+	}
+	return arn.Certificate
+}
+
+// taggedParams is the request parameter naming a resource of each kind.
+var taggedParams = map[string]string{
+	arn.Certificate:          "CertificateArn",
+	arn.CertificateAuthority: "CertificateAuthorityArn",
+	arn.AcmeEndpoint:         "AcmeEndpointArn",
+}
+
 // changeTags runs one recorded change of the tags of the resource ref
 // names (see resolveTagged). eventName is the certificate's API name; a CA
 // or an endpoint records its own (see taggedEventNames).
@@ -57,13 +73,16 @@ func (s *Service) changeTags(ctx context.Context, eventName, ref string, params 
 	var after []localstore.Tag
 	err := s.core.Change(ctx, eventName, func(op *service.Op) error {
 		op.Param("Tags", params)
+		// Named by the kind its ARN gives, found or not: a refusal of a
+		// CA's or an endpoint's tags is recorded under its own API name.
+		kind := taggedKind(ref)
+		if kind != arn.Certificate {
+			op.Rename(taggedEventNames[kind][eventName])
+		}
 		r, err := s.resolveTagged(op.Tx, ref)
 		if err != nil {
-			op.Param("CertificateArn", ref)
+			op.Param(taggedParams[kind], ref)
 			return err
-		}
-		if r.kind != arn.Certificate {
-			op.Rename(taggedEventNames[r.kind][eventName])
 		}
 		op.Param(r.param, r.arn)
 		op.Resource(r.arn)
@@ -105,24 +124,20 @@ type taggedResource struct {
 // CA, an ACME endpoint ARN an endpoint, anything else (ARN, UUID, prefix)
 // a certificate.
 func (s *Service) resolveTagged(tx localstore.Tx, ref string) (*taggedResource, error) {
-	kind := arn.Certificate
-	if a, err := arn.Parse(strings.TrimSpace(ref)); err == nil {
-		kind = a.Kind
-	}
-	switch kind {
+	switch kind := taggedKind(ref); kind {
 	case arn.CertificateAuthority:
 		r, err := authority.Find(tx, s.core.Names, ref)
 		if err != nil {
 			return nil, err
 		}
-		return &taggedResource{kind: kind, arn: s.core.Names.CAARN(r.ID), param: "CertificateAuthorityArn", tags: &r.Tags,
+		return &taggedResource{kind: kind, arn: s.core.Names.CAARN(r.ID), param: taggedParams[kind], tags: &r.Tags,
 			put: func(time.Time) error { return authority.Put(tx, r) }}, nil
 	case arn.AcmeEndpoint:
 		e, err := acmestate.Resolve(tx, s.core.Names, ref)
 		if err != nil {
 			return nil, err
 		}
-		return &taggedResource{kind: kind, arn: s.core.Names.EndpointARN(e.ID), param: "AcmeEndpointArn", tags: &e.Tags,
+		return &taggedResource{kind: kind, arn: s.core.Names.EndpointARN(e.ID), param: taggedParams[kind], tags: &e.Tags,
 			put: func(now time.Time) error { e.UpdatedAt = now; return acmestate.Put(tx, e) }}, nil
 	}
 	id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
@@ -133,7 +148,7 @@ func (s *Service) resolveTagged(tx localstore.Tx, ref string) (*taggedResource, 
 	if err != nil {
 		return nil, err
 	}
-	return &taggedResource{kind: kind, arn: s.core.Names.CertificateARN(id), param: "CertificateArn", tags: &c.Tags, cert: c,
+	return &taggedResource{kind: arn.Certificate, arn: s.core.Names.CertificateARN(id), param: taggedParams[arn.Certificate], tags: &c.Tags, cert: c,
 		put: func(now time.Time) error { c.UpdatedAt = now; return tx.PutCertificate(c) }}, nil
 }
 
