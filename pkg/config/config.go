@@ -154,7 +154,8 @@ func listenAddr(v string) error {
 }
 
 // serverAddr checks the host:port of a server to connect to, or nothing
-// (unset): a host and a port 1..65535.
+// (unset): a host and a port 1..65535 or a service name the system knows
+// (smtp, submission), as the dialer takes it.
 func serverAddr(v string) error {
 	if v == "" {
 		return nil
@@ -163,7 +164,11 @@ func serverAddr(v string) error {
 	if err != nil || h == "" {
 		return fmt.Errorf("%q is not host:port", v)
 	}
-	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		n, err = net.LookupPort("tcp", p)
+	}
+	if err != nil || n < 1 || n > 65535 {
 		return fmt.Errorf("%q has no valid port", v)
 	}
 	return nil
@@ -514,8 +519,12 @@ func parseFile(data []byte) (map[string]any, error) {
 	return flat, nil
 }
 
-// keepNumerals replaces in flat each int or float scalar of n whose decoded
-// value does not print as written by its text.
+// keepNumerals replaces in flat each scalar of n written as decimal digits
+// (with an optional sign) whose decoded value does not print as written,
+// by its text: YAML reads 010 as 8 and 012345678912 as a float, where a
+// setting means ten, or the very digits of an account. Other numbers stay
+// as YAML reads them (0x50 is 80, 1_000 is 1000, 80.0 is 80), as they
+// always were; so do a list's items.
 func keepNumerals(name string, n *yaml.Node, flat map[string]any) {
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -530,14 +539,42 @@ func keepNumerals(name string, n *yaml.Node, flat map[string]any) {
 			}
 			keepNumerals(k, n.Content[i+1], flat)
 		}
-	case yaml.ScalarNode:
-		if tag := n.ShortTag(); tag != "!!int" && tag != "!!float" {
+	case yaml.SequenceNode:
+		items, ok := flat[name].([]any)
+		if !ok || len(items) != len(n.Content) {
 			return
 		}
-		if v, ok := flat[name]; ok && fmt.Sprint(v) != n.Value {
+		for i, c := range n.Content {
+			if decimalNumeral(c) && fmt.Sprint(items[i]) != c.Value {
+				items[i] = c.Value
+			}
+		}
+	case yaml.ScalarNode:
+		if v, ok := flat[name]; ok && decimalNumeral(n) && fmt.Sprint(v) != n.Value {
 			flat[name] = n.Value
 		}
 	}
+}
+
+// decimalNumeral reports whether n is a plain int or float scalar written
+// as decimal digits with an optional sign.
+func decimalNumeral(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode || n.Style != 0 {
+		return false
+	}
+	if tag := n.ShortTag(); tag != "!!int" && tag != "!!float" {
+		return false
+	}
+	digits := strings.TrimLeft(n.Value, "+-")
+	if digits == "" || len(n.Value)-len(digits) > 1 {
+		return false
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Validate checks that value suits the setting: it parses as the key's

@@ -462,18 +462,27 @@ func TestFileNumbersAreDecimal(t *testing.T) {
 	if c.HTTPPort != 10 || c.TLSALPNPort != 443 || c.OrdersPerHour != 7 || c.Account != "000000000000" {
 		t.Errorf("decoded %d %d %d %q", c.HTTPPort, c.TLSALPNPort, c.OrdersPerHour, c.Account)
 	}
-	for _, file := range []string{
-		"validation:\n  http_port: 0x50\n",
-		"validation:\n  http_port: 0o120\n",
-		"validation:\n  http_port: 0b1010000\n",
-		"validation:\n  http_port: 8_080\n",
-		"validation:\n  http_port: 80.0\n",
-		"quotas:\n  domains_per_certificate: 0xa\n",
+	// Other numbers load as YAML reads them, as they always did: a
+	// config file that loaded keeps loading.
+	for _, tc := range []struct {
+		file string
+		want int
+	}{
+		{"validation:\n  http_port: 0x50\n", 80},
+		{"validation:\n  http_port: 0o120\n", 80},
+		{"validation:\n  http_port: 8_080\n", 8080},
+		{"validation:\n  http_port: 80.0\n", 80},
+		{"validation:\n  http_port: 8e1\n", 80},
 	} {
-		_, err := Load(writeFile(t, file), nil, home)
-		if err == nil || !strings.Contains(err.Error(), "is not a whole number") {
-			t.Errorf("%q: %v, want a refusal", file, err)
+		c, err := Load(writeFile(t, tc.file), nil, home)
+		if err != nil || c.HTTPPort != tc.want {
+			t.Errorf("%q: %v, port %v, want %d", tc.file, err, c, tc.want)
 		}
+	}
+	// A list's digits are kept too.
+	c, err = Load(writeFile(t, "validation:\n  caa_identities: [a.test, 010]\n"), nil, home)
+	if err != nil || c.Raw("validation.caa_identities") != "a.test,010" {
+		t.Errorf("list: %v %q", err, c.Raw("validation.caa_identities"))
 	}
 
 	// Set keeps the other settings as written.
