@@ -205,19 +205,21 @@ func GroupRunE(cmd *cobra.Command, args []string) error {
 	return cmd.Help()
 }
 
-// CheckPathFlags refuses a file or directory flag (one marked with
-// MarkFlagFilename or MarkFlagDirname) given an empty value, as in
-// `--out-file ""`: it names nothing, and taken as unset it would silently
-// mean the default (standard output, the default vault).
+// CheckPathFlags refuses an output flag (MarkOutputFile, MarkOutputDir)
+// or a directory flag (MarkFlagDirname: --vault, import --from-dir) given
+// an empty value, as in `--out-file ""`: it names nothing, and taken as
+// unset it would silently mean the default (standard output, the default
+// vault). An optional input file given "" (--certificate-chain "$CHAIN")
+// still means none.
 func CheckPathFlags(cmd *cobra.Command) error {
 	var err error
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		if err != nil || fl.Value.Type() != "string" || fl.Value.String() != "" {
 			return
 		}
-		_, file := fl.Annotations[cobra.BashCompFilenameExt]
+		_, out := fl.Annotations[outputAnnotation]
 		_, dir := fl.Annotations[cobra.BashCompSubdirsInDir]
-		if file || dir {
+		if out || dir {
 			err = errs.UsageErrorf("--%s needs a path, not an empty value", fl.Name)
 		}
 	})

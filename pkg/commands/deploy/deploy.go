@@ -69,7 +69,7 @@ managed renewal and protects it from ` + "`certctl delete`" + ` without --force.
 			}
 			nt, err := t.Normalize()
 			if err != nil {
-				return errs.UsageErrorf("%v", err)
+				return errs.Invalidf("%v", err)
 			}
 			opts.ID, opts.Target = args[0], nt
 			if runF != nil {

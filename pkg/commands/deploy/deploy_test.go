@@ -493,7 +493,7 @@ func TestHookOutputNeverStored(t *testing.T) {
 }
 
 // TestDeployRefusesOneFileForTwo: a key file that is also the certificate,
-// chain or fullchain file is a usage error, and nothing is written or
+// chain or fullchain file is invalid input (exit 4), and nothing is written or
 // recorded.
 func TestDeployRefusesOneFileForTwo(t *testing.T) {
 	e := clitest.New(t)
@@ -506,8 +506,8 @@ func TestDeployRefusesOneFileForTwo(t *testing.T) {
 		{"--cert-file", filepath.Join(dir, "c.pem"), "--key-file", same, "--chain-file", same},
 	} {
 		r := e.Run(append([]string{"deploy", arn}, args...)...)
-		if r.Code != errs.ExitUsage || !strings.Contains(r.Stderr, "one file") {
-			t.Fatalf("%v\nwant exit 2 naming the shared file", r)
+		if r.Code != errs.ExitInvalid || !strings.Contains(r.Stderr, "one file") {
+			t.Fatalf("%v\nwant exit 4 naming the shared file", r)
 		}
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
