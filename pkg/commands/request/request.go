@@ -140,7 +140,7 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 		SubjectAlternativeNames: cmdutil.SplitListFlag(o.SANs),
 		KeyAlgorithm:            o.KeyAlgorithm,
 		CertificateAuthority:    o.CA,
-		ValidationMethod:        strings.ToUpper(o.ValidationMethod),
+		ValidationMethod:        o.ValidationMethod,
 		IdempotencyToken:        o.IdempotencyToken,
 	}
 	if err := cmdutil.CheckEnum("key-algorithm", []string{o.KeyAlgorithm}, x509util.RequestKeyAlgorithms); err != nil {
