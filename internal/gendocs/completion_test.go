@@ -61,26 +61,44 @@ func candidates(out string) []string {
 	return vals
 }
 
+// TestCompleteEnumeratedFlags: enumerated values are completed, never
+// files. A list-valued flag (repeatable, comma-separated) completes the
+// item after the last comma, carrying the items typed before it, leaving
+// out those given, and with no space after it while more can follow
+// (NoSpace|NoFileComp = 6); a single value gets NoFileComp (4).
 func TestCompleteEnumeratedFlags(t *testing.T) {
 	for _, tc := range []struct {
-		flag string
-		want []string
+		args      []string
+		want      []string
+		not       []string
+		directive string
 	}{
-		{"--certificate-statuses", []string{"ISSUED", "EXPIRED", "PENDING_VALIDATION", "REVOKED"}},
-		{"--key-types", []string{"EC_prime256v1", "RSA_2048"}},
+		{[]string{"list", "--certificate-statuses", ""}, []string{"ISSUED", "EXPIRED", "PENDING_VALIDATION", "REVOKED"}, nil, ":6"},
+		{[]string{"list", "--key-types", ""}, []string{"EC_prime256v1", "RSA_2048"}, nil, ":6"},
+		{[]string{"list", "--certificate-statuses", "ISSUED,"}, []string{"ISSUED,EXPIRED", "ISSUED,PENDING_VALIDATION"}, []string{"ISSUED,ISSUED", "EXPIRED"}, ":6"},
+		{[]string{"list", "--sort-by", ""}, []string{"CREATED_AT", "NOT_AFTER", "DOMAIN_NAME"}, nil, ":4"},
+		{[]string{"update-certificate-options", "3f2a1b9c", "--options", ""},
+			[]string{"Export=ENABLED", "Export=DISABLED", "CertificateTransparencyLoggingPreference=ENABLED", "CertificateTransparencyLoggingPreference=DISABLED"}, nil, ":6"},
+		{[]string{"request", "--options", "CertificateTransparencyLoggingPreference=DISABLED,"},
+			[]string{"CertificateTransparencyLoggingPreference=DISABLED,Export=ENABLED"}, []string{"CertificateTransparencyLoggingPreference=DISABLED,CertificateTransparencyLoggingPreference=ENABLED"}, ":4"},
 	} {
-		code, out, errOut := run(t, nil, "__complete", "list", tc.flag, "")
+		code, out, errOut := run(t, nil, append([]string{"__complete"}, tc.args...)...)
 		if code != errs.ExitOK {
-			t.Fatalf("__complete list %s: exit %d: %s", tc.flag, code, errOut)
+			t.Fatalf("__complete %q: exit %d: %s", tc.args, code, errOut)
 		}
 		got := candidates(out)
 		for _, w := range tc.want {
 			if !contains(got, w) {
-				t.Errorf("__complete list %s \"\": %q missing from %q", tc.flag, w, got)
+				t.Errorf("__complete %q: %q missing from %q", tc.args, w, got)
 			}
 		}
-		if !strings.Contains(out, ":4\n") && !strings.HasSuffix(strings.TrimSpace(out), ":4") {
-			t.Errorf("__complete list %s: directive is not NoFileComp (4):\n%s", tc.flag, out)
+		for _, n := range tc.not {
+			if contains(got, n) {
+				t.Errorf("__complete %q: %q offered: %q", tc.args, n, got)
+			}
+		}
+		if !strings.Contains(out, tc.directive+"\n") && !strings.HasSuffix(strings.TrimSpace(out), tc.directive) {
+			t.Errorf("__complete %q: directive is not %s:\n%s", tc.args, tc.directive, out)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -131,8 +132,8 @@ func CheckChallengeTypes(types []string) error {
 		return errs.UsageErrorf("--challenge-types needs at least one of %s", strings.Join(ChallengeTypes, ", "))
 	}
 	for _, t := range types {
-		if !slices.Contains(ChallengeTypes, t) {
-			return errs.UsageErrorf("invalid value %q for --challenge-types (use one of %s)", t, strings.Join(ChallengeTypes, ", "))
+		if err := enum.Error("--challenge-types", t, ChallengeTypes); err != nil {
+			return &errs.Error{Exit: errs.ExitUsage, Err: err}
 		}
 	}
 	return nil

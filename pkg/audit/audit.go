@@ -479,10 +479,10 @@ func (f Filter) Match(r *Record, at time.Time) bool {
 	if !f.Until.IsZero() && at.After(f.Until) {
 		return false
 	}
-	if f.EventName != "" && !strings.EqualFold(r.EventName, f.EventName) {
+	if f.EventName != "" && r.EventName != f.EventName {
 		return false
 	}
-	if f.Actor != "" && r.Actor.ID != f.Actor && !strings.EqualFold(r.Actor.Type, f.Actor) && r.Actor.Host != f.Actor {
+	if f.Actor != "" && r.Actor.ID != f.Actor && r.Actor.Type != f.Actor && r.Actor.Host != f.Actor {
 		return false
 	}
 	if f.Resource != "" {

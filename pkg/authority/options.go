@@ -12,6 +12,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/jsonarg"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -194,7 +195,7 @@ func ParseRevocationConfiguration(data []byte) (*RevocationConfiguration, error)
 			c.CrlType = CRLComplete
 		case CRLComplete, CRLPartitioned:
 		default:
-			return nil, errs.Invalidf("--revocation-configuration: CrlType %q (want COMPLETE or PARTITIONED)", c.CrlType)
+			return nil, errs.Invalidf("--revocation-configuration: CrlType %q%s", c.CrlType, enum.Problem(c.CrlType, []string{CRLComplete, CRLPartitioned}))
 		}
 		if c.ExpirationInDays < 0 || c.ExpirationInDays > 5000 {
 			return nil, errs.Invalidf("--revocation-configuration: ExpirationInDays %d (want 1 to 5000)", c.ExpirationInDays)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 )
 
@@ -46,10 +45,10 @@ func ReasonNames() []string {
 	return out
 }
 
-// ReasonCode maps a revocation reason name (KEY_COMPROMISE, …; case does not
-// matter) to its RFC 5280 code.
+// ReasonCode maps a revocation reason name (KEY_COMPROMISE, …, exactly as
+// ReasonNames spells it) to its RFC 5280 code.
 func ReasonCode(name string) (int, bool) {
-	code, ok := reasonCodes[strings.ToUpper(name)]
+	code, ok := reasonCodes[name]
 	return code, ok
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -277,7 +278,12 @@ func (e *PassthroughExtensions) extensions() (ku, eku, unknown []string, exts []
 		case x.ExtendedKeyUsageType != "":
 			v, ok := pcaEKUs[x.ExtendedKeyUsageType]
 			if !ok {
-				return nil, nil, nil, nil, &NameError{Problem: fmt.Sprintf("API passthrough: unknown ExtendedKeyUsageType %q", truncate(x.ExtendedKeyUsageType))}
+				types := make([]string, 0, len(pcaEKUs))
+				for k := range pcaEKUs {
+					types = append(types, k)
+				}
+				sort.Strings(types)
+				return nil, nil, nil, nil, &NameError{Problem: fmt.Sprintf("API passthrough: unknown ExtendedKeyUsageType %q%s", truncate(x.ExtendedKeyUsageType), didYouMean(x.ExtendedKeyUsageType, types))}
 			}
 			s := v.(string)
 			if strings.Contains(s, ".") {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/certctl/certctl/pkg/enum"
 	stepx509 "go.step.sm/crypto/x509util"
 )
 
@@ -125,7 +126,7 @@ func CanonicalTemplate(name string) (string, error) {
 			return "", fmt.Errorf("ca: %q is not a template ARN (arn:aws:acm-pca:::template/<Name>/V1)", truncate(name))
 		}
 		if _, ok := profiles[base]; !ok {
-			return "", fmt.Errorf("ca: unknown certificate template %q", truncate(base))
+			return "", fmt.Errorf("ca: unknown certificate template %q%s", truncate(base), didYouMean(base, pcaTemplateNames()))
 		}
 		return base, nil
 	}
@@ -135,7 +136,28 @@ func CanonicalTemplate(name string) (string, error) {
 	if _, ok := profiles[n]; ok {
 		return n, nil
 	}
-	return "", fmt.Errorf("ca: unknown certificate template %q", truncate(name))
+	return "", fmt.Errorf("ca: unknown certificate template %q%s", truncate(name), didYouMean(name, TemplateNames))
+}
+
+// pcaTemplateNames are the AWS Private CA names of TemplateNames (what a
+// template ARN may name), without certctl's aliases.
+func pcaTemplateNames() []string {
+	var out []string
+	for _, n := range TemplateNames {
+		if _, ok := profiles[n]; ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// didYouMean is ": did you mean X?" when name is X of names in another
+// case (template names are exact, as AWS Private CA's are), else "".
+func didYouMean(name string, names []string) string {
+	if s := enum.Suggest(name, names); s != "" {
+		return ": did you mean " + s + "?"
+	}
+	return ""
 }
 
 // IsCATemplate reports whether the (canonical) template makes a CA

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 )
@@ -95,18 +96,14 @@ func SplitFilterFlag(flag string, vals []string) ([]string, error) {
 	return SplitListFlag(vals), nil
 }
 
-// CheckEnum checks that every value is one of allowed (exit 2 otherwise).
+// CheckEnum checks that every value is exactly one of allowed (exit 2
+// otherwise): enumerated values are compared as the AWS CLI compares them,
+// case included, and a value that differs from a valid one only in case is
+// answered with a "did you mean".
 func CheckEnum(flag string, vals []string, allowed []string) error {
 	for _, v := range vals {
-		ok := false
-		for _, a := range allowed {
-			if v == a {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return errs.UsageErrorf("invalid value %q for --%s (use one of %s)", v, flag, strings.Join(allowed, ", "))
+		if err := enum.Error("--"+flag, v, allowed); err != nil {
+			return &errs.Error{Exit: errs.ExitUsage, Err: err}
 		}
 	}
 	return nil

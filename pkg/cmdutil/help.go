@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 var exitMeaning = map[int]string{
@@ -29,7 +30,73 @@ func ExitStatus(codes ...int) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// EnumCompletion completes a flag's enumerated values.
+// EnumCompletion completes a flag's enumerated values. A list-valued flag
+// (a string array or slice: repeatable and comma-separated, SPEC section 3)
+// is completed item by item, see CompleteEnum. Values of the form K=V (the
+// items of --options) stand for key K: once K is given, no other value of
+// K is offered.
 func EnumCompletion(cmd *cobra.Command, flag string, values []string) {
-	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+	list := false
+	if fl := cmd.Flags().Lookup(flag); fl != nil {
+		switch fl.Value.Type() {
+		case "stringArray", "stringSlice":
+			list = true
+		}
+	}
+	_ = cmd.RegisterFlagCompletionFunc(flag, CompleteEnum(flag, values, list))
+}
+
+// CompleteEnum completes the enumerated values of flag. For a single value
+// it offers every value (file completion off). For a list it completes the
+// item after the last comma of what is typed: each candidate carries the
+// items already typed (`ISSUED,` → `ISSUED,PENDING_VALIDATION`, …), so that
+// the shell's prefix filter keeps it; values already given (typed before,
+// or in an earlier occurrence of the flag) are left out; and while more
+// items can follow, no space is added after the completion.
+func CompleteEnum(flag string, values []string, list bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if !list {
+			return values, cobra.ShellCompDirectiveNoFileComp
+		}
+		prefix := ""
+		if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+			prefix = toComplete[:i+1]
+		}
+		used := map[string]bool{}
+		typed := []string{prefix}
+		if fl := cmd.Flags().Lookup(flag); fl != nil && fl.Changed {
+			if sv, ok := fl.Value.(pflag.SliceValue); ok {
+				typed = append(typed, sv.GetSlice()...)
+			}
+		}
+		for _, t := range typed {
+			for _, item := range strings.Split(t, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					used[enumKey(item)] = true
+				}
+			}
+		}
+		var out []string
+		left := map[string]bool{}
+		for _, v := range values {
+			if k := enumKey(v); !used[k] {
+				out = append(out, prefix+v)
+				left[k] = true
+			}
+		}
+		if len(left) > 1 {
+			// Whichever is chosen, another item can follow.
+			return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// enumKey is what an item of a list flag stands for: K for K=V, else
+// the item itself.
+func enumKey(item string) string {
+	if k, _, ok := strings.Cut(item, "="); ok {
+		return k + "="
+	}
+	return item
 }

@@ -28,6 +28,10 @@ func TestDecodeMessages(t *testing.T) {
 		{`{} {}`, "trailing data after the JSON document"},
 		{``, "empty: want a JSON document"},
 		{`{"Enabled":`, "unexpected EOF"},
+		// Member names are exact (encoding/json alone ignores case).
+		{`{"enabled":true}`, `unknown field "enabled": did you mean Enabled?`},
+		{`{"Inner":{"on":true}}`, `unknown field "on" in Inner: did you mean On?`},
+		{`{"Enabled":true,"ENABLED":false}`, `unknown field "ENABLED": did you mean Enabled?`},
 	} {
 		var d doc
 		err := Decode([]byte(c.in), &d)

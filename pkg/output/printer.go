@@ -18,6 +18,7 @@ import (
 	"github.com/jmespath/go-jmespath"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 )
@@ -48,7 +49,7 @@ func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {
 		}
 	}
 	if !ValidFormat(format) {
-		return nil, fmt.Errorf("unknown output format %q (use one of %s)", format, strings.Join(Formats, ", "))
+		return nil, fmt.Errorf("unknown output format %q%s", format, enum.Problem(format, Formats))
 	}
 	p := &Printer{IO: io, Format: format, Styles: NewStyles(io.Out, io.ColorEnabled())}
 	if query != "" {
@@ -207,15 +208,9 @@ func queryError(query string, output any, err error) error {
 	return errs.Failuref("%s, but --query %q failed on its output, so nothing was printed: %s", done, query, msg)
 }
 
-// ValidFormat reports whether f is one of Formats.
-func ValidFormat(f string) bool {
-	for _, x := range Formats {
-		if x == f {
-			return true
-		}
-	}
-	return false
-}
+// ValidFormat reports whether f is one of Formats (exactly: SPEC names
+// them in lower case).
+func ValidFormat(f string) bool { return enum.Has(Formats, f) }
 
 // View renders a result for people (table) and for awk (text). Either may be
 // nil, in which case a generic rendering of the JSON form is used.

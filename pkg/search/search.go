@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/jsonarg"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -146,7 +147,7 @@ func checkOp(m *StringMatch) error {
 	case "", "EQUALS", "CONTAINS":
 		return nil
 	}
-	return fmt.Errorf("unknown ComparisonOperator %q (use EQUALS or CONTAINS)", m.ComparisonOperator)
+	return fmt.Errorf("unknown ComparisonOperator %q%s", m.ComparisonOperator, enum.Problem(m.ComparisonOperator, []string{"EQUALS", "CONTAINS"}))
 }
 
 func (f *Filter) check() error {
@@ -184,11 +185,14 @@ func (f *Filter) check() error {
 				return fmt.Errorf("%s: End is before Start", r.name)
 			}
 		}
-		if x.KeyUsage != nil && !x509util.IsKeyUsageName(strings.ToUpper(*x.KeyUsage)) {
-			return fmt.Errorf("unknown KeyUsage %q", *x.KeyUsage)
+		if x.KeyUsage != nil && !x509util.IsKeyUsageName(*x.KeyUsage) {
+			return fmt.Errorf("unknown KeyUsage %q%s", *x.KeyUsage, enum.Problem(*x.KeyUsage, x509util.AllKeyUsageNames))
 		}
-		if x.ExtendedKeyUsage != nil && !x509util.IsExtKeyUsageName(strings.ToUpper(*x.ExtendedKeyUsage)) && !oidRE().MatchString(*x.ExtendedKeyUsage) {
-			return fmt.Errorf("unknown ExtendedKeyUsage %q (a name such as TLS_WEB_SERVER_AUTHENTICATION, or an OID)", *x.ExtendedKeyUsage)
+		if e := x.ExtendedKeyUsage; e != nil && !x509util.IsExtKeyUsageName(*e) && !oidRE().MatchString(*e) {
+			if s := enum.Suggest(*e, x509util.AllExtKeyUsageNames); s != "" {
+				return fmt.Errorf("unknown ExtendedKeyUsage %q: did you mean %s?", *e, s)
+			}
+			return fmt.Errorf("unknown ExtendedKeyUsage %q (a name such as TLS_WEB_SERVER_AUTHENTICATION, or an OID)", *e)
 		}
 	}
 	if m := f.AcmCertificateMetadataFilter; m != nil {
@@ -268,7 +272,9 @@ func (r *TimeRange) match(t time.Time) bool {
 	return (r.Start == nil || !t.Before(*r.Start)) && (r.End == nil || !t.After(*r.End))
 }
 
-func eq(p *string, v string) bool { return strings.EqualFold(*p, v) }
+// eq compares an enumerated value of a filter (checked exact by check)
+// with the certificate's.
+func eq(p *string, v string) bool { return *p == v }
 
 func (f *Filter) match(x *Subject) bool {
 	c := x.Cert
@@ -353,16 +359,12 @@ var RenewalStatuses = []string{"PENDING_AUTO_RENEWAL", "PENDING_VALIDATION", "SU
 
 var oidRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(\.[0-9]+)+$`) }) // compiled on first use, not at start-up
 
-// checkEnum refuses a value outside allowed (compared case-insensitively,
-// as matching is).
+// checkEnum refuses a value outside allowed, compared exactly as ACM's
+// SearchCertificates compares them (a value in another case is told the
+// one it meant).
 func checkEnum(name string, v *string, allowed []string) error {
-	if v == nil {
+	if v == nil || enum.Has(allowed, *v) {
 		return nil
 	}
-	for _, a := range allowed {
-		if strings.EqualFold(*v, a) {
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown %s %q (use one of %s)", name, *v, strings.Join(allowed, ", "))
+	return fmt.Errorf("unknown %s %q%s", name, *v, enum.Problem(*v, allowed))
 }

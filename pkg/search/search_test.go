@@ -1,6 +1,7 @@
 package search
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -87,7 +88,7 @@ func TestTerse(t *testing.T) {
 	cases := map[string]bool{
 		"san:*.example.com status:ISSUED expires<30d tag:env=prod": true,
 		"san:*.example.com expires<10d":                            false,
-		"-status:REVOKED type:private":                             true,
+		"-status:REVOKED type:PRIVATE":                             true,
 		"tag:env":                                                  true,
 		"tag:env=dev":                                              false,
 		"in-use:false exported:false key:EC_prime256v1":            true,
@@ -103,7 +104,10 @@ func TestTerse(t *testing.T) {
 			t.Errorf("%q: got %v, want %v", q, got, want)
 		}
 	}
-	for _, bad := range []string{"", "bogus:x", "status", "expires<forever", "in-use:maybe", "serial:zz", "serial:0x1f"} {
+	// Keys and enumerated values are exact, as in ACM: a wrong case is
+	// refused, naming the word meant.
+	for _, bad := range []string{"", "bogus:x", "status", "expires<forever", "in-use:maybe", "serial:zz", "serial:0x1f",
+		"type:private", "STATUS:ISSUED", "in-use:TRUE", "origin:vault", "renewal:success"} {
 		if _, err := ParseTerse(bad, now); err == nil {
 			t.Errorf("ParseTerse(%q) accepted", bad)
 		}
@@ -141,13 +145,21 @@ func TestUnknownEnumValuesRefused(t *testing.T) {
 		`{"Filter":{"X509AttributeFilter":{"KeyAlgorithm":"RSA_9999"}}}`,
 		`{"Filter":{"X509AttributeFilter":{"KeyUsage":"SIGNING"}}}`,
 		`{"Filter":{"X509AttributeFilter":{"ExtendedKeyUsage":"WEB"}}}`,
+		// Values are exact, as in ACM's SearchCertificates.
+		`{"Filter":{"AcmCertificateMetadataFilter":{"Status":"issued"}}}`,
+		`{"Filter":{"AcmCertificateMetadataFilter":{"ExportOption":"Enabled"}}}`,
+		`{"Filter":{"AcmCertificateMetadataFilter":{"ValidationMethod":"dns"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"KeyAlgorithm":"ec_prime256v1"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"KeyUsage":"digital_signature"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"ExtendedKeyUsage":"tls_web_server_authentication"}}}`,
+		`{"Filter":{"X509AttributeFilter":{"Subject":{"CommonName":{"Value":"a","ComparisonOperator":"equals"}}}}}`,
 	} {
 		if _, err := Parse([]byte(bad)); err == nil {
 			t.Errorf("Parse(%s) accepted an unknown value", bad)
 		}
 	}
 	for _, good := range []string{
-		`{"Filter":{"AcmCertificateMetadataFilter":{"Status":"issued"}}}`,
+		`{"Filter":{"AcmCertificateMetadataFilter":{"Status":"ISSUED"}}}`,
 		`{"Filter":{"X509AttributeFilter":{"ExtendedKeyUsage":"1.3.6.1.5.5.7.3.1"}}}`,
 	} {
 		if _, err := Parse([]byte(good)); err != nil {
@@ -156,6 +168,11 @@ func TestUnknownEnumValuesRefused(t *testing.T) {
 	}
 	if _, err := ParseTerse("status:BOGUS", now); err == nil {
 		t.Error("terse status:BOGUS accepted")
+	}
+	for q, meant := range map[string]string{"status:issued": "did you mean ISSUED?", "Status:ISSUED": "did you mean status?", "in-use:True": "did you mean true?"} {
+		if _, err := ParseTerse(q, now); err == nil || !strings.Contains(err.Error(), meant) {
+			t.Errorf("ParseTerse(%q): %v, want %q", q, err, meant)
+		}
 	}
 }
 

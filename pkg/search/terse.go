@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
@@ -67,7 +68,7 @@ func terseTerm(tok string, now time.Time) (*Filter, error) {
 		return nil, fmt.Errorf("term %q is not KEY:VALUE (terms: %s)", tok, TerseHelp)
 	}
 	boolean := func() (*bool, error) {
-		switch strings.ToLower(val) {
+		switch val {
 		case "true":
 			b := true
 			return &b, nil
@@ -75,11 +76,11 @@ func terseTerm(tok string, now time.Time) (*Filter, error) {
 			b := false
 			return &b, nil
 		}
-		return nil, fmt.Errorf("term %q: use true or false", tok)
+		return nil, fmt.Errorf("term %q: use true or false%s", tok, didYouMean(val, []string{"true", "false"}))
 	}
 	x := func(a X509Filter) *Filter { return &Filter{X509AttributeFilter: &a} }
 	m := func(a MetadataFilter) *Filter { return &Filter{AcmCertificateMetadataFilter: &a} }
-	switch strings.ToLower(key) {
+	switch key {
 	case "san", "name", "domain":
 		return x(X509Filter{SubjectAlternativeName: &struct{ DnsName *StringMatch }{&StringMatch{Value: val}}}), nil
 	case "cn":
@@ -93,13 +94,13 @@ func terseTerm(tok string, now time.Time) (*Filter, error) {
 	case "serial":
 		return x(X509Filter{SerialNumber: strp(val)}), nil
 	case "status":
-		return m(MetadataFilter{Status: strp(strings.ToUpper(val))}), nil
+		return m(MetadataFilter{Status: strp(val)}), nil
 	case "type":
-		return m(MetadataFilter{Type: strp(strings.ToUpper(val))}), nil
+		return m(MetadataFilter{Type: strp(val)}), nil
 	case "origin":
-		return m(MetadataFilter{CertificateKeyPairOrigin: strp(strings.ToUpper(val))}), nil
+		return m(MetadataFilter{CertificateKeyPairOrigin: strp(val)}), nil
 	case "renewal":
-		return m(MetadataFilter{RenewalStatus: strp(strings.ToUpper(val))}), nil
+		return m(MetadataFilter{RenewalStatus: strp(val)}), nil
 	case "ca":
 		return m(MetadataFilter{CertificateAuthorityArn: strp(val)}), nil
 	case "endpoint":
@@ -120,5 +121,19 @@ func terseTerm(tok string, now time.Time) (*Filter, error) {
 		k, v, _ := strings.Cut(val, "=")
 		return &Filter{Tag: &localstore.Tag{Key: k, Value: v}}, nil
 	}
-	return nil, fmt.Errorf("unknown term %q (terms: %s)", key, TerseHelp)
+	return nil, fmt.Errorf("unknown term %q%s (terms: %s)", key, didYouMean(key, terseKeys), TerseHelp)
+}
+
+// terseKeys are the KEY words of KEY:VALUE terms. They are exact, like the
+// values (status:ISSUED, not status:issued): one rule for every
+// enumerated word.
+var terseKeys = []string{"san", "name", "domain", "cn", "eku", "ku", "key", "alg", "serial", "status", "type",
+	"origin", "renewal", "ca", "endpoint", "in-use", "inuse", "exported", "tag"}
+
+// didYouMean is ": did you mean X?" when v is X of words in another case.
+func didYouMean(v string, words []string) string {
+	if s := enum.Suggest(v, words); s != "" {
+		return ": did you mean " + s + "?"
+	}
+	return ""
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/certctl/certctl/pkg/enum"
 )
 
 // Validity is a certificate's requested lifetime (AWS Private CA's
@@ -95,7 +97,7 @@ func ParseValidity(s string) (Validity, error) {
 			}
 			return Validity{End: t}, nil
 		default:
-			return Validity{}, fmt.Errorf("Type=%q (want DAYS, MONTHS, YEARS, ABSOLUTE or END_DATE)", typ)
+			return Validity{}, fmt.Errorf("Type=%q%s", typ, enum.Problem(typ, ValidityTypes))
 		}
 	}
 	if len(s) >= 10 && s[4] == '-' {
@@ -125,6 +127,9 @@ func ParseNotBefore(s string) (time.Time, error) {
 			return time.Time{}, err
 		}
 		if typ != "ABSOLUTE" {
+			if enum.Suggest(typ, []string{"ABSOLUTE"}) != "" {
+				return time.Time{}, fmt.Errorf("Type=%q: did you mean ABSOLUTE? (a start takes Type=ABSOLUTE or an RFC 3339 time)", typ)
+			}
 			return time.Time{}, fmt.Errorf("Type=%q (a start takes Type=ABSOLUTE or an RFC 3339 time)", typ)
 		}
 		return parseAbsolute(value)
@@ -136,7 +141,15 @@ func ParseNotBefore(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// pcaValue splits "Value=N,Type=T" (either order, case-insensitive keys).
+// ValidityTypes are the Types of AWS Private CA's Validity shorthand.
+var ValidityTypes = []string{"DAYS", "MONTHS", "YEARS", "ABSOLUTE", "END_DATE"}
+
+// pcaValueKeys are the keys of the shorthand, spelt exactly as the AWS CLI
+// spells them.
+var pcaValueKeys = []string{"Value", "Type"}
+
+// pcaValue splits "Value=N,Type=T" (either order; keys and the type are
+// exact, as in the AWS CLI).
 func pcaValue(s string) (value, typ string, err error) {
 	var haveV, haveT bool
 	for _, part := range strings.Split(s, ",") {
@@ -144,19 +157,19 @@ func pcaValue(s string) (value, typ string, err error) {
 		if !ok {
 			return "", "", fmt.Errorf("%q: want Value=N,Type=T", s)
 		}
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "value":
+		switch k = strings.TrimSpace(k); k {
+		case "Value":
 			if haveV {
 				return "", "", errors.New("Value given twice")
 			}
 			value, haveV = strings.TrimSpace(v), true
-		case "type":
+		case "Type":
 			if haveT {
 				return "", "", errors.New("Type given twice")
 			}
-			typ, haveT = strings.ToUpper(strings.TrimSpace(v)), true
+			typ, haveT = strings.TrimSpace(v), true
 		default:
-			return "", "", fmt.Errorf("unknown key %q (want Value=N,Type=T)", k)
+			return "", "", fmt.Errorf("unknown key %q in Value=N,Type=T%s", k, enum.Problem(k, pcaValueKeys))
 		}
 	}
 	if !haveV || !haveT {

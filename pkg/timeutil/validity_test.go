@@ -38,7 +38,9 @@ func TestParseValidity(t *testing.T) {
 	}
 	for _, bad := range []string{"", "0d", "-5d", "Value=0,Type=DAYS", "Value=3,Type=WEEKS", "Value=x,Type=DAYS",
 		"Value=3", "Type=DAYS", "Value=3,Type=DAYS,Value=4", "2027-13-01T00:00:00Z", "Value=2027,Type=END_DATE",
-		"Value=99999999999999999999,Type=ABSOLUTE", "Value=999999999,Type=YEARS", "Foo=1,Type=DAYS"} {
+		"Value=99999999999999999999,Type=ABSOLUTE", "Value=999999999,Type=YEARS", "Foo=1,Type=DAYS",
+		// Keys and types are exact, as in the AWS CLI.
+		"Value=3,Type=days", "value=3,Type=DAYS", "Value=3,type=DAYS"} {
 		if _, err := ParseValidity(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -222,7 +222,9 @@ func TestParseDomainValidationOption(t *testing.T) {
 		t.Errorf("%+v %v", o, err)
 	}
 	for _, bad := range []string{"", "DomainName=a.test", "DomainName=a.test,ValidationDomain=", "DomainName=a,DomainName=b,ValidationDomain=c",
-		"Domain=a.test,ValidationDomain=a.test", "DomainName", "a.test"} {
+		"Domain=a.test,ValidationDomain=a.test", "DomainName", "a.test",
+		// Keys are spelt exactly, as in the AWS CLI.
+		"domainname=a.test,ValidationDomain=a.test", "DomainName=a.test,validationDomain=a.test"} {
 		if _, err := ParseDomainValidationOption(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/enum"
 )
 
 // DomainValidationOption is one --domain-validation-options item: the
@@ -14,15 +15,19 @@ type DomainValidationOption struct {
 	ValidationDomain string
 }
 
+// domainValidationOptionKeys are the keys of a --domain-validation-options
+// item, spelt exactly, as the AWS CLI's shorthand spells them.
+var domainValidationOptionKeys = []string{"DomainName", "ValidationDomain"}
+
 // ParseDomainValidationOption parses the AWS shorthand
-// `DomainName=D,ValidationDomain=V` (keys in any order and case). It
-// checks the syntax only; ValidationDomains checks the names.
+// `DomainName=D,ValidationDomain=V` (keys in either order, spelt exactly).
+// It checks the syntax only; ValidationDomains checks the names.
 func ParseDomainValidationOption(s string) (DomainValidationOption, error) {
 	var o DomainValidationOption
 	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || v == "" {
 			return o, fmt.Errorf("invalid domain validation option %q: use DomainName=D,ValidationDomain=V", s)
 		}
@@ -31,12 +36,12 @@ func ParseDomainValidationOption(s string) (DomainValidationOption, error) {
 		}
 		seen[k] = true
 		switch k {
-		case "domainname":
+		case "DomainName":
 			o.DomainName = v
-		case "validationdomain":
+		case "ValidationDomain":
 			o.ValidationDomain = v
 		default:
-			return o, fmt.Errorf("invalid domain validation option %q: unknown key %q (use DomainName and ValidationDomain)", s, k)
+			return o, fmt.Errorf("invalid domain validation option %q: unknown key %q%s", s, k, enum.Problem(k, domainValidationOptionKeys))
 		}
 	}
 	if o.DomainName == "" || o.ValidationDomain == "" {

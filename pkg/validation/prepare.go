@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -40,7 +41,7 @@ func (s *Service) CheckRequest(req Request) (map[string]string, error) {
 			}
 		}
 	default:
-		return nil, errs.UsageErrorf("unknown validation method %q (use DNS, EMAIL or HTTP)", req.Method)
+		return nil, &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--validation-method", req.Method, []string{MethodDNS, MethodEmail, MethodHTTP})}
 	}
 	return vds, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	auditrec "github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/auditlog"
@@ -76,7 +77,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 Actor types: USER (an OS user on a host), ACME_ACCOUNT, SCHEDULER.
 
 --since takes an RFC 3339 time or a duration back from now (24h, 7d); --until
-an RFC 3339 time. --event-name matches the API name (any case); --resource an
+an RFC 3339 time. --event-name matches the API name exactly (RequestCertificate); --resource an
 ARN, or the UUID at its end; --actor a user or account id, a host, or an actor
 type. --max-items pages the list: continue with --starting-token NextToken
 (with -o text on stderr, "More: --starting-token TOKEN", stdout holding the
@@ -119,6 +120,12 @@ func (o *ListOptions) query() (auditlog.Query, error) {
 		Filter:        auditrec.Filter{EventName: o.EventName, Resource: o.Resource, Actor: o.Actor},
 		MaxItems:      o.MaxItems,
 		StartingToken: o.StartingToken,
+	}
+	// Names are exact, as the AWS APIs spell them. A name certctl does
+	// not know is let through (an older vault may hold names no longer
+	// made), but one that is a known name in another case is a mistake.
+	if s := enum.Suggest(o.EventName, auditrec.EventNames); s != "" {
+		return q, &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--event-name", o.EventName, auditrec.EventNames)}
 	}
 	if o.MaxItems < 0 {
 		return q, errs.UsageErrorf("--max-items must be positive")

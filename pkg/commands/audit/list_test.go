@@ -46,8 +46,16 @@ func TestAuditListFilters(t *testing.T) {
 		e.JSON(&out, append([]string{"audit", "list"}, args...)...)
 		return len(out.AuditEvents)
 	}
-	if got := count("--event-name", "revokecertificate"); got != 3 {
-		t.Errorf("--event-name (any case): %d records, want 3", got)
+	if got := count("--event-name", "RevokeCertificate"); got != 3 {
+		t.Errorf("--event-name: %d records, want 3", got)
+	}
+	// The API name is exact, as AWS spells it: another case is a usage
+	// error naming the one meant.
+	if r := e.Run("audit", "list", "--event-name", "revokecertificate"); r.Code != errs.ExitUsage || !strings.Contains(r.Stderr, "did you mean RevokeCertificate?") {
+		t.Errorf("--event-name revokecertificate: %v", r)
+	}
+	if got := count("--actor", "user"); got != 0 {
+		t.Errorf("--actor user: %d records, want none (actor types are exact)", got)
 	}
 	if got := count("--resource", a, "--event-name", "RevokeCertificate"); got != 1 {
 		t.Errorf("--resource ARN: %d records, want 1", got)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +47,6 @@ atomically) instead of stdout. The report is its own format: -o does not
 apply.` + cmdutil.ExitStatus(0, 1, 2, 3, 6),
 		Example: `  certctl ca audit-report 5f2c9e01 --format CSV --out-file report.csv`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Format = strings.ToUpper(opts.Format)
 			if err := cmdutil.CheckEnum("format", []string{opts.Format}, AuditReportFormats); err != nil {
 				return err
 			}

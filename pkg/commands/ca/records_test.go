@@ -57,11 +57,13 @@ func TestCaAuditReportFlags(t *testing.T) {
 	if err != nil || o.CA != caARN || o.Format != "JSON" || o.OutFile != "" {
 		t.Fatalf("%+v, %v", o, err)
 	}
-	o, err = flagtest.Parse(t, NewCmdCaAuditReport, caARN, "--format", "csv", "--out-file", "r.csv")
+	o, err = flagtest.Parse(t, NewCmdCaAuditReport, caARN, "--format", "CSV", "--out-file", "r.csv")
 	if err != nil || o.Format != "CSV" || o.OutFile != "r.csv" {
 		t.Fatalf("%+v, %v", o, err)
 	}
-	wantExit(t, NewCmdCaAuditReport, errs.ExitUsage, []string{caARN, "--format", "XML"}, []string{})
+	// SPEC names the formats JSON and CSV; like every enumeration they
+	// are exact.
+	wantExit(t, NewCmdCaAuditReport, errs.ExitUsage, []string{caARN, "--format", "XML"}, []string{caARN, "--format", "csv"}, []string{caARN, "--format", "json"})
 }
 
 func TestCaImportFlags(t *testing.T) {

@@ -119,6 +119,7 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	_ = cmd.MarkFlagRequired("domain-name")
 	cmdutil.EnumCompletion(cmd, "validation-method", ValidationMethods)
 	cmdutil.EnumCompletion(cmd, "key-algorithm", x509util.RequestKeyAlgorithms)
+	cmdutil.EnumCompletion(cmd, "options", inventory.OptionPairs())
 	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteObjects(authority.ObjectKind, caLabel))
 	return cmd
 }
@@ -140,7 +141,7 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 		SubjectAlternativeNames: cmdutil.SplitListFlag(o.SANs),
 		KeyAlgorithm:            o.KeyAlgorithm,
 		CertificateAuthority:    o.CA,
-		ValidationMethod:        strings.ToUpper(o.ValidationMethod),
+		ValidationMethod:        o.ValidationMethod,
 		IdempotencyToken:        o.IdempotencyToken,
 	}
 	if err := cmdutil.CheckEnum("key-algorithm", []string{o.KeyAlgorithm}, x509util.RequestKeyAlgorithms); err != nil {

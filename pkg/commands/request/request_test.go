@@ -30,7 +30,7 @@ func TestRequestFlags(t *testing.T) {
 	}
 
 	// ISSUED-type: method, validation options, --wait.
-	o, err = flagtest.Parse(t, NewCmdRequest, "--domain-name", "www.example.test", "--validation-method", "email",
+	o, err = flagtest.Parse(t, NewCmdRequest, "--domain-name", "www.example.test", "--validation-method", "EMAIL",
 		"--domain-validation-options", "DomainName=www.example.test,ValidationDomain=example.test", "--wait", "--timeout", "90s")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 )
 
 func TestUpdateOptionsFlags(t *testing.T) {
-	o, err := flagtest.Parse(t, NewCmdUpdateOptions, "3f2a1b9c", "--options", "Export=DISABLED,CertificateTransparencyLoggingPreference=enabled")
+	o, err := flagtest.Parse(t, NewCmdUpdateOptions, "3f2a1b9c", "--options", "Export=DISABLED,CertificateTransparencyLoggingPreference=ENABLED")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +28,8 @@ func TestUpdateOptionsFlags(t *testing.T) {
 		{"--options", "Export=DISABLED"},                         // no certificate
 		{"3f2a1b9c", "--options", "Export=MAYBE"},                // bad value
 		{"3f2a1b9c", "--options", "Bogus=ENABLED"},               // unknown key
+		{"3f2a1b9c", "--options", "Export=disabled"},             // values are exact
+		{"3f2a1b9c", "--options", "export=DISABLED"},             // keys too
 		{"3f2a1b9c", "4e5f6a7b", "--options", "Export=DISABLED"}, // two certificates
 	} {
 		if _, err := flagtest.Parse(t, NewCmdUpdateOptions, args...); errs.ExitCodeOf(err) != errs.ExitUsage {

@@ -10,6 +10,7 @@ import (
 	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -128,9 +129,8 @@ func (s *Service) GetCACertificate(ctx context.Context, ref string) (*Certificat
 func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref CertificateRef, reason string) (string, error) {
 	code, ok := casign.ReasonCode(reason)
 	if !ok {
-		return "", errs.UsageErrorf("unknown revocation reason %q (one of %s)", reason, strings.Join(casign.ReasonNames(), ", "))
+		return "", &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
 	}
-	reason = strings.ToUpper(reason)
 	var certArn string
 	_, err := s.change(ctx, "RevokeCertificate", caRef, func(op *service.Op, r *authority.Record) error {
 		op.Param("RevocationReason", reason)

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -27,7 +28,7 @@ const (
 func (s *Service) RevokeSelected(ctx context.Context, o BulkOptions, reason string) (*BulkReport, error) {
 	code, ok := casign.ReasonCode(reason)
 	if !ok {
-		return nil, errs.UsageErrorf("unknown revocation reason %q", reason)
+		return nil, &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
 	}
 	return s.runBulk(ctx, o, bulkOp{
 		event: "RevokeCertificate", done: OutcomeRevoked, verb: "revoke",

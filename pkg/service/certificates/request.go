@@ -85,7 +85,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 	if private {
 		res.Type = inventory.TypePrivate
 	} else {
-		res.ValidationMethod = strings.ToUpper(in.ValidationMethod)
+		res.ValidationMethod = in.ValidationMethod
 		if res.ValidationMethod == "" {
 			res.ValidationMethod = validation.MethodDNS
 		}
@@ -213,7 +213,7 @@ func (s *Service) checkRequest(in RequestInput) (names []string, tags []localsto
 	if tags, err = inventory.MergeTags(nil, in.Tags); err != nil {
 		return nil, nil, err
 	}
-	if in.CertificateAuthority != "" && strings.EqualFold(in.Export, inventory.Disabled) {
+	if in.CertificateAuthority != "" && in.Export == inventory.Disabled {
 		// As update-certificate-options says: the option would be shown
 		// DISABLED and not hold.
 		return nil, nil, errs.Refusedf("the Export option applies only to domain-validated (ISSUED) certificates; a PRIVATE certificate's key always exports").

@@ -146,7 +146,7 @@ func TestRequestIssuedType(t *testing.T) {
 	now := t0
 	s := newService(t, &now)
 	ctx := context.Background()
-	res, err := s.Request(ctx, RequestInput{DomainName: "www.example.test", SubjectAlternativeNames: []string{"example.test"}, ValidationMethod: "email"})
+	res, err := s.Request(ctx, RequestInput{DomainName: "www.example.test", SubjectAlternativeNames: []string{"example.test"}, ValidationMethod: "EMAIL"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -33,7 +34,7 @@ func CheckRevocable(c *localstore.Certificate) error {
 func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error) {
 	code, ok := casign.ReasonCode(reason)
 	if !ok {
-		return "", errs.UsageErrorf("unknown revocation reason %q", reason)
+		return "", &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
 	}
 	var id string
 	err := s.core.Change(ctx, "RevokeCertificate", func(op *service.Op) error {

@@ -1,0 +1,43 @@
+package enum
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestError(t *testing.T) {
+	methods := []string{"DNS", "EMAIL", "HTTP"}
+	for _, c := range []struct{ v, want string }{
+		{"DNS", ""},
+		{"dns", `invalid value "dns" for --validation-method: did you mean DNS? (use one of DNS, EMAIL, HTTP)`},
+		{"Email", `invalid value "Email" for --validation-method: did you mean EMAIL? (use one of DNS, EMAIL, HTTP)`},
+		{"FAX", `invalid value "FAX" for --validation-method (use one of DNS, EMAIL, HTTP)`},
+		{"", `invalid value "" for --validation-method (use one of DNS, EMAIL, HTTP)`},
+		{" DNS", `invalid value " DNS" for --validation-method (use one of DNS, EMAIL, HTTP)`},
+	} {
+		err := Error("--validation-method", c.v, methods)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: %v", c.v, err)
+		case c.want != "" && (err == nil || err.Error() != c.want):
+			t.Errorf("%q: %v, want %s", c.v, err, c.want)
+		}
+	}
+	var ie *InvalidError
+	if err := Error("x", "pem", []string{"PEM"}); !errors.As(err, &ie) || ie.Suggestion() != "PEM" {
+		t.Errorf("Error: %v", err)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	formats := []string{"table", "json", "yaml", "text"}
+	if s := Suggest("JSON", formats); s != "json" {
+		t.Errorf("Suggest(JSON) = %q", s)
+	}
+	if s := Suggest("json", formats); s != "" {
+		t.Errorf("Suggest(json) = %q, want none for a valid value", s)
+	}
+	if s := Suggest("xml", formats); s != "" {
+		t.Errorf("Suggest(xml) = %q", s)
+	}
+}
