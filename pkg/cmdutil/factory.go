@@ -82,7 +82,8 @@ func (f *Factory) Config() (*config.Config, error) {
 		return nil, errs.Invalidf("%v", err)
 	}
 	if err != nil {
-		return nil, errs.UsageErrorf("%v", err)
+		return nil, errs.UsageErrorf("%v", err).
+			WithHint("fix the setting where it comes from; certctl config set NAME VALUE rewrites one in the config file")
 	}
 	f.cfg = c
 	return c, nil

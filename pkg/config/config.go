@@ -256,6 +256,9 @@ type Config struct {
 	// File is the config file in use (it may not exist).
 	File string
 	v    *viper.Viper
+	// from is where each setting not at its default came from ("config
+	// file PATH", "environment variable NAME", "flag --NAME").
+	from map[string]string
 }
 
 // LookupKey finds a setting by name.
@@ -311,11 +314,15 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 	if file == "" {
 		file = DefaultFile(getenv)
 	}
+	// from is where each setting that is not its default comes from, for
+	// the message of a bad value.
+	from := map[string]string{}
 	for _, k := range Keys {
 		v.SetDefault(k.Name, k.Default)
 		// Bind explicitly rather than AutomaticEnv so the getenv seam is used.
 		if val := getenv(EnvName(k.Name)); val != "" {
 			v.Set(k.Name, val)
+			from[k.Name] = "environment variable " + EnvName(k.Name)
 		}
 	}
 	if data, err := os.ReadFile(file); err == nil {
@@ -329,6 +336,7 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 			}
 			if getenv(EnvName(name)) == "" {
 				v.Set(name, val)
+				from[name] = "config file " + file
 			}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) || explicit {
@@ -342,9 +350,10 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 				}
 			}
 			v.Set(name, f.Value.String())
+			from[name] = "flag --" + f.Name
 		}
 	}
-	c := &Config{File: file, v: v}
+	c := &Config{File: file, v: v, from: from}
 	if err := c.decode(getenv); err != nil {
 		return nil, err
 	}
@@ -391,6 +400,9 @@ func (c *Config) decode(getenv func(string) string) error {
 	var errs []error
 	for _, k := range Keys {
 		if err := Validate(k, c.Raw(k.Name)); err != nil {
+			if src := c.from[k.Name]; src != "" {
+				err = fmt.Errorf("%v (from the %s)", err, src)
+			}
 			errs = append(errs, fmt.Errorf("setting %s: %v", k.Name, err))
 		}
 	}
