@@ -133,6 +133,15 @@ func TestJWSRefusals(t *testing.T) {
 		resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["alg"] = alg })
 		wantProblem(t, "alg "+alg, resp, body, errBadSignatureAlgorithm, 400)
 	}
+	// A supported alg that is not the account key's (a P-256 key signs
+	// with ES256): badSignatureAlgorithm, not "does not verify".
+	for _, alg := range []string{"ES384", "ES512", "RS256", "EdDSA"} {
+		resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["alg"] = alg })
+		wantProblem(t, "alg "+alg+" with a P-256 key", resp, body, errBadSignatureAlgorithm, 400)
+		if !strings.Contains(string(body), `"algorithms"`) || !strings.Contains(string(body), "which signs with ES256") {
+			t.Errorf("alg %s: the problem neither lists the algorithms nor names the key's: %s", alg, body)
+		}
+	}
 	// jwk and kid together.
 	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["jwk"] = jwkOf(t, key) })
 	wantProblem(t, "jwk+kid", resp, body, errMalformed, 400)

@@ -72,15 +72,22 @@ var postOnly = []string{
 }
 
 // routeMethods adds the routes of RFC 8555 6.3 beside the resources' own:
-// POST-as-GET on the directory and newNonce, and 405 (with Allow: POST)
-// for a GET or HEAD of a resource read by POST-as-GET, and 405 (with
-// Allow: GET, HEAD) for any other method on renewalInfo, which would
-// otherwise fall through to the 404 of unknown paths.
+// POST-as-GET on the directory and newNonce, and 405 with the methods a
+// resource takes in Allow for any other method on it (GET or HEAD of a
+// resource read by POST-as-GET; PUT, DELETE, … of any resource), which
+// would otherwise fall through to the 404 of unknown paths.
 func (s *Server) routeMethods(m *http.ServeMux) {
 	m.HandleFunc("POST /{ep}/directory", s.handleDirectoryPost)
 	m.HandleFunc("POST /{ep}/new-nonce", s.handleNewNoncePost)
 	for _, p := range postOnly {
-		m.HandleFunc("GET "+p, methodNotAllowed) // GET patterns match HEAD too
+		m.HandleFunc(p, methodNotAllowed) // any method but POST
+	}
+	for _, p := range []string{"/{ep}/directory", "/{ep}/new-nonce"} {
+		m.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			writeProblem(w, &Problem{Type: errMalformed, Status: http.StatusMethodNotAllowed,
+				Detail:  r.Method + " is not allowed here (RFC 8555 7.1)",
+				headers: map[string]string{"Allow": "GET, HEAD, POST"}})
+		})
 	}
 	// renewalInfo is read by a plain GET (RFC 9773 4.2): any other method
 	// is 405, not the 404 of an unknown resource.

@@ -3,6 +3,9 @@ package acmeserver
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -343,6 +346,9 @@ func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyM
 		}
 		req.Key, req.Account = k, acct
 	}
+	if p := checkKeyAlgorithm(req.Key, h.Alg); p != nil {
+		return nil, p
+	}
 	payload, err := jws.Verify(req.Key)
 	if err != nil {
 		return nil, malformed("JWS signature does not verify")
@@ -452,6 +458,39 @@ func checkAccountKey(k *jose.JSONWebKey) *Problem {
 		return problem(errBadPublicKey, http.StatusBadRequest, "RSA account keys must have at least 2048 bits")
 	}
 	return nil
+}
+
+// checkKeyAlgorithm refuses a JWS whose alg is not the one its key signs
+// with (RFC 8555 section 6.2: badSignatureAlgorithm, listing the
+// algorithms), before the signature is checked, so that a client is not
+// told that a correct signature does not verify (Boulder's checkAlgorithm).
+func checkKeyAlgorithm(k *jose.JSONWebKey, alg string) *Problem {
+	want := ""
+	switch key := k.Key.(type) {
+	case *rsa.PublicKey:
+		want = "RS256"
+	case *ecdsa.PublicKey:
+		switch key.Curve {
+		case elliptic.P256():
+			want = "ES256"
+		case elliptic.P384():
+			want = "ES384"
+		case elliptic.P521():
+			want = "ES512"
+		}
+	case ed25519.PublicKey:
+		want = "EdDSA"
+	}
+	if alg == want {
+		return nil
+	}
+	detail := "JWS algorithm " + quote(alg) + " does not fit the key"
+	if want != "" {
+		detail += ", which signs with " + want
+	}
+	p := problem(errBadSignatureAlgorithm, http.StatusBadRequest, detail)
+	p.Algorithms = SignatureAlgorithms
+	return p
 }
 
 // accountIDOf is the account ID of a kid URL of endpoint ep.

@@ -47,6 +47,10 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
+	if p := checkKeyAlgorithm(newKey, h.Alg); p != nil {
+		writeProblem(w, p)
+		return
+	}
 	payload, err := inner.Verify(newKey)
 	if err != nil {
 		writeProblem(w, malformed("inner JWS signature does not verify"))

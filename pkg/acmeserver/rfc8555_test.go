@@ -142,8 +142,8 @@ func TestPostAsGetDirectoryAndNonce(t *testing.T) {
 	wantProblem(t, "POST with a payload to newNonce", resp, body, errMalformed, http.StatusBadRequest)
 }
 
-// TestGetOnPostAsGetResource: a plain GET on a resource read by POST-as-GET
-// answers 405 with an Allow header.
+// TestGetOnPostAsGetResource: a plain GET on a resource read by POST-as-GET,
+// or another method on any resource, answers 405 with an Allow header.
 func TestGetOnPostAsGetResource(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	key := newKey(t)
@@ -158,6 +158,28 @@ func TestGetOnPostAsGetResource(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(resp.Header.Get("Allow"), "POST") {
 			t.Errorf("GET %s: %d, Allow %q; want 405 and POST", u, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
+	// Any other method on any resource: 405 with what it takes.
+	for _, tc := range []struct{ method, url, allow string }{
+		{http.MethodPut, f.url("/new-order"), "POST"},
+		{http.MethodDelete, kid, "POST"},
+		{http.MethodPatch, o.Finalize, "POST"},
+		{http.MethodOptions, f.url("/revoke-cert"), "POST"},
+		{http.MethodDelete, f.url("/directory"), "GET, HEAD, POST"},
+		{http.MethodPut, f.url("/new-nonce"), "GET, HEAD, POST"},
+	} {
+		req, err := http.NewRequest(tc.method, tc.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := f.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d, Allow %q; want 405 and %q", tc.method, tc.url, resp.StatusCode, resp.Header.Get("Allow"), tc.allow)
 		}
 	}
 	// An unknown path is still 404.
