@@ -8,6 +8,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/validation"
 )
 
 // certOf returns the inventory record issued for the order at orderURL.
@@ -168,5 +169,26 @@ func TestChallengeAfterEndpointUpdate(t *testing.T) {
 	f.setAuthorization(acmestate.BehaviorPreApproved)
 	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "b.chal.test"), true); !isProblem(err, errRejectedIdentifier) {
 		t.Errorf("finalize for a challenged name on an endpoint now PRE_APPROVED: %v, want rejectedIdentifier", err)
+	}
+}
+
+// TestValidationMethodOfChallenges: a certificate's ValidationMethod (and
+// its events' DomainValidationMethod) names how its names were proved:
+// DNS for dns-01 and pre-approved names, HTTP for http-01 and tls-alpn-01
+// (both a connection to the host) — never empty.
+func TestValidationMethodOfChallenges(t *testing.T) {
+	proved := func(typ string) []*acmestate.Authz {
+		return []*acmestate.Authz{{Status: acmestate.AcmeValid, Challenges: []acmestate.Challenge{
+			{Type: "other", Status: acmestate.AcmePending}, {Type: typ, Status: acmestate.AcmeValid}}}}
+	}
+	for typ, want := range map[string]string{
+		validation.ChallengeDNS01: "DNS", validation.ChallengeHTTP01: "HTTP", validation.ChallengeTLSALPN01: "HTTP",
+	} {
+		if got := validationMethod(proved(typ)); got != want {
+			t.Errorf("%s: %q, want %q", typ, got, want)
+		}
+	}
+	if got := validationMethod([]*acmestate.Authz{{Status: acmestate.AcmeValid}}); got != "DNS" {
+		t.Errorf("pre-approved: %q, want DNS", got)
 	}
 }

@@ -335,7 +335,9 @@ func validationMethod(authzs []*acmestate.Authz) string {
 			continue
 		}
 		switch ch.Type {
-		case validation.ChallengeHTTP01:
+		case validation.ChallengeHTTP01, validation.ChallengeTLSALPN01:
+			// tls-alpn-01, like http-01, proves the name by a connection
+			// to the host: ACM's enumeration has HTTP for that.
 			return validation.MethodHTTP
 		case validation.ChallengeDNS01:
 			return validation.MethodDNS
