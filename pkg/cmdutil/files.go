@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
@@ -319,4 +321,19 @@ func within(path, dir string) bool {
 		}
 		p = filepath.Dir(abs)
 	}
+}
+
+// Listen listens on addr, the value of a --listen flag (or its setting):
+// an address that is not host:port with a valid port is invalid input
+// (exit 4) and names the flag; one that cannot be listened on (in use,
+// not this host's) is a failure (exit 1).
+func Listen(addr string) (net.Listener, error) {
+	if err := config.CheckListenAddr(addr); err != nil {
+		return nil, errs.Invalidf("--listen: %v", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "listen on " + addr, Err: err}
+	}
+	return ln, nil
 }

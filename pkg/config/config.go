@@ -140,6 +140,10 @@ func autoBool(v string) error {
 	return nil
 }
 
+// CheckListenAddr checks a listen address: host:port (the host may be
+// empty) with a port 0..65535 (0: any free port).
+func CheckListenAddr(v string) error { return listenAddr(v) }
+
 // listenAddr checks host:port (the host may be empty) with a port
 // 0..65535 (0: any free port).
 func listenAddr(v string) error {

@@ -3,7 +3,6 @@ package ca
 import (
 	"context"
 	"fmt"
-	"net"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +28,7 @@ func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Co
 		Long: `Serve every CA's CRL at /crl/<ca-uuid>.crl (DER), each CRL partition of a
 PARTITIONED CA at /crl/<ca-uuid>/<n>.crl, and an OCSP responder at /ocsp
 (RFC 6960 GET and POST, nonce echoed), for the URLs that issued certificates
-carry when ca.base_url is set. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 6),
+carry when ca.base_url is set. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl config set ca.base_url http://pki.internal:8080
   certctl ca serve --listen :8080`,
 		Args: cmdutil.NoArgs,
@@ -49,9 +48,9 @@ func runCaServe(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.Listen)
+	ln, err := cmdutil.Listen(o.Listen)
 	if err != nil {
-		return &errs.Error{Exit: errs.ExitFailure, Msg: "listen on " + o.Listen, Err: err}
+		return err
 	}
 	// A request that cannot be answered (the token of a PKCS11 CA down)
 	// says why on stderr, naming the setting to fix.

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log"
-	"net"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +44,7 @@ another. URLs use endpoint.base_url when set, else https://<listen address>.
 This process checks the challenges of CHALLENGE endpoints: http-01 on
 validation.http_port (default 80), tls-alpn-01 on validation.tls_alpn_port
 (default 443), names, TXT and CAA records through validation.resolvers (default
-the system's), CAA naming one of validation.caa_identities.` + cmdutil.ExitStatus(0, 1, 2, 6),
+the system's), CAA naming one of validation.caa_identities.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl ca trust-bundle > roots.pem
   certctl endpoint serve --listen 127.0.0.1:8443
   REQUESTS_CA_BUNDLE=roots.pem certbot certonly --server https://127.0.0.1:8443/<uuid>/directory ...`,
@@ -81,9 +80,9 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	if listen == "" {
 		listen = svc.Listen()
 	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := cmdutil.Listen(listen)
 	if err != nil {
-		return errs.Failuref("listen on %s: %v", listen, err)
+		return err
 	}
 	defer ln.Close()
 	cert, err := servingCertificate(ctx, o, svc, listen)
@@ -94,7 +93,7 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Serving ACME endpoints on %s\n", srv.BaseURL())
+	fmt.Fprintf(o.IO.ErrOut, "Serving ACME endpoints on %s (listening on %s)\n", srv.BaseURL(), ln.Addr())
 	for _, d := range dirs {
 		fmt.Fprintf(o.IO.ErrOut, "  %s\n", d)
 	}

@@ -103,7 +103,7 @@ func NewCmdServeHTTP(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.
 RedirectTo URL: validation.http_base_url/<token>.txt. Point
 validation.http_base_url at this server (directly or through a proxy) and
 redirect each RedirectFrom URL (http://NAME/.well-known/pki-validation/<token>.txt)
-to its RedirectTo. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 6),
+to its RedirectTo. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl validate serve-http --listen 0.0.0.0:8080`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -126,9 +126,9 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.Listen)
+	ln, err := cmdutil.Listen(o.Listen)
 	if err != nil {
-		return &errs.Error{Exit: errs.ExitFailure, Msg: "listen on " + o.Listen, Err: err}
+		return err
 	}
 	if !o.Quiet {
 		fmt.Fprintf(o.IO.ErrOut, "serving validation files on http://%s/\n", ln.Addr())
