@@ -3,8 +3,10 @@ package acmeserver
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -39,24 +41,37 @@ func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, status int
 	writeJSON(w, status, accountJSON{Status: a.Status, Contact: a.Contact, Orders: s.accountURL(r, a) + "/orders"})
 }
 
-// checkContacts accepts mailto: addresses only; required demands one.
-func checkContacts(contacts []string, required bool) *Problem {
+// maxContacts is how many contacts an account may have (Boulder's
+// default limit).
+const maxContacts = 10
+
+// checkContacts accepts mailto: addresses only (the scheme in any case,
+// RFC 3986 3.1); required demands one. It returns them as kept: the
+// scheme in lower case, each address once, at most maxContacts.
+func checkContacts(contacts []string, required bool) ([]string, *Problem) {
 	if required && len(contacts) == 0 {
-		return problem(errInvalidContact, http.StatusBadRequest, "this endpoint requires a mailto: contact")
+		return nil, problem(errInvalidContact, http.StatusBadRequest, "this endpoint requires a mailto: contact")
 	}
+	var kept []string
 	for _, c := range contacts {
-		addr, ok := strings.CutPrefix(c, "mailto:")
-		if !ok {
-			return problem(errUnsupportedContact, http.StatusBadRequest, "only mailto: contacts are supported")
+		scheme, addr, ok := strings.Cut(c, ":")
+		if !ok || !strings.EqualFold(scheme, "mailto") {
+			return nil, problem(errUnsupportedContact, http.StatusBadRequest, "only mailto: contacts are supported")
 		}
 		if strings.ContainsAny(addr, "?,\r\n ") || len(addr) > 254 {
-			return problem(errInvalidContact, http.StatusBadRequest, "contact "+quote(c)+" is not a single email address")
+			return nil, problem(errInvalidContact, http.StatusBadRequest, "contact "+quote(c)+" is not a single email address")
 		}
 		if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || !strings.Contains(addr, "@") {
-			return problem(errInvalidContact, http.StatusBadRequest, "contact "+quote(c)+" is not a valid email address")
+			return nil, problem(errInvalidContact, http.StatusBadRequest, "contact "+quote(c)+" is not a valid email address")
+		}
+		if c = "mailto:" + addr; !slices.Contains(kept, c) {
+			kept = append(kept, c)
 		}
 	}
-	return nil
+	if len(kept) > maxContacts {
+		return nil, problem(errInvalidContact, http.StatusBadRequest, fmt.Sprintf("an account has at most %d contacts", maxContacts))
+	}
+	return kept, nil
 }
 
 // existingAccount stops a newAccount change that finds the key already
@@ -133,9 +148,11 @@ func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *reques
 		if len(in.Contact) > 0 {
 			op.Param("Contact", in.Contact)
 		}
-		if p := checkContacts(in.Contact, ep.Contact == acmestate.ContactRequired); p != nil {
+		contacts, p := checkContacts(in.Contact, ep.Contact == acmestate.ContactRequired)
+		if p != nil {
 			return refuse(p)
 		}
+		a.Contact = contacts
 		if len(in.ExternalAccountBinding) == 0 || string(in.ExternalAccountBinding) == "null" {
 			return refuse(problem(errExternalAccountRequired, http.StatusBadRequest, "this endpoint requires an external account binding"))
 		}
@@ -212,9 +229,11 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		}
 		if in.Contact != nil {
 			op.Param("Contact", *in.Contact)
-			if p := checkContacts(*in.Contact, ep.Contact == acmestate.ContactRequired); p != nil {
+			contacts, p := checkContacts(*in.Contact, ep.Contact == acmestate.ContactRequired)
+			if p != nil {
 				return refuse(p)
 			}
+			*in.Contact = contacts
 		}
 		a, err := acmestate.GetAccount(op.Tx, req.Account.ID)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -69,13 +70,29 @@ func TestNewAccountRefusals(t *testing.T) {
 	wantProblem(t, "no contact", resp, body, errInvalidContact, 400)
 	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key, "mailto:not an address"), nil)
 	wantProblem(t, "bad contact", resp, body, errInvalidContact, 400)
+	many := make([]string, maxContacts+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("mailto:a%d@lab.test", i)
+	}
+	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key, many...), nil)
+	wantProblem(t, "too many contacts", resp, body, errInvalidContact, 400)
 	// onlyReturnExisting for an unknown key.
 	resp, body = f.signed(nu, key, "", []byte(`{"onlyReturnExisting":true}`), nil)
 	wantProblem(t, "onlyReturnExisting", resp, body, errAccountDoesNotExist, 400)
 	// Nothing was bound by the refusals: the credential still works, once.
-	resp, _ = f.signed(nu, key, "", f.newAccountBody(kid, mac, key, "mailto:a@lab.test"), nil)
+	// The scheme is case-insensitive (RFC 3986 3.1) and an address given
+	// twice is kept once.
+	dup := []string{"MAILTO:a@lab.test"}
+	for range 2 * maxContacts {
+		dup = append(dup, "mailto:a@lab.test")
+	}
+	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key, dup...), nil)
 	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") == "" {
-		t.Fatalf("valid newAccount: %d", resp.StatusCode)
+		t.Fatalf("valid newAccount: %d %s", resp.StatusCode, body)
+	}
+	var created struct{ Contact []string }
+	if err := json.Unmarshal(body, &created); err != nil || len(created.Contact) != 1 || created.Contact[0] != "mailto:a@lab.test" {
+		t.Fatalf("contacts kept: %q (%v), want mailto:a@lab.test once", created.Contact, err)
 	}
 	// Same key again → the existing account (200).
 	resp, _ = f.signed(nu, key, "", []byte(`{"onlyReturnExisting":true}`), nil)

@@ -1,6 +1,9 @@
 package acmeserver
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func FuzzParseJWS(f *testing.F) {
 	f.Add([]byte(`{"protected":"eyJhbGciOiJFUzI1NiJ9","payload":"","signature":"AAAA"}`))
@@ -19,10 +22,14 @@ func FuzzCheckContacts(f *testing.F) {
 	f.Add("mailto:a@b.test", true)
 	f.Add("mailto:a@b.test?subject=x", false)
 	f.Add("tel:+1", false)
+	f.Add("MAILTO:a@b.test", false)
 	f.Fuzz(func(t *testing.T, c string, req bool) {
-		p := checkContacts([]string{c}, req)
+		kept, p := checkContacts([]string{c, c}, req)
 		if p == nil && len(c) < 8 {
 			t.Fatalf("accepted %q", c)
+		}
+		if p == nil && (len(kept) != 1 || !strings.HasPrefix(kept[0], "mailto:")) {
+			t.Fatalf("kept %q of %q twice", kept, c)
 		}
 	})
 }
