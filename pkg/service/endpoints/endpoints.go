@@ -8,6 +8,7 @@ package endpoints
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -96,7 +97,37 @@ func (s *Service) describe(tx localstore.Tx, ep *acmestate.Endpoint) (acmestate.
 	if err != nil {
 		return acmestate.Description{}, err
 	}
-	return acmestate.Describe(s.core.Names, s.base(), ep, m), nil
+	d := acmestate.Describe(s.core.Names, s.base(), ep, m)
+	if d.Status == acmestate.StatusActive {
+		if reason, err := s.caFailure(tx, ep); err != nil {
+			return acmestate.Description{}, err
+		} else if reason != "" {
+			// Its orders fail at finalize until the CA can issue again:
+			// the endpoint says so, as ACM does of a certificate whose
+			// private CA cannot issue.
+			d.Status, d.FailureReason = acmestate.StatusFailed, reason
+		}
+	}
+	return d, nil
+}
+
+// caFailure is why the private CA ep issues from cannot issue now
+// (PCA_RESOURCE_NOT_FOUND, PCA_INVALID_STATE), "" when it can or ep
+// issues from the public-style hierarchy.
+func (s *Service) caFailure(tx localstore.Tx, ep *acmestate.Endpoint) (string, error) {
+	if ep.CertificateAuthorityID == "" {
+		return "", nil
+	}
+	r, err := authority.Get(tx, ep.CertificateAuthorityID)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return authority.ReasonNotFound, nil
+	} else if err != nil {
+		return "", err
+	}
+	if s.core.Authority.CheckCanIssue(r) != nil {
+		return authority.ReasonInvalidState, nil
+	}
+	return "", nil
 }
 
 // parseTags parses tags given as `Key=K,Value=V` or `K=V` (what names them
