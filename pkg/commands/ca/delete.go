@@ -65,9 +65,10 @@ func runCaDelete(ctx context.Context, o *DeleteOptions) error {
 		}
 		ref = d.Arn // the CA confirmed, whatever the prefix names meanwhile
 	}
-	a, err := svc.Delete(ctx, ref, o.Days)
+	res, err := svc.Delete(ctx, ref, o.Days)
 	if err != nil {
 		return err
 	}
-	return printARN(p, "Deleted", a)
+	printNotices(o.IO.ErrOut, res.Notices)
+	return printARN(p, "Deleted", res.Arn)
 }

@@ -78,9 +78,12 @@ func runCaUpdate(ctx context.Context, o *UpdateOptions) error {
 		}
 	}
 	if o.Status != "" {
-		if a, err = svc.UpdateStatus(ctx, o.CA, o.Status); err != nil {
+		res, err := svc.UpdateStatus(ctx, o.CA, o.Status)
+		if err != nil {
 			return err
 		}
+		a = res.Arn
+		printNotices(o.IO.ErrOut, res.Notices)
 	}
 	return printARN(p, "Updated", a)
 }

@@ -7,10 +7,12 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
@@ -213,13 +215,53 @@ func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op 
 	return s.core.Names.CAARN(id), nil
 }
 
+// CAChange is a CA after a change that may stop it issuing.
+type CAChange struct {
+	Arn string
+	// Notices name what the change leaves unable to issue: the ACME
+	// endpoints that issue from the CA, while it is not ACTIVE.
+	Notices []string
+}
+
 // UpdateStatus sets the CA named by ref ACTIVE or DISABLED
-// (UpdateCertificateAuthority) and returns its ARN.
-func (s *Service) UpdateStatus(ctx context.Context, ref, status string) (string, error) {
-	return s.change(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+// (UpdateCertificateAuthority).
+func (s *Service) UpdateStatus(ctx context.Context, ref, status string) (*CAChange, error) {
+	var notices []string
+	a, err := s.change(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("Status", status)
-		return s.core.Authority.UpdateStatus(op.Tx, r, status)
+		if err := s.core.Authority.UpdateStatus(op.Tx, r, status); err != nil {
+			return err
+		}
+		var err error
+		notices, err = s.endpointNotices(op.Tx, r)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &CAChange{Arn: a, Notices: notices}, nil
+}
+
+// endpointNotices are the notices of the ACME endpoints that issue from r
+// when r cannot issue.
+func (s *Service) endpointNotices(tx localstore.Tx, r *authority.Record) ([]string, error) {
+	if s.core.Authority.CheckCanIssue(r) == nil {
+		return nil, nil
+	}
+	eps, err := acmestate.List(tx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ep := range eps {
+		if ep.CertificateAuthorityID != r.ID || ep.Status != acmestate.StatusActive {
+			continue
+		}
+		a := s.core.Names.EndpointARN(ep.ID)
+		out = append(out, fmt.Sprintf("ACME endpoint %s issues from certificate authority %s, which is now %s: its orders fail (%s) until the CA is ACTIVE again or the endpoint names another (certctl endpoint update %s --certificate-authority-arn CA)",
+			a, r.ID, r.EffectiveStatus(s.core.Now()), authority.ReasonInvalidState, a))
+	}
+	return out, nil
 }
 
 // UpdateRevocation replaces the revocation configuration of the CA named
@@ -233,12 +275,22 @@ func (s *Service) UpdateRevocation(ctx context.Context, ref string, rc *authorit
 }
 
 // Delete marks the CA named by ref DELETED, restorable for days (7 to 30)
-// (DeleteCertificateAuthority), and returns its ARN.
-func (s *Service) Delete(ctx context.Context, ref string, days int) (string, error) {
-	return s.change(ctx, "DeleteCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+// (DeleteCertificateAuthority).
+func (s *Service) Delete(ctx context.Context, ref string, days int) (*CAChange, error) {
+	var notices []string
+	a, err := s.change(ctx, "DeleteCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("PermanentDeletionTimeInDays", days)
-		return s.core.Authority.Delete(op.Tx, r, days)
+		if err := s.core.Authority.Delete(op.Tx, r, days); err != nil {
+			return err
+		}
+		var err error
+		notices, err = s.endpointNotices(op.Tx, r)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &CAChange{Arn: a, Notices: notices}, nil
 }
 
 // Restore returns the deleted CA named by ref to the status it had before
