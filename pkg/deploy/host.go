@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/fsutil"
+	"github.com/certctl/certctl/pkg/localstore"
 )
 
 // Files of the vault directory that make up this host's deploy identity.
@@ -125,15 +126,19 @@ func (h Host) seal(certID string, t Target) string {
 // A target of another host is left to that host; one that names h but
 // does not carry h's seal (written into the database by someone else) is
 // refused. A target recorded before targets had hosts is installed only
-// from a store that is not shared (shared: a PostgreSQL database of many
-// hosts), where it can only be this host's. why says what h does not do
-// and why.
-func (h Host) Owns(certID string, t Target, shared bool) (ok bool, why string) {
+// from a store where it can only be this host's: not a shared one
+// (shared: a PostgreSQL database of many hosts), nor one copied from
+// another store (CopiedStore: vault migrate or restore), whose unbound
+// targets may have been written into that store by anyone. why says
+// what h does not do and why.
+func (h Host) Owns(certID string, t Target, shared, copied bool) (ok bool, why string) {
 	switch {
-	case t.HostID == "" && !shared:
+	case t.HostID == "" && !shared && !copied:
 		return true, ""
-	case t.HostID == "":
+	case t.HostID == "" && shared:
 		return false, fmt.Sprintf("%s was recorded without a host; not installed from this shared store (run `certctl deploy` again on the host it belongs to)", t.Label())
+	case t.HostID == "":
+		return false, fmt.Sprintf("%s was recorded without a host in the store this vault was copied from (vault migrate or restore); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label())
 	case t.HostID != h.ID:
 		return false, fmt.Sprintf("%s belongs to host %s (%s); left for that host", t.Label(), t.HostName(), t.HostID)
 	case !hmac.Equal([]byte(t.Seal), []byte(h.seal(certID, t))):
@@ -157,3 +162,20 @@ func (t Target) HostName() string {
 // ErrHooksOff is the refusal of a command where hooks.allow_exec is off.
 var ErrHooksOff = errors.New("deploy hooks are off on this host (hooks.allow_exec is false; it defaults to false on a shared PostgreSQL store): " +
 	"enable them in this host's configuration with `certctl config set hooks.allow_exec true` or CERTCTL_HOOKS_ALLOW_EXEC=true")
+
+// metaCopied marks a store made by copying another (vault migrate, vault
+// restore): see Owns.
+const metaCopied = "deploy-copied-store"
+
+// MarkCopiedStore records in tx's store that it was copied from another,
+// so that its targets recorded without a host are installed nowhere.
+func MarkCopiedStore(tx localstore.Tx) error { return tx.PutMeta(metaCopied, []byte("1")) }
+
+// CopiedStore reports whether tx's store was copied from another.
+func CopiedStore(tx localstore.Tx) (bool, error) {
+	_, err := tx.GetMeta(metaCopied)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -52,10 +52,10 @@ func TestOwns(t *testing.T) {
 	b, _ := LocalHost(t.TempDir(), "b")
 	base := Target{CertFile: "/etc/tls/app.crt", KeyFile: "/etc/tls/app.key", Exec: "systemctl reload nginx"}
 	own := a.Bind("c1", base)
-	if ok, why := a.Owns("c1", own, true); !ok {
+	if ok, why := a.Owns("c1", own, true, false); !ok {
 		t.Fatalf("own target refused: %s", why)
 	}
-	if ok, why := b.Owns("c1", own, true); ok || !strings.Contains(why, "belongs to host a") {
+	if ok, why := b.Owns("c1", own, true, false); ok || !strings.Contains(why, "belongs to host a") {
 		t.Fatalf("b on a's target: %v %q", ok, why)
 	}
 	if own.Label() != "file:/etc/tls/app.crt (host a)" {
@@ -70,17 +70,25 @@ func TestOwns(t *testing.T) {
 	for name, edit := range edits {
 		x := own
 		edit(&x)
-		if ok, why := a.Owns("c1", x, false); ok || !strings.Contains(why, "not sealed") {
+		if ok, why := a.Owns("c1", x, false, false); ok || !strings.Contains(why, "not sealed") {
 			t.Errorf("%s: %v %q", name, ok, why)
 		}
 	}
-	if ok, _ := a.Owns("c2", own, false); ok {
+	if ok, _ := a.Owns("c2", own, false, false); ok {
 		t.Error("a target moved to another certificate is installed")
 	}
-	if ok, _ := a.Owns("c1", base, false); !ok {
+	if ok, _ := a.Owns("c1", base, false, false); !ok {
 		t.Error("a target without a host is refused on a store that is not shared")
 	}
-	if ok, why := a.Owns("c1", base, true); ok || !strings.Contains(why, "without a host") {
+	if ok, why := a.Owns("c1", base, true, false); ok || !strings.Contains(why, "without a host") {
 		t.Errorf("a target without a host on a shared store: %v %q", ok, why)
+	}
+	// A store copied from another (vault migrate, restore): its unbound
+	// targets may have been written by anyone with access to the source.
+	if ok, why := a.Owns("c1", base, false, true); ok || !strings.Contains(why, "copied from") {
+		t.Errorf("a target without a host in a copied store: %v %q", ok, why)
+	}
+	if ok, why := a.Owns("c1", own, false, true); !ok {
+		t.Errorf("this host's sealed target in a copied store: refused (%s)", why)
 	}
 }

@@ -535,3 +535,52 @@ func TestDeployExecRefusedNamesCertificate(t *testing.T) {
 		t.Fatalf("the refused deploy is not in the audit log of %s:\n%s", arn, r.Stdout)
 	}
 }
+
+// TestCopiedStoreInstallsNoUnboundTarget: a target recorded without a host
+// (as before targets had hosts, or as anyone with access to a shared store
+// can write one) is installed from a vault that was always this host's,
+// but not from one restored from a backup (or migrated) — the backup may
+// come from a shared store — where neither its files are written nor its
+// command run.
+func TestCopiedStoreInstallsNoUnboundTarget(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("unbound.internal")
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	dir := t.TempDir()
+	pwned := filepath.Join(dir, "pwned")
+	v := e.OpenVault()
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		data, _ := json.Marshal([]map[string]any{{"certFile": filepath.Join(dir, "u.crt"), "keyFile": filepath.Join(dir, "u.key"), "exec": "touch " + pwned}})
+		return tx.PutObject(&localstore.Object{Kind: dep.ObjectKind, ID: id, Data: data})
+	})
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "b.bak")
+	e.MustRun("vault", "backup", "--out-file", backup)
+
+	restored := clitest.New(t)
+	restored.SetNow(e.Now())
+	restored.MustRun("vault", "restore", "--from-file", backup)
+	code, res, r := restored.Renew("--due", "--within", "40d")
+	if code != 0 || !strings.Contains(res[arn].Reason, "copied from") {
+		t.Fatalf("renew --due in the restored vault: %v", r)
+	}
+	if _, err := os.Stat(pwned); !os.IsNotExist(err) {
+		t.Fatal("the unbound target's command ran in the restored vault")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "u.key")); !os.IsNotExist(err) {
+		t.Fatal("the unbound target's key was written from the restored vault")
+	}
+
+	// The vault it was always in installs it, as before.
+	code, _, r = e.Renew("--due", "--within", "40d")
+	if code != 0 {
+		t.Fatalf("renew --due in the original vault: %v", r)
+	}
+	if _, err := os.Stat(pwned); err != nil {
+		t.Fatalf("the original vault did not install its unbound target: %v", err)
+	}
+}

@@ -234,8 +234,12 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 				// redeployed too.
 				return nil
 			}
+			copied, err := deploy.CopiedStore(tx)
+			if err != nil {
+				return err
+			}
 			for _, t := range deploy.Stale(ts, c.Version) {
-				if ok, why := host.Owns(id, t, s.set.SharedStore); !ok {
+				if ok, why := host.Owns(id, t, s.set.SharedStore, copied); !ok {
 					left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetOtherHost, Reason: why})
 					continue
 				}

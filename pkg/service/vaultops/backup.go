@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -206,6 +207,10 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		// The restored store's key is this directory's file, shared
 		// with no other store.
 		if err := localstore.SetKeySharers(bulk, nil); err != nil {
+			return err
+		}
+		// Deploy targets recorded without a host came from elsewhere.
+		if err := deploy.MarkCopiedStore(bulk); err != nil {
 			return err
 		}
 		restored, err = bulk.RowCounts()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -98,6 +99,10 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 			return err
 		}
 		if err := localstore.SetKeySharers(b, []string{v.StoreIdentity()}); err != nil {
+			return err
+		}
+		// Deploy targets recorded without a host came from elsewhere.
+		if err := deploy.MarkCopiedStore(b); err != nil {
 			return err
 		}
 		copied, err = b.RowCounts()
