@@ -37,6 +37,7 @@ type Host struct {
 	// system's host name).
 	ID, Name string
 	key      []byte
+	dir      string // the vault directory, which holds TargetsFile
 }
 
 // LocalHost reads the identity kept in the vault directory dir, creating
@@ -61,7 +62,7 @@ func LocalHost(dir, name string) (Host, error) {
 	if err != nil || len(key) < 16 {
 		return Host{}, fmt.Errorf("%s: not a host key", filepath.Join(dir, HostKeyFile))
 	}
-	return Host{ID: id, Name: name, key: key}, nil
+	return Host{ID: id, Name: name, key: key, dir: dir}, nil
 }
 
 // readOrCreate returns the trimmed content of path, first writing gen()
@@ -143,6 +144,9 @@ func (h Host) Owns(certID string, t Target, shared, copied bool) (ok bool, why s
 		return false, fmt.Sprintf("%s belongs to host %s (%s); left for that host", t.Label(), t.HostName(), t.HostID)
 	case !hmac.Equal([]byte(t.Seal), []byte(h.seal(certID, t))):
 		return false, fmt.Sprintf("%s names this host but is not sealed by its %s (written straight into the database?); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label(), HostKeyFile)
+	}
+	if why := h.checkRecorded(certID, t); why != "" {
+		return false, why
 	}
 	return true, ""
 }

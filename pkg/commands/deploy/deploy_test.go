@@ -584,3 +584,77 @@ func TestCopiedStoreInstallsNoUnboundTarget(t *testing.T) {
 		t.Fatalf("the original vault did not install its unbound target: %v", err)
 	}
 }
+
+// storeTarget reads (get) or replaces (put) certificate id's deploy record
+// in the store, as anyone with access to the database can.
+func storeTarget(t *testing.T, e *clitest.Env, id string, put []byte) []byte {
+	t.Helper()
+	v := e.OpenVault()
+	defer v.Close()
+	var data []byte
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		o, err := tx.GetObject(dep.ObjectKind, id)
+		if err != nil {
+			return err
+		}
+		data = o.Data
+		if put == nil {
+			return nil
+		}
+		o.Data = put
+		return tx.PutObject(o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestDeployTargetRolledBackInStore: a sealed record of this host's target
+// put back into the store after the operator changed the target (its
+// command removed) is not installed and its command not run; and a record
+// whose version alone was changed does not make the host reinstall.
+func TestDeployTargetRolledBackInStore(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("rollback.internal")
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	tg := newTarget(t)
+	hookLog := filepath.Join(tg.dir, "hook.log")
+	e.MustRun(tg.args(arn, "--exec", "echo ran >> "+hookLog)...)
+	old := storeTarget(t, e, id, nil)
+	e.MustRun(tg.args(arn)...) // the operator removes the command
+	if err := os.Remove(hookLog); err != nil {
+		t.Fatal(err)
+	}
+
+	// Version alone set back: not due, nothing to reinstall.
+	var ts []map[string]any
+	if err := json.Unmarshal(storeTarget(t, e, id, nil), &ts); err != nil {
+		t.Fatal(err)
+	}
+	ts[0]["version"] = 0
+	b, _ := json.Marshal(ts)
+	storeTarget(t, e, id, b)
+	before, _ := os.Stat(tg.cert)
+	code, res, r := e.Renew("--due")
+	if code != 0 || strings.Contains(res[arn].Reason, "redeployed") {
+		t.Fatalf("a record whose version was set back made the host reinstall: %v", r)
+	}
+	if after, _ := os.Stat(tg.cert); !after.ModTime().Equal(before.ModTime()) {
+		t.Fatal("the certificate file was rewritten")
+	}
+
+	// The older record, with its command, put back: refused at renewal.
+	storeTarget(t, e, id, old)
+	code, res, r = e.Renew("--due", "--within", "40d")
+	if code != 0 || res[arn].Outcome != "RENEWED" || !strings.Contains(res[arn].Reason, "not the target this host last recorded") {
+		t.Fatalf("renew --due over a record put back: %v", r)
+	}
+	if _, err := os.Stat(hookLog); !os.IsNotExist(err) {
+		t.Fatal("the command the operator removed ran again")
+	}
+	// Recording it again here makes it this host's target once more.
+	e.MustRun(tg.args(arn)...)
+	checkInstalled(t, e, arn, tg)
+}

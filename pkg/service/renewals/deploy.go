@@ -121,6 +121,9 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	}); err != nil {
 		return nil, err
 	}
+	if err := host.Remember(id, t); err != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)}
+	}
 	if installErr != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but %w", installErr)}
 	}
@@ -238,7 +241,12 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			if err != nil {
 				return err
 			}
-			for _, t := range deploy.Stale(ts, c.Version) {
+			for _, t := range ts {
+				// This host's targets hold the version it installed, not
+				// the store's.
+				if t = host.Local(id, t); len(deploy.Stale([]deploy.Target{t}, c.Version)) == 0 {
+					continue
+				}
 				if ok, why := host.Owns(id, t, s.set.SharedStore, copied); !ok {
 					left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetOtherHost, Reason: why})
 					continue
@@ -302,6 +310,14 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{res.CertificateArn}, d)
 		}); err != nil {
 			return err
+		}
+		for j, t := range stale {
+			if installErrs[j] == nil {
+				t.Version = m.Version
+				if err := host.Remember(id, t); err != nil {
+					installErrs[j] = fmt.Errorf("installed, but this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)
+				}
+			}
 		}
 		var failures, done []string
 		for j, t := range stale {
