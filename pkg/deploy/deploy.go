@@ -127,6 +127,15 @@ func Targets(tx localstore.Tx, certID string) ([]Target, error) {
 	return ts, json.Unmarshal(o.Data, &ts)
 }
 
+// RemoveTargets removes the deploy targets of a deleted certificate (their
+// paths, hosts and commands leave the store with it).
+func RemoveTargets(tx localstore.Tx, certID string) error {
+	if err := tx.DeleteObject(ObjectKind, certID); err != nil && !errors.Is(err, localstore.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
 // AllTargets reads the deploy targets of every certificate, by certificate ID.
 func AllTargets(tx localstore.Tx) (map[string][]Target, error) {
 	objs, err := tx.ListObjects(ObjectKind)

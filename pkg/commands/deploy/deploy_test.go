@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -657,4 +658,30 @@ func TestDeployTargetRolledBackInStore(t *testing.T) {
 	// Recording it again here makes it this host's target once more.
 	e.MustRun(tg.args(arn)...)
 	checkInstalled(t, e, arn, tg)
+}
+
+// TestDeleteRemovesTargets: deleting a deployed certificate removes its
+// deploy record (paths, host, command) from the store, alone or in bulk.
+func TestDeleteRemovesTargets(t *testing.T) {
+	e := clitest.New(t)
+	for _, bulk := range []bool{false, true} {
+		arn := e.RequestPrivate(fmt.Sprintf("gone%v.internal", bulk))
+		id := arn[strings.LastIndexByte(arn, '/')+1:]
+		tg := newTarget(t)
+		e.MustRun(tg.args(arn, "--exec", "true")...)
+		if bulk {
+			e.MustRun("delete", "--query-terse", "cn:gone"+fmt.Sprint(bulk)+".internal", "--force", "--yes")
+		} else {
+			e.MustRun("delete", arn, "--force", "--yes")
+		}
+		v := e.OpenVault()
+		err := v.Store.View(context.Background(), func(tx localstore.Tx) error {
+			_, err := tx.GetObject(dep.ObjectKind, id)
+			return err
+		})
+		v.Close()
+		if !errors.Is(err, localstore.ErrNotFound) {
+			t.Fatalf("bulk %v: the deleted certificate's deploy record is still in the store (%v)", bulk, err)
+		}
+	}
 }

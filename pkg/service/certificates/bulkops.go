@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -66,7 +67,12 @@ func (s *Service) DeleteSelected(ctx context.Context, o BulkOptions, force bool)
 			}
 		},
 		check: func(c *localstore.Certificate) error { return checkDeletable(c, force) },
-		apply: func(op *service.Op, c *localstore.Certificate) error { return op.Tx.DeleteCertificate(c.ID) },
+		apply: func(op *service.Op, c *localstore.Certificate) error {
+			if err := op.Tx.DeleteCertificate(c.ID); err != nil {
+				return err
+			}
+			return deploy.RemoveTargets(op.Tx, c.ID)
+		},
 	})
 }
 

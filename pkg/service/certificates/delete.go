@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -76,7 +77,10 @@ func (s *Service) Delete(ctx context.Context, ref string, force bool, confirm fu
 		if err := checkDeletable(c, force); err != nil {
 			return err
 		}
-		return op.Tx.DeleteCertificate(id)
+		if err := op.Tx.DeleteCertificate(id); err != nil {
+			return err
+		}
+		return deploy.RemoveTargets(op.Tx, id)
 	})
 	if err != nil {
 		return "", err
