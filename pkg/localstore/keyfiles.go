@@ -80,11 +80,34 @@ func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
 		}
 	}
 	if _, shared := v.Store.(*Postgres); shared {
+		if !r.wasInClear {
+			if err := checkPublishedPassphrase(tx, v.opts.Passphrase); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutMeta(MetaMasterKeyWrapped, r.content); err != nil {
 			return err
 		}
 	}
 	return fsutil.WriteFileAtomic(keyPath(v.Dir, true), r.content, 0o600)
+}
+
+// checkPublishedPassphrase refuses a change that would publish a wrapped
+// key made with passphrase, when the shared store's published key is
+// wrapped under another: another host changed the passphrase, and this
+// host, still opening its own copy with the old one, would undo that
+// change for every host (and lock out the one that made it).
+func checkPublishedPassphrase(tx Tx, passphrase []byte) error {
+	published, err := getMetaOpt(tx, MetaMasterKeyWrapped)
+	if err != nil || published == nil {
+		return err
+	}
+	key, err := unwrapKey(published, passphrase)
+	if errors.Is(err, ErrWrongPassphrase) {
+		return fmt.Errorf("%w: the store's key is wrapped under another passphrase than this host's (changed on another host with vault change-passphrase?); run this command with the store's current passphrase", ErrWrongPassphrase)
+	}
+	clear(key)
+	return err
 }
 
 // FinishRewrap removes the key file in clear that a wrapped key replaced.

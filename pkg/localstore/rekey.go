@@ -416,6 +416,11 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 		if err := v.checkKeyFiles(before); err != nil {
 			return err
 		}
+		if wrapped {
+			if err := checkPublishedPassphrase(tx, v.opts.Passphrase); err != nil {
+				return err
+			}
+		}
 		if err := v.removeStalePending(next.id); err != nil {
 			return err
 		}

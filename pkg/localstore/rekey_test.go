@@ -378,3 +378,49 @@ func TestRotateKeyShared(t *testing.T) {
 		t.Errorf("machine with a stale key in clear: %v, want ErrCorrupt", err)
 	}
 }
+
+// TestStalePassphraseCannotUndoChange: after one machine of a shared store
+// changes the passphrase, another still opening its own copy of the key
+// with the old passphrase can neither rotate the key nor change the
+// passphrase again: either would publish the key wrapped under the old
+// passphrase, undoing the change for every machine (and locking out the
+// one that made it). The machine that made the change can still rotate.
+func TestStalePassphraseCannotUndoChange(t *testing.T) {
+	u := freshSchema(t)
+	t.Parallel()
+	aDir, bDir := t.TempDir(), t.TempDir()
+	a := openSharedVault(t, aDir, u, []byte("old"))
+	sealKey(t, a, "k", ecKey(t))
+	b := openSharedVault(t, bDir, u, []byte("old"))
+	if _, err := b.Sealer(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := a.NewRewrap([]byte("new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.Update(pgCtx(t), func(tx localstore.Tx) error { return a.InstallRewrap(tx, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RotateKey(pgCtx(t), localstore.RotateHooks{}); !errors.Is(err, localstore.ErrWrongPassphrase) || !strings.Contains(err.Error(), "another passphrase") {
+		t.Fatalf("rotation under the old passphrase: %v, want a refusal", err)
+	}
+	r2, err := b.NewRewrap([]byte("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Store.Update(pgCtx(t), func(tx localstore.Tx) error { return b.InstallRewrap(tx, r2) })
+	if !errors.Is(err, localstore.ErrWrongPassphrase) {
+		t.Fatalf("passphrase change under the old passphrase: %v, want a refusal", err)
+	}
+	// The new passphrase still opens the store on a third machine, and the
+	// machine that changed it can rotate.
+	c := openSharedVault(t, t.TempDir(), u, []byte("new"))
+	if _, err := openKey(c, "k"); err != nil {
+		t.Fatalf("new passphrase after the refusals: %v", err)
+	}
+	a2 := openSharedVault(t, aDir, u, []byte("new"))
+	if _, err := a2.RotateKey(pgCtx(t), localstore.RotateHooks{}); err != nil {
+		t.Fatalf("rotation under the current passphrase: %v", err)
+	}
+}
