@@ -434,8 +434,11 @@ func TestDeployTargetEditedInStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := read(t, tg.cert)
+	// This host's own target, refused: a failed deployment (exit 7), not
+	// another host's business.
 	code, res, r := e.Renew("--due", "--within", "400d")
-	if code != 0 || res[arn].Outcome != "RENEWED" || !strings.Contains(res[arn].Reason, "not sealed") {
+	if code != errs.ExitPartial || res[arn].Outcome != "RENEWED" || !strings.Contains(res[arn].Reason, "deployment failed: ") ||
+		!strings.Contains(res[arn].Reason, "not sealed") || !strings.Contains(r.Stdout, `"Outcome": "FAILED"`) {
 		t.Fatalf("renew --due over an edited target: %v", r)
 	}
 	if _, err := os.Stat(pwned); !os.IsNotExist(err) {
@@ -649,7 +652,7 @@ func TestDeployTargetRolledBackInStore(t *testing.T) {
 	// The older record, with its command, put back: refused at renewal.
 	storeTarget(t, e, id, old)
 	code, res, r = e.Renew("--due", "--within", "40d")
-	if code != 0 || res[arn].Outcome != "RENEWED" || !strings.Contains(res[arn].Reason, "not the target this host last recorded") {
+	if code != errs.ExitPartial || res[arn].Outcome != "RENEWED" || !strings.Contains(res[arn].Reason, "not the target this host last recorded") {
 		t.Fatalf("renew --due over a record put back: %v", r)
 	}
 	if _, err := os.Stat(hookLog); !os.IsNotExist(err) {

@@ -248,7 +248,14 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 					continue
 				}
 				if ok, why := host.Owns(id, t, s.set.SharedStore, copied); !ok {
-					left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetOtherHost, Reason: why})
+					outcome := TargetOtherHost
+					if t.HostID == host.ID {
+						// This host's own target, refused (not sealed by
+						// it, or not as it recorded it): a deployment
+						// that failed, which the host must hear of.
+						outcome = TargetFailed
+					}
+					left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: outcome, Reason: why})
 					continue
 				}
 				stale = append(stale, t)
@@ -267,6 +274,11 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		}
 		for _, l := range left {
 			res.Targets = append(res.Targets, l)
+			if l.Outcome == TargetFailed {
+				res.Reason = joinReason(res.Reason, "deployment failed: "+l.Reason)
+				rep.DeployFailed = true
+				continue
+			}
 			res.Reason = joinReason(res.Reason, l.Reason)
 		}
 		if len(stale) == 0 {
