@@ -183,8 +183,10 @@ func serverAddr(v string) error {
 // without its password.
 func storeURL(v string) error {
 	switch {
-	case v == "", v == "sqlite", strings.HasPrefix(v, "sqlite:"), localstore.IsPostgresURL(v):
+	case v == "", v == "sqlite", strings.HasPrefix(v, "sqlite:"):
 		return nil
+	case localstore.IsPostgresURL(v):
+		return localstore.CheckUserinfo(v)
 	}
 	return fmt.Errorf("%q is not a store URL: want sqlite:PATH or postgres://…", localstore.RedactURL(v))
 }

@@ -53,6 +53,9 @@ func IsPostgresURL(url string) bool {
 // postgresql://, with libpq's parameters; search_path selects a schema) and
 // brings its schema up to date.
 func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+	if err := CheckUserinfo(url); err != nil {
+		return nil, err
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx redacts the password of the URL it quotes.
@@ -224,4 +227,21 @@ func wrapPgErr(err error) error {
 		return fmt.Errorf("%w: %v", ErrConflict, err)
 	}
 	return err
+}
+
+// CheckUserinfo refuses a URL whose user or password holds a raw '@' (or
+// '/'), which must be percent-encoded (%40, %2F): URL parsers disagree on
+// where such a password ends, and pgx takes its tail for the host name and
+// prints it in its connection errors.
+func CheckUserinfo(url string) error {
+	_, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return nil
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	authority, _, _ = strings.Cut(authority, "?")
+	if strings.Count(authority, "@") > 1 {
+		return fmt.Errorf("%w: the store URL's user or password holds '@': write it percent-encoded (%%40)", ErrUnsupportedStore)
+	}
+	return nil
 }

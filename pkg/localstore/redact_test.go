@@ -1,6 +1,8 @@
 package localstore
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -45,4 +47,20 @@ func FuzzRedactURL(f *testing.F) {
 			t.Fatalf("RedactURL(%q) = %q shows the password", s, got)
 		}
 	})
+}
+
+// TestOpenPostgresRawAtInPassword: a store URL whose password holds a raw
+// '@' is refused before any connection, and no part of the password is
+// in the error (pgx would take its tail for the host and print it).
+func TestOpenPostgresRawAtInPassword(t *testing.T) {
+	_, err := OpenPostgres(context.Background(), "postgres://certctl:Zq9Secret@TailPW@127.0.0.1:5432/db?sslmode=disable")
+	if !errors.Is(err, ErrUnsupportedStore) || !strings.Contains(err.Error(), "%40") {
+		t.Fatalf("raw '@' in the password: %v, want a refusal naming %%40", err)
+	}
+	if strings.Contains(err.Error(), "Secret") || strings.Contains(err.Error(), "TailPW") {
+		t.Fatalf("the error holds part of the password: %v", err)
+	}
+	if err := CheckUserinfo("postgres://certctl:Zq9Secret%40TailPW@127.0.0.1:5432/db"); err != nil {
+		t.Fatalf("a percent-encoded '@' refused: %v", err)
+	}
 }
