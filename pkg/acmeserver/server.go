@@ -117,7 +117,11 @@ func New(cfg Config) *Server {
 	if core.WriteGate == nil {
 		core.WriteGate = make(chan struct{}, 1)
 	}
-	s := &Server{cfg: cfg, core: &core, host: service.Hostname()}
+	host := core.Actor.Host // host.name when set
+	if host == "" {
+		host = service.Hostname()
+	}
+	s := &Server{cfg: cfg, core: &core, host: host}
 	s.nonces = NewNonceStore(core.Vault.Store, core.Now, NonceLifetime, s.loadNonceKey)
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = casign.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {

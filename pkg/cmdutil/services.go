@@ -37,6 +37,11 @@ func (f *Factory) Core(ctx context.Context) (*service.Core, error) {
 		return nil, err
 	}
 	actor := service.UserActor()
+	if cfg.HostName != "" {
+		// host.name: how this host's changes are recorded, as its
+		// deploy targets are labelled.
+		actor.Host = cfg.HostName
+	}
 	if f.Actor != nil {
 		actor = *f.Actor
 	}

@@ -75,7 +75,7 @@ var Keys = []Key{
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
 	{"hooks.event", String, "", "command that receives each event as JSON on stdin", nil},
 	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
-	{"host.name", String, "", "name shown with this host's deploy targets (default: the system's host name)", nil},
+	{"host.name", String, "", "name of this host in its deploy targets' labels and in the audit records of its changes (default: the system's host name)", nil},
 	{"quotas.domains_per_certificate", Int, "10", "names allowed in one certificate (max 100)", between(1, 100)},
 	{"acme.orders_per_hour", Int, "300", "new ACME orders allowed per account and hour", atLeast(1)},
 	{"acme.new_accounts_per_hour", Int, "1000", "new ACME accounts allowed per endpoint and hour", atLeast(1)},

@@ -76,9 +76,13 @@ func New(core *service.Core, set Settings) *Service {
 	}
 }
 
-// Scheduler is who the due pass records its changes as made by.
-func Scheduler() audit.Actor {
-	return audit.Actor{Type: audit.ActorScheduler, ID: "renew --due", Host: service.Hostname()}
+// Scheduler is who the due pass records its changes as made by, on the
+// host of host (this host's name as its changes record it).
+func Scheduler(host string) audit.Actor {
+	if host == "" {
+		host = service.Hostname()
+	}
+	return audit.Actor{Type: audit.ActorScheduler, ID: "renew --due", Host: host}
 }
 
 // Result is one certificate's outcome.
@@ -165,7 +169,7 @@ type DueOptions struct {
 // version to every deploy target that does not hold it yet and runs their
 // commands. A dry run changes nothing and reports what would happen.
 func (s *Service) RenewDue(ctx context.Context, o DueOptions) (*Report, error) {
-	return New(s.core.As(Scheduler()), s.set).due(ctx, o)
+	return New(s.core.As(Scheduler(s.core.Actor.Host)), s.set).due(ctx, o)
 }
 
 func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
