@@ -226,10 +226,18 @@ type CAChange struct {
 // UpdateStatus sets the CA named by ref ACTIVE or DISABLED
 // (UpdateCertificateAuthority).
 func (s *Service) UpdateStatus(ctx context.Context, ref, status string) (*CAChange, error) {
-	var notices []string
-	a, err := s.change(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+	return s.stateChange(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("Status", status)
-		if err := s.core.Authority.UpdateStatus(op.Tx, r, status); err != nil {
+		return s.core.Authority.UpdateStatus(op.Tx, r, status)
+	})
+}
+
+// stateChange runs fn, a change of the CA named by ref that may stop it
+// issuing, and names in the result the endpoints it leaves unable to.
+func (s *Service) stateChange(ctx context.Context, eventName, ref string, fn func(op *service.Op, r *authority.Record) error) (*CAChange, error) {
+	var notices []string
+	a, err := s.change(ctx, eventName, ref, func(op *service.Op, r *authority.Record) error {
+		if err := fn(op, r); err != nil {
 			return err
 		}
 		var err error
@@ -277,20 +285,10 @@ func (s *Service) UpdateRevocation(ctx context.Context, ref string, rc *authorit
 // Delete marks the CA named by ref DELETED, restorable for days (7 to 30)
 // (DeleteCertificateAuthority).
 func (s *Service) Delete(ctx context.Context, ref string, days int) (*CAChange, error) {
-	var notices []string
-	a, err := s.change(ctx, "DeleteCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+	return s.stateChange(ctx, "DeleteCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("PermanentDeletionTimeInDays", days)
-		if err := s.core.Authority.Delete(op.Tx, r, days); err != nil {
-			return err
-		}
-		var err error
-		notices, err = s.endpointNotices(op.Tx, r)
-		return err
+		return s.core.Authority.Delete(op.Tx, r, days)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &CAChange{Arn: a, Notices: notices}, nil
 }
 
 // Restore returns the deleted CA named by ref to the status it had before
