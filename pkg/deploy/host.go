@@ -37,7 +37,8 @@ type Host struct {
 	// system's host name).
 	ID, Name string
 	key      []byte
-	dir      string // the vault directory, which holds TargetsFile
+	dir      string        // the vault directory, which holds TargetsFile
+	cache    *targetsCache // TargetsFile as read (shared by copies of h)
 }
 
 // LocalHost reads the identity kept in the vault directory dir, creating
@@ -62,7 +63,7 @@ func LocalHost(dir, name string) (Host, error) {
 	if err != nil || len(key) < 16 {
 		return Host{}, fmt.Errorf("%s: not a host key", filepath.Join(dir, HostKeyFile))
 	}
-	return Host{ID: id, Name: name, key: key, dir: dir}, nil
+	return Host{ID: id, Name: name, key: key, dir: dir, cache: &targetsCache{}}, nil
 }
 
 // readOrCreate returns the trimmed content of path, first writing gen()

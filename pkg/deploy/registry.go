@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/certctl/certctl/pkg/fsutil"
 )
@@ -28,6 +29,31 @@ type recorded struct {
 }
 
 func targetKey(certID string, t Target) string { return certID + " " + t.CertFile }
+
+// targetsCache is the host's record as this process read it: read once
+// (a renew pass asks about every target of every certificate), updated by
+// this process's Remember. Another process's change is seen by the next
+// process.
+type targetsCache struct {
+	mu     sync.Mutex
+	loaded bool
+	m      map[string]recorded
+	err    error
+}
+
+// recordedTargets returns the host's record, read on first use.
+func (h Host) recordedTargets() (map[string]recorded, error) {
+	if h.cache == nil {
+		return h.readTargets()
+	}
+	h.cache.mu.Lock()
+	defer h.cache.mu.Unlock()
+	if !h.cache.loaded {
+		h.cache.m, h.cache.err = h.readTargets()
+		h.cache.loaded = true
+	}
+	return h.cache.m, h.cache.err
+}
 
 // readTargets reads the host's record of its targets (empty when none).
 func (h Host) readTargets() (map[string]recorded, error) {
@@ -58,12 +84,23 @@ func (h Host) Remember(certID string, t Target) error {
 	if err != nil {
 		return err
 	}
-	m[targetKey(certID, t)] = recorded{Seal: t.Seal, Version: t.Version}
+	r := recorded{Seal: t.Seal, Version: t.Version}
+	m[targetKey(certID, t)] = r
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(h.dir, TargetsFile), b, 0o600)
+	if err := fsutil.WriteFileAtomic(filepath.Join(h.dir, TargetsFile), b, 0o600); err != nil {
+		return err
+	}
+	if h.cache != nil {
+		h.cache.mu.Lock()
+		if h.cache.loaded && h.cache.err == nil {
+			h.cache.m[targetKey(certID, t)] = r
+		}
+		h.cache.mu.Unlock()
+	}
+	return nil
 }
 
 // Local is t as this host last recorded it: a target of this host whose
@@ -72,7 +109,7 @@ func (h Host) Local(certID string, t Target) Target {
 	if t.HostID != h.ID {
 		return t
 	}
-	m, err := h.readTargets()
+	m, err := h.recordedTargets()
 	if err != nil {
 		return t
 	}
@@ -86,7 +123,7 @@ func (h Host) Local(certID string, t Target) Target {
 // the host's own record of it. A target it has no record of (recorded
 // before the record was kept) passes.
 func (h Host) checkRecorded(certID string, t Target) string {
-	m, err := h.readTargets()
+	m, err := h.recordedTargets()
 	if err != nil {
 		return fmt.Sprintf("%s: this host's record of its targets cannot be read (%v); not installed", t.Label(), err)
 	}
