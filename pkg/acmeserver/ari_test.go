@@ -422,17 +422,23 @@ func TestVaultCA(t *testing.T) {
 func TestRenewalInfoMethods(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
-		req, err := http.NewRequest(m, f.url("/renewal-info/AQ.AQ"), strings.NewReader("{}"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := f.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
-			t.Errorf("%s renewal-info: %d, Allow %q; want 405 and GET, HEAD", m, resp.StatusCode, resp.Header.Get("Allow"))
-		}
+		f.wantNotAllowed(m, f.url("/renewal-info/AQ.AQ"), "GET, HEAD")
+	}
+}
+
+// wantNotAllowed checks that method on url answers 405 with Allow: allow.
+func (f *fixture) wantNotAllowed(method, url, allow string) {
+	f.t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader("{}"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	resp, err := f.http.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != allow {
+		f.t.Errorf("%s %s: %d, Allow %q; want 405 and %q", method, url, resp.StatusCode, resp.Header.Get("Allow"), allow)
 	}
 }

@@ -169,18 +169,7 @@ func TestGetOnPostAsGetResource(t *testing.T) {
 		{http.MethodDelete, f.url("/directory"), "GET, HEAD, POST"},
 		{http.MethodPut, f.url("/new-nonce"), "GET, HEAD, POST"},
 	} {
-		req, err := http.NewRequest(tc.method, tc.url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := f.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tc.allow {
-			t.Errorf("%s %s: %d, Allow %q; want 405 and %q", tc.method, tc.url, resp.StatusCode, resp.Header.Get("Allow"), tc.allow)
-		}
+		f.wantNotAllowed(tc.method, tc.url, tc.allow)
 	}
 	// An unknown path is still 404.
 	resp, err := f.http.Get(f.url("/nowhere"))
