@@ -16,6 +16,7 @@ import (
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
 )
 
 // MaxFileArg bounds what a file argument may hold: certificates, keys and
@@ -244,7 +245,7 @@ func MarkOutputDir(cmd *cobra.Command, name string, files ...string) {
 	_ = cmd.Flags().SetAnnotation(name, outputAnnotation, files)
 }
 
-// CheckOutputPaths refuses (exit 2) a command whose output would replace
+// CheckOutputPaths refuses (exit 4, invalid input) a command whose output would replace
 // what it reads or the vault itself: a file flag marked as output
 // (MarkOutputFile, MarkOutputDir) naming the same file as a file flag it
 // reads (MarkFlagFilename: --passphrase-file, --vault-passphrase-file,
@@ -280,11 +281,11 @@ func CheckOutputPaths(cmd *cobra.Command, vaultDir func() string) error {
 	for _, o := range outs {
 		for _, in := range ins {
 			if samePath(o.path, in.path) {
-				return errs.UsageErrorf("--%s would write %s, which --%s reads: write it elsewhere", o.flag, o.path, in.flag)
+				return errs.Invalidf("--%s would write %s, which --%s reads: write it elsewhere", o.flag, o.path, in.flag)
 			}
 		}
 		if dir != "" && within(o.path, dir) {
-			return errs.UsageErrorf("--%s would write %s, in the vault directory %s: write it elsewhere", o.flag, o.path, dir)
+			return errs.Invalidf("--%s would write %s, in the vault directory %s: write it elsewhere", o.flag, o.path, dir)
 		}
 	}
 	return nil
@@ -336,4 +337,15 @@ func Listen(addr string) (net.Listener, error) {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "listen on " + addr, Err: err}
 	}
 	return ln, nil
+}
+
+// PrintNotices writes a service's notices to standard error, one a line,
+// each prefixed "certctl: " and stripped of terminal control characters
+// (a notice may quote a name from the store).
+func PrintNotices(ios *iostreams.IOStreams, notices ...string) {
+	for _, n := range notices {
+		if n != "" {
+			fmt.Fprintf(ios.ErrOut, "certctl: %s\n", output.Sanitize(n))
+		}
+	}
 }
