@@ -6,7 +6,6 @@ package ca
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 
@@ -87,13 +86,6 @@ func printPEM(p *output.Printer, out io.Writer, structured bool, data any, pemTe
 	}
 	_, err := io.WriteString(out, pemText)
 	return err
-}
-
-// printNotices writes a change's notices to w (standard error).
-func printNotices(w io.Writer, notices []string) {
-	for _, n := range notices {
-		fmt.Fprintf(w, "certctl: %s\n", n)
-	}
 }
 
 // printARN prints {"CertificateAuthorityArn": ...}.

@@ -69,6 +69,6 @@ func runCaDelete(ctx context.Context, o *DeleteOptions) error {
 	if err != nil {
 		return err
 	}
-	printNotices(o.IO.ErrOut, res.Notices)
+	cmdutil.PrintNotices(o.IO, res.Notices...)
 	return printARN(p, "Deleted", res.Arn)
 }

@@ -83,7 +83,7 @@ func runCaUpdate(ctx context.Context, o *UpdateOptions) error {
 			return err
 		}
 		a = res.Arn
-		printNotices(o.IO.ErrOut, res.Notices)
+		cmdutil.PrintNotices(o.IO, res.Notices...)
 	}
 	return printARN(p, "Updated", a)
 }

@@ -2,7 +2,6 @@ package endpoint
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -135,9 +134,7 @@ func runDomainCheck(ctx context.Context, o *DomainCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range c.Notes {
-		fmt.Fprintf(o.IO.ErrOut, "certctl: %s\n", output.Sanitize(n))
-	}
+	cmdutil.PrintNotices(o.IO, c.Notes...)
 	return printDomain(p, c.Domain)
 }
 

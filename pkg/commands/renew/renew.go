@@ -204,9 +204,7 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 			return err
 		}
 	}
-	for _, n := range rep.Notices {
-		fmt.Fprintf(o.IO.ErrOut, "certctl: %s\n", n)
-	}
+	cmdutil.PrintNotices(o.IO, rep.Notices...)
 	if (o.Due || o.Select.IsSet()) && !o.Quiet {
 		counts := map[string]int{}
 		for _, res := range rep.Results {

@@ -369,9 +369,7 @@ func runRotateKey(ctx context.Context, o *RotateKeyOptions) error {
 	if err != nil {
 		return err
 	}
-	if res.Notice != "" {
-		fmt.Fprintf(o.IO.ErrOut, "certctl: %s\n", res.Notice)
-	}
+	cmdutil.PrintNotices(o.IO, res.Notice)
 	return p.Print(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			return &output.Table{Rows: [][]string{
