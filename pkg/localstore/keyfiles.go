@@ -81,7 +81,7 @@ func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
 	}
 	if _, shared := v.Store.(*Postgres); shared {
 		if !r.wasInClear {
-			if err := checkPublishedPassphrase(tx, v.opts.Passphrase); err != nil {
+			if err := checkPublishedPassphrase(tx, v.opts.Passphrase, r.before.wrapped); err != nil {
 				return err
 			}
 		}
@@ -97,9 +97,13 @@ func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
 // wrapped under another: another host changed the passphrase, and this
 // host, still opening its own copy with the old one, would undo that
 // change for every host (and lock out the one that made it).
-func checkPublishedPassphrase(tx Tx, passphrase []byte) error {
+//
+// opened is the wrapped key this process already opened with passphrase
+// (its key file): when the store publishes the same, nothing is unwrapped
+// again (no scrypt inside the transaction).
+func checkPublishedPassphrase(tx Tx, passphrase, opened []byte) error {
 	published, err := getMetaOpt(tx, MetaMasterKeyWrapped)
-	if err != nil || published == nil {
+	if err != nil || published == nil || (opened != nil && bytes.Equal(published, opened)) {
 		return err
 	}
 	key, err := unwrapKey(published, passphrase)

@@ -271,7 +271,11 @@ func RecordKey(tx BulkTx, dir string, s *Sealer) error {
 	}
 	if _, shared := tx.(*pgTx); !shared {
 		// Only a shared store publishes the wrapped key, for the other
-		// machines.
+		// machines: a copy of one (migrate, restore of its backup) made
+		// into a local store keeps none.
+		if err := tx.DeleteMeta(MetaMasterKeyWrapped); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		return nil
 	}
 	wrapped, err := os.ReadFile(filepath.Join(dir, WrappedMasterFile))

@@ -416,8 +416,8 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 		if err := v.checkKeyFiles(before); err != nil {
 			return err
 		}
-		if wrapped {
-			if err := checkPublishedPassphrase(tx, v.opts.Passphrase); err != nil {
+		if _, shared := v.Store.(*Postgres); shared && wrapped {
+			if err := checkPublishedPassphrase(tx, v.opts.Passphrase, before.wrapped); err != nil {
 				return err
 			}
 		}

@@ -424,3 +424,50 @@ func TestStalePassphraseCannotUndoChange(t *testing.T) {
 		t.Fatalf("rotation under the current passphrase: %v", err)
 	}
 }
+
+// TestLocalCopyKeepsNoPublishedKey: a local store that holds a shared
+// store's published wrapped key (copied by migrate or a restore) drops it
+// when the key is recorded, so that after a passphrase change the stale
+// copy cannot refuse the local vault's rotation.
+func TestLocalCopyKeepsNoPublishedKey(t *testing.T) {
+	dir := t.TempDir()
+	opts := localstore.Options{Passphrase: []byte("one"), Scrypt: cheapScrypt}
+	v := openVault(t, dir, opts)
+	s, err := v.Sealer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := os.ReadFile(filepath.Join(dir, localstore.WrappedMasterFile))
+	err = v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		if err := tx.PutMeta(localstore.MetaMasterKeyWrapped, stale); err != nil {
+			return err
+		}
+		b, err := localstore.AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		return localstore.RecordKey(b, dir, s)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		_, err := tx.GetMeta(localstore.MetaMasterKeyWrapped)
+		return err
+	})
+	if !errors.Is(err, localstore.ErrNotFound) {
+		t.Fatalf("the local store still holds a published wrapped key (%v)", err)
+	}
+	r, err := v.NewRewrap([]byte("two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Store.Update(context.Background(), func(tx localstore.Tx) error { return v.InstallRewrap(tx, r) }); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	v = openVault(t, dir, localstore.Options{Passphrase: []byte("two"), Scrypt: cheapScrypt})
+	if _, err := v.RotateKey(context.Background(), localstore.RotateHooks{}); err != nil {
+		t.Fatalf("rotation of a local vault after a passphrase change: %v", err)
+	}
+}
