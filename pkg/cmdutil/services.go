@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"context"
+	"io"
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/config"
@@ -159,7 +160,7 @@ func (f *Factory) Renewals(ctx context.Context) (*renewals.Service, error) {
 			return deploy.LocalHost(core.Vault.Dir, name)
 		},
 		AllowExec:   cfg.AllowExec(),
-		HookOutput:  f.IO.ErrOut,
+		HookOutput:  f.hookOutput(),
 		SharedStore: cfg.SharedStore(),
 	}), nil
 }
@@ -214,4 +215,15 @@ func (f *Factory) VaultOps(ctx context.Context) (*vaultops.Service, error) {
 		return nil, err
 	}
 	return vaultops.New(core, vaultops.Settings{}), nil
+}
+
+// hookOutput is where deploy commands' output goes: this host's terminal
+// (standard error when it is one), else nowhere — under cron or a timer
+// standard error is a mail or a journal, and a command handed the key may
+// print it.
+func (f *Factory) hookOutput() io.Writer {
+	if f.IO.IsStderrTTY() {
+		return f.IO.ErrOut
+	}
+	return nil
 }

@@ -325,10 +325,10 @@ type Hooks struct {
 	// Allow is this host's hooks.allow_exec: whether it runs them.
 	Allow bool
 	// Output receives what a command prints, as it prints it (nil:
-	// discarded). It is this host's own terminal or log: what a command
-	// prints may be anything, the key it was handed among it, so it goes
-	// nowhere else — not into the error, the vault, an event or another
-	// host.
+	// discarded). It is this host's own terminal, never a log: what a
+	// command prints may be anything, the key it was handed among it, so it
+	// goes nowhere else — not into the error, the vault, an event or
+	// another host.
 	Output io.Writer
 }
 
@@ -378,8 +378,9 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 		"CERTCTL_CHAIN_FILE="+t.ChainFile,
 		"CERTCTL_FULLCHAIN_FILE="+t.FullchainFile,
 	)
+	shown := ""
 	if out == nil {
-		out = io.Discard
+		out, shown = io.Discard, " (its output is shown only when certctl runs on a terminal)"
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// A command that starts a daemon leaves it holding the output: when
@@ -395,7 +396,7 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 		if errors.As(err, &exitErr) {
 			summary += ": " + exitErr.ProcessState.String() // "exit status 3", "signal: killed"
 		}
-		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v", t.Exec, err), Summary: summary}
+		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v%s", t.Exec, err, shown), Summary: summary}
 	}
 	return nil
 }

@@ -450,38 +450,43 @@ func TestDeployTargetEditedInStore(t *testing.T) {
 }
 
 // TestHookOutputNeverStored: what a failing --exec command prints (here
-// the key it was handed) reaches this host's standard error, and neither
-// the error message, the result on stdout, the events, the audit log nor
-// the vault's files, whether the command fails at deploy or at renew --due.
+// the key it was handed) reaches this host's standard error when that is a
+// terminal, nowhere when it is not (a cron mail, a journal), and never the
+// error message, the result on stdout, the events, the audit log or the
+// vault's files, whether the command fails at deploy or at renew --due.
 func TestHookOutputNeverStored(t *testing.T) {
 	e := clitest.New(t)
 	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
 	arn := e.RequestPrivate("leaky.internal")
 	tg := newTarget(t)
 	hook := `cat "$CERTCTL_KEY_FILE"; exit 1`
-	r := e.Run(tg.args(arn, "--exec", hook, "-o", "json")...)
-	if r.Code != errs.ExitFailure {
-		t.Fatalf("deploy with a failing hook: %v", r)
-	}
 	check := func(what, s string) {
 		t.Helper()
 		if strings.Contains(s, "PRIVATE KEY") {
 			t.Fatalf("%s holds the hook's output (the key):\n%s", what, s)
 		}
 	}
-	check("deploy's stdout", r.Stdout)
-	if i := strings.Index(r.Stderr, "-----END PRIVATE KEY-----"); i < 0 {
-		t.Fatalf("the hook's output did not reach stderr:\n%s", r.Stderr)
-	} else {
-		check("deploy's error message", r.Stderr[i+len("-----END PRIVATE KEY-----"):])
+	// Not a terminal: the output is discarded, and the error says so.
+	r := e.Run(tg.args(arn, "--exec", hook, "-o", "json")...)
+	if r.Code != errs.ExitFailure || !strings.Contains(r.Stderr, "shown only when certctl runs on a terminal") {
+		t.Fatalf("deploy with a failing hook: %v", r)
 	}
+	check("deploy's stdout", r.Stdout)
+	check("deploy's stderr (not a terminal)", r.Stderr)
 	code, _, r := e.Renew("--due", "--within", "40d", "-o", "json")
 	if code != errs.ExitPartial {
 		t.Fatalf("renew --due with a failing hook: %v", r)
 	}
 	check("renew's stdout", r.Stdout)
-	if !strings.Contains(r.Stderr, "PRIVATE KEY") {
-		t.Fatalf("the hook's output at renewal did not reach stderr:\n%s", r.Stderr)
+	check("renew's stderr (not a terminal)", r.Stderr)
+	// A terminal: the operator sees it, and it is still in no message.
+	e.TTY = true
+	r = e.Run(tg.args(arn, "--exec", hook)...)
+	e.TTY = false
+	if i := strings.Index(r.Stderr, "-----END PRIVATE KEY-----"); r.Code != errs.ExitFailure || i < 0 {
+		t.Fatalf("the hook's output did not reach the terminal: %v", r)
+	} else {
+		check("deploy's error message", r.Stderr[i+len("-----END PRIVATE KEY-----"):])
 	}
 	check("the events", e.MustRun("events", "-o", "json").Stdout)
 	check("the audit log", e.MustRun("audit", "list", "-o", "json").Stdout)
