@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,5 +91,61 @@ func TestOwns(t *testing.T) {
 	}
 	if ok, why := a.Owns("c1", own, false, true); !ok {
 		t.Errorf("this host's sealed target in a copied store: refused (%s)", why)
+	}
+}
+
+// TestRememberConcurrent: processes of one host recording targets at once
+// (here goroutines, each with its own Host) lose no entry of host.targets.
+func TestRememberConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, err := LocalHost(dir, "h")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tg := h.Bind(fmt.Sprintf("c%d", i), Target{CertFile: "/x/c.pem", KeyFile: "/x/k.pem"})
+			if err := h.Remember(fmt.Sprintf("c%d", i), tg); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	h, _ := LocalHost(dir, "h")
+	m, err := h.readTargets()
+	if err != nil || len(m) != 16 {
+		t.Fatalf("host.targets holds %d entries (%v), want 16", len(m), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, TargetsFile+".lock")); !os.IsNotExist(err) {
+		t.Errorf("the lock file was left behind (%v)", err)
+	}
+}
+
+// TestRememberRepairsDamagedRecord: a damaged host.targets refuses this
+// host's targets (fail closed), and the deploy that the refusal advises
+// writes a fresh record, after which its target is accepted.
+func TestRememberRepairsDamagedRecord(t *testing.T) {
+	dir := t.TempDir()
+	h, err := LocalHost(dir, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, TargetsFile), []byte(`{"x":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg := h.Bind("c1", Target{CertFile: "/x/c.pem", KeyFile: "/x/k.pem"})
+	if ok, why := h.Owns("c1", tg, false, false); ok || !strings.Contains(why, "cannot be read") {
+		t.Fatalf("a damaged record: %v %q, want a refusal", ok, why)
+	}
+	if err := h.Remember("c1", tg); err != nil {
+		t.Fatalf("Remember over a damaged record: %v", err)
+	}
+	h2, _ := LocalHost(dir, "h")
+	if ok, why := h2.Owns("c1", tg, false, false); !ok {
+		t.Fatalf("after the repair: refused (%s)", why)
 	}
 }

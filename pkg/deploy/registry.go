@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/certctl/certctl/pkg/fsutil"
 )
@@ -80,7 +81,20 @@ func (h Host) Remember(certID string, t Target) error {
 	if h.dir == "" || t.HostID != h.ID {
 		return nil
 	}
+	unlock, err := lockTargets(h.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	m, err := h.readTargets()
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) {
+		// A damaged record is started again (this target first): every
+		// target it held is refused until recorded again, so the
+		// deploy the refusal advises has to be able to write it.
+		m, err = map[string]recorded{}, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -102,6 +116,37 @@ func (h Host) Remember(certID string, t Target) error {
 	}
 	return nil
 }
+
+// lockTargets takes the lock of dir's TargetsFile (a lock file created
+// exclusively, portable to every system certctl builds for), so that two
+// processes of one host recording targets at once lose neither's entry.
+// A lock older than staleLock is a killed process's, and is taken over.
+func lockTargets(dir string) (unlock func(), err error) {
+	path := filepath.Join(dir, TargetsFile+".lock")
+	deadline := time.Now().Add(staleLock)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { _ = os.Remove(path) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		if fi, serr := os.Stat(path); serr == nil && time.Since(fi.ModTime()) > staleLock {
+			_ = os.Remove(path)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s: held by another certctl process for %s", path, staleLock)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// staleLock is how long a TargetsFile lock may be held (a write takes
+// milliseconds).
+const staleLock = 10 * time.Second
 
 // Local is t as this host last recorded it: a target of this host whose
 // seal is the one it recorded gets the version it installed.
