@@ -197,9 +197,13 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, error)
 // renewal stands.
 func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 	var all map[string][]deploy.Target
+	var copied bool // a store-wide fact, read once (see deploy.Host.Owns)
 	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		all, err = deploy.AllTargets(tx)
+		if all, err = deploy.AllTargets(tx); err != nil {
+			return err
+		}
+		copied, err = deploy.CopiedStore(tx)
 		return err
 	}); err != nil {
 		return err
@@ -236,10 +240,6 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 				// reimport (its renewal, done elsewhere): it is
 				// redeployed too.
 				return nil
-			}
-			copied, err := deploy.CopiedStore(tx)
-			if err != nil {
-				return err
 			}
 			for _, t := range ts {
 				// This host's targets hold the version it installed, not
