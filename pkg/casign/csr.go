@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/certctl/certctl/pkg/pemio"
 )
 
 // Certificate templates of CSR issuance, named as AWS Private CA's
@@ -45,6 +47,7 @@ var pemCSRTypes = map[string]bool{"CERTIFICATE REQUEST": true, "NEW CERTIFICATE 
 // and verifies its signature before anything else is read from it. The key
 // must be one certctl issues for (RSA 2048–8192, ECDSA P-256/P-384/P-521).
 func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
+	pemOrDER = pemio.TrimBOM(pemOrDER)
 	der := pemOrDER
 	if block, _ := pem.Decode(pemOrDER); block != nil {
 		if !pemCSRTypes[block.Type] {

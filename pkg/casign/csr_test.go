@@ -240,3 +240,11 @@ func TestCSRTemplateCAs(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCSRAfterByteOrderMark(t *testing.T) {
+	der := makeCSR(t, cachedKey(t, "EC_prime256v1", "csr"), pkix.Name{CommonName: "x.example.test"}, nil)
+	data := append([]byte("\xef\xbb\xbf"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})...)
+	if _, err := ParseCSR(data); err != nil {
+		t.Fatalf("a PEM CSR saved with a UTF-8 byte-order mark: %v", err)
+	}
+}

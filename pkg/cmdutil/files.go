@@ -119,16 +119,16 @@ func ExactArgs(n int, names ...string) cobra.PositionalArgs {
 			return nil
 		}
 		if len(args) < n {
-			return errs.UsageErrorf("%s: missing argument %s", cmd.CommandPath(), strings.Join(names[len(args):], " "))
+			return errs.UsageErrorf("%s: missing argument %s", CommandName(cmd), strings.Join(names[len(args):], " "))
 		}
-		return errs.UsageErrorf("%s: unexpected argument %q", cmd.CommandPath(), args[n])
+		return errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), args[n])
 	}
 }
 
 // NoArgs refuses positional arguments.
 func NoArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return errs.UsageErrorf("%s: unexpected argument %q", cmd.CommandPath(), args[0])
+		return errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), args[0])
 	}
 	return nil
 }
@@ -177,18 +177,18 @@ func IDArg(dst *string, flag, name string) cobra.PositionalArgs {
 		viaFlag := cmd.Flags().Changed(flag)
 		switch {
 		case len(args) > 1:
-			return errs.UsageErrorf("%s: unexpected argument %q", cmd.CommandPath(), args[1])
+			return errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), args[1])
 		case len(args) == 1 && viaFlag:
-			return errs.UsageErrorf("%s: give the %s as an argument or with --%s, not both", cmd.CommandPath(), name, flag)
+			return errs.UsageErrorf("%s: give the %s as an argument or with --%s, not both", CommandName(cmd), name, flag)
 		case len(args) == 1:
 			*dst = args[0]
 		case !viaFlag || *dst == "":
-			return errs.UsageErrorf("%s: missing argument %s", cmd.CommandPath(), name)
+			return errs.UsageErrorf("%s: missing argument %s", CommandName(cmd), name)
 		}
 		// Refused here, before the store is opened (exit 4, as the
 		// resolvers refuse it for identifiers given otherwise).
 		if err := arn.CheckLength(*dst); err != nil {
-			return errs.Invalidf("%s: %v", cmd.CommandPath(), err)
+			return errs.Invalidf("%s: %v", CommandName(cmd), err)
 		}
 		return nil
 	}
@@ -348,4 +348,15 @@ func PrintNotices(ios *iostreams.IOStreams, notices ...string) {
 			fmt.Fprintf(ios.ErrOut, "certctl: %s\n", output.Sanitize(n))
 		}
 	}
+}
+
+// CommandName is cmd's path without the program's name ("describe",
+// "ca describe"), for messages that the error printer already starts with
+// "certctl: "; the root command is "certctl".
+func CommandName(cmd *cobra.Command) string {
+	p := cmd.CommandPath()
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }

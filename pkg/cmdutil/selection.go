@@ -73,7 +73,7 @@ func SelectionIDArg(dst *string, flag, name string, s *SelectionFlags) cobra.Pos
 		if !s.IsSet() {
 			if err := one(cmd, args); err != nil {
 				if len(args) == 0 && !cmd.Flags().Changed(flag) {
-					return errs.UsageErrorf("%s: missing argument %s (or a selection: --filter-statement or --query-terse)", cmd.CommandPath(), name)
+					return errs.UsageErrorf("%s: missing argument %s (or a selection: --filter-statement or --query-terse)", CommandName(cmd), name)
 				}
 				return err
 			}
@@ -81,9 +81,9 @@ func SelectionIDArg(dst *string, flag, name string, s *SelectionFlags) cobra.Pos
 		}
 		switch {
 		case len(args) > 0:
-			return errs.UsageErrorf("%s: %s and the %s argument cannot be used together", cmd.CommandPath(), s.flagName(), name)
+			return errs.UsageErrorf("%s: %s and the %s argument cannot be used together", CommandName(cmd), s.flagName(), name)
 		case cmd.Flags().Changed(flag):
-			return errs.UsageErrorf("%s: %s and --%s cannot be used together", cmd.CommandPath(), s.flagName(), flag)
+			return errs.UsageErrorf("%s: %s and --%s cannot be used together", CommandName(cmd), s.flagName(), flag)
 		}
 		return nil
 	}

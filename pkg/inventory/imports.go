@@ -34,6 +34,9 @@ type Material struct {
 	Chain      []*x509.Certificate
 	Key        crypto.Signer
 	KeyPEMSize int
+	// LeafFile names the file the certificate came from, for the
+	// messages of the rules it breaks ("" when it was not a file).
+	LeafFile string
 }
 
 // invalid wraps a parse or rule error as invalid input (exit 4).
@@ -47,7 +50,8 @@ func invalid(err error) error {
 
 // ParseMaterial parses and checks import material by ACM's rules at now.
 func ParseMaterial(raw RawMaterial, now time.Time) (*Material, error) {
-	m := &Material{}
+	m := &Material{LeafFile: orName(raw.CertificateFile, raw.BundleFile)}
+	chainFile := orName(raw.ChainFile, m.LeafFile) // a chain not given apart is in the leaf's file
 	var keyPEM []byte
 	if raw.Bundle != nil {
 		b, err := pemio.SplitBundle(raw.Bundle)
@@ -89,9 +93,30 @@ func ParseMaterial(raw RawMaterial, now time.Time) (*Material, error) {
 	}
 	m.Key = key
 	if err := x509util.CheckImport(m.Leaf, m.Key, m.KeyPEMSize, m.Chain, now); err != nil {
-		return nil, invalid(err)
+		return nil, invalid(ruleFileErr(err, m.LeafFile, orName(raw.PrivateKeyFile, raw.BundleFile), chainFile))
 	}
 	return m, nil
+}
+
+// ruleFileErr prefixes a broken import rule with the file it is about —
+// the certificate's, the key's or the chain's — so that a user who gave
+// three files, or a sync of a directory, knows which one to look at.
+func ruleFileErr(err error, certFile, keyFile, chainFile string) error {
+	var re *x509util.RuleError
+	if !errors.As(err, &re) {
+		return err
+	}
+	name := certFile
+	switch re.Rule {
+	case x509util.RuleKeyTooLarge, x509util.RuleKeyAlgorithm, x509util.RuleKeyMismatch:
+		name = keyFile
+	case x509util.RuleChainHasLeaf, x509util.RuleChainOrder:
+		name = chainFile
+	}
+	if name == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 func orName(a, b string) string {
@@ -207,6 +232,7 @@ func Reimport(tx localstore.Tx, v *localstore.Vault, id string, m *Material, now
 		return nil, false, fmt.Errorf("%w: current version of %s is unreadable", localstore.ErrCorrupt, id)
 	}
 	if err := x509util.CheckReimport(old[0], m.Leaf); err != nil {
+		err = ruleFileErr(err, m.LeafFile, "", "")
 		var re *x509util.RuleError
 		if errors.As(err, &re) && re.Rule == x509util.RuleReimportNoName {
 			return nil, false, invalid(err)

@@ -26,6 +26,16 @@ const (
 
 var pemBegin = []byte("-----BEGIN")
 
+// utf8BOM is the byte-order mark some Windows editors (Notepad) put at
+// the start of a text file they save.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// TrimBOM returns data without a leading UTF-8 byte-order mark. Go's PEM
+// decoder finds a block only at the start of the data or of a line, so a
+// file saved with one would otherwise read as a damaged block; openssl
+// reads such files.
+func TrimBOM(data []byte) []byte { return bytes.TrimPrefix(data, utf8BOM) }
+
 // isBlank reports whether data holds nothing but white space.
 func isBlank(data []byte) bool { return len(bytes.TrimSpace(data)) == 0 }
 
@@ -35,7 +45,7 @@ func isBlank(data []byte) bool { return len(bytes.TrimSpace(data)) == 0 }
 // a truncated certificate would change the meaning of a chain.
 func decodeAll(data []byte) ([]*pem.Block, error) {
 	var blocks []*pem.Block
-	rest := data
+	rest := TrimBOM(data)
 	for {
 		block, r := pem.Decode(rest)
 		if block == nil {

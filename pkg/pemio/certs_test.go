@@ -138,3 +138,27 @@ func (w *writes) Write(p []byte) (int, error) {
 	w.largest = max(w.largest, len(p))
 	return w.Buffer.Write(p)
 }
+
+// A file saved with a UTF-8 byte-order mark (Windows Notepad) reads as
+// openssl reads it: certificates, keys and bundles alike.
+func TestByteOrderMarkIgnored(t *testing.T) {
+	p := newPKI(t)
+	bom := []byte("\xef\xbb\xbf")
+	certs, err := ParseCertificatesPEM(append(bom, EncodeCertificatesPEM(p.leaf, p.inter)...))
+	if err != nil || len(certs) != 2 || !certs[0].Equal(p.leaf) {
+		t.Fatalf("certificates after a BOM: %d, %v", len(certs), err)
+	}
+	keyPEM, err := EncodePKCS8(p.leafKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParsePrivateKeyPEM(append(bom, keyPEM...), nil); err != nil {
+		t.Fatalf("key after a BOM: %v", err)
+	}
+	// Only a leading mark is skipped: one inside a block still damages it.
+	broken := append(EncodeCertificatesPEM(p.leaf), bom...)
+	broken = append(broken, EncodeCertificatesPEM(p.inter)[:40]...)
+	if _, err := ParseCertificatesPEM(broken); err == nil {
+		t.Fatal("a truncated second block after a mid-file BOM parsed")
+	}
+}

@@ -555,7 +555,7 @@ func discover(dir string) ([]item, error) {
 						// A chain (ca.crt, name.chain.pem): the chain
 						// of the certificates beside it that it
 						// certifies, not one to import.
-						chains = append(chains, chainFile{path: it.File, first: certs[0]})
+						chains = append(chains, chainFile{path: it.File, certs: certs})
 						continue
 					}
 					it.Err = "no private key found beside it (name.key, name-key.pem), it is not a bundle, and it is not a CA certificate (a chain)"
@@ -568,12 +568,28 @@ func discover(dir string) ([]item, error) {
 	return items, nil
 }
 
-// chainFile is a file of CA certificates found without a key: first is
-// its first certificate, the one that must certify a leaf it is the chain
-// of.
+// chainFile is a file of CA certificates found without a key.
 type chainFile struct {
 	path  string
-	first *x509.Certificate
+	certs []*x509.Certificate
+}
+
+// chainOf reports whether the file is meant as cert's chain: one of its
+// certificates signed cert, and cert is not one of them. The import then
+// applies the rules of a chain to it, so a chain in the wrong order
+// (root first) fails naming the file, as a --certificate-chain given so
+// does, instead of the certificate being imported without one.
+func (ch chainFile) chainOf(cert *x509.Certificate) bool {
+	signed := false
+	for _, c := range ch.certs {
+		if c.Equal(cert) {
+			return false
+		}
+		if !signed && cert.CheckSignatureFrom(c) == nil {
+			signed = true
+		}
+	}
+	return signed
 }
 
 // caCertificates parses data as PEM certificates and returns them when
@@ -592,7 +608,7 @@ func caCertificates(data []byte) []*x509.Certificate {
 }
 
 // attachChains gives each item of one directory that has a key and no
-// chain the chain file beside it whose first certificate signed it (the
+// chain the chain file beside it that is its chain (chainFile.chainOf; the
 // first such file, in name order).
 func attachChains(items []item, chains []chainFile) {
 	if len(chains) == 0 {
@@ -612,7 +628,7 @@ func attachChains(items []item, chains []chainFile) {
 			continue // unreadable (its import says why), or bundled with its chain
 		}
 		for _, ch := range chains {
-			if certs[0].CheckSignatureFrom(ch.first) == nil {
+			if ch.chainOf(certs[0]) {
 				it.ChainFile = ch.path
 				break
 			}
