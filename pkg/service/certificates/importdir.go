@@ -25,6 +25,7 @@ import (
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/authorities"
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 // ImportDirRequest is what `certctl import --from-dir` takes.
@@ -158,10 +159,21 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	var batch []prepared
 	arns := make([]string, len(items))
 	statuses := make([]string, len(items))
-	done := func(idx int, err error) {
+	done := func(p prepared, err error) {
+		idx := p.idx
 		r := &res.Results[idx]
 		r.File = items[idx].File
 		switch {
+		case err != nil && p.reimport != "":
+			// The certificate this file was imported as before: a script
+			// can tell which entry is stuck, and the message says how to
+			// get past a rule a sync cannot break.
+			r.Status, r.CertificateArn = FileFailed, s.core.Names.CertificateARN(p.reimport)
+			r.Error = err.Error()
+			var re *x509util.RuleError
+			if errors.As(err, &re) && errs.ExitCodeOf(err) == errs.ExitRefused {
+				r.Error += fmt.Sprintf(" (it was imported before as %s, which a reimport must keep to that rule: delete that certificate, or move the file, to import it as a new one)", r.CertificateArn)
+			}
 		case err != nil:
 			r.Status, r.Error = FileFailed, err.Error()
 		case items[idx].CA:
@@ -214,21 +226,21 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 			if err != nil && res.StoreErr == nil && errs.ExitCodeOf(err) != errs.ExitInvalid && errs.ExitCodeOf(err) != errs.ExitRefused {
 				res.StoreErr = err
 			}
-			done(batch[i].idx, err)
+			done(batch[i], err)
 		}
 		batch = batch[:0]
 	}
 	for p := range out {
 		switch {
 		case ctx.Err() != nil:
-			done(p.idx, service.MapError(ctx.Err()))
+			done(p, service.MapError(ctx.Err()))
 		case p.skip != "":
 			arns[p.idx], statuses[p.idx] = s.core.Names.CertificateARN(p.skip), FileSkipped
-			done(p.idx, nil)
+			done(p, nil)
 		case items[p.idx].CA:
-			done(p.idx, s.importCA(ctx, p, req, &arns[p.idx], &statuses[p.idx]))
+			done(p, s.importCA(ctx, p, req, &arns[p.idx], &statuses[p.idx]))
 		case p.err != nil:
-			done(p.idx, s.core.Change(ctx, "ImportCertificate", change(p)))
+			done(p, s.core.Change(ctx, "ImportCertificate", change(p)))
 		default:
 			batch = append(batch, p)
 			if len(batch) == batchSize {
