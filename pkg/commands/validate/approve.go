@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,12 +43,25 @@ certificate whose RenewalSummary is PENDING_VALIDATION) the name is marked
 validated, and the next renew --due (or renew ARN) issues the new version
 once every name is. A code works once, for 72 hours; resending the email
 replaces it. A used, replaced or expired code is refused (exit 5); an unknown
-one is not found (exit 3).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
-		Example: `  certctl validate approve --code 7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z`,
-		Args:    cmdutil.NoArgs,
+one is not found (exit 3).
+
+--code - reads the code from standard input (asked for, not echoed, on a
+terminal), so that a live code stays out of the process list and the shell's
+history.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+		Example: `  certctl validate approve --code 7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z
+  certctl validate approve --code -      # paste it at the prompt
+  grep -o 'Approval code: .*' mail.eml | cut -d' ' -f3 | certctl validate approve --code -`,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Code == "" {
 				return usageErr("--code is required")
+			}
+			if opts.Code == "-" {
+				code, err := readCode(opts.IO)
+				if err != nil {
+					return err
+				}
+				opts.Code = code
 			}
 			opts.Quiet = f.Globals.Quiet
 			if runF != nil {
@@ -56,8 +70,30 @@ one is not found (exit 3).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 			return runApprove(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Code, "code", "", "the approval `code` from the validation email")
+	cmd.Flags().StringVar(&opts.Code, "code", "", "the approval `code` from the validation email (- reads it from stdin)")
 	return cmd
+}
+
+// readCode reads an approval code for --code -: at a prompt without echo
+// on a terminal, else the first line of standard input.
+func readCode(io *iostreams.IOStreams) (string, error) {
+	var b []byte
+	var err error
+	if io.CanPrompt() {
+		fmt.Fprint(io.ErrOut, "Approval code: ")
+		b, err = io.ReadPassword()
+		fmt.Fprintln(io.ErrOut)
+	} else {
+		b, err = cmdutil.ReadFileArg(io, "-")
+	}
+	if err != nil {
+		return "", errs.UsageErrorf("--code -: reading the code: %v", err)
+	}
+	code, _, _ := strings.Cut(string(b), "\n")
+	if code = strings.TrimSpace(code); code == "" {
+		return "", usageErr("--code -: no code on standard input")
+	}
+	return code, nil
 }
 
 func runApprove(ctx context.Context, o *ApproveOptions) error {

@@ -1,11 +1,14 @@
 package validate
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/certctl/certctl/internal/flagtest"
+	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 )
 
 func wantUsage[O any](t *testing.T, name string, parse func(...string) (*O, error), cases [][]string) {
@@ -77,4 +80,31 @@ func TestResendFlags(t *testing.T) {
 		{"3f2a1b9c", "--validation-domain", "a.test"},
 		{"--domain", "a.test", "--validation-domain", "a.test"},
 	})
+}
+
+// --code - reads the code from standard input (its first line, trimmed),
+// and refuses an empty one; on a terminal it asks without echo.
+func TestApproveCodeFromStdin(t *testing.T) {
+	run := func(stdin string, tty bool, prompted []byte) (*ApproveOptions, string, error) {
+		ios, in, _, errOut := iostreams.Test()
+		in.WriteString(stdin)
+		ios.SetTTY(tty)
+		ios.ReadPassword = func() ([]byte, error) { return prompted, nil }
+		var got *ApproveOptions
+		cmd := NewCmdApprove(cmdutil.New(ios, "test"), func(o *ApproveOptions) error { got = o; return nil })
+		cmd.SetArgs([]string{"--code", "-"})
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		err := cmd.Execute()
+		return got, errOut.String(), err
+	}
+	const code = "7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z"
+	if o, _, err := run("  "+code+"  \nrest\n", false, nil); err != nil || o.Code != code {
+		t.Fatalf("--code - from a pipe: %+v, %v", o, err)
+	}
+	if o, prompt, err := run("", true, []byte(code)); err != nil || o.Code != code || !strings.Contains(prompt, "Approval code:") {
+		t.Fatalf("--code - on a terminal: %+v, %q, %v", o, prompt, err)
+	}
+	if _, _, err := run("\n", false, nil); errs.ExitCodeOf(err) != errs.ExitUsage {
+		t.Fatalf("--code - with nothing on stdin: %v (exit %d), want exit 2", err, errs.ExitCodeOf(err))
+	}
 }
