@@ -151,8 +151,8 @@ func (o *ExportOptions) validate(cmd *cobra.Command) error {
 	if o.Format == "pkcs12" && o.NoPrivateKey {
 		return errs.UsageErrorf("--format pkcs12 and --no-private-key cannot be used together")
 	}
-	if o.Format == "pkcs12" && o.StructuredOutput() {
-		return errs.UsageErrorf("--format pkcs12 is binary: -o json and -o yaml cannot wrap it (--format json prints the PEM in JSON)")
+	if o.Format == "pkcs12" && o.StructuredOutput() && o.OutFile == "" {
+		return errs.UsageErrorf("--format pkcs12 is binary: -o json and -o yaml cannot wrap it (give --out-file FILE, or --format json for the PEM in JSON)")
 	}
 	if o.Select.IsSet() && o.OutDir == "" {
 		return errs.UsageErrorf("%s needs --out-dir DIR (one directory per certificate)", selectionFlag(fl))
@@ -233,8 +233,8 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	return nil
 }
 
-// Written is what export -o json|yaml prints for --out-dir: the
-// certificate and the files written.
+// Written is what export -o json|yaml prints for --out-dir (and for a
+// PKCS#12 --out-file): the certificate and the files written.
 type Written struct {
 	CertificateArn string   `json:"CertificateArn"`
 	Path           string   `json:"Path"`
@@ -250,7 +250,16 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 		return o.writeDir(p, ex.CertificateArn, out, ex.PlaintextPrivateKey)
 	case o.Format == "pkcs12":
 		if o.OutFile != "" {
-			return writeFile(o.OutFile, ex.PKCS12)
+			if err := writeFile(o.OutFile, ex.PKCS12); err != nil {
+				return err
+			}
+			// -o json|yaml reports the file written, as for --out-dir.
+			if o.StructuredOutput() {
+				if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, output.View{}); err != nil {
+					return errs.Failuref("writing the output: %v", err)
+				}
+			}
+			return nil
 		}
 		return writeOut(o.IO.Out, ex.PKCS12)
 	case o.Format == "json" || o.StructuredOutput():

@@ -54,21 +54,31 @@ func TestExportFlags(t *testing.T) {
 }
 
 // TestExportRefusesPKCS12InJSON: PKCS#12 is binary, which -o json or yaml
-// cannot wrap; --format json (or pem with -o json) prints JSON.
+// cannot wrap on standard output; written to --out-file it can be reported
+// in JSON (the file written), and --format json (or pem with -o json)
+// prints JSON.
 func TestExportRefusesPKCS12InJSON(t *testing.T) {
 	for _, c := range []struct {
-		output, format string
-		exit           errs.ExitCode
-	}{{"json", "pkcs12", errs.ExitUsage}, {"yaml", "pkcs12", errs.ExitUsage}, {"json", "pem", errs.ExitOK}, {"", "pkcs12", errs.ExitOK}} {
+		output, format, outFile string
+		exit                    errs.ExitCode
+	}{
+		{"json", "pkcs12", "", errs.ExitUsage}, {"yaml", "pkcs12", "", errs.ExitUsage},
+		{"json", "pkcs12", "x.p12", errs.ExitOK}, {"yaml", "pkcs12", "x.p12", errs.ExitOK},
+		{"json", "pem", "x", errs.ExitOK}, {"", "pkcs12", "x", errs.ExitOK},
+	} {
 		ios, _, _, _ := iostreams.Test()
 		f := cmdutil.New(ios, "test")
 		f.Globals.Output = c.output
 		ran := false
 		cmd := NewCmdExport(f, func(*ExportOptions) error { ran = true; return nil })
-		cmd.SetArgs([]string{"3f2a1b9c", "--format", c.format, "--out-file", "x", "--passphrase-file", "p"})
+		args := []string{"3f2a1b9c", "--format", c.format, "--passphrase-file", "p"}
+		if c.outFile != "" {
+			args = append(args, "--out-file", c.outFile)
+		}
+		cmd.SetArgs(args)
 		cmd.SilenceErrors, cmd.SilenceUsage = true, true
 		if err := cmd.Execute(); errs.ExitCodeOf(err) != c.exit || ran != (c.exit == errs.ExitOK) {
-			t.Errorf("-o %q --format %s: exit %d (%v), ran %v; want exit %d", c.output, c.format, errs.ExitCodeOf(err), err, ran, c.exit)
+			t.Errorf("-o %q --format %s --out-file %q: exit %d (%v), ran %v; want exit %d", c.output, c.format, c.outFile, errs.ExitCodeOf(err), err, ran, c.exit)
 		}
 	}
 }
