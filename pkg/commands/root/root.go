@@ -43,7 +43,7 @@ RENEWAL
   certctl renew --due renews every eligible certificate (exported or deployed) inside its
   window (60 days before expiry, at most a third of its lifetime), redeploys it and runs
   its hooks. Run it from cron:
-    */15 * * * * certctl renew --due -q
+    */15 * * * * /usr/local/bin/certctl renew --due -q
   or from the systemd timer shipped in contrib/systemd (certctl-renew.timer). Exit 7
   means some renewal or deployment failed: its report says which; certctl events keeps
   them (Certificate Renewal Action Required), certctl dashboard lists failed renewals.
