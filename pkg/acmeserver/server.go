@@ -264,16 +264,17 @@ func (s *Server) endpointWith(r *http.Request, also func(localstore.Tx, *acmesta
 // refuse) rolls the transaction back and is recorded as a FAILURE.
 func (s *Server) change(ctx context.Context, accountID, eventName string, fn func(*service.Op) error) error {
 	actor := audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
-	return afterRotation(func() error { return s.core.As(actor).Change(ctx, eventName, fn) })
+	return s.core.As(actor).Change(ctx, eventName, fn) // run again by the core after another process's key rotation
 }
 
 // afterRotation runs change, and once more when it was refused because
 // another process rotated the vault's master key (localstore.ErrKeyRotated:
 // refused before it ran, nothing written, this process's stale key
 // dropped), which a long-running server learns of so. Only for what takes
-// its key material in its transaction (service.Op.Sealer, a sealer taken
-// in change) or uses none (nonce redemptions), never before change: run
-// again, it must run under the new key.
+// its key material in its transaction (a sealer taken in change) or uses
+// none (nonce redemptions), never before change: run again, it must run
+// under the new key. The service core does the same for its changes
+// (service.Core.Change); this is for the server's own transactions.
 func afterRotation(change func() error) error {
 	err := change()
 	if errors.Is(err, localstore.ErrKeyRotated) {

@@ -258,6 +258,38 @@ func TestRotateKeyStaleProcess(t *testing.T) {
 	}
 }
 
+// TestOpenKeyAfterRotationByAnotherProcess: a process that loaded the key
+// before another's rotation reads (in a read transaction, which the write
+// guard does not check) a secret now sealed under the new key: it loads the
+// new key and opens it, instead of calling the vault corrupt (an export
+// racing `vault rotate-key` said "sealed secret … does not open under the
+// master key").
+func TestOpenKeyAfterRotationByAnotherProcess(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "vault")
+	a, keys := keyedVault(t, dir, localstore.Options{}, 2)
+	if _, err := a.Sealer(); err != nil {
+		t.Fatal(err)
+	}
+	b := openVault(t, dir, localstore.Options{})
+	next, err := b.RotateKey(context.Background(), localstore.RotateHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range keys {
+		got, err := openKey(a, ref)
+		if err != nil {
+			t.Fatalf("OpenKey(%s) by the process holding the old key: %v", ref, err)
+		}
+		if !want.(equaler).Equal(got) {
+			t.Fatalf("OpenKey(%s) returned another key", ref)
+		}
+	}
+	if s, _ := a.Sealer(); s.ID() != next.ID() {
+		t.Errorf("the stale process holds key %s, want %s", s.ID(), next.ID())
+	}
+}
+
 // TestMissingKeyAfterRotation: once a store records its key, a vault
 // directory without it is an error, not a new vault with a new key.
 func TestMissingKeyAfterRotation(t *testing.T) {

@@ -198,7 +198,12 @@ func (v *Vault) OpenKey(tx Tx, ref string) (crypto.Signer, error) {
 	}
 	der, err := sealer.Open(ref, sealed)
 	if err != nil {
-		return nil, err
+		if again := v.rotatedSince(tx, sealer); again != nil {
+			der, err = again.Open(ref, sealed)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	defer clear(der)
 	k, err := x509.ParsePKCS8PrivateKey(der)
@@ -210,6 +215,26 @@ func (v *Vault) OpenKey(tx Tx, ref string) (crypto.Signer, error) {
 		return nil, fmt.Errorf("%w: key %q is not a signing key", ErrCorrupt, ref)
 	}
 	return s, nil
+}
+
+// rotatedSince returns the store's key when tx sees it sealed under
+// another key than sealer's: another process rotated the master key after
+// this one loaded it, and a read transaction (which the write guard does
+// not check) reads secrets sealed under the new key. The stale key is
+// dropped and the new one loaded. Nil when the store names sealer's key (a
+// secret that does not open is then damaged) or the new key cannot be
+// loaded.
+func (v *Vault) rotatedSince(tx Tx, sealer *Sealer) *Sealer {
+	id, err := storeKeyID(tx)
+	if err != nil || id == "" || id == sealer.id {
+		return nil
+	}
+	v.drop(sealer)
+	s, err := v.Sealer()
+	if err != nil || s.id != id {
+		return nil
+	}
+	return s
 }
 
 // StoreIdentity names the store this vault opened, for files the vault

@@ -149,6 +149,10 @@ func (o *Op) Rename(eventName string) { o.rec.EventName = eventName }
 func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error) error {
 	chs := []*change{{c: c, ctx: ctx, name: eventName, fn: fn}}
 	c.commit(ctx, chs)
+	if rotatedAway(chs[0]) {
+		chs = []*change{{c: c, ctx: ctx, name: eventName, fn: fn}}
+		c.commit(ctx, chs)
+	}
 	chs[0].repanic()
 	c.Deliver(ctx, chs[0].events)
 	return chs[0].err
@@ -170,6 +174,16 @@ func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op
 		chs[i] = &change{c: c, ctx: ctx, name: eventName, fn: fn}
 	}
 	c.commit(ctx, chs)
+	var again []*change
+	for i, ch := range chs {
+		if rotatedAway(ch) {
+			chs[i] = &change{c: c, ctx: ctx, name: eventName, fn: fns[i]}
+			again = append(again, chs[i])
+		}
+	}
+	if len(again) > 0 {
+		c.commit(ctx, again)
+	}
 	for _, ch := range chs {
 		ch.repanic()
 	}
@@ -180,6 +194,19 @@ func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op
 	}
 	c.Deliver(ctx, pending)
 	return out
+}
+
+// rotatedAway reports whether ch was refused because another process
+// rotated the vault's master key (localstore.ErrKeyRotated). Such a change
+// was refused before its function ran, nothing written, and this process's
+// stale key was dropped: Change and ChangeBatch run it once more, under the
+// new key, so that a command (a cron renew --due, an export whose key is
+// already delivered and only its record is left) does not fail because an
+// administrator rotated the key meanwhile. A function given to Change
+// takes its key material in its transaction (Op.Sealer, Vault.OpenKey),
+// never before, so that run again it runs under the new key.
+func rotatedAway(ch *change) bool {
+	return ch.ctx.Err() == nil && errors.Is(ch.err, localstore.ErrKeyRotated)
 }
 
 // change is one change waiting for, or taking part in, a commit.
