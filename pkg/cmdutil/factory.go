@@ -5,7 +5,9 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -130,7 +132,25 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 		return nil, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
 	}
 	f.vault = v
+	if pass != nil && plainKeyOnly(v) {
+		PrintNotices(f.IO, "warning: this vault's master key is in clear ("+filepath.Join(v.Dir, localstore.MasterKeyFile)+
+			"): the vault passphrase given is not used; protect the key with: certctl vault change-passphrase --new-passphrase-file FILE")
+	}
 	return v, nil
+}
+
+// plainKeyOnly reports whether v is a vault of this machine alone whose
+// master key is in clear (master.key, no master.key.enc): a passphrase
+// given for it protects nothing, which its user should know. A shared
+// store's passphrase opens the key it publishes, whatever this machine's
+// file.
+func plainKeyOnly(v *localstore.Vault) bool {
+	if _, shared := v.Store.(*localstore.Postgres); shared {
+		return false
+	}
+	_, plainErr := os.Stat(filepath.Join(v.Dir, localstore.MasterKeyFile))
+	_, wrappedErr := os.Stat(filepath.Join(v.Dir, localstore.WrappedMasterFile))
+	return plainErr == nil && errors.Is(wrappedErr, fs.ErrNotExist)
 }
 
 // Serving returns open, marking the process as a server first: the vault

@@ -283,7 +283,15 @@ func deriveKEK(passphrase, salt []byte, p ScryptParams) ([]byte, error) {
 	return scrypt.Key(passphrase, salt, p.N, p.R, p.P, 32)
 }
 
+// ErrEmptyPassphrase refuses to wrap a master key under an empty
+// passphrase: a vault made so looks protected and is not (an empty file, or
+// <(echo "$UNSET"), given as --vault-passphrase-file on first use).
+var ErrEmptyPassphrase = errors.New("the vault passphrase is empty")
+
 func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
+	if len(passphrase) == 0 {
+		return nil, ErrEmptyPassphrase
+	}
 	if err := p.check(); err != nil {
 		return nil, err
 	}

@@ -484,6 +484,9 @@ func KnownError(err error) (error, bool) {
 		return &errs.Error{Exit: errs.ExitNotFound, Err: err}, true
 	case errors.Is(err, localstore.ErrLocked):
 		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE or pass --vault-passphrase-file"), true
+	case errors.Is(err, localstore.ErrEmptyPassphrase):
+		return errs.Invalidf("the vault passphrase is empty: a vault's key is not wrapped under an empty passphrase").
+			WithHint("give --vault-passphrase-file a file whose first line is the passphrase (or no passphrase, for a key in clear)"), true
 	case errors.Is(err, localstore.ErrWrongPassphrase):
 		return errs.VaultErrorf("wrong vault passphrase"), true
 	case errors.Is(err, localstore.ErrCorrupt):
