@@ -460,12 +460,18 @@ type CreateRequest struct {
 	Subject          Subject
 	ParentID         string // SUBORDINATE signed in the vault
 	External         bool   // SUBORDINATE left PENDING_CERTIFICATE
-	Validity         time.Duration
-	Tags             []localstore.Tag
-	BuiltIn          string
-	UsageMode        string
-	NameConstraints  *NameConstraints
-	Revocation       *RevocationConfiguration
+	// Template, for a SUBORDINATE signed in the vault, is the AWS Private
+	// CA template its parent signs it with (any name
+	// casign.CanonicalTemplate takes): one of SubordinateCACertificate_PathLen0..3,
+	// which sets its path length constraint. "": the longest path the
+	// parent allows (none under an unconstrained parent).
+	Template        string `json:",omitempty"`
+	Validity        time.Duration
+	Tags            []localstore.Tag
+	BuiltIn         string
+	UsageMode       string
+	NameConstraints *NameConstraints
+	Revocation      *RevocationConfiguration
 	// IdempotencyToken: the same token and request within an hour gives
 	// the same CA.
 	IdempotencyToken string
@@ -499,6 +505,10 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	if old, err := s.findIdempotent(tx, req); err != nil || old != nil {
 		return old, err
 	}
+	template, tmplPathLen, err := subordinateTemplate(req)
+	if err != nil {
+		return nil, err
+	}
 	if req.SigningAlgorithm != "" && !casign.SigningAlgorithmFamilyOK(req.SigningAlgorithm, req.KeyAlgorithm) {
 		return nil, errs.Invalidf("signing algorithm %s is not of the family of key algorithm %s", req.SigningAlgorithm, req.KeyAlgorithm)
 	}
@@ -519,7 +529,6 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	} else if alg, err := x509util.KeyAlgorithmOf(key.Public()); err != nil || alg != req.KeyAlgorithm {
 		return nil, fmt.Errorf("authority: the given key is not %s", req.KeyAlgorithm)
 	}
-	var err error
 	sigAlg := req.SigningAlgorithm
 	switch {
 	case sigAlg != "":
@@ -601,10 +610,14 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 			return nil, err
 		}
 		// Under a parent with a path length constraint p the new CA gets
-		// p-1: the longest path its parent allows.
+		// p-1: the longest path its parent allows; a template asks for
+		// its own.
 		pathLen := -1
 		if pc, err := parent.Certificate(); err == nil && pc.BasicConstraintsValid && pc.MaxPathLen > 0 {
 			pathLen = pc.MaxPathLen - 1
+		}
+		if req.Template != "" {
+			pathLen = tmplPathLen
 		}
 		if err := checkMayCertifyCA(parent, pathLen); err != nil {
 			return nil, err
@@ -629,7 +642,7 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := recordIssued(tx, parent.ID, cert, "", req.Requester); err != nil {
+		if err := recordIssued(tx, parent.ID, cert, template, req.Requester); err != nil {
 			return nil, err
 		}
 		pchain, err := parent.Chain()
@@ -642,6 +655,31 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	}
 	return r, Put(tx, r)
 }
+
+// subordinateTemplate is the AWS Private CA name of req's template and the
+// path length it sets ("" and -1 without one). A template is for a
+// SUBORDINATE its parent in the vault signs, and must be one of
+// SubordinateCACertificate_PathLen0..3 (exit 4 otherwise).
+func subordinateTemplate(req CreateRequest) (string, int, error) {
+	if req.Template == "" {
+		return "", -1, nil
+	}
+	if req.Type != TypeSubordinate || req.ParentID == "" {
+		return "", -1, errs.Invalidf("a template is for a SUBORDINATE CA signed by a parent of the vault (--parent); an --external CA's signer chooses its own")
+	}
+	name, err := casign.CanonicalTemplate(req.Template)
+	if err != nil {
+		return "", -1, errs.Invalidf("%s", strings.TrimPrefix(err.Error(), "ca: "))
+	}
+	if isCA, pathLen := casign.IsCATemplate(name); isCA && name != casign.PCARootCA {
+		return name, pathLen, nil
+	}
+	return "", -1, errs.Invalidf("template %s does not make a subordinate CA (want %s)", name, strings.Join(SubordinateTemplates, ", "))
+}
+
+// SubordinateTemplates are the templates `ca create --parent` takes.
+var SubordinateTemplates = []string{casign.PCASubordinateCAPathLen0, casign.PCASubordinateCAPathLen1,
+	casign.PCASubordinateCAPathLen2, casign.PCASubordinateCAPathLen3}
 
 // storeKey records where r's key is: sealed in the vault under its own
 // reference, or (PKCS11) only the token key's label and CKA_ID.

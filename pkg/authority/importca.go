@@ -92,33 +92,25 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 	if err != nil {
 		return nil, false, err
 	}
-	parentID := ""
 	for _, have := range all {
-		if have.Status == StatusDeleted {
-			continue
-		}
-		if have.CertificatePEM == certPEM {
+		if have.Status != StatusDeleted && have.CertificatePEM == certPEM {
 			return have, false, nil
 		}
+	}
+	parentID := ""
+	if !selfSigned {
 		// A subordinate whose issuer is a CA of the vault becomes its
 		// child, and takes its chain when none was given.
-		if selfSigned || parentID != "" {
-			continue
+		parent, pchain, err := issuerInVault(all, cert, "")
+		if err != nil {
+			return nil, false, err
 		}
-		oc, err := have.Certificate()
-		if err != nil || !bytes.Equal(cert.RawIssuer, oc.RawSubject) || cert.CheckSignatureFrom(oc) != nil {
-			continue
-		}
-		parentID = have.ID
-		if len(chain) == 0 {
-			ochain, err := have.Chain()
-			if err != nil {
-				return nil, false, err
+		if parent != nil {
+			parentID = parent.ID
+			if len(chain) == 0 {
+				chain = pchain
 			}
-			chain = append([]*x509.Certificate{oc}, ochain...)
 		}
-	}
-	if !selfSigned {
 		if err := verifyChain(cert, chain, now); err != nil {
 			return nil, false, err
 		}
@@ -155,6 +147,28 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 	}
 	r.setCertificate(cert, chain)
 	return r, true, Put(tx, r)
+}
+
+// issuerInVault is the CA among all (not deleted, not the CA except) whose
+// key signed cert under the subject cert names as its issuer, and that CA's
+// certificate followed by its chain; nil when no CA of the vault issued
+// cert.
+func issuerInVault(all []*Record, cert *x509.Certificate, except string) (*Record, []*x509.Certificate, error) {
+	for _, have := range all {
+		if have.Status == StatusDeleted || have.ID == except || have.CertificatePEM == "" {
+			continue
+		}
+		oc, err := have.Certificate()
+		if err != nil || !bytes.Equal(cert.RawIssuer, oc.RawSubject) || cert.CheckSignatureFrom(oc) != nil {
+			continue
+		}
+		ochain, err := have.Chain()
+		if err != nil {
+			return nil, nil, err
+		}
+		return have, append([]*x509.Certificate{oc}, ochain...), nil
+	}
+	return nil, nil, nil
 }
 
 // verifyChain checks that cert verifies against chain (issuer first, the

@@ -72,19 +72,13 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 // a SHORT_LIVED_CERTIFICATE CA.
 func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) (casign.Validity, error) {
 	now := s.Now()
-	out := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: v.NotAfter(now).Truncate(time.Second)}
-	if !notBefore.IsZero() {
-		out.NotBefore = notBefore.Truncate(time.Second)
-		if out.NotBefore.Before(r.NotBefore) {
-			return out, errs.Refusedf("a validity starting %s starts before the issuing CA's %s",
-				timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(r.NotBefore)).WithCode(ReasonInvalidDuration)
-		}
+	out, err := s.ownValidity(v, notBefore)
+	if err != nil {
+		return out, err
 	}
-	if !out.NotAfter.After(now) {
-		return out, errs.Invalidf("a validity ending %s ends in the past", timeutil.RFC3339(out.NotAfter))
-	}
-	if !out.NotAfter.After(out.NotBefore) {
-		return out, errs.Invalidf("a validity ending %s does not end after it starts (%s)", timeutil.RFC3339(out.NotAfter), timeutil.RFC3339(out.NotBefore))
+	if !notBefore.IsZero() && out.NotBefore.Before(r.NotBefore) {
+		return out, errs.Refusedf("a validity starting %s starts before the issuing CA's %s",
+			timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(r.NotBefore)).WithCode(ReasonInvalidDuration)
 	}
 	if out.NotAfter.After(r.NotAfter) {
 		return out, errs.Refusedf("a validity of %s ends %s, after the issuing CA's %s",
@@ -101,6 +95,25 @@ func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) 
 			return out, errs.Refusedf("certificate authority %s is SHORT_LIVED_CERTIFICATE: a certificate lasts at most 7 days (asked: %s to %s)",
 				r.ID, timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(out.NotAfter)).WithCode(ReasonInvalidDuration)
 		}
+	}
+	return out, nil
+}
+
+// ownValidity is the validity of a certificate issued now, from notBefore
+// (zero: a minute ago) to v, that no CA's validity bounds: a root's own
+// certificate, self-signed again to renew it. It must end in the future,
+// after it starts.
+func (s *Service) ownValidity(v timeutil.Validity, notBefore time.Time) (casign.Validity, error) {
+	now := s.Now()
+	out := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: v.NotAfter(now).Truncate(time.Second)}
+	if !notBefore.IsZero() {
+		out.NotBefore = notBefore.Truncate(time.Second)
+	}
+	if !out.NotAfter.After(now) {
+		return out, errs.Invalidf("a validity ending %s ends in the past", timeutil.RFC3339(out.NotAfter))
+	}
+	if !out.NotAfter.After(out.NotBefore) {
+		return out, errs.Invalidf("a validity ending %s does not end after it starts (%s)", timeutil.RFC3339(out.NotAfter), timeutil.RFC3339(out.NotBefore))
 	}
 	return out, nil
 }
@@ -157,10 +170,6 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 	if err := s.CheckCanIssue(r); err != nil {
 		return nil, err
 	}
-	v, err := s.validity(r, p.Validity, p.NotBefore)
-	if err != nil {
-		return nil, err
-	}
 	cert, key, err := s.signer(tx, r)
 	if err != nil {
 		return nil, err
@@ -181,6 +190,17 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 		}
 		selfSigned = true
 	}
+	var v casign.Validity
+	if selfSigned {
+		// The root's own next certificate (its renewal): no CA above
+		// bounds it, and the root's current certificate does not either.
+		v, err = s.ownValidity(p.Validity, p.NotBefore)
+	} else {
+		v, err = s.validity(r, p.Validity, p.NotBefore)
+	}
+	if err != nil {
+		return nil, err
+	}
 	serial, err := s.reserveSerialFor(tx, r, "")
 	if err != nil {
 		return nil, err
@@ -191,6 +211,10 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 	}
 	if selfSigned {
 		tmpl.SignatureAlgorithm = signatureAlgorithm(r, key.Public())
+		// The root's name constraints stay in its renewed certificate.
+		if err := r.NameConstraints.apply(tmpl); err != nil {
+			return nil, err
+		}
 		c, err := casign.Sign(tmpl, nil, csr.PublicKey, key)
 		if err != nil {
 			return nil, mapSignErr(err)

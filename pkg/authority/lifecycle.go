@@ -5,10 +5,12 @@ import (
 	"crypto/x509"
 	"time"
 
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 func (s *Service) setStatus(r *Record, status string) {
@@ -77,11 +79,65 @@ func (s *Service) Restore(tx localstore.Tx, r *Record) error {
 	return Put(tx, r)
 }
 
-// ImportCertificate activates a PENDING_CERTIFICATE CA with the certificate
-// an external CA signed for its CSR, and that certificate's chain.
+// CSR is the certificate signing request of r, as PEM (AWS Private CA's
+// GetCertificateAuthorityCsr). A PENDING_CERTIFICATE CA has the one made
+// when it was created. An ACTIVE or DISABLED CA gets a new one, signed by
+// its key, with the subject of its certificate exactly as encoded there:
+// the request to renew it in place (have the parent sign it, or the CA
+// itself with the RootCACertificate template, then ImportCertificate).
+// Any other status is refused (exit 5).
+func (s *Service) CSR(tx localstore.Tx, r *Record) (string, error) {
+	switch r.Status {
+	case StatusPendingCertificate:
+		if r.CSRPEM != "" {
+			return r.CSRPEM, nil
+		}
+	case StatusActive, StatusDisabled:
+		cert, err := r.Certificate()
+		if err != nil {
+			return "", err
+		}
+		key, err := s.caKey(tx, r, cert.PublicKey)
+		if err != nil {
+			return "", err
+		}
+		// The signature algorithm is the CA's, as for what it signs.
+		der, err := x509.CreateCertificateRequest(s.Rand, &x509.CertificateRequest{
+			RawSubject: cert.RawSubject, SignatureAlgorithm: signatureAlgorithm(r, key.Public())}, key)
+		if err != nil {
+			return "", err
+		}
+		return string(pemEncode("CERTIFICATE REQUEST", der)), nil
+	}
+	return "", invalidState("certificate authority %s is %s: it has no CSR (a CSR is for a PENDING_CERTIFICATE CA, or an ACTIVE or DISABLED one to renew)", r.ID, r.Status)
+}
+
+// ImportCertificate installs the CA certificate certPEM, with its issuers'
+// chain chainPEM (issuer first; the certificates after the first in certPEM
+// when chainPEM is empty), in r (AWS Private CA's
+// ImportCertificateAuthorityCertificate).
+//
+// A PENDING_CERTIFICATE CA is activated with the certificate signed for its
+// CSR. An ACTIVE or DISABLED CA is renewed in place: it keeps its ID, status,
+// key and settings, and the new certificate — the same key and subject, so
+// that what the CA issued before still verifies — is the one it signs and
+// publishes with from then on; the CAs below it take it into their chains.
+//
+// The certificate must be a CA certificate (CA:TRUE, keyCertSign) for r's
+// key, valid now; a ROOT's renewal must be self-signed and a SUBORDINATE's
+// must not be. When its issuer is a CA of the vault, that CA becomes r's
+// parent and, when no chain is given, supplies it; otherwise it must verify
+// against the chain given (a renewed subordinate may also keep the chain it
+// has when the new certificate verifies against it). Refused: exit 4 for
+// a certificate that does not fit, exit 5 for a CA in another status.
 func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainPEM []byte) error {
-	if r.Status != StatusPendingCertificate {
-		return invalidState("certificate authority %s is %s, not PENDING_CERTIFICATE", r.ID, r.Status)
+	renewal := false
+	switch r.Status {
+	case StatusPendingCertificate:
+	case StatusActive, StatusDisabled:
+		renewal = true
+	default:
+		return invalidState("certificate authority %s is %s: a certificate is imported into a PENDING_CERTIFICATE CA, or an ACTIVE or DISABLED one to renew it", r.ID, r.Status)
 	}
 	certs, err := pemio.ParseCertificatesPEM(certPEM)
 	if err != nil {
@@ -113,21 +169,126 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 	if cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0 {
 		return errs.Invalidf("the certificate may not sign certificates (Key Usage lacks keyCertSign)")
 	}
-	if len(chain) == 0 {
-		return errs.Invalidf("give the issuer's chain with --certificate-chain")
+	now := s.Now()
+	switch {
+	case now.Before(cert.NotBefore):
+		return errs.Invalidf("the certificate is not valid before %s", timeutil.RFC3339(cert.NotBefore))
+	case now.After(cert.NotAfter):
+		return errs.Invalidf("the certificate expired at %s", timeutil.RFC3339(cert.NotAfter))
 	}
-	roots := x509.NewCertPool()
-	inter := x509.NewCertPool()
-	roots.AddCert(chain[len(chain)-1])
-	for _, c := range chain[:len(chain)-1] {
-		inter.AddCert(c)
+	selfSigned := bytes.Equal(cert.RawIssuer, cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil
+	var old *x509.Certificate
+	if renewal {
+		if old, err = r.Certificate(); err != nil {
+			return err
+		}
+		// What the CA issued names its subject as its issuer, byte for
+		// byte: under another subject it would no longer chain.
+		if !bytes.Equal(cert.RawSubject, old.RawSubject) {
+			return errs.Invalidf("the certificate's subject %s is not certificate authority %s's subject %s (sign the CSR of `certctl ca csr %s`)",
+				x509util.FormatName(cert.Subject), r.ID, x509util.FormatName(old.Subject), r.ID)
+		}
+		switch {
+		case r.Type == TypeRoot && !selfSigned:
+			return errs.Invalidf("certificate authority %s is a ROOT: its new certificate must be self-signed (certctl ca issue %s --csr CSR --template %s)", r.ID, r.ID, casign.PCARootCA)
+		case r.Type == TypeSubordinate && selfSigned:
+			return errs.Invalidf("certificate authority %s is a SUBORDINATE: its new certificate must be signed by its parent, not by itself", r.ID)
+		}
 	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: s.Now(),
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-		return errs.Invalidf("the certificate does not verify against its chain: %v", err)
+	parentID := ""
+	if !selfSigned {
+		all, err := List(tx)
+		if err != nil {
+			return err
+		}
+		parent, pchain, err := issuerInVault(all, cert, r.ID)
+		if err != nil {
+			return err
+		}
+		if parent != nil {
+			parentID = parent.ID
+			if len(chain) == 0 {
+				chain = pchain
+			}
+		}
+		if len(chain) == 0 && renewal {
+			// Signed again by the same outside issuer: the chain the CA
+			// has still leads to it.
+			if chain, err = r.Chain(); err != nil {
+				return err
+			}
+		}
+		if len(chain) == 0 {
+			return errs.Invalidf("the certificate's issuer %s is not a CA of the vault: give its chain with --certificate-chain (issuer first, root last)", x509util.FormatName(cert.Issuer))
+		}
+		if err := verifyChain(cert, chain, now); err != nil {
+			return err
+		}
+	} else {
+		if r.Type == TypeSubordinate {
+			return errs.Invalidf("certificate authority %s is a SUBORDINATE: its certificate must be signed by its parent, not by itself", r.ID)
+		}
+		chain = nil
 	}
 	r.setCertificate(cert, chain)
-	r.CSRPEM = ""
-	s.setStatus(r, StatusActive)
-	return Put(tx, r)
+	r.ParentID = parentID
+	r.External = !selfSigned && parentID == ""
+	if renewal {
+		r.LastStateChangeAt = now
+	} else {
+		r.CSRPEM = ""
+		s.setStatus(r, StatusActive)
+	}
+	if err := Put(tx, r); err != nil {
+		return err
+	}
+	return s.rechain(tx, r)
+}
+
+// rechain gives the CAs below r, at every depth, r's certificate in their
+// chains: after a renewal, newly issued certificates carry the new one.
+// Their own certificates, signed by the same key under the same subject,
+// verify under either.
+func (s *Service) rechain(tx localstore.Tx, r *Record) error {
+	all, err := List(tx)
+	if err != nil {
+		return err
+	}
+	byParent := map[string][]*Record{}
+	for _, c := range all {
+		if c.ParentID != "" && c.Status != StatusDeleted {
+			byParent[c.ParentID] = append(byParent[c.ParentID], c)
+		}
+	}
+	var walk func(p *Record, depth int) error
+	walk = func(p *Record, depth int) error {
+		if depth > len(all) {
+			return nil // a loop of parents, which no record should make
+		}
+		for _, c := range byParent[p.ID] {
+			if c.ID == r.ID {
+				continue
+			}
+			// Only a CA that p's key signed under p's subject (one whose
+			// chain was given at import may lead elsewhere).
+			pc, err1 := p.Certificate()
+			cc, err2 := c.Certificate()
+			if err1 != nil || err2 != nil || !bytes.Equal(cc.RawIssuer, pc.RawSubject) || cc.CheckSignatureFrom(pc) != nil {
+				continue
+			}
+			want := p.CertificatePEM + p.ChainPEM
+			if c.ChainPEM == want {
+				continue
+			}
+			c.ChainPEM = want
+			if err := Put(tx, c); err != nil {
+				return err
+			}
+			if err := walk(c, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(r, 0)
 }

@@ -391,7 +391,12 @@ func partitionOf(serial []byte) int {
 	return p & (maxPartitions - 1)
 }
 
-// UpdateRevocation replaces r's revocation configuration.
+// UpdateRevocation changes r's revocation configuration with rc, as AWS
+// Private CA's UpdateCertificateAuthority does: a member rc gives
+// (CrlConfiguration, OcspConfiguration) replaces r's, and a member it
+// omits is kept as it is; {"Enabled":false} turns one off. A CA created
+// without a configuration kept the default (a COMPLETE CRL and OCSP at
+// ca.base_url): the member omitted stays enabled at ca.base_url.
 func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationConfiguration) error {
 	switch r.Status {
 	case StatusDeleted:
@@ -403,9 +408,34 @@ func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationCo
 		// about to change.
 		r.notePartitionBase(PartitionBase{From: 0, Base: s.crlBase(r), Cname: crlCname(r)})
 	}
-	r.Revocation = rc
+	r.Revocation = mergeRevocation(r.Revocation, rc)
 	r.LastStateChangeAt = s.Now()
 	return Put(tx, r)
+}
+
+// mergeRevocation is the configuration of a CA that had old (nil: the
+// default) after an update that gives rc: rc's members, and old's for the
+// members rc omits.
+func mergeRevocation(old, rc *RevocationConfiguration) *RevocationConfiguration {
+	if rc == nil {
+		return old
+	}
+	if old == nil {
+		// The default's members as a configuration says them: enabled,
+		// at ca.base_url (no CNAME), a COMPLETE CRL lasting CRLValidity.
+		old = &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CrlType: CRLComplete},
+			OcspConfiguration: &OcspConfiguration{Enabled: true}}
+	}
+	out := &RevocationConfiguration{CrlConfiguration: rc.CrlConfiguration, OcspConfiguration: rc.OcspConfiguration}
+	if out.CrlConfiguration == nil && old.CrlConfiguration != nil {
+		c := *old.CrlConfiguration
+		out.CrlConfiguration = &c
+	}
+	if out.OcspConfiguration == nil && old.OcspConfiguration != nil {
+		o := *old.OcspConfiguration
+		out.OcspConfiguration = &o
+	}
+	return out
 }
 
 // signatureAlgorithm is the x509 algorithm of r's SigningAlgorithm (0:

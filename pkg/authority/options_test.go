@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
 )
 
 // TestRevocationConfigurationMessages: a malformed --revocation-
@@ -32,5 +33,46 @@ func TestRevocationConfigurationMessages(t *testing.T) {
 		if err == nil || errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "struct") {
 			t.Errorf("%s: %v, want exit 4 saying %q", c.in, err, c.want)
 		}
+	}
+}
+
+// TestUpdateRevocationKeepsOmittedMember: as in AWS Private CA's
+// UpdateCertificateAuthority, a member of the configuration given replaces
+// the CA's, and a member omitted is kept; a CA created without a
+// configuration keeps the default's (enabled, at ca.base_url).
+func TestUpdateRevocationKeepsOmittedMember(t *testing.T) {
+	s := newTestService(t, newClock())
+	s.BaseURL = "http://pki.example.test"
+	both := &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl.example.test", CrlType: CRLComplete},
+		OcspConfiguration: &OcspConfiguration{Enabled: true, OcspCustomCname: "ocsp.example.test"}}
+	ca := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: Subject{CommonName: "Revo"}, Revocation: both})
+	plain := createRoot(t, s, "Plain", 0)
+	updateRC := func(id string, rc *RevocationConfiguration) *Record {
+		t.Helper()
+		mustUpdate(t, s, func(tx localstore.Tx) error {
+			r, err := Get(tx, id)
+			if err != nil {
+				return err
+			}
+			return s.UpdateRevocation(tx, r, rc)
+		})
+		return reload(t, s, id)
+	}
+
+	r := updateRC(ca.ID, &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl2.example.test", CrlType: CRLComplete}})
+	if o := s.EffectiveRevocation(r).OcspConfiguration; o == nil || !o.Enabled || o.OcspCustomCname != "ocsp.example.test" || s.ocspURL(r) != "http://ocsp.example.test/ocsp" {
+		t.Fatalf("OCSP after a CRL-only update: %+v, URL %q", o, s.ocspURL(r))
+	}
+	if c := r.Revocation.CrlConfiguration; c.CustomCname != "crl2.example.test" {
+		t.Fatalf("CRL after the update: %+v", c)
+	}
+	r = updateRC(ca.ID, &RevocationConfiguration{OcspConfiguration: &OcspConfiguration{Enabled: false}})
+	if r.Revocation.OcspConfiguration.Enabled || s.ocspURL(r) != "" || r.Revocation.CrlConfiguration.CustomCname != "crl2.example.test" {
+		t.Fatalf("after turning OCSP off: %+v %+v", r.Revocation.CrlConfiguration, r.Revocation.OcspConfiguration)
+	}
+
+	r = updateRC(plain.ID, &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: false}})
+	if s.ocspURL(r) != "http://pki.example.test/ocsp" || s.CRLURL(r, -1) != "" || !s.EffectiveRevocation(r).OcspConfiguration.Enabled {
+		t.Fatalf("a default CA after a CRL-only update: OCSP %q CRL %q", s.ocspURL(r), s.CRLURL(r, -1))
 	}
 }

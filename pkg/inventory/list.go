@@ -84,8 +84,8 @@ type Page struct {
 // sort key: Nanos for a time of a list (the store's key, see
 // timeutil.UnixNano), At for a time of a search (exact: search sorts by the
 // time itself), Missing when the certificate has none, Text for a string,
-// Bool for a boolean. Kind is the command whose token it is (CursorList or
-// CursorSearch): they order certificates differently.
+// Bool for a boolean. Kind is the command whose token it is (CursorList,
+// CursorSearch or CursorCAList): they order what they list differently.
 type Cursor struct {
 	Kind    string    `json:"k"`
 	SortBy  string    `json:"s"`
@@ -102,6 +102,8 @@ type Cursor struct {
 const (
 	CursorList   = "list"
 	CursorSearch = "search"
+	// CursorCAList is a token of `ca list`, whose one order is by CA ID.
+	CursorCAList = "ca list"
 )
 
 // tokenPrefix marks a token of this form (an offset token of older
@@ -140,7 +142,7 @@ func DecodeCursor(tok, kind, sortBy string, desc bool) (*Cursor, error) {
 }
 
 func kindName(k string) string {
-	if k == CursorList || k == CursorSearch {
+	if k == CursorList || k == CursorSearch || k == CursorCAList {
 		return k
 	}
 	return "another command"

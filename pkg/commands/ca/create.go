@@ -2,6 +2,7 @@ package ca
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -9,6 +10,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -24,6 +26,7 @@ type CreateOptions struct {
 	KeyAlgorithm string
 	Subject      string
 	Parent       string
+	Template     string
 	External     bool
 	Validity     string
 	Tags         []string
@@ -49,7 +52,11 @@ func NewCmdCaCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.
 		Long: `Create a ROOT CA (self-signed, ACTIVE at once) or a SUBORDINATE CA, signed by a
 --parent CA of the vault (ACTIVE at once) or, with --external, left
 PENDING_CERTIFICATE until you import the certificate an outside CA signed for
-its CSR (` + "`ca csr`, then `ca import-certificate`" + `). The CA key is generated and sealed
+its CSR (` + "`ca csr`, then `ca import-certificate`" + `). A --parent signs with
+--template SubordinateCACertificate_PathLen0..3 (as ca issue does; template
+ARNs too), which sets the new CA's path length constraint; without it the CA
+gets the longest path its parent allows (none under an unconstrained parent).
+The CA key is generated and sealed
 in the vault, or kept in a PKCS#11 token with --key-storage PKCS11 (below). --validity defaults to 10y for a root and 5y for a subordinate,
 and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).
 
@@ -84,6 +91,7 @@ the token when the CA is deleted; remove it there (pkcs11-tool
 --delete-object) once the CA is gone for good.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca create --type ROOT --key-algorithm EC_secp384r1 --subject "CN=Example Root CA,O=Example,C=US"
   certctl ca create --type SUBORDINATE --key-algorithm EC_prime256v1 --subject "CN=Example Issuing CA" --parent 5f2c9e01 --validity 3y
+  certctl ca create --type SUBORDINATE --key-algorithm EC_prime256v1 --subject "CN=Team CA" --parent 5f2c9e01 --template SubordinateCACertificate_PathLen0
   certctl config set pkcs11.module /usr/lib/softhsm/libsofthsm2.so
   certctl config set pkcs11.token_label "CA token"
   certctl config set pkcs11.pin_file ~/.config/certctl/token.pin
@@ -109,6 +117,7 @@ the token when the CA is deleted; remove it there (pkcs11-tool
 	fl.StringVar(&opts.RevocationConfiguration, "revocation-configuration", "", "AWS Private CA RevocationConfiguration `JSON` or file://F")
 	fl.StringVar(&opts.Subject, "subject", "", "subject as `CN=...,O=...,OU=...,C=...`")
 	fl.StringVar(&opts.Parent, "parent", "", "parent `CA` that signs a SUBORDINATE")
+	fl.StringVar(&opts.Template, "template", "", "with --parent: the `template` the parent signs with, SubordinateCACertificate_PathLen0..3")
 	fl.BoolVar(&opts.External, "external", false, "leave a SUBORDINATE waiting for an externally signed certificate")
 	fl.StringVar(&opts.Validity, "validity", "", "validity `duration` (default 10y root, 5y subordinate)")
 	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
@@ -122,6 +131,7 @@ the token when the CA is deleted; remove it there (pkcs11-tool
 	cmdutil.EnumCompletion(cmd, "signing-algorithm", casign.SigningAlgorithms)
 	cmdutil.EnumCompletion(cmd, "usage-mode", authority.UsageModes)
 	cmdutil.EnumCompletion(cmd, "key-storage", hsm.Storages)
+	cmdutil.EnumCompletion(cmd, "template", authority.SubordinateTemplates)
 	_ = cmd.RegisterFlagCompletionFunc("parent", completeCA(f))
 	return cmd
 }
@@ -159,6 +169,15 @@ func (o *CreateOptions) parse(cmd *cobra.Command) error {
 	if o.Type == authority.TypeSubordinate && o.Parent == "" && !o.External {
 		return errs.UsageErrorf("a SUBORDINATE CA needs --parent CA or --external")
 	}
+	if o.Template != "" {
+		if o.Parent == "" {
+			return errs.UsageErrorf("--template is for a SUBORDINATE CA with --parent (the signer of an --external CA chooses its template)")
+		}
+		name, err := casign.CanonicalTemplate(o.Template)
+		if err != nil || !slices.Contains(authority.SubordinateTemplates, name) {
+			return &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--template", o.Template, authority.SubordinateTemplates)}
+		}
+	}
 	subj, err := authority.ParseSubject(o.Subject)
 	if err != nil {
 		return &errs.Error{Exit: errs.ExitInvalid, Msg: "--subject", Err: err}
@@ -181,7 +200,7 @@ func (o *CreateOptions) parse(cmd *cobra.Command) error {
 		storage = "" // the default: requests digest as before key storages
 	}
 	o.Request = authorities.CreateRequest{Type: o.Type, KeyAlgorithm: o.KeyAlgorithm, Subject: subj,
-		Parent: o.Parent, External: o.External, Validity: d, Tags: tags, SigningAlgorithm: o.SigningAlgorithm,
+		Parent: o.Parent, Template: o.Template, External: o.External, Validity: d, Tags: tags, SigningAlgorithm: o.SigningAlgorithm,
 		UsageMode: o.UsageMode, IdempotencyToken: o.IdempotencyToken, KeyStorage: storage, KeyLabel: o.KeyLabel}
 	return nil
 }

@@ -23,10 +23,29 @@ func NewCmdCaImportCertificate(f *cmdutil.Factory, runF func(*ImportCertificateO
 	opts := &ImportCertificateOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "import-certificate CA --certificate FILE [--certificate-chain FILE]",
-		Short: "Activate a PENDING_CERTIFICATE CA with its externally signed certificate",
-		Long: `Install the certificate an outside CA signed for ` + "`certctl ca csr`" + `'s request and
-activate the CA. The certificate must carry the CA's key and CA:TRUE, and verify
-against the chain (issuer first, root last).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+		Short: "Install a CA's signed certificate: activate a PENDING_CERTIFICATE CA, or renew a CA",
+		Long: `Install a CA certificate signed for ` + "`certctl ca csr`" + `'s request (AWS Private CA's
+ImportCertificateAuthorityCertificate):
+
+  - into a PENDING_CERTIFICATE CA, which becomes ACTIVE;
+  - into an ACTIVE or DISABLED CA, to renew it in place: it keeps its ARN,
+    status, key and settings, and signs, publishes (describe, get-certificate-
+    authority-certificate, trust-bundle, CRLs, OCSP) and chains with the new
+    certificate from then on; the CAs below it take it into their chains.
+    What it issued before still verifies: the key and subject are the same.
+
+The certificate must be for the CA's key, with the subject of its current
+certificate when renewing, carry CA:TRUE (and keyCertSign when it has a Key
+Usage), and be valid now. A ROOT's new certificate is self-signed (ca issue
+ROOT --template RootCACertificate); any other must verify against its chain:
+--certificate-chain (issuer first, root last), the certificates after the first
+in --certificate, or, when a CA of the vault issued it, that CA's own (it then
+becomes the CA's parent, ParentArn). A renewed subordinate signed again by the
+same outside issuer may keep the chain it has. A certificate that does not fit
+exits 4, a CA in another status 5.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+		Example: `  certctl ca import-certificate 7d41aa02 --certificate sub.pem --certificate-chain root.pem
+  certctl ca csr 5f2c9e01 | certctl ca issue 5f2c9e01 --csr - --template RootCACertificate --validity 10y > new.pem
+  certctl ca import-certificate 5f2c9e01 --certificate new.pem`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.CertFile == "" {
 				return errs.UsageErrorf("--certificate is required")
@@ -64,5 +83,5 @@ func runCaImportCertificate(ctx context.Context, o *ImportCertificateOptions) er
 	if err != nil {
 		return err
 	}
-	return printARN(p, "Activated", a)
+	return printARN(p, "Imported", a)
 }

@@ -14,13 +14,16 @@ import (
 type ListOptions struct {
 	Deps
 
-	All bool
+	All           bool
+	MaxItems      int
+	StartingToken string
 }
 
 // ListOutput is `ca list`'s JSON form (AWS Private CA's
 // ListCertificateAuthorities).
 type ListOutput struct {
 	CertificateAuthorities []authorities.Description `json:"CertificateAuthorities"`
+	NextToken              *string                   `json:"NextToken"`
 }
 
 // NewCmdCaList builds `certctl ca list`.
@@ -29,8 +32,14 @@ func NewCmdCaList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List certificate authorities",
-		Long: `List the vault's certificate authorities ({"CertificateAuthorities":[...]}). The
-built-in public-style CAs are shown only with --all.` + cmdutil.ExitStatus(0, 2, 6),
+		Long: `List the vault's certificate authorities, in the order of their IDs
+({"CertificateAuthorities":[...],"NextToken"}, AWS Private CA's
+ListCertificateAuthorities). The built-in public-style CAs are shown only with
+--all. --max-items pages the list: continue with --starting-token NextToken
+(with -o text on stderr, "More: --starting-token TOKEN", stdout holding the
+CAs only).` + cmdutil.ExitStatus(0, 2, 4, 6),
+		Example: `  certctl ca list
+  certctl ca list --max-items 10 --query NextToken`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -39,7 +48,10 @@ built-in public-style CAs are shown only with --all.` + cmdutil.ExitStatus(0, 2,
 			return runCaList(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.All, "all", false, "include the built-in public-style CAs")
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.All, "all", false, "include the built-in public-style CAs")
+	cmdutil.MaxItemsFlag(fl, &opts.MaxItems, "return at most `N` CAs and a NextToken")
+	fl.StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	return cmd
 }
 
@@ -48,11 +60,16 @@ func runCaList(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	cas, err := svc.List(ctx, o.All)
+	page, err := svc.List(ctx, authorities.ListInput{All: o.All, MaxItems: o.MaxItems, StartingToken: o.StartingToken})
 	if err != nil {
 		return err
 	}
-	out := ListOutput{CertificateAuthorities: cas}
-	return p.Print(out, output.ListView(out.CertificateAuthorities, "No certificate authorities.",
-		[]string{"ID", "TYPE", "STATUS", "COMMON NAME", "KEY", "NOT AFTER"}, caRow, caRecord))
+	out := ListOutput{CertificateAuthorities: page.CertificateAuthorities}
+	if page.NextToken != "" {
+		out.NextToken = &page.NextToken
+	}
+	v := output.ListView(out.CertificateAuthorities, "No certificate authorities.",
+		[]string{"ID", "TYPE", "STATUS", "COMMON NAME", "KEY", "NOT AFTER"}, caRow, caRecord)
+	v.NextToken = out.NextToken
+	return p.Print(out, v)
 }

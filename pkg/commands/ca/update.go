@@ -29,13 +29,18 @@ func NewCmdCaUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.
 		Use:   "update CA [--status ACTIVE|DISABLED] [--revocation-configuration JSON|file://F]",
 		Short: "Enable or disable a certificate authority, or change its revocation configuration",
 		Long: `Disable a CA (it refuses to issue, PCA_INVALID_STATE) or enable it again; or
-replace its revocation configuration (AWS Private CA's RevocationConfiguration,
+change its revocation configuration (AWS Private CA's RevocationConfiguration,
 as for ca create): certificates issued from then on carry the new CRL and OCSP
-locations. The CRL partitions of a PARTITIONED CA stay served with the
+locations. As in AWS Private CA's UpdateCertificateAuthority, a member given
+(CrlConfiguration, OcspConfiguration) replaces the CA's whole member, and a
+member left out is kept unchanged: turn one off with {"Enabled":false}. (A CA
+created without a configuration publishes both at ca.base_url; the member left
+out stays so.) ca describe shows the result. The CRL partitions of a PARTITIONED CA stay served with the
 locations their certificates carry; a new CustomCname starts the next
 partition (see ca crl --help).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca update 5f2c9e01 --status DISABLED
-  certctl ca update 5f2c9e01 --revocation-configuration '{"CrlConfiguration":{"Enabled":true,"CustomCname":"crl.example.test"}}'`,
+  certctl ca update 5f2c9e01 --revocation-configuration '{"CrlConfiguration":{"Enabled":true,"CustomCname":"crl.example.test"}}'
+  certctl ca update 5f2c9e01 --revocation-configuration '{"OcspConfiguration":{"Enabled":false}}'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Status == "" && opts.RevocationConfiguration == "" {
 				return errs.UsageErrorf("give --status or --revocation-configuration")

@@ -31,6 +31,10 @@ type CreateRequest struct {
 	// UUID, prefix or "default"); External leaves it PENDING_CERTIFICATE.
 	Parent   string
 	External bool
+	// Template, with Parent, is the template the parent signs the
+	// SUBORDINATE with (SubordinateCACertificate_PathLen0..3: its path
+	// length constraint); "": the longest path the parent allows.
+	Template string `json:",omitempty"`
 	// Validity is 0 for the default: 10y for a root, 5y for a subordinate,
 	// shortened to end before its parent.
 	Validity time.Duration
@@ -136,6 +140,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 		if req.External {
 			op.Param("External", true)
 		}
+		if req.Template != "" {
+			op.Param("Template", req.Template)
+		}
 		if req.Validity > 0 {
 			op.Param("Validity", timeutil.FormatDuration(req.Validity))
 		}
@@ -143,7 +150,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 			op.Param("Tags", req.Tags)
 		}
 		ar := authority.CreateRequest{Type: req.Type, KeyAlgorithm: req.KeyAlgorithm, Subject: req.Subject,
-			External: req.External, Validity: req.Validity, Tags: req.Tags, SigningAlgorithm: req.SigningAlgorithm,
+			External: req.External, Template: req.Template, Validity: req.Validity, Tags: req.Tags, SigningAlgorithm: req.SigningAlgorithm,
 			UsageMode: req.UsageMode, NameConstraints: req.NameConstraints, Revocation: req.Revocation,
 			IdempotencyToken: req.IdempotencyToken, Requester: authority.Requester(s.core.Actor), ID: newID}
 		if req.KeyStorage == hsm.StoragePKCS11 {
@@ -308,12 +315,26 @@ func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
 	})
 }
 
-// ImportCertificate activates the PENDING_CERTIFICATE CA named by ref with
-// the certificate an outside CA signed for its CSR and that certificate's
-// chain (ImportCertificateAuthorityCertificate), and returns its ARN.
+// ImportCertificate installs a CA certificate in the CA named by ref
+// (ImportCertificateAuthorityCertificate) and returns its ARN: it activates
+// a PENDING_CERTIFICATE CA with the certificate signed for its CSR, or
+// renews an ACTIVE or DISABLED CA in place with a new certificate for the
+// same key and subject (see authority.Service.ImportCertificate). The
+// record names the new certificate's serial, and whether it was a renewal.
 func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, chainPEM []byte) (string, error) {
 	return s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
-		return s.core.Authority.ImportCertificate(op.Tx, r, certPEM, chainPEM)
+		renewal := r.Status != authority.StatusPendingCertificate
+		if err := s.core.Authority.ImportCertificate(op.Tx, r, certPEM, chainPEM); err != nil {
+			return err
+		}
+		op.Param("Serial", r.Serial)
+		if renewal {
+			op.Param("Renewal", true)
+		}
+		if r.ParentID != "" {
+			op.Param("ParentArn", s.core.Names.CAARN(r.ParentID))
+		}
+		return nil
 	})
 }
 

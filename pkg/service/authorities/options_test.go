@@ -201,7 +201,8 @@ func TestPartitionedCRL(t *testing.T) {
 	if _, err := s.CRL(ctx, ca, 3); errs.ExitCodeOf(err) != errs.ExitNotFound {
 		t.Errorf("partition 3: %v", err)
 	}
-	// ca update --revocation-configuration: a new CNAME, COMPLETE.
+	// ca update --revocation-configuration: a new CNAME, COMPLETE; the
+	// OCSP configuration, not given, is kept.
 	rc2, _ := authority.ParseRevocationConfiguration([]byte(`{"CrlConfiguration":{"Enabled":true,"CustomCname":"crl2.example.test"}}`))
 	if _, err := s.UpdateRevocation(ctx, ca, rc2); err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func TestPartitionedCRL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := parsePEM(t, issued.Certificate); len(c.CRLDistributionPoints) != 1 || c.CRLDistributionPoints[0] != "http://crl2.example.test/crl/"+idOf(ca)+".crl" || len(c.OCSPServer) != 0 {
+	if c := parsePEM(t, issued.Certificate); len(c.CRLDistributionPoints) != 1 || c.CRLDistributionPoints[0] != "http://crl2.example.test/crl/"+idOf(ca)+".crl" || len(c.OCSPServer) != 1 || c.OCSPServer[0] != "http://ocsp.example.test/ocsp" {
 		t.Errorf("after update: DP %v OCSP %v", c.CRLDistributionPoints, c.OCSPServer)
 	}
 	// The certificates issued into partitions still name them: each is

@@ -2,17 +2,46 @@ package authorities
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
 
-// List describes the vault's CAs; the built-in public-style ones only with
-// all.
-func (s *Service) List(ctx context.Context, all bool) ([]Description, error) {
+// ListInput selects a page of `ca list` (AWS Private CA's
+// ListCertificateAuthorities).
+type ListInput struct {
+	// All includes the built-in public-style CAs.
+	All bool
+	// MaxItems, when positive, bounds the page; NextToken then continues
+	// from StartingToken.
+	MaxItems      int
+	StartingToken string
+}
+
+// ListPage is one page of CAs, in the order of their IDs.
+type ListPage struct {
+	CertificateAuthorities []Description
+	NextToken              string
+}
+
+// List describes the vault's CAs in the order of their IDs; the built-in
+// public-style ones only with in.All. A page holds at most in.MaxItems
+// (when positive), and its NextToken names the last CA on it: the next
+// page starts after that ID, so that a CA created or deleted meanwhile
+// moves no other one across the boundary.
+func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
+	if in.MaxItems < 0 {
+		return nil, errs.UsageErrorf("--max-items must be positive")
+	}
+	cur, err := inventory.DecodeCursor(in.StartingToken, inventory.CursorCAList, caListOrder, false)
+	if err != nil {
+		return nil, err
+	}
 	var recs []*authority.Record
 	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
@@ -21,16 +50,30 @@ func (s *Service) List(ctx context.Context, all bool) ([]Description, error) {
 	}); err != nil {
 		return nil, err
 	}
+	// The store lists by ID too, but in its own collation.
+	slices.SortFunc(recs, func(a, b *authority.Record) int { return strings.Compare(a.ID, b.ID) })
 	now := s.core.Now()
-	out := []Description{}
+	page := &ListPage{CertificateAuthorities: []Description{}}
+	lastID := ""
 	for _, r := range recs {
-		if !all && strings.HasPrefix(r.BuiltIn, "public") {
+		if !in.All && strings.HasPrefix(r.BuiltIn, "public") {
 			continue
 		}
-		out = append(out, s.describe(r, now))
+		if cur != nil && r.ID <= cur.ID {
+			continue
+		}
+		if in.MaxItems > 0 && len(page.CertificateAuthorities) == in.MaxItems {
+			page.NextToken = inventory.EncodeCursor(inventory.Cursor{Kind: inventory.CursorCAList, SortBy: caListOrder, ID: lastID})
+			break
+		}
+		page.CertificateAuthorities = append(page.CertificateAuthorities, s.describe(r, now))
+		lastID = r.ID
 	}
-	return out, nil
+	return page, nil
 }
+
+// caListOrder is the one order of `ca list`, named in its tokens.
+const caListOrder = "ID"
 
 // find reads the CA named by ref; it only reads, so the default private
 // CA must already exist.
@@ -55,16 +98,20 @@ func (s *Service) Describe(ctx context.Context, ref string) (*Description, error
 }
 
 // CSR returns the certificate signing request, as PEM, of the CA named by
-// ref, which waits for an external signature (PENDING_CERTIFICATE).
+// ref (GetCertificateAuthorityCsr): the one a PENDING_CERTIFICATE CA waits
+// to have signed, or, for an ACTIVE or DISABLED CA, a new one signed by
+// its key to renew its certificate in place (see ImportCertificate).
 func (s *Service) CSR(ctx context.Context, ref string) (string, error) {
-	r, err := s.find(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	if r.CSRPEM == "" {
-		return "", errs.Refusedf("certificate authority %s is %s: it has no pending CSR", r.ID, r.Status).WithCode(authority.ReasonInvalidState)
-	}
-	return r.CSRPEM, nil
+	var csr string
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		r, err := authority.Find(tx, s.core.Names, ref)
+		if err != nil {
+			return err
+		}
+		csr, err = s.core.Authority.CSR(tx, r)
+		return err
+	})
+	return csr, err
 }
 
 // TrustBundle returns the PEM of every root to trust for certificates of
