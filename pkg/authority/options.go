@@ -309,9 +309,11 @@ func (s *Service) partitionSize() int {
 	return DefaultCRLPartitionSize
 }
 
-// crlBase is the URL prefix of r's CRLs ("" when certificates carry none).
+// crlBase is the URL prefix of r's CRLs ("" when certificates carry none:
+// a SHORT_LIVED_CERTIFICATE CA, CRLs disabled, or a CA that cannot sign
+// CRLs).
 func (s *Service) crlBase(r *Record) string {
-	if r.UsageMode == UsageShortLived {
+	if r.UsageMode == UsageShortLived || !r.SignsCRLs() {
 		return ""
 	}
 	rc := r.Revocation
@@ -331,6 +333,10 @@ func (s *Service) crlBase(r *Record) string {
 // CRLURL is the distribution point of r's CRL, or of its partition n (n < 0:
 // the complete CRL); "" when r's certificates carry none.
 func (s *Service) CRLURL(r *Record, n int) string {
+	if !r.SignsCRLs() {
+		// Not even a partition recorded before: no CRL answers there.
+		return ""
+	}
 	base := s.crlBase(r)
 	if n >= 0 {
 		base = s.partitionBase(r, n)
@@ -484,19 +490,25 @@ func (s *Service) findIdempotent(tx localstore.Tx, req CreateRequest) (*Record, 
 
 // EffectiveRevocation is r's revocation configuration as it applies: a CA
 // created without one publishes a COMPLETE CRL and OCSP at ca.base_url
-// when that is set; a SHORT_LIVED_CERTIFICATE CA publishes nothing.
+// when that is set; a SHORT_LIVED_CERTIFICATE CA publishes nothing; a CA
+// that cannot sign CRLs (SignsCRLs) publishes no CRL, whatever its
+// configuration says.
 func (s *Service) EffectiveRevocation(r *Record) *RevocationConfiguration {
 	if r.UsageMode == UsageShortLived {
 		return &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{}, OcspConfiguration: &OcspConfiguration{}}
 	}
-	if r.Revocation != nil {
-		return r.Revocation
+	rc := r.Revocation
+	if rc == nil {
+		on := s.BaseURL != ""
+		crl := &CrlConfiguration{Enabled: on}
+		if on {
+			crl.ExpirationInDays = int(CRLValidity / timeutil.Day)
+			crl.CrlType = CRLComplete
+		}
+		rc = &RevocationConfiguration{CrlConfiguration: crl, OcspConfiguration: &OcspConfiguration{Enabled: on}}
 	}
-	on := s.BaseURL != ""
-	crl := &CrlConfiguration{Enabled: on}
-	if on {
-		crl.ExpirationInDays = int(CRLValidity / timeutil.Day)
-		crl.CrlType = CRLComplete
+	if !r.SignsCRLs() {
+		return &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{}, OcspConfiguration: rc.OcspConfiguration}
 	}
-	return &RevocationConfiguration{CrlConfiguration: crl, OcspConfiguration: &OcspConfiguration{Enabled: on}}
+	return rc
 }

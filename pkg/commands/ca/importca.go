@@ -104,9 +104,10 @@ func runCaImport(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := svc.Import(ctx, authorities.ImportRequest{Material: raw, Tags: o.Tags, KeyStorage: o.KeyStorage, KeyLabel: o.KeyLabel})
+	res, err := svc.Import(ctx, authorities.ImportRequest{Material: raw, Tags: o.Tags, KeyStorage: o.KeyStorage, KeyLabel: o.KeyLabel})
 	if err != nil {
 		return err
 	}
-	return printARN(p, "Imported", a)
+	cmdutil.PrintNotices(o.IO, res.Notices...)
+	return printARN(p, "Imported", res.Arn)
 }

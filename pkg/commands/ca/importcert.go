@@ -60,9 +60,10 @@ func runCaImportCertificate(ctx context.Context, o *ImportCertificateOptions) er
 	if err != nil {
 		return err
 	}
-	a, err := svc.ImportCertificate(ctx, o.CA, certPEM, chainPEM)
+	res, err := svc.ImportCertificate(ctx, o.CA, certPEM, chainPEM)
 	if err != nil {
 		return err
 	}
-	return printARN(p, "Activated", a)
+	cmdutil.PrintNotices(o.IO, res.Notices...)
+	return printARN(p, "Activated", res.Arn)
 }

@@ -263,18 +263,19 @@ type ImportRequest struct {
 }
 
 // Import brings an existing root or subordinate CA into the vault
-// (ImportCertificateAuthority) and returns its ARN. The material is
-// checked by the import rules (key match, chain order, validity) and must
-// be a CA certificate (exit 4 otherwise).
-func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error) {
+// (ImportCertificateAuthority) and returns its ARN, with a notice when its
+// certificate cannot sign CRLs. The material is checked by the import
+// rules (key match, chain order, validity) and must be a CA certificate
+// (exit 4 otherwise).
+func (s *Service) Import(ctx context.Context, req ImportRequest) (*CAChange, error) {
 	switch req.KeyStorage {
 	case "", hsm.StorageVault:
 	case hsm.StoragePKCS11:
 		return s.importToken(ctx, req)
 	default:
-		return "", errs.UsageErrorf("key storage %q (want VAULT or PKCS11)", req.KeyStorage)
+		return nil, errs.UsageErrorf("key storage %q (want VAULT or PKCS11)", req.KeyStorage)
 	}
-	var arn string
+	var arn, notice string
 	err := s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
 		tags, err := importParams(op, req)
 		if err != nil {
@@ -288,14 +289,14 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error)
 		if err != nil {
 			return err
 		}
-		arn = s.core.Names.CAARN(r.ID)
+		arn, notice = s.core.Names.CAARN(r.ID), r.CRLNotice()
 		op.Resource(arn, s.core.Names.CAARN(r.ParentID))
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return arn, nil
+	return &CAChange{Arn: arn, Notices: []string{notice}}, nil
 }
 
 // importParams records the files and tags of an ImportCertificateAuthority
@@ -325,21 +326,21 @@ func importParams(op *service.Op, req ImportRequest) ([]localstore.Tag, error) {
 // req.KeyLabel: the token is opened before the change (exit 6 leaves
 // nothing behind); a key that is not there (exit 3) or is not the
 // certificate's (exit 4) is refused and recorded.
-func (s *Service) importToken(ctx context.Context, req ImportRequest) (string, error) {
+func (s *Service) importToken(ctx context.Context, req ImportRequest) (*CAChange, error) {
 	if req.KeyLabel == "" {
-		return "", errs.UsageErrorf("--key-storage PKCS11 needs --pkcs11-key-label: the label of the CA's key in the token")
+		return nil, errs.UsageErrorf("--key-storage PKCS11 needs --pkcs11-key-label: the label of the CA's key in the token")
 	}
 	if len(req.Material.PrivateKeyPEM) > 0 {
-		return "", errs.UsageErrorf("a CA whose key is in the token takes no private key file")
+		return nil, errs.UsageErrorf("a CA whose key is in the token takes no private key file")
 	}
 	if s.set.Token == nil {
-		return "", hsm.ErrUnsupported()
+		return nil, hsm.ErrUnsupported()
 	}
 	tok, err := s.set.Token()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var arn string
+	var arn, notice string
 	err = s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
 		op.Param("KeyStorage", hsm.StoragePKCS11)
 		op.Param("KeyLabel", req.KeyLabel)
@@ -369,12 +370,12 @@ func (s *Service) importToken(ctx context.Context, req ImportRequest) (string, e
 		if !created {
 			return errs.Refusedf("this CA is already in the vault: certificate authority %s", r.ID)
 		}
-		arn = s.core.Names.CAARN(r.ID)
+		arn, notice = s.core.Names.CAARN(r.ID), r.CRLNotice()
 		op.Resource(arn, s.core.Names.CAARN(r.ParentID))
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return arn, nil
+	return &CAChange{Arn: arn, Notices: []string{notice}}, nil
 }

@@ -215,11 +215,12 @@ func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op 
 	return s.core.Names.CAARN(id), nil
 }
 
-// CAChange is a CA after a change that may stop it issuing.
+// CAChange is a CA after a change that may limit what it does.
 type CAChange struct {
 	Arn string
-	// Notices name what the change leaves unable to issue: the ACME
-	// endpoints that issue from the CA, while it is not ACTIVE.
+	// Notices name what the change leaves unable to issue (the ACME
+	// endpoints that issue from the CA, while it is not ACTIVE), or what
+	// a CA brought in cannot do (sign CRLs). Empty ones are skipped.
 	Notices []string
 }
 
@@ -310,11 +311,21 @@ func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
 
 // ImportCertificate activates the PENDING_CERTIFICATE CA named by ref with
 // the certificate an outside CA signed for its CSR and that certificate's
-// chain (ImportCertificateAuthorityCertificate), and returns its ARN.
-func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, chainPEM []byte) (string, error) {
-	return s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
-		return s.core.Authority.ImportCertificate(op.Tx, r, certPEM, chainPEM)
+// chain (ImportCertificateAuthorityCertificate), and returns its ARN, with
+// a notice when that certificate cannot sign CRLs.
+func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, chainPEM []byte) (*CAChange, error) {
+	var notice string
+	a, err := s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
+		if err := s.core.Authority.ImportCertificate(op.Tx, r, certPEM, chainPEM); err != nil {
+			return err
+		}
+		notice = r.CRLNotice()
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &CAChange{Arn: a, Notices: []string{notice}}, nil
 }
 
 // ImportCARequest is an existing CA to bring into the vault with its key:
