@@ -510,6 +510,9 @@ func (n requestNames) sans(kinds int, tmpl string) ([]stepx509.SubjectAlternativ
 		if !u.IsAbs() || (u.Host == "" && u.Opaque == "") {
 			return nil, &CSRError{Problem: fmt.Sprintf("URI %q is not an absolute URI with a host", truncate(u.String()))}
 		}
+		if !uriHostOK(u) {
+			return nil, &NameError{Problem: fmt.Sprintf("the URI subject alternative name %q: its host %q must be a fully qualified domain name or an IP address (RFC 5280 4.2.1.6)", truncate(u.String()), truncate(u.Host))}
+		}
 		add(stepx509.URIType, u.String())
 	}
 	return out, nil
