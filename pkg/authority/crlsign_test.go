@@ -135,3 +135,42 @@ func TestCANoKeyUsageSignsCRLs(t *testing.T) {
 		t.Fatalf("CRL: %v", err)
 	}
 }
+
+// A CRL's nextUpdate never goes past its CA's certificate: a 30-day CA
+// whose CRLs last 5000 days signs CRLs that end with it.
+func TestCRLNextUpdateWithinCA(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	cert, key := outsideRoot(t, clk.now, 30*timeutil.Day, x509.KeyUsageCertSign|x509.KeyUsageCRLSign)
+	r, _, err := importCA(t, s, ImportCARequest{Certificate: cert, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := ParseRevocationConfiguration([]byte(`{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":5000}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error { return s.UpdateRevocation(tx, reload(t, s, r.ID), rc) })
+	crlAt := func() *x509.RevocationList {
+		t.Helper()
+		var der []byte
+		mustUpdate(t, s, func(tx localstore.Tx) (err error) {
+			der, err = s.CRL(tx, reload(t, s, r.ID))
+			return err
+		})
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return crl
+	}
+	if crl := crlAt(); !crl.NextUpdate.Equal(cert.NotAfter) {
+		t.Errorf("nextUpdate %s, want the CA's NotAfter %s", crl.NextUpdate, cert.NotAfter)
+	}
+	// Far from its end, the configured expiry applies.
+	rc.CrlConfiguration.ExpirationInDays = 2
+	mustUpdate(t, s, func(tx localstore.Tx) error { return s.UpdateRevocation(tx, reload(t, s, r.ID), rc) })
+	if crl := crlAt(); !crl.NextUpdate.Equal(clk.now.Add(2 * timeutil.Day).Truncate(time.Second)) {
+		t.Errorf("nextUpdate %s, want 2 days on", crl.NextUpdate)
+	}
+}

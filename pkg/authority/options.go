@@ -197,7 +197,7 @@ func ParseRevocationConfiguration(data []byte) (*RevocationConfiguration, error)
 		default:
 			return nil, errs.Invalidf("--revocation-configuration: CrlType %q%s", c.CrlType, enum.Problem(c.CrlType, []string{CRLComplete, CRLPartitioned}))
 		}
-		if c.ExpirationInDays < 0 || c.ExpirationInDays > 5000 {
+		if c.ExpirationInDays < 0 || c.ExpirationInDays > 5000 || (c.ExpirationInDays == 0 && expirationGiven(data)) {
 			return nil, errs.Invalidf("--revocation-configuration: ExpirationInDays %d (want 1 to 5000)", c.ExpirationInDays)
 		}
 		if err := checkCname(c.CustomCname); err != nil {
@@ -210,6 +210,22 @@ func ParseRevocationConfiguration(data []byte) (*RevocationConfiguration, error)
 		}
 	}
 	return rc, nil
+}
+
+// expirationGiven reports whether the RevocationConfiguration document
+// data (already decoded strictly) gives CrlConfiguration.ExpirationInDays:
+// 0 is then an ExpirationInDays out of range, not its absence (the CA's
+// default).
+func expirationGiven(data []byte) bool {
+	var probe struct {
+		CrlConfiguration *struct {
+			ExpirationInDays *json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return false
+	}
+	return probe.CrlConfiguration != nil && probe.CrlConfiguration.ExpirationInDays != nil
 }
 
 // checkCname accepts a host name (PCA: no scheme, no path), optionally with

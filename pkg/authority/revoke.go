@@ -151,7 +151,14 @@ func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, 
 		}
 	}
 	now := s.Now()
-	return casign.SignCRL(cert, key, entries, big.NewInt(number), now, now.Add(crlExpiry(r)), opts)
+	next := now.Add(crlExpiry(r))
+	if next.After(cert.NotAfter) && cert.NotAfter.After(now) {
+		// A CRL says nothing past its issuer's certificate: whoever
+		// relies on it must fetch the next one (from its successor) by
+		// then.
+		next = cert.NotAfter
+	}
+	return casign.SignCRL(cert, key, entries, big.NewInt(number), now, next, opts)
 }
 
 // nextCRLNumber is strictly above last and follows the clock (nanoseconds),
