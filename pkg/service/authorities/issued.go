@@ -56,16 +56,18 @@ type CertificateRef struct {
 	Serial         string
 }
 
-// serial is the certificate's serial in the vault's form.
-func (s *Service) serial(caID string, ref CertificateRef) (string, error) {
+// serial is the certificate's serial in the vault's form, and how
+// messages name it: as the user wrote it (x509util.SerialLabel).
+func (s *Service) serial(caID string, ref CertificateRef) (serial, label string, err error) {
 	if ref.CertificateArn != "" {
-		return s.serialOfArn(caID, ref.CertificateArn)
+		serial, err = s.serialOfArn(caID, ref.CertificateArn)
+		return serial, serial, err
 	}
 	n, err := x509util.ParseSerial(ref.Serial)
 	if err != nil {
-		return "", errs.Invalidf("serial %q: %v", ref.Serial, err)
+		return "", "", errs.Invalidf("serial %q: %v", ref.Serial, err)
 	}
-	return x509util.FormatSerial(n), nil
+	return x509util.FormatSerial(n), x509util.SerialLabel(ref.Serial, n), nil
 }
 
 // CertificatePEM is a certificate and its chain as PEM (AWS Private CA's
@@ -84,9 +86,11 @@ func (s *Service) GetCertificate(ctx context.Context, caRef string, ref Certific
 		if err != nil {
 			return err
 		}
-		serial, err := s.serial(r.ID, ref)
-		if err != nil {
-			return err
+		serial := ref.Serial // GetIssued reads it, and names it as given
+		if ref.CertificateArn != "" {
+			if serial, err = s.serialOfArn(r.ID, ref.CertificateArn); err != nil {
+				return err
+			}
 		}
 		is, err := authority.GetIssued(tx, r, serial)
 		if err != nil {
@@ -134,7 +138,7 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 	var certArn string
 	_, err := s.change(ctx, "RevokeCertificate", caRef, func(op *service.Op, r *authority.Record) error {
 		op.Param("RevocationReason", reason)
-		serial, err := s.serial(r.ID, ref)
+		serial, label, err := s.serial(r.ID, ref)
 		if err != nil {
 			op.Param("CertificateSerial", ref.Serial+ref.CertificateArn)
 			return err
@@ -146,13 +150,13 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 		rec, err := op.Tx.GetSerial(r.ID, serial)
 		if err != nil {
 			if errors.Is(err, localstore.ErrNotFound) {
-				return errs.NotFoundf("certificate authority %s issued no certificate with serial %s", r.ID, serial)
+				return errs.NotFoundf("certificate authority %s issued no certificate with serial %s", r.ID, label)
 			}
 			return err
 		}
 		if !rec.RevokedAt.IsZero() {
 			return errs.Refusedf("the certificate with serial %s is already revoked (%s, %s)",
-				serial, casign.ReasonName(rec.Reason), timeutil.RFC3339(rec.RevokedAt))
+				label, casign.ReasonName(rec.Reason), timeutil.RFC3339(rec.RevokedAt))
 		}
 		if c := s.inventoryCertificate(op.Tx, r.ID, rec); c != nil {
 			op.Resource(s.core.Names.CertificateARN(c.ID))
