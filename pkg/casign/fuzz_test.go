@@ -145,6 +145,9 @@ func FuzzTemplateName(f *testing.F) {
 		f.Add(TemplateARN(n))
 	}
 	f.Add("arn:aws:acm-pca:::template/X/V1/")
+	f.Add("EndEntityCertificate/v1")
+	f.Add("SubordinateCACertificate_PathLen0_APIPassthrough")
+	f.Add("BlankRootCACertificate_PathLen3_APICSRPassthrough")
 	f.Fuzz(func(t *testing.T, in string) {
 		n, err := CanonicalTemplate(in)
 		if err != nil {
