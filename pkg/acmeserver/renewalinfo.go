@@ -8,6 +8,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -37,7 +38,11 @@ func lookupCertID(tx localstore.Tx, ep *acmestate.Endpoint, certID string) (*acm
 	}
 	is, err := acmestate.FindIssued(tx, ep.ID, x509util.FormatSerial(id.Serial), func(r *authority.Record) bool {
 		c, err := r.Certificate()
-		return err == nil && bytes.Equal(c.SubjectKeyId, id.AKI)
+		if err != nil {
+			return false
+		}
+		kid, err := casign.IssuerKeyID(c)
+		return err == nil && bytes.Equal(kid, id.AKI)
 	})
 	if err != nil {
 		return nil, nil, err

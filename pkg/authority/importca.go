@@ -61,7 +61,7 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 	if !cert.BasicConstraintsValid || !cert.IsCA {
 		return nil, false, errs.Invalidf("%s is not a CA certificate (BasicConstraints CA:TRUE is missing)", name)
 	}
-	if cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+	if !casign.MaySignCertificates(cert) {
 		return nil, false, errs.Invalidf("%s may not sign certificates (Key Usage lacks keyCertSign)", name)
 	}
 	alg, err := x509util.KeyAlgorithmOf(cert.PublicKey)

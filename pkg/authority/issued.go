@@ -89,8 +89,9 @@ type IssuedCertificate struct {
 }
 
 // GetIssued reads the certificate r issued with serial (any form
-// x509util.ParseSerial takes). Not found (exit 3) when r never issued it,
-// or issued it before certctl recorded issued certificates.
+// x509util.ParseSerial takes; messages name it as given). Not found (exit
+// 3) when r never issued it, or issued it before certctl recorded issued
+// certificates.
 func GetIssued(tx localstore.Tx, r *Record, serial string) (*IssuedCertificate, error) {
 	n, err := x509util.ParseSerial(serial)
 	if err != nil {
@@ -98,7 +99,7 @@ func GetIssued(tx localstore.Tx, r *Record, serial string) (*IssuedCertificate, 
 	}
 	s, err := tx.GetSerial(r.ID, x509util.FormatSerial(n))
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && len(s.DER) == 0) {
-		return nil, errs.NotFoundf("certificate authority %s has no certificate with serial %s", r.ID, x509util.FormatSerial(n))
+		return nil, errs.NotFoundf("certificate authority %s has no certificate with serial %s", r.ID, x509util.SerialLabel(serial, n))
 	}
 	if err != nil {
 		return nil, err

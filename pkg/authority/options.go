@@ -197,7 +197,7 @@ func ParseRevocationConfiguration(data []byte) (*RevocationConfiguration, error)
 		default:
 			return nil, errs.Invalidf("--revocation-configuration: CrlType %q%s", c.CrlType, enum.Problem(c.CrlType, []string{CRLComplete, CRLPartitioned}))
 		}
-		if c.ExpirationInDays < 0 || c.ExpirationInDays > 5000 {
+		if c.ExpirationInDays < 0 || c.ExpirationInDays > 5000 || (c.ExpirationInDays == 0 && expirationGiven(data)) {
 			return nil, errs.Invalidf("--revocation-configuration: ExpirationInDays %d (want 1 to 5000)", c.ExpirationInDays)
 		}
 		if err := checkCname(c.CustomCname); err != nil {
@@ -210,6 +210,22 @@ func ParseRevocationConfiguration(data []byte) (*RevocationConfiguration, error)
 		}
 	}
 	return rc, nil
+}
+
+// expirationGiven reports whether the RevocationConfiguration document
+// data (already decoded strictly) gives CrlConfiguration.ExpirationInDays:
+// 0 is then an ExpirationInDays out of range, not its absence (the CA's
+// default).
+func expirationGiven(data []byte) bool {
+	var probe struct {
+		CrlConfiguration *struct {
+			ExpirationInDays *json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return false
+	}
+	return probe.CrlConfiguration != nil && probe.CrlConfiguration.ExpirationInDays != nil
 }
 
 // checkCname accepts a host name (PCA: no scheme, no path), optionally with
@@ -309,9 +325,11 @@ func (s *Service) partitionSize() int {
 	return DefaultCRLPartitionSize
 }
 
-// crlBase is the URL prefix of r's CRLs ("" when certificates carry none).
+// crlBase is the URL prefix of r's CRLs ("" when certificates carry none:
+// a SHORT_LIVED_CERTIFICATE CA, CRLs disabled, or a CA that cannot sign
+// CRLs).
 func (s *Service) crlBase(r *Record) string {
-	if r.UsageMode == UsageShortLived {
+	if r.UsageMode == UsageShortLived || !r.SignsCRLs() {
 		return ""
 	}
 	rc := r.Revocation
@@ -331,6 +349,10 @@ func (s *Service) crlBase(r *Record) string {
 // CRLURL is the distribution point of r's CRL, or of its partition n (n < 0:
 // the complete CRL); "" when r's certificates carry none.
 func (s *Service) CRLURL(r *Record, n int) string {
+	if !r.SignsCRLs() {
+		// Not even a partition recorded before: no CRL answers there.
+		return ""
+	}
 	base := s.crlBase(r)
 	if n >= 0 {
 		base = s.partitionBase(r, n)
@@ -514,19 +536,25 @@ func (s *Service) findIdempotent(tx localstore.Tx, req CreateRequest) (*Record, 
 
 // EffectiveRevocation is r's revocation configuration as it applies: a CA
 // created without one publishes a COMPLETE CRL and OCSP at ca.base_url
-// when that is set; a SHORT_LIVED_CERTIFICATE CA publishes nothing.
+// when that is set; a SHORT_LIVED_CERTIFICATE CA publishes nothing; a CA
+// that cannot sign CRLs (SignsCRLs) publishes no CRL, whatever its
+// configuration says.
 func (s *Service) EffectiveRevocation(r *Record) *RevocationConfiguration {
 	if r.UsageMode == UsageShortLived {
 		return &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{}, OcspConfiguration: &OcspConfiguration{}}
 	}
-	if r.Revocation != nil {
-		return r.Revocation
+	rc := r.Revocation
+	if rc == nil {
+		on := s.BaseURL != ""
+		crl := &CrlConfiguration{Enabled: on}
+		if on {
+			crl.ExpirationInDays = int(CRLValidity / timeutil.Day)
+			crl.CrlType = CRLComplete
+		}
+		rc = &RevocationConfiguration{CrlConfiguration: crl, OcspConfiguration: &OcspConfiguration{Enabled: on}}
 	}
-	on := s.BaseURL != ""
-	crl := &CrlConfiguration{Enabled: on}
-	if on {
-		crl.ExpirationInDays = int(CRLValidity / timeutil.Day)
-		crl.CrlType = CRLComplete
+	if !r.SignsCRLs() {
+		return &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{}, OcspConfiguration: rc.OcspConfiguration}
 	}
-	return &RevocationConfiguration{CrlConfiguration: crl, OcspConfiguration: &OcspConfiguration{Enabled: on}}
+	return rc
 }

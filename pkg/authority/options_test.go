@@ -22,6 +22,14 @@ func TestRevocationConfigurationMessages(t *testing.T) {
 		{`{"CrlConfiguration":[]}`, "CrlConfiguration: want an object, not a list"},
 		{`{"CrlConfiguration":{"Enabled":true,"CustomCname":"http://crl.example.test"}}`, "want a host name without scheme or path"},
 		{`{"CrlConfiguration":{"Enabled":true,"CustomCname":"crl.example.test/x"}}`, "want a host name without scheme or path"},
+		// An explicit 0 is out of range like -1, not the default.
+		{`{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":0}}`, "ExpirationInDays 0 (want 1 to 5000)"},
+		{`{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":-1}}`, "ExpirationInDays -1 (want 1 to 5000)"},
+		{`{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":5001}}`, "ExpirationInDays 5001 (want 1 to 5000)"},
+		{`{"CrlConfiguration":{"Enabled":true}}`, ""},
+		{`{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":null}}`, ""},
+		{`{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":1}}`, ""},
+		{`{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":5000}}`, ""},
 	} {
 		_, err := ParseRevocationConfiguration([]byte(c.in))
 		if c.want == "" {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -41,6 +42,9 @@ func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, erro
 		}
 		return nil, e
 	}
+	if !r.SignsCRLs() {
+		return nil, errs.Refusedf("certificate authority %s cannot sign CRLs: its certificate's Key Usage lacks cRLSign, so it publishes none and its certificates carry no CRL distribution point; the OCSP responder (certctl ca serve) still answers for them", r.ID)
+	}
 	if err := s.checkPartition(r, n); err != nil {
 		return nil, err
 	}
@@ -61,6 +65,43 @@ func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, erro
 // serves them nothing (404).
 func (r *Record) publishesRevocation() bool {
 	return r.CertificatePEM != "" && r.Status != StatusDeleted
+}
+
+// SignsCRLs reports whether r's certificate allows it to sign CRLs
+// (casign.MaySignCRLs): a CA imported with a certificate whose Key Usage
+// lacks cRLSign (mkcert's roots) cannot publish a CRL, so the certificates
+// it issues carry no CRL distribution point, `ca crl` refuses it (exit 5)
+// and the responder serves no CRL of it (404); OCSP answers for it as for
+// any CA. A CA without a certificate yet, or whose certificate cannot be
+// read (reported where it is used), is not held back here.
+func (r *Record) SignsCRLs() bool {
+	if r.CertificatePEM == "" {
+		return true
+	}
+	if v, ok := crlSigning.Load(r.CertificatePEM); ok {
+		return v.(bool)
+	}
+	cert, err := r.Certificate()
+	if err != nil {
+		return true
+	}
+	ok := casign.MaySignCRLs(cert)
+	crlSigning.Store(r.CertificatePEM, ok)
+	return ok
+}
+
+// crlSigning keeps SignsCRLs's answer by CA certificate (PEM): every
+// issuance asks it, and a CA's certificate is parsed once.
+var crlSigning sync.Map
+
+// CRLNotice is the notice that names r as a CA that cannot sign CRLs
+// (SignsCRLs), for the commands that bring such a certificate in; "" for
+// any other CA.
+func (r *Record) CRLNotice() string {
+	if r.SignsCRLs() {
+		return ""
+	}
+	return fmt.Sprintf("certificate authority %s cannot sign CRLs: its certificate's Key Usage lacks cRLSign. The certificates it issues carry no CRL distribution point, `certctl ca crl` refuses it, and OCSP (certctl ca serve) answers for them", r.ID)
 }
 
 func (s *Service) checkPartition(r *Record, n int) error {
@@ -110,7 +151,14 @@ func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, 
 		}
 	}
 	now := s.Now()
-	return casign.SignCRL(cert, key, entries, big.NewInt(number), now, now.Add(crlExpiry(r)), opts)
+	next := now.Add(crlExpiry(r))
+	if next.After(cert.NotAfter) && cert.NotAfter.After(now) {
+		// A CRL says nothing past its issuer's certificate: whoever
+		// relies on it must fetch the next one (from its successor) by
+		// then.
+		next = cert.NotAfter
+	}
+	return casign.SignCRL(cert, key, entries, big.NewInt(number), now, next, opts)
 }
 
 // nextCRLNumber is strictly above last and follows the clock (nanoseconds),
@@ -203,6 +251,9 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		// Not served: 404, not a server error.
 		if !r.publishesRevocation() {
 			return fmt.Errorf("%w: certificate authority %s is %s", casign.ErrNotFound, caID, r.Status)
+		}
+		if !r.SignsCRLs() {
+			return fmt.Errorf("%w: certificate authority %s cannot sign CRLs (no cRLSign)", casign.ErrNotFound, caID)
 		}
 		if err := l.Service.checkPartition(r, part); err != nil {
 			return fmt.Errorf("%w: %v", casign.ErrNotFound, err)

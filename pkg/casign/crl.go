@@ -70,7 +70,7 @@ type Revoked struct {
 
 // CreateCRL returns a DER-encoded X.509 v2 CRL signed by issuerKey on behalf
 // of issuerCert, listing entries, with CRL number number, thisUpdate and
-// nextUpdate. The authority key identifier comes from issuerCert. Entries
+// nextUpdate. The authority key identifier is issuerCert's (IssuerKeyID). Entries
 // with reason UNSPECIFIED carry no reasonCode extension, as RFC 5280
 // recommends. The signature algorithm follows the issuer key.
 func CreateCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, entries []Revoked, number *big.Int, thisUpdate, nextUpdate time.Time) ([]byte, error) {
@@ -118,12 +118,16 @@ func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntrie
 	if !nextUpdate.After(thisUpdate) {
 		return nil, errors.New("ca: CRL nextUpdate must be after thisUpdate")
 	}
-	if issuerCert.KeyUsage&x509.KeyUsageCRLSign == 0 {
-		return nil, errors.New("ca: issuer certificate may not sign CRLs (no cRLSign)")
+	if !MaySignCRLs(issuerCert) {
+		return nil, ErrNoCRLSign
 	}
 	signerPub, ok := issuerKey.Public().(publicKeyEqual)
 	if !ok || !signerPub.Equal(issuerCert.PublicKey) {
 		return nil, ErrKeyMismatch
+	}
+	issuerCert, err := crlIssuer(issuerCert)
+	if err != nil {
+		return nil, err
 	}
 	alg, err := signingAlgorithm(opts.SignatureAlgorithm, issuerKey.Public())
 	if err != nil {
@@ -157,6 +161,26 @@ func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntrie
 	}
 	l.signed = true
 	return der, nil
+}
+
+// ErrNoCRLSign is returned by SignCRL for an issuer whose certificate's Key
+// Usage lacks cRLSign (see MaySignCRLs).
+var ErrNoCRLSign = errors.New("ca: issuer certificate may not sign CRLs (its Key Usage lacks cRLSign)")
+
+// crlIssuer is issuerCert as x509.CreateRevocationList wants it: with a
+// subject key identifier (withKeyID) and, for a certificate without a Key
+// Usage extension, which RFC 5280 allows every usage, cRLSign.
+func crlIssuer(issuerCert *x509.Certificate) (*x509.Certificate, error) {
+	c, err := withKeyID(issuerCert)
+	if err != nil {
+		return nil, err
+	}
+	if c.KeyUsage&x509.KeyUsageCRLSign == 0 {
+		cp := *c
+		cp.KeyUsage |= x509.KeyUsageCRLSign
+		c = &cp
+	}
+	return c, nil
 }
 
 // checkCRLNumber enforces RFC 5280 5.2.3: a non-negative integer of at most

@@ -3,10 +3,15 @@ package casign
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/certctl/certctl/pkg/pemio"
 )
@@ -34,7 +39,9 @@ func (e *CSRError) Error() string {
 	if e.Err == nil || e.Err == ErrCSRSignature {
 		return "ca: certificate signing request: " + e.Problem
 	}
-	return fmt.Sprintf("ca: certificate signing request: %s: %v", e.Problem, e.Err)
+	// The cause is casign's own error most of the time: its "ca: " is
+	// said once, at the start.
+	return fmt.Sprintf("ca: certificate signing request: %s: %s", e.Problem, strings.TrimPrefix(e.Err.Error(), "ca: "))
 }
 
 // Unwrap returns the cause.
@@ -59,11 +66,23 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
+		// crypto/x509 refuses a request whose key it cannot read (an
+		// elliptic curve it does not know, such as secp256k1): say so.
+		if kerr := csrKeyProblem(der); kerr != nil {
+			return nil, &CSRError{Problem: "unsupported key", Err: kerr}
+		}
 		// The parser's detail (ASN.1 tags and offsets) helps nobody:
 		// say what it is not.
 		return nil, &CSRError{Problem: "not a PEM or DER PKCS #10 certificate signing request"}
 	}
 	if err := csr.CheckSignature(); err != nil {
+		// A key of an algorithm crypto/x509 does not know (Ed448) is
+		// left unread, and no signature verifies without it.
+		if csr.PublicKey == nil {
+			if kerr := csrKeyProblem(der); kerr != nil {
+				return nil, &CSRError{Problem: "unsupported key", Err: kerr}
+			}
+		}
 		return nil, &CSRError{Problem: "its signature does not verify (altered, or not signed by its own key)", Err: ErrCSRSignature}
 	}
 	if err := checkPublicKey(csr.PublicKey); err != nil {
@@ -88,4 +107,65 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 // the returned template's PublicKey.
 func CSRTemplate(csr *x509.CertificateRequest, tmpl string, serial *big.Int, v Validity) (*x509.Certificate, error) {
 	return Build(Issue{CSR: csr, Template: tmpl, Serial: serial, Validity: v})
+}
+
+// Public key algorithm and curve identifiers csrKeyProblem names.
+var (
+	oidECPublicKey  = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidRSA          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	supportedCurves = map[string]bool{"1.2.840.10045.3.1.7": true, "1.3.132.0.34": true, "1.3.132.0.35": true}
+	curveNames      = map[string]string{
+		"1.3.132.0.10":          "secp256k1",
+		"1.3.132.0.33":          "P-224",
+		"1.2.840.10045.3.1.1":   "P-192",
+		"1.3.36.3.3.2.8.1.1.7":  "brainpoolP256r1",
+		"1.3.36.3.3.2.8.1.1.11": "brainpoolP384r1",
+		"1.3.36.3.3.2.8.1.1.13": "brainpoolP512r1",
+	}
+	keyAlgorithmNames = map[string]string{
+		"1.3.101.110": "X25519", "1.3.101.111": "X448", "1.3.101.113": "Ed448",
+		"1.2.840.10040.4.1": "DSA", "1.2.643.7.1.1.1.1": "GOST R 34.10-2012", "1.2.156.10197.1.301": "SM2",
+	}
+)
+
+// csrKeyProblem reads the subjectPKInfo of a PKCS #10 request that
+// crypto/x509 would not parse, and names a key certctl does not take: an
+// elliptic curve other than P-256, P-384 and P-521, or a public key
+// algorithm other than RSA and ECDSA. nil when the request is not
+// readable that far, or its key is not the problem.
+//
+//	CertificationRequest ::= SEQUENCE { certificationRequestInfo SEQUENCE {
+//	     version INTEGER, subject Name, subjectPKInfo SubjectPublicKeyInfo, ... }, ... }
+func csrKeyProblem(der []byte) error {
+	in := cryptobyte.String(der)
+	var req, info, spki, alg cryptobyte.String
+	var oid asn1.ObjectIdentifier
+	if !in.ReadASN1(&req, cbasn1.SEQUENCE) || !req.ReadASN1(&info, cbasn1.SEQUENCE) ||
+		!info.SkipASN1(cbasn1.INTEGER) || !info.SkipASN1(cbasn1.SEQUENCE) ||
+		!info.ReadASN1(&spki, cbasn1.SEQUENCE) || !spki.ReadASN1(&alg, cbasn1.SEQUENCE) ||
+		!alg.ReadASN1ObjectIdentifier(&oid) {
+		return nil
+	}
+	switch {
+	case oid.Equal(oidECPublicKey):
+		var curve asn1.ObjectIdentifier
+		if !alg.ReadASN1ObjectIdentifier(&curve) {
+			return unsupportedCurve("given by explicit parameters")
+		}
+		if supportedCurves[curve.String()] {
+			return nil // the key itself is malformed
+		}
+		name, ok := curveNames[curve.String()]
+		if !ok {
+			name = curve.String()
+		}
+		return unsupportedCurve(name)
+	case oid.Equal(oidRSA):
+		return nil
+	}
+	name, ok := keyAlgorithmNames[oid.String()]
+	if !ok {
+		name = oid.String()
+	}
+	return fmt.Errorf("ca: %s keys are not supported; %s", name, supportedKeys)
 }

@@ -2,11 +2,14 @@ package casign
 
 import (
 	"crypto"
+	"crypto/ed25519"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -247,4 +250,41 @@ func TestParseCSRAfterByteOrderMark(t *testing.T) {
 	if _, err := ParseCSR(data); err != nil {
 		t.Fatalf("a PEM CSR saved with a UTF-8 byte-order mark: %v", err)
 	}
+}
+
+// A CSR whose key certctl does not take says which key and what to use
+// instead, in one sentence: crypto/x509 cannot read some of them at all
+// (secp256k1, brainpool, explicit curve parameters, Ed448), and those are
+// no less a CSR.
+func TestParseCSRUnsupportedKeys(t *testing.T) {
+	_, edKey, err := ed25519.GenerateKey(randReader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	edCSR := makeCSR(t, edKey, pkix.Name{CommonName: "i.example.internal"}, nil)
+	cases := map[string]struct {
+		csr  []byte
+		want string
+	}{
+		"secp256k1": {readTestdata(t, "secp256k1.csr"), "ca: certificate signing request: unsupported key: elliptic curve secp256k1 is not supported; use P-256, P-384 or P-521"},
+		"brainpool": {readTestdata(t, "brainpoolp256r1.csr"), "ca: certificate signing request: unsupported key: elliptic curve brainpoolP256r1 is not supported; use P-256, P-384 or P-521"},
+		"explicit":  {readTestdata(t, "explicit-p256.csr"), "ca: certificate signing request: unsupported key: elliptic curve given by explicit parameters is not supported; use P-256, P-384 or P-521"},
+		"Ed448":     {readTestdata(t, "ed448.csr"), "ca: certificate signing request: unsupported key: Ed448 keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
+		"Ed25519":   {edCSR, "ca: certificate signing request: unsupported key: Ed25519 keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
+	}
+	for name, c := range cases {
+		_, err := ParseCSR(c.csr)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v\nwant %s", name, err, c.want)
+		}
+	}
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

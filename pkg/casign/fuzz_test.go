@@ -44,6 +44,21 @@ func FuzzParseCSR(f *testing.F) {
 	})
 }
 
+// FuzzCSRKeyProblem: csrKeyProblem reads any bytes without panicking (it
+// reads what crypto/x509 would not parse).
+func FuzzCSRKeyProblem(f *testing.F) {
+	for _, name := range []string{"secp256k1.csr", "ed448.csr", "explicit-p256.csr", "brainpoolp256r1.csr"} {
+		block, _ := pem.Decode(readTestdata(f, name))
+		f.Add(block.Bytes)
+	}
+	f.Add(makeCSR(f, cachedKey(f, "EC_prime256v1", "csr"), pkix.Name{CommonName: "fuzz.example.test"}, nil))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if err := csrKeyProblem(in); err != nil && !strings.HasPrefix(err.Error(), "ca: ") {
+			t.Fatalf("message %q", err)
+		}
+	})
+}
+
 func FuzzParseOCSPRequest(f *testing.F) {
 	fx := newOCSPFixture(f, "EC_prime256v1", testNow)
 	plain := newOCSPRequest(f, fx.good, fx.h.sub, crypto.SHA1)
@@ -130,6 +145,9 @@ func FuzzTemplateName(f *testing.F) {
 		f.Add(TemplateARN(n))
 	}
 	f.Add("arn:aws:acm-pca:::template/X/V1/")
+	f.Add("EndEntityCertificate/v1")
+	f.Add("SubordinateCACertificate_PathLen0_APIPassthrough")
+	f.Add("BlankRootCACertificate_PathLen3_APICSRPassthrough")
 	f.Fuzz(func(t *testing.T, in string) {
 		n, err := CanonicalTemplate(in)
 		if err != nil {

@@ -3,6 +3,7 @@ package casign
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
@@ -36,12 +37,21 @@ func checkPublicKey(pub crypto.PublicKey) error {
 		case elliptic.P256(), elliptic.P384(), elliptic.P521():
 			return nil
 		}
-		return fmt.Errorf("ca: unsupported elliptic curve %s", k.Curve.Params().Name)
+		return unsupportedCurve(k.Curve.Params().Name)
+	case ed25519.PublicKey:
+		return fmt.Errorf("ca: Ed25519 keys are not supported; %s", supportedKeys)
 	case nil:
 		return fmt.Errorf("ca: missing public key")
 	default:
-		return fmt.Errorf("ca: unsupported public key type %T", pub)
+		return fmt.Errorf("ca: public keys of type %T are not supported; %s", pub, supportedKeys)
 	}
+}
+
+// supportedKeys names the keys checkPublicKey accepts, for its messages.
+const supportedKeys = "use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"
+
+func unsupportedCurve(name string) error {
+	return fmt.Errorf("ca: elliptic curve %s is not supported; use P-256, P-384 or P-521", name)
 }
 
 // SignatureAlgorithm returns the signature algorithm a CA whose public key is

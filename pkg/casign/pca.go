@@ -112,7 +112,11 @@ func TemplateARN(name string) string { return "arn:aws:acm-pca:::template/" + na
 
 // CanonicalTemplate resolves a template given by AWS Private CA name,
 // certctl alias (EndEntity, SubordinateCA, RootCA) or template ARN
-// (arn:aws:acm-pca:::template/<Name>/V1) to its AWS Private CA name.
+// (arn:aws:acm-pca:::template/<Name>/V1) to its AWS Private CA name. The
+// version may follow a name as in the AWS documentation
+// (EndEntityCertificate/V1), and is read in either case (V1 is the only
+// one). An AWS Private CA template certctl does not implement is refused
+// naming it as such (see unsupportedTemplate).
 func CanonicalTemplate(name string) (string, error) {
 	n := name
 	if strings.HasPrefix(n, "arn:") {
@@ -122,13 +126,19 @@ func CanonicalTemplate(name string) (string, error) {
 		}
 		res, ok := strings.CutPrefix(parts[5], "template/")
 		base, ver, ok2 := strings.Cut(res, "/")
-		if !ok || !ok2 || ver != "V1" {
+		if !ok || !ok2 || !strings.EqualFold(ver, "V1") {
 			return "", fmt.Errorf("ca: %q is not a template ARN (arn:aws:acm-pca:::template/<Name>/V1)", truncate(name))
 		}
 		if _, ok := profiles[base]; !ok {
+			if err := unsupportedTemplate(base); err != nil {
+				return "", err
+			}
 			return "", fmt.Errorf("ca: unknown certificate template %q%s", truncate(base), didYouMean(base, pcaTemplateNames()))
 		}
 		return base, nil
+	}
+	if base, ver, ok := strings.Cut(n, "/"); ok && strings.EqualFold(ver, "V1") {
+		n = base
 	}
 	if a, ok := templateAliases[n]; ok {
 		return a, nil
@@ -136,7 +146,63 @@ func CanonicalTemplate(name string) (string, error) {
 	if _, ok := profiles[n]; ok {
 		return n, nil
 	}
-	return "", fmt.Errorf("ca: unknown certificate template %q%s", truncate(name), didYouMean(name, TemplateNames))
+	if err := unsupportedTemplate(n); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("ca: unknown certificate template %q%s", truncate(name), didYouMean(n, TemplateNames))
+}
+
+// unsupportedTemplate is the refusal of an AWS Private CA template that
+// certctl does not implement, saying why and what to use; nil for a name
+// that is not one. AWS Private CA's other templates are its base templates
+// with a suffix: _APIPassthrough (the template, plus the request's
+// ApiPassthrough where the template defines nothing), _APICSRPassthrough
+// (that, plus the CSR's extensions), _CSRPassthrough, and the Blank… ones
+// that define only basicConstraints. certctl's base templates apply no API
+// passthrough — --api-passthrough goes with
+// BlankEndEntityCertificate_APIPassthrough alone — so none of those is the
+// same as a template certctl has.
+func unsupportedTemplate(name string) error {
+	stem, kind := name, ""
+	for _, suffix := range []string{"_APICSRPassthrough", "_APIPassthrough", "_CSRPassthrough"} {
+		if s, ok := strings.CutSuffix(name, suffix); ok {
+			stem, kind = s, suffix
+			break
+		}
+	}
+	if kind == "" || !pcaStem(stem) {
+		return nil
+	}
+	var why string
+	switch {
+	case kind == "_APICSRPassthrough":
+		why = "certctl does not copy a CSR's extensions under an API passthrough (use " + PCACSRPassthrough + " or " + PCABlankAPIPassthrough + ")"
+	case strings.HasPrefix(stem, "Blank"):
+		why = "certctl's one blank template is " + PCABlankAPIPassthrough
+	case kind == "_APIPassthrough":
+		why = fmt.Sprintf("certctl's %s applies no API passthrough (use %s, or %s to give extensions with --api-passthrough)", stem, stem, PCABlankAPIPassthrough)
+	default:
+		why = "certctl copies a CSR's extensions with " + PCACSRPassthrough + " only"
+	}
+	return fmt.Errorf("ca: certificate template %s is AWS Private CA's and is not supported: %s", truncate(name), why)
+}
+
+// pcaStem reports whether stem is an AWS Private CA base template name,
+// or one of its Blank… templates without their suffix.
+func pcaStem(stem string) bool {
+	if _, ok := profiles[stem]; ok {
+		return true
+	}
+	switch stem {
+	case "BlankEndEntityCertificate", "BlankEndEntityCertificate_CriticalBasicConstraints", "BlankRootCACertificate":
+		return true
+	}
+	for _, p := range []string{"BlankSubordinateCACertificate_PathLen", "BlankRootCACertificate_PathLen"} {
+		if n, ok := strings.CutPrefix(stem, p); ok && len(n) == 1 && n[0] >= '0' && n[0] <= '3' {
+			return true
+		}
+	}
+	return false
 }
 
 // pcaTemplateNames are the AWS Private CA names of TemplateNames (what a
@@ -509,6 +575,9 @@ func (n requestNames) sans(kinds int, tmpl string) ([]stepx509.SubjectAlternativ
 		}
 		if !u.IsAbs() || (u.Host == "" && u.Opaque == "") {
 			return nil, &CSRError{Problem: fmt.Sprintf("URI %q is not an absolute URI with a host", truncate(u.String()))}
+		}
+		if !uriHostOK(u) {
+			return nil, &NameError{Problem: fmt.Sprintf("the URI subject alternative name %q: its host %q must be a fully qualified domain name or an IP address (RFC 5280 4.2.1.6)", truncate(u.String()), truncate(u.Host))}
 		}
 		add(stepx509.URIType, u.String())
 	}

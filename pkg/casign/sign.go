@@ -36,7 +36,8 @@ type publicKeyEqual interface {
 // missing or out-of-range serial, a subject beyond the RFC 5280 bounds and an
 // issuer that is not a CA. It fills in the subject key identifier (RFC 5280
 // method 1) when the template has none; the authority key identifier comes
-// from the issuer's subject key identifier (from its own for a root).
+// from the issuer's key identifier (IssuerKeyID: its subject key identifier,
+// or one derived from its key when its certificate has none; a root's own).
 //
 // The caller must persist template.SerialNumber before calling Sign.
 // template itself is not modified.
@@ -73,8 +74,8 @@ func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKe
 	t.SignatureAlgorithm = alg
 	t.PublicKey = pub
 	if len(t.SubjectKeyId) == 0 {
-		if t.SubjectKeyId, err = stepx509.GenerateSubjectKeyID(pub); err != nil {
-			return nil, fmt.Errorf("ca: subject key identifier: %w", err)
+		if t.SubjectKeyId, err = keyIdentifier(pub); err != nil {
+			return nil, err
 		}
 	}
 
@@ -97,6 +98,9 @@ func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKe
 			return nil, fmt.Errorf("%w: NotAfter %s, CA NotAfter %s", ErrValidityBeyondCA,
 				t.NotAfter.UTC().Format(time.RFC3339), issuerCert.NotAfter.UTC().Format(time.RFC3339))
 		}
+		if parent, err = withKeyID(issuerCert); err != nil {
+			return nil, err
+		}
 	}
 
 	der, err := x509.CreateCertificate(rand.Reader, &t, parent, pub, issuerKey)
@@ -116,11 +120,8 @@ func checkIssuer(issuer *x509.Certificate, signerPub publicKeyEqual) error {
 	if !issuer.BasicConstraintsValid || !issuer.IsCA {
 		return errors.New("ca: issuer certificate is not a CA")
 	}
-	if issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCertSign == 0 {
+	if !MaySignCertificates(issuer) {
 		return errors.New("ca: issuer certificate may not sign certificates (no keyCertSign)")
-	}
-	if len(issuer.SubjectKeyId) == 0 {
-		return errors.New("ca: issuer certificate has no subject key identifier")
 	}
 	if !signerPub.Equal(issuer.PublicKey) {
 		return ErrKeyMismatch
@@ -142,4 +143,80 @@ func signingAlgorithm(alg x509.SignatureAlgorithm, pub crypto.PublicKey) (x509.S
 		return 0, fmt.Errorf("ca: signature algorithm %s does not match the signing key", alg)
 	}
 	return alg, nil
+}
+
+// keyIdentifier is the RFC 5280 4.2.1.2 method 1 key identifier of pub:
+// the SHA-1 hash of its subjectPublicKey BIT STRING, as every subject key
+// identifier certctl writes is computed.
+func keyIdentifier(pub crypto.PublicKey) ([]byte, error) {
+	id, err := stepx509.GenerateSubjectKeyID(pub)
+	if err != nil {
+		return nil, fmt.Errorf("ca: key identifier: %w", err)
+	}
+	return id, nil
+}
+
+// IssuerKeyID is the key identifier that certificates and CRLs signed by
+// the CA certificate issuer carry as their authority key identifier: its
+// subject key identifier, or, for a CA certificate made without one
+// (openssl's subjectKeyIdentifier=none, old CAs), the identifier derived
+// from its public key as keyIdentifier derives every other. Code that
+// matches an authority key identifier against a CA of the vault compares
+// it with this, not with SubjectKeyId alone.
+func IssuerKeyID(issuer *x509.Certificate) ([]byte, error) {
+	if len(issuer.SubjectKeyId) > 0 {
+		return issuer.SubjectKeyId, nil
+	}
+	return keyIdentifier(issuer.PublicKey)
+}
+
+// withKeyID is issuer, or a shallow copy of it with the subject key
+// identifier IssuerKeyID derives when it has none: crypto/x509 takes the
+// authority key identifier of what it signs from the parent's
+// SubjectKeyId (and x509.CreateRevocationList refuses a parent without
+// one).
+func withKeyID(issuer *x509.Certificate) (*x509.Certificate, error) {
+	if len(issuer.SubjectKeyId) > 0 {
+		return issuer, nil
+	}
+	id, err := IssuerKeyID(issuer)
+	if err != nil {
+		return nil, err
+	}
+	c := *issuer
+	c.SubjectKeyId = id
+	return &c, nil
+}
+
+// hasKeyUsageExtension reports whether cert carries a Key Usage extension
+// (crypto/x509 leaves KeyUsage 0 both without one and with one that
+// asserts nothing).
+func hasKeyUsageExtension(cert *x509.Certificate) bool {
+	for _, e := range cert.Extensions {
+		if e.Id.Equal(oidKU) {
+			return true
+		}
+	}
+	return cert.KeyUsage != 0
+}
+
+// keyUsageAllows reports whether the CA certificate cert may be used for
+// u: RFC 5280 4.2.1.3 restricts a key to the usages its Key Usage
+// extension lists, and a certificate without the extension to none.
+func keyUsageAllows(cert *x509.Certificate, u x509.KeyUsage) bool {
+	return !hasKeyUsageExtension(cert) || cert.KeyUsage&u != 0
+}
+
+// MaySignCertificates reports whether the CA certificate cert's Key Usage
+// allows keyCertSign (a certificate without Key Usage allows it).
+func MaySignCertificates(cert *x509.Certificate) bool {
+	return keyUsageAllows(cert, x509.KeyUsageCertSign)
+}
+
+// MaySignCRLs reports whether the CA certificate cert's Key Usage allows
+// cRLSign (a certificate without Key Usage allows it). mkcert's roots, for
+// one, assert keyCertSign alone: such a CA signs certificates and OCSP
+// responses, and no CRL.
+func MaySignCRLs(cert *x509.Certificate) bool {
+	return keyUsageAllows(cert, x509.KeyUsageCRLSign)
 }

@@ -275,3 +275,21 @@ func FuzzParseSerial(f *testing.F) {
 		}
 	})
 }
+
+func TestSerialLabel(t *testing.T) {
+	for _, c := range []struct {
+		given string
+		n     int64
+		want  string
+	}{
+		{"00:11", 0x11, "00:11 (read as 11)"},
+		{"0x11", 0x11, "0x11 (read as 11)"},
+		{"11", 0x11, "11"},
+		{" 0A:1B ", 0x0a1b, "0a:1b"},
+		{"", 0x11, "11"},
+	} {
+		if got := SerialLabel(c.given, big.NewInt(c.n)); got != c.want {
+			t.Errorf("SerialLabel(%q) = %q, want %q", c.given, got, c.want)
+		}
+	}
+}

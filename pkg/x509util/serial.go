@@ -36,6 +36,19 @@ func FormatSerial(n *big.Int) string {
 	return sb.String()
 }
 
+// SerialLabel is how a message names the serial n that a user wrote as
+// given: as given, followed by FormatSerial's form when that differs other
+// than by case ("00:11 (read as 11)", "0x11 (read as 11)"), so that the
+// user recognises their input and sees the form certctl shows it in.
+func SerialLabel(given string, n *big.Int) string {
+	f := FormatSerial(n)
+	given = strings.TrimSpace(given)
+	if given == "" || strings.EqualFold(given, f) {
+		return f
+	}
+	return given + " (read as " + f + ")"
+}
+
 // ParseSerial parses a serial number written as FormatSerial writes it
 // ("0a:1b:2c", groups of one or two hex digits) or as plain hex ("0a1b2c",
 // optionally "0x"-prefixed), in either case, with optional leading "-".

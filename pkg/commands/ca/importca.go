@@ -40,7 +40,9 @@ its issuer is already a CA of the vault. Prints {"CertificateAuthorityArn"}.
 
 Refused (exit 4): a certificate that is not a CA's (no basicConstraints
 CA:TRUE, or no keyCertSign), a key that does not match it, an expired
-certificate, a chain that does not certify it.
+certificate, a chain that does not certify it. A CA whose Key Usage lacks
+cRLSign (mkcert's root) is imported with a notice: it cannot sign CRLs, so the
+certificates it issues carry no CRL distribution point (OCSP still answers).
 
 --key-storage PKCS11 --pkcs11-key-label L adopts a key pair already in the
 PKCS#11 token of the settings pkcs11.module, pkcs11.token_label and
@@ -104,9 +106,10 @@ func runCaImport(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := svc.Import(ctx, authorities.ImportRequest{Material: raw, Tags: o.Tags, KeyStorage: o.KeyStorage, KeyLabel: o.KeyLabel})
+	res, err := svc.Import(ctx, authorities.ImportRequest{Material: raw, Tags: o.Tags, KeyStorage: o.KeyStorage, KeyLabel: o.KeyLabel})
 	if err != nil {
 		return err
 	}
-	return printARN(p, "Imported", a)
+	cmdutil.PrintNotices(o.IO, res.Notices...)
+	return printARN(p, "Imported", res.Arn)
 }

@@ -79,9 +79,10 @@ func runCaImportCertificate(ctx context.Context, o *ImportCertificateOptions) er
 	if err != nil {
 		return err
 	}
-	a, err := svc.ImportCertificate(ctx, o.CA, certPEM, chainPEM)
+	res, err := svc.ImportCertificate(ctx, o.CA, certPEM, chainPEM)
 	if err != nil {
 		return err
 	}
-	return printARN(p, "Imported", a)
+	cmdutil.PrintNotices(o.IO, res.Notices...)
+	return printARN(p, "Imported", res.Arn)
 }

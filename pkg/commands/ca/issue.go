@@ -42,8 +42,8 @@ func NewCmdCaIssue(f *cmdutil.Factory, runF func(*IssueOptions) error) *cobra.Co
 		Short: "Issue a certificate from a CSR (not managed by the inventory)",
 		Long: `Sign a certificate signing request, as AWS Private CA's IssueCertificate: the CSR's
 signature is checked first, then the template decides the extensions, whatever
-the CSR asks for. Templates, by AWS Private CA name or template ARN
-(arn:aws:acm-pca:::template/<Name>/V1):
+the CSR asks for. Templates, by AWS Private CA name (the version may follow:
+EndEntityCertificate/V1) or template ARN (arn:aws:acm-pca:::template/<Name>/V1):
 
   EndEntityCertificate (alias EndEntity)  TLS server and client: serverAuth, clientAuth
   EndEntityServerAuthCertificate          serverAuth
@@ -56,7 +56,12 @@ the CSR asks for. Templates, by AWS Private CA name or template ARN
   EndEntityCertificate_CSRPassthrough     EndEntity, plus the CSR's other extensions
   BlankEndEntityCertificate_APIPassthrough  CA:FALSE, and what --api-passthrough says
 
-The CSR's DNS, IP, email and URI subject alternative names are carried. The
+AWS Private CA's other variants (<Template>_APIPassthrough, _APICSRPassthrough,
+the other _CSRPassthrough and Blank… templates) are not supported: refused
+(exit 2) naming the template to use instead.
+
+The CSR's DNS, IP, email and URI subject alternative names are carried (a
+URI's host must be a fully qualified domain name or an IP address). The
 server templates (EndEntity, EndEntityServerAuth) carry DNS and IP names only
 and want a CN that is a host name; the others take any CN (CN=Alice Smith).
 A name a template cannot carry is refused (exit 4) and named, never dropped; a

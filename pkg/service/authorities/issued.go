@@ -56,16 +56,18 @@ type CertificateRef struct {
 	Serial         string
 }
 
-// serial is the certificate's serial in the vault's form.
-func (s *Service) serial(caID string, ref CertificateRef) (string, error) {
+// serial is the certificate's serial in the vault's form, and how
+// messages name it: as the user wrote it (x509util.SerialLabel).
+func (s *Service) serial(caID string, ref CertificateRef) (serial, label string, err error) {
 	if ref.CertificateArn != "" {
-		return s.serialOfArn(caID, ref.CertificateArn)
+		serial, err = s.serialOfArn(caID, ref.CertificateArn)
+		return serial, serial, err
 	}
 	n, err := x509util.ParseSerial(ref.Serial)
 	if err != nil {
-		return "", errs.Invalidf("serial %q: %v", ref.Serial, err)
+		return "", "", errs.Invalidf("serial %q: %v", ref.Serial, err)
 	}
-	return x509util.FormatSerial(n), nil
+	return x509util.FormatSerial(n), x509util.SerialLabel(ref.Serial, n), nil
 }
 
 // CertificatePEM is a certificate and its chain as PEM (AWS Private CA's
@@ -84,9 +86,11 @@ func (s *Service) GetCertificate(ctx context.Context, caRef string, ref Certific
 		if err != nil {
 			return err
 		}
-		serial, err := s.serial(r.ID, ref)
-		if err != nil {
-			return err
+		serial := ref.Serial // GetIssued reads it, and names it as given
+		if ref.CertificateArn != "" {
+			if serial, err = s.serialOfArn(r.ID, ref.CertificateArn); err != nil {
+				return err
+			}
 		}
 		is, err := authority.GetIssued(tx, r, serial)
 		if err != nil {
@@ -134,7 +138,7 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 	var certArn string
 	_, err := s.change(ctx, "RevokeCertificate", caRef, func(op *service.Op, r *authority.Record) error {
 		op.Param("RevocationReason", reason)
-		serial, err := s.serial(r.ID, ref)
+		serial, label, err := s.serial(r.ID, ref)
 		if err != nil {
 			op.Param("CertificateSerial", ref.Serial+ref.CertificateArn)
 			return err
@@ -146,13 +150,13 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 		rec, err := op.Tx.GetSerial(r.ID, serial)
 		if err != nil {
 			if errors.Is(err, localstore.ErrNotFound) {
-				return errs.NotFoundf("certificate authority %s issued no certificate with serial %s", r.ID, serial)
+				return errs.NotFoundf("certificate authority %s issued no certificate with serial %s", r.ID, label)
 			}
 			return err
 		}
 		if !rec.RevokedAt.IsZero() {
 			return errs.Refusedf("the certificate with serial %s is already revoked (%s, %s)",
-				serial, casign.ReasonName(rec.Reason), timeutil.RFC3339(rec.RevokedAt))
+				label, casign.ReasonName(rec.Reason), timeutil.RFC3339(rec.RevokedAt))
 		}
 		if c := s.inventoryCertificate(op.Tx, r.ID, rec); c != nil {
 			op.Resource(s.core.Names.CertificateARN(c.ID))
@@ -263,18 +267,19 @@ type ImportRequest struct {
 }
 
 // Import brings an existing root or subordinate CA into the vault
-// (ImportCertificateAuthority) and returns its ARN. The material is
-// checked by the import rules (key match, chain order, validity) and must
-// be a CA certificate (exit 4 otherwise).
-func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error) {
+// (ImportCertificateAuthority) and returns its ARN, with a notice when its
+// certificate cannot sign CRLs. The material is checked by the import
+// rules (key match, chain order, validity) and must be a CA certificate
+// (exit 4 otherwise).
+func (s *Service) Import(ctx context.Context, req ImportRequest) (*CAChange, error) {
 	switch req.KeyStorage {
 	case "", hsm.StorageVault:
 	case hsm.StoragePKCS11:
 		return s.importToken(ctx, req)
 	default:
-		return "", errs.UsageErrorf("key storage %q (want VAULT or PKCS11)", req.KeyStorage)
+		return nil, errs.UsageErrorf("key storage %q (want VAULT or PKCS11)", req.KeyStorage)
 	}
-	var arn string
+	var arn, notice string
 	err := s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
 		tags, err := importParams(op, req)
 		if err != nil {
@@ -288,14 +293,14 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (string, error)
 		if err != nil {
 			return err
 		}
-		arn = s.core.Names.CAARN(r.ID)
+		arn, notice = s.core.Names.CAARN(r.ID), r.CRLNotice()
 		op.Resource(arn, s.core.Names.CAARN(r.ParentID))
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return arn, nil
+	return &CAChange{Arn: arn, Notices: []string{notice}}, nil
 }
 
 // importParams records the files and tags of an ImportCertificateAuthority
@@ -325,21 +330,21 @@ func importParams(op *service.Op, req ImportRequest) ([]localstore.Tag, error) {
 // req.KeyLabel: the token is opened before the change (exit 6 leaves
 // nothing behind); a key that is not there (exit 3) or is not the
 // certificate's (exit 4) is refused and recorded.
-func (s *Service) importToken(ctx context.Context, req ImportRequest) (string, error) {
+func (s *Service) importToken(ctx context.Context, req ImportRequest) (*CAChange, error) {
 	if req.KeyLabel == "" {
-		return "", errs.UsageErrorf("--key-storage PKCS11 needs --pkcs11-key-label: the label of the CA's key in the token")
+		return nil, errs.UsageErrorf("--key-storage PKCS11 needs --pkcs11-key-label: the label of the CA's key in the token")
 	}
 	if len(req.Material.PrivateKeyPEM) > 0 {
-		return "", errs.UsageErrorf("a CA whose key is in the token takes no private key file")
+		return nil, errs.UsageErrorf("a CA whose key is in the token takes no private key file")
 	}
 	if s.set.Token == nil {
-		return "", hsm.ErrUnsupported()
+		return nil, hsm.ErrUnsupported()
 	}
 	tok, err := s.set.Token()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var arn string
+	var arn, notice string
 	err = s.core.Change(ctx, "ImportCertificateAuthority", func(op *service.Op) error {
 		op.Param("KeyStorage", hsm.StoragePKCS11)
 		op.Param("KeyLabel", req.KeyLabel)
@@ -369,12 +374,12 @@ func (s *Service) importToken(ctx context.Context, req ImportRequest) (string, e
 		if !created {
 			return errs.Refusedf("this CA is already in the vault: certificate authority %s", r.ID)
 		}
-		arn = s.core.Names.CAARN(r.ID)
+		arn, notice = s.core.Names.CAARN(r.ID), r.CRLNotice()
 		op.Resource(arn, s.core.Names.CAARN(r.ParentID))
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return arn, nil
+	return &CAChange{Arn: arn, Notices: []string{notice}}, nil
 }

@@ -222,11 +222,12 @@ func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op 
 	return s.core.Names.CAARN(id), nil
 }
 
-// CAChange is a CA after a change that may stop it issuing.
+// CAChange is a CA after a change that may limit what it does.
 type CAChange struct {
 	Arn string
-	// Notices name what the change leaves unable to issue: the ACME
-	// endpoints that issue from the CA, while it is not ACTIVE.
+	// Notices name what the change leaves unable to issue (the ACME
+	// endpoints that issue from the CA, while it is not ACTIVE), or what
+	// a CA brought in cannot do (sign CRLs). Empty ones are skipped.
 	Notices []string
 }
 
@@ -316,13 +317,15 @@ func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
 }
 
 // ImportCertificate installs a CA certificate in the CA named by ref
-// (ImportCertificateAuthorityCertificate) and returns its ARN: it activates
-// a PENDING_CERTIFICATE CA with the certificate signed for its CSR, or
+// (ImportCertificateAuthorityCertificate) and returns its ARN, with a
+// notice when that certificate cannot sign CRLs: it activates a
+// PENDING_CERTIFICATE CA with the certificate signed for its CSR, or
 // renews an ACTIVE or DISABLED CA in place with a new certificate for the
 // same key and subject (see authority.Service.ImportCertificate). The
 // record names the new certificate's serial, and whether it was a renewal.
-func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, chainPEM []byte) (string, error) {
-	return s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
+func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, chainPEM []byte) (*CAChange, error) {
+	var notice string
+	a, err := s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
 		renewal := r.Status != authority.StatusPendingCertificate
 		if err := s.core.Authority.ImportCertificate(op.Tx, r, certPEM, chainPEM); err != nil {
 			return err
@@ -334,8 +337,13 @@ func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, ch
 		if r.ParentID != "" {
 			op.Param("ParentArn", s.core.Names.CAARN(r.ParentID))
 		}
+		notice = r.CRLNotice()
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &CAChange{Arn: a, Notices: []string{notice}}, nil
 }
 
 // ImportCARequest is an existing CA to bring into the vault with its key:
