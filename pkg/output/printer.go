@@ -240,7 +240,7 @@ type Table struct {
 func (p *Printer) Print(data any, v View) error {
 	if p.query == nil && p.Format == "json" {
 		// Encode the value itself so fields keep their documented order.
-		return writeJSON(p.IO.Out, data)
+		return WriteJSON(p.IO.Out, data)
 	}
 	if p.query != nil || p.Format == "json" || p.Format == "yaml" || (v.Table == nil && p.Format == "table") || (v.Records == nil && p.Format == "text") {
 		generic, err := toGeneric(data)
@@ -256,7 +256,7 @@ func (p *Printer) Print(data any, v View) error {
 		}
 		switch p.Format {
 		case "json":
-			return writeJSON(p.IO.Out, generic)
+			return WriteJSON(p.IO.Out, generic)
 		case "yaml":
 			return writeYAML(p.IO.Out, generic)
 		case "text":
@@ -325,7 +325,9 @@ func toGeneric(data any) (any, error) {
 	return out, nil
 }
 
-func writeJSON(w io.Writer, v any) error {
+// WriteJSON writes v as certctl writes all JSON: indented by four spaces,
+// with <, > and & as they are.
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "    ")
 	enc.SetEscapeHTML(false)

@@ -194,7 +194,13 @@ func listView(out ListOutput, now time.Time) output.View {
 			return []string{when, r.EventName, actor, outcome, strings.Join(ids, ",")}
 		},
 		func(r *auditrec.Record) []string {
-			return []string{r.EventTime, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
+			// The log keeps nanoseconds (they order its records); text
+			// output shows seconds, as every other time certctl prints.
+			when := r.EventTime
+			if t, err := time.Parse(time.RFC3339Nano, r.EventTime); err == nil {
+				when = timeutil.RFC3339(t)
+			}
+			return []string{when, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
 		})
 	v.NextToken = out.NextToken
 	return v
