@@ -189,7 +189,7 @@ func listView(out ListOutput, now time.Time) output.View {
 			}
 			ids := make([]string, len(r.Resources))
 			for i, res := range r.Resources {
-				ids[i] = output.Sanitize(res[strings.LastIndexByte(res, '/')+1:])
+				ids[i] = output.Sanitize(output.ShortID(res))
 			}
 			return []string{when, r.EventName, actor, outcome, strings.Join(ids, ",")}
 		},
