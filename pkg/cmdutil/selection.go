@@ -145,7 +145,7 @@ func BulkConfirm(io *iostreams.IOStreams, yes bool, verb string) func(*certifica
 				continue
 			}
 			if doing < shown {
-				fmt.Fprintf(io.ErrOut, "  %s  %s\n", shortID(r.CertificateArn), output.Sanitize(r.DomainName))
+				fmt.Fprintf(io.ErrOut, "  %s  %s\n", output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName))
 			}
 			doing++
 		}
@@ -158,9 +158,6 @@ func BulkConfirm(io *iostreams.IOStreams, yes bool, verb string) func(*certifica
 		return Confirm(io, "nothing changed", "%s %d certificate(s)?", strings.ToUpper(verb[:1])+verb[1:], doing)
 	}
 }
-
-// shortID is the UUID at the end of an ARN.
-func shortID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 // PrintBulk prints a bulk report: {"Results":[…]} as JSON or YAML, one
 // line a certificate as text (ARN, outcome, reason), a table on a
@@ -179,7 +176,7 @@ func PrintBulk(p *output.Printer, io *iostreams.IOStreams, rep *certificates.Bul
 				if r.Outcome == certificates.OutcomeRefused || r.Outcome == certificates.OutcomeFailed {
 					outcome = s.Bad(r.Outcome)
 				}
-				t.Rows = append(t.Rows, []string{shortID(r.CertificateArn), output.Sanitize(r.DomainName), outcome, output.Sanitize(r.Reason)})
+				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName), outcome, output.Sanitize(r.Reason)})
 			}
 			return t
 		},

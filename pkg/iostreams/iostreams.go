@@ -52,7 +52,9 @@ func System() *IOStreams {
 	return s
 }
 
-// colorWanted applies NO_COLOR, CLICOLOR=0 and CLICOLOR_FORCE.
+// colorWanted applies NO_COLOR, CLICOLOR=0, CLICOLOR_FORCE and TERM=dumb:
+// a dumb terminal (Emacs's shell buffer, a CI log viewer) shows escape
+// sequences as text, so it gets none unless CLICOLOR_FORCE asks for them.
 func colorWanted(tty bool, getenv func(string) string) bool {
 	if getenv("NO_COLOR") != "" {
 		return false
@@ -60,13 +62,14 @@ func colorWanted(tty bool, getenv func(string) string) bool {
 	if v := getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
 		return true
 	}
-	if getenv("CLICOLOR") == "0" {
+	if getenv("CLICOLOR") == "0" || getenv("TERM") == "dumb" {
 		return false
 	}
 	return tty
 }
 
-// Test returns streams over buffers: stdin, stdout, stderr.
+// Test returns streams over buffers: stdin, stdout, stderr. They are not
+// terminals until SetTTY, and 80 columns wide until SetTerminalWidth.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
 	s := &IOStreams{In: in, Out: out, ErrOut: errOut, width: 80}
@@ -78,6 +81,9 @@ func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 func (s *IOStreams) SetTTY(tty bool) {
 	s.stdinTTY, s.stdoutTTY, s.stderrTTY = tty, tty, tty
 }
+
+// SetTerminalWidth sets the width of the terminal, for tests.
+func (s *IOStreams) SetTerminalWidth(w int) { s.width = w }
 
 // SetColorEnabled turns colour on or off.
 func (s *IOStreams) SetColorEnabled(on bool) { s.color = on }

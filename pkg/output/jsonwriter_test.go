@@ -28,7 +28,7 @@ func TestJSONWriterMatchesPrint(t *testing.T) {
 	d := doc{List: []inner{{S: "a", L: odd, Empty: []string{}, B: true}, {S: "b\x1b[31m", L: []string{"x"}, Empty: []string{}}},
 		None: []inner{}, Nested: [][]string{{}, {"a", "b"}}}
 	var want bytes.Buffer
-	if err := writeJSON(&want, d); err != nil {
+	if err := WriteJSON(&want, d); err != nil {
 		t.Fatal(err)
 	}
 	var got bytes.Buffer
@@ -83,7 +83,7 @@ func TestJSONWriterPlainKeyAndTime(t *testing.T) {
 		want["K"+strconv.Itoa(i)] = at.Format(l)
 	}
 	var wantBuf, got bytes.Buffer
-	if err := writeJSON(&wantBuf, want); err != nil {
+	if err := WriteJSON(&wantBuf, want); err != nil {
 		t.Fatal(err)
 	}
 	j := NewJSONWriter(&got)

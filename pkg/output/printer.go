@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 	"sync"
 
 	"github.com/jmespath/go-jmespath"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
@@ -233,14 +231,21 @@ type Table struct {
 	Rows    [][]string
 	// Footer is printed after the table, e.g. a NextToken hint.
 	Footer string
+	// grid prints Rows as aligned columns without headers (a query's
+	// list of lists), not as a key/value listing.
+	grid bool
 }
 
 // Print prints data (the JSON form, with ACM field names) in the chosen
 // format, rendering v for table and text output.
 func (p *Printer) Print(data any, v View) error {
-	if p.query == nil && p.Format == "json" {
+	data = emptyLists(data)
+	if p.query == nil && (p.Format == "json" || p.Format == "yaml") {
 		// Encode the value itself so fields keep their documented order.
-		return writeJSON(p.IO.Out, data)
+		if p.Format == "yaml" {
+			return writeYAML(p.IO.Out, data)
+		}
+		return WriteJSON(p.IO.Out, data)
 	}
 	if p.query != nil || p.Format == "json" || p.Format == "yaml" || (v.Table == nil && p.Format == "table") || (v.Records == nil && p.Format == "text") {
 		generic, err := toGeneric(data)
@@ -256,7 +261,7 @@ func (p *Printer) Print(data any, v View) error {
 		}
 		switch p.Format {
 		case "json":
-			return writeJSON(p.IO.Out, generic)
+			return WriteJSON(p.IO.Out, generic)
 		case "yaml":
 			return writeYAML(p.IO.Out, generic)
 		case "text":
@@ -325,51 +330,20 @@ func toGeneric(data any) (any, error) {
 	return out, nil
 }
 
-func writeJSON(w io.Writer, v any) error {
+// WriteJSON writes v as certctl writes all JSON: indented by four spaces,
+// with <, > and & as they are, and empty lists as [] (emptyLists).
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "    ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	return enc.Encode(emptyLists(v))
 }
 
 // WriteJSONLine writes v as one compact JSON line (for --follow streams).
 func WriteJSONLine(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
-
-func writeYAML(w io.Writer, v any) error {
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(yamlValue(v)); err != nil {
-		return err
-	}
-	return enc.Close()
-}
-
-// yamlValue converts whole numbers to integers so YAML shows 2, not 2.0.
-func yamlValue(v any) any {
-	switch t := v.(type) {
-	case float64:
-		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
-			return int64(t)
-		}
-		return t
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, x := range t {
-			out[k] = yamlValue(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = yamlValue(x)
-		}
-		return out
-	}
-	return v
+	return enc.Encode(emptyLists(v))
 }
 
 // WriteRecords writes tab-separated records, every field sanitised: -o text
@@ -450,9 +424,18 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// genericRecords renders any JSON value as lines of tab-separated fields:
-// a list of objects gives a line per object (scalar fields in key order), an
-// object with one list gives that list's lines, scalars give one line.
+// genericRecords renders any JSON value as lines of tab-separated fields,
+// by the AWS CLI's rules for --output text:
+//
+//   - a list of scalars is one line, its values separated by tabs
+//     (--query 'Certificate.[DomainName,Serial]');
+//   - a list of lists is a line per inner list, by the same rules
+//     (--query 'CertificateSummaryList[].[DomainName,Status]'); scalars
+//     mixed with lists make one line of their own, first;
+//   - a list of objects is a line per object, its scalar fields in key
+//     order;
+//   - an object is a line of its scalar values in key order, then the
+//     lines of its lists and objects, in key order.
 //
 // The columns of a list of objects are the keys holding a scalar in some
 // object and a list or object in none, so every line has the same fields
@@ -460,11 +443,36 @@ func sortedKeys(m map[string]any) []string {
 func genericRecords(v any) [][]string {
 	switch t := v.(type) {
 	case []any:
-		// A list of scalars is one value a line (a record each, for shell
-		// loops); a list of lists (--query 'X[].[A,B]') a tab-separated
-		// record a line, as in the AWS CLI's text output.
-		cols := recordColumns(t)
 		var rows [][]string
+		var objects, lists bool
+		for _, item := range t {
+			switch item.(type) {
+			case map[string]any:
+				objects = true
+			case []any:
+				lists = true
+			}
+		}
+		if !objects {
+			var scalars []string
+			for _, item := range t {
+				if isScalar(item) {
+					scalars = append(scalars, scalarString(item))
+				}
+			}
+			if len(scalars) > 0 {
+				rows = append(rows, scalars)
+			}
+			if lists {
+				for _, item := range t {
+					if !isScalar(item) {
+						rows = append(rows, genericRecords(item)...)
+					}
+				}
+			}
+			return rows
+		}
+		cols := recordColumns(t)
 		for _, item := range t {
 			if inner, ok := item.([]any); ok {
 				r := make([]string, len(inner))
@@ -550,9 +558,20 @@ func genericTable(v any) *Table {
 				break
 			}
 		}
-		tab := &Table{}
+		tab := &Table{grid: true}
 		if !allObjects {
+			// A row per item, as the AWS CLI's table shows a query's
+			// list: a scalar is a row of one cell, a list of scalars
+			// (--query 'X[].[A,B]') a row of its values.
 			for _, item := range t {
+				if inner, ok := item.([]any); ok {
+					row := make([]string, len(inner))
+					for i, x := range inner {
+						row[i] = scalarString(x)
+					}
+					tab.Rows = append(tab.Rows, row)
+					continue
+				}
 				tab.Rows = append(tab.Rows, []string{scalarString(item)})
 			}
 			return tab

@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -156,13 +157,48 @@ func TestGenericRecords(t *testing.T) {
 		want [][]string
 	}{
 		{nil, nil},
+		{[]any{}, nil},
 		{"x", [][]string{{"x"}}},
-		{[]any{"a", true}, [][]string{{"a"}, {"true"}}},
+		// The AWS CLI's text rules: a list of scalars is one line...
+		{[]any{"a", true, nil, 2.0}, [][]string{{"a", "true", "", "2"}}},
+		// ...a list of lists a line per inner list...
+		{[]any{[]any{"a", "ISSUED"}, []any{"b", "EXPIRED"}}, [][]string{{"a", "ISSUED"}, {"b", "EXPIRED"}}},
+		// ...scalars beside lists a line of their own, first...
+		{[]any{[]any{"x", "y"}, "s", []any{[]any{"p"}, []any{"q"}}}, [][]string{{"s"}, {"x", "y"}, {"p"}, {"q"}}},
+		// ...an object its scalars in key order, then its lists.
 		{map[string]any{"b": "2", "a": "1"}, [][]string{{"1", "2"}}},
+		{map[string]any{"Name": "n", "SANs": []any{"a", "b"}, "Id": "i", "Next": nil}, [][]string{{"i", "n"}, {"a", "b"}}},
 	} {
 		got := genericRecords(tc.in)
-		if len(got) != len(tc.want) || (len(got) > 0 && strings.Join(got[0], "|") != strings.Join(tc.want[0], "|")) {
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) || len(got) != len(tc.want) {
 			t.Errorf("genericRecords(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestQueryText: -o text prints a query's result as the AWS CLI does.
+func TestQueryText(t *testing.T) {
+	data := map[string]any{
+		"Certificate": map[string]any{"DomainName": "a.test", "Serial": "01:02", "SubjectAlternativeNames": []any{"a.test", "b.test"}},
+		"CertificateSummaryList": []any{
+			map[string]any{"DomainName": "a.test", "Status": "ISSUED"},
+			map[string]any{"DomainName": "b.test", "Status": "EXPIRED"},
+		},
+	}
+	for _, tc := range []struct{ query, want string }{
+		{"Certificate.[DomainName,Serial]", "a.test\t01:02\n"},
+		{"Certificate.SubjectAlternativeNames", "a.test\tb.test\n"},
+		{"CertificateSummaryList[].[DomainName,Status]", "a.test\tISSUED\nb.test\tEXPIRED\n"},
+		{"CertificateSummaryList[].DomainName", "a.test\tb.test\n"},
+		{"Certificate.{Z:Serial,A:DomainName}", "a.test\t01:02\n"},
+		{"CertificateSummaryList[?Status=='NONE']", ""},
+	} {
+		p, out := newPrinter(t, false, false, "text", tc.query)
+		if err := p.Print(data, View{}); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tc.want {
+			t.Errorf("--query %q -o text: got %q, want %q", tc.query, out.String(), tc.want)
 		}
 	}
 }
@@ -237,14 +273,16 @@ func TestPrintYAML(t *testing.T) {
 	if err := p.Print(sample, View{}); err != nil {
 		t.Fatal(err)
 	}
+	// The fields in the order of -o json (Name before Count), an empty
+	// list as [] (Tags of "a" is nil).
 	want := `Items:
-  - Count: 2
-    Name: b
+  - Name: b
+    Count: 2
     Tags:
       - x
-  - Count: 10
-    Name: a
-    Tags: null
+  - Name: a
+    Count: 10
+    Tags: []
 NextToken: null
 `
 	if out.String() != want {

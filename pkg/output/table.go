@@ -158,7 +158,7 @@ func (p *Printer) writeTable(t *Table) error {
 		return nil
 	}
 	w := p.IO.Out
-	if len(t.Headers) == 0 {
+	if len(t.Headers) == 0 && !t.grid {
 		// A key/value listing: aligned, no borders.
 		width := 0
 		for _, r := range t.Rows {
@@ -200,15 +200,33 @@ func (p *Printer) writeTable(t *Table) error {
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	)
-	headers := make([]any, len(t.Headers))
-	for i, h := range t.Headers {
-		headers[i] = p.Styles.Bold(h)
-	}
-	tbl.Header(headers...)
+	ncols := len(t.Headers)
 	for _, r := range t.Rows {
+		ncols = max(ncols, len(r))
+	}
+	rows := make([][]string, len(t.Rows))
+	for i, r := range t.Rows {
+		rows[i] = make([]string, ncols)
+		for j, c := range r {
+			rows[i][j] = p.Styles.sanitizeStyled(c)
+		}
+	}
+	if p.IO.IsStdoutTTY() {
+		// On a terminal a row is one line of the terminal; in a pipe (-o
+		// table on purpose) the table keeps every character.
+		fitTable(t.Headers, rows, p.IO.TerminalWidth())
+	}
+	if len(t.Headers) > 0 {
+		headers := make([]any, len(t.Headers))
+		for i, h := range t.Headers {
+			headers[i] = p.Styles.Bold(h)
+		}
+		tbl.Header(headers...)
+	}
+	for _, r := range rows {
 		row := make([]any, len(r))
 		for i, c := range r {
-			row[i] = p.Styles.sanitizeStyled(c)
+			row[i] = c
 		}
 		if err := tbl.Append(row...); err != nil {
 			return err
@@ -216,6 +234,16 @@ func (p *Printer) writeTable(t *Table) error {
 	}
 	if err := tbl.Render(); err != nil {
 		return err
+	}
+	if p.IO.IsStdoutTTY() {
+		// The last cell's padding would take a column of the terminal
+		// for nothing (fitTable counts on its removal).
+		lines := strings.Split(b.String(), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimRight(l, " ")
+		}
+		b.Reset()
+		b.WriteString(strings.Join(lines, "\n"))
 	}
 	if t.Footer != "" {
 		b.WriteString(t.Footer + "\n")

@@ -189,12 +189,18 @@ func listView(out ListOutput, now time.Time) output.View {
 			}
 			ids := make([]string, len(r.Resources))
 			for i, res := range r.Resources {
-				ids[i] = output.Sanitize(res[strings.LastIndexByte(res, '/')+1:])
+				ids[i] = output.Sanitize(output.ShortID(res))
 			}
 			return []string{when, r.EventName, actor, outcome, strings.Join(ids, ",")}
 		},
 		func(r *auditrec.Record) []string {
-			return []string{r.EventTime, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
+			// The log keeps nanoseconds (they order its records); text
+			// output shows seconds, as every other time certctl prints.
+			when := r.EventTime
+			if t, err := time.Parse(time.RFC3339Nano, r.EventTime); err == nil {
+				when = timeutil.RFC3339(t)
+			}
+			return []string{when, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
 		})
 	v.NextToken = out.NextToken
 	return v

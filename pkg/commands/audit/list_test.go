@@ -112,3 +112,22 @@ func TestAuditListFilters(t *testing.T) {
 		t.Errorf("--max-items 1 of %d records gave no NextToken", n)
 	}
 }
+
+// TestAuditListTextTimes: -o text shows a record's time to the second, in
+// the fixed width of every other time certctl prints, although the log
+// keeps nanoseconds.
+func TestAuditListTextTimes(t *testing.T) {
+	e := clitest.New(t)
+	e.SetNow(time.Date(2026, 3, 4, 5, 6, 7, 618606730, time.UTC))
+	e.RequestPrivate("a.internal")
+	r := e.MustRun("audit", "list", "-o", "text")
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) == 0 {
+		t.Fatalf("no records: %v", r)
+	}
+	for _, l := range lines {
+		if when := strings.SplitN(l, "\t", 2)[0]; when != "2026-03-04T05:06:07Z" {
+			t.Errorf("record time %q, want 2026-03-04T05:06:07Z (line %q)", when, l)
+		}
+	}
+}

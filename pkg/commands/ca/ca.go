@@ -7,7 +7,6 @@ package ca
 import (
 	"context"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -113,7 +112,7 @@ func notAfter(d authorities.Description) string {
 	return d.NotAfter.String()
 }
 
-func idOf(a string) string { return a[strings.LastIndexByte(a, '/')+1:] }
+func idOf(a string) string { return output.ShortID(a) }
 
 // Deps are what every ca verb takes from the factory, as functions that
 // tests replace: the streams, the printer, whether output is structured

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/testpki"
@@ -292,10 +293,17 @@ func TestDashboardTextMatchesJSON(t *testing.T) {
 			t.Errorf("row %q: bar does not match count %d", bars[i], w.Count)
 		}
 	}
+	// The table of actions fits the terminal (80 columns) as the boxes
+	// do: the certificates' IDs are cut to their first eight digits.
 	for _, a := range d.NeedsAction {
-		id := a.CertificateArn[strings.LastIndexByte(a.CertificateArn, '/')+1:]
-		if !strings.Contains(out, id) || !strings.Contains(out, a.Reason) {
+		id := a.CertificateArn[strings.LastIndexByte(a.CertificateArn, '/')+1:][:8]
+		if !strings.Contains(out, " "+id+" ") || !strings.Contains(out, a.Reason) {
 			t.Errorf("action %s %s missing from:\n%s", id, a.Reason, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if w := utf8.RuneCountInString(line); w > 80 {
+			t.Errorf("line %d characters wide on an 80-column terminal: %q", w, line)
 		}
 	}
 	for status, n := range d.Counts.ByStatus {

@@ -47,7 +47,7 @@ func render(p *output.Printer, out Output) error {
 	if len(out.AcmeEndpoints) > 0 {
 		b.WriteString(s.Bold("ACME endpoints") + " " + s.Dim("(certificates issued / failed)") + "\n")
 		for _, ep := range out.AcmeEndpoints {
-			id := ep.AcmeEndpointArn[strings.LastIndexByte(ep.AcmeEndpointArn, '/')+1:]
+			id := output.ShortID(ep.AcmeEndpointArn)
 			fmt.Fprintf(&b, "  %s  %s / %s\n", id, s.OK(strconv.FormatInt(ep.CertificateIssuanceSuccess, 10)),
 				failedCount(s, ep.CertificateIssuanceFailed))
 		}
@@ -77,7 +77,7 @@ func render(p *output.Printer, out Output) error {
 	return p.Print(out.NeedsAction, output.View{Table: func(s *output.Styles) *output.Table {
 		t := &output.Table{Headers: []string{"CERTIFICATE", "DOMAIN", "REASON", "DETAIL"}}
 		for _, a := range out.NeedsAction {
-			id := a.CertificateArn[strings.LastIndexByte(a.CertificateArn, '/')+1:]
+			id := output.ShortID(a.CertificateArn)
 			reason := s.Warn(a.Reason)
 			if a.Reason == reports.ReasonExpired || a.Reason == reports.ReasonRenewalFailed || a.Reason == reports.ReasonFailed {
 				reason = s.Bad(a.Reason)
@@ -93,7 +93,7 @@ func render(p *output.Printer, out Output) error {
 func failedDeploymentsTable(s *output.Styles, fs []reports.FailedDeployment) *output.Table {
 	t := &output.Table{Headers: []string{"CERTIFICATE", "DOMAIN", "TARGET", "FAILED", "REASON"}}
 	for _, f := range fs {
-		id := f.CertificateArn[strings.LastIndexByte(f.CertificateArn, '/')+1:]
+		id := output.ShortID(f.CertificateArn)
 		when := s.Dim("unknown")
 		if f.FailedAt != nil {
 			when = time.Time(*f.FailedAt).UTC().Format("2006-01-02 15:04 UTC")

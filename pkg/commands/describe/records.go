@@ -2,13 +2,13 @@ package describe
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
@@ -78,7 +78,7 @@ func writeValidationRecords(w io.Writer, recs *certificates.ValidationRecords, f
 		cw.Flush()
 		return cw.Error()
 	case "json":
-		return writeJSON(w, map[string]any{"CertificateArn": arnStr, "ResourceRecords": perName})
+		return output.WriteJSON(w, map[string]any{"CertificateArn": arnStr, "ResourceRecords": perName})
 	case "route53":
 		batch := route53Batch{Comment: "certctl DNS validation records of " + arnStr}
 		for _, r := range distinct {
@@ -86,13 +86,7 @@ func writeValidationRecords(w io.Writer, recs *certificates.ValidationRecords, f
 				Name: r.Name, Type: r.Type, TTL: recordTTL, ResourceRecords: []route53Record{{Value: r.Value}},
 			}})
 		}
-		return writeJSON(w, batch)
+		return output.WriteJSON(w, batch)
 	}
 	return errs.UsageErrorf("invalid value %q for --validation-records", format)
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

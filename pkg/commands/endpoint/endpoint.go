@@ -141,7 +141,7 @@ func endpointRecord(d acmestate.Description) []string {
 		fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed)}
 }
 
-func idOf(a string) string { return a[strings.LastIndexByte(a, '/')+1:] }
+func idOf(a string) string { return output.ShortID(a) }
 
 // oneEndpoint completes cmd as a verb that takes exactly one ENDPOINT
 // argument into *endpoint, then runs runF (a test's) or run with opts.

@@ -56,6 +56,9 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 func dirView(res *certificates.ImportDirResult) output.View {
 	return output.View{
 		Table: func(s *output.Styles) *output.Table {
+			if len(res.Results) == 0 {
+				return &output.Table{Rows: [][]string{{"No certificate files found."}}}
+			}
 			t := &output.Table{Headers: []string{"FILE", "STATUS", "ARN OR ERROR"}}
 			for _, r := range res.Results {
 				detail := r.CertificateArn

@@ -4,7 +4,6 @@ package list
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -302,7 +301,7 @@ func view(out Output, now time.Time) output.View {
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "KEY", "EXPIRES", "IN USE"}}
 			for _, c := range out.CertificateSummaryList {
-				id := c.CertificateArn[strings.LastIndexByte(c.CertificateArn, '/')+1:]
+				id := output.ShortID(c.CertificateArn)
 				expires := ""
 				if c.NotAfter != nil {
 					na := time.Time(*c.NotAfter)

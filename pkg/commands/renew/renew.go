@@ -6,7 +6,6 @@ package renew
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -258,7 +257,7 @@ func view(out Output) output.View {
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "OUTCOME", "REASON"}}
 			for _, r := range out.Results {
-				t.Rows = append(t.Rows, []string{r.CertificateArn[strings.LastIndexByte(r.CertificateArn, '/')+1:], r.DomainName, s.Status(r.Outcome), r.Reason})
+				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), r.DomainName, s.Status(r.Outcome), r.Reason})
 			}
 			if len(t.Rows) == 0 {
 				return &output.Table{Rows: [][]string{{"No certificates."}}}

@@ -163,7 +163,7 @@ func view(out Output) output.View {
 				if r.X509Attributes.NotAfter != nil {
 					na = r.X509Attributes.NotAfter.String()
 				}
-				t.Rows = append(t.Rows, []string{r.CertificateArn[strings.LastIndexByte(r.CertificateArn, '/')+1:], output.Sanitize(domainOf(r)),
+				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), output.Sanitize(domainOf(r)),
 					s.Status(r.CertificateMetadata.Status), r.CertificateMetadata.Type, r.CertificateMetadata.CertificateKeyPairOrigin, na})
 			}
 			if len(t.Rows) == 0 {

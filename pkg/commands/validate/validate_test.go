@@ -259,7 +259,12 @@ func TestValidationRecordFormats(t *testing.T) {
 	var js struct {
 		ResourceRecords []struct{ DomainName, Name, Type, Value string }
 	}
-	if err := json.Unmarshal([]byte(e.ok("describe", arn, "--validation-records", "json")), &js); err != nil || len(js.ResourceRecords) != 2 ||
+	jsOut := e.ok("describe", arn, "--validation-records", "json")
+	// Indented by four spaces, as all of certctl's JSON.
+	if !strings.Contains(jsOut, "\n    \"ResourceRecords\": [\n        {\n            \"") {
+		t.Errorf("json not indented by four spaces:\n%s", jsOut)
+	}
+	if err := json.Unmarshal([]byte(jsOut), &js); err != nil || len(js.ResourceRecords) != 2 ||
 		js.ResourceRecords[1].DomainName != "*.fmt.example.test" || js.ResourceRecords[1].Value != rec.Value {
 		t.Errorf("json: %+v %v", js, err)
 	}

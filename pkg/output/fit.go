@@ -1,0 +1,196 @@
+package output
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// ShortID is the UUID at the end of an ARN (an ARN's resource ID), as
+// tables show it; anything without a slash is returned as it is.
+func ShortID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// cellPadding is the space writeTable's renderer puts around every cell:
+// one column on either side.
+const cellPadding = 2
+
+// minPrefix is the shortest a UUID is cut to in a table that does not fit:
+// eight hexadecimal digits, which every command takes as the UUID's prefix
+// (it takes six and more) and which two certificates of one vault rarely
+// share; a longer prefix is used when two IDs of the table share eight.
+const minPrefix = 8
+
+// minTruncated is the narrowest a column of free text is cut to: narrower,
+// a value says nothing.
+const minTruncated = 8
+
+// idPattern matches a cell that is only identifiers: a UUID or an ARN
+// ending in one, or a comma-separated list of them (audit list's
+// RESOURCES).
+var idPattern = sync.OnceValue(func() *regexp.Regexp {
+	const id = `(?:arn:[!-~]*/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
+	return regexp.MustCompile(`^` + id + `(?:,` + id + `)*$`)
+})
+
+// fixedPattern matches a value that is cut only when cutting free text
+// was not enough: a word of an enumeration (ISSUED, EC_prime256v1,
+// RequestCertificate), a timestamp or a relative time (timeutil.Relative:
+// "in 3 days", "2 hours ago", "now"), which cut short would read as
+// another value or as nothing.
+var fixedPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:[A-Za-z0-9_]+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:Z| UTC)?|in \d+ [a-z]+|\d+ [a-z]+ ago)$`)
+})
+
+// fitTable makes rows (whose cells are ready to print, styles included)
+// fit width columns of a terminal, as gh and kubectl fit theirs: first every
+// cell that is only identifiers shows each as its shortest prefix of at
+// least minPrefix digits that is unique in the table; if the table is
+// still too wide, the widest column of free text is cut, with an ellipsis,
+// to what fits (but not below minTruncated or its header), then the next
+// widest, and so on; columns of enumeration words and timestamps
+// (fixedPattern) only after all free text. Rows are never wrapped: a table
+// that cannot fit (a very narrow terminal) is left wider than the
+// terminal. The last column's padding is not counted: writeTable trims it.
+func fitTable(headers []string, rows [][]string, width int) {
+	width++
+	ncols := len(headers)
+	for _, r := range rows {
+		ncols = max(ncols, len(r))
+	}
+	widths := func() ([]int, int) {
+		w := make([]int, ncols)
+		for i, h := range headers {
+			w[i] = ansi.StringWidth(h)
+		}
+		for _, r := range rows {
+			for i, c := range r {
+				w[i] = max(w[i], ansi.StringWidth(c))
+			}
+		}
+		total := 0
+		for _, x := range w {
+			total += x + cellPadding
+		}
+		return w, total
+	}
+	if _, total := widths(); total <= width {
+		return
+	}
+
+	ids := map[string]bool{}
+	idColumn, fixed := make([]bool, ncols), make([]bool, ncols)
+	for i := range ncols {
+		idColumn[i], fixed[i] = true, true
+	}
+	for _, r := range rows {
+		for i := range ncols {
+			if i >= len(r) || r[i] == "" {
+				continue
+			}
+			if plain := ansi.Strip(r[i]); !fixedPattern().MatchString(plain) {
+				fixed[i] = false
+			}
+			if !idPattern().MatchString(r[i]) {
+				idColumn[i] = false
+				continue
+			}
+			for _, id := range strings.Split(r[i], ",") {
+				ids[ShortID(id)] = true
+			}
+		}
+	}
+	if len(ids) > 0 {
+		n := uniquePrefix(ids)
+		for _, r := range rows {
+			for i, c := range r {
+				if c == "" || !idPattern().MatchString(c) {
+					continue
+				}
+				parts := strings.Split(c, ",")
+				for j, id := range parts {
+					parts[j] = ShortID(id)[:n]
+				}
+				r[i] = strings.Join(parts, ",")
+			}
+		}
+	}
+
+	for {
+		w, total := widths()
+		if total <= width {
+			return
+		}
+		widest := -1
+		for _, lastResort := range []bool{false, true} {
+			for i := range ncols {
+				if (idColumn[i] && columnHasValues(rows, i)) || fixed[i] != lastResort {
+					continue
+				}
+				if w[i] > floor(headers, i) && (widest < 0 || w[i] > w[widest]) {
+					widest = i
+				}
+			}
+			if widest >= 0 {
+				break
+			}
+		}
+		if widest < 0 {
+			return
+		}
+		target := max(floor(headers, widest), w[widest]-(total-width))
+		for _, r := range rows {
+			if widest < len(r) && ansi.StringWidth(r[widest]) > target {
+				r[widest] = ansi.Truncate(r[widest], target, "…")
+			}
+		}
+	}
+}
+
+// floor is the narrowest column i of a table is cut to.
+func floor(headers []string, i int) int {
+	if i < len(headers) {
+		return max(minTruncated, ansi.StringWidth(headers[i]))
+	}
+	return minTruncated
+}
+
+// columnHasValues reports whether some row has a value in column i.
+func columnHasValues(rows [][]string, i int) bool {
+	for _, r := range rows {
+		if i < len(r) && r[i] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// uniquePrefix is the length of the shortest prefix, at least minPrefix,
+// that tells the given IDs apart.
+func uniquePrefix(ids map[string]bool) int {
+	shortest := -1
+	for id := range ids {
+		if shortest < 0 || len(id) < shortest {
+			shortest = len(id)
+		}
+	}
+	for n := minPrefix; n < shortest; n++ {
+		if n == 9 {
+			continue // a prefix does not end in the UUID's first hyphen
+		}
+		seen := make(map[string]bool, len(ids))
+		unique := true
+		for id := range ids {
+			if seen[id[:n]] {
+				unique = false
+				break
+			}
+			seen[id[:n]] = true
+		}
+		if unique {
+			return n
+		}
+	}
+	return shortest
+}

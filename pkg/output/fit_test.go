@@ -1,0 +1,140 @@
+package output
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+const (
+	arnA = "arn:certctl:acm:local:000000000000:certificate/c0b4d6ab-8300-4f84-a43a-66c9fffc1bcd"
+	arnB = "arn:certctl:acm:local:000000000000:certificate/4888524f-c3ef-4ef0-ad77-5b2df72a3ebc"
+)
+
+func wideTable(s *Styles) *Table {
+	return &Table{
+		Headers: []string{"ID", "DOMAIN", "STATUS", "EXPIRES", "RESOURCES"},
+		Rows: [][]string{
+			{ShortID(arnA), strings.Repeat("long-label.", 6) + "example.test", s.Status("ISSUED"), "in 394 days", arnA + "," + arnB},
+			{ShortID(arnB), "app.internal", s.Status("PENDING_VALIDATION"), "", ""},
+		},
+	}
+}
+
+// TestTableFitsTerminal: on a terminal a table is as wide as the terminal
+// at most, never wrapped: IDs show as their unique eight-digit prefixes
+// (ARNs too), then the widest free text is cut with an ellipsis;
+// enumeration words and relative times are kept whole, and so are the
+// styles.
+func TestTableFitsTerminal(t *testing.T) {
+	for _, color := range []bool{false, true} {
+		p, out := newPrinter(t, true, color, "table", "")
+		p.IO.SetTerminalWidth(80)
+		if err := p.Print(nil, View{Table: wideTable}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("colour %v: %d lines, want a header and 2 rows:\n%s", color, len(lines), out.String())
+		}
+		for _, l := range lines {
+			if w := ansi.StringWidth(l); w > 80 {
+				t.Errorf("colour %v: line %d columns wide at 80: %q", color, w, l)
+			}
+		}
+		plain := ansi.Strip(out.String())
+		for _, want := range []string{"c0b4d6ab  ", "4888524f  ", "c0b4d6ab,4888524f", "long-label.long-…", "PENDING_VALIDATION", "in 394 days"} {
+			if !strings.Contains(plain, want) {
+				t.Errorf("colour %v: no %q in\n%s", color, want, plain)
+			}
+		}
+		if strings.Contains(plain, "c0b4d6ab-") || strings.Contains(plain, "arn:") {
+			t.Errorf("colour %v: an ID not shortened:\n%s", color, plain)
+		}
+		if color && (!strings.Contains(out.String(), "\x1b[32mISSUED\x1b[0m") || !strings.Contains(out.String(), "\x1b[33mPENDING_VALIDATION\x1b[0m")) {
+			t.Errorf("styles lost: %q", out.String())
+		}
+	}
+
+	// A wide terminal shows the table whole.
+	p, out := newPrinter(t, true, false, "table", "")
+	p.IO.SetTerminalWidth(400)
+	if err := p.Print(nil, View{Table: wideTable}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), ShortID(arnA)+" ") || !strings.Contains(out.String(), arnA+","+arnB) || strings.Contains(out.String(), "…") {
+		t.Errorf("a table that fits was changed:\n%s", out.String())
+	}
+
+	// A terminal too narrow for any table: cut as far as it goes, one line
+	// a row all the same.
+	p, out = newPrinter(t, true, false, "table", "")
+	p.IO.SetTerminalWidth(20)
+	if err := p.Print(nil, View{Table: wideTable}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 3 {
+		t.Errorf("narrow terminal: %d lines, want 3 (no wrapping):\n%s", n, out.String())
+	}
+}
+
+// TestTableInPipeKeepsEverything: -o table into a pipe (no terminal) keeps
+// today's full output, whatever its width.
+func TestTableInPipeKeepsEverything(t *testing.T) {
+	p, out := newPrinter(t, false, false, "table", "")
+	p.IO.SetTerminalWidth(80)
+	if err := p.Print(nil, View{Table: wideTable}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{ShortID(arnA), strings.Repeat("long-label.", 6) + "example.test", arnA + "," + arnB} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+}
+
+// TestUniquePrefix: eight digits, more when two IDs share them (never
+// ending at the UUID's first hyphen), the whole ID at most.
+func TestUniquePrefix(t *testing.T) {
+	for _, tc := range []struct {
+		ids  []string
+		want int
+	}{
+		{[]string{"c0b4d6ab-8300-4f84-a43a-66c9fffc1bcd", "4888524f-c3ef-4ef0-ad77-5b2df72a3ebc"}, 8},
+		{[]string{"c0b4d6ab-8300-4f84-a43a-66c9fffc1bcd", "c0b4d6ab-8311-4f84-a43a-66c9fffc1bcd"}, 12},
+		{[]string{"c0b4d6ab-8300-4f84-a43a-66c9fffc1bcd", "c0b4d6ab-9300-4f84-a43a-66c9fffc1bcd"}, 10},
+		{[]string{"c0b4d6ab-8300-4f84-a43a-66c9fffc1bcd"}, 8},
+	} {
+		ids := map[string]bool{}
+		for _, id := range tc.ids {
+			ids[id] = true
+		}
+		if got := uniquePrefix(ids); got != tc.want {
+			t.Errorf("uniquePrefix(%v) = %d, want %d", tc.ids, got, tc.want)
+		}
+	}
+}
+
+// TestQueryTable: -o table shows a query's list of lists as a table, a
+// row per item and a column per value, as the AWS CLI does, not as JSON.
+func TestQueryTable(t *testing.T) {
+	data := map[string]any{"CertificateSummaryList": []any{
+		map[string]any{"DomainName": "a.test", "Status": "ISSUED"},
+		map[string]any{"DomainName": "bb.test", "Status": "EXPIRED"},
+	}}
+	p, out := newPrinter(t, true, false, "table", "CertificateSummaryList[].[DomainName,Status]")
+	if err := p.Print(data, View{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), " a.test   ISSUED\n bb.test  EXPIRED\n"; got != want {
+		t.Errorf("list of lists: got %q, want %q", got, want)
+	}
+	p, out = newPrinter(t, true, false, "table", "CertificateSummaryList[].DomainName")
+	if err := p.Print(data, View{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), " a.test\n bb.test\n"; got != want {
+		t.Errorf("list of scalars: got %q, want %q", got, want)
+	}
+}
