@@ -168,6 +168,17 @@ func (v *Vault) stale(s *Sealer) bool {
 	return true
 }
 
+// StoreKeyID reads the ID of the key the store is sealed under ("" for a
+// store whose key was never rotated).
+func (v *Vault) StoreKeyID(ctx context.Context) (string, error) {
+	var id string
+	err := v.Store.View(ctx, func(tx Tx) (err error) {
+		id, err = storeKeyID(tx)
+		return err
+	})
+	return id, err
+}
+
 func (v *Vault) readStoreKeyID() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -229,6 +229,11 @@ func (v *Vault) rotatedSince(tx Tx, sealer *Sealer) *Sealer {
 	if err != nil || id == "" || id == sealer.id {
 		return nil
 	}
+	// Only for the store's latest key: a snapshot older than this
+	// process's key is no reason to drop it.
+	if latest, err := v.readStoreKeyID(); err != nil || latest != id {
+		return nil
+	}
 	v.drop(sealer)
 	s, err := v.Sealer()
 	if err != nil || s.id != id {

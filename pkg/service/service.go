@@ -147,9 +147,23 @@ func (o *Op) Rename(eventName string) { o.rec.EventName = eventName }
 // that holds its change is durable, and a change that fails is run again
 // alone, so that it fails only itself.
 func (c *Core) Change(ctx context.Context, eventName string, fn func(*Op) error) error {
+	return c.change(ctx, eventName, fn, true)
+}
+
+// ChangeOnce is Change without the second attempt after another process's
+// key rotation (see rotatedAway): for a change that works with key
+// material taken before it (vault migrate records the key its copy is
+// sealed under; change-passphrase wraps the key it holds), which run again
+// would use the replaced key. Refused so, it fails with
+// localstore.ErrKeyRotated ("run the command again"), nothing written.
+func (c *Core) ChangeOnce(ctx context.Context, eventName string, fn func(*Op) error) error {
+	return c.change(ctx, eventName, fn, false)
+}
+
+func (c *Core) change(ctx context.Context, eventName string, fn func(*Op) error, again bool) error {
 	chs := []*change{{c: c, ctx: ctx, name: eventName, fn: fn}}
 	c.commit(ctx, chs)
-	if rotatedAway(chs[0]) {
+	if again && rotatedAway(chs[0]) {
 		chs = []*change{{c: c, ctx: ctx, name: eventName, fn: fn}}
 		c.commit(ctx, chs)
 	}
@@ -204,7 +218,8 @@ func (c *Core) ChangeBatch(ctx context.Context, eventName string, fns []func(*Op
 // already delivered and only its record is left) does not fail because an
 // administrator rotated the key meanwhile. A function given to Change
 // takes its key material in its transaction (Op.Sealer, Vault.OpenKey),
-// never before, so that run again it runs under the new key.
+// never before, so that run again it runs under the new key; a caller
+// that cannot uses ChangeOnce.
 func rotatedAway(ch *change) bool {
 	return ch.ctx.Err() == nil && errors.Is(ch.err, localstore.ErrKeyRotated)
 }

@@ -62,7 +62,8 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	defer dst.Close()
 	from := v.StoreKind()
 	hint := "migrate into a new, empty store"
-	err = s.core.Change(ctx, "MigrateVault", func(op *service.Op) error {
+	// Once: the copy is recorded as sealed under the key taken above.
+	err = s.core.ChangeOnce(ctx, "MigrateVault", func(op *service.Op) error {
 		op.Param("From", from)
 		op.Param("To", shown)
 		// The source shares its key with the target from now on: a
@@ -92,6 +93,15 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		}
 		if err := copyInto(ctx, v.Store, b); err != nil {
 			return err
+		}
+		// A rotation committed before the copy ended may have resealed
+		// what it read: the source must still be under sealer's key
+		// (key IDs are never reused), or the target would name a key
+		// its data is not sealed under.
+		if id, err := v.StoreKeyID(ctx); err != nil {
+			return err
+		} else if id != "" && id != sealer.ID() {
+			return localstore.ErrKeyRotated
 		}
 		// The target records the key its data is sealed under: no
 		// other machine makes a new one for it.

@@ -34,7 +34,8 @@ func (s *Service) ChangePassphrase(ctx context.Context, newPassphrase []byte) (*
 	if err != nil {
 		return nil, service.MapError(err)
 	}
-	err = s.core.Change(ctx, "ChangeVaultPassphrase", func(op *service.Op) error {
+	// Once: it installs the key wrapped above.
+	err = s.core.ChangeOnce(ctx, "ChangeVaultPassphrase", func(op *service.Op) error {
 		op.Param("MasterKeyId", sealer.ID())
 		op.Param("WasInClear", r.WasInClear())
 		return v.InstallRewrap(op.Tx, r)
