@@ -32,7 +32,7 @@ The vault also has a default private CA (a root and an issuing subordinate,
 created on first use: ` + "`certctl request --certificate-authority-arn default`" + `) and a
 built-in public-style hierarchy for domain-validated and ACME certificates.
 ` + "`certctl ca trust-bundle`" + ` prints every root to trust.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdCaCreate(f, nil), NewCmdCaList(f, nil), NewCmdCaTrustBundle(f, nil), NewCmdCaServe(f, nil),

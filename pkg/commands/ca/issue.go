@@ -125,13 +125,13 @@ func (o *IssueOptions) parse() error {
 }
 
 func runCaIssue(ctx context.Context, o *IssueOptions) error {
-	csrPEM, err := cmdutil.ReadFileArg(o.IO, o.CSRFile)
+	csrPEM, err := cmdutil.ReadFileArg(o.IO, "csr", o.CSRFile)
 	if err != nil {
-		return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+		return err
 	}
 	req := authorities.IssueRequest{CSR: csrPEM, Template: o.TemplateName, Validity: o.Period, NotBefore: o.NotBefore}
 	if o.APIPassthrough != "" {
-		data, err := readJSONArg(o.IO, o.APIPassthrough)
+		data, err := readJSONArg(o.IO, "api-passthrough", o.APIPassthrough)
 		if err != nil {
 			return err
 		}
@@ -154,13 +154,9 @@ func runCaIssue(ctx context.Context, o *IssueOptions) error {
 // a path, or - for stdin); exit 4 when it cannot be read. Inline is what
 // starts as JSON does ({, [, ") or is null: the parser then says what
 // it should have been, not that no such file exists.
-func readJSONArg(io *iostreams.IOStreams, arg string) ([]byte, error) {
+func readJSONArg(io *iostreams.IOStreams, flag, arg string) ([]byte, error) {
 	if t := strings.TrimSpace(arg); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") || strings.HasPrefix(t, `"`) || t == "null" {
 		return []byte(t), nil
 	}
-	data, err := cmdutil.ReadFileArg(io, arg)
-	if err != nil {
-		return nil, &errs.Error{Exit: errs.ExitInvalid, Err: err}
-	}
-	return data, nil
+	return cmdutil.ReadFileArg(io, flag, arg)
 }

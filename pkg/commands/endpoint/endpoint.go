@@ -45,7 +45,7 @@ pulls renewals forward.`,
   certctl endpoint eab create 5f2c9e
   certctl ca trust-bundle > roots.pem
   certctl endpoint serve --listen 127.0.0.1:8443`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdDescribe(f, nil), NewCmdList(f, nil), NewCmdUpdate(f, nil), NewCmdDelete(f, nil),

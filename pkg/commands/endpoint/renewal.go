@@ -23,7 +23,7 @@ ask (certbot 4.1+, lego, Caddy, cert-manager, mod_md) when to renew each
 certificate the endpoint issued: by default in the last third of its lifetime,
 and at once for a revoked certificate. ` + "`renewal-window set`" + ` pulls renewals
 forward, after an incident for example.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdRenewalWindowSet(f, nil))

@@ -45,7 +45,7 @@ func NewCmdValidate(f *cmdutil.Factory) *cobra.Command {
 
 A name not validated within 72 hours moves the certificate to
 VALIDATION_TIMED_OUT. ` + "`certctl renew --due`" + ` (the cron job) also runs the checks.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdCheck(f, nil), NewCmdServeHTTP(f, nil), NewCmdApprove(f, nil))
