@@ -15,6 +15,7 @@ import (
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 )
@@ -373,4 +374,25 @@ func CommandName(cmd *cobra.Command) string {
 		return p[i+1:]
 	}
 	return p
+}
+
+// WarnTagFlags warns on standard error about each tag of a changed tag
+// flag (--tags, --certificate-tags, --tag) that is valid but most likely
+// a mistake (inventory.TagWarning: `env:prod` is a key with no value).
+// The root runs it before every command, so that each tag flag gets it.
+func WarnTagFlags(cmd *cobra.Command, ios *iostreams.IOStreams) {
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if fl.Name != "tags" && fl.Name != "certificate-tags" && fl.Name != "tag" {
+			return
+		}
+		sv, ok := fl.Value.(pflag.SliceValue)
+		if !ok {
+			return
+		}
+		for _, s := range sv.GetSlice() {
+			if w := inventory.TagWarning(s); w != "" {
+				PrintNotices(ios, "warning: "+w)
+			}
+		}
+	})
 }

@@ -114,6 +114,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 			_, err := f.Printer()
 			return err
 		}
+		cmdutil.WarnTagFlags(c, f.IO)
 		if err := cmdutil.CheckPathFlags(c); err != nil {
 			return err
 		}
