@@ -7,6 +7,7 @@ package ca
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,14 +68,15 @@ func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string) {
 	_ = cmd.Flags().MarkHidden("certificate-authority-arn")
 }
 
-// completeCA completes CA IDs with their common names.
-func completeCA(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(authority.ObjectKind, func(data []byte) string {
+// completeCA completes CA IDs with their common names: the CAs of one of
+// statuses (none given: every CA), those the command can act on.
+func completeCA(f *cmdutil.Factory, statuses ...string) cobra.CompletionFunc {
+	return f.CompleteObjects(authority.ObjectKind, func(data []byte) (string, bool) {
 		r, err := authority.Decode(data)
 		if err != nil {
-			return ""
+			return "", len(statuses) == 0
 		}
-		return r.Subject.CommonName + " (" + r.Status + ")"
+		return r.Subject.CommonName + " (" + r.Status + ")", len(statuses) == 0 || slices.Contains(statuses, r.Status)
 	})
 }
 

@@ -87,6 +87,8 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 		},
 	}
 	caArg(f, cmd, &opts.CA)
+	// Only an ACTIVE CA issues.
+	cmd.ValidArgsFunction = completeCA(f, authority.StatusActive)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.CSRFile, "csr", "", "certificate signing request (PEM or DER `file`)")
 	_ = cmd.MarkFlagFilename("csr")

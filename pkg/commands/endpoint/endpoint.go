@@ -77,15 +77,15 @@ func (d Deps) open(ctx context.Context) (*output.Printer, *endpoints.Service, er
 }
 
 func completeEndpoint(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(acmestate.KindEndpoint, func(data []byte) string {
+	return f.CompleteObjects(acmestate.KindEndpoint, func(data []byte) (string, bool) {
 		var e acmestate.Endpoint
 		if err := json.Unmarshal(data, &e); err != nil {
-			return ""
+			return "", true
 		}
 		if e.Name != "" {
-			return e.Name + " (" + e.Status + ")"
+			return e.Name + " (" + e.Status + ")", true
 		}
-		return e.Status
+		return e.Status, true
 	})
 }
 

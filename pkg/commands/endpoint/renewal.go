@@ -99,12 +99,12 @@ revoked certificate's window stays in the past. Prints
 
 // completeCA completes the CAs of the vault (--certificate-authority-arn).
 func completeCA(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(authority.ObjectKind, func(data []byte) string {
+	return f.CompleteObjects(authority.ObjectKind, func(data []byte) (string, bool) {
 		r, err := authority.Decode(data)
 		if err != nil {
-			return ""
+			return "", true
 		}
-		return r.Subject.CommonName + " (" + r.Status + ")"
+		return r.Subject.CommonName + " (" + r.Status + ")", true
 	})
 }
 

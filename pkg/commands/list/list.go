@@ -129,6 +129,7 @@ at once and is never held whole: a list that fails midway (exit 6 for the vault,
 	fl.StringVar(&opts.ExpiringWithin, "expiring-within", "", "only certificates expiring within this `duration` (e.g. 30d)")
 	fl.StringArrayVar(&opts.Domains, "domain", nil, "only certificates with a name matching this `glob` (repeatable, or comma-separated)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "only certificates with this tag `K=V` (or K; repeatable)")
+	_ = cmd.RegisterFlagCompletionFunc("tag", f.CompleteTagKeys)
 	fl.StringArrayVar(&opts.KeyUsages, "key-usage", nil, "only certificates with one of these key `usages` (DIGITAL_SIGNATURE, KEY_ENCIPHERMENT, …, ANY)")
 	fl.StringArrayVar(&opts.ExtKeyUsages, "extended-key-usage", nil, "only certificates with one of these extended key `usages` (TLS_WEB_SERVER_AUTHENTICATION, …, NONE)")
 	fl.StringVar(&opts.SortBy, "sort-by", "CREATED_AT", "CREATED_AT, NOT_AFTER or DOMAIN_NAME")

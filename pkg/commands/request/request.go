@@ -124,12 +124,14 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	return cmd
 }
 
-func caLabel(data []byte) string {
+// caLabel describes a CA for completion, offering only ACTIVE ones: no
+// other issues.
+func caLabel(data []byte) (string, bool) {
 	r, err := authority.Decode(data)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	return r.Subject.CommonName
+	return r.Subject.CommonName, r.Status == authority.StatusActive
 }
 
 // Input checks the flag values and returns the service request they make
