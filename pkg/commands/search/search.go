@@ -121,7 +121,7 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 	cmdutil.MaxItemsFlag(cmd.Flags(), &opts.MaxItems, "return at most `N` results and a NextToken")
 	cmd.Flags().StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	cmd.Flags().StringVar(&opts.SortBy, "sort-by", "", "sort by this ACM sort `key` (CREATED_AT, NOT_AFTER, COMMON_NAME, STATUS…)")
-	cmd.Flags().StringVar(&opts.SortOrder, "sort-order", "", "ASCENDING or DESCENDING")
+	cmd.Flags().StringVar(&opts.SortOrder, "sort-order", "", "sort `order`, ASCENDING or DESCENDING (default DESCENDING for CREATED_AT, else ASCENDING)")
 	cmdutil.EnumCompletion(cmd, "sort-by", certificates.SearchSortKeys)
 	cmdutil.EnumCompletion(cmd, "sort-order", certificates.SortOrders)
 	return cmd
