@@ -93,7 +93,10 @@ func ManPages(root *cobra.Command) (map[string][]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := doc.GenManTree(root, ManHeader(), tmp); err != nil {
+	restore := forMan(root)
+	err = doc.GenManTree(root, ManHeader(), tmp)
+	restore()
+	if err != nil {
 		return nil, err
 	}
 	entries, err := os.ReadDir(tmp)
@@ -106,7 +109,7 @@ func ManPages(root *cobra.Command) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		pages[e.Name()] = data
+		pages[e.Name()] = []byte(restoreAngles.Replace(string(data)))
 	}
 	return pages, nil
 }

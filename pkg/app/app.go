@@ -87,6 +87,9 @@ func classify(err error) error {
 		return err
 	}
 	msg := err.Error()
+	if m := requiredFlags(msg); m != "" {
+		return &errs.Error{Exit: errs.ExitUsage, Msg: m}
+	}
 	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
 		"invalid argument", "required flag", "accepts ", "requires ", "if any flags in the group", "bad flag syntax"} {
 		if strings.HasPrefix(msg, p) || strings.Contains(msg, p) {
@@ -99,6 +102,29 @@ func classify(err error) error {
 	return err
 }
 
+// requiredFlags rewrites cobra's message for missing required flags
+// (`required flag(s) "a", "b" not set`) in the words certctl's own checks
+// use (`--private-key is required`), so that every missing flag reads
+// alike; "" for any other message.
+func requiredFlags(msg string) string {
+	list, ok := strings.CutPrefix(msg, "required flag(s) ")
+	if !ok {
+		return ""
+	}
+	list, ok = strings.CutSuffix(list, " not set")
+	if !ok {
+		return ""
+	}
+	var names []string
+	for _, n := range strings.Split(list, ", ") {
+		names = append(names, "--"+strings.Trim(n, `"`))
+	}
+	if len(names) == 1 {
+		return names[0] + " is required"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " are required"
+}
+
 func printError(f *cmdutil.Factory, err error) {
 	var ce *errs.Error
 	if errors.As(err, &ce) && ce.Silent {
@@ -109,7 +135,7 @@ func printError(f *cmdutil.Factory, err error) {
 	code := errs.ExitCodeOf(err)
 	if ce != nil && ce.Hint != "" {
 		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", ce.Hint)
-	} else if code == errs.ExitUsage {
+	} else if code == errs.ExitUsage && (ce == nil || !ce.NoHelpHint) {
 		fmt.Fprintln(f.IO.ErrOut, "hint: run with --help for usage")
 	}
 	if f.Globals.Output == "json" {
@@ -128,18 +154,30 @@ func printError(f *cmdutil.Factory, err error) {
 }
 
 // outputFromArgs finds an -o/--output value in args (for error reporting
-// when flag parsing failed before reaching it).
+// when flag parsing failed before reaching it), in every form pflag
+// accepts: -o json, -ojson, -o=json, --output json, --output=json, and -o
+// after other one-letter flags that take no value (-qo json).
 func outputFromArgs(args []string) string {
 	for i, a := range args {
 		switch {
 		case a == "--":
 			return ""
-		case (a == "-o" || a == "--output") && i+1 < len(args):
+		case a == "--output" && i+1 < len(args):
 			return args[i+1]
 		case strings.HasPrefix(a, "--output="):
 			return strings.TrimPrefix(a, "--output=")
-		case strings.HasPrefix(a, "-o") && len(a) > 2 && !strings.HasPrefix(a, "--"):
-			return strings.TrimPrefix(a, "-o")
+		case len(a) > 1 && a[0] == '-' && a[1] != '-':
+			// Shorthands: q and h take no value, so o may follow them.
+			short := strings.TrimLeft(a[1:], "qh")
+			if !strings.HasPrefix(short, "o") {
+				continue
+			}
+			if v := short[1:]; v != "" {
+				return strings.TrimPrefix(v, "=")
+			}
+			if i+1 < len(args) {
+				return args[i+1]
+			}
 		}
 	}
 	return ""

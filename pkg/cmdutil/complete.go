@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -32,31 +33,73 @@ func (f *Factory) completionStore(ctx context.Context) (localstore.Store, bool) 
 // CompleteCertificates completes certificate IDs (described by their domain
 // name) for the first positional argument.
 func (f *Factory) CompleteCertificates(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
+	return f.CompleteCertificatesWhere(nil)(cmd, args, toComplete)
+}
+
+// CompleteCertificatesWhere is CompleteCertificates offering only the
+// certificates keep accepts by stored status and type (nil: all): those the
+// command can act on, such as IMPORTED ones for reimport. It is a hint, not
+// a rule — the command's service still decides. (Commands do not import
+// the store, hence two strings rather than the stored certificate.)
+func (f *Factory) CompleteCertificatesWhere(keep func(status, certType string) bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		st, ok := f.completionStore(cmd.Context())
+		if !ok {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		defer st.Close()
+		var out []string
+		_ = st.View(cmd.Context(), func(tx localstore.Tx) error {
+			certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
+			if err != nil {
+				return err
+			}
+			for _, c := range certs {
+				if keep == nil || keep(c.Status, c.Type) {
+					out = append(out, c.ID+"\t"+c.DomainName)
+				}
+			}
+			return nil
+		})
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// CompleteTagKeys completes a tag flag (list --tag) with the tag keys of
+// the vault's certificates, as KEY= (no space follows: the value does),
+// never a file name.
+func (f *Factory) CompleteTagKeys(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	const directive = cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 	st, ok := f.completionStore(cmd.Context())
 	if !ok {
-		return nil, cobra.ShellCompDirectiveNoFileComp
+		return nil, directive
 	}
 	defer st.Close()
+	seen := map[string]bool{}
 	var out []string
 	_ = st.View(cmd.Context(), func(tx localstore.Tx) error {
 		certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
-		if err != nil {
-			return err
-		}
 		for _, c := range certs {
-			out = append(out, c.ID+"\t"+c.DomainName)
+			for _, t := range c.Tags {
+				if !seen[t.Key] {
+					seen[t.Key] = true
+					out = append(out, t.Key+"=")
+				}
+			}
 		}
-		return nil
+		return err
 	})
-	return out, cobra.ShellCompDirectiveNoFileComp
+	sort.Strings(out)
+	return out, directive
 }
 
 // CompleteObjects completes the IDs of generic objects of kind (CAs,
-// endpoints), described by describe(data).
-func (f *Factory) CompleteObjects(kind string, describe func([]byte) string) cobra.CompletionFunc {
+// endpoints), described by describe(data); when describe reports false
+// the object is not offered (one the command cannot act on).
+func (f *Factory) CompleteObjects(kind string, describe func([]byte) (string, bool)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -70,7 +113,9 @@ func (f *Factory) CompleteObjects(kind string, describe func([]byte) string) cob
 		_ = st.View(cmd.Context(), func(tx localstore.Tx) error {
 			objs, err := tx.ListObjects(kind)
 			for _, o := range objs {
-				out = append(out, o.ID+"\t"+describe(o.Data))
+				if label, ok := describe(o.Data); ok {
+					out = append(out, o.ID+"\t"+label)
+				}
 			}
 			return err
 		})

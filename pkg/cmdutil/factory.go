@@ -171,9 +171,9 @@ func Serving[S any](f *Factory, open func(context.Context) (S, error)) func(cont
 
 func (f *Factory) vaultPassphrase() ([]byte, error) {
 	if p := f.Globals.VaultPassphraseFile; p != "" {
-		data, err := ReadFileArg(f.IO, p)
+		data, err := ReadFileArg(f.IO, "vault-passphrase-file", p)
 		if err != nil {
-			return nil, errs.UsageErrorf("--vault-passphrase-file: %v", err)
+			return nil, err
 		}
 		return TrimNewline(data), nil
 	}
@@ -199,7 +199,13 @@ func (f *Factory) Printer() (*output.Printer, error) {
 	}
 	p, err := output.New(f.IO, f.Globals.Output, f.Globals.Query)
 	if err != nil {
-		return nil, errs.UsageErrorf("%v", err)
+		e := errs.UsageErrorf("%v", err)
+		if f.Globals.Output == "" || output.ValidFormat(f.Globals.Output) {
+			// The format is fine: the --query expression does not parse,
+			// which the help does not explain.
+			e = e.WithoutHelpHint()
+		}
+		return nil, e
 	}
 	f.printer = p
 	return p, nil

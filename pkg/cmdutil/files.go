@@ -15,6 +15,7 @@ import (
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 )
@@ -23,36 +24,61 @@ import (
 // bundles are small, and a bound keeps a mistaken argument from eating memory.
 const MaxFileArg = 16 << 20
 
-// ReadFileArg reads a file argument: a path, `-` for stdin, or the AWS CLI
-// forms file://P and fileb://P.
-func ReadFileArg(s *iostreams.IOStreams, arg string) ([]byte, error) {
-	var r io.Reader
-	name := arg
-	switch {
-	case arg == "-":
-		r, name = s.In, "stdin"
-	case strings.HasPrefix(arg, "fileb://"):
-		name = strings.TrimPrefix(arg, "fileb://")
-	case strings.HasPrefix(arg, "file://"):
-		name = strings.TrimPrefix(arg, "file://")
+// OpenFileArg opens the file argument arg of the flag named flag (""
+// for a positional argument): a path, `-` for stdin, or the AWS CLI forms
+// file://P and fileb://P. It is the one place where an input file named
+// on the command line is opened, so that every such file fails alike: one
+// that does not exist, is a directory or cannot be read is invalid input
+// (exit 4, SPEC section 5: the command line's shape is right, what it
+// names is not), and the message names the flag and the file.
+func OpenFileArg(s *iostreams.IOStreams, flag, arg string) (io.ReadCloser, error) {
+	name := FileArgName(arg)
+	if arg == "-" {
+		return io.NopCloser(s.In), nil
 	}
-	if r == nil {
-		f, err := os.Open(name)
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil, fmt.Errorf("%s: no such file", name)
-			}
-			return nil, err
+	fail := func(format string, a ...any) error {
+		msg := fmt.Sprintf(format, a...)
+		if flag != "" {
+			msg = "--" + flag + ": " + msg
 		}
-		defer f.Close()
-		r = f
+		return errs.Invalidf("%s", msg)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		switch {
+		case os.IsNotExist(err):
+			return nil, fail("%s: no such file", name)
+		case os.IsPermission(err):
+			return nil, fail("%s: permission denied", name)
+		}
+		return nil, fail("%v", err)
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fail("%s: is a directory, not a file", name)
+	}
+	return f, nil
+}
+
+// ReadFileArg reads the file argument arg of the flag named flag (see
+// OpenFileArg), at most MaxFileArg bytes. Every error is invalid input
+// (exit 4) naming the flag and the file.
+func ReadFileArg(s *iostreams.IOStreams, flag, arg string) ([]byte, error) {
+	r, err := OpenFileArg(s, flag, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	prefix := FileArgName(arg) + ": "
+	if flag != "" {
+		prefix = "--" + flag + ": " + prefix
 	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileArg+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return nil, errs.Invalidf("%s%v", prefix, err)
 	}
 	if len(data) > MaxFileArg {
-		return nil, fmt.Errorf("%s: larger than %d MiB", name, MaxFileArg>>20)
+		return nil, errs.Invalidf("%slarger than %d MiB", prefix, MaxFileArg>>20)
 	}
 	return data, nil
 }
@@ -192,17 +218,6 @@ func IDArg(dst *string, flag, name string) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-// GroupRunE is the RunE of a command that only groups subcommands
-// (`certctl tags`, `certctl config`): alone it prints its help; followed by
-// an unknown word it is a usage error (exit 2) rather than cobra's help
-// with exit 0. Pair it with Args: NoArgs.
-func GroupRunE(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return errs.UsageErrorf("unknown command %q for %s", args[0], cmd.CommandPath())
-	}
-	return cmd.Help()
 }
 
 // CheckPathFlags refuses an output flag (MarkOutputFile, MarkOutputDir)
@@ -359,4 +374,25 @@ func CommandName(cmd *cobra.Command) string {
 		return p[i+1:]
 	}
 	return p
+}
+
+// WarnTagFlags warns on standard error about each tag of a changed tag
+// flag (--tags, --certificate-tags, --tag) that is valid but most likely
+// a mistake (inventory.TagWarning: `env:prod` is a key with no value).
+// The root runs it before every command, so that each tag flag gets it.
+func WarnTagFlags(cmd *cobra.Command, ios *iostreams.IOStreams) {
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if fl.Name != "tags" && fl.Name != "certificate-tags" && fl.Name != "tag" {
+			return
+		}
+		sv, ok := fl.Value.(pflag.SliceValue)
+		if !ok {
+			return
+		}
+		for _, s := range sv.GetSlice() {
+			if w := inventory.TagWarning(s); w != "" {
+				PrintNotices(ios, "warning: "+w)
+			}
+		}
+	})
 }

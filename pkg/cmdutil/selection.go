@@ -118,8 +118,8 @@ func ReadStatement(io *iostreams.IOStreams, v string) ([]byte, error) {
 	st := []byte(v)
 	if strings.HasPrefix(v, "file://") || strings.HasPrefix(v, "fileb://") || v == "-" {
 		var err error
-		if st, err = ReadFileArg(io, v); err != nil {
-			return nil, errs.Invalidf("--filter-statement: %v", err)
+		if st, err = ReadFileArg(io, "filter-statement", v); err != nil {
+			return nil, err
 		}
 	}
 	if len(bytes.TrimSpace(st)) == 0 {

@@ -66,3 +66,60 @@ func (e *InvalidError) Error() string {
 
 // Suggestion is the valid value e.Value was probably meant as, or "".
 func (e *InvalidError) Suggestion() string { return Suggest(e.Value, e.Allowed) }
+
+// Nearest is the candidates that v was probably mistyped from, closest
+// first: those within a small edit distance of v (letter case ignored),
+// at most two edits, and one for a word of four letters or fewer, so
+// that a short word does not match everything (`lst` is list, not csr). It suggests command and flag names
+// (`reqest` → request, `--verions` → --versions); v itself is never
+// among them.
+func Nearest(v string, candidates []string) []string {
+	lv := strings.ToLower(v)
+	limit := 2
+	if len(lv) <= 4 {
+		limit = 1
+	}
+	type match struct {
+		name string
+		dist int
+	}
+	var found []match
+	for _, c := range candidates {
+		if c == v {
+			continue
+		}
+		if d := distance(lv, strings.ToLower(c)); d <= limit {
+			found = append(found, match{c, d})
+		}
+	}
+	slices.SortStableFunc(found, func(a, b match) int { return a.dist - b.dist })
+	out := make([]string, 0, len(found))
+	for _, m := range found {
+		if !slices.Contains(out, m.name) {
+			out = append(out, m.name)
+		}
+	}
+	return out
+}
+
+// distance is the Levenshtein distance between a and b, in bytes (names
+// of commands and flags are ASCII).
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -41,3 +41,28 @@ func TestSuggest(t *testing.T) {
 		t.Errorf("Suggest(xml) = %q", s)
 	}
 }
+
+func TestNearest(t *testing.T) {
+	commands := []string{"request", "reimport", "revoke", "renew", "list", "describe", "delete"}
+	for _, c := range []struct {
+		v    string
+		want []string
+	}{
+		{"reqest", []string{"request"}},
+		{"lst", []string{"list"}},
+		{"LIST", []string{"list"}},
+		{"renwe", []string{"renew"}},
+		{"list", nil},
+		{"frobnicate", nil},
+		{"x", nil},
+		{"", nil},
+	} {
+		got := Nearest(c.v, commands)
+		if len(got) != len(c.want) || (len(got) > 0 && got[0] != c.want[0]) {
+			t.Errorf("Nearest(%q) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	if got := Nearest("verions", []string{"versions", "pem", "validation-records"}); len(got) != 1 || got[0] != "versions" {
+		t.Errorf("Nearest(verions) = %q", got)
+	}
+}

@@ -46,6 +46,11 @@ type Error struct {
 	Hint   string
 	Err    error
 	Silent bool // already reported (e.g. per-item batch failures); print nothing more
+	// NoHelpHint leaves out the "run with --help for usage" line that a
+	// usage error (exit 2) gets otherwise: for one that the command's help
+	// does not explain (passphrases that differ, a --query that does not
+	// parse, binary output refused on a terminal). See WithoutHelpHint.
+	NoHelpHint bool
 }
 
 func (e *Error) Error() string {
@@ -71,6 +76,15 @@ func (e *Error) CodeName() string {
 // WithHint returns e with a hint line.
 func (e *Error) WithHint(format string, a ...any) *Error {
 	e.Hint = fmt.Sprintf(format, a...)
+	return e
+}
+
+// WithoutHelpHint returns e without the "run with --help" hint: for a
+// usage error about what a flag's value holds rather than the command
+// line's shape (unknown or missing flag, command or argument, a bad flag
+// value), where reading the help does not help.
+func (e *Error) WithoutHelpHint() *Error {
+	e.NoHelpHint = true
 	return e
 }
 

@@ -116,7 +116,7 @@ func (t *token) Generate(alg, label string) (crypto.Signer, []byte, error) {
 	case "EC_secp521r1":
 		k, err = t.ctx.GenerateECDSAKeyPairWithAttributes(pub, priv, elliptic.P521())
 	default:
-		return nil, nil, errs.UsageErrorf("key algorithm %q cannot be generated in a token", alg)
+		return nil, nil, errs.UsageErrorf("key algorithm %q cannot be generated in a token", alg).WithoutHelpHint()
 	}
 	if err != nil {
 		return nil, nil, t.unavailable("cannot generate a "+alg+" key pair", err)

@@ -51,10 +51,36 @@ func shown(v string) string {
 // ResolveCertificate turns an identifier argument (full ARN of this
 // vault's region and account, UUID or unique UUID prefix of at least 6
 // characters) into a certificate ID.
+// A UUID or prefix that names no certificate but a CA or an ACME endpoint
+// is not found all the same, with a hint naming what it is and the
+// command that takes it (a full ARN of another kind is refused by IDOf).
 func ResolveCertificate(tx localstore.Tx, n Names, arg string) (string, error) {
-	return resolve(n, arg, arn.Certificate, "certificate", func(prefix string) ([]string, error) {
+	id, err := resolve(n, arg, arn.Certificate, "certificate", func(prefix string) ([]string, error) {
 		return tx.FindCertificateIDs(prefix, 10)
 	})
+	var ce *errs.Error
+	if err == nil || !errors.As(err, &ce) || ce.Exit != errs.ExitNotFound || ce.Hint != "" {
+		return id, err
+	}
+	r, rerr := arn.IDOf(arn.Certificate, arg)
+	if rerr != nil || r.FullARN {
+		return id, err
+	}
+	for _, o := range mistakenFor {
+		if ids, ferr := tx.FindObjectIDs(o.objKind, r.ID, 1); ferr == nil && len(ids) > 0 {
+			return id, ce.WithHint("%s is %s, not a certificate: use %s %s", strings.TrimSpace(arg), o.label, o.command, strings.TrimSpace(arg))
+		}
+	}
+	return id, err
+}
+
+// mistakenFor are the resources whose identifiers are given where a
+// certificate's is taken, by object kind (authority.ObjectKind,
+// acmestate.KindEndpoint, which import this package: TestMistakenForKinds
+// keeps them equal).
+var mistakenFor = []struct{ objKind, label, command string }{
+	{"ca", "a certificate authority", "certctl ca describe"},
+	{"acme-endpoint", "an ACME endpoint", "certctl endpoint describe"},
 }
 
 // ResolveObject resolves an identifier of a generic object kind (CAs, ACME
@@ -96,4 +122,13 @@ func NotFound(err error, label, arg string) error {
 		return errs.NotFoundf("%s %s not found", label, arg)
 	}
 	return err
+}
+
+// MistakenForKinds are the object kinds of mistakenFor, for its test.
+func MistakenForKinds() []string {
+	var out []string
+	for _, o := range mistakenFor {
+		out = append(out, o.objKind)
+	}
+	return out
 }

@@ -19,9 +19,16 @@ func ParseTag(s string) (localstore.Tag, error) {
 			key, val = rest[:i], rest[i+len(",Value="):]
 			// AWS shorthand: another Name= after the value is a field
 			// of its own, and a tag has no other.
-			for part := range strings.SplitSeq(val, ",") {
-				if name, _, ok := strings.Cut(part, "="); ok && part != val && isFieldName(name) {
+			// A part without "=" after the value's first is no field
+			// and no attribute of a distinguished name (`CN=a,O=b`):
+			// AWS shorthand reads `Value=prod,extra` as a mistake too.
+			for i, part := range strings.Split(val, ",") {
+				name, _, ok := strings.Cut(part, "=")
+				switch {
+				case ok && i > 0 && isFieldName(name):
 					return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: unknown field %q (a tag is Key=K,Value=V)", s, name)
+				case !ok && i > 0:
+					return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: %q after the value is not a field (a tag is Key=K,Value=V; for a value holding a comma write K=V)", s, part)
 				}
 			}
 		} else if strings.Contains(rest, ",") {
@@ -30,7 +37,22 @@ func ParseTag(s string) (localstore.Tag, error) {
 		return localstore.Tag{Key: key, Value: val}, nil
 	}
 	key, val, _ := strings.Cut(s, "=")
+	if key == "Value" || strings.HasPrefix(s, "Value=") {
+		// `Value=x` alone is half of the shorthand, not a key named Value.
+		return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: Value= without Key= (a tag is Key=K,Value=V or K=V)", s)
+	}
 	return localstore.Tag{Key: key, Value: val}, nil
+}
+
+// TagWarning is a warning for a tag written as `env:prod`, which is valid
+// (ACM allows ':' in a key) but is the key "env:prod" with no value, most
+// likely meant as key env with value prod; "" for any other tag.
+func TagWarning(s string) string {
+	if strings.HasPrefix(s, "Key=") || strings.Contains(s, "=") || !strings.Contains(s, ":") {
+		return ""
+	}
+	k, v, _ := strings.Cut(s, ":")
+	return fmt.Sprintf("tag %q is a key with no value: ':' does not separate a key from its value (for key %s and value %s write %s=%s)", s, k, v, k, v)
 }
 
 // isFieldName reports whether s reads as a shorthand field name, which

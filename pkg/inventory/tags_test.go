@@ -28,6 +28,11 @@ func TestParseTag(t *testing.T) {
 		{in: "Key=env,Val=x", usageErr: true},
 		{in: "Key=a,Value=b,Extra=c", usageErr: true},
 		{in: "Key=a,Value=b,Value=c", usageErr: true},
+		{in: "Key=env,Value=prod,extra", usageErr: true},
+		{in: "Key=env,Value=prod,", usageErr: true},
+		{in: "Value=x", usageErr: true},
+		{in: "Value", usageErr: true},
+		{in: "env:prod", key: "env:prod"},
 		{in: "Key=issuer-dn,Value=CN=Example CA,O=Example Ltd", key: "issuer-dn", value: "CN=Example CA,O=Example Ltd", valueGiven: true},
 		{in: "=v", key: "", value: "v", valueGiven: true},
 		{in: "", key: ""},
@@ -194,4 +199,15 @@ func FuzzParseTag(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTagWarning(t *testing.T) {
+	if w := TagWarning("env:prod"); !strings.Contains(w, "env=prod") {
+		t.Errorf("env:prod: warning %q, want one naming env=prod", w)
+	}
+	for _, s := range []string{"env=prod", "app:env=prod", "Key=app:env", "env"} {
+		if w := TagWarning(s); w != "" {
+			t.Errorf("%s: unexpected warning %q", s, w)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,6 +130,10 @@ func terseTerm(tok string, now time.Time) (*Filter, error) {
 // enumerated word.
 var terseKeys = []string{"san", "name", "domain", "cn", "eku", "ku", "key", "alg", "serial", "status", "type",
 	"origin", "renewal", "ca", "endpoint", "in-use", "inuse", "exported", "tag"}
+
+// TerseKeys are the KEY words of the terse query's KEY:VALUE terms (for
+// shell completion).
+func TerseKeys() []string { return slices.Clone(terseKeys) }
 
 // didYouMean is ": did you mean X?" when v is X of words in another case.
 func didYouMean(v string, words []string) string {

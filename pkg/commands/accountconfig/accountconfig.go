@@ -25,7 +25,7 @@ func NewCmdAccountConfig(f *cmdutil.Factory) *cobra.Command {
 		Use:   "account-config <command>",
 		Short: "Show or set vault-wide settings for expiry events",
 		Long:  `Show or set how many days before expiry the daily Certificate Approaching Expiration events start (ACM's account configuration; default 45).`,
-		Args:  cmdutil.NoArgs,
+		Args:  cmdutil.GroupArgs,
 		RunE:  cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdGet(f, nil))

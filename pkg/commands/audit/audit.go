@@ -36,7 +36,7 @@ vault's master key over its content and the record before it, so that someone
 who can write the database but does not hold the master key cannot alter,
 remove or insert a record unnoticed. Both verbs need the master key (set
 CERTCTL_VAULT_PASSPHRASE or --vault-passphrase-file for a passphrase vault).`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdList(f, nil), NewCmdVerify(f, nil))

@@ -7,6 +7,7 @@ package ca
 import (
 	"context"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +32,7 @@ The vault also has a default private CA (a root and an issuing subordinate,
 created on first use: ` + "`certctl request --certificate-authority-arn default`" + `) and a
 built-in public-style hierarchy for domain-validated and ACME certificates.
 ` + "`certctl ca trust-bundle`" + ` prints every root to trust.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdCaCreate(f, nil), NewCmdCaList(f, nil), NewCmdCaTrustBundle(f, nil), NewCmdCaServe(f, nil),
@@ -66,14 +67,15 @@ func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string) {
 	_ = cmd.Flags().MarkHidden("certificate-authority-arn")
 }
 
-// completeCA completes CA IDs with their common names.
-func completeCA(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(authority.ObjectKind, func(data []byte) string {
+// completeCA completes CA IDs with their common names: the CAs of one of
+// statuses (none given: every CA), those the command can act on.
+func completeCA(f *cmdutil.Factory, statuses ...string) cobra.CompletionFunc {
+	return f.CompleteObjects(authority.ObjectKind, func(data []byte) (string, bool) {
 		r, err := authority.Decode(data)
 		if err != nil {
-			return ""
+			return "", len(statuses) == 0
 		}
-		return r.Subject.CommonName + " (" + r.Status + ")"
+		return r.Subject.CommonName + " (" + r.Status + ")", len(statuses) == 0 || slices.Contains(statuses, r.Status)
 	})
 }
 

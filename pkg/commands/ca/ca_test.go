@@ -341,7 +341,7 @@ func TestCaCRLPartitionFlag(t *testing.T) {
 // name (the parser then says what it should have been).
 func TestReadJSONArgInline(t *testing.T) {
 	for _, in := range []string{`{"a":1}`, ` []`, `null`, `"x"`} {
-		got, err := readJSONArg(nil, in)
+		got, err := readJSONArg(nil, "name-constraints", in)
 		if err != nil || string(got) != strings.TrimSpace(in) {
 			t.Errorf("%q: %q, %v", in, got, err)
 		}

@@ -221,7 +221,7 @@ func checkKeyStorage(storage, label string) error {
 // into o.Request (exit 4 when unreadable or malformed).
 func (o *CreateOptions) readDocuments() error {
 	if o.NameConstraints != "" {
-		data, err := readJSONArg(o.IO, o.NameConstraints)
+		data, err := readJSONArg(o.IO, "name-constraints", o.NameConstraints)
 		if err != nil {
 			return err
 		}
@@ -230,7 +230,7 @@ func (o *CreateOptions) readDocuments() error {
 		}
 	}
 	if o.RevocationConfiguration != "" {
-		data, err := readJSONArg(o.IO, o.RevocationConfiguration)
+		data, err := readJSONArg(o.IO, "revocation-configuration", o.RevocationConfiguration)
 		if err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ starts the next one; a new ca.base_url is taken by the next partition.` + cmduti
 				return errs.UsageErrorf("--der is binary: -o json and -o yaml cannot wrap it (without --der, -o json prints the PEM in JSON)")
 			}
 			if opts.DER && opts.IO.IsStdoutTTY() {
-				return errs.UsageErrorf("refusing to write a DER CRL to a terminal: redirect it to a file")
+				return errs.UsageErrorf("refusing to write a DER CRL to a terminal: redirect it to a file").WithoutHelpHint()
 			}
 			if runF != nil {
 				return runF(opts)

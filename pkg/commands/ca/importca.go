@@ -89,17 +89,17 @@ opened exits 6 naming the setting.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 func runCaImport(ctx context.Context, o *ImportOptions) error {
 	raw := inventory.RawMaterial{CertificateFile: o.CertFile, PrivateKeyFile: o.KeyFile, ChainFile: o.ChainFile}
 	var err error
-	if raw.CertificatePEM, err = cmdutil.ReadFileArg(o.IO, o.CertFile); err != nil {
-		return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+	if raw.CertificatePEM, err = cmdutil.ReadFileArg(o.IO, "certificate", o.CertFile); err != nil {
+		return err
 	}
 	if o.KeyFile != "" {
-		if raw.PrivateKeyPEM, err = cmdutil.ReadFileArg(o.IO, o.KeyFile); err != nil {
-			return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+		if raw.PrivateKeyPEM, err = cmdutil.ReadFileArg(o.IO, "private-key", o.KeyFile); err != nil {
+			return err
 		}
 	}
 	if o.ChainFile != "" {
-		if raw.ChainPEM, err = cmdutil.ReadFileArg(o.IO, o.ChainFile); err != nil {
-			return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+		if raw.ChainPEM, err = cmdutil.ReadFileArg(o.IO, "certificate-chain", o.ChainFile); err != nil {
+			return err
 		}
 	}
 	p, svc, err := open(ctx, o.Printer, o.Authorities)

@@ -65,14 +65,14 @@ exits 4, a CA in another status 5.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 }
 
 func runCaImportCertificate(ctx context.Context, o *ImportCertificateOptions) error {
-	certPEM, err := cmdutil.ReadFileArg(o.IO, o.CertFile)
+	certPEM, err := cmdutil.ReadFileArg(o.IO, "certificate", o.CertFile)
 	if err != nil {
-		return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+		return err
 	}
 	var chainPEM []byte
 	if o.ChainFile != "" {
-		if chainPEM, err = cmdutil.ReadFileArg(o.IO, o.ChainFile); err != nil {
-			return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+		if chainPEM, err = cmdutil.ReadFileArg(o.IO, "certificate-chain", o.ChainFile); err != nil {
+			return err
 		}
 	}
 	p, svc, err := open(ctx, o.Printer, o.Authorities)

@@ -92,6 +92,8 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 		},
 	}
 	caArg(f, cmd, &opts.CA)
+	// Only an ACTIVE CA issues.
+	cmd.ValidArgsFunction = completeCA(f, authority.StatusActive)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.CSRFile, "csr", "", "certificate signing request (PEM or DER `file`)")
 	_ = cmd.MarkFlagFilename("csr")
@@ -130,13 +132,13 @@ func (o *IssueOptions) parse() error {
 }
 
 func runCaIssue(ctx context.Context, o *IssueOptions) error {
-	csrPEM, err := cmdutil.ReadFileArg(o.IO, o.CSRFile)
+	csrPEM, err := cmdutil.ReadFileArg(o.IO, "csr", o.CSRFile)
 	if err != nil {
-		return &errs.Error{Exit: errs.ExitInvalid, Err: err}
+		return err
 	}
 	req := authorities.IssueRequest{CSR: csrPEM, Template: o.TemplateName, Validity: o.Period, NotBefore: o.NotBefore}
 	if o.APIPassthrough != "" {
-		data, err := readJSONArg(o.IO, o.APIPassthrough)
+		data, err := readJSONArg(o.IO, "api-passthrough", o.APIPassthrough)
 		if err != nil {
 			return err
 		}
@@ -159,13 +161,9 @@ func runCaIssue(ctx context.Context, o *IssueOptions) error {
 // a path, or - for stdin); exit 4 when it cannot be read. Inline is what
 // starts as JSON does ({, [, ") or is null: the parser then says what
 // it should have been, not that no such file exists.
-func readJSONArg(io *iostreams.IOStreams, arg string) ([]byte, error) {
+func readJSONArg(io *iostreams.IOStreams, flag, arg string) ([]byte, error) {
 	if t := strings.TrimSpace(arg); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") || strings.HasPrefix(t, `"`) || t == "null" {
 		return []byte(t), nil
 	}
-	data, err := cmdutil.ReadFileArg(io, arg)
-	if err != nil {
-		return nil, &errs.Error{Exit: errs.ExitInvalid, Err: err}
-	}
-	return data, nil
+	return cmdutil.ReadFileArg(io, flag, arg)
 }

@@ -59,7 +59,7 @@ Reasons: ` + strings.Join(casign.ReasonNames(), " ") + cmdutil.ExitStatus(0, 2, 
 	cmd.Flags().StringVar(&opts.Serial, "certificate-serial", "", "alias of --serial (AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-serial")
 	cmd.Flags().StringVar(&opts.CertificateArn, "certificate-arn", "", "the certificate's `ARN` (<ca-arn>/certificate/<serial>)")
-	cmd.Flags().StringVar(&opts.Reason, "revocation-reason", "", "why the certificate is revoked")
+	cmd.Flags().StringVar(&opts.Reason, "revocation-reason", "", "why the certificate is revoked: one of "+strings.Join(casign.ReasonNames(), ", "))
 	cmdutil.EnumCompletion(cmd, "revocation-reason", casign.ReasonNames())
 	return cmd
 }

@@ -70,7 +70,7 @@ func runCaUpdate(ctx context.Context, o *UpdateOptions) error {
 	}
 	var a string
 	if o.RevocationConfiguration != "" {
-		data, err := readJSONArg(o.IO, o.RevocationConfiguration)
+		data, err := readJSONArg(o.IO, "revocation-configuration", o.RevocationConfiguration)
 		if err != nil {
 			return err
 		}

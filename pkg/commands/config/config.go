@@ -37,7 +37,7 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 precedence: a flag, the environment variable CERTCTL_<KEY> (upper case, dots
 become underscores, lists comma-separated), the config file
 ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml (or --config), or its default.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdSet(f, nil))

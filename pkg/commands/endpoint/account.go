@@ -21,7 +21,7 @@ func NewCmdAccount(f *cmdutil.Factory) *cobra.Command {
 binding credential (EabKeyId). A deactivated account's every further request is
 refused (unauthorized); ` + "`endpoint eab revoke --deactivate-accounts`" + ` deactivates
 all the accounts a credential bound.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdAccountList(f, nil), NewCmdAccountDeactivate(f, nil))

@@ -21,7 +21,7 @@ subdomains and *.D: ACME orders for those names need no challenge; orders for
 any other name are rejected (rejectedIdentifier). A domain is proved by the DNS
 CNAME record shown (then ` + "`endpoint domain check`" + `), or marked valid by the
 administrator with --pre-validated.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdDomainAdd(f, nil), NewCmdDomainList(f, nil), NewCmdDomainCheck(f, nil), NewCmdDomainRemove(f, nil))

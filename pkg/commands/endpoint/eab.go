@@ -23,7 +23,7 @@ func NewCmdEAB(f *cmdutil.Factory) *cobra.Command {
 endpoint must be registered with one (certbot --eab-kid/--eab-hmac-key, lego
 --eab --kid/--hmac, uacme -e KID:KEY). A credential binds one account unless
 created --reusable.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdEABCreate(f, nil), NewCmdEABList(f, nil), NewCmdEABRevoke(f, nil))

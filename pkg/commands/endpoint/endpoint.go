@@ -45,7 +45,7 @@ pulls renewals forward.`,
   certctl endpoint eab create 5f2c9e
   certctl ca trust-bundle > roots.pem
   certctl endpoint serve --listen 127.0.0.1:8443`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdDescribe(f, nil), NewCmdList(f, nil), NewCmdUpdate(f, nil), NewCmdDelete(f, nil),
@@ -77,15 +77,15 @@ func (d Deps) open(ctx context.Context) (*output.Printer, *endpoints.Service, er
 }
 
 func completeEndpoint(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(acmestate.KindEndpoint, func(data []byte) string {
+	return f.CompleteObjects(acmestate.KindEndpoint, func(data []byte) (string, bool) {
 		var e acmestate.Endpoint
 		if err := json.Unmarshal(data, &e); err != nil {
-			return ""
+			return "", true
 		}
 		if e.Name != "" {
-			return e.Name + " (" + e.Status + ")"
+			return e.Name + " (" + e.Status + ")", true
 		}
-		return e.Status
+		return e.Status, true
 	})
 }
 

@@ -23,7 +23,7 @@ ask (certbot 4.1+, lego, Caddy, cert-manager, mod_md) when to renew each
 certificate the endpoint issued: by default in the last third of its lifetime,
 and at once for a revoked certificate. ` + "`renewal-window set`" + ` pulls renewals
 forward, after an incident for example.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdRenewalWindowSet(f, nil))
@@ -99,12 +99,12 @@ revoked certificate's window stays in the past. Prints
 
 // completeCA completes the CAs of the vault (--certificate-authority-arn).
 func completeCA(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(authority.ObjectKind, func(data []byte) string {
+	return f.CompleteObjects(authority.ObjectKind, func(data []byte) (string, bool) {
 		r, err := authority.Decode(data)
 		if err != nil {
-			return ""
+			return "", true
 		}
-		return r.Subject.CommonName + " (" + r.Status + ")"
+		return r.Subject.CommonName + " (" + r.Status + ")", true
 	})
 }
 

@@ -110,13 +110,13 @@ func servingCertificate(ctx context.Context, o *ServeOptions, svc *endpoints.Ser
 	if o.TLSCert == "" {
 		return svc.ServingCertificate(ctx, listen)
 	}
-	certPEM, err := cmdutil.ReadFileArg(o.IO, o.TLSCert)
+	certPEM, err := cmdutil.ReadFileArg(o.IO, "tls-cert", o.TLSCert)
 	if err != nil {
-		return nil, errs.Invalidf("--tls-cert: %v", err)
+		return nil, err
 	}
-	keyPEM, err := cmdutil.ReadFileArg(o.IO, o.TLSKey)
+	keyPEM, err := cmdutil.ReadFileArg(o.IO, "tls-key", o.TLSKey)
 	if err != nil {
-		return nil, errs.Invalidf("--tls-key: %v", err)
+		return nil, err
 	}
 	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	clear(keyPEM)

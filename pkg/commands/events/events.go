@@ -77,7 +77,7 @@ stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
 	}
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only events from this `time` (RFC 3339) or this long ago (24h, 7d)")
 	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "keep printing new events, one JSON object a line")
-	cmd.Flags().StringArrayVar(&opts.Types, "type", nil, "only events of this detail-type (repeatable, or comma-separated)")
+	cmd.Flags().StringArrayVar(&opts.Types, "type", nil, "only events of this detail-`type` (repeatable, or comma-separated): "+strings.Join(ev.DetailTypes, ", "))
 	cmdutil.EnumCompletion(cmd, "type", ev.DetailTypes)
 	return cmd
 }

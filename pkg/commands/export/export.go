@@ -165,15 +165,15 @@ func (o *ExportOptions) passphrase() ([]byte, error) {
 	io := o.IO
 	switch {
 	case o.PassphraseFile != "":
-		b, err := cmdutil.ReadFileArg(io, o.PassphraseFile)
+		b, err := cmdutil.ReadFileArg(io, "passphrase-file", o.PassphraseFile)
 		if err != nil {
-			return nil, errs.UsageErrorf("--passphrase-file: %v", err)
+			return nil, err
 		}
 		return cmdutil.TrimNewline(b), nil
 	case o.PassphraseStdin:
-		b, err := cmdutil.ReadFileArg(io, "-")
+		b, err := cmdutil.ReadFileArg(io, "passphrase-stdin", "-")
 		if err != nil {
-			return nil, errs.UsageErrorf("--passphrase-stdin: %v", err)
+			return nil, err
 		}
 		return cmdutil.TrimNewline(b), nil
 	case io.CanPrompt() && !o.InsecurePlaintext:
@@ -181,16 +181,16 @@ func (o *ExportOptions) passphrase() ([]byte, error) {
 		p1, err := io.ReadPassword()
 		fmt.Fprintln(io.ErrOut)
 		if err != nil {
-			return nil, errs.UsageErrorf("reading the passphrase: %v", err)
+			return nil, errs.UsageErrorf("reading the passphrase: %v", err).WithoutHelpHint()
 		}
 		fmt.Fprint(io.ErrOut, "Repeat the passphrase: ")
 		p2, err := io.ReadPassword()
 		fmt.Fprintln(io.ErrOut)
 		if err != nil {
-			return nil, errs.UsageErrorf("reading the passphrase: %v", err)
+			return nil, errs.UsageErrorf("reading the passphrase: %v", err).WithoutHelpHint()
 		}
 		if !bytes.Equal(p1, p2) {
-			return nil, errs.UsageErrorf("the passphrases do not match")
+			return nil, errs.UsageErrorf("the passphrases do not match").WithoutHelpHint()
 		}
 		return p1, nil
 	}
@@ -207,7 +207,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 		return err
 	}
 	if o.Format == "pkcs12" && o.OutFile == "" && o.IO.IsStdoutTTY() {
-		return errs.UsageErrorf("refusing to write binary PKCS#12 to a terminal: use --out-file FILE or a pipe")
+		return errs.UsageErrorf("refusing to write binary PKCS#12 to a terminal: use --out-file FILE or a pipe").WithoutHelpHint()
 	}
 	svc, err := o.Certificates(ctx)
 	if err != nil {

@@ -157,37 +157,33 @@ func (o *ImportOptions) validate(cmd *cobra.Command) error {
 func (o *ImportOptions) readMaterial() (inventory.RawMaterial, error) {
 	io := o.IO
 	var raw inventory.RawMaterial
-	read := func(arg string) ([]byte, error) {
+	read := func(flag, arg string) ([]byte, error) {
 		if arg == "" {
 			return nil, nil
 		}
-		b, err := cmdutil.ReadFileArg(io, arg)
-		if err != nil {
-			return nil, errs.Wrap(errs.ExitInvalid, err, "")
-		}
-		return b, nil
+		return cmdutil.ReadFileArg(io, flag, arg)
 	}
 	var err error
-	if raw.Bundle, err = read(o.Bundle); err != nil {
+	if raw.Bundle, err = read("bundle", o.Bundle); err != nil {
 		return raw, err
 	}
 	raw.BundleFile = cmdutil.FileArgName(o.Bundle)
-	if raw.CertificatePEM, err = read(o.Certificate); err != nil {
+	if raw.CertificatePEM, err = read("certificate", o.Certificate); err != nil {
 		return raw, err
 	}
 	raw.CertificateFile = cmdutil.FileArgName(o.Certificate)
-	if raw.PrivateKeyPEM, err = read(o.PrivateKey); err != nil {
+	if raw.PrivateKeyPEM, err = read("private-key", o.PrivateKey); err != nil {
 		return raw, err
 	}
 	raw.PrivateKeyFile = cmdutil.FileArgName(o.PrivateKey)
-	if raw.ChainPEM, err = read(o.CertificateChain); err != nil {
+	if raw.ChainPEM, err = read("certificate-chain", o.CertificateChain); err != nil {
 		return raw, err
 	}
 	raw.ChainFile = cmdutil.FileArgName(o.CertificateChain)
 	if o.KeyPassphraseFile != "" {
-		p, err := cmdutil.ReadFileArg(io, o.KeyPassphraseFile)
+		p, err := cmdutil.ReadFileArg(io, "private-key-passphrase-file", o.KeyPassphraseFile)
 		if err != nil {
-			return raw, errs.UsageErrorf("--private-key-passphrase-file: %v", err)
+			return raw, err
 		}
 		raw.Passphrase = cmdutil.TrimNewline(p)
 	}

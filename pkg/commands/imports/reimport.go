@@ -7,6 +7,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 )
 
 // NewCmdReimport builds `certctl reimport`.
@@ -27,9 +28,10 @@ given on reimport (exit 2); change them with ` + "`certctl tags`" + `.
 A new version records a Certificate Available event (Action REIMPORT).
 Reimporting the certificate that is already current changes nothing: no new
 version and no event.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
-		Example:           `  certctl reimport 3f2a1b9c --certificate new.pem --private-key new.key --certificate-chain chain.pem`,
-		Args:              cmdutil.IDArg(&opts.CertificateArn, "certificate-arn", "ARN"),
-		ValidArgsFunction: f.CompleteCertificates,
+		Example: `  certctl reimport 3f2a1b9c --certificate new.pem --private-key new.key --certificate-chain chain.pem`,
+		Args:    cmdutil.IDArg(&opts.CertificateArn, "certificate-arn", "ARN"),
+		// Only an IMPORTED certificate can be reimported.
+		ValidArgsFunction: f.CompleteCertificatesWhere(func(_, certType string) bool { return certType == inventory.TypeImported }),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("tags") {
 				return errs.UsageErrorf("reimport does not take --tags: a reimported certificate keeps its tags").

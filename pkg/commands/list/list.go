@@ -4,6 +4,7 @@ package list
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -118,16 +119,17 @@ at once and is never held whole: a list that fails midway (exit 6 for the vault,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVar(&opts.Statuses, "certificate-statuses", nil, "only these `statuses`")
-	fl.StringArrayVar(&opts.KeyTypes, "key-types", nil, "only these key `algorithms`")
-	fl.StringArrayVar(&opts.Types, "type", nil, "only these `types` (ISSUED, PRIVATE, IMPORTED)")
+	fl.StringArrayVar(&opts.Statuses, "certificate-statuses", nil, "only these `statuses` ("+strings.Join(inventory.Statuses, ", ")+")")
+	fl.StringArrayVar(&opts.KeyTypes, "key-types", nil, "only these key `algorithms` ("+strings.Join(x509util.ImportKeyAlgorithms, ", ")+")")
+	fl.StringArrayVar(&opts.Types, "type", nil, "only these `types` ("+strings.Join(inventory.Types, ", ")+")")
 	fl.StringArrayVar(&opts.Origins, "certificate-key-pair-origins", nil, "only these key pair `origins` (VAULT, IMPORTED, ACME)")
 	fl.StringVar(&opts.Exportable, "exportable", "", "only exportable (true) or non-exportable (false)")
-	fl.StringArrayVar(&opts.Eligibility, "renewal-eligibility", nil, "ELIGIBLE or INELIGIBLE")
+	fl.StringArrayVar(&opts.Eligibility, "renewal-eligibility", nil, "only this renewal `eligibility`: "+strings.Join(inventory.Eligibilities, " or "))
 	fl.StringVar(&opts.InUse, "in-use", "", "only in use (true) or not in use (false)")
 	fl.StringVar(&opts.ExpiringWithin, "expiring-within", "", "only certificates expiring within this `duration` (e.g. 30d)")
 	fl.StringArrayVar(&opts.Domains, "domain", nil, "only certificates with a name matching this `glob` (repeatable, or comma-separated)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "only certificates with this tag `K=V` (or K; repeatable)")
+	_ = cmd.RegisterFlagCompletionFunc("tag", f.CompleteTagKeys)
 	fl.StringArrayVar(&opts.KeyUsages, "key-usage", nil, "only certificates with one of these key `usages` (DIGITAL_SIGNATURE, KEY_ENCIPHERMENT, …, ANY)")
 	fl.StringArrayVar(&opts.ExtKeyUsages, "extended-key-usage", nil, "only certificates with one of these extended key `usages` (TLS_WEB_SERVER_AUTHENTICATION, …, NONE)")
 	fl.StringVar(&opts.SortBy, "sort-by", "CREATED_AT", "CREATED_AT, NOT_AFTER or DOMAIN_NAME")

@@ -18,7 +18,7 @@ func parse(t *testing.T, args ...string) (*ListOptions, error) {
 
 func TestListFlags(t *testing.T) {
 	o, err := parse(t, "--certificate-statuses", "ISSUED,EXPIRED", "--certificate-statuses", "REVOKED",
-		"--key-types", "RSA_2048", "--tag", "env=prod", "--tag", "Key=team", "--tag", "Key=a,Value=b,c",
+		"--key-types", "RSA_2048", "--tag", "env=prod", "--tag", "Key=team", "--tag", "a=b,c",
 		"--expiring-within", "30d", "--in-use=false", "--sort-by", "NOT_AFTER", "--max-items", "7", "--starting-token", "tok")
 	if err != nil {
 		t.Fatal(err)

@@ -115,7 +115,7 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	fl.StringVar(&opts.IdempotencyToken, "idempotency-token", "", "return the same certificate for repeated requests within an hour")
 	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait until the certificate is issued or fails")
-	fl.StringVar(&opts.Timeout, "timeout", "10m", "how long --wait waits")
+	fl.StringVar(&opts.Timeout, "timeout", "10m", "how long --wait waits (a `duration`: 90s, 10m, 1h)")
 	_ = cmd.MarkFlagRequired("domain-name")
 	cmdutil.EnumCompletion(cmd, "validation-method", ValidationMethods)
 	cmdutil.EnumCompletion(cmd, "key-algorithm", x509util.RequestKeyAlgorithms)
@@ -124,12 +124,14 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	return cmd
 }
 
-func caLabel(data []byte) string {
+// caLabel describes a CA for completion, offering only ACTIVE ones: no
+// other issues.
+func caLabel(data []byte) (string, bool) {
 	r, err := authority.Decode(data)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	return r.Subject.CommonName
+	return r.Subject.CommonName, r.Status == authority.StatusActive
 }
 
 // Input checks the flag values and returns the service request they make

@@ -3,12 +3,14 @@ package revoke
 
 import (
 	"context"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -59,8 +61,11 @@ revoked is UNCHANGED, not a failure.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7),
 		Example: `  certctl revoke 3f2a1b9c --revocation-reason KEY_COMPROMISE
   certctl revoke --query-terse 'tag:host=web1' --revocation-reason SUPERSEDED --dry-run
   certctl revoke --filter-statement file://compromised.json --revocation-reason KEY_COMPROMISE --yes`,
-		Args:              cmdutil.SelectionIDArg(&opts.ID, "certificate-arn", "ARN", &opts.Select),
-		ValidArgsFunction: f.CompleteCertificates,
+		Args: cmdutil.SelectionIDArg(&opts.ID, "certificate-arn", "ARN", &opts.Select),
+		// Only an ISSUED certificate of a private CA can be revoked.
+		ValidArgsFunction: f.CompleteCertificatesWhere(func(status, certType string) bool {
+			return status == inventory.StatusIssued && certType != inventory.TypeImported
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Reason == "" {
 				return errs.UsageErrorf("--revocation-reason is required (one of %s)", joinReasons())
@@ -77,7 +82,7 @@ revoked is UNCHANGED, not a failure.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7),
 			return runRevoke(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Reason, "revocation-reason", "", "why the certificate is revoked")
+	cmd.Flags().StringVar(&opts.Reason, "revocation-reason", "", "why the certificate is revoked: one of "+strings.Join(casign.ReasonNames(), ", "))
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	cmdutil.AddSelectionFlags(cmd, &opts.Select)

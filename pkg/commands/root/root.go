@@ -77,21 +77,12 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return errs.UsageErrorf("unknown command %q for certctl", args[0])
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmd.Help()
-		},
+		Args:              cmdutil.GroupArgs,
+		RunE:              cmdutil.GroupRunE,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	cmd.SetVersionTemplate("certctl {{.Version}}\n")
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return errs.UsageErrorf("%v", err)
-	})
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 
 	pf := cmd.PersistentFlags()
 	pf.String("vault", "", "vault `directory` (env CERTCTL_VAULT)")
@@ -123,6 +114,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 			_, err := f.Printer()
 			return err
 		}
+		cmdutil.WarnTagFlags(c, f.IO)
 		if err := cmdutil.CheckPathFlags(c); err != nil {
 			return err
 		}

@@ -90,6 +90,7 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 			}
 			return nil
 		},
+		ValidArgsFunction: completeQuery,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("filter-statement") && strings.TrimSpace(opts.FilterStatement) == "" {
 				// As an empty QUERY: a script's --filter-statement "$F"
@@ -120,7 +121,7 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 	cmdutil.MaxItemsFlag(cmd.Flags(), &opts.MaxItems, "return at most `N` results and a NextToken")
 	cmd.Flags().StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	cmd.Flags().StringVar(&opts.SortBy, "sort-by", "", "sort by this ACM sort `key` (CREATED_AT, NOT_AFTER, COMMON_NAME, STATUS…)")
-	cmd.Flags().StringVar(&opts.SortOrder, "sort-order", "", "ASCENDING or DESCENDING")
+	cmd.Flags().StringVar(&opts.SortOrder, "sort-order", "", "sort `order`, ASCENDING or DESCENDING (default DESCENDING for CREATED_AT, else ASCENDING)")
 	cmdutil.EnumCompletion(cmd, "sort-by", certificates.SearchSortKeys)
 	cmdutil.EnumCompletion(cmd, "sort-order", certificates.SortOrders)
 	return cmd
@@ -200,4 +201,23 @@ func domainOf(r certificates.SearchResult) string {
 		}
 	}
 	return ""
+}
+
+// completeQuery completes the KEY: of the query's last term (the query is
+// one argument, its terms separated by spaces), never a file name.
+func completeQuery(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	head := toComplete[:strings.LastIndexByte(toComplete, ' ')+1]
+	last := strings.TrimPrefix(toComplete[len(head):], "!")
+	if strings.Contains(last, ":") {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	neg := strings.TrimSuffix(toComplete[len(head):], last)
+	var out []string
+	for _, k := range sq.TerseKeys() {
+		out = append(out, head+neg+k+":")
+	}
+	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 }

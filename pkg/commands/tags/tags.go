@@ -26,7 +26,7 @@ K=V, one per --tags.
 
 A CA ARN (arn:…:certificate-authority/…) or an ACME endpoint ARN
 (arn:…:acme-endpoint/…) names that resource's tags instead of a certificate's.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdTagsAdd(f, nil), NewCmdTagsRemove(f, nil), NewCmdTagsList(f, nil))

@@ -62,7 +62,7 @@ the value it has changes nothing.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 			return runUpdateOptions(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringArrayVar(&options, "options", nil, "`Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED` (either key or both; repeatable: the keys merge)")
+	cmd.Flags().StringArrayVar(&options, "options", nil, "`KEY=VALUE` items: Export=ENABLED|DISABLED, CertificateTransparencyLoggingPreference=ENABLED|DISABLED (either key or both; repeatable: the keys merge)")
 	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
 	cmdutil.EnumCompletion(cmd, "options", inventory.OptionPairs())

@@ -84,7 +84,7 @@ func readCode(io *iostreams.IOStreams) (string, error) {
 		b, err = io.ReadPassword()
 		fmt.Fprintln(io.ErrOut)
 	} else {
-		b, err = cmdutil.ReadFileArg(io, "-")
+		b, err = cmdutil.ReadFileArg(io, "--code", "-")
 	}
 	if err != nil {
 		return "", errs.UsageErrorf("--code -: reading the code: %v", err)

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/validations"
@@ -50,9 +51,10 @@ message only and not saved: describe still shows the name's own, and later
 messages (a renewal's) go to its addresses. Messages go through smtp.addr,
 or to the vault's outbox/ directory as .eml files when no SMTP server is
 configured.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
-		Example:           `  certctl resend-validation-email 3f2a1b9c --domain www.shop.example.com --validation-domain example.com`,
-		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
-		ValidArgsFunction: f.CompleteCertificates,
+		Example: `  certctl resend-validation-email 3f2a1b9c --domain www.shop.example.com --validation-domain example.com`,
+		Args:    cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
+		// Only a certificate pending validation has an email to resend.
+		ValidArgsFunction: f.CompleteCertificatesWhere(func(status, _ string) bool { return status == inventory.StatusPendingValidation }),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Domain == "" || opts.ValidationDomain == "" {
 				return usageErr("--domain and --validation-domain are required")

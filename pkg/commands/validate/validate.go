@@ -45,7 +45,7 @@ func NewCmdValidate(f *cmdutil.Factory) *cobra.Command {
 
 A name not validated within 72 hours moves the certificate to
 VALIDATION_TIMED_OUT. ` + "`certctl renew --due`" + ` (the cron job) also runs the checks.`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(NewCmdCheck(f, nil), NewCmdServeHTTP(f, nil), NewCmdApprove(f, nil))
@@ -84,8 +84,9 @@ again every few seconds until the certificate is ISSUED or reaches another
 terminal status (exit 5), or --timeout passes (exit 8).` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 8),
 		Example: `  certctl validate check 3f2a1b9c
   certctl validate check 3f2a1b9c --wait --timeout 30m`,
-		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
-		ValidArgsFunction: f.CompleteCertificates,
+		Args: cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
+		// Only a certificate whose names are being validated has any to check.
+		ValidArgsFunction: f.CompleteCertificatesWhere(func(status, _ string) bool { return status == inventory.StatusPendingValidation }),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Timeout, err = ParseTimeout(timeout); err != nil {

@@ -7,8 +7,6 @@ package vault
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -35,7 +33,8 @@ change-passphrase), and a move between SQLite and PostgreSQL (vault migrate).
 A backup carries the master key as the vault keeps it: wrapped by the vault's
 passphrase when it has one, in clear otherwise (then protect the backup as you
 protect the vault directory).`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.GroupArgs,
+		RunE: cmdutil.GroupRunE,
 	}
 	cmd.AddCommand(
 		NewCmdBackup(f, nil),
@@ -97,7 +96,7 @@ stderr.` + cmdutil.ExitStatus(0, 2, 4, 6),
 				return errs.UsageErrorf("--out-file is required")
 			}
 			if opts.OutFile == "-" && opts.IO.IsStdoutTTY() {
-				return errs.UsageErrorf("--out-file -: the backup is binary; refusing to write it to a terminal")
+				return errs.UsageErrorf("--out-file -: the backup is binary; refusing to write it to a terminal").WithoutHelpHint()
 			}
 			if runF != nil {
 				return runF(opts)
@@ -195,24 +194,16 @@ func runRestore(ctx context.Context, o *RestoreOptions) error {
 	if err != nil {
 		return err
 	}
-	name := cmdutil.FileArgName(o.FromFile)
-	var r io.Reader = o.IO.In
-	if o.FromFile != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			if os.IsNotExist(err) {
-				return errs.Invalidf("--from-file: %s: no such file", name)
-			}
-			return errs.Invalidf("--from-file: %v", err)
-		}
-		defer f.Close()
-		r = f
+	r, err := cmdutil.OpenFileArg(o.IO, "from-file", o.FromFile)
+	if err != nil {
+		return err
 	}
+	defer r.Close()
 	svc, err := o.VaultOps(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := svc.Restore(ctx, r, name)
+	res, err := svc.Restore(ctx, r, cmdutil.FileArgName(o.FromFile))
 	if err != nil {
 		return err
 	}
@@ -432,9 +423,9 @@ func runChangePassphrase(ctx context.Context, o *ChangePassphraseOptions) error 
 	if err != nil {
 		return err
 	}
-	data, err := cmdutil.ReadFileArg(o.IO, o.NewPassphraseFile)
+	data, err := cmdutil.ReadFileArg(o.IO, "new-passphrase-file", o.NewPassphraseFile)
 	if err != nil {
-		return errs.Invalidf("--new-passphrase-file: %v", err)
+		return err
 	}
 	pass := cmdutil.TrimNewline(data)
 	defer clear(pass)

@@ -192,7 +192,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 				return err
 			}
 			if len(p) == 0 && !req.PlaintextKey {
-				return errs.UsageErrorf("the passphrase is empty")
+				return errs.UsageErrorf("the passphrase is empty").WithoutHelpHint()
 			}
 			pass = p
 			return nil

@@ -147,7 +147,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		return nil, err
 	}
 	if len(pass) == 0 && !req.PlaintextKey {
-		return nil, errs.UsageErrorf("the passphrase is empty")
+		return nil, errs.UsageErrorf("the passphrase is empty").WithoutHelpHint()
 	}
 	// The key is read (and checked again) in a read transaction, encoded
 	// and delivered outside any: the write lock is held only to mark

@@ -104,9 +104,17 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	if _, err := inventory.MergeTags(nil, given); err != nil {
 		return nil, err
 	}
+	// A directory named on the command line that is missing or is not
+	// one is invalid input (exit 4), as a missing input file is
+	// (cmdutil.OpenFileArg).
 	st, err := os.Stat(req.Dir)
-	if err != nil || !st.IsDir() {
-		return nil, errs.NotFoundf("--from-dir %s: no such directory", req.Dir)
+	switch {
+	case os.IsNotExist(err):
+		return nil, errs.Invalidf("--from-dir: %s: no such directory", req.Dir)
+	case err != nil:
+		return nil, errs.Invalidf("--from-dir: %v", err)
+	case !st.IsDir():
+		return nil, errs.Invalidf("--from-dir: %s: not a directory", req.Dir)
 	}
 	items, err := discover(req.Dir)
 	if err != nil {

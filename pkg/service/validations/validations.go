@@ -88,7 +88,7 @@ func (m *mailer) Send(ctx context.Context, msgs []validation.Message) error {
 	if c.Username != "" && c.PasswordFile != "" {
 		b, err := os.ReadFile(c.PasswordFile)
 		if err != nil {
-			return errs.UsageErrorf("smtp.password_file: %v", err)
+			return errs.UsageErrorf("smtp.password_file: %v", err).WithoutHelpHint()
 		}
 		if n := len(b); n > 0 && b[n-1] == '\n' {
 			b = b[:n-1]

@@ -1,0 +1,41 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/certctl/certctl/pkg/app"
+	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/iostreams"
+)
+
+// TestJSONErrorEveryOutputForm: a flag error stops parsing before -o is
+// read, and the JSON error object is still printed whichever form -o json
+// takes on the command line.
+func TestJSONErrorEveryOutputForm(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	for _, form := range [][]string{
+		{"-o", "json"}, {"-ojson"}, {"-o=json"}, {"--output", "json"}, {"--output=json"}, {"-qo", "json"}, {"-qojson"},
+	} {
+		for _, before := range []bool{true, false} {
+			args := []string{"describe", "00000000", "--bogus"}
+			// Cobra finds the command by skipping the value of a lone
+			// shorthand only: before the command, -qo json hides it.
+			if before && form[0] != "-qo" {
+				args = append(append([]string{}, form...), args...)
+			} else {
+				args = append(args, form...)
+			}
+			io, _, _, errOut := iostreams.Test()
+			code := app.Run(context.Background(), cmdutil.New(io, "test"), args)
+			if code != 2 || !strings.Contains(errOut.String(), `{"Error":{"Code":"UsageError","Message":"unknown flag: --bogus`) {
+				t.Errorf("certctl %s: exit %d, stderr %q; want exit 2 and the JSON error object", strings.Join(args, " "), code, errOut)
+			}
+		}
+	}
+	io, _, _, errOut := iostreams.Test()
+	if app.Run(context.Background(), cmdutil.New(io, "test"), []string{"describe", "00000000", "--bogus", "-o=text"}); strings.Contains(errOut.String(), "{") {
+		t.Errorf("-o=text: %q holds a JSON object", errOut)
+	}
+}

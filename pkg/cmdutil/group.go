@@ -1,0 +1,97 @@
+package cmdutil
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/certctl/certctl/pkg/enum"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+// GroupArgs is the Args of a command that only groups subcommands (the
+// root, `certctl ca`, `certctl vault`, …): a word that names none of its
+// subcommands is an unknown command (exit 2) with a "did you mean". Cobra
+// checks a subcommand's arguments only when Args is set, and given an
+// unknown word a group without it prints its help and exits 0 — a
+// mistyped `vault verify` in a cron job would look like success. Pair it
+// with RunE: GroupRunE; TestGroupsRefuseUnknownCommands (pkg/commands/root)
+// holds every group to both.
+func GroupArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return UnknownCommand(cmd, args[0])
+	}
+	return nil
+}
+
+// GroupRunE is the RunE of a command that only groups subcommands: alone
+// it prints its help. See GroupArgs.
+func GroupRunE(cmd *cobra.Command, args []string) error {
+	if err := GroupArgs(cmd, args); err != nil {
+		return err
+	}
+	return cmd.Help()
+}
+
+// UnknownCommand is the usage error for word, which names no subcommand
+// of the group cmd, naming the subcommands it was probably mistyped from.
+func UnknownCommand(cmd *cobra.Command, word string) error {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() || c.Name() == "help" {
+			names = append(names, c.Name())
+			names = append(names, c.Aliases...)
+		}
+	}
+	msg := "unknown command " + strconv.Quote(word) + " for " + cmd.CommandPath()
+	// Cobra's SuggestionsFor would offer csr for lst (it allows two edits
+	// in any word): Nearest allows one in a short word, and a word of
+	// three letters or more that begins a name (`cert`) suggests it too.
+	sugg := enum.Nearest(word, names)
+	for _, n := range names {
+		if len(word) >= 3 && n != word && strings.HasPrefix(n, strings.ToLower(word)) && !slices.Contains(sugg, n) {
+			sugg = append(sugg, n)
+		}
+	}
+	if len(sugg) > 0 {
+		msg += ": did you mean " + strings.Join(sugg, " or ") + "?"
+	}
+	return errs.UsageErrorf("%s", msg)
+}
+
+// FlagError is the root's flag error function (cobra calls it for every
+// command): an error of pflag's becomes a usage error (exit 2). An
+// unknown flag after an unknown word given to a group (`certctl reqest
+// --domain-name x`) is reported as the unknown command, the mistake that
+// came first; an unknown long flag is answered with the command's flags
+// it was probably mistyped from.
+func FlagError(cmd *cobra.Command, err error) error {
+	if cmd.HasAvailableSubCommands() {
+		if args := cmd.Flags().Args(); len(args) > 0 {
+			return UnknownCommand(cmd, args[0])
+		}
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		var names []string
+		visit := func(fl *pflag.Flag) {
+			if !fl.Hidden {
+				names = append(names, fl.Name)
+			}
+		}
+		cmd.Flags().VisitAll(visit)
+		cmd.InheritedFlags().VisitAll(visit)
+		if sugg := enum.Nearest(name, names); len(sugg) > 0 {
+			msg += ": did you mean --" + strings.Join(sugg, " or --") + "?"
+		}
+	}
+	var ce *errs.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return errs.UsageErrorf("%s", msg)
+}
