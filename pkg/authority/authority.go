@@ -170,10 +170,13 @@ type TokenKeys interface {
 // looked up in the token at each use, so that a token that was removed and
 // put back serves again, and one that is gone fails at once.
 type cachedSigner struct {
-	certPEM, keyRef string
-	cert            *x509.Certificate
-	chain           []*x509.Certificate
-	key             crypto.Signer
+	// certPEM and chainPEM are what it was made from: a CA renewed in
+	// place, or one above it renewed (which rewrites the stored chains
+	// below), makes it stale.
+	certPEM, chainPEM, keyRef string
+	cert                      *x509.Certificate
+	chain                     []*x509.Certificate
+	key                       crypto.Signer
 }
 
 // New returns a service over v.
@@ -387,7 +390,7 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 	s.mu.Lock()
 	c := s.signers[r.ID]
 	s.mu.Unlock()
-	if c != nil && c.certPEM == r.CertificatePEM && c.keyRef == r.keyHandle() {
+	if c != nil && c.certPEM == r.CertificatePEM && c.chainPEM == r.ChainPEM && c.keyRef == r.keyHandle() {
 		return c, nil
 	}
 	cert, err := r.Certificate()
@@ -404,7 +407,7 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 			return nil, err
 		}
 	}
-	c = &cachedSigner{certPEM: r.CertificatePEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key}
+	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key}
 	s.mu.Lock()
 	if s.signers == nil {
 		s.signers = map[string]*cachedSigner{}

@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"strings"
@@ -123,7 +124,7 @@ func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued,
 	c := s.signers[r.ID]
 	s.mu.Unlock()
 	var chain []*x509.Certificate
-	if c != nil && c.certPEM == r.CertificatePEM {
+	if c != nil && c.certPEM == r.CertificatePEM && c.chainPEM == r.ChainPEM {
 		chain = c.chain
 	} else {
 		var err error
@@ -224,6 +225,14 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 		}
 		return &Issued{Certificate: c, Template: template}, nil
 	}
+	if isCA, _ := casign.IsCATemplate(template); isCA {
+		// The renewal of a CA of the vault (its CSR: its key, its
+		// subject) keeps that CA's name constraints, which its import
+		// requires.
+		if err := applyOwnConstraints(tx, csr, tmpl); err != nil {
+			return nil, err
+		}
+	}
 	leaf, err := s.sign(tx, r, tmpl, csr.PublicKey, cert, key)
 	if err != nil {
 		return nil, err
@@ -236,4 +245,26 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 		out.Template = template
 	}
 	return out, err
+}
+
+// applyOwnConstraints gives tmpl the name constraints of the CA of the
+// vault whose key and subject csr carries (a CA renewed in place), when
+// there is one.
+func applyOwnConstraints(tx localstore.Tx, csr *x509.CertificateRequest, tmpl *x509.Certificate) error {
+	all, err := List(tx)
+	if err != nil {
+		return err
+	}
+	pub, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok {
+		return nil
+	}
+	for _, ca := range all {
+		c, err := ca.Certificate()
+		if err != nil || c == nil || !bytes.Equal(c.RawSubject, csr.RawSubject) || !pub.Equal(c.PublicKey) {
+			continue
+		}
+		return ca.NameConstraints.apply(tmpl)
+	}
+	return nil
 }

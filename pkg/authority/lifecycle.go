@@ -3,6 +3,8 @@ package authority
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -188,6 +190,24 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 			return errs.Invalidf("the certificate's subject %s is not certificate authority %s's subject %s (sign the CSR of `certctl ca csr %s`)",
 				x509util.FormatName(cert.Subject), r.ID, x509util.FormatName(old.Subject), r.ID)
 		}
+		// The limits relying parties enforce come from the certificate,
+		// not the record: a renewal keeps its name constraints, byte for
+		// byte, and a path length no looser than before.
+		if !bytes.Equal(extensionValue(cert, oidNameConstraints), extensionValue(old, oidNameConstraints)) {
+			return errs.Invalidf("the certificate's name constraints are not certificate authority %s's: a renewal keeps them (have its issuer sign the CSR with the same name constraints)", r.ID)
+		}
+		if looserPathLen(old, cert) {
+			return errs.Invalidf("the certificate allows a longer path (%s) than certificate authority %s's (%s): a renewal keeps its path length or tightens it", pathLenText(cert), r.ID, pathLenText(old))
+		}
+		if n := pathLen(cert); n >= 0 {
+			depth, err := depthBelow(tx, r.ID)
+			if err != nil {
+				return err
+			}
+			if depth > n {
+				return errs.Invalidf("the certificate allows %s, but certificate authority %s has CAs %d level(s) below it, which would no longer verify: sign its CSR with a template allowing pathlen:%d at least", pathLenText(cert), r.ID, depth, depth)
+			}
+		}
 		switch {
 		case r.Type == TypeRoot && !selfSigned:
 			return errs.Invalidf("certificate authority %s is a ROOT: its new certificate must be self-signed (certctl ca issue %s --csr CSR --template %s)", r.ID, r.ID, casign.PCARootCA)
@@ -243,6 +263,67 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 		return err
 	}
 	return s.rechain(tx, r)
+}
+
+var oidNameConstraints = asn1.ObjectIdentifier{2, 5, 29, 30}
+
+// extensionValue is the value of c's extension id (nil when it has none).
+func extensionValue(c *x509.Certificate, id asn1.ObjectIdentifier) []byte {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(id) {
+			return e.Value
+		}
+	}
+	return nil
+}
+
+// depthBelow is how many levels of CAs the vault has below the CA id (0:
+// none).
+func depthBelow(tx localstore.Tx, id string) (int, error) {
+	all, err := List(tx)
+	if err != nil {
+		return 0, err
+	}
+	children := map[string][]string{}
+	for _, ca := range all {
+		if ca.ParentID != "" && ca.Status != StatusDeleted {
+			children[ca.ParentID] = append(children[ca.ParentID], ca.ID)
+		}
+	}
+	var depth func(id string, seen int) int
+	depth = func(id string, seen int) int {
+		best := 0
+		if seen > len(all) { // a loop in damaged records
+			return 0
+		}
+		for _, c := range children[id] {
+			best = max(best, 1+depth(c, seen+1))
+		}
+		return best
+	}
+	return depth(id, 0), nil
+}
+
+// pathLen is the longest path of CAs below c its basic constraints allow
+// (-1: no limit).
+func pathLen(c *x509.Certificate) int {
+	if c.MaxPathLen > 0 || c.MaxPathLenZero {
+		return c.MaxPathLen
+	}
+	return -1
+}
+
+// looserPathLen reports whether next allows a longer path below it than old.
+func looserPathLen(old, next *x509.Certificate) bool {
+	o, n := pathLen(old), pathLen(next)
+	return o >= 0 && (n < 0 || n > o)
+}
+
+func pathLenText(c *x509.Certificate) string {
+	if n := pathLen(c); n >= 0 {
+		return fmt.Sprintf("pathlen:%d", n)
+	}
+	return "no path length limit"
 }
 
 // rechain gives the CAs below r, at every depth, r's certificate in their

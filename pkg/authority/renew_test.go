@@ -86,7 +86,7 @@ func TestRenewSubordinateInPlace(t *testing.T) {
 	var renewed *Issued
 	mustUpdate(t, s, func(tx localstore.Tx) error {
 		var err error
-		renewed, err = s.IssueCSR(tx, reload(t, s, root.ID), CSRParams{CSR: []byte(csr), Template: casign.PCASubordinateCAPathLen0,
+		renewed, err = s.IssueCSR(tx, reload(t, s, root.ID), CSRParams{CSR: []byte(csr), Template: casign.PCASubordinateCAPathLen1,
 			Validity: timeutil.Validity{Duration: 2 * timeutil.Year}})
 		return err
 	})
@@ -229,4 +229,71 @@ func parse(t *testing.T, p string) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return certs[0]
+}
+
+// TestRenewKeepsLimits: a renewal keeps the limits relying parties read in
+// the CA certificate (found by review: a constrained subordinate renewed
+// with a plain template lost its critical name constraints, and pathlen
+// could loosen). Its parent signing its CSR with a CA template now carries
+// its name constraints; a certificate without them, one allowing a longer
+// path, or one too short for the CAs below it is refused.
+func TestRenewKeepsLimits(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Limits Root", 0)
+	nc := &NameConstraints{Permitted: &Subtrees{DnsNames: []string{"corp.test"}}}
+	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
+		Subject: Subject{CommonName: "Limits Sub"}, ParentID: root.ID, Validity: timeutil.Year, NameConstraints: nc})
+	csrOf := func(id string) string {
+		var csr string
+		if err := s.Vault.Store.View(t.Context(), func(tx localstore.Tx) (err error) {
+			csr, err = s.CSR(tx, reload(t, s, id))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return csr
+	}
+	signBy := func(parent *Record, csr, template string) []byte {
+		var out *Issued
+		mustUpdate(t, s, func(tx localstore.Tx) (err error) {
+			out, err = s.IssueCSR(tx, reload(t, s, parent.ID), CSRParams{CSR: []byte(csr), Template: template,
+				Validity: timeutil.Validity{Duration: 180 * timeutil.Day}})
+			return err
+		})
+		return pemio.EncodeCertificatesPEM(out.Certificate)
+	}
+	// Signed by its parent with a CA template: the constraints come along.
+	renewed := signBy(root, csrOf(sub.ID), casign.PCASubordinateCAPathLen0)
+	if err := importCert(t, s, sub.ID, renewed, nil); err != nil {
+		t.Fatalf("renewal signed by the parent: %v", err)
+	}
+	c, err := reload(t, s, sub.ID).Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.PermittedDNSDomains) != 1 || c.PermittedDNSDomains[0] != "corp.test" || !c.PermittedDNSDomainsCritical {
+		t.Fatalf("renewed certificate's name constraints: %v (critical %v)", c.PermittedDNSDomains, c.PermittedDNSDomainsCritical)
+	}
+	// Now pathlen:0: a certificate allowing a longer path is refused.
+	v := casign.Validity{NotBefore: clk.now.Add(-time.Hour), NotAfter: clk.now.Add(90 * timeutil.Day)}
+	loose := signWithKeyOf(t, s, root, sub, pkix.Name{CommonName: "Limits Sub"}, v, true)
+	err = importCert(t, s, sub.ID, loose, nil)
+	wantCode(t, err, errs.ExitInvalid, "")
+	if err == nil || !strings.Contains(err.Error(), "name constraints") && !strings.Contains(err.Error(), "longer path") {
+		t.Errorf("a certificate without the constraints or with a longer path: %v", err)
+	}
+	// A CA with a CA below it cannot take pathlen:0.
+	plain := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
+		Subject: Subject{CommonName: "Plain Sub"}, ParentID: root.ID, Validity: timeutil.Year})
+	createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
+		Subject: Subject{CommonName: "Below Plain"}, ParentID: plain.ID, Validity: 90 * timeutil.Day})
+	err = importCert(t, s, plain.ID, signBy(root, csrOf(plain.ID), casign.PCASubordinateCAPathLen0), nil)
+	wantCode(t, err, errs.ExitInvalid, "")
+	if err == nil || !strings.Contains(err.Error(), "1 level(s) below it") {
+		t.Errorf("pathlen:0 for a CA with a CA below it: %v", err)
+	}
+	if err := importCert(t, s, plain.ID, signBy(root, csrOf(plain.ID), casign.PCASubordinateCAPathLen1), nil); err != nil {
+		t.Errorf("pathlen:1 for a CA with a CA below it: %v", err)
+	}
 }
