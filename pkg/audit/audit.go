@@ -394,7 +394,11 @@ func checkWitnessed(tx localstore.Tx, key []byte, last *localstore.AuditRow, see
 		end = last.Seq
 	}
 	if h.Seq > end {
-		return rolledBack(seen, fmt.Sprintf("this host appended record %d, but the log ends at record %d", h.Seq, end))
+		now := fmt.Sprintf("ends at record %d", end)
+		if last == nil {
+			now = "is empty"
+		}
+		return rolledBack(seen, fmt.Sprintf("this host appended record %d, but the log %s", h.Seq, now))
 	}
 	at := last
 	if last == nil || h.Seq != last.Seq {

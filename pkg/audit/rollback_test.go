@@ -159,6 +159,19 @@ func testRollback(t *testing.T, st localstore.Store, key []byte, exec func(strin
 	if got := end(); got != 6 {
 		t.Fatalf("the log ends at %d, want 6", got)
 	}
+
+	// The whole log and its head gone (a database file deleted, or its
+	// write-ahead log).
+	if err := exec(`DELETE FROM audit`); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec(`DELETE FROM meta WHERE key = 'audit.head'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendAs(hostB); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable ||
+		!strings.Contains(err.Error(), "this host appended record 6, but the log is empty") {
+		t.Fatalf("host B's append onto an emptied log: %v", err)
+	}
 }
 
 // TestHeldTakesTheRecordHeldBack: the witness a write checks against is
