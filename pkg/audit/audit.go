@@ -249,7 +249,9 @@ func headTag(key []byte, seq int64, m []byte) []byte {
 }
 
 // Append adds r to the log in tx, chained to the newest record. It fills
-// EventID and EventTime and scrubs the parameters.
+// EventID and EventTime and scrubs the parameters. It checks the log's
+// end against its head, not against a host's witness: a change of the
+// vault appends through a Tail that carries it (AppendAfter).
 func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
 	return AppendAfter(tx, key, r, at, nil)
 }
@@ -260,6 +262,12 @@ func Append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
 // chain's head is written once, by Flush, which the transaction calls
 // before it commits.
 type Tail struct {
+	// Witnessed is this host's witness of the chain as read before the
+	// transaction began (Witness.Held): the first append refuses a log
+	// that does not pass through the record it names. The zero value
+	// checks nothing (no witness).
+	Witnessed Seen
+
 	known bool
 	dirty bool // appended since the head was written
 	seq   int64
@@ -320,6 +328,11 @@ func AppendAfter(tx localstore.Tx, key []byte, r *Record, at time.Time, tail *Ta
 		if err := checkHead(tx, key, last); err != nil {
 			return err
 		}
+		if tail != nil {
+			if err := checkWitnessed(tx, key, last, tail.Witnessed); err != nil {
+				return err
+			}
+		}
 	}
 	m := mac(key, prev, seq, at, data)
 	if err := tx.AppendAudit(localstore.AuditRow{Seq: seq, Time: at, Data: data, MAC: m}); err != nil {
@@ -358,6 +371,57 @@ func checkHead(tx localstore.Tx, key []byte, last *localstore.AuditRow) error {
 		return brokenEnd(fmt.Sprintf("the log ends at record %d but its head is record %d", last.Seq, h.Seq))
 	}
 	return nil
+}
+
+// checkWitnessed refuses to extend a log that does not pass through the
+// record this host's witness names (seen, read before tx began; last is
+// the log's newest record, which checkHead found to be its head): a log
+// that ends before it, or holds another record in its place, was rolled
+// back or cut — its database files put back from a copy, its newest
+// records dropped with the head saved before them. Chaining onto it would
+// make the witness name the new chain and hide the loss from audit
+// verify. A witness behind the log is normal (another host's or process's
+// appends, a crash before the witness was written): its record must still
+// be there, with its MAC. That costs nothing when the witness names the
+// head (a host that writes alone), else one read of one record by its seq.
+func checkWitnessed(tx localstore.Tx, key []byte, last *localstore.AuditRow, seen Seen) error {
+	h := seen.valid(key)
+	if h == nil {
+		return nil
+	}
+	var end int64
+	if last != nil {
+		end = last.Seq
+	}
+	if h.Seq > end {
+		now := fmt.Sprintf("ends at record %d", end)
+		if last == nil {
+			now = "is empty"
+		}
+		return rolledBack(seen, fmt.Sprintf("this host appended record %d, but the log %s", h.Seq, now))
+	}
+	at := last
+	if last == nil || h.Seq != last.Seq {
+		rows, err := tx.ListAudit(h.Seq-1, 1)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 || rows[0].Seq != h.Seq {
+			return rolledBack(seen, fmt.Sprintf("this host appended record %d, which the log (ending at record %d) no longer holds", h.Seq, end))
+		}
+		at = &rows[0]
+	}
+	if !hmac.Equal(at.MAC, h.MAC) {
+		return rolledBack(seen, fmt.Sprintf("the log holds another record %d than the one this host appended (the log ends at record %d)", h.Seq, end))
+	}
+	return nil
+}
+
+// rolledBack is the refusal of checkWitnessed.
+func rolledBack(seen Seen, why string) error {
+	return (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken",
+		Msg: "the audit log was rolled back or cut outside certctl (" + why + "); no change is made until it is repaired"}).
+		WithHint("run certctl audit verify to see where; if the vault's database was restored from a copy on purpose, remove %s to accept the log as it is now (certctl vault restore into an empty vault does that itself)", seen.path)
 }
 
 func brokenEnd(why string) error {

@@ -27,7 +27,8 @@ const WitnessPrefix = "audit.witness-"
 // earlier, together with the rows it covered. The witness closes that: it
 // lives beside the master key on each host that writes, so a log that ends
 // before a head some host wrote, or that holds another record at that
-// place, no longer verifies. It is written after commit, without fsync: a
+// place, no longer verifies, and this host appends nothing to it (Tail.
+// Witnessed). It is written after commit, without fsync: a
 // witness behind the store is normal (a crash, another host's appends);
 // only a store behind or unlike the witness is a problem.
 type Witness struct{ Path string }
@@ -52,8 +53,11 @@ func (w Witness) read() (*head, error) {
 }
 
 // Note records r (appended and committed) as the newest head this host
-// wrote, unless the witness already holds a newer one. Errors are
-// returned for the caller to ignore or report: the change itself is done.
+// wrote, unless the witness already holds a newer one. It need not check
+// that r's chain passes through the record the witness names: r's append
+// did (Tail.Witnessed), so a newer seq is a later point of the same log.
+// Errors are returned for the caller to ignore or report: the change
+// itself is done.
 func (w Witness) Note(key []byte, r *Record) error {
 	if w.Path == "" || r == nil || r.Seq == 0 || r.chainMAC == nil {
 		return nil
@@ -185,8 +189,18 @@ func (w Witness) set(key []byte, seq int64, m []byte) error {
 
 // Seen is what a witness held when it was read (Witness.Seen).
 type Seen struct {
-	h   *head
-	err error
+	h    *head
+	err  error
+	path string
+}
+
+// valid is the head seen when there is one and it is tagged under key
+// (nil otherwise: see Check).
+func (s Seen) valid(key []byte) *head {
+	if s.err != nil || s.h == nil || !hmac.Equal(s.h.Tag, headTag(key, s.h.Seq, s.h.MAC)) {
+		return nil
+	}
+	return s.h
 }
 
 // Seen reads the witness, with what this process holds back, for Check.
@@ -198,7 +212,53 @@ func (w Witness) Seen() Seen {
 	// What this process holds back is part of its witness.
 	_ = w.Flush()
 	h, err := w.read()
-	return Seen{h: h, err: err}
+	return Seen{h: h, err: err, path: w.Path}
+}
+
+// Held is Seen for a write transaction's check (Tail.Witnessed): the
+// file, or the newer record this process holds back (NoteSoon), which is
+// taken as it is rather than written first — Seen would write the file
+// before every transaction of a busy server. Read it before the
+// transaction begins, as Seen.
+func (w Witness) Held() Seen {
+	if w.Path == "" {
+		return NoWitness()
+	}
+	h, err := w.read()
+	seen := Seen{h: h, err: err, path: w.Path}
+	soon.mu.Lock()
+	if s := soon.m[w.Path]; s != nil && s.rec != nil && (h == nil || s.rec.Seq > h.Seq) {
+		m := s.rec.chainMAC
+		seen = Seen{h: &head{Seq: s.rec.Seq, MAC: m, Tag: headTag(s.key, s.rec.Seq, m)}, path: w.Path}
+	}
+	soon.mu.Unlock()
+	return seen
+}
+
+// Reset forgets the witness (the file, and what this process holds
+// back): for a restore, which puts a log in place on purpose, in an empty
+// store whose earlier log the witness described. The restore's own record
+// is then noted as the first.
+func (w Witness) Reset() error {
+	soon.mu.Lock()
+	s := soon.m[w.Path]
+	if s != nil {
+		s.key, s.rec = nil, nil
+		if s.timer != nil {
+			s.timer.Stop()
+			s.timer = nil
+		}
+	}
+	soon.mu.Unlock()
+	if s != nil {
+		// A write under way ends before the file is removed.
+		s.write.Lock()
+		defer s.write.Unlock()
+	}
+	if err := os.Remove(w.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // NoWitness is Seen for a check that has no witness to compare with (a
@@ -209,12 +269,9 @@ func NoWitness() Seen { return Seen{err: os.ErrNotExist} }
 // seen before tx began: nil when the chain holds the witnessed record at
 // its place (or there is no witness).
 func (w Witness) Check(tx localstore.Tx, key []byte, seen Seen) (*Problem, error) {
-	h, err := seen.h, seen.err
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil || !hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
-		// Written under another master key (the key was rotated since) or
+	h := seen.valid(key)
+	if h == nil {
+		// None, or written under another master key (the key was rotated since) or
 		// damaged: it proves nothing either way, and the next change of
 		// this host writes it anew. Only this host can write the file, so
 		// someone with database access alone cannot make it so.

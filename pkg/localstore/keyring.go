@@ -99,6 +99,9 @@ type Sealer struct {
 	// kept to wrap it again (vault change-passphrase) or replace it.
 	id  string
 	key []byte
+	// record is set when the store records no key ID yet and this key
+	// is known to be its key: the write guard records it (recordsKey).
+	record bool
 }
 
 // auditKeyInfo is the HKDF info of the audit chain's key.

@@ -64,8 +64,12 @@ import (
 )
 
 // MetaMasterKeyID is the meta key of the identifier (KeyID) of the master
-// key the store is sealed under. It is absent from a store whose key was
-// never rotated.
+// key the store is sealed under. A rotation, a migration and a restore
+// record it; a local store records it in its first write transaction once
+// its key is known to be the store's (recordsKey), so that a wrong
+// master.key is named as such, not as corrupt secrets and a forged audit
+// log. It is absent from stores of releases before that whose key was
+// never rotated, until they are next written.
 const MetaMasterKeyID = "master-key-id"
 
 // ErrKeyRotated is returned by a write transaction of a process whose master
@@ -121,11 +125,67 @@ func (v *Vault) writeGuard(tx Tx) error {
 		return nil
 	}
 	id, err := storeKeyID(tx)
-	if err != nil || id == "" || id == s.id {
+	if err != nil || id == s.id {
 		return err
+	}
+	if id == "" {
+		if s.record {
+			return tx.PutMeta(MetaMasterKeyID, []byte(s.id))
+		}
+		return nil
 	}
 	v.drop(s)
 	return ErrKeyRotated
+}
+
+// proveBatch is how many sealed secrets recordsKey tries.
+const proveBatch = 3
+
+// recordsKey reports whether s, loaded for a local store that records no
+// key ID, is to be recorded as the store's key (by the next write
+// transaction's guard): when the store holds nothing sealed or keyed
+// under any key (a new vault), or when one of its first sealed secrets
+// opens under s (a vault of an older release, which thus gains the record
+// the first time it is written). A key that opens none of them is not
+// recorded: it may be the wrong key, which must not become the store's.
+// A shared (PostgreSQL) store is not judged here: it records its key with
+// its check value (sharedMasterKey) and a rotation records the ID.
+func (v *Vault) recordsKey(s *Sealer) bool {
+	if _, shared := v.Store.(*Postgres); shared {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	record := false
+	err := v.Store.View(ctx, func(tx Tx) error {
+		record = false
+		b, err := AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		secrets, err := b.ScanSecrets("", proveBatch)
+		if err != nil {
+			return err
+		}
+		for _, sec := range secrets {
+			if pt, err := s.Open(sec.Ref, sec.Sealed); err == nil {
+				clear(pt)
+				record = true
+				return nil
+			}
+		}
+		if len(secrets) > 0 {
+			return nil
+		}
+		rows, err := tx.ListAudit(0, 1)
+		if err != nil || len(rows) > 0 {
+			return err
+		}
+		n, err := tx.CountCertificates()
+		record = n == 0
+		return err
+	})
+	return err == nil && record
 }
 
 // CheckSealer refuses, with ErrKeyRotated, a write transaction that would
@@ -194,21 +254,23 @@ func (v *Vault) readStoreKeyID() (string, error) {
 // pending file of an unfinished rotation when the store names it, else from
 // (or, on first use, into) the vault directory, and for a shared store also
 // from the store.
-func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, error) {
+//
+// It also returns the key ID the store records ("" when none).
+func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, string, error) {
 	for attempt := 0; ; attempt++ {
 		id, err := v.readStoreKeyID()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		key, err := v.loadMasterKeyFor(id, params)
 		if err == nil || !errors.Is(err, errNotStoreKey) || attempt == 2 {
-			return key, err
+			return key, id, err
 		}
 		// Another rotation may have committed (and renamed its key
 		// file) between reading the store's key ID and the key files:
 		// read both again.
 		if again, rerr := v.readStoreKeyID(); rerr != nil || again == id {
-			return nil, err
+			return nil, "", err
 		}
 	}
 }
@@ -217,8 +279,8 @@ func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, error) {
 // store names.
 var errNotStoreKey = fmt.Errorf("%w: the master key is not the key the vault's store is sealed under", ErrCorrupt)
 
-// loadMasterKeyFor loads the key the store names id ("": a store never
-// re-keyed).
+// loadMasterKeyFor loads the key the store names id ("": a store that
+// records no key yet, see MetaMasterKeyID).
 func (v *Vault) loadMasterKeyFor(id string, params ScryptParams) ([]byte, error) {
 	var err error
 	if id != "" {

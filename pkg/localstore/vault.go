@@ -120,7 +120,7 @@ func (v *Vault) Sealer() (*Sealer, error) {
 	if v.keyErr != nil {
 		return nil, v.keyErr
 	}
-	key, err := v.loadMasterKey(v.scrypt())
+	key, id, err := v.loadMasterKey(v.scrypt())
 	if err != nil {
 		v.keyErr = err
 		return nil, err
@@ -130,6 +130,9 @@ func (v *Vault) Sealer() (*Sealer, error) {
 	if err != nil {
 		v.keyErr = err
 		return nil, err
+	}
+	if id == "" {
+		s.record = v.recordsKey(s)
 	}
 	v.checked.Store(time.Now().UnixNano())
 	v.current.Store(s)

@@ -280,10 +280,9 @@ func (c *Core) run(ctx context.Context, sealer *localstore.Sealer, chs []*change
 	key := sealer.AuditKey()
 	var last *audit.Record
 	failed := -1
-	err := c.write(ctx, sealer, func(tx localstore.Tx) error {
+	err := c.write(ctx, sealer, func(tx localstore.Tx, tail *audit.Tail) error {
 		failed = -1
 		now := c.Now().UTC()
-		tail := &audit.Tail{}
 		for i, ch := range chs {
 			op := ch.c.newOp(tx, sealer, now, ch.name)
 			if err := ch.call(op); err != nil {
@@ -336,13 +335,16 @@ func (c *Core) runAlone(sealer *localstore.Sealer, ch *change, w *witnessed) {
 	var op *Op
 	ctx := ch.ctx
 	key := sealer.AuditKey()
-	err := c.write(ctx, sealer, func(tx localstore.Tx) error {
+	err := c.write(ctx, sealer, func(tx localstore.Tx, tail *audit.Tail) error {
 		op = ch.c.newOp(tx, sealer, c.Now().UTC(), ch.name)
 		if err := ch.call(op); err != nil {
 			return err
 		}
 		op.rec.Outcome = audit.OutcomeSuccess
-		return audit.Append(tx, key, op.rec, op.Now)
+		if err := audit.AppendAfter(tx, key, op.rec, op.Now, tail); err != nil {
+			return err
+		}
+		return tail.Flush(tx, key)
 	})
 	if err != nil {
 		err = MapError(err)
@@ -359,14 +361,19 @@ func (c *Core) runAlone(sealer *localstore.Sealer, ch *change, w *witnessed) {
 // write runs fn in a write transaction through the write gate, after
 // checking in it that sealer, the key the change took before the gate, is
 // still the vault's (localstore.Vault.CheckSealer): refused with
-// ErrKeyRotated, nothing written, when another process rotated it.
-func (c *Core) write(ctx context.Context, sealer *localstore.Sealer, fn func(tx localstore.Tx) error) error {
+// ErrKeyRotated, nothing written, when another process rotated it. fn
+// appends its audit records through tail and flushes it: tail carries
+// this host's witness of the chain, read before the transaction begins
+// (audit.Witness.Held), so that nothing is appended to a log rolled back
+// or cut behind the record it names.
+func (c *Core) write(ctx context.Context, sealer *localstore.Sealer, fn func(tx localstore.Tx, tail *audit.Tail) error) error {
+	seen := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity()).Held()
 	return c.gated(ctx, func() error {
 		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
 			if err := c.Vault.CheckSealer(sealer); err != nil {
 				return err
 			}
-			return fn(tx)
+			return fn(tx, &audit.Tail{Witnessed: seen})
 		})
 	})
 }
@@ -436,14 +443,14 @@ func (c *Core) recordFailure(ctx context.Context, sealer *localstore.Sealer, rec
 	fail.ErrorMessage = cause.Error()
 	wctx := context.WithoutCancel(ctx)
 	var out *audit.Record
-	err := c.write(wctx, sealer, func(tx localstore.Tx) error {
+	err := c.write(wctx, sealer, func(tx localstore.Tx, tail *audit.Tail) error {
 		r := fail
 		r.EventID = ""
-		if err := audit.Append(tx, sealer.AuditKey(), &r, c.Now()); err != nil {
+		if err := audit.AppendAfter(tx, sealer.AuditKey(), &r, c.Now(), tail); err != nil {
 			return err
 		}
 		out = &r
-		return nil
+		return tail.Flush(tx, sealer.AuditKey())
 	})
 	if err != nil {
 		return nil

@@ -114,9 +114,13 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 		return n, err
 	}
 	if problem != nil {
+		// The records before the problem verify: all n the walk checked
+		// when it stopped at a break, fewer when the chain is whole and
+		// the witness names one inside it that was replaced.
+		good := min(n, problem.Seq-1)
 		before := "no record before it verifies"
-		if n > 0 {
-			before = fmt.Sprintf("records 1 to %d before it verify", n)
+		if good > 0 {
+			before = fmt.Sprintf("records 1 to %d before it verify", good)
 		}
 		return n, (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken", Msg: "the audit log is not whole", Err: problem}).
 			WithHint("the log was changed outside certctl; %s", before)

@@ -183,6 +183,14 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		// Data without the key it is sealed under opens nowhere.
 		return nil, errs.Invalidf("%s: the backup holds data but no master key: it cannot be restored", name)
 	}
+	// This host's witness of the store describes a log that is no longer
+	// there (the store is empty): the restore puts another in its place
+	// on purpose, and its record is the first the witness names.
+	// Otherwise the restore's own append would be refused as a log
+	// rolled back behind the witness.
+	if err := audit.WitnessIn(v.Dir, v.StoreIdentity()).Reset(); err != nil {
+		return nil, service.MapError(err)
+	}
 	var restored map[string]int64
 	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
 		op.Param("FromFile", name)

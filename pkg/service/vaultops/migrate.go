@@ -2,10 +2,12 @@ package vaultops
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -83,6 +85,7 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		return nil, err
 	}
 	var copied map[string]int64
+	var last *localstore.AuditRow
 	err = dst.Store.Update(ctx, func(tx localstore.Tx) error {
 		b, err := localstore.AsBulk(tx)
 		if err != nil {
@@ -115,11 +118,24 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		if err := deploy.MarkCopiedStore(b); err != nil {
 			return err
 		}
-		copied, err = b.RowCounts()
+		if copied, err = b.RowCounts(); err != nil {
+			return err
+		}
+		if last, err = b.LastAudit(); errors.Is(err, localstore.ErrNotFound) {
+			last, err = nil, nil
+		}
 		return err
 	})
 	if err != nil {
 		return nil, service.MapError(err)
+	}
+	// This host's witness of the target starts at the copied log's end:
+	// one left by an earlier store at that place describes a log that is
+	// gone, and would refuse the target's first change.
+	if last != nil {
+		if err := audit.WitnessIn(v.Dir, dst.StoreIdentity()).Set(sealer.AuditKey(), last.Seq, last.MAC); err != nil {
+			return nil, service.MapError(err)
+		}
 	}
 	// An SQLite target is left one self-contained file: certctl keeps the
 	// log of its databases between commands (see localstore/sqlite_wal.go).

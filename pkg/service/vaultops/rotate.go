@@ -46,6 +46,11 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 	if v.KeyIsWrapped() {
 		res.MasterKey = KeyWrapped
 	}
+	// This host's witness, read before the rotation's transaction: the
+	// rotation's record is not appended to a log rolled back behind it
+	// (re-keying that log would hide the loss for good).
+	wit := audit.WitnessIn(v.Dir, v.StoreIdentity())
+	seen := wit.Held()
 	progress := func(done int) error {
 		res.SealedKeys = done
 		if s.rotateProgress != nil {
@@ -89,7 +94,11 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 			rec := &audit.Record{EventName: "RotateVaultKey", Actor: s.core.Actor, Outcome: audit.OutcomeSuccess,
 				RequestParameters: map[string]any{"PreviousMasterKeyId": old.ID(), "MasterKeyId": next.ID(),
 					"SealedKeys": res.SealedKeys, "AcmeEabCredentials": res.AcmeEabCredentials}}
-			if err := audit.Append(tx, old.AuditKey(), rec, now); err != nil {
+			tail := &audit.Tail{Witnessed: seen}
+			if err := audit.AppendAfter(tx, old.AuditKey(), rec, now, tail); err != nil {
+				return err
+			}
+			if err := tail.Flush(tx, old.AuditKey()); err != nil {
 				return err
 			}
 			n, err := audit.Rekey(tx, old.AuditKey(), next.AuditKey())
@@ -114,7 +123,7 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 		if err != nil {
 			return err
 		}
-		return audit.WitnessIn(v.Dir, v.StoreIdentity()).Set(next.AuditKey(), last.Seq, last.MAC)
+		return wit.Set(next.AuditKey(), last.Seq, last.MAC)
 	})
 	return res, nil
 }
