@@ -190,6 +190,12 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 			return errs.Invalidf("the certificate's subject %s is not certificate authority %s's subject %s (sign the CSR of `certctl ca csr %s`)",
 				x509util.FormatName(cert.Subject), r.ID, x509util.FormatName(old.Subject), r.ID)
 		}
+		switch {
+		case r.Type == TypeRoot && !selfSigned:
+			return errs.Invalidf("certificate authority %s is a ROOT: its new certificate must be self-signed (certctl ca issue %s --csr CSR --template %s)", r.ID, r.ID, casign.PCARootCA)
+		case r.Type == TypeSubordinate && selfSigned:
+			return errs.Invalidf("certificate authority %s is a SUBORDINATE: its new certificate must be signed by its parent, not by itself", r.ID)
+		}
 		// The limits relying parties enforce come from the certificate,
 		// not the record: a renewal keeps its name constraints, byte for
 		// byte, and a path length no looser than before.
@@ -207,12 +213,6 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 			if depth > n {
 				return errs.Invalidf("the certificate allows %s, but certificate authority %s has CAs %d level(s) below it, which would no longer verify: sign its CSR with a template allowing pathlen:%d at least", pathLenText(cert), r.ID, depth, depth)
 			}
-		}
-		switch {
-		case r.Type == TypeRoot && !selfSigned:
-			return errs.Invalidf("certificate authority %s is a ROOT: its new certificate must be self-signed (certctl ca issue %s --csr CSR --template %s)", r.ID, r.ID, casign.PCARootCA)
-		case r.Type == TypeSubordinate && selfSigned:
-			return errs.Invalidf("certificate authority %s is a SUBORDINATE: its new certificate must be signed by its parent, not by itself", r.ID)
 		}
 	}
 	parentID := ""
