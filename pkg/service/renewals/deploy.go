@@ -88,7 +88,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, err
 	}
 	t = host.Bind(id, t)
-	installErr := deploy.Install(ctx, t, m, s.hooks())
+	installErr := host.Install(ctx, t, m, s.hooks())
 	var hookErr *deploy.HookError
 	if installErr != nil && !errors.As(installErr, &hookErr) {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: installErr}
@@ -286,7 +286,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		}
 		installErrs := make([]error, len(stale))
 		for j, t := range stale {
-			installErrs[j] = deploy.Install(ctx, t, m, s.hooks())
+			installErrs[j] = host.Install(ctx, t, m, s.hooks())
 		}
 		var fresh []string
 		if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
