@@ -67,7 +67,7 @@ PostgreSQL store; exit 5 when off): enable it with
 ` + "`certctl config set hooks.allow_exec true`" + ` or CERTCTL_HOOKS_ALLOW_EXEC=true.
 
 A deployed certificate is in use (InUseBy), which makes it eligible for
-managed renewal and protects it from ` + "`certctl delete`" + ` without --force.` + cmdutil.ExitStatus(0, 1, 2, 3, 5, 6),
+managed renewal and protects it from ` + "`certctl delete`" + ` without --force.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
 		Example: `  certctl deploy 3f2a1b9c --cert-file /etc/nginx/tls/app.crt --key-file /etc/nginx/tls/app.key \
       --fullchain-file /etc/nginx/tls/app-fullchain.crt --exec 'systemctl reload nginx'`,
 		Args:              cmdutil.ExactArgs(1, "ARN"),
