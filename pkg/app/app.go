@@ -37,8 +37,16 @@ func Version() string {
 
 // Main runs certctl on the process's arguments and streams.
 func Main() int {
+	// The first SIGINT (Ctrl-C) or SIGTERM (systemctl stop) cancels ctx:
+	// a batch then starts nothing new, reports what it did and exits 7,
+	// and endpoint serve shuts down. A second one is not waited for: it
+	// stops the process as if certctl did not handle signals at all.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	f := cmdutil.New(iostreams.System(), Version())
 	// Collecting less often makes large CRLs and audit reports about a
 	// fifth faster for a little more memory.

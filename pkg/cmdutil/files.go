@@ -1,8 +1,10 @@
 package cmdutil
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -395,4 +398,22 @@ func WarnTagFlags(cmd *cobra.Command, ios *iostreams.IOStreams) {
 			}
 		}
 	})
+}
+
+// WriteOutputFile writes data to path, a file the user named for a
+// command's output (--out-file, a file of --out-dir), atomically
+// (fsutil.WriteFileAtomic), with the exit code of its failure: a path
+// that cannot be a file — it is a directory, or its directory does not
+// exist — is invalid input (exit 4, as for vault backup --out-file); any
+// other failure (permission denied, a full disk) exit 1. The message names
+// path.
+func WriteOutputFile(path string, data []byte, mode os.FileMode) error {
+	err := fsutil.WriteFileAtomic(path, data, mode)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist):
+		return errs.Invalidf("%v", err)
+	}
+	return errs.Failuref("%v", err)
 }

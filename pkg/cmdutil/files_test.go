@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/certctl/certctl/pkg/errs"
 )
 
 // TestCheckOutputPaths: an output flag naming a file an input flag names
@@ -58,6 +60,30 @@ func TestCheckOutputPaths(t *testing.T) {
 			t.Errorf("%v: refused: %v", tc.args, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%v: %v, want a refusal saying %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestWriteOutputFileExitCodes: an output path that cannot be a file — a
+// directory, or in a directory that does not exist — is invalid input
+// (exit 4) for every command that writes one, as for vault backup; the
+// message names the path.
+func TestWriteOutputFileExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		path string
+		want errs.ExitCode
+	}{
+		{dir, errs.ExitInvalid},
+		{filepath.Join(dir, "gone", "x.p12"), errs.ExitInvalid},
+		{filepath.Join(dir, "ok.p12"), errs.ExitOK},
+	} {
+		err := WriteOutputFile(tc.path, []byte("x"), 0o600)
+		if got := errs.ExitCodeOf(err); got != tc.want {
+			t.Errorf("%s: exit %d (%v), want %d", tc.path, got, err, tc.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), tc.path) {
+			t.Errorf("%s: %q does not name the path", tc.path, err)
 		}
 	}
 }

@@ -30,8 +30,10 @@ or --query-terse 'TERMS' (search's terse query) selects certificates: each is
 changed in a change of its own (one failure undoes no other; running the
 command again finishes the rest), and each outcome is reported
 ({"Results":[{"CertificateArn","Outcome","Reason"}]}); some certificate
-refused or failed exits 7. --dry-run lists what would change and changes
-nothing. On a terminal certctl asks before changing anything (--yes skips the
+refused or failed exits 7. Interrupted (Ctrl-C, or SIGTERM as systemctl
+stop sends), the command starts no other change, reports every outcome so
+far and the certificates not reached as NOT_DONE, and exits 7. --dry-run
+lists what would change and changes nothing. On a terminal certctl asks before changing anything (--yes skips the
 question; in a pipe nothing is asked).`
 
 // AddSelectionFlags registers --filter-statement and --query-terse on cmd,
@@ -173,7 +175,7 @@ func PrintBulk(p *output.Printer, io *iostreams.IOStreams, rep *certificates.Bul
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "OUTCOME", "REASON"}}
 			for _, r := range rep.Results {
 				outcome := s.OK(r.Outcome)
-				if r.Outcome == certificates.OutcomeRefused || r.Outcome == certificates.OutcomeFailed {
+				if r.Outcome == certificates.OutcomeRefused || r.Outcome == certificates.OutcomeFailed || r.Outcome == certificates.OutcomeNotDone {
 					outcome = s.Bad(r.Outcome)
 				}
 				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName), outcome, output.Sanitize(r.Reason)})
@@ -215,7 +217,7 @@ func BulkSummary(rep *certificates.BulkReport) string {
 		would = "would be "
 	}
 	for _, o := range order {
-		parts = append(parts, fmt.Sprintf("%d %s%s", counts[o], would, strings.ToLower(o)))
+		parts = append(parts, fmt.Sprintf("%d %s%s", counts[o], would, strings.ReplaceAll(strings.ToLower(o), "_", " ")))
 	}
 	parts = append(parts, fmt.Sprintf("%d %srefused", counts[certificates.OutcomeRefused], would))
 	if !rep.DryRun {

@@ -237,87 +237,205 @@ type Material struct {
 	Key            crypto.Signer
 }
 
-// Install writes the material to t's files atomically (temp file in the
-// same directory, fsync, rename, fsync of the directory; key 0600, others
-// 0644) and then runs t.Exec with the paths in its environment — when
-// allowExec (this host's hooks.allow_exec); otherwise the command is not
-// run and Install returns a *HookError saying so (the files are written).
-// When a file cannot be written, the files already written get their old
-// content back (or are removed when they did not exist), so that no new
-// plaintext key stays behind, and no temp file either.
+// Install is Host.Install by a host without a vault directory, which
+// keeps no journal of its installs.
 func Install(ctx context.Context, t Target, m Material, hooks Hooks) error {
+	return Host{}.Install(ctx, t, m, hooks)
+}
+
+// Install writes the material to t's files and then runs t.Exec with the
+// paths in its environment — when allowExec (this host's
+// hooks.allow_exec); otherwise the command is not run and Install returns
+// a *HookError saying so (the files are written). Key 0600, others 0644.
+//
+// The files change together: each new file is first written and synced to
+// a temporary file beside it (fsutil.Stage); only when all of them are
+// there are they renamed into place, one after another, and their
+// directories synced. So a server restarting during an install reads the
+// old set or the new one except in the moment of those few renames, whose
+// order keeps that moment harmless for the usual readers (see
+// renameOrder). A host with a vault directory also journals the renames
+// first (see journal), so that an install killed among them (kill -9, a
+// power loss) is completed by the next install of this host, before it
+// writes anything.
+//
+// When a file cannot be staged, nothing was changed and no temporary
+// file stays; when a rename fails, the files already renamed get their
+// old content back (or are removed when they did not exist), so that no
+// new plaintext key stays behind beside an old certificate. A temporary
+// file of an install killed before its journal was written (the key's
+// holds a plaintext key, 0600) stays until an install of that file an
+// hour later (fsutil.StaleTemp) removes it.
+func (h Host) Install(ctx context.Context, t Target, m Material, hooks Hooks) error {
 	if err := t.checkFiles(); err != nil {
 		// A target recorded before the files were checked.
+		return err
+	}
+	if err := h.completeInterrupted(); err != nil {
 		return err
 	}
 	keyPEM, err := pemio.EncodePKCS8(m.Key)
 	if err != nil {
 		return err
 	}
-	files := []struct {
-		path string
-		data []byte
-		mode os.FileMode
-	}{
-		{t.KeyFile, keyPEM, 0o600},
-		{t.CertFile, m.CertificatePEM, 0o644},
-		{t.ChainFile, m.ChainPEM, 0o644},
-		{t.FullchainFile, append(append([]byte{}, m.CertificatePEM...), m.ChainPEM...), 0o644},
+	byRole := map[string]installFile{
+		"chain":     {t.ChainFile, m.ChainPEM, 0o644},
+		"fullchain": {t.FullchainFile, append(append([]byte{}, m.CertificatePEM...), m.ChainPEM...), 0o644},
+		"key":       {t.KeyFile, keyPEM, 0o600},
+		"cert":      {t.CertFile, m.CertificatePEM, 0o644},
 	}
-	// What each file held before, to put back if a later file cannot be
-	// written: a failed install leaves neither a new key without its
-	// certificate nor a plaintext key at a path that had none.
-	type previous struct {
-		path   string
-		data   []byte
-		mode   os.FileMode
-		absent bool
-	}
-	var done []previous
-	undo := func() {
-		for i := len(done) - 1; i >= 0; i-- {
-			p := done[i]
-			if p.absent {
-				_ = os.Remove(p.path)
-				continue
-			}
-			_ = fsutil.WriteFileAtomic(p.path, p.data, p.mode)
+	var files []installFile
+	for _, role := range renameOrder {
+		if f := byRole[role]; f.path != "" {
+			files = append(files, f)
 		}
 	}
-	for _, f := range files {
-		if f.path == "" {
-			continue
-		}
-		prev := previous{path: f.path, mode: f.mode}
-		known := true
-		if fi, err := os.Stat(f.path); err == nil && fi.Mode().IsRegular() {
-			if prev.data, err = os.ReadFile(f.path); err != nil {
-				undo()
-				return fmt.Errorf("reading %s: %w", f.path, err)
-			}
-			if f.mode != 0o600 {
-				prev.mode = fi.Mode().Perm()
-			}
-		} else if errors.Is(err, fs.ErrNotExist) {
-			prev.absent = true
-		} else {
-			known = false // not a regular file: nothing to put back
-		}
-		// (WriteFileAtomic removes its temp file on every failure; the
-		// temp file is created 0600, so the key is never readable by others.)
-		if err := fsutil.WriteFileAtomic(f.path, f.data, f.mode); err != nil {
-			undo()
-			return err
-		}
-		if known {
-			done = append(done, prev)
-		}
+	if err := h.installFiles(files); err != nil {
+		return err
 	}
 	if t.Exec != "" && !hooks.Allow {
 		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: %v", t.Label(), ErrHooksOff), Skipped: true,
 			Summary: "deploy hook not run: deploy hooks are off on this host (hooks.allow_exec)"}
 	}
 	return RunHook(ctx, t, m.CertificateARN, hooks.Output)
+}
+
+// renameOrder is the order in which an install renames a target's files
+// into place. The key sits between the fullchain and the certificate: a
+// server that reads the fullchain and the key (nginx, and most others) and
+// one that reads the certificate and the key (Apache's older
+// SSLCertificateFile) each see a key that does not match its certificate
+// for the time of one rename only, the shortest possible. The chain comes
+// first: the issuer's certificate, the same across a renewal by the same
+// CA, is the file whose being ahead of the others matters least.
+var renameOrder = []string{"chain", "fullchain", "key", "cert"}
+
+// installFile is one file of an install: its path, new content and mode.
+type installFile struct {
+	path string
+	data []byte
+	mode os.FileMode
+}
+
+// crashHook, when set (by tests), is called at the named points of an
+// install; a test makes it exit the process, as kill -9 would stop it.
+var crashHook func(point string)
+
+func crashPoint(point string) {
+	if crashHook != nil {
+		crashHook(point)
+	}
+}
+
+// installFiles stages every file, journals the renames (when h has a
+// vault directory), renames them in the order given, syncs their
+// directories and drops the journal; see Install.
+func (h Host) installFiles(files []installFile) error {
+	// What each file held before, to put back if a later rename fails: a
+	// failed install leaves neither a new key without its certificate nor
+	// a plaintext key at a path that had none.
+	type previous struct {
+		data   []byte
+		mode   os.FileMode
+		absent bool
+		known  bool // false: not a regular file, nothing to put back
+	}
+	prev := make([]previous, len(files))
+	staged := make([]*fsutil.Staged, len(files))
+	discard := func() {
+		for _, s := range staged {
+			if s != nil {
+				s.Discard()
+			}
+		}
+	}
+	for i, f := range files {
+		p := previous{mode: f.mode, known: true}
+		if fi, err := os.Stat(f.path); err == nil && fi.Mode().IsRegular() {
+			if p.data, err = os.ReadFile(f.path); err != nil {
+				discard()
+				return fmt.Errorf("reading %s: %w", f.path, err)
+			}
+			if f.mode != 0o600 {
+				p.mode = fi.Mode().Perm()
+			}
+		} else if errors.Is(err, fs.ErrNotExist) {
+			p.absent = true
+		} else {
+			p.known = false
+		}
+		prev[i] = p
+		// (Stage removes its temp file on every failure; the temp file
+		// is created 0600, so the key is never readable by others.)
+		s, err := fsutil.Stage(f.path, f.data, f.mode)
+		if err != nil {
+			discard()
+			return err
+		}
+		staged[i] = s
+	}
+	crashPoint("staged")
+	j, err := h.writeJournal(staged)
+	if err != nil {
+		discard()
+		return err
+	}
+	undo := func(n int) {
+		for i := n - 1; i >= 0; i-- {
+			p := prev[i]
+			switch {
+			case !p.known:
+			case p.absent:
+				_ = os.Remove(files[i].path)
+			default:
+				_ = fsutil.WriteFileAtomic(files[i].path, p.data, p.mode)
+			}
+		}
+	}
+	for i, s := range staged {
+		if err := s.Commit(); err != nil && !renamedByRecovery(s) {
+			// The temp files and the journal go first: were the
+			// process killed while putting the old files back, no
+			// recovery would rename the rest of the new ones after
+			// them.
+			discard()
+			j.drop()
+			undo(i)
+			return err
+		}
+		crashPoint(fmt.Sprintf("renamed %d", i+1))
+	}
+	for _, dir := range dirsOf(staged) {
+		if err := fsutil.SyncDir(dir); err != nil {
+			j.drop()
+			undo(len(staged))
+			return fmt.Errorf("syncing directory %s: %w", dir, err)
+		}
+	}
+	j.drop()
+	return nil
+}
+
+// renamedByRecovery reports whether s's temporary file is gone because
+// another process's completeInterrupted, which took this install's
+// journal for a killed one's, renamed it into place already.
+func renamedByRecovery(s *fsutil.Staged) bool {
+	_, terr := os.Lstat(s.Temp())
+	_, perr := os.Lstat(s.Path)
+	return errors.Is(terr, fs.ErrNotExist) && perr == nil
+}
+
+// dirsOf returns the directories of the staged files, once each.
+func dirsOf(staged []*fsutil.Staged) []string {
+	var dirs []string
+	seen := map[string]bool{}
+	for _, s := range staged {
+		if d := filepath.Dir(s.Path); !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
 }
 
 // Hooks is how this host runs targets' commands.

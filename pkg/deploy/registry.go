@@ -40,6 +40,9 @@ type targetsCache struct {
 	loaded bool
 	m      map[string]recorded
 	err    error
+	// completed: this process completed the interrupted installs of
+	// the host (see completeInterrupted).
+	completed bool
 }
 
 // recordedTargets returns the host's record, read on first use.

@@ -15,7 +15,37 @@ import (
 // Its errors are *fs.PathError "write PATH: …" saying what is wrong with
 // path — its directory does not exist, it is a directory, permission
 // denied — never naming the temporary file, which the user did not give.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	s, err := Stage(path, data, mode)
+	if err != nil {
+		return err
+	}
+	if err := s.Commit(); err != nil {
+		s.Discard()
+		return err
+	}
+	if err := SyncDir(filepath.Dir(path)); err != nil {
+		return &fs.PathError{Op: "write", Path: path, Err: err}
+	}
+	return nil
+}
+
+// Staged is a file's new content written to a temporary file beside it and
+// synced, waiting to be renamed over the file (Commit) or removed
+// (Discard). Staging every file of a set first and only then renaming
+// them one after another makes the moment in which the set is half old,
+// half new as short as a few renames (see deploy.Install).
+type Staged struct {
+	// Path is the file the content is for.
+	Path string
+	tmp  string
+}
+
+// Stage writes data to a temporary file in path's directory (created
+// 0600, then given mode, then written and synced): WriteFileAtomic up to
+// the rename. Its errors are WriteFileAtomic's; on error nothing is left
+// behind.
+func Stage(path string, data []byte, mode os.FileMode) (s *Staged, err error) {
 	dir := filepath.Dir(path)
 	defer func() {
 		if err != nil {
@@ -23,11 +53,11 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 		}
 	}()
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return errors.New("it is a directory")
+		return nil, ErrIsDir
 	}
 	tmp, err := CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	name := tmp.Name()
 	defer func() {
@@ -37,22 +67,40 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	}()
 	if err = tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return err
+		return nil, err
 	}
 	if _, err = tmp.Write(data); err != nil {
 		tmp.Close()
-		return err
+		return nil, err
 	}
 	if err = tmp.Sync(); err != nil {
 		tmp.Close()
-		return err
+		return nil, err
 	}
 	if err = tmp.Close(); err != nil {
-		return err
+		return nil, err
 	}
-	if err = os.Rename(name, path); err != nil {
-		return err
+	return &Staged{Path: path, tmp: name}, nil
+}
+
+// Temp is the temporary file holding the staged content.
+func (s *Staged) Temp() string { return s.tmp }
+
+// Commit renames the staged content over s.Path. The rename is durable
+// once the directory is synced (SyncDir).
+func (s *Staged) Commit() error {
+	if err := os.Rename(s.tmp, s.Path); err != nil {
+		return &fs.PathError{Op: "write", Path: s.Path, Err: cause(err, filepath.Dir(s.Path))}
 	}
+	return nil
+}
+
+// Discard removes the staged content (nothing when it was committed).
+func (s *Staged) Discard() { _ = os.Remove(s.tmp) }
+
+// SyncDir syncs directory dir, making the renames and removals done in it
+// durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -60,6 +108,10 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	defer d.Close()
 	return d.Sync()
 }
+
+// ErrIsDir is the cause of the error of a write to a path that is a
+// directory (WriteFileAtomic, Stage): "write PATH: it is a directory".
+var ErrIsDir = errors.New("it is a directory")
 
 // cause is err without the temporary file's name, with dir named when it
 // is what is missing.

@@ -358,6 +358,11 @@ func (b *Backup) open(ctx context.Context, r io.Reader) error {
 	defer db.Close()
 	var check string
 	if err := db.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&check); err != nil {
+		var se *sqlite.Error
+		if errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_NOTADB || se.Code()&0xff == sqlite3.SQLITE_CORRUPT) {
+			// SQLite's own words, without its result code.
+			return invalid("it is not a database, or a damaged one")
+		}
 		return invalid("%v", err)
 	}
 	if check != "ok" {

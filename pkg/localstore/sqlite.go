@@ -229,7 +229,7 @@ func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error)
 	if err := s.ro.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != len(migrations) {
 		if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
 			s.Close()
-			return nil, err
+			return nil, sqliteFileError(err, path, "the vault")
 		}
 	}
 	return s, nil
@@ -339,6 +339,7 @@ func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 }
 
 func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) (err error) {
+	defer func() { err = sqliteFileError(err, s.path, "the vault") }()
 	db, cache := s.db, &s.wstmts
 	if readOnly {
 		if s.OnePool() {

@@ -12,8 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
@@ -44,7 +42,7 @@ revokedAt revocationReason templateArn.
 --format JSON (the default) prints an array of objects; CSV a header line and
 one row a certificate. --out-file writes the report to a file (mode 0600,
 atomically) instead of stdout. The report is its own format: -o does not
-apply.` + cmdutil.ExitStatus(0, 1, 2, 3, 6),
+apply.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 6),
 		Example: `  certctl ca audit-report 5f2c9e01 --format CSV --out-file report.csv`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.CheckEnum("format", []string{opts.Format}, AuditReportFormats); err != nil {
@@ -84,8 +82,8 @@ func runCaAuditReport(ctx context.Context, o *AuditReportOptions) error {
 	if err := writeAuditReport(&b, o.Format, entries); err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(o.OutFile, b.Bytes(), 0o600); err != nil {
-		return errs.Failuref("%v", err)
+	if err := cmdutil.WriteOutputFile(o.OutFile, b.Bytes(), 0o600); err != nil {
+		return err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Wrote the audit report of %d certificates to %s\n", len(entries), o.OutFile)
 	return nil

@@ -41,7 +41,16 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(*DeployOptions) error) *cobra.Co
 		Long: `Install the current version of a certificate where a server reads it, and record
 the target: every later renewal rewrites the same files and runs --exec again.
 Files are replaced atomically (a reader sees the old or the new file, never a
-part); the key is written unencrypted with mode 0600, the others 0644.
+part); the key is written unencrypted with mode 0600, the others 0644. The
+files change together: each new one is first written and synced beside its
+path, and only then are they renamed into place, one after another (chain,
+fullchain, key, certificate, so that a key matches the file it is read with
+but for one rename). The renames are journalled in the vault directory: when
+certctl is killed among them (kill -9, a power loss), its next install on this
+host completes them first. Killed earlier, it leaves the files as they were
+and the new ones' temp files beside them (.NAME.tmp-*, the key's holding the
+plaintext key, 0600), which the next install of those files removes once they
+are an hour old.
 
 --exec runs with sh -c (within 2 minutes) after the files are written, with
 CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE, CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE
@@ -58,7 +67,7 @@ PostgreSQL store; exit 5 when off): enable it with
 ` + "`certctl config set hooks.allow_exec true`" + ` or CERTCTL_HOOKS_ALLOW_EXEC=true.
 
 A deployed certificate is in use (InUseBy), which makes it eligible for
-managed renewal and protects it from ` + "`certctl delete`" + ` without --force.` + cmdutil.ExitStatus(0, 1, 2, 3, 5, 6),
+managed renewal and protects it from ` + "`certctl delete`" + ` without --force.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
 		Example: `  certctl deploy 3f2a1b9c --cert-file /etc/nginx/tls/app.crt --key-file /etc/nginx/tls/app.key \
       --fullchain-file /etc/nginx/tls/app-fullchain.crt --exec 'systemctl reload nginx'`,
 		Args:              cmdutil.ExactArgs(1, "ARN"),

@@ -15,7 +15,6 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -291,10 +290,7 @@ func writeOut(w io.Writer, data []byte) error {
 }
 
 func writeFile(path string, data []byte) error {
-	if err := fsutil.WriteFileAtomic(path, data, 0o600); err != nil {
-		return errs.Failuref("%v", err)
-	}
-	return nil
+	return cmdutil.WriteOutputFile(path, data, 0o600)
 }
 
 func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plainKey []byte) error {

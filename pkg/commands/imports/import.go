@@ -68,8 +68,11 @@ is SKIPPED when it did not change, REIMPORTED under its ARN as a new version
 when it changed and still names the same domains, and IMPORTED anew
 otherwise (--tags go on new imports only); syncs of one directory that overlap
 (cron runs) import each file once. It shows a progress bar on a
-terminal, a status per file (IMPORTED REIMPORTED SKIPPED FAILED) and a summary
-line, and exits 7 when some files failed.`
+terminal, a status per file (IMPORTED REIMPORTED SKIPPED FAILED NOT_DONE) and a
+summary line, and exits 7 when some files failed. Interrupted (Ctrl-C, or
+SIGTERM as systemctl stop sends), it imports no other file, reports every
+file so far and those not reached as NOT_DONE, and exits 7; running it
+again finishes the sync.`
 
 // NewCmdImport builds `certctl import`.
 func NewCmdImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -42,15 +41,13 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 		return err
 	}
 	if o.IO.IsStderrTTY() || !p.Wants("json") {
-		fmt.Fprintf(o.IO.ErrOut, "%d imported, %d reimported, %d skipped, %d failed\n", res.Imported, res.Reimported, res.Skipped, res.Failed)
+		notDone := ""
+		if res.NotDone > 0 {
+			notDone = fmt.Sprintf(", %d not done", res.NotDone)
+		}
+		fmt.Fprintf(o.IO.ErrOut, "%d imported, %d reimported, %d skipped, %d failed%s\n", res.Imported, res.Reimported, res.Skipped, res.Failed, notDone)
 	}
-	if res.StoreErr != nil && res.Imported == 0 {
-		return res.StoreErr
-	}
-	if res.Failed > 0 {
-		return &errs.Error{Exit: errs.ExitPartial, Msg: fmt.Sprintf("%d of %d files failed to import", res.Failed, len(res.Results))}
-	}
-	return nil
+	return res.Err()
 }
 
 func dirView(res *certificates.ImportDirResult) output.View {
@@ -71,6 +68,8 @@ func dirView(res *certificates.ImportDirResult) output.View {
 					status = s.Dim(r.Status)
 				case certificates.FileFailed:
 					detail, status = r.Error, s.Bad(r.Status)
+				case certificates.FileNotDone:
+					status = s.Bad(r.Status)
 				}
 				t.Rows = append(t.Rows, []string{output.Sanitize(r.File), status, output.Sanitize(detail)})
 			}

@@ -10,8 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/promtext"
@@ -62,7 +60,7 @@ of the two, never over both.
 
 The text is printed whatever the terminal; -o json or -o yaml prints the same
 figures as data. --out-file writes the file atomically (mode 0644), so the
-collector never reads half of it; run it from the renewal timer or cron.` + cmdutil.ExitStatus(0, 1, 2, 6),
+collector never reads half of it; run it from the renewal timer or cron.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl metrics
   certctl metrics --out-file /var/lib/node_exporter/textfile_collector/certctl.prom
   # alert: certctl_days_to_expiry < 14 and on(arn) certctl_certificate_info{status="ISSUED"}`,
@@ -102,8 +100,5 @@ func runMetrics(ctx context.Context, o *MetricsOptions) error {
 	if err := promtext.WriteText(&b, fams); err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(o.OutFile, b.Bytes(), 0o644); err != nil {
-		return errs.Failuref("%v", err)
-	}
-	return nil
+	return cmdutil.WriteOutputFile(o.OutFile, b.Bytes(), 0o644)
 }

@@ -87,7 +87,9 @@ otherwise ("PLAIN": the backup is as secret as the vault directory). Restoring
 needs nothing else.
 
 --out-file - writes the backup to stdout (not to a terminal) and the summary to
-stderr.` + cmdutil.ExitStatus(0, 2, 4, 6),
+stderr. A backup killed before it finished (kill -9, a power loss) leaves its
+temp file beside FILE (.FILE.tmp-*, 0600, as secret as the backup), which the
+next backup to FILE removes once it is an hour old.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl vault backup --out-file /var/backups/certctl-$(date +%F).db
   certctl vault backup --out-file - | ssh backup-host 'cat > certctl.db'`,
 		Args: cmdutil.NoArgs,

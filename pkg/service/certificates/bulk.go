@@ -66,6 +66,10 @@ const (
 	// for a revocation); nothing was changed or recorded. Not a failure,
 	// so that running an interrupted operation again exits 0.
 	OutcomeUnchanged = "UNCHANGED"
+	// OutcomeNotDone: the operation was interrupted (Ctrl-C, SIGTERM)
+	// before it reached this certificate, or while its change was being
+	// made; nothing was changed or recorded (see service.OutcomeNotDone).
+	OutcomeNotDone = service.OutcomeNotDone
 )
 
 // BulkResult is one certificate's outcome in a bulk operation.
@@ -87,6 +91,9 @@ type BulkReport struct {
 	// DryRun reports that nothing was changed: the outcomes are what a
 	// real run would have done, as of now.
 	DryRun bool `json:"-"`
+	// Interrupted reports that an interruption stopped the operation:
+	// the certificates it did not reach are NOT_DONE.
+	Interrupted bool `json:"-"`
 }
 
 // Count returns how many results have outcome.
@@ -103,9 +110,12 @@ func (r *BulkReport) Count(outcome string) int {
 // Failed is how many certificates were refused or failed.
 func (r *BulkReport) Failed() int { return r.Count(OutcomeRefused) + r.Count(OutcomeFailed) }
 
-// Err is exit 7 when some certificate was refused or failed (in a dry
-// run: would be), else nil.
+// Err is exit 7 when the operation was interrupted, or some certificate
+// was refused or failed (in a dry run: would be), else nil.
 func (r *BulkReport) Err() error {
+	if r.Interrupted {
+		return service.Interrupted(r.Count(OutcomeNotDone), len(r.Results), "certificates")
+	}
 	if n := r.Failed(); n > 0 {
 		verb := "were refused or failed"
 		if r.DryRun {
@@ -281,6 +291,10 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 	finish := func(i int, err error) {
 		r := BulkResult{CertificateArn: sel[i].CertificateArn, DomainName: sel[i].DomainName, ID: sel[i].ID, Outcome: b.done, Reason: ""}
 		switch {
+		case err != nil && service.Stopped(ctx) && b.before == nil:
+			// Its change was not committed: the interruption cancelled
+			// it (left without an outcome, it is NOT_DONE).
+			return
 		case err != nil && isRefusal(err):
 			r.Outcome, r.Reason = OutcomeRefused, err.Error()
 		case err != nil:
@@ -296,8 +310,19 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 			return
 		}
 		if b.before != nil {
-			for _, i := range batch {
+			for j, i := range batch {
+				if service.Stopped(ctx) {
+					// Not prepared, not changed: NOT_DONE.
+					batch = batch[:j]
+					break
+				}
 				paths[i], prepared[i] = b.before(sel[i].ID)
+				if prepared[i] != nil && service.Stopped(ctx) {
+					// Failed for the interruption: NOT_DONE too.
+					paths[i], prepared[i] = "", nil
+					batch = batch[:j]
+					break
+				}
 			}
 		}
 		fns := make([]func(*service.Op) error, len(batch))
@@ -315,14 +340,21 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 				fns[j] = change(i, nil)
 			}
 		}
-		for j, err := range s.core.ChangeBatch(ctx, b.event, fns) {
+		cctx := ctx
+		if b.before != nil {
+			// What before handed out (an export's files, a key among
+			// them) is out: the changes that record it are made even
+			// when the operation is interrupted meanwhile.
+			cctx = context.WithoutCancel(ctx)
+		}
+		for j, err := range s.core.ChangeBatch(cctx, b.event, fns) {
 			finish(batch[j], err)
 		}
 		batch = batch[:0]
 	}
 	for i := range sel {
-		if ctx.Err() != nil {
-			return nil, service.MapError(ctx.Err())
+		if service.Stopped(ctx) {
+			break
 		}
 		switch plan.Results[i].Outcome {
 		case OutcomeUnchanged:
@@ -338,10 +370,23 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 		}
 	}
 	flush()
-	if ctx.Err() != nil {
-		return nil, service.MapError(ctx.Err())
+	if service.Stopped(ctx) {
+		rep.stop(sel)
 	}
 	return rep, nil
+}
+
+// stop marks every result of rep that has no outcome yet NOT_DONE (sel
+// names them) and rep interrupted: see service.Stopped.
+func (rep *BulkReport) stop(sel []Selected) {
+	rep.Interrupted = true
+	for i := range rep.Results {
+		if rep.Results[i].Outcome == "" {
+			c := sel[i]
+			rep.Results[i] = BulkResult{CertificateArn: c.CertificateArn, DomainName: c.DomainName, ID: c.ID,
+				Outcome: OutcomeNotDone, Reason: service.ReasonNotDone}
+		}
+	}
 }
 
 // isRefusal reports whether err is a rule's refusal (exit 3, 4 or 5), not

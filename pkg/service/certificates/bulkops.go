@@ -287,6 +287,11 @@ func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequ
 		if r.Outcome != OutcomeExported {
 			continue
 		}
+		if service.Stopped(ctx) {
+			r.Outcome, r.Reason = OutcomeNotDone, service.ReasonNotDone
+			rep.Interrupted = true
+			continue
+		}
 		var ver *localstore.CertificateVersion
 		err := s.core.Read(ctx, func(tx localstore.Tx) error {
 			c, err := tx.GetCertificate(r.ID)
@@ -304,6 +309,9 @@ func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequ
 				Certificate: string(ver.CertificatePEM), CertificateChain: string(ver.ChainPEM)})
 		}
 		switch {
+		case err != nil && service.Stopped(ctx):
+			r.Outcome, r.Reason, r.Path = OutcomeNotDone, service.ReasonNotDone, ""
+			rep.Interrupted = true
 		case err != nil && isRefusal(err):
 			r.Outcome, r.Reason = OutcomeRefused, err.Error()
 		case err != nil:

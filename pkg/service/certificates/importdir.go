@@ -47,6 +47,10 @@ const (
 	FileReimported = "REIMPORTED"
 	FileSkipped    = "SKIPPED"
 	FileFailed     = "FAILED"
+	// FileNotDone: the import was interrupted (Ctrl-C, SIGTERM) before it
+	// reached the file, or while its change was being made; nothing was
+	// imported from it (see service.OutcomeNotDone).
+	FileNotDone = service.OutcomeNotDone
 )
 
 // Extra keys of a certificate imported from a directory: the absolute
@@ -76,9 +80,27 @@ type ImportDirResult struct {
 	Reimported int                `json:"Reimported"`
 	Skipped    int                `json:"Skipped"`
 	Failed     int                `json:"Failed"`
+	// NotDone counts the files an interruption left NOT_DONE.
+	NotDone int `json:"NotDone,omitempty"`
+	// Interrupted reports that an interruption stopped the import.
+	Interrupted bool `json:"-"`
 	// StoreErr is the first failure to store a certificate whose file was
 	// good: the vault, not the file, failed.
 	StoreErr error `json:"-"`
+}
+
+// Err is the error of a bulk import: exit 7 when it was interrupted or a
+// file failed; the vault's failure when no certificate could be stored.
+func (r *ImportDirResult) Err() error {
+	switch {
+	case r.Interrupted:
+		return service.Interrupted(r.NotDone, len(r.Results), "files")
+	case r.StoreErr != nil && r.Imported == 0:
+		return r.StoreErr
+	case r.Failed > 0:
+		return &errs.Error{Exit: errs.ExitPartial, Msg: fmt.Sprintf("%d of %d files failed to import", r.Failed, len(r.Results))}
+	}
+	return nil
 }
 
 // ImportDir keeps the inventory in step with the certificates under
@@ -172,6 +194,9 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 		r := &res.Results[idx]
 		r.File = items[idx].File
 		switch {
+		case err != nil && service.Stopped(ctx):
+			// Not committed: the interruption cancelled its change.
+			r.Status = FileNotDone
 		case err != nil && p.reimport != "":
 			// The certificate this file was imported as before: a script
 			// can tell which entry is stuck, and the message says how to
@@ -240,8 +265,8 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	}
 	for p := range out {
 		switch {
-		case ctx.Err() != nil:
-			done(p, service.MapError(ctx.Err()))
+		case service.Stopped(ctx):
+			done(p, ctx.Err())
 		case p.skip != "":
 			arns[p.idx], statuses[p.idx] = s.core.Names.CertificateARN(p.skip), FileSkipped
 			done(p, nil)
@@ -257,11 +282,19 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 		}
 	}
 	flush()
-	if ctx.Err() != nil {
-		return nil, service.MapError(ctx.Err())
+	if service.Stopped(ctx) {
+		// The files the workers never took are NOT_DONE too.
+		res.Interrupted = true
+		for i := range res.Results {
+			if r := &res.Results[i]; r.Status == "" {
+				r.File, r.Status = items[i].File, FileNotDone
+			}
+		}
 	}
 	for _, r := range res.Results {
 		switch r.Status {
+		case FileNotDone:
+			res.NotDone++
 		case FileImported:
 			res.Imported++
 		case FileReimported:

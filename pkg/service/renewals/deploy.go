@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
@@ -88,9 +90,15 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, err
 	}
 	t = host.Bind(id, t)
-	installErr := deploy.Install(ctx, t, m, s.hooks())
+	installErr := host.Install(ctx, t, m, s.hooks())
 	var hookErr *deploy.HookError
 	if installErr != nil && !errors.As(installErr, &hookErr) {
+		if errors.Is(installErr, fsutil.ErrIsDir) || errors.Is(installErr, fs.ErrNotExist) {
+			// A path that cannot be a file (a directory, in a
+			// directory that does not exist): invalid input, as for
+			// every command's output file.
+			return nil, &errs.Error{Exit: errs.ExitInvalid, Err: installErr}
+		}
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: installErr}
 	}
 	t.Version, t.LastError = m.Version, ""
@@ -286,7 +294,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		}
 		installErrs := make([]error, len(stale))
 		for j, t := range stale {
-			installErrs[j] = deploy.Install(ctx, t, m, s.hooks())
+			installErrs[j] = host.Install(ctx, t, m, s.hooks())
 		}
 		var fresh []string
 		if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {

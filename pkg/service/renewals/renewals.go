@@ -90,7 +90,7 @@ type Result struct {
 	CertificateArn string `json:"CertificateArn"`
 	DomainName     string `json:"DomainName,omitempty"`
 	// Outcome is one of RENEWED NOT_DUE INELIGIBLE FAILED
-	// PENDING_VALIDATION (renewal.Renewed …).
+	// PENDING_VALIDATION NOT_DONE (renewal.Renewed …).
 	Outcome string `json:"Outcome"`
 	Reason  string `json:"Reason"`
 	// Deployed reports that this run installed the certificate to a
@@ -135,11 +135,24 @@ type Report struct {
 	// Notices are messages for the operator (stderr): the commands not run
 	// because hooks are off on this host.
 	Notices []string
+	// Interrupted reports that an interruption stopped the run: the
+	// certificates it did not reach are NOT_DONE, and nothing was
+	// deployed.
+	Interrupted bool
 }
 
-// Err is the error of a run in which a renewal or a deployment failed
-// (exit 7), or nil.
+// Err is the error of a run that was interrupted or in which a renewal
+// or a deployment failed (exit 7), or nil.
 func (r *Report) Err() error {
+	if r.Interrupted {
+		n := 0
+		for _, res := range r.Results {
+			if res.Outcome == renewal.NotDone {
+				n++
+			}
+		}
+		return service.Interrupted(n, len(r.Results), "certificates")
+	}
 	if r.Selected {
 		return r.selectedErr()
 	}
@@ -189,11 +202,27 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Results: make([]Result, 0, len(certs))}
-	for _, snap := range certs {
-		if ctx.Err() != nil {
-			return nil, service.MapError(ctx.Err())
+	// stop reports the certificates from certs[i] on NOT_DONE: an
+	// interruption stopped the pass (see service.Stopped) before it
+	// reached them, or while it worked on certs[i], whose change was
+	// not committed.
+	stop := func(i int) {
+		rep.Interrupted = true
+		for _, c := range certs[i:] {
+			rep.Results = append(rep.Results, Result{CertificateArn: s.core.Names.CertificateARN(c.ID), DomainName: c.DomainName,
+				Outcome: renewal.NotDone, Reason: service.ReasonNotDone})
+		}
+	}
+	for i, snap := range certs {
+		if service.Stopped(ctx) {
+			stop(i)
+			break
 		}
 		c, err := s.validations.AdvancePending(ctx, snap, o.DryRun)
+		if err != nil && service.Stopped(ctx) {
+			stop(i)
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -211,23 +240,56 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			continue
 		}
 		if renewal.HousekeepingDue(c, acct.DaysBeforeExpiry, now) {
-			if c, err = s.housekeep(ctx, c.ID, acct.DaysBeforeExpiry, now); err != nil {
+			if c, err = s.housekeep(ctx, c.ID, acct.DaysBeforeExpiry, now); err != nil && service.Stopped(ctx) {
+				stop(i)
+				break
+			} else if err != nil {
 				return nil, err
 			}
 		}
 		if res.Outcome, res.Reason = classify(policy, c, now); res.Outcome == "" {
-			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil {
+			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil && service.Stopped(ctx) {
+				stop(i)
+				break
+			} else if err != nil {
 				return nil, err
 			}
 		}
 		rep.Results = append(rep.Results, res)
 	}
 	if !o.DryRun {
-		if err := s.redeploy(ctx, rep, true); err != nil {
+		if err := s.redeployUnlessStopped(ctx, rep, true); err != nil {
 			return nil, err
 		}
 	}
 	return rep, nil
+}
+
+// redeployUnlessStopped is redeploy, unless an interruption stopped the
+// run: then no target is installed and no command run, and the operator
+// is told that the next due pass installs what was renewed (a target
+// behind its certificate's version is installed by every due pass).
+func (s *Service) redeployUnlessStopped(ctx context.Context, rep *Report, due bool) error {
+	if !rep.Interrupted {
+		return s.redeploy(ctx, rep, due)
+	}
+	var all map[string][]deploy.Target
+	// A short read, made though the run was interrupted, to say so only
+	// when it matters.
+	if err := s.core.Read(context.WithoutCancel(ctx), func(tx localstore.Tx) error {
+		var err error
+		all, err = deploy.AllTargets(tx)
+		return err
+	}); err != nil {
+		return nil
+	}
+	for _, r := range rep.Results {
+		if r.Outcome == renewal.Renewed && len(all[idOf(r.CertificateArn)]) > 0 {
+			rep.Notices = append(rep.Notices, "interrupted before deploying: the next `certctl renew --due` installs the certificates renewed to their deploy targets")
+			break
+		}
+	}
+	return nil
 }
 
 // Renew renews the certificate named by ref (ARN, UUID or prefix) now,

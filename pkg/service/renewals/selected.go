@@ -45,14 +45,22 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 	}
 	rep := &Report{Results: make([]Result, len(sel)), Selected: true}
 	for i, c := range sel {
-		if ctx.Err() != nil {
-			return nil, service.MapError(ctx.Err())
+		if service.Stopped(ctx) {
+			rep.Interrupted = true
 		}
 		// Ineligible certificates go through the change too, so that
 		// the refusal is recorded (and a certificate that became
 		// eligible meanwhile is renewed).
-		res, err := s.renew(ctx, c.ID, c.Cert, attempt{}, s.core.Now())
+		var res Result
+		var err error
+		if !rep.Interrupted {
+			res, err = s.renew(ctx, c.ID, c.Cert, attempt{}, s.core.Now())
+		}
 		switch {
+		case rep.Interrupted || (err != nil && service.Stopped(ctx)):
+			// Not reached, or its change not committed.
+			rep.Interrupted = true
+			res = Result{CertificateArn: c.CertificateArn, DomainName: c.DomainName, Outcome: renewal.NotDone, Reason: service.ReasonNotDone}
 		case err != nil && ruleFailure(err):
 			res = Result{CertificateArn: c.CertificateArn, DomainName: c.DomainName, Outcome: renewal.Ineligible, Reason: err.Error()}
 		case err != nil:
@@ -60,7 +68,7 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 		}
 		rep.Results[i] = res
 	}
-	if err := s.redeploy(ctx, rep, false); err != nil {
+	if err := s.redeployUnlessStopped(ctx, rep, false); err != nil {
 		return nil, err
 	}
 	return rep, nil

@@ -3,6 +3,7 @@ package vaultops
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,12 +46,16 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	}
 	v := s.core.Vault
 	shown := localstore.RedactURL(to)
+	created := "" // the SQLite database this migration creates
 	if path, ok := strings.CutPrefix(to, "sqlite:"); ok {
 		if s.sameSQLite(path) {
 			return nil, errs.Invalidf("--to %s is the vault's own database", shown)
 		}
 		if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
 			return nil, errs.Invalidf("--to %s: directory %s does not exist", shown, filepath.Dir(path))
+		}
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			created = path
 		}
 	}
 	sealer, err := v.Sealer()
@@ -59,13 +64,53 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	}
 	dst, err := v.SameVault(ctx, to)
 	if err != nil {
-		return nil, service.MapError(err)
+		removeSQLite(created)
+		return nil, targetError(shown, err)
 	}
-	defer dst.Close()
+	res, err := s.migrateInto(ctx, dst, sealer, shown)
+	cerr := dst.Close()
+	if err == nil && cerr != nil {
+		err = targetError(shown, cerr)
+	}
+	if err != nil {
+		// A migration that failed leaves no half-made database behind
+		// (nor its -wal and -shm files): the next one starts afresh.
+		removeSQLite(created)
+		return nil, err
+	}
+	return res, nil
+}
+
+// removeSQLite removes the SQLite database path ("": none) and the files
+// SQLite keeps beside it.
+func removeSQLite(path string) {
+	if path == "" {
+		return
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		_ = os.Remove(p)
+	}
+}
+
+// targetError is err, a failure of the migration's target store shown,
+// naming that store: the vault the command runs on is not the one that
+// is unavailable.
+func targetError(shown string, err error) error {
+	var ce *errs.Error
+	if errors.As(err, &ce) || !localstore.IsStorageError(err) || errors.Is(err, localstore.ErrKeyRotated) {
+		return service.MapError(err)
+	}
+	return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "migration target " + shown + " unavailable", Err: err}
+}
+
+// migrateInto copies the vault into dst, the store shown, which must be
+// empty.
+func (s *Service) migrateInto(ctx context.Context, dst *localstore.Vault, sealer *localstore.Sealer, shown string) (*MigrateResult, error) {
+	v := s.core.Vault
 	from := v.StoreKind()
 	hint := "migrate into a new, empty store"
-	// Once: the copy is recorded as sealed under the key taken above.
-	err = s.core.ChangeOnce(ctx, "MigrateVault", func(op *service.Op) error {
+	// Once: the copy is recorded as sealed under the key taken before.
+	err := s.core.ChangeOnce(ctx, "MigrateVault", func(op *service.Op) error {
 		op.Param("From", from)
 		op.Param("To", shown)
 		// The source shares its key with the target from now on: a
@@ -127,7 +172,7 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		return err
 	})
 	if err != nil {
-		return nil, service.MapError(err)
+		return nil, targetError(shown, err)
 	}
 	// This host's witness of the target starts at the copied log's end:
 	// one left by an earlier store at that place describes a log that is
@@ -141,7 +186,7 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	// log of its databases between commands (see localstore/sqlite_wal.go).
 	if sq, ok := dst.Store.(*localstore.SQLite); ok {
 		if err := sq.FoldLog(ctx); err != nil {
-			return nil, service.MapError(err)
+			return nil, targetError(shown, err)
 		}
 	}
 	return &MigrateResult{From: from, To: shown, Counts: counts(copied)}, nil

@@ -1,0 +1,88 @@
+package renew_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/pkg/app"
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+)
+
+// renewInterrupted runs `renew args… -o json` in a new Env of n exported
+// certificates, cancelling its context (as Ctrl-C or SIGTERM does) at the
+// cancelAt-th reading of the clock (never when 0); it returns how many
+// times the clock was read, the exit code, the outcomes by count, stderr
+// and the renewals recorded.
+func renewInterrupted(t *testing.T, n int, cancelAt int64, args ...string) (reads int64, code errs.ExitCode, outcomes map[string]int, stderr string, recorded int) {
+	e := clitest.New(t)
+	for i := 0; i < n; i++ {
+		e.Export(e.RequestPrivate(fmt.Sprintf("h%d.int.internal", i)))
+	}
+	f, out, errOut := e.Factory()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := e.Now()
+	var calls atomic.Int64
+	f.Now = func() time.Time {
+		if calls.Add(1) == cancelAt {
+			cancel()
+		}
+		return now
+	}
+	code = app.Run(ctx, f, append(append([]string{"renew"}, args...), "-o", "json"))
+	var rep struct {
+		Results []struct{ CertificateArn, Outcome string }
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("exit %d: stdout is not the report (%v):\n%s\nstderr:\n%s", code, err, out, errOut)
+	}
+	if len(rep.Results) != n {
+		t.Fatalf("%d results, want %d:\n%s", len(rep.Results), n, out)
+	}
+	outcomes = map[string]int{}
+	for _, r := range rep.Results {
+		outcomes[r.Outcome]++
+	}
+	for _, r := range auditLog(t, e) {
+		if r.EventName == "RenewCertificate" && r.Outcome == audit.OutcomeSuccess {
+			recorded++
+		}
+	}
+	return calls.Load(), code, outcomes, errOut.String(), recorded
+}
+
+// TestRenewInterruptedReportsWhatWasDone: renew --due and renew of a
+// selection, interrupted halfway, print the outcome of every certificate
+// renewed so far and the others as NOT_DONE, and exit 7 saying they were
+// interrupted (not 1 with an empty stdout).
+func TestRenewInterruptedReportsWhatWasDone(t *testing.T) {
+	for _, args := range [][]string{
+		{"--due", "--within", "400d"},
+		{"--query-terse", "san:*.int.internal", "--yes"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			const n = 4
+			total, code, outcomes, _, _ := renewInterrupted(t, n, 0, args...)
+			if code != 0 || outcomes["RENEWED"] != n {
+				t.Fatalf("uninterrupted: exit %d, %v", code, outcomes)
+			}
+			_, code, outcomes, stderr, recorded := renewInterrupted(t, n, total/2, args...)
+			if code != errs.ExitPartial || !strings.Contains(stderr, "certctl: interrupted: ") {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 7 saying it was interrupted", code, stderr)
+			}
+			if outcomes["RENEWED"] == 0 || outcomes["NOT_DONE"] == 0 || outcomes["RENEWED"]+outcomes["NOT_DONE"] != n {
+				t.Errorf("outcomes %v, want some RENEWED, the others NOT_DONE", outcomes)
+			}
+			if recorded != outcomes["RENEWED"] {
+				t.Errorf("%d renewals recorded, %d reported", recorded, outcomes["RENEWED"])
+			}
+		})
+	}
+}

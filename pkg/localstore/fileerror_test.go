@@ -1,0 +1,46 @@
+package localstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestSQLiteFileError: SQLite's full disk, read-only and cannot-open
+// errors are told naming the vault's files and what to do, without
+// SQLite's result code, and still count as storage errors (the vault is
+// unavailable); any other error is left as it is.
+func TestSQLiteFileError(t *testing.T) {
+	for code, want := range map[int32]string{
+		13: "the disk holding the vault is full (vault.db or vault.db-wal in /v could not grow): free space there",
+		8:  "the vault cannot be written (vault.db, vault.db-wal or vault.db-shm in /v): check that this user can write",
+		14: "the vault cannot be opened (vault.db, vault.db-wal or vault.db-shm in /v): check that the directory exists",
+	} {
+		raw := &rawError{code: code, msg: "whatever SQLite says"}
+		err := sqliteFileError(raw, "/v/vault.db", "the vault")
+		if !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "(1") || strings.Contains(err.Error(), "(8)") {
+			t.Errorf("code %d: %q, want %q…", code, err, want)
+		}
+		if !IsStorageError(err) || !errors.Is(err, raw) {
+			t.Errorf("code %d: %v is not a storage error", code, err)
+		}
+	}
+	other := &rawError{code: 1, msg: "SQL logic error"}
+	if err := sqliteFileError(other, "/v/vault.db", "the vault"); err != other {
+		t.Errorf("another error became %v", err)
+	}
+}
+
+// TestOpenBackupGarbageSaysNoCode: a file that is not a database is not a
+// certctl backup, said without SQLite's result code.
+func TestOpenBackupGarbageSaysNoCode(t *testing.T) {
+	garbage := make([]byte, 3000)
+	_, _ = rand.Read(garbage)
+	_, err := OpenBackup(context.Background(), bytes.NewReader(garbage), t.TempDir())
+	if !errors.Is(err, ErrInvalidBackup) || strings.Contains(err.Error(), "(26)") {
+		t.Errorf("OpenBackup(garbage) = %v", err)
+	}
+}

@@ -1,0 +1,128 @@
+package certificates_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/service/certificates"
+)
+
+// successes counts the successful audit records of event.
+func successes(t *testing.T, recs []*audit.Record, event string) int {
+	n := 0
+	for _, r := range recs {
+		if r.EventName == event && r.Outcome == audit.OutcomeSuccess {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBulkInterruptedReportsWhatWasDone: a bulk operation whose context is
+// cancelled (Ctrl-C, SIGTERM) starts no other change and returns its
+// report all the same: every certificate done so far with its outcome,
+// the others NOT_DONE, and exit 7 saying it was interrupted. An export
+// whose files were written is recorded even so.
+func TestBulkInterruptedReportsWhatWasDone(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, core := newAuditedService(t, now)
+	ca := testpki.NewRoot("Interrupt Test Root", now)
+	for i := 0; i < 5; i++ {
+		storeVaultCertificate(t, core, ca, fmt.Sprintf("h%d.int.example.test", i), now)
+	}
+	sel := certificates.Selection{Query: "san:*.int.example.test"}
+
+	// Interrupted after the second export's files were written.
+	ctx, cancel := context.WithCancel(context.Background())
+	delivered := 0
+	rep, err := svc.ExportSelected(ctx, certificates.BulkExportRequest{
+		BulkOptions: certificates.BulkOptions{Selection: sel},
+		WithKey:     true, Format: "pem",
+		Passphrase: func() ([]byte, error) { return []byte("pw"), nil },
+		Deliver: func(ex *certificates.Exported) (string, error) {
+			delivered++
+			if delivered == 2 {
+				cancel()
+			}
+			return "/out/" + ex.ID, nil
+		},
+	})
+	if err != nil {
+		t.Fatalf("ExportSelected: %v, want its report", err)
+	}
+	if len(rep.Results) != 5 || rep.Count(certificates.OutcomeExported) != 2 || rep.Count(certificates.OutcomeNotDone) != 3 {
+		t.Fatalf("report: %+v", rep.Results)
+	}
+	for _, r := range rep.Results {
+		if (r.Outcome == certificates.OutcomeExported) != (r.Path != "") {
+			t.Errorf("%s: %s with path %q", r.CertificateArn, r.Outcome, r.Path)
+		}
+	}
+	if e := rep.Err(); errs.ExitCodeOf(e) != errs.ExitPartial || !strings.HasPrefix(e.Error(), "interrupted: 3 of 5 certificates not done") {
+		t.Errorf("Err: %v, want exit 7 saying it was interrupted", e)
+	}
+	if n := successes(t, auditRecords(t, core), "ExportCertificate"); n != 2 {
+		t.Errorf("%d exports recorded, want the 2 whose files were written", n)
+	}
+
+	// Interrupted before the first change: nothing changed or recorded.
+	ctx, cancel = context.WithCancel(context.Background())
+	before := len(auditRecords(t, core))
+	rep, err = svc.AddTagsSelected(ctx, certificates.BulkOptions{Selection: sel, Confirm: func(*certificates.BulkReport) error {
+		cancel()
+		return nil
+	}}, []string{"wave=1"})
+	if err != nil {
+		t.Fatalf("AddTagsSelected: %v, want its report", err)
+	}
+	if rep.Count(certificates.OutcomeNotDone) != 5 || errs.ExitCodeOf(rep.Err()) != errs.ExitPartial {
+		t.Errorf("report %+v, Err %v", rep.Results, rep.Err())
+	}
+	if n := len(auditRecords(t, core)); n != before {
+		t.Errorf("%d changes recorded after the interruption", n-before)
+	}
+}
+
+// TestImportDirInterrupted: an import from a directory interrupted when
+// its first file is done reports that file and every other as NOT_DONE,
+// imports nothing more, and exits 7 saying it was interrupted.
+func TestImportDirInterrupted(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, core := newAuditedService(t, now)
+	dir := t.TempDir()
+	if err := testpki.WriteMany(dir, 3, now); err != nil {
+		t.Fatal(err)
+	}
+	// A file that fails, done on its own (the good ones wait for their
+	// batch): the interruption comes when it is done.
+	if err := os.WriteFile(filepath.Join(dir, "bad.crt"), []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := svc.ImportDir(ctx, certificates.ImportDirRequest{Dir: dir, FileDone: func(bool) { cancel() }})
+	if err != nil {
+		t.Fatalf("ImportDir: %v, want its report", err)
+	}
+	if len(res.Results) != 4 || res.Failed != 1 || res.NotDone != 3 || res.Imported != 0 || !res.Interrupted {
+		t.Fatalf("result %+v", res)
+	}
+	for _, r := range res.Results {
+		if r.File == "" || (r.Status != certificates.FileFailed && r.Status != certificates.FileNotDone) {
+			t.Errorf("result %+v", r)
+		}
+	}
+	if e := res.Err(); errs.ExitCodeOf(e) != errs.ExitPartial || !strings.HasPrefix(e.Error(), "interrupted: 3 of 4 files not done") {
+		t.Errorf("Err: %v", e)
+	}
+	if n := successes(t, auditRecords(t, core), "ImportCertificate"); n != 0 {
+		t.Errorf("%d imports recorded after the interruption", n)
+	}
+}
