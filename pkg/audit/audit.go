@@ -421,7 +421,7 @@ func checkWitnessed(tx localstore.Tx, key []byte, last *localstore.AuditRow, see
 func rolledBack(seen Seen, why string) error {
 	return (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken",
 		Msg: "the audit log was rolled back or cut outside certctl (" + why + "); no change is made until it is repaired"}).
-		WithHint("run certctl audit verify to see where; if the vault's database was restored from a copy on purpose, remove %s to accept the log as it is now (certctl vault restore into an empty vault does that itself)", seen.path)
+		WithHint("run certctl audit verify to see where; if the vault's database was restored from a copy on purpose, remove %s to accept the log as it is now (certctl vault restore does that for the host that restores; every other host sharing the store removes its own)", seen.path)
 }
 
 func brokenEnd(why string) error {

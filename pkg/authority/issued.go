@@ -95,7 +95,7 @@ type IssuedCertificate struct {
 func GetIssued(tx localstore.Tx, r *Record, serial string) (*IssuedCertificate, error) {
 	n, err := x509util.ParseSerial(serial)
 	if err != nil {
-		return nil, errs.Invalidf("serial %q: %v", serial, err)
+		return nil, errs.Invalidf("%v", err)
 	}
 	s, err := tx.GetSerial(r.ID, x509util.FormatSerial(n))
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && len(s.DER) == 0) {

@@ -424,6 +424,11 @@ func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationCo
 	case StatusDeleted:
 		return invalidState("certificate authority %s is DELETED", r.ID)
 	}
+	if rc != nil && rc.CrlConfiguration != nil && rc.CrlConfiguration.Enabled && !r.SignsCRLs() {
+		// Accepted, it would change nothing (no CRL is signed, none is
+		// pointed at): a script must not believe it turned CRLs on.
+		return errs.Refusedf("certificate authority %s cannot sign CRLs: its certificate's Key Usage lacks cRLSign, so a CRL cannot be enabled; the OCSP responder (certctl ca serve) answers for its certificates", r.ID)
+	}
 	if r.IssuedCount > 0 && len(r.PartitionBases) == 0 {
 		// Partitions opened before their locations were recorded: the
 		// location they were issued with is taken to be the one that is

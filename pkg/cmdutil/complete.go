@@ -42,6 +42,22 @@ func (f *Factory) CompleteCertificates(cmd *cobra.Command, args []string, toComp
 // a rule — the command's service still decides. (Commands do not import
 // the store, hence two strings rather than the stored certificate.)
 func (f *Factory) CompleteCertificatesWhere(keep func(status, certType string) bool) cobra.CompletionFunc {
+	return f.completeIDs(func(tx localstore.Tx) ([]string, error) {
+		certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
+		var out []string
+		for _, c := range certs {
+			if keep == nil || keep(c.Status, c.Type) {
+				out = append(out, c.ID+"\t"+c.DomainName)
+			}
+		}
+		return out, err
+	})
+}
+
+// completeIDs completes a command's one identifier argument with what
+// list reads from the vault (none once the argument is given), never a
+// file name.
+func (f *Factory) completeIDs(list func(tx localstore.Tx) ([]string, error)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -52,17 +68,9 @@ func (f *Factory) CompleteCertificatesWhere(keep func(status, certType string) b
 		}
 		defer st.Close()
 		var out []string
-		_ = st.View(cmd.Context(), func(tx localstore.Tx) error {
-			certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
-			if err != nil {
-				return err
-			}
-			for _, c := range certs {
-				if keep == nil || keep(c.Status, c.Type) {
-					out = append(out, c.ID+"\t"+c.DomainName)
-				}
-			}
-			return nil
+		_ = st.View(cmd.Context(), func(tx localstore.Tx) (err error) {
+			out, err = list(tx)
+			return err
 		})
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -100,25 +108,14 @@ func (f *Factory) CompleteTagKeys(cmd *cobra.Command, args []string, toComplete 
 // endpoints), described by describe(data); when describe reports false
 // the object is not offered (one the command cannot act on).
 func (f *Factory) CompleteObjects(kind string, describe func([]byte) (string, bool)) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if len(args) > 0 {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		st, ok := f.completionStore(cmd.Context())
-		if !ok {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		defer st.Close()
+	return f.completeIDs(func(tx localstore.Tx) ([]string, error) {
+		objs, err := tx.ListObjects(kind)
 		var out []string
-		_ = st.View(cmd.Context(), func(tx localstore.Tx) error {
-			objs, err := tx.ListObjects(kind)
-			for _, o := range objs {
-				if label, ok := describe(o.Data); ok {
-					out = append(out, o.ID+"\t"+label)
-				}
+		for _, o := range objs {
+			if label, ok := describe(o.Data); ok {
+				out = append(out, o.ID+"\t"+label)
 			}
-			return err
-		})
-		return out, cobra.ShellCompDirectiveNoFileComp
-	}
+		}
+		return out, err
+	})
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // maxSerialOctets bounds serial numbers accepted by ParseSerial. RFC 5280
@@ -45,6 +47,9 @@ func SerialLabel(given string, n *big.Int) string {
 	given = strings.TrimSpace(given)
 	if given == "" || strings.EqualFold(given, f) {
 		return f
+	}
+	if strings.IndexFunc(given, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		given = strconv.Quote(given) // what the user typed reaches a terminal as text
 	}
 	return given + " (read as " + f + ")"
 }

@@ -43,7 +43,7 @@ certificate whose RenewalSummary is PENDING_VALIDATION) the name is marked
 validated, and the next renew --due (or renew ARN) issues the new version
 once every name is. A code works once, for 72 hours; resending the email
 replaces it. A used, replaced or expired code is refused (exit 5); an unknown
-one is not found (exit 3).
+one is not found (exit 3); --code - with nothing on standard input is invalid input (exit 4).
 
 --code - reads the code from standard input (asked for, not echoed, on a
 terminal), so that a live code stays out of the process list and the shell's
@@ -87,11 +87,11 @@ func readCode(io *iostreams.IOStreams) (string, error) {
 		b, err = cmdutil.ReadFileArg(io, "--code", "-")
 	}
 	if err != nil {
-		return "", errs.UsageErrorf("--code -: reading the code: %v", err)
+		return "", errs.Invalidf("--code -: reading the code: %v", err)
 	}
 	code, _, _ := strings.Cut(string(b), "\n")
 	if code = strings.TrimSpace(code); code == "" {
-		return "", usageErr("--code -: no code on standard input")
+		return "", errs.Invalidf("--code -: no code on standard input")
 	}
 	return code, nil
 }

@@ -104,7 +104,7 @@ func TestApproveCodeFromStdin(t *testing.T) {
 	if o, prompt, err := run("", true, []byte(code)); err != nil || o.Code != code || !strings.Contains(prompt, "Approval code:") {
 		t.Fatalf("--code - on a terminal: %+v, %q, %v", o, prompt, err)
 	}
-	if _, _, err := run("\n", false, nil); errs.ExitCodeOf(err) != errs.ExitUsage {
-		t.Fatalf("--code - with nothing on stdin: %v (exit %d), want exit 2", err, errs.ExitCodeOf(err))
+	if _, _, err := run("\n", false, nil); errs.ExitCodeOf(err) != errs.ExitInvalid {
+		t.Fatalf("--code - with nothing on stdin: %v (exit %d), want exit 4", err, errs.ExitCodeOf(err))
 	}
 }

@@ -65,7 +65,7 @@ func (s *Service) serial(caID string, ref CertificateRef) (serial, label string,
 	}
 	n, err := x509util.ParseSerial(ref.Serial)
 	if err != nil {
-		return "", "", errs.Invalidf("serial %q: %v", ref.Serial, err)
+		return "", "", errs.Invalidf("%v", err)
 	}
 	return x509util.FormatSerial(n), x509util.SerialLabel(ref.Serial, n), nil
 }

@@ -177,10 +177,15 @@ func (s *Service) migrateInto(ctx context.Context, dst *localstore.Vault, sealer
 	// This host's witness of the target starts at the copied log's end:
 	// one left by an earlier store at that place describes a log that is
 	// gone, and would refuse the target's first change.
+	w := audit.WitnessIn(v.Dir, dst.StoreIdentity())
+	var werr error
 	if last != nil {
-		if err := audit.WitnessIn(v.Dir, dst.StoreIdentity()).Set(sealer.AuditKey(), last.Seq, last.MAC); err != nil {
-			return nil, service.MapError(err)
-		}
+		werr = w.Set(sealer.AuditKey(), last.Seq, last.MAC)
+	} else {
+		werr = w.Reset() // an empty copied log: no witness of an earlier one stays
+	}
+	if werr != nil {
+		return nil, service.MapError(werr)
 	}
 	// An SQLite target is left one self-contained file: certctl keeps the
 	// log of its databases between commands (see localstore/sqlite_wal.go).
