@@ -277,7 +277,18 @@ func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, string, error) {
 
 // errNotStoreKey is the error of a key file that does not hold the key the
 // store names.
-var errNotStoreKey = fmt.Errorf("%w: the master key is not the key the vault's store is sealed under", ErrCorrupt)
+var errNotStoreKey error = notStoreKeyError{}
+
+// notStoreKeyError is errNotStoreKey: a vault unavailable as a corrupt one
+// is (errors.Is ErrCorrupt, exit 6), said without calling the database
+// corrupt — the key file is the one that is wrong.
+type notStoreKeyError struct{}
+
+func (notStoreKeyError) Error() string {
+	return "the master key is not the key the vault's store is sealed under"
+}
+
+func (notStoreKeyError) Is(target error) bool { return target == ErrCorrupt }
 
 // loadMasterKeyFor loads the key the store names id ("": a store that
 // records no key yet, see MetaMasterKeyID).
