@@ -463,3 +463,33 @@ func TestNewRefusesUnknownFunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyValueStyledKey: a key/value listing whose key carries the styles'
+// own colour (audit verify's "The audit chain is whole:") shows it in
+// colour, not as escaped text, and aligns the values by the width shown;
+// an escape the styles did not make is still shown escaped (found by a
+// tester: the key read "\x1b[32mThe audit chain is whole:\x1b[0m").
+func TestKeyValueStyledKey(t *testing.T) {
+	p, out := newPrinter(t, true, true, "table", "")
+	err := p.Print(struct{}{}, View{Table: func(s *Styles) *Table {
+		return &Table{Rows: [][]string{{s.OK("Whole:"), "22 records"}, {"Longer key", "v"}, {"bad\x1b[2J", "x"}}}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if strings.Contains(got, `\x1b[32m`) || !strings.Contains(got, "Whole:") {
+		t.Fatalf("styled key escaped:\n%q", got)
+	}
+	if !strings.Contains(got, `bad\x1b[2J`) {
+		t.Errorf("a foreign escape in a key was not shown escaped:\n%q", got)
+	}
+	var cols []int
+	for i, line := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
+		plain := sgrPattern().ReplaceAllString(line, "")
+		cols = append(cols, len(plain)-len([]string{"22 records", "v", "x"}[min(i, 2)]))
+	}
+	if len(cols) != 3 || cols[0] != cols[1] || cols[1] != cols[2] {
+		t.Errorf("values not aligned (columns %v):\n%s", cols, got)
+	}
+}

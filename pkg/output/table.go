@@ -160,10 +160,13 @@ func (p *Printer) writeTable(t *Table) error {
 	w := p.IO.Out
 	if len(t.Headers) == 0 && !t.grid {
 		// A key/value listing: aligned, no borders.
+		// A key may carry the styles' own colour (audit verify's "The
+		// audit chain is whole:"): kept, as in values, and padded by
+		// the width it shows.
 		width := 0
 		for _, r := range t.Rows {
-			if len(r) > 0 && len(r[0]) > width {
-				width = len(r[0])
+			if len(r) > 0 {
+				width = max(width, lipgloss.Width(p.Styles.sanitizeStyled(r[0])))
 			}
 		}
 		var b strings.Builder
@@ -172,9 +175,11 @@ func (p *Printer) writeTable(t *Table) error {
 			case 0:
 				b.WriteString("\n")
 			case 1:
-				b.WriteString(Sanitize(r[0]) + "\n")
+				b.WriteString(p.Styles.sanitizeStyled(r[0]) + "\n")
 			default:
-				fmt.Fprintf(&b, "%s  %s\n", p.Styles.Bold(fmt.Sprintf("%-*s", width, Sanitize(r[0]))), p.Styles.sanitizeStyled(strings.Join(r[1:], " ")))
+				key := p.Styles.sanitizeStyled(r[0])
+				pad := strings.Repeat(" ", width-lipgloss.Width(key))
+				fmt.Fprintf(&b, "%s  %s\n", p.Styles.Bold(key+pad), p.Styles.sanitizeStyled(strings.Join(r[1:], " ")))
 			}
 		}
 		if t.Footer != "" {
