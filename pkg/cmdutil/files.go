@@ -150,14 +150,14 @@ func ExactArgs(n int, names ...string) cobra.PositionalArgs {
 		if len(args) < n {
 			return errs.UsageErrorf("%s: missing argument %s", CommandName(cmd), strings.Join(names[len(args):], " "))
 		}
-		return errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), args[n])
+		return unexpectedArgument(cmd, args[n])
 	}
 }
 
 // NoArgs refuses positional arguments.
 func NoArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), args[0])
+		return unexpectedArgument(cmd, args[0])
 	}
 	return nil
 }
@@ -206,7 +206,7 @@ func IDArg(dst *string, flag, name string) cobra.PositionalArgs {
 		viaFlag := cmd.Flags().Changed(flag)
 		switch {
 		case len(args) > 1:
-			return errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), args[1])
+			return unexpectedArgument(cmd, args[1])
 		case len(args) == 1 && viaFlag:
 			return errs.UsageErrorf("%s: give the %s as an argument or with --%s, not both", CommandName(cmd), name, flag)
 		case len(args) == 1:
@@ -416,4 +416,21 @@ func WriteOutputFile(path string, data []byte, mode os.FileMode) error {
 		return errs.Invalidf("%v", err)
 	}
 	return errs.Failuref("%v", err)
+}
+
+// unexpectedArgument refuses a positional argument cmd does not take. One
+// that looks like a tag after a tag flag (`--tags Key=a,Value=b
+// Key=c,Value=d`, as the AWS CLI takes them) gets a hint: each tag flag
+// takes one tag per occurrence (SPEC).
+func unexpectedArgument(cmd *cobra.Command, arg string) error {
+	err := errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), arg)
+	if !strings.Contains(arg, "=") {
+		return err
+	}
+	for _, name := range []string{"tags", "certificate-tags", "tag"} {
+		if cmd.Flags().Lookup(name) != nil {
+			return err.WithHint("--%s takes one tag per occurrence: repeat it for each (--%s Key=a,Value=b --%s Key=c,Value=d)", name, name, name)
+		}
+	}
+	return err
 }
