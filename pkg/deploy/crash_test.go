@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,5 +142,56 @@ func TestCompleteJournalRenamesOnlyTempsOfTheFile(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); !bytes.Equal(b, []byte("target")) {
 		t.Errorf("target holds %q", b)
+	}
+}
+
+// TestCompleteJournalRefusesForgedOrLinked: a journal this host did not
+// write (no MAC under host.key) renames nothing, even a temp file of the
+// file itself; one of this host naming a link, or a bad entry after a
+// good one, is refused before anything is renamed (found by review: a
+// forged journal renamed a planted file over an unrelated one, a linked
+// temp was moved into place as a link, a bad second entry came after the
+// first was renamed).
+func TestCompleteJournalRefusesForgedOrLinked(t *testing.T) {
+	vault, dir := t.TempDir(), t.TempDir()
+	h, err := LocalHost(vault, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	write(a, "old a")
+	write(b, "old b")
+	tempA := filepath.Join(dir, ".a.tmp-1")
+	write(tempA, "planted a")
+	tempB := filepath.Join(dir, ".b.tmp-1")
+	if err := os.Symlink("/etc/hostname", tempB); err != nil {
+		t.Fatal(err)
+	}
+	jp := filepath.Join(vault, journalPrefix+"x"+journalSuffix)
+	entries := []journalEntry{{Temp: tempA, Path: a}, {Temp: tempB, Path: b}}
+	raw, _ := json.Marshal(entries)
+	forged, _ := json.Marshal(journalFile{Entries: entries[:1], MAC: strings.Repeat("00", 32)})
+	write(jp, string(forged))
+	if err := h.completeInterrupted(); err == nil || !strings.Contains(err.Error(), "not a deploy journal of this host") {
+		t.Errorf("a forged journal: %v, want a refusal", err)
+	}
+	mine, _ := json.Marshal(journalFile{Entries: entries, MAC: h.journalMAC(raw)})
+	write(jp, string(mine))
+	if err := h.completeJournal(jp); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a journal naming a link: %v, want a refusal", err)
+	}
+	for p, want := range map[string]string{a: "old a", b: "old b"} {
+		if got, _ := os.ReadFile(p); string(got) != want {
+			t.Errorf("%s holds %q, want %q: renamed before the journal was refused", p, got, want)
+		}
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s is no longer a regular file", p)
+		}
 	}
 }

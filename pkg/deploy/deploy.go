@@ -374,6 +374,15 @@ func (h Host) installFiles(files []installFile) error {
 		}
 		staged[i] = s
 	}
+	// The staged files' directory entries are synced before the journal
+	// names them: after a power loss the journal never names a temp file
+	// that is gone (which recovery would take for one renamed before).
+	for _, dir := range dirsOf(staged) {
+		if err := fsutil.SyncDir(dir); err != nil {
+			discard()
+			return fmt.Errorf("syncing directory %s: %w", dir, err)
+		}
+	}
 	crashPoint("staged")
 	j, err := h.writeJournal(staged)
 	if err != nil {

@@ -1,7 +1,9 @@
 package deploy
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -35,6 +37,22 @@ type journalEntry struct {
 	Path string `json:"path"`
 }
 
+// journalFile is a journal as written: its entries and their MAC under
+// the host's key (host.key), so that a journal this host did not write —
+// one put in a vault directory others can write — renames nothing.
+type journalFile struct {
+	Entries []journalEntry `json:"entries"`
+	MAC     string         `json:"mac"`
+}
+
+// journalMAC is the MAC of entries' JSON under h's key.
+func (h Host) journalMAC(entries []byte) string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte("certctl deploy journal v1\x00"))
+	m.Write(entries)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 // journal is a written journal ("" path: none written).
 type journal struct{ path string }
 
@@ -48,7 +66,11 @@ func (h Host) writeJournal(staged []*fsutil.Staged) (journal, error) {
 	for i, s := range staged {
 		entries[i] = journalEntry{Temp: s.Temp(), Path: s.Path}
 	}
-	data, err := json.Marshal(entries)
+	raw, err := json.Marshal(entries)
+	if err != nil {
+		return journal{}, err
+	}
+	data, err := json.Marshal(journalFile{Entries: entries, MAC: h.journalMAC(raw)})
 	if err != nil {
 		return journal{}, err
 	}
@@ -95,7 +117,7 @@ func (h Host) completeInterrupted() error {
 	}
 	sort.Strings(paths)
 	for _, jp := range paths {
-		if err := completeJournal(jp); err != nil {
+		if err := h.completeJournal(jp); err != nil {
 			return fmt.Errorf("completing the deploy that a killed certctl left unfinished (journal %s): %w; "+
 				"remove the journal to give it up (`certctl renew --due` installs the certificate again)", jp, err)
 		}
@@ -104,7 +126,11 @@ func (h Host) completeInterrupted() error {
 }
 
 // completeJournal completes the install journalled in jp and removes jp.
-func completeJournal(jp string) error {
+// Every entry is checked before anything is renamed: the journal must be
+// this host's (its MAC under host.key), and each entry a temp file of the
+// file itself, beside it, and a regular file (not a link) — what no more
+// than an install of that file would have done.
+func (h Host) completeJournal(jp string) error {
 	data, err := os.ReadFile(jp)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // completed meanwhile, by its install or another process
@@ -112,22 +138,39 @@ func completeJournal(jp string) error {
 	if err != nil {
 		return err
 	}
-	var entries []journalEntry
-	if err := json.Unmarshal(data, &entries); err != nil {
+	var jf journalFile
+	if err := json.Unmarshal(data, &jf); err != nil {
 		return fmt.Errorf("not a deploy journal: %w", err)
 	}
-	dirs := map[string]bool{}
-	for _, e := range entries {
-		// Only a temp file of the file itself is renamed over it:
-		// what a journal written by someone else could ask for is no
-		// more than what an install of that file would have done.
+	raw, err := json.Marshal(jf.Entries)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal([]byte(jf.MAC), []byte(h.journalMAC(raw))) {
+		return fmt.Errorf("not a deploy journal of this host (its MAC does not verify under %s)", HostKeyFile)
+	}
+	var todo []journalEntry
+	for _, e := range jf.Entries {
 		if e.Path == "" || filepath.Dir(e.Temp) != filepath.Dir(e.Path) ||
 			!strings.HasPrefix(filepath.Base(e.Temp), "."+filepath.Base(e.Path)+".tmp-") {
 			return fmt.Errorf("not a deploy journal: an entry names %q for %q", e.Temp, e.Path)
 		}
+		fi, err := os.Lstat(e.Temp)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue // renamed before
+		case err != nil:
+			return err
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("not a deploy journal: %s is not a regular file", e.Temp)
+		}
+		todo = append(todo, e)
+	}
+	dirs := map[string]bool{}
+	for _, e := range todo {
 		if err := os.Rename(e.Temp, e.Path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				continue // renamed before
+				continue // renamed meanwhile
 			}
 			return err
 		}
