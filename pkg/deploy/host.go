@@ -119,8 +119,17 @@ func (h Host) Bind(certID string, t Target) Target {
 // and run this command, for this certificate.
 func (h Host) seal(certID string, t Target) string {
 	data, _ := json.Marshal([]string{certID, t.HostID, t.CertFile, t.KeyFile, t.ChainFile, t.FullchainFile, t.Exec})
+	return h.mac(data)
+}
+
+// mac is the HMAC-SHA256, in hex, of parts under the host's key (host.key):
+// what this host writes for itself alone (a target's seal, a deploy
+// journal) and must not take from anyone else.
+func (h Host) mac(parts ...[]byte) string {
 	m := hmac.New(sha256.New, h.key)
-	m.Write(data)
+	for _, p := range parts {
+		m.Write(p)
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 

@@ -3,7 +3,6 @@ package deploy
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,10 +46,7 @@ type journalFile struct {
 
 // journalMAC is the MAC of entries' JSON under h's key.
 func (h Host) journalMAC(entries []byte) string {
-	m := hmac.New(sha256.New, h.key)
-	m.Write([]byte("certctl deploy journal v1\x00"))
-	m.Write(entries)
-	return hex.EncodeToString(m.Sum(nil))
+	return h.mac([]byte("certctl deploy journal v1\x00"), entries)
 }
 
 // journal is a written journal ("" path: none written).
