@@ -32,7 +32,8 @@ command again finishes the rest), and each outcome is reported
 ({"Results":[{"CertificateArn","Outcome","Reason"}]}); some certificate
 refused or failed exits 7. Interrupted (Ctrl-C, or SIGTERM as systemctl
 stop sends), the command starts no other change, reports every outcome so
-far and the certificates not reached as NOT_DONE, and exits 7. --dry-run
+far and the certificates not reached as NOT_DONE (renew: FAILED), each with
+the reason "not done: the command was interrupted", and exits 7. --dry-run
 lists what would change and changes nothing. On a terminal certctl asks before changing anything (--yes skips the
 question; in a pipe nothing is asked).`
 

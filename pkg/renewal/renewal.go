@@ -24,10 +24,6 @@ const (
 	Ineligible        = "INELIGIBLE"
 	Failed            = "FAILED"
 	PendingValidation = "PENDING_VALIDATION"
-	// NotDone: the run was interrupted (Ctrl-C, SIGTERM) before it
-	// reached the certificate, or while its change was being made;
-	// nothing was changed (the bulk operations' NOT_DONE).
-	NotDone = "NOT_DONE"
 )
 
 // Renewal statuses (ACM).

@@ -11,7 +11,9 @@ import (
 // on a selection, `renew --due`, `import --from-dir` — that an
 // interruption (Ctrl-C, SIGTERM: ctx cancelled) stopped before it was
 // done: nothing was changed or recorded for it, and running the command
-// again does it. Each batch's enumeration of outcomes carries it.
+// again does it. The bulk operations and import --from-dir report it so;
+// renew, whose outcomes SPEC enumerates, reports such a certificate FAILED,
+// with ReasonNotDone as for every item not done.
 const OutcomeNotDone = "NOT_DONE"
 
 // ReasonNotDone is the reason given with OutcomeNotDone.
@@ -28,5 +30,5 @@ func Stopped(ctx context.Context) bool { return ctx.Err() != nil }
 // its items (noun: "certificates", "files") were not done.
 func Interrupted(notDone, total int, noun string) error {
 	return &errs.Error{Exit: errs.ExitPartial, Msg: fmt.Sprintf(
-		"interrupted: %d of %d %s not done (%s in the results); run the command again to finish", notDone, total, noun, OutcomeNotDone)}
+		"interrupted: %d of %d %s not done (%q in the results); run the command again to finish", notDone, total, noun, ReasonNotDone)}
 }

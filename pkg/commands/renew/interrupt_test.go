@@ -13,6 +13,7 @@ import (
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // renewInterrupted runs `renew args… -o json` in a new Env of n exported
@@ -60,7 +61,7 @@ func renewInterrupted(t *testing.T, n int, cancelAt int64, args ...string) (read
 
 // TestRenewInterruptedReportsWhatWasDone: renew --due and renew of a
 // selection, interrupted halfway, print the outcome of every certificate
-// renewed so far and the others as NOT_DONE, and exit 7 saying they were
+// renewed so far and the others as FAILED (not done), and exit 7 saying they were
 // interrupted (not 1 with an empty stdout).
 func TestRenewInterruptedReportsWhatWasDone(t *testing.T) {
 	for _, args := range [][]string{
@@ -77,8 +78,13 @@ func TestRenewInterruptedReportsWhatWasDone(t *testing.T) {
 			if code != errs.ExitPartial || !strings.Contains(stderr, "certctl: interrupted: ") {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit 7 saying it was interrupted", code, stderr)
 			}
-			if outcomes["RENEWED"] == 0 || outcomes["NOT_DONE"] == 0 || outcomes["RENEWED"]+outcomes["NOT_DONE"] != n {
-				t.Errorf("outcomes %v, want some RENEWED, the others NOT_DONE", outcomes)
+			// SPEC's renew outcomes have no NOT_DONE: a certificate not
+			// reached is FAILED, with the reason saying why.
+			if outcomes["RENEWED"] == 0 || outcomes["FAILED"] == 0 || outcomes["RENEWED"]+outcomes["FAILED"] != n {
+				t.Errorf("outcomes %v, want some RENEWED, the others FAILED (not done)", outcomes)
+			}
+			if !strings.Contains(stderr, service.ReasonNotDone) {
+				t.Errorf("stderr does not name the reason %q:\n%s", service.ReasonNotDone, stderr)
 			}
 			if recorded != outcomes["RENEWED"] {
 				t.Errorf("%d renewals recorded, %d reported", recorded, outcomes["RENEWED"])

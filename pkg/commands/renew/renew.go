@@ -15,6 +15,7 @@ import (
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/certificates"
 	"github.com/certctl/certctl/pkg/service/renewals"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -92,7 +93,7 @@ Each certificate's outcome is reported: RENEWED NOT_DUE INELIGIBLE FAILED
 PENDING_VALIDATION, with a summary line on stderr. Interrupted (Ctrl-C, or
 SIGTERM as systemctl stop sends), a run starts no other renewal, installs
 nothing, reports every outcome so far and the certificates not reached as
-NOT_DONE, and exits 7; the next pass installs what it renewed. With -q (the cron
+FAILED with the reason "not done: the command was interrupted", and exits 7; the next pass installs what it renewed. With -q (the cron
 job's), only the certificates renewed, failed, pending validation or
 redeployed are printed — in every output format, -o json included — and
 nothing at all when there are none, so that cron mails only when something
@@ -222,8 +223,14 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 			// counted renewed: say why the exit code is 7.
 			deployFailed = fmt.Sprintf(", %d deployment(s) failed", n)
 		}
-		if n := counts[renewal.NotDone]; n > 0 {
-			deployFailed += fmt.Sprintf(", %d not done", n)
+		notDone := 0
+		for _, r := range rep.Results {
+			if r.Reason == service.ReasonNotDone {
+				notDone++
+			}
+		}
+		if notDone > 0 {
+			deployFailed += fmt.Sprintf(" (%d of them not done: interrupted)", notDone)
 		}
 		fmt.Fprintf(o.IO.ErrOut, "%s%d renewed, %d not due, %d ineligible, %d pending validation, %d failed%s\n", prefix,
 			counts[renewal.Renewed], counts[renewal.NotDue], counts[renewal.Ineligible], counts[renewal.PendingValidation], counts[renewal.Failed], deployFailed)
@@ -251,7 +258,7 @@ func noteworthy(results []renewals.Result) []renewals.Result {
 	out := []renewals.Result{}
 	for _, r := range results {
 		switch {
-		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation, r.Outcome == renewal.NotDone, r.Deployed:
+		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation, r.Deployed:
 			out = append(out, r)
 		}
 	}

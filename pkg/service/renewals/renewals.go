@@ -147,7 +147,7 @@ func (r *Report) Err() error {
 	if r.Interrupted {
 		n := 0
 		for _, res := range r.Results {
-			if res.Outcome == renewal.NotDone {
+			if res.Reason == service.ReasonNotDone {
 				n++
 			}
 		}
@@ -210,7 +210,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		rep.Interrupted = true
 		for _, c := range certs[i:] {
 			rep.Results = append(rep.Results, Result{CertificateArn: s.core.Names.CertificateARN(c.ID), DomainName: c.DomainName,
-				Outcome: renewal.NotDone, Reason: service.ReasonNotDone})
+				Outcome: renewal.Failed, Reason: service.ReasonNotDone})
 		}
 	}
 	for i, snap := range certs {

@@ -60,7 +60,7 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 		case rep.Interrupted || (err != nil && service.Stopped(ctx)):
 			// Not reached, or its change not committed.
 			rep.Interrupted = true
-			res = Result{CertificateArn: c.CertificateArn, DomainName: c.DomainName, Outcome: renewal.NotDone, Reason: service.ReasonNotDone}
+			res = Result{CertificateArn: c.CertificateArn, DomainName: c.DomainName, Outcome: renewal.Failed, Reason: service.ReasonNotDone}
 		case err != nil && ruleFailure(err):
 			res = Result{CertificateArn: c.CertificateArn, DomainName: c.DomainName, Outcome: renewal.Ineligible, Reason: err.Error()}
 		case err != nil:
