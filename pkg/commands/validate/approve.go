@@ -78,16 +78,19 @@ history.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 // on a terminal, else the first line of standard input.
 func readCode(io *iostreams.IOStreams) (string, error) {
 	var b []byte
-	var err error
 	if io.CanPrompt() {
 		fmt.Fprint(io.ErrOut, "Approval code: ")
+		var err error
 		b, err = io.ReadPassword()
 		fmt.Fprintln(io.ErrOut)
+		if err != nil {
+			return "", errs.Invalidf("--code -: reading the code: %v", err)
+		}
 	} else {
-		b, err = cmdutil.ReadFileArg(io, "--code", "-")
-	}
-	if err != nil {
-		return "", errs.Invalidf("--code -: reading the code: %v", err)
+		var err error
+		if b, err = cmdutil.ReadFileArg(io, "code", "-"); err != nil {
+			return "", err // names the flag (exit 4)
+		}
 	}
 	code, _, _ := strings.Cut(string(b), "\n")
 	if code = strings.TrimSpace(code); code == "" {
