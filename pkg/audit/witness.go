@@ -216,23 +216,28 @@ func (w Witness) Seen() Seen {
 }
 
 // Held is Seen for a write transaction's check (Tail.Witnessed): the
-// file, or the newer record this process holds back (NoteSoon), which is
-// taken as it is rather than written first — Seen would write the file
-// before every transaction of a busy server. Read it before the
+// record this process holds back (NoteSoon), taken as it is without
+// reading or writing the file — Seen would write the file before every
+// transaction of a busy server — else the file. Either names a record
+// this host appended, which the log must still hold. Read it before the
 // transaction begins, as Seen.
 func (w Witness) Held() Seen {
 	if w.Path == "" {
 		return NoWitness()
 	}
-	h, err := w.read()
-	seen := Seen{h: h, err: err, path: w.Path}
+	// A record this process holds back (NoteSoon) is newer than what it
+	// wrote to the file: a busy server checks against it without reading
+	// the file before every transaction.
 	soon.mu.Lock()
-	if s := soon.m[w.Path]; s != nil && s.rec != nil && (h == nil || s.rec.Seq > h.Seq) {
+	if s := soon.m[w.Path]; s != nil && s.rec != nil {
 		m := s.rec.chainMAC
-		seen = Seen{h: &head{Seq: s.rec.Seq, MAC: m, Tag: headTag(s.key, s.rec.Seq, m)}, path: w.Path}
+		seen := Seen{h: &head{Seq: s.rec.Seq, MAC: m, Tag: headTag(s.key, s.rec.Seq, m)}, path: w.Path}
+		soon.mu.Unlock()
+		return seen
 	}
 	soon.mu.Unlock()
-	return seen
+	h, err := w.read()
+	return Seen{h: h, err: err, path: w.Path}
 }
 
 // Reset forgets the witness (the file, and what this process holds
