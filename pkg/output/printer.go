@@ -239,16 +239,17 @@ type Table struct {
 // Print prints data (the JSON form, with ACM field names) in the chosen
 // format, rendering v for table and text output.
 func (p *Printer) Print(data any, v View) error {
-	data = emptyLists(data)
 	if p.query == nil && (p.Format == "json" || p.Format == "yaml") {
 		// Encode the value itself so fields keep their documented order.
 		if p.Format == "yaml" {
-			return writeYAML(p.IO.Out, data)
+			return writeYAML(p.IO.Out, emptyLists(data))
 		}
 		return WriteJSON(p.IO.Out, data)
 	}
 	if p.query != nil || p.Format == "json" || p.Format == "yaml" || (v.Table == nil && p.Format == "table") || (v.Records == nil && p.Format == "text") {
-		generic, err := toGeneric(data)
+		// Copied once (emptyLists) where it is encoded: a table or
+		// text rendered from v never is.
+		generic, err := toGeneric(emptyLists(data))
 		if err != nil {
 			return err
 		}
@@ -261,7 +262,7 @@ func (p *Printer) Print(data any, v View) error {
 		}
 		switch p.Format {
 		case "json":
-			return WriteJSON(p.IO.Out, generic)
+			return writeJSON(p.IO.Out, generic) // generic holds no nil list: toGeneric's came filled
 		case "yaml":
 			return writeYAML(p.IO.Out, generic)
 		case "text":
@@ -332,11 +333,14 @@ func toGeneric(data any) (any, error) {
 
 // WriteJSON writes v as certctl writes all JSON: indented by four spaces,
 // with <, > and & as they are, and empty lists as [] (emptyLists).
-func WriteJSON(w io.Writer, v any) error {
+func WriteJSON(w io.Writer, v any) error { return writeJSON(w, emptyLists(v)) }
+
+// writeJSON is WriteJSON of a value whose lists are filled already.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "    ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(emptyLists(v))
+	return enc.Encode(v)
 }
 
 // WriteJSONLine writes v as one compact JSON line (for --follow streams).
