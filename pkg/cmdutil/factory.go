@@ -5,7 +5,6 @@ package cmdutil
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,12 +144,8 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 // store's passphrase opens the key it publishes, whatever this machine's
 // file.
 func plainKeyOnly(v *localstore.Vault) bool {
-	if _, shared := v.Store.(*localstore.Postgres); shared {
-		return false
-	}
-	_, plainErr := os.Stat(filepath.Join(v.Dir, localstore.MasterKeyFile))
-	_, wrappedErr := os.Stat(filepath.Join(v.Dir, localstore.WrappedMasterFile))
-	return plainErr == nil && errors.Is(wrappedErr, fs.ErrNotExist)
+	_, shared := v.Store.(*localstore.Postgres)
+	return !shared && v.KeyInClear()
 }
 
 // Serving returns open, marking the process as a server first: the vault

@@ -343,6 +343,13 @@ func (v *Vault) KeyIsWrapped() bool {
 	return err == nil && w
 }
 
+// KeyInClear reports whether the vault directory's master key is in clear
+// (master.key, no master.key.enc); false when it has none yet.
+func (v *Vault) KeyInClear() bool {
+	w, err := v.currentForm()
+	return err == nil && !w
+}
+
 // KeyInUseError refuses to replace the vault directory's master key while
 // its own vault.db (Path), beside the store in use, holds data sealed
 // under it: that data would no longer open.
