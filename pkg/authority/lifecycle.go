@@ -168,7 +168,7 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 	if !cert.IsCA || !cert.BasicConstraintsValid {
 		return errs.Invalidf("the certificate is not a CA certificate (BasicConstraints CA:TRUE is missing)")
 	}
-	if cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+	if !casign.MaySignCertificates(cert) {
 		return errs.Invalidf("the certificate may not sign certificates (Key Usage lacks keyCertSign)")
 	}
 	now := s.Now()
