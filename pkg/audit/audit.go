@@ -69,7 +69,29 @@ type Record struct {
 	Seq int64 `json:"-"`
 	// chainMAC is the record's HMAC once appended (for the witness).
 	chainMAC []byte
+	// clock is the chain's clock once the record was appended (see head;
+	// 0 when the chain keeps none): the witness keeps it.
+	clock int64
+	// rebased is set on the records of a transaction that accepted a log
+	// restored since this host's witness was written (see
+	// checkWitnessed): the witness takes them although it names a record
+	// further on, which the restored log no longer holds.
+	rebased bool
 }
+
+// Rebased reports whether r was appended after its transaction accepted
+// a log restored since this host last wrote: the witness must take it
+// even though it names a later record of the log before the restore.
+func (r *Record) Rebased() bool { return r != nil && r.rebased }
+
+// RestoreEvent is the name of the record vault restore appends to the log
+// it puts in place, and AcceptRestoreEvent the record a host appends when
+// it accepts such a log although its witness names a record the restore
+// removed.
+const (
+	RestoreEvent       = "RestoreVault"
+	AcceptRestoreEvent = "AcceptRestoredAuditLog"
+)
 
 // headKey is the meta key of the chain's head.
 const headKey = "audit.head"
@@ -238,14 +260,58 @@ func mac(key, prev []byte, seq int64, at time.Time, data []byte) []byte {
 	return h.Sum(nil)
 }
 
+// head names the end of the chain: in the store's meta table (its head)
+// and in a host's witness file.
+//
+// Clock and Restore, under their own tag Mark (Tag keeps the form older
+// versions of certctl check, so they still accept the head), are what a
+// host needs to tell a deliberate restore from a rollback (checkWitnessed):
+// Clock is the latest time any record of the chain claims, up to and
+// including the one the head names (Unix nanoseconds), and Restore the
+// place of the chain's newest RestoreVault record (0: none). The head of a
+// chain whose clock is not known in full (written by an older certctl, or
+// with its Mark taken off) has no Mark, and neither have the heads written
+// after it until a restore or a key rotation, which read the whole chain,
+// work it out again. A witness keeps the chain's clock at the record it
+// names (its Restore is 0); one without a Mark (an older file, or a chain
+// without a clock) is never taken as explained by a restore.
 type head struct {
-	Seq int64  `json:"seq"`
-	MAC []byte `json:"mac"`
-	Tag []byte `json:"tag"`
+	Seq     int64  `json:"seq"`
+	MAC     []byte `json:"mac"`
+	Tag     []byte `json:"tag"`
+	Clock   int64  `json:"clock,omitempty"`
+	Restore int64  `json:"restore,omitempty"`
+	Mark    []byte `json:"mark,omitempty"`
 }
 
 func headTag(key []byte, seq int64, m []byte) []byte {
 	return mac(key, []byte("certctl audit head"), seq, time.Unix(0, 0), m)
+}
+
+func markTag(key []byte, seq int64, m []byte, clock, restore int64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(restore))
+	return mac(key, []byte("certctl audit head clock"), seq, time.Unix(0, clock), append(b[:], m...))
+}
+
+// newHead is the head naming record seq (with HMAC m) of a chain whose
+// clock and newest restore are clock and restore (clock 0: not known).
+func newHead(key []byte, seq int64, m []byte, clock, restore int64) head {
+	h := head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)}
+	if clock > 0 {
+		h.Clock, h.Restore, h.Mark = clock, restore, markTag(key, seq, m, clock, restore)
+	}
+	return h
+}
+
+// valid reports whether h is tagged under key.
+func (h *head) valid(key []byte) bool {
+	return hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC))
+}
+
+// clocked reports whether h (valid) carries a clock tagged under key.
+func (h *head) clocked(key []byte) bool {
+	return h.Clock > 0 && len(h.Mark) > 0 && hmac.Equal(h.Mark, markTag(key, h.Seq, h.MAC, h.Clock, h.Restore))
 }
 
 // Append adds r to the log in tx, chained to the newest record. It fills
@@ -272,6 +338,13 @@ type Tail struct {
 	dirty bool // appended since the head was written
 	seq   int64
 	mac   []byte
+	// clocked: the chain's clock is known (see head); clock and restore
+	// are then the chain's.
+	clocked bool
+	clock   int64
+	restore int64
+	// rebased: this transaction accepted a restored log (checkWitnessed).
+	rebased bool
 }
 
 // Flush writes the chain's head after the appends made through t (nothing
@@ -283,11 +356,7 @@ func (t *Tail) Flush(tx localstore.Tx, key []byte) error {
 		return nil
 	}
 	t.dirty = false
-	return putHead(tx, key, t.seq, t.mac)
-}
-
-func putHead(tx localstore.Tx, key []byte, seq int64, m []byte) error {
-	hd, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
+	hd, _ := json.Marshal(newHead(key, t.seq, t.mac, t.clock, t.restore))
 	return tx.PutMeta(headKey, hd)
 }
 
@@ -298,6 +367,70 @@ func AppendAfter(tx localstore.Tx, key []byte, r *Record, at time.Time, tail *Ta
 	if len(key) == 0 {
 		return errors.New("audit: no chain key")
 	}
+	t := tail
+	if t == nil {
+		t = &Tail{}
+	}
+	if !t.known {
+		if err := t.load(tx, key, r, at); err != nil {
+			return err
+		}
+	}
+	if err := t.append(tx, key, r, at); err != nil {
+		return err
+	}
+	if tail == nil {
+		return t.Flush(tx, key)
+	}
+	return nil
+}
+
+// load reads the end of the chain in tx and checks it against the head
+// and this host's witness. When the witness names a record that a restore
+// made since removed, the acceptance is recorded first, in r's actor's
+// name, before r.
+func (t *Tail) load(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
+	last, err := tx.LastAudit()
+	switch {
+	case err == nil:
+	case errors.Is(err, localstore.ErrNotFound):
+		last = nil
+	default:
+		return err
+	}
+	hd, err := checkHead(tx, key, last)
+	if err != nil {
+		return err
+	}
+	if last != nil {
+		t.seq, t.mac = last.Seq, last.MAC
+	}
+	switch {
+	case hd == nil:
+		// An empty log: its clock is known in full from its first record.
+		t.clocked = true
+	case hd.clocked(key):
+		t.clocked, t.clock, t.restore = true, hd.Clock, hd.Restore
+	}
+	rs, err := checkWitnessed(tx, key, last, t.Witnessed, hd)
+	if err != nil {
+		return err
+	}
+	t.known = true
+	if rs == nil {
+		return nil
+	}
+	t.rebased = true
+	return t.append(tx, key, &Record{EventName: AcceptRestoreEvent, Actor: r.Actor, Outcome: OutcomeSuccess,
+		RequestParameters: map[string]any{
+			"RestoreRecord":   rs.seq,
+			"RestoredAt":      rs.at.UTC().Format(time.RFC3339Nano),
+			"WitnessedRecord": rs.witnessed,
+		}}, at)
+}
+
+// append adds r after the end of the chain t knows.
+func (t *Tail) append(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
 	at = at.UTC()
 	if r.EventID == "" {
 		r.EventID = uuid.NewString()
@@ -311,117 +444,219 @@ func AppendAfter(tx localstore.Tx, key []byte, r *Record, at time.Time, tail *Ta
 	if err != nil {
 		return err
 	}
-	var prev []byte
-	seq := int64(1)
-	if tail != nil && tail.known {
-		prev, seq = tail.mac, tail.seq+1
-	} else {
-		last, err := tx.LastAudit()
-		switch {
-		case err == nil:
-			prev, seq = last.MAC, last.Seq+1
-		case errors.Is(err, localstore.ErrNotFound):
-			last = nil
-		default:
-			return err
-		}
-		if err := checkHead(tx, key, last); err != nil {
-			return err
-		}
-		if tail != nil {
-			if err := checkWitnessed(tx, key, last, tail.Witnessed); err != nil {
-				return err
-			}
-		}
-	}
-	m := mac(key, prev, seq, at, data)
+	seq := t.seq + 1
+	m := mac(key, t.mac, seq, at, data)
 	if err := tx.AppendAudit(localstore.AuditRow{Seq: seq, Time: at, Data: data, MAC: m}); err != nil {
 		return err
 	}
-	r.Seq, r.chainMAC = seq, m
-	if tail != nil {
-		tail.known, tail.dirty, tail.seq, tail.mac = true, true, seq, m
-		return nil
+	restore := isRestore(r)
+	if restore && !t.clocked {
+		// A restore has just put the whole log in place: reading it once
+		// gives the chain a clock again (see head).
+		clock, newest, err := chainClock(tx, seq-1)
+		if err != nil {
+			return err
+		}
+		t.clocked, t.clock, t.restore = true, clock, newest
 	}
-	return putHead(tx, key, seq, m)
+	if t.clocked {
+		t.clock = max(t.clock, at.UnixNano())
+		if restore {
+			t.restore = seq
+		}
+		r.clock = t.clock
+	}
+	r.Seq, r.chainMAC, r.rebased = seq, m, t.rebased
+	t.known, t.dirty, t.seq, t.mac = true, true, seq, m
+	return nil
+}
+
+// isRestore reports whether the record r is a restore's own.
+func isRestore(r *Record) bool {
+	return r.EventName == RestoreEvent && r.Outcome == OutcomeSuccess
+}
+
+// chainClock reads the records up to seq end and returns the latest time
+// they claim and the place of the newest restore record among them.
+func chainClock(tx localstore.Tx, end int64) (clock, restore int64, err error) {
+	var after int64 = math.MinInt64
+	for {
+		rows, err := tx.ListAudit(after, verifyBatch)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, row := range rows {
+			if row.Seq > end {
+				return clock, restore, nil
+			}
+			clock = max(clock, row.Time.UnixNano())
+			if r, err := Decode(row); err == nil && isRestore(r) {
+				restore = row.Seq
+			}
+			after = row.Seq
+		}
+		if len(rows) < verifyBatch {
+			return clock, restore, nil
+		}
+	}
 }
 
 // checkHead refuses to extend a log whose newest record is not the head
 // the store keeps: chaining onto it would hide records dropped from the
-// end (or a record put there) behind a fresh, valid head.
-func checkHead(tx localstore.Tx, key []byte, last *localstore.AuditRow) error {
+// end (or a record put there) behind a fresh, valid head. It returns the
+// head (nil for an empty log without one).
+func checkHead(tx localstore.Tx, key []byte, last *localstore.AuditRow) (*head, error) {
 	raw, err := tx.GetMeta(headKey)
 	if errors.Is(err, localstore.ErrNotFound) {
 		if last == nil {
-			return nil
+			return nil, nil
 		}
-		return brokenEnd("the log has records but no head")
+		return nil, brokenEnd("the log has records but no head")
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var h head
-	if json.Unmarshal(raw, &h) != nil || !hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
-		return brokenEnd("its head was altered")
+	if json.Unmarshal(raw, &h) != nil || !h.valid(key) {
+		return nil, brokenEnd("its head was altered")
 	}
 	switch {
 	case last == nil:
-		return brokenEnd(fmt.Sprintf("the log is empty but its head is record %d", h.Seq))
+		return nil, brokenEnd(fmt.Sprintf("the log is empty but its head is record %d", h.Seq))
 	case last.Seq != h.Seq || !hmac.Equal(last.MAC, h.MAC):
-		return brokenEnd(fmt.Sprintf("the log ends at record %d but its head is record %d", last.Seq, h.Seq))
+		return nil, brokenEnd(fmt.Sprintf("the log ends at record %d but its head is record %d", last.Seq, h.Seq))
 	}
-	return nil
+	return &h, nil
+}
+
+// restored is a restore that explains why the log no longer holds the
+// record a host's witness names (restoredSince).
+type restored struct {
+	seq       int64     // the restore's record
+	at        time.Time // its time
+	witnessed int64     // the record the witness named
 }
 
 // checkWitnessed refuses to extend a log that does not pass through the
 // record this host's witness names (seen, read before tx began; last is
-// the log's newest record, which checkHead found to be its head): a log
-// that ends before it, or holds another record in its place, was rolled
-// back or cut — its database files put back from a copy, its newest
-// records dropped with the head saved before them. Chaining onto it would
-// make the witness name the new chain and hide the loss from audit
-// verify. A witness behind the log is normal (another host's or process's
-// appends, a crash before the witness was written): its record must still
-// be there, with its MAC. That costs nothing when the witness names the
-// head (a host that writes alone), else one read of one record by its seq.
-func checkWitnessed(tx localstore.Tx, key []byte, last *localstore.AuditRow, seen Seen) error {
+// the log's newest record, which checkHead found to be its head hd): a
+// log that ends before it, or holds another record in its place, was
+// rolled back or cut — its database files put back from a copy, its
+// newest records dropped with the head saved before them. Chaining onto
+// it would make the witness name the new chain and hide the loss from
+// audit verify. A witness behind the log is normal (another host's or
+// process's appends, a crash before the witness was written): its record
+// must still be there, with its MAC. That costs nothing when the witness
+// names the head (a host that writes alone), else one read of one record
+// by its seq.
+//
+// The one loss accepted is a restore's (vault restore, by another host of
+// a shared store) made after this host last wrote: restoredSince says
+// when the log shows one, and the restore is then returned, for the
+// caller to record the acceptance.
+func checkWitnessed(tx localstore.Tx, key []byte, last *localstore.AuditRow, seen Seen, hd *head) (*restored, error) {
 	h := seen.valid(key)
 	if h == nil {
-		return nil
+		return nil, nil
 	}
 	var end int64
 	if last != nil {
 		end = last.Seq
+	}
+	refuse := func(why string) (*restored, error) {
+		rs, err := restoredSince(tx, key, h, hd, last)
+		if err != nil || rs != nil {
+			return rs, err
+		}
+		return nil, rolledBack(seen, why)
 	}
 	if h.Seq > end {
 		now := fmt.Sprintf("ends at record %d", end)
 		if last == nil {
 			now = "is empty"
 		}
-		return rolledBack(seen, fmt.Sprintf("this host appended record %d, but the log %s", h.Seq, now))
+		return refuse(fmt.Sprintf("this host appended record %d, but the log %s", h.Seq, now))
 	}
 	at := last
 	if last == nil || h.Seq != last.Seq {
 		rows, err := tx.ListAudit(h.Seq-1, 1)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(rows) == 0 || rows[0].Seq != h.Seq {
-			return rolledBack(seen, fmt.Sprintf("this host appended record %d, which the log (ending at record %d) no longer holds", h.Seq, end))
+			return refuse(fmt.Sprintf("this host appended record %d, which the log (ending at record %d) no longer holds", h.Seq, end))
 		}
 		at = &rows[0]
 	}
 	if !hmac.Equal(at.MAC, h.MAC) {
-		return rolledBack(seen, fmt.Sprintf("the log holds another record %d than the one this host appended (the log ends at record %d)", h.Seq, end))
+		return refuse(fmt.Sprintf("the log holds another record %d than the one this host appended (the log ends at record %d)", h.Seq, end))
 	}
-	return nil
+	return nil, nil
+}
+
+// restoredSince reports whether the log, which no longer holds the record
+// the witness w names, is explained by a restore made after the host
+// wrote that record: the log's head hd (checked against its last record)
+// names the chain's newest restore record, which must be a RestoreVault
+// record, chained under key from the record before it to the head (so a
+// genuine restore record put into an older copy of the log does not pass),
+// and claim a later time than the chain's clock at the record w names.
+//
+// Why that tells a restore from a rollback: the witness's clock is the
+// latest time any record of the chain up to the witnessed record claims,
+// restore records included, so no restore the host's chain had been
+// through — none that a copy of the log taken before the host wrote can
+// hold — claims a later time, whatever the clocks of the hosts that made
+// them; a genuine restore made later claims one, unless its host's clock
+// lags, and then the loss is refused as before (never accepted wrongly).
+// Nil when the witness or the head keeps no clock (older files and heads,
+// see head): the loss is refused as before.
+func restoredSince(tx localstore.Tx, key []byte, w, hd *head, last *localstore.AuditRow) (*restored, error) {
+	if hd == nil || last == nil || !w.clocked(key) || !hd.clocked(key) || hd.Restore < 1 || hd.Restore > last.Seq {
+		return nil, nil
+	}
+	var prev []byte
+	if hd.Restore > 1 {
+		rows, err := tx.ListAudit(hd.Restore-2, 1)
+		if err != nil || len(rows) == 0 || rows[0].Seq != hd.Restore-1 {
+			return nil, err
+		}
+		prev = rows[0].MAC
+	}
+	var rs *restored
+	for want := hd.Restore; want <= last.Seq; {
+		rows, err := tx.ListAudit(want-1, verifyBatch)
+		if err != nil || len(rows) == 0 {
+			return nil, err
+		}
+		for _, row := range rows {
+			if row.Seq != want || !hmac.Equal(row.MAC, mac(key, prev, row.Seq, row.Time, row.Data)) {
+				return nil, nil
+			}
+			if row.Seq == hd.Restore {
+				r, err := Decode(row)
+				if err != nil || !isRestore(r) || row.Time.UnixNano() <= w.Clock {
+					return nil, nil
+				}
+				rs = &restored{seq: row.Seq, at: row.Time, witnessed: w.Seq}
+			}
+			prev = row.MAC
+			if want++; want > last.Seq {
+				break
+			}
+		}
+	}
+	if rs == nil || !hmac.Equal(prev, hd.MAC) {
+		return nil, nil
+	}
+	return rs, nil
 }
 
 // rolledBack is the refusal of checkWitnessed.
 func rolledBack(seen Seen, why string) error {
 	return (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken",
 		Msg: "the audit log was rolled back or cut outside certctl (" + why + "); no change is made until it is repaired"}).
-		WithHint("run certctl audit verify to see where; if the vault's database was restored from a copy on purpose, remove %s to accept the log as it is now (certctl vault restore does that for the host that restores; every other host sharing the store removes its own)", seen.path)
+		WithHint("run certctl audit verify to see where; if the vault's database was restored from a copy on purpose, remove %s to accept the log as it is now (certctl vault restore does that for the host that restores, and the other hosts sharing the store accept by themselves a log vault restore put in place after they last wrote)", seen.path)
 }
 
 func brokenEnd(why string) error {
@@ -463,6 +698,8 @@ const verifyBatch = 2000
 func Verify(tx localstore.Tx, key []byte) (int64, *Problem, error) {
 	var prev []byte
 	var want int64 = 1
+	// The chain's clock and newest restore, to compare with its head's.
+	var clock, restore int64
 	// From the lowest seq there can be: a row put below 1 is inserted too.
 	var after int64 = math.MinInt64
 	for {
@@ -492,8 +729,13 @@ func Verify(tx localstore.Tx, key []byte) (int64, *Problem, error) {
 				}
 				return want - 1, &Problem{Seq: row.Seq, EventID: id, Msg: msg}, nil
 			}
-			if _, err := Decode(row); err != nil {
+			r, err := Decode(row)
+			if err != nil {
 				return want - 1, &Problem{Seq: row.Seq, Msg: "unreadable"}, nil
+			}
+			clock = max(clock, row.Time.UnixNano())
+			if isRestore(r) {
+				restore = row.Seq
 			}
 			prev = row.MAC
 			want++
@@ -515,7 +757,7 @@ func Verify(tx localstore.Tx, key []byte) (int64, *Problem, error) {
 		return n, nil, err
 	}
 	var h head
-	if json.Unmarshal(raw, &h) != nil || !hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
+	if json.Unmarshal(raw, &h) != nil || !h.valid(key) {
 		return n, &Problem{Seq: n, Msg: "the chain's head record was altered"}, nil
 	}
 	if h.Seq != n || !hmac.Equal(h.MAC, prev) {
@@ -523,6 +765,11 @@ func Verify(tx localstore.Tx, key []byte) (int64, *Problem, error) {
 			return n, &Problem{Seq: n + 1, Msg: fmt.Sprintf("removed: the log ends at %d but the chain's head is %d", n, h.Seq)}, nil
 		}
 		return n, &Problem{Seq: h.Seq + 1, Msg: fmt.Sprintf("inserted: the chain's head is %d but the log goes on to %d", h.Seq, n)}, nil
+	}
+	// A clock on the head is the chain's own: certctl only writes one it
+	// knows in full (see head), and only the key holder can tag one.
+	if (len(h.Mark) > 0 || h.Clock != 0 || h.Restore != 0) && (!h.clocked(key) || h.Clock != clock || h.Restore != restore) {
+		return n, &Problem{Seq: n, Msg: "the chain's head record was altered (its clock is not the chain's)"}, nil
 	}
 	return n, nil, nil
 }

@@ -32,7 +32,7 @@ func Rekey(tx localstore.BulkTx, oldKey, newKey []byte) (int64, error) {
 		return 0, nil
 	}
 	var prev []byte
-	var after int64
+	var after, clock, restore int64
 	for {
 		rows, err := tx.ListAudit(after, rekeyBatch)
 		if err != nil {
@@ -40,6 +40,10 @@ func Rekey(tx localstore.BulkTx, oldKey, newKey []byte) (int64, error) {
 		}
 		for i := range rows {
 			rows[i].MAC = mac(newKey, prev, rows[i].Seq, rows[i].Time, rows[i].Data)
+			clock = max(clock, rows[i].Time.UnixNano())
+			if r, err := Decode(rows[i]); err == nil && isRestore(r) {
+				restore = rows[i].Seq
+			}
 			prev = rows[i].MAC
 			after = rows[i].Seq
 		}
@@ -50,7 +54,9 @@ func Rekey(tx localstore.BulkTx, oldKey, newKey []byte) (int64, error) {
 			break
 		}
 	}
-	hd, err := json.Marshal(head{Seq: after, MAC: prev, Tag: headTag(newKey, after, prev)})
+	// The whole chain was read: its head gets its clock (see head), also
+	// when the head before had none.
+	hd, err := json.Marshal(newHead(newKey, after, prev, clock, restore))
 	if err != nil {
 		return 0, err
 	}

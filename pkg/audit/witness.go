@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -58,14 +59,18 @@ func (w Witness) read() (*head, error) {
 // did (Tail.Witnessed), so a newer seq is a later point of the same log.
 // Errors are returned for the caller to ignore or report: the change
 // itself is done.
+//
+// A record appended after its transaction accepted a restored log
+// (Record.Rebased) replaces the witness whatever it names: the record
+// there was in the log before the restore, which is gone.
 func (w Witness) Note(key []byte, r *Record) error {
 	if w.Path == "" || r == nil || r.Seq == 0 || r.chainMAC == nil {
 		return nil
 	}
-	if h, err := w.read(); err == nil && h.Seq >= r.Seq && hmac.Equal(h.Tag, headTag(key, h.Seq, h.MAC)) {
+	if h, err := w.read(); err == nil && !r.rebased && h.Seq >= r.Seq && h.valid(key) {
 		return nil
 	}
-	return w.set(key, r.Seq, r.chainMAC)
+	return w.set(key, r.Seq, r.chainMAC, r.clock)
 }
 
 // WitnessEvery is how often at most NoteSoon writes one witness file.
@@ -116,7 +121,7 @@ func (w Witness) NoteSoon(key []byte, r *Record) error {
 		defer s.write.Unlock()
 		return w.Note(key, r)
 	}
-	if s.rec == nil || r.Seq > s.rec.Seq {
+	if s.rec == nil || r.Seq > s.rec.Seq || r.rebased {
 		s.key, s.rec = key, r
 	}
 	if s.timer == nil {
@@ -157,16 +162,18 @@ func (w Witness) Flush() error {
 }
 
 // Set writes the witness (temp file and rename, mode 0600), after what
-// NoteSoon holds back (which it then supersedes).
+// NoteSoon holds back (which it then supersedes), naming record seq with
+// HMAC m; it keeps no clock of the chain (see head), so a restore is not
+// told from a rollback until this host's next change notes its record.
 func (w Witness) Set(key []byte, seq int64, m []byte) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return w.set(key, seq, m)
+	return w.set(key, seq, m, 0)
 }
 
-func (w Witness) set(key []byte, seq int64, m []byte) error {
-	data, _ := json.Marshal(head{Seq: seq, MAC: m, Tag: headTag(key, seq, m)})
+func (w Witness) set(key []byte, seq int64, m []byte, clock int64) error {
+	data, _ := json.Marshal(newHead(key, seq, m, clock, 0))
 	tmp, err := fsutil.CreateTemp(filepath.Dir(w.Path), ".audit-witness-*")
 	if err != nil {
 		return err
@@ -197,7 +204,7 @@ type Seen struct {
 // valid is the head seen when there is one and it is tagged under key
 // (nil otherwise: see Check).
 func (s Seen) valid(key []byte) *head {
-	if s.err != nil || s.h == nil || !hmac.Equal(s.h.Tag, headTag(key, s.h.Seq, s.h.MAC)) {
+	if s.err != nil || s.h == nil || !s.h.valid(key) {
 		return nil
 	}
 	return s.h
@@ -230,8 +237,8 @@ func (w Witness) Held() Seen {
 	// the file before every transaction.
 	soon.mu.Lock()
 	if s := soon.m[w.Path]; s != nil && s.rec != nil {
-		m := s.rec.chainMAC
-		seen := Seen{h: &head{Seq: s.rec.Seq, MAC: m, Tag: headTag(s.key, s.rec.Seq, m)}, path: w.Path}
+		h := newHead(s.key, s.rec.Seq, s.rec.chainMAC, s.rec.clock, 0)
+		seen := Seen{h: &h, path: w.Path}
 		soon.mu.Unlock()
 		return seen
 	}
@@ -272,7 +279,9 @@ func NoWitness() Seen { return Seen{err: os.ErrNotExist} }
 
 // Check compares the store's chain, as tx sees it, with the witness as
 // seen before tx began: nil when the chain holds the witnessed record at
-// its place (or there is no witness).
+// its place (or there is no witness), or when a restore made since this
+// host wrote it explains its loss (see restoredSince: the host's next
+// change accepts the restored log and records that).
 func (w Witness) Check(tx localstore.Tx, key []byte, seen Seen) (*Problem, error) {
 	h := seen.valid(key)
 	if h == nil {
@@ -286,11 +295,38 @@ func (w Witness) Check(tx localstore.Tx, key []byte, seen Seen) (*Problem, error
 	if err != nil {
 		return nil, err
 	}
+	if len(rows) > 0 && rows[0].Seq == h.Seq && hmac.Equal(rows[0].MAC, h.MAC) {
+		return nil, nil
+	}
+	if rs, err := restoredSinceIn(tx, key, h); err != nil || rs != nil {
+		return nil, err
+	}
 	if len(rows) == 0 || rows[0].Seq != h.Seq {
 		return &Problem{Seq: h.Seq, Msg: fmt.Sprintf("removed: this host appended record %d, which the log no longer holds", h.Seq)}, nil
 	}
-	if !hmac.Equal(rows[0].MAC, h.MAC) {
-		return &Problem{Seq: h.Seq, Msg: "replaced: the log holds another record where this host appended one"}, nil
+	return &Problem{Seq: h.Seq, Msg: "replaced: the log holds another record where this host appended one"}, nil
+}
+
+// restoredSinceIn is restoredSince for a check that has not read the
+// log's end and head (nil when they do not agree: Verify reports that).
+func restoredSinceIn(tx localstore.Tx, key []byte, w *head) (*restored, error) {
+	if !w.clocked(key) {
+		return nil, nil
 	}
-	return nil, nil
+	last, err := tx.LastAudit()
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	hd, err := checkHead(tx, key, last)
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return restoredSince(tx, key, w, hd, last)
 }

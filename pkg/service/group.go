@@ -181,9 +181,11 @@ type witnessed struct {
 	rec *audit.Record
 }
 
-// note makes rec the record to witness when it is the newest.
+// note makes rec the record to witness when it is the newest, or was
+// appended onto a restored log this process accepted (the records before
+// it may name a later place of the log the restore replaced).
 func (w *witnessed) note(key []byte, rec *audit.Record) {
-	if rec != nil && (w.rec == nil || rec.Seq > w.rec.Seq) {
+	if rec != nil && (w.rec == nil || rec.Seq > w.rec.Seq || rec.Rebased()) {
 		w.key, w.rec = key, rec
 	}
 }
