@@ -449,13 +449,7 @@ func testRowBuffer(t *testing.T, s localstore.Store, open Opener) {
 func testBulkCertificateColumns(t *testing.T, s localstore.Store, _ Opener) {
 	c := fullCertificate("a")
 	putCerts(t, s, c)
-	var row []any
-	bulkView(t, s, func(b localstore.BulkTx) error {
-		return b.ScanTable("certificates", 10, func(rows [][]any) error {
-			row = rows[0]
-			return nil
-		})
-	})
+	row := firstRow(t, s, "certificates")
 	got, drift, err := localstore.CertificateFromRow(row)
 	if err != nil || len(drift) != 0 {
 		t.Fatalf("CertificateFromRow of a row PutCertificate wrote: %v, drift %q", err, drift)
@@ -478,14 +472,7 @@ func testBulkCertificateColumns(t *testing.T, s localstore.Store, _ Opener) {
 			}
 			return b.InsertRows("certificates", [][]any{r})
 		})
-		var again []any
-		bulkView(t, s, func(b localstore.BulkTx) error {
-			return b.ScanTable("certificates", 10, func(rows [][]any) error {
-				again = rows[0]
-				return nil
-			})
-		})
-		_, drift, err := localstore.CertificateFromRow(again)
+		_, drift, err := localstore.CertificateFromRow(firstRow(t, s, "certificates"))
 		if err != nil {
 			t.Fatalf("CertificateFromRow: %v", err)
 		}
@@ -513,4 +500,21 @@ func testBulkCertificateColumns(t *testing.T, s localstore.Store, _ Opener) {
 	if _, _, err := localstore.CertificateFromRow(row[:3]); err == nil {
 		t.Error("CertificateFromRow accepted a short row")
 	}
+}
+
+// firstRow is the first row of table, as ScanTable returns it.
+func firstRow(t *testing.T, s localstore.Store, table string) (row []any) {
+	t.Helper()
+	bulkView(t, s, func(b localstore.BulkTx) error {
+		return b.ScanTable(table, 1, func(rows [][]any) error {
+			if row == nil {
+				row = rows[0]
+			}
+			return nil
+		})
+	})
+	if row == nil {
+		t.Fatalf("no row in %s", table)
+	}
+	return row
 }
