@@ -237,7 +237,8 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 
   DatabaseIntegrity  the store's own integrity check
   MasterKey          the key the store is sealed under is the vault directory's
-  Record             every record reads; every certificate has its current version
+  Record             every record reads; every certificate has its current version,
+                     and the columns list and search read of it agree with it
   SealedKey          every sealed key opens under the master key and matches its
                      certificate (CA keys: their CA certificate or CSR); ACME EAB
                      MAC keys open

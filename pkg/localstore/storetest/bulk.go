@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ var bulkTests = []struct {
 	{"BulkInsertRefusesBadRows", testBulkBadRows},
 	{"UpdateExclusive", testUpdateExclusive},
 	{"RowBuffer", testRowBuffer},
+	{"BulkCertificateColumns", testBulkCertificateColumns},
 }
 
 func bulkUpdate(t *testing.T, s localstore.Store, fn func(localstore.BulkTx) error) {
@@ -437,4 +439,82 @@ func testRowBuffer(t *testing.T, s localstore.Store, open Opener) {
 	if len(list) != len(certs) {
 		t.Errorf("listed %d buffered certificates, want %d", len(list), len(certs))
 	}
+}
+
+// testBulkCertificateColumns: a certificates row as PutCertificate writes
+// it decodes (CertificateFromRow) to the stored certificate with no
+// disagreement; a row whose derived columns were changed apart from its
+// record names them, a summary still NULL (an older row) is none, and a
+// record that does not decode is an error.
+func testBulkCertificateColumns(t *testing.T, s localstore.Store, _ Opener) {
+	c := fullCertificate("a")
+	putCerts(t, s, c)
+	row := firstRow(t, s, "certificates")
+	got, drift, err := localstore.CertificateFromRow(row)
+	if err != nil || len(drift) != 0 {
+		t.Fatalf("CertificateFromRow of a row PutCertificate wrote: %v, drift %q", err, drift)
+	}
+	stored, err := getCert(t, s, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, stored) {
+		t.Errorf("CertificateFromRow:\n got %+v\nwant %+v", got, stored)
+	}
+
+	rewrite := func(change func(r []any)) []string {
+		t.Helper()
+		r := slices.Clone(row)
+		change(r)
+		bulkUpdate(t, s, func(b localstore.BulkTx) error {
+			if err := b.DeleteCertificate("a"); err != nil {
+				return err
+			}
+			return b.InsertRows("certificates", [][]any{r})
+		})
+		_, drift, err := localstore.CertificateFromRow(firstRow(t, s, "certificates"))
+		if err != nil {
+			t.Fatalf("CertificateFromRow: %v", err)
+		}
+		return drift
+	}
+	// Columns 2 and 14: status and summary (localstore's tableSpecs).
+	drift = rewrite(func(r []any) {
+		r[2] = "REVOKED"
+		r[14] = []byte{1, 0}
+	})
+	if len(drift) != 2 || !strings.HasPrefix(drift[0], `status: "REVOKED" in the column, "ISSUED" in the record`) || drift[1] != "summary" {
+		t.Errorf("status and summary changed: drift %q", drift)
+	}
+	if drift = rewrite(func(r []any) { r[14] = nil }); len(drift) != 0 {
+		t.Errorf("a NULL summary (a row older than the column) is reported: %q", drift)
+	}
+	if drift = rewrite(func(r []any) { r[6] = nil }); len(drift) != 1 || !strings.HasPrefix(drift[0], "not_after: none in the column, ") {
+		t.Errorf("not_after removed: drift %q", drift)
+	}
+	bad := slices.Clone(row)
+	bad[11] = []byte("{not json")
+	if _, _, err := localstore.CertificateFromRow(bad); err == nil {
+		t.Error("CertificateFromRow accepted a record that does not decode")
+	}
+	if _, _, err := localstore.CertificateFromRow(row[:3]); err == nil {
+		t.Error("CertificateFromRow accepted a short row")
+	}
+}
+
+// firstRow is the first row of table, as ScanTable returns it.
+func firstRow(t *testing.T, s localstore.Store, table string) (row []any) {
+	t.Helper()
+	bulkView(t, s, func(b localstore.BulkTx) error {
+		return b.ScanTable(table, 1, func(rows [][]any) error {
+			if row == nil {
+				row = rows[0]
+			}
+			return nil
+		})
+	})
+	if row == nil {
+		t.Fatalf("no row in %s", table)
+	}
+	return row
 }

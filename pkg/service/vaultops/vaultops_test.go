@@ -256,6 +256,89 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifyCertificateColumns: a certificate whose list columns were
+// changed apart from its record, and one whose record does not decode,
+// are each listed once — the unreadable one's version not also as
+// belonging to no certificate — and both are counted.
+func TestVerifyCertificateColumns(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	populate(t, e)
+	var drifted, broken string
+	withVault(t, e, "", func(v *localstore.Vault) error {
+		return v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+			b, _ := localstore.AsBulk(tx)
+			saved := map[string][][]any{}
+			for _, table := range []string{"certificates", "cert_versions", "secrets"} {
+				if err := b.ScanTable(table, 100, func(rows [][]any) error {
+					saved[table] = append(saved[table], rows...)
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			certs := saved["certificates"]
+			if len(certs) < 2 {
+				return fmt.Errorf("%d certificates", len(certs))
+			}
+			drifted, broken = certs[0][0].(string), certs[1][0].(string)
+			certs[0][2] = "INACTIVE"   // status
+			certs[1][11] = []byte("{") // the record
+			for _, r := range certs[:2] {
+				if err := tx.DeleteCertificate(r[0].(string)); err != nil {
+					return err
+				}
+			}
+			if err := b.InsertRows("certificates", certs[:2]); err != nil {
+				return err
+			}
+			// Deleting took the certificates' versions and keys: put back
+			// those now missing.
+			for _, table := range []string{"cert_versions", "secrets"} {
+				left := map[string]bool{}
+				if err := b.ScanTable(table, 100, func(rows [][]any) error {
+					for _, r := range rows {
+						left[fmt.Sprint(r[:2])] = true
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+				var missing [][]any
+				for _, r := range saved[table] {
+					if !left[fmt.Sprint(r[:2])] {
+						missing = append(missing, r)
+					}
+				}
+				if err := b.InsertRows(table, missing); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	rep, r := verify(t, e)
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	var columns, unreadable int
+	for _, p := range rep.Problems {
+		switch {
+		case p.Check == vaultops.CheckRecord && strings.HasSuffix(p.Resource, drifted) &&
+			strings.Contains(p.Message, `list columns disagree with its record`) && strings.Contains(p.Message, `status: "INACTIVE" in the column, "`):
+			columns++
+		case p.Check == vaultops.CheckRecord && strings.HasSuffix(p.Resource, broken) && strings.Contains(p.Message, "record is unreadable"):
+			unreadable++
+		default:
+			t.Errorf("unexpected problem %+v", p)
+		}
+	}
+	if columns != 1 || unreadable != 1 {
+		t.Errorf("columns disagreeing listed %d times, the unreadable record %d times (want 1 and 1): %+v", columns, unreadable, rep.Problems)
+	}
+	if rep.Certificates != 4 || rep.CertificateVersions != 5 {
+		t.Errorf("verify counted %d certificates and %d versions, want 4 and 5", rep.Certificates, rep.CertificateVersions)
+	}
+}
+
 // TestVerifyIssuer: a PRIVATE certificate whose issuing CA is not in the
 // vault, and an imported one whose chain does not hold its issuer.
 func TestVerifyIssuer(t *testing.T) {
