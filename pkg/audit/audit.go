@@ -589,7 +589,7 @@ func checkWitnessed(tx localstore.Tx, key []byte, last *localstore.AuditRow, see
 		at = &rows[0]
 	}
 	if !hmac.Equal(at.MAC, h.MAC) {
-		return refuse(fmt.Sprintf("the log holds another record %d than the one this host appended (the log ends at record %d)", h.Seq, end))
+		return refuse(fmt.Sprintf("the log holds a different record %d from the one this host appended (the log ends at record %d)", h.Seq, end))
 	}
 	return nil, nil
 }

@@ -147,7 +147,7 @@ func testRollback(t *testing.T, st localstore.Store, key []byte, exec func(strin
 	// The log is as long as before, but record 5 is not host A's.
 	err = appendAs(hostA)
 	if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable ||
-		!strings.Contains(err.Error(), "the log holds another record 5 than the one this host appended (the log ends at record 6)") {
+		!strings.Contains(err.Error(), "the log holds a different record 5 from the one this host appended (the log ends at record 6)") {
 		t.Fatalf("host A's append onto a log with another record 5: %v", err)
 	}
 	if p := check(hostA); p == nil || p.Seq != 5 || !strings.Contains(p.Msg, "replaced") {

@@ -301,10 +301,13 @@ func (w Witness) Check(tx localstore.Tx, key []byte, seen Seen) (*Problem, error
 	if rs, err := restoredSinceIn(tx, key, h); err != nil || rs != nil {
 		return nil, err
 	}
+	// The verify commands are what an operator runs first: they say what
+	// a write's refusal says (rolledBack) about a restore made on purpose.
+	onPurpose := fmt.Sprintf(" (if the vault's database was put back from a copy on purpose, remove %s on this host to accept the log as it is now)", w.Path)
 	if len(rows) == 0 || rows[0].Seq != h.Seq {
-		return &Problem{Seq: h.Seq, Msg: fmt.Sprintf("removed: this host appended record %d, which the log no longer holds", h.Seq)}, nil
+		return &Problem{Seq: h.Seq, Msg: fmt.Sprintf("removed: this host appended record %d, which the log no longer holds", h.Seq) + onPurpose}, nil
 	}
-	return &Problem{Seq: h.Seq, Msg: "replaced: the log holds another record where this host appended one"}, nil
+	return &Problem{Seq: h.Seq, Msg: "replaced: the log holds a different record where this host appended one" + onPurpose}, nil
 }
 
 // restoredSinceIn is restoredSince for a check that has not read the
