@@ -43,7 +43,10 @@ func errKeyNotHere(dir string) error {
 // the directory; when it holds none, a new key is made as for a local store
 // and, when wrapped by a passphrase, published in the store. Whatever its
 // origin, the key must open the check value of the store (which the first
-// machine writes).
+// machine writes). The store's wrapped copy prevails over the directory's:
+// after a passphrase change or a rotation made on another machine, the
+// directory's copy is replaced by the store's (rewrappedSharedKey,
+// refreshSharedKey).
 func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byte, params ScryptParams) ([]byte, error) {
 	local, err := hasLocalKey(dir)
 	if err != nil {
@@ -54,8 +57,23 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 			return nil, err
 		}
 	}
-	key, err := loadOrCreateMasterKey(dir, passphrase, params, true)
+	key, err := rewrappedSharedKey(ctx, dir, st, passphrase)
 	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		key, err = loadOrCreateMasterKey(dir, passphrase, params, true)
+	}
+	if wrong := err; errors.Is(wrong, ErrWrongPassphrase) {
+		// The directory's copy may be of a key another machine rotated
+		// since and wrapped under a passphrase changed since: the
+		// store's copy of the new key opens with the current one.
+		if key, err = refreshSharedKey(ctx, dir, st, passphrase); errors.Is(err, errKeyMismatch) {
+			return nil, wrong
+		}
+	}
+	if err != nil {
+		clear(key)
 		return nil, err
 	}
 	err = checkSharedKey(ctx, dir, st, key)
@@ -73,6 +91,71 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 	}
 	return key, nil
 }
+
+// rewrappedSharedKey returns the master key from the shared store's
+// published wrapped key when the vault directory's wrapped copy holds the
+// same key (the same key ID) wrapped otherwise: another machine changed the
+// passphrase (vault change-passphrase), which re-wraps the published copy
+// and its own, not the other machines'. The store's copy is the one in
+// force: the passphrase that opens it is used, and the directory's copy is
+// replaced by it, so that the new passphrase works on every machine and,
+// once a machine has seen the store's copy, the old one no longer does
+// there either (it is refused, with ErrWrongPassphrase, even where it still
+// opens the directory's stale copy). The stale copy is not kept: it holds
+// the very key the new copy holds, and would keep the retired passphrase
+// able to open it. Nil (and no error) when there is nothing to adopt: no
+// wrapped copy here or none in the store, the same copy, or copies of
+// different keys (a rotation, which refreshSharedKey handles).
+//
+// The published copy is trusted only once opened: its key must have the
+// ID the directory's own copy records, so that nothing the store publishes
+// replaces this machine's only copy of another key.
+func rewrappedSharedKey(ctx context.Context, dir string, st Store, passphrase []byte) ([]byte, error) {
+	path := filepath.Join(dir, WrappedMasterFile)
+	local, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) || passphrase == nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var published []byte
+	if err := st.View(ctx, func(tx Tx) (err error) {
+		published, err = getMetaOpt(tx, MetaMasterKeyWrapped)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	id := wrappedKeyID(local)
+	if published == nil || bytes.Equal(published, local) || id == "" || wrappedKeyID(published) != id {
+		return nil, nil
+	}
+	key, err := unwrapKey(published, passphrase)
+	if errors.Is(err, ErrWrongPassphrase) {
+		return nil, errStorePassphrase
+	}
+	if err != nil {
+		return nil, err
+	}
+	if have, err := KeyID(key); err != nil || have != id {
+		clear(key)
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: the shared store publishes a wrapped master key that says it is key %s and is key %s", ErrCorrupt, id, have)
+	}
+	if err := fsutil.WriteFileAtomic(path, published, 0o600); err != nil {
+		clear(key)
+		return nil, err
+	}
+	return key, nil
+}
+
+// errStorePassphrase is the error of a passphrase that does not open the
+// master key the shared store publishes, when this machine's own copy is
+// wrapped otherwise.
+var errStorePassphrase = fmt.Errorf("%w: it does not open the master key the shared store publishes, which is wrapped under another passphrase than this machine's copy (%s) — changed on another machine with vault change-passphrase: give the store's current passphrase (this machine's copy is then replaced by the store's)",
+	ErrWrongPassphrase, WrappedMasterFile)
 
 // errKeyMismatch is the error of a key that does not open the shared
 // store's check value.
@@ -108,6 +191,9 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		return nil, mismatch
 	}
 	key, err := unwrapKey(published, passphrase)
+	if errors.Is(err, ErrWrongPassphrase) {
+		return nil, errStorePassphrase
+	}
 	if err != nil {
 		return nil, err
 	}

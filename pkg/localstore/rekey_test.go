@@ -598,6 +598,80 @@ func TestStalePassphraseCannotUndoChange(t *testing.T) {
 	}
 }
 
+// TestPassphraseChangedOnAnotherMachine: after vault change-passphrase on
+// one machine of a shared store, another machine that joined before (its
+// own copy of the key wrapped under the old passphrase) opens the store
+// with the new passphrase, its copy replaced by the store's; the old
+// passphrase is refused there, with what to do, also before the machine
+// ever saw the new copy (its stale copy is kept then: the store's is not
+// opened). The same holds when the key was also rotated since.
+func TestPassphraseChangedOnAnotherMachine(t *testing.T) {
+	u := freshSchema(t)
+	t.Parallel()
+	aDir, cDir, dDir, eDir := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	a := openSharedVault(t, aDir, u, []byte("old"))
+	k := ecKey(t)
+	sealKey(t, a, "k", k)
+	for _, dir := range []string{cDir, dDir, eDir} {
+		if _, err := openSharedVault(t, dir, u, []byte("old")).Sealer(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := a.NewRewrap([]byte("new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.Update(pgCtx(t), func(tx localstore.Tx) error { return a.InstallRewrap(tx, r) }); err != nil {
+		t.Fatal(err)
+	}
+	wrappedFile := func(dir string) string {
+		b, err := os.ReadFile(filepath.Join(dir, localstore.WrappedMasterFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	published := wrappedFile(aDir)
+	// hint: the machine's copy is not the store's, and the message says
+	// why the passphrase that opens it is refused.
+	refused := func(dir, when string, hint bool) {
+		t.Helper()
+		_, err := openSharedVault(t, dir, u, []byte("old")).Sealer()
+		if !errors.Is(err, localstore.ErrWrongPassphrase) || strings.Contains(err.Error(), "vault change-passphrase") != hint {
+			t.Errorf("the old passphrase %s: %v, want a refusal (naming vault change-passphrase: %v)", when, err, hint)
+		}
+	}
+	opens := func(dir string) {
+		t.Helper()
+		got, err := openKey(openSharedVault(t, dir, u, []byte("new")), "k")
+		if err != nil || !k.(equaler).Equal(got) {
+			t.Fatalf("the new passphrase on a machine that joined before: %v", err)
+		}
+	}
+
+	stale := wrappedFile(dDir)
+	refused(dDir, "before the machine saw the store's copy", true)
+	if wrappedFile(dDir) != stale {
+		t.Error("a refused machine's copy of the key was replaced")
+	}
+	opens(cDir)
+	if wrappedFile(cDir) != published {
+		t.Error("the machine's copy of the key is not the store's")
+	}
+	refused(cDir, "after the machine took the store's copy", false)
+
+	// Rotated since as well: the new key, under the new passphrase.
+	next, err := openSharedVault(t, aDir, u, []byte("new")).RotateKey(pgCtx(t), localstore.RotateHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused(eDir, "after a rotation too", true)
+	opens(eDir)
+	if s, err := openSharedVault(t, eDir, u, []byte("new")).Sealer(); err != nil || s.ID() != next.ID() {
+		t.Errorf("after a rotation and a passphrase change: key %v (%v), want %s", s, err, next.ID())
+	}
+}
+
 // TestLocalCopyKeepsNoPublishedKey: a local store that holds a shared
 // store's published wrapped key (copied by migrate or a restore) drops it
 // when the key is recorded, so that after a passphrase change the stale
