@@ -30,10 +30,10 @@ const (
 const keyCheckRef = "certctl master key check"
 
 // errKeyNotHere is returned when the shared store has a master key in clear
-// that this vault directory lacks.
+// (it publishes no wrapped copy) that this vault directory lacks.
 func errKeyNotHere(dir string) error {
-	return fmt.Errorf("%w: the master key of the shared store is not in %s: copy %s from a machine that uses the store, or use a passphrase-wrapped key",
-		ErrCorrupt, dir, MasterKeyFile)
+	return keyErrorf(nil, "the master key of the shared store is not in %s: copy %s from a machine that uses the store (or, there, wrap it with vault change-passphrase, which publishes it for the others, and give this machine the passphrase)",
+		dir, MasterKeyFile)
 }
 
 // sharedMasterKey returns the master key of a vault whose store is shared by
@@ -69,7 +69,13 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 		// since and wrapped under a passphrase changed since: the
 		// store's copy of the new key opens with the current one.
 		if key, err = refreshSharedKey(ctx, dir, st, passphrase); errors.Is(err, errKeyMismatch) {
-			return nil, wrong
+			// Said as a wrong passphrase, unless the directory is
+			// another vault's (its vault.db holds data): then it is
+			// the directory that is wrong for the shared store.
+			if _, holds, herr := siblingHoldsData(ctx, dir, st); herr != nil || !holds {
+				return nil, wrong
+			}
+			return nil, err
 		}
 	}
 	if err != nil {
@@ -159,21 +165,38 @@ var errStorePassphrase = fmt.Errorf("%w: it does not open the master key the sha
 
 // errKeyMismatch is the error of a key that does not open the shared
 // store's check value.
-var errKeyMismatch = fmt.Errorf("%w: the master key is not the master key of the shared store", ErrCorrupt)
+var errKeyMismatch error = &keyError{msg: "the master key is not the master key of the shared store"}
+
+// errNotSharedKey is errKeyMismatch for the key of the vault directory dir,
+// saying what to do: a directory whose own vault.db holds data keeps its
+// key (that data is sealed under it), and the shared store needs a vault
+// directory of its own; otherwise the store's key is fetched with its
+// passphrase (published: the store publishes it wrapped) or copied.
+func errNotSharedKey(ctx context.Context, dir string, st Store, published bool) error {
+	path, holds, err := siblingHoldsData(ctx, dir, st)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("the master key in %s is not the shared store's", dir)
+	switch {
+	case holds && published:
+		return keyErrorf(errKeyMismatch, "%s, and %s holds data sealed under it: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the store's key)", what, path)
+	case holds:
+		return keyErrorf(errKeyMismatch, "%s, and %s holds data sealed under it: use a separate --vault directory for the shared store, holding a copy of %s from a machine that uses the store", what, path, MasterKeyFile)
+	case published:
+		return keyErrorf(errKeyMismatch, "%s: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the store's key), or copy the store's key here from a machine that uses it (after vault rotate-key there, the new one)", what)
+	}
+	return keyErrorf(errKeyMismatch, "%s: copy %s from a machine that uses the store (after vault rotate-key there, the new one)", what, MasterKeyFile)
+}
 
 // refreshSharedKey replaces the vault directory's wrapped key by the
 // store's, when the store publishes another one (a rotation made on another
 // machine) and the passphrase opens it. A key in clear is not replaced: the
 // operator copies master.key to every machine after a rotation.
 func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []byte) ([]byte, error) {
-	mismatch := fmt.Errorf("%w: every machine that shares the store needs the same key (after vault rotate-key, copy the new %s, or use a passphrase-wrapped key, which each machine fetches)",
-		errKeyMismatch, MasterKeyFile)
 	path := filepath.Join(dir, WrappedMasterFile)
 	local, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) || passphrase == nil {
-		return nil, mismatch
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	var published []byte
@@ -187,8 +210,8 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 	}); err != nil {
 		return nil, err
 	}
-	if published == nil || bytes.Equal(published, local) {
-		return nil, mismatch
+	if local == nil || passphrase == nil || published == nil || bytes.Equal(published, local) {
+		return nil, errNotSharedKey(ctx, dir, st, published != nil)
 	}
 	key, err := unwrapKey(published, passphrase)
 	if errors.Is(err, ErrWrongPassphrase) {
@@ -205,7 +228,7 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		if err != nil {
 			return nil, err
 		}
-		return nil, mismatch
+		return nil, errNotSharedKey(ctx, dir, st, true)
 	}
 	// The directory's own vault.db, when it holds data, is sealed under
 	// the key this would replace: it is not replaced.
@@ -214,8 +237,8 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		if err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: another machine rotated the shared store's master key, but %s holds data sealed under this directory's key, which is kept: use a vault directory of its own for the shared store (with the passphrase it fetches the new key)",
-			errKeyMismatch, path)
+		return nil, keyErrorf(errKeyMismatch, "another machine rotated the shared store's master key, but %s holds data sealed under this directory's key, which is kept: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the new key)",
+			path)
 	}
 	// The replaced key is kept beside (it may seal an older backup's
 	// data); nothing reads it.
@@ -317,8 +340,8 @@ func fetchSharedKey(ctx context.Context, dir string, st Store, passphrase []byte
 // master key, and the vault directory has no key either: a new key would
 // seal new secrets under a key the store's data is not sealed under.
 func errKeyUnrecorded(dir string) error {
-	return fmt.Errorf("%w: the store holds data sealed under a master key that %s lacks and the store does not record: copy %s (or %s) from the vault directory that wrote the store's data",
-		ErrCorrupt, dir, MasterKeyFile, WrappedMasterFile)
+	return keyErrorf(nil, "the store holds data sealed under a master key that %s lacks and the store does not record: copy %s (or %s) from the vault directory that wrote the store's data",
+		dir, MasterKeyFile, WrappedMasterFile)
 }
 
 // holdsData reports whether st holds anything a master key sealed or
