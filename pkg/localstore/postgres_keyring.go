@@ -30,10 +30,10 @@ const (
 const keyCheckRef = "certctl master key check"
 
 // errKeyNotHere is returned when the shared store has a master key in clear
-// that this vault directory lacks.
+// (it publishes no wrapped copy) that this vault directory lacks.
 func errKeyNotHere(dir string) error {
-	return fmt.Errorf("%w: the master key of the shared store is not in %s: copy %s from a machine that uses the store, or use a passphrase-wrapped key",
-		ErrCorrupt, dir, MasterKeyFile)
+	return keyErrorf(nil, "the master key of the shared store is not in %s: copy %s from a machine that uses the store (or, there, wrap it with vault change-passphrase, which publishes it for the others, and give this machine the passphrase)",
+		dir, MasterKeyFile)
 }
 
 // sharedMasterKey returns the master key of a vault whose store is shared by
@@ -43,7 +43,10 @@ func errKeyNotHere(dir string) error {
 // the directory; when it holds none, a new key is made as for a local store
 // and, when wrapped by a passphrase, published in the store. Whatever its
 // origin, the key must open the check value of the store (which the first
-// machine writes).
+// machine writes). The store's wrapped copy prevails over the directory's:
+// after a passphrase change or a rotation made on another machine, the
+// directory's copy is replaced by the store's (rewrappedSharedKey,
+// refreshSharedKey).
 func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byte, params ScryptParams) ([]byte, error) {
 	local, err := hasLocalKey(dir)
 	if err != nil {
@@ -54,8 +57,29 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 			return nil, err
 		}
 	}
-	key, err := loadOrCreateMasterKey(dir, passphrase, params, true)
+	key, err := rewrappedSharedKey(ctx, dir, st, passphrase)
 	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		key, err = loadOrCreateMasterKey(dir, passphrase, params, true)
+	}
+	if wrong := err; errors.Is(wrong, ErrWrongPassphrase) {
+		// The directory's copy may be of a key another machine rotated
+		// since and wrapped under a passphrase changed since: the
+		// store's copy of the new key opens with the current one.
+		if key, err = refreshSharedKey(ctx, dir, st, passphrase); errors.Is(err, errKeyMismatch) {
+			// Said as a wrong passphrase, unless the directory is
+			// another vault's (its vault.db holds data): then it is
+			// the directory that is wrong for the shared store.
+			if _, holds, herr := siblingHoldsData(ctx, dir, st); herr != nil || !holds {
+				return nil, wrong
+			}
+			return nil, err
+		}
+	}
+	if err != nil {
+		clear(key)
 		return nil, err
 	}
 	err = checkSharedKey(ctx, dir, st, key)
@@ -74,23 +98,105 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 	return key, nil
 }
 
+// rewrappedSharedKey returns the master key from the shared store's
+// published wrapped key when the vault directory's wrapped copy holds the
+// same key (the same key ID) wrapped otherwise: another machine changed the
+// passphrase (vault change-passphrase), which re-wraps the published copy
+// and its own, not the other machines'. The store's copy is the one in
+// force: the passphrase that opens it is used, and the directory's copy is
+// replaced by it, so that the new passphrase works on every machine and,
+// once a machine has seen the store's copy, the old one no longer does
+// there either (it is refused, with ErrWrongPassphrase, even where it still
+// opens the directory's stale copy). The stale copy is not kept: it holds
+// the very key the new copy holds, and would keep the retired passphrase
+// able to open it. Nil (and no error) when there is nothing to adopt: no
+// wrapped copy here or none in the store, the same copy, or copies of
+// different keys (a rotation, which refreshSharedKey handles).
+//
+// The published copy is trusted only once opened: its key must have the
+// ID the directory's own copy records, so that nothing the store publishes
+// replaces this machine's only copy of another key.
+func rewrappedSharedKey(ctx context.Context, dir string, st Store, passphrase []byte) ([]byte, error) {
+	path := filepath.Join(dir, WrappedMasterFile)
+	local, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) || passphrase == nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var published []byte
+	if err := st.View(ctx, func(tx Tx) (err error) {
+		published, err = getMetaOpt(tx, MetaMasterKeyWrapped)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	id := wrappedKeyID(local)
+	if published == nil || bytes.Equal(published, local) || id == "" || wrappedKeyID(published) != id {
+		return nil, nil
+	}
+	key, err := unwrapKey(published, passphrase)
+	if errors.Is(err, ErrWrongPassphrase) {
+		return nil, errStorePassphrase
+	}
+	if err != nil {
+		return nil, err
+	}
+	if have, err := KeyID(key); err != nil || have != id {
+		clear(key)
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: the shared store publishes a wrapped master key that says it is key %s and is key %s", ErrCorrupt, id, have)
+	}
+	if err := fsutil.WriteFileAtomic(path, published, 0o600); err != nil {
+		clear(key)
+		return nil, err
+	}
+	return key, nil
+}
+
+// errStorePassphrase is the error of a passphrase that does not open the
+// master key the shared store publishes, when this machine's own copy is
+// wrapped otherwise.
+var errStorePassphrase = fmt.Errorf("%w: it does not open the master key the shared store publishes, which is wrapped under another passphrase than this machine's copy (%s) — changed on another machine with vault change-passphrase: give the store's current passphrase (this machine's copy is then replaced by the store's)",
+	ErrWrongPassphrase, WrappedMasterFile)
+
 // errKeyMismatch is the error of a key that does not open the shared
 // store's check value.
-var errKeyMismatch = fmt.Errorf("%w: the master key is not the master key of the shared store", ErrCorrupt)
+var errKeyMismatch error = &keyError{msg: "the master key is not the master key of the shared store"}
+
+// errNotSharedKey is errKeyMismatch for the key of the vault directory dir,
+// saying what to do: a directory whose own vault.db holds data keeps its
+// key (that data is sealed under it), and the shared store needs a vault
+// directory of its own; otherwise the store's key is fetched with its
+// passphrase (published: the store publishes it wrapped) or copied.
+func errNotSharedKey(ctx context.Context, dir string, st Store, published bool) error {
+	path, holds, err := siblingHoldsData(ctx, dir, st)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("the master key in %s is not the shared store's", dir)
+	switch {
+	case holds && published:
+		return keyErrorf(errKeyMismatch, "%s, and %s holds data sealed under it: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the store's key)", what, path)
+	case holds:
+		return keyErrorf(errKeyMismatch, "%s, and %s holds data sealed under it: use a separate --vault directory for the shared store, holding a copy of %s from a machine that uses the store", what, path, MasterKeyFile)
+	case published:
+		return keyErrorf(errKeyMismatch, "%s: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the store's key), or copy the store's key here from a machine that uses it (after vault rotate-key there, the new one)", what)
+	}
+	return keyErrorf(errKeyMismatch, "%s: copy %s from a machine that uses the store (after vault rotate-key there, the new one)", what, MasterKeyFile)
+}
 
 // refreshSharedKey replaces the vault directory's wrapped key by the
 // store's, when the store publishes another one (a rotation made on another
 // machine) and the passphrase opens it. A key in clear is not replaced: the
 // operator copies master.key to every machine after a rotation.
 func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []byte) ([]byte, error) {
-	mismatch := fmt.Errorf("%w: every machine that shares the store needs the same key (after vault rotate-key, copy the new %s, or use a passphrase-wrapped key, which each machine fetches)",
-		errKeyMismatch, MasterKeyFile)
 	path := filepath.Join(dir, WrappedMasterFile)
 	local, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) || passphrase == nil {
-		return nil, mismatch
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	var published []byte
@@ -104,10 +210,13 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 	}); err != nil {
 		return nil, err
 	}
-	if published == nil || bytes.Equal(published, local) {
-		return nil, mismatch
+	if local == nil || passphrase == nil || published == nil || bytes.Equal(published, local) {
+		return nil, errNotSharedKey(ctx, dir, st, published != nil)
 	}
 	key, err := unwrapKey(published, passphrase)
+	if errors.Is(err, ErrWrongPassphrase) {
+		return nil, errStorePassphrase
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +228,7 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		if err != nil {
 			return nil, err
 		}
-		return nil, mismatch
+		return nil, errNotSharedKey(ctx, dir, st, true)
 	}
 	// The directory's own vault.db, when it holds data, is sealed under
 	// the key this would replace: it is not replaced.
@@ -128,8 +237,8 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		if err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: another machine rotated the shared store's master key, but %s holds data sealed under this directory's key, which is kept: use a vault directory of its own for the shared store (with the passphrase it fetches the new key)",
-			errKeyMismatch, path)
+		return nil, keyErrorf(errKeyMismatch, "another machine rotated the shared store's master key, but %s holds data sealed under this directory's key, which is kept: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the new key)",
+			path)
 	}
 	// The replaced key is kept beside (it may seal an older backup's
 	// data); nothing reads it.
@@ -231,8 +340,8 @@ func fetchSharedKey(ctx context.Context, dir string, st Store, passphrase []byte
 // master key, and the vault directory has no key either: a new key would
 // seal new secrets under a key the store's data is not sealed under.
 func errKeyUnrecorded(dir string) error {
-	return fmt.Errorf("%w: the store holds data sealed under a master key that %s lacks and the store does not record: copy %s (or %s) from the vault directory that wrote the store's data",
-		ErrCorrupt, dir, MasterKeyFile, WrappedMasterFile)
+	return keyErrorf(nil, "the store holds data sealed under a master key that %s lacks and the store does not record: copy %s (or %s) from the vault directory that wrote the store's data",
+		dir, MasterKeyFile, WrappedMasterFile)
 }
 
 // holdsData reports whether st holds anything a master key sealed or

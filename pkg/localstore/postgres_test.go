@@ -533,3 +533,53 @@ func TestPostgresViewIsReadOnly(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPostgresSharedKeyErrorsSayWhatToDo: a vault directory whose key is
+// not the shared store's is refused (exit 6, as a corrupt vault) with the
+// advice that fits it, without calling the database corrupt: a directory
+// whose own vault.db holds data keeps its key and the shared store needs a
+// directory of its own; a directory without the store's key in clear needs
+// a copy of it.
+func TestPostgresSharedKeyErrorsSayWhatToDo(t *testing.T) {
+	u := freshSchema(t)
+	t.Parallel()
+	team := []byte("team passphrase")
+	sealKey(t, openSharedVault(t, t.TempDir(), u, team), "k", ecKey(t))
+
+	// A directory holding a vault of its own, given the team passphrase
+	// (its key wrapped under it, or in clear).
+	for _, wrapped := range []bool{true, false} {
+		dir := t.TempDir()
+		var own []byte
+		if wrapped {
+			own = team
+		}
+		mine := openVault(t, dir, localstore.Options{Passphrase: own, Scrypt: cheapScrypt})
+		sealKey(t, mine, "mine", ecKey(t))
+		if err := mine.Store.Update(context.Background(), func(tx localstore.Tx) error {
+			return tx.PutCertificate(&localstore.Certificate{ID: "c", DomainName: "c.internal", Status: "ISSUED", Type: "PRIVATE"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		mine.Close()
+		_, err := openSharedVault(t, dir, u, team).Sealer()
+		if !errors.Is(err, localstore.ErrCorrupt) || strings.Contains(err.Error(), "corrupt") ||
+			!strings.Contains(err.Error(), "separate --vault directory") || !strings.Contains(err.Error(), localstore.DatabaseFile) {
+			t.Errorf("a directory with a vault of its own (wrapped %v): %v, want the advice of a separate --vault directory", wrapped, err)
+		}
+	}
+
+	// A store whose key is in clear.
+	u2 := freshSchema(t)
+	sealKey(t, openSharedVault(t, t.TempDir(), u2, nil), "k", ecKey(t))
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, localstore.MasterKeyFile), make([]byte, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, dir := range map[string]string{"without a key": t.TempDir(), "with another key": other} {
+		_, err := openSharedVault(t, dir, u2, nil).Sealer()
+		if !errors.Is(err, localstore.ErrCorrupt) || strings.Contains(err.Error(), "corrupt") || !strings.Contains(err.Error(), "copy master.key") {
+			t.Errorf("a directory %s, store key in clear: %v, want the advice to copy master.key", name, err)
+		}
+	}
+}

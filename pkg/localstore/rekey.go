@@ -277,18 +277,28 @@ func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, string, error) {
 
 // errNotStoreKey is the error of a key file that does not hold the key the
 // store names.
-var errNotStoreKey error = notStoreKeyError{}
+var errNotStoreKey error = &keyError{msg: "the master key is not the key the vault's store is sealed under"}
 
-// notStoreKeyError is errNotStoreKey: a vault unavailable as a corrupt one
-// is (errors.Is ErrCorrupt, exit 6), said without calling the database
-// corrupt — the key file is the one that is wrong.
-type notStoreKeyError struct{}
-
-func (notStoreKeyError) Error() string {
-	return "the master key is not the key the vault's store is sealed under"
+// keyError is an error of the master key a vault directory holds (missing,
+// or another key than its store's): a vault unavailable as a corrupt one is
+// (errors.Is ErrCorrupt, exit 6), said without calling the database
+// corrupt — the key file is what is wrong, or where it is. kind, when set,
+// is the sentinel (errNotStoreKey, errKeyMismatch) it also is.
+type keyError struct {
+	msg  string
+	kind error
 }
 
-func (notStoreKeyError) Is(target error) bool { return target == ErrCorrupt }
+func (e *keyError) Error() string { return e.msg }
+
+func (e *keyError) Is(target error) bool {
+	return target == ErrCorrupt || (e.kind != nil && target == e.kind)
+}
+
+// keyErrorf makes a keyError of kind (nil: none).
+func keyErrorf(kind error, format string, args ...any) error {
+	return &keyError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
 
 // loadMasterKeyFor loads the key the store names id ("": a store that
 // records no key yet, see MetaMasterKeyID).

@@ -201,10 +201,7 @@ func (v *Vault) OpenKey(tx Tx, ref string) (crypto.Signer, error) {
 	}
 	der, err := sealer.Open(ref, sealed)
 	if err != nil {
-		if again := v.rotatedSince(tx, sealer); again != nil {
-			der, err = again.Open(ref, sealed)
-		}
-		if err != nil {
+		if der, err = v.openRotated(tx, ref, sealed, sealer, err); err != nil {
 			return nil, err
 		}
 	}
@@ -220,29 +217,96 @@ func (v *Vault) OpenKey(tx Tx, ref string) (crypto.Signer, error) {
 	return s, nil
 }
 
-// rotatedSince returns the store's key when tx sees it sealed under
-// another key than sealer's: another process rotated the master key after
-// this one loaded it, and a read transaction (which the write guard does
-// not check) reads secrets sealed under the new key. The stale key is
-// dropped and the new one loaded. Nil when the store names sealer's key (a
-// secret that does not open is then damaged) or the new key cannot be
-// loaded.
-func (v *Vault) rotatedSince(tx Tx, sealer *Sealer) *Sealer {
-	id, err := storeKeyID(tx)
-	if err != nil || id == "" || id == sealer.id {
-		return nil
+// rotatedAttempts bounds how many rotations committed one after another
+// openRotated follows before it gives up (with ErrKeyRotated: run again).
+const rotatedAttempts = 3
+
+// openRotated opens the secret sealed, read under ref in tx, that did not
+// open (openErr) under sealer, when tx's snapshot is sealed under another
+// key than sealer's: another process, on this host or on another host of
+// a shared store, rotated the master key between the loading of sealer and
+// the snapshot of tx — either way round, since a read transaction (which
+// the write guard does not check) takes its snapshot at its first read,
+// and a command loads its key (reading the store's key ID in a transaction
+// of its own) when it first needs it, which may be after:
+//
+//   - the snapshot is newer: sealer was loaded before the rotation (by a
+//     server, or before the transaction began);
+//   - the snapshot is older: the rotation committed after the snapshot but
+//     before sealer was loaded, which is then already the new key.
+//
+// The vault's key is brought up to the store's latest; when that is the
+// snapshot's, the secret opens as read. Otherwise this process holds no key
+// the snapshot is sealed under, and the secret is read again under ref in
+// a new snapshot, sealed under the key now loaded: a reference names one
+// private key for good (a certificate version's, a CA's; written once) and a
+// rotation seals the same key again, so it is the key of tx's snapshot.
+//
+// A snapshot sealed under sealer's own key, or a store whose key was never
+// rotated, leaves openErr: the secret is damaged.
+func (v *Vault) openRotated(tx Tx, ref string, sealed []byte, sealer *Sealer, openErr error) ([]byte, error) {
+	// A snapshot taken before the store's first rotation records no key
+	// ID ("") yet: the store's latest then tells.
+	snap, err := storeKeyID(tx)
+	if err != nil {
+		return nil, err
 	}
-	// Only for the store's latest key: a snapshot older than this
-	// process's key is no reason to drop it.
-	if latest, err := v.readStoreKeyID(); err != nil || latest != id {
-		return nil
+	if snap == sealer.id {
+		return nil, openErr
 	}
-	v.drop(sealer)
+	held := sealer
+	for range rotatedAttempts {
+		cur, latest, err := v.latestSealer(held)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case latest == "":
+			return nil, openErr
+		case cur.id == snap:
+			return cur.Open(ref, sealed)
+		}
+		var id string
+		var again []byte
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err = v.Store.View(ctx, func(tx Tx) (err error) {
+			if id, err = storeKeyID(tx); err != nil {
+				return err
+			}
+			again, err = tx.GetSecret(ref)
+			return err
+		})
+		cancel()
+		switch {
+		case errors.Is(err, ErrNotFound):
+			// Deleted since tx's snapshot, which still holds it sealed
+			// under a key this process does not have.
+			return nil, fmt.Errorf("%w (key %q was deleted since)", ErrKeyRotated, ref)
+		case err != nil:
+			return nil, err
+		case id == cur.id:
+			return cur.Open(ref, again)
+		}
+		// Rotated again meanwhile: load that key and read again.
+		held = cur
+	}
+	return nil, ErrKeyRotated
+}
+
+// latestSealer returns the vault's key once it is the store's latest, and
+// the key ID the store records ("": none, the store's key was never
+// rotated): held, a key this process loaded, is dropped when the store
+// names another, and the store's is loaded.
+func (v *Vault) latestSealer(held *Sealer) (*Sealer, string, error) {
+	latest, err := v.readStoreKeyID()
+	if err != nil {
+		return nil, "", err
+	}
+	if latest != "" && latest != held.id {
+		v.drop(held)
+	}
 	s, err := v.Sealer()
-	if err != nil || s.id != id {
-		return nil
-	}
-	return s
+	return s, latest, err
 }
 
 // StoreIdentity names the store this vault opened, for files the vault

@@ -510,7 +510,9 @@ func KnownError(err error) (error, bool) {
 		return errs.Invalidf("the vault passphrase is empty: a vault's key is not wrapped under an empty passphrase").
 			WithHint("give --vault-passphrase-file a file whose first line is the passphrase (or no passphrase, for a key in clear)"), true
 	case errors.Is(err, localstore.ErrWrongPassphrase):
-		return errs.VaultErrorf("wrong vault passphrase"), true
+		// What the vault layer adds says why (another machine changed
+		// the shared store's passphrase).
+		return errs.VaultErrorf("%v", err), true
 	case errors.Is(err, localstore.ErrCorrupt):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
 	case errors.As(err, &keyInUse):

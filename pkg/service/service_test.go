@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -274,5 +275,16 @@ func TestChangeIfUnchangedRecordsNothing(t *testing.T) {
 	changed, err = c.ChangeIf(ctx, "CheckDomainValidation", func(op *Op) error { return op.Tx.PutMeta("x", []byte("1")) })
 	if err != nil || !changed || len(records(t, c)) != 1 {
 		t.Fatalf("ChangeIf with a change = %v, %v", changed, err)
+	}
+}
+
+// TestWrongPassphraseSaysWhy: a wrong passphrase exits 6, and what the
+// vault layer says about it (on a shared store: the passphrase was changed
+// on another machine) reaches the message instead of a bare "wrong vault
+// passphrase".
+func TestWrongPassphraseSaysWhy(t *testing.T) {
+	err := MapError(fmt.Errorf("%w: changed on another machine with vault change-passphrase", localstore.ErrWrongPassphrase))
+	if errs.ExitCodeOf(err) != errs.ExitVaultUnavailable || !strings.Contains(err.Error(), "wrong vault passphrase: changed on another machine") {
+		t.Errorf("MapError = %v (exit %d), want exit 6 with the reason", err, errs.ExitCodeOf(err))
 	}
 }

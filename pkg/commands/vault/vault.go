@@ -401,9 +401,13 @@ part of it). The current passphrase (CERTCTL_VAULT_PASSPHRASE or
 the key file in clear is replaced by the wrapped one.
 
 The master key itself does not change, so nothing is re-sealed. On a shared
-PostgreSQL store the wrapped key the store publishes changes too; other machines
-keep their own copy, under the old passphrase, until they remove it (they then
-fetch the new one).` + cmdutil.ExitStatus(0, 2, 4, 6),
+PostgreSQL store the wrapped key the store publishes changes too, and it prevails
+over the other machines' own copies: the next command a machine runs with the new
+passphrase replaces its copy by the store's, and the old passphrase is refused on
+every machine (exit 6) from its next command on. A machine's copy under the old
+passphrase stays on its disk until that machine runs a command with the new one (or
+its master.key.enc is removed: it fetches the store's again); a process already
+running there, such as endpoint serve, keeps the key it holds until restarted.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  CERTCTL_VAULT_PASSPHRASE="$(cat old.txt)" certctl vault change-passphrase --new-passphrase-file new.txt`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
