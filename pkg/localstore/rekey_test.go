@@ -431,6 +431,77 @@ func TestOpenKeyRacingRotation(t *testing.T) {
 	}
 }
 
+// TestSnapshotSealerRacingRotation: a transaction that reads under one key
+// gets the key its snapshot is sealed under when the rotation committed
+// before the snapshot (whether or not this process had loaded the older
+// key), and ErrKeyRotated, to run again, when it committed after.
+func TestSnapshotSealerRacingRotation(t *testing.T) {
+	stores := map[string]func(t *testing.T) rotatingStore{
+		"sqlite":           func(t *testing.T) rotatingStore { return sqliteRotating(t, localstore.Options{}) },
+		"postgres wrapped": func(t *testing.T) rotatingStore { return postgresRotating(t, []byte("team passphrase")) },
+	}
+	for name, mk := range stores {
+		for _, race := range []struct {
+			name           string
+			loaded         bool // the reader loads its key first
+			before, during int  // rotations before the snapshot, and after it
+			rotated        bool // ErrKeyRotated is expected
+		}{
+			{"no rotation", true, 0, 0, false},
+			{"key loaded, rotated before the snapshot", true, 1, 0, false},
+			{"key loaded, rotated twice before the snapshot", true, 2, 0, false},
+			{"rotated after the snapshot, key loaded after", false, 0, 1, true},
+			{"key loaded, rotated before and after the snapshot", true, 1, 1, true},
+		} {
+			t.Run(name+"/"+race.name, func(t *testing.T) {
+				t.Parallel()
+				st := mk(t)
+				r := st.open()
+				if race.loaded {
+					if _, err := r.Sealer(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var snapKey string
+				for range race.before {
+					st.rotate()
+				}
+				err := r.Store.View(context.Background(), func(tx localstore.Tx) error {
+					for ref := range st.keys {
+						if _, err := tx.GetSecret(ref); err != nil { // the snapshot
+							return err
+						}
+					}
+					for range race.during {
+						st.rotate()
+					}
+					s, err := r.SnapshotSealer(tx)
+					if err != nil {
+						return err
+					}
+					snapKey = s.ID()
+					for ref := range st.keys {
+						sealed, err := tx.GetSecret(ref)
+						if err != nil {
+							return err
+						}
+						if _, err := s.Open(ref, sealed); err != nil {
+							return fmt.Errorf("the snapshot's secret %s does not open under the sealer returned: %w", ref, err)
+						}
+					}
+					return nil
+				})
+				switch {
+				case race.rotated && !errors.Is(err, localstore.ErrKeyRotated):
+					t.Fatalf("got %v (key %s), want ErrKeyRotated", err, snapKey)
+				case !race.rotated && err != nil:
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
 // TestMissingKeyAfterRotation: once a store records its key, a vault
 // directory without it is an error, not a new vault with a new key.
 func TestMissingKeyAfterRotation(t *testing.T) {

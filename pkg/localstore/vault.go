@@ -217,6 +217,39 @@ func (v *Vault) OpenKey(tx Tx, ref string) (crypto.Signer, error) {
 	return s, nil
 }
 
+// SnapshotSealer returns the sealer of the key tx's snapshot is sealed
+// under, for a transaction that reads many sealed things under one key
+// (vault verify, audit verify): the key this process holds, or, when
+// another process rotated the key after this one loaded it and before the
+// snapshot, the store's newer key, loaded now. It reads the store's key ID
+// in tx, so called first it fixes the snapshot. When the snapshot is older
+// than every key this process can load (the rotation committed after the
+// snapshot), it returns ErrKeyRotated: run the transaction again.
+func (v *Vault) SnapshotSealer(tx Tx) (*Sealer, error) {
+	sealer, err := v.Sealer()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := storeKeyID(tx)
+	if err != nil {
+		return nil, err
+	}
+	if snap == sealer.id {
+		return sealer, nil
+	}
+	cur, latest, err := v.latestSealer(sealer)
+	switch {
+	case err != nil:
+		return nil, err
+	case latest == "":
+		// The store never recorded a key: the one loaded is its only key.
+		return sealer, nil
+	case cur.id == snap:
+		return cur, nil
+	}
+	return nil, ErrKeyRotated
+}
+
 // rotatedAttempts bounds how many rotations committed one after another
 // openRotated follows before it gives up (with ErrKeyRotated: run again).
 const rotatedAttempts = 3

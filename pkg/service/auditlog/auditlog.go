@@ -7,6 +7,7 @@ package auditlog
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -93,23 +94,35 @@ func (s *Service) List(ctx context.Context, q Query) (*Page, error) {
 // A chain that is not whole is an error (exit 6) naming the first record
 // altered, removed or inserted; errors.As finds the *audit.Problem in it.
 func (s *Service) Verify(ctx context.Context) (int64, error) {
-	key, err := s.chainKey()
-	if err != nil {
+	if _, err := s.chainKey(); err != nil {
 		return 0, err
 	}
 	var n int64
 	var problem *audit.Problem
 	wit := audit.WitnessIn(s.core.Vault.Dir, s.core.Vault.StoreIdentity())
-	seen := wit.Seen() // before the snapshot: see Witness.Seen
-	err = s.core.Read(ctx, func(tx localstore.Tx) error {
-		var err error
-		if n, problem, err = audit.Verify(tx, key); err != nil || problem != nil {
+	var err error
+	// The chain is checked under the key its snapshot is sealed under:
+	// one another process's rotation committed after that snapshot
+	// began (localstore.ErrKeyRotated) is checked again, in a new one.
+	for attempt := 0; attempt <= rotatedRetries; attempt++ {
+		seen := wit.Seen() // before the snapshot: see Witness.Seen
+		err = s.core.Read(ctx, func(tx localstore.Tx) error {
+			sealer, err := s.core.Vault.SnapshotSealer(tx)
+			if err != nil {
+				return err
+			}
+			key := sealer.AuditKey()
+			if n, problem, err = audit.Verify(tx, key); err != nil || problem != nil {
+				return err
+			}
+			// The chain is whole; it must also reach as far as this host saw.
+			problem, err = wit.Check(tx, key, seen)
 			return err
+		})
+		if !errors.Is(err, localstore.ErrKeyRotated) {
+			break
 		}
-		// The chain is whole; it must also reach as far as this host saw.
-		problem, err = wit.Check(tx, key, seen)
-		return err
-	})
+	}
 	if err != nil {
 		return n, err
 	}
@@ -127,6 +140,10 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// rotatedRetries is how many times Verify runs again when another process
+// rotated the master key under it.
+const rotatedRetries = 3
 
 // tokenPrefix marks an audit log token (the seq to continue after).
 const tokenPrefix = "a:"

@@ -703,3 +703,36 @@ func TestBackupDestinationFailure(t *testing.T) {
 	}
 	mustRun(e, "vault", "verify")
 }
+
+// TestVerifyAfterRotationElsewhere: a process that loaded the master key
+// before another process rotated it verifies the vault and the audit chain
+// under the key the store is now sealed under — not its own older one,
+// under which every sealed key and record would seem damaged.
+func TestVerifyAfterRotationElsewhere(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	populate(t, e)
+	f, _, _ := e.Factory()
+	f.TestScrypt = &cheapScrypt
+	t.Cleanup(func() { f.Close() })
+	ctx := context.Background()
+	vo, err := f.VaultOps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, err := f.AuditLog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vo.Verify(ctx); err != nil { // loads the key
+		t.Fatal(err)
+	}
+	mustRun(e, "vault", "rotate-key", "-o", "json")
+	rep, err := vo.Verify(ctx)
+	if err != nil {
+		t.Fatalf("verify after another process rotated the key: %v, problems %+v", err, rep.Problems)
+	}
+	if _, err := al.Verify(ctx); err != nil {
+		t.Fatalf("audit verify after another process rotated the key: %v", err)
+	}
+}

@@ -81,23 +81,38 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 	// own: it runs beside the rest.
 	checked := make(chan error, 1)
 	go func() { checked <- v.Store.Check(ctx) }()
-	sealer, err := v.Sealer()
-	if err != nil {
+	if _, err := v.Sealer(); err != nil {
 		<-checked // never leave the check running on a vault the caller closes
 		return nil, service.MapError(err)
+	}
+	var err error
+	// The records are checked under the key their snapshot is sealed
+	// under: one another process's rotation committed after that
+	// snapshot began is checked again, in a new one.
+	for attempt := 0; ; attempt++ {
+		// The witness is read before the snapshot (see audit.Witness.Seen).
+		seen := audit.WitnessIn(v.Dir, v.StoreIdentity()).Seen()
+		try, tryRep := &verifier{}, &VerifyReport{}
+		err = v.Store.View(ctx, func(tx localstore.Tx) error {
+			sealer, err := v.SnapshotSealer(tx)
+			if err != nil {
+				return err
+			}
+			b, err := localstore.AsBulk(tx)
+			if err != nil {
+				return err
+			}
+			return s.verifyTx(ctx, b, sealer, seen, tryRep, try)
+		})
+		if errors.Is(err, localstore.ErrKeyRotated) && attempt < rotatedRetries {
+			continue
+		}
+		vf.problems, *rep = append(vf.problems, try.problems...), *tryRep
+		break
 	}
 	for _, p := range v.KeyFileProblems() {
 		vf.add(CheckMasterKey, "", "%s", p)
 	}
-	// The witness is read before the snapshot (see audit.Witness.Seen).
-	seen := audit.WitnessIn(v.Dir, v.StoreIdentity()).Seen()
-	err = v.Store.View(ctx, func(tx localstore.Tx) error {
-		b, err := localstore.AsBulk(tx)
-		if err != nil {
-			return err
-		}
-		return s.verifyTx(ctx, b, sealer, seen, rep, vf)
-	})
 	if err != nil {
 		// What could not be read is a problem too: report what was found.
 		vf.add(CheckIntegrity, "", "reading the vault: %v", err)
@@ -119,6 +134,10 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 	}
 	return rep, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: fmt.Sprintf("vault verify found %d problem(s)", len(rep.Problems))}
 }
+
+// rotatedRetries is how many times a verification runs again when another
+// process rotated the master key under it (localstore.ErrKeyRotated).
+const rotatedRetries = 3
 
 // caInfo is a CA of the vault, as issuer lookups need it.
 type caInfo struct {
