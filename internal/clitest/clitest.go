@@ -235,6 +235,8 @@ type RenewResult struct {
 	CertificateArn string
 	Outcome        string
 	Reason         string
+	// Targets are the deploy targets the pass installed or left.
+	Targets []struct{ Target, Host, Outcome, Reason string }
 }
 
 // Renew runs renew with args and -o json and returns the exit code and

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // crashEnv makes the test binary, run again by TestInstallKilledAmongRenames,
@@ -38,7 +39,7 @@ func TestInstallKilledAmongRenames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := Material{CertificateARN: "arn:x", CertificatePEM: []byte("NEW CERT\n"), ChainPEM: []byte("NEW CHAIN\n"), Key: testKey(t)}
+		m := testMaterial(t, 1, time.Now())
 		err = h.Install(context.Background(), crashTarget(dir), m, Hooks{})
 		t.Fatalf("the install was not killed at %s: %v", at, err)
 	}
@@ -82,14 +83,15 @@ func TestInstallKilledAmongRenames(t *testing.T) {
 				return string(b)
 			}
 			if tc.completed {
-				if got := read(tg.CertFile); got != "NEW CERT\n" {
-					t.Errorf("certificate %q, want the new one", got)
+				cert, chain := read(tg.CertFile), read(tg.ChainFile)
+				if !strings.HasPrefix(cert, "-----BEGIN CERTIFICATE") {
+					t.Errorf("certificate %q, want the new one", cert)
 				}
-				if got := read(tg.FullchainFile); got != "NEW CERT\nNEW CHAIN\n" {
+				if !strings.HasPrefix(chain, "-----BEGIN CERTIFICATE") || chain == cert {
+					t.Errorf("chain %q, want the new one", chain)
+				}
+				if got := read(tg.FullchainFile); got != cert+chain {
 					t.Errorf("fullchain %q, want the new one", got)
-				}
-				if got := read(tg.ChainFile); got != "NEW CHAIN\n" {
-					t.Errorf("chain %q, want the new one", got)
 				}
 				if got := read(tg.KeyFile); !strings.Contains(got, "PRIVATE KEY") {
 					t.Errorf("key %q, want the new one", got)

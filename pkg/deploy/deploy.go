@@ -153,18 +153,6 @@ func AllTargets(tx localstore.Tx) (map[string][]Target, error) {
 	return out, nil
 }
 
-// Stale returns the targets that do not hold version (or whose command
-// failed the last time).
-func Stale(ts []Target, version int) []Target {
-	var out []Target
-	for _, t := range ts {
-		if t.Version != version || t.LastError != "" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // RecordAttempt stores the outcome of installing version to the target t
 // of certID (the one with t's cert file and host). It reports whether this is a new
 // failure (the previous attempt succeeded), which deserves an event; a
@@ -247,6 +235,7 @@ func Install(ctx context.Context, t Target, m Material, hooks Hooks) error {
 // paths in its environment — when allowExec (this host's
 // hooks.allow_exec); otherwise the command is not run and Install returns
 // a *HookError saying so (the files are written). Key 0600, others 0644.
+// Material that Material.Identify refuses writes nothing and runs nothing.
 //
 // The files change together: each new file is first written and synced to
 // a temporary file beside it (fsutil.Stage); only when all of them are
@@ -271,6 +260,13 @@ func (h Host) Install(ctx context.Context, t Target, m Material, hooks Hooks) er
 		// A target recorded before the files were checked.
 		return err
 	}
+	// The material is checked before anything is written (see
+	// Material.check): what is written is the certificates that parsed,
+	// re-encoded, and only with the key they match.
+	c, err := m.check()
+	if err != nil {
+		return err
+	}
 	if err := h.completeInterrupted(); err != nil {
 		return err
 	}
@@ -279,10 +275,10 @@ func (h Host) Install(ctx context.Context, t Target, m Material, hooks Hooks) er
 		return err
 	}
 	byRole := map[string]installFile{
-		"chain":     {t.ChainFile, m.ChainPEM, 0o644},
-		"fullchain": {t.FullchainFile, append(append([]byte{}, m.CertificatePEM...), m.ChainPEM...), 0o644},
+		"chain":     {t.ChainFile, c.chainPEM, 0o644},
+		"fullchain": {t.FullchainFile, append(append([]byte{}, c.certPEM...), c.chainPEM...), 0o644},
 		"key":       {t.KeyFile, keyPEM, 0o600},
-		"cert":      {t.CertFile, m.CertificatePEM, 0o644},
+		"cert":      {t.CertFile, c.certPEM, 0o644},
 	}
 	var files []installFile
 	for _, role := range renameOrder {

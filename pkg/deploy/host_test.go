@@ -109,7 +109,7 @@ func TestRememberConcurrent(t *testing.T) {
 				return
 			}
 			tg := h.Bind(fmt.Sprintf("c%d", i), Target{CertFile: "/x/c.pem", KeyFile: "/x/k.pem"})
-			if err := h.Remember(fmt.Sprintf("c%d", i), tg); err != nil {
+			if err := h.Remember(fmt.Sprintf("c%d", i), tg, Identity{}); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -141,7 +141,7 @@ func TestRememberRepairsDamagedRecord(t *testing.T) {
 	if ok, why := h.Owns("c1", tg, false, false); ok || !strings.Contains(why, "cannot be read") {
 		t.Fatalf("a damaged record: %v %q, want a refusal", ok, why)
 	}
-	if err := h.Remember("c1", tg); err != nil {
+	if err := h.Remember("c1", tg, Identity{}); err != nil {
 		t.Fatalf("Remember over a damaged record: %v", err)
 	}
 	h2, _ := LocalHost(dir, "h")

@@ -6,11 +6,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/certctl/certctl/pkg/pemio"
 )
 
 // listDir names every entry of dir, temp files included.
@@ -27,7 +32,7 @@ func listDir(t *testing.T, dir string) []string {
 	return out
 }
 
-func testKey(t *testing.T) *ecdsa.PrivateKey {
+func testKey(t testing.TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -35,12 +40,38 @@ func testKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
+// selfSigned is a certificate of key, self-signed, valid from notBefore.
+func selfSigned(t testing.TB, key *ecdsa.PrivateKey, cn string, notBefore time.Time) *x509.Certificate {
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
+		NotBefore: notBefore, NotAfter: notBefore.Add(90 * 24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// testMaterial is version n to install: a certificate valid from
+// notBefore for a new key, and a chain of one certificate.
+func testMaterial(t testing.TB, n int, notBefore time.Time) Material {
+	key := testKey(t)
+	return Material{CertificateARN: "arn:x", Version: n,
+		CertificatePEM: pemio.EncodeCertificatesPEM(selfSigned(t, key, "app.internal", notBefore)),
+		ChainPEM:       pemio.EncodeCertificatesPEM(selfSigned(t, testKey(t), "Test CA", notBefore)),
+		Key:            key}
+}
+
 // TestFailedInstallLeavesNoKey: when a file after the key cannot be put in
 // place (its rename fails: the certificate path is a directory), Install
 // fails without leaving the new key behind, neither at the key path nor in
 // a temp file, and a key file that was there before keeps its content.
 func TestFailedInstallLeavesNoKey(t *testing.T) {
-	m := Material{CertificateARN: "arn:x", CertificatePEM: []byte("CERT\n"), ChainPEM: []byte("CHAIN\n"), Key: testKey(t)}
+	m := testMaterial(t, 1, time.Now())
 
 	// A new key path: removed again.
 	dir := t.TempDir()
@@ -113,7 +144,7 @@ func TestInstallKeyNeverWorldReadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := Target{KeyFile: keyFile, CertFile: filepath.Join(dir, "c.pem")}
-	if err := Install(context.Background(), tg, Material{CertificatePEM: []byte("C\n"), Key: testKey(t)}, Hooks{}); err != nil {
+	if err := Install(context.Background(), tg, testMaterial(t, 1, time.Now()), Hooks{}); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]os.FileMode{keyFile: 0o600, tg.CertFile: 0o644} {
@@ -147,7 +178,7 @@ func TestTargetFilesMustDiffer(t *testing.T) {
 		if _, err := tg.Normalize(); err == nil || !strings.Contains(err.Error(), "are one file") {
 			t.Errorf("Normalize(%+v) = %v, want a refusal", tg, err)
 		}
-		err := Install(context.Background(), tg, Material{CertificatePEM: []byte("C\n"), Key: testKey(t)}, Hooks{})
+		err := Install(context.Background(), tg, testMaterial(t, 1, time.Now()), Hooks{})
 		if err == nil || !strings.Contains(err.Error(), "are one file") {
 			t.Errorf("Install(%+v) = %v, want a refusal", tg, err)
 		}
@@ -170,7 +201,7 @@ func TestHookOutputStaysOut(t *testing.T) {
 	tg := Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem"),
 		Exec: `cat "$CERTCTL_KEY_FILE"; printf 'to-std%s\n' err >&2; exit 3`}
 	var out bytes.Buffer
-	err := Install(context.Background(), tg, Material{CertificatePEM: []byte("C\n"), Key: testKey(t)}, Hooks{Allow: true, Output: &out})
+	err := Install(context.Background(), tg, testMaterial(t, 1, time.Now()), Hooks{Allow: true, Output: &out})
 	if err == nil {
 		t.Fatal("a failing hook reported success")
 	}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +15,9 @@ import (
 )
 
 // TargetsFile is this host's own record, in the vault directory, of the
-// targets it recorded: the seal and the installed version of each, as it
-// last wrote them. The store's copy of a target is what any of its users
+// targets it recorded: the seal of each and what it installed there (its
+// Identity: version, fingerprint, serial, NotBefore), as it last wrote
+// them. The store's copy of a target is what any of its users
 // can write; this file is what the host decided. A sealed record of the
 // store that differs from it (an older one put back: a command the
 // operator removed) is refused, and the version installed is the host's,
@@ -23,10 +25,12 @@ import (
 // its command at every pass).
 const TargetsFile = "host.targets"
 
-// recorded is what the host last wrote of one target.
+// recorded is what the host last wrote of one target: its seal and what
+// it installed there. Records written before the certificate was
+// identified hold the version alone.
 type recorded struct {
-	Seal    string `json:"seal"`
-	Version int    `json:"version"`
+	Seal string `json:"seal"`
+	Identity
 }
 
 func targetKey(certID string, t Target) string { return certID + " " + t.CertFile }
@@ -79,8 +83,10 @@ func (h Host) readTargets() (map[string]recorded, error) {
 }
 
 // Remember notes t, a target of certID this host just recorded or
-// installed (its seal and version), in the host's record.
-func (h Host) Remember(certID string, t Target) error {
+// installed, in the host's record: its seal, and in what it installed
+// there (Identity{} or one with the NotBefore alone when nothing was
+// installed with its command succeeding).
+func (h Host) Remember(certID string, t Target, in Identity) error {
 	if h.dir == "" || t.HostID != h.ID {
 		return nil
 	}
@@ -101,7 +107,7 @@ func (h Host) Remember(certID string, t Target) error {
 	if err != nil {
 		return err
 	}
-	r := recorded{Seal: t.Seal, Version: t.Version}
+	r := recorded{Seal: t.Seal, Identity: in}
 	m[targetKey(certID, t)] = r
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -165,6 +171,122 @@ func (h Host) Local(certID string, t Target) Target {
 		t.Version = r.Version
 	}
 	return t
+}
+
+// Stale reports whether target t of certID may not hold the certificate's
+// current version, which the certificate's record describes as cur (its
+// version, serial and NotBefore; not its fingerprint, which takes reading
+// the version): whether that version is worth reading and Decide asking.
+// It reads nothing but this host's record, once a process, since a due
+// pass asks it of every target.
+//
+// A target this host installed with its certificate identified is stale
+// when the record names another certificate, whatever the store says of
+// the target (its version, a failure): only this host installs it, and
+// it records only what it installed with the command succeeding. Any
+// other target is stale, as before certificates were identified, when
+// its version (this host's, for its own) is not the current one or its
+// last attempt failed.
+func (h Host) Stale(certID string, t Target, cur Identity) bool {
+	if t.HostID == h.ID {
+		if m, err := h.recordedTargets(); err == nil {
+			if r, ok := m[targetKey(certID, t)]; ok && r.Seal == t.Seal && r.Fingerprint != "" {
+				return r.Version != cur.Version || r.Serial != cur.Serial || !r.NotBefore.Equal(cur.NotBefore)
+			}
+		}
+		t = h.Local(certID, t)
+	}
+	return t.Version != cur.Version || t.LastError != ""
+}
+
+// Decide says whether this host installs the certificate in, a version of
+// certID, to its target t, against what it last installed there: its
+// record read afresh, so call it under LockInstalls, with the record then
+// written (Remember) under the same lock. install is false with why empty
+// when t holds in already (another certctl of this host installed it
+// meanwhile: nothing to write, no command to run again), and with why
+// saying so when in is refused:
+//
+//   - a certificate whose NotBefore is older than the one installed there
+//     is never installed over it (a version put back into the database,
+//     or a store restored from an older backup);
+//   - a version whose number is the installed one's, or lower, is
+//     installed only when its certificate is newer (NotBefore later):
+//     after a store was restored from a backup, its next renewal takes a
+//     number this host may have installed already, with another
+//     certificate, which it must not keep serving; the same number with a
+//     certificate no newer is one the store was made to hold;
+//   - a record written before certificates were identified holds the
+//     version alone: the same version is installed already, a lower one
+//     is refused.
+//
+// A refused version stays refused at every pass until the store's
+// current version is newer than what the host installed (the certificate
+// renewed), or the operator installs it here with `certctl deploy`.
+func (h Host) Decide(certID string, t Target, in Identity) (install bool, why string) {
+	if h.dir == "" || t.HostID != h.ID {
+		return true, ""
+	}
+	m, err := h.readTargets()
+	if err != nil {
+		return false, fmt.Sprintf("%s: this host's record of its targets cannot be read (%v); not installed", t.Label(), err)
+	}
+	r, ok := m[targetKey(certID, t)]
+	switch {
+	case !ok:
+		return true, ""
+	case r.Seal != t.Seal:
+		// Recorded anew by `certctl deploy` of this host since this
+		// process read the store: that deploy installed it.
+		return false, ""
+	case r.Fingerprint != "" && r.Fingerprint == in.Fingerprint,
+		r.Fingerprint == "" && r.Version != 0 && r.Version == in.Version:
+		return false, ""
+	}
+	refuse := func(what string) (bool, string) {
+		installed := fmt.Sprintf("version %d", r.Version)
+		if !r.NotBefore.IsZero() {
+			installed += ", NotBefore " + r.NotBefore.UTC().Format(time.RFC3339)
+		}
+		return false, fmt.Sprintf("%s: version %d of the certificate (NotBefore %s) is %s the certificate this host installed there (%s); "+
+			"not installed, its command not run (a store restored from an older backup, or a version put into the database? "+
+			"renew the certificate to install a new one, or run `certctl deploy` here to install this one)",
+			t.Label(), in.Version, in.NotBefore.UTC().Format(time.RFC3339), what, installed)
+	}
+	switch {
+	case !r.NotBefore.IsZero() && in.NotBefore.Before(r.NotBefore):
+		return refuse("older than")
+	case in.Version > r.Version:
+		return true, ""
+	case r.NotBefore.IsZero():
+		return refuse("an older version than")
+	case in.NotBefore.After(r.NotBefore):
+		return true, ""
+	}
+	return refuse("another certificate, no newer than")
+}
+
+// InstallsLockFile is the lock, in the vault directory, under which this
+// host compares a target with its record, installs it and records the
+// install (see LockInstalls).
+const InstallsLockFile = "host.deploy.lock"
+
+// installsLockWait bounds the wait for another certctl's installs: a
+// certificate's targets, each with a command of up to HookTimeout.
+const installsLockWait = 10 * time.Minute
+
+// LockInstalls takes this host's install lock (fsutil.Lock on
+// InstallsLockFile), so that two certctl processes of one host — two
+// `renew --due` at once, a deploy during a pass — do not both install the
+// same version to a target and run its command twice (a command need not
+// be idempotent): the second one, deciding under the lock (Decide), finds
+// the first one's install recorded. A host without a vault directory
+// locks nothing.
+func (h Host) LockInstalls(ctx context.Context) (unlock func(), err error) {
+	if h.dir == "" {
+		return func() {}, nil
+	}
+	return fsutil.Lock(ctx, filepath.Join(h.dir, InstallsLockFile), installsLockWait)
 }
 
 // checkRecorded refuses a sealed target of this host that differs from

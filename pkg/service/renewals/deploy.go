@@ -53,6 +53,7 @@ type DeployResult struct {
 func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*DeployResult, error) {
 	var id string
 	var m deploy.Material
+	var in deploy.Identity
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if id, err = inventory.ResolveCertificate(tx, s.core.Names, ref); err != nil {
@@ -68,7 +69,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		if err := checkDeployable(c); err != nil {
 			return err
 		}
-		m, err = s.material(tx, id)
+		m, in, err = s.material(tx, id)
 		return err
 	})
 	if err != nil {
@@ -90,6 +91,14 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, err
 	}
 	t = host.Bind(id, t)
+	// Under this host's install lock until the install is recorded: a
+	// pass of `renew --due` deciding meanwhile finds it (see
+	// deploy.Host.LockInstalls).
+	unlock, err := host.LockInstalls(ctx)
+	if err != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
+	}
+	defer unlock()
 	installErr := host.Install(ctx, t, m, s.hooks())
 	var hookErr *deploy.HookError
 	if installErr != nil && !errors.As(installErr, &hookErr) {
@@ -102,9 +111,13 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: installErr}
 	}
 	t.Version, t.LastError = m.Version, ""
+	installed := in
 	if installErr != nil {
 		// Recorded as not yet done: the next `renew --due` retries it.
+		// The certificate is in the files all the same: nothing older is
+		// installed over it (deploy.Host.Decide).
 		t.Version, t.LastError, t.Failure = 0, installErr.Error(), deploy.FailureSummary(installErr)
+		installed = deploy.Identity{NotBefore: in.NotBefore}
 	}
 	var labels []string
 	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
@@ -129,7 +142,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	}); err != nil {
 		return nil, err
 	}
-	if err := host.Remember(id, t); err != nil {
+	if err := host.Remember(id, t, installed); err != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)}
 	}
 	if installErr != nil {
@@ -170,25 +183,59 @@ func checkDeployable(c *localstore.Certificate) error {
 	return nil
 }
 
-// material reads the current version of certificate id and its key.
-func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, error) {
+// material reads the current version of certificate id and its key, and
+// checks that they are what this host may install — anyone who can write
+// the database can write a version record, but not seal a key under the
+// master key: the record must be the version the certificate names, its
+// key the one sealed under that version's own reference
+// (inventory.KeyRef; the seal binds the reference, so a key copied from
+// another version's row does not open under it, and a reference to
+// another version's key is refused here), and its certificate and chain
+// must parse, the certificate's public key being that key's
+// (deploy.Material.Identify). What fails these is refused (exit 5; a
+// renewal pass reports each of this host's targets FAILED with it),
+// before anything is written or run.
+func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy.Identity, error) {
 	c, err := tx.GetCertificate(id)
 	if err != nil {
-		return deploy.Material{}, err
+		return deploy.Material{}, deploy.Identity{}, err
+	}
+	arn := s.core.Names.CertificateARN(id)
+	refuse := func(format string, a ...any) (deploy.Material, deploy.Identity, error) {
+		return deploy.Material{}, deploy.Identity{}, errs.Refusedf("version %d of %s is not installed: %s", c.Version, arn, fmt.Sprintf(format, a...))
 	}
 	ver, err := tx.GetVersion(id, c.Version)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return refuse("the store does not hold it")
+	}
 	if err != nil {
-		return deploy.Material{}, err
+		return deploy.Material{}, deploy.Identity{}, err
 	}
 	if ver.KeyRef == "" {
-		return deploy.Material{}, errs.Refusedf("certificate %s has no key in the vault", id)
+		return deploy.Material{}, deploy.Identity{}, errs.Refusedf("certificate %s has no key in the vault", id)
+	}
+	if ver.Number != c.Version {
+		return refuse("its record is numbered %d", ver.Number)
+	}
+	if want := inventory.KeyRef(id, c.Version); ver.KeyRef != want {
+		return refuse("its key reference %q is not the version's own (%s)", ver.KeyRef, want)
 	}
 	key, err := s.core.Vault.OpenKey(tx, ver.KeyRef)
-	if err != nil {
-		return deploy.Material{}, err
+	switch {
+	case errors.Is(err, localstore.ErrNotFound):
+		return refuse("its sealed key %s is missing", ver.KeyRef)
+	case errors.Is(err, localstore.ErrCorrupt):
+		return refuse("its sealed key %s does not open under its reference", ver.KeyRef)
+	case err != nil:
+		return deploy.Material{}, deploy.Identity{}, err
 	}
-	return deploy.Material{CertificateARN: s.core.Names.CertificateARN(id), Version: ver.Number,
-		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key}, nil
+	m := deploy.Material{CertificateARN: arn, Version: ver.Number,
+		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key}
+	in, err := m.Identify()
+	if err != nil {
+		return deploy.Material{}, deploy.Identity{}, &errs.Error{Exit: errs.ExitRefused, Err: err}
+	}
+	return m, in, nil
 }
 
 // redeploy installs the current version to every deploy target of this
@@ -199,7 +246,12 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, error)
 // this host's hooks.allow_exec allows; the attempts on one certificate's
 // targets are one change, DeployCertificate. Another host's target is left
 // for that host and reported so (deploy.Host.Owns), as is one that names
-// this host without its seal. A failing target, or a command not run
+// this host without its seal. A version this host does not install — one
+// material refuses, or one older than what the host installed there
+// (deploy.Host.Decide) — is reported FAILED for each of its targets,
+// nothing written and nothing run; the comparison, the install and its
+// record are made under the host's install lock, so that two passes at
+// once install a version and run a command once. A failing target, or a command not run
 // because hooks are off, is reported (the result's reason, DeployFailed,
 // and a Renewal Action Required event when the failure is new); the
 // renewal stands.
@@ -233,6 +285,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		var stale []deploy.Target
 		var left []TargetResult
 		var m deploy.Material
+		var in deploy.Identity
 		err := s.core.Read(ctx, func(tx localstore.Tx) error {
 			stale, left = nil, nil
 			c, err := tx.GetCertificate(id)
@@ -249,12 +302,15 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 				// redeployed too.
 				return nil
 			}
+			// The certificate's record says which certificate is
+			// current; its version is read only for a target that may
+			// not hold it (a due pass asks of every target).
+			cur := deploy.Identity{Version: c.Version, Serial: c.Serial, NotBefore: c.NotBefore}
 			for _, t := range ts {
-				// This host's targets hold the version it installed, not
-				// the store's.
-				if t = host.Local(id, t); len(deploy.Stale([]deploy.Target{t}, c.Version)) == 0 {
+				if !host.Stale(id, t, cur) {
 					continue
 				}
+				t = host.Local(id, t)
 				if ok, why := host.Owns(id, t, s.set.SharedStore, copied); !ok {
 					outcome := TargetOtherHost
 					if t.HostID == host.ID {
@@ -271,7 +327,16 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			if len(stale) == 0 {
 				return nil
 			}
-			m, err = s.material(tx, id)
+			m, in, err = s.material(tx, id)
+			if errs.ExitCodeOf(err) == errs.ExitRefused {
+				// A version this host does not install (see material):
+				// each of its targets is refused, as a forged one is.
+				for _, t := range stale {
+					left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetFailed, Reason: t.Label() + ": " + err.Error()})
+				}
+				stale = nil
+				return nil
+			}
 			return err
 		})
 		if errors.Is(err, localstore.ErrNotFound) {
@@ -280,94 +345,136 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 		if err != nil {
 			return err
 		}
-		for _, l := range left {
-			res.Targets = append(res.Targets, l)
-			if l.Outcome == TargetFailed {
-				res.Reason = joinReason(res.Reason, "deployment failed: "+l.Reason)
-				rep.DeployFailed = true
-				continue
-			}
-			res.Reason = joinReason(res.Reason, l.Reason)
-		}
-		if len(stale) == 0 {
-			continue
-		}
-		installErrs := make([]error, len(stale))
-		for j, t := range stale {
-			installErrs[j] = host.Install(ctx, t, m, s.hooks())
-		}
-		var fresh []string
-		if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
-			fresh = nil
-			op.Resource(res.CertificateArn)
-			op.Param("Version", m.Version)
-			targets := make([]map[string]any, len(stale))
-			for j, t := range stale {
-				isNew, err := deploy.RecordAttempt(op.Tx, id, t, m.Version, installErrs[j], op.Now)
-				if err != nil {
-					return err
-				}
-				if installErrs[j] != nil && (isNew || renewed) {
-					fresh = append(fresh, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
-				}
-				targets[j] = targetFields(t)
-				targets[j]["Installed"] = installErrs[j] == nil
-			}
-			op.Param("Targets", targets)
-			if len(fresh) == 0 {
-				return nil
-			}
-			c, err := op.Tx.GetCertificate(id)
-			if errors.Is(err, localstore.ErrNotFound) {
-				return nil // deleted meanwhile
-			} else if err != nil {
+		if len(stale) > 0 {
+			// Compare, install and record under this host's install
+			// lock: another certctl of this host that installed one of
+			// these meanwhile is seen here, in this host's record, and
+			// the target is left as it is (see deploy.Host.Decide).
+			unlock, err := host.LockInstalls(ctx)
+			if err != nil {
 				return err
 			}
-			d := events.CertificateDetail(c, op.Now)
-			d["RenewalStatus"] = renewal.StatusSuccess
-			d["RenewalStatusReason"] = "OTHER"
-			d["DeploymentErrors"] = fresh
-			return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{res.CertificateArn}, d)
-		}); err != nil {
+			err = s.installStale(ctx, rep, res, host, id, stale, left, m, in, renewed)
+			unlock()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		s.reportLeft(rep, res, left)
+	}
+	return nil
+}
+
+// reportLeft reports the targets not installed, on this host's word:
+// another host's, and this host's own refused (a failed deployment).
+func (s *Service) reportLeft(rep *Report, res *Result, left []TargetResult) {
+	for _, l := range left {
+		res.Targets = append(res.Targets, l)
+		if l.Outcome == TargetFailed {
+			res.Reason = joinReason(res.Reason, "deployment failed: "+l.Reason)
+			rep.DeployFailed = true
+			continue
+		}
+		res.Reason = joinReason(res.Reason, l.Reason)
+	}
+}
+
+// installStale installs m, version in of certificate id, to the stale
+// targets of this host that Decide admits, runs their commands, records
+// the attempts as one change (DeployCertificate) and the installs in this
+// host's record, and reports them; it runs under the host's install lock.
+func (s *Service) installStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string,
+	candidates []deploy.Target, left []TargetResult, m deploy.Material, in deploy.Identity, renewed bool) error {
+	var stale []deploy.Target
+	for _, t := range candidates {
+		install, why := host.Decide(id, t, in)
+		switch {
+		case why != "":
+			left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetFailed, Reason: why})
+		case install:
+			stale = append(stale, t)
+		}
+	}
+	s.reportLeft(rep, res, left)
+	if len(stale) == 0 {
+		return nil
+	}
+	installErrs := make([]error, len(stale))
+	for j, t := range stale {
+		installErrs[j] = host.Install(ctx, t, m, s.hooks())
+	}
+	var fresh []string
+	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
+		fresh = nil
+		op.Resource(res.CertificateArn)
+		op.Param("Version", m.Version)
+		targets := make([]map[string]any, len(stale))
+		for j, t := range stale {
+			isNew, err := deploy.RecordAttempt(op.Tx, id, t, m.Version, installErrs[j], op.Now)
+			if err != nil {
+				return err
+			}
+			if installErrs[j] != nil && (isNew || renewed) {
+				fresh = append(fresh, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
+			}
+			targets[j] = targetFields(t)
+			targets[j]["Installed"] = installErrs[j] == nil
+		}
+		op.Param("Targets", targets)
+		if len(fresh) == 0 {
+			return nil
+		}
+		c, err := op.Tx.GetCertificate(id)
+		if errors.Is(err, localstore.ErrNotFound) {
+			return nil // deleted meanwhile
+		} else if err != nil {
 			return err
 		}
-		for j, t := range stale {
-			if installErrs[j] == nil {
-				t.Version = m.Version
-				if err := host.Remember(id, t); err != nil {
-					installErrs[j] = fmt.Errorf("installed, but this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)
-				}
+		d := events.CertificateDetail(c, op.Now)
+		d["RenewalStatus"] = renewal.StatusSuccess
+		d["RenewalStatusReason"] = "OTHER"
+		d["DeploymentErrors"] = fresh
+		return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{res.CertificateArn}, d)
+	}); err != nil {
+		return err
+	}
+	for j, t := range stale {
+		if installErrs[j] == nil {
+			t.Version = m.Version
+			if err := host.Remember(id, t, in); err != nil {
+				installErrs[j] = fmt.Errorf("installed, but this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)
 			}
 		}
-		var failures, done []string
-		for j, t := range stale {
-			tr := TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetInstalled}
-			var hookErr *deploy.HookError
-			switch err := installErrs[j]; {
-			case err == nil:
-				done = append(done, t.Label())
-			case errors.As(err, &hookErr) && hookErr.Skipped:
-				tr.Outcome, tr.Reason = TargetHookSkipped, err.Error()
-				failures = append(failures, err.Error())
-				rep.Notices = append(rep.Notices, fmt.Sprintf("%s: %v", res.CertificateArn, err))
-			default:
-				tr.Outcome, tr.Reason = TargetFailed, err.Error()
-				failures = append(failures, err.Error())
-			}
-			res.Targets = append(res.Targets, tr)
+	}
+	var failures, done []string
+	for j, t := range stale {
+		tr := TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetInstalled}
+		var hookErr *deploy.HookError
+		switch err := installErrs[j]; {
+		case err == nil:
+			done = append(done, t.Label())
+		case errors.As(err, &hookErr) && hookErr.Skipped:
+			tr.Outcome, tr.Reason = TargetHookSkipped, err.Error()
+			failures = append(failures, err.Error())
+			rep.Notices = append(rep.Notices, fmt.Sprintf("%s: %v", res.CertificateArn, err))
+		default:
+			tr.Outcome, tr.Reason = TargetFailed, err.Error()
+			failures = append(failures, err.Error())
 		}
-		res.Deployed = true
-		switch {
-		case len(failures) > 0 && renewed:
-			res.Reason = joinReason(res.Reason, "renewed, but deployment failed: "+strings.Join(failures, "; "))
-		case len(failures) > 0:
-			res.Reason = joinReason(res.Reason, "deployment failed: "+strings.Join(failures, "; "))
-		case len(done) > 0 && !renewed:
-			res.Reason = joinReason(res.Reason, "redeployed to "+strings.Join(done, ", "))
-		}
-		if len(failures) > 0 {
-			rep.DeployFailed = true
-		}
+		res.Targets = append(res.Targets, tr)
+	}
+	res.Deployed = true
+	switch {
+	case len(failures) > 0 && renewed:
+		res.Reason = joinReason(res.Reason, "renewed, but deployment failed: "+strings.Join(failures, "; "))
+	case len(failures) > 0:
+		res.Reason = joinReason(res.Reason, "deployment failed: "+strings.Join(failures, "; "))
+	case len(done) > 0 && !renewed:
+		res.Reason = joinReason(res.Reason, "redeployed to "+strings.Join(done, ", "))
+	}
+	if len(failures) > 0 {
+		rep.DeployFailed = true
 	}
 	return nil
 }

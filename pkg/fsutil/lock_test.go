@@ -1,0 +1,47 @@
+package fsutil
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLock: a second Lock of the same file waits for the first to be
+// released, gives up after its wait (naming the file) or when its
+// context ends, and gets the lock once the holder unlocks.
+func TestLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	ctx := context.Background()
+	unlock, err := Lock(ctx, path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(ctx, path, 50*time.Millisecond); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("a second lock while held: %v, want a refusal naming the file", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Lock(cctx, path, time.Minute); err != context.Canceled {
+		t.Fatalf("a lock with its context done: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		u, err := Lock(ctx, path, 10*time.Second)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-got:
+		t.Fatalf("the second lock did not wait for the first: %v", err)
+	default:
+	}
+	unlock()
+	if err := <-got; err != nil {
+		t.Fatalf("the lock once released: %v", err)
+	}
+}
