@@ -167,7 +167,7 @@ func verbCommand(f *cmdutil.Factory, use, short string, id *string, sel *cmdutil
 	long := short + "." + cmdutil.ExitStatus(0, 2, 3, 4, 6)
 	args := cmdutil.IDArg(id, "certificate-arn", "ARN")
 	if sel != nil {
-		long = short + ".\n\n" + cmdutil.SelectionHelp + cmdutil.ExitStatus(0, 2, 3, 4, 6, 7)
+		long = short + ".\n\n" + cmdutil.SelectionHelp + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7)
 		args = cmdutil.SelectionIDArg(id, "certificate-arn", "ARN", sel)
 	}
 	cmd := &cobra.Command{
