@@ -2,12 +2,15 @@ package cmdutil
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
 
+	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -52,6 +55,46 @@ func (f *Factory) CompleteCertificatesWhere(keep func(status, certType string) b
 		}
 		return out, err
 	})
+}
+
+// CompleteTagged completes the identifier of a resource with tags (tags
+// add|list|remove): the certificates, described by their domain name, then
+// the CAs and the ACME endpoints, described by kind and name.
+func (f *Factory) CompleteTagged(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return f.completeIDs(func(tx localstore.Tx) ([]string, error) {
+		certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, c := range certs {
+			out = append(out, c.ID+"\t"+c.DomainName)
+		}
+		cas, err := tx.ListObjects(authority.ObjectKind)
+		if err != nil {
+			return out, err
+		}
+		for _, o := range cas {
+			label := "CA"
+			if r, err := authority.Decode(o.Data); err == nil {
+				label += " " + r.Subject.CommonName + " (" + r.Status + ")"
+			}
+			out = append(out, o.ID+"\t"+label)
+		}
+		eps, err := tx.ListObjects(acmestate.KindEndpoint)
+		if err != nil {
+			return out, err
+		}
+		for _, o := range eps {
+			label := "ACME endpoint"
+			var e acmestate.Endpoint
+			if json.Unmarshal(o.Data, &e) == nil && e.Name != "" {
+				label += " " + e.Name
+			}
+			out = append(out, o.ID+"\t"+label)
+		}
+		return out, nil
+	})(cmd, args, toComplete)
 }
 
 // completeIDs completes a command's one identifier argument with what

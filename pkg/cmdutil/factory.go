@@ -78,12 +78,16 @@ func (f *Factory) Config() (*config.Config, error) {
 		return f.cfg, nil
 	}
 	c, err := config.Load(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
+	// A value a setting refuses is invalid input (exit 4) wherever it
+	// comes from, the message naming its source: a script then tells a
+	// bad CERTCTL_* variable or config file from a mistyped flag, which
+	// alone is a usage error (exit 2).
 	var fe *config.FlagError
 	if errors.As(err, &fe) {
 		return nil, errs.Invalidf("%v", err)
 	}
 	if err != nil {
-		return nil, errs.UsageErrorf("%v", err).
+		return nil, errs.Invalidf("%v", err).
 			WithHint("fix the setting where it comes from; certctl config set NAME VALUE rewrites one in the config file")
 	}
 	f.cfg = c

@@ -34,8 +34,9 @@ refused or failed exits 7. Interrupted (Ctrl-C, or SIGTERM as systemctl
 stop sends), the command starts no other change, reports every outcome so
 far and the certificates not reached as NOT_DONE (renew: FAILED), each with
 the reason "not done: the command was interrupted", and exits 7. --dry-run
-lists what would change and changes nothing. On a terminal certctl asks before changing anything (--yes skips the
-question; in a pipe nothing is asked).`
+lists what would change and changes nothing.
+
+` + ConfirmHelp
 
 // AddSelectionFlags registers --filter-statement and --query-terse on cmd,
 // and --dry-run and --yes (-y) unless cmd already has them.
@@ -132,13 +133,14 @@ func ReadStatement(io *iostreams.IOStreams, v string) ([]byte, error) {
 }
 
 // BulkConfirm is the confirmation of a bulk operation (verb: "revoke",
-// "delete"…): on a terminal, unless --yes, it lists what would change
-// (and what would be refused) on stderr and asks; else it is nil and
+// "delete"…): when ShouldConfirm, it lists what would change (and what
+// would be refused) where Confirm asks, and asks; else it is nil and
 // nothing is asked.
 func BulkConfirm(io *iostreams.IOStreams, yes bool, verb string) func(*certificates.BulkReport) error {
-	if yes || !io.CanPrompt() {
+	if !ShouldConfirm(io, yes) {
 		return nil
 	}
+	w := promptOut(io)
 	return func(plan *certificates.BulkReport) error {
 		const shown = 20
 		var doing, refused int
@@ -148,15 +150,15 @@ func BulkConfirm(io *iostreams.IOStreams, yes bool, verb string) func(*certifica
 				continue
 			}
 			if doing < shown {
-				fmt.Fprintf(io.ErrOut, "  %s  %s\n", output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName))
+				fmt.Fprintf(w, "  %s  %s\n", output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName))
 			}
 			doing++
 		}
 		if doing > shown {
-			fmt.Fprintf(io.ErrOut, "  … and %d more\n", doing-shown)
+			fmt.Fprintf(w, "  … and %d more\n", doing-shown)
 		}
 		if refused > 0 {
-			fmt.Fprintf(io.ErrOut, "%d selected certificate(s) would be refused (see --dry-run).\n", refused)
+			fmt.Fprintf(w, "%d selected certificate(s) would be refused (see --dry-run).\n", refused)
 		}
 		return Confirm(io, "nothing changed", "%s %d certificate(s)?", strings.ToUpper(verb[:1])+verb[1:], doing)
 	}

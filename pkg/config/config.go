@@ -114,8 +114,10 @@ var port = between(1, 65535)
 // arn.CheckComponent's: 1 to 64 letters, digits, '-', '_' or '.').
 func CheckARNComponent(v string) error { return arn.CheckComponent(v) }
 
-// FlagError is a value given on the command line that its setting refuses:
-// invalid input (exit 4), where a bad file or environment is a usage error.
+// FlagError is a value given on the command line that its setting refuses.
+// It is invalid input (exit 4) as a bad value from the environment or the
+// config file is; the flag's name is its whole source, so it needs no hint
+// on where to fix it.
 type FlagError struct {
 	Flag string
 	Err  error

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -50,11 +51,12 @@ func shown(v string) string {
 
 // ResolveCertificate turns an identifier argument (full ARN of this
 // vault's region and account, UUID or unique UUID prefix of at least 6
-// characters) into a certificate ID.
+// characters) into a certificate ID for a command that does use with it.
 // A UUID or prefix that names no certificate but a CA or an ACME endpoint
 // is not found all the same, with a hint naming what it is and the
-// command that takes it (a full ARN of another kind is refused by IDOf).
-func ResolveCertificate(tx localstore.Tx, n Names, arg string) (string, error) {
+// command that does use to it (a full ARN of another kind is refused by
+// IDOf).
+func ResolveCertificate(tx localstore.Tx, n Names, arg string, use Use) (string, error) {
 	id, err := resolve(n, arg, arn.Certificate, "certificate", func(prefix string) ([]string, error) {
 		return tx.FindCertificateIDs(prefix, 10)
 	})
@@ -68,19 +70,121 @@ func ResolveCertificate(tx localstore.Tx, n Names, arg string) (string, error) {
 	}
 	for _, o := range mistakenFor {
 		if ids, ferr := tx.FindObjectIDs(o.objKind, r.ID, 1); ferr == nil && len(ids) > 0 {
-			return id, ce.WithHint("%s is %s, not a certificate: use %s %s", strings.TrimSpace(arg), o.label, o.command, strings.TrimSpace(arg))
+			a := strings.TrimSpace(arg)
+			return id, ce.WithHint("%s is %s, not a certificate: %s", a, o.label, fmt.Sprintf(o.command(use), a))
 		}
 	}
 	return id, err
 }
 
+// Use is what a command does with a certificate, for ResolveCertificate's
+// hint when the identifier given names a CA or an ACME endpoint instead:
+// what to run to do it to that resource (a format taking the identifier),
+// or, where no command does, the nearest one that does.
+type Use struct{ CA, Endpoint string }
+
+// The uses of certificate identifiers, by command.
+var (
+	// Describing is describe.
+	Describing = Use{"use certctl ca describe %s", "use certctl endpoint describe %s"}
+	// GettingPEM is describe --pem.
+	GettingPEM = Use{"use certctl ca get-certificate-authority-certificate %s", "use certctl endpoint describe %s"}
+	// Validating is describe --validation-records, validate and
+	// resend-validation-email: an endpoint's domains are its validations.
+	Validating = Use{"use certctl ca describe %s", "use certctl endpoint domain list %s"}
+	// Deleting is delete.
+	Deleting = Use{"use certctl ca delete %s", "use certctl endpoint delete %s"}
+	// Updating is update-certificate-options.
+	Updating = Use{"use certctl ca update %s", "use certctl endpoint update %s"}
+	// Revoking is revoke: a CA's certificate is revoked by the CA that
+	// issued it; an endpoint has nothing to revoke.
+	Revoking = Use{"revoke its certificate with certctl ca revoke-certificate on the CA that issued it (certctl ca describe %s)",
+		"it is not revoked (certctl endpoint delete %s removes it)"}
+	// Exporting is export and deploy: a CA's certificate and chain are
+	// printed by get-certificate-authority-certificate.
+	Exporting = Use{"use certctl ca get-certificate-authority-certificate %s", "use certctl endpoint describe %s"}
+	// Renewing is renew: a CA is renewed through a new CSR.
+	Renewing = Use{"renew it with certctl ca csr %s (see certctl ca csr --help)", "use certctl endpoint describe %s"}
+	// Reimporting is reimport: a CA's new certificate is installed by
+	// import-certificate.
+	Reimporting = Use{"use certctl ca import-certificate %s", "use certctl endpoint describe %s"}
+)
+
 // mistakenFor are the resources whose identifiers are given where a
 // certificate's is taken, by object kind (authority.ObjectKind,
 // acmestate.KindEndpoint, which import this package: TestMistakenForKinds
 // keeps them equal).
-var mistakenFor = []struct{ objKind, label, command string }{
-	{"ca", "a certificate authority", "certctl ca describe"},
-	{"acme-endpoint", "an ACME endpoint", "certctl endpoint describe"},
+// They are also the other resources with tags (ResolveTagged).
+var mistakenFor = []struct {
+	objKind, arnKind string
+	// name names the kind in messages; label is "a" or "an" name.
+	name, label string
+	command     func(Use) string
+}{
+	{"ca", arn.CertificateAuthority, "certificate authority", "a certificate authority", func(u Use) string { return u.CA }},
+	{"acme-endpoint", arn.AcmeEndpoint, "ACME endpoint", "an ACME endpoint", func(u Use) string { return u.Endpoint }},
+}
+
+// ResolveTagged turns an identifier argument of a resource with tags into
+// its kind (arn.Certificate, arn.CertificateAuthority or arn.AcmeEndpoint)
+// and ID. A full ARN names its kind. A UUID or prefix may name any of the
+// three: it must name one resource among them all, else it is ambiguous
+// (invalid input naming the candidates' ARNs), unless one of them has the
+// whole UUID.
+func ResolveTagged(tx localstore.Tx, n Names, arg string) (kind, id string, err error) {
+	if a, perr := arn.Parse(strings.TrimSpace(arg)); perr == nil {
+		for _, o := range mistakenFor {
+			if a.Kind == o.arnKind {
+				id, err = ResolveObject(tx, n, o.objKind, o.arnKind, o.name, arg)
+				return o.arnKind, id, err
+			}
+		}
+	}
+	r, err := n.IDOf(arn.Certificate, "certificate", arg)
+	if err != nil {
+		return "", "", err
+	}
+	if r.FullARN {
+		id, err = ResolveCertificate(tx, n, arg, Describing)
+		return arn.Certificate, id, err
+	}
+	type candidate struct{ kind, id string }
+	var found []candidate
+	certs, err := tx.FindCertificateIDs(r.ID, 10)
+	if err != nil {
+		return "", "", err
+	}
+	for _, c := range certs {
+		found = append(found, candidate{arn.Certificate, c})
+	}
+	for _, o := range mistakenFor {
+		ids, err := tx.FindObjectIDs(o.objKind, r.ID, 10)
+		if err != nil {
+			return "", "", err
+		}
+		for _, x := range ids {
+			found = append(found, candidate{o.arnKind, x})
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", "", errs.NotFoundf("certificate, certificate authority or ACME endpoint %s not found", arg)
+	case 1:
+		return found[0].kind, found[0].id, nil
+	}
+	var exact []candidate
+	arns := make([]string, len(found))
+	for i, c := range found {
+		if c.id == r.ID {
+			exact = append(exact, c)
+		}
+		arns[i] = arn.Format(c.kind, n.Region, n.Account, c.id)
+	}
+	if len(exact) == 1 {
+		return exact[0].kind, exact[0].id, nil
+	}
+	return "", "", errs.Invalidf("identifier %q is ambiguous: it matches %s", arg, strings.Join(arns, ", ")).
+		WithHint("give more characters of the UUID, or the full ARN")
 }
 
 // ResolveObject resolves an identifier of a generic object kind (CAs, ACME

@@ -82,6 +82,11 @@ func (s *IOStreams) SetTTY(tty bool) {
 	s.stdinTTY, s.stdoutTTY, s.stderrTTY = tty, tty, tty
 }
 
+// SetTTYs marks each stream as a terminal or not, for tests.
+func (s *IOStreams) SetTTYs(stdin, stdout, stderr bool) {
+	s.stdinTTY, s.stdoutTTY, s.stderrTTY = stdin, stdout, stderr
+}
+
 // SetTerminalWidth sets the width of the terminal, for tests.
 func (s *IOStreams) SetTerminalWidth(w int) { s.width = w }
 
@@ -100,8 +105,13 @@ func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 // ColorEnabled reports whether output may carry colour.
 func (s *IOStreams) ColorEnabled() bool { return s.color }
 
-// CanPrompt reports whether the user can be asked a question.
+// CanPrompt reports whether the user can be asked a question on the
+// terminal itself, such as a passphrase read without echo.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// Attended reports whether a person may be watching: stdout or stderr is
+// a terminal, whatever stdin is.
+func (s *IOStreams) Attended() bool { return s.stdoutTTY || s.stderrTTY }
 
 // TerminalWidth is the width of the terminal, 80 when unknown.
 func (s *IOStreams) TerminalWidth() int { return s.width }

@@ -29,7 +29,7 @@ func NewCmdCaDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.
 --permanent-deletion-time-in-days (7 to 30, default 30). An ACTIVE CA must be
 disabled first (exit 5).
 
-On a terminal certctl asks for confirmation; --yes skips the question.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
+` + cmdutil.ConfirmHelp + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 		Example: `  certctl ca update 5f2c9e01 --status DISABLED
   certctl ca delete 5f2c9e01 --permanent-deletion-time-in-days 7 --yes`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,7 +54,7 @@ func runCaDelete(ctx context.Context, o *DeleteOptions) error {
 		return err
 	}
 	ref := o.CA
-	if !o.Yes && o.IO.CanPrompt() {
+	if cmdutil.ShouldConfirm(o.IO, o.Yes) {
 		d, err := svc.Describe(ctx, ref)
 		if err != nil {
 			return err

@@ -45,8 +45,7 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Co
 		Long: `Delete a certificate with every version and its sealed private key. This is the
 only way data leaves the vault, and it cannot be undone.
 
-On a terminal certctl asks for confirmation; --yes skips the question. A
-certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
+A certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
 --force is given.
 
 ` + cmdutil.SelectionHelp + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
@@ -95,7 +94,7 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 		return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
 	}
 	var confirm func(certificates.Deletion) error
-	if !o.Yes && o.IO.CanPrompt() {
+	if cmdutil.ShouldConfirm(o.IO, o.Yes) {
 		confirm = o.confirm
 	}
 	arnStr, err := svc.Delete(ctx, o.ID, o.Force, confirm)

@@ -25,8 +25,9 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Co
 		Use:   "delete ENDPOINT [--yes]",
 		Short: "Delete an ACME endpoint",
 		Long: `Delete an endpoint with its EAB credentials, domain validations, ACME accounts,
-orders and authorizations. Certificates it issued stay in the inventory. Asks for
-confirmation on a terminal unless --yes.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+orders and authorizations. Certificates it issued stay in the inventory.
+
+` + cmdutil.ConfirmHelp + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
 		ValidArgsFunction: completeEndpoint(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,7 +48,7 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 		return err
 	}
 	ref := o.Endpoint
-	if !o.Yes && o.IO.CanPrompt() {
+	if cmdutil.ShouldConfirm(o.IO, o.Yes) {
 		arnStr, err := svc.EndpointARN(ctx, ref)
 		if err != nil {
 			return err

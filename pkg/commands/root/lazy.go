@@ -60,7 +60,7 @@ var commands = []command{
 		func(f *cmdutil.Factory) *cobra.Command { return revoke.NewCmdRevoke(f, nil) }},
 	{"delete", "certs", "Delete a certificate, its versions and its private key",
 		func(f *cmdutil.Factory) *cobra.Command { return deletecmd.NewCmdDelete(f, nil) }},
-	{"tags", "certs", "Add, remove and list a certificate's tags",
+	{"tags", "certs", "Add, remove and list the tags of a certificate, CA or ACME endpoint",
 		func(f *cmdutil.Factory) *cobra.Command { return tags.NewCmdTags(f) }},
 	{"update-certificate-options", "certs", "Change a certificate's Export and certificate transparency options",
 		func(f *cmdutil.Factory) *cobra.Command { return updateoptions.NewCmdUpdateOptions(f, nil) }},

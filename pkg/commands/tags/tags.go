@@ -18,14 +18,16 @@ import (
 func NewCmdTags(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tags <command>",
-		Short: "Add, remove and list a certificate's tags",
+		Short: "Add, remove and list the tags of a certificate, CA or ACME endpoint",
 		Long: `Tags label certificates for filtering (` + "`certctl list --tag env=prod`" + `). As in ACM: at
 most 50 tags per certificate, keys up to 127 characters, values up to 255,
 case-sensitive; the certctl: prefix is reserved. Give tags as Key=K,Value=V or
 K=V, one per --tags.
 
-A CA ARN (arn:…:certificate-authority/…) or an ACME endpoint ARN
-(arn:…:acme-endpoint/…) names that resource's tags instead of a certificate's.`,
+A CA or an ACME endpoint — by its ARN (arn:…:certificate-authority/…,
+arn:…:acme-endpoint/…), its UUID or a unique prefix of it — names that
+resource's tags instead of a certificate's. A prefix that several of them
+share is ambiguous (exit 4, naming their ARNs).`,
 		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
@@ -70,13 +72,13 @@ var (
 // NewCmdTagsAdd builds `certctl tags add`.
 func NewCmdTagsAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command {
 	return newCmdTagChange(f, runF, addTags, "add ARN|--filter-statement JSON|--query-terse Q --tags Key=K,Value=V ...",
-		"Add tags to a certificate (a tag with an existing key is replaced)")
+		"Add tags to a certificate, CA or ACME endpoint (a tag with an existing key is replaced)")
 }
 
 // NewCmdTagsRemove builds `certctl tags remove`.
 func NewCmdTagsRemove(f *cmdutil.Factory, runF func(*RemoveOptions) error) *cobra.Command {
 	return newCmdTagChange(f, runF, removeTags, "remove ARN|--filter-statement JSON|--query-terse Q --tags Key=K,Value=V ...",
-		"Remove tags from a certificate (by key, or key and value)")
+		"Remove tags from a certificate, CA or ACME endpoint (by key, or key and value)")
 }
 
 func newCmdTagChange(f *cmdutil.Factory, runF func(*ChangeOptions) error, ch tagChange, use, short string) *cobra.Command {
@@ -135,7 +137,7 @@ type ListOptions struct {
 // NewCmdTagsList builds `certctl tags list`.
 func NewCmdTagsList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{Printer: f.Printer, Certificates: f.Certificates}
-	return verbCommand(f, "list ARN", "List a certificate's tags", &opts.ID, nil,
+	return verbCommand(f, "list ARN", "List the tags of a certificate, CA or ACME endpoint", &opts.ID, nil,
 		func(cmd *cobra.Command) error {
 			if runF != nil {
 				return runF(opts)
@@ -167,7 +169,7 @@ func verbCommand(f *cmdutil.Factory, use, short string, id *string, sel *cmdutil
 	long := short + "." + cmdutil.ExitStatus(0, 2, 3, 4, 6)
 	args := cmdutil.IDArg(id, "certificate-arn", "ARN")
 	if sel != nil {
-		long = short + ".\n\n" + cmdutil.SelectionHelp + cmdutil.ExitStatus(0, 2, 3, 4, 6, 7)
+		long = short + ".\n\n" + cmdutil.SelectionHelp + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7)
 		args = cmdutil.SelectionIDArg(id, "certificate-arn", "ARN", sel)
 	}
 	cmd := &cobra.Command{
@@ -175,7 +177,7 @@ func verbCommand(f *cmdutil.Factory, use, short string, id *string, sel *cmdutil
 		Short:             short,
 		Long:              long,
 		Args:              args,
-		ValidArgsFunction: f.CompleteCertificates,
+		ValidArgsFunction: f.CompleteTagged,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sel != nil {
 				if err := sel.CheckDryRun(); err != nil {

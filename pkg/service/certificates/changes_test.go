@@ -75,7 +75,7 @@ func storeVaultCertificate(t *testing.T, core *service.Core, ca *testpki.CA, nam
 func markInUse(t *testing.T, core *service.Core, arn, by string) {
 	t.Helper()
 	if err := core.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, core.Names, arn)
+		id, err := inventory.ResolveCertificate(tx, core.Names, arn, inventory.Describing)
 		if err != nil {
 			return err
 		}

@@ -37,7 +37,7 @@ func (s *Service) Delete(ctx context.Context, ref string, force bool, confirm fu
 	if confirm != nil {
 		var d Deletion
 		err := s.core.Read(ctx, func(tx localstore.Tx) error {
-			id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
+			id, err := inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Deleting)
 			if err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ func (s *Service) Delete(ctx context.Context, ref string, force bool, confirm fu
 		if force {
 			op.Param("Force", true)
 		}
-		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Deleting)
 		if err != nil {
 			return err
 		}

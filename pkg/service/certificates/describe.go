@@ -25,7 +25,7 @@ func (s *Service) Describe(ctx context.Context, ref string, versions bool) (*Des
 	var c *localstore.Certificate
 	var vers []*localstore.CertificateVersion
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Describing)
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ type CertificatePEM struct {
 func (s *Service) GetCertificate(ctx context.Context, ref string) (*CertificatePEM, error) {
 	var out *CertificatePEM
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.GettingPEM)
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ type ValidationRecords struct {
 func (s *Service) ValidationRecords(ctx context.Context, ref string) (*ValidationRecords, error) {
 	var c *localstore.Certificate
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Validating)
 		if err != nil {
 			return err
 		}

@@ -99,7 +99,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	var ver *localstore.CertificateVersion
 	checked := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		if id, err = inventory.ResolveCertificate(tx, s.core.Names, req.Ref); err != nil {
+		if id, err = inventory.ResolveCertificate(tx, s.core.Names, req.Ref, inventory.Exporting); err != nil {
 			return err
 		}
 		arn = s.core.Names.CertificateARN(id)

@@ -70,7 +70,7 @@ func (s *Service) UpdateOptions(ctx context.Context, ref, export, ct string) (*O
 			opts[inventory.OptionCTLogging] = ct
 		}
 		op.Param("Options", opts)
-		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Updating)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ func (s *Service) Reimport(ctx context.Context, ref string, raw inventory.RawMat
 	err := s.core.Change(ctx, "ImportCertificate", func(op *service.Op) error {
 		op.Param("CertificateArn", ref)
 		materialParams(op, raw)
-		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Reimporting)
 		if err == nil {
 			arn = s.core.Names.CertificateARN(id)
 			op.Param("CertificateArn", arn)

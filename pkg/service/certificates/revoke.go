@@ -40,7 +40,7 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error
 	err := s.core.Change(ctx, "RevokeCertificate", func(op *service.Op) error {
 		op.Param("RevocationReason", reason)
 		var err error
-		if id, err = inventory.ResolveCertificate(op.Tx, s.core.Names, ref); err != nil {
+		if id, err = inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Revoking); err != nil {
 			op.Param("CertificateArn", ref)
 			return err
 		}

@@ -50,8 +50,9 @@ func (s *Service) RemoveTags(ctx context.Context, ref string, tags []string) (*T
 	})
 }
 
-// taggedKind is the kind of resource ref names: a CA's or an endpoint's
-// ARN, else a certificate (its ARN, UUID or prefix).
+// taggedKind is the kind of resource ref names by its ARN: a CA's or an
+// endpoint's, else a certificate (its ARN, or a UUID or prefix before it
+// is resolved: see inventory.ResolveTagged).
 func taggedKind(ref string) string {
 	if a, err := arn.Parse(strings.TrimSpace(ref)); err == nil && (a.Kind == arn.CertificateAuthority || a.Kind == arn.AcmeEndpoint) {
 		return a.Kind
@@ -76,10 +77,14 @@ func (s *Service) changeTags(ctx context.Context, eventName, ref string, params 
 		// Named by the kind its ARN gives, found or not: a refusal of a
 		// CA's or an endpoint's tags is recorded under its own API name.
 		kind := taggedKind(ref)
+		r, err := s.resolveTagged(op.Tx, ref)
+		if err == nil {
+			// A UUID or prefix names its kind only once resolved.
+			kind = r.kind
+		}
 		if kind != arn.Certificate {
 			op.Rename(taggedEventNames[kind][eventName])
 		}
-		r, err := s.resolveTagged(op.Tx, ref)
 		if err != nil {
 			op.Param(taggedParams[kind], ref)
 			return err
@@ -120,29 +125,29 @@ type taggedResource struct {
 	put              func(now time.Time) error
 }
 
-// resolveTagged finds the resource whose tags ref names: a CA ARN names a
-// CA, an ACME endpoint ARN an endpoint, anything else (ARN, UUID, prefix)
-// a certificate.
+// resolveTagged finds the resource whose tags ref names: a certificate, a
+// CA or an ACME endpoint, by its ARN, UUID or unique prefix
+// (inventory.ResolveTagged).
 func (s *Service) resolveTagged(tx localstore.Tx, ref string) (*taggedResource, error) {
-	switch kind := taggedKind(ref); kind {
+	kind, id, err := inventory.ResolveTagged(tx, s.core.Names, ref)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
 	case arn.CertificateAuthority:
-		r, err := authority.Find(tx, s.core.Names, ref)
+		r, err := authority.Get(tx, id)
 		if err != nil {
 			return nil, err
 		}
 		return &taggedResource{kind: kind, arn: s.core.Names.CAARN(r.ID), param: taggedParams[kind], tags: &r.Tags,
 			put: func(time.Time) error { return authority.Put(tx, r) }}, nil
 	case arn.AcmeEndpoint:
-		e, err := acmestate.Resolve(tx, s.core.Names, ref)
+		e, err := acmestate.Get(tx, id)
 		if err != nil {
 			return nil, err
 		}
 		return &taggedResource{kind: kind, arn: s.core.Names.EndpointARN(e.ID), param: taggedParams[kind], tags: &e.Tags,
 			put: func(now time.Time) error { e.UpdatedAt = now; return acmestate.Put(tx, e) }}, nil
-	}
-	id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
-	if err != nil {
-		return nil, err
 	}
 	c, err := tx.GetCertificate(id)
 	if err != nil {

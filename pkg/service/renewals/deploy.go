@@ -56,7 +56,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	var in deploy.Identity
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		if id, err = inventory.ResolveCertificate(tx, s.core.Names, ref); err != nil {
+		if id, err = inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Exporting); err != nil {
 			return err
 		}
 		if t.Exec != "" && !s.set.AllowExec {

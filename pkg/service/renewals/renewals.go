@@ -299,7 +299,7 @@ func (s *Service) redeployUnlessStopped(ctx context.Context, rep *Report, due bo
 func (s *Service) Renew(ctx context.Context, ref string) (*Report, error) {
 	var snap *localstore.Certificate
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Renewing)
 		if err != nil {
 			return err
 		}
@@ -370,7 +370,7 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 	var renewErr error
 	_, err := s.core.ChangeIf(ctx, "RenewCertificate", func(op *service.Op) error {
 		res, msgs, renewErr = Result{}, nil, nil
-		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Renewing)
 		if err != nil {
 			op.Param("CertificateArn", ref)
 			return err

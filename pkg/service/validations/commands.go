@@ -153,7 +153,7 @@ func (s *Service) Resend(ctx context.Context, ref, domain, validationDomain stri
 		if validationDomain != "" {
 			op.Param("ValidationDomain", validationDomain)
 		}
-		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref)
+		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Validating)
 		if err != nil {
 			op.Param("CertificateArn", ref)
 			return err
@@ -196,7 +196,7 @@ func (s *Service) resolve(ctx context.Context, ref string) (string, error) {
 	var id string
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		id, err = inventory.ResolveCertificate(tx, s.core.Names, ref)
+		id, err = inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Validating)
 		return err
 	})
 	return id, err

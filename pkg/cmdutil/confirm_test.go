@@ -1,0 +1,66 @@
+package cmdutil
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
+)
+
+// TestShouldConfirm: a command asks whenever stdout or stderr is a
+// terminal, whatever stdin is; never with --yes, nor with no terminal.
+func TestShouldConfirm(t *testing.T) {
+	for _, c := range []struct {
+		in, out, errOut, yes, want bool
+	}{
+		{true, true, true, false, true},
+		{false, true, true, false, true}, // echo n | certctl delete X
+		{false, true, false, false, true},
+		{false, false, true, false, true},
+		{true, false, false, false, false}, // nobody sees a question
+		{false, false, false, false, false},
+		{true, true, true, true, false},
+		{false, true, true, true, false},
+	} {
+		s, _, _, _ := iostreams.Test()
+		s.SetTTYs(c.in, c.out, c.errOut)
+		if got := ShouldConfirm(s, c.yes); got != c.want {
+			t.Errorf("stdin %v stdout %v stderr %v --yes %v: %v, want %v", c.in, c.out, c.errOut, c.yes, got, c.want)
+		}
+	}
+}
+
+// TestConfirmPipedAnswer: the answer is read from stdin, a pipe too:
+// only y or yes goes ahead; n, anything else or no answer is refused
+// (exit 5). The question goes to stderr, or to stdout when only stdout
+// is a terminal.
+func TestConfirmPipedAnswer(t *testing.T) {
+	for _, c := range []struct {
+		answer string
+		ok     bool
+	}{
+		{"y\n", true}, {"YES\n", true}, {" yes ", true},
+		{"n\n", false}, {"", false}, {"\n", false}, {"yep\n", false},
+	} {
+		s, in, out, errOut := iostreams.Test()
+		s.SetTTYs(false, true, true)
+		in.WriteString(c.answer)
+		err := Confirm(s, "not deleted", "Delete %s?", "x")
+		if c.ok != (err == nil) || (err != nil && (errs.ExitCodeOf(err) != errs.ExitRefused || err.Error() != "not deleted")) {
+			t.Errorf("answer %q: %v", c.answer, err)
+		}
+		if errOut.String() != "Delete x? [y/N] \n" || out.Len() != 0 {
+			t.Errorf("answer %q: stderr %q, stdout %q", c.answer, errOut, out)
+		}
+	}
+	s, in, out, errOut := iostreams.Test()
+	s.SetTTYs(false, true, false)
+	in.WriteString("n\n")
+	if err := Confirm(s, "not deleted", "Delete %s?", "x"); errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Errorf("only stdout a terminal: %v", err)
+	}
+	if !strings.HasPrefix(out.String(), "Delete x? [y/N]") || errOut.Len() != 0 {
+		t.Errorf("only stdout a terminal: stdout %q, stderr %q", out, errOut)
+	}
+}
