@@ -81,7 +81,10 @@ func TestCrashSafety(t *testing.T) {
 
 	reported := map[string]bool{}
 	next, kills, completed, stored := 0, 0, 0, 0
-	for round := range 20 {
+	// At least 20 rounds, and more (up to 60) until 10 of them have killed
+	// a running process: on a loaded machine a child can finish right at
+	// its deadline, so how many rounds kill one is a matter of timing.
+	for round := 0; round < 20 || (kills < 10 && round < 60); round++ {
 		bulk := round%4 == 3
 		if bulk {
 			// Mostly mid-way; now and then after the commit or the end.
@@ -152,6 +155,6 @@ func TestCrashSafety(t *testing.T) {
 	}
 	t.Logf("%d processes killed, %d completed, %d ARNs reported", kills, completed, len(reported))
 	if kills < 10 {
-		t.Errorf("only %d of 20 rounds killed a running process", kills)
+		t.Errorf("only %d of 60 rounds killed a running process", kills)
 	}
 }
