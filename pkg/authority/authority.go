@@ -672,7 +672,7 @@ func subordinateTemplate(req CreateRequest) (string, int, error) {
 	}
 	name, err := casign.CanonicalTemplate(req.Template)
 	if err != nil {
-		return "", -1, errs.Invalidf("%s", strings.TrimPrefix(err.Error(), "ca: "))
+		return "", -1, errs.Invalidf("%v", err)
 	}
 	if isCA, pathLen := casign.IsCATemplate(name); isCA && name != casign.PCARootCA {
 		return name, pathLen, nil
@@ -757,7 +757,7 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 		}
 	}
 	if err := casign.CheckNameConstraints(cas, t); err != nil {
-		return nil, errs.Refusedf("%s", strings.TrimPrefix(err.Error(), "ca: ")).WithCode(ReasonDomainNotAllowed)
+		return nil, errs.Refusedf("%v", err).WithCode(ReasonDomainNotAllowed)
 	}
 	part := -1
 	if r.partitioned() {
