@@ -520,6 +520,9 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	default:
 		return nil, errs.Invalidf("usage mode %q (want GENERAL_PURPOSE or SHORT_LIVED_CERTIFICATE)", req.UsageMode)
 	}
+	if err := checkShortLivedRevocation(req.UsageMode, "", req.Revocation); err != nil {
+		return nil, err
+	}
 	key := req.Key
 	if key == nil {
 		if req.KeyStorage == hsm.StoragePKCS11 {
