@@ -648,6 +648,11 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
+		if template == "" {
+			// No template asked: the path length the parent allowed
+			// says which AWS Private CA template the certificate is.
+			template = SubordinateTemplateName(pathLen)
+		}
 		if err := recordIssued(tx, parent.ID, cert, template, req.Requester); err != nil {
 			return nil, err
 		}
