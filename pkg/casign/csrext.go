@@ -13,53 +13,7 @@ import (
 // Extensions a CSR may ask for that checkCSRExtensions names, beyond the
 // ones certctl sets itself (pca.go).
 var (
-	oidTLSFeature  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}
-	oidAnyEKU      = asn1.ObjectIdentifier{2, 5, 29, 37, 0}
-	extensionNames = map[string]string{
-		oidSAN.String():           "subjectAltName",
-		oidEKU.String():           "extendedKeyUsage",
-		oidKU.String():            "keyUsage",
-		oidBC.String():            "basicConstraints",
-		oidSKI.String():           "subjectKeyIdentifier",
-		oidAKI.String():           "authorityKeyIdentifier",
-		oidCRL.String():           "cRLDistributionPoints",
-		oidAIA.String():           "authorityInfoAccess",
-		oidNC.String():            "nameConstraints",
-		oidPol.String():           "certificatePolicies",
-		oidTLSFeature.String():    "TLS Feature (OCSP must-staple)",
-		"2.5.29.9":                "subjectDirectoryAttributes",
-		"2.5.29.33":               "policyMappings",
-		"2.5.29.36":               "policyConstraints",
-		"2.5.29.54":               "inhibitAnyPolicy",
-		"1.3.6.1.4.1.11129.2.4.2": "signed certificate timestamps",
-		"1.3.6.1.4.1.311.20.2":    "Microsoft certificate template name",
-		"1.3.6.1.4.1.311.21.7":    "Microsoft certificate template",
-		"1.3.6.1.4.1.311.21.10":   "Microsoft application policies",
-		"1.2.840.113549.1.9.15":   "S/MIME capabilities",
-		"2.16.840.1.113730.1.1":   "Netscape certificate type",
-		"2.16.840.1.113730.1.13":  "Netscape comment",
-	}
-	ekuNames = map[string]string{
-		oidAnyEKU.String():        "anyExtendedKeyUsage",
-		"1.3.6.1.5.5.7.3.1":       "serverAuth",
-		"1.3.6.1.5.5.7.3.2":       "clientAuth",
-		"1.3.6.1.5.5.7.3.3":       "codeSigning",
-		"1.3.6.1.5.5.7.3.4":       "emailProtection",
-		"1.3.6.1.5.5.7.3.5":       "ipsecEndSystem",
-		"1.3.6.1.5.5.7.3.6":       "ipsecTunnel",
-		"1.3.6.1.5.5.7.3.7":       "ipsecUser",
-		"1.3.6.1.5.5.7.3.8":       "timeStamping",
-		"1.3.6.1.5.5.7.3.9":       "OCSPSigning",
-		"1.3.6.1.5.5.7.3.17":      "ipsecIKE",
-		"1.3.6.1.5.5.7.3.36":      "documentSigning",
-		"1.3.6.1.4.1.311.20.2.2":  "smartCardLogin",
-		"1.3.6.1.4.1.311.10.3.12": "documentSigning (Microsoft)",
-		"1.3.6.1.4.1.11129.2.4.4": "certificateTransparency",
-		"1.3.6.1.4.1.311.10.3.3":  "Microsoft server gated crypto",
-		"2.16.840.1.113730.4.1":   "Netscape server gated crypto",
-		"1.3.6.1.4.1.311.2.1.22":  "Microsoft commercial code signing",
-		"1.3.6.1.4.1.311.61.1.1":  "Microsoft kernel code signing",
-	}
+	oidTLSFeature = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}
 	// kuNames are the Key Usage bits in the order of RFC 5280 4.2.1.3,
 	// by openssl's names.
 	kuNames = []string{"digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
@@ -68,18 +22,104 @@ var (
 
 // extensionName is "name (OID)" for an extension certctl knows, else the OID.
 func extensionName(id asn1.ObjectIdentifier) string {
-	if n, ok := extensionNames[id.String()]; ok {
-		return n + " (" + id.String() + ")"
+	// Switches, not maps: nothing is built at start-up (the app
+	// package's init cost test).
+	var n string
+	switch s := id.String(); s {
+	case "2.5.29.17":
+		n = "subjectAltName"
+	case "2.5.29.37":
+		n = "extendedKeyUsage"
+	case "2.5.29.15":
+		n = "keyUsage"
+	case "2.5.29.19":
+		n = "basicConstraints"
+	case "2.5.29.14":
+		n = "subjectKeyIdentifier"
+	case "2.5.29.35":
+		n = "authorityKeyIdentifier"
+	case "2.5.29.31":
+		n = "cRLDistributionPoints"
+	case "1.3.6.1.5.5.7.1.1":
+		n = "authorityInfoAccess"
+	case "2.5.29.30":
+		n = "nameConstraints"
+	case "2.5.29.32":
+		n = "certificatePolicies"
+	case "1.3.6.1.5.5.7.1.24":
+		n = "TLS Feature (OCSP must-staple)"
+	case "2.5.29.9":
+		n = "subjectDirectoryAttributes"
+	case "2.5.29.33":
+		n = "policyMappings"
+	case "2.5.29.36":
+		n = "policyConstraints"
+	case "2.5.29.54":
+		n = "inhibitAnyPolicy"
+	case "1.3.6.1.4.1.11129.2.4.2":
+		n = "signed certificate timestamps"
+	case "1.3.6.1.4.1.311.20.2":
+		n = "Microsoft certificate template name"
+	case "1.3.6.1.4.1.311.21.7":
+		n = "Microsoft certificate template"
+	case "1.3.6.1.4.1.311.21.10":
+		n = "Microsoft application policies"
+	case "1.2.840.113549.1.9.15":
+		n = "S/MIME capabilities"
+	case "2.16.840.1.113730.1.1":
+		n = "Netscape certificate type"
+	case "2.16.840.1.113730.1.13":
+		n = "Netscape comment"
+	default:
+		return s
 	}
-	return id.String()
+	return n + " (" + id.String() + ")"
 }
 
 // ekuName is an extended key usage purpose's name, else its OID.
 func ekuName(id asn1.ObjectIdentifier) string {
-	if n, ok := ekuNames[id.String()]; ok {
-		return n
+	switch s := id.String(); s {
+	case "2.5.29.37.0":
+		return "anyExtendedKeyUsage"
+	case "1.3.6.1.5.5.7.3.1":
+		return "serverAuth"
+	case "1.3.6.1.5.5.7.3.2":
+		return "clientAuth"
+	case "1.3.6.1.5.5.7.3.3":
+		return "codeSigning"
+	case "1.3.6.1.5.5.7.3.4":
+		return "emailProtection"
+	case "1.3.6.1.5.5.7.3.5":
+		return "ipsecEndSystem"
+	case "1.3.6.1.5.5.7.3.6":
+		return "ipsecTunnel"
+	case "1.3.6.1.5.5.7.3.7":
+		return "ipsecUser"
+	case "1.3.6.1.5.5.7.3.8":
+		return "timeStamping"
+	case "1.3.6.1.5.5.7.3.9":
+		return "OCSPSigning"
+	case "1.3.6.1.5.5.7.3.17":
+		return "ipsecIKE"
+	case "1.3.6.1.5.5.7.3.36":
+		return "documentSigning"
+	case "1.3.6.1.4.1.311.20.2.2":
+		return "smartCardLogin"
+	case "1.3.6.1.4.1.311.10.3.12":
+		return "documentSigning (Microsoft)"
+	case "1.3.6.1.4.1.11129.2.4.4":
+		return "certificateTransparency"
+	case "1.3.6.1.4.1.311.10.3.3":
+		return "Microsoft server gated crypto"
+	case "2.16.840.1.113730.4.1":
+		return "Netscape server gated crypto"
+	case "1.3.6.1.4.1.311.2.1.22":
+		return "Microsoft commercial code signing"
+	case "1.3.6.1.4.1.311.61.1.1":
+		return "Microsoft kernel code signing"
+	default:
+		return s
 	}
-	return id.String()
 }
 
 // kuList names the Key Usage bits of ku.
