@@ -520,6 +520,9 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	default:
 		return nil, errs.Invalidf("usage mode %q (want GENERAL_PURPOSE or SHORT_LIVED_CERTIFICATE)", req.UsageMode)
 	}
+	if err := checkShortLivedRevocation(req.UsageMode, "", req.Revocation); err != nil {
+		return nil, err
+	}
 	key := req.Key
 	if key == nil {
 		if req.KeyStorage == hsm.StoragePKCS11 {
@@ -645,6 +648,11 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
+		if template == "" {
+			// No template asked: the path length the parent allowed
+			// says which AWS Private CA template the certificate is.
+			template = SubordinateTemplateName(pathLen)
+		}
 		if err := recordIssued(tx, parent.ID, cert, template, req.Requester); err != nil {
 			return nil, err
 		}
@@ -672,7 +680,7 @@ func subordinateTemplate(req CreateRequest) (string, int, error) {
 	}
 	name, err := casign.CanonicalTemplate(req.Template)
 	if err != nil {
-		return "", -1, errs.Invalidf("%s", strings.TrimPrefix(err.Error(), "ca: "))
+		return "", -1, errs.Invalidf("%v", err)
 	}
 	if isCA, pathLen := casign.IsCATemplate(name); isCA && name != casign.PCARootCA {
 		return name, pathLen, nil
@@ -757,7 +765,7 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 		}
 	}
 	if err := casign.CheckNameConstraints(cas, t); err != nil {
-		return nil, errs.Refusedf("%s", strings.TrimPrefix(err.Error(), "ca: ")).WithCode(ReasonDomainNotAllowed)
+		return nil, errs.Refusedf("%v", err).WithCode(ReasonDomainNotAllowed)
 	}
 	part := -1
 	if r.partitioned() {

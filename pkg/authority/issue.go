@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
-	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -139,6 +138,9 @@ func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued,
 // IssueCertificate).
 type CSRParams struct {
 	CSR []byte // PEM or DER
+	// CSRFile names the file CSR was read from, for messages ("" when
+	// it came from elsewhere).
+	CSRFile string
 	// Template is a template name or ARN (casign.CanonicalTemplate).
 	Template  string
 	Validity  timeutil.Validity
@@ -160,12 +162,12 @@ type CSRParams struct {
 func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, error) {
 	template, err := casign.CanonicalTemplate(p.Template)
 	if err != nil {
-		return nil, errs.Invalidf("%v", strings.TrimPrefix(err.Error(), "ca: "))
+		return nil, errs.Invalidf("%v", err)
 	}
 	csr := p.Parsed
 	if csr == nil {
 		if csr, err = casign.ParseCSR(p.CSR); err != nil {
-			return nil, errs.Invalidf("%v", err)
+			return nil, errs.Invalidf("%v", casign.WithFile(err, p.CSRFile))
 		}
 	}
 	if err := s.CheckCanIssue(r); err != nil {
@@ -208,7 +210,7 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 	}
 	tmpl, err := casign.Build(casign.Issue{CSR: csr, Template: template, Serial: serial, Validity: v, Passthrough: p.Passthrough, Verified: true})
 	if err != nil {
-		return nil, errs.Invalidf("%v", strings.TrimPrefix(err.Error(), "ca: "))
+		return nil, errs.Invalidf("%v", casign.WithFile(err, p.CSRFile))
 	}
 	if selfSigned {
 		tmpl.SignatureAlgorithm = signatureAlgorithm(r, key.Public())

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"math/big"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,13 +27,20 @@ func issueCSR(t *testing.T, s *Service, r *Record, csr []byte, template string) 
 	return out, err
 }
 
-// TestIssueCSREndEntityIgnoresCATrue: a CSR asking for CA:TRUE gets a
-// CA:FALSE end-entity certificate from the EndEntity template, and
-// IssueLeaf never makes a CA certificate.
-func TestIssueCSREndEntityIgnoresCATrue(t *testing.T) {
+// TestIssueCSREndEntityRefusesCATrue: a CSR asking for CA:TRUE is refused
+// by the EndEntity template (exit 4, naming it) rather than given a
+// CA:FALSE certificate; the same request without it gets an end-entity
+// certificate, and IssueLeaf never makes a CA certificate.
+func TestIssueCSREndEntityRefusesCATrue(t *testing.T) {
 	s := newTestService(t, newClock())
 	root := createRoot(t, s, "CSR Root", 0)
-	iss, err := issueCSR(t, s, root, csrPEM(t, ecKey(t), "evil.test", true), casign.TemplateEndEntity)
+	key := ecKey(t)
+	_, err := issueCSR(t, s, root, csrPEM(t, key, "evil.test", true), casign.TemplateEndEntity)
+	wantCode(t, err, errs.ExitInvalid, "")
+	if !strings.Contains(err.Error(), "basicConstraints CA:TRUE") {
+		t.Fatalf("refusal %q does not name the CSR's CA:TRUE", err)
+	}
+	iss, err := issueCSR(t, s, root, csrPEM(t, key, "evil.test", false), casign.TemplateEndEntity)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,5 +210,33 @@ func TestCRLKeepsRevokedSerials(t *testing.T) {
 	}
 	if m := listed(crl()); len(m) != 2 {
 		t.Fatalf("final CRL lists %d entries, want 2", len(m))
+	}
+}
+
+// TestIssueCSRNamesTheFile: a CSR that cannot be used is refused (exit 4)
+// naming the file it came from, without a package prefix, whether parsing
+// or the template found the problem; without a file name the message says
+// what it is about.
+func TestIssueCSRNamesTheFile(t *testing.T) {
+	s := newTestService(t, newClock())
+	root := createRoot(t, s, "File Root", 0)
+	for _, tc := range []struct {
+		csr        []byte
+		file, want string
+	}{
+		{nil, "e.csr", "e.csr: empty, not a PEM or DER PKCS #10 certificate signing request"},
+		{[]byte("garbage"), "junk.csr", "junk.csr: not a PEM or DER PKCS #10 certificate signing request"},
+		{[]byte("garbage"), "", "certificate signing request: not a PEM or DER PKCS #10 certificate signing request"},
+		{csrPEM(t, ecKey(t), "", false), "blank.csr", "blank.csr: names: "},
+	} {
+		err := update(t, s, func(tx localstore.Tx) error {
+			_, err := s.IssueCSR(tx, root, CSRParams{CSR: tc.csr, CSRFile: tc.file, Template: casign.TemplateEndEntity,
+				Validity: timeutil.Validity{Duration: timeutil.Day}})
+			return err
+		})
+		wantCode(t, err, errs.ExitInvalid, "")
+		if !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("got %q, want %q", err, tc.want)
+		}
 	}
 }

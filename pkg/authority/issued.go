@@ -48,6 +48,50 @@ func pcaTemplateName(t string) string {
 	return t
 }
 
+// SubordinateTemplateName is the AWS Private CA template of a subordinate
+// CA certificate with path length constraint pathLen:
+// SubordinateCACertificate_PathLen0..3; "" for none (-1) or a longer one,
+// which no AWS Private CA template makes.
+func SubordinateTemplateName(pathLen int) string {
+	for _, n := range SubordinateTemplates {
+		if _, l := casign.IsCATemplate(n); l == pathLen {
+			return n
+		}
+	}
+	return ""
+}
+
+// ChildTemplates maps the serial (x509util.FormatSerial) of the current
+// certificate of each subordinate CA of the vault that the CA caID signed
+// to its AWS Private CA template (SubordinateTemplateName of its path
+// length): what a CA created with --parent before the template was
+// recorded for it was issued with. CAs whose certificate matches no
+// template are left out.
+func ChildTemplates(tx localstore.Tx, caID string) (map[string]string, error) {
+	all, err := List(tx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, r := range all {
+		if r.ParentID != caID {
+			continue
+		}
+		c, err := r.Certificate()
+		if err != nil || c == nil || !c.BasicConstraintsValid || !c.IsCA {
+			continue
+		}
+		pathLen := -1
+		if c.MaxPathLen > 0 || c.MaxPathLenZero {
+			pathLen = c.MaxPathLen
+		}
+		if name := SubordinateTemplateName(pathLen); name != "" {
+			out[x509util.FormatSerial(c.SerialNumber)] = name
+		}
+	}
+	return out, nil
+}
+
 // leafTemplateName is the template an IssueLeaf certificate matches.
 func leafTemplateName(p LeafParams) string {
 	if p.ClientAuth {

@@ -424,6 +424,9 @@ func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationCo
 	case StatusDeleted:
 		return invalidState("certificate authority %s is DELETED", r.ID)
 	}
+	if err := checkShortLivedRevocation(r.UsageMode, r.ID, rc); err != nil {
+		return err
+	}
 	if rc != nil && rc.CrlConfiguration != nil && rc.CrlConfiguration.Enabled && !r.SignsCRLs() {
 		// Accepted, it would change nothing (no CRL is signed, none is
 		// pointed at): a script must not believe it turned CRLs on.
@@ -438,6 +441,33 @@ func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationCo
 	r.Revocation = mergeRevocation(r.Revocation, rc)
 	r.LastStateChangeAt = s.Now()
 	return Put(tx, r)
+}
+
+// checkShortLivedRevocation refuses (exit 4) a revocation configuration
+// that enables a CRL or OCSP for a SHORT_LIVED_CERTIFICATE CA: its
+// certificates carry neither a CRL distribution point nor an OCSP location
+// (SPEC section 3), so it would change nothing, and a script must not
+// believe it turned revocation on. A configuration that leaves both off
+// is accepted. id is the CA's ("" at its creation).
+func checkShortLivedRevocation(usageMode, id string, rc *RevocationConfiguration) error {
+	if usageMode != UsageShortLived || rc == nil {
+		return nil
+	}
+	var on []string
+	if c := rc.CrlConfiguration; c != nil && c.Enabled {
+		on = append(on, "a CRL (CrlConfiguration)")
+	}
+	if o := rc.OcspConfiguration; o != nil && o.Enabled {
+		on = append(on, "OCSP (OcspConfiguration)")
+	}
+	if len(on) == 0 {
+		return nil
+	}
+	what := strings.Join(on, " and ")
+	if id == "" {
+		return errs.Invalidf("a SHORT_LIVED_CERTIFICATE CA's certificates carry no CRL distribution point and no OCSP location: %s cannot be enabled for it", what)
+	}
+	return errs.Invalidf("certificate authority %s is SHORT_LIVED_CERTIFICATE: its certificates carry no CRL distribution point and no OCSP location, so %s cannot be enabled", id, what)
 }
 
 // mergeRevocation is the configuration of a CA that had old (nil: the

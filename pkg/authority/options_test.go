@@ -84,3 +84,54 @@ func TestUpdateRevocationKeepsOmittedMember(t *testing.T) {
 		t.Fatalf("a default CA after a CRL-only update: OCSP %q CRL %q", s.ocspURL(r), s.CRLURL(r, -1))
 	}
 }
+
+// TestShortLivedRefusesRevocation: a SHORT_LIVED_CERTIFICATE CA's
+// certificates carry no CRL distribution point and no OCSP location, so
+// enabling either, at creation or by update, is refused (exit 4) naming
+// it rather than accepted and ignored; a configuration that leaves both
+// off is accepted.
+func TestShortLivedRefusesRevocation(t *testing.T) {
+	s := newTestService(t, newClock())
+	s.BaseURL = "http://pki.example.test"
+	req := func(cn string, rc *RevocationConfiguration) CreateRequest {
+		return CreateRequest{Type: TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: Subject{CommonName: cn}, UsageMode: UsageShortLived, Revocation: rc}
+	}
+	both := &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, ExpirationInDays: 7}, OcspConfiguration: &OcspConfiguration{Enabled: true}}
+	err := update(t, s, func(tx localstore.Tx) error {
+		_, err := s.Create(tx, req("Short Both", both))
+		return err
+	})
+	wantCode(t, err, errs.ExitInvalid, "")
+	if !strings.Contains(err.Error(), "a CRL (CrlConfiguration) and OCSP (OcspConfiguration) cannot be enabled") {
+		t.Fatalf("refusal %q does not say what cannot be enabled", err)
+	}
+
+	off := &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{}, OcspConfiguration: &OcspConfiguration{}}
+	ca := createCA(t, s, req("Short Off", off))
+	for _, rc := range []*RevocationConfiguration{
+		{OcspConfiguration: &OcspConfiguration{Enabled: true}},
+		{CrlConfiguration: &CrlConfiguration{Enabled: true}},
+	} {
+		err := update(t, s, func(tx localstore.Tx) error {
+			r, err := Get(tx, ca.ID)
+			if err != nil {
+				return err
+			}
+			return s.UpdateRevocation(tx, r, rc)
+		})
+		wantCode(t, err, errs.ExitInvalid, "")
+		if !strings.Contains(err.Error(), "is SHORT_LIVED_CERTIFICATE") {
+			t.Fatalf("refusal %q does not name the usage mode", err)
+		}
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, ca.ID)
+		if err != nil {
+			return err
+		}
+		return s.UpdateRevocation(tx, r, &RevocationConfiguration{OcspConfiguration: &OcspConfiguration{}})
+	})
+	if rc := s.EffectiveRevocation(reload(t, s, ca.ID)); rc.CrlConfiguration.Enabled || rc.OcspConfiguration.Enabled {
+		t.Fatalf("effective configuration %+v %+v", rc.CrlConfiguration, rc.OcspConfiguration)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"strings"
 	"sync"
 	"time"
 
@@ -133,7 +132,7 @@ func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, 
 			err = entries.Add(serial, at, reason)
 		}
 		if err != nil {
-			return fmt.Errorf("%w: revoked serial %q: %v", localstore.ErrCorrupt, stored, strings.TrimPrefix(err.Error(), "ca: "))
+			return fmt.Errorf("%w: revoked serial %q: %v", localstore.ErrCorrupt, stored, err)
 		}
 		return nil
 	})

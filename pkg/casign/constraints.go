@@ -15,7 +15,7 @@ type NameConstraintError struct {
 }
 
 func (e *NameConstraintError) Error() string {
-	return fmt.Sprintf("ca: the %s is outside the name constraints of %s", e.Name, e.CA)
+	return fmt.Sprintf("the %s is outside the name constraints of %s", e.Name, e.CA)
 }
 
 // CheckNameConstraints refuses a certificate template t whose DNS, IP,

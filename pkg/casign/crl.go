@@ -93,7 +93,7 @@ func CreateCRLWith(issuerCert *x509.Certificate, issuerKey crypto.Signer, entrie
 	var l CRLEntries
 	for i, e := range entries {
 		if err := checkSerial(e.Serial); err != nil {
-			return nil, fmt.Errorf("ca: CRL entry %d: %w", i, err)
+			return nil, fmt.Errorf("CRL entry %d: %w", i, err)
 		}
 		if err := l.Add(e.Serial.Bytes(), e.RevokedAt, e.Reason); err != nil {
 			return nil, err
@@ -110,13 +110,13 @@ func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntrie
 		return nil, errSigned
 	}
 	if issuerCert == nil || issuerKey == nil {
-		return nil, errors.New("ca: CRL needs an issuer certificate and key")
+		return nil, errors.New("CRL needs an issuer certificate and key")
 	}
 	if err := checkCRLNumber(number); err != nil {
 		return nil, err
 	}
 	if !nextUpdate.After(thisUpdate) {
-		return nil, errors.New("ca: CRL nextUpdate must be after thisUpdate")
+		return nil, errors.New("CRL nextUpdate must be after thisUpdate")
 	}
 	if !MaySignCRLs(issuerCert) {
 		return nil, ErrNoCRLSign
@@ -153,11 +153,11 @@ func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntrie
 		l.signed = err == nil
 		return der, err
 	} else {
-		return nil, fmt.Errorf("ca: signing CRL: no list encoding for %s", alg)
+		return nil, fmt.Errorf("signing CRL: no list encoding for %s", alg)
 	}
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, issuerCert, issuerKey)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing CRL: %w", err)
+		return nil, fmt.Errorf("signing CRL: %w", err)
 	}
 	l.signed = true
 	return der, nil
@@ -165,7 +165,7 @@ func SignCRL(issuerCert *x509.Certificate, issuerKey crypto.Signer, l *CRLEntrie
 
 // ErrNoCRLSign is returned by SignCRL for an issuer whose certificate's Key
 // Usage lacks cRLSign (see MaySignCRLs).
-var ErrNoCRLSign = errors.New("ca: issuer certificate may not sign CRLs (its Key Usage lacks cRLSign)")
+var ErrNoCRLSign = errors.New("issuer certificate may not sign CRLs (its Key Usage lacks cRLSign)")
 
 // crlIssuer is issuerCert as x509.CreateRevocationList wants it: with a
 // subject key identifier (withKeyID) and, for a certificate without a Key
@@ -187,13 +187,13 @@ func crlIssuer(issuerCert *x509.Certificate) (*x509.Certificate, error) {
 // 20 octets.
 func checkCRLNumber(n *big.Int) error {
 	if n == nil {
-		return errors.New("ca: missing CRL number")
+		return errors.New("missing CRL number")
 	}
 	if n.Sign() < 0 {
-		return errors.New("ca: CRL number must not be negative")
+		return errors.New("CRL number must not be negative")
 	}
 	if !fitsSerialOctets(n.BitLen()) {
-		return errors.New("ca: CRL number longer than 20 octets")
+		return errors.New("CRL number longer than 20 octets")
 	}
 	return nil
 }
@@ -206,7 +206,7 @@ func checkCRLNumber(n *big.Int) error {
 //	DistributionPointName ::= CHOICE { fullName [0] GeneralNames, ... }
 func issuingDistributionPoint(uri string) (pkix.Extension, error) {
 	if !isASCII(uri) {
-		return pkix.Extension{}, errors.New("ca: distribution point URI is not ASCII")
+		return pkix.Extension{}, errors.New("distribution point URI is not ASCII")
 	}
 	name := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte(uri)}
 	nameDER, err := asn1.Marshal(name)

@@ -64,7 +64,7 @@ func createCRLSpliced(tmpl *x509.RevocationList, issuerCert *x509.Certificate, i
 	tmpl.RevokedCertificateEntries = nil
 	empty, err := x509.CreateRevocationList(rand.Reader, tmpl, issuerCert, issuerKey)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing CRL: %w", err)
+		return nil, fmt.Errorf("signing CRL: %w", err)
 	}
 	prefix, suffix, sigAlg, err := splitEmptyCRL(empty)
 	if err != nil {
@@ -92,12 +92,12 @@ func createCRLSpliced(tmpl *x509.RevocationList, issuerCert *x509.Certificate, i
 
 	sig, err := crypto.SignMessage(issuerKey, rand.Reader, tbs, opts)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing CRL: %w", err)
+		return nil, fmt.Errorf("signing CRL: %w", err)
 	}
 	// As x509's signTBS: check the signer's work (the key is the
 	// certificate's, SignCRL checked).
 	if err := issuerCert.CheckSignature(tmpl.SignatureAlgorithm, tbs, sig); err != nil {
-		return nil, fmt.Errorf("ca: signing CRL: the signature returned by the signer is invalid: %w", err)
+		return nil, fmt.Errorf("signing CRL: the signature returned by the signer is invalid: %w", err)
 	}
 	bitString := len(sig) + 1
 	crlLen := len(tbs) + len(sigAlg) + headerLen(bitString) + bitString
@@ -120,25 +120,25 @@ func splitEmptyCRL(der []byte) (prefix, suffix, sigAlg []byte, err error) {
 	if !in.ReadASN1(&crl, cbasn1.SEQUENCE) || !in.Empty() ||
 		!crl.ReadASN1Element(&tbsElem, cbasn1.SEQUENCE) ||
 		!crl.ReadASN1Element((*cryptobyte.String)(&sigAlg), cbasn1.SEQUENCE) {
-		return nil, nil, nil, errors.New("ca: signing CRL: malformed template CRL")
+		return nil, nil, nil, errors.New("signing CRL: malformed template CRL")
 	}
 	tbs = tbsElem
 	var body cryptobyte.String
 	if !tbs.ReadASN1(&body, cbasn1.SEQUENCE) {
-		return nil, nil, nil, errors.New("ca: signing CRL: malformed template TBSCertList")
+		return nil, nil, nil, errors.New("signing CRL: malformed template TBSCertList")
 	}
 	all := []byte(body)
 	var skip cryptobyte.String
 	// version, signature, issuer, thisUpdate
 	if !body.SkipASN1(cbasn1.INTEGER) || !body.SkipASN1(cbasn1.SEQUENCE) || !body.SkipASN1(cbasn1.SEQUENCE) ||
 		!(body.PeekASN1Tag(cbasn1.UTCTime) || body.PeekASN1Tag(cbasn1.GeneralizedTime)) || !body.ReadAnyASN1Element(&skip, nil) {
-		return nil, nil, nil, errors.New("ca: signing CRL: malformed template TBSCertList")
+		return nil, nil, nil, errors.New("signing CRL: malformed template TBSCertList")
 	}
 	if body.PeekASN1Tag(cbasn1.UTCTime) || body.PeekASN1Tag(cbasn1.GeneralizedTime) { // nextUpdate
 		body.ReadAnyASN1Element(&skip, nil)
 	}
 	if !body.Empty() && !body.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) {
-		return nil, nil, nil, errors.New("ca: signing CRL: unexpected field in the template TBSCertList")
+		return nil, nil, nil, errors.New("signing CRL: unexpected field in the template TBSCertList")
 	}
 	cut := len(all) - len(body)
 	return all[:cut], all[cut:], sigAlg, nil
@@ -163,7 +163,7 @@ type CRLEntries struct {
 }
 
 // errSigned refuses a CRLEntries already signed.
-var errSigned = errors.New("ca: CRL entries already signed")
+var errSigned = errors.New("CRL entries already signed")
 
 const (
 	// crlHeadroom is the room left before the entries for what comes
@@ -201,16 +201,16 @@ func (l *CRLEntries) Add(serial []byte, revokedAt time.Time, reason int) error {
 	}
 	n := len(serial)
 	if n == 0 {
-		return fmt.Errorf("ca: CRL entry %d: serial number must be positive", l.n)
+		return fmt.Errorf("CRL entry %d: serial number must be positive", l.n)
 	}
 	if !fitsSerialOctets(8*(n-1) + bits.Len8(serial[0])) {
-		return fmt.Errorf("ca: CRL entry %d: serial number longer than 20 octets", l.n)
+		return fmt.Errorf("CRL entry %d: serial number longer than 20 octets", l.n)
 	}
 	if ReasonName(reason) == "" {
-		return fmt.Errorf("ca: CRL entry %d: invalid reason code %d", l.n, reason)
+		return fmt.Errorf("CRL entry %d: invalid reason code %d", l.n, reason)
 	}
 	if revokedAt.IsZero() { // as x509 refuses it
-		return fmt.Errorf("ca: CRL entry %d: zero revocation time", l.n)
+		return fmt.Errorf("CRL entry %d: zero revocation time", l.n)
 	}
 	t := revokedAt.UTC()
 	year := t.Year()
@@ -218,7 +218,7 @@ func (l *CRLEntries) Add(serial []byte, revokedAt time.Time, reason int) error {
 	if year < 1950 || year >= 2050 {
 		timeLen = 15
 		if year < 0 || year > 9999 {
-			return fmt.Errorf("ca: CRL entry %d: revocation time %v cannot be encoded", l.n, revokedAt)
+			return fmt.Errorf("CRL entry %d: revocation time %v cannot be encoded", l.n, revokedAt)
 		}
 	}
 	if l.buf == nil {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -31,21 +30,42 @@ var ErrCSRSignature = errors.New("signature does not verify")
 // CSRError reports a certificate signing request that cannot be used. It
 // unwraps to the cause.
 type CSRError struct {
+	// File is the file the request came from, as the user named it
+	// (see WithFile); empty when unknown.
+	File    string
 	Problem string // what is wrong, for people
 	Err     error  // the cause
 }
 
+// Error renders "<file>: <problem>: <cause>" when the file is known, and
+// "certificate signing request: <problem>: <cause>" otherwise.
 func (e *CSRError) Error() string {
-	if e.Err == nil || e.Err == ErrCSRSignature {
-		return "ca: certificate signing request: " + e.Problem
+	prefix := "certificate signing request: "
+	if e.File != "" {
+		prefix = e.File + ": "
 	}
-	// The cause is casign's own error most of the time: its "ca: " is
-	// said once, at the start.
-	return fmt.Sprintf("ca: certificate signing request: %s: %s", e.Problem, strings.TrimPrefix(e.Err.Error(), "ca: "))
+	if e.Err == nil || e.Err == ErrCSRSignature {
+		return prefix + e.Problem
+	}
+	return prefix + e.Problem + ": " + e.Err.Error()
 }
 
 // Unwrap returns the cause.
 func (e *CSRError) Unwrap() error { return e.Err }
+
+// WithFile returns the *CSRError err is or wraps with File set to name
+// (a copy: the original is not modified), for a message that names the
+// file the request came from; other errors, and a *CSRError that names
+// its file already, are returned unchanged.
+func WithFile(err error, name string) error {
+	var ce *CSRError
+	if name == "" || !errors.As(err, &ce) || ce.File != "" {
+		return err
+	}
+	c := *ce
+	c.File = name
+	return &c
+}
 
 // pemCSRTypes are the PEM block types a CSR comes in.
 var pemCSRTypes = map[string]bool{"CERTIFICATE REQUEST": true, "NEW CERTIFICATE REQUEST": true}
@@ -55,6 +75,9 @@ var pemCSRTypes = map[string]bool{"CERTIFICATE REQUEST": true, "NEW CERTIFICATE 
 // must be one certctl issues for (RSA 2048–8192, ECDSA P-256/P-384/P-521).
 func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	pemOrDER = pemio.TrimBOM(pemOrDER)
+	if len(bytes.TrimSpace(pemOrDER)) == 0 {
+		return nil, &CSRError{Problem: "empty, not a PEM or DER PKCS #10 certificate signing request"}
+	}
 	der := pemOrDER
 	if block, _ := pem.Decode(pemOrDER); block != nil {
 		if !pemCSRTypes[block.Type] {
@@ -167,5 +190,5 @@ func csrKeyProblem(der []byte) error {
 	if !ok {
 		name = oid.String()
 	}
-	return fmt.Errorf("ca: %s keys are not supported; %s", name, supportedKeys)
+	return fmt.Errorf("%s keys are not supported; %s", name, supportedKeys)
 }

@@ -40,21 +40,33 @@ func caTrueExtension(t testing.TB) pkix.Extension {
 	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: true, Value: v}
 }
 
-func TestEndEntityIgnoresRequestedCA(t *testing.T) {
+// TestEndEntityFromCSR: the EndEntity template refuses a CSR asking for
+// CA:TRUE (it would not carry it), and makes a CA:FALSE certificate with
+// the CSR's names and the template's usages from one asking for CA:FALSE.
+func TestEndEntityFromCSR(t *testing.T) {
 	h := newHierarchy(t, "RSA_2048")
 	for _, alg := range leafAlgorithms {
 		key := cachedKey(t, alg, "csr")
-		der := makeCSR(t, key, pkix.Name{CommonName: "app.example.test", Organization: []string{"Acme"}},
-			[]string{"api.example.test", "app.example.test"}, caTrueExtension(t))
+		subject := pkix.Name{CommonName: "app.example.test", Organization: []string{"Acme"}}
+		names := []string{"api.example.test", "app.example.test"}
+		v := Validity{testNow, testNow.AddDate(1, 0, 0)}
+		evil, err := ParseCSR(makeCSR(t, key, subject, names, caTrueExtension(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ne *NameError
+		if _, err := CSRTemplate(evil, TemplateEndEntity, mustSerial(t), v); !errors.As(err, &ne) || !strings.Contains(err.Error(), "CA:TRUE") {
+			t.Fatalf("%s: a CA:TRUE CSR under EndEntity: %v", alg, err)
+		}
+		der := makeCSR(t, key, subject, names, bcExt(t, false, -1))
 		csr, err := ParseCSR(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The request really asks for CA:TRUE.
 		if !slices.ContainsFunc(csr.Extensions, func(e pkix.Extension) bool { return e.Id.Equal([]int{2, 5, 29, 19}) }) {
 			t.Fatal("test CSR lacks its basicConstraints extension")
 		}
-		tmpl, err := CSRTemplate(csr, TemplateEndEntity, mustSerial(t), Validity{testNow, testNow.AddDate(1, 0, 0)})
+		tmpl, err := CSRTemplate(csr, TemplateEndEntity, mustSerial(t), v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,11 +278,11 @@ func TestParseCSRUnsupportedKeys(t *testing.T) {
 		csr  []byte
 		want string
 	}{
-		"secp256k1": {readTestdata(t, "secp256k1.csr"), "ca: certificate signing request: unsupported key: elliptic curve secp256k1 is not supported; use P-256, P-384 or P-521"},
-		"brainpool": {readTestdata(t, "brainpoolp256r1.csr"), "ca: certificate signing request: unsupported key: elliptic curve brainpoolP256r1 is not supported; use P-256, P-384 or P-521"},
-		"explicit":  {readTestdata(t, "explicit-p256.csr"), "ca: certificate signing request: unsupported key: elliptic curve given by explicit parameters is not supported; use P-256, P-384 or P-521"},
-		"Ed448":     {readTestdata(t, "ed448.csr"), "ca: certificate signing request: unsupported key: Ed448 keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
-		"Ed25519":   {edCSR, "ca: certificate signing request: unsupported key: Ed25519 keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
+		"secp256k1": {readTestdata(t, "secp256k1.csr"), "certificate signing request: unsupported key: elliptic curve secp256k1 is not supported; use P-256, P-384 or P-521"},
+		"brainpool": {readTestdata(t, "brainpoolp256r1.csr"), "certificate signing request: unsupported key: elliptic curve brainpoolP256r1 is not supported; use P-256, P-384 or P-521"},
+		"explicit":  {readTestdata(t, "explicit-p256.csr"), "certificate signing request: unsupported key: elliptic curve given by explicit parameters is not supported; use P-256, P-384 or P-521"},
+		"Ed448":     {readTestdata(t, "ed448.csr"), "certificate signing request: unsupported key: Ed448 keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
+		"Ed25519":   {edCSR, "certificate signing request: unsupported key: Ed25519 keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
 	}
 	for name, c := range cases {
 		_, err := ParseCSR(c.csr)

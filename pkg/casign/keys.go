@@ -23,15 +23,15 @@ func checkPublicKey(pub crypto.PublicKey) error {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		if k == nil || k.N == nil {
-			return fmt.Errorf("ca: empty RSA public key")
+			return fmt.Errorf("empty RSA public key")
 		}
 		if bits := k.N.BitLen(); bits < minRSABits || bits > maxRSABits {
-			return fmt.Errorf("ca: unsupported RSA key size %d bits (want %d to %d)", bits, minRSABits, maxRSABits)
+			return fmt.Errorf("unsupported RSA key size %d bits (want %d to %d)", bits, minRSABits, maxRSABits)
 		}
 		return nil
 	case *ecdsa.PublicKey:
 		if k == nil || k.Curve == nil {
-			return fmt.Errorf("ca: empty ECDSA public key")
+			return fmt.Errorf("empty ECDSA public key")
 		}
 		switch k.Curve {
 		case elliptic.P256(), elliptic.P384(), elliptic.P521():
@@ -39,11 +39,11 @@ func checkPublicKey(pub crypto.PublicKey) error {
 		}
 		return unsupportedCurve(k.Curve.Params().Name)
 	case ed25519.PublicKey:
-		return fmt.Errorf("ca: Ed25519 keys are not supported; %s", supportedKeys)
+		return fmt.Errorf("Ed25519 keys are not supported; %s", supportedKeys)
 	case nil:
-		return fmt.Errorf("ca: missing public key")
+		return fmt.Errorf("missing public key")
 	default:
-		return fmt.Errorf("ca: public keys of type %T are not supported; %s", pub, supportedKeys)
+		return fmt.Errorf("public keys of type %T are not supported; %s", pub, supportedKeys)
 	}
 }
 
@@ -51,7 +51,7 @@ func checkPublicKey(pub crypto.PublicKey) error {
 const supportedKeys = "use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"
 
 func unsupportedCurve(name string) error {
-	return fmt.Errorf("ca: elliptic curve %s is not supported; use P-256, P-384 or P-521", name)
+	return fmt.Errorf("elliptic curve %s is not supported; use P-256, P-384 or P-521", name)
 }
 
 // SignatureAlgorithm returns the signature algorithm a CA whose public key is
@@ -77,7 +77,7 @@ func SignatureAlgorithm(pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
 		}
 		return x509.ECDSAWithSHA256, nil
 	}
-	return x509.UnknownSignatureAlgorithm, fmt.Errorf("ca: unsupported public key type %T", pub)
+	return x509.UnknownSignatureAlgorithm, fmt.Errorf("unsupported public key type %T", pub)
 }
 
 // SigningAlgorithmName returns the AWS Private CA name of the signing
@@ -131,7 +131,7 @@ var signingAlgorithms = map[string]x509.SignatureAlgorithm{
 func ParseSigningAlgorithm(name string, pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
 	alg, ok := signingAlgorithms[name]
 	if !ok {
-		return 0, fmt.Errorf("ca: unknown signing algorithm %q", truncate(name))
+		return 0, fmt.Errorf("unknown signing algorithm %q", truncate(name))
 	}
 	return signingAlgorithm(alg, pub)
 }

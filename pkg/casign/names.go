@@ -39,7 +39,7 @@ func ValidateSubject(n pkix.Name) error {
 	}
 	for _, c := range n.Country {
 		if len(c) != 2 || !isUpperAlpha(c) {
-			return fmt.Errorf("ca: subject C=%q must be a two-letter country code", c)
+			return fmt.Errorf("subject C=%q must be a two-letter country code", c)
 		}
 	}
 	return nil
@@ -56,17 +56,17 @@ func optional(v string) []string {
 func checkAttribute(attr, v string, max int) error {
 	switch {
 	case v == "":
-		return fmt.Errorf("ca: subject %s is empty", attr)
+		return fmt.Errorf("subject %s is empty", attr)
 	case !utf8.ValidString(v):
-		return fmt.Errorf("ca: subject %s is not valid UTF-8", attr)
+		return fmt.Errorf("subject %s is not valid UTF-8", attr)
 	case utf8.RuneCountInString(v) > max:
-		return fmt.Errorf("ca: subject %s is longer than %d characters", attr, max)
+		return fmt.Errorf("subject %s is longer than %d characters", attr, max)
 	case strings.TrimSpace(v) != v:
-		return fmt.Errorf("ca: subject %s has leading or trailing spaces", attr)
+		return fmt.Errorf("subject %s has leading or trailing spaces", attr)
 	case strings.ContainsRune(v, 0):
-		return fmt.Errorf("ca: subject %s contains a NUL character", attr)
+		return fmt.Errorf("subject %s contains a NUL character", attr)
 	case strings.ContainsFunc(v, IsControl):
-		return fmt.Errorf("ca: subject %s contains a control character (%q)", attr, v)
+		return fmt.Errorf("subject %s contains a control character (%q)", attr, v)
 	}
 	return nil
 }
@@ -127,21 +127,21 @@ func splitNames(names []string) (dns []string, ips []net.IP, err error) {
 // punycode validity, quotas — belong to the caller.
 func checkDNSName(name string) error {
 	if name == "" {
-		return fmt.Errorf("ca: empty DNS name")
+		return fmt.Errorf("empty DNS name")
 	}
 	if len(name) > 253 {
-		return fmt.Errorf("ca: DNS name %q is longer than 253 octets", truncate(name))
+		return fmt.Errorf("DNS name %q is longer than 253 octets", truncate(name))
 	}
 	labels := strings.Split(name, ".")
 	if labels[0] == "*" {
 		if len(labels) < 3 {
-			return fmt.Errorf("ca: wildcard DNS name %q needs at least two labels after the wildcard", name)
+			return fmt.Errorf("wildcard DNS name %q needs at least two labels after the wildcard", name)
 		}
 		labels = labels[1:]
 	}
 	for _, l := range labels {
 		if err := checkLabel(l); err != nil {
-			return fmt.Errorf("ca: DNS name %q: %w", truncate(name), err)
+			return fmt.Errorf("DNS name %q: %w", truncate(name), err)
 		}
 	}
 	return nil

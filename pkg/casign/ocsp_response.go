@@ -81,7 +81,7 @@ func signOCSPResponse(issuer IssuerInfo, answers []singleAnswer, nonce *pkix.Ext
 	}
 	algID, ok := signatureAlgorithmOIDs[alg]
 	if !ok {
-		return nil, fmt.Errorf("ca: no OCSP signature algorithm for %v", alg)
+		return nil, fmt.Errorf("no OCSP signature algorithm for %v", alg)
 	}
 	thisUpdate := now.UTC().Truncate(time.Second)
 	data := responseDataASN1{
@@ -99,7 +99,7 @@ func signOCSPResponse(issuer IssuerInfo, answers []singleAnswer, nonce *pkix.Ext
 			r.Unknown = true
 		case a.status.Revoked:
 			if a.status.RevokedAt.IsZero() {
-				return nil, fmt.Errorf("ca: revoked certificate %x has no revocation time", a.id.Serial)
+				return nil, fmt.Errorf("revoked certificate %x has no revocation time", a.id.Serial)
 			}
 			r.Revoked = revokedInfoASN1{
 				RevocationTime: a.status.RevokedAt.UTC().Truncate(time.Second),
@@ -115,14 +115,14 @@ func signOCSPResponse(issuer IssuerInfo, answers []singleAnswer, nonce *pkix.Ext
 	}
 	tbs, err := asn1.Marshal(data)
 	if err != nil {
-		return nil, fmt.Errorf("ca: encoding OCSP response: %w", err)
+		return nil, fmt.Errorf("encoding OCSP response: %w", err)
 	}
 	h := hashFor(alg)
 	digest := h.New()
 	digest.Write(tbs)
 	sig, err := issuer.Signer.Sign(rand.Reader, digest.Sum(nil), h)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing OCSP response: %w", err)
+		return nil, fmt.Errorf("signing OCSP response: %w", err)
 	}
 	basic, err := asn1.Marshal(basicResponseASN1{
 		TBSResponseData:    asn1.RawValue{FullBytes: tbs},
@@ -130,7 +130,7 @@ func signOCSPResponse(issuer IssuerInfo, answers []singleAnswer, nonce *pkix.Ext
 		Signature:          asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ca: encoding OCSP response: %w", err)
+		return nil, fmt.Errorf("encoding OCSP response: %w", err)
 	}
 	return asn1.Marshal(ocspResponseASN1{
 		Status:   asn1.Enumerated(ocsp.Success),

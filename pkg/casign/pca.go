@@ -122,18 +122,18 @@ func CanonicalTemplate(name string) (string, error) {
 	if strings.HasPrefix(n, "arn:") {
 		parts := strings.Split(n, ":")
 		if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "acm-pca" {
-			return "", fmt.Errorf("ca: %q is not a template ARN (arn:aws:acm-pca:::template/<Name>/V1)", truncate(name))
+			return "", fmt.Errorf("%q is not a template ARN (arn:aws:acm-pca:::template/<Name>/V1)", truncate(name))
 		}
 		res, ok := strings.CutPrefix(parts[5], "template/")
 		base, ver, ok2 := strings.Cut(res, "/")
 		if !ok || !ok2 || !strings.EqualFold(ver, "V1") {
-			return "", fmt.Errorf("ca: %q is not a template ARN (arn:aws:acm-pca:::template/<Name>/V1)", truncate(name))
+			return "", fmt.Errorf("%q is not a template ARN (arn:aws:acm-pca:::template/<Name>/V1)", truncate(name))
 		}
 		if _, ok := profiles[base]; !ok {
 			if err := unsupportedTemplate(base); err != nil {
 				return "", err
 			}
-			return "", fmt.Errorf("ca: unknown certificate template %q%s", truncate(base), didYouMean(base, pcaTemplateNames()))
+			return "", fmt.Errorf("unknown certificate template %q%s", truncate(base), didYouMean(base, pcaTemplateNames()))
 		}
 		return base, nil
 	}
@@ -149,7 +149,7 @@ func CanonicalTemplate(name string) (string, error) {
 	if err := unsupportedTemplate(n); err != nil {
 		return "", err
 	}
-	return "", fmt.Errorf("ca: unknown certificate template %q%s", truncate(name), didYouMean(n, TemplateNames))
+	return "", fmt.Errorf("unknown certificate template %q%s", truncate(name), didYouMean(n, TemplateNames))
 }
 
 // unsupportedTemplate is the refusal of an AWS Private CA template that
@@ -184,7 +184,7 @@ func unsupportedTemplate(name string) error {
 	default:
 		why = "certctl copies a CSR's extensions with " + PCACSRPassthrough + " only"
 	}
-	return fmt.Errorf("ca: certificate template %s is AWS Private CA's and is not supported: %s", truncate(name), why)
+	return fmt.Errorf("certificate template %s is AWS Private CA's and is not supported: %s", truncate(name), why)
 }
 
 // pcaStem reports whether stem is an AWS Private CA base template name,
@@ -249,17 +249,19 @@ type Issue struct {
 // NameError is a request item a template cannot carry (exit 4 upstream).
 type NameError struct{ Problem string }
 
-func (e *NameError) Error() string { return "ca: " + e.Problem }
+func (e *NameError) Error() string { return e.Problem }
 
 // Build returns the certificate template for in: AWS Private CA's template
 // definition applied to the CSR with go.step.sm/crypto/x509util. The CSR's
 // subject, and its DNS, IP, email and URI names, are carried when the
 // template carries them; a name the template cannot carry is refused with a
-// *NameError naming it, never dropped.
+// *NameError naming it, never dropped. So is any other extension the CSR
+// asks for that the certificate does not carry (see checkCSRExtensions),
+// except under EndEntityCertificate_CSRPassthrough, which copies them.
 func Build(in Issue) (*x509.Certificate, error) {
 	csr := in.CSR
 	if csr == nil {
-		return nil, errors.New("ca: nil certificate signing request")
+		return nil, errors.New("nil certificate signing request")
 	}
 	name, err := CanonicalTemplate(in.Template)
 	if err != nil {
@@ -300,7 +302,7 @@ func Build(in Issue) (*x509.Certificate, error) {
 			}
 			rawSubject = nil
 			if err := ValidateSubject(subject); err != nil {
-				return nil, &NameError{Problem: "API passthrough subject: " + strings.TrimPrefix(err.Error(), "ca: ")}
+				return nil, &NameError{Problem: "API passthrough subject: " + err.Error()}
 			}
 		}
 		if ps := in.Passthrough.Extensions; ps != nil && ps.SubjectAlternativeNames != nil {
@@ -396,6 +398,11 @@ func Build(in Issue) (*x509.Certificate, error) {
 	t.NotAfter = in.Validity.NotAfter
 	if p.ca && p.pathLen == 0 {
 		t.MaxPathLenZero = true
+	}
+	if !p.copyCSR {
+		if err := checkCSRExtensions(csr, t, name, p); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }

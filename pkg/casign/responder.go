@@ -17,7 +17,7 @@ import (
 )
 
 // ErrNotFound is what a Lookup returns (wrapped) for a CA it does not know.
-var ErrNotFound = errors.New("ca: not found")
+var ErrNotFound = errors.New("not found")
 
 // IssuerInfo is a CA the responder answers for.
 type IssuerInfo struct {

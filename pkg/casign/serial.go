@@ -25,33 +25,33 @@ func fitsSerialOctets(bitLen int) bool { return bitLen/8+1 <= MaxSerialOctets }
 // leading zero when the top bit is set), well under RFC 5280's 20-octet limit.
 func NewSerial(rand io.Reader) (*big.Int, error) {
 	if rand == nil {
-		return nil, errors.New("ca: nil random source")
+		return nil, errors.New("nil random source")
 	}
 	buf := make([]byte, serialBytes)
 	// An all-zero draw (probability 2^-128) would give serial 0, which RFC
 	// 5280 forbids; draw again rather than bias the value.
 	for range 4 {
 		if _, err := io.ReadFull(rand, buf); err != nil {
-			return nil, fmt.Errorf("ca: reading random serial: %w", err)
+			return nil, fmt.Errorf("reading random serial: %w", err)
 		}
 		if n := new(big.Int).SetBytes(buf); n.Sign() > 0 {
 			return n, nil
 		}
 	}
-	return nil, errors.New("ca: random source returned only zeros")
+	return nil, errors.New("random source returned only zeros")
 }
 
 // checkSerial enforces RFC 5280 section 4.1.2.2: positive, at most 20 octets
 // once DER encoded.
 func checkSerial(serial *big.Int) error {
 	if serial == nil {
-		return errors.New("ca: missing serial number")
+		return errors.New("missing serial number")
 	}
 	if serial.Sign() <= 0 {
-		return errors.New("ca: serial number must be positive")
+		return errors.New("serial number must be positive")
 	}
 	if !fitsSerialOctets(serial.BitLen()) {
-		return errors.New("ca: serial number longer than 20 octets")
+		return errors.New("serial number longer than 20 octets")
 	}
 	return nil
 }

@@ -13,12 +13,12 @@ import (
 
 // ErrValidityBeyondCA is returned (wrapped) by Sign when a certificate would
 // outlive its issuing CA. Callers map it to PCA_INVALID_DURATION.
-var ErrValidityBeyondCA = errors.New("ca: certificate validity ends after the issuing CA's")
+var ErrValidityBeyondCA = errors.New("certificate validity ends after the issuing CA's")
 
 // ErrKeyMismatch is returned by Sign when the signing key does not belong to
 // the issuer certificate (or, for a self-signed certificate, to the
 // certificate's own public key).
-var ErrKeyMismatch = errors.New("ca: signing key does not match the issuer")
+var ErrKeyMismatch = errors.New("signing key does not match the issuer")
 
 // publicKeyEqual is implemented by every public key type of crypto/*.
 type publicKeyEqual interface {
@@ -43,10 +43,10 @@ type publicKeyEqual interface {
 // template itself is not modified.
 func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKey crypto.Signer) (*x509.Certificate, error) {
 	if template == nil {
-		return nil, errors.New("ca: nil certificate template")
+		return nil, errors.New("nil certificate template")
 	}
 	if issuerKey == nil {
-		return nil, errors.New("ca: nil signing key")
+		return nil, errors.New("nil signing key")
 	}
 	if err := checkSerial(template.SerialNumber); err != nil {
 		return nil, err
@@ -58,12 +58,12 @@ func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKe
 		return nil, err
 	}
 	if !template.NotAfter.After(template.NotBefore) {
-		return nil, fmt.Errorf("ca: NotAfter %s is not after NotBefore %s",
+		return nil, fmt.Errorf("NotAfter %s is not after NotBefore %s",
 			template.NotAfter.UTC().Format(time.RFC3339), template.NotBefore.UTC().Format(time.RFC3339))
 	}
 	signerPub, ok := issuerKey.Public().(publicKeyEqual)
 	if !ok {
-		return nil, fmt.Errorf("ca: unsupported signing key type %T", issuerKey.Public())
+		return nil, fmt.Errorf("unsupported signing key type %T", issuerKey.Public())
 	}
 	alg, err := signingAlgorithm(template.SignatureAlgorithm, issuerKey.Public())
 	if err != nil {
@@ -105,11 +105,11 @@ func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKe
 
 	der, err := x509.CreateCertificate(rand.Reader, &t, parent, pub, issuerKey)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing certificate: %w", err)
+		return nil, fmt.Errorf("signing certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("ca: parsing signed certificate: %w", err)
+		return nil, fmt.Errorf("parsing signed certificate: %w", err)
 	}
 	return cert, nil
 }
@@ -118,10 +118,10 @@ func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKe
 // its public key.
 func checkIssuer(issuer *x509.Certificate, signerPub publicKeyEqual) error {
 	if !issuer.BasicConstraintsValid || !issuer.IsCA {
-		return errors.New("ca: issuer certificate is not a CA")
+		return errors.New("issuer certificate is not a CA")
 	}
 	if !MaySignCertificates(issuer) {
-		return errors.New("ca: issuer certificate may not sign certificates (no keyCertSign)")
+		return errors.New("issuer certificate may not sign certificates (no keyCertSign)")
 	}
 	if !signerPub.Equal(issuer.PublicKey) {
 		return ErrKeyMismatch
@@ -134,13 +134,13 @@ func checkIssuer(issuer *x509.Certificate, signerPub publicKeyEqual) error {
 func signingAlgorithm(alg x509.SignatureAlgorithm, pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
 	def, err := SignatureAlgorithm(pub)
 	if err != nil {
-		return 0, fmt.Errorf("ca: signing key: %w", err)
+		return 0, fmt.Errorf("signing key: %w", err)
 	}
 	if alg == x509.UnknownSignatureAlgorithm {
 		return def, nil
 	}
 	if family(alg) != family(def) {
-		return 0, fmt.Errorf("ca: signature algorithm %s does not match the signing key", alg)
+		return 0, fmt.Errorf("signature algorithm %s does not match the signing key", alg)
 	}
 	return alg, nil
 }
@@ -151,7 +151,7 @@ func signingAlgorithm(alg x509.SignatureAlgorithm, pub crypto.PublicKey) (x509.S
 func keyIdentifier(pub crypto.PublicKey) ([]byte, error) {
 	id, err := stepx509.GenerateSubjectKeyID(pub)
 	if err != nil {
-		return nil, fmt.Errorf("ca: key identifier: %w", err)
+		return nil, fmt.Errorf("key identifier: %w", err)
 	}
 	return id, nil
 }

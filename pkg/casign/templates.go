@@ -80,7 +80,7 @@ type LeafRequest struct {
 // given.
 func LeafTemplate(r LeafRequest) (*x509.Certificate, error) {
 	if len(r.Names) == 0 {
-		return nil, errors.New("ca: a certificate needs at least one name")
+		return nil, errors.New("a certificate needs at least one name")
 	}
 	if err := checkPublicKey(r.PublicKey); err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func LeafTemplate(r LeafRequest) (*x509.Certificate, error) {
 	}
 	cn := r.Names[0]
 	if len(cn) > maxCommonName {
-		return nil, errors.New("ca: the first name (the subject CN) is longer than 64 octets")
+		return nil, errors.New("the first name (the subject CN) is longer than 64 octets")
 	}
 	t := &x509.Certificate{
 		SerialNumber:          r.Serial,

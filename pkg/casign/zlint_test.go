@@ -46,12 +46,20 @@ func lintArtifacts(t *testing.T) []artifact {
 			add(caAlg+"-plainleaf-"+leafAlg, "CERTIFICATE", plain.Raw)
 
 			csrKey := cachedKey(t, leafAlg, "csr")
-			csr, err := ParseCSR(makeCSR(t, csrKey, pkix.Name{CommonName: "csr.example.test", Organization: []string{"Acme"}, Country: []string{"DE"}},
-				[]string{"alt.example.test"}, caTrueExtension(t)))
+			subject := pkix.Name{CommonName: "csr.example.test", Organization: []string{"Acme"}, Country: []string{"DE"}}
+			leafCSR, err := ParseCSR(makeCSR(t, csrKey, subject, []string{"alt.example.test"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			caCSR, err := ParseCSR(makeCSR(t, csrKey, subject, []string{"alt.example.test"}, caTrueExtension(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, tmplName := range []string{TemplateEndEntity, TemplateSubordinateCA, TemplateRootCA} {
+				csr := caCSR
+				if tmplName == TemplateEndEntity {
+					csr = leafCSR
+				}
 				tmpl, err := CSRTemplate(csr, tmplName, mustSerial(t), Validity{testNow, testNow.AddDate(1, 0, 0)})
 				if err != nil {
 					t.Fatal(err)

@@ -41,8 +41,9 @@ func splitPEM(t *testing.T, name string, data []byte) []artifact {
 	return out
 }
 
-// caTrueCSR is a CSR for cn that asks for basicConstraints CA:TRUE.
-func caTrueCSR(t *testing.T, cn string) []byte {
+// caFalseCSR is a CSR for cn that asks for basicConstraints CA:FALSE, as
+// the EndEntity template grants (one asking for CA:TRUE is refused).
+func caFalseCSR(t *testing.T, cn string) []byte {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -50,7 +51,7 @@ func caTrueCSR(t *testing.T, cn string) []byte {
 	}
 	val, _ := asn1.Marshal(struct {
 		IsCA bool `asn1:"optional"`
-	}{true})
+	}{false})
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		Subject:         pkix.Name{CommonName: cn, Organization: []string{"Acme"}},
 		DNSNames:        []string{cn, "alt." + cn},
@@ -106,7 +107,7 @@ func produceArtifacts(t *testing.T) []artifact {
 		add("user-"+h.subAlg+"-crl", plain.OK(t, "ca", "crl", sub))
 		add("user-"+h.rootAlg+"-root-crl", plain.OK(t, "ca", "crl", root))
 
-		csr := testbin.WriteFile(t, dir, "ca-true-"+h.rootAlg+".csr", caTrueCSR(t, "csr.example.test"))
+		csr := testbin.WriteFile(t, dir, "ca-false-"+h.rootAlg+".csr", caFalseCSR(t, "csr.example.test"))
 		add("issue-EndEntity-"+h.subAlg, urls.OK(t, "ca", "issue", sub, "--csr", csr, "--template", "EndEntity", "--validity", "90d"))
 	}
 	add("trust-bundle-user", plain.OK(t, "ca", "trust-bundle"))

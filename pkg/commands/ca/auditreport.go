@@ -40,7 +40,10 @@ awsAccountId certificateArn serial subject notBefore notAfter issuedAt
 revokedAt revocationReason templateArn.
 
 --format JSON (the default) prints an array of objects; CSV a header line and
-one row a certificate. --out-file writes the report to a file (mode 0600,
+one row a certificate. A value a certificate has not (revokedAt and
+revocationReason before a revocation; templateArn for a subordinate without
+a path length, which no AWS Private CA template makes) is left out of its
+JSON object, as in AWS Private CA's report, and empty in CSV. --out-file writes the report to a file (mode 0600,
 atomically) instead of stdout. The report is its own format: -o does not
 apply.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 6),
 		Example: `  certctl ca audit-report 5f2c9e01 --format CSV --out-file report.csv`,

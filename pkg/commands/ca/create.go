@@ -65,7 +65,8 @@ SHA256 of that family (SHA256WITHRSA or SHA256WITHECDSA), whatever the key's
 size or curve. --idempotency-token T: the same token
 with the same arguments within an hour returns the CA it created, with other
 arguments it is refused (exit 5). --usage-mode SHORT_LIVED_CERTIFICATE: every
-certificate lasts at most 7 days and carries no CRL or OCSP location.
+certificate lasts at most 7 days and carries no CRL or OCSP location (a
+--revocation-configuration enabling either is refused, exit 4).
 --name-constraints file://F ({"Permitted":{"DnsNames":[],"IpRanges":[],
 "EmailAddresses":[],"Uris":[]},"Excluded":{…}}) puts critical name constraints
 in the CA's certificate; certctl itself refuses to issue a name outside them

@@ -41,8 +41,7 @@ func NewCmdCaIssue(f *cmdutil.Factory, runF func(*IssueOptions) error) *cobra.Co
 		Use:   "issue CA --csr FILE --template NAME|ARN --validity 365d|DATE|Value=N,Type=T",
 		Short: "Issue a certificate from a CSR (not managed by the inventory)",
 		Long: `Sign a certificate signing request, as AWS Private CA's IssueCertificate: the CSR's
-signature is checked first, then the template decides the extensions, whatever
-the CSR asks for. Templates, by AWS Private CA name (the version may follow:
+signature is checked first, then the template decides the extensions. Templates, by AWS Private CA name (the version may follow:
 EndEntityCertificate/V1) or template ARN (arn:aws:acm-pca:::template/<Name>/V1):
 
   EndEntityCertificate (alias EndEntity)  TLS server and client: serverAuth, clientAuth
@@ -66,6 +65,15 @@ server templates (EndEntity, EndEntityServerAuth) carry DNS and IP names only
 and want a CN that is a host name; the others take any CN (CN=Alice Smith).
 A name a template cannot carry is refused (exit 4) and named, never dropped; a
 name outside the CA's name constraints is refused (exit 5).
+
+So is any other extension the CSR asks for that the certificate would not
+carry (exit 4, named, with a template that would): key usage bits and extended
+key usages the template does not grant (extendedKeyUsage=codeSigning under
+EndEntity: use CodeSigningCertificate), basicConstraints CA:TRUE under an
+end-entity template or CA:FALSE under a CA one, a CA path length longer than
+the template's, and any other extension (TLS Feature/must-staple, custom OIDs:
+use EndEntityCertificate_CSRPassthrough, which copies them). A subject key
+identifier is computed from the key, as the CSR's would be.
 
 --validity is a duration (90d, 12h), an RFC 3339 end (2027-06-30T00:00:00Z), or
 AWS Private CA's Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE (ABSOLUTE: Unix
@@ -110,7 +118,7 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 func (o *IssueOptions) parse() error {
 	name, err := casign.CanonicalTemplate(o.Template)
 	if err != nil {
-		return errs.UsageErrorf("--template: %s", strings.TrimPrefix(err.Error(), "ca: ")).
+		return errs.UsageErrorf("--template: %s", err).
 			WithHint("one of: %s, or arn:aws:acm-pca:::template/<Name>/V1", strings.Join(authority.Templates, ", "))
 	}
 	o.TemplateName = name
@@ -136,14 +144,14 @@ func runCaIssue(ctx context.Context, o *IssueOptions) error {
 	if err != nil {
 		return err
 	}
-	req := authorities.IssueRequest{CSR: csrPEM, Template: o.TemplateName, Validity: o.Period, NotBefore: o.NotBefore}
+	req := authorities.IssueRequest{CSR: csrPEM, CSRFile: cmdutil.FileArgName(o.CSRFile), Template: o.TemplateName, Validity: o.Period, NotBefore: o.NotBefore}
 	if o.APIPassthrough != "" {
 		data, err := readJSONArg(o.IO, "api-passthrough", o.APIPassthrough)
 		if err != nil {
 			return err
 		}
 		if req.Passthrough, err = casign.ParseAPIPassthrough(data); err != nil {
-			return errs.Invalidf("--api-passthrough: %s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "ca: "), "API passthrough: "))
+			return errs.Invalidf("--api-passthrough: %s", strings.TrimPrefix(err.Error(), "API passthrough: "))
 		}
 	}
 	p, svc, err := open(ctx, o.Printer, o.Authorities)

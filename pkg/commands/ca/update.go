@@ -37,7 +37,8 @@ member left out is kept unchanged: turn one off with {"Enabled":false}. (A CA
 created without a configuration publishes both at ca.base_url; the member left
 out stays so.) ca describe shows the result. The CRL partitions of a PARTITIONED CA stay served with the
 locations their certificates carry; a new CustomCname starts the next
-partition (see ca crl --help).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+partition (see ca crl --help). A SHORT_LIVED_CERTIFICATE CA publishes neither:
+enabling a CRL or OCSP for it is refused (exit 4).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca update 5f2c9e01 --status DISABLED
   certctl ca update 5f2c9e01 --revocation-configuration '{"CrlConfiguration":{"Enabled":true,"CustomCname":"crl.example.test"}}'
   certctl ca update 5f2c9e01 --revocation-configuration '{"OcspConfiguration":{"Enabled":false}}'`,

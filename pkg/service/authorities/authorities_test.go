@@ -1,13 +1,17 @@
 package authorities
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -18,6 +22,7 @@ import (
 	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -471,5 +476,85 @@ func TestListPages(t *testing.T) {
 	listTok := inventory.EncodeCursor(inventory.Cursor{Kind: inventory.CursorList, SortBy: "CREATED_AT", ID: "x"})
 	if _, err := s.List(ctx, ListInput{StartingToken: listTok}); errs.ExitCodeOf(err) != errs.ExitInvalid {
 		t.Errorf("a token of list: %v", err)
+	}
+}
+
+// TestAuditReportSubordinateTemplates: a subordinate created with --parent
+// is reported with the AWS Private CA template its path length matches
+// (SubordinateCACertificate_PathLenN), whether it asked for one or got the
+// longest path its parent allows; one recorded without it (before the
+// template was recorded) is reported so too; an unconstrained subordinate,
+// which no AWS Private CA template makes, has none, and its JSON omits the
+// key as AWS's report omits an absent revokedAt.
+func TestAuditReportSubordinateTemplates(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	create := func(cn, parent, template string) string {
+		t.Helper()
+		req := CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: cn},
+			Parent: parent, Template: template, Validity: 365 * 24 * time.Hour}
+		if parent == "" {
+			req.Type, req.Validity = authority.TypeRoot, 0
+		}
+		arn, err := s.Create(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return arn
+	}
+	root := create("Report Root", "", "")
+	two := create("Two", root, casign.PCASubordinateCAPathLen2)
+	create("Free", root, "")
+	create("One", two, "")
+	templates := func(ca string) map[string]string {
+		t.Helper()
+		report, err := s.AuditReport(ctx, ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for i, e := range report {
+			out[e.Subject] = e.TemplateArn
+			b, err := json.Marshal(&report[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte("null")) || (e.TemplateArn == "" && bytes.Contains(b, []byte("templateArn"))) {
+				t.Errorf("JSON %s", b)
+			}
+		}
+		return out
+	}
+	want := map[string]string{"CN=Report Root": "arn:aws:acm-pca:::template/RootCACertificate/V1",
+		"CN=Two": "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen2/V1", "CN=Free": ""}
+	if got := templates(root); !maps.Equal(got, want) {
+		t.Errorf("root's report: %v, want %v", got, want)
+	}
+	wantOne := map[string]string{"CN=One": "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen1/V1"}
+	if got := templates(two); !maps.Equal(got, wantOne) {
+		t.Errorf("Two's report: %v, want %v", got, wantOne)
+	}
+
+	// A row recorded without a template, as One's was before.
+	if err := s.core.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		r, err := authority.Find(tx, s.core.Names, two)
+		if err != nil {
+			return err
+		}
+		list, err := tx.ListIssued(r.ID)
+		if err != nil || len(list) != 1 {
+			return fmt.Errorf("issued %v: %v", list, err)
+		}
+		is, err := tx.GetSerial(r.ID, list[0].Serial)
+		if err != nil {
+			return err
+		}
+		is.Issuer, is.Template = r.ID, ""
+		return tx.RecordIssued(is)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := templates(two); !maps.Equal(got, wantOne) {
+		t.Errorf("Two's report from a row without a template: %v, want %v", got, wantOne)
 	}
 }

@@ -31,6 +31,8 @@ type IssueRequest struct {
 	csr *x509.CertificateRequest
 
 	CSR []byte
+	// CSRFile names the file CSR was read from, for messages.
+	CSRFile string
 	// Template is a template name or ARN (casign.CanonicalTemplate).
 	Template  string
 	Validity  timeutil.Validity
@@ -130,7 +132,7 @@ func (s *Service) issue(req IssueRequest, out **Issued) func(op *service.Op, r *
 		if req.Passthrough != nil {
 			op.Param("ApiPassthrough", req.Passthrough)
 		}
-		issued, err := s.core.Authority.IssueCSR(op.Tx, r, authority.CSRParams{CSR: req.CSR, Template: req.Template,
+		issued, err := s.core.Authority.IssueCSR(op.Tx, r, authority.CSRParams{CSR: req.CSR, CSRFile: req.CSRFile, Template: req.Template,
 			Validity: req.Validity, NotBefore: req.NotBefore, Passthrough: req.Passthrough,
 			Requester: authority.Requester(s.core.Actor), Parsed: req.csr})
 		if err != nil {

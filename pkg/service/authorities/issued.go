@@ -226,6 +226,17 @@ func (s *Service) AuditReport(ctx context.Context, ref string) ([]AuditReportEnt
 			return err
 		}
 		prefix := s.core.Names.CAARN(r.ID) + "/certificate/"
+		// Subordinates created with --parent before their template was
+		// recorded: their template follows from their path length.
+		var children map[string]string
+		for i := range list {
+			if list[i].Template == "" && !list[i].NotAfter.IsZero() {
+				if children, err = authority.ChildTemplates(tx, r.ID); err != nil {
+					return err
+				}
+				break
+			}
+		}
 		out = make([]AuditReportEntry, 0, len(list))
 		for i := range list {
 			is := &list[i]
@@ -241,6 +252,9 @@ func (s *Service) AuditReport(ctx context.Context, ref string) ([]AuditReportEnt
 				NotAfter:       timeutil.RFC3339(is.NotAfter),
 				IssuedAt:       timeutil.RFC3339(is.IssuedAt),
 				TemplateArn:    authority.TemplateArn(is.Template),
+			}
+			if is.Template == "" {
+				e.TemplateArn = authority.TemplateArn(children[is.Serial])
 			}
 			if !is.RevokedAt.IsZero() {
 				e.RevokedAt, e.RevocationReason = timeutil.RFC3339(is.RevokedAt), casign.ReasonName(is.Reason)

@@ -1,0 +1,207 @@
+package casign
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func kuExt(t testing.TB, ku x509.KeyUsage) pkix.Extension {
+	t.Helper()
+	var b []byte
+	n := 0
+	for i := 0; i < 9; i++ {
+		if ku&(1<<i) != 0 {
+			n = i + 1
+		}
+	}
+	b = make([]byte, (n+7)/8)
+	for i := 0; i < n; i++ {
+		if ku&(1<<i) != 0 {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+	}
+	v, err := asn1.Marshal(asn1.BitString{Bytes: b, BitLength: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkix.Extension{Id: oidKU, Critical: true, Value: v}
+}
+
+func ekuExt(t testing.TB, ids ...asn1.ObjectIdentifier) pkix.Extension {
+	t.Helper()
+	v, err := asn1.Marshal(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkix.Extension{Id: oidEKU, Value: v}
+}
+
+func bcExt(t testing.TB, isCA bool, pathLen int) pkix.Extension {
+	t.Helper()
+	v, err := asn1.Marshal(csrBasicConstraints{IsCA: isCA, MaxPathLen: pathLen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkix.Extension{Id: oidBC, Critical: true, Value: v}
+}
+
+func utf8Ext(t testing.TB, id asn1.ObjectIdentifier, critical bool, s string) pkix.Extension {
+	t.Helper()
+	v, err := asn1.MarshalWithParams(s, "utf8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkix.Extension{Id: id, Critical: critical, Value: v}
+}
+
+var (
+	oidServerAuth  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}
+	oidClientAuth  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}
+	oidCodeSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 3}
+	oidEmailProt   = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}
+	oidCustom      = asn1.ObjectIdentifier{1, 2, 3, 4}
+	// mustStaple is the TLS Feature extension certbot --must-staple and
+	// lego --must-staple put in their CSRs: status_request (5).
+	mustStaple = pkix.Extension{Id: oidTLSFeature, Value: []byte{0x30, 0x03, 0x02, 0x01, 0x05}}
+)
+
+// TestBuildCSRExtensions: an extension the CSR asks for is either carried
+// by the certificate (granted by the template) or refused with a
+// *NameError naming it, and a template that would carry it — never
+// dropped.
+func TestBuildCSRExtensions(t *testing.T) {
+	ski, err := keyIdentifier(cachedKey(t, "EC_prime256v1", "csr").Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	skiValue, _ := asn1.Marshal(ski)
+	for _, tc := range []struct {
+		name, alg, template string
+		exts                []pkix.Extension
+		passthrough         string
+		want                []string // substrings of the refusal; nil: issued
+	}{
+		// What stock tools put in a CSR passes under EndEntity.
+		{name: "SAN only", template: TemplateEndEntity},
+		{name: "subject key identifier", template: TemplateEndEntity, exts: []pkix.Extension{{Id: oidSKI, Value: skiValue}}},
+		{name: "CA:FALSE", template: TemplateEndEntity, exts: []pkix.Extension{bcExt(t, false, -1)}},
+		{name: "server usages", template: TemplateEndEntity, exts: []pkix.Extension{ekuExt(t, oidServerAuth, oidClientAuth), kuExt(t, x509.KeyUsageDigitalSignature)}},
+		{name: "RSA keyEncipherment", alg: "RSA_2048", template: TemplateEndEntity, exts: []pkix.Extension{kuExt(t, x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment)}},
+		{name: "codeSigning granted", template: PCACodeSigning, exts: []pkix.Extension{ekuExt(t, oidCodeSigning)}},
+
+		{name: "codeSigning under EndEntity", template: TemplateEndEntity, exts: []pkix.Extension{ekuExt(t, oidCodeSigning)},
+			want: []string{"extended key usage codeSigning", "EndEntityCertificate does not grant", "use CodeSigningCertificate"}},
+		{name: "clientAuth under ServerAuth", template: PCAEndEntityServerAuth, exts: []pkix.Extension{ekuExt(t, oidServerAuth, oidClientAuth)},
+			want: []string{"extended key usage clientAuth,", "use EndEntityCertificate)"}},
+		{name: "emailProtection", template: PCAEndEntityClientAuth, exts: []pkix.Extension{ekuExt(t, oidEmailProt)},
+			want: []string{"emailProtection", "use BlankEndEntityCertificate_APIPassthrough"}},
+		{name: "ECDSA keyEncipherment", template: TemplateEndEntity, exts: []pkix.Extension{kuExt(t, x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment)},
+			want: []string{"key usage keyEncipherment,", "to an ECDSA key"}},
+		{name: "nonRepudiation", alg: "RSA_2048", template: TemplateEndEntity, exts: []pkix.Extension{kuExt(t, x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment|x509.KeyUsageKeyEncipherment)},
+			want: []string{"key usage nonRepudiation,", "BlankEndEntityCertificate_APIPassthrough"}},
+		{name: "CA:TRUE under EndEntity", template: TemplateEndEntity, exts: []pkix.Extension{caTrueExtension(t)},
+			want: []string{"CA:TRUE", "end-entity", "SubordinateCACertificate_PathLen0..3"}},
+		{name: "custom extension", template: TemplateEndEntity, exts: []pkix.Extension{utf8Ext(t, oidCustom, false, "hello")},
+			want: []string{"extension 1.2.3.4 cannot be carried by template EndEntityCertificate", "use EndEntityCertificate_CSRPassthrough"}},
+		{name: "critical custom extension", template: PCACodeSigning, exts: []pkix.Extension{utf8Ext(t, oidCustom, true, "hello")},
+			want: []string{"critical extension 1.2.3.4"}},
+		{name: "must-staple", template: TemplateEndEntity, exts: []pkix.Extension{mustStaple},
+			want: []string{"TLS Feature (OCSP must-staple) (1.3.6.1.5.5.7.1.24)", "EndEntityCertificate_CSRPassthrough"}},
+		{name: "CRL distribution point", template: TemplateEndEntity, exts: []pkix.Extension{utf8Ext(t, oidCRL, false, "x")},
+			want: []string{"cRLDistributionPoints", "issuing CA's configuration"}},
+		{name: "passthrough carries", template: PCACSRPassthrough, exts: []pkix.Extension{utf8Ext(t, oidCustom, false, "hello"), mustStaple}},
+
+		// CA templates.
+		{name: "CA CSR", template: TemplateSubordinateCA, exts: []pkix.Extension{caTrueExtension(t), kuExt(t, x509.KeyUsageCertSign|x509.KeyUsageCRLSign)}},
+		{name: "path length within", template: PCASubordinateCAPathLen1, exts: []pkix.Extension{bcExt(t, true, 0)}},
+		{name: "path length asked", template: PCASubordinateCAPathLen1, exts: []pkix.Extension{bcExt(t, true, 1)}},
+		{name: "path length beyond", template: TemplateSubordinateCA, exts: []pkix.Extension{bcExt(t, true, 2)},
+			want: []string{"path length of 2", "grants 0", "use SubordinateCACertificate_PathLen2"}},
+		{name: "CA:FALSE under a CA template", template: TemplateSubordinateCA, exts: []pkix.Extension{bcExt(t, false, -1)},
+			want: []string{"CA:FALSE", "use EndEntityCertificate"}},
+		{name: "EKU under a CA template", template: TemplateSubordinateCA, exts: []pkix.Extension{ekuExt(t, oidServerAuth)},
+			want: []string{"extended key usage serverAuth, which template SubordinateCACertificate_PathLen0 does not grant"}},
+
+		// The API passthrough template carries what the passthrough gives.
+		{name: "API passthrough grants", template: PCABlankAPIPassthrough,
+			exts: []pkix.Extension{ekuExt(t, oidEmailProt), kuExt(t, x509.KeyUsageDigitalSignature), utf8Ext(t, oidCustom, false, "hello")},
+			passthrough: `{"Extensions":{"KeyUsage":{"DigitalSignature":true},"ExtendedKeyUsage":[{"ExtendedKeyUsageType":"EMAIL_PROTECTION"}],
+				"CustomExtensions":[{"ObjectIdentifier":"1.2.3.4","Value":"` + base64.StdEncoding.EncodeToString(utf8Ext(t, oidCustom, false, "hello").Value) + `"}]}}`},
+		{name: "API passthrough lacks", template: PCABlankAPIPassthrough, exts: []pkix.Extension{utf8Ext(t, oidCustom, false, "hello")},
+			passthrough: `{"Extensions":{"CustomExtensions":[{"ObjectIdentifier":"1.2.3.4","Value":"` + base64.StdEncoding.EncodeToString(utf8Ext(t, oidCustom, false, "bye").Value) + `"}]}}`,
+			want:        []string{"extension 1.2.3.4"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			alg := tc.alg
+			if alg == "" {
+				alg = "EC_prime256v1"
+			}
+			subject := pkix.Name{CommonName: "app.example.test"}
+			if isCA, _ := IsCATemplate(mustCanonical(t, tc.template)); isCA {
+				subject = pkix.Name{CommonName: "Sub CA"}
+			}
+			der := makeCSR(t, cachedKey(t, alg, "csr"), subject, []string{"app.example.test"}, tc.exts...)
+			csr, err := x509.ParseCertificateRequest(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := Issue{CSR: csr, Template: tc.template, Serial: mustSerial(t), Validity: Validity{testNow, testNow.AddDate(0, 1, 0)}}
+			if tc.passthrough != "" {
+				if in.Passthrough, err = ParseAPIPassthrough([]byte(tc.passthrough)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tmpl, err := Build(in)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if tc.template == PCACSRPassthrough && !slices.ContainsFunc(tmpl.ExtraExtensions, func(e pkix.Extension) bool { return e.Id.Equal(oidCustom) }) {
+					t.Error("the CSR's extension was not copied")
+				}
+				return
+			}
+			var ne *NameError
+			if !errors.As(err, &ne) {
+				t.Fatalf("got %v (%T), want a *NameError", err, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("refusal %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func mustCanonical(t testing.TB, name string) string {
+	t.Helper()
+	n, err := CanonicalTemplate(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestBuildMalformedCSRExtensions: an extension certctl reads that does
+// not parse is the CSR's problem, named.
+func TestBuildMalformedCSRExtensions(t *testing.T) {
+	for _, e := range []pkix.Extension{{Id: oidKU, Value: []byte{5, 0}}, {Id: oidEKU, Value: []byte{4, 1, 0}}, {Id: oidBC, Value: []byte{0x30, 3, 2, 1, 0x80}}} {
+		der := makeCSR(t, cachedKey(t, "EC_prime256v1", "csr"), pkix.Name{CommonName: "app.example.test"}, nil, e)
+		csr, err := x509.ParseCertificateRequest(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Build(Issue{CSR: csr, Template: TemplateEndEntity, Serial: mustSerial(t), Validity: Validity{testNow, testNow.AddDate(0, 1, 0)}})
+		var ce *CSRError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("%v: got %v", e.Id, err)
+		}
+	}
+}
