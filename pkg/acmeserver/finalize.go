@@ -245,10 +245,7 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	if !ok {
 		prof, _ = acmestate.LookupProfile(acmestate.ProfileClassic) // orders made before profiles
 	}
-	validity := s.cfg.Validity
-	if prof.MaxValidity > 0 && prof.MaxValidity < validity {
-		validity = prof.MaxValidity
-	}
+	validity := prof.Validity(s.cfg.Validity)
 	action := events.ActionRenewal
 	if c == nil {
 		action = events.ActionIssuance
