@@ -133,9 +133,9 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 // newAccount creates the account of the request's key (NewAccount, made by
-// the new account): the contacts the endpoint requires, and an external
-// account binding that verifies and may still bind an account, which it
-// then records.
+// the new account; refused, by the key): the contacts the endpoint
+// requires, and an external account binding that verifies and may still
+// bind an account, which it then records.
 func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *request, in *newAccountPayload, tp string) (*acmestate.Account, error) {
 	jwk, err := req.Key.MarshalJSON()
 	if err != nil {
@@ -143,7 +143,11 @@ func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *reques
 	}
 	a := &acmestate.Account{ID: uuid.NewString(), EndpointID: ep.ID, Status: acmestate.AcmeValid,
 		Contact: in.Contact, JWK: jwk, Thumbprint: tp}
-	err = s.change(r.Context(), a.ID, "NewAccount", func(op *service.Op) error {
+	// Recorded as made by the key that asks ("jwk:<thumbprint>", as a
+	// revocation by a certificate's key is) until the account exists: a
+	// refused request names no account that never exists, and repeated
+	// attempts of one key name the same actor.
+	err = s.change(r.Context(), keyActor(tp), "NewAccount", func(op *service.Op) error {
 		op.Resource(s.endpointARN(ep.ID))
 		if len(in.Contact) > 0 {
 			op.Param("Contact", in.Contact)
@@ -163,7 +167,10 @@ func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *reques
 		if other != nil {
 			return &existingAccount{a: other}
 		}
-		eab, p := s.checkEAB(op, op.Sealer(), ep, in.ExternalAccountBinding, req)
+		eab, p, err := s.checkEAB(op, op.Sealer(), ep, in.ExternalAccountBinding, req)
+		if err != nil {
+			return err
+		}
 		if p != nil {
 			return refuse(p)
 		}
@@ -180,6 +187,7 @@ func (s *Server) newAccount(r *http.Request, ep *acmestate.Endpoint, req *reques
 			return err
 		}
 		op.Resource(s.accountARN(a))
+		op.ActAs(a.ID)
 		return acmestate.IndexAccountKey(op.Tx, a)
 	})
 	if err != nil {

@@ -413,7 +413,8 @@ func TestVaultCA(t *testing.T) {
 	}
 	_, o := f.rawOrder(key, kid, "w.lab.test")
 	resp, body := f.signed(o.Finalize, key, kid, f.finalizeBody("w.lab.test"), nil)
-	wantProblem(t, "finalize on a disabled CA", resp, body, errServerInternal, http.StatusServiceUnavailable)
+	// 403, not a 5xx that clients would retry: see TestCARefusals.
+	wantProblem(t, "finalize on a disabled CA", resp, body, errServerInternal, http.StatusForbidden)
 }
 
 // TestRenewalInfoMethods: renewalInfo is read by a plain GET (RFC 9773

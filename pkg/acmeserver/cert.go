@@ -3,6 +3,7 @@ package acmeserver
 import (
 	"bytes"
 	"crypto/x509"
+	"errors"
 	"net/http"
 	"sync"
 
@@ -44,8 +45,12 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
 			return err
 		})
 	}
-	if verr != nil {
+	if errors.Is(verr, localstore.ErrNotFound) {
 		writeProblem(w, problem(errMalformed, http.StatusNotFound, "the certificate is no longer in the vault"))
+		return
+	}
+	if verr != nil {
+		writeProblem(w, s.internal(verr))
 		return
 	}
 	issuers, err := s.issuers.pem(v.ChainPEM, s.selfSigned.check)

@@ -9,6 +9,7 @@ import (
 	jose "github.com/go-jose/go-jose/v3"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -22,68 +23,72 @@ var eabAlgorithms = []string{"HS256", "HS384", "HS512"}
 // newAccount URL and whose payload is the account's jwk. The credential
 // must belong to ep and be usable (not revoked, expired or already used
 // unless reusable). Its KeyId is recorded once it names a credential of
-// ep; nothing else of the binding is.
-func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *acmestate.Endpoint, raw json.RawMessage, outer *request) (*acmestate.EAB, *Problem) {
+// ep; nothing else of the binding is. An error is the store's or the
+// vault's, not the binding's.
+func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *acmestate.Endpoint, raw json.RawMessage, outer *request) (*acmestate.EAB, *Problem, error) {
 	var f flattenedJWS
 	if err := json.Unmarshal(raw, &f); err != nil || f.Signatures != nil || f.Header != nil || f.Payload == nil {
-		return nil, malformed("externalAccountBinding is not a flattened JWS")
+		return nil, malformed("externalAccountBinding is not a flattened JWS"), nil
 	}
 	hdr, err := base64.RawURLEncoding.DecodeString(f.Protected)
 	if err != nil {
-		return nil, malformed("externalAccountBinding protected header is not base64url")
+		return nil, malformed("externalAccountBinding protected header is not base64url"), nil
 	}
 	var h protectedHeader
 	if err := json.Unmarshal(hdr, &h); err != nil {
-		return nil, malformed("externalAccountBinding protected header is not JSON")
+		return nil, malformed("externalAccountBinding protected header is not JSON"), nil
 	}
 	if !slices.Contains(eabAlgorithms, h.Alg) {
 		p := problem(errBadSignatureAlgorithm, http.StatusBadRequest, "externalAccountBinding must be MACed with HS256, HS384 or HS512")
 		p.Algorithms = eabAlgorithms
-		return nil, p
+		return nil, p, nil
 	}
 	if h.Nonce != "" {
-		return nil, malformed("externalAccountBinding must not carry a nonce")
+		return nil, malformed("externalAccountBinding must not carry a nonce"), nil
 	}
 	if h.URL != outer.URL {
-		return nil, unauthorized("externalAccountBinding url does not match the newAccount URL")
+		return nil, unauthorized("externalAccountBinding url does not match the newAccount URL"), nil
 	}
 	if h.Kid == "" {
-		return nil, malformed("externalAccountBinding has no kid")
+		return nil, malformed("externalAccountBinding has no kid"), nil
 	}
 	b, err := acmestate.GetEAB(op.Tx, h.Kid)
+	if err != nil && errs.ExitCodeOf(err) != errs.ExitNotFound {
+		return nil, nil, err // the store's failure, not an unknown key ID
+	}
 	if err != nil || b.EndpointID != ep.ID {
-		return nil, unauthorized("unknown external account binding key ID")
+		return nil, unauthorized("unknown external account binding key ID"), nil
 	}
 	op.Param("ExternalAccountBindingKeyId", b.KeyID)
 	jws, err := jose.ParseSigned(string(raw))
 	if err != nil || len(jws.Signatures) != 1 {
-		return nil, malformed("unparsable externalAccountBinding")
+		return nil, malformed("unparsable externalAccountBinding"), nil
 	}
 	key, err := b.MACKey(sealer)
 	if err != nil {
-		return nil, s.internal(err)
+		return nil, nil, err
 	}
 	payload, err := jws.Verify(key)
 	clear(key)
 	if err != nil {
-		return nil, unauthorized("externalAccountBinding MAC does not verify")
+		return nil, unauthorized("externalAccountBinding MAC does not verify"), nil
 	}
 	var bound jose.JSONWebKey
 	if err := bound.UnmarshalJSON(payload); err != nil {
-		return nil, malformed("externalAccountBinding payload is not a jwk")
+		return nil, malformed("externalAccountBinding payload is not a jwk"), nil
 	}
 	t1, err1 := thumbprint(&bound)
 	t2, err2 := thumbprint(outer.Key)
 	if err1 != nil || err2 != nil || t1 != t2 {
-		return nil, unauthorized("externalAccountBinding binds another key")
+		return nil, unauthorized("externalAccountBinding binds another key"), nil
 	}
 	switch b.Status(op.Now) {
 	case acmestate.EABRevoked:
-		return nil, unauthorized("external account binding credential revoked")
+		return nil, unauthorized("external account binding credential revoked"), nil
 	case acmestate.EABExpired:
-		return nil, unauthorized("external account binding credential expired")
+		return nil, unauthorized("external account binding credential expired"), nil
 	case acmestate.EABUsed:
-		return nil, unauthorized("external account binding credential already used")
+		return nil, unauthorized("external account binding credential already used"), nil
 	}
-	return b, nil
+	return b, nil, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -174,6 +175,14 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		}
 		op.Param("KeyAlgorithm", csr.KeyAlgorithm)
 		if err := s.issue(op, ep, req.Account, o, authzs, csr); err != nil {
+			// A refusal of the CA (caRefusal) will not change by asking
+			// again: the order becomes invalid with it (RFC 8555 7.1.6),
+			// so that a client that retries is told orderNotReady and
+			// the failure is counted once an order.
+			var p *Problem
+			if errors.As(err, &p) {
+				lapsed = p
+			}
 			return err
 		}
 		order = o
@@ -230,16 +239,13 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	}
 	caRec, typ, err := s.issuingCA(tx, ep, csr.PublicKey)
 	if err != nil {
-		return err
+		return caRefusal(err)
 	}
 	prof, ok := acmestate.LookupProfile(o.Profile)
 	if !ok {
 		prof, _ = acmestate.LookupProfile(acmestate.ProfileClassic) // orders made before profiles
 	}
-	validity := s.cfg.Validity
-	if prof.MaxValidity > 0 && prof.MaxValidity < validity {
-		validity = prof.MaxValidity
-	}
+	validity := prof.Validity(s.cfg.Validity)
 	action := events.ActionRenewal
 	if c == nil {
 		action = events.ActionIssuance
@@ -255,7 +261,7 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: validity,
 		ClientAuth: prof.ClientAuth, Requester: authority.Requester(audit.Actor{Type: audit.ActorACMEAccount, ID: acct.ID, Host: s.host})})
 	if err != nil {
-		return err
+		return caRefusal(err)
 	}
 	if err := inventory.StoreIssued(tx, s.core.Vault, c, issued.Certificate, issued.Chain, nil, now); err != nil {
 		return err
@@ -292,15 +298,32 @@ func (s *Server) issuingCA(tx localstore.Tx, ep *acmestate.Endpoint, pub crypto.
 		return r, inventory.TypeIssued, err
 	}
 	r, err := authority.Get(tx, ep.CertificateAuthorityID)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, "", errs.NotFoundf("certificate authority %s is gone from the vault", ep.CertificateAuthorityID).WithCode(authority.ReasonNotFound)
+	}
 	if err != nil {
-		return nil, "", refuse(problem(errServerInternal, http.StatusServiceUnavailable,
-			"the certificate authority of this endpoint is gone from the vault"))
+		return nil, "", err
 	}
 	if err := s.core.Authority.CheckCanIssue(r); err != nil {
-		return nil, "", refuse(problem(errServerInternal, http.StatusServiceUnavailable,
-			"the certificate authority of this endpoint cannot issue: it is "+r.EffectiveStatus(s.core.Now())))
+		return nil, "", err
 	}
 	return r, inventory.TypePrivate, nil
+}
+
+// caRefusal is the refusal of a change by a rule of the CA an order is
+// issued from — an errs.Error of exit 3, 4 or 5 from pkg/authority: a
+// name outside its name constraints (DOMAIN_NOT_ALLOWED), a validity it
+// cannot cover (PCA_INVALID_DURATION), a CA that cannot issue
+// (PCA_INVALID_STATE) or is gone (PCA_RESOURCE_NOT_FOUND) — recorded with
+// the CA's reason as its ErrorCode, as `certctl request` records it, and
+// answered with the problem ruleProblem gives it. Any other error is
+// returned as it is.
+func caRefusal(err error) error {
+	p := ruleProblem(err)
+	if p == nil {
+		return err
+	}
+	return &errs.Error{Exit: errs.ExitCodeOf(err), Code: errs.CodeNameOf(err), Err: p}
 }
 
 // countFailure adds one failed issuance to the endpoint's counters
@@ -370,6 +393,8 @@ func (s *Server) invalidateOrder(r *http.Request, acct *acmestate.Account, o *ac
 			return service.ErrUnchanged
 		}
 		op.Param("Reason", why.Detail)
+		// The order's error says why (RFC 8555 7.1.3).
+		cur.Error = &acmestate.Problem{Type: why.Type, Detail: why.Detail, Status: why.Status}
 		cur.Status, cur.UpdatedAt = acmestate.AcmeInvalid, op.Now
 		return acmestate.PutOrder(op.Tx, cur)
 	})

@@ -503,12 +503,24 @@ func (s *Server) accountIDOf(r *http.Request, ep *acmestate.Endpoint, kid string
 	return id, true
 }
 
+// kidProblem is the detail of a kid that is no account URL of the
+// endpoint: most often, one under another base URL, stored by the client
+// before endpoint.base_url changed, which the check keeps refusing (an
+// account URL is the account's identity, RFC 8555 7.3) but names.
+func kidProblem(base, kid string) string {
+	if !strings.HasPrefix(kid, base+"/") {
+		return "kid " + quote(kid) + " is not under this server's base URL " + base +
+			" (endpoint.base_url): an account URL from before the base URL changed names no account; newAccount with the same key answers its URL under this one"
+	}
+	return "kid is not an account of this endpoint"
+}
+
 // accountOf loads the valid account named by a kid URL of endpoint ep, or
 // takes it from pre when it was read with the endpoint.
 func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string, pre *prefetched) (*acmestate.Account, *Problem) {
 	id, ok := s.accountIDOf(r, ep, kid)
 	if !ok {
-		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, "kid is not an account of this endpoint")
+		return nil, problem(errAccountDoesNotExist, http.StatusBadRequest, kidProblem(s.base(r), kid))
 	}
 	var a *acmestate.Account
 	var err error

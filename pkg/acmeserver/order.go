@@ -11,7 +11,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -133,6 +135,49 @@ func subNames(sub []Subproblem) []string {
 	return out
 }
 
+// checkCANames refuses, when the order is made, names the name
+// constraints of ep's vault CA (or of a CA above it) do not allow
+// (rejectedIdentifier, one subproblem a name, recorded as
+// DOMAIN_NOT_ALLOWED), so that a client learns it before it proves
+// anything rather than at finalize. Finalize checks again as it signs,
+// since the endpoint's CA may change meanwhile. Nothing is checked here
+// when ep issues from the public-style hierarchy or its CA is gone or
+// cannot issue: finalize refuses that with its own reason.
+func (s *Server) checkCANames(tx localstore.Tx, ep *acmestate.Endpoint, names []string) error {
+	if ep.CertificateAuthorityID == "" {
+		return nil
+	}
+	ca, err := authority.Get(tx, ep.CertificateAuthorityID)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if s.core.Authority.CheckCanIssue(ca) != nil {
+		return nil
+	}
+	var sub []Subproblem
+	for _, n := range names {
+		err := s.core.Authority.CheckNames(tx, ca, []string{n})
+		if err == nil {
+			continue
+		}
+		if errs.CodeNameOf(err) != authority.ReasonDomainNotAllowed {
+			return err
+		}
+		sub = append(sub, Subproblem{Type: errRejectedIdentifier, Detail: err.Error(),
+			Identifier: &acmestate.Identifier{Type: "dns", Value: n}})
+	}
+	if len(sub) == 0 {
+		return nil
+	}
+	p := problem(errRejectedIdentifier, http.StatusBadRequest,
+		"the certificate authority of this endpoint does not issue for "+strings.Join(subNames(sub), ", ")+": its name constraints do not allow them")
+	p.Subproblems = sub
+	return &errs.Error{Exit: errs.ExitRefused, Code: authority.ReasonDomainNotAllowed, Err: p}
+}
+
 // handleNewOrder creates an order (NewOrder): ready at once with one valid
 // authorization a name when every name is pre-approved; on a CHALLENGE
 // endpoint, pending with a pending authorization (and its challenges) for
@@ -169,6 +214,9 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		}
 		if p != nil {
 			return refuse(p)
+		}
+		if err := s.checkCANames(op.Tx, ep, names); err != nil {
+			return err
 		}
 		profile, p := orderProfile(ep, in.Profile)
 		if p != nil {

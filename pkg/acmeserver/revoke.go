@@ -106,8 +106,12 @@ func revoker(req *request) string {
 	if err != nil {
 		return "jwk"
 	}
-	return "jwk:" + tp
+	return keyActor(tp)
 }
+
+// keyActor is the actor ID of a request authorised by a key that is no
+// account's: "jwk:" and the key's thumbprint tp.
+func keyActor(tp string) string { return "jwk:" + tp }
 
 // mayRevoke: the account that obtained c, or the certificate's own key.
 func mayRevoke(req *request, c *localstore.Certificate, cert *x509.Certificate) bool {

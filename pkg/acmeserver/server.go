@@ -39,6 +39,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -248,8 +249,13 @@ func (s *Server) endpointWith(r *http.Request, also func(localstore.Tx, *acmesta
 		}
 		return err
 	})
-	if err != nil {
+	if errors.Is(err, localstore.ErrNotFound) || errs.ExitCodeOf(err) == errs.ExitNotFound {
 		return nil, &Problem{Type: errMalformed, Status: http.StatusNotFound, Detail: "no such ACME endpoint"}
+	}
+	if err != nil {
+		// Most often a store that does not answer (see internal): not
+		// a reason to tell the client the endpoint does not exist.
+		return nil, s.internal(err)
 	}
 	if e.Status != acmestate.StatusActive {
 		return nil, &Problem{Type: errUnauthorized, Status: http.StatusForbidden, Detail: "ACME endpoint is " + e.Status}
@@ -300,13 +306,44 @@ func refuse(p *Problem) error {
 }
 
 // problemOf is the problem document answering a failed change: the problem
-// it was refused with, else serverInternal.
+// it was refused with; else, for a refusal by a rule of the service or
+// domain packages (exit 3, 4 or 5) that carries no problem, ruleProblem's;
+// else serverInternal (see internal).
 func (s *Server) problemOf(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
 		return p
 	}
+	if p := ruleProblem(err); p != nil {
+		return p
+	}
 	return s.internal(err)
+}
+
+// ruleProblem is the problem answering err when err is a refusal by a rule
+// (an errs.Error of exit 3, 4 or 5), nil otherwise: a name a CA's name
+// constraints forbid is rejectedIdentifier; any other rule is one of the
+// server's own configuration or state, which no error type of RFC 8555
+// 6.7 but serverInternal describes, answered with 403 Forbidden (RFC 8555
+// 7.4's status for a server unwilling to issue) and the rule's message,
+// never a bare "internal error". A 4xx rather than a 5xx: clients retry a
+// 5xx as a passing failure (golang.org/x/crypto/acme retries every 5xx,
+// and reports its last try's answer instead of this one), and asking
+// again does not change a rule's answer.
+func ruleProblem(err error) *Problem {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	switch {
+	case e.Exit != errs.ExitNotFound && e.Exit != errs.ExitInvalid && e.Exit != errs.ExitRefused:
+		return nil
+	case e.Code == authority.ReasonDomainNotAllowed:
+		return problem(errRejectedIdentifier, http.StatusBadRequest, "the certificate authority of this endpoint does not issue for this name: "+e.Error())
+	case e.Code == authority.ReasonInvalidDuration || e.Code == authority.ReasonInvalidState || e.Code == authority.ReasonNotFound:
+		return problem(errServerInternal, http.StatusForbidden, "the certificate authority of this endpoint cannot issue this certificate: "+e.Error())
+	}
+	return problem(errServerInternal, http.StatusForbidden, e.Error())
 }
 
 // endpointARN, accountARN and orderARN name the resources of changes.
@@ -326,8 +363,22 @@ func (s *Server) logf(format string, a ...any) {
 	}
 }
 
-// internal logs err and returns a serverInternal problem without detail.
+// storeRetryAfter is the Retry-After, in seconds, of an answer given while
+// the store does not answer.
+const storeRetryAfter = "5"
+
+// internal logs err and returns the serverInternal problem answering it:
+// 503 with Retry-After when the store does not answer (checked as /healthz
+// does, after the fact: err is then most likely the store's own), since
+// the request may succeed once it does; else 500 without detail.
 func (s *Server) internal(err error) *Problem {
+	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
+	defer cancel()
+	if serr := s.storeAnswers(ctx); serr != nil {
+		s.logf("acme: store unavailable: %v", err)
+		return &Problem{Type: errServerInternal, Status: http.StatusServiceUnavailable,
+			Detail: "the server cannot reach its store; try again later", headers: map[string]string{"Retry-After": storeRetryAfter}}
+	}
 	s.logf("acme: internal error: %v", err)
 	return &Problem{Type: errServerInternal, Status: http.StatusInternalServerError, Detail: "internal error"}
 }

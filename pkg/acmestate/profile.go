@@ -21,6 +21,15 @@ type Profile struct {
 	MaxValidity time.Duration
 }
 
+// Validity is the lifetime of the certificates of p issued by an endpoint
+// whose certificate_validity is configured.
+func (p Profile) Validity(configured time.Duration) time.Duration {
+	if p.MaxValidity > 0 && p.MaxValidity < configured {
+		return p.MaxValidity
+	}
+	return configured
+}
+
 // Built-in profile names.
 const (
 	ProfileClassic    = "classic"

@@ -755,17 +755,8 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	if err != nil {
 		return nil, err
 	}
-	cas := append([]*x509.Certificate{caCert}, c.chain...)
-	if r.NameConstraints != nil {
-		// The CA's own constraints, also when its certificate (signed
-		// outside, for an --external CA) does not carry them.
-		own := &x509.Certificate{Subject: caCert.Subject}
-		if err := r.NameConstraints.apply(own); err == nil {
-			cas = append(cas, own)
-		}
-	}
-	if err := casign.CheckNameConstraints(cas, t); err != nil {
-		return nil, errs.Refusedf("%v", err).WithCode(ReasonDomainNotAllowed)
+	if err := checkNameConstraints(r, caCert, c.chain, t); err != nil {
+		return nil, err
 	}
 	part := -1
 	if r.partitioned() {
@@ -777,6 +768,37 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 		return nil, mapSignErr(err)
 	}
 	return cert, nil
+}
+
+// CheckNames refuses DNS names that the name constraints of r, or of a CA
+// above it, do not allow (DOMAIN_NOT_ALLOWED, exit 5), as issuing a
+// certificate for them from r would: for a request that can be refused
+// before anything is signed (an ACME order, when it is made).
+func (s *Service) CheckNames(tx localstore.Tx, r *Record, names []string) error {
+	c, err := s.cached(tx, r)
+	if err != nil {
+		return err
+	}
+	return checkNameConstraints(r, c.cert, c.chain, &x509.Certificate{DNSNames: names})
+}
+
+// checkNameConstraints refuses template t when its names fall outside the
+// name constraints of r's certificate caCert, of its chain, or of r's own
+// configuration.
+func checkNameConstraints(r *Record, caCert *x509.Certificate, chain []*x509.Certificate, t *x509.Certificate) error {
+	cas := append([]*x509.Certificate{caCert}, chain...)
+	if r.NameConstraints != nil {
+		// The CA's own constraints, also when its certificate (signed
+		// outside, for an --external CA) does not carry them.
+		own := &x509.Certificate{Subject: caCert.Subject}
+		if err := r.NameConstraints.apply(own); err == nil {
+			cas = append(cas, own)
+		}
+	}
+	if err := casign.CheckNameConstraints(cas, t); err != nil {
+		return errs.Refusedf("%v", err).WithCode(ReasonDomainNotAllowed)
+	}
+	return nil
 }
 
 // reserveSerialFor reserves a serial of the CA r; a PARTITIONED CA's serial

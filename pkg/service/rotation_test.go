@@ -156,7 +156,7 @@ func TestCreateEABAfterRotation(t *testing.T) {
 	dir := t.TempDir()
 	v1, c1 := openHandle(t, dir, localstore.Options{})
 	eps := endpoints.New(c1, endpoints.Settings{Listen: "127.0.0.1:8443", Zone: "zone.test"})
-	arn, err := eps.Create(ctx, endpoints.CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
+	arn, _, err := eps.Create(ctx, endpoints.CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
 	if err != nil {
 		t.Fatal(err)
 	}

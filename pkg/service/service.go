@@ -129,6 +129,12 @@ func (o *Op) Param(name string, value any) {
 	o.rec.RequestParameters[name] = value
 }
 
+// ActAs records the change as made by the actor of the same type and host
+// whose ID is id, from now on: for a change whose actor exists only once
+// it succeeds (a new ACME account), recorded until then, and when refused,
+// as who asked for it.
+func (o *Op) ActAs(id string) { o.rec.Actor.ID = id }
+
 // Rename changes the recorded API name (for a change whose name is known
 // only once it runs, such as a re-issue).
 func (o *Op) Rename(eventName string) { o.rec.EventName = eventName }

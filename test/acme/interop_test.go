@@ -250,10 +250,20 @@ func TestUacme(t *testing.T) {
 	unshare := testbin.Tool(t, "unshare")
 	s := startServer(t)
 	d := t.TempDir()
-	// uacme trusts the system bundle only: bind-mount ours over it in a
-	// private mount namespace.
-	script := fmt.Sprintf("mount --bind %s /etc/ssl/certs/ca-certificates.crt && %s -y -c %s/conf -a %s -e %s:%s new ops@lab.test && %s -y -c %s/conf -a %s -h /bin/true issue uacme.lab.test",
-		s.roots, bin, d, s.dir, s.kid, s.mac, bin, d, s.dir)
+	// uacme trusts the system store only (libcurl reads neither
+	// CURL_CA_BUNDLE nor SSL_CERT_FILE): install the roots in it as the
+	// README says (update-ca-certificates), in a private mount namespace
+	// over copies of the store's directories. Where that tool is missing,
+	// bind-mount the roots over the system bundle instead.
+	install := fmt.Sprintf("mount --bind %s /etc/ssl/certs/ca-certificates.crt", s.roots)
+	if _, err := exec.LookPath("update-ca-certificates"); err == nil {
+		install = fmt.Sprintf("mkdir -p %[1]s/certs %[1]s/local %[1]s/hooks && cp -a /etc/ssl/certs/. %[1]s/certs/ && "+
+			"mount --bind %[1]s/certs /etc/ssl/certs && mount --bind %[1]s/local /usr/local/share/ca-certificates && "+
+			"{ ! test -d /etc/ca-certificates/update.d || mount --bind %[1]s/hooks /etc/ca-certificates/update.d; } && "+
+			"cp %[2]s /usr/local/share/ca-certificates/certctl-vault.crt && update-ca-certificates >/dev/null 2>&1", d+"/store", s.roots)
+	}
+	script := fmt.Sprintf("%s && %s -y -c %s/conf -a %s -e %s:%s new ops@lab.test && %s -y -c %s/conf -a %s -h /bin/true issue uacme.lab.test",
+		install, bin, d, s.dir, s.kid, s.mac, bin, d, s.dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, unshare, "-m", "sh", "-c", script)

@@ -15,7 +15,6 @@ import (
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/service/authorities"
-	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // CreateOptions are the inputs of `ca create`.
@@ -185,8 +184,8 @@ func (o *CreateOptions) parse(cmd *cobra.Command) error {
 	}
 	var d time.Duration
 	if o.Validity != "" {
-		if d, err = timeutil.ParseDuration(o.Validity); err != nil || d <= 0 {
-			return errs.UsageErrorf("--validity: invalid duration %q", o.Validity)
+		if d, err = cmdutil.PositiveDuration("validity", o.Validity); err != nil {
+			return err
 		}
 	}
 	tags, err := inventory.ParseTags(o.Tags)

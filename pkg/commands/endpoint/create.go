@@ -8,12 +8,14 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/service/endpoints"
 )
 
 // CreateOptions are the inputs of `endpoint create`.
 type CreateOptions struct {
 	Deps
+	IO *iostreams.IOStreams
 
 	AuthorizationBehavior string
 	// ChallengeTypes narrow a CHALLENGE endpoint's challenges (nil: all).
@@ -29,7 +31,7 @@ type CreateOptions struct {
 
 // NewCmdCreate builds `certctl endpoint create`.
 func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{Deps: newDeps(f)}
+	opts := &CreateOptions{Deps: newDeps(f), IO: f.IO}
 	var algs, challenges []string
 	cmd := &cobra.Command{
 		Use:   "create --authorization-behavior PRE_APPROVED|CHALLENGE --contact REQUIRED|NOT_REQUIRED",
@@ -40,8 +42,11 @@ EC_secp384r1); --certificate-tags are put on every certificate it issues;
 --contact REQUIRED rejects ACME accounts without a mailto: contact.
 --certificate-authority-arn issues from a CA of the vault (made with ` + "`ca create`" + `
 or ` + "`ca import`" + `, ACTIVE; its certificates are PRIVATE) instead of the built-in
-public-style hierarchy. --default-profile is the profile of orders that name
-none (classic, tlsserver or shortlived; default classic).
+public-style hierarchy; a CA that expires before a certificate of
+certificate_validity (or of the default profile) would is taken with a
+warning on stderr, since finalize then refuses its orders (PCA_INVALID_DURATION).
+--default-profile is the profile of orders that name none (classic, tlsserver
+or shortlived; default classic).
 
 --authorization-behavior PRE_APPROVED authorizes only the names that the
 endpoint's domain validations pre-approve (` + "`endpoint domain add`" + `); CHALLENGE also
@@ -113,11 +118,12 @@ func runCreate(ctx context.Context, o *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := svc.Create(ctx, endpoints.CreateInput{Name: o.Name, AuthorizationBehavior: o.AuthorizationBehavior, ChallengeTypes: o.ChallengeTypes, Contact: o.Contact,
+	a, notices, err := svc.Create(ctx, endpoints.CreateInput{Name: o.Name, AuthorizationBehavior: o.AuthorizationBehavior, ChallengeTypes: o.ChallengeTypes, Contact: o.Contact,
 		AllowedKeyAlgorithms: o.AllowedKeyAlgorithms, CertificateTags: o.CertificateTags, Tags: o.Tags,
 		CertificateAuthority: o.CertificateAuthority, DefaultProfile: o.DefaultProfile})
 	if err != nil {
 		return err
 	}
+	cmdutil.PrintNotices(o.IO, notices...)
 	return printEndpointARN(p, "Created", a)
 }

@@ -9,9 +9,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
-	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // NewCmdEAB builds `certctl endpoint eab`.
@@ -75,9 +73,9 @@ The MAC key (base64url) is shown only now; the vault keeps it sealed.` + cmdutil
 			opts.Endpoint = args[0]
 			opts.ExpiresIn = 0
 			if expiresIn != "" {
-				d, err := timeutil.ParseDuration(expiresIn)
-				if err != nil || d <= 0 {
-					return errs.UsageErrorf("--expires-in: invalid duration %q", expiresIn)
+				d, err := cmdutil.PositiveDuration("expires-in", expiresIn)
+				if err != nil {
+					return err
 				}
 				opts.ExpiresIn = d
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/service/endpoints"
 )
 
@@ -15,6 +16,7 @@ import (
 // changed.
 type UpdateOptions struct {
 	Deps
+	IO *iostreams.IOStreams
 
 	Endpoint string
 	// The settings to change, as the service takes them (nil: unchanged).
@@ -23,7 +25,7 @@ type UpdateOptions struct {
 
 // NewCmdUpdate builds `certctl endpoint update`.
 func NewCmdUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.Command {
-	opts := &UpdateOptions{Deps: newDeps(f)}
+	opts := &UpdateOptions{Deps: newDeps(f), IO: f.IO}
 	var contact, name, behavior, caRef, profile string
 	var algs, certTags, challenges []string
 	cmd := &cobra.Command{
@@ -33,7 +35,9 @@ func NewCmdUpdate(f *cmdutil.Factory, runF func(*UpdateOptions) error) *cobra.Co
 requirement, allowed key algorithms, certificate tags (replaced as a whole),
 name, the vault CA it issues from (--certificate-authority-arn, an ACTIVE CA;
 --public-certificate-authority goes back to the built-in public-style
-hierarchy) or its default profile (classic, tlsserver or shortlived).
+hierarchy; a CA that expires before a certificate of certificate_validity would
+is taken with a warning on stderr, as for create) or its default profile
+(classic, tlsserver or shortlived).
 Certificates issued before keep their issuer and their renewal information.
 Prints the endpoint as ` + "`describe`" + ` does. Switching to CHALLENGE without
 --challenge-types offers all three types; --challenge-types alone needs a
@@ -131,9 +135,10 @@ func runUpdate(ctx context.Context, o *UpdateOptions) error {
 	if err != nil {
 		return err
 	}
-	d, err := svc.Update(ctx, o.Endpoint, o.UpdateInput)
+	d, notices, err := svc.Update(ctx, o.Endpoint, o.UpdateInput)
 	if err != nil {
 		return err
 	}
+	cmdutil.PrintNotices(o.IO, notices...)
 	return printEndpoint(p, d)
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/certificates"
 	"github.com/certctl/certctl/pkg/service/renewals"
-	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // RenewOptions are the inputs of renew: its dependencies, as functions
@@ -147,9 +146,9 @@ renew ARN renews one; one that is not eligible is INELIGIBLE (exit 7).` + cmduti
 				}
 			}
 			if within != "" {
-				d, err := timeutil.ParseDuration(within)
-				if err != nil || d <= 0 {
-					return errs.UsageErrorf("--within: invalid duration %q", within)
+				d, err := cmdutil.PositiveDuration("within", within)
+				if err != nil {
+					return err
 				}
 				opts.Within = d
 			}

@@ -16,7 +16,6 @@ import (
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
-	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/validation"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -171,9 +170,9 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 			in.DomainValidationOptions = append(in.DomainValidationOptions, opt)
 		}
 		if o.Wait {
-			d, err := timeutil.ParseDuration(o.Timeout)
-			if err != nil || d <= 0 {
-				return in, 0, errs.UsageErrorf("--timeout: invalid duration %q", o.Timeout)
+			d, err := cmdutil.PositiveDuration("timeout", o.Timeout)
+			if err != nil {
+				return in, 0, err
 			}
 			timeout = d
 		}

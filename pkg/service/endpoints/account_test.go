@@ -89,7 +89,7 @@ func isUnauthorized(err error) bool {
 func TestAccountsCutOff(t *testing.T) {
 	s, v := newService(t)
 	ctx := context.Background()
-	arn, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
+	arn, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
 	if err != nil {
 		t.Fatal(err)
 	}

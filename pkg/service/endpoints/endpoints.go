@@ -19,6 +19,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // Settings are the configuration the service acts on.
@@ -163,24 +164,47 @@ type CreateInput struct {
 }
 
 // issuingCA resolves ref to a CA of the vault that can issue now (exit 3
-// when there is none, 5 when it is not ACTIVE) and returns its ID.
-func (s *Service) issuingCA(op *service.Op, ref string) (string, error) {
+// when there is none, 5 when it is not ACTIVE).
+func (s *Service) issuingCA(op *service.Op, ref string) (*authority.Record, error) {
 	op.Param("CertificateAuthorityArn", ref)
 	r, err := authority.Resolve(op.Tx, s.core.Authority, s.core.Names, ref)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := s.core.Authority.CheckCanIssue(r); err != nil {
-		return "", fmt.Errorf("an ACME endpoint cannot issue from it: %w", err)
+		return nil, fmt.Errorf("an ACME endpoint cannot issue from it: %w", err)
 	}
 	op.Resource(s.core.Names.CAARN(r.ID))
-	return r.ID, nil
+	return r, nil
 }
 
-// Create makes an ACTIVE endpoint (CreateAcmeEndpoint) and returns its ARN.
-func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
+// caLifeNotice warns, when the CA r that ep issues from expires before a
+// certificate of ep's default profile issued now would, that ep's orders
+// fail at finalize (PCA_INVALID_DURATION); "" when it does not. A warning,
+// not a refusal: certificate_validity is each serving process's setting,
+// an order may name a shorter profile (shortlived), and finalize refuses
+// any order the CA cannot cover anyway, with that reason.
+func (s *Service) caLifeNotice(r *authority.Record, ep *acmestate.Endpoint, now time.Time) string {
+	prof, ok := acmestate.LookupProfile(ep.Profile())
+	if !ok || r.NotAfter.IsZero() {
+		return ""
+	}
+	v := prof.Validity(s.set.Validity)
+	if !now.Add(v).After(r.NotAfter) {
+		return ""
+	}
+	return fmt.Sprintf("warning: certificate authority %s expires %s, before a certificate of %s (certificate_validity, profile %s) issued now would: "+
+		"the endpoint's orders fail at finalize (%s) until the CA is renewed or the endpoint names another, except orders of a profile short enough (shortlived)",
+		r.ID, timeutil.RFC3339(r.NotAfter), timeutil.FormatDuration(v), prof.Name, authority.ReasonInvalidDuration)
+}
+
+// Create makes an ACTIVE endpoint (CreateAcmeEndpoint) and returns its ARN,
+// with notices for the user (caLifeNotice).
+func (s *Service) Create(ctx context.Context, in CreateInput) (string, []string, error) {
 	var id string
+	var notices []string
 	err := s.core.Change(ctx, "CreateAcmeEndpoint", func(op *service.Op) error {
+		notices = nil
 		op.Param("AuthorizationBehavior", in.AuthorizationBehavior)
 		if in.ChallengeTypes != nil {
 			op.Param("ChallengeTypes", in.ChallengeTypes)
@@ -209,11 +233,13 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 		if err != nil {
 			return err
 		}
+		var ca *authority.Record
 		var caID string
 		if in.CertificateAuthority != "" {
-			if caID, err = s.issuingCA(op, in.CertificateAuthority); err != nil {
+			if ca, err = s.issuingCA(op, in.CertificateAuthority); err != nil {
 				return err
 			}
+			caID = ca.ID
 		}
 		ep, err := acmestate.Create(op.Tx, acmestate.CreateParams{Name: in.Name, AuthorizationBehavior: in.AuthorizationBehavior, ChallengeTypes: in.ChallengeTypes,
 			Contact: in.Contact, AllowedKeyAlgorithms: in.AllowedKeyAlgorithms, CertificateTags: ct, Tags: tg,
@@ -221,14 +247,19 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (string, error) {
 		if err != nil {
 			return err
 		}
+		if ca != nil {
+			if n := s.caLifeNotice(ca, ep, op.Now); n != "" {
+				notices = append(notices, n)
+			}
+		}
 		id = ep.ID
 		op.Resource(s.arn(id))
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return s.arn(id), nil
+	return s.arn(id), notices, nil
 }
 
 // Describe describes the endpoint named by ref.
@@ -285,10 +316,12 @@ type UpdateInput struct {
 }
 
 // Update changes an endpoint's settings (UpdateAcmeEndpoint) and returns
-// its description.
-func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmestate.Description, error) {
+// its description, with notices for the user (caLifeNotice).
+func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmestate.Description, []string, error) {
 	var d acmestate.Description
+	var notices []string
 	err := s.change(ctx, "UpdateAcmeEndpoint", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
+		notices = nil
 		if in.Contact != nil {
 			op.Param("Contact", *in.Contact)
 			if !slices.Contains(acmestate.Contacts, *in.Contact) {
@@ -331,12 +364,13 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 			}
 			ep.CertificateAuthorityID = ""
 		}
+		var ca *authority.Record
 		if in.CertificateAuthority != nil {
-			id, err := s.issuingCA(op, *in.CertificateAuthority)
-			if err != nil {
+			var err error
+			if ca, err = s.issuingCA(op, *in.CertificateAuthority); err != nil {
 				return err
 			}
-			ep.CertificateAuthorityID = id
+			ep.CertificateAuthorityID = ca.ID
 		}
 		if in.DefaultProfile != nil {
 			op.Param("DefaultProfile", *in.DefaultProfile)
@@ -344,6 +378,11 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 				return err
 			}
 			ep.DefaultProfile = *in.DefaultProfile
+		}
+		if ca != nil {
+			if n := s.caLifeNotice(ca, ep, op.Now); n != "" {
+				notices = append(notices, n)
+			}
 		}
 		ep.UpdatedAt = op.Now
 		if err := acmestate.Put(op.Tx, ep); err != nil {
@@ -353,7 +392,10 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 		d, err = s.describe(op.Tx, ep)
 		return err
 	})
-	return d, err
+	if err != nil {
+		return d, nil, err
+	}
+	return d, notices, nil
 }
 
 // setAuthorization applies an update's authorization behaviour and

@@ -60,12 +60,12 @@ func TestChangesAreAudited(t *testing.T) {
 	s, v := newService(t, dns.Addr)
 	ctx := context.Background()
 
-	a, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "REQUIRED", Name: "lab",
+	a, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "REQUIRED", Name: "lab",
 		AllowedKeyAlgorithms: []string{"EC_prime256v1"}, CertificateTags: []string{"env=lab"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "REQUIRED", Tags: []string{"certctl:x=1"}}); errs.ExitCodeOf(err) != errs.ExitInvalid {
+	if _, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "REQUIRED", Tags: []string{"certctl:x=1"}}); errs.ExitCodeOf(err) != errs.ExitInvalid {
 		t.Fatalf("reserved tag: %v", err)
 	}
 	id := a[len(a)-36:]
@@ -76,7 +76,7 @@ func TestChangesAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := "lab2"
-	if d, err := s.Update(ctx, a, UpdateInput{Name: &name}); err != nil || d.Name != "lab2" || d.Contact != "REQUIRED" {
+	if d, _, err := s.Update(ctx, a, UpdateInput{Name: &name}); err != nil || d.Name != "lab2" || d.Contact != "REQUIRED" {
 		t.Fatalf("update: %+v, %v", d, err)
 	}
 	eab, err := s.CreateEAB(ctx, id, false, 7*24*time.Hour)

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func TestCreateWithCAAndProfile(t *testing.T) {
 	ctx := context.Background()
 	ca := newCA(t, s, v, false)
 	caARN := s.core.Names.CAARN(ca.ID)
-	a, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED", CertificateAuthority: caARN,
+	a, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED", CertificateAuthority: caARN,
 		DefaultProfile: "tlsserver"})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func TestCreateWithCAAndProfile(t *testing.T) {
 		t.Errorf("describe: %+v", d)
 	}
 	// Without: the public-style hierarchy, classic.
-	b, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
+	b, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,30 +76,30 @@ func TestCreateWithCAAndProfile(t *testing.T) {
 		{CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED", CertificateAuthority: off.ID}, errs.ExitRefused},
 		{CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED", DefaultProfile: "longlived"}, errs.ExitUsage},
 	} {
-		if _, err := s.Create(ctx, c.in); errs.ExitCodeOf(err) != c.exit {
+		if _, _, err := s.Create(ctx, c.in); errs.ExitCodeOf(err) != c.exit {
 			t.Errorf("create %+v: exit %d (%v), want %d", c.in, errs.ExitCodeOf(err), err, c.exit)
 		}
 	}
 	// update moves b to the CA and changes its profile; a disabled CA is refused.
 	ca2, prof := ca.ID, "shortlived"
-	d, err = s.Update(ctx, b, UpdateInput{CertificateAuthority: &ca2, DefaultProfile: &prof})
+	d, _, err = s.Update(ctx, b, UpdateInput{CertificateAuthority: &ca2, DefaultProfile: &prof})
 	if err != nil || d.CertificateAuthority.CAArn() != caARN || d.DefaultProfile != "shortlived" {
 		t.Errorf("update: %+v, %v", d, err)
 	}
 	offID := off.ID
-	if _, err := s.Update(ctx, b, UpdateInput{CertificateAuthority: &offID}); errs.ExitCodeOf(err) != errs.ExitRefused {
+	if _, _, err := s.Update(ctx, b, UpdateInput{CertificateAuthority: &offID}); errs.ExitCodeOf(err) != errs.ExitRefused {
 		t.Errorf("update to a disabled CA: exit %d (%v)", errs.ExitCodeOf(err), err)
 	}
 	bad := "CLASSIC"
-	if _, err := s.Update(ctx, b, UpdateInput{DefaultProfile: &bad}); errs.ExitCodeOf(err) != errs.ExitUsage {
+	if _, _, err := s.Update(ctx, b, UpdateInput{DefaultProfile: &bad}); errs.ExitCodeOf(err) != errs.ExitUsage {
 		t.Errorf("update to an unknown profile: exit %d (%v)", errs.ExitCodeOf(err), err)
 	}
 	// ... and back to the public-style hierarchy (--public-certificate-authority),
 	// not with a CA at once.
-	if _, err := s.Update(ctx, b, UpdateInput{CertificateAuthority: &ca2, PublicCertificateAuthority: true}); errs.ExitCodeOf(err) != errs.ExitUsage {
+	if _, _, err := s.Update(ctx, b, UpdateInput{CertificateAuthority: &ca2, PublicCertificateAuthority: true}); errs.ExitCodeOf(err) != errs.ExitUsage {
 		t.Errorf("update to a CA and the public-style hierarchy: exit %d (%v)", errs.ExitCodeOf(err), err)
 	}
-	d, err = s.Update(ctx, b, UpdateInput{PublicCertificateAuthority: true})
+	d, _, err = s.Update(ctx, b, UpdateInput{PublicCertificateAuthority: true})
 	if err != nil || d.CertificateAuthority.PublicCertificateAuthority == nil || d.CertificateAuthority.PrivateCertificateAuthority != nil ||
 		d.DefaultProfile != "shortlived" {
 		t.Errorf("update back to the public-style hierarchy: %+v, %v", d, err)
@@ -111,7 +112,7 @@ func TestCreateWithCAAndProfile(t *testing.T) {
 func TestSetRenewalWindow(t *testing.T) {
 	s, v := newService(t)
 	ctx := context.Background()
-	a, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
+	a, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,5 +198,44 @@ func TestSetRenewalWindow(t *testing.T) {
 	}
 	if ok != 2 || failed != 6 {
 		t.Errorf("audit: %d SetAcmeRenewalWindow successes and %d failures, want 2 and 6", ok, failed)
+	}
+}
+
+// TestCAShorterThanValidity: naming a CA that expires before a
+// certificate of the endpoint's validity would is accepted with a warning
+// (its orders fail at finalize, PCA_INVALID_DURATION), not refused: an
+// order of a shorter profile still issues. None for a profile it covers.
+func TestCAShorterThanValidity(t *testing.T) {
+	s, v := newService(t)
+	s.set.Validity = 395 * 24 * time.Hour
+	ctx := context.Background()
+	long := newCA(t, s, v, false)
+	var short *authority.Record
+	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+		var err error
+		short, err = s.core.Authority.Create(tx, authority.CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: x509util.ECPrime256v1,
+			Subject: authority.Subject{CommonName: "Short Root"}, Validity: 30 * 24 * time.Hour})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	shortARN, longARN := s.core.Names.CAARN(short.ID), s.core.Names.CAARN(long.ID)
+	a, notices, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED", CertificateAuthority: shortARN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "warning: certificate authority "+short.ID+" expires ") ||
+		!strings.Contains(notices[0], "before a certificate of 395d") || !strings.Contains(notices[0], "(PCA_INVALID_DURATION)") {
+		t.Errorf("create with a CA shorter than the validity: notices %q", notices)
+	}
+	if _, notices, err = s.Update(ctx, a, UpdateInput{CertificateAuthority: &longARN}); err != nil || len(notices) != 0 {
+		t.Errorf("update to a CA that covers the validity: %q, %v", notices, err)
+	}
+	if _, notices, err = s.Update(ctx, a, UpdateInput{CertificateAuthority: &shortARN}); err != nil || len(notices) != 1 {
+		t.Errorf("update to a CA shorter than the validity: %q, %v", notices, err)
+	}
+	prof := acmestate.ProfileShortLived
+	if _, notices, err = s.Update(ctx, a, UpdateInput{CertificateAuthority: &shortARN, DefaultProfile: &prof}); err != nil || len(notices) != 0 {
+		t.Errorf("a shortlived endpoint on a CA that covers 160 hours: %q, %v", notices, err)
 	}
 }
