@@ -61,7 +61,8 @@ type Target struct {
 	Seal   string `json:"seal,omitempty"`
 }
 
-// Label is how the target appears in InUseBy: "file:PATH (host NAME)".
+// Label is how the target appears in InUseBy: "file:PATH (host NAME)"
+// (with the host's ID beside two targets that render alike: see Labels).
 func (t Target) Label() string {
 	if t.HostID == "" {
 		return "file:" + t.CertFile
@@ -128,7 +129,8 @@ func Targets(tx localstore.Tx, certID string) ([]Target, error) {
 }
 
 // RemoveTargets removes the deploy targets of a deleted certificate (their
-// paths, hosts and commands leave the store with it).
+// paths, hosts and commands leave the store with it), or the last ones
+// `certctl deploy --remove` removes (see DropTargets).
 func RemoveTargets(tx localstore.Tx, certID string) error {
 	if err := tx.DeleteObject(ObjectKind, certID); err != nil && !errors.Is(err, localstore.ErrNotFound) {
 		return err
@@ -208,11 +210,7 @@ func AddTarget(tx localstore.Tx, certID string, t Target, now time.Time) ([]stri
 	if err := tx.PutObject(&localstore.Object{Kind: ObjectKind, ID: certID, Data: data, UpdatedAt: now}); err != nil {
 		return nil, err
 	}
-	labels := make([]string, len(out))
-	for i, x := range out {
-		labels[i] = x.Label()
-	}
-	return labels, nil
+	return Labels(out), nil
 }
 
 // Material is what gets installed.

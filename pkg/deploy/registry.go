@@ -31,6 +31,10 @@ const TargetsFile = "host.targets"
 type recorded struct {
 	Seal string `json:"seal"`
 	Identity
+	// Removed: the host removed the target (`certctl deploy --remove`);
+	// the same record put back into the store is refused (see
+	// checkRecorded) until a deploy of this host records it again.
+	Removed bool `json:"removed,omitempty"`
 }
 
 func targetKey(certID string, t Target) string { return certID + " " + t.CertFile }
@@ -87,6 +91,19 @@ func (h Host) readTargets() (map[string]recorded, error) {
 // there (Identity{} or one with the NotBefore alone when nothing was
 // installed with its command succeeding).
 func (h Host) Remember(certID string, t Target, in Identity) error {
+	return h.record(certID, t, recorded{Seal: t.Seal, Identity: in})
+}
+
+// Forget notes in the host's record that it removed t, a target of certID
+// (see Removal): that the store holds it no more, so that the same sealed
+// record put back there is not installed again, nor its command run. A
+// target of another host is that host's to note, when it has one left.
+func (h Host) Forget(certID string, t Target) error {
+	return h.record(certID, t, recorded{Seal: t.Seal, Removed: true})
+}
+
+// record writes r as the host's record of its target t of certID.
+func (h Host) record(certID string, t Target, r recorded) error {
 	if h.dir == "" || t.HostID != h.ID {
 		return nil
 	}
@@ -107,7 +124,6 @@ func (h Host) Remember(certID string, t Target, in Identity) error {
 	if err != nil {
 		return err
 	}
-	r := recorded{Seal: t.Seal, Identity: in}
 	m[targetKey(certID, t)] = r
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -297,7 +313,11 @@ func (h Host) checkRecorded(certID string, t Target) string {
 	if err != nil {
 		return fmt.Sprintf("%s: this host's record of its targets cannot be read (%v); not installed", t.Label(), err)
 	}
-	if r, ok := m[targetKey(certID, t)]; ok && r.Seal != t.Seal {
+	r, ok := m[targetKey(certID, t)]
+	if ok && r.Removed && r.Seal == t.Seal {
+		return fmt.Sprintf("%s was removed from this host's deploy targets (`certctl deploy --remove`) and is in the store again (an older record put back into the database?); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label())
+	}
+	if ok && r.Seal != t.Seal {
 		return fmt.Sprintf("%s is not the target this host last recorded (an older record put back into the database?); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label())
 	}
 	return ""

@@ -3,6 +3,7 @@ package deploy
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	dep "github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/renewals"
 )
@@ -19,24 +21,39 @@ import (
 type DeployOptions struct {
 	Printer  func() (*output.Printer, error)
 	Renewals func(context.Context) (*renewals.Service, error)
+	IO       *iostreams.IOStreams
 
 	ID string
 	// Target are the files and the command, with absolute paths.
 	Target dep.Target
+	// Remove: stop deploying to the target at Target.CertFile (of this
+	// host, or of Host: a host's ID or name) rather than install it.
+	Remove bool
+	Host   string
 }
 
 // Output is deploy's JSON form.
 type Output struct {
-	CertificateArn string   `json:"CertificateArn"`
-	InUseBy        []string `json:"InUseBy"`
+	CertificateArn string `json:"CertificateArn"`
+	// Removed are the targets that --remove removed.
+	Removed []RemovedTarget `json:"Removed,omitempty"`
+	InUseBy []string        `json:"InUseBy"`
+}
+
+// RemovedTarget is a target that --remove removed: its InUseBy label, as
+// it was, and its host's ID (omitted for a target recorded before targets
+// had hosts).
+type RemovedTarget struct {
+	Target string `json:"Target"`
+	Host   string `json:"Host,omitempty"`
 }
 
 // NewCmdDeploy builds `certctl deploy`.
 func NewCmdDeploy(f *cmdutil.Factory, runF func(*DeployOptions) error) *cobra.Command {
-	opts := &DeployOptions{Printer: f.Printer, Renewals: f.Renewals}
+	opts := &DeployOptions{Printer: f.Printer, Renewals: f.Renewals, IO: f.IO}
 	var t dep.Target
 	cmd := &cobra.Command{
-		Use:   "deploy ARN --cert-file PATH --key-file PATH [--chain-file PATH] [--fullchain-file PATH] [--exec CMD]",
+		Use:   "deploy ARN --cert-file PATH --key-file PATH [--chain-file PATH] [--fullchain-file PATH] [--exec CMD] | --remove --cert-file PATH [--host NAME|ID]",
 		Short: "Install a certificate and its key into files, and keep them renewed",
 		Long: `Install the current version of a certificate where a server reads it, and record
 the target: every later renewal rewrites the same files and runs --exec again.
@@ -77,12 +94,53 @@ PostgreSQL store; exit 5 when off): enable it with
 ` + "`certctl config set hooks.allow_exec true`" + ` or CERTCTL_HOOKS_ALLOW_EXEC=true.
 
 A deployed certificate is in use (InUseBy), which makes it eligible for
-managed renewal and protects it from ` + "`certctl delete`" + ` without --force.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
+managed renewal and protects it from ` + "`certctl delete`" + ` without --force.
+
+--remove stops deploying to a target: it removes this host's target at
+--cert-file from the certificate's record, and leaves its files as they are
+(nothing is written or run). Another host's target is removed only when named
+with --host: its ID, its name, or the first 8 characters of its ID. A host that
+was retired, or whose vault directory was rebuilt (a new host.id under the same
+host.name), cannot remove its own targets, and removing a record makes no host
+write or run anything, so any host of the store may. When two targets at one
+path belong to hosts of one name, InUseBy tells them apart by those first 8
+characters ("file:PATH (host NAME 758043a9)"), and a deploy or a renewal on the
+host of that name names the other host's ID and the command that removes its
+target. With no target left and not exported, the certificate is no longer in
+use, nor eligible for renewal. The removal is recorded in the audit log
+(RemoveDeployTarget); exit 3 when the certificate has no such target, 4 when
+--host names the hosts of several targets at the path (name one by its ID).` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
 		Example: `  certctl deploy 3f2a1b9c --cert-file /etc/nginx/tls/app.crt --key-file /etc/nginx/tls/app.key \
-      --fullchain-file /etc/nginx/tls/app-fullchain.crt --exec 'systemctl reload nginx'`,
+      --fullchain-file /etc/nginx/tls/app-fullchain.crt --exec 'systemctl reload nginx'
+
+  # Stop deploying to a target of this host, or of a retired or rebuilt one
+  certctl deploy 3f2a1b9c --remove --cert-file /etc/nginx/tls/app.crt
+  certctl deploy 3f2a1b9c --remove --cert-file /etc/nginx/tls/app.crt --host 758043a9-0c1e-4d5f-9a2b-6f3e1d2c4b5a`,
 		Args:              cmdutil.ExactArgs(1, "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Remove {
+				for _, n := range []string{"key-file", "chain-file", "fullchain-file", "exec"} {
+					if cmd.Flags().Changed(n) {
+						return errs.UsageErrorf("--remove takes --cert-file and --host only, not --%s: removing a target writes and runs nothing", n)
+					}
+				}
+				if t.CertFile == "" {
+					return errs.UsageErrorf("--remove needs the --cert-file of the target to remove")
+				}
+				p, err := filepath.Abs(t.CertFile)
+				if err != nil {
+					return errs.Invalidf("%v", err)
+				}
+				opts.ID, opts.Target = args[0], dep.Target{CertFile: p}
+				if runF != nil {
+					return runF(opts)
+				}
+				return runRemove(cmd.Context(), opts)
+			}
+			if cmd.Flags().Changed("host") {
+				return errs.UsageErrorf("--host goes with --remove: a deploy records a target of this host")
+			}
 			if t.CertFile == "" || t.KeyFile == "" {
 				return errs.UsageErrorf("--cert-file and --key-file are required")
 			}
@@ -103,6 +161,8 @@ managed renewal and protects it from ` + "`certctl delete`" + ` without --force.
 	fl.StringVar(&t.ChainFile, "chain-file", "", "chain `path`")
 	fl.StringVar(&t.FullchainFile, "fullchain-file", "", "certificate+chain `path`")
 	fl.StringVar(&t.Exec, "exec", "", "`command` to run after installing (and after each renewal)")
+	fl.BoolVar(&opts.Remove, "remove", false, "stop deploying to the target at --cert-file (its files are left as they are)")
+	fl.StringVar(&opts.Host, "host", "", "with --remove: the `host` (ID, name, or ID's first 8 characters) whose target to remove, when not this host's")
 	for _, n := range []string{"cert-file", "key-file", "chain-file", "fullchain-file"} {
 		cmdutil.MarkOutputFile(cmd, n)
 	}
@@ -122,11 +182,47 @@ func runDeploy(ctx context.Context, o *DeployOptions) error {
 	if err != nil {
 		return err
 	}
+	cmdutil.PrintNotices(o.IO, res.Notices...)
 	out := Output{CertificateArn: res.CertificateArn, InUseBy: res.InUseBy}
 	return p.Print(out, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			return &output.Table{Rows: [][]string{{"Deployed", out.CertificateArn}, {"In use by", strings.Join(out.InUseBy, ", ")}}}
 		},
 		Records: func() [][]string { return [][]string{{out.CertificateArn, strings.Join(out.InUseBy, ",")}} },
+	})
+}
+
+func runRemove(ctx context.Context, o *DeployOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := o.Renewals(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := svc.RemoveTarget(ctx, o.ID, o.Target.CertFile, o.Host)
+	if err != nil {
+		return err
+	}
+	out := Output{CertificateArn: res.CertificateArn, InUseBy: res.InUseBy, Removed: []RemovedTarget{}}
+	if out.InUseBy == nil {
+		out.InUseBy = []string{}
+	}
+	for i, t := range res.Removed {
+		out.Removed = append(out.Removed, RemovedTarget{Target: res.RemovedLabels[i], Host: t.HostID})
+	}
+	return p.Print(out, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			inUse := strings.Join(out.InUseBy, ", ")
+			if inUse == "" {
+				inUse = "-"
+			}
+			return &output.Table{Rows: [][]string{{"Certificate", out.CertificateArn},
+				{"Removed", strings.Join(res.RemovedLabels, ", ")}, {"In use by", inUse}}}
+		},
+		Records: func() [][]string {
+			return [][]string{{out.CertificateArn, strings.Join(res.RemovedLabels, ","), strings.Join(out.InUseBy, ",")}}
+		},
 	})
 }

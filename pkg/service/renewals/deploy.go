@@ -39,6 +39,11 @@ type DeployResult struct {
 	CertificateArn string
 	// InUseBy are the certificate's deploy targets.
 	InUseBy []string
+	// Notices are messages for the operator (stderr): the targets at the
+	// same path of another host that bears this host's name (see
+	// deploy.Host.FormerSelf), left in place, with the command that
+	// removes one.
+	Notices []string
 }
 
 // Deploy installs the current version of the certificate named by ref into
@@ -119,13 +124,24 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		t.Version, t.LastError, t.Failure = 0, installErr.Error(), deploy.FailureSummary(installErr)
 		installed = deploy.Identity{NotBefore: in.NotBefore}
 	}
-	var labels []string
+	var labels, notices []string
 	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
 		targetParams(op, t)
 		op.Resource(m.CertificateARN)
 		c, err := op.Tx.GetCertificate(id)
 		if err != nil {
 			return err
+		}
+		ts, err := deploy.Targets(op.Tx, id)
+		if err != nil {
+			return err
+		}
+		notices = nil
+		for _, x := range ts {
+			if x.CertFile == t.CertFile && host.FormerSelf(x) {
+				notices = append(notices, fmt.Sprintf("%s: host %s (%s), another host of this host's name, has a deploy target at %s too; it is left for that host, which alone installs it — %s",
+					m.CertificateARN, x.Host, x.HostID, x.CertFile, deploy.RebuiltHint(m.CertificateARN, x)))
+			}
 		}
 		t := t
 		if installErr != nil {
@@ -148,7 +164,97 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	if installErr != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but %w", installErr)}
 	}
-	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels}, nil
+	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: notices}, nil
+}
+
+// RemoveResult is a certificate after `certctl deploy --remove`.
+type RemoveResult struct {
+	CertificateArn string
+	// Removed are the targets removed.
+	Removed []deploy.Target
+	// RemovedLabels are their InUseBy labels, as they were.
+	RemovedLabels []string
+	// InUseBy are the certificate's deploy targets left.
+	InUseBy []string
+}
+
+// RemoveTarget removes the deploy target at certFile of the certificate
+// named by ref — this host's, or with hostRef (a host's ID, name, or the
+// first characters of its ID as InUseBy shows them) another host's, such
+// as this host's former self after its vault directory was rebuilt (see
+// deploy.Host.Removal) — as one change, RemoveDeployTarget. The files
+// stay where they are and nothing is run, on any host: no renewal
+// installs that target again. The certificate's InUseBy and renewal
+// eligibility follow (with no target left and not exported, it is no
+// longer in use, nor eligible). No such target is not found (exit 3); a
+// name that names several is invalid (exit 4). Both are recorded.
+//
+// A target of this host is also noted removed in the host's record
+// (deploy.Host.Forget), under its install lock, so that the same sealed
+// target put back into the database is not installed again.
+func (s *Service) RemoveTarget(ctx context.Context, ref, certFile, hostRef string) (*RemoveResult, error) {
+	host, err := s.host()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := host.LockInstalls(ctx)
+	if err != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
+	}
+	defer unlock()
+	var res RemoveResult
+	var id string
+	if err := s.core.Change(ctx, "RemoveDeployTarget", func(op *service.Op) error {
+		res = RemoveResult{}
+		op.Param("CertFile", certFile)
+		if hostRef != "" {
+			op.Param("Host", hostRef)
+		}
+		var err error
+		if id, err = inventory.ResolveCertificate(op.Tx, s.core.Names, ref); err != nil {
+			op.Param("CertificateArn", ref)
+			return err
+		}
+		res.CertificateArn = s.core.Names.CertificateARN(id)
+		op.Resource(res.CertificateArn)
+		c, err := op.Tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		ts, err := deploy.Targets(op.Tx, id)
+		if err != nil {
+			return err
+		}
+		drop, err := host.Removal(res.CertificateArn, ts, certFile, hostRef)
+		if err != nil {
+			return err
+		}
+		removed := make([]map[string]any, len(drop))
+		for i, t := range drop {
+			res.RemovedLabels = append(res.RemovedLabels, deploy.LabelIn(ts, t))
+			removed[i] = map[string]any{"CertFile": t.CertFile}
+			if t.HostID != "" {
+				removed[i]["Host"] = t.HostID
+			}
+		}
+		op.Param("Targets", removed)
+		res.Removed = drop
+		if res.InUseBy, err = deploy.DropTargets(op.Tx, id, drop, op.Now); err != nil {
+			return err
+		}
+		c.InUseBy = res.InUseBy
+		c.UpdatedAt = op.Now
+		inventory.UpdateEligibility(c, op.Now)
+		return op.Tx.PutCertificate(c)
+	}); err != nil {
+		return nil, err
+	}
+	for _, t := range res.Removed {
+		if err := host.Forget(id, t); err != nil {
+			return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("removed, but this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)}
+		}
+	}
+	return &res, nil
 }
 
 // targetParams records the request parameters of a deploy: the paths, and
@@ -282,7 +388,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 				return err
 			}
 		}
-		var stale []deploy.Target
+		var stale, ts []deploy.Target
 		var left []TargetResult
 		var m deploy.Material
 		var in deploy.Identity
@@ -292,8 +398,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			if err != nil {
 				return err
 			}
-			ts, err := deploy.Targets(tx, id)
-			if err != nil {
+			if ts, err = deploy.Targets(tx, id); err != nil {
 				return err
 			}
 			if c.Status != inventory.StatusIssued || (c.KeyPairOrigin != inventory.OriginVault && c.KeyPairOrigin != inventory.OriginImported) {
@@ -319,7 +424,10 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 						// that failed, which the host must hear of.
 						outcome = TargetFailed
 					}
-					left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: outcome, Reason: why})
+					if host.FormerSelf(t) {
+						why += "; " + deploy.RebuiltHint(res.CertificateArn, t)
+					}
+					left = append(left, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: outcome, Reason: why})
 					continue
 				}
 				stale = append(stale, t)
@@ -332,7 +440,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 				// A version this host does not install (see material):
 				// each of its targets is refused, as a forged one is.
 				for _, t := range stale {
-					left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetFailed, Reason: t.Label() + ": " + err.Error()})
+					left = append(left, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetFailed, Reason: t.Label() + ": " + err.Error()})
 				}
 				stale = nil
 				return nil
@@ -354,7 +462,7 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			if err != nil {
 				return err
 			}
-			err = s.installStale(ctx, rep, res, host, id, stale, left, m, in, renewed)
+			err = s.installStale(ctx, rep, res, host, id, ts, stale, left, m, in, renewed)
 			unlock()
 			if err != nil {
 				return err
@@ -380,18 +488,18 @@ func (s *Service) reportLeft(rep *Report, res *Result, left []TargetResult) {
 	}
 }
 
-// installStale installs m, version in of certificate id, to the stale
-// targets of this host that Decide admits, runs their commands, records
+// installStale installs m, version in of certificate id (whose targets
+// are all), to the stale targets of this host that Decide admits, runs their commands, records
 // the attempts as one change (DeployCertificate) and the installs in this
 // host's record, and reports them; it runs under the host's install lock.
-func (s *Service) installStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string,
+func (s *Service) installStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all []deploy.Target,
 	candidates []deploy.Target, left []TargetResult, m deploy.Material, in deploy.Identity, renewed bool) error {
 	var stale []deploy.Target
 	for _, t := range candidates {
 		install, why := host.Decide(id, t, in)
 		switch {
 		case why != "":
-			left = append(left, TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetFailed, Reason: why})
+			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetFailed, Reason: why})
 		case install:
 			stale = append(stale, t)
 		}
@@ -449,11 +557,11 @@ func (s *Service) installStale(ctx context.Context, rep *Report, res *Result, ho
 	}
 	var failures, done []string
 	for j, t := range stale {
-		tr := TargetResult{Target: t.Label(), Host: t.HostID, Outcome: TargetInstalled}
+		tr := TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetInstalled}
 		var hookErr *deploy.HookError
 		switch err := installErrs[j]; {
 		case err == nil:
-			done = append(done, t.Label())
+			done = append(done, tr.Target)
 		case errors.As(err, &hookErr) && hookErr.Skipped:
 			tr.Outcome, tr.Reason = TargetHookSkipped, err.Error()
 			failures = append(failures, err.Error())

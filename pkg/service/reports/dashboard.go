@@ -182,12 +182,13 @@ func Compute(n inventory.Names, certs []*localstore.Certificate, policy renewal.
 func FailedDeployments(n inventory.Names, certs []*localstore.Certificate, targets map[string][]deploy.Target) []FailedDeployment {
 	out := []FailedDeployment{}
 	for _, c := range certs {
-		for _, t := range targets[c.ID] {
+		labels := deploy.Labels(targets[c.ID])
+		for i, t := range targets[c.ID] {
 			if t.LastError == "" {
 				continue
 			}
 			f := FailedDeployment{CertificateArn: n.CertificateARN(c.ID), DomainName: c.DomainName,
-				Target: t.Label(), Reason: t.Failure}
+				Target: labels[i], Reason: t.Failure}
 			if f.Reason == "" {
 				f.Reason = ReasonUnrecorded
 			}

@@ -65,3 +65,19 @@ func TestFailedDeployments(t *testing.T) {
 		t.Errorf("none: %s", b)
 	}
 }
+
+// TestFailedDeploymentsLabels: two failing targets at one path of two
+// hosts of one name (a host and its rebuilt self) are named as InUseBy
+// names them, apart.
+func TestFailedDeploymentsLabels(t *testing.T) {
+	n := inventory.Names{Region: "local", Account: "000000000000"}
+	c := &localstore.Certificate{ID: "aaaaaaaa-0000-0000-0000-000000000001", DomainName: "a.internal"}
+	ts := []deploy.Target{
+		{CertFile: "/a.pem", HostID: "11111111-0000-4000-8000-000000000000", Host: "web1", LastError: "x", Failure: "f"},
+		{CertFile: "/a.pem", HostID: "22222222-0000-4000-8000-000000000000", Host: "web1", LastError: "x", Failure: "f"},
+	}
+	got := FailedDeployments(n, []*localstore.Certificate{c}, map[string][]deploy.Target{c.ID: ts})
+	if len(got) != 2 || got[0].Target != "file:/a.pem (host web1 11111111)" || got[1].Target != "file:/a.pem (host web1 22222222)" {
+		t.Fatalf("%+v", got)
+	}
+}
