@@ -211,7 +211,7 @@ func (s *Service) RemoveTarget(ctx context.Context, ref, certFile, hostRef strin
 			op.Param("Host", hostRef)
 		}
 		var err error
-		if id, err = inventory.ResolveCertificate(op.Tx, s.core.Names, ref); err != nil {
+		if id, err = inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Exporting); err != nil {
 			op.Param("CertificateArn", ref)
 			return err
 		}
