@@ -101,6 +101,25 @@ type Op struct {
 // has replaced meanwhile.
 func (o *Op) Sealer() *localstore.Sealer { return o.sealer }
 
+// Certificate resolves ref (an ARN, UUID or unique prefix; use gives the
+// hint for a CA's or an endpoint's) to a certificate in op's transaction
+// and names its ARN as the change's resource. A ref that names no
+// certificate is recorded as given, as the CertificateArn parameter.
+func (c *Core) Certificate(op *Op, ref string, use inventory.Use) (*localstore.Certificate, string, error) {
+	id, err := inventory.ResolveCertificate(op.Tx, c.Names, ref, use)
+	if err != nil {
+		op.Param("CertificateArn", ref)
+		return nil, "", err
+	}
+	arn := c.Names.CertificateARN(id)
+	op.Resource(arn)
+	cert, err := op.Tx.GetCertificate(id)
+	if err != nil {
+		return nil, "", err
+	}
+	return cert, arn, nil
+}
+
 // Resource names a resource (an ARN) the change concerns.
 func (o *Op) Resource(arns ...string) {
 	for _, a := range arns {

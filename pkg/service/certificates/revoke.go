@@ -36,19 +36,14 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error
 	if !ok {
 		return "", &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
 	}
-	var id string
+	var arn string
 	err := s.core.Change(ctx, "RevokeCertificate", func(op *service.Op) error {
 		op.Param("RevocationReason", reason)
-		var err error
-		if id, err = inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Revoking); err != nil {
-			op.Param("CertificateArn", ref)
-			return err
-		}
-		op.Resource(s.core.Names.CertificateARN(id))
-		c, err := op.Tx.GetCertificate(id)
+		c, a, err := s.core.Certificate(op, ref, inventory.Revoking)
 		if err != nil {
 			return err
 		}
+		arn = a
 		if err := CheckRevocable(c); err != nil {
 			return err
 		}
@@ -57,5 +52,5 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error
 	if err != nil {
 		return "", err
 	}
-	return s.core.Names.CertificateARN(id), nil
+	return arn, nil
 }

@@ -210,17 +210,11 @@ func (s *Service) RemoveTarget(ctx context.Context, ref, certFile, hostRef strin
 		if hostRef != "" {
 			op.Param("Host", hostRef)
 		}
-		var err error
-		if id, err = inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Exporting); err != nil {
-			op.Param("CertificateArn", ref)
-			return err
-		}
-		res.CertificateArn = s.core.Names.CertificateARN(id)
-		op.Resource(res.CertificateArn)
-		c, err := op.Tx.GetCertificate(id)
+		c, arn, err := s.core.Certificate(op, ref, inventory.Exporting)
 		if err != nil {
 			return err
 		}
+		id, res.CertificateArn = c.ID, arn
 		ts, err := deploy.Targets(op.Tx, id)
 		if err != nil {
 			return err

@@ -370,17 +370,11 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 	var renewErr error
 	_, err := s.core.ChangeIf(ctx, "RenewCertificate", func(op *service.Op) error {
 		res, msgs, renewErr = Result{}, nil, nil
-		id, err := inventory.ResolveCertificate(op.Tx, s.core.Names, ref, inventory.Renewing)
-		if err != nil {
-			op.Param("CertificateArn", ref)
-			return err
-		}
-		res.CertificateArn = s.core.Names.CertificateARN(id)
-		op.Resource(res.CertificateArn)
-		c, err := op.Tx.GetCertificate(id)
+		c, arn, err := s.core.Certificate(op, ref, inventory.Renewing)
 		if err != nil {
 			return err
 		}
+		res.CertificateArn = arn
 		before, err := storedForm(c)
 		if err != nil {
 			return err
