@@ -1,7 +1,6 @@
 package cmdutil
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -16,7 +15,8 @@ const ConfirmHelp = `When stdout or stderr is a terminal, certctl asks before ch
 anything and reads the answer from standard input, even a piped one:
 anything but y or yes, or no answer at all, changes nothing (exit 5).
 --yes skips the question; with no terminal at all (cron, CI) nothing is
-asked.`
+asked. A command that reads its own input from standard input (-) needs
+--yes on a terminal (exit 2 without it).`
 
 // ShouldConfirm reports whether a command asks before it acts: unless
 // --yes (yes), whenever a person may be watching — stdout or stderr is a
@@ -33,18 +33,47 @@ func ShouldConfirm(s *iostreams.IOStreams, yes bool) bool {
 // when ShouldConfirm. The question goes to stderr, or to stdout when only
 // stdout is a terminal (2>/dev/null on a terminal), so that whoever
 // answers sees it.
+//
+// When the command read its own input from stdin (a statement, a
+// passphrase: IOStreams.StdinTaken), stdin holds no answer: it is refused
+// before asking (exit 2), naming --yes. The answer is read a byte at a
+// time, up to its newline, so that what follows it in a pipe is left for
+// whatever reads stdin next (`… | while read l; do certctl delete …; done`).
 func Confirm(s *iostreams.IOStreams, refused, format string, a ...any) error {
+	if s.StdinTaken() {
+		return errs.UsageErrorf("standard input holds this command's own input, so it cannot also answer whether to go ahead: pass --yes to go ahead without being asked")
+	}
 	w := promptOut(s)
 	fmt.Fprintf(w, format+" [y/N] ", a...)
-	line, _ := bufio.NewReader(s.In).ReadString('\n')
+	line := readLine(s.In)
 	if !s.IsStdinTTY() {
 		// No terminal echoed the answer: end the question's line.
 		fmt.Fprintln(w)
 	}
 	if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
-		return errs.Refusedf("%s", refused)
+		return errs.Refusedf("%s", refused).WithHint("answer y to go ahead, or pass --yes to go ahead without being asked")
 	}
 	return nil
+}
+
+// readLine reads one line from r, a byte at a time, without reading past
+// its newline (at most 1 KiB: an answer is a word).
+func readLine(r io.Reader) string {
+	var line []byte
+	b := make([]byte, 1)
+	for len(line) < 1024 {
+		n, err := r.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				break
+			}
+			line = append(line, b[0])
+		}
+		if err != nil {
+			break
+		}
+	}
+	return string(line)
 }
 
 // promptOut is where a question and what it is about are written: stderr,

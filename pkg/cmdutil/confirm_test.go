@@ -64,3 +64,35 @@ func TestConfirmPipedAnswer(t *testing.T) {
 		t.Errorf("only stdout a terminal: stdout %q, stderr %q", out, errOut)
 	}
 }
+
+// TestConfirmStdinTaken: a command that read its own input from stdin is
+// refused before asking (exit 2), naming --yes; nothing is written.
+func TestConfirmStdinTaken(t *testing.T) {
+	s, in, out, errOut := iostreams.Test()
+	s.SetTTYs(false, true, true)
+	in.WriteString("y\n")
+	if _, err := ReadFileArg(s, "filter-statement", "-"); err != nil {
+		t.Fatal(err)
+	}
+	err := Confirm(s, "not deleted", "Delete %s?", "x")
+	if errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "--yes") {
+		t.Errorf("stdin taken: %v", err)
+	}
+	if out.Len() != 0 || errOut.Len() != 0 {
+		t.Errorf("asked anyway: stdout %q, stderr %q", out, errOut)
+	}
+}
+
+// TestConfirmReadsOneLine: the answer is read up to its newline, leaving
+// the rest of a pipe unread.
+func TestConfirmReadsOneLine(t *testing.T) {
+	s, in, _, _ := iostreams.Test()
+	s.SetTTYs(false, true, true)
+	in.WriteString("y\nnext line\n")
+	if err := Confirm(s, "not deleted", "Delete %s?", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if in.String() != "next line\n" {
+		t.Errorf("left in stdin: %q", in.String())
+	}
+}

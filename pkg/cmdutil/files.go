@@ -37,6 +37,7 @@ const MaxFileArg = 16 << 20
 func OpenFileArg(s *iostreams.IOStreams, flag, arg string) (io.ReadCloser, error) {
 	name := FileArgName(arg)
 	if arg == "-" {
+		s.TakeStdin()
 		return io.NopCloser(s.In), nil
 	}
 	fail := func(format string, a ...any) error {

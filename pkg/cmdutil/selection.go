@@ -142,6 +142,10 @@ func BulkConfirm(io *iostreams.IOStreams, yes bool, verb string) func(*certifica
 	}
 	w := promptOut(io)
 	return func(plan *certificates.BulkReport) error {
+		if io.StdinTaken() {
+			// Refused by Confirm before anything is listed.
+			return Confirm(io, "nothing changed", "")
+		}
 		const shown = 20
 		var doing, refused int
 		for _, r := range plan.Results {

@@ -22,6 +22,9 @@ type IOStreams struct {
 	stderrTTY bool
 	color     bool
 	width     int
+	// stdinTaken: the command reads its own input from stdin (a file
+	// argument "-"), which then cannot also answer a question.
+	stdinTaken bool
 
 	// ReadPassword reads a line from the terminal without echo. Tests replace it.
 	ReadPassword func() ([]byte, error)
@@ -104,6 +107,13 @@ func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 
 // ColorEnabled reports whether output may carry colour.
 func (s *IOStreams) ColorEnabled() bool { return s.color }
+
+// TakeStdin notes that the command reads its own input from stdin.
+func (s *IOStreams) TakeStdin() { s.stdinTaken = true }
+
+// StdinTaken reports whether the command reads its own input from stdin
+// (TakeStdin), so that stdin holds no answer to a question.
+func (s *IOStreams) StdinTaken() bool { return s.stdinTaken }
 
 // CanPrompt reports whether the user can be asked a question on the
 // terminal itself, such as a passphrase read without echo.
