@@ -402,3 +402,65 @@ func TestRestoreClocksAnOlderLog(t *testing.T) {
 		s.verify(s.hostB)
 	})
 }
+
+// TestVerifyHeadClock: a head whose clock, restore place or mark was
+// changed — even one re-tagged under the key with a clock that is not the
+// chain's — fails Verify, which reads the chain's clock from the records.
+func TestVerifyHeadClock(t *testing.T) {
+	onBothStores(t, func(s *sharedStore) {
+		s.mustAppend(s.hostA, 0)
+		s.mustAppend(s.hostA, 0)
+		var good head
+		s.mustView(func(tx localstore.Tx) error {
+			raw, err := tx.GetMeta(headKey)
+			if err != nil {
+				return err
+			}
+			return json.Unmarshal(raw, &good)
+		})
+		if !good.clocked(s.key) {
+			t.Fatalf("the head has no clock: %+v", good)
+		}
+		for name, change := range map[string]func(h *head){
+			"clock changed, mark kept":   func(h *head) { h.Clock-- },
+			"restore changed, mark kept": func(h *head) { h.Restore = 1 },
+			"mark taken from another head": func(h *head) {
+				h.Mark = markTag(s.key, h.Seq+1, h.MAC, h.Clock, h.Restore)
+			},
+			"clock re-tagged under the key": func(h *head) {
+				*h = newHead(s.key, h.Seq, h.MAC, h.Clock+int64(time.Hour), h.Restore)
+			},
+			"restore re-tagged under the key": func(h *head) {
+				*h = newHead(s.key, h.Seq, h.MAC, h.Clock, 1)
+			},
+		} {
+			h := good
+			change(&h)
+			raw, _ := json.Marshal(h)
+			if err := s.st.Update(context.Background(), func(tx localstore.Tx) error { return tx.PutMeta(headKey, raw) }); err != nil {
+				t.Fatal(err)
+			}
+			var problem *Problem
+			s.mustView(func(tx localstore.Tx) (err error) {
+				_, problem, err = Verify(tx, s.key)
+				return err
+			})
+			if problem == nil || !strings.Contains(problem.Msg, "its clock is not the chain's") {
+				t.Errorf("%s: Verify found %v", name, problem)
+			}
+		}
+		// The head as it was verifies again.
+		raw, _ := json.Marshal(good)
+		if err := s.st.Update(context.Background(), func(tx localstore.Tx) error { return tx.PutMeta(headKey, raw) }); err != nil {
+			t.Fatal(err)
+		}
+		s.verify(s.hostA)
+	})
+}
+
+func (s *sharedStore) mustView(fn func(tx localstore.Tx) error) {
+	s.t.Helper()
+	if err := s.st.View(context.Background(), fn); err != nil {
+		s.t.Fatal(err)
+	}
+}
