@@ -80,7 +80,7 @@ func Eligible(c *localstore.Certificate, now time.Time) (bool, string) {
 	case c.Status != inventory.StatusIssued:
 		return false, "the certificate is " + c.Status
 	case !c.Exported && !c.InUse():
-		return false, "the certificate has been neither exported nor deployed since it was issued"
+		return false, "the certificate is neither exported (since it was issued or last renewed) nor deployed to any target"
 	}
 	return true, ""
 }
