@@ -221,6 +221,9 @@ type Material struct {
 	CertificatePEM []byte
 	ChainPEM       []byte
 	Key            crypto.Signer
+	// Now is the clock by which a certificate valid only from the future
+	// is refused (see ClockSkew); zero: the system's.
+	Now time.Time
 }
 
 // Install is Host.Install by a host without a vault directory, which

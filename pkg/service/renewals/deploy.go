@@ -2,17 +2,20 @@ package renewals
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -292,7 +295,11 @@ func checkDeployable(c *localstore.Certificate) error {
 // another version's row does not open under it, and a reference to
 // another version's key is refused here), and its certificate and chain
 // must parse, the certificate's public key being that key's
-// (deploy.Material.Identify). What fails these is refused (exit 5; a
+// (deploy.Material.Identify: its chain certifying it, its NotBefore not
+// ahead of this host's clock). A certificate the vault issued must be
+// signed by the key of the CA that issued it, sealed in the vault
+// (authority.Service.CheckIssuedBy): one made elsewhere for the same key
+// and put into the store is not installed. What fails these is refused (exit 5; a
 // renewal pass reports each of this host's targets FAILED with it),
 // before anything is written or run.
 func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy.Identity, error) {
@@ -330,10 +337,34 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy
 		return deploy.Material{}, deploy.Identity{}, err
 	}
 	m := deploy.Material{CertificateARN: arn, Version: ver.Number,
-		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key}
+		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key, Now: s.core.Now()}
 	in, err := m.Identify()
 	if err != nil {
 		return deploy.Material{}, deploy.Identity{}, &errs.Error{Exit: errs.ExitRefused, Err: err}
+	}
+	if c.Type == inventory.TypeImported {
+		// No vault CA signed it: what Identify checked (its chain,
+		// its own signature when it names itself its issuer, a
+		// NotBefore not ahead of the clock) is all there is to prove.
+		return m, in, nil
+	}
+	if c.CertificateAuthorityID == "" {
+		return refuse("it names no certificate authority that issued it")
+	}
+	certs, err := pemio.ParseCertificatesPEM(ver.CertificatePEM)
+	if err != nil {
+		return deploy.Material{}, deploy.Identity{}, err // Identify parsed it
+	}
+	var first *x509.Certificate
+	if chain, err := pemio.ParseCertificatesPEM(ver.ChainPEM); err == nil && len(chain) > 0 {
+		first = chain[0]
+	}
+	err = s.core.Authority.CheckIssuedBy(tx, c.CertificateAuthorityID, certs[0], first)
+	switch {
+	case errors.Is(err, authority.ErrNotIssuedBy):
+		return refuse("its certificate is %v", err)
+	case err != nil:
+		return deploy.Material{}, deploy.Identity{}, err
 	}
 	return m, in, nil
 }
@@ -490,7 +521,7 @@ func (s *Service) installStale(ctx context.Context, rep *Report, res *Result, ho
 	candidates []deploy.Target, left []TargetResult, m deploy.Material, in deploy.Identity, renewed bool) error {
 	var stale []deploy.Target
 	for _, t := range candidates {
-		install, why := host.Decide(id, t, in)
+		install, why := host.Decide(id, t, in, s.core.Now())
 		switch {
 		case why != "":
 			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetFailed, Reason: why})
