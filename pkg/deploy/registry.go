@@ -94,6 +94,28 @@ func (h Host) Remember(certID string, t Target, in Identity) error {
 	return h.record(certID, t, recorded{Seal: t.Seal, Identity: in})
 }
 
+// HookFailed notes, under the host's install lock, that the command of
+// t, a target of certID whose install of in was remembered (Remember)
+// before the command ran, failed or was not run: the record keeps in's
+// NotBefore alone, as for an install whose command failed, so that the
+// next pass installs it again and retries the command. A record that no
+// longer names in (another certctl of this host installed another
+// version, or recorded the target anew, while the command ran) is left as
+// it is.
+func (h Host) HookFailed(certID string, t Target, in Identity) error {
+	if h.dir == "" || t.HostID != h.ID {
+		return nil
+	}
+	m, err := h.readTargets()
+	if err != nil {
+		return err
+	}
+	if r, ok := m[targetKey(certID, t)]; !ok || r.Seal != t.Seal || r.Fingerprint != in.Fingerprint {
+		return nil
+	}
+	return h.Remember(certID, t, Identity{NotBefore: in.NotBefore})
+}
+
 // Forget notes in the host's record that it removed t, a target of certID
 // (see Removal): that the store holds it no more, so that the same sealed
 // record put back there is not installed again, nor its command run. A
