@@ -221,6 +221,9 @@ type Material struct {
 	CertificatePEM []byte
 	ChainPEM       []byte
 	Key            crypto.Signer
+	// Now is the clock by which a certificate valid only from the future
+	// is refused (see ClockSkew); zero: the system's.
+	Now time.Time
 }
 
 // Install is Host.Install by a host without a vault directory, which
@@ -254,6 +257,19 @@ func Install(ctx context.Context, t Target, m Material, hooks Hooks) error {
 // holds a plaintext key, 0600) stays until an install of that file an
 // hour later (fsutil.StaleTemp) removes it.
 func (h Host) Install(ctx context.Context, t Target, m Material, hooks Hooks) error {
+	if err := h.Write(t, m); err != nil {
+		return err
+	}
+	return t.Hook(ctx, m.CertificateARN, hooks)
+}
+
+// Write is Install without the command: it writes the material to t's
+// files, or refuses it and writes nothing. A caller that installs under
+// the host's install lock writes and records the install (Remember) under
+// it, and runs the command (Hook) after unlocking: a command may take up
+// to HookTimeout, and may itself run certctl deploy on this vault, which
+// takes the lock.
+func (h Host) Write(t Target, m Material) error {
 	if err := t.checkFiles(); err != nil {
 		// A target recorded before the files were checked.
 		return err
@@ -284,14 +300,19 @@ func (h Host) Install(ctx context.Context, t Target, m Material, hooks Hooks) er
 			files = append(files, f)
 		}
 	}
-	if err := h.installFiles(files); err != nil {
-		return err
-	}
+	return h.installFiles(files)
+}
+
+// Hook runs t's command after its files were written (Write), for the
+// certificate arn — when hooks.Allow (this host's hooks.allow_exec);
+// otherwise the command is not run and Hook returns a *HookError saying
+// so.
+func (t Target) Hook(ctx context.Context, arn string, hooks Hooks) error {
 	if t.Exec != "" && !hooks.Allow {
 		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: %v", t.Label(), ErrHooksOff), Skipped: true,
 			Summary: "deploy hook not run: deploy hooks are off on this host (hooks.allow_exec)"}
 	}
-	return RunHook(ctx, t, m.CertificateARN, hooks.Output)
+	return RunHook(ctx, t, arn, hooks.Output)
 }
 
 // renameOrder is the order in which an install renames a target's files

@@ -45,11 +45,26 @@ type checked struct {
 // errMaterial marks what check refuses.
 var errMaterial = errors.New("not installed")
 
+// ClockSkew is how far in the future a certificate's NotBefore may be, by
+// this host's clock, for the host to install it. Every certificate the
+// vault issues is valid from a minute before it was issued, and an import
+// refuses one not yet valid: a later NotBefore is either another host's
+// clock running ahead (a few minutes, at most, on hosts kept by NTP) or a
+// certificate made outside the vault and put into the store, which would
+// otherwise become the floor below which this host installs nothing (see
+// Host.Decide) for as long as its NotBefore is ahead.
+const ClockSkew = 5 * time.Minute
+
 // check refuses material whose certificate is not exactly one certificate
 // that parses, whose chain does not parse, or whose certificate's public
 // key is not the key's: bytes put into the store by someone else, which
 // the host would otherwise write where a server reads its certificate
-// and hand to its command.
+// and hand to its command. It also refuses a chain whose certificates do
+// not each certify the one before it (signatures checked: parsing checks
+// none), a self-signed certificate whose signature is not its own, and a
+// certificate valid only from later than m.Now plus ClockSkew. Who signed
+// a certificate the vault issued is the vault's to prove (see the
+// renewals service's material), before the material reaches here.
 func (m Material) check() (checked, error) {
 	refuse := func(format string, a ...any) (checked, error) {
 		return checked{}, fmt.Errorf("version %d of %s %w: %s", m.Version, m.CertificateARN, errMaterial, fmt.Sprintf(format, a...))
@@ -74,6 +89,22 @@ func (m Material) check() (checked, error) {
 	pub, err := x509.MarshalPKIXPublicKey(m.Key.Public())
 	if err != nil || !bytes.Equal(pub, leaf.RawSubjectPublicKeyInfo) {
 		return refuse("its certificate's public key is not the one of its sealed key")
+	}
+	if err := x509util.CheckChainOrder(leaf, chain); err != nil {
+		return refuse("its chain does not certify it (%v)", err)
+	}
+	if len(chain) == 0 && bytes.Equal(leaf.RawIssuer, leaf.RawSubject) {
+		if err := leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature); err != nil {
+			return refuse("it names itself its issuer, and its signature is not its own (%v)", err)
+		}
+	}
+	now := m.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if leaf.NotBefore.After(now.Add(ClockSkew)) {
+		return refuse("its certificate is valid only from %s, later than this host's clock allows (%s)",
+			leaf.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	sum := sha256.Sum256(leaf.Raw)
 	return checked{

@@ -94,6 +94,28 @@ func (h Host) Remember(certID string, t Target, in Identity) error {
 	return h.record(certID, t, recorded{Seal: t.Seal, Identity: in})
 }
 
+// HookFailed notes, under the host's install lock, that the command of
+// t, a target of certID whose install of in was remembered (Remember)
+// before the command ran, failed or was not run: the record keeps in's
+// NotBefore alone, as for an install whose command failed, so that the
+// next pass installs it again and retries the command. A record that no
+// longer names in (another certctl of this host installed another
+// version, or recorded the target anew, while the command ran) is left as
+// it is.
+func (h Host) HookFailed(certID string, t Target, in Identity) error {
+	if h.dir == "" || t.HostID != h.ID {
+		return nil
+	}
+	m, err := h.readTargets()
+	if err != nil {
+		return err
+	}
+	if r, ok := m[targetKey(certID, t)]; !ok || r.Seal != t.Seal || r.Fingerprint != in.Fingerprint {
+		return nil
+	}
+	return h.Remember(certID, t, Identity{NotBefore: in.NotBefore})
+}
+
 // Forget notes in the host's record that it removed t, a target of certID
 // (see Removal): that the store holds it no more, so that the same sealed
 // record put back there is not installed again, nor its command run. A
@@ -239,7 +261,16 @@ func (h Host) Stale(certID string, t Target, cur Identity) bool {
 // A refused version stays refused at every pass until the store's
 // current version is newer than what the host installed (the certificate
 // renewed), or the operator installs it here with `certctl deploy`.
-func (h Host) Decide(certID string, t Target, in Identity) (install bool, why string) {
+//
+// The recorded NotBefore is a floor only while it is not ahead of now (by
+// more than ClockSkew): no certificate valid only from the future is
+// installed any more (Material.check), so one recorded there is a
+// certificate made elsewhere that an older certctl installed, and holding
+// to it would refuse every genuine renewal until then. Such a record is
+// compared by version number alone, as one written before certificates
+// were identified. (Capping the floor at now would not do: a renewal is
+// valid from a minute before it was issued, older than now.)
+func (h Host) Decide(certID string, t Target, in Identity, now time.Time) (install bool, why string) {
 	if h.dir == "" || t.HostID != h.ID {
 		return true, ""
 	}
@@ -269,14 +300,18 @@ func (h Host) Decide(certID string, t Target, in Identity) (install bool, why st
 			"renew the certificate to install a new one, or run `certctl deploy` here to install this one)",
 			t.Label(), in.Version, in.NotBefore.UTC().Format(time.RFC3339), what, installed)
 	}
+	floor := r.NotBefore
+	if floor.After(now.Add(ClockSkew)) {
+		floor = time.Time{}
+	}
 	switch {
-	case !r.NotBefore.IsZero() && in.NotBefore.Before(r.NotBefore):
+	case !floor.IsZero() && in.NotBefore.Before(floor):
 		return refuse("older than")
 	case in.Version > r.Version:
 		return true, ""
-	case r.NotBefore.IsZero():
+	case floor.IsZero():
 		return refuse("an older version than")
-	case in.NotBefore.After(r.NotBefore):
+	case in.NotBefore.After(floor):
 		return true, ""
 	}
 	return refuse("another certificate, no newer than")

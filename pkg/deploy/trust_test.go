@@ -1,7 +1,10 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +32,19 @@ func TestInstallRefusesMaterial(t *testing.T) {
 		"another key's":     func(m *Material) { m.CertificatePEM = other.CertificatePEM },
 		"a private key PEM": func(m *Material) { m.ChainPEM, _ = pemio.EncodePKCS8(m.Key) },
 		"no key":            func(m *Material) { m.Key = nil },
+		// Signatures, which parsing does not check.
+		"another CA's chain": func(m *Material) { m.ChainPEM = other.ChainPEM },
+		"re-dated, its signature broken": func(m *Material) {
+			m.CertificatePEM = redated(t, m.CertificatePEM, 24*time.Hour)
+		},
+		"self-signed, re-dated": func(m *Material) {
+			leaf := selfSigned(t, m.Key.(*ecdsa.PrivateKey), "app.internal", time.Now().Add(-time.Hour))
+			m.CertificatePEM, m.ChainPEM = redated(t, pemio.EncodeCertificatesPEM(leaf), 30*time.Minute), nil
+		},
+		"valid only from the future": func(m *Material) {
+			leaf := selfSigned(t, m.Key.(*ecdsa.PrivateKey), "app.internal", time.Now().Add(ClockSkew+time.Minute))
+			m.CertificatePEM, m.ChainPEM = pemio.EncodeCertificatesPEM(leaf), nil
+		},
 	}
 	for name, edit := range cases {
 		dir := t.TempDir()
@@ -64,6 +80,23 @@ func TestInstallRefusesMaterial(t *testing.T) {
 			t.Errorf("%s holds %q, want the certificates alone", filepath.Base(p), got)
 		}
 	}
+}
+
+// redated is the certificate of certPEM with its NotBefore moved by d in
+// its bytes, its signature left as it was (so broken).
+func redated(t *testing.T, certPEM []byte, d time.Duration) []byte {
+	t.Helper()
+	certs, err := pemio.ParseCertificatesPEM(certPEM)
+	if err != nil || len(certs) != 1 {
+		t.Fatalf("redated: %v", err)
+	}
+	const utcTime = "060102150405Z" // the DER form of a time before 2050
+	from, to := certs[0].NotBefore.UTC().Format(utcTime), certs[0].NotBefore.Add(d).UTC().Format(utcTime)
+	der := bytes.Replace(certs[0].Raw, []byte(from), []byte(to), 1)
+	if bytes.Equal(der, certs[0].Raw) {
+		t.Fatal("redated: NotBefore not found")
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 // TestDecide: what a host installs over what it installed, by its own
@@ -103,7 +136,14 @@ func TestDecide(t *testing.T) {
 		{"legacy record: an older version", &Identity{Version: 3}, id(2, "b", time.Hour), false, "an older version than"},
 		{"failed deploy: nothing older", &Identity{NotBefore: t0}, id(1, "b", -time.Hour), false, "older than"},
 		{"failed deploy: retried", &Identity{NotBefore: t0}, id(1, "b", 0), true, ""},
+		// A record of a certificate valid only from the future (made
+		// elsewhere, installed before such ones were refused) is no
+		// floor: the genuine renewal is installed.
+		{"a recorded NotBefore far ahead: a newer version", &Identity{Version: 3, Fingerprint: "x", NotBefore: t0.AddDate(69, 0, 0)}, id(4, "b", 0), true, ""},
+		{"a recorded NotBefore far ahead: no newer version", &Identity{Version: 3, Fingerprint: "x", NotBefore: t0.AddDate(69, 0, 0)}, id(3, "b", 0), false, "an older version than"},
+		{"a recorded NotBefore ahead within the skew: still a floor", &Identity{Version: 3, Fingerprint: "x", NotBefore: t0.Add(time.Hour + time.Minute)}, id(4, "b", 0), false, "older than"},
 	}
+	now := t0.Add(time.Hour)
 	for _, tc := range cases {
 		if err := os.Remove(filepath.Join(h.dir, TargetsFile)); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
@@ -113,7 +153,7 @@ func TestDecide(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		install, why := h.Decide("c1", tg, tc.in)
+		install, why := h.Decide("c1", tg, tc.in, now)
 		if install != tc.install || (tc.refused == "") != (why == "") || !strings.Contains(why, tc.refused) {
 			t.Errorf("%s: Decide = %v %q, want %v %q", tc.name, install, why, tc.install, tc.refused)
 		}
@@ -123,7 +163,7 @@ func TestDecide(t *testing.T) {
 	if err := h.Remember("c1", h.Bind("c1", Target{CertFile: "/x/c.pem", KeyFile: "/x/k.pem", Exec: "true"}), installed); err != nil {
 		t.Fatal(err)
 	}
-	if install, why := h.Decide("c1", tg, id(4, "b", time.Hour)); install || why != "" {
+	if install, why := h.Decide("c1", tg, id(4, "b", time.Hour), now); install || why != "" {
 		t.Errorf("a target recorded anew meanwhile: Decide = %v %q, want nothing to do", install, why)
 	}
 }

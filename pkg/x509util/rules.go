@@ -98,6 +98,15 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 			return ruleErr(RuleChainHasLeaf, "chain certificate %d is the certificate being imported", i+1)
 		}
 	}
+	return CheckChainOrder(leaf, chain)
+}
+
+// CheckChainOrder checks that each certificate of chain certifies the one
+// before it, the first one leaf: that its key signed it (the signature
+// checked, which parsing does not do) and that it may sign certificates.
+// It returns the first break as a *RuleError (RuleChainOrder). The chain
+// may be empty.
+func CheckChainOrder(leaf *x509.Certificate, chain []*x509.Certificate) error {
 	child := leaf
 	for i, c := range chain {
 		if err := child.CheckSignatureFrom(c); err != nil {

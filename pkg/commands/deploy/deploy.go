@@ -80,14 +80,17 @@ The target belongs to this host: its identity is kept in the vault directory
 shown in InUseBy as "file:PATH (host NAME)"), and on a PostgreSQL store shared
 by many hosts only this host installs it again. A host installs only what
 its own vault proves: a version whose certificate (and chain) parses, whose
-certificate is of the key sealed under that version's own reference, and —
+certificate is of the key sealed under that version's own reference, whose
+chain certifies it, signed by the key of the vault CA that issued it, not
+valid only from more than 5 minutes ahead of this host's clock, and —
 at renewals — never a certificate older than the one it installed there (a
 store restored from an older backup, or a version put into the database:
 the target is reported FAILED, exit 7, until the certificate is renewed or
 deploy installs it again here). It records what it installed (host.targets:
 version and SHA-256 fingerprint), so a restored store's renewal that reuses
 an installed version number is installed too. Installs of one host are
-serialised (host.deploy.lock): two passes at once run a command once.
+serialised (host.deploy.lock): two passes at once run a command once; the
+command runs after the lock is released, so it may run certctl deploy.
 --exec needs this host's
 hooks.allow_exec (default: true for a local SQLite vault, false on a shared
 PostgreSQL store; exit 5 when off): enable it with

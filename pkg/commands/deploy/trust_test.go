@@ -3,12 +3,20 @@ package deploy_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/pgtest"
@@ -75,6 +83,78 @@ func bumpVersion(id string, from int, edit func(v *localstore.CertificateVersion
 	}
 }
 
+// inPlace replaces the current version's certificate of id by what
+// forge makes of it (DER, and its NotBefore), without a chain, and copies
+// its serial and NotBefore into the certificate's record, as a database
+// writer would to have it taken for the one installed.
+func inPlace(id string, forge func(leaf *x509.Certificate) ([]byte, time.Time)) func(tx localstore.Tx) error {
+	return func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		v, err := tx.GetVersion(id, c.Version)
+		if err != nil {
+			return err
+		}
+		blk, _ := pem.Decode(v.CertificatePEM)
+		leaf, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return err
+		}
+		der, nb := forge(leaf)
+		v.CertificatePEM, v.ChainPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+		if err := tx.PutVersion(id, v); err != nil {
+			return err
+		}
+		c.Serial, c.NotBefore = "42:42", nb
+		return tx.PutCertificate(c)
+	}
+}
+
+// foreign is a certificate for leaf's public key signed by a CA of the
+// attacker's own, valid from nb.
+func foreign(leaf *x509.Certificate, nb time.Time) []byte {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x4242), Subject: pkix.Name{CommonName: "evil.example"},
+		DNSNames: []string{"evil.example"}, NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0)}
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Attacker CA"},
+		NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, ca, leaf.PublicKey, caKey)
+	return der
+}
+
+// TestForeignCertificateForSameKey (the reviewer's case): a certificate
+// for the version's own public key, signed by a CA of the attacker's and
+// valid from 2099, put into the store with its serial and NotBefore is
+// not installed (its signature is not the vault CA's, and it is valid
+// only from the future), its command not run; the next genuine renewal
+// is installed.
+func TestForeignCertificateForSameKey(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *clitest.Env, _ func() string) {
+		arn := e.RequestPrivate("forged.internal")
+		id := arn[strings.LastIndexByte(arn, '/')+1:]
+		tg := newTarget(t)
+		runs := filepath.Join(tg.dir, "runs")
+		e.MustRun(tg.args(arn, "--exec", "echo run >> "+runs)...)
+		nb := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+		tamper(t, e, inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) { return foreign(leaf, nb), nb }))
+		code, res, r := e.Renew("--due")
+		if code != errs.ExitPartial || len(res[arn].Targets) != 1 || res[arn].Targets[0].Outcome != "FAILED" ||
+			!strings.Contains(res[arn].Targets[0].Reason, "valid only from 2099-01-01") {
+			t.Errorf("renew --due over the forged certificate: want the target FAILED\n%v", r)
+		}
+		if n := lineCount(t, runs); n != 1 {
+			t.Errorf("forged certificate installed, command run (%d runs)", n)
+		}
+		e.MustRun("renew", arn)
+		if n := lineCount(t, runs); n != 2 {
+			t.Errorf("the genuine renewal: its command ran %d times in all, want 2", n)
+		}
+		checkInstalled(t, e, arn, tg)
+	})
+}
+
 func lineCount(t *testing.T, p string) int {
 	t.Helper()
 	b, err := os.ReadFile(p)
@@ -126,6 +206,18 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 				return bump(tx)
 			}
 		}, "does not open under its reference"},
+		{"re-dated in place, its signature broken", false, func(id string) func(tx localstore.Tx) error {
+			return inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
+				const utcTime = "060102150405Z"
+				nb := leaf.NotBefore.Add(-time.Hour)
+				return bytes.Replace(leaf.Raw, []byte(leaf.NotBefore.UTC().Format(utcTime)), []byte(nb.UTC().Format(utcTime)), 1), nb
+			})
+		}, "not signed by its certificate authority"},
+		{"another CA's certificate for the same key", false, func(id string) func(tx localstore.Tx) error {
+			return inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
+				return foreign(leaf, time.Now().Add(-time.Hour)), time.Now().Add(-time.Hour).Truncate(time.Second)
+			})
+		}, "not signed by its certificate authority"},
 		{"set back to version 1", true, func(id string) func(tx localstore.Tx) error {
 			return func(tx localstore.Tx) error {
 				c, err := tx.GetCertificate(id)

@@ -2,17 +2,20 @@ package renewals
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -96,33 +99,46 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, err
 	}
 	t = host.Bind(id, t)
-	// Under this host's install lock until the install is recorded: a
-	// pass of `renew --due` deciding meanwhile finds it (see
-	// deploy.Host.LockInstalls).
+	// The files are written and the install remembered under this host's
+	// install lock: a pass of `renew --due` deciding meanwhile finds it
+	// (see deploy.Host.LockInstalls), and neither writes the files nor
+	// runs the command again. The command runs after it: it may take up
+	// to deploy.HookTimeout, and may itself run certctl on this vault.
 	unlock, err := host.LockInstalls(ctx)
 	if err != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
 	}
-	defer unlock()
-	installErr := host.Install(ctx, t, m, s.hooks())
-	var hookErr *deploy.HookError
-	if installErr != nil && !errors.As(installErr, &hookErr) {
-		if errors.Is(installErr, fsutil.ErrIsDir) || errors.Is(installErr, fs.ErrNotExist) {
+	if err := host.Write(t, m); err != nil {
+		unlock()
+		if errors.Is(err, fsutil.ErrIsDir) || errors.Is(err, fs.ErrNotExist) {
 			// A path that cannot be a file (a directory, in a
 			// directory that does not exist): invalid input, as for
 			// every command's output file.
-			return nil, &errs.Error{Exit: errs.ExitInvalid, Err: installErr}
+			return nil, &errs.Error{Exit: errs.ExitInvalid, Err: err}
 		}
-		return nil, &errs.Error{Exit: errs.ExitFailure, Err: installErr}
+		return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
 	}
 	t.Version, t.LastError = m.Version, ""
-	installed := in
+	err = host.Remember(id, t, in)
+	unlock()
+	if err != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("written, but this host's record of its targets (%s) was not updated; not recorded, its command not run: %w", deploy.TargetsFile, err)}
+	}
+	installErr := t.Hook(ctx, m.CertificateARN, s.hooks())
 	if installErr != nil {
 		// Recorded as not yet done: the next `renew --due` retries it.
 		// The certificate is in the files all the same: nothing older is
 		// installed over it (deploy.Host.Decide).
 		t.Version, t.LastError, t.Failure = 0, installErr.Error(), deploy.FailureSummary(installErr)
-		installed = deploy.Identity{NotBefore: in.NotBefore}
+		unlock, err := host.LockInstalls(ctx)
+		if err != nil {
+			return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
+		}
+		err = host.HookFailed(id, t, in)
+		unlock()
+		if err != nil {
+			return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed, but its command failed (%s), and this host's record of its targets (%s) was not updated: %w", deploy.FailureSummary(installErr), deploy.TargetsFile, err)}
+		}
 	}
 	var labels, notices []string
 	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
@@ -157,9 +173,6 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return op.Tx.PutCertificate(c)
 	}); err != nil {
 		return nil, err
-	}
-	if err := host.Remember(id, t, installed); err != nil {
-		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)}
 	}
 	if installErr != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but %w", installErr)}
@@ -292,7 +305,11 @@ func checkDeployable(c *localstore.Certificate) error {
 // another version's row does not open under it, and a reference to
 // another version's key is refused here), and its certificate and chain
 // must parse, the certificate's public key being that key's
-// (deploy.Material.Identify). What fails these is refused (exit 5; a
+// (deploy.Material.Identify: its chain certifying it, its NotBefore not
+// ahead of this host's clock). A certificate the vault issued must be
+// signed by the key of the CA that issued it, sealed in the vault
+// (authority.Service.CheckIssuedBy): one made elsewhere for the same key
+// and put into the store is not installed. What fails these is refused (exit 5; a
 // renewal pass reports each of this host's targets FAILED with it),
 // before anything is written or run.
 func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy.Identity, error) {
@@ -330,10 +347,34 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy
 		return deploy.Material{}, deploy.Identity{}, err
 	}
 	m := deploy.Material{CertificateARN: arn, Version: ver.Number,
-		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key}
+		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key, Now: s.core.Now()}
 	in, err := m.Identify()
 	if err != nil {
 		return deploy.Material{}, deploy.Identity{}, &errs.Error{Exit: errs.ExitRefused, Err: err}
+	}
+	if c.Type == inventory.TypeImported {
+		// No vault CA signed it: what Identify checked (its chain,
+		// its own signature when it names itself its issuer, a
+		// NotBefore not ahead of the clock) is all there is to prove.
+		return m, in, nil
+	}
+	if c.CertificateAuthorityID == "" {
+		return refuse("it names no certificate authority that issued it")
+	}
+	certs, err := pemio.ParseCertificatesPEM(ver.CertificatePEM)
+	if err != nil {
+		return deploy.Material{}, deploy.Identity{}, err // Identify parsed it
+	}
+	var first *x509.Certificate
+	if chain, err := pemio.ParseCertificatesPEM(ver.ChainPEM); err == nil && len(chain) > 0 {
+		first = chain[0]
+	}
+	err = s.core.Authority.CheckIssuedBy(tx, c.CertificateAuthorityID, certs[0], first)
+	switch {
+	case errors.Is(err, authority.ErrNotIssuedBy):
+		return refuse("its certificate is %v", err)
+	case err != nil:
+		return deploy.Material{}, deploy.Identity{}, err
 	}
 	return m, in, nil
 }
@@ -448,17 +489,24 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			return err
 		}
 		if len(stale) > 0 {
-			// Compare, install and record under this host's install
+			// Compare, write and remember under this host's install
 			// lock: another certctl of this host that installed one of
 			// these meanwhile is seen here, in this host's record, and
-			// the target is left as it is (see deploy.Host.Decide).
+			// the target is left as it is (see deploy.Host.Decide). The
+			// commands run after it (see deploy.Host.Write).
 			unlock, err := host.LockInstalls(ctx)
 			if err != nil {
 				return err
 			}
-			err = s.installStale(ctx, rep, res, host, id, ts, stale, left, m, in, renewed)
+			var written []deploy.Target
+			var writeErrs []error
+			written, writeErrs, left = s.writeStale(host, id, ts, stale, left, m, in)
 			unlock()
-			if err != nil {
+			s.reportLeft(rep, res, left)
+			if len(written) == 0 {
+				continue
+			}
+			if err := s.finishStale(ctx, rep, res, host, id, ts, written, writeErrs, m, in, renewed); err != nil {
 				return err
 			}
 			continue
@@ -482,15 +530,18 @@ func (s *Service) reportLeft(rep *Report, res *Result, left []TargetResult) {
 	}
 }
 
-// installStale installs m, version in of certificate id (whose targets
-// are all), to the stale targets of this host that Decide admits, runs their commands, records
-// the attempts as one change (DeployCertificate) and the installs in this
-// host's record, and reports them; it runs under the host's install lock.
-func (s *Service) installStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all []deploy.Target,
-	candidates []deploy.Target, left []TargetResult, m deploy.Material, in deploy.Identity, renewed bool) error {
-	var stale []deploy.Target
+// writeStale writes m, version in of certificate id (whose targets are
+// all), to the candidate targets of this host that Decide admits, and
+// remembers each one written in this host's record — all under the
+// host's install lock, which the caller holds, so that another certctl
+// of this host deciding after it finds them installed and neither writes
+// them nor runs their commands again. It returns the targets attempted,
+// the error of each (nil: written and remembered; its command is still to
+// run), and left with the targets Decide refused added.
+func (s *Service) writeStale(host deploy.Host, id string, all, candidates []deploy.Target, left []TargetResult,
+	m deploy.Material, in deploy.Identity) (stale []deploy.Target, writeErrs []error, _ []TargetResult) {
 	for _, t := range candidates {
-		install, why := host.Decide(id, t, in)
+		install, why := host.Decide(id, t, in, s.core.Now())
 		switch {
 		case why != "":
 			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetFailed, Reason: why})
@@ -498,13 +549,50 @@ func (s *Service) installStale(ctx context.Context, rep *Report, res *Result, ho
 			stale = append(stale, t)
 		}
 	}
-	s.reportLeft(rep, res, left)
-	if len(stale) == 0 {
-		return nil
-	}
-	installErrs := make([]error, len(stale))
+	writeErrs = make([]error, len(stale))
 	for j, t := range stale {
-		installErrs[j] = host.Install(ctx, t, m, s.hooks())
+		if writeErrs[j] = host.Write(t, m); writeErrs[j] != nil {
+			continue
+		}
+		t.Version = m.Version
+		if err := host.Remember(id, t, in); err != nil {
+			// Not run: with the install not remembered, the next pass
+			// writes it again and runs its command then.
+			writeErrs[j] = fmt.Errorf("written, but this host's record of its targets (%s) was not updated, and its command not run: %w", deploy.TargetsFile, err)
+		}
+	}
+	return stale, writeErrs, left
+}
+
+// finishStale runs the commands of the targets writeStale wrote (stale,
+// with writeErrs) outside the install lock, notes in this host's record,
+// under the lock again, each command that failed or was not run (so that
+// the next pass retries it: deploy.Host.HookFailed), records the attempts
+// as one change (DeployCertificate) and reports them.
+func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all []deploy.Target,
+	stale []deploy.Target, writeErrs []error, m deploy.Material, in deploy.Identity, renewed bool) error {
+	installErrs := writeErrs
+	var hookFailed []deploy.Target
+	for j, t := range stale {
+		if installErrs[j] != nil {
+			continue
+		}
+		if installErrs[j] = t.Hook(ctx, m.CertificateARN, s.hooks()); installErrs[j] != nil {
+			hookFailed = append(hookFailed, t)
+		}
+	}
+	if len(hookFailed) > 0 {
+		unlock, err := host.LockInstalls(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range hookFailed {
+			if err := host.HookFailed(id, t, in); err != nil {
+				unlock()
+				return fmt.Errorf("a deploy command failed, and this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)
+			}
+		}
+		unlock()
 	}
 	var fresh []string
 	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
@@ -540,14 +628,6 @@ func (s *Service) installStale(ctx context.Context, rep *Report, res *Result, ho
 		return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{res.CertificateArn}, d)
 	}); err != nil {
 		return err
-	}
-	for j, t := range stale {
-		if installErrs[j] == nil {
-			t.Version = m.Version
-			if err := host.Remember(id, t, in); err != nil {
-				installErrs[j] = fmt.Errorf("installed, but this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)
-			}
-		}
 	}
 	var failures, done []string
 	for j, t := range stale {
