@@ -21,7 +21,12 @@ import (
 // install (vault change-passphrase). Wrapping runs the slow KDF, so it is
 // made before the transaction that installs it.
 type Rewrap struct {
-	content []byte
+	// wrap is the key wrapped by the new passphrase; content is wrap as
+	// installed, stamped with its generation (which the installing
+	// transaction reads).
+	wrap, content []byte
+	// macKey is the key of the generation tags (wrapMACKey).
+	macKey []byte
 	// before are the key files as the rewrap found them.
 	before keyFiles
 	// wasInClear: the key was in clear (master.key); removePlain: a
@@ -52,11 +57,15 @@ func (v *Vault) NewRewrap(passphrase []byte) (*Rewrap, error) {
 	if err != nil {
 		return nil, err
 	}
-	content, err := wrapKey(s.key, passphrase, v.scrypt())
+	wrap, err := wrapKey(s.key, passphrase, v.scrypt())
 	if err != nil {
 		return nil, err
 	}
-	r := &Rewrap{content: content, wasInClear: !wrapped, before: before}
+	macKey, err := wrapMACKey(s.key)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rewrap{wrap: wrap, macKey: macKey, wasInClear: !wrapped, before: before}
 	// A key in clear goes once wrapped, also one left beside a wrapped key
 	// by an interrupted change — but only if it is this key.
 	if plain, err := os.ReadFile(keyPath(v.Dir, false)); err == nil && len(plain) == 32 {
@@ -71,20 +80,39 @@ func (v *Vault) NewRewrap(passphrase []byte) (*Rewrap, error) {
 // last in the transaction that records the change, then FinishRewrap after
 // the commit. The key itself does not change, so a crash between the two
 // writes leaves both copies opening the same key.
+//
+// The new copy's generation is one more than the greater of this
+// machine's copy's and the store's (see wrapgen.go), so that every
+// machine takes it for the newer.
 func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
 	if err := v.checkKeyFiles(r.before); err != nil {
 		// A transaction run again (PostgreSQL retries a serialization
 		// failure) finds its own earlier write.
-		if now, rerr := readKeyFiles(v.Dir); rerr != nil || !bytes.Equal(now.wrapped, r.content) {
+		if now, rerr := readKeyFiles(v.Dir); rerr != nil || r.content == nil || !bytes.Equal(now.wrapped, r.content) {
 			return err
 		}
 	}
-	if _, shared := v.Store.(*Postgres); shared {
+	_, shared := v.Store.(*Postgres)
+	var published []byte
+	if shared {
+		var err error
+		if published, err = getMetaOpt(tx, MetaMasterKeyWrapped); err != nil {
+			return err
+		}
 		if !r.wasInClear {
-			if err := checkPublishedPassphrase(tx, v.opts.Passphrase, r.before.wrapped); err != nil {
+			if err := checkPublishedPassphrase(tx, v.opts.Passphrase, r.before.wrapped, r.macKey); err != nil {
 				return err
 			}
 		}
+	}
+	gen, err := nextGeneration(r.before.wrapped, published, r.macKey)
+	if err != nil {
+		return err
+	}
+	if r.content, err = stampWrap(r.wrap, r.macKey, gen); err != nil {
+		return err
+	}
+	if shared {
 		if err := tx.PutMeta(MetaMasterKeyWrapped, r.content); err != nil {
 			return err
 		}
@@ -100,11 +128,17 @@ func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
 //
 // opened is the wrapped key this process already opened with passphrase
 // (its key file): when the store publishes the same, nothing is unwrapped
-// again (no scrypt inside the transaction).
-func checkPublishedPassphrase(tx Tx, passphrase, opened []byte) error {
+// again (no scrypt inside the transaction). Nor when the store's copy is
+// not newer than opened (macKey proves the generations, wrapNewer): a
+// stale copy someone put back, which the change replaces by a current one
+// instead of being refused by it.
+func checkPublishedPassphrase(tx Tx, passphrase, opened, macKey []byte) error {
 	published, err := getMetaOpt(tx, MetaMasterKeyWrapped)
 	if err != nil || published == nil || (opened != nil && bytes.Equal(published, opened)) {
 		return err
+	}
+	if opened != nil && wrappedKeyID(published) == wrappedKeyID(opened) && !wrapNewer(published, opened, macKey) {
+		return nil
 	}
 	key, err := unwrapKey(published, passphrase)
 	if errors.Is(err, ErrWrongPassphrase) {
@@ -320,6 +354,46 @@ func CheckKeyRecords(tx Tx, s *Sealer) ([]string, error) {
 		}
 	}
 	return problems, nil
+}
+
+// PublishedKeyProblems returns what is wrong with the wrapped copy of the
+// master key that the shared store of tx publishes, judged under s (the
+// key the vault opened) against the vault directory's copy: a generation
+// its tag does not prove (an altered copy), or a copy that is not newer
+// than the directory's — put back, or restored from an older backup. The
+// machines that saw a newer copy keep theirs (see wrapgen.go), but a
+// machine that joins takes the store's, with the passphrase it is wrapped
+// under. Nothing wrong, or nothing to compare, gives nil.
+func (v *Vault) PublishedKeyProblems(tx Tx, s *Sealer) ([]string, error) {
+	published, err := getMetaOpt(tx, MetaMasterKeyWrapped)
+	if err != nil || published == nil || wrappedKeyID(published) != s.id {
+		// A copy of another key is CheckKeyRecords' to report.
+		return nil, err
+	}
+	macKey, err := wrapMACKey(s.key)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(macKey)
+	const fix = "run certctl vault change-passphrase on a machine whose copy is current to publish a current one"
+	if gen, stamped := wrapGeneration(published, macKey); stamped && gen == 0 {
+		return []string{fmt.Sprintf("the shared store's published wrapped master key says it is generation %d, which its tag does not prove: it was altered; %s",
+			claimedGeneration(published), fix)}, nil
+	}
+	local, err := os.ReadFile(keyPath(v.Dir, true))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(published, local) || wrappedKeyID(local) != s.id || wrapNewer(published, local, macKey) {
+		return nil, nil
+	}
+	pg, _ := wrapGeneration(published, macKey)
+	lg, _ := wrapGeneration(local, macKey)
+	return []string{fmt.Sprintf("the shared store publishes a wrapped master key (generation %d) that is not newer than this vault directory's %s (generation %d): it was rolled back (put back, or restored from an older backup), and machines that join would take it with the passphrase it is wrapped under; %s",
+		pg, WrappedMasterFile, lg, fix)}, nil
 }
 
 // KeyFileProblems returns what is wrong with the vault directory's key

@@ -83,6 +83,11 @@ type wrappedKey struct {
 	// holds is known without the passphrase; absent in files written
 	// before key rotation existed.
 	ID string `json:"id,omitempty"`
+	// Gen is the copy's generation and Tag proves it under the key
+	// (see wrapgen.go); both absent in files written before
+	// generations existed.
+	Gen uint64 `json:"gen,omitempty"`
+	Tag []byte `json:"tag,omitempty"`
 }
 
 const wrapAAD = "certctl master key v1"
@@ -291,6 +296,7 @@ func deriveKEK(passphrase, salt []byte, p ScryptParams) ([]byte, error) {
 // <(echo "$UNSET"), given as --vault-passphrase-file on first use).
 var ErrEmptyPassphrase = errors.New("the vault passphrase is empty")
 
+// wrapKey wraps key under passphrase, as a copy of generation 1.
 func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
 	if len(passphrase) == 0 {
 		return nil, ErrEmptyPassphrase
@@ -318,7 +324,16 @@ func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(wrappedKey{KDF: "scrypt", Params: p, Salt: salt, Sealed: sealed, ID: id})
+	macKey, err := wrapMACKey(key)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(macKey)
+	// The first generation: a change that replaces this copy stamps it
+	// again with the next one (stampWrap).
+	w := wrappedKey{KDF: "scrypt", Params: p, Salt: salt, Sealed: sealed, ID: id, Gen: 1}
+	w.Tag = wrapTag(macKey, &w)
+	return json.Marshal(w)
 }
 
 func unwrapKey(data, passphrase []byte) ([]byte, error) {

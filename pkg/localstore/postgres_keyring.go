@@ -43,10 +43,11 @@ func errKeyNotHere(dir string) error {
 // the directory; when it holds none, a new key is made as for a local store
 // and, when wrapped by a passphrase, published in the store. Whatever its
 // origin, the key must open the check value of the store (which the first
-// machine writes). The store's wrapped copy prevails over the directory's:
-// after a passphrase change or a rotation made on another machine, the
+// machine writes). The store's wrapped copy prevails over the directory's
+// when it is newer: after a passphrase change (a copy of a greater
+// generation, see wrapgen.go) or a rotation made on another machine, the
 // directory's copy is replaced by the store's (rewrappedSharedKey,
-// refreshSharedKey).
+// refreshSharedKey); an older copy put back in the store replaces nothing.
 func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byte, params ScryptParams) ([]byte, error) {
 	local, err := hasLocalKey(dir)
 	if err != nil {
@@ -98,24 +99,31 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 	return key, nil
 }
 
-// rewrappedSharedKey returns the master key from the shared store's
-// published wrapped key when the vault directory's wrapped copy holds the
-// same key (the same key ID) wrapped otherwise: another machine changed the
-// passphrase (vault change-passphrase), which re-wraps the published copy
-// and its own, not the other machines'. The store's copy is the one in
-// force: the passphrase that opens it is used, and the directory's copy is
-// replaced by it, so that the new passphrase works on every machine and,
-// once a machine has seen the store's copy, the old one no longer does
-// there either (it is refused, with ErrWrongPassphrase, even where it still
-// opens the directory's stale copy). The stale copy is not kept: it holds
-// the very key the new copy holds, and would keep the retired passphrase
-// able to open it. Nil (and no error) when there is nothing to adopt: no
-// wrapped copy here or none in the store, the same copy, or copies of
-// different keys (a rotation, which refreshSharedKey handles).
+// rewrappedSharedKey returns the master key when the shared store's
+// published wrapped key and the vault directory's wrapped copy hold the
+// same key (the same key ID) wrapped otherwise: another machine changed
+// the passphrase (vault change-passphrase), which re-wraps the published
+// copy and its own, not the other machines' — or someone put back an older
+// published copy. The key ID cannot tell the two apart (an older copy of
+// the key has the same ID): the copies' generations do (see wrapgen.go).
 //
-// The published copy is trusted only once opened: its key must have the
-// ID the directory's own copy records, so that nothing the store publishes
-// replaces this machine's only copy of another key.
+// Whichever copy the passphrase opens gives the key, under which both
+// copies' generations are proven. A newer store's copy is the one in
+// force: when the passphrase opens it, the directory's copy is replaced by
+// it, so that the new passphrase works on every machine and, once a
+// machine has seen the store's copy, the old one no longer does there
+// either; when only the directory's copy opens, the passphrase is refused
+// (errStorePassphrase), even though it opens that stale copy. The stale
+// copy is not kept: it holds the very key the new copy holds, and would
+// keep the retired passphrase able to open it. A store's copy that is not
+// newer (older, or with a generation its tag does not prove) is never
+// adopted: the directory's copy is used, and a passphrase that opens only
+// the store's copy is refused (errRetiredPassphrase) — vault verify
+// reports the store's copy.
+//
+// Nil (and no error) when there is nothing to compare: no wrapped copy
+// here or none in the store, the same copy, or copies of different keys (a
+// rotation, which refreshSharedKey handles).
 func rewrappedSharedKey(ctx context.Context, dir string, st Store, passphrase []byte) ([]byte, error) {
 	path := filepath.Join(dir, WrappedMasterFile)
 	local, err := os.ReadFile(path)
@@ -136,9 +144,21 @@ func rewrappedSharedKey(ctx context.Context, dir string, st Store, passphrase []
 	if published == nil || bytes.Equal(published, local) || id == "" || wrappedKeyID(published) != id {
 		return nil, nil
 	}
+	// The store's copy first: after a change elsewhere it is the one the
+	// passphrase opens.
 	key, err := unwrapKey(published, passphrase)
+	fromStore := err == nil
 	if errors.Is(err, ErrWrongPassphrase) {
-		return nil, errStorePassphrase
+		key, err = unwrapKey(local, passphrase)
+	}
+	if errors.Is(err, ErrWrongPassphrase) {
+		// Neither opens: the refusal says the store's copy is in force
+		// only when it says it is newer (unproven: it only words the
+		// refusal).
+		if claimedGeneration(published) > claimedGeneration(local) || (claimedGeneration(published) == 0 && claimedGeneration(local) == 0) {
+			return nil, errStorePassphrase
+		}
+		return nil, ErrWrongPassphrase
 	}
 	if err != nil {
 		return nil, err
@@ -148,19 +168,51 @@ func rewrappedSharedKey(ctx context.Context, dir string, st Store, passphrase []
 		if err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: the shared store publishes a wrapped master key that says it is key %s and is key %s", ErrCorrupt, id, have)
+		return nil, fmt.Errorf("%w: a wrapped master key that says it is key %s is key %s", ErrCorrupt, id, have)
 	}
-	if err := fsutil.WriteFileAtomic(path, published, 0o600); err != nil {
+	macKey, err := wrapMACKey(key)
+	if err != nil {
 		clear(key)
 		return nil, err
 	}
-	return key, nil
+	newer := wrapNewer(published, local, macKey)
+	clear(macKey)
+	switch {
+	case newer && fromStore:
+		if err := fsutil.WriteFileAtomic(path, published, 0o600); err != nil {
+			clear(key)
+			return nil, err
+		}
+		return key, nil
+	case newer:
+		clear(key)
+		return nil, errStorePassphrase
+	case !fromStore:
+		return key, nil
+	}
+	// The passphrase opens the store's copy, which is not newer than this
+	// machine's: this machine's is the key's current copy, whether the
+	// passphrase opens it too (the store's copy was put back under the
+	// same passphrase) or not (a passphrase retired since).
+	clear(key)
+	key, err = unwrapKey(local, passphrase)
+	if errors.Is(err, ErrWrongPassphrase) {
+		return nil, errRetiredPassphrase
+	}
+	return key, err
 }
 
 // errStorePassphrase is the error of a passphrase that does not open the
 // master key the shared store publishes, when this machine's own copy is
 // wrapped otherwise.
 var errStorePassphrase = fmt.Errorf("%w: it does not open the master key the shared store publishes, which is wrapped under another passphrase than this machine's copy (%s) — changed on another machine with vault change-passphrase: give the store's current passphrase (this machine's copy is then replaced by the store's)",
+	ErrWrongPassphrase, WrappedMasterFile)
+
+// errRetiredPassphrase is the error of a passphrase that opens only an
+// older copy of the master key the shared store publishes, not this
+// machine's newer one: the passphrase was changed since, and the store's
+// copy is stale (put back, or restored from an older backup).
+var errRetiredPassphrase = fmt.Errorf("%w: it opens only an older wrapped copy of the master key that the shared store publishes, not this machine's newer copy (%s); give the current passphrase (vault verify reports the store's stale copy, and vault change-passphrase publishes a current one)",
 	ErrWrongPassphrase, WrappedMasterFile)
 
 // errKeyMismatch is the error of a key that does not open the shared

@@ -484,14 +484,25 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 	if err != nil {
 		return nil, err
 	}
-	content := newKey
+	// The slow KDF runs before the transaction; the new copy's
+	// generation, which continues the old key's (see wrapgen.go), is
+	// stamped in it, where the store's copy is read.
+	var wrap, oldMAC, nextMAC []byte
 	if wrapped {
 		if v.opts.Passphrase == nil {
 			return nil, ErrLocked
 		}
-		if content, err = wrapKey(newKey, v.opts.Passphrase, v.scrypt()); err != nil {
+		if wrap, err = wrapKey(newKey, v.opts.Passphrase, v.scrypt()); err != nil {
 			return nil, err
 		}
+		if oldMAC, err = wrapMACKey(old.key); err != nil {
+			return nil, err
+		}
+		defer clear(oldMAC)
+		if nextMAC, err = wrapMACKey(newKey); err != nil {
+			return nil, err
+		}
+		defer clear(nextMAC)
 	}
 	pending := pendingPath(v.Dir, wrapped, next.id)
 	err = UpdateExclusive(ctx, v.Store, func(tx Tx) error {
@@ -510,8 +521,25 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 		if err := v.checkKeyFiles(before); err != nil {
 			return err
 		}
-		if _, shared := v.Store.(*Postgres); shared && wrapped {
-			if err := checkPublishedPassphrase(tx, v.opts.Passphrase, before.wrapped); err != nil {
+		_, shared := v.Store.(*Postgres)
+		if shared && wrapped {
+			if err := checkPublishedPassphrase(tx, v.opts.Passphrase, before.wrapped, oldMAC); err != nil {
+				return err
+			}
+		}
+		content := newKey
+		if wrapped {
+			var published []byte
+			if shared {
+				if published, err = getMetaOpt(tx, MetaMasterKeyWrapped); err != nil {
+					return err
+				}
+			}
+			gen, err := nextGeneration(before.wrapped, published, oldMAC)
+			if err != nil {
+				return err
+			}
+			if content, err = stampWrap(wrap, nextMAC, gen); err != nil {
 				return err
 			}
 		}

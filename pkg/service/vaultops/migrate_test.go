@@ -232,3 +232,70 @@ func TestMigrateToSQLiteIsOneFile(t *testing.T) {
 		t.Errorf("list on a copy of the migrated file alone:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestVerifyRolledBackPublishedKey: on a shared store whose published
+// wrapped key was put back to the copy from before a passphrase change,
+// the machines keep working with the current passphrase, refuse the
+// retired one, and vault verify reports the store's stale copy until a
+// change-passphrase publishes a current one.
+func TestVerifyRolledBackPublishedKey(t *testing.T) {
+	pg := freshSchema(t)
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_STORE"] = pg
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "old pass"
+	hostA, hostC := filepath.Join(e.Dir, "host-a"), filepath.Join(e.Dir, "host-c")
+	e.Vars["CERTCTL_VAULT"] = hostA
+	requestPrivate(e, "app.internal")
+	e.Vars["CERTCTL_VAULT"] = hostC
+	verifyOK(t, e)
+	oldCopy, err := os.ReadFile(filepath.Join(hostA, localstore.WrappedMasterFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPass := filepath.Join(e.Dir, "new.txt")
+	if err := os.WriteFile(newPass, []byte("new pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.Vars["CERTCTL_VAULT"] = hostA
+	mustRun(e, "vault", "change-passphrase", "--new-passphrase-file", newPass, "-o", "json")
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "new pass"
+	e.Vars["CERTCTL_VAULT"] = hostC
+	verifyOK(t, e)
+
+	st, err := localstore.OpenPostgres(context.Background(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Update(context.Background(), func(tx localstore.Tx) error {
+		return tx.PutMeta(localstore.MetaMasterKeyWrapped, oldCopy)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{hostA, hostC} {
+		e.Vars["CERTCTL_VAULT"] = host
+		rep, r := verify(t, e)
+		wantCode(t, r, errs.ExitVaultUnavailable)
+		if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Message, "rolled back") {
+			t.Errorf("verify on %s: %+v", filepath.Base(host), rep.Problems)
+		}
+		if strings.Contains(r.Stdout+r.Stderr, "old pass") || strings.Contains(r.Stdout+r.Stderr, "new pass") {
+			t.Errorf("verify output names a passphrase:\n%v", r)
+		}
+	}
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "old pass"
+	r := run(e, "vault", "verify")
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	if !strings.Contains(r.Stderr, "older wrapped copy") {
+		t.Errorf("the retired passphrase: %s", r.Stderr)
+	}
+
+	// Published again (the same passphrase will do): nothing to report.
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "new pass"
+	mustRun(e, "vault", "change-passphrase", "--new-passphrase-file", newPass, "-o", "json")
+	for _, host := range []string{hostA, hostC} {
+		e.Vars["CERTCTL_VAULT"] = host
+		verifyOK(t, e)
+	}
+}

@@ -102,7 +102,16 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 			if err != nil {
 				return err
 			}
-			return s.verifyTx(ctx, b, sealer, seen, tryRep, try)
+			if err := s.verifyTx(ctx, b, sealer, seen, tryRep, try); err != nil {
+				return err
+			}
+			// Against this machine's copy of the key: not part of
+			// verifyTx, which also judges a backup's records.
+			published, err := v.PublishedKeyProblems(tx, sealer)
+			for _, p := range published {
+				try.add(CheckMasterKey, "", "%s", p)
+			}
+			return err
 		})
 		if errors.Is(err, localstore.ErrKeyRotated) && attempt < rotatedRetries {
 			continue
