@@ -537,7 +537,13 @@ func KnownError(err error) (error, bool) {
 	case errors.Is(err, localstore.ErrWrongPassphrase):
 		// What the vault layer adds says why (another machine changed
 		// the shared store's passphrase).
-		return errs.VaultErrorf("%v", err), true
+		e := errs.VaultErrorf("%v", err)
+		if err.Error() == localstore.ErrWrongPassphrase.Error() {
+			// Nothing more is known: say where a passphrase comes from
+			// and what changes it.
+			e = e.WithHint("give the vault's current passphrase (--vault-passphrase-file or CERTCTL_VAULT_PASSPHRASE); `certctl vault change-passphrase` changes it, on a shared store for every machine")
+		}
+		return e, true
 	case errors.Is(err, localstore.ErrCorrupt):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
 	case errors.As(err, &keyInUse):
