@@ -151,7 +151,9 @@ func (h Host) Owns(certID string, t Target, shared, copied bool) (ok bool, why s
 	case t.HostID == "":
 		return false, fmt.Sprintf("%s was recorded without a host in the store this vault was copied from (vault migrate or restore); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label())
 	case t.HostID != h.ID:
-		return false, fmt.Sprintf("%s belongs to host %s (%s); left for that host", t.Label(), t.HostName(), t.HostID)
+		// The path alone: the host, named next, is the label's other part
+		// (which may carry a part of its ID beside the name, Labels).
+		return false, fmt.Sprintf("file:%s belongs to host %s (%s); left for that host", t.CertFile, t.HostName(), t.HostID)
 	case !hmac.Equal([]byte(t.Seal), []byte(h.seal(certID, t))):
 		return false, fmt.Sprintf("%s names this host but is not sealed by its %s (written straight into the database?); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label(), HostKeyFile)
 	}
