@@ -265,10 +265,11 @@ func (h Host) Install(ctx context.Context, t Target, m Material, hooks Hooks) er
 
 // Write is Install without the command: it writes the material to t's
 // files, or refuses it and writes nothing. A caller that installs under
-// the host's install lock writes and records the install (Remember) under
-// it, and runs the command (Hook) after unlocking: a command may take up
-// to HookTimeout, and may itself run certctl deploy on this vault, which
-// takes the lock.
+// the host's install lock writes and records the install (Remember, its
+// command pending) under it, claims the command (ClaimHook), and runs it
+// (Hook) after unlocking: a command may take up to HookTimeout, and may
+// itself run certctl deploy on this vault, which takes the lock. How it
+// ended is noted under the lock again (HookDone, HookFailed).
 func (h Host) Write(t Target, m Material) error {
 	if err := t.checkFiles(); err != nil {
 		// A target recorded before the files were checked.

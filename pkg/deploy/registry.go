@@ -35,6 +35,13 @@ type recorded struct {
 	// the same record put back into the store is refused (see
 	// checkRecorded) until a deploy of this host records it again.
 	Removed bool `json:"removed,omitempty"`
+	// HookPending: the target's command has not yet succeeded for the
+	// install recorded. The install is remembered before its command
+	// runs (outside the install lock, see Host.Write), so a certctl
+	// killed while the command ran (kill -9, a reboot) leaves it set, and
+	// the next pass runs the command (see ClaimHook); HookDone clears it,
+	// and HookFailed records the install as not done.
+	HookPending bool `json:"hookPending,omitempty"`
 }
 
 func targetKey(certID string, t Target) string { return certID + " " + t.CertFile }
@@ -87,11 +94,13 @@ func (h Host) readTargets() (map[string]recorded, error) {
 }
 
 // Remember notes t, a target of certID this host just recorded or
-// installed, in the host's record: its seal, and in what it installed
-// there (Identity{} or one with the NotBefore alone when nothing was
-// installed with its command succeeding).
+// installed, in the host's record: its seal, and in, what it installed
+// there. An install of a target with a command is remembered with that
+// command pending, until HookDone or HookFailed notes how it ended: a
+// certctl killed while it ran leaves it pending, for the next pass to run
+// (see ClaimHook).
 func (h Host) Remember(certID string, t Target, in Identity) error {
-	return h.record(certID, t, recorded{Seal: t.Seal, Identity: in})
+	return h.record(certID, t, recorded{Seal: t.Seal, Identity: in, HookPending: t.Exec != "" && in.Fingerprint != ""})
 }
 
 // HookFailed notes, under the host's install lock, that the command of
@@ -103,17 +112,37 @@ func (h Host) Remember(certID string, t Target, in Identity) error {
 // version, or recorded the target anew, while the command ran) is left as
 // it is.
 func (h Host) HookFailed(certID string, t Target, in Identity) error {
+	if _, ok, err := h.names(certID, t, in); err != nil || !ok {
+		return err
+	}
+	return h.record(certID, t, recorded{Seal: t.Seal, Identity: Identity{NotBefore: in.NotBefore}})
+}
+
+// HookDone notes, under the host's install lock, that the command of t,
+// a target of certID whose install of in was remembered with its command
+// pending, succeeded: the next pass has nothing left to do there. A
+// record that no longer names in is left as it is (see HookFailed).
+func (h Host) HookDone(certID string, t Target, in Identity) error {
+	r, ok, err := h.names(certID, t, in)
+	if err != nil || !ok || !r.HookPending {
+		return err
+	}
+	r.HookPending = false
+	return h.record(certID, t, r)
+}
+
+// names reads the host's record of t, a target of certID, afresh, and
+// reports whether it names the install of in.
+func (h Host) names(certID string, t Target, in Identity) (recorded, bool, error) {
 	if h.dir == "" || t.HostID != h.ID {
-		return nil
+		return recorded{}, false, nil
 	}
 	m, err := h.readTargets()
 	if err != nil {
-		return err
+		return recorded{}, false, err
 	}
-	if r, ok := m[targetKey(certID, t)]; !ok || r.Seal != t.Seal || r.Fingerprint != in.Fingerprint {
-		return nil
-	}
-	return h.Remember(certID, t, Identity{NotBefore: in.NotBefore})
+	r, ok := m[targetKey(certID, t)]
+	return r, ok && !r.Removed && r.Seal == t.Seal && in.Fingerprint != "" && r.Fingerprint == in.Fingerprint, nil
 }
 
 // Forget notes in the host's record that it removed t, a target of certID
@@ -219,9 +248,10 @@ func (h Host) Local(certID string, t Target) Target {
 // pass asks it of every target.
 //
 // A target this host installed with its certificate identified is stale
-// when the record names another certificate, whatever the store says of
-// the target (its version, a failure): only this host installs it, and
-// it records only what it installed with the command succeeding. Any
+// when the record names another certificate, or its command is still
+// pending (see Remember), whatever the store says of the target (its
+// version, a failure): only this host installs it, and it records only
+// what it installed, its command pending until it succeeds. Any
 // other target is stale, as before certificates were identified, when
 // its version (this host's, for its own) is not the current one or its
 // last attempt failed.
@@ -229,7 +259,9 @@ func (h Host) Stale(certID string, t Target, cur Identity) bool {
 	if t.HostID == h.ID {
 		if m, err := h.recordedTargets(); err == nil {
 			if r, ok := m[targetKey(certID, t)]; ok && r.Seal == t.Seal && r.Fingerprint != "" {
-				return r.Version != cur.Version || r.Serial != cur.Serial || !r.NotBefore.Equal(cur.NotBefore)
+				// A command left pending (its certctl was killed
+				// while it ran) is work too: the pass runs it.
+				return r.Version != cur.Version || r.Serial != cur.Serial || !r.NotBefore.Equal(cur.NotBefore) || r.HookPending
 			}
 		}
 		t = h.Local(certID, t)

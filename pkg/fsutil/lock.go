@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// errWouldBlock is tryLock's answer when another process holds the lock.
-var errWouldBlock = errors.New("lock held by another process")
+// ErrLocked is TryLock's answer (and tryLock's) when another process
+// holds the lock.
+var ErrLocked = errors.New("lock held by another process")
 
 // lockPoll is how often Lock tries again while another process holds
 // the lock.
@@ -34,7 +35,7 @@ func Lock(ctx context.Context, path string, wait time.Duration) (unlock func(), 
 		if err == nil {
 			return func() { _ = unlockFile(f); f.Close() }, nil
 		}
-		if !errors.Is(err, errWouldBlock) {
+		if !errors.Is(err, ErrLocked) {
 			f.Close()
 			return nil, &os.PathError{Op: "lock", Path: path, Err: err}
 		}
@@ -49,4 +50,20 @@ func Lock(ctx context.Context, path string, wait time.Duration) (unlock func(), 
 		case <-time.After(lockPoll):
 		}
 	}
+}
+
+// TryLock is Lock without the wait: it takes the lock on the file at path
+// when no other process holds it, and answers ErrLocked (wrapped, naming
+// the file) when one does. It tells a lock held by a live process from
+// one whose holder died, which the system released.
+func TryLock(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := tryLock(f); err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
+	}
+	return func() { _ = unlockFile(f); f.Close() }, nil
 }

@@ -2,6 +2,7 @@ package fsutil
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,4 +45,31 @@ func TestLock(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatalf("the lock once released: %v", err)
 	}
+}
+
+// TestTryLock: TryLock takes a free lock at once, answers ErrLocked
+// (naming the file) while another holder has it, without waiting, and
+// takes it again once it is released.
+func TestTryLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	unlock, err := Lock(context.Background(), path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := TryLock(path); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("TryLock while held: %v, want ErrLocked naming the file", err)
+	}
+	if took := time.Since(start); took > lockPoll {
+		t.Fatalf("TryLock while held took %s: it must not wait", took)
+	}
+	unlock()
+	u, err := TryLock(path)
+	if err != nil {
+		t.Fatalf("TryLock once released: %v", err)
+	}
+	if _, err := TryLock(path); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a second TryLock: %v, want ErrLocked", err)
+	}
+	u()
 }

@@ -74,6 +74,8 @@ CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE, CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE
 and CERTCTL_FULLCHAIN_FILE in its environment — e.g. "systemctl reload nginx".
 When it fails (exit 1), the target is still recorded and every
 ` + "`renew --due`" + ` pass installs it and runs the command again until it succeeds.
+A command is recorded as pending until it succeeds: one interrupted (certctl
+killed while it ran, a reboot) is run again by the next pass.
 
 The target belongs to this host: its identity is kept in the vault directory
 (host.id, created on first use; host.name, default the system's host name, is
@@ -90,7 +92,9 @@ deploy installs it again here). It records what it installed (host.targets:
 version and SHA-256 fingerprint), so a restored store's renewal that reuses
 an installed version number is installed too. Installs of one host are
 serialised (host.deploy.lock): two passes at once run a command once; the
-command runs after the lock is released, so it may run certctl deploy.
+command runs after the lock is released, so it may run certctl deploy, and
+holds a lock of its own while it runs (host.hook-*.lock), so that a pass
+meanwhile does not run it a second time.
 --exec needs this host's
 hooks.allow_exec (default: true for a local SQLite vault, false on a shared
 PostgreSQL store; exit 5 when off): enable it with

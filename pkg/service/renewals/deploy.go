@@ -102,8 +102,9 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	// The files are written and the install remembered under this host's
 	// install lock: a pass of `renew --due` deciding meanwhile finds it
 	// (see deploy.Host.LockInstalls), and neither writes the files nor
-	// runs the command again. The command runs after it: it may take up
-	// to deploy.HookTimeout, and may itself run certctl on this vault.
+	// runs the command again. The command runs after it (see
+	// runClaimed): it may take up to deploy.HookTimeout, and may itself
+	// run certctl on this vault.
 	unlock, err := host.LockInstalls(ctx)
 	if err != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
@@ -119,25 +120,21 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
 	}
 	t.Version, t.LastError = m.Version, ""
-	err = host.Remember(id, t, in)
-	unlock()
-	if err != nil {
+	if err := host.Remember(id, t, in); err != nil {
+		unlock()
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("written, but this host's record of its targets (%s) was not updated; not recorded, its command not run: %w", deploy.TargetsFile, err)}
 	}
-	installErr := t.Hook(ctx, m.CertificateARN, s.hooks())
+	release, st, claimErr := host.ClaimHook(id, t, in)
+	unlock()
+	installErr := s.runClaimed(ctx, host, id, t, m, in, release, st, claimErr)
 	if installErr != nil {
 		// Recorded as not yet done: the next `renew --due` retries it.
 		// The certificate is in the files all the same: nothing older is
 		// installed over it (deploy.Host.Decide).
 		t.Version, t.LastError, t.Failure = 0, installErr.Error(), deploy.FailureSummary(installErr)
-		unlock, err := host.LockInstalls(ctx)
-		if err != nil {
-			return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
-		}
-		err = host.HookFailed(id, t, in)
-		unlock()
-		if err != nil {
-			return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed, but its command failed (%s), and this host's record of its targets (%s) was not updated: %w", deploy.FailureSummary(installErr), deploy.TargetsFile, err)}
+		var noted *hookNotNoted
+		if errors.As(installErr, &noted) {
+			return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed, but %w", installErr)}
 		}
 	}
 	var labels, notices []string
@@ -498,15 +495,13 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 			if err != nil {
 				return err
 			}
-			var written []deploy.Target
-			var writeErrs []error
-			written, writeErrs, left = s.writeStale(host, id, ts, stale, left, m, in)
+			written, writeErrs, claims, left := s.writeStale(host, id, ts, stale, left, m, in)
 			unlock()
 			s.reportLeft(rep, res, left)
 			if len(written) == 0 {
 				continue
 			}
-			if err := s.finishStale(ctx, rep, res, host, id, ts, written, writeErrs, m, in, renewed); err != nil {
+			if err := s.finishStale(ctx, rep, res, host, id, ts, written, writeErrs, claims, m, in, renewed); err != nil {
 				return err
 			}
 			continue
@@ -530,16 +525,30 @@ func (s *Service) reportLeft(rep *Report, res *Result, left []TargetResult) {
 	}
 }
 
+// claim is a target's command claimed under the install lock
+// (deploy.Host.ClaimHook), to run after it.
+type claim struct {
+	release func()
+	st      deploy.HookState
+	err     error
+}
+
 // writeStale writes m, version in of certificate id (whose targets are
 // all), to the candidate targets of this host that Decide admits, and
-// remembers each one written in this host's record — all under the
-// host's install lock, which the caller holds, so that another certctl
-// of this host deciding after it finds them installed and neither writes
-// them nor runs their commands again. It returns the targets attempted,
-// the error of each (nil: written and remembered; its command is still to
-// run), and left with the targets Decide refused added.
+// remembers each one written in this host's record, its command pending
+// — all under the host's install lock, which the caller holds, so that
+// another certctl of this host deciding after it finds them installed and
+// neither writes them nor runs their commands again. A candidate that
+// holds in already with its command still pending (the certctl that ran
+// it was killed meanwhile) is claimed to run it again, unless another
+// process is running it now (reported INSTALLED, in left). It returns the
+// targets attempted, the error of each (nil: written and remembered, or
+// holding in already; its command is still to run), their commands'
+// claims (see runClaimed), and left with the targets Decide refused
+// added.
 func (s *Service) writeStale(host deploy.Host, id string, all, candidates []deploy.Target, left []TargetResult,
-	m deploy.Material, in deploy.Identity) (stale []deploy.Target, writeErrs []error, _ []TargetResult) {
+	m deploy.Material, in deploy.Identity) (stale []deploy.Target, writeErrs []error, claims []claim, _ []TargetResult) {
+	var pending []deploy.Target
 	for _, t := range candidates {
 		install, why := host.Decide(id, t, in, s.core.Now())
 		switch {
@@ -547,10 +556,14 @@ func (s *Service) writeStale(host deploy.Host, id string, all, candidates []depl
 			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetFailed, Reason: why})
 		case install:
 			stale = append(stale, t)
+		default:
+			pending = append(pending, t)
 		}
 	}
 	writeErrs = make([]error, len(stale))
+	claims = make([]claim, len(stale))
 	for j, t := range stale {
+		claims[j] = claim{release: func() {}}
 		if writeErrs[j] = host.Write(t, m); writeErrs[j] != nil {
 			continue
 		}
@@ -559,40 +572,110 @@ func (s *Service) writeStale(host deploy.Host, id string, all, candidates []depl
 			// Not run: with the install not remembered, the next pass
 			// writes it again and runs its command then.
 			writeErrs[j] = fmt.Errorf("written, but this host's record of its targets (%s) was not updated, and its command not run: %w", deploy.TargetsFile, err)
+			continue
+		}
+		var c claim
+		c.release, c.st, c.err = host.ClaimHook(id, t, in)
+		claims[j] = c
+	}
+	for _, t := range pending {
+		release, st, err := host.ClaimHook(id, t, in)
+		switch {
+		case err == nil && st == deploy.HookNone:
+			// Installed, its command run: another certctl of this
+			// host did it meanwhile.
+		case err == nil && st == deploy.HookRunning:
+			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetInstalled,
+				Reason: t.Label() + ": installed; its command is running in another certctl process of this host"})
+		default:
+			// The certctl that ran its command was killed meanwhile:
+			// it runs now (the files hold in already).
+			stale = append(stale, t)
+			writeErrs = append(writeErrs, nil)
+			claims = append(claims, claim{release: release, st: st, err: err})
 		}
 	}
-	return stale, writeErrs, left
+	return stale, writeErrs, claims, left
 }
 
-// finishStale runs the commands of the targets writeStale wrote (stale,
-// with writeErrs) outside the install lock, notes in this host's record,
-// under the lock again, each command that failed or was not run (so that
-// the next pass retries it: deploy.Host.HookFailed), records the attempts
-// as one change (DeployCertificate) and reports them.
+// hookNotNoted is the failure to note in this host's record how a
+// target's command ended (deploy.Host.HookDone, HookFailed).
+type hookNotNoted struct {
+	err   error // the failure of the command, or nil
+	noted error
+}
+
+func (e *hookNotNoted) Error() string {
+	if e.err != nil {
+		return fmt.Sprintf("its command failed (%s), and this host's record of its targets (%s) was not updated: %v", deploy.FailureSummary(e.err), deploy.TargetsFile, e.noted)
+	}
+	return fmt.Sprintf("its command ran, but this host's record of its targets (%s) was not updated (the next pass runs it again): %v", deploy.TargetsFile, e.noted)
+}
+
+func (e *hookNotNoted) Unwrap() error { return e.noted }
+
+// runClaimed runs the command of t, a target of certID id whose install
+// of in (material m) this process wrote and remembered, and claimed with
+// deploy.Host.ClaimHook under the install lock (release, st, claimErr),
+// which the caller has released: it waits for a run of an earlier
+// install's command another process is making (deploy.Host.AwaitHook),
+// runs the command unless another process ran it meanwhile, notes under
+// the install lock how it ended (HookDone, or HookFailed so that the
+// next pass retries it), and releases the claim. It returns the command's
+// failure (a claim that failed is one: the command was not run); a
+// failure to note it is a *hookNotNoted.
+func (s *Service) runClaimed(ctx context.Context, host deploy.Host, id string, t deploy.Target, m deploy.Material, in deploy.Identity,
+	release func(), st deploy.HookState, claimErr error) error {
+	if claimErr == nil && st == deploy.HookRunning {
+		release, st, claimErr = host.AwaitHook(ctx, id, t, in)
+	}
+	var hookErr error
+	switch {
+	case claimErr != nil:
+		hookErr = fmt.Errorf("%s: its command was not run: %w", t.Label(), claimErr)
+	case st == deploy.HookNone:
+		// No command, or another process ran it for this install.
+		return nil
+	default:
+		hookErr = t.Hook(ctx, m.CertificateARN, s.hooks())
+	}
+	defer release()
+	unlock, err := host.LockInstalls(ctx)
+	if err != nil {
+		return &hookNotNoted{err: hookErr, noted: err}
+	}
+	defer unlock()
+	if hookErr != nil {
+		err = host.HookFailed(id, t, in)
+	} else {
+		err = host.HookDone(id, t, in)
+	}
+	if err != nil {
+		return &hookNotNoted{err: hookErr, noted: err}
+	}
+	return hookErr
+}
+
+// finishStale runs the commands of the targets writeStale wrote or
+// claimed (stale, with writeErrs and the claims), outside the install
+// lock (see runClaimed), records the attempts as one change
+// (DeployCertificate) and reports them.
 func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all []deploy.Target,
-	stale []deploy.Target, writeErrs []error, m deploy.Material, in deploy.Identity, renewed bool) error {
+	stale []deploy.Target, writeErrs []error, claims []claim, m deploy.Material, in deploy.Identity, renewed bool) error {
 	installErrs := writeErrs
-	var hookFailed []deploy.Target
 	for j, t := range stale {
 		if installErrs[j] != nil {
 			continue
 		}
-		if installErrs[j] = t.Hook(ctx, m.CertificateARN, s.hooks()); installErrs[j] != nil {
-			hookFailed = append(hookFailed, t)
-		}
-	}
-	if len(hookFailed) > 0 {
-		unlock, err := host.LockInstalls(ctx)
-		if err != nil {
-			return err
-		}
-		for _, t := range hookFailed {
-			if err := host.HookFailed(id, t, in); err != nil {
-				unlock()
-				return fmt.Errorf("a deploy command failed, and this host's record of its targets (%s) was not updated: %w", deploy.TargetsFile, err)
+		c := claims[j]
+		installErrs[j] = s.runClaimed(ctx, host, id, t, m, in, c.release, c.st, c.err)
+		var noted *hookNotNoted
+		if errors.As(installErrs[j], &noted) {
+			for _, c := range claims[j+1:] {
+				c.release()
 			}
+			return fmt.Errorf("%s: %w", t.Label(), installErrs[j])
 		}
-		unlock()
 	}
 	var fresh []string
 	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
