@@ -32,7 +32,20 @@ type Identity struct {
 	// host installs nothing over what it installed (Host.Decide).
 	Serial    string    `json:"serial,omitempty"`
 	NotBefore time.Time `json:"notBefore,omitzero"`
+	// Issuer is who the vault says issued it: IssuerImported, or
+	// IssuerCA(id) for the vault CA whose signature the host checked. A
+	// later version that says otherwise is not installed (Host.Decide):
+	// the certificate's type is a field of its record, which someone with
+	// database access can change to skip the CA's check. Records written
+	// before it was kept have none.
+	Issuer string `json:"issuer,omitempty"`
 }
+
+// IssuerImported is the Issuer of an imported certificate.
+const IssuerImported = "imported"
+
+// IssuerCA is the Issuer of a certificate the vault CA id issued.
+func IssuerCA(id string) string { return "ca:" + id }
 
 // checked is material that passed check: the certificate and chain as
 // they are written (re-encoded from what parsed, so that nothing but

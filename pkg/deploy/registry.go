@@ -318,6 +318,10 @@ func (h Host) Decide(certID string, t Target, in Identity, now time.Time) (insta
 		// Recorded anew by `certctl deploy` of this host since this
 		// process read the store: that deploy installed it.
 		return false, ""
+	case r.Issuer != "" && in.Issuer != "" && r.Issuer != in.Issuer:
+		return false, fmt.Sprintf("%s: version %d of the certificate says it was issued otherwise (%s) than the certificate this host installed there (%s, version %d); "+
+			"not installed, its command not run (its record changed in the database? run `certctl deploy` here to install it anyway)",
+			t.Label(), in.Version, in.Issuer, r.Issuer, r.Version)
 	case r.Fingerprint != "" && r.Fingerprint == in.Fingerprint,
 		r.Fingerprint == "" && r.Version != 0 && r.Version == in.Version:
 		return false, ""

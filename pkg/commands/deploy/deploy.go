@@ -85,7 +85,8 @@ its own vault proves: a version whose certificate (and chain) parses, whose
 certificate is of the key sealed under that version's own reference, whose
 chain certifies it, signed by the key of the vault CA that issued it, not
 valid only from more than 5 minutes ahead of this host's clock, and —
-at renewals — never a certificate older than the one it installed there (a
+at renewals — never one that says it was issued otherwise (by another
+CA, or imported) than the one it installed there, nor one older (a
 store restored from an older backup, or a version put into the database:
 the target is reported FAILED, exit 7, until the certificate is renewed or
 deploy installs it again here). It records what it installed (host.targets:

@@ -218,6 +218,25 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 				return foreign(leaf, time.Now().Add(-time.Hour)), time.Now().Add(-time.Hour).Truncate(time.Second)
 			})
 		}, "not signed by its certificate authority"},
+		// Review: the certificate's type is a field of its record; typed
+		// IMPORTED, it would skip the CA's check.
+		{"another CA's certificate for the same key, record typed IMPORTED", false, func(id string) func(tx localstore.Tx) error {
+			forge := inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
+				nb := time.Now().Truncate(time.Second)
+				return foreign(leaf, nb), nb
+			})
+			return func(tx localstore.Tx) error {
+				if err := forge(tx); err != nil {
+					return err
+				}
+				c, err := tx.GetCertificate(id)
+				if err != nil {
+					return err
+				}
+				c.Type = inventory.TypeImported
+				return tx.PutCertificate(c)
+			}
+		}, "says it was issued otherwise (imported)"},
 		{"set back to version 1", true, func(id string) func(tx localstore.Tx) error {
 			return func(tx localstore.Tx) error {
 				c, err := tx.GetCertificate(id)

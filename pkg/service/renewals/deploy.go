@@ -353,8 +353,12 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy
 		// No vault CA signed it: what Identify checked (its chain,
 		// its own signature when it names itself its issuer, a
 		// NotBefore not ahead of the clock) is all there is to prove.
+		// A certificate this host installed as a vault CA's is not
+		// taken as imported later (Host.Decide).
+		in.Issuer = deploy.IssuerImported
 		return m, in, nil
 	}
+	in.Issuer = deploy.IssuerCA(c.CertificateAuthorityID)
 	if c.CertificateAuthorityID == "" {
 		return refuse("it names no certificate authority that issued it")
 	}
