@@ -35,11 +35,6 @@ type Vault struct {
 	// directory, and a busy server needs it at every commit).
 	identityOnce sync.Once
 	identity     string
-	// madeDir and madeDB are the vault directory and SQLite database file
-	// when Open created them (neither was there before); discard has
-	// Close remove them (Discard).
-	madeDir, madeDB string
-	discard         bool
 }
 
 // Options tune how a vault is opened.
@@ -71,31 +66,18 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	if dir == "" {
 		return nil, errors.New("no vault directory")
 	}
-	var madeDir, madeDB string
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		madeDir = dir
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
-	}
-	// newFile is path when it is not there yet (Open creates it).
-	newFile := func(path string) string {
-		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-			return path
-		}
-		return ""
 	}
 	var st Store
 	var err error
 	switch u := opts.StoreURL; {
 	case u == "" || u == "sqlite:" || u == "sqlite":
-		madeDB = newFile(filepath.Join(dir, DatabaseFile))
 		st, err = opts.openSQLite(ctx, filepath.Join(dir, DatabaseFile))
 		if err != nil {
 			return nil, err
 		}
 	case strings.HasPrefix(u, "sqlite:"):
-		madeDB = newFile(strings.TrimPrefix(u, "sqlite:"))
 		st, err = opts.openSQLite(ctx, strings.TrimPrefix(u, "sqlite:"))
 		if err != nil {
 			return nil, err
@@ -112,7 +94,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	default:
 		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, RedactURL(u))
 	}
-	v := &Vault{Dir: dir, Store: st, opts: opts, madeDir: madeDir, madeDB: madeDB}
+	v := &Vault{Dir: dir, Store: st, opts: opts}
 	if g, ok := st.(writeGuarded); ok {
 		g.setWriteGuard(v.writeGuard)
 	}
@@ -170,53 +152,11 @@ func (v *Vault) Close() error {
 	v.closeMu.Lock()
 	closers := v.closers
 	v.closers = nil
-	discard := v.discard
 	v.closeMu.Unlock()
 	for _, fn := range closers {
 		fn()
 	}
-	err := v.Store.Close()
-	if discard {
-		v.removeMade()
-	}
-	return err
-}
-
-// Discard has Close remove what opening this vault created — its SQLite
-// database file (with its -wal, -shm and -journal) and its directory, when
-// neither was there before — as long as the store is still empty: for a
-// command that failed before it wrote anything (a restore from a file that
-// is not a backup), so that it leaves no empty vault behind. A vault this
-// process did not create, or that holds anything, is left as it is.
-func (v *Vault) Discard(ctx context.Context) {
-	if v.madeDB == "" {
-		return
-	}
-	empty := false
-	if err := v.Store.View(ctx, func(tx Tx) error {
-		b, err := AsBulk(tx)
-		if err != nil {
-			return err
-		}
-		empty, err = IsEmpty(b)
-		return err
-	}); err != nil || !empty {
-		return
-	}
-	v.closeMu.Lock()
-	v.discard = true
-	v.closeMu.Unlock()
-}
-
-// removeMade removes the database files and directory Open created.
-func (v *Vault) removeMade() {
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-		_ = os.Remove(v.madeDB + suffix)
-	}
-	if v.madeDir != "" {
-		// Only when nothing else is in it (os.Remove refuses otherwise).
-		_ = os.Remove(v.madeDir)
-	}
+	return v.Store.Close()
 }
 
 // OnClose has Close run fn first (once; a second fn under the same name

@@ -138,17 +138,8 @@ type RestoreResult struct {
 // (exit 5 otherwise). The backup's master key becomes the vault's; a
 // wrapped one must open with the vault passphrase given (exit 6
 // otherwise), which stays the passphrase of the restored vault.
-func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (res *RestoreResult, err error) {
+func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*RestoreResult, error) {
 	v := s.core.Vault
-	// Refused before anything is installed (not a backup, a damaged one,
-	// the wrong key), a restore into a vault this process created leaves
-	// none behind.
-	installing := false
-	defer func() {
-		if err != nil && !installing {
-			v.Discard(ctx)
-		}
-	}()
 	b, err := localstore.OpenBackup(ctx, r, v.Dir)
 	if err != nil {
 		if errors.Is(err, localstore.ErrInvalidBackup) {
@@ -183,7 +174,6 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (res *R
 		}); err != nil {
 			return nil, service.MapError(err)
 		}
-		installing = true
 		if err := v.InstallKeyMaterial(ctx, b.Info.Key); err != nil {
 			return nil, service.MapError(err)
 		}
@@ -198,7 +188,6 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (res *R
 	// on purpose, and its record is the first the witness names.
 	// Otherwise the restore's own append would be refused as a log
 	// rolled back behind the witness.
-	installing = true
 	if err := audit.WitnessIn(v.Dir, v.StoreIdentity()).Reset(); err != nil {
 		return nil, service.MapError(err)
 	}
