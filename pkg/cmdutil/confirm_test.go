@@ -1,6 +1,9 @@
 package cmdutil
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,5 +97,33 @@ func TestConfirmReadsOneLine(t *testing.T) {
 	}
 	if in.String() != "next line\n" {
 		t.Errorf("left in stdin: %q", in.String())
+	}
+}
+
+// TestStdinByAnotherName: a file argument that is stdin under another
+// name (/dev/stdin) takes stdin as "-" does.
+func TestStdinByAnotherName(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() { w.WriteString("secret\n"); w.Close() }()
+	s, _, _, _ := iostreams.Test()
+	s.In = r
+	if _, err := ReadFileArg(s, "vault-passphrase-file", fmt.Sprintf("/dev/fd/%d", r.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	if !s.StdinTaken() {
+		t.Error("reading stdin through /dev/fd did not take it")
+	}
+	other := filepath.Join(t.TempDir(), "p")
+	if err := os.WriteFile(other, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2, _, _, _ := iostreams.Test()
+	s2.In = r
+	if _, err := ReadFileArg(s2, "vault-passphrase-file", other); err != nil || s2.StdinTaken() {
+		t.Errorf("another file took stdin: %v", err)
 	}
 }

@@ -57,9 +57,16 @@ func OpenFileArg(s *iostreams.IOStreams, flag, arg string) (io.ReadCloser, error
 		}
 		return nil, fail("%v", err)
 	}
-	if st, err := f.Stat(); err == nil && st.IsDir() {
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
 		f.Close()
 		return nil, fail("%s: is a directory, not a file", name)
+	}
+	// /dev/stdin, /proc/self/fd/0: stdin by another name.
+	if in, ok := s.In.(*os.File); ok && err == nil {
+		if ist, ierr := in.Stat(); ierr == nil && os.SameFile(st, ist) {
+			s.TakeStdin()
+		}
 	}
 	return f, nil
 }
