@@ -148,13 +148,16 @@ type RestoreOptions struct {
 	IO       *iostreams.IOStreams
 	Printer  func() (*output.Printer, error)
 	VaultOps func(context.Context) (*vaultops.Service, error)
+	// VaultDir is the vault's directory, where the backup is read before
+	// the vault is opened.
+	VaultDir func() string
 
 	FromFile string
 }
 
 // NewCmdRestore builds `certctl vault restore`.
 func NewCmdRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.Command {
-	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps}
+	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps, VaultDir: f.VaultDir}
 	cmd := &cobra.Command{
 		Use:   "restore --from-file FILE [--vault DIR]",
 		Short: "Restore a backup into an empty vault",
@@ -201,13 +204,33 @@ func runRestore(ctx context.Context, o *RestoreOptions) error {
 		return err
 	}
 	defer r.Close()
-	svc, err := o.VaultOps(ctx)
-	if err != nil {
-		return err
-	}
-	res, err := svc.Restore(ctx, r, cmdutil.FileArgName(o.FromFile))
-	if err != nil {
-		return err
+	name := cmdutil.FileArgName(o.FromFile)
+	// The backup is read, and refused when it is none, before the vault
+	// is opened (which would create one).
+	var res *vaultops.RestoreResult
+	if dir := o.VaultDir(); dir != "" {
+		b, err := vaultops.ReadBackup(ctx, r, name, dir)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		svc, err := o.VaultOps(ctx)
+		if err != nil {
+			return err
+		}
+		res, err = svc.RestoreBackup(ctx, b, name)
+		if err != nil {
+			return err
+		}
+	} else {
+		// The settings do not load: opening the vault says why.
+		svc, err := o.VaultOps(ctx)
+		if err != nil {
+			return err
+		}
+		if res, err = svc.Restore(ctx, r, name); err != nil {
+			return err
+		}
 	}
 	return p.Print(res, output.View{
 		Table: func(s *output.Styles) *output.Table {

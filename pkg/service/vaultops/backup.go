@@ -139,15 +139,43 @@ type RestoreResult struct {
 // wrapped one must open with the vault passphrase given (exit 6
 // otherwise), which stays the passphrase of the restored vault.
 func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*RestoreResult, error) {
-	v := s.core.Vault
-	b, err := localstore.OpenBackup(ctx, r, v.Dir)
+	b, err := ReadBackup(ctx, r, name, s.core.Vault.Dir)
 	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return s.RestoreBackup(ctx, b, name)
+}
+
+// ReadBackup reads the backup r (name: how messages call it) into a
+// temporary copy in the vault directory dir and checks that it is one,
+// before any vault is opened there: a file that is not a backup (garbage,
+// a truncated copy) is refused (exit 4) and leaves no vault behind. dir is
+// created when missing, and removed again on refusal if it is still
+// empty (os.Remove removes nothing else: a vault another process made
+// there meanwhile stays). Close the backup when done.
+func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*localstore.Backup, error) {
+	_, statErr := os.Stat(dir)
+	made := errors.Is(statErr, os.ErrNotExist)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, service.MapError(err)
+	}
+	b, err := localstore.OpenBackup(ctx, r, dir)
+	if err != nil {
+		if made {
+			_ = os.Remove(dir)
+		}
 		if errors.Is(err, localstore.ErrInvalidBackup) {
 			return nil, &errs.Error{Exit: errs.ExitInvalid, Msg: name, Err: err}
 		}
 		return nil, service.MapError(err)
 	}
-	defer b.Close()
+	return b, nil
+}
+
+// RestoreBackup is Restore of a backup read by ReadBackup.
+func (s *Service) RestoreBackup(ctx context.Context, b *localstore.Backup, name string) (*RestoreResult, error) {
+	v := s.core.Vault
 	if err := s.requireEmpty(ctx, v, "RestoreVault", "restore into a new vault directory (--vault DIR)"); err != nil {
 		return nil, err
 	}
@@ -192,7 +220,7 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 		return nil, service.MapError(err)
 	}
 	var restored map[string]int64
-	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
+	err := s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
 		op.Param("FromFile", name)
 		op.Param("BackupCreatedAt", b.Info.CreatedAt.UTC().Format(time.RFC3339))
 		op.Param("Source", b.Info.Source)

@@ -736,3 +736,47 @@ func TestVerifyAfterRotationElsewhere(t *testing.T) {
 		t.Fatalf("audit verify after another process rotated the key: %v", err)
 	}
 }
+
+// TestRestoreRefusedLeavesNoVault: a file that is not a backup (garbage;
+// a truncated one) is refused before the vault is opened, so that it
+// leaves no vault behind: no directory where there was none, only what
+// was already there in one that existed; a vault that holds data is left
+// as it is.
+func TestRestoreRefusedLeavesNoVault(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	requestPrivate(e, "kept.internal")
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	good, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage, truncated := filepath.Join(e.Dir, "garbage.db"), filepath.Join(e.Dir, "truncated.db")
+	if err := os.WriteFile(garbage, []byte("not a backup\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(truncated, good[:len(good)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{garbage, truncated} {
+		fresh := filepath.Join(t.TempDir(), "new-vault")
+		wantCode(t, run(e, "--vault", fresh, "vault", "restore", "--from-file", from), errs.ExitInvalid)
+		if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: the refused restore left %s behind (%v)", filepath.Base(from), fresh, err)
+		}
+		existing := t.TempDir()
+		if err := os.WriteFile(filepath.Join(existing, "notes.txt"), []byte("mine"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, run(e, "--vault", existing, "vault", "restore", "--from-file", from), errs.ExitInvalid)
+		if ents, _ := os.ReadDir(existing); len(ents) != 1 || ents[0].Name() != "notes.txt" {
+			t.Errorf("%s: the refused restore left %v in an existing directory", filepath.Base(from), ents)
+		}
+	}
+	// Into the vault that holds data: refused, nothing removed.
+	wantCode(t, run(e, "vault", "restore", "--from-file", garbage), errs.ExitInvalid)
+	if r := mustRun(e, "list", "-o", "text"); !strings.Contains(r.Stdout, "kept.internal") {
+		t.Errorf("the vault lost its certificate: %q", r.Stdout)
+	}
+}
