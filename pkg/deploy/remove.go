@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/certctl/certctl/pkg/shellarg"
 	"sort"
 	"strings"
 	"time"
@@ -69,16 +70,7 @@ func (h Host) FormerSelf(t Target) bool {
 // certificate arn: the command that removes it.
 func RebuiltHint(arn string, t Target) string {
 	return fmt.Sprintf("if this host's vault directory was rebuilt, remove the old target: certctl deploy %s --remove --cert-file %s --host %s",
-		arn, quoteArg(t.CertFile), t.HostID)
-}
-
-// quoteArg quotes s for a POSIX shell when it holds a character the shell
-// would take for something else.
-func quoteArg(s string) string {
-	if s == "" || strings.ContainsAny(s, " \t\n'\"&|<>()?;$`\\*[]#~!{}") {
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-	}
-	return s
+		arn, shellarg.Quote(t.CertFile), t.HostID)
 }
 
 // matchesHost reports whether ref, as given to `deploy --remove --host`,
@@ -141,7 +133,7 @@ func (h Host) Removal(arn string, ts []Target, certFile, hostRef string) ([]Targ
 		sort.Strings(ids)
 		return nil, errs.Invalidf("--host %s names the hosts of %d deploy targets of certificate %s at %s (host IDs %s)",
 			hostRef, len(match), arn, certFile, strings.Join(ids, ", ")).
-			WithHint("name one by its host ID: certctl deploy %s --remove --cert-file %s --host ID", arn, quoteArg(certFile))
+			WithHint("name one by its host ID: certctl deploy %s --remove --cert-file %s --host ID", arn, shellarg.Quote(certFile))
 	}
 	return match, nil
 }

@@ -7,8 +7,8 @@ package vault
 import (
 	"context"
 	"fmt"
+	"github.com/certctl/certctl/pkg/shellarg"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -541,20 +541,13 @@ func runMigrate(ctx context.Context, o *MigrateOptions) error {
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"From", res.From}, {"To", res.To}}
 			t := &output.Table{Rows: append(rows, countRows(res.Counts)...)}
-			t.Footer = "use it with: --store " + shellQuote(res.To)
+			t.Footer = "use it with: --store " + shellarg.Quote(res.To)
 			return t
 		},
 		Records: func() [][]string {
 			return [][]string{{res.To, strconv.FormatInt(res.Certificates, 10)}}
 		},
 	})
-}
-
-func shellQuote(s string) string {
-	if strings.ContainsAny(s, " '\"&?;$`\\*") {
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-	}
-	return s
 }
 
 // open returns the printer and the vault operations service, the two
