@@ -7,7 +7,7 @@ import "strings"
 
 // Quote returns s as one shell word: unchanged when it holds nothing the
 // shell would take for something else, else in single quotes (a single
-// quote inside written '\”).
+// quote inside is closed, escaped and reopened).
 func Quote(s string) string {
 	if s == "" || strings.ContainsAny(s, " \t\n'\"&|<>()?;$`\\*[]#~!{}") {
 		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
