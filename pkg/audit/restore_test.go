@@ -2,15 +2,11 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -39,35 +35,12 @@ type storeCopy struct {
 // onBothStores runs fn on an SQLite file and on a PostgreSQL schema (when
 // CERTCTL_TEST_POSTGRES_URL is set).
 func onBothStores(t *testing.T, fn func(s *sharedStore)) {
-	_, _, key, at := witnessVault(t)
-	newShared := func(t *testing.T, st localstore.Store, exec func(string) error) *sharedStore {
-		return &sharedStore{t: t, st: st, key: key, exec: exec, now: at,
+	_, _, _, at := witnessVault(t)
+	onEachStore(t, func(t *testing.T, st localstore.Store, key []byte, exec func(string) error) {
+		fn(&sharedStore{t: t, st: st, key: key, exec: exec, now: at,
 			hostA:  WitnessIn(t.TempDir(), "the store"),
 			hostB:  WitnessIn(t.TempDir(), "the store"),
-			copies: map[string]storeCopy{}}
-	}
-	t.Run("sqlite", func(t *testing.T) {
-		dir, st, _, _ := witnessVault(t)
-		db, err := sql.Open("sqlite", "file:"+dir+"/v.db")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		fn(newShared(t, st, func(q string) error { _, err := db.Exec(q); return err }))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		u := pgtest.FreshSchema(t)
-		st, err := localstore.OpenPostgres(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		conn, err := pgx.Connect(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(context.Background())
-		fn(newShared(t, st, func(q string) error { _, err := conn.Exec(context.Background(), q); return err }))
+			copies: map[string]storeCopy{}})
 	})
 }
 

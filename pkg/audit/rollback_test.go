@@ -22,6 +22,13 @@ import (
 // in its place — and its witness still shows the loss. The other host,
 // whose witness is behind the log, appends as before.
 func TestAppendRefusesALogRolledBackBehindTheWitness(t *testing.T) {
+	onEachStore(t, testRollback)
+}
+
+// onEachStore runs fn on an SQLite file and on a PostgreSQL schema (when
+// CERTCTL_TEST_POSTGRES_URL is set), each with a chain key and the
+// statements a database administrator can run on the store (exec).
+func onEachStore(t *testing.T, fn func(t *testing.T, st localstore.Store, key []byte, exec func(string) error)) {
 	t.Run("sqlite", func(t *testing.T) {
 		dir, st, key, _ := witnessVault(t)
 		db, err := sql.Open("sqlite", "file:"+dir+"/v.db")
@@ -29,7 +36,7 @@ func TestAppendRefusesALogRolledBackBehindTheWitness(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		testRollback(t, st, key, func(q string) error { _, err := db.Exec(q); return err })
+		fn(t, st, key, func(q string) error { _, err := db.Exec(q); return err })
 	})
 	t.Run("postgres", func(t *testing.T) {
 		u := pgtest.FreshSchema(t)
@@ -44,7 +51,7 @@ func TestAppendRefusesALogRolledBackBehindTheWitness(t *testing.T) {
 		}
 		defer conn.Close(context.Background())
 		_, _, key, _ := witnessVault(t)
-		testRollback(t, st, key, func(q string) error { _, err := conn.Exec(context.Background(), q); return err })
+		fn(t, st, key, func(q string) error { _, err := conn.Exec(context.Background(), q); return err })
 	})
 }
 
