@@ -1,6 +1,7 @@
 package localstore_test
 
 import (
+	"crypto"
 	"encoding/json"
 	"errors"
 	"os"
@@ -114,13 +115,7 @@ func publishedProblems(t *testing.T, v *localstore.Vault) []string {
 func TestStoreCannotRevertPassphrase(t *testing.T) {
 	u := freshSchema(t)
 	t.Parallel()
-	aDir, cDir := t.TempDir(), t.TempDir()
-	a := openSharedVault(t, aDir, u, []byte("old"))
-	k := ecKey(t)
-	sealKey(t, a, "k", k)
-	if _, err := openSharedVault(t, cDir, u, []byte("old")).Sealer(); err != nil {
-		t.Fatal(err)
-	}
+	aDir, cDir, a, k := twoMachines(t, u)
 	oldPublished := wrappedCopy(t, aDir)
 	changePassphrase(t, a, "new")
 	if _, err := openKey(openSharedVault(t, cDir, u, []byte("new")), "k"); err != nil {
@@ -172,12 +167,7 @@ func TestStoreCannotRevertPassphrase(t *testing.T) {
 func TestForgedGeneration(t *testing.T) {
 	u := freshSchema(t)
 	t.Parallel()
-	aDir, cDir := t.TempDir(), t.TempDir()
-	a := openSharedVault(t, aDir, u, []byte("old"))
-	sealKey(t, a, "k", ecKey(t))
-	if _, err := openSharedVault(t, cDir, u, []byte("old")).Sealer(); err != nil {
-		t.Fatal(err)
-	}
+	aDir, cDir, a, _ := twoMachines(t, u)
 	oldPublished := wrappedCopy(t, aDir)
 	changePassphrase(t, a, "new")
 	if _, err := openKey(openSharedVault(t, cDir, u, []byte("new")), "k"); err != nil {
@@ -214,12 +204,7 @@ func TestForgedGeneration(t *testing.T) {
 func TestPublishedCopyWithoutGeneration(t *testing.T) {
 	u := freshSchema(t)
 	t.Parallel()
-	aDir, cDir := t.TempDir(), t.TempDir()
-	a := openSharedVault(t, aDir, u, []byte("old"))
-	sealKey(t, a, "k", ecKey(t))
-	if _, err := openSharedVault(t, cDir, u, []byte("old")).Sealer(); err != nil {
-		t.Fatal(err)
-	}
+	aDir, cDir, a, _ := twoMachines(t, u)
 	// Everything as the older release wrote it.
 	legacy := legacyCopy(t, wrappedCopy(t, aDir))
 	for _, dir := range []string{aDir, cDir} {
@@ -273,13 +258,7 @@ func TestPublishedCopyWithoutGeneration(t *testing.T) {
 func TestRotationContinuesGenerations(t *testing.T) {
 	u := freshSchema(t)
 	t.Parallel()
-	aDir, cDir := t.TempDir(), t.TempDir()
-	a := openSharedVault(t, aDir, u, []byte("old"))
-	k := ecKey(t)
-	sealKey(t, a, "k", k)
-	if _, err := openSharedVault(t, cDir, u, []byte("old")).Sealer(); err != nil {
-		t.Fatal(err)
-	}
+	aDir, cDir, a, k := twoMachines(t, u)
 	changePassphrase(t, a, "new")
 	next, err := openSharedVault(t, aDir, u, []byte("new")).RotateKey(pgCtx(t), localstore.RotateHooks{})
 	if err != nil {
@@ -312,4 +291,19 @@ func TestRotationContinuesGenerations(t *testing.T) {
 			t.Errorf("the current passphrase with the rotation's copy put back: %v", err)
 		}
 	}
+}
+
+// twoMachines is a shared store (u) joined by machine A, in aDir, which
+// seals the key k under "k", and machine C, in cDir, both with the
+// passphrase "old".
+func twoMachines(t *testing.T, u string) (aDir, cDir string, a *localstore.Vault, k crypto.Signer) {
+	t.Helper()
+	aDir, cDir = t.TempDir(), t.TempDir()
+	a = openSharedVault(t, aDir, u, []byte("old"))
+	k = ecKey(t)
+	sealKey(t, a, "k", k)
+	if _, err := openSharedVault(t, cDir, u, []byte("old")).Sealer(); err != nil {
+		t.Fatal(err)
+	}
+	return aDir, cDir, a, k
 }
