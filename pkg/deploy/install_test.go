@@ -42,26 +42,18 @@ func testKey(t testing.TB) *ecdsa.PrivateKey {
 
 // selfSigned is a certificate of key, self-signed, valid from notBefore.
 func selfSigned(t testing.TB, key *ecdsa.PrivateKey, cn string, notBefore time.Time) *x509.Certificate {
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: notBefore, NotAfter: notBefore.Add(90 * 24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return issued(t, key, cn, notBefore, nil, key)
 }
 
-// issued is a certificate of key, signed by ca (caKey's), valid from
-// notBefore.
+// issued is a certificate of key, signed by ca (caKey's; nil: itself,
+// with caKey its own key), valid from notBefore.
 func issued(t testing.TB, key *ecdsa.PrivateKey, cn string, notBefore time.Time, ca *x509.Certificate, caKey *ecdsa.PrivateKey) *x509.Certificate {
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
 		NotBefore: notBefore, NotAfter: notBefore.Add(90 * 24 * time.Hour)}
+	if ca == nil {
+		ca = tmpl
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
 	if err != nil {
 		t.Fatal(err)
