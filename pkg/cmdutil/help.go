@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,17 +14,24 @@ var exitMeaning = map[int]string{
 	1: "unexpected runtime failure",
 	2: "usage error (unknown flag or value, missing argument)",
 	3: "not found",
-	4: "invalid input (bad PEM, key mismatch, bad name, bad filter)",
+	4: "invalid input (bad PEM, key mismatch, bad name, bad filter, bad setting)",
 	5: "refused by state or rule",
 	6: "vault unavailable (locked, wrong passphrase, corrupt)",
 	7: "partial failure in a batch",
 	8: "timed out waiting",
 }
 
-// ExitStatus renders the EXIT STATUS section of a command's long help.
+// ExitStatus renders the EXIT STATUS section of a command's long help:
+// codes, and 4, which every command can return — a bad setting from the
+// environment or the config file, or an unreadable --vault-passphrase-file,
+// is refused before the command runs (Factory.Config).
 func ExitStatus(codes ...int) string {
 	var b strings.Builder
 	b.WriteString("\n\nEXIT STATUS\n")
+	if !slices.Contains(codes, 4) {
+		codes = append(slices.Clone(codes), 4)
+		slices.Sort(codes)
+	}
 	for _, c := range codes {
 		fmt.Fprintf(&b, "  %d  %s\n", c, exitMeaning[c])
 	}
