@@ -213,10 +213,8 @@ func runRemove(ctx context.Context, o *DeployOptions) error {
 	if err != nil {
 		return err
 	}
-	out := Output{CertificateArn: res.CertificateArn, InUseBy: res.InUseBy, Removed: []RemovedTarget{}}
-	if out.InUseBy == nil {
-		out.InUseBy = []string{}
-	}
+	// Empty lists print as [] (output.Printer).
+	out := Output{CertificateArn: res.CertificateArn, InUseBy: res.InUseBy}
 	for i, t := range res.Removed {
 		out.Removed = append(out.Removed, RemovedTarget{Target: res.RemovedLabels[i], Host: t.HostID})
 	}

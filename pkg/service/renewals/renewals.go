@@ -90,7 +90,9 @@ type Result struct {
 	CertificateArn string `json:"CertificateArn"`
 	DomainName     string `json:"DomainName,omitempty"`
 	// Outcome is one of RENEWED NOT_DUE INELIGIBLE FAILED
-	// PENDING_VALIDATION NOT_DONE (renewal.Renewed …).
+	// PENDING_VALIDATION (renewal.Renewed …); a certificate an
+	// interruption did not let the pass reach is FAILED with a reason
+	// that begins "not done".
 	Outcome string `json:"Outcome"`
 	Reason  string `json:"Reason"`
 	// Deployed reports that this run installed the certificate to a
@@ -136,7 +138,7 @@ type Report struct {
 	// because hooks are off on this host.
 	Notices []string
 	// Interrupted reports that an interruption stopped the run: the
-	// certificates it did not reach are NOT_DONE, and nothing was
+	// certificates it did not reach are FAILED ("not done: …"), and nothing was
 	// deployed.
 	Interrupted bool
 }
@@ -202,7 +204,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Results: make([]Result, 0, len(certs))}
-	// stop reports the certificates from certs[i] on NOT_DONE: an
+	// stop reports the certificates from certs[i] on as not done: an
 	// interruption stopped the pass (see service.Stopped) before it
 	// reached them, or while it worked on certs[i], whose change was
 	// not committed.
