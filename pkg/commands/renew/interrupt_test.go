@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -90,5 +92,49 @@ func TestRenewInterruptedReportsWhatWasDone(t *testing.T) {
 				t.Errorf("%d renewals recorded, %d reported", recorded, outcomes["RENEWED"])
 			}
 		})
+	}
+}
+
+// TestRenewDueInterruptedWhileDeploying: an interruption while renew --due
+// runs a deploy command still prints the report of the renewals (exit 7,
+// saying deploying was interrupted), not an empty stdout and exit 1.
+func TestRenewDueInterruptedWhileDeploying(t *testing.T) {
+	e := clitest.New(t)
+	marker := filepath.Join(e.Dir, "hook-started")
+	for i := 0; i < 2; i++ {
+		arn := e.RequestPrivate(fmt.Sprintf("d%d.int.internal", i))
+		e.MustRun("deploy", arn, "--cert-file", filepath.Join(e.Dir, fmt.Sprintf("d%d.crt", i)),
+			"--key-file", filepath.Join(e.Dir, fmt.Sprintf("d%d.key", i)), "--exec", "touch "+marker+"; sleep 3")
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	f, out, errOut := e.Factory()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			if _, err := os.Stat(marker); err == nil {
+				cancel()
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	code := app.Run(ctx, f, []string{"renew", "--due", "--within", "800d", "-o", "json"})
+	var rep struct {
+		Results []struct{ CertificateArn, Outcome string }
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("exit %d: stdout is not the report (%v):\n%s\nstderr:\n%s", code, err, out, errOut)
+	}
+	if code != errs.ExitPartial || !strings.Contains(errOut.String(), "interrupted while deploying") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 7 saying deploying was interrupted", code, errOut)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Outcome != "RENEWED" || rep.Results[1].Outcome != "RENEWED" {
+		t.Errorf("results %+v, want both RENEWED", rep.Results)
 	}
 }

@@ -398,6 +398,20 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy
 // and a Renewal Action Required event when the failure is new); the
 // renewal stands.
 func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
+	err := s.redeployAll(ctx, rep, due)
+	if service.Stopped(ctx) {
+		// The renewals are reported; the deployments not reached are the
+		// next due pass's (a target whose command an interruption
+		// killed is run again then, see deploy.Host.HookFailed).
+		rep.Interrupted = true
+		rep.Notices = append(rep.Notices, "interrupted while deploying: the next `certctl renew --due` installs the certificates renewed to the targets not reached")
+		return nil
+	}
+	return err
+}
+
+// redeployAll is redeploy, stopping at an interruption.
+func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error {
 	var all map[string][]deploy.Target
 	var copied bool // a store-wide fact, read once (see deploy.Host.Owns)
 	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
@@ -412,6 +426,9 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 	}
 	var host deploy.Host
 	for i := range rep.Results {
+		if service.Stopped(ctx) {
+			return ctx.Err()
+		}
 		res := &rep.Results[i]
 		renewed := res.Outcome == renewal.Renewed
 		id := idOf(res.CertificateArn)
@@ -682,7 +699,9 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 		}
 	}
 	var fresh []string
-	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
+	// What was written is recorded even when an interruption stopped
+	// the pass meanwhile: the files are in place.
+	if err := s.core.Change(context.WithoutCancel(ctx), "DeployCertificate", func(op *service.Op) error {
 		fresh = nil
 		op.Resource(res.CertificateArn)
 		op.Param("Version", m.Version)

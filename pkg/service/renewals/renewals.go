@@ -153,6 +153,10 @@ func (r *Report) Err() error {
 				n++
 			}
 		}
+		if n == 0 {
+			// Every certificate was reached: the deployments were not.
+			return &errs.Error{Exit: errs.ExitPartial, Msg: "interrupted while deploying: run `certctl renew --due` again to install the rest"}
+		}
 		return service.Interrupted(n, len(r.Results), "certificates")
 	}
 	if r.Selected {
