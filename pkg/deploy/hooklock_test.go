@@ -2,6 +2,9 @@ package deploy
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -156,5 +159,36 @@ func TestAwaitHook(t *testing.T) {
 	c.release()
 	if _, st, err := h.AwaitHook(context.Background(), "c1", tg, in); err != nil || st != HookNone {
 		t.Fatalf("AwaitHook of a command that ran: %v %v, want HookNone", st, err)
+	}
+}
+
+// TestForgetRemovesHookLock: removing a target (Forget) removes its
+// command's lock file, unless a run of the command holds it.
+func TestForgetRemovesHookLock(t *testing.T) {
+	dir := t.TempDir()
+	h, err := LocalHost(dir, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, held := range []bool{false, true} {
+		tg := h.Bind("c1", Target{CertFile: fmt.Sprintf("/x/c-%v.pem", held), KeyFile: "/x/k.pem", Exec: "true"})
+		path := h.hookLockPath("c1", tg)
+		unlock, err := fsutil.TryLock(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !held {
+			unlock()
+		}
+		if err := h.Forget("c1", tg); err != nil {
+			t.Fatal(err)
+		}
+		_, statErr := os.Stat(path)
+		if gone := errors.Is(statErr, os.ErrNotExist); gone == held {
+			t.Errorf("lock held by a run %v: removed %v", held, gone)
+		}
+		if held {
+			unlock()
+		}
 	}
 }

@@ -149,8 +149,25 @@ func (h Host) names(certID string, t Target, in Identity) (recorded, bool, error
 // (see Removal): that the store holds it no more, so that the same sealed
 // record put back there is not installed again, nor its command run. A
 // target of another host is that host's to note, when it has one left.
+//
+// Call it under the host's install lock (LockInstalls): the target's
+// command lock (hookLockPath) is then removed too, unless a run of the
+// command holds it — a process waiting for it (AwaitHook) reads the
+// record again under the install lock, finds the target removed, and runs
+// nothing, so no lock file is left behind for a target that is gone.
 func (h Host) Forget(certID string, t Target) error {
-	return h.record(certID, t, recorded{Seal: t.Seal, Removed: true})
+	if err := h.record(certID, t, recorded{Seal: t.Seal, Removed: true}); err != nil || h.dir == "" || t.HostID != h.ID {
+		return err
+	}
+	path := h.hookLockPath(certID, t)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	if unlock, err := fsutil.TryLock(path); err == nil {
+		_ = os.Remove(path)
+		unlock()
+	}
+	return nil
 }
 
 // record writes r as the host's record of its target t of certID.
