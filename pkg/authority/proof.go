@@ -1,12 +1,12 @@
 package authority
 
 import (
-	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
 
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 // ErrNotIssuedBy marks CheckIssuedBy's refusal: a certificate its CA did
@@ -19,8 +19,9 @@ var ErrNotIssuedBy = errors.New("not signed by its certificate authority")
 // store, which anyone who can write the database can fill with a
 // certificate of their own for the same public key (its serial and
 // NotBefore copied into the certificate's record), signed by a CA of
-// theirs. first is the first certificate of the version's chain (nil:
-// none), which must hold the same key as the CA's certificate.
+// theirs. (The version's chain needs no check here: the installer checks
+// that its first certificate certifies leaf, so it holds the key that
+// signed leaf, which this proves is the CA's.)
 //
 // The CA's record is as writable as the certificate's; its key is not:
 // the CA's certificate must hold the public key of the key sealed under
@@ -37,7 +38,7 @@ var ErrNotIssuedBy = errors.New("not signed by its certificate authority")
 //
 // A refusal wraps ErrNotIssuedBy; any other error is the vault's (a token
 // that cannot be opened: exit 6).
-func (s *Service) CheckIssuedBy(tx localstore.Tx, caID string, leaf, first *x509.Certificate) error {
+func (s *Service) CheckIssuedBy(tx localstore.Tx, caID string, leaf *x509.Certificate) error {
 	refuse := func(format string, a ...any) error {
 		return fmt.Errorf("%w %s: %s", ErrNotIssuedBy, caID, fmt.Sprintf(format, a...))
 	}
@@ -53,7 +54,7 @@ func (s *Service) CheckIssuedBy(tx localstore.Tx, caID string, leaf, first *x509
 	key, err := s.Vault.OpenKey(tx, ref)
 	switch {
 	case err == nil:
-		if !publicKeyEqual(caCert.PublicKey, key.Public()) {
+		if !x509util.PublicKeysEqual(caCert.PublicKey, key.Public()) {
 			return refuse("its certificate in the store does not hold the key sealed under %s", ref)
 		}
 	case errors.Is(err, localstore.ErrNotFound) && r.InToken():
@@ -72,14 +73,5 @@ func (s *Service) CheckIssuedBy(tx localstore.Tx, caID string, leaf, first *x509
 	if err := leaf.CheckSignatureFrom(caCert); err != nil {
 		return refuse("its certificate does not verify the certificate's signature (%v)", err)
 	}
-	if first != nil && !publicKeyEqual(first.PublicKey, caCert.PublicKey) {
-		return refuse("the first certificate of the version's chain is not one of the certificate authority's key")
-	}
 	return nil
-}
-
-// publicKeyEqual compares two public keys with their Equal methods.
-func publicKeyEqual(a, b crypto.PublicKey) bool {
-	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && eq.Equal(b)
 }

@@ -78,7 +78,7 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 	if err != nil {
 		return ruleErr(RuleKeyAlgorithm, "%v; supported: %s", err, strings.Join(ImportKeyAlgorithms, ", "))
 	}
-	if !publicKeysEqual(leaf.PublicKey, key.Public()) {
+	if !PublicKeysEqual(leaf.PublicKey, key.Public()) {
 		if certAlg != keyAlg {
 			return ruleErr(RuleKeyMismatch, "the certificate holds an %s key and the private key is %s", certAlg, keyAlg)
 		}
@@ -123,7 +123,7 @@ func CheckChainOrder(leaf *x509.Certificate, chain []*x509.Certificate) error {
 }
 
 // publicKeysEqual compares two public keys with their Equal methods.
-func publicKeysEqual(a, b crypto.PublicKey) bool {
+func PublicKeysEqual(a, b crypto.PublicKey) bool {
 	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && eq.Equal(b)
 }

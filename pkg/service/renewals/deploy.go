@@ -2,7 +2,6 @@ package renewals
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -366,11 +365,7 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy
 	if err != nil {
 		return deploy.Material{}, deploy.Identity{}, err // Identify parsed it
 	}
-	var first *x509.Certificate
-	if chain, err := pemio.ParseCertificatesPEM(ver.ChainPEM); err == nil && len(chain) > 0 {
-		first = chain[0]
-	}
-	err = s.core.Authority.CheckIssuedBy(tx, c.CertificateAuthorityID, certs[0], first)
+	err = s.core.Authority.CheckIssuedBy(tx, c.CertificateAuthorityID, certs[0])
 	switch {
 	case errors.Is(err, authority.ErrNotIssuedBy):
 		return refuse("its certificate is %v", err)
