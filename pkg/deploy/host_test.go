@@ -120,9 +120,6 @@ func TestRememberConcurrent(t *testing.T) {
 	if err != nil || len(m) != 16 {
 		t.Fatalf("host.targets holds %d entries (%v), want 16", len(m), err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, TargetsFile+".lock")); !os.IsNotExist(err) {
-		t.Errorf("the lock file was left behind (%v)", err)
-	}
 }
 
 // TestRememberRepairsDamagedRecord: a damaged host.targets refuses this

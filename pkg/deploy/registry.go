@@ -210,36 +210,16 @@ func (h Host) record(certID string, t Target, r recorded) error {
 	return nil
 }
 
-// lockTargets takes the lock of dir's TargetsFile (a lock file created
-// exclusively, portable to every system certctl builds for), so that two
-// processes of one host recording targets at once lose neither's entry.
-// A lock older than staleLock is a killed process's, and is taken over.
+// lockTargets takes the lock of dir's TargetsFile (fsutil.Lock, which
+// dies with its holder), so that two processes of one host recording
+// targets at once lose neither's entry. A write takes milliseconds: a
+// wait of targetsLockWait means something is wrong.
 func lockTargets(dir string) (unlock func(), err error) {
-	path := filepath.Join(dir, TargetsFile+".lock")
-	deadline := time.Now().Add(staleLock)
-	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err == nil {
-			f.Close()
-			return func() { _ = os.Remove(path) }, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
-		if fi, serr := os.Stat(path); serr == nil && time.Since(fi.ModTime()) > staleLock {
-			_ = os.Remove(path)
-			continue
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%s: held by another certctl process for %s", path, staleLock)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return fsutil.Lock(context.Background(), filepath.Join(dir, TargetsFile+".lock"), targetsLockWait)
 }
 
-// staleLock is how long a TargetsFile lock may be held (a write takes
-// milliseconds).
-const staleLock = 10 * time.Second
+// targetsLockWait bounds the wait for the TargetsFile lock.
+const targetsLockWait = 10 * time.Second
 
 // Local is t as this host last recorded it: a target of this host whose
 // seal is the one it recorded gets the version it installed.
