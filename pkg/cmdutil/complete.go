@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -75,23 +76,15 @@ func (f *Factory) CompleteTagged(cmd *cobra.Command, args []string, toComplete s
 			return out, err
 		}
 		for _, o := range cas {
-			label := "CA"
-			if r, err := authority.Decode(o.Data); err == nil {
-				label += " " + r.Subject.CommonName + " (" + r.Status + ")"
-			}
-			out = append(out, o.ID+"\t"+label)
+			label, _ := caLabel(o.Data)
+			out = append(out, o.ID+"\tCA "+label)
 		}
 		eps, err := tx.ListObjects(acmestate.KindEndpoint)
 		if err != nil {
 			return out, err
 		}
 		for _, o := range eps {
-			label := "ACME endpoint"
-			var e acmestate.Endpoint
-			if json.Unmarshal(o.Data, &e) == nil && e.Name != "" {
-				label += " " + e.Name
-			}
-			out = append(out, o.ID+"\t"+label)
+			out = append(out, o.ID+"\tACME endpoint "+endpointLabel(o.Data))
 		}
 		return out, nil
 	})(cmd, args, toComplete)
@@ -145,6 +138,50 @@ func (f *Factory) CompleteTagKeys(cmd *cobra.Command, args []string, toComplete 
 	})
 	sort.Strings(out)
 	return out, directive
+}
+
+// CompleteCA completes a CA's identifier, described as "CN (STATUS)";
+// with statuses, only CAs in one of them are offered (those the command
+// can act on).
+func (f *Factory) CompleteCA(statuses ...string) cobra.CompletionFunc {
+	return f.CompleteObjects(authority.ObjectKind, func(data []byte) (string, bool) {
+		label, status := caLabel(data)
+		if status == "" {
+			return "", len(statuses) == 0
+		}
+		return label, len(statuses) == 0 || slices.Contains(statuses, status)
+	})
+}
+
+// CompleteEndpoint completes an ACME endpoint's identifier, described as
+// "NAME (STATUS)".
+func (f *Factory) CompleteEndpoint() cobra.CompletionFunc {
+	return f.CompleteObjects(acmestate.KindEndpoint, func(data []byte) (string, bool) {
+		return endpointLabel(data), true
+	})
+}
+
+// caLabel describes a CA record for completion, "CN (STATUS)", with its
+// status ("" when the record does not decode).
+func caLabel(data []byte) (label, status string) {
+	r, err := authority.Decode(data)
+	if err != nil {
+		return "", ""
+	}
+	return r.Subject.CommonName + " (" + r.Status + ")", r.Status
+}
+
+// endpointLabel describes an ACME endpoint record for completion:
+// "NAME (STATUS)", or its status alone when it has no name.
+func endpointLabel(data []byte) string {
+	var e acmestate.Endpoint
+	if err := json.Unmarshal(data, &e); err != nil {
+		return ""
+	}
+	if e.Name != "" {
+		return e.Name + " (" + e.Status + ")"
+	}
+	return e.Status
 }
 
 // CompleteObjects completes the IDs of generic objects of kind (CAs,

@@ -7,11 +7,9 @@ package ca
 import (
 	"context"
 	"io"
-	"slices"
 
 	"github.com/spf13/cobra"
 
-	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -62,21 +60,9 @@ func open(ctx context.Context, printer func() (*output.Printer, error),
 // Private CA's CLI does, as --certificate-authority-arn, into *dst.
 func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string) {
 	cmd.Args = cmdutil.IDArg(dst, "certificate-authority-arn", "CA")
-	cmd.ValidArgsFunction = completeCA(f)
+	cmd.ValidArgsFunction = f.CompleteCA()
 	cmd.Flags().StringVar(dst, "certificate-authority-arn", "", "the ca (alias of the positional argument)")
 	_ = cmd.Flags().MarkHidden("certificate-authority-arn")
-}
-
-// completeCA completes CA IDs with their common names: the CAs of one of
-// statuses (none given: every CA), those the command can act on.
-func completeCA(f *cmdutil.Factory, statuses ...string) cobra.CompletionFunc {
-	return f.CompleteObjects(authority.ObjectKind, func(data []byte) (string, bool) {
-		r, err := authority.Decode(data)
-		if err != nil {
-			return "", len(statuses) == 0
-		}
-		return r.Subject.CommonName + " (" + r.Status + ")", len(statuses) == 0 || slices.Contains(statuses, r.Status)
-	})
 }
 
 // printPEM prints pemText as is, or data in the JSON form when the user

@@ -101,7 +101,7 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 	}
 	caArg(f, cmd, &opts.CA)
 	// Only an ACTIVE CA issues.
-	cmd.ValidArgsFunction = completeCA(f, authority.StatusActive)
+	cmd.ValidArgsFunction = f.CompleteCA(authority.StatusActive)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.CSRFile, "csr", "", "certificate signing request (PEM or DER `file`)")
 	_ = cmd.MarkFlagFilename("csr")

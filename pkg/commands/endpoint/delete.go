@@ -29,7 +29,7 @@ orders and authorizations. Certificates it issued stay in the inventory.
 
 ` + cmdutil.ConfirmHelp + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
-		ValidArgsFunction: completeEndpoint(f),
+		ValidArgsFunction: f.CompleteEndpoint(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint = args[0]
 			if runF != nil {

@@ -7,7 +7,6 @@ package endpoint
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -76,19 +75,6 @@ func (d Deps) open(ctx context.Context) (*output.Printer, *endpoints.Service, er
 	return p, svc, nil
 }
 
-func completeEndpoint(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(acmestate.KindEndpoint, func(data []byte) (string, bool) {
-		var e acmestate.Endpoint
-		if err := json.Unmarshal(data, &e); err != nil {
-			return "", true
-		}
-		if e.Name != "" {
-			return e.Name + " (" + e.Status + ")", true
-		}
-		return e.Status, true
-	})
-}
-
 func printEndpointARN(p *output.Printer, verb, a string) error {
 	return p.Print(map[string]string{"AcmeEndpointArn": a}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{verb, a}}} },
@@ -147,7 +133,7 @@ func idOf(a string) string { return output.ShortID(a) }
 // argument into *endpoint, then runs runF (a test's) or run with opts.
 func oneEndpoint[O any](f *cmdutil.Factory, cmd *cobra.Command, endpoint *string, opts *O, runF func(*O) error, run func(context.Context, *O) error) *cobra.Command {
 	cmd.Args = cmdutil.ExactArgs(1, "ENDPOINT")
-	cmd.ValidArgsFunction = completeEndpoint(f)
+	cmd.ValidArgsFunction = f.CompleteEndpoint()
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		*endpoint = args[0]
 		if runF != nil {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
@@ -58,7 +57,7 @@ revoked certificate's window stays in the past. Prints
 		Example: `  certctl endpoint renewal-window set 5f2c9e --all --start 2026-12-03T00:00:00Z --end 2026-12-04T00:00:00Z
   certctl endpoint renewal-window set 5f2c9e --serial 4f:1a:… --start 2026-12-03T00:00:00Z --end 2026-12-03T12:00:00Z`,
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
-		ValidArgsFunction: completeEndpoint(f),
+		ValidArgsFunction: f.CompleteEndpoint(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint = args[0]
 			fl := cmd.Flags()
@@ -95,17 +94,6 @@ revoked certificate's window stays in the past. Prints
 	_ = cmd.MarkFlagRequired("start")
 	_ = cmd.MarkFlagRequired("end")
 	return cmd
-}
-
-// completeCA completes the CAs of the vault (--certificate-authority-arn).
-func completeCA(f *cmdutil.Factory) cobra.CompletionFunc {
-	return f.CompleteObjects(authority.ObjectKind, func(data []byte) (string, bool) {
-		r, err := authority.Decode(data)
-		if err != nil {
-			return "", true
-		}
-		return r.Subject.CommonName + " (" + r.Status + ")", true
-	})
 }
 
 func parseRFC3339(flag, v string) (time.Time, error) {

@@ -43,7 +43,7 @@ Prints the endpoint as ` + "`describe`" + ` does. Switching to CHALLENGE without
 --challenge-types offers all three types; --challenge-types alone needs a
 CHALLENGE endpoint (exit 5 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
-		ValidArgsFunction: completeEndpoint(f),
+		ValidArgsFunction: f.CompleteEndpoint(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint = args[0]
 			fl := cmd.Flags()
@@ -126,7 +126,7 @@ CHALLENGE endpoint (exit 5 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
 	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
-	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", completeCA(f))
+	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCA())
 	return cmd
 }
 
