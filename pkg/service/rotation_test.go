@@ -292,3 +292,69 @@ func TestMigrateOverRotation(t *testing.T) {
 		t.Fatalf("migrate reported success but its target's key does not open: %v", err)
 	}
 }
+
+// TestChangeBatchAfterRotationByAnotherProcess: a batch of changes whose
+// process loaded the key before another process rotated it is refused by
+// the write guard, nothing written, and ChangeBatch runs it again under
+// the new key: every change succeeds.
+func TestChangeBatchAfterRotationByAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "vault")
+	v, c := openHandle(t, dir, localstore.Options{})
+	if _, err := v.Sealer(); err != nil {
+		t.Fatal(err)
+	}
+	rotateFromAnotherProcess(t, dir, localstore.Options{})
+	put := func(k string) func(*service.Op) error {
+		return func(op *service.Op) error { return op.Tx.PutMeta("test."+k, []byte(op.Sealer().ID())) }
+	}
+	for i, err := range c.ChangeBatch(ctx, "AddTagsToCertificate", []func(*service.Op) error{put("a"), put("b")}) {
+		if err != nil {
+			t.Errorf("change %d of the batch: %v", i, err)
+		}
+	}
+	s, err := v.Sealer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Store.View(ctx, func(tx localstore.Tx) error {
+		for _, k := range []string{"a", "b"} {
+			got, err := tx.GetMeta("test." + k)
+			if err != nil {
+				return err
+			}
+			if string(got) != s.ID() {
+				t.Errorf("change %s ran under key %s, want the new key %s", k, got, s.ID())
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadSnapshotRunsAgainAfterRotation: a read refused because another
+// process rotated the key after its snapshot began runs again, at most
+// a bounded number of times.
+func TestReadSnapshotRunsAgainAfterRotation(t *testing.T) {
+	ctx := context.Background()
+	_, c := openHandle(t, filepath.Join(t.TempDir(), "vault"), localstore.Options{})
+	calls := 0
+	err := c.ReadSnapshot(ctx, func(localstore.Tx, *localstore.Sealer, audit.Seen) error {
+		if calls++; calls == 1 {
+			return localstore.ErrKeyRotated
+		}
+		return nil
+	})
+	if err != nil || calls != 2 {
+		t.Errorf("after one rotation: %v, %d runs, want nil after 2", err, calls)
+	}
+	calls = 0
+	err = c.ReadSnapshot(ctx, func(localstore.Tx, *localstore.Sealer, audit.Seen) error {
+		calls++
+		return localstore.ErrKeyRotated
+	})
+	if !errors.Is(err, localstore.ErrKeyRotated) || calls != 4 {
+		t.Errorf("rotated every time: %v, %d runs, want ErrKeyRotated after 4", err, calls)
+	}
+}

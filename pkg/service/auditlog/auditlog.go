@@ -7,7 +7,6 @@ package auditlog
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -100,29 +99,18 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 	var n int64
 	var problem *audit.Problem
 	wit := audit.WitnessIn(s.core.Vault.Dir, s.core.Vault.StoreIdentity())
-	var err error
-	// The chain is checked under the key its snapshot is sealed under:
-	// one another process's rotation committed after that snapshot
-	// began (localstore.ErrKeyRotated) is checked again, in a new one.
-	for attempt := 0; attempt <= rotatedRetries; attempt++ {
-		seen := wit.Seen() // before the snapshot: see Witness.Seen
-		err = s.core.Read(ctx, func(tx localstore.Tx) error {
-			sealer, err := s.core.Vault.SnapshotSealer(tx)
-			if err != nil {
-				return err
-			}
-			key := sealer.AuditKey()
-			if n, problem, err = audit.Verify(tx, key); err != nil || problem != nil {
-				return err
-			}
-			// The chain is whole; it must also reach as far as this host saw.
-			problem, err = wit.Check(tx, key, seen)
+	// The chain is checked under the key its snapshot is sealed under
+	// (Core.ReadSnapshot runs it again after another process's rotation).
+	err := service.MapError(s.core.ReadSnapshot(ctx, func(tx localstore.Tx, sealer *localstore.Sealer, seen audit.Seen) error {
+		key := sealer.AuditKey()
+		var err error
+		if n, problem, err = audit.Verify(tx, key); err != nil || problem != nil {
 			return err
-		})
-		if !errors.Is(err, localstore.ErrKeyRotated) {
-			break
 		}
-	}
+		// The chain is whole; it must also reach as far as this host saw.
+		problem, err = wit.Check(tx, key, seen)
+		return err
+	}))
 	if err != nil {
 		return n, err
 	}
@@ -140,10 +128,6 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
-
-// rotatedRetries is how many times Verify runs again when another process
-// rotated the master key under it.
-const rotatedRetries = 3
 
 // tokenPrefix marks an audit log token (the seq to continue after).
 const tokenPrefix = "a:"

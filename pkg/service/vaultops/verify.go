@@ -85,40 +85,26 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 		<-checked // never leave the check running on a vault the caller closes
 		return nil, service.MapError(err)
 	}
-	var err error
 	// The records are checked under the key their snapshot is sealed
 	// under: one another process's rotation committed after that
-	// snapshot began is checked again, in a new one.
-	for attempt := 0; ; attempt++ {
-		// The witness is read before the snapshot (see audit.Witness.Seen).
-		seen := audit.WitnessIn(v.Dir, v.StoreIdentity()).Seen()
-		try, tryRep := &verifier{}, &VerifyReport{}
-		err = v.Store.View(ctx, func(tx localstore.Tx) error {
-			sealer, err := v.SnapshotSealer(tx)
-			if err != nil {
-				return err
-			}
-			b, err := localstore.AsBulk(tx)
-			if err != nil {
-				return err
-			}
-			if err := s.verifyTx(ctx, b, sealer, seen, tryRep, try); err != nil {
-				return err
-			}
-			// Against this machine's copy of the key: not part of
-			// verifyTx, which also judges a backup's records.
-			published, err := v.PublishedKeyProblems(tx, sealer)
-			for _, p := range published {
-				try.add(CheckMasterKey, "", "%s", p)
-			}
+	// snapshot began is checked again, in a new one (Core.ReadSnapshot).
+	err := s.core.ReadSnapshot(ctx, func(tx localstore.Tx, sealer *localstore.Sealer, seen audit.Seen) error {
+		*rep, vf.problems = VerifyReport{}, nil
+		b, err := localstore.AsBulk(tx)
+		if err != nil {
 			return err
-		})
-		if errors.Is(err, localstore.ErrKeyRotated) && attempt < rotatedRetries {
-			continue
 		}
-		vf.problems, *rep = append(vf.problems, try.problems...), *tryRep
-		break
-	}
+		if err := s.verifyTx(ctx, b, sealer, seen, rep, vf); err != nil {
+			return err
+		}
+		// Against this machine's copy of the key: not part of verifyTx,
+		// which also judges a backup's records.
+		published, err := v.PublishedKeyProblems(tx, sealer)
+		for _, p := range published {
+			vf.add(CheckMasterKey, "", "%s", p)
+		}
+		return err
+	})
 	for _, p := range v.KeyFileProblems() {
 		vf.add(CheckMasterKey, "", "%s", p)
 	}
@@ -143,10 +129,6 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 	}
 	return rep, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: fmt.Sprintf("vault verify found %d problem(s)", len(rep.Problems))}
 }
-
-// rotatedRetries is how many times a verification runs again when another
-// process rotated the master key under it (localstore.ErrKeyRotated).
-const rotatedRetries = 3
 
 // caInfo is a CA of the vault, as issuer lookups need it.
 type caInfo struct {
