@@ -75,8 +75,16 @@ const (
 
 var (
 	witnessMagic = []byte("certwit2")
-	witnessCRC   = crc32.MakeTable(crc32.Castagnoli)
+	// witnessCRC is built on first use: a command that writes nothing
+	// does not pay for its tables at start-up (pkg/app's startup test).
+	witnessCRC = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 )
+
+// slotCRC is the CRC-32C of a slot's first 20 bytes and its JSON.
+func slotCRC(header, data []byte) uint32 {
+	t := witnessCRC()
+	return crc32.Update(crc32.Checksum(header, t), t, data)
+}
 
 // slot is a head read from one slot of a witness file, with the number of
 // the write that put it there (0: the single head of an older release).
@@ -103,8 +111,7 @@ func encodeSlot(gen uint64, h *head) ([]byte, error) {
 	binary.BigEndian.PutUint64(b[8:], gen)
 	binary.BigEndian.PutUint32(b[16:], uint32(len(data)))
 	copy(b[witnessHeader:], data)
-	crc := crc32.Update(crc32.Checksum(b[:20], witnessCRC), witnessCRC, data)
-	binary.BigEndian.PutUint32(b[20:], crc)
+	binary.BigEndian.PutUint32(b[20:], slotCRC(b[:20], data))
 	return b, nil
 }
 
@@ -121,7 +128,7 @@ func parseSlot(b []byte, legacy bool) (s slot, ok bool) {
 			return slot{}, false
 		}
 		data := b[witnessHeader : witnessHeader+int(n)]
-		if crc32.Update(crc32.Checksum(b[:20], witnessCRC), witnessCRC, data) != binary.BigEndian.Uint32(b[20:]) {
+		if slotCRC(b[:20], data) != binary.BigEndian.Uint32(b[20:]) {
 			return slot{}, false
 		}
 		var h head
