@@ -242,7 +242,7 @@ func TestRestoreSeenByOtherHosts(t *testing.T) {
 		if err != nil || len(recs) != 1 {
 			t.Fatalf("host B's next change: %v %+v (want one record, no second acceptance)", err, recs)
 		}
-		if h, _ := s.hostB.read(); h == nil || h.Seq != recs[0].Seq {
+		if h, _ := s.hostB.fileHead(s.key); h == nil || h.Seq != recs[0].Seq {
 			t.Fatalf("host B's witness: %+v, want record %d", h, recs[0].Seq)
 		}
 		s.mustAppend(s.hostA, 0)
@@ -357,7 +357,7 @@ func TestRestoreClocksAnOlderLog(t *testing.T) {
 		}
 		s.save("backup")
 		s.mustAppend(s.hostB, 0)
-		if h, _ := s.hostB.read(); h == nil || h.clocked(s.key) {
+		if h, _ := s.hostB.fileHead(s.key); h == nil || h.clocked(s.key) {
 			t.Fatalf("B's witness on a log without a clock: %+v", h)
 		}
 		s.restore(s.hostA, "backup", 0)

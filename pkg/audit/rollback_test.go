@@ -202,14 +202,14 @@ func TestHeldTakesTheRecordHeldBack(t *testing.T) {
 		}
 	}
 	defer w.Flush()
-	h, err := w.read()
+	h, err := w.fileHead(key)
 	if err != nil || h.Seq != 1 {
 		t.Skipf("the second note was not held back (slow machine): %v %v", h, err)
 	}
 	if got := w.Held().valid(key); got == nil || got.Seq != 2 {
 		t.Fatalf("Held: %+v, want record 2", got)
 	}
-	if h, _ := w.read(); h.Seq != 1 {
+	if h, _ := w.fileHead(key); h.Seq != 1 {
 		t.Errorf("Held wrote the file (record %d)", h.Seq)
 	}
 	// Reset forgets both.

@@ -1,12 +1,16 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -41,16 +45,172 @@ func WitnessIn(dir, storeID string) Witness {
 	return Witness{Path: filepath.Join(dir, WitnessPrefix+hex.EncodeToString(sum[:8]))}
 }
 
-func (w Witness) read() (*head, error) {
-	data, err := os.ReadFile(w.Path)
+// The witness file is written in place, with no temporary file and
+// rename (which cost a command a file creation and a rename, and left the
+// vault directory for the next command's first sync to write out), and
+// without fsync: it holds two slots, witnessSlotSize bytes each at
+// offsets 0 and witnessStride, and a write replaces, with one pwrite, the
+// slot that does not hold the newest head. A crash or a torn write can
+// then damage only the slot being replaced: a reader that finds it torn
+// uses the other, which holds the head before — a witness behind the
+// store, which is normal (see Witness). The slots are a page apart, so
+// that writing one never writes the other's page or sector out again.
+//
+// A slot is witnessMagic, the write's number (8 bytes, big-endian), the
+// length of the head's JSON (4 bytes), the CRC-32C of all that and the
+// JSON (4 bytes), then the JSON, then zeros. The write's number is one
+// more than the newest slot's, and the newest write is the one a reader
+// uses — not the one naming the highest record: Set (after a migration
+// to a store at the place of an earlier one) and a rebased Note move the
+// witness back to an earlier record on purpose.
+//
+// Older releases wrote the witness as one JSON head (renamed into place):
+// such a file is read as slot 0, and the first write puts the new head in
+// slot 1, the next one over the old head.
+const (
+	witnessSlotSize = 512
+	witnessStride   = 4096
+	witnessHeader   = 24
+)
+
+var (
+	witnessMagic = []byte("certwit2")
+	// witnessCRC is built on first use: a command that writes nothing
+	// does not pay for its tables at start-up (pkg/app's startup test).
+	witnessCRC = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
+)
+
+// slotCRC is the CRC-32C of a slot's first 20 bytes and its JSON.
+func slotCRC(header, data []byte) uint32 {
+	t := witnessCRC()
+	return crc32.Update(crc32.Checksum(header, t), t, data)
+}
+
+// slot is a head read from one slot of a witness file, with the number of
+// the write that put it there (0: the single head of an older release).
+type slot struct {
+	gen uint64
+	h   *head
+}
+
+// slots are the heads a witness file holds, by slot (nil: empty, torn or
+// garbage).
+type slots [2]*slot
+
+// encodeSlot is the slot holding h, written as write number gen.
+func encodeSlot(gen uint64, h *head) ([]byte, error) {
+	data, err := json.Marshal(h)
 	if err != nil {
 		return nil, err
 	}
-	var h head
-	if err := json.Unmarshal(data, &h); err != nil {
-		return nil, err
+	if len(data) > witnessSlotSize-witnessHeader {
+		return nil, fmt.Errorf("audit witness: a head of %d bytes does not fit in a slot", len(data))
 	}
-	return &h, nil
+	b := make([]byte, witnessSlotSize)
+	copy(b, witnessMagic)
+	binary.BigEndian.PutUint64(b[8:], gen)
+	binary.BigEndian.PutUint32(b[16:], uint32(len(data)))
+	copy(b[witnessHeader:], data)
+	binary.BigEndian.PutUint32(b[20:], slotCRC(b[:20], data))
+	return b, nil
+}
+
+// parseSlot reads the head in b, one slot of a witness file (shorter when
+// the file ends inside it); legacy accepts an older release's single JSON
+// head too (slot 0). ok is false for an empty, torn or garbage slot.
+func parseSlot(b []byte, legacy bool) (s slot, ok bool) {
+	if len(b) > witnessSlotSize {
+		b = b[:witnessSlotSize]
+	}
+	if bytes.HasPrefix(b, witnessMagic) && len(b) >= witnessHeader {
+		n := binary.BigEndian.Uint32(b[16:])
+		if n > uint32(len(b)-witnessHeader) {
+			return slot{}, false
+		}
+		data := b[witnessHeader : witnessHeader+int(n)]
+		if slotCRC(b[:20], data) != binary.BigEndian.Uint32(b[20:]) {
+			return slot{}, false
+		}
+		var h head
+		if json.Unmarshal(data, &h) != nil {
+			return slot{}, false
+		}
+		return slot{gen: binary.BigEndian.Uint64(b[8:]), h: &h}, true
+	}
+	// An older release's head: one JSON object (no torn write: it was
+	// renamed into place), followed by the zeros (or hole) up to slot 1
+	// once a write of this release put a head there. A slot 0 this release
+	// began to write over it and did not finish is not JSON any more, or
+	// is the old head still.
+	data := bytes.TrimRight(b, "\x00")
+	if !legacy || len(data) == 0 || data[0] != '{' {
+		return slot{}, false
+	}
+	var h head
+	if json.Unmarshal(data, &h) != nil {
+		return slot{}, false
+	}
+	return slot{h: &h}, true
+}
+
+// parseWitness reads the slots of a witness file's content.
+func parseWitness(data []byte) slots {
+	var ss slots
+	for i := range ss {
+		off := i * witnessStride
+		if off >= len(data) {
+			break
+		}
+		if s, ok := parseSlot(data[off:min(len(data), off+witnessSlotSize)], i == 0); ok {
+			ss[i] = &s
+		}
+	}
+	return ss
+}
+
+// newest is the slot holding the newest write that is tagged under key,
+// -1 when none: the later write, or of two with one number (writers
+// racing) the higher record.
+func (ss slots) newest(key []byte) int {
+	best := -1
+	for i, s := range ss {
+		if s == nil || !s.h.valid(key) {
+			continue
+		}
+		if best < 0 || s.gen > ss[best].gen || s.gen == ss[best].gen && s.h.Seq > ss[best].h.Seq {
+			best = i
+		}
+	}
+	return best
+}
+
+// head is the newest head tagged under key (nil: none).
+func (ss slots) head(key []byte) *head {
+	if i := ss.newest(key); i >= 0 {
+		return ss[i].h
+	}
+	return nil
+}
+
+// readSlots reads the slots of the witness file f.
+func readSlots(f *os.File) (slots, error) {
+	buf := make([]byte, witnessStride+witnessSlotSize)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return slots{}, err
+	}
+	return parseWitness(buf[:n]), nil
+}
+
+// read reads the witness file's slots, for a check that tells the valid
+// head by its key later (Seen.valid).
+func (w Witness) read() (slots, error) {
+	f, err := fsutil.OpenNoFollow(w.Path, os.O_RDONLY, 0)
+	if err != nil {
+		return slots{}, err
+	}
+	defer f.Close()
+	return readSlots(f)
 }
 
 // Note records r (appended and committed) as the newest head this host
@@ -67,10 +227,7 @@ func (w Witness) Note(key []byte, r *Record) error {
 	if w.Path == "" || r == nil || r.Seq == 0 || r.chainMAC == nil {
 		return nil
 	}
-	if h, err := w.read(); err == nil && !r.rebased && h.Seq >= r.Seq && h.valid(key) {
-		return nil
-	}
-	return w.set(key, r.Seq, r.chainMAC, r.clock)
+	return w.set(key, r.Seq, r.chainMAC, r.clock, r.rebased)
 }
 
 // WitnessEvery is how often at most NoteSoon writes one witness file.
@@ -161,53 +318,113 @@ func (w Witness) Flush() error {
 	return w.Note(key, rec)
 }
 
-// Set writes the witness (temp file and rename, mode 0600), after what
-// NoteSoon holds back (which it then supersedes), naming record seq with
-// HMAC m; it keeps no clock of the chain (see head), so a restore is not
-// told from a rollback until this host's next change notes its record.
+// Set writes the witness (in place, mode 0600: see witnessSlotSize), after
+// what NoteSoon holds back (which it then supersedes), naming record seq
+// with HMAC m; it keeps no clock of the chain (see head), so a restore is
+// not told from a rollback until this host's next change notes its
+// record.
 func (w Witness) Set(key []byte, seq int64, m []byte) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return w.set(key, seq, m, 0)
+	return w.set(key, seq, m, 0, true)
 }
 
-func (w Witness) set(key []byte, seq int64, m []byte, clock int64) error {
-	data, _ := json.Marshal(newHead(key, seq, m, clock, 0))
-	tmp, err := fsutil.CreateTemp(filepath.Dir(w.Path), ".audit-witness-*")
+// set writes the head naming record seq into the witness file, in the
+// slot that does not hold the newest head tagged under key — unless, when
+// always is false, that head names seq or a later record (Note).
+//
+// Writers racing (two commands, a server and a command) may both pick
+// one slot: the last complete write of it wins, and the other slot keeps
+// a complete head; a witness behind the store is normal (see Witness).
+func (w Witness) set(key []byte, seq int64, m []byte, clock int64, always bool) error {
+	f, err := w.openForWrite()
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
+	err = writeSlot(f, key, seq, m, clock, always)
+	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), w.Path)
-	}
-	if err != nil {
-		// Only a file that did not take the witness's place is removed: after
-		// a rename there is nothing left to remove (this is on every commit's
-		// path, so no failing unlink there).
-		os.Remove(tmp.Name())
 	}
 	return err
 }
 
-// Seen is what a witness held when it was read (Witness.Seen).
-type Seen struct {
-	h    *head
-	err  error
-	path string
-}
-
-// valid is the head seen when there is one and it is tagged under key
-// (nil otherwise: see Check).
-func (s Seen) valid(key []byte) *head {
-	if s.err != nil || s.h == nil || !s.h.valid(key) {
+// writeSlot is set's work on the open witness file f.
+func writeSlot(f *os.File, key []byte, seq int64, m []byte, clock int64, always bool) error {
+	ss, err := readSlots(f)
+	if err != nil {
+		return err
+	}
+	cur := ss.newest(key)
+	if cur >= 0 && !always && ss[cur].h.Seq >= seq {
 		return nil
 	}
-	return s.h
+	// Over the slot that does not hold the newest valid head; with none,
+	// over one that holds nothing that parses, if any (a head under
+	// another key proves nothing, but costs nothing to keep).
+	to := 0
+	switch {
+	case cur >= 0:
+		to = 1 - cur
+	case ss[0] != nil && ss[1] == nil:
+		to = 1
+	}
+	var gen uint64
+	for _, s := range ss {
+		if s != nil && s.gen > gen {
+			gen = s.gen
+		}
+	}
+	h := newHead(key, seq, m, clock, 0)
+	b, err := encodeSlot(gen+1, &h)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, int64(to*witnessStride))
+	return err
+}
+
+// openForWrite opens the witness file to read and write it, created mode
+// 0600 when missing. A symbolic link in its place (which no certctl
+// makes) is replaced by a file, as the rename of older releases did,
+// rather than written through.
+func (w Witness) openForWrite() (*os.File, error) {
+	const flag = os.O_RDWR | os.O_CREATE
+	f, err := fsutil.OpenNoFollow(w.Path, flag, 0o600)
+	if err != nil {
+		if fi, lerr := os.Lstat(w.Path); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+			if rerr := os.Remove(w.Path); rerr == nil {
+				return fsutil.OpenNoFollow(w.Path, flag|os.O_EXCL, 0o600)
+			}
+		}
+	}
+	return f, err
+}
+
+// Seen is what a witness held when it was read (Witness.Seen).
+type Seen struct {
+	slots slots
+	err   error
+	path  string
+}
+
+// valid is the newest head seen that is tagged under key (nil when there
+// is none: see Check). A torn slot (a write under way, or cut by a crash)
+// is not seen; the other slot holds the head before.
+func (s Seen) valid(key []byte) *head {
+	if s.err != nil {
+		return nil
+	}
+	return s.slots.head(key)
+}
+
+// Record is the record the witness seen names when it is tagged under key
+// (0: none).
+func (s Seen) Record(key []byte) int64 {
+	if h := s.valid(key); h != nil {
+		return h.Seq
+	}
+	return 0
 }
 
 // Seen reads the witness, with what this process holds back, for Check.
@@ -218,8 +435,8 @@ func (s Seen) valid(key []byte) *head {
 func (w Witness) Seen() Seen {
 	// What this process holds back is part of its witness.
 	_ = w.Flush()
-	h, err := w.read()
-	return Seen{h: h, err: err, path: w.Path}
+	ss, err := w.read()
+	return Seen{slots: ss, err: err, path: w.Path}
 }
 
 // Held is Seen for a write transaction's check (Tail.Witnessed): the
@@ -238,13 +455,13 @@ func (w Witness) Held() Seen {
 	soon.mu.Lock()
 	if s := soon.m[w.Path]; s != nil && s.rec != nil {
 		h := newHead(s.key, s.rec.Seq, s.rec.chainMAC, s.rec.clock, 0)
-		seen := Seen{h: &h, path: w.Path}
+		seen := Seen{slots: slots{{h: &h}}, path: w.Path}
 		soon.mu.Unlock()
 		return seen
 	}
 	soon.mu.Unlock()
-	h, err := w.read()
-	return Seen{h: h, err: err, path: w.Path}
+	ss, err := w.read()
+	return Seen{slots: ss, err: err, path: w.Path}
 }
 
 // Reset forgets the witness (the file, and what this process holds

@@ -1,11 +1,19 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,27 +145,35 @@ func TestResourceFilterTakesPrefixes(t *testing.T) {
 	}
 }
 
-// TestWitnessSetLeavesNoTemporaryFile: writing the witness leaves the
-// witness alone in its directory (the temporary file of a killed process
-// removed too), and a write that cannot take the
-// witness's place (the path is a directory) fails and removes its
-// temporary file.
-func TestWitnessSetLeavesNoTemporaryFile(t *testing.T) {
+// TestWitnessSetWritesInPlace: writing the witness writes the one file in
+// place — the same file (no temporary file renamed over it, which cost
+// every command a creation and a rename in the vault directory), alone in
+// its directory, mode 0600 — and a write whose path is a directory fails
+// and leaves nothing behind.
+func TestWitnessSetWritesInPlace(t *testing.T) {
 	dir := t.TempDir()
 	w := Witness{Path: filepath.Join(dir, "witness")}
 	key := []byte("0123456789abcdef0123456789abcdef")
-	left := filepath.Join(dir, ".audit-witness-1679368932")
-	if err := os.WriteFile(left, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	old := time.Now().Add(-2 * time.Hour)
-	if err := os.Chtimes(left, old, old); err != nil {
-		t.Fatal(err)
-	}
+	var first os.FileInfo
 	for seq := int64(1); seq <= 3; seq++ {
 		if err := w.Set(key, seq, []byte{byte(seq)}); err != nil {
 			t.Fatal(err)
 		}
+		fi, err := os.Lstat(w.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != 0o600 {
+			t.Errorf("witness mode %v, want -rw-------", fi.Mode())
+		}
+		if first == nil {
+			first = fi
+		} else if !os.SameFile(first, fi) {
+			t.Errorf("write %d put another file in the witness's place", seq)
+		}
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 3 {
+		t.Fatalf("witness %+v, want record 3", got)
 	}
 	if names := dirNames(t, dir); len(names) != 1 || names[0] != "witness" {
 		t.Fatalf("after three writes the directory holds %v, want only the witness", names)
@@ -172,6 +188,238 @@ func TestWitnessSetLeavesNoTemporaryFile(t *testing.T) {
 	if names := dirNames(t, dir); len(names) != 2 {
 		t.Fatalf("after a failed write the directory holds %v, want the witness and the directory only", names)
 	}
+}
+
+// TestWitnessNotWrittenThroughALink: a symbolic link in the witness's
+// place (which certctl never makes) is replaced by the witness, as the
+// rename of older releases replaced it; the file it pointed at is not
+// written.
+func TestWitnessNotWrittenThroughALink(t *testing.T) {
+	dir := t.TempDir()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := Witness{Path: filepath.Join(dir, "witness")}
+	if err := os.Symlink(other, w.Path); err != nil {
+		t.Skip(err)
+	}
+	if err := w.Set(key, 1, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(other); string(data) != "keep me" {
+		t.Errorf("the link's target was written: %q", data)
+	}
+	if fi, err := os.Lstat(w.Path); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("the witness is not a file: %v %v", fi, err)
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 1 {
+		t.Errorf("witness %+v, want record 1", got)
+	}
+}
+
+// TestWitnessKeepsThePreviousHead: the file holds the head before the
+// newest as well (the two slots, written in turn), so that a write torn
+// by a crash or seen half done by a reader damages only the head it
+// replaces; the newest write is the one read, even when it names an
+// earlier record (Set after a migration, a rebased Note).
+func TestWitnessKeepsThePreviousHead(t *testing.T) {
+	dir := t.TempDir()
+	w := Witness{Path: filepath.Join(dir, "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	macs := map[int64][]byte{}
+	holds := func(seqs ...int64) {
+		t.Helper()
+		data, err := os.ReadFile(w.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seq, m := range macs {
+			want := slices.Contains(seqs, seq)
+			if got := bytes.Contains(data, []byte(base64.StdEncoding.EncodeToString(m))); got != want {
+				t.Errorf("the file holds record %d: %v, want %v (it should hold %v)", seq, got, want, seqs)
+			}
+		}
+	}
+	for seq := int64(1); seq <= 3; seq++ {
+		macs[seq] = bytes.Repeat([]byte{byte(seq)}, 32)
+		if err := w.Set(key, seq, macs[seq]); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Seen().valid(key); got == nil || got.Seq != seq {
+			t.Fatalf("witness %+v after writing record %d", got, seq)
+		}
+	}
+	holds(2, 3)
+	// Back to record 1: the latest write wins, not the highest record.
+	if err := w.Set(key, 1, macs[1]); err != nil {
+		t.Fatal(err)
+	}
+	holds(1, 3)
+	if got := w.Seen().valid(key); got == nil || got.Seq != 1 {
+		t.Fatalf("witness %+v after writing record 1 again, want 1", got)
+	}
+	// A head under another key (before a rotation) is passed over.
+	if err := w.Set([]byte("another key, another key, another"), 4, bytes.Repeat([]byte{4}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 1 {
+		t.Fatalf("witness %+v after a write under another key, want 1", got)
+	}
+}
+
+// TestWitnessTornWrite: a write cut anywhere (its first bytes written and
+// not the rest, or the rest and not its first bytes) or a slot turned to
+// garbage leaves a file from which the head before it is still read.
+func TestWitnessTornWrite(t *testing.T) {
+	dir := t.TempDir()
+	w := Witness{Path: filepath.Join(dir, "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	write := func(seq int64) []byte {
+		t.Helper()
+		if err := w.Set(key, seq, bytes.Repeat([]byte{byte(seq)}, 32)); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(w.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	write(1)
+	before := write(2)
+	after := write(3)
+	tornBetween(t, w, key, before, after, 2, 3)
+}
+
+// TestWitnessOfAnOlderRelease: a witness file an older release wrote (one
+// JSON head, renamed into place) is read as it is, clock and all; the
+// first write keeps it as the previous head, so that write torn leaves it
+// readable, and the next write replaces it.
+func TestWitnessOfAnOlderRelease(t *testing.T) {
+	dir := t.TempDir()
+	w := Witness{Path: filepath.Join(dir, "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	old, _ := json.Marshal(newHead(key, 7, bytes.Repeat([]byte{7}, 32), 1234, 5))
+	if err := os.WriteFile(w.Path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 7 || !got.clocked(key) {
+		t.Fatalf("witness of an older release: %+v, want record 7 with its clock", got)
+	}
+	if err := w.Set(key, 8, bytes.Repeat([]byte{8}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(w.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 8 {
+		t.Fatalf("witness %+v after a write, want record 8", got)
+	}
+	tornBetween(t, w, key, old, after, 7, 8)
+	if err := os.WriteFile(w.Path, after, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for seq := int64(9); seq <= 10; seq++ {
+		if err := w.Set(key, seq, bytes.Repeat([]byte{byte(seq)}, 32)); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Seen().valid(key); got == nil || got.Seq != seq {
+			t.Fatalf("witness %+v, want record %d", got, seq)
+		}
+	}
+	if data, _ := os.ReadFile(w.Path); bytes.Contains(data, old) {
+		t.Error("the older release's head is still in the file after two writes")
+	}
+}
+
+// tornBetween checks that every file a write could leave half done,
+// between the file before (whose head names record prev) and the file
+// after (record next), is read as naming prev or next: each cut of the
+// write (its start landed, or its end), and the bytes it changed turned
+// to garbage (prev then).
+func tornBetween(t *testing.T, w Witness, key, before, after []byte, prev, next int64) {
+	t.Helper()
+	n := max(len(before), len(after))
+	pad := func(b []byte) []byte { return append(bytes.Clone(b), make([]byte, n-len(b))...) }
+	before, after = pad(before), pad(after)
+	check := func(what string, data []byte, want ...int64) {
+		t.Helper()
+		if err := os.WriteFile(w.Path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Seen().valid(key); got == nil || !slices.Contains(want, got.Seq) {
+			t.Fatalf("%s: witness %+v, want record %v", what, got, want)
+		}
+	}
+	for k := 0; k <= n; k++ {
+		check(fmt.Sprintf("the first %d bytes of the write", k), append(bytes.Clone(after[:k]), before[k:]...), prev, next)
+		check(fmt.Sprintf("the write from byte %d on", k), append(bytes.Clone(before[:k]), after[k:]...), prev, next)
+	}
+	garbage := bytes.Clone(after)
+	for i := range garbage {
+		if garbage[i] != before[i] {
+			garbage[i] = byte(i*7 + 1)
+		}
+	}
+	check("the write's bytes garbage", garbage, prev)
+}
+
+// TestWitnessWritersRacing: writers racing (as two commands, or a server
+// and a command do) never leave a file without a head, nor one of its
+// slots half written once they are done; a reader racing a writer uses
+// the head before.
+func TestWitnessWritersRacing(t *testing.T) {
+	dir := t.TempDir()
+	w := Witness{Path: filepath.Join(dir, "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	if err := w.Set(key, 1, bytes.Repeat([]byte{1}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	const writers, writes = 4, 200
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var misses atomic.Int64
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if w.Held().valid(key) == nil {
+				misses.Add(1)
+			}
+		}
+	}()
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range writes {
+				seq := int64(2 + j*writers + i)
+				if err := w.set(key, seq, bytes.Repeat([]byte{byte(seq)}, 32), 0, false); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	ss, err := w.read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss[0] == nil || ss[1] == nil {
+		t.Fatalf("after the writers a slot is unreadable: %+v %+v", ss[0], ss[1])
+	}
+	if h := ss.head(key); h == nil || h.Seq < 2 {
+		t.Fatalf("witness %+v after the writers", h)
+	}
+	t.Logf("reads without a head while %d writers raced: %d", writers, misses.Load())
 }
 
 func dirNames(t *testing.T, dir string) []string {
@@ -205,7 +453,7 @@ func TestWitnessNoteSoon(t *testing.T) {
 		recs = append(recs, r)
 	}
 	seq := func() int64 {
-		h, err := w.read()
+		h, err := w.fileHead(key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,5 +564,75 @@ func TestWitnessSeenBeforeTheSnapshot(t *testing.T) {
 	}
 	if inside == nil || inside.Seq != 3 {
 		t.Errorf("witness read inside the snapshot: %v, want record 3 reported (why Seen comes first)", inside)
+	}
+}
+
+// fileHead is the newest head the witness file holds under key, read
+// without writing what NoteSoon holds back (Seen would).
+func (w Witness) fileHead(key []byte) (*head, error) {
+	ss, err := w.read()
+	if err != nil {
+		return nil, err
+	}
+	if h := ss.head(key); h != nil {
+		return h, nil
+	}
+	return nil, errors.New("no head tagged under the key")
+}
+
+// FuzzWitnessSlot: a slot of any bytes is read without a panic, and what
+// the writer encodes is read back as written.
+func FuzzWitnessSlot(f *testing.F) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	h := newHead(key, 7, bytes.Repeat([]byte{7}, 32), 1234, 5)
+	enc, _ := encodeSlot(3, &h)
+	legacy, _ := json.Marshal(h)
+	f.Add(enc, uint64(3), int64(7), []byte{7}, int64(1234), int64(5))
+	f.Add(legacy, uint64(0), int64(1), []byte{}, int64(0), int64(0))
+	f.Add(enc[:100], uint64(1<<63), int64(-1), bytes.Repeat([]byte{0xff}, 400), int64(-1), int64(0))
+	f.Fuzz(func(t *testing.T, b []byte, gen uint64, seq int64, m []byte, clock, restore int64) {
+		for _, legacy := range []bool{false, true} {
+			if s, ok := parseSlot(b, legacy); ok && s.h == nil {
+				t.Fatal("a slot read without a head")
+			}
+		}
+		_ = parseWitness(b).head(key)
+		h := newHead(key, seq, m, clock, restore)
+		enc, err := encodeSlot(gen, &h)
+		if err != nil {
+			return // too large for a slot: refused, not cut
+		}
+		if len(enc) != witnessSlotSize {
+			t.Fatalf("a slot of %d bytes", len(enc))
+		}
+		s, ok := parseSlot(enc, false)
+		if !ok || s.gen != gen || !sameHead(s.h, &h) {
+			t.Fatalf("round trip: %v %d %+v, want %d %+v", ok, s.gen, s.h, gen, h)
+		}
+		if !s.h.valid(key) || s.h.clocked(key) != h.clocked(key) {
+			t.Fatalf("round trip lost the tags: %+v", s.h)
+		}
+		file := append(make([]byte, witnessStride), enc...)
+		if got := parseWitness(file).head(key); got == nil || got.Seq != seq {
+			t.Fatalf("slot 1 alone: %+v", got)
+		}
+	})
+}
+
+func sameHead(a, b *head) bool {
+	return a.Seq == b.Seq && bytes.Equal(a.MAC, b.MAC) && bytes.Equal(a.Tag, b.Tag) &&
+		a.Clock == b.Clock && a.Restore == b.Restore && bytes.Equal(a.Mark, b.Mark)
+}
+
+// BenchmarkWitnessSet: one write of the witness, as a command makes after
+// its commit.
+func BenchmarkWitnessSet(b *testing.B) {
+	w := Witness{Path: filepath.Join(b.TempDir(), "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	m := bytes.Repeat([]byte{1}, 32)
+	for i := range b.N {
+		if err := w.Set(key, int64(i+1), m); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -16,13 +16,13 @@ const StaleTemp = time.Hour
 var swept sync.Map
 
 // CreateTemp is os.CreateTemp(dir, pattern) for files that are renamed or
-// linked into place once written (keys, the audit witness, backups,
-// deployed files), that first removes, once per process, directory and
-// pattern, the files of that pattern there unwritten for StaleTemp: those
-// that a process killed between creating and renaming one (kill -9, a
-// power loss) left behind, which can hold a key or a whole vault. A file
-// being written is newer than that (or, written as a SQLite database, its
-// log is: see sweepTemps).
+// linked into place once written (keys, backups, deployed files), that
+// first removes, once per process, directory and pattern, the files of
+// that pattern there unwritten for StaleTemp: those that a process killed
+// between creating and renaming one (kill -9, a power loss) left behind,
+// which can hold a key or a whole vault. A file being written is newer
+// than that (or, written as a SQLite database, its log is: see
+// sweepTemps).
 func CreateTemp(dir, pattern string) (*os.File, error) {
 	if _, done := swept.LoadOrStore(dir+"\x00"+pattern, true); !done {
 		sweepTemps(dir, pattern, time.Now().Add(-StaleTemp))
