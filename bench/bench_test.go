@@ -226,7 +226,7 @@ func issueOne(ctx context.Context, v *localstore.Vault, svc *authority.Service, 
 			return err
 		}
 		c := inventory.NewIssuedRecord(id, inventory.TypePrivate, rec.ID, nil, "ENABLED", "DISABLED", now)
-		return inventory.StoreIssued(tx, v, c, issued.Certificate, issued.Chain, key, now)
+		return inventory.StoreIssued(tx, v, c, issued.Certificate, issued.ChainPEM, key, now)
 	})
 }
 
@@ -278,7 +278,7 @@ func BenchmarkIssueBatched(b *testing.B) {
 					return err
 				}
 				c := inventory.NewIssuedRecord(id, inventory.TypePrivate, rec.ID, nil, "ENABLED", "DISABLED", now)
-				if err := inventory.StoreIssued(tx, v, c, issued.Certificate, issued.Chain, key, now); err != nil {
+				if err := inventory.StoreIssued(tx, v, c, issued.Certificate, issued.ChainPEM, key, now); err != nil {
 					return err
 				}
 			}

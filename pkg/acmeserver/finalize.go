@@ -263,7 +263,7 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	if err != nil {
 		return caRefusal(err)
 	}
-	if err := inventory.StoreIssued(tx, s.core.Vault, c, issued.Certificate, issued.Chain, nil, now); err != nil {
+	if err := inventory.StoreIssued(tx, s.core.Vault, c, issued.Certificate, issued.ChainPEM, nil, now); err != nil {
 		return err
 	}
 	c.RenewalEligibility = inventory.Ineligible

@@ -201,6 +201,19 @@ func Scrub(params map[string]any) map[string]any {
 		}
 		return out
 	}
+	if out, ok := scrubKnown(params); ok {
+		// Nested maps and lists whose JSON form is known without
+		// encoding them (a request's Options and Tags): scrubbed as
+		// they are, not through a JSON round trip that cost more than
+		// the rest of the record.
+		return out.(map[string]any)
+	}
+	return scrubGeneric(params)
+}
+
+// scrubGeneric is Scrub through the parameters' JSON form, for values
+// whose JSON scrubKnown cannot tell: structs, pointers, other types.
+func scrubGeneric(params map[string]any) map[string]any {
 	var generic map[string]any
 	if b, err := json.Marshal(params); err == nil && json.Unmarshal(b, &generic) == nil {
 		return scrubValue(generic).(map[string]any)
@@ -214,6 +227,92 @@ func Scrub(params map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// maxExactInt is the largest magnitude of an integer that the JSON round
+// trip (through float64) keeps exactly.
+const maxExactInt = 1 << 53
+
+// scrubKnown is v scrubbed as scrubGeneric would scrub it — a copy, v
+// untouched — when v is made only of values whose JSON is the same
+// before and after that round trip: nil, booleans, finite float64s,
+// integers within ±2^53, valid UTF-8 strings, tags, and maps (of string
+// keys) and lists of these. ok is false for anything else, which
+// scrubGeneric then takes: a struct's JSON names are not its Go names,
+// an integer beyond 2^53 comes back rounded and invalid UTF-8 replaced,
+// and the stored record keeps what the round trip gives.
+func scrubKnown(v any) (out any, ok bool) {
+	switch t := v.(type) {
+	case nil, bool:
+		return v, true
+	case string:
+		return v, utf8.ValidString(t)
+	case float64:
+		return v, !math.IsInf(t, 0) && !math.IsNaN(t)
+	case int:
+		return v, t >= -maxExactInt && t <= maxExactInt
+	case int64:
+		return v, t >= -maxExactInt && t <= maxExactInt
+	case []string:
+		for _, s := range t {
+			if !utf8.ValidString(s) {
+				return nil, false
+			}
+		}
+		return v, true
+	case []localstore.Tag:
+		// A tag's JSON names (Key, Value) are in the order the round
+		// trip's map sorts them into; its key and value are data.
+		for _, tag := range t {
+			if !utf8.ValidString(tag.Key) || !utf8.ValidString(tag.Value) {
+				return nil, false
+			}
+		}
+		return v, true
+	case map[string]any:
+		if t == nil {
+			return v, true
+		}
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			if !utf8.ValidString(k) {
+				return nil, false
+			}
+			if isSecret(k) {
+				m[k] = Redacted
+				continue
+			}
+			if m[k], ok = scrubKnown(x); !ok {
+				return nil, false
+			}
+		}
+		return m, true
+	case []any:
+		if t == nil {
+			return v, true
+		}
+		l := make([]any, len(t))
+		for i, x := range t {
+			if l[i], ok = scrubKnown(x); !ok {
+				return nil, false
+			}
+		}
+		return l, true
+	case []map[string]any:
+		if t == nil {
+			return v, true
+		}
+		l := make([]map[string]any, len(t))
+		for i, x := range t {
+			y, ok := scrubKnown(x)
+			if !ok {
+				return nil, false
+			}
+			l[i] = y.(map[string]any)
+		}
+		return l, true
+	}
+	return nil, false
 }
 
 // allPlain reports whether every value of params is a scalar, a list of

@@ -176,7 +176,10 @@ type cachedSigner struct {
 	certPEM, chainPEM, keyRef string
 	cert                      *x509.Certificate
 	chain                     []*x509.Certificate
-	key                       crypto.Signer
+	// issuedChainPEM is the PEM of the chain of what the CA issues (its
+	// certificate, then chain): every issuance stores it (Issued.ChainPEM).
+	issuedChainPEM []byte
+	key            crypto.Signer
 }
 
 // New returns a service over v.
@@ -407,7 +410,8 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 			return nil, err
 		}
 	}
-	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key}
+	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key,
+		issuedChainPEM: pemio.EncodeCertificatesPEM(append([]*x509.Certificate{cert}, chain...)...)}
 	s.mu.Lock()
 	if s.signers == nil {
 		s.signers = map[string]*cachedSigner{}

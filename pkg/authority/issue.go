@@ -9,6 +9,7 @@ import (
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -28,6 +29,10 @@ type LeafParams struct {
 type Issued struct {
 	Certificate *x509.Certificate
 	Chain       []*x509.Certificate
+	// ChainPEM is Chain in PEM (pemio.EncodeCertificatesPEM), encoded
+	// once per CA certificate and chain: the bytes are shared, not to be
+	// modified.
+	ChainPEM []byte
 	// Template is the AWS Private CA template it was issued with ("" for
 	// certificates of the inventory).
 	Template string
@@ -122,16 +127,16 @@ func (s *Service) withChain(r *Record, caCert, leaf *x509.Certificate) (*Issued,
 	s.mu.Lock()
 	c := s.signers[r.ID]
 	s.mu.Unlock()
-	var chain []*x509.Certificate
 	if c != nil && c.certPEM == r.CertificatePEM && c.chainPEM == r.ChainPEM {
-		chain = c.chain
-	} else {
-		var err error
-		if chain, err = r.Chain(); err != nil {
-			return nil, err
-		}
+		// caCert is the certificate of r's CertificatePEM, as c's is.
+		return &Issued{Certificate: leaf, Chain: append([]*x509.Certificate{caCert}, c.chain...), ChainPEM: c.issuedChainPEM}, nil
 	}
-	return &Issued{Certificate: leaf, Chain: append([]*x509.Certificate{caCert}, chain...)}, nil
+	chain, err := r.Chain()
+	if err != nil {
+		return nil, err
+	}
+	chain = append([]*x509.Certificate{caCert}, chain...)
+	return &Issued{Certificate: leaf, Chain: chain, ChainPEM: pemio.EncodeCertificatesPEM(chain...)}, nil
 }
 
 // CSRParams describe a certificate to issue from a CSR (AWS Private CA's

@@ -164,15 +164,16 @@ func fillFromLeaf(c *localstore.Certificate, leaf *x509.Certificate) error {
 	return nil
 }
 
-// NewVersion builds the version record of leaf and chain.
-func NewVersion(number int, leaf *x509.Certificate, chain []*x509.Certificate, keyRef string) *localstore.CertificateVersion {
+// NewVersion builds the version record of leaf and its chain in PEM
+// (pemio.EncodeCertificatesPEM).
+func NewVersion(number int, leaf *x509.Certificate, chainPEM []byte, keyRef string) *localstore.CertificateVersion {
 	return &localstore.CertificateVersion{
 		Number:         number,
 		Serial:         x509util.FormatSerial(leaf.SerialNumber),
 		NotBefore:      leaf.NotBefore.UTC(),
 		NotAfter:       leaf.NotAfter.UTC(),
 		CertificatePEM: pemio.EncodeCertificatesPEM(leaf),
-		ChainPEM:       pemio.EncodeCertificatesPEM(chain...),
+		ChainPEM:       chainPEM,
 		KeyRef:         keyRef,
 	}
 }
@@ -204,7 +205,7 @@ func StoreImported(tx localstore.Tx, v *localstore.Vault, c *localstore.Certific
 	if err := v.SealKey(tx, ref, m.Key); err != nil {
 		return err
 	}
-	ver := NewVersion(c.Version, m.Leaf, m.Chain, ref)
+	ver := NewVersion(c.Version, m.Leaf, pemio.EncodeCertificatesPEM(m.Chain...), ref)
 	ver.ImportedAt = now
 	if err := tx.PutVersion(c.ID, ver); err != nil {
 		return err
@@ -255,7 +256,7 @@ func Reimport(tx localstore.Tx, v *localstore.Vault, id string, m *Material, now
 	if err := v.SealKey(tx, ref, m.Key); err != nil {
 		return nil, false, err
 	}
-	ver := NewVersion(c.Version, m.Leaf, m.Chain, ref)
+	ver := NewVersion(c.Version, m.Leaf, pemio.EncodeCertificatesPEM(m.Chain...), ref)
 	ver.ImportedAt = now
 	if err := tx.PutVersion(c.ID, ver); err != nil {
 		return nil, false, err

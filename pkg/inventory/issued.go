@@ -27,8 +27,9 @@ func NewIssuedRecord(id, typ, caID string, tags []localstore.Tag, exportOption, 
 }
 
 // StoreIssued records a newly signed version of c (its first, or a
-// renewal) with its sealed key, and makes it current.
-func StoreIssued(tx localstore.Tx, v *localstore.Vault, c *localstore.Certificate, leaf *x509.Certificate, chain []*x509.Certificate, key crypto.Signer, now time.Time) error {
+// renewal) with its chain in PEM (authority.Issued.ChainPEM) and its
+// sealed key, and makes it current.
+func StoreIssued(tx localstore.Tx, v *localstore.Vault, c *localstore.Certificate, leaf *x509.Certificate, chainPEM []byte, key crypto.Signer, now time.Time) error {
 	c.Version++
 	c.Status = StatusIssued
 	c.IssuedAt = now
@@ -45,7 +46,7 @@ func StoreIssued(tx localstore.Tx, v *localstore.Vault, c *localstore.Certificat
 	} else {
 		ref = ""
 	}
-	ver := NewVersion(c.Version, leaf, chain, ref)
+	ver := NewVersion(c.Version, leaf, chainPEM, ref)
 	ver.IssuedAt = now
 	if err := tx.PutVersion(c.ID, ver); err != nil {
 		return err

@@ -2,7 +2,7 @@ package pemio
 
 import (
 	"crypto/x509"
-	"encoding/pem"
+	"encoding/base64"
 	"errors"
 	"fmt"
 )
@@ -69,12 +69,48 @@ func sanitizeType(t string) string {
 // EncodeCertificatesPEM encodes certificates as consecutive CERTIFICATE PEM
 // blocks. Nil certificates are skipped.
 func EncodeCertificatesPEM(certs ...*x509.Certificate) []byte {
-	var out []byte
+	n := 0
+	for _, c := range certs {
+		if c != nil {
+			n += certificatePEMLen(len(c.Raw))
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	// The blocks pem.Encode writes (a block without headers: its BEGIN
+	// line, its base64 in lines of 64 characters, its END line), into one
+	// buffer of their size: every issuance encodes its certificate and
+	// chain, and pem.Encode allocates five times a block.
+	out := make([]byte, 0, n)
 	for _, c := range certs {
 		if c == nil {
 			continue
 		}
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: typeCertificate, Bytes: c.Raw})...)
+		out = append(out, certificateBegin...)
+		for der := c.Raw; len(der) > 0; {
+			k := min(len(der), pemLineBytes)
+			out = base64.StdEncoding.AppendEncode(out, der[:k])
+			out = append(out, '\n')
+			der = der[k:]
+		}
+		out = append(out, certificateEnd...)
 	}
 	return out
+}
+
+// The lines of a CERTIFICATE block, as pem.Encode writes them.
+const (
+	certificateBegin = "-----BEGIN " + typeCertificate + "-----\n"
+	certificateEnd   = "-----END " + typeCertificate + "-----\n"
+	// pemLineBytes is how many bytes of DER one line of 64 base64
+	// characters holds.
+	pemLineBytes = 48
+)
+
+// certificatePEMLen is the length of the CERTIFICATE block of n bytes of
+// DER.
+func certificatePEMLen(n int) int {
+	b64 := base64.StdEncoding.EncodedLen(n)
+	return len(certificateBegin) + b64 + (n+pemLineBytes-1)/pemLineBytes + len(certificateEnd)
 }

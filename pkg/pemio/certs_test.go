@@ -2,6 +2,7 @@ package pemio
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -161,4 +162,46 @@ func TestByteOrderMarkIgnored(t *testing.T) {
 	if _, err := ParseCertificatesPEM(broken); err == nil {
 		t.Fatal("a truncated second block after a mid-file BOM parsed")
 	}
+}
+
+// TestEncodeCertificatesPEMOneBuffer: the blocks are those pem.Encode
+// writes, one after the other, for DER of every length around a line's
+// end, written into one buffer of the exact size (one allocation).
+func TestEncodeCertificatesPEMOneBuffer(t *testing.T) {
+	var certs []*x509.Certificate
+	var want []byte
+	for n := 0; n < 200; n++ {
+		der := make([]byte, n)
+		for i := range der {
+			der[i] = byte(i * 7)
+		}
+		c := &x509.Certificate{Raw: der}
+		certs = append(certs, c, nil)
+		want = append(want, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+		if got := EncodeCertificatesPEM(c); !bytes.Equal(got, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) || len(got) != cap(got) {
+			t.Fatalf("%d bytes of DER: %q (cap %d)", n, got, cap(got))
+		}
+	}
+	if got := EncodeCertificatesPEM(certs...); !bytes.Equal(got, want) {
+		t.Errorf("200 certificates: the blocks differ from pem.EncodeToMemory's")
+	}
+	if got := EncodeCertificatesPEM(nil, nil); got != nil {
+		t.Errorf("no certificate: %q, want nil", got)
+	}
+	two := certs[:4]
+	if n := testing.AllocsPerRun(20, func() { EncodeCertificatesPEM(two...) }); n != 1 {
+		t.Errorf("two certificates: %v allocations, want 1", n)
+	}
+}
+
+// FuzzEncodeCertificatesPEM: on any DER, the block pem.Encode writes.
+func FuzzEncodeCertificatesPEM(f *testing.F) {
+	f.Add([]byte{}, []byte{1})
+	f.Add(make([]byte, 48), make([]byte, 97))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		want := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: b})...)
+		if got := EncodeCertificatesPEM(&x509.Certificate{Raw: a}, nil, &x509.Certificate{Raw: b}); !bytes.Equal(got, want) {
+			t.Errorf("EncodeCertificatesPEM(%x, %x) = %q, want %q", a, b, got, want)
+		}
+	})
 }

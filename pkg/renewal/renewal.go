@@ -130,7 +130,7 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 		return err
 	}
 	c.CertificateAuthorityID = caRec.ID
-	if err := inventory.StoreIssued(tx, r.Vault, c, issued.Certificate, issued.Chain, key, now); err != nil {
+	if err := inventory.StoreIssued(tx, r.Vault, c, issued.Certificate, issued.ChainPEM, key, now); err != nil {
 		return err
 	}
 	c.Exported = false

@@ -303,7 +303,7 @@ func (s *Service) issue(tx localstore.Tx, c *localstore.Certificate, key crypto.
 		return err
 	}
 	c.CertificateAuthorityID = caRec.ID
-	if err := inventory.StoreIssued(tx, s.Vault, c, issued.Certificate, issued.Chain, key, now); err != nil {
+	if err := inventory.StoreIssued(tx, s.Vault, c, issued.Certificate, issued.ChainPEM, key, now); err != nil {
 		return err
 	}
 	inventory.UpdateEligibility(c, now)

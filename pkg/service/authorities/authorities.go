@@ -13,7 +13,6 @@ package authorities
 
 import (
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
@@ -37,8 +36,6 @@ type Settings struct {
 type Service struct {
 	core *service.Core
 	set  Settings
-	// chains caches each CA's chain in PEM (see chainPEM).
-	chains sync.Map
 }
 
 // New returns the service over core.

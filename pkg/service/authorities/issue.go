@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
@@ -49,25 +48,6 @@ func (req IssueRequest) parsed() IssueRequest {
 		req.csr, _ = casign.ParseCSR(req.CSR)
 	}
 	return req
-}
-
-// chainPEM is chain in PEM, encoded once per CA and chain.
-func (s *Service) chainPEM(caID string, chain []*x509.Certificate) string {
-	if v, ok := s.chains.Load(caID); ok {
-		if c := v.(*cachedChain); slices.Equal(c.certs, chain) {
-			return c.pem
-		}
-	}
-	c := &cachedChain{certs: slices.Clone(chain), pem: string(pemio.EncodeCertificatesPEM(chain...))}
-	s.chains.Store(caID, c)
-	return c.pem
-}
-
-// cachedChain is a CA's chain (the same certificates, by pointer: the
-// signer's cache) and its PEM.
-type cachedChain struct {
-	certs []*x509.Certificate
-	pem   string
 }
 
 // Issue signs a CSR with a template from the CA named by ref (AWS Private
@@ -141,7 +121,7 @@ func (s *Service) issue(req IssueRequest, out **Issued) func(op *service.Op, r *
 		*out = &Issued{
 			CertificateArn:   s.CertificateArn(r.ID, issued.Certificate.SerialNumber),
 			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
-			CertificateChain: s.chainPEM(r.ID, issued.Chain),
+			CertificateChain: string(issued.ChainPEM),
 		}
 		return nil
 	}

@@ -271,7 +271,7 @@ func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names
 		return caRec.ID, err
 	}
 	c := inventory.NewIssuedRecord(id, inventory.TypePrivate, caRec.ID, tags, export, ct, op.Now)
-	if err := inventory.StoreIssued(op.Tx, s.core.Vault, c, issued.Certificate, issued.Chain, key, op.Now); err != nil {
+	if err := inventory.StoreIssued(op.Tx, s.core.Vault, c, issued.Certificate, issued.ChainPEM, key, op.Now); err != nil {
 		return caRec.ID, err
 	}
 	return caRec.ID, op.Events.EmitAvailable(op.Tx, c, events.ActionIssuance)
