@@ -48,13 +48,15 @@ func WitnessIn(dir, storeID string) Witness {
 // The witness file is written in place, with no temporary file and
 // rename (which cost a command a file creation and a rename, and left the
 // vault directory for the next command's first sync to write out), and
-// without fsync: it holds two slots, witnessSlotSize bytes each at
-// offsets 0 and witnessStride, and a write replaces, with one pwrite, the
-// slot that does not hold the newest head. A crash or a torn write can
-// then damage only the slot being replaced: a reader that finds it torn
-// uses the other, which holds the head before — a witness behind the
-// store, which is normal (see Witness). The slots are a page apart, so
-// that writing one never writes the other's page or sector out again.
+// without fsync when it moves forward: it holds two slots,
+// witnessSlotSize bytes each at offsets 0 and witnessStride, and a write
+// replaces, with one pwrite under the file's lock, the slot that does not
+// hold the newest head. A crash or a torn write can then damage only the
+// slot being replaced: a reader that finds it torn uses the other, which
+// holds the head before — a witness behind the store, which is normal
+// (see Witness); a write that moves the witness back is synced (set).
+// The slots are a page apart, so that writing one never writes the
+// other's page or sector out again.
 //
 // A slot is witnessMagic, the write's number (8 bytes, big-endian), the
 // length of the head's JSON (4 bytes), the CRC-32C of all that and the
@@ -73,16 +75,12 @@ const (
 	witnessHeader   = 24
 )
 
-var (
-	witnessMagic = []byte("certwit2")
-	// witnessCRC is built on first use: a command that writes nothing
-	// does not pay for its tables at start-up (pkg/app's startup test).
-	witnessCRC = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
-)
+var witnessMagic = []byte("certwit2")
 
-// slotCRC is the CRC-32C of a slot's first 20 bytes and its JSON.
+// slotCRC is the CRC-32C of a slot's first 20 bytes and its JSON. The
+// table is hash/crc32's own, built on its first use (not at start-up).
 func slotCRC(header, data []byte) uint32 {
-	t := witnessCRC()
+	t := crc32.MakeTable(crc32.Castagnoli)
 	return crc32.Update(crc32.Checksum(header, t), t, data)
 }
 
@@ -169,15 +167,15 @@ func parseWitness(data []byte) slots {
 }
 
 // newest is the slot holding the newest write that is tagged under key,
-// -1 when none: the later write, or of two with one number (writers
-// racing) the higher record.
+// -1 when none. Writes take the file's lock (set), so no two slots hold
+// one write number.
 func (ss slots) newest(key []byte) int {
 	best := -1
 	for i, s := range ss {
 		if s == nil || !s.h.valid(key) {
 			continue
 		}
-		if best < 0 || s.gen > ss[best].gen || s.gen == ss[best].gen && s.h.Seq > ss[best].h.Seq {
+		if best < 0 || s.gen > ss[best].gen {
 			best = i
 		}
 	}
@@ -202,15 +200,29 @@ func readSlots(f *os.File) (slots, error) {
 	return parseWitness(buf[:n]), nil
 }
 
+// witnessReads is how many times read reads a file in which no slot
+// parses before it takes that for the answer.
+const witnessReads = 3
+
 // read reads the witness file's slots, for a check that tells the valid
-// head by its key later (Seen.valid).
+// head by its key later (Seen.valid). Readers take no lock: one write
+// replaces only the slot that does not hold the newest head, but a read
+// of both slots is not atomic, so a reader that took slot 0 while one
+// write was under way and slot 1 while the next was sees neither; it
+// reads again, as a reader that finds the file empty of heads does.
 func (w Witness) read() (slots, error) {
 	f, err := fsutil.OpenNoFollow(w.Path, os.O_RDONLY, 0)
 	if err != nil {
 		return slots{}, err
 	}
 	defer f.Close()
-	return readSlots(f)
+	var ss slots
+	for range witnessReads {
+		if ss, err = readSlots(f); err != nil || ss[0] != nil || ss[1] != nil {
+			break
+		}
+	}
+	return ss, err
 }
 
 // Note records r (appended and committed) as the newest head this host
@@ -334,15 +346,31 @@ func (w Witness) Set(key []byte, seq int64, m []byte) error {
 // slot that does not hold the newest head tagged under key — unless, when
 // always is false, that head names seq or a later record (Note).
 //
-// Writers racing (two commands, a server and a command) may both pick
-// one slot: the last complete write of it wins, and the other slot keeps
-// a complete head; a witness behind the store is normal (see Witness).
+// Writers (two commands, a server and a command) take the file's lock
+// for the read and the write, so that only the slot that does not hold
+// the newest head is ever being written: a write under way never leaves
+// the file without a complete head. The lock is the system's on the open
+// file (fsutil.LockOpen), released with the descriptor if the process
+// dies.
+//
+// A write that moves the witness back (always: Set after a migration, a
+// Note after a restore) is synced: the other slot holds a head of the log
+// that is gone, which a crash must not bring back (Check would refuse the
+// store as rolled back). A forward write is not: the other slot holds the
+// head before, and a witness behind the store is normal (see Witness).
 func (w Witness) set(key []byte, seq int64, m []byte, clock int64, always bool) error {
 	f, err := w.openForWrite()
 	if err != nil {
 		return err
 	}
-	err = writeSlot(f, key, seq, m, clock, always)
+	unlock, err := fsutil.LockOpen(f)
+	if err == nil {
+		err = writeSlot(f, key, seq, m, clock, always)
+		if err == nil && always {
+			err = f.Sync()
+		}
+		unlock()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -419,7 +420,9 @@ func TestWitnessWritersRacing(t *testing.T) {
 	if h := ss.head(key); h == nil || h.Seq < 2 {
 		t.Fatalf("witness %+v after the writers", h)
 	}
-	t.Logf("reads without a head while %d writers raced: %d", writers, misses.Load())
+	if n := misses.Load(); n != 0 {
+		t.Fatalf("%d reads found no head while %d writers raced", n, writers)
+	}
 }
 
 func dirNames(t *testing.T, dir string) []string {
@@ -634,5 +637,104 @@ func BenchmarkWitnessSet(b *testing.B) {
 		if err := w.Set(key, int64(i+1), m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWitnessNoteNeverGoesBack: a Note of a record older than the one the
+// witness names (another process's append committed first, its witness
+// written first) writes nothing — neither slot changes — while a rebased
+// one (after a restore) moves the witness back.
+func TestWitnessNoteNeverGoesBack(t *testing.T) {
+	w := Witness{Path: filepath.Join(t.TempDir(), "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	rec := func(seq int64, rebased bool) *Record {
+		return &Record{Seq: seq, chainMAC: bytes.Repeat([]byte{byte(seq)}, 32), rebased: rebased}
+	}
+	for _, seq := range []int64{10, 11} {
+		if err := w.Note(key, rec(seq, false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := os.ReadFile(w.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Note(key, rec(10, false)); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(w.Path); !bytes.Equal(before, after) {
+		t.Fatal("a Note of an older record rewrote the witness")
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 11 {
+		t.Fatalf("witness %+v after noting record 10 after 11, want 11", got)
+	}
+	if err := w.Note(key, rec(5, true)); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 5 {
+		t.Fatalf("witness %+v after a rebased Note of record 5, want 5", got)
+	}
+}
+
+// TestWitnessKeepsAHeadUnderAnotherKey: in a file whose only head is
+// tagged under another key (written before a rotation of the master key),
+// the first write under the new key goes to the empty slot and leaves
+// that head in place.
+func TestWitnessKeepsAHeadUnderAnotherKey(t *testing.T) {
+	w := Witness{Path: filepath.Join(t.TempDir(), "witness")}
+	old, key := []byte("another key, another key, another"), []byte("0123456789abcdef0123456789abcdef")
+	if err := w.Set(old, 7, bytes.Repeat([]byte{7}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Set(key, 8, bytes.Repeat([]byte{8}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := w.read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss[0] == nil || ss[0].h.Seq != 7 || !ss[0].h.valid(old) {
+		t.Fatalf("slot 0 is %+v, want the head of record 7 under the old key", ss[0])
+	}
+	if ss[1] == nil || ss[1].h.Seq != 8 || !ss[1].h.valid(key) {
+		t.Fatalf("slot 1 is %+v, want the head of record 8 under the new key", ss[1])
+	}
+}
+
+// TestWitnessWriteWaitsForTheLock: a write waits while another process
+// (here another open of the file) holds the witness's lock, and is made
+// once it is released.
+func TestWitnessWriteWaitsForTheLock(t *testing.T) {
+	w := Witness{Path: filepath.Join(t.TempDir(), "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	if err := w.Set(key, 1, bytes.Repeat([]byte{1}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(w.Path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	unlock, err := fsutil.LockOpen(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Set(key, 2, bytes.Repeat([]byte{2}, 32)) }()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("the write did not wait for the lock: %v", err)
+	default:
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 1 {
+		t.Fatalf("witness %+v while the lock is held, want 1", got)
+	}
+	unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Seen().valid(key); got == nil || got.Seq != 2 {
+		t.Fatalf("witness %+v once the lock is released, want 2", got)
 	}
 }

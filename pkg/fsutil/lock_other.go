@@ -8,4 +8,6 @@ import "os"
 // serialises nothing: certctl is built for Linux, macOS and Windows.
 func tryLock(*os.File) error { return nil }
 
+func lockWait(*os.File) error { return nil }
+
 func unlockFile(*os.File) error { return nil }

@@ -3,6 +3,7 @@ package fsutil
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,4 +73,40 @@ func TestTryLock(t *testing.T) {
 		t.Fatalf("a second TryLock: %v, want ErrLocked", err)
 	}
 	u()
+}
+
+// TestLockOpen: LockOpen on an open file waits while another open of it
+// holds the lock (Lock's, which it shares), and takes it once released.
+func TestLockOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x")
+	unlock, err := Lock(context.Background(), path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make(chan error, 1)
+	go func() {
+		u, err := LockOpen(f)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-got:
+		t.Fatalf("LockOpen did not wait for the holder: %v", err)
+	default:
+	}
+	unlock()
+	if err := <-got; err != nil {
+		t.Fatalf("LockOpen once released: %v", err)
+	}
+	if _, err := TryLock(path); err != nil {
+		t.Fatalf("LockOpen's unlock left the file locked: %v", err)
+	}
 }
