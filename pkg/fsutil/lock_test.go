@@ -28,9 +28,16 @@ func TestLock(t *testing.T) {
 	if _, err := Lock(cctx, path, time.Minute); err != context.Canceled {
 		t.Fatalf("a lock with its context done: %v", err)
 	}
+	waitsForRelease(t, "a second Lock", func() (func(), error) { return Lock(ctx, path, 10*time.Second) }, unlock)
+}
+
+// waitsForRelease checks that take, started while a lock is held, waits
+// for release, and then takes the lock (and releases it).
+func waitsForRelease(t *testing.T, what string, take func() (func(), error), release func()) {
+	t.Helper()
 	got := make(chan error, 1)
 	go func() {
-		u, err := Lock(ctx, path, 10*time.Second)
+		u, err := take()
 		if err == nil {
 			u()
 		}
@@ -39,12 +46,12 @@ func TestLock(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	select {
 	case err := <-got:
-		t.Fatalf("the second lock did not wait for the first: %v", err)
+		t.Fatalf("%s did not wait for the holder: %v", what, err)
 	default:
 	}
-	unlock()
+	release()
 	if err := <-got; err != nil {
-		t.Fatalf("the lock once released: %v", err)
+		t.Fatalf("%s once the lock was released: %v", what, err)
 	}
 }
 
@@ -88,24 +95,7 @@ func TestLockOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	got := make(chan error, 1)
-	go func() {
-		u, err := LockOpen(f)
-		if err == nil {
-			u()
-		}
-		got <- err
-	}()
-	time.Sleep(100 * time.Millisecond)
-	select {
-	case err := <-got:
-		t.Fatalf("LockOpen did not wait for the holder: %v", err)
-	default:
-	}
-	unlock()
-	if err := <-got; err != nil {
-		t.Fatalf("LockOpen once released: %v", err)
-	}
+	waitsForRelease(t, "LockOpen", func() (func(), error) { return LockOpen(f) }, unlock)
 	if _, err := TryLock(path); err != nil {
 		t.Fatalf("LockOpen's unlock left the file locked: %v", err)
 	}
