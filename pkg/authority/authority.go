@@ -786,10 +786,42 @@ func (s *Service) CheckNames(tx localstore.Tx, r *Record, names []string) error 
 	return checkNameConstraints(r, c.cert, c.chain, &x509.Certificate{DNSNames: names})
 }
 
+// CheckDomain refuses a domain d that stands for d, its subdomains and
+// *.d (an ACME endpoint's pre-approved domain) when the name constraints
+// of r, or of a CA above it, allow none of those names
+// (DOMAIN_NOT_ALLOWED, exit 5): every order under d would be refused, as
+// CheckNames refuses its names. A d they allow in part passes; its names
+// are checked one by one when they are ordered.
+func (s *Service) CheckDomain(tx localstore.Tx, r *Record, d string) error {
+	c, err := s.cached(tx, r)
+	if err != nil {
+		return err
+	}
+	err = casign.CheckDomainSubtree(constrainingCAs(r, c.cert, c.chain), d)
+	var de *casign.DomainConstraintError
+	if !errors.As(err, &de) {
+		return err
+	}
+	e := errs.Refusedf("certificate authority %s issues for no name under domain %s: the domain %s", r.ID, d, de.Reason()).WithCode(ReasonDomainNotAllowed)
+	if de.ByExclusion {
+		return e.WithHint("the CA issues for no name within the excluded subtree %q: add a domain outside it, or issue from another CA", de.Excluded)
+	}
+	return e.WithHint("the CA issues only for DNS names within %s: add a domain within one of them or above one, or issue from another CA", strings.Join(de.Permitted, ", "))
+}
+
 // checkNameConstraints refuses template t when its names fall outside the
 // name constraints of r's certificate caCert, of its chain, or of r's own
 // configuration.
 func checkNameConstraints(r *Record, caCert *x509.Certificate, chain []*x509.Certificate, t *x509.Certificate) error {
+	if err := casign.CheckNameConstraints(constrainingCAs(r, caCert, chain), t); err != nil {
+		return errs.Refusedf("%v", err).WithCode(ReasonDomainNotAllowed)
+	}
+	return nil
+}
+
+// constrainingCAs are the certificates whose name constraints bind what r
+// issues: r's certificate caCert, its chain, and r's own configuration.
+func constrainingCAs(r *Record, caCert *x509.Certificate, chain []*x509.Certificate) []*x509.Certificate {
 	cas := append([]*x509.Certificate{caCert}, chain...)
 	if r.NameConstraints != nil {
 		// The CA's own constraints, also when its certificate (signed
@@ -799,10 +831,7 @@ func checkNameConstraints(r *Record, caCert *x509.Certificate, chain []*x509.Cer
 			cas = append(cas, own)
 		}
 	}
-	if err := casign.CheckNameConstraints(cas, t); err != nil {
-		return errs.Refusedf("%v", err).WithCode(ReasonDomainNotAllowed)
-	}
-	return nil
+	return cas
 }
 
 // reserveSerialFor reserves a serial of the CA r; a PARTITIONED CA's serial

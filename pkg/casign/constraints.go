@@ -64,6 +64,86 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 	return nil
 }
 
+// DomainConstraintError is a domain none of whose names (the domain, its
+// subdomains and its wildcard) a CA's DNS name constraints allow.
+type DomainConstraintError struct {
+	Domain string
+	CA     string // the subject of the constraining CA certificate
+	// ByExclusion: the excluded subtree Excluded covers Domain. Else
+	// Domain neither lies within nor contains any of Permitted, the CA's
+	// permitted DNS subtrees.
+	ByExclusion bool
+	Excluded    string
+	Permitted   []string
+}
+
+func (e *DomainConstraintError) Error() string { return "domain " + e.Domain + " " + e.Reason() }
+
+// Reason is why, without the domain: "lies within the excluded DNS subtree
+// … of CA", or "neither lies within nor contains a permitted DNS subtree of
+// CA (…)".
+func (e *DomainConstraintError) Reason() string {
+	if e.ByExclusion {
+		return fmt.Sprintf("lies within the excluded DNS subtree %s of %s", subtreeName(e.Excluded), e.CA)
+	}
+	return fmt.Sprintf("neither lies within nor contains a permitted DNS subtree of %s (%s)", e.CA, subtreeNames(e.Permitted))
+}
+
+// CheckDomainSubtree refuses a domain d when the DNS name constraints of
+// one of the CA certificates cas (the issuer and its chain) allow none of
+// the names d covers: d, its subdomains and *.d, which is what a
+// pre-approved ACME domain stands for. An excluded subtree that matches d
+// (as matchDomain reads it, so ".e" excludes e's subdomains but not e)
+// excludes every one of them; permitted subtrees leave some of them
+// allowed when one of them matches d or lies within d. A name d covers may
+// still be refused (d allowed, a subdomain excluded): that is for the
+// check of each name, CheckNameConstraints.
+func CheckDomainSubtree(cas []*x509.Certificate, d string) error {
+	d = strings.ToLower(strings.TrimSuffix(d, "."))
+	for _, ca := range cas {
+		if ca == nil {
+			continue
+		}
+		for _, ex := range ca.ExcludedDNSDomains {
+			if matchDomain(d, ex) {
+				return &DomainConstraintError{Domain: d, CA: ca.Subject.String(), ByExclusion: true, Excluded: ex}
+			}
+		}
+		if len(ca.PermittedDNSDomains) == 0 {
+			continue
+		}
+		meets := false
+		for _, p := range ca.PermittedDNSDomains {
+			// d within p, or p within d: p's names (".p" stands for
+			// the subdomains of p) are then subdomains d covers.
+			if matchDomain(d, p) || matchDomain(strings.TrimPrefix(p, "."), d) {
+				meets = true
+				break
+			}
+		}
+		if !meets {
+			return &DomainConstraintError{Domain: d, CA: ca.Subject.String(), Permitted: ca.PermittedDNSDomains}
+		}
+	}
+	return nil
+}
+
+// subtreeName shows a DNS constraint; the empty one stands for every name.
+func subtreeName(c string) string {
+	if c == "" {
+		return `"" (every name)`
+	}
+	return c
+}
+
+func subtreeNames(cs []string) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = subtreeName(c)
+	}
+	return strings.Join(out, ", ")
+}
+
 // wildcardCoversExcluded reports whether the wildcard name d ("*.base")
 // covers a name of an excluded subtree: *.corp.test would be presented for
 // secret.corp.test, which an exclusion of secret.corp.test forbids.

@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"net"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +50,85 @@ func TestCheckNameConstraints(t *testing.T) {
 		err := CheckNameConstraints([]*x509.Certificate{c}, &x509.Certificate{Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"www.corp.test"}})
 		if (err == nil) != ok {
 			t.Errorf("CN %q: %v, want allowed=%v", cn, err, ok)
+		}
+	}
+}
+
+func TestCheckDomainSubtree(t *testing.T) {
+	ca := func(cn string, permitted, excluded []string) *x509.Certificate {
+		return &x509.Certificate{Subject: pkix.Name{CommonName: cn}, PermittedDNSDomains: permitted, ExcludedDNSDomains: excluded}
+	}
+	perm := ca("Perm CA", []string{"corp.test"}, nil)
+	dotPerm := ca("Dot CA", []string{".lab.test"}, nil)
+	excl := ca("Excl CA", nil, []string{"secret.corp.test"})
+	dotExcl := ca("DotExcl CA", nil, []string{".sub.test"})
+	openChild := ca("Open Child", nil, nil)
+	_, ipNet, _ := net.ParseCIDR("10.0.0.0/8")
+	ipOnly := &x509.Certificate{Subject: pkix.Name{CommonName: "IP CA"}, PermittedIPRanges: []*net.IPNet{ipNet}}
+	for _, tc := range []struct {
+		name string
+		cas  []*x509.Certificate
+		d    string
+		// refusedBy is the CN of the CA that refuses d ("" when d is
+		// allowed); excluded whether an exclusion does.
+		refusedBy string
+		excluded  bool
+	}{
+		{"permitted: equal", []*x509.Certificate{perm}, "corp.test", "", false},
+		{"permitted: d below", []*x509.Certificate{perm}, "www.corp.test", "", false},
+		{"permitted: d above", []*x509.Certificate{perm}, "test", "", false},
+		{"permitted: case and root dot", []*x509.Certificate{perm}, "Corp.Test.", "", false},
+		{"permitted: sibling", []*x509.Certificate{perm}, "other.test", "Perm CA", false},
+		{"permitted: suffix, not a label", []*x509.Certificate{perm}, "notcorp.test", "Perm CA", false},
+		{"permitted: d above by a partial label", []*x509.Certificate{perm}, "rp.test", "Perm CA", false},
+		{"permitted: unrelated", []*x509.Certificate{perm}, "example.org", "Perm CA", false},
+		{"leading-dot permitted: its own base", []*x509.Certificate{dotPerm}, "lab.test", "", false},
+		{"leading-dot permitted: d below", []*x509.Certificate{dotPerm}, "a.lab.test", "", false},
+		{"leading-dot permitted: d above", []*x509.Certificate{dotPerm}, "test", "", false},
+		{"leading-dot permitted: sibling", []*x509.Certificate{dotPerm}, "xlab.test", "Dot CA", false},
+		{"excluded: equal", []*x509.Certificate{excl}, "secret.corp.test", "Excl CA", true},
+		{"excluded: d below", []*x509.Certificate{excl}, "x.secret.corp.test", "Excl CA", true},
+		{"excluded: d above (its other names stay allowed)", []*x509.Certificate{excl}, "corp.test", "", false},
+		{"excluded: sibling", []*x509.Certificate{excl}, "public.corp.test", "", false},
+		{"leading-dot excluded: its own base stays allowed", []*x509.Certificate{dotExcl}, "sub.test", "", false},
+		{"leading-dot excluded: d below", []*x509.Certificate{dotExcl}, "a.sub.test", "DotExcl CA", true},
+		{"chain: parent permits, child open, sibling", []*x509.Certificate{openChild, perm}, "other.test", "Perm CA", false},
+		{"chain: parent permits, child open, below", []*x509.Certificate{openChild, perm}, "www.corp.test", "", false},
+		{"chain: child permits, parent excludes", []*x509.Certificate{ca("Child", []string{"secret.corp.test"}, nil), excl}, "secret.corp.test", "Excl CA", true},
+		{"chain: both permit, d above both", []*x509.Certificate{ca("Child", []string{"a.corp.test"}, nil), perm}, "corp.test", "", false},
+		{"chain: both permit, d only within the parent's", []*x509.Certificate{ca("Child", []string{"a.corp.test"}, nil), perm}, "b.corp.test", "Child", false},
+		{"permitted and excluded: d within both", []*x509.Certificate{ca("Both", []string{"corp.test"}, []string{"secret.corp.test"})}, "x.secret.corp.test", "Both", true},
+		{"IP constraints only", []*x509.Certificate{ipOnly}, "anything.test", "", false},
+		{"no constraints", []*x509.Certificate{{}, nil}, "anything.test", "", false},
+		{"empty permitted subtree: every name", []*x509.Certificate{ca("All", []string{""}, nil)}, "anything.test", "", false},
+		{"empty excluded subtree: no name", []*x509.Certificate{ca("None", nil, []string{""})}, "anything.test", "None", true},
+	} {
+		err := CheckDomainSubtree(tc.cas, tc.d)
+		if tc.refusedBy == "" {
+			if err != nil {
+				t.Errorf("%s: %s refused: %v", tc.name, tc.d, err)
+			}
+			continue
+		}
+		var de *DomainConstraintError
+		if !errors.As(err, &de) {
+			t.Errorf("%s: %s: %v, want a DomainConstraintError", tc.name, tc.d, err)
+			continue
+		}
+		if de.CA != "CN="+tc.refusedBy || de.ByExclusion != tc.excluded {
+			t.Errorf("%s: %s refused by %s (exclusion %v), want %s (exclusion %v)", tc.name, tc.d, de.CA, de.ByExclusion, tc.refusedBy, tc.excluded)
+		}
+	}
+	// The message names the domain, the CA and the constraint.
+	for err, want := range map[error][]string{
+		CheckDomainSubtree([]*x509.Certificate{perm}, "other.test"):                      {"other.test", "CN=Perm CA", "permitted", "corp.test"},
+		CheckDomainSubtree([]*x509.Certificate{excl}, "secret.corp.test"):                {"secret.corp.test", "CN=Excl CA", "excluded", "secret.corp.test"},
+		CheckDomainSubtree([]*x509.Certificate{ca("None", nil, []string{""})}, "a.test"): {"a.test", "every name"},
+	} {
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: want %q in the message", err, w)
+			}
 		}
 	}
 }

@@ -36,7 +36,9 @@ requirement, allowed key algorithms, certificate tags (replaced as a whole),
 name, the vault CA it issues from (--certificate-authority-arn, an ACTIVE CA;
 --public-certificate-authority goes back to the built-in public-style
 hierarchy; a CA that expires before a certificate of certificate_validity would
-is taken with a warning on stderr, as for create) or its default profile
+is taken with a warning on stderr, as for create, and so is a CA whose name
+constraints allow no name under one of the endpoint's domains) or its default
+profile
 (classic, tlsserver or shortlived).
 Certificates issued before keep their issuer and their renewal information.
 Prints the endpoint as ` + "`describe`" + ` does. Switching to CHALLENGE without

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -26,20 +27,46 @@ func recordFunc(tx localstore.Tx, zone string) acmestate.RecordFunc {
 // AddDomain registers a domain with the endpoint named by ref
 // (AddAcmeDomain): VALID at once when preValidated, else PENDING with the
 // CNAME record that proves it. Adding it again returns it, upgraded to
-// VALID when preValidated.
+// VALID when preValidated. A domain none of whose names the endpoint's CA
+// may issue for is refused (checkDomainCA).
 func (s *Service) AddDomain(ctx context.Context, ref, name string, preValidated bool) (acmestate.DomainView, error) {
 	var d *acmestate.Domain
 	err := s.change(ctx, "AddAcmeDomain", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		op.Param("DomainName", name)
 		op.Param("PreValidated", preValidated)
-		var err error
-		d, err = acmestate.AddDomain(op.Tx, ep, name, recordFunc(op.Tx, s.set.Zone), preValidated, op.Now)
+		norm, err := acmestate.NormalizeDomain(name)
+		if err != nil {
+			return err
+		}
+		if err := s.checkDomainCA(op.Tx, ep, norm); err != nil {
+			return err
+		}
+		d, err = acmestate.AddDomain(op.Tx, ep, norm, recordFunc(op.Tx, s.set.Zone), preValidated, op.Now)
 		return err
 	})
 	if err != nil {
 		return acmestate.DomainView{}, err
 	}
 	return acmestate.ViewDomain(d), nil
+}
+
+// checkDomainCA refuses a domain whose names the name constraints of the
+// CA that ep issues from (or of a CA above it) forbid, every one of them
+// (authority's CheckDomain, DOMAIN_NOT_ALLOWED): pre-approved, it would
+// only turn each order under it into a rejectedIdentifier, and the
+// administrator would learn that from a failing client. Like newOrder's
+// check, it checks nothing when ep issues from the public-style hierarchy
+// or its CA is gone or cannot issue now: describe shows the endpoint
+// FAILED then, and finalize refuses with its own reason.
+func (s *Service) checkDomainCA(tx localstore.Tx, ep *acmestate.Endpoint, name string) error {
+	if reason, err := s.caFailure(tx, ep); err != nil || reason != "" || ep.CertificateAuthorityID == "" {
+		return err
+	}
+	r, err := authority.Get(tx, ep.CertificateAuthorityID)
+	if err != nil {
+		return err
+	}
+	return s.core.Authority.CheckDomain(tx, r, name)
 }
 
 // ListDomains lists the domain validations of the endpoint named by ref,

@@ -198,6 +198,28 @@ func (s *Service) caLifeNotice(r *authority.Record, ep *acmestate.Endpoint, now 
 		r.ID, timeutil.RFC3339(r.NotAfter), timeutil.FormatDuration(v), prof.Name, authority.ReasonInvalidDuration)
 }
 
+// domainNotices warns of each domain of ep that the CA r, which ep is to
+// issue from, issues no name under (the rule `endpoint domain add`
+// refuses such a domain by, checkDomainCA). A warning, not a refusal: the
+// domains were added under another CA, and the administrator may mean to
+// remove them; meanwhile orders under them are rejected.
+func (s *Service) domainNotices(tx localstore.Tx, r *authority.Record, ep *acmestate.Endpoint) ([]string, error) {
+	ds, err := acmestate.ListDomains(tx, ep.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range ds {
+		err := s.core.Authority.CheckDomain(tx, r, d.DomainName)
+		if errs.CodeNameOf(err) == authority.ReasonDomainNotAllowed {
+			out = append(out, "warning: "+err.Error()+"; orders under it are rejected (rejectedIdentifier): remove it with certctl endpoint domain remove")
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Create makes an ACTIVE endpoint (CreateAcmeEndpoint) and returns its ARN,
 // with notices for the user (caLifeNotice).
 func (s *Service) Create(ctx context.Context, in CreateInput) (string, []string, error) {
@@ -383,6 +405,11 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 			if n := s.caLifeNotice(ca, ep, op.Now); n != "" {
 				notices = append(notices, n)
 			}
+			ns, err := s.domainNotices(op.Tx, ca, ep)
+			if err != nil {
+				return err
+			}
+			notices = append(notices, ns...)
 		}
 		ep.UpdatedAt = op.Now
 		if err := acmestate.Put(op.Tx, ep); err != nil {
