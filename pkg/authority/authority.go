@@ -803,8 +803,11 @@ func (s *Service) CheckDomain(tx localstore.Tx, r *Record, d string) error {
 		return err
 	}
 	e := errs.Refusedf("certificate authority %s issues for no name under domain %s: the domain %s", r.ID, d, de.Reason()).WithCode(ReasonDomainNotAllowed)
-	if de.ByExclusion {
+	switch {
+	case de.ByExclusion:
 		return e.WithHint("the CA issues for no name within the excluded subtree %q: add a domain outside it, or issue from another CA", de.Excluded)
+	case len(de.Permitted) == 0:
+		return e.WithHint("the name constraints of the CA and of the CAs above it admit no common name under it: add a domain within a subtree each of them allows (ca describe shows them), or issue from another CA")
 	}
 	return e.WithHint("the CA issues only for DNS names within %s: add a domain within one of them or above one, or issue from another CA", strings.Join(de.Permitted, ", "))
 }

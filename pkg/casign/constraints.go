@@ -2,6 +2,7 @@ package casign
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -65,41 +66,83 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 }
 
 // DomainConstraintError is a domain none of whose names (the domain, its
-// subdomains and its wildcard) a CA's DNS name constraints allow.
+// subdomains and its wildcard) the DNS name constraints of a CA chain
+// allow.
 type DomainConstraintError struct {
 	Domain string
 	CA     string // the subject of the constraining CA certificate
-	// ByExclusion: the excluded subtree Excluded covers Domain. Else
-	// Domain neither lies within nor contains any of Permitted, the CA's
-	// permitted DNS subtrees.
+	// ByExclusion: the excluded subtree Excluded covers Domain. Else, when
+	// Permitted is set, Domain neither lies within nor contains any of
+	// Permitted, the CA's permitted DNS subtrees; with neither, each CA
+	// allows some name under Domain but no name passes them all (Name is
+	// one such name, and CA the one that refuses it).
 	ByExclusion bool
 	Excluded    string
 	Permitted   []string
+	Name        string
 }
 
 func (e *DomainConstraintError) Error() string { return "domain " + e.Domain + " " + e.Reason() }
 
 // Reason is why, without the domain: "lies within the excluded DNS subtree
-// … of CA", or "neither lies within nor contains a permitted DNS subtree of
-// CA (…)".
+// … of CA", "neither lies within nor contains a permitted DNS subtree of
+// CA (…)", or "holds no name the CAs' constraints allow together (…)".
 func (e *DomainConstraintError) Reason() string {
-	if e.ByExclusion {
+	switch {
+	case e.ByExclusion:
 		return fmt.Sprintf("lies within the excluded DNS subtree %s of %s", subtreeName(e.Excluded), e.CA)
+	case len(e.Permitted) > 0:
+		return fmt.Sprintf("neither lies within nor contains a permitted DNS subtree of %s (%s)", e.CA, subtreeNames(e.Permitted))
 	}
-	return fmt.Sprintf("neither lies within nor contains a permitted DNS subtree of %s (%s)", e.CA, subtreeNames(e.Permitted))
+	return fmt.Sprintf("holds no name the name constraints of its CAs allow together (%s, for one, is outside those of %s)", e.Name, e.CA)
 }
 
+// domainProbe is the label of a name under a domain that no constraint
+// names: it stands for the domain's subdomains that are not subtrees of
+// any constraint.
+const domainProbe = "certctl-domain-probe"
+
 // CheckDomainSubtree refuses a domain d when the DNS name constraints of
-// one of the CA certificates cas (the issuer and its chain) allow none of
-// the names d covers: d, its subdomains and *.d, which is what a
-// pre-approved ACME domain stands for. An excluded subtree that matches d
-// (as matchDomain reads it, so ".e" excludes e's subdomains but not e)
-// excludes every one of them; permitted subtrees leave some of them
-// allowed when one of them matches d or lies within d. A name d covers may
-// still be refused (d allowed, a subdomain excluded): that is for the
-// check of each name, CheckNameConstraints.
+// the CA certificates cas (the issuer and its chain), taken together,
+// allow none of the names d covers: d, its subdomains and *.d, which is
+// what a pre-approved ACME domain stands for. The answer is
+// CheckNameConstraints' on names that stand for all of them: d, a name
+// under d that no constraint names, and each permitted subtree of any of
+// cas that lies within d with such a name under it — a name d covers that
+// none of these stands for lies in no subtree the others do not, so the
+// constraints treat it as one of them. A name d covers may still be
+// refused (d allowed, a subdomain excluded): that is for the check of each
+// name.
 func CheckDomainSubtree(cas []*x509.Certificate, d string) error {
 	d = strings.ToLower(strings.TrimSuffix(d, "."))
+	names := []string{d, domainProbe + "." + d}
+	for _, ca := range cas {
+		if ca == nil {
+			continue
+		}
+		for _, p := range ca.PermittedDNSDomains {
+			if p = strings.ToLower(strings.TrimPrefix(p, ".")); p != "" && matchDomain(p, d) {
+				names = append(names, p, domainProbe+"."+p)
+			}
+		}
+	}
+	var first error
+	for _, n := range names {
+		err := CheckNameConstraints(cas, &x509.Certificate{DNSNames: []string{n}})
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return explainDomain(cas, d, first)
+}
+
+// explainDomain is why CheckDomainSubtree refused d: the first CA that
+// excludes it or permits nothing within or above it, else (constraints
+// that refuse d only together) the refusal of d's first name.
+func explainDomain(cas []*x509.Certificate, d string, first error) error {
 	for _, ca := range cas {
 		if ca == nil {
 			continue
@@ -114,8 +157,6 @@ func CheckDomainSubtree(cas []*x509.Certificate, d string) error {
 		}
 		meets := false
 		for _, p := range ca.PermittedDNSDomains {
-			// d within p, or p within d: p's names (".p" stands for
-			// the subdomains of p) are then subdomains d covers.
 			if matchDomain(d, p) || matchDomain(strings.TrimPrefix(p, "."), d) {
 				meets = true
 				break
@@ -125,7 +166,12 @@ func CheckDomainSubtree(cas []*x509.Certificate, d string) error {
 			return &DomainConstraintError{Domain: d, CA: ca.Subject.String(), Permitted: ca.PermittedDNSDomains}
 		}
 	}
-	return nil
+	e := &DomainConstraintError{Domain: d, Name: d}
+	var ne *NameConstraintError
+	if errors.As(first, &ne) {
+		e.CA = ne.CA
+	}
+	return e
 }
 
 // subtreeName shows a DNS constraint; the empty one stands for every name.

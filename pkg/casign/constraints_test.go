@@ -98,6 +98,16 @@ func TestCheckDomainSubtree(t *testing.T) {
 		{"chain: both permit, d above both", []*x509.Certificate{ca("Child", []string{"a.corp.test"}, nil), perm}, "corp.test", "", false},
 		{"chain: both permit, d only within the parent's", []*x509.Certificate{ca("Child", []string{"a.corp.test"}, nil), perm}, "b.corp.test", "Child", false},
 		{"permitted and excluded: d within both", []*x509.Certificate{ca("Both", []string{"corp.test"}, []string{"secret.corp.test"})}, "x.secret.corp.test", "Both", true},
+		// Constraints that each allow a name under d but none the same
+		// one (review): the parent permits a.corp.test, the child
+		// b.corp.test; or the parent excludes the only subtree the child
+		// permits. Refused, naming the CA that refuses d itself.
+		{"chain: permitted subtrees in different branches", []*x509.Certificate{ca("Child", []string{"b.corp.test", "other.test"}, nil), ca("Parent", []string{"a.corp.test", "other.test"}, nil)}, "corp.test", "Child", false},
+		{"chain: the child's only permitted subtree excluded by the parent", []*x509.Certificate{ca("Child", []string{"secret.corp.test"}, nil), excl}, "corp.test", "Child", false},
+		{"chain: branches meet at a permitted subtree within d", []*x509.Certificate{ca("Child", []string{"x.corp.test"}, nil), ca("Parent", []string{"corp.test"}, nil)}, "test", "", false},
+		{"chain: leading-dot subtree within d, permitted by both", []*x509.Certificate{ca("Child", []string{".lab.corp.test"}, nil), perm}, "corp.test", "", false},
+		{"one CA: its permitted subtree within d excluded, another left", []*x509.Certificate{ca("Both", []string{"a.corp.test", "b.corp.test"}, []string{"a.corp.test"})}, "corp.test", "", false},
+		{"one CA: its only permitted subtree within d excluded", []*x509.Certificate{ca("Both", []string{"a.corp.test"}, []string{"a.corp.test"})}, "corp.test", "Both", false},
 		{"IP constraints only", []*x509.Certificate{ipOnly}, "anything.test", "", false},
 		{"no constraints", []*x509.Certificate{{}, nil}, "anything.test", "", false},
 		{"empty permitted subtree: every name", []*x509.Certificate{ca("All", []string{""}, nil)}, "anything.test", "", false},
@@ -121,9 +131,10 @@ func TestCheckDomainSubtree(t *testing.T) {
 	}
 	// The message names the domain, the CA and the constraint.
 	for err, want := range map[error][]string{
-		CheckDomainSubtree([]*x509.Certificate{perm}, "other.test"):                      {"other.test", "CN=Perm CA", "permitted", "corp.test"},
-		CheckDomainSubtree([]*x509.Certificate{excl}, "secret.corp.test"):                {"secret.corp.test", "CN=Excl CA", "excluded", "secret.corp.test"},
-		CheckDomainSubtree([]*x509.Certificate{ca("None", nil, []string{""})}, "a.test"): {"a.test", "every name"},
+		CheckDomainSubtree([]*x509.Certificate{perm}, "other.test"):                                                                                 {"other.test", "CN=Perm CA", "permitted", "corp.test"},
+		CheckDomainSubtree([]*x509.Certificate{excl}, "secret.corp.test"):                                                                           {"secret.corp.test", "CN=Excl CA", "excluded", "secret.corp.test"},
+		CheckDomainSubtree([]*x509.Certificate{ca("None", nil, []string{""})}, "a.test"):                                                            {"a.test", "every name"},
+		CheckDomainSubtree([]*x509.Certificate{ca("Child", []string{"b.corp.test"}, nil), ca("Parent", []string{"a.corp.test"}, nil)}, "corp.test"): {"corp.test", "together", "CN=Child"},
 	} {
 		for _, w := range want {
 			if err == nil || !strings.Contains(err.Error(), w) {
