@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -416,6 +417,10 @@ func writeSlot(f *os.File, key []byte, seq int64, m []byte, clock int64, always 
 // 0600 when missing. A symbolic link in its place (which no certctl
 // makes) is replaced by a file, as the rename of older releases did,
 // rather than written through.
+//
+// A file found with a wider mode (copied in, or made by hand) is put back
+// to 0600, as the rename of older releases did with every write (on Unix:
+// Windows has no such mode bits).
 func (w Witness) openForWrite() (*os.File, error) {
 	const flag = os.O_RDWR | os.O_CREATE
 	f, err := fsutil.OpenNoFollow(w.Path, flag, 0o600)
@@ -425,8 +430,15 @@ func (w Witness) openForWrite() (*os.File, error) {
 				return fsutil.OpenNoFollow(w.Path, flag|os.O_EXCL, 0o600)
 			}
 		}
+		return nil, err
 	}
-	return f, err
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&^0o600 != 0 && runtime.GOOS != "windows" {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 // Seen is what a witness held when it was read (Witness.Seen).
