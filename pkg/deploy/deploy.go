@@ -183,11 +183,16 @@ func RecordAttempt(tx localstore.Tx, certID string, t Target, version int, insta
 	if !found {
 		return installErr != nil, nil
 	}
+	return newFailure, putTargets(tx, certID, ts, now)
+}
+
+// putTargets stores ts as the deploy targets of certID.
+func putTargets(tx localstore.Tx, certID string, ts []Target, now time.Time) error {
 	data, err := json.Marshal(ts)
 	if err != nil {
-		return false, err
+		return err
 	}
-	return newFailure, tx.PutObject(&localstore.Object{Kind: ObjectKind, ID: certID, Data: data, UpdatedAt: now})
+	return tx.PutObject(&localstore.Object{Kind: ObjectKind, ID: certID, Data: data, UpdatedAt: now})
 }
 
 // AddTarget records t for certID (replacing the target with the same cert
@@ -203,11 +208,7 @@ func AddTarget(tx localstore.Tx, certID string, t Target, now time.Time) ([]stri
 			out = append(out, x)
 		}
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.PutObject(&localstore.Object{Kind: ObjectKind, ID: certID, Data: data, UpdatedAt: now}); err != nil {
+	if err := putTargets(tx, certID, out, now); err != nil {
 		return nil, err
 	}
 	return Labels(out), nil

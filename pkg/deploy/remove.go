@@ -1,12 +1,12 @@
 package deploy
 
 import (
-	"encoding/json"
 	"fmt"
-	"github.com/certctl/certctl/pkg/shellarg"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/certctl/certctl/pkg/shellarg"
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -161,11 +161,7 @@ func DropTargets(tx localstore.Tx, certID string, drop []Target, now time.Time) 
 	if len(left) == 0 {
 		return nil, RemoveTargets(tx, certID)
 	}
-	data, err := json.Marshal(left)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.PutObject(&localstore.Object{Kind: ObjectKind, ID: certID, Data: data, UpdatedAt: now}); err != nil {
+	if err := putTargets(tx, certID, left, now); err != nil {
 		return nil, err
 	}
 	return Labels(left), nil
