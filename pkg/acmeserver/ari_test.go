@@ -401,16 +401,7 @@ func TestVaultCA(t *testing.T) {
 	f.window(leaf)
 
 	// A disabled CA: finalize is refused, nothing issued.
-	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
-		r, err := authority.Get(tx, ca.ID)
-		if err != nil {
-			return err
-		}
-		r.Status = authority.StatusDisabled
-		return authority.Put(tx, r)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.setCAStatus(ca.ID, authority.StatusDisabled)
 	_, o := f.rawOrder(key, kid, "w.lab.test")
 	resp, body := f.signed(o.Finalize, key, kid, f.finalizeBody("w.lab.test"), nil)
 	// 403, not a 5xx that clients would retry: see TestCARefusals.

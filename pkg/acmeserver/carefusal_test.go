@@ -47,6 +47,21 @@ func (f *fixture) useCA(tx localstore.Tx, id string) error {
 	return acmestate.Put(tx, ep)
 }
 
+// setCAStatus sets the status of the vault CA id, as ca update would.
+func (f *fixture) setCAStatus(id, status string) {
+	f.t.Helper()
+	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		r, err := authority.Get(tx, id)
+		if err != nil {
+			return err
+		}
+		r.Status = status
+		return authority.Put(tx, r)
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 // lastAudit is the newest audit record named event.
 func (f *fixture) lastAudit(event string) *audit.Record {
 	f.t.Helper()
@@ -154,16 +169,7 @@ func TestCARefusals(t *testing.T) {
 		"after the issuing CA's", "FinalizeOrder", authority.ReasonInvalidDuration)
 
 	// A disabled CA.
-	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
-		r, err := authority.Get(tx, short.ID)
-		if err != nil {
-			return err
-		}
-		r.Status = authority.StatusDisabled
-		return authority.Put(tx, r)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.setCAStatus(short.ID, authority.StatusDisabled)
 	before := f.failedIssuances()
 	_, o = f.rawOrder(key, kid, "off.lab.test")
 	resp, body = f.signed(o.Finalize, key, kid, f.finalizeBody("off.lab.test"), nil)
