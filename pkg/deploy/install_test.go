@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/pemio"
 )
 
@@ -42,34 +43,8 @@ func testKey(t testing.TB) *ecdsa.PrivateKey {
 
 // selfSigned is a certificate of key, self-signed, valid from notBefore.
 func selfSigned(t testing.TB, key *ecdsa.PrivateKey, cn string, notBefore time.Time) *x509.Certificate {
-	return issued(t, key, cn, notBefore, nil, key)
-}
-
-// issued is a certificate of key, signed by ca (caKey's; nil: itself,
-// with caKey its own key), valid from notBefore.
-func issued(t testing.TB, key *ecdsa.PrivateKey, cn string, notBefore time.Time, ca *x509.Certificate, caKey *ecdsa.PrivateKey) *x509.Certificate {
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
 		NotBefore: notBefore, NotAfter: notBefore.Add(90 * 24 * time.Hour)}
-	if ca == nil {
-		ca = tmpl
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// testCA is a root CA certificate of key.
-func testCA(t testing.TB, key *ecdsa.PrivateKey, notBefore time.Time) *x509.Certificate {
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
-		NotBefore: notBefore, NotAfter: notBefore.Add(365 * 24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -83,13 +58,13 @@ func testCA(t testing.TB, key *ecdsa.PrivateKey, notBefore time.Time) *x509.Cert
 
 // testMaterial is version n to install: a certificate valid from
 // notBefore for a new key, and a chain of one certificate, the CA's that
-// signed it.
+// signed it (internal/testpki).
 func testMaterial(t testing.TB, n int, notBefore time.Time) Material {
-	key, caKey := testKey(t), testKey(t)
-	ca := testCA(t, caKey, notBefore)
+	ca := testpki.NewRoot("Test CA", notBefore)
+	leaf, key := ca.Leaf(testpki.LeafOptions{Names: []string{"app.internal"}, NotBefore: notBefore})
 	return Material{CertificateARN: "arn:x", Version: n,
-		CertificatePEM: pemio.EncodeCertificatesPEM(issued(t, key, "app.internal", notBefore, ca, caKey)),
-		ChainPEM:       pemio.EncodeCertificatesPEM(ca),
+		CertificatePEM: pemio.EncodeCertificatesPEM(leaf),
+		ChainPEM:       pemio.EncodeCertificatesPEM(ca.Cert),
 		Key:            key}
 }
 
