@@ -609,13 +609,7 @@ func TestStalePassphraseCannotUndoChange(t *testing.T) {
 	if _, err := b.Sealer(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := a.NewRewrap([]byte("new"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Store.Update(pgCtx(t), func(tx localstore.Tx) error { return a.InstallRewrap(tx, r) }); err != nil {
-		t.Fatal(err)
-	}
+	changePassphrase(t, a, "new")
 	if _, err := b.RotateKey(pgCtx(t), localstore.RotateHooks{}); !errors.Is(err, localstore.ErrWrongPassphrase) || !strings.Contains(err.Error(), "another passphrase") {
 		t.Fatalf("rotation under the old passphrase: %v, want a refusal", err)
 	}
@@ -658,13 +652,7 @@ func TestPassphraseChangedOnAnotherMachine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := a.NewRewrap([]byte("new"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Store.Update(pgCtx(t), func(tx localstore.Tx) error { return a.InstallRewrap(tx, r) }); err != nil {
-		t.Fatal(err)
-	}
+	changePassphrase(t, a, "new")
 	wrappedFile := func(dir string) string {
 		b, err := os.ReadFile(filepath.Join(dir, localstore.WrappedMasterFile))
 		if err != nil {
@@ -746,13 +734,7 @@ func TestLocalCopyKeepsNoPublishedKey(t *testing.T) {
 	if !errors.Is(err, localstore.ErrNotFound) {
 		t.Fatalf("the local store still holds a published wrapped key (%v)", err)
 	}
-	r, err := v.NewRewrap([]byte("two"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Store.Update(context.Background(), func(tx localstore.Tx) error { return v.InstallRewrap(tx, r) }); err != nil {
-		t.Fatal(err)
-	}
+	changePassphrase(t, v, "two")
 	v.Close()
 	v = openVault(t, dir, localstore.Options{Passphrase: []byte("two"), Scrypt: cheapScrypt})
 	if _, err := v.RotateKey(context.Background(), localstore.RotateHooks{}); err != nil {
