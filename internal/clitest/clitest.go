@@ -363,3 +363,17 @@ func (e *Env) Outbox() []Mail {
 	}
 	return out
 }
+
+// LineCount is the number of lines in the file at p (0 when there is no
+// such file): how many times a hook that appends a line has run.
+func LineCount(t testing.TB, p string) int {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}

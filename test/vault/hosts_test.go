@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/internal/clitest"
+
 	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/pkg/deploy"
@@ -46,18 +48,6 @@ func (h host) renew(extra []string, args ...string) (testbin.Result, map[string]
 		m[res.CertificateArn] = res
 	}
 	return r, m
-}
-
-func lines(t *testing.T, p string) int {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if os.IsNotExist(err) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(b, []byte("\n"))
 }
 
 func readFile(t *testing.T, p string) []byte {
@@ -108,8 +98,8 @@ func TestHostBoundDeploy(t *testing.T) {
 	aCert, aKey := filepath.Join(a.files, "app.crt"), filepath.Join(a.files, "app.key")
 	aRuns := filepath.Join(a.files, "runs")
 	r = a.run(nil, "deploy", arn, "--cert-file", aCert, "--key-file", aKey, "--exec", `echo "$CERTCTL_CERT_FILE" >> `+aRuns, "-o", "json")
-	if r.Code != 0 || lines(t, aRuns) != 1 {
-		t.Fatalf("deploy on A: %v (runs %d)", r, lines(t, aRuns))
+	if r.Code != 0 || clitest.LineCount(t, aRuns) != 1 {
+		t.Fatalf("deploy on A: %v (runs %d)", r, clitest.LineCount(t, aRuns))
 	}
 	info, err := os.Stat(filepath.Join(a.vault, deploy.HostIDFile))
 	if err != nil || info.Mode().Perm() != 0o600 {
@@ -127,7 +117,7 @@ func TestHostBoundDeploy(t *testing.T) {
 	bCert, bKey := filepath.Join(b.files, "app.crt"), filepath.Join(b.files, "app.key")
 	bRuns := filepath.Join(b.files, "runs")
 	r = b.run(nil, "deploy", arn, "--cert-file", bCert, "--key-file", bKey, "--exec", "echo b >> "+bRuns)
-	if r.Code != 5 || !strings.Contains(string(r.Stderr), "hooks.allow_exec") || lines(t, bRuns) != 0 {
+	if r.Code != 5 || !strings.Contains(string(r.Stderr), "hooks.allow_exec") || clitest.LineCount(t, bRuns) != 0 {
 		t.Fatalf("deploy --exec on B with hooks off: %v", r)
 	}
 	if _, err := os.Stat(bCert); !os.IsNotExist(err) {
@@ -144,8 +134,8 @@ func TestHostBoundDeploy(t *testing.T) {
 	if len(got.Targets) != 1 || got.Targets[0].Outcome != "OTHER_HOST" || got.Targets[0].Target != labelA || got.Targets[0].Host == "" {
 		t.Fatalf("renew --due on B: targets %+v", got.Targets)
 	}
-	if !bytes.Equal(before, readFile(t, aCert)) || lines(t, aRuns) != 1 {
-		t.Fatalf("B's pass wrote A's files or ran A's command (runs %d)", lines(t, aRuns))
+	if !bytes.Equal(before, readFile(t, aCert)) || clitest.LineCount(t, aRuns) != 1 {
+		t.Fatalf("B's pass wrote A's files or ran A's command (runs %d)", clitest.LineCount(t, aRuns))
 	}
 
 	// A's pass installs the renewed version and runs the command.
@@ -153,8 +143,8 @@ func TestHostBoundDeploy(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(res[arn].Reason, "redeployed to "+labelA) {
 		t.Fatalf("renew --due on A: %+v\n%v", res[arn], r)
 	}
-	if bytes.Equal(before, readFile(t, aCert)) || lines(t, aRuns) != 2 {
-		t.Fatalf("A's pass did not install the renewed certificate or run its command (runs %d)", lines(t, aRuns))
+	if bytes.Equal(before, readFile(t, aCert)) || clitest.LineCount(t, aRuns) != 2 {
+		t.Fatalf("A's pass did not install the renewed certificate or run its command (runs %d)", clitest.LineCount(t, aRuns))
 	}
 	r = a.run(nil, "describe", arn, "--pem", "-o", "json")
 	var pemOut struct{ Certificate string }
@@ -166,7 +156,7 @@ func TestHostBoundDeploy(t *testing.T) {
 	// default) its pass installs the files but does not run the command.
 	on := []string{"CERTCTL_HOOKS_ALLOW_EXEC=true"}
 	r = b.run(on, "deploy", arn, "--cert-file", bCert, "--key-file", bKey, "--exec", "echo b >> "+bRuns)
-	if r.Code != 0 || lines(t, bRuns) != 1 {
+	if r.Code != 0 || clitest.LineCount(t, bRuns) != 1 {
 		t.Fatalf("deploy --exec on B with hooks on: %v", r)
 	}
 	bBefore := readFile(t, bCert)
@@ -174,8 +164,8 @@ func TestHostBoundDeploy(t *testing.T) {
 	if r.Code != 7 || !strings.Contains(res[arn].Reason, "not run") || !strings.Contains(string(r.Stderr), "hooks.allow_exec") {
 		t.Fatalf("renew --due on B with hooks off: %+v\n%v", res[arn], r)
 	}
-	if bytes.Equal(bBefore, readFile(t, bCert)) || lines(t, bRuns) != 1 {
-		t.Fatalf("B with hooks off: files not installed, or command run (runs %d)", lines(t, bRuns))
+	if bytes.Equal(bBefore, readFile(t, bCert)) || clitest.LineCount(t, bRuns) != 1 {
+		t.Fatalf("B with hooks off: files not installed, or command run (runs %d)", clitest.LineCount(t, bRuns))
 	}
 
 	// A target written straight into the database in A's name (A's host

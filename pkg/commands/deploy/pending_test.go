@@ -103,7 +103,7 @@ func killMidCommand(t *testing.T, e *clitest.Env, arn string, h pendingHook) {
 	if err := <-done; !errors.As(err, &ee) || ee.ExitCode() != -1 {
 		t.Fatalf("the killed pass: %v, want killed", err)
 	}
-	if n := lineCount(t, h.runs); n != 2 {
+	if n := clitest.LineCount(t, h.runs); n != 2 {
 		t.Fatalf("%d runs before the kill, want 2 (the deploy, the killed pass)", n)
 	}
 	if err := os.WriteFile(h.killed, nil, 0o600); err != nil {
@@ -125,13 +125,13 @@ func TestKilledCommandRunAgain(t *testing.T) {
 		if code != 0 || !strings.Contains(res[arn].Reason, "redeployed to file:"+h.tg.cert) {
 			t.Fatalf("the pass after the kill: %v", r)
 		}
-		if n := lineCount(t, h.runs); n != 3 {
+		if n := clitest.LineCount(t, h.runs); n != 3 {
 			t.Fatalf("the command ran %d times, want 3: the interrupted run was not run again", n)
 		}
 		checkInstalled(t, e, arn, h.tg)
 		code, res, r = e.Renew("--due")
-		if code != 0 || len(res[arn].Targets) != 0 || lineCount(t, h.runs) != 3 {
-			t.Fatalf("the pass after that: %v (%d runs), want nothing done", r, lineCount(t, h.runs))
+		if code != 0 || len(res[arn].Targets) != 0 || clitest.LineCount(t, h.runs) != 3 {
+			t.Fatalf("the pass after that: %v (%d runs), want nothing done", r, clitest.LineCount(t, h.runs))
 		}
 	})
 }
@@ -153,7 +153,7 @@ func TestPendingCommandRunningElsewhere(t *testing.T) {
 		_, done := startCertctl(t, e, "renew", "--due", "-o", "json")
 		waitFile(t, h.held, done)
 		code, res, r := e.Renew("--due")
-		if n := lineCount(t, h.runs); n != 3 {
+		if n := clitest.LineCount(t, h.runs); n != 3 {
 			t.Fatalf("the command ran %d times, want 3: run again while another process ran it", n)
 		}
 		if ts := res[arn].Targets; code != 0 || len(ts) != 1 || ts[0].Outcome != "INSTALLED" ||
@@ -172,8 +172,8 @@ func TestPendingCommandRunningElsewhere(t *testing.T) {
 			t.Fatal("the pass that ran the pending command did not end")
 		}
 		code, res, r = e.Renew("--due")
-		if code != 0 || len(res[arn].Targets) != 0 || lineCount(t, h.runs) != 3 {
-			t.Fatalf("the pass after the run: %v (%d runs), want nothing done", r, lineCount(t, h.runs))
+		if code != 0 || len(res[arn].Targets) != 0 || clitest.LineCount(t, h.runs) != 3 {
+			t.Fatalf("the pass after the run: %v (%d runs), want nothing done", r, clitest.LineCount(t, h.runs))
 		}
 		checkInstalled(t, e, arn, h.tg)
 	})

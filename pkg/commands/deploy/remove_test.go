@@ -121,7 +121,7 @@ func TestRebuiltHostRemovesFormerTarget(t *testing.T) {
 			t.Fatalf("after the last target's removal: InUseBy %q, %s", c.InUseBy, c.RenewalEligibility)
 		}
 		code, _, r = e.Renew("--due", "--within", "400d")
-		if code != 0 || lineCount(t, hookLog) != 0 {
+		if code != 0 || clitest.LineCount(t, hookLog) != 0 {
 			t.Fatalf("renew --due after the removal ran the removed target's command:\n%v", r)
 		}
 		if r := e.Run("deploy", arn, "--remove", "--cert-file", tg.cert); r.Code != errs.ExitNotFound {

@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -144,27 +143,15 @@ func TestForeignCertificateForSameKey(t *testing.T) {
 			!strings.Contains(res[arn].Targets[0].Reason, "valid only from 2099-01-01") {
 			t.Errorf("renew --due over the forged certificate: want the target FAILED\n%v", r)
 		}
-		if n := lineCount(t, runs); n != 1 {
+		if n := clitest.LineCount(t, runs); n != 1 {
 			t.Errorf("forged certificate installed, command run (%d runs)", n)
 		}
 		e.MustRun("renew", arn)
-		if n := lineCount(t, runs); n != 2 {
+		if n := clitest.LineCount(t, runs); n != 2 {
 			t.Errorf("the genuine renewal: its command ran %d times in all, want 2", n)
 		}
 		checkInstalled(t, e, arn, tg)
 	})
-}
-
-func lineCount(t *testing.T, p string) int {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if os.IsNotExist(err) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(b, []byte("\n"))
 }
 
 // TestRefusesVersionTheStoreWasMadeToHold: a version record written into
@@ -275,7 +262,7 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 				if !bytes.Equal(cert, read(t, tg.cert)) || !bytes.Equal(key, read(t, tg.key)) {
 					t.Errorf("%s: the host wrote what the store was made to hold", tc.name)
 				}
-				if n := lineCount(t, runs); n != want {
+				if n := clitest.LineCount(t, runs); n != want {
 					t.Errorf("%s: the command ran %d times, want %d", tc.name, n, want)
 				}
 			}()
@@ -307,7 +294,7 @@ func TestRestoredStoreRenewalInstalled(t *testing.T) {
 			!strings.Contains(res[arn].Targets[0].Reason, "older than the certificate this host installed") {
 			t.Fatalf("renew --due on the restored store: want the older version refused\n%v", r)
 		}
-		if !bytes.Equal(v2, read(t, tg.cert)) || lineCount(t, runs) != 2 {
+		if !bytes.Equal(v2, read(t, tg.cert)) || clitest.LineCount(t, runs) != 2 {
 			t.Fatal("the restored, older version was installed")
 		}
 
@@ -319,11 +306,11 @@ func TestRestoredStoreRenewalInstalled(t *testing.T) {
 			t.Fatalf("the renewal after the restore: versions %+v, want a current version 2 (the case under test)", vs)
 		}
 		checkInstalled(t, e, arn, tg)
-		if bytes.Equal(v2, read(t, tg.cert)) || lineCount(t, runs) != 3 {
-			t.Fatalf("the new version 2 was not installed, or its command not run (%d runs)", lineCount(t, runs))
+		if bytes.Equal(v2, read(t, tg.cert)) || clitest.LineCount(t, runs) != 3 {
+			t.Fatalf("the new version 2 was not installed, or its command not run (%d runs)", clitest.LineCount(t, runs))
 		}
-		if code, _, r := e.Renew("--due"); code != 0 || lineCount(t, runs) != 3 {
-			t.Fatalf("the next pass: %v (%d runs)", r, lineCount(t, runs))
+		if code, _, r := e.Renew("--due"); code != 0 || clitest.LineCount(t, runs) != 3 {
+			t.Fatalf("the next pass: %v (%d runs)", r, clitest.LineCount(t, runs))
 		}
 	})
 }
@@ -357,7 +344,7 @@ func TestConcurrentPassesInstallOnce(t *testing.T) {
 		if codes[0] != 0 || codes[1] != 0 {
 			t.Fatalf("exit codes %v", codes)
 		}
-		if n := lineCount(t, runs); n != 1 {
+		if n := clitest.LineCount(t, runs); n != 1 {
 			t.Fatalf("the command ran %d times, want once", n)
 		}
 		checkInstalled(t, e, arn, tg)
