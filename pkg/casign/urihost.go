@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 )
 
 // uriHostOK reports whether a URI subject alternative name meets RFC 5280
@@ -26,30 +25,11 @@ func uriHostOK(u *url.URL) bool {
 		return true
 	}
 	h := u.Host
-	if h == "" {
+	if h == "" || !goReadsHost(h) {
 		return false
 	}
-	if v, ok := hostVerdicts.Load(h); ok {
-		return v.(bool)
-	}
-	ok := goReadsHost(h) && (net.ParseIP(h) != nil || zlintFQDN(h))
-	if len(h) <= 255 && hostVerdictsSize.Add(1) <= hostVerdictsMax {
-		hostVerdicts.Store(h, ok)
-	}
-	return ok
+	return net.ParseIP(h) != nil || zlintFQDN(h)
 }
-
-// hostVerdicts caches uriHostOK's verdict on each host (port included)
-// seen: zlint's pattern cost a `ca issue` of a SPIFFE workload more than
-// the rest of its template, and the hosts of a CA's URIs are few (a trust
-// domain or two). Hosts come from CSRs, so the cache stops growing at
-// hostVerdictsMax.
-var (
-	hostVerdicts     sync.Map
-	hostVerdictsSize atomic.Int32
-)
-
-const hostVerdictsMax = 4096
 
 // goReadsHost reports whether crypto/x509 reads a certificate whose URI
 // names host back (its domainToReverseLabels): no empty label — so no

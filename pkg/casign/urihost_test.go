@@ -158,25 +158,3 @@ func FuzzURIHost(f *testing.F) {
 		_ = uriHostOK(u)
 	})
 }
-
-// TestURIHostCached: a host seen before is judged from the cache, as it
-// was the first time, without parsing it or running zlint's pattern again
-// (which allocate).
-func TestURIHostCached(t *testing.T) {
-	for round := 0; round < 2; round++ {
-		for _, c := range uriHostCases {
-			u, err := url.Parse(c.uri)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := uriHostOK(u); got != c.ok {
-				t.Errorf("round %d: uriHostOK(%s) = %v, want %v", round, c.uri, got, c.ok)
-			}
-		}
-	}
-	u, _ := url.Parse("spiffe://cached.example.test/ns/a/sa/b")
-	uriHostOK(u)
-	if n := testing.AllocsPerRun(100, func() { uriHostOK(u) }); n != 0 {
-		t.Errorf("uriHostOK of a host seen before: %v allocations, want none", n)
-	}
-}
