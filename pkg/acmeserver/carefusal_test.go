@@ -182,4 +182,17 @@ func TestCARefusals(t *testing.T) {
 	if n := f.failedIssuances() - before; n != 1 {
 		t.Errorf("a disabled CA's order finalized three times counts %d failed issuances, want 1", n)
 	}
+
+	// A CA whose record is gone from the store (certctl never removes
+	// one; someone with database access can): newOrder leaves it to
+	// finalize, which says so (final review: authority.Get's not-found
+	// error was tested with errors.Is, which it does not match).
+	gone := f.vaultCA(authority.CreateRequest{}, true)
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error { return tx.DeleteObject(authority.ObjectKind, gone.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	_, o = f.rawOrder(key, kid, "gone.lab.test")
+	resp, body = f.signed(o.Finalize, key, kid, f.finalizeBody("gone.lab.test"), nil)
+	f.wantRefusal("finalize with the CA's record gone", resp, body, errServerInternal, http.StatusForbidden,
+		"is gone from the vault", "FinalizeOrder", authority.ReasonNotFound)
 }

@@ -298,7 +298,7 @@ func (s *Server) issuingCA(tx localstore.Tx, ep *acmestate.Endpoint, pub crypto.
 		return r, inventory.TypeIssued, err
 	}
 	r, err := authority.Get(tx, ep.CertificateAuthorityID)
-	if errors.Is(err, localstore.ErrNotFound) {
+	if authority.IsNotFound(err) {
 		return nil, "", errs.NotFoundf("certificate authority %s is gone from the vault", ep.CertificateAuthorityID).WithCode(authority.ReasonNotFound)
 	}
 	if err != nil {

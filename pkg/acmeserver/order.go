@@ -148,7 +148,7 @@ func (s *Server) checkCANames(tx localstore.Tx, ep *acmestate.Endpoint, names []
 		return nil
 	}
 	ca, err := authority.Get(tx, ep.CertificateAuthorityID)
-	if errors.Is(err, localstore.ErrNotFound) {
+	if authority.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {

@@ -203,6 +203,13 @@ func Get(tx localstore.Tx, id string) (*Record, error) {
 	return decode(id, o.Data)
 }
 
+// IsNotFound reports whether err is Get's answer for a CA the vault does
+// not hold. (Get's error is its own, naming the CA: it does not wrap
+// localstore.ErrNotFound.)
+func IsNotFound(err error) bool {
+	return errs.ExitCodeOf(err) == errs.ExitNotFound && errs.CodeNameOf(err) == ReasonNotFound
+}
+
 // decode decodes the stored record data of the CA id, reusing the last
 // decoding of the same bytes.
 func decode(id string, data []byte) (*Record, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/certctl/certctl/pkg/acmestate"
-	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -59,11 +58,8 @@ func (s *Service) AddDomain(ctx context.Context, ref, name string, preValidated 
 // or its CA is gone or cannot issue now: describe shows the endpoint
 // FAILED then, and finalize refuses with its own reason.
 func (s *Service) checkDomainCA(tx localstore.Tx, ep *acmestate.Endpoint, name string) error {
-	if reason, err := s.caFailure(tx, ep); err != nil || reason != "" || ep.CertificateAuthorityID == "" {
-		return err
-	}
-	r, err := authority.Get(tx, ep.CertificateAuthorityID)
-	if err != nil {
+	_, r, err := s.caFailure(tx, ep)
+	if err != nil || r == nil {
 		return err
 	}
 	return s.core.Authority.CheckDomain(tx, r, name)

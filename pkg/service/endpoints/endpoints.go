@@ -8,7 +8,6 @@ package endpoints
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -100,7 +99,7 @@ func (s *Service) describe(tx localstore.Tx, ep *acmestate.Endpoint) (acmestate.
 	}
 	d := acmestate.Describe(s.core.Names, s.base(), ep, m)
 	if d.Status == acmestate.StatusActive {
-		if reason, err := s.caFailure(tx, ep); err != nil {
+		if reason, _, err := s.caFailure(tx, ep); err != nil {
 			return acmestate.Description{}, err
 		} else if reason != "" {
 			// Its orders fail at finalize until the CA can issue again:
@@ -114,21 +113,21 @@ func (s *Service) describe(tx localstore.Tx, ep *acmestate.Endpoint) (acmestate.
 
 // caFailure is why the private CA ep issues from cannot issue now
 // (PCA_RESOURCE_NOT_FOUND, PCA_INVALID_STATE), "" when it can or ep
-// issues from the public-style hierarchy.
-func (s *Service) caFailure(tx localstore.Tx, ep *acmestate.Endpoint) (string, error) {
+// issues from the public-style hierarchy; r is that CA when it can.
+func (s *Service) caFailure(tx localstore.Tx, ep *acmestate.Endpoint) (reason string, r *authority.Record, err error) {
 	if ep.CertificateAuthorityID == "" {
-		return "", nil
+		return "", nil, nil
 	}
-	r, err := authority.Get(tx, ep.CertificateAuthorityID)
-	if errors.Is(err, localstore.ErrNotFound) {
-		return authority.ReasonNotFound, nil
+	r, err = authority.Get(tx, ep.CertificateAuthorityID)
+	if authority.IsNotFound(err) {
+		return authority.ReasonNotFound, nil, nil
 	} else if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if s.core.Authority.CheckCanIssue(r) != nil {
-		return authority.ReasonInvalidState, nil
+		return authority.ReasonInvalidState, nil, nil
 	}
-	return "", nil
+	return "", r, nil
 }
 
 // parseTags parses tags given as `Key=K,Value=V` or `K=V` (what names them
