@@ -6,10 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/certctl/certctl/pkg/shellarg"
-
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/shellarg"
 )
 
 // shortID is how many characters of a host ID tell two hosts of one name

@@ -7,7 +7,6 @@ package vault
 import (
 	"context"
 	"fmt"
-	"github.com/certctl/certctl/pkg/shellarg"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -17,6 +16,7 @@ import (
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/vaultops"
+	"github.com/certctl/certctl/pkg/shellarg"
 )
 
 // NewCmdVault builds `certctl vault`.
