@@ -157,6 +157,13 @@ func (s *Server) checkCANames(tx localstore.Tx, ep *acmestate.Endpoint, names []
 	if s.core.Authority.CheckCanIssue(ca) != nil {
 		return nil
 	}
+	// All the names at once (one look at the CA's chain, what nearly
+	// every order needs); one at a time only to tell the client which.
+	if err := s.core.Authority.CheckNames(tx, ca, names); err == nil {
+		return nil
+	} else if errs.CodeNameOf(err) != authority.ReasonDomainNotAllowed {
+		return err
+	}
 	var sub []Subproblem
 	for _, n := range names {
 		err := s.core.Authority.CheckNames(tx, ca, []string{n})
