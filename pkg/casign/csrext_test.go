@@ -133,6 +133,15 @@ func TestBuildCSRExtensions(t *testing.T) {
 			exts: []pkix.Extension{ekuExt(t, oidEmailProt), kuExt(t, x509.KeyUsageDigitalSignature), utf8Ext(t, oidCustom, false, "hello")},
 			passthrough: `{"Extensions":{"KeyUsage":{"DigitalSignature":true},"ExtendedKeyUsage":[{"ExtendedKeyUsageType":"EMAIL_PROTECTION"}],
 				"CustomExtensions":[{"ObjectIdentifier":"1.2.3.4","Value":"` + base64.StdEncoding.EncodeToString(utf8Ext(t, oidCustom, false, "hello").Value) + `"}]}}`},
+		// An EKU by OID that the passthrough grants (x509's
+		// UnknownExtKeyUsage) is one of the certificate's (final review).
+		{name: "API passthrough grants an EKU by OID", template: PCABlankAPIPassthrough,
+			exts:        []pkix.Extension{ekuExt(t, oidCustom)},
+			passthrough: `{"Extensions":{"ExtendedKeyUsage":[{"ExtendedKeyUsageObjectIdentifier":"1.2.3.4"}]}}`},
+		{name: "API passthrough grants another EKU by OID", template: PCABlankAPIPassthrough,
+			exts:        []pkix.Extension{ekuExt(t, oidCustom)},
+			passthrough: `{"Extensions":{"ExtendedKeyUsage":[{"ExtendedKeyUsageObjectIdentifier":"1.2.3.5"}]}}`,
+			want:        []string{"extended key usage 1.2.3.4"}},
 		{name: "API passthrough lacks", template: PCABlankAPIPassthrough, exts: []pkix.Extension{utf8Ext(t, oidCustom, false, "hello")},
 			passthrough: `{"Extensions":{"CustomExtensions":[{"ObjectIdentifier":"1.2.3.4","Value":"` + base64.StdEncoding.EncodeToString(utf8Ext(t, oidCustom, false, "bye").Value) + `"}]}}`,
 			want:        []string{"extension 1.2.3.4"}},
