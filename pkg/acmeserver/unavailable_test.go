@@ -155,3 +155,23 @@ func TestKidUnderAnotherBaseURL(t *testing.T) {
 		t.Errorf("kid of another endpoint: detail %q", p.Detail)
 	}
 }
+
+// TestEABStoreFailure: a credential the store cannot read back (here its
+// record damaged) is the server's failure, not an "unknown external
+// account binding key ID" that tells the client its credential is wrong
+// (final review: no test reached GetEAB with another error than not
+// found).
+func TestEABStoreFailure(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	kid, mac := f.eab(false, nil)
+	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		return tx.PutObject(&localstore.Object{Kind: acmestate.KindEAB, ID: kid, Data: []byte("{damaged")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	key := newKey(t)
+	resp, body := f.signed(f.url("/new-account"), key, "", f.newAccountBody(kid, mac, key), nil)
+	if resp.StatusCode < 500 || strings.Contains(string(body), "unknown external account binding") {
+		t.Fatalf("newAccount with a credential the store cannot read: %d %s, want a server failure", resp.StatusCode, body)
+	}
+}
