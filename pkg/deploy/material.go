@@ -53,6 +53,7 @@ func IssuerCA(id string) string { return "ca:" + id }
 type checked struct {
 	certPEM, chainPEM []byte
 	id                Identity
+	leaf              *x509.Certificate
 }
 
 // errMaterial marks what check refuses.
@@ -125,6 +126,7 @@ func (m Material) check() (checked, error) {
 		chainPEM: pemio.EncodeCertificatesPEM(chain...),
 		id: Identity{Version: m.Version, Fingerprint: hex.EncodeToString(sum[:]),
 			Serial: x509util.FormatSerial(leaf.SerialNumber), NotBefore: leaf.NotBefore.UTC()},
+		leaf: leaf,
 	}, nil
 }
 
@@ -133,8 +135,15 @@ func (m Material) check() (checked, error) {
 // (its certificate, its chain, its key), naming neither the key nor
 // anything the store's bytes could make it print beyond a parse error.
 func (m Material) Identify() (Identity, error) {
+	in, _, err := m.IdentifyLeaf()
+	return in, err
+}
+
+// IdentifyLeaf is Identify with the certificate it checked, for a caller
+// that proves more of it (who signed it) without parsing it again.
+func (m Material) IdentifyLeaf() (Identity, *x509.Certificate, error) {
 	c, err := m.check()
-	return c.id, err
+	return c.id, c.leaf, err
 }
 
 // IsRefusedMaterial reports whether err is Identify's (or Install's)

@@ -14,7 +14,6 @@ import (
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -344,7 +343,7 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy
 	}
 	m := deploy.Material{CertificateARN: arn, Version: ver.Number,
 		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key, Now: s.core.Now()}
-	in, err := m.Identify()
+	in, leaf, err := m.IdentifyLeaf()
 	if err != nil {
 		return deploy.Material{}, deploy.Identity{}, &errs.Error{Exit: errs.ExitRefused, Err: err}
 	}
@@ -361,11 +360,7 @@ func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy
 	if c.CertificateAuthorityID == "" {
 		return refuse("it names no certificate authority that issued it")
 	}
-	certs, err := pemio.ParseCertificatesPEM(ver.CertificatePEM)
-	if err != nil {
-		return deploy.Material{}, deploy.Identity{}, err // Identify parsed it
-	}
-	err = s.core.Authority.CheckIssuedBy(tx, c.CertificateAuthorityID, certs[0])
+	err = s.core.Authority.CheckIssuedBy(tx, c.CertificateAuthorityID, leaf)
 	switch {
 	case errors.Is(err, authority.ErrNotIssuedBy):
 		return refuse("its certificate is %v", err)
