@@ -8,8 +8,10 @@
 # every request round robin (CPU summed over the servers, haproxy's apart);
 # the same client against Pebble when `pebble` is on PATH (install it with
 #   (cd /tmp && GOFLAGS= go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)
-# ), its client polling every 10 ms (-poll) rather than after Pebble's
-# whole-second Retry-After, the two servers taking turns round by round at
+# ), its client polling like a fast client (-poll): the first look at an
+# authorization or order after acting on it at once, a repeat poll 10 ms
+# after the last answer, never Pebble's whole-second Retry-After; the two
+# servers taking turns round by round at
 # each level (-rounds, default 3) so that a drift in the machine's speed
 # falls on both; then certctl's CPU per order and orders/s beside Pebble's
 # with the ratios to the aims (CPU <= 1.0x, orders/s >= 2.0x).
