@@ -529,6 +529,8 @@ type countingTransport struct {
 	n    *atomic.Int64
 	poll time.Duration
 
+	sleep func(time.Duration) // time.Sleep when nil (a test's recorder)
+
 	mu       sync.Mutex
 	lastURL  string    // the URL of the previous answer that left the client to poll
 	lastWait time.Time // when that answer came
@@ -546,7 +548,11 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.lastURL = ""
 		t.mu.Unlock()
 		if repeat && since < t.poll {
-			time.Sleep(t.poll - since)
+			if t.sleep != nil {
+				t.sleep(t.poll - since)
+			} else {
+				time.Sleep(t.poll - since)
+			}
 		}
 	}
 	resp, err := t.base.RoundTrip(r)
