@@ -296,9 +296,9 @@ func carries(t *x509.Certificate, u unknownRequest) bool {
 func grantedEKUs(t *x509.Certificate) []asn1.ObjectIdentifier {
 	var out []asn1.ObjectIdentifier
 	for _, u := range t.ExtKeyUsage {
-		for n, v := range ekuValues {
-			if v == u {
-				out = append(out, ekuOIDs[n])
+		for _, e := range ekus {
+			if e.usage == u {
+				out = append(out, e.oid)
 			}
 		}
 	}
@@ -335,7 +335,7 @@ func templateHint(r *csrRequests, pub any, p profile) string {
 		for _, id := range r.ekus {
 			found := false
 			for _, e := range q.eku {
-				found = found || ekuOIDs[e].Equal(id)
+				found = found || ekus[e].oid.Equal(id)
 			}
 			ok = ok && found
 		}

@@ -427,19 +427,24 @@ func keyUsage(names []string) stepx509.KeyUsage {
 	return stepx509.KeyUsage(ku)
 }
 
-var ekuValues = map[string]x509.ExtKeyUsage{
-	stepx509.ExtKeyUsageServerAuth:      x509.ExtKeyUsageServerAuth,
-	stepx509.ExtKeyUsageClientAuth:      x509.ExtKeyUsageClientAuth,
-	stepx509.ExtKeyUsageCodeSigning:     x509.ExtKeyUsageCodeSigning,
-	stepx509.ExtKeyUsageEmailProtection: x509.ExtKeyUsageEmailProtection,
-	stepx509.ExtKeyUsageTimeStamping:    x509.ExtKeyUsageTimeStamping,
-	stepx509.ExtKeyUsageOCSPSigning:     x509.ExtKeyUsageOCSPSigning,
+// ekus are the extended key usage purposes a template can grant, by
+// go.step.sm's name: Go's value and the OID, in one table.
+var ekus = map[string]struct {
+	usage x509.ExtKeyUsage
+	oid   asn1.ObjectIdentifier
+}{
+	stepx509.ExtKeyUsageServerAuth:      {x509.ExtKeyUsageServerAuth, asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}},
+	stepx509.ExtKeyUsageClientAuth:      {x509.ExtKeyUsageClientAuth, asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}},
+	stepx509.ExtKeyUsageCodeSigning:     {x509.ExtKeyUsageCodeSigning, asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 3}},
+	stepx509.ExtKeyUsageEmailProtection: {x509.ExtKeyUsageEmailProtection, asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}},
+	stepx509.ExtKeyUsageTimeStamping:    {x509.ExtKeyUsageTimeStamping, asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}},
+	stepx509.ExtKeyUsageOCSPSigning:     {x509.ExtKeyUsageOCSPSigning, asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 9}},
 }
 
 func extKeyUsage(names []string) stepx509.ExtKeyUsage {
 	out := make(stepx509.ExtKeyUsage, 0, len(names))
 	for _, n := range names {
-		out = append(out, ekuValues[n])
+		out = append(out, ekus[n].usage)
 	}
 	return out
 }
@@ -470,20 +475,11 @@ func managedExtension(id asn1.ObjectIdentifier) bool {
 	return false
 }
 
-var ekuOIDs = map[string]asn1.ObjectIdentifier{
-	stepx509.ExtKeyUsageServerAuth:      {1, 3, 6, 1, 5, 5, 7, 3, 1},
-	stepx509.ExtKeyUsageClientAuth:      {1, 3, 6, 1, 5, 5, 7, 3, 2},
-	stepx509.ExtKeyUsageCodeSigning:     {1, 3, 6, 1, 5, 5, 7, 3, 3},
-	stepx509.ExtKeyUsageEmailProtection: {1, 3, 6, 1, 5, 5, 7, 3, 4},
-	stepx509.ExtKeyUsageTimeStamping:    {1, 3, 6, 1, 5, 5, 7, 3, 8},
-	stepx509.ExtKeyUsageOCSPSigning:     {1, 3, 6, 1, 5, 5, 7, 3, 9},
-}
-
 // ekuExtension is a critical extended key usage extension.
 func ekuExtension(names []string) (stepx509.Extension, error) {
 	oids := make([]asn1.ObjectIdentifier, 0, len(names))
 	for _, n := range names {
-		oids = append(oids, ekuOIDs[n])
+		oids = append(oids, ekus[n].oid)
 	}
 	v, err := asn1.Marshal(oids)
 	if err != nil {
