@@ -12,6 +12,7 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
@@ -190,22 +191,11 @@ func Scrub(params map[string]any) map[string]any {
 	if params == nil {
 		return map[string]any{}
 	}
-	if allPlain(params) {
-		// Nothing nested to look into: only the names need checking.
-		out := make(map[string]any, len(params))
-		for k, v := range params {
-			if isSecret(k) {
-				v = Redacted
-			}
-			out[k] = v
-		}
-		return out
-	}
 	if out, ok := scrubKnown(params); ok {
-		// Nested maps and lists whose JSON form is known without
-		// encoding them (a request's Options and Tags): scrubbed as
-		// they are, not through a JSON round trip that cost more than
-		// the rest of the record.
+		// Values whose JSON form is known without encoding them (flat
+		// parameters, a request's Options and Tags): scrubbed as they
+		// are, not through a JSON round trip that cost more than the
+		// rest of the record.
 		return out.(map[string]any)
 	}
 	return scrubGeneric(params)
@@ -215,8 +205,15 @@ func Scrub(params map[string]any) map[string]any {
 // whose JSON scrubKnown cannot tell: structs, pointers, other types.
 func scrubGeneric(params map[string]any) map[string]any {
 	var generic map[string]any
-	if b, err := json.Marshal(params); err == nil && json.Unmarshal(b, &generic) == nil {
-		return scrubValue(generic).(map[string]any)
+	if b, err := json.Marshal(params); err == nil {
+		// Numbers are kept as their JSON text (json.Number), so that an
+		// integer beyond 2^53 is recorded exactly, as scrubKnown keeps
+		// it, not rounded through a float64.
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if d.Decode(&generic) == nil {
+			return scrubValue(generic).(map[string]any)
+		}
 	}
 	// Not JSON (Append fails on it anyway): scrub what can be seen.
 	out := make(map[string]any, len(params))
@@ -229,18 +226,14 @@ func scrubGeneric(params map[string]any) map[string]any {
 	return out
 }
 
-// maxExactInt is the largest magnitude of an integer that the JSON round
-// trip (through float64) keeps exactly.
-const maxExactInt = 1 << 53
-
 // scrubKnown is v scrubbed as scrubGeneric would scrub it — a copy, v
 // untouched — when v is made only of values whose JSON is the same
 // before and after that round trip: nil, booleans, finite float64s,
-// integers within ±2^53, valid UTF-8 strings, tags, and maps (of string
-// keys) and lists of these. ok is false for anything else, which
-// scrubGeneric then takes: a struct's JSON names are not its Go names,
-// an integer beyond 2^53 comes back rounded and invalid UTF-8 replaced,
-// and the stored record keeps what the round trip gives.
+// ints and int64s, valid UTF-8 strings, tags, and maps (of string keys)
+// and lists of these. ok is false for anything else, which scrubGeneric
+// then takes: a struct's JSON names are not its Go names and invalid
+// UTF-8 comes back replaced, and the stored record keeps what the round
+// trip gives.
 func scrubKnown(v any) (out any, ok bool) {
 	switch t := v.(type) {
 	case nil, bool:
@@ -249,10 +242,8 @@ func scrubKnown(v any) (out any, ok bool) {
 		return v, utf8.ValidString(t)
 	case float64:
 		return v, !math.IsInf(t, 0) && !math.IsNaN(t)
-	case int:
-		return v, t >= -maxExactInt && t <= maxExactInt
-	case int64:
-		return v, t >= -maxExactInt && t <= maxExactInt
+	case int, int64:
+		return v, true
 	case []string:
 		for _, s := range t {
 			if !utf8.ValidString(s) {
@@ -313,20 +304,6 @@ func scrubKnown(v any) (out any, ok bool) {
 		return l, true
 	}
 	return nil, false
-}
-
-// allPlain reports whether every value of params is a scalar, a list of
-// strings or a list of tags, with no name inside it to scrub (a tag's
-// JSON names are Key and Value; its key and value are data, not names).
-func allPlain(params map[string]any) bool {
-	for _, v := range params {
-		switch v.(type) {
-		case nil, string, bool, int, int64, float64, []string, []localstore.Tag:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // scrubValue scrubs a value of the JSON form in place and returns it.

@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/pkg/localstore"
@@ -95,4 +96,28 @@ func FuzzScrubKnown(f *testing.F) {
 			"Typed": []localstore.Tag{{Key: name, Value: value}},
 		})
 	})
+}
+
+// TestScrubKeepsLargeIntegers: an integer beyond 2^53 is recorded exactly
+// wherever it sits — flat, nested, or in a value only the JSON round trip
+// can read (a struct) — not rounded through a float64 on one path and kept
+// on another.
+func TestScrubKeepsLargeIntegers(t *testing.T) {
+	const big = "9223372036854775807"
+	for _, p := range []map[string]any{
+		{"Big": int64(math.MaxInt64)},
+		{"Big": int64(math.MaxInt64), "Options": map[string]any{}},
+		{"Options": map[string]any{"Big": int64(math.MaxInt64)}},
+		{"Options": map[string]any{"List": []any{int64(math.MaxInt64)}}},
+		{"Struct": struct{ Big int64 }{math.MaxInt64}},
+		{"Options": map[string]any{"Big": uint64(math.MaxInt64)}},
+	} {
+		b, err := json.Marshal(Scrub(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), big) {
+			t.Errorf("Scrub(%v) = %s: the integer is not kept exactly", p, b)
+		}
+	}
 }
