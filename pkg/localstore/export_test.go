@@ -1,6 +1,10 @@
 package localstore
 
-import "database/sql"
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
 
 // OpenConnections is how many database connections s holds open (tests).
 func (s *SQLite) OpenConnections() int {
@@ -33,3 +37,36 @@ func (s *SQLite) PoolStats() (rw, ro sql.DBStats) {
 // RawScans is how many summary lists and revocation scans were read
 // through SQLite's C interface (tests).
 func (s *SQLite) RawScans() int64 { return s.rawScans.Load() }
+
+// UpdateAtSchema brings the SQLite database at path (new, or of an earlier
+// schema) to schema version, not past it, and runs fn in a write
+// transaction on it: what a build of that schema wrote (tests).
+func UpdateAtSchema(ctx context.Context, path string, version int, fn func(Tx) error) error {
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	for i := v; i < version; i++ {
+		if _, err := db.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("schema migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if err := fn(&sqliteTx{tx: tx, db: db, ctx: ctx}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -100,7 +100,7 @@ func TestPostgresMigratesWrappedNotAfter(t *testing.T) {
 		_, err := s.Pool().Exec(ctx, strings.ReplaceAll(q, corruptBytes, `'\xff7b7d'::bytea`), args...)
 		return err
 	})
-	if _, err := s.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version = 9`); err != nil {
+	if _, err := s.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version >= 9`); err != nil {
 		t.Fatal(err)
 	}
 	again := openPostgresAt(t, u)
