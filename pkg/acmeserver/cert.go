@@ -16,20 +16,23 @@ import (
 // (leaf, then its issuers; a self-signed root above the issuer is left to
 // the trust store), by POST-as-GET.
 func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.postAsGet(w, r)
-	if !ok {
-		return
-	}
-	// The certificate is read with the order when the order has one.
+	// The order is read with the endpoint and account, and the
+	// certificate with the order when the order has one.
 	var v *localstore.CertificateVersion
 	var verr error
 	fetched := false
-	o, p := s.loadOrderWith(r, ep, req, func(tx localstore.Tx, o *acmestate.Order) {
+	version := func(tx localstore.Tx, o *acmestate.Order) {
 		if o.Status == acmestate.AcmeValid && o.CertificateID != "" {
 			v, verr = tx.GetVersion(o.CertificateID, o.CertificateVersion)
 			fetched = true
 		}
-	})
+	}
+	var pre *readOrder
+	ep, req, ok := s.postAsGetWith(w, r, s.readOrderAhead(r, &pre, true, version))
+	if !ok {
+		return
+	}
+	o, p := s.loadOrderFrom(r, ep, req, pre, true, version)
 	if p != nil {
 		writeProblem(w, p)
 		return

@@ -142,7 +142,9 @@ func approveOrderOf(tx localstore.Tx, ep *acmestate.Endpoint, o *acmestate.Order
 // challenge of a pre-approved authorization, already valid;
 // /chall/{id}/{type} the challenges of a CHALLENGE endpoint.
 func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.authenticate(w, r, needKID)
+	// The authorization is read with the endpoint and account.
+	var pre *readAuthz
+	ep, req, ok := s.authenticateWith(w, r, needKID, false, readAuthzAhead(r, &pre))
 	if !ok {
 		return
 	}
@@ -153,7 +155,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a, p := s.loadAuthz(r, ep, req)
+	a, p := s.loadAuthzFrom(r, ep, req, pre)
 	if p != nil {
 		writeProblem(w, p)
 		return

@@ -112,7 +112,10 @@ func joinComma(s []string) string {
 // counted as a failed issuance of the endpoint.
 func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	// The nonce is redeemed in the change's transaction.
-	ep, req, ok := s.authenticateDeferred(w, r, needKID)
+	// The order is read with the endpoint and account; its
+	// authorizations are checked in the change's transaction.
+	var pre *readOrder
+	ep, req, ok := s.authenticateWith(w, r, needKID, true, s.readOrderAhead(r, &pre, false, nil))
 	if !ok {
 		return
 	}
@@ -125,7 +128,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, req, p)
 		return
 	}
-	order, p := s.loadOrder(r, ep, req)
+	order, p := s.loadOrderFrom(r, ep, req, pre, false, nil)
 	if p != nil {
 		s.fail(w, r, req, p)
 		return

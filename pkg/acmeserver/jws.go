@@ -217,7 +217,7 @@ func quote(s string) string {
 // store transaction; the problems come in the order verify gives them,
 // after the endpoint's.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, bool) {
-	return s.authenticateNonce(w, r, mode, false)
+	return s.authenticateWith(w, r, mode, false, nil)
 }
 
 // authenticateDeferred is authenticate for a request that makes one
@@ -228,14 +228,21 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mode keyMo
 // that a nonce is still used at most once and a replayed one still gets
 // badNonce before anything happens.
 func (s *Server) authenticateDeferred(w http.ResponseWriter, r *http.Request, mode keyMode) (*acmestate.Endpoint, *request, bool) {
-	return s.authenticateNonce(w, r, mode, true)
+	return s.authenticateWith(w, r, mode, true, nil)
 }
 
-// authenticateWith is authenticate running also (when set) in the read
-// transaction of the endpoint and account, for what the handler reads
-// next (before the signature and nonce are checked: it must only read).
-func (s *Server) authenticateWith(w http.ResponseWriter, r *http.Request, mode keyMode, also func(localstore.Tx)) (*acmestate.Endpoint, *request, bool) {
-	ep, req, p := s.authenticated(w, r, mode, false, also)
+// readAhead reads, in the transaction that read the endpoint ep and the
+// account acct a kid names, what the handler needs next (its order, its
+// authorization), so that a request costs one read transaction. It runs
+// before the signature and nonce are checked: it must only read, and what
+// it read is used only once the request is verified.
+type readAhead func(tx localstore.Tx, ep *acmestate.Endpoint, acct *acmestate.Account)
+
+// authenticateWith is authenticate, or authenticateDeferred with
+// deferNonce, running also (when set) in the read transaction of the
+// endpoint and account when the kid names an account of the endpoint.
+func (s *Server) authenticateWith(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool, also readAhead) (*acmestate.Endpoint, *request, bool) {
+	ep, req, p := s.authenticated(w, r, mode, deferNonce, also)
 	if p != nil {
 		writeProblem(w, p)
 		return nil, nil, false
@@ -243,16 +250,7 @@ func (s *Server) authenticateWith(w http.ResponseWriter, r *http.Request, mode k
 	return ep, req, true
 }
 
-func (s *Server) authenticateNonce(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool) (*acmestate.Endpoint, *request, bool) {
-	ep, req, p := s.authenticated(w, r, mode, deferNonce, nil)
-	if p != nil {
-		writeProblem(w, p)
-		return nil, nil, false
-	}
-	return ep, req, true
-}
-
-func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool, also func(localstore.Tx)) (*acmestate.Endpoint, *request, *Problem) {
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool, also readAhead) (*acmestate.Endpoint, *request, *Problem) {
 	body, bodyP := s.readBody(w, r)
 	var jws *jose.JSONWebSignature
 	var h *protectedHeader
@@ -268,8 +266,8 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyM
 		if id, ok := s.accountIDOf(r, ep, h.Kid); ok {
 			pre = &prefetched{}
 			pre.acct, pre.err = acmestate.GetAccount(tx, id)
-			if also != nil {
-				also(tx)
+			if also != nil && pre.err == nil && pre.acct.EndpointID == ep.ID {
+				also(tx, ep, pre.acct)
 			}
 		}
 	})

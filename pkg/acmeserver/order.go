@@ -368,27 +368,59 @@ func identifierValues(ids []acmestate.Identifier) []string {
 // log (a refused request may carry many).
 const maxRecorded = 100
 
-// loadOrder reads an order of ep owned by the requesting account.
-func (s *Server) loadOrder(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Order, *Problem) {
-	return s.loadOrderWith(r, ep, req, nil)
+// readOrder is an order read ahead (see readAhead), or by loadOrderFrom.
+type readOrder struct {
+	o *acmestate.Order
+	// lapsed is what authzLapsed found, when asked for.
+	lapsed *Problem
+	err    error
 }
 
-// loadOrderWith is loadOrder, running also (when set) in the transaction
-// that read the order, when the order is the account's.
-func (s *Server) loadOrderWith(r *http.Request, ep *acmestate.Endpoint, req *request, also func(localstore.Tx, *acmestate.Order)) (*acmestate.Order, *Problem) {
-	var o *acmestate.Order
-	var lapsed *Problem
-	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
-		var err error
-		if o, err = acmestate.GetOrder(tx, r.PathValue("id")); err != nil || o.EndpointID != ep.ID || o.AccountID != req.Account.ID {
-			return err
+// readOrderIn reads in tx the order the request path names. When it is an
+// order of ep owned by acct, it runs also (when set) and, with lapse, reads
+// its authorizations for authzLapsed: a view shows an order whose
+// authorizations lapsed as invalid, which finalize, re-checking them in
+// its own transaction, does not need to know beforehand.
+func (s *Server) readOrderIn(tx localstore.Tx, r *http.Request, ep *acmestate.Endpoint, acct *acmestate.Account, lapse bool, also func(localstore.Tx, *acmestate.Order)) *readOrder {
+	pre := &readOrder{}
+	pre.o, pre.err = acmestate.GetOrder(tx, r.PathValue("id"))
+	o := pre.o
+	if pre.err != nil || o.EndpointID != ep.ID || o.AccountID != acct.ID {
+		return pre
+	}
+	if also != nil {
+		also(tx, o)
+	}
+	if lapse {
+		pre.lapsed, pre.err = s.authzLapsed(tx, o)
+	}
+	return pre
+}
+
+// readOrderAhead is the readAhead of a request for the order its path
+// names (see readOrderIn); *pre is what it read.
+func (s *Server) readOrderAhead(r *http.Request, pre **readOrder, lapse bool, also func(localstore.Tx, *acmestate.Order)) readAhead {
+	return func(tx localstore.Tx, ep *acmestate.Endpoint, acct *acmestate.Account) {
+		*pre = s.readOrderIn(tx, r, ep, acct, lapse, also)
+	}
+}
+
+// loadOrderFrom is the order of ep owned by the requesting account that
+// the request path names, taken from pre when it was read ahead (see
+// readOrderAhead), else read as readOrderIn reads it; with lapse, a view
+// of it (expired or lapsed: invalid).
+func (s *Server) loadOrderFrom(r *http.Request, ep *acmestate.Endpoint, req *request, pre *readOrder, lapse bool, also func(localstore.Tx, *acmestate.Order)) (*acmestate.Order, *Problem) {
+	if pre == nil {
+		pre = &readOrder{}
+		err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
+			pre = s.readOrderIn(tx, r, ep, req.Account, lapse, also)
+			return pre.err
+		})
+		if pre.err == nil {
+			pre.err = err // the transaction's own failure
 		}
-		if also != nil {
-			also(tx, o)
-		}
-		lapsed, err = s.authzLapsed(tx, o)
-		return err
-	})
+	}
+	o, lapsed, err := pre.o, pre.lapsed, pre.err
 	if errors.Is(err, localstore.ErrNotFound) || (err == nil && o.EndpointID != ep.ID) {
 		return nil, problem(errMalformed, http.StatusNotFound, "no such order")
 	}
@@ -467,11 +499,13 @@ func (s *Server) expireOrder(o *acmestate.Order) {
 }
 
 func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
-	ep, req, ok := s.postAsGet(w, r)
+	// The order is read with the endpoint and account.
+	var pre *readOrder
+	ep, req, ok := s.postAsGetWith(w, r, s.readOrderAhead(r, &pre, true, nil))
 	if !ok {
 		return
 	}
-	o, p := s.loadOrder(r, ep, req)
+	o, p := s.loadOrderFrom(r, ep, req, pre, true, nil)
 	if p != nil {
 		writeProblem(w, p)
 		return
@@ -481,7 +515,12 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
 
 // postAsGet verifies a kid-signed POST-as-GET (empty payload).
 func (s *Server) postAsGet(w http.ResponseWriter, r *http.Request) (*acmestate.Endpoint, *request, bool) {
-	ep, req, ok := s.authenticate(w, r, needKID)
+	return s.postAsGetWith(w, r, nil)
+}
+
+// postAsGetWith is postAsGet running also as authenticateWith does.
+func (s *Server) postAsGetWith(w http.ResponseWriter, r *http.Request, also readAhead) (*acmestate.Endpoint, *request, bool) {
+	ep, req, ok := s.authenticateWith(w, r, needKID, false, also)
 	if !ok {
 		return nil, nil, false
 	}
@@ -505,19 +544,23 @@ type authzUpdatePayload struct {
 	Status string `json:"status"`
 }
 
-// loadAuthz reads an authorization of ep owned by the requesting account.
-func (s *Server) loadAuthz(r *http.Request, ep *acmestate.Endpoint, req *request) (*acmestate.Authz, *Problem) {
-	return s.loadAuthzFrom(r, ep, req, nil)
-}
-
-// readAuthz is an authorization read ahead (see authenticateWith).
+// readAuthz is an authorization read ahead (see readAhead).
 type readAuthz struct {
 	a   *acmestate.Authz
 	err error
 }
 
-// loadAuthzFrom is loadAuthz taking the authorization from pre when it
-// was read ahead.
+// readAuthzAhead is the readAhead of a request for the authorization its
+// path names; *pre is what it read.
+func readAuthzAhead(r *http.Request, pre **readAuthz) readAhead {
+	return func(tx localstore.Tx, _ *acmestate.Endpoint, _ *acmestate.Account) {
+		*pre = &readAuthz{}
+		(*pre).a, (*pre).err = acmestate.GetAuthz(tx, r.PathValue("id"))
+	}
+}
+
+// loadAuthzFrom reads an authorization of ep owned by the requesting
+// account, or takes it from pre when it was read ahead.
 func (s *Server) loadAuthzFrom(r *http.Request, ep *acmestate.Endpoint, req *request, pre *readAuthz) (*acmestate.Authz, *Problem) {
 	var a *acmestate.Authz
 	var err error
@@ -548,10 +591,7 @@ func (s *Server) loadAuthzFrom(r *http.Request, ep *acmestate.Endpoint, req *req
 func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 	// The authorization is read with the endpoint and account.
 	var pre *readAuthz
-	ep, req, ok := s.authenticateWith(w, r, needKID, func(tx localstore.Tx) {
-		pre = &readAuthz{}
-		pre.a, pre.err = acmestate.GetAuthz(tx, r.PathValue("id"))
-	})
+	ep, req, ok := s.authenticateWith(w, r, needKID, false, readAuthzAhead(r, &pre))
 	if !ok {
 		return
 	}
