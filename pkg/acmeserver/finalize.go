@@ -266,11 +266,10 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	if err != nil {
 		return caRefusal(err)
 	}
-	if err := inventory.StoreIssued(tx, s.core.Vault, c, issued.Certificate, issued.ChainPEM, nil, now); err != nil {
-		return err
-	}
+	// An ACME certificate's key is the client's: never renewed by the
+	// vault. Set before StoreIssued, which writes the record once.
 	c.RenewalEligibility = inventory.Ineligible
-	if err := tx.PutCertificate(c); err != nil {
+	if err := inventory.StoreIssued(tx, s.core.Vault, c, issued.Certificate, issued.ChainPEM, nil, now); err != nil {
 		return err
 	}
 	if err := acmestate.SetReissueTarget(tx, key, c.ID, now); err != nil {

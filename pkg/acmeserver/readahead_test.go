@@ -14,17 +14,18 @@ import (
 )
 
 // countingStore counts what the server does with its store: read
-// transactions and objects read by kind.
+// transactions, objects read by kind and certificate records written.
 type countingStore struct {
 	localstore.Store
-	mu    sync.Mutex
-	views int
-	reads map[string]int
+	mu       sync.Mutex
+	views    int
+	reads    map[string]int
+	certPuts int
 }
 
 func (c *countingStore) reset() {
 	c.mu.Lock()
-	c.views, c.reads = 0, map[string]int{}
+	c.views, c.reads, c.certPuts = 0, map[string]int{}, 0
 	c.mu.Unlock()
 }
 
@@ -51,10 +52,18 @@ func (t countingTx) GetObject(kind, id string) (*localstore.Object, error) {
 	return t.Tx.GetObject(kind, id)
 }
 
+func (t countingTx) PutCertificate(c *localstore.Certificate) error {
+	t.c.mu.Lock()
+	t.c.certPuts++
+	t.c.mu.Unlock()
+	return t.Tx.PutCertificate(c)
+}
+
 // TestOrderRequestsReadOnce: each request of an order reads what it
 // needs in one read transaction (the order, its authorization or its
-// certificate with the endpoint and account), and finalize reads the
-// order's authorizations only in the transaction that issues.
+// certificate with the endpoint and account), finalize reads the order's
+// authorizations only in the transaction that issues, and writes the
+// certificate's record once.
 func TestOrderRequestsReadOnce(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	cs := &countingStore{Store: f.v.Store}
@@ -77,12 +86,15 @@ func TestOrderRequestsReadOnce(t *testing.T) {
 		}
 		return body
 	}
-	check := func(what string, views int, reads map[string]int) {
+	check := func(what string, views, certPuts int, reads map[string]int) {
 		t.Helper()
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
 		if cs.views != views {
 			t.Errorf("%s: %d read transactions, want %d", what, cs.views, views)
+		}
+		if cs.certPuts != certPuts {
+			t.Errorf("%s: certificate record written %d times, want %d", what, cs.certPuts, certPuts)
 		}
 		for kind, n := range reads {
 			if cs.reads[kind] != n {
@@ -95,9 +107,9 @@ func TestOrderRequestsReadOnce(t *testing.T) {
 	if err := json.Unmarshal(post(o.AuthzURLs[0], nil), &z); err != nil || len(z.Challenges) == 0 {
 		t.Fatalf("authorization: %v, %d challenges", err, len(z.Challenges))
 	}
-	check("authorization", 1, map[string]int{acmestate.KindAuthz: 1})
+	check("authorization", 1, 0, map[string]int{acmestate.KindAuthz: 1})
 	post(z.Challenges[0].URL, nil)
-	check("challenge", 1, map[string]int{acmestate.KindAuthz: 1})
+	check("challenge", 1, 0, map[string]int{acmestate.KindAuthz: 1})
 
 	csr, _ := json.Marshal(map[string]string{"csr": b64(csrFor(t, newKey(t), "www.lab.test"))})
 	var out orderJSON
@@ -107,11 +119,11 @@ func TestOrderRequestsReadOnce(t *testing.T) {
 	if out.Status != acmestate.AcmeValid || out.Certificate == "" {
 		t.Fatalf("finalize: order %s, certificate %q", out.Status, out.Certificate)
 	}
-	check("finalize", 1, map[string]int{acmestate.KindOrder: 2, acmestate.KindAuthz: 1})
+	check("finalize", 1, 1, map[string]int{acmestate.KindOrder: 2, acmestate.KindAuthz: 1})
 
 	post(out.Certificate, nil)
-	check("certificate", 1, map[string]int{acmestate.KindOrder: 1})
+	check("certificate", 1, 0, map[string]int{acmestate.KindOrder: 1})
 
 	post(o.URI, nil)
-	check("order", 1, map[string]int{acmestate.KindOrder: 1, acmestate.KindAuthz: 0}) // valid: its authorizations do not matter
+	check("order", 1, 0, map[string]int{acmestate.KindOrder: 1, acmestate.KindAuthz: 0}) // valid: its authorizations do not matter
 }
