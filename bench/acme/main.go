@@ -79,7 +79,7 @@ func main() {
 		"PostgreSQL `URL` for the cluster figures: one server, then -cluster servers behind haproxy, each on a fresh schema (\"off\": skip)")
 	flag.IntVar(&o.cluster, "cluster", 2, "number of servers behind haproxy on PostgreSQL")
 	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond,
-		"poll a pending authorization or processing order again this long after its last answer instead of after its Retry-After (whole seconds); the first look after acting on it is at once; 0: honour Retry-After")
+		"the longest wait between two polls of a pending authorization or processing order, instead of its Retry-After (whole seconds): the first look after acting on it is at once, then waits of poll/10 doubling up to poll; 0: honour Retry-After")
 	flag.Parse()
 	for _, s := range strings.Split(levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -508,32 +508,43 @@ func clkTck() int64 {
 
 // ---------------------------------------------------------------- clients
 
-// countingTransport counts the HTTP requests a client makes. With poll
-// set it makes the stock client poll like a fast client: a response that
-// leaves the client to poll (a pending authorization or a processing
-// order, with or without a Retry-After) is handed on at once with a
-// Retry-After in the past, so the client asks again at once rather than
-// after the whole seconds its Retry-After allows (or the second it waits
-// when there is none); and a request that asks again for the URL whose
-// answer was just such a response (the same URL, nothing in between) is
-// held until poll has passed since that answer. The first look at a
-// resource after acting on it is never held — only a repeat poll is —
-// so a server that is done by then loses no time to the client: holding
-// every pending answer instead put four waits of poll into each of
+// countingTransport counts the HTTP requests a client makes and the time
+// it sleeps between polls. With poll set it makes the stock client poll
+// like a fast client:
+//   - a response that leaves the client to poll (a pending authorization
+//     or a processing order, or any answer with a Retry-After) is handed on
+//     at once with a Retry-After in the past, so the client asks again at
+//     once rather than after the whole seconds its Retry-After allows (or
+//     the second it waits when there is none);
+//   - a POST that asks again for the URL whose answer was just such a
+//     response (the same URL, no other POST in between) is a repeat poll:
+//     it is held until a wait has passed since that answer, a wait that
+//     starts at poll/10 and doubles, up to poll, while the resource stays
+//     pending (a server that is done a millisecond after it answered is
+//     not charged the whole interval, and one that takes long is not
+//     polled at a millisecond's pace); the first look at a resource after
+//     acting on it is never held.
+//
+// Holding every pending answer instead put four waits of poll into each of
 // Pebble's orders (its new order, its authorization, the challenge and
 // finalize all answer pending or processing), 40 ms of sleep an order at
-// 10 ms that were the client's, not Pebble's. One transport serves one
-// client, whose requests follow one another.
+// 10 ms that were the client's, not Pebble's; and a fixed wait of poll for
+// every repeat charged Pebble ~8 ms an order, since it issues a millisecond
+// or two after it answers finalize "processing". Requests other than POST
+// (the client's HEAD for a nonce) neither count as a poll nor interrupt
+// one. One transport serves one client, whose requests follow one another.
 type countingTransport struct {
-	base http.RoundTripper
-	n    *atomic.Int64
-	poll time.Duration
+	base  http.RoundTripper
+	n     *atomic.Int64
+	slept *atomic.Int64 // nanoseconds slept before repeat polls (nil: not counted)
+	poll  time.Duration
 
 	sleep func(time.Duration) // time.Sleep when nil (a test's recorder)
 
 	mu       sync.Mutex
-	lastURL  string    // the URL of the previous answer that left the client to poll
-	lastWait time.Time // when that answer came
+	lastURL  string        // the URL of the previous answer that left the client to poll
+	lastWait time.Time     // when that answer came
+	wait     time.Duration // the wait before the next repeat poll of lastURL
 }
 
 // pastDate is a Retry-After the client reads as "at once".
@@ -542,16 +553,26 @@ const pastDate = "Mon, 01 Jan 2001 00:00:00 GMT"
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
 	url := r.URL.String()
-	if t.poll > 0 {
+	post := r.Method == http.MethodPost
+	if t.poll > 0 && post {
 		t.mu.Lock()
-		repeat, since := t.lastURL == url, time.Since(t.lastWait)
-		t.lastURL = ""
+		repeat, since, wait := t.lastURL == url, time.Since(t.lastWait), t.wait
+		if repeat {
+			t.wait = min(2*wait, t.poll)
+		} else {
+			t.wait = max(t.poll/10, 1)
+		}
+		t.lastURL = "" // set again below if this answer too leaves the client to poll
 		t.mu.Unlock()
-		if repeat && since < t.poll {
+		if repeat && since < wait {
+			d := wait - since
+			if t.slept != nil {
+				t.slept.Add(int64(d))
+			}
 			if t.sleep != nil {
-				t.sleep(t.poll - since)
+				t.sleep(d)
 			} else {
-				time.Sleep(t.poll - since)
+				time.Sleep(d)
 			}
 		}
 	}
@@ -572,22 +593,24 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	if wait {
 		resp.Header.Set("Retry-After", pastDate)
-		t.mu.Lock()
-		t.lastURL, t.lastWait = url, time.Now()
-		t.mu.Unlock()
+		if post {
+			t.mu.Lock()
+			t.lastURL, t.lastWait = url, time.Now()
+			t.mu.Unlock()
+		}
 	}
 	return resp, nil
 }
 
 // newClient is one stock client with its own connection and account key.
-func newClient(tg *target, requests *atomic.Int64, poll time.Duration) (*acme.Client, error) {
+func newClient(tg *target, requests, slept *atomic.Int64, poll time.Duration) (*acme.Client, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: tg.roots}, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
 	return &acme.Client{Key: key, DirectoryURL: tg.dirURL, UserAgent: "certctl-bench",
-		HTTPClient: &http.Client{Transport: &countingTransport{base: tr, n: requests, poll: poll}, Timeout: time.Minute}}, nil
+		HTTPClient: &http.Client{Transport: &countingTransport{base: tr, n: requests, slept: slept, poll: poll}, Timeout: time.Minute}}, nil
 }
 
 // order runs one complete order for name: new order, authorizations
@@ -649,6 +672,7 @@ type result struct {
 	cpuPerOrder           time.Duration // -1: unknown
 	lbCPUPerOrder         time.Duration // the balancer's; -1: none
 	requestsPerOrder      float64
+	sleptPerOrder         time.Duration // the clients' sleep before repeat polls
 	firstErr              error
 }
 
@@ -658,18 +682,19 @@ type bench struct {
 	tg       *target
 	clients  []*acme.Client
 	requests *atomic.Int64
-	stopped  bool // a level failed orders: no larger level runs
+	slept    *atomic.Int64 // nanoseconds the clients slept before repeat polls
+	stopped  bool          // a level failed orders: no larger level runs
 }
 
 // prepare registers the largest level's accounts on tg and warms each up.
 func prepare(o options, tg *target) (*bench, error) {
 	ctx := context.Background()
-	b := &bench{tg: tg, requests: new(atomic.Int64)}
+	b := &bench{tg: tg, requests: new(atomic.Int64), slept: new(atomic.Int64)}
 	maxN := slices.Max(o.levels)
 	b.clients = make([]*acme.Client, maxN)
 	regStart := time.Now()
 	for i := range b.clients {
-		c, err := newClient(tg, b.requests, o.poll)
+		c, err := newClient(tg, b.requests, b.slept, o.poll)
 		if err != nil {
 			return nil, err
 		}
@@ -696,13 +721,13 @@ func prepare(o options, tg *target) (*bench, error) {
 // tally is what the rounds of one level add up: CPU ticks of the server(s)
 // and of the balancer (-1: unknown) and requests sent.
 type tally struct {
-	ticks, lbTicks, requests int64
+	ticks, lbTicks, requests, slept int64
 }
 
 // round runs one round of level n (orders orders) on b, adding to r and t.
 func (b *bench) round(o options, n, orders, round int, r *result, t *tally) error {
 	tg := b.tg
-	before, lb0, req0 := tg.cpuTicks(), cpuTicks(tg.lbPID), b.requests.Load()
+	before, lb0, req0, slept0 := tg.cpuTicks(), cpuTicks(tg.lbPID), b.requests.Load(), b.slept.Load()
 	if err := runLevel(context.Background(), b.clients[:n], tg, fmt.Sprintf("c%dr%d", n, round), orders, n, o.maxTime, r); err != nil {
 		return err
 	}
@@ -718,6 +743,7 @@ func (b *bench) round(o options, n, orders, round int, r *result, t *tally) erro
 		t.lbTicks += lb1 - lb0
 	}
 	t.requests += b.requests.Load() - req0
+	t.slept += b.slept.Load() - slept0
 	return nil
 }
 
@@ -787,6 +813,7 @@ func measure(o options, tgs ...*target) error {
 			}
 			if r.done > 0 {
 				r.requestsPerOrder = float64(t.requests) / float64(r.done)
+				r.sleptPerOrder = time.Duration(t.slept / int64(r.done))
 			}
 			b.tg.samples = append(b.tg.samples, *r)
 			logf("%s: %d clients: %d orders, %d failed in %v (%d rounds)", b.tg.name, n, r.done, r.failed, r.elapsed.Round(time.Millisecond), o.rounds)
@@ -870,8 +897,8 @@ func ms(d time.Duration) string {
 func printTable(tg *target) {
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	fmt.Fprintf(w, "%-8s %7s %7s %6s %9s %9s %9s %9s %11s %9s\n",
-		"server", "clients", "orders", "errors", "orders/s", "p50 ms", "p90 ms", "max ms", "cpu ms/ord", "req/ord")
+	fmt.Fprintf(w, "%-8s %7s %7s %6s %9s %9s %9s %9s %11s %9s %11s\n",
+		"server", "clients", "orders", "errors", "orders/s", "p50 ms", "p90 ms", "max ms", "cpu ms/ord", "req/ord", "poll ms/ord")
 	for _, r := range tg.samples {
 		rate := r.rate()
 		cpu := "n/a"
@@ -881,8 +908,8 @@ func printTable(tg *target) {
 		if r.lbCPUPerOrder >= 0 {
 			cpu += " +lb " + ms(r.lbCPUPerOrder)
 		}
-		fmt.Fprintf(w, "%-8s %7d %7d %6d %9.1f %9s %9s %9s %11s %9.1f\n",
-			tg.name, r.clients, r.done, r.failed, rate, ms(r.p50), ms(r.p90), ms(r.max), cpu, r.requestsPerOrder)
+		fmt.Fprintf(w, "%-8s %7d %7d %6d %9.1f %9s %9s %9s %11s %9.1f %11s\n",
+			tg.name, r.clients, r.done, r.failed, rate, ms(r.p50), ms(r.p90), ms(r.max), cpu, r.requestsPerOrder, ms(r.sleptPerOrder))
 		if r.firstErr != nil {
 			fmt.Fprintf(w, "         first error: %v\n", r.firstErr)
 		}
