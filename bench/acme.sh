@@ -6,15 +6,16 @@
 # CERTCTL_TEST_POSTGRES_URL; each run uses a fresh schema it drops), one
 # server on it and two servers on it behind haproxy in http mode balancing
 # every request round robin (CPU summed over the servers, haproxy's apart);
-# the same client against Pebble when `pebble` is on PATH (install it with
-#   (cd /tmp && GOFLAGS= go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)
-# ), its client polling like a fast client (-poll): the first look at an
-# authorization or order after acting on it at once, a repeat poll 10 ms
-# after the last answer, never Pebble's whole-second Retry-After; the two
-# servers taking turns round by round at
-# each level (-rounds, default 3) so that a drift in the machine's speed
-# falls on both; then certctl's CPU per order and orders/s beside Pebble's
-# with the ratios to the aims (CPU <= 1.0x, orders/s >= 2.0x).
+# the same client against Pebble when `pebble` is on PATH (Debian's package,
+# or `(cd /tmp && GOFLAGS= go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3)`),
+# its client polling like a fast client (-poll, default 10 ms): the first
+# look at an authorization or order after acting on it at once, repeat
+# polls after 1, 2, 4, 8 and then every 10 ms, never a server's
+# whole-second Retry-After (each row shows the clients' poll sleep per
+# order); the two servers taking turns round by round at each level
+# (-rounds, default 3) so that a drift in the machine's speed falls on
+# both; then certctl's CPU per order and orders/s beside Pebble's with the
+# ratios to the aims (CPU <= 1.0x, orders/s >= 2.0x).
 # Loopback only, bounded in orders and time (a few minutes); not run by CI.
 #
 #   bash bench/acme.sh                       # builds certctl, default levels
