@@ -14,11 +14,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v3"
 
@@ -156,54 +156,227 @@ func (e caseError) Error() string {
 	return "member " + string(e) + " differs from a field name in case only"
 }
 
-// decodeExact decodes the JSON object data into the struct v (a pointer),
-// matching member names to the fields' json tags exactly: a member that
-// matches a tag only case-insensitively is a caseError; other members are
-// ignored, as encoding/json does.
-func decodeExact(data []byte, v any) error {
-	var m map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
-		return err
+// exactObject is a struct decodeExact fills: the exact (case-sensitive)
+// names of its members and how to set the field of each from its JSON
+// value, written out per type so that a request costs no reflection.
+type exactObject interface {
+	// exactNames are the member names, in field order.
+	exactNames() []string
+	// setExact sets the field of exactNames()[i] from raw, the value of
+	// the member's last occurrence, as json.Unmarshal into the zero
+	// field would.
+	setExact(i int, raw []byte) error
+}
+
+var (
+	flattenedNames = []string{"protected", "payload", "signature", "header", "signatures"}
+	protectedNames = []string{"alg", "nonce", "url", "kid", "jwk"}
+)
+
+func (f *flattenedJWS) exactNames() []string { return flattenedNames }
+
+func (f *flattenedJWS) setExact(i int, raw []byte) error {
+	switch i {
+	case 0:
+		return setString(&f.Protected, raw)
+	case 1:
+		return setStringPtr(&f.Payload, raw)
+	case 2:
+		return setString(&f.Signature, raw)
+	case 3:
+		f.Header = bytes.Clone(raw)
+	case 4:
+		f.Signatures = bytes.Clone(raw)
 	}
-	if m == nil {
-		return errors.New("not a JSON object")
+	return nil
+}
+
+func (h *protectedHeader) exactNames() []string { return protectedNames }
+
+func (h *protectedHeader) setExact(i int, raw []byte) error {
+	switch i {
+	case 0:
+		return setString(&h.Alg, raw)
+	case 1:
+		return setString(&h.Nonce, raw)
+	case 2:
+		return setString(&h.URL, raw)
+	case 3:
+		return setString(&h.Kid, raw)
+	case 4:
+		h.JWK = bytes.Clone(raw)
 	}
-	rv := reflect.ValueOf(v).Elem()
-	tags := fieldsOf(rv.Type())
-	for k, val := range m {
-		i, ok := tags[k]
-		if !ok {
-			for t := range tags {
-				if strings.EqualFold(t, k) {
-					return caseError(k)
-				}
-			}
-			continue
+	return nil
+}
+
+// plain reports whether the text b of a JSON string needs no decoding:
+// no escape and nothing but ASCII (the string is valid JSON, so it holds
+// no control character).
+func plain(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return false
 		}
-		if err := json.Unmarshal(val, rv.Field(i).Addr().Interface()); err != nil {
-			return err
+	}
+	return true
+}
+
+// plainString is the text of the JSON string raw when it is plain.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || !plain(raw[1:len(raw)-1]) {
+		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
+// member is the index of the name key in names, exact reporting whether
+// it matches exactly rather than case-insensitively only; -1 when none.
+func member(names []string, key []byte) (n int, exact bool) {
+	n = -1
+	for i, name := range names {
+		if name == string(key) {
+			return i, true
+		}
+		if n < 0 && strings.EqualFold(name, string(key)) {
+			n = i
+		}
+	}
+	return n, false
+}
+
+// setString sets *dst from the JSON value raw as json.Unmarshal into an
+// empty string would: null leaves it empty, a value of another type fails.
+func setString(dst *string, raw []byte) error {
+	*dst = ""
+	if s, ok := plainString(raw); ok {
+		*dst = s
+		return nil
+	}
+	return json.Unmarshal(raw, dst)
+}
+
+// setStringPtr is setString for an optional string: null leaves it nil.
+func setStringPtr(dst **string, raw []byte) error {
+	*dst = nil
+	if s, ok := plainString(raw); ok {
+		*dst = &s
+		return nil
+	}
+	return json.Unmarshal(raw, dst)
+}
+
+// errNotObject is decodeExact's error for data that is no JSON object.
+var errNotObject = errors.New("not a JSON object")
+
+// decodeExact decodes the first JSON value of data, which must be an
+// object, into v, matching member names to v's exactly: a member whose
+// name matches one only case-insensitively is a caseError; other members
+// are ignored, as encoding/json does; of a repeated member the last
+// counts. What follows the object is not read (as json.Decoder.Decode).
+// It makes one pass over the object after checking it is valid JSON.
+func decodeExact(data []byte, v exactObject) error {
+	start := skipSpace(data, 0)
+	if start == len(data) || data[start] != '{' {
+		return errNotObject
+	}
+	end := valueEnd(data, start)
+	if end < 0 || !json.Valid(data[start:end]) {
+		return errNotObject
+	}
+	obj := data[start:end]
+	names := v.exactNames()
+	var last [8][]byte
+	var caseErr error
+	for i := skipSpace(obj, 1); obj[i] != '}'; {
+		kEnd := valueEnd(obj, i)
+		key := obj[i+1 : kEnd-1]
+		if !plain(key) {
+			var s string
+			if err := json.Unmarshal(obj[i:kEnd], &s); err != nil {
+				return err
+			}
+			key = []byte(s)
+		}
+		vStart := skipSpace(obj, skipSpace(obj, kEnd)+1) // past the colon
+		vEnd := valueEnd(obj, vStart)
+		switch n, exact := member(names, key); {
+		case exact:
+			last[n] = obj[vStart:vEnd]
+		case n >= 0 && caseErr == nil:
+			caseErr = caseError(key)
+		}
+		i = skipSpace(obj, vEnd)
+		if obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	if caseErr != nil {
+		return caseErr
+	}
+	for n, raw := range last[:len(names)] {
+		if raw != nil {
+			if err := v.setExact(n, raw); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// fieldTags maps a struct type to its fields' json names (index by name).
-var fieldTags sync.Map // reflect.Type → map[string]int
+// skipSpace is the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
 
-// fieldsOf is the json name → field index map of struct type rt, built
-// once a type. The map returned is shared: not to be modified.
-func fieldsOf(rt reflect.Type) map[string]int {
-	if m, ok := fieldTags.Load(rt); ok {
-		return m.(map[string]int)
+// valueEnd is the index just past the JSON value that starts at data[i],
+// found by its structure alone (strings and brackets); -1 when it does
+// not end. It does not validate: decodeExact checks the whole object with
+// json.Valid first.
+func valueEnd(data []byte, i int) int {
+	depth := 0
+	for ; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '"':
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(data) {
+				return -1
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return i // the end of the enclosing object or array
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+		}
 	}
-	tags := make(map[string]int, rt.NumField())
-	for i := range rt.NumField() {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-		tags[name] = i
+	if depth == 0 {
+		return i
 	}
-	fieldTags.Store(rt, tags)
-	return tags
+	return -1
 }
 
 func quote(s string) string {

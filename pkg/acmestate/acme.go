@@ -40,8 +40,11 @@ func PutAccount(tx localstore.Tx, a *Account) error {
 
 // GetAccount reads an account; ErrNotFound when missing.
 func GetAccount(tx localstore.Tx, id string) (*Account, error) {
-	a := &Account{}
-	return a, getJSON(tx, KindAccount, id, a)
+	o, err := tx.GetObject(KindAccount, id)
+	if err != nil {
+		return nil, err
+	}
+	return accountCache.decode(o)
 }
 
 func accountKeyID(endpointID, thumbprint string) string { return endpointID + "/" + thumbprint }

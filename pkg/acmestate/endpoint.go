@@ -246,14 +246,14 @@ func Put(tx localstore.Tx, e *Endpoint) error { return putJSON(tx, KindEndpoint,
 
 // Get reads an endpoint by exact ID.
 func Get(tx localstore.Tx, id string) (*Endpoint, error) {
-	e := &Endpoint{}
-	if err := getJSON(tx, KindEndpoint, id, e); err != nil {
-		if errors.Is(err, localstore.ErrNotFound) {
-			return nil, errs.NotFoundf("ACME endpoint %s not found", id)
-		}
+	o, err := tx.GetObject(KindEndpoint, id)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, errs.NotFoundf("ACME endpoint %s not found", id)
+	}
+	if err != nil {
 		return nil, err
 	}
-	return e, nil
+	return endpointCache.decode(o)
 }
 
 // Resolve finds an endpoint from an identifier argument (ARN of the

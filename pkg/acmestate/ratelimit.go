@@ -1,8 +1,11 @@
 package acmestate
 
 import (
+	"bytes"
 	"errors"
+	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/certctl/certctl/pkg/localstore"
@@ -43,7 +46,13 @@ func Admit(tx localstore.Tx, key string, limit int, now time.Time) (time.Duratio
 		return 0, nil
 	}
 	var rec rateRecord
-	if err := getJSON(tx, KindRate, key, &rec); err != nil && !errors.Is(err, localstore.ErrNotFound) {
+	o, err := tx.GetObject(KindRate, key)
+	switch {
+	case err == nil:
+		if err := rec.decode(o); err != nil {
+			return 0, err
+		}
+	case !errors.Is(err, localstore.ErrNotFound):
 		return 0, err
 	}
 	ms := now.UnixMilli()
@@ -55,5 +64,74 @@ func Admit(tx localstore.Tx, key string, limit int, now time.Time) (time.Duratio
 	}
 	rec.Times = append(rec.Times, ms)
 	slices.Sort(rec.Times) // the servers' clocks may differ a little
-	return 0, putJSON(tx, KindRate, key, rec, now)
+	return 0, tx.PutObject(&localstore.Object{Kind: KindRate, ID: key, Data: rec.encode(), UpdatedAt: now})
+}
+
+// The window of an account's orders holds a time for each of its orders
+// in the last hour (hundreds for a busy client), and is read and written
+// by each of them: rateRecord is decoded and encoded by hand, as
+// json.Unmarshal and json.Marshal would, in their common form
+// ({"times":[1,2]}); any other text falls back to encoding/json.
+const ratePrefix, rateSuffix = `{"times":`, `}`
+
+// decode decodes the stored window o into r as decodeObject would.
+func (r *rateRecord) decode(o *localstore.Object) error {
+	if times, ok := decodeTimes(o.Data); ok {
+		r.Times = times
+		return nil
+	}
+	return decodeObject(o, r)
+}
+
+// decodeTimes decodes {"times":[...]} of non-negative integers without
+// leading zeros, none beyond int64, and nothing else (no white space);
+// false for anything else.
+func decodeTimes(data []byte) ([]int64, bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(ratePrefix))
+	if !ok {
+		return nil, false
+	}
+	if rest, ok = bytes.CutSuffix(rest, []byte(rateSuffix)); !ok {
+		return nil, false
+	}
+	if string(rest) == "null" {
+		return nil, true
+	}
+	if len(rest) < 2 || rest[0] != '[' || rest[len(rest)-1] != ']' {
+		return nil, false
+	}
+	rest = rest[1 : len(rest)-1]
+	times := make([]int64, 0, bytes.Count(rest, []byte(","))+1)
+	for len(rest) > 0 {
+		num, after, more := bytes.Cut(rest, []byte(","))
+		if len(num) == 0 || (num[0] == '0' && len(num) > 1) || (more && len(after) == 0) {
+			return nil, false
+		}
+		var n int64
+		for _, c := range num {
+			if c < '0' || c > '9' || n > (math.MaxInt64-int64(c-'0'))/10 {
+				return nil, false
+			}
+			n = n*10 + int64(c-'0')
+		}
+		times = append(times, n)
+		rest = after
+	}
+	return times, true
+}
+
+// encode is json.Marshal(r).
+func (r rateRecord) encode() []byte {
+	if r.Times == nil {
+		return []byte(ratePrefix + "null" + rateSuffix)
+	}
+	b := make([]byte, 0, len(ratePrefix)+len(rateSuffix)+2+len(r.Times)*14)
+	b = append(b, ratePrefix+"["...)
+	for i, t := range r.Times {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, t, 10)
+	}
+	return append(b, "]"+rateSuffix...)
 }
