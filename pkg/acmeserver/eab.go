@@ -26,17 +26,19 @@ var eabAlgorithms = []string{"HS256", "HS384", "HS512"}
 // ep; nothing else of the binding is. An error is the store's or the
 // vault's, not the binding's.
 func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *acmestate.Endpoint, raw json.RawMessage, outer *request) (*acmestate.EAB, *Problem, error) {
+	// Read as the outer JWS is (parseJWS): member names matched exactly,
+	// and go-jose given only the members read here (flattenedJWS.compact).
 	var f flattenedJWS
-	if err := json.Unmarshal(raw, &f); err != nil || f.Signatures != nil || f.Header != nil || f.Payload == nil {
+	if err := decodeExact(raw, &f); err != nil || f.Signatures != nil || f.Header != nil || f.Payload == nil {
 		return nil, malformed("externalAccountBinding is not a flattened JWS"), nil
 	}
 	hdr, err := base64.RawURLEncoding.DecodeString(f.Protected)
 	if err != nil {
 		return nil, malformed("externalAccountBinding protected header is not base64url"), nil
 	}
-	var h protectedHeader
-	if err := json.Unmarshal(hdr, &h); err != nil {
-		return nil, malformed("externalAccountBinding protected header is not JSON"), nil
+	h, p := decodeProtected(hdr)
+	if p != nil {
+		return nil, malformed("externalAccountBinding: " + p.Detail), nil
 	}
 	if !slices.Contains(eabAlgorithms, h.Alg) {
 		p := problem(errBadSignatureAlgorithm, http.StatusBadRequest, "externalAccountBinding must be MACed with HS256, HS384 or HS512")
@@ -60,7 +62,11 @@ func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *acmesta
 		return nil, unauthorized("unknown external account binding key ID"), nil
 	}
 	op.Param("ExternalAccountBindingKeyId", b.KeyID)
-	jws, err := jose.ParseSigned(string(raw))
+	c, ok := f.compact()
+	if !ok {
+		return nil, malformed("externalAccountBinding protected, payload or signature is not base64url"), nil
+	}
+	jws, err := jose.ParseSigned(c)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, malformed("unparsable externalAccountBinding"), nil
 	}

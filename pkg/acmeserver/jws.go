@@ -124,11 +124,46 @@ func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) 
 		p.Algorithms = SignatureAlgorithms
 		return nil, nil, p
 	}
-	jws, err := jose.ParseSigned(string(body))
+	c, ok := f.compact()
+	if !ok {
+		return nil, nil, malformed("JWS protected, payload or signature is not base64url")
+	}
+	jws, err := jose.ParseSigned(c)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, nil, malformed("unparsable JWS")
 	}
 	return jws, h, nil
+}
+
+// compact is f in the compact serialization, for go-jose to parse and
+// verify: made of exactly the three members this server decoded, so that
+// the header go-jose verifies is the header the server acts on. Given the
+// JSON body, go-jose reads it its own way: it first deletes every white
+// space character, inside member names too, so to go-jose a body with a
+// member "signa tures" beside protected, payload and signature is a JWS of
+// the general serialization, whose signed header — an old, already used
+// request's — is not the unsigned one decodeExact read (a replay under
+// any nonce and url). Each member must be base64url without padding (RFC
+// 7515 section 2), which also keeps a '.' or white space out of the
+// compact form; ok is false otherwise.
+func (f *flattenedJWS) compact() (c string, ok bool) {
+	if !isBase64URL(f.Protected) || f.Payload == nil || !isBase64URL(*f.Payload) || !isBase64URL(f.Signature) {
+		return "", false
+	}
+	return f.Protected + "." + *f.Payload + "." + f.Signature, true
+}
+
+// isBase64URL reports whether s is made only of the base64url alphabet
+// (no padding).
+func isBase64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // decodeProtected decodes a protected header. Header parameter names are
