@@ -102,7 +102,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Prob
 // it parsed. It does not verify the signature.
 func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) {
 	var f flattenedJWS
-	if err := decodeExact(body, &f); err != nil {
+	// json.Valid: nothing but white space may follow the object, so that
+	// no reader of the body (a proxy in front) can see another JWS in it.
+	if err := decodeExact(body, &f); err != nil || !json.Valid(body) {
 		return nil, nil, malformed("request is not a JWS in flattened JSON serialization")
 	}
 	if f.Signatures != nil || f.Header != nil {
@@ -516,7 +518,10 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, ep *acmestate.En
 // account h.Kid names, read already. With deferNonce the nonce is checked
 // and left to redeem (see authenticateDeferred).
 func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyMode, jws *jose.JSONWebSignature, h *protectedHeader, pre *prefetched, deferNonce bool) (*request, *Problem) {
-	want := s.base(r) + r.URL.Path
+	// The escaped path, which the router matched (a %2F stays inside its
+	// segment there): the decoded one would let a url signed for .../a/b
+	// reach the handler of .../a%2Fb.
+	want := s.base(r) + r.URL.EscapedPath()
 	if h.URL == "" || h.URL != want {
 		return nil, unauthorized("JWS url header does not match the request URL")
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v3"
@@ -114,4 +115,72 @@ func FuzzJWSHeaderAgreesWithJose(f *testing.F) {
 			t.Fatalf("%q: the server reads %+v, go-jose kid=%q nonce=%q alg=%q url=%q", b, h, g.KeyID, g.Nonce, g.Algorithm, url)
 		}
 	})
+}
+
+// nonceSpellings are the other strings the lenient base64url decoder reads
+// as nonce n: its last character carries 4 bits of padding.
+func nonceSpellings(n string) []string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, n[len(n)-1])
+	var out []string
+	for low := 0; low < 16; low++ {
+		if c := last&^0xf | low; c != last {
+			out = append(out, n[:len(n)-1]+string(alphabet[c]))
+		}
+	}
+	return out
+}
+
+// A nonce is used once whatever its spelling: the 15 other strings that
+// decode to a used nonce are refused, on a request that redeems its nonce
+// at once (POST to the account) and on one that redeems it in its change
+// (newOrder). The lenient decoder took each spelling for a new nonce.
+func TestNonceOnceWhateverItsSpelling(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	key := newKey(t)
+	_, acct := f.register(key)
+	order := []byte(`{"identifiers":[{"type":"dns","value":"a.lab.test"}]}`)
+	for _, c := range []struct {
+		url     string
+		payload []byte
+		ok      int
+	}{{acct.URI, nil, http.StatusOK}, {f.url("/new-order"), order, http.StatusCreated}} {
+		n := f.nonce()
+		resp, body := f.signed(c.url, key, acct.URI, c.payload, func(h map[string]any) { h["nonce"] = n })
+		if resp.StatusCode != c.ok {
+			t.Fatalf("%s, first use: %d %s", c.url, resp.StatusCode, body)
+		}
+		for _, v := range nonceSpellings(n) {
+			resp, body := f.signed(c.url, key, acct.URI, c.payload, func(h map[string]any) { h["nonce"] = v })
+			wantProblem(t, c.url+" nonce "+v, resp, body, errBadNonce, http.StatusBadRequest)
+		}
+	}
+}
+
+// The url a request is signed for must be the URL it was routed by: a
+// url signed for the account's orders list does not pass at .../acct/ID%2Forders,
+// which the router hands to the account handler with the ID "ID/orders".
+func TestURLCheckUsesTheRoutedPath(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	key := newKey(t)
+	_, acct := f.register(key)
+	resp, body := f.signed(acct.URI+"%2Forders", key, acct.URI, nil, func(h map[string]any) { h["url"] = acct.URI + "/orders" })
+	wantProblem(t, "escaped slash", resp, body, errUnauthorized, http.StatusForbidden)
+	if !strings.Contains(string(body), "url header does not match") {
+		t.Errorf("refused for another reason: %s", body)
+	}
+}
+
+// Nothing but white space may follow the JWS object in a request body.
+func TestTrailingDataAfterTheJWSIsRefused(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	key := newKey(t)
+	_, acct := f.register(key)
+	jws := signES256(t, key, map[string]any{"alg": "ES256", "nonce": f.nonce(), "url": acct.URI, "kid": acct.URI}, nil)
+	resp, body := f.rawPost(acct.URI, append(jws, ` {"protected":"x"}`...), "application/jose+json")
+	wantProblem(t, "trailing JWS", resp, body, errMalformed, http.StatusBadRequest)
+	jws = signES256(t, key, map[string]any{"alg": "ES256", "nonce": f.nonce(), "url": acct.URI, "kid": acct.URI}, nil)
+	if resp, body := f.rawPost(acct.URI, append(jws, " \n\t"...), "application/jose+json"); resp.StatusCode != http.StatusOK {
+		t.Errorf("trailing white space: %d %s", resp.StatusCode, body)
+	}
 }

@@ -181,7 +181,11 @@ func (n *NonceStore) check(v string) (time.Time, error) {
 	if base64.RawURLEncoding.DecodedLen(len(v)) != nonceLen {
 		return time.Time{}, ErrNonce
 	}
-	b, err := base64.RawURLEncoding.DecodeString(v)
+	// Strict: the last character of a nonce carries 4 bits of padding,
+	// which the lenient decoder ignores, so 16 spellings would decode to
+	// one nonce — and each, recorded as the string the client sent, would
+	// be redeemed once.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(v)
 	if err != nil || len(b) != nonceLen || b[0] != nonceVersion {
 		return time.Time{}, ErrNonce
 	}
