@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"golang.org/x/crypto/acme"
 
 	"github.com/certctl/certctl/pkg/acmestate"
@@ -306,7 +307,8 @@ func TestChallengeWildcardDNS01(t *testing.T) {
 }
 
 // TestChallengeFailures: a wrong key authorization, a CAA record naming
-// another CA and an unanswered port each leave the challenge, the
+// another CA, an unanswered port and a name that does not resolve (or
+// whose DNS reply is broken) each leave the challenge, the
 // authorization and the order invalid, with the problem in the
 // challenge's error (and the order's).
 func TestChallengeFailures(t *testing.T) {
@@ -331,11 +333,22 @@ func TestChallengeFailures(t *testing.T) {
 			ln.Close()
 		}},
 		{"name that does not resolve", "nowhere.chal.test", "dns", func(env *challengeEnv, c *acme.Client, token string) {}},
+		// The name is resolved in http.Transport's dial goroutine, where
+		// the panic this reply once caused ended the server.
+		{"address reply without a question", "noquestion.chal.test", "dns", func(env *challengeEnv, c *acme.Client, token string) {
+			body, _ := c.HTTP01ChallengeResponse(token)
+			env.serveHTTP01(token, body)
+			env.dns.SetTamper(func(q dns.Question, m *dns.Msg) {
+				if q.Qtype == dns.TypeA {
+					m.Question, m.Answer = nil, nil
+				}
+			})
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, acmestate.ContactNotRequired)
 			hosts := []string{tc.host}
-			if tc.problem == "dns" {
+			if tc.host == "nowhere.chal.test" {
 				hosts = nil
 			}
 			env := newChallengeEnv(t, hosts...)

@@ -101,7 +101,11 @@ func (r *Resolver) CheckCAA(ctx context.Context, name string, identities []strin
 		if len(rrs) > 0 {
 			var caa []*dns.CAA
 			for _, rr := range rrs {
-				caa = append(caa, rr.(*dns.CAA))
+				c, ok := rr.(*dns.CAA)
+				if !ok {
+					return false, "", fmt.Errorf("%w: %s: a CAA record that cannot be read", ErrLookup, domain)
+				}
+				caa = append(caa, c)
 			}
 			ok, why := EvaluateCAA(caa, name, identities)
 			return ok, why, nil

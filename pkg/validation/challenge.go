@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 // ACME challenge types this package checks (RFC 8555 section 8, RFC 8737).
@@ -238,9 +240,8 @@ func (c *ChallengeChecker) CheckTLSALPN01(ctx context.Context, name, keyAuth str
 // checkALPNCertificate checks a tls-alpn-01 certificate (RFC 8737 section
 // 3).
 func checkALPNCertificate(cert *x509.Certificate, name, keyAuth string) *ChallengeFailure {
-	if len(cert.DNSNames) != 1 || !strings.EqualFold(cert.DNSNames[0], name) ||
-		len(cert.IPAddresses)+len(cert.EmailAddresses)+len(cert.URIs) > 0 {
-		return &ChallengeFailure{ProblemIncorrectResponse, fmt.Sprintf("the tls-alpn-01 certificate must carry exactly one name, the dNSName %s (it has %s)", name, strings.Join(cert.DNSNames, ", "))}
+	if f := checkALPNSubjectAltName(cert, name); f != nil {
+		return f
 	}
 	for _, ext := range cert.Extensions {
 		if !ext.Id.Equal(OIDACMEIdentifier) {
@@ -260,6 +261,42 @@ func checkALPNCertificate(cert *x509.Certificate, name, keyAuth string) *Challen
 		return nil
 	}
 	return &ChallengeFailure{ProblemIncorrectResponse, "the tls-alpn-01 certificate has no acmeIdentifier extension"}
+}
+
+// checkALPNSubjectAltName checks that the subjectAltName of a tls-alpn-01
+// certificate holds the dNSName name "and no other entries" (RFC 8737
+// section 3). The extension itself is read: crypto/x509 drops the names it
+// does not know (otherName, directoryName, registeredID, ...), which would
+// pass unseen.
+func checkALPNSubjectAltName(cert *x509.Certificate, name string) *ChallengeFailure {
+	fail := func(has string) *ChallengeFailure {
+		return &ChallengeFailure{ProblemIncorrectResponse, fmt.Sprintf("the tls-alpn-01 certificate must carry exactly one name, the dNSName %s (it has %s)", name, has)}
+	}
+	var sans []pkix.Extension
+	for _, ext := range cert.Extensions {
+		if ext.Id.Equal(x509util.OIDSubjectAltName) {
+			sans = append(sans, ext)
+		}
+	}
+	if len(sans) != 1 {
+		return fail(fmt.Sprintf("%d subjectAltName extensions", len(sans)))
+	}
+	gns, err := x509util.ParseSubjectAltName(sans[0].Value)
+	if err != nil {
+		return fail(err.Error())
+	}
+	var has []string
+	for _, g := range gns {
+		if g.Tag == x509util.GeneralNameDNS && !g.Constructed {
+			has = append(has, fmt.Sprintf("dNSName %q", g.Value))
+		} else {
+			has = append(has, g.Kind())
+		}
+	}
+	if len(gns) != 1 || gns[0].Tag != x509util.GeneralNameDNS || gns[0].Constructed || !strings.EqualFold(string(gns[0].Value), name) {
+		return fail(strings.Join(has, ", "))
+	}
+	return nil
 }
 
 // parseACMEIdentifier parses the value of an acmeIdentifier extension: a

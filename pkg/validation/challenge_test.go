@@ -279,3 +279,89 @@ func TestHTTP01Redirects(t *testing.T) {
 		wantFailure(t, "redirect to "+tc.target, f.c.Check(ctx, ChallengeHTTP01, "web.lab.test", false, "tok", ka), tc.problem)
 	}
 }
+
+// alpnCertSAN makes a self-signed tls-alpn-01 certificate whose
+// subjectAltName holds names (raw GeneralNames, whatever their kind) and
+// whose acmeIdentifier extension is right for keyAuth.
+func alpnCertSAN(t *testing.T, keyAuth string, names ...asn1.RawValue) tls.Certificate {
+	t.Helper()
+	sum := sha256.Sum256([]byte(keyAuth))
+	ev, err := asn1.Marshal(sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	san, err := asn1.Marshal(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "acme"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: san}, {Id: OIDACMEIdentifier, Critical: true, Value: ev}}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// TestTLSALPN01OnlyTheName: the subjectAltName of a tls-alpn-01
+// certificate holds the dNSName validated "and no other entries" (RFC 8737
+// section 3), of any kind: the names crypto/x509 does not parse
+// (otherName, directoryName, registeredID) count too.
+func TestTLSALPN01OnlyTheName(t *testing.T) {
+	ctx := context.Background()
+	f := newChallengeFixture(t, "tls.lab.test")
+	ka := f.keyAuth("tok")
+	dnsName := func(n string) asn1.RawValue {
+		return asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 2, Bytes: []byte(n)}
+	}
+	dirName, err := asn1.Marshal(pkix.Name{CommonName: "tls.lab.test"}.ToRDNSequence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	upn, err := asn1.Marshal(struct {
+		ID    asn1.ObjectIdentifier
+		Value asn1.RawValue `asn1:"tag:0,explicit"`
+	}{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 3}, asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("admin@lab.test")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// otherName is [0] IMPLICIT of that SEQUENCE: its contents, retagged.
+	otherName := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: upn[2:]}
+	for _, tc := range []struct {
+		name    string
+		names   []asn1.RawValue
+		problem string
+	}{
+		{"the name", []asn1.RawValue{dnsName("tls.lab.test")}, ""},
+		{"the name in another case", []asn1.RawValue{dnsName("TLS.lab.test")}, ""},
+		{"a registeredID too", []asn1.RawValue{dnsName("tls.lab.test"), {Class: asn1.ClassContextSpecific, Tag: 8, Bytes: []byte{0x2a, 0x03}}}, ProblemIncorrectResponse},
+		{"a directoryName too", []asn1.RawValue{dnsName("tls.lab.test"), {Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: dirName}}, ProblemIncorrectResponse},
+		{"an otherName too", []asn1.RawValue{otherName, dnsName("tls.lab.test")}, ProblemIncorrectResponse},
+		{"an IP address too", []asn1.RawValue{dnsName("tls.lab.test"), {Class: asn1.ClassContextSpecific, Tag: 7, Bytes: []byte{127, 0, 0, 1}}}, ProblemIncorrectResponse},
+		{"the name twice", []asn1.RawValue{dnsName("tls.lab.test"), dnsName("tls.lab.test")}, ProblemIncorrectResponse},
+		{"a registeredID only", []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 8, Bytes: []byte{0x2a, 0x03}}}, ProblemIncorrectResponse},
+	} {
+		cert := alpnCertSAN(t, ka, tc.names...)
+		leaf, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := checkALPNCertificate(leaf, "tls.lab.test", ka)
+		wantFailure(t, tc.name, got, tc.problem)
+		if got != nil && !strings.Contains(got.Detail, "tls.lab.test") {
+			t.Errorf("%s: detail %q does not name the name", tc.name, got.Detail)
+		}
+	}
+	// Through a real handshake too.
+	f.serveTLS(alpnCertSAN(t, ka, dnsName("tls.lab.test"), asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 8, Bytes: []byte{0x2a, 0x03}}), ALPNProto)
+	got := f.c.Check(ctx, ChallengeTLSALPN01, "tls.lab.test", false, "tok", ka)
+	wantFailure(t, "served with a registeredID too", got, ProblemIncorrectResponse)
+	if got != nil && !strings.Contains(got.Detail, "registeredID") {
+		t.Errorf("detail %q does not name the other entry", got.Detail)
+	}
+}

@@ -99,7 +99,11 @@ func (r *Resolver) checkDNS(ctx context.Context, recordName, value string) (ok b
 			}
 			return false, fmt.Sprintf("the CNAME chain from %s ends at %s without reaching %s", recordName, cur, value), false, nil
 		}
-		target := rrs[0].(*dns.CNAME).Target
+		cn, ok := rrs[0].(*dns.CNAME)
+		if !ok {
+			return false, "", false, fmt.Errorf("%w: %s: a CNAME record that cannot be read", ErrLookup, cur)
+		}
+		target := cn.Target
 		if TargetMatches(target, value) {
 			return true, "", false, nil
 		}

@@ -128,7 +128,16 @@ func (h *HTTPChecker) Fetch(ctx context.Context, name, from string) ([]byte, *Ch
 	tr := &http.Transport{
 		Proxy:             nil,
 		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		DialContext: func(ctx context.Context, network, addr string) (_ net.Conn, err error) {
+			// http.Transport dials in a goroutine of its own, where
+			// nothing recovers: a panic resolving or connecting would
+			// end the whole process (`certctl endpoint serve` with it),
+			// so it fails this fetch instead.
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("internal error connecting to %s: %v", addr, p)
+				}
+			}()
 			host, port, err := net.SplitHostPort(addr)
 			if err != nil {
 				return nil, err

@@ -54,8 +54,8 @@ func NewResolver(servers []string) (*Resolver, error) {
 var ErrLookup = errors.New("DNS lookup failed")
 
 // query asks each server in turn for name/qtype and returns the first
-// authoritative-enough answer: NOERROR or NXDOMAIN. Other outcomes wrap
-// ErrLookup.
+// authoritative-enough answer to that question: NOERROR or NXDOMAIN. Other
+// outcomes, and a reply to another question, wrap ErrLookup.
 func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
@@ -68,6 +68,13 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 			lastErr = err
 			continue
 		}
+		// miekg/dns matches a reply to its query by the message ID only:
+		// a reply without the question, or with another one, would be
+		// read as the answer to this one.
+		if !answersQuestion(in, m.Question[0]) {
+			lastErr = fmt.Errorf("%s answered another question", server)
+			continue
+		}
 		switch in.Rcode {
 		case dns.RcodeSuccess, dns.RcodeNameError:
 			return in, nil
@@ -78,6 +85,17 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 		return nil, ctx.Err()
 	}
 	return nil, fmt.Errorf("%w: %s %s: %v", ErrLookup, dns.TypeToString[qtype], name, lastErr)
+}
+
+// answersQuestion reports whether in is a reply to q: exactly one
+// question, q itself (the name compared without regard to case, which a
+// server may change).
+func answersQuestion(in *dns.Msg, q dns.Question) bool {
+	if len(in.Question) != 1 {
+		return false
+	}
+	got := in.Question[0]
+	return got.Qtype == q.Qtype && got.Qclass == q.Qclass && strings.EqualFold(got.Name, q.Name)
 }
 
 func (r *Resolver) exchange(ctx context.Context, m *dns.Msg, server string) (*dns.Msg, error) {
@@ -101,7 +119,8 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns
 	cur := dns.Fqdn(name)
 	hops := 0
 	for {
-		in, err := r.query(ctx, cur, qtype)
+		asked := cur
+		in, err := r.query(ctx, asked, qtype)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +149,7 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns
 			}
 			cur = next
 		}
-		if strings.EqualFold(in.Question[0].Name, cur) {
+		if strings.EqualFold(asked, cur) {
 			return nil, nil // the answer is about cur: it has no such records
 		}
 		// An alias target the server did not chase: ask about it.

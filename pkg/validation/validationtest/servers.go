@@ -23,6 +23,16 @@ type DNSServer struct {
 	mu       sync.Mutex
 	records  map[string][]dns.RR // by lower-case FQDN
 	fallback func(q dns.Question) []dns.RR
+	tamper   func(q dns.Question, m *dns.Msg)
+}
+
+// SetTamper makes fn change every reply to a query of one question before
+// it is sent (a test of what a broken or hostile server may answer). fn
+// runs without the server's lock.
+func (s *DNSServer) SetTamper(fn func(q dns.Question, m *dns.Msg)) {
+	s.mu.Lock()
+	s.tamper = fn
+	s.mu.Unlock()
 }
 
 // SetFallback makes fn answer the questions the records do not (a test
@@ -107,6 +117,12 @@ func (s *DNSServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		}
 		if !exists && !s.hasDescendant(q.Name) {
 			m.Rcode = dns.RcodeNameError
+		}
+		s.mu.Lock()
+		tamper := s.tamper
+		s.mu.Unlock()
+		if tamper != nil {
+			tamper(q, m)
 		}
 	}
 	_ = w.WriteMsg(m)
