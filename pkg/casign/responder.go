@@ -215,31 +215,44 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 		writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 		return
 	}
-	// Every certificate asked about must come from the same CA: the
-	// response is signed by that CA's key, which may only speak for it.
-	var issuer *IssuerInfo
-	for _, id := range req.CertIDs {
-		ca, err := matchIssuer(cas, id)
+	// Every certificate asked about must come from the same issuer: the
+	// response is signed by that issuer's key, which may only speak for
+	// it. Several CAs of the vault can be that issuer (a re-issued root
+	// imported next to the original has the same subject and key, so the
+	// same CertID hashes); each serial is answered by the one that issued
+	// it.
+	var group []*IssuerInfo
+	for i, id := range req.CertIDs {
+		cas, err := matchIssuers(cas, id)
 		if err != nil {
 			s.internal("OCSP", err)
 			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 			return
 		}
-		if ca == nil || (issuer != nil && ca.ID != issuer.ID) {
+		if len(cas) == 0 || (i > 0 && !sameIssuers(cas, group)) {
 			writeOCSP(w, ocsp.UnauthorizedErrorResponse, false, time.Time{})
 			return
 		}
-		issuer = ca
+		group = cas
 	}
 	answers := make([]singleAnswer, 0, len(req.CertIDs))
+	var issuer *IssuerInfo
 	for _, id := range req.CertIDs {
-		st, err := s.lookup.Status(issuer.ID, id.Serial)
+		st, from, err := s.status(group, id.Serial)
 		if err != nil {
-			s.internal("OCSP for "+issuer.ID, err)
+			s.internal("OCSP for "+from.ID, err)
 			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 			return
 		}
+		if issuer == nil && st.Known {
+			issuer = from
+		}
 		answers = append(answers, singleAnswer{id: id, status: st})
+	}
+	// Any CA of the group may sign (same key, same subject in the responder
+	// ID); the one that issued a serial asked about is preferred.
+	if issuer == nil {
+		issuer = group[0]
 	}
 	now := s.now()
 	resp, err := signOCSPResponse(*issuer, answers, req.Nonce, now, ocspValidity)
@@ -252,8 +265,10 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 	writeOCSP(w, resp, cacheable && req.Nonce == nil, now)
 }
 
-// matchIssuer finds the CA whose name hash and key hash are those of id.
-func matchIssuer(cas []IssuerInfo, id certID) (*IssuerInfo, error) {
+// matchIssuers returns every CA whose name hash and key hash are those of
+// id, in the lookup's order.
+func matchIssuers(cas []IssuerInfo, id certID) ([]*IssuerInfo, error) {
+	var out []*IssuerInfo
 	for i := range cas {
 		if cas[i].Cert == nil || cas[i].Signer == nil {
 			continue
@@ -263,10 +278,44 @@ func matchIssuer(cas []IssuerInfo, id certID) (*IssuerInfo, error) {
 			return nil, err
 		}
 		if bytes.Equal(keyHash, id.IssuerKeyHash) && bytes.Equal(nameHash, id.IssuerNameHash) {
-			return &cas[i], nil
+			out = append(out, &cas[i])
 		}
 	}
-	return nil, nil
+	return out, nil
+}
+
+// sameIssuers reports whether a and b are the same CAs in the same order.
+func sameIssuers(a, b []*IssuerInfo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// status returns the status of serial among the CAs of group and the CA it
+// comes from: the CA that knows the serial, "unknown" (from the first CA)
+// when none does. Should two of them know it (a serial drawn twice under
+// the same issuer name and key, which a relying party cannot tell apart),
+// a revocation wins over good. When Status fails, the CA returned is the
+// one that failed.
+func (s *responder) status(group []*IssuerInfo, serial *big.Int) (Status, *IssuerInfo, error) {
+	var st Status
+	from := group[0]
+	for _, ca := range group {
+		got, err := s.lookup.Status(ca.ID, serial)
+		if err != nil {
+			return Status{}, ca, err
+		}
+		if got.Known && (!st.Known || got.Revoked && !st.Revoked) {
+			st, from = got, ca
+		}
+	}
+	return st, from, nil
 }
 
 // writeOCSP sends an OCSP response. Cacheable (GET, no nonce) responses get

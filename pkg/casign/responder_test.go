@@ -214,6 +214,113 @@ func TestOCSPStatuses(t *testing.T) {
 	}
 }
 
+// countingSigner counts the signatures of a CA key.
+type countingSigner struct {
+	crypto.Signer
+	n int
+}
+
+func (c *countingSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	c.n++
+	return c.Signer.Sign(rand, digest, opts)
+}
+
+// multiRequest joins the requestLists of single-certificate DER requests
+// into one request.
+func multiRequest(t testing.TB, reqs ...[]byte) []byte {
+	t.Helper()
+	var all ocspRequestASN1
+	for _, der := range reqs {
+		var r ocspRequestASN1
+		if _, err := asn1.Unmarshal(der, &r); err != nil {
+			t.Fatal(err)
+		}
+		all.TBSRequest.RequestList = append(all.TBSRequest.RequestList, r.TBSRequest.RequestList...)
+	}
+	der, err := asn1.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// TestOCSPIssuersSharingSubjectAndKey: two CAs of the vault with the same
+// subject and key (a re-issued CA certificate imported as a second CA)
+// have the same CertID issuer hashes. Each serial is answered by the CA
+// that knows it, "unknown" only when neither does, a revocation winning
+// should both know it; the response is signed by the CA that issued a
+// serial asked about (the first one's), by the first CA when none did; a
+// request mixing them with another issuer is still unauthorized.
+func TestOCSPIssuersSharingSubjectAndKey(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	// The subordinate CA certificate re-issued: same subject and key, new
+	// serial and validity.
+	tmpl := SubordinateTemplate(f.h.sub.Subject, f.h.subKey.Public(), mustSerial(t), Validity{testNow.Add(-time.Minute), testNow.AddDate(6, 0, 0)}, 0)
+	reissued, err := Sign(tmpl, f.h.root, f.h.subKey.Public(), f.h.rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &countingSigner{Signer: f.h.subKey}
+	second := &countingSigner{Signer: f.h.subKey}
+	f.lookup.cas = []IssuerInfo{
+		{ID: "root-id", Cert: f.h.root, Signer: f.h.rootKey},
+		{ID: "sub-id", Cert: f.h.sub, Signer: first},
+		{ID: "sub2-id", Cert: reissued, Signer: second},
+	}
+	revoked2, _ := issueLeafAt(t, f.h, "EC_prime256v1", testNow, "revoked2.example.test")
+	good2, _ := issueLeafAt(t, f.h, "EC_prime256v1", testNow, "good2.example.test")
+	both, _ := issueLeafAt(t, f.h, "EC_prime256v1", testNow, "both.example.test")
+	f.lookup.set("sub2-id", revoked2, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: 1})
+	f.lookup.set("sub2-id", good2, Status{Known: true})
+	f.lookup.set("sub-id", both, Status{Known: true})
+	f.lookup.set("sub2-id", both, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: 1})
+
+	type want struct {
+		leaf   *x509.Certificate
+		status int
+	}
+	for _, c := range []struct {
+		name   string
+		issuer *x509.Certificate // the CA certificate the client names
+		want   []want
+		signer *countingSigner
+	}{
+		{"revoked by the second", f.h.sub, []want{{revoked2, ocsp.Revoked}}, second},
+		{"revoked by the second, asked of its certificate", reissued, []want{{revoked2, ocsp.Revoked}}, second},
+		{"good from the second", f.h.sub, []want{{good2, ocsp.Good}}, second},
+		{"good from the first", reissued, []want{{f.good, ocsp.Good}}, first},
+		{"revoked by the first", reissued, []want{{f.revoked, ocsp.Revoked}}, first},
+		{"neither", reissued, []want{{f.unknown, ocsp.Unknown}}, first},
+		{"known to both, revoked by one", f.h.sub, []want{{both, ocsp.Revoked}}, second},
+		{"several", f.h.sub, []want{{f.unknown, ocsp.Unknown}, {revoked2, ocsp.Revoked}, {f.good, ocsp.Good}, {good2, ocsp.Good}}, second},
+	} {
+		first.n, second.n = 0, 0
+		var reqs [][]byte
+		for _, w := range c.want {
+			reqs = append(reqs, newOCSPRequest(t, w.leaf, c.issuer, crypto.SHA256))
+		}
+		w := post(t, f.handler, multiRequest(t, reqs...))
+		for _, want := range c.want {
+			resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), want.leaf, c.issuer)
+			if err != nil {
+				t.Fatalf("%s: %v (body %x)", c.name, err, w.Body.Bytes())
+			}
+			if resp.Status != want.status {
+				t.Errorf("%s: %s: status %d, want %d", c.name, want.leaf.Subject.CommonName, resp.Status, want.status)
+			}
+		}
+		if c.signer.n != 1 || first.n+second.n != 1 {
+			t.Errorf("%s: signed %d times by the first CA, %d by the second; want once by the %s", c.name, first.n, second.n,
+				map[bool]string{true: "first", false: "second"}[c.signer == first])
+		}
+	}
+	// Another issuer in the same request is still refused.
+	mixed := multiRequest(t, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA1), newOCSPRequest(t, f.h.sub, f.h.root, crypto.SHA1))
+	if w := post(t, f.handler, mixed); !bytes.Equal(w.Body.Bytes(), ocsp.UnauthorizedErrorResponse) {
+		t.Errorf("two issuers in one request: %x", w.Body.Bytes())
+	}
+}
+
 func TestOCSPNonceEchoed(t *testing.T) {
 	f := newOCSPFixture(t, "EC_prime256v1", testNow)
 	nonce := []byte("0123456789abcdef")
