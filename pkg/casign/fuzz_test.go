@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -67,6 +68,8 @@ func FuzzParseOCSPRequest(f *testing.F) {
 	f.Add(withExtensions(f, plain, nonceExt(f, []byte("0123456789abcdef"))))
 	f.Add(withExtensions(f, plain, pkix.Extension{Id: oidOCSPNonce, Value: []byte("raw-nonce")}))
 	f.Add([]byte{0x30, 0x00})
+	junk := rawDER(f, []byte("junk"))
+	f.Add(withCertID(f, plain, func(v []asn1.RawValue) []asn1.RawValue { return append(v, junk) }))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		req, err := parseOCSPRequest(in)
 		if err != nil {
@@ -78,6 +81,14 @@ func FuzzParseOCSPRequest(f *testing.F) {
 		for _, id := range req.CertIDs {
 			if id.Serial == nil || len(id.IssuerKeyHash) != id.Hash.Size() || len(id.IssuerNameHash) != id.Hash.Size() {
 				t.Fatalf("inconsistent CertID %+v", id)
+			}
+			// What the response echoes is DER: its re-encoding is itself.
+			var again certIDASN1
+			if _, err := asn1.Unmarshal(id.Raw, &again); err != nil {
+				t.Fatal(err)
+			}
+			if der, err := asn1.Marshal(again); err != nil || !bytes.Equal(der, id.Raw) {
+				t.Fatalf("CertID %x accepted, its DER is %x", id.Raw, der)
 			}
 		}
 		if req.Nonce != nil && !validNonce(req.Nonce.Value) {

@@ -425,6 +425,101 @@ func TestOCSPErrors(t *testing.T) {
 	}
 }
 
+// withCertID rewrites the (only) CertID of a DER request with edit, which
+// gets the CertID's fields: hashAlgorithm, issuerNameHash, issuerKeyHash,
+// serialNumber.
+func withCertID(t testing.TB, req []byte, edit func(fields []asn1.RawValue) []asn1.RawValue) []byte {
+	t.Helper()
+	var r ocspRequestASN1
+	if _, err := asn1.Unmarshal(req, &r); err != nil {
+		t.Fatal(err)
+	}
+	var seq asn1.RawValue
+	if _, err := asn1.Unmarshal(r.TBSRequest.RequestList[0].CertID.FullBytes, &seq); err != nil {
+		t.Fatal(err)
+	}
+	var fields []asn1.RawValue
+	for rest := seq.Bytes; len(rest) > 0; {
+		var v asn1.RawValue
+		var err error
+		if rest, err = asn1.Unmarshal(rest, &v); err != nil {
+			t.Fatal(err)
+		}
+		fields = append(fields, v)
+	}
+	var content []byte
+	for _, v := range edit(fields) {
+		content = append(content, v.FullBytes...)
+	}
+	cid, err := asn1.Marshal(asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: content})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.TBSRequest.RequestList[0].CertID = asn1.RawValue{FullBytes: cid}
+	der, err := asn1.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// rawDER is a RawValue of an encoded value.
+func rawDER(t testing.TB, v any) asn1.RawValue {
+	t.Helper()
+	der, err := asn1.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return asn1.RawValue{FullBytes: der}
+}
+
+// TestOCSPCertIDMustBeDER: the CertID, echoed in the CA-signed response,
+// must be DER as parsed. Elements after serialNumber or after the hash
+// algorithm's parameters (which encoding/asn1 skips) and hash parameters
+// other than NULL would have the CA sign bytes of the client's choosing:
+// malformedRequest. Hash parameters left out (RFC 5754) are fine.
+func TestOCSPCertIDMustBeDER(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	req := newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256)
+	junk := rawDER(t, bytes.Repeat([]byte("signed by the CA "), 200))
+	algWith := func(params ...asn1.RawValue) asn1.RawValue {
+		content := rawDER(t, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}).FullBytes
+		for _, p := range params {
+			content = append(content, p.FullBytes...)
+		}
+		return rawDER(t, asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: content})
+	}
+	for name, edit := range map[string]func([]asn1.RawValue) []asn1.RawValue{
+		"after serialNumber": func(v []asn1.RawValue) []asn1.RawValue { return append(v, junk) },
+		"after the hash parameters": func(v []asn1.RawValue) []asn1.RawValue {
+			v[0] = algWith(asn1.RawValue{FullBytes: asn1.NullBytes}, junk)
+			return v
+		},
+		"hash parameters not NULL": func(v []asn1.RawValue) []asn1.RawValue {
+			v[0] = algWith(junk)
+			return v
+		},
+	} {
+		w := post(t, f.handler, withCertID(t, req, edit))
+		if !bytes.Equal(w.Body.Bytes(), ocsp.MalformedRequestErrorResponse) {
+			t.Errorf("junk %s: answered %d octets, want malformedRequest", name, w.Body.Len())
+		}
+	}
+	noParams := withCertID(t, req, func(v []asn1.RawValue) []asn1.RawValue {
+		v[0] = algWith()
+		return v
+	})
+	w := post(t, f.handler, noParams)
+	if resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.good, f.h.sub); err != nil || resp.Status != ocsp.Good {
+		t.Errorf("hash without parameters: %v", err)
+	}
+	// The request unchanged by withCertID is answered.
+	same := withCertID(t, req, func(v []asn1.RawValue) []asn1.RawValue { return v })
+	if !bytes.Equal(same, req) {
+		t.Fatalf("withCertID changed an untouched request")
+	}
+}
+
 type brokenLookup struct{ *fakeLookup }
 
 func (brokenLookup) Status(string, *big.Int) (Status, error) { return Status{}, io.ErrUnexpectedEOF }
