@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -107,11 +108,26 @@ func FuzzDecodeOCSPGet(f *testing.F) {
 	f.Add("MEMwQTA/MD0wOzAJBgUrDgMCGgUABBQ")
 	f.Add("AB//CD==")
 	f.Add("-_-_")
+	f.Add("MEMw\r\nQTA/MD0=")
+	f.Add("MEMwQTA/MD0=====")
+	f.Add("MEMwQTA/MD1=")
 	f.Fuzz(func(t *testing.T, s string) {
 		der, err := decodeOCSPGet(s)
-		if err == nil && len(der) > maxOCSPRequest {
+		if err != nil {
+			return
+		}
+		if len(der) > maxOCSPRequest {
 			t.Fatalf("%d octets decoded", len(der))
 		}
+		// Whatever is decoded was spelt as a client encodes it: one of
+		// two alphabets, padded or not, and nothing else (each spelling
+		// is a URL under which a response is cached).
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if enc.EncodeToString(der) == s {
+				return
+			}
+		}
+		t.Fatalf("%q decoded to %x, which no encoder spells that way", s, der)
 	})
 }
 

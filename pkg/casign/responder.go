@@ -134,16 +134,25 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 
 // decodeOCSPGet decodes the path element of a GET request: the base64 DER
 // request, URL-escaped (the server has already unescaped it). Clients differ
-// on padding and on the URL-safe alphabet, so both are accepted.
+// on padding and on the URL-safe alphabet, so both are accepted, but each
+// request has only those spellings: a cacheable response is cached under
+// its URL, and a lenient decoder (CR/LF skipped, any number of '=',
+// non-zero unused bits) would give one request any number of URLs. So no
+// CR or LF, either no padding or exactly the right padding, and a strict
+// decoder.
 func decodeOCSPGet(s string) ([]byte, error) {
-	if len(s) > base64.StdEncoding.EncodedLen(maxOCSPRequest) {
+	if len(s) > base64.StdEncoding.EncodedLen(maxOCSPRequest) || strings.ContainsAny(s, "\r\n") {
 		return nil, errMalformedOCSP
 	}
-	s = strings.TrimRight(s, "=")
-	if strings.ContainsAny(s, "-_") {
-		return base64.RawURLEncoding.DecodeString(s)
+	stdEnc, urlEnc := base64.RawStdEncoding, base64.RawURLEncoding
+	if strings.HasSuffix(s, "=") {
+		stdEnc, urlEnc = base64.StdEncoding, base64.URLEncoding
 	}
-	return base64.RawStdEncoding.DecodeString(s)
+	enc := stdEnc
+	if strings.ContainsAny(s, "-_") {
+		enc = urlEnc
+	}
+	return enc.Strict().DecodeString(s)
 }
 
 func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string) {

@@ -382,6 +382,62 @@ func TestOCSPGet(t *testing.T) {
 	}
 }
 
+// TestOCSPGetOneSpelling: a GET request has the spellings clients use
+// (standard or URL-safe alphabet, padded or not) and no others, since each
+// URL of a cacheable response is cached on its own: CR or LF anywhere, a
+// wrong number of '=' and a last character differing only in unused bits
+// are malformedRequest.
+func TestOCSPGetOneSpelling(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	// A request whose base64 ends with unused bits (its length is not a
+	// multiple of 3).
+	var req []byte
+	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		if req = newOCSPRequest(t, f.good, f.h.sub, h); len(req)%3 != 0 {
+			break
+		}
+	}
+	if len(req)%3 == 0 {
+		t.Fatal("no request with unused bits in its base64")
+	}
+	padded := base64.StdEncoding.EncodeToString(req)
+	raw := base64.RawStdEncoding.EncodeToString(req)
+	urlPadded := base64.URLEncoding.EncodeToString(req)
+	// The last character with its lowest (unused) bit flipped.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	last := strings.IndexByte(alphabet, raw[len(raw)-1])
+	otherBits := raw[:len(raw)-1] + string(alphabet[last^1])
+	for _, ok := range []string{padded, raw, urlPadded, base64.RawURLEncoding.EncodeToString(req)} {
+		w := get(t, f.handler, "/ocsp/"+url.PathEscape(ok))
+		if resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.good, f.h.sub); err != nil || resp.Status != ocsp.Good {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	bads := map[string]string{
+		"CRLF inside":          padded[:10] + "\r\n" + padded[10:],
+		"LF inside":            padded[:10] + "\n" + padded[10:],
+		"CR at the end":        padded + "\r",
+		"padding added":        padded + "=====",
+		"padding, URL-safe":    urlPadded + "==",
+		"unused bits not zero": otherBits,
+		"unused bits, padded":  otherBits + padded[len(raw):],
+	}
+	for n := 1; n <= 4; n++ {
+		if n != len(padded)-len(raw) {
+			bads[fmt.Sprintf("%d '=' (want %d)", n, len(padded)-len(raw))] = raw + strings.Repeat("=", n)
+		}
+	}
+	for name, bad := range bads {
+		if _, err := decodeOCSPGet(bad); err == nil {
+			t.Errorf("%s: %q decoded", name, bad)
+		}
+		w := get(t, f.handler, "/ocsp/"+url.PathEscape(bad))
+		if !bytes.Equal(w.Body.Bytes(), ocsp.MalformedRequestErrorResponse) || w.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: answered %d octets, Cache-Control %q; want malformedRequest", name, w.Body.Len(), w.Header().Get("Cache-Control"))
+		}
+	}
+}
+
 func TestOCSPErrors(t *testing.T) {
 	f := newOCSPFixture(t, "EC_secp384r1", testNow)
 	good := newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256)
