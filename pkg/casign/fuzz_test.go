@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -67,6 +69,8 @@ func FuzzParseOCSPRequest(f *testing.F) {
 	f.Add(withExtensions(f, plain, nonceExt(f, []byte("0123456789abcdef"))))
 	f.Add(withExtensions(f, plain, pkix.Extension{Id: oidOCSPNonce, Value: []byte("raw-nonce")}))
 	f.Add([]byte{0x30, 0x00})
+	junk := rawDER(f, []byte("junk"))
+	f.Add(withCertID(f, plain, func(v []asn1.RawValue) []asn1.RawValue { return append(v, junk) }))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		req, err := parseOCSPRequest(in)
 		if err != nil {
@@ -78,6 +82,14 @@ func FuzzParseOCSPRequest(f *testing.F) {
 		for _, id := range req.CertIDs {
 			if id.Serial == nil || len(id.IssuerKeyHash) != id.Hash.Size() || len(id.IssuerNameHash) != id.Hash.Size() {
 				t.Fatalf("inconsistent CertID %+v", id)
+			}
+			// What the response echoes is DER: its re-encoding is itself.
+			var again certIDASN1
+			if _, err := asn1.Unmarshal(id.Raw, &again); err != nil {
+				t.Fatal(err)
+			}
+			if der, err := asn1.Marshal(again); err != nil || !bytes.Equal(der, id.Raw) {
+				t.Fatalf("CertID %x accepted, its DER is %x", id.Raw, der)
 			}
 		}
 		if req.Nonce != nil && !validNonce(req.Nonce.Value) {
@@ -96,11 +108,26 @@ func FuzzDecodeOCSPGet(f *testing.F) {
 	f.Add("MEMwQTA/MD0wOzAJBgUrDgMCGgUABBQ")
 	f.Add("AB//CD==")
 	f.Add("-_-_")
+	f.Add("MEMw\r\nQTA/MD0=")
+	f.Add("MEMwQTA/MD0=====")
+	f.Add("MEMwQTA/MD1=")
 	f.Fuzz(func(t *testing.T, s string) {
 		der, err := decodeOCSPGet(s)
-		if err == nil && len(der) > maxOCSPRequest {
+		if err != nil {
+			return
+		}
+		if len(der) > maxOCSPRequest {
 			t.Fatalf("%d octets decoded", len(der))
 		}
+		// Whatever is decoded was spelt as a client encodes it: one of
+		// two alphabets, padded or not, and nothing else (each spelling
+		// is a URL under which a response is cached).
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if enc.EncodeToString(der) == s {
+				return
+			}
+		}
+		t.Fatalf("%q decoded to %x, which no encoder spells that way", s, der)
 	})
 }
 

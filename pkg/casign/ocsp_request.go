@@ -1,6 +1,7 @@
 package casign
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -102,6 +103,17 @@ func parseOCSPRequest(der []byte) (*ocspRequest, error) {
 		if err != nil || len(rest) != 0 || id.SerialNumber == nil {
 			return nil, errMalformedOCSP
 		}
+		// The CertID is echoed in the CA-signed response, so it must be
+		// exactly what was parsed: encoding/asn1 ignores elements after
+		// the last field of a SEQUENCE, which would let a client have the
+		// CA sign bytes of its choosing. DER has one encoding, so a
+		// re-encoding that differs means the CertID was not DER.
+		if !hashParametersOK(id.HashAlgorithm.Parameters) {
+			return nil, errMalformedOCSP
+		}
+		if again, err := asn1.Marshal(id); err != nil || !bytes.Equal(again, r.CertID.FullBytes) {
+			return nil, errMalformedOCSP
+		}
 		h := hashFromOID(id.HashAlgorithm.Algorithm)
 		if h == 0 || !h.Available() || len(id.IssuerNameHash) != h.Size() || len(id.IssuerKeyHash) != h.Size() {
 			return nil, errMalformedOCSP
@@ -124,6 +136,12 @@ func parseOCSPRequest(der []byte) (*ocspRequest, error) {
 		out.Nonce = &pkix.Extension{Id: oidOCSPNonce, Value: tbs.Extensions[i].Value}
 	}
 	return out, nil
+}
+
+// hashParametersOK accepts the parameters a hash AlgorithmIdentifier may
+// have (RFC 5754 2): none, or NULL. Anything else would also be echoed.
+func hashParametersOK(p asn1.RawValue) bool {
+	return len(p.FullBytes) == 0 || bytes.Equal(p.FullBytes, asn1.NullBytes)
 }
 
 // validNonce checks a nonce extension's value. RFC 8954 defines it as an

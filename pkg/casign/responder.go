@@ -134,16 +134,25 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 
 // decodeOCSPGet decodes the path element of a GET request: the base64 DER
 // request, URL-escaped (the server has already unescaped it). Clients differ
-// on padding and on the URL-safe alphabet, so both are accepted.
+// on padding and on the URL-safe alphabet, so both are accepted, but each
+// request has only those spellings: a cacheable response is cached under
+// its URL, and a lenient decoder (CR/LF skipped, any number of '=',
+// non-zero unused bits) would give one request any number of URLs. So no
+// CR or LF, either no padding or exactly the right padding, and a strict
+// decoder.
 func decodeOCSPGet(s string) ([]byte, error) {
-	if len(s) > base64.StdEncoding.EncodedLen(maxOCSPRequest) {
+	if len(s) > base64.StdEncoding.EncodedLen(maxOCSPRequest) || strings.ContainsAny(s, "\r\n") {
 		return nil, errMalformedOCSP
 	}
-	s = strings.TrimRight(s, "=")
-	if strings.ContainsAny(s, "-_") {
-		return base64.RawURLEncoding.DecodeString(s)
+	stdEnc, urlEnc := base64.RawStdEncoding, base64.RawURLEncoding
+	if strings.HasSuffix(s, "=") {
+		stdEnc, urlEnc = base64.StdEncoding, base64.URLEncoding
 	}
-	return base64.RawStdEncoding.DecodeString(s)
+	enc := stdEnc
+	if strings.ContainsAny(s, "-_") {
+		enc = urlEnc
+	}
+	return enc.Strict().DecodeString(s)
 }
 
 func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string) {
@@ -215,31 +224,44 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 		writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 		return
 	}
-	// Every certificate asked about must come from the same CA: the
-	// response is signed by that CA's key, which may only speak for it.
-	var issuer *IssuerInfo
-	for _, id := range req.CertIDs {
-		ca, err := matchIssuer(cas, id)
+	// Every certificate asked about must come from the same issuer: the
+	// response is signed by that issuer's key, which may only speak for
+	// it. Several CAs of the vault can be that issuer (a re-issued root
+	// imported next to the original has the same subject and key, so the
+	// same CertID hashes); each serial is answered by the one that issued
+	// it.
+	var group []*IssuerInfo
+	for i, id := range req.CertIDs {
+		cas, err := matchIssuers(cas, id)
 		if err != nil {
 			s.internal("OCSP", err)
 			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 			return
 		}
-		if ca == nil || (issuer != nil && ca.ID != issuer.ID) {
+		if len(cas) == 0 || (i > 0 && !sameIssuers(cas, group)) {
 			writeOCSP(w, ocsp.UnauthorizedErrorResponse, false, time.Time{})
 			return
 		}
-		issuer = ca
+		group = cas
 	}
 	answers := make([]singleAnswer, 0, len(req.CertIDs))
+	var issuer *IssuerInfo
 	for _, id := range req.CertIDs {
-		st, err := s.lookup.Status(issuer.ID, id.Serial)
+		st, from, err := s.status(group, id.Serial)
 		if err != nil {
-			s.internal("OCSP for "+issuer.ID, err)
+			s.internal("OCSP for "+from.ID, err)
 			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
 			return
 		}
+		if issuer == nil && st.Known {
+			issuer = from
+		}
 		answers = append(answers, singleAnswer{id: id, status: st})
+	}
+	// Any CA of the group may sign (same key, same subject in the responder
+	// ID); the one that issued a serial asked about is preferred.
+	if issuer == nil {
+		issuer = group[0]
 	}
 	now := s.now()
 	resp, err := signOCSPResponse(*issuer, answers, req.Nonce, now, ocspValidity)
@@ -252,8 +274,10 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 	writeOCSP(w, resp, cacheable && req.Nonce == nil, now)
 }
 
-// matchIssuer finds the CA whose name hash and key hash are those of id.
-func matchIssuer(cas []IssuerInfo, id certID) (*IssuerInfo, error) {
+// matchIssuers returns every CA whose name hash and key hash are those of
+// id, in the lookup's order.
+func matchIssuers(cas []IssuerInfo, id certID) ([]*IssuerInfo, error) {
+	var out []*IssuerInfo
 	for i := range cas {
 		if cas[i].Cert == nil || cas[i].Signer == nil {
 			continue
@@ -263,10 +287,44 @@ func matchIssuer(cas []IssuerInfo, id certID) (*IssuerInfo, error) {
 			return nil, err
 		}
 		if bytes.Equal(keyHash, id.IssuerKeyHash) && bytes.Equal(nameHash, id.IssuerNameHash) {
-			return &cas[i], nil
+			out = append(out, &cas[i])
 		}
 	}
-	return nil, nil
+	return out, nil
+}
+
+// sameIssuers reports whether a and b are the same CAs in the same order.
+func sameIssuers(a, b []*IssuerInfo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// status returns the status of serial among the CAs of group and the CA it
+// comes from: the CA that knows the serial, "unknown" (from the first CA)
+// when none does. Should two of them know it (a serial drawn twice under
+// the same issuer name and key, which a relying party cannot tell apart),
+// a revocation wins over good. When Status fails, the CA returned is the
+// one that failed.
+func (s *responder) status(group []*IssuerInfo, serial *big.Int) (Status, *IssuerInfo, error) {
+	var st Status
+	from := group[0]
+	for _, ca := range group {
+		got, err := s.lookup.Status(ca.ID, serial)
+		if err != nil {
+			return Status{}, ca, err
+		}
+		if got.Known && (!st.Known || got.Revoked && !st.Revoked) {
+			st, from = got, ca
+		}
+	}
+	return st, from, nil
 }
 
 // writeOCSP sends an OCSP response. Cacheable (GET, no nonce) responses get

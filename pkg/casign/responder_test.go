@@ -214,6 +214,113 @@ func TestOCSPStatuses(t *testing.T) {
 	}
 }
 
+// countingSigner counts the signatures of a CA key.
+type countingSigner struct {
+	crypto.Signer
+	n int
+}
+
+func (c *countingSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	c.n++
+	return c.Signer.Sign(rand, digest, opts)
+}
+
+// multiRequest joins the requestLists of single-certificate DER requests
+// into one request.
+func multiRequest(t testing.TB, reqs ...[]byte) []byte {
+	t.Helper()
+	var all ocspRequestASN1
+	for _, der := range reqs {
+		var r ocspRequestASN1
+		if _, err := asn1.Unmarshal(der, &r); err != nil {
+			t.Fatal(err)
+		}
+		all.TBSRequest.RequestList = append(all.TBSRequest.RequestList, r.TBSRequest.RequestList...)
+	}
+	der, err := asn1.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// TestOCSPIssuersSharingSubjectAndKey: two CAs of the vault with the same
+// subject and key (a re-issued CA certificate imported as a second CA)
+// have the same CertID issuer hashes. Each serial is answered by the CA
+// that knows it, "unknown" only when neither does, a revocation winning
+// should both know it; the response is signed by the CA that issued a
+// serial asked about (the first one's), by the first CA when none did; a
+// request mixing them with another issuer is still unauthorized.
+func TestOCSPIssuersSharingSubjectAndKey(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	// The subordinate CA certificate re-issued: same subject and key, new
+	// serial and validity.
+	tmpl := SubordinateTemplate(f.h.sub.Subject, f.h.subKey.Public(), mustSerial(t), Validity{testNow.Add(-time.Minute), testNow.AddDate(6, 0, 0)}, 0)
+	reissued, err := Sign(tmpl, f.h.root, f.h.subKey.Public(), f.h.rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &countingSigner{Signer: f.h.subKey}
+	second := &countingSigner{Signer: f.h.subKey}
+	f.lookup.cas = []IssuerInfo{
+		{ID: "root-id", Cert: f.h.root, Signer: f.h.rootKey},
+		{ID: "sub-id", Cert: f.h.sub, Signer: first},
+		{ID: "sub2-id", Cert: reissued, Signer: second},
+	}
+	revoked2, _ := issueLeafAt(t, f.h, "EC_prime256v1", testNow, "revoked2.example.test")
+	good2, _ := issueLeafAt(t, f.h, "EC_prime256v1", testNow, "good2.example.test")
+	both, _ := issueLeafAt(t, f.h, "EC_prime256v1", testNow, "both.example.test")
+	f.lookup.set("sub2-id", revoked2, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: 1})
+	f.lookup.set("sub2-id", good2, Status{Known: true})
+	f.lookup.set("sub-id", both, Status{Known: true})
+	f.lookup.set("sub2-id", both, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: 1})
+
+	type want struct {
+		leaf   *x509.Certificate
+		status int
+	}
+	for _, c := range []struct {
+		name   string
+		issuer *x509.Certificate // the CA certificate the client names
+		want   []want
+		signer *countingSigner
+	}{
+		{"revoked by the second", f.h.sub, []want{{revoked2, ocsp.Revoked}}, second},
+		{"revoked by the second, asked of its certificate", reissued, []want{{revoked2, ocsp.Revoked}}, second},
+		{"good from the second", f.h.sub, []want{{good2, ocsp.Good}}, second},
+		{"good from the first", reissued, []want{{f.good, ocsp.Good}}, first},
+		{"revoked by the first", reissued, []want{{f.revoked, ocsp.Revoked}}, first},
+		{"neither", reissued, []want{{f.unknown, ocsp.Unknown}}, first},
+		{"known to both, revoked by one", f.h.sub, []want{{both, ocsp.Revoked}}, second},
+		{"several", f.h.sub, []want{{f.unknown, ocsp.Unknown}, {revoked2, ocsp.Revoked}, {f.good, ocsp.Good}, {good2, ocsp.Good}}, second},
+	} {
+		first.n, second.n = 0, 0
+		var reqs [][]byte
+		for _, w := range c.want {
+			reqs = append(reqs, newOCSPRequest(t, w.leaf, c.issuer, crypto.SHA256))
+		}
+		w := post(t, f.handler, multiRequest(t, reqs...))
+		for _, want := range c.want {
+			resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), want.leaf, c.issuer)
+			if err != nil {
+				t.Fatalf("%s: %v (body %x)", c.name, err, w.Body.Bytes())
+			}
+			if resp.Status != want.status {
+				t.Errorf("%s: %s: status %d, want %d", c.name, want.leaf.Subject.CommonName, resp.Status, want.status)
+			}
+		}
+		if c.signer.n != 1 || first.n+second.n != 1 {
+			t.Errorf("%s: signed %d times by the first CA, %d by the second; want once by the %s", c.name, first.n, second.n,
+				map[bool]string{true: "first", false: "second"}[c.signer == first])
+		}
+	}
+	// Another issuer in the same request is still refused.
+	mixed := multiRequest(t, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA1), newOCSPRequest(t, f.h.sub, f.h.root, crypto.SHA1))
+	if w := post(t, f.handler, mixed); !bytes.Equal(w.Body.Bytes(), ocsp.UnauthorizedErrorResponse) {
+		t.Errorf("two issuers in one request: %x", w.Body.Bytes())
+	}
+}
+
 func TestOCSPNonceEchoed(t *testing.T) {
 	f := newOCSPFixture(t, "EC_prime256v1", testNow)
 	nonce := []byte("0123456789abcdef")
@@ -275,6 +382,62 @@ func TestOCSPGet(t *testing.T) {
 	}
 }
 
+// TestOCSPGetOneSpelling: a GET request has the spellings clients use
+// (standard or URL-safe alphabet, padded or not) and no others, since each
+// URL of a cacheable response is cached on its own: CR or LF anywhere, a
+// wrong number of '=' and a last character differing only in unused bits
+// are malformedRequest.
+func TestOCSPGetOneSpelling(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	// A request whose base64 ends with unused bits (its length is not a
+	// multiple of 3).
+	var req []byte
+	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		if req = newOCSPRequest(t, f.good, f.h.sub, h); len(req)%3 != 0 {
+			break
+		}
+	}
+	if len(req)%3 == 0 {
+		t.Fatal("no request with unused bits in its base64")
+	}
+	padded := base64.StdEncoding.EncodeToString(req)
+	raw := base64.RawStdEncoding.EncodeToString(req)
+	urlPadded := base64.URLEncoding.EncodeToString(req)
+	// The last character with its lowest (unused) bit flipped.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	last := strings.IndexByte(alphabet, raw[len(raw)-1])
+	otherBits := raw[:len(raw)-1] + string(alphabet[last^1])
+	for _, ok := range []string{padded, raw, urlPadded, base64.RawURLEncoding.EncodeToString(req)} {
+		w := get(t, f.handler, "/ocsp/"+url.PathEscape(ok))
+		if resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.good, f.h.sub); err != nil || resp.Status != ocsp.Good {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	bads := map[string]string{
+		"CRLF inside":          padded[:10] + "\r\n" + padded[10:],
+		"LF inside":            padded[:10] + "\n" + padded[10:],
+		"CR at the end":        padded + "\r",
+		"padding added":        padded + "=====",
+		"padding, URL-safe":    urlPadded + "==",
+		"unused bits not zero": otherBits,
+		"unused bits, padded":  otherBits + padded[len(raw):],
+	}
+	for n := 1; n <= 4; n++ {
+		if n != len(padded)-len(raw) {
+			bads[fmt.Sprintf("%d '=' (want %d)", n, len(padded)-len(raw))] = raw + strings.Repeat("=", n)
+		}
+	}
+	for name, bad := range bads {
+		if _, err := decodeOCSPGet(bad); err == nil {
+			t.Errorf("%s: %q decoded", name, bad)
+		}
+		w := get(t, f.handler, "/ocsp/"+url.PathEscape(bad))
+		if !bytes.Equal(w.Body.Bytes(), ocsp.MalformedRequestErrorResponse) || w.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: answered %d octets, Cache-Control %q; want malformedRequest", name, w.Body.Len(), w.Header().Get("Cache-Control"))
+		}
+	}
+}
+
 func TestOCSPErrors(t *testing.T) {
 	f := newOCSPFixture(t, "EC_secp384r1", testNow)
 	good := newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256)
@@ -315,6 +478,101 @@ func TestOCSPErrors(t *testing.T) {
 	}
 	if len(logged) != 1 || !strings.Contains(logged[0], io.ErrUnexpectedEOF.Error()) {
 		t.Errorf("lookup failure logged as %q", logged)
+	}
+}
+
+// withCertID rewrites the (only) CertID of a DER request with edit, which
+// gets the CertID's fields: hashAlgorithm, issuerNameHash, issuerKeyHash,
+// serialNumber.
+func withCertID(t testing.TB, req []byte, edit func(fields []asn1.RawValue) []asn1.RawValue) []byte {
+	t.Helper()
+	var r ocspRequestASN1
+	if _, err := asn1.Unmarshal(req, &r); err != nil {
+		t.Fatal(err)
+	}
+	var seq asn1.RawValue
+	if _, err := asn1.Unmarshal(r.TBSRequest.RequestList[0].CertID.FullBytes, &seq); err != nil {
+		t.Fatal(err)
+	}
+	var fields []asn1.RawValue
+	for rest := seq.Bytes; len(rest) > 0; {
+		var v asn1.RawValue
+		var err error
+		if rest, err = asn1.Unmarshal(rest, &v); err != nil {
+			t.Fatal(err)
+		}
+		fields = append(fields, v)
+	}
+	var content []byte
+	for _, v := range edit(fields) {
+		content = append(content, v.FullBytes...)
+	}
+	cid, err := asn1.Marshal(asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: content})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.TBSRequest.RequestList[0].CertID = asn1.RawValue{FullBytes: cid}
+	der, err := asn1.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// rawDER is a RawValue of an encoded value.
+func rawDER(t testing.TB, v any) asn1.RawValue {
+	t.Helper()
+	der, err := asn1.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return asn1.RawValue{FullBytes: der}
+}
+
+// TestOCSPCertIDMustBeDER: the CertID, echoed in the CA-signed response,
+// must be DER as parsed. Elements after serialNumber or after the hash
+// algorithm's parameters (which encoding/asn1 skips) and hash parameters
+// other than NULL would have the CA sign bytes of the client's choosing:
+// malformedRequest. Hash parameters left out (RFC 5754) are fine.
+func TestOCSPCertIDMustBeDER(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	req := newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256)
+	junk := rawDER(t, bytes.Repeat([]byte("signed by the CA "), 200))
+	algWith := func(params ...asn1.RawValue) asn1.RawValue {
+		content := rawDER(t, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}).FullBytes
+		for _, p := range params {
+			content = append(content, p.FullBytes...)
+		}
+		return rawDER(t, asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: content})
+	}
+	for name, edit := range map[string]func([]asn1.RawValue) []asn1.RawValue{
+		"after serialNumber": func(v []asn1.RawValue) []asn1.RawValue { return append(v, junk) },
+		"after the hash parameters": func(v []asn1.RawValue) []asn1.RawValue {
+			v[0] = algWith(asn1.RawValue{FullBytes: asn1.NullBytes}, junk)
+			return v
+		},
+		"hash parameters not NULL": func(v []asn1.RawValue) []asn1.RawValue {
+			v[0] = algWith(junk)
+			return v
+		},
+	} {
+		w := post(t, f.handler, withCertID(t, req, edit))
+		if !bytes.Equal(w.Body.Bytes(), ocsp.MalformedRequestErrorResponse) {
+			t.Errorf("junk %s: answered %d octets, want malformedRequest", name, w.Body.Len())
+		}
+	}
+	noParams := withCertID(t, req, func(v []asn1.RawValue) []asn1.RawValue {
+		v[0] = algWith()
+		return v
+	})
+	w := post(t, f.handler, noParams)
+	if resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.good, f.h.sub); err != nil || resp.Status != ocsp.Good {
+		t.Errorf("hash without parameters: %v", err)
+	}
+	// The request unchanged by withCertID is answered.
+	same := withCertID(t, req, func(v []asn1.RawValue) []asn1.RawValue { return v })
+	if !bytes.Equal(same, req) {
+		t.Fatalf("withCertID changed an untouched request")
 	}
 }
 
