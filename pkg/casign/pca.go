@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/certctl/certctl/pkg/enum"
+	"github.com/certctl/certctl/pkg/x509util"
 	stepx509 "go.step.sm/crypto/x509util"
 )
 
@@ -497,28 +498,20 @@ func checkOtherSANs(exts []pkix.Extension) error {
 		if !e.Id.Equal(oidSAN) {
 			continue
 		}
-		var seq asn1.RawValue
-		if rest, err := asn1.Unmarshal(e.Value, &seq); err != nil || len(rest) > 0 {
+		names, err := x509util.ParseSubjectAltName(e.Value)
+		if err != nil {
 			return &CSRError{Problem: "malformed subject alternative name extension"}
 		}
-		rest := seq.Bytes
-		for len(rest) > 0 {
-			var v asn1.RawValue
-			var err error
-			if rest, err = asn1.Unmarshal(rest, &v); err != nil {
-				return &CSRError{Problem: "malformed subject alternative name extension"}
-			}
-			switch v.Tag {
-			case 1, 2, 6, 7:
+		for _, n := range names {
+			switch n.Tag {
+			case x509util.GeneralNameRFC822, x509util.GeneralNameDNS, x509util.GeneralNameURI, x509util.GeneralNameIP:
 			default:
-				return &NameError{Problem: fmt.Sprintf("the CSR's %s subject alternative name cannot be carried (only DNS, IP, email and URI names)", generalNameKinds[v.Tag])}
+				return &NameError{Problem: fmt.Sprintf("the CSR's %s subject alternative name cannot be carried (only DNS, IP, email and URI names)", n.Kind())}
 			}
 		}
 	}
 	return nil
 }
-
-var generalNameKinds = map[int]string{0: "otherName", 3: "x400Address", 4: "directoryName", 5: "ediPartyName", 8: "registeredID"}
 
 // requestNames are the names a certificate is asked to carry.
 type requestNames struct {
