@@ -451,7 +451,7 @@ func extKeyUsage(names []string) stepx509.ExtKeyUsage {
 }
 
 var (
-	oidSAN  = asn1.ObjectIdentifier{2, 5, 29, 17}
+	oidSAN  = x509util.OIDSubjectAltName
 	oidEKU  = asn1.ObjectIdentifier{2, 5, 29, 37}
 	oidKU   = asn1.ObjectIdentifier{2, 5, 29, 15}
 	oidBC   = asn1.ObjectIdentifier{2, 5, 29, 19}
