@@ -445,12 +445,14 @@ func (s *Server) authenticateDeferred(w http.ResponseWriter, r *http.Request, mo
 // account acct a kid names, what the handler needs next (its order, its
 // authorization), so that a request costs one read transaction. It runs
 // before the signature and nonce are checked: it must only read, and what
-// it read is used only once the request is verified.
+// it read is used only once the request is verified — by then an account
+// of another endpoint is refused, and the handler checks that what was
+// read is the endpoint's and the account's (loadOrderFrom, loadAuthzFrom).
 type readAhead func(tx localstore.Tx, ep *acmestate.Endpoint, acct *acmestate.Account)
 
 // authenticateWith is authenticate, or authenticateDeferred with
 // deferNonce, running also (when set) in the read transaction of the
-// endpoint and account when the kid names an account of the endpoint.
+// endpoint and account when the kid names an account that exists.
 func (s *Server) authenticateWith(w http.ResponseWriter, r *http.Request, mode keyMode, deferNonce bool, also readAhead) (*acmestate.Endpoint, *request, bool) {
 	ep, req, p := s.authenticated(w, r, mode, deferNonce, also)
 	if p != nil {
@@ -476,7 +478,7 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyM
 		if id, ok := s.accountIDOf(r, ep, h.Kid); ok {
 			pre = &prefetched{}
 			pre.acct, pre.err = acmestate.GetAccount(tx, id)
-			if also != nil && pre.err == nil && pre.acct.EndpointID == ep.ID {
+			if also != nil && pre.err == nil {
 				also(tx, ep, pre.acct)
 			}
 		}
