@@ -102,9 +102,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Prob
 // it parsed. It does not verify the signature.
 func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) {
 	var f flattenedJWS
-	// json.Valid: nothing but white space may follow the object, so that
-	// no reader of the body (a proxy in front) can see another JWS in it.
-	if err := decodeExact(body, &f); err != nil || !json.Valid(body) {
+	// Nothing but white space may follow the object, so that no reader of
+	// the body (a proxy in front) can see another JWS in it.
+	if end, err := decodeExactEnd(body, &f); err != nil || skipSpace(body, end) != len(body) {
 		return nil, nil, malformed("request is not a JWS in flattened JSON serialization")
 	}
 	if f.Signatures != nil || f.Header != nil {
@@ -312,13 +312,20 @@ var errNotObject = errors.New("not a JSON object")
 // counts. What follows the object is not read (as json.Decoder.Decode).
 // It makes one pass over the object after checking it is valid JSON.
 func decodeExact(data []byte, v exactObject) error {
+	_, err := decodeExactEnd(data, v)
+	return err
+}
+
+// decodeExactEnd is decodeExact, also returning where the object ends in
+// data (for a caller that refuses what follows it).
+func decodeExactEnd(data []byte, v exactObject) (int, error) {
 	start := skipSpace(data, 0)
 	if start == len(data) || data[start] != '{' {
-		return errNotObject
+		return 0, errNotObject
 	}
 	end := valueEnd(data, start)
 	if end < 0 || !json.Valid(data[start:end]) {
-		return errNotObject
+		return 0, errNotObject
 	}
 	obj := data[start:end]
 	names := v.exactNames()
@@ -330,7 +337,7 @@ func decodeExact(data []byte, v exactObject) error {
 		if !plain(key) {
 			var s string
 			if err := json.Unmarshal(obj[i:kEnd], &s); err != nil {
-				return err
+				return 0, err
 			}
 			key = []byte(s)
 		}
@@ -348,16 +355,16 @@ func decodeExact(data []byte, v exactObject) error {
 		}
 	}
 	if caseErr != nil {
-		return caseErr
+		return 0, caseErr
 	}
 	for n, raw := range last[:len(names)] {
 		if raw != nil {
 			if err := v.setExact(n, raw); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
-	return nil
+	return end, nil
 }
 
 // skipSpace is the index of the first byte at or after i that is not
