@@ -38,6 +38,8 @@ func TestCheckOtherSANs(t *testing.T) {
 		{"otherName", seq(gn(asn1.ClassContextSpecific, 0, true, []byte{6, 1, 0x2a, 0xa0, 0})), "otherName", true},
 		{"directoryName", seq(gn(asn1.ClassContextSpecific, 4, true, []byte{0x30, 0})), "directoryName", true},
 		{"a universal INTEGER where a name goes", seq(dns, gn(asn1.ClassUniversal, 2, false, []byte{1})), "malformed", false},
+		{"a constructed dNSName", seq(gn(asn1.ClassContextSpecific, 2, true, []byte{0x16, 1, 'a'})), "malformed", false},
+		{"tag 9", seq(dns, gn(asn1.ClassContextSpecific, 9, false, []byte{1})), "malformed", false},
 		{"trailing bytes", append(seq(dns), 0), "malformed", false},
 		{"not a SEQUENCE", []byte{0x04, 0x00}, "malformed", false},
 	} {
