@@ -347,7 +347,7 @@ func TestTLSALPN01OnlyTheName(t *testing.T) {
 		{"a registeredID only", []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 8, Bytes: []byte{0x2a, 0x03}}}, ProblemIncorrectResponse},
 		// crypto/x509 reads a dNSName only primitive; a constructed [2]
 		// holding the name is dropped, not the name.
-		{"a constructed dNSName", []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 2, IsCompound: true, Bytes: []byte{0x16, 12, 't', 'l', 's', '.', 'l', 'a', 'b', '.', 't', 'e', 's', 't'}}}, ProblemIncorrectResponse},
+		{"a constructed dNSName", []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 2, IsCompound: true, Bytes: []byte("tls.lab.test")}}, ProblemIncorrectResponse},
 	} {
 		cert := alpnCertSAN(t, ka, tc.names...)
 		leaf, err := x509.ParseCertificate(cert.Certificate[0])
