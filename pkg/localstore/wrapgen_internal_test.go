@@ -40,6 +40,10 @@ func TestWrapTagCoversTheCopy(t *testing.T) {
 		"nonce":  func(w *wrappedKey) { w.Nonce = []byte("old nonce") },
 		"sealed": func(w *wrappedKey) { w.Sealed = []byte("old-passphrase") },
 		"id":     func(w *wrappedKey) { w.ID = "k0" },
+		"kdf":    func(w *wrappedKey) { w.KDF = "argon2id" },
+		"N":      func(w *wrappedKey) { w.Params.N *= 2 },
+		"r":      func(w *wrappedKey) { w.Params.R++ },
+		"p":      func(w *wrappedKey) { w.Params.P++ },
 	} {
 		w := n
 		alter(&w)
