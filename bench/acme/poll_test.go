@@ -73,6 +73,9 @@ func TestCountingTransportPollsLikeAFastClient(t *testing.T) {
 		{"POST", "/done", 0},  // a repeat of a valid answer never waits
 		{"POST", "/later", 0}, // valid, but with a Retry-After: rewritten too
 		{"POST", "/later", poll / 10},
+		{"POST", "/authz", 0}, // pending
+		{"POST", "/done", 0},  // a POST that leaves nothing to poll comes between
+		{"POST", "/authz", 0}, // so this is a first look again, not a repeat
 	}
 	for i, st := range steps {
 		before := len(slept)
