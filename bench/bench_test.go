@@ -108,6 +108,7 @@ func defaultCA(b *testing.B, v *localstore.Vault) (*authority.Service, *authorit
 // building the command tree and running it (process start-up and package
 // initialisation are not included; run.sh measures the whole process).
 func BenchmarkVersionInProcess(b *testing.B) {
+	b.ReportAllocs()
 	for b.Loop() {
 		if n := runCLI(b, b.TempDir(), "--version"); n == 0 {
 			b.Fatal("no version printed")
@@ -151,6 +152,7 @@ func TestMain(m *testing.M) {
 // BenchmarkImportDir runs `certctl import --from-dir` in-process over
 // BENCH_IMPORT_N files into a new vault each time, and reports certs/s.
 func BenchmarkImportDir(b *testing.B) {
+	b.ReportAllocs()
 	dir, n := importFixtures(b)
 	i := 0
 	for b.Loop() {
@@ -233,6 +235,7 @@ func issueOne(ctx context.Context, v *localstore.Vault, svc *authority.Service, 
 // BenchmarkIssueDurable is in-process issuance, one durable vault
 // transaction (synchronous=FULL commit) per certificate, as `request` does.
 func BenchmarkIssueDurable(b *testing.B) {
+	b.ReportAllocs()
 	v := openVault(b)
 	svc, rec := defaultCA(b, v)
 	ctx := context.Background()
@@ -295,6 +298,7 @@ func BenchmarkIssueBatched(b *testing.B) {
 // default --key-algorithm EC_prime256v1` in-process (command tree, config,
 // vault open and close included; process start-up not).
 func BenchmarkRequestInProcess(b *testing.B) {
+	b.ReportAllocs()
 	vault := filepath.Join(b.TempDir(), "vault")
 	runCLI(b, vault, "request", "--domain-name", "warm.example.test", "--certificate-authority-arn", "default", "--key-algorithm", "EC_prime256v1")
 	for b.Loop() {
@@ -358,6 +362,7 @@ func seedIssued(b *testing.B, v *localstore.Vault, issuer string, n int) {
 // CSV) in-process over BENCH_AUDIT_N (default 100,000) issued certificates:
 // read the serials table, format, write to stdout.
 func BenchmarkAuditReport(b *testing.B) {
+	b.ReportAllocs()
 	n := envInt("BENCH_AUDIT_N", 100000)
 	v := openVault(b)
 	_, rec := defaultCA(b, v)
@@ -366,6 +371,7 @@ func BenchmarkAuditReport(b *testing.B) {
 	v.Close()
 	for _, format := range []string{"JSON", "CSV"} {
 		b.Run(format, func(b *testing.B) {
+			b.ReportAllocs()
 			var size int
 			for b.Loop() {
 				size = runCLI(b, dir, "ca", "audit-report", "default", "--format", format)

@@ -69,3 +69,23 @@ func BenchmarkRateRecord(b *testing.B) {
 		o.Data = r.encode()
 	}
 }
+
+// TestRateRecordAllocs guards the order window's codec: a 300-order
+// window read and rewritten (encoding/json took 18 allocations).
+func TestRateRecordAllocs(t *testing.T) {
+	rec := rateRecord{}
+	for i := range 300 {
+		rec.Times = append(rec.Times, 1764936000000+int64(i)*1000)
+	}
+	o := &localstore.Object{Kind: KindRate, ID: "k", Data: rec.encode()}
+	n := testing.AllocsPerRun(100, func() {
+		var r rateRecord
+		if err := r.decode(o); err != nil {
+			t.Fatal(err)
+		}
+		o.Data = r.encode()
+	})
+	if n > 5 {
+		t.Errorf("rate window read and rewritten: %v allocations, want at most 5", n)
+	}
+}
