@@ -66,9 +66,10 @@ func NewCmdDomainAdd(f *cmdutil.Factory, runF func(*DomainAddOptions) error) *co
 		Long: `Register DOMAIN with an endpoint ({"DomainValidation":{...}}). Without
 --pre-validated it stays PENDING until the CNAME record shown exists and
 ` + "`endpoint domain check`" + ` finds it; --pre-validated makes it VALID at once.
-A domain under which the name constraints of the endpoint's CA, or of a CA
-above it, allow no name (DOMAIN is outside every permitted DNS subtree and
-above none, or within an excluded one) is refused (exit 5).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+A domain under which the name constraints of the endpoint's CA and of the CAs
+above it allow no name is refused (exit 5): DOMAIN is within an excluded DNS
+subtree, or outside every permitted one and above none, or the CAs' permitted
+subtrees under it have no name in common.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl endpoint domain add 5f2c9e lab.internal --pre-validated
   certctl endpoint domain add 5f2c9e example.com`,
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "DOMAIN"),
