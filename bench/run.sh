@@ -412,7 +412,7 @@ machine() {
 }
 {
 	echo
-	echo "certctl benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "certctl benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), certctl $VERSION, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "machine: $(machine)"
 	if have hyperfine; then echo "timer: $(hyperfine --version), median of the runs (mean ± σ); start-up: bench/cmd/alternate, its commands run in turn, in a random order"; else echo "timer: date +%s%N loop, median of the runs (mean ± σ); start-up: bench/cmd/alternate, its commands run in turn, in a random order"; fi
 	echo "the ${N100K}-certificate vault and its ${NREVOKED} revoked serials were written by bench/cmd/seed straight"
