@@ -77,13 +77,22 @@ func RandomRecord(zone string) RecordFunc {
 	}
 }
 
+// CheckAddDomain refuses a domain for e unless e is ACTIVE (exit 5): the
+// first rule of AddDomain, for a caller that checks more before it.
+func CheckAddDomain(e *Endpoint) error {
+	if e.Status != StatusActive {
+		return errs.Refusedf("ACME endpoint %s is %s", e.ID, e.Status)
+	}
+	return nil
+}
+
 // AddDomain records a domain validation for e: VALID at once when
 // preValidated, else PENDING with the CNAME record given by record.
 // Adding a domain that exists returns it, upgraded to VALID when
 // preValidated.
 func AddDomain(tx localstore.Tx, e *Endpoint, name string, record RecordFunc, preValidated bool, now time.Time) (*Domain, error) {
-	if e.Status != StatusActive {
-		return nil, errs.Refusedf("ACME endpoint %s is %s", e.ID, e.Status)
+	if err := CheckAddDomain(e); err != nil {
+		return nil, err
 	}
 	name, err := NormalizeDomain(name)
 	if err != nil {

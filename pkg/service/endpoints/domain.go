@@ -33,6 +33,11 @@ func (s *Service) AddDomain(ctx context.Context, ref, name string, preValidated 
 	err := s.change(ctx, "AddAcmeDomain", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		op.Param("DomainName", name)
 		op.Param("PreValidated", preValidated)
+		// The endpoint's state and the name first, as AddDomain checks
+		// them, so that a refusal names the first thing wrong.
+		if err := acmestate.CheckAddDomain(ep); err != nil {
+			return err
+		}
 		norm, err := acmestate.NormalizeDomain(name)
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -80,6 +81,21 @@ func TestAddDomainCAConstraints(t *testing.T) {
 			}
 		}
 	}
+	// An endpoint that is not ACTIVE is refused for that, before the
+	// domain is weighed against its CA.
+	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+		return setEndpointsStatus(tx, acmestate.StatusDeleting)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddDomain(ctx, a, "other.test", true); err == nil || !strings.Contains(err.Error(), "is DELETING") {
+		t.Errorf("a DELETING endpoint: %v, want refused for its state", err)
+	}
+	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+		return setEndpointsStatus(tx, acmestate.StatusActive)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	ds, err := s.ListDomains(ctx, a)
 	if err != nil {
 		t.Fatal(err)
@@ -98,8 +114,8 @@ func TestAddDomainCAConstraints(t *testing.T) {
 			failed++
 		}
 	}
-	if failed != 6 {
-		t.Errorf("%d AddAcmeDomain failures recorded, want 6", failed)
+	if failed != 7 { // the six domains refused and the DELETING endpoint
+		t.Errorf("%d AddAcmeDomain failures recorded, want 7", failed)
 	}
 
 	// A domain above the permitted subtree is added: corp.test's names are
@@ -183,4 +199,19 @@ func TestCAGoneFromStore(t *testing.T) {
 	if _, err := s.AddDomain(ctx, a, "www.gone.test", true); err != nil {
 		t.Errorf("a domain of an endpoint whose CA is gone: %v, want it added", err)
 	}
+}
+
+// setEndpointsStatus sets the status of every endpoint of the vault.
+func setEndpointsStatus(tx localstore.Tx, status string) error {
+	eps, err := acmestate.List(tx)
+	if err != nil {
+		return err
+	}
+	for _, ep := range eps {
+		ep.Status = status
+		if err := acmestate.Put(tx, ep); err != nil {
+			return err
+		}
+	}
+	return nil
 }
