@@ -192,7 +192,7 @@ func (ss slots) head(key []byte) *head {
 }
 
 // readSlots reads the slots of the witness file f.
-func readSlots(f *os.File) (slots, error) {
+func readSlots(f io.ReaderAt) (slots, error) {
 	buf := make([]byte, witnessStride+witnessSlotSize)
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -217,7 +217,12 @@ func (w Witness) read() (slots, error) {
 		return slots{}, err
 	}
 	defer f.Close()
-	var ss slots
+	return readSlotsAgain(f)
+}
+
+// readSlotsAgain is readSlots, read again up to witnessReads times while
+// no slot parses (see read).
+func readSlotsAgain(f io.ReaderAt) (ss slots, err error) {
 	for range witnessReads {
 		if ss, err = readSlots(f); err != nil || ss[0] != nil || ss[1] != nil {
 			break

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -739,5 +740,56 @@ func TestWitnessWriteWaitsForTheLock(t *testing.T) {
 	}
 	if got := w.Seen().valid(key); got == nil || got.Seq != 2 {
 		t.Fatalf("witness %+v once the lock is released, want 2", got)
+	}
+}
+
+// readsInTurn answers each ReadAt with the next of its files (the last
+// one again when they run out), as a file rewritten between two reads.
+type readsInTurn struct {
+	files [][]byte
+	reads int
+}
+
+func (r *readsInTurn) ReadAt(p []byte, off int64) (int, error) {
+	data := r.files[min(r.reads, len(r.files)-1)]
+	r.reads++
+	if off >= int64(len(data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestWitnessReadAgainWhenNoSlotParses: a read that finds no slot whole
+// (both torn by two writes under way) reads again and gets the head; a
+// file that stays without one is read witnessReads times, no more.
+func TestWitnessReadAgainWhenNoSlotParses(t *testing.T) {
+	w := Witness{Path: filepath.Join(t.TempDir(), "witness")}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	if err := w.Set(key, 4, bytes.Repeat([]byte{4}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(w.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torn := bytes.Repeat([]byte{0xa5}, len(good))
+	r := &readsInTurn{files: [][]byte{torn, torn, good}}
+	ss, err := readSlotsAgain(r)
+	if err != nil || (ss[0] == nil && ss[1] == nil) {
+		t.Fatalf("after two torn reads: %v, %v, want the head", ss, err)
+	}
+	if r.reads != 3 {
+		t.Errorf("%d reads, want 3", r.reads)
+	}
+	r = &readsInTurn{files: [][]byte{torn}}
+	if ss, err := readSlotsAgain(r); err != nil || ss[0] != nil || ss[1] != nil {
+		t.Errorf("a file without a head: %v, %v", ss, err)
+	}
+	if r.reads != witnessReads {
+		t.Errorf("%d reads of a file without a head, want %d", r.reads, witnessReads)
 	}
 }
