@@ -51,7 +51,7 @@ func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					got, err := s.buildCRL(tx, r, cert, key, 42, part)
+					got, err := s.buildCRL(tx, r, cert, key, 42, part, s.Now())
 					if err != nil {
 						return err
 					}
@@ -77,7 +77,7 @@ func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
 							return err
 						}
 					}
-					want, err := s.signCRL(r, cert, key, &list, 42, part)
+					want, err := s.signCRL(r, cert, key, &list, 42, part, s.Now())
 					if err != nil {
 						return err
 					}

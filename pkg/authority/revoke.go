@@ -1,8 +1,10 @@
 package authority
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,7 +57,7 @@ func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, erro
 	if err := Put(tx, r); err != nil {
 		return nil, err
 	}
-	return s.buildCRL(tx, r, cert, key, r.CRLNumber, n)
+	return s.buildCRL(tx, r, cert, key, r.CRLNumber, n, s.Now())
 }
 
 // publishesRevocation reports whether r signs CRLs and OCSP responses:
@@ -117,7 +119,9 @@ func (s *Service) checkPartition(r *Record, n int) error {
 	return nil
 }
 
-func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64, part int) ([]byte, error) {
+// buildCRL signs the CRL of r's partition part (part < 0: the complete
+// CRL) numbered number, its thisUpdate now.
+func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64, part int, now time.Time) ([]byte, error) {
 	// The serial, time and reason of each revoked serial, from the index
 	// alone (ListRevoked would read every record), each encoded into the
 	// CRL as it is read: nothing is kept of a serial but its entry. A
@@ -139,17 +143,21 @@ func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, 
 	if err != nil {
 		return nil, err
 	}
-	return s.signCRL(r, cert, key, &entries, number, part)
+	return s.signCRL(r, cert, key, &entries, number, part, now)
 }
 
-func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, entries *casign.CRLEntries, number int64, part int) ([]byte, error) {
+func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, entries *casign.CRLEntries, number int64, part int, now time.Time) ([]byte, error) {
 	opts := casign.CRLOptions{SignatureAlgorithm: signatureAlgorithm(r, key.Public())}
 	if part >= 0 {
 		if opts.DistributionPoint = s.CRLURL(r, part); opts.DistributionPoint == "" {
 			return nil, errs.Refusedf("certificate authority %s has no CRL location (set ca.base_url or a CustomCname)", r.ID)
 		}
 	}
-	now := s.Now()
+	return casign.SignCRL(cert, key, entries, big.NewInt(number), now, crlNextUpdate(r, cert, now), opts)
+}
+
+// crlNextUpdate is the nextUpdate of a CRL of r signed at now.
+func crlNextUpdate(r *Record, cert *x509.Certificate, now time.Time) time.Time {
 	next := now.Add(crlExpiry(r))
 	if next.After(cert.NotAfter) && cert.NotAfter.After(now) {
 		// A CRL says nothing past its issuer's certificate: whoever
@@ -157,7 +165,7 @@ func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, 
 		// then.
 		next = cert.NotAfter
 	}
-	return casign.SignCRL(cert, key, entries, big.NewInt(number), now, next, opts)
+	return next
 }
 
 // nextCRLNumber is strictly above last and follows the clock (nanoseconds),
@@ -174,6 +182,72 @@ func nextCRLNumber(last int64, now time.Time) int64 {
 type Lookup struct {
 	Service *Service
 	ctxTx   func(fn func(localstore.Tx) error) error
+
+	// crls are the CRLs served last, by CA and partition (crlKey): a GET
+	// is answered with the same CRL, not a new one, while it is current
+	// (crlEntry.current). Signing one reads every revoked serial of the
+	// CA (89 ms for 100,000), and anyone may ask for it.
+	crlMu sync.Mutex
+	crls  map[crlKey]*crlEntry
+}
+
+// crlReuse is how long the responder serves one CRL again while nothing
+// it lists has changed: its thisUpdate is at most that old.
+const crlReuse = time.Hour
+
+type crlKey struct {
+	ca   string
+	part int
+}
+
+// crlEntry is a CRL the responder built and what it was built from. Its
+// lock is held while it is checked or built, so that a burst of GETs for a
+// CRL that is not current signs it once.
+type crlEntry struct {
+	mu         sync.Mutex
+	der        []byte
+	epoch      []byte // the CA's revocation epoch (Tx.RevocationEpoch)
+	record     []byte // the CA's record, less what a CRL does not show
+	thisUpdate time.Time
+	nextUpdate time.Time
+}
+
+// current reports whether e may be served again at now for a CA whose
+// record and revocation epoch are record and epoch: it was built from
+// the same revocations (the same epoch — never when the CA has none, so
+// a vault whose revocations predate epochs always gets a new CRL) and
+// the same CA record (its certificate, status, CRL number and settings),
+// at most crlReuse ago, and is not past its nextUpdate.
+func (e *crlEntry) current(record, epoch []byte, now time.Time) bool {
+	return e.der != nil && epoch != nil && bytes.Equal(e.epoch, epoch) && bytes.Equal(e.record, record) &&
+		!now.Before(e.thisUpdate) && now.Sub(e.thisUpdate) < crlReuse && now.Before(e.nextUpdate)
+}
+
+// crlEntry returns the entry of CA caID's partition part, locked.
+func (l *Lookup) crlEntry(caID string, part int) *crlEntry {
+	l.crlMu.Lock()
+	if l.crls == nil {
+		l.crls = map[crlKey]*crlEntry{}
+	}
+	k := crlKey{caID, part}
+	e := l.crls[k]
+	if e == nil {
+		e = &crlEntry{}
+		l.crls[k] = e
+	}
+	l.crlMu.Unlock()
+	e.mu.Lock()
+	return e
+}
+
+// crlRecord is what of r a CRL depends on, to compare: r less the count
+// of certificates it issued, which changes with each issuance of a
+// PARTITIONED CA and is not in any CRL (a serial's partition is of the
+// serial alone).
+func crlRecord(r *Record) ([]byte, error) {
+	c := *r
+	c.IssuedCount = 0
+	return json.Marshal(&c)
 }
 
 // NewLookup returns a responder lookup over the vault.
@@ -241,6 +315,8 @@ func (l *Lookup) CRL(caID string) ([]byte, error) {
 }
 
 func (l *Lookup) crl(caID string, part int) ([]byte, error) {
+	e := l.crlEntry(caID, part)
+	defer e.mu.Unlock()
 	var der []byte
 	err := l.ctxTx(func(tx localstore.Tx) error {
 		r, err := Get(tx, caID)
@@ -257,14 +333,46 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		if err := l.Service.checkPartition(r, part); err != nil {
 			return fmt.Errorf("%w: %v", casign.ErrNotFound, err)
 		}
+		record, err := crlRecord(r)
+		if err != nil {
+			return err
+		}
+		epoch, err := tx.RevocationEpoch(r.ID)
+		if err != nil {
+			return err
+		}
+		now := l.Service.Now()
+		if e.current(record, epoch, now) {
+			der = e.der
+			return nil
+		}
 		cert, key, err := l.Service.signer(tx, r)
 		if err != nil {
 			return err
 		}
-		der, err = l.Service.buildCRL(tx, r, cert, key, nextCRLNumber(r.CRLNumber, l.Service.Now()), part)
-		return err
+		der, err = l.Service.buildCRL(tx, r, cert, key, nextCRLNumber(r.CRLNumber, now), part, now)
+		if err != nil {
+			return err
+		}
+		e.der, e.epoch, e.record = der, epoch, record
+		e.thisUpdate, e.nextUpdate = now, crlNextUpdate(r, cert, now)
+		return nil
 	})
+	if err != nil {
+		// A CA that is not served, or not there: nothing is kept of it,
+		// so that GETs of made-up CAs leave nothing behind.
+		l.dropCRL(caID, part, e)
+	}
 	return der, err
+}
+
+// dropCRL forgets e, the entry of CA caID's partition part.
+func (l *Lookup) dropCRL(caID string, part int, e *crlEntry) {
+	l.crlMu.Lock()
+	if k := (crlKey{caID, part}); l.crls[k] == e {
+		delete(l.crls, k)
+	}
+	l.crlMu.Unlock()
 }
 
 // CRLPartition implements casign.PartitionLookup: partition n of a

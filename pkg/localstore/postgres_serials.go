@@ -94,7 +94,11 @@ func (t *pgTx) RevokeSerial(issuer, serial string, at time.Time, reason int) err
 	if n == 0 {
 		return ErrNotFound
 	}
-	return nil
+	return t.PutMeta(revocationEpochKey(issuer), newRevocationEpoch())
+}
+
+func (t *pgTx) RevocationEpoch(issuer string) ([]byte, error) {
+	return epochOrNil(t.GetMeta(revocationEpochKey(issuer)))
 }
 
 func (t *pgTx) ListRevoked(issuer string) ([]Serial, error) {

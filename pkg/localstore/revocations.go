@@ -1,7 +1,9 @@
 package localstore
 
 import (
+	"crypto/rand"
 	"database/sql"
+	"errors"
 	"time"
 	"unsafe"
 
@@ -14,6 +16,27 @@ import (
 // memory, valid only until the function returns. It runs while the store
 // reads: it must not use the transaction.
 type RevocationFunc func(serial []byte, revokedAt time.Time, reason int) error
+
+// revocationEpochKey is the meta key of issuer's revocation epoch
+// (Tx.RevocationEpoch).
+func revocationEpochKey(issuer string) string { return "revocation-epoch/" + issuer }
+
+// newRevocationEpoch is a revocation epoch no other revocation of any
+// store is given: 128 random bits.
+func newRevocationEpoch() []byte {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return b
+}
+
+// epochOrNil is GetMeta's answer as RevocationEpoch gives it: no token is
+// nil, not an error.
+func epochOrNil(b []byte, err error) ([]byte, error) {
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return b, err
+}
 
 // revocationsQuery reads the covering partial index serials_crl
 // (migration 8: serial, revocation time and reason of revoked serials

@@ -109,7 +109,11 @@ func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	return nil
+	return t.PutMeta(revocationEpochKey(issuer), newRevocationEpoch())
+}
+
+func (t *sqliteTx) RevocationEpoch(issuer string) ([]byte, error) {
+	return epochOrNil(t.GetMeta(revocationEpochKey(issuer)))
 }
 
 func (t *sqliteTx) ListRevoked(issuer string) ([]Serial, error) {

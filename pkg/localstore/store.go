@@ -81,6 +81,13 @@ type Tx interface {
 	// RevokeSerial marks an issued serial revoked; ErrNotFound when the
 	// issuer never issued it.
 	RevokeSerial(issuer, serial string, at time.Time, reason int) error
+	// RevocationEpoch returns a token that RevokeSerial replaces, in the
+	// same transaction, with a new random one each time it revokes a serial
+	// of issuer: two reads that return the same token saw the same revoked
+	// serials of issuer. nil when no serial of issuer was revoked since the
+	// store had tokens (a vault that recorded its revocations before them
+	// has none until its next one).
+	RevocationEpoch(issuer string) ([]byte, error)
 	// ListRevoked returns the revoked serials of an issuer, in no order.
 	ListRevoked(issuer string) ([]Serial, error)
 	// EachRevocation calls fn with the serial, revocation time and reason

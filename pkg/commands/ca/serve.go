@@ -28,7 +28,10 @@ func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Co
 		Long: `Serve every CA's CRL at /crl/<ca-uuid>.crl (DER), each CRL partition of a
 PARTITIONED CA at /crl/<ca-uuid>/<n>.crl, and an OCSP responder at /ocsp
 (RFC 6960 GET and POST, nonce echoed), for the URLs that issued certificates
-carry when ca.base_url is set. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
+carry when ca.base_url is set. A CRL is signed when it is asked for and
+served again, the same CRL, while it is less than an hour old and neither
+a revocation nor a change to its CA (ca crl, update, a new certificate) has
+come since: the next GET after a revocation lists it. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl config set ca.base_url http://pki.internal:8080
   certctl ca serve --listen :8080`,
 		Args: cmdutil.NoArgs,

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -85,4 +86,71 @@ func testRevocations(t *testing.T, s localstore.Store) {
 	}
 	view(t, s, check)
 	update(t, s, check)
+}
+
+// testRevocationEpoch checks the token a CRL cache keys on: none for an
+// issuer that revoked nothing; a new one, in the same transaction, for
+// each revocation of the issuer's serials (re-revoking one included), and
+// for no other change; one issuer's revocation leaves another's token;
+// a revocation of a serial never issued (ErrNotFound) changes nothing.
+func testRevocationEpoch(t *testing.T, s localstore.Store) {
+	epoch := func(issuer string) []byte {
+		t.Helper()
+		var e []byte
+		view(t, s, func(tx localstore.Tx) error {
+			var err error
+			e, err = tx.RevocationEpoch(issuer)
+			return err
+		})
+		return e
+	}
+	update(t, s, func(tx localstore.Tx) error {
+		for _, serial := range []string{"01", "02"} {
+			if err := tx.ReserveSerial("ep1", serial, "c"+serial, t0); err != nil {
+				return err
+			}
+		}
+		return tx.ReserveSerial("ep2", "01", "d01", t0)
+	})
+	if e := epoch("ep1"); e != nil {
+		t.Fatalf("RevocationEpoch of an issuer that revoked nothing = %x, want nil", e)
+	}
+	seen := map[string]bool{}
+	revoke := func(issuer, serial string, reason int) []byte {
+		t.Helper()
+		var inTx []byte
+		update(t, s, func(tx localstore.Tx) error {
+			if err := tx.RevokeSerial(issuer, serial, t0, reason); err != nil {
+				return err
+			}
+			var err error
+			inTx, err = tx.RevocationEpoch(issuer)
+			return err
+		})
+		e := epoch(issuer)
+		if len(e) < 16 || seen[string(e)] || !bytes.Equal(e, inTx) {
+			t.Fatalf("RevocationEpoch after revoking %s/%s = %x (in its transaction %x), want a new token of 16 bytes or more", issuer, serial, e, inTx)
+		}
+		seen[string(e)] = true
+		return e
+	}
+	revoke("ep1", "01", 1)
+	e1 := revoke("ep1", "01", 4) // the same serial again, another reason
+	other := revoke("ep2", "01", 1)
+	if e := epoch("ep1"); !bytes.Equal(e, e1) {
+		t.Errorf("ep2's revocation changed ep1's token: %x, want %x", e, e1)
+	}
+	update(t, s, func(tx localstore.Tx) error {
+		if err := tx.RevokeSerial("ep1", "99", t0, 1); !errors.Is(err, localstore.ErrNotFound) {
+			t.Errorf("RevokeSerial of a serial never issued = %v, want ErrNotFound", err)
+		}
+		return tx.ReserveSerial("ep1", "03", "c03", t0)
+	})
+	if e := epoch("ep1"); !bytes.Equal(e, e1) {
+		t.Errorf("an unknown serial's refused revocation or an issuance changed the token: %x, want %x", e, e1)
+	}
+	e2 := revoke("ep1", "02", 1)
+	if bytes.Equal(e2, e1) || !bytes.Equal(epoch("ep2"), other) {
+		t.Error("tokens did not follow the revocations")
+	}
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"SerialConflictKeepsTxUsable", testSerialConflictKeepsTx},
 		{"IssuedCertificates", testIssued},
 		{"Revocations", testRevocations},
+		{"RevocationEpoch", testRevocationEpoch},
 		{"Objects", testObjects},
 		{"FindObjectIDs", testFindObjectIDs},
 		{"Meta", testMeta},
