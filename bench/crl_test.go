@@ -155,3 +155,44 @@ func BenchmarkCRLVsBare(b *testing.B) {
 	b.ReportMetric(float64(cli)/1e6/n, "certctl-ms/op")
 	b.ReportMetric(float64(cli)/float64(bare), "ratio")
 }
+
+// BenchmarkCRLServe is a CRL GET of the responder (ca serve, endpoint
+// serve) over the same vault, the lookup alone (no HTTP): "signed" is the
+// first GET after a change — every revoked serial read, the CRL signed —
+// and "served-again" every later one while nothing the CRL shows has
+// changed (authority.Lookup keeps the CRL it signed).
+func BenchmarkCRLServe(b *testing.B) {
+	fx := crlVault(b)
+	ctx := context.Background()
+	v, err := localstore.Open(ctx, fx.dir, localstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	svc, rec := defaultCA(b, v)
+	view := func(fn func(localstore.Tx) error) error { return v.Store.View(ctx, fn) }
+	n := envInt("BENCH_CRL_N", 100000)
+	get := func(b *testing.B, l *authority.Lookup) {
+		der, err := l.CRL(rec.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(der) < 30*n {
+			b.Fatalf("CRL of %d bytes for %d revoked serials", len(der), n)
+		}
+	}
+	b.Run("signed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			get(b, svc.NewLookup(view))
+		}
+	})
+	b.Run("served-again", func(b *testing.B) {
+		l := svc.NewLookup(view)
+		get(b, l)
+		b.ReportAllocs()
+		for b.Loop() {
+			get(b, l)
+		}
+	})
+}
