@@ -381,6 +381,19 @@ CMDS+=("in-process request, concurrent issuers: cd $ROOT && go test -run '^\$' -
 row "in-process request (key + cert + durable record), ${BENCH_ISSUERS:-16} concurrent issuers on one core (group commit)" \
 	"${rcon:-?} certs/s = ${rpct}% of raw (CPU ${rconcpu:-?} µs/cert = ${rcpct}%)" "≥ 50% of raw crypto: $(verdict "$rpct") (by CPU: $(verdict "$rcpct"))" \
 	"raw crypto (P-256 key + leaf): ${raw:-?} certs/s, ${rawcpu:-?} CPU µs/cert"
+# The responder's CRL GET (ca serve, endpoint serve) over as many revoked
+# serials: the first GET after a change signs, the next ones while nothing
+# the CRL shows has changed are answered with the CRL it signed.
+(cd "$ROOT" && BENCH_CRL_N=$NREVOKED go test -run '^$' -bench '^BenchmarkCRLServe$' -benchmem -benchtime "$BT" ./bench/) >"$WORK/crlserve.txt" 2>&1 ||
+	log "go test -bench BenchmarkCRLServe failed"
+cat "$WORK/crlserve.txt" >&2
+crlserve() { awk -v b="$1" '$1 ~ "^BenchmarkCRLServe/"b"(-[0-9]+)?$" { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") print $i }' "$WORK/crlserve.txt"; }
+signed_ns=$(crlserve signed)
+again_ns=$(crlserve served-again)
+CMDS+=("responder CRL GET: cd $ROOT && BENCH_CRL_N=$NREVOKED go test -run '^\$' -bench '^BenchmarkCRLServe\$' -benchtime $BT ./bench/")
+row "responder CRL GET (ca serve, endpoint serve), $NREVOKED revoked, in-process" \
+	"served again: $(awk -v n="$again_ns" 'BEGIN { if (n > 0) printf "%.0f µs", n / 1000; else print "?" }')" "—" \
+	"signed (the first GET after a revocation or a change to the CA): $(awk -v n="$signed_ns" 'BEGIN { if (n > 0) printf "%.1f ms", n / 1e6; else print "?" }')"
 csign=$(metric BenchmarkCaIssueSignOnly certs/s)
 csigncpu=$(metric BenchmarkCaIssueSignOnly cpu-µs/cert)
 CMDS+=("in-process ca issue: cd $ROOT && go test -run '^\$' -bench '^BenchmarkCaIssue' -benchtime $BT -cpu 1 ./bench/")
