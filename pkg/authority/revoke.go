@@ -212,15 +212,40 @@ type crlEntry struct {
 	nextUpdate time.Time
 }
 
-// current reports whether e may be served again at now for a CA whose
-// record and revocation epoch are record and epoch: it was built from
-// the same revocations (the same epoch — never when the CA has none, so
-// a vault whose revocations predate epochs always gets a new CRL) and
+// current reports whether e may be served at now for a CA whose record
+// and revocation epoch are record and epoch, its CRL's thisUpdate being
+// thisUpdate (crlThisUpdate): it was built from the same revocations and
 // the same CA record (its certificate, status, CRL number and settings),
-// at most crlReuse ago, and is not past its nextUpdate.
-func (e *crlEntry) current(record, epoch []byte, now time.Time) bool {
-	return e.der != nil && epoch != nil && bytes.Equal(e.epoch, epoch) && bytes.Equal(e.record, record) &&
-		!now.Before(e.thisUpdate) && now.Sub(e.thisUpdate) < crlReuse && now.Before(e.nextUpdate)
+// for the same hour, and is not past its nextUpdate.
+func (e *crlEntry) current(record, epoch []byte, thisUpdate, now time.Time) bool {
+	return e.der != nil && bytes.Equal(e.epoch, epoch) && bytes.Equal(e.record, record) &&
+		e.thisUpdate.Equal(thisUpdate) && now.Before(e.nextUpdate)
+}
+
+// crlThisUpdate is the thisUpdate of the responder's CRL of a CA whose
+// revocation epoch is epoch, at now: when the epoch was written (the last
+// change to the CA's revocations, by the database's clock), then every
+// crlReuse after it; for a CA that never revoked, the hours of the Unix
+// clock. Every process serving the store computes the same one, so that
+// servers behind one name serve CRLs with the same number and thisUpdate,
+// and a later one never has a smaller number. A host whose clock is behind
+// the database's (now before the epoch) uses its own minute: no CRL is
+// dated after its host's clock.
+func crlThisUpdate(epoch []byte, now time.Time) time.Time {
+	base := time.Unix(0, 0).UTC()
+	if at, ok := localstore.EpochTime(epoch); ok {
+		base = at
+	}
+	if now.Before(base) {
+		return now.Truncate(time.Minute)
+	}
+	return base.Add(now.Sub(base).Truncate(crlReuse))
+}
+
+// responderCRLNumber is the number of the responder's CRL of r dated
+// thisUpdate: its time, unless ca crl numbered one at or above it since.
+func responderCRLNumber(r *Record, thisUpdate time.Time) int64 {
+	return max(thisUpdate.UnixNano(), r.CRLNumber+1)
 }
 
 // crlEntry returns the entry of CA caID's partition part, locked.
@@ -342,7 +367,8 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 			return err
 		}
 		now := l.Service.Now()
-		if e.current(record, epoch, now) {
+		thisUpdate := crlThisUpdate(epoch, now)
+		if e.current(record, epoch, thisUpdate, now) {
 			der = e.der
 			return nil
 		}
@@ -350,12 +376,12 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		der, err = l.Service.buildCRL(tx, r, cert, key, nextCRLNumber(r.CRLNumber, now), part, now)
+		der, err = l.Service.buildCRL(tx, r, cert, key, responderCRLNumber(r, thisUpdate), part, thisUpdate)
 		if err != nil {
 			return err
 		}
 		e.der, e.epoch, e.record = der, epoch, record
-		e.thisUpdate, e.nextUpdate = now, crlNextUpdate(r, cert, now)
+		e.thisUpdate, e.nextUpdate = thisUpdate, crlNextUpdate(r, cert, thisUpdate)
 		return nil
 	})
 	if err != nil {

@@ -130,6 +130,32 @@ var pgMigrations = []string{
 	// 10: no audit_time, as SQLite's migration 12: no query reads the
 	// audit log by time, and every change paid for the index entry.
 	`DROP INDEX IF EXISTS audit_time;`,
+	// 11: revocation epochs, as SQLite's migration 13: triggers give an
+	// issuer a new random token whenever a revocation of its serials is
+	// written, deleted or inserted; issuers that revoked before get one
+	// now. The function finds meta in the schema it was created in, and
+	// gen_random_uuid is PostgreSQL's own (13 and later). The time is the
+	// database server's: the hosts of a shared store agree on it.
+	`CREATE OR REPLACE FUNCTION certctl_revocation_epoch() RETURNS trigger LANGUAGE plpgsql
+		SET search_path FROM CURRENT AS $$
+	BEGIN
+		INSERT INTO meta (key, value)
+			VALUES ('` + revocationEpochPrefix + `' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.issuer ELSE NEW.issuer END), ` + pgNewEpoch + `)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+		RETURN NULL;
+	END $$;
+	DROP TRIGGER IF EXISTS serials_revocation_epoch ON serials;
+	CREATE TRIGGER serials_revocation_epoch AFTER UPDATE OF revoked_at, reason ON serials
+		FOR EACH ROW EXECUTE FUNCTION certctl_revocation_epoch();
+	DROP TRIGGER IF EXISTS serials_revoked_inserted ON serials;
+	CREATE TRIGGER serials_revoked_inserted AFTER INSERT ON serials
+		FOR EACH ROW WHEN (NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION certctl_revocation_epoch();
+	DROP TRIGGER IF EXISTS serials_revoked_deleted ON serials;
+	CREATE TRIGGER serials_revoked_deleted AFTER DELETE ON serials
+		FOR EACH ROW WHEN (OLD.revoked_at IS NOT NULL) EXECUTE FUNCTION certctl_revocation_epoch();
+	INSERT INTO meta (key, value) SELECT '` + revocationEpochPrefix + `' || issuer, ` + pgNewEpoch + ` FROM serials
+		WHERE revoked_at IS NOT NULL GROUP BY issuer
+		ON CONFLICT (key) DO NOTHING;`,
 }
 
 // pgListIndexColumns are the columns that the list covering indexes
@@ -144,6 +170,11 @@ const pgListIndexColumns = "origin, status, type, key_algorithm, eligibility, ex
 // its WHERE states this predicate word for word (a literal, not a
 // parameter). Never change it: a released migration uses it.
 const pgListCovered = "octet_length(summary) <= 2000"
+
+// pgNewEpoch is a new revocation epoch in PostgreSQL's SQL, as
+// sqliteNewEpoch (to the microsecond). Never change it: a released
+// migration uses it.
+const pgNewEpoch = `convert_to(encode(uuid_send(gen_random_uuid()), 'hex') || '/' || ((floor(extract(epoch FROM clock_timestamp()) * 1000000))::bigint * 1000)::text, 'UTF8')`
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this
 // build writes.

@@ -94,11 +94,11 @@ func (t *pgTx) RevokeSerial(issuer, serial string, at time.Time, reason int) err
 	if n == 0 {
 		return ErrNotFound
 	}
-	return t.PutMeta(revocationEpochKey(issuer), newRevocationEpoch())
+	return nil
 }
 
 func (t *pgTx) RevocationEpoch(issuer string) ([]byte, error) {
-	return epochOrNil(t.GetMeta(revocationEpochKey(issuer)))
+	return epochOrNil(t.GetMeta(revocationEpochPrefix + issuer))
 }
 
 func (t *pgTx) ListRevoked(issuer string) ([]Serial, error) {

@@ -1,9 +1,10 @@
 package localstore
 
 import (
-	"crypto/rand"
+	"bytes"
 	"database/sql"
 	"errors"
+	"strconv"
 	"time"
 	"unsafe"
 
@@ -17,16 +18,25 @@ import (
 // reads: it must not use the transaction.
 type RevocationFunc func(serial []byte, revokedAt time.Time, reason int) error
 
-// revocationEpochKey is the meta key of issuer's revocation epoch
-// (Tx.RevocationEpoch).
-func revocationEpochKey(issuer string) string { return "revocation-epoch/" + issuer }
+// revocationEpochPrefix prefixes the meta key of an issuer's revocation
+// epoch (Tx.RevocationEpoch), which the schema's triggers write (SQLite
+// migration 13, PostgreSQL 11): 128 random bits in hex, "/", and when the
+// token was written in Unix nanoseconds by the database's clock. Never
+// change it: released migrations use it.
+const revocationEpochPrefix = "revocation-epoch/"
 
-// newRevocationEpoch is a revocation epoch no other revocation of any
-// store is given: 128 random bits.
-func newRevocationEpoch() []byte {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return b
+// EpochTime returns when the revocation epoch e was written; false for
+// nil (an issuer that never revoked) or a token without a time.
+func EpochTime(e []byte) (time.Time, bool) {
+	i := bytes.LastIndexByte(e, '/')
+	if i < 0 {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(string(e[i+1:]), 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n).UTC(), true
 }
 
 // epochOrNil is GetMeta's answer as RevocationEpoch gives it: no token is

@@ -135,6 +135,8 @@ func TestSQLiteMigratesSchema11(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Migration 13 gives the issuer that revoked a revocation epoch.
+	after["meta"] = withoutEpoch(t, after["meta"], "ca")
 	if !reflect.DeepEqual(after, before) {
 		t.Errorf("after the migration the vault reads\n%v\nwant\n%v", after, before)
 	}
@@ -149,7 +151,8 @@ func TestSQLiteMigratesSchema11(t *testing.T) {
 }
 
 // TestPostgresMigratesSchema9: a PostgreSQL store at schema 9 (with
-// audit_time) migrates, and reads back every row as it was.
+// audit_time, without revocation epochs) migrates, and reads back every
+// row as it was, with an epoch for the issuer that revoked.
 func TestPostgresMigratesSchema9(t *testing.T) {
 	u := freshSchema(t)
 	s := openPostgresAt(t, u)
@@ -157,7 +160,13 @@ func TestPostgresMigratesSchema9(t *testing.T) {
 	if err := s.Update(ctx, writeVaultRows); err != nil {
 		t.Fatal(err)
 	}
+	// Schema 9: audit_time, and no revocation epochs (migration 11).
 	if _, err := s.Pool().Exec(ctx, `CREATE INDEX audit_time ON audit(time);
+		DROP TRIGGER serials_revocation_epoch ON serials;
+		DROP TRIGGER serials_revoked_inserted ON serials;
+		DROP TRIGGER serials_revoked_deleted ON serials;
+		DROP FUNCTION certctl_revocation_epoch();
+		DELETE FROM meta WHERE key LIKE 'revocation-epoch/%';
 		DELETE FROM schema_migrations WHERE version >= 10`); err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +185,8 @@ func TestPostgresMigratesSchema9(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Migration 11 gives the issuer that revoked a revocation epoch.
+	after["meta"] = withoutEpoch(t, after["meta"], "ca")
 	if !reflect.DeepEqual(after, before) {
 		t.Errorf("after the migration the store reads\n%v\nwant\n%v", after, before)
 	}
@@ -186,4 +197,26 @@ func TestPostgresMigratesSchema9(t *testing.T) {
 	if n != 0 {
 		t.Error("the migrated store still has audit_time")
 	}
+}
+
+// withoutEpoch returns the meta rows less the revocation epoch of issuer,
+// which must be among them, written now.
+func withoutEpoch(t *testing.T, meta [][]any, issuer string) [][]any {
+	t.Helper()
+	var out [][]any
+	found := false
+	for _, row := range meta {
+		if row[0] == "revocation-epoch/"+issuer {
+			if b, ok := row[1].([]byte); !ok || !freshEpoch(b) {
+				t.Errorf("revocation epoch of %s = %q, want a token written now", issuer, row[1])
+			}
+			found = true
+			continue
+		}
+		out = append(out, row)
+	}
+	if !found {
+		t.Errorf("no revocation epoch for %s among the meta rows %v", issuer, meta)
+	}
+	return out
 }

@@ -109,11 +109,11 @@ func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	return t.PutMeta(revocationEpochKey(issuer), newRevocationEpoch())
+	return nil
 }
 
 func (t *sqliteTx) RevocationEpoch(issuer string) ([]byte, error) {
-	return epochOrNil(t.GetMeta(revocationEpochKey(issuer)))
+	return epochOrNil(t.GetMeta(revocationEpochPrefix + issuer))
 }
 
 func (t *sqliteTx) ListRevoked(issuer string) ([]Serial, error) {

@@ -81,12 +81,11 @@ type Tx interface {
 	// RevokeSerial marks an issued serial revoked; ErrNotFound when the
 	// issuer never issued it.
 	RevokeSerial(issuer, serial string, at time.Time, reason int) error
-	// RevocationEpoch returns a token that RevokeSerial replaces, in the
-	// same transaction, with a new random one each time it revokes a serial
-	// of issuer: two reads that return the same token saw the same revoked
-	// serials of issuer. nil when no serial of issuer was revoked since the
-	// store had tokens (a vault that recorded its revocations before them
-	// has none until its next one).
+	// RevocationEpoch returns a token that the store replaces with a new
+	// random one, in the same transaction, whenever a revocation of a
+	// serial of issuer is written (RevokeSerial, by any writer: the
+	// schema's triggers do it): two reads that return the same token saw
+	// the same revoked serials of issuer. nil when issuer never revoked.
 	RevocationEpoch(issuer string) ([]byte, error)
 	// ListRevoked returns the revoked serials of an issuer, in no order.
 	ListRevoked(issuer string) ([]Serial, error)
