@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"math/big"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,14 +31,12 @@ func (c crlScans) EachRevocation(issuer string, fn localstore.RevocationFunc) er
 }
 
 // TestLookupCRLServedAgain: the responder signs a CA's CRL once and
-// serves it again, the same bytes, while nothing it shows has changed and
-// the hour it is dated in lasts; a revocation, a change to the CA's record
-// (ca crl's number, its status), the next hour or a clock that went back
-// gives a new one, numbered by its thisUpdate — the revocation's time,
-// then every hour after it — so that another process serving the store
-// (a second Lookup) dates and numbers it the same; a burst of GETs after a
-// change signs once; a GET of a CA that is not served leaves nothing
-// behind.
+// serves it again, the same bytes, while nothing it shows has changed —
+// a CA that never revoked too — for at most an hour; a revocation, a
+// change to the CA's record (ca crl's number, its status), an hour's age
+// or a clock that went back gives a new one, dated and numbered when it is
+// signed; a burst of GETs after a change signs once; a GET of a CA that is
+// not served leaves nothing behind.
 func TestLookupCRLServedAgain(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
@@ -52,17 +49,12 @@ func TestLookupCRLServedAgain(t *testing.T) {
 		}
 		serials = append(serials, x509util.FormatSerial(iss.Certificate.SerialNumber))
 	}
-	// The epoch carries the database's time: the test's clock is real.
-	clk.now = time.Now().UTC()
 	var scans, hold atomic.Int64
-	lookup := func() *Lookup {
-		return s.NewLookup(func(fn func(localstore.Tx) error) error {
-			return s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error { return fn(crlScans{tx, &scans, &hold}) })
-		})
-	}
-	l, other := lookup(), lookup()
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error {
+		return s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error { return fn(crlScans{tx, &scans, &hold}) })
+	})
 	cert, _ := reload(t, s, root.ID).Certificate()
-	getFrom := func(l *Lookup, wantScans int64, what string) ([]byte, *x509.RevocationList) {
+	get := func(wantScans int64, what string) ([]byte, *x509.RevocationList) {
 		t.Helper()
 		der, err := l.CRL(root.ID)
 		if err != nil {
@@ -80,74 +72,42 @@ func TestLookupCRLServedAgain(t *testing.T) {
 		}
 		return der, crl
 	}
-	get := func(wantScans int64, what string) ([]byte, *x509.RevocationList) {
+	revoke := func(serial string) {
 		t.Helper()
-		return getFrom(l, wantScans, what)
-	}
-	dated := func(crl *x509.RevocationList, thisUpdate time.Time, what string) {
-		t.Helper()
-		want := thisUpdate.Truncate(time.Second)
-		if !crl.ThisUpdate.Equal(want) || crl.Number.Cmp(big.NewInt(thisUpdate.UnixNano())) != 0 {
-			t.Errorf("%s: thisUpdate %v number %v, want %v and %d", what, crl.ThisUpdate, crl.Number, want, thisUpdate.UnixNano())
-		}
-	}
-	revoke := func(serial string) time.Time {
-		t.Helper()
-		var at time.Time
-		mustUpdate(t, s, func(tx localstore.Tx) error {
-			if err := Revoke(tx, root.ID, serial, clk.now, 1); err != nil {
-				return err
-			}
-			e, err := tx.RevocationEpoch(root.ID)
-			var ok bool
-			if at, ok = localstore.EpochTime(e); err == nil && !ok {
-				t.Fatalf("epoch %q has no time", e)
-			}
-			return err
-		})
-		if clk.now.Before(at) {
-			clk.now = at
-		}
-		return at
+		mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, serial, clk.now, 1) })
 	}
 
-	// Never revoked: dated by the hour of the Unix clock.
-	_, crl := get(1, "first GET")
-	dated(crl, clk.now.Truncate(time.Hour), "CRL of a CA that never revoked")
+	// A CA that never revoked: served again too.
+	get(1, "first GET")
 	get(1, "second GET before any revocation")
 
-	at := revoke(serials[0])
+	revoke(serials[0])
 	first, crl := get(2, "GET after a revocation")
 	if len(crl.RevokedCertificateEntries) != 1 {
 		t.Fatalf("%d entries, want 1", len(crl.RevokedCertificateEntries))
 	}
-	dated(crl, at, "CRL after a revocation")
-	if _, same := getFrom(other, 3, "another process's GET"); !same.ThisUpdate.Equal(crl.ThisUpdate) || same.Number.Cmp(crl.Number) != 0 {
-		t.Errorf("another process's CRL: thisUpdate %v number %v, want %v and %v", same.ThisUpdate, same.Number, crl.ThisUpdate, crl.Number)
+	if !crl.ThisUpdate.Equal(clk.now) || crl.Number.Cmp(big.NewInt(clk.now.UnixNano())) != 0 {
+		t.Errorf("CRL dated %v numbered %v, want the time it was signed, %v", crl.ThisUpdate, crl.Number, clk.now)
 	}
-	clk.now = at.Add(59 * time.Minute)
-	if again, _ := get(3, "GET 59 minutes later"); !bytes.Equal(again, first) {
+	signed := clk.now
+	clk.now = signed.Add(59 * time.Minute)
+	if again, _ := get(2, "GET 59 minutes later"); !bytes.Equal(again, first) {
 		t.Fatal("a CRL served again differs")
 	}
-	clk.now = at.Add(61 * time.Minute)
-	_, later := get(4, "GET 61 minutes later")
-	dated(later, at.Add(time.Hour), "CRL an hour later")
-	clk.now = at.Add(30 * time.Minute)
-	get(5, "GET with the clock gone back")
+	clk.now = signed.Add(61 * time.Minute)
+	_, older := get(3, "GET 61 minutes later")
+	if !older.ThisUpdate.Equal(clk.now) || older.Number.Cmp(crl.Number) <= 0 {
+		t.Errorf("CRL after an hour: thisUpdate %v number %v, want %v and above %v", older.ThisUpdate, older.Number, clk.now, crl.Number)
+	}
+	clk.now = clk.now.Add(-time.Second)
+	get(4, "GET with the clock gone back")
 
-	clk.now = at.Add(90 * time.Minute)
-	at2 := revoke(serials[1])
-	_, crl = get(6, "GET after a second revocation")
-	if len(crl.RevokedCertificateEntries) != 2 {
+	clk.now = clk.now.Add(time.Minute)
+	revoke(serials[1])
+	if _, crl := get(5, "GET after a second revocation"); len(crl.RevokedCertificateEntries) != 2 {
 		t.Fatalf("%d entries, want 2", len(crl.RevokedCertificateEntries))
 	}
-	if crl.Number.Cmp(later.Number) <= 0 {
-		t.Errorf("CRL number %v after a revocation not above the one before, %v", crl.Number, later.Number)
-	}
-	// The clock is an hour and a half ahead of the database's now: the
-	// CRL is dated by the hours since the revocation.
-	dated(crl, at2.Add(clk.now.Sub(at2).Truncate(time.Hour)), "CRL after a second revocation")
-	get(6, "GET again")
+	get(5, "GET again")
 
 	// ca crl numbers a CRL above the responder's: the responder's next
 	// is above that one, not the one it served before.
@@ -164,7 +124,7 @@ func TestLookupCRLServedAgain(t *testing.T) {
 		}
 		return err
 	})
-	if _, crl := get(7, "GET after ca crl"); crl.Number.Cmp(published) <= 0 {
+	if _, crl := get(6, "GET after ca crl"); crl.Number.Cmp(published) <= 0 {
 		t.Errorf("responder's CRL number %v not above ca crl's %v", crl.Number, published)
 	}
 
@@ -185,8 +145,8 @@ func TestLookupCRLServedAgain(t *testing.T) {
 	}
 	wg.Wait()
 	hold.Store(0)
-	if got := scans.Load(); got != 8 {
-		t.Errorf("a burst of %d GETs read %d CRLs, want 1", len(bodies), got-7)
+	if got := scans.Load(); got != 7 {
+		t.Errorf("a burst of %d GETs read %d CRLs, want 1", len(bodies), got-6)
 	}
 	for _, b := range bodies[1:] {
 		if !bytes.Equal(b, bodies[0]) {
@@ -196,7 +156,7 @@ func TestLookupCRLServedAgain(t *testing.T) {
 
 	// Disabled: served still, and signed again (its record changed).
 	mustUpdate(t, s, func(tx localstore.Tx) error { return s.UpdateStatus(tx, reload(t, s, root.ID), StatusDisabled) })
-	get(9, "GET of the disabled CA")
+	get(8, "GET of the disabled CA")
 
 	// Not served: nothing kept, for it or for a CA that is not there.
 	mustUpdate(t, s, func(tx localstore.Tx) error { return s.Delete(tx, reload(t, s, root.ID), 7) })
@@ -214,28 +174,82 @@ func TestLookupCRLServedAgain(t *testing.T) {
 	}
 }
 
-// TestCRLThisUpdate: the epoch's time, then every hour after it; the
-// hours of the Unix clock without an epoch; the host's own minute when
-// its clock is behind the database's.
-func TestCRLThisUpdate(t *testing.T) {
-	at := time.Date(2026, 12, 5, 10, 17, 42, 123000000, time.UTC)
-	epoch := []byte("0123456789abcdef0123456789abcdef/" + strconv.FormatInt(at.UnixNano(), 10))
-	for _, c := range []struct {
-		epoch []byte
-		now   time.Time
-		want  time.Time
-	}{
-		{epoch, at, at},
-		{epoch, at.Add(59*time.Minute + 59*time.Second), at},
-		{epoch, at.Add(time.Hour), at.Add(time.Hour)},
-		{epoch, at.Add(5*time.Hour + time.Minute), at.Add(5 * time.Hour)},
-		{epoch, at.Add(-90 * time.Second), time.Date(2026, 12, 5, 10, 16, 0, 0, time.UTC)},
-		{nil, at, time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)},
-		{[]byte("no time"), at, time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)},
-	} {
-		if got := crlThisUpdate(c.epoch, c.now); !got.Equal(c.want) {
-			t.Errorf("crlThisUpdate(%q, %v) = %v, want %v", c.epoch, c.now, got, c.want)
+// TestLookupCRLDuringRevocation: a GET while a revocation's transaction is
+// open gets the CRL without it; the first GET after the commit gets one
+// with it, numbered above (review: a CRL numbered by the time the
+// revocation was written, not by when it was signed, came out below the
+// one served meanwhile).
+func TestLookupCRLDuringRevocation(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Window Root", 0)
+	iss, err := issueLeaf(t, s, root, "c", "crl.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) })
+	get := func() *x509.RevocationList {
+		t.Helper()
+		der, err := l.CRL(root.ID)
+		if err != nil {
+			t.Fatal(err)
 		}
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return crl
+	}
+	get()
+	inTx, served := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- s.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+			err := Revoke(tx, root.ID, x509util.FormatSerial(iss.Certificate.SerialNumber), clk.now, 1)
+			close(inTx)
+			<-served
+			return err
+		})
+	}()
+	<-inTx
+	clk.now = clk.now.Add(time.Hour + time.Minute) // the GET during it: a new hour
+	during := get()
+	close(served)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	clk.now = clk.now.Add(time.Second)
+	after := get()
+	if len(during.RevokedCertificateEntries) != 0 || len(after.RevokedCertificateEntries) != 1 || after.Number.Cmp(during.Number) <= 0 {
+		t.Errorf("during the revocation: %d entries, number %v; after: %d entries, number %v; want 0, then 1 numbered above",
+			len(during.RevokedCertificateEntries), during.Number, len(after.RevokedCertificateEntries), after.Number)
+	}
+}
+
+// TestLookupCRLAfterCAExpiry: once the CA's certificate has expired, the
+// CRL it signs (nextUpdate no longer capped at it) is served again, not
+// signed on every GET (review).
+func TestLookupCRLAfterCAExpiry(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Expired Root", 0)
+	cert, _ := reload(t, s, root.ID).Certificate()
+	var scans, hold atomic.Int64
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error {
+		return s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error { return fn(crlScans{tx, &scans, &hold}) })
+	})
+	clk.now = cert.NotAfter.Add(time.Second)
+	a, err := l.CRL(root.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.now = clk.now.Add(time.Minute)
+	b, err := l.CRL(root.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) || scans.Load() != 1 {
+		t.Errorf("after the CA expired: %d CRLs signed for two GETs, same bytes %v; want 1, true", scans.Load(), bytes.Equal(a, b))
 	}
 }
 

@@ -212,40 +212,21 @@ type crlEntry struct {
 	nextUpdate time.Time
 }
 
-// current reports whether e may be served at now for a CA whose record
-// and revocation epoch are record and epoch, its CRL's thisUpdate being
-// thisUpdate (crlThisUpdate): it was built from the same revocations and
-// the same CA record (its certificate, status, CRL number and settings),
-// for the same hour, and is not past its nextUpdate.
-func (e *crlEntry) current(record, epoch []byte, thisUpdate, now time.Time) bool {
+// current reports whether e may be served again at now for a CA whose
+// record and revocation epoch are record and epoch: it was built from the
+// same revocations (the same epoch, or none for both: the CA never
+// revoked) and the same CA record (its certificate, status, CRL number
+// and settings), at most crlReuse ago, and is not past its nextUpdate.
+//
+// A CRL is dated and numbered when it is built, by the host's clock, as
+// before it was kept: so one server's numbers only grow, and a CRL built
+// from a snapshot without a revocation has a smaller number than any CRL
+// built after the revocation committed (by any server whose clock agrees).
+// Two servers of one store each keep their own CRL, so their numbers
+// differ while their contents are the same.
+func (e *crlEntry) current(record, epoch []byte, now time.Time) bool {
 	return e.der != nil && bytes.Equal(e.epoch, epoch) && bytes.Equal(e.record, record) &&
-		e.thisUpdate.Equal(thisUpdate) && now.Before(e.nextUpdate)
-}
-
-// crlThisUpdate is the thisUpdate of the responder's CRL of a CA whose
-// revocation epoch is epoch, at now: when the epoch was written (the last
-// change to the CA's revocations, by the database's clock), then every
-// crlReuse after it; for a CA that never revoked, the hours of the Unix
-// clock. Every process serving the store computes the same one, so that
-// servers behind one name serve CRLs with the same number and thisUpdate,
-// and a later one never has a smaller number. A host whose clock is behind
-// the database's (now before the epoch) uses its own minute: no CRL is
-// dated after its host's clock.
-func crlThisUpdate(epoch []byte, now time.Time) time.Time {
-	base := time.Unix(0, 0).UTC()
-	if at, ok := localstore.EpochTime(epoch); ok {
-		base = at
-	}
-	if now.Before(base) {
-		return now.Truncate(time.Minute)
-	}
-	return base.Add(now.Sub(base).Truncate(crlReuse))
-}
-
-// responderCRLNumber is the number of the responder's CRL of r dated
-// thisUpdate: its time, unless ca crl numbered one at or above it since.
-func responderCRLNumber(r *Record, thisUpdate time.Time) int64 {
-	return max(thisUpdate.UnixNano(), r.CRLNumber+1)
+		!now.Before(e.thisUpdate) && now.Sub(e.thisUpdate) < crlReuse && now.Before(e.nextUpdate)
 }
 
 // crlEntry returns the entry of CA caID's partition part, locked.
@@ -367,8 +348,7 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 			return err
 		}
 		now := l.Service.Now()
-		thisUpdate := crlThisUpdate(epoch, now)
-		if e.current(record, epoch, thisUpdate, now) {
+		if e.current(record, epoch, now) {
 			der = e.der
 			return nil
 		}
@@ -376,12 +356,12 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		der, err = l.Service.buildCRL(tx, r, cert, key, responderCRLNumber(r, thisUpdate), part, thisUpdate)
+		der, err = l.Service.buildCRL(tx, r, cert, key, nextCRLNumber(r.CRLNumber, now), part, now)
 		if err != nil {
 			return err
 		}
 		e.der, e.epoch, e.record = der, epoch, record
-		e.thisUpdate, e.nextUpdate = thisUpdate, crlNextUpdate(r, cert, thisUpdate)
+		e.thisUpdate, e.nextUpdate = now, crlNextUpdate(r, cert, now)
 		return nil
 	})
 	if err != nil {

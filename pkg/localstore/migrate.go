@@ -129,32 +129,26 @@ var migrations = []string{
 	// or inserted, by triggers, so that no writer can change what a CRL
 	// lists without it: not this build, not a later bulk path, and not an
 	// earlier build, which this schema version refuses. Issuers that
-	// revoked before get a token now. A token is random, followed by when
-	// it was written (see revocationEpochPrefix).
+	// revoked before get a token now.
 	`CREATE TRIGGER IF NOT EXISTS serials_revocation_epoch AFTER UPDATE OF revoked_at, reason ON serials
 	BEGIN
-		INSERT INTO meta (key, value) VALUES ('` + revocationEpochPrefix + `' || NEW.issuer, ` + sqliteNewEpoch + `)
+		INSERT INTO meta (key, value) VALUES ('` + revocationEpochPrefix + `' || NEW.issuer, randomblob(16))
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value;
 	END;
 	CREATE TRIGGER IF NOT EXISTS serials_revoked_inserted AFTER INSERT ON serials WHEN NEW.revoked_at IS NOT NULL
 	BEGIN
-		INSERT INTO meta (key, value) VALUES ('` + revocationEpochPrefix + `' || NEW.issuer, ` + sqliteNewEpoch + `)
+		INSERT INTO meta (key, value) VALUES ('` + revocationEpochPrefix + `' || NEW.issuer, randomblob(16))
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value;
 	END;
 	CREATE TRIGGER IF NOT EXISTS serials_revoked_deleted AFTER DELETE ON serials WHEN OLD.revoked_at IS NOT NULL
 	BEGIN
-		INSERT INTO meta (key, value) VALUES ('` + revocationEpochPrefix + `' || OLD.issuer, ` + sqliteNewEpoch + `)
+		INSERT INTO meta (key, value) VALUES ('` + revocationEpochPrefix + `' || OLD.issuer, randomblob(16))
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value;
 	END;
-	INSERT INTO meta (key, value) SELECT '` + revocationEpochPrefix + `' || issuer, ` + sqliteNewEpoch + ` FROM serials
+	INSERT INTO meta (key, value) SELECT '` + revocationEpochPrefix + `' || issuer, randomblob(16) FROM serials
 		WHERE revoked_at IS NOT NULL GROUP BY issuer
 		ON CONFLICT(key) DO NOTHING;`,
 }
-
-// sqliteNewEpoch is a new revocation epoch in SQLite's SQL: 128 random
-// bits in hex, "/", the time in Unix nanoseconds (to the millisecond).
-// Never change it: a released migration uses it.
-const sqliteNewEpoch = `CAST(lower(hex(randomblob(16))) || '/' || CAST(CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER) * 1000000 AS TEXT) AS BLOB)`
 
 // listIndexColumns are the columns that the list covering indexes
 // (migration 10) hold after their sort key: the filters of

@@ -134,14 +134,21 @@ var pgMigrations = []string{
 	// issuer a new random token whenever a revocation of its serials is
 	// written, deleted or inserted; issuers that revoked before get one
 	// now. The function finds meta in the schema it was created in, and
-	// gen_random_uuid is PostgreSQL's own (13 and later). The time is the
-	// database server's: the hosts of a shared store agree on it.
+	// gen_random_uuid and pg_current_xact_id are PostgreSQL's own (13 and
+	// later).
 	`CREATE OR REPLACE FUNCTION certctl_revocation_epoch() RETURNS trigger LANGUAGE plpgsql
 		SET search_path FROM CURRENT AS $$
+	DECLARE
+		k TEXT := '` + revocationEpochPrefix + `' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.issuer ELSE NEW.issuer END);
 	BEGIN
-		INSERT INTO meta (key, value)
-			VALUES ('` + revocationEpochPrefix + `' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.issuer ELSE NEW.issuer END), ` + pgNewEpoch + `)
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+		-- One new token a transaction is enough (readers see the one
+		-- before or the one after it): the first change writes it, the
+		-- others find it written. A row upserted again and again in one
+		-- transaction makes each upsert walk every version before it.
+		IF NOT EXISTS (SELECT 1 FROM meta WHERE key = k AND xmin = pg_current_xact_id()::xid) THEN
+			INSERT INTO meta (key, value) VALUES (k, uuid_send(gen_random_uuid()))
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+		END IF;
 		RETURN NULL;
 	END $$;
 	DROP TRIGGER IF EXISTS serials_revocation_epoch ON serials;
@@ -153,7 +160,7 @@ var pgMigrations = []string{
 	DROP TRIGGER IF EXISTS serials_revoked_deleted ON serials;
 	CREATE TRIGGER serials_revoked_deleted AFTER DELETE ON serials
 		FOR EACH ROW WHEN (OLD.revoked_at IS NOT NULL) EXECUTE FUNCTION certctl_revocation_epoch();
-	INSERT INTO meta (key, value) SELECT '` + revocationEpochPrefix + `' || issuer, ` + pgNewEpoch + ` FROM serials
+	INSERT INTO meta (key, value) SELECT '` + revocationEpochPrefix + `' || issuer, uuid_send(gen_random_uuid()) FROM serials
 		WHERE revoked_at IS NOT NULL GROUP BY issuer
 		ON CONFLICT (key) DO NOTHING;`,
 }
@@ -170,11 +177,6 @@ const pgListIndexColumns = "origin, status, type, key_algorithm, eligibility, ex
 // its WHERE states this predicate word for word (a literal, not a
 // parameter). Never change it: a released migration uses it.
 const pgListCovered = "octet_length(summary) <= 2000"
-
-// pgNewEpoch is a new revocation epoch in PostgreSQL's SQL, as
-// sqliteNewEpoch (to the microsecond). Never change it: a released
-// migration uses it.
-const pgNewEpoch = `convert_to(encode(uuid_send(gen_random_uuid()), 'hex') || '/' || ((floor(extract(epoch FROM clock_timestamp()) * 1000000))::bigint * 1000)::text, 'UTF8')`
 
 // PostgresSchemaVersion is the schema version of the PostgreSQL store this
 // build writes.

@@ -1,10 +1,8 @@
 package localstore
 
 import (
-	"bytes"
 	"database/sql"
 	"errors"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -19,25 +17,10 @@ import (
 type RevocationFunc func(serial []byte, revokedAt time.Time, reason int) error
 
 // revocationEpochPrefix prefixes the meta key of an issuer's revocation
-// epoch (Tx.RevocationEpoch), which the schema's triggers write (SQLite
-// migration 13, PostgreSQL 11): 128 random bits in hex, "/", and when the
-// token was written in Unix nanoseconds by the database's clock. Never
-// change it: released migrations use it.
+// epoch (Tx.RevocationEpoch), 128 random bits that the schema's triggers
+// write (SQLite migration 13, PostgreSQL 11). Never change it: released
+// migrations use it.
 const revocationEpochPrefix = "revocation-epoch/"
-
-// EpochTime returns when the revocation epoch e was written; false for
-// nil (an issuer that never revoked) or a token without a time.
-func EpochTime(e []byte) (time.Time, bool) {
-	i := bytes.LastIndexByte(e, '/')
-	if i < 0 {
-		return time.Time{}, false
-	}
-	n, err := strconv.ParseInt(string(e[i+1:]), 10, 64)
-	if err != nil || n <= 0 {
-		return time.Time{}, false
-	}
-	return time.Unix(0, n).UTC(), true
-}
 
 // epochOrNil is GetMeta's answer as RevocationEpoch gives it: no token is
 // nil, not an error.

@@ -29,12 +29,10 @@ func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Co
 PARTITIONED CA at /crl/<ca-uuid>/<n>.crl, and an OCSP responder at /ocsp
 (RFC 6960 GET and POST, nonce echoed), for the URLs that issued certificates
 carry when ca.base_url is set. A CRL is signed when it is asked for and
-served again, the same CRL, until a revocation or a change to its CA (ca crl,
-ca update, its status, a new CA certificate) or the end of the hour it is
-dated in: the next GET after a revocation lists it. It is dated when the CA's
-revocations last changed (the database's clock), then every hour after that,
-and numbered by that date, so that every server of a shared store serves the
-same CRL number and a later CRL never has a smaller one. Runs until
+served again, the same CRL, while it is less than an hour old and neither a
+revocation nor a change to its CA (ca crl, ca update, its status, a new CA
+certificate) has come since: the next GET after a revocation lists it. Each
+server dates and numbers the CRLs it signs by its own clock. Runs until
 interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl config set ca.base_url http://pki.internal:8080
   certctl ca serve --listen :8080`,
