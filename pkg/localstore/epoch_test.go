@@ -3,8 +3,13 @@ package localstore_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/url"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -137,5 +142,78 @@ func TestPostgresRevocationEpochOncePerTransaction(t *testing.T) {
 	var versions int
 	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM meta WHERE key = 'revocation-epoch/once'`).Scan(&versions); err != nil || versions != 1 {
 		t.Errorf("%d rows for the token (%v), want 1", versions, err)
+	}
+}
+
+// TestPostgresRevocationEpochOtherRole: the token is written in the store
+// whose serial was revoked, whoever revokes. A store found through the
+// default search_path ("$user", public: its owner's schema) is revoked in
+// by another role that names the schema; the trigger function must not
+// look meta up through that role's "$user" — its own store's meta, or
+// none (review: the token went to the other store, or the revocation
+// failed with "relation meta does not exist").
+func TestPostgresRevocationEpochOtherRole(t *testing.T) {
+	admin := postgresURL(t)
+	ctx := pgCtx(t)
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	suffix := fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	owner, other := "epo_owner_"+suffix, "epo_other_"+suffix
+	for _, r := range []string{owner, other} {
+		if _, err := c.Exec(ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN SUPERUSER PASSWORD 'x'; CREATE SCHEMA %s AUTHORIZATION %s`, r, r, r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, r := range []string{owner, other} {
+			_, _ = c.Exec(ctx, fmt.Sprintf(`DROP SCHEMA IF EXISTS %s CASCADE; DROP ROLE IF EXISTS %s`, r, r))
+		}
+	})
+	as := func(role, searchPath string) *localstore.Postgres {
+		t.Helper()
+		u, err := url.Parse(admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword(role, "x")
+		q := u.Query()
+		q.Del("search_path")
+		if searchPath != "" {
+			q.Set("search_path", searchPath)
+		}
+		u.RawQuery = q.Encode()
+		s, err := localstore.OpenPostgres(ctx, u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	epoch := func(s localstore.Store) []byte {
+		t.Helper()
+		var e []byte
+		if err := s.View(ctx, func(tx localstore.Tx) (err error) {
+			e, err = tx.RevocationEpoch("ca")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	store := as(owner, "")      // migrated by its owner, through "$user"
+	otherStore := as(other, "") // the other role's own store
+	at := time.Unix(1, 0)
+	if err := store.Update(ctx, func(tx localstore.Tx) error { return tx.ReserveSerial("ca", "01", "c", at) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := as(other, owner).Update(ctx, func(tx localstore.Tx) error { return tx.RevokeSerial("ca", "01", at, 1) }); err != nil {
+		t.Fatalf("a revocation by another role: %v", err)
+	}
+	if e, stray := epoch(store), epoch(otherStore); len(e) != 16 || stray != nil {
+		t.Errorf("the revoked store's token %x, the other role's store's %x: want a token in the first, none in the second", e, stray)
 	}
 }
