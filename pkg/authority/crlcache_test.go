@@ -30,6 +30,38 @@ func (c crlScans) EachRevocation(issuer string, fn localstore.RevocationFunc) er
 	return c.Tx.EachRevocation(issuer, fn)
 }
 
+// revokingCA is a service over a fresh vault with its clock, a root CA
+// named name, and the serials of n leaves it issued.
+func revokingCA(t *testing.T, name string, n int) (*testClock, *Service, *Record, []string) {
+	t.Helper()
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, name, 0)
+	var serials []string
+	for range n {
+		iss, err := issueLeaf(t, s, root, "c", "crl.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serials = append(serials, x509util.FormatSerial(iss.Certificate.SerialNumber))
+	}
+	return clk, s, root, serials
+}
+
+// getCRL is the CRL l serves for CA id, parsed.
+func getCRL(t *testing.T, l *Lookup, id string) *x509.RevocationList {
+	t.Helper()
+	der, err := l.CRL(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return crl
+}
+
 // TestLookupCRLServedAgain: the responder signs a CA's CRL once and
 // serves it again, the same bytes, while nothing it shows has changed —
 // a CA that never revoked too — for at most an hour; a revocation, a
@@ -38,17 +70,7 @@ func (c crlScans) EachRevocation(issuer string, fn localstore.RevocationFunc) er
 // signed; a burst of GETs after a change signs once; a GET of a CA that is
 // not served leaves nothing behind.
 func TestLookupCRLServedAgain(t *testing.T) {
-	clk := newClock()
-	s := newTestService(t, clk)
-	root := createRoot(t, s, "Cache Root", 0)
-	var serials []string
-	for range 3 {
-		iss, err := issueLeaf(t, s, root, "c", "crl.test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		serials = append(serials, x509util.FormatSerial(iss.Certificate.SerialNumber))
-	}
+	clk, s, root, serials := revokingCA(t, "Cache Root", 3)
 	var scans, hold atomic.Int64
 	l := s.NewLookup(func(fn func(localstore.Tx) error) error {
 		return s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error { return fn(crlScans{tx, &scans, &hold}) })
@@ -180,32 +202,15 @@ func TestLookupCRLServedAgain(t *testing.T) {
 // revocation was written, not by when it was signed, came out below the
 // one served meanwhile).
 func TestLookupCRLDuringRevocation(t *testing.T) {
-	clk := newClock()
-	s := newTestService(t, clk)
-	root := createRoot(t, s, "Window Root", 0)
-	iss, err := issueLeaf(t, s, root, "c", "crl.test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	clk, s, root, serials := revokingCA(t, "Window Root", 1)
 	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) })
-	get := func() *x509.RevocationList {
-		t.Helper()
-		der, err := l.CRL(root.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		crl, err := x509.ParseRevocationList(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return crl
-	}
+	get := func() *x509.RevocationList { t.Helper(); return getCRL(t, l, root.ID) }
 	get()
 	inTx, served := make(chan struct{}), make(chan struct{})
 	done := make(chan error)
 	go func() {
 		done <- s.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
-			err := Revoke(tx, root.ID, x509util.FormatSerial(iss.Certificate.SerialNumber), clk.now, 1)
+			err := Revoke(tx, root.ID, serials[0], clk.now, 1)
 			close(inTx)
 			<-served
 			return err
@@ -258,30 +263,9 @@ func TestLookupCRLAfterCAExpiry(t *testing.T) {
 // a store shared with it — is on the next CRL the responder serves
 // (review of the first version: a stale CRL for up to an hour).
 func TestLookupCRLRevocationByAnyWriter(t *testing.T) {
-	clk := newClock()
-	s := newTestService(t, clk)
-	root := createRoot(t, s, "Any Writer Root", 0)
-	var serials []string
-	for range 2 {
-		iss, err := issueLeaf(t, s, root, "c", "crl.test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		serials = append(serials, x509util.FormatSerial(iss.Certificate.SerialNumber))
-	}
+	clk, s, root, serials := revokingCA(t, "Any Writer Root", 2)
 	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) })
-	entries := func() int {
-		t.Helper()
-		der, err := l.CRL(root.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		crl, err := x509.ParseRevocationList(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(crl.RevokedCertificateEntries)
-	}
+	entries := func() int { t.Helper(); return len(getCRL(t, l, root.ID).RevokedCertificateEntries) }
 	mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, serials[0], clk.now, 1) })
 	if n := entries(); n != 1 {
 		t.Fatalf("%d entries, want 1", n)
