@@ -127,6 +127,8 @@ func New(cfg Config) *Server {
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = casign.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
 		return core.Vault.Store.View(context.Background(), fn)
+	}, func(fn func(localstore.Tx) error) error {
+		return core.Unrecorded(context.Background(), fn)
 	}), core.Now, s.logf)
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{ep}/directory", s.handleDirectory)

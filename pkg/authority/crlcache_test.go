@@ -30,6 +30,23 @@ func (c crlScans) EachRevocation(issuer string, fn localstore.RevocationFunc) er
 	return c.Tx.EachRevocation(issuer, fn)
 }
 
+// newServerLookup is the responder's lookup as a server makes it, over
+// s's vault: its reads counted in scans and held by hold (both set or
+// both nil), its CRL publications written; the test waits for the
+// writes it started before it ends.
+func newServerLookup(t *testing.T, s *Service, scans, hold *atomic.Int64) *Lookup {
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error {
+		return s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error {
+			if scans != nil {
+				tx = crlScans{tx, scans, hold}
+			}
+			return fn(tx)
+		})
+	}, func(fn func(localstore.Tx) error) error { return s.Vault.Store.Update(context.Background(), fn) })
+	t.Cleanup(l.publishing.Wait)
+	return l
+}
+
 // revokingCA is a service over a fresh vault with its clock, a root CA
 // named name, and the serials of n leaves it issued.
 func revokingCA(t *testing.T, name string, n int) (*testClock, *Service, *Record, []string) {
@@ -72,9 +89,7 @@ func getCRL(t *testing.T, l *Lookup, id string) *x509.RevocationList {
 func TestLookupCRLServedAgain(t *testing.T) {
 	clk, s, root, serials := revokingCA(t, "Cache Root", 3)
 	var scans, hold atomic.Int64
-	l := s.NewLookup(func(fn func(localstore.Tx) error) error {
-		return s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error { return fn(crlScans{tx, &scans, &hold}) })
-	})
+	l := newServerLookup(t, s, &scans, &hold)
 	cert, _ := reload(t, s, root.ID).Certificate()
 	get := func(wantScans int64, what string) ([]byte, *x509.RevocationList) {
 		t.Helper()
@@ -100,16 +115,20 @@ func TestLookupCRLServedAgain(t *testing.T) {
 	}
 
 	// A CA that never revoked: served again too.
-	get(1, "first GET")
+	_, crl := get(1, "first GET")
+	if !crl.ThisUpdate.Equal(clk.now) || crl.Number.Cmp(big.NewInt(clk.now.UnixNano())) != 0 {
+		t.Errorf("CRL dated %v numbered %v, want the time it was signed, %v", crl.ThisUpdate, crl.Number, clk.now)
+	}
 	get(1, "second GET before any revocation")
 
 	revoke(serials[0])
-	first, crl := get(2, "GET after a revocation")
+	before := crl.Number
+	first, crl := get(2, "GET after a revocation, the clock where it was")
 	if len(crl.RevokedCertificateEntries) != 1 {
 		t.Fatalf("%d entries, want 1", len(crl.RevokedCertificateEntries))
 	}
-	if !crl.ThisUpdate.Equal(clk.now) || crl.Number.Cmp(big.NewInt(clk.now.UnixNano())) != 0 {
-		t.Errorf("CRL dated %v numbered %v, want the time it was signed, %v", crl.ThisUpdate, crl.Number, clk.now)
+	if !crl.ThisUpdate.Equal(clk.now) || crl.Number.Cmp(before) <= 0 {
+		t.Errorf("CRL dated %v numbered %v, want %v and above %v", crl.ThisUpdate, crl.Number, clk.now, before)
 	}
 	signed := clk.now
 	clk.now = signed.Add(59 * time.Minute)
@@ -203,7 +222,7 @@ func TestLookupCRLServedAgain(t *testing.T) {
 // one served meanwhile).
 func TestLookupCRLDuringRevocation(t *testing.T) {
 	clk, s, root, serials := revokingCA(t, "Window Root", 1)
-	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) })
+	l := newServerLookup(t, s, nil, nil)
 	get := func() *x509.RevocationList { t.Helper(); return getCRL(t, l, root.ID) }
 	get()
 	inTx, served := make(chan struct{}), make(chan struct{})
@@ -240,9 +259,7 @@ func TestLookupCRLAfterCAExpiry(t *testing.T) {
 	root := createRoot(t, s, "Expired Root", 0)
 	cert, _ := reload(t, s, root.ID).Certificate()
 	var scans, hold atomic.Int64
-	l := s.NewLookup(func(fn func(localstore.Tx) error) error {
-		return s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error { return fn(crlScans{tx, &scans, &hold}) })
-	})
+	l := newServerLookup(t, s, &scans, &hold)
 	clk.now = cert.NotAfter.Add(time.Second)
 	a, err := l.CRL(root.ID)
 	if err != nil {
@@ -264,7 +281,7 @@ func TestLookupCRLAfterCAExpiry(t *testing.T) {
 // (review of the first version: a stale CRL for up to an hour).
 func TestLookupCRLRevocationByAnyWriter(t *testing.T) {
 	clk, s, root, serials := revokingCA(t, "Any Writer Root", 2)
-	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) })
+	l := newServerLookup(t, s, nil, nil)
 	entries := func() int { t.Helper(); return len(getCRL(t, l, root.ID).RevokedCertificateEntries) }
 	mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, serials[0], clk.now, 1) })
 	if n := entries(); n != 1 {
@@ -279,5 +296,116 @@ func TestLookupCRLRevocationByAnyWriter(t *testing.T) {
 	clk.now = clk.now.Add(time.Minute)
 	if n := entries(); n != 2 {
 		t.Errorf("the next GET after a revocation by another writer lists %d revoked, want 2", n)
+	}
+}
+
+// TestLookupCRLServersAgree: the servers of one store (two lookups) serve
+// CRLs with the same number and thisUpdate — the first to need a new one
+// records it, and the other signs with it — after a revocation, an hour
+// later, after ca crl and once two servers that signed at the same moment
+// have each seen the other's record; each number is above the one before.
+// A lookup that cannot write signs with what is recorded, or numbers its
+// own above it.
+func TestLookupCRLServersAgree(t *testing.T) {
+	clk, s, root, serials := revokingCA(t, "Agree Root", 2)
+	var scans, hold atomic.Int64
+	a, b := newServerLookup(t, s, &scans, &hold), newServerLookup(t, s, &scans, &hold)
+	get := func(l *Lookup) *x509.RevocationList {
+		t.Helper()
+		crl := getCRL(t, l, root.ID)
+		l.publishing.Wait()
+		return crl
+	}
+	last := big.NewInt(0)
+	agree := func(what string, x, y *x509.RevocationList, entries int) {
+		t.Helper()
+		if x.Number.Cmp(y.Number) != 0 || !x.ThisUpdate.Equal(y.ThisUpdate) {
+			t.Errorf("%s: the servers serve number %v dated %v and number %v dated %v", what, x.Number, x.ThisUpdate, y.Number, y.ThisUpdate)
+		}
+		if len(x.RevokedCertificateEntries) != entries || len(y.RevokedCertificateEntries) != entries {
+			t.Errorf("%s: %d and %d entries, want %d", what, len(x.RevokedCertificateEntries), len(y.RevokedCertificateEntries), entries)
+		}
+		if x.Number.Cmp(last) <= 0 {
+			t.Errorf("%s: number %v not above the one before, %v", what, x.Number, last)
+		}
+		last = x.Number
+	}
+	revoke := func(serial string) {
+		t.Helper()
+		mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, serial, clk.now, 1) })
+		clk.now = clk.now.Add(time.Second)
+	}
+	agree("first GETs", get(a), get(b), 0)
+	revoke(serials[0])
+	x := get(b)
+	clk.now = clk.now.Add(time.Second)
+	agree("after a revocation", x, get(a), 1)
+	clk.now = clk.now.Add(time.Hour)
+	x = get(a)
+	clk.now = clk.now.Add(time.Second)
+	agree("an hour later", x, get(b), 1)
+
+	// Both at once after a revocation: each signs its own, records it
+	// unless the store holds a higher one, and the lower one follows the
+	// higher at its next GET.
+	revoke(serials[1])
+	hold.Store(int64(50 * time.Millisecond))
+	var wg sync.WaitGroup
+	first := make([]*x509.RevocationList, 2)
+	for i, l := range []*Lookup{a, b} {
+		wg.Go(func() { first[i] = get(l) })
+	}
+	wg.Wait()
+	hold.Store(0)
+	x, y := get(a), get(b)
+	agree("both at once, then again", x, y, 2)
+	for i, c := range []*x509.RevocationList{x, y} {
+		if c.Number.Cmp(first[i].Number) < 0 {
+			t.Errorf("server %d went from number %v to %v", i, first[i].Number, c.Number)
+		}
+	}
+
+	// ca crl numbers its CRL above the servers' last, even with a clock
+	// behind it; the servers then sign a new one above that.
+	back := clk.now
+	clk.now = clk.now.Add(-2 * time.Hour)
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		der, err := s.CRL(tx, reload(t, s, root.ID))
+		if err != nil {
+			return err
+		}
+		c, err := x509.ParseRevocationList(der)
+		if err == nil && c.Number.Cmp(last) <= 0 {
+			t.Errorf("ca crl with the clock behind: number %v, not above the servers' %v", c.Number, last)
+		}
+		if err == nil {
+			last = c.Number
+		}
+		return err
+	})
+	clk.now = back
+	solo := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) }, nil)
+	x = get(a)
+	agree("after ca crl; a lookup that cannot write signs with the record", x, get(solo), 2)
+	clk.now = clk.now.Add(time.Hour)
+	if own := get(solo); own.Number.Cmp(last) <= 0 || len(own.RevokedCertificateEntries) != 2 {
+		t.Errorf("a lookup that cannot write, the record an hour old: number %v (%d entries), want above %v", own.Number, len(own.RevokedCertificateEntries), last)
+	}
+}
+
+// TestLookupCRLRecordRefused: a server whose records are refused (a store
+// it cannot write) serves its own CRLs, numbered up, and a GET does not
+// wait for the write.
+func TestLookupCRLRecordRefused(t *testing.T) {
+	clk, s, root, serials := revokingCA(t, "Refused Root", 1)
+	var tries atomic.Int64
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) },
+		func(func(localstore.Tx) error) error { tries.Add(1); return localstore.ErrReadOnly })
+	first := getCRL(t, l, root.ID)
+	mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, serials[0], clk.now, 1) })
+	second := getCRL(t, l, root.ID)
+	l.publishing.Wait()
+	if second.Number.Cmp(first.Number) <= 0 || len(second.RevokedCertificateEntries) != 1 || tries.Load() != 2 {
+		t.Errorf("numbers %v then %v (%d entries), %d records tried; want up, 1, 2", first.Number, second.Number, len(second.RevokedCertificateEntries), tries.Load())
 	}
 }

@@ -3,12 +3,15 @@ package authority
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
+	"strconv"
 	"sync"
 	"time"
 
@@ -53,7 +56,15 @@ func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	r.CRLNumber = nextCRLNumber(r.CRLNumber, s.Now())
+	// Above the responders' last too (crlPublication): one sequence of
+	// numbers for the CA, whoever signs.
+	last := r.CRLNumber
+	if p, err := readCRLPublication(tx, crlPublicationKey(r.ID, n)); err != nil {
+		return nil, err
+	} else if p != nil && p.Number > last {
+		last = p.Number
+	}
+	r.CRLNumber = nextCRLNumber(last, s.Now())
 	if err := Put(tx, r); err != nil {
 		return nil, err
 	}
@@ -182,6 +193,11 @@ func nextCRLNumber(last int64, now time.Time) int64 {
 type Lookup struct {
 	Service *Service
 	ctxTx   func(fn func(localstore.Tx) error) error
+	// update, when set, writes the CRL publications (crlPublication) that
+	// make the servers of one store serve the same CRL number; publishing
+	// counts the writes under way (tests wait for them).
+	update     func(fn func(localstore.Tx) error) error
+	publishing sync.WaitGroup
 
 	// crls are the CRLs served last, by CA and partition (crlKey): a GET
 	// is answered with the same CRL, not a new one, while it is current
@@ -208,8 +224,13 @@ type crlEntry struct {
 	der        []byte
 	epoch      []byte // the CA's revocation epoch (Tx.RevocationEpoch)
 	record     []byte // the CA's record, less what a CRL does not show
+	number     int64
 	thisUpdate time.Time
 	nextUpdate time.Time
+	// pub is the publication the CRL was signed with; publishedAt when
+	// this server last tried to write it (zero: not its own, or not yet).
+	pub         crlPublication
+	publishedAt time.Time
 }
 
 // current reports whether e may be served again at now for a CA whose
@@ -217,16 +238,64 @@ type crlEntry struct {
 // same revocations (the same epoch, or none for both: the CA never
 // revoked) and the same CA record (its certificate, status, CRL number
 // and settings), at most crlReuse ago, and is not past its nextUpdate.
-//
-// A CRL is dated and numbered when it is built, by the host's clock, as
-// before it was kept: so one server's numbers only grow, and a CRL built
-// from a snapshot without a revocation has a smaller number than any CRL
-// built after the revocation committed (by any server whose clock agrees).
-// Two servers of one store each keep their own CRL, so their numbers
-// differ while their contents are the same.
 func (e *crlEntry) current(record, epoch []byte, now time.Time) bool {
 	return e.der != nil && bytes.Equal(e.epoch, epoch) && bytes.Equal(e.record, record) &&
 		!now.Before(e.thisUpdate) && now.Sub(e.thisUpdate) < crlReuse && now.Before(e.nextUpdate)
+}
+
+// crlPublication is the number and thisUpdate of a CRL of a CA's
+// partition that a server of the store signed, kept in the store (meta
+// crlPublicationKey) so that the other servers sign theirs with the same
+// ones. A server that needs a new CRL (a new epoch or CA record, or the
+// last one an hour old) numbers it above the publication it finds and
+// above its own last CRL, serves it at once, and then writes it, unless
+// the store holds a higher number by then; a server that finds a
+// publication of the same epoch and record numbered above its own CRL
+// signs again with it. So one server's numbers only grow, and the
+// servers of a store converge on the highest at their next GET, without
+// a GET ever waiting for the store's write lock.
+type crlPublication struct {
+	Epoch      string `json:"epoch"`  // hex
+	Record     string `json:"record"` // hex SHA-256 of crlRecord
+	Number     int64  `json:"number"`
+	ThisUpdate int64  `json:"thisUpdate"` // Unix nanoseconds
+}
+
+// crlRepublish is how long a server waits before it writes its
+// publication again after a write that did not take (a store it cannot
+// write, another server's in the way).
+const crlRepublish = 10 * time.Second
+
+func crlPublicationKey(caID string, part int) string {
+	return "responder-crl/" + caID + "/" + strconv.Itoa(part)
+}
+
+// readCRLPublication is the publication tx holds for key; nil when none,
+// or one that cannot be read (it is written over).
+func readCRLPublication(tx localstore.Tx, key string) (*crlPublication, error) {
+	raw, err := tx.GetMeta(key)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p crlPublication
+	if json.Unmarshal(raw, &p) != nil {
+		return nil, nil
+	}
+	return &p, nil
+}
+
+// serves reports whether p is the publication of a CRL built from epoch
+// and record (sum, its SHA-256), dated at most crlReuse before now and not
+// after it.
+func (p *crlPublication) serves(epoch []byte, sum [32]byte, now time.Time) bool {
+	if p == nil || p.Epoch != hex.EncodeToString(epoch) || p.Record != hex.EncodeToString(sum[:]) {
+		return false
+	}
+	at := time.Unix(0, p.ThisUpdate).UTC()
+	return !now.Before(at) && now.Sub(at) < crlReuse
 }
 
 // crlEntry returns the entry of CA caID's partition part, locked.
@@ -256,9 +325,13 @@ func crlRecord(r *Record) ([]byte, error) {
 	return json.Marshal(&c)
 }
 
-// NewLookup returns a responder lookup over the vault.
-func (s *Service) NewLookup(view func(fn func(localstore.Tx) error) error) *Lookup {
-	return &Lookup{Service: s, ctxTx: view}
+// NewLookup returns a responder lookup over the vault: view runs a read
+// transaction; update, when not nil, a write transaction in which the
+// lookup records the number and date of the CRLs it signs, so that the
+// responders of one store serve the same (without it, a lookup signs
+// with what others recorded, or numbers its own).
+func (s *Service) NewLookup(view, update func(fn func(localstore.Tx) error) error) *Lookup {
+	return &Lookup{Service: s, ctxTx: view, update: update}
 }
 
 // CAs implements casign.Lookup.
@@ -348,20 +421,45 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 			return err
 		}
 		now := l.Service.Now()
-		if e.current(record, epoch, now) {
+		sum := sha256.Sum256(record)
+		stored, err := readCRLPublication(tx, crlPublicationKey(caID, part))
+		if err != nil {
+			return err
+		}
+		// Another server's CRL of the same revocations and CA, numbered
+		// above this one's: signed again with its number and date.
+		adopt := stored.serves(epoch, sum, now) && stored.Number > e.number
+		if e.current(record, epoch, now) && !adopt {
 			der = e.der
+			l.republish(caID, part, e, stored, now)
 			return nil
+		}
+		pub := stored
+		if !adopt {
+			// A new one, above the store's, this server's last and ca
+			// crl's last.
+			n := max(nextCRLNumber(r.CRLNumber, now), e.number+1)
+			if stored != nil && stored.Number >= n {
+				n = stored.Number + 1
+			}
+			pub = &crlPublication{Epoch: hex.EncodeToString(epoch), Record: hex.EncodeToString(sum[:]), Number: n, ThisUpdate: now.UnixNano()}
 		}
 		cert, key, err := l.Service.signer(tx, r)
 		if err != nil {
 			return err
 		}
-		der, err = l.Service.buildCRL(tx, r, cert, key, nextCRLNumber(r.CRLNumber, now), part, now)
+		thisUpdate := time.Unix(0, pub.ThisUpdate).UTC()
+		der, err = l.Service.buildCRL(tx, r, cert, key, pub.Number, part, thisUpdate)
 		if err != nil {
 			return err
 		}
-		e.der, e.epoch, e.record = der, epoch, record
-		e.thisUpdate, e.nextUpdate = now, crlNextUpdate(r, cert, now)
+		e.der, e.epoch, e.record, e.number, e.pub = der, epoch, record, pub.Number, *pub
+		e.thisUpdate, e.nextUpdate = thisUpdate, crlNextUpdate(r, cert, thisUpdate)
+		e.publishedAt = time.Time{}
+		if adopt {
+			e.publishedAt = now // the store's own: nothing to write
+		}
+		l.republish(caID, part, e, stored, now)
 		return nil
 	})
 	if err != nil {
@@ -370,6 +468,36 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		l.dropCRL(caID, part, e)
 	}
 	return der, err
+}
+
+// republish writes e's publication in the background, when it is this
+// server's, the store holds a lower number (stored), and no write of it
+// was tried in the last crlRepublish. It runs with e locked.
+func (l *Lookup) republish(caID string, part int, e *crlEntry, stored *crlPublication, now time.Time) {
+	if l.update == nil || (stored != nil && stored.Number >= e.pub.Number) ||
+		(!e.publishedAt.IsZero() && now.Sub(e.publishedAt) < crlRepublish && !now.Before(e.publishedAt)) {
+		return
+	}
+	e.publishedAt = now
+	raw, err := json.Marshal(&e.pub)
+	if err != nil {
+		return
+	}
+	key, number := crlPublicationKey(caID, part), e.pub.Number
+	l.publishing.Add(1)
+	go func() {
+		defer l.publishing.Done()
+		// Best effort: a store this process cannot write, or a write
+		// refused, leaves this server numbering its own until it is
+		// written, another server's is higher, or the CRL is renewed.
+		_ = l.update(func(tx localstore.Tx) error {
+			p, err := readCRLPublication(tx, key)
+			if err != nil || (p != nil && p.Number >= number) {
+				return err
+			}
+			return tx.PutMeta(key, raw)
+		})
+	}()
 }
 
 // dropCRL forgets e, the entry of CA caID's partition part.

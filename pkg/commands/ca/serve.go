@@ -31,9 +31,11 @@ PARTITIONED CA at /crl/<ca-uuid>/<n>.crl, and an OCSP responder at /ocsp
 carry when ca.base_url is set. A CRL is signed when it is asked for and
 served again, the same CRL, while it is less than an hour old and neither a
 revocation nor a change to its CA (ca crl, ca update, its status, a new CA
-certificate) has come since: the next GET after a revocation lists it. Each
-server dates and numbers the CRLs it signs by its own clock. Runs until
-interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
+certificate) has come since: the next GET after a revocation lists it.
+The servers of one store (ca serve, endpoint serve) record in it the number
+and date of the CRLs they sign and sign theirs with the highest recorded,
+so they serve the same CRL number, and one server's numbers only grow.
+Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl config set ca.base_url http://pki.internal:8080
   certctl ca serve --listen :8080`,
 		Args: cmdutil.NoArgs,

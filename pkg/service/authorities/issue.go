@@ -157,6 +157,8 @@ func (s *Service) CRL(ctx context.Context, ref string, partition int) ([]byte, e
 func (s *Service) Responder(logf func(format string, a ...any)) http.Handler {
 	lookup := s.core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
 		return s.core.Vault.Store.View(context.Background(), fn)
+	}, func(fn func(localstore.Tx) error) error {
+		return s.core.Unrecorded(context.Background(), fn)
 	})
 	return casign.NewResponder(lookup, s.core.Now, logf)
 }
