@@ -403,7 +403,6 @@ func (c *Core) write(ctx context.Context, sealer *localstore.Sealer, fn func(tx 
 	})
 }
 
-// gated runs fn through the write gate, when there is one.
 // Unrecorded runs fn in a write transaction, through the write gate,
 // with no audit record and no event: for what a server keeps for itself
 // and changes nothing anyone did (the responder's CRL publications, as
@@ -412,6 +411,7 @@ func (c *Core) Unrecorded(ctx context.Context, fn func(localstore.Tx) error) err
 	return c.gated(ctx, func() error { return c.Vault.Store.Update(ctx, fn) })
 }
 
+// gated runs fn through the write gate, when there is one.
 func (c *Core) gated(ctx context.Context, fn func() error) error {
 	if c.WriteGate != nil {
 		select {
