@@ -184,11 +184,11 @@ func BenchmarkCRLServe(b *testing.B) {
 	b.Run("signed", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			get(b, svc.NewLookup(view, nil))
+			get(b, svc.NewLookup(view, nil, nil))
 		}
 	})
 	b.Run("served-again", func(b *testing.B) {
-		l := svc.NewLookup(view, nil)
+		l := svc.NewLookup(view, nil, nil)
 		get(b, l)
 		b.ReportAllocs()
 		for b.Loop() {

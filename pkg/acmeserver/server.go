@@ -40,7 +40,6 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -125,11 +124,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, core: &core, host: host}
 	s.nonces = NewNonceStore(core.Vault.Store, core.Now, NonceLifetime, s.loadNonceKey)
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
-	s.ocsp = casign.NewResponder(core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
-		return core.Vault.Store.View(context.Background(), fn)
-	}, func(fn func(localstore.Tx) error) error {
-		return core.Unrecorded(context.Background(), fn)
-	}), core.Now, s.logf)
+	s.ocsp = core.Responder(s.logf)
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{ep}/directory", s.handleDirectory)
 	m.HandleFunc("HEAD /{ep}/new-nonce", s.handleNewNonce)

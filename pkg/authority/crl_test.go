@@ -251,7 +251,7 @@ func TestResponderServesPartitionsAfterComplete(t *testing.T) {
 		return s.UpdateRevocation(tx, reload(t, s, root.ID), &RevocationConfiguration{
 			CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl2.example.test", CrlType: CRLComplete}})
 	})
-	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(t.Context(), fn) }, nil)
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(t.Context(), fn) }, nil, nil)
 	for n, want := range []string{dps[0], dps[2]} {
 		der, err := l.CRLPartition(root.ID, n)
 		if err != nil {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,7 +45,7 @@ func newServerLookup(t *testing.T, s *Service, scans, hold *atomic.Int64) *Looku
 			}
 			return fn(tx)
 		})
-	}, func(fn func(localstore.Tx) error) error { return s.Vault.Store.Update(context.Background(), fn) })
+	}, func(fn func(localstore.Tx) error) error { return s.Vault.Store.Update(context.Background(), fn) }, nil)
 	t.Cleanup(l.publishing.Wait)
 	return l
 }
@@ -199,7 +202,8 @@ func TestLookupCRLServedAgain(t *testing.T) {
 	mustUpdate(t, s, func(tx localstore.Tx) error { return s.UpdateStatus(tx, reload(t, s, root.ID), StatusDisabled) })
 	get(8, "GET of the disabled CA")
 
-	// Not served: nothing kept, for it or for a CA that is not there.
+	// Not served: its CRL no longer kept (its number is: the floor of the
+	// next, should it be restored), nothing for a CA that is not there.
 	mustUpdate(t, s, func(tx localstore.Tx) error { return s.Delete(tx, reload(t, s, root.ID), 7) })
 	if _, err := l.CRL(root.ID); !errors.Is(err, casign.ErrNotFound) {
 		t.Fatalf("GET of a deleted CA: %v, want ErrNotFound", err)
@@ -208,10 +212,13 @@ func TestLookupCRLServedAgain(t *testing.T) {
 		t.Fatalf("GET of a CA that is not there: %v, want ErrNotFound", err)
 	}
 	l.crlMu.Lock()
-	kept := len(l.crls)
+	var kept []*crlEntry
+	for _, e := range l.crls {
+		kept = append(kept, e)
+	}
 	l.crlMu.Unlock()
-	if kept != 0 {
-		t.Errorf("%d CRLs kept after GETs of CAs that are not served, want 0", kept)
+	if len(kept) != 1 || kept[0].der != nil || kept[0].number == 0 {
+		t.Errorf("%d entries kept after GETs of CAs that are not served, want 1, its number only", len(kept))
 	}
 }
 
@@ -384,7 +391,7 @@ func TestLookupCRLServersAgree(t *testing.T) {
 		return err
 	})
 	clk.now = back
-	solo := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) }, nil)
+	solo := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) }, nil, nil)
 	x = get(a)
 	agree("after ca crl; a lookup that cannot write signs with the record", x, get(solo), 2)
 	clk.now = clk.now.Add(time.Hour)
@@ -395,17 +402,140 @@ func TestLookupCRLServersAgree(t *testing.T) {
 
 // TestLookupCRLRecordRefused: a server whose records are refused (a store
 // it cannot write) serves its own CRLs, numbered up, and a GET does not
-// wait for the write.
+// wait for the write; it tries again after crlRepublish, not before, and
+// logs a refusal once a CRL.
 func TestLookupCRLRecordRefused(t *testing.T) {
 	clk, s, root, serials := revokingCA(t, "Refused Root", 1)
 	var tries atomic.Int64
+	var logged []string
 	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) },
-		func(func(localstore.Tx) error) error { tries.Add(1); return localstore.ErrReadOnly })
-	first := getCRL(t, l, root.ID)
+		func(func(localstore.Tx) error) error { tries.Add(1); return localstore.ErrReadOnly },
+		func(format string, a ...any) { logged = append(logged, fmt.Sprintf(format, a...)) })
+	get := func() *x509.RevocationList {
+		t.Helper()
+		crl := getCRL(t, l, root.ID)
+		l.publishing.Wait()
+		return crl
+	}
+	first := get()
 	mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, serials[0], clk.now, 1) })
-	second := getCRL(t, l, root.ID)
-	l.publishing.Wait()
+	second := get()
 	if second.Number.Cmp(first.Number) <= 0 || len(second.RevokedCertificateEntries) != 1 || tries.Load() != 2 {
 		t.Errorf("numbers %v then %v (%d entries), %d records tried; want up, 1, 2", first.Number, second.Number, len(second.RevokedCertificateEntries), tries.Load())
 	}
+	clk.now = clk.now.Add(crlRepublish - time.Second)
+	get()
+	if n := tries.Load(); n != 2 {
+		t.Errorf("served again before crlRepublish: %d records tried, want still 2", n)
+	}
+	clk.now = clk.now.Add(2 * time.Second)
+	if again := get(); again.Number.Cmp(second.Number) != 0 || tries.Load() != 3 {
+		t.Errorf("served again after crlRepublish: number %v (want %v), %d records tried (want 3)", again.Number, second.Number, tries.Load())
+	}
+	if len(logged) != 2 || !strings.Contains(logged[1], second.Number.String()) || !strings.Contains(logged[1], "not recorded") {
+		t.Errorf("logged %q; want one line for each of the two CRLs", logged)
+	}
+}
+
+// lookupAt is a server's lookup over s's vault with its own clock.
+func lookupAt(t *testing.T, s *Service, clk *testClock, update func(fn func(localstore.Tx) error) error) *Lookup {
+	l := New(s.Vault, clk.Now, "").NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) }, update, nil)
+	t.Cleanup(l.publishing.Wait)
+	return l
+}
+
+// TestLookupCRLOneNumberOneCRL: two servers that sign a CRL numbered
+// alike at once (both above a record made by a server whose clock is
+// ahead, the first's record not yet in the store when the second reads)
+// serve the same CRL, the recorded one, from their next GET (review: two
+// different CRLs under one number for an hour).
+func TestLookupCRLOneNumberOneCRL(t *testing.T) {
+	clk, s, root, serials := revokingCA(t, "One Number Root", 1)
+	update := func(fn func(localstore.Tx) error) error { return s.Vault.Store.Update(context.Background(), fn) }
+	ahead := lookupAt(t, s, &testClock{now: clk.now.Add(10 * time.Minute)}, update)
+	getCRL(t, ahead, root.ID)
+	ahead.publishing.Wait()
+	mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, serials[0], clk.now, 1) })
+	release := make(chan struct{})
+	clkA, clkB := &testClock{now: clk.now.Add(time.Second)}, &testClock{now: clk.now.Add(2 * time.Second)}
+	a := lookupAt(t, s, clkA, func(fn func(localstore.Tx) error) error { <-release; return update(fn) })
+	b := lookupAt(t, s, clkB, update)
+	x, y := getCRL(t, a, root.ID), getCRL(t, b, root.ID)
+	close(release)
+	a.publishing.Wait()
+	b.publishing.Wait()
+	if x.Number.Cmp(y.Number) != 0 || x.ThisUpdate.Equal(y.ThisUpdate) {
+		t.Fatalf("the case is not set up: numbers %v and %v, dated %v and %v", x.Number, y.Number, x.ThisUpdate, y.ThisUpdate)
+	}
+	clkA.now, clkB.now = clkA.now.Add(time.Minute), clkB.now.Add(time.Minute)
+	x2, y2 := getCRL(t, a, root.ID), getCRL(t, b, root.ID)
+	if x2.Number.Cmp(y2.Number) != 0 || !x2.ThisUpdate.Equal(y2.ThisUpdate) || x2.Number.Cmp(x.Number) < 0 {
+		t.Errorf("a minute later: number %v dated %v and number %v dated %v; want one CRL, numbered at least %v", x2.Number, x2.ThisUpdate, y2.Number, y2.ThisUpdate, x.Number)
+	}
+
+	// The record names this CRL's number for a CRL of other revocations
+	// (another server signed it from a snapshot before the revocation):
+	// the server signs a new one, numbered above.
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		p, err := readCRLPublication(tx, crlPublicationKey(root.ID, -1))
+		if err != nil || p == nil || p.Number != x2.Number.Int64() {
+			return fmt.Errorf("record %+v (%v), want number %v", p, err, x2.Number)
+		}
+		p.Epoch = "00"
+		raw, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		return tx.PutMeta(crlPublicationKey(root.ID, -1), raw)
+	})
+	if x3 := getCRL(t, a, root.ID); x3.Number.Cmp(x2.Number) <= 0 || len(x3.RevokedCertificateEntries) != 1 {
+		t.Errorf("its number recorded for another CRL: the server serves number %v (%d entries), want above %v", x3.Number, len(x3.RevokedCertificateEntries), x2.Number)
+	}
+}
+
+// TestLookupCRLNumberKeptAfterFailure: a GET that fails (the store away
+// for a moment, the CA deleted and restored) does not make the server
+// forget its last number, while its record is not in the store and its
+// clock has gone back (review: a number going backwards).
+func TestLookupCRLNumberKeptAfterFailure(t *testing.T) {
+	clk, s, root, _ := revokingCA(t, "Kept Number Root", 0)
+	var away atomic.Bool
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error {
+		if away.Load() {
+			return errors.New("connection reset")
+		}
+		return s.Vault.Store.View(context.Background(), fn)
+	}, func(func(localstore.Tx) error) error { return errors.New("connection reset") }, nil)
+	setStatus := func(status string) {
+		t.Helper()
+		mustUpdate(t, s, func(tx localstore.Tx) error {
+			r, err := Get(tx, root.ID)
+			if err != nil {
+				return err
+			}
+			r.Status = status
+			return Put(tx, r)
+		})
+	}
+	last := getCRL(t, l, root.ID).Number
+	for _, fail := range []struct {
+		name        string
+		start, stop func()
+	}{
+		{"the store away", func() { away.Store(true) }, func() { away.Store(false) }},
+		{"the CA deleted", func() { setStatus(StatusDeleted) }, func() { setStatus(StatusActive) }},
+	} {
+		fail.start()
+		if _, err := l.CRL(root.ID); err == nil {
+			t.Fatalf("%s: the GET did not fail", fail.name)
+		}
+		fail.stop()
+		clk.now = clk.now.Add(-time.Second)
+		next := getCRL(t, l, root.ID).Number
+		if next.Cmp(last) <= 0 {
+			t.Errorf("%s, the clock a second back: number %v after %v", fail.name, next, last)
+		}
+		last = next
+	}
+	l.publishing.Wait()
 }

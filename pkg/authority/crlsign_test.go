@@ -84,7 +84,7 @@ func TestCANoCRLSign(t *testing.T) {
 		t.Errorf("effective revocation %+v %+v", rc.CrlConfiguration, rc.OcspConfiguration)
 	}
 
-	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) }, nil)
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) }, nil, nil)
 	if _, err := l.CRL(r.ID); !errors.Is(err, casign.ErrNotFound) {
 		t.Errorf("Lookup.CRL: %v, want ErrNotFound", err)
 	}

@@ -33,7 +33,7 @@ func TestOCSPSameKeyAndSubjectTwoCAs(t *testing.T) {
 	if err1 != nil || err2 != nil || !created1 || !created2 {
 		t.Fatalf("imports: %v %v created %v %v", err1, err2, created1, created2)
 	}
-	h := casign.NewResponder(s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(t.Context(), fn) }, nil), clk.Now, nil)
+	h := casign.NewResponder(s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(t.Context(), fn) }, nil, nil), clk.Now, nil)
 	ask := func(leaf, issuer *x509.Certificate) *ocsp.Response {
 		t.Helper()
 		req, err := ocsp.CreateRequest(leaf, issuer, nil)

@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -198,6 +199,9 @@ type Lookup struct {
 	// counts the writes under way (tests wait for them).
 	update     func(fn func(localstore.Tx) error) error
 	publishing sync.WaitGroup
+	// logf, when set, is told of a publication the store did not take,
+	// once a CRL.
+	logf func(format string, a ...any)
 
 	// crls are the CRLs served last, by CA and partition (crlKey): a GET
 	// is answered with the same CRL, not a new one, while it is current
@@ -231,6 +235,9 @@ type crlEntry struct {
 	// this server last tried to write it (zero: not its own, or not yet).
 	pub         crlPublication
 	publishedAt time.Time
+	// unlogged is the number of the last publication whose failed write
+	// was logged (once a CRL).
+	unlogged atomic.Int64
 }
 
 // current reports whether e may be served again at now for a CA whose
@@ -251,9 +258,13 @@ func (e *crlEntry) current(record, epoch []byte, now time.Time) bool {
 // above its own last CRL, serves it at once, and then writes it, unless
 // the store holds a higher number by then; a server that finds a
 // publication of the same epoch and record numbered above its own CRL
-// signs again with it. So one server's numbers only grow, and the
-// servers of a store converge on the highest at their next GET, without
-// a GET ever waiting for the store's write lock.
+// signs again with it; one that finds its own CRL's number recorded for
+// another CRL (two servers signed at once) signs again with the record,
+// or, when the record's CRL shows other revocations or another CA
+// record, a new one numbered above it. So one server's numbers only grow
+// (a failed GET keeps them: Lookup.failed), one number names one CRL,
+// and the servers of a store converge on the highest at their next GET,
+// without a GET ever waiting for the store's write lock.
 type crlPublication struct {
 	Epoch      string `json:"epoch"`  // hex
 	Record     string `json:"record"` // hex SHA-256 of crlRecord
@@ -329,9 +340,10 @@ func crlRecord(r *Record) ([]byte, error) {
 // transaction; update, when not nil, a write transaction in which the
 // lookup records the number and date of the CRLs it signs, so that the
 // responders of one store serve the same (without it, a lookup signs
-// with what others recorded, or numbers its own).
-func (s *Service) NewLookup(view, update func(fn func(localstore.Tx) error) error) *Lookup {
-	return &Lookup{Service: s, ctxTx: view, update: update}
+// with what others recorded, or numbers its own); logf, when not nil, is
+// told when such a record fails, once a CRL.
+func (s *Service) NewLookup(view, update func(fn func(localstore.Tx) error) error, logf func(format string, a ...any)) *Lookup {
+	return &Lookup{Service: s, ctxTx: view, update: update, logf: logf}
 }
 
 // CAs implements casign.Lookup.
@@ -426,10 +438,15 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		if err != nil {
 			return err
 		}
+		// Another server's CRL numbered as this one's: two CRLs must not
+		// share a number.
+		collide := e.der != nil && stored != nil && stored.Number == e.number && *stored != e.pub
 		// Another server's CRL of the same revocations and CA, numbered
-		// above this one's: signed again with its number and date.
-		adopt := stored.serves(epoch, sum, now) && stored.Number > e.number
-		if e.current(record, epoch, now) && !adopt {
+		// above this one's or colliding with it: signed again with its
+		// number and date. (A colliding one of other revocations or
+		// another record: a new one, numbered above both.)
+		adopt := stored.serves(epoch, sum, now) && (stored.Number > e.number || collide)
+		if e.current(record, epoch, now) && !adopt && !collide {
 			der = e.der
 			l.republish(caID, part, e, stored, now)
 			return nil
@@ -463,9 +480,7 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		return nil
 	})
 	if err != nil {
-		// A CA that is not served, or not there: nothing is kept of it,
-		// so that GETs of made-up CAs leave nothing behind.
-		l.dropCRL(caID, part, e)
+		l.failed(caID, part, e, err)
 	}
 	return der, err
 }
@@ -490,18 +505,32 @@ func (l *Lookup) republish(caID string, part int, e *crlEntry, stored *crlPublic
 		// Best effort: a store this process cannot write, or a write
 		// refused, leaves this server numbering its own until it is
 		// written, another server's is higher, or the CRL is renewed.
-		_ = l.update(func(tx localstore.Tx) error {
+		err := l.update(func(tx localstore.Tx) error {
 			p, err := readCRLPublication(tx, key)
 			if err != nil || (p != nil && p.Number >= number) {
 				return err
 			}
 			return tx.PutMeta(key, raw)
 		})
+		if err != nil && l.logf != nil && e.unlogged.Swap(number) != number {
+			l.logf("responder: CRL number %d of CA %s (partition %d) not recorded in the store; until it is, the servers of the store may serve different numbers: %v", number, caID, part, err)
+		}
 	}()
 }
 
-// dropCRL forgets e, the entry of CA caID's partition part.
-func (l *Lookup) dropCRL(caID string, part int, e *crlEntry) {
+// failed keeps what a failed GET of CA caID's partition part leaves of
+// its entry e (locked). An entry that never served a CRL is dropped, so
+// that GETs of made-up CAs leave nothing behind. One that did keeps its
+// number, the floor of this server's next one (its publication may not be
+// in the store): its CRL too after a failure to read (the store away for
+// a moment), not once the CA is not served.
+func (l *Lookup) failed(caID string, part int, e *crlEntry, err error) {
+	if e.number != 0 {
+		if errors.Is(err, casign.ErrNotFound) {
+			e.der, e.epoch, e.record = nil, nil, nil
+		}
+		return
+	}
 	l.crlMu.Lock()
 	if k := (crlKey{caID, part}); l.crls[k] == e {
 		delete(l.crls, k)

@@ -24,12 +24,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/user"
 	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -409,6 +411,21 @@ func (c *Core) write(ctx context.Context, sealer *localstore.Sealer, fn func(tx 
 // the ACME server's nonce redemptions).
 func (c *Core) Unrecorded(ctx context.Context, fn func(localstore.Tx) error) error {
 	return c.gated(ctx, func() error { return c.Vault.Store.Update(ctx, fn) })
+}
+
+// Responder is the CRL and OCSP responder of every CA of the vault
+// (`ca serve`, and `endpoint serve` beside its ACME API): /crl/<ca-uuid>.crl
+// and /ocsp, in a read transaction per request. It writes only the number
+// and date of the CRLs it signs (Unrecorded), so that the servers of one
+// store serve the same. Its failures (the vault's, a PKCS#11 token that is
+// down, a record the store refused) go to logf when not nil.
+func (c *Core) Responder(logf func(format string, a ...any)) http.Handler {
+	lookup := c.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
+		return c.Vault.Store.View(context.Background(), fn)
+	}, func(fn func(localstore.Tx) error) error {
+		return c.Unrecorded(context.Background(), fn)
+	}, logf)
+	return casign.NewResponder(lookup, c.Now, logf)
 }
 
 // gated runs fn through the write gate, when there is one.

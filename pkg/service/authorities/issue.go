@@ -151,14 +151,7 @@ func (s *Service) CRL(ctx context.Context, ref string, partition int) ([]byte, e
 }
 
 // Responder is the CRL and OCSP responder of every CA of the vault
-// (`ca serve`): /crl/<ca-uuid>.crl and /ocsp. It only reads the vault, in
-// a transaction per request. Its failures (the vault's, a PKCS#11 token
-// that is down) go to logf when not nil.
+// (`ca serve`): service.Core.Responder.
 func (s *Service) Responder(logf func(format string, a ...any)) http.Handler {
-	lookup := s.core.Authority.NewLookup(func(fn func(localstore.Tx) error) error {
-		return s.core.Vault.Store.View(context.Background(), fn)
-	}, func(fn func(localstore.Tx) error) error {
-		return s.core.Unrecorded(context.Background(), fn)
-	})
-	return casign.NewResponder(lookup, s.core.Now, logf)
+	return s.core.Responder(logf)
 }
