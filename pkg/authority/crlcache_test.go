@@ -539,3 +539,38 @@ func TestLookupCRLNumberKeptAfterFailure(t *testing.T) {
 	}
 	l.publishing.Wait()
 }
+
+// TestLookupCRLOneRecordAtATime: while one record waits for the store
+// (its write lock held by another process), the CRLs of other CAs are
+// served without a second write — which would take a second of the
+// connections GETs read with (tester: PostgreSQL GETs waiting 27 s) — and
+// are recorded at a GET after it ends.
+func TestLookupCRLOneRecordAtATime(t *testing.T) {
+	_, s, first, _ := revokingCA(t, "First Root", 0)
+	second := createRoot(t, s, "Second Root", 0)
+	release := make(chan struct{})
+	var tries atomic.Int64
+	l := s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(context.Background(), fn) },
+		func(fn func(localstore.Tx) error) error {
+			if tries.Add(1) == 1 {
+				<-release
+			}
+			return s.Vault.Store.Update(context.Background(), fn)
+		}, nil)
+	getCRL(t, l, first.ID)
+	getCRL(t, l, second.ID)
+	close(release)
+	l.publishing.Wait()
+	if n := tries.Load(); n != 1 {
+		t.Errorf("%d records tried while the first waited, want 1", n)
+	}
+	x := getCRL(t, l, second.ID)
+	l.publishing.Wait()
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		p, err := readCRLPublication(tx, crlPublicationKey(second.ID, -1))
+		if err == nil && (p == nil || p.Number != x.Number.Int64()) {
+			t.Errorf("the second CA's CRL (number %v) after the first record ended: recorded %+v", x.Number, p)
+		}
+		return err
+	})
+}

@@ -199,6 +199,11 @@ type Lookup struct {
 	// counts the writes under way (tests wait for them).
 	update     func(fn func(localstore.Tx) error) error
 	publishing sync.WaitGroup
+	// recording is set while a write of update is under way: one at a
+	// time, so that writes waiting for the store's write lock (held by
+	// another process) never take more than one of the connections the
+	// GETs read with (tester: on PostgreSQL, ca serve's four, one a CA).
+	recording atomic.Bool
 	// logf, when set, is told of a publication the store did not take,
 	// once a CRL.
 	logf func(format string, a ...any)
@@ -486,22 +491,26 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 }
 
 // republish writes e's publication in the background, when it is this
-// server's, the store holds a lower number (stored), and no write of it
-// was tried in the last crlRepublish. It runs with e locked.
+// server's, the store holds a lower number (stored), no write of it was
+// tried in the last crlRepublish, and no other write is under way (it is
+// then tried at a later GET). It runs with e locked.
 func (l *Lookup) republish(caID string, part int, e *crlEntry, stored *crlPublication, now time.Time) {
 	if l.update == nil || (stored != nil && stored.Number >= e.pub.Number) ||
-		(!e.publishedAt.IsZero() && now.Sub(e.publishedAt) < crlRepublish && !now.Before(e.publishedAt)) {
+		(!e.publishedAt.IsZero() && now.Sub(e.publishedAt) < crlRepublish && !now.Before(e.publishedAt)) ||
+		!l.recording.CompareAndSwap(false, true) {
 		return
 	}
 	e.publishedAt = now
 	raw, err := json.Marshal(&e.pub)
 	if err != nil {
+		l.recording.Store(false)
 		return
 	}
 	key, number := crlPublicationKey(caID, part), e.pub.Number
 	l.publishing.Add(1)
 	go func() {
 		defer l.publishing.Done()
+		defer l.recording.Store(false)
 		// Best effort: a store this process cannot write, or a write
 		// refused, leaves this server numbering its own until it is
 		// written, another server's is higher, or the CRL is renewed.
@@ -513,7 +522,11 @@ func (l *Lookup) republish(caID string, part int, e *crlEntry, stored *crlPublic
 			return tx.PutMeta(key, raw)
 		})
 		if err != nil && l.logf != nil && e.unlogged.Swap(number) != number {
-			l.logf("responder: CRL number %d of CA %s (partition %d) not recorded in the store; until it is, the servers of the store may serve different numbers: %v", number, caID, part, err)
+			which := "CRL"
+			if part >= 0 {
+				which = "CRL partition " + strconv.Itoa(part)
+			}
+			l.logf("responder: %s of CA %s, number %d, not recorded in the store; until it is, the servers of the store may serve different numbers: %v", which, caID, number, err)
 		}
 	}()
 }

@@ -35,6 +35,9 @@ certificate) has come since: the next GET after a revocation lists it.
 The servers of one store (ca serve, endpoint serve) record in it the number
 and date of the CRLs they sign and sign theirs with the highest recorded,
 so they serve the same CRL number, and one server's numbers only grow.
+A GET never waits for the store: while it cannot be written (another
+process holds its write lock), each server serves a new CRL under its own
+number, higher than its last, and they agree again at the first GET after.
 Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl config set ca.base_url http://pki.internal:8080
   certctl ca serve --listen :8080`,
