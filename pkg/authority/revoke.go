@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -181,13 +182,18 @@ func crlNextUpdate(r *Record, cert *x509.Certificate, now time.Time) time.Time {
 }
 
 // nextCRLNumber is strictly above last and follows the clock (nanoseconds),
-// so CRLs built by `ca crl` and by the responder (which does not write) both
-// carry increasing numbers.
+// so CRLs built by `ca crl` and by the responders carry increasing numbers.
+// When the clock is not above last (a server whose clock is behind the one
+// that signed last), it is last plus a random step of up to 2^20: two
+// signers that number above the same last at once, neither seeing the
+// other's (a responder's number not yet recorded, ca crl), do not sign two
+// CRLs under one number (review: both took last+1), but for a chance of
+// one in a million.
 func nextCRLNumber(last int64, now time.Time) int64 {
 	if n := now.UnixNano(); n > last {
 		return n
 	}
-	return last + 1
+	return last + 1 + rand.Int64N(1<<20)
 }
 
 // Lookup serves the OCSP/CRL responder from the vault.
@@ -268,8 +274,10 @@ func (e *crlEntry) current(record, epoch []byte, now time.Time) bool {
 // or, when the record's CRL shows other revocations or another CA
 // record, a new one numbered above it. So one server's numbers only grow
 // (a failed GET keeps them: Lookup.failed), one number names one CRL,
-// and the servers of a store converge on the highest at their next GET,
-// without a GET ever waiting for the store's write lock.
+// and the servers of a store converge on the highest within a GET or two
+// (a server does not take a record dated after its clock: servers whose
+// clocks differ, once the slower one reaches it), without a GET ever
+// waiting for the store's write lock.
 type crlPublication struct {
 	Epoch      string `json:"epoch"`  // hex
 	Record     string `json:"record"` // hex SHA-256 of crlRecord
@@ -314,21 +322,32 @@ func (p *crlPublication) serves(epoch []byte, sum [32]byte, now time.Time) bool 
 	return !now.Before(at) && now.Sub(at) < crlReuse
 }
 
-// crlEntry returns the entry of CA caID's partition part, locked.
+// crlEntry returns the entry of CA caID's partition part, locked: the
+// one in l.crls once it is locked (a GET that waited for an entry that a
+// failed GET dropped meanwhile takes the map's, so that no number is kept
+// where no later GET finds it).
 func (l *Lookup) crlEntry(caID string, part int) *crlEntry {
-	l.crlMu.Lock()
-	if l.crls == nil {
-		l.crls = map[crlKey]*crlEntry{}
-	}
 	k := crlKey{caID, part}
-	e := l.crls[k]
-	if e == nil {
-		e = &crlEntry{}
-		l.crls[k] = e
+	for {
+		l.crlMu.Lock()
+		if l.crls == nil {
+			l.crls = map[crlKey]*crlEntry{}
+		}
+		e := l.crls[k]
+		if e == nil {
+			e = &crlEntry{}
+			l.crls[k] = e
+		}
+		l.crlMu.Unlock()
+		e.mu.Lock()
+		l.crlMu.Lock()
+		kept := l.crls[k] == e
+		l.crlMu.Unlock()
+		if kept {
+			return e
+		}
+		e.mu.Unlock()
 	}
-	l.crlMu.Unlock()
-	e.mu.Lock()
-	return e
 }
 
 // crlRecord is what of r a CRL depends on, to compare: r less the count
@@ -460,10 +479,11 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		if !adopt {
 			// A new one, above the store's, this server's last and ca
 			// crl's last.
-			n := max(nextCRLNumber(r.CRLNumber, now), e.number+1)
-			if stored != nil && stored.Number >= n {
-				n = stored.Number + 1
+			last := max(r.CRLNumber, e.number)
+			if stored != nil {
+				last = max(last, stored.Number)
 			}
+			n := nextCRLNumber(last, now)
 			pub = &crlPublication{Epoch: hex.EncodeToString(epoch), Record: hex.EncodeToString(sum[:]), Number: n, ThisUpdate: now.UnixNano()}
 		}
 		cert, key, err := l.Service.signer(tx, r)

@@ -37,7 +37,9 @@ and date of the CRLs they sign and sign theirs with the highest recorded,
 so they serve the same CRL number, and one server's numbers only grow.
 A GET never waits for the store: while it cannot be written (another
 process holds its write lock), each server serves a new CRL under its own
-number, higher than its last, and they agree again at the first GET after.
+number, higher than its last; they agree again within a GET or two of each
+after (servers whose clocks differ: once the slower clock reaches the date of
+the CRL recorded, at most an hour).
 Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl config set ca.base_url http://pki.internal:8080
   certctl ca serve --listen :8080`,
