@@ -217,7 +217,7 @@ func TestLookupCRLServedAgain(t *testing.T) {
 		kept = append(kept, e)
 	}
 	l.crlMu.Unlock()
-	if len(kept) != 1 || kept[0].der != nil || kept[0].number == 0 {
+	if len(kept) != 1 || kept[0].der != nil || kept[0].pub.Number == 0 {
 		t.Errorf("%d entries kept after GETs of CAs that are not served, want 1, its number only", len(kept))
 	}
 }
@@ -257,9 +257,10 @@ func TestLookupCRLDuringRevocation(t *testing.T) {
 	}
 }
 
-// TestLookupCRLAfterCAExpiry: once the CA's certificate has expired, the
-// CRL it signs (nextUpdate no longer capped at it) is served again, not
-// signed on every GET (review).
+// TestLookupCRLAfterCAExpiry: a CRL signed half an hour before the CA's
+// certificate expires (its nextUpdate capped at that) is not served past
+// it; once the certificate has expired, the CRL it signs (nextUpdate no
+// longer capped) is served again, not signed on every GET (review).
 func TestLookupCRLAfterCAExpiry(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
@@ -267,18 +268,25 @@ func TestLookupCRLAfterCAExpiry(t *testing.T) {
 	cert, _ := reload(t, s, root.ID).Certificate()
 	var scans, hold atomic.Int64
 	l := newServerLookup(t, s, &scans, &hold)
+	clk.now = cert.NotAfter.Add(-30 * time.Minute)
+	if before := getCRL(t, l, root.ID); !before.NextUpdate.Equal(cert.NotAfter) {
+		t.Fatalf("nextUpdate %v, want the CA's notAfter %v", before.NextUpdate, cert.NotAfter)
+	}
 	clk.now = cert.NotAfter.Add(time.Second)
 	a, err := l.CRL(root.ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if scans.Load() != 2 {
+		t.Errorf("past the nextUpdate of the CRL served: %d CRLs signed, want 2", scans.Load())
 	}
 	clk.now = clk.now.Add(time.Minute)
 	b, err := l.CRL(root.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(a, b) || scans.Load() != 1 {
-		t.Errorf("after the CA expired: %d CRLs signed for two GETs, same bytes %v; want 1, true", scans.Load(), bytes.Equal(a, b))
+	if !bytes.Equal(a, b) || scans.Load() != 2 {
+		t.Errorf("after the CA expired: %d CRLs signed for three GETs, same bytes %v; want 2, true", scans.Load(), bytes.Equal(a, b))
 	}
 }
 

@@ -1,7 +1,6 @@
 package authority
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -66,11 +65,12 @@ func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, erro
 	} else if p != nil && p.Number > last {
 		last = p.Number
 	}
-	r.CRLNumber = nextCRLNumber(last, s.Now())
+	now := s.Now()
+	r.CRLNumber = nextCRLNumber(last, now)
 	if err := Put(tx, r); err != nil {
 		return nil, err
 	}
-	return s.buildCRL(tx, r, cert, key, r.CRLNumber, n, s.Now())
+	return s.buildCRL(tx, r, cert, key, r.CRLNumber, n, now)
 }
 
 // publishesRevocation reports whether r signs CRLs and OCSP responses:
@@ -237,13 +237,12 @@ type crlKey struct {
 type crlEntry struct {
 	mu         sync.Mutex
 	der        []byte
-	epoch      []byte // the CA's revocation epoch (Tx.RevocationEpoch)
-	record     []byte // the CA's record, less what a CRL does not show
-	number     int64
-	thisUpdate time.Time
 	nextUpdate time.Time
-	// pub is the publication the CRL was signed with; publishedAt when
-	// this server last tried to write it (zero: not its own, or not yet).
+	// pub is what the CRL was built from and signed with: the CA's
+	// revocation epoch and record, its number and thisUpdate (kept, with
+	// der dropped, when the CA is no longer served: the floor of this
+	// server's next number). publishedAt is when this server last tried
+	// to write it (zero: not its own, or not yet).
 	pub         crlPublication
 	publishedAt time.Time
 	// unlogged is the number of the last publication whose failed write
@@ -252,13 +251,13 @@ type crlEntry struct {
 }
 
 // current reports whether e may be served again at now for a CA whose
-// record and revocation epoch are record and epoch: it was built from the
-// same revocations (the same epoch, or none for both: the CA never
-// revoked) and the same CA record (its certificate, status, CRL number
-// and settings), at most crlReuse ago, and is not past its nextUpdate.
-func (e *crlEntry) current(record, epoch []byte, now time.Time) bool {
-	return e.der != nil && bytes.Equal(e.epoch, epoch) && bytes.Equal(e.record, record) &&
-		!now.Before(e.thisUpdate) && now.Sub(e.thisUpdate) < crlReuse && now.Before(e.nextUpdate)
+// revocation epoch and record are the publication fields epoch and record
+// (crlSource): it was built from the same revocations (the same epoch, or
+// none for both: the CA never revoked) and the same CA record (its
+// certificate, status, CRL number and settings), at most crlReuse ago,
+// and is not past its nextUpdate.
+func (e *crlEntry) current(epoch, record string, now time.Time) bool {
+	return e.der != nil && e.pub.serves(epoch, record, now) && now.Before(e.nextUpdate)
 }
 
 // crlPublication is the number and thisUpdate of a CRL of a CA's
@@ -280,7 +279,7 @@ func (e *crlEntry) current(record, epoch []byte, now time.Time) bool {
 // waiting for the store's write lock.
 type crlPublication struct {
 	Epoch      string `json:"epoch"`  // hex
-	Record     string `json:"record"` // hex SHA-256 of crlRecord
+	Record     string `json:"record"` // hex SHA-256 of the CA record (crlSource)
 	Number     int64  `json:"number"`
 	ThisUpdate int64  `json:"thisUpdate"` // Unix nanoseconds
 }
@@ -312,15 +311,18 @@ func readCRLPublication(tx localstore.Tx, key string) (*crlPublication, error) {
 }
 
 // serves reports whether p is the publication of a CRL built from epoch
-// and record (sum, its SHA-256), dated at most crlReuse before now and not
-// after it.
-func (p *crlPublication) serves(epoch []byte, sum [32]byte, now time.Time) bool {
-	if p == nil || p.Epoch != hex.EncodeToString(epoch) || p.Record != hex.EncodeToString(sum[:]) {
+// and record (crlSource), dated at most crlReuse before now and not after
+// it.
+func (p *crlPublication) serves(epoch, record string, now time.Time) bool {
+	if p == nil || p.Epoch != epoch || p.Record != record {
 		return false
 	}
-	at := time.Unix(0, p.ThisUpdate).UTC()
+	at := p.thisUpdate()
 	return !now.Before(at) && now.Sub(at) < crlReuse
 }
+
+// thisUpdate is p's ThisUpdate as a time.
+func (p *crlPublication) thisUpdate() time.Time { return time.Unix(0, p.ThisUpdate).UTC() }
 
 // crlEntry returns the entry of CA caID's partition part, locked: the
 // one in l.crls once it is locked (a GET that waited for an entry that a
@@ -350,14 +352,24 @@ func (l *Lookup) crlEntry(caID string, part int) *crlEntry {
 	}
 }
 
-// crlRecord is what of r a CRL depends on, to compare: r less the count
-// of certificates it issued, which changes with each issuance of a
-// PARTITIONED CA and is not in any CRL (a serial's partition is of the
-// serial alone).
-func crlRecord(r *Record) ([]byte, error) {
+// crlSource is what a CRL of r is built from, as a publication holds
+// it: the hex of the CA's revocation epoch, and the hex SHA-256 of r less
+// the count of certificates it issued, which changes with each issuance
+// of a PARTITIONED CA and is not in any CRL (a serial's partition is of
+// the serial alone).
+func crlSource(tx localstore.Tx, r *Record) (epoch, record string, err error) {
 	c := *r
 	c.IssuedCount = 0
-	return json.Marshal(&c)
+	raw, err := json.Marshal(&c)
+	if err != nil {
+		return "", "", err
+	}
+	token, err := tx.RevocationEpoch(r.ID)
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(token), hex.EncodeToString(sum[:]), nil
 }
 
 // NewLookup returns a responder lookup over the vault: view runs a read
@@ -448,29 +460,24 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		if err := l.Service.checkPartition(r, part); err != nil {
 			return fmt.Errorf("%w: %v", casign.ErrNotFound, err)
 		}
-		record, err := crlRecord(r)
-		if err != nil {
-			return err
-		}
-		epoch, err := tx.RevocationEpoch(r.ID)
+		epoch, record, err := crlSource(tx, r)
 		if err != nil {
 			return err
 		}
 		now := l.Service.Now()
-		sum := sha256.Sum256(record)
 		stored, err := readCRLPublication(tx, crlPublicationKey(caID, part))
 		if err != nil {
 			return err
 		}
 		// Another server's CRL numbered as this one's: two CRLs must not
 		// share a number.
-		collide := e.der != nil && stored != nil && stored.Number == e.number && *stored != e.pub
+		collide := e.der != nil && stored != nil && stored.Number == e.pub.Number && *stored != e.pub
 		// Another server's CRL of the same revocations and CA, numbered
 		// above this one's or colliding with it: signed again with its
 		// number and date. (A colliding one of other revocations or
 		// another record: a new one, numbered above both.)
-		adopt := stored.serves(epoch, sum, now) && (stored.Number > e.number || collide)
-		if e.current(record, epoch, now) && !adopt && !collide {
+		adopt := stored.serves(epoch, record, now) && (stored.Number > e.pub.Number || collide)
+		if e.current(epoch, record, now) && !adopt && !collide {
 			der = e.der
 			l.republish(caID, part, e, stored, now)
 			return nil
@@ -479,24 +486,21 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 		if !adopt {
 			// A new one, above the store's, this server's last and ca
 			// crl's last.
-			last := max(r.CRLNumber, e.number)
+			last := max(r.CRLNumber, e.pub.Number)
 			if stored != nil {
 				last = max(last, stored.Number)
 			}
-			n := nextCRLNumber(last, now)
-			pub = &crlPublication{Epoch: hex.EncodeToString(epoch), Record: hex.EncodeToString(sum[:]), Number: n, ThisUpdate: now.UnixNano()}
+			pub = &crlPublication{Epoch: epoch, Record: record, Number: nextCRLNumber(last, now), ThisUpdate: now.UnixNano()}
 		}
 		cert, key, err := l.Service.signer(tx, r)
 		if err != nil {
 			return err
 		}
-		thisUpdate := time.Unix(0, pub.ThisUpdate).UTC()
-		der, err = l.Service.buildCRL(tx, r, cert, key, pub.Number, part, thisUpdate)
+		der, err = l.Service.buildCRL(tx, r, cert, key, pub.Number, part, pub.thisUpdate())
 		if err != nil {
 			return err
 		}
-		e.der, e.epoch, e.record, e.number, e.pub = der, epoch, record, pub.Number, *pub
-		e.thisUpdate, e.nextUpdate = thisUpdate, crlNextUpdate(r, cert, thisUpdate)
+		e.der, e.pub, e.nextUpdate = der, *pub, crlNextUpdate(r, cert, pub.thisUpdate())
 		e.publishedAt = time.Time{}
 		if adopt {
 			e.publishedAt = now // the store's own: nothing to write
@@ -558,9 +562,9 @@ func (l *Lookup) republish(caID string, part int, e *crlEntry, stored *crlPublic
 // in the store): its CRL too after a failure to read (the store away for
 // a moment), not once the CA is not served.
 func (l *Lookup) failed(caID string, part int, e *crlEntry, err error) {
-	if e.number != 0 {
+	if e.pub.Number != 0 {
 		if errors.Is(err, casign.ErrNotFound) {
-			e.der, e.epoch, e.record = nil, nil, nil
+			e.der = nil
 		}
 		return
 	}
