@@ -364,7 +364,7 @@ func crlSource(tx localstore.Tx, r *Record) (epoch, record string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	token, err := tx.RevocationEpoch(r.ID)
+	token, err := localstore.RevocationEpoch(tx, r.ID)
 	if err != nil {
 		return "", "", err
 	}

@@ -23,6 +23,7 @@ var epochWriters = []struct {
 	sql  string // $1 issuer, $2 serial
 }{
 	{"update as an earlier build", `UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = $1 AND serial = $2`},
+	{"update of the reason alone", `UPDATE serials SET reason = 4 WHERE issuer = $1 AND serial = $2`},
 	{"insert of a revoked row", `INSERT INTO serials (issuer, serial, cert_id, created_at, revoked_at, reason) VALUES ($1, $2 || ':77', 'x', 1, 1, 1)`},
 	{"delete of a revoked row", `DELETE FROM serials WHERE issuer = $1 AND serial = $2 || ':77'`},
 }
@@ -38,7 +39,7 @@ func checkEpochWriters(t *testing.T, s localstore.Store, exec func(q string, arg
 		t.Helper()
 		var e []byte
 		if err := s.View(ctx, func(tx localstore.Tx) (err error) {
-			e, err = tx.RevocationEpoch("ep")
+			e, err = localstore.RevocationEpoch(tx, "ep")
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -115,7 +116,7 @@ func TestPostgresRevocationEpochOncePerTransaction(t *testing.T) {
 			return err
 		}
 		var err error
-		before, err = tx.RevocationEpoch("once")
+		before, err = localstore.RevocationEpoch(tx, "once")
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -125,13 +126,13 @@ func TestPostgresRevocationEpochOncePerTransaction(t *testing.T) {
 		if err = tx.RevokeSerial("once", "02", at, 1); err != nil {
 			return err
 		}
-		if first, err = tx.RevocationEpoch("once"); err != nil {
+		if first, err = localstore.RevocationEpoch(tx, "once"); err != nil {
 			return err
 		}
 		if err = tx.RevokeSerial("once", "03", at, 1); err != nil {
 			return err
 		}
-		second, err = tx.RevocationEpoch("once")
+		second, err = localstore.RevocationEpoch(tx, "once")
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -139,9 +140,78 @@ func TestPostgresRevocationEpochOncePerTransaction(t *testing.T) {
 	if len(first) != 16 || bytes.Equal(first, before) || !bytes.Equal(second, first) {
 		t.Errorf("tokens %x, then %x and %x in one transaction: want a new one, kept for the transaction", before, first, second)
 	}
-	var versions int
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM meta WHERE key = 'revocation-epoch/once'`).Scan(&versions); err != nil || versions != 1 {
-		t.Errorf("%d rows for the token (%v), want 1", versions, err)
+
+	// A savepoint rolled back over the first write takes the mark with
+	// it: the next revocation in the transaction writes a new token.
+	for _, serial := range []string{"04", "05"} {
+		if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.ReserveSerial("once", serial, "c", at) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, q := range []string{
+		`SAVEPOINT a`,
+		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'once' AND serial = '04'`,
+		`ROLLBACK TO SAVEPOINT a`,
+		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'once' AND serial = '05'`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var after []byte
+	if err := s.View(ctx, func(tx localstore.Tx) (err error) {
+		after, err = localstore.RevocationEpoch(tx, "once")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 16 || bytes.Equal(after, second) {
+		t.Errorf("a revocation after a savepoint rolled back over the transaction's first: token %x, want a new one (was %x)", after, second)
+	}
+}
+
+// TestPostgresRevocationEpochTemporaryMeta: a session's temporary table
+// named meta (searched first for unqualified names) does not take the
+// token of a revocation it makes: the store's own meta does.
+func TestPostgresRevocationEpochTemporaryMeta(t *testing.T) {
+	s := openPostgresAt(t, freshSchema(t))
+	ctx := pgCtx(t)
+	if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.ReserveSerial("tmp", "01", "c", time.Unix(1, 0)) }); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, q := range []string{
+		`CREATE TEMPORARY TABLE meta (key TEXT PRIMARY KEY, value BYTEA) ON COMMIT DROP`,
+		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'tmp' AND serial = '01'`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var e []byte
+	if err := s.View(ctx, func(tx localstore.Tx) (err error) {
+		e, err = localstore.RevocationEpoch(tx, "tmp")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(e) != 16 {
+		t.Errorf("the store's token %x after a revocation by a session with a temporary meta, want 16 bytes", e)
 	}
 }
 
@@ -151,7 +221,8 @@ func TestPostgresRevocationEpochOncePerTransaction(t *testing.T) {
 // by another role that names the schema; the trigger function must not
 // look meta up through that role's "$user" — its own store's meta, or
 // none (review: the token went to the other store, or the revocation
-// failed with "relation meta does not exist").
+// failed with "relation meta does not exist"); then the store's schema is
+// renamed, and its revocations still write its token.
 func TestPostgresRevocationEpochOtherRole(t *testing.T) {
 	admin := postgresURL(t)
 	ctx := pgCtx(t)
@@ -197,7 +268,7 @@ func TestPostgresRevocationEpochOtherRole(t *testing.T) {
 		t.Helper()
 		var e []byte
 		if err := s.View(ctx, func(tx localstore.Tx) (err error) {
-			e, err = tx.RevocationEpoch("ca")
+			e, err = localstore.RevocationEpoch(tx, "ca")
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -213,7 +284,29 @@ func TestPostgresRevocationEpochOtherRole(t *testing.T) {
 	if err := as(other, owner).Update(ctx, func(tx localstore.Tx) error { return tx.RevokeSerial("ca", "01", at, 1) }); err != nil {
 		t.Fatalf("a revocation by another role: %v", err)
 	}
-	if e, stray := epoch(store), epoch(otherStore); len(e) != 16 || stray != nil {
-		t.Errorf("the revoked store's token %x, the other role's store's %x: want a token in the first, none in the second", e, stray)
+	first := epoch(store)
+	if stray := epoch(otherStore); len(first) != 16 || stray != nil {
+		t.Errorf("the revoked store's token %x, the other role's store's %x: want a token in the first, none in the second", first, stray)
+	}
+
+	// The store's schema renamed (or restored under another name): its
+	// revocations still write its token (review: a search_path pinned at
+	// migration failed them with "relation meta does not exist").
+	renamed := owner + "_renamed"
+	if _, err := c.Exec(ctx, fmt.Sprintf(`ALTER SCHEMA %s RENAME TO %s`, owner, renamed)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.Exec(context.Background(), fmt.Sprintf(`DROP SCHEMA IF EXISTS %s CASCADE`, renamed)) })
+	moved := as(owner, renamed)
+	if err := moved.Update(ctx, func(tx localstore.Tx) error {
+		if err := tx.ReserveSerial("ca", "02", "c", at); err != nil {
+			return err
+		}
+		return tx.RevokeSerial("ca", "02", at, 1)
+	}); err != nil {
+		t.Fatalf("a revocation in the renamed schema: %v", err)
+	}
+	if e := epoch(moved); len(e) != 16 || bytes.Equal(e, first) {
+		t.Errorf("the renamed store's token %x after a revocation, want a new one (was %x)", e, first)
 	}
 }

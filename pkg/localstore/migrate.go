@@ -124,7 +124,7 @@ var migrations = []string{
 	// in seq order, by its primary key), and the index cost every change a
 	// page of the log written at commit.
 	`DROP INDEX IF EXISTS audit_time;`,
-	// 13: revocation epochs (Tx.RevocationEpoch) — a new random token for
+	// 13: revocation epochs (RevocationEpoch) — a new random token for
 	// an issuer whenever a revocation of its serials is written, deleted
 	// or inserted, by triggers, so that no writer can change what a CRL
 	// lists without it: not this build, not a later bulk path, and not an

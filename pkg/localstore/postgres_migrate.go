@@ -133,13 +133,13 @@ var pgMigrations = []string{
 	// 11: revocation epochs, as SQLite's migration 13: triggers give an
 	// issuer a new random token whenever a revocation of its serials is
 	// written, deleted or inserted; issuers that revoked before get one
-	// now. The function's search_path is pinned to the schema the store's
-	// tables are in (then pg_catalog, then pg_temp, so that no session's
-	// temporary table named meta stands in): a search_path of the session
-	// that migrated, such as the default "$user", public, would find
-	// another role's store, or none, when another role revokes.
-	// gen_random_uuid and pg_current_xact_id are PostgreSQL's own (13 and
-	// later).
+	// now. The function writes the meta table of the schema of the table
+	// it fired on (TG_TABLE_SCHEMA), never one found through a search_path:
+	// a revoking session's, such as the default "$user", public, would find
+	// another role's store, or none, or a temporary table named meta; one
+	// pinned at migration would break when the schema is renamed or
+	// restored under another name (reviews). gen_random_uuid is
+	// PostgreSQL's own from 13.
 	`CREATE OR REPLACE FUNCTION certctl_revocation_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
 	DECLARE
 		k TEXT := '` + revocationEpochPrefix + `' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.issuer ELSE NEW.issuer END);
@@ -147,20 +147,16 @@ var pgMigrations = []string{
 	BEGIN
 		-- One new token a transaction is enough (readers see the one
 		-- before or the one after it): the first change writes it and
-		-- marks the transaction (a setting local to it, by its full
-		-- 64-bit ID, undone with it), the others find the mark. A row
-		-- upserted again and again in one transaction makes each upsert
-		-- walk every version before it.
-		IF current_setting(mark, true) IS DISTINCT FROM pg_current_xact_id()::text THEN
-			INSERT INTO meta (key, value) VALUES (k, uuid_send(gen_random_uuid()))
-				ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-			PERFORM set_config(mark, pg_current_xact_id()::text, true);
+		-- marks the transaction (a setting local to it, undone at its
+		-- end and with a savepoint rolled back over the write), the
+		-- others find the mark. A row upserted again and again in one
+		-- transaction makes each upsert walk every version before it.
+		IF current_setting(mark, true) IS DISTINCT FROM 'written' THEN
+			EXECUTE format('INSERT INTO %I.meta (key, value) VALUES ($1, uuid_send(gen_random_uuid()))
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value', TG_TABLE_SCHEMA) USING k;
+			PERFORM set_config(mark, 'written', true);
 		END IF;
 		RETURN NULL;
-	END $$;
-	DO $$ BEGIN
-		EXECUTE format('ALTER FUNCTION %I.certctl_revocation_epoch() SET search_path = %I, pg_catalog, pg_temp',
-			current_schema(), current_schema());
 	END $$;
 	DROP TRIGGER IF EXISTS serials_revocation_epoch ON serials;
 	CREATE TRIGGER serials_revocation_epoch AFTER UPDATE OF revoked_at, reason ON serials

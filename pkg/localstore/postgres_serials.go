@@ -97,10 +97,6 @@ func (t *pgTx) RevokeSerial(issuer, serial string, at time.Time, reason int) err
 	return nil
 }
 
-func (t *pgTx) RevocationEpoch(issuer string) ([]byte, error) {
-	return epochOrNil(t.GetMeta(revocationEpochPrefix + issuer))
-}
-
 func (t *pgTx) ListRevoked(issuer string) ([]Serial, error) {
 	var out []Serial
 	// In revocation order, as SQLite's (serials_revoked), whichever index

@@ -2,7 +2,6 @@ package localstore
 
 import (
 	"database/sql"
-	"errors"
 	"time"
 	"unsafe"
 
@@ -17,18 +16,22 @@ import (
 type RevocationFunc func(serial []byte, revokedAt time.Time, reason int) error
 
 // revocationEpochPrefix prefixes the meta key of an issuer's revocation
-// epoch (Tx.RevocationEpoch), 128 random bits that the schema's triggers
+// epoch (RevocationEpoch), 16 random bytes (SQLite's randomblob; on
+// PostgreSQL a random UUID's, 122 random bits) that the schema's triggers
 // write (SQLite migration 13, PostgreSQL 11). Never change it: released
 // migrations use it.
 const revocationEpochPrefix = "revocation-epoch/"
 
-// epochOrNil is GetMeta's answer as RevocationEpoch gives it: no token is
-// nil, not an error.
-func epochOrNil(b []byte, err error) ([]byte, error) {
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	return b, err
+// RevocationEpoch returns a token that the schema's triggers replace with
+// a new random one whenever a revocation of a serial of issuer is
+// written, deleted or inserted, by any writer (RevokeSerial, a copy, an
+// earlier build): two reads in transactions that return the same token
+// saw the same revoked serials of issuer. A transaction's first such
+// change replaces it (on PostgreSQL only the first, on SQLite each), so
+// compare tokens read in transactions that revoke nothing. nil when issuer
+// never revoked.
+func RevocationEpoch(tx Tx, issuer string) ([]byte, error) {
+	return getMetaOpt(tx, revocationEpochPrefix+issuer)
 }
 
 // revocationsQuery reads the covering partial index serials_crl

@@ -112,10 +112,6 @@ func (t *sqliteTx) RevokeSerial(issuer, serial string, at time.Time, reason int)
 	return nil
 }
 
-func (t *sqliteTx) RevocationEpoch(issuer string) ([]byte, error) {
-	return epochOrNil(t.GetMeta(revocationEpochPrefix + issuer))
-}
-
 func (t *sqliteTx) ListRevoked(issuer string) ([]Serial, error) {
 	// The partial index of revoked serials, not serials_issued (which
 	// covers this query too but holds every serial the issuer issued).

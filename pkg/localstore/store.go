@@ -81,12 +81,6 @@ type Tx interface {
 	// RevokeSerial marks an issued serial revoked; ErrNotFound when the
 	// issuer never issued it.
 	RevokeSerial(issuer, serial string, at time.Time, reason int) error
-	// RevocationEpoch returns a token that the store replaces with a new
-	// random one, in the same transaction, whenever a revocation of a
-	// serial of issuer is written (RevokeSerial, by any writer: the
-	// schema's triggers do it): two reads that return the same token saw
-	// the same revoked serials of issuer. nil when issuer never revoked.
-	RevocationEpoch(issuer string) ([]byte, error)
 	// ListRevoked returns the revoked serials of an issuer, in no order.
 	ListRevoked(issuer string) ([]Serial, error)
 	// EachRevocation calls fn with the serial, revocation time and reason

@@ -89,9 +89,9 @@ func testRevocations(t *testing.T, s localstore.Store) {
 }
 
 // testRevocationEpoch checks the token a CRL cache keys on: none for an
-// issuer that revoked nothing; a new one, in the same transaction, for
-// each revocation of the issuer's serials (re-revoking one included), and
-// for no other change; one issuer's revocation leaves another's token;
+// issuer that revoked nothing; a new one, seen in the revoking
+// transaction and after it, for each transaction that revokes one of the
+// issuer's serials (re-revoking one included), and for no other change; one issuer's revocation leaves another's token;
 // a revocation of a serial never issued (ErrNotFound) changes nothing.
 func testRevocationEpoch(t *testing.T, s localstore.Store) {
 	epoch := func(issuer string) []byte {
@@ -99,7 +99,7 @@ func testRevocationEpoch(t *testing.T, s localstore.Store) {
 		var e []byte
 		view(t, s, func(tx localstore.Tx) error {
 			var err error
-			e, err = tx.RevocationEpoch(issuer)
+			e, err = localstore.RevocationEpoch(tx, issuer)
 			return err
 		})
 		return e
@@ -124,7 +124,7 @@ func testRevocationEpoch(t *testing.T, s localstore.Store) {
 				return err
 			}
 			var err error
-			inTx, err = tx.RevocationEpoch(issuer)
+			inTx, err = localstore.RevocationEpoch(tx, issuer)
 			return err
 		})
 		e := epoch(issuer)
