@@ -503,11 +503,6 @@ func checkOtherSANs(exts []pkix.Extension) error {
 			return &CSRError{Problem: "malformed subject alternative name extension"}
 		}
 		for _, n := range names {
-			if n.Constructed && n.Tag != x509util.GeneralNameOther && n.Tag != x509util.GeneralNameDirectory && n.Tag != x509util.GeneralNameEDIParty && n.Tag != x509util.GeneralNameX400 {
-				// A name crypto/x509 reads only primitive (it drops a
-				// constructed one silently).
-				return &CSRError{Problem: "malformed subject alternative name extension"}
-			}
 			switch n.Tag {
 			case x509util.GeneralNameRFC822, x509util.GeneralNameDNS, x509util.GeneralNameURI, x509util.GeneralNameIP:
 			default:

@@ -287,13 +287,13 @@ func checkALPNSubjectAltName(cert *x509.Certificate, name string) *ChallengeFail
 	}
 	var has []string
 	for _, g := range gns {
-		if g.Tag == x509util.GeneralNameDNS && !g.Constructed {
+		if g.Tag == x509util.GeneralNameDNS {
 			has = append(has, fmt.Sprintf("dNSName %q", g.Value))
 		} else {
 			has = append(has, g.Kind())
 		}
 	}
-	if len(gns) != 1 || gns[0].Tag != x509util.GeneralNameDNS || gns[0].Constructed || !strings.EqualFold(string(gns[0].Value), name) {
+	if len(gns) != 1 || gns[0].Tag != x509util.GeneralNameDNS || !strings.EqualFold(string(gns[0].Value), name) {
 		return fail(strings.Join(has, ", "))
 	}
 	return nil

@@ -38,23 +38,38 @@ const (
 var GeneralNameKinds = [...]string{"otherName", "rfc822Name", "dNSName", "x400Address", "directoryName", "ediPartyName", "uniformResourceIdentifier", "iPAddress", "registeredID"}
 
 // GeneralName is one name of a subjectAltName extension: its tag (one of
-// the GeneralName constants), whether it is constructed, and its content
-// octets (the IA5String of a dNSName, the address of an iPAddress, the DER
-// inside the tag of a constructed one).
+// the GeneralName constants) and its content octets (the IA5String of a
+// dNSName, the address of an iPAddress, the DER inside the tag of a
+// constructed one: otherName, x400Address, directoryName, ediPartyName).
 type GeneralName struct {
-	Tag         int
-	Constructed bool
-	Value       []byte
+	Tag   int
+	Value []byte
 }
 
-// Kind is the RFC 5280 name of g's kind.
-func (g GeneralName) Kind() string { return GeneralNameKinds[g.Tag] }
+// Kind is the RFC 5280 name of g's kind ("" for a tag that is none).
+func (g GeneralName) Kind() string {
+	if g.Tag < 0 || g.Tag >= len(GeneralNameKinds) {
+		return ""
+	}
+	return GeneralNameKinds[g.Tag]
+}
+
+// generalNameConstructed reports whether RFC 5280's ASN.1 module encodes a
+// GeneralName of tag n constructed (an IMPLICIT SEQUENCE, or the EXPLICIT
+// tag of directoryName's CHOICE) rather than primitive (the strings, the
+// address and the OID).
+func generalNameConstructed(n int) bool {
+	return n == GeneralNameOther || n == GeneralNameX400 || n == GeneralNameDirectory || n == GeneralNameEDIParty
+}
 
 // ParseSubjectAltName parses the value of a subjectAltName extension,
 // every kind of name kept (crypto/x509 keeps only DNS, email, IP and URI
 // names and drops the others silently): one DER SEQUENCE of at least one
-// GeneralName, each a context-specific tag from 0 to 8, nothing after it.
-// The contents of the names are not checked.
+// GeneralName, each a context-specific tag from 0 to 8 in the form RFC 5280
+// gives it (a dNSName, rfc822Name, URI, iPAddress or registeredID
+// primitive, the others constructed: crypto/x509 reads the first only
+// primitive and drops a constructed one silently), nothing after it. The
+// contents of the names are not checked.
 func ParseSubjectAltName(value []byte) ([]GeneralName, error) {
 	errMalformed := errors.New("malformed subjectAltName extension")
 	in := cryptobyte.String(value)
@@ -70,10 +85,11 @@ func ParseSubjectAltName(value []byte) ([]GeneralName, error) {
 			return nil, errMalformed
 		}
 		n := int(tag & tagNumberMask)
-		if tag&tagClassMask != tagContextSpecific || n > GeneralNameRegisteredID {
+		if tag&tagClassMask != tagContextSpecific || n > GeneralNameRegisteredID ||
+			(tag&tagConstructed != 0) != generalNameConstructed(n) {
 			return nil, errMalformed
 		}
-		out = append(out, GeneralName{Tag: n, Constructed: tag&tagConstructed != 0, Value: []byte(v)})
+		out = append(out, GeneralName{Tag: n, Value: []byte(v)})
 	}
 	return out, nil
 }

@@ -59,7 +59,7 @@ func TestParseSubjectAltName(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	for i := range want {
-		if got[i].Tag != want[i].Tag || got[i].Constructed || !bytes.Equal(got[i].Value, want[i].Value) {
+		if got[i].Tag != want[i].Tag || !bytes.Equal(got[i].Value, want[i].Value) {
 			t.Errorf("name %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
@@ -70,20 +70,27 @@ func TestParseSubjectAltName(t *testing.T) {
 		{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: dir},
 	})
 	got, err = ParseSubjectAltName(kinds)
-	if err != nil || len(got) != 2 || got[0].Kind() != "registeredID" || got[1].Kind() != "directoryName" || !got[1].Constructed || !bytes.Equal(got[1].Value, dir) {
+	if err != nil || len(got) != 2 || got[0].Kind() != "registeredID" || got[1].Kind() != "directoryName" || !bytes.Equal(got[1].Value, dir) {
 		t.Errorf("registeredID and directoryName: %+v, %v", got, err)
 	}
 
 	for name, v := range map[string][]byte{
-		"empty":                nil,
-		"no names":             {0x30, 0x00},
-		"trailing data":        append(append([]byte{}, value...), 0),
-		"a SET":                append([]byte{0x31}, value[1:]...),
-		"a universal string":   {0x30, 0x03, 0x16, 0x01, 'x'},
-		"tag 9":                {0x30, 0x03, 0x89, 0x01, 'x'},
-		"an application tag":   {0x30, 0x03, 0x42, 0x01, 'x'},
-		"a truncated name":     {0x30, 0x03, 0x82, 0x05, 'x'},
-		"a non-minimal length": {0x30, 0x04, 0x82, 0x81, 0x01, 'x'},
+		"empty":                      nil,
+		"no names":                   {0x30, 0x00},
+		"trailing data":              append(append([]byte{}, value...), 0),
+		"a SET":                      append([]byte{0x31}, value[1:]...),
+		"a universal string":         {0x30, 0x03, 0x16, 0x01, 'x'},
+		"tag 9":                      {0x30, 0x03, 0x89, 0x01, 'x'},
+		"an application tag":         {0x30, 0x03, 0x42, 0x01, 'x'},
+		"a truncated name":           {0x30, 0x03, 0x82, 0x05, 'x'},
+		"a non-minimal length":       {0x30, 0x04, 0x82, 0x81, 0x01, 'x'},
+		"a constructed dNSName":      {0x30, 0x05, 0xa2, 0x03, 0x16, 0x01, 'x'},
+		"a constructed rfc822Name":   {0x30, 0x03, 0xa1, 0x01, 'x'},
+		"a constructed URI":          {0x30, 0x03, 0xa6, 0x01, 'x'},
+		"a constructed iPAddress":    {0x30, 0x06, 0xa7, 0x04, 127, 0, 0, 1},
+		"a constructed registeredID": {0x30, 0x04, 0xa8, 0x02, 0x2a, 0x03},
+		"a primitive directoryName":  {0x30, 0x03, 0x84, 0x01, 'x'},
+		"a primitive otherName":      {0x30, 0x03, 0x80, 0x01, 'x'},
 	} {
 		if got, err := ParseSubjectAltName(v); err == nil {
 			t.Errorf("%s: parsed to %+v", name, got)
@@ -107,7 +114,7 @@ func FuzzParseSubjectAltName(f *testing.F) {
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			for _, g := range names {
 				tag := cbasn1.Tag(g.Tag).ContextSpecific()
-				if g.Constructed {
+				if generalNameConstructed(g.Tag) {
 					tag = tag.Constructed()
 				}
 				b.AddASN1(tag, func(b *cryptobyte.Builder) { b.AddBytes(g.Value) })
