@@ -321,6 +321,22 @@ func TestOCSPIssuersSharingSubjectAndKey(t *testing.T) {
 	}
 }
 
+// TestOCSPOneIssuerPerRequest: a request naming serials of two CAs, each
+// matched by one CA, is refused: one CA's key does not speak for another's
+// serials (final review: only the number of matching CAs was compared
+// where every CA pair was not).
+func TestOCSPOneIssuerPerRequest(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	mixed := multiRequest(t, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA1), newOCSPRequest(t, f.h.sub, f.h.root, crypto.SHA1))
+	if w := post(t, f.handler, mixed); !bytes.Equal(w.Body.Bytes(), ocsp.UnauthorizedErrorResponse) {
+		t.Errorf("serials of two CAs in one request: %x, want unauthorized", w.Body.Bytes())
+	}
+	same := multiRequest(t, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA1), newOCSPRequest(t, f.unknown, f.h.sub, crypto.SHA256))
+	if w := post(t, f.handler, same); bytes.Equal(w.Body.Bytes(), ocsp.UnauthorizedErrorResponse) {
+		t.Error("two serials of one CA (two hashes) in one request: unauthorized")
+	}
+}
+
 func TestOCSPNonceEchoed(t *testing.T) {
 	f := newOCSPFixture(t, "EC_prime256v1", testNow)
 	nonce := []byte("0123456789abcdef")
