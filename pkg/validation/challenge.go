@@ -94,6 +94,8 @@ type ChallengeChecker struct {
 	CAAIdentities []string
 	// Timeout bounds the connection of one check (0: HTTPTimeout).
 	Timeout time.Duration
+	// Logf, when set, is told of what the client is not (HTTPChecker.Logf).
+	Logf func(format string, a ...any)
 }
 
 func (c *ChallengeChecker) timeout() time.Duration {
@@ -147,7 +149,7 @@ func (c *ChallengeChecker) checkCAA(ctx context.Context, name string) *Challenge
 // HTTPPort) and compares the body, trailing white space ignored, with the
 // key authorization (RFC 8555 section 8.3).
 func (c *ChallengeChecker) CheckHTTP01(ctx context.Context, name, token, keyAuth string) *ChallengeFailure {
-	h := &HTTPChecker{Resolver: c.Resolver, Port: c.HTTPPort, Timeout: c.timeout(), StandardPortsOnly: true}
+	h := &HTTPChecker{Resolver: c.Resolver, Port: c.HTTPPort, Timeout: c.timeout(), StandardPortsOnly: true, Logf: c.Logf}
 	u := "http://" + name + "/.well-known/acme-challenge/" + token
 	body, f := h.Fetch(ctx, name, u)
 	if f != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -88,6 +89,9 @@ type HTTPChecker struct {
 	// requests at any port of any host. Port 80 of the validated name is
 	// still Port.
 	StandardPortsOnly bool
+	// Logf, when set, is told of a panic while connecting, with its
+	// stack; the check fails with "internal error" only.
+	Logf func(format string, a ...any)
 }
 
 // Check fetches from (following at most MaxHTTPRedirects redirects) and
@@ -135,7 +139,10 @@ func (h *HTTPChecker) Fetch(ctx context.Context, name, from string) ([]byte, *Ch
 			// so it fails this fetch instead.
 			defer func() {
 				if p := recover(); p != nil {
-					err = fmt.Errorf("internal error connecting to %s: %v", addr, p)
+					if h.Logf != nil {
+						h.Logf("validation: panic connecting to %s: %v\n%s", addr, p, debug.Stack())
+					}
+					err = fmt.Errorf("internal error connecting to %s", addr)
 				}
 			}()
 			host, port, err := net.SplitHostPort(addr)

@@ -3,6 +3,7 @@ package validation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -145,11 +146,17 @@ func TestHTTP01ReplyWithoutQuestionWhileDialing(t *testing.T) {
 
 // TestFetchDialPanicFailsTheFetch: whatever panics while http.Transport
 // dials (in its own goroutine) fails the fetch instead of ending the
-// process. A checker without a resolver stands for a bug there.
+// process; the operator's log gets the panic and its stack, the client an
+// internal error only. A checker without a resolver stands for a bug
+// there.
 func TestFetchDialPanicFailsTheFetch(t *testing.T) {
-	h := &HTTPChecker{Timeout: 2 * time.Second}
+	var logged []string
+	h := &HTTPChecker{Timeout: 2 * time.Second, Logf: func(format string, a ...any) { logged = append(logged, fmt.Sprintf(format, a...)) }}
 	_, f := h.Fetch(context.Background(), "web.lab.test", "http://web.lab.test/.well-known/acme-challenge/tok")
-	if f == nil || f.Problem != ProblemConnection || !strings.Contains(f.Detail, "internal error") {
-		t.Errorf("got %v, want a connection failure naming an internal error", f)
+	if f == nil || f.Problem != ProblemConnection || !strings.Contains(f.Detail, "internal error") || strings.Contains(f.Detail, "nil pointer") {
+		t.Errorf("got %v, want a connection failure naming an internal error, and no more", f)
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "nil pointer") || !strings.Contains(logged[0], "goroutine") {
+		t.Errorf("logged %q, want the panic and its stack", logged)
 	}
 }

@@ -53,8 +53,12 @@ func (s *Service) challengeChecker(logger *log.Logger) *validation.ChallengeChec
 		}
 		return nil
 	}
-	return &validation.ChallengeChecker{Resolver: r, HTTPPort: s.set.HTTPPort, TLSALPNPort: s.set.TLSALPNPort,
+	c := &validation.ChallengeChecker{Resolver: r, HTTPPort: s.set.HTTPPort, TLSALPNPort: s.set.TLSALPNPort,
 		CAAIdentities: s.set.CAAIdentities}
+	if logger != nil {
+		c.Logf = logger.Printf
+	}
+	return c
 }
 
 // Server returns the ACME server of every endpoint, with URLs under
