@@ -149,23 +149,10 @@ func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) 
 // 7515 section 2), which also keeps a '.' or white space out of the
 // compact form; ok is false otherwise.
 func (f *flattenedJWS) compact() (c string, ok bool) {
-	if !isBase64URL(f.Protected) || f.Payload == nil || !isBase64URL(*f.Payload) || !isBase64URL(f.Signature) {
+	if !acmestate.IsBase64URL(f.Protected) || f.Payload == nil || !acmestate.IsBase64URL(*f.Payload) || !acmestate.IsBase64URL(f.Signature) {
 		return "", false
 	}
 	return f.Protected + "." + *f.Payload + "." + f.Signature, true
-}
-
-// isBase64URL reports whether s is made only of the base64url alphabet
-// (no padding).
-func isBase64URL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // decodeProtected decodes a protected header. Header parameter names are

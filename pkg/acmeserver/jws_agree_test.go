@@ -3,6 +3,7 @@ package acmeserver
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -49,6 +50,19 @@ func TestReplayUnderAnUnsignedHeaderIsRefused(t *testing.T) {
 	spaced := `{"protected":"` + c["protected"][:4] + ` ` + c["protected"][4:] + `","payload":"` + c["payload"] + `","signature":"` + c["signature"] + `"}`
 	resp, body = f.rawPost(no, []byte(spaced), "application/jose+json")
 	wantProblem(t, "white space in a member", resp, body, errMalformed, http.StatusBadRequest)
+	// ... and in the signature of a fresh request, which only the
+	// base64url check refuses (the header decodes; go-jose would verify
+	// the signature with the white space, or the '.', taken out).
+	for _, sep := range []string{" ", "\n", "."} {
+		fresh := signES256(t, key, map[string]any{"alg": "ES256", "nonce": f.nonce(), "url": no, "kid": acct.URI}, order)
+		var fr map[string]string
+		if err := json.Unmarshal(fresh, &fr); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(map[string]string{"protected": fr["protected"], "payload": fr["payload"], "signature": fr["signature"][:8] + sep + fr["signature"][8:]})
+		resp, got := f.rawPost(no, body, "application/jose+json")
+		wantProblem(t, fmt.Sprintf("%q in the signature", sep), resp, got, errMalformed, http.StatusBadRequest)
+	}
 }
 
 // The external account binding is read as the outer JWS is: a header
@@ -85,6 +99,13 @@ func TestEABHeaderReadExactly(t *testing.T) {
 	b, _ = json.Marshal(map[string]any{"termsOfServiceAgreed": true, "externalAccountBinding": json.RawMessage(forged)})
 	resp, body = f.signed(nu, key, "", b, nil)
 	wantProblem(t, "EAB with a hidden signature", resp, body, errUnauthorized, http.StatusForbidden)
+
+	// A member named in another case (encoding/json would take it for
+	// protected; go-jose would not).
+	cased, _ := json.Marshal(map[string]string{"Protected": g["protected"], "payload": g["payload"], "signature": g["signature"]})
+	b, _ = json.Marshal(map[string]any{"termsOfServiceAgreed": true, "externalAccountBinding": json.RawMessage(cased)})
+	resp, body = f.signed(nu, key, "", b, nil)
+	wantProblem(t, "EAB with a Protected member", resp, body, errMalformed, http.StatusBadRequest)
 
 	// The genuine binding still registers the account.
 	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key), nil)

@@ -77,26 +77,25 @@ func RandomRecord(zone string) RecordFunc {
 	}
 }
 
-// CheckAddDomain refuses a domain for e unless e is ACTIVE (exit 5): the
-// first rule of AddDomain, for a caller that checks more before it.
-func CheckAddDomain(e *Endpoint) error {
-	if e.Status != StatusActive {
-		return errs.Refusedf("ACME endpoint %s is %s", e.ID, e.Status)
-	}
-	return nil
-}
-
 // AddDomain records a domain validation for e: VALID at once when
 // preValidated, else PENDING with the CNAME record given by record.
 // Adding a domain that exists returns it, upgraded to VALID when
-// preValidated.
-func AddDomain(tx localstore.Tx, e *Endpoint, name string, record RecordFunc, preValidated bool, now time.Time) (*Domain, error) {
-	if err := CheckAddDomain(e); err != nil {
-		return nil, err
+// preValidated. It refuses a domain for an endpoint that is not ACTIVE
+// (exit 5), then a name that is not one, then whatever a rule of allowed
+// (the caller's, given the normalized name) refuses: a refusal names the
+// first thing wrong.
+func AddDomain(tx localstore.Tx, e *Endpoint, name string, record RecordFunc, preValidated bool, now time.Time, allowed ...func(name string) error) (*Domain, error) {
+	if e.Status != StatusActive {
+		return nil, errs.Refusedf("ACME endpoint %s is %s", e.ID, e.Status)
 	}
 	name, err := NormalizeDomain(name)
 	if err != nil {
 		return nil, err
+	}
+	for _, allow := range allowed {
+		if err := allow(name); err != nil {
+			return nil, err
+		}
 	}
 	d, err := GetDomain(tx, e.ID, name)
 	if err != nil && errs.ExitCodeOf(err) != errs.ExitNotFound {

@@ -109,7 +109,7 @@ var ErrBadCertID = errors.New("malformed ARI certID")
 // content octets (minimally encoded).
 func ParseCertID(s string) (CertID, error) {
 	bad := func(why string) (CertID, error) { return CertID{}, fmt.Errorf("%w: %s", ErrBadCertID, why) }
-	if strings.IndexFunc(s, func(r rune) bool { return !isBase64URL(r) && r != '.' }) >= 0 {
+	if !IsBase64URL(strings.ReplaceAll(s, ".", "")) {
 		return bad("only base64url characters and one \".\" are allowed")
 	}
 	a, b, ok := strings.Cut(s, ".")
@@ -231,8 +231,18 @@ func fillFromVersion(tx localstore.Tx, certID string, sr *localstore.Serial) (bo
 	return false, nil
 }
 
-func isBase64URL(r rune) bool {
-	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+// IsBase64URL reports whether s is made only of the base64url alphabet
+// (RFC 4648 section 5), without padding: what RFC 7515 and RFC 9773 allow
+// in a JWS member or a certID part, before any decoding.
+func IsBase64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // KindReplacement indexes, by endpoint and certID, the order that replaces

@@ -33,19 +33,9 @@ func (s *Service) AddDomain(ctx context.Context, ref, name string, preValidated 
 	err := s.change(ctx, "AddAcmeDomain", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		op.Param("DomainName", name)
 		op.Param("PreValidated", preValidated)
-		// The endpoint's state and the name first, as AddDomain checks
-		// them, so that a refusal names the first thing wrong.
-		if err := acmestate.CheckAddDomain(ep); err != nil {
-			return err
-		}
-		norm, err := acmestate.NormalizeDomain(name)
-		if err != nil {
-			return err
-		}
-		if err := s.checkDomainCA(op.Tx, ep, norm); err != nil {
-			return err
-		}
-		d, err = acmestate.AddDomain(op.Tx, ep, norm, recordFunc(op.Tx, s.set.Zone), preValidated, op.Now)
+		var err error
+		d, err = acmestate.AddDomain(op.Tx, ep, name, recordFunc(op.Tx, s.set.Zone), preValidated, op.Now,
+			func(norm string) error { return s.checkDomainCA(op.Tx, ep, norm) })
 		return err
 	})
 	if err != nil {

@@ -88,8 +88,8 @@ func TestAddDomainCAConstraints(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AddDomain(ctx, a, "other.test", true); err == nil || !strings.Contains(err.Error(), "is DELETING") {
-		t.Errorf("a DELETING endpoint: %v, want refused for its state", err)
+	if _, err := s.AddDomain(ctx, a, "other.test", true); err == nil || !strings.Contains(err.Error(), "is DELETING") || errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Errorf("a DELETING endpoint: %v (exit %d), want refused for its state (exit %d)", err, errs.ExitCodeOf(err), errs.ExitRefused)
 	}
 	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
 		return setEndpointsStatus(tx, acmestate.StatusActive)
