@@ -362,7 +362,6 @@ func seedIssued(b *testing.B, v *localstore.Vault, issuer string, n int) {
 // CSV) in-process over BENCH_AUDIT_N (default 100,000) issued certificates:
 // read the serials table, format, write to stdout.
 func BenchmarkAuditReport(b *testing.B) {
-	b.ReportAllocs()
 	n := envInt("BENCH_AUDIT_N", 100000)
 	v := openVault(b)
 	_, rec := defaultCA(b, v)
