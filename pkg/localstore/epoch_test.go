@@ -35,17 +35,7 @@ var epochWriters = []struct {
 func checkEpochWriters(t *testing.T, s localstore.Store, exec func(q string, args ...any) error) {
 	t.Helper()
 	ctx := context.Background()
-	epoch := func() []byte {
-		t.Helper()
-		var e []byte
-		if err := s.View(ctx, func(tx localstore.Tx) (err error) {
-			e, err = localstore.RevocationEpoch(tx, "ep")
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	epoch := func() []byte { t.Helper(); return epochOf(t, s, "ep") }
 	if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.ReserveSerial("ep", "01", "c", time.Unix(1, 0)) }); err != nil {
 		t.Fatal(err)
 	}
@@ -148,17 +138,27 @@ func TestPostgresRevocationEpochOncePerTransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	execInOneTx(t, s,
+		`SAVEPOINT a`,
+		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'once' AND serial = '04'`,
+		`ROLLBACK TO SAVEPOINT a`,
+		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'once' AND serial = '05'`)
+	if after := epochOf(t, s, "once"); len(after) != 16 || bytes.Equal(after, second) {
+		t.Errorf("a revocation after a savepoint rolled back over the transaction's first: token %x, want a new one (was %x)", after, second)
+	}
+}
+
+// execInOneTx runs qs, in order, in one transaction of s's pool, and
+// commits it.
+func execInOneTx(t *testing.T, s *localstore.Postgres, qs ...string) {
+	t.Helper()
+	ctx := pgCtx(t)
 	tx, err := s.Pool().Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	for _, q := range []string{
-		`SAVEPOINT a`,
-		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'once' AND serial = '04'`,
-		`ROLLBACK TO SAVEPOINT a`,
-		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'once' AND serial = '05'`,
-	} {
+	for _, q := range qs {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -166,16 +166,20 @@ func TestPostgresRevocationEpochOncePerTransaction(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var after []byte
-	if err := s.View(ctx, func(tx localstore.Tx) (err error) {
-		after, err = localstore.RevocationEpoch(tx, "once")
+}
+
+// epochOf is issuer's revocation epoch in s, read in a transaction of its
+// own.
+func epochOf(t *testing.T, s localstore.Store, issuer string) []byte {
+	t.Helper()
+	var e []byte
+	if err := s.View(context.Background(), func(tx localstore.Tx) (err error) {
+		e, err = localstore.RevocationEpoch(tx, issuer)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(after) != 16 || bytes.Equal(after, second) {
-		t.Errorf("a revocation after a savepoint rolled back over the transaction's first: token %x, want a new one (was %x)", after, second)
-	}
+	return e
 }
 
 // TestPostgresRevocationEpochTemporaryMeta: a session's temporary table
@@ -187,30 +191,10 @@ func TestPostgresRevocationEpochTemporaryMeta(t *testing.T) {
 	if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.ReserveSerial("tmp", "01", "c", time.Unix(1, 0)) }); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := s.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	for _, q := range []string{
+	execInOneTx(t, s,
 		`CREATE TEMPORARY TABLE meta (key TEXT PRIMARY KEY, value BYTEA) ON COMMIT DROP`,
-		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'tmp' AND serial = '01'`,
-	} {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var e []byte
-	if err := s.View(ctx, func(tx localstore.Tx) (err error) {
-		e, err = localstore.RevocationEpoch(tx, "tmp")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(e) != 16 {
+		`UPDATE serials SET revoked_at = 1, reason = 1 WHERE issuer = 'tmp' AND serial = '01'`)
+	if e := epochOf(t, s, "tmp"); len(e) != 16 {
 		t.Errorf("the store's token %x after a revocation by a session with a temporary meta, want 16 bytes", e)
 	}
 }
@@ -264,17 +248,7 @@ func TestPostgresRevocationEpochOtherRole(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
-	epoch := func(s localstore.Store) []byte {
-		t.Helper()
-		var e []byte
-		if err := s.View(ctx, func(tx localstore.Tx) (err error) {
-			e, err = localstore.RevocationEpoch(tx, "ca")
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	epoch := func(s localstore.Store) []byte { t.Helper(); return epochOf(t, s, "ca") }
 	store := as(owner, "")      // migrated by its owner, through "$user"
 	otherStore := as(other, "") // the other role's own store
 	at := time.Unix(1, 0)
