@@ -161,10 +161,14 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		return nil, err
 	}
 	out.ID = id
+	// Once Deliver has run, the key may be out (a file written, bytes
+	// printed): what records it is done even when an interruption
+	// (Ctrl-C, SIGTERM) cancelled ctx meanwhile, as the bulk export does.
+	rctx := context.WithoutCancel(ctx)
 	if err := deliver(req, out); err != nil {
-		return nil, s.exportFailed(ctx, params, service.Recorded(err))
+		return nil, s.exportFailed(rctx, params, service.Recorded(err))
 	}
-	err = s.core.Change(ctx, "ExportCertificate", func(op *service.Op) error {
+	err = s.core.Change(rctx, "ExportCertificate", func(op *service.Op) error {
 		params(op)
 		op.Param("KeyExported", true)
 		c, err := op.Tx.GetCertificate(id)

@@ -2,6 +2,7 @@ package certificates_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
@@ -125,4 +127,59 @@ func TestImportDirInterrupted(t *testing.T) {
 	if n := successes(t, auditRecords(t, core), "ImportCertificate"); n != 0 {
 		t.Errorf("%d imports recorded after the interruption", n)
 	}
+}
+
+// TestExportInterruptedAfterDeliveryIsRecorded: a key export interrupted
+// (ctx cancelled) once its key was handed out — the files written, the key
+// printed — is recorded and marks the certificate Exported all the same;
+// one whose delivery failed under the interruption is recorded as a
+// failure.
+func TestExportInterruptedAfterDeliveryIsRecorded(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, core := newAuditedService(t, now)
+	ca := testpki.NewRoot("Export Interrupt Root", now)
+	arn := storeVaultCertificate(t, core, ca, "out.int.example.test", now)
+	pass := func() ([]byte, error) { return []byte("pw"), nil }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupted := errors.New("interrupted while writing")
+	_, err := svc.Export(ctx, certificates.ExportRequest{Ref: arn, WithKey: true, Format: "pem", Passphrase: pass,
+		Deliver: func(*certificates.Exported) error { cancel(); return interrupted }})
+	if !errors.Is(err, interrupted) {
+		t.Fatalf("export whose delivery failed: %v, want its error", err)
+	}
+	if n := failures(auditRecords(t, core), "ExportCertificate"); n != 1 {
+		t.Errorf("%d failed exports recorded, want the one interrupted while delivering", n)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	ex, err := svc.Export(ctx, certificates.ExportRequest{Ref: arn, WithKey: true, Format: "pem", Passphrase: pass,
+		Deliver: func(*certificates.Exported) error { cancel(); return nil }})
+	if err != nil || ex.Unrecorded {
+		t.Fatalf("export interrupted after delivery: %+v, %v, want it recorded", ex, err)
+	}
+	if n := successes(t, auditRecords(t, core), "ExportCertificate"); n != 1 {
+		t.Errorf("%d exports recorded, want the one delivered", n)
+	}
+	if err := core.Read(context.Background(), func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(arn[strings.LastIndex(arn, "/")+1:])
+		if err == nil && !c.Exported {
+			t.Error("the certificate whose key was delivered is not marked Exported")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// failures counts the failed audit records of event.
+func failures(recs []*audit.Record, event string) int {
+	n := 0
+	for _, r := range recs {
+		if r.EventName == event && r.Outcome != audit.OutcomeSuccess {
+			n++
+		}
+	}
+	return n
 }
