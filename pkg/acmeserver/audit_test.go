@@ -58,7 +58,7 @@ func TestChangesAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var certID string
+	var certID, caID string
 	var recs []*audit.Record
 	var rows []localstore.AuditRow
 	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
@@ -69,7 +69,7 @@ func TestChangesAreAudited(t *testing.T) {
 		if len(certs) != 1 {
 			t.Fatalf("%d ACME certificates", len(certs))
 		}
-		certID = certs[0].ID
+		certID, caID = certs[0].ID, certs[0].CertificateAuthorityID
 		if recs, err = audit.List(tx, audit.Filter{}, 0, 0); err != nil {
 			return err
 		}
@@ -93,6 +93,9 @@ func TestChangesAreAudited(t *testing.T) {
 	acctARN := acmestate.AccountARN(f.names, f.ep.ID, acctID)
 	orderARN := acmestate.OrderARN(f.names, f.ep.ID, orderID)
 	certARN := f.names.CertificateARN(certID)
+	// The built-in public-style CA the order was signed by was made on
+	// first use, by the finalize: its record names it.
+	caARN := f.names.CAARN(caID)
 	type want struct {
 		name, outcome string
 		resources     []string
@@ -102,7 +105,7 @@ func TestChangesAreAudited(t *testing.T) {
 		{"NewAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"ExternalAccountBindingKeyId": kid}},
 		{"NewOrder", audit.OutcomeFailure, []string{epARN}, map[string]any{"Identifiers": []any{"evil.test"}}},
 		{"NewOrder", audit.OutcomeSuccess, []string{epARN, orderARN}, map[string]any{"Identifiers": []any{"www.lab.test"}}},
-		{"FinalizeOrder", audit.OutcomeSuccess, []string{epARN, orderARN, certARN}, map[string]any{"KeyAlgorithm": "EC_prime256v1"}},
+		{"FinalizeOrder", audit.OutcomeSuccess, []string{epARN, orderARN, certARN, caARN}, map[string]any{"KeyAlgorithm": "EC_prime256v1"}},
 		{"RevokeCertificate", audit.OutcomeSuccess, []string{epARN, certARN}, map[string]any{"RevocationReason": "KEY_COMPROMISE"}},
 		{"UpdateAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"Contact": []any{"mailto:pki@lab.test"}}},
 		{"KeyChange", audit.OutcomeSuccess, []string{epARN, acctARN}, nil},

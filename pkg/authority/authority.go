@@ -156,6 +156,9 @@ type Service struct {
 	// builtInIDs is the ID of the CA of each built-in role found so far
 	// (see cachedBuiltIn).
 	builtInIDs map[string]string
+	// created is the built-in CAs each unfinished transaction made on
+	// first use, for the change running it to name (TakeCreated).
+	created map[localstore.Tx][]string
 }
 
 // TokenKeys finds CA keys held in a PKCS#11 token (an hsm.Token).

@@ -80,8 +80,28 @@ func (s *Service) ensure(tx localstore.Tx, m builtIns, role string, req CreateRe
 	r, err := s.Create(tx, req)
 	if err == nil {
 		m[role] = r
+		s.mu.Lock()
+		if s.created == nil {
+			s.created = map[localstore.Tx][]string{}
+		}
+		s.created[tx] = append(s.created[tx], r.ID)
+		s.mu.Unlock()
 	}
 	return r, err
+}
+
+// TakeCreated returns the IDs of the built-in CAs made on first use in tx
+// since the last call, and forgets them. A change calls it once its
+// function has run, and names them in its audit record: their creation
+// is part of the change, whichever command or server needed them (a
+// request of the default CA, an ACME order of a public-style
+// certificate, the trust bundle).
+func (s *Service) TakeCreated(tx localstore.Tx) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.created[tx]
+	delete(s.created, tx)
+	return ids
 }
 
 // EnsureDefault returns the vault's default private issuing CA, creating

@@ -272,13 +272,21 @@ type change struct {
 // errPanicked is the outcome of a change whose function panicked.
 var errPanicked = errors.New("the change panicked")
 
-// call runs ch's function, turning a panic into errPanicked.
+// call runs ch's function, turning a panic into errPanicked, and names
+// the built-in CAs it created on first use as resources of its record.
 func (ch *change) call(op *Op) (err error) {
 	ch.panicked = nil
 	defer func() {
 		if p := recover(); p != nil {
 			ch.panicked = p
 			err = errPanicked
+		}
+		if a := ch.c.Authority; a != nil {
+			for _, id := range a.TakeCreated(op.Tx) {
+				if err == nil {
+					op.Resource(ch.c.Names.CAARN(id))
+				}
+			}
 		}
 	}()
 	return ch.fn(op)

@@ -74,8 +74,15 @@ func TestAuditValidation(t *testing.T) {
 	e.ok("validate", "check", arn)
 	recs := e.auditLog()
 	got := recs[n:]
-	if eventNames(got) != "CheckDomainValidation/SUCCESS" || len(got[0].Resources) != 1 || got[0].Resources[0] != arn {
-		t.Fatalf("a check that issued recorded %s", eventNames(got))
+	// The certificate, then the public-style issuing CA and root that
+	// issuing it made on first use.
+	if eventNames(got) != "CheckDomainValidation/SUCCESS" || len(got[0].Resources) != 3 || got[0].Resources[0] != arn {
+		t.Fatalf("a check that issued recorded %s, naming %v", eventNames(got), got[0].Resources)
+	}
+	for _, r := range got[0].Resources[1:] {
+		if !strings.Contains(r, ":certificate-authority/") {
+			t.Errorf("a check that issued names %s, want the CAs it made", r)
+		}
 	}
 
 	mail := e.request("--domain-name", "mail.example.test", "--validation-method", "EMAIL")

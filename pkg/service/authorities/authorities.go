@@ -12,7 +12,6 @@
 package authorities
 
 import (
-	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
@@ -105,52 +104,16 @@ func (s *Service) describe(r *authority.Record, now time.Time) Description {
 }
 
 // resolve finds the CA named by ref in op (the default private CA is
-// created on first use, as part of op) and names it as a resource of op.
+// created on first use, as part of op, which names it) and names it as a
+// resource of op.
 func (s *Service) resolve(op *service.Op, ref string) (*authority.Record, error) {
-	var r *authority.Record
-	err := s.firstUse(op, strings.EqualFold(ref, "default"), func() error {
-		var err error
-		r, err = authority.Resolve(op.Tx, s.core.Authority, s.core.Names, ref)
-		if err == nil {
-			op.Resource(s.core.Names.CAARN(r.ID))
-		}
-		return err
-	})
+	r, err := authority.Resolve(op.Tx, s.core.Authority, s.core.Names, ref)
 	if err != nil {
 		op.Param("CertificateAuthorityArn", ref)
 		return nil, err
 	}
+	op.Resource(s.core.Names.CAARN(r.ID))
 	return r, nil
-}
-
-// firstUse runs fn, which may create built-in CAs on first use when
-// creates is set, and names every CA it created as a resource of op: their
-// creation is part of the change.
-func (s *Service) firstUse(op *service.Op, creates bool, fn func() error) error {
-	if !creates {
-		return fn()
-	}
-	before, err := authority.List(op.Tx)
-	if err != nil {
-		return err
-	}
-	had := make(map[string]bool, len(before))
-	for _, r := range before {
-		had[r.ID] = true
-	}
-	if err := fn(); err != nil {
-		return err
-	}
-	after, err := authority.List(op.Tx)
-	if err != nil {
-		return err
-	}
-	for _, r := range after {
-		if !had[r.ID] {
-			op.Resource(s.core.Names.CAARN(r.ID))
-		}
-	}
-	return nil
 }
 
 func usageMode(r *authority.Record) string {

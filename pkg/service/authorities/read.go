@@ -134,11 +134,9 @@ func (s *Service) TrustBundle(ctx context.Context) ([]byte, error) {
 	}
 	err := s.core.Change(ctx, "CreateCertificateAuthority", func(op *service.Op) error {
 		op.Param("BuiltIn", true)
-		return s.firstUse(op, true, func() error {
-			var err error
-			bundle, err = s.core.Authority.TrustBundle(op.Tx)
-			return err
-		})
+		var err error
+		bundle, err = s.core.Authority.TrustBundle(op.Tx)
+		return err
 	})
 	if err != nil {
 		return nil, err

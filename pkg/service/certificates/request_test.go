@@ -95,12 +95,28 @@ func TestRequestPrivateIsRecorded(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d RequestCertificate records, want 2", len(reqs))
 	}
-	for _, r := range reqs {
+	// The default hierarchy, made on first use, is named by the request
+	// that made it: its root after the certificate and its CA.
+	var rootARN string
+	if err := s.core.Vault.Store.View(ctx, func(tx localstore.Tx) error {
+		ca, err := authority.Get(tx, caARN[strings.LastIndex(caARN, "/")+1:])
+		if err == nil {
+			rootARN = s.core.Names.CAARN(ca.ParentID)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range reqs {
 		if r.Outcome != audit.OutcomeSuccess || r.Actor.ID != "tester" {
 			t.Errorf("record %+v", r)
 		}
-		if got := strings.Join(r.Resources, " "); got != res.CertificateArn+" "+caARN {
-			t.Errorf("Resources %q, want the certificate and its CA", got)
+		want := res.CertificateArn + " " + caARN
+		if i == 0 {
+			want += " " + rootARN
+		}
+		if got := strings.Join(r.Resources, " "); got != want {
+			t.Errorf("record %d: Resources %q, want %q (the certificate, its CA and the CAs made on first use)", i, got, want)
 		}
 		p := r.RequestParameters
 		if p["DomainName"] != "app.internal" || p["KeyAlgorithm"] != "EC_prime256v1" || p["CertificateAuthorityArn"] != "default" ||

@@ -184,10 +184,26 @@ func TestServingCertificate(t *testing.T) {
 	if len(cert.Leaf.IPAddresses) != 1 || cert.Leaf.IPAddresses[0].String() != "127.0.0.1" || len(cert.Certificate) < 2 {
 		t.Fatalf("serving certificate for %v, chain of %d", cert.Leaf.IPAddresses, len(cert.Certificate))
 	}
+	// One record, naming the default CA it was issued from and the root
+	// made with it on first use.
 	recs, _ := auditLog(t, v)
-	if len(recs) != 1 || recs[0].EventName != "IssueCertificate" || len(recs[0].Resources) != 1 ||
+	if len(recs) != 1 || recs[0].EventName != "IssueCertificate" || len(recs[0].Resources) != 2 ||
 		recs[0].RequestParameters["Serial"] == nil {
 		t.Fatalf("records %+v", recs)
+	}
+	if err := v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		cas, err := authority.List(tx)
+		if err != nil {
+			return err
+		}
+		for _, ca := range cas {
+			if !slices.Contains(recs[0].Resources, s.core.Names.CAARN(ca.ID)) {
+				t.Errorf("record names %v, not CA %s (%s)", recs[0].Resources, ca.ID, ca.Subject.CommonName)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	srv, dirs, err := s.Server(context.Background(), "127.0.0.1:9443", nil)
 	if err != nil || srv.BaseURL() != "https://127.0.0.1:9443" || len(dirs) != 0 {
