@@ -130,12 +130,7 @@ func view(d inventory.Detail, now time.Time) output.View {
 				}
 			}
 			add := func(k, v string) { addStyled(k, output.Sanitize(v)) }
-			ts := func(x *inventory.Timestamp) string {
-				if x == nil {
-					return ""
-				}
-				return x.String()
-			}
+			ts := timestamp
 			add("ARN", d.CertificateArn)
 			add("Domain", d.DomainName)
 			add("Names", strings.Join(d.SubjectAlternativeNames, ", "))
@@ -197,11 +192,23 @@ func view(d inventory.Detail, now time.Time) output.View {
 			return t
 		},
 		Records: func() [][]string {
-			na := ""
-			if d.NotAfter != nil {
-				na = d.NotAfter.String()
+			recs := [][]string{{d.CertificateArn, d.DomainName, d.Status, d.Type, d.KeyAlgorithm, timestamp(d.NotAfter), d.Serial}}
+			// --versions: a line per version after the certificate's,
+			// led by VERSION, as the AWS CLI's text output leads a nested
+			// list's lines with its name.
+			for _, ver := range d.Versions {
+				recs = append(recs, []string{"VERSION", fmt.Sprint(ver.VersionNumber), ver.Serial,
+					timestamp(ver.NotBefore), timestamp(ver.NotAfter), fmt.Sprint(ver.Current)})
 			}
-			return [][]string{{d.CertificateArn, d.DomainName, d.Status, d.Type, d.KeyAlgorithm, na, d.Serial}}
+			return recs
 		},
 	}
+}
+
+// timestamp formats x as RFC 3339, "" for none.
+func timestamp(x *inventory.Timestamp) string {
+	if x == nil {
+		return ""
+	}
+	return x.String()
 }
