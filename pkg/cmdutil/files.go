@@ -34,18 +34,34 @@ const MaxFileArg = 16 << 20
 // that does not exist, is a directory or cannot be read is invalid input
 // (exit 4, SPEC section 5: the command line's shape is right, what it
 // names is not), and the message names the flag and the file.
+//
+// stdin is read once: a second file argument naming it (`--certificate -
+// --private-key -`, or /dev/stdin) is a usage error (exit 2), not an empty
+// file.
 func OpenFileArg(s *iostreams.IOStreams, flag, arg string) (io.ReadCloser, error) {
 	name := FileArgName(arg)
+	label := func(msg string) string {
+		if flag != "" {
+			return "--" + flag + ": " + msg
+		}
+		return msg
+	}
+	twice := func() error {
+		what := "stdin is"
+		if arg != "-" {
+			what = name + " is stdin,"
+		}
+		return errs.UsageErrorf("%s", label(what+" read by another argument already: only one file argument can read stdin"))
+	}
 	if arg == "-" {
+		if s.StdinTaken() {
+			return nil, twice()
+		}
 		s.TakeStdin()
 		return io.NopCloser(s.In), nil
 	}
 	fail := func(format string, a ...any) error {
-		msg := fmt.Sprintf(format, a...)
-		if flag != "" {
-			msg = "--" + flag + ": " + msg
-		}
-		return errs.Invalidf("%s", msg)
+		return errs.Invalidf("%s", label(fmt.Sprintf(format, a...)))
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -65,6 +81,10 @@ func OpenFileArg(s *iostreams.IOStreams, flag, arg string) (io.ReadCloser, error
 	// /dev/stdin, /proc/self/fd/0: stdin by another name.
 	if in, ok := s.In.(*os.File); ok && err == nil {
 		if ist, ierr := in.Stat(); ierr == nil && os.SameFile(st, ist) {
+			if s.StdinTaken() {
+				f.Close()
+				return nil, twice()
+			}
 			s.TakeStdin()
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 )
 
 // TestCheckOutputPaths: an output flag naming a file an input flag names
@@ -85,5 +86,21 @@ func TestWriteOutputFileExitCodes(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), tc.path) {
 			t.Errorf("%s: %q does not name the path", tc.path, err)
 		}
+	}
+}
+
+// TestReadFileArgStdinOnce: stdin is read by one file argument: a second
+// naming it (`--certificate - --private-key -`) is a usage error naming
+// its flag, not an empty file.
+func TestReadFileArgStdinOnce(t *testing.T) {
+	s, in, _, _ := iostreams.Test()
+	in.WriteString("-----BEGIN CERTIFICATE-----\n")
+	got, err := ReadFileArg(s, "certificate", "-")
+	if err != nil || !strings.HasPrefix(string(got), "-----BEGIN CERTIFICATE-----") {
+		t.Fatalf("first read of stdin: %q, %v", got, err)
+	}
+	_, err = ReadFileArg(s, "private-key", "-")
+	if errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "--private-key: stdin is read by another argument already") {
+		t.Fatalf("second read of stdin: exit %d, %v; want a usage error naming --private-key", errs.ExitCodeOf(err), err)
 	}
 }
