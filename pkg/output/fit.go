@@ -122,22 +122,36 @@ func fitTable(headers []string, rows [][]string, width int) {
 		if total <= width {
 			return
 		}
-		widest := -1
-		for _, lastResort := range []bool{false, true} {
+		// Free text first, then lists of identifiers (their first IDs
+		// kept), then enumeration words and timestamps.
+		widest, lists := -1, false
+		for pass := 0; pass < 3 && widest < 0; pass++ {
 			for i := range ncols {
-				if (idColumn[i] && columnHasValues(rows, i)) || fixed[i] != lastResort {
-					continue
+				var cuttable bool
+				switch pass {
+				case 0:
+					cuttable = !(idColumn[i] && columnHasValues(rows, i)) && !fixed[i] && w[i] > floor(headers, i)
+				case 1:
+					cuttable = idColumn[i] && w[i] > listFloor(headers, rows, i)
+				case 2:
+					cuttable = !(idColumn[i] && columnHasValues(rows, i)) && fixed[i] && w[i] > floor(headers, i)
 				}
-				if w[i] > floor(headers, i) && (widest < 0 || w[i] > w[widest]) {
-					widest = i
+				if cuttable && (widest < 0 || w[i] > w[widest]) {
+					widest, lists = i, pass == 1
 				}
-			}
-			if widest >= 0 {
-				break
 			}
 		}
 		if widest < 0 {
 			return
+		}
+		if lists {
+			target := max(listFloor(headers, rows, widest), w[widest]-(total-width))
+			for _, r := range rows {
+				if widest < len(r) {
+					r[widest] = cutIDList(r[widest], target)
+				}
+			}
+			continue
 		}
 		target := max(floor(headers, widest), w[widest]-(total-width))
 		for _, r := range rows {
@@ -146,6 +160,45 @@ func fitTable(headers []string, rows [][]string, width int) {
 			}
 		}
 	}
+}
+
+// listFloor is the narrowest column i of identifiers (already cut to
+// their prefixes) is cut to: its header, and in each cell the first ID
+// followed by ",…" when there are more.
+func listFloor(headers []string, rows [][]string, i int) int {
+	n := 0
+	if i < len(headers) {
+		n = ansi.StringWidth(headers[i])
+	}
+	for _, r := range rows {
+		if i >= len(r) {
+			continue
+		}
+		first, _, more := strings.Cut(r[i], ",")
+		w := ansi.StringWidth(first)
+		if more {
+			w += 2
+		}
+		n = max(n, w)
+	}
+	return n
+}
+
+// cutIDList cuts a comma-separated list of identifiers to at most target
+// columns: the first IDs that fit, then ",…"; the first ID always stays.
+func cutIDList(c string, target int) string {
+	if ansi.StringWidth(c) <= target {
+		return c
+	}
+	parts := strings.Split(c, ",")
+	out := parts[0]
+	for _, p := range parts[1:] {
+		if ansi.StringWidth(out)+1+ansi.StringWidth(p)+2 > target {
+			break
+		}
+		out += "," + p
+	}
+	return out + ",…"
 }
 
 // floor is the narrowest column i of a table is cut to.

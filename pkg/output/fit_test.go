@@ -79,6 +79,38 @@ func TestTableFitsTerminal(t *testing.T) {
 	}
 }
 
+// TestTableCutsIDListsBeforeWords: a list of several IDs (audit list's
+// RESOURCES) keeps its first IDs and ",…" before a word of an enumeration
+// (RequestCertificate) is cut.
+func TestTableCutsIDListsBeforeWords(t *testing.T) {
+	arnC := strings.Replace(arnA, "c0b4d6ab", "d1c5e7bc", 1)
+	arnD := strings.Replace(arnA, "c0b4d6ab", "e2d6f8cd", 1)
+	table := func(*Styles) *Table {
+		return &Table{
+			Headers: []string{"TIME", "EVENT", "OUTCOME", "RESOURCES"},
+			Rows: [][]string{
+				{"now", "ExportCertificate", "SUCCESS", ShortID(arnA)},
+				{"now", "FinalizeOrder", "SUCCESS", strings.Join([]string{arnA, arnB, arnC, arnD}, ",")},
+			},
+		}
+	}
+	p, out := newPrinter(t, true, false, "table", "")
+	p.IO.SetTerminalWidth(62)
+	if err := p.Print(nil, View{Table: table}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if w := ansi.StringWidth(l); w > 62 {
+			t.Errorf("line %d columns wide at 62: %q", w, l)
+		}
+	}
+	for _, want := range []string{"ExportCertificate", "c0b4d6ab,4888524f,…"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+}
+
 // TestTableInPipeKeepsEverything: -o table into a pipe (no terminal) keeps
 // today's full output, whatever its width.
 func TestTableInPipeKeepsEverything(t *testing.T) {
