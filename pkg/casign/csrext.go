@@ -210,8 +210,12 @@ func readCSRExtensions(csr *x509.CertificateRequest) (*csrRequests, error) {
 // than the one asked (a CA CSR without one asks for none in particular: no
 // subordinate template could carry an unconstrained path); any other
 // extension only when the certificate has it with the same value (an API
-// passthrough's custom extension). EndEntityCertificate_CSRPassthrough,
-// which copies the CSR's extensions, is not checked.
+// passthrough's custom extension, or one EndEntityCertificate_CSRPassthrough
+// copied). Under EndEntityCertificate_CSRPassthrough too, what the template
+// sets itself (basic constraints, key usage, extended key usage) and what
+// certctl sets from the CA (name constraints, CRL and OCSP pointers) is
+// not copied from the CSR: a CSR asking for more than the certificate
+// grants is refused.
 func checkCSRExtensions(csr *x509.CertificateRequest, t *x509.Certificate, name string, p profile) error {
 	r, err := readCSRExtensions(csr)
 	if err != nil {

@@ -116,6 +116,19 @@ func TestBuildCSRExtensions(t *testing.T) {
 		{name: "CRL distribution point", template: TemplateEndEntity, exts: []pkix.Extension{utf8Ext(t, oidCRL, false, "x")},
 			want: []string{"cRLDistributionPoints", "issuing CA's configuration"}},
 		{name: "passthrough carries", template: PCACSRPassthrough, exts: []pkix.Extension{utf8Ext(t, oidCustom, false, "hello"), mustStaple}},
+		// What the passthrough template sets itself, or certctl from the
+		// CA, is not copied: asked for beyond it, refused, not dropped
+		// (tester: CA:TRUE, keyCertSign, codeSigning and name
+		// constraints were issued away without a word).
+		{name: "passthrough CA:TRUE", template: PCACSRPassthrough, exts: []pkix.Extension{caTrueExtension(t)},
+			want: []string{"CA:TRUE", "template EndEntityCertificate_CSRPassthrough makes an end-entity certificate"}},
+		{name: "passthrough keyCertSign", template: PCACSRPassthrough, exts: []pkix.Extension{kuExt(t, x509.KeyUsageDigitalSignature|x509.KeyUsageCertSign)},
+			want: []string{"key usage keyCertSign", "EndEntityCertificate_CSRPassthrough does not grant"}},
+		{name: "passthrough codeSigning", template: PCACSRPassthrough, exts: []pkix.Extension{ekuExt(t, oidCodeSigning)},
+			want: []string{"extended key usage codeSigning", "EndEntityCertificate_CSRPassthrough does not grant"}},
+		{name: "passthrough name constraints", template: PCACSRPassthrough, exts: []pkix.Extension{utf8Ext(t, oidNC, true, "x")},
+			want: []string{"nameConstraints", "issuing CA's configuration"}},
+		{name: "passthrough server usages", template: PCACSRPassthrough, exts: []pkix.Extension{ekuExt(t, oidServerAuth), kuExt(t, x509.KeyUsageDigitalSignature), bcExt(t, false, -1), utf8Ext(t, oidCustom, false, "hello")}},
 
 		// CA templates.
 		{name: "CA CSR", template: TemplateSubordinateCA, exts: []pkix.Extension{caTrueExtension(t), kuExt(t, x509.KeyUsageCertSign|x509.KeyUsageCRLSign)}},

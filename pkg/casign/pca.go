@@ -400,10 +400,8 @@ func Build(in Issue) (*x509.Certificate, error) {
 	if p.ca && p.pathLen == 0 {
 		t.MaxPathLenZero = true
 	}
-	if !p.copyCSR {
-		if err := checkCSRExtensions(csr, t, name, p); err != nil {
-			return nil, err
-		}
+	if err := checkCSRExtensions(csr, t, name, p); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
