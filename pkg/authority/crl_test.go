@@ -195,9 +195,10 @@ func TestCRLOfCorruptRevocations(t *testing.T) {
 	}
 }
 
-// TestCRLOfDeletedCA: a DELETED CA signs no CRL (exit 5, as the responder
-// serves none and it issues nothing) until it is restored; nor does a CA
-// still waiting for its certificate.
+// TestCRLOfDeletedCA: a DELETED CA keeps signing its CRL within its
+// restore window (its certificates still chain: their revocations stay
+// published), and signs none once permanently deleted (exit 5, as the
+// responder serves none); nor does a CA still waiting for its certificate.
 func TestCRLOfDeletedCA(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
@@ -224,12 +225,23 @@ func TestCRLOfDeletedCA(t *testing.T) {
 		}
 		return s.Delete(tx, r, 7)
 	})
-	if err := crl(); errs.ExitCodeOf(err) != errs.ExitRefused {
-		t.Fatalf("CRL of a DELETED CA: %v (exit %d), want exit %d", err, errs.ExitCodeOf(err), errs.ExitRefused)
+	if err := crl(); err != nil {
+		t.Fatalf("CRL of a DELETED CA within its restore window: %v", err)
 	}
 	mustUpdate(t, s, func(tx localstore.Tx) error { return s.Restore(tx, reload(t, s, root.ID)) })
 	if err := crl(); err != nil {
 		t.Fatalf("CRL of the restored CA: %v", err)
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r := reload(t, s, root.ID)
+		if err := s.UpdateStatus(tx, r, StatusDisabled); err != nil {
+			return err
+		}
+		return s.Delete(tx, r, 7)
+	})
+	clk.now = clk.now.Add(8 * 24 * time.Hour)
+	if err := crl(); errs.ExitCodeOf(err) != errs.ExitRefused || !strings.Contains(err.Error(), "permanently deleted") {
+		t.Fatalf("CRL of a permanently deleted CA: %v (exit %d), want exit %d", err, errs.ExitCodeOf(err), errs.ExitRefused)
 	}
 }
 

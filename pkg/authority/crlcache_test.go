@@ -202,11 +202,17 @@ func TestLookupCRLServedAgain(t *testing.T) {
 	mustUpdate(t, s, func(tx localstore.Tx) error { return s.UpdateStatus(tx, reload(t, s, root.ID), StatusDisabled) })
 	get(8, "GET of the disabled CA")
 
-	// Not served: its CRL no longer kept (its number is: the floor of the
-	// next, should it be restored), nothing for a CA that is not there.
+	// Deleted: served still within its restore window (its certificates
+	// chain as before), signed again (its record changed).
 	mustUpdate(t, s, func(tx localstore.Tx) error { return s.Delete(tx, reload(t, s, root.ID), 7) })
+	get(9, "GET of the deleted CA within its restore window")
+
+	// Not served once permanently deleted: its CRL no longer kept (its
+	// number is: the floor of the next), nothing for a CA that is not
+	// there.
+	clk.now = clk.now.Add(8 * 24 * time.Hour)
 	if _, err := l.CRL(root.ID); !errors.Is(err, casign.ErrNotFound) {
-		t.Fatalf("GET of a deleted CA: %v, want ErrNotFound", err)
+		t.Fatalf("GET of a permanently deleted CA: %v, want ErrNotFound", err)
 	}
 	if _, err := l.CRL("00000000-0000-0000-0000-000000000000"); !errors.Is(err, casign.ErrNotFound) {
 		t.Fatalf("GET of a CA that is not there: %v, want ErrNotFound", err)

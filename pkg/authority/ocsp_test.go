@@ -3,6 +3,7 @@ package authority
 import (
 	"bytes"
 	"crypto/x509"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -77,5 +78,47 @@ func TestOCSPSameKeyAndSubjectTwoCAs(t *testing.T) {
 	stranger.SerialNumber = big.NewInt(0x5eed5eed)
 	if resp := ask(&stranger, c2); resp.Status != ocsp.Unknown {
 		t.Errorf("serial of neither CA: OCSP status %d, want unknown", resp.Status)
+	}
+}
+
+// TestOCSPDeletedCA: a DELETED CA's revocations stay answered within its
+// restore window — its certificates chain as before — and the responder
+// speaks no more for it once it is permanently deleted.
+func TestOCSPDeletedCA(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: x509util.ECPrime256v1, Subject: Subject{CommonName: "Deleted Root"}})
+	leaf, err := issueLeaf(t, s, reload(t, s, root.ID), "compromised", "x.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		return Revoke(tx, root.ID, x509util.FormatSerial(leaf.Certificate.SerialNumber), clk.now.Add(-time.Minute), ocsp.KeyCompromise)
+	})
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r := reload(t, s, root.ID)
+		if err := s.UpdateStatus(tx, r, StatusDisabled); err != nil {
+			return err
+		}
+		return s.Delete(tx, r, 7)
+	})
+	rootCert := leaf.Chain[len(leaf.Chain)-1]
+	h := casign.NewResponder(s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(t.Context(), fn) }, nil, nil), clk.Now, nil)
+	ask := func() (*ocsp.Response, error) {
+		req, err := ocsp.CreateRequest(leaf.Certificate, rootCert, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/ocsp", bytes.NewReader(req)))
+		return ocsp.ParseResponseForCert(w.Body.Bytes(), leaf.Certificate, rootCert)
+	}
+	if resp, err := ask(); err != nil || resp.Status != ocsp.Revoked || resp.RevocationReason != ocsp.KeyCompromise {
+		t.Fatalf("revoked leaf of a DELETED CA within its window: %+v, %v; want revoked (keyCompromise)", resp, err)
+	}
+	clk.now = clk.now.Add(8 * 24 * time.Hour)
+	var re ocsp.ResponseError
+	if _, err := ask(); !errors.As(err, &re) || re.Status != ocsp.Unauthorized {
+		t.Fatalf("leaf of a permanently deleted CA: %v, want unauthorized", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -40,12 +41,11 @@ func (s *Service) CRL(tx localstore.Tx, r *Record) ([]byte, error) {
 // certificates of that partition and names its distribution point in a
 // critical Issuing Distribution Point extension.
 func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, error) {
-	if !r.publishesRevocation() {
-		e := invalidState("certificate authority %s is %s: it signs no CRL", r.ID, r.Status)
+	if !r.publishesRevocation(s.Now()) {
 		if r.Status == StatusDeleted {
-			e = e.WithHint("restore it within its window with: certctl ca restore %s", r.ID)
+			return nil, invalidState("certificate authority %s was permanently deleted at %s: it signs no CRL", r.ID, timeutil.RFC3339(r.RestorableUntil))
 		}
-		return nil, e
+		return nil, invalidState("certificate authority %s is %s: it signs no CRL", r.ID, r.Status)
 	}
 	if !r.SignsCRLs() {
 		return nil, errs.Refusedf("certificate authority %s cannot sign CRLs: its certificate's Key Usage lacks cRLSign, so it publishes none and its certificates carry no CRL distribution point; the OCSP responder (certctl ca serve) still answers for them", r.ID)
@@ -73,12 +73,16 @@ func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, erro
 	return s.buildCRL(tx, r, cert, key, r.CRLNumber, n, now)
 }
 
-// publishesRevocation reports whether r signs CRLs and OCSP responses:
-// it has its certificate and is not DELETED (its key signs nothing until
-// it is restored). ca crl refuses the others (exit 5), the responder
-// serves them nothing (404).
-func (r *Record) publishesRevocation() bool {
-	return r.CertificatePEM != "" && r.Status != StatusDeleted
+// publishesRevocation reports whether r signs CRLs and OCSP responses at
+// now: it has its certificate and is not permanently deleted. A DELETED
+// CA still within its restore window keeps publishing the revocations of
+// the certificates it issued, which chain as before (it issues and
+// revokes nothing until it is restored): a relying party that finds no
+// CRL or OCSP answer may accept a certificate revoked for a compromised
+// key. ca crl refuses the others (exit 5), the responder serves them
+// nothing (404).
+func (r *Record) publishesRevocation(now time.Time) bool {
+	return r.CertificatePEM != "" && (r.Status != StatusDeleted || !now.After(r.RestorableUntil))
 }
 
 // SignsCRLs reports whether r's certificate allows it to sign CRLs
@@ -391,7 +395,7 @@ func (l *Lookup) CAs() ([]casign.IssuerInfo, error) {
 			return err
 		}
 		for _, r := range all {
-			if !r.publishesRevocation() {
+			if !r.publishesRevocation(l.Service.Now()) {
 				continue
 			}
 			if r.InToken() {
@@ -451,7 +455,7 @@ func (l *Lookup) crl(caID string, part int) ([]byte, error) {
 			return fmt.Errorf("%w: %v", casign.ErrNotFound, err)
 		}
 		// Not served: 404, not a server error.
-		if !r.publishesRevocation() {
+		if !r.publishesRevocation(l.Service.Now()) {
 			return fmt.Errorf("%w: certificate authority %s is %s", casign.ErrNotFound, caID, r.Status)
 		}
 		if !r.SignsCRLs() {

@@ -30,7 +30,8 @@ func NewCmdCaCRL(f *cmdutil.Factory, runF func(*CRLOptions) error) *cobra.Comman
 		Long: `Sign and print a new certificate revocation list of the CA: every serial it
 revoked with its reason, a CRL number above the last one, nextUpdate 7 days on
 (ExpirationInDays of the CA's CrlConfiguration when set). A DELETED CA signs
-none until it is restored (exit 5). PEM by default, -o json puts it in JSON;
+one within its restore window, none once permanently deleted (exit 5). PEM by
+default, -o json puts it in JSON;
 --der for DER (binary: refused on a terminal and with -o json or yaml).
 --partition N prints partition N (from 0) of a PARTITIONED CA's CRL: the
 revoked certificates of that partition, with an Issuing Distribution Point
