@@ -1,9 +1,12 @@
 package localstore
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"path/filepath"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -67,4 +70,37 @@ func sqliteFileError(err error, path, what string) error {
 			what, base, base, base, dir)}
 	}
 	return err
+}
+
+// StoreHint says what to check when err is a PostgreSQL store refusing or
+// failing the connection — the server not there, the credentials, the
+// database, TLS — and "" for any other error. It names no part of the
+// store URL: the caller's message already names user and database (pgx's
+// text), never the password.
+func StoreHint(err error) string {
+	var pge *pgconn.PgError
+	if errors.As(err, &pge) {
+		switch pge.Code {
+		case "28P01", "28000": // invalid_password, invalid_authorization_specification
+			return "check the user and password of the store URL (--store or CERTCTL_STORE; a password may also come from PGPASSWORD or ~/.pgpass)"
+		case "3D000": // invalid_catalog_name
+			return "the database of the store URL does not exist: create it (createdb -O USER NAME) or fix the URL (--store or CERTCTL_STORE)"
+		case "57P03": // cannot_connect_now
+			return "the PostgreSQL server is starting up or shutting down: run the command again shortly"
+		case "53300": // too_many_connections
+			return "the PostgreSQL server has no free connection: run the command again shortly, or raise its max_connections"
+		}
+		return ""
+	}
+	var pgc *pgconn.ConnectError
+	if !errors.As(err, &pgc) {
+		return ""
+	}
+	switch {
+	case errors.As(err, new(*net.OpError)) || errors.As(err, new(*net.DNSError)):
+		return "is the PostgreSQL server running and reachable at the host and port of the store URL (--store or CERTCTL_STORE)?"
+	case errors.As(err, new(x509.UnknownAuthorityError)) || errors.As(err, new(x509.HostnameError)) || errors.As(err, new(*tls.CertificateVerificationError)):
+		return "the server's TLS certificate was not accepted: check sslmode and sslrootcert in the store URL"
+	}
+	return "check the store URL (--store or CERTCTL_STORE) and that the PostgreSQL server accepts this connection"
 }

@@ -583,7 +583,11 @@ func KnownError(err error) (error, bool) {
 		return errs.Refusedf("%v", keyInUse).
 			WithHint("use another vault directory (--vault DIR) for this store, or move %s away first", keyInUse.Path), true
 	case localstore.IsStorageError(err):
-		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
+		e := &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+		if h := localstore.StoreHint(err); h != "" {
+			e = e.WithHint("%s", h)
+		}
+		return e, true
 	}
 	return nil, false
 }
