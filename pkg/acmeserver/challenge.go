@@ -89,7 +89,11 @@ func admitNames(tx localstore.Tx, ep *acmestate.Endpoint, names []string) (chall
 	var sub []Subproblem
 	for _, n := range rest {
 		if len(ep.ChallengesFor(dnsname.Base(n), dnsname.IsWildcard(n))) == 0 {
-			sub = append(sub, Subproblem{Type: errRejectedIdentifier, Detail: n + ": a wildcard needs dns-01, which this endpoint does not offer",
+			why := n + ": a wildcard needs dns-01, which this endpoint does not offer"
+			if !validation.DNS01Fits(dnsname.Base(n)) {
+				why = n + ": only dns-01 could prove it here, and its record _acme-challenge." + dnsname.Base(n) + " would be longer than a DNS name may be (253 octets)"
+			}
+			sub = append(sub, Subproblem{Type: errRejectedIdentifier, Detail: why,
 				Identifier: &acmestate.Identifier{Type: "dns", Value: n}})
 		}
 		challenged[n] = true

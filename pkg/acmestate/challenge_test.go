@@ -3,6 +3,7 @@ package acmestate
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +140,15 @@ func TestChallengesFor(t *testing.T) {
 	}
 	if got := e.ChallengesFor("w.test", false); !slices.Equal(got, ChallengeTypes) {
 		t.Errorf("name: %v", got)
+	}
+	// A name whose _acme-challenge record would pass 253 octets: no
+	// dns-01, so a wildcard gets nothing.
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 41) + ".test"
+	if got := e.ChallengesFor(long, false); slices.Contains(got, "dns-01") || len(got) != len(ChallengeTypes)-1 {
+		t.Errorf("name of %d octets: %v, want every type but dns-01", len(long), got)
+	}
+	if got := e.ChallengesFor(long, true); got != nil {
+		t.Errorf("wildcard of %d octets: %v, want none", len(long), got)
 	}
 	if err := e.SetAuthorization(BehaviorPreApproved, []string{"dns-01"}); err == nil {
 		t.Error("PRE_APPROVED took challenge types")

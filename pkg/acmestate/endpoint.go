@@ -111,18 +111,24 @@ func (e *Endpoint) Challenges() bool { return e.AuthorizationBehavior == Behavio
 
 // ChallengesFor are the challenge types e offers for name: none on a
 // PRE_APPROVED endpoint, dns-01 only for a wildcard (RFC 8555 section
-// 7.1.3), else every type the endpoint offers.
+// 7.1.3), else every type the endpoint offers — dns-01 only where its
+// record fits in a DNS name (validation.DNS01Fits).
 func (e *Endpoint) ChallengesFor(name string, wildcard bool) []string {
 	if !e.Challenges() {
 		return nil
 	}
+	dns01 := slices.Contains(e.ChallengeTypes, validation.ChallengeDNS01) && validation.DNS01Fits(name)
 	if wildcard {
-		if slices.Contains(e.ChallengeTypes, validation.ChallengeDNS01) {
+		if dns01 {
 			return []string{validation.ChallengeDNS01}
 		}
 		return nil
 	}
-	return slices.Clone(e.ChallengeTypes)
+	out := slices.Clone(e.ChallengeTypes)
+	if !dns01 {
+		out = slices.DeleteFunc(out, func(t string) bool { return t == validation.ChallengeDNS01 })
+	}
+	return out
 }
 
 // CheckChallengeTypes validates a --challenge-types list (exit 2 for an

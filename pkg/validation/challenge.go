@@ -165,11 +165,22 @@ func (c *ChallengeChecker) CheckHTTP01(ctx context.Context, name, token, keyAuth
 	return nil
 }
 
+// dns01Label is the label a dns-01 record is published under, before the
+// name (RFC 8555 section 8.4).
+const dns01Label = "_acme-challenge."
+
+// DNS01Fits reports whether name's dns-01 record, _acme-challenge.<name>,
+// is a name DNS can hold (at most 253 octets): a longer one can never be
+// published or looked up, so dns-01 is not offered for it.
+func DNS01Fits(name string) bool {
+	return len(dns01Label)+len(name) <= dnsname.MaxNameLength
+}
+
 // CheckDNS01 looks up TXT _acme-challenge.name through the resolvers
 // (following CNAMEs) for the digest of the key authorization (RFC 8555
 // section 8.4).
 func (c *ChallengeChecker) CheckDNS01(ctx context.Context, name, keyAuth string) *ChallengeFailure {
-	fqdn := "_acme-challenge." + name
+	fqdn := dns01Label + name
 	rrs, err := c.Resolver.lookup(ctx, fqdn, dns.TypeTXT)
 	if err != nil {
 		return &ChallengeFailure{ProblemDNS, fmt.Sprintf("TXT %s: %v", fqdn, err)}

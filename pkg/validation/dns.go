@@ -54,6 +54,22 @@ func DNSRecord(secret []byte, zone, name string) (recordName, value string) {
 	return label("record-name") + "." + base + ".", label("record-value") + "." + z + "."
 }
 
+// recordLabelLength is what DNSRecord's record name adds before a name:
+// "_", 32 hexadecimal digits and a dot.
+const recordLabelLength = 34
+
+// CheckDNSRecordFits returns an error when the validation record of name
+// (DNSRecord: _<32 hex>.<base name>) would be longer than a DNS name may
+// be (253 octets): no one could create it, and no lookup could find it.
+func CheckDNSRecordFits(name string) error {
+	base := dnsname.Base(strings.TrimSuffix(name, "."))
+	if n := recordLabelLength + len(base); n > dnsname.MaxNameLength {
+		return fmt.Errorf("%s is too long for DNS validation: its record _<32 hex>.%s would be %d octets, and a DNS name is at most %d (names of at most %d octets can be validated by DNS)",
+			name, base, n, dnsname.MaxNameLength, dnsname.MaxNameLength-recordLabelLength)
+	}
+	return nil
+}
+
 // NormalizeTarget puts a CNAME target in the form it is compared in: lower
 // case, without surrounding space, one trailing dot or one leading
 // underscore.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -275,5 +276,55 @@ func TestParseCAAValue(t *testing.T) {
 		if _, err := ParseCAAValue(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// longName is a valid domain name of n octets (n ≥ 20) under example.test.
+func longName(n int) string {
+	suffix := ".example.test"
+	var labels []string
+	for left := n - len(suffix); left > 0; {
+		l := min(63, left)
+		if left-l == 1 {
+			l-- // a lone octet cannot be a label after its dot
+		}
+		labels = append(labels, strings.Repeat("a", l))
+		left -= l + 1
+		if left == 0 {
+			break
+		}
+	}
+	name := strings.Join(labels, ".") + suffix
+	for len(name) < n {
+		name = "b" + name
+	}
+	return name
+}
+
+// TestDNSValidationNameLength: a name whose validation record
+// (_<32 hex>.<name>) would pass 253 octets is refused for DNS validation
+// (exit 4), saying how long a name may be; EMAIL takes it.
+func TestDNSValidationNameLength(t *testing.T) {
+	f := newFixture(t)
+	fits, over := longName(219), longName(220)
+	if len(fits) != 219 || len(over) != 220 {
+		t.Fatalf("names of %d and %d octets", len(fits), len(over))
+	}
+	if _, err := f.svc.CheckRequest(Request{Method: MethodDNS, Names: []string{fits, "*." + fits[2:]}}); err != nil {
+		t.Errorf("a name of 219 octets: %v", err)
+	}
+	rn, _ := DNSRecord([]byte("secret"), "zone.test", fits)
+	if len(strings.TrimSuffix(rn, ".")) != 253 {
+		t.Errorf("record of a name of 219 octets: %d octets", len(rn)-1)
+	}
+	_, err := f.svc.CheckRequest(Request{Method: MethodDNS, Names: []string{"ok.example.test", over}})
+	if exitOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "too long for DNS validation") || !strings.Contains(err.Error(), "at most 219 octets") {
+		t.Errorf("a name of 220 octets: exit %d, %v", exitOf(err), err)
+	}
+	if _, err := f.svc.CheckRequest(Request{Method: MethodEmail, Names: []string{over}}); err != nil {
+		t.Errorf("EMAIL for a name of 220 octets: %v", err)
+	}
+	if !DNS01Fits(longName(237)) || DNS01Fits(longName(238)) {
+		t.Error("dns-01 fits a name of at most 237 octets (_acme-challenge. is 16)")
 	}
 }

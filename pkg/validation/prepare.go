@@ -29,7 +29,13 @@ func (s *Service) CheckRequest(req Request) (map[string]string, error) {
 		return nil, errs.Invalidf("%v", err)
 	}
 	switch req.Method {
-	case MethodDNS, MethodEmail:
+	case MethodDNS:
+		for _, n := range req.Names {
+			if err := CheckDNSRecordFits(n); err != nil {
+				return nil, errs.Invalidf("%v", err).WithHint("use --validation-method EMAIL for it, or a shorter name")
+			}
+		}
+	case MethodEmail:
 	case MethodHTTP:
 		if err := CheckHTTPBaseURL(s.Settings.HTTPBaseURL); err != nil {
 			return nil, errs.Invalidf("%v", err).WithHint("certctl config set validation.http_base_url http://HOST:PORT")

@@ -35,7 +35,14 @@ func (s *Service) AddDomain(ctx context.Context, ref, name string, preValidated 
 		op.Param("PreValidated", preValidated)
 		var err error
 		d, err = acmestate.AddDomain(op.Tx, ep, name, recordFunc(op.Tx, s.set.Zone), preValidated, op.Now,
-			func(norm string) error { return s.checkDomainCA(op.Tx, ep, norm) })
+			func(norm string) error {
+				if !preValidated {
+					if err := validation.CheckDNSRecordFits(norm); err != nil {
+						return errs.Invalidf("%v", err).WithHint("add a shorter parent domain (it covers its subdomains), or mark it valid with --pre-validated")
+					}
+				}
+				return s.checkDomainCA(op.Tx, ep, norm)
+			})
 		return err
 	})
 	if err != nil {

@@ -163,6 +163,19 @@ func TestAddDomainCAConstraints(t *testing.T) {
 	if ds, err := s.ListDomains(ctx, c); err != nil || len(ds) != 2 {
 		t.Errorf("after the update: %v, %v", ds, err)
 	}
+	d, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A domain whose validation record would pass 253 octets is refused
+	// unless marked valid (it needs no record then).
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 24) + ".test"
+	if _, err := s.AddDomain(ctx, d, long, false); errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "too long for DNS validation") {
+		t.Errorf("domain of %d octets to validate: exit %d, %v", len(long), errs.ExitCodeOf(err), err)
+	}
+	if _, err := s.AddDomain(ctx, d, long, true); err != nil {
+		t.Errorf("pre-validated domain of %d octets: %v", len(long), err)
+	}
 }
 
 // TestCAGoneFromStore: an endpoint whose CA's record is gone from the
