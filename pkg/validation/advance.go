@@ -74,7 +74,7 @@ func Pending(c *localstore.Certificate) bool {
 // context or a failed key generation is an error.
 func (s *Service) CheckPending(ctx context.Context, c *localstore.Certificate) (*Checked, error) {
 	ch := &Checked{Now: s.Now()}
-	if !Pending(c) || s.timedOut(c, ch.Now) {
+	if !Pending(c) || TimedOut(c, ch.Now) {
 		return ch, nil
 	}
 	var err error
@@ -103,7 +103,7 @@ func (s *Service) ApplyChecks(tx localstore.Tx, id string, ch *Checked, em *even
 	changed := false
 	switch {
 	case !Pending(c):
-	case s.timedOut(c, ch.Now):
+	case TimedOut(c, ch.Now):
 		changed = true
 		err = s.expire(tx, c, ch.Now)
 	default:
@@ -372,7 +372,7 @@ func (s *Service) ReadApproval(tx localstore.Tx, code string) (*Approval, error)
 	}
 	a := &Approval{CertificateID: c.ID, DomainName: rec.DomainName, KeyAlgorithm: c.KeyAlgorithm}
 	if c.Status == inventory.StatusPendingValidation {
-		a.TimedOut = s.timedOut(c, now)
+		a.TimedOut = TimedOut(c, now)
 		a.Issues = !a.TimedOut && allSucceed(c, []NameCheck{{DomainName: rec.DomainName, Status: StatusSuccess}})
 	}
 	return a, nil
@@ -413,7 +413,7 @@ func (s *Service) Approve(tx localstore.Tx, code string, key crypto.Signer, em *
 	if c.Status != inventory.StatusPendingValidation && !renewing {
 		return c, rec.DomainName, errs.Refusedf("certificate %s is %s: nothing to approve", c.ID, c.Status)
 	}
-	if !renewing && s.timedOut(c, now) {
+	if !renewing && TimedOut(c, now) {
 		return c, rec.DomainName, errs.Refusedf("the validation of certificate %s timed out (72 hours)", c.ID)
 	}
 	rec.UsedAt = now

@@ -182,7 +182,7 @@ func (s *Service) Resend(tx localstore.Tx, id, domain, validationDomain string) 
 		return nil, errs.Refusedf("certificate %s is validated by %s, not EMAIL", id, c.ValidationMethod)
 	}
 	now := s.Now()
-	if !renewing && s.timedOut(c, now) {
+	if !renewing && TimedOut(c, now) {
 		return nil, errs.Refusedf("the validation of certificate %s timed out (72 hours)", id)
 	}
 	name := dnsname.Normalize(domain)
@@ -219,7 +219,9 @@ func (s *Service) Resend(tx localstore.Tx, id, domain, validationDomain string) 
 	return nil, errs.Invalidf("%s is not a name of certificate %s", domain, id)
 }
 
-// timedOut reports whether c's validation window has passed.
-func (s *Service) timedOut(c *localstore.Certificate, now time.Time) bool {
+// TimedOut reports whether the validation window of c, a certificate
+// waiting for its first validation, has passed at now: the next check
+// makes it VALIDATION_TIMED_OUT.
+func TimedOut(c *localstore.Certificate, now time.Time) bool {
 	return !now.Before(c.CreatedAt.Add(Timeout))
 }

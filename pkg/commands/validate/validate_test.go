@@ -325,6 +325,26 @@ func TestValidationTimesOut(t *testing.T) {
 	}
 
 	e.now = t0.Add(72*time.Hour + time.Minute)
+	// A dry run says what the pass would do, and does nothing.
+	dry := e.run("renew", "--due", "--dry-run", "-o", "json")
+	var plan struct {
+		Results []struct{ CertificateArn, Outcome, Reason string }
+	}
+	if err := json.Unmarshal([]byte(dry.out), &plan); err != nil {
+		t.Fatalf("renew --due --dry-run: %v: %s", err, dry.out)
+	}
+	for _, arn := range []string{a, b} {
+		found := false
+		for _, r := range plan.Results {
+			found = found || r.CertificateArn == arn && r.Outcome == "INELIGIBLE" && strings.HasPrefix(r.Reason, "dry run: would time out its validation")
+		}
+		if !found {
+			t.Errorf("renew --due --dry-run at 72 h, %s: %s", arn, dry.out)
+		}
+		if s := e.describe(arn).Certificate.Status; s != "PENDING_VALIDATION" {
+			t.Errorf("after a dry run: %s", s)
+		}
+	}
 	if r := e.run("renew", "--due"); r.code != 0 && r.code != errs.ExitPartial {
 		t.Fatalf("renew --due: exit %d %s", r.code, r.err)
 	}

@@ -235,6 +235,12 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		now := s.core.Now()
 		res := Result{CertificateArn: s.core.Names.CertificateARN(c.ID), DomainName: c.DomainName}
 		if o.DryRun {
+			if validation.Pending(c) && validation.TimedOut(c, now) {
+				// What the pass would do first: time its validation out.
+				res.Outcome, res.Reason = renewal.Ineligible, "dry run: would time out its validation (not validated within 72 hours)"
+				rep.Results = append(rep.Results, res)
+				continue
+			}
 			res.Outcome, res.Reason = classify(policy, c, now)
 			if res.Outcome == "" {
 				res.Outcome, res.Reason = dryRevalidate(c)
