@@ -59,7 +59,7 @@ var Keys = []Key{
 	{"certificate_validity", Duration, "395d", "validity of issued certificates", positive},
 	{"renewal.window", Duration, "60d", "renew this long before NotAfter", positive},
 	{"renewal.email_window", Duration, "45d", "renewal window of EMAIL-validated certificates", positive},
-	{"validation.resolvers", List, "", "DNS resolvers (host:port) for validation checks (default: the system's)", hostPorts},
+	{"validation.resolvers", List, "", "DNS resolvers (host:port, or host for port 53) for validation checks (default: the system's)", hostPorts},
 	{"validation.dns_zone", String, "acm-validations.certctl.local", "zone that DNS validation CNAMEs point into", nil},
 	{"validation.http_base_url", String, "", "base URL under which `validate serve-http` content is published", httpURL},
 	{"validation.http_port", Int, "80", "port used to fetch RedirectFrom URLs and ACME http-01 challenges", port},
