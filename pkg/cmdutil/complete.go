@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/output"
 )
 
 // completionStore opens the vault's database for shell completion without
@@ -108,8 +110,25 @@ func (f *Factory) completeIDs(list func(tx localstore.Tx) ([]string, error)) cob
 			out, err = list(tx)
 			return err
 		})
-		return out, cobra.ShellCompDirectiveNoFileComp
+		return sanitizeCompletions(out), cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// sanitizeCompletions makes completions ("VALUE" or "VALUE\tDESCRIPTION")
+// built from the vault's records safe to show: a name may hold anything,
+// and the shell prints a description as it is — an escape sequence in an
+// imported certificate's name would rewrite the terminal, a tab or a line
+// feed would make candidates of its own. Control characters are shown
+// escaped, as every other output shows them (output.Sanitize).
+func sanitizeCompletions(out []string) []string {
+	for i, c := range out {
+		if v, desc, ok := strings.Cut(c, "\t"); ok {
+			out[i] = output.Sanitize(v) + "\t" + output.Sanitize(desc)
+		} else {
+			out[i] = output.Sanitize(c)
+		}
+	}
+	return out
 }
 
 // CompleteTagKeys completes a tag flag (list --tag) with the tag keys of
@@ -137,7 +156,7 @@ func (f *Factory) CompleteTagKeys(cmd *cobra.Command, args []string, toComplete 
 		return err
 	})
 	sort.Strings(out)
-	return out, directive
+	return sanitizeCompletions(out), directive
 }
 
 // CompleteCA completes a CA's identifier, described as "CN (STATUS)";

@@ -41,3 +41,25 @@ func TestCompleteEnumList(t *testing.T) {
 		t.Errorf("single value: %q %d", got, dir)
 	}
 }
+
+// TestSanitizeCompletions: a completion's value and description read from
+// the vault show control characters escaped: an escape sequence in an
+// imported certificate's name must not reach the terminal through the
+// shell's menu, nor a tab or line feed make a candidate of its own.
+func TestSanitizeCompletions(t *testing.T) {
+	got := sanitizeCompletions([]string{
+		"6dd0e78d\tevil\x1b[31mRED\x1b]0;pwned\a\x1b[2J.example.test",
+		"7ee1f89e\ttwo\nlines\tand a tab",
+		"key\x1b[2J=",
+		"8ff2a9bf\tplain.example.test",
+	})
+	want := []string{
+		`6dd0e78d` + "\t" + `evil\x1b[31mRED\x1b]0;pwned\x07\x1b[2J.example.test`,
+		`7ee1f89e` + "\t" + `two\x0alines\x09and a tab`,
+		`key\x1b[2J=`,
+		"8ff2a9bf\tplain.example.test",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
