@@ -6,6 +6,7 @@ package metrics
 import (
 	"bytes"
 	"context"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -94,6 +95,9 @@ func runMetrics(ctx context.Context, o *MetricsOptions) error {
 		return p.Print(Output{Metrics: fams}, output.View{})
 	}
 	if o.OutFile == "" {
+		if o.IO.IsStdoutTTY() {
+			fams = terminalSafe(fams)
+		}
 		return promtext.WriteText(o.IO.Out, fams)
 	}
 	var b bytes.Buffer
@@ -101,4 +105,24 @@ func runMetrics(ctx context.Context, o *MetricsOptions) error {
 		return err
 	}
 	return cmdutil.WriteOutputFile(o.OutFile, b.Bytes(), 0o644)
+}
+
+// terminalSafe is fams with control characters in label values shown
+// escaped (output.Sanitize), for a terminal: the text format carries them
+// as they are, and a domain name holding an escape sequence would rewrite
+// the screen. A pipe or --out-file gets the values unchanged.
+func terminalSafe(fams []promtext.Family) []promtext.Family {
+	out := make([]promtext.Family, len(fams))
+	for i, f := range fams {
+		f.Samples = slices.Clone(f.Samples)
+		for j, smp := range f.Samples {
+			smp.Labels = slices.Clone(smp.Labels)
+			for k := range smp.Labels {
+				smp.Labels[k].Value = output.Sanitize(smp.Labels[k].Value)
+			}
+			f.Samples[j] = smp
+		}
+		out[i] = f
+	}
+	return out
 }

@@ -233,3 +233,31 @@ func FuzzEscaping(f *testing.F) {
 		checkRoundTrip(t, v)
 	})
 }
+
+// TestMetricsOnTerminal: on a terminal a label value's control characters
+// are shown escaped (an imported certificate's name cannot rewrite the
+// screen); in a pipe the value is the name as it is.
+func TestMetricsOnTerminal(t *testing.T) {
+	e := clitest.New(t)
+	ca := testpki.NewRoot("Metrics Terminal Root", time.Now())
+	evil := "evil\x1b[2J.example.test"
+	leaf, key := ca.Leaf(testpki.LeafOptions{Names: []string{evil}})
+	crt, k := filepath.Join(e.Dir, "evil.crt"), filepath.Join(e.Dir, "evil.key")
+	if err := os.WriteFile(crt, testpki.CertPEM(leaf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(k, testpki.KeyPEM(key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.MustRun("import", "--certificate", crt, "--private-key", k)
+	piped := e.MustRun("metrics").Stdout
+	if !strings.Contains(piped, evil) {
+		t.Errorf("in a pipe the domain is not as it is:\n%q", piped)
+	}
+	e.TTY = true
+	shown := e.MustRun("metrics").Stdout
+	if strings.Contains(shown, "\x1b") || !strings.Contains(shown, `domain="evil\\x1b[2J.example.test"`) {
+		t.Errorf("on a terminal:\n%q", shown)
+	}
+	parse(t, shown)
+}
