@@ -92,6 +92,10 @@ func TestOCSPDeletedCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	other, err := issueLeaf(t, s, reload(t, s, root.ID), "other", "y.test")
+	if err != nil {
+		t.Fatal(err)
+	}
 	mustUpdate(t, s, func(tx localstore.Tx) error {
 		return Revoke(tx, root.ID, x509util.FormatSerial(leaf.Certificate.SerialNumber), clk.now.Add(-time.Minute), ocsp.KeyCompromise)
 	})
@@ -104,21 +108,38 @@ func TestOCSPDeletedCA(t *testing.T) {
 	})
 	rootCert := leaf.Chain[len(leaf.Chain)-1]
 	h := casign.NewResponder(s.NewLookup(func(fn func(localstore.Tx) error) error { return s.Vault.Store.View(t.Context(), fn) }, nil, nil), clk.Now, nil)
-	ask := func() (*ocsp.Response, error) {
-		req, err := ocsp.CreateRequest(leaf.Certificate, rootCert, nil)
+	ask := func(l *Issued) (*ocsp.Response, error) {
+		req, err := ocsp.CreateRequest(l.Certificate, rootCert, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/ocsp", bytes.NewReader(req)))
-		return ocsp.ParseResponseForCert(w.Body.Bytes(), leaf.Certificate, rootCert)
+		return ocsp.ParseResponseForCert(w.Body.Bytes(), l.Certificate, rootCert)
 	}
-	if resp, err := ask(); err != nil || resp.Status != ocsp.Revoked || resp.RevocationReason != ocsp.KeyCompromise {
+	if resp, err := ask(leaf); err != nil || resp.Status != ocsp.Revoked || resp.RevocationReason != ocsp.KeyCompromise {
 		t.Fatalf("revoked leaf of a DELETED CA within its window: %+v, %v; want revoked (keyCompromise)", resp, err)
+	}
+	// Its certificates can still be revoked, and the revocation is
+	// published: in its CRL and by OCSP.
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		return Revoke(tx, root.ID, x509util.FormatSerial(other.Certificate.SerialNumber), clk.now, ocsp.Superseded)
+	})
+	if resp, err := ask(other); err != nil || resp.Status != ocsp.Revoked {
+		t.Fatalf("leaf revoked after its CA was DELETED: %+v, %v; want revoked", resp, err)
+	}
+	var der []byte
+	mustUpdate(t, s, func(tx localstore.Tx) (err error) {
+		der, err = s.CRL(tx, reload(t, s, root.ID))
+		return err
+	})
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil || len(crl.RevokedCertificateEntries) != 2 {
+		t.Fatalf("CRL of the DELETED CA: %v, %v; want both revocations", crl, err)
 	}
 	clk.now = clk.now.Add(8 * 24 * time.Hour)
 	var re ocsp.ResponseError
-	if _, err := ask(); !errors.As(err, &re) || re.Status != ocsp.Unauthorized {
+	if _, err := ask(leaf); !errors.As(err, &re) || re.Status != ocsp.Unauthorized {
 		t.Fatalf("leaf of a permanently deleted CA: %v, want unauthorized", err)
 	}
 }

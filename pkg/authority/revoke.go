@@ -76,10 +76,10 @@ func (s *Service) CRLPartition(tx localstore.Tx, r *Record, n int) ([]byte, erro
 // publishesRevocation reports whether r signs CRLs and OCSP responses at
 // now: it has its certificate and is not permanently deleted. A DELETED
 // CA still within its restore window keeps publishing the revocations of
-// the certificates it issued, which chain as before (it issues and
-// revokes nothing until it is restored): a relying party that finds no
-// CRL or OCSP answer may accept a certificate revoked for a compromised
-// key. ca crl refuses the others (exit 5), the responder serves them
+// the certificates it issued, which chain as before and can still be
+// revoked (it issues nothing until it is restored): a relying party that
+// finds no CRL or OCSP answer may accept a certificate revoked for a
+// compromised key. ca crl refuses the others (exit 5), the responder serves them
 // nothing (404).
 func (r *Record) publishesRevocation(now time.Time) bool {
 	return r.CertificatePEM != "" && (r.Status != StatusDeleted || !now.After(r.RestorableUntil))

@@ -28,9 +28,9 @@ func NewCmdCaDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.
 		Long: `Mark a CA DELETED. It can be restored with ` + "`certctl ca restore`" + ` for
 --permanent-deletion-time-in-days (7 to 30, default 30). An ACTIVE CA must be
 disabled first (exit 5). Until it is permanently deleted, a DELETED CA issues
-and revokes nothing, but its revocations stay published (ca crl, and the CRL
-and OCSP answers of ca serve and endpoint serve): the certificates it issued
-still chain to it.
+nothing, but the certificates it issued still chain to it: they can still be
+revoked, and its revocations stay published (ca crl, and the CRL and OCSP
+answers of ca serve and endpoint serve).
 
 ` + cmdutil.ConfirmHelp + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 		Example: `  certctl ca update 5f2c9e01 --status DISABLED
