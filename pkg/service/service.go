@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/user"
+	"slices"
 	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
@@ -283,9 +284,15 @@ func (ch *change) call(op *Op) (err error) {
 		}
 		if a := ch.c.Authority; a != nil {
 			for _, id := range a.TakeCreated(op.Tx) {
+				arn := ch.c.Names.CAARN(id)
 				if err == nil {
-					op.Resource(ch.c.Names.CAARN(id))
+					op.Resource(arn)
+					continue
 				}
+				// Rolled back with the change: its failure record
+				// names no CA that never came to be (one its function
+				// named, resolving "default", among them).
+				op.rec.Resources = slices.DeleteFunc(op.rec.Resources, func(r string) bool { return r == arn })
 			}
 		}
 	}()

@@ -558,3 +558,20 @@ func TestAuditReportSubordinateTemplates(t *testing.T) {
 		t.Errorf("Two's report from a row without a template: %v, want %v", got, wantOne)
 	}
 }
+
+// TestRefusedFirstUseNamesNoCA: a change that made the default CA on first
+// use and was then refused rolls the CA back with it: its failure record
+// names no CA that never came to be, and none is left.
+func TestRefusedFirstUseNamesNoCA(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	_, err := s.Issue(ctx, "default", IssueRequest{CSR: csrPEM(t, "long.internal"), Template: "EndEntity",
+		Validity: timeutil.Validity{Duration: 40 * 365 * 24 * time.Hour}})
+	if errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Fatalf("issue beyond the default CA's validity: exit %d, %v", errs.ExitCodeOf(err), err)
+	}
+	last(t, s, 1, "IssueCertificate", audit.OutcomeFailure)
+	if page, err := s.List(ctx, ListInput{All: true}); err != nil || len(page.CertificateAuthorities) != 0 {
+		t.Errorf("CAs after the refusal: %+v, %v", page, err)
+	}
+}
