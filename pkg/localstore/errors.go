@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"path/filepath"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -81,8 +82,10 @@ func StoreHint(err error) string {
 	var pge *pgconn.PgError
 	if errors.As(err, &pge) {
 		switch pge.Code {
-		case "28P01", "28000": // invalid_password, invalid_authorization_specification
+		case "28P01": // invalid_password
 			return "check the user and password of the store URL (--store or CERTCTL_STORE; a password may also come from PGPASSWORD or ~/.pgpass)"
+		case "28000": // invalid_authorization_specification: pg_hba.conf, a role that may not log in
+			return "the server does not admit this connection: check the user of the store URL (--store or CERTCTL_STORE) and that the server's pg_hba.conf admits this host, user, database and sslmode"
 		case "3D000": // invalid_catalog_name
 			return "the database of the store URL does not exist: create it (createdb -O USER NAME) or fix the URL (--store or CERTCTL_STORE)"
 		case "57P03": // cannot_connect_now
@@ -101,6 +104,8 @@ func StoreHint(err error) string {
 		return "is the PostgreSQL server running and reachable at the host and port of the store URL (--store or CERTCTL_STORE)?"
 	case errors.As(err, new(x509.UnknownAuthorityError)) || errors.As(err, new(x509.HostnameError)) || errors.As(err, new(*tls.CertificateVerificationError)):
 		return "the server's TLS certificate was not accepted: check sslmode and sslrootcert in the store URL"
+	case strings.Contains(err.Error(), "server refused TLS connection"): // pgconn's text, no error value
+		return "the server does not offer TLS, which the store URL's sslmode requires: enable ssl on the server, or change sslmode"
 	}
 	return "check the store URL (--store or CERTCTL_STORE) and that the PostgreSQL server accepts this connection"
 }

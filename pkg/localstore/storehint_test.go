@@ -2,6 +2,8 @@ package localstore_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/url"
 	"strings"
 	"testing"
@@ -34,12 +36,33 @@ func TestStoreHint(t *testing.T) {
 		if !strings.Contains(h, want) {
 			t.Errorf("%s: hint %q for %v, want it to say %q", what, h, err, want)
 		}
-		if strings.Contains(h, "s3cret") || strings.Contains(h, "127.0.0.1") {
+		if strings.Contains(h, "s3cret") || strings.Contains(h, "127.0.0.1") || strings.Contains(h, "certctl@") {
 			t.Errorf("%s: hint %q quotes the URL", what, h)
 		}
 	}
 	// Nothing listens on port 1 of the loopback address.
 	check("no server", "postgres://certctl:s3cret@127.0.0.1:1/certctl?sslmode=disable&connect_timeout=5", "running and reachable")
+
+	// A server without TLS answers an SSLRequest with N.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			var req [8]byte
+			if _, err := io.ReadFull(c, req[:]); err == nil {
+				c.Write([]byte("N"))
+			}
+			c.Close()
+		}
+	}()
+	check("no TLS", "postgres://certctl:s3cret@"+ln.Addr().String()+"/certctl?sslmode=require&connect_timeout=5", "does not offer TLS")
 
 	base, err := url.Parse(pgtest.URL(t))
 	if err != nil {

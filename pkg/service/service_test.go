@@ -288,3 +288,18 @@ func TestWrongPassphraseSaysWhy(t *testing.T) {
 		t.Errorf("MapError = %v (exit %d), want exit 6 with the reason", err, errs.ExitCodeOf(err))
 	}
 }
+
+// TestStoreErrorHint: a PostgreSQL store that cannot be reached makes the
+// vault unavailable (exit 6) with a hint saying what to check.
+func TestStoreErrorHint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := localstore.OpenPostgres(ctx, "postgres://certctl:s3cret@127.0.0.1:1/certctl?sslmode=disable&connect_timeout=5")
+	if err == nil {
+		t.Fatal("opened a store where nothing listens")
+	}
+	var e *errs.Error
+	if m := MapError(err); !errors.As(m, &e) || e.Exit != errs.ExitVaultUnavailable || !strings.Contains(e.Hint, "running and reachable") {
+		t.Errorf("mapped to %#v, want exit 6 with a hint", m)
+	}
+}
