@@ -170,3 +170,22 @@ func TestQueryTable(t *testing.T) {
 		t.Errorf("list of scalars: got %q, want %q", got, want)
 	}
 }
+
+// TestQueryTableEscapesStyles: a query's table holds data only: a value
+// carrying the very colour sequence certctl's own styles emit is shown
+// escaped, not kept as a style (tester: an imported name coloured itself
+// as ISSUED is).
+func TestQueryTableEscapesStyles(t *testing.T) {
+	p, out := newPrinter(t, true, true, "table", "CertificateSummaryList[].DomainName")
+	red := p.Styles.Bad("X")
+	if !strings.Contains(red, "\x1b[") {
+		t.Fatalf("colour is off: %q", red)
+	}
+	data := map[string]any{"CertificateSummaryList": []any{map[string]any{"DomainName": "evil" + red + ".example.test"}}}
+	if err := p.Print(data, View{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "\x1b") || !strings.Contains(out.String(), `evil\x1b[`) {
+		t.Errorf("query table: %q", out.String())
+	}
+}

@@ -553,6 +553,22 @@ func recordColumns(list []any) []string {
 // column per key; an object gives key/value rows (descending into a single
 // wrapping object such as {"Certificate": {...}}).
 func genericTable(v any) *Table {
+	t := dataTable(v)
+	// Every cell is data (a query's result), none styled: control
+	// characters are escaped here, so that the table writer, which keeps
+	// its own styles' sequences in a cell, keeps none of a value's.
+	for i, h := range t.Headers {
+		t.Headers[i] = Sanitize(h)
+	}
+	for _, r := range t.Rows {
+		for j, c := range r {
+			r[j] = Sanitize(c)
+		}
+	}
+	return t
+}
+
+func dataTable(v any) *Table {
 	switch t := v.(type) {
 	case []any:
 		allObjects := true
@@ -594,10 +610,10 @@ func genericTable(v any) *Table {
 		if len(t) == 1 {
 			for _, x := range t {
 				if inner, ok := x.(map[string]any); ok {
-					return genericTable(inner)
+					return dataTable(inner)
 				}
 				if list, ok := x.([]any); ok {
-					return genericTable(list)
+					return dataTable(list)
 				}
 			}
 		}

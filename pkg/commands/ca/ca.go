@@ -84,7 +84,7 @@ func printARN(p *output.Printer, verb, a string) error {
 }
 
 func caRow(s *output.Styles, d authorities.Description) []string {
-	return []string{idOf(d.Arn), d.Type, s.Status(d.Status), d.CertificateAuthorityConfiguration.Subject.CommonName,
+	return []string{idOf(d.Arn), d.Type, s.Status(d.Status), output.Sanitize(d.CertificateAuthorityConfiguration.Subject.CommonName),
 		d.CertificateAuthorityConfiguration.KeyAlgorithm, notAfter(d)}
 }
 

@@ -82,7 +82,7 @@ func render(p *output.Printer, out Output) error {
 			if a.Reason == reports.ReasonExpired || a.Reason == reports.ReasonRenewalFailed || a.Reason == reports.ReasonFailed {
 				reason = s.Bad(a.Reason)
 			}
-			t.Rows = append(t.Rows, []string{id, a.DomainName, reason, a.Detail})
+			t.Rows = append(t.Rows, []string{id, output.Sanitize(a.DomainName), reason, output.Sanitize(a.Detail)})
 		}
 		return t
 	}})
@@ -98,7 +98,7 @@ func failedDeploymentsTable(s *output.Styles, fs []reports.FailedDeployment) *ou
 		if f.FailedAt != nil {
 			when = time.Time(*f.FailedAt).UTC().Format("2006-01-02 15:04 UTC")
 		}
-		t.Rows = append(t.Rows, []string{id, f.DomainName, f.Target, when, s.Bad(f.Reason)})
+		t.Rows = append(t.Rows, []string{id, output.Sanitize(f.DomainName), output.Sanitize(f.Target), when, s.Bad(output.Sanitize(f.Reason))})
 	}
 	return t
 }

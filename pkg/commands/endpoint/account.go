@@ -71,7 +71,7 @@ func runAccountList(ctx context.Context, o *AccountListOptions) error {
 	}{AcmeAccounts: as}
 	return p.Print(out, output.ListView(out.AcmeAccounts, "No ACME accounts.", []string{"ACCOUNT ID", "STATUS", "CONTACT", "EAB KEY ID", "ORDERS"},
 		func(s *output.Styles, v acmestate.AccountView) []string {
-			return []string{v.AccountID, v.Status, strings.Join(v.Contact, ", "), v.EabKeyID, strconv.Itoa(v.Orders)}
+			return []string{v.AccountID, v.Status, output.Sanitize(strings.Join(v.Contact, ", ")), output.Sanitize(v.EabKeyID), strconv.Itoa(v.Orders)}
 		}, accountRecord))
 }
 

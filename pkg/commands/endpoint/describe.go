@@ -76,7 +76,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 	}{AcmeEndpoints: eps}
 	return p.Print(out, output.ListView(out.AcmeEndpoints, "No ACME endpoints.", []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "FAILED", "URL"},
 		func(s *output.Styles, d acmestate.Description) []string {
-			return []string{idOf(d.AcmeEndpointArn), d.Name, s.Status(d.Status), d.Contact,
+			return []string{idOf(d.AcmeEndpointArn), output.Sanitize(d.Name), s.Status(d.Status), d.Contact,
 				fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed), d.EndpointURL}
 		}, endpointRecord))
 }

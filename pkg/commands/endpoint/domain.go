@@ -212,6 +212,6 @@ func runDomainList(ctx context.Context, o *DomainListOptions) error {
 	}{DomainValidations: ds}
 	return p.Print(out, output.ListView(out.DomainValidations, "No domains.", []string{"DOMAIN", "STATUS", "RECORD NAME", "TYPE", "VALUE"},
 		func(s *output.Styles, v acmestate.DomainView) []string {
-			return []string{v.DomainName, s.Status(v.Status), v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value}
+			return []string{output.Sanitize(v.DomainName), s.Status(v.Status), output.Sanitize(v.ResourceRecord.Name), v.ResourceRecord.Type, v.ResourceRecord.Value}
 		}, domainRecord))
 }

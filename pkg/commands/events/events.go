@@ -140,7 +140,7 @@ func view(out Output) output.View {
 			t := &output.Table{Headers: []string{"TIME", "EVENT", "CERTIFICATE", "DETAIL"}}
 			for _, x := range out.Events {
 				res := strings.Join(x.Resources, ",")
-				t.Rows = append(t.Rows, []string{x.Time, x.DetailType, output.ShortID(res), detail(x)})
+				t.Rows = append(t.Rows, []string{x.Time, x.DetailType, output.ShortID(res), output.Sanitize(detail(x))})
 			}
 			if len(t.Rows) == 0 {
 				return &output.Table{Rows: [][]string{{"No events."}}}

@@ -269,7 +269,7 @@ func view(out Output) output.View {
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "OUTCOME", "REASON"}}
 			for _, r := range out.Results {
-				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), r.DomainName, s.Status(r.Outcome), r.Reason})
+				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName), s.Status(r.Outcome), output.Sanitize(r.Reason)})
 			}
 			if len(t.Rows) == 0 {
 				return &output.Table{Rows: [][]string{{"No certificates."}}}

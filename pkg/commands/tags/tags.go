@@ -209,7 +209,7 @@ func printTags(p *output.Printer, tl *certificates.TagList) error {
 			}
 			t := &output.Table{Headers: []string{"KEY", "VALUE"}}
 			for _, tg := range tags {
-				t.Rows = append(t.Rows, []string{tg.Key, tg.Value})
+				t.Rows = append(t.Rows, []string{output.Sanitize(tg.Key), output.Sanitize(tg.Value)})
 			}
 			return t
 		},
