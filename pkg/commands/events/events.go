@@ -58,6 +58,16 @@ stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
 			if err := cmdutil.RefuseEmptyFlags(cmd, "since"); err != nil {
 				return err
 			}
+			if opts.Follow {
+				// --follow prints one JSON object a line: a --query or
+				// another format would be ignored without a word.
+				if cmd.Flags().Changed("query") {
+					return errs.UsageErrorf("--follow prints each event as one JSON object a line and takes no --query: filter it with jq")
+				}
+				if fl := cmd.Flags().Lookup("output"); fl != nil && fl.Changed && fl.Value.String() != "json" {
+					return errs.UsageErrorf("--follow prints each event as one JSON object a line: -o %s does not apply", fl.Value.String())
+				}
+			}
 			if _, err := opts.query(); err != nil {
 				return err
 			}
