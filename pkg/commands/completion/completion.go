@@ -18,6 +18,7 @@ flag values and the certificate IDs of your vault (without unlocking it).
 
   bash:        source <(certctl completion bash)
                or: certctl completion bash > /etc/bash_completion.d/certctl
+               (needs the bash-completion package: apt install bash-completion)
   zsh:         certctl completion zsh > "${fpath[1]}/_certctl"
   fish:        certctl completion fish > ~/.config/fish/completions/certctl.fish
   powershell:  certctl completion powershell | Out-String | Invoke-Expression` + cmdutil.ExitStatus(0, 2),
