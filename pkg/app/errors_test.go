@@ -39,3 +39,15 @@ func TestJSONErrorEveryOutputForm(t *testing.T) {
 		t.Errorf("-o=text: %q holds a JSON object", errOut)
 	}
 }
+
+// TestErrorEscapesControls: what an error message quotes from the command
+// line (cobra's "unknown flag", here) is printed with its control
+// characters escaped (tester: an escape sequence reached the terminal).
+func TestErrorEscapesControls(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	io, _, _, errOut := iostreams.Test()
+	code := app.Run(context.Background(), cmdutil.New(io, "test"), []string{"list", "--\x1b[2J"})
+	if code != 2 || strings.Contains(errOut.String(), "\x1b") || !strings.Contains(errOut.String(), `unknown flag: --\x1b[2J`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
