@@ -514,8 +514,7 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, HookTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, "/bin/sh", "-c", t.Exec)
-	cmd.Env = hookenv.Environ(
+	cmd := hookenv.Command(cctx, t.Exec,
 		"CERTCTL_CERTIFICATE_ARN="+arn,
 		"CERTCTL_CERT_FILE="+t.CertFile,
 		"CERTCTL_KEY_FILE="+t.KeyFile,

@@ -127,12 +127,11 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
 	for _, ev := range evs {
 		data, _ := json.Marshal(ev)
 		cctx, cancel := context.WithTimeout(ctx, HookTimeout)
-		cmd := exec.CommandContext(cctx, "/bin/sh", "-c", hook)
+		cmd := hookenv.Command(cctx, hook, "CERTCTL_EVENT_TYPE="+ev.DetailType)
 		cmd.Stdin = bytes.NewReader(append(data, '\n'))
 		cmd.Stdout = errOut
 		cmd.Stderr = errOut
-		cmd.WaitDelay = 2 * time.Second // a daemon the hook started may hold its output
-		cmd.Env = hookenv.Environ("CERTCTL_EVENT_TYPE=" + ev.DetailType)
+		cmd.WaitDelay = 2 * time.Second                                         // a daemon the hook started may hold its output
 		if err := cmd.Run(); err != nil && !errors.Is(err, exec.ErrWaitDelay) { // ErrWaitDelay: it exited 0
 			fmt.Fprintf(errOut, "certctl: event hook failed for %s: %v\n", ev.DetailType, err)
 		}

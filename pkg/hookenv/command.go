@@ -1,0 +1,18 @@
+package hookenv
+
+import (
+	"context"
+	"os/exec"
+)
+
+// Command is the command certctl runs for the user: script through
+// /bin/sh -c, in the environment Environ(extra...) gives. When ctx ends
+// (the hook's time limit, an interruption) the whole command is stopped —
+// on Unix every process it started, in its own process group, not the
+// shell alone (a `sleep` or a reload script it ran would go on, orphaned).
+func Command(ctx context.Context, script string, extra ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script)
+	cmd.Env = Environ(extra...)
+	ownProcessGroup(cmd)
+	return cmd
+}
