@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,6 +92,25 @@ func (h Host) readTargets() (map[string]recorded, error) {
 	if err := json.Unmarshal(b, &out); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(h.dir, TargetsFile), err)
 	}
+	return out, nil
+}
+
+// RecordedAt returns the certificates other than certID that this host
+// has a target of at certFile in its record (not removed): candidates the
+// store's targets confirm or not (see renewals' Deploy).
+func (h Host) RecordedAt(certID, certFile string) ([]string, error) {
+	m, err := h.recordedTargets()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for k, r := range m {
+		id, file, ok := strings.Cut(k, " ")
+		if ok && file == certFile && id != certID && !r.Removed {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
 	return out, nil
 }
 

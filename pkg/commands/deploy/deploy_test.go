@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/pkg/app"
 	dep "github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -692,4 +693,74 @@ func TestDeleteRemovesTargets(t *testing.T) {
 			t.Fatalf("bulk %v: the deleted certificate's deploy record is still in the store (%v)", bulk, err)
 		}
 	}
+}
+
+// TestDeployInterruptedIsRecorded: a deploy interrupted (Ctrl-C) while its
+// command runs has written the files: the target is recorded all the same
+// (exit 1, the command failed), and the next renew --due runs the command
+// again (tester: the target was never recorded, so the certificate was
+// never renewed; an existing target was left unrecordable).
+func TestDeployInterruptedIsRecorded(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("interrupted.internal")
+	tg := newTarget(t)
+	started := filepath.Join(tg.dir, "started")
+	runs := filepath.Join(tg.dir, "runs")
+	hook := "echo run >> " + runs + "; test -e " + started + " || { touch " + started + "; sleep 30; }"
+	for round := 0; round < 2; round++ {
+		// The first round deploys a new target, the second the same
+		// target again.
+		_ = os.Remove(started)
+		f, _, errOut := e.Factory()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			for i := 0; i < 300; i++ {
+				if _, err := os.Stat(started); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+		}()
+		code := app.Run(ctx, f, tg.args(arn, "--exec", hook))
+		cancel()
+		if code != errs.ExitFailure {
+			t.Fatalf("round %d: interrupted deploy: exit %d, %s", round, code, errOut)
+		}
+		if d := e.Describe(arn); len(d.InUseBy) != 1 {
+			t.Fatalf("round %d: the target was not recorded: %+v", round, d)
+		}
+	}
+	code, res, r := e.Renew("--due")
+	if code != 0 || !strings.Contains(res[arn].Reason, "redeployed") {
+		t.Fatalf("renew --due after the interrupted deploys: %v", r)
+	}
+	checkInstalled(t, e, arn, tg)
+}
+
+// TestDeployRefusesAnotherCertificatesFile: a file where another
+// certificate is deployed on this host is refused (exit 5), the other's
+// target untouched; once that target is removed, the file is free
+// (tester: both were recorded, and every renewal pass installed one over
+// the other).
+func TestDeployRefusesAnotherCertificatesFile(t *testing.T) {
+	e := clitest.New(t)
+	first := e.RequestPrivate("first.internal")
+	second := e.RequestPrivate("second.internal")
+	tg := newTarget(t)
+	e.MustRun(tg.args(first)...)
+	r := e.Run(tg.args(second)...)
+	if r.Code != errs.ExitRefused || !strings.Contains(r.Stderr, "is where certificate "+first+" is deployed on this host") {
+		t.Fatalf("deploy of a second certificate to the same file: %v", r)
+	}
+	if d := e.Describe(second); len(d.InUseBy) != 0 {
+		t.Errorf("the refused target was recorded: %v", d.InUseBy)
+	}
+	if d := e.Describe(first); len(d.InUseBy) != 1 {
+		t.Errorf("the first certificate's target: %v", d.InUseBy)
+	}
+	checkInstalled(t, e, first, tg)
+	e.MustRun("deploy", first, "--remove", "--cert-file", tg.cert)
+	e.MustRun(tg.args(second)...)
+	checkInstalled(t, e, second, tg)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/shellarg"
 )
 
 // host is this host's deploy identity.
@@ -57,10 +58,14 @@ type DeployResult struct {
 // key an ACME client holds, is refused (exit 5), and so recorded; so is a
 // command where this host's hooks.allow_exec is off.
 func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*DeployResult, error) {
+	host, err := s.host()
+	if err != nil {
+		return nil, err
+	}
 	var id string
 	var m deploy.Material
 	var in deploy.Identity
-	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if id, err = inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Exporting); err != nil {
 			return err
@@ -73,6 +78,9 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 			return err
 		}
 		if err := checkDeployable(c); err != nil {
+			return err
+		}
+		if err := s.checkFileFree(tx, host, id, t.CertFile); err != nil {
 			return err
 		}
 		m, in, err = s.material(tx, id)
@@ -90,10 +98,6 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 				return err
 			})
 		}
-		return nil, err
-	}
-	host, err := s.host()
-	if err != nil {
 		return nil, err
 	}
 	t = host.Bind(id, t)
@@ -124,7 +128,13 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	}
 	release, st, claimErr := host.ClaimHook(id, t, in)
 	unlock()
+	// The files are in place and this host remembers them: what records
+	// the target in the store is done even when an interruption (Ctrl-C,
+	// SIGTERM) cancels ctx meanwhile — which stops the command, recorded
+	// as failed for the next pass to run again — so that the store names
+	// every target this host installed, as the renewal pass does.
 	installErr := s.runClaimed(ctx, host, id, t, m, in, release, st, claimErr)
+	ctx = context.WithoutCancel(ctx)
 	if installErr != nil {
 		// Recorded as not yet done: the next `renew --due` retries it.
 		// The certificate is in the files all the same: nothing older is
@@ -173,6 +183,29 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but %w", installErr)}
 	}
 	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: notices}, nil
+}
+
+// checkFileFree refuses (exit 5) a deploy of certificate id to certFile
+// when another certificate is deployed there on this host: each renewal
+// pass would install one over the other, and run both commands.
+func (s *Service) checkFileFree(tx localstore.Tx, host deploy.Host, id, certFile string) error {
+	others, err := host.RecordedAt(id, certFile)
+	if err != nil {
+		return err
+	}
+	for _, other := range others {
+		ts, err := deploy.Targets(tx, other)
+		if err != nil {
+			return err
+		}
+		for _, x := range ts {
+			if x.CertFile == certFile && x.HostID == host.ID {
+				return errs.Refusedf("%s is where certificate %s is deployed on this host: two certificates in one file would replace each other at every renewal", certFile, s.core.Names.CertificateARN(other)).
+					WithHint("remove that target first: certctl deploy %s --remove --cert-file %s", other, shellarg.Quote(certFile))
+			}
+		}
+	}
+	return nil
 }
 
 // RemoveResult is a certificate after `certctl deploy --remove`.
@@ -651,7 +684,9 @@ func (s *Service) runClaimed(ctx context.Context, host deploy.Host, id string, t
 		hookErr = t.Hook(ctx, m.CertificateARN, s.hooks())
 	}
 	defer release()
-	unlock, err := host.LockInstalls(ctx)
+	// Noted even when an interruption stopped the command (ctx
+	// cancelled): the next pass runs it again.
+	unlock, err := host.LockInstalls(context.WithoutCancel(ctx))
 	if err != nil {
 		return &hookNotNoted{err: hookErr, noted: err}
 	}
