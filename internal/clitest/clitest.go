@@ -20,6 +20,7 @@ import (
 
 	_ "modernc.org/sqlite" // the vault's database driver, for Dump
 
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
@@ -130,6 +131,29 @@ func (e *Env) RequestPrivate(domain string, extra ...string) string {
 	e.T.Helper()
 	var out struct{ CertificateArn string }
 	e.JSON(&out, append([]string{"request", "--domain-name", domain, "--certificate-authority-arn", "default"}, extra...)...)
+	return out.CertificateArn
+}
+
+// ImportNamed imports a certificate for name (a leaf of a throwaway
+// root, with its key) and returns its ARN: name may hold anything a test
+// needs to see shown safely.
+func (e *Env) ImportNamed(name string) string {
+	e.T.Helper()
+	ca := testpki.NewRoot("clitest Import Root", e.now)
+	leaf, key := ca.Leaf(testpki.LeafOptions{Names: []string{name}})
+	dir, err := os.MkdirTemp(e.Dir, "import-")
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	crt, k := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(crt, testpki.CertPEM(leaf), 0o600); err != nil {
+		e.T.Fatal(err)
+	}
+	if err := os.WriteFile(k, testpki.KeyPEM(key), 0o600); err != nil {
+		e.T.Fatal(err)
+	}
+	var out struct{ CertificateArn string }
+	e.JSON(&out, "import", "--certificate", crt, "--private-key", k)
 	return out.CertificateArn
 }
 

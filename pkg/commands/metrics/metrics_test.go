@@ -239,17 +239,8 @@ func FuzzEscaping(f *testing.F) {
 // screen); in a pipe the value is the name as it is.
 func TestMetricsOnTerminal(t *testing.T) {
 	e := clitest.New(t)
-	ca := testpki.NewRoot("Metrics Terminal Root", time.Now())
 	evil := "evil\x1b[2J.example.test"
-	leaf, key := ca.Leaf(testpki.LeafOptions{Names: []string{evil}})
-	crt, k := filepath.Join(e.Dir, "evil.crt"), filepath.Join(e.Dir, "evil.key")
-	if err := os.WriteFile(crt, testpki.CertPEM(leaf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(k, testpki.KeyPEM(key), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.MustRun("import", "--certificate", crt, "--private-key", k)
+	e.ImportNamed(evil)
 	piped := e.MustRun("metrics").Stdout
 	if !strings.Contains(piped, evil) {
 		t.Errorf("in a pipe the domain is not as it is:\n%q", piped)
