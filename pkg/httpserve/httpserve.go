@@ -37,8 +37,11 @@ func New(h http.Handler, tlsConfig *tls.Config) *http.Server {
 }
 
 // Serve serves srv on ln (over TLS when srv has a TLS configuration) until
-// ctx is cancelled, then shuts it down gracefully. It returns nil after a
-// shutdown and the server's error otherwise.
+// ctx is cancelled, then shuts it down gracefully: requests under way get
+// ShutdownTimeout to finish, and the connections still open after it are
+// closed (a client sending its body slowly, an http-01 check of a slow
+// host). It returns nil after a shutdown — a stop asked for is a
+// success, for systemd as for a shell — and the server's error otherwise.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	done := make(chan error, 1)
 	go func() {
@@ -59,7 +62,11 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		// Past the grace period: what is still open is cut.
+		_ = srv.Close()
 	}
 	return nil
 }

@@ -44,3 +44,37 @@ func TestTimeoutsAndShutdown(t *testing.T) {
 		t.Fatal("server still answers after shutdown")
 	}
 }
+
+// TestShutdownCutsSlowRequests: a stop while a client still sends its body
+// waits the grace period, closes that connection and is a success (nil:
+// exit 0), not "context deadline exceeded" (tester: systemd saw a stop as
+// a failure).
+func TestShutdownCutsSlowRequests(t *testing.T) {
+	srv := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.ReadAll(r.Body) }), nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, srv, ln) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A body announced and never sent.
+	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve after a stop with a request under way: %v, want nil", err)
+		}
+	case <-time.After(ShutdownTimeout + 10*time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
