@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log"
 
 	"github.com/spf13/cobra"
@@ -89,7 +90,7 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	srv, dirs, err := svc.Server(ctx, ln.Addr().String(), log.New(o.IO.ErrOut, "", log.LstdFlags))
+	srv, dirs, err := svc.Server(ctx, ln.Addr().String(), serverLog(o.IO.ErrOut))
 	if err != nil {
 		return err
 	}
@@ -124,4 +125,11 @@ func servingCertificate(ctx context.Context, o *ServeOptions, svc *endpoints.Ser
 		return nil, errs.Invalidf("--tls-cert/--tls-key: %v", err)
 	}
 	return &c, nil
+}
+
+// serverLog is the log of endpoint serve: a line per request and what
+// went wrong, each dated in UTC to the microsecond, as a log shipper
+// reads it whatever the host's time zone.
+func serverLog(w io.Writer) *log.Logger {
+	return log.New(w, "", log.LstdFlags|log.LUTC|log.Lmicroseconds)
 }
