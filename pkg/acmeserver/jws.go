@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -93,7 +94,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Prob
 			p.Status = http.StatusRequestEntityTooLarge
 			return nil, p
 		}
-		return nil, malformed("unreadable request body")
+		p := malformed("unreadable request body")
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			// The client did not send its body in time.
+			p.Detail, p.Status = "the request body did not arrive in time", http.StatusRequestTimeout
+		}
+		return nil, p
 	}
 	return body, nil
 }
@@ -463,6 +469,11 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, mode keyM
 	jwsP := bodyP
 	if bodyP == nil {
 		jws, h, jwsP = parseJWS(body)
+	} else if r.Context().Err() != nil {
+		// The body was cut off and the request is over (a client too
+		// slow, gone): its fault, answered as such, not a store read
+		// failing on the request's context as an internal error.
+		return nil, nil, bodyP
 	}
 	var pre *prefetched
 	ep, p := s.endpointWith(r, func(tx localstore.Tx, ep *acmestate.Endpoint) {
