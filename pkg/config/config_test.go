@@ -303,6 +303,10 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"validation.resolvers", "127.0.0.1:53,resolver:dns"},
 		{"validation.resolvers", "http://resolver"},
 		{"endpoint.base_url", "acme.internal"},
+		{"endpoint.base_url", "http://acme.internal"},
+		{"endpoint.base_url", "https://acme.internal/p?q=1"},
+		{"endpoint.base_url", "https://acme.internal/#f"},
+		{"ca.base_url", "http://pki.internal/?x"},
 		{"ca.base_url", "ftp://pki.internal"},
 		{"validation.http_base_url", "http://"},
 	}
