@@ -3,15 +3,18 @@ package casign
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func FuzzParseCSR(f *testing.F) {
@@ -193,4 +196,37 @@ func TestAPIPassthroughSaysWhatWasWanted(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "API passthrough: Extensions.KeyUsage: want an object, not a string") {
 		t.Errorf("%v", err)
 	}
+}
+
+// FuzzReadCRLMeta: readCRLMeta never panics, and on a CRL crypto/x509
+// parses it reads the same thisUpdate, nextUpdate and number.
+func FuzzReadCRLMeta(f *testing.F) {
+	h := newHierarchyAt(f, "EC_prime256v1", testNow)
+	for _, n := range []int{0, 3} {
+		var entries []x509.RevocationListEntry
+		for i := range n {
+			entries = append(entries, x509.RevocationListEntry{SerialNumber: big.NewInt(int64(i + 1)), RevocationTime: testNow})
+		}
+		der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(42), ThisUpdate: testNow,
+			NextUpdate: testNow.Add(time.Hour), RevokedCertificateEntries: entries}, h.sub, h.subKey)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(der)
+	}
+	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x02})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		m, ok := readCRLMeta(der)
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			return
+		}
+		if !ok {
+			t.Fatalf("crypto/x509 parses it, readCRLMeta does not")
+		}
+		if !m.thisUpdate.Equal(crl.ThisUpdate) || !m.nextUpdate.Equal(crl.NextUpdate) ||
+			(crl.Number != nil) != (m.number != nil) || (m.number != nil && m.number.Cmp(crl.Number) != 0) {
+			t.Fatalf("read %+v, crypto/x509 %v %v %v", m, crl.ThisUpdate, crl.NextUpdate, crl.Number)
+		}
+	})
 }

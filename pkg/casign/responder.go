@@ -191,13 +191,33 @@ func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/pkix-crl")
-	w.Header().Set("Content-Length", strconv.Itoa(len(der)))
+	h := w.Header()
+	h.Set("Content-Type", "application/pkix-crl")
+	if m, ok := readCRLMeta(der); ok {
+		// Cacheable until its nextUpdate, for crlCacheAge at most: a
+		// revocation reaches the caches in front (a CDN, a proxy) within
+		// that, as the responder signs a new CRL at its next GET. The
+		// entity tag and Last-Modified answer conditional GETs (304).
+		h.Set("ETag", m.etag())
+		age := crlCacheAge
+		if !m.nextUpdate.IsZero() {
+			h.Set("Expires", m.nextUpdate.UTC().Format(http.TimeFormat))
+			age = min(age, max(0, m.nextUpdate.Sub(s.now())))
+		}
+		h.Set("Cache-Control", "public, no-transform, max-age="+strconv.Itoa(int(age/time.Second)))
+		http.ServeContent(w, r, "", m.thisUpdate, bytes.NewReader(der))
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(der)))
 	if r.Method == http.MethodHead {
 		return
 	}
 	_, _ = w.Write(der)
 }
+
+// crlCacheAge is the longest a cache may keep a CRL served here without
+// asking again.
+const crlCacheAge = 5 * time.Minute
 
 // validCAID accepts the identifiers certctl uses (UUIDs) and similar tokens.
 func validCAID(id string) bool {

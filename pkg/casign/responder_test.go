@@ -3,6 +3,7 @@ package casign
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -649,4 +650,104 @@ func TestOpenSSLOCSP(t *testing.T) {
 		}
 		srv.Close()
 	}
+}
+
+// TestCRLEndpointCaching: a CRL is served with what caches in front need —
+// an entity tag (its number and thisUpdate), Last-Modified (thisUpdate),
+// Expires (nextUpdate) and a max-age of at most crlCacheAge — and a
+// conditional GET of the same CRL is answered 304 (tester: none, and every
+// If-Modified-Since got the whole CRL again).
+func TestCRLEndpointCaching(t *testing.T) {
+	f := newOCSPFixture(t, "EC_prime256v1", testNow)
+	this, next := testNow.Add(-time.Minute), testNow.Add(7*24*time.Hour)
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(0x1234), ThisUpdate: this, NextUpdate: next,
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(7), RevocationTime: this}},
+	}, f.h.sub, f.h.subKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.lookup.crls["sub-id"] = der
+	w := get(t, f.handler, "/crl/sub-id.crl")
+	h := w.Header()
+	if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), der) || h.Get("Content-Type") != "application/pkix-crl" {
+		t.Fatalf("CRL: HTTP %d %q, %d octets", w.Code, h.Get("Content-Type"), w.Body.Len())
+	}
+	etag := h.Get("ETag")
+	if etag != `"1234-`+this.UTC().Format("20060102T150405Z")+`"` || h.Get("Last-Modified") != this.UTC().Format(http.TimeFormat) ||
+		h.Get("Expires") != next.UTC().Format(http.TimeFormat) || h.Get("Cache-Control") != "public, no-transform, max-age=300" {
+		t.Errorf("caching headers %v", h)
+	}
+	for name, hdr := range map[string][2]string{
+		"If-None-Match":     {"If-None-Match", etag},
+		"If-Modified-Since": {"If-Modified-Since", next.UTC().Format(http.TimeFormat)},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/crl/sub-id.crl", nil)
+		r.Header.Set(hdr[0], hdr[1])
+		rec := httptest.NewRecorder()
+		f.handler.ServeHTTP(rec, r)
+		if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+			t.Errorf("%s: HTTP %d, %d octets, want 304", name, rec.Code, rec.Body.Len())
+		}
+	}
+	r := httptest.NewRequest(http.MethodGet, "/crl/sub-id.crl", nil)
+	r.Header.Set("If-None-Match", `"another"`)
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), der) {
+		t.Errorf("another entity tag: HTTP %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/crl/sub-id.crl", nil))
+	if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("ETag") != etag {
+		t.Errorf("HEAD: HTTP %d, %d octets, ETag %q", rec.Code, rec.Body.Len(), rec.Header().Get("ETag"))
+	}
+}
+
+// TestReadCRLMeta: the times and number read without parsing the entries
+// are those crypto/x509 parses, with and without nextUpdate.
+func TestReadCRLMeta(t *testing.T) {
+	h := newHierarchyAt(t, "EC_prime256v1", testNow)
+	for _, next := range []time.Time{testNow.Add(time.Hour), {}} {
+		der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+			Number: big.NewInt(987654321), ThisUpdate: testNow, NextUpdate: testNow.Add(time.Hour),
+			RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(1), RevocationTime: testNow}},
+		}, h.sub, h.subKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.IsZero() {
+			// crypto/x509 requires a nextUpdate: take it out by hand.
+			der = withoutNextUpdate(t, der)
+		}
+		m, ok := readCRLMeta(der)
+		if !ok || !m.thisUpdate.Equal(testNow) || !m.nextUpdate.Equal(next) || m.number == nil || m.number.Int64() != 987654321 {
+			t.Errorf("next %v: %+v, %v", next, m, ok)
+		}
+	}
+	if _, ok := readCRLMeta([]byte("crl-bytes")); ok {
+		t.Error("read a CRL out of junk")
+	}
+}
+
+// withoutNextUpdate is der, a CRL, without its nextUpdate (its signature no
+// longer verifies: readCRLMeta does not check it).
+func withoutNextUpdate(t *testing.T, der []byte) []byte {
+	t.Helper()
+	var crl, tbs []asn1.RawValue
+	if _, err := asn1.Unmarshal(der, &crl); err != nil || len(crl) != 3 {
+		t.Fatalf("CRL: %v", err)
+	}
+	if _, err := asn1.Unmarshal(crl[0].FullBytes, &tbs); err != nil || len(tbs) < 5 {
+		t.Fatalf("TBSCertList: %v", err)
+	}
+	seq := func(parts []asn1.RawValue) []byte {
+		var content []byte
+		for _, p := range parts {
+			content = append(content, p.FullBytes...)
+		}
+		return rawDER(t, asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: content}).FullBytes
+	}
+	crl[0] = asn1.RawValue{FullBytes: seq(append(tbs[:4:4], tbs[5:]...))}
+	return seq(crl)
 }
