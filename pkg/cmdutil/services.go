@@ -160,7 +160,7 @@ func (f *Factory) Renewals(ctx context.Context) (*renewals.Service, error) {
 			return deploy.LocalHost(core.Vault.Dir, name)
 		},
 		AllowExec:   cfg.AllowExec(),
-		HookOutput:  f.hookOutput(),
+		HookOutput:  f.hookOutput(cfg.HooksOutput),
 		SharedStore: cfg.SharedStore(),
 	}), nil
 }
@@ -217,12 +217,14 @@ func (f *Factory) VaultOps(ctx context.Context) (*vaultops.Service, error) {
 	return vaultops.New(core, vaultops.Settings{}), nil
 }
 
-// hookOutput is where deploy commands' output goes: this host's terminal
-// (standard error when it is one), else nowhere — under cron or a timer
-// standard error is a mail or a journal, and a command handed the key may
-// print it.
-func (f *Factory) hookOutput() io.Writer {
-	if f.IO.IsStderrTTY() {
+// hookOutput is where deploy commands' output goes: by default
+// (hooks.output terminal) this host's terminal (standard error when it is
+// one), else nowhere — under cron or a timer standard error is a mail or a
+// journal, and a command handed the key may print it; with hooks.output
+// stderr, standard error always, for an administrator who wants cron's
+// mail to say why a reload failed.
+func (f *Factory) hookOutput(setting string) io.Writer {
+	if f.IO.IsStderrTTY() || setting == "stderr" {
 		return f.IO.ErrOut
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,6 +75,7 @@ var Keys = []Key{
 	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints (https://, as ACME requires)", httpsBaseURL},
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", baseURL},
 	{"hooks.event", String, "", "command that receives each event as JSON on stdin", nil},
+	{"hooks.output", String, "terminal", "where deploy commands' output goes: terminal (standard error when it is one, else nowhere) or stderr (always: cron mails it, a timer's journal keeps it — as a command handed the key may print it)", oneOf("terminal", "stderr")},
 	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
 	{"host.name", String, "", "name of this host in its deploy targets' labels and in the audit records of its changes (default: the system's host name)", nil},
 	{"quotas.domains_per_certificate", Int, "10", "names allowed in one certificate (max 100)", between(1, 100)},
@@ -131,6 +133,16 @@ func positive(v string) error {
 		return fmt.Errorf("%s must be positive", v)
 	}
 	return nil
+}
+
+// oneOf checks that a value is one of choices.
+func oneOf(choices ...string) func(string) error {
+	return func(v string) error {
+		if slices.Contains(choices, strings.TrimSpace(v)) {
+			return nil
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(choices, ", "))
+	}
 }
 
 // autoBool checks true, false (or another strconv.ParseBool form) or auto.
@@ -273,6 +285,8 @@ type Config struct {
 	// HooksAllowExec is hooks.allow_exec: "true", "false" or "auto" (see
 	// AllowExec).
 	HooksAllowExec string
+	// HooksOutput is hooks.output: "terminal" or "stderr".
+	HooksOutput string
 	// HostName is host.name ("" for the system's host name).
 	HostName              string
 	DomainsPerCertificate int
@@ -481,6 +495,7 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.CABaseURL = str("ca.base_url")
 	c.EventHook = str("hooks.event")
 	c.HooksAllowExec = strings.TrimSpace(str("hooks.allow_exec"))
+	c.HooksOutput = strings.TrimSpace(str("hooks.output"))
 	c.HostName = strings.TrimSpace(str("host.name"))
 	c.DomainsPerCertificate = num("quotas.domains_per_certificate")
 	c.OrdersPerHour = num("acme.orders_per_hour")

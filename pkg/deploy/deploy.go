@@ -523,7 +523,7 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 	)
 	shown := ""
 	if out == nil {
-		out, shown = io.Discard, " (its output is shown only when certctl runs on a terminal)"
+		out, shown = io.Discard, " (its output is shown only on a terminal, or everywhere with: certctl config set hooks.output stderr)"
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// A command that starts a daemon leaves it holding the output: when

@@ -469,7 +469,7 @@ func TestHookOutputNeverStored(t *testing.T) {
 	}
 	// Not a terminal: the output is discarded, and the error says so.
 	r := e.Run(tg.args(arn, "--exec", hook, "-o", "json")...)
-	if r.Code != errs.ExitFailure || !strings.Contains(r.Stderr, "shown only when certctl runs on a terminal") {
+	if r.Code != errs.ExitFailure || !strings.Contains(r.Stderr, "shown only on a terminal") {
 		t.Fatalf("deploy with a failing hook: %v", r)
 	}
 	check("deploy's stdout", r.Stdout)
@@ -763,4 +763,25 @@ func TestDeployRefusesAnotherCertificatesFile(t *testing.T) {
 	e.MustRun("deploy", first, "--remove", "--cert-file", tg.cert)
 	e.MustRun(tg.args(second)...)
 	checkInstalled(t, e, second, tg)
+}
+
+// TestHookOutputSetting: without a terminal a failing command's output is
+// not shown unless hooks.output is stderr (tester: cron's mail never said
+// why a reload failed).
+func TestHookOutputSetting(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("output.internal")
+	tg := newTarget(t)
+	// What it prints is not in the command's own text, which the error
+	// quotes.
+	hook := "printf 'nginx: %s\\n' emerg-bad-config >&2; exit 1"
+	r := e.Run(tg.args(arn, "--exec", hook)...)
+	if r.Code != errs.ExitFailure || strings.Contains(r.Stderr, "nginx: emerg-bad-config") || !strings.Contains(r.Stderr, "hooks.output stderr") {
+		t.Fatalf("no terminal, default: %v", r)
+	}
+	e.Vars["CERTCTL_HOOKS_OUTPUT"] = "stderr"
+	r = e.Run(tg.args(arn, "--exec", hook)...)
+	if r.Code != errs.ExitFailure || !strings.Contains(r.Stderr, "nginx: emerg-bad-config") {
+		t.Fatalf("hooks.output stderr: %v", r)
+	}
 }
