@@ -72,8 +72,8 @@ var Keys = []Key{
 	{"smtp.password_file", String, "", "file holding the SMTP password", nil},
 	{"smtp.starttls", Bool, "false", "require STARTTLS", nil},
 	{"endpoint.listen", String, "127.0.0.1:8443", "listen address of `endpoint serve`", listenAddr},
-	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints (https://, as ACME requires)", httpsBaseURL},
-	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", baseURL},
+	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints (https://, as ACME requires; endpoint serve refuses another)", httpURL},
+	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
 	{"hooks.event", String, "", "command that receives each event as JSON on stdin", nil},
 	{"hooks.output", String, "terminal", "where deploy commands' output goes: terminal (standard error when it is one, else nowhere) or stderr (always: cron mails it, a timer's journal keeps it — as a command handed the key may print it)", oneOf("terminal", "stderr")},
 	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
@@ -219,30 +219,6 @@ func hostPorts(v string) error {
 		if err := listenAddr(hp); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// baseURL checks a base URL other URLs are made from by appending a path:
-// an absolute http or https URL without a query or fragment, or nothing.
-func baseURL(v string) error {
-	if err := httpURL(v); err != nil || v == "" {
-		return err
-	}
-	if u, _ := url.Parse(v); u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#") {
-		return fmt.Errorf("%q has a query or fragment: a base URL is scheme, host, port and path", v)
-	}
-	return nil
-}
-
-// httpsBaseURL is baseURL for the ACME endpoints, which clients reach over
-// HTTPS only (RFC 8555 section 6.1) and endpoint serve serves over TLS.
-func httpsBaseURL(v string) error {
-	if err := baseURL(v); err != nil || v == "" {
-		return err
-	}
-	if u, _ := url.Parse(v); u.Scheme != "https" {
-		return fmt.Errorf("%q is not an https:// URL: ACME clients use HTTPS only, and endpoint serve serves TLS (a proxy in front passes TLS through or re-encrypts)", v)
 	}
 	return nil
 }

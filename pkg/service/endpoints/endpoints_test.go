@@ -210,3 +210,21 @@ func TestServingCertificate(t *testing.T) {
 		t.Fatalf("server: %v, %v, %v", srv, dirs, err)
 	}
 }
+
+// TestServerRefusesBaseURL: endpoint serve refuses an endpoint.base_url
+// that is not https://, or that carries a query or fragment (exit 4):
+// clients would be sent to URLs the TLS server never answers, or broken
+// ones (tester).
+func TestServerRefusesBaseURL(t *testing.T) {
+	s, _ := newService(t)
+	for _, u := range []string{"http://acme.internal", "https://acme.internal/p?q=1", "https://acme.internal/#f", "acme.internal"} {
+		s.set.BaseURL = u
+		if _, _, err := s.Server(context.Background(), "127.0.0.1:8443", nil); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("base URL %q: %v (exit %d), want exit 4", u, err, errs.ExitCodeOf(err))
+		}
+	}
+	s.set.BaseURL = "https://acme.internal:8443/acme"
+	if _, _, err := s.Server(context.Background(), "127.0.0.1:8443", nil); err != nil {
+		t.Errorf("an https base URL: %v", err)
+	}
+}

@@ -3,10 +3,14 @@ package endpoints
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"log"
+	"net/url"
+	"strings"
 
 	"github.com/certctl/certctl/pkg/acmeserver"
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/validation"
@@ -69,6 +73,9 @@ func (s *Service) challengeChecker(logger *log.Logger) *validation.ChallengeChec
 // Until ctx ends, the server sweeps expired orders, authorizations and
 // rate windows every acmeserver.SweepInterval.
 func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (*acmeserver.Server, []string, error) {
+	if err := CheckBaseURL(s.set.BaseURL); err != nil {
+		return nil, nil, errs.Invalidf("endpoint.base_url: %v", err).WithHint("certctl config set endpoint.base_url https://HOST[:PORT][/PATH]")
+	}
 	base := acmestate.BaseURL(s.set.BaseURL, addr)
 	var dirs []string
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
@@ -89,4 +96,25 @@ func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (
 		Limits: acmeserver.Limits{OrdersPerHour: s.set.OrdersPerHour, NewAccountsPerHour: s.set.NewAccountsPerHour}})
 	go srv.RunSweeper(ctx, acmeserver.SweepInterval)
 	return srv, dirs, nil
+}
+
+// CheckBaseURL checks endpoint.base_url for endpoint serve: unset, or an
+// https:// URL without a query or fragment — ACME clients use HTTPS only
+// (RFC 8555 section 6.1) and endpoint serve serves TLS (a proxy in front
+// passes it through or re-encrypts), and the server appends paths to it.
+// The setting itself is loaded as any http(s) URL, so that a value set
+// before this rule stops only the server, not every command (renew --due
+// among them).
+func CheckBaseURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q is not an https:// URL: ACME clients use HTTPS only, and endpoint serve serves TLS", v)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#") {
+		return fmt.Errorf("%q has a query or fragment: a base URL is scheme, host, port and path", v)
+	}
+	return nil
 }
