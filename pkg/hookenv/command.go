@@ -8,8 +8,10 @@ import (
 // Command is the command certctl runs for the user: script through
 // /bin/sh -c, in the environment Environ(extra...) gives. When ctx ends
 // (the hook's time limit, an interruption) the whole command is stopped —
-// on Unix every process it started, in its own process group, not the
-// shell alone (a `sleep` or a reload script it ran would go on, orphaned).
+// without a terminal (cron, a timer) on Unix, every process it started, in
+// its own process group, not the shell alone (a `sleep` or a reload script
+// it ran would go on, orphaned); on a terminal the command keeps the
+// terminal's foreground group, so that it can ask there (sudo).
 func Command(ctx context.Context, script string, extra ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script)
 	cmd.Env = Environ(extra...)
