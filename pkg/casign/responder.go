@@ -197,7 +197,7 @@ func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string
 		// Cacheable until its nextUpdate, for crlCacheAge at most: a
 		// revocation reaches the caches in front (a CDN, a proxy) within
 		// that, as the responder signs a new CRL at its next GET. The
-		// entity tag and Last-Modified answer conditional GETs (304).
+		// entity tag answers conditional GETs (304).
 		h.Set("ETag", m.etag())
 		age := crlCacheAge
 		if !m.nextUpdate.IsZero() {
@@ -205,7 +205,13 @@ func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string
 			age = min(age, max(0, m.nextUpdate.Sub(s.now())))
 		}
 		h.Set("Cache-Control", "public, no-transform, max-age="+strconv.Itoa(int(age/time.Second)))
-		http.ServeContent(w, r, "", m.thisUpdate, bytes.NewReader(der))
+		// Revalidated by the entity tag alone: a date says too little —
+		// two CRLs signed in one second, a server whose clock is behind
+		// signing a higher number — so If-Modified-Since and a dated
+		// If-Range get the whole CRL (no modification time given to
+		// ServeContent), Last-Modified being for information.
+		h.Set("Last-Modified", m.thisUpdate.UTC().Format(http.TimeFormat))
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(der))
 		return
 	}
 	h.Set("Content-Length", strconv.Itoa(len(der)))

@@ -655,8 +655,7 @@ func TestOpenSSLOCSP(t *testing.T) {
 // TestCRLEndpointCaching: a CRL is served with what caches in front need —
 // an entity tag (its number and thisUpdate), Last-Modified (thisUpdate),
 // Expires (nextUpdate) and a max-age of at most crlCacheAge — and a
-// conditional GET of the same CRL is answered 304 (tester: none, and every
-// If-Modified-Since got the whole CRL again).
+// GET naming its entity tag is answered 304 (tester: no caching headers).
 func TestCRLEndpointCaching(t *testing.T) {
 	f := newOCSPFixture(t, "EC_prime256v1", testNow)
 	this, next := testNow.Add(-time.Minute), testNow.Add(7*24*time.Hour)
@@ -678,17 +677,22 @@ func TestCRLEndpointCaching(t *testing.T) {
 		h.Get("Expires") != next.UTC().Format(http.TimeFormat) || h.Get("Cache-Control") != "public, no-transform, max-age=300" {
 		t.Errorf("caching headers %v", h)
 	}
-	for name, hdr := range map[string][2]string{
-		"If-None-Match":     {"If-None-Match", etag},
-		"If-Modified-Since": {"If-Modified-Since", next.UTC().Format(http.TimeFormat)},
-	} {
-		r := httptest.NewRequest(http.MethodGet, "/crl/sub-id.crl", nil)
-		r.Header.Set(hdr[0], hdr[1])
-		rec := httptest.NewRecorder()
-		f.handler.ServeHTTP(rec, r)
-		if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
-			t.Errorf("%s: HTTP %d, %d octets, want 304", name, rec.Code, rec.Body.Len())
-		}
+	r0 := httptest.NewRequest(http.MethodGet, "/crl/sub-id.crl", nil)
+	r0.Header.Set("If-None-Match", etag)
+	rec0 := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec0, r0)
+	if rec0.Code != http.StatusNotModified || rec0.Body.Len() != 0 {
+		t.Errorf("If-None-Match: HTTP %d, %d octets, want 304", rec0.Code, rec0.Body.Len())
+	}
+	// A date does not tell two CRLs of one second apart, nor a higher
+	// number signed by a server whose clock is behind: If-Modified-Since
+	// gets the whole CRL (review).
+	r1 := httptest.NewRequest(http.MethodGet, "/crl/sub-id.crl", nil)
+	r1.Header.Set("If-Modified-Since", next.UTC().Format(http.TimeFormat))
+	rec1 := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec1, r1)
+	if rec1.Code != http.StatusOK || !bytes.Equal(rec1.Body.Bytes(), der) {
+		t.Errorf("If-Modified-Since: HTTP %d, want the CRL", rec1.Code)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/crl/sub-id.crl", nil)
 	r.Header.Set("If-None-Match", `"another"`)
