@@ -101,18 +101,37 @@ func (t Target) checkFiles() error {
 			if a.path == "" || b.path == "" {
 				continue
 			}
-			same := filepath.Clean(a.path) == filepath.Clean(b.path)
-			if !same {
-				fa, errA := os.Stat(a.path)
-				fb, errB := os.Stat(b.path)
-				same = errA == nil && errB == nil && os.SameFile(fa, fb)
-			}
-			if same {
+			if samePath(a.path, b.path) {
 				return fmt.Errorf("the %s file and the %s file are one file (%s): each must be a file of its own", a.role, b.role, b.path)
 			}
 		}
 	}
 	return nil
+}
+
+// samePath reports whether a and b name one file: the same path once
+// cleaned, or two names (a link) of one existing file.
+func samePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
+// Shared returns a file t writes that o writes too (its path as t names
+// it), "" when none: two targets that share a file would replace each
+// other's.
+func (t Target) Shared(o Target) string {
+	for _, a := range []string{t.CertFile, t.KeyFile, t.ChainFile, t.FullchainFile} {
+		for _, b := range []string{o.CertFile, o.KeyFile, o.ChainFile, o.FullchainFile} {
+			if a != "" && b != "" && samePath(a, b) {
+				return a
+			}
+		}
+	}
+	return ""
 }
 
 // Targets reads the deploy targets of a certificate.

@@ -95,18 +95,20 @@ func (h Host) readTargets() (map[string]recorded, error) {
 	return out, nil
 }
 
-// RecordedAt returns the certificates other than certID that this host
-// has a target of at certFile in its record (not removed): candidates the
-// store's targets confirm or not (see renewals' Deploy).
-func (h Host) RecordedAt(certID, certFile string) ([]string, error) {
+// OtherCertificates returns the certificates other than certID that this
+// host has targets of in its record (not removed): candidates the store's
+// targets confirm or not (see renewals' Deploy).
+func (h Host) OtherCertificates(certID string) ([]string, error) {
 	m, err := h.recordedTargets()
 	if err != nil {
 		return nil, err
 	}
+	seen := map[string]bool{}
 	var out []string
 	for k, r := range m {
-		id, file, ok := strings.Cut(k, " ")
-		if ok && file == certFile && id != certID && !r.Removed {
+		id, _, ok := strings.Cut(k, " ")
+		if ok && id != certID && !r.Removed && !seen[id] {
+			seen[id] = true
 			out = append(out, id)
 		}
 	}

@@ -750,8 +750,24 @@ func TestDeployRefusesAnotherCertificatesFile(t *testing.T) {
 	tg := newTarget(t)
 	e.MustRun(tg.args(first)...)
 	r := e.Run(tg.args(second)...)
-	if r.Code != errs.ExitRefused || !strings.Contains(r.Stderr, "is where certificate "+first+" is deployed on this host") {
+	if r.Code != errs.ExitRefused || !strings.Contains(r.Stderr, "is a file of certificate "+first+"'s deploy target on this host") {
 		t.Fatalf("deploy of a second certificate to the same file: %v", r)
+	}
+	// Any file of the target, by any name (review: the key file, the
+	// fullchain file as a certificate file, a link to it went through).
+	other := newTarget(t)
+	link := filepath.Join(other.dir, "link.crt")
+	if err := os.Symlink(tg.cert, link); err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"the key file":            {"deploy", second, "--cert-file", other.cert, "--key-file", tg.key},
+		"the fullchain file":      {"deploy", second, "--cert-file", tg.fullchain, "--key-file", other.key},
+		"a link to the cert file": {"deploy", second, "--cert-file", link, "--key-file", other.key},
+	} {
+		if r := e.Run(args...); r.Code != errs.ExitRefused {
+			t.Errorf("%s of another certificate's target: %v", name, r)
+		}
 	}
 	if d := e.Describe(second); len(d.InUseBy) != 0 {
 		t.Errorf("the refused target was recorded: %v", d.InUseBy)

@@ -80,7 +80,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		if err := checkDeployable(c); err != nil {
 			return err
 		}
-		if err := s.checkFileFree(tx, host, id, t.CertFile); err != nil {
+		if err := s.checkFilesFree(tx, host, id, t); err != nil {
 			return err
 		}
 		m, in, err = s.material(tx, id)
@@ -185,11 +185,12 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: notices}, nil
 }
 
-// checkFileFree refuses (exit 5) a deploy of certificate id to certFile
-// when another certificate is deployed there on this host: each renewal
-// pass would install one over the other, and run both commands.
-func (s *Service) checkFileFree(tx localstore.Tx, host deploy.Host, id, certFile string) error {
-	others, err := host.RecordedAt(id, certFile)
+// checkFilesFree refuses (exit 5) a deploy of certificate id to t when a
+// file of t is a file of another certificate's target on this host (the
+// same path, or a link to it): each renewal pass would install one over
+// the other, and run both commands.
+func (s *Service) checkFilesFree(tx localstore.Tx, host deploy.Host, id string, t deploy.Target) error {
+	others, err := host.OtherCertificates(id)
 	if err != nil {
 		return err
 	}
@@ -199,9 +200,12 @@ func (s *Service) checkFileFree(tx localstore.Tx, host deploy.Host, id, certFile
 			return err
 		}
 		for _, x := range ts {
-			if x.CertFile == certFile && x.HostID == host.ID {
-				return errs.Refusedf("%s is where certificate %s is deployed on this host: two certificates in one file would replace each other at every renewal", certFile, s.core.Names.CertificateARN(other)).
-					WithHint("remove that target first: certctl deploy %s --remove --cert-file %s", other, shellarg.Quote(certFile))
+			if x.HostID != host.ID {
+				continue
+			}
+			if f := t.Shared(x); f != "" {
+				return errs.Refusedf("%s is a file of certificate %s's deploy target on this host (%s): two certificates in one file would replace each other at every renewal", f, s.core.Names.CertificateARN(other), x.CertFile).
+					WithHint("remove that target first: certctl deploy %s --remove --cert-file %s", other, shellarg.Quote(x.CertFile))
 			}
 		}
 	}
