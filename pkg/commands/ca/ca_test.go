@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
@@ -344,6 +346,21 @@ func TestReadJSONArgInline(t *testing.T) {
 		got, err := readJSONArg(nil, "name-constraints", in)
 		if err != nil || string(got) != strings.TrimSpace(in) {
 			t.Errorf("%q: %q, %v", in, got, err)
+		}
+	}
+}
+
+// TestCARowEscapesNames: a CA's common name (an imported CA's may hold
+// anything) is escaped in its table row, even a colour sequence equal to
+// certctl's own styles, which the table writer keeps (review).
+func TestCARowEscapesNames(t *testing.T) {
+	s := output.NewStyles(io.Discard, true)
+	var d authorities.Description
+	d.Arn = "arn:certctl:acm-pca:local:000000000000:certificate-authority/1"
+	d.CertificateAuthorityConfiguration.Subject.CommonName = "evil" + s.Bad("X")
+	for _, c := range caRow(s, d)[3:4] {
+		if strings.Contains(c, "\x1b") {
+			t.Errorf("common name cell %q holds a raw escape", c)
 		}
 	}
 }

@@ -94,7 +94,7 @@ func describeTable(d acmestate.Description) *output.Table {
 	t := &output.Table{}
 	add := func(k, v string) {
 		if v != "" {
-			t.Rows = append(t.Rows, []string{k, v})
+			t.Rows = append(t.Rows, []string{k, output.Sanitize(v)})
 		}
 	}
 	add("ARN", d.AcmeEndpointArn)

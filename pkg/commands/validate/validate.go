@@ -171,7 +171,7 @@ func detailView(d inventory.Detail) output.View {
 				{"Status", s.Status(d.Status)},
 			}}
 			if d.FailureReason != "" {
-				t.Rows = append(t.Rows, []string{"Failure", d.FailureReason})
+				t.Rows = append(t.Rows, []string{"Failure", output.Sanitize(d.FailureReason)})
 			}
 			for _, dv := range d.DomainValidationOptions {
 				line := s.Status(dv.ValidationStatus) + " " + dv.ValidationMethod

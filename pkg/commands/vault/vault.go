@@ -312,7 +312,7 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 			}
 			t := &output.Table{Headers: []string{"CHECK", "RESOURCE", "PROBLEM"}}
 			for _, pr := range rep.Problems {
-				t.Rows = append(t.Rows, []string{s.Bad(pr.Check), pr.Resource, pr.Message})
+				t.Rows = append(t.Rows, []string{s.Bad(pr.Check), output.Sanitize(pr.Resource), output.Sanitize(pr.Message)})
 			}
 			return t
 		},
