@@ -15,13 +15,7 @@ func TestTimeoutsAndShutdown(t *testing.T) {
 		srv.WriteTimeout != WriteTimeout || srv.IdleTimeout != IdleTimeout {
 		t.Fatalf("timeouts %+v", srv)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, srv, ln) }()
+	ln, cancel, done := serveOnLoopback(t, srv)
 	resp, err := http.Get("http://" + ln.Addr().String() + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -51,13 +45,7 @@ func TestTimeoutsAndShutdown(t *testing.T) {
 // a failure).
 func TestShutdownCutsSlowRequests(t *testing.T) {
 	srv := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.ReadAll(r.Body) }), nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, srv, ln) }()
+	ln, cancel, done := serveOnLoopback(t, srv)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -77,4 +65,18 @@ func TestShutdownCutsSlowRequests(t *testing.T) {
 	case <-time.After(ShutdownTimeout + 10*time.Second):
 		t.Fatal("Serve did not return")
 	}
+}
+
+// serveOnLoopback runs Serve(srv) on a loopback port until cancel; done
+// receives what it returns.
+func serveOnLoopback(t *testing.T, srv *http.Server) (net.Listener, context.CancelFunc, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, srv, ln) }()
+	return ln, cancel, done
 }
