@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -157,8 +158,12 @@ type Service struct {
 	// (see cachedBuiltIn).
 	builtInIDs map[string]string
 	// created is the built-in CAs each unfinished transaction made on
-	// first use, for the change running it to name (TakeCreated).
-	created map[localstore.Tx][]string
+	// first use, for the change running it to name (TakeCreated), under
+	// createdMu; pending counts its entries, so that every change of a
+	// busy server (nearly always none) looks without taking a lock.
+	createdMu sync.Mutex
+	created   map[localstore.Tx][]string
+	pending   atomic.Int32
 }
 
 // TokenKeys finds CA keys held in a PKCS#11 token (an hsm.Token).

@@ -80,12 +80,15 @@ func (s *Service) ensure(tx localstore.Tx, m builtIns, role string, req CreateRe
 	r, err := s.Create(tx, req)
 	if err == nil {
 		m[role] = r
-		s.mu.Lock()
+		s.createdMu.Lock()
 		if s.created == nil {
 			s.created = map[localstore.Tx][]string{}
 		}
+		if _, ok := s.created[tx]; !ok {
+			s.pending.Add(1)
+		}
 		s.created[tx] = append(s.created[tx], r.ID)
-		s.mu.Unlock()
+		s.createdMu.Unlock()
 	}
 	return r, err
 }
@@ -97,10 +100,16 @@ func (s *Service) ensure(tx localstore.Tx, m builtIns, role string, req CreateRe
 // request of the default CA, an ACME order of a public-style
 // certificate, the trust bundle).
 func (s *Service) TakeCreated(tx localstore.Tx) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.created[tx]
-	delete(s.created, tx)
+	if s.pending.Load() == 0 {
+		return nil
+	}
+	s.createdMu.Lock()
+	defer s.createdMu.Unlock()
+	ids, ok := s.created[tx]
+	if ok {
+		delete(s.created, tx)
+		s.pending.Add(-1)
+	}
 	return ids
 }
 
