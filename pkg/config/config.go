@@ -50,6 +50,20 @@ type Key struct {
 	Check func(value string) error
 }
 
+// setCheck is what Set asks of a new value of the setting name beyond its
+// Check: a rule added after values were written, which Load does not
+// enforce, so that a file written before it stops no command (the one the
+// value would break checks it itself: endpoint serve its base URL).
+func setCheck(name string) func(string) error {
+	switch name {
+	case "endpoint.base_url":
+		return CheckHTTPSBaseURL
+	case "ca.base_url":
+		return CheckBaseURL
+	}
+	return nil
+}
+
 // Keys are every setting of SPEC section 3, in display order, with the
 // checks of their values: the one table that Load, Set and Validate use.
 var Keys = []Key{
@@ -219,6 +233,32 @@ func hostPorts(v string) error {
 		if err := listenAddr(hp); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CheckBaseURL checks a base URL other URLs are made from by appending a
+// path (ca.base_url: CRL and OCSP URLs in every certificate issued): an
+// absolute http or https URL without a query or fragment, or nothing.
+func CheckBaseURL(v string) error {
+	if err := httpURL(v); err != nil || v == "" {
+		return err
+	}
+	if u, _ := url.Parse(v); u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#") {
+		return fmt.Errorf("%q has a query or fragment: a base URL is scheme, host, port and path", v)
+	}
+	return nil
+}
+
+// CheckHTTPSBaseURL is CheckBaseURL for endpoint.base_url: https:// only —
+// ACME clients use HTTPS (RFC 8555 section 6.1) and endpoint serve serves
+// TLS (a proxy in front passes it through or re-encrypts).
+func CheckHTTPSBaseURL(v string) error {
+	if err := CheckBaseURL(v); err != nil || v == "" {
+		return err
+	}
+	if u, _ := url.Parse(v); u.Scheme != "https" {
+		return fmt.Errorf("%q is not an https:// URL: ACME clients use HTTPS only, and endpoint serve serves TLS", v)
 	}
 	return nil
 }
@@ -645,6 +685,11 @@ func Set(file, name, value string) error {
 	}
 	if err := Validate(k, value); err != nil {
 		return fmt.Errorf("setting %s: %v", name, err)
+	}
+	if check := setCheck(name); check != nil && strings.TrimSpace(value) != "" {
+		if err := check(strings.TrimSpace(value)); err != nil {
+			return fmt.Errorf("setting %s: %v", name, err)
+		}
 	}
 	flat, err := readFile(file)
 	if err != nil {

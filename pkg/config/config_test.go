@@ -332,9 +332,6 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"renewal.window", "30d"},
 		{"endpoint.listen", ":8443"},
 		{"endpoint.base_url", "https://acme.internal:8443"},
-		// Loaded as any http(s) URL: endpoint serve alone refuses one
-		// that is not https (a value set earlier stops no other command).
-		{"endpoint.base_url", "http://acme.internal"},
 		{"ca.base_url", "http://pki.internal:8080/"},
 		{"endpoint.base_url", ""},
 		{"store", "postgres://certctl@db/certctl"},
@@ -500,5 +497,37 @@ func TestFileNumbersAreDecimal(t *testing.T) {
 	if c.Account != "000000000000" || c.HTTPPort != 10 || c.Region != "eu" {
 		data, _ := os.ReadFile(file)
 		t.Errorf("after Set: %q %d %q\n%s", c.Account, c.HTTPPort, c.Region, data)
+	}
+}
+
+// TestSetOnlyRules: config set refuses a base URL that would make broken
+// URLs (an endpoint one that is not https://, either with a query or a
+// fragment), while a file or environment holding one written before the
+// rule still loads — endpoint serve refuses it itself, and no other
+// command (renew --due from cron) stops over it (final review).
+func TestSetOnlyRules(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	for _, b := range []struct{ key, value string }{
+		{"endpoint.base_url", "http://acme.internal"},
+		{"endpoint.base_url", "https://acme.internal/p?q=1"},
+		{"endpoint.base_url", "https://acme.internal/#f"},
+		{"ca.base_url", "http://pki.internal/?x=1#f"},
+	} {
+		if err := Set(file, b.key, b.value); err == nil || !strings.Contains(err.Error(), b.key) {
+			t.Errorf("Set(%s, %s): %v, want a refusal naming the setting", b.key, b.value, err)
+		}
+		env := fakeEnv(map[string]string{"HOME": t.TempDir(), EnvName(b.key): b.value})
+		if _, err := Load("", nil, env); err != nil {
+			t.Errorf("Load with %s=%s: %v, want it loaded", EnvName(b.key), b.value, err)
+		}
+	}
+	for _, g := range []struct{ key, value string }{
+		{"endpoint.base_url", "https://acme.internal:8443/acme"},
+		{"ca.base_url", "http://pki.internal:8080/pki"},
+		{"ca.base_url", ""},
+	} {
+		if err := Set(file, g.key, g.value); err != nil {
+			t.Errorf("Set(%s, %s): %v", g.key, g.value, err)
+		}
 	}
 }

@@ -39,8 +39,12 @@ OCSP responder (/ocsp) and issuance counters (/metrics, Prometheus text).
 The serving certificate is issued at start from the vault's default private CA
 for the listen host (or localhost and the loopback addresses for a wildcard
 address), so clients trust ` + "`certctl ca trust-bundle`" + `; --tls-cert/--tls-key supply
-another. URLs use endpoint.base_url when set, else https://<listen address>.
---listen defaults to endpoint.listen (127.0.0.1:8443). Runs until interrupted.
+another. URLs use endpoint.base_url when set — an https:// URL without a query or
+fragment, else the server does not start (exit 4): ACME clients use HTTPS only, and
+a proxy in front passes TLS through or re-encrypts — else https://<listen address>.
+--listen defaults to endpoint.listen (127.0.0.1:8443). CRLs are served as ca serve
+serves them (ETag, Expires, Cache-Control; 304 to If-None-Match). Runs until
+interrupted; a stop waits 5 s for requests under way, then closes them (exit 0).
 
 This process checks the challenges of CHALLENGE endpoints: http-01 on
 validation.http_port (default 80), tls-alpn-01 on validation.tls_alpn_port
@@ -75,6 +79,11 @@ the system's), CAA naming one of validation.caa_identities.` + cmdutil.ExitStatu
 func runServe(ctx context.Context, o *ServeOptions) error {
 	svc, err := o.Endpoints(ctx)
 	if err != nil {
+		return err
+	}
+	// Before anything is issued or bound: a base URL the server cannot
+	// serve stops it (exit 4) with no serving certificate made.
+	if err := svc.CheckBaseURL(); err != nil {
 		return err
 	}
 	listen := o.Listen

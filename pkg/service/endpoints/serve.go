@@ -3,13 +3,11 @@ package endpoints
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"log"
-	"net/url"
-	"strings"
 
 	"github.com/certctl/certctl/pkg/acmeserver"
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -73,8 +71,8 @@ func (s *Service) challengeChecker(logger *log.Logger) *validation.ChallengeChec
 // Until ctx ends, the server sweeps expired orders, authorizations and
 // rate windows every acmeserver.SweepInterval.
 func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (*acmeserver.Server, []string, error) {
-	if err := CheckBaseURL(s.set.BaseURL); err != nil {
-		return nil, nil, errs.Invalidf("endpoint.base_url: %v", err).WithHint("certctl config set endpoint.base_url https://HOST[:PORT][/PATH]")
+	if err := s.CheckBaseURL(); err != nil {
+		return nil, nil, err
 	}
 	base := acmestate.BaseURL(s.set.BaseURL, addr)
 	var dirs []string
@@ -98,23 +96,13 @@ func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (
 	return srv, dirs, nil
 }
 
-// CheckBaseURL checks endpoint.base_url for endpoint serve: unset, or an
-// https:// URL without a query or fragment — ACME clients use HTTPS only
-// (RFC 8555 section 6.1) and endpoint serve serves TLS (a proxy in front
-// passes it through or re-encrypts), and the server appends paths to it.
-// The setting itself is loaded as any http(s) URL, so that a value set
-// before this rule stops only the server, not every command (renew --due
-// among them).
-func CheckBaseURL(v string) error {
-	if v == "" {
-		return nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%q is not an https:// URL: ACME clients use HTTPS only, and endpoint serve serves TLS", v)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#") {
-		return fmt.Errorf("%q has a query or fragment: a base URL is scheme, host, port and path", v)
+// CheckBaseURL refuses (exit 4) an endpoint.base_url endpoint serve cannot
+// serve (config.CheckHTTPSBaseURL). The setting is loaded as any http(s)
+// URL — a value written before the rule stops no other command, renew
+// --due among them — so the server checks it before it does anything.
+func (s *Service) CheckBaseURL() error {
+	if err := config.CheckHTTPSBaseURL(s.set.BaseURL); err != nil {
+		return errs.Invalidf("endpoint.base_url: %v", err).WithHint("certctl config set endpoint.base_url https://HOST[:PORT][/PATH]")
 	}
 	return nil
 }
