@@ -94,11 +94,15 @@ func readCRLTime(s *cryptobyte.String) (time.Time, bool) {
 }
 
 // etag is the CRL's entity tag: its number, which names one CRL of its
-// CA (the responders' collide rule), with its thisUpdate.
+// CA (the responders' collide rule), with its thisUpdate. It is weak: two
+// signings of one CRL (a server adopting another's record, an ECDSA
+// signature drawn again) are the same list in other bytes, so a range of
+// one must not be joined to another (If-Range compares strongly, and a
+// weak tag never matches there), while If-None-Match still gets 304.
 func (m crlMeta) etag() string {
 	n := ""
 	if m.number != nil {
 		n = hex.EncodeToString(m.number.Bytes())
 	}
-	return `"` + n + "-" + m.thisUpdate.UTC().Format("20060102T150405Z") + `"`
+	return `W/"` + n + "-" + m.thisUpdate.UTC().Format("20060102T150405Z") + `"`
 }

@@ -673,7 +673,7 @@ func TestCRLEndpointCaching(t *testing.T) {
 		t.Fatalf("CRL: HTTP %d %q, %d octets", w.Code, h.Get("Content-Type"), w.Body.Len())
 	}
 	etag := h.Get("ETag")
-	if etag != `"1234-`+this.UTC().Format("20060102T150405Z")+`"` || h.Get("Last-Modified") != this.UTC().Format(http.TimeFormat) ||
+	if etag != `W/"1234-`+this.UTC().Format("20060102T150405Z")+`"` || h.Get("Last-Modified") != this.UTC().Format(http.TimeFormat) ||
 		h.Get("Expires") != next.UTC().Format(http.TimeFormat) || h.Get("Cache-Control") != "public, no-transform, max-age=300" {
 		t.Errorf("caching headers %v", h)
 	}
@@ -701,6 +701,29 @@ func TestCRLEndpointCaching(t *testing.T) {
 	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), der) {
 		t.Errorf("another entity tag: HTTP %d", rec.Code)
 	}
+	// The tag is weak (another signing of the same CRL has other bytes):
+	// a range asked If-Range it gets the whole CRL, never a piece to join
+	// to another signing's (final review).
+	r = httptest.NewRequest(http.MethodGet, "/crl/sub-id.crl", nil)
+	r.Header.Set("Range", "bytes=0-9")
+	r.Header.Set("If-Range", etag)
+	rec = httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), der) {
+		t.Errorf("If-Range with the tag: HTTP %d, %d octets, want the whole CRL", rec.Code, rec.Body.Len())
+	}
+	// max-age stops at nextUpdate.
+	soon, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(0x1235), ThisUpdate: this, NextUpdate: testNow.Add(2 * time.Minute),
+	}, f.h.sub, f.h.subKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.lookup.crls["sub-id"] = soon
+	if w := get(t, f.handler, "/crl/sub-id.crl"); w.Header().Get("Cache-Control") != "public, no-transform, max-age=120" {
+		t.Errorf("CRL current 2 more minutes: Cache-Control %q", w.Header().Get("Cache-Control"))
+	}
+	f.lookup.crls["sub-id"] = der
 	rec = httptest.NewRecorder()
 	f.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/crl/sub-id.crl", nil))
 	if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("ETag") != etag {
