@@ -142,10 +142,10 @@ func printError(f *cmdutil.Factory, err error) {
 	msg := err.Error()
 	// What an error quotes may come from outside (an argument, a file, a
 	// name): its control characters are shown escaped, line by line.
-	fmt.Fprintf(f.IO.ErrOut, "certctl: %s\n", sanitizeLines(msg))
+	fmt.Fprintf(f.IO.ErrOut, "certctl: %s\n", output.SanitizeLines(msg))
 	code := errs.ExitCodeOf(err)
 	if ce != nil && ce.Hint != "" {
-		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", sanitizeLines(ce.Hint))
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(ce.Hint))
 	} else if code == errs.ExitUsage && (ce == nil || !ce.NoHelpHint) {
 		fmt.Fprintln(f.IO.ErrOut, "hint: run with --help for usage")
 	}
@@ -162,16 +162,6 @@ func printError(f *cmdutil.Factory, err error) {
 		b, _ := json.Marshal(map[string]errorObject{"Error": {Code: name, Message: msg, ExitCode: int(code)}})
 		fmt.Fprintln(f.IO.ErrOut, string(b))
 	}
-}
-
-// sanitizeLines is output.Sanitize of each line of s: a message of
-// several lines keeps them.
-func sanitizeLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = output.Sanitize(l)
-	}
-	return strings.Join(lines, "\n")
 }
 
 // outputFromArgs finds an -o/--output value in args (for error reporting

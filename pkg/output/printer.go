@@ -368,14 +368,20 @@ func (p *Printer) WriteRecords(rows [][]string) error {
 	return err
 }
 
-// writeText writes one string with its line breaks, ending with a newline,
-// each line sanitised (in a pipe too, as WriteRecords).
-func (p *Printer) writeText(s string) error {
+// SanitizeLines is Sanitize of each line of s (a CR ending a line goes):
+// text of several lines keeps them.
+func SanitizeLines(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = Sanitize(strings.TrimSuffix(l, "\r"))
 	}
-	s = strings.Join(lines, "\n")
+	return strings.Join(lines, "\n")
+}
+
+// writeText writes one string with its line breaks, ending with a newline,
+// each line sanitised (in a pipe too, as WriteRecords).
+func (p *Printer) writeText(s string) error {
+	s = SanitizeLines(s)
 	if !strings.HasSuffix(s, "\n") {
 		s += "\n"
 	}
