@@ -65,6 +65,11 @@ func TestShutdownCutsSlowRequests(t *testing.T) {
 	case <-time.After(ShutdownTimeout + 10*time.Second):
 		t.Fatal("Serve did not return")
 	}
+	// The slow client's connection is closed, not left open.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Errorf("the slow request's connection was not closed: %v", err)
+	}
 }
 
 // serveOnLoopback runs Serve(srv) on a loopback port until cancel; done
