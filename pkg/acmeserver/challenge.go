@@ -90,7 +90,7 @@ func admitNames(tx localstore.Tx, ep *acmestate.Endpoint, names []string) (chall
 	for _, n := range rest {
 		if len(ep.ChallengesFor(dnsname.Base(n), dnsname.IsWildcard(n))) == 0 {
 			why := n + ": a wildcard needs dns-01, which this endpoint does not offer"
-			if !validation.DNS01Fits(dnsname.Base(n)) {
+			if slices.Contains(ep.ChallengeTypes, validation.ChallengeDNS01) && !validation.DNS01Fits(dnsname.Base(n)) {
 				why = n + ": only dns-01 could prove it here, and its record _acme-challenge." + dnsname.Base(n) + " would be longer than a DNS name may be (253 octets)"
 			}
 			sub = append(sub, Subproblem{Type: errRejectedIdentifier, Detail: why,
