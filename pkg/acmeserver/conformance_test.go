@@ -214,6 +214,15 @@ func TestOrderAndFinalizeRefusals(t *testing.T) {
 			t.Errorf("order %v: %v, want rejectedIdentifier", names, err)
 		}
 	}
+	// Too many names: the count is at fault, not the name after the
+	// quota, which the refusal named as an invalid domain name.
+	var many []string
+	for i := range 11 {
+		many = append(many, fmt.Sprintf("n%d.lab.test", i))
+	}
+	if _, err := c.AuthorizeOrder(ctx, acme.DomainIDs(many...)); !isProblem(err, errRejectedIdentifier) || !strings.Contains(err.Error(), "too many names: 11 distinct, at most 10") || strings.Contains(err.Error(), "n10.lab.test") {
+		t.Errorf("order of 11 names: %v", err)
+	}
 	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("a.lab.test"))
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,13 @@ type Error struct {
 
 // Error implements error. The name is quoted, so control characters in it
 // are escaped.
+//
+// A rule of the list as a whole (no names, too many) names no name: the
+// one it would name is not at fault.
 func (e *Error) Error() string {
+	if e.Name == "" {
+		return e.Rule
+	}
 	return fmt.Sprintf("invalid domain name %q: %s", e.Name, e.Rule)
 }
 

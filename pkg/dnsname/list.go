@@ -43,7 +43,7 @@ func ValidateList(names []string, quota int) ([]string, error) {
 		out = append(out, n)
 	}
 	if len(out) > quota {
-		return nil, newError(out[quota], fmt.Sprintf("too many names (%d > %d)", len(out), quota))
+		return nil, newError("", fmt.Sprintf("too many names: %d distinct, at most %d a certificate", len(out), quota))
 	}
 	return out, nil
 }

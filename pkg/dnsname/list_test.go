@@ -66,14 +66,14 @@ func TestValidateListQuota(t *testing.T) {
 		rule     string // "" when accepted
 	}{
 		{10, 0, ""},
-		{11, 0, "too many names (11 > 10)"},
+		{11, 0, "too many names: 11 distinct, at most 10 a certificate"},
 		{10, -1, ""},
-		{11, -5, "too many names (11 > 10)"},
+		{11, -5, "too many names: 11 distinct, at most 10 a certificate"},
 		{3, 3, ""},
-		{4, 3, "too many names (4 > 3)"},
+		{4, 3, "too many names: 4 distinct, at most 3 a certificate"},
 		{100, 100, ""},
-		{101, 100, "too many names (101 > 100)"},
-		{101, 500, "too many names (101 > 100)"}, // capped at MaxQuota
+		{101, 100, "too many names: 101 distinct, at most 100 a certificate"},
+		{101, 500, "too many names: 101 distinct, at most 100 a certificate"}, // capped at MaxQuota
 	}
 	for _, tt := range tests {
 		got, err := ValidateList(names(tt.n), tt.quota)
@@ -86,6 +86,10 @@ func TestValidateListQuota(t *testing.T) {
 		var e *Error
 		if !errors.As(err, &e) || e.Rule != tt.rule {
 			t.Errorf("%d names, quota %d: err = %v, want rule %q", tt.n, tt.quota, err, tt.rule)
+		}
+		// The message names no name: none of them is at fault.
+		if err != nil && strings.Contains(err.Error(), "example.com") {
+			t.Errorf("%d names, quota %d: %q names a name", tt.n, tt.quota, err)
 		}
 	}
 	// Duplicates do not count against the quota.
