@@ -3,9 +3,12 @@ package acmeserver
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/acme"
 
@@ -198,4 +201,115 @@ func TestRevokeByCertificateKey(t *testing.T) {
 	if err := f.client(certKey).RevokeCert(ctx, certKey, ders[0], acme.CRLReasonSuperseded); err != nil {
 		t.Fatalf("revoke by certificate key: %v", err)
 	}
+}
+
+// TestRevokeByAuthorizedAccount: RFC 8555 7.6 — an account that holds
+// valid authorizations for every name of a certificate another account
+// obtained may revoke it (the server MUST consider it authorised); one
+// that holds them for some names only, or whose authorizations expired,
+// may not. A certificate of another endpoint is not found there (404
+// malformed, not 404 unauthorized).
+func TestRevokeByAuthorizedAccount(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	ctx := context.Background()
+	owner, _ := f.register(newKey(t))
+	issue := func(names ...string) []byte {
+		t.Helper()
+		o, err := owner.AuthorizeOrder(ctx, acme.DomainIDs(names...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ders, _, err := owner.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), names...), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ders[0]
+	}
+	cert := issue("a.lab.test", "*.w.lab.test")
+
+	other, _ := f.register(newKey(t))
+	if _, err := other.AuthorizeOrder(ctx, acme.DomainIDs("a.lab.test", "w.lab.test")); err != nil {
+		t.Fatal(err)
+	}
+	// a.lab.test, and w.lab.test but not its wildcard: not every name.
+	if err := other.RevokeCert(ctx, nil, cert, acme.CRLReasonUnspecified); !isProblem(err, errUnauthorized) {
+		t.Fatalf("revoke holding authorizations for some names only: %v, want unauthorized", err)
+	}
+	if _, err := other.AuthorizeOrder(ctx, acme.DomainIDs("*.w.lab.test")); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.RevokeCert(ctx, nil, cert, acme.CRLReasonKeyCompromise); err != nil {
+		t.Fatalf("revoke holding authorizations for every name: %v", err)
+	}
+	leaf, err := x509.ParseCertificate(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
+		for _, r := range mustList(t, tx) {
+			rec, err := tx.GetSerial(r, x509util.FormatSerial(leaf.SerialNumber))
+			if err == nil {
+				if rec.RevokedAt.IsZero() {
+					t.Error("the serial is not revoked")
+				}
+				return nil
+			}
+		}
+		t.Error("the serial is in no CA")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Once the authorizations expire, they authorise nothing.
+	cert2 := issue("a.lab.test")
+	f.clk.Add(31 * 24 * time.Hour)
+	if err := other.RevokeCert(ctx, nil, cert2, acme.CRLReasonUnspecified); !isProblem(err, errUnauthorized) {
+		t.Fatalf("revoke with expired authorizations: %v, want unauthorized", err)
+	}
+
+	// A certificate of another endpoint.
+	var ep2 *acmestate.Endpoint
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
+		var err error
+		if ep2, err = acmestate.Create(tx, acmestate.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"}, f.clk.Now()); err != nil {
+			return err
+		}
+		_, err = acmestate.AddDomain(tx, ep2, "two.test", acmestate.RandomRecord("z.test"), true, f.clk.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c2 := &acme.Client{Key: newKey(t), DirectoryURL: f.ts.URL + "/" + ep2.ID + "/directory", HTTPClient: f.http}
+	kid, mac := f.eab(false, ep2)
+	if _, err := c2.Register(ctx, &acme.Account{ExternalAccountBinding: &acme.ExternalAccountBinding{KID: kid, Key: mac}}, acme.AcceptTOS); err != nil {
+		t.Fatal(err)
+	}
+	o, err := c2.AuthorizeOrder(ctx, acme.DomainIDs("two.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ders, _, err := c2.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "two.test"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = owner.RevokeCert(ctx, nil, ders[0], acme.CRLReasonUnspecified)
+	var ae *acme.Error
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound || ae.ProblemType != errMalformed {
+		t.Fatalf("revoke of another endpoint's certificate: %v, want 404 malformed", err)
+	}
+}
+
+// mustList lists the IDs of the vault's CAs.
+func mustList(t *testing.T, tx localstore.Tx) []string {
+	t.Helper()
+	cas, err := authority.List(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(cas))
+	for i, r := range cas {
+		ids[i] = r.ID
+	}
+	return ids
 }

@@ -6,7 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -21,8 +24,10 @@ type revokePayload struct {
 }
 
 // handleRevoke revokes a certificate issued by this endpoint (RFC 8555
-// 7.6; RevokeCertificate), signed either by the account that obtained it (kid) or by the
-// certificate's own key (jwk). The serial is revoked in the issuing CA, so
+// 7.6; RevokeCertificate), signed by the account that obtained it (kid),
+// by another account of the endpoint that holds valid authorizations for
+// all of its names (see holdsAuthorizations), or by the certificate's own
+// key (jwk). The serial is revoked in the issuing CA, so
 // the CRL and OCSP responder report it, and the inventory certificate
 // becomes REVOKED when the serial is its current version's.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
@@ -64,11 +69,17 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
-			return refuse(problem(errUnauthorized, http.StatusNotFound, "certificate was not issued by this endpoint"))
+			return refuse(problem(errMalformed, http.StatusNotFound, "certificate was not issued by this endpoint"))
 		}
 		op.Resource(s.core.Names.CertificateARN(c.ID))
 		if !mayRevoke(req, c, cert) {
-			return refuse(unauthorized("neither the issuing account nor the certificate key signed this request"))
+			holds, err := holdsAuthorizations(op.Tx, req.Account, ep.ID, cert, op.Now)
+			if err != nil {
+				return err
+			}
+			if !holds {
+				return refuse(unauthorized("neither the issuing account, nor an account holding valid authorizations for every name of the certificate, nor the certificate key signed this request"))
+			}
 		}
 		rec, err := op.Tx.GetSerial(caID, serial)
 		if err != nil {
@@ -120,6 +131,53 @@ func mayRevoke(req *request, c *localstore.Certificate, cert *x509.Certificate) 
 	}
 	k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && k.Equal(req.Key.Key)
+}
+
+// holdsAuthorizations reports whether acct holds, at endpoint epID, a valid
+// and unexpired authorization for every name of cert — the other account
+// RFC 8555 7.6 says a server MUST consider authorised to revoke it. A
+// wildcard name needs a wildcard authorization of its base; a name, an
+// authorization of it, wildcard or not (both are proved on the name
+// itself). A certificate with an identifier of another kind (an IP
+// address, an email address, a URI), or with no name, is held by none.
+// It reads the account's orders: a revocation by another account is
+// rare, and no index of authorizations by account and name is kept.
+func holdsAuthorizations(tx localstore.Tx, acct *acmestate.Account, epID string, cert *x509.Certificate, now time.Time) (bool, error) {
+	if acct == nil || len(cert.DNSNames) == 0 || len(cert.IPAddresses)+len(cert.EmailAddresses)+len(cert.URIs) > 0 {
+		return false, nil
+	}
+	orders, err := acmestate.ListOrders(tx, acct.ID)
+	if err != nil {
+		return false, err
+	}
+	held := map[string]bool{} // name, or "*." and a base for a wildcard authorization
+	for _, o := range orders {
+		if o.EndpointID != epID {
+			continue
+		}
+		for _, id := range o.Authorizations {
+			a, err := acmestate.GetAuthz(tx, id)
+			if errors.Is(err, localstore.ErrNotFound) {
+				continue // swept
+			}
+			if err != nil {
+				return false, err
+			}
+			if a.Status != acmestate.AcmeValid || !now.Before(a.Expires) || a.AccountID != acct.ID || a.EndpointID != epID || a.Identifier.Type != "dns" {
+				continue
+			}
+			held[a.Identifier.Value] = true
+			if a.Wildcard {
+				held["*."+a.Identifier.Value] = true
+			}
+		}
+	}
+	for _, n := range cert.DNSNames {
+		if !held[strings.ToLower(n)] {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // findIssued finds the vault CA that signed cert and the inventory record
