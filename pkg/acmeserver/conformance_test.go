@@ -150,6 +150,18 @@ func TestJWSRefusals(t *testing.T) {
 		resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["alg"] = alg })
 		wantProblem(t, "alg "+alg, resp, body, errBadSignatureAlgorithm, 400)
 	}
+	// An unsecured JWS (RFC 7515 A.5: alg none, the signature empty) is
+	// refused for its algorithm too; an ES256 one without a signature is
+	// malformed.
+	unsecured := func(alg string) []byte {
+		h, _ := json.Marshal(map[string]any{"alg": alg, "nonce": f.nonce(), "url": no, "kid": acct.URI})
+		b, _ := json.Marshal(map[string]string{"protected": b64(h), "payload": b64(order), "signature": ""})
+		return b
+	}
+	resp, body = f.rawPost(no, unsecured("none"), "application/jose+json")
+	wantProblem(t, "unsecured JWS", resp, body, errBadSignatureAlgorithm, 400)
+	resp, body = f.rawPost(no, unsecured("ES256"), "application/jose+json")
+	wantProblem(t, "ES256 without a signature", resp, body, errMalformed, 400)
 	// A supported alg that is not the account key's (a P-256 key signs
 	// with ES256): badSignatureAlgorithm, not "does not verify".
 	for _, alg := range []string{"ES384", "ES512", "RS256", "EdDSA"} {

@@ -116,8 +116,8 @@ func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) 
 	if f.Signatures != nil || f.Header != nil {
 		return nil, nil, malformed("JWS must use the flattened serialization with a protected header only")
 	}
-	if f.Protected == "" || f.Payload == nil || f.Signature == "" {
-		return nil, nil, malformed("JWS lacks protected, payload or signature")
+	if f.Protected == "" || f.Payload == nil {
+		return nil, nil, malformed("JWS lacks protected or payload")
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(f.Protected)
 	if err != nil {
@@ -131,6 +131,11 @@ func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) 
 		p := problem(errBadSignatureAlgorithm, http.StatusBadRequest, "JWS algorithm "+quote(h.Alg)+" is not supported")
 		p.Algorithms = SignatureAlgorithms
 		return nil, nil, p
+	}
+	// After the algorithm: an unsecured JWS ("alg": "none", RFC 7515
+	// A.5) has an empty signature, and is refused for its algorithm.
+	if f.Signature == "" {
+		return nil, nil, malformed("JWS lacks a signature")
 	}
 	c, ok := f.compact()
 	if !ok {
