@@ -210,6 +210,11 @@ func (s *Server) respond(ctx context.Context, acct *acmestate.Account, a *acmest
 		op.Param("Identifier", a.Identifier.Value)
 		cur, err := acmestate.ClaimChallenge(op.Tx, a.ID, typ, op.Now)
 		if errors.Is(err, acmestate.ErrNotClaimed) {
+			if p := unanswerable(cur, typ, op.Now); p != nil {
+				// A pending challenge that would stay pending for
+				// ever: its authorization is final.
+				return refuse(p)
+			}
 			a = cur
 			return service.ErrUnchanged
 		}
@@ -236,6 +241,26 @@ func (s *Server) respond(ctx context.Context, acct *acmestate.Account, a *acmest
 		return a, nil
 	}
 	return s.validate(ctx, acct, a, typ)
+}
+
+// unanswerable is the refusal of a response to challenge typ of a when the
+// challenge is pending but a is not — invalid (another challenge failed),
+// valid (another one succeeded), deactivated, revoked — or has expired:
+// no validation will ever take it up (RFC 8555 7.1.6: those states are
+// final). nil for every other challenge, which is answered as it is.
+func unanswerable(a *acmestate.Authz, typ string, now time.Time) *Problem {
+	c := a.Challenge(typ)
+	if c == nil || c.Status != acmestate.AcmePending {
+		return nil
+	}
+	st := a.Status
+	if st == acmestate.AcmePending {
+		if now.Before(a.Expires) {
+			return nil
+		}
+		st = "expired"
+	}
+	return malformed("the authorization is " + st + ": its challenges can no longer be answered")
 }
 
 // validate checks challenge typ of a, which this server took up, for real

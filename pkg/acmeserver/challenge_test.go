@@ -356,6 +356,7 @@ func TestChallengeFailures(t *testing.T) {
 			ctx := context.Background()
 			c, _ := f.register(newKey(t))
 			o, z, zurl := orderAuthz(ctx, t, c, tc.host)
+			offered := z
 			ch := challengeOfType(t, z, "http-01")
 			tc.setup(env, c, ch.Token)
 			got, err := c.Accept(ctx, ch)
@@ -382,6 +383,16 @@ func TestChallengeFailures(t *testing.T) {
 			}
 			if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), tc.host), true); !isProblem(err, errOrderNotReady) {
 				t.Errorf("finalize of the invalid order: %v, want orderNotReady", err)
+			}
+			// Another challenge of the invalid authorization, still
+			// pending, is refused: nothing would ever validate it. The
+			// failed one is answered as it is.
+			other := challengeOfType(t, offered, "dns-01")
+			if _, err := c.Accept(ctx, other); !isProblem(err, errMalformed) || !strings.Contains(err.Error(), "authorization is invalid") {
+				t.Errorf("answer to a pending challenge of the invalid authorization: %v, want malformed", err)
+			}
+			if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusInvalid {
+				t.Errorf("answer to the failed challenge again: %+v, %v; want it as it is (invalid)", got, err)
 			}
 		})
 	}
@@ -467,5 +478,18 @@ func TestStaleValidationResumed(t *testing.T) {
 	f.clk.Add(acmestate.ValidationLease)
 	if z, err = c.GetAuthorization(ctx, zurl); err != nil || z.Status != acme.StatusValid || env.hits.Load() != 1 {
 		t.Fatalf("poll after the lease: %+v, %v, %d fetches; want valid", z, err, env.hits.Load())
+	}
+}
+
+// TestChallengeOfExpiredAuthorization: a pending challenge of an
+// authorization past its expiry is refused (malformed), not left pending
+// for a client to poll for ever.
+func TestChallengeOfExpiredAuthorization(t *testing.T) {
+	f, _, c := newChallengeFixture(t, "late.chal.test")
+	ctx := context.Background()
+	_, z, _ := orderAuthz(ctx, t, c, "late.chal.test")
+	f.clk.Add(time.Until(z.Expires) + time.Minute)
+	if _, err := c.Accept(ctx, challengeOfType(t, z, "http-01")); !isProblem(err, errMalformed) || !strings.Contains(err.Error(), "authorization is expired") {
+		t.Errorf("answer to a challenge of an expired authorization: %v, want malformed", err)
 	}
 }
