@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -61,8 +62,17 @@ func checkContacts(contacts []string, required bool) ([]string, *Problem) {
 		if strings.ContainsAny(addr, "?,\r\n ") || len(addr) > 254 {
 			return nil, problem(errInvalidContact, http.StatusBadRequest, "contact "+quote(c)+" is not a single email address")
 		}
-		if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || !strings.Contains(addr, "@") {
+		if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || !strings.Contains(addr, "@") || strings.Contains(addr, "%") {
+			// A percent-encoded address (RFC 6068) would be kept
+			// encoded, as another address than meant.
 			return nil, problem(errInvalidContact, http.StatusBadRequest, "contact "+quote(c)+" is not a valid email address")
+		}
+		// The domain obeys the rules of a name in a certificate (no
+		// single label, IP address, wildcard or public suffix), so that
+		// mail to it can be delivered.
+		domain := addr[strings.LastIndexByte(addr, '@')+1:]
+		if err := dnsname.Validate(domain); err != nil || dnsname.IsWildcard(domain) {
+			return nil, problem(errInvalidContact, http.StatusBadRequest, "contact "+quote(c)+" does not name a mail domain that can receive mail")
 		}
 		if c = "mailto:" + addr; !slices.Contains(kept, c) {
 			kept = append(kept, c)

@@ -70,6 +70,12 @@ func TestNewAccountRefusals(t *testing.T) {
 	wantProblem(t, "no contact", resp, body, errInvalidContact, 400)
 	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key, "mailto:not an address"), nil)
 	wantProblem(t, "bad contact", resp, body, errInvalidContact, 400)
+	// Addresses whose domain could not receive mail, and a percent-encoded
+	// one (it would be kept encoded).
+	for _, c := range []string{"mailto:a@-bad-.test", "mailto:a@localhost", "mailto:a@127.0.0.1", "mailto:a@*.lab.test", "mailto:%61@lab.test", "mailto:a@com"} {
+		resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key, c), nil)
+		wantProblem(t, "contact "+c, resp, body, errInvalidContact, 400)
+	}
 	many := make([]string, maxContacts+1)
 	for i := range many {
 		many[i] = fmt.Sprintf("mailto:a%d@lab.test", i)
