@@ -2,10 +2,13 @@ package casign
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -34,12 +37,19 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 		refuse := func(kind, v string) error {
 			return &NameConstraintError{Name: kind + " " + v, CA: ca.Subject.String()}
 		}
-		names := t.DNSNames
-		if cn := t.Subject.CommonName; looksLikeDNSName(cn) {
-			// Clients that still match a host name on the Common
-			// Name would take it for one: it is held to the same
-			// constraints (whatever set it: CSR or API passthrough).
-			names = append(append([]string(nil), names...), cn)
+		cns, subjectEmails, err := subjectNames(t)
+		if err != nil {
+			return refuse("subject", err.Error())
+		}
+		names := slices.Clone(t.DNSNames)
+		for _, cn := range cns {
+			if looksLikeDNSName(cn) {
+				// Clients that still match a host name on the
+				// Common Name would take it for one: it is held to
+				// the same constraints (whatever set it: CSR or API
+				// passthrough), every Common Name of the subject.
+				names = append(names, cn)
+			}
 		}
 		for _, d := range names {
 			if !allowed(d, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDomain) || wildcardCoversExcluded(d, ca.ExcludedDNSDomains) {
@@ -56,6 +66,15 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 				return refuse("email address", e)
 			}
 		}
+		// RFC 5280 4.2.1.10: the emailAddress attributes of the subject
+		// are held to the rfc822Name constraints (when the certificate
+		// has no subject alternative name, the RFC says; OpenSSL's
+		// verifier holds them always, and so does this check).
+		for _, e := range subjectEmails {
+			if !allowed(e, ca.PermittedEmailAddresses, ca.ExcludedEmailAddresses, matchEmail) {
+				return refuse("subject email address", e)
+			}
+		}
 		for _, u := range t.URIs {
 			if !allowed(uriHost(u), ca.PermittedURIDomains, ca.ExcludedURIDomains, matchDomain) {
 				return refuse("URI", u.String())
@@ -64,6 +83,47 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 	}
 	return nil
 }
+
+// oidEmailAddress is PKCS #9's emailAddress attribute of a subject.
+var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+
+// subjectNames are the Common Names and the emailAddress attributes of
+// t's subject as it will be encoded: t.RawSubject when set (a CSR's subject
+// carried as it was), else t.Subject with its ExtraNames — every one of
+// them, not the last Common Name pkix.Name keeps. A value that is not a
+// string is an error: no constraint could be checked on it.
+func subjectNames(t *x509.Certificate) (cns, emails []string, err error) {
+	var rdns pkix.RDNSequence
+	if len(t.RawSubject) > 0 {
+		if rest, err := asn1.Unmarshal(t.RawSubject, &rdns); err != nil || len(rest) > 0 {
+			return nil, nil, errors.New("does not parse")
+		}
+	} else {
+		rdns = t.Subject.ToRDNSequence()
+	}
+	for _, rdn := range rdns {
+		for _, atv := range rdn {
+			var dst *[]string
+			switch {
+			case atv.Type.Equal(oidCommonName):
+				dst = &cns
+			case atv.Type.Equal(oidEmailAddress):
+				dst = &emails
+			default:
+				continue
+			}
+			v, ok := atv.Value.(string)
+			if !ok {
+				return nil, nil, fmt.Errorf("attribute %v is not a string", atv.Type)
+			}
+			*dst = append(*dst, v)
+		}
+	}
+	return cns, emails, nil
+}
+
+// oidCommonName is X.520's commonName attribute.
+var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
 
 // DomainConstraintError is a domain none of whose names (the domain, its
 // subdomains and its wildcard) the DNS name constraints of a CA chain

@@ -3,6 +3,7 @@ package casign
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"net"
 	"strings"
@@ -50,6 +51,53 @@ func TestCheckNameConstraints(t *testing.T) {
 		err := CheckNameConstraints([]*x509.Certificate{c}, &x509.Certificate{Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"www.corp.test"}})
 		if (err == nil) != ok {
 			t.Errorf("CN %q: %v, want allowed=%v", cn, err, ok)
+		}
+	}
+}
+
+// TestCheckNameConstraintsSubject: the subject's emailAddress attributes
+// are held to the rfc822Name constraints (RFC 5280 4.2.1.10; OpenSSL
+// refuses the chain otherwise), and every Common Name to the DNS ones —
+// in a CSR's raw subject (two CNs: pkix.Name keeps the last) and in a
+// template's ExtraNames (API passthrough).
+func TestCheckNameConstraintsSubject(t *testing.T) {
+	c := &x509.Certificate{Subject: pkix.Name{CommonName: "Corp CA"},
+		PermittedDNSDomains: []string{"corp.test"}, PermittedEmailAddresses: []string{"corp.test"}}
+	raw := func(atvs ...pkix.AttributeTypeAndValue) []byte {
+		var rdns pkix.RDNSequence
+		for _, a := range atvs {
+			rdns = append(rdns, pkix.RelativeDistinguishedNameSET{a})
+		}
+		b, err := asn1.Marshal(rdns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	email := func(v string) pkix.AttributeTypeAndValue {
+		return pkix.AttributeTypeAndValue{Type: oidEmailAddress, Value: v}
+	}
+	cn := func(v string) pkix.AttributeTypeAndValue {
+		return pkix.AttributeTypeAndValue{Type: oidCommonName, Value: v}
+	}
+	for _, tc := range []struct {
+		name string
+		t    *x509.Certificate
+		ok   bool
+	}{
+		{"raw subject email inside", &x509.Certificate{RawSubject: raw(cn("Alice"), email("alice@corp.test"))}, true},
+		{"raw subject email outside", &x509.Certificate{RawSubject: raw(cn("Evil"), email("e@evil.example"))}, false},
+		{"raw subject email outside, SAN inside", &x509.Certificate{RawSubject: raw(email("e@evil.example")), EmailAddresses: []string{"a@corp.test"}}, false},
+		{"ExtraNames email outside", &x509.Certificate{Subject: pkix.Name{CommonName: "Evil", ExtraNames: []pkix.AttributeTypeAndValue{email("e@evil.example")}}}, false},
+		{"ExtraNames email inside", &x509.Certificate{Subject: pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{email("b@corp.test")}}}, true},
+		{"two CNs, the first outside", &x509.Certificate{RawSubject: raw(cn("www.evil.example"), cn("www.corp.test")), Subject: pkix.Name{CommonName: "www.corp.test"}}, false},
+		{"two CNs inside", &x509.Certificate{RawSubject: raw(cn("a.corp.test"), cn("b.corp.test"))}, true},
+		{"email not a string", &x509.Certificate{RawSubject: raw(pkix.AttributeTypeAndValue{Type: oidEmailAddress, Value: 7})}, false},
+		{"raw subject that does not parse", &x509.Certificate{RawSubject: []byte{0x30, 0x05, 0x31}}, false},
+	} {
+		err := CheckNameConstraints([]*x509.Certificate{c}, tc.t)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want allowed=%v", tc.name, err, tc.ok)
 		}
 	}
 }
