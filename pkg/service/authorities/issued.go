@@ -1,7 +1,9 @@
 package authorities
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"math/big"
@@ -158,6 +160,13 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 			return errs.Refusedf("the certificate with serial %s is already revoked (%s, %s)",
 				label, casign.ReasonName(rec.Reason), timeutil.RFC3339(rec.RevokedAt))
 		}
+		if selfSigned(rec.DER) {
+			// As AWS Private CA: a relying party trusts a root by
+			// its certificate, not by the root's own CRL, which would
+			// list the root in itself while it kept signing.
+			return errs.Refusedf("the certificate with serial %s is the CA's own self-signed certificate, which its own CRL cannot revoke", label).
+				WithHint("to stop the CA, disable it (certctl ca update %s --status DISABLED) or delete it; relying parties must remove it from their trust stores", r.ID)
+		}
 		if c := s.inventoryCertificate(op.Tx, r.ID, rec); c != nil {
 			op.Resource(s.core.Names.CertificateARN(c.ID))
 			if err := inventory.Revoke(op.Tx, c, reason, code, op.Now); err != nil {
@@ -171,6 +180,13 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 		return "", err
 	}
 	return certArn, nil
+}
+
+// selfSigned reports whether der is a self-signed CA certificate (a root's
+// own, recorded among the serials it issued).
+func selfSigned(der []byte) bool {
+	c, err := x509.ParseCertificate(der)
+	return err == nil && c.IsCA && bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
 }
 
 // inventoryCertificate is the inventory certificate whose current version
