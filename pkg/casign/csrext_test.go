@@ -155,6 +155,18 @@ func TestBuildCSRExtensions(t *testing.T) {
 			exts:        []pkix.Extension{ekuExt(t, oidCustom)},
 			passthrough: `{"Extensions":{"ExtendedKeyUsage":[{"ExtendedKeyUsageObjectIdentifier":"1.2.3.5"}]}}`,
 			want:        []string{"extended key usage 1.2.3.4"}},
+		// Key usages the key cannot have (tester: zlint's
+		// e_rsa_allowed_ku_ee and e_ecdsa_allowed_ku fired).
+		{name: "API passthrough KeyAgreement for RSA", template: PCABlankAPIPassthrough, alg: "RSA_2048",
+			passthrough: `{"Extensions":{"KeyUsage":{"DigitalSignature":true,"KeyAgreement":true}}}`,
+			want:        []string{"KeyUsage KeyAgreement is not allowed for an RSA key"}},
+		{name: "API passthrough KeyEncipherment for EC", template: PCABlankAPIPassthrough,
+			passthrough: `{"Extensions":{"KeyUsage":{"KeyEncipherment":true,"DataEncipherment":true}}}`,
+			want:        []string{"KeyUsage KeyEncipherment, DataEncipherment is not allowed for an EC key"}},
+		{name: "API passthrough KeyAgreement for EC", template: PCABlankAPIPassthrough,
+			passthrough: `{"Extensions":{"KeyUsage":{"KeyAgreement":true,"EncipherOnly":true}}}`},
+		{name: "API passthrough KeyEncipherment for RSA", template: PCABlankAPIPassthrough, alg: "RSA_2048",
+			passthrough: `{"Extensions":{"KeyUsage":{"KeyEncipherment":true}}}`},
 		{name: "API passthrough lacks", template: PCABlankAPIPassthrough, exts: []pkix.Extension{utf8Ext(t, oidCustom, false, "hello")},
 			passthrough: `{"Extensions":{"CustomExtensions":[{"ObjectIdentifier":"1.2.3.4","Value":"` + base64.StdEncoding.EncodeToString(utf8Ext(t, oidCustom, false, "bye").Value) + `"}]}}`,
 			want:        []string{"extension 1.2.3.4"}},

@@ -1,6 +1,10 @@
 package casign
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
@@ -45,6 +49,47 @@ type PassthroughKeyUsage struct {
 	CRLSign          bool `json:"CRLSign,omitempty"`
 	EncipherOnly     bool `json:"EncipherOnly,omitempty"`
 	DecipherOnly     bool `json:"DecipherOnly,omitempty"`
+}
+
+// checkKey refuses key usages the subject's key pub cannot have (nil k
+// passes): an RSA key neither agrees keys nor enciphers or deciphers only
+// (RFC 3279 2.3.1), an EC key enciphers no keys or data (RFC 8813 3),
+// an Ed25519 or Ed448 key only signs (RFC 8410 5). Relying parties and
+// linters (zlint's e_rsa_allowed_ku_ee, e_ecdsa_allowed_ku) refuse such
+// certificates.
+func (k *PassthroughKeyUsage) checkKey(pub crypto.PublicKey) error {
+	if k == nil {
+		return nil
+	}
+	var bad []string
+	add := func(on bool, name string) {
+		if on {
+			bad = append(bad, name)
+		}
+	}
+	var kind string
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		kind = "an RSA key (RFC 3279)"
+		add(k.KeyAgreement, "KeyAgreement")
+		add(k.EncipherOnly, "EncipherOnly")
+		add(k.DecipherOnly, "DecipherOnly")
+	case *ecdsa.PublicKey:
+		kind = "an EC key (RFC 8813)"
+		add(k.KeyEncipherment, "KeyEncipherment")
+		add(k.DataEncipherment, "DataEncipherment")
+	case ed25519.PublicKey:
+		kind = "an Ed25519 key (RFC 8410)"
+		add(k.KeyEncipherment, "KeyEncipherment")
+		add(k.DataEncipherment, "DataEncipherment")
+		add(k.KeyAgreement, "KeyAgreement")
+		add(k.EncipherOnly, "EncipherOnly")
+		add(k.DecipherOnly, "DecipherOnly")
+	}
+	if len(bad) > 0 {
+		return &NameError{Problem: fmt.Sprintf("API passthrough: KeyUsage %s is not allowed for %s", strings.Join(bad, ", "), kind)}
+	}
+	return nil
 }
 
 // PassthroughEKU is PCA's ExtendedKeyUsage.

@@ -376,6 +376,9 @@ func Build(in Issue) (*x509.Certificate, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := in.Passthrough.Extensions.KeyUsage.checkKey(csr.PublicKey); err != nil {
+			return nil, err
+		}
 		if len(ku) > 0 {
 			c.KeyUsage = keyUsage(ku)
 		}
