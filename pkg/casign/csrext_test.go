@@ -239,3 +239,34 @@ func TestBuildMalformedCSRExtensions(t *testing.T) {
 		}
 	}
 }
+
+// TestCSRPassthroughNamesTheHost: EndEntityCertificate_CSRPassthrough is
+// EndEntity with the CSR's other extensions, so a CN that is a host name
+// or an IP address is in the SAN, as EndEntity puts it (tester: a CSR
+// with a CN and no SAN got a certificate without a SAN, which Go and
+// browsers refuse); a CN that is neither is not.
+func TestCSRPassthroughNamesTheHost(t *testing.T) {
+	for cn, want := range map[string][]string{"ms.example.test": {"ms.example.test"}, "192.0.2.7": {"192.0.2.7"}, "Build Robot": nil} {
+		for _, tmpl := range []string{TemplateEndEntity, PCACSRPassthrough} {
+			if tmpl == TemplateEndEntity && want == nil {
+				continue // EndEntity refuses such a CN
+			}
+			csr, err := x509.ParseCertificateRequest(makeCSR(t, cachedKey(t, "EC_prime256v1", "csr"), pkix.Name{CommonName: cn}, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Build(Issue{CSR: csr, Template: tmpl, Serial: mustSerial(t), Validity: Validity{testNow, testNow.AddDate(0, 1, 0)}})
+			if err != nil {
+				t.Fatalf("%s, CN %s: %v", tmpl, cn, err)
+			}
+			var names []string
+			names = append(names, got.DNSNames...)
+			for _, ip := range got.IPAddresses {
+				names = append(names, ip.String())
+			}
+			if !slices.Equal(names, want) {
+				t.Errorf("%s, CN %s: SAN %v, want %v", tmpl, cn, names, want)
+			}
+		}
+	}
+}

@@ -320,8 +320,10 @@ func Build(in Issue) (*x509.Certificate, error) {
 	if p.ca && cn == "" && len(subject.Organization) == 0 && len(subject.OrganizationalUnit) == 0 {
 		return nil, &CSRError{Problem: "a CA certificate needs a subject with CN, O or OU"}
 	}
-	if cnIsHost && !p.anyCN {
-		// The server templates name the host in the SAN as well.
+	if cnIsHost && (!p.anyCN || p.copyCSR) {
+		// The server templates — EndEntity and CSRPassthrough, which
+		// is EndEntity and the CSR's other extensions — name the host
+		// in the SAN as well: clients (Go, browsers) read no CN.
 		if ip := net.ParseIP(cn); ip != nil {
 			names.ips = append([]net.IP{ip}, names.ips...)
 		} else {
