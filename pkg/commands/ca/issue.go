@@ -82,7 +82,8 @@ or Value=N,Type=ABSOLUTE. --api-passthrough is AWS Private CA's ApiPassthrough
 JSON (inline or file://F): {"Extensions":{"KeyUsage","ExtendedKeyUsage",
 "SubjectAlternativeNames","CustomExtensions","CertificatePolicies"},"Subject":{…}}.
 
-The certificate is printed as PEM (-o json: {"Certificate","CertificateChain"}); it
+The certificate is printed as PEM (-o json: {"CertificateArn","Certificate",
+"CertificateChain"}, the ARN naming it for ca get-certificate and revoke-certificate); it
 is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca issue 5f2c9e01 --csr app.csr --template EndEntity --validity 90d > app.pem
   certctl ca issue 5f2c9e01 --csr alice.csr --template EndEntityClientAuthCertificate --validity Value=3,Type=MONTHS
