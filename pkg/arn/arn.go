@@ -79,6 +79,10 @@ func Parse(s string) (ARN, error) {
 	}
 	m := arnRE().FindStringSubmatch(s)
 	if m == nil {
+		if ca, _, ok := strings.Cut(s, "/certificate/"); ok && arnRE().MatchString(ca) {
+			// What `ca issue` and `ca revoke-certificate` print.
+			return ARN{}, fmt.Errorf("%q names a certificate a CA issued, which is not in the inventory: use certctl ca get-certificate or ca revoke-certificate with --certificate-arn", s)
+		}
 		return ARN{}, fmt.Errorf("%q is not a certctl ARN", s)
 	}
 	a := ARN{Service: m[1], Region: m[2], Account: m[3], Kind: m[4], ID: strings.ToLower(m[5])}

@@ -22,6 +22,14 @@ func TestFormatParse(t *testing.T) {
 	if _, err := Parse("arn:certctl:acm:local:0:certificate-authority/" + id); err == nil {
 		t.Fatal("wrong service for kind accepted")
 	}
+	// The ARN of a certificate a CA issued (ca issue) is not an
+	// inventory ARN, and the refusal says which commands take it.
+	if _, err := Parse(ca + "/certificate/7f3a"); err == nil || !strings.Contains(err.Error(), "ca revoke-certificate") {
+		t.Fatalf("issued certificate's ARN: %v", err)
+	}
+	if _, err := Parse("arn:x/certificate/7f3a"); err == nil || strings.Contains(err.Error(), "ca revoke-certificate") {
+		t.Fatalf("not an ARN: %v", err)
+	}
 }
 
 func TestIDOf(t *testing.T) {
