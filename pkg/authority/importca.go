@@ -57,7 +57,7 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 	if cert == nil {
 		return nil, false, errs.Invalidf("no CA certificate given")
 	}
-	name := x509util.FormatName(cert.Subject)
+	name := x509util.Subject(cert)
 	if !cert.BasicConstraintsValid || !cert.IsCA {
 		return nil, false, errs.Invalidf("%s is not a CA certificate (BasicConstraints CA:TRUE is missing)", name)
 	}
@@ -175,7 +175,7 @@ func issuerInVault(all []*Record, cert *x509.Certificate, except string) (*Recor
 // last one trusted).
 func verifyChain(cert *x509.Certificate, chain []*x509.Certificate, now time.Time) error {
 	if len(chain) == 0 {
-		return errs.Invalidf("%s is not self-signed: give its issuers' chain with it", x509util.FormatName(cert.Subject))
+		return errs.Invalidf("%s is not self-signed: give its issuers' chain with it", x509util.Subject(cert))
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	roots.AddCert(chain[len(chain)-1])
@@ -184,7 +184,7 @@ func verifyChain(cert *x509.Certificate, chain []*x509.Certificate, now time.Tim
 	}
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-		return errs.Invalidf("%s does not verify against its chain: %v", x509util.FormatName(cert.Subject), err)
+		return errs.Invalidf("%s does not verify against its chain: %v", x509util.Subject(cert), err)
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func recordIssued(tx localstore.Tx, issuerID string, cert *x509.Certificate, tem
 		Issuer:    issuerID,
 		Serial:    x509util.FormatSerial(cert.SerialNumber),
 		DER:       cert.Raw,
-		Subject:   x509util.FormatName(cert.Subject),
+		Subject:   x509util.Subject(cert),
 		NotBefore: cert.NotBefore.UTC(),
 		NotAfter:  cert.NotAfter.UTC(),
 		Template:  template,

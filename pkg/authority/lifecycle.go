@@ -188,7 +188,7 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 		// byte: under another subject it would no longer chain.
 		if !bytes.Equal(cert.RawSubject, old.RawSubject) {
 			return errs.Invalidf("the certificate's subject %s is not certificate authority %s's subject %s (sign the CSR of `certctl ca csr %s`)",
-				x509util.FormatName(cert.Subject), r.ID, x509util.FormatName(old.Subject), r.ID)
+				x509util.Subject(cert), r.ID, x509util.Subject(old), r.ID)
 		}
 		switch {
 		case r.Type == TypeRoot && !selfSigned:
@@ -239,7 +239,7 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 			}
 		}
 		if len(chain) == 0 {
-			return errs.Invalidf("the certificate's issuer %s is not a CA of the vault: give its chain with --certificate-chain (issuer first, root last)", x509util.FormatName(cert.Issuer))
+			return errs.Invalidf("the certificate's issuer %s is not a CA of the vault: give its chain with --certificate-chain (issuer first, root last)", x509util.Issuer(cert))
 		}
 		if err := verifyChain(cert, chain, now); err != nil {
 			return err

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 // NameConstraintError is a name a CA's name constraints do not allow.
@@ -35,7 +37,7 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 			continue
 		}
 		refuse := func(kind, v string) error {
-			return &NameConstraintError{Name: kind + " " + v, CA: ca.Subject.String()}
+			return &NameConstraintError{Name: kind + " " + v, CA: x509util.Subject(ca)}
 		}
 		cns, subjectEmails, err := subjectNames(t)
 		if err != nil {
@@ -209,7 +211,7 @@ func explainDomain(cas []*x509.Certificate, d string, first error) error {
 		}
 		for _, ex := range ca.ExcludedDNSDomains {
 			if matchDomain(d, ex) {
-				return &DomainConstraintError{Domain: d, CA: ca.Subject.String(), ByExclusion: true, Excluded: ex}
+				return &DomainConstraintError{Domain: d, CA: x509util.Subject(ca), ByExclusion: true, Excluded: ex}
 			}
 		}
 		if len(ca.PermittedDNSDomains) == 0 {
@@ -223,7 +225,7 @@ func explainDomain(cas []*x509.Certificate, d string, first error) error {
 			}
 		}
 		if !meets {
-			return &DomainConstraintError{Domain: d, CA: ca.Subject.String(), Permitted: ca.PermittedDNSDomains}
+			return &DomainConstraintError{Domain: d, CA: x509util.Subject(ca), Permitted: ca.PermittedDNSDomains}
 		}
 	}
 	e := &DomainConstraintError{Domain: d, Name: d}

@@ -152,8 +152,8 @@ func fillFromLeaf(c *localstore.Certificate, leaf *x509.Certificate) error {
 	c.KeyAlgorithm = alg
 	c.SignatureAlgorithm = x509util.SignatureAlgorithmName(leaf.SignatureAlgorithm)
 	c.Serial = x509util.FormatSerial(leaf.SerialNumber)
-	c.Subject = x509util.FormatName(leaf.Subject)
-	c.Issuer = x509util.FormatName(leaf.Issuer)
+	c.Subject = x509util.Subject(leaf)
+	c.Issuer = x509util.Issuer(leaf)
 	c.NotBefore = leaf.NotBefore.UTC()
 	c.NotAfter = leaf.NotAfter.UTC()
 	c.KeyUsages = x509util.KeyUsageNames(leaf.KeyUsage)

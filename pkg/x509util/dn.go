@@ -1,6 +1,7 @@
 package x509util
 
 import (
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
@@ -61,7 +62,30 @@ func FormatName(n pkix.Name) string {
 		}
 	}
 	rdns = append(rdns, n.ToRDNSequence()...)
+	return formatRDNs(rdns)
+}
 
+// Subject is c's subject as FormatName renders a name, but from the
+// subject as encoded (RawSubject): RFC 4514's order, the last RDN first,
+// each RDN as it is — pkix.Name regroups attributes by type, so that four
+// OU RDNs printed as one multi-valued "OU=a+OU=b+OU=c+OU=d", in another
+// order than OpenSSL's. A subject that does not parse is rendered from
+// c.Subject.
+func Subject(c *x509.Certificate) string { return formatRaw(c.RawSubject, c.Subject) }
+
+// Issuer is c's issuer, rendered as Subject renders the subject.
+func Issuer(c *x509.Certificate) string { return formatRaw(c.RawIssuer, c.Issuer) }
+
+func formatRaw(raw []byte, parsed pkix.Name) string {
+	var rdns pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(raw, &rdns); err != nil || len(rest) > 0 {
+		return FormatName(parsed)
+	}
+	return formatRDNs(rdns)
+}
+
+// formatRDNs renders rdns, last first, an RDN's attributes joined by '+'.
+func formatRDNs(rdns pkix.RDNSequence) string {
 	var sb strings.Builder
 	for i := len(rdns) - 1; i >= 0; i-- {
 		if sb.Len() > 0 {

@@ -1,6 +1,7 @@
 package x509util
 
 import (
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
@@ -120,4 +121,38 @@ func FuzzParseName(f *testing.F) {
 			t.Fatalf("%q: CommonName %q then %q", s, n.CommonName, back.CommonName)
 		}
 	})
+}
+
+// TestSubjectAsEncoded: a subject is rendered RDN by RDN as encoded, last
+// first (RFC 4514) — four OU RDNs stay four, in their order, where
+// pkix.Name regrouped them into one multi-valued RDN (tester: the audit
+// report's subject "CN=…,OU=One+OU=Two+OU=Three+OU=Four,O=…,C=DE") —
+// and a subject that does not parse falls back to the parsed name.
+func TestSubjectAsEncoded(t *testing.T) {
+	atv := func(oid []int, v string) pkix.RelativeDistinguishedNameSET {
+		return pkix.RelativeDistinguishedNameSET{{Type: oid, Value: v}}
+	}
+	rdns := pkix.RDNSequence{
+		atv([]int{2, 5, 4, 3}, "Jürgen Müller"), // CN first, as some tools encode it
+		atv([]int{2, 5, 4, 10}, "Acme, Inc."),
+		atv([]int{2, 5, 4, 11}, "One"), atv([]int{2, 5, 4, 11}, "Two"),
+		atv([]int{2, 5, 4, 11}, "Three"), atv([]int{2, 5, 4, 11}, "Four"),
+		atv([]int{2, 5, 4, 6}, "DE"),
+	}
+	raw, err := asn1.Marshal(rdns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &x509.Certificate{RawSubject: raw, RawIssuer: raw}
+	want := `C=DE,OU=Four,OU=Three,OU=Two,OU=One,O=Acme\, Inc.,CN=Jürgen Müller`
+	if got := Subject(c); got != want {
+		t.Errorf("Subject = %q, want %q", got, want)
+	}
+	if got := Issuer(c); got != want {
+		t.Errorf("Issuer = %q, want %q", got, want)
+	}
+	bad := &x509.Certificate{RawSubject: []byte{0x30, 0x03, 0x31}, Subject: pkix.Name{CommonName: "fallback"}}
+	if got := Subject(bad); got != "CN=fallback" {
+		t.Errorf("unparsable subject: %q", got)
+	}
 }

@@ -112,10 +112,10 @@ func CheckChainOrder(leaf *x509.Certificate, chain []*x509.Certificate) error {
 		if err := child.CheckSignatureFrom(c); err != nil {
 			what := "the end-entity certificate"
 			if i > 0 {
-				what = fmt.Sprintf("chain certificate %d (%s)", i, FormatName(child.Subject))
+				what = fmt.Sprintf("chain certificate %d (%s)", i, Subject(child))
 			}
 			return ruleErr(RuleChainOrder, "chain certificate %d (%s) does not certify %s, the certificate before it (%v)",
-				i+1, FormatName(c.Subject), what, err)
+				i+1, Subject(c), what, err)
 		}
 		child = c
 	}
