@@ -221,8 +221,9 @@ func (f *Factory) Close() error {
 }
 
 // StructuredOutput reports whether the user asked explicitly for -o json or
-// -o yaml. Commands whose product is PEM print PEM otherwise, on a terminal
+// -o yaml, or gave a --query (which picks from the JSON form, as in the AWS
+// CLI). Commands whose product is PEM print PEM otherwise, on a terminal
 // or not.
 func (f *Factory) StructuredOutput() bool {
-	return f.Globals.Output == "json" || f.Globals.Output == "yaml"
+	return f.Globals.Output == "json" || f.Globals.Output == "yaml" || f.Globals.Query != ""
 }

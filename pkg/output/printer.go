@@ -37,6 +37,16 @@ type Printer struct {
 // HasQuery reports whether a --query selects what is printed.
 func (p *Printer) HasQuery() bool { return p.query != nil }
 
+// RefuseQuery is the usage error (exit 2) of a --query given to a command
+// whose output, what, has no JSON form to pick from (a CSV report, a zone
+// file, DER), and nil without a --query: the query is never ignored.
+func (p *Printer) RefuseQuery(what string) error {
+	if p.query == nil {
+		return nil
+	}
+	return errs.UsageErrorf("--query picks from JSON output, and %s is not JSON", what)
+}
+
 // New checks format and query and returns a printer. An empty format means
 // table on a terminal and json otherwise.
 func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {

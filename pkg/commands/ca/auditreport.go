@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
@@ -45,7 +46,8 @@ revocationReason before a revocation; templateArn for a subordinate without
 a path length, which no AWS Private CA template makes) is left out of its
 JSON object, as in AWS Private CA's report, and empty in CSV. --out-file writes the report to a file (mode 0600,
 atomically) instead of stdout. The report is its own format: -o does not
-apply.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 6),
+apply; --query picks from the JSON report printed (with --format CSV or
+--out-file it is refused, exit 2).` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 6),
 		Example: `  certctl ca audit-report 5f2c9e01 --format CSV --out-file report.csv`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.CheckEnum("format", []string{opts.Format}, AuditReportFormats); err != nil {
@@ -70,9 +72,26 @@ func runCaAuditReport(ctx context.Context, o *AuditReportOptions) error {
 	if err != nil {
 		return err
 	}
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.Format == "CSV":
+		err = p.RefuseQuery("the CSV report")
+	case o.OutFile != "":
+		err = p.RefuseQuery("nothing printed (--out-file)")
+	}
+	if err != nil {
+		return err
+	}
 	entries, err := svc.AuditReport(ctx, o.CA)
 	if err != nil {
 		return err
+	}
+	if p.HasQuery() {
+		p.Format = "json"
+		return p.Print(entries, output.View{})
 	}
 	if o.OutFile == "" {
 		w := bufio.NewWriterSize(o.IO.Out, 1<<16)

@@ -66,9 +66,10 @@ func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string) {
 }
 
 // printPEM prints pemText as is, or data in the JSON form when the user
-// asked for -o json or -o yaml (structured).
+// asked for -o json or -o yaml or gave a --query (structured: see
+// cmdutil.Factory.StructuredOutput).
 func printPEM(p *output.Printer, out io.Writer, structured bool, data any, pemText string) error {
-	if structured || p.HasQuery() { // --query picks from the data, in any format
+	if structured {
 		return p.Print(data, output.View{})
 	}
 	_, err := io.WriteString(out, pemText)

@@ -48,7 +48,7 @@ starts the next one; a new ca.base_url is taken by the next partition.` + cmduti
 				return errs.UsageErrorf("--partition: %d is not a partition number (they count from 0)", opts.Partition)
 			}
 			if opts.DER && opts.Structured() {
-				return errs.UsageErrorf("--der is binary: -o json and -o yaml cannot wrap it (without --der, -o json prints the PEM in JSON)")
+				return errs.UsageErrorf("--der is binary: -o json, -o yaml and --query cannot apply to it (without --der, -o json prints the PEM in JSON)")
 			}
 			if opts.DER && opts.IO.IsStdoutTTY() {
 				return errs.UsageErrorf("refusing to write a DER CRL to a terminal: redirect it to a file").WithoutHelpHint()

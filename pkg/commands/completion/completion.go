@@ -25,6 +25,13 @@ flag values and the certificate IDs of your vault (without unlocking it).
 		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
 		Args:      cmdutil.ExactArgs(1, "SHELL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			if err := p.RefuseQuery("a completion script"); err != nil {
+				return err
+			}
 			root := cmd.Root()
 			out := f.IO.Out
 			switch args[0] {

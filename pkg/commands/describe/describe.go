@@ -43,7 +43,7 @@ type Output struct {
 // NewCmdDescribe builds `certctl describe`.
 func NewCmdDescribe(f *cmdutil.Factory, runF func(*DescribeOptions) error) *cobra.Command {
 	opts := &DescribeOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates,
-		Structured: func() bool { return f.StructuredOutput() || f.Globals.Query != "" }}
+		Structured: f.StructuredOutput}
 	cmd := &cobra.Command{
 		Use:   "describe ARN",
 		Short: "Show a certificate's details",
@@ -92,9 +92,20 @@ func runDescribe(ctx context.Context, o *DescribeOptions) error {
 	}
 	switch {
 	case o.ValidationRecords != "":
+		isJSON := o.ValidationRecords == "json" || o.ValidationRecords == "route53"
+		if !isJSON {
+			if err := p.RefuseQuery("--validation-records " + o.ValidationRecords); err != nil {
+				return err
+			}
+		}
 		recs, err := svc.ValidationRecords(ctx, o.ID)
 		if err != nil {
 			return err
+		}
+		if isJSON && p.HasQuery() {
+			// --query picks from the document itself.
+			p.Format = "json"
+			return p.Print(validationRecordsJSON(recs, o.ValidationRecords), output.View{})
 		}
 		return writeValidationRecords(o.IO.Out, recs, o.ValidationRecords)
 	case o.PEM:

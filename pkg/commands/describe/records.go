@@ -77,16 +77,26 @@ func writeValidationRecords(w io.Writer, recs *certificates.ValidationRecords, f
 		}
 		cw.Flush()
 		return cw.Error()
+	case "json", "route53":
+		return output.WriteJSON(w, validationRecordsJSON(recs, format))
+	}
+	return errs.UsageErrorf("invalid value %q for --validation-records", format)
+}
+
+// validationRecordsJSON is the document of a JSON format of
+// --validation-records (json, route53), nil for the others.
+func validationRecordsJSON(recs *certificates.ValidationRecords, format string) any {
+	switch format {
 	case "json":
-		return output.WriteJSON(w, map[string]any{"CertificateArn": arnStr, "ResourceRecords": perName})
+		return map[string]any{"CertificateArn": recs.CertificateArn, "ResourceRecords": recs.PerName}
 	case "route53":
-		batch := route53Batch{Comment: "certctl DNS validation records of " + arnStr}
-		for _, r := range distinct {
+		batch := route53Batch{Comment: "certctl DNS validation records of " + recs.CertificateArn}
+		for _, r := range recs.Distinct {
 			batch.Changes = append(batch.Changes, route53Change{Action: "UPSERT", ResourceRecordSet: route53RecordSet{
 				Name: r.Name, Type: r.Type, TTL: recordTTL, ResourceRecords: []route53Record{{Value: r.Value}},
 			}})
 		}
-		return output.WriteJSON(w, batch)
+		return batch
 	}
-	return errs.UsageErrorf("invalid value %q for --validation-records", format)
+	return nil
 }

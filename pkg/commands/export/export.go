@@ -81,8 +81,8 @@ warns on stderr that the export could not be recorded.
 
 Output is PEM on stdout (certificate, chain, key), or with --out-dir the files
 cert.pem chain.pem fullchain.pem privkey.pem (mode 0600; privkey.pem encrypted
-unless --insecure-plaintext-key), and -o json then prints
-{"CertificateArn","Path","Files"}. --format json prints ACM's
+unless --insecure-plaintext-key), or with --out-file that file in the
+--format; -o json (or a --query) then prints {"CertificateArn","Path","Files"}. --format json prints ACM's
 {"Certificate","CertificateChain","PrivateKey"}; --format pkcs12 writes a
 PKCS#12 file (AES-256 with PBKDF2, opened by openssl without -legacy) to
 --out-file or a pipe — never to a terminal, nor inside -o json or yaml.
@@ -151,7 +151,7 @@ func (o *ExportOptions) validate(cmd *cobra.Command) error {
 		return errs.UsageErrorf("--format pkcs12 and --no-private-key cannot be used together")
 	}
 	if o.Format == "pkcs12" && o.StructuredOutput() && o.OutFile == "" {
-		return errs.UsageErrorf("--format pkcs12 is binary: -o json and -o yaml cannot wrap it (give --out-file FILE, or --format json for the PEM in JSON)")
+		return errs.UsageErrorf("--format pkcs12 is binary: -o json, -o yaml and --query cannot apply to it (give --out-file FILE, or --format json for the PEM in JSON)")
 	}
 	if o.Select.IsSet() && o.OutDir == "" {
 		return errs.UsageErrorf("%s needs --out-dir DIR (one directory per certificate)", selectionFlag(fl))
@@ -232,8 +232,8 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	return nil
 }
 
-// Written is what export -o json|yaml prints for --out-dir (and for a
-// PKCS#12 --out-file): the certificate and the files written.
+// Written is what export -o json|yaml prints for --out-dir and
+// --out-file: the certificate and the files written.
 type Written struct {
 	CertificateArn string   `json:"CertificateArn"`
 	Path           string   `json:"Path"`
@@ -261,10 +261,23 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 			return nil
 		}
 		return writeOut(o.IO.Out, ex.PKCS12)
-	case o.Format == "json" || o.StructuredOutput():
-		if o.OutFile != "" {
-			return writeFile(o.OutFile, []byte(mustJSON(out)))
+	case o.OutFile != "":
+		// The file holds what --format says; -o json|yaml (or a
+		// --query) reports the file written, as for PKCS#12.
+		data := out.Certificate + out.CertificateChain + out.PrivateKey
+		if o.Format == "json" {
+			data = mustJSON(out)
 		}
+		if err := writeFile(o.OutFile, []byte(data)); err != nil {
+			return err
+		}
+		if o.StructuredOutput() {
+			if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, output.View{}); err != nil {
+				return errs.Failuref("writing the output: %v", err)
+			}
+		}
+		return nil
+	case o.Format == "json" || o.StructuredOutput():
 		if !o.StructuredOutput() {
 			p.Format = "json"
 		}
@@ -273,11 +286,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 		}
 		return nil
 	}
-	pemOut := out.Certificate + out.CertificateChain + out.PrivateKey
-	if o.OutFile != "" {
-		return writeFile(o.OutFile, []byte(pemOut))
-	}
-	return writeOut(o.IO.Out, []byte(pemOut))
+	return writeOut(o.IO.Out, []byte(out.Certificate+out.CertificateChain+out.PrivateKey))
 }
 
 // writeOut writes data to the standard output; a failure (a full disk, a

@@ -39,7 +39,7 @@ type Output struct {
 // NewCmdMetrics builds `certctl metrics`.
 func NewCmdMetrics(f *cmdutil.Factory, runF func(*MetricsOptions) error) *cobra.Command {
 	opts := &MetricsOptions{IO: f.IO, Printer: f.Printer, Reports: f.Reports,
-		Structured: func() bool { return f.StructuredOutput() || f.Globals.Query != "" }}
+		Structured: f.StructuredOutput}
 	cmd := &cobra.Command{
 		Use:   "metrics [--out-file PATH]",
 		Short: "Print expiry metrics in the Prometheus text format",

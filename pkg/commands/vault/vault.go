@@ -118,6 +118,9 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 	}
 	var res *vaultops.BackupResult
 	if o.OutFile == "-" {
+		if err := p.RefuseQuery("a backup written to stdout"); err != nil {
+			return err
+		}
 		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil {
 			return err
 		}
