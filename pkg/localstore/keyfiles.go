@@ -299,6 +299,35 @@ func (v *Vault) InstallKeyMaterial(ctx context.Context, m KeyMaterial) error {
 	return nil
 }
 
+// ClaimStoreKey readies the install of key material m (InstallKeyMaterial)
+// over an empty store: in one write transaction, it runs check (which
+// refuses a store that holds data) and records m's key ID as the key the
+// store is sealed under. The key file is installed after it. Another
+// process's first write, racing with a restore into a new vault
+// directory, either commits first — under its own new key, which the
+// store then records, and check refuses the store — or finds m's ID
+// recorded and stops at its write guard (ErrKeyRotated) instead of
+// sealing data under a key the install then overwrote in the directory.
+func (v *Vault) ClaimStoreKey(ctx context.Context, m KeyMaterial, check func(BulkTx) error) error {
+	id, err := v.CheckKeyMaterial(m)
+	if err != nil {
+		return err
+	}
+	if err := v.checkKeyReplaceable(ctx, id, "installing another master key"); err != nil {
+		return err
+	}
+	return v.Store.Update(ctx, func(tx Tx) error {
+		b, err := AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		if err := check(b); err != nil {
+			return err
+		}
+		return tx.PutMeta(MetaMasterKeyID, []byte(id))
+	})
+}
+
 // SameVault opens another vault over the same directory and options with
 // the store at storeURL (a migration's target).
 func (v *Vault) SameVault(ctx context.Context, storeURL string) (*Vault, error) {

@@ -179,6 +179,9 @@ func (s *Service) RestoreBackup(ctx context.Context, b *localstore.Backup, name 
 	if err := s.requireEmpty(ctx, v, "RestoreVault", "restore into a new vault directory (--vault DIR)"); err != nil {
 		return nil, err
 	}
+	if s.afterEmptyCheck != nil {
+		s.afterEmptyCheck()
+	}
 	if b.Info.Key.Form != "" {
 		sealer, err := v.SealerOf(b.Info.Key)
 		if err != nil {
@@ -199,6 +202,14 @@ func (s *Service) RestoreBackup(ctx context.Context, b *localstore.Backup, name 
 				return err
 			}
 			return s.verifyRestored(ctx, bulk, sealer, name)
+		}); err != nil {
+			return nil, service.MapError(err)
+		}
+		// The store is claimed for the backup's key, empty, before the
+		// key file is replaced: a first write of another process
+		// meanwhile seals nothing under a key that is then lost.
+		if err := v.ClaimStoreKey(ctx, b.Info.Key, func(tx localstore.BulkTx) error {
+			return checkEmpty(tx, "restore into a new vault directory (--vault DIR)")
 		}); err != nil {
 			return nil, service.MapError(err)
 		}

@@ -53,6 +53,9 @@ type Service struct {
 	// rotateProgress, when set (tests), is called during a rotation after
 	// each batch of re-sealed secrets; an error fails the rotation there.
 	rotateProgress func(done int) error
+	// afterEmptyCheck, when set (tests), is called by a restore once it
+	// found the vault empty, before it claims the store for its key.
+	afterEmptyCheck func()
 }
 
 // New returns the service over core.

@@ -780,3 +780,38 @@ func TestRestoreRefusedLeavesNoVault(t *testing.T) {
 		t.Errorf("the vault lost its certificate: %q", r.Stdout)
 	}
 }
+
+// TestRestoreRacesFirstWrite: another process's first write into a new
+// vault directory, made while a restore there has found it empty and not
+// yet installed the backup's key (tester: a request and a restore at
+// once), keeps its data and its key: the restore is refused (the vault is
+// no longer empty), the vault verifies and the request's key opens.
+// Before, the restore replaced the directory's key, under which the
+// request had just sealed its data, and the vault never opened again.
+func TestRestoreRacesFirstWrite(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	requestPrivate(e, "source.internal")
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	target := filepath.Join(e.Dir, "race")
+	e.Vars["CERTCTL_VAULT"] = target
+	svc := service(t, e)
+	var arn string
+	vaultops.SetAfterEmptyCheck(svc, func() { arn = requestPrivate(e, "racer.internal") })
+	f, err := os.Open(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = svc.Restore(context.Background(), f, backup)
+	if code := errs.ExitCodeOf(err); code != errs.ExitRefused {
+		t.Fatalf("restore after another process's first write: %v (exit %d), want refused", err, code)
+	}
+	verifyOK(t, e)
+	pass := filepath.Join(e.Dir, "pass.txt")
+	if err := os.WriteFile(pass, []byte("p\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(e, "export", arn, "--passphrase-file", pass, "-o", "json")
+}
