@@ -463,6 +463,33 @@ func (s Seen) valid(key []byte) *head {
 	return s.slots.head(key)
 }
 
+// CheckNotEmptied refuses (exit 6) a store whose audit log is empty while
+// this host's witness (seen, read before tx began) names a record of it:
+// its database was deleted, truncated or replaced by a new one outside
+// certctl — certctl never empties a log — and a read would show an empty
+// vault as if nothing were lost (a cron job's renew --due would report
+// success). It needs no key: the witness's record number is taken as it
+// is, unauthenticated — a forged witness can only make certctl refuse,
+// as removing the database could.
+func CheckNotEmptied(tx localstore.Tx, seen Seen) error {
+	if seen.err != nil {
+		return nil
+	}
+	var named int64
+	for _, sl := range seen.slots {
+		if sl != nil && sl.h != nil {
+			named = max(named, sl.h.Seq)
+		}
+	}
+	if named == 0 {
+		return nil
+	}
+	if _, err := tx.LastAudit(); !errors.Is(err, localstore.ErrNotFound) {
+		return err
+	}
+	return rolledBack(seen, fmt.Sprintf("the log is empty, and this host last saw its record %d: the vault's database was deleted, truncated or replaced", named))
+}
+
 // Record is the record the witness seen names when it is tagged under key
 // (0: none).
 func (s Seen) Record(key []byte) int64 {

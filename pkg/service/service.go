@@ -28,6 +28,8 @@ import (
 	"os"
 	"os/user"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
@@ -525,8 +527,33 @@ func (c *Core) recordFailure(ctx context.Context, sealer *localstore.Sealer, rec
 
 // Read runs fn in a read transaction and maps its error.
 func (c *Core) Read(ctx context.Context, fn func(tx localstore.Tx) error) error {
-	return MapError(c.Vault.Store.View(ctx, fn))
+	x, _ := emptiedChecks.LoadOrStore(c.Vault, new(atomic.Bool))
+	checked := x.(*atomic.Bool)
+	if checked.Load() {
+		return MapError(c.Vault.Store.View(ctx, fn))
+	}
+	// The witness is read before the transaction begins (audit.Witness.Seen).
+	seen := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity()).Held()
+	err := c.Vault.Store.View(ctx, func(tx localstore.Tx) error {
+		if err := audit.CheckNotEmptied(tx, seen); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+	if err == nil {
+		checked.Store(true)
+	}
+	return MapError(err)
 }
+
+// emptiedChecks are, per vault, whether a read of this process found the
+// audit log not emptied behind this host's witness (audit.CheckNotEmptied):
+// a deleted or truncated database, which SQLite would otherwise make anew
+// and every read show as an empty vault (a cron job's renew --due
+// reporting success), is refused (exit 6) at the first read. Once passed,
+// not again: a server reads in every request. Writes check more, in every
+// transaction (audit.Tail).
+var emptiedChecks sync.Map // *localstore.Vault → *atomic.Bool
 
 // Deliver runs the event hook for committed events (Change does this
 // itself; callers with events of their own transactions use it).

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
@@ -301,5 +304,64 @@ func TestStoreErrorHint(t *testing.T) {
 	var e *errs.Error
 	if m := MapError(err); !errors.As(m, &e) || e.Exit != errs.ExitVaultUnavailable || !strings.Contains(e.Hint, "running and reachable") {
 		t.Errorf("mapped to %#v, want exit 6 with a hint", m)
+	}
+}
+
+// TestReadRefusesEmptiedLog: a read of a store whose audit log was
+// emptied outside certctl, while this host's witness names a record of
+// it, is refused (exit 6) — on SQLite (the database deleted: SQLite makes
+// a new one) and on PostgreSQL (the tables emptied) — instead of showing
+// an empty vault; a store that never held a log reads as empty.
+func TestReadRefusesEmptiedLog(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := localstore.Options{}
+			if kind == "postgres" {
+				opts.StoreURL = pgtest.FreshSchema(t)
+			}
+			open := func() *Core { // a new process
+				v, err := localstore.Open(ctx, dir, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { v.Close() })
+				return &Core{Vault: v, Now: time.Now, Actor: audit.Actor{Type: audit.ActorUser, ID: "u"}}
+			}
+			read := func(c *Core) error { return c.Read(ctx, func(localstore.Tx) error { return nil }) }
+			first := open()
+			if err := read(first); err != nil {
+				t.Fatalf("read of a new vault: %v", err)
+			}
+			if err := first.Change(ctx, "AddTagsToCertificate", func(op *Op) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if err := read(open()); err != nil {
+				t.Fatalf("read after a change: %v", err)
+			}
+			first.Vault.Close()
+			if kind == "sqlite" {
+				files, _ := filepath.Glob(filepath.Join(dir, localstore.DatabaseFile+"*"))
+				for _, f := range files {
+					if err := os.Remove(f); err != nil {
+						t.Fatal(err)
+					}
+				}
+			} else {
+				conn, err := pgx.Connect(ctx, opts.StoreURL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := conn.Exec(ctx, "DELETE FROM audit"); err != nil {
+					t.Fatal(err)
+				}
+				conn.Close(ctx)
+			}
+			err := read(open())
+			if code := errs.ExitCodeOf(err); code != errs.ExitVaultUnavailable || !strings.Contains(fmt.Sprint(err), "the log is empty") {
+				t.Fatalf("read of the emptied store: %v (exit %d), want exit 6", err, code)
+			}
+		})
 	}
 }
