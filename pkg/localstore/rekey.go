@@ -558,6 +558,12 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 		if err := tx.PutMeta(MetaMasterKeyID, []byte(next.id)); err != nil {
 			return err
 		}
+		// The new key is this store's alone: the stores that shared
+		// the old one (KeySharers) keep it (keepForSharers), and the
+		// next rotation has nothing to keep for them.
+		if err := SetKeySharers(b, nil); err != nil {
+			return err
+		}
 		if hooks.Reseal != nil {
 			return hooks.Reseal(b, old, next)
 		}

@@ -295,6 +295,16 @@ func TestRotateAfterMigrateKeepsTheTarget(t *testing.T) {
 		t.Fatal("the previous key was not kept")
 	}
 	mustVerify(t, dir, nil)
+	// The new key is the vault's alone: the next rotation keeps nothing
+	// and says nothing of the shared store (tester: every later rotation
+	// kept another key in clear, claiming that store needed it).
+	if r := run(dir, "vault", "rotate-key", "-o", "json"); r.Code != 0 || strings.Contains(string(r.Stderr), "also seals") {
+		t.Fatalf("second rotate-key of a migrated vault: %v", r)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(dir, "master.key.replaced-*")); len(kept) != 1 {
+		t.Errorf("kept key files %v, want the one the shared store needs", kept)
+	}
+	mustVerify(t, dir, nil)
 	other := filepath.Join(root, "for-the-shared-store")
 	if err := os.MkdirAll(other, 0o700); err != nil {
 		t.Fatal(err)
