@@ -595,6 +595,11 @@ func KnownError(err error) (error, bool) {
 	case errors.Is(err, context.Canceled):
 		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}, true
 	case errors.Is(err, localstore.ErrNotFound):
+		// What a command names is resolved with a message of its own
+		// first: a record missing after that was deleted meanwhile.
+		if err == localstore.ErrNotFound {
+			return &errs.Error{Exit: errs.ExitNotFound, Msg: "not found: deleted meanwhile, by another certctl?"}, true
+		}
 		return &errs.Error{Exit: errs.ExitNotFound, Err: err}, true
 	case errors.Is(err, localstore.ErrLocked):
 		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE or pass --vault-passphrase-file"), true

@@ -365,3 +365,17 @@ func TestReadRefusesEmptiedLog(t *testing.T) {
 		})
 	}
 }
+
+// TestMapErrorBareNotFound: a record missing after the command resolved
+// what it names (deleted meanwhile) says so, not a bare "not found"
+// (tester: an export that lost a race with delete).
+func TestMapErrorBareNotFound(t *testing.T) {
+	err := MapError(localstore.ErrNotFound)
+	if errs.ExitCodeOf(err) != errs.ExitNotFound || !strings.Contains(err.Error(), "deleted meanwhile") {
+		t.Errorf("MapError(ErrNotFound) = %v (exit %d)", err, errs.ExitCodeOf(err))
+	}
+	wrapped := fmt.Errorf("certificate x: %w", localstore.ErrNotFound)
+	if err := MapError(wrapped); err.Error() != wrapped.Error() {
+		t.Errorf("MapError(%v) = %v, want the message kept", wrapped, err)
+	}
+}

@@ -207,7 +207,9 @@ func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Cer
 	var key crypto.Signer
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		if c, err = tx.GetCertificate(id); err != nil {
+		if c, err = tx.GetCertificate(id); errors.Is(err, localstore.ErrNotFound) {
+			return errs.NotFoundf("certificate %s not found: deleted meanwhile", s.core.Names.CertificateARN(id))
+		} else if err != nil {
 			return err
 		}
 		if err := CheckExportable(c); err != nil {
