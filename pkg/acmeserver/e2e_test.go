@@ -2,6 +2,7 @@ package acmeserver
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -312,4 +313,46 @@ func mustList(t *testing.T, tx localstore.Tx) []string {
 		ids[i] = r.ID
 	}
 	return ids
+}
+
+// TestFinalizeRefusesCompromisedKey: a key whose certificate was revoked
+// for keyCompromise (here through ACME, by the certificate's own key) is
+// not certified again: a finalize with it is badCSR. A key revoked as
+// superseded still is.
+func TestFinalizeRefusesCompromisedKey(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+	issue := func(key *ecdsa.PrivateKey) ([]byte, error) {
+		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("k.lab.test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, key, "k.lab.test"), true)
+		if err != nil {
+			return nil, err
+		}
+		return ders[0], nil
+	}
+	leaked, kept := newKey(t), newKey(t)
+	der, err := issue(leaked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.client(leaked).RevokeCert(ctx, leaked, der, acme.CRLReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := issue(leaked); !isProblem(err, errBadCSR) || !strings.Contains(err.Error(), "revoked for compromise") {
+		t.Errorf("finalize with a key revoked for compromise: %v, want badCSR", err)
+	}
+	der, err = issue(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RevokeCert(ctx, nil, der, acme.CRLReasonSuperseded); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := issue(kept); err != nil {
+		t.Errorf("finalize with a key revoked as superseded: %v", err)
+	}
 }

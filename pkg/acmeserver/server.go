@@ -41,6 +41,7 @@ import (
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/validation"
@@ -337,6 +338,10 @@ func ruleProblem(err error) *Problem {
 		return nil
 	case e.Code == authority.ReasonDomainNotAllowed:
 		return problem(errRejectedIdentifier, http.StatusBadRequest, "the certificate authority of this endpoint does not issue for this name: "+e.Error())
+	case e.Code == inventory.ReasonKeyCompromised:
+		// badCSR, as for any CSR key the server will not sign (see
+		// finalize).
+		return problem(errBadCSR, http.StatusBadRequest, e.Error())
 	case e.Code == authority.ReasonInvalidDuration || e.Code == authority.ReasonInvalidState || e.Code == authority.ReasonNotFound:
 		return problem(errServerInternal, http.StatusForbidden, "the certificate authority of this endpoint cannot issue this certificate: "+e.Error())
 	}

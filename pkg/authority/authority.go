@@ -31,6 +31,7 @@ import (
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -775,6 +776,14 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 		return nil, err
 	}
 	if err := checkNameConstraints(r, caCert, c.chain, t); err != nil {
+		return nil, err
+	}
+	if err := inventory.CheckKeyNotCompromised(tx, pub, "the certificate's key", inventory.ReasonKeyCompromised); err != nil {
+		return nil, err
+	}
+	// A CA whose own certificate its issuer revoked for compromise signs
+	// nothing more: relying parties refuse all it would sign.
+	if err := inventory.CheckKeyNotCompromised(tx, caKey.Public(), "the key of certificate authority "+r.ID, ReasonInvalidState); err != nil {
 		return nil, err
 	}
 	part := -1

@@ -18,6 +18,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
@@ -28,7 +29,7 @@ const CRLValidity = 7 * 24 * time.Hour
 
 // Revoke records the revocation of serial issued by r.
 func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int) error {
-	return tx.RevokeSerial(issuerID, serial, at, reason)
+	return inventory.RevokeSerial(tx, issuerID, serial, at, reason)
 }
 
 // CRL builds a new CRL for r (its number one above the last), in tx.

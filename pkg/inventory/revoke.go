@@ -12,7 +12,7 @@ import (
 // (so CRLs and OCSP report it) and marks c REVOKED, in tx. reason is the
 // SPEC reason name, code its RFC 5280 value.
 func Revoke(tx localstore.Tx, c *localstore.Certificate, reason string, code int, now time.Time) error {
-	if err := tx.RevokeSerial(c.CertificateAuthorityID, c.Serial, now, code); err != nil {
+	if err := RevokeSerial(tx, c.CertificateAuthorityID, c.Serial, now, code); err != nil {
 		if errors.Is(err, localstore.ErrNotFound) {
 			return errs.Refusedf("the issuing CA has no record of serial %s", c.Serial)
 		}

@@ -34,7 +34,10 @@ order — as AWS Private CA's RevokeCertificate. The CA's CRL (ca crl, ca serve)
 and its OCSP responder report it revoked at once. When the certificate is the
 current version of one in the inventory, that certificate becomes REVOKED too.
 Permanent: a certificate already revoked exits 5, a serial the CA never issued
-exits 3. Prints {"CertificateArn"}.
+exits 3. Prints {"CertificateArn"}. KEY_COMPROMISE and CA_COMPROMISE also
+mark the certificate's key compromised: no certificate is signed for it
+again (exit 5), and a CA whose own certificate is so revoked signs nothing
+more.
 
 Reasons: ` + strings.Join(casign.ReasonNames(), " ") + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca revoke-certificate 5f2c9e01 --serial 3a:0f:...:9c --revocation-reason KEY_COMPROMISE`,

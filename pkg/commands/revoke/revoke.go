@@ -54,6 +54,8 @@ certificate already revoked.
 
 Reasons: UNSPECIFIED KEY_COMPROMISE CA_COMPROMISE AFFILIATION_CHANGED SUPERSEDED
 CESSATION_OF_OPERATION CERTIFICATE_HOLD PRIVILEGE_WITHDRAWN A_A_COMPROMISE.
+KEY_COMPROMISE and CA_COMPROMISE also mark the key compromised: no
+certificate is signed for it again (exit 5).
 
 ` + cmdutil.SelectionHelp + ` A certificate the rules refuse (IMPORTED, ACME,
 never exported) is reported REFUSED; the others are revoked. One already
