@@ -214,6 +214,9 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 				return errs.Invalidf("the certificate allows %s, but certificate authority %s has CAs %d level(s) below it, which would no longer verify: sign its CSR with a template allowing pathlen:%d at least", pathLenText(cert), r.ID, depth, depth)
 			}
 		}
+		if err := checkOutlived(tx, r.ID, cert); err != nil {
+			return err
+		}
 	}
 	parentID := ""
 	if !selfSigned {
@@ -279,6 +282,24 @@ func extensionValue(c *x509.Certificate, id asn1.ObjectIdentifier) []byte {
 
 // depthBelow is how many levels of CAs the vault has below the CA id (0:
 // none).
+// checkOutlived refuses (exit 4) a new certificate for CA id that ends
+// before the certificate of a CA directly below it: from then on that CA,
+// and all it issued, would chain to an expired certificate.
+func checkOutlived(tx localstore.Tx, id string, cert *x509.Certificate) error {
+	all, err := List(tx)
+	if err != nil {
+		return err
+	}
+	for _, ca := range all {
+		if ca.ParentID != id || ca.Status == StatusDeleted || !ca.NotAfter.After(cert.NotAfter) {
+			continue
+		}
+		return errs.Invalidf("the certificate ends at %s, before the certificate of certificate authority %s below it (%s), which would no longer verify from then: sign its CSR with a validity reaching %s at least",
+			timeutil.RFC3339(cert.NotAfter), ca.ID, timeutil.RFC3339(ca.NotAfter), timeutil.RFC3339(ca.NotAfter))
+	}
+	return nil
+}
+
 func depthBelow(tx localstore.Tx, id string) (int, error) {
 	all, err := List(tx)
 	if err != nil {
