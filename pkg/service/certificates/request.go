@@ -5,11 +5,13 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/errs"
@@ -122,11 +124,18 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 			return nil, service.MapError(err)
 		}
 	}
+	// The arguments an idempotency token is bound to, as the request
+	// means them: the subject alternative names in any order, the CA by
+	// its ID however named (ARN or UUID).
 	var args map[string]any
+	sameNames := names
+	if len(names) > 1 {
+		sameNames = append([]string{names[0]}, slices.Sorted(slices.Values(names[1:]))...)
+	}
 	if private {
-		args = map[string]any{"names": names, "alg": in.KeyAlgorithm, "ca": in.CertificateAuthority, "export": export, "ct": ct, "tags": tags}
+		args = map[string]any{"names": sameNames, "alg": in.KeyAlgorithm, "ca": caArg(in.CertificateAuthority), "export": export, "ct": ct, "tags": tags}
 	} else {
-		args = map[string]any{"type": inventory.TypeIssued, "names": names, "alg": in.KeyAlgorithm, "method": res.ValidationMethod,
+		args = map[string]any{"type": inventory.TypeIssued, "names": sameNames, "alg": in.KeyAlgorithm, "method": res.ValidationMethod,
 			"dvo": in.DomainValidationOptions, "export": export, "ct": ct, "tags": tags}
 	}
 	var msgs []validation.Message
@@ -197,6 +206,16 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 		res.MailError = s.set.Validations.Send(ctx, msgs)
 	}
 	return res, nil
+}
+
+// caArg is the CA argument of a request as an idempotency token binds it:
+// the ID of a full ARN or UUID (in lower case), else as given ("default",
+// a prefix).
+func caArg(ref string) string {
+	if r, err := arn.IDOf(arn.CertificateAuthority, ref); err == nil && r.Exact {
+		return r.ID
+	}
+	return ref
 }
 
 // checkRequest checks the names (DNS rules, quota) and the tags of in.
