@@ -205,40 +205,65 @@ func TestRevokeByCertificateKey(t *testing.T) {
 }
 
 // TestRevokeByAuthorizedAccount: RFC 8555 7.6 — an account that holds
-// valid authorizations for every name of a certificate another account
-// obtained may revoke it (the server MUST consider it authorised); one
-// that holds them for some names only, or whose authorizations expired,
-// may not. A certificate of another endpoint is not found there (404
-// malformed, not 404 unauthorized).
+// valid authorizations, proved by a challenge, for every name of a
+// certificate another account obtained may revoke it (the server MUST
+// consider it authorised); one that proved some names only may not, nor
+// one whose authorizations are pre-approved (on a PRE_APPROVED endpoint
+// any account gets them by ordering the names — review: a stranger could
+// then revoke others' certificates and have their keys blocked). Its
+// keyCompromise revokes but blocks nothing: only the certificate's own
+// key proves the key compromised. A certificate of another endpoint is
+// not found there (404 malformed, not 404 unauthorized).
 func TestRevokeByAuthorizedAccount(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
+	f, env, owner := newChallengeFixture(t, "a.chal.test", "b.chal.test")
 	ctx := context.Background()
-	owner, _ := f.register(newKey(t))
-	issue := func(names ...string) []byte {
+	prove := func(c *acme.Client, names ...string) *acme.Order {
 		t.Helper()
-		o, err := owner.AuthorizeOrder(ctx, acme.DomainIDs(names...))
+		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(names...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ders, _, err := owner.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), names...), true)
+		for _, n := range names {
+			z, zurl := authzFor(t, c, o, n)
+			if z.Status == acme.StatusValid {
+				continue
+			}
+			ch := challengeOfType(t, z, "http-01")
+			body, _ := c.HTTP01ChallengeResponse(ch.Token)
+			env.serveHTTP01(ch.Token, body)
+			if _, err := c.Accept(ctx, ch); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WaitAuthorization(ctx, zurl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return o
+	}
+	certKey := newKey(t)
+	issue := func() []byte {
+		t.Helper()
+		o := prove(owner, "a.chal.test", "b.chal.test")
+		if _, err := owner.WaitOrder(ctx, o.URI); err != nil {
+			t.Fatal(err)
+		}
+		ders, _, err := owner.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, certKey, "a.chal.test", "b.chal.test"), true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ders[0]
 	}
-	cert := issue("a.lab.test", "*.w.lab.test")
+	cert := issue()
 
 	other, _ := f.register(newKey(t))
-	if _, err := other.AuthorizeOrder(ctx, acme.DomainIDs("a.lab.test", "w.lab.test")); err != nil {
-		t.Fatal(err)
+	if err := other.RevokeCert(ctx, nil, cert, acme.CRLReasonKeyCompromise); !isProblem(err, errUnauthorized) {
+		t.Fatalf("revoke holding no authorization: %v, want unauthorized", err)
 	}
-	// a.lab.test, and w.lab.test but not its wildcard: not every name.
-	if err := other.RevokeCert(ctx, nil, cert, acme.CRLReasonUnspecified); !isProblem(err, errUnauthorized) {
+	prove(other, "a.chal.test")
+	if err := other.RevokeCert(ctx, nil, cert, acme.CRLReasonKeyCompromise); !isProblem(err, errUnauthorized) {
 		t.Fatalf("revoke holding authorizations for some names only: %v, want unauthorized", err)
 	}
-	if _, err := other.AuthorizeOrder(ctx, acme.DomainIDs("*.w.lab.test")); err != nil {
-		t.Fatal(err)
-	}
+	prove(other, "b.chal.test")
 	if err := other.RevokeCert(ctx, nil, cert, acme.CRLReasonKeyCompromise); err != nil {
 		t.Fatalf("revoke holding authorizations for every name: %v", err)
 	}
@@ -261,40 +286,61 @@ func TestRevokeByAuthorizedAccount(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Another account's keyCompromise blocked nothing: the owner's key
+	// is certified again.
+	cert = issue()
 
 	// Once the authorizations expire, they authorise nothing.
-	cert2 := issue("a.lab.test")
 	f.clk.Add(31 * 24 * time.Hour)
-	if err := other.RevokeCert(ctx, nil, cert2, acme.CRLReasonUnspecified); !isProblem(err, errUnauthorized) {
+	if err := other.RevokeCert(ctx, nil, cert, acme.CRLReasonUnspecified); !isProblem(err, errUnauthorized) {
 		t.Fatalf("revoke with expired authorizations: %v, want unauthorized", err)
+	}
+
+	// Pre-approved authorizations prove nothing.
+	pf := newFixture(t, acmestate.ContactNotRequired)
+	powner, _ := pf.register(newKey(t))
+	o, err := powner.AuthorizeOrder(ctx, acme.DomainIDs("p.lab.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ders, _, err := powner.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "p.lab.test"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, _ := pf.register(newKey(t))
+	if _, err := stranger.AuthorizeOrder(ctx, acme.DomainIDs("p.lab.test")); err != nil {
+		t.Fatal(err)
+	}
+	if err := stranger.RevokeCert(ctx, nil, ders[0], acme.CRLReasonKeyCompromise); !isProblem(err, errUnauthorized) {
+		t.Fatalf("revoke by an account holding pre-approved authorizations: %v, want unauthorized", err)
 	}
 
 	// A certificate of another endpoint.
 	var ep2 *acmestate.Endpoint
-	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
+	if err := pf.v.Store.Update(ctx, func(tx localstore.Tx) error {
 		var err error
-		if ep2, err = acmestate.Create(tx, acmestate.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"}, f.clk.Now()); err != nil {
+		if ep2, err = acmestate.Create(tx, acmestate.CreateParams{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"}, pf.clk.Now()); err != nil {
 			return err
 		}
-		_, err = acmestate.AddDomain(tx, ep2, "two.test", acmestate.RandomRecord("z.test"), true, f.clk.Now())
+		_, err = acmestate.AddDomain(tx, ep2, "two.test", acmestate.RandomRecord("z.test"), true, pf.clk.Now())
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	c2 := &acme.Client{Key: newKey(t), DirectoryURL: f.ts.URL + "/" + ep2.ID + "/directory", HTTPClient: f.http}
-	kid, mac := f.eab(false, ep2)
+	c2 := &acme.Client{Key: newKey(t), DirectoryURL: pf.ts.URL + "/" + ep2.ID + "/directory", HTTPClient: pf.http}
+	kid, mac := pf.eab(false, ep2)
 	if _, err := c2.Register(ctx, &acme.Account{ExternalAccountBinding: &acme.ExternalAccountBinding{KID: kid, Key: mac}}, acme.AcceptTOS); err != nil {
 		t.Fatal(err)
 	}
-	o, err := c2.AuthorizeOrder(ctx, acme.DomainIDs("two.test"))
+	o, err = c2.AuthorizeOrder(ctx, acme.DomainIDs("two.test"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ders, _, err := c2.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "two.test"), true)
+	ders, _, err = c2.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "two.test"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = owner.RevokeCert(ctx, nil, ders[0], acme.CRLReasonUnspecified)
+	err = powner.RevokeCert(ctx, nil, ders[0], acme.CRLReasonUnspecified)
 	var ae *acme.Error
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound || ae.ProblemType != errMalformed {
 		t.Fatalf("revoke of another endpoint's certificate: %v, want 404 malformed", err)

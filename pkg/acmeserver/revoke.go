@@ -60,6 +60,25 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serial := x509util.FormatSerial(cert.SerialNumber)
+	// Whether another account holds authorizations for every name is read
+	// before the change, outside its write transaction: it reads the
+	// account's orders, which no revocation should hold the write lock
+	// for. An authorization that lapses between the two (its expiry, its
+	// account deactivating it) still counts for this request.
+	holds := false
+	if req.Account != nil {
+		if err := s.core.Read(r.Context(), func(tx localstore.Tx) error {
+			_, c, err := findIssued(tx, cert, serial)
+			if err != nil || c == nil || mayRevoke(req, c, cert) {
+				return err
+			}
+			holds, err = holdsAuthorizations(tx, req.Account, ep.ID, cert, s.core.Now())
+			return err
+		}); err != nil {
+			writeProblem(w, s.problemOf(err))
+			return
+		}
+	}
 	err = s.change(r.Context(), revoker(req), "RevokeCertificate", func(op *service.Op) error {
 		op.Resource(s.endpointARN(ep.ID))
 		op.Param("Serial", serial)
@@ -73,10 +92,6 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		}
 		op.Resource(s.core.Names.CertificateARN(c.ID))
 		if !mayRevoke(req, c, cert) {
-			holds, err := holdsAuthorizations(op.Tx, req.Account, ep.ID, cert, op.Now)
-			if err != nil {
-				return err
-			}
 			if !holds {
 				return refuse(unauthorized("neither the issuing account, nor an account holding valid authorizations for every name of the certificate, nor the certificate key signed this request"))
 			}
@@ -88,13 +103,17 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		if !rec.RevokedAt.IsZero() {
 			return refuse(problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked"))
 		}
+		// Only a request signed by the certificate's own key proves it
+		// compromised: an account's keyCompromise revokes, and blocks
+		// nothing (see inventory.RevokeSerialVia).
+		keyProven := req.Account == nil
 		if c.Serial != serial {
 			// An earlier version of the certificate: only its serial.
-			return authority.Revoke(op.Tx, caID, serial, op.Now, reason)
+			return inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, keyProven)
 		}
 		// The same steps as `certctl revoke` (the certificates service):
 		// the rules that allow it are ACME's own (RFC 8555 7.6).
-		if err := inventory.Revoke(op.Tx, c, reasonName, reason, op.Now); err != nil {
+		if err := inventory.RevokeVia(op.Tx, c, reasonName, reason, op.Now, keyProven); err != nil {
 			return err
 		}
 		return op.Events.EmitRevoked(op.Tx, c)
@@ -134,8 +153,10 @@ func mayRevoke(req *request, c *localstore.Certificate, cert *x509.Certificate) 
 }
 
 // holdsAuthorizations reports whether acct holds, at endpoint epID, a valid
-// and unexpired authorization for every name of cert — the other account
-// RFC 8555 7.6 says a server MUST consider authorised to revoke it. A
+// and unexpired authorization proved by a challenge for every name of
+// cert — the other account RFC 8555 7.6 says a server MUST consider
+// authorised to revoke it. A pre-approved authorization proves nothing:
+// any account of a PRE_APPROVED endpoint gets one by ordering the name. A
 // wildcard name needs a wildcard authorization of its base; a name, an
 // authorization of it, wildcard or not (both are proved on the name
 // itself). A certificate with an identifier of another kind (an IP
@@ -163,7 +184,8 @@ func holdsAuthorizations(tx localstore.Tx, acct *acmestate.Account, epID string,
 			if err != nil {
 				return false, err
 			}
-			if a.Status != acmestate.AcmeValid || !now.Before(a.Expires) || a.AccountID != acct.ID || a.EndpointID != epID || a.Identifier.Type != "dns" {
+			if a.Status != acmestate.AcmeValid || !now.Before(a.Expires) || a.AccountID != acct.ID || a.EndpointID != epID || a.Identifier.Type != "dns" ||
+				!a.ProvedByChallenge() {
 				continue
 			}
 			held[a.Identifier.Value] = true

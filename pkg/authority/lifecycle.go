@@ -51,6 +51,40 @@ func (s *Service) Delete(tx localstore.Tx, r *Record, days int) error {
 	return Put(tx, r)
 }
 
+// PurgeDue reports whether r's sealed key is to be destroyed at now: it
+// is permanently deleted and the vault still holds its key.
+func (r *Record) PurgeDue(now time.Time) bool {
+	return r.Status == StatusDeleted && !now.Before(r.RestorableUntil) && r.KeyRef != ""
+}
+
+// PurgeDeleted destroys the keys the vault seals for the CAs whose restore
+// window ended at now (permanently deleted, as AWS Private CA deletes a
+// CA then): their sealed key leaves the vault, so that nothing can sign
+// with it again. The record stays, its key reference cleared, for the
+// chains and audit reports of what the CA issued. A key in a PKCS#11
+// token is the token's to destroy. It returns the CAs purged.
+func PurgeDeleted(tx localstore.Tx, now time.Time) ([]*Record, error) {
+	all, err := List(tx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, r := range all {
+		if !r.PurgeDue(now) {
+			continue
+		}
+		if err := tx.DeleteSecret(r.KeyRef); err != nil {
+			return nil, err
+		}
+		r.KeyRef = ""
+		if err := Put(tx, r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // Restore returns a deleted CA to the status it had before deletion.
 func (s *Service) Restore(tx localstore.Tx, r *Record) error {
 	if r.Status != StatusDeleted {

@@ -43,10 +43,19 @@ type compromise struct {
 // as a PKI team expects of a CA key revoked for compromise. Every
 // revocation goes through here: the CLI's, the CA's, the ACME server's.
 func RevokeSerial(tx localstore.Tx, issuer, serial string, at time.Time, reason int) error {
+	return RevokeSerialVia(tx, issuer, serial, at, reason, true)
+}
+
+// RevokeSerialVia is RevokeSerial for a requester who may or may not have
+// proved the key compromised: keyProven false (an ACME account, rather than
+// the certificate's own key, signing a keyCompromise revocation — as Let's
+// Encrypt, which then blocks nothing) revokes the serial but leaves the key
+// usable, so that no account can have another's key refused for ever.
+func RevokeSerialVia(tx localstore.Tx, issuer, serial string, at time.Time, reason int, keyProven bool) error {
 	if err := tx.RevokeSerial(issuer, serial, at, reason); err != nil {
 		return err
 	}
-	if reason != reasonKeyCompromise && reason != reasonCACompromise {
+	if !keyProven || (reason != reasonKeyCompromise && reason != reasonCACompromise) {
 		return nil
 	}
 	rec, err := tx.GetSerial(issuer, serial)

@@ -12,7 +12,13 @@ import (
 // (so CRLs and OCSP report it) and marks c REVOKED, in tx. reason is the
 // SPEC reason name, code its RFC 5280 value.
 func Revoke(tx localstore.Tx, c *localstore.Certificate, reason string, code int, now time.Time) error {
-	if err := RevokeSerial(tx, c.CertificateAuthorityID, c.Serial, now, code); err != nil {
+	return RevokeVia(tx, c, reason, code, now, true)
+}
+
+// RevokeVia is Revoke by a requester who may or may not have proved the
+// key compromised (see RevokeSerialVia).
+func RevokeVia(tx localstore.Tx, c *localstore.Certificate, reason string, code int, now time.Time, keyProven bool) error {
+	if err := RevokeSerialVia(tx, c.CertificateAuthorityID, c.Serial, now, code, keyProven); err != nil {
 		if errors.Is(err, localstore.ErrNotFound) {
 			return errs.Refusedf("the issuing CA has no record of serial %s", c.Serial)
 		}

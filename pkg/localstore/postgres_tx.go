@@ -468,6 +468,11 @@ func (t *pgTx) PutSecret(ref string, sealed []byte) error {
 	return err
 }
 
+func (t *pgTx) DeleteSecret(ref string) error {
+	_, err := t.exec(`DELETE FROM secrets WHERE ref = $1`, ref)
+	return err
+}
+
 func (t *pgTx) GetSecret(ref string) ([]byte, error) {
 	var b []byte
 	if err := t.queryRow(`SELECT sealed FROM secrets WHERE ref = $1`, []any{ref}, &b); err != nil {

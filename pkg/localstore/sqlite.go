@@ -934,6 +934,10 @@ func (t *sqliteTx) PutSecret(ref string, sealed []byte) error {
 		ON CONFLICT(ref) DO UPDATE SET sealed=excluded.sealed`, ref, sealed)
 }
 
+func (t *sqliteTx) DeleteSecret(ref string) error {
+	return t.exec(`DELETE FROM secrets WHERE ref = ?`, ref)
+}
+
 func (t *sqliteTx) GetSecret(ref string) ([]byte, error) {
 	var b []byte
 	err := t.rawQueryRow(`SELECT sealed FROM secrets WHERE ref = ?`, ref).Scan(&b)

@@ -72,6 +72,8 @@ type Tx interface {
 
 	PutSecret(ref string, sealed []byte) error
 	GetSecret(ref string) ([]byte, error)
+	// DeleteSecret removes a sealed secret (none is not an error).
+	DeleteSecret(ref string) error
 
 	// ReserveSerial records that issuer issued serial; ErrConflict when it
 	// already did.

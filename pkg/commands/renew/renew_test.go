@@ -2,6 +2,8 @@ package renew_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +12,9 @@ import (
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
@@ -673,5 +677,68 @@ func TestRenewalStatusReasonPending(t *testing.T) {
 	action := e.Events("Certificate Renewal Action Required", arn)
 	if len(action) != 1 || action[0].Detail["RenewalStatusReason"] != "PENDING_DOMAIN_VALIDATION" {
 		t.Fatalf("Renewal Action Required events %+v", action)
+	}
+}
+
+// TestDuePurgesPermanentlyDeletedCA: once a deleted CA's restore window
+// has ended, the next renew --due destroys the key the vault seals for it
+// and records the permanent deletion; the vault verifies, the CA stays
+// unrestorable, and a later pass records nothing more (tester: a
+// permanently deleted CA kept its key in the vault for ever).
+func TestDuePurgesPermanentlyDeletedCA(t *testing.T) {
+	e := clitest.New(t)
+	var created struct{ CertificateAuthorityArn string }
+	e.JSON(&created, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Doomed")
+	arn := created.CertificateAuthorityArn
+	e.MustRun("ca", "update", arn, "--status", "DISABLED")
+	e.MustRun("ca", "delete", arn, "--permanent-deletion-time-in-days", "7", "--yes")
+	keyRef := func() string {
+		v := e.OpenVault()
+		defer v.Close()
+		var ref string
+		if err := v.Store.View(context.Background(), func(tx localstore.Tx) error {
+			all, err := authority.List(tx)
+			for _, r := range all {
+				ref = r.KeyRef
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	sealed := keyRef()
+	e.MustRun("renew", "--due", "-o", "json")
+	if keyRef() != sealed || sealed == "" {
+		t.Fatal("the key was purged within the restore window")
+	}
+	e.Advance(8 * 24 * time.Hour)
+	e.MustRun("renew", "--due", "-o", "json")
+	if ref := keyRef(); ref != "" {
+		t.Fatalf("the key reference %q stayed after the restore window", ref)
+	}
+	v := e.OpenVault()
+	err := v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		_, err := tx.GetSecret(sealed)
+		return err
+	})
+	v.Close()
+	if !errors.Is(err, localstore.ErrNotFound) {
+		t.Fatalf("the sealed key is still in the vault: %v", err)
+	}
+	e.MustRun("vault", "verify")
+	if r := e.Run("ca", "restore", arn); r.Code != errs.ExitRefused {
+		t.Fatalf("ca restore of a permanently deleted CA: %v", r)
+	}
+	e.MustRun("renew", "--due", "-o", "json")
+	var audit struct {
+		AuditEvents []struct {
+			Outcome           string
+			RequestParameters map[string]any
+		}
+	}
+	e.JSON(&audit, "audit", "list", "--event-name", "DeleteCertificateAuthority")
+	if len(audit.AuditEvents) != 2 || audit.AuditEvents[1].RequestParameters["PermanentDeletion"] != true {
+		t.Fatalf("DeleteCertificateAuthority records %+v, want the deletion then one permanent deletion", audit.AuditEvents)
 	}
 }

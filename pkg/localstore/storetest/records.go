@@ -132,6 +132,21 @@ func testSecrets(t *testing.T, s localstore.Store) {
 		}
 		return nil
 	})
+	// DeleteSecret removes that one secret; a missing one is no error.
+	update(t, s, func(tx localstore.Tx) error {
+		if err := tx.DeleteSecret("bin"); err != nil {
+			return err
+		}
+		return tx.DeleteSecret("never-there")
+	})
+	view(t, s, func(tx localstore.Tx) error {
+		_, err := tx.GetSecret("bin")
+		wantNotFound(t, "GetSecret after DeleteSecret", err)
+		if _, err := tx.GetSecret("big"); err != nil {
+			t.Errorf("DeleteSecret removed another secret: %v", err)
+		}
+		return nil
+	})
 }
 
 func testSerials(t *testing.T, s localstore.Store) {

@@ -163,6 +163,7 @@ func testViewCannotWrite(t *testing.T, s localstore.Store) {
 		{"PutCertificate (insert)", func(tx localstore.Tx) error { return tx.PutCertificate(fullCertificate("new")) }},
 		{"PutVersion", func(tx localstore.Tx) error { return tx.PutVersion("new", version(1)) }},
 		{"PutSecret", func(tx localstore.Tx) error { return tx.PutSecret("key/new", []byte("s")) }},
+		{"DeleteSecret", func(tx localstore.Tx) error { return tx.DeleteSecret("key/new") }},
 		{"DeleteCertificate", func(tx localstore.Tx) error { return tx.DeleteCertificate("doomed") }},
 		{"ReserveSerial", func(tx localstore.Tx) error { return tx.ReserveSerial("ca", "01", "new", t0) }},
 		{"PutObject", func(tx localstore.Tx) error {

@@ -273,8 +273,45 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		if err := s.redeployUnlessStopped(ctx, rep, true); err != nil {
 			return nil, err
 		}
+		if !rep.Interrupted {
+			if err := s.purgeDeletedCAs(ctx); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return rep, nil
+}
+
+// purgeDeletedCAs destroys the keys of the CAs whose restore window has
+// ended (authority.PurgeDeleted), recorded as their permanent deletion
+// (DeleteCertificateAuthority, PermanentDeletion): the pass is the cron
+// job that keeps the vault to its rules. Nothing to purge records nothing.
+func (s *Service) purgeDeletedCAs(ctx context.Context) error {
+	due := false
+	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		all, err := authority.List(tx)
+		for _, r := range all {
+			due = due || r.PurgeDue(s.core.Now())
+		}
+		return err
+	}); err != nil || !due {
+		return err
+	}
+	_, err := s.core.ChangeIf(ctx, "DeleteCertificateAuthority", func(op *service.Op) error {
+		purged, err := authority.PurgeDeleted(op.Tx, op.Now)
+		if err != nil {
+			return err
+		}
+		if len(purged) == 0 {
+			return service.ErrUnchanged
+		}
+		op.Param("PermanentDeletion", true)
+		for _, r := range purged {
+			op.Resource(s.core.Names.CAARN(r.ID))
+		}
+		return nil
+	})
+	return err
 }
 
 // redeployUnlessStopped is redeploy, unless an interruption stopped the
