@@ -264,15 +264,32 @@ func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, string, error) {
 		}
 		key, err := v.loadMasterKeyFor(id, params)
 		if err == nil || !errors.Is(err, errNotStoreKey) || attempt == 2 {
-			return key, id, err
+			return key, id, v.unfinishedRestore(id, err)
 		}
 		// Another rotation may have committed (and renamed its key
 		// file) between reading the store's key ID and the key files:
 		// read both again.
 		if again, rerr := v.readStoreKeyID(); rerr != nil || again == id {
-			return nil, "", err
+			return nil, "", v.unfinishedRestore(id, err)
 		}
 	}
+}
+
+// unfinishedRestore is err, or when err is a key file missing or not the
+// one the store names (id) while the store holds no data, the error that
+// says why: a vault restore claimed the store for its backup's key
+// (ClaimStoreKey) and stopped before the key file was in place. Running
+// the restore again finishes it.
+func (v *Vault) unfinishedRestore(id string, err error) error {
+	if err == nil || id == "" || !(errors.Is(err, errKeyMissing) || errors.Is(err, errNotStoreKey)) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if holds, herr := holdsData(ctx, v.Store); herr != nil || holds {
+		return err
+	}
+	return keyErrorf(nil, "the vault's store is empty and names master key %s, which %s does not hold: a vault restore into it did not finish — run it again (certctl vault restore --from-file BACKUP)", id, v.Dir)
 }
 
 // errNotStoreKey is the error of a key file that does not hold the key the

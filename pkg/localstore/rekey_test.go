@@ -741,3 +741,43 @@ func TestLocalCopyKeepsNoPublishedKey(t *testing.T) {
 		t.Fatalf("rotation of a local vault after a passphrase change: %v", err)
 	}
 }
+
+// TestClaimWithoutInstall: a restore that claimed an empty store for its
+// backup's key (ClaimStoreKey) and stopped before installing the key file
+// leaves a vault that says so — run the restore again — whether the
+// directory has no key file or another key, not "corrupt"; installing
+// the key then opens it (review).
+func TestClaimWithoutInstall(t *testing.T) {
+	t.Parallel()
+	src := openVault(t, filepath.Join(t.TempDir(), "src"), localstore.Options{})
+	if _, err := src.Sealer(); err != nil { // makes the source's key file
+		t.Fatal(err)
+	}
+	m, err := src.KeyMaterialFor("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, withKey := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "v")
+		v := openVault(t, dir, localstore.Options{})
+		if withKey {
+			if _, err := v.Sealer(); err != nil { // another key in the directory
+				t.Fatal(err)
+			}
+		}
+		if err := v.ClaimStoreKey(context.Background(), m, func(localstore.BulkTx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		again := openVault(t, dir, localstore.Options{})
+		_, err := again.Sealer()
+		if err == nil || !strings.Contains(err.Error(), "a vault restore into it did not finish") || strings.Contains(err.Error(), "corrupt") {
+			t.Errorf("key file present %v: %v, want it to say the restore did not finish", withKey, err)
+		}
+		if err := again.InstallKeyMaterial(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := again.Sealer(); err != nil {
+			t.Errorf("key file present %v: after the install: %v", withKey, err)
+		}
+	}
+}
