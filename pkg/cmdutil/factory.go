@@ -159,8 +159,12 @@ func plainKeyOnly(v *localstore.Vault) bool {
 // anything opens the vault.
 func Serving[S any](f *Factory, open func(context.Context) (S, error)) func(context.Context) (S, error) {
 	return func(ctx context.Context) (S, error) {
+		var zero S
+		if f.Globals.Query != "" {
+			// A server prints a log, not JSON: a --query would be ignored.
+			return zero, errs.UsageErrorf("--query picks from JSON output, and a server prints none")
+		}
 		if f.vault != nil && !f.serving {
-			var zero S
 			return zero, errs.Failuref("internal error: the vault was opened before the server asked for a pool of read connections")
 		}
 		f.serving = true

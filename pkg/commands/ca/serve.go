@@ -70,9 +70,13 @@ func runCaServe(ctx context.Context, o *ServeOptions) error {
 	}
 	// A request that cannot be answered (the token of a PKCS11 CA down)
 	// says why on stderr, naming the setting to fix.
-	srv := httpserve.New(svc.Responder(func(format string, a ...any) {
+	h, err := svc.Responder(ctx, func(format string, a ...any) {
 		fmt.Fprintf(o.IO.ErrOut, "certctl: ca serve: "+format+"\n", a...)
-	}), nil)
+	})
+	if err != nil {
+		return err
+	}
+	srv := httpserve.New(h, nil)
 	fmt.Fprintf(o.IO.ErrOut, "Serving CRLs and OCSP on http://%s\n", ln.Addr())
 	if err := httpserve.Serve(ctx, srv, ln); err != nil {
 		return &errs.Error{Exit: errs.ExitFailure, Msg: "serve", Err: err}

@@ -152,6 +152,13 @@ func (s *Service) CRL(ctx context.Context, ref string, partition int) ([]byte, e
 
 // Responder is the CRL and OCSP responder of every CA of the vault
 // (`ca serve`): service.Core.Responder.
-func (s *Service) Responder(logf func(format string, a ...any)) http.Handler {
-	return s.core.Responder(logf)
+//
+// The store is read once first, so that a server started over a store
+// that is not there as this host last saw it (an emptied audit log:
+// service.Core.Read) stops at once (exit 6) instead of serving from it.
+func (s *Service) Responder(ctx context.Context, logf func(format string, a ...any)) (http.Handler, error) {
+	if err := s.core.Read(ctx, func(localstore.Tx) error { return nil }); err != nil {
+		return nil, err
+	}
+	return s.core.Responder(logf), nil
 }

@@ -235,7 +235,10 @@ func TestResponderTokenDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ocspStatus asks the responder about a certificate ca issues now.
-	h := s.Responder(nil)
+	h, err := s.Responder(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	leafOf := func(ca string) (leaf, issuer *x509.Certificate) {
 		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "a.example.test"}, DNSNames: []string{"a.example.test"}}, key)

@@ -587,7 +587,10 @@ func TestResponderServesPartitions(t *testing.T) {
 	if want := "http://base.example.test/crl/" + idOf(ca) + "/1.crl"; dp != want {
 		t.Fatalf("third certificate's DP %s, want %s", dp, want)
 	}
-	h := s.Responder(nil)
+	h, err := s.Responder(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for path, code := range map[string]int{"/crl/" + idOf(ca) + "/1.crl": 200, "/crl/" + idOf(ca) + "/0.crl": 200, "/crl/" + idOf(ca) + ".crl": 200,
 		"/crl/" + idOf(ca) + "/2.crl": 404, "/crl/" + idOf(ca) + "/01.crl": 404, "/crl/" + idOf(ca) + "/x.crl": 404} {
 		rec := httptest.NewRecorder()
