@@ -242,7 +242,7 @@ func (s *tableSpec) scanDest() ([]any, func() []any) {
 
 // MasterKeyMeta are the meta keys that record the master key rather than
 // data: a vault whose meta table holds only these is empty.
-var MasterKeyMeta = []string{MetaMasterKeyWrapped, MetaMasterKeyCheck, MetaMasterKeyID, MetaKeySharers}
+var MasterKeyMeta = []string{MetaMasterKeyWrapped, MetaMasterKeyCheck, MetaMasterKeyID, MetaKeySharers, MetaRestoreClaim}
 
 // IsEmpty reports whether tx's store holds no data: no row in any table but
 // the master key's records in meta.

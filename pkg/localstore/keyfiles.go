@@ -324,9 +324,18 @@ func (v *Vault) ClaimStoreKey(ctx context.Context, m KeyMaterial, check func(Bul
 		if err := check(b); err != nil {
 			return err
 		}
+		if err := tx.PutMeta(MetaRestoreClaim, []byte(id)); err != nil {
+			return err
+		}
 		return tx.PutMeta(MetaMasterKeyID, []byte(id))
 	})
 }
+
+// MetaRestoreClaim is the key ID a restore claimed an empty store for
+// (ClaimStoreKey), until the restore's copy replaces the key records: a
+// vault that finds it with no key file of that ID says that the restore
+// did not finish.
+const MetaRestoreClaim = "master-key-restore-claim"
 
 // SameVault opens another vault over the same directory and options with
 // the store at storeURL (a migration's target).

@@ -276,17 +276,21 @@ func (v *Vault) loadMasterKey(params ScryptParams) ([]byte, string, error) {
 }
 
 // unfinishedRestore is err, or when err is a key file missing or not the
-// one the store names (id) while the store holds no data, the error that
-// says why: a vault restore claimed the store for its backup's key
-// (ClaimStoreKey) and stopped before the key file was in place. Running
-// the restore again finishes it.
+// one the store names (id) and a vault restore claimed the store for that
+// key (ClaimStoreKey, MetaRestoreClaim) and stopped before the key file
+// was in place, the error that says so. Running the restore again
+// finishes it.
 func (v *Vault) unfinishedRestore(id string, err error) error {
 	if err == nil || id == "" || !(errors.Is(err, errKeyMissing) || errors.Is(err, errNotStoreKey)) {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if holds, herr := holdsData(ctx, v.Store); herr != nil || holds {
+	var claim []byte
+	if verr := v.Store.View(ctx, func(tx Tx) (e error) {
+		claim, e = getMetaOpt(tx, MetaRestoreClaim)
+		return e
+	}); verr != nil || string(claim) != id {
 		return err
 	}
 	return keyErrorf(nil, "the vault's store is empty and names master key %s, which %s does not hold: a vault restore into it did not finish — run it again (certctl vault restore --from-file BACKUP)", id, v.Dir)

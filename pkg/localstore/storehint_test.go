@@ -26,18 +26,9 @@ import (
 // credentials or has no such database gets a hint saying what to check,
 // and the hint holds nothing of the URL (its password least of all).
 func TestStoreHint(t *testing.T) {
-	open := func(u string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		p, err := localstore.OpenPostgres(ctx, u)
-		if err == nil {
-			p.Close()
-		}
-		return err
-	}
 	check := func(what, u, want string) {
 		t.Helper()
-		err := open(u)
+		err := openStoreAt(u)
 		if err == nil {
 			t.Fatalf("%s: opened", what)
 		}
@@ -53,25 +44,13 @@ func TestStoreHint(t *testing.T) {
 	check("no server", "postgres://certctl:s3cret@127.0.0.1:1/certctl?sslmode=disable&connect_timeout=5", "running and reachable")
 
 	// A server without TLS answers an SSLRequest with N.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			var req [8]byte
-			if _, err := io.ReadFull(c, req[:]); err == nil {
-				c.Write([]byte("N"))
-			}
-			c.Close()
+	noTLS := fakePostgres(t, func(c net.Conn) {
+		var req [8]byte
+		if _, err := io.ReadFull(c, req[:]); err == nil {
+			c.Write([]byte("N"))
 		}
-	}()
-	check("no TLS", "postgres://certctl:s3cret@"+ln.Addr().String()+"/certctl?sslmode=require&connect_timeout=5", "does not offer TLS")
+	})
+	check("no TLS", "postgres://certctl:s3cret@"+noTLS+"/certctl?sslmode=require&connect_timeout=5", "does not offer TLS")
 
 	base, err := url.Parse(pgtest.URL(t))
 	if err != nil {
@@ -95,15 +74,6 @@ func TestStoreHint(t *testing.T) {
 // accept, each get the hint for what to check — fake servers on loopback
 // that answer as PostgreSQL does.
 func TestStoreHintServerRefusals(t *testing.T) {
-	open := func(u string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		p, err := localstore.OpenPostgres(ctx, u)
-		if err == nil {
-			p.Close()
-		}
-		return err
-	}
 	for _, tc := range []struct{ code, want string }{
 		{"28000", "pg_hba.conf"},
 		{"57P03", "starting up"},
@@ -117,7 +87,7 @@ func TestStoreHintServerRefusals(t *testing.T) {
 			}
 			c.Write(errorResponse(tc.code, "refused by the fake server"))
 		})
-		err := open("postgres://certctl:s3cret@" + addr + "/certctl?sslmode=disable&connect_timeout=5")
+		err := openStoreAt("postgres://certctl:s3cret@" + addr + "/certctl?sslmode=disable&connect_timeout=5")
 		if err == nil {
 			t.Fatalf("%s: opened", tc.code)
 		}
@@ -146,13 +116,25 @@ func TestStoreHintServerRefusals(t *testing.T) {
 		tc.Handshake() //nolint:errcheck // the client refuses it
 		tc.Close()
 	})
-	err = open("postgres://certctl:s3cret@" + addr + "/certctl?sslmode=verify-full&connect_timeout=5")
+	err = openStoreAt("postgres://certctl:s3cret@" + addr + "/certctl?sslmode=verify-full&connect_timeout=5")
 	if err == nil {
 		t.Fatal("untrusted TLS: opened")
 	}
 	if h := localstore.StoreHint(err); !strings.Contains(h, "TLS certificate was not accepted") {
 		t.Errorf("untrusted TLS: hint %q for %v", h, err)
 	}
+}
+
+// openStoreAt opens the PostgreSQL store at u and closes it again,
+// returning why it did not open.
+func openStoreAt(u string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := localstore.OpenPostgres(ctx, u)
+	if err == nil {
+		p.Close()
+	}
+	return err
 }
 
 // fakePostgres serves each connection to a loopback listener with serve,
