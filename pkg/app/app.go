@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/commands/root"
@@ -36,18 +37,34 @@ func Version() string {
 	return "dev"
 }
 
+// SignalGrace is how long after a first interruption a second one is
+// taken for the same one delivered again rather than an insistence.
+const SignalGrace = time.Second
+
+// interruptContext is a context that the first SIGINT or SIGTERM cancels;
+// from grace after it on, the signals have their default action again.
+func interruptContext(grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		time.Sleep(grace)
+		stop()
+	}()
+	return ctx, stop
+}
+
 // Main runs certctl on the process's arguments and streams.
 func Main() int {
 	// The first SIGINT (Ctrl-C) or SIGTERM (systemctl stop) cancels ctx:
 	// a batch then starts nothing new, reports what it did and exits 7,
-	// and endpoint serve shuts down. A second one is not waited for: it
-	// stops the process as if certctl did not handle signals at all.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// and endpoint serve shuts down. A second one, from SignalGrace after
+	// the first on, is not waited for: it stops the process as if certctl
+	// did not handle signals at all. One within the grace is the same
+	// interruption delivered twice — timeout(1) and a process-group kill
+	// signal certctl itself and its group — which killed a deploy
+	// between installing its files and recording them (tester).
+	ctx, stop := interruptContext(SignalGrace)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
 	f := cmdutil.New(iostreams.System(), Version())
 	// Collecting less often makes large CRLs and audit reports about a
 	// fifth faster for a little more memory.

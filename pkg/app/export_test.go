@@ -1,0 +1,4 @@
+package app
+
+// InterruptContext is interruptContext, for tests.
+var InterruptContext = interruptContext
