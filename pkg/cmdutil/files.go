@@ -284,6 +284,18 @@ func MarkOutputFile(cmd *cobra.Command, name string) {
 	_ = cmd.Flags().SetAnnotation(name, outputAnnotation, []string{""})
 }
 
+// MarkOutputFileOrStdout is MarkOutputFile for a flag that takes "-" for
+// the standard output (vault backup --out-file -). Another output file
+// flag refuses "-" (CheckOutputPaths) rather than write a file of that
+// name.
+func MarkOutputFileOrStdout(cmd *cobra.Command, name string) {
+	MarkOutputFile(cmd, name)
+	_ = cmd.Flags().SetAnnotation(name, stdoutAnnotation, []string{"true"})
+}
+
+// stdoutAnnotation marks an output file flag that takes "-".
+const stdoutAnnotation = "certctl_output_stdout"
+
 // MarkOutputDir marks the flag name as a directory the command writes
 // files into, by those names: see CheckOutputPaths.
 func MarkOutputDir(cmd *cobra.Command, name string, files ...string) {
@@ -302,8 +314,14 @@ func MarkOutputDir(cmd *cobra.Command, name string, files ...string) {
 func CheckOutputPaths(cmd *cobra.Command, vaultDir func() string) error {
 	type named struct{ flag, path string }
 	var outs, ins []named
+	var dash error
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		v := fl.Value.String()
+		if _, out := fl.Annotations[outputAnnotation]; out && v == "-" && fl.Annotations[stdoutAnnotation] == nil && dash == nil {
+			// Not a file named "-" (tester: export and metrics wrote
+			// one), which no user means.
+			dash = errs.UsageErrorf(`--%s takes a file path: "-" (the standard output) is not one here — a command that prints does so without --%s`, fl.Name, fl.Name)
+		}
 		if fl.Value.Type() != "string" || v == "" || v == "-" {
 			return
 		}
@@ -320,6 +338,9 @@ func CheckOutputPaths(cmd *cobra.Command, vaultDir func() string) error {
 			ins = append(ins, named{fl.Name, v})
 		}
 	})
+	if dash != nil {
+		return dash
+	}
 	dir := ""
 	if len(outs) > 0 {
 		dir = vaultDir()

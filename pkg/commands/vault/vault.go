@@ -107,7 +107,7 @@ next backup to FILE removes once it is an hour old.` + cmdutil.ExitStatus(0, 2, 
 		},
 	}
 	cmd.Flags().StringVar(&opts.OutFile, "out-file", "", "`file` to write the backup to (- for stdout)")
-	cmdutil.MarkOutputFile(cmd, "out-file")
+	cmdutil.MarkOutputFileOrStdout(cmd, "out-file")
 	return cmd
 }
 
