@@ -368,3 +368,46 @@ func checkEnum(name string, v *string, allowed []string) error {
 	}
 	return fmt.Errorf("unknown %s %q%s", name, *v, enum.Problem(*v, allowed))
 }
+
+// Resolve replaces the certificate authority and ACME endpoint references
+// of s's filters — an ARN, a UUID or a unique prefix, as everywhere an
+// identifier is taken — by what resolve returns for them (the ID), so that
+// a prefix selects what it names and a reference to nothing is an error
+// (resolve's), never a filter that silently matches nothing. kind is "ca"
+// or "endpoint".
+func (s *Statement) Resolve(resolve func(kind, ref string) (string, error)) error {
+	if s == nil {
+		return nil
+	}
+	for i := range s.And {
+		if err := s.And[i].Resolve(resolve); err != nil {
+			return err
+		}
+	}
+	for i := range s.Or {
+		if err := s.Or[i].Resolve(resolve); err != nil {
+			return err
+		}
+	}
+	if err := s.Not.Resolve(resolve); err != nil {
+		return err
+	}
+	if s.Filter == nil || s.Filter.AcmCertificateMetadataFilter == nil {
+		return nil
+	}
+	m := s.Filter.AcmCertificateMetadataFilter
+	for _, r := range []struct {
+		kind string
+		ref  *string
+	}{{"ca", m.CertificateAuthorityArn}, {"endpoint", m.AcmeEndpointArn}} {
+		if r.ref == nil {
+			continue
+		}
+		id, err := resolve(r.kind, *r.ref)
+		if err != nil {
+			return err
+		}
+		*r.ref = id
+	}
+	return nil
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -157,6 +159,22 @@ type matched struct {
 func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Time) ([]matched, error) {
 	var certs []*localstore.Certificate
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		if err := stmt.Resolve(func(kind, ref string) (string, error) {
+			if kind == "ca" {
+				r, err := authority.Find(tx, s.core.Names, ref)
+				if err != nil {
+					return "", err
+				}
+				return r.ID, nil
+			}
+			e, err := acmestate.Resolve(tx, s.core.Names, ref)
+			if err != nil {
+				return "", err
+			}
+			return e.ID, nil
+		}); err != nil {
+			return err
+		}
 		var err error
 		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
 		return err
