@@ -3,6 +3,7 @@ package acmeserver
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -400,5 +401,56 @@ func TestFinalizeRefusesCompromisedKey(t *testing.T) {
 	}
 	if _, err := issue(kept); err != nil {
 		t.Errorf("finalize with a key revoked as superseded: %v", err)
+	}
+}
+
+// TestOrderOfLongNames: an order's identifiers are a set (RFC 8555 7.4):
+// a name over 64 octets — a valid SAN, too long for a common name —
+// is ordered in any place (tester: listed first it was refused as the
+// CN); the certificate's CN is the CSR's, else the first name that fits,
+// and with none that fits the certificate has no CN and a critical SAN.
+func TestOrderOfLongNames(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 20) + ".lab.test"
+	for _, tc := range []struct {
+		names  []string
+		csrCN  string
+		wantCN string
+	}{
+		{[]string{long, "short.lab.test"}, "", "short.lab.test"},
+		{[]string{long, "x.lab.test", "y.lab.test"}, "y.lab.test", "y.lab.test"},
+		{[]string{long}, "", ""},
+	} {
+		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(tc.names...))
+		if err != nil {
+			t.Fatalf("order %v: %v", tc.names, err)
+		}
+		key := newKey(t)
+		tmpl := &x509.CertificateRequest{DNSNames: tc.names}
+		tmpl.Subject.CommonName = tc.csrCN
+		csr, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+		if err != nil {
+			t.Fatalf("finalize %v: %v", tc.names, err)
+		}
+		leaf, err := x509.ParseCertificate(ders[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if leaf.Subject.CommonName != tc.wantCN || len(leaf.DNSNames) != len(tc.names) {
+			t.Errorf("names %v: CN %q SAN %v, want CN %q and every name", tc.names, leaf.Subject.CommonName, leaf.DNSNames, tc.wantCN)
+		}
+		if tc.wantCN == "" {
+			for _, e := range leaf.Extensions {
+				if e.Id.Equal([]int{2, 5, 29, 17}) && !e.Critical {
+					t.Error("a certificate without a subject has a SAN that is not critical")
+				}
+			}
+		}
 	}
 }

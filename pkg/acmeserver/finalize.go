@@ -34,6 +34,8 @@ type finalizePayload struct {
 type checkedCSR struct {
 	PublicKey    crypto.PublicKey
 	KeyAlgorithm string
+	// CommonName is the CSR's CN, normalised ("" when it has none).
+	CommonName string
 }
 
 // checkCSR parses a base64url DER CSR, checks its signature, that its names
@@ -93,7 +95,7 @@ func checkParsedCSR(csr *x509.CertificateRequest, order *acmestate.Order, ep *ac
 	if k, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(acctKey) {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "the certificate key must differ from the account key")
 	}
-	return &checkedCSR{PublicKey: csr.PublicKey, KeyAlgorithm: alg}, nil
+	return &checkedCSR{PublicKey: csr.PublicKey, KeyAlgorithm: alg, CommonName: dnsname.Normalize(csr.Subject.CommonName)}, nil
 }
 
 func joinComma(s []string) string {
@@ -221,7 +223,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 // a version to the same certificate.
 func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.Account, o *acmestate.Order, authzs []*acmestate.Authz, csr *checkedCSR) error {
 	tx, now := op.Tx, op.Now
-	names := orderNames(o)
+	names := commonNameFirst(orderNames(o), csr.CommonName)
 	key := acmestate.ReissueKey(ep.ID, acct.ID, csr.KeyAlgorithm, sortedNames(o.Identifiers))
 	certID, err := acmestate.ReissueTarget(tx, key)
 	if err != nil {
@@ -377,6 +379,22 @@ func orderNames(o *acmestate.Order) []string {
 		names[i] = id.Value
 	}
 	return names
+}
+
+// commonNameFirst orders names so that the first, the certificate's
+// common name, is the CSR's CN when it has one, else the first name that
+// fits a CN (64 octets); with none that fits, the certificate has no CN
+// (casign.LeafTemplate), its names in the SAN alone.
+func commonNameFirst(names []string, cn string) []string {
+	i := slices.Index(names, cn)
+	if cn == "" || i < 0 {
+		i = slices.IndexFunc(names, func(n string) bool { return len(n) <= dnsname.MaxCommonNameLength })
+	}
+	if i <= 0 {
+		return names
+	}
+	out := append([]string{names[i]}, names[:i]...)
+	return append(out, names[i+1:]...)
 }
 
 // invalidateOrder stores a pending or ready order invalid

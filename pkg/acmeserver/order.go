@@ -84,7 +84,7 @@ func (s *Server) orderNames(ids []acmestate.Identifier) ([]string, *Problem) {
 		}
 		names = append(names, id.Value)
 	}
-	out, err := dnsname.ValidateList(names, s.cfg.DomainsPerCertificate)
+	out, err := dnsname.ValidateSANList(names, s.cfg.DomainsPerCertificate)
 	if err != nil {
 		return nil, problem(errRejectedIdentifier, http.StatusBadRequest, err.Error())
 	}

@@ -94,7 +94,12 @@ func LeafTemplate(r LeafRequest) (*x509.Certificate, error) {
 	}
 	cn := r.Names[0]
 	if len(cn) > maxCommonName {
-		return nil, errors.New("the first name (the subject CN) is longer than 64 octets")
+		// No name fits a CN (ub-common-name): the certificate has
+		// none, its names in the SAN alone — critical then, as
+		// crypto/x509 marks it for an empty subject (RFC 5280
+		// 4.2.1.6). The CLI refuses such a first name before; an
+		// ACME order of long names only comes here.
+		cn = ""
 	}
 	t := &x509.Certificate{
 		SerialNumber:          r.Serial,

@@ -16,6 +16,18 @@ const (
 // MaxQuota is capped at MaxQuota (configuration rejects such values before
 // they get here). The first error is returned as an *Error.
 func ValidateList(names []string, quota int) ([]string, error) {
+	return validateList(names, quota, true)
+}
+
+// ValidateSANList is ValidateList for a set of names none of which is
+// bound to be the certificate's common name (an ACME order: RFC 8555's
+// identifiers are a set, and the CSR names the CN): each is checked as a
+// subject alternative name, up to 253 octets.
+func ValidateSANList(names []string, quota int) ([]string, error) {
+	return validateList(names, quota, false)
+}
+
+func validateList(names []string, quota int, firstIsCN bool) ([]string, error) {
 	if quota <= 0 {
 		quota = DefaultQuota
 	}
@@ -27,7 +39,7 @@ func ValidateList(names []string, quota int) ([]string, error) {
 	seen := make(map[string]bool, len(names))
 	for i, raw := range names {
 		var err error
-		if i == 0 {
+		if i == 0 && firstIsCN {
 			err = ValidateCommonName(raw)
 		} else {
 			err = ValidateSAN(raw)
