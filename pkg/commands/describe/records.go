@@ -20,6 +20,11 @@ const recordTTL = 300
 
 // checkRecordsFlag checks --validation-records before the vault is opened.
 func checkRecordsFlag(o *DescribeOptions) error {
+	if o.PEM && o.Versions {
+		// --pem prints the current certificate only: --versions would
+		// be ignored (tester).
+		return errs.UsageErrorf("--pem prints the current version's certificate and chain: it cannot be used with --versions")
+	}
 	if o.ValidationRecords == "" {
 		return nil
 	}
