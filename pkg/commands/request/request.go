@@ -97,6 +97,15 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 			if _, _, err := opts.Input(); err != nil {
 				return err
 			}
+			if opts.CA != "" {
+				// A PRIVATE certificate is not domain-validated: these
+				// would be ignored (tester).
+				for _, n := range []string{"validation-method", "domain-validation-options"} {
+					if cmd.Flags().Changed(n) {
+						return errs.UsageErrorf("--%s applies to domain-validated requests: a PRIVATE certificate (--certificate-authority-arn) is not validated", n)
+					}
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
