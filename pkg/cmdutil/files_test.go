@@ -35,6 +35,8 @@ func TestCheckOutputPaths(t *testing.T) {
 		MarkOutputFile(cmd, "out-file")
 		cmd.Flags().String("out-dir", "", "")
 		MarkOutputDir(cmd, "out-dir", "privkey.pem")
+		cmd.Flags().String("backup-file", "", "")
+		MarkOutputFileOrStdout(cmd, "backup-file")
 		if err := cmd.ParseFlags(args); err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +54,10 @@ func TestCheckOutputPaths(t *testing.T) {
 		{[]string{"--out-file", filepath.Join(vault, "vault.db")}, "in the vault directory"},
 		{[]string{"--out-file", filepath.Join(vault, "sub", "x")}, "in the vault directory"},
 		{[]string{"--passphrase-file", p("pass.txt"), "--out-file", p("out.pem")}, ""},
-		{[]string{"--passphrase-file", p("pass.txt"), "--out-file", "-"}, ""},
+		// "-" is the standard output only where the flag says so: not a
+		// file named "-".
+		{[]string{"--passphrase-file", p("pass.txt"), "--out-file", "-"}, `--out-file takes a file path: "-"`},
+		{[]string{"--passphrase-file", p("pass.txt"), "--backup-file", "-"}, ""},
 		{[]string{"--out-file", p("vault.pem")}, ""},
 	} {
 		err := check(tc.args...)
