@@ -223,15 +223,21 @@ func storeURL(v string) error {
 // resolver adds port 53 to a bare host).
 func hostPorts(v string) error {
 	for _, hp := range SplitList(v) {
-		if _, _, err := net.SplitHostPort(hp); err != nil {
+		h, p, err := net.SplitHostPort(hp)
+		if err != nil {
 			// A bare host: a name or an address, nothing else.
 			if strings.ContainsAny(hp, " /@") || strings.Count(hp, ":") == 1 {
 				return fmt.Errorf("%q is not a host or host:port", hp)
 			}
 			continue
 		}
-		if err := listenAddr(hp); err != nil {
-			return err
+		// The host as a bare host is checked (tester: "bad host:53"
+		// was written to the file), and a server's port is 1..65535.
+		if h == "" || strings.ContainsAny(h, " /@") {
+			return fmt.Errorf("%q is not a host or host:port", hp)
+		}
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q has no valid port (1-65535)", hp)
 		}
 	}
 	return nil
