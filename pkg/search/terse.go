@@ -13,8 +13,9 @@ import (
 
 // TerseHelp describes the terse query terms.
 const TerseHelp = `san:GLOB cn:GLOB status:S type:T origin:O key:ALG eku:NAME ku:NAME serial:HEX
-tag:K=V tag:K ca:ARN endpoint:ARN renewal:STATUS in-use:true|false exported:true|false
-expires<D expires>D (D a duration from now, e.g. 30d); !TERM negates a term`
+tag:K=V tag:K ca:CA endpoint:EP renewal:STATUS in-use:true|false exported:true|false
+expires<D expires>D (D a duration from now, e.g. 30d); !TERM negates a term;
+CA and EP are an ARN, a UUID or a unique prefix (one that names nothing: exit 3)`
 
 // ParseTerse parses a one-line query such as
 // `san:*.example.com status:ISSUED expires<30d tag:env=prod` into a
