@@ -16,8 +16,10 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service/certificates"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -421,6 +423,7 @@ func TestOrderOfLongNames(t *testing.T) {
 	}{
 		{[]string{long, "short.lab.test"}, "", "short.lab.test"},
 		{[]string{long, "x.lab.test", "y.lab.test"}, "y.lab.test", "y.lab.test"},
+		{[]string{long, "short.lab.test"}, long, "short.lab.test"}, // a CSR CN too long for one (review)
 		{[]string{long}, "", ""},
 	} {
 		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(tc.names...))
@@ -452,5 +455,35 @@ func TestOrderOfLongNames(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSearchByDeletedEndpoint: the certificates an endpoint issued outlive
+// it (endpoint delete), and a search or selection by its whole UUID or ARN
+// still finds them; a prefix of it, which names nothing any more, is not
+// found (review).
+func TestSearchByDeletedEndpoint(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	ctx := context.Background()
+	c, _ := f.register(newKey(t))
+	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("gone.lab.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "gone.lab.test"), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error { return acmestate.Delete(tx, f.ep.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	svc := certificates.New(f.core, certificates.Settings{})
+	for _, ref := range []string{f.ep.ID, f.names.EndpointARN(f.ep.ID)} {
+		page, err := svc.Search(ctx, certificates.SearchInput{Query: "endpoint:" + ref})
+		if err != nil || len(page.Results) != 1 {
+			t.Errorf("search endpoint:%s after its deletion: %v, %v", ref, page, err)
+		}
+	}
+	if _, err := svc.Search(ctx, certificates.SearchInput{Query: "endpoint:" + f.ep.ID[:8]}); errs.ExitCodeOf(err) != errs.ExitNotFound {
+		t.Errorf("search by a prefix of a deleted endpoint: %v, want not found", err)
 	}
 }

@@ -382,12 +382,12 @@ func orderNames(o *acmestate.Order) []string {
 }
 
 // commonNameFirst orders names so that the first, the certificate's
-// common name, is the CSR's CN when it has one, else the first name that
-// fits a CN (64 octets); with none that fits, the certificate has no CN
-// (casign.LeafTemplate), its names in the SAN alone.
+// common name, is the CSR's CN when it has one that fits a CN (64
+// octets), else the first name that fits; with none that fits, the
+// certificate has no CN (casign.LeafTemplate), its names in the SAN alone.
 func commonNameFirst(names []string, cn string) []string {
 	i := slices.Index(names, cn)
-	if cn == "" || i < 0 {
+	if cn == "" || i < 0 || len(cn) > dnsname.MaxCommonNameLength {
 		i = slices.IndexFunc(names, func(n string) bool { return len(n) <= dnsname.MaxCommonNameLength })
 	}
 	if i <= 0 {

@@ -286,11 +286,22 @@ func (v *Vault) unfinishedRestore(id string, err error) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// A claim left by a restore stopped after its key was installed
+	// names a vault that may have taken data since: running the restore
+	// again is advice for an empty store only (review).
 	var claim []byte
+	empty := false
 	if verr := v.Store.View(ctx, func(tx Tx) (e error) {
-		claim, e = getMetaOpt(tx, MetaRestoreClaim)
+		if claim, e = getMetaOpt(tx, MetaRestoreClaim); e != nil {
+			return e
+		}
+		b, e := AsBulk(tx)
+		if e != nil {
+			return e
+		}
+		empty, e = IsEmpty(b)
 		return e
-	}); verr != nil || string(claim) != id {
+	}); verr != nil || string(claim) != id || !empty {
 		return err
 	}
 	return keyErrorf(nil, "the vault's store is empty and names master key %s, which %s does not hold: a vault restore into it did not finish — run it again (certctl vault restore --from-file BACKUP)", id, v.Dir)

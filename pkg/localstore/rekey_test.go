@@ -779,5 +779,18 @@ func TestClaimWithoutInstall(t *testing.T) {
 		if _, err := again.Sealer(); err != nil {
 			t.Errorf("key file present %v: after the install: %v", withKey, err)
 		}
+		// The restore stopped after the install (the claim left): the
+		// vault took data; its key file lost later is not an
+		// unfinished restore, which running again could not fix (review).
+		if err := again.Store.Update(context.Background(), func(tx localstore.Tx) error { return tx.PutSecret("k", []byte("s")) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{localstore.MasterKeyFile, localstore.WrappedMasterFile} {
+			_ = os.Remove(filepath.Join(dir, name))
+		}
+		_, err = openVault(t, dir, localstore.Options{}).Sealer()
+		if err == nil || strings.Contains(err.Error(), "did not finish") {
+			t.Errorf("key file present %v: a vault with data whose key was lost: %v", withKey, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -160,18 +161,33 @@ func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Ti
 	var certs []*localstore.Certificate
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		if err := stmt.Resolve(func(kind, ref string) (string, error) {
+			var id string
+			var err error
 			if kind == "ca" {
-				r, err := authority.Find(tx, s.core.Names, ref)
-				if err != nil {
-					return "", err
+				var r *authority.Record
+				if r, err = authority.Find(tx, s.core.Names, ref); err == nil {
+					id = r.ID
 				}
-				return r.ID, nil
+			} else {
+				var e *acmestate.Endpoint
+				if e, err = acmestate.Resolve(tx, s.core.Names, ref); err == nil {
+					id = e.ID
+				}
 			}
-			e, err := acmestate.Resolve(tx, s.core.Names, ref)
-			if err != nil {
-				return "", err
+			if errs.ExitCodeOf(err) == errs.ExitNotFound {
+				// A whole UUID or ARN of this vault names what it names
+				// even when that is gone: the certificates an endpoint
+				// issued outlive it (endpoint delete), and stay
+				// selectable by it (review).
+				arnKind := arn.CertificateAuthority
+				if kind != "ca" {
+					arnKind = arn.AcmeEndpoint
+				}
+				if r, ierr := s.core.Names.IDOf(arnKind, kind, ref); ierr == nil && r.Exact {
+					return r.ID, nil
+				}
 			}
-			return e.ID, nil
+			return id, err
 		}); err != nil {
 			return err
 		}

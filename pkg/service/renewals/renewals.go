@@ -274,8 +274,10 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			return nil, err
 		}
 		if !rep.Interrupted {
+			// The renewals done stay reported when the purge fails: it
+			// is told as a notice, and the next pass tries again.
 			if err := s.purgeDeletedCAs(ctx); err != nil {
-				return nil, err
+				rep.Notices = append(rep.Notices, "the keys of permanently deleted certificate authorities were not destroyed (the next pass tries again): "+err.Error())
 			}
 		}
 	}
