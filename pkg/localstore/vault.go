@@ -35,6 +35,9 @@ type Vault struct {
 	// directory, and a busy server needs it at every commit).
 	identityOnce sync.Once
 	identity     string
+	// ReadChecked is set once a read of this process found the store as
+	// this host's audit witness last saw it (service.Core.Read).
+	ReadChecked atomic.Bool
 }
 
 // Options tune how a vault is opened.

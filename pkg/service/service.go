@@ -28,8 +28,6 @@ import (
 	"os"
 	"os/user"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
@@ -525,10 +523,15 @@ func (c *Core) recordFailure(ctx context.Context, sealer *localstore.Sealer, rec
 	return out
 }
 
-// Read runs fn in a read transaction and maps its error.
+// Read runs fn in a read transaction and maps its error. The first read
+// of a process (Vault.ReadChecked) also refuses (exit 6) a store whose
+// audit log is empty while this host's witness names a record of it
+// (audit.CheckNotEmptied): a deleted or truncated database, which SQLite
+// would otherwise make anew and every read show as an empty vault (a cron
+// job's renew --due reporting success). Writes check more, in every
+// transaction (audit.Tail).
 func (c *Core) Read(ctx context.Context, fn func(tx localstore.Tx) error) error {
-	x, _ := emptiedChecks.LoadOrStore(c.Vault, new(atomic.Bool))
-	checked := x.(*atomic.Bool)
+	checked := &c.Vault.ReadChecked
 	if checked.Load() {
 		return MapError(c.Vault.Store.View(ctx, fn))
 	}
@@ -545,15 +548,6 @@ func (c *Core) Read(ctx context.Context, fn func(tx localstore.Tx) error) error 
 	}
 	return MapError(err)
 }
-
-// emptiedChecks are, per vault, whether a read of this process found the
-// audit log not emptied behind this host's witness (audit.CheckNotEmptied):
-// a deleted or truncated database, which SQLite would otherwise make anew
-// and every read show as an empty vault (a cron job's renew --due
-// reporting success), is refused (exit 6) at the first read. Once passed,
-// not again: a server reads in every request. Writes check more, in every
-// transaction (audit.Tail).
-var emptiedChecks sync.Map // *localstore.Vault → *atomic.Bool
 
 // Deliver runs the event hook for committed events (Change does this
 // itself; callers with events of their own transactions use it).
