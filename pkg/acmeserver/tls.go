@@ -28,7 +28,7 @@ func ServingCertificate(tx localstore.Tx, svc *authority.Service, hosts []string
 	if err != nil {
 		return nil, err
 	}
-	issued, err := svc.IssueLeaf(tx, caRec, authority.LeafParams{Names: hosts, PublicKey: key.Public(), Validity: ServingValidity})
+	issued, err := svc.IssueLeaf(tx, caRec, authority.LeafParams{Names: hosts, PublicKey: key.Public(), Validity: ServingValidity, GeneratedKey: true})
 	if err != nil {
 		return nil, err
 	}

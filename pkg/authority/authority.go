@@ -135,6 +135,10 @@ type Record struct {
 	PartitionBases   []PartitionBase `json:"partitionBases,omitempty"`
 	IdempotencyToken string          `json:"idempotencyToken,omitempty"`
 	IdempotencyKey   string          `json:"idempotencyKey,omitempty"`
+	// KeyRevoked names the revocation, for key or CA compromise, of a
+	// certificate of the CA's key — its own, or one before a renewal
+	// with the same key (see Revoke): the CA signs nothing more.
+	KeyRevoked string `json:"keyRevoked,omitempty"`
 }
 
 // Service runs CA operations inside the caller's transactions.
@@ -664,7 +668,7 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err := req.NameConstraints.apply(tmpl); err != nil {
 			return nil, err
 		}
-		cert, err := s.sign(tx, parent, tmpl, key.Public(), pcert, pkey)
+		cert, err := s.sign(tx, parent, tmpl, key.Public(), true, pcert, pkey)
 		if err != nil {
 			return nil, err
 		}
@@ -769,7 +773,10 @@ func mapSignErr(err error) error {
 // caKey): with r's signing algorithm, the revocation URLs of r's
 // configuration (the CRL partition the serial belongs to), after checking
 // the names against r's name constraints and its chain's.
-func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub crypto.PublicKey, caCert *x509.Certificate, caKey crypto.Signer) (*x509.Certificate, error) {
+// A key certctl generated for this certificate (freshKey) has been seen by
+// no one, so it is not looked up among the compromised ones: a lookup is a
+// store read on the issuance path.
+func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub crypto.PublicKey, freshKey bool, caCert *x509.Certificate, caKey crypto.Signer) (*x509.Certificate, error) {
 	t.SignatureAlgorithm = signatureAlgorithm(r, caKey.Public())
 	c, err := s.cached(tx, r)
 	if err != nil {
@@ -778,13 +785,17 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	if err := checkNameConstraints(r, caCert, c.chain, t); err != nil {
 		return nil, err
 	}
-	if err := inventory.CheckKeyNotCompromised(tx, pub, "the certificate's key", inventory.ReasonKeyCompromised); err != nil {
-		return nil, err
+	if !freshKey {
+		if err := inventory.CheckKeyNotCompromised(tx, pub, "the certificate's key", inventory.ReasonKeyCompromised); err != nil {
+			return nil, err
+		}
 	}
 	// A CA whose own certificate its issuer revoked for compromise signs
-	// nothing more: relying parties refuse all it would sign.
-	if err := inventory.CheckKeyNotCompromised(tx, caKey.Public(), "the key of certificate authority "+r.ID, ReasonInvalidState); err != nil {
-		return nil, err
+	// nothing more: relying parties refuse all it would sign. Marked on
+	// its record when revoked (Revoke), so that no signature pays a
+	// lookup for it.
+	if r.KeyRevoked != "" {
+		return nil, invalidState("the key of certificate authority %s was revoked for compromise (%s): it signs nothing more", r.ID, r.KeyRevoked)
 	}
 	part := -1
 	if r.partitioned() {

@@ -23,6 +23,11 @@ type LeafParams struct {
 	// Requester is who asked (Requester of the audit actor), recorded
 	// with the certificate.
 	Requester string
+	// GeneratedKey: certctl generated PublicKey's key for this
+	// certificate (request, renewal, a server's own certificate), so it
+	// cannot be among the keys revoked for compromise (see sign). A key
+	// from a CSR (ACME) is looked up.
+	GeneratedKey bool
 }
 
 // Issued is a signed certificate with its chain (issuer first, up to the root).
@@ -61,7 +66,7 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 	if err != nil {
 		return nil, errs.Invalidf("%v", err)
 	}
-	leaf, err := s.sign(tx, r, tmpl, p.PublicKey, cert, key)
+	leaf, err := s.sign(tx, r, tmpl, p.PublicKey, p.GeneratedKey, cert, key)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +245,7 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 			return nil, err
 		}
 	}
-	leaf, err := s.sign(tx, r, tmpl, csr.PublicKey, cert, key)
+	leaf, err := s.sign(tx, r, tmpl, csr.PublicKey, false, cert, key)
 	if err != nil {
 		return nil, err
 	}

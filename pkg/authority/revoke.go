@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -27,9 +28,41 @@ import (
 // CRLValidity is how long a CRL stays current (its nextUpdate).
 const CRLValidity = 7 * 24 * time.Hour
 
-// Revoke records the revocation of serial issued by r.
+// Revoke records the revocation of serial issued by r. For key or CA
+// compromise it also marks (KeyRevoked) the CAs of the vault whose key
+// that certificate holds — a CA certificate revoked by its issuer is
+// revoked here (ca revoke-certificate), never through the inventory — and
+// the key itself is noted compromised (inventory.RevokeSerial).
 func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int) error {
-	return inventory.RevokeSerial(tx, issuerID, serial, at, reason)
+	if err := inventory.RevokeSerial(tx, issuerID, serial, at, reason); err != nil {
+		return err
+	}
+	if reason != 1 && reason != 2 { // keyCompromise, cACompromise
+		return nil
+	}
+	rec, err := tx.GetSerial(issuerID, serial)
+	if err != nil {
+		return err
+	}
+	revoked, err := x509.ParseCertificate(rec.DER)
+	if err != nil || !revoked.IsCA {
+		return nil
+	}
+	all, err := List(tx)
+	if err != nil {
+		return err
+	}
+	for _, r := range all {
+		c, err := r.Certificate()
+		if err != nil || c == nil || !bytes.Equal(c.RawSubjectPublicKeyInfo, revoked.RawSubjectPublicKeyInfo) {
+			continue
+		}
+		r.KeyRevoked = fmt.Sprintf("serial %s of CA %s, %s, %s", serial, issuerID, casign.ReasonName(reason), timeutil.RFC3339(at))
+		if err := Put(tx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CRL builds a new CRL for r (its number one above the last), in tx.

@@ -124,7 +124,7 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	}
 	issued, err := r.Authority.IssueLeaf(tx, caRec, authority.LeafParams{
 		CertID: c.ID, Names: c.SubjectAlternativeNames, PublicKey: key.Public(),
-		Validity: r.Validity, ClientAuth: c.Type == inventory.TypePrivate, Requester: r.Requester,
+		Validity: r.Validity, ClientAuth: c.Type == inventory.TypePrivate, Requester: r.Requester, GeneratedKey: true,
 	})
 	if err != nil {
 		return err

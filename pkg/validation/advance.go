@@ -288,7 +288,7 @@ func (s *Service) issue(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	}
 	issued, err := s.Authority.IssueLeaf(tx, caRec, authority.LeafParams{
 		CertID: c.ID, Names: c.SubjectAlternativeNames, PublicKey: key.Public(), Validity: s.Settings.Validity,
-		Requester: s.Requester,
+		Requester: s.Requester, GeneratedKey: true,
 	})
 	var ce *errs.Error
 	if errors.As(err, &ce) && ce.Exit != errs.ExitFailure && ce.Exit != errs.ExitVaultUnavailable {

@@ -284,7 +284,7 @@ func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names
 	op.Resource(s.core.Names.CAARN(caRec.ID))
 	issued, err := s.core.Authority.IssueLeaf(op.Tx, caRec, authority.LeafParams{
 		CertID: id, Names: names, PublicKey: key.Public(), Validity: s.set.CertificateValidity, ClientAuth: true,
-		Requester: authority.Requester(s.core.Actor),
+		Requester: authority.Requester(s.core.Actor), GeneratedKey: true,
 	})
 	if err != nil {
 		return caRec.ID, err
