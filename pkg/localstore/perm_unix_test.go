@@ -16,11 +16,14 @@ import (
 // and every file in it is 0600, whatever the umask. Not parallel: it
 // changes the process umask.
 func TestVaultPermissions(t *testing.T) {
+	// The temporary directories first: made under umask 0, they would be
+	// writable by anyone, and a vault below them is refused.
+	bases := []string{t.TempDir(), t.TempDir()}
 	old := syscall.Umask(0)
 	t.Cleanup(func() { syscall.Umask(old) })
 
-	for _, opts := range []localstore.Options{{}, {Passphrase: []byte("pw"), Scrypt: cheapScrypt}} {
-		dir := filepath.Join(t.TempDir(), "a", "vault")
+	for i, opts := range []localstore.Options{{}, {Passphrase: []byte("pw"), Scrypt: cheapScrypt}} {
+		dir := filepath.Join(bases[i], "a", "vault")
 		v, err := localstore.Open(context.Background(), dir, opts)
 		if err != nil {
 			t.Fatal(err)

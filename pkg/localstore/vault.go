@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/certctl/certctl/pkg/fsutil"
 )
 
 // Vault is an opened vault: its store and the sealer of its private keys.
@@ -72,6 +74,16 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	// What is in the directory is trusted (its master key, a deploy
+	// target's command): nobody else may be able to write it.
+	if err := fsutil.CheckPrivateDir(dir); err != nil {
+		return nil, err
+	}
+	if path, ok := strings.CutPrefix(opts.StoreURL, "sqlite:"); ok && path != "" {
+		if err := checkPrivateDatabase(dir, path); err != nil {
+			return nil, err
+		}
+	}
 	var st Store
 	var err error
 	switch u := opts.StoreURL; {
@@ -102,6 +114,23 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 		g.setWriteGuard(v.writeGuard)
 	}
 	return v, nil
+}
+
+// checkPrivateDatabase applies the vault directory's rule to a database
+// kept elsewhere (sqlite:PATH), and to the files SQLite keeps beside it.
+func checkPrivateDatabase(dir, path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	if d, _ := filepath.Abs(dir); filepath.Dir(abs) == d {
+		return nil // checked with the vault directory
+	}
+	if _, err := os.Stat(filepath.Dir(abs)); os.IsNotExist(err) {
+		return nil // SQLite's own error says so
+	}
+	base := filepath.Base(abs)
+	return fsutil.CheckPrivateDir(filepath.Dir(abs), base, base+"-wal", base+"-shm", base+"-journal")
 }
 
 // Sealer returns the sealer of the vault's secrets, reading (or on first

@@ -35,6 +35,7 @@ import (
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -581,6 +582,7 @@ func MapError(err error) error {
 func KnownError(err error) (error, bool) {
 	var ce *errs.Error
 	var keyInUse *localstore.KeyInUseError
+	var unsafe *fsutil.UnsafeError
 	switch {
 	case err == nil:
 		return nil, false
@@ -612,6 +614,8 @@ func KnownError(err error) (error, bool) {
 		return e, true
 	case errors.Is(err, localstore.ErrCorrupt):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
+	case errors.As(err, &unsafe):
+		return errs.VaultErrorf("refusing the vault: %v", unsafe).WithHint("%s", unsafe.Fix), true
 	case errors.As(err, &keyInUse):
 		return errs.Refusedf("%v", keyInUse).
 			WithHint("use another vault directory (--vault DIR) for this store, or move %s away first", keyInUse.Path), true

@@ -1,0 +1,12 @@
+package fsutil
+
+// UnsafeError is a directory or file that another user could write or
+// replace, refused by CheckPrivateDir: Why says what is wrong with Path,
+// Fix what makes it private.
+type UnsafeError struct {
+	Path string
+	Why  string
+	Fix  string
+}
+
+func (e *UnsafeError) Error() string { return e.Path + " " + e.Why }

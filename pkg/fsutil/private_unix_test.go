@@ -1,0 +1,163 @@
+//go:build unix
+
+package fsutil_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/certctl/certctl/pkg/fsutil"
+)
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+func TestCheckPrivateDirRefusesWritableByOthers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "vault")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir); err != nil {
+		t.Fatalf("a private directory: %v", err)
+	}
+	for _, m := range []os.FileMode{0o777, 0o770, 0o702, 0o777 | os.ModeSticky} {
+		if err := os.Chmod(dir, m); err != nil {
+			t.Fatal(err)
+		}
+		err := fsutil.CheckPrivateDir(dir)
+		var ue *fsutil.UnsafeError
+		if !errors.As(err, &ue) || ue.Path != dir || !strings.Contains(ue.Why, "writable by other users") || ue.Fix != "chmod go-w "+dir {
+			t.Errorf("mode %v: %v (%+v)", m, err, ue)
+		}
+	}
+	// Readable by others is not a way in: left as the user chose.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir); err != nil {
+		t.Errorf("mode 0755: %v", err)
+	}
+}
+
+func TestCheckPrivateDirChecksTheDirectoriesAbove(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "shared")
+	dir := filepath.Join(parent, "vault")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Anyone could rename the vault away and put another in its place.
+	if err := os.Chmod(parent, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	var ue *fsutil.UnsafeError
+	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != parent {
+		t.Errorf("world-writable parent: %v", err)
+	}
+	// Unless sticky, as /tmp is: nobody renames another's directory.
+	if err := os.Chmod(parent, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir); err != nil {
+		t.Errorf("sticky parent: %v", err)
+	}
+	// Through a symbolic link, the directory it leads to is checked.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(parent, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(link); !errors.As(err, &ue) || ue.Path != parent {
+		t.Errorf("via a link: %v", err)
+	}
+}
+
+func TestCheckPrivateDirNarrowsFiles(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "vault.db")
+	if err := os.WriteFile(db, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "master.key")
+	if err := os.WriteFile(key, []byte("x"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(key, 0o666); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{db, key} {
+		if m := mode(t, p); m != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", p, m)
+		}
+	}
+	// With names, only those are looked at.
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir, "vault.db", "vault.db-wal"); err != nil {
+		t.Fatal(err)
+	}
+	if m := mode(t, db); m != 0o600 {
+		t.Errorf("named: mode %04o, want 0600", m)
+	}
+	if m := mode(t, other); m != 0o644 {
+		t.Errorf("not named: mode %04o, want it left 0644", m)
+	}
+}
+
+func TestCheckPrivateDirRefusesAnotherUsersFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another user needs root")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "host.id")
+	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(p, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	var ue *fsutil.UnsafeError
+	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != p || !strings.Contains(ue.Why, "another user (uid 65534)") {
+		t.Errorf("another user's file: %v", err)
+	}
+	if err := os.Chown(p, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(sub, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != sub {
+		t.Errorf("another user's directory: %v", err)
+	}
+	if err := os.Chown(sub, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != dir {
+		t.Errorf("another user's vault directory: %v", err)
+	}
+}
