@@ -15,6 +15,7 @@ import (
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -86,7 +87,14 @@ func (f *Factory) Config() (*config.Config, error) {
 	if errors.As(err, &fe) {
 		return nil, errs.Invalidf("%v", err)
 	}
-	if err != nil {
+	var unsafe *fsutil.UnsafeError
+	switch {
+	case errors.As(err, &unsafe):
+		return nil, errs.Invalidf("%v", err).WithHint("%s", unsafe.Fix)
+	case errors.Is(err, os.ErrNotExist):
+		return nil, errs.Invalidf("%v", err).
+			WithHint("name a config file that exists (certctl config set NAME VALUE --config FILE makes one), or leave out --config and CERTCTL_CONFIG")
+	case err != nil:
 		return nil, errs.Invalidf("%v", err).
 			WithHint("fix the setting where it comes from; certctl config set NAME VALUE rewrites one in the config file")
 	}

@@ -394,6 +394,11 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 		}
 	}
 	if data, err := os.ReadFile(file); err == nil {
+		// The file names commands certctl runs (hooks.event): nobody
+		// else may be able to change it.
+		if err := fsutil.CheckNotWritableByOthers(file); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
 		flat, err := parseFile(data)
 		if err != nil {
 			return nil, fmt.Errorf("config file %s: %v", file, err)
@@ -408,7 +413,7 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 			}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) || explicit {
-		return nil, fmt.Errorf("config file: %v", err)
+		return nil, fmt.Errorf("config file: %w", err)
 	}
 	for name, f := range flags {
 		if f != nil && f.Changed {

@@ -28,11 +28,7 @@ import (
 //
 // The error names the path and says why (UnsafeError).
 func CheckPrivateDir(dir string, names ...string) error {
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return err
-	}
-	real, err = filepath.Abs(real)
+	real, err := resolve(dir)
 	if err != nil {
 		return err
 	}
@@ -44,17 +40,8 @@ func CheckPrivateDir(dir string, names ...string) error {
 	if err := checkOwned(real, fi, me, false); err != nil {
 		return err
 	}
-	for p := filepath.Dir(real); ; p = filepath.Dir(p) {
-		pi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if err := checkOwned(p, pi, me, true); err != nil {
-			return err
-		}
-		if p == filepath.Dir(p) {
-			break
-		}
+	if err := checkAbove(real, me); err != nil {
+		return err
 	}
 	if names == nil {
 		entries, err := os.ReadDir(real)
@@ -151,4 +138,51 @@ func ownerOf(fi os.FileInfo) (int, bool) {
 		return 0, false
 	}
 	return int(st.Uid), true
+}
+
+// CheckNotWritableByOthers refuses a file whose content decides what this
+// user runs (a config file naming hook commands) when another user could
+// change it: the file must belong to this user or root and be writable by
+// no one else, and so must every directory above it (sticky ones, such as
+// /tmp, excepted). Readable by others is fine: nothing is narrowed.
+func CheckNotWritableByOthers(path string) error {
+	real, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	me := os.Geteuid()
+	fi, err := os.Stat(real)
+	if err != nil {
+		return err
+	}
+	if err := checkOwned(real, fi, me, false); err != nil {
+		return err
+	}
+	return checkAbove(real, me)
+}
+
+// checkAbove applies checkOwned to every directory above real (absolute,
+// links resolved), up to the root.
+func checkAbove(real string, me int) error {
+	for p := filepath.Dir(real); ; p = filepath.Dir(p) {
+		pi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if err := checkOwned(p, pi, me, true); err != nil {
+			return err
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// resolve is path made absolute with its links resolved.
+func resolve(path string) (string, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(real)
 }

@@ -161,3 +161,42 @@ func TestCheckPrivateDirRefusesAnotherUsersFile(t *testing.T) {
 		t.Errorf("another user's vault directory: %v", err)
 	}
 }
+
+func TestCheckNotWritableByOthers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "conf")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckNotWritableByOthers(f); err != nil {
+		t.Fatalf("readable by others is fine: %v", err)
+	}
+	if m := mode(t, f); m != 0o644 {
+		t.Errorf("mode %04o: nothing is narrowed", m)
+	}
+	var ue *fsutil.UnsafeError
+	if err := os.Chmod(f, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckNotWritableByOthers(f); !errors.As(err, &ue) || ue.Path != f {
+		t.Errorf("group-writable file: %v", err)
+	}
+	if err := os.Chmod(f, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckNotWritableByOthers(f); !errors.As(err, &ue) || ue.Path != dir {
+		t.Errorf("world-writable directory: %v", err)
+	}
+	if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckNotWritableByOthers(f); err != nil {
+		t.Errorf("sticky directory: %v", err)
+	}
+}
