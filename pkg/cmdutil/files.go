@@ -23,9 +23,8 @@ import (
 	"github.com/certctl/certctl/pkg/output"
 )
 
-// MaxFileArg bounds what a file argument may hold: certificates, keys and
-// bundles are small, and a bound keeps a mistaken argument from eating memory.
-const MaxFileArg = 16 << 20
+// MaxFileArg bounds what a file argument may hold (fsutil.MaxInputFile).
+const MaxFileArg = fsutil.MaxInputFile
 
 // OpenFileArg opens the file argument arg of the flag named flag (""
 // for a positional argument): a path, `-` for stdin, or the AWS CLI forms

@@ -3,3 +3,5 @@
 package fsutil
 
 const oNoFollow = 0
+
+const oNonBlock = 0

@@ -20,6 +20,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
@@ -595,7 +596,7 @@ func discover(dir string) ([]item, error) {
 				it.ChainFile = filepath.Join(d, base+".issuer.crt")
 			}
 			if it.KeyFile == "" {
-				data, err := os.ReadFile(it.File)
+				data, err := readFound(it.File)
 				switch {
 				case err != nil:
 					it.Err = err.Error()
@@ -611,7 +612,7 @@ func discover(dir string) ([]item, error) {
 						chains = append(chains, chainFile{path: it.File, certs: certs})
 						continue
 					}
-					it.Err = "no private key found beside it (name.key, name-key.pem), it is not a bundle, and it is not a CA certificate (a chain)"
+					it.Err = notImportable(data)
 				}
 			}
 			items = append(items, it)
@@ -672,7 +673,7 @@ func attachChains(items []item, chains []chainFile) {
 		if it.Err != "" || it.Bundle || it.CA || it.KeyFile == "" || it.ChainFile != "" {
 			continue
 		}
-		data, err := os.ReadFile(it.File)
+		data, err := readFound(it.File)
 		if err != nil {
 			continue
 		}
@@ -687,6 +688,24 @@ func attachChains(items []item, chains []chainFile) {
 			}
 		}
 	}
+}
+
+// readFound reads a file the sync found: a regular file of at most
+// fsutil.MaxInputFile bytes (a named pipe or a device among the files is
+// that file's failure, not a wait without end).
+func readFound(path string) ([]byte, error) {
+	return fsutil.ReadRegular(path, fsutil.MaxInputFile)
+}
+
+// notImportable says why a certificate file found alone (no key beside
+// it, no key in it, not a chain) is not imported: what reading it as
+// certificates says when that fails (empty, PKCS #7, not PEM), else that
+// its key is missing.
+func notImportable(data []byte) string {
+	if _, err := pemio.ParseCertificatesPEM(data); err != nil {
+		return err.Error()
+	}
+	return "no private key found beside it (name.key, name-key.pem), it is not a bundle, and it is not a CA certificate (a chain)"
 }
 
 func isCertName(n string) bool {
@@ -710,7 +729,7 @@ func readItem(it item) (inventory.RawMaterial, string, error) {
 			h.Write([]byte{0})
 			return nil, nil
 		}
-		data, err := os.ReadFile(path)
+		data, err := readFound(path)
 		fmt.Fprintf(h, "%d\x00", len(data))
 		h.Write(data)
 		return data, err
