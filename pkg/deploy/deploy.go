@@ -143,8 +143,17 @@ func Targets(tx localstore.Tx, certID string) ([]Target, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeTargets(o)
+}
+
+// DecodeTargets decodes a deploy record; a damaged one is corrupt
+// (localstore.ErrCorrupt).
+func DecodeTargets(o *localstore.Object) ([]Target, error) {
 	var ts []Target
-	return ts, json.Unmarshal(o.Data, &ts)
+	if err := json.Unmarshal(o.Data, &ts); err != nil {
+		return nil, fmt.Errorf("%w: deploy targets of %s: %v", localstore.ErrCorrupt, o.ID, err)
+	}
+	return ts, nil
 }
 
 // RemoveTargets removes the deploy targets of a deleted certificate (their
@@ -165,8 +174,8 @@ func AllTargets(tx localstore.Tx) (map[string][]Target, error) {
 	}
 	out := make(map[string][]Target, len(objs))
 	for _, o := range objs {
-		var ts []Target
-		if err := json.Unmarshal(o.Data, &ts); err != nil {
+		ts, err := DecodeTargets(o)
+		if err != nil {
 			return nil, err
 		}
 		out[o.ID] = ts

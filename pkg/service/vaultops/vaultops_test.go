@@ -16,8 +16,10 @@ import (
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -117,9 +119,9 @@ func requestPrivate(e *clitest.Env, domain string) string {
 }
 
 type report struct {
-	Problems                                                                                  []vaultops.Problem
-	Certificates, CertificateVersions, SealedKeys, CertificateAuthorities, AcmeEabCredentials int
-	AuditRecords                                                                              int64
+	Problems                                                                                                              []vaultops.Problem
+	Certificates, CertificateVersions, SealedKeys, CertificateAuthorities, AcmeEabCredentials, AcmeRecords, DeployRecords int
+	AuditRecords                                                                                                          int64
 }
 
 func verify(t *testing.T, e *clitest.Env) (report, clitest.Result) {
@@ -168,7 +170,7 @@ func TestVerify(t *testing.T) {
 	rep := verifyOK(t, e)
 	// 4 certificates, 5 versions (one renewal), 2 default CAs, 1 EAB.
 	if rep.Certificates != 4 || rep.CertificateVersions != 5 || rep.CertificateAuthorities < 2 || rep.AcmeEabCredentials != 1 ||
-		rep.SealedKeys != 5+rep.CertificateAuthorities || rep.AuditRecords == 0 {
+		rep.SealedKeys != 5+rep.CertificateAuthorities || rep.AuditRecords == 0 || rep.AcmeRecords == 0 {
 		t.Errorf("verify counts %+v", rep)
 	}
 
@@ -205,6 +207,18 @@ func TestVerify(t *testing.T) {
 			if err := tx.PutSecret("certificate/nobody/v1/key", []byte("x")); err != nil {
 				return err
 			}
+			// ACME and deploy records that a server or renew --due
+			// would fail on as corrupt.
+			for _, o := range []*localstore.Object{
+				{Kind: acmestate.KindEndpoint, ID: "damaged-endpoint", Data: []byte("{not json")},
+				{Kind: acmestate.KindOrder, ID: "damaged-order", Data: []byte{0x08, 0xff}},
+				{Kind: acmestate.KindAccountKey, ID: "damaged-key", Data: []byte{}},
+				{Kind: deploy.ObjectKind, ID: "damaged-deploy", Data: []byte("[{")},
+			} {
+				if err := tx.PutObject(o); err != nil {
+					return err
+				}
+			}
 			// The ACME servers' nonce key (acmestate.NonceKey), damaged.
 			if err := tx.PutMeta("acme.nonce-key", []byte("x")); err != nil {
 				return err
@@ -230,6 +244,15 @@ func TestVerify(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no %s problem mentioning %q in %+v", check, substr, rep.Problems)
+		}
+	}
+	for _, res := range []string{"acme-endpoint/damaged-endpoint", "acme-order/damaged-order", "acme-account-key/damaged-key", "certificate/damaged-deploy"} {
+		found := false
+		for _, p := range rep.Problems {
+			found = found || (p.Check == vaultops.CheckRecord && strings.HasSuffix(p.Resource, res) && strings.Contains(p.Message, "unreadable"))
+		}
+		if !found {
+			t.Errorf("the damaged record %s is not listed: %+v", res, rep.Problems)
 		}
 	}
 	mismatch := false

@@ -17,6 +17,7 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -50,6 +51,8 @@ type VerifyReport struct {
 	SealedKeys             int   `json:"SealedKeys"`
 	CertificateAuthorities int   `json:"CertificateAuthorities"`
 	AcmeEabCredentials     int   `json:"AcmeEabCredentials"`
+	AcmeRecords            int   `json:"AcmeRecords"`
+	DeployRecords          int   `json:"DeployRecords"`
 	AuditRecords           int64 `json:"AuditRecords"`
 }
 
@@ -382,6 +385,27 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 			vf.add(CheckSealedKey, names.EndpointARN(b.EndpointID)+" eab/"+b.KeyID, "the EAB MAC key does not open under the master key")
 		} else {
 			clear(key)
+		}
+	}
+
+	// The other ACME records (endpoints, their domains, accounts, orders,
+	// authorizations), read as a server reads them: one that does not read
+	// would fail the server's requests on it as corrupt.
+	if rep.AcmeRecords, err = acmestate.CheckRecords(tx, func(kind, id, why string) {
+		vf.add(CheckRecord, kind+"/"+id, "%s", why)
+	}); err != nil {
+		return err
+	}
+
+	// Deploy targets, as renew --due and deploy read them.
+	deploys, err := tx.ListObjects(deploy.ObjectKind)
+	if err != nil {
+		return err
+	}
+	for _, o := range deploys {
+		rep.DeployRecords++
+		if _, err := deploy.DecodeTargets(o); err != nil {
+			vf.add(CheckRecord, names.CertificateARN(o.ID), "its deploy targets are unreadable: %v", err)
 		}
 	}
 
