@@ -315,15 +315,37 @@ type Backup struct {
 	dir   string
 }
 
-// RestoreTempPattern names the working directories of OpenBackup.
+// RestoreTempPattern names the working directories of OpenBackup:
+// .restore-<pid>-<random>, the pid of the process restoring.
 const RestoreTempPattern = ".restore-*"
+
+const restoreTempPrefix = ".restore-"
+
+// SweepRestoreLeftovers removes from dir the working copies of restores
+// killed there (each a copy of its backup: sealed keys, and the master key
+// when the vault's is in clear): at once when the process that made it is
+// gone, otherwise once stale (fsutil.StaleTemp).
+func SweepRestoreLeftovers(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), restoreTempPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pid, _, ok := strings.Cut(rest, "-")
+		if n, err := strconv.Atoi(pid); ok && err == nil && n > 0 && n != os.Getpid() && fsutil.ProcessGone(n) {
+			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+	fsutil.SweepTempDirs(dir, RestoreTempPattern, time.Now().Add(-fsutil.StaleTemp))
+}
 
 // OpenBackup reads the backup from r into a working copy in a new
 // directory under tmpDir (which should be as private as the vault: the
 // copy holds sealed keys, and the master key when the vault's is in clear),
 // checks its integrity and format, and opens it. Close removes the copy.
 func OpenBackup(ctx context.Context, r io.Reader, tmpDir string) (*Backup, error) {
-	dir, err := fsutil.MkdirTemp(tmpDir, RestoreTempPattern)
+	dir, err := fsutil.MkdirTemp(tmpDir, restoreTempPrefix+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, err
 	}

@@ -59,8 +59,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/certctl/certctl/pkg/fsutil"
 )
 
 // MetaMasterKeyID is the meta key of the identifier (KeyID) of the master
@@ -502,7 +500,7 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 	// A restore killed in this directory left a copy of its backup, with
 	// the old key's sealed secrets (and the key, when in clear): it goes
 	// with the old key, once stale.
-	fsutil.SweepTempDirs(v.Dir, RestoreTempPattern, time.Now().Add(-fsutil.StaleTemp))
+	SweepRestoreLeftovers(v.Dir)
 	wrapped, err := v.currentForm()
 	if err != nil {
 		return nil, err

@@ -160,6 +160,8 @@ func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*localstore
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, service.MapError(err)
 	}
+	// What a restore killed here left (a copy of its backup) goes first.
+	localstore.SweepRestoreLeftovers(dir)
 	b, err := localstore.OpenBackup(ctx, r, dir)
 	if err != nil {
 		if made {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -837,4 +838,39 @@ func TestRestoreRacesFirstWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustRun(e, "export", arn, "--passphrase-file", pass, "-o", "json")
+}
+
+// TestRestoreSweepsKilledRestores: the working copy a restore killed in the
+// vault directory left (a copy of the backup, the master key in it) is
+// removed by the next restore there when the process that made it is
+// gone; one of a process still running is left to it.
+func TestRestoreSweepsKilledRestores(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	requestPrivate(e, "app.internal")
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	target := filepath.Join(e.Dir, "restored")
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	left := map[string]bool{
+		fmt.Sprintf(".restore-%d-123", gone.Process.Pid): false, // its process exited
+		".restore-1-456": true, // pid 1 runs
+	}
+	for name := range left {
+		if err := os.MkdirAll(filepath.Join(target, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(target, name, "vault.db"), []byte("a copy of a backup"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRun(e, "--vault", target, "vault", "restore", "--from-file", backup, "-o", "json")
+	for name, kept := range left {
+		if _, err := os.Stat(filepath.Join(target, name)); (err == nil) != kept {
+			t.Errorf("%s: kept %v, want %v (%v)", name, err == nil, kept, err)
+		}
+	}
 }
