@@ -7,6 +7,7 @@ import (
 	"crypto"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
@@ -14,6 +15,7 @@ import (
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -110,6 +112,9 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	if ok, why := Eligible(c, now); !ok {
 		return errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
 	}
+	if err := checkNames(tx, c); err != nil {
+		return err
+	}
 	var caRec *authority.Record
 	var err error
 	switch c.Type {
@@ -143,6 +148,31 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	d["Action"] = events.ActionRenewal
 	return em.Emit(tx, events.Available, []string{em.ARN(c.ID)}, d)
 }
+
+// checkNames refuses to renew c when its record's names are not those of
+// its current certificate (the record was changed outside certctl): a
+// renewal signs the record's names, and the names a certificate was
+// issued for — checked by validation or granted by the CA's rules — are
+// those its certificate carries.
+func checkNames(tx localstore.Tx, c *localstore.Certificate) error {
+	v, err := tx.GetVersion(c.ID, c.Version)
+	if err != nil {
+		return err
+	}
+	certs, err := pemio.ParseCertificatesPEM(v.CertificatePEM)
+	if err != nil || len(certs) == 0 {
+		return fmt.Errorf("%w: certificate %s version %d: its certificate is unreadable: %v", localstore.ErrCorrupt, c.ID, c.Version, err)
+	}
+	if why := inventory.NamesMismatch(c, certs[0]); why != "" {
+		return errs.VaultErrorf("certificate %s: %s — its record was changed outside certctl: it is not renewed", c.ID, why).
+			WithCode(ReasonRecordMismatch).WithHint("run certctl vault verify")
+	}
+	return nil
+}
+
+// ReasonRecordMismatch is the error code of a renewal refused because the
+// record's names are not its certificate's.
+const ReasonRecordMismatch = "RecordMismatch"
 
 // RecordFailure stores a failed renewal on c.
 func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {

@@ -874,3 +874,53 @@ func TestRestoreSweepsKilledRestores(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordNamesChangedOutsideCertctl: a certificate whose record was
+// given another name in the database (the store's write access alone,
+// without the master key) is not renewed with that name — renew exits 6
+// saying why, nothing is issued — and vault verify lists it.
+func TestRecordNamesChangedOutsideCertctl(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	arn := requestPrivate(e, "app.internal")
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	pass := filepath.Join(e.Dir, "export-pass.txt")
+	if err := os.WriteFile(pass, []byte("export pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(e, "export", arn, "--passphrase-file", pass, "-o", "json") // eligible for renewal
+	withVault(t, e, "", func(v *localstore.Vault) error {
+		return v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+			c, err := tx.GetCertificate(id)
+			if err != nil {
+				return err
+			}
+			c.SubjectAlternativeNames = append(c.SubjectAlternativeNames, "login.bank.internal")
+			return tx.PutCertificate(c)
+		})
+	})
+	r := run(e, "renew", arn, "-o", "json")
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	if !strings.Contains(r.Stderr, "its record names app.internal, login.bank.internal, its certificate app.internal") ||
+		!strings.Contains(r.Stderr, `"Code":"RecordMismatch"`) {
+		t.Errorf("renew: %v", r)
+	}
+	var desc struct {
+		Certificate struct{ Versions []json.RawMessage }
+	}
+	if err := json.Unmarshal([]byte(mustRun(e, "describe", arn, "--versions", "-o", "json").Stdout), &desc); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(desc.Certificate.Versions); n != 1 {
+		t.Errorf("%d versions: one was issued", n)
+	}
+	rep, vr := verify(t, e)
+	wantCode(t, vr, errs.ExitVaultUnavailable)
+	found := false
+	for _, p := range rep.Problems {
+		found = found || (p.Check == vaultops.CheckRecord && p.Resource == arn && strings.Contains(p.Message, "changed outside certctl"))
+	}
+	if !found {
+		t.Errorf("verify does not list the record: %+v", rep.Problems)
+	}
+}
