@@ -164,7 +164,7 @@ func checkNames(tx localstore.Tx, c *localstore.Certificate) error {
 		return fmt.Errorf("%w: certificate %s version %d: its certificate is unreadable: %v", localstore.ErrCorrupt, c.ID, c.Version, err)
 	}
 	if why := inventory.NamesMismatch(c, certs[0]); why != "" {
-		return errs.VaultErrorf("certificate %s: %s — its record was changed outside certctl: it is not renewed", c.ID, why).
+		return errs.VaultErrorf("certificate %s: %s — one of them was changed outside certctl: it is not renewed", c.ID, why).
 			WithCode(ReasonRecordMismatch).WithHint("run certctl vault verify")
 	}
 	return nil

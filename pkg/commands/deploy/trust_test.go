@@ -111,12 +111,14 @@ func inPlace(id string, forge func(leaf *x509.Certificate) ([]byte, time.Time)) 
 	}
 }
 
-// foreign is a certificate for leaf's public key signed by a CA of the
-// attacker's own, valid from nb.
+// foreign is a certificate for leaf's public key and names signed by a CA
+// of the attacker's own, valid from nb. (With other names, the record no
+// longer matches its certificate, and renew refuses it: see vaultops'
+// TestRecordNamesChangedOutsideCertctl.)
 func foreign(leaf *x509.Certificate, nb time.Time) []byte {
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x4242), Subject: pkix.Name{CommonName: "evil.example"},
-		DNSNames: []string{"evil.example"}, NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0)}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x4242), Subject: leaf.Subject,
+		DNSNames: leaf.DNSNames, NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0)}
 	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Attacker CA"},
 		NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true}
 	der, _ := x509.CreateCertificate(rand.Reader, tmpl, ca, leaf.PublicKey, caKey)

@@ -467,7 +467,7 @@ func checkVersion(vf *verifier, arn string, c *localstore.Certificate, n int, v 
 	checkLeafIssuer(vf, arn, n, c.Type, leaf, chain, bySubject)
 	if n == c.Version {
 		if why := inventory.NamesMismatch(c, leaf); why != "" {
-			vf.add(CheckRecord, arn, "%s: the record was changed outside certctl", why)
+			vf.add(CheckRecord, arn, "%s: one of them was changed outside certctl", why)
 		}
 	}
 	return leaf.PublicKey
