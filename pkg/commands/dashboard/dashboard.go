@@ -43,8 +43,10 @@ list leaves out by default):
   NeedsAction         certificates to look at, most urgent first, with a reason:
                       EXPIRED, RENEWAL_FAILED, EXPIRING_INELIGIBLE (within 30 days
                       and not renewed automatically), RENEWAL_OVERDUE (eligible but
-                      past half its renewal window), FAILED, VALIDATION_TIMED_OUT,
-                      PENDING_VALIDATION, REVOKED_RECENTLY (within 30 days)
+                      past half its renewal window), RENEWAL_PENDING_VALIDATION
+                      (its renewal waits for domain validation), FAILED,
+                      VALIDATION_TIMED_OUT, PENDING_VALIDATION, REVOKED_RECENTLY
+                      (within 30 days)
   FailedDeployments   deploy targets whose last install or command failed, most
                       recent first: certificate, target, when, and a reason that
                       never quotes the target's command or its output

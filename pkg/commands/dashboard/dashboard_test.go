@@ -329,3 +329,28 @@ func TestDashboardEmpty(t *testing.T) {
 		t.Fatalf("NeedsAction is not an empty list:\n%s", r.Stdout)
 	}
 }
+
+// TestDashboardRenewalPendingValidation: an ISSUED certificate whose
+// managed renewal waits for domain validation (the event says action is
+// required) needs action, days before it would be RENEWAL_OVERDUE.
+func TestDashboardRenewalPendingValidation(t *testing.T) {
+	e := clitest.New(t)
+	now := e.Now()
+	v := e.OpenVault()
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		return tx.PutCertificate(&localstore.Certificate{ID: "0a1b2c3d-0000-4000-8000-00000000beef", DomainName: "mail.example.test",
+			SubjectAlternativeNames: []string{"mail.example.test"}, Status: "ISSUED", Type: "ISSUED", KeyPairOrigin: "VAULT",
+			KeyAlgorithm: "EC_prime256v1", NotBefore: now.Add(-300 * day), NotAfter: now.Add(50 * day), CreatedAt: now.Add(-300 * day),
+			IssuedAt: now.Add(-300 * day), RenewalEligibility: "ELIGIBLE", Version: 1, Exported: true,
+			Renewal: &localstore.RenewalSummary{Status: "PENDING_VALIDATION", Reason: "PENDING_DOMAIN_VALIDATION", UpdatedAt: now}})
+	})
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	e.JSON(&d, "dashboard")
+	if len(d.NeedsAction) != 1 || d.NeedsAction[0].Reason != "RENEWAL_PENDING_VALIDATION" || !strings.Contains(d.NeedsAction[0].Detail, "domain validation") {
+		t.Errorf("NeedsAction %+v", d.NeedsAction)
+	}
+}

@@ -29,15 +29,19 @@ const (
 	ReasonRenewalFailed      = "RENEWAL_FAILED"
 	ReasonExpiringIneligible = "EXPIRING_INELIGIBLE"
 	ReasonRenewalOverdue     = "RENEWAL_OVERDUE"
-	ReasonFailed             = "FAILED"
-	ReasonValidationTimedOut = "VALIDATION_TIMED_OUT"
-	ReasonPendingValidation  = "PENDING_VALIDATION"
-	ReasonRevokedRecently    = "REVOKED_RECENTLY"
+	// ReasonRenewalPendingValidation: an ISSUED certificate's managed
+	// renewal waits for its names to be validated again (RenewalStatus
+	// PENDING_VALIDATION, the event Renewal Action Required).
+	ReasonRenewalPendingValidation = "RENEWAL_PENDING_VALIDATION"
+	ReasonFailed                   = "FAILED"
+	ReasonValidationTimedOut       = "VALIDATION_TIMED_OUT"
+	ReasonPendingValidation        = "PENDING_VALIDATION"
+	ReasonRevokedRecently          = "REVOKED_RECENTLY"
 )
 
 // Reasons lists the NeedsAction reasons in order of urgency.
 var Reasons = []string{ReasonExpired, ReasonRenewalFailed, ReasonExpiringIneligible, ReasonRenewalOverdue,
-	ReasonFailed, ReasonValidationTimedOut, ReasonPendingValidation, ReasonRevokedRecently}
+	ReasonRenewalPendingValidation, ReasonFailed, ReasonValidationTimedOut, ReasonPendingValidation, ReasonRevokedRecently}
 
 // Dashboard is the dashboard's JSON form.
 type Dashboard struct {
@@ -258,6 +262,8 @@ func needsAction(c *localstore.Certificate, status string, policy renewal.Policy
 		return ReasonExpired, "expired " + ago(-left) + "; replace it or delete it"
 	case c.Renewal != nil && c.Renewal.Status == renewal.StatusFailed && status == inventory.StatusIssued:
 		return ReasonRenewalFailed, fmt.Sprintf("managed renewal failed (%s); expires %s", orOther(c.Renewal.Reason), in(left))
+	case c.Renewal != nil && c.Renewal.Status == renewal.StatusPendingValidation && status == inventory.StatusIssued:
+		return ReasonRenewalPendingValidation, "renewal waits for domain validation (see describe --validation-records; resend-validation-email); expires " + in(left)
 	case status == inventory.StatusFailed:
 		return ReasonFailed, "issuance failed (" + orOther(c.FailureReason) + ")"
 	case status == inventory.StatusValidationTimedOut:
