@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/certctl/certctl/pkg/errs"
@@ -115,7 +116,7 @@ func CheckTag(t localstore.Tag) error {
 	case !utf8.ValidString(t.Key) || !utf8.ValidString(t.Value):
 		return errs.Invalidf("invalid tag %q: not valid UTF-8", t.Key)
 	case utf8.RuneCountInString(t.Key) > MaxTagKeyLen:
-		return errs.Invalidf("invalid tag: key is longer than %d characters", MaxTagKeyLen)
+		return errs.Invalidf("invalid tag %.40q…: key is longer than %d characters", t.Key, MaxTagKeyLen)
 	case utf8.RuneCountInString(t.Value) > MaxTagValueLen:
 		return errs.Invalidf("invalid tag %q: value is longer than %d characters", t.Key, MaxTagValueLen)
 	case strings.HasPrefix(strings.ToLower(t.Key), ReservedTagPrefix):
@@ -126,7 +127,20 @@ func CheckTag(t localstore.Tag) error {
 			return errs.Invalidf("invalid tag %q: control characters are not allowed", t.Key)
 		}
 	}
+	for _, part := range []struct{ what, s string }{{"key", t.Key}, {"value", t.Value}} {
+		for _, r := range part.s {
+			if !tagRune(r) {
+				return errs.Invalidf("invalid tag %q: its %s holds %q; a tag holds letters, digits, spaces and _ . : / = + - @ only (as in ACM)", t.Key, part.what, r)
+			}
+		}
+	}
 	return nil
+}
+
+// tagRune reports whether r may be in a tag's key or value: ACM's pattern
+// [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
+func tagRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.In(r, unicode.Z, unicode.N) || strings.ContainsRune("_.:/=+-@", r)
 }
 
 // MergeTags adds (or updates) tags, enforcing the rules and the limit.

@@ -211,3 +211,34 @@ func TestTagWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTagCharacters: ACM's tag pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*,
+// for keys and values alike.
+func TestCheckTagCharacters(t *testing.T) {
+	for _, tg := range []localstore.Tag{
+		{Key: "team", Value: "pki"},
+		{Key: "Équipe 3", Value: "Zürich/北京 + ops@example.test"},
+		{Key: "a_b.c:d/e=f+g-h@i", Value: ""},
+		{Key: "٣", Value: "Ⅻ"}, // digits and numerals of other scripts
+	} {
+		if err := CheckTag(tg); err != nil {
+			t.Errorf("%+v refused: %v", tg, err)
+		}
+	}
+	for _, tg := range []localstore.Tag{
+		{Key: "bad#char", Value: "1"},
+		{Key: "ok", Value: "bad*char"},
+		{Key: "quote\"d", Value: "x"},
+		{Key: "ok", Value: "a,b"},
+		{Key: "ok", Value: "semi;colon"},
+	} {
+		err := CheckTag(tg)
+		if err == nil || errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "letters, digits, spaces") {
+			t.Errorf("%+v: %v", tg, err)
+		}
+	}
+	long := strings.Repeat("k", MaxTagKeyLen+1)
+	if err := CheckTag(localstore.Tag{Key: long}); err == nil || !strings.Contains(err.Error(), "kkkk") {
+		t.Errorf("a key too long is not named: %v", err)
+	}
+}

@@ -21,8 +21,8 @@ func NewCmdTags(f *cmdutil.Factory) *cobra.Command {
 		Short: "Add, remove and list the tags of a certificate, CA or ACME endpoint",
 		Long: `Tags label certificates for filtering (` + "`certctl list --tag env=prod`" + `). As in ACM: at
 most 50 tags per certificate, keys up to 127 characters, values up to 255,
-case-sensitive; the certctl: prefix is reserved. Give tags as Key=K,Value=V or
-K=V, one per --tags.
+case-sensitive, of letters, digits, spaces and _ . : / = + - @ only; the certctl:
+prefix is reserved. Give tags as Key=K,Value=V or K=V, one per --tags.
 
 A CA or an ACME endpoint — by its ARN (arn:…:certificate-authority/…,
 arn:…:acme-endpoint/…), its UUID or a unique prefix of it — names that
