@@ -226,14 +226,14 @@ func hostPorts(v string) error {
 		h, p, err := net.SplitHostPort(hp)
 		if err != nil {
 			// A bare host: a name or an address, nothing else.
-			if strings.ContainsAny(hp, " /@") || strings.Count(hp, ":") == 1 {
+			if !resolverHost(hp) {
 				return fmt.Errorf("%q is not a host or host:port", hp)
 			}
 			continue
 		}
 		// The host as a bare host is checked (tester: "bad host:53"
 		// was written to the file), and a server's port is 1..65535.
-		if h == "" || strings.ContainsAny(h, " /@") {
+		if !resolverHost(h) {
 			return fmt.Errorf("%q is not a host or host:port", hp)
 		}
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
@@ -241,6 +241,24 @@ func hostPorts(v string) error {
 		}
 	}
 	return nil
+}
+
+// resolverHost reports whether h names a DNS server: an IP address (with a
+// colon, only an IPv6 one: x:y:z is neither), or a host name of letters,
+// digits, '-', '_' and '.'.
+func resolverHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckBaseURL checks a base URL other URLs are made from by appending a
