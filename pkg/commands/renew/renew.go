@@ -41,6 +41,8 @@ type RenewOptions struct {
 // Output is renew's JSON form.
 type Output struct {
 	Results []renewals.Result `json:"Results"`
+	// DryRun: nothing was changed; the outcomes are what a run would do.
+	DryRun bool `json:"DryRun,omitempty"`
 }
 
 // NewCmdRenew builds `certctl renew`.
@@ -197,7 +199,7 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 	if err != nil {
 		return err
 	}
-	out := Output{Results: rep.Results}
+	out := Output{Results: rep.Results, DryRun: o.DryRun}
 	if o.Quiet {
 		out.Results = noteworthy(rep.Results)
 	}

@@ -90,7 +90,7 @@ type BulkReport struct {
 	Results []BulkResult `json:"Results"`
 	// DryRun reports that nothing was changed: the outcomes are what a
 	// real run would have done, as of now.
-	DryRun bool `json:"-"`
+	DryRun bool `json:"DryRun,omitempty"`
 	// Interrupted reports that an interruption stopped the operation:
 	// the certificates it did not reach are NOT_DONE.
 	Interrupted bool `json:"-"`
