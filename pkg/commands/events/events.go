@@ -48,11 +48,13 @@ Certificate Approaching Expiration, Certificate Expired, Certificate Available
 Required, Certificate Revoked.
 
 --since takes an RFC 3339 time or a duration back from now (24h, 7d).
---follow keeps printing new events, one JSON object a line, until interrupted.
+--follow prints the events so far (since --since: the whole log without it),
+then keeps printing new ones, one JSON object a line, until interrupted; a
+consumer that restarts gives --since the time of the last event it handled.
 The hooks.event setting names a command that receives each event as JSON on
 stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
 		Example: `  certctl events --since 7d
-  certctl events --follow | jq 'select(."detail-type" == "Certificate Expired")'`,
+  certctl events --follow --since 1m | jq 'select(."detail-type" == "Certificate Expired")'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.RefuseEmptyFlags(cmd, "since"); err != nil {
@@ -86,7 +88,7 @@ stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
 		},
 	}
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only events from this `time` (RFC 3339) or this long ago (24h, 7d)")
-	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "keep printing new events, one JSON object a line")
+	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "print the events so far (from --since), then new ones as they come, one JSON object a line")
 	cmd.Flags().StringArrayVar(&opts.Types, "type", nil, "only events of this detail-`type` (repeatable, or comma-separated): "+strings.Join(ev.DetailTypes, ", "))
 	cmdutil.EnumCompletion(cmd, "type", ev.DetailTypes)
 	return cmd
