@@ -106,6 +106,14 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 				return nil, &CSRError{Problem: "unsupported key", Err: kerr}
 			}
 		}
+		// A key crypto/x509 reads but verifies nothing with (DSA), or a
+		// signature algorithm it does not implement: not an altered CSR.
+		if errors.Is(err, x509.ErrUnsupportedAlgorithm) {
+			if kerr := checkPublicKey(csr.PublicKey); kerr != nil {
+				return nil, &CSRError{Problem: "unsupported key", Err: kerr}
+			}
+			return nil, &CSRError{Problem: fmt.Sprintf("its signature algorithm %v is not supported", csr.SignatureAlgorithm)}
+		}
 		return nil, &CSRError{Problem: "its signature does not verify (altered, or not signed by its own key)", Err: ErrCSRSignature}
 	}
 	if err := checkPublicKey(csr.PublicKey); err != nil {

@@ -282,6 +282,7 @@ func TestParseCSRUnsupportedKeys(t *testing.T) {
 		"brainpool": {readTestdata(t, "brainpoolp256r1.csr"), "certificate signing request: unsupported key: elliptic curve brainpoolP256r1 is not supported; use P-256, P-384 or P-521"},
 		"explicit":  {readTestdata(t, "explicit-p256.csr"), "certificate signing request: unsupported key: elliptic curve given by explicit parameters is not supported; use P-256, P-384 or P-521"},
 		"Ed448":     {readTestdata(t, "ed448.csr"), "certificate signing request: unsupported key: Ed448 keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
+		"DSA":       {readTestdata(t, "dsa.csr"), "certificate signing request: unsupported key: DSA keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
 		"Ed25519":   {edCSR, "certificate signing request: unsupported key: Ed25519 keys are not supported; use RSA (2048 to 8192 bits) or ECDSA (P-256, P-384 or P-521)"},
 	}
 	for name, c := range cases {

@@ -2,6 +2,7 @@ package casign
 
 import (
 	"crypto"
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -40,6 +41,8 @@ func checkPublicKey(pub crypto.PublicKey) error {
 		return unsupportedCurve(k.Curve.Params().Name)
 	case ed25519.PublicKey:
 		return fmt.Errorf("Ed25519 keys are not supported; %s", supportedKeys)
+	case *dsa.PublicKey:
+		return fmt.Errorf("DSA keys are not supported; %s", supportedKeys)
 	case nil:
 		return fmt.Errorf("missing public key")
 	default:

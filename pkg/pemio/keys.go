@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -135,7 +137,11 @@ func decrypt(b *pem.Block, passphrase []byte) ([]byte, error) {
 // parseDERKey parses an unencrypted private key in PKCS #8, PKCS #1 or SEC 1
 // form, accepting RSA and ECDSA keys only.
 func parseDERKey(der []byte) (crypto.Signer, error) {
-	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+	k8, err8 := x509.ParsePKCS8PrivateKey(der)
+	if isUnknownCurve(err8) {
+		return nil, errUnknownCurve()
+	}
+	if k, err := k8, err8; err == nil {
 		switch k := k.(type) {
 		case *rsa.PrivateKey:
 			return k, nil
@@ -152,9 +158,51 @@ func parseDERKey(der []byte) (crypto.Signer, error) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
 	} else if isUnknownCurve(err) {
-		return nil, newError(RuleUnsupportedKey, err)
+		return nil, errUnknownCurve()
+	}
+	if name := pkcs8Algorithm(der); name != "" {
+		return nil, newErrorf(RuleUnsupportedKey, fmt.Sprintf("%s are not supported; use RSA or ECDSA", name))
 	}
 	return nil, newErrorf(RuleInvalidPrivateKey, "not a PKCS #8, PKCS #1 or SEC 1 private key")
+}
+
+// pkcs8Algorithms name the key algorithms of PKCS #8 keys that crypto/x509
+// does not read, by OID.
+var pkcs8Algorithms = map[string]string{
+	"1.2.840.10040.4.1":     "DSA",
+	"1.2.840.113549.1.1.10": "RSA-PSS",
+	"1.2.840.113549.1.3.1":  "Diffie-Hellman",
+	"1.2.840.10046.2.1":     "Diffie-Hellman",
+	"1.3.101.111":           "X448",
+	"1.3.101.113":           "Ed448",
+	"1.2.643.2.2.19":        "GOST R 34.10-2001",
+	"1.2.156.10197.1.301":   "SM2",
+}
+
+// pkcs8Algorithm names the keys of the algorithm of a well-formed PKCS #8
+// key that crypto/x509 could not read ("DSA keys", else by OID); "" when
+// der is not PKCS #8.
+func pkcs8Algorithm(der []byte) string {
+	var k struct {
+		Version    int
+		Algorithm  pkix.AlgorithmIdentifier
+		PrivateKey []byte
+	}
+	rest, err := asn1.Unmarshal(der, &k)
+	if err != nil || len(rest) > 0 || len(k.Algorithm.Algorithm) == 0 {
+		return ""
+	}
+	oid := k.Algorithm.Algorithm.String()
+	if name, ok := pkcs8Algorithms[oid]; ok {
+		return name + " keys"
+	}
+	return "keys of algorithm " + oid
+}
+
+// errUnknownCurve refuses an EC key on a curve crypto/x509 does not know
+// (secp256k1, a Brainpool curve).
+func errUnknownCurve() error {
+	return newErrorf(RuleUnsupportedKey, "its elliptic curve is not supported; use P-256, P-384 or P-521")
 }
 
 // isUnknownCurve reports whether x509.ParseECPrivateKey failed because the

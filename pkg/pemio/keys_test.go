@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
@@ -113,6 +114,16 @@ func TestParsePrivateKeyPEMErrors(t *testing.T) {
 		{"truncated", good[:len(good)-30], RuleMalformedPEM, ""},
 		{"corrupt DER", pemBlock("PRIVATE KEY", []byte{0x30, 0x03, 1, 2, 3}), RuleInvalidPrivateKey, ""},
 		{"openssh", pemBlock("OPENSSH PRIVATE KEY", []byte("openssh-key-v1")), RuleUnsupportedKey, "ssh-keygen"},
+		// PKCS #8 keys crypto/x509 does not read are named, not called
+		// malformed.
+		{"DSA", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}, nil, []byte{2, 1, 7})), RuleUnsupportedKey, "DSA keys are not supported"},
+		{"RSA-PSS", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}, nil, []byte{2, 1, 7})), RuleUnsupportedKey, "RSA-PSS keys are not supported"},
+		{"unknown algorithm", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 3, 4}, nil, []byte{2, 1, 7})), RuleUnsupportedKey, "keys of algorithm 1.2.3.4 are not supported"},
+		{"secp256k1", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}, asn1.ObjectIdentifier{1, 3, 132, 0, 10},
+			mustDER(asn1.Marshal(struct {
+				Version    int
+				PrivateKey []byte
+			}{1, bytes.Repeat([]byte{7}, 32)})))), RuleUnsupportedKey, "its elliptic curve is not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,4 +306,30 @@ func TestPassphraseFromFile(t *testing.T) {
 			t.Errorf("PassphraseFromFile(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// otherPKCS8 is a PKCS #8 key of algorithm oid (with parameters params, an
+// OID, when not nil) holding key.
+func otherPKCS8(t *testing.T, oid, params asn1.ObjectIdentifier, key []byte) []byte {
+	t.Helper()
+	alg := pkix.AlgorithmIdentifier{Algorithm: oid}
+	if params != nil {
+		alg.Parameters.FullBytes = mustDER(asn1.Marshal(params))
+	}
+	der, err := asn1.Marshal(struct {
+		Version    int
+		Algorithm  pkix.AlgorithmIdentifier
+		PrivateKey []byte
+	}{0, alg, key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func mustDER(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
