@@ -270,3 +270,18 @@ func TestCSRPassthroughNamesTheHost(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildRefusesCSRSubject: a CSR subject the CA will not sign is named
+// once ("subject CN is longer…", not "subject: subject CN…").
+func TestBuildRefusesCSRSubject(t *testing.T) {
+	der := makeCSR(t, cachedKey(t, "EC_prime256v1", "csr"), pkix.Name{CommonName: strings.Repeat("a", 65)}, []string{"app.example.test"})
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(Issue{CSR: csr, Template: TemplateEndEntity, Serial: mustSerial(t), Validity: Validity{testNow, testNow.AddDate(0, 1, 0)}})
+	var ce *CSRError
+	if !errors.As(err, &ce) || err.Error() != "certificate signing request: subject CN is longer than 64 characters" {
+		t.Errorf("got %v", err)
+	}
+}

@@ -282,7 +282,7 @@ func Build(in Issue) (*x509.Certificate, error) {
 		}
 	}
 	if err := ValidateSubject(csr.Subject); err != nil {
-		return nil, &CSRError{Problem: "subject", Err: err}
+		return nil, &CSRError{Problem: err.Error()} // "subject CN is longer than 64 characters"
 	}
 	if in.Passthrough != nil && !p.passthrough {
 		return nil, &NameError{Problem: fmt.Sprintf("template %s takes no API passthrough (use %s)", name, PCABlankAPIPassthrough)}

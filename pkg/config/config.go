@@ -611,13 +611,13 @@ func readFile(file string) (map[string]any, error) {
 func parseFile(data []byte) (map[string]any, error) {
 	vals := map[string]any{}
 	if err := yaml.Unmarshal(data, &vals); err != nil {
-		return nil, err
+		return nil, oneLine(err)
 	}
 	flat := map[string]any{}
 	flatten("", vals, flat)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
+		return nil, oneLine(err)
 	}
 	keepNumerals("", &doc, flat)
 	return flat, nil
@@ -777,3 +777,15 @@ func (c *Config) Shown(name string) string {
 
 // RedactURL hides the secrets of a store URL (see localstore.RedactURL).
 func RedactURL(s string) string { return localstore.RedactURL(s) }
+
+// oneLine is a YAML error on one line: yaml.v3 lists the errors of a
+// document ("yaml: unmarshal errors:\n  line 3: …") one a line.
+func oneLine(err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	msg := strings.Join(lines, " ")
+	msg = strings.Replace(msg, "unmarshal errors: ", "", 1)
+	return errors.New(msg)
+}

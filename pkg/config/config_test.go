@@ -162,6 +162,8 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unknown key", "renewal:\n  windw: 3d\n", `unknown setting "renewal.windw"`, nil},
 		{"not yaml", "region: [x\n", "config file", nil},
+		{"duplicate key", "region: a\nregion: b\n", `yaml: line 2: mapping key "region" already defined at line 1`, nil},
+		{"several errors", "region: a\nregion: b\naccount: 1\naccount: 2\n", `mapping key "region" already defined at line 1 line 4: mapping key "account"`, nil},
 		{"bad duration", "certificate_validity: forever\n", "setting certificate_validity", nil},
 		{"bad int", "validation:\n  http_port: eighty\n", "setting validation.http_port", nil},
 		{"quota range", "quotas:\n  domains_per_certificate: 101\n", "outside 1..100", nil},
@@ -174,8 +176,8 @@ func TestLoadErrors(t *testing.T) {
 				env = fakeEnv(tc.env)
 			}
 			_, err := Load(writeFile(t, tc.file), nil, env)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err %v, want %q", err, tc.want)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err %q, want %q on one line", err, tc.want)
 			}
 		})
 	}
