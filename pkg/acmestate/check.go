@@ -22,6 +22,7 @@ var recordKinds = []struct {
 	{KindMetrics, func() any { return new(Metrics) }},
 	{KindRenewalWindow, func() any { return new(RenewalWindow) }},
 	{KindReplacement, func() any { return new(Replacement) }},
+	{KindRate, func() any { return new(rateRecord) }}, // its common form is JSON too
 }
 
 // idKinds are the ACME records whose data is another record's ID.

@@ -347,6 +347,7 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"store", ""},
 		{"validation.resolvers", "127.0.0.1:53, [::1]:5353"},
 		{"validation.resolvers", "9.9.9.9, resolver.internal, ::1"},
+		{"validation.resolvers", "[fe80::1%eth0]:53, fe80::2%eth1"},
 	}
 	for _, g := range good {
 		if err := Set(file, g.key, g.value); err != nil {
@@ -537,5 +538,41 @@ func TestSetOnlyRules(t *testing.T) {
 		if err := Set(file, g.key, g.value); err != nil {
 			t.Errorf("Set(%s, %s): %v", g.key, g.value, err)
 		}
+	}
+}
+
+// TestAllowExecOtherUsersVault: auto is off for a vault directory another
+// user owns (root's cron over that user's vault would run the user's
+// deploy commands as root); an explicit true turns it on.
+func TestAllowExecOtherUsersVault(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a directory to another user needs root")
+	}
+	vault := filepath.Join(t.TempDir(), "vault")
+	if err := os.Mkdir(vault, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	load := func(extra map[string]string) *Config {
+		env := map[string]string{"HOME": t.TempDir(), "CERTCTL_VAULT": vault}
+		for k, v := range extra {
+			env[k] = v
+		}
+		c, err := Load("", nil, fakeEnv(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if !load(nil).AllowExec() {
+		t.Error("own vault: AllowExec false")
+	}
+	if err := os.Chown(vault, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if load(nil).AllowExec() {
+		t.Error("another user's vault: AllowExec true under auto")
+	}
+	if !load(map[string]string{"CERTCTL_HOOKS_ALLOW_EXEC": "true"}).AllowExec() {
+		t.Error("another user's vault, hooks.allow_exec=true: AllowExec false")
 	}
 }

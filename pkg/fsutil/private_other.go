@@ -2,13 +2,17 @@
 
 package fsutil
 
-import "os"
-
 // CheckPrivateDir checks nothing where file ownership is not Unix's.
 func CheckPrivateDir(dir string, names ...string) error { return nil }
 
-// CheckPrivateFile checks nothing where file ownership is not Unix's.
-func CheckPrivateFile(path string, fi os.FileInfo) error { return nil }
+// CheckParents checks nothing where file ownership is not Unix's.
+func CheckParents(dir string) error { return nil }
+
+// CheckAboveDir checks nothing where file ownership is not Unix's.
+func CheckAboveDir(p string) error { return nil }
 
 // CheckNotWritableByOthers checks nothing where file ownership is not Unix's.
 func CheckNotWritableByOthers(path string) error { return nil }
+
+// OwnedByAnother cannot tell here.
+func OwnedByAnother(path string) bool { return false }

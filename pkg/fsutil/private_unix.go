@@ -6,25 +6,29 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 )
 
-// CheckPrivateDir refuses a directory that another user could write into
-// or replace — and so fill with files this user then trusts (a vault's
-// database, its master key, a deploy target's command run by root's
-// cron). As ssh does for its keys: dir must belong to this user (or
-// root) and be writable by no group or other user, and every directory
-// above it must belong to this user or root and be writable by no other
-// user unless it is sticky (/tmp), so that nobody else can rename dir
-// away and put another in its place. Regular files directly in dir must
-// belong to this user or root; one of this user's with any group or other
-// permission is narrowed to 0600 (SQLite gives the files it creates
-// beside a database the database's mode). Files and directories in dir
-// of another owner, or writable by others, are refused.
+// CheckPrivateDir refuses a directory that a user who has no business in
+// it could write into or replace — and so fill with files this user then
+// trusts (a vault's database, its master key, a deploy target's command run
+// by root's cron). Much as ssh does for its keys: dir must be writable by
+// no other user, except the members of a group this process is in (a
+// project group, a Kubernetes volume's fsGroup), and so must every
+// directory above it, the path as given and the path its links lead to —
+// a sticky directory (/tmp) excepted above it, where nobody renames
+// another's directory — so that nobody else can rename dir away and put
+// another in its place. Regular files directly in dir must belong to this
+// user, root or dir's owner (a container's root using a volume of the
+// host's user); one of this user's that others may read or write loses
+// those permissions. Files and directories in dir that others may write
+// are refused.
 //
 // With names, only those files in dir are checked (those that exist), not
 // every file in it: a database kept outside its vault directory, with the
-// files SQLite keeps beside it.
+// files SQLite keeps beside it; dir is then checked as a directory above
+// it (sticky allowed).
 //
 // The error names the path and says why (UnsafeError).
 func CheckPrivateDir(dir string, names ...string) error {
@@ -32,15 +36,17 @@ func CheckPrivateDir(dir string, names ...string) error {
 	if err != nil {
 		return err
 	}
-	me := os.Geteuid()
 	fi, err := os.Stat(real)
 	if err != nil {
 		return err
 	}
-	if err := checkOwned(real, fi, me, false); err != nil {
+	if err := checkWritable(real, fi, names != nil); err != nil {
 		return err
 	}
-	if err := checkAbove(real, me); err != nil {
+	if err := checkAbove(real); err != nil {
+		return err
+	}
+	if err := checkGivenPath(dir); err != nil {
 		return err
 	}
 	if names == nil {
@@ -52,6 +58,7 @@ func CheckPrivateDir(dir string, names ...string) error {
 			names = append(names, e.Name())
 		}
 	}
+	dirOwner, _ := ownerOf(fi)
 	for _, name := range names {
 		path := filepath.Join(real, name)
 		ei, err := os.Lstat(path)
@@ -65,7 +72,7 @@ func CheckPrivateDir(dir string, names ...string) error {
 			continue // opened with O_NOFOLLOW where it matters, or not at all
 		}
 		if ei.IsDir() {
-			if err := checkOwned(path, ei, me, false); err != nil {
+			if err := checkWritable(path, ei, false); err != nil {
 				return err
 			}
 			continue
@@ -73,63 +80,195 @@ func CheckPrivateDir(dir string, names ...string) error {
 		if !ei.Mode().IsRegular() {
 			continue
 		}
-		if err := CheckPrivateFile(path, ei); err != nil {
+		if err := checkPrivateFile(path, ei, dirOwner); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// CheckPrivateFile applies CheckPrivateDir's rule for the files in it to
-// the regular file path (fi its Lstat; nil: read here): another user's
-// file, or one others may write that cannot be narrowed, is refused; one
-// of this user's is narrowed to 0600.
-func CheckPrivateFile(path string, fi os.FileInfo) error {
-	if fi == nil {
-		var err error
-		if fi, err = os.Lstat(path); err != nil {
-			return err
+// CheckParents applies CheckPrivateDir's rule for the directories above
+// a vault to those above dir that exist: what refuses a vault directory
+// before it is made.
+func CheckParents(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil {
+			return CheckAboveDir(p)
+		}
+		if p == filepath.Dir(p) {
+			return nil
 		}
 	}
+}
+
+// CheckAboveDir checks the existing directory p, and those above it, as
+// directories above a vault.
+func CheckAboveDir(p string) error {
+	real, err := resolve(p)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return err
+	}
+	if err := checkWritable(real, fi, true); err != nil {
+		return err
+	}
+	if err := checkAbove(real); err != nil {
+		return err
+	}
+	return checkGivenPath(p)
+}
+
+// checkPrivateFile refuses a regular file of another owner than this
+// user, root or its directory's (dirOwner), or one others may write that
+// cannot be narrowed; one of this user's loses group and other
+// permissions.
+func checkPrivateFile(path string, fi os.FileInfo, dirOwner int) error {
 	me := os.Geteuid()
 	uid, ok := ownerOf(fi)
 	if !ok {
 		return nil
 	}
-	if uid != me && uid != 0 {
-		return &UnsafeError{Path: path, Why: fmt.Sprintf("belongs to another user (uid %d)", uid), Fix: fmt.Sprintf("chown %d %s", me, path)}
+	if uid != me && uid != 0 && uid != dirOwner {
+		return &UnsafeError{Path: path, Why: fmt.Sprintf("belongs to another user (uid %d) than its directory's", uid),
+			Fix: fmt.Sprintf("remove it, or chown %d %s", dirOwner, path)}
 	}
-	if fi.Mode().Perm()&0o077 == 0 {
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
 		return nil
 	}
 	if uid == me {
-		if err := os.Chmod(path, fi.Mode().Perm()&0o700|0o600); err == nil {
+		if err := os.Chmod(path, perm&0o700); err == nil {
 			return nil
 		}
 	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return &UnsafeError{Path: path, Why: fmt.Sprintf("is writable by other users (mode %04o)", fi.Mode().Perm()), Fix: "chmod 600 " + path}
+	if perm&0o002 != 0 || perm&0o020 != 0 && !inMyGroups(fi) {
+		return &UnsafeError{Path: path, Why: fmt.Sprintf("is writable by other users (mode %s)", modeString(fi)), Fix: "chmod go-w " + path}
 	}
 	return nil
 }
 
-// checkOwned refuses a directory of another user than me or root, or one
-// others may write to (allowed above a vault when sticky: ancestor).
-func checkOwned(path string, fi os.FileInfo, me int, ancestor bool) error {
-	uid, ok := ownerOf(fi)
-	if !ok {
+// CheckNotWritableByOthers refuses a file whose content decides what this
+// user runs (a config file naming hook commands, a PKCS #11 module) when a
+// user who has no business in it could change it: neither it nor a
+// directory above it may be writable by others (sticky directories
+// excepted above it, and a group this process is in). Readable by others
+// is fine: nothing is narrowed. A named pipe or a terminal (--config
+// /dev/stdin) is no file another user could replace: not checked.
+func CheckNotWritableByOthers(path string) error {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		return nil
 	}
-	if uid != me && uid != 0 {
-		return &UnsafeError{Path: path, Why: fmt.Sprintf("belongs to another user (uid %d), who could replace what is in it", uid),
-			Fix: fmt.Sprintf("use a directory of your own, or chown %d %s", me, path)}
+	real, err := resolve(path)
+	if err != nil {
+		return err
 	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return err
+	}
+	if err := checkWritable(real, fi, false); err != nil {
+		return err
+	}
+	if err := checkAbove(real); err != nil {
+		return err
+	}
+	return checkGivenPath(path)
+}
+
+// checkAbove applies checkWritable to every directory above real
+// (absolute), up to the root.
+func checkAbove(real string) error {
+	for p := filepath.Dir(real); ; p = filepath.Dir(p) {
+		pi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if err := checkWritable(p, pi, true); err != nil {
+			return err
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// checkGivenPath checks the directories above path as given, before its
+// links are resolved: another user who could change a link on the way
+// could point it elsewhere between the check and the open.
+func checkGivenPath(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
+		pi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if pi.Mode()&os.ModeSymlink == 0 {
+			// A directory: checked as such (a link's target was
+			// checked when resolved).
+			if err := checkWritable(p, pi, true); err != nil {
+				return err
+			}
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// checkWritable refuses a file or directory that a user who has no
+// business in it may write to: writable by every user (unless a sticky
+// directory above a vault: ancestor), or by a group this process is not
+// in.
+func checkWritable(path string, fi os.FileInfo, ancestor bool) error {
 	perm := fi.Mode().Perm()
 	if perm&0o022 == 0 || ancestor && fi.Mode()&os.ModeSticky != 0 {
 		return nil
 	}
-	return &UnsafeError{Path: path, Why: fmt.Sprintf("is writable by other users (mode %04o), who could replace what is in it", perm),
+	if perm&0o002 == 0 && inMyGroups(fi) {
+		return nil
+	}
+	return &UnsafeError{Path: path, Why: fmt.Sprintf("is writable by other users (mode %s), who could replace what is in it", modeString(fi)),
 		Fix: "chmod go-w " + path}
+}
+
+// inMyGroups reports whether fi's group is this process's group or one
+// of its supplementary groups.
+func inMyGroups(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	gid := int(st.Gid)
+	if gid == os.Getegid() {
+		return true
+	}
+	groups, err := os.Getgroups()
+	return err == nil && slices.Contains(groups, gid)
+}
+
+// modeString is fi's mode as chmod takes it: 0777, 1777, 2775.
+func modeString(fi os.FileInfo) string {
+	m := uint32(fi.Mode().Perm())
+	if fi.Mode()&os.ModeSticky != 0 {
+		m |= 0o1000
+	}
+	if fi.Mode()&os.ModeSetgid != 0 {
+		m |= 0o2000
+	}
+	if fi.Mode()&os.ModeSetuid != 0 {
+		m |= 0o4000
+	}
+	return fmt.Sprintf("%04o", m)
 }
 
 func ownerOf(fi os.FileInfo) (int, bool) {
@@ -140,42 +279,15 @@ func ownerOf(fi os.FileInfo) (int, bool) {
 	return int(st.Uid), true
 }
 
-// CheckNotWritableByOthers refuses a file whose content decides what this
-// user runs (a config file naming hook commands) when another user could
-// change it: the file must belong to this user or root and be writable by
-// no one else, and so must every directory above it (sticky ones, such as
-// /tmp, excepted). Readable by others is fine: nothing is narrowed.
-func CheckNotWritableByOthers(path string) error {
-	real, err := resolve(path)
+// OwnedByAnother reports whether path belongs to another user than this
+// process's (root's own vault on another user's volume, say).
+func OwnedByAnother(path string) bool {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return err
+		return false
 	}
-	me := os.Geteuid()
-	fi, err := os.Stat(real)
-	if err != nil {
-		return err
-	}
-	if err := checkOwned(real, fi, me, false); err != nil {
-		return err
-	}
-	return checkAbove(real, me)
-}
-
-// checkAbove applies checkOwned to every directory above real (absolute,
-// links resolved), up to the root.
-func checkAbove(real string, me int) error {
-	for p := filepath.Dir(real); ; p = filepath.Dir(p) {
-		pi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if err := checkOwned(p, pi, me, true); err != nil {
-			return err
-		}
-		if p == filepath.Dir(p) {
-			return nil
-		}
-	}
+	uid, ok := ownerOf(fi)
+	return ok && uid != os.Geteuid()
 }
 
 // resolve is path made absolute with its links resolved.

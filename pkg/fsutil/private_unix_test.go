@@ -4,6 +4,7 @@ package fsutil_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func TestCheckPrivateDirRefusesWritableByOthers(t *testing.T) {
 	if err := fsutil.CheckPrivateDir(dir); err != nil {
 		t.Fatalf("a private directory: %v", err)
 	}
-	for _, m := range []os.FileMode{0o777, 0o770, 0o702, 0o777 | os.ModeSticky} {
+	for _, m := range []os.FileMode{0o777, 0o702, 0o777 | os.ModeSticky} {
 		if err := os.Chmod(dir, m); err != nil {
 			t.Fatal(err)
 		}
@@ -39,12 +40,22 @@ func TestCheckPrivateDirRefusesWritableByOthers(t *testing.T) {
 			t.Errorf("mode %v: %v (%+v)", m, err, ue)
 		}
 	}
-	// Readable by others is not a way in: left as the user chose.
-	if err := os.Chmod(dir, 0o755); err != nil {
+	// Readable by others is not a way in: left as the user chose; nor
+	// is writable by a group this process is in (its own, here).
+	for _, m := range []os.FileMode{0o755, 0o770} {
+		if err := os.Chmod(dir, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := fsutil.CheckPrivateDir(dir); err != nil {
+			t.Errorf("mode %v: %v", m, err)
+		}
+	}
+	// The mode is shown as chmod takes it.
+	if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
-	if err := fsutil.CheckPrivateDir(dir); err != nil {
-		t.Errorf("mode 0755: %v", err)
+	if err := fsutil.CheckPrivateDir(dir); err == nil || !strings.Contains(err.Error(), "(mode 1777)") {
+		t.Errorf("sticky: %v", err)
 	}
 }
 
@@ -138,27 +149,42 @@ func TestCheckPrivateDirRefusesAnotherUsersFile(t *testing.T) {
 	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != p || !strings.Contains(ue.Why, "another user (uid 65534)") {
 		t.Errorf("another user's file: %v", err)
 	}
-	if err := os.Chown(p, 0, 0); err != nil {
+	// A vault directory of another user, with its files, is that
+	// user's vault (a container's root on the host user's volume).
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir); err != nil {
+		t.Errorf("another user's vault directory and file: %v", err)
+	}
+	if !fsutil.OwnedByAnother(dir) {
+		t.Error("OwnedByAnother: false")
+	}
+	// Writable by a group this process is not in is refused.
+	if err := os.Chown(dir, 0, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != dir {
+		t.Errorf("writable by another group: %v", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	sub := filepath.Join(dir, "sub")
 	if err := os.Mkdir(sub, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(sub, 65534, 65534); err != nil {
+	if err := os.Chmod(sub, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(p, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != sub {
-		t.Errorf("another user's directory: %v", err)
-	}
-	if err := os.Chown(sub, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(dir, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
-	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != dir {
-		t.Errorf("another user's vault directory: %v", err)
+		t.Errorf("a directory in it anyone can write: %v", err)
 	}
 }
 
@@ -178,11 +204,11 @@ func TestCheckNotWritableByOthers(t *testing.T) {
 		t.Errorf("mode %04o: nothing is narrowed", m)
 	}
 	var ue *fsutil.UnsafeError
-	if err := os.Chmod(f, 0o664); err != nil {
+	if err := os.Chmod(f, 0o646); err != nil {
 		t.Fatal(err)
 	}
 	if err := fsutil.CheckNotWritableByOthers(f); !errors.As(err, &ue) || ue.Path != f {
-		t.Errorf("group-writable file: %v", err)
+		t.Errorf("world-writable file: %v", err)
 	}
 	if err := os.Chmod(f, 0o644); err != nil {
 		t.Fatal(err)
@@ -198,5 +224,46 @@ func TestCheckNotWritableByOthers(t *testing.T) {
 	}
 	if err := fsutil.CheckNotWritableByOthers(f); err != nil {
 		t.Errorf("sticky directory: %v", err)
+	}
+}
+
+// TestCheckNotWritableByOthersPipe: a config file given as a pipe
+// (--config /dev/stdin, <(…)) is nothing another user could replace.
+func TestCheckNotWritableByOthersPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if err := fsutil.CheckNotWritableByOthers(fmt.Sprintf("/proc/self/fd/%d", r.Fd())); err != nil {
+		t.Errorf("a pipe: %v", err)
+	}
+}
+
+// TestCheckPrivateDirThroughALink: the directories above the path as
+// given are checked too, not only those its link leads to.
+func TestCheckPrivateDirThroughALink(t *testing.T) {
+	vault := filepath.Join(t.TempDir(), "vault")
+	if err := os.Mkdir(vault, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(shared, "vault")
+	if err := os.Symlink(vault, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsutil.CheckPrivateDir(link); err != nil {
+		t.Fatalf("a private link: %v", err)
+	}
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	var ue *fsutil.UnsafeError
+	if err := fsutil.CheckPrivateDir(link); !errors.As(err, &ue) || ue.Path != shared {
+		t.Errorf("a link in a directory anyone can write: %v", err)
 	}
 }

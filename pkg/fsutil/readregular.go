@@ -24,6 +24,15 @@ var ErrNotRegular = errors.New("not a regular file")
 // refused (ErrTooLarge) having read max+1 bytes — for the files a command
 // finds by itself in a directory, where anything may lie.
 func ReadRegular(path string, max int64) ([]byte, error) {
+	// Not opened unless regular: opening a device can act (a tape
+	// rewinds); what is opened is checked again, should it have changed.
+	before, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !before.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kindOf(before.Mode()))
+	}
 	f, err := os.OpenFile(path, os.O_RDONLY|oNonBlock, 0)
 	if err != nil {
 		return nil, err
@@ -33,8 +42,8 @@ func ReadRegular(path string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kindOf(fi.Mode()))
+	if !fi.Mode().IsRegular() || !os.SameFile(before, fi) {
+		return nil, fmt.Errorf("%s: %w (it changed while being opened)", path, ErrNotRegular)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {

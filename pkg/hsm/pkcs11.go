@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fsutil"
 )
 
 const supported = true
@@ -27,6 +28,15 @@ type token struct {
 // open loads the module, finds the token and logs in with pin; each
 // failure names the setting to fix (exit 6).
 func open(set Settings, pin []byte) (closer, error) {
+	// The module is loaded into this process: nobody else may be able
+	// to replace it.
+	if err := fsutil.CheckNotWritableByOthers(set.Module); err != nil {
+		var ue *fsutil.UnsafeError
+		if errors.As(err, &ue) {
+			return nil, errs.VaultErrorf("%s: refusing the PKCS#11 module: %v", SettingModule, err).WithHint("%s", ue.Fix)
+		}
+		// A missing module: crypto11 says so below.
+	}
 	ctx, err := crypto11.Configure(&crypto11.Config{Path: set.Module, TokenLabel: set.TokenLabel, Pin: string(pin)})
 	if err != nil {
 		return nil, configureError(set, err)

@@ -35,6 +35,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -316,10 +317,26 @@ type Backup struct {
 }
 
 // RestoreTempPattern names the working directories of OpenBackup:
-// .restore-<pid>-<random>, the pid of the process restoring.
+// .restore-<host>.<pid>-<random>, the host (restoreHost) and pid of the
+// process restoring.
 const RestoreTempPattern = ".restore-*"
 
 const restoreTempPrefix = ".restore-"
+
+// RestoreTempPrefix begins the name of the working directory of a restore
+// by process pid of this host.
+func RestoreTempPrefix(pid int) string {
+	return restoreTempPrefix + restoreHost() + "." + strconv.Itoa(pid) + "-"
+}
+
+// restoreHost names this host in a restore's working directory: eight hex
+// digits of its host name's FNV-1a hash.
+func restoreHost() string {
+	h := fnv.New32a()
+	name, _ := os.Hostname()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
 
 // SweepRestoreLeftovers removes from dir the working copies of restores
 // killed there (each a copy of its backup: sealed keys, and the master key
@@ -332,7 +349,9 @@ func SweepRestoreLeftovers(dir string) {
 		if !ok || !e.IsDir() {
 			continue
 		}
-		pid, _, ok := strings.Cut(rest, "-")
+		// Only this host's: a process of another (a container sharing
+		// the volume) is not seen from here.
+		pid, ok := strings.CutPrefix(strings.SplitN(rest, "-", 2)[0], restoreHost()+".")
 		if n, err := strconv.Atoi(pid); ok && err == nil && n > 0 && n != os.Getpid() && fsutil.ProcessGone(n) {
 			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
@@ -345,7 +364,7 @@ func SweepRestoreLeftovers(dir string) {
 // copy holds sealed keys, and the master key when the vault's is in clear),
 // checks its integrity and format, and opens it. Close removes the copy.
 func OpenBackup(ctx context.Context, r io.Reader, tmpDir string) (*Backup, error) {
-	dir, err := fsutil.MkdirTemp(tmpDir, restoreTempPrefix+strconv.Itoa(os.Getpid())+"-*")
+	dir, err := fsutil.MkdirTemp(tmpDir, RestoreTempPrefix(os.Getpid())+"*")
 	if err != nil {
 		return nil, err
 	}

@@ -71,11 +71,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	if dir == "" {
 		return nil, errors.New("no vault directory")
 	}
+	// What is in the directory is trusted (its master key, a deploy
+	// target's command): nobody else may be able to write it — nor the
+	// directories above it, checked before a new one is made there.
+	if err := fsutil.CheckParents(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	// What is in the directory is trusted (its master key, a deploy
-	// target's command): nobody else may be able to write it.
 	if err := fsutil.CheckPrivateDir(dir); err != nil {
 		return nil, err
 	}
@@ -119,6 +123,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 // checkPrivateDatabase applies the vault directory's rule to a database
 // kept elsewhere (sqlite:PATH), and to the files SQLite keeps beside it.
 func checkPrivateDatabase(dir, path string) error {
+	if strings.HasPrefix(path, ":") || strings.HasPrefix(path, "file:") {
+		return nil // SQLite's own forms (:memory:, a URI): no file of ours to check
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -856,8 +857,9 @@ func TestRestoreSweepsKilledRestores(t *testing.T) {
 		t.Fatal(err)
 	}
 	left := map[string]bool{
-		fmt.Sprintf(".restore-%d-123", gone.Process.Pid): false, // its process exited
-		".restore-1-456": true, // pid 1 runs
+		localstore.RestoreTempPrefix(gone.Process.Pid) + "123":         false, // its process exited
+		localstore.RestoreTempPrefix(os.Getpid()) + "456":              true,  // this process runs
+		".restore-0badc0de." + strconv.Itoa(gone.Process.Pid) + "-789": true,  // another host's
 	}
 	for name := range left {
 		if err := os.MkdirAll(filepath.Join(target, name), 0o700); err != nil {
