@@ -32,21 +32,8 @@ import (
 //
 // The error names the path and says why (UnsafeError).
 func CheckPrivateDir(dir string, names ...string) error {
-	real, err := resolve(dir)
+	real, fi, err := checkPath(dir, names != nil)
 	if err != nil {
-		return err
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return err
-	}
-	if err := checkWritable(real, fi, names != nil); err != nil {
-		return err
-	}
-	if err := checkAbove(real); err != nil {
-		return err
-	}
-	if err := checkGivenPath(dir); err != nil {
 		return err
 	}
 	if names == nil {
@@ -108,21 +95,29 @@ func CheckParents(dir string) error {
 // CheckAboveDir checks the existing directory p, and those above it, as
 // directories above a vault.
 func CheckAboveDir(p string) error {
-	real, err := resolve(p)
+	_, _, err := checkPath(p, true)
+	return err
+}
+
+// checkPath checks path (ancestor: as a directory above a vault), the
+// directories above where its links lead and those above it as given; it
+// returns where it leads and what is there.
+func checkPath(path string, ancestor bool) (string, os.FileInfo, error) {
+	real, err := resolve(path)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	fi, err := os.Stat(real)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	if err := checkWritable(real, fi, true); err != nil {
-		return err
+	if err := checkWritable(real, fi, ancestor); err != nil {
+		return "", nil, err
 	}
 	if err := checkAbove(real); err != nil {
-		return err
+		return "", nil, err
 	}
-	return checkGivenPath(p)
+	return real, fi, checkGivenPath(path)
 }
 
 // checkPrivateFile refuses a regular file of another owner than this
@@ -165,21 +160,8 @@ func CheckNotWritableByOthers(path string) error {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		return nil
 	}
-	real, err := resolve(path)
-	if err != nil {
-		return err
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return err
-	}
-	if err := checkWritable(real, fi, false); err != nil {
-		return err
-	}
-	if err := checkAbove(real); err != nil {
-		return err
-	}
-	return checkGivenPath(path)
+	_, _, err := checkPath(path, false)
+	return err
 }
 
 // checkAbove applies checkWritable to every directory above real

@@ -78,11 +78,7 @@ func populate(t *testing.T, e *clitest.Env) (arns []string) {
 	for i := range 3 {
 		arns = append(arns, requestPrivate(e, fmt.Sprintf("app%d.internal", i)))
 	}
-	pass := filepath.Join(e.Dir, "export-pass.txt")
-	if err := os.WriteFile(pass, []byte("export pass\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	mustRun(e, "export", arns[0], "--passphrase-file", pass, "-o", "json")
+	exportOnce(e, arns[0])
 	mustRun(e, "renew", arns[0], "-o", "json")
 	mustRun(e, "revoke", arns[1], "--revocation-reason", "SUPERSEDED", "-o", "json")
 
@@ -108,6 +104,27 @@ func populate(t *testing.T, e *clitest.Env) (arns []string) {
 	ep := strings.TrimSpace(mustRun(e, "endpoint", "create", "--authorization-behavior", "PRE_APPROVED", "--contact", "NOT_REQUIRED", "-o", "text").Stdout)
 	mustRun(e, "endpoint", "eab", "create", ep, "-o", "json")
 	return arns
+}
+
+// exportOnce exports arn's key (with the passphrase "export pass"), as a
+// certificate must have been to be eligible for renewal.
+func exportOnce(e *clitest.Env, arn string) {
+	e.T.Helper()
+	pass := filepath.Join(e.Dir, "export-pass.txt")
+	if err := os.WriteFile(pass, []byte("export pass\n"), 0o600); err != nil {
+		e.T.Fatal(err)
+	}
+	mustRun(e, "export", arn, "--passphrase-file", pass, "-o", "json")
+}
+
+// backupOfOne requests a private certificate for domain and backs the
+// vault up; it returns the backup's path.
+func backupOfOne(e *clitest.Env, domain string) string {
+	e.T.Helper()
+	requestPrivate(e, domain)
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	return backup
 }
 
 func requestPrivate(e *clitest.Env, domain string) string {
@@ -816,9 +833,7 @@ func TestRestoreRefusedLeavesNoVault(t *testing.T) {
 func TestRestoreRacesFirstWrite(t *testing.T) {
 	t.Parallel()
 	e := clitest.New(t)
-	requestPrivate(e, "source.internal")
-	backup := filepath.Join(e.Dir, "backup.db")
-	mustRun(e, "vault", "backup", "--out-file", backup)
+	backup := backupOfOne(e, "source.internal")
 	target := filepath.Join(e.Dir, "race")
 	e.Vars["CERTCTL_VAULT"] = target
 	svc := service(t, e)
@@ -848,9 +863,7 @@ func TestRestoreRacesFirstWrite(t *testing.T) {
 func TestRestoreSweepsKilledRestores(t *testing.T) {
 	t.Parallel()
 	e := clitest.New(t)
-	requestPrivate(e, "app.internal")
-	backup := filepath.Join(e.Dir, "backup.db")
-	mustRun(e, "vault", "backup", "--out-file", backup)
+	backup := backupOfOne(e, "app.internal")
 	target := filepath.Join(e.Dir, "restored")
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
@@ -886,11 +899,7 @@ func TestRecordNamesChangedOutsideCertctl(t *testing.T) {
 	e := clitest.New(t)
 	arn := requestPrivate(e, "app.internal")
 	id := arn[strings.LastIndexByte(arn, '/')+1:]
-	pass := filepath.Join(e.Dir, "export-pass.txt")
-	if err := os.WriteFile(pass, []byte("export pass\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	mustRun(e, "export", arn, "--passphrase-file", pass, "-o", "json") // eligible for renewal
+	exportOnce(e, arn) // eligible for renewal
 	withVault(t, e, "", func(v *localstore.Vault) error {
 		return v.Store.Update(context.Background(), func(tx localstore.Tx) error {
 			c, err := tx.GetCertificate(id)
