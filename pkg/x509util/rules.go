@@ -67,6 +67,11 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 	if keyPEMSize > MaxKeyPEMSize {
 		return ruleErr(RuleKeyTooLarge, "the private key file is %d bytes", keyPEMSize)
 	}
+	if domain, sans := CertificateNames(leaf); domain == "" && len(sans) == 0 {
+		// Nothing to list, search or deploy it by (a reimport refuses
+		// such a certificate too).
+		return &RuleError{Rule: RuleReimportNoName, Detail: "the certificate has no Common Name and no DNS or IP Subject Alternative Name"}
+	}
 	certAlg, err := KeyAlgorithmOf(leaf.PublicKey)
 	if err != nil {
 		return ruleErr(RuleCertKeyAlgorithm, "%v; supported: %s", err, strings.Join(ImportKeyAlgorithms, ", "))

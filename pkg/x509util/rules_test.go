@@ -51,6 +51,7 @@ func TestCheckImport(t *testing.T) {
 	weak := ca.leaf(t, "weak.example.test", rsa1536)
 	edLeaf := ca.leaf(t, "ed.example.test", edKey)
 	bigLeaf := ca.leaf(t, "big.example.test", big)
+	nameless := ca.leaf(t, "", p256, withNames(""))
 	// A second intermediate with the same name but another key: it looks
 	// like the issuer but did not sign the leaf.
 	fakeInterKey := ecKey(t, elliptic.P256())
@@ -95,6 +96,7 @@ func TestCheckImport(t *testing.T) {
 		{"same-name impostor intermediate", leaf, p256, keySize, []*x509.Certificate{fakeInter, ca.root}, testNow, RuleChainOrder, ""},
 		{"nil in chain", leaf, p256, keySize, []*x509.Certificate{nil}, testNow, RuleChainOrder, ""},
 		{"no certificate", nil, p256, keySize, nil, testNow, RuleVersion3, ""},
+		{"no name at all", nameless, p256, keySize, nil, testNow, RuleReimportNoName, "no Common Name and no DNS or IP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
