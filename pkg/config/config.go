@@ -91,7 +91,7 @@ var Keys = []Key{
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
 	{"hooks.event", String, "", "command that receives each event as JSON on stdin", nil},
 	{"hooks.output", String, "terminal", "where deploy commands' output goes: terminal (standard error when it is one, else nowhere) or stderr (always: cron mails it, a timer's journal keeps it — as a command handed the key may print it)", oneOf("terminal", "stderr")},
-	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault of your own, false on a shared PostgreSQL store or another user's vault)", autoBool},
+	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
 	{"host.name", String, "", "name of this host in its deploy targets' labels and in the audit records of its changes (default: the system's host name)", nil},
 	{"quotas.domains_per_certificate", Int, "10", "names allowed in one certificate (max 100)", between(1, 100)},
 	{"acme.orders_per_hour", Int, "300", "new ACME orders allowed per account and hour", atLeast(1)},
@@ -554,15 +554,13 @@ func (c *Config) decode(getenv func(string) string) error {
 
 // AllowExec reports whether this host runs deploy --exec commands:
 // hooks.allow_exec, whose default (auto) is true for a local SQLite vault
-// of this user's and false on a shared PostgreSQL store, where anyone who
-// can write the database could otherwise have every host run a command,
-// and for a vault directory another user owns (root's cron over a user's
-// vault would run that user's commands as root).
+// and false on a shared PostgreSQL store, where anyone who can write the
+// database could otherwise have every host run a command.
 func (c *Config) AllowExec() bool {
 	if b, err := strconv.ParseBool(c.HooksAllowExec); err == nil {
 		return b
 	}
-	return !c.SharedStore() && !fsutil.OwnedByAnother(c.Vault)
+	return !c.SharedStore()
 }
 
 // SharedStore reports whether the store is a PostgreSQL database that

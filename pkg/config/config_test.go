@@ -540,39 +540,3 @@ func TestSetOnlyRules(t *testing.T) {
 		}
 	}
 }
-
-// TestAllowExecOtherUsersVault: auto is off for a vault directory another
-// user owns (root's cron over that user's vault would run the user's
-// deploy commands as root); an explicit true turns it on.
-func TestAllowExecOtherUsersVault(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("giving a directory to another user needs root")
-	}
-	vault := filepath.Join(t.TempDir(), "vault")
-	if err := os.Mkdir(vault, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	load := func(extra map[string]string) *Config {
-		env := map[string]string{"HOME": t.TempDir(), "CERTCTL_VAULT": vault}
-		for k, v := range extra {
-			env[k] = v
-		}
-		c, err := Load("", nil, fakeEnv(env))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	if !load(nil).AllowExec() {
-		t.Error("own vault: AllowExec false")
-	}
-	if err := os.Chown(vault, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
-	if load(nil).AllowExec() {
-		t.Error("another user's vault: AllowExec true under auto")
-	}
-	if !load(map[string]string{"CERTCTL_HOOKS_ALLOW_EXEC": "true"}).AllowExec() {
-		t.Error("another user's vault, hooks.allow_exec=true: AllowExec false")
-	}
-}

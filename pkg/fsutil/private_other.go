@@ -13,6 +13,3 @@ func CheckAboveDir(p string) error { return nil }
 
 // CheckNotWritableByOthers checks nothing where file ownership is not Unix's.
 func CheckNotWritableByOthers(path string) error { return nil }
-
-// OwnedByAnother cannot tell here.
-func OwnedByAnother(path string) bool { return false }

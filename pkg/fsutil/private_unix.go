@@ -10,20 +10,17 @@ import (
 	"syscall"
 )
 
-// CheckPrivateDir refuses a directory that a user who has no business in
-// it could write into or replace — and so fill with files this user then
-// trusts (a vault's database, its master key, a deploy target's command run
-// by root's cron). Much as ssh does for its keys: dir must be writable by
-// no other user, except the members of a group this process is in (a
-// project group, a Kubernetes volume's fsGroup), and so must every
-// directory above it, the path as given and the path its links lead to —
-// a sticky directory (/tmp) excepted above it, where nobody renames
-// another's directory — so that nobody else can rename dir away and put
-// another in its place. Regular files directly in dir must belong to this
-// user, root or dir's owner (a container's root using a volume of the
-// host's user); one of this user's that others may read or write loses
-// those permissions. Files and directories in dir that others may write
-// are refused.
+// CheckPrivateDir refuses a directory that another user could write into
+// or replace — and so fill with files this user then trusts (a vault's
+// database, its master key, a deploy target's command run by root's
+// cron). As ssh does for its keys: dir, every directory above it (the path
+// as given and the path its links lead to) and every file in it must
+// belong to this user or root, and be writable by no other user — except
+// by the members of a group this process is in (a project group, a
+// Kubernetes volume's fsGroup: they can remove files but put none of
+// theirs in their place), and except a sticky directory (/tmp) above it,
+// where nobody renames another's directory. A file of this user's in dir
+// loses the group and other permissions it had.
 //
 // With names, only those files in dir are checked (those that exist), not
 // every file in it: a database kept outside its vault directory, with the
@@ -32,7 +29,7 @@ import (
 //
 // The error names the path and says why (UnsafeError).
 func CheckPrivateDir(dir string, names ...string) error {
-	real, fi, err := checkPath(dir, names != nil)
+	real, _, err := checkPath(dir, names != nil)
 	if err != nil {
 		return err
 	}
@@ -45,7 +42,6 @@ func CheckPrivateDir(dir string, names ...string) error {
 			names = append(names, e.Name())
 		}
 	}
-	dirOwner, _ := ownerOf(fi)
 	for _, name := range names {
 		path := filepath.Join(real, name)
 		ei, err := os.Lstat(path)
@@ -67,7 +63,7 @@ func CheckPrivateDir(dir string, names ...string) error {
 		if !ei.Mode().IsRegular() {
 			continue
 		}
-		if err := checkPrivateFile(path, ei, dirOwner); err != nil {
+		if err := checkPrivateFile(path, ei); err != nil {
 			return err
 		}
 	}
@@ -121,24 +117,17 @@ func checkPath(path string, ancestor bool) (string, os.FileInfo, error) {
 }
 
 // checkPrivateFile refuses a regular file of another owner than this
-// user, root or its directory's (dirOwner), or one others may write that
-// cannot be narrowed; one of this user's loses group and other
-// permissions.
-func checkPrivateFile(path string, fi os.FileInfo, dirOwner int) error {
-	me := os.Geteuid()
-	uid, ok := ownerOf(fi)
-	if !ok {
-		return nil
-	}
-	if uid != me && uid != 0 && uid != dirOwner {
-		return &UnsafeError{Path: path, Why: fmt.Sprintf("belongs to another user (uid %d) than its directory's", uid),
-			Fix: fmt.Sprintf("remove it, or chown %d %s", dirOwner, path)}
+// user or root, or one others may write that cannot be narrowed; one of
+// this user's loses group and other permissions.
+func checkPrivateFile(path string, fi os.FileInfo) error {
+	if err := checkOwner(path, fi); err != nil {
+		return err
 	}
 	perm := fi.Mode().Perm()
 	if perm&0o077 == 0 {
 		return nil
 	}
-	if uid == me {
+	if uid, _ := ownerOf(fi); uid == os.Geteuid() {
 		if err := os.Chmod(path, perm&0o700); err == nil {
 			return nil
 		}
@@ -149,12 +138,23 @@ func checkPrivateFile(path string, fi os.FileInfo, dirOwner int) error {
 	return nil
 }
 
+// checkOwner refuses what belongs to another user than this one or root:
+// its owner could replace what is in it.
+func checkOwner(path string, fi os.FileInfo) error {
+	uid, ok := ownerOf(fi)
+	if !ok || uid == os.Geteuid() || uid == 0 {
+		return nil
+	}
+	return &UnsafeError{Path: path, Why: fmt.Sprintf("belongs to another user (uid %d), who could replace what is in it", uid),
+		Fix: fmt.Sprintf("run certctl as that user, or use a directory of your own (chown %d %s)", os.Geteuid(), path)}
+}
+
 // CheckNotWritableByOthers refuses a file whose content decides what this
-// user runs (a config file naming hook commands, a PKCS #11 module) when a
-// user who has no business in it could change it: neither it nor a
-// directory above it may be writable by others (sticky directories
-// excepted above it, and a group this process is in). Readable by others
-// is fine: nothing is narrowed. A named pipe or a terminal (--config
+// user runs (a config file naming hook commands, a PKCS #11 module) when
+// another user could change it: it and every directory above it must
+// belong to this user or root and be writable by no other user (sticky
+// directories excepted above it, and a group this process is in). Readable
+// by others is fine: nothing is narrowed. A named pipe or a terminal (--config
 // /dev/stdin) is no file another user could replace: not checked.
 func CheckNotWritableByOthers(path string) error {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
@@ -207,11 +207,14 @@ func checkGivenPath(path string) error {
 	}
 }
 
-// checkWritable refuses a file or directory that a user who has no
-// business in it may write to: writable by every user (unless a sticky
-// directory above a vault: ancestor), or by a group this process is not
-// in.
+// checkWritable refuses a file or directory of another user than this
+// one or root, or one that other users may write to: every user (unless a
+// sticky directory above a vault: ancestor), or a group this process is
+// not in.
 func checkWritable(path string, fi os.FileInfo, ancestor bool) error {
+	if err := checkOwner(path, fi); err != nil {
+		return err
+	}
 	perm := fi.Mode().Perm()
 	if perm&0o022 == 0 || ancestor && fi.Mode()&os.ModeSticky != 0 {
 		return nil
@@ -259,17 +262,6 @@ func ownerOf(fi os.FileInfo) (int, bool) {
 		return 0, false
 	}
 	return int(st.Uid), true
-}
-
-// OwnedByAnother reports whether path belongs to another user than this
-// process's (root's own vault on another user's volume, say).
-func OwnedByAnother(path string) bool {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return false
-	}
-	uid, ok := ownerOf(fi)
-	return ok && uid != os.Geteuid()
 }
 
 // resolve is path made absolute with its links resolved.

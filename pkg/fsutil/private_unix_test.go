@@ -137,54 +137,57 @@ func TestCheckPrivateDirRefusesAnotherUsersFile(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("giving a file to another user needs root")
 	}
-	dir := t.TempDir()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "vault")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(dir, "host.id")
 	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(p, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
 	var ue *fsutil.UnsafeError
-	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != p || !strings.Contains(ue.Why, "another user (uid 65534)") {
-		t.Errorf("another user's file: %v", err)
+	refused := func(what, want string) {
+		t.Helper()
+		if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != want || !strings.Contains(ue.Why, "another user (uid 65534)") {
+			t.Errorf("%s: %v", what, err)
+		}
 	}
-	// A vault directory of another user, with its files, is that
-	// user's vault (a container's root on the host user's volume).
-	if err := os.Chown(dir, 65534, 65534); err != nil {
-		t.Fatal(err)
+	chown := func(path string, uid, gid int) {
+		t.Helper()
+		if err := os.Chown(path, uid, gid); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := fsutil.CheckPrivateDir(dir); err != nil {
-		t.Errorf("another user's vault directory and file: %v", err)
-	}
-	if !fsutil.OwnedByAnother(dir) {
-		t.Error("OwnedByAnother: false")
-	}
+	chown(p, 65534, 65534)
+	refused("another user's file", p)
+	chown(p, 0, 0)
+	// Another user's vault directory: that user could replace its
+	// database and key, and its deploy commands would run as root.
+	chown(dir, 65534, 65534)
+	refused("another user's vault directory", dir)
+	chown(dir, 0, 0)
+	// Another user's directory above it, even one only it can write:
+	// that user could rename the vault away and put another there.
+	chown(parent, 65534, 65534)
+	refused("another user's directory above", parent)
+	chown(parent, 0, 0)
 	// Writable by a group this process is not in is refused.
-	if err := os.Chown(dir, 0, 65534); err != nil {
-		t.Fatal(err)
-	}
+	chown(dir, 0, 65534)
 	if err := os.Chmod(dir, 0o770); err != nil {
 		t.Fatal(err)
 	}
-	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != dir {
+	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != dir || !strings.Contains(ue.Why, "writable by other users") {
 		t.Errorf("writable by another group: %v", err)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
+	// A config file of another user's is refused, as one above it.
+	cfg := filepath.Join(parent, "config.yaml")
+	if err := os.WriteFile(cfg, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sub := filepath.Join(dir, "sub")
-	if err := os.Mkdir(sub, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(sub, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(p, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := fsutil.CheckPrivateDir(dir); !errors.As(err, &ue) || ue.Path != sub {
-		t.Errorf("a directory in it anyone can write: %v", err)
+	chown(cfg, 65534, 65534)
+	if err := fsutil.CheckNotWritableByOthers(cfg); !errors.As(err, &ue) || ue.Path != cfg {
+		t.Errorf("another user's config file: %v", err)
 	}
 }
 
