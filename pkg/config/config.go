@@ -212,6 +212,10 @@ func serverAddr(v string) error {
 // without its password.
 func storeURL(v string) error {
 	switch {
+	case strings.HasPrefix(v, "sqlite::") || strings.HasPrefix(v, "sqlite:file:"):
+		// SQLite's :memory: and URIs: an in-memory vault keeps nothing
+		// from one command to the next, and sqlite:PATH opens PATH.
+		return fmt.Errorf("%q is not a store URL: sqlite:PATH takes a file path (an in-memory database keeps nothing between commands)", v)
 	case v == "", v == "sqlite", strings.HasPrefix(v, "sqlite:"):
 		return nil
 	case localstore.IsPostgresURL(v):

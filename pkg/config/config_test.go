@@ -300,6 +300,8 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"endpoint.listen", "localhost"},
 		{"endpoint.listen", "127.0.0.1:99999"},
 		{"store", "mysql://x"},
+		{"store", "sqlite::memory:"},
+		{"store", "sqlite:file:v.db?mode=ro"},
 		{"store", "host=db password=secret"},
 		{"validation.resolvers", "127.0.0.1:99999"},
 		{"validation.resolvers", "127.0.0.1:53,resolver:dns"},
