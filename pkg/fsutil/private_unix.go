@@ -113,6 +113,9 @@ func checkPath(path string, ancestor bool) (string, os.FileInfo, error) {
 	if err := checkAbove(real); err != nil {
 		return "", nil, err
 	}
+	if abs, err := filepath.Abs(path); err == nil && abs == real {
+		return real, fi, nil // no link on the way: the same directories
+	}
 	return real, fi, checkGivenPath(path)
 }
 

@@ -74,8 +74,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	// What is in the directory is trusted (its master key, a deploy
 	// target's command): nobody else may be able to write it — nor the
 	// directories above it, checked before a new one is made there.
-	if err := fsutil.CheckParents(dir); err != nil {
-		return nil, err
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := fsutil.CheckParents(dir); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
