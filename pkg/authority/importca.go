@@ -75,6 +75,11 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 	if eq, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(req.Key.Public()) {
 		return nil, false, errs.Invalidf("the private key does not match the CA certificate %s", name)
 	}
+	// A key this vault revoked a certificate of for compromise signs
+	// nothing (checked here once, not per signature: see sign).
+	if err := inventory.CheckKeyNotCompromised(tx, cert.PublicKey, "the CA's key", inventory.ReasonKeyCompromised); err != nil {
+		return nil, false, err
+	}
 	now := s.Now()
 	switch {
 	case now.Before(cert.NotBefore):

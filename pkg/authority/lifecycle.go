@@ -9,6 +9,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -198,6 +199,11 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 	}
 	if !bytes.Equal(pub, cert.RawSubjectPublicKeyInfo) {
 		return errs.Invalidf("the certificate is not for this CA's key (was it signed from `certctl ca csr %s`?)", r.ID)
+	}
+	// Its key revoked for compromise meanwhile (a certificate of it
+	// revoked after ca issue signed its CSR): it is not activated.
+	if err := inventory.CheckKeyNotCompromised(tx, key.Public(), "the CA's key", inventory.ReasonKeyCompromised); err != nil {
+		return err
 	}
 	if !cert.IsCA || !cert.BasicConstraintsValid {
 		return errs.Invalidf("the certificate is not a CA certificate (BasicConstraints CA:TRUE is missing)")

@@ -30,9 +30,11 @@ const CRLValidity = 7 * 24 * time.Hour
 
 // Revoke records the revocation of serial issued by r. For key or CA
 // compromise it also marks (KeyRevoked) the CAs of the vault whose key
-// that certificate holds — a CA certificate revoked by its issuer is
-// revoked here (ca revoke-certificate), never through the inventory — and
-// the key itself is noted compromised (inventory.RevokeSerial).
+// that certificate holds — a certificate of a CA's key revoked by its
+// issuer is revoked here (ca revoke-certificate), never through the
+// inventory — and the key itself is noted compromised
+// (inventory.RevokeSerial), so that a CA imported with that key later is
+// refused (ImportCA, ImportCertificate).
 func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int) error {
 	if err := inventory.RevokeSerial(tx, issuerID, serial, at, reason); err != nil {
 		return err
@@ -45,9 +47,11 @@ func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int)
 		return err
 	}
 	revoked, err := x509.ParseCertificate(rec.DER)
-	if err != nil || !revoked.IsCA {
+	if err != nil {
 		return nil
 	}
+	// Any certificate for a CA's key marks the CA, a CA certificate or
+	// not (the key certified as a leaf from its ca csr).
 	all, err := List(tx)
 	if err != nil {
 		return err
