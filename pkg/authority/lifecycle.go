@@ -320,8 +320,6 @@ func extensionValue(c *x509.Certificate, id asn1.ObjectIdentifier) []byte {
 	return nil
 }
 
-// depthBelow is how many levels of CAs the vault has below the CA id (0:
-// none).
 // checkOutlived refuses (exit 4) a new certificate for CA id that ends
 // before the certificate of a CA directly below it: from then on that CA,
 // and all it issued, would chain to an expired certificate.
@@ -340,6 +338,8 @@ func checkOutlived(tx localstore.Tx, id string, cert *x509.Certificate) error {
 	return nil
 }
 
+// depthBelow is how many levels of CAs the vault has below the CA id (0:
+// none).
 func depthBelow(tx localstore.Tx, id string) (int, error) {
 	all, err := List(tx)
 	if err != nil {
