@@ -115,7 +115,7 @@ func TestPathLenZeroCASignsNoCA(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return s.ImportCertificate(tx, r, pemio.EncodeCertificatesPEM(iss.Certificate), chain)
+		return s.ImportCertificate(tx, r, CertificateImport{Certificate: pemio.EncodeCertificatesPEM(iss.Certificate), Chain: chain})
 	})
 	sub := reload(t, s, ext.ID)
 	if sub.Status != StatusActive {

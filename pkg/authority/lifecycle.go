@@ -152,6 +152,27 @@ func (s *Service) CSR(tx localstore.Tx, r *Record) (string, error) {
 // ImportCertificate installs the CA certificate certPEM, with its issuers'
 // chain chainPEM (issuer first; the certificates after the first in certPEM
 // when chainPEM is empty), in r (AWS Private CA's
+// CertificateImport is what ImportCertificate installs: the CA's signed
+// certificate (PEM; its issuers may follow it, issuer first) and an
+// optional separate chain, with the names of the files they were read
+// from, for messages ("" when they came from no file).
+type CertificateImport struct {
+	Certificate, Chain         []byte
+	CertificateFile, ChainFile string
+}
+
+// fileOr is the prefix of a message about the input read from file: the
+// file's name, or what when there is none ("" for no prefix).
+func fileOr(file, what string) string {
+	if file == "" {
+		file = what
+	}
+	if file == "" {
+		return ""
+	}
+	return file + ": "
+}
+
 // ImportCertificateAuthorityCertificate).
 //
 // A PENDING_CERTIFICATE CA is activated with the certificate signed for its
@@ -167,7 +188,7 @@ func (s *Service) CSR(tx localstore.Tx, r *Record) (string, error) {
 // against the chain given (a renewed subordinate may also keep the chain it
 // has when the new certificate verifies against it). Refused: exit 4 for
 // a certificate that does not fit, exit 5 for a CA in another status.
-func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainPEM []byte) error {
+func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateImport) error {
 	renewal := false
 	switch r.Status {
 	case StatusPendingCertificate:
@@ -176,15 +197,15 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, certPEM, chainP
 	default:
 		return invalidState("certificate authority %s is %s: a certificate is imported into a PENDING_CERTIFICATE CA, or an ACTIVE or DISABLED one to renew it", r.ID, r.Status)
 	}
-	certs, err := pemio.ParseCertificatesPEM(certPEM)
+	certs, err := pemio.ParseCertificatesPEM(in.Certificate)
 	if err != nil {
-		return errs.Invalidf("%v", err)
+		return errs.Invalidf("%s%v", fileOr(in.CertificateFile, ""), err)
 	}
 	cert := certs[0]
 	var chain []*x509.Certificate
-	if len(chainPEM) > 0 {
-		if chain, err = pemio.ParseCertificatesPEM(chainPEM); err != nil {
-			return errs.Invalidf("certificate chain: %v", err)
+	if len(in.Chain) > 0 {
+		if chain, err = pemio.ParseCertificatesPEM(in.Chain); err != nil {
+			return errs.Invalidf("%s%v", fileOr(in.ChainFile, "certificate chain"), err)
 		}
 	} else {
 		chain = certs[1:]

@@ -23,7 +23,7 @@ func importCert(t *testing.T, s *Service, id string, certPEM, chainPEM []byte) e
 		if err != nil {
 			return err
 		}
-		return s.ImportCertificate(tx, r, certPEM, chainPEM)
+		return s.ImportCertificate(tx, r, CertificateImport{Certificate: certPEM, Chain: chainPEM})
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 )
@@ -79,7 +80,10 @@ func runCaImportCertificate(ctx context.Context, o *ImportCertificateOptions) er
 	if err != nil {
 		return err
 	}
-	res, err := svc.ImportCertificate(ctx, o.CA, certPEM, chainPEM)
+	res, err := svc.ImportCertificate(ctx, o.CA, authority.CertificateImport{
+		Certificate: certPEM, Chain: chainPEM,
+		CertificateFile: cmdutil.FileArgName(o.CertFile), ChainFile: cmdutil.FileArgName(o.ChainFile),
+	})
 	if err != nil {
 		return err
 	}

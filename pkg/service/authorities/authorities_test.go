@@ -237,7 +237,7 @@ func TestExternalSubordinateAudited(t *testing.T) {
 	if n := len(records(t, s)); n != 3 {
 		t.Fatalf("%d records, want 3 (create, create, issue)", n)
 	}
-	if _, err := s.ImportCertificate(ctx, ext, []byte(signed.Certificate), []byte(signed.CertificateChain)); err != nil {
+	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: []byte(signed.Certificate), Chain: []byte(signed.CertificateChain)}); err != nil {
 		t.Fatal(err)
 	}
 	last(t, s, 4, "ImportCertificateAuthorityCertificate", audit.OutcomeSuccess, ext)

@@ -329,11 +329,11 @@ func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
 // renews an ACTIVE or DISABLED CA in place with a new certificate for the
 // same key and subject (see authority.Service.ImportCertificate). The
 // record names the new certificate's serial, and whether it was a renewal.
-func (s *Service) ImportCertificate(ctx context.Context, ref string, certPEM, chainPEM []byte) (*CAChange, error) {
+func (s *Service) ImportCertificate(ctx context.Context, ref string, in authority.CertificateImport) (*CAChange, error) {
 	var notice string
 	a, err := s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
 		renewal := r.Status != authority.StatusPendingCertificate
-		if err := s.core.Authority.ImportCertificate(op.Tx, r, certPEM, chainPEM); err != nil {
+		if err := s.core.Authority.ImportCertificate(op.Tx, r, in); err != nil {
 			return err
 		}
 		op.Param("Serial", r.Serial)

@@ -82,7 +82,7 @@ func TestImportNoticesNoCRLSign(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub, _ := x509.ParseCertificate(subDER)
-	res, err = s.ImportCertificate(ctx, ext, testpki.CertPEM(sub), testpki.CertPEM(mk))
+	res, err = s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: testpki.CertPEM(sub), Chain: testpki.CertPEM(mk)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -633,7 +633,7 @@ func TestPathLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ImportCertificate(ctx, ext, []byte(signed.Certificate), []byte(signed.CertificateChain)); err != nil {
+	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: []byte(signed.Certificate), Chain: []byte(signed.CertificateChain)}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -704,7 +704,7 @@ func TestExternalCANameConstraints(t *testing.T) {
 	if c := parsePEM(t, signed.Certificate); len(c.PermittedDNSDomains) != 0 {
 		t.Fatalf("the outside certificate has constraints %v", c.PermittedDNSDomains)
 	}
-	if _, err := s.ImportCertificate(ctx, ext, []byte(signed.Certificate), []byte(signed.CertificateChain)); err != nil {
+	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: []byte(signed.Certificate), Chain: []byte(signed.CertificateChain)}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
