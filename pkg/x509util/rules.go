@@ -87,6 +87,12 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 		if certAlg != keyAlg {
 			return ruleErr(RuleKeyMismatch, "the certificate holds an %s key and the private key is %s", certAlg, keyAlg)
 		}
+		for i, c := range chain {
+			// The certificate and its issuers in the wrong order.
+			if c != nil && PublicKeysEqual(c.PublicKey, key.Public()) {
+				return ruleErr(RuleKeyMismatch, "the private key is the one of chain certificate %d (%s), not of the first certificate (%s): the certificate goes first, its issuers after it", i+1, c.Subject, leaf.Subject)
+			}
+		}
 		return ruleErr(RuleKeyMismatch, "the private key is not the one of the certificate's public key")
 	}
 	if now.Before(leaf.NotBefore) {

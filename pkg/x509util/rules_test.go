@@ -85,6 +85,7 @@ func TestCheckImport(t *testing.T) {
 		{"mismatched key, same algorithm", leaf, other, keySize, nil, testNow, RuleKeyMismatch, ""},
 		{"mismatched key, other algorithm", leaf, rsa2048, 1704, nil, testNow, RuleKeyMismatch, "RSA_2048"},
 		{"no key", leaf, nil, 0, nil, testNow, RuleKeyMismatch, ""},
+		{"the issuer first, the certificate after it", ca.inter, p256, keySize, []*x509.Certificate{leaf, ca.root}, testNow, RuleKeyMismatch, "the private key is the one of chain certificate 1 (CN=www.example.test,O=certctl tests), not of the first certificate (CN=Test Intermediate,O=certctl tests): the certificate goes first"},
 		{"not yet valid", future, p256, keySize, nil, testNow, RuleNotYetValid, future.NotBefore.Format(time.RFC3339)},
 		{"expired", expired, p256, keySize, nil, testNow, RuleExpired, expired.NotAfter.Format(time.RFC3339)},
 		{"expired one second after NotAfter", leaf, p256, keySize, nil, leaf.NotAfter.Add(time.Second), RuleExpired, ""},
