@@ -29,13 +29,14 @@ func ParseTag(s string) (localstore.Tag, error) {
 				case ok && i > 0 && isFieldName(name):
 					return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: unknown field %q (a tag is Key=K,Value=V)", s, name)
 				case !ok && i > 0:
-					return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: %q after the value is not a field (a tag is Key=K,Value=V; for a value holding a comma write K=V)", s, part)
+					return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: %q after the value is not a field (a tag is Key=K,Value=V)", s, part)
 				}
 			}
 		} else if strings.Contains(rest, ",") {
 			return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: use Key=K,Value=V or K=V", s)
 		}
-		return localstore.Tag{Key: key, Value: val}, nil
+		// AWS shorthand may quote a key or a value: Key="env",Value='prod'.
+		return localstore.Tag{Key: unquote(key), Value: unquote(val)}, nil
 	}
 	key, val, _ := strings.Cut(s, "=")
 	if key == "Value" || strings.HasPrefix(s, "Value=") {
@@ -43,6 +44,14 @@ func ParseTag(s string) (localstore.Tag, error) {
 		return localstore.Tag{}, errs.UsageErrorf("invalid tag %q: Value= without Key= (a tag is Key=K,Value=V or K=V)", s)
 	}
 	return localstore.Tag{Key: key, Value: val}, nil
+}
+
+// unquote strips one pair of matching double or single quotes around s.
+func unquote(s string) string {
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1]
+	}
+	return s
 }
 
 // TagWarning is a warning for a tag written as `env:prod`, which is valid
