@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ParseCertificatesPEM parses a PEM file holding one or more certificates,
@@ -32,6 +33,10 @@ func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
+			if strings.Contains(err.Error(), "unsupported elliptic curve") {
+				// secp256k1, a Brainpool curve: Go's message names neither.
+				return nil, newErrorf(RuleInvalidCertificate, fmt.Sprintf("certificate %d: the elliptic curve of its key is not supported; use P-256, P-384 or P-521", i+1))
+			}
 			return nil, newError(RuleInvalidCertificate, fmt.Errorf("certificate %d: %w", i+1, err))
 		}
 		certs = append(certs, c)

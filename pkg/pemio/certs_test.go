@@ -51,6 +51,7 @@ func TestParseCertificatesPEMErrors(t *testing.T) {
 		{"bad DER in block", pemBlock("CERTIFICATE", []byte{0x30, 0}), RuleInvalidCertificate, "certificate 1"},
 		{"truncated second block", append(append([]byte{}, one...), one[:len(one)/2]...), RuleMalformedPEM, "block 2"},
 		{"control chars in type", pemBlock("CERT\x1b[31m", []byte{1}), RuleUnexpectedBlock + " CERT?[31m", ""},
+		{"secp256k1 key", []byte(secp256k1Cert), RuleInvalidCertificate, "certificate 1: the elliptic curve of its key is not supported; use P-256, P-384 or P-521"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,3 +206,18 @@ func FuzzEncodeCertificatesPEM(f *testing.F) {
 		}
 	})
 }
+
+// secp256k1Cert is a self-signed certificate for a secp256k1 key (openssl
+// req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp256k1), a curve
+// crypto/x509 does not read.
+const secp256k1Cert = `-----BEGIN CERTIFICATE-----
+MIIBbDCCARKgAwIBAgIUbZerxYCR5iibB+y27bW3zKudADMwCgYIKoZIzj0EAwIw
+DTELMAkGA1UEAwwCazEwHhcNMjYxMjA2MDA0NDAxWhcNMzYxMjAzMDA0NDAxWjAN
+MQswCQYDVQQDDAJrMTBWMBAGByqGSM49AgEGBSuBBAAKA0IABHiEAnwt2ZNBamNy
+3O9x/8nv1QLuRyg9Q+Ntxigk3XtYDOy/CG0uwGfAbR1IlA0k+b1LWdrvIHo5XZB5
+jN/qCy6jUzBRMB0GA1UdDgQWBBRXqnoRuT9+p742G8M209Em/xSenDAfBgNVHSME
+GDAWgBRXqnoRuT9+p742G8M209Em/xSenDAPBgNVHRMBAf8EBTADAQH/MAoGCCqG
+SM49BAMCA0gAMEUCIFL+ft3wwg3qvsDFDbyQ4LPZ5TUeFMjCmZbvfNbR4wDGAiEA
+sYICMoX97a0eFAa1NxWYB/tIOIKBPRIOzUpRzdrK1kk=
+-----END CERTIFICATE-----
+`
