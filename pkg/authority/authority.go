@@ -441,6 +441,33 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 	return c, nil
 }
 
+// PublicStyle reports whether r is a CA of the built-in public-style
+// hierarchy (its root and issuing CAs), which signs the domain-validated
+// (ISSUED) certificates.
+func (r *Record) PublicStyle() bool {
+	return publicStyleRole(r.BuiltIn)
+}
+
+// publicStyleRole reports whether the built-in role is one of the
+// public-style hierarchy's.
+func publicStyleRole(role string) bool {
+	return strings.HasPrefix(role, "public-")
+}
+
+// CheckPrivateIssuer refuses (exit 5) a CA of the public-style hierarchy
+// as the signer of what no domain validation stands behind: a PRIVATE
+// certificate, a ca issue, a subordinate CA, an ACME endpoint's CA (an
+// endpoint without one issues from that hierarchy under its own rules).
+// As AWS keeps Amazon's public CAs out of Private CA: the names a
+// certificate of the public-style root holds were validated.
+func CheckPrivateIssuer(r *Record) error {
+	if !r.PublicStyle() {
+		return nil
+	}
+	return invalidState("certificate authority %s (%s) is the built-in public-style hierarchy's: it signs only domain-validated certificates", r.ID, r.Subject.CommonName).
+		WithHint("use a private CA (default, or one made with certctl ca create); a request or an ACME endpoint without --certificate-authority-arn gets this hierarchy, with its validation")
+}
+
 // CheckCanIssue refuses issuance from a CA that is not ACTIVE.
 func (s *Service) CheckCanIssue(r *Record) error {
 	if st := r.EffectiveStatus(s.Now()); st != StatusActive {
@@ -635,6 +662,12 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		parent, err := Get(tx, req.ParentID)
 		if err != nil {
 			return nil, err
+		}
+		// The public-style hierarchy's own issuing CAs aside.
+		if !publicStyleRole(req.BuiltIn) {
+			if err := CheckPrivateIssuer(parent); err != nil {
+				return nil, err
+			}
 		}
 		if err := s.CheckCanIssue(parent); err != nil {
 			return nil, err

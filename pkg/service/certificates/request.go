@@ -282,6 +282,9 @@ func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names
 		return "", err
 	}
 	op.Resource(s.core.Names.CAARN(caRec.ID))
+	if err := authority.CheckPrivateIssuer(caRec); err != nil {
+		return caRec.ID, err
+	}
 	issued, err := s.core.Authority.IssueLeaf(op.Tx, caRec, authority.LeafParams{
 		CertID: id, Names: names, PublicKey: key.Public(), Validity: s.set.CertificateValidity, ClientAuth: true,
 		Requester: authority.Requester(s.core.Actor), GeneratedKey: true,

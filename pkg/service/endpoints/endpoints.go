@@ -170,6 +170,9 @@ func (s *Service) issuingCA(op *service.Op, ref string) (*authority.Record, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := authority.CheckPrivateIssuer(r); err != nil {
+		return nil, err
+	}
 	if err := s.core.Authority.CheckCanIssue(r); err != nil {
 		return nil, fmt.Errorf("an ACME endpoint cannot issue from it: %w", err)
 	}
