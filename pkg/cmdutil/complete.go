@@ -78,7 +78,10 @@ func (f *Factory) CompleteTagged(cmd *cobra.Command, args []string, toComplete s
 			return out, err
 		}
 		for _, o := range cas {
-			label, _ := caLabel(o.Data)
+			label := ""
+			if r, err := authority.Decode(o.Data); err == nil {
+				label = caLabel(r)
+			}
 			out = append(out, o.ID+"\tCA "+label)
 		}
 		eps, err := tx.ListObjects(acmestate.KindEndpoint)
@@ -96,10 +99,19 @@ func (f *Factory) CompleteTagged(cmd *cobra.Command, args []string, toComplete s
 // list reads from the vault (none once the argument is given), never a
 // file name.
 func (f *Factory) completeIDs(list func(tx localstore.Tx) ([]string, error)) cobra.CompletionFunc {
+	values := f.completeValues(list)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
+		return values(cmd, args, toComplete)
+	}
+}
+
+// completeValues completes with what list reads from the vault, never a
+// file name.
+func (f *Factory) completeValues(list func(tx localstore.Tx) ([]string, error)) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		st, ok := f.completionStore(cmd.Context())
 		if !ok {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -159,17 +171,60 @@ func (f *Factory) CompleteTagKeys(cmd *cobra.Command, args []string, toComplete 
 	return sanitizeCompletions(out), directive
 }
 
-// CompleteCA completes a CA's identifier, described as "CN (STATUS)";
-// with statuses, only CAs in one of them are offered (those the command
-// can act on).
-func (f *Factory) CompleteCA(statuses ...string) cobra.CompletionFunc {
-	return f.CompleteObjects(authority.ObjectKind, func(data []byte) (string, bool) {
-		label, status := caLabel(data)
-		if status == "" {
-			return "", len(statuses) == 0
+// CAChoice says which CAs a CA completion offers: those keep accepts
+// (every CA when nil), and the word default when Default is set.
+type CAChoice struct {
+	Keep    func(*authority.Record) bool
+	Default bool
+}
+
+// CAs that a command can act on, for CAChoice.Keep.
+var (
+	// CAInStatus keeps the CAs in one of statuses.
+	CAInStatus = func(statuses ...string) func(*authority.Record) bool {
+		return func(r *authority.Record) bool { return slices.Contains(statuses, r.Status) }
+	}
+	// CANotDeleted keeps the CAs not DELETED.
+	CANotDeleted = func(r *authority.Record) bool { return r.Status != authority.StatusDeleted }
+	// CAPrivateIssuer keeps the ACTIVE CAs that sign PRIVATE
+	// certificates (not the public-style hierarchy's:
+	// authority.CheckPrivateIssuer).
+	CAPrivateIssuer = func(r *authority.Record) bool {
+		return r.Status == authority.StatusActive && !r.PublicStyle()
+	}
+)
+
+// CompleteCA completes a CA's identifier as the command's positional
+// argument, described as "CN (STATUS)", offering those of c.
+func (f *Factory) CompleteCA(c CAChoice) cobra.CompletionFunc {
+	return f.completeIDs(f.listCAs(c))
+}
+
+// CompleteCAFlag is CompleteCA for a flag's value, offered whatever the
+// positional arguments given.
+func (f *Factory) CompleteCAFlag(c CAChoice) cobra.CompletionFunc {
+	return f.completeValues(f.listCAs(c))
+}
+
+// listCAs lists the CAs of c as completions.
+func (f *Factory) listCAs(c CAChoice) func(tx localstore.Tx) ([]string, error) {
+	return func(tx localstore.Tx) ([]string, error) {
+		var out []string
+		if c.Default {
+			out = append(out, "default\tthe vault's default private CA")
 		}
-		return label, len(statuses) == 0 || slices.Contains(statuses, status)
-	})
+		objs, err := tx.ListObjects(authority.ObjectKind)
+		for _, o := range objs {
+			r, derr := authority.Decode(o.Data)
+			if derr != nil {
+				continue
+			}
+			if c.Keep == nil || c.Keep(r) {
+				out = append(out, o.ID+"\t"+caLabel(r))
+			}
+		}
+		return out, err
+	}
 }
 
 // CompleteEndpoint completes an ACME endpoint's identifier, described as
@@ -180,14 +235,9 @@ func (f *Factory) CompleteEndpoint() cobra.CompletionFunc {
 	})
 }
 
-// caLabel describes a CA record for completion, "CN (STATUS)", with its
-// status ("" when the record does not decode).
-func caLabel(data []byte) (label, status string) {
-	r, err := authority.Decode(data)
-	if err != nil {
-		return "", ""
-	}
-	return r.Subject.CommonName + " (" + r.Status + ")", r.Status
+// caLabel describes a CA for completion: "CN (STATUS)".
+func caLabel(r *authority.Record) string {
+	return r.Subject.CommonName + " (" + r.Status + ")"
 }
 
 // endpointLabel describes an ACME endpoint record for completion:

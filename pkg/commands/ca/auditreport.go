@@ -59,7 +59,7 @@ apply; --query picks from the JSON report printed (with --format CSV or
 			return runCaAuditReport(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, nil)
 	cmd.Flags().StringVar(&opts.Format, "format", "JSON", "report `format`: JSON or CSV")
 	cmd.Flags().StringVar(&opts.OutFile, "out-file", "", "write the report to this `file` instead of stdout")
 	cmdutil.MarkOutputFile(cmd, "out-file")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -57,10 +58,11 @@ func open(ctx context.Context, printer func() (*output.Printer, error),
 }
 
 // caArg makes cmd take its CA as the one positional argument or, as AWS
-// Private CA's CLI does, as --certificate-authority-arn, into *dst.
-func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string) {
+// Private CA's CLI does, as --certificate-authority-arn, into *dst;
+// completion offers the CAs keep accepts (nil: every CA).
+func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string, keep func(*authority.Record) bool) {
 	cmd.Args = cmdutil.IDArg(dst, "certificate-authority-arn", "CA")
-	cmd.ValidArgsFunction = f.CompleteCA()
+	cmd.ValidArgsFunction = f.CompleteCA(cmdutil.CAChoice{Keep: keep})
 	cmd.Flags().StringVar(dst, "certificate-authority-arn", "", "the ca (alias of the positional argument)")
 	_ = cmd.Flags().MarkHidden("certificate-authority-arn")
 }

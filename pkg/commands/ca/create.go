@@ -132,7 +132,7 @@ the token when the CA is deleted; remove it there (pkcs11-tool
 	cmdutil.EnumCompletion(cmd, "usage-mode", authority.UsageModes)
 	cmdutil.EnumCompletion(cmd, "key-storage", hsm.Storages)
 	cmdutil.EnumCompletion(cmd, "template", authority.SubordinateTemplates)
-	_ = cmd.RegisterFlagCompletionFunc("parent", f.CompleteCA())
+	_ = cmd.RegisterFlagCompletionFunc("parent", f.CompleteCAFlag(cmdutil.CAChoice{Keep: cmdutil.CAPrivateIssuer}))
 	return cmd
 }
 

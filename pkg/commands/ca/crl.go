@@ -59,7 +59,7 @@ starts the next one; a new ca.base_url is taken by the next partition.` + cmduti
 			return runCaCRL(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, nil)
 	cmd.Flags().BoolVar(&opts.DER, "der", false, "print DER instead of PEM")
 	cmdutil.IntVar(cmd.Flags(), &opts.Partition, "partition", 0, "partition `N` of a PARTITIONED CRL (default: the complete CRL)")
 	return cmd

@@ -44,7 +44,7 @@ Another status exits 5.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 			return runCaCSR(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, nil)
 	return cmd
 }
 

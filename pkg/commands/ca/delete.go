@@ -45,7 +45,7 @@ answers of ca serve and endpoint serve).
 			return runCaDelete(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, cmdutil.CANotDeleted)
 	cmdutil.IntVar(cmd.Flags(), &opts.Days, "permanent-deletion-time-in-days", 30, "days during which the CA can be restored (7-30)")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd

@@ -32,7 +32,7 @@ func NewCmdCaDescribe(f *cmdutil.Factory, runF func(*DescribeOptions) error) *co
 			return runCaDescribe(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, nil)
 	return cmd
 }
 

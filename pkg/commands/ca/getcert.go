@@ -41,7 +41,7 @@ it) or by its serial. PEM by default (certificate, then chain); -o json:
 			return runCaGetCertificate(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, nil)
 	cmd.Flags().StringVar(&opts.CertificateArn, "certificate-arn", "", "the certificate's `ARN` (<ca-arn>/certificate/<serial>)")
 	cmd.Flags().StringVar(&opts.Serial, "serial", "", "the certificate's `serial` (colon-separated hex bytes, or hex)")
 	return cmd
@@ -95,7 +95,7 @@ default (certificate, then chain); -o json: {"Certificate","CertificateChain"}.`
 			return runCaGetCACertificate(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, nil)
 	return cmd
 }
 

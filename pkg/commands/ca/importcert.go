@@ -57,7 +57,7 @@ exits 4, a CA in another status 5.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 			return runCaImportCertificate(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, cmdutil.CAInStatus(authority.StatusPendingCertificate, authority.StatusActive, authority.StatusDisabled))
 	cmd.Flags().StringVar(&opts.CertFile, "certificate", "", "the CA's signed certificate (PEM `file`)")
 	cmd.Flags().StringVar(&opts.ChainFile, "certificate-chain", "", "its issuers, issuer first (PEM `file`)")
 	_ = cmd.MarkFlagFilename("certificate")

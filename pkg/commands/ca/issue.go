@@ -100,9 +100,8 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 			return runCaIssue(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, cmdutil.CAPrivateIssuer)
 	// Only an ACTIVE CA issues.
-	cmd.ValidArgsFunction = f.CompleteCA(authority.StatusActive)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.CSRFile, "csr", "", "certificate signing request (PEM or DER `file`)")
 	_ = cmd.MarkFlagFilename("csr")

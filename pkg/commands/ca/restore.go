@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 )
 
@@ -34,7 +35,7 @@ its audit record names the role (ReleasedBuiltInRole).` + cmdutil.ExitStatus(0, 
 			return runCaRestore(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, cmdutil.CAInStatus(authority.StatusDeleted))
 	return cmd
 }
 

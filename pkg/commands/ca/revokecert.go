@@ -57,7 +57,7 @@ Reasons: ` + strings.Join(casign.ReasonNames(), " ") + cmdutil.ExitStatus(0, 2, 
 			return runCaRevokeCertificate(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, nil)
 	cmd.Flags().StringVar(&opts.Serial, "serial", "", "the certificate's `serial` (colon-separated hex bytes, or hex)")
 	cmd.Flags().StringVar(&opts.Serial, "certificate-serial", "", "alias of --serial (AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-serial")

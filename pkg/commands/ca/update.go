@@ -57,7 +57,7 @@ enabling a CRL or OCSP for it is refused (exit 4).` + cmdutil.ExitStatus(0, 2, 3
 			return runCaUpdate(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA)
+	caArg(f, cmd, &opts.CA, cmdutil.CANotDeleted)
 	cmd.Flags().StringVar(&opts.Status, "status", "", "ACTIVE or DISABLED")
 	cmd.Flags().StringVar(&opts.RevocationConfiguration, "revocation-configuration", "", "AWS Private CA RevocationConfiguration `JSON` or file://F")
 	cmdutil.EnumCompletion(cmd, "status", updateStatuses)

@@ -109,7 +109,7 @@ offered (default all three); a wildcard needs dns-01.` + cmdutil.ExitStatus(0, 2
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
 	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
-	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCA())
+	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCAFlag(cmdutil.CAChoice{Keep: cmdutil.CAPrivateIssuer, Default: true}))
 	return cmd
 }
 

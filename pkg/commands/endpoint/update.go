@@ -128,7 +128,7 @@ CHALLENGE endpoint (exit 5 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 	cmdutil.EnumCompletion(cmd, "contact", acmestate.Contacts)
 	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
-	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCA())
+	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCAFlag(cmdutil.CAChoice{Keep: cmdutil.CAPrivateIssuer, Default: true}))
 	return cmd
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -128,20 +127,11 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	cmdutil.EnumCompletion(cmd, "validation-method", ValidationMethods)
 	cmdutil.EnumCompletion(cmd, "key-algorithm", x509util.RequestKeyAlgorithms)
 	cmdutil.EnumCompletion(cmd, "options", inventory.OptionPairs())
-	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteObjects(authority.ObjectKind, caLabel))
+	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCAFlag(cmdutil.CAChoice{Keep: cmdutil.CAPrivateIssuer, Default: true}))
 	return cmd
 }
 
 // caLabel describes a CA for completion, offering only ACTIVE ones: no
-// other issues.
-func caLabel(data []byte) (string, bool) {
-	r, err := authority.Decode(data)
-	if err != nil {
-		return "", false
-	}
-	return r.Subject.CommonName, r.Status == authority.StatusActive
-}
-
 // Input checks the flag values and returns the service request they make
 // and, with --wait, how long to wait. Errors are usage errors (exit 2); the
 // names are checked by the service (exit 4).
