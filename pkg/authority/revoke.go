@@ -50,15 +50,21 @@ func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int)
 	if err != nil {
 		return nil
 	}
-	// Any certificate for a CA's key marks the CA, a CA certificate or
-	// not (the key certified as a leaf from its ca csr).
 	all, err := List(tx)
 	if err != nil {
 		return err
 	}
+	return markKeyRevoked(tx, all, revoked, issuerID, serial, at, reason)
+}
+
+// markKeyRevoked marks (KeyRevoked) the CAs of all whose key the
+// certificate revoked, serial of issuerID, holds: any certificate for a
+// CA's key marks the CA, a CA certificate or not (the key certified as a
+// leaf from its ca csr). A CA already marked keeps its mark.
+func markKeyRevoked(tx localstore.Tx, all []*Record, revoked *x509.Certificate, issuerID, serial string, at time.Time, reason int) error {
 	for _, r := range all {
 		c, err := r.Certificate()
-		if err != nil || c == nil || !bytes.Equal(c.RawSubjectPublicKeyInfo, revoked.RawSubjectPublicKeyInfo) {
+		if err != nil || c == nil || r.KeyRevoked != "" || !bytes.Equal(c.RawSubjectPublicKeyInfo, revoked.RawSubjectPublicKeyInfo) {
 			continue
 		}
 		r.KeyRevoked = fmt.Sprintf("serial %s of CA %s, %s, %s", serial, issuerID, casign.ReasonName(reason), timeutil.RFC3339(at))
@@ -67,6 +73,40 @@ func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int)
 		}
 	}
 	return nil
+}
+
+// BackfillCompromised applies the compromise rule to the revocations a
+// release before it wrote (localstore.MetaUpgradeCompromisedKeys): the
+// key of every certificate revoked for keyCompromise or cACompromise is
+// noted compromised and the CAs that hold it are marked, as Revoke does
+// now, so that an upgraded vault signs for or with none of them again.
+// It returns how many revocations it applied.
+func BackfillCompromised(tx localstore.Tx) (int, error) {
+	all, err := List(tx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, issuer := range all {
+		revoked, err := tx.ListRevoked(issuer.ID)
+		if err != nil {
+			return n, err
+		}
+		for _, s := range revoked {
+			cert, err := inventory.NoteCompromisedKey(tx, issuer.ID, s.Serial, s.RevokedAt, s.Reason)
+			if err != nil {
+				return n, err
+			}
+			if cert == nil {
+				continue
+			}
+			n++
+			if err := markKeyRevoked(tx, all, cert, issuer.ID, s.Serial, s.RevokedAt, s.Reason); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
 }
 
 // CRL builds a new CRL for r (its number one above the last), in tx.

@@ -58,6 +58,11 @@ func (f *Factory) Core(ctx context.Context) (*service.Core, error) {
 		HookOut:   f.IO.ErrOut,
 		Actor:     actor,
 	}
+	// A vault an earlier release wrote gets this release's rules before
+	// anything is done with it. A vault this process cannot write (a
+	// read-only one) is upgraded by the next command that can: what it
+	// reads is the same.
+	_ = f.core.Upgrade(ctx)
 	return f.core, nil
 }
 

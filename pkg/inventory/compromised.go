@@ -55,22 +55,35 @@ func RevokeSerialVia(tx localstore.Tx, issuer, serial string, at time.Time, reas
 	if err := tx.RevokeSerial(issuer, serial, at, reason); err != nil {
 		return err
 	}
-	if !keyProven || (reason != reasonKeyCompromise && reason != reasonCACompromise) {
+	if !keyProven {
 		return nil
+	}
+	_, err := NoteCompromisedKey(tx, issuer, serial, at, reason)
+	return err
+}
+
+// NoteCompromisedKey notes the key of the certificate serial of issuer,
+// revoked at at for reason, as compromised when reason is keyCompromise
+// or cACompromise (CheckKeyNotCompromised), and returns the certificate
+// (nil for any other reason, or a serial recorded without its
+// certificate, as an older vault's may be).
+func NoteCompromisedKey(tx localstore.Tx, issuer, serial string, at time.Time, reason int) (*x509.Certificate, error) {
+	if reason != reasonKeyCompromise && reason != reasonCACompromise {
+		return nil, nil
 	}
 	rec, err := tx.GetSerial(issuer, serial)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cert, err := x509.ParseCertificate(rec.DER)
 	if err != nil {
-		return nil // a serial recorded without its certificate (an older vault)
+		return nil, nil
 	}
 	data, err := json.Marshal(compromise{Issuer: issuer, Serial: serial, Reason: reason, RevokedAt: at})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return tx.PutObject(&localstore.Object{Kind: compromisedKind, ID: keyID(cert.RawSubjectPublicKeyInfo), Data: data, UpdatedAt: at})
+	return cert, tx.PutObject(&localstore.Object{Kind: compromisedKind, ID: keyID(cert.RawSubjectPublicKeyInfo), Data: data, UpdatedAt: at})
 }
 
 // CheckKeyNotCompromised refuses (exit 5, with code) a key of which the

@@ -148,7 +148,21 @@ var migrations = []string{
 	INSERT INTO meta (key, value) SELECT '` + revocationEpochPrefix + `' || issuer, randomblob(16) FROM serials
 		WHERE revoked_at IS NOT NULL GROUP BY issuer
 		ON CONFLICT(key) DO NOTHING;`,
+	// 14: the compromise rule (a key revoked for keyCompromise or
+	// cACompromise is signed for or with never again) for revocations an
+	// earlier release wrote without its marks, which the next command
+	// applies (MetaUpgradeCompromisedKeys: set when there are any); and a
+	// version that earlier releases refuse, since they drop the CA's
+	// KeyRevoked mark when they rewrite its record.
+	`INSERT INTO meta (key, value) SELECT '` + MetaUpgradeCompromisedKeys + `', x'01'
+		WHERE EXISTS (SELECT 1 FROM serials WHERE revoked_at IS NOT NULL AND reason IN (1, 2))
+		ON CONFLICT(key) DO NOTHING;`,
 }
+
+// MetaUpgradeCompromisedKeys is the meta key that says the compromise
+// rule has yet to be applied to the revocations already in the store
+// (SQLite migration 14, PostgreSQL 12): see authority.BackfillCompromised.
+const MetaUpgradeCompromisedKeys = "upgrade:compromised-keys"
 
 // listIndexColumns are the columns that the list covering indexes
 // (migration 10) hold after their sort key: the filters of

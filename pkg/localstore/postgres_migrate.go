@@ -170,6 +170,12 @@ var pgMigrations = []string{
 	INSERT INTO meta (key, value) SELECT '` + revocationEpochPrefix + `' || issuer, uuid_send(gen_random_uuid()) FROM serials
 		WHERE revoked_at IS NOT NULL GROUP BY issuer
 		ON CONFLICT (key) DO NOTHING;`,
+	// 12: as SQLite's 14 — the compromise rule for the revocations of
+	// earlier releases (MetaUpgradeCompromisedKeys), and a version they
+	// refuse.
+	`INSERT INTO meta (key, value) SELECT '` + MetaUpgradeCompromisedKeys + `', '\x01'::bytea
+		WHERE EXISTS (SELECT 1 FROM serials WHERE revoked_at IS NOT NULL AND reason IN (1, 2))
+		ON CONFLICT (key) DO NOTHING;`,
 }
 
 // pgListIndexColumns are the columns that the list covering indexes

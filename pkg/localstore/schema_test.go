@@ -135,8 +135,24 @@ func TestSQLiteMigratesSchema11(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// Migration 13 gives the issuer that revoked a revocation epoch.
+	// Migration 13 gives the issuer that revoked a revocation epoch, and
+	// 14 marks the revocation for keyCompromise (serial 01) for the
+	// compromise rule.
 	after["meta"] = withoutEpoch(t, after["meta"], "ca")
+	var meta [][]any
+	for _, row := range after["meta"] {
+		if row[0] == localstore.MetaUpgradeCompromisedKeys {
+			if b, _ := row[1].([]byte); string(b) != "\x01" {
+				t.Errorf("upgrade mark = %v", row[1])
+			}
+			continue
+		}
+		meta = append(meta, row)
+	}
+	if len(meta) == len(after["meta"]) {
+		t.Errorf("no upgrade mark for the compromise rule among the meta rows %v", after["meta"])
+	}
+	after["meta"] = meta
 	if !reflect.DeepEqual(after, before) {
 		t.Errorf("after the migration the vault reads\n%v\nwant\n%v", after, before)
 	}

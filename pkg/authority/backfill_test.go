@@ -1,0 +1,85 @@
+package authority
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// TestBackfillCompromised applies the compromise rule to revocations an
+// earlier release wrote without its marks (the serial revoked, nothing
+// else): a subordinate's own certificate and a leaf revoked for
+// keyCompromise, another leaf for superseded. After the backfill the
+// subordinate signs nothing and the leaf's key is refused, as if Revoke had
+// revoked them; the superseded leaf's key stays usable; a second run
+// changes nothing.
+func TestBackfillCompromised(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Backfill Root", 10*365*24*time.Hour)
+	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, ParentID: root.ID, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Backfill Sub"}, Validity: 5 * 365 * 24 * time.Hour})
+	compromised, err := issueLeaf(t, s, root, "leaf-1", "one.internal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	superseded, err := issueLeaf(t, s, root, "leaf-2", "two.internal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := clk.now
+	// What an earlier release wrote: the revocations alone.
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		for _, r := range []struct {
+			serial string
+			reason int
+		}{
+			{sub.Serial, 1},
+			{x509util.FormatSerial(compromised.Certificate.SerialNumber), 1},
+			{x509util.FormatSerial(superseded.Certificate.SerialNumber), 4},
+		} {
+			if err := tx.RevokeSerial(root.ID, r.serial, at, r.reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if _, err := issueLeaf(t, s, reload(t, s, sub.ID), "leaf-3", "three.internal"); err != nil {
+		t.Fatalf("before the backfill the subordinate should still sign (the bug it mends): %v", err)
+	}
+
+	for run := 1; run <= 2; run++ {
+		var n int
+		mustUpdate(t, s, func(tx localstore.Tx) (err error) {
+			n, err = BackfillCompromised(tx)
+			return err
+		})
+		if n != 2 {
+			t.Fatalf("run %d: %d compromise revocations applied, want 2", run, n)
+		}
+		got := reload(t, s, sub.ID)
+		if !strings.Contains(got.KeyRevoked, "KEY_COMPROMISE") || !strings.Contains(got.KeyRevoked, root.ID) {
+			t.Fatalf("run %d: subordinate KeyRevoked = %q", run, got.KeyRevoked)
+		}
+		if _, err := issueLeaf(t, s, got, "leaf-4", "four.internal"); errs.ExitCodeOf(err) != errs.ExitRefused {
+			t.Fatalf("run %d: the subordinate signed after the backfill: %v", run, err)
+		}
+		if r := reload(t, s, root.ID); r.KeyRevoked != "" {
+			t.Fatalf("run %d: the root was marked: %q", run, r.KeyRevoked)
+		}
+		if err := s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error {
+			if err := inventory.CheckKeyNotCompromised(tx, compromised.Certificate.PublicKey, "the key", inventory.ReasonKeyCompromised); errs.ExitCodeOf(err) != errs.ExitRefused {
+				t.Errorf("run %d: the compromised leaf key is not refused: %v", run, err)
+			}
+			return inventory.CheckKeyNotCompromised(tx, superseded.Certificate.PublicKey, "the key", inventory.ReasonKeyCompromised)
+		}); err != nil {
+			t.Fatalf("run %d: the superseded leaf's key: %v", run, err)
+		}
+	}
+}

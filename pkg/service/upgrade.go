@@ -1,0 +1,44 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// Upgrade applies to the vault the rules of this release that a schema
+// migration could not, once: the compromise rule to the revocations an
+// earlier release wrote (localstore.MetaUpgradeCompromisedKeys, see
+// authority.BackfillCompromised). A vault with nothing pending costs one
+// read. It is the first thing a process does with the vault, before any
+// change of its own, so that no change is made under the old rules.
+func (c *Core) Upgrade(ctx context.Context) error {
+	pending := false
+	if err := c.Vault.Store.View(ctx, func(tx localstore.Tx) error {
+		_, err := tx.GetMeta(localstore.MetaUpgradeCompromisedKeys)
+		if errors.Is(err, localstore.ErrNotFound) {
+			return nil
+		}
+		pending = err == nil
+		return err
+	}); err != nil || !pending {
+		return MapError(err)
+	}
+	return MapError(c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		if _, err := tx.GetMeta(localstore.MetaUpgradeCompromisedKeys); errors.Is(err, localstore.ErrNotFound) {
+			return nil // another process applied it meanwhile
+		} else if err != nil {
+			return err
+		}
+		if _, err := authority.BackfillCompromised(tx); err != nil {
+			return err
+		}
+		d, ok := tx.(interface{ DeleteMeta(string) error })
+		if !ok {
+			return errors.New("upgrade: the store cannot delete its upgrade mark")
+		}
+		return d.DeleteMeta(localstore.MetaUpgradeCompromisedKeys)
+	}))
+}

@@ -1,0 +1,98 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// TestUpgradeAppliesCompromiseRule: a store migrated from a release that
+// revoked for compromise without marks (SQLite 13, PostgreSQL 11) carries
+// the upgrade mark; the first Upgrade applies the rule — the subordinate
+// whose own certificate was revoked for keyCompromise signs nothing more —
+// and removes the mark, on both stores. A new store has no mark.
+func TestUpgradeAppliesCompromiseRule(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			opts := localstore.Options{}
+			if kind == "postgres" {
+				opts.StoreURL = pgtest.FreshSchema(t)
+			}
+			v, err := localstore.Open(ctx, t.TempDir(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { v.Close() })
+			now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+			ca := authority.New(v, func() time.Time { return now }, "")
+			c := &Core{Vault: v, Now: func() time.Time { return now }, Authority: ca}
+			marked := func() bool {
+				t.Helper()
+				found := false
+				if err := v.Store.View(ctx, func(tx localstore.Tx) error {
+					_, err := tx.GetMeta(localstore.MetaUpgradeCompromisedKeys)
+					if errors.Is(err, localstore.ErrNotFound) {
+						return nil
+					}
+					found = err == nil
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return found
+			}
+			if marked() {
+				t.Fatal("a new store has the upgrade mark: it has no revocation to apply the rule to")
+			}
+			if err := c.Upgrade(ctx); err != nil {
+				t.Fatal(err)
+			}
+
+			var sub *authority.Record
+			if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+				root, err := ca.Create(tx, authority.CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: x509util.ECPrime256v1,
+					Subject: authority.Subject{CommonName: "Root"}, Validity: 10 * 365 * 24 * time.Hour})
+				if err != nil {
+					return err
+				}
+				if sub, err = ca.Create(tx, authority.CreateRequest{Type: authority.TypeSubordinate, ParentID: root.ID,
+					KeyAlgorithm: x509util.ECPrime256v1, Subject: authority.Subject{CommonName: "Sub"}, Validity: 365 * 24 * time.Hour}); err != nil {
+					return err
+				}
+				// An earlier release: the serial revoked, no mark.
+				if err := tx.RevokeSerial(root.ID, sub.Serial, now, 1); err != nil {
+					return err
+				}
+				return tx.PutMeta(localstore.MetaUpgradeCompromisedKeys, []byte{1})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Upgrade(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if marked() {
+				t.Fatal("the mark is still there after the upgrade")
+			}
+			if err := v.Store.View(ctx, func(tx localstore.Tx) error {
+				r, err := authority.Get(tx, sub.ID)
+				if err != nil {
+					return err
+				}
+				if !strings.Contains(r.KeyRevoked, "KEY_COMPROMISE") {
+					t.Errorf("the subordinate's KeyRevoked = %q after the upgrade", r.KeyRevoked)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
