@@ -26,7 +26,8 @@ func IsStorageError(err error) bool {
 	var re *rawError
 	return errors.As(err, &se) || errors.As(err, &re) || errors.As(err, &pe) || errors.As(err, &pge) || errors.As(err, &pgc) ||
 		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrLocked) || errors.Is(err, ErrWrongPassphrase) ||
-		errors.Is(err, ErrUnsupportedStore) || errors.Is(err, ErrKeyRotated) || errors.Is(err, ErrReadOnly)
+		errors.Is(err, ErrUnsupportedStore) || errors.Is(err, ErrKeyRotated) || errors.Is(err, ErrReadOnly) ||
+		errors.Is(err, ErrConnectionLost)
 }
 
 // FileError is a failure of SQLite told in terms of the vault's files — a
@@ -79,6 +80,9 @@ func sqliteFileError(err error, path, what string) error {
 // store URL: the caller's message already names user and database (pgx's
 // text), never the password.
 func StoreHint(err error) string {
+	if errors.Is(err, ErrConnectionLost) {
+		return "the PostgreSQL server stopped, or did not answer within a minute: run the command again once it is back (a change is either committed whole or not at all)"
+	}
 	var pge *pgconn.PgError
 	if errors.As(err, &pge) {
 		switch pge.Code {
@@ -88,6 +92,8 @@ func StoreHint(err error) string {
 			return "the server does not admit this connection: check the user of the store URL (--store or CERTCTL_STORE) and that the server's pg_hba.conf admits this host, user, database and sslmode"
 		case "3D000": // invalid_catalog_name
 			return "the database of the store URL does not exist: create it (createdb -O USER NAME) or fix the URL (--store or CERTCTL_STORE)"
+		case "57P01", "57P02": // admin_shutdown, crash_shutdown: the server stopped, or ended this session
+			return "the PostgreSQL server stopped or ended the connection: run the command again once it is back (a change is either committed whole or not at all)"
 		case "57P03": // cannot_connect_now
 			return "the PostgreSQL server is starting up or shutting down: run the command again shortly"
 		case "53300": // too_many_connections

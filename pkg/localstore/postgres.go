@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"time"
 
@@ -61,12 +62,13 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		// pgx redacts the password of the URL it quotes.
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedStore, err)
 	}
+	boundWaits(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	p := &Postgres{pool: pool, maxAttempts: PostgresMaxAttempts}
-	if err := p.migrate(ctx); err != nil {
+	if err := whileBusy(ctx, func() error { return p.migrate(ctx) }); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -146,7 +148,8 @@ func (p *Postgres) run(ctx context.Context, first, retry pgx.TxOptions, fn func(
 	ceiling := retryBase
 	opts := first
 	for attempt := 1; ; attempt++ {
-		err := p.attempt(ctx, opts, fn)
+		// A server with no free slot refuses the connection before fn runs.
+		err := whileBusy(ctx, func() error { return p.attempt(ctx, opts, fn) })
 		if err == nil || !isRetryable(err) {
 			return err
 		}
@@ -167,6 +170,9 @@ func (p *Postgres) run(ctx context.Context, first, retry pgx.TxOptions, fn func(
 func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) error) error {
 	tx, err := p.pool.BeginTx(ctx, opts)
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) { // PostgresAnswerTimeout
+			return connectionLost(err)
+		}
 		return wrapPgErr(err)
 	}
 	rollback := func() error { return tx.Rollback(context.WithoutCancel(ctx)) }
@@ -185,6 +191,10 @@ func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) 
 		return t.retry
 	}
 	if ferr != nil {
+		if tx.Conn().IsClosed() {
+			_ = rollback() // gives the broken connection back to the pool
+			return connectionLost(ferr)
+		}
 		if rbErr := rollback(); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) {
 			return errors.Join(ferr, rbErr)
 		}
@@ -196,9 +206,25 @@ func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) 
 			// transaction: report what failed.
 			return fmt.Errorf("transaction aborted: %w", t.failed)
 		}
+		if tx.Conn().IsClosed() {
+			return connectionLost(err)
+		}
 		return wrapPgErr(err)
 	}
 	return nil
+}
+
+// connectionLost is err, the failure of a transaction whose connection
+// broke, as ErrConnectionLost (a storage error: exit 6) — pgx says only
+// "conn closed" or "unexpected EOF", which read as certctl's own failure.
+// A statement error of the server (a PgError, such as 57P01 when it shuts
+// down) says more, and is kept.
+func connectionLost(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) || errors.Is(err, ErrConnectionLost) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", ErrConnectionLost, err)
 }
 
 // SQLSTATEs of PostgreSQL errors handled here.

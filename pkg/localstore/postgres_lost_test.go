@@ -1,0 +1,81 @@
+package localstore_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// TestPostgresAnswerTimeout: a statement the server leaves unanswered
+// longer than PostgresAnswerTimeout fails (as a stopped server would),
+// and the store works again afterwards on a new connection.
+func TestPostgresAnswerTimeout(t *testing.T) {
+	postgresURL(t)
+	defer func(d time.Duration) { localstore.PostgresAnswerTimeout = d }(localstore.PostgresAnswerTimeout)
+	localstore.PostgresAnswerTimeout = 300 * time.Millisecond
+	u := freshSchema(t)
+	s := openPostgresAt(t, u)
+	ctx := pgCtx(t)
+	start := time.Now()
+	_, err := s.Pool().Exec(ctx, "SELECT pg_sleep(5)")
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a statement unanswered past the timeout: %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("the unanswered statement held the caller %v", d)
+	}
+	if err := s.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("after", []byte("1")) }); err != nil {
+		t.Fatalf("the store after the timeout: %v", err)
+	}
+
+	// A transaction kept waiting as long (here on a lock another session
+	// holds) fails as a lost connection: exit 6, with a hint.
+	admin := openPostgresAt(t, u)
+	held, err := admin.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Rollback(ctx) //nolint:errcheck // test cleanup
+	if _, err := held.Exec(ctx, "LOCK TABLE write_lock IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("blocked", []byte("1")) })
+	if !errors.Is(err, localstore.ErrConnectionLost) || !localstore.IsStorageError(err) || localstore.StoreHint(err) == "" {
+		t.Fatalf("a transaction unanswered past the timeout: %v", err)
+	}
+}
+
+// TestPostgresConnectionLost: a transaction whose connection the server
+// drops (its backend terminated, as when the server stops) fails with
+// ErrConnectionLost, a storage error (exit 6) with a hint, not pgx's bare
+// "conn closed" (exit 1).
+func TestPostgresConnectionLost(t *testing.T) {
+	postgresURL(t)
+	u := freshSchema(t)
+	app := "certctl-lost-" + strings.ReplaceAll(t.Name(), "/", "-")
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	s := openPostgresAt(t, u+sep+"application_name="+app)
+	admin := openPostgresAt(t, u)
+	ctx := pgCtx(t)
+	err := s.Update(ctx, func(tx localstore.Tx) error {
+		if _, err := admin.Pool().Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, app); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		_, err := tx.GetMeta("anything")
+		return err
+	})
+	if err == nil {
+		t.Fatal("the transaction went on after its connection was terminated")
+	}
+	if !localstore.IsStorageError(err) || localstore.StoreHint(err) == "" {
+		t.Fatalf("error %v: storage error %v, hint %q", err, localstore.IsStorageError(err), localstore.StoreHint(err))
+	}
+}
