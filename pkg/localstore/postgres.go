@@ -170,7 +170,7 @@ func (p *Postgres) run(ctx context.Context, first, retry pgx.TxOptions, fn func(
 func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) error) error {
 	tx, err := p.pool.BeginTx(ctx, opts)
 	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) { // PostgresAnswerTimeout
+		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil { // PostgresAnswerTimeout
 			return connectionLost(err)
 		}
 		return wrapPgErr(err)
@@ -191,7 +191,7 @@ func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) 
 		return t.retry
 	}
 	if ferr != nil {
-		if tx.Conn().IsClosed() {
+		if tx.Conn().IsClosed() && ctx.Err() == nil {
 			_ = rollback() // gives the broken connection back to the pool
 			return connectionLost(ferr)
 		}
@@ -206,7 +206,7 @@ func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) 
 			// transaction: report what failed.
 			return fmt.Errorf("transaction aborted: %w", t.failed)
 		}
-		if tx.Conn().IsClosed() {
+		if tx.Conn().IsClosed() && ctx.Err() == nil {
 			return connectionLost(err)
 		}
 		return wrapPgErr(err)
@@ -215,7 +215,8 @@ func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) 
 }
 
 // connectionLost is err, the failure of a transaction whose connection
-// broke, as ErrConnectionLost (a storage error: exit 6) — pgx says only
+// broke (not by the end of its context, which closes the connection
+// too), as ErrConnectionLost (a storage error: exit 6) — pgx says only
 // "conn closed" or "unexpected EOF", which read as certctl's own failure.
 // A statement error of the server (a PgError, such as 57P01 when it shuts
 // down) says more, and is kept.
