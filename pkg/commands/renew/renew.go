@@ -94,9 +94,11 @@ Each certificate's outcome is reported: RENEWED NOT_DUE INELIGIBLE FAILED
 PENDING_VALIDATION, with a summary line on stderr. Interrupted (Ctrl-C, or
 SIGTERM as systemctl stop sends), a run starts no other renewal, installs
 nothing, reports every outcome so far and the certificates not reached as
-FAILED with the reason "not done: the command was interrupted", and exits 7; the next pass installs what it renewed. With -q (the cron
-job's), only the certificates renewed, failed, pending validation or
-redeployed are printed — in every output format, -o json included — and
+FAILED with the reason "not done: the command was interrupted", and exits 7; the next pass installs what it renewed. Stopped by an
+error (the store unavailable: exit 6), it reports what it renewed before
+and the rest as FAILED, "not done: the pass stopped on an error". With -q (the cron
+job's), only the certificates renewed, failed, redeployed or newly pending
+validation (not one still waiting as it was) are printed — in every output format, -o json included — and
 nothing at all when there are none, so that cron mails only when something
 happened; the summary is left out.
 
@@ -193,6 +195,18 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 		}
 	case o.Due:
 		rep, err = svc.RenewDue(ctx, renewals.DueOptions{DryRun: o.DryRun, Within: o.Within})
+		if err != nil && rep != nil {
+			// Stopped by an error (the store unavailable): what the pass
+			// did before it is told, then the error.
+			out := Output{Results: rep.Results}
+			if o.Quiet {
+				out.Results = noteworthy(rep.Results)
+			}
+			if len(out.Results) > 0 {
+				_ = p.Print(out, view(out))
+			}
+			return err
+		}
 	default:
 		rep, err = svc.Renew(ctx, o.ID)
 	}
@@ -254,12 +268,13 @@ func failedDeployments(results []renewals.Result) int {
 }
 
 // noteworthy are the results -q prints: what happened or needs the
-// operator — renewed, failed, pending validation, (re)deployed.
+// operator — renewed, failed, newly pending validation, (re)deployed; not
+// a certificate still waiting as it was (cron would mail it every pass).
 func noteworthy(results []renewals.Result) []renewals.Result {
 	out := []renewals.Result{}
 	for _, r := range results {
 		switch {
-		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation, r.Deployed:
+		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation && !r.Waiting, r.Deployed:
 			out = append(out, r)
 		}
 	}

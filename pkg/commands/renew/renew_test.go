@@ -3,6 +3,7 @@ package renew_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -741,4 +743,107 @@ func TestDuePurgesPermanentlyDeletedCA(t *testing.T) {
 	if len(audit.AuditEvents) != 2 || audit.AuditEvents[1].RequestParameters["PermanentDeletion"] != true {
 		t.Fatalf("DeleteCertificateAuthority records %+v, want the deletion then one permanent deletion", audit.AuditEvents)
 	}
+}
+
+// TestQuietLeavesOutWaiting: renew --due -q reports a renewal that starts
+// waiting for approval once, on the pass that sent the approval email, and
+// neither it nor a new request waiting for its DNS validation on the
+// passes after, when nothing changed: cron would mail them every 15
+// minutes for 72 hours (tester). Without -q they stay in the report.
+func TestQuietLeavesOutWaiting(t *testing.T) {
+	e := clitest.New(t)
+	arn, _ := exportedEmailCert(t, e, "quiet.example.test")
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", "waiting.example.test")
+	e.SetNow(e.Describe(arn).NotAfter.Add(-45 * day))
+
+	r := e.Run("renew", "--due", "-q", "-o", "text")
+	if r.Code != 0 || !strings.Contains(r.Stdout, arn+"\t") || !strings.Contains(r.Stdout, "PENDING_VALIDATION") {
+		t.Fatalf("the pass that sent the approval email: %v", r)
+	}
+	if strings.Contains(r.Stdout, req.CertificateArn) {
+		t.Fatalf("-q reported the request still waiting for validation: %q", r.Stdout)
+	}
+	e.Advance(15 * time.Minute)
+	for _, args := range [][]string{{"-o", "text"}, {"-o", "json"}} {
+		r := e.Run(append([]string{"renew", "--due", "-q"}, args...)...)
+		if r.Code != 0 || r.Stdout != "" {
+			t.Fatalf("renew --due -q %v with both still waiting printed:\n%v", args, r)
+		}
+	}
+	r = e.Run("renew", "--due", "-o", "text")
+	if !strings.Contains(r.Stdout, arn) || !strings.Contains(r.Stdout, req.CertificateArn) {
+		t.Fatalf("without -q the waiting certificates are left out: %v", r)
+	}
+}
+
+// failingStore is a store whose write transactions fail, as a store that
+// became unavailable does, after the first after of them.
+type failingStore struct {
+	localstore.Store
+	after, n int
+}
+
+func (s *failingStore) Update(ctx context.Context, fn func(localstore.Tx) error) error {
+	if s.n++; s.n > s.after {
+		return localstore.ErrConnectionLost
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// TestDueReportsWhatItDidBeforeTheStoreFailed: a due pass that the store
+// stops (the database gone) exits 6 and still reports, in its Results,
+// the certificates it renewed before, and every other one as not done —
+// the user is not left with only the error while renewals were committed
+// (tester).
+func TestDueReportsWhatItDidBeforeTheStoreFailed(t *testing.T) {
+	for after := 1; after <= 30; after++ {
+		e := clitest.New(t)
+		var arns []string
+		for _, name := range []string{"a.internal", "b.internal", "c.internal"} {
+			arn := e.RequestPrivate(name)
+			e.Export(arn)
+			arns = append(arns, arn)
+		}
+		e.SetNow(e.Describe(arns[0]).NotAfter.Add(-20 * day))
+		f, out, errOut := e.Factory()
+		v, err := f.Vault(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Store = &failingStore{Store: v.Store, after: after}
+		code := app.Run(context.Background(), f, []string{"renew", "--due", "-o", "json"})
+		v.Close()
+		if code == 0 {
+			t.Fatalf("after %d writes: the pass never met the failure (stdout %s)", after, out)
+		}
+		if code != errs.ExitVaultUnavailable {
+			t.Fatalf("after %d writes: exit %d, want 6 (stderr %s)", after, code, errOut)
+		}
+		var rep struct {
+			Results []struct{ CertificateArn, Outcome, Reason string }
+		}
+		if out.Len() == 0 {
+			continue // the store failed before any certificate was reached
+		}
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("after %d writes: stdout %q: %v", after, out, err)
+		}
+		renewed, notDone := 0, 0
+		for _, r := range rep.Results {
+			switch {
+			case r.Outcome == "RENEWED":
+				renewed++
+			case r.Outcome == "FAILED" && strings.HasPrefix(r.Reason, "not done"):
+				notDone++
+			}
+		}
+		if renewed+notDone != len(rep.Results) || len(rep.Results) != 3 {
+			t.Fatalf("after %d writes: results %+v, want the 3 certificates, each renewed or not done", after, rep.Results)
+		}
+		if renewed > 0 && notDone > 0 {
+			return // a pass stopped half way told both
+		}
+	}
+	t.Fatal("no pass stopped between two renewals")
 }

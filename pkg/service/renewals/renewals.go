@@ -85,6 +85,10 @@ func Scheduler(host string) audit.Actor {
 	return audit.Actor{Type: audit.ActorScheduler, ID: "renew --due", Host: host}
 }
 
+// ReasonAborted is the reason given with FAILED for the certificates a
+// due pass did not reach because an error (the store unavailable) ended it.
+const ReasonAborted = "not done: the pass stopped on an error"
+
 // Result is one certificate's outcome.
 type Result struct {
 	CertificateArn string `json:"CertificateArn"`
@@ -98,6 +102,11 @@ type Result struct {
 	// Deployed reports that this run installed the certificate to a
 	// deploy target, or tried to.
 	Deployed bool `json:"-"`
+	// Waiting reports that the outcome is a state the certificate was in
+	// before this run (still waiting for validation or approval), not
+	// something the run did: renew --due -q leaves it out, so that cron
+	// does not mail it every pass.
+	Waiting bool `json:"-"`
 	// Targets are the certificate's deploy targets that this run
 	// installed, tried to install, or left for their hosts (omitted when
 	// there are none).
@@ -219,6 +228,16 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				Outcome: renewal.Failed, Reason: service.ReasonNotDone})
 		}
 	}
+	// abort reports, with err, what the pass did before err stopped it
+	// at certs[i] (the store became unavailable: whatever was committed
+	// stays so, and the user sees it) and the rest as not done.
+	abort := func(i int, err error) (*Report, error) {
+		for _, c := range certs[i:] {
+			rep.Results = append(rep.Results, Result{CertificateArn: s.core.Names.CertificateARN(c.ID), DomainName: c.DomainName,
+				Outcome: renewal.Failed, Reason: ReasonAborted})
+		}
+		return rep, err
+	}
 	for i, snap := range certs {
 		if service.Stopped(ctx) {
 			stop(i)
@@ -230,7 +249,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return abort(i, err)
 		}
 		now := s.core.Now()
 		res := Result{CertificateArn: s.core.Names.CertificateARN(c.ID), DomainName: c.DomainName}
@@ -256,15 +275,17 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				stop(i)
 				break
 			} else if err != nil {
-				return nil, err
+				return abort(i, err)
 			}
 		}
-		if res.Outcome, res.Reason = classify(policy, c, now); res.Outcome == "" {
+		if res.Outcome, res.Reason = classify(policy, c, now); res.Outcome == renewal.PendingValidation {
+			res.Waiting = true
+		} else if res.Outcome == "" {
 			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil && service.Stopped(ctx) {
 				stop(i)
 				break
 			} else if err != nil {
-				return nil, err
+				return abort(i, err)
 			}
 		}
 		rep.Results = append(rep.Results, res)
@@ -433,6 +454,7 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 		res.DomainName = c.DomainName
 		if a.due {
 			if res.Outcome, res.Reason = classify(a.policy, c, now); res.Outcome != "" {
+				res.Waiting = res.Outcome == renewal.PendingValidation
 				return service.ErrUnchanged
 			}
 		} else if ok, why := renewal.Eligible(c, now); !ok {
@@ -447,6 +469,7 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 				return err
 			}
 			if after == before && len(msgs) == 0 && len(op.Events.Pending) == 0 {
+				res.Waiting = res.Outcome == renewal.PendingValidation
 				return service.ErrUnchanged
 			}
 			return nil
