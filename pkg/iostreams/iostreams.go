@@ -44,15 +44,31 @@ func System() *IOStreams {
 		s.stdoutTTY = term.IsTerminal(int(os.Stdout.Fd()))
 		s.stderrTTY = term.IsTerminal(int(os.Stderr.Fd()))
 		if s.stdoutTTY {
-			if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
-				s.width = w
+			w, _, err := term.GetSize(int(os.Stdout.Fd()))
+			if err != nil {
+				w = 0
 			}
+			s.width = terminalWidth(w, os.Getenv("COLUMNS"))
 		}
 	}
 	s.color = colorWanted(s.stdoutTTY, os.Getenv)
 	fd := int(os.Stdin.Fd())
 	s.ReadPassword = func() ([]byte, error) { return term.ReadPassword(fd) }
 	return s
+}
+
+// terminalWidth is the width of a terminal the system says is size
+// columns wide: that, or when it does not know (0: a pseudo-terminal
+// nobody sized, as script(1) makes), COLUMNS as the shell exports it, or
+// 80.
+func terminalWidth(size int, columns string) int {
+	if size > 0 {
+		return size
+	}
+	if w, err := strconv.Atoi(columns); err == nil && w > 1 {
+		return w
+	}
+	return 80
 }
 
 // colorWanted applies NO_COLOR, CLICOLOR=0, CLICOLOR_FORCE and TERM=dumb:

@@ -28,3 +28,25 @@ func TestColorWanted(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalWidth: the terminal's own size wins; a terminal of unknown
+// size (0, as script(1)'s pseudo-terminal reports) takes COLUMNS when it
+// is a width, else 80 (tester: COLUMNS=200 was ignored under script).
+func TestTerminalWidth(t *testing.T) {
+	for _, tc := range []struct {
+		size    int
+		columns string
+		want    int
+	}{
+		{120, "200", 120},
+		{0, "200", 200},
+		{0, "", 80},
+		{0, "wide", 80},
+		{0, "1", 80},
+		{0, "-5", 80},
+	} {
+		if got := terminalWidth(tc.size, tc.columns); got != tc.want {
+			t.Errorf("terminalWidth(%d, %q) = %d, want %d", tc.size, tc.columns, got, tc.want)
+		}
+	}
+}

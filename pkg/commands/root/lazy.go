@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/commands/accountconfig"
@@ -116,6 +117,11 @@ func (e command) stub() *cobra.Command {
 // What needs the whole tree — help topics, shell completion (__complete),
 // an unknown command (for its message) — gets it.
 func NewCmdRootFor(f *cmdutil.Factory, args []string) *cobra.Command {
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		cmd := NewCmdRoot(f)
+		plainUsages(cmd)
+		return cmd
+	}
 	stubs := make(map[string]bool, len(commands))
 	for _, e := range commands {
 		stubs[e.name] = true
@@ -169,4 +175,16 @@ func hasPositional(root *cobra.Command, args []string) bool {
 		}
 	}
 	return false
+}
+
+// plainUsages drops the backquotes that name a flag's value in its usage
+// (`file`, for --help's "--config file"), throughout cmd's tree: shell
+// completion shows a flag's usage as its description, as it is.
+func plainUsages(cmd *cobra.Command) {
+	plain := func(fl *pflag.Flag) { _, fl.Usage = pflag.UnquoteUsage(fl) }
+	cmd.LocalFlags().VisitAll(plain)
+	cmd.PersistentFlags().VisitAll(plain)
+	for _, c := range cmd.Commands() {
+		plainUsages(c)
+	}
 }
