@@ -107,7 +107,7 @@ func runCaAuditReport(ctx context.Context, o *AuditReportOptions) error {
 	if err := cmdutil.WriteOutputFile(o.OutFile, b.Bytes(), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Wrote the audit report of %d certificates to %s\n", len(entries), o.OutFile)
+	fmt.Fprintf(o.IO.ErrOut, "Wrote the audit report of %s to %s\n", output.Count(len(entries), "certificate"), o.OutFile)
 	return nil
 }
 

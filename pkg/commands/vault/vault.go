@@ -124,8 +124,8 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.IO.ErrOut, "backup of %d certificates written to stdout (%d bytes, master key %s)\n",
-			res.Certificates, res.Size, res.MasterKey)
+		fmt.Fprintf(o.IO.ErrOut, "backup of %s written to stdout (%d bytes, master key %s)\n",
+			output.Count(int(res.Certificates), "certificate"), res.Size, res.MasterKey)
 		return nil
 	}
 	if res, err = svc.Backup(ctx, cmdutil.FileArgName(o.OutFile)); err != nil {
