@@ -89,6 +89,11 @@ func FlagError(cmd *cobra.Command, err error) error {
 			msg += ": did you mean --" + strings.Join(sugg, " or --") + "?"
 		}
 	}
+	// pflag's message for a bad boolean quotes strconv's: say what is
+	// accepted instead.
+	if head, _, ok := strings.Cut(msg, ": strconv.ParseBool: "); ok {
+		msg = head + ": want true or false (or the flag alone, for true)"
+	}
 	var ce *errs.Error
 	if errors.As(err, &ce) {
 		return err
