@@ -308,6 +308,10 @@ func (s *Server) issuingCA(tx localstore.Tx, ep *acmestate.Endpoint, pub crypto.
 	if err != nil {
 		return nil, "", err
 	}
+	// An endpoint given a public-style CA by a release before the rule.
+	if err := authority.CheckPrivateIssuer(tx, r); err != nil {
+		return nil, "", err
+	}
 	if err := s.core.Authority.CheckCanIssue(r); err != nil {
 		return nil, "", err
 	}

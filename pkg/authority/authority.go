@@ -139,6 +139,10 @@ type Record struct {
 	// certificate of the CA's key — its own, or one before a renewal
 	// with the same key (see Revoke): the CA signs nothing more.
 	KeyRevoked string `json:"keyRevoked,omitempty"`
+	// PublicHierarchy marks a CA of the built-in public-style hierarchy
+	// for good: a restore may take its BuiltIn role away (another CA has
+	// it by then), never this.
+	PublicHierarchy bool `json:"publicHierarchy,omitempty"`
 }
 
 // Service runs CA operations inside the caller's transactions.
@@ -445,7 +449,7 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 // hierarchy (its root and issuing CAs), which signs the domain-validated
 // (ISSUED) certificates.
 func (r *Record) PublicStyle() bool {
-	return publicStyleRole(r.BuiltIn)
+	return publicStyleRole(r.BuiltIn) || r.PublicHierarchy
 }
 
 // publicStyleRole reports whether the built-in role is one of the
@@ -454,13 +458,38 @@ func publicStyleRole(role string) bool {
 	return strings.HasPrefix(role, "public-")
 }
 
+// maxChainDepth bounds a walk up a CA's parents: longer than any chain
+// the vault makes, so that a loop in damaged records ends.
+const maxChainDepth = 16
+
 // CheckPrivateIssuer refuses (exit 5) a CA of the public-style hierarchy
-// as the signer of what no domain validation stands behind: a PRIVATE
-// certificate, a ca issue, a subordinate CA, an ACME endpoint's CA (an
-// endpoint without one issues from that hierarchy under its own rules).
-// As AWS keeps Amazon's public CAs out of Private CA: the names a
-// certificate of the public-style root holds were validated.
-func CheckPrivateIssuer(r *Record) error {
+// — or under it: a subordinate an earlier release let ca create --parent
+// make there — as the signer of what no domain validation stands behind:
+// a PRIVATE certificate, its renewal, a ca issue, a subordinate CA, an
+// ACME endpoint's CA (an endpoint without one issues from that hierarchy
+// under its own rules). As AWS keeps Amazon's public CAs out of Private
+// CA: the names a certificate of the public-style root holds were
+// validated.
+func CheckPrivateIssuer(tx localstore.Tx, r *Record) error {
+	if r.BuiltIn == BuiltInDefault || r.BuiltIn == BuiltInDefaultRoot {
+		return nil // the default private hierarchy, the usual signer: no walk
+	}
+	for a, depth := r, 0; a != nil && depth < maxChainDepth; depth++ {
+		if a.PublicStyle() {
+			r = a
+			break
+		}
+		if a.ParentID == "" {
+			return nil
+		}
+		parent, err := Get(tx, a.ParentID)
+		if IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		a = parent
+	}
 	if !r.PublicStyle() {
 		return nil
 	}
@@ -615,6 +644,7 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		LastStateChangeAt: now,
 		Tags:              req.Tags,
 		BuiltIn:           req.BuiltIn,
+		PublicHierarchy:   publicStyleRole(req.BuiltIn),
 		UsageMode:         req.UsageMode,
 		NameConstraints:   req.NameConstraints,
 		Revocation:        req.Revocation,
@@ -665,7 +695,7 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		}
 		// The public-style hierarchy's own issuing CAs aside.
 		if !publicStyleRole(req.BuiltIn) {
-			if err := CheckPrivateIssuer(parent); err != nil {
+			if err := CheckPrivateIssuer(tx, parent); err != nil {
 				return nil, err
 			}
 		}
@@ -829,6 +859,12 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	// lookup for it.
 	if r.KeyRevoked != "" {
 		return nil, invalidState("the key of certificate authority %s was revoked for compromise (%s): it signs nothing more", r.ID, r.KeyRevoked)
+	}
+	// The key itself noted compromised, where the mark above is missing:
+	// a release before the mark rewrote the record (still running beside
+	// this one during an upgrade), or revoked without it.
+	if err := inventory.CheckKeyNotCompromised(tx, caCert.PublicKey, "the key of certificate authority "+r.ID, inventory.ReasonKeyCompromised); err != nil {
+		return nil, err
 	}
 	part := -1
 	if r.partitioned() {

@@ -180,7 +180,7 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 			return nil, errs.Invalidf("%v", casign.WithFile(err, p.CSRFile))
 		}
 	}
-	if err := CheckPrivateIssuer(r); err != nil {
+	if err := CheckPrivateIssuer(tx, r); err != nil {
 		return nil, err
 	}
 	if err := s.CheckCanIssue(r); err != nil {

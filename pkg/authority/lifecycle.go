@@ -104,6 +104,8 @@ func (s *Service) Restore(tx localstore.Tx, r *Record) error {
 			return err
 		}
 		if other := m[r.BuiltIn]; other != nil && other.ID != r.ID {
+			// A public-style CA stays one (CheckPrivateIssuer).
+			r.PublicHierarchy = r.PublicHierarchy || publicStyleRole(r.BuiltIn)
 			r.BuiltIn = ""
 		}
 	}
@@ -149,9 +151,6 @@ func (s *Service) CSR(tx localstore.Tx, r *Record) (string, error) {
 	return "", invalidState("certificate authority %s is %s: it has no CSR (a CSR is for a PENDING_CERTIFICATE CA, or an ACTIVE or DISABLED one to renew)", r.ID, r.Status)
 }
 
-// ImportCertificate installs the CA certificate certPEM, with its issuers'
-// chain chainPEM (issuer first; the certificates after the first in certPEM
-// when chainPEM is empty), in r (AWS Private CA's
 // CertificateImport is what ImportCertificate installs: the CA's signed
 // certificate (PEM; its issuers may follow it, issuer first) and an
 // optional separate chain, with the names of the files they were read
@@ -173,6 +172,9 @@ func fileOr(file, what string) string {
 	return file + ": "
 }
 
+// ImportCertificate installs the CA certificate in.Certificate, with its
+// issuers' chain in.Chain (issuer first; the certificates after the first
+// in in.Certificate when in.Chain is empty), in r (AWS Private CA's
 // ImportCertificateAuthorityCertificate).
 //
 // A PENDING_CERTIFICATE CA is activated with the certificate signed for its

@@ -122,6 +122,11 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 		if caRec, err = authority.Get(tx, c.CertificateAuthorityID); err != nil {
 			return err
 		}
+		// Issued from the public-style hierarchy by a release before
+		// the rule: not renewed from it.
+		if err := authority.CheckPrivateIssuer(tx, caRec); err != nil {
+			return err
+		}
 	default:
 		if caRec, err = r.Authority.EnsurePublic(tx, key.Public()); err != nil {
 			return err

@@ -100,8 +100,7 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 			return runCaIssue(cmd.Context(), opts)
 		},
 	}
-	caArg(f, cmd, &opts.CA, cmdutil.CAPrivateIssuer)
-	// Only an ACTIVE CA issues.
+	caArg(f, cmd, &opts.CA, cmdutil.CAPrivateIssuer) // an ACTIVE private CA issues
 	fl := cmd.Flags()
 	fl.StringVar(&opts.CSRFile, "csr", "", "certificate signing request (PEM or DER `file`)")
 	_ = cmd.MarkFlagFilename("csr")

@@ -131,7 +131,6 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	return cmd
 }
 
-// caLabel describes a CA for completion, offering only ACTIVE ones: no
 // Input checks the flag values and returns the service request they make
 // and, with --wait, how long to wait. Errors are usage errors (exit 2); the
 // names are checked by the service (exit 4).

@@ -282,7 +282,7 @@ func (s *Service) issuePrivate(op *service.Op, in RequestInput, id string, names
 		return "", err
 	}
 	op.Resource(s.core.Names.CAARN(caRec.ID))
-	if err := authority.CheckPrivateIssuer(caRec); err != nil {
+	if err := authority.CheckPrivateIssuer(op.Tx, caRec); err != nil {
 		return caRec.ID, err
 	}
 	issued, err := s.core.Authority.IssueLeaf(op.Tx, caRec, authority.LeafParams{

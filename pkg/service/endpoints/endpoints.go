@@ -170,7 +170,7 @@ func (s *Service) issuingCA(op *service.Op, ref string) (*authority.Record, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := authority.CheckPrivateIssuer(r); err != nil {
+	if err := authority.CheckPrivateIssuer(op.Tx, r); err != nil {
 		return nil, err
 	}
 	if err := s.core.Authority.CheckCanIssue(r); err != nil {
