@@ -83,3 +83,82 @@ func TestBackfillCompromised(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicStyleSurvivesRestore: a public-style root that an earlier
+// release wrote (no PublicHierarchy mark), deleted, its role given to a new
+// root, then restored, comes back without its role but still public-style
+// — CheckPrivateIssuer refuses it, and a CA under it (tester: it signed a
+// PRIVATE www.google.com); a private root passes.
+func TestPublicStyleSurvivesRestore(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	var old *Record
+	mustUpdate(t, s, func(tx localstore.Tx) (err error) {
+		if old, err = s.EnsurePublicRoot(tx); err != nil {
+			return err
+		}
+		old.PublicHierarchy = false // as an earlier release wrote it
+		if err := Put(tx, old); err != nil {
+			return err
+		}
+		if err := s.UpdateStatus(tx, old, StatusDisabled); err != nil {
+			return err
+		}
+		return s.Delete(tx, old, 7)
+	})
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		_, err := s.EnsurePublicRoot(tx) // a new root takes the role
+		return err
+	})
+	mustUpdate(t, s, func(tx localstore.Tx) error { return s.Restore(tx, reload(t, s, old.ID)) })
+	restored := reload(t, s, old.ID)
+	if restored.BuiltIn != "" || !restored.PublicStyle() {
+		t.Fatalf("restored root: BuiltIn %q, PublicStyle %v; want no role, still public-style", restored.BuiltIn, restored.PublicStyle())
+	}
+	private := createRoot(t, s, "Private Root", 10*365*24*time.Hour)
+	if err := s.Vault.Store.View(context.Background(), func(tx localstore.Tx) error {
+		if err := CheckPrivateIssuer(tx, restored); errs.ExitCodeOf(err) != errs.ExitRefused {
+			t.Errorf("the restored public-style root as a private CA: %v", err)
+		}
+		// A subordinate an earlier release let ca create --parent make
+		// under it.
+		under := *private
+		under.ID, under.ParentID, under.Type = "under-public", restored.ID, TypeSubordinate
+		if err := CheckPrivateIssuer(tx, &under); errs.ExitCodeOf(err) != errs.ExitRefused {
+			t.Errorf("a CA under the public-style root as a private CA: %v", err)
+		}
+		return CheckPrivateIssuer(tx, private)
+	}); err != nil {
+		t.Fatalf("a private root: %v", err)
+	}
+}
+
+// TestBackfillCompromisedWithoutDER: a CA whose own certificate's serial
+// an older vault recorded without the certificate, revoked for
+// cACompromise, is marked by its serial and issuer.
+func TestBackfillCompromisedWithoutDER(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Old Root", 10*365*24*time.Hour)
+	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, ParentID: root.ID, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Old Sub"}, Validity: 365 * 24 * time.Hour})
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		// As an older vault has it: the serial alone, then revoked.
+		old := reload(t, s, sub.ID)
+		old.Serial = "0a:0b:0c"
+		if err := Put(tx, old); err != nil {
+			return err
+		}
+		if err := tx.ReserveSerial(root.ID, old.Serial, "", clk.now); err != nil {
+			return err
+		}
+		if err := tx.RevokeSerial(root.ID, old.Serial, clk.now, 2); err != nil {
+			return err
+		}
+		_, err := BackfillCompromised(tx)
+		return err
+	})
+	if got := reload(t, s, sub.ID); !strings.Contains(got.KeyRevoked, "CA_COMPROMISE") {
+		t.Fatalf("KeyRevoked = %q, want the CA_COMPROMISE revocation of its serial", got.KeyRevoked)
+	}
+}

@@ -80,7 +80,10 @@ func markKeyRevoked(tx localstore.Tx, all []*Record, revoked *x509.Certificate, 
 // key of every certificate revoked for keyCompromise or cACompromise is
 // noted compromised and the CAs that hold it are marked, as Revoke does
 // now, so that an upgraded vault signs for or with none of them again.
-// It returns how many revocations it applied.
+// It returns how many revocations it applied. Stricter than Revoke in one
+// case: a keyCompromise revocation an ACME account (not the certificate's
+// key) asked for, which Revoke leaves the key usable after, cannot be told
+// from the others here, and blocks the key too.
 func BackfillCompromised(tx localstore.Tx) (int, error) {
 	all, err := List(tx)
 	if err != nil {
@@ -98,6 +101,14 @@ func BackfillCompromised(tx localstore.Tx) (int, error) {
 				return n, err
 			}
 			if cert == nil {
+				// A serial recorded without its certificate (a vault
+				// from before serials kept it): a CA's own certificate
+				// is still known by its serial and issuer.
+				if s.Reason == 1 || s.Reason == 2 {
+					if err := markBySerial(tx, all, issuer.ID, s); err != nil {
+						return n, err
+					}
+				}
 				continue
 			}
 			n++
@@ -719,4 +730,19 @@ func (k *tokenSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts
 		return nil, err
 	}
 	return key.Sign(rand, digest, opts)
+}
+
+// markBySerial marks (KeyRevoked) the CA of all whose own certificate is
+// serial s of issuerID, revoked for compromise.
+func markBySerial(tx localstore.Tx, all []*Record, issuerID string, s localstore.Serial) error {
+	for _, r := range all {
+		if r.KeyRevoked != "" || r.ParentID != issuerID || r.Serial != s.Serial {
+			continue
+		}
+		r.KeyRevoked = fmt.Sprintf("serial %s of CA %s, %s, %s", s.Serial, issuerID, casign.ReasonName(s.Reason), timeutil.RFC3339(s.RevokedAt))
+		if err := Put(tx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

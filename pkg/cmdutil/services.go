@@ -59,10 +59,12 @@ func (f *Factory) Core(ctx context.Context) (*service.Core, error) {
 		Actor:     actor,
 	}
 	// A vault an earlier release wrote gets this release's rules before
-	// anything is done with it. A vault this process cannot write (a
-	// read-only one) is upgraded by the next command that can: what it
-	// reads is the same.
-	_ = f.core.Upgrade(ctx)
+	// anything is done with it (a read-only one by the next command that
+	// can write it: what this one reads is the same).
+	if err := f.core.Upgrade(ctx); err != nil {
+		f.core = nil
+		return nil, err
+	}
 	return f.core, nil
 }
 

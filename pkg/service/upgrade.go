@@ -13,7 +13,8 @@ import (
 // earlier release wrote (localstore.MetaUpgradeCompromisedKeys, see
 // authority.BackfillCompromised). A vault with nothing pending costs one
 // read. It is the first thing a process does with the vault, before any
-// change of its own, so that no change is made under the old rules.
+// change of its own, so that no change is made under the old rules: an
+// error (but a read-only vault's) fails the command.
 func (c *Core) Upgrade(ctx context.Context) error {
 	pending := false
 	if err := c.Vault.Store.View(ctx, func(tx localstore.Tx) error {
@@ -26,7 +27,7 @@ func (c *Core) Upgrade(ctx context.Context) error {
 	}); err != nil || !pending {
 		return MapError(err)
 	}
-	return MapError(c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+	err := c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
 		if _, err := tx.GetMeta(localstore.MetaUpgradeCompromisedKeys); errors.Is(err, localstore.ErrNotFound) {
 			return nil // another process applied it meanwhile
 		} else if err != nil {
@@ -40,5 +41,11 @@ func (c *Core) Upgrade(ctx context.Context) error {
 			return errors.New("upgrade: the store cannot delete its upgrade mark")
 		}
 		return d.DeleteMeta(localstore.MetaUpgradeCompromisedKeys)
-	}))
+	})
+	if errors.Is(err, localstore.ErrReadOnly) {
+		// A vault this process cannot write changes under no rule: the
+		// next command that can write upgrades it.
+		return nil
+	}
+	return MapError(err)
 }

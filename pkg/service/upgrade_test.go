@@ -3,12 +3,14 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
@@ -95,4 +97,36 @@ func TestUpgradeAppliesCompromiseRule(t *testing.T) {
 			}
 		})
 	}
+}
+
+// updateFails is a store whose write transactions fail with err.
+type updateFails struct {
+	localstore.Store
+	err error
+}
+
+func (s updateFails) Update(context.Context, func(localstore.Tx) error) error { return s.err }
+
+// TestUpgradeFailure: a pending upgrade that cannot be applied fails the
+// command (exit 6 for a store error), so that nothing is signed under the
+// old rules — but on a read-only vault, which changes nothing, the
+// command goes on.
+func TestUpgradeFailure(t *testing.T) {
+	ctx := context.Background()
+	c := newCore(t, localstore.Options{})
+	if err := c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		return tx.PutMeta(localstore.MetaUpgradeCompromisedKeys, []byte{1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	real := c.Vault.Store
+	c.Vault.Store = updateFails{real, localstore.ErrConnectionLost}
+	if err := c.Upgrade(ctx); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable {
+		t.Fatalf("a failed upgrade: %v, want exit 6", err)
+	}
+	c.Vault.Store = updateFails{real, fmt.Errorf("%w: test", localstore.ErrReadOnly)}
+	if err := c.Upgrade(ctx); err != nil {
+		t.Fatalf("on a read-only vault: %v, want nil", err)
+	}
+	c.Vault.Store = real
 }
