@@ -81,7 +81,7 @@ func sqliteFileError(err error, path, what string) error {
 // text), never the password.
 func StoreHint(err error) string {
 	if errors.Is(err, ErrConnectionLost) {
-		return "the PostgreSQL server stopped, or did not answer within a minute: run the command again once it is back (a change is either committed whole or not at all)"
+		return "the PostgreSQL server stopped, or did not answer within two minutes: once it is back, check what the command was changing (list, describe) before running it again — a change is committed whole or not at all, and one under way when the connection broke may have been"
 	}
 	var pge *pgconn.PgError
 	if errors.As(err, &pge) {
@@ -93,7 +93,7 @@ func StoreHint(err error) string {
 		case "3D000": // invalid_catalog_name
 			return "the database of the store URL does not exist: create it (createdb -O USER NAME) or fix the URL (--store or CERTCTL_STORE)"
 		case "57P01", "57P02": // admin_shutdown, crash_shutdown: the server stopped, or ended this session
-			return "the PostgreSQL server stopped or ended the connection: run the command again once it is back (a change is either committed whole or not at all)"
+			return "the PostgreSQL server stopped or ended the connection: once it is back, check what the command was changing (list, describe) before running it again"
 		case "57P03": // cannot_connect_now
 			return "the PostgreSQL server is starting up or shutting down: run the command again shortly"
 		case "53300": // too_many_connections

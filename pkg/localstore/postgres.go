@@ -62,7 +62,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		// pgx redacts the password of the URL it quotes.
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedStore, err)
 	}
-	boundWaits(cfg)
+	boundWaits(cfg, url)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -70,6 +70,9 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	p := &Postgres{pool: pool, maxAttempts: PostgresMaxAttempts}
 	if err := whileBusy(ctx, func() error { return p.migrate(ctx) }); err != nil {
 		pool.Close()
+		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+			return nil, connectionLost(err)
+		}
 		return nil, err
 	}
 	return p, nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,9 +24,11 @@ var (
 	// authentication) when the store URL sets no connect_timeout.
 	PostgresConnectTimeout = 10 * time.Second
 	// PostgresAnswerTimeout bounds each wait for the server's next bytes
-	// once a connection is up: no statement of certctl's keeps the server
-	// silent that long (a wait for a lock ends at lock_timeout, 30 s).
-	PostgresAnswerTimeout = 60 * time.Second
+	// once a connection is up. Generous: a statement may wait that long
+	// for a lock other hosts hold (the write lock's wait ends at 30 s,
+	// the audit log's and a migration's advisory locks have no timeout),
+	// or build an index of a large store's migration.
+	PostgresAnswerTimeout = 2 * time.Minute
 )
 
 const (
@@ -37,15 +41,17 @@ const (
 
 // ErrConnectionLost is the error of a transaction whose connection to the
 // PostgreSQL server broke (the server stopped or did not answer within
-// PostgresAnswerTimeout): the store is unavailable, and nothing of the
-// transaction was committed unless its commit had been acknowledged.
+// PostgresAnswerTimeout): the store is unavailable. Whether a commit under
+// way was applied is unknown — the server may have applied it without the
+// answer arriving.
 var ErrConnectionLost = errors.New("the connection to the PostgreSQL server was lost")
 
-// boundWaits sets cfg's connect timeout (unless the URL set one) and makes
-// every connection fail a read the server leaves unanswered for
+// boundWaits sets cfg's connect timeout (unless the store URL or
+// PGCONNECT_TIMEOUT set one: 0 is libpq's "no limit") and makes every
+// connection fail a read the server leaves unanswered for
 // PostgresAnswerTimeout.
-func boundWaits(cfg *pgxpool.Config) {
-	if cfg.ConnConfig.ConnectTimeout == 0 {
+func boundWaits(cfg *pgxpool.Config, url string) {
+	if cfg.ConnConfig.ConnectTimeout == 0 && !strings.Contains(url, "connect_timeout=") && os.Getenv("PGCONNECT_TIMEOUT") == "" {
 		cfg.ConnConfig.ConnectTimeout = PostgresConnectTimeout
 	}
 	dial := cfg.ConnConfig.DialFunc

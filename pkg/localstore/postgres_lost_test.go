@@ -2,8 +2,12 @@ package localstore_test
 
 import (
 	"errors"
+	"io"
+	"net"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,5 +81,60 @@ func TestPostgresConnectionLost(t *testing.T) {
 	}
 	if !localstore.IsStorageError(err) || localstore.StoreHint(err) == "" {
 		t.Fatalf("error %v: storage error %v, hint %q", err, localstore.IsStorageError(err), localstore.StoreHint(err))
+	}
+}
+
+// TestPostgresConnectionCut: a transaction whose connection is cut with no
+// word from the server (the network gone, the server's host down: pgx
+// sees an end of file, then "conn closed") fails with ErrConnectionLost.
+func TestPostgresConnectionCut(t *testing.T) {
+	postgresURL(t)
+	u, err := url.Parse(freshSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	server := u.Host
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", server)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, s)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(s, c) }()
+			go func() { _, _ = io.Copy(c, s) }()
+		}
+	}()
+	cut := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	u.Host = ln.Addr().String()
+	st := openPostgresAt(t, u.String())
+	ctx := pgCtx(t)
+	err = st.Update(ctx, func(tx localstore.Tx) error {
+		cut()
+		_, err := tx.GetMeta("anything")
+		return err
+	})
+	if !errors.Is(err, localstore.ErrConnectionLost) || !localstore.IsStorageError(err) || localstore.StoreHint(err) == "" {
+		t.Fatalf("a transaction whose connection was cut: %v", err)
 	}
 }

@@ -203,8 +203,6 @@ func TestPostgresMigratesSchema9(t *testing.T) {
 	}
 }
 
-// withoutEpoch returns the meta rows less the revocation epoch of issuer,
-// which must be among them: a token of 16 bytes.
 // withoutUpgradeMark returns the meta rows but the mark of the compromise
 // rule's upgrade (SQLite migration 14, PostgreSQL 12), failing the test
 // when it is not there.
@@ -226,6 +224,8 @@ func withoutUpgradeMark(t *testing.T, meta [][]any) [][]any {
 	return out
 }
 
+// withoutEpoch returns the meta rows less the revocation epoch of issuer,
+// which must be among them: a token of 16 bytes.
 func withoutEpoch(t *testing.T, meta [][]any, issuer string) [][]any {
 	t.Helper()
 	var out [][]any
