@@ -199,12 +199,28 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 			// Stopped by an error (the store unavailable): what the pass
 			// did before it is told, then the error.
 			out := Output{Results: rep.Results}
-			if o.Quiet {
-				out.Results = noteworthy(rep.Results)
+			if o.Quiet { // what happened, not the hundreds not reached
+				out.Results = nil
+				for _, r := range noteworthy(rep.Results) {
+					if r.Reason != renewals.ReasonAborted {
+						out.Results = append(out.Results, r)
+					}
+				}
 			}
 			if len(out.Results) > 0 {
 				_ = p.Print(out, view(out))
 			}
+			cmdutil.PrintNotices(o.IO, rep.Notices...)
+			renewed, notDone := 0, 0
+			for _, r := range rep.Results {
+				switch {
+				case r.Outcome == renewal.Renewed:
+					renewed++
+				case r.Reason == renewals.ReasonAborted:
+					notDone++
+				}
+			}
+			fmt.Fprintf(o.IO.ErrOut, "the pass stopped on an error: %d renewed before it (the next pass installs what this one did not), %d not done\n", renewed, notDone)
 			return err
 		}
 	default:

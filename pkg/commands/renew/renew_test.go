@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -842,6 +843,9 @@ func TestDueReportsWhatItDidBeforeTheStoreFailed(t *testing.T) {
 			t.Fatalf("after %d writes: results %+v, want the 3 certificates, each renewed or not done", after, rep.Results)
 		}
 		if renewed > 0 && notDone > 0 {
+			if want := fmt.Sprintf("the pass stopped on an error: %d renewed before it", renewed); !strings.Contains(errOut.String(), want) {
+				t.Fatalf("after %d writes: stderr %q lacks %q", after, errOut, want)
+			}
 			return // a pass stopped half way told both
 		}
 	}

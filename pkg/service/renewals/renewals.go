@@ -292,7 +292,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 	}
 	if !o.DryRun {
 		if err := s.redeployUnlessStopped(ctx, rep, true); err != nil {
-			return nil, err
+			return rep, err // the renewals done are reported with the error
 		}
 		if !rep.Interrupted {
 			// The renewals done stay reported when the purge fails: it
