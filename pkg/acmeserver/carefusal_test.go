@@ -183,6 +183,22 @@ func TestCARefusals(t *testing.T) {
 		t.Errorf("a disabled CA's order finalized three times counts %d failed issuances, want 1", n)
 	}
 
+	// The public-style root, which an earlier release let an endpoint
+	// name: it signs only domain-validated certificates.
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
+		r, err := f.svc.EnsurePublicRoot(tx)
+		if err != nil {
+			return err
+		}
+		return f.useCA(tx, r.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, o = f.rawOrder(key, kid, "pub.lab.test")
+	resp, body = f.signed(o.Finalize, key, kid, f.finalizeBody("pub.lab.test"), nil)
+	f.wantRefusal("finalize from the public-style root", resp, body, errServerInternal, http.StatusForbidden,
+		"signs only domain-validated certificates", "FinalizeOrder", authority.ReasonInvalidState)
+
 	// A CA whose record is gone from the store (certctl never removes
 	// one; someone with database access can): newOrder leaves it to
 	// finalize, which says so (final review: authority.Get's not-found

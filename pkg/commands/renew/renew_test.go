@@ -851,3 +851,46 @@ func TestDueReportsWhatItDidBeforeTheStoreFailed(t *testing.T) {
 	}
 	t.Fatal("no pass stopped between two renewals")
 }
+
+// TestPrivateFromPublicStyleNotRenewed: a PRIVATE certificate that an
+// earlier release issued from the public-style hierarchy (tester: it let
+// --certificate-authority-arn name it) is not renewed from it: renew ARN
+// is refused (exit 5) and nothing is issued.
+func TestPrivateFromPublicStyleNotRenewed(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("legacy.internal")
+	e.Export(arn)
+	e.MustRun("ca", "trust-bundle") // makes the public-style hierarchy
+	v := e.OpenVault()
+	if err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		all, err := authority.List(tx)
+		if err != nil {
+			return err
+		}
+		var public string
+		for _, r := range all {
+			if r.PublicStyle() {
+				public = r.ID
+			}
+		}
+		if public == "" {
+			t.Fatal("no public-style CA")
+		}
+		c, err := tx.GetCertificate(arn[strings.LastIndex(arn, "/")+1:])
+		if err != nil {
+			return err
+		}
+		c.CertificateAuthorityID = public // as an earlier release left it
+		return tx.PutCertificate(c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	before := len(e.Describe(arn).Versions)
+	if r := e.Run("renew", arn); r.Code != errs.ExitRefused || !strings.Contains(r.Stderr, "signs only domain-validated certificates") {
+		t.Fatalf("renew of a PRIVATE certificate of the public-style hierarchy: %v", r)
+	}
+	if after := len(e.Describe(arn).Versions); after != before {
+		t.Fatalf("versions %d → %d", before, after)
+	}
+}
