@@ -499,6 +499,9 @@ func CheckPrivateIssuer(tx localstore.Tx, r *Record) error {
 
 // CheckCanIssue refuses issuance from a CA that is not ACTIVE.
 func (s *Service) CheckCanIssue(r *Record) error {
+	if r.KeyRevoked != "" {
+		return invalidState("the key of certificate authority %s was revoked for compromise (%s): it signs nothing more", r.ID, r.KeyRevoked)
+	}
 	if st := r.EffectiveStatus(s.Now()); st != StatusActive {
 		e := invalidState("certificate authority %s is %s, not ACTIVE", r.ID, st)
 		switch st {

@@ -97,14 +97,12 @@ func TestPublicStyleSurvivesRestore(t *testing.T) {
 		if old, err = s.EnsurePublicRoot(tx); err != nil {
 			return err
 		}
-		old.PublicHierarchy = false // as an earlier release wrote it
-		if err := Put(tx, old); err != nil {
-			return err
-		}
-		if err := s.UpdateStatus(tx, old, StatusDisabled); err != nil {
-			return err
-		}
-		return s.Delete(tx, old, 7)
+		// As an earlier release wrote and deleted it (Delete refuses it
+		// now).
+		old.PublicHierarchy = false
+		old.PreviousStatus, old.Status = StatusDisabled, StatusDeleted
+		old.RestorableUntil = clk.now.Add(7 * 24 * time.Hour)
+		return Put(tx, old)
 	})
 	mustUpdate(t, s, func(tx localstore.Tx) error {
 		_, err := s.EnsurePublicRoot(tx) // a new root takes the role

@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"testing"
+	"time"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -207,9 +209,18 @@ func TestEnsurePublicMakesOnlyWhatTheKeyNeeds(t *testing.T) {
 		if err := setStatus(t, s, id, StatusDisabled); err != nil {
 			t.Fatal(err)
 		}
-		if err := deleteCA(t, s, id, 7); err != nil {
-			t.Fatal(err)
+		// ca delete refuses a public-style CA; an earlier release did not.
+		if err := deleteCA(t, s, id, 7); errs.ExitCodeOf(err) != errs.ExitRefused {
+			t.Fatalf("deleting a public-style CA: %v, want exit 5", err)
 		}
+		mustUpdate(t, s, func(tx localstore.Tx) error {
+			r, err := Get(tx, id)
+			if err != nil {
+				return err
+			}
+			r.PreviousStatus, r.Status, r.RestorableUntil = r.Status, StatusDeleted, s.Now().Add(7*24*time.Hour)
+			return Put(tx, r)
+		})
 	}
 	for name, svc := range map[string]*Service{"this service": s, "a new service": New(s.Vault, s.Now, "")} {
 		if got := ensure(svc, ecKey); got.ID != ec.ID {

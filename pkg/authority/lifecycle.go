@@ -42,6 +42,13 @@ func (s *Service) Delete(tx localstore.Tx, r *Record, days int) error {
 	if r.Status == StatusDeleted {
 		return invalidState("certificate authority %s is already deleted", r.ID)
 	}
+	if r.PublicStyle() {
+		// Deleted, it would be made again on the next domain-validated
+		// issuance: a second root that the trust bundles handed out
+		// before do not hold.
+		return invalidState("certificate authority %s (%s) is the built-in public-style hierarchy's, which is not deleted", r.ID, r.Subject.CommonName).
+			WithHint("disable it (certctl ca update %s --status DISABLED) to stop domain-validated issuance", r.ID)
+	}
 	if r.Status == StatusActive && r.EffectiveStatus(s.Now()) == StatusActive {
 		return invalidState("certificate authority %s is ACTIVE", r.ID).
 			WithHint("disable it first: certctl ca update %s --status DISABLED", r.ID)

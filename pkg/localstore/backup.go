@@ -153,8 +153,9 @@ func (v *Vault) writeBackup(ctx context.Context, path string, now time.Time) (*B
 	ok := false
 	defer func() {
 		if !ok {
-			os.Remove(name)
-			os.Remove(name + "-journal")
+			for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+				os.Remove(name + suffix)
+			}
 		}
 	}()
 	if err := tmp.Chmod(0o600); err != nil {

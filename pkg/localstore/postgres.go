@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"time"
 
@@ -70,7 +69,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	p := &Postgres{pool: pool, maxAttempts: PostgresMaxAttempts}
 	if err := whileBusy(ctx, func() error { return p.migrate(ctx) }); err != nil {
 		pool.Close()
-		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+		if brokenConn(ctx, err) {
 			return nil, connectionLost(err)
 		}
 		return nil, err
@@ -172,8 +171,13 @@ func (p *Postgres) run(ctx context.Context, first, retry pgx.TxOptions, fn func(
 // attempt runs fn once in a transaction.
 func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) error) error {
 	tx, err := p.pool.BeginTx(ctx, opts)
+	if brokenConn(ctx, err) {
+		// A pooled connection the server closed meanwhile (a backend
+		// ended, the server restarted): once more, on a new one.
+		tx, err = p.pool.BeginTx(ctx, opts)
+	}
 	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil { // PostgresAnswerTimeout
+		if brokenConn(ctx, err) {
 			return connectionLost(err)
 		}
 		return wrapPgErr(err)
@@ -215,6 +219,19 @@ func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) 
 		return wrapPgErr(err)
 	}
 	return nil
+}
+
+// brokenConn reports whether err, from beginning a transaction or a
+// statement outside one, is the connection's failure rather than the
+// server's answer or the end of ctx: not a PgError (the server said why)
+// and not a ConnectError (a storage error already, with its hint).
+func brokenConn(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	var ce *pgconn.ConnectError
+	return !errors.As(err, &pe) && !errors.As(err, &ce) && !errors.Is(err, ErrConflict)
 }
 
 // connectionLost is err, the failure of a transaction whose connection

@@ -137,4 +137,21 @@ func TestPostgresConnectionCut(t *testing.T) {
 	if !errors.Is(err, localstore.ErrConnectionLost) || !localstore.IsStorageError(err) || localstore.StoreHint(err) == "" {
 		t.Fatalf("a transaction whose connection was cut: %v", err)
 	}
+
+	// A pooled connection cut between transactions (a backend ended, the
+	// server restarted): the next transaction begins on a new one.
+	if err := st.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("a", []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	cut()
+	if err := st.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("b", []byte("1")) }); err != nil {
+		t.Fatalf("a transaction after its pooled connection was cut: %v", err)
+	}
+	// No server any more: a storage error (exit 6), not "conn closed".
+	ln.Close()
+	cut()
+	err = st.Update(ctx, func(tx localstore.Tx) error { return tx.PutMeta("c", []byte("1")) })
+	if err == nil || !localstore.IsStorageError(err) {
+		t.Fatalf("a transaction with the server gone: %v, want a storage error", err)
+	}
 }

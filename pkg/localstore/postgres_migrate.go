@@ -2,9 +2,11 @@ package localstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // pgMigrations are the schema versions of the PostgreSQL store, applied in
@@ -211,6 +213,10 @@ func (p *Postgres) migrate(ctx context.Context) error {
 		pgx.QueryExecModeSimpleProtocol).Scan(&current)
 	if err == nil && current == len(pgMigrations) {
 		return nil
+	}
+	var pe *pgconn.PgError
+	if err != nil && !errors.As(err, &pe) {
+		return err // no connection: the transaction below would wait for one again
 	}
 	// No table yet, a schema behind (or ahead: reported below), or an
 	// error the transaction reports better.
