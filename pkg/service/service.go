@@ -619,6 +619,10 @@ func KnownError(err error) (error, bool) {
 	case errors.As(err, &keyInUse):
 		return errs.Refusedf("%v", keyInUse).
 			WithHint("use another vault directory (--vault DIR) for this store, or move %s away first", keyInUse.Path), true
+	case errors.Is(err, localstore.ErrUnsupportedStore):
+		// The user's URL, not the store: invalid input (a store that
+		// cannot be reached is exit 6 below).
+		return errs.Invalidf("%v", err).WithHint("check the store URL (--store or CERTCTL_STORE)"), true
 	case localstore.IsStorageError(err):
 		e := &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
 		if h := localstore.StoreHint(err); h != "" {
