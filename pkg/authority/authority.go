@@ -197,6 +197,12 @@ type cachedSigner struct {
 	// certificate, then chain): every issuance stores it (Issued.ChainPEM).
 	issuedChainPEM []byte
 	key            crypto.Signer
+	// compromised is the refusal to sign with a key noted compromised
+	// (inventory.CheckKeyNotCompromised), looked up once when the signer
+	// is loaded rather than at every signature: it backs the record's
+	// KeyRevoked mark, which an older release still running during an
+	// upgrade may drop.
+	compromised error
 }
 
 // New returns a service over v.
@@ -436,6 +442,11 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 	}
 	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key,
 		issuedChainPEM: pemio.EncodeCertificatesPEM(append([]*x509.Certificate{cert}, chain...)...)}
+	if err := inventory.CheckKeyNotCompromised(tx, cert.PublicKey, "the key of certificate authority "+r.ID, inventory.ReasonKeyCompromised); errs.ExitCodeOf(err) == errs.ExitRefused {
+		c.compromised = err
+	} else if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	if s.signers == nil {
 		s.signers = map[string]*cachedSigner{}
@@ -866,8 +877,8 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	// The key itself noted compromised, where the mark above is missing:
 	// a release before the mark rewrote the record (still running beside
 	// this one during an upgrade), or revoked without it.
-	if err := inventory.CheckKeyNotCompromised(tx, caCert.PublicKey, "the key of certificate authority "+r.ID, inventory.ReasonKeyCompromised); err != nil {
-		return nil, err
+	if c.compromised != nil {
+		return nil, c.compromised
 	}
 	part := -1
 	if r.partitioned() {

@@ -160,3 +160,25 @@ func TestBackfillCompromisedWithoutDER(t *testing.T) {
 		t.Fatalf("KeyRevoked = %q, want the CA_COMPROMISE revocation of its serial", got.KeyRevoked)
 	}
 }
+
+// TestCompromisedKeyWithoutMark: a CA whose KeyRevoked mark an older
+// release still running dropped (it rewrites the record without the
+// field) signs nothing all the same: its key is noted compromised.
+func TestCompromisedKeyWithoutMark(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Mark Root", 10*365*24*time.Hour)
+	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, ParentID: root.ID, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Mark Sub"}, Validity: 365 * 24 * time.Hour})
+	mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, sub.Serial, clk.now, 1) })
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r := reload(t, s, sub.ID)
+		r.KeyRevoked = "" // as the older release wrote it back
+		return Put(tx, r)
+	})
+	fresh := New(s.Vault, clk.Now, "") // a process that loads the signer now
+	if _, err := issueLeaf(t, fresh, reload(t, fresh, sub.ID), "leaf-x", "x.internal"); errs.ExitCodeOf(err) != errs.ExitRefused ||
+		!strings.Contains(err.Error(), "revoked for compromise") {
+		t.Fatalf("a CA whose key is noted compromised, without its mark: %v", err)
+	}
+}
