@@ -60,11 +60,20 @@ func Revoke(tx localstore.Tx, issuerID, serial string, at time.Time, reason int)
 // markKeyRevoked marks (KeyRevoked) the CAs of all whose key the
 // certificate revoked, serial of issuerID, holds: any certificate for a
 // CA's key marks the CA, a CA certificate or not (the key certified as a
-// leaf from its ca csr). A CA already marked keeps its mark.
+// leaf from its ca csr).
 func markKeyRevoked(tx localstore.Tx, all []*Record, revoked *x509.Certificate, issuerID, serial string, at time.Time, reason int) error {
-	for _, r := range all {
+	return markCAs(tx, all, func(r *Record) bool {
 		c, err := r.Certificate()
-		if err != nil || c == nil || r.KeyRevoked != "" || !bytes.Equal(c.RawSubjectPublicKeyInfo, revoked.RawSubjectPublicKeyInfo) {
+		return err == nil && c != nil && bytes.Equal(c.RawSubjectPublicKeyInfo, revoked.RawSubjectPublicKeyInfo)
+	}, issuerID, serial, at, reason)
+}
+
+// markCAs marks (KeyRevoked) the CAs of all that holds accepts with the
+// revocation of serial of issuerID for reason at at. A CA already marked
+// keeps its mark.
+func markCAs(tx localstore.Tx, all []*Record, holds func(*Record) bool, issuerID, serial string, at time.Time, reason int) error {
+	for _, r := range all {
+		if r.KeyRevoked != "" || !holds(r) {
 			continue
 		}
 		r.KeyRevoked = fmt.Sprintf("serial %s of CA %s, %s, %s", serial, issuerID, casign.ReasonName(reason), timeutil.RFC3339(at))
@@ -105,7 +114,8 @@ func BackfillCompromised(tx localstore.Tx) (int, error) {
 				// from before serials kept it): a CA's own certificate
 				// is still known by its serial and issuer.
 				if s.Reason == 1 || s.Reason == 2 {
-					if err := markBySerial(tx, all, issuer.ID, s); err != nil {
+					own := func(r *Record) bool { return r.ParentID == issuer.ID && r.Serial == s.Serial }
+					if err := markCAs(tx, all, own, issuer.ID, s.Serial, s.RevokedAt, s.Reason); err != nil {
 						return n, err
 					}
 				}
@@ -730,19 +740,4 @@ func (k *tokenSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts
 		return nil, err
 	}
 	return key.Sign(rand, digest, opts)
-}
-
-// markBySerial marks (KeyRevoked) the CA of all whose own certificate is
-// serial s of issuerID, revoked for compromise.
-func markBySerial(tx localstore.Tx, all []*Record, issuerID string, s localstore.Serial) error {
-	for _, r := range all {
-		if r.KeyRevoked != "" || r.ParentID != issuerID || r.Serial != s.Serial {
-			continue
-		}
-		r.KeyRevoked = fmt.Sprintf("serial %s of CA %s, %s, %s", s.Serial, issuerID, casign.ReasonName(s.Reason), timeutil.RFC3339(s.RevokedAt))
-		if err := Put(tx, r); err != nil {
-			return err
-		}
-	}
-	return nil
 }
