@@ -170,6 +170,11 @@ const MetaUpgradeCompromisedKeys = "upgrade:compromised-keys"
 // released migration uses it.
 const listIndexColumns = "origin, status, type, key_algorithm, eligibility, exportable, in_use, summary"
 
+// upToDateQuery reads the schema version and counts the upgrade marks
+// (upgrademark.go) in one statement.
+const upToDateQuery = `SELECT user_version, (SELECT count(*) FROM meta WHERE key = '` +
+	MetaUpgradeCompromisedKeys + `') FROM pragma_user_version`
+
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = len(migrations)
 

@@ -29,6 +29,8 @@ type Postgres struct {
 	maxAttempts int
 	// guard runs first in every write transaction (see writeGuarded).
 	guard func(Tx) error
+	// marks: whether the upgrade marks were read at open (upgrademark.go).
+	marks upgradeMarks
 }
 
 var _ Store = (*Postgres)(nil)

@@ -206,12 +206,15 @@ var PostgresSchemaVersion = len(pgMigrations)
 // A schema already up to date, the usual case, is found with one query
 // (the simple protocol: one round trip, no statement prepared) and no
 // transaction or lock: every command opens the store, and those six round
-// trips were a tenth of a short list's time on PostgreSQL.
+// trips were a tenth of a short list's time on PostgreSQL. The query also
+// counts the upgrade marks (upgrademark.go).
 func (p *Postgres) migrate(ctx context.Context) error {
-	var current int
-	err := p.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`,
-		pgx.QueryExecModeSimpleProtocol).Scan(&current)
+	var current, marks int
+	err := p.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0),
+		(SELECT count(*) FROM meta WHERE key = '`+MetaUpgradeCompromisedKeys+`') FROM schema_migrations`,
+		pgx.QueryExecModeSimpleProtocol).Scan(&current, &marks)
 	if err == nil && current == len(pgMigrations) {
+		p.marks = marksFrom(marks)
 		return nil
 	}
 	var pe *pgconn.PgError

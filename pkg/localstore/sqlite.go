@@ -43,6 +43,8 @@ type SQLite struct {
 	// rawScans counts the summary lists and revocation scans read
 	// through SQLite's C interface (sqlite_raw.go; tests).
 	rawScans atomic.Int64
+	// marks: whether the upgrade marks were read at open (upgrademark.go).
+	marks upgradeMarks
 }
 
 // stmtCacheMax bounds how many statements a pool keeps prepared; queries
@@ -224,13 +226,19 @@ func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error)
 		}
 	}
 	// Read the schema version through the read pool: a read-only command
-	// on an up-to-date vault then never opens a write connection.
-	var v int
-	if err := s.ro.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != len(migrations) {
+	// on an up-to-date vault then never opens a write connection. The
+	// upgrade marks are counted in the same query (upgrademark.go); it
+	// fails where there is no meta table yet (a new vault), which the
+	// migration then makes.
+	var v, marks int
+	err = s.ro.QueryRowContext(ctx, upToDateQuery).Scan(&v, &marks)
+	if err != nil || v != len(migrations) {
 		if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
 			s.Close()
 			return nil, sqliteFileError(err, path, "the vault")
 		}
+	} else {
+		s.marks = marksFrom(marks)
 	}
 	return s, nil
 }

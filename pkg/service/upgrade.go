@@ -11,11 +11,15 @@ import (
 // Upgrade applies to the vault the rules of this release that a schema
 // migration could not, once: the compromise rule to the revocations an
 // earlier release wrote (localstore.MetaUpgradeCompromisedKeys, see
-// authority.BackfillCompromised). A vault with nothing pending costs one
-// read. It is the first thing a process does with the vault, before any
+// authority.BackfillCompromised). A vault with nothing pending costs
+// nothing: the store read that with its schema version when it was opened
+// (localstore.UpgradeMayBePending). It is the first thing a process does with the vault, before any
 // change of its own, so that no change is made under the old rules: an
 // error (but a read-only vault's) fails the command.
 func (c *Core) Upgrade(ctx context.Context) error {
+	if !localstore.UpgradeMayBePending(c.Vault.Store) {
+		return nil // read with the schema version when the store was opened
+	}
 	pending := false
 	if err := c.Vault.Store.View(ctx, func(tx localstore.Tx) error {
 		_, err := tx.GetMeta(localstore.MetaUpgradeCompromisedKeys)

@@ -28,7 +28,8 @@ func TestUpgradeAppliesCompromiseRule(t *testing.T) {
 			if kind == "postgres" {
 				opts.StoreURL = pgtest.FreshSchema(t)
 			}
-			v, err := localstore.Open(ctx, t.TempDir(), opts)
+			dir := t.TempDir()
+			v, err := localstore.Open(ctx, dir, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,6 +78,19 @@ func TestUpgradeAppliesCompromiseRule(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
+			// As the next command does: the store opened again reads the
+			// mark with its schema version.
+			if err := v.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if v, err = localstore.Open(ctx, dir, opts); err != nil {
+				t.Fatal(err)
+			}
+			if !localstore.UpgradeMayBePending(v.Store) {
+				t.Fatal("a store opened with the upgrade mark says no upgrade is pending")
+			}
+			ca = authority.New(v, func() time.Time { return now }, "")
+			c = &Core{Vault: v, Now: func() time.Time { return now }, Authority: ca}
 			if err := c.Upgrade(ctx); err != nil {
 				t.Fatal(err)
 			}
