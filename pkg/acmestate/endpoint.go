@@ -12,10 +12,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -206,8 +208,30 @@ func CheckKeyAlgorithms(algs []string) error {
 	return nil
 }
 
+// MaxNameLength is the longest endpoint name, in characters.
+const MaxNameLength = 256
+
+// CheckName checks an endpoint's name (--name): optional, valid UTF-8, at
+// most MaxNameLength characters, without control characters — an escape
+// sequence in a name would reach every terminal that lists endpoints,
+// as a tag's would (tags refuse them too).
+func CheckName(name string) error {
+	switch {
+	case !utf8.ValidString(name):
+		return errs.Invalidf("invalid endpoint name %q: not valid UTF-8", name)
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		return errs.Invalidf("invalid endpoint name: longer than %d characters", MaxNameLength)
+	case strings.ContainsFunc(name, casign.IsControl):
+		return errs.Invalidf("invalid endpoint name %q: control characters are not allowed", name)
+	}
+	return nil
+}
+
 // Create stores a new ACTIVE endpoint.
 func Create(tx localstore.Tx, p CreateParams, now time.Time) (*Endpoint, error) {
+	if err := CheckName(p.Name); err != nil {
+		return nil, err
+	}
 	var auth Endpoint
 	if err := auth.SetAuthorization(p.AuthorizationBehavior, p.ChallengeTypes); err != nil {
 		return nil, err

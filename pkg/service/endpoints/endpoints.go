@@ -379,6 +379,9 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 		}
 		if in.Name != nil {
 			op.Param("Name", *in.Name)
+			if err := acmestate.CheckName(*in.Name); err != nil {
+				return err
+			}
 			ep.Name = *in.Name
 		}
 		if in.PublicCertificateAuthority {
