@@ -716,17 +716,21 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err := s.CheckCanIssue(parent); err != nil {
 			return nil, err
 		}
-		// Under a parent with a path length constraint p the new CA gets
-		// p-1: the longest path its parent allows; a template asks for
-		// its own.
+		// Under a parent whose chain leaves room for r more CAs (its own
+		// path length constraint and those above it) the new CA gets
+		// r-1: the longest path they allow; a template asks for its own.
+		pc, err := s.cached(tx, parent)
+		if err != nil {
+			return nil, err
+		}
 		pathLen := -1
-		if pc, err := parent.Certificate(); err == nil && pc.BasicConstraintsValid && pc.MaxPathLen > 0 {
-			pathLen = pc.MaxPathLen - 1
+		if room, _ := pathRoom(pc.cert, pc.chain); room != noPathLimit && room > 0 {
+			pathLen = room - 1
 		}
 		if req.Template != "" {
 			pathLen = tmplPathLen
 		}
-		if err := checkMayCertifyCA(parent, pathLen); err != nil {
+		if err := checkMayCertifyCA(parent, pc, pathLen); err != nil {
 			return nil, err
 		}
 		if v.NotAfter.After(parent.NotAfter) {
@@ -815,28 +819,13 @@ func (r *Record) setCertificate(cert *x509.Certificate, chain []*x509.Certificat
 	r.NotAfter = cert.NotAfter.UTC()
 }
 
-// checkMayCertifyCA refuses to sign a CA certificate under a CA whose own
-// certificate has a path length constraint of zero: no verifier would accept
-// a certificate issued by the new CA.
-//
-// A CA certificate of path length pathLen (-1: unconstrained) is refused
-// too when the CA's own constraint leaves less room: a path length of p
-// allows at most p-1 below.
-func checkMayCertifyCA(r *Record, pathLen int) error {
-	cert, err := r.Certificate()
-	if err != nil {
-		return err
-	}
-	if !cert.BasicConstraintsValid {
-		return nil
-	}
-	if cert.MaxPathLen == 0 && cert.MaxPathLenZero {
-		return errs.Refusedf("certificate authority %s has a path length constraint of 0: it may not sign CA certificates", r.ID)
-	}
-	if cert.MaxPathLen > 0 && (pathLen < 0 || pathLen > cert.MaxPathLen-1) {
-		return errs.Refusedf("certificate authority %s has a path length constraint of %d: a CA it signs may have a path length of at most %d", r.ID, cert.MaxPathLen, cert.MaxPathLen-1)
-	}
-	return nil
+// checkMayCertifyCA refuses (exit 5), before anything is reserved or
+// signed, a CA certificate of path length pathLen (-1: unconstrained)
+// signed by r (its signer c) that the path length constraints of r's
+// chain would make fail verification (checkSignRoom, which sign applies
+// again).
+func checkMayCertifyCA(r *Record, c *cachedSigner, pathLen int) error {
+	return checkSignRoom(r, c.cert, c.chain, &x509.Certificate{IsCA: true, MaxPathLen: pathLen, MaxPathLenZero: pathLen == 0})
 }
 
 func mapSignErr(err error) error {
@@ -860,6 +849,9 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 		return nil, err
 	}
 	if err := checkNameConstraints(r, caCert, c.chain, t); err != nil {
+		return nil, err
+	}
+	if err := checkSignRoom(r, caCert, c.chain, t); err != nil {
 		return nil, err
 	}
 	if !freshKey {

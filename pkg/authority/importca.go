@@ -119,6 +119,9 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 		if err := verifyChain(cert, chain, now); err != nil {
 			return nil, false, err
 		}
+		if err := checkImportRoom(tx, nil, cert, chain, false, now); err != nil {
+			return nil, false, err
+		}
 	}
 	sigAlg, err := casign.SigningAlgorithmName(req.Key.Public())
 	if err != nil {

@@ -192,7 +192,11 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 	}
 	selfSigned := false
 	if isCA, pathLen := casign.IsCATemplate(template); isCA && template != casign.PCARootCA {
-		if err := checkMayCertifyCA(r, pathLen); err != nil {
+		c, err := s.cached(tx, r)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkMayCertifyCA(r, c, pathLen); err != nil {
 			return nil, err
 		}
 	} else if template == casign.PCARootCA {

@@ -275,15 +275,6 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 		if looserPathLen(old, cert) {
 			return errs.Invalidf("the certificate allows a longer path (%s) than certificate authority %s's (%s): a renewal keeps its path length or tightens it", pathLenText(cert), r.ID, pathLenText(old))
 		}
-		if n := pathLen(cert); n >= 0 {
-			depth, err := depthBelow(tx, r.ID)
-			if err != nil {
-				return err
-			}
-			if depth > n {
-				return errs.Invalidf("the certificate allows %s, but certificate authority %s has CAs %d level(s) below it, which would no longer verify: sign its CSR with a template allowing pathlen:%d at least", pathLenText(cert), r.ID, depth, depth)
-			}
-		}
 		if err := checkOutlived(tx, r.ID, cert); err != nil {
 			return err
 		}
@@ -322,6 +313,9 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 			return errs.Invalidf("certificate authority %s is a SUBORDINATE: its certificate must be signed by its parent, not by itself", r.ID)
 		}
 		chain = nil
+	}
+	if err := checkImportRoom(tx, r, cert, chain, renewal, now); err != nil {
+		return err
 	}
 	r.setCertificate(cert, chain)
 	r.ParentID = parentID

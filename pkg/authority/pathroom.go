@@ -1,0 +1,121 @@
+package authority
+
+import (
+	"crypto/x509"
+	"fmt"
+	"time"
+
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// noPathLimit is the room of a CA whose chain constrains no path length.
+const noPathLimit = 1 << 30
+
+// pathRoom is how many CA certificates may still follow cert in a path
+// that verifies, under the path length constraints of cert and of every
+// certificate of its chain (its issuers, up to the root): a constraint
+// pathlen:p at i certificates above cert leaves p-i. Verifiers apply every
+// certificate's constraint, the root's included (Go's crypto/x509 and
+// OpenSSL do), so that what a CA signs verifies only when each leaves
+// room for it: 0 lets the CA sign end-entity certificates but no CA
+// certificate, a negative room nothing at all. by is the certificate
+// whose constraint leaves the least room (nil: none constrains the path).
+func pathRoom(cert *x509.Certificate, chain []*x509.Certificate) (room int, by *x509.Certificate) {
+	room = noPathLimit
+	for i := -1; i < len(chain); i++ {
+		c := cert
+		if i >= 0 {
+			c = chain[i]
+		}
+		if n := pathLen(c); n >= 0 && n-(i+1) < room {
+			room, by = n-(i+1), c
+		}
+	}
+	return room, by
+}
+
+// roomText says which constraint sets room, for messages.
+func roomText(cert, by *x509.Certificate) string {
+	if by == cert {
+		return fmt.Sprintf("its own path length constraint (%s)", pathLenText(by))
+	}
+	return fmt.Sprintf("the path length constraint of %s (%s) above it", x509util.Subject(by), pathLenText(by))
+}
+
+// checkSignRoom refuses (exit 5) to sign template t as CA r (certificate
+// cert, chain) where the path length constraints of r's chain make it
+// fail verification: anything, when r itself is already deeper than they
+// allow (a CA made before this check, or under a chain tightened since);
+// a CA certificate, when they allow none below r; a CA certificate whose
+// own constraint allows more below it than they leave (AWS Private CA's
+// rule: a CA's path length is less than its issuer's).
+func checkSignRoom(r *Record, cert *x509.Certificate, chain []*x509.Certificate, t *x509.Certificate) error {
+	room, by := pathRoom(cert, chain)
+	switch {
+	case room < 0:
+		return invalidState("certificate authority %s is deeper than %s allows: nothing it signs would verify", r.ID, roomText(cert, by))
+	case !t.IsCA || room == noPathLimit:
+		return nil
+	case room == 0:
+		return invalidState("certificate authority %s may not sign CA certificates: %s allows no CA below it", r.ID, roomText(cert, by))
+	}
+	if n := pathLen(t); n < 0 || n > room-1 {
+		return invalidState("certificate authority %s may sign CA certificates with a path length of at most %d (%s)", r.ID, room-1, roomText(cert, by))
+	}
+	return nil
+}
+
+// checkImportRoom refuses (exit 4) cert, with its chain, as the
+// certificate of CA r (nil: a CA imported) when the path length constraints of cert and its
+// chain would make what hangs below r fail verification: anything r
+// signs, when r is deeper than they allow; on a renewal (r already
+// active), the vault's CAs below r and the CA certificates r signed that
+// are neither expired nor revoked, each of which may have as many CAs
+// below it as its own constraint allows.
+func checkImportRoom(tx localstore.Tx, r *Record, cert *x509.Certificate, chain []*x509.Certificate, renewal bool, now time.Time) error {
+	room, by := pathRoom(cert, chain)
+	if room < 0 {
+		return errs.Invalidf("%s is deeper than %s allows: nothing it signed would verify", x509util.Subject(cert), roomText(cert, by))
+	}
+	if !renewal || room == noPathLimit {
+		return nil
+	}
+	need, err := depthBelow(tx, r.ID)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("has CAs %d level(s) below it", need)
+	issued, err := tx.ListIssued(r.ID)
+	if err != nil {
+		return err
+	}
+	for _, s := range issued {
+		isCA, n := casign.IsCATemplate(s.Template)
+		if !isCA || s.Template == casign.PCARootCA || !s.RevokedAt.IsZero() || !s.NotAfter.After(now) {
+			continue
+		}
+		d := noPathLimit
+		if n >= 0 {
+			d = 1 + n
+		}
+		if d > need {
+			need, what = d, fmt.Sprintf("signed a CA certificate (serial %s, %s) that allows CAs %s below it", s.Serial, s.Template, levels(d))
+		}
+	}
+	if room < need {
+		return errs.Invalidf("%s leaves room for %s below certificate authority %s, but it %s, which would no longer verify: sign its CSR with a template allowing more",
+			roomText(cert, by), levels(room), r.ID, what)
+	}
+	return nil
+}
+
+// levels says how many levels of CAs n is.
+func levels(n int) string {
+	if n >= noPathLimit {
+		return "any number of levels"
+	}
+	return fmt.Sprintf("%d level(s)", n)
+}
