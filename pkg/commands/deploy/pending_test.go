@@ -178,3 +178,50 @@ func TestPendingCommandRunningElsewhere(t *testing.T) {
 		checkInstalled(t, e, arn, h.tg)
 	})
 }
+
+// TestFirstDeployKilledMidCommand: a first `certctl deploy` killed while
+// its command runs (kill -9, as a reboot would stop it) has recorded its
+// target already: the certificate is in use (eligible for renewal), and
+// the next `renew --due` runs the command again, once (tester: the target
+// was lost, the certificate never renewed).
+func TestFirstDeployKilledMidCommand(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *clitest.Env, _ func() string) {
+		arn := e.RequestPrivate("first-killed.internal")
+		h := newPendingHook(t)
+		hook := "echo run >> " + shq(h.runs) + "; [ -e " + shq(h.killed) + " ] || { touch " + shq(h.started) + "; sleep 60; }"
+		cmd, done := startCertctl(t, e, h.tg.args(arn, "--exec", hook)...)
+		waitFile(t, h.started, done)
+		if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		var ee *exec.ExitError
+		if err := <-done; !errors.As(err, &ee) || ee.ExitCode() != -1 {
+			t.Fatalf("the killed deploy: %v, want killed", err)
+		}
+		if err := os.WriteFile(h.killed, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Certificate struct {
+				InUseBy            []string
+				RenewalEligibility string
+			}
+		}
+		e.JSON(&d, "describe", arn)
+		if len(d.Certificate.InUseBy) != 1 || d.Certificate.RenewalEligibility != "ELIGIBLE" {
+			t.Fatalf("after the killed deploy: InUseBy %v, %s; want the target, ELIGIBLE", d.Certificate.InUseBy, d.Certificate.RenewalEligibility)
+		}
+		code, res, r := e.Renew("--due")
+		if code != 0 || !strings.Contains(res[arn].Reason, "redeployed to file:"+h.tg.cert) {
+			t.Fatalf("the pass after the kill: %v", r)
+		}
+		if n := clitest.LineCount(t, h.runs); n != 2 {
+			t.Fatalf("the command ran %d times, want 2: the interrupted run was not run again", n)
+		}
+		checkInstalled(t, e, arn, h.tg)
+		code, res, r = e.Renew("--due")
+		if code != 0 || len(res[arn].Targets) != 0 || clitest.LineCount(t, h.runs) != 2 {
+			t.Fatalf("the pass after that: %v (%d runs), want nothing done", r, clitest.LineCount(t, h.runs))
+		}
+	})
+}

@@ -128,56 +128,64 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	}
 	release, st, claimErr := host.ClaimHook(id, t, in)
 	unlock()
-	// The files are in place and this host remembers them: what records
-	// the target in the store is done even when an interruption (Ctrl-C,
-	// SIGTERM) cancels ctx meanwhile — which stops the command, recorded
-	// as failed for the next pass to run again — so that the store names
-	// every target this host installed, as the renewal pass does.
+	// The files are in place and this host remembers them: the target is
+	// recorded in the store before its command runs, so that the store
+	// names every target this host installed even when certctl is killed
+	// while the command runs (the next `renew --due` then finds the
+	// target, and runs the command this host notes as pending again), and
+	// even when an interruption (Ctrl-C, SIGTERM) cancels ctx.
+	var labels, notices []string
+	record := func(t deploy.Target, installErr error) error {
+		return s.core.Change(context.WithoutCancel(ctx), "DeployCertificate", func(op *service.Op) error {
+			targetParams(op, t)
+			op.Resource(m.CertificateARN)
+			c, err := op.Tx.GetCertificate(id)
+			if err != nil {
+				return err
+			}
+			ts, err := deploy.Targets(op.Tx, id)
+			if err != nil {
+				return err
+			}
+			notices = nil
+			for _, x := range ts {
+				if x.CertFile == t.CertFile && host.FormerSelf(x) {
+					notices = append(notices, fmt.Sprintf("%s: host %s (%s), another host of this host's name, has a deploy target at %s too; it is left for that host, which alone installs it — %s",
+						m.CertificateARN, x.Host, x.HostID, x.CertFile, deploy.RebuiltHint(m.CertificateARN, x)))
+				}
+			}
+			if installErr != nil {
+				now := op.Now
+				t.FailedAt = &now
+			}
+			if labels, err = deploy.AddTarget(op.Tx, id, t, op.Now); err != nil {
+				return err
+			}
+			c.InUseBy = labels
+			c.UpdatedAt = op.Now
+			inventory.UpdateEligibility(c, op.Now)
+			return op.Tx.PutCertificate(c)
+		})
+	}
+	if err := record(t, nil); err != nil {
+		release()
+		return nil, err
+	}
+	// The command runs; when it failed (or an interruption stopped it,
+	// recorded as failed), the target is recorded again as not yet done:
+	// the next `renew --due` retries it. The certificate is in the files
+	// all the same: nothing older is installed over it
+	// (deploy.Host.Decide).
 	installErr := s.runClaimed(ctx, host, id, t, m, in, release, st, claimErr)
-	ctx = context.WithoutCancel(ctx)
 	if installErr != nil {
-		// Recorded as not yet done: the next `renew --due` retries it.
-		// The certificate is in the files all the same: nothing older is
-		// installed over it (deploy.Host.Decide).
 		t.Version, t.LastError, t.Failure = 0, installErr.Error(), deploy.FailureSummary(installErr)
 		var noted *hookNotNoted
 		if errors.As(installErr, &noted) {
 			return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed, but %w", installErr)}
 		}
-	}
-	var labels, notices []string
-	if err := s.core.Change(ctx, "DeployCertificate", func(op *service.Op) error {
-		targetParams(op, t)
-		op.Resource(m.CertificateARN)
-		c, err := op.Tx.GetCertificate(id)
-		if err != nil {
-			return err
+		if err := record(t, installErr); err != nil {
+			return nil, err
 		}
-		ts, err := deploy.Targets(op.Tx, id)
-		if err != nil {
-			return err
-		}
-		notices = nil
-		for _, x := range ts {
-			if x.CertFile == t.CertFile && host.FormerSelf(x) {
-				notices = append(notices, fmt.Sprintf("%s: host %s (%s), another host of this host's name, has a deploy target at %s too; it is left for that host, which alone installs it — %s",
-					m.CertificateARN, x.Host, x.HostID, x.CertFile, deploy.RebuiltHint(m.CertificateARN, x)))
-			}
-		}
-		t := t
-		if installErr != nil {
-			now := op.Now
-			t.FailedAt = &now
-		}
-		if labels, err = deploy.AddTarget(op.Tx, id, t, op.Now); err != nil {
-			return err
-		}
-		c.InUseBy = labels
-		c.UpdatedAt = op.Now
-		inventory.UpdateEligibility(c, op.Now)
-		return op.Tx.PutCertificate(c)
-	}); err != nil {
-		return nil, err
 	}
 	if installErr != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but %w", installErr)}
