@@ -110,14 +110,24 @@ func (t Target) checkFiles() error {
 }
 
 // samePath reports whether a and b name one file: the same path once
-// cleaned, or two names (a link) of one existing file.
+// cleaned, two names (a link) of one existing file, or — a file not
+// written yet — one name in one directory reached by two paths (a linked
+// directory), which is one file once written.
 func samePath(a, b string) bool {
 	if filepath.Clean(a) == filepath.Clean(b) {
 		return true
 	}
 	fa, errA := os.Stat(a)
 	fb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(fa, fb)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	if filepath.Base(a) != filepath.Base(b) {
+		return false
+	}
+	da, errA := os.Stat(filepath.Dir(a))
+	db, errB := os.Stat(filepath.Dir(b))
+	return errA == nil && errB == nil && os.SameFile(da, db)
 }
 
 // Shared returns a file t writes that o writes too (its path as t names
