@@ -406,13 +406,25 @@ func (h Host) installFiles(files []installFile) error {
 	}
 	for i, f := range files {
 		p := previous{mode: f.mode, known: true}
+		// A file replaced keeps its owner, group and mode, as certbot's
+		// do: a service that reads its key as its own user, or through a
+		// group (ssl-cert), still can. A key is never made readable by
+		// others, nor unreadable by its owner; one that others could read
+		// was not shared with its group on purpose, and becomes 0600.
+		mode, own := f.mode, (*fsutil.Owner)(nil)
 		if fi, err := os.Stat(f.path); err == nil && fi.Mode().IsRegular() {
 			if p.data, err = os.ReadFile(f.path); err != nil {
 				discard()
 				return fmt.Errorf("reading %s: %w", f.path, err)
 			}
-			if f.mode != 0o600 {
-				p.mode = fi.Mode().Perm()
+			p.mode = fi.Mode().Perm()
+			mode, own = p.mode, fsutil.OwnerOf(fi)
+			if f.mode == 0o600 {
+				if mode&0o004 != 0 {
+					mode = 0o600
+				} else {
+					mode = mode&0o640 | 0o600
+				}
 			}
 		} else if errors.Is(err, fs.ErrNotExist) {
 			p.absent = true
@@ -422,7 +434,7 @@ func (h Host) installFiles(files []installFile) error {
 		prev[i] = p
 		// (Stage removes its temp file on every failure; the temp file
 		// is created 0600, so the key is never readable by others.)
-		s, err := fsutil.Stage(f.path, f.data, f.mode)
+		s, err := fsutil.StageOwned(f.path, f.data, mode, own)
 		if err != nil {
 			discard()
 			return err

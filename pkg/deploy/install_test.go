@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/pemio"
 )
 
@@ -170,7 +171,12 @@ func TestTargetFilesMustDiffer(t *testing.T) {
 	if err := os.Symlink(p("real.pem"), p("link.pem")); err != nil {
 		t.Fatal(err)
 	}
+	// A link to the directory: one file not written yet, by two paths.
+	if err := os.Symlink(dir, p("dirlink")); err != nil {
+		t.Fatal(err)
+	}
 	for _, tg := range []Target{
+		{CertFile: p("srv.pem"), KeyFile: p("dirlink/srv.pem")},
 		{CertFile: p("same.pem"), KeyFile: p("same.pem")},
 		{CertFile: p("c.pem"), KeyFile: p("k.pem"), FullchainFile: p("k.pem")},
 		{CertFile: p("c.pem"), KeyFile: p("k.pem"), ChainFile: p("./k.pem")},
@@ -186,7 +192,7 @@ func TestTargetFilesMustDiffer(t *testing.T) {
 		}
 	}
 	for _, n := range listDir(t, dir) {
-		if n != "real.pem" && n != "link.pem" {
+		if n != "real.pem" && n != "link.pem" && n != "dirlink" {
 			t.Errorf("a refused target wrote %s", n)
 		}
 	}
@@ -234,5 +240,48 @@ func TestHookStartingDaemonDoesNotHang(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("RunHook waited for the daemon the command started")
+	}
+}
+
+// TestInstallKeepsOwnerGroupAndMode: files replaced keep their owner,
+// group and mode — a key shared with a group (0640) stays so, a
+// certificate file 0640 stays 0640 — so that a service reading them as
+// its own user or group still can after a deploy (tester: they became
+// root's, 0644). New files are 0600 (key) and 0644.
+func TestInstallKeepsOwnerGroupAndMode(t *testing.T) {
+	// Root gives the old files another owner and group; another user
+	// keeps them its own (the modes are checked all the same).
+	uid, gid := 65534, 65533
+	if os.Geteuid() != 0 {
+		uid, gid = os.Geteuid(), os.Getegid()
+	}
+	dir := t.TempDir()
+	tg := Target{KeyFile: filepath.Join(dir, "k.pem"), CertFile: filepath.Join(dir, "c.pem"), ChainFile: filepath.Join(dir, "ch.pem")}
+	for p, mode := range map[string]os.FileMode{tg.KeyFile: 0o640, tg.CertFile: 0o640} {
+		if err := os.WriteFile(p, []byte("old"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Install(context.Background(), tg, testMaterial(t, 1, time.Now()), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]struct {
+		mode     os.FileMode
+		uid, gid int
+	}{tg.KeyFile: {0o640, uid, gid}, tg.CertFile: {0o640, uid, gid}, tg.ChainFile: {0o644, os.Geteuid(), os.Getegid()}} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := fsutil.OwnerOf(fi)
+		if fi.Mode().Perm() != want.mode || own.UID != want.uid || own.GID != want.gid {
+			t.Errorf("%s: mode %v, owner %d:%d; want %v, %d:%d", filepath.Base(p), fi.Mode().Perm(), own.UID, own.GID, want.mode, want.uid, want.gid)
+		}
 	}
 }

@@ -46,6 +46,14 @@ type Staged struct {
 // the rename. Its errors are WriteFileAtomic's; on error nothing is left
 // behind.
 func Stage(path string, data []byte, mode os.FileMode) (s *Staged, err error) {
+	return StageOwned(path, data, mode, nil)
+}
+
+// StageOwned is Stage giving the temporary file the owner and group own
+// (nil: this process's) before its content is synced, as far as this
+// process may (see chownKept): a file replaced keeps the owner and group
+// the service that reads it may depend on.
+func StageOwned(path string, data []byte, mode os.FileMode, own *Owner) (s *Staged, err error) {
 	dir := filepath.Dir(path)
 	defer func() {
 		if err != nil {
@@ -65,6 +73,10 @@ func Stage(path string, data []byte, mode os.FileMode) (s *Staged, err error) {
 			_ = os.Remove(name)
 		}
 	}()
+	if err = chownKept(tmp, own); err != nil {
+		tmp.Close()
+		return nil, err
+	}
 	if err = tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return nil, err
