@@ -38,8 +38,9 @@ OCSP responder (/ocsp) and issuance counters (/metrics, Prometheus text).
 
 The serving certificate is issued at start from the vault's default private CA
 for the listen host (or localhost and the loopback addresses for a wildcard
-address), so clients trust ` + "`certctl ca trust-bundle`" + `; --tls-cert/--tls-key supply
-another. URLs use endpoint.base_url when set — an https:// URL without a query or
+address), so clients trust ` + "`certctl ca trust-bundle`" + `, and issued again at two
+thirds of its 30-day lifetime while the server runs; --tls-cert/--tls-key supply
+another, read again when either file changes (looked at every minute). URLs use endpoint.base_url when set — an https:// URL without a query or
 fragment, else the server does not start (exit 4): ACME clients use HTTPS only, and
 a proxy in front passes TLS through or re-encrypts — else https://<listen address>.
 --listen defaults to endpoint.listen (127.0.0.1:8443). CRLs are served as ca serve
@@ -95,11 +96,13 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 		return err
 	}
 	defer ln.Close()
-	cert, err := servingCertificate(ctx, o, svc, listen)
-	if err != nil {
+	logger := serverLog(o.IO.ErrOut)
+	certs := servingCertificate(ctx, o, svc, listen)
+	certs.Logf = logger.Printf
+	if err := certs.Start(); err != nil {
 		return err
 	}
-	srv, dirs, err := svc.Server(ctx, ln.Addr().String(), serverLog(o.IO.ErrOut))
+	srv, dirs, err := svc.Server(ctx, ln.Addr().String(), logger)
 	if err != nil {
 		return err
 	}
@@ -107,33 +110,43 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	for _, d := range dirs {
 		fmt.Fprintf(o.IO.ErrOut, "  %s\n", d)
 	}
-	hs := httpserve.New(srv, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
+	hs := httpserve.New(srv, &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12})
 	if err := httpserve.Serve(ctx, hs, ln); err != nil {
 		return errs.Failuref("serve: %v", err)
 	}
 	return nil
 }
 
-// servingCertificate reads --tls-cert/--tls-key, or has the service issue
-// a certificate for the listen address.
-func servingCertificate(ctx context.Context, o *ServeOptions, svc *endpoints.Service, listen string) (*tls.Certificate, error) {
+// servingCertificate is the serving certificate of the server: read from
+// --tls-cert/--tls-key, and read again when they change (as certbot or
+// `certctl deploy` replace them); or issued by the service for the listen
+// address, and issued again at two thirds of its lifetime.
+func servingCertificate(ctx context.Context, o *ServeOptions, svc *endpoints.Service, listen string) *httpserve.Certs {
 	if o.TLSCert == "" {
-		return svc.ServingCertificate(ctx, listen)
+		return &httpserve.Certs{Renew: true, Load: func() (*tls.Certificate, error) {
+			return svc.ServingCertificate(ctx, listen)
+		}}
 	}
-	certPEM, err := cmdutil.ReadFileArg(o.IO, "tls-cert", o.TLSCert)
-	if err != nil {
-		return nil, err
+	c := &httpserve.Certs{Load: func() (*tls.Certificate, error) {
+		certPEM, err := cmdutil.ReadFileArg(o.IO, "tls-cert", o.TLSCert)
+		if err != nil {
+			return nil, err
+		}
+		keyPEM, err := cmdutil.ReadFileArg(o.IO, "tls-key", o.TLSKey)
+		if err != nil {
+			return nil, err
+		}
+		c, err := tls.X509KeyPair(certPEM, keyPEM)
+		clear(keyPEM)
+		if err != nil {
+			return nil, errs.Invalidf("--tls-cert/--tls-key: %v", err)
+		}
+		return &c, nil
+	}}
+	if o.TLSCert != "-" && o.TLSKey != "-" {
+		c.Files = []string{o.TLSCert, o.TLSKey}
 	}
-	keyPEM, err := cmdutil.ReadFileArg(o.IO, "tls-key", o.TLSKey)
-	if err != nil {
-		return nil, err
-	}
-	c, err := tls.X509KeyPair(certPEM, keyPEM)
-	clear(keyPEM)
-	if err != nil {
-		return nil, errs.Invalidf("--tls-cert/--tls-key: %v", err)
-	}
-	return &c, nil
+	return c
 }
 
 // serverLog is the log of endpoint serve: a line per request and what
