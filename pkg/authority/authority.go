@@ -197,6 +197,11 @@ type cachedSigner struct {
 	// certificate, then chain): every issuance stores it (Issued.ChainPEM).
 	issuedChainPEM []byte
 	key            crypto.Signer
+	// links are the certificates of r's chain that CAs of the vault
+	// issued, each by its issuer and serial (r's own first, then its
+	// parent's, …): looked up at every signature (checkChainRevoked),
+	// since a revocation of one leaves r's record as it was.
+	links []chainLink
 	// compromised is the refusal to sign with a key noted compromised
 	// (inventory.CheckKeyNotCompromised), looked up once when the signer
 	// is loaded rather than at every signature: it backs the record's
@@ -442,6 +447,9 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 	}
 	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key,
 		issuedChainPEM: pemio.EncodeCertificatesPEM(append([]*x509.Certificate{cert}, chain...)...)}
+	if c.links, err = chainLinks(tx, r); err != nil {
+		return nil, err
+	}
 	if err := inventory.CheckKeyNotCompromised(tx, cert.PublicKey, "the key of certificate authority "+r.ID, inventory.ReasonKeyCompromised); errs.ExitCodeOf(err) == errs.ExitRefused {
 		c.compromised = err
 	} else if err != nil {
@@ -871,6 +879,9 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	// this one during an upgrade), or revoked without it.
 	if c.compromised != nil {
 		return nil, c.compromised
+	}
+	if err := checkChainRevoked(tx, r, c.links); err != nil {
+		return nil, err
 	}
 	part := -1
 	if r.partitioned() {

@@ -50,8 +50,14 @@ func TestBackfillCompromised(t *testing.T) {
 		}
 		return nil
 	})
-	if _, err := issueLeaf(t, s, reload(t, s, sub.ID), "leaf-3", "three.internal"); err != nil {
-		t.Fatalf("before the backfill the subordinate should still sign (the bug it mends): %v", err)
+	// Before the backfill the subordinate is not marked (the bug it
+	// mends); it signs nothing all the same, its own certificate being
+	// revoked (checkChainRevoked).
+	if r := reload(t, s, sub.ID); r.KeyRevoked != "" {
+		t.Fatalf("marked before the backfill: %q", r.KeyRevoked)
+	}
+	if _, err := issueLeaf(t, s, reload(t, s, sub.ID), "leaf-3", "three.internal"); errs.ExitCodeOf(err) != errs.ExitRefused || !strings.Contains(err.Error(), "is revoked") {
+		t.Fatalf("a subordinate whose certificate is revoked signed before the backfill: %v", err)
 	}
 
 	for run := 1; run <= 2; run++ {

@@ -139,8 +139,16 @@ func (s *Service) CSR(tx localstore.Tx, r *Record) (string, error) {
 			return r.CSRPEM, nil
 		}
 	case StatusActive, StatusDisabled:
+		// A CSR is a signature: none with a key revoked for compromise,
+		// which could only ask for a certificate of that key again.
+		if r.KeyRevoked != "" {
+			return "", invalidState("the key of certificate authority %s was revoked for compromise (%s): nothing is signed with it again, a CSR neither", r.ID, r.KeyRevoked)
+		}
 		cert, err := r.Certificate()
 		if err != nil {
+			return "", err
+		}
+		if err := inventory.CheckKeyNotCompromised(tx, cert.PublicKey, "the key of certificate authority "+r.ID, inventory.ReasonKeyCompromised); err != nil {
 			return "", err
 		}
 		key, err := s.caKey(tx, r, cert.PublicKey)

@@ -2,12 +2,14 @@ package authority
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -118,4 +120,56 @@ func levels(n int) string {
 		return "any number of levels"
 	}
 	return fmt.Sprintf("%d level(s)", n)
+}
+
+// chainLink is a certificate of a CA's chain that a CA of the vault
+// issued: its issuer and serial.
+type chainLink struct{ issuer, serial, ca string }
+
+// chainLinks are the certificates of r's chain that CAs of the vault
+// issued: r's own, then its parent's, up to a root or a CA whose issuer is
+// outside the vault.
+func chainLinks(tx localstore.Tx, r *Record) ([]chainLink, error) {
+	var out []chainLink
+	for cur, n := r, 0; cur.ParentID != "" && cur.Serial != "" && n < 64; n++ {
+		out = append(out, chainLink{issuer: cur.ParentID, serial: cur.Serial, ca: cur.ID})
+		next, err := Get(tx, cur.ParentID)
+		if errors.Is(err, localstore.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		cur = next
+	}
+	return out, nil
+}
+
+// checkChainRevoked refuses (exit 5) to sign as r when a certificate of
+// its chain is revoked — r's own, or a CA's above it, for any reason:
+// relying parties that check revocation refuse everything that chains
+// through it (tester: the subordinates of a CA revoked for compromise
+// went on issuing). It lifts when the CA gets a certificate that is not
+// (ca import-certificate).
+func checkChainRevoked(tx localstore.Tx, r *Record, links []chainLink) error {
+	for _, l := range links {
+		s, err := tx.GetSerial(l.issuer, l.serial)
+		if errors.Is(err, localstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if s.RevokedAt.IsZero() {
+			continue
+		}
+		what := "its certificate"
+		if l.ca != r.ID {
+			what = "the certificate of certificate authority " + l.ca + " above it"
+		}
+		return invalidState("certificate authority %s signs nothing that would verify: %s (serial %s of CA %s) is revoked (%s, %s)",
+			r.ID, what, l.serial, l.issuer, casign.ReasonName(s.Reason), timeutil.RFC3339(s.RevokedAt)).
+			WithHint("give it a certificate that is not revoked (certctl ca csr, then ca import-certificate), or issue from another CA")
+	}
+	return nil
 }
