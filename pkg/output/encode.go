@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -134,6 +135,19 @@ func writeYAML(w io.Writer, v any) error {
 	return enc.Close()
 }
 
+// yaml11NonString matches the plain scalars that YAML 1.1 — what PyYAML,
+// Ruby's Psych and python-yq read — resolves to something other than a
+// string, where the YAML 1.2 encoder writes them plain: booleans (no, on,
+// Y), integers in base 2, 8, 16 or 60 or with underscores, floats of those
+// forms, merge and value keys. Such a string is written quoted (tester: a
+// serial 12:34:56 read back as 45296, a tag value "no" as False).
+var yaml11NonString = regexp.MustCompile(`^(?:` +
+	`[yYnN]|[Yy]es|YES|[Nn]o|NO|[Tt]rue|TRUE|[Ff]alse|FALSE|[Oo]n|ON|[Oo]ff|OFF` +
+	`|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+` +
+	`|[-+]?(?:[0-9][0-9_]*)?\.[0-9.]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)` +
+	`|~|[Nn]ull|NULL|<<|=` +
+	`)$`)
+
 // yamlNode reads one JSON value from dec as a YAML node.
 func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
 	tok, err := dec.Token()
@@ -166,7 +180,11 @@ func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
 		}
 		return node, nil
 	case string:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+		n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}
+		if yaml11NonString.MatchString(t) {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+		return n, nil
 	case json.Number:
 		return yamlNumber(t), nil
 	case bool:

@@ -98,7 +98,8 @@ func TestPrintEmptyListsEveryFormat(t *testing.T) {
 
 // TestYAMLFollowsJSON: -o yaml keeps the order of -o json's fields, and
 // every scalar reads back as the JSON value it was: strings that look like
-// numbers, booleans or null stay strings, a PEM keeps its lines, integers
+// numbers, booleans or null stay strings — in YAML 1.1 too (no, on,
+// 12:34:56), a PEM keeps its lines, integers
 // keep every digit and whole floats print as integers.
 func TestYAMLFollowsJSON(t *testing.T) {
 	data := struct {
@@ -114,9 +115,11 @@ func TestYAMLFollowsJSON(t *testing.T) {
 		Empty     struct{}            `json:"Empty"`
 	}{
 		Results: []map[string]string{{"b": "1", "a": "2"}},
-		Strings: []string{"true", "123", "null", "~", "1e3", "a: b", "- x", "", " lead", "0x1F", "é"},
-		PEM:     "-----BEGIN X-----\nAAAA\n-----END X-----\n",
-		Serial:  18446744073709551615, Whole: 2, Half: 0.5, Huge: 1e300, Yes: true,
+		Strings: []string{"true", "123", "null", "~", "1e3", "a: b", "- x", "", " lead", "0x1F", "é",
+			// YAML 1.1 (PyYAML, Psych) reads these plain as other types.
+			"no", "On", "y", "12:34:56", "1_000", "0b101", "<<", "=", "30:c4:1f", "nothing"},
+		PEM:    "-----BEGIN X-----\nAAAA\n-----END X-----\n",
+		Serial: 18446744073709551615, Whole: 2, Half: 0.5, Huge: 1e300, Yes: true,
 	}
 	var b strings.Builder
 	if err := writeYAML(&b, data); err != nil {
@@ -138,6 +141,16 @@ Strings:
   - ' lead'
   - "0x1F"
   - é
+  - "no"
+  - "On"
+  - "y"
+  - "12:34:56"
+  - "1_000"
+  - "0b101"
+  - "<<"
+  - "="
+  - 30:c4:1f
+  - nothing
 PEM: |
   -----BEGIN X-----
   AAAA
