@@ -247,6 +247,13 @@ func (n *NonceStore) redeemBatched(ctx context.Context, v string, expires time.T
 	}
 }
 
+// StoreWait bounds how long a change of the server (and a batch of nonce
+// redemptions) waits for the store: a store whose lock another process
+// holds (a long import, a backup) answers the request 503 with
+// Retry-After (Server.internal) within it, before ACME clients' own
+// timeouts (lego's 30 s), rather than holding it open.
+var StoreWait = 10 * time.Second
+
 // maxBatch bounds the redemptions of one transaction.
 const maxBatch = 256
 
@@ -257,7 +264,7 @@ const maxBatch = 256
 func (n *NonceStore) flush() {
 	for {
 		var batch []*redemption
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), StoreWait)
 		err := n.gated(ctx, func() error {
 			if batch = n.take(); len(batch) == 0 {
 				return nil

@@ -268,6 +268,8 @@ func (s *Server) endpointWith(r *http.Request, also func(localstore.Tx, *acmesta
 // refuse) rolls the transaction back and is recorded as a FAILURE.
 func (s *Server) change(ctx context.Context, accountID, eventName string, fn func(*service.Op) error) error {
 	actor := audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
+	ctx, cancel := context.WithTimeout(ctx, StoreWait) // a store locked elsewhere: 503 within it
+	defer cancel()
 	return s.core.As(actor).Change(ctx, eventName, fn) // run again by the core after another process's key rotation
 }
 
@@ -370,13 +372,15 @@ func (s *Server) logf(format string, a ...any) {
 const storeRetryAfter = "5"
 
 // internal logs err and returns the serverInternal problem answering it:
-// 503 with Retry-After when the store does not answer (checked as /healthz
+// 503 with Retry-After when the store did not answer in time or was busy
+// (localstore.IsBusy: a writer of another process holding its lock, say,
+// while reads still answer), or does not answer now (checked as /healthz
 // does, after the fact: err is then most likely the store's own), since
 // the request may succeed once it does; else 500 without detail.
 func (s *Server) internal(err error) *Problem {
 	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
 	defer cancel()
-	if serr := s.storeAnswers(ctx); serr != nil {
+	if localstore.IsBusy(err) || s.storeAnswers(ctx) != nil {
 		s.logf("acme: store unavailable: %v", err)
 		return &Problem{Type: errServerInternal, Status: http.StatusServiceUnavailable,
 			Detail: "the server cannot reach its store; try again later", headers: map[string]string{"Retry-After": storeRetryAfter}}

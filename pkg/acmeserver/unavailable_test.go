@@ -3,14 +3,19 @@ package acmeserver
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -173,5 +178,74 @@ func TestEABStoreFailure(t *testing.T) {
 	resp, body := f.signed(f.url("/new-account"), key, "", f.newAccountBody(kid, mac, key), nil)
 	if resp.StatusCode < 500 || strings.Contains(string(body), "unknown external account binding") {
 		t.Fatalf("newAccount with a credential the store cannot read: %d %s, want a server failure", resp.StatusCode, body)
+	}
+}
+
+// TestStoreWriteLocked: while another process holds the store's write
+// lock (reads still answer, as /healthz does), a POST answers 503
+// serverInternal with Retry-After within StoreWait — not a 500 after 30 s,
+// past lego's own timeout (tester) — and succeeds once the lock is gone;
+// on SQLite (another connection's EXCLUSIVE transaction) and PostgreSQL
+// (another session's lock of the write_lock table).
+func TestStoreWriteLocked(t *testing.T) {
+	old := StoreWait
+	StoreWait = 500 * time.Millisecond
+	t.Cleanup(func() { StoreWait = old })
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			var f *fixture
+			var lock func() (release func())
+			if kind == "postgres" {
+				u := pgtest.FreshSchema(t)
+				f = newFixtureOn(t, localstore.Options{StoreURL: u}, acmestate.ContactNotRequired)
+				lock = func() func() {
+					conn, err := pgx.Connect(context.Background(), u)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := conn.Exec(context.Background(), "BEGIN; LOCK TABLE write_lock IN ACCESS EXCLUSIVE MODE"); err != nil {
+						t.Fatal(err)
+					}
+					return func() { conn.Close(context.Background()) }
+				}
+			} else {
+				f = newFixture(t, acmestate.ContactNotRequired)
+				lock = func() func() {
+					db, err := sql.Open("sqlite", filepath.Join(f.v.Dir, localstore.DatabaseFile))
+					if err != nil {
+						t.Fatal(err)
+					}
+					conn, err := db.Conn(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+						t.Fatal(err)
+					}
+					return func() { conn.Close(); db.Close() }
+				}
+			}
+			key := newKey(t)
+			kid := f.rawAccount(key)
+			release := lock()
+			payload := []byte(`{"identifiers":[{"type":"dns","value":"www.lab.test"}]}`)
+			start := time.Now()
+			resp, body := f.signed(f.url("/new-order"), key, kid, payload, nil)
+			took := time.Since(start)
+			var p Problem
+			_ = json.Unmarshal(body, &p)
+			if resp.StatusCode != http.StatusServiceUnavailable || p.Type != errServerInternal || resp.Header.Get("Retry-After") == "" {
+				t.Errorf("newOrder while the store is locked: %d %s, Retry-After %q; want 503 serverInternal with Retry-After",
+					resp.StatusCode, body, resp.Header.Get("Retry-After"))
+			}
+			if took > 10*StoreWait {
+				t.Errorf("the answer took %v, want about StoreWait (%v)", took, StoreWait)
+			}
+			release()
+			resp, body = f.signed(f.url("/new-order"), key, kid, payload, nil)
+			if resp.StatusCode != http.StatusCreated {
+				t.Errorf("newOrder once the lock is gone: %d %s", resp.StatusCode, body)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package localstore
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -28,6 +29,30 @@ func IsStorageError(err error) bool {
 		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrLocked) || errors.Is(err, ErrWrongPassphrase) ||
 		errors.Is(err, ErrUnsupportedStore) || errors.Is(err, ErrKeyRotated) || errors.Is(err, ErrReadOnly) ||
 		errors.Is(err, ErrConnectionLost)
+}
+
+// IsBusy reports whether err is the store not answering in time, or busy
+// with others' work — a transaction that could not begin before its
+// deadline, SQLite's lock held by another connection, PostgreSQL out of
+// connection slots, starting up, a lock not granted, a connection lost —
+// rather than a failure of the work itself: the same request may succeed
+// once it answers (a server answers it 503 with Retry-After).
+func IsBusy(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrConnectionLost) || serverBusy(err) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "55P03" || pe.Code == "40001" || pe.Code == "40P01")
 }
 
 // FileError is a failure of SQLite told in terms of the vault's files — a
