@@ -28,8 +28,9 @@ func (s *Service) UpdateStatus(tx localstore.Tx, r *Record, status string) error
 	default:
 		return invalidState("certificate authority %s is %s: only ACTIVE and DISABLED CAs change status", r.ID, r.Status)
 	}
-	if status == StatusActive && r.EffectiveStatus(s.Now()) == StatusExpired {
-		return invalidState("certificate authority %s has expired", r.ID)
+	if r.EffectiveStatus(s.Now()) == StatusExpired {
+		return invalidState("certificate authority %s has expired: its status changes no more", r.ID).
+			WithHint("renew it first (certctl ca csr %s, have its issuer sign the CSR, then ca import-certificate), or delete it", r.ID)
 	}
 	if r.Status != status {
 		s.setStatus(r, status)

@@ -132,4 +132,12 @@ func TestIssuanceStateRules(t *testing.T) {
 	}
 	_, err = issueLeaf(t, s, r, "c4", "ok.test")
 	wantCode(t, err, errs.ExitRefused, ReasonInvalidState)
+	// Its status does not change, to DISABLED either (it stayed EXPIRED
+	// after a "success", tester): AWS Private CA's InvalidStateException.
+	for _, st := range []string{StatusDisabled, StatusActive} {
+		wantCode(t, setStatus(t, s, short.ID, st), errs.ExitRefused, ReasonInvalidState)
+	}
+	if r := reload(t, s, short.ID); r.Status != StatusActive {
+		t.Errorf("the expired CA's stored status became %s", r.Status)
+	}
 }
