@@ -14,6 +14,7 @@ import (
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/jsonarg"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -562,7 +563,7 @@ func (s *Service) findIdempotent(tx localstore.Tx, req CreateRequest) (*Record, 
 		}
 		if r.IdempotencyKey != key {
 			return nil, errs.Refusedf("idempotency token %q was used within the hour to create %s with other arguments", req.IdempotencyToken, r.ID).
-				WithCode("IdempotencyError")
+				WithCode(inventory.CodeIdempotencyConflict)
 		}
 		return r, nil
 	}

@@ -23,6 +23,11 @@ type idempotencyRecord struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// CodeIdempotencyConflict is the error code (the JSON error's Code) of an
+// idempotency token used again within the hour with other arguments, by
+// request and by ca create alike.
+const CodeIdempotencyConflict = "IdempotencyConflict"
+
 func hashHex(v any) string {
 	b, _ := json.Marshal(v)
 	h := sha256.Sum256(b)
@@ -49,7 +54,7 @@ func LookupIdempotent(tx localstore.Tx, token string, args any, now time.Time) (
 	}
 	if r.ArgsHash != hashHex(args) {
 		return "", errs.Refusedf("idempotency token %q was used within the last hour with other arguments", token).
-			WithCode("IdempotencyConflict")
+			WithCode(CodeIdempotencyConflict)
 	}
 	if _, err := tx.GetCertificate(r.CertID); err != nil {
 		return "", nil // deleted since: request anew
