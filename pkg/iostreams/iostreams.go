@@ -22,6 +22,9 @@ type IOStreams struct {
 	stderrTTY bool
 	color     bool
 	width     int
+	// dumb: TERM=dumb, a terminal that shows escape sequences as text
+	// (Emacs's shell buffer, a CI log viewer): no spinner is drawn.
+	dumb bool
 	// stdinTaken: the command reads its own input from stdin (a file
 	// argument "-"), which then cannot also answer a question.
 	stdinTaken bool
@@ -52,6 +55,7 @@ func System() *IOStreams {
 		}
 	}
 	s.color = colorWanted(s.stdoutTTY, os.Getenv)
+	s.dumb = os.Getenv("TERM") == "dumb"
 	fd := int(os.Stdin.Fd())
 	s.ReadPassword = func() ([]byte, error) { return term.ReadPassword(fd) }
 	return s

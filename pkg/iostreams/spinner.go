@@ -8,7 +8,8 @@ import (
 )
 
 // Spinner draws a one-line spinner and a message on stderr while a command
-// waits, when stderr is a terminal; otherwise it draws nothing. Its
+// waits, when stderr is a terminal that is not TERM=dumb; otherwise it
+// draws nothing. Its
 // methods may be called on a nil *Spinner (no spinner), so that callers
 // that were asked to be quiet need no branches.
 type Spinner struct {
@@ -28,7 +29,7 @@ const spinnerTick = 100 * time.Millisecond
 // StartSpinner starts a spinner showing msg.
 func (s *IOStreams) StartSpinner(msg string) *Spinner {
 	sp := &Spinner{w: s.ErrOut, msg: msg, done: make(chan struct{})}
-	if !s.stderrTTY {
+	if !s.stderrTTY || s.dumb {
 		sp.once.Do(func() { close(sp.done) })
 		return sp
 	}
@@ -74,3 +75,6 @@ func (sp *Spinner) Stop() {
 	sp.once.Do(func() { close(sp.done) })
 	sp.wg.Wait()
 }
+
+// SetDumbTerminal marks the terminal TERM=dumb (or not), for tests.
+func (s *IOStreams) SetDumbTerminal(dumb bool) { s.dumb = dumb }

@@ -32,6 +32,18 @@ func TestSpinner(t *testing.T) {
 		t.Errorf("spinner off a terminal drew %q", errOut.String())
 	}
 
+	// A TERM=dumb terminal shows escape sequences as text: nothing either
+	// (tester).
+	s, _, _, errOut = Test()
+	s.SetTTY(true)
+	s.SetDumbTerminal(true)
+	sp = s.StartSpinner("waiting")
+	time.Sleep(2 * spinnerTick)
+	sp.Stop()
+	if errOut.Len() != 0 {
+		t.Errorf("spinner on a dumb terminal drew %q", errOut.String())
+	}
+
 	// A nil spinner (quiet) does nothing.
 	var none *Spinner
 	none.Set("x")
