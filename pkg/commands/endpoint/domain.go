@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -138,7 +139,12 @@ func runDomainCheck(ctx context.Context, o *DomainCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	cmdutil.PrintNotices(o.IO, c.Notes...)
+	// Why the domain is still PENDING (or became FAILED): the status of a
+	// check that succeeded, as validate check reports it, not an error
+	// line ("certctl: " is the prefix of errors and warnings).
+	for _, n := range c.Notes {
+		fmt.Fprintln(o.IO.ErrOut, output.Sanitize(n))
+	}
 	return printDomain(p, c.Domain)
 }
 
