@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,7 +53,9 @@ func (s *Server) storeAnswers(ctx context.Context) error {
 
 // logRequests writes one line per request to the server's logger (stderr
 // under `endpoint serve`) once it is answered: method, path, status, the
-// ACME problem type of an error answer ("-" for none) and the duration.
+// ACME problem type of an error answer ("-" for none), the duration, the
+// bytes of the body answered, the client's address (the proxy's, behind
+// one) and its User-Agent, quoted (a client's text cannot forge a line).
 func (s *Server) logRequests(next http.HandlerFunc) http.Handler {
 	if s.cfg.Logger == nil {
 		return next
@@ -65,8 +68,9 @@ func (s *Server) logRequests(next http.HandlerFunc) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		s.cfg.Logger.Printf("acme: request method=%s path=%s status=%d problem=%s duration=%s",
-			r.Method, r.URL.EscapedPath(), status, rec.problemType(), time.Since(start).Round(time.Microsecond))
+		s.cfg.Logger.Printf("acme: request method=%s path=%s status=%d problem=%s duration=%s bytes=%d remote=%s ua=%s",
+			r.Method, r.URL.EscapedPath(), status, rec.problemType(), time.Since(start).Round(time.Microsecond),
+			rec.bytes, r.RemoteAddr, strconv.Quote(r.UserAgent()))
 	})
 }
 
@@ -75,6 +79,7 @@ func (s *Server) logRequests(next http.HandlerFunc) http.Handler {
 type statusRecorder struct {
 	http.ResponseWriter
 	status  int
+	bytes   int
 	problem bytes.Buffer
 }
 
@@ -92,7 +97,9 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status >= 400 && w.problem.Len() < 4096 && strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") {
 		w.problem.Write(b)
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -311,6 +312,11 @@ func TestOrdersRoundRobin(t *testing.T) {
 		}
 		if !strings.Contains(logs, "acme: request method=POST path=/"+c.ep.ID+"/new-order status=201 problem=- duration=") {
 			t.Errorf("no request log line for new-order:\n%s", logs)
+		}
+		// The client: its address and User-Agent (quoted), and the bytes
+		// answered.
+		if !regexp.MustCompile(`new-order status=201 problem=- duration=\S+ bytes=[1-9][0-9]* remote=127\.0\.0\.1:[0-9]+ ua="certctl-test golang.org/x/crypto/acme"`).MatchString(logs) {
+			t.Errorf("the new-order line does not name the client:\n%s", logs)
 		}
 	})
 }
