@@ -34,6 +34,7 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -103,6 +104,9 @@ type Server struct {
 	selfSigned selfSignedCache
 	// issuers caches the issuers part of the chains served.
 	issuers issuersCache
+	// basePath is the escaped path of cfg.BaseURL, without its last "/"
+	// ("" for none): see underBasePath.
+	basePath string
 }
 
 // New returns a server over cfg.
@@ -123,6 +127,9 @@ func New(cfg Config) *Server {
 		host = service.Hostname()
 	}
 	s := &Server{cfg: cfg, core: &core, host: host}
+	if u, err := url.Parse(cfg.BaseURL); err == nil && cfg.BaseURL != "" {
+		s.basePath = strings.TrimRight(u.EscapedPath(), "/")
+	}
 	s.nonces = NewNonceStore(core.Vault.Store, core.Now, NonceLifetime, s.loadNonceKey)
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = core.Responder(s.logf)
@@ -161,7 +168,28 @@ func (s *Server) Nonces() *NonceStore { return s.nonces }
 // ServeHTTP logs the request (see logRequests), adds a fresh Replay-Nonce
 // and no-store caching to every ACME response, then routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logRequests(s.serve).ServeHTTP(w, r)
+	s.logRequests(s.serve).ServeHTTP(w, s.underBasePath(r))
+}
+
+// underBasePath is r with the path of the base URL (endpoint.base_url's
+// /acme of https://host/acme) taken off its own, when it starts with it:
+// the URLs the server hands out are under that path, and a proxy in front
+// may pass them on as they are rather than strip it (tester: 404). Paths
+// without it are served as before. Logged as asked.
+func (s *Server) underBasePath(r *http.Request) *http.Request {
+	if s.basePath == "" || !strings.HasPrefix(r.URL.EscapedPath(), s.basePath+"/") {
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	u := *r.URL
+	u.RawPath = strings.TrimPrefix(r.URL.EscapedPath(), s.basePath)
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return r
+	}
+	u.Path = p
+	r2.URL = &u
+	return r2
 }
 
 // loadNonceKey reads the store's nonce key (acmestate.NonceKey), storing

@@ -273,6 +273,9 @@ func CheckBaseURL(v string) error {
 	if err := httpURL(v); err != nil || v == "" {
 		return err
 	}
+	if err := strictURL(v); err != nil {
+		return err
+	}
 	if u, _ := url.Parse(v); u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#") {
 		return fmt.Errorf("%q has a query or fragment: a base URL is scheme, host, port and path", v)
 	}
@@ -299,9 +302,51 @@ func httpURL(v string) error {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http:// or https:// URL", v)
+		return fmt.Errorf("%q is not an http:// or https:// URL", redactUserinfo(v))
 	}
 	return nil
+}
+
+// strictURL checks what a base URL must be beyond httpURL (Set and the
+// server that uses it apply it, not Load; see setCheck): its scheme in
+// lower case as every URL made from it is written, a host, a port (when
+// given) from 1 to 65535, and no user name or password, which every URL
+// made from it would show (the message does not repeat them).
+func strictURL(v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not an http:// or https:// URL", redactUserinfo(v))
+	case u.User != nil:
+		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", redactUserinfo(v))
+	case !strings.HasPrefix(v, u.Scheme+"://"):
+		return fmt.Errorf("%q: write the scheme in lower case (%s://), as the URLs made from it are", v, u.Scheme)
+	case u.Hostname() == "":
+		return fmt.Errorf("%q has no host", v)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q has port %s: a port is 1 to 65535", v, p)
+		}
+	}
+	return nil
+}
+
+// redactUserinfo is v with the user name and password of a URL replaced.
+func redactUserinfo(v string) string {
+	scheme, rest, ok := strings.Cut(v, "://")
+	if !ok {
+		return v
+	}
+	auth, path, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
+		auth = "***@" + auth[i+1:]
+		if path != "" || strings.Contains(rest, "/") {
+			return scheme + "://" + auth + "/" + path
+		}
+		return scheme + "://" + auth
+	}
+	return v
 }
 
 // Config is the typed view of the settings.

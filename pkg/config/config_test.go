@@ -523,9 +523,18 @@ func TestSetOnlyRules(t *testing.T) {
 		{"endpoint.base_url", "https://acme.internal/p?q=1"},
 		{"endpoint.base_url", "https://acme.internal/#f"},
 		{"ca.base_url", "http://pki.internal/?x=1#f"},
+		// (tester) credentials every URL would show, a port out of
+		// range, a scheme in capitals kept in every URL, no host.
+		{"endpoint.base_url", "https://user:secret@acme.internal"},
+		{"endpoint.base_url", "https://acme.internal:99999"},
+		{"endpoint.base_url", "https://acme.internal:0/"},
+		{"ca.base_url", "HTTP://pki.internal"},
+		{"ca.base_url", "http://:8080/"},
 	} {
 		if err := Set(file, b.key, b.value); err == nil || !strings.Contains(err.Error(), b.key) {
 			t.Errorf("Set(%s, %s): %v, want a refusal naming the setting", b.key, b.value, err)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("Set(%s, %s): error %q shows the password", b.key, b.value, err)
 		}
 		env := fakeEnv(map[string]string{"HOME": t.TempDir(), EnvName(b.key): b.value})
 		if _, err := Load("", nil, env); err != nil {
