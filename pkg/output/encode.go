@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -141,12 +142,15 @@ func writeYAML(w io.Writer, v any) error {
 // Y), integers in base 2, 8, 16 or 60 or with underscores, floats of those
 // forms, merge and value keys. Such a string is written quoted (tester: a
 // serial 12:34:56 read back as 45296, a tag value "no" as False).
-var yaml11NonString = regexp.MustCompile(`^(?:` +
+// It is compiled on first use: no command pays for it at start-up.
+var yaml11NonString = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(yaml11NonStringExpr) })
+
+const yaml11NonStringExpr = `^(?:` +
 	`[yYnN]|[Yy]es|YES|[Nn]o|NO|[Tt]rue|TRUE|[Ff]alse|FALSE|[Oo]n|ON|[Oo]ff|OFF` +
 	`|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+` +
 	`|[-+]?(?:[0-9][0-9_]*)?\.[0-9.]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)` +
 	`|~|[Nn]ull|NULL|<<|=` +
-	`)$`)
+	`)$`
 
 // yamlNode reads one JSON value from dec as a YAML node.
 func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
@@ -181,7 +185,7 @@ func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
 		return node, nil
 	case string:
 		n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}
-		if yaml11NonString.MatchString(t) {
+		if yaml11NonString().MatchString(t) {
 			n.Style = yaml.DoubleQuotedStyle
 		}
 		return n, nil
