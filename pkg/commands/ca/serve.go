@@ -16,12 +16,15 @@ type ServeOptions struct {
 	Deps
 
 	Listen string
+	// Quiet (-q): no banner.
+	Quiet func() bool
 }
 
 // NewCmdCaServe builds `certctl ca serve`.
 func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
 	opts := &ServeOptions{Deps: newDeps(f)}
 	opts.Authorities = cmdutil.Serving(f, f.Authorities)
+	opts.Quiet = func() bool { return f.Globals.Quiet }
 	cmd := &cobra.Command{
 		Use:   "serve --listen ADDR",
 		Short: "Serve CRLs and OCSP over HTTP",
@@ -77,9 +80,13 @@ func runCaServe(ctx context.Context, o *ServeOptions) error {
 		return err
 	}
 	srv := httpserve.New(h, nil)
-	fmt.Fprintf(o.IO.ErrOut, "Serving CRLs and OCSP on http://%s\n", ln.Addr())
+	if o.Quiet == nil || !o.Quiet() {
+		fmt.Fprintf(o.IO.ErrOut, "Serving CRLs and OCSP on http://%s\n", ln.Addr())
+	}
 	if err := httpserve.Serve(ctx, srv, ln); err != nil {
 		return &errs.Error{Exit: errs.ExitFailure, Msg: "serve", Err: err}
 	}
+	// Its log says why it ended (SIGINT, SIGTERM from systemctl stop).
+	fmt.Fprintln(o.IO.ErrOut, "ca serve: stopped (interrupted)")
 	return nil
 }

@@ -24,11 +24,13 @@ type ServeOptions struct {
 	Listen  string
 	TLSCert string
 	TLSKey  string
+	// Quiet (-q): no banner.
+	Quiet func() bool
 }
 
 // NewCmdServe builds `certctl endpoint serve`.
 func NewCmdServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{IO: f.IO, Endpoints: cmdutil.Serving(f, f.Endpoints)}
+	opts := &ServeOptions{IO: f.IO, Endpoints: cmdutil.Serving(f, f.Endpoints), Quiet: func() bool { return f.Globals.Quiet }}
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--tls-cert F --tls-key F]",
 		Short: "Serve every ACME endpoint over HTTPS",
@@ -106,14 +108,18 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Serving ACME endpoints on %s (listening on %s)\n", srv.BaseURL(), ln.Addr())
-	for _, d := range dirs {
-		fmt.Fprintf(o.IO.ErrOut, "  %s\n", d)
+	if o.Quiet == nil || !o.Quiet() {
+		fmt.Fprintf(o.IO.ErrOut, "Serving ACME endpoints on %s (listening on %s)\n", srv.BaseURL(), ln.Addr())
+		for _, d := range dirs {
+			fmt.Fprintf(o.IO.ErrOut, "  %s\n", d)
+		}
 	}
 	hs := httpserve.New(srv, &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12})
 	if err := httpserve.Serve(ctx, hs, ln); err != nil {
 		return errs.Failuref("serve: %v", err)
 	}
+	// The log says why it ended (SIGINT, SIGTERM from systemctl stop).
+	logger.Printf("acme: stopped (interrupted)")
 	return nil
 }
 
