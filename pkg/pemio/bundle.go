@@ -34,6 +34,9 @@ func SplitBundle(data []byte) (Bundle, error) {
 		return Bundle{}, err
 	}
 	if len(blocks) == 0 {
+		if isPKCS12(data) {
+			return Bundle{}, newErrorf(RuleCertificateNotPEM, pkcs12Hint)
+		}
 		return Bundle{}, newErrorf(RuleCertificateNotPEM, "no PEM block found; a bundle is a PEM file")
 	}
 	var (

@@ -20,6 +20,9 @@ func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
 		return nil, err
 	}
 	if len(blocks) == 0 {
+		if isPKCS12(data) {
+			return nil, newErrorf(RuleCertificateNotPEM, pkcs12Hint)
+		}
 		if _, derErr := x509.ParseCertificates(data); derErr == nil {
 			return nil, newErrorf(RuleCertificateNotPEM,
 				"the file is DER; PEM is required (convert it with: openssl x509 -inform der -in cert.der -out cert.pem)")

@@ -159,6 +159,20 @@ func TestPKCS12(t *testing.T) {
 	if _, err := EncodePKCS12(p.leafKey, p.leaf, nil, ""); err == nil {
 		t.Fatal("empty PKCS #12 passphrase accepted")
 	}
+	// Given where PEM is read, it is named, with how to convert it
+	// (tester: "no PEM block found").
+	for what, parse := range map[string]func([]byte) error{
+		"certificate": func(b []byte) error { _, err := ParseCertificatesPEM(b); return err },
+		"private key": func(b []byte) error { _, err := ParsePrivateKeyPEM(b, nil); return err },
+		"bundle":      func(b []byte) error { _, err := SplitBundle(b); return err },
+	} {
+		if err := parse(p12); err == nil || !strings.Contains(err.Error(), "PKCS #12") || !strings.Contains(err.Error(), "openssl pkcs12 -in FILE -nodes") {
+			t.Errorf("a PKCS #12 file read as a %s: %v", what, err)
+		}
+	}
+	if isPKCS12(p.leaf.Raw) {
+		t.Error("a DER certificate taken for PKCS #12")
+	}
 
 	bin := requireOpenSSL(t)
 	dir := t.TempDir()

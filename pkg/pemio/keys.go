@@ -43,6 +43,9 @@ func privateKeyBlock(data []byte) (*pem.Block, error) {
 		return nil, err
 	}
 	if len(blocks) == 0 {
+		if isPKCS12(data) {
+			return nil, newErrorf(RulePrivateKeyNotPEM, pkcs12Hint)
+		}
 		if _, derErr := parseDERKey(data); derErr == nil || looksLikeDER(data) {
 			return nil, newErrorf(RulePrivateKeyNotPEM,
 				"the file is DER; PEM is required (convert it with: openssl pkey -inform der -in key.der -out key.pem)")
