@@ -29,12 +29,23 @@ func GroupArgs(cmd *cobra.Command, args []string) error {
 }
 
 // GroupRunE is the RunE of a command that only groups subcommands: alone
-// it prints its help. See GroupArgs.
+// it prints its help on stderr and is a usage error (exit 2, a missing
+// argument), so that a script's `certctl ca "$SUB"` with SUB empty fails
+// instead of printing help where JSON was expected (tester); a person at
+// a terminal sees the help all the same. `certctl CMD --help` prints it
+// on stdout and exits 0. See GroupArgs.
 func GroupRunE(cmd *cobra.Command, args []string) error {
 	if err := GroupArgs(cmd, args); err != nil {
 		return err
 	}
-	return cmd.Help()
+	cmd.SetOut(cmd.ErrOrStderr())
+	if err := cmd.Help(); err != nil {
+		return err
+	}
+	if !cmd.HasParent() {
+		return errs.UsageErrorf("missing command (the commands are listed above)")
+	}
+	return errs.UsageErrorf("%s: missing command (its commands are listed above)", CommandName(cmd))
 }
 
 // UnknownCommand is the usage error for word, which names no subcommand

@@ -250,9 +250,12 @@ func TestCaServeFlags(t *testing.T) {
 }
 
 // TestCaGroupUnknownVerb: `certctl ca nosuch` is a usage error naming the
-// word, as for every command group; `certctl ca` alone prints its help.
+// word, as for every command group; `certctl ca` alone prints its help on
+// stderr and is a usage error too (a missing argument; tester: a script's
+// `certctl ca "$SUB"` with SUB empty printed help where JSON was
+// expected, and exited 0).
 func TestCaGroupUnknownVerb(t *testing.T) {
-	ios, _, out, _ := iostreams.Test()
+	ios, _, out, errOut := iostreams.Test()
 	cmd := NewCmdCA(cmdutil.New(ios, "test"))
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	cmd.SetArgs([]string{"nosuch"})
@@ -262,8 +265,11 @@ func TestCaGroupUnknownVerb(t *testing.T) {
 	}
 	cmd.SetArgs(nil)
 	cmd.SetOut(out)
-	if err := cmd.Execute(); err != nil || !strings.Contains(out.String(), "Available Commands") {
-		t.Errorf("ca alone: %v\n%s", err, out)
+	cmd.SetErr(errOut)
+	err = cmd.Execute()
+	if errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "missing command") ||
+		out.Len() != 0 || !strings.Contains(errOut.String(), "Available Commands") {
+		t.Errorf("ca alone: exit %d (%v)\nstdout %q\nstderr %q", errs.ExitCodeOf(err), err, out, errOut)
 	}
 }
 

@@ -65,6 +65,12 @@ func TestGroupsRefuseUnknownCommands(t *testing.T) {
 					strings.Join(args, " "), code, stdout, stderr)
 			}
 		}
+		// Alone: its help on stderr, and a usage error (tester: `certctl
+		// ca "$SUB"` with SUB empty printed help and exited 0).
+		if code, stdout, stderr := run(t, path...); code != errs.ExitUsage || stdout != "" ||
+			!strings.Contains(stderr, `--help" for more information`) || !strings.Contains(stderr, "missing command") {
+			t.Errorf("%s alone: exit %d, stdout %q, stderr %q; want exit 2, its help on stderr", name, code, stdout, stderr)
+		}
 		group, _, err := full.Find(path)
 		if err != nil {
 			t.Fatal(err)
