@@ -4,6 +4,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -216,6 +217,10 @@ type VerifyOptions struct {
 type VerifyOutput struct {
 	Valid          bool  `json:"Valid"`
 	RecordsChecked int64 `json:"RecordsChecked"`
+	// When not valid: the first record altered, removed or inserted (its
+	// seq), and what is wrong with it.
+	FirstBadRecord int64  `json:"FirstBadRecord,omitempty"`
+	Problem        string `json:"Problem,omitempty"`
 }
 
 // NewCmdVerify builds `certctl audit verify`.
@@ -249,6 +254,22 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 		return err
 	}
 	n, err := svc.Verify(ctx)
+	var problem *auditrec.Problem
+	if errors.As(err, &problem) {
+		// The report on stdout too, as vault verify prints its problems
+		// (tester: -o json printed nothing there), then exit 6.
+		if perr := p.Print(VerifyOutput{Valid: false, RecordsChecked: n, FirstBadRecord: problem.Seq, Problem: problem.Error()}, output.View{
+			Table: func(s *output.Styles) *output.Table {
+				return &output.Table{Rows: [][]string{{s.Bad("The audit chain is broken:"), problem.Error()}}}
+			},
+			Records: func() [][]string {
+				return [][]string{{strconv.FormatInt(n, 10), strconv.FormatInt(problem.Seq, 10), problem.Error()}}
+			},
+		}); perr != nil {
+			return perr
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
