@@ -240,6 +240,14 @@ type Written struct {
 	Files          []string `json:"Files"`
 }
 
+// reportsWritten reports whether a command that wrote files prints what
+// it wrote (Written) on stdout: with -o json|yaml or a --query, and by
+// default where stdout is not a terminal (JSON, as every command prints
+// there; tester: nothing was printed in a pipe without -o).
+func (o *ExportOptions) reportsWritten(p *output.Printer) bool {
+	return o.StructuredOutput() || p.Format == "json" || p.Format == "yaml"
+}
+
 // deliver writes ex where o asks: the service marks and records a key
 // export only once this has succeeded.
 func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) error {
@@ -253,7 +261,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 				return err
 			}
 			// -o json|yaml reports the file written, as for --out-dir.
-			if o.StructuredOutput() {
+			if o.reportsWritten(p) {
 				if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, output.View{}); err != nil {
 					return errs.Failuref("writing the output: %v", err)
 				}
@@ -271,7 +279,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 		if err := writeFile(o.OutFile, []byte(data)); err != nil {
 			return err
 		}
-		if o.StructuredOutput() {
+		if o.reportsWritten(p) {
 			if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, output.View{}); err != nil {
 				return errs.Failuref("writing the output: %v", err)
 			}
@@ -311,7 +319,7 @@ func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plai
 	if err != nil {
 		return err
 	}
-	if o.StructuredOutput() {
+	if o.reportsWritten(p) {
 		if err := p.Print(Written{CertificateArn: arn, Path: dir, Files: written}, output.View{}); err != nil {
 			return errs.Failuref("writing the output: %v", err)
 		}
