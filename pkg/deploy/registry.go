@@ -373,6 +373,23 @@ func (h Host) Decide(certID string, t Target, in Identity, now time.Time) (insta
 	return refuse("another certificate, no newer than")
 }
 
+// InstalledVersion is the version of certificate certID that this host
+// records as installed at t (ok false: none recorded).
+func (h Host) InstalledVersion(certID string, t Target) (version int, ok bool) {
+	if h.dir == "" {
+		return 0, false
+	}
+	m, err := h.readTargets()
+	if err != nil {
+		return 0, false
+	}
+	r, ok := m[targetKey(certID, t)]
+	if !ok || r.Removed {
+		return 0, false
+	}
+	return r.Version, true
+}
+
 // InstallsLockFile is the lock, in the vault directory, under which this
 // host compares a target with its record, installs it and records the
 // install (see LockInstalls).

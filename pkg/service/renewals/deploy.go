@@ -608,6 +608,13 @@ func (s *Service) writeStale(host deploy.Host, id string, all, candidates []depl
 	for _, t := range candidates {
 		install, why := host.Decide(id, t, in, s.core.Now())
 		switch {
+		case why != "" && s.superseded(id, host, t, in):
+			// Another certctl of this host renewed the certificate
+			// meanwhile and installed the newer version: this one is
+			// simply late (tester: two renewals at once, one FAILED).
+			v, _ := host.InstalledVersion(id, t)
+			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetInstalled,
+				Reason: fmt.Sprintf("%s: version %d, newer than this pass's %d, is installed already (another certctl of this host renewed it meanwhile)", t.Label(), v, in.Version)})
 		case why != "":
 			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetFailed, Reason: why})
 		case install:
@@ -652,6 +659,29 @@ func (s *Service) writeStale(host deploy.Host, id string, all, candidates []depl
 		}
 	}
 	return stale, writeErrs, claims, left
+}
+
+// superseded reports whether version in of certificate id is refused at
+// t only because this process is late: this host installed a newer
+// version there, and the store holds that version or a newer one still —
+// not a store restored from an older backup (whose versions are behind
+// what this host installed), which Decide's refusal is for.
+func (s *Service) superseded(id string, host deploy.Host, t deploy.Target, in deploy.Identity) bool {
+	v, ok := host.InstalledVersion(id, t)
+	if !ok || v <= in.Version {
+		return false
+	}
+	cur := 0
+	if err := s.core.Read(context.Background(), func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(id)
+		if err == nil {
+			cur = c.Version
+		}
+		return err
+	}); err != nil {
+		return false
+	}
+	return cur >= v
 }
 
 // hookNotNoted is the failure to note in this host's record how a

@@ -1,0 +1,100 @@
+package renewals
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/deploy"
+	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/certificates"
+)
+
+// TestLatePassSuperseded: a pass that renewed a certificate and finds, at
+// install, that another certctl of this host renewed it again meanwhile
+// and installed the newer version reports the target INSTALLED, not a
+// FAILED deployment (tester: two renewals at once, one exited 7 saying the
+// store may have been restored from an older backup); a host record ahead
+// of the store — what such a restore leaves — is still refused.
+func TestLatePassSuperseded(t *testing.T) {
+	ctx := context.Background()
+	v, err := localstore.Open(ctx, t.TempDir(), localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	now := time.Now().UTC()
+	clock := func() time.Time { return now }
+	core := &service.Core{Vault: v, Now: clock, Names: inventory.Names{Region: "local", Account: "000000000000"},
+		Authority: authority.New(v, clock, ""), Actor: audit.Actor{Type: audit.ActorUser, ID: "t", Host: "h1"}}
+	req, err := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour}).Request(ctx,
+		certificates.RequestInput{DomainName: "late.internal", CertificateAuthority: "default", KeyAlgorithm: "EC_prime256v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
+	dir := t.TempDir()
+	if _, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}); err != nil {
+		t.Fatal(err)
+	}
+	renew := func() (deploy.Material, deploy.Identity) {
+		t.Helper()
+		now = now.Add(time.Hour)
+		if _, err := s.Renew(ctx, req.CertificateArn); err != nil {
+			t.Fatal(err)
+		}
+		var m deploy.Material
+		var in deploy.Identity
+		if err := s.core.Read(ctx, func(tx localstore.Tx) (err error) {
+			m, in, err = s.material(tx, req.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return m, in
+	}
+	m2, in2 := renew()
+	_, in3 := renew()
+	host, err := s.host()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []deploy.Target
+	if err := s.core.Read(ctx, func(tx localstore.Tx) (err error) {
+		all, err = deploy.Targets(tx, req.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := host.LockInstalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, _, _, left := s.writeStale(host, req.ID, all, all, nil, m2, in2)
+	unlock()
+	if len(stale) != 0 || len(left) != 1 || left[0].Outcome != TargetInstalled || !strings.Contains(left[0].Reason, "newer than this pass's") {
+		t.Fatalf("a late pass with version %d after %d was installed: stale %v, left %+v; want INSTALLED, superseded", in2.Version, in3.Version, stale, left)
+	}
+	// The host's record ahead of the store (a store restored from an
+	// older backup): refused, a failed deployment.
+	ahead := all[0]
+	ahead.Version = in3.Version + 5
+	if err := host.Remember(req.ID, ahead, deploy.Identity{Version: in3.Version + 5, NotBefore: now}); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err = host.LockInstalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, left = s.writeStale(host, req.ID, all, all, nil, m2, in2)
+	unlock()
+	if len(left) != 1 || left[0].Outcome != TargetFailed {
+		t.Fatalf("a host record ahead of the store: %+v, want FAILED", left)
+	}
+}
