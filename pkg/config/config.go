@@ -57,6 +57,11 @@ type Key struct {
 // value would break checks it itself: endpoint serve its base URL).
 func setCheck(name string) func(string) error {
 	switch name {
+	case "endpoint.listen":
+		// Checked where it is used (endpoint serve, whose --listen
+		// overrides it): a bad value in the environment or an older
+		// file stops no other command, config list included (tester).
+		return listenAddr
 	case "endpoint.base_url":
 		return CheckHTTPSBaseURL
 	case "ca.base_url":
@@ -86,7 +91,7 @@ var Keys = []Key{
 	{"smtp.username", String, "", "SMTP user name", nil},
 	{"smtp.password_file", String, "", "file holding the SMTP password", nil},
 	{"smtp.starttls", Bool, "false", "require STARTTLS", nil},
-	{"endpoint.listen", String, "127.0.0.1:8443", "listen address of `endpoint serve`", listenAddr},
+	{"endpoint.listen", String, "127.0.0.1:8443", "listen address of `endpoint serve`", nil}, // setCheck: listenAddr
 	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints (https://, as ACME requires; endpoint serve refuses another)", httpURL},
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
 	{"hooks.event", String, "", "command that receives each event as JSON on stdin", nil},

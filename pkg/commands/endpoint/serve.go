@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/httpserve"
 	"github.com/certctl/certctl/pkg/iostreams"
@@ -91,7 +92,12 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	}
 	listen := o.Listen
 	if listen == "" {
+		// The setting is checked here, where it is used: --listen
+		// overrides a bad one.
 		listen = svc.Listen()
+		if err := config.CheckListenAddr(listen); err != nil {
+			return errs.Invalidf("endpoint.listen: %v", err).WithHint("certctl config set endpoint.listen HOST:PORT, or give --listen")
+		}
 	}
 	ln, err := cmdutil.Listen(listen)
 	if err != nil {
