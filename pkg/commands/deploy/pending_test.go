@@ -85,6 +85,22 @@ func waitFile(t *testing.T, path string, done <-chan error) {
 	}
 }
 
+// killWhen starts certctl with args in a process group of its own and,
+// once file exists, kills it and all it started (kill -9, as a reboot
+// would stop them).
+func killWhen(t *testing.T, e *clitest.Env, file string, args ...string) {
+	t.Helper()
+	cmd, done := startCertctl(t, e, args...)
+	waitFile(t, file, done)
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var ee *exec.ExitError
+	if err := <-done; !errors.As(err, &ee) || ee.ExitCode() != -1 {
+		t.Fatalf("certctl %s: %v, want killed", strings.Join(args, " "), err)
+	}
+}
+
 // killMidCommand deploys h's target for arn (its command failing, so that
 // the next pass installs it) and kills a `renew --due` (kill -9 of certctl
 // and its command, as a reboot would stop them) while that pass runs the
@@ -94,20 +110,31 @@ func killMidCommand(t *testing.T, e *clitest.Env, arn string, h pendingHook) {
 	if r := e.Run(h.tg.args(arn, "--exec", h.exec())...); r.Code != 1 {
 		t.Fatalf("deploy with a failing command: %v", r)
 	}
-	cmd, done := startCertctl(t, e, "renew", "--due", "-o", "json")
-	waitFile(t, h.started, done)
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	var ee *exec.ExitError
-	if err := <-done; !errors.As(err, &ee) || ee.ExitCode() != -1 {
-		t.Fatalf("the killed pass: %v, want killed", err)
-	}
+	killWhen(t, e, h.started, "renew", "--due", "-o", "json")
 	if n := clitest.LineCount(t, h.runs); n != 2 {
 		t.Fatalf("%d runs before the kill, want 2 (the deploy, the killed pass)", n)
 	}
 	if err := os.WriteFile(h.killed, nil, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkRunAgainOnce checks that the next `renew --due` runs h's command
+// left pending by a kill again, once — runs times in all — installing
+// arn's current version, and that the pass after it has nothing to do.
+func checkRunAgainOnce(t *testing.T, e *clitest.Env, arn string, h pendingHook, runs int) {
+	t.Helper()
+	code, res, r := e.Renew("--due")
+	if code != 0 || !strings.Contains(res[arn].Reason, "redeployed to file:"+h.tg.cert) {
+		t.Fatalf("the pass after the kill: %v", r)
+	}
+	if n := clitest.LineCount(t, h.runs); n != runs {
+		t.Fatalf("the command ran %d times, want %d: the interrupted run was not run again", n, runs)
+	}
+	checkInstalled(t, e, arn, h.tg)
+	code, res, r = e.Renew("--due")
+	if code != 0 || len(res[arn].Targets) != 0 || clitest.LineCount(t, h.runs) != runs {
+		t.Fatalf("the pass after that: %v (%d runs), want nothing done", r, clitest.LineCount(t, h.runs))
 	}
 }
 
@@ -121,18 +148,7 @@ func TestKilledCommandRunAgain(t *testing.T) {
 		h := newPendingHook(t)
 		killMidCommand(t, e, arn, h)
 
-		code, res, r := e.Renew("--due")
-		if code != 0 || !strings.Contains(res[arn].Reason, "redeployed to file:"+h.tg.cert) {
-			t.Fatalf("the pass after the kill: %v", r)
-		}
-		if n := clitest.LineCount(t, h.runs); n != 3 {
-			t.Fatalf("the command ran %d times, want 3: the interrupted run was not run again", n)
-		}
-		checkInstalled(t, e, arn, h.tg)
-		code, res, r = e.Renew("--due")
-		if code != 0 || len(res[arn].Targets) != 0 || clitest.LineCount(t, h.runs) != 3 {
-			t.Fatalf("the pass after that: %v (%d runs), want nothing done", r, clitest.LineCount(t, h.runs))
-		}
+		checkRunAgainOnce(t, e, arn, h, 3)
 	})
 }
 
@@ -189,15 +205,7 @@ func TestFirstDeployKilledMidCommand(t *testing.T) {
 		arn := e.RequestPrivate("first-killed.internal")
 		h := newPendingHook(t)
 		hook := "echo run >> " + shq(h.runs) + "; [ -e " + shq(h.killed) + " ] || { touch " + shq(h.started) + "; sleep 60; }"
-		cmd, done := startCertctl(t, e, h.tg.args(arn, "--exec", hook)...)
-		waitFile(t, h.started, done)
-		if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		var ee *exec.ExitError
-		if err := <-done; !errors.As(err, &ee) || ee.ExitCode() != -1 {
-			t.Fatalf("the killed deploy: %v, want killed", err)
-		}
+		killWhen(t, e, h.started, h.tg.args(arn, "--exec", hook)...)
 		if err := os.WriteFile(h.killed, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -211,17 +219,6 @@ func TestFirstDeployKilledMidCommand(t *testing.T) {
 		if len(d.Certificate.InUseBy) != 1 || d.Certificate.RenewalEligibility != "ELIGIBLE" {
 			t.Fatalf("after the killed deploy: InUseBy %v, %s; want the target, ELIGIBLE", d.Certificate.InUseBy, d.Certificate.RenewalEligibility)
 		}
-		code, res, r := e.Renew("--due")
-		if code != 0 || !strings.Contains(res[arn].Reason, "redeployed to file:"+h.tg.cert) {
-			t.Fatalf("the pass after the kill: %v", r)
-		}
-		if n := clitest.LineCount(t, h.runs); n != 2 {
-			t.Fatalf("the command ran %d times, want 2: the interrupted run was not run again", n)
-		}
-		checkInstalled(t, e, arn, h.tg)
-		code, res, r = e.Renew("--due")
-		if code != 0 || len(res[arn].Targets) != 0 || clitest.LineCount(t, h.runs) != 2 {
-			t.Fatalf("the pass after that: %v (%d runs), want nothing done", r, clitest.LineCount(t, h.runs))
-		}
+		checkRunAgainOnce(t, e, arn, h, 2)
 	})
 }
