@@ -158,11 +158,13 @@ func printError(f *cmdutil.Factory, err error) {
 	}
 	msg := err.Error()
 	// What an error quotes may come from outside (an argument, a file, a
-	// name): its control characters are shown escaped, line by line.
-	fmt.Fprintf(f.IO.ErrOut, "certctl: %s\n", output.SanitizeLines(msg))
+	// name): its control characters are shown escaped, line by line —
+	// but for the tabs that indent a line (pgconn's attempts, each on a
+	// line of its own), shown as the indentation they are, not \x09.
+	fmt.Fprintf(f.IO.ErrOut, "certctl: %s\n", output.SanitizeLines(indentTabs(msg)))
 	code := errs.ExitCodeOf(err)
 	if ce != nil && ce.Hint != "" {
-		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(ce.Hint))
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(indentTabs(ce.Hint)))
 	} else if code == errs.ExitUsage && (ce == nil || !ce.NoHelpHint) {
 		fmt.Fprintln(f.IO.ErrOut, "hint: run with --help for usage")
 	}
@@ -179,6 +181,20 @@ func printError(f *cmdutil.Factory, err error) {
 		b, _ := json.Marshal(map[string]errorObject{"Error": {Code: name, Message: msg, ExitCode: int(code)}})
 		fmt.Fprintln(f.IO.ErrOut, string(b))
 	}
+}
+
+// indentTabs is s with the tabs that begin each of its lines (after the
+// first) as two spaces each.
+func indentTabs(s string) string {
+	if !strings.Contains(s, "\n\t") {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i := 1; i < len(lines); i++ {
+		rest := strings.TrimLeft(lines[i], "\t")
+		lines[i] = strings.Repeat("  ", len(lines[i])-len(rest)) + rest
+	}
+	return strings.Join(lines, "\n")
 }
 
 // outputFromArgs finds an -o/--output value in args (for error reporting

@@ -51,3 +51,21 @@ func TestErrorEscapesControls(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestErrorIndentTabs: a driver error whose lines are indented with tabs
+// (pgconn's connection attempts) shows them as indentation, not \x09
+// (tester); a tab inside a line is still escaped.
+func TestErrorIndentTabs(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	io, _, _, errOut := iostreams.Test()
+	// Nothing listens on port 1 of loopback: refused at once.
+	code := app.Run(context.Background(), cmdutil.New(io, "test"), []string{"list", "--store", "postgres://u:p@127.0.0.1:1/db?connect_timeout=5"})
+	if code != 6 || strings.Contains(errOut.String(), `\x09`) || !strings.Contains(errOut.String(), "\n  127.0.0.1:1") {
+		t.Errorf("exit %d, stderr %q; want exit 6, each attempt on an indented line", code, errOut)
+	}
+	io, _, _, errOut = iostreams.Test()
+	app.Run(context.Background(), cmdutil.New(io, "test"), []string{"list", "--a\tb"})
+	if !strings.Contains(errOut.String(), `--a\x09b`) {
+		t.Errorf("a tab inside a line: stderr %q, want it escaped", errOut)
+	}
+}
