@@ -57,7 +57,7 @@ type Key struct {
 // value would break checks it itself: endpoint serve its base URL).
 func setCheck(name string) func(string) error {
 	switch name {
-	case "endpoint.listen":
+	case "endpoint.listen", "ca.listen":
 		// Checked where it is used (endpoint serve, whose --listen
 		// overrides it): a bad value in the environment or an older
 		// file stops no other command, config list included (tester).
@@ -94,6 +94,7 @@ var Keys = []Key{
 	{"endpoint.listen", String, "127.0.0.1:8443", "listen address of `endpoint serve`", nil}, // setCheck: listenAddr
 	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints (https://, as ACME requires; endpoint serve refuses another)", httpURL},
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
+	{"ca.listen", String, "127.0.0.1:8080", "listen address of `ca serve`", nil}, // setCheck: listenAddr
 	{"hooks.event", String, "", "command that receives each event as JSON on stdin", nil},
 	{"hooks.output", String, "terminal", "where deploy commands' output goes: terminal (standard error when it is one, else nowhere) or stderr (always: cron mails it, a timer's journal keeps it — as a command handed the key may print it)", oneOf("terminal", "stderr")},
 	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
@@ -376,6 +377,7 @@ type Config struct {
 	EndpointListen      string
 	EndpointBaseURL     string
 	CABaseURL           string
+	CAListen            string
 	EventHook           string
 	// HooksAllowExec is hooks.allow_exec: "true", "false" or "auto" (see
 	// AllowExec).
@@ -593,6 +595,7 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.EndpointListen = str("endpoint.listen")
 	c.EndpointBaseURL = str("endpoint.base_url")
 	c.CABaseURL = str("ca.base_url")
+	c.CAListen = str("ca.listen")
 	c.EventHook = str("hooks.event")
 	c.HooksAllowExec = strings.TrimSpace(str("hooks.allow_exec"))
 	c.HooksOutput = strings.TrimSpace(str("hooks.output"))

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/httpserve"
 )
@@ -16,6 +17,8 @@ type ServeOptions struct {
 	Deps
 
 	Listen string
+	// Setting is the ca.listen setting, for a serve without --listen.
+	Setting func() (string, error)
 	// Quiet (-q): no banner.
 	Quiet func() bool
 }
@@ -25,8 +28,15 @@ func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Co
 	opts := &ServeOptions{Deps: newDeps(f)}
 	opts.Authorities = cmdutil.Serving(f, f.Authorities)
 	opts.Quiet = func() bool { return f.Globals.Quiet }
+	opts.Setting = func() (string, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		return cfg.CAListen, nil
+	}
 	cmd := &cobra.Command{
-		Use:   "serve --listen ADDR",
+		Use:   "serve [--listen ADDR]",
 		Short: "Serve CRLs and OCSP over HTTP",
 		Long: `Serve every CA's CRL at /crl/<ca-uuid>.crl (DER), each CRL partition of a
 PARTITIONED CA at /crl/<ca-uuid>/<n>.crl, and an OCSP responder at /ocsp
@@ -58,7 +68,7 @@ Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 			return runCaServe(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "`address` to listen on")
+	cmd.Flags().StringVar(&opts.Listen, "listen", "", "`address` to listen on (default ca.listen: 127.0.0.1:8080)")
 	return cmd
 }
 
@@ -67,7 +77,18 @@ func runCaServe(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	ln, err := cmdutil.Listen(o.Listen)
+	listen := o.Listen
+	if listen == "" && o.Setting != nil {
+		// The setting is checked here, where it is used: --listen
+		// overrides a bad one.
+		if listen, err = o.Setting(); err != nil {
+			return err
+		}
+		if err := config.CheckListenAddr(listen); err != nil {
+			return errs.Invalidf("ca.listen: %v", err).WithHint("certctl config set ca.listen HOST:PORT, or give --listen")
+		}
+	}
+	ln, err := cmdutil.Listen(listen)
 	if err != nil {
 		return err
 	}
