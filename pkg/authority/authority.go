@@ -447,7 +447,7 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 	}
 	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key,
 		issuedChainPEM: pemio.EncodeCertificatesPEM(append([]*x509.Certificate{cert}, chain...)...)}
-	if c.links, err = chainLinks(tx, r); err != nil {
+	if c.links, err = chainLinks(tx, r, cert, chain); err != nil {
 		return nil, err
 	}
 	if err := inventory.CheckKeyNotCompromised(tx, cert.PublicKey, "the key of certificate authority "+r.ID, inventory.ReasonKeyCompromised); errs.ExitCodeOf(err) == errs.ExitRefused {

@@ -116,6 +116,9 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 				chain = pchain
 			}
 		}
+		if chain, err = completeChain(all, chain, ""); err != nil {
+			return nil, false, err
+		}
 		if err := verifyChain(cert, chain, now); err != nil {
 			return nil, false, err
 		}
@@ -177,6 +180,27 @@ func issuerInVault(all []*Record, cert *x509.Certificate, except string) (*Recor
 		return have, append([]*x509.Certificate{oc}, ochain...), nil
 	}
 	return nil, nil, nil
+}
+
+// completeChain is chain (issuer first) completed from the vault's CAs
+// when it stops short of a root that the vault holds: a CA of all (but
+// except) issued its last certificate, whose certificate and chain follow
+// it — so that verification and the path length constraints of the
+// vault's CAs above apply to what is imported (tester: a partial chain
+// escaped both).
+func completeChain(all []*Record, chain []*x509.Certificate, except string) ([]*x509.Certificate, error) {
+	if len(chain) == 0 {
+		return chain, nil
+	}
+	last := chain[len(chain)-1]
+	if bytes.Equal(last.RawIssuer, last.RawSubject) && last.CheckSignatureFrom(last) == nil {
+		return chain, nil
+	}
+	_, above, err := issuerInVault(all, last, except)
+	if err != nil || len(above) == 0 {
+		return chain, err
+	}
+	return append(append([]*x509.Certificate{}, chain...), above...), nil
 }
 
 // verifyChain checks that cert verifies against chain (issuer first, the

@@ -123,7 +123,23 @@ func (s *Service) Restore(tx localstore.Tx, r *Record) error {
 	}
 	s.setStatus(r, prev)
 	r.PreviousStatus, r.RestorableUntil = "", time.Time{}
-	return Put(tx, r)
+	// Its chain from its parent's certificate as it is now: the parent
+	// may have been renewed while this CA was deleted (a vault from
+	// before rechain kept deleted CAs' chains current), and the CAs
+	// below it take it in turn.
+	if r.ParentID != "" {
+		if p, err := Get(tx, r.ParentID); err == nil {
+			pc, err1 := p.Certificate()
+			rc, err2 := r.Certificate()
+			if err1 == nil && err2 == nil && bytes.Equal(rc.RawIssuer, pc.RawSubject) && rc.CheckSignatureFrom(pc) == nil {
+				r.ChainPEM = p.CertificatePEM + p.ChainPEM
+			}
+		}
+	}
+	if err := Put(tx, r); err != nil {
+		return err
+	}
+	return s.rechain(tx, r)
 }
 
 // CSR is the certificate signing request of r, as PEM (AWS Private CA's
@@ -314,6 +330,9 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 		if len(chain) == 0 {
 			return errs.Invalidf("the certificate's issuer %s is not a CA of the vault: give its chain with --certificate-chain (issuer first, root last)", x509util.Issuer(cert))
 		}
+		if chain, err = completeChain(all, chain, r.ID); err != nil {
+			return err
+		}
 		if err := verifyChain(cert, chain, now); err != nil {
 			return err
 		}
@@ -430,8 +449,11 @@ func (s *Service) rechain(tx localstore.Tx, r *Record) error {
 		return err
 	}
 	byParent := map[string][]*Record{}
+	// DELETED ones too: restored, a CA serves the chain it has (tester:
+	// one deleted before its parent's renewal came back with the old,
+	// revoked certificate in it).
 	for _, c := range all {
-		if c.ParentID != "" && c.Status != StatusDeleted {
+		if c.ParentID != "" {
 			byParent[c.ParentID] = append(byParent[c.ParentID], c)
 		}
 	}

@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -123,24 +124,46 @@ func levels(n int) string {
 }
 
 // chainLink is a certificate of a CA's chain that a CA of the vault
-// issued: its issuer and serial.
-type chainLink struct{ issuer, serial, ca string }
+// issued: its issuer and serial, and what it is (for messages).
+type chainLink struct{ issuer, serial, what string }
 
-// chainLinks are the certificates of r's chain that CAs of the vault
-// issued: r's own, then its parent's, up to a root or a CA whose issuer is
-// outside the vault.
-func chainLinks(tx localstore.Tx, r *Record) ([]chainLink, error) {
+// chainLinks are the certificates of r's chain — its own cert, then the
+// chain's — that CAs of the vault issued, each named by the vault CA
+// whose certificate signed it: those of the vault's CAs above r, and
+// those of an outside chain that a CA of the vault signed with ca issue
+// (tester: only the vault CAs' own links were looked at).
+func chainLinks(tx localstore.Tx, r *Record, cert *x509.Certificate, chain []*x509.Certificate) ([]chainLink, error) {
+	all, err := List(tx)
+	if err != nil {
+		return nil, err
+	}
+	type ca struct {
+		id   string
+		cert *x509.Certificate
+	}
+	var cas []ca
+	for _, a := range all {
+		if a.CertificatePEM == "" {
+			continue
+		}
+		if c, err := a.Certificate(); err == nil {
+			cas = append(cas, ca{a.ID, c})
+		}
+	}
 	var out []chainLink
-	for cur, n := r, 0; cur.ParentID != "" && cur.Serial != "" && n < 64; n++ {
-		out = append(out, chainLink{issuer: cur.ParentID, serial: cur.Serial, ca: cur.ID})
-		next, err := Get(tx, cur.ParentID)
-		if errors.Is(err, localstore.ErrNotFound) {
-			break
+	for i := -1; i < len(chain); i++ {
+		c, what := cert, "its certificate"
+		if i >= 0 {
+			c, what = chain[i], "the certificate of "+x509util.Subject(chain[i])+" above it"
 		}
-		if err != nil {
-			return nil, err
+		if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil {
+			continue // a root: no issuer to revoke it
 		}
-		cur = next
+		for _, a := range cas {
+			if bytes.Equal(c.RawIssuer, a.cert.RawSubject) && c.CheckSignatureFrom(a.cert) == nil {
+				out = append(out, chainLink{issuer: a.id, serial: x509util.FormatSerial(c.SerialNumber), what: what})
+			}
+		}
 	}
 	return out, nil
 }
@@ -153,22 +176,18 @@ func chainLinks(tx localstore.Tx, r *Record) ([]chainLink, error) {
 // (ca import-certificate).
 func checkChainRevoked(tx localstore.Tx, r *Record, links []chainLink) error {
 	for _, l := range links {
-		s, err := tx.GetSerial(l.issuer, l.serial)
+		at, reason, err := tx.SerialRevocation(l.issuer, l.serial)
 		if errors.Is(err, localstore.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if s.RevokedAt.IsZero() {
+		if at.IsZero() {
 			continue
 		}
-		what := "its certificate"
-		if l.ca != r.ID {
-			what = "the certificate of certificate authority " + l.ca + " above it"
-		}
 		return invalidState("certificate authority %s signs nothing that would verify: %s (serial %s of CA %s) is revoked (%s, %s)",
-			r.ID, what, l.serial, l.issuer, casign.ReasonName(s.Reason), timeutil.RFC3339(s.RevokedAt)).
+			r.ID, l.what, l.serial, l.issuer, casign.ReasonName(reason), timeutil.RFC3339(at)).
 			WithHint("give it a certificate that is not revoked (certctl ca csr, then ca import-certificate), or issue from another CA")
 	}
 	return nil

@@ -36,6 +36,19 @@ func (t *pgTx) GetSerial(issuer, serial string) (*Serial, error) {
 	return s, farValidity(s, s.DER)
 }
 
+func (t *pgTx) SerialRevocation(issuer, serial string) (time.Time, int, error) {
+	var revoked *int64
+	var reason int
+	if err := t.queryRow(`SELECT revoked_at, reason FROM serials WHERE issuer = $1 AND serial = $2`,
+		[]any{issuer, serial}, &revoked, &reason); err != nil {
+		return time.Time{}, 0, err
+	}
+	if revoked == nil {
+		return time.Time{}, reason, nil
+	}
+	return time.Unix(0, *revoked).UTC(), reason, nil
+}
+
 // pgSerialScan scans serialColumns into a Serial: dest gives the scan
 // destinations (and extra), done converts the times.
 type pgSerialScan struct {

@@ -46,6 +46,19 @@ func (t *sqliteTx) GetSerial(issuer, serial string) (*Serial, error) {
 	return s, farValidity(s, s.DER)
 }
 
+func (t *sqliteTx) SerialRevocation(issuer, serial string) (time.Time, int, error) {
+	var revoked sql.NullInt64
+	var reason int
+	err := t.rawQueryRow(`SELECT revoked_at, reason FROM serials WHERE issuer = ? AND serial = ?`, issuer, serial).Scan(&revoked, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, 0, ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, 0, wrapSQLiteErr(err)
+	}
+	return nullTime(revoked), reason, nil
+}
+
 // scanSerial scans serialColumns (and extra) into s.
 func scanSerial(scan func(...any) error, s *Serial, extra ...any) error {
 	var created int64

@@ -80,6 +80,11 @@ type Tx interface {
 	ReserveSerial(issuer, serial, certID string, at time.Time) error
 	// GetSerial returns what the store knows of an issued serial.
 	GetSerial(issuer, serial string) (*Serial, error)
+	// SerialRevocation returns when and why serial of issuer was revoked
+	// (a zero time: not revoked), without the rest of its record:
+	// ErrNotFound for a serial never reserved. Every signature asks it of
+	// the certificates of the signing CA's chain.
+	SerialRevocation(issuer, serial string) (revokedAt time.Time, reason int, err error)
 	// RevokeSerial marks an issued serial revoked; ErrNotFound when the
 	// issuer never issued it.
 	RevokeSerial(issuer, serial string, at time.Time, reason int) error

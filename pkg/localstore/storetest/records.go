@@ -219,6 +219,15 @@ func testSerials(t *testing.T, s localstore.Store) {
 		if !s.RevokedAt.Equal(later) || s.Reason != 1 {
 			t.Errorf("GetSerial after revoke = %+v", s)
 		}
+		// SerialRevocation says the same, alone.
+		if at, reason, err := tx.SerialRevocation("ca1", "02"); err != nil || !at.Equal(later) || reason != 1 {
+			t.Errorf("SerialRevocation(ca1, 02) = %v, %d, %v; want %v, 1", at, reason, err, later)
+		}
+		if at, _, err := tx.SerialRevocation("ca1", "01"); err != nil || !at.IsZero() {
+			t.Errorf("SerialRevocation(ca1, 01), not revoked = %v, %v", at, err)
+		}
+		_, _, err = tx.SerialRevocation("ca1", "ff")
+		wantNotFound(t, "SerialRevocation of a serial never reserved", err)
 		return nil
 	})
 }
