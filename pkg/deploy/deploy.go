@@ -109,6 +109,9 @@ func (t Target) checkFiles() error {
 	return nil
 }
 
+// SamePath reports whether a and b name one file (see samePath).
+func SamePath(a, b string) bool { return samePath(a, b) }
+
 // samePath reports whether a and b name one file: the same path once
 // cleaned, two names (a link) of one existing file, or — a file not
 // written yet — one name in one directory reached by two paths (a linked

@@ -528,6 +528,34 @@ func TestDeployRefusesOneFileForTwo(t *testing.T) {
 	}
 }
 
+// TestDeployTwoTargetsOneFile: a second target of the same certificate
+// whose key file is the first target's certificate file is refused (exit
+// 4) — at every renewal one would replace the other (second tester: the
+// first target's certificate file held a private key) — and nothing is
+// written; the first target deployed again is an update.
+func TestDeployTwoTargetsOneFile(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("two.internal")
+	dir := t.TempDir()
+	c, k := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	e.MustRun("deploy", arn, "--cert-file", c, "--key-file", k)
+	before := string(read(t, c))
+	r := e.Run("deploy", arn, "--cert-file", filepath.Join(dir, "new.pem"), "--key-file", c)
+	if r.Code != errs.ExitInvalid || !strings.Contains(r.Stderr, "two targets in one file") {
+		t.Fatalf("%v\nwant exit 4 naming the shared file", r)
+	}
+	if got := string(read(t, c)); got != before {
+		t.Fatalf("the refused deploy rewrote %s:\n%s", c, got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.pem")); err == nil {
+		t.Fatal("the refused deploy wrote new.pem")
+	}
+	if got := e.Describe(arn).InUseBy; len(got) != 1 {
+		t.Fatalf("InUseBy %v, want the first target alone", got)
+	}
+	e.MustRun("deploy", arn, "--cert-file", c, "--key-file", k, "--chain-file", filepath.Join(dir, "ch.pem"))
+}
+
 // TestDeployExecRefusedNamesCertificate: a deploy refused because this
 // host runs no hooks is recorded against the certificate it named, so that
 // `audit list --resource ARN` finds it.

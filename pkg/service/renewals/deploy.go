@@ -198,6 +198,23 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 // same path, or a link to it): each renewal pass would install one over
 // the other, and run both commands.
 func (s *Service) checkFilesFree(tx localstore.Tx, host deploy.Host, id string, t deploy.Target) error {
+	// The certificate's own other targets on this host: one whose file is
+	// another's (its key where the other has its certificate) would
+	// replace it at every renewal (second tester). The same target
+	// (its certificate file) deployed again is an update.
+	own, err := deploy.Targets(tx, id)
+	if err != nil {
+		return err
+	}
+	for _, x := range own {
+		if x.HostID != host.ID || deploy.SamePath(x.CertFile, t.CertFile) {
+			continue
+		}
+		if f := t.Shared(x); f != "" {
+			return errs.Invalidf("%s is a file of this certificate's deploy target %s on this host: two targets in one file would replace each other at every renewal", f, x.CertFile).
+				WithHint("remove that target first (certctl deploy %s --remove --cert-file %s), or choose other files", id, shellarg.Quote(x.CertFile))
+		}
+	}
 	others, err := host.OtherCertificates(id)
 	if err != nil {
 		return err
