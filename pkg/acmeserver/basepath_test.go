@@ -3,6 +3,7 @@ package acmeserver
 import (
 	"context"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,7 +22,8 @@ func TestBasePathServed(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	ts := httptest.NewUnstartedServer(nil)
 	base := "https://" + ts.Listener.Addr().String() + "/acme"
-	ts.Config.Handler = New(Config{Core: f.core, BaseURL: base, Validity: 90 * 24 * time.Hour, MaxBody: 16 << 10})
+	var logs syncBuffer
+	ts.Config.Handler = New(Config{Core: f.core, BaseURL: base, Validity: 90 * 24 * time.Hour, MaxBody: 16 << 10, Logger: log.New(&logs, "", 0)})
 	ts.TLS = f.ts.TLS
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
@@ -53,5 +55,10 @@ func TestBasePathServed(t *testing.T) {
 	ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "www.lab.test"), true)
 	if err != nil || len(ders) == 0 {
 		t.Fatalf("finalize under the base path: %v", err)
+	}
+	// Logged as the client asked (second tester: the base path was
+	// taken off the logged path).
+	if l := logs.String(); !strings.Contains(l, "path=/acme/"+f.ep.ID+"/directory ") || !strings.Contains(l, "path=/"+f.ep.ID+"/directory ") {
+		t.Errorf("the log does not show the paths as asked:\n%s", l)
 	}
 }

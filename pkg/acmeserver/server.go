@@ -168,14 +168,16 @@ func (s *Server) Nonces() *NonceStore { return s.nonces }
 // ServeHTTP logs the request (see logRequests), adds a fresh Replay-Nonce
 // and no-store caching to every ACME response, then routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logRequests(s.serve).ServeHTTP(w, s.underBasePath(r))
+	// Logged as the client asked it, the base path included (second
+	// tester), and served without it.
+	s.logRequests(func(w http.ResponseWriter, r *http.Request) { s.serve(w, s.underBasePath(r)) }).ServeHTTP(w, r)
 }
 
 // underBasePath is r with the path of the base URL (endpoint.base_url's
 // /acme of https://host/acme) taken off its own, when it starts with it:
 // the URLs the server hands out are under that path, and a proxy in front
 // may pass them on as they are rather than strip it (tester: 404). Paths
-// without it are served as before. Logged as asked.
+// without it are served as before.
 func (s *Server) underBasePath(r *http.Request) *http.Request {
 	if s.basePath == "" || !strings.HasPrefix(r.URL.EscapedPath(), s.basePath+"/") {
 		return r
@@ -233,6 +235,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.handleHealthz(w, r)
 		return
 	}
+	// One deadline for all the request waits on the store (its change,
+	// then the redemption of its nonce, …): a store locked elsewhere
+	// answers 503 within StoreWait, not once per wait (second tester:
+	// 20 s). What outlives the request (a challenge's validation) drops
+	// it.
+	ctx, cancel := context.WithTimeout(r.Context(), StoreWait)
+	defer cancel()
+	r = r.WithContext(ctx)
 	if n, err := s.nonces.Issue(); err == nil {
 		w.Header().Set("Replay-Nonce", n)
 	}

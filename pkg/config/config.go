@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -329,6 +330,16 @@ func strictURL(v string) error {
 		return fmt.Errorf("%q: write the scheme in lower case (%s://), as the URLs made from it are", v, u.Scheme)
 	case u.Hostname() == "":
 		return fmt.Errorf("%q has no host", v)
+	case strings.HasSuffix(u.Host, ":"):
+		return fmt.Errorf("%q has an empty port", v)
+	case strings.ContainsAny(v, " \t"):
+		return fmt.Errorf("%q has a space: every URL made from it would", v)
+	}
+	// A path as clients send it back: no ".", "..", or empty segment, which
+	// they would normalise away (RFC 3986 section 5.2.4) to a URL not
+	// served (second tester).
+	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" && pathpkg.Clean(p) != p {
+		return fmt.Errorf("%q has a path with an empty, . or .. segment", v)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {

@@ -530,6 +530,11 @@ func TestSetOnlyRules(t *testing.T) {
 		{"ca.base_url", "http://:8080/"},
 		{"endpoint.listen", "localhost"},
 		{"endpoint.listen", "127.0.0.1:99999"},
+		{"endpoint.base_url", "https://acme.internal/a b"},
+		{"endpoint.base_url", "https://acme.internal/../x"},
+		{"endpoint.base_url", "https://acme.internal:"},
+		{"endpoint.base_url", "https://acme.internal//acme"},
+		{"ca.base_url", "http://pki.internal/a/./b"},
 	} {
 		if err := Set(file, b.key, b.value); err == nil || !strings.Contains(err.Error(), b.key) {
 			t.Errorf("Set(%s, %s): %v, want a refusal naming the setting", b.key, b.value, err)

@@ -38,6 +38,9 @@ type Certs struct {
 	cur     *tls.Certificate
 	stamps  []fileStamp
 	checkAt time.Time // next look at the files, or next try after a failure
+	// loading: a reload is under way, outside mu: the handshakes
+	// meanwhile get the certificate in use, not a wait on the store.
+	loading bool
 }
 
 type fileStamp struct {
@@ -68,9 +71,9 @@ func (c *Certs) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 // Current returns the certificate in use, replaced first when it is due.
 func (c *Certs) Current() *tls.Certificate {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := c.now()
-	if now.Before(c.checkAt) {
+	if c.loading || now.Before(c.checkAt) {
+		defer c.mu.Unlock()
 		return c.cur
 	}
 	c.checkAt = now.Add(CertCheckInterval)
@@ -81,9 +84,18 @@ func (c *Certs) Current() *tls.Certificate {
 		due = due || !equalStamps(stamps, c.stamps)
 	}
 	if !due {
+		defer c.mu.Unlock()
 		return c.cur
 	}
+	// Loaded outside the lock: this handshake waits for it (a store
+	// locked elsewhere bounds that, see Load), the others meanwhile get
+	// the certificate in use (second tester: every handshake waited).
+	c.loading = true
+	c.mu.Unlock()
 	cert, err := c.load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loading = false
 	if err != nil {
 		c.logf("serving certificate not replaced (the one in use, valid until %s, is kept; trying again in %s): %v",
 			c.cur.Leaf.NotAfter.UTC().Format(time.RFC3339), CertCheckInterval, err)

@@ -136,3 +136,53 @@ func TestCertsReloadsChangedFiles(t *testing.T) {
 		t.Fatalf("a broken key file: serial %d, want the one in use kept", serial(got))
 	}
 }
+
+// TestCertsServeWhileLoading: while one handshake waits for a new
+// certificate (the store slow to issue it), the others get the one in
+// use at once (second tester: every handshake waited on the store).
+func TestCertsServeWhileLoading(t *testing.T) {
+	now := t0
+	release := make(chan struct{})
+	made := 0
+	c := &Certs{Renew: true, Now: func() time.Time { return now }, Load: func() (*tls.Certificate, error) {
+		made++
+		if made > 1 {
+			<-release
+		}
+		cert, _, _ := selfSigned(t, int64(made), now)
+		return cert, nil
+	}}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(25 * 24 * time.Hour)
+	done := make(chan *tls.Certificate)
+	go func() { done <- c.Current() }()
+	// The loader is waiting in Load (made is 2) before the second look.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c.mu.Lock()
+		loading := c.loading
+		c.mu.Unlock()
+		if loading {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the renewal did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got := make(chan *tls.Certificate, 1)
+	go func() { got <- c.Current() }()
+	select {
+	case cert := <-got:
+		if serial(cert) != 1 {
+			t.Errorf("a handshake during the renewal got serial %d, want the one in use", serial(cert))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a handshake waited for the renewal")
+	}
+	close(release)
+	if cert := <-done; serial(cert) != 2 {
+		t.Errorf("the renewing handshake got serial %d, want the new one", serial(cert))
+	}
+}

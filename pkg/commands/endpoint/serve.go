@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/certctl/certctl/pkg/acmeserver"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
@@ -136,6 +137,10 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 func servingCertificate(ctx context.Context, o *ServeOptions, svc *endpoints.Service, listen string) *httpserve.Certs {
 	if o.TLSCert == "" {
 		return &httpserve.Certs{Renew: true, Load: func() (*tls.Certificate, error) {
+			// A store locked elsewhere: the certificate in use is kept,
+			// and the issue tried again after a minute.
+			ctx, cancel := context.WithTimeout(ctx, acmeserver.StoreWait)
+			defer cancel()
 			return svc.ServingCertificate(ctx, listen)
 		}}
 	}

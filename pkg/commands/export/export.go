@@ -245,7 +245,19 @@ type Written struct {
 // default where stdout is not a terminal (JSON, as every command prints
 // there; tester: nothing was printed in a pipe without -o).
 func (o *ExportOptions) reportsWritten(p *output.Printer) bool {
-	return o.StructuredOutput() || p.Format == "json" || p.Format == "yaml"
+	return o.StructuredOutput() || p.Format == "json" || p.Format == "yaml" || p.Format == "text"
+}
+
+// writtenView is how -o text prints what was written: a file a line
+// (second tester: nothing was printed).
+func writtenView(w Written) output.View {
+	return output.View{Records: func() [][]string {
+		rows := make([][]string, 0, len(w.Files))
+		for _, f := range w.Files {
+			rows = append(rows, []string{f})
+		}
+		return rows
+	}}
 }
 
 // deliver writes ex where o asks: the service marks and records a key
@@ -262,7 +274,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 			}
 			// -o json|yaml reports the file written, as for --out-dir.
 			if o.reportsWritten(p) {
-				if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, output.View{}); err != nil {
+				if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, writtenView(Written{Files: []string{o.OutFile}})); err != nil {
 					return errs.Failuref("writing the output: %v", err)
 				}
 			}
@@ -280,7 +292,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 			return err
 		}
 		if o.reportsWritten(p) {
-			if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, output.View{}); err != nil {
+			if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, writtenView(Written{Files: []string{o.OutFile}})); err != nil {
 				return errs.Failuref("writing the output: %v", err)
 			}
 		}
@@ -320,7 +332,7 @@ func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plai
 		return err
 	}
 	if o.reportsWritten(p) {
-		if err := p.Print(Written{CertificateArn: arn, Path: dir, Files: written}, output.View{}); err != nil {
+		if err := p.Print(Written{CertificateArn: arn, Path: dir, Files: written}, writtenView(Written{Files: written})); err != nil {
 			return errs.Failuref("writing the output: %v", err)
 		}
 		return nil
