@@ -5,6 +5,7 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,27 +80,52 @@ func (f *Factory) Config() (*config.Config, error) {
 		return f.cfg, nil
 	}
 	c, err := config.Load(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
+	if err := configError(err); err != nil {
+		return nil, err
+	}
+	f.cfg = c
+	return c, nil
+}
+
+// ConfigForDisplay loads the settings for the commands that show them
+// (config list, config get): a value a setting refuses stops them not —
+// they are how one finds it — and is printed on stderr as a warning
+// beside what they print.
+func (f *Factory) ConfigForDisplay() (*config.Config, error) {
+	c, invalid, err := config.LoadLenient(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
+	if err := configError(err); err != nil {
+		return nil, err
+	}
+	if invalid != nil {
+		for _, line := range strings.Split(invalid.Error(), "\n") {
+			fmt.Fprintf(f.IO.ErrOut, "certctl: warning: %s\n", output.SanitizeLines(line))
+		}
+	}
+	return c, nil
+}
+
+// configError is err of loading the settings as the command's error.
+func configError(err error) error {
 	// A value a setting refuses is invalid input (exit 4) wherever it
 	// comes from, the message naming its source: a script then tells a
 	// bad CERTCTL_* variable or config file from a mistyped flag, which
 	// alone is a usage error (exit 2).
 	var fe *config.FlagError
 	if errors.As(err, &fe) {
-		return nil, errs.Invalidf("%v", err)
+		return errs.Invalidf("%v", err)
 	}
 	var unsafe *fsutil.UnsafeError
 	switch {
 	case errors.As(err, &unsafe):
-		return nil, errs.Invalidf("%v", err).WithHint("%s", unsafe.Fix)
+		return errs.Invalidf("%v", err).WithHint("%s", unsafe.Fix)
 	case errors.Is(err, os.ErrNotExist):
-		return nil, errs.Invalidf("%v", err).
+		return errs.Invalidf("%v", err).
 			WithHint("name a config file that exists (certctl config set NAME VALUE --config FILE makes one), or leave out --config and CERTCTL_CONFIG")
 	case err != nil:
-		return nil, errs.Invalidf("%v", err).
+		return errs.Invalidf("%v", err).
 			WithHint("fix the setting where it comes from; certctl config set NAME VALUE rewrites one in the config file")
 	}
-	f.cfg = c
-	return c, nil
+	return nil
 }
 
 // VaultDir is the vault's directory as configured, "" when the settings

@@ -459,6 +459,26 @@ func DefaultVault(getenv func(string) string) string {
 // Load reads the settings. file is the --config flag (empty: the default
 // file, which may be absent); flags maps setting names to changed flags.
 func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string) (*Config, error) {
+	c, invalid, err := load(file, flags, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if invalid != nil {
+		return nil, invalid
+	}
+	return c, nil
+}
+
+// LoadLenient is Load for the commands that show the settings (config
+// list, config get): a value that a setting refuses does not stop them —
+// they are how one finds it (tester) — and the refusals are returned
+// apart (invalid), to be shown beside the values. A file that cannot be
+// read or parsed, or a bad flag, is still an error.
+func LoadLenient(file string, flags map[string]*pflag.Flag, getenv func(string) string) (c *Config, invalid, err error) {
+	return load(file, flags, getenv)
+}
+
+func load(file string, flags map[string]*pflag.Flag, getenv func(string) string) (*Config, error, error) {
 	v := viper.New()
 	explicit := file != ""
 	if file == "" {
@@ -483,15 +503,15 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 		// The file names commands certctl runs (hooks.event): nobody
 		// else may be able to change it.
 		if err := fsutil.CheckNotWritableByOthers(file); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", file, err)
+			return nil, nil, fmt.Errorf("config file %s: %w", file, err)
 		}
 		flat, err := parseFile(data)
 		if err != nil {
-			return nil, fmt.Errorf("config file %s: %v", file, err)
+			return nil, nil, fmt.Errorf("config file %s: %v", file, err)
 		}
 		for name, val := range flat {
 			if _, ok := LookupKey(name); !ok {
-				return nil, fmt.Errorf("config file %s: unknown setting %q (see `certctl config list`)", file, name)
+				return nil, nil, fmt.Errorf("config file %s: unknown setting %q (see `certctl config list`)", file, name)
 			}
 			if getenv(EnvName(name)) == "" {
 				v.Set(name, val)
@@ -499,13 +519,13 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 			}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) || explicit {
-		return nil, fmt.Errorf("config file: %w", err)
+		return nil, nil, fmt.Errorf("config file: %w", err)
 	}
 	for name, f := range flags {
 		if f != nil && f.Changed {
 			if k, ok := LookupKey(name); ok {
 				if err := Validate(k, f.Value.String()); err != nil {
-					return nil, &FlagError{Flag: f.Name, Err: err}
+					return nil, nil, &FlagError{Flag: f.Name, Err: err}
 				}
 			}
 			v.Set(name, f.Value.String())
@@ -513,10 +533,7 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 		}
 	}
 	c := &Config{File: file, v: v, from: from}
-	if err := c.decode(getenv); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c, c.decode(getenv), nil
 }
 
 func flatten(prefix string, in map[string]any, out map[string]any) {
@@ -565,10 +582,9 @@ func (c *Config) decode(getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("setting %s: %v", k.Name, err))
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	// Every value is valid: the conversions below cannot fail.
+	// An invalid value converts to its type's zero value below: only
+	// LoadLenient's callers, which show the raw values, see the Config
+	// then.
 	str := func(name string) string { return c.Raw(name) }
 	dur := func(name string) time.Duration {
 		d, _ := timeutil.ParseDuration(strings.TrimSpace(str(name)))
@@ -617,7 +633,7 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.PKCS11Module = strings.TrimSpace(str("pkcs11.module"))
 	c.PKCS11TokenLabel = str("pkcs11.token_label")
 	c.PKCS11PINFile = strings.TrimSpace(str("pkcs11.pin_file"))
-	return nil
+	return errors.Join(errs...)
 }
 
 // AllowExec reports whether this host runs deploy --exec commands:

@@ -74,7 +74,7 @@ type ListOptions struct {
 
 // NewCmdList builds `certctl config list`.
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{Printer: f.Printer, Config: f.Config, Source: func(c *cfgpkg.Config, name string) string {
+	opts := &ListOptions{Printer: f.Printer, Config: f.ConfigForDisplay, Source: func(c *cfgpkg.Config, name string) string {
 		return c.Source(name, f.Globals.ConfigFlags, f.Getenv)
 	}}
 	return &cobra.Command{
@@ -134,7 +134,7 @@ type GetOptions struct {
 
 // NewCmdGet builds `certctl config get`.
 func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command {
-	opts := &GetOptions{Printer: f.Printer, Config: f.Config}
+	opts := &GetOptions{Printer: f.Printer, Config: f.ConfigForDisplay}
 	return &cobra.Command{
 		Use:               "get KEY",
 		Short:             "Print one setting's effective value",
