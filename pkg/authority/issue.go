@@ -204,7 +204,14 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 		// its own CSR. Anything else would be an unconstrained
 		// intermediate under a misleading name.
 		own, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
-		if r.Type != TypeRoot || !ok || !own.Equal(csr.PublicKey) {
+		switch {
+		case r.Type != TypeRoot:
+			// Its own key or not: a subordinate's next certificate comes
+			// from its parent (second tester: the message said the key
+			// was not its own).
+			return nil, errs.Invalidf("the RootCA template self-signs a ROOT CA's own key: certificate authority %s is a %s", r.ID, r.Type).
+				WithHint("have its parent sign its CSR (certctl ca issue PARENT --csr CSR --template SubordinateCACertificate_PathLen0..3), or use --template SubordinateCA to sign another CA's CSR")
+		case !ok || !own.Equal(csr.PublicKey):
 			return nil, errs.Invalidf("the RootCA template self-signs a ROOT CA's own key: this CSR's key is not the key of certificate authority %s", r.ID).
 				WithHint("use --template SubordinateCA to sign another CA's CSR")
 		}

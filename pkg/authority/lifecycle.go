@@ -29,8 +29,13 @@ func (s *Service) UpdateStatus(tx localstore.Tx, r *Record, status string) error
 		return invalidState("certificate authority %s is %s: only ACTIVE and DISABLED CAs change status", r.ID, r.Status)
 	}
 	if r.EffectiveStatus(s.Now()) == StatusExpired {
-		return invalidState("certificate authority %s has expired: its status changes no more", r.ID).
-			WithHint("renew it first (certctl ca csr %s, have its issuer sign the CSR, then ca import-certificate), or delete it", r.ID)
+		e := invalidState("certificate authority %s has expired: its status changes no more", r.ID)
+		if r.Type == TypeRoot {
+			// An expired root signs nothing, its own renewal neither
+			// (second tester: the hint led to a refusal).
+			return e.WithHint("create a new root CA (certctl ca create --type ROOT), or delete this one")
+		}
+		return e.WithHint("renew it first (certctl ca csr %s, have its issuer sign the CSR, then ca import-certificate), or delete it", r.ID)
 	}
 	if r.Status != status {
 		s.setStatus(r, status)

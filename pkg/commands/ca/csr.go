@@ -26,8 +26,8 @@ GetCertificateAuthorityCsr):
 
   - a SUBORDINATE CA created with --external (status PENDING_CERTIFICATE): the
     request made with it, for an outside CA to sign;
-  - an ACTIVE or DISABLED CA (an EXPIRED one too): a new request, signed by the
-    CA's key, with the subject of its certificate, to renew the CA in place. Have its parent sign
+  - an ACTIVE or DISABLED CA (an EXPIRED subordinate too): a new request, signed
+    by the CA's key, with the subject of its certificate, to renew the CA in place. Have its parent sign
     it (ca issue PARENT --template SubordinateCACertificate_PathLen0..3, or the
     outside CA), or a ROOT itself (ca issue ROOT --template RootCACertificate),
     then install the certificate with ca import-certificate: the CA keeps its
