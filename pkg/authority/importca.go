@@ -1,7 +1,6 @@
 package authority
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -87,7 +86,7 @@ func (s *Service) ImportCA(tx localstore.Tx, req ImportCARequest) (r *Record, cr
 	case now.After(cert.NotAfter):
 		return nil, false, errs.Invalidf("%s expired at %s", name, timeutil.RFC3339(cert.NotAfter))
 	}
-	selfSigned := bytes.Equal(cert.RawIssuer, cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil
+	selfSigned := signedBy(cert, cert)
 	chain := req.Chain
 	if selfSigned && len(chain) > 0 {
 		return nil, false, errs.Invalidf("%s is a self-signed root: it has no chain (drop --certificate-chain)", name)
@@ -170,7 +169,7 @@ func issuerInVault(all []*Record, cert *x509.Certificate, except string) (*Recor
 			continue
 		}
 		oc, err := have.Certificate()
-		if err != nil || !bytes.Equal(cert.RawIssuer, oc.RawSubject) || cert.CheckSignatureFrom(oc) != nil {
+		if err != nil || !signedBy(cert, oc) {
 			continue
 		}
 		ochain, err := have.Chain()
@@ -193,7 +192,7 @@ func completeChain(all []*Record, chain []*x509.Certificate, except string) ([]*
 		return chain, nil
 	}
 	last := chain[len(chain)-1]
-	if bytes.Equal(last.RawIssuer, last.RawSubject) && last.CheckSignatureFrom(last) == nil {
+	if signedBy(last, last) {
 		return chain, nil
 	}
 	_, above, err := issuerInVault(all, last, except)

@@ -136,7 +136,7 @@ func (s *Service) Restore(tx localstore.Tx, r *Record) error {
 		if p, err := Get(tx, r.ParentID); err == nil {
 			pc, err1 := p.Certificate()
 			rc, err2 := r.Certificate()
-			if err1 == nil && err2 == nil && bytes.Equal(rc.RawIssuer, pc.RawSubject) && rc.CheckSignatureFrom(pc) == nil {
+			if err1 == nil && err2 == nil && signedBy(rc, pc) {
 				r.ChainPEM = p.CertificatePEM + p.ChainPEM
 			}
 		}
@@ -278,7 +278,7 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 	case now.After(cert.NotAfter):
 		return errs.Invalidf("the certificate expired at %s", timeutil.RFC3339(cert.NotAfter))
 	}
-	selfSigned := bytes.Equal(cert.RawIssuer, cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil
+	selfSigned := signedBy(cert, cert)
 	var old *x509.Certificate
 	if renewal {
 		if old, err = r.Certificate(); err != nil {
@@ -475,7 +475,7 @@ func (s *Service) rechain(tx localstore.Tx, r *Record) error {
 			// chain was given at import may lead elsewhere).
 			pc, err1 := p.Certificate()
 			cc, err2 := c.Certificate()
-			if err1 != nil || err2 != nil || !bytes.Equal(cc.RawIssuer, pc.RawSubject) || cc.CheckSignatureFrom(pc) != nil {
+			if err1 != nil || err2 != nil || !signedBy(cc, pc) {
 				continue
 			}
 			want := p.CertificatePEM + p.ChainPEM

@@ -156,11 +156,11 @@ func chainLinks(tx localstore.Tx, r *Record, cert *x509.Certificate, chain []*x5
 		if i >= 0 {
 			c, what = chain[i], "the certificate of "+x509util.Subject(chain[i])+" above it"
 		}
-		if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil {
+		if signedBy(c, c) {
 			continue // a root: no issuer to revoke it
 		}
 		for _, a := range cas {
-			if bytes.Equal(c.RawIssuer, a.cert.RawSubject) && c.CheckSignatureFrom(a.cert) == nil {
+			if signedBy(c, a.cert) {
 				out = append(out, chainLink{issuer: a.id, serial: x509util.FormatSerial(c.SerialNumber), what: what})
 			}
 		}
@@ -191,4 +191,10 @@ func checkChainRevoked(tx localstore.Tx, r *Record, links []chainLink) error {
 			WithHint("give it a certificate that is not revoked (certctl ca csr, then ca import-certificate), or issue from another CA")
 	}
 	return nil
+}
+
+// signedBy reports whether issuer's key signed c under issuer's subject
+// (c self-signed when issuer is c).
+func signedBy(c, issuer *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, issuer.RawSubject) && c.CheckSignatureFrom(issuer) == nil
 }
