@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -40,6 +41,7 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 	if err := p.Print(res, dirView(res)); err != nil {
 		return err
 	}
+	cmdutil.PrintNotices(o.IO, res.Notices...)
 	if o.IO.IsStderrTTY() || !p.Wants("json") {
 		notDone := ""
 		if res.NotDone > 0 {

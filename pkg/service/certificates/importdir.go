@@ -26,6 +26,7 @@ import (
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/authorities"
+	"github.com/certctl/certctl/pkg/shellarg"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -88,6 +89,10 @@ type ImportDirResult struct {
 	// StoreErr is the first failure to store a certificate whose file was
 	// good: the vault, not the file, failed.
 	StoreErr error `json:"-"`
+	// Notices name the files found that are not imported for their
+	// form — PKCS #12 (.p12, .pfx) — with how to convert one (tester: a
+	// directory of them imported nothing, without a word).
+	Notices []string `json:"-"`
 }
 
 // Err is the error of a bulk import: exit 7 when it was interrupted or a
@@ -139,7 +144,7 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	case !st.IsDir():
 		return nil, errs.Invalidf("--from-dir: %s: not a directory", req.Dir)
 	}
-	items, err := discover(req.Dir)
+	items, pkcs12s, err := discover(req.Dir)
 	if err != nil {
 		return nil, errs.Invalidf("--from-dir: %v", err)
 	}
@@ -152,6 +157,9 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	}
 	now := s.core.Now()
 	res := &ImportDirResult{Results: make([]ImportFileResult, len(items))}
+	for _, f := range pkcs12s {
+		res.Notices = append(res.Notices, fmt.Sprintf("%s: PKCS #12 is not imported from a directory; convert it (openssl pkcs12 -in %s -nodes -out bundle.pem) and import --bundle bundle.pem", f, shellarg.Quote(f)))
+	}
 
 	// Read, hash and check in parallel; store in the order the files come
 	// out of the workers. The workers may get a whole batch ahead, so that
@@ -525,9 +533,11 @@ const (
 	mkcertRootKey = "rootCA-key.pem"
 )
 
-// discover finds the certificates under dir.
-func discover(dir string) ([]item, error) {
+// discover finds the certificates under dir, and the PKCS #12 files
+// (.p12, .pfx), which are not imported.
+func discover(dir string) ([]item, []string, error) {
 	var items []item
+	var pkcs12s []string
 	byDir := map[string][]string{}
 	var dirs []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -543,11 +553,14 @@ func discover(dir string) ([]item, error) {
 			dirs = append(dirs, p)
 			return nil
 		}
+		if ext := strings.ToLower(filepath.Ext(p)); ext == ".p12" || ext == ".pfx" {
+			pkcs12s = append(pkcs12s, p)
+		}
 		byDir[filepath.Dir(p)] = append(byDir[filepath.Dir(p)], d.Name())
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, d := range dirs {
 		names := byDir[d]
@@ -619,7 +632,7 @@ func discover(dir string) ([]item, error) {
 		}
 		attachChains(items[first:], chains)
 	}
-	return items, nil
+	return items, pkcs12s, nil
 }
 
 // chainFile is a file of CA certificates found without a key.
