@@ -58,8 +58,10 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(*DeployOptions) error) *cobra.Co
 		Long: `Install the current version of a certificate where a server reads it, and record
 the target: every later renewal rewrites the same files and runs --exec again.
 Files are replaced atomically (a reader sees the old or the new file, never a
-part); the key is written unencrypted with mode 0600, the others 0644. The
-files change together: each new one is first written and synced beside its
+part); a new key file is written unencrypted with mode 0600, the others 0644,
+and a file replaced keeps its owner, group and mode (a key that others could
+read becomes 0600), as a service reading it as its own user or group needs.
+The files change together: each new one is first written and synced beside its
 path, and only then are they renamed into place, one after another (chain,
 fullchain, key, certificate, so that a key matches the file it is read with
 but for one rename). The renames are journalled in the vault directory: when
@@ -165,7 +167,7 @@ use, nor eligible for renewal. The removal is recorded in the audit log
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&t.CertFile, "cert-file", "", "certificate `path`")
-	fl.StringVar(&t.KeyFile, "key-file", "", "private key `path` (written 0600, unencrypted)")
+	fl.StringVar(&t.KeyFile, "key-file", "", "private key `path` (written unencrypted, 0600 when new)")
 	fl.StringVar(&t.ChainFile, "chain-file", "", "chain `path`")
 	fl.StringVar(&t.FullchainFile, "fullchain-file", "", "certificate+chain `path`")
 	fl.StringVar(&t.Exec, "exec", "", "`command` to run after installing (and after each renewal)")
