@@ -309,7 +309,7 @@ func httpURL(v string) error {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http:// or https:// URL", redactUserinfo(v))
+		return fmt.Errorf("%q is not an http:// or https:// URL", localstore.RedactURL(v))
 	}
 	return nil
 }
@@ -323,9 +323,9 @@ func strictURL(v string) error {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%q is not an http:// or https:// URL", redactUserinfo(v))
+		return fmt.Errorf("%q is not an http:// or https:// URL", localstore.RedactURL(v))
 	case u.User != nil:
-		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", redactUserinfo(v))
+		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", localstore.RedactURL(v))
 	case !strings.HasPrefix(v, u.Scheme+"://"):
 		return fmt.Errorf("%q: write the scheme in lower case (%s://), as the URLs made from it are", v, u.Scheme)
 	case u.Hostname() == "":
@@ -347,23 +347,6 @@ func strictURL(v string) error {
 		}
 	}
 	return nil
-}
-
-// redactUserinfo is v with the user name and password of a URL replaced.
-func redactUserinfo(v string) string {
-	scheme, rest, ok := strings.Cut(v, "://")
-	if !ok {
-		return v
-	}
-	auth, path, _ := strings.Cut(rest, "/")
-	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
-		auth = "***@" + auth[i+1:]
-		if path != "" || strings.Contains(rest, "/") {
-			return scheme + "://" + auth + "/" + path
-		}
-		return scheme + "://" + auth
-	}
-	return v
 }
 
 // Config is the typed view of the settings.
