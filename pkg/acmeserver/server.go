@@ -34,7 +34,6 @@ import (
 	"errors"
 	"log"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -42,6 +41,7 @@ import (
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/httpserve"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -105,7 +105,7 @@ type Server struct {
 	// issuers caches the issuers part of the chains served.
 	issuers issuersCache
 	// basePath is the escaped path of cfg.BaseURL, without its last "/"
-	// ("" for none): see underBasePath.
+	// ("" for none): see httpserve.UnderBasePath.
 	basePath string
 }
 
@@ -127,9 +127,7 @@ func New(cfg Config) *Server {
 		host = service.Hostname()
 	}
 	s := &Server{cfg: cfg, core: &core, host: host}
-	if u, err := url.Parse(cfg.BaseURL); err == nil && cfg.BaseURL != "" {
-		s.basePath = strings.TrimRight(u.EscapedPath(), "/")
-	}
+	s.basePath = httpserve.BasePath(cfg.BaseURL)
 	s.nonces = NewNonceStore(core.Vault.Store, core.Now, NonceLifetime, s.loadNonceKey)
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = core.Responder(s.logf)
@@ -170,28 +168,7 @@ func (s *Server) Nonces() *NonceStore { return s.nonces }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Logged as the client asked it, the base path included (second
 	// tester), and served without it.
-	s.logRequests(func(w http.ResponseWriter, r *http.Request) { s.serve(w, s.underBasePath(r)) }).ServeHTTP(w, r)
-}
-
-// underBasePath is r with the path of the base URL (endpoint.base_url's
-// /acme of https://host/acme) taken off its own, when it starts with it:
-// the URLs the server hands out are under that path, and a proxy in front
-// may pass them on as they are rather than strip it (tester: 404). Paths
-// without it are served as before.
-func (s *Server) underBasePath(r *http.Request) *http.Request {
-	if s.basePath == "" || !strings.HasPrefix(r.URL.EscapedPath(), s.basePath+"/") {
-		return r
-	}
-	r2 := r.Clone(r.Context())
-	u := *r.URL
-	u.RawPath = strings.TrimPrefix(r.URL.EscapedPath(), s.basePath)
-	p, err := url.PathUnescape(u.RawPath)
-	if err != nil {
-		return r
-	}
-	u.Path = p
-	r2.URL = &u
-	return r2
+	s.logRequests(httpserve.UnderBasePath(s.basePath, http.HandlerFunc(s.serve)).ServeHTTP).ServeHTTP(w, r)
 }
 
 // loadNonceKey reads the store's nonce key (acmestate.NonceKey), storing

@@ -36,6 +36,7 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/fsutil"
+	"github.com/certctl/certctl/pkg/httpserve"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -441,7 +442,9 @@ func (c *Core) Responder(logf func(format string, a ...any)) http.Handler {
 	}, func(fn func(localstore.Tx) error) error {
 		return c.Unrecorded(context.Background(), fn)
 	}, logf)
-	return casign.NewResponder(lookup, c.Now, logf)
+	// The CRL and OCSP URLs of ca.base_url may have a path: served under
+	// it too, as behind a proxy that strips it.
+	return httpserve.UnderBasePath(httpserve.BasePath(c.Authority.BaseURL), casign.NewResponder(lookup, c.Now, logf))
 }
 
 // gated runs fn through the write gate, when there is one.
