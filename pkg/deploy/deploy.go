@@ -395,6 +395,7 @@ func (h Host) installFiles(files []installFile) error {
 	type previous struct {
 		data   []byte
 		mode   os.FileMode
+		owner  *fsutil.Owner
 		absent bool
 		known  bool // false: not a regular file, nothing to put back
 	}
@@ -420,8 +421,8 @@ func (h Host) installFiles(files []installFile) error {
 				discard()
 				return fmt.Errorf("reading %s: %w", f.path, err)
 			}
-			p.mode = fi.Mode().Perm()
-			mode, own = p.mode, fsutil.OwnerOf(fi)
+			p.mode, p.owner = fi.Mode().Perm(), fsutil.OwnerOf(fi)
+			mode, own = p.mode, p.owner
 			if f.mode == 0o600 {
 				if mode&0o004 != 0 {
 					mode = 0o600
@@ -467,7 +468,12 @@ func (h Host) installFiles(files []installFile) error {
 			case p.absent:
 				_ = os.Remove(files[i].path)
 			default:
-				_ = fsutil.WriteFileAtomic(files[i].path, p.data, p.mode)
+				// Put back as it was, its owner and group too.
+				if s, err := fsutil.StageOwned(files[i].path, p.data, p.mode, p.owner); err == nil {
+					if s.Commit() != nil {
+						s.Discard()
+					}
+				}
 			}
 		}
 	}

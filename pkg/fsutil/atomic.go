@@ -52,7 +52,8 @@ func Stage(path string, data []byte, mode os.FileMode) (s *Staged, err error) {
 // StageOwned is Stage giving the temporary file the owner and group own
 // (nil: this process's) before its content is synced, as far as this
 // process may (see chownKept): a file replaced keeps the owner and group
-// the service that reads it may depend on.
+// the service that reads it may depend on. Where the group cannot be
+// given, mode's group permissions are dropped.
 func StageOwned(path string, data []byte, mode os.FileMode, own *Owner) (s *Staged, err error) {
 	dir := filepath.Dir(path)
 	defer func() {
@@ -73,9 +74,16 @@ func StageOwned(path string, data []byte, mode os.FileMode, own *Owner) (s *Stag
 			_ = os.Remove(name)
 		}
 	}()
-	if err = chownKept(tmp, own); err != nil {
+	groupKept, err := chownKept(tmp, own)
+	if err != nil {
 		tmp.Close()
 		return nil, err
+	}
+	if !groupKept {
+		// The file is this process's group's, not the one its mode
+		// was given for: that group gets nothing (review: a key 0640
+		// shared with ssl-cert became readable by certctl's group).
+		mode &^= 0o070
 	}
 	if err = tmp.Chmod(mode); err != nil {
 		tmp.Close()

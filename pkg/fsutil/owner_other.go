@@ -11,4 +11,4 @@ type Owner struct{ UID, GID int }
 // OwnerOf is nil where ownership is not Unix's.
 func OwnerOf(fi os.FileInfo) *Owner { return nil }
 
-func chownKept(f *os.File, o *Owner) error { return nil }
+func chownKept(f *os.File, o *Owner) (bool, error) { return true, nil }

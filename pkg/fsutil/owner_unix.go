@@ -21,19 +21,24 @@ func OwnerOf(fi os.FileInfo) *Owner {
 	return &Owner{UID: int(st.Uid), GID: int(st.Gid)}
 }
 
+// chownFile is (*os.File).Chown; tests refuse it (EPERM) as for a user
+// that may not give the owner or group.
+var chownFile = (*os.File).Chown
+
 // chownKept gives f the owner o, as far as this process may: root gives
 // any owner; another user keeps the file its own but may give it one of
 // its groups; what is not allowed (EPERM) leaves the file as created.
-func chownKept(f *os.File, o *Owner) error {
+// groupKept reports whether f has o's group (true without o).
+func chownKept(f *os.File, o *Owner) (groupKept bool, err error) {
 	if o == nil {
-		return nil
+		return true, nil
 	}
-	err := f.Chown(o.UID, o.GID)
+	err = chownFile(f, o.UID, o.GID)
 	if errors.Is(err, syscall.EPERM) && o.UID != os.Geteuid() {
-		err = f.Chown(-1, o.GID)
+		err = chownFile(f, -1, o.GID)
 	}
 	if errors.Is(err, syscall.EPERM) {
-		return nil
+		return false, nil
 	}
-	return err
+	return err == nil, err
 }
