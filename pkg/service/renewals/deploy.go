@@ -167,10 +167,11 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 			return op.Tx.PutCertificate(c)
 		})
 	}
-	if err := record(t, nil); err != nil {
-		release()
-		return nil, err
-	}
+	// A first record that fails (the store busy) does not keep the
+	// command from running, as this host's record has it pending: it
+	// runs, and the target is recorded after it, as before (review: the
+	// command was left to no one).
+	recordErr := record(t, nil)
 	// The command runs; when it failed (or an interruption stopped it,
 	// recorded as failed), the target is recorded again as not yet done:
 	// the next `renew --due` retries it. The certificate is in the files
@@ -183,6 +184,8 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		if errors.As(installErr, &noted) {
 			return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed, but %w", installErr)}
 		}
+	}
+	if installErr != nil || recordErr != nil {
 		if err := record(t, installErr); err != nil {
 			return nil, err
 		}

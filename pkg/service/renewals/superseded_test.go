@@ -2,6 +2,7 @@ package renewals
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,5 +97,54 @@ func TestLatePassSuperseded(t *testing.T) {
 	unlock()
 	if len(left) != 1 || left[0].Outcome != TargetFailed {
 		t.Fatalf("a host record ahead of the store: %+v, want FAILED", left)
+	}
+}
+
+// failOnce is a store whose next write transaction fails, once armed.
+type failOnce struct {
+	localstore.Store
+	armed *bool
+}
+
+func (f failOnce) Update(ctx context.Context, fn func(localstore.Tx) error) error {
+	if *f.armed {
+		*f.armed = false
+		return localstore.ErrConnectionLost
+	}
+	return f.Store.Update(ctx, fn)
+}
+
+// TestDeployFirstRecordFails: when the store refuses the record made
+// before the command runs, the command runs all the same (this host's
+// record has it pending) and the target is recorded after it (review: the
+// command was left to no one).
+func TestDeployFirstRecordFails(t *testing.T) {
+	ctx := context.Background()
+	v, err := localstore.Open(ctx, t.TempDir(), localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	now := time.Now().UTC()
+	clock := func() time.Time { return now }
+	core := &service.Core{Vault: v, Now: clock, Names: inventory.Names{Region: "local", Account: "000000000000"},
+		Authority: authority.New(v, clock, ""), Actor: audit.Actor{Type: audit.ActorUser, ID: "t", Host: "h1"}}
+	req, err := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour}).Request(ctx,
+		certificates.RequestInput{DomainName: "first.internal", CertificateAuthority: "default", KeyAlgorithm: "EC_prime256v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	armed := false
+	v.Store = failOnce{v.Store, &armed}
+	s := New(core, Settings{Validity: 30 * 24 * time.Hour, AllowExec: true, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
+	dir := t.TempDir()
+	ran := filepath.Join(dir, "ran")
+	armed = true
+	res, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem"), Exec: "touch " + ran})
+	if err != nil || len(res.InUseBy) != 1 {
+		t.Fatalf("deploy with a first record refused: %+v, %v; want the target recorded after the command", res, err)
+	}
+	if _, err := os.Stat(ran); err != nil {
+		t.Fatalf("the command did not run: %v", err)
 	}
 }
