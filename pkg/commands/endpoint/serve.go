@@ -161,7 +161,9 @@ func servingCertificate(ctx context.Context, o *ServeOptions, svc *endpoints.Ser
 		return &c, nil
 	}}
 	if o.TLSCert != "-" && o.TLSKey != "-" {
-		c.Files = []string{o.TLSCert, o.TLSKey}
+		// The files the arguments name (file://P and fileb://P too,
+		// review: their stamps never changed).
+		c.Files = []string{cmdutil.FileArgName(o.TLSCert), cmdutil.FileArgName(o.TLSKey)}
 	}
 	return c
 }
