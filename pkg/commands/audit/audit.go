@@ -219,7 +219,7 @@ type VerifyOutput struct {
 	RecordsChecked int64 `json:"RecordsChecked"`
 	// When not valid: the first record altered, removed or inserted (its
 	// seq), and what is wrong with it.
-	FirstBadRecord int64  `json:"FirstBadRecord,omitempty"`
+	FirstBadRecord *int64 `json:"FirstBadRecord,omitempty"` // 0 when the head is missing
 	Problem        string `json:"Problem,omitempty"`
 }
 
@@ -258,7 +258,7 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	if errors.As(err, &problem) {
 		// The report on stdout too, as vault verify prints its problems
 		// (tester: -o json printed nothing there), then exit 6.
-		if perr := p.Print(VerifyOutput{Valid: false, RecordsChecked: n, FirstBadRecord: problem.Seq, Problem: problem.Error()}, output.View{
+		if perr := p.Print(VerifyOutput{Valid: false, RecordsChecked: n, FirstBadRecord: &problem.Seq, Problem: problem.Error()}, output.View{
 			Table: func(s *output.Styles) *output.Table {
 				return &output.Table{Rows: [][]string{{s.Bad("The audit chain is broken:"), problem.Error()}}}
 			},
