@@ -311,21 +311,23 @@ func httpURL(v string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an http:// or https:// URL", localstore.RedactURL(v))
 	}
+	if u.User != nil {
+		// Refused wherever it comes from (not only by config set): the
+		// URLs made from it go into every certificate issued (review).
+		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", localstore.RedactURL(v))
+	}
 	return nil
 }
 
 // strictURL checks what a base URL must be beyond httpURL (Set and the
 // server that uses it apply it, not Load; see setCheck): its scheme in
 // lower case as every URL made from it is written, a host, a port (when
-// given) from 1 to 65535, and no user name or password, which every URL
-// made from it would show (the message does not repeat them).
+// given) from 1 to 65535 (credentials are httpURL's to refuse).
 func strictURL(v string) error {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%q is not an http:// or https:// URL", localstore.RedactURL(v))
-	case u.User != nil:
-		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", localstore.RedactURL(v))
 	case !strings.HasPrefix(v, u.Scheme+"://"):
 		return fmt.Errorf("%q: write the scheme in lower case (%s://), as the URLs made from it are", v, u.Scheme)
 	case u.Hostname() == "":

@@ -313,6 +313,7 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"endpoint.base_url", "acme.internal"},
 		{"ca.base_url", "ftp://pki.internal"},
 		{"validation.http_base_url", "http://"},
+		{"ca.base_url", "http://u:secret@pki.internal"},
 	}
 	for _, b := range bad {
 		if err := Set(file, b.key, b.value); err == nil {
@@ -523,7 +524,6 @@ func TestSetOnlyRules(t *testing.T) {
 		{"ca.base_url", "http://pki.internal/?x=1#f"},
 		// (tester) credentials every URL would show, a port out of
 		// range, a scheme in capitals kept in every URL, no host.
-		{"endpoint.base_url", "https://user:secret@acme.internal"},
 		{"endpoint.base_url", "https://acme.internal:99999"},
 		{"endpoint.base_url", "https://acme.internal:0/"},
 		{"ca.base_url", "HTTP://pki.internal"},
