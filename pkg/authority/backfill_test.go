@@ -22,9 +22,7 @@ import (
 func TestBackfillCompromised(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
-	root := createRoot(t, s, "Backfill Root", 10*365*24*time.Hour)
-	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, ParentID: root.ID, KeyAlgorithm: x509util.ECPrime256v1,
-		Subject: Subject{CommonName: "Backfill Sub"}, Validity: 5 * 365 * 24 * time.Hour})
+	root, sub := rootAndSub(t, s, "Backfill", 5*365*24*time.Hour)
 	compromised, err := issueLeaf(t, s, root, "leaf-1", "one.internal")
 	if err != nil {
 		t.Fatal(err)
@@ -143,9 +141,7 @@ func TestPublicStyleSurvivesRestore(t *testing.T) {
 func TestBackfillCompromisedWithoutDER(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
-	root := createRoot(t, s, "Old Root", 10*365*24*time.Hour)
-	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, ParentID: root.ID, KeyAlgorithm: x509util.ECPrime256v1,
-		Subject: Subject{CommonName: "Old Sub"}, Validity: 365 * 24 * time.Hour})
+	root, sub := rootAndSub(t, s, "Old", 365*24*time.Hour)
 	mustUpdate(t, s, func(tx localstore.Tx) error {
 		// As an older vault has it: the serial alone, then revoked.
 		old := reload(t, s, sub.ID)
@@ -173,9 +169,7 @@ func TestBackfillCompromisedWithoutDER(t *testing.T) {
 func TestCompromisedKeyWithoutMark(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
-	root := createRoot(t, s, "Mark Root", 10*365*24*time.Hour)
-	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, ParentID: root.ID, KeyAlgorithm: x509util.ECPrime256v1,
-		Subject: Subject{CommonName: "Mark Sub"}, Validity: 365 * 24 * time.Hour})
+	root, sub := rootAndSub(t, s, "Mark", 365*24*time.Hour)
 	mustUpdate(t, s, func(tx localstore.Tx) error { return Revoke(tx, root.ID, sub.Serial, clk.now, 1) })
 	mustUpdate(t, s, func(tx localstore.Tx) error {
 		r := reload(t, s, sub.ID)
@@ -187,4 +181,14 @@ func TestCompromisedKeyWithoutMark(t *testing.T) {
 		!strings.Contains(err.Error(), "revoked for compromise") {
 		t.Fatalf("a CA whose key is noted compromised, without its mark: %v", err)
 	}
+}
+
+// rootAndSub creates a 10-year root "<name> Root" and under it a P-256
+// subordinate "<name> Sub" valid for validity.
+func rootAndSub(t *testing.T, s *Service, name string, validity time.Duration) (root, sub *Record) {
+	t.Helper()
+	root = createRoot(t, s, name+" Root", 10*365*24*time.Hour)
+	sub = createCA(t, s, CreateRequest{Type: TypeSubordinate, ParentID: root.ID, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: name + " Sub"}, Validity: validity})
+	return root, sub
 }

@@ -17,13 +17,10 @@ import (
 	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
-// TestLatePassSuperseded: a pass that renewed a certificate and finds, at
-// install, that another certctl of this host renewed it again meanwhile
-// and installed the newer version reports the target INSTALLED, not a
-// FAILED deployment (tester: two renewals at once, one exited 7 saying the
-// store may have been restored from an older backup); a host record ahead
-// of the store — what such a restore leaves — is still refused.
-func TestLatePassSuperseded(t *testing.T) {
+// newFixture is a vault holding a PRIVATE certificate for domain (req)
+// and the service core over it, whose clock reads *now.
+func newFixture(t *testing.T, domain string) (*localstore.Vault, *service.Core, *certificates.RequestResult, *time.Time) {
+	t.Helper()
 	ctx := context.Background()
 	v, err := localstore.Open(ctx, t.TempDir(), localstore.Options{})
 	if err != nil {
@@ -35,10 +32,22 @@ func TestLatePassSuperseded(t *testing.T) {
 	core := &service.Core{Vault: v, Now: clock, Names: inventory.Names{Region: "local", Account: "000000000000"},
 		Authority: authority.New(v, clock, ""), Actor: audit.Actor{Type: audit.ActorUser, ID: "t", Host: "h1"}}
 	req, err := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour}).Request(ctx,
-		certificates.RequestInput{DomainName: "late.internal", CertificateAuthority: "default", KeyAlgorithm: "EC_prime256v1"})
+		certificates.RequestInput{DomainName: domain, CertificateAuthority: "default", KeyAlgorithm: "EC_prime256v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return v, core, req, &now
+}
+
+// TestLatePassSuperseded: a pass that renewed a certificate and finds, at
+// install, that another certctl of this host renewed it again meanwhile
+// and installed the newer version reports the target INSTALLED, not a
+// FAILED deployment (tester: two renewals at once, one exited 7 saying the
+// store may have been restored from an older backup); a host record ahead
+// of the store — what such a restore leaves — is still refused.
+func TestLatePassSuperseded(t *testing.T) {
+	ctx := context.Background()
+	v, core, req, now := newFixture(t, "late.internal")
 	s := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
 	dir := t.TempDir()
 	if _, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}); err != nil {
@@ -46,7 +55,7 @@ func TestLatePassSuperseded(t *testing.T) {
 	}
 	renew := func() (deploy.Material, deploy.Identity) {
 		t.Helper()
-		now = now.Add(time.Hour)
+		*now = now.Add(time.Hour)
 		if _, err := s.Renew(ctx, req.CertificateArn); err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +95,7 @@ func TestLatePassSuperseded(t *testing.T) {
 	// older backup): refused, a failed deployment.
 	ahead := all[0]
 	ahead.Version = in3.Version + 5
-	if err := host.Remember(req.ID, ahead, deploy.Identity{Version: in3.Version + 5, NotBefore: now}); err != nil {
+	if err := host.Remember(req.ID, ahead, deploy.Identity{Version: in3.Version + 5, NotBefore: *now}); err != nil {
 		t.Fatal(err)
 	}
 	unlock, err = host.LockInstalls(ctx)
@@ -120,20 +129,7 @@ func (f failOnce) Update(ctx context.Context, fn func(localstore.Tx) error) erro
 // command was left to no one).
 func TestDeployFirstRecordFails(t *testing.T) {
 	ctx := context.Background()
-	v, err := localstore.Open(ctx, t.TempDir(), localstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
-	now := time.Now().UTC()
-	clock := func() time.Time { return now }
-	core := &service.Core{Vault: v, Now: clock, Names: inventory.Names{Region: "local", Account: "000000000000"},
-		Authority: authority.New(v, clock, ""), Actor: audit.Actor{Type: audit.ActorUser, ID: "t", Host: "h1"}}
-	req, err := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour}).Request(ctx,
-		certificates.RequestInput{DomainName: "first.internal", CertificateAuthority: "default", KeyAlgorithm: "EC_prime256v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, core, req, _ := newFixture(t, "first.internal")
 	armed := false
 	v.Store = failOnce{v.Store, &armed}
 	s := New(core, Settings{Validity: 30 * 24 * time.Hour, AllowExec: true, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
