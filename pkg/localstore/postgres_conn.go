@@ -23,8 +23,8 @@ var (
 	// PostgresConnectTimeout bounds a connection (TCP, TLS, startup and
 	// authentication) when the store URL sets no connect_timeout.
 	PostgresConnectTimeout = 10 * time.Second
-	// PostgresAnswerTimeout bounds each wait for the server's next bytes
-	// once a connection is up. Generous: a statement may wait that long
+	// PostgresAnswerTimeout bounds each wait for the server's next bytes,
+	// and for it to take the next bytes written, once a connection is up. Generous: a statement may wait that long
 	// for a lock other hosts hold (the write lock's wait ends at 30 s,
 	// the audit log's and a migration's advisory locks have no timeout),
 	// or build an index of a large store's migration.
@@ -66,22 +66,31 @@ func boundWaits(cfg *pgxpool.Config, url string) {
 
 // answerDeadline is a connection whose every Read waits at most wait, or
 // until the deadline its user set (pgconn sets one to interrupt a read
-// when a context ends), whichever is sooner.
+// when a context ends), whichever is sooner; and whose every Write does
+// the same: a server that stops reading (stopped, or behind a link that
+// went silent) fills the socket's buffer, and a write would otherwise wait
+// for the kernel's retransmissions to give up, a quarter of an hour.
 type answerDeadline struct {
 	net.Conn
 	wait time.Duration
 
-	mu  sync.Mutex
-	set time.Time // the user's read deadline; zero for none
+	mu         sync.Mutex
+	rset, wset time.Time // the user's read and write deadlines; zero for none
+}
+
+// bounded is the sooner of now+wait and the user's deadline set (zero:
+// none).
+func (c *answerDeadline) bounded(set time.Time) time.Time {
+	d := time.Now().Add(c.wait)
+	if !set.IsZero() && set.Before(d) {
+		d = set
+	}
+	return d
 }
 
 func (c *answerDeadline) Read(b []byte) (int, error) {
 	c.mu.Lock()
-	d := time.Now().Add(c.wait)
-	if !c.set.IsZero() && c.set.Before(d) {
-		d = c.set
-	}
-	err := c.Conn.SetReadDeadline(d)
+	err := c.Conn.SetReadDeadline(c.bounded(c.rset))
 	c.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -89,18 +98,35 @@ func (c *answerDeadline) Read(b []byte) (int, error) {
 	return c.Conn.Read(b)
 }
 
+func (c *answerDeadline) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	err := c.Conn.SetWriteDeadline(c.bounded(c.wset))
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
 func (c *answerDeadline) SetDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.set = t
+	c.rset, c.wset = t, t
 	return c.Conn.SetDeadline(t)
 }
 
 func (c *answerDeadline) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.set = t
+	c.rset = t
 	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *answerDeadline) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wset = t
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // serverBusy reports whether err is the server refusing a connection for

@@ -46,6 +46,52 @@ func TestAnswerDeadline(t *testing.T) {
 	}
 }
 
+// TestAnswerDeadlineWrite: a write the peer does not read (a server that
+// stopped reading) fails after the wait instead of waiting for the
+// kernel to give up; the user's sooner write deadline still ends it; a
+// write the peer reads goes through.
+func TestAnswerDeadlineWrite(t *testing.T) {
+	a, b := net.Pipe() // a Write waits until the other end reads it
+	defer a.Close()
+	defer b.Close()
+	c := &answerDeadline{Conn: a, wait: 100 * time.Millisecond}
+
+	start := time.Now()
+	if _, err := c.Write([]byte("query")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("unread write: %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d < 90*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("unread write ended after %v, want about the wait", d)
+	}
+
+	c.wait = time.Hour
+	if err := c.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("query")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write past the user's deadline: %v, want a deadline error", err)
+	}
+	// A read deadline of the user's does not bound writes.
+	if err := c.SetWriteDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 8)
+		n, _ := b.Read(buf)
+		got <- string(buf[:n])
+	}()
+	if _, err := c.Write([]byte("query")); err != nil {
+		t.Fatalf("read write: %v", err)
+	}
+	if s := <-got; s != "query" {
+		t.Fatalf("the peer read %q", s)
+	}
+}
+
 // TestConnectTimeout: a server that accepts the connection and never
 // answers (a stopped PostgreSQL) fails the open after the connect timeout,
 // as a storage error (exit 6), instead of holding the command for ever.
