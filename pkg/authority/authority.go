@@ -444,6 +444,13 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 		if key, err = s.Vault.OpenKey(tx, r.KeyRef); err != nil {
 			return nil, err
 		}
+		// The record's key reference is a field someone with database
+		// access can point at another key sealed in the vault (another
+		// CA's, a certificate's): signing with it would issue what
+		// relying parties cannot verify, under this CA's name.
+		if eq, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(key.Public()) {
+			return nil, fmt.Errorf("%w: certificate authority %s: the key sealed under its reference %q is not the key of its certificate", localstore.ErrCorrupt, r.ID, r.KeyRef)
+		}
 	}
 	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key,
 		issuedChainPEM: pemio.EncodeCertificatesPEM(append([]*x509.Certificate{cert}, chain...)...)}

@@ -2,6 +2,8 @@ package authority
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -62,5 +64,31 @@ func wantChainPEM(t *testing.T, iss *Issued) {
 	t.Helper()
 	if want := pemio.EncodeCertificatesPEM(iss.Chain...); len(iss.Chain) != 3 || !bytes.Equal(iss.ChainPEM, want) {
 		t.Errorf("ChainPEM of a chain of %d certificates:\n%s\nwant:\n%s", len(iss.Chain), iss.ChainPEM, want)
+	}
+}
+
+// TestSignerRefusesAnotherKey (security tester, the class of export's
+// key reference): a CA record whose key reference someone with database
+// access pointed at another key sealed in the vault — another CA's — signs
+// nothing with it: the vault is corrupt (localstore.ErrCorrupt: exit 6 at the command), named so.
+func TestSignerRefusesAnotherKey(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	a := createRoot(t, s, "Root A", 0)
+	b := createRoot(t, s, "Root B", 0)
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, a.ID)
+		if err != nil {
+			return err
+		}
+		r.KeyRef = b.KeyRef
+		return Put(tx, r)
+	})
+	_, err := issueLeaf(t, s, reload(t, s, a.ID), "", "a.example.test")
+	if !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), "is not the key of its certificate") {
+		t.Fatalf("issue from a CA whose key reference names another CA's key: %v , want the vault corrupt", err)
+	}
+	if _, err := issueLeaf(t, s, reload(t, s, b.ID), "", "b.example.test"); err != nil {
+		t.Fatalf("the other CA: %v", err)
 	}
 }

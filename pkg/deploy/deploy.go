@@ -266,6 +266,10 @@ type Material struct {
 	// Now is the clock by which a certificate valid only from the future
 	// is refused (see ClockSkew); zero: the system's.
 	Now time.Time
+	// Export is set when the material is checked to be exported, not
+	// installed (certctl export): a certificate valid only from later is
+	// not refused then, and a refusal says "not exported".
+	Export bool
 }
 
 // Install is Host.Install by a host without a vault directory, which

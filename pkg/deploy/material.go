@@ -56,8 +56,12 @@ type checked struct {
 	leaf              *x509.Certificate
 }
 
-// errMaterial marks what check refuses.
-var errMaterial = errors.New("not installed")
+// errMaterial marks what check refuses, errMaterialExport what it
+// refuses to export (Material.Export).
+var (
+	errMaterial       = errors.New("not installed")
+	errMaterialExport = errors.New("not exported")
+)
 
 // ClockSkew is how far in the future a certificate's NotBefore may be, by
 // this host's clock, for the host to install it. Every certificate the
@@ -76,12 +80,17 @@ const ClockSkew = 5 * time.Minute
 // and hand to its command. It also refuses a chain whose certificates do
 // not each certify the one before it (signatures checked: parsing checks
 // none), a self-signed certificate whose signature is not its own, and a
-// certificate valid only from later than m.Now plus ClockSkew. Who signed
+// certificate valid only from later than m.Now plus ClockSkew (unless
+// exported: m.Export). Who signed
 // a certificate the vault issued is the vault's to prove (see the
 // renewals service's material), before the material reaches here.
 func (m Material) check() (checked, error) {
 	refuse := func(format string, a ...any) (checked, error) {
-		return checked{}, fmt.Errorf("version %d of %s %w: %s", m.Version, m.CertificateARN, errMaterial, fmt.Sprintf(format, a...))
+		not := errMaterial
+		if m.Export {
+			not = errMaterialExport
+		}
+		return checked{}, fmt.Errorf("version %d of %s %w: %s", m.Version, m.CertificateARN, not, fmt.Sprintf(format, a...))
 	}
 	certs, err := pemio.ParseCertificatesPEM(m.CertificatePEM)
 	if err != nil {
@@ -116,7 +125,7 @@ func (m Material) check() (checked, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if leaf.NotBefore.After(now.Add(ClockSkew)) {
+	if !m.Export && leaf.NotBefore.After(now.Add(ClockSkew)) {
 		return refuse("its certificate is valid only from %s, later than this host's clock allows (%s)",
 			leaf.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
@@ -148,4 +157,6 @@ func (m Material) IdentifyLeaf() (Identity, *x509.Certificate, error) {
 
 // IsRefusedMaterial reports whether err is Identify's (or Install's)
 // refusal of the material itself.
-func IsRefusedMaterial(err error) bool { return errors.Is(err, errMaterial) }
+func IsRefusedMaterial(err error) bool {
+	return errors.Is(err, errMaterial) || errors.Is(err, errMaterialExport)
+}

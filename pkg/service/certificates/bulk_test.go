@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -22,10 +21,9 @@ func TestBulkChangeFailureUndoesNothingElse(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	svc, core := newAuditedService(t, now)
-	ca := testpki.NewRoot("Bulk Test Root", now)
 	var arns []string
 	for i := 0; i < 6; i++ {
-		arns = append(arns, storeVaultCertificate(t, core, ca, fmt.Sprintf("h%d.bulk.example.test", i), now))
+		arns = append(arns, storeVaultCertificate(t, core, fmt.Sprintf("h%d.bulk.example.test", i)))
 	}
 	sel := certificates.Selection{Query: "san:*.bulk.example.test"}
 
@@ -122,11 +120,10 @@ func TestBulkTagsKeepEachCertificatesOwnTags(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	svc, core := newAuditedService(t, now)
-	ca := testpki.NewRoot("Bulk Test Root", now)
 	own := map[string]string{}
 	var arns []string
 	for i := 0; i < 5; i++ {
-		arn := storeVaultCertificate(t, core, ca, fmt.Sprintf("h%d.bulk.example.test", i), now)
+		arn := storeVaultCertificate(t, core, fmt.Sprintf("h%d.bulk.example.test", i))
 		if _, err := svc.AddTags(ctx, arn, []string{fmt.Sprintf("own=%d", i)}); err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package certificates_test
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -32,43 +32,45 @@ func newAuditedService(t *testing.T, now time.Time) (*certificates.Service, *ser
 	t.Cleanup(func() { v.Close() })
 	core := &service.Core{
 		Vault: v, Now: func() time.Time { return now },
-		Names: inventory.Names{Region: "local", Account: "000000000000"},
-		Actor: audit.Actor{Type: audit.ActorUser, ID: "alice", Host: "h1"},
+		Authority: authority.New(v, func() time.Time { return now }, ""),
+		Names:     inventory.Names{Region: "local", Account: "000000000000"},
+		Actor:     audit.Actor{Type: audit.ActorUser, ID: "alice", Host: "h1"},
 	}
 	return certificates.New(core, certificates.Settings{}), core
 }
 
-// auditRecords reads the whole audit log, oldest first.
+// auditRecords reads the audit log, oldest first, without the records of
+// the certificates the tests' fixture requested (storeVaultCertificate).
 func auditRecords(t *testing.T, core *service.Core) []*audit.Record {
 	t.Helper()
-	var recs []*audit.Record
+	var all []*audit.Record
 	if err := core.Read(context.Background(), func(tx localstore.Tx) error {
 		var err error
-		recs, err = audit.List(tx, audit.Filter{}, 0, 0)
+		all, err = audit.List(tx, audit.Filter{}, 0, 0)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
+	recs := all[:0]
+	for _, r := range all {
+		if r.EventName != "RequestCertificate" {
+			recs = append(recs, r)
+		}
+	}
 	return recs
 }
 
-// storeVaultCertificate stores a certificate whose key certctl holds
-// (origin VAULT, type PRIVATE), as a request would, and returns its ARN.
-func storeVaultCertificate(t *testing.T, core *service.Core, ca *testpki.CA, name string, now time.Time) string {
+// storeVaultCertificate requests a PRIVATE certificate of the vault's
+// default CA for name (its key held by certctl, origin VAULT) and returns
+// its ARN.
+func storeVaultCertificate(t *testing.T, core *service.Core, name string) string {
 	t.Helper()
-	leaf, key := ca.Leaf(testpki.LeafOptions{Names: []string{name}})
-	m := &inventory.Material{Leaf: leaf, Chain: []*x509.Certificate{ca.Cert}, Key: key}
-	c, err := inventory.NewImported(m, nil, now)
+	res, err := certificates.New(core, certificates.Settings{CertificateValidity: 90 * 24 * time.Hour}).Request(context.Background(),
+		certificates.RequestInput{DomainName: name, KeyAlgorithm: "EC_prime256v1", CertificateAuthority: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Type, c.KeyPairOrigin, c.ImportedAt = inventory.TypePrivate, inventory.OriginVault, time.Time{}
-	if err := core.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		return inventory.StoreImported(tx, core.Vault, c, m, now)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return core.Names.CertificateARN(c.ID)
+	return res.CertificateArn
 }
 
 // markInUse records the certificate as deployed.
@@ -164,7 +166,7 @@ func TestChangesAreAudited(t *testing.T) {
 	// fails is recorded as a failure and marks nothing; then one
 	// delivered: encrypted under the passphrase, the certificate marked
 	// Exported.
-	vaultARN := storeVaultCertificate(t, core, root, "vault.example.test", now)
+	vaultARN := storeVaultCertificate(t, core, "vault.example.test")
 	pass := func() ([]byte, error) { return []byte(exportPass), nil }
 	full := errors.New("no space left on device")
 	_, err = svc.Export(ctx, certificates.ExportRequest{Ref: vaultARN, WithKey: true, Format: "pem", Passphrase: pass,

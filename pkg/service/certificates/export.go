@@ -200,7 +200,8 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 }
 
 // exportableKey reads certificate id, checks that its key exports, and
-// opens its current version's key, in one read transaction.
+// opens its current version's key — proved to be the version's own and
+// its certificate's (ExportMaterial) — in one read transaction.
 func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Certificate, *localstore.CertificateVersion, crypto.Signer, error) {
 	var c *localstore.Certificate
 	var ver *localstore.CertificateVersion
@@ -215,10 +216,12 @@ func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Cer
 		if err := CheckExportable(c); err != nil {
 			return err
 		}
-		if ver, err = tx.GetVersion(c.ID, c.Version); err != nil {
+		m, _, err := s.ExportMaterial(tx, c.ID)
+		if err != nil {
 			return err
 		}
-		key, err = s.core.Vault.OpenKey(tx, ver.KeyRef)
+		key = m.Key
+		ver, err = tx.GetVersion(c.ID, c.Version)
 		return err
 	})
 	return c, ver, key, err

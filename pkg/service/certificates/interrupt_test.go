@@ -36,9 +36,8 @@ func successes(t *testing.T, recs []*audit.Record, event string) int {
 func TestBulkInterruptedReportsWhatWasDone(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	svc, core := newAuditedService(t, now)
-	ca := testpki.NewRoot("Interrupt Test Root", now)
 	for i := 0; i < 5; i++ {
-		storeVaultCertificate(t, core, ca, fmt.Sprintf("h%d.int.example.test", i), now)
+		storeVaultCertificate(t, core, fmt.Sprintf("h%d.int.example.test", i))
 	}
 	sel := certificates.Selection{Query: "san:*.int.example.test"}
 
@@ -137,8 +136,7 @@ func TestImportDirInterrupted(t *testing.T) {
 func TestExportInterruptedAfterDeliveryIsRecorded(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	svc, core := newAuditedService(t, now)
-	ca := testpki.NewRoot("Export Interrupt Root", now)
-	arn := storeVaultCertificate(t, core, ca, "out.int.example.test", now)
+	arn := storeVaultCertificate(t, core, "out.int.example.test")
 	pass := func() ([]byte, error) { return []byte("pw"), nil }
 
 	ctx, cancel := context.WithCancel(context.Background())
