@@ -37,6 +37,11 @@ type Filter struct {
 type StringMatch struct {
 	Value              string `json:"Value"`
 	ComparisonOperator string `json:"ComparisonOperator,omitempty"`
+	// Glob makes Value a shell pattern (path.Match: *, ?, [...]): the
+	// terse query's san: and cn: terms. EQUALS in a filter statement is
+	// exact, as in ACM: a wildcard certificate's name *.example.com
+	// selects that certificate, not every name below it.
+	Glob bool `json:"-"`
 }
 
 // TimeRange bounds a time (either end may be open).
@@ -258,9 +263,11 @@ func (m *StringMatch) match(v string) bool {
 	if m.ComparisonOperator == "CONTAINS" {
 		return strings.Contains(got, want)
 	}
-	if strings.ContainsAny(want, "*?[") {
+	if m.Glob && strings.ContainsAny(want, "*?[") {
+		// A certificate without the value (no common name: one still
+		// pending) matches no pattern, as it matches no exact value.
 		ok, _ := path.Match(want, got)
-		return ok
+		return ok && got != ""
 	}
 	return got == want
 }
@@ -369,12 +376,12 @@ func checkEnum(name string, v *string, allowed []string) error {
 	return fmt.Errorf("unknown %s %q%s", name, *v, enum.Problem(*v, allowed))
 }
 
-// Resolve replaces the certificate authority and ACME endpoint references
-// of s's filters — an ARN, a UUID or a unique prefix, as everywhere an
+// Resolve replaces the certificate, certificate authority and ACME
+// endpoint references of s's filters — an ARN, a UUID or a unique prefix, as everywhere an
 // identifier is taken — by what resolve returns for them (the ID), so that
 // a prefix selects what it names and a reference to nothing is an error
-// (resolve's), never a filter that silently matches nothing. kind is "ca"
-// or "endpoint".
+// (resolve's), never a filter that silently matches nothing. kind is
+// "certificate", "ca" or "endpoint".
 func (s *Statement) Resolve(resolve func(kind, ref string) (string, error)) error {
 	if s == nil {
 		return nil
@@ -392,7 +399,17 @@ func (s *Statement) Resolve(resolve func(kind, ref string) (string, error)) erro
 	if err := s.Not.Resolve(resolve); err != nil {
 		return err
 	}
-	if s.Filter == nil || s.Filter.AcmCertificateMetadataFilter == nil {
+	if s.Filter == nil {
+		return nil
+	}
+	if ref := s.Filter.CertificateArn; ref != nil {
+		id, err := resolve("certificate", *ref)
+		if err != nil {
+			return err
+		}
+		*ref = id
+	}
+	if s.Filter.AcmCertificateMetadataFilter == nil {
 		return nil
 	}
 	m := s.Filter.AcmCertificateMetadataFilter

@@ -114,6 +114,60 @@ func TestTerse(t *testing.T) {
 	}
 }
 
+// TestEqualsIsExact (tester): EQUALS in a filter statement compares the
+// whole value (case aside), as ACM's SearchCertificates does — a wildcard
+// certificate's name selects that certificate, not every name it covers —
+// while the terse query's san: and cn: are patterns; a certificate
+// without a common name (one still pending) matches neither kind.
+func TestEqualsIsExact(t *testing.T) {
+	wild := cert()
+	wild.SubjectAlternativeNames, wild.Subject = []string{"*.example.com"}, "CN=*.example.com"
+	host := cert()
+	pending := cert()
+	pending.Subject, pending.Status = "", "PENDING_VALIDATION"
+	san := func(v string) string {
+		return `{"Filter":{"X509AttributeFilter":{"SubjectAlternativeName":{"DnsName":{"Value":"` + v + `","ComparisonOperator":"EQUALS"}}}}}`
+	}
+	cn := func(v string) string {
+		return `{"Filter":{"X509AttributeFilter":{"Subject":{"CommonName":{"Value":"` + v + `","ComparisonOperator":"EQUALS"}}}}}`
+	}
+	cases := []struct {
+		query, stmt         string
+		wild, host, pending bool
+	}{
+		{stmt: san("*.example.com"), wild: true},
+		{stmt: san("*.EXAMPLE.com"), wild: true},
+		{stmt: san("api.example.com"), host: true, pending: true},
+		{stmt: cn("*"), wild: false},
+		{stmt: cn("[a-z]*"), wild: false},
+		{stmt: cn("www.example.com"), host: true},
+		{query: "san:*.example.com", wild: true, host: true, pending: true},
+		{query: "cn:*", wild: true, host: true},
+		{query: "cn:www.*", host: true},
+	}
+	for _, c := range cases {
+		var s *Statement
+		var err error
+		if c.query != "" {
+			s, err = ParseTerse(c.query, now)
+		} else {
+			s, err = Parse([]byte(c.stmt))
+		}
+		if err != nil {
+			t.Fatalf("%s%s: %v", c.query, c.stmt, err)
+		}
+		for _, x := range []struct {
+			name string
+			c    *localstore.Certificate
+			want bool
+		}{{"wildcard", wild, c.wild}, {"host", host, c.host}, {"pending", pending, c.pending}} {
+			if got := s.Match(&Subject{Cert: x.c}); got != x.want {
+				t.Errorf("%s%s on the %s certificate: %v, want %v", c.query, c.stmt, x.name, got, x.want)
+			}
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add(`{"And":[{"Filter":{"AcmCertificateMetadataFilter":{"Status":"ISSUED"}}},{"Not":{"Filter":{"CertificateArn":"x"}}}]}`)
 	f.Add(`{"Filter":{"X509AttributeFilter":{"NotAfter":{"Start":"2026-12-01T00:00:00Z"}}}}`)

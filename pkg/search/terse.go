@@ -84,9 +84,9 @@ func terseTerm(tok string, now time.Time) (*Filter, error) {
 	m := func(a MetadataFilter) *Filter { return &Filter{AcmCertificateMetadataFilter: &a} }
 	switch key {
 	case "san", "name", "domain":
-		return x(X509Filter{SubjectAlternativeName: &struct{ DnsName *StringMatch }{&StringMatch{Value: val}}}), nil
+		return x(X509Filter{SubjectAlternativeName: &struct{ DnsName *StringMatch }{&StringMatch{Value: val, Glob: true}}}), nil
 	case "cn":
-		return x(X509Filter{Subject: &struct{ CommonName *StringMatch }{&StringMatch{Value: val}}}), nil
+		return x(X509Filter{Subject: &struct{ CommonName *StringMatch }{&StringMatch{Value: val, Glob: true}}}), nil
 	case "eku":
 		return x(X509Filter{ExtendedKeyUsage: strp(val)}), nil
 	case "ku":

@@ -163,12 +163,15 @@ func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Ti
 		if err := stmt.Resolve(func(kind, ref string) (string, error) {
 			var id string
 			var err error
-			if kind == "ca" {
+			switch kind {
+			case "certificate":
+				id, err = inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Describing)
+			case "ca":
 				var r *authority.Record
 				if r, err = authority.Find(tx, s.core.Names, ref); err == nil {
 					id = r.ID
 				}
-			} else {
+			default:
 				var e *acmestate.Endpoint
 				if e, err = acmestate.Resolve(tx, s.core.Names, ref); err == nil {
 					id = e.ID
@@ -178,10 +181,14 @@ func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Ti
 				// A whole UUID or ARN of this vault names what it names
 				// even when that is gone: the certificates an endpoint
 				// issued outlive it (endpoint delete), and stay
-				// selectable by it (review).
-				arnKind := arn.CertificateAuthority
-				if kind != "ca" {
-					arnKind = arn.AcmeEndpoint
+				// selectable by it (review); a certificate deleted
+				// meanwhile matches nothing.
+				arnKind := arn.AcmeEndpoint
+				switch kind {
+				case "certificate":
+					arnKind = arn.Certificate
+				case "ca":
+					arnKind = arn.CertificateAuthority
 				}
 				if r, ierr := s.core.Names.IDOf(arnKind, kind, ref); ierr == nil && r.Exact {
 					return r.ID, nil
