@@ -50,7 +50,8 @@ func NewCmdSearch(f *cmdutil.Factory, runF func(*SearchOptions) error) *cobra.Co
 SearchCertificates filter grammar (--filter-statement, JSON or file://F): a
 statement is {"And":[…]}, {"Or":[…]}, {"Not":{…}} or {"Filter":{…}}; a filter is
 {"CertificateArn":…}, {"X509AttributeFilter":{…}} (Subject.CommonName,
-SubjectAlternativeName.DnsName with Value and ComparisonOperator EQUALS|CONTAINS,
+SubjectAlternativeName.DnsName with Value and ComparisonOperator EQUALS (the
+whole value, any case: *.example.com is the wildcard name itself) or CONTAINS,
 ExtendedKeyUsage, KeyUsage, KeyAlgorithm, SerialNumber, NotAfter/NotBefore
 {Start,End}) or {"AcmCertificateMetadataFilter":{…}} (Status, Type,
 RenewalStatus, InUse, Exported, ExportOption, ValidationMethod,
