@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v3"
 	"golang.org/x/crypto/acme"
 
 	"github.com/certctl/certctl/pkg/acmestate"
@@ -65,6 +66,26 @@ func TestNewAccountRefusals(t *testing.T) {
 		"externalAccountBinding": eabJWS(t, kid, mac, nu, newKey(t))})
 	resp, body = f.signed(nu, key, "", b, nil)
 	wantProblem(t, "EAB of another key", resp, body, errUnauthorized, 403)
+	// EAB with a nonce, an empty one too (RFC 8555 7.3.4: it must have
+	// none).
+	for _, nonce := range []string{f.nonce(), ""} {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: mac},
+			&jose.SignerOptions{ExtraHeaders: map[jose.HeaderKey]any{"kid": kid, "url": nu, "nonce": nonce}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := signer.Sign(jwkOf(t, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(map[string]any{"contact": []string{"mailto:a@lab.test"},
+			"externalAccountBinding": json.RawMessage(obj.FullSerialize())})
+		resp, body = f.signed(nu, key, "", b, nil)
+		wantProblem(t, "EAB with a nonce", resp, body, errMalformed, 400)
+		if !strings.Contains(string(body), "must not carry a nonce") {
+			t.Errorf("EAB with nonce %q: %s", nonce, body)
+		}
+	}
 	// Contact REQUIRED without contact.
 	resp, body = f.signed(nu, key, "", f.newAccountBody(kid, mac, key), nil)
 	wantProblem(t, "no contact", resp, body, errInvalidContact, 400)
@@ -151,6 +172,12 @@ func TestJWSRefusals(t *testing.T) {
 	// url mismatch.
 	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["url"] = f.url("/new-account") })
 	wantProblem(t, "url mismatch", resp, body, errUnauthorized, 403)
+	// A query is part of the URL (RFC 8555 6.4; tester: a request sent to
+	// new-order?x=1 with url new-order was taken), either way round.
+	resp, body = f.signed(no+"?x=1", key, acct.URI, order, func(h map[string]any) { h["url"] = no })
+	wantProblem(t, "url without the request's query", resp, body, errUnauthorized, 403)
+	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["url"] = no + "?x=1" })
+	wantProblem(t, "url with a query the request has not", resp, body, errUnauthorized, 403)
 	// alg none and HS256.
 	for _, alg := range []string{"none", "HS256"} {
 		resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["alg"] = alg })
@@ -361,6 +388,22 @@ func TestKeyChange(t *testing.T) {
 	wantProblem(t, "key in use", resp, body, errMalformed, http.StatusConflict)
 	if resp.Header.Get("Location") != a2.URI {
 		t.Errorf("409 Location = %q, want %q", resp.Header.Get("Location"), a2.URI)
+	}
+	// An inner JWS with a nonce (RFC 8555 7.3.5: it must have none;
+	// tester: taken, the key replaced) → malformed, the key kept; an
+	// empty nonce member too.
+	k4 := newKey(t)
+	for _, nonce := range []string{f.nonce(), ""} {
+		inner = signES256(t, k4, map[string]any{"alg": "ES256", "url": kc, "jwk": jwkOf(t, k4), "nonce": nonce},
+			mustJSON(t, map[string]any{"account": a1.URI, "oldKey": jwkOf(t, k1)}))
+		resp, body = f.signed(kc, k1, a1.URI, inner, nil)
+		wantProblem(t, "inner JWS with a nonce", resp, body, errMalformed, http.StatusBadRequest)
+		if !strings.Contains(string(body), "must not carry a nonce") {
+			t.Errorf("inner JWS with a nonce %q: %s", nonce, body)
+		}
+	}
+	if _, err := f.client(k4).GetReg(ctx, ""); err == nil {
+		t.Error("the key of a refused key change finds the account")
 	}
 	// A real rollover with x/crypto/acme.
 	k3 := newKey(t)

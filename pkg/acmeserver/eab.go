@@ -45,7 +45,7 @@ func (s *Server) checkEAB(op *service.Op, sealer *localstore.Sealer, ep *acmesta
 		p.Algorithms = eabAlgorithms
 		return nil, p, nil
 	}
-	if h.Nonce != "" {
+	if h.HasNonce {
 		return nil, malformed("externalAccountBinding must not carry a nonce"), nil
 	}
 	if h.URL != outer.URL {

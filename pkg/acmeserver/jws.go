@@ -75,6 +75,10 @@ type protectedHeader struct {
 	URL   string          `json:"url"`
 	Kid   string          `json:"kid"`
 	JWK   json.RawMessage `json:"jwk"`
+	// HasNonce is whether the header has a nonce member at all (empty
+	// too): the JWS inside another — a key change's, an external
+	// account binding — must have none (RFC 8555 7.3.4, 7.3.5).
+	HasNonce bool `json:"-"`
 }
 
 // readBody reads a JWS body through http.MaxBytesReader, refusing any other
@@ -233,6 +237,7 @@ func (h *protectedHeader) setExact(i int, raw []byte) error {
 	case 0:
 		return setString(&h.Alg, raw)
 	case 1:
+		h.HasNonce = true
 		return setString(&h.Nonce, raw)
 	case 2:
 		return setString(&h.URL, raw)
@@ -534,6 +539,11 @@ func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyM
 	// segment there): the decoded one would let a url signed for .../a/b
 	// reach the handler of .../a%2Fb.
 	want := s.base(r) + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" || r.URL.ForceQuery {
+		// The URL the request is sent to, its query included (RFC
+		// 8555 6.4): a url signed without one is not this request's.
+		want += "?" + r.URL.RawQuery
+	}
 	if h.URL == "" || h.URL != want {
 		return nil, unauthorized("JWS url header does not match the request URL")
 	}

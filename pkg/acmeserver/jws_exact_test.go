@@ -25,7 +25,9 @@ func decodeExactReflect(data []byte, v any) error {
 	tags := map[string]int{}
 	for i := range rv.NumField() {
 		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
-		tags[name] = i
+		if name != "-" { // not a member (HasNonce)
+			tags[name] = i
+		}
 	}
 	for k, val := range m {
 		i, ok := tags[k]
@@ -39,6 +41,9 @@ func decodeExactReflect(data []byte, v any) error {
 		}
 		if err := json.Unmarshal(val, rv.Field(i).Addr().Interface()); err != nil {
 			return err
+		}
+		if h, ok := v.(*protectedHeader); ok && k == "nonce" {
+			h.HasNonce = true
 		}
 	}
 	return nil
@@ -85,7 +90,7 @@ func TestDecodeExactAgrees(t *testing.T) {
 		`{"prot` + "\xff" + `ected":"p","signature":"` + "\xfe" + `"}`,
 		`{"header":null}`, `{"header":{"kid":"x"}}`, `{"signatures":[ 1, {"a":[]} ]}`,
 		`{"Header":{}}`, `{"PROTECTED":"p"}`, `{"protected":"p","Kid":"k"}`,
-		`{"alg":"ES256","nonce":"n","url":"u","kid":"k","jwk":{"kty":"EC"}}`,
+		`{"alg":"ES256","nonce":"n","url":"u","kid":"k","jwk":{"kty":"EC"}}`, `{"alg":"ES256","nonce":""}`, `{"-":true}`,
 		`{"alg":"ES256","KID":"k"}`, `{"alg":"ES256","ſignature":"k"}`, `{"alg":"ES256","Url":1}`,
 		`{"jwk":null}`, `{"jwk": "x" }`, `{"alg":true}`, `{"alg":{}}`, `{"alg":[]}`, `{"nonce":-1.5e3}`,
 		`{}`, ` {} `, `null`, ` null`, `[]`, `"x"`, `1`, ``, ` `, `{`, `{"a"`, `{"a":}`, `{"a":1,}`,

@@ -38,6 +38,12 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, malformed("inner JWS url does not match the outer JWS url"))
 		return
 	}
+	if h.HasNonce {
+		// RFC 8555 7.3.5: what tells a key change's inner JWS from an
+		// ordinary request signed with the new key.
+		writeProblem(w, malformed("inner JWS must not carry a nonce"))
+		return
+	}
 	if h.Kid != "" || inner.Signatures[0].Protected.JSONWebKey == nil {
 		writeProblem(w, malformed("inner JWS must carry the new key as jwk and no kid"))
 		return
