@@ -284,7 +284,9 @@ func CheckBaseURL(v string) error {
 		return err
 	}
 	if u, _ := url.Parse(v); u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#") {
-		return fmt.Errorf("%q has a query or fragment: a base URL is scheme, host, port and path", v)
+		// Not repeated: a query or fragment may hold a token.
+		i := strings.IndexAny(v, "?#")
+		return fmt.Errorf("%q has a query or fragment (not shown): a base URL is scheme, host, port and path", v[:i+1]+"…")
 	}
 	return nil
 }
@@ -309,12 +311,12 @@ func httpURL(v string) error {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http:// or https:// URL", localstore.RedactURL(v))
+		return fmt.Errorf("%q is not an http:// or https:// URL", RedactURL(v))
 	}
 	if u.User != nil {
 		// Refused wherever it comes from (not only by config set): the
 		// URLs made from it go into every certificate issued (review).
-		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", localstore.RedactURL(v))
+		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", RedactURL(v))
 	}
 	return nil
 }
@@ -327,7 +329,7 @@ func strictURL(v string) error {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%q is not an http:// or https:// URL", localstore.RedactURL(v))
+		return fmt.Errorf("%q is not an http:// or https:// URL", RedactURL(v))
 	case !strings.HasPrefix(v, u.Scheme+"://"):
 		return fmt.Errorf("%q: write the scheme in lower case (%s://), as the URLs made from it are", v, u.Scheme)
 	case u.Hostname() == "":
@@ -845,8 +847,18 @@ func (c *Config) Shown(name string) string {
 	return RedactURL(c.Raw(name))
 }
 
-// RedactURL hides the secrets of a store URL (see localstore.RedactURL).
-func RedactURL(s string) string { return localstore.RedactURL(s) }
+// RedactURL hides the secrets of a URL as certctl prints it: a store
+// URL's password (localstore.RedactURL), and an http(s) URL's whole user
+// information — there a user name alone may be a token (security tester).
+func RedactURL(s string) string {
+	out := localstore.RedactURL(s)
+	u, err := url.Parse(strings.TrimSpace(out))
+	if err != nil || u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return out
+	}
+	u.User = url.User("xxxxx")
+	return u.String()
+}
 
 // oneLine is a YAML error on one line: yaml.v3 lists the errors of a
 // document ("yaml: unmarshal errors:\n  line 3: …") one a line.

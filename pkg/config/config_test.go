@@ -260,10 +260,29 @@ func TestRedactURL(t *testing.T) {
 		"postgres://u@db/certctl":                                      "postgres://u@db/certctl",
 		"sqlite:/var/lib/v.db":                                         "sqlite:/var/lib/v.db",
 		"":                                                             "",
+		// An http(s) URL's user name alone may be a token (security
+		// tester): the whole user information goes.
+		"https://T0KEN@h.example/":   "https://xxxxx@h.example/",
+		"https://u:s3cret@h.example": "https://xxxxx@h.example",
+		"https://h.example/x":        "https://h.example/x",
 	}
 	for in, want := range cases {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestBaseURLErrorsShowNoCredentials: a base URL refused for its user
+// information, query or fragment is named in the error without them.
+func TestBaseURLErrorsShowNoCredentials(t *testing.T) {
+	for _, v := range []string{"https://T0KEN@h.example/", "https://u:T0KEN@h.example/",
+		"https://h.example/?token=T0KEN", "https://h.example/p#T0KEN", "http://T0KEN@h.example:99999/"} {
+		for name, check := range map[string]func(string) error{"CheckBaseURL": CheckBaseURL, "CheckHTTPSBaseURL": CheckHTTPSBaseURL} {
+			err := check(v)
+			if err == nil || strings.Contains(err.Error(), "T0KEN") {
+				t.Errorf("%s(%q): %v, want an error without the credential", name, v, err)
+			}
 		}
 	}
 }
