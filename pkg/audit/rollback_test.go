@@ -142,7 +142,7 @@ func testRollback(t *testing.T, st localstore.Store, key []byte, exec func(strin
 	if got := end(); got != 3 {
 		t.Fatalf("the log ends at %d after the refusal, want 3", got)
 	}
-	if p := check(hostA); p == nil || p.Seq != 5 || !strings.Contains(p.Msg, "removed") {
+	if p := check(hostA); p == nil || p.Seq != 4 || !strings.Contains(p.Msg, "removed: records 4 to 5") {
 		t.Fatalf("host A's witness after the refusal: %v", p)
 	}
 

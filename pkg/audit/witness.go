@@ -594,7 +594,24 @@ func (w Witness) Check(tx localstore.Tx, key []byte, seen Seen) (*Problem, error
 	// a write's refusal says (rolledBack) about a restore made on purpose.
 	onPurpose := fmt.Sprintf(" (if the vault's database was put back from a copy on purpose, remove %s on this host to accept the log as it is now)", w.Path)
 	if len(rows) == 0 || rows[0].Seq != h.Seq {
-		return &Problem{Seq: h.Seq, Msg: fmt.Sprintf("removed: this host appended record %d, which the log no longer holds", h.Seq) + onPurpose}, nil
+		// The first record removed: the one after the log's end when
+		// the log was cut short (tester: the witnessed record was named
+		// though the ones before it were gone too).
+		first := h.Seq
+		last, err := tx.LastAudit()
+		switch {
+		case errors.Is(err, localstore.ErrNotFound):
+			first = 1
+		case err != nil:
+			return nil, err
+		case last.Seq < h.Seq:
+			first = last.Seq + 1
+		}
+		msg := fmt.Sprintf("removed: this host appended record %d, which the log no longer holds", h.Seq)
+		if first < h.Seq {
+			msg = fmt.Sprintf("removed: records %d to %d are no longer in the log, which ends at record %d (this host appended record %d)", first, h.Seq, first-1, h.Seq)
+		}
+		return &Problem{Seq: first, Msg: msg + onPurpose}, nil
 	}
 	return &Problem{Seq: h.Seq, Msg: "replaced: the log holds a different record where this host appended one" + onPurpose}, nil
 }
