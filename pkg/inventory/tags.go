@@ -104,13 +104,20 @@ func ParseTagCondition(s string) (localstore.Tag, bool, error) {
 	return t, strings.Contains(s, "="), nil
 }
 
-// ParseTags parses repeated --tags values.
+// ParseTags parses repeated --tags values. A key given twice is refused
+// (exit 4), as ACM refuses duplicate keys, rather than the last value
+// silently winning.
 func ParseTags(vals []string) ([]localstore.Tag, error) {
 	var out []localstore.Tag
 	for _, v := range vals {
 		t, err := ParseTag(v)
 		if err != nil {
 			return nil, err
+		}
+		for _, o := range out {
+			if o.Key == t.Key {
+				return nil, errs.Invalidf("tag key %q is given twice: give each key once", t.Key)
+			}
 		}
 		out = append(out, t)
 	}

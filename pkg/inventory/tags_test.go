@@ -246,3 +246,23 @@ func TestCheckTagCharacters(t *testing.T) {
 		t.Errorf("a key too long is not named: %v", err)
 	}
 }
+
+// TestParseTagsRefusesADuplicateKey (tester: `--tags Key=dup,Value=1 --tags
+// Key=dup,Value=2` stored dup=2, exit 0): a key given twice in one call is
+// refused (exit 4), whichever form names it; distinct keys parse.
+func TestParseTagsRefusesADuplicateKey(t *testing.T) {
+	for _, vals := range [][]string{
+		{"Key=dup,Value=1", "Key=dup,Value=2"},
+		{"dup=1", "Key=dup"},
+		{"dup", "dup"},
+	} {
+		_, err := ParseTags(vals)
+		if errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(fmt.Sprint(err), `"dup" is given twice`) {
+			t.Errorf("ParseTags(%q): %v, want exit 4 naming the key", vals, err)
+		}
+	}
+	got, err := ParseTags([]string{"a=1", "A=2", "Key=b"})
+	if err != nil || len(got) != 3 {
+		t.Errorf("distinct keys (case matters): %v, %v", got, err)
+	}
+}
