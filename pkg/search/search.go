@@ -3,6 +3,8 @@
 package search
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -48,6 +50,40 @@ type StringMatch struct {
 type TimeRange struct {
 	Start *time.Time `json:"Start,omitempty"`
 	End   *time.Time `json:"End,omitempty"`
+}
+
+// UnmarshalJSON takes each end as an RFC 3339 timestamp or a date
+// (2027-01-01: midnight UTC, as the AWS CLI takes a date for a
+// timestamp), and says so when an end is neither (tester: Go's layout
+// string and "cannot parse" reached the user).
+func (r *TimeRange) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return errors.New("NotAfter and NotBefore take {\"Start\": T, \"End\": T}")
+	}
+	for name, v := range m {
+		var t **time.Time
+		switch name {
+		case "Start":
+			t = &r.Start
+		case "End":
+			t = &r.End
+		default:
+			return fmt.Errorf("unknown field %q: a time range has Start and End", name)
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("%s: want a string (an RFC 3339 timestamp or a date), not %s", name, v)
+		}
+		at, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			if at, err = time.Parse(time.DateOnly, s); err != nil {
+				return fmt.Errorf("%s %q is not a time: give an RFC 3339 timestamp (2027-01-01T00:00:00Z) or a date (2027-01-01)", name, s)
+			}
+		}
+		*t = &at
+	}
+	return nil
 }
 
 // X509Filter filters on the certificate's X.509 attributes.

@@ -255,3 +255,32 @@ func TestCommonNameFromParsedSubject(t *testing.T) {
 		t.Errorf("cn:smith,* does not match %q (%v)", c.Subject, err)
 	}
 }
+
+// TestTimeRangeTakesDates (tester: a date gave Go's layout string and
+// "cannot parse"): a time range's ends are RFC 3339 timestamps or dates
+// (midnight UTC); anything else, or a member in another case, is refused
+// saying what is wanted.
+func TestTimeRangeTakesDates(t *testing.T) {
+	s, err := Parse([]byte(`{"Filter":{"X509AttributeFilter":{"NotAfter":{"Start":"2026-12-01","End":"2026-12-31T00:00:00Z"}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Filter.X509AttributeFilter.NotAfter
+	if !r.Start.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) || !r.End.Equal(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("range %v to %v", r.Start, r.End)
+	}
+	if !s.Match(&Subject{Cert: cert()}) {
+		t.Error("the certificate expiring 2026-12-13 is not in the range")
+	}
+	for in, want := range map[string]string{
+		`{"Start":"2027-01-01 00:00"}`: `Start "2027-01-01 00:00" is not a time: give an RFC 3339 timestamp`,
+		`{"End":5}`:                    "End: want a string",
+		`{"start":"2027-01-01"}`:       `unknown field "start"`,
+		`"2027-01-01"`:                 `take {"Start": T, "End": T}`,
+	} {
+		_, err := Parse([]byte(`{"Filter":{"X509AttributeFilter":{"NotBefore":` + in + `}}}`))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "2006-01-02") {
+			t.Errorf("NotBefore %s: %v, want %q", in, err, want)
+		}
+	}
+}
