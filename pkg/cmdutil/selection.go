@@ -42,8 +42,10 @@ lists what would change and changes nothing; its JSON says "DryRun": true.
 // and --dry-run and --yes (-y) unless cmd already has them.
 func AddSelectionFlags(cmd *cobra.Command, s *SelectionFlags) {
 	fl := cmd.Flags()
-	fl.StringVar(&s.FilterStatement, "filter-statement", "", "act on the certificates this ACM filter statement selects (`JSON` or file://F)")
-	fl.StringVar(&s.QueryTerse, "query-terse", "", "act on the certificates this terse search `query` selects (e.g. 'tag:host=web1 status:ISSUED')")
+	OnceStringVar(fl, &s.FilterStatement, "filter-statement", "act on the certificates this ACM filter statement selects (`JSON` or file://F)",
+		`join the statements in one {"And":[…]} or {"Or":[…]}`)
+	OnceStringVar(fl, &s.QueryTerse, "query-terse", "act on the certificates this terse search `query` selects (e.g. 'tag:host=web1 status:ISSUED')",
+		"give every term in one query (all of them must hold)")
 	if fl.Lookup("dry-run") == nil {
 		fl.BoolVar(&s.DryRun, "dry-run", false, "with a selection: list what would change; change nothing")
 	}

@@ -118,7 +118,8 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
 			return runSearch(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.FilterStatement, "filter-statement", "", "ACM SearchCertificates filter statement (`JSON` or file://F)")
+	cmdutil.OnceStringVar(cmd.Flags(), &opts.FilterStatement, "filter-statement", "ACM SearchCertificates filter statement (`JSON` or file://F)",
+		`join the statements in one {"And":[…]} or {"Or":[…]}`)
 	cmdutil.MaxItemsFlag(cmd.Flags(), &opts.MaxItems, "return at most `N` results and a NextToken")
 	cmd.Flags().StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	cmd.Flags().StringVar(&opts.SortBy, "sort-by", "", "sort by this ACM sort `key` (CREATED_AT, NOT_AFTER, COMMON_NAME, STATUS…)")
