@@ -292,6 +292,22 @@ func (e *Env) OpenVault() *localstore.Vault {
 	return v
 }
 
+// Tamper changes the vault's store (CERTCTL_STORE when the test set one)
+// behind certctl's back, as anyone who can write its database can: fn
+// runs in a write transaction, and nothing it writes is sealed under the
+// master key.
+func (e *Env) Tamper(fn func(tx localstore.Tx) error) {
+	e.T.Helper()
+	v, err := localstore.Open(context.Background(), e.Vault, localstore.Options{StoreURL: e.Vars["CERTCTL_STORE"]})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.Store.Update(context.Background(), fn); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
 // Dump returns every row of every table of the vault's database, sorted,
 // so that a test can compare the vault's content before and after.
 func Dump(t testing.TB, vaultDir string) string {

@@ -122,6 +122,19 @@ func (ca *CA) Leaf(o LeafOptions) (*x509.Certificate, crypto.Signer) {
 	return Must(x509.ParseCertificate(der)), o.Key
 }
 
+// Foreign is a certificate (DER) for leaf's public key, subject and DNS
+// names, signed by a throwaway CA of an attacker's own and valid from nb:
+// what someone with write access to a store could put in for a key they
+// do not hold.
+func Foreign(leaf *x509.Certificate, nb time.Time) []byte {
+	caKey := ECKey()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x4242), Subject: leaf.Subject,
+		DNSNames: leaf.DNSNames, NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0)}
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Attacker CA"},
+		NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true}
+	return Must(x509.CreateCertificate(rand.Reader, tmpl, ca, leaf.PublicKey, caKey))
+}
+
 // CertPEM encodes certificates as PEM.
 func CertPEM(certs ...*x509.Certificate) []byte {
 	var out []byte

@@ -190,7 +190,7 @@ func TestRemovedTargetPutBack(t *testing.T) {
 	e.MustRun(tg.args(arn, "--exec", "echo ran >> "+hookLog)...)
 	old := storeTarget(t, e, id, nil)
 	e.MustRun("deploy", arn, "--remove", "--cert-file", tg.cert)
-	tamper(t, e, func(tx localstore.Tx) error {
+	e.Tamper(func(tx localstore.Tx) error {
 		return tx.PutObject(&localstore.Object{Kind: dep.ObjectKind, ID: id, Data: old})
 	})
 	if err := os.Remove(hookLog); err != nil {

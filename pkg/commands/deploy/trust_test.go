@@ -2,15 +2,9 @@ package deploy_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +13,7 @@ import (
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -43,20 +38,6 @@ func forEachStore(t *testing.T, f func(t *testing.T, e *clitest.Env, newStore fu
 			e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "true"
 			f(t, e, newStore)
 		})
-	}
-}
-
-// tamper changes the store behind certctl's back, as anyone who can write
-// its database can (it holds no master key: nothing is sealed here).
-func tamper(t *testing.T, e *clitest.Env, fn func(tx localstore.Tx) error) {
-	t.Helper()
-	v, err := localstore.Open(context.Background(), e.Vault, localstore.Options{StoreURL: e.Vars["CERTCTL_STORE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	if err := v.Store.Update(context.Background(), fn); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -111,20 +92,6 @@ func inPlace(id string, forge func(leaf *x509.Certificate) ([]byte, time.Time)) 
 	}
 }
 
-// foreign is a certificate for leaf's public key and names signed by a CA
-// of the attacker's own, valid from nb. (With other names, the record no
-// longer matches its certificate, and renew refuses it: see vaultops'
-// TestRecordNamesChangedOutsideCertctl.)
-func foreign(leaf *x509.Certificate, nb time.Time) []byte {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x4242), Subject: leaf.Subject,
-		DNSNames: leaf.DNSNames, NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0)}
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Attacker CA"},
-		NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, ca, leaf.PublicKey, caKey)
-	return der
-}
-
 // TestForeignCertificateForSameKey (the reviewer's case): a certificate
 // for the version's own public key, signed by a CA of the attacker's and
 // valid from 2099, put into the store with its serial and NotBefore is
@@ -139,7 +106,7 @@ func TestForeignCertificateForSameKey(t *testing.T) {
 		runs := filepath.Join(tg.dir, "runs")
 		e.MustRun(tg.args(arn, "--exec", "echo run >> "+runs)...)
 		nb := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
-		tamper(t, e, inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) { return foreign(leaf, nb), nb }))
+		e.Tamper(inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) { return testpki.Foreign(leaf, nb), nb }))
 		code, res, r := e.Renew("--due")
 		if code != errs.ExitPartial || len(res[arn].Targets) != 1 || res[arn].Targets[0].Outcome != "FAILED" ||
 			!strings.Contains(res[arn].Targets[0].Reason, "valid only from 2099-01-01") {
@@ -204,7 +171,7 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 		}, "not signed by its certificate authority"},
 		{"another CA's certificate for the same key", false, func(id string) func(tx localstore.Tx) error {
 			return inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
-				return foreign(leaf, time.Now().Add(-time.Hour)), time.Now().Add(-time.Hour).Truncate(time.Second)
+				return testpki.Foreign(leaf, time.Now().Add(-time.Hour)), time.Now().Add(-time.Hour).Truncate(time.Second)
 			})
 		}, "not signed by its certificate authority"},
 		// Review: the certificate's type is a field of its record; typed
@@ -212,7 +179,7 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 		{"another CA's certificate for the same key, record typed IMPORTED", false, func(id string) func(tx localstore.Tx) error {
 			forge := inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
 				nb := time.Now().Truncate(time.Second)
-				return foreign(leaf, nb), nb
+				return testpki.Foreign(leaf, nb), nb
 			})
 			return func(tx localstore.Tx) error {
 				if err := forge(tx); err != nil {
@@ -251,7 +218,7 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 					want = 2
 				}
 				cert, key := read(t, tg.cert), read(t, tg.key)
-				tamper(t, e, tc.tamper(id))
+				e.Tamper(tc.tamper(id))
 				for range 2 { // refused at every pass
 					code, res, r := e.Renew("--due")
 					got := res[arn]

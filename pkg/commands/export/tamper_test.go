@@ -1,14 +1,7 @@
 package export_test
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +10,7 @@ import (
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -48,7 +42,7 @@ func TestExportRefusesWhatTheStoreWasMadeToHold(t *testing.T) {
 			caID := idOf(e.Describe(victim).CertificateAuthorityArn)
 
 			var caKeyRef, otherKeyRef string
-			tamper(t, e, func(tx localstore.Tx) error {
+			e.Tamper(func(tx localstore.Tx) error {
 				ca, err := authority.Get(tx, caID)
 				if err != nil {
 					return err
@@ -85,7 +79,7 @@ func TestExportRefusesWhatTheStoreWasMadeToHold(t *testing.T) {
 			checkExports(victim, "is not the version's own")
 			// A certificate for forged's own key, signed by a CA of the
 			// attacker's.
-			tamper(t, e, func(tx localstore.Tx) error {
+			e.Tamper(func(tx localstore.Tx) error {
 				v, err := tx.GetVersion(idOf(forged), 1)
 				if err != nil {
 					return err
@@ -94,7 +88,7 @@ func TestExportRefusesWhatTheStoreWasMadeToHold(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				v.CertificatePEM, v.ChainPEM = foreign(certs[0]), nil
+				v.CertificatePEM, v.ChainPEM = testpki.CertPEM(testpki.Must(x509.ParseCertificate(testpki.Foreign(certs[0], time.Now().Add(-time.Hour))))), nil
 				return tx.PutVersion(idOf(forged), v)
 			})
 			checkExports(forged, "not signed by its certificate authority")
@@ -119,23 +113,10 @@ func TestExportRefusesWhatTheStoreWasMadeToHold(t *testing.T) {
 
 func idOf(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
-// tamper changes the store behind certctl's back, with no master key.
-func tamper(t *testing.T, e *clitest.Env, fn func(tx localstore.Tx) error) {
-	t.Helper()
-	v, err := localstore.Open(context.Background(), e.Vault, localstore.Options{StoreURL: e.Vars["CERTCTL_STORE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	if err := v.Store.Update(context.Background(), fn); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // setKeyRef points arn's version 1 at the key sealed under ref.
 func setKeyRef(t *testing.T, e *clitest.Env, arn, ref string) {
 	t.Helper()
-	tamper(t, e, func(tx localstore.Tx) error {
+	e.Tamper(func(tx localstore.Tx) error {
 		v, err := tx.GetVersion(idOf(arn), 1)
 		if err != nil {
 			return err
@@ -143,17 +124,4 @@ func setKeyRef(t *testing.T, e *clitest.Env, arn, ref string) {
 		v.KeyRef = ref
 		return tx.PutVersion(idOf(arn), v)
 	})
-}
-
-// foreign is a certificate for leaf's key and names, signed by a CA of
-// the attacker's own.
-func foreign(leaf *x509.Certificate) []byte {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	nb := time.Now().Add(-time.Hour)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x4242), Subject: leaf.Subject,
-		DNSNames: leaf.DNSNames, NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0)}
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Attacker CA"},
-		NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, ca, leaf.PublicKey, caKey)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
