@@ -275,20 +275,13 @@ func resolverHost(h string) bool {
 
 // CheckBaseURL checks a base URL other URLs are made from by appending a
 // path (ca.base_url: CRL and OCSP URLs in every certificate issued): an
-// absolute http or https URL without a query or fragment, or nothing.
+// absolute http or https URL without credentials, query or fragment
+// (httpURL), as strict as strictURL, or nothing.
 func CheckBaseURL(v string) error {
 	if err := httpURL(v); err != nil || v == "" {
 		return err
 	}
-	if err := strictURL(v); err != nil {
-		return err
-	}
-	if u, _ := url.Parse(v); u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#") {
-		// Not repeated: a query or fragment may hold a token.
-		i := strings.IndexAny(v, "?#")
-		return fmt.Errorf("%q has a query or fragment (not shown): a base URL is scheme, host, port and path", v[:i+1]+"…")
-	}
-	return nil
+	return strictURL(v)
 }
 
 // CheckHTTPSBaseURL is CheckBaseURL for endpoint.base_url: https:// only —
@@ -299,26 +292,53 @@ func CheckHTTPSBaseURL(v string) error {
 		return err
 	}
 	if u, _ := url.Parse(v); u.Scheme != "https" {
-		return fmt.Errorf("%q is not an https:// URL: ACME clients use HTTPS only, and endpoint serve serves TLS", v)
+		return fmt.Errorf("%q is not an https:// URL: ACME clients use HTTPS only, and endpoint serve serves TLS", shownURL(v))
 	}
 	return nil
 }
 
-// httpURL checks an absolute http or https URL, or nothing (unset).
+// httpURL checks a base URL: an absolute http or https URL without
+// credentials, query or fragment, or nothing (unset). Refused wherever it
+// comes from (not only by config set): the URLs made from it go into
+// every certificate issued (review), and a token in it would be published
+// there (verification tester).
 func httpURL(v string) error {
 	if v == "" {
 		return nil
 	}
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http:// or https:// URL", RedactURL(v))
-	}
-	if u.User != nil {
-		// Refused wherever it comes from (not only by config set): the
-		// URLs made from it go into every certificate issued (review).
-		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", RedactURL(v))
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("%q is not an http:// or https:// URL", shownURL(v))
+	case u.User != nil:
+		return fmt.Errorf("%q has a user name or password: a base URL names no credentials, and every URL made from it would show them", shownURL(v))
+	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#"):
+		return fmt.Errorf("%q has a query or fragment (not shown): a base URL is scheme, host, port and path", shownURL(v))
 	}
 	return nil
+}
+
+// shownURL is a base URL as a message about it shows it: without its user
+// information, whatever its scheme (a user name alone may be a token),
+// and cut after a "?" or "#" (a query or fragment may hold one too).
+func shownURL(v string) string {
+	if i := strings.IndexAny(v, "?#"); i >= 0 {
+		v = v[:i+1] + "…"
+	}
+	start := 0
+	if i := strings.Index(v, "://"); i >= 0 {
+		start = i + 3
+	} else if strings.HasPrefix(v, "//") {
+		start = 2
+	}
+	end := len(v)
+	if i := strings.IndexByte(v[start:], '/'); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndexByte(v[start:end], '@'); at >= 0 {
+		v = v[:start] + "xxxxx" + v[start+at:]
+	}
+	return v
 }
 
 // strictURL checks what a base URL must be beyond httpURL (Set and the
@@ -329,25 +349,25 @@ func strictURL(v string) error {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%q is not an http:// or https:// URL", RedactURL(v))
+		return fmt.Errorf("%q is not an http:// or https:// URL", shownURL(v))
 	case !strings.HasPrefix(v, u.Scheme+"://"):
-		return fmt.Errorf("%q: write the scheme in lower case (%s://), as the URLs made from it are", v, u.Scheme)
+		return fmt.Errorf("%q: write the scheme in lower case (%s://), as the URLs made from it are", shownURL(v), u.Scheme)
 	case u.Hostname() == "":
-		return fmt.Errorf("%q has no host", v)
+		return fmt.Errorf("%q has no host", shownURL(v))
 	case strings.HasSuffix(u.Host, ":"):
-		return fmt.Errorf("%q has an empty port", v)
+		return fmt.Errorf("%q has an empty port", shownURL(v))
 	case strings.ContainsAny(v, " \t"):
-		return fmt.Errorf("%q has a space: every URL made from it would", v)
+		return fmt.Errorf("%q has a space: every URL made from it would", shownURL(v))
 	}
 	// A path as clients send it back: no ".", "..", or empty segment, which
 	// they would normalise away (RFC 3986 section 5.2.4) to a URL not
 	// served (second tester).
 	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" && pathpkg.Clean(p) != p {
-		return fmt.Errorf("%q has a path with an empty, . or .. segment", v)
+		return fmt.Errorf("%q has a path with an empty, . or .. segment", shownURL(v))
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%q has port %s: a port is 1 to 65535", v, p)
+			return fmt.Errorf("%q has port %s: a port is 1 to 65535", shownURL(v), p)
 		}
 	}
 	return nil
@@ -848,16 +868,20 @@ func (c *Config) Shown(name string) string {
 }
 
 // RedactURL hides the secrets of a URL as certctl prints it: a store
-// URL's password (localstore.RedactURL), and an http(s) URL's whole user
-// information — there a user name alone may be a token (security tester).
+// URL's password (localstore.RedactURL); any other URL's whole user
+// information — there a user name alone may be a token (security tester)
+// — and its query and fragment (shownURL).
 func RedactURL(s string) string {
-	out := localstore.RedactURL(s)
-	u, err := url.Parse(strings.TrimSpace(out))
-	if err != nil || u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return out
+	t := strings.TrimSpace(s)
+	for _, store := range []string{"postgres:", "postgresql:", "sqlite:"} {
+		if strings.HasPrefix(strings.ToLower(t), store) {
+			return localstore.RedactURL(s)
+		}
 	}
-	u.User = url.User("xxxxx")
-	return u.String()
+	if strings.Contains(t, "://") || strings.HasPrefix(t, "//") {
+		return shownURL(s)
+	}
+	return localstore.RedactURL(s)
 }
 
 // oneLine is a YAML error on one line: yaml.v3 lists the errors of a

@@ -262,9 +262,13 @@ func TestRedactURL(t *testing.T) {
 		"":                                                             "",
 		// An http(s) URL's user name alone may be a token (security
 		// tester): the whole user information goes.
-		"https://T0KEN@h.example/":   "https://xxxxx@h.example/",
-		"https://u:s3cret@h.example": "https://xxxxx@h.example",
-		"https://h.example/x":        "https://h.example/x",
+		"https://T0KEN@h.example/":          "https://xxxxx@h.example/",
+		"https://u:s3cret@h.example":        "https://xxxxx@h.example",
+		"https://h.example/x":               "https://h.example/x",
+		"https://u:pw@h.example/?t=T0KEN#x": "https://xxxxx@h.example/?…",
+		"htps://T0KEN@h.example/":           "htps://xxxxx@h.example/",
+		"https://h.example/a@b":             "https://h.example/a@b",
+		"certctl@example.com":               "certctl@example.com",
 	}
 	for in, want := range cases {
 		if got := RedactURL(in); got != want {
@@ -274,14 +278,33 @@ func TestRedactURL(t *testing.T) {
 }
 
 // TestBaseURLErrorsShowNoCredentials: a base URL refused for its user
-// information, query or fragment is named in the error without them.
+// information, query or fragment — or for anything, with them — is named
+// in the error without them, whatever its scheme; and Load refuses one
+// with a query or fragment from the environment, as config set does
+// (verification tester: it went into every certificate's CRL and OCSP
+// URLs), without showing it.
 func TestBaseURLErrorsShowNoCredentials(t *testing.T) {
 	for _, v := range []string{"https://T0KEN@h.example/", "https://u:T0KEN@h.example/",
-		"https://h.example/?token=T0KEN", "https://h.example/p#T0KEN", "http://T0KEN@h.example:99999/"} {
+		"https://h.example/?token=T0KEN", "https://h.example/p#T0KEN", "http://T0KEN@h.example:99999/",
+		"https://u:pw@h.example/?token=T0KEN#T0KEN", "htps://T0KEN@h.example/", "ftp://T0KEN@h.example/",
+		"//T0KEN@h.example/", "T0KEN@h.example", "HTTPS://T0KEN@h.example/"} {
 		for name, check := range map[string]func(string) error{"CheckBaseURL": CheckBaseURL, "CheckHTTPSBaseURL": CheckHTTPSBaseURL} {
 			err := check(v)
 			if err == nil || strings.Contains(err.Error(), "T0KEN") {
 				t.Errorf("%s(%q): %v, want an error without the credential", name, v, err)
+			}
+		}
+	}
+	for _, key := range []string{"CERTCTL_CA_BASE_URL", "CERTCTL_ENDPOINT_BASE_URL", "CERTCTL_VALIDATION_HTTP_BASE_URL"} {
+		for _, v := range []string{"https://h.example/?token=T0KEN", "https://h.example/#T0KEN"} {
+			_, err := Load("", nil, func(k string) string {
+				if k == key {
+					return v
+				}
+				return ""
+			})
+			if err == nil || !strings.Contains(err.Error(), "query or fragment") || strings.Contains(err.Error(), "T0KEN") {
+				t.Errorf("%s=%s: Load gave %v, want it refused without the token", key, v, err)
 			}
 		}
 	}
@@ -530,17 +553,30 @@ func TestFileNumbersAreDecimal(t *testing.T) {
 }
 
 // TestSetOnlyRules: config set refuses a base URL that would make broken
-// URLs (an endpoint one that is not https://, either with a query or a
-// fragment), while a file or environment holding one written before the
+// URLs (an endpoint one that is not https://, a bad port, …), while a
+// file or environment holding one written before the
 // rule still loads — endpoint serve refuses it itself, and no other
 // command (renew --due from cron) stops over it (final review).
 func TestSetOnlyRules(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "config.yaml")
+	// A query or fragment is refused by Load too, as credentials are
+	// (verification tester: ca.base_url's went into every certificate's
+	// CRL and OCSP URLs, a token in it published there).
 	for _, b := range []struct{ key, value string }{
-		{"endpoint.base_url", "http://acme.internal"},
 		{"endpoint.base_url", "https://acme.internal/p?q=1"},
 		{"endpoint.base_url", "https://acme.internal/#f"},
 		{"ca.base_url", "http://pki.internal/?x=1#f"},
+	} {
+		if err := Set(file, b.key, b.value); err == nil || !strings.Contains(err.Error(), b.key) {
+			t.Errorf("Set(%s, %s): %v, want a refusal naming the setting", b.key, b.value, err)
+		}
+		env := fakeEnv(map[string]string{"HOME": t.TempDir(), EnvName(b.key): b.value})
+		if _, err := Load("", nil, env); err == nil || !strings.Contains(err.Error(), "query or fragment") {
+			t.Errorf("Load with %s=%s: %v, want it refused", EnvName(b.key), b.value, err)
+		}
+	}
+	for _, b := range []struct{ key, value string }{
+		{"endpoint.base_url", "http://acme.internal"},
 		// (tester) credentials every URL would show, a port out of
 		// range, a scheme in capitals kept in every URL, no host.
 		{"endpoint.base_url", "https://acme.internal:99999"},
