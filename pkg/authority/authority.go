@@ -421,7 +421,27 @@ func (s *Service) caKey(tx localstore.Tx, r *Record, pub crypto.PublicKey) (cryp
 	if r.InToken() {
 		return s.tokenKey(r, pub)
 	}
-	return s.Vault.OpenKey(tx, r.KeyRef)
+	key, err := s.Vault.OpenKey(tx, r.KeyRef)
+	if err != nil || pub == nil {
+		return key, err
+	}
+	if err := checkSealedKey(r, pub, key); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// checkSealedKey refuses key, opened from the vault under r's key
+// reference, unless it is the key of pub (r's certificate's): the
+// reference is a field someone with database access can point at another
+// key sealed in the vault (another CA's, a certificate's), and signing
+// with it would issue — or ask for, in a CSR — what is not this CA's, under
+// its name (security tester, verification tester).
+func checkSealedKey(r *Record, pub crypto.PublicKey, key crypto.Signer) error {
+	if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(key.Public()) {
+		return fmt.Errorf("%w: certificate authority %s: the key sealed under its reference %q is not the key of its certificate", localstore.ErrCorrupt, r.ID, r.KeyRef)
+	}
+	return nil
 }
 
 func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
@@ -444,12 +464,8 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 		if key, err = s.Vault.OpenKey(tx, r.KeyRef); err != nil {
 			return nil, err
 		}
-		// The record's key reference is a field someone with database
-		// access can point at another key sealed in the vault (another
-		// CA's, a certificate's): signing with it would issue what
-		// relying parties cannot verify, under this CA's name.
-		if eq, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(key.Public()) {
-			return nil, fmt.Errorf("%w: certificate authority %s: the key sealed under its reference %q is not the key of its certificate", localstore.ErrCorrupt, r.ID, r.KeyRef)
+		if err := checkSealedKey(r, cert.PublicKey, key); err != nil {
+			return nil, err
 		}
 	}
 	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key,

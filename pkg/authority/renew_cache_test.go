@@ -92,3 +92,28 @@ func TestSignerRefusesAnotherKey(t *testing.T) {
 		t.Fatalf("the other CA: %v", err)
 	}
 }
+
+// TestCSRRefusesAnotherKey (verification tester): ca csr of a CA whose
+// key reference was pointed at another CA's key asks for no certificate
+// of that key under this CA's name: the vault is corrupt.
+func TestCSRRefusesAnotherKey(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	a := createRoot(t, s, "Root A", 0)
+	b := createRoot(t, s, "Root B", 0)
+	if err := s.Vault.Store.View(t.Context(), func(tx localstore.Tx) error { _, err := s.CSR(tx, reload(t, s, a.ID)); return err }); err != nil {
+		t.Fatalf("ca csr of the untouched CA: %v", err)
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, a.ID)
+		if err != nil {
+			return err
+		}
+		r.KeyRef = b.KeyRef
+		return Put(tx, r)
+	})
+	err := s.Vault.Store.View(t.Context(), func(tx localstore.Tx) error { _, err := s.CSR(tx, reload(t, s, a.ID)); return err })
+	if !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), "is not the key of its certificate") {
+		t.Fatalf("ca csr of a CA whose key reference names another CA's key: %v, want the vault corrupt", err)
+	}
+}

@@ -189,10 +189,29 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				c.Type = inventory.TypeImported
+				c.Type, c.KeyPairOrigin = inventory.TypeImported, inventory.OriginImported
 				return tx.PutCertificate(c)
 			}
 		}, "says it was issued otherwise (imported)"},
+		// Typed IMPORTED alone, its key still the vault's: refused before
+		// (verification tester, export).
+		{"another CA's certificate for the same key, record typed IMPORTED, origin VAULT", false, func(id string) func(tx localstore.Tx) error {
+			forge := inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
+				nb := time.Now().Truncate(time.Second)
+				return testpki.Foreign(leaf, nb), nb
+			})
+			return func(tx localstore.Tx) error {
+				if err := forge(tx); err != nil {
+					return err
+				}
+				c, err := tx.GetCertificate(id)
+				if err != nil {
+					return err
+				}
+				c.Type = inventory.TypeImported
+				return tx.PutCertificate(c)
+			}
+		}, "its key was made by the vault"},
 		{"set back to version 1", true, func(id string) func(tx localstore.Tx) error {
 			return func(tx localstore.Tx) error {
 				c, err := tx.GetCertificate(id)

@@ -13,6 +13,7 @@ import (
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 )
@@ -92,6 +93,17 @@ func TestExportRefusesWhatTheStoreWasMadeToHold(t *testing.T) {
 				return tx.PutVersion(idOf(forged), v)
 			})
 			checkExports(forged, "not signed by its certificate authority")
+			// ... with its record typed IMPORTED, which skips the CA's
+			// check (verification tester).
+			e.Tamper(func(tx localstore.Tx) error {
+				c, err := tx.GetCertificate(idOf(forged))
+				if err != nil {
+					return err
+				}
+				c.Type = inventory.TypeImported
+				return tx.PutCertificate(c)
+			})
+			checkExports(forged, "its record says it was imported, but its key was made by the vault")
 
 			// A selection: the two tampered ones refused, the other
 			// exported.

@@ -85,6 +85,12 @@ func (s *Service) material(tx localstore.Tx, id string, export bool) (deploy.Mat
 	if err != nil {
 		return deploy.Material{}, deploy.Identity{}, &errs.Error{Exit: errs.ExitRefused, Err: err}
 	}
+	if c.Type == inventory.TypeImported && c.KeyPairOrigin != inventory.OriginImported {
+		// An imported certificate's key came with it; a key the vault
+		// made is proved by its CA's signature below, which a record
+		// typed IMPORTED would skip (verification tester).
+		return refuse("its record says it was imported, but its key was made by the vault (origin %s)", c.KeyPairOrigin)
+	}
 	if c.Type == inventory.TypeImported {
 		// No vault CA signed it: what Identify checked (its chain,
 		// its own signature when it names itself its issuer, a
