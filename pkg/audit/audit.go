@@ -756,6 +756,10 @@ type Problem struct {
 	Seq     int64
 	EventID string
 	Msg     string
+	// Replaced is set when the log holds another record where this host
+	// appended one (Witness.Check): the chain is whole through it, so
+	// the records before it may have been replaced too.
+	Replaced bool
 }
 
 func (p *Problem) Error() string {

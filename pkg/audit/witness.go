@@ -613,7 +613,7 @@ func (w Witness) Check(tx localstore.Tx, key []byte, seen Seen) (*Problem, error
 		}
 		return &Problem{Seq: first, Msg: msg + onPurpose}, nil
 	}
-	return &Problem{Seq: h.Seq, Msg: "replaced: the log holds a different record where this host appended one" + onPurpose}, nil
+	return &Problem{Seq: h.Seq, Msg: "replaced: the log holds a different record where this host appended one" + onPurpose, Replaced: true}, nil
 }
 
 // restoredSinceIn is restoredSince for a check that has not read the

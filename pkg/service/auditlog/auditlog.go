@@ -120,7 +120,14 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 		// the witness names one inside it that was replaced.
 		good := min(n, problem.Seq-1)
 		before := "no record before it verifies"
-		if good > 0 {
+		switch {
+		case problem.Replaced && good > 0:
+			// The chain is whole up to it, but it is not the chain this
+			// host appended to: the records before may have been
+			// replaced too, back to one this host saw (verification
+			// tester: a log cut and grown again was said to verify).
+			before = fmt.Sprintf("records 1 to %d before it chain to it, but any of them written since this host's earlier changes may have been replaced too", good)
+		case good > 0:
 			before = fmt.Sprintf("records 1 to %d before it verify", good)
 		}
 		return n, (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken", Msg: "the audit log is not whole", Err: problem}).
