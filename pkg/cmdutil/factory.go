@@ -158,6 +158,9 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	if f.TestScrypt != nil {
 		opts.Scrypt = *f.TestScrypt
 	}
+	if c.Vault == "" {
+		return nil, errs.UsageErrorf("no home directory (HOME is not set, and the account has none): set HOME, or the vault with --vault or CERTCTL_VAULT").WithoutHelpHint()
+	}
 	v, err := localstore.Open(ctx, c.Vault, opts)
 	if err != nil {
 		// Whatever else stops the vault from opening than what the

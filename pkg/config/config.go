@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"os/user"
 	pathpkg "path"
 	"path/filepath"
 	"slices"
@@ -437,31 +438,52 @@ func EnvName(key string) string {
 	return "CERTCTL_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
-// DefaultFile is ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml.
+// DefaultFile is ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml ("" when
+// no home directory is known: see home).
 func DefaultFile(getenv func(string) string) string {
 	base := getenv("XDG_CONFIG_HOME")
 	if base == "" {
-		home := getenv("HOME")
-		if home == "" {
-			home, _ = os.UserHomeDir()
+		h := home(getenv)
+		if h == "" {
+			return ""
 		}
-		base = filepath.Join(home, ".config")
+		base = filepath.Join(h, ".config")
 	}
 	return filepath.Join(base, "certctl", "config.yaml")
 }
 
-// DefaultVault is ${XDG_DATA_HOME:-~/.local/share}/certctl.
+// DefaultVault is ${XDG_DATA_HOME:-~/.local/share}/certctl ("" when no home
+// directory is known).
 func DefaultVault(getenv func(string) string) string {
 	base := getenv("XDG_DATA_HOME")
 	if base == "" {
-		home := getenv("HOME")
-		if home == "" {
-			home, _ = os.UserHomeDir()
+		h := home(getenv)
+		if h == "" {
+			return ""
 		}
-		base = filepath.Join(home, ".local", "share")
+		base = filepath.Join(h, ".local", "share")
 	}
 	return filepath.Join(base, "certctl")
 }
+
+// home is the user's home directory: $HOME, else the account's in the
+// password database — a systemd service without User= has no HOME
+// (newcomer tester: the renewal timer read ./.config under /, and a
+// command run without HOME made a vault in the working directory). ""
+// when neither gives an absolute path: the defaults are then not guessed
+// (opening the vault, or config set, says what to set).
+func home(getenv func(string) string) string {
+	if h := getenv("HOME"); filepath.IsAbs(h) {
+		return h
+	}
+	if u, err := currentUser(); err == nil && filepath.IsAbs(u.HomeDir) {
+		return u.HomeDir
+	}
+	return ""
+}
+
+// currentUser is user.Current (tests replace it).
+var currentUser = user.Current
 
 // Load reads the settings. file is the --config flag (empty: the default
 // file, which may be absent); flags maps setting names to changed flags.
@@ -609,7 +631,7 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.Account = str("account")
 	c.Vault = str("vault")
 	if c.Vault == "" {
-		c.Vault = DefaultVault(getenv)
+		c.Vault = DefaultVault(getenv) // "" without a home: the vault's opening says so
 	}
 	c.Store = str("store")
 	c.CertificateValidity = dur("certificate_validity")

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -609,5 +611,36 @@ func TestSetOnlyRules(t *testing.T) {
 		if err := Set(file, g.key, g.value); err != nil {
 			t.Errorf("Set(%s, %s): %v", g.key, g.value, err)
 		}
+	}
+}
+
+// TestDefaultsWithoutHome (newcomer tester): without HOME — a systemd
+// service without User= — the defaults are under the account's home from
+// the password database, never relative to the working directory; with
+// no home at all there is no default (the vault's opening says what to
+// set).
+func TestDefaultsWithoutHome(t *testing.T) {
+	defer func(f func() (*user.User, error)) { currentUser = f }(currentUser)
+	currentUser = func() (*user.User, error) { return &user.User{HomeDir: "/home/svc"}, nil }
+	for _, h := range []string{"", "relative/home"} {
+		env := fakeEnv(map[string]string{"HOME": h})
+		if got := DefaultFile(env); got != "/home/svc/.config/certctl/config.yaml" {
+			t.Errorf("HOME=%q: DefaultFile %q", h, got)
+		}
+		if got := DefaultVault(env); got != "/home/svc/.local/share/certctl" {
+			t.Errorf("HOME=%q: DefaultVault %q", h, got)
+		}
+	}
+	if got := DefaultVault(fakeEnv(map[string]string{"HOME": "/root"})); got != "/root/.local/share/certctl" {
+		t.Errorf("HOME=/root: DefaultVault %q", got)
+	}
+	currentUser = func() (*user.User, error) { return nil, errors.New("no such user") }
+	env := fakeEnv(map[string]string{})
+	if f, v := DefaultFile(env), DefaultVault(env); f != "" || v != "" {
+		t.Errorf("no home at all: DefaultFile %q, DefaultVault %q, want none", f, v)
+	}
+	c, err := Load("", nil, env)
+	if err != nil || c.Vault != "" {
+		t.Errorf("Load without a home: vault %q, %v", c.Vault, err)
 	}
 }
