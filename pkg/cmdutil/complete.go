@@ -122,8 +122,48 @@ func (f *Factory) completeValues(list func(tx localstore.Tx) ([]string, error)) 
 			out, err = list(tx)
 			return err
 		})
-		return sanitizeCompletions(out), cobra.ShellCompDirectiveNoFileComp
+		return asARNs(sanitizeCompletions(out), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// asARNs makes the IDs of out complete an ARN being typed (toComplete
+// "arn:…/3f2a"; newcomer tester: a pasted ARN completed to nothing, the
+// shell keeping only what begins with what was typed): each ID becomes
+// what was typed up to its last "/" followed by the ID. What is not an ID
+// (default) is left out then.
+func asARNs(out []string, toComplete string) []string {
+	slash := strings.LastIndexByte(toComplete, '/')
+	if !strings.HasPrefix(strings.ToLower(toComplete), "arn:") || slash < 0 {
+		return out
+	}
+	base := toComplete[:slash+1]
+	arns := out[:0]
+	for _, c := range out {
+		if id, _, _ := strings.Cut(c, "\t"); uuidLike(id) {
+			arns = append(arns, base+c)
+		}
+	}
+	return arns
+}
+
+// uuidLike reports whether s has a UUID's shape (8-4-4-4-12 hex digits).
+func uuidLike(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sanitizeCompletions makes completions ("VALUE" or "VALUE\tDESCRIPTION")

@@ -59,10 +59,10 @@ func open(ctx context.Context, printer func() (*output.Printer, error),
 
 // caArg makes cmd take its CA as the one positional argument or, as AWS
 // Private CA's CLI does, as --certificate-authority-arn, into *dst;
-// completion offers the CAs keep accepts (nil: every CA).
+// completion offers the CAs keep accepts (nil: every CA), and "default".
 func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string, keep func(*authority.Record) bool) {
 	cmd.Args = cmdutil.IDArg(dst, "certificate-authority-arn", "CA")
-	cmd.ValidArgsFunction = f.CompleteCA(cmdutil.CAChoice{Keep: keep})
+	cmd.ValidArgsFunction = f.CompleteCA(cmdutil.CAChoice{Keep: keep, Default: true}) // `ca crl default` (newcomer tester)
 	cmd.Flags().StringVar(dst, "certificate-authority-arn", "", "the ca (alias of the positional argument)")
 	_ = cmd.Flags().MarkHidden("certificate-authority-arn")
 }

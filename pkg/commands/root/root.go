@@ -31,7 +31,7 @@ A TOUR
   certctl request --domain-name www.example.com --validation-method DNS   # domain-validated
   certctl describe 3f2a1b --validation-records bind   # 3f2a1b: an ARN, a UUID or a 6+ prefix
   certctl import --certificate cert.pem --private-key key.pem --certificate-chain chain.pem
-  certctl list --expiring-within 30d -o text          # table on a terminal, JSON in a pipe
+  certctl list --expiring-within 30d -o text          # one tab-separated line each, for awk
   certctl search 'san:*.example.com status:ISSUED tag:env=prod'
   certctl deploy 3f2a1b --cert-file app.crt --key-file app.key --exec 'systemctl reload nginx'
   certctl revoke 3f2a1b --revocation-reason SUPERSEDED && certctl ca crl default
