@@ -76,14 +76,7 @@ func TestSignerRefusesAnotherKey(t *testing.T) {
 	s := newTestService(t, clk)
 	a := createRoot(t, s, "Root A", 0)
 	b := createRoot(t, s, "Root B", 0)
-	mustUpdate(t, s, func(tx localstore.Tx) error {
-		r, err := Get(tx, a.ID)
-		if err != nil {
-			return err
-		}
-		r.KeyRef = b.KeyRef
-		return Put(tx, r)
-	})
+	pointKeyRef(t, s, a.ID, b.KeyRef)
 	_, err := issueLeaf(t, s, reload(t, s, a.ID), "", "a.example.test")
 	if !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), "is not the key of its certificate") {
 		t.Fatalf("issue from a CA whose key reference names another CA's key: %v , want the vault corrupt", err)
@@ -104,16 +97,23 @@ func TestCSRRefusesAnotherKey(t *testing.T) {
 	if err := s.Vault.Store.View(t.Context(), func(tx localstore.Tx) error { _, err := s.CSR(tx, reload(t, s, a.ID)); return err }); err != nil {
 		t.Fatalf("ca csr of the untouched CA: %v", err)
 	}
-	mustUpdate(t, s, func(tx localstore.Tx) error {
-		r, err := Get(tx, a.ID)
-		if err != nil {
-			return err
-		}
-		r.KeyRef = b.KeyRef
-		return Put(tx, r)
-	})
+	pointKeyRef(t, s, a.ID, b.KeyRef)
 	err := s.Vault.Store.View(t.Context(), func(tx localstore.Tx) error { _, err := s.CSR(tx, reload(t, s, a.ID)); return err })
 	if !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), "is not the key of its certificate") {
 		t.Fatalf("ca csr of a CA whose key reference names another CA's key: %v, want the vault corrupt", err)
 	}
+}
+
+// pointKeyRef points CA id's key reference at ref, as someone with
+// database access can.
+func pointKeyRef(t *testing.T, s *Service, id, ref string) {
+	t.Helper()
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, id)
+		if err != nil {
+			return err
+		}
+		r.KeyRef = ref
+		return Put(tx, r)
+	})
 }

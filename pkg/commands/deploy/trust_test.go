@@ -92,6 +92,27 @@ func inPlace(id string, forge func(leaf *x509.Certificate) ([]byte, time.Time)) 
 	}
 }
 
+// foreignTyped puts in a certificate for id's key that a CA of the
+// attacker's signed (testpki.Foreign, valid from now) and types the
+// record IMPORTED with key pair origin origin.
+func foreignTyped(id, origin string) func(tx localstore.Tx) error {
+	forge := inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
+		nb := time.Now().Truncate(time.Second)
+		return testpki.Foreign(leaf, nb), nb
+	})
+	return func(tx localstore.Tx) error {
+		if err := forge(tx); err != nil {
+			return err
+		}
+		c, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		c.Type, c.KeyPairOrigin = inventory.TypeImported, origin
+		return tx.PutCertificate(c)
+	}
+}
+
 // TestForeignCertificateForSameKey (the reviewer's case): a certificate
 // for the version's own public key, signed by a CA of the attacker's and
 // valid from 2099, put into the store with its serial and NotBefore is
@@ -177,40 +198,12 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 		// Review: the certificate's type is a field of its record; typed
 		// IMPORTED, it would skip the CA's check.
 		{"another CA's certificate for the same key, record typed IMPORTED", false, func(id string) func(tx localstore.Tx) error {
-			forge := inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
-				nb := time.Now().Truncate(time.Second)
-				return testpki.Foreign(leaf, nb), nb
-			})
-			return func(tx localstore.Tx) error {
-				if err := forge(tx); err != nil {
-					return err
-				}
-				c, err := tx.GetCertificate(id)
-				if err != nil {
-					return err
-				}
-				c.Type, c.KeyPairOrigin = inventory.TypeImported, inventory.OriginImported
-				return tx.PutCertificate(c)
-			}
+			return foreignTyped(id, inventory.OriginImported)
 		}, "says it was issued otherwise (imported)"},
 		// Typed IMPORTED alone, its key still the vault's: refused before
 		// (verification tester, export).
 		{"another CA's certificate for the same key, record typed IMPORTED, origin VAULT", false, func(id string) func(tx localstore.Tx) error {
-			forge := inPlace(id, func(leaf *x509.Certificate) ([]byte, time.Time) {
-				nb := time.Now().Truncate(time.Second)
-				return testpki.Foreign(leaf, nb), nb
-			})
-			return func(tx localstore.Tx) error {
-				if err := forge(tx); err != nil {
-					return err
-				}
-				c, err := tx.GetCertificate(id)
-				if err != nil {
-					return err
-				}
-				c.Type = inventory.TypeImported
-				return tx.PutCertificate(c)
-			}
+			return foreignTyped(id, inventory.OriginVault)
 		}, "its key was made by the vault"},
 		{"set back to version 1", true, func(id string) func(tx localstore.Tx) error {
 			return func(tx localstore.Tx) error {
