@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/certctl/certctl/internal/coretest"
 	"maps"
 	"reflect"
 	"slices"
@@ -26,7 +27,6 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -40,20 +40,8 @@ func newTestService(t *testing.T) *Service { return newTestServiceOn(t, "") }
 // vault's embedded SQLite database).
 func newTestServiceOn(t *testing.T, storeURL string) *Service {
 	t.Helper()
-	v, err := localstore.Open(context.Background(), t.TempDir(), localstore.Options{StoreURL: storeURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
 	now := func() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC) }
-	core := &service.Core{
-		Vault:     v,
-		Now:       now,
-		Names:     inventory.Names{Region: "local", Account: "000000000000"},
-		Authority: authority.New(v, now, ""),
-		Actor:     actor,
-	}
-	return New(core, Settings{})
+	return New(coretest.New(t, coretest.Config{Now: now, Actor: actor, StoreURL: storeURL}), Settings{})
 }
 
 // records returns the audit log.

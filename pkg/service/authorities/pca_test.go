@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/certctl/certctl/internal/coretest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +18,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -61,19 +60,7 @@ func mustOpenSSL(t *testing.T, args ...string) string {
 // realService is a service over a fresh vault on the real clock.
 func realService(t *testing.T, baseURL string) *Service {
 	t.Helper()
-	v, err := localstore.Open(context.Background(), t.TempDir(), localstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
-	core := &service.Core{
-		Vault:     v,
-		Now:       time.Now,
-		Names:     inventory.Names{Region: "local", Account: "000000000000"},
-		Authority: authority.New(v, time.Now, baseURL),
-		Actor:     actor,
-	}
-	return New(core, Settings{})
+	return New(coretest.New(t, coretest.Config{Actor: actor, CABaseURL: baseURL}), Settings{})
 }
 
 // opensslCSR makes a P-256 CSR with openssl req: subject (openssl form,

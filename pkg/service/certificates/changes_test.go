@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/certctl/certctl/internal/coretest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/audit"
-	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -25,17 +25,8 @@ import (
 // vault in a temporary directory, with a fixed clock and actor.
 func newAuditedService(t *testing.T, now time.Time) (*certificates.Service, *service.Core) {
 	t.Helper()
-	v, err := localstore.Open(context.Background(), t.TempDir(), localstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
-	core := &service.Core{
-		Vault: v, Now: func() time.Time { return now },
-		Authority: authority.New(v, func() time.Time { return now }, ""),
-		Names:     inventory.Names{Region: "local", Account: "000000000000"},
-		Actor:     audit.Actor{Type: audit.ActorUser, ID: "alice", Host: "h1"},
-	}
+	core := coretest.New(t, coretest.Config{Now: func() time.Time { return now },
+		Actor: audit.Actor{Type: audit.ActorUser, ID: "alice", Host: "h1"}})
 	return certificates.New(core, certificates.Settings{}), core
 }
 

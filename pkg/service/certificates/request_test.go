@@ -3,6 +3,7 @@ package certificates
 import (
 	"context"
 	"encoding/json"
+	"github.com/certctl/certctl/internal/coretest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/validations"
 	"github.com/certctl/certctl/pkg/validation"
 )
@@ -23,20 +23,8 @@ import (
 // is *now, recording changes as a test user.
 func newService(t *testing.T, now *time.Time) *Service {
 	t.Helper()
-	dir := t.TempDir()
-	v, err := localstore.Open(context.Background(), dir, localstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
-	clock := func() time.Time { return *now }
-	core := &service.Core{
-		Vault:     v,
-		Now:       clock,
-		Names:     inventory.Names{Region: "local", Account: "000000000000"},
-		Authority: authority.New(v, clock, ""),
-		Actor:     audit.Actor{Type: audit.ActorUser, ID: "tester", Host: "testhost"},
-	}
+	core := coretest.New(t, coretest.Config{Now: func() time.Time { return *now }})
+	dir := core.Vault.Dir
 	vs := validations.New(core, validations.Settings{Validation: validation.Settings{
 		Zone: "acm-validations.certctl.test", Resolvers: []string{"127.0.0.1:9"}, Validity: 90 * 24 * time.Hour,
 	}})

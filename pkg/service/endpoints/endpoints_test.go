@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"github.com/certctl/certctl/internal/coretest"
 	"slices"
 	"testing"
 	"time"
@@ -12,9 +13,7 @@ import (
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
@@ -22,16 +21,9 @@ var testActor = audit.Actor{Type: audit.ActorUser, ID: "alice", Host: "lab"}
 
 func newService(t *testing.T, resolvers ...string) (*Service, *localstore.Vault) {
 	t.Helper()
-	ctx := context.Background()
-	v, err := localstore.Open(ctx, t.TempDir(), localstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
 	now := func() time.Time { return time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC) }
-	core := &service.Core{Vault: v, Now: now, Names: inventory.Names{Region: "local", Account: "000000000000"},
-		Authority: authority.New(v, now, ""), Actor: testActor}
-	return New(core, Settings{Listen: "127.0.0.1:8443", Zone: "zone.test", Resolvers: resolvers}), v
+	core := coretest.New(t, coretest.Config{Now: now, Actor: testActor})
+	return New(core, Settings{Listen: "127.0.0.1:8443", Zone: "zone.test", Resolvers: resolvers}), core.Vault
 }
 
 func auditLog(t *testing.T, v *localstore.Vault) ([]*audit.Record, []localstore.AuditRow) {

@@ -2,6 +2,7 @@ package renewals
 
 import (
 	"context"
+	"github.com/certctl/certctl/internal/coretest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,9 +10,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
-	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/deploy"
-	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -22,15 +21,10 @@ import (
 func newFixture(t *testing.T, domain string) (*localstore.Vault, *service.Core, *certificates.RequestResult, *time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	v, err := localstore.Open(ctx, t.TempDir(), localstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
 	now := time.Now().UTC()
-	clock := func() time.Time { return now }
-	core := &service.Core{Vault: v, Now: clock, Names: inventory.Names{Region: "local", Account: "000000000000"},
-		Authority: authority.New(v, clock, ""), Actor: audit.Actor{Type: audit.ActorUser, ID: "t", Host: "h1"}}
+	core := coretest.New(t, coretest.Config{Now: func() time.Time { return now },
+		Actor: audit.Actor{Type: audit.ActorUser, ID: "t", Host: "h1"}})
+	v := core.Vault
 	req, err := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour}).Request(ctx,
 		certificates.RequestInput{DomainName: domain, CertificateAuthority: "default", KeyAlgorithm: "EC_prime256v1"})
 	if err != nil {
