@@ -215,11 +215,11 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 		},
 		check: CheckExportable,
 		before: func(id string) (string, error) {
-			c, ver, key, err := s.exportableKey(ctx, id)
+			c, m, err := s.exportableKey(ctx, id)
 			if err != nil {
 				return "", err
 			}
-			ex, err := encodeExport(s.core.Names.CertificateARN(id), ver, key, pass, ExportRequest{Format: req.Format, PlaintextKey: req.PlaintextKey})
+			ex, err := encodeExport(s.core.Names.CertificateARN(id), m, pass, ExportRequest{Format: req.Format, PlaintextKey: req.PlaintextKey})
 			if err != nil {
 				return "", err
 			}
@@ -229,7 +229,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 				return "", err
 			}
 			mu.Lock()
-			delivered[id] = ver.Number
+			delivered[id] = m.Version
 			mu.Unlock()
 			return path, nil
 		},

@@ -2,11 +2,11 @@ package certificates
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
 
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -152,11 +152,11 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	// The key is read (and checked again) in a read transaction, encoded
 	// and delivered outside any: the write lock is held only to mark
 	// and record the export once it is done.
-	_, ver, key, err := s.exportableKey(ctx, id)
+	_, m, err := s.exportableKey(ctx, id)
 	if err != nil {
 		return nil, s.exportFailed(ctx, params, err)
 	}
-	out, err := encodeExport(arn, ver, key, pass, req)
+	out, err := encodeExport(arn, m, pass, req)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		params(op)
 		op.Param("KeyExported", true)
 		c, err := op.Tx.GetCertificate(id)
-		if errors.Is(err, localstore.ErrNotFound) || (err == nil && c.Version != ver.Number) {
+		if errors.Is(err, localstore.ErrNotFound) || (err == nil && c.Version != m.Version) {
 			// Deleted or renewed since the key was read: the export
 			// of that key is recorded, and there is no certificate of
 			// that version to mark.
@@ -201,11 +201,11 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 
 // exportableKey reads certificate id, checks that its key exports, and
 // opens its current version's key — proved to be the version's own and
-// its certificate's (ExportMaterial) — in one read transaction.
-func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Certificate, *localstore.CertificateVersion, crypto.Signer, error) {
+// its certificate's (ExportMaterial) — in one read transaction: the
+// version's certificate, chain, number and key.
+func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Certificate, deploy.Material, error) {
 	var c *localstore.Certificate
-	var ver *localstore.CertificateVersion
-	var key crypto.Signer
+	var m deploy.Material
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if c, err = tx.GetCertificate(id); errors.Is(err, localstore.ErrNotFound) {
@@ -216,15 +216,10 @@ func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Cer
 		if err := CheckExportable(c); err != nil {
 			return err
 		}
-		m, _, err := s.ExportMaterial(tx, c.ID)
-		if err != nil {
-			return err
-		}
-		key = m.Key
-		ver, err = tx.GetVersion(c.ID, c.Version)
+		m, _, err = s.ExportMaterial(tx, c.ID)
 		return err
 	})
-	return c, ver, key, err
+	return c, m, err
 }
 
 // deliver hands out through req.Deliver, when set.
@@ -250,8 +245,9 @@ func (s *Service) exportFailed(ctx context.Context, params func(*service.Op), ca
 }
 
 // encodeExport encodes the exported key as req asks.
-func encodeExport(arn string, ver *localstore.CertificateVersion, key crypto.Signer, pass []byte, req ExportRequest) (*Exported, error) {
-	out := &Exported{CertificateArn: arn, Certificate: string(ver.CertificatePEM), CertificateChain: string(ver.ChainPEM)}
+func encodeExport(arn string, m deploy.Material, pass []byte, req ExportRequest) (*Exported, error) {
+	out := &Exported{CertificateArn: arn, Certificate: string(m.CertificatePEM), CertificateChain: string(m.ChainPEM)}
+	key := m.Key
 	var err error
 	if len(pass) > 0 || !req.PlaintextKey {
 		// Encrypted unless only the plaintext key is asked for without a
@@ -268,13 +264,13 @@ func encodeExport(arn string, ver *localstore.CertificateVersion, key crypto.Sig
 		}
 	}
 	if req.Format == "pkcs12" {
-		certs, err := pemio.ParseCertificatesPEM(ver.CertificatePEM)
+		certs, err := pemio.ParseCertificatesPEM(m.CertificatePEM)
 		if err != nil {
 			return nil, err
 		}
 		var chain []*x509.Certificate
-		if len(ver.ChainPEM) > 0 {
-			if chain, err = pemio.ParseCertificatesPEM(ver.ChainPEM); err != nil {
+		if len(m.ChainPEM) > 0 {
+			if chain, err = pemio.ParseCertificatesPEM(m.ChainPEM); err != nil {
 				return nil, err
 			}
 		}
