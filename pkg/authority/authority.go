@@ -202,12 +202,6 @@ type cachedSigner struct {
 	// parent's, …): looked up at every signature (checkChainRevoked),
 	// since a revocation of one leaves r's record as it was.
 	links []chainLink
-	// compromised is the refusal to sign with a key noted compromised
-	// (inventory.CheckKeyNotCompromised), looked up once when the signer
-	// is loaded rather than at every signature: it backs the record's
-	// KeyRevoked mark, which an older release still running during an
-	// upgrade may drop.
-	compromised error
 }
 
 // New returns a service over v.
@@ -471,11 +465,6 @@ func (s *Service) cached(tx localstore.Tx, r *Record) (*cachedSigner, error) {
 	c = &cachedSigner{certPEM: r.CertificatePEM, chainPEM: r.ChainPEM, keyRef: r.keyHandle(), cert: cert, chain: chain, key: key,
 		issuedChainPEM: pemio.EncodeCertificatesPEM(append([]*x509.Certificate{cert}, chain...)...)}
 	if c.links, err = chainLinks(tx, r, cert, chain); err != nil {
-		return nil, err
-	}
-	if err := inventory.CheckKeyNotCompromised(tx, cert.PublicKey, "the key of certificate authority "+r.ID, inventory.ReasonKeyCompromised); errs.ExitCodeOf(err) == errs.ExitRefused {
-		c.compromised = err
-	} else if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -898,10 +887,13 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 		return nil, invalidState("the key of certificate authority %s was revoked for compromise (%s): it signs nothing more", r.ID, r.KeyRevoked)
 	}
 	// The key itself noted compromised, where the mark above is missing:
-	// a release before the mark rewrote the record (still running beside
-	// this one during an upgrade), or revoked without it.
-	if c.compromised != nil {
-		return nil, c.compromised
+	// a certificate for the CA's key revoked KEY_COMPROMISE by another
+	// path than Revoke (certctl revoke, ACME revocation by the key), or a
+	// release before the mark still running during an upgrade. Looked up
+	// at every signature, not once per signer: a long-running server
+	// would otherwise go on signing with it (review).
+	if err := inventory.CheckSPKINotCompromised(tx, caCert.RawSubjectPublicKeyInfo, "the key of certificate authority "+r.ID, inventory.ReasonKeyCompromised); err != nil {
+		return nil, err
 	}
 	if err := checkChainRevoked(tx, r, c.links); err != nil {
 		return nil, err

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 // TestChildChainAfterParentRenewal: renewing a CA in place rewrites the
@@ -116,4 +120,37 @@ func pointKeyRef(t *testing.T, s *Service, id, ref string) {
 		r.KeyRef = ref
 		return Put(tx, r)
 	})
+}
+
+// TestSignerSeesItsKeyCompromisedLater (review): a CA whose signer a
+// long-running process has cached signs nothing more once a certificate
+// for the CA's own key is revoked for key compromise by a path that does
+// not mark the CA's record (inventory.RevokeSerial: certctl revoke, an
+// ACME revocation signed by the key) — the compromise is looked up at
+// every signature, not once when the signer was loaded.
+func TestSignerSeesItsKeyCompromisedLater(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	a := createRoot(t, s, "Root A", 0)
+	if _, err := issueLeaf(t, s, reload(t, s, a.ID), "", "warm.example.test"); err != nil { // caches the signer
+		t.Fatal(err)
+	}
+	caCert, err := a.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var own *Issued
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		var err error
+		own, err = s.IssueLeaf(tx, reload(t, s, a.ID), LeafParams{Names: []string{"leak.example.test"},
+			PublicKey: caCert.PublicKey, Validity: 24 * time.Hour})
+		return err
+	})
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		return inventory.RevokeSerial(tx, a.ID, x509util.FormatSerial(own.Certificate.SerialNumber), clk.now, 1)
+	})
+	_, err = issueLeaf(t, s, reload(t, s, a.ID), "", "after.example.test")
+	if errs.CodeNameOf(err) != inventory.ReasonKeyCompromised || !strings.Contains(err.Error(), "the key of certificate authority "+a.ID) {
+		t.Fatalf("issue from the cached signer of a CA whose key was revoked for compromise: %v", err)
+	}
 }

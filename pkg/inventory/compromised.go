@@ -94,6 +94,12 @@ func CheckKeyNotCompromised(tx localstore.Tx, pub crypto.PublicKey, what, code s
 	if err != nil {
 		return nil // a key crypto/x509 cannot encode is refused where it is used
 	}
+	return CheckSPKINotCompromised(tx, spki, what, code)
+}
+
+// CheckSPKINotCompromised is CheckKeyNotCompromised for a key given as its
+// DER SubjectPublicKeyInfo (a certificate's, not encoded again).
+func CheckSPKINotCompromised(tx localstore.Tx, spki []byte, what, code string) error {
 	o, err := tx.GetObject(compromisedKind, keyID(spki))
 	if errors.Is(err, localstore.ErrNotFound) {
 		return nil
