@@ -320,24 +320,25 @@ func httpURL(v string) error {
 }
 
 // shownURL is a base URL as a message about it shows it: without its user
-// information, whatever its scheme (a user name alone may be a token),
-// and cut after a "?" or "#" (a query or fragment may hold one too).
+// information, whatever its scheme (a user name alone may be a token) —
+// all before its last "@" — and cut after a "?" or "#" (a query or
+// fragment may hold one too).
 func shownURL(v string) string {
-	if i := strings.IndexAny(v, "?#"); i >= 0 {
-		v = v[:i+1] + "…"
-	}
 	start := 0
 	if i := strings.Index(v, "://"); i >= 0 {
 		start = i + 3
 	} else if strings.HasPrefix(v, "//") {
 		start = 2
 	}
-	end := len(v)
-	if i := strings.IndexByte(v[start:], '/'); i >= 0 {
-		end = start + i
-	}
-	if at := strings.LastIndexByte(v[start:end], '@'); at >= 0 {
+	// The last "@": a password may hold "/", "?" or "#" unescaped
+	// (review), and a path's "@" hides the host too — more than needed,
+	// never less.
+	if at := strings.LastIndexByte(v[start:], '@'); at >= 0 {
 		v = v[:start] + "xxxxx" + v[start+at:]
+		start += len("xxxxx")
+	}
+	if i := strings.IndexAny(v[start:], "?#"); i >= 0 {
+		v = v[:start+i+1] + "…"
 	}
 	return v
 }
@@ -883,28 +884,22 @@ func Set(file, name, value string) error {
 }
 
 // Shown is the value of a setting as certctl prints it: like Raw, but a
-// password inside a URL (a PostgreSQL --store) is replaced by "xxxxx", so
-// that config list and get never print a secret.
+// password inside a URL (a PostgreSQL --store) is replaced by "xxxxx",
+// and a base URL is shown as its messages show it (shownURL: no user
+// information, nothing after a "?" or "#"), so that config list and get
+// never print a secret.
 func (c *Config) Shown(name string) string {
+	if baseURLKeys[name] {
+		return shownURL(c.Raw(name))
+	}
 	return RedactURL(c.Raw(name))
 }
 
-// RedactURL hides the secrets of a URL as certctl prints it: a store
-// URL's password (localstore.RedactURL); any other URL's whole user
-// information — there a user name alone may be a token (security tester)
-// — and its query and fragment (shownURL).
-func RedactURL(s string) string {
-	t := strings.TrimSpace(s)
-	for _, store := range []string{"postgres:", "postgresql:", "sqlite:"} {
-		if strings.HasPrefix(strings.ToLower(t), store) {
-			return localstore.RedactURL(s)
-		}
-	}
-	if strings.Contains(t, "://") || strings.HasPrefix(t, "//") {
-		return shownURL(s)
-	}
-	return localstore.RedactURL(s)
-}
+// baseURLKeys are the settings checked as base URLs (httpURL).
+var baseURLKeys = map[string]bool{"validation.http_base_url": true, "endpoint.base_url": true, "ca.base_url": true}
+
+// RedactURL hides the secrets of a store URL (see localstore.RedactURL).
+func RedactURL(s string) string { return localstore.RedactURL(s) }
 
 // oneLine is a YAML error on one line: yaml.v3 lists the errors of a
 // document ("yaml: unmarshal errors:\n  line 3: …") one a line.

@@ -262,20 +262,42 @@ func TestRedactURL(t *testing.T) {
 		"postgres://u@db/certctl":                                      "postgres://u@db/certctl",
 		"sqlite:/var/lib/v.db":                                         "sqlite:/var/lib/v.db",
 		"":                                                             "",
-		// An http(s) URL's user name alone may be a token (security
-		// tester): the whole user information goes.
-		"https://T0KEN@h.example/":          "https://xxxxx@h.example/",
-		"https://u:s3cret@h.example":        "https://xxxxx@h.example",
-		"https://h.example/x":               "https://h.example/x",
-		"https://u:pw@h.example/?t=T0KEN#x": "https://xxxxx@h.example/?…",
-		"htps://T0KEN@h.example/":           "htps://xxxxx@h.example/",
-		"https://h.example/a@b":             "https://h.example/a@b",
-		"certctl@example.com":               "certctl@example.com",
 	}
 	for in, want := range cases {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+	// A base URL's user name alone may be a token (security tester): the
+	// whole user information goes, whatever the scheme, up to the last
+	// "@" — a password may hold "/", "?" or "#" (review).
+	for in, want := range map[string]string{
+		"https://T0KEN@h.example/":          "https://xxxxx@h.example/",
+		"https://u:s3cret@h.example":        "https://xxxxx@h.example",
+		"https://h.example/x":               "https://h.example/x",
+		"https://u:pw@h.example/?t=T0KEN#x": "https://xxxxx@h.example/?…",
+		"htps://T0KEN@h.example/":           "htps://xxxxx@h.example/",
+		"https://u:pa/ss@h.example/":        "https://xxxxx@h.example/",
+		"https://u:p#ss@h.example/x":        "https://xxxxx@h.example/x",
+		"https://u:p?s@h.example/x?q=1":     "https://xxxxx@h.example/x?…",
+		"T0KEN@h.example":                   "xxxxx@h.example",
+	} {
+		if got := shownURL(in); got != want {
+			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// config list and get show a base URL so, and other settings as they
+	// are (a hook's command keeps its "?").
+	c, _, err := LoadLenient("", nil, fakeEnv(map[string]string{"HOME": t.TempDir(),
+		"CERTCTL_CA_BASE_URL": "https://svc:T0/KEN@h.example/", "CERTCTL_HOOKS_EVENT": "curl -s 'https://h.example/x?a=1'"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Shown("ca.base_url"); got != "https://xxxxx@h.example/" {
+		t.Errorf("Shown(ca.base_url) = %q", got)
+	}
+	if got := c.Shown("hooks.event"); got != "curl -s 'https://h.example/x?a=1'" {
+		t.Errorf("Shown(hooks.event) = %q", got)
 	}
 }
 
@@ -289,7 +311,8 @@ func TestBaseURLErrorsShowNoCredentials(t *testing.T) {
 	for _, v := range []string{"https://T0KEN@h.example/", "https://u:T0KEN@h.example/",
 		"https://h.example/?token=T0KEN", "https://h.example/p#T0KEN", "http://T0KEN@h.example:99999/",
 		"https://u:pw@h.example/?token=T0KEN#T0KEN", "htps://T0KEN@h.example/", "ftp://T0KEN@h.example/",
-		"//T0KEN@h.example/", "T0KEN@h.example", "HTTPS://T0KEN@h.example/"} {
+		"//T0KEN@h.example/", "T0KEN@h.example", "HTTPS://T0KEN@h.example/",
+		"https://svc:T0/KEN@h.example/", "https://u:T0#KEN@h.example/", "https://u:T0?KEN@h.example/"} {
 		for name, check := range map[string]func(string) error{"CheckBaseURL": CheckBaseURL, "CheckHTTPSBaseURL": CheckHTTPSBaseURL} {
 			err := check(v)
 			if err == nil || strings.Contains(err.Error(), "T0KEN") {
