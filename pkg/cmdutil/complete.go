@@ -22,8 +22,8 @@ import (
 // stay silent and quick, and nothing it does needs a secret.
 func (f *Factory) completionStore(ctx context.Context) (localstore.Store, bool) {
 	c, err := f.Config()
-	if err != nil || (c.Store != "" && c.Store != "sqlite:" && c.Store != "sqlite") {
-		return nil, false
+	if err != nil || c.Vault == "" || (c.Store != "" && c.Store != "sqlite:" && c.Store != "sqlite") {
+		return nil, false // no vault, or not one to read without a secret
 	}
 	p := filepath.Join(c.Vault, localstore.DatabaseFile)
 	if _, err := os.Stat(p); err != nil {

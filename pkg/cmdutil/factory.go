@@ -147,6 +147,9 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Vault == "" {
+		return nil, NoHomeError("the vault with --vault or CERTCTL_VAULT")
+	}
 	pass, err := f.vaultPassphrase()
 	if err != nil {
 		return nil, err
@@ -157,9 +160,6 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass, OnePool: !f.serving}
 	if f.TestScrypt != nil {
 		opts.Scrypt = *f.TestScrypt
-	}
-	if c.Vault == "" {
-		return nil, errs.UsageErrorf("no home directory (HOME is not set, and the account has none): set HOME, or the vault with --vault or CERTCTL_VAULT").WithoutHelpHint()
 	}
 	v, err := localstore.Open(ctx, c.Vault, opts)
 	if err != nil {
@@ -267,4 +267,12 @@ func (f *Factory) Close() error {
 // or not.
 func (f *Factory) StructuredOutput() bool {
 	return f.Globals.Output == "json" || f.Globals.Output == "yaml" || f.Globals.Query != ""
+}
+
+// NoHomeError is the refusal of a command that needs a default path under
+// the home directory when there is none (no HOME, and the account has no
+// home in the password database: config.DefaultVault returned ""):
+// invalid settings (exit 4), naming what to set instead.
+func NoHomeError(instead string) error {
+	return errs.Invalidf("no home directory (HOME is not set, and the account has none): set HOME, or %s", instead)
 }

@@ -2,10 +2,12 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -78,5 +80,24 @@ func TestVaultOpenInterrupted(t *testing.T) {
 	}
 	if code := errs.ExitCodeOf(err); code != errs.ExitFailure || !strings.Contains(err.Error(), "interrupted") {
 		t.Errorf("exit %d, %q; want exit %d, interrupted", code, err, errs.ExitFailure)
+	}
+}
+
+// TestNoHome (newcomer tester, review): with no home directory at all the
+// default vault is "" — the vault is not opened relative to the working
+// directory, nor is a passphrase asked for: invalid settings (exit 4)
+// naming what to set; completion stays silent.
+func TestNoHome(t *testing.T) {
+	f := testFactory(t)
+	f.cfg = &config.Config{}
+	f.Globals.VaultPassphraseFile = filepath.Join(t.TempDir(), "absent") // read first, it would fail otherwise
+	_, err := f.Vault(context.Background())
+	if errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(fmt.Sprint(err), "no home directory") ||
+		!strings.Contains(fmt.Sprint(err), "CERTCTL_VAULT") {
+		t.Fatalf("vault without a home: %v (exit %d), want exit 4 naming what to set", err, errs.ExitCodeOf(err))
+	}
+	if st, ok := f.completionStore(context.Background()); ok {
+		st.Close()
+		t.Error("completion opened a store without a vault directory")
 	}
 }

@@ -224,7 +224,7 @@ the file.` + cmdutil.ExitStatus(0, 2, 3, 4),
 func runSet(o *SetOptions) error {
 	file := o.File()
 	if file == "" {
-		return errs.UsageErrorf("no home directory (HOME is not set, and the account has none): set HOME, or the config file with --config or CERTCTL_CONFIG").WithoutHelpHint()
+		return cmdutil.NoHomeError("the config file with --config or CERTCTL_CONFIG")
 	}
 	if err := cfgpkg.Set(file, o.Key, o.Value); err != nil {
 		return errs.Invalidf("%v", err)
