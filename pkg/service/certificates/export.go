@@ -216,7 +216,7 @@ func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Cer
 		if err := CheckExportable(c); err != nil {
 			return err
 		}
-		m, _, err = s.ExportMaterial(tx, c.ID)
+		m, _, err = s.ExportMaterial(tx, c)
 		return err
 	})
 	return c, m, err

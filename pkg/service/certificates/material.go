@@ -11,7 +11,8 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
-// Material reads the current version of certificate id and its key, and
+// Material reads the current version of certificate c (read in tx) and
+// its key, and
 // checks that they are what this host may install or export — anyone who can write
 // the database can write a version record, but not seal a key under the
 // master key: the record must be the version the certificate names, its
@@ -27,8 +28,8 @@ import (
 // and put into the store is not installed. What fails these is refused (exit 5; a
 // renewal pass reports each of this host's targets FAILED with it),
 // before anything is written or run.
-func (s *Service) Material(tx localstore.Tx, id string) (deploy.Material, deploy.Identity, error) {
-	return s.material(tx, id, false)
+func (s *Service) Material(tx localstore.Tx, c *localstore.Certificate) (deploy.Material, deploy.Identity, error) {
+	return s.material(tx, c, false)
 }
 
 // ExportMaterial is Material for an export (deploy.Material.Export): the
@@ -37,19 +38,16 @@ func (s *Service) Material(tx localstore.Tx, id string) (deploy.Material, deploy
 // signed — someone who can write the database but has no master key
 // could otherwise point a version's key reference at a CA's key, or at
 // another certificate's, and have it exported.
-func (s *Service) ExportMaterial(tx localstore.Tx, id string) (deploy.Material, deploy.Identity, error) {
-	return s.material(tx, id, true)
+func (s *Service) ExportMaterial(tx localstore.Tx, c *localstore.Certificate) (deploy.Material, deploy.Identity, error) {
+	return s.material(tx, c, true)
 }
 
-func (s *Service) material(tx localstore.Tx, id string, export bool) (deploy.Material, deploy.Identity, error) {
+func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export bool) (deploy.Material, deploy.Identity, error) {
 	verb := "installed"
 	if export {
 		verb = "exported"
 	}
-	c, err := tx.GetCertificate(id)
-	if err != nil {
-		return deploy.Material{}, deploy.Identity{}, err
-	}
+	id := c.ID
 	arn := s.core.Names.CertificateARN(id)
 	refuse := func(format string, a ...any) (deploy.Material, deploy.Identity, error) {
 		return deploy.Material{}, deploy.Identity{}, errs.Refusedf("version %d of %s is not %s: %s", c.Version, arn, verb, fmt.Sprintf(format, a...))

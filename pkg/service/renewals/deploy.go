@@ -83,7 +83,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		if err := s.checkFilesFree(tx, host, id, t); err != nil {
 			return err
 		}
-		m, in, err = s.material(tx, id)
+		m, in, err = s.material(tx, c)
 		return err
 	})
 	if err != nil {
@@ -356,10 +356,10 @@ func checkDeployable(c *localstore.Certificate) error {
 	return nil
 }
 
-// material is the current version of certificate id and its key, as
+// material is the current version of certificate c and its key, as
 // this host may install them (certificates.Service.Material).
-func (s *Service) material(tx localstore.Tx, id string) (deploy.Material, deploy.Identity, error) {
-	return certificates.New(s.core, certificates.Settings{}).Material(tx, id)
+func (s *Service) material(tx localstore.Tx, c *localstore.Certificate) (deploy.Material, deploy.Identity, error) {
+	return certificates.New(s.core, certificates.Settings{}).Material(tx, c)
 }
 
 // redeploy installs the current version to every deploy target of this
@@ -470,7 +470,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			if len(stale) == 0 {
 				return nil
 			}
-			m, in, err = s.material(tx, id)
+			m, in, err = s.material(tx, c)
 			if errs.ExitCodeOf(err) == errs.ExitRefused {
 				// A version this host does not install (see material):
 				// each of its targets is refused, as a forged one is.

@@ -56,7 +56,11 @@ func TestLatePassSuperseded(t *testing.T) {
 		var m deploy.Material
 		var in deploy.Identity
 		if err := s.core.Read(ctx, func(tx localstore.Tx) (err error) {
-			m, in, err = s.material(tx, req.ID)
+			c, err := tx.GetCertificate(req.ID)
+			if err != nil {
+				return err
+			}
+			m, in, err = s.material(tx, c)
 			return err
 		}); err != nil {
 			t.Fatal(err)
