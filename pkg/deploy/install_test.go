@@ -285,3 +285,64 @@ func TestInstallKeepsOwnerGroupAndMode(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedInstallPutsBackOwnerGroupAndMode: an install whose
+// certificate's rename fails after the key file was replaced (a directory
+// put at the certificate's path meanwhile) puts the old key file back
+// with its owner, group and mode, not the installer's (review: untested).
+func TestFailedInstallPutsBackOwnerGroupAndMode(t *testing.T) {
+	uid, gid := 65534, 65533
+	if os.Geteuid() != 0 {
+		uid, gid = os.Geteuid(), os.Getegid()
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyFile, []byte("OLD KEY\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(keyFile, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(keyFile, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	crashHook = func(point string) {
+		if point == "renamed 1" { // the key (renameOrder): the certificate's rename fails next
+			if err := os.MkdirAll(filepath.Join(certFile, "x"), 0o700); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer func() { crashHook = nil }()
+	if err := Install(context.Background(), Target{KeyFile: keyFile, CertFile: certFile}, testMaterial(t, 1, time.Now()), Hooks{}); err == nil {
+		t.Fatal("Install whose certificate could not be renamed succeeded")
+	}
+	fi, err := os.Stat(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(keyFile)
+	own := fsutil.OwnerOf(fi)
+	if string(data) != "OLD KEY\n" || fi.Mode().Perm() != 0o640 || own.UID != uid || own.GID != gid {
+		t.Errorf("the old key put back: %q, mode %v, owner %d:%d; want its content, 0640, %d:%d", data, fi.Mode().Perm(), own.UID, own.GID, uid, gid)
+	}
+}
+
+// TestExportTakesACertificateValidLater: a certificate valid only from
+// later than the clock allows is not installed, but is exported
+// (Material.Export): what an export hands out is not put in service by
+// it. A refusal of either says which it is.
+func TestExportTakesACertificateValidLater(t *testing.T) {
+	m := testMaterial(t, 1, time.Now().Add(time.Hour))
+	if _, err := m.Identify(); !IsRefusedMaterial(err) || !strings.Contains(err.Error(), "not installed: its certificate is valid only from") {
+		t.Errorf("install of a certificate valid from an hour on: %v, want refused", err)
+	}
+	m.Export = true
+	if _, err := m.Identify(); err != nil {
+		t.Errorf("export of a certificate valid from an hour on: %v", err)
+	}
+	m.Key = testpki.ECKey()
+	if _, err := m.Identify(); !IsRefusedMaterial(err) || !strings.Contains(err.Error(), "not exported: its certificate's public key is not the one of its sealed key") {
+		t.Errorf("export with another key: %v, want refused as not exported", err)
+	}
+}
