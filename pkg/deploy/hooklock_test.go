@@ -46,7 +46,7 @@ func TestPendingHook(t *testing.T) {
 	if !next().Stale("c1", tg, cur) {
 		t.Fatal("a target whose command is pending is not stale: the next pass would not run it")
 	}
-	if install, why := next().Decide("c1", tg, in, time.Now()); install || why != "" {
+	if install, why, _ := next().Decide("c1", tg, in, time.Now()); install || why != "" {
 		t.Fatalf("Decide on the pending install: %v %q, want it installed already", install, why)
 	}
 
@@ -89,7 +89,7 @@ func TestPendingHook(t *testing.T) {
 	if _, st, err := next().ClaimHook("c1", tg, in); err != nil || st != HookNone {
 		t.Fatalf("ClaimHook after HookFailed: %v %v, want HookNone", st, err)
 	}
-	if install, why := next().Decide("c1", tg, in, time.Now()); !install {
+	if install, why, _ := next().Decide("c1", tg, in, time.Now()); !install {
 		t.Fatalf("Decide after HookFailed: %v %q, want it installed again", install, why)
 	}
 

@@ -295,7 +295,8 @@ func (h Host) Stale(certID string, t Target, cur Identity) bool {
 // written (Remember) under the same lock. install is false with why empty
 // when t holds in already (another certctl of this host installed it
 // meanwhile: nothing to write, no command to run again), and with why
-// saying so when in is refused:
+// saying so when in is refused; installed is the version the record
+// says is installed there (0: none recorded, or none read):
 //
 //   - a certificate whose NotBefore is older than the one installed there
 //     is never installed over it (a version put back into the database,
@@ -322,31 +323,31 @@ func (h Host) Stale(certID string, t Target, cur Identity) bool {
 // compared by version number alone, as one written before certificates
 // were identified. (Capping the floor at now would not do: a renewal is
 // valid from a minute before it was issued, older than now.)
-func (h Host) Decide(certID string, t Target, in Identity, now time.Time) (install bool, why string) {
+func (h Host) Decide(certID string, t Target, in Identity, now time.Time) (install bool, why string, installed int) {
 	if h.dir == "" || t.HostID != h.ID {
-		return true, ""
+		return true, "", 0
 	}
 	m, err := h.readTargets()
 	if err != nil {
-		return false, fmt.Sprintf("%s: this host's record of its targets cannot be read (%v); not installed", t.Label(), err)
+		return false, fmt.Sprintf("%s: this host's record of its targets cannot be read (%v); not installed", t.Label(), err), 0
 	}
 	r, ok := m[targetKey(certID, t)]
 	switch {
 	case !ok:
-		return true, ""
+		return true, "", 0
 	case r.Seal != t.Seal:
 		// Recorded anew by `certctl deploy` of this host since this
 		// process read the store: that deploy installed it.
-		return false, ""
+		return false, "", r.Version
 	case r.Issuer != "" && in.Issuer != "" && r.Issuer != in.Issuer:
 		return false, fmt.Sprintf("%s: version %d of the certificate says it was issued otherwise (%s) than the certificate this host installed there (%s, version %d); "+
 			"not installed, its command not run (its record changed in the database? run `certctl deploy` here to install it anyway)",
-			t.Label(), in.Version, in.Issuer, r.Issuer, r.Version)
+			t.Label(), in.Version, in.Issuer, r.Issuer, r.Version), r.Version
 	case r.Fingerprint != "" && r.Fingerprint == in.Fingerprint,
 		r.Fingerprint == "" && r.Version != 0 && r.Version == in.Version:
-		return false, ""
+		return false, "", r.Version
 	}
-	refuse := func(what string) (bool, string) {
+	refuse := func(what string) (bool, string, int) {
 		installed := fmt.Sprintf("version %d", r.Version)
 		if !r.NotBefore.IsZero() {
 			installed += ", NotBefore " + r.NotBefore.UTC().Format(time.RFC3339)
@@ -354,7 +355,7 @@ func (h Host) Decide(certID string, t Target, in Identity, now time.Time) (insta
 		return false, fmt.Sprintf("%s: version %d of the certificate (NotBefore %s) is %s the certificate this host installed there (%s); "+
 			"not installed, its command not run (a store restored from an older backup, or a version put into the database? "+
 			"renew the certificate to install a new one, or run `certctl deploy` here to install this one)",
-			t.Label(), in.Version, in.NotBefore.UTC().Format(time.RFC3339), what, installed)
+			t.Label(), in.Version, in.NotBefore.UTC().Format(time.RFC3339), what, installed), r.Version
 	}
 	floor := r.NotBefore
 	if floor.After(now.Add(ClockSkew)) {
@@ -364,30 +365,13 @@ func (h Host) Decide(certID string, t Target, in Identity, now time.Time) (insta
 	case !floor.IsZero() && in.NotBefore.Before(floor):
 		return refuse("older than")
 	case in.Version > r.Version:
-		return true, ""
+		return true, "", r.Version
 	case floor.IsZero():
 		return refuse("an older version than")
 	case in.NotBefore.After(floor):
-		return true, ""
+		return true, "", r.Version
 	}
 	return refuse("another certificate, no newer than")
-}
-
-// InstalledVersion is the version of certificate certID that this host
-// records as installed at t (ok false: none recorded).
-func (h Host) InstalledVersion(certID string, t Target) (version int, ok bool) {
-	if h.dir == "" {
-		return 0, false
-	}
-	m, err := h.readTargets()
-	if err != nil {
-		return 0, false
-	}
-	r, ok := m[targetKey(certID, t)]
-	if !ok || r.Removed {
-		return 0, false
-	}
-	return r.Version, true
 }
 
 // InstallsLockFile is the lock, in the vault directory, under which this

@@ -153,7 +153,7 @@ func TestDecide(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		install, why := h.Decide("c1", tg, tc.in, now)
+		install, why, _ := h.Decide("c1", tg, tc.in, now)
 		if install != tc.install || (tc.refused == "") != (why == "") || !strings.Contains(why, tc.refused) {
 			t.Errorf("%s: Decide = %v %q, want %v %q", tc.name, install, why, tc.install, tc.refused)
 		}
@@ -163,7 +163,7 @@ func TestDecide(t *testing.T) {
 	if err := h.Remember("c1", h.Bind("c1", Target{CertFile: "/x/c.pem", KeyFile: "/x/k.pem", Exec: "true"}), installed); err != nil {
 		t.Fatal(err)
 	}
-	if install, why := h.Decide("c1", tg, id(4, "b", time.Hour), now); install || why != "" {
+	if install, why, _ := h.Decide("c1", tg, id(4, "b", time.Hour), now); install || why != "" {
 		t.Errorf("a target recorded anew meanwhile: Decide = %v %q, want nothing to do", install, why)
 	}
 }

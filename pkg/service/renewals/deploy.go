@@ -498,7 +498,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			if err != nil {
 				return err
 			}
-			written, writeErrs, claims, left := s.writeStale(host, id, ts, stale, left, m, in)
+			written, writeErrs, claims, left := s.writeStale(ctx, host, id, ts, stale, left, m, in)
 			unlock()
 			s.reportLeft(rep, res, left)
 			if len(written) == 0 {
@@ -549,19 +549,18 @@ type claim struct {
 // holding in already; its command is still to run), their commands'
 // claims (see runClaimed), and left with the targets Decide refused
 // added.
-func (s *Service) writeStale(host deploy.Host, id string, all, candidates []deploy.Target, left []TargetResult,
+func (s *Service) writeStale(ctx context.Context, host deploy.Host, id string, all, candidates []deploy.Target, left []TargetResult,
 	m deploy.Material, in deploy.Identity) (stale []deploy.Target, writeErrs []error, claims []claim, _ []TargetResult) {
 	var pending []deploy.Target
 	for _, t := range candidates {
-		install, why := host.Decide(id, t, in, s.core.Now())
+		install, why, installed := host.Decide(id, t, in, s.core.Now())
 		switch {
-		case why != "" && s.superseded(id, host, t, in):
+		case why != "" && s.superseded(ctx, id, in, installed):
 			// Another certctl of this host renewed the certificate
 			// meanwhile and installed the newer version: this one is
 			// simply late (tester: two renewals at once, one FAILED).
-			v, _ := host.InstalledVersion(id, t)
 			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetInstalled,
-				Reason: fmt.Sprintf("%s: version %d, newer than this pass's %d, is installed already (another certctl of this host renewed it meanwhile)", t.Label(), v, in.Version)})
+				Reason: fmt.Sprintf("%s: version %d, newer than this pass's %d, is installed already (another certctl of this host renewed it meanwhile)", t.Label(), installed, in.Version)})
 		case why != "":
 			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetFailed, Reason: why})
 		case install:
@@ -608,18 +607,18 @@ func (s *Service) writeStale(host deploy.Host, id string, all, candidates []depl
 	return stale, writeErrs, claims, left
 }
 
-// superseded reports whether version in of certificate id is refused at
-// t only because this process is late: this host installed a newer
-// version there, and the store holds that version or a newer one still —
-// not a store restored from an older backup (whose versions are behind
-// what this host installed), which Decide's refusal is for.
-func (s *Service) superseded(id string, host deploy.Host, t deploy.Target, in deploy.Identity) bool {
-	v, ok := host.InstalledVersion(id, t)
-	if !ok || v <= in.Version {
+// superseded reports whether version in of certificate id is refused
+// only because this process is late: this host installed a newer version
+// there (installed, from Decide), and the store holds that version or a
+// newer one still — not a store restored from an older backup (whose
+// versions are behind what this host installed), which Decide's refusal
+// is for.
+func (s *Service) superseded(ctx context.Context, id string, in deploy.Identity, installed int) bool {
+	if installed <= in.Version {
 		return false
 	}
 	cur := 0
-	if err := s.core.Read(context.Background(), func(tx localstore.Tx) error {
+	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		c, err := tx.GetCertificate(id)
 		if err == nil {
 			cur = c.Version
@@ -628,7 +627,7 @@ func (s *Service) superseded(id string, host deploy.Host, t deploy.Target, in de
 	}); err != nil {
 		return false
 	}
-	return cur >= v
+	return cur >= installed
 }
 
 // hookNotNoted is the failure to note in this host's record how a

@@ -84,7 +84,7 @@ func TestLatePassSuperseded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, _, _, left := s.writeStale(host, req.ID, all, all, nil, m2, in2)
+	stale, _, _, left := s.writeStale(ctx, host, req.ID, all, all, nil, m2, in2)
 	unlock()
 	if len(stale) != 0 || len(left) != 1 || left[0].Outcome != TargetInstalled || !strings.Contains(left[0].Reason, "newer than this pass's") {
 		t.Fatalf("a late pass with version %d after %d was installed: stale %v, left %+v; want INSTALLED, superseded", in2.Version, in3.Version, stale, left)
@@ -100,7 +100,7 @@ func TestLatePassSuperseded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, _, left = s.writeStale(host, req.ID, all, all, nil, m2, in2)
+	_, _, _, left = s.writeStale(ctx, host, req.ID, all, all, nil, m2, in2)
 	unlock()
 	if len(left) != 1 || left[0].Outcome != TargetFailed {
 		t.Fatalf("a host record ahead of the store: %+v, want FAILED", left)
