@@ -71,6 +71,9 @@ func (r *TimeRange) UnmarshalJSON(b []byte) error {
 		default:
 			return fmt.Errorf("unknown field %q: a time range has Start and End", name)
 		}
+		if string(v) == "null" {
+			continue // an open end, as before (review)
+		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
 			return fmt.Errorf("%s: want a string (an RFC 3339 timestamp or a date), not %s", name, v)

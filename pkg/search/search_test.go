@@ -272,6 +272,11 @@ func TestTimeRangeTakesDates(t *testing.T) {
 	if !s.Match(&Subject{Cert: cert()}) {
 		t.Error("the certificate expiring 2026-12-13 is not in the range")
 	}
+	// null is an open end.
+	s, err = Parse([]byte(`{"Filter":{"X509AttributeFilter":{"NotAfter":{"Start":null,"End":"2026-12-31"}}}}`))
+	if err != nil || s.Filter.X509AttributeFilter.NotAfter.Start != nil || !s.Match(&Subject{Cert: cert()}) {
+		t.Errorf("a null Start: %v", err)
+	}
 	for in, want := range map[string]string{
 		`{"Start":"2027-01-01 00:00"}`: `Start "2027-01-01 00:00" is not a time: give an RFC 3339 timestamp`,
 		`{"End":5}`:                    "End: want a string",
