@@ -154,3 +154,35 @@ func TestSignerSeesItsKeyCompromisedLater(t *testing.T) {
 		t.Fatalf("issue from the cached signer of a CA whose key was revoked for compromise: %v", err)
 	}
 }
+
+// TestRestoreRebuildsChain (review: untested): a deleted CA whose stored
+// chain is stale — as a vault from before deleted CAs were rechained
+// keeps it — is restored with its chain from its parent as it is now.
+func TestRestoreRebuildsChain(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Restore Root", 0)
+	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
+		Subject: Subject{CommonName: "Restore Sub"}, ParentID: root.ID, Validity: timeutil.Year})
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, sub.ID)
+		if err != nil {
+			return err
+		}
+		r.Status = StatusDisabled
+		if err := s.Delete(tx, r, 7); err != nil {
+			return err
+		}
+		r, err = Get(tx, sub.ID)
+		if err != nil {
+			return err
+		}
+		r.ChainPEM = "" // stale
+		return Put(tx, r)
+	})
+	mustUpdate(t, s, func(tx localstore.Tx) error { return s.Restore(tx, reload(t, s, sub.ID)) })
+	r, p := reload(t, s, sub.ID), reload(t, s, root.ID)
+	if r.ChainPEM == "" || r.ChainPEM != p.CertificatePEM+p.ChainPEM {
+		t.Errorf("restored CA's chain %q, want its parent's certificate and chain", r.ChainPEM)
+	}
+}
