@@ -52,7 +52,7 @@ func IsBusy(err error) bool {
 		}
 	}
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "55P03" || pe.Code == "40001" || pe.Code == "40P01")
+	return isRetryable(err) || errors.As(err, &pe) && pe.Code == sqlstateLockNotAvailable
 }
 
 // FileError is a failure of SQLite told in terms of the vault's files — a

@@ -255,6 +255,7 @@ const (
 	sqlstateUniqueViolation      = "23505"
 	sqlstateSerializationFailure = "40001"
 	sqlstateDeadlockDetected     = "40P01"
+	sqlstateLockNotAvailable     = "55P03" // lock_timeout
 )
 
 // isRetryable reports whether err means the transaction lost a race and
