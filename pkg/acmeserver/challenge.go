@@ -191,7 +191,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 // service.ChangeIf): then nothing is recorded.
 func (s *Server) changeIf(ctx context.Context, accountID, eventName string, fn func(*service.Op) error) error {
 	actor := audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
-	ctx, cancel := context.WithTimeout(ctx, StoreWait) // a store locked elsewhere: 503 within it
+	ctx, cancel := storeWait(ctx)
 	defer cancel()
 	_, err := s.core.As(actor).ChangeIf(ctx, eventName, fn) // run again by the core after another process's key rotation
 	return err

@@ -107,6 +107,8 @@ type Server struct {
 	// basePath is the escaped path of cfg.BaseURL, without its last "/"
 	// ("" for none): see httpserve.UnderBasePath.
 	basePath string
+	// handler is what ServeHTTP runs: the logging, the base path, serve.
+	handler http.Handler
 }
 
 // New returns a server over cfg.
@@ -153,6 +155,9 @@ func New(cfg Config) *Server {
 		writeProblem(w, &Problem{Type: errMalformed, Status: http.StatusNotFound, Detail: "no such resource"})
 	})
 	s.mux = m
+	// Logged as the client asked it, the base path included (second
+	// tester), and served without it; built once, not per request.
+	s.handler = s.logRequests(httpserve.UnderBasePath(s.basePath, http.HandlerFunc(s.serve)).ServeHTTP)
 	return s
 }
 
@@ -166,9 +171,7 @@ func (s *Server) Nonces() *NonceStore { return s.nonces }
 // ServeHTTP logs the request (see logRequests), adds a fresh Replay-Nonce
 // and no-store caching to every ACME response, then routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// Logged as the client asked it, the base path included (second
-	// tester), and served without it.
-	s.logRequests(httpserve.UnderBasePath(s.basePath, http.HandlerFunc(s.serve)).ServeHTTP).ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // loadNonceKey reads the store's nonce key (acmestate.NonceKey), storing
@@ -283,9 +286,18 @@ func (s *Server) endpointWith(r *http.Request, also func(localstore.Tx, *acmesta
 // refuse) rolls the transaction back and is recorded as a FAILURE.
 func (s *Server) change(ctx context.Context, accountID, eventName string, fn func(*service.Op) error) error {
 	actor := audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
-	ctx, cancel := context.WithTimeout(ctx, StoreWait) // a store locked elsewhere: 503 within it
+	ctx, cancel := storeWait(ctx)
 	defer cancel()
 	return s.core.As(actor).Change(ctx, eventName, fn) // run again by the core after another process's key rotation
+}
+
+// storeWait bounds ctx by StoreWait (a store locked elsewhere: 503 within
+// it) unless it has a deadline already — a request's, which serve set.
+func storeWait(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, StoreWait)
 }
 
 // afterRotation runs change, and once more when it was refused because
