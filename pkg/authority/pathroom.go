@@ -156,11 +156,11 @@ func chainLinks(tx localstore.Tx, r *Record, cert *x509.Certificate, chain []*x5
 		if i >= 0 {
 			c, what = chain[i], "the certificate of "+x509util.Subject(chain[i])+" above it"
 		}
-		if signedBy(c, c) {
+		if issuedBy(c, c) {
 			continue // a root: no issuer to revoke it
 		}
 		for _, a := range cas {
-			if signedBy(c, a.cert) {
+			if issuedBy(c, a.cert) {
 				out = append(out, chainLink{issuer: a.id, serial: x509util.FormatSerial(c.SerialNumber), what: what})
 			}
 		}
@@ -191,6 +191,26 @@ func checkChainRevoked(tx localstore.Tx, r *Record, links []chainLink) error {
 			WithHint("give it a certificate that is not revoked (certctl ca csr, then ca import-certificate), or issue from another CA")
 	}
 	return nil
+}
+
+// issuedBy reports whether issuer issued c, for chainLinks: under
+// issuer's subject and with its key — the key known by identifier when
+// both certificates carry one (c's authority key identifier is issuer's
+// subject key identifier, as path builders match them, RFC 5280
+// 4.2.1.1), and by c's signature only when either lacks it. A chain's
+// links are looked up on every signer a process builds, and the first
+// check of a P-384 root's signature costs a few milliseconds — more than
+// the rest of a leaf's cryptography; what the signature would add here
+// is nothing a store written behind certctl's back could not undo more
+// simply, by deleting the revocation the link leads to.
+func issuedBy(c, issuer *x509.Certificate) bool {
+	if !bytes.Equal(c.RawIssuer, issuer.RawSubject) {
+		return false
+	}
+	if len(c.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 {
+		return bytes.Equal(c.AuthorityKeyId, issuer.SubjectKeyId)
+	}
+	return c.CheckSignatureFrom(issuer) == nil
 }
 
 // signedBy reports whether issuer's key signed c under issuer's subject

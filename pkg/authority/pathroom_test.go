@@ -1,11 +1,15 @@
 package authority
 
 import (
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/errs"
 )
 
@@ -77,6 +81,54 @@ func TestCheckSignRoom(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || errs.ExitCodeOf(err) != errs.ExitRefused):
 			t.Errorf("%s: %v, want exit 5 with %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestIssuedBy: a chain link's issuer is known by names and key
+// identifiers when both certificates carry them — without a signature
+// check — and by the signature when either lacks them.
+func TestIssuedBy(t *testing.T) {
+	now := time.Now()
+	root := testpki.NewRoot("IssuedBy Root", now)
+	twin := testpki.NewRoot("IssuedBy Root", now) // same name, another key
+	sub := root.Sub("IssuedBy Sub")
+
+	// Without a subject key identifier in the issuer, Go writes no
+	// authority key identifier into what it signs.
+	bare := func(ca *testpki.CA) *x509.Certificate {
+		p := *ca.Cert
+		p.SubjectKeyId = nil
+		return &p
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "IssuedBy Leaf"},
+		NotBefore: now, NotAfter: now.Add(time.Hour)}
+	noAKI := testpki.Must(x509.ParseCertificate(testpki.Must(x509.CreateCertificate(rand.Reader, tmpl, bare(root), testpki.ECKey().Public(), root.Key))))
+	if len(noAKI.AuthorityKeyId) != 0 || len(sub.Cert.AuthorityKeyId) == 0 {
+		t.Fatalf("fixtures: leaf AKI %x, sub AKI %x", noAKI.AuthorityKeyId, sub.Cert.AuthorityKeyId)
+	}
+	// Signed by the twin, but naming the root's key: the identifier decides.
+	claimed := *tmpl
+	claimed.AuthorityKeyId = root.Cert.SubjectKeyId
+	lying := testpki.Must(x509.ParseCertificate(testpki.Must(x509.CreateCertificate(rand.Reader, &claimed, bare(twin), testpki.ECKey().Public(), twin.Key))))
+
+	for _, c := range []struct {
+		name      string
+		c, issuer *x509.Certificate
+		want      bool
+	}{
+		{"root by itself (no AKI: its signature)", root.Cert, root.Cert, true},
+		{"root by its twin (no AKI: the twin's key did not sign it)", root.Cert, twin.Cert, false},
+		{"sub by its root (key identifiers)", sub.Cert, root.Cert, true},
+		{"sub by the root's twin (another key identifier)", sub.Cert, twin.Cert, false},
+		{"sub by itself (another name)", sub.Cert, sub.Cert, false},
+		{"leaf without AKI by its root (signature)", noAKI, root.Cert, true},
+		{"leaf without AKI by the twin (signature fails)", noAKI, twin.Cert, false},
+		{"leaf whose AKI names the root (identifier, not signature)", lying, root.Cert, true},
+		{"leaf whose AKI names the root, by the twin that signed it", lying, twin.Cert, false},
+	} {
+		if got := issuedBy(c.c, c.issuer); got != c.want {
+			t.Errorf("%s: issuedBy %v, want %v", c.name, got, c.want)
 		}
 	}
 }
