@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -44,15 +45,26 @@ func IsBusy(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrConnectionLost) || serverBusy(err) {
 		return true
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return true
-		}
+	if code := sqliteCode(err); code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED {
+		return true
 	}
 	var pe *pgconn.PgError
 	return isRetryable(err) || errors.As(err, &pe) && pe.Code == sqlstateLockNotAvailable
+}
+
+// sqliteCode is the primary result code of the SQLite error in err —
+// through the driver or the store's own calls into SQLite (rawError) —
+// and -1 when err holds none.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	var re *rawError
+	switch {
+	case errors.As(err, &se):
+		return se.Code() & 0xff
+	case errors.As(err, &re):
+		return int(re.code) & 0xff
+	}
+	return -1
 }
 
 // FileError is a failure of SQLite told in terms of the vault's files — a
@@ -68,35 +80,36 @@ func (e *FileError) Error() string { return e.Msg }
 func (e *FileError) Unwrap() error { return e.Err }
 
 // sqliteFileError is err as a *FileError when it is SQLite's SQLITE_FULL,
-// SQLITE_READONLY or SQLITE_CANTOPEN about the database at path (what
-// what is: "the vault" or "the target"); any other err unchanged.
+// SQLITE_READONLY, SQLITE_CANTOPEN or SQLITE_BUSY (another process's lock
+// held past busyTimeout: SQLite's "database is locked") about the
+// database at path (what what is: "the vault" or "the target"); any other
+// err unchanged.
 func sqliteFileError(err error, path, what string) error {
 	var fe *FileError
 	if err == nil || errors.As(err, &fe) {
 		return err
 	}
-	code := -1
-	var se *sqlite.Error
-	var re *rawError
-	switch {
-	case errors.As(err, &se):
-		code = se.Code() & 0xff
-	case errors.As(err, &re):
-		code = int(re.code) & 0xff
-	}
 	dir, base := filepath.Dir(path), filepath.Base(path)
-	switch code {
+	switch sqliteCode(err) {
 	case sqlite3.SQLITE_FULL:
 		return &FileError{Err: err, Msg: fmt.Sprintf("the disk holding %s is full (%s or %s-wal in %s could not grow): free space there, then run the command again",
 			what, base, base, dir)}
 	case sqlite3.SQLITE_READONLY:
 		return &FileError{Err: err, Msg: fmt.Sprintf("%s cannot be written (%s, %s-wal or %s-shm in %s): check that this user can write those files and the directory",
 			what, base, base, base, dir)}
+	case sqlite3.SQLITE_BUSY:
+		return &FileError{Err: err, Msg: fmt.Sprintf("%s is busy: another process held its lock on %s in %s for %s without letting go: run the command again; if it fails again, look for the process holding that file open (fuser %s)",
+			what, base, dir, busyTimeoutText(), path)}
 	case sqlite3.SQLITE_CANTOPEN:
 		return &FileError{Err: err, Msg: fmt.Sprintf("%s cannot be opened (%s, %s-wal or %s-shm in %s): check that the directory exists and that this user can read and write it and those files",
 			what, base, base, base, dir)}
 	}
 	return err
+}
+
+// busyTimeoutText is busyTimeout as a person reads it ("30 s").
+func busyTimeoutText() string {
+	return fmt.Sprintf("%d s", int(busyTimeout/time.Second))
 }
 
 // StoreHint says what to check when err is a PostgreSQL store refusing or

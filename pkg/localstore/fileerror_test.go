@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// TestSQLiteFileError: SQLite's full disk, read-only and cannot-open
-// errors are told naming the vault's files and what to do, without
+// TestSQLiteFileError: SQLite's full disk, read-only, cannot-open and
+// busy errors are told naming the vault's files and what to do, without
 // SQLite's result code, and still count as storage errors (the vault is
 // unavailable); any other error is left as it is.
 func TestSQLiteFileError(t *testing.T) {
@@ -18,6 +18,7 @@ func TestSQLiteFileError(t *testing.T) {
 		13: "the disk holding the vault is full (vault.db or vault.db-wal in /v could not grow): free space there",
 		8:  "the vault cannot be written (vault.db, vault.db-wal or vault.db-shm in /v): check that this user can write",
 		14: "the vault cannot be opened (vault.db, vault.db-wal or vault.db-shm in /v): check that the directory exists",
+		5:  "the vault is busy: another process held its lock on vault.db in /v for 30 s without letting go: run the command again; if it fails again, look for the process holding that file open (fuser /v/vault.db)",
 	} {
 		raw := &rawError{code: code, msg: "whatever SQLite says"}
 		err := sqliteFileError(raw, "/v/vault.db", "the vault")
@@ -42,5 +43,24 @@ func TestOpenBackupGarbageSaysNoCode(t *testing.T) {
 	_, err := OpenBackup(context.Background(), bytes.NewReader(garbage), t.TempDir())
 	if !errors.Is(err, ErrInvalidBackup) || strings.Contains(err.Error(), "(26)") {
 		t.Errorf("OpenBackup(garbage) = %v", err)
+	}
+}
+
+// TestIsBusySQLite: SQLite's busy and locked codes (extended codes
+// included) are the store busy, from the driver or from the store's own
+// calls into SQLite, and still once told as a FileError; other codes are
+// not.
+func TestIsBusySQLite(t *testing.T) {
+	for _, c := range []struct {
+		code int32
+		want bool
+	}{{5, true}, {6, true}, {5 | 2<<8, true}, {1, false}, {13, false}} {
+		raw := &rawError{code: c.code, msg: "whatever SQLite says"}
+		if got := IsBusy(raw); got != c.want {
+			t.Errorf("code %d: IsBusy %v, want %v", c.code, got, c.want)
+		}
+		if got := IsBusy(sqliteFileError(raw, "/v/vault.db", "the vault")); got != c.want {
+			t.Errorf("code %d as a FileError: IsBusy %v, want %v", c.code, got, c.want)
+		}
 	}
 }

@@ -131,7 +131,7 @@ var _ Store = (*SQLite)(nil)
 // with "database is locked" when they upgrade their lock.
 func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(30000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -264,7 +264,7 @@ func openSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
 				ErrReadOnly, path, filepath.Base(path), filepath.Base(path), wrapSQLiteErr(lastErr))
 		}
 		q := url.Values{}
-		q.Add("_pragma", "busy_timeout(30000)")
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "query_only(1)")
 		q.Set("mode", "ro")

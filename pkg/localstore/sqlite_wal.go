@@ -38,6 +38,9 @@ import (
 // there SQLite's automatic checkpoint (walAutoCheckpoint pages) and restart
 // keep the log bounded, and journal_size_limit truncates it on restart.
 const (
+	// busyTimeout is how long a connection waits for another's lock
+	// (SQLite's busy_timeout) before its statement fails SQLITE_BUSY.
+	busyTimeout       = 30 * time.Second
 	walAutoCheckpoint = 1000
 	walSizeLimit      = 4 << 20
 	walCloseLimit     = 512 << 10
@@ -77,7 +80,7 @@ func (s *SQLite) foldLog(ctx context.Context, wait time.Duration) error {
 	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", wait.Milliseconds())); err != nil {
 		return wrapSQLiteErr(err)
 	}
-	defer c.ExecContext(context.Background(), "PRAGMA busy_timeout = 30000") //nolint:errcheck // the pool's setting back
+	defer c.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())) //nolint:errcheck // the pool's setting back
 	var busy, logFrames, done int
 	if err := c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
 		return wrapSQLiteErr(err)
