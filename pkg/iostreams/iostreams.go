@@ -57,7 +57,7 @@ func System() *IOStreams {
 	s.color = colorWanted(s.stdoutTTY, os.Getenv)
 	s.dumb = os.Getenv("TERM") == "dumb"
 	fd := int(os.Stdin.Fd())
-	s.ReadPassword = func() ([]byte, error) { return term.ReadPassword(fd) }
+	s.ReadPassword = func() ([]byte, error) { return readPassword(fd) }
 	return s
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -176,28 +177,57 @@ func (o *ExportOptions) passphrase() ([]byte, error) {
 		}
 		return cmdutil.TrimNewline(b), nil
 	case io.CanPrompt() && !o.InsecurePlaintext:
-		fmt.Fprint(io.ErrOut, "Passphrase for the exported key: ")
-		p1, err := io.ReadPassword()
-		fmt.Fprintln(io.ErrOut)
-		if err != nil {
-			return nil, errs.UsageErrorf("reading the passphrase: %v", err).WithoutHelpHint()
-		}
-		fmt.Fprint(io.ErrOut, "Repeat the passphrase: ")
-		p2, err := io.ReadPassword()
-		fmt.Fprintln(io.ErrOut)
-		if err != nil {
-			return nil, errs.UsageErrorf("reading the passphrase: %v", err).WithoutHelpHint()
-		}
-		if !bytes.Equal(p1, p2) {
-			return nil, errs.UsageErrorf("the passphrases do not match").WithoutHelpHint()
-		}
-		return p1, nil
+		return promptPassphrase(io)
 	}
 	if o.InsecurePlaintext {
 		// privkey.pem is written unencrypted: no passphrase is needed.
 		return nil, nil
 	}
 	return nil, errs.UsageErrorf("export needs a passphrase: give --passphrase-file or --passphrase-stdin (or --no-private-key)")
+}
+
+// passphraseTries is how many times a person at a terminal may give a
+// passphrase and its confirmation before export gives up.
+const passphraseTries = 3
+
+// promptPassphrase asks at the terminal for the passphrase, then for it
+// again, and asks anew (passphraseTries times in all) when one is empty
+// or the two differ, as passwd does; the end of input (Ctrl-D) gives up
+// at once, as having no passphrase source does (exit 2).
+func promptPassphrase(ios *iostreams.IOStreams) ([]byte, error) {
+	ask := func(prompt string) ([]byte, error) {
+		fmt.Fprint(ios.ErrOut, prompt)
+		b, err := ios.ReadPassword()
+		fmt.Fprintln(ios.ErrOut)
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil, errs.UsageErrorf("no passphrase given (end of input): export needs one, typed here or from --passphrase-file or --passphrase-stdin").WithoutHelpHint()
+		case err != nil:
+			return nil, errs.UsageErrorf("reading the passphrase: %v", err).WithoutHelpHint()
+		}
+		return b, nil
+	}
+	for try := 1; ; try++ {
+		p1, err := ask("Passphrase for the exported key: ")
+		if err != nil {
+			return nil, err
+		}
+		problem := "the passphrase is empty"
+		if len(p1) > 0 {
+			p2, err := ask("Repeat the passphrase: ")
+			if err != nil {
+				return nil, err
+			}
+			if bytes.Equal(p1, p2) {
+				return p1, nil
+			}
+			problem = "the passphrases do not match"
+		}
+		if try == passphraseTries {
+			return nil, errs.UsageErrorf("%s", problem).WithoutHelpHint()
+		}
+		fmt.Fprintf(ios.ErrOut, "%s: try again\n", problem)
+	}
 }
 
 func runExport(ctx context.Context, o *ExportOptions) error {

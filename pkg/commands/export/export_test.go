@@ -1,6 +1,8 @@
 package export
 
 import (
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/internal/flagtest"
@@ -79,6 +81,41 @@ func TestExportRefusesPKCS12InJSON(t *testing.T) {
 		cmd.SilenceErrors, cmd.SilenceUsage = true, true
 		if err := cmd.Execute(); errs.ExitCodeOf(err) != c.exit || ran != (c.exit == errs.ExitOK) {
 			t.Errorf("-o %q --format %s --out-file %q: exit %d (%v), ran %v; want exit %d", c.output, c.format, c.outFile, errs.ExitCodeOf(err), err, ran, c.exit)
+		}
+	}
+}
+
+// TestPromptPassphrase: at a terminal the passphrase is asked for twice;
+// an empty one or a confirmation that differs asks anew, three times in
+// all, then exit 2; the end of input (Ctrl-D) gives up at once, exit 2.
+func TestPromptPassphrase(t *testing.T) {
+	run := func(answers ...string) ([]byte, string, error) {
+		ios, _, _, errOut := iostreams.Test()
+		ios.SetTTY(true)
+		ios.ReadPassword = func() ([]byte, error) {
+			if len(answers) == 0 {
+				return nil, io.EOF
+			}
+			a := answers[0]
+			answers = answers[1:]
+			return []byte(a), nil
+		}
+		p, err := promptPassphrase(ios)
+		return p, errOut.String(), err
+	}
+	if p, _, err := run("pw", "pw"); err != nil || string(p) != "pw" {
+		t.Fatalf("pw twice: %q, %v", p, err)
+	}
+	p, screen, err := run("pw", "px", "", "pw2", "pw2")
+	if err != nil || string(p) != "pw2" || !strings.Contains(screen, "the passphrases do not match: try again") || !strings.Contains(screen, "the passphrase is empty: try again") {
+		t.Fatalf("a mismatch, an empty one, then pw2 twice: %q, %q, %v", p, screen, err)
+	}
+	if _, _, err := run("a", "b", "a", "b", "a", "b"); errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "do not match") {
+		t.Fatalf("three mismatches: %v (exit %d), want exit 2", err, errs.ExitCodeOf(err))
+	}
+	for _, answers := range [][]string{nil, {"pw"}} {
+		if _, _, err := run(answers...); errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "end of input") {
+			t.Fatalf("Ctrl-D after %q: %v (exit %d), want exit 2", answers, err, errs.ExitCodeOf(err))
 		}
 	}
 }

@@ -2,7 +2,9 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	stdio "io"
 	"net"
 	"strings"
 
@@ -83,6 +85,9 @@ func readCode(io *iostreams.IOStreams) (string, error) {
 		var err error
 		b, err = io.ReadPassword()
 		fmt.Fprintln(io.ErrOut)
+		if errors.Is(err, stdio.EOF) {
+			return "", errs.Invalidf("--code -: no code given (end of input)")
+		}
 		if err != nil {
 			return "", errs.Invalidf("--code -: reading the code: %v", err)
 		}

@@ -104,6 +104,11 @@ func TestApproveCodeFromStdin(t *testing.T) {
 	if o, prompt, err := run("", true, []byte(code)); err != nil || o.Code != code || !strings.Contains(prompt, "Approval code:") {
 		t.Fatalf("--code - on a terminal: %+v, %q, %v", o, prompt, err)
 	}
+	ios, _, _, _ := iostreams.Test()
+	ios.SetTTY(true) // its ReadPassword answers io.EOF: Ctrl-D at the prompt
+	if _, err := readCode(ios); errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "end of input") {
+		t.Fatalf("--code - with Ctrl-D at the prompt: %v (exit %d), want exit 4", err, errs.ExitCodeOf(err))
+	}
 	if _, _, err := run("\n", false, nil); errs.ExitCodeOf(err) != errs.ExitInvalid {
 		t.Fatalf("--code - with nothing on stdin: %v (exit %d), want exit 4", err, errs.ExitCodeOf(err))
 	}
