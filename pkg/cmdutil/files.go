@@ -454,16 +454,54 @@ func WarnTagFlags(cmd *cobra.Command, ios *iostreams.IOStreams) {
 // that cannot be a file — it is a directory, or its directory does not
 // exist — is invalid input (exit 4, as for vault backup --out-file); any
 // other failure (permission denied, a full disk) exit 1. The message names
-// path.
+// path. A symbolic link stays one, to the new content; a named pipe or a
+// device (/dev/stdout, a terminal) is written through, not replaced
+// (fsutil.ResolveOutput).
 func WriteOutputFile(path string, data []byte, mode os.FileMode) error {
-	err := fsutil.WriteFileAtomic(path, data, mode)
+	return writeOutputFile(path, data, mode, false)
+}
+
+// WriteBinaryOutputFile is WriteOutputFile for binary content (PKCS#12):
+// a path that is a terminal is refused (exit 2), as a terminal on the
+// standard output is.
+func WriteBinaryOutputFile(path string, data []byte, mode os.FileMode) error {
+	return writeOutputFile(path, data, mode, true)
+}
+
+func writeOutputFile(path string, data []byte, mode os.FileMode, binary bool) error {
+	out, err := fsutil.ResolveOutput(path)
+	if err == nil && out.Special {
+		return writeThrough(path, out, data, binary)
+	}
+	if err == nil {
+		err = fsutil.WriteFileAtomic(out.Path, data, mode)
+	}
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, fsutil.ErrLinkLoop):
 		return errs.Invalidf("%v", err)
 	}
 	return errs.Failuref("%v", err)
+}
+
+// writeThrough writes data through out, the special file path names.
+func writeThrough(path string, out fsutil.Output, data []byte, binary bool) error {
+	f, err := out.OpenSpecial(path, binary)
+	if errors.Is(err, fsutil.ErrTerminal) {
+		return errs.UsageErrorf("%v: name a file, or a pipe", err).WithoutHelpHint()
+	}
+	if err != nil {
+		return errs.Failuref("%v", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		return errs.Failuref("%v", err)
+	}
+	if err := f.Close(); err != nil {
+		return errs.Failuref("%v", err)
+	}
+	return nil
 }
 
 // unexpectedArgument refuses a positional argument cmd does not take. One

@@ -4,43 +4,13 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// openPTY opens a pseudo-terminal pair: the side a person types into,
-// and the terminal the command reads.
-func openPTY(t *testing.T) (typist, tty *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	// Through the raw connection, not Fd(), which would make reads of m
-	// blocking and its read deadline useless.
-	rc, err := m.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if cerr := rc.Control(func(fd uintptr) {
-		if err = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); err == nil {
-			n, err = unix.IoctlGetInt(int(fd), unix.TIOCGPTN)
-		}
-	}); cerr != nil || err != nil {
-		t.Fatal(cerr, err)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return m, s
-}
+	"github.com/certctl/certctl/internal/ptytest"
+)
 
 // readPasswordFrom reads a password from tty while typed is typed.
 func readPasswordFrom(t *testing.T, typist, tty *os.File, typed string) ([]byte, error) {
@@ -73,7 +43,7 @@ func readPasswordFrom(t *testing.T, typist, tty *os.File, typed string) ([]byte,
 // being ignored (golang.org/x/term's ReadPassword went on reading); the
 // terminal's echo is back on afterwards.
 func TestReadPasswordAtATerminal(t *testing.T) {
-	typist, tty := openPTY(t)
+	typist, tty := ptytest.Open(t)
 	b, err := readPasswordFrom(t, typist, tty, "s3cret\n")
 	if err != nil || string(b) != "s3cret" {
 		t.Fatalf("typed s3cret: %q, %v", b, err)

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -299,7 +301,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 		return o.writeDir(p, ex.CertificateArn, out, ex.PlaintextPrivateKey)
 	case o.Format == "pkcs12":
 		if o.OutFile != "" {
-			if err := writeFile(o.OutFile, ex.PKCS12); err != nil {
+			if err := cmdutil.WriteBinaryOutputFile(o.OutFile, ex.PKCS12, 0o600); err != nil {
 				return err
 			}
 			// -o json|yaml reports the file written, as for --out-dir.
@@ -355,6 +357,11 @@ func writeFile(path string, data []byte) error {
 func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plainKey []byte) error {
 	dir := o.OutDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+			// A file where the directory would be: invalid input, as
+			// an --out-file in a missing directory is (tester).
+			return errs.Invalidf("--out-dir: %v", err)
+		}
 		return errs.Failuref("--out-dir: %v", err)
 	}
 	written, err := writeFiles(dir, out, plainKey)

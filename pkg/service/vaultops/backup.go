@@ -52,8 +52,37 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
 		return nil, errs.Invalidf("--out-file: directory %s does not exist", filepath.Dir(abs))
 	}
-	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
+	out, err := fsutil.ResolveOutput(abs)
+	switch {
+	case errors.Is(err, fsutil.ErrIsDir):
 		return nil, errs.Invalidf("--out-file: %s is a directory", path)
+	case err != nil:
+		return nil, errs.Invalidf("--out-file: %v", err)
+	case out.Special:
+		// A named pipe or a device (/dev/stdout) is written through,
+		// not replaced (tester).
+		f, err := out.OpenSpecial(path, true)
+		if errors.Is(err, fsutil.ErrTerminal) {
+			return nil, errs.UsageErrorf("--out-file: %v: name a file, or a pipe", err).WithoutHelpHint()
+		}
+		if err != nil {
+			return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: errors.Unwrap(err)}
+		}
+		defer f.Close()
+		res, err := s.BackupTo(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if err := f.Close(); err != nil {
+			return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: err}
+		}
+		res.File = path
+		return res, nil
+	}
+	// A symbolic link stays one: the file it leads to is replaced.
+	abs = out.Path
+	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
+		return nil, errs.Invalidf("--out-file: directory %s does not exist", filepath.Dir(abs))
 	}
 	if s.isVaultFile(abs) {
 		return nil, errs.Invalidf("--out-file: %s is a file of the vault itself", path)
