@@ -67,7 +67,9 @@ a sync: run it again and a file imported before (the same path)
 is SKIPPED when it did not change, REIMPORTED under its ARN as a new version
 when it changed and still names the same domains, and IMPORTED anew
 otherwise (--tags go on new imports only); syncs of one directory that overlap
-(cron runs) import each file once. It shows a progress bar on a
+(cron runs) import each file once. --private-key-passphrase-file decrypts the
+encrypted keys found (one passphrase for all; keys not encrypted are read as
+they are). It shows a progress bar on a
 terminal, a status per file (IMPORTED REIMPORTED SKIPPED FAILED NOT_DONE) and a
 summary line, and exits 7 when some files failed. Interrupted (Ctrl-C, or
 SIGTERM as systemctl stop sends), it imports no other file, reports every

@@ -19,11 +19,20 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
+	var pass []byte
+	if o.KeyPassphraseFile != "" {
+		b, err := cmdutil.ReadFileArg(o.IO, "private-key-passphrase-file", o.KeyPassphraseFile)
+		if err != nil {
+			return err
+		}
+		pass = cmdutil.TrimNewline(b)
+	}
 	var bar *iostreams.Progress
 	res, err := svc.ImportDir(ctx, certificates.ImportDirRequest{
-		Dir:     o.FromDir,
-		Tags:    o.Tags,
-		Started: func(total int) { bar = o.IO.NewProgress("importing", total) },
+		Dir:           o.FromDir,
+		Tags:          o.Tags,
+		KeyPassphrase: pass,
+		Started:       func(total int) { bar = o.IO.NewProgress("importing", total) },
 		FileDone: func(failed bool) {
 			if failed {
 				bar.Add(1, 1)

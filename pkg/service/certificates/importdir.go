@@ -36,6 +36,9 @@ type ImportDirRequest struct {
 	// Tags are --tags values, put on every certificate imported (not on
 	// those reimported: ACM's reimport takes no tags).
 	Tags []string
+	// KeyPassphrase decrypts the encrypted private keys found (those not
+	// encrypted are read as they are); nil when none was given.
+	KeyPassphrase []byte
 	// Started, when set, is told how many certificates were found;
 	// FileDone of each file once it is imported or has failed (a progress
 	// bar).
@@ -177,7 +180,7 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out <- prepareItem(i, items[i], known, given, now)
+				out <- prepareItem(i, items[i], known, given, req.KeyPassphrase, now)
 			}
 		}()
 	}
@@ -420,8 +423,8 @@ type prepared struct {
 }
 
 // prepareItem reads it, and parses it unless the inventory already holds
-// it unchanged.
-func prepareItem(idx int, it item, known map[string][]source, given []localstore.Tag, now time.Time) prepared {
+// it unchanged; pass decrypts an encrypted key.
+func prepareItem(idx int, it item, known map[string][]source, given []localstore.Tag, pass []byte, now time.Time) prepared {
 	p := prepared{idx: idx}
 	if it.Err != "" {
 		p.err = fmt.Errorf("%s", it.Err)
@@ -438,6 +441,7 @@ func prepareItem(idx int, it item, known map[string][]source, given []localstore
 		p.err = err
 		return p
 	}
+	raw.Passphrase = pass
 	p.digest = digest
 	if it.CA {
 		p.raw = raw
