@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
 )
@@ -48,12 +50,12 @@ func (f *Factory) CompleteCertificates(cmd *cobra.Command, args []string, toComp
 // a rule — the command's service still decides. (Commands do not import
 // the store, hence two strings rather than the stored certificate.)
 func (f *Factory) CompleteCertificatesWhere(keep func(status, certType string) bool) cobra.CompletionFunc {
-	return f.completeIDs(func(tx localstore.Tx) ([]string, error) {
+	return f.completeIDs(func(tx localstore.Tx) ([]candidate, error) {
 		certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
-		var out []string
+		var out []candidate
 		for _, c := range certs {
 			if keep == nil || keep(c.Status, c.Type) {
-				out = append(out, c.ID+"\t"+c.DomainName)
+				out = append(out, candidate{arn.Certificate, c.ID, c.DomainName})
 			}
 		}
 		return out, err
@@ -64,14 +66,14 @@ func (f *Factory) CompleteCertificatesWhere(keep func(status, certType string) b
 // add|list|remove): the certificates, described by their domain name, then
 // the CAs and the ACME endpoints, described by kind and name.
 func (f *Factory) CompleteTagged(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	return f.completeIDs(func(tx localstore.Tx) ([]string, error) {
+	return f.completeIDs(func(tx localstore.Tx) ([]candidate, error) {
 		certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
 		if err != nil {
 			return nil, err
 		}
-		var out []string
+		var out []candidate
 		for _, c := range certs {
-			out = append(out, c.ID+"\t"+c.DomainName)
+			out = append(out, candidate{arn.Certificate, c.ID, c.DomainName})
 		}
 		cas, err := tx.ListObjects(authority.ObjectKind)
 		if err != nil {
@@ -82,23 +84,28 @@ func (f *Factory) CompleteTagged(cmd *cobra.Command, args []string, toComplete s
 			if r, err := authority.Decode(o.Data); err == nil {
 				label = caLabel(r)
 			}
-			out = append(out, o.ID+"\tCA "+label)
+			out = append(out, candidate{arn.CertificateAuthority, o.ID, "CA " + label})
 		}
 		eps, err := tx.ListObjects(acmestate.KindEndpoint)
 		if err != nil {
 			return out, err
 		}
 		for _, o := range eps {
-			out = append(out, o.ID+"\tACME endpoint "+endpointLabel(o.Data))
+			out = append(out, candidate{arn.AcmeEndpoint, o.ID, "ACME endpoint " + endpointLabel(o.Data)})
 		}
 		return out, nil
 	})(cmd, args, toComplete)
 }
 
+// candidate is one completion read from the vault: the ID of a resource
+// of ARN kind kind ("" for a value that names no resource, such as
+// default), and its description.
+type candidate struct{ kind, id, desc string }
+
 // completeIDs completes a command's one identifier argument with what
 // list reads from the vault (none once the argument is given), never a
 // file name.
-func (f *Factory) completeIDs(list func(tx localstore.Tx) ([]string, error)) cobra.CompletionFunc {
+func (f *Factory) completeIDs(list func(tx localstore.Tx) ([]candidate, error)) cobra.CompletionFunc {
 	values := f.completeValues(list)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
@@ -110,60 +117,61 @@ func (f *Factory) completeIDs(list func(tx localstore.Tx) ([]string, error)) cob
 
 // completeValues completes with what list reads from the vault, never a
 // file name.
-func (f *Factory) completeValues(list func(tx localstore.Tx) ([]string, error)) cobra.CompletionFunc {
+func (f *Factory) completeValues(list func(tx localstore.Tx) ([]candidate, error)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		st, ok := f.completionStore(cmd.Context())
 		if !ok {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		defer st.Close()
-		var out []string
+		var cands []candidate
 		_ = st.View(cmd.Context(), func(tx localstore.Tx) (err error) {
-			out, err = list(tx)
+			cands, err = list(tx)
 			return err
 		})
-		return asARNs(sanitizeCompletions(out), toComplete), cobra.ShellCompDirectiveNoFileComp
+		var names inventory.Names
+		if c, err := f.Config(); err == nil {
+			names = inventory.Names{Region: c.Region, Account: c.Account}
+		}
+		return sanitizeCompletions(completions(cands, toComplete, names)), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
-// asARNs makes the IDs of out complete an ARN being typed (toComplete
-// "arn:…/3f2a"; newcomer tester: a pasted ARN completed to nothing, the
-// shell keeping only what begins with what was typed): each ID becomes
-// what was typed up to its last "/" followed by the ID. What is not an ID
-// (default) is left out then.
-func asARNs(out []string, toComplete string) []string {
+// completions are the candidates as the shell is given them ("VALUE\tDESCRIPTION"):
+// their IDs, or — once what is typed begins with "arn:" — their ARNs,
+// which the shell keeps as they begin with what was typed (newcomer
+// tester: a pasted ARN completed to nothing; tester: `arn:<TAB>` offered
+// nothing). An ARN typed up to its "/" keeps what was typed before it
+// (another region or account than names, say) and is completed only
+// with IDs of the kind it names (tester: after certificate-authority/
+// certificates were offered). A value that names no resource (default)
+// is no ARN, and is left out then.
+func completions(cands []candidate, toComplete string, names inventory.Names) []string {
+	out := make([]string, 0, len(cands))
+	typed := strings.ToLower(toComplete)
 	slash := strings.LastIndexByte(toComplete, '/')
-	if !strings.HasPrefix(strings.ToLower(toComplete), "arn:") || slash < 0 {
-		return out
-	}
-	base := toComplete[:slash+1]
-	arns := out[:0]
-	for _, c := range out {
-		if id, _, _ := strings.Cut(c, "\t"); uuidLike(id) {
-			arns = append(arns, base+c)
-		}
-	}
-	return arns
-}
-
-// uuidLike reports whether s has a UUID's shape (8-4-4-4-12 hex digits).
-func uuidLike(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
+	for _, c := range cands {
+		v := c.id
+		switch {
+		case !strings.HasPrefix(typed, "arn:"):
+		case c.kind == "":
+			continue
+		case slash >= 0:
+			base := toComplete[:slash+1]
+			colon := strings.LastIndexByte(base, ':')
+			if colon < 0 || !strings.EqualFold(base[colon+1:slash], c.kind) {
+				continue
 			}
+			v = base + c.id
 		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-				return false
-			}
+			v = arn.Format(c.kind, names.Region, names.Account, c.id)
 		}
+		if c.desc != "" {
+			v += "\t" + c.desc
+		}
+		out = append(out, v)
 	}
-	return true
+	return out
 }
 
 // sanitizeCompletions makes completions ("VALUE" or "VALUE\tDESCRIPTION")
@@ -247,11 +255,11 @@ func (f *Factory) CompleteCAFlag(c CAChoice) cobra.CompletionFunc {
 }
 
 // listCAs lists the CAs of c as completions.
-func (f *Factory) listCAs(c CAChoice) func(tx localstore.Tx) ([]string, error) {
-	return func(tx localstore.Tx) ([]string, error) {
-		var out []string
+func (f *Factory) listCAs(c CAChoice) func(tx localstore.Tx) ([]candidate, error) {
+	return func(tx localstore.Tx) ([]candidate, error) {
+		var out []candidate
 		if c.Default {
-			out = append(out, "default\tthe vault's default private CA")
+			out = append(out, candidate{"", "default", "the vault's default private CA"})
 		}
 		objs, err := tx.ListObjects(authority.ObjectKind)
 		for _, o := range objs {
@@ -260,7 +268,7 @@ func (f *Factory) listCAs(c CAChoice) func(tx localstore.Tx) ([]string, error) {
 				continue
 			}
 			if c.Keep == nil || c.Keep(r) {
-				out = append(out, o.ID+"\t"+caLabel(r))
+				out = append(out, candidate{arn.CertificateAuthority, o.ID, caLabel(r)})
 			}
 		}
 		return out, err
@@ -270,7 +278,7 @@ func (f *Factory) listCAs(c CAChoice) func(tx localstore.Tx) ([]string, error) {
 // CompleteEndpoint completes an ACME endpoint's identifier, described as
 // "NAME (STATUS)".
 func (f *Factory) CompleteEndpoint() cobra.CompletionFunc {
-	return f.CompleteObjects(acmestate.KindEndpoint, func(data []byte) (string, bool) {
+	return f.CompleteObjects(acmestate.KindEndpoint, arn.AcmeEndpoint, func(data []byte) (string, bool) {
 		return endpointLabel(data), true
 	})
 }
@@ -294,15 +302,16 @@ func endpointLabel(data []byte) string {
 }
 
 // CompleteObjects completes the IDs of generic objects of kind (CAs,
-// endpoints), described by describe(data); when describe reports false
-// the object is not offered (one the command cannot act on).
-func (f *Factory) CompleteObjects(kind string, describe func([]byte) (string, bool)) cobra.CompletionFunc {
-	return f.completeIDs(func(tx localstore.Tx) ([]string, error) {
+// endpoints), resources of ARN kind arnKind ("": none), described by
+// describe(data); when describe reports false the object is not offered
+// (one the command cannot act on).
+func (f *Factory) CompleteObjects(kind, arnKind string, describe func([]byte) (string, bool)) cobra.CompletionFunc {
+	return f.completeIDs(func(tx localstore.Tx) ([]candidate, error) {
 		objs, err := tx.ListObjects(kind)
-		var out []string
+		var out []candidate
 		for _, o := range objs {
 			if label, ok := describe(o.Data); ok {
-				out = append(out, o.ID+"\t"+label)
+				out = append(out, candidate{arnKind, o.ID, label})
 			}
 		}
 		return out, err

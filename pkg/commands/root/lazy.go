@@ -119,6 +119,7 @@ func (e command) stub() *cobra.Command {
 func NewCmdRootFor(f *cmdutil.Factory, args []string) *cobra.Command {
 	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
 		cmd := NewCmdRoot(f)
+		noFileCompletions(cmd)
 		plainUsages(cmd)
 		return cmd
 	}
@@ -180,6 +181,40 @@ func hasPositional(root *cobra.Command, args []string) bool {
 // plainUsages drops the backquotes that name a flag's value in its usage
 // (`file`, for --help's "--config file"), throughout cmd's tree: shell
 // completion shows a flag's usage as its description, as it is.
+// noFileCompletions gives every flag that takes a value but not a file —
+// no filename or directory mark, no completion of its own, and a value
+// named other than a file, directory, path or command — a completion
+// offering nothing, so that the shell does not list the directory's
+// files for --query, --region or a duration (tester).
+func noFileCompletions(cmd *cobra.Command) {
+	visit := func(fl *pflag.Flag) {
+		if fl.NoOptDefVal != "" {
+			return // a switch: no value to complete
+		}
+		if _, ok := fl.Annotations[cobra.BashCompFilenameExt]; ok {
+			return
+		}
+		if _, ok := fl.Annotations[cobra.BashCompSubdirsInDir]; ok {
+			return
+		}
+		if _, ok := cmd.GetFlagCompletionFunc(fl.Name); ok {
+			return
+		}
+		name, _ := pflag.UnquoteUsage(fl)
+		for _, takesFiles := range []string{"file", "dir", "path", "command"} {
+			if strings.Contains(strings.ToLower(name), takesFiles) {
+				return
+			}
+		}
+		_ = cmd.RegisterFlagCompletionFunc(fl.Name, cobra.NoFileCompletions)
+	}
+	cmd.LocalNonPersistentFlags().VisitAll(visit)
+	cmd.PersistentFlags().VisitAll(visit)
+	for _, c := range cmd.Commands() {
+		noFileCompletions(c)
+	}
+}
+
 func plainUsages(cmd *cobra.Command) {
 	plain := func(fl *pflag.Flag) { _, fl.Usage = pflag.UnquoteUsage(fl) }
 	cmd.LocalFlags().VisitAll(plain)
