@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,13 +26,34 @@ import (
 // an endpoint answers 503 serverInternal with Retry-After (as /healthz
 // says 503), not the 404 "no such ACME endpoint" that tells a client its
 // directory URL is wrong, nor a bare 500.
+//
+// Also when the vault's log or database file is removed under the server
+// (tester: it went on answering 200 to /healthz, and committed
+// certificates into a removed log).
 func TestStoreUnavailable(t *testing.T) {
+	for name, lose := range map[string]func(f *fixture){
+		"store closed":     func(f *fixture) { f.v.Store.Close() },
+		"log removed":      func(f *fixture) { removeVaultFile(f, localstore.DatabaseFile+"-wal") },
+		"database removed": func(f *fixture) { removeVaultFile(f, localstore.DatabaseFile) },
+	} {
+		t.Run(name, func(t *testing.T) { storeUnavailable(t, lose) })
+	}
+}
+
+func removeVaultFile(f *fixture, name string) {
+	f.t.Helper()
+	if err := os.Remove(filepath.Join(f.v.Dir, name)); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func storeUnavailable(t *testing.T, lose func(f *fixture)) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	key := newKey(t)
 	kid := f.rawAccount(key)
 	orderURL, o := f.rawOrder(key, kid, "www.lab.test")
 	nonce := f.nonce()
-	f.v.Store.Close()
+	lose(f)
 
 	do := func(method, url string, body []byte) (*http.Response, []byte) {
 		t.Helper()
@@ -63,6 +85,9 @@ func TestStoreUnavailable(t *testing.T) {
 		{"finalize", http.MethodPost, o.Finalize, jws(o.Finalize, f.finalizeBody("www.lab.test"))},
 		{"renewalInfo", http.MethodGet, f.url("/renewal-info/AQ.AQ"), nil},
 		{"an endpoint the server cannot look up", http.MethodGet, f.ts.URL + "/00000000-0000-0000-0000-000000000000/directory", nil},
+	}
+	if resp, _ := do(http.MethodGet, f.ts.URL+"/healthz", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/healthz: status %d, want 503", resp.StatusCode)
 	}
 	for _, c := range cases {
 		resp, body := do(c.method, c.url, c.body)

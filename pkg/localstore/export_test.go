@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 )
 
 // OpenConnections is how many database connections s holds open (tests).
@@ -42,6 +43,12 @@ func (s *SQLite) RawScans() int64 { return s.rawScans.Load() }
 // schema) to schema version, not past it, and runs fn in a write
 // transaction on it: what a build of that schema wrote (tests).
 func UpdateAtSchema(ctx context.Context, path string, version int, fn func(Tx) error) error {
+	// The store's connections do not create the database (mode=rw).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
 	db, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return err

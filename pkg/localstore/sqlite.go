@@ -45,6 +45,9 @@ type SQLite struct {
 	rawScans atomic.Int64
 	// marks: whether the upgrade marks were read at open (upgrademark.go).
 	marks upgradeMarks
+	// files are the database and log files this store opened
+	// (sqlite_files.go).
+	files openedFiles
 }
 
 // stmtCacheMax bounds how many statements a pool keeps prepared; queries
@@ -141,6 +144,10 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	}
 	q.Set("_txlock", "immediate")
+	// The database file exists (openSQLite creates it, 0600): a
+	// connection opened after it was removed fails rather than create
+	// an empty one with the process's umask (sqlite_files.go).
+	q.Set("mode", "rw")
 	return "file:" + path + "?" + q.Encode()
 }
 
@@ -240,6 +247,7 @@ func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error)
 	} else {
 		s.marks = marksFrom(marks)
 	}
+	s.files = recordFiles(path)
 	return s, nil
 }
 
@@ -431,12 +439,21 @@ func (s *SQLite) runIn(ctx context.Context, db *sql.DB, cache *stmtCache,
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			err = errors.Join(err, rbErr)
 		}
+		// What a transaction found missing is not believed once the
+		// vault's files are gone.
+		if ferr := s.files.intact(); ferr != nil {
+			return ferr
+		}
 		// A cancelled context ends the transaction under a query's feet
 		// (database/sql closes its rows and rolls back): what the query
 		// then reports ("sql: Rows are closed") is the cancellation.
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%w)", cerr, err)
 		}
+		return err
+	}
+	if err := s.files.intact(); err != nil {
+		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
