@@ -65,7 +65,9 @@ func Main() int {
 	// between installing its files and recording them (tester).
 	ctx, stop := interruptContext(SignalGrace)
 	defer stop()
-	f := cmdutil.New(iostreams.System(), Version())
+	ios := iostreams.System()
+	ios.SetInterrupt(ctx.Done())
+	f := cmdutil.New(ios, Version())
 	// Collecting less often makes large CRLs and audit reports about a
 	// fifth faster for a little more memory.
 	f.TuneGC(400, 0)

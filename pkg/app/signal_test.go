@@ -4,6 +4,9 @@ package app_test
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -34,4 +37,39 @@ func TestSignalDeliveredTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond) // the second signal is delivered by now
+}
+
+// TestInterruptEndsAWaitingRead: one SIGTERM (as timeout(1) sends) ends
+// a command still waiting for its input on stdin, exit 1 (tester: only a
+// second signal did).
+func TestInterruptEndsAWaitingRead(t *testing.T) {
+	bin := buildCertctl(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	cmd := exec.Command(bin, "--vault", filepath.Join(t.TempDir(), "v"), "import", "--certificate", "-", "--private-key", "/dev/null")
+	cmd.Stdin = pr
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 10 s after one SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "interrupted while reading --certificate: stdin") {
+		t.Errorf("exit %d, stderr %q; want exit 1, interrupted while reading", code, stderr.String())
+	}
 }

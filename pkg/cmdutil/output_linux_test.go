@@ -4,12 +4,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/certctl/certctl/internal/ptytest"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
 )
 
 // TestWriteOutputFileThroughSpecialFiles: a named pipe gets the content
@@ -76,5 +78,50 @@ func TestWriteOutputFileThroughSpecialFiles(t *testing.T) {
 	}
 	if fi, err := os.Stat(tty.Name()); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		t.Errorf("the terminal is now %v (%v)", fi.Mode(), err)
+	}
+}
+
+// TestReadFileArgInterrupted: the first interruption ends a read still
+// waiting for its input — stdin nobody writes to, a named pipe nobody
+// opens — as an interrupted command (exit 1) naming what was being read
+// (tester: only a second signal ended it).
+func TestReadFileArgInterrupted(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{"-", fifo} {
+		ios, _, _, _ := iostreams.Test()
+		ios.In = pr
+		done := make(chan struct{})
+		ios.SetInterrupt(done)
+		got := make(chan error, 1)
+		go func() {
+			_, err := ReadFileArg(ios, "certificate", arg)
+			got <- err
+		}()
+		time.Sleep(50 * time.Millisecond)
+		close(done)
+		select {
+		case err := <-got:
+			if errs.ExitCodeOf(err) != errs.ExitFailure || !strings.Contains(err.Error(), "interrupted while reading --certificate: "+FileArgName(arg)) {
+				t.Errorf("%s: %v (exit %d), want exit 1, interrupted", arg, err, errs.ExitCodeOf(err))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: still reading 5 s after the interruption", arg)
+		}
+	}
+	// Input already there is read, interruption or not.
+	ios, in, _, _ := iostreams.Test()
+	in.WriteString("pem")
+	ios.SetInterrupt(make(chan struct{}))
+	if b, err := ReadFileArg(ios, "certificate", "-"); err != nil || string(b) != "pem" {
+		t.Errorf("stdin with input: %q, %v", b, err)
 	}
 }

@@ -31,7 +31,18 @@ type IOStreams struct {
 
 	// ReadPassword reads a line from the terminal without echo. Tests replace it.
 	ReadPassword func() ([]byte, error)
+
+	// interrupted is closed at the first interruption (SetInterrupt).
+	interrupted <-chan struct{}
 }
+
+// SetInterrupt gives the streams the channel closed at the process's
+// first interruption (Ctrl-C, SIGTERM), which ends a read of input still
+// waiting (cmdutil.ReadFileArg).
+func (s *IOStreams) SetInterrupt(done <-chan struct{}) { s.interrupted = done }
+
+// Interrupted is the channel SetInterrupt gave (nil: none).
+func (s *IOStreams) Interrupted() <-chan struct{} { return s.interrupted }
 
 // System returns streams bound to the process's stdin, stdout and stderr.
 func System() *IOStreams {
