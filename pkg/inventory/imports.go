@@ -70,12 +70,16 @@ func ParseMaterial(raw RawMaterial, now time.Time) (*Material, error) {
 		if err != nil {
 			return nil, invalid(fileErr(raw.CertificateFile, err))
 		}
-		if len(certs) > 1 && raw.ChainPEM != nil {
+		// An empty chain file is no chain: export writes one (chain.pem)
+		// for a certificate that has none, and it must import back
+		// (tester).
+		chainGiven := len(bytes.TrimSpace(raw.ChainPEM)) > 0
+		if len(certs) > 1 && chainGiven {
 			return nil, invalid(fmt.Errorf("%s: holds %d certificates and --certificate-chain was given too; give only the end-entity certificate with --certificate", raw.CertificateFile, len(certs)))
 		}
 		// A certificate file holding the full chain (leaf first) is split.
 		m.Leaf, m.Chain = certs[0], certs[1:]
-		if raw.ChainPEM != nil {
+		if chainGiven {
 			m.Chain, err = pemio.ParseCertificatesPEM(raw.ChainPEM)
 			if err != nil {
 				return nil, invalid(fileErr(raw.ChainFile, fmt.Errorf("certificate chain: %w", err)))

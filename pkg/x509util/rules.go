@@ -108,6 +108,15 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 		if bytes.Equal(c.Raw, leaf.Raw) {
 			return ruleErr(RuleChainHasLeaf, "chain certificate %d is the certificate being imported", i+1)
 		}
+		// A certificate given twice is out of order: a self-signed root
+		// certifies itself, so a root repeated passed the order check,
+		// and was then served twice (tester). (Only on import: a chain
+		// already stored so still deploys.)
+		for j := range i {
+			if chain[j] != nil && bytes.Equal(chain[j].Raw, c.Raw) {
+				return ruleErr(RuleChainOrder, "chain certificate %d (%s) is chain certificate %d again", i+1, Subject(c), j+1)
+			}
+		}
 	}
 	return CheckChainOrder(leaf, chain)
 }

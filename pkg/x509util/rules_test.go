@@ -96,6 +96,7 @@ func TestCheckImport(t *testing.T) {
 		{"chain skips the intermediate", leaf, p256, keySize, []*x509.Certificate{ca.root}, testNow, RuleChainOrder, ""},
 		{"same-name impostor intermediate", leaf, p256, keySize, []*x509.Certificate{fakeInter, ca.root}, testNow, RuleChainOrder, ""},
 		{"nil in chain", leaf, p256, keySize, []*x509.Certificate{nil}, testNow, RuleChainOrder, ""},
+		{"root given twice", leaf, p256, keySize, []*x509.Certificate{ca.inter, ca.root, ca.root}, testNow, RuleChainOrder, "chain certificate 3 (CN=Test Root,O=certctl tests) is chain certificate 2 again"},
 		{"no certificate", nil, p256, keySize, nil, testNow, RuleVersion3, ""},
 		{"no name at all", nameless, p256, keySize, nil, testNow, RuleReimportNoName, "no Common Name and no DNS or IP"},
 	}
