@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // MaxKeyPEMSize is the largest private key file ACM imports, in bytes.
@@ -205,6 +207,18 @@ func CertificateNames(c *x509.Certificate) (domain string, sans []string) {
 		return "", sans
 	}
 	cn := c.Subject.CommonName
+	// A Common Name in Unicode (bücher.test) whose ASCII form (its
+	// punycode, xn--bcher-kva.test) is a DNS name of the certificate is
+	// that name, not one more beside it; names are shown in ASCII, as the
+	// DNS names are (tester).
+	if ascii, ok := asciiForm(cn); ok {
+		for _, d := range c.DNSNames {
+			if strings.EqualFold(d, ascii) {
+				cn = d
+				break
+			}
+		}
+	}
 	domain = cn
 	if domain == "" && len(c.DNSNames) > 0 {
 		domain = c.DNSNames[0]
@@ -231,4 +245,21 @@ func CertificateNames(c *x509.Certificate) (domain string, sans []string) {
 		sans = append(sans, ip.String())
 	}
 	return domain, sans
+}
+
+// asciiForm is name's ASCII (punycode) form when name holds characters
+// outside ASCII and has one.
+func asciiForm(name string) (string, bool) {
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return "", false
+	}
+	a, err := idna.Lookup.ToASCII(name)
+	return a, err == nil && a != ""
 }

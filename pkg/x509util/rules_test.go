@@ -204,6 +204,8 @@ func TestCertificateNames(t *testing.T) {
 		{"IP SANs", ca.leaf(t, "x", k, withNames("a.test", "a.test"), ips), "a.test", []string{"a.test", "192.0.2.1", "2001:db8::1"}},
 		{"CN is an IP SAN", ca.leaf(t, "x", k, withNames("192.0.2.1"), ips), "192.0.2.1", []string{"192.0.2.1", "2001:db8::1"}},
 		{"no names", ca.leaf(t, "x", k, withNames("")), "", []string{}},
+		{"Unicode CN, its punycode a SAN", ca.leaf(t, "x", k, withNames("bücher.test", "xn--bcher-kva.test", "a.test")), "xn--bcher-kva.test", []string{"xn--bcher-kva.test", "a.test"}},
+		{"Unicode CN, not a SAN", ca.leaf(t, "x", k, withNames("bücher.test", "a.test")), "bücher.test", []string{"bücher.test", "a.test"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
