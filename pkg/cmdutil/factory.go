@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -166,10 +168,18 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 		// Whatever else stops the vault from opening than what the
 		// service knows (an interruption among them) makes it
 		// unavailable.
-		if e, ok := service.KnownError(err); ok {
-			return nil, e
+		e, ok := service.KnownError(err)
+		if !ok {
+			e = &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
 		}
-		return nil, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}
+		var ee *errs.Error
+		if c.VaultDefaulted && errors.As(e, &ee) && ee.Hint == "" &&
+			(errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.ENOTDIR)) {
+			// The default under a home this user cannot write (a
+			// service account's /nonexistent; tester).
+			return nil, ee.WithHint("%s is the default vault, under the home directory: give another with --vault DIR or CERTCTL_VAULT", c.Vault)
+		}
+		return nil, e
 	}
 	f.vault = v
 	if pass != nil && plainKeyOnly(v) {

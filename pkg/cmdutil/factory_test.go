@@ -2,7 +2,9 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,5 +101,28 @@ func TestNoHome(t *testing.T) {
 	if st, ok := f.completionStore(context.Background()); ok {
 		st.Close()
 		t.Error("completion opened a store without a vault directory")
+	}
+}
+
+// TestDefaultVaultUnwritable: a default vault under a home it cannot be
+// made in (a service account's /nonexistent; here a home that is a file)
+// says so, with a hint to name another (tester: no hint); a vault named
+// explicitly gets no such hint.
+func TestDefaultVaultUnwritable(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.WriteFile(home, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, defaulted := range []bool{true, false} {
+		f := testFactory(t)
+		f.cfg = &config.Config{Vault: filepath.Join(home, ".local", "share", "certctl"), VaultDefaulted: defaulted}
+		_, err := f.Vault(context.Background())
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Exit != errs.ExitVaultUnavailable {
+			t.Fatalf("defaulted %v: %v, want the vault unavailable", defaulted, err)
+		}
+		if got := strings.Contains(e.Hint, "--vault DIR or CERTCTL_VAULT"); got != defaulted {
+			t.Errorf("defaulted %v: hint %q (%#v)", defaulted, e.Hint, e.Err)
+		}
 	}
 }

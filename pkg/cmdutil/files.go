@@ -551,7 +551,9 @@ func unexpectedArgument(cmd *cobra.Command, arg string) error {
 		return err
 	}
 	for _, name := range []string{"tags", "certificate-tags", "tag"} {
-		if cmd.Flags().Lookup(name) != nil {
+		// Only after a tag flag given: `--subject CN=Second Root,O=X`
+		// unquoted got the hint too (tester).
+		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
 			return err.WithHint("--%s takes one tag per occurrence: repeat it for each (--%s Key=a,Value=b --%s Key=c,Value=d)", name, name, name)
 		}
 	}

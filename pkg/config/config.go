@@ -377,9 +377,12 @@ func strictURL(v string) error {
 
 // Config is the typed view of the settings.
 type Config struct {
-	Region              string
-	Account             string
-	Vault               string
+	Region  string
+	Account string
+	Vault   string
+	// VaultDefaulted is set when Vault is the default under the home
+	// directory, no flag, variable or file naming one.
+	VaultDefaulted      bool
 	Store               string
 	CertificateValidity time.Duration
 	RenewalWindow       time.Duration
@@ -633,6 +636,7 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.Vault = str("vault")
 	if c.Vault == "" {
 		c.Vault = DefaultVault(getenv) // "" without a home: the vault's opening says so
+		c.VaultDefaulted = c.Vault != ""
 	}
 	c.Store = str("store")
 	c.CertificateValidity = dur("certificate_validity")
