@@ -56,6 +56,7 @@ func (f *Factory) Core(ctx context.Context) (*service.Core, error) {
 		Authority: ca,
 		EventHook: cfg.EventHook,
 		HookOut:   f.IO.ErrOut,
+		Warnings:  f.IO.ErrOut,
 		Actor:     actor,
 	}
 	// A vault an earlier release wrote gets this release's rules before

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"runtime"
 	"sync"
 
@@ -207,6 +209,25 @@ func (g *group) handOff() {
 // back.
 func (c *Core) witnessSoon(key []byte, rec *audit.Record) {
 	wit := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity())
-	c.Vault.OnClose("audit witness "+wit.Path, func() { _ = wit.Flush() })
-	_ = wit.NoteSoon(key, rec)
+	warnings := c.Warnings
+	c.Vault.OnClose("audit witness "+wit.Path, func() { witnessFailed(warnings, wit.Path, wit.Flush()) })
+	witnessFailed(warnings, wit.Path, wit.NoteSoon(key, rec))
+}
+
+// witnessWarned holds the witness files whose failure was told.
+var witnessWarned sync.Map
+
+// witnessFailed tells w, once a process for each witness file, that it
+// could not be written (a full disk, a read-only directory): the change
+// stands, but this host no longer notices a database rolled back behind
+// its back until the file is written again (tester: it went unwritten
+// without a word).
+func witnessFailed(w io.Writer, path string, err error) {
+	if err == nil || w == nil {
+		return
+	}
+	if _, told := witnessWarned.LoadOrStore(path, true); told {
+		return
+	}
+	fmt.Fprintf(w, "warning: this host's audit witness %s could not be written (%v): the change is made, but a database rolled back behind this host's back goes unnoticed until the file is written again\n", path, err)
 }

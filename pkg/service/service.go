@@ -54,6 +54,9 @@ type Core struct {
 	// and its failures.
 	EventHook string
 	HookOut   io.Writer
+	// Warnings receives what the user should know that fails nothing —
+	// this host's audit witness that could not be written (nil: dropped).
+	Warnings io.Writer
 	// Actor is who the changes are recorded as made by.
 	Actor audit.Actor
 	// WriteGate, when set, admits one write transaction of this process at
