@@ -1,7 +1,6 @@
 package cmdutil
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/fifotest"
 	"github.com/certctl/certctl/internal/ptytest"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
@@ -20,34 +20,12 @@ import (
 // to it (tester: --out-file replaced /dev/stdout and /dev/tty with files).
 func TestWriteOutputFileThroughSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+	pipe := fifotest.New(t, dir)
+	if err := WriteBinaryOutputFile(pipe.Path, []byte("through the pipe"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan []byte, 1)
-	go func() {
-		f, err := os.Open(fifo)
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer f.Close()
-		b, _ := io.ReadAll(f)
-		got <- b
-	}()
-	if err := WriteBinaryOutputFile(fifo, []byte("through the pipe"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case b := <-got:
-		if string(b) != "through the pipe" {
-			t.Errorf("the pipe's reader got %q", b)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the pipe's reader got nothing in 5 s")
-	}
-	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
-		t.Errorf("the pipe is now %v (%v)", fi.Mode(), err)
+	if b := pipe.Read(t, 5*time.Second); string(b) != "through the pipe" {
+		t.Errorf("the pipe's reader got %q", b)
 	}
 
 	target, link := filepath.Join(dir, "real.pem"), filepath.Join(dir, "link.pem")

@@ -24,21 +24,26 @@ func TestSQLiteFilesRemovedUnderIt(t *testing.T) {
 	get := func(s *SQLite) error {
 		return s.View(ctx, func(tx Tx) error { _, err := tx.GetMeta("k"); return err })
 	}
+	// open opens a new store with one change committed.
+	open := func(t *testing.T) (*SQLite, string) {
+		path := filepath.Join(t.TempDir(), "vault.db")
+		s, err := OpenSQLite(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if err := put(s, "before"); err != nil {
+			t.Fatal(err)
+		}
+		return s, path
+	}
 	for _, victim := range []string{"-wal", ""} {
 		t.Run("vault.db"+victim, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "vault.db")
-			s, err := OpenSQLite(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if err := put(s, "before"); err != nil {
-				t.Fatal(err)
-			}
+			s, path := open(t)
 			if err := os.Remove(path + victim); err != nil {
 				t.Fatal(err)
 			}
-			err = put(s, "after")
+			err := put(s, "after")
 			var fe *FileError
 			if !errors.As(err, &fe) || !errors.Is(err, ErrCorrupt) || !IsStorageError(err) {
 				t.Fatalf("a write after %s was removed: %v, want the vault unavailable", path+victim, err)
@@ -64,15 +69,7 @@ func TestSQLiteFilesRemovedUnderIt(t *testing.T) {
 		})
 	}
 	// Replaced by another file of the same name.
-	path := filepath.Join(t.TempDir(), "vault.db")
-	s, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := put(s, "before"); err != nil {
-		t.Fatal(err)
-	}
+	s, path := open(t)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

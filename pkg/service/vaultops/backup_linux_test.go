@@ -1,15 +1,14 @@
 package vaultops_test
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/internal/fifotest"
 	"github.com/certctl/certctl/internal/ptytest"
 	"github.com/certctl/certctl/pkg/errs"
 )
@@ -24,32 +23,10 @@ func TestBackupOutFileSpecial(t *testing.T) {
 	e := clitest.New(t)
 	populate(t, e)
 
-	fifo := filepath.Join(e.Dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan []byte, 1)
-	go func() {
-		f, err := os.Open(fifo)
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer f.Close()
-		b, _ := io.ReadAll(f)
-		got <- b
-	}()
-	mustRun(e, "vault", "backup", "--out-file", fifo)
-	select {
-	case b := <-got:
-		if !strings.HasPrefix(string(b), "SQLite format 3\x00") {
-			t.Errorf("the pipe's reader got %d bytes, not a backup", len(b))
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the pipe's reader got nothing in 10 s")
-	}
-	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
-		t.Errorf("the pipe is now %v (%v)", fi.Mode(), err)
+	pipe := fifotest.New(t, e.Dir)
+	mustRun(e, "vault", "backup", "--out-file", pipe.Path)
+	if b := pipe.Read(t, 10*time.Second); !strings.HasPrefix(string(b), "SQLite format 3\x00") {
+		t.Errorf("the pipe's reader got %d bytes, not a backup", len(b))
 	}
 
 	_, tty := ptytest.Open(t)
