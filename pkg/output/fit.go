@@ -43,6 +43,17 @@ var fixedPattern = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^(?:[A-Za-z0-9_]+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:Z| UTC)?|in \d+ [a-z]+|\d+ [a-z]+ ago)$`)
 })
 
+// tailMark separates a cell's text from the end WithTail keeps: a control
+// character, which no text from outside reaches a table with (Sanitize
+// escapes them).
+const tailMark = "\x1f"
+
+// WithTail is a table cell showing text then tail, of which a table cut to
+// fit a terminal cuts only text: a marker that says more about the text
+// (list's "+2": two more names) is not cut off with it (tester: a long
+// name cut lost its "+2").
+func WithTail(text, tail string) string { return text + tailMark + tail }
+
 // fitTable makes rows (whose cells are ready to print, styles included)
 // fit width columns of a terminal, as gh and kubectl fit theirs: first every
 // cell that is only identifiers shows each as its shortest prefix of at
@@ -53,7 +64,15 @@ var fixedPattern = sync.OnceValue(func() *regexp.Regexp {
 // (fixedPattern) only after all free text. Rows are never wrapped: a table
 // that cannot fit (a very narrow terminal) is left wider than the
 // terminal. The last column's padding is not counted: writeTable trims it.
-func fitTable(headers []string, rows [][]string, width int) {
+// tails (nil, or a row's nil: none) are what follows each cell, counted in
+// its width but never cut (WithTail).
+func fitTable(headers []string, rows, tails [][]string, width int) {
+	tailWidth := func(i, j int) int {
+		if i < len(tails) && j < len(tails[i]) {
+			return ansi.StringWidth(tails[i][j])
+		}
+		return 0
+	}
 	width++
 	ncols := len(headers)
 	for _, r := range rows {
@@ -64,9 +83,9 @@ func fitTable(headers []string, rows [][]string, width int) {
 		for i, h := range headers {
 			w[i] = ansi.StringWidth(h)
 		}
-		for _, r := range rows {
+		for k, r := range rows {
 			for i, c := range r {
-				w[i] = max(w[i], ansi.StringWidth(c))
+				w[i] = max(w[i], ansi.StringWidth(c)+tailWidth(k, i))
 			}
 		}
 		total := 0
@@ -117,6 +136,7 @@ func fitTable(headers []string, rows [][]string, width int) {
 		}
 	}
 
+	stuck := make([]bool, ncols) // columns no cut makes narrower
 	for {
 		w, total := widths()
 		if total <= width {
@@ -136,7 +156,7 @@ func fitTable(headers []string, rows [][]string, width int) {
 				case 2:
 					cuttable = !(idColumn[i] && columnHasValues(rows, i)) && fixed[i] && w[i] > floor(headers, i)
 				}
-				if cuttable && (widest < 0 || w[i] > w[widest]) {
+				if cuttable && !stuck[i] && (widest < 0 || w[i] > w[widest]) {
 					widest, lists = i, pass == 1
 				}
 			}
@@ -154,10 +174,17 @@ func fitTable(headers []string, rows [][]string, width int) {
 			continue
 		}
 		target := max(floor(headers, widest), w[widest]-(total-width))
-		for _, r := range rows {
-			if widest < len(r) && ansi.StringWidth(r[widest]) > target {
-				r[widest] = ansi.Truncate(r[widest], target, "…")
+		cut := false
+		for k, r := range rows {
+			tw := tailWidth(k, widest)
+			if widest < len(r) && ansi.StringWidth(r[widest])+tw > target {
+				before := ansi.StringWidth(r[widest])
+				r[widest] = ansi.Truncate(r[widest], max(1, target-tw), "…")
+				cut = cut || ansi.StringWidth(r[widest]) < before
 			}
+		}
+		if !cut {
+			stuck[widest] = true // a tail wider than the column may get
 		}
 	}
 }

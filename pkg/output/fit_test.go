@@ -189,3 +189,43 @@ func TestQueryTableEscapesStyles(t *testing.T) {
 		t.Errorf("query table: %q", out.String())
 	}
 }
+
+// TestTableKeepsTails: a cell cut to fit keeps what WithTail put after
+// its text (list's "+2": two more names; tester: it was cut off with the
+// name); in a pipe the cell is whole; the marker never shows; a tail
+// wider than the room left ends the fitting instead of looping.
+func TestTableKeepsTails(t *testing.T) {
+	table := func(tail string) func(s *Styles) *Table {
+		return func(s *Styles) *Table {
+			return &Table{Headers: []string{"ID", "DOMAIN", "STATUS"}, Rows: [][]string{
+				{"c0b4d6ab", WithTail(strings.Repeat("long-label.", 8)+"example.test", s.Dim(tail)), "ISSUED"},
+			}}
+		}
+	}
+	for _, tty := range []bool{true, false} {
+		p, out := newPrinter(t, tty, true, "table", "")
+		p.IO.SetTerminalWidth(60)
+		if err := p.Print(nil, View{Table: table(" +2")}); err != nil {
+			t.Fatal(err)
+		}
+		plain := ansi.Strip(out.String())
+		if strings.Contains(out.String(), tailMark) {
+			t.Errorf("tty %v: the marker shows: %q", tty, out.String())
+		}
+		want := strings.Repeat("long-label.", 8) + "example.test +2"
+		if tty {
+			want = "… +2"
+		}
+		if !strings.Contains(plain, want) {
+			t.Errorf("tty %v: no %q in\n%s", tty, want, plain)
+		}
+	}
+	p, out := newPrinter(t, true, false, "table", "")
+	p.IO.SetTerminalWidth(20)
+	if err := p.Print(nil, View{Table: table(strings.Repeat(" +2", 20))}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "ISSUED") {
+		t.Errorf("a wide tail: %q", out.String())
+	}
+}

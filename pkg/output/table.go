@@ -210,16 +210,32 @@ func (p *Printer) writeTable(t *Table) error {
 		ncols = max(ncols, len(r))
 	}
 	rows := make([][]string, len(t.Rows))
+	var tails [][]string // what WithTail keeps of a cell cut short
 	for i, r := range t.Rows {
 		rows[i] = make([]string, ncols)
 		for j, c := range r {
-			rows[i][j] = p.Styles.sanitizeStyled(c)
+			head, tail, ok := strings.Cut(c, tailMark)
+			rows[i][j] = p.Styles.sanitizeStyled(head)
+			if ok {
+				if tails == nil {
+					tails = make([][]string, len(t.Rows))
+				}
+				if tails[i] == nil {
+					tails[i] = make([]string, ncols)
+				}
+				tails[i][j] = p.Styles.sanitizeStyled(tail)
+			}
 		}
 	}
 	if p.IO.IsStdoutTTY() {
 		// On a terminal a row is one line of the terminal; in a pipe (-o
 		// table on purpose) the table keeps every character.
-		fitTable(t.Headers, rows, p.IO.TerminalWidth())
+		fitTable(t.Headers, rows, tails, p.IO.TerminalWidth())
+	}
+	for i := range tails {
+		for j, tail := range tails[i] {
+			rows[i][j] += tail
+		}
 	}
 	if len(t.Headers) > 0 {
 		headers := make([]any, len(t.Headers))

@@ -323,7 +323,7 @@ func view(out Output, now time.Time) output.View {
 				// escape sequences, so outside text must not carry any.
 				domain := output.Sanitize(c.DomainName)
 				if n := len(c.SubjectAlternativeNameSummaries); n > 1 {
-					domain += s.Dim(" +" + strconv.Itoa(n-1))
+					domain = output.WithTail(domain, s.Dim(" +"+strconv.Itoa(n-1)))
 				}
 				t.Rows = append(t.Rows, []string{id, domain, s.Status(c.Status), c.Type, c.KeyAlgorithm, expires, inUse})
 			}
