@@ -195,9 +195,9 @@ func checkChainRevoked(tx localstore.Tx, r *Record, links []chainLink) error {
 
 // issuedBy reports whether issuer issued c, for chainLinks: under
 // issuer's subject and with its key — the key known by identifier when
-// both certificates carry one (c's authority key identifier is issuer's
-// subject key identifier, as path builders match them, RFC 5280
-// 4.2.1.1), and by c's signature only when either lacks it. A chain's
+// c's authority key identifier is issuer's subject key identifier (as
+// path builders match them, RFC 5280 4.2.1.1), and by c's signature
+// otherwise. A chain's
 // links are looked up on every signer a process builds, and the first
 // check of a P-384 root's signature costs a few milliseconds — more than
 // the rest of a leaf's cryptography; what the signature would add here
@@ -207,9 +207,13 @@ func issuedBy(c, issuer *x509.Certificate) bool {
 	if !bytes.Equal(c.RawIssuer, issuer.RawSubject) {
 		return false
 	}
-	if len(c.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 {
-		return bytes.Equal(c.AuthorityKeyId, issuer.SubjectKeyId)
+	if len(c.AuthorityKeyId) > 0 && bytes.Equal(c.AuthorityKeyId, issuer.SubjectKeyId) {
+		return true
 	}
+	// Identifiers that differ do not prove another key: a CA renewed
+	// with its key may carry an identifier computed another way, and
+	// what it signed before names the old one (review). A link missed
+	// would let a revoked one sign on; one found more only refuses.
 	return c.CheckSignatureFrom(issuer) == nil
 }
 

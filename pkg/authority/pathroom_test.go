@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -85,9 +86,10 @@ func TestCheckSignRoom(t *testing.T) {
 	}
 }
 
-// TestIssuedBy: a chain link's issuer is known by names and key
-// identifiers when both certificates carry them — without a signature
-// check — and by the signature when either lacks them.
+// TestIssuedBy: a chain link's issuer is known by names and a matching
+// key identifier without a signature check, and by the signature when
+// the identifiers are missing or differ (a CA renewed with its key under
+// another identifier still issued what names the old one).
 func TestIssuedBy(t *testing.T) {
 	now := time.Now()
 	root := testpki.NewRoot("IssuedBy Root", now)
@@ -112,11 +114,22 @@ func TestIssuedBy(t *testing.T) {
 	claimed.AuthorityKeyId = root.Cert.SubjectKeyId
 	lying := testpki.Must(x509.ParseCertificate(testpki.Must(x509.CreateCertificate(rand.Reader, &claimed, bare(twin), testpki.ECKey().Public(), twin.Key))))
 
+	// The root renewed with its key under another subject key identifier
+	// (an outside signer computing it another way): what the root signed
+	// before names the old identifier, and was still issued by its key.
+	renewedTmpl := *root.Cert
+	renewedTmpl.SubjectKeyId = []byte{1, 2, 3, 4}
+	renewed := testpki.Must(x509.ParseCertificate(testpki.Must(x509.CreateCertificate(rand.Reader, &renewedTmpl, &renewedTmpl, root.Key.Public(), root.Key))))
+	if bytes.Equal(renewed.SubjectKeyId, sub.Cert.AuthorityKeyId) {
+		t.Fatal("fixture: the renewed root kept its identifier")
+	}
+
 	for _, c := range []struct {
 		name      string
 		c, issuer *x509.Certificate
 		want      bool
 	}{
+		{"sub by its root renewed under another identifier (signature)", sub.Cert, renewed, true},
 		{"root by itself (no AKI: its signature)", root.Cert, root.Cert, true},
 		{"root by its twin (no AKI: the twin's key did not sign it)", root.Cert, twin.Cert, false},
 		{"sub by its root (key identifiers)", sub.Cert, root.Cert, true},
@@ -125,7 +138,7 @@ func TestIssuedBy(t *testing.T) {
 		{"leaf without AKI by its root (signature)", noAKI, root.Cert, true},
 		{"leaf without AKI by the twin (signature fails)", noAKI, twin.Cert, false},
 		{"leaf whose AKI names the root (identifier, not signature)", lying, root.Cert, true},
-		{"leaf whose AKI names the root, by the twin that signed it", lying, twin.Cert, false},
+		{"leaf whose AKI names the root, by the twin that signed it (signature)", lying, twin.Cert, true},
 	} {
 		if got := issuedBy(c.c, c.issuer); got != c.want {
 			t.Errorf("%s: issuedBy %v, want %v", c.name, got, c.want)
