@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -100,34 +101,15 @@ func OpenFileArg(s *iostreams.IOStreams, flag, arg string) (io.ReadCloser, error
 // is left behind (tester: only a second signal ended `sleep 60 | certctl
 // import --certificate -`, and timeout(1) sends one).
 func ReadFileArg(s *iostreams.IOStreams, flag, arg string) ([]byte, error) {
-	done := s.Interrupted()
-	if done == nil {
-		return readFileArg(s, flag, arg)
-	}
-	type result struct {
-		data []byte
-		err  error
-	}
-	read := make(chan result, 1)
-	go func() {
-		data, err := readFileArg(s, flag, arg)
-		read <- result{data, err}
-	}()
-	select {
-	case r := <-read:
-		return r.data, r.err
-	case <-done:
-		select {
-		case r := <-read:
-			return r.data, r.err
-		default:
-		}
+	data, err := s.Interruptible(func() ([]byte, error) { return readFileArg(s, flag, arg) })
+	if errors.Is(err, iostreams.ErrInterrupted) {
 		prefix := FileArgName(arg)
 		if flag != "" {
 			prefix = "--" + flag + ": " + prefix
 		}
 		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while reading " + prefix}
 	}
+	return data, err
 }
 
 func readFileArg(s *iostreams.IOStreams, flag, arg string) ([]byte, error) {
@@ -492,23 +474,28 @@ func WarnTagFlags(cmd *cobra.Command, ios *iostreams.IOStreams) {
 // exist — is invalid input (exit 4, as for vault backup --out-file); any
 // other failure (permission denied, a full disk) exit 1. The message names
 // path. A symbolic link stays one, to the new content; a named pipe or a
-// device (/dev/stdout, a terminal) is written through, not replaced
-// (fsutil.ResolveOutput).
-func WriteOutputFile(path string, data []byte, mode os.FileMode) error {
-	return writeOutputFile(path, data, mode, false)
+// device is written through, not replaced, and the command's own standard
+// output stdout (/dev/stdout, or the file it was redirected to) gets the
+// data through stdout itself (fsutil.ResolveOutput).
+func WriteOutputFile(ios *iostreams.IOStreams, path string, data []byte, mode os.FileMode) error {
+	return writeOutputFile(ios, path, data, mode, false)
 }
 
 // WriteBinaryOutputFile is WriteOutputFile for binary content (PKCS#12):
 // a path that is a terminal is refused (exit 2), as a terminal on the
 // standard output is.
-func WriteBinaryOutputFile(path string, data []byte, mode os.FileMode) error {
-	return writeOutputFile(path, data, mode, true)
+func WriteBinaryOutputFile(ios *iostreams.IOStreams, path string, data []byte, mode os.FileMode) error {
+	return writeOutputFile(ios, path, data, mode, true)
 }
 
-func writeOutputFile(path string, data []byte, mode os.FileMode, binary bool) error {
-	out, err := fsutil.ResolveOutput(path)
+func writeOutputFile(ios *iostreams.IOStreams, path string, data []byte, mode os.FileMode, binary bool) error {
+	var stdout *os.File
+	if ios != nil {
+		stdout = StdoutFile(ios.Out)
+	}
+	out, err := fsutil.ResolveOutput(path, stdout)
 	if err == nil && out.Special {
-		return writeThrough(path, out, data, binary)
+		return writeThrough(ios, stdout, path, out, data, binary)
 	}
 	if err == nil {
 		err = fsutil.WriteFileAtomic(out.Path, data, mode)
@@ -516,29 +503,56 @@ func writeOutputFile(path string, data []byte, mode os.FileMode, binary bool) er
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, fsutil.ErrLinkLoop):
+	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, fsutil.ErrLinkLoop), errors.Is(err, syscall.ENOTDIR):
 		return errs.Invalidf("%v", err)
 	}
 	return errs.Failuref("%v", err)
 }
 
-// writeThrough writes data through out, the special file path names.
-func writeThrough(path string, out fsutil.Output, data []byte, binary bool) error {
-	f, err := out.OpenSpecial(path, binary)
-	if errors.Is(err, fsutil.ErrTerminal) {
+// StdoutFile is the file under a command's standard output w, when it is
+// one (nil: a buffer of a test, say).
+func StdoutFile(w io.Writer) *os.File {
+	f, _ := w.(*os.File)
+	return f
+}
+
+// writeThrough writes data through out, the special file path names; a
+// named pipe nobody reads (its open, or a write past what it buffers)
+// waits until the first interruption (tester: timeout(1) did not end it).
+func writeThrough(ios *iostreams.IOStreams, stdout *os.File, path string, out fsutil.Output, data []byte, binary bool) error {
+	write := func() ([]byte, error) {
+		f, own, err := out.OpenSpecial(path, binary, stdout)
+		if err != nil {
+			return nil, err
+		}
+		if own {
+			defer f.Close()
+		}
+		if _, err := f.Write(data); err != nil {
+			return nil, fmt.Errorf("write %s: %w", path, err)
+		}
+		if own {
+			if err := f.Close(); err != nil {
+				return nil, fmt.Errorf("write %s: %w", path, err)
+			}
+		}
+		return nil, nil
+	}
+	var err error
+	if ios != nil {
+		_, err = ios.Interruptible(write)
+	} else {
+		_, err = write()
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, iostreams.ErrInterrupted):
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while writing " + path}
+	case errors.Is(err, fsutil.ErrTerminal):
 		return errs.UsageErrorf("%v: name a file, or a pipe", err).WithoutHelpHint()
 	}
-	if err != nil {
-		return errs.Failuref("%v", err)
-	}
-	defer f.Close()
-	if _, err := f.Write(data); err != nil {
-		return errs.Failuref("%v", err)
-	}
-	if err := f.Close(); err != nil {
-		return errs.Failuref("%v", err)
-	}
-	return nil
+	return errs.Failuref("%v", err)
 }
 
 // unexpectedArgument refuses a positional argument cmd does not take. One

@@ -84,7 +84,7 @@ func TestWriteOutputFileExitCodes(t *testing.T) {
 		{filepath.Join(dir, "gone", "x.p12"), errs.ExitInvalid},
 		{filepath.Join(dir, "ok.p12"), errs.ExitOK},
 	} {
-		err := WriteOutputFile(tc.path, []byte("x"), 0o600)
+		err := WriteOutputFile(nil, tc.path, []byte("x"), 0o600)
 		if got := errs.ExitCodeOf(err); got != tc.want {
 			t.Errorf("%s: exit %d (%v), want %d", tc.path, got, err, tc.want)
 		}

@@ -21,7 +21,7 @@ import (
 func TestWriteOutputFileThroughSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
 	pipe := fifotest.New(t, dir)
-	if err := WriteBinaryOutputFile(pipe.Path, []byte("through the pipe"), 0o600); err != nil {
+	if err := WriteBinaryOutputFile(nil, pipe.Path, []byte("through the pipe"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if b := pipe.Read(t, 5*time.Second); string(b) != "through the pipe" {
@@ -32,7 +32,7 @@ func TestWriteOutputFileThroughSpecialFiles(t *testing.T) {
 	if err := os.Symlink("real.pem", link); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteOutputFile(link, []byte("new"), 0o600); err != nil {
+	if err := WriteOutputFile(nil, link, []byte("new"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -43,10 +43,10 @@ func TestWriteOutputFileThroughSpecialFiles(t *testing.T) {
 	}
 
 	typist, tty := ptytest.Open(t)
-	if err := WriteBinaryOutputFile(tty.Name(), []byte("\x30\x82binary"), 0o600); errs.ExitCodeOf(err) != errs.ExitUsage {
+	if err := WriteBinaryOutputFile(nil, tty.Name(), []byte("\x30\x82binary"), 0o600); errs.ExitCodeOf(err) != errs.ExitUsage {
 		t.Errorf("binary to a terminal: %v (exit %d), want exit 2", err, errs.ExitCodeOf(err))
 	}
-	if err := WriteOutputFile(tty.Name(), []byte("text\n"), 0o600); err != nil {
+	if err := WriteOutputFile(nil, tty.Name(), []byte("text\n"), 0o600); err != nil {
 		t.Errorf("text to a terminal: %v", err)
 	}
 	buf := make([]byte, 64)
@@ -101,5 +101,46 @@ func TestReadFileArgInterrupted(t *testing.T) {
 	ios.SetInterrupt(make(chan struct{}))
 	if b, err := ReadFileArg(ios, "certificate", "-"); err != nil || string(b) != "pem" {
 		t.Errorf("stdin with input: %q, %v", b, err)
+	}
+}
+
+// TestWriteOutputFileInterrupted: --out-file naming a named pipe nobody
+// reads waits for a reader until the first interruption, then exits 1
+// naming the file (tester: timeout(1) did not end it); so does a yes/no
+// question nobody answers.
+func TestWriteOutputFileInterrupted(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	for name, run := range map[string]func(ios *iostreams.IOStreams) error{
+		"--out-file fifo": func(ios *iostreams.IOStreams) error { return WriteOutputFile(ios, fifo, []byte("x"), 0o600) },
+		"[y/N]": func(ios *iostreams.IOStreams) error {
+			ios.In = pr
+			return Confirm(ios, "not deleted", "Delete %s?", "x")
+		},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		ios.SetTTY(true)
+		done := make(chan struct{})
+		ios.SetInterrupt(done)
+		got := make(chan error, 1)
+		go func() { got <- run(ios) }()
+		time.Sleep(50 * time.Millisecond)
+		close(done)
+		select {
+		case err := <-got:
+			if errs.ExitCodeOf(err) != errs.ExitFailure || !strings.Contains(err.Error(), "interrupted") {
+				t.Errorf("%s: %v (exit %d), want exit 1, interrupted", name, err, errs.ExitCodeOf(err))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: still waiting 5 s after the interruption", name)
+		}
 	}
 }

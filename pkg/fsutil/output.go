@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"golang.org/x/term"
 )
@@ -13,15 +14,25 @@ import (
 // is written.
 type Output struct {
 	// Path is the file to write: the path named, or, when that is a
-	// symbolic link, the file it leads to — the link stays a link to the
-	// new content, as with a shell's redirection.
+	// symbolic link to a regular file, the file it leads to — the link
+	// stays a link to the new content, as with a shell's redirection.
 	Path string
-	// Special is set when Path is not a regular file but a named pipe, a
-	// device (a terminal, /dev/null) or a socket: the content is written
-	// through it, not put in its place (tester: --out-file /dev/stdout
-	// replaced the system's /dev/stdout link with a file).
+	// Special is set when the path does not name a regular file to
+	// replace but a named pipe, a device (a terminal, /dev/null), a
+	// socket, or the process's own standard output (/dev/stdout, a file
+	// it was redirected to): the content is written through it, not put
+	// in its place (tester: --out-file /dev/stdout replaced the system's
+	// /dev/stdout link with a file).
 	Special bool
+	// Stdout is set when the path is the process's standard output
+	// (/dev/stdout, /proc/self/fd/1, or the file it was redirected to,
+	// appended to with >>): written through the standard output itself,
+	// whose offset and append mode a reopening would not share (review).
+	Stdout bool
 }
+
+// errTooManyLinks is the system's error for a path whose links loop.
+var errTooManyLinks = syscall.ELOOP
 
 // maxLinks is how many symbolic links ResolveOutput follows, as the
 // system does (Linux's MAXSYMLINKS).
@@ -32,10 +43,37 @@ const maxLinks = 40
 var ErrLinkLoop = errors.New("too many levels of symbolic links")
 
 // ResolveOutput says where output named path goes: a regular file (or
-// none yet) is replaced atomically (WriteFileAtomic); a special file is
-// written through. A directory is ErrIsDir. Its errors are *fs.PathError
-// naming path.
-func ResolveOutput(path string) (Output, error) {
+// none yet) is replaced atomically (WriteFileAtomic), behind its links; a
+// special file, or the standard output stdout (nil: none), is written
+// through. A directory is ErrIsDir. Its errors are *fs.PathError naming
+// path.
+func ResolveOutput(path string, stdout *os.File) (Output, error) {
+	// What path names, as the system opens it: the kernel follows every
+	// link, the /proc and /dev/fd ones that name no path (a pipe's
+	// "pipe:[N]") included.
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return Output{}, &fs.PathError{Op: "write", Path: path, Err: ErrIsDir}
+	case err == nil && stdout != nil && sameFile(fi, stdout):
+		return Output{Path: path, Special: true, Stdout: true}, nil
+	case err == nil && !fi.Mode().IsRegular():
+		return Output{Path: path, Special: true}, nil
+	case err == nil:
+		// A regular file: replaced where it is, behind its links.
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return Output{}, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(path))}
+		}
+		return Output{Path: real}, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		if errors.Is(err, errTooManyLinks) {
+			return Output{}, &fs.PathError{Op: "write", Path: path, Err: ErrLinkLoop}
+		}
+		return Output{}, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(path))}
+	}
+	// Nothing there yet: the file is made where the path's last link, if
+	// any, leads (as a shell's > does).
 	p := path
 	for range maxLinks {
 		fi, err := os.Lstat(p)
@@ -44,22 +82,29 @@ func ResolveOutput(path string) (Output, error) {
 			return Output{Path: p}, nil
 		case err != nil:
 			return Output{}, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(p))}
-		case fi.Mode()&fs.ModeSymlink != 0:
-			to, err := os.Readlink(p)
-			if err != nil {
-				return Output{}, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(p))}
-			}
-			if !filepath.IsAbs(to) {
-				to = filepath.Join(filepath.Dir(p), to)
-			}
-			p = to
-		case fi.IsDir():
-			return Output{}, &fs.PathError{Op: "write", Path: path, Err: ErrIsDir}
-		default:
-			return Output{Path: p, Special: !fi.Mode().IsRegular()}, nil
+		case fi.Mode()&fs.ModeSymlink == 0:
+			return Output{Path: p}, nil
 		}
+		to, err := os.Readlink(p)
+		if err != nil {
+			return Output{}, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(p))}
+		}
+		if !filepath.IsAbs(to) {
+			dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+			if err != nil {
+				dir = filepath.Dir(p)
+			}
+			to = filepath.Join(dir, to)
+		}
+		p = to
 	}
 	return Output{}, &fs.PathError{Op: "write", Path: path, Err: ErrLinkLoop}
+}
+
+// sameFile reports whether fi is the file f is open on.
+func sameFile(fi os.FileInfo, f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && os.SameFile(fi, st)
 }
 
 // ErrTerminal is the cause of OpenSpecial's error for binary content to a
@@ -68,16 +113,23 @@ var ErrTerminal = errors.New("it is a terminal, which binary content would garbl
 
 // OpenSpecial opens o.Path, a special file, for writing through it (a
 // named pipe waits for its reader, as a shell's redirection does); for
-// binary content, a terminal is refused (ErrTerminal). Its errors are
-// *fs.PathError naming path, the file the user named.
-func (o Output) OpenSpecial(path string, binary bool) (*os.File, error) {
-	f, err := os.OpenFile(o.Path, os.O_WRONLY, 0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(o.Path))}
+// binary content, a terminal is refused (ErrTerminal). The standard
+// output (o.Stdout) is not opened again: stdout is returned, for the
+// caller not to close. Its errors are *fs.PathError naming path, the file
+// the user named.
+func (o Output) OpenSpecial(path string, binary bool, stdout *os.File) (f *os.File, own bool, err error) {
+	if o.Stdout && stdout != nil {
+		f = stdout
+	} else if f, err = os.OpenFile(o.Path, os.O_WRONLY, 0); err != nil {
+		return nil, false, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(o.Path))}
+	} else {
+		own = true
 	}
 	if binary && term.IsTerminal(int(f.Fd())) {
-		f.Close()
-		return nil, &fs.PathError{Op: "write", Path: path, Err: ErrTerminal}
+		if own {
+			f.Close()
+		}
+		return nil, false, &fs.PathError{Op: "write", Path: path, Err: ErrTerminal}
 	}
-	return f, nil
+	return f, own, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -12,7 +13,9 @@ import (
 
 // TestResolveOutput: a regular file or none is written in place (behind
 // its symbolic links, which stay links); a named pipe or a device is
-// written through; a directory and a loop of links are refused.
+// written through, opened by the path given (the kernel following its
+// links, /proc's too); a directory and a loop of links are refused; the
+// process's standard output, by any name, is itself.
 func TestResolveOutput(t *testing.T) {
 	dir := t.TempDir()
 	at := func(name string) string { return filepath.Join(dir, name) }
@@ -45,8 +48,8 @@ func TestResolveOutput(t *testing.T) {
 		{name: "chain", want: at("file")},
 		{name: "dangling", want: at("absent")},
 		{name: "fifo", want: at("fifo"), special: true},
-		{name: "tofifo", want: at("fifo"), special: true},
-		{name: "null", want: "/dev/null", special: true},
+		{name: "tofifo", want: at("tofifo"), special: true},
+		{name: "null", want: at("null"), special: true},
 		{name: tty.Name(), want: tty.Name(), special: true},
 		{name: "dir", err: ErrIsDir},
 		{name: "loop1", err: ErrLinkLoop},
@@ -55,7 +58,7 @@ func TestResolveOutput(t *testing.T) {
 		if !filepath.IsAbs(path) {
 			path = at(c.name)
 		}
-		out, err := ResolveOutput(path)
+		out, err := ResolveOutput(path, nil)
 		if c.err != nil {
 			var pe *os.PathError
 			if !errors.Is(err, c.err) || !errors.As(err, &pe) || pe.Path != path {
@@ -68,12 +71,26 @@ func TestResolveOutput(t *testing.T) {
 		}
 	}
 
+	// The standard output, by a name of /proc, is itself (not the
+	// "pipe:[N]" its link reads).
+	pr, pw, err := os.Pipe()
+	must(err)
+	defer pr.Close()
+	defer pw.Close()
+	fdPath := "/proc/self/fd/" + strconv.Itoa(int(pw.Fd()))
+	if out, err := ResolveOutput(fdPath, pw); err != nil || !out.Stdout || !out.Special {
+		t.Errorf("%s as the standard output: %+v, %v", fdPath, out, err)
+	}
+	if out, err := ResolveOutput(fdPath, nil); err != nil || out.Stdout || !out.Special {
+		t.Errorf("%s, a pipe: %+v, %v", fdPath, out, err)
+	}
+
 	// Binary content is not written to a terminal; text is.
-	out, _ := ResolveOutput(tty.Name())
-	if _, err := out.OpenSpecial("t", true); !errors.Is(err, ErrTerminal) {
+	out, _ := ResolveOutput(tty.Name(), nil)
+	if _, _, err := out.OpenSpecial("t", true, nil); !errors.Is(err, ErrTerminal) {
 		t.Errorf("binary to a terminal: %v, want ErrTerminal", err)
 	}
-	f, err := out.OpenSpecial("t", false)
+	f, _, err := out.OpenSpecial("t", false, nil)
 	if err != nil {
 		t.Fatalf("text to a terminal: %v", err)
 	}

@@ -104,7 +104,7 @@ func runCaAuditReport(ctx context.Context, o *AuditReportOptions) error {
 	if err := writeAuditReport(&b, o.Format, entries); err != nil {
 		return err
 	}
-	if err := cmdutil.WriteOutputFile(o.OutFile, b.Bytes(), 0o600); err != nil {
+	if err := cmdutil.WriteOutputFile(o.IO, o.OutFile, b.Bytes(), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Wrote the audit report of %s to %s\n", output.Count(len(entries), "certificate"), o.OutFile)

@@ -202,6 +202,8 @@ func promptPassphrase(ios *iostreams.IOStreams) ([]byte, error) {
 		b, err := ios.ReadPassword()
 		fmt.Fprintln(ios.ErrOut)
 		switch {
+		case errors.Is(err, iostreams.ErrInterrupted):
+			return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
 		case errors.Is(err, io.EOF):
 			return nil, errs.UsageErrorf("no passphrase given (end of input): export needs one, typed here or from --passphrase-file or --passphrase-stdin").WithoutHelpHint()
 		case err != nil:
@@ -301,7 +303,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 		return o.writeDir(p, ex.CertificateArn, out, ex.PlaintextPrivateKey)
 	case o.Format == "pkcs12":
 		if o.OutFile != "" {
-			if err := cmdutil.WriteBinaryOutputFile(o.OutFile, ex.PKCS12, 0o600); err != nil {
+			if err := cmdutil.WriteBinaryOutputFile(o.IO, o.OutFile, ex.PKCS12, 0o600); err != nil {
 				return err
 			}
 			// -o json|yaml reports the file written, as for --out-dir.
@@ -320,7 +322,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 		if o.Format == "json" {
 			data = mustJSON(out)
 		}
-		if err := writeFile(o.OutFile, []byte(data)); err != nil {
+		if err := cmdutil.WriteOutputFile(o.IO, o.OutFile, []byte(data), 0o600); err != nil {
 			return err
 		}
 		if o.reportsWritten(p) {
@@ -351,7 +353,7 @@ func writeOut(w io.Writer, data []byte) error {
 }
 
 func writeFile(path string, data []byte) error {
-	return cmdutil.WriteOutputFile(path, data, 0o600)
+	return cmdutil.WriteOutputFile(nil, path, data, 0o600)
 }
 
 func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plainKey []byte) error {

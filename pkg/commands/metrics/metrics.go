@@ -104,7 +104,7 @@ func runMetrics(ctx context.Context, o *MetricsOptions) error {
 	if err := promtext.WriteText(&b, fams); err != nil {
 		return err
 	}
-	return cmdutil.WriteOutputFile(o.OutFile, b.Bytes(), 0o644)
+	return cmdutil.WriteOutputFile(o.IO, o.OutFile, b.Bytes(), 0o644)
 }
 
 // terminalSafe is fams with control characters in label values shown

@@ -13,6 +13,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/vaultops"
@@ -96,6 +97,12 @@ next backup to FILE removes once it is an hour old.` + cmdutil.ExitStatus(0, 2, 
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.OutFile == "" {
 				return errs.UsageErrorf("--out-file is required")
+			}
+			// /dev/stdout (or the file the standard output was
+			// redirected to) is the standard output: written through
+			// it, as - is, not renamed over (review).
+			if out, err := fsutil.ResolveOutput(cmdutil.FileArgName(opts.OutFile), cmdutil.StdoutFile(opts.IO.Out)); err == nil && out.Stdout {
+				opts.OutFile = "-"
 			}
 			if opts.OutFile == "-" && opts.IO.IsStdoutTTY() {
 				return errs.UsageErrorf("--out-file -: the backup is binary; refusing to write it to a terminal").WithoutHelpHint()
