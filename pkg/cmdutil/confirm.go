@@ -45,7 +45,11 @@ func Confirm(s *iostreams.IOStreams, refused, format string, a ...any) error {
 	}
 	w := promptOut(s)
 	fmt.Fprintf(w, format+" [y/N] ", a...)
-	line := readLine(s.In)
+	b, err := s.Interruptible(func() ([]byte, error) { return []byte(readLine(s.In)), nil })
+	if err != nil {
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"} // Ctrl-C at the question (review)
+	}
+	line := string(b)
 	if !s.IsStdinTTY() {
 		// No terminal echoed the answer: end the question's line.
 		fmt.Fprintln(w)

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -551,7 +552,9 @@ func load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 				from[name] = "config file " + file
 			}
 		}
-	} else if !errors.Is(err, os.ErrNotExist) || explicit {
+	} else if !(errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) || explicit {
+		// A default path through a file (HOME set to one) is no config
+		// file, as a missing one is (tester: every command failed).
 		return nil, nil, fmt.Errorf("config file: %w", err)
 	}
 	for name, f := range flags {

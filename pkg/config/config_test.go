@@ -667,3 +667,21 @@ func TestDefaultsWithoutHome(t *testing.T) {
 		t.Errorf("Load without a home: vault %q, %v", c.Vault, err)
 	}
 }
+
+// TestLoadHomeIsAFile: HOME set to a file leaves no default config file to
+// read (its path goes through a file), as a missing one does — the
+// command goes on, and says what it must about its vault (tester: every
+// command failed on the config file).
+func TestLoadHomeIsAFile(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.WriteFile(home, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("", nil, fakeEnv(map[string]string{"HOME": home}))
+	if err != nil {
+		t.Fatalf("HOME a file: %v", err)
+	}
+	if !c.VaultDefaulted || !strings.HasPrefix(c.Vault, home) {
+		t.Errorf("vault %q (defaulted %v)", c.Vault, c.VaultDefaulted)
+	}
+}

@@ -4,6 +4,8 @@ package iostreams
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -44,6 +46,41 @@ func (s *IOStreams) SetInterrupt(done <-chan struct{}) { s.interrupted = done }
 // Interrupted is the channel SetInterrupt gave (nil: none).
 func (s *IOStreams) Interrupted() <-chan struct{} { return s.interrupted }
 
+// ErrInterrupted is what a read that the interruption ended returns: the
+// command was interrupted (context.Canceled: exit 1).
+var ErrInterrupted = fmt.Errorf("interrupted while waiting for input: %w", context.Canceled)
+
+// Interruptible runs read, which waits for input (stdin, a named pipe, a
+// prompt's answer), and gives up at the process's first interruption
+// with ErrInterrupted, leaving read behind: Go takes the first Ctrl-C or
+// SIGTERM for certctl to stop cleanly, so a read nobody answers would
+// otherwise only end at a second one (tester, review).
+func (s *IOStreams) Interruptible(read func() ([]byte, error)) ([]byte, error) {
+	if s.interrupted == nil {
+		return read()
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := read()
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-s.interrupted:
+		select {
+		case r := <-done: // read already, as the interruption came
+			return r.b, r.err
+		default:
+		}
+		return nil, ErrInterrupted
+	}
+}
+
 // System returns streams bound to the process's stdin, stdout and stderr.
 func System() *IOStreams {
 	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, width: 80}
@@ -68,7 +105,7 @@ func System() *IOStreams {
 	s.color = colorWanted(s.stdoutTTY, os.Getenv)
 	s.dumb = os.Getenv("TERM") == "dumb"
 	fd := int(os.Stdin.Fd())
-	s.ReadPassword = func() ([]byte, error) { return readPassword(fd) }
+	s.ReadPassword = func() ([]byte, error) { return readPassword(fd, s.Interruptible) }
 	return s
 }
 

@@ -13,7 +13,11 @@ import (
 // unix.Read, which tells the end of input as 0 bytes and no error, so its
 // ReadPassword went on reading after Ctrl-D: the prompt stayed, with echo
 // off, and the next Enter was taken as an answer (tester).
-func readPassword(fd int) ([]byte, error) {
+//
+// The read goes through interruptible (IOStreams.Interruptible): the first
+// Ctrl-C ends it, and the terminal gets its echo back before the command
+// stops (review: the second Ctrl-C that ended it left echo off).
+func readPassword(fd int, interruptible func(func() ([]byte, error)) ([]byte, error)) ([]byte, error) {
 	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {
 		return nil, err
@@ -26,7 +30,7 @@ func readPassword(fd int) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.IoctlSetTermios(fd, unix.TCSETS, old) //nolint:errcheck // the terminal as it was, best effort
-	return readLine(eofReader(fd))
+	return interruptible(func() ([]byte, error) { return readLine(eofReader(fd)) })
 }
 
 // eofReader reads fd, telling 0 bytes read as io.EOF.

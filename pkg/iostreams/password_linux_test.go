@@ -21,7 +21,7 @@ func readPasswordFrom(t *testing.T, typist, tty *os.File, typed string) ([]byte,
 	}
 	done := make(chan result, 1)
 	go func() {
-		b, err := readPassword(int(tty.Fd()))
+		b, err := readPassword(int(tty.Fd()), func(read func() ([]byte, error)) ([]byte, error) { return read() })
 		done <- result{b, err}
 	}()
 	time.Sleep(50 * time.Millisecond) // echo off first

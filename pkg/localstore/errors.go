@@ -56,13 +56,21 @@ func IsBusy(err error) bool {
 // through the driver or the store's own calls into SQLite (rawError) —
 // and -1 when err holds none.
 func sqliteCode(err error) int {
+	if c := sqliteExtendedCode(err); c >= 0 {
+		return c & 0xff
+	}
+	return -1
+}
+
+// sqliteExtendedCode is sqliteCode with SQLite's extended bits (-1: none).
+func sqliteExtendedCode(err error) int {
 	var se *sqlite.Error
 	var re *rawError
 	switch {
 	case errors.As(err, &se):
-		return se.Code() & 0xff
+		return se.Code()
 	case errors.As(err, &re):
-		return int(re.code) & 0xff
+		return int(re.code)
 	}
 	return -1
 }
@@ -90,6 +98,12 @@ func sqliteFileError(err error, path, what string) error {
 		return err
 	}
 	dir, base := filepath.Dir(path), filepath.Base(path)
+	if sqliteExtendedCode(err) == sqlite3.SQLITE_IOERR_SHORT_READ {
+		// What another process's index of the log names is not in the
+		// log (its vault.db-wal removed or cut under it; tester).
+		return &FileError{Err: err, Msg: fmt.Sprintf("%s is inconsistent: its log %s-wal in %s holds less than its index (%s-shm) says — removed or cut while a process had it open: stop every process using the vault (endpoint serve, ca serve), then check it with certctl vault verify",
+			what, base, dir, base)}
+	}
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_FULL:
 		return &FileError{Err: err, Msg: fmt.Sprintf("the disk holding %s is full (%s or %s-wal in %s could not grow): free space there, then run the command again",

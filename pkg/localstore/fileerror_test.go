@@ -15,10 +15,11 @@ import (
 // unavailable); any other error is left as it is.
 func TestSQLiteFileError(t *testing.T) {
 	for code, want := range map[int32]string{
-		13: "the disk holding the vault is full (vault.db or vault.db-wal in /v could not grow): free space there",
-		8:  "the vault cannot be written (vault.db, vault.db-wal or vault.db-shm in /v): check that this user can write",
-		14: "the vault cannot be opened (vault.db, vault.db-wal or vault.db-shm in /v): check that the directory exists",
-		5:  "the vault is busy: another process held its lock on vault.db in /v for 30 s without letting go: run the command again; if it fails again, look for the process holding that file open (fuser /v/vault.db)",
+		13:  "the disk holding the vault is full (vault.db or vault.db-wal in /v could not grow): free space there",
+		8:   "the vault cannot be written (vault.db, vault.db-wal or vault.db-shm in /v): check that this user can write",
+		14:  "the vault cannot be opened (vault.db, vault.db-wal or vault.db-shm in /v): check that the directory exists",
+		522: "the vault is inconsistent: its log vault.db-wal in /v holds less than its index (vault.db-shm) says",
+		5:   "the vault is busy: another process held its lock on vault.db in /v for 30 s without letting go: run the command again; if it fails again, look for the process holding that file open (fuser /v/vault.db)",
 	} {
 		raw := &rawError{code: code, msg: "whatever SQLite says"}
 		err := sqliteFileError(raw, "/v/vault.db", "the vault")

@@ -113,6 +113,13 @@ func TestPromptPassphrase(t *testing.T) {
 	if _, _, err := run("a", "b", "a", "b", "a", "b"); errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "do not match") {
 		t.Fatalf("three mismatches: %v (exit %d), want exit 2", err, errs.ExitCodeOf(err))
 	}
+	// Ctrl-C at the prompt is an interruption (exit 1), not an answer.
+	ios, _, _, _ := iostreams.Test()
+	ios.SetTTY(true)
+	ios.ReadPassword = func() ([]byte, error) { return nil, iostreams.ErrInterrupted }
+	if _, err := promptPassphrase(ios); errs.ExitCodeOf(err) != errs.ExitFailure || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("Ctrl-C at the prompt: %v (exit %d), want exit 1", err, errs.ExitCodeOf(err))
+	}
 	for _, answers := range [][]string{nil, {"pw"}} {
 		if _, _, err := run(answers...); errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "end of input") {
 			t.Fatalf("Ctrl-D after %q: %v (exit %d), want exit 2", answers, err, errs.ExitCodeOf(err))

@@ -85,6 +85,9 @@ func readCode(io *iostreams.IOStreams) (string, error) {
 		var err error
 		b, err = io.ReadPassword()
 		fmt.Fprintln(io.ErrOut)
+		if errors.Is(err, iostreams.ErrInterrupted) {
+			return "", &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
+		}
 		if errors.Is(err, stdio.EOF) {
 			return "", errs.Invalidf("--code -: no code given (end of input)")
 		}

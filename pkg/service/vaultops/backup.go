@@ -52,7 +52,7 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
 		return nil, errs.Invalidf("--out-file: directory %s does not exist", filepath.Dir(abs))
 	}
-	out, err := fsutil.ResolveOutput(abs)
+	out, err := fsutil.ResolveOutput(abs, nil) // the command took its standard output as - (vault.go)
 	switch {
 	case errors.Is(err, fsutil.ErrIsDir):
 		return nil, errs.Invalidf("--out-file: %s is a directory", path)
@@ -61,7 +61,7 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	case out.Special:
 		// A named pipe or a device (/dev/stdout) is written through,
 		// not replaced (tester).
-		f, err := out.OpenSpecial(path, true)
+		f, _, err := out.OpenSpecial(path, true, nil)
 		if errors.Is(err, fsutil.ErrTerminal) {
 			return nil, errs.UsageErrorf("--out-file: %v: name a file, or a pipe", err).WithoutHelpHint()
 		}
