@@ -33,7 +33,7 @@ for v in $(env | sed -n 's/^\(CERTCTL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
 CERTCTL=$WORK/certctl
 
 log "seeding $N certificates and $N revoked serials"
-"$WORK/seed" -vault "$WORK/vault" -certs "$N" -revoked "$N"
+"$WORK/seed" -vault "$WORK/vault" -certs "$N" -as-is -revoked "$N"
 size=$(du -m "$WORK/vault/vault.db" | cut -f1)
 
 # timed LABEL PREPARE -- COMMAND: runs COMMAND $RUNS times (PREPARE before

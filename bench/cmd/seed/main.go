@@ -35,6 +35,7 @@ import (
 func main() {
 	dir := flag.String("vault", "", "vault `directory` (created if missing)")
 	certs := flag.Int("certs", 0, "write `N` imported-certificate records")
+	asIs := flag.Bool("as-is", false, "make each -certs record say what its (shared) certificate says, as vault verify wants (default: distinct names and expiries, for list)")
 	revoked := flag.Int("revoked", 0, "record `N` revoked serials of the default private issuing CA")
 	issued := flag.Int("issued", 0, "record `N` certificates issued by the default private issuing CA")
 	store := flag.String("store", "", "store `URL` (as certctl --store: postgres://… for PostgreSQL; default the vault's SQLite file)")
@@ -43,20 +44,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "seed: -vault is required")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *dir, *store, *certs, *revoked, *issued, time.Now().UTC()); err != nil {
+	if err := run(context.Background(), *dir, *store, *certs, *asIs, *revoked, *issued, time.Now().UTC()); err != nil {
 		fmt.Fprintln(os.Stderr, "seed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dir, store string, certs, revoked, issued int, now time.Time) error {
+func run(ctx context.Context, dir, store string, certs int, asIs bool, revoked, issued int, now time.Time) error {
 	v, err := localstore.Open(ctx, dir, localstore.Options{StoreURL: store})
 	if err != nil {
 		return err
 	}
 	defer v.Close()
 	if certs > 0 {
-		if err := seed.Imported(ctx, v, certs, now); err != nil {
+		fill := seed.Imported
+		if asIs {
+			fill = seed.ImportedAsIs
+		}
+		if err := fill(ctx, v, certs, now); err != nil {
 			return err
 		}
 	}
