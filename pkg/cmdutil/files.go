@@ -489,24 +489,34 @@ func WriteBinaryOutputFile(ios *iostreams.IOStreams, path string, data []byte, m
 }
 
 func writeOutputFile(ios *iostreams.IOStreams, path string, data []byte, mode os.FileMode, binary bool) error {
-	var stdout *os.File
-	if ios != nil {
-		stdout = StdoutFile(ios.Out)
+	out, w, done, err := openOutput(ios, path, binary)
+	if err != nil {
+		return err
 	}
-	out, err := fsutil.ResolveOutput(path, stdout)
-	if err == nil && out.Special {
-		return writeThrough(ios, stdout, path, out, data, binary)
-	}
-	if err == nil {
-		err = fsutil.WriteFileAtomic(out.Path, data, mode)
-	}
-	switch {
-	case err == nil:
+	if w != nil {
+		// A pipe nobody reads takes no more than it buffers: the write
+		// too gives up at the first interruption.
+		write := func() ([]byte, error) {
+			_, err := w.Write(data)
+			return nil, errors.Join(err, done())
+		}
+		if ios != nil {
+			_, err = ios.Interruptible(write)
+		} else {
+			_, err = write()
+		}
+		switch {
+		case errors.Is(err, iostreams.ErrInterrupted):
+			return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while writing " + path}
+		case err != nil:
+			return errs.Failuref("write %s: %v", path, err)
+		}
 		return nil
-	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, fsutil.ErrLinkLoop), errors.Is(err, syscall.ENOTDIR):
-		return errs.Invalidf("%v", err)
 	}
-	return errs.Failuref("%v", err)
+	if err := fsutil.WriteFileAtomic(out.Path, data, mode); err != nil {
+		return outputFileError(err)
+	}
+	return nil
 }
 
 // StdoutFile is the file under a command's standard output w, when it is
@@ -516,41 +526,65 @@ func StdoutFile(w io.Writer) *os.File {
 	return f
 }
 
-// writeThrough writes data through out, the special file path names; a
-// named pipe nobody reads (its open, or a write past what it buffers)
-// waits until the first interruption (tester: timeout(1) did not end it).
-func writeThrough(ios *iostreams.IOStreams, stdout *os.File, path string, out fsutil.Output, data []byte, binary bool) error {
-	write := func() ([]byte, error) {
-		f, own, err := out.OpenSpecial(path, binary, stdout)
-		if err != nil {
-			return nil, err
-		}
-		if own {
-			defer f.Close()
-		}
-		if _, err := f.Write(data); err != nil {
-			return nil, fmt.Errorf("write %s: %w", path, err)
-		}
-		if own {
-			if err := f.Close(); err != nil {
-				return nil, fmt.Errorf("write %s: %w", path, err)
-			}
-		}
-		return nil, nil
-	}
-	var err error
+// OpenSpecialOutput opens path, a file the user named for a command's
+// output, for writing through it when it names no regular file but the
+// standard output, a named pipe or a device (fsutil.ResolveOutput): the
+// open waits for a pipe's reader until the first interruption (exit 1), and
+// a terminal is refused for binary content (exit 2). It returns a nil
+// writer when path names a regular file, or none, which the caller then
+// replaces atomically. done ends the write (nil error on the standard
+// output, which stays open).
+func OpenSpecialOutput(ios *iostreams.IOStreams, path string, binary bool) (w io.Writer, done func() error, err error) {
+	_, w, done, err = openOutput(ios, path, binary)
+	return w, done, err
+}
+
+// openOutput is OpenSpecialOutput, also returning where path leads.
+func openOutput(ios *iostreams.IOStreams, path string, binary bool) (out fsutil.Output, w io.Writer, done func() error, err error) {
+	var stdout *os.File
 	if ios != nil {
-		_, err = ios.Interruptible(write)
+		stdout = StdoutFile(ios.Out)
+	}
+	if out, err = fsutil.ResolveOutput(path, stdout); err != nil {
+		return out, nil, nil, outputFileError(err)
+	}
+	if !out.Special {
+		return out, nil, nil, nil
+	}
+	var f *os.File
+	var own bool
+	open := func() ([]byte, error) {
+		var err error
+		f, own, err = out.OpenSpecial(path, binary, stdout)
+		return nil, err
+	}
+	if ios != nil {
+		_, err = ios.Interruptible(open)
 	} else {
-		_, err = write()
+		_, err = open()
 	}
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, iostreams.ErrInterrupted):
-		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while writing " + path}
+		return out, nil, nil, &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while opening " + path}
 	case errors.Is(err, fsutil.ErrTerminal):
-		return errs.UsageErrorf("%v: name a file, or a pipe", err).WithoutHelpHint()
+		return out, nil, nil, errs.UsageErrorf("%v: name a file, or a pipe", err).WithoutHelpHint()
+	case err != nil:
+		return out, nil, nil, errs.Failuref("%v", err)
+	}
+	done = func() error { return nil }
+	if own {
+		done = f.Close
+	}
+	return out, f, done, nil
+}
+
+// outputFileError gives a failure to write an output file its exit code:
+// a path that cannot be a file is invalid input (exit 4), anything else
+// a failure (exit 1).
+func outputFileError(err error) error {
+	switch {
+	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, fsutil.ErrLinkLoop), errors.Is(err, syscall.ENOTDIR):
+		return errs.Invalidf("%v", err)
 	}
 	return errs.Failuref("%v", err)
 }

@@ -6,6 +6,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -135,7 +136,20 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 			output.Count(int(res.Certificates), "certificate"), res.Size, res.MasterKey)
 		return nil
 	}
-	if res, err = svc.Backup(ctx, cmdutil.FileArgName(o.OutFile)); err != nil {
+	name := cmdutil.FileArgName(o.OutFile)
+	// A named pipe or a device is written through, not replaced
+	// (tester), its open waiting for a reader until an interruption.
+	w, done, err := cmdutil.OpenSpecialOutput(o.IO, name, true)
+	if err != nil {
+		return err
+	}
+	if w != nil {
+		res, err = svc.BackupTo(ctx, w)
+		if err = errors.Join(err, done()); err != nil {
+			return err
+		}
+		res.File = name
+	} else if res, err = svc.Backup(ctx, name); err != nil {
 		return err
 	}
 	if res.MasterKey == vaultops.KeyPlain && o.IO.IsStderrTTY() {

@@ -52,32 +52,15 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
 		return nil, errs.Invalidf("--out-file: directory %s does not exist", filepath.Dir(abs))
 	}
-	out, err := fsutil.ResolveOutput(abs, nil) // the command took its standard output as - (vault.go)
+	out, err := fsutil.ResolveOutput(abs, nil)
 	switch {
 	case errors.Is(err, fsutil.ErrIsDir):
 		return nil, errs.Invalidf("--out-file: %s is a directory", path)
 	case err != nil:
 		return nil, errs.Invalidf("--out-file: %v", err)
 	case out.Special:
-		// A named pipe or a device (/dev/stdout) is written through,
-		// not replaced (tester).
-		f, _, err := out.OpenSpecial(path, true, nil)
-		if errors.Is(err, fsutil.ErrTerminal) {
-			return nil, errs.UsageErrorf("--out-file: %v: name a file, or a pipe", err).WithoutHelpHint()
-		}
-		if err != nil {
-			return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: errors.Unwrap(err)}
-		}
-		defer f.Close()
-		res, err := s.BackupTo(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: err}
-		}
-		res.File = path
-		return res, nil
+		// The command writes through a pipe or a device (BackupTo).
+		return nil, errs.Invalidf("--out-file: %s is not a regular file", path)
 	}
 	// A symbolic link stays one: the file it leads to is replaced.
 	abs = out.Path
