@@ -15,10 +15,20 @@ const acePrefix = "xn--"
 // A-label form when the name converts to one.
 func unicodeRule(name string) string {
 	const rule = `Unicode characters are not allowed; use the ASCII "xn--" (punycode) form`
-	if ascii, err := idna.Lookup.ToASCII(name); err == nil && ascii != "" && !hasNonASCII(ascii) {
+	if ascii, ok := ASCIIForm(name); ok {
 		return fmt.Sprintf("%s: %q", rule, ascii)
 	}
 	return rule
+}
+
+// ASCIIForm is the ASCII (punycode) form of name when name holds
+// characters outside ASCII and has one (bücher.test: xn--bcher-kva.test).
+func ASCIIForm(name string) (string, bool) {
+	if !hasNonASCII(name) {
+		return "", false
+	}
+	ascii, err := idna.Lookup.ToASCII(name)
+	return ascii, err == nil && ascii != "" && !hasNonASCII(ascii)
 }
 
 // checkIDN checks every A-label of the lower-case labels of a name (without

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/net/idna"
+	"github.com/certctl/certctl/pkg/dnsname"
 )
 
 // MaxKeyPEMSize is the largest private key file ACM imports, in bytes.
@@ -211,7 +211,8 @@ func CertificateNames(c *x509.Certificate) (domain string, sans []string) {
 	// punycode, xn--bcher-kva.test) is a DNS name of the certificate is
 	// that name, not one more beside it; names are shown in ASCII, as the
 	// DNS names are (tester).
-	if ascii, ok := asciiForm(cn); ok {
+	if ascii, ok := dnsname.ASCIIForm(cn); ok {
+		ascii = strings.TrimSuffix(ascii, ".") // an absolute name is that name
 		for _, d := range c.DNSNames {
 			if strings.EqualFold(d, ascii) {
 				cn = d
@@ -245,21 +246,4 @@ func CertificateNames(c *x509.Certificate) (domain string, sans []string) {
 		sans = append(sans, ip.String())
 	}
 	return domain, sans
-}
-
-// asciiForm is name's ASCII (punycode) form when name holds characters
-// outside ASCII and has one.
-func asciiForm(name string) (string, bool) {
-	ascii := true
-	for i := 0; i < len(name); i++ {
-		if name[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return "", false
-	}
-	a, err := idna.Lookup.ToASCII(name)
-	return a, err == nil && a != ""
 }

@@ -205,6 +205,7 @@ func TestCertificateNames(t *testing.T) {
 		{"CN is an IP SAN", ca.leaf(t, "x", k, withNames("192.0.2.1"), ips), "192.0.2.1", []string{"192.0.2.1", "2001:db8::1"}},
 		{"no names", ca.leaf(t, "x", k, withNames("")), "", []string{}},
 		{"Unicode CN, its punycode a SAN", ca.leaf(t, "x", k, withNames("bücher.test", "xn--bcher-kva.test", "a.test")), "xn--bcher-kva.test", []string{"xn--bcher-kva.test", "a.test"}},
+		{"Unicode CN with a final dot, its punycode a SAN", ca.leaf(t, "x", k, withNames("bücher.test.", "xn--bcher-kva.test")), "xn--bcher-kva.test", []string{"xn--bcher-kva.test"}},
 		{"Unicode CN, not a SAN", ca.leaf(t, "x", k, withNames("bücher.test", "a.test")), "bücher.test", []string{"bücher.test", "a.test"}},
 	}
 	for _, tt := range tests {
