@@ -45,7 +45,12 @@ func Confirm(s *iostreams.IOStreams, refused, format string, a ...any) error {
 	}
 	w := promptOut(s)
 	fmt.Fprintf(w, format+" [y/N] ", a...)
-	b, err := s.Interruptible(func() ([]byte, error) { return []byte(readLine(s.In)), nil })
+	// At most 1 KiB: an answer is a word. No answer (end of input) is a
+	// refusal.
+	b, err := s.Interruptible(func() ([]byte, error) {
+		b, _ := iostreams.ReadLine(s.In, 1024)
+		return b, nil
+	})
 	if err != nil {
 		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"} // Ctrl-C at the question (review)
 	}
@@ -58,26 +63,6 @@ func Confirm(s *iostreams.IOStreams, refused, format string, a ...any) error {
 		return errs.Refusedf("%s", refused).WithHint("answer y to go ahead, or pass --yes to go ahead without being asked")
 	}
 	return nil
-}
-
-// readLine reads one line from r, a byte at a time, without reading past
-// its newline (at most 1 KiB: an answer is a word).
-func readLine(r io.Reader) string {
-	var line []byte
-	b := make([]byte, 1)
-	for len(line) < 1024 {
-		n, err := r.Read(b)
-		if n == 1 {
-			if b[0] == '\n' {
-				break
-			}
-			line = append(line, b[0])
-		}
-		if err != nil {
-			break
-		}
-	}
-	return string(line)
 }
 
 // promptOut is where a question and what it is about are written: stderr,

@@ -30,7 +30,7 @@ func readPassword(fd int, interruptible func(func() ([]byte, error)) ([]byte, er
 		return nil, err
 	}
 	defer unix.IoctlSetTermios(fd, unix.TCSETS, old) //nolint:errcheck // the terminal as it was, best effort
-	return interruptible(func() ([]byte, error) { return readLine(eofReader(fd)) })
+	return interruptible(func() ([]byte, error) { return ReadLine(eofReader(fd), 0) })
 }
 
 // eofReader reads fd, telling 0 bytes read as io.EOF.
@@ -48,30 +48,4 @@ func (r eofReader) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
-}
-
-// readLine reads up to a newline, a byte at a time (nothing past the line
-// is consumed); what was typed before the end of input is the line, and
-// the end of input with nothing typed is io.EOF.
-func readLine(r io.Reader) ([]byte, error) {
-	var b [1]byte
-	var line []byte
-	for {
-		n, err := r.Read(b[:])
-		if n > 0 {
-			if b[0] == '\n' {
-				return line, nil
-			}
-			if b[0] != '\r' {
-				line = append(line, b[0])
-			}
-			continue
-		}
-		if err == io.EOF && len(line) > 0 {
-			return line, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }
