@@ -78,6 +78,14 @@ func createRoot(t *testing.T, s *Service, cn string, validity time.Duration) *Re
 		Subject: Subject{CommonName: cn}, Validity: validity})
 }
 
+// createSub creates a P-256 subordinate CA named cn under parent, valid
+// for validity.
+func createSub(t *testing.T, s *Service, cn, parent string, validity time.Duration) *Record {
+	t.Helper()
+	return createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: cn}, ParentID: parent, Validity: validity})
+}
+
 // reload reads r again.
 func reload(t *testing.T, s *Service, id string) *Record {
 	t.Helper()

@@ -25,10 +25,8 @@ func TestChildChainAfterParentRenewal(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
 	root := createRoot(t, s, "Renew Root", 0)
-	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
-		Subject: Subject{CommonName: "Renew Sub"}, ParentID: root.ID, Validity: timeutil.Year})
-	child := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
-		Subject: Subject{CommonName: "Renew Child"}, ParentID: sub.ID, Validity: 6 * 30 * timeutil.Day})
+	sub := createSub(t, s, "Renew Sub", root.ID, timeutil.Year)
+	child := createSub(t, s, "Renew Child", sub.ID, 6*30*timeutil.Day)
 	before, err := issueLeaf(t, s, reload(t, s, child.ID), "", "a.example.test") // warms the signer cache
 	if err != nil {
 		t.Fatal(err)
@@ -162,8 +160,7 @@ func TestRestoreRebuildsChain(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
 	root := createRoot(t, s, "Restore Root", 0)
-	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
-		Subject: Subject{CommonName: "Restore Sub"}, ParentID: root.ID, Validity: timeutil.Year})
+	sub := createSub(t, s, "Restore Sub", root.ID, timeutil.Year)
 	mustUpdate(t, s, func(tx localstore.Tx) error {
 		r, err := Get(tx, sub.ID)
 		if err != nil {

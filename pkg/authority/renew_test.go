@@ -65,10 +65,8 @@ func TestRenewSubordinateInPlace(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
 	root := createRoot(t, s, "Renew Root", 0)
-	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
-		Subject: Subject{CommonName: "Renew Sub"}, ParentID: root.ID, Validity: timeutil.Year})
-	child := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
-		Subject: Subject{CommonName: "Renew Child"}, ParentID: sub.ID, Validity: 6 * 30 * timeutil.Day})
+	sub := createSub(t, s, "Renew Sub", root.ID, timeutil.Year)
+	child := createSub(t, s, "Renew Child", sub.ID, 6*30*timeutil.Day)
 	old, err := issueLeaf(t, s, sub, "", "old.example.test")
 	if err != nil {
 		t.Fatal(err)
@@ -284,10 +282,8 @@ func TestRenewKeepsLimits(t *testing.T) {
 		t.Errorf("a certificate without the constraints or with a longer path: %v", err)
 	}
 	// A CA with a CA below it cannot take pathlen:0.
-	plain := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
-		Subject: Subject{CommonName: "Plain Sub"}, ParentID: root.ID, Validity: timeutil.Year})
-	createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: "EC_prime256v1",
-		Subject: Subject{CommonName: "Below Plain"}, ParentID: plain.ID, Validity: 90 * timeutil.Day})
+	plain := createSub(t, s, "Plain Sub", root.ID, timeutil.Year)
+	createSub(t, s, "Below Plain", plain.ID, 90*timeutil.Day)
 	err = importCert(t, s, plain.ID, signBy(root, csrOf(plain.ID), casign.PCASubordinateCAPathLen0), nil)
 	wantCode(t, err, errs.ExitInvalid, "")
 	if err == nil || !strings.Contains(err.Error(), "1 level(s) below it") {
