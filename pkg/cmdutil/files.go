@@ -500,11 +500,7 @@ func writeOutputFile(ios *iostreams.IOStreams, path string, data []byte, mode os
 			_, err := w.Write(data)
 			return nil, errors.Join(err, done())
 		}
-		if ios != nil {
-			_, err = ios.Interruptible(write)
-		} else {
-			_, err = write()
-		}
+		_, err = ios.Interruptible(write)
 		switch {
 		case errors.Is(err, iostreams.ErrInterrupted):
 			return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while writing " + path}
@@ -558,11 +554,7 @@ func openOutput(ios *iostreams.IOStreams, path string, binary bool) (out fsutil.
 		f, own, err = out.OpenSpecial(path, binary, stdout)
 		return nil, err
 	}
-	if ios != nil {
-		_, err = ios.Interruptible(open)
-	} else {
-		_, err = open()
-	}
+	_, err = ios.Interruptible(open)
 	switch {
 	case errors.Is(err, iostreams.ErrInterrupted):
 		return out, nil, nil, &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while opening " + path}

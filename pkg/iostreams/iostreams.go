@@ -55,8 +55,9 @@ var ErrInterrupted = fmt.Errorf("interrupted while waiting for input: %w", conte
 // with ErrInterrupted, leaving read behind: Go takes the first Ctrl-C or
 // SIGTERM for certctl to stop cleanly, so a read nobody answers would
 // otherwise only end at a second one (tester, review).
+// Nil streams (a caller without any) just read.
 func (s *IOStreams) Interruptible(read func() ([]byte, error)) ([]byte, error) {
-	if s.interrupted == nil {
+	if s == nil || s.interrupted == nil {
 		return read()
 	}
 	type result struct {
