@@ -26,7 +26,7 @@ import (
 )
 
 // cliOut runs certctl in-process against vault and returns its stdout.
-func cliOut(b *testing.B, vault string, args ...string) []byte {
+func cliOut(b testing.TB, vault string, args ...string) []byte {
 	b.Helper()
 	var out bytes.Buffer
 	cliTo(b, vault, &out, args...)

@@ -43,7 +43,7 @@ func envInt(name string, def int) int {
 
 // runCLI runs certctl in-process against vault and fails b on a non-zero
 // exit, returning stdout's length.
-func runCLI(b *testing.B, vault string, args ...string) int {
+func runCLI(b testing.TB, vault string, args ...string) int {
 	b.Helper()
 	var n counter
 	cliTo(b, vault, &n, args...)
@@ -52,7 +52,7 @@ func runCLI(b *testing.B, vault string, args ...string) int {
 
 // cliTo runs certctl in-process against vault with its stdout going to
 // w, and fails b on a non-zero exit.
-func cliTo(b *testing.B, vault string, w io.Writer, args ...string) {
+func cliTo(b testing.TB, vault string, w io.Writer, args ...string) {
 	b.Helper()
 	ios, _, _, errOut := iostreams.Test()
 	ios.Out = w
@@ -77,7 +77,7 @@ func (c *counter) Write(p []byte) (int, error) {
 }
 
 // openVault opens (creating) a vault in a new temporary directory.
-func openVault(b *testing.B) *localstore.Vault {
+func openVault(b testing.TB) *localstore.Vault {
 	b.Helper()
 	v, err := localstore.Open(context.Background(), filepath.Join(b.TempDir(), "vault"), localstore.Options{})
 	if err != nil {
@@ -90,7 +90,7 @@ func openVault(b *testing.B) *localstore.Vault {
 // defaultCA creates the vault's default private CA hierarchy (a P-384
 // root and a P-256 issuing CA, as `request --certificate-authority-arn
 // default` does) and returns the service and the issuing CA.
-func defaultCA(b *testing.B, v *localstore.Vault) (*authority.Service, *authority.Record) {
+func defaultCA(b testing.TB, v *localstore.Vault) (*authority.Service, *authority.Record) {
 	b.Helper()
 	svc := authority.New(v, func() time.Time { return time.Now().UTC() }, "")
 	var rec *authority.Record
@@ -308,7 +308,7 @@ func BenchmarkRequestInProcess(b *testing.B) {
 }
 
 // seedRevoked records n revoked serials of issuer (internal/seed).
-func seedRevoked(b *testing.B, v *localstore.Vault, issuer string, n int) {
+func seedRevoked(b testing.TB, v *localstore.Vault, issuer string, n int) {
 	b.Helper()
 	if err := seed.Revoked(context.Background(), v, issuer, n, time.Now().UTC()); err != nil {
 		b.Fatal(err)
@@ -351,7 +351,7 @@ func BenchmarkCRL(b *testing.B) {
 
 // seedIssued records n certificates issued by issuer, one in ten revoked
 // (internal/seed).
-func seedIssued(b *testing.B, v *localstore.Vault, issuer string, n int) {
+func seedIssued(b testing.TB, v *localstore.Vault, issuer string, n int) {
 	b.Helper()
 	if err := seed.Issued(context.Background(), v, issuer, n, time.Now().UTC()); err != nil {
 		b.Fatal(err)

@@ -15,7 +15,7 @@ import (
 
 // seedImported writes n imported-certificate records straight through
 // pkg/localstore, as bench/cmd/seed does (internal/seed).
-func seedImported(b *testing.B, v *localstore.Vault, n int) {
+func seedImported(b testing.TB, v *localstore.Vault, n int) {
 	b.Helper()
 	if err := seed.Imported(context.Background(), v, n, time.Now().UTC()); err != nil {
 		b.Fatal(err)

@@ -14,10 +14,11 @@ func (t *pgTx) EachRevocation(issuer string, fn RevocationFunc) error {
 	var serial pgtype.DriverBytes
 	var revoked int64
 	var reason int
+	dest := []any{&serial, &revoked, &reason} // one for every row: no allocation a row
 	return t.rows(`SELECT serial, revoked_at, reason FROM serials
 		WHERE issuer = $1 AND revoked_at IS NOT NULL ORDER BY serial`, []any{issuer},
 		func(r pgx.Rows) error {
-			if err := r.Scan(&serial, &revoked, &reason); err != nil {
+			if err := r.Scan(dest...); err != nil {
 				return err
 			}
 			return fn(serial, time.Unix(0, revoked).UTC(), reason)

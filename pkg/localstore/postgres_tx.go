@@ -398,9 +398,12 @@ func (t *pgTx) listCovered() (bool, error) {
 func (t *pgTx) scanCoveredSummaries(q string, args pgArgs, reuse bool, fn func([]*Certificate) error) error {
 	l := newSummaryList(fn, reuse)
 	noTags := []byte("[]")
+	// One destination for every row (the summary is copied out of the
+	// driver's buffer by add): no allocation a row.
+	var summary pgtype.DriverBytes
+	dest := []any{&summary}
 	err := t.rows(q, args, func(r pgx.Rows) error {
-		var summary pgtype.DriverBytes
-		if err := r.Scan(&summary); err != nil {
+		if err := r.Scan(dest...); err != nil {
 			return err
 		}
 		if summary == nil { // never: the covered rows have a summary
