@@ -18,6 +18,7 @@ import (
 	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/hookenv"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // Source is the source of every event.
@@ -105,7 +106,7 @@ func DaysToExpiry(notAfter, now time.Time) int {
 	if notAfter.IsZero() || !notAfter.After(now) {
 		return 0
 	}
-	return int(notAfter.Sub(now) / (24 * time.Hour))
+	return int(timeutil.WholeDays(now, notAfter)) // not Sub: it stops at 292 years
 }
 
 // Decode parses a stored event.

@@ -124,7 +124,9 @@ func (c *Certs) load() (*tls.Certificate, error) {
 
 // renewAt is when two thirds of leaf's lifetime have passed.
 func renewAt(leaf *x509.Certificate) time.Time {
-	return leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) * 2 / 3)
+	// A third, twice: a lifetime near time.Duration's limit (Sub stops at
+	// 292 years) doubled first would overflow to a time in the past.
+	return leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 3 * 2)
 }
 
 func (c *Certs) stampFiles() []fileStamp {

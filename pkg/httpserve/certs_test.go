@@ -186,3 +186,18 @@ func TestCertsServeWhileLoading(t *testing.T) {
 		t.Errorf("the renewing handshake got serial %d, want the new one", serial(cert))
 	}
 }
+
+// TestRenewAtFar: a lifetime beyond time.Duration's 292 years (a
+// certificate valid until 9999) is renewed two thirds of the way, not at
+// once: its doubled duration overflowed to a time before NotBefore.
+func TestRenewAtFar(t *testing.T) {
+	nb := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	leaf := &x509.Certificate{NotBefore: nb, NotAfter: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}
+	if at := renewAt(leaf); !at.After(nb.Add(100 * 365 * 24 * time.Hour)) {
+		t.Errorf("renewAt %v, want near two thirds of 292 years after %v", at, nb)
+	}
+	leaf.NotAfter = nb.Add(90 * 24 * time.Hour)
+	if at, want := renewAt(leaf), nb.Add(60*24*time.Hour); !at.Equal(want) {
+		t.Errorf("renewAt %v, want %v", at, want)
+	}
+}

@@ -102,21 +102,21 @@ func Relative(t, now time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	d := t.Sub(now)
-	past := d < 0
+	secs := SpanSeconds(now, t) // not t.Sub(now): it stops at 292 years
+	past := secs < 0
 	if past {
-		d = -d
+		secs = -secs
 	}
 	var s string
 	switch {
-	case d < time.Minute:
+	case secs < 60:
 		return "now"
-	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
-	case d < Day:
-		s = plural(int(d/time.Hour), "hour")
+	case secs < 3600:
+		s = plural(secs/60, "minute")
+	case secs < 86400:
+		s = plural(secs/3600, "hour")
 	default:
-		s = plural(int(d/Day), "day")
+		s = plural(secs/86400, "day")
 	}
 	if past {
 		return s + " ago"
@@ -124,7 +124,7 @@ func Relative(t, now time.Time) string {
 	return "in " + s
 }
 
-func plural(n int, unit string) string {
+func plural(n int64, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -251,4 +252,63 @@ func TestMetricsOnTerminal(t *testing.T) {
 		t.Errorf("on a terminal:\n%q", shown)
 	}
 	parse(t, shown)
+}
+
+// TestFarExpiry: a certificate valid until 9999-12-31T23:59:59Z (RFC 5280's
+// "no well-defined expiration date") is counted the days it has left —
+// almost three million — by the metric, the Certificate Available event,
+// and describe's and list's tables, not the 106,751 days time.Duration
+// stops at (tester).
+func TestFarExpiry(t *testing.T) {
+	e := clitest.New(t)
+	start := e.Now()
+	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	root := testpki.NewRoot("Far Root", start)
+	leaf, key := root.Leaf(testpki.LeafOptions{Names: []string{"far.example.test"}, NotBefore: start.Add(-time.Hour), NotAfter: far})
+	dir := t.TempDir()
+	for n, b := range map[string][]byte{"c.pem": testpki.CertPEM(leaf), "k.pem": testpki.KeyPEM(key)} {
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var imp struct{ CertificateArn string }
+	e.JSON(&imp, "import", "--certificate", filepath.Join(dir, "c.pem"), "--private-key", filepath.Join(dir, "k.pem"))
+	// Whole days from the clock to far, counted on the calendar (far is
+	// the day's last second: one fewer only in the clock's last second).
+	wholeDays := julianDay(far) - julianDay(e.Now())
+	if wholeDays < 2_900_000 {
+		t.Fatalf("test arithmetic: %d days", wholeDays)
+	}
+
+	fams := parse(t, e.MustRun("metrics").Stdout)
+	var got float64
+	for _, x := range fams["certctl_days_to_expiry"].GetMetric() {
+		if labels(x)["arn"] == imp.CertificateArn {
+			got = x.GetGauge().GetValue()
+		}
+	}
+	if int(got) != wholeDays && int(got) != wholeDays-1 {
+		t.Errorf("days_to_expiry %v, want about %d", got, wholeDays)
+	}
+	evs := e.Events("Certificate Available", imp.CertificateArn)
+	if len(evs) == 0 {
+		t.Fatal("no Certificate Available event")
+	}
+	if v, _ := evs[0].Detail["DaysToExpiry"].(float64); int(v) != int(got) {
+		t.Errorf("event DaysToExpiry %v, the metric says %v", evs[0].Detail["DaysToExpiry"], got)
+	}
+	want := fmt.Sprintf("in %d days", int(got))
+	for _, args := range [][]string{{"describe", imp.CertificateArn, "-o", "table"}, {"list", "-o", "table"}} {
+		if out := e.MustRun(args...).Stdout; !strings.Contains(out, want) {
+			t.Errorf("%v does not say %q:\n%s", args, want, out)
+		}
+	}
+}
+
+// julianDay is the Julian day number of t's date (proleptic Gregorian).
+func julianDay(t time.Time) int {
+	y, m, d := t.Date()
+	a := (14 - int(m)) / 12
+	yy, mm := y+4800-a, int(m)+12*a-3
+	return d + (153*mm+2)/5 + 365*yy + yy/4 - yy/100 + yy/400 - 32045
 }

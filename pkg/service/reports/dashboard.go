@@ -259,11 +259,11 @@ func needsAction(c *localstore.Certificate, status string, policy renewal.Policy
 	left := c.NotAfter.Sub(now)
 	switch {
 	case status == inventory.StatusExpired:
-		return ReasonExpired, "expired " + ago(-left) + "; replace it or delete it"
+		return ReasonExpired, "expired " + ago(c.NotAfter, now) + "; replace it or delete it"
 	case c.Renewal != nil && c.Renewal.Status == renewal.StatusFailed && status == inventory.StatusIssued:
-		return ReasonRenewalFailed, fmt.Sprintf("managed renewal failed (%s); expires %s", orOther(c.Renewal.Reason), in(left))
+		return ReasonRenewalFailed, fmt.Sprintf("managed renewal failed (%s); expires %s", orOther(c.Renewal.Reason), in(now, c.NotAfter))
 	case c.Renewal != nil && c.Renewal.Status == renewal.StatusPendingValidation && status == inventory.StatusIssued:
-		return ReasonRenewalPendingValidation, "renewal waits for domain validation (see describe --validation-records; resend-validation-email); expires " + in(left)
+		return ReasonRenewalPendingValidation, "renewal waits for domain validation (see describe --validation-records; resend-validation-email); expires " + in(now, c.NotAfter)
 	case status == inventory.StatusFailed:
 		return ReasonFailed, "issuance failed (" + orOther(c.FailureReason) + ")"
 	case status == inventory.StatusValidationTimedOut:
@@ -272,7 +272,7 @@ func needsAction(c *localstore.Certificate, status string, policy renewal.Policy
 		return ReasonPendingValidation, "waiting for domain validation (see describe --validation-records)"
 	case status == inventory.StatusRevoked:
 		if !c.RevokedAt.IsZero() && now.Sub(c.RevokedAt) <= RecentlyRevoked {
-			d := "revoked " + ago(now.Sub(c.RevokedAt))
+			d := "revoked " + ago(c.RevokedAt, now)
 			if c.RevocationReason != "" {
 				d += " (" + c.RevocationReason + ")"
 			}
@@ -284,10 +284,10 @@ func needsAction(c *localstore.Certificate, status string, policy renewal.Policy
 	case status == inventory.StatusIssued && !c.NotAfter.IsZero():
 		ok, why := renewal.Eligible(c, now)
 		if !ok && left <= ExpiringSoon {
-			return ReasonExpiringIneligible, "expires " + in(left) + "; not renewed automatically: " + why
+			return ReasonExpiringIneligible, "expires " + in(now, c.NotAfter) + "; not renewed automatically: " + why
 		}
 		if ok && !now.Before(c.NotAfter.Add(-policy.WindowFor(c)/2)) {
-			return ReasonRenewalOverdue, "expires " + in(left) + " and is past half its renewal window: is `certctl renew --due` running?"
+			return ReasonRenewalOverdue, "expires " + in(now, c.NotAfter) + " and is past half its renewal window: is `certctl renew --due` running?"
 		}
 	}
 	return "", ""
@@ -300,20 +300,22 @@ func orOther(s string) string {
 	return s
 }
 
-// in says "in 3 days" / "in 5 hours".
-func in(d time.Duration) string { return "in " + span(d) }
+// in says when t comes after now: "in 3 days" / "in 5 hours".
+func in(now, t time.Time) string { return "in " + span(timeutil.SpanSeconds(now, t)) }
 
-// ago says "3 days ago".
-func ago(d time.Duration) string { return span(d) + " ago" }
+// ago says how long before now t was: "3 days ago".
+func ago(t, now time.Time) string { return span(timeutil.SpanSeconds(t, now)) + " ago" }
 
-func span(d time.Duration) string {
+// span is secs seconds for people (counted from times, not from a
+// time.Duration, which stops at 292 years).
+func span(secs int64) string {
 	switch {
-	case d >= 2*timeutil.Day:
-		return fmt.Sprintf("%d days", int(d/timeutil.Day))
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", int(d/time.Hour))
-	case d >= 2*time.Minute:
-		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+	case secs >= 2*86400:
+		return fmt.Sprintf("%d days", secs/86400)
+	case secs >= 2*3600:
+		return fmt.Sprintf("%d hours", secs/3600)
+	case secs >= 2*60:
+		return fmt.Sprintf("%d minutes", secs/60)
 	}
 	return "moments"
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/renewal"
 )
 
 // FailedDeployments lists the failing targets of known certificates, most
@@ -79,5 +80,22 @@ func TestFailedDeploymentsLabels(t *testing.T) {
 	got := FailedDeployments(n, []*localstore.Certificate{c}, map[string][]deploy.Target{c.ID: ts})
 	if len(got) != 2 || got[0].Target != "file:/a.pem (host web1 11111111)" || got[1].Target != "file:/a.pem (host web1 22222222)" {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// TestNeedsActionFar: the dashboard's reasons count the days of a
+// certificate valid until 9999 on the calendar, not the 106,751 days
+// time.Duration stops at (tester).
+func TestNeedsActionFar(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	c := &localstore.Certificate{Status: inventory.StatusIssued, NotBefore: now.Add(-time.Hour),
+		NotAfter: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		Renewal:  &localstore.RenewalSummary{Status: renewal.StatusFailed, Reason: "CA_DISABLED"}}
+	reason, detail := needsAction(c, inventory.StatusIssued, renewal.Policy{}, now)
+	if reason != ReasonRenewalFailed || !strings.Contains(detail, "expires in 2912103 days") {
+		t.Errorf("%s: %s", reason, detail)
+	}
+	if got := ago(time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), now); got != "739954 days ago" {
+		t.Errorf("ago: %q", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/promtext"
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // Metrics returns the inventory's expiry figures (every origin) at the
@@ -55,7 +56,7 @@ func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time)
 		if c.NotAfter.IsZero() {
 			continue
 		}
-		days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: c.NotAfter.Sub(now).Seconds() / 86400})
+		days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: timeutil.Seconds(now, c.NotAfter) / 86400})
 		notAfter.Samples = append(notAfter.Samples, promtext.Sample{Labels: id, Value: float64(c.NotAfter.Unix())})
 	}
 	counts := promtext.Family{Name: "certctl_certificates", Type: "gauge",

@@ -1,0 +1,51 @@
+package timeutil
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSpanSeconds(t *testing.T) {
+	base := time.Date(2026, 12, 6, 10, 0, 0, 700_000_000, time.UTC)
+	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	for _, c := range []struct {
+		from, to time.Time
+		secs     int64
+		days     int64
+		seconds  float64
+	}{
+		{base, base, 0, 0, 0},
+		{base, base.Add(1500 * time.Millisecond), 1, 0, 1.5},
+		{base.Add(1500 * time.Millisecond), base, -1, 0, -1.5},
+		{base, base.Add(300 * time.Millisecond), 0, 0, 0.3},
+		{base, base.Add(-300 * time.Millisecond), 0, 0, -0.3},
+		{base, base.Add(36*time.Hour + 999*time.Millisecond), 129600, 1, 129600.999},
+		{base, base.Add(-49 * time.Hour), -176400, -2, -176400},
+		// Beyond time.Duration's 292 years, which Sub saturates at.
+		{base, far, 251605749598, 2912103, 251605749598.3},
+		{far, base, -251605749598, -2912103, -251605749598.3},
+	} {
+		if got := SpanSeconds(c.from, c.to); got != c.secs {
+			t.Errorf("SpanSeconds(%v, %v) = %d, want %d", c.from, c.to, got, c.secs)
+		}
+		if got := WholeDays(c.from, c.to); got != c.days {
+			t.Errorf("WholeDays(%v, %v) = %d, want %d", c.from, c.to, got, c.days)
+		}
+		if got := Seconds(c.from, c.to); got-c.seconds > 1e-3 || c.seconds-got > 1e-3 {
+			t.Errorf("Seconds(%v, %v) = %v, want %v", c.from, c.to, got, c.seconds)
+		}
+	}
+}
+
+func TestRelativeFar(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	if got := Relative(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), now); got != "in 2912103 days" {
+		t.Errorf("9999-12-31: %q", got)
+	}
+	if got := Relative(time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), now); got != "739954 days ago" {
+		t.Errorf("0001-01-02: %q", got)
+	}
+	if got := Relative(now.Add(90*time.Minute), now); got != "in 1 hour" {
+		t.Errorf("90 minutes: %q", got)
+	}
+}
