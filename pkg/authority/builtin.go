@@ -151,30 +151,54 @@ func (s *Service) ensureDefault(tx localstore.Tx, m builtIns) (*Record, error) {
 // none. Only the CA the key needs is made: an ECDSA issuance does not
 // generate the RSA intermediate's key. Call it in a write transaction.
 func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Record, error) {
+	_, isRSA := leafKey.(*rsa.PublicKey)
 	role, req := BuiltInPublicECDSA, CreateRequest{
 		Type: TypeSubordinate, KeyAlgorithm: x509util.ECPrime256v1, Validity: 10 * timeutil.Year,
 		Subject: Subject{CommonName: "certctl ECDSA Issuing CA", Organization: "certctl"},
 	}
-	if _, ok := leafKey.(*rsa.PublicKey); ok {
+	if isRSA {
 		role, req.KeyAlgorithm, req.Subject.CommonName = BuiltInPublicRSA, x509util.RSA2048, "certctl RSA Issuing CA"
 	}
-	if r := s.cachedBuiltIn(tx, role); r != nil {
-		return r, nil
-	}
-	m, err := findBuiltIns(tx)
-	if err != nil {
-		return nil, err
+	r, m, err := s.publicIssuer(tx, role)
+	if r != nil || err != nil {
+		return r, err
 	}
 	defer s.noteBuiltIns(m)
-	if r := m[role]; r != nil {
-		return r, nil
-	}
 	root, err := s.ensurePublicRoot(tx, m)
 	if err != nil {
 		return nil, err
 	}
 	req.ParentID = root.ID
 	return s.ensure(tx, m, role, req)
+}
+
+// PublicIssuer returns the built-in public-style issuing CA that
+// EnsurePublic gives a leaf of keyAlgorithm (an RSA one for RSA keys), or
+// nil when it is not made yet — without making it: for a read
+// transaction.
+func (s *Service) PublicIssuer(tx localstore.Tx, keyAlgorithm string) (*Record, error) {
+	role := BuiltInPublicECDSA
+	if x509util.IsRSA(keyAlgorithm) {
+		role = BuiltInPublicRSA
+	}
+	r, m, err := s.publicIssuer(tx, role)
+	if m != nil {
+		s.noteBuiltIns(m)
+	}
+	return r, err
+}
+
+// publicIssuer returns the CA of role, and the built-in CAs when it
+// listed them to find it.
+func (s *Service) publicIssuer(tx localstore.Tx, role string) (*Record, builtIns, error) {
+	if r := s.cachedBuiltIn(tx, role); r != nil {
+		return r, nil, nil
+	}
+	m, err := findBuiltIns(tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m[role], m, nil
 }
 
 // EnsurePublicRoot returns the built-in public-style root, creating it on

@@ -43,14 +43,29 @@ type Issued struct {
 	Template string
 }
 
+// CheckLeaf runs the rules of IssueLeaf that need no signature: r may
+// issue now, and a leaf of validity (0: the default) ends within it. A
+// dry run (renew --dry-run) reports with it what the issuance would
+// refuse.
+func (s *Service) CheckLeaf(r *Record, validity time.Duration) error {
+	_, err := s.leafValidity(r, validity)
+	return err
+}
+
+// leafValidity is the validity of a leaf r issues now, once r is found
+// able to issue it.
+func (s *Service) leafValidity(r *Record, validity time.Duration) (casign.Validity, error) {
+	if err := s.CheckCanIssue(r); err != nil {
+		return casign.Validity{}, err
+	}
+	return s.validity(r, timeutil.Validity{Duration: validity}, time.Time{})
+}
+
 // IssueLeaf signs an end-entity certificate from r in tx. The serial is
 // reserved in the same transaction, so a certificate exists only if the
 // vault holds its serial (and can revoke it).
 func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued, error) {
-	if err := s.CheckCanIssue(r); err != nil {
-		return nil, err
-	}
-	v, err := s.validity(r, timeutil.Validity{Duration: p.Validity}, time.Time{})
+	v, err := s.leafValidity(r, p.Validity)
 	if err != nil {
 		return nil, err
 	}

@@ -109,25 +109,11 @@ func NewKey(c *localstore.Certificate) (crypto.Signer, error) {
 // with Action RENEWAL.
 func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.Signer, em *events.Emitter) error {
 	now := r.Now()
-	if ok, why := Eligible(c, now); !ok {
-		return errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
-	}
-	if err := checkNames(tx, c); err != nil {
+	caRec, err := r.check(tx, c, now)
+	if err != nil {
 		return err
 	}
-	var caRec *authority.Record
-	var err error
-	switch c.Type {
-	case inventory.TypePrivate:
-		if caRec, err = authority.Get(tx, c.CertificateAuthorityID); err != nil {
-			return err
-		}
-		// Issued from the public-style hierarchy by a release before
-		// the rule: not renewed from it.
-		if err := authority.CheckPrivateIssuer(tx, caRec); err != nil {
-			return err
-		}
-	default:
+	if caRec == nil {
 		if caRec, err = r.Authority.EnsurePublic(tx, key.Public()); err != nil {
 			return err
 		}
@@ -152,6 +138,51 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	d := events.CertificateDetail(c, now)
 	d["Action"] = events.ActionRenewal
 	return em.Emit(tx, events.Available, []string{em.ARN(c.ID)}, d)
+}
+
+// Check runs the rules of Renew that need no signature, in a read
+// transaction: c is eligible, its record names its certificate's names,
+// and the CA that would sign it may issue a leaf of the renewal's
+// validity now (not DISABLED, EXPIRED or DELETED, its key not revoked,
+// the leaf ending within it). renew --dry-run reports with it what the
+// renewal would refuse.
+func (r *Renewer) Check(tx localstore.Tx, c *localstore.Certificate) error {
+	now := r.Now()
+	caRec, err := r.check(tx, c, now)
+	if err != nil {
+		return err
+	}
+	if caRec == nil { // a public-style certificate: its CA, when made already
+		if caRec, err = r.Authority.PublicIssuer(tx, c.KeyAlgorithm); err != nil || caRec == nil {
+			return err
+		}
+	}
+	return r.Authority.CheckLeaf(caRec, r.Validity)
+}
+
+// check is Renew's and Check's rules before the CA signs, and the
+// private CA that signs c (nil for a public-style certificate, which
+// EnsurePublic gives its CA).
+func (r *Renewer) check(tx localstore.Tx, c *localstore.Certificate, now time.Time) (*authority.Record, error) {
+	if ok, why := Eligible(c, now); !ok {
+		return nil, errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
+	}
+	if err := checkNames(tx, c); err != nil {
+		return nil, err
+	}
+	if c.Type != inventory.TypePrivate {
+		return nil, nil
+	}
+	caRec, err := authority.Get(tx, c.CertificateAuthorityID)
+	if err != nil {
+		return nil, err
+	}
+	// Issued from the public-style hierarchy by a release before the
+	// rule: not renewed from it.
+	if err := authority.CheckPrivateIssuer(tx, caRec); err != nil {
+		return nil, err
+	}
+	return caRec, nil
 }
 
 // checkNames refuses to renew c when its record's names are not those of

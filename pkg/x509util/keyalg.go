@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"strings"
 )
 
 // Key algorithm names (SPEC section 1).
@@ -43,6 +44,9 @@ func IsKeyAlgorithm(name string) bool {
 	}
 	return false
 }
+
+// IsRSA reports whether the key algorithm name is an RSA one (RSA_2048…).
+func IsRSA(name string) bool { return strings.HasPrefix(name, "RSA_") }
 
 // KeyAlgorithmOf returns the key algorithm name of pub, or an error when pub
 // is not one of the seven algorithms (e.g. RSA 1536 or Ed25519).

@@ -485,6 +485,51 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 }
 
+// TestDryRunReportsRefusal: a dry run asks the CA that would sign as the
+// renewal does — a DISABLED CA, or one that ends before the renewal's
+// validity would — and reports the failure the run meets (exit 7), for
+// the due certificates and for a selection; the vault is unchanged. It
+// said "would renew" and exited 0 (tester).
+func TestDryRunReportsRefusal(t *testing.T) {
+	e := clitest.New(t)
+	var ca struct{ CertificateAuthorityArn string }
+	e.JSON(&ca, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Dry Run Root", "--validity", "1y")
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("dry.internal", "--certificate-authority-arn", ca.CertificateAuthorityArn)
+	e.Export(arn)
+	e.Advance(20 * day)
+	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "DISABLED")
+
+	before := clitest.Dump(t, e.Vault)
+	code, res, r := e.Renew("--due", "--dry-run", "--within", "20d")
+	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" || !strings.Contains(res[arn].Reason, "DISABLED") {
+		t.Fatalf("dry run over a DISABLED CA: exit %d, %+v\n%v", code, res[arn], r)
+	}
+	code, res, r = e.Renew("--query-terse", "cn:dry.internal", "--dry-run")
+	if code != errs.ExitPartial || res[arn].Outcome != "INELIGIBLE" || !strings.Contains(res[arn].Reason, "DISABLED") {
+		t.Fatalf("dry run of a selection over a DISABLED CA: exit %d, %+v\n%v", code, res[arn], r)
+	}
+	if after := clitest.Dump(t, e.Vault); after != before {
+		t.Fatalf("--dry-run changed the vault:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	code, res, r = e.Renew("--due", "--within", "20d")
+	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" || !strings.Contains(res[arn].Reason, "DISABLED") {
+		t.Fatalf("the run itself: exit %d, %+v\n%v", code, res[arn], r)
+	}
+
+	// Enabled again, the CA ends within the renewal's 395 days.
+	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "ACTIVE")
+	delete(e.Vars, "CERTCTL_CERTIFICATE_VALIDITY")
+	code, res, r = e.Renew("--due", "--dry-run", "--within", "20d")
+	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" || !strings.Contains(res[arn].Reason, "after the issuing CA's") {
+		t.Fatalf("dry run past the CA's end: exit %d, %+v\n%v", code, res[arn], r)
+	}
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	if code, res, r = e.Renew("--due", "--dry-run", "--within", "20d"); code != 0 || res[arn].Outcome != "RENEWED" {
+		t.Fatalf("dry run that would renew: exit %d, %+v\n%v", code, res[arn], r)
+	}
+}
+
 // TestRenewOneIneligible: renew ARN refuses an ineligible certificate with
 // exit 5 and renews an eligible one at once, whatever its window.
 func TestRenewOneIneligible(t *testing.T) {

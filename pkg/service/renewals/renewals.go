@@ -265,7 +265,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				res.Outcome, res.Reason = dryRevalidate(c)
 			}
 			if res.Outcome == "" {
-				res.Outcome, res.Reason = renewal.Renewed, "dry run: would renew"
+				res.Outcome, res.Reason = s.dryRenew(ctx, c, true)
 			}
 			rep.Results = append(rep.Results, res)
 			continue
@@ -500,6 +500,22 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 		res.Outcome, res.Reason = renewal.Failed, err.Error()
 	}
 	return res, nil
+}
+
+// dryRenew is what a dry run reports for c, due (or selected) and
+// validated: Renewed, or the refusal the renewal would meet — its CA
+// DISABLED, EXPIRED or DELETED, its record changed outside certctl
+// (renewal.Renewer.Check) — as the renewal reports it: FAILED in a pass
+// over the due certificates, INELIGIBLE or FAILED for a selection.
+func (s *Service) dryRenew(ctx context.Context, c *localstore.Certificate, due bool) (string, string) {
+	err := s.core.Read(ctx, func(tx localstore.Tx) error { return s.renewer.Check(tx, c) })
+	switch {
+	case err == nil:
+		return renewal.Renewed, "dry run: would renew"
+	case !due && ruleFailure(err):
+		return renewal.Ineligible, "dry run: would be refused: " + err.Error()
+	}
+	return renewal.Failed, "dry run: would fail: " + err.Error()
 }
 
 // renewable reports whether c, as read before the change, is to be

@@ -29,6 +29,9 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 			r.Outcome, r.Reason = renewal.Ineligible, why
 		} else if r.Outcome, r.Reason = dryRevalidate(c.Cert); r.Outcome == "" {
 			r.Outcome, r.Reason = renewal.Renewed, "dry run: would renew"
+			if o.DryRun || o.Confirm != nil { // the plan is shown: asked of the CA too
+				r.Outcome, r.Reason = s.dryRenew(ctx, c.Cert, false)
+			}
 		}
 		if r.Outcome != renewal.Ineligible {
 			doable++
