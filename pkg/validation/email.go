@@ -250,7 +250,16 @@ func (m *OutboxMailer) Send(ctx context.Context, msgs []Message) error {
 	return nil
 }
 
+// maxAddressInName bounds the address in an outbox file's name: a name
+// of 253 octets makes a longer address than a file name may be (255
+// bytes), and the message was not written (tester). The random suffix
+// keeps names apart; the whole address is in the message's To.
+const maxAddressInName = 96
+
 func safeFileName(s string) string {
+	if len(s) > maxAddressInName {
+		s = s[:maxAddressInName]
+	}
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '@' || r == '_' {
 			return r

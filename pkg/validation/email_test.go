@@ -216,6 +216,31 @@ func TestOutboxMailer(t *testing.T) {
 	}
 }
 
+// TestOutboxMailerLongName: a validation domain of 253 octets makes an
+// address longer than a file name may be; the message is written all the
+// same, under a shortened name, with the whole address in its To (tester).
+func TestOutboxMailerLongName(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	m := &OutboxMailer{Dir: dir, From: "certctl@localhost", Now: func() time.Time { return now }}
+	label := strings.Repeat("b", 60)
+	domain := label + "." + label + "." + label + "." + strings.Repeat("c", 57) + ".example.test"
+	if len(domain) != 253 {
+		t.Fatalf("test name of %d octets", len(domain))
+	}
+	to := "postmaster@" + domain
+	if err := m.Send(context.Background(), []Message{{To: to, CertificateARN: "arn:x", DomainName: domain, ValidationDomain: domain, Code: "CODE", ExpiresAt: now.Add(Timeout)}}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("%d files", len(files))
+	}
+	if b, _ := os.ReadFile(files[0]); !strings.Contains(string(b), "To: "+to+"\r\n") {
+		t.Errorf("the message does not carry the whole address:\n%s", b)
+	}
+}
+
 func TestParseDomainValidationOption(t *testing.T) {
 	o, err := ParseDomainValidationOption("ValidationDomain=example.test, DomainName=www.example.test")
 	if err != nil || o.DomainName != "www.example.test" || o.ValidationDomain != "example.test" {

@@ -217,7 +217,11 @@ func runRequest(ctx context.Context, o *RequestOptions) error {
 	switch {
 	case res.MailError != nil:
 		fmt.Fprintf(stderr, "certctl: warning: the validation email could not be sent: %v\n", res.MailError)
-		fmt.Fprintf(stderr, "hint: fix the smtp.* settings, then run `certctl resend-validation-email %s --domain NAME --validation-domain DOMAIN`\n", id)
+		fix := "fix the smtp.* settings"
+		if res.Outbox != "" {
+			fix = "fix what kept it from the outbox (" + res.Outbox + ")"
+		}
+		fmt.Fprintf(stderr, "hint: %s, then run `certctl resend-validation-email %s --domain NAME --validation-domain DOMAIN`\n", fix, id)
 	case !quiet && res.Messages > 0 && res.Outbox != "":
 		fmt.Fprintf(stderr, "no smtp.addr configured: wrote %d validation messages to %s\n", res.Messages, res.Outbox)
 	}

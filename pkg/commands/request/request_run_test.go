@@ -1,6 +1,8 @@
 package request_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,5 +39,23 @@ func TestRequestQueryFailingOnOutput(t *testing.T) {
 	e.JSON(&list, "list")
 	if len(list.CertificateSummaryList) != 1 {
 		t.Errorf("list after a refused query: %d certificates, want 1", len(list.CertificateSummaryList))
+	}
+}
+
+// TestRequestOutboxUnwritable: with no SMTP server the validation mail
+// goes to the vault's outbox; when it cannot be written there the request
+// stands (exit 0) and the hint points at the outbox, not at smtp.*
+// settings nobody made (tester).
+func TestRequestOutboxUnwritable(t *testing.T) {
+	e := clitest.New(t)
+	e.MustRun("list") // the vault exists
+	if err := os.WriteFile(filepath.Join(e.Vault, "outbox"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.MustRun("request", "--domain-name", "mail.example.test", "--validation-method", "EMAIL")
+	if !strings.Contains(r.Stderr, "the validation email could not be sent") ||
+		!strings.Contains(r.Stderr, "hint: fix what kept it from the outbox ("+filepath.Join(e.Vault, "outbox")+")") ||
+		strings.Contains(r.Stderr, "smtp") {
+		t.Errorf("stderr:\n%s", r.Stderr)
 	}
 }
