@@ -50,30 +50,68 @@ func (f *Factory) CompleteCertificates(cmd *cobra.Command, args []string, toComp
 // a rule — the command's service still decides. (Commands do not import
 // the store, hence two strings rather than the stored certificate.)
 func (f *Factory) CompleteCertificatesWhere(keep func(status, certType string) bool) cobra.CompletionFunc {
-	return f.completeIDs(func(tx localstore.Tx) ([]candidate, error) {
-		certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
-		var out []candidate
-		for _, c := range certs {
-			if keep == nil || keep(c.Status, c.Type) {
-				out = append(out, candidate{arn.Certificate, c.ID, c.DomainName})
+	return f.completeIDs(func(tx localstore.Tx, typed string) ([]candidate, error) {
+		return certificateCandidates(tx, typed, keep)
+	})
+}
+
+// Completion offers at most maxCompletions certificates, of at most
+// completionScan whose IDs begin with what was typed.
+const (
+	maxCompletions = 500
+	completionScan = 5000
+)
+
+// certificateCandidates are the certificates whose ID begins with the ID
+// typed (typedID), those keep accepts (all when nil): the prefix is asked
+// of the store, so that every certificate of a vault of any size can be
+// completed — the first 500 of the vault, left to the shell to match, hid
+// the others, and a filter applied after them (revoke's, reimport's)
+// left nothing to offer (tester).
+func certificateCandidates(tx localstore.Tx, typed string, keep func(status, certType string) bool) ([]candidate, error) {
+	ids, err := tx.FindCertificateIDs(typedID(typed), completionScan)
+	if err != nil {
+		return nil, err
+	}
+	var out []candidate
+	for _, id := range ids {
+		c, err := tx.GetCertificate(id)
+		if err != nil {
+			continue // deleted meanwhile, or unreadable: not offered
+		}
+		if keep == nil || keep(c.Status, c.Type) {
+			out = append(out, candidate{arn.Certificate, c.ID, c.DomainName})
+			if len(out) == maxCompletions {
+				break
 			}
 		}
-		return out, err
-	})
+	}
+	return out, nil
+}
+
+// typedID is the part of a typed identifier that an ID begins with: what
+// follows an ARN's last "/", or the whole of what is typed, in lower case
+// (IDs are); "" for an ARN typed short of its "/".
+func typedID(typed string) string {
+	typed = strings.ToLower(typed)
+	if strings.HasPrefix(typed, "arn:") {
+		slash := strings.LastIndexByte(typed, '/')
+		if slash < 0 {
+			return ""
+		}
+		return typed[slash+1:]
+	}
+	return typed
 }
 
 // CompleteTagged completes the identifier of a resource with tags (tags
 // add|list|remove): the certificates, described by their domain name, then
 // the CAs and the ACME endpoints, described by kind and name.
 func (f *Factory) CompleteTagged(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	return f.completeIDs(func(tx localstore.Tx) ([]candidate, error) {
-		certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
+	return f.completeIDs(func(tx localstore.Tx, typed string) ([]candidate, error) {
+		out, err := certificateCandidates(tx, typed, nil)
 		if err != nil {
 			return nil, err
-		}
-		var out []candidate
-		for _, c := range certs {
-			out = append(out, candidate{arn.Certificate, c.ID, c.DomainName})
 		}
 		cas, err := tx.ListObjects(authority.ObjectKind)
 		if err != nil {
@@ -105,7 +143,7 @@ type candidate struct{ kind, id, desc string }
 // completeIDs completes a command's one identifier argument with what
 // list reads from the vault (none once the argument is given), never a
 // file name.
-func (f *Factory) completeIDs(list func(tx localstore.Tx) ([]candidate, error)) cobra.CompletionFunc {
+func (f *Factory) completeIDs(list lister) cobra.CompletionFunc {
 	values := f.completeValues(list)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
@@ -115,9 +153,13 @@ func (f *Factory) completeIDs(list func(tx localstore.Tx) ([]candidate, error)) 
 	}
 }
 
+// lister reads the candidates of a completion from the vault, given what
+// was typed (which a long list narrows in the store).
+type lister func(tx localstore.Tx, typed string) ([]candidate, error)
+
 // completeValues completes with what list reads from the vault, never a
 // file name.
-func (f *Factory) completeValues(list func(tx localstore.Tx) ([]candidate, error)) cobra.CompletionFunc {
+func (f *Factory) completeValues(list lister) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		st, ok := f.completionStore(cmd.Context())
 		if !ok {
@@ -126,7 +168,7 @@ func (f *Factory) completeValues(list func(tx localstore.Tx) ([]candidate, error
 		defer st.Close()
 		var cands []candidate
 		_ = st.View(cmd.Context(), func(tx localstore.Tx) (err error) {
-			cands, err = list(tx)
+			cands, err = list(tx, toComplete)
 			return err
 		})
 		var names inventory.Names
@@ -255,8 +297,8 @@ func (f *Factory) CompleteCAFlag(c CAChoice) cobra.CompletionFunc {
 }
 
 // listCAs lists the CAs of c as completions.
-func (f *Factory) listCAs(c CAChoice) func(tx localstore.Tx) ([]candidate, error) {
-	return func(tx localstore.Tx) ([]candidate, error) {
+func (f *Factory) listCAs(c CAChoice) lister {
+	return func(tx localstore.Tx, _ string) ([]candidate, error) {
 		var out []candidate
 		if c.Default {
 			out = append(out, candidate{"", "default", "the vault's default private CA"})
@@ -306,7 +348,7 @@ func endpointLabel(data []byte) string {
 // describe(data); when describe reports false the object is not offered
 // (one the command cannot act on).
 func (f *Factory) CompleteObjects(kind, arnKind string, describe func([]byte) (string, bool)) cobra.CompletionFunc {
-	return f.completeIDs(func(tx localstore.Tx) ([]candidate, error) {
+	return f.completeIDs(func(tx localstore.Tx, _ string) ([]candidate, error) {
 		objs, err := tx.ListObjects(kind)
 		var out []candidate
 		for _, o := range objs {

@@ -1,10 +1,13 @@
 package describe_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/internal/seed"
+	"github.com/certctl/certctl/pkg/localstore"
 )
 
 // TestCompletionEscapesNames: the completion of a certificate argument
@@ -17,5 +20,45 @@ func TestCompletionEscapesNames(t *testing.T) {
 	r := e.MustRun("__complete", "describe", "")
 	if strings.ContainsAny(r.Stdout, "\x1b\a") || !strings.Contains(r.Stdout, `evil\x1b[31mRED\x1b[2J.example.test`) {
 		t.Errorf("completion: %q", r.Stdout)
+	}
+}
+
+// TestCompletionPastFiveHundred: in a vault of more than 500 certificates
+// every one can be completed — what is typed is asked of the store — and
+// a command's filter (revoke: its PRIVATE certificates) is applied to all
+// of them, not to the first 500 (tester: a vault of 50,000 completed the
+// same 500 IDs whatever was typed, and revoke offered nothing).
+func TestCompletionPastFiveHundred(t *testing.T) {
+	e := clitest.New(t)
+	v := e.OpenVault()
+	if err := seed.Imported(context.Background(), v, 700, e.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	err := v.Store.View(context.Background(), func(tx localstore.Tx) (err error) {
+		ids, err = tx.FindCertificateIDs("", 10000)
+		return err
+	})
+	v.Close()
+	if err != nil || len(ids) != 700 {
+		t.Fatalf("%d IDs, %v", len(ids), err)
+	}
+	private := e.RequestPrivate("private.internal")
+	last := ids[len(ids)-1] // the greatest ID: past any first 500
+	for _, typed := range []string{last[:6], "arn:certctl:acm:local:000000000000:certificate/" + last[:6]} {
+		out := e.MustRun("__complete", "describe", typed).Stdout
+		if !strings.Contains(out, last) {
+			t.Errorf("__complete describe %s does not offer %s:\n%.300s", typed, last, out)
+		}
+		if n := strings.Count(out, "\n"); n > 20 {
+			t.Errorf("__complete describe %s: %d lines, want only the IDs beginning so", typed, n)
+		}
+	}
+	out := e.MustRun("__complete", "revoke", "").Stdout
+	if !strings.Contains(out, private[strings.LastIndexByte(private, '/')+1:]+"\tprivate.internal") {
+		t.Errorf("__complete revoke does not offer the PRIVATE certificate:\n%.300s", out)
+	}
+	if lines := strings.Count(out, "\n"); lines > 2 {
+		t.Errorf("__complete revoke offers %d lines, want the one PRIVATE certificate (and the directive)", lines)
 	}
 }
