@@ -573,12 +573,21 @@ func openOutput(ios *iostreams.IOStreams, path string, binary bool) (out fsutil.
 // outputFileError gives a failure to write an output file its exit code:
 // a path that cannot be a file is invalid input (exit 4), anything else
 // a failure (exit 1).
-func outputFileError(err error) error {
+func outputFileError(err error) error { return OutputPathError("", err) }
+
+// OutputPathError gives a failure to make an output file or directory
+// (--out-file, --out-dir) its exit code, its message prefixed: a path that
+// cannot be one — a missing directory, a file where a directory would be,
+// a directory where a file would, a link loop — is invalid input (exit
+// 4), anything else a failure (exit 1). --out-dir and --out-file told the
+// same mistake apart by different codes (tester).
+func OutputPathError(prefix string, err error) error {
 	switch {
-	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, fsutil.ErrLinkLoop), errors.Is(err, syscall.ENOTDIR):
-		return errs.Invalidf("%v", err)
+	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, fsutil.ErrLinkLoop),
+		errors.Is(err, syscall.ENOTDIR), errors.Is(err, fs.ErrExist):
+		return errs.Invalidf("%s%v", prefix, err)
 	}
-	return errs.Failuref("%v", err)
+	return errs.Failuref("%s%v", prefix, err)
 }
 
 // unexpectedArgument refuses a positional argument cmd does not take. One

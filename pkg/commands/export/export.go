@@ -8,11 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -359,12 +357,7 @@ func writeFile(path string, data []byte) error {
 func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plainKey []byte) error {
 	dir := o.OutDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
-			// A file where the directory would be: invalid input, as
-			// an --out-file in a missing directory is (tester).
-			return errs.Invalidf("--out-dir: %v", err)
-		}
-		return errs.Failuref("--out-dir: %v", err)
+		return cmdutil.OutputPathError("--out-dir: ", err)
 	}
 	written, err := writeFiles(dir, out, plainKey)
 	if err != nil {

@@ -75,7 +75,7 @@ func (n *dirNames) dir(out, domain, id string) (string, error) {
 	n.taken[name] = id
 	n.mu.Unlock()
 	if err := os.MkdirAll(out, 0o700); err != nil {
-		return "", errs.Failuref("--out-dir: %v", err)
+		return "", cmdutil.OutputPathError("--out-dir: ", err)
 	}
 	dir := filepath.Join(out, name)
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
