@@ -16,6 +16,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/jsonarg"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -78,10 +79,10 @@ func (r *TimeRange) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(v, &s); err != nil {
 			return fmt.Errorf("%s: want a string (an RFC 3339 timestamp or a date), not %s", name, v)
 		}
-		at, err := time.Parse(time.RFC3339, s)
+		at, err := timeutil.ParseRFC3339(s)
 		if err != nil {
 			if at, err = time.Parse(time.DateOnly, s); err != nil {
-				return fmt.Errorf("%s %q is not a time: give an RFC 3339 timestamp (2027-01-01T00:00:00Z) or a date (2027-01-01)", name, s)
+				return fmt.Errorf("%s %q is not a time: give an RFC 3339 timestamp (2027-01-01T00:00:00Z) or a date (2027-01-01, its midnight UTC)", name, s)
 			}
 		}
 		*t = &at

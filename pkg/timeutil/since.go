@@ -8,11 +8,27 @@ import (
 // ParseSince reads a --since value: an RFC 3339 time, or a duration (24h,
 // 7d) back from now.
 func ParseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
+	if t, err := ParseRFC3339(s); err == nil {
 		return t, nil
 	}
 	if d, err := ParseDuration(s); err == nil {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration", s)
+}
+
+// ParseRFC3339 parses an RFC 3339 time as a user gives it, with the
+// offset RFC 3339 allows (hours 00-23, minutes 00-59, section 5.6): Go's
+// parser takes +24:00 and reads it as a day's shift (tester).
+func ParseRFC3339(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, err
+	}
+	if n := len(s); n >= 6 && (s[n-6] == '+' || s[n-6] == '-') {
+		if s[n-5:n-3] > "23" || s[n-2:] > "59" {
+			return time.Time{}, fmt.Errorf("parsing time %q: offset %s out of range (-23:59 to +23:59)", s, s[n-6:])
+		}
+	}
+	return t, nil
 }

@@ -49,3 +49,25 @@ func TestRelativeFar(t *testing.T) {
 		t.Errorf("90 minutes: %q", got)
 	}
 }
+
+// TestParseRFC3339Offset: an offset RFC 3339 does not allow (hours over
+// 23, minutes over 59) is refused; Go's parser read +24:00 as a day's
+// shift (tester).
+func TestParseRFC3339Offset(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"2026-12-05T10:05:58Z":      true,
+		"2026-12-05T10:05:58+23:59": true,
+		"2026-12-05T10:05:58-05:00": true,
+		"2026-12-05T10:05:58+24:00": false,
+		"2026-12-05T10:05:58-24:00": false,
+		"2026-12-05T10:05:58+05:60": false,
+		"2026-12-05":                false,
+	} {
+		if _, err := ParseRFC3339(s); (err == nil) != ok {
+			t.Errorf("%s: %v, want accepted %v", s, err, ok)
+		}
+	}
+	if _, err := ParseSince("2026-12-05T10:05:58+24:00", time.Now()); err == nil {
+		t.Error("ParseSince took +24:00")
+	}
+}

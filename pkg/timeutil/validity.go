@@ -101,7 +101,7 @@ func ParseValidity(s string) (Validity, error) {
 		}
 	}
 	if len(s) >= 10 && s[4] == '-' {
-		t, err := time.Parse(time.RFC3339, s)
+		t, err := ParseRFC3339(s)
 		if err != nil {
 			return Validity{}, fmt.Errorf("%q is not an RFC 3339 time (2027-06-30T00:00:00Z)", s)
 		}
@@ -134,7 +134,7 @@ func ParseNotBefore(s string) (time.Time, error) {
 		}
 		return parseAbsolute(value)
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := ParseRFC3339(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time or Value=N,Type=ABSOLUTE", s)
 	}

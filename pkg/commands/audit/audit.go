@@ -139,11 +139,16 @@ func (o *ListOptions) query() (auditlog.Query, error) {
 		q.Filter.Since = t
 	}
 	if o.Until != "" {
-		t, err := time.Parse(time.RFC3339, o.Until)
+		t, err := timeutil.ParseRFC3339(o.Until)
 		if err != nil {
 			return q, errs.UsageErrorf("--until: %q is not an RFC 3339 time", o.Until)
 		}
 		q.Filter.Until = t
+	}
+	if !q.Filter.Since.IsZero() && !q.Filter.Until.IsZero() && q.Filter.Until.Before(q.Filter.Since) {
+		// An empty list would say nothing happened (tester).
+		return q, errs.UsageErrorf("--until (%s) is before --since (%s)",
+			timeutil.RFC3339(q.Filter.Until), timeutil.RFC3339(q.Filter.Since))
 	}
 	return q, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/endpoints"
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // NewCmdRenewalWindow builds `certctl endpoint renewal-window`.
@@ -97,7 +98,7 @@ revoked certificate's window stays in the past. Prints
 }
 
 func parseRFC3339(flag, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
+	t, err := timeutil.ParseRFC3339(v)
 	if err != nil {
 		return time.Time{}, errs.Invalidf("invalid --%s %q: want an RFC 3339 time such as 2026-12-03T10:00:00Z", flag, v)
 	}

@@ -53,7 +53,9 @@ statement is {"And":[…]}, {"Or":[…]}, {"Not":{…}} or {"Filter":{…}}; a f
 SubjectAlternativeName.DnsName with Value and ComparisonOperator EQUALS (the
 whole value, any case: *.example.com is the wildcard name itself) or CONTAINS,
 ExtendedKeyUsage, KeyUsage, KeyAlgorithm, SerialNumber, NotAfter/NotBefore
-{Start,End}) or {"AcmCertificateMetadataFilter":{…}} (Status, Type,
+{Start,End}: RFC 3339 times, or dates meaning their midnight UTC, as the AWS
+CLI reads them — an End of 2027-01-05 leaves out the rest of that day, both
+ends included) or {"AcmCertificateMetadataFilter":{…}} (Status, Type,
 RenewalStatus, InUse, Exported, ExportOption, ValidationMethod,
 CertificateKeyPairOrigin, AcmeEndpointArn, AcmeAccountId, CertificateAuthorityArn).
 
