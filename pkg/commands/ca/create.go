@@ -56,8 +56,11 @@ its CSR (` + "`ca csr`, then `ca import-certificate`" + `). A --parent signs wit
 ARNs too), which sets the new CA's path length constraint; without it the CA
 gets the longest path its parent allows (none under an unconstrained parent).
 The CA key is generated and sealed
-in the vault, or kept in a PKCS#11 token with --key-storage PKCS11 (below). --validity defaults to 10y for a root and 5y for a subordinate,
-and never goes beyond the parent (PCA_INVALID_DURATION, exit 5).
+in the vault, or kept in a PKCS#11 token with --key-storage PKCS11 (below). --validity defaults to 10y for a root and 5y for a subordinate;
+a --validity that goes beyond the parent is refused (PCA_INVALID_DURATION, exit 5),
+while the default is cut to end an hour before the parent does. A certificate
+starts a minute before it is signed (NotBefore = now - 60 s, for clocks a little
+behind), and its validity counts from the signing.
 
 --signing-algorithm must be of the key's family (exit 4); it defaults to
 SHA256 of that family (SHA256WITHRSA or SHA256WITHECDSA), whatever the key's

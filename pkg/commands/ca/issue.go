@@ -77,8 +77,10 @@ identifier is computed from the key, as the CSR's would be.
 
 --validity is a duration (90d, 12h), an RFC 3339 end (2027-06-30T00:00:00Z), or
 AWS Private CA's Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE (ABSOLUTE: Unix
-seconds; END_DATE: YYYYMMDDHHMMSS). --validity-not-before is an RFC 3339 time
-or Value=N,Type=ABSOLUTE. --api-passthrough is AWS Private CA's ApiPassthrough
+seconds; END_DATE: YYYYMMDDHHMMSS), counted from now, as AWS Private CA counts
+it; --validity-not-before (an RFC 3339 time or Value=N,Type=ABSOLUTE) moves only
+the start (default: a minute before the signing, for clocks a little behind).
+--api-passthrough is AWS Private CA's ApiPassthrough
 JSON (inline or file://F): {"Extensions":{"KeyUsage","ExtendedKeyUsage",
 "SubjectAlternativeNames","CustomExtensions","CertificatePolicies"},"Subject":{…}}.
 
