@@ -6,6 +6,7 @@ import (
 	"fmt"
 	stdio "io"
 	"net"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -138,6 +139,40 @@ type ServeOptions struct {
 	Quiet bool
 
 	Listen string
+	// BaseURL is validation.http_base_url, where RedirectTo URLs point:
+	// without --listen, a base URL of an IP address and port is listened
+	// on, and one this server does not answer is warned of.
+	BaseURL string
+	// ListenGiven reports whether --listen was given.
+	ListenGiven bool
+}
+
+// listenAddr is where serve-http listens: --listen when given; else the
+// base URL's own address when it is an IP address with a port (the
+// RedirectTo URLs then reach this server: tester, they pointed at a port
+// nothing served), else the default. note warns when the RedirectTo URLs
+// point at another port than the one listened on.
+func (o *ServeOptions) listenAddr() (addr, note string) {
+	addr = o.Listen
+	u, err := url.Parse(o.BaseURL)
+	if o.BaseURL == "" || err != nil || u.Host == "" {
+		return addr, ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	if !o.ListenGiven && u.Port() != "" && net.ParseIP(u.Hostname()) != nil {
+		return net.JoinHostPort(u.Hostname(), port), ""
+	}
+	if _, lport, err := net.SplitHostPort(addr); err == nil && lport != port {
+		note = fmt.Sprintf("note: validation.http_base_url is %s, but this server listens on port %s: unless a proxy forwards %s to it, the RedirectTo URLs reach nothing (give --listen with port %s)",
+			o.BaseURL, lport, o.BaseURL, port)
+	}
+	return addr, note
 }
 
 // NewCmdServeHTTP builds `certctl validate serve-http`.
@@ -150,12 +185,18 @@ func NewCmdServeHTTP(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.
 RedirectTo URL: validation.http_base_url/<token>.txt. Point
 validation.http_base_url at this server (directly or through a proxy) and
 redirect each RedirectFrom URL (http://NAME/.well-known/pki-validation/<token>.txt)
-to its RedirectTo. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
+to its RedirectTo. Without --listen, a validation.http_base_url of an IP address
+and a port (http://127.0.0.1:18081) is listened on, and one whose port is not
+the listening one is warned of. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl validate serve-http --listen 0.0.0.0:8080`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
 				return errs.UsageErrorf("--listen %q: %v", opts.Listen, err)
+			}
+			opts.ListenGiven = cmd.Flags().Changed("listen")
+			if c, err := f.Config(); err == nil {
+				opts.BaseURL = c.HTTPBaseURL
 			}
 			opts.Quiet = f.Globals.Quiet
 			if runF != nil {
@@ -173,9 +214,13 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	ln, err := cmdutil.Listen(o.Listen)
+	addr, note := o.listenAddr()
+	ln, err := cmdutil.Listen(addr)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		fmt.Fprintln(o.IO.ErrOut, note) // even with -q: the validations would fail
 	}
 	if !o.Quiet {
 		fmt.Fprintf(o.IO.ErrOut, "serving validation files on http://%s/\n", ln.Addr())

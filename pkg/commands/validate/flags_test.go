@@ -54,10 +54,10 @@ func TestApproveFlags(t *testing.T) {
 func TestServeHTTPFlags(t *testing.T) {
 	parse := func(args ...string) (*ServeOptions, error) { return flagtest.Parse(t, NewCmdServeHTTP, args...) }
 	o, err := parse()
-	if err != nil || o.Listen != "127.0.0.1:8080" || o.Validations == nil || o.IO == nil {
+	if err != nil || o.Listen != "127.0.0.1:8080" || o.ListenGiven || o.Validations == nil || o.IO == nil {
 		t.Fatalf("serve-http: %+v, %v", o, err)
 	}
-	if o, err = parse("--listen", "0.0.0.0:8081"); err != nil || o.Listen != "0.0.0.0:8081" {
+	if o, err = parse("--listen", "0.0.0.0:8081"); err != nil || o.Listen != "0.0.0.0:8081" || !o.ListenGiven {
 		t.Fatalf("--listen: %+v, %v", o, err)
 	}
 	wantUsage(t, "serve-http", parse, [][]string{{"--listen", "8080"}, {"--listen", "nohost"}, {"extra"}})

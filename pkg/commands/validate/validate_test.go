@@ -497,7 +497,8 @@ func TestHTTPValidation(t *testing.T) {
 		t.Errorf("without a base URL: exit %d %s", r.code, r.err)
 	}
 
-	// validate serve-http, run in-process until the test ends.
+	// validate serve-http, run in-process until the test ends, without
+	// --listen: it listens where the base URL points (docs tester).
 	port := freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port) + "/pki"
 	e.vars["CERTCTL_VALIDATION_HTTP_BASE_URL"] = base
@@ -506,7 +507,7 @@ func TestHTTPValidation(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e.runCtx(ctx, "validate", "serve-http", "--listen", "127.0.0.1:"+strconv.Itoa(port))
+		e.runCtx(ctx, "validate", "serve-http")
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	for i := 0; ; i++ {
