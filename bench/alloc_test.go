@@ -125,6 +125,10 @@ func TestAllocationsPerItem(t *testing.T) {
 		{"list -o json", importedVault, []string{"list", "-o", "json"}, 0.5},
 		// A text line is a slice of strings and the expiry's text: 2.09.
 		{"list -o text", importedVault, []string{"list", "-o", "text"}, 3},
+		// Each summary encoded alone, through its JSON, as a YAML node
+		// tree (output.YAMLList): 422; held whole it was 1.5 GB over
+		// 50,000 certificates.
+		{"list -o yaml", importedVault, []string{"list", "-o", "yaml"}, 500},
 		// A twelfth of the vault expires within 30 days: 0.16.
 		{"list --expiring-within 30d -o text", importedVault, []string{"list", "--expiring-within", "30d", "-o", "text"}, 0.5},
 		// Each revoked serial encoded as read, into the signed buffer: 0.00.

@@ -1,7 +1,6 @@
 package output
 
 import (
-	"bytes"
 	"encoding"
 	"encoding/json"
 	"fmt"
@@ -118,16 +117,15 @@ func omitsEmpty(tag string) bool {
 // them: the YAML is built from v's JSON encoding, token by token, rather
 // than from a map, whose keys the encoder would sort.
 func writeYAML(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
+	node, err := jsonYAMLNode(v)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	node, err := yamlNode(dec)
-	if err != nil {
-		return err
-	}
+	return encodeYAML(w, node)
+}
+
+// encodeYAML writes node as a YAML document, indented by two.
+func encodeYAML(w io.Writer, node *yaml.Node) error {
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
 	if err := enc.Encode(node); err != nil {
