@@ -46,7 +46,8 @@ list leaves out by default):
                       past half its renewal window), RENEWAL_PENDING_VALIDATION
                       (its renewal waits for domain validation), FAILED,
                       VALIDATION_TIMED_OUT, PENDING_VALIDATION, REVOKED_RECENTLY
-                      (within 30 days)
+                      (within 30 days); the table shows the 25 most urgent and
+                      how many more, -o json and -o text all of them
   FailedDeployments   deploy targets whose last install or command failed, most
                       recent first: certificate, target, when, and a reason that
                       never quotes the target's command or its output

@@ -75,17 +75,32 @@ func render(p *output.Printer, out Output) error {
 		return err
 	}
 	return p.Print(out.NeedsAction, output.View{Table: func(s *output.Styles) *output.Table {
-		t := &output.Table{Headers: []string{"CERTIFICATE", "DOMAIN", "REASON", "DETAIL"}}
-		for _, a := range out.NeedsAction {
-			id := output.ShortID(a.CertificateArn)
-			reason := s.Warn(a.Reason)
-			if a.Reason == reports.ReasonExpired || a.Reason == reports.ReasonRenewalFailed || a.Reason == reports.ReasonFailed {
-				reason = s.Bad(a.Reason)
-			}
-			t.Rows = append(t.Rows, []string{id, output.Sanitize(a.DomainName), reason, output.Sanitize(a.Detail)})
-		}
-		return t
+		return needsActionTable(s, out.NeedsAction)
 	}})
+}
+
+// tableActions is how many certificates the table of those that need
+// action shows: the most urgent, then how many more there are (a vault
+// of thousands expiring printed thousands of lines: scale tester);
+// -o json and -o text list them all.
+const tableActions = 25
+
+// needsActionTable shows the first tableActions of actions (most urgent
+// first) and says how many more there are, and where to see them all.
+func needsActionTable(s *output.Styles, actions []reports.Action) *output.Table {
+	t := &output.Table{Headers: []string{"CERTIFICATE", "DOMAIN", "REASON", "DETAIL"}}
+	for _, a := range actions[:min(len(actions), tableActions)] {
+		id := output.ShortID(a.CertificateArn)
+		reason := s.Warn(a.Reason)
+		if a.Reason == reports.ReasonExpired || a.Reason == reports.ReasonRenewalFailed || a.Reason == reports.ReasonFailed {
+			reason = s.Bad(a.Reason)
+		}
+		t.Rows = append(t.Rows, []string{id, output.Sanitize(a.DomainName), reason, output.Sanitize(a.Detail)})
+	}
+	if more := len(actions) - tableActions; more > 0 {
+		t.Footer = s.Dim(fmt.Sprintf("… and %d more (all of them: certctl dashboard -o json --query 'NeedsAction')", more))
+	}
+	return t
 }
 
 // failedDeploymentsTable lists the failed deploy targets: certificate,
