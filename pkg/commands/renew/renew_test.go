@@ -466,7 +466,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if res[expiring].Outcome != "INELIGIBLE" {
 		t.Fatalf("dry run: expired certificate %+v, want INELIGIBLE", res[expiring])
 	}
-	if !strings.HasPrefix(r.Stderr, "dry run: 1 renewed") {
+	if !strings.HasPrefix(r.Stderr, "dry run: 1 would be renewed, ") {
 		t.Fatalf("dry run summary: %q", r.Stderr)
 	}
 	if after := clitest.Dump(t, e.Vault); after != before {
