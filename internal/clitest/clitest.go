@@ -139,8 +139,15 @@ func (e *Env) RequestPrivate(domain string, extra ...string) string {
 // needs to see shown safely.
 func (e *Env) ImportNamed(name string) string {
 	e.T.Helper()
+	return e.ImportLeaf(testpki.LeafOptions{Names: []string{name}})
+}
+
+// ImportLeaf imports a leaf of o (names, validity) of a throwaway root,
+// with its key, adding args to import (--tags…), and returns its ARN.
+func (e *Env) ImportLeaf(o testpki.LeafOptions, args ...string) string {
+	e.T.Helper()
 	ca := testpki.NewRoot("clitest Import Root", e.now)
-	leaf, key := ca.Leaf(testpki.LeafOptions{Names: []string{name}})
+	leaf, key := ca.Leaf(o)
 	dir, err := os.MkdirTemp(e.Dir, "import-")
 	if err != nil {
 		e.T.Fatal(err)
@@ -153,7 +160,7 @@ func (e *Env) ImportNamed(name string) string {
 		e.T.Fatal(err)
 	}
 	var out struct{ CertificateArn string }
-	e.JSON(&out, "import", "--certificate", crt, "--private-key", k)
+	e.JSON(&out, append([]string{"import", "--certificate", crt, "--private-key", k}, args...)...)
 	return out.CertificateArn
 }
 

@@ -3,8 +3,6 @@ package list_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -51,15 +49,7 @@ func TestListYAMLStreamed(t *testing.T) {
 	check()
 	e.RequestPrivate("private.internal")
 	e.MustRun("request", "--domain-name", "pending.example.test", "--subject-alternative-names", "on.example.test,yes.example.test")
-	root := testpki.NewRoot("YAML Root", e.Now())
-	leaf, key := root.Leaf(testpki.LeafOptions{Names: []string{"imported.example.test"}})
-	dir := t.TempDir()
-	for n, b := range map[string][]byte{"c.pem": testpki.CertPEM(leaf), "k.pem": testpki.KeyPEM(key)} {
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.MustRun("import", "--certificate", filepath.Join(dir, "c.pem"), "--private-key", filepath.Join(dir, "k.pem"), "--tags", "env=prod")
+	e.ImportLeaf(testpki.LeafOptions{Names: []string{"imported.example.test"}}, "--tags", "env=prod")
 	check()
 	check("--max-items", "2")
 	check("--key-types", "RSA_4096") // none

@@ -55,17 +55,7 @@ func TestMetrics(t *testing.T) {
 	arns["expired"] = e.RequestPrivate("short.internal")
 	delete(e.Vars, "CERTCTL_CERTIFICATE_VALIDITY")
 
-	root := testpki.NewRoot("Metrics Root", start)
-	leaf, key := root.Leaf(testpki.LeafOptions{Names: []string{"imported.example.test"}, NotBefore: start.Add(-time.Hour), NotAfter: start.Add(40 * day)})
-	dir := t.TempDir()
-	for n, b := range map[string][]byte{"c.pem": testpki.CertPEM(leaf), "k.pem": testpki.KeyPEM(key)} {
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var imp struct{ CertificateArn string }
-	e.JSON(&imp, "import", "--certificate", filepath.Join(dir, "c.pem"), "--private-key", filepath.Join(dir, "k.pem"))
-	arns["imported"] = imp.CertificateArn
+	arns["imported"] = e.ImportLeaf(testpki.LeafOptions{Names: []string{"imported.example.test"}, NotBefore: start.Add(-time.Hour), NotAfter: start.Add(40 * day)})
 
 	v := e.OpenVault()
 	acmeNotAfter := start.Add(80 * day)
@@ -263,16 +253,7 @@ func TestFarExpiry(t *testing.T) {
 	e := clitest.New(t)
 	start := e.Now()
 	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
-	root := testpki.NewRoot("Far Root", start)
-	leaf, key := root.Leaf(testpki.LeafOptions{Names: []string{"far.example.test"}, NotBefore: start.Add(-time.Hour), NotAfter: far})
-	dir := t.TempDir()
-	for n, b := range map[string][]byte{"c.pem": testpki.CertPEM(leaf), "k.pem": testpki.KeyPEM(key)} {
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var imp struct{ CertificateArn string }
-	e.JSON(&imp, "import", "--certificate", filepath.Join(dir, "c.pem"), "--private-key", filepath.Join(dir, "k.pem"))
+	arn := e.ImportLeaf(testpki.LeafOptions{Names: []string{"far.example.test"}, NotBefore: start.Add(-time.Hour), NotAfter: far})
 	// Whole days from the clock to far, counted on the calendar (far is
 	// the day's last second: one fewer only in the clock's last second).
 	wholeDays := julianDay(far) - julianDay(e.Now())
@@ -283,14 +264,14 @@ func TestFarExpiry(t *testing.T) {
 	fams := parse(t, e.MustRun("metrics").Stdout)
 	var got float64
 	for _, x := range fams["certctl_days_to_expiry"].GetMetric() {
-		if labels(x)["arn"] == imp.CertificateArn {
+		if labels(x)["arn"] == arn {
 			got = x.GetGauge().GetValue()
 		}
 	}
 	if int(got) != wholeDays && int(got) != wholeDays-1 {
 		t.Errorf("days_to_expiry %v, want about %d", got, wholeDays)
 	}
-	evs := e.Events("Certificate Available", imp.CertificateArn)
+	evs := e.Events("Certificate Available", arn)
 	if len(evs) == 0 {
 		t.Fatal("no Certificate Available event")
 	}
@@ -298,7 +279,7 @@ func TestFarExpiry(t *testing.T) {
 		t.Errorf("event DaysToExpiry %v, the metric says %v", evs[0].Detail["DaysToExpiry"], got)
 	}
 	want := fmt.Sprintf("in %d days", int(got))
-	for _, args := range [][]string{{"describe", imp.CertificateArn, "-o", "table"}, {"list", "-o", "table"}} {
+	for _, args := range [][]string{{"describe", arn, "-o", "table"}, {"list", "-o", "table"}} {
 		if out := e.MustRun(args...).Stdout; !strings.Contains(out, want) {
 			t.Errorf("%v does not say %q:\n%s", args, want, out)
 		}
