@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -914,11 +913,22 @@ func resourceMatches(res, arg string) bool {
 // most limit (0: all).
 func List(tx localstore.Tx, f Filter, afterSeq int64, limit int) ([]*Record, error) {
 	var out []*Record
-	after := afterSeq
+	err := Each(tx, f, afterSeq, limit, func(r *Record) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// Each calls fn with each record after afterSeq that passes f, oldest
+// first (the store lists them by seq), at most limit (0: all), reading
+// them verifyBatch at a time; fn's error stops it.
+func Each(tx localstore.Tx, f Filter, afterSeq int64, limit int, fn func(*Record) error) error {
+	after, n := afterSeq, 0
 	for {
 		rows, err := tx.ListAudit(after, verifyBatch)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, row := range rows {
 			after = row.Seq
@@ -927,16 +937,16 @@ func List(tx localstore.Tx, f Filter, afterSeq int64, limit int) ([]*Record, err
 				continue
 			}
 			if f.Match(r, row.Time) {
-				out = append(out, r)
-				if limit > 0 && len(out) >= limit {
-					return out, nil
+				if err := fn(r); err != nil {
+					return err
+				}
+				if n++; limit > 0 && n >= limit {
+					return nil
 				}
 			}
 		}
 		if len(rows) < verifyBatch {
-			break
+			return nil
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	return out, nil
 }

@@ -89,6 +89,53 @@ func (s *Service) List(ctx context.Context, q Query) (*Page, error) {
 	return page, nil
 }
 
+// ListEach calls emit with each record q selects, oldest first, as they
+// are read (audit list printing a log of any size in little memory), and
+// returns the page's NextToken (the records are not in the page). A read
+// the store runs again after part of the list was emitted fails, as
+// certificates.ListEach does: what was printed cannot be taken back.
+func (s *Service) ListEach(ctx context.Context, q Query, emit func(*audit.Record) error) (*Page, error) {
+	after, err := decodeToken(q.StartingToken)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.chainKey(); err != nil {
+		return nil, err
+	}
+	limit := 0
+	if q.MaxItems > 0 {
+		limit = q.MaxItems + 1 // one more: is there a next page?
+	}
+	page := &Page{}
+	emitted := false
+	var emitErr error
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
+		if emitted {
+			return &errs.Error{Exit: errs.ExitFailure,
+				Msg: "the list was interrupted by a conflicting change to the vault after part of it was printed; run it again"}
+		}
+		page.NextToken, emitErr = "", nil
+		n, last := 0, int64(0)
+		return audit.Each(tx, q.Filter, after, limit, func(r *audit.Record) error {
+			if n++; q.MaxItems > 0 && n > q.MaxItems {
+				page.NextToken = encodeToken(last)
+				return nil
+			}
+			last = r.Seq
+			emitted = true
+			emitErr = emit(r)
+			return emitErr
+		})
+	})
+	if emitErr != nil {
+		return nil, emitErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
 // Verify walks the whole chain and returns how many records it checked.
 // A chain that is not whole is an error (exit 6) naming the first record
 // altered, removed or inserted; errors.As finds the *audit.Problem in it.
