@@ -24,6 +24,31 @@ import (
 // times the clock was read, the exit code, the outcomes by count, stderr
 // and the renewals recorded.
 func renewInterrupted(t *testing.T, n int, cancelAt int64, args ...string) (reads int64, code errs.ExitCode, outcomes map[string]int, stderr string, recorded int) {
+	reads, code, stdout, stderr, e := renewInterruptedOutput(t, n, cancelAt, args...)
+	var rep struct {
+		Results []struct{ CertificateArn, Outcome string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("exit %d: stdout is not the report (%v):\n%s\nstderr:\n%s", code, err, stdout, stderr)
+	}
+	if len(rep.Results) != n {
+		t.Fatalf("%d results, want %d:\n%s", len(rep.Results), n, stdout)
+	}
+	outcomes = map[string]int{}
+	for _, r := range rep.Results {
+		outcomes[r.Outcome]++
+	}
+	for _, r := range auditLog(t, e) {
+		if r.EventName == "RenewCertificate" && r.Outcome == audit.OutcomeSuccess {
+			recorded++
+		}
+	}
+	return reads, code, outcomes, stderr, recorded
+}
+
+// renewInterruptedOutput is renewInterrupted's run: the clock reads, the
+// exit code, stdout and stderr, and the Env.
+func renewInterruptedOutput(t *testing.T, n int, cancelAt int64, args ...string) (int64, errs.ExitCode, string, string, *clitest.Env) {
 	e := clitest.New(t)
 	for i := 0; i < n; i++ {
 		e.Export(e.RequestPrivate(fmt.Sprintf("h%d.int.internal", i)))
@@ -39,26 +64,8 @@ func renewInterrupted(t *testing.T, n int, cancelAt int64, args ...string) (read
 		}
 		return now
 	}
-	code = app.Run(ctx, f, append(append([]string{"renew"}, args...), "-o", "json"))
-	var rep struct {
-		Results []struct{ CertificateArn, Outcome string }
-	}
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("exit %d: stdout is not the report (%v):\n%s\nstderr:\n%s", code, err, out, errOut)
-	}
-	if len(rep.Results) != n {
-		t.Fatalf("%d results, want %d:\n%s", len(rep.Results), n, out)
-	}
-	outcomes = map[string]int{}
-	for _, r := range rep.Results {
-		outcomes[r.Outcome]++
-	}
-	for _, r := range auditLog(t, e) {
-		if r.EventName == "RenewCertificate" && r.Outcome == audit.OutcomeSuccess {
-			recorded++
-		}
-	}
-	return calls.Load(), code, outcomes, errOut.String(), recorded
+	code := app.Run(ctx, f, append(append([]string{"renew"}, args...), "-o", "json"))
+	return calls.Load(), code, out.String(), errOut.String(), e
 }
 
 // TestRenewInterruptedReportsWhatWasDone: renew --due and renew of a
@@ -136,5 +143,30 @@ func TestRenewDueInterruptedWhileDeploying(t *testing.T) {
 	}
 	if len(rep.Results) != 2 || rep.Results[0].Outcome != "RENEWED" || rep.Results[1].Outcome != "RENEWED" {
 		t.Errorf("results %+v, want both RENEWED", rep.Results)
+	}
+}
+
+// TestDryRunInterrupted: a dry run interrupted while it asks the CAs
+// reports the certificates not reached as not done (exit 7, interrupted),
+// never as renewals that "would fail" with the interruption as reason
+// (review).
+func TestDryRunInterrupted(t *testing.T) {
+	for _, args := range [][]string{
+		{"--due", "--within", "400d", "--dry-run"},
+		{"--query-terse", "san:*.int.internal", "--dry-run"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			const n = 4
+			total, code, outcomes, _, _ := renewInterrupted(t, n, 0, args...)
+			if code != 0 || outcomes["RENEWED"] != n {
+				t.Fatalf("uninterrupted: exit %d, %v", code, outcomes)
+			}
+			for at := int64(1); at <= total; at++ {
+				_, code, out, stderr, _ := renewInterruptedOutput(t, n, at, args...)
+				if strings.Contains(out, "context canceled") || strings.Contains(out, "would fail") {
+					t.Fatalf("interrupted at clock read %d of %d: exit %d, the interruption reported as an outcome:\n%s\n%s", at, total, code, out, stderr)
+				}
+			}
+		})
 	}
 }

@@ -265,7 +265,12 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				res.Outcome, res.Reason = dryRevalidate(c)
 			}
 			if res.Outcome == "" {
-				res.Outcome, res.Reason = s.dryRenew(ctx, c, true)
+				if res.Outcome, res.Reason, err = s.dryRenew(ctx, c, true); err != nil && service.Stopped(ctx) {
+					stop(i)
+					break
+				} else if err != nil {
+					return abort(i, err)
+				}
 			}
 			rep.Results = append(rep.Results, res)
 			continue
@@ -507,15 +512,23 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 // DISABLED, EXPIRED or DELETED, its record changed outside certctl
 // (renewal.Renewer.Check) — as the renewal reports it: FAILED in a pass
 // over the due certificates, INELIGIBLE or FAILED for a selection.
-func (s *Service) dryRenew(ctx context.Context, c *localstore.Certificate, due bool) (string, string) {
-	err := s.core.Read(ctx, func(tx localstore.Tx) error { return s.renewer.Check(tx, c) })
-	switch {
-	case err == nil:
-		return renewal.Renewed, "dry run: would renew"
-	case !due && ruleFailure(err):
-		return renewal.Ineligible, "dry run: would be refused: " + err.Error()
+// The store's own failure (or an interruption) is the error, not an
+// outcome: the pass stops on it as the real one does (review).
+func (s *Service) dryRenew(ctx context.Context, c *localstore.Certificate, due bool) (string, string, error) {
+	var refusal error
+	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		refusal = s.renewer.Check(tx, c)
+		return nil
+	}); err != nil {
+		return "", "", err
 	}
-	return renewal.Failed, "dry run: would fail: " + err.Error()
+	switch {
+	case refusal == nil:
+		return renewal.Renewed, "dry run: would renew", nil
+	case !due && ruleFailure(refusal):
+		return renewal.Ineligible, "dry run: would be refused: " + refusal.Error(), nil
+	}
+	return renewal.Failed, "dry run: would fail: " + refusal.Error(), nil
 }
 
 // renewable reports whether c, as read before the change, is to be

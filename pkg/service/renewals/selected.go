@@ -30,7 +30,9 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 		} else if r.Outcome, r.Reason = dryRevalidate(c.Cert); r.Outcome == "" {
 			r.Outcome, r.Reason = renewal.Renewed, "dry run: would renew"
 			if o.DryRun || o.Confirm != nil { // the plan is shown: asked of the CA too
-				r.Outcome, r.Reason = s.dryRenew(ctx, c.Cert, false)
+				if r.Outcome, r.Reason, err = s.dryRenew(ctx, c.Cert, false); err != nil {
+					return nil, err
+				}
 			}
 		}
 		if r.Outcome != renewal.Ineligible {
