@@ -42,6 +42,20 @@ func TestSuggestedWindow(t *testing.T) {
 	if s, e = SuggestedWindow(nb, na, rev); !e.Before(rev) || !s.Before(e) {
 		t.Errorf("revoked window %s – %s", s, e)
 	}
+	// Exactly two thirds and eight ninths of 90 days.
+	if s, e = SuggestedWindow(nb, na, time.Time{}); !s.Equal(nb.Add(60*24*time.Hour)) || !e.Equal(nb.Add(80*24*time.Hour)) {
+		t.Errorf("90 days: %s – %s", s, e)
+	}
+	// Lifetimes whose eight ninths overflowed time.Duration (40 years),
+	// and beyond its 292 years (9999-12-31): the window is still in the
+	// last third, not in the past (review).
+	for _, na := range []time.Time{nb.AddDate(40, 0, 0), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)} {
+		s, e := SuggestedWindow(nb, na, time.Time{})
+		third := time.Unix(nb.Unix()+(na.Unix()-nb.Unix())*2/3, 0).UTC()
+		if !s.Equal(third) || !e.After(s) || !e.Before(na) {
+			t.Errorf("valid until %s: window %s – %s, want from %s", na, s, e, third)
+		}
+	}
 }
 
 // FuzzParseCertID: ParseCertID never panics, and what it accepts prints

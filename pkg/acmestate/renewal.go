@@ -12,6 +12,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
+	"github.com/certctl/certctl/pkg/timeutil"
 )
 
 // KindRenewalWindow is the store kind of the renewal windows an
@@ -152,8 +153,11 @@ func SuggestedWindow(notBefore, notAfter, revokedAt time.Time) (start, end time.
 	if !revokedAt.IsZero() {
 		return revokedAt.Add(-2 * time.Hour), revokedAt.Add(-time.Hour)
 	}
-	life := notAfter.Sub(notBefore)
-	return notBefore.Add(life * 2 / 3).Truncate(time.Second), notBefore.Add(life * 8 / 9).Truncate(time.Second)
+	// In seconds, from Unix times: a lifetime beyond time.Duration's 292
+	// years (a 9999 NotAfter), or of more than 36 years multiplied by 8,
+	// overflowed to a window in the past (review).
+	life, base := timeutil.SpanSeconds(notBefore, notAfter), notBefore.Unix()
+	return time.Unix(base+life*2/3, 0).In(notBefore.Location()), time.Unix(base+life*8/9, 0).In(notBefore.Location())
 }
 
 // Issued is a certificate an endpoint issued: its serial as the issuing CA
