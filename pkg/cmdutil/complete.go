@@ -41,52 +41,40 @@ func (f *Factory) completionStore(ctx context.Context) (localstore.Store, bool) 
 // CompleteCertificates completes certificate IDs (described by their domain
 // name) for the first positional argument.
 func (f *Factory) CompleteCertificates(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	return f.CompleteCertificatesWhere(nil)(cmd, args, toComplete)
+	return f.CompleteCertificatesWhere(CertificateChoice{})(cmd, args, toComplete)
 }
 
 // CompleteCertificatesWhere is CompleteCertificates offering only the
-// certificates keep accepts by stored status and type (nil: all): those the
-// command can act on, such as IMPORTED ones for reimport. It is a hint, not
-// a rule — the command's service still decides. (Commands do not import
-// the store, hence two strings rather than the stored certificate.)
-func (f *Factory) CompleteCertificatesWhere(keep func(status, certType string) bool) cobra.CompletionFunc {
+// certificates of the stored statuses and types of c (none: any) — those
+// the command can act on, such as IMPORTED ones for reimport. It is a
+// hint, not a rule: the command's service still decides.
+func (f *Factory) CompleteCertificatesWhere(c CertificateChoice) cobra.CompletionFunc {
 	return f.completeIDs(func(tx localstore.Tx, typed string) ([]candidate, error) {
-		return certificateCandidates(tx, typed, keep)
+		return certificateCandidates(tx, typed, c)
 	})
 }
 
-// Completion offers at most maxCompletions certificates, of at most
-// completionScan whose IDs begin with what was typed.
-const (
-	maxCompletions = 500
-	completionScan = 5000
-)
+// CertificateChoice says which certificates a completion offers: those
+// in one of Statuses and of one of Types (either empty: any).
+type CertificateChoice struct{ Statuses, Types []string }
 
-// certificateCandidates are the certificates whose ID begins with the ID
-// typed (typedID), those keep accepts (all when nil): the prefix is asked
-// of the store, so that every certificate of a vault of any size can be
-// completed — the first 500 of the vault, left to the shell to match, hid
-// the others, and a filter applied after them (revoke's, reimport's)
-// left nothing to offer (tester).
-func certificateCandidates(tx localstore.Tx, typed string, keep func(status, certType string) bool) ([]candidate, error) {
-	ids, err := tx.FindCertificateIDs(typedID(typed), completionScan)
-	if err != nil {
-		return nil, err
-	}
+// maxCompletions bounds the certificates (and tag keys) offered.
+const maxCompletions = 500
+
+// certificateCandidates are at most maxCompletions certificates of c
+// whose ID begins with the ID typed (typedID): the store is asked for
+// both, so that every certificate of a vault of any size can be completed
+// — the first 500 of the vault, left to the shell to match, hid the
+// others, and a command's filter applied after them (revoke's,
+// reimport's) left nothing to offer (testers).
+func certificateCandidates(tx localstore.Tx, typed string, c CertificateChoice) ([]candidate, error) {
+	certs, err := tx.ListCertificates(localstore.CertificateFilter{IDPrefix: typedID(typed),
+		Statuses: c.Statuses, Types: c.Types, Limit: maxCompletions})
 	var out []candidate
-	for _, id := range ids {
-		c, err := tx.GetCertificate(id)
-		if err != nil {
-			continue // deleted meanwhile, or unreadable: not offered
-		}
-		if keep == nil || keep(c.Status, c.Type) {
-			out = append(out, candidate{arn.Certificate, c.ID, c.DomainName})
-			if len(out) == maxCompletions {
-				break
-			}
-		}
+	for _, c := range certs {
+		out = append(out, candidate{arn.Certificate, c.ID, c.DomainName})
 	}
-	return out, nil
+	return out, err
 }
 
 // typedID is the part of a typed identifier that an ID begins with: what
@@ -109,7 +97,7 @@ func typedID(typed string) string {
 // the CAs and the ACME endpoints, described by kind and name.
 func (f *Factory) CompleteTagged(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	return f.completeIDs(func(tx localstore.Tx, typed string) ([]candidate, error) {
-		out, err := certificateCandidates(tx, typed, nil)
+		out, err := certificateCandidates(tx, typed, CertificateChoice{})
 		if err != nil {
 			return nil, err
 		}
@@ -245,17 +233,19 @@ func (f *Factory) CompleteTagKeys(cmd *cobra.Command, args []string, toComplete 
 	defer st.Close()
 	seen := map[string]bool{}
 	var out []string
+	// Every certificate's tags, not the first 500 certificates' (review:
+	// a key used only after them was never offered); at most
+	// maxCompletions keys.
 	_ = st.View(cmd.Context(), func(tx localstore.Tx) error {
-		certs, err := tx.ListCertificates(localstore.CertificateFilter{Limit: 500})
-		for _, c := range certs {
-			for _, t := range c.Tags {
-				if !seen[t.Key] {
+		return tx.EachCertificateTags(func(_ string, tags []localstore.Tag) error {
+			for _, t := range tags {
+				if !seen[t.Key] && len(out) < maxCompletions {
 					seen[t.Key] = true
 					out = append(out, t.Key+"=")
 				}
 			}
-		}
-		return err
+			return nil
+		})
 	})
 	sort.Strings(out)
 	return sanitizeCompletions(out), directive

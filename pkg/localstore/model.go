@@ -126,6 +126,9 @@ type CertificateFilter struct {
 	InUse          *bool
 	Eligibility    []string
 	NotAfterBefore time.Time // certificates whose NotAfter < this
+	// IDPrefix keeps the certificates whose ID begins with it (shell
+	// completion of what was typed).
+	IDPrefix string
 	// SortBy is one of CREATED_AT (default), NOT_AFTER, DOMAIN_NAME.
 	SortBy     string
 	Descending bool

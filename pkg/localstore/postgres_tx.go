@@ -243,6 +243,22 @@ func escapeLike(s string) string {
 // literal.
 func likePrefix(prefix string) string { return escapeLike(prefix) + "%" }
 
+func (t *pgTx) EachCertificateTags(fn func(id string, tags []Tag) error) error {
+	var id string
+	var tags, data []byte
+	dest := []any{&id, &tags, &data}
+	return t.rows(`SELECT id, tags, CASE WHEN tags IS NULL THEN data END FROM certificates`, nil, func(r pgx.Rows) error {
+		if err := r.Scan(dest...); err != nil {
+			return err
+		}
+		ts, err := rowTags(id, tags, data)
+		if err != nil {
+			return err
+		}
+		return fn(id, ts)
+	})
+}
+
 func (t *pgTx) FindCertificateIDs(prefix string, limit int) ([]string, error) {
 	return t.strings(`SELECT id FROM certificates WHERE id LIKE $1 ESCAPE E'\\' ORDER BY id LIMIT $2`,
 		likePrefix(prefix), pgLimit(limit))
@@ -284,6 +300,9 @@ func (t *pgTx) listCertificates(f CertificateFilter, reuse bool, summaries func(
 	}
 	if !f.NotAfterBefore.IsZero() {
 		where = append(where, "not_after < "+args.add(timeutil.UnixNano(f.NotAfterBefore)))
+	}
+	if f.IDPrefix != "" {
+		where = append(where, "id LIKE "+args.add(likePrefix(f.IDPrefix))+" ESCAPE E'\\\\'")
 	}
 	if f.After != nil {
 		where = append(where, afterClause(sortColumn(f.SortBy), f.Descending, *f.After, args.add))

@@ -781,6 +781,29 @@ func sqlitePrefixed(col, prefix string) (string, []any) {
 	return col + " >= ?", []any{prefix}
 }
 
+func (t *sqliteTx) EachCertificateTags(fn func(id string, tags []Tag) error) error {
+	rows, err := t.rawQuery(`SELECT id, tags, CASE WHEN tags IS NULL THEN data END FROM certificates`)
+	if err != nil {
+		return wrapSQLiteErr(err)
+	}
+	defer rows.Close()
+	var id string
+	var tags, data []byte
+	for rows.Next() {
+		if err := rows.Scan(&id, &tags, &data); err != nil {
+			return wrapSQLiteErr(err)
+		}
+		ts, err := rowTags(id, tags, data)
+		if err != nil {
+			return err
+		}
+		if err := fn(id, ts); err != nil {
+			return err
+		}
+	}
+	return wrapSQLiteErr(rows.Err())
+}
+
 func (t *sqliteTx) FindCertificateIDs(prefix string, limit int) ([]string, error) {
 	cond, args := sqlitePrefixed("id", prefix)
 	return t.strings(`SELECT id FROM certificates WHERE `+cond+` ORDER BY id LIMIT ?`, append(args, limit)...)
@@ -839,6 +862,10 @@ func (t *sqliteTx) listCertificates(f CertificateFilter, reuse bool, summaries f
 	if !f.NotAfterBefore.IsZero() {
 		where = append(where, "not_after < ?")
 		args = append(args, timeutil.UnixNano(f.NotAfterBefore))
+	}
+	if f.IDPrefix != "" {
+		cond, a := sqlitePrefixed("id", f.IDPrefix)
+		where, args = append(where, cond), append(args, a...)
 	}
 	if f.After != nil {
 		where = append(where, afterClause(sortColumn(f.SortBy), f.Descending, *f.After, func(v any) string {

@@ -47,6 +47,9 @@ type Tx interface {
 	DeleteCertificate(id string) error
 	// FindCertificateIDs returns the IDs starting with prefix (at most limit).
 	FindCertificateIDs(prefix string, limit int) ([]string, error)
+	// EachCertificateTags calls fn with the tags of every certificate
+	// (none: nil), reading only their tags; fn's error stops it.
+	EachCertificateTags(fn func(id string, tags []Tag) error) error
 	ListCertificates(f CertificateFilter) ([]*Certificate, error)
 	// ListCertificateSummaries is ListCertificates for lists that show no
 	// more than the SummaryFields, Tags and UpdatedAt of each certificate:

@@ -4,9 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certctl/certctl/internal/clitest"
 	"github.com/certctl/certctl/internal/seed"
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -60,5 +62,24 @@ func TestCompletionPastFiveHundred(t *testing.T) {
 	}
 	if lines := strings.Count(out, "\n"); lines > 2 {
 		t.Errorf("__complete revoke offers %d lines, want the one PRIVATE certificate (and the directive)", lines)
+	}
+}
+
+// TestCompleteTagKeysPastFiveHundred: the tag keys offered (list --tag)
+// are every certificate's, not the newest 500's (review): a key only an
+// certificate past the first 500 carries is offered.
+func TestCompleteTagKeysPastFiveHundred(t *testing.T) {
+	e := clitest.New(t)
+	v := e.OpenVault()
+	err := seed.Imported(context.Background(), v, 600, e.Now())
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Newer than the 600: not among the oldest 500, which were read.
+	e.Advance(24 * time.Hour)
+	e.ImportLeaf(testpki.LeafOptions{Names: []string{"new.example.test"}}, "--tags", "late=1")
+	if out := e.MustRun("__complete", "list", "--tag", "").Stdout; !strings.Contains(out, "late=\n") {
+		t.Errorf("__complete list --tag does not offer late=:\n%.300s", out)
 	}
 }

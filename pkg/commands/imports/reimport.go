@@ -31,7 +31,7 @@ version and no event.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl reimport 3f2a1b9c --certificate new.pem --private-key new.key --certificate-chain chain.pem`,
 		Args:    cmdutil.IDArg(&opts.CertificateArn, "certificate-arn", "ARN"),
 		// Only an IMPORTED certificate can be reimported.
-		ValidArgsFunction: f.CompleteCertificatesWhere(func(_, certType string) bool { return certType == inventory.TypeImported }),
+		ValidArgsFunction: f.CompleteCertificatesWhere(cmdutil.CertificateChoice{Types: []string{inventory.TypeImported}}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("tags") {
 				return errs.UsageErrorf("reimport does not take --tags: a reimported certificate keeps its tags").

@@ -65,9 +65,8 @@ revoked is UNCHANGED, not a failure.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7),
   certctl revoke --filter-statement file://compromised.json --revocation-reason KEY_COMPROMISE --yes`,
 		Args: cmdutil.SelectionIDArg(&opts.ID, "certificate-arn", "ARN", &opts.Select),
 		// Only an ISSUED certificate of a private CA can be revoked.
-		ValidArgsFunction: f.CompleteCertificatesWhere(func(status, certType string) bool {
-			return status == inventory.StatusIssued && certType != inventory.TypeImported
-		}),
+		ValidArgsFunction: f.CompleteCertificatesWhere(cmdutil.CertificateChoice{
+			Statuses: []string{inventory.StatusIssued}, Types: []string{inventory.TypePrivate, inventory.TypeIssued}}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Reason == "" {
 				return errs.UsageErrorf("--revocation-reason is required (one of %s)", joinReasons())

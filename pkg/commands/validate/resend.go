@@ -54,7 +54,7 @@ configured.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
 		Example: `  certctl resend-validation-email 3f2a1b9c --domain www.shop.example.com --validation-domain example.com`,
 		Args:    cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		// Only a certificate pending validation has an email to resend.
-		ValidArgsFunction: f.CompleteCertificatesWhere(func(status, _ string) bool { return status == inventory.StatusPendingValidation }),
+		ValidArgsFunction: f.CompleteCertificatesWhere(cmdutil.CertificateChoice{Statuses: []string{inventory.StatusPendingValidation}}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Domain == "" || opts.ValidationDomain == "" {
 				return usageErr("--domain and --validation-domain are required")

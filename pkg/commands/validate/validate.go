@@ -86,7 +86,7 @@ terminal status (exit 5), or --timeout passes (exit 8).` + cmdutil.ExitStatus(0,
   certctl validate check 3f2a1b9c --wait --timeout 30m`,
 		Args: cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		// Only a certificate whose names are being validated has any to check.
-		ValidArgsFunction: f.CompleteCertificatesWhere(func(status, _ string) bool { return status == inventory.StatusPendingValidation }),
+		ValidArgsFunction: f.CompleteCertificatesWhere(cmdutil.CertificateChoice{Statuses: []string{inventory.StatusPendingValidation}}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Timeout, err = ParseTimeout(timeout); err != nil {

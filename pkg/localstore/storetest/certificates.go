@@ -345,6 +345,26 @@ func testFindCertificateIDs(t *testing.T, s localstore.Store) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("FindCertificateIDs(%q, %d) = %q, want %q", tc.prefix, tc.limit, got, tc.want)
 			}
+			// A list's IDPrefix keeps the same certificates (completion
+			// asks it together with a command's statuses and types).
+			if tc.prefix == "" || tc.limit < 10 { // the cases bounded only by their limit
+				continue
+			}
+			list, err := tx.ListCertificates(localstore.CertificateFilter{IDPrefix: tc.prefix, Statuses: []string{cs[0].Status}})
+			if err != nil {
+				return fmt.Errorf("ListCertificates(IDPrefix %q): %w", tc.prefix, err)
+			}
+			var ids []string
+			for _, c := range list {
+				ids = append(ids, c.ID)
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("ListCertificates(IDPrefix %q) = %q, want %q", tc.prefix, ids, tc.want)
+			}
+			if none, err := tx.ListCertificates(localstore.CertificateFilter{IDPrefix: tc.prefix, Statuses: []string{"NO_SUCH_STATUS"}}); err != nil || len(none) != 0 {
+				t.Errorf("ListCertificates(IDPrefix %q, a status none has) = %d, %v", tc.prefix, len(none), err)
+			}
 		}
 		return nil
 	})

@@ -75,6 +75,18 @@ func testCertificateTags(t *testing.T, s localstore.Store) {
 		}
 	}
 
+	// Every certificate's tags, read alone (tag key completion).
+	each := map[string][]localstore.Tag{}
+	view(t, s, func(tx localstore.Tx) error {
+		return tx.EachCertificateTags(func(id string, tags []localstore.Tag) error {
+			each[id] = tags
+			return nil
+		})
+	})
+	if len(each) != 2 || !reflect.DeepEqual(each[full.ID], newTags) || !reflect.DeepEqual(each[bare.ID], newTags[:1]) {
+		t.Errorf("EachCertificateTags: %v", each)
+	}
+
 	var many map[string][]localstore.Tag
 	view(t, s, func(tx localstore.Tx) (err error) {
 		many, err = tx.ListCertificateTags([]string{full.ID, "missing", bare.ID})
