@@ -20,7 +20,7 @@ import (
 // when a hot path allocates more than it does today, counted with
 // testing.AllocsPerRun — a count, not a time, so a busy machine cannot
 // make them fail. The paths that go over a whole vault (list, ca crl,
-// ca audit-report, tags add) are measured by what one more item costs:
+// ca audit-report) are measured by what one more item costs:
 // the same command over a small and a larger vault, the difference
 // divided by the items between them, so that a change which makes a
 // stream hold or re-decode every record (allocations growing with the

@@ -244,10 +244,10 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 		for _, res := range rep.Results {
 			counts[res.Outcome]++
 		}
-		prefix, renewed := "", "renewed"
+		prefix, renewed, failed := "", "renewed", "failed"
 		if o.DryRun {
-			// As the other bulk commands say it (scale tester).
-			prefix, renewed = "dry run: ", "would be renewed"
+			// As the other bulk commands say it (scale tester, review).
+			prefix, renewed, failed = "dry run: ", "would be renewed", "would fail"
 		}
 		deployFailed := ""
 		if n := failedDeployments(rep.Results); n > 0 {
@@ -264,8 +264,8 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 		if notDone > 0 {
 			deployFailed += fmt.Sprintf(" (%d of them not done: interrupted)", notDone)
 		}
-		fmt.Fprintf(o.IO.ErrOut, "%s%d %s, %d not due, %d ineligible, %d pending validation, %d failed%s\n", prefix,
-			counts[renewal.Renewed], renewed, counts[renewal.NotDue], counts[renewal.Ineligible], counts[renewal.PendingValidation], counts[renewal.Failed], deployFailed)
+		fmt.Fprintf(o.IO.ErrOut, "%s%d %s, %d not due, %d ineligible, %d pending validation, %d %s%s\n", prefix,
+			counts[renewal.Renewed], renewed, counts[renewal.NotDue], counts[renewal.Ineligible], counts[renewal.PendingValidation], counts[renewal.Failed], failed, deployFailed)
 	}
 	return rep.Err()
 }

@@ -505,8 +505,12 @@ func TestDryRunReportsRefusal(t *testing.T) {
 	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" || !strings.Contains(res[arn].Reason, "DISABLED") {
 		t.Fatalf("dry run over a DISABLED CA: exit %d, %+v\n%v", code, res[arn], r)
 	}
+	if !strings.Contains(r.Stderr, "0 pending validation, 1 would fail\n") || !strings.Contains(r.Stderr, "certctl: some renewals would fail (see the results)") {
+		t.Errorf("dry run summary: %q", r.Stderr)
+	}
 	code, res, r = e.Renew("--query-terse", "cn:dry.internal", "--dry-run")
-	if code != errs.ExitPartial || res[arn].Outcome != "INELIGIBLE" || !strings.Contains(res[arn].Reason, "DISABLED") {
+	if code != errs.ExitPartial || res[arn].Outcome != "INELIGIBLE" || !strings.Contains(res[arn].Reason, "DISABLED") ||
+		!strings.Contains(r.Stderr, "some certificates are ineligible or would fail to renew") {
 		t.Fatalf("dry run of a selection over a DISABLED CA: exit %d, %+v\n%v", code, res[arn], r)
 	}
 	if after := clitest.Dump(t, e.Vault); after != before {

@@ -143,6 +143,9 @@ type Report struct {
 	// Selected reports a renewal of a selection (RenewSelected), where an
 	// ineligible certificate counts as a failure.
 	Selected bool
+	// DryRun reports a report of what a run would do: its error says
+	// what would fail.
+	DryRun bool
 	// Notices are messages for the operator (stderr): the commands not run
 	// because hooks are off on this host.
 	Notices []string
@@ -174,6 +177,9 @@ func (r *Report) Err() error {
 	failed := r.DeployFailed
 	for _, res := range r.Results {
 		failed = failed || res.Outcome == renewal.Failed
+	}
+	if failed && r.DryRun {
+		return &errs.Error{Exit: errs.ExitPartial, Msg: "some renewals would fail (see the results)"}
 	}
 	if failed {
 		return &errs.Error{Exit: errs.ExitPartial, Msg: "some renewals or deployments failed (see the results)"}
@@ -216,7 +222,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 	}); err != nil {
 		return nil, err
 	}
-	rep := &Report{Results: make([]Result, 0, len(certs))}
+	rep := &Report{Results: make([]Result, 0, len(certs)), DryRun: o.DryRun}
 	// stop reports the certificates from certs[i] on as not done: an
 	// interruption stopped the pass (see service.Stopped) before it
 	// reached them, or while it worked on certs[i], whose change was

@@ -21,7 +21,7 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 		return nil, err
 	}
 	now := s.core.Now()
-	plan := &Report{Results: make([]Result, len(sel)), Selected: true}
+	plan := &Report{Results: make([]Result, len(sel)), Selected: true, DryRun: true}
 	doable := 0
 	for i, c := range sel {
 		r := Result{CertificateArn: c.CertificateArn, DomainName: c.DomainName}
@@ -107,6 +107,9 @@ func (r *Report) failedSelected() int {
 
 // selectedErr is Err for a renewal of a selection.
 func (r *Report) selectedErr() error {
+	if n := r.failedSelected(); n > 0 && r.DryRun {
+		return &errs.Error{Exit: errs.ExitPartial, Msg: "some certificates are ineligible or would fail to renew (see the results)"}
+	}
 	if n := r.failedSelected(); n > 0 || r.DeployFailed {
 		return &errs.Error{Exit: errs.ExitPartial, Msg: "some certificates were ineligible or failed to renew or deploy (see the results)"}
 	}
