@@ -165,8 +165,16 @@ func (o *ServeOptions) listenAddr() (addr, note string) {
 			port = "443"
 		}
 	}
+	if u.Scheme == "https" {
+		// This server speaks plain HTTP: only a TLS proxy in front of it
+		// answers an https base URL (verification tester).
+		return addr, fmt.Sprintf("note: validation.http_base_url is %s, but serve-http serves plain HTTP: put a TLS proxy in front of it (on %s) or make the base URL http://", o.BaseURL, addr)
+	}
 	if !o.ListenGiven && u.Port() != "" && net.ParseIP(u.Hostname()) != nil {
-		return net.JoinHostPort(u.Hostname(), port), ""
+		addr = net.JoinHostPort(u.Hostname(), port)
+		// Said even with -q: the address came from the configuration,
+		// not the command line, and may be wider than loopback (review).
+		return addr, fmt.Sprintf("listening on %s, the address of validation.http_base_url (%s)", addr, o.BaseURL)
 	}
 	if _, lport, err := net.SplitHostPort(addr); err == nil && lport != port {
 		note = fmt.Sprintf("note: validation.http_base_url is %s, but this server listens on port %s: unless a proxy forwards %s to it, the RedirectTo URLs reach nothing (give --listen with port %s)",
@@ -186,8 +194,9 @@ RedirectTo URL: validation.http_base_url/<token>.txt. Point
 validation.http_base_url at this server (directly or through a proxy) and
 redirect each RedirectFrom URL (http://NAME/.well-known/pki-validation/<token>.txt)
 to its RedirectTo. Without --listen, a validation.http_base_url of an IP address
-and a port (http://127.0.0.1:18081) is listened on, and one whose port is not
-the listening one is warned of. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
+and a port (http://127.0.0.1:18081) is listened on (said on stderr, even with -q);
+one whose port is not the listening one, or an https:// one (this server speaks
+plain HTTP: a TLS proxy goes in front), is warned of. Runs until interrupted.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl validate serve-http --listen 0.0.0.0:8080`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -195,9 +204,11 @@ the listening one is warned of. Runs until interrupted.` + cmdutil.ExitStatus(0,
 				return errs.UsageErrorf("--listen %q: %v", opts.Listen, err)
 			}
 			opts.ListenGiven = cmd.Flags().Changed("listen")
-			if c, err := f.Config(); err == nil {
-				opts.BaseURL = c.HTTPBaseURL
+			c, err := f.Config()
+			if err != nil {
+				return err
 			}
+			opts.BaseURL = c.HTTPBaseURL
 			opts.Quiet = f.Globals.Quiet
 			if runF != nil {
 				return runF(opts)

@@ -8,7 +8,9 @@ import (
 // TestServeListenAddr: without --listen, serve-http listens where
 // validation.http_base_url's RedirectTo URLs point when that is an IP
 // address and a port, and warns when they point at another port than
-// the one it listens on (docs tester: they reached nothing, unwarned).
+// the one it listens on (docs tester: they reached nothing, unwarned),
+// or at https (verification tester); an address taken from the
+// configuration is said even with -q (review).
 func TestServeListenAddr(t *testing.T) {
 	for _, c := range []struct {
 		base   string
@@ -18,8 +20,9 @@ func TestServeListenAddr(t *testing.T) {
 		note   string
 	}{
 		{"", "127.0.0.1:8080", false, "127.0.0.1:8080", ""},
-		{"http://127.0.0.1:18081", "127.0.0.1:8080", false, "127.0.0.1:18081", ""},
-		{"http://[::1]:18081/v", "127.0.0.1:8080", false, "[::1]:18081", ""},
+		{"http://127.0.0.1:18081", "127.0.0.1:8080", false, "127.0.0.1:18081", "listening on 127.0.0.1:18081, the address of validation.http_base_url"},
+		{"http://[::1]:18081/v", "127.0.0.1:8080", false, "[::1]:18081", "listening on [::1]:18081"},
+		{"https://127.0.0.1:18185", "127.0.0.1:8080", false, "127.0.0.1:8080", "serves plain HTTP: put a TLS proxy in front"},
 		{"http://127.0.0.1:18081", "127.0.0.1:9000", true, "127.0.0.1:9000", "listens on port 9000"},
 		{"http://validation.example.test/", "127.0.0.1:8080", false, "127.0.0.1:8080", "give --listen with port 80"},
 		{"http://validation.example.test:8080/", "127.0.0.1:8080", false, "127.0.0.1:8080", ""},
