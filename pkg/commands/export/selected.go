@@ -3,10 +3,12 @@ package export
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -31,6 +33,9 @@ func (o *ExportOptions) exportSelected(ctx context.Context, svc *certificates.Se
 	if err != nil {
 		return err
 	}
+	if err := checkOutDir(o.OutDir, o.Select.DryRun); err != nil {
+		return err
+	}
 	names := &dirNames{taken: map[string]string{}}
 	rep, err := svc.ExportSelected(ctx, certificates.BulkExportRequest{
 		BulkOptions: certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
@@ -53,6 +58,34 @@ func (o *ExportOptions) exportSelected(ctx context.Context, svc *certificates.Se
 		return err
 	}
 	return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
+}
+
+// checkOutDir makes the --out-dir of a selection before any certificate
+// is exported, so that one that cannot be made is invalid input (exit 4)
+// as for one certificate, not a refusal of each (verification tester). A
+// dry run makes nothing: it refuses a path below a file, or one that is a
+// file, which the run would refuse.
+func checkOutDir(dir string, dryRun bool) error {
+	if !dryRun {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return cmdutil.OutputPathError("--out-dir: ", err)
+		}
+		return nil
+	}
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		switch {
+		case err == nil && !fi.IsDir():
+			return cmdutil.OutputPathError("--out-dir: ", fmt.Errorf("mkdir %s: %s is not a directory: %w", dir, p, syscall.ENOTDIR))
+		case err == nil:
+			return nil
+		case !errors.Is(err, os.ErrNotExist):
+			return cmdutil.OutputPathError("--out-dir: ", err)
+		}
+		if filepath.Dir(p) == p {
+			return nil
+		}
+	}
 }
 
 // dirNames names the directory of each certificate of a bulk export:
