@@ -2,6 +2,7 @@ package timeutil
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -19,9 +20,10 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 
 // ParseRFC3339 parses an RFC 3339 time as a user gives it, with the
 // offset RFC 3339 allows (hours 00-23, minutes 00-59, section 5.6): Go's
-// parser takes +24:00 and reads it as a day's shift (tester).
+// parser takes +24:00 and reads it as a day's shift (tester). A lower-case
+// t or z is taken, as RFC 3339 allows (section 5.6, NOTE).
 func ParseRFC3339(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := time.Parse(time.RFC3339, strings.ToUpper(s))
 	if err != nil {
 		return t, err
 	}

@@ -62,6 +62,8 @@ func TestParseRFC3339Offset(t *testing.T) {
 		"2026-12-05T10:05:58-24:00": false,
 		"2026-12-05T10:05:58+05:60": false,
 		"2026-12-05":                false,
+		"2026-12-05t10:05:58z":      true, // RFC 3339 allows lower case
+		"2026-12-05T10:05:58.5z":    true,
 	} {
 		if _, err := ParseRFC3339(s); (err == nil) != ok {
 			t.Errorf("%s: %v, want accepted %v", s, err, ok)

@@ -223,7 +223,7 @@ func runRequest(ctx context.Context, o *RequestOptions) error {
 		}
 		fmt.Fprintf(stderr, "hint: %s, then run `certctl resend-validation-email %s --domain NAME --validation-domain DOMAIN`\n", fix, id)
 	case !quiet && res.Messages > 0 && res.Outbox != "":
-		fmt.Fprintf(stderr, "no smtp.addr configured: wrote %d validation messages to %s\n", res.Messages, res.Outbox)
+		fmt.Fprintf(stderr, "no smtp.addr configured: wrote %s to %s\n", output.Count(res.Messages, "validation message"), res.Outbox)
 	}
 	if !quiet && !o.Wait {
 		switch res.ValidationMethod {

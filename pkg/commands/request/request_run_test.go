@@ -52,10 +52,19 @@ func TestRequestOutboxUnwritable(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.Vault, "outbox"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := e.MustRun("request", "--domain-name", "mail.example.test", "--validation-method", "EMAIL")
+	r := e.MustRun("request", "--domain-name", "mail.example.test", "--validation-method", "EMAIL", "-o", "text")
 	if !strings.Contains(r.Stderr, "the validation email could not be sent") ||
 		!strings.Contains(r.Stderr, "hint: fix what kept it from the outbox ("+filepath.Join(e.Vault, "outbox")+")") ||
 		strings.Contains(r.Stderr, "smtp") {
 		t.Errorf("stderr:\n%s", r.Stderr)
+	}
+	// Sent again, it fails the same way: the outbox's failure (exit 1),
+	// with the outbox named, not a vault unavailable (exit 6; verification
+	// tester).
+	arn := strings.TrimSpace(r.Stdout)
+	r = e.Run("resend-validation-email", arn, "--domain", "mail.example.test", "--validation-domain", "mail.example.test")
+	if r.Code != errs.ExitFailure || !strings.Contains(r.Stderr, "validation email not written to the outbox") ||
+		!strings.Contains(r.Stderr, "hint: fix what keeps it from "+filepath.Join(e.Vault, "outbox")) {
+		t.Errorf("resend: %v", r)
 	}
 }

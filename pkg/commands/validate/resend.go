@@ -89,7 +89,7 @@ func runResend(ctx context.Context, o *ResendOptions) error {
 	out := ResendOutput{CertificateArn: res.CertificateArn, DomainName: res.DomainName,
 		ValidationDomain: res.ValidationDomain, ValidationEmails: res.ValidationEmails}
 	if !o.Quiet && res.Outbox != "" {
-		fmt.Fprintf(o.IO.ErrOut, "wrote %d messages to %s\n", len(res.ValidationEmails), res.Outbox)
+		fmt.Fprintf(o.IO.ErrOut, "wrote %s to %s\n", output.Count(len(res.ValidationEmails), "message"), res.Outbox)
 	}
 	return p.Print(out, output.View{
 		Table: func(s *output.Styles) *output.Table {
