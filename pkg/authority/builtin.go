@@ -173,19 +173,26 @@ func (s *Service) EnsurePublic(tx localstore.Tx, leafKey crypto.PublicKey) (*Rec
 }
 
 // PublicIssuer returns the built-in public-style issuing CA that
-// EnsurePublic gives a leaf of keyAlgorithm (an RSA one for RSA keys), or
-// nil when it is not made yet — without making it: for a read
-// transaction.
+// EnsurePublic gives a leaf of keyAlgorithm (an RSA one for RSA keys) or,
+// when it is not made yet, the public-style root it would be made under
+// (whose state then decides: review) — nil when neither is, and without
+// making any: for a read transaction.
 func (s *Service) PublicIssuer(tx localstore.Tx, keyAlgorithm string) (*Record, error) {
 	role := BuiltInPublicECDSA
 	if x509util.IsRSA(keyAlgorithm) {
 		role = BuiltInPublicRSA
 	}
 	r, m, err := s.publicIssuer(tx, role)
-	if m != nil {
-		s.noteBuiltIns(m)
+	if r != nil || err != nil {
+		return r, err
 	}
-	return r, err
+	if m == nil {
+		if m, err = findBuiltIns(tx); err != nil {
+			return nil, err
+		}
+	}
+	s.noteBuiltIns(m)
+	return m[BuiltInPublicRoot], nil
 }
 
 // publicIssuer returns the CA of role, and the built-in CAs when it

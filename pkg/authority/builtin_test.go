@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -251,4 +252,41 @@ func leafKeys(t *testing.T) (ecKey, rsaKey crypto.Signer) {
 		t.Fatal(err)
 	}
 	return ecKey, rsaKey
+}
+
+// TestPublicIssuer: what a public-style renewal's dry run asks — the
+// issuing CA of the key's kind, or the root it would be made under, or
+// nothing — and it makes none of them.
+func TestPublicIssuer(t *testing.T) {
+	s := newTestService(t, newClock())
+	ecKey, _ := leafKeys(t)
+	issuer := func(alg string) *Record {
+		t.Helper()
+		var r *Record
+		err := s.Vault.Store.View(context.Background(), func(tx localstore.Tx) (err error) {
+			r, err = s.PublicIssuer(tx, alg)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := issuer("EC_prime256v1"); r != nil {
+		t.Fatalf("before any: %s", r.BuiltIn)
+	}
+	var ec *Record
+	mustUpdate(t, s, func(tx localstore.Tx) (err error) {
+		ec, err = s.EnsurePublic(tx, ecKey.Public())
+		return err
+	})
+	if r := issuer("EC_prime256v1"); r == nil || r.ID != ec.ID {
+		t.Errorf("ECDSA: %v, want the ECDSA issuing CA", r)
+	}
+	if r := issuer("RSA_2048"); r == nil || r.BuiltIn != BuiltInPublicRoot || r.ID != ec.ParentID {
+		t.Errorf("RSA, its CA not made: %v, want the public-style root", r)
+	}
+	if r := issuer("RSA_2048"); r != nil && r.BuiltIn == BuiltInPublicRSA {
+		t.Error("PublicIssuer made the RSA issuing CA")
+	}
 }

@@ -152,7 +152,7 @@ func (r *Renewer) Check(tx localstore.Tx, c *localstore.Certificate) error {
 	if err != nil {
 		return err
 	}
-	if caRec == nil { // a public-style certificate: its CA, when made already
+	if caRec == nil { // a public-style certificate: its CA, or the root it would be made under
 		if caRec, err = r.Authority.PublicIssuer(tx, c.KeyAlgorithm); err != nil || caRec == nil {
 			return err
 		}
