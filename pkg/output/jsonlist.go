@@ -26,6 +26,18 @@ func (p *Printer) StreamList(key string) ListWriter {
 	return nil
 }
 
+// EndWithNextToken ends l with the NextToken field after the list (null
+// when token is ""), as a paged list's JSON form has it.
+func EndWithNextToken(l ListWriter, token string) error {
+	var next struct {
+		NextToken *string `json:"NextToken"`
+	}
+	if token != "" {
+		next.NextToken = &token
+	}
+	return l.End(next)
+}
+
 // JSONList writes, an item at a time, the JSON that Print writes for a
 // value whose first field is the list Key (indented by four, HTML not
 // escaped): `audit list` over a log of 70,000 records held them all first,
@@ -41,17 +53,26 @@ type JSONList struct {
 // NewJSONList begins the list key on w.
 func NewJSONList(w io.Writer, key string) *JSONList { return &JSONList{w: w, key: key} }
 
+// begin writes the object's opening and the list's key into l.buf.
+func (l *JSONList) begin() error {
+	k, err := json.Marshal(l.key)
+	if err != nil {
+		return err
+	}
+	l.buf.WriteString("{\n    ")
+	l.buf.Write(k)
+	l.buf.WriteString(": [")
+	return nil
+}
+
 // Add writes item.
 func (l *JSONList) Add(item any) error {
 	l.buf.Reset()
 	if l.n == 0 {
-		k, err := json.Marshal(l.key)
-		if err != nil {
+		if err := l.begin(); err != nil {
 			return err
 		}
-		l.buf.WriteString("{\n    ")
-		l.buf.Write(k)
-		l.buf.WriteString(": [\n        ")
+		l.buf.WriteString("\n        ")
 	} else {
 		l.buf.WriteString(",\n        ")
 	}
@@ -72,13 +93,10 @@ func (l *JSONList) Add(item any) error {
 func (l *JSONList) End(rest any) error {
 	l.buf.Reset()
 	if l.n == 0 {
-		k, err := json.Marshal(l.key)
-		if err != nil {
+		if err := l.begin(); err != nil {
 			return err
 		}
-		l.buf.WriteString("{\n    ")
-		l.buf.Write(k)
-		l.buf.WriteString(": [],\n")
+		l.buf.WriteString("],\n")
 	} else {
 		l.buf.WriteString("\n    ],\n")
 	}

@@ -173,13 +173,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 		if err != nil {
 			return err
 		}
-		var next struct {
-			NextToken *string `json:"NextToken"`
-		}
-		if page.NextToken != "" {
-			next.NextToken = &page.NextToken
-		}
-		return list.End(next)
+		return output.EndWithNextToken(list, page.NextToken)
 	}
 	page, err := svc.List(ctx, q)
 	if err != nil {

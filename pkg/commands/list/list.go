@@ -286,10 +286,10 @@ func runList(ctx context.Context, o *ListOptions) error {
 		}
 		return endJSON(j, next)
 	}
-	if p.PlainYAML() {
-		// An item at a time too (the whole list as YAML nodes took
-		// gigabytes: scale tester), the same bytes as Print's.
-		y := output.NewYAMLList(p.IO.Out, "CertificateSummaryList")
+	if y := p.StreamList("CertificateSummaryList"); y != nil {
+		// -o yaml (-o json took the branch above): an item at a time too
+		// (the whole list as YAML nodes took gigabytes: scale tester),
+		// the same bytes as Print's.
 		page, err := svc.ListEach(ctx, in, func(block []inventory.Summary) error {
 			for i := range block {
 				if err := y.Add(&block[i]); err != nil {
@@ -301,13 +301,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 		if err != nil {
 			return err
 		}
-		var next struct {
-			NextToken *string `json:"NextToken"`
-		}
-		if page.NextToken != "" {
-			next.NextToken = &page.NextToken
-		}
-		return y.End(next)
+		return output.EndWithNextToken(y, page.NextToken)
 	}
 	page, err := svc.List(ctx, in)
 	if err != nil {

@@ -56,36 +56,13 @@ func (s *Service) chainKey() ([]byte, error) {
 
 // List returns the records q selects.
 func (s *Service) List(ctx context.Context, q Query) (*Page, error) {
-	after, err := decodeToken(q.StartingToken)
+	recs := []*audit.Record{}
+	page, err := s.each(ctx, q, func() error { recs = recs[:0]; return nil },
+		func(r *audit.Record) error { recs = append(recs, r); return nil })
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.chainKey(); err != nil {
-		return nil, err
-	}
-	limit := 0
-	if q.MaxItems > 0 {
-		limit = q.MaxItems + 1
-	}
-	page := &Page{}
-	err = s.core.Read(ctx, func(tx localstore.Tx) error {
-		recs, err := audit.List(tx, q.Filter, after, limit)
-		if err != nil {
-			return err
-		}
-		page.Records, page.NextToken = recs, ""
-		if q.MaxItems > 0 && len(recs) > q.MaxItems {
-			page.Records = recs[:q.MaxItems]
-			page.NextToken = encodeToken(page.Records[q.MaxItems-1].Seq)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if page.Records == nil {
-		page.Records = []*audit.Record{}
-	}
+	page.Records = recs
 	return page, nil
 }
 
@@ -95,6 +72,21 @@ func (s *Service) List(ctx context.Context, q Query) (*Page, error) {
 // the store runs again after part of the list was emitted fails, as
 // certificates.ListEach does: what was printed cannot be taken back.
 func (s *Service) ListEach(ctx context.Context, q Query, emit func(*audit.Record) error) (*Page, error) {
+	emitted := false
+	restart := func() error {
+		if emitted {
+			return &errs.Error{Exit: errs.ExitFailure,
+				Msg: "the list was interrupted by a conflicting change to the vault after part of it was printed; run it again"}
+		}
+		return nil
+	}
+	return s.each(ctx, q, restart, func(r *audit.Record) error { emitted = true; return emit(r) })
+}
+
+// each reads the records q selects, calling restart at the start of each
+// run of the read (a store may run one more than once) and emit with each
+// record, and returns the page's NextToken.
+func (s *Service) each(ctx context.Context, q Query, restart func() error, emit func(*audit.Record) error) (*Page, error) {
 	after, err := decodeToken(q.StartingToken)
 	if err != nil {
 		return nil, err
@@ -107,12 +99,10 @@ func (s *Service) ListEach(ctx context.Context, q Query, emit func(*audit.Record
 		limit = q.MaxItems + 1 // one more: is there a next page?
 	}
 	page := &Page{}
-	emitted := false
 	var emitErr error
 	err = s.core.Read(ctx, func(tx localstore.Tx) error {
-		if emitted {
-			return &errs.Error{Exit: errs.ExitFailure,
-				Msg: "the list was interrupted by a conflicting change to the vault after part of it was printed; run it again"}
+		if err := restart(); err != nil {
+			return err
 		}
 		page.NextToken, emitErr = "", nil
 		n, last := 0, int64(0)
@@ -122,7 +112,6 @@ func (s *Service) ListEach(ctx context.Context, q Query, emit func(*audit.Record
 				return nil
 			}
 			last = r.Seq
-			emitted = true
 			emitErr = emit(r)
 			return emitErr
 		})
