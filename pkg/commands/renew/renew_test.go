@@ -505,7 +505,7 @@ func TestDryRunReportsRefusal(t *testing.T) {
 	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" || !strings.Contains(res[arn].Reason, "DISABLED") {
 		t.Fatalf("dry run over a DISABLED CA: exit %d, %+v\n%v", code, res[arn], r)
 	}
-	if !strings.Contains(r.Stderr, "0 pending validation, 1 would fail\n") || !strings.Contains(r.Stderr, "certctl: some renewals would fail (see the results)") {
+	if !strings.Contains(r.Stderr, "0 pending validation, 1 would fail\n") || !strings.Contains(r.Stderr, "certctl: some renewals or deployments would fail (see the results)") {
 		t.Errorf("dry run summary: %q", r.Stderr)
 	}
 	code, res, r = e.Renew("--query-terse", "cn:dry.internal", "--dry-run")
@@ -956,5 +956,41 @@ func TestPrivateFromPublicStyleNotRenewed(t *testing.T) {
 	}
 	if after := len(e.Describe(arn).Versions); after != before {
 		t.Fatalf("versions %d → %d", before, after)
+	}
+}
+
+// TestDryRunHooksOff: with deploy hooks off on this host, a dry run says
+// that a renewed certificate's deploy command would not run — as the run
+// reports it (HOOK_SKIPPED, exit 7) — instead of only "would renew", for
+// the due certificates and a selection (verification tester).
+func TestDryRunHooksOff(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("hooked.internal")
+	e.Export(arn)
+	dir := t.TempDir()
+	e.MustRun("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "true")
+	e.Advance(20 * day)
+	e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "false"
+	for _, args := range [][]string{{"--due", "--within", "20d", "--dry-run"}, {"--query-terse", "cn:hooked.internal", "--dry-run"}} {
+		code, res, r := e.Renew(args...)
+		got := res[arn]
+		if code != errs.ExitPartial || got.Outcome != "RENEWED" || len(got.Targets) != 1 || got.Targets[0].Outcome != "HOOK_SKIPPED" ||
+			!strings.Contains(got.Reason, "deployment would fail") || !strings.Contains(r.Stderr, "would fail") {
+			t.Errorf("%v: exit %d, %+v\n%s", args, code, got, r.Stderr)
+		}
+	}
+	if n := len(e.Describe(arn).Versions); n != 1 {
+		t.Fatalf("the dry runs renewed: %d versions", n)
+	}
+	code, res, r := e.Renew("--due", "--within", "20d")
+	if got := res[arn]; code != errs.ExitPartial || got.Outcome != "RENEWED" || len(got.Targets) != 1 || got.Targets[0].Outcome != "HOOK_SKIPPED" {
+		t.Errorf("the run: exit %d, %+v\n%s", code, got, r.Stderr)
+	}
+	// With hooks on, the dry run says nothing of them.
+	e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "true"
+	e.Advance(20 * day)
+	if code, res, r := e.Renew("--due", "--within", "20d", "--dry-run"); code != 0 || len(res[arn].Targets) != 0 {
+		t.Errorf("hooks on: exit %d, %+v\n%s", code, res[arn], r.Stderr)
 	}
 }

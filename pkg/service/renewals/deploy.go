@@ -780,6 +780,51 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 	return nil
 }
 
+// dryDeploy adds to a dry run's report what redeploying would meet on
+// this host that it can know without installing: a deploy command of this
+// host's target, with hooks off here (hooks.allow_exec; PostgreSQL's
+// default), is not run — the run reports that deployment failed, exit 7
+// (verification tester: the dry run said only "would renew").
+func (s *Service) dryDeploy(ctx context.Context, rep *Report) error {
+	if s.set.AllowExec {
+		return nil
+	}
+	var all map[string][]deploy.Target
+	if err := s.core.Read(ctx, func(tx localstore.Tx) (err error) {
+		all, err = deploy.AllTargets(tx)
+		return err
+	}); err != nil {
+		return err
+	}
+	var host deploy.Host
+	for i := range rep.Results {
+		res := &rep.Results[i]
+		ts := all[idOf(res.CertificateArn)]
+		if res.Outcome != renewal.Renewed || len(ts) == 0 {
+			continue
+		}
+		for _, t := range ts {
+			if t.Exec == "" {
+				continue
+			}
+			if host.ID == "" {
+				var err error
+				if host, err = s.host(); err != nil {
+					return err
+				}
+			}
+			if t.HostID != host.ID {
+				continue // another host's: its own pass runs it
+			}
+			msg := fmt.Sprintf("deploy hook of %s would not run: %v", t.Label(), deploy.ErrHooksOff)
+			res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetHookSkipped, Reason: "dry run: " + msg})
+			res.Reason = joinReason(res.Reason, "but deployment would fail: "+msg)
+			rep.DeployFailed = true
+		}
+	}
+	return nil
+}
+
 func joinReason(a, b string) string {
 	if a == "" {
 		return b

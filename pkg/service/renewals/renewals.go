@@ -179,7 +179,7 @@ func (r *Report) Err() error {
 		failed = failed || res.Outcome == renewal.Failed
 	}
 	if failed && r.DryRun {
-		return &errs.Error{Exit: errs.ExitPartial, Msg: "some renewals would fail (see the results)"}
+		return &errs.Error{Exit: errs.ExitPartial, Msg: "some renewals or deployments would fail (see the results)"}
 	}
 	if failed {
 		return &errs.Error{Exit: errs.ExitPartial, Msg: "some renewals or deployments failed (see the results)"}
@@ -300,6 +300,11 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			}
 		}
 		rep.Results = append(rep.Results, res)
+	}
+	if o.DryRun && !rep.Interrupted {
+		if err := s.dryDeploy(ctx, rep); err != nil {
+			return rep, err
+		}
 	}
 	if !o.DryRun {
 		if err := s.redeployUnlessStopped(ctx, rep, true); err != nil {

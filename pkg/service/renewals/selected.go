@@ -41,7 +41,7 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 		plan.Results[i] = r
 	}
 	if o.DryRun {
-		return plan, nil
+		return plan, s.dryDeploy(ctx, plan)
 	}
 	if o.Confirm != nil && doable > 0 {
 		if err := o.Confirm(plan.bulk()); err != nil {
@@ -107,8 +107,8 @@ func (r *Report) failedSelected() int {
 
 // selectedErr is Err for a renewal of a selection.
 func (r *Report) selectedErr() error {
-	if n := r.failedSelected(); n > 0 && r.DryRun {
-		return &errs.Error{Exit: errs.ExitPartial, Msg: "some certificates are ineligible or would fail to renew (see the results)"}
+	if n := r.failedSelected(); (n > 0 || r.DeployFailed) && r.DryRun {
+		return &errs.Error{Exit: errs.ExitPartial, Msg: "some certificates are ineligible or would fail to renew or deploy (see the results)"}
 	}
 	if n := r.failedSelected(); n > 0 || r.DeployFailed {
 		return &errs.Error{Exit: errs.ExitPartial, Msg: "some certificates were ineligible or failed to renew or deploy (see the results)"}
