@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -356,8 +355,8 @@ func writeFile(path string, data []byte) error {
 
 func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plainKey []byte) error {
 	dir := o.OutDir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return cmdutil.OutputPathError("--out-dir: ", err)
+	if err := checkOutDir(dir, false); err != nil {
+		return err
 	}
 	written, err := writeFiles(dir, out, plainKey)
 	if err != nil {

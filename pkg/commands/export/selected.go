@@ -107,10 +107,8 @@ func (n *dirNames) dir(out, domain, id string) (string, error) {
 	}
 	n.taken[name] = id
 	n.mu.Unlock()
-	if err := os.MkdirAll(out, 0o700); err != nil {
-		return "", cmdutil.OutputPathError("--out-dir: ", err)
-	}
-	dir := filepath.Join(out, name)
+	dir := filepath.Join(out, name) // out itself was made once, by checkOutDir
+
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", errs.Failuref("%s: %v", dir, err)
 	}
