@@ -3,6 +3,7 @@ package validations
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -166,12 +167,9 @@ func (s *Service) Resend(ctx context.Context, ref, domain, validationDomain stri
 		return nil, err
 	}
 	if err := s.Send(ctx, msgs); err != nil {
-		if outbox := s.Outbox(); outbox != "" {
-			// The outbox, not the vault, failed: exit 1 and where to
-			// look, not exit 6 (vault unavailable) without a hint
-			// (verification tester).
-			return nil, (&errs.Error{Exit: errs.ExitFailure, Msg: "validation email not written to the outbox", Err: err}).
-				WithHint("fix what keeps it from %s (or set smtp.addr), then run this again", outbox)
+		var e *errs.Error
+		if errors.As(err, &e) { // the mailer's own: the outbox's, a setting's
+			return nil, err
 		}
 		return nil, service.MapError(fmt.Errorf("validation email not sent: %w", err))
 	}

@@ -82,7 +82,13 @@ type mailer struct {
 func (m *mailer) Send(ctx context.Context, msgs []validation.Message) error {
 	c := m.set
 	if c.Addr == "" {
-		return (&validation.OutboxMailer{Dir: m.dir, From: c.From, Now: m.now}).Send(ctx, msgs)
+		if err := (&validation.OutboxMailer{Dir: m.dir, From: c.From, Now: m.now}).Send(ctx, msgs); err != nil {
+			// The outbox's failure, not the vault's (exit 1, not 6),
+			// and where to look (verification tester).
+			return (&errs.Error{Exit: errs.ExitFailure, Msg: "validation email not written to the outbox", Err: err}).
+				WithHint("fix what keeps it from %s (or set smtp.addr), then send it again", m.dir)
+		}
+		return nil
 	}
 	sm := &validation.SMTPMailer{Addr: c.Addr, From: c.From, Username: c.Username, StartTLS: c.StartTLS, Now: m.now}
 	if c.Username != "" && c.PasswordFile != "" {
