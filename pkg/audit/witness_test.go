@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -793,5 +795,22 @@ func TestWitnessReadAgainWhenNoSlotParses(t *testing.T) {
 	}
 	if r.reads != witnessReads {
 		t.Errorf("%d reads of a file without a head, want %d", r.reads, witnessReads)
+	}
+}
+
+// TestSlotCRCIsHashCRC32s checks the witness's bitwise CRC-32C against
+// hash/crc32's over inputs of every length a slot can hold.
+func TestSlotCRCIsHashCRC32s(t *testing.T) {
+	tab := crc32.MakeTable(crc32.Castagnoli)
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n <= witnessSlotSize; n++ {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		cut := min(n, 20)
+		if got, want := slotCRC(b[:cut], b[cut:]), crc32.Checksum(b, tab); got != want {
+			t.Fatalf("%d bytes: slotCRC %#08x, hash/crc32 %#08x", n, got, want)
+		}
 	}
 }
