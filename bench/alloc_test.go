@@ -119,23 +119,30 @@ func TestAllocationsPerItem(t *testing.T) {
 		seed    func(*testing.T, *localstore.Vault, int)
 		args    []string
 		ceiling float64 // allocations per item
+		// argsOf, when set, adds arguments naming what the seeded vault
+		// holds.
+		argsOf func(*testing.T, *localstore.Vault) []string
 	}{
 		// Summaries decoded into memory reused page after page, written
 		// as they come: 0.02 a certificate (2026-12-06).
-		{"list -o json", importedVault, []string{"list", "-o", "json"}, 0.5},
+		{"list -o json", importedVault, []string{"list", "-o", "json"}, 0.5, nil},
 		// A text line is a slice of strings and the expiry's text: 2.09.
-		{"list -o text", importedVault, []string{"list", "-o", "text"}, 3},
+		{"list -o text", importedVault, []string{"list", "-o", "text"}, 3, nil},
 		// Each summary encoded alone, through its JSON, as a YAML node
 		// tree (output.YAMLList): 422; held whole it was 1.5 GB over
 		// 50,000 certificates.
-		{"list -o yaml", importedVault, []string{"list", "-o", "yaml"}, 500},
+		{"list -o yaml", importedVault, []string{"list", "-o", "yaml"}, 500, nil},
 		// A twelfth of the vault expires within 30 days: 0.16.
-		{"list --expiring-within 30d -o text", importedVault, []string{"list", "--expiring-within", "30d", "-o", "text"}, 0.5},
+		{"list --expiring-within 30d -o text", importedVault, []string{"list", "--expiring-within", "30d", "-o", "text"}, 0.5, nil},
 		// Each revoked serial encoded as read, into the signed buffer: 0.00.
-		{"ca crl default --der", caVault, []string{"ca", "crl", "default", "--der"}, 0.5},
+		{"ca crl default --der", caVault, []string{"ca", "crl", "default", "--der"}, 0.5, nil},
 		// The report is built whole, an entry of strings per certificate
 		// (serial, ARN, three or four dates): 34.2.
-		{"ca audit-report default --format JSON", caVault, []string{"ca", "audit-report", "default", "--format", "JSON"}, 42},
+		{"ca audit-report default --format JSON", caVault, []string{"ca", "audit-report", "default", "--format", "JSON"}, 42, nil},
+		// A search by ARN looks its certificate up (search.Narrowing):
+		// 0.00; it read and judged every certificate, 47 allocations a
+		// certificate, before.
+		{"search --filter-statement (one certificate ARN)", importedVault, []string{"search", "-o", "json"}, 0.5, oneCertificateFilter},
 	}
 	for _, be := range allocBackends(t) {
 		for _, c := range cases {
@@ -143,11 +150,14 @@ func TestAllocationsPerItem(t *testing.T) {
 				per := marginalAllocs(t, 500, 2500, func(n int) func() {
 					v, pre := be.open(t)
 					c.seed(t, v, n)
+					args := append(pre, c.args...)
+					if c.argsOf != nil {
+						args = append(args, c.argsOf(t, v)...)
+					}
 					dir := v.Dir
 					if err := v.Close(); err != nil {
 						t.Fatal(err)
 					}
-					args := append(pre, c.args...)
 					return func() { runCLI(t, dir, args...) }
 				})
 				t.Logf("%s, %s: %.2f allocations per item", be.name, c.name, per)
@@ -157,6 +167,22 @@ func TestAllocationsPerItem(t *testing.T) {
 			})
 		}
 	}
+}
+
+// oneCertificateFilter is a filter statement selecting the vault's newest
+// certificate by its ID.
+func oneCertificateFilter(t *testing.T, v *localstore.Vault) []string {
+	var id string
+	if err := v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		cs, err := tx.ListCertificates(localstore.CertificateFilter{Descending: true, Limit: 1})
+		if err == nil && len(cs) == 1 {
+			id = cs[0].ID
+		}
+		return err
+	}); err != nil || id == "" {
+		t.Fatalf("the vault's newest certificate: %q, %v", id, err)
+	}
+	return []string{"--filter-statement", `{"Filter":{"CertificateArn":"` + id + `"}}`}
 }
 
 // TestAllocationsPerIssuance: one durable issuance through the

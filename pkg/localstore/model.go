@@ -118,6 +118,9 @@ type CertificateVersion struct {
 // CertificateFilter selects certificates in ListCertificates. Empty fields
 // do not filter.
 type CertificateFilter struct {
+	// IDs keeps the certificates of these IDs (search by ARN: a lookup
+	// by primary key rather than a scan); nil or empty keeps every one.
+	IDs            []string
 	Statuses       []string
 	KeyAlgorithms  []string
 	Types          []string

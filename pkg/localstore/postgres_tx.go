@@ -285,7 +285,7 @@ func (t *pgTx) listCertificates(f CertificateFilter, reuse bool, summaries func(
 		col  string
 		vals []string
 	}{
-		{"status", f.Statuses}, {"key_algorithm", f.KeyAlgorithms}, {"type", f.Types},
+		{"id", f.IDs}, {"status", f.Statuses}, {"key_algorithm", f.KeyAlgorithms}, {"type", f.Types},
 		{"origin", f.Origins}, {"eligibility", f.Eligibility},
 	} {
 		if len(in.vals) > 0 {

@@ -846,6 +846,7 @@ func (t *sqliteTx) ListCertificates(f CertificateFilter) ([]*Certificate, error)
 func (t *sqliteTx) listCertificates(f CertificateFilter, reuse bool, summaries func([]*Certificate) error) ([]*Certificate, error) {
 	var where []string
 	var args []any
+	inClause("id", f.IDs, &where, &args)
 	inClause("status", f.Statuses, &where, &args)
 	inClause("key_algorithm", f.KeyAlgorithms, &where, &args)
 	inClause("type", f.Types, &where, &args)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -467,4 +468,89 @@ func (s *Statement) Resolve(resolve func(kind, ref string) (string, error)) erro
 		*r.ref = id
 	}
 	return nil
+}
+
+// Narrowing is what every certificate a statement selects has in common
+// that a store can select by itself: a nil set constrains nothing, an
+// empty one selects no certificate. It lets a search by ARN look its
+// certificates up rather than read the whole inventory.
+type Narrowing struct {
+	IDs, Types, KeyAlgorithms []string
+}
+
+// None reports whether no certificate can match.
+func (n Narrowing) None() bool {
+	return isEmpty(n.IDs) || isEmpty(n.Types) || isEmpty(n.KeyAlgorithms)
+}
+
+func isEmpty(set []string) bool { return set != nil && len(set) == 0 }
+
+// Narrow returns the narrowing of s (nil: every certificate), whose
+// certificate references Resolve has made IDs. Only what a certificate
+// keeps as the store records it narrows — its ID, type and key algorithm —
+// never what a search judges as of its time (status, eligibility).
+func (s *Statement) Narrow() Narrowing {
+	switch {
+	case s == nil, s.Not != nil:
+		return Narrowing{}
+	case s.And != nil:
+		var n Narrowing
+		for i := range s.And {
+			c := s.And[i].Narrow()
+			n = Narrowing{IDs: intersect(n.IDs, c.IDs), Types: intersect(n.Types, c.Types), KeyAlgorithms: intersect(n.KeyAlgorithms, c.KeyAlgorithms)}
+		}
+		return n
+	case s.Or != nil:
+		var n Narrowing
+		for i := range s.Or {
+			c := s.Or[i].Narrow()
+			if i == 0 {
+				n = c
+				continue
+			}
+			n = Narrowing{IDs: union(n.IDs, c.IDs), Types: union(n.Types, c.Types), KeyAlgorithms: union(n.KeyAlgorithms, c.KeyAlgorithms)}
+		}
+		return n
+	}
+	f := s.Filter
+	switch {
+	case f.CertificateArn != nil:
+		return Narrowing{IDs: []string{*f.CertificateArn}}
+	case f.X509AttributeFilter != nil && f.X509AttributeFilter.KeyAlgorithm != nil:
+		return Narrowing{KeyAlgorithms: []string{*f.X509AttributeFilter.KeyAlgorithm}}
+	case f.AcmCertificateMetadataFilter != nil && f.AcmCertificateMetadataFilter.Type != nil:
+		return Narrowing{Types: []string{*f.AcmCertificateMetadataFilter.Type}}
+	}
+	return Narrowing{}
+}
+
+// intersect is the values in both sets (nil: every value).
+func intersect(a, b []string) []string {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	out := []string{}
+	for _, v := range a {
+		if slices.Contains(b, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// union is the values in either set (nil: every value).
+func union(a, b []string) []string {
+	if a == nil || b == nil {
+		return nil
+	}
+	out := slices.Clone(a)
+	for _, v := range b {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

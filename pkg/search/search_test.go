@@ -168,13 +168,23 @@ func TestEqualsIsExact(t *testing.T) {
 	}
 }
 
+// testARN is the ARN of the certificate with the ID that follows it.
+const testARN = "arn:certctl:acm:local:0:certificate/"
+
 func FuzzParse(f *testing.F) {
 	f.Add(`{"And":[{"Filter":{"AcmCertificateMetadataFilter":{"Status":"ISSUED"}}},{"Not":{"Filter":{"CertificateArn":"x"}}}]}`)
 	f.Add(`{"Filter":{"X509AttributeFilter":{"NotAfter":{"Start":"2026-12-01T00:00:00Z"}}}}`)
+	f.Add(`{"Or":[{"Filter":{"CertificateArn":"0f8fad5b-d9cb-469f-a165-70867728950e"}},{"Filter":{"AcmCertificateMetadataFilter":{"Type":"PRIVATE"}}}]}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := Parse([]byte(in))
 		if err == nil {
-			s.Match(&Subject{Cert: cert()})
+			// What a statement matches, its narrowing keeps, once its
+			// references are IDs (as the search service resolves them).
+			c := cert()
+			s.Resolve(func(kind, ref string) (string, error) { return strings.TrimPrefix(ref, testARN), nil }) //nolint:errcheck // resolves all
+			if s.Match(&Subject{Cert: c, CertificateArn: testARN + c.ID}) && !keeps(s.Narrow(), c) {
+				t.Errorf("%s matches the certificate, which its narrowing %+v leaves out", in, s.Narrow())
+			}
 		}
 	})
 }
@@ -185,7 +195,9 @@ func FuzzParseTerse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := ParseTerse(in, now)
 		if err == nil {
-			s.Match(&Subject{Cert: cert()})
+			if c := cert(); s.Match(&Subject{Cert: c, CertificateArn: testARN + c.ID}) && !keeps(s.Narrow(), c) {
+				t.Errorf("%q matches the certificate, which its narrowing %+v leaves out", in, s.Narrow())
+			}
 		}
 	})
 }

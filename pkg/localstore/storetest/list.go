@@ -61,7 +61,7 @@ var farFuture = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 func refMatch(c *localstore.Certificate, f localstore.CertificateFilter) bool {
 	in := func(vals []string, v string) bool { return len(vals) == 0 || slices.Contains(vals, v) }
 	switch {
-	case !in(f.Statuses, c.Status), !in(f.KeyAlgorithms, c.KeyAlgorithm), !in(f.Types, c.Type),
+	case !in(f.IDs, c.ID), !in(f.Statuses, c.Status), !in(f.KeyAlgorithms, c.KeyAlgorithm), !in(f.Types, c.Type),
 		!in(f.Origins, c.KeyPairOrigin), !in(f.Eligibility, c.RenewalEligibility):
 		return false
 	case f.Exportable != nil && *f.Exportable != c.Exportable():
@@ -179,6 +179,10 @@ func testListFilters(t *testing.T, s localstore.Store) {
 		{KeyAlgorithms: []string{"RSA_2048"}, Exportable: &yes, NotAfterBefore: t0.Add(5 * 24 * time.Hour)},
 		{Types: []string{"PRIVATE"}, Eligibility: []string{"ELIGIBLE"}, InUse: &yes, Exportable: &yes},
 		{Statuses: []string{"ISSUED"}, Types: []string{"ACME-nothing"}},
+		{IDs: []string{"id-07"}},
+		{IDs: []string{"id-03", "id-21", "id-29", "no-such-id"}, SortBy: "DOMAIN_NAME"},
+		{IDs: []string{"id-03", "id-21"}, Statuses: []string{"ISSUED", "EXPIRED"}},
+		{IDs: []string{"no-such-id"}},
 		// A value that looks like SQL changes nothing.
 		{Statuses: []string{"ISSUED' OR '1'='1"}},
 	}

@@ -155,8 +155,15 @@ type matched struct {
 	summary inventory.Summary
 }
 
+// maxNarrowIDs bounds the IDs a search looks up by key; a statement naming
+// more certificates reads the inventory (SQLite binds at most 32,766
+// values a statement).
+const maxNarrowIDs = 1000
+
 // match returns the certificates of every origin that stmt selects (every
-// one when stmt is nil), as of now, newest first.
+// one when stmt is nil), as of now, newest first. The store reads only the
+// certificates stmt can select by what it keeps (search.Narrowing: a
+// search by ARN looks its certificates up); stmt judges each of them.
 func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Time) ([]matched, error) {
 	var certs []*localstore.Certificate
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
@@ -198,8 +205,16 @@ func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Ti
 		}); err != nil {
 			return err
 		}
+		n := stmt.Narrow()
+		if n.None() {
+			return nil
+		}
+		if len(n.IDs) > maxNarrowIDs {
+			n.IDs = nil // read everything rather than bind that many values
+		}
 		var err error
-		certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
+		certs, err = tx.ListCertificates(localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms,
+			Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
 		return err
 	})
 	if err != nil {
