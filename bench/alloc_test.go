@@ -216,3 +216,48 @@ func TestAllocationsPerIssuance(t *testing.T) {
 		t.Errorf("an issuance allocates %.0f times, over its ceiling of %d", per, ceiling)
 	}
 }
+
+// TestAllocationsPerCaIssue: `ca issue` once the command has read the CSR
+// (BenchmarkCaIssue): the CSR parsed and checked, the template applied,
+// the serial reserved, the certificate signed and recorded with its audit
+// record in one commit.
+func TestAllocationsPerCaIssue(t *testing.T) {
+	svc, ca := issueService(t)
+	req := issueRequest(t)
+	ctx := context.Background()
+	issue := func() {
+		if _, err := svc.Issue(ctx, ca, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issue()
+	per := testing.AllocsPerRun(20, issue)
+	t.Logf("ca issue: %.0f allocations", per)
+	// 1057 (2026-12-06).
+	const ceiling = 1300
+	if per > ceiling {
+		t.Errorf("ca issue allocates %.0f times, over its ceiling of %d", per, ceiling)
+	}
+}
+
+// TestAllocationsPerACMEOrder: one whole ACME order (BenchmarkACMEOrder:
+// new order, authorization, finalize, download), the client's allocations
+// and the server's together.
+func TestAllocationsPerACMEOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an ACME server and client in-process")
+	}
+	one := acmeOrderer(t)
+	one(0) // directory, account, first nonce, connection
+	i := 1
+	per := testing.AllocsPerRun(20, func() {
+		one(i)
+		i++
+	})
+	t.Logf("ACME order: %.0f allocations", per)
+	// 4546 (2026-12-06).
+	const ceiling = 5500
+	if per > ceiling {
+		t.Errorf("an ACME order allocates %.0f times, over its ceiling of %d", per, ceiling)
+	}
+}

@@ -185,7 +185,7 @@ func casignSerial(tb testing.TB) *big.Int {
 
 // issueService is the authorities service of a new vault with a P-256
 // root CA; it returns the service and the CA's ARN.
-func issueService(b *testing.B) (*authorities.Service, string) {
+func issueService(b testing.TB) (*authorities.Service, string) {
 	b.Helper()
 	v := openVault(b)
 	core := benchCore(v, authority.New(v, benchNow, "http://pki.bench.example.test"))
@@ -198,7 +198,7 @@ func issueService(b *testing.B) (*authorities.Service, string) {
 	return svc, ca
 }
 
-func issueRequest(b *testing.B) authorities.IssueRequest {
+func issueRequest(b testing.TB) authorities.IssueRequest {
 	return authorities.IssueRequest{CSR: benchCSR(b), Template: casign.PCAEndEntityClientAuth, Validity: timeutil.Validity{Duration: 12 * time.Hour}}
 }
 
