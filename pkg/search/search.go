@@ -476,19 +476,31 @@ func (s *Statement) Resolve(resolve func(kind, ref string) (string, error)) erro
 // certificates up rather than read the whole inventory.
 type Narrowing struct {
 	IDs, Types, KeyAlgorithms []string
+	// Statuses are the statuses as the store records them: a search
+	// judges a certificate's status as of its time (an ISSUED certificate
+	// past its NotAfter is EXPIRED), so EXPIRED narrows to EXPIRED and
+	// ISSUED.
+	Statuses []string
 }
 
 // None reports whether no certificate can match.
 func (n Narrowing) None() bool {
-	return isEmpty(n.IDs) || isEmpty(n.Types) || isEmpty(n.KeyAlgorithms)
+	return isEmpty(n.IDs) || isEmpty(n.Types) || isEmpty(n.KeyAlgorithms) || isEmpty(n.Statuses)
+}
+
+// combine is n and o's narrowing field by field, with op.
+func (n Narrowing) combine(o Narrowing, op func(a, b []string) []string) Narrowing {
+	return Narrowing{IDs: op(n.IDs, o.IDs), Types: op(n.Types, o.Types), KeyAlgorithms: op(n.KeyAlgorithms, o.KeyAlgorithms),
+		Statuses: op(n.Statuses, o.Statuses)}
 }
 
 func isEmpty(set []string) bool { return set != nil && len(set) == 0 }
 
 // Narrow returns the narrowing of s (nil: every certificate), whose
-// certificate references Resolve has made IDs. Only what a certificate
-// keeps as the store records it narrows — its ID, type and key algorithm —
-// never what a search judges as of its time (status, eligibility).
+// certificate references Resolve has made IDs. Only what the store records
+// narrows — a certificate's ID, type, key algorithm and recorded status
+// (see Narrowing.Statuses) — never what a search judges alone (names,
+// tags, eligibility, times).
 func (s *Statement) Narrow() Narrowing {
 	switch {
 	case s == nil, s.Not != nil:
@@ -496,8 +508,7 @@ func (s *Statement) Narrow() Narrowing {
 	case s.And != nil:
 		var n Narrowing
 		for i := range s.And {
-			c := s.And[i].Narrow()
-			n = Narrowing{IDs: intersect(n.IDs, c.IDs), Types: intersect(n.Types, c.Types), KeyAlgorithms: intersect(n.KeyAlgorithms, c.KeyAlgorithms)}
+			n = n.combine(s.And[i].Narrow(), intersect)
 		}
 		return n
 	case s.Or != nil:
@@ -508,7 +519,7 @@ func (s *Statement) Narrow() Narrowing {
 				n = c
 				continue
 			}
-			n = Narrowing{IDs: union(n.IDs, c.IDs), Types: union(n.Types, c.Types), KeyAlgorithms: union(n.KeyAlgorithms, c.KeyAlgorithms)}
+			n = n.combine(c, union)
 		}
 		return n
 	}
@@ -520,6 +531,12 @@ func (s *Statement) Narrow() Narrowing {
 		return Narrowing{KeyAlgorithms: []string{*f.X509AttributeFilter.KeyAlgorithm}}
 	case f.AcmCertificateMetadataFilter != nil && f.AcmCertificateMetadataFilter.Type != nil:
 		return Narrowing{Types: []string{*f.AcmCertificateMetadataFilter.Type}}
+	case f.AcmCertificateMetadataFilter != nil && f.AcmCertificateMetadataFilter.Status != nil:
+		st := *f.AcmCertificateMetadataFilter.Status
+		if st == inventory.StatusExpired {
+			return Narrowing{Statuses: []string{st, inventory.StatusIssued}}
+		}
+		return Narrowing{Statuses: []string{st}}
 	}
 	return Narrowing{}
 }

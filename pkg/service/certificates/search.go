@@ -213,7 +213,7 @@ func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Ti
 			n.IDs = nil // read everything rather than bind that many values
 		}
 		var err error
-		certs, err = tx.ListCertificates(localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms,
+		certs, err = tx.ListCertificates(localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms, Statuses: n.Statuses,
 			Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
 		return err
 	})
