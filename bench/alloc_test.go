@@ -208,12 +208,18 @@ func TestAllocationsPerIssuance(t *testing.T) {
 		}
 	}
 	request() // the default CA, made once
-	per := testing.AllocsPerRun(20, request)
-	t.Logf("request: %.0f allocations", per)
 	// 1245 (2026-12-06, one caller: every issuance its own commit).
-	const ceiling = 1500
+	underCeiling(t, "an issuance", request, 1500)
+}
+
+// underCeiling fails t when op allocates more than ceiling times a run
+// (counted over 20 runs).
+func underCeiling(t *testing.T, what string, op func(), ceiling float64) {
+	t.Helper()
+	per := testing.AllocsPerRun(20, op)
+	t.Logf("%s: %.0f allocations", what, per)
 	if per > ceiling {
-		t.Errorf("an issuance allocates %.0f times, over its ceiling of %d", per, ceiling)
+		t.Errorf("%s allocates %.0f times, over its ceiling of %.0f", what, per, ceiling)
 	}
 }
 
@@ -231,13 +237,8 @@ func TestAllocationsPerCaIssue(t *testing.T) {
 		}
 	}
 	issue()
-	per := testing.AllocsPerRun(20, issue)
-	t.Logf("ca issue: %.0f allocations", per)
 	// 1057 (2026-12-06).
-	const ceiling = 1300
-	if per > ceiling {
-		t.Errorf("ca issue allocates %.0f times, over its ceiling of %d", per, ceiling)
-	}
+	underCeiling(t, "ca issue", issue, 1300)
 }
 
 // TestAllocationsPerACMEOrder: one whole ACME order (BenchmarkACMEOrder:
@@ -250,14 +251,9 @@ func TestAllocationsPerACMEOrder(t *testing.T) {
 	one := acmeOrderer(t)
 	one(0) // directory, account, first nonce, connection
 	i := 1
-	per := testing.AllocsPerRun(20, func() {
+	// 4546 (2026-12-06).
+	underCeiling(t, "an ACME order", func() {
 		one(i)
 		i++
-	})
-	t.Logf("ACME order: %.0f allocations", per)
-	// 4546 (2026-12-06).
-	const ceiling = 5500
-	if per > ceiling {
-		t.Errorf("an ACME order allocates %.0f times, over its ceiling of %d", per, ceiling)
-	}
+	}, 5500)
 }
