@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,8 +21,10 @@ import (
 
 	"github.com/jmespath/go-jmespath"
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
 	_ "modernc.org/sqlite"
 
+	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/hsm"
@@ -68,9 +71,24 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		// [pkcs11]: this build has PKCS#11 support (cgo and -tags pkcs11).
+		// [have:TOOL]: the external tool (openssl, lego, curl…), which a
+		// machine with only Go may lack, is installed; a script skips
+		// itself without it ([!have:openssl] skip), except under
+		// CERTCTL_REQUIRE_INTEROP=1 (CI), where a missing tool fails it.
+		// TestScriptsDeclareTheirTools checks that every script asks for
+		// the tools it runs.
 		Condition: func(cond string) (bool, error) {
 			if cond == "pkcs11" {
 				return hsm.Supported(), nil
+			}
+			if tool, ok := strings.CutPrefix(cond, "have:"); ok {
+				if _, err := testbin.Look(tool); err != nil {
+					if testbin.Required() {
+						return false, fmt.Errorf("%s is required (CERTCTL_REQUIRE_INTEROP=1) but not found: %v", tool, err)
+					}
+					return false, nil
+				}
+				return true, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -253,4 +271,54 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	addr := l.Addr().String()
 	ts.Check(l.Close())
 	ts.Setenv(args[0], addr)
+}
+
+// scriptTools are the external tools the scripts may run, which a machine
+// with only Go installed may lack.
+var scriptTools = []string{"openssl", "sqlite3", "python3", "curl", "nc", "lego", "mkcert", "certbot", "cfssl", "cfssljson",
+	"jq", "zlint", "uacme", "dehydrated", "haproxy", "psql", "softhsm2-util", "script", "socat", "xxd"}
+
+// TestScriptsDeclareTheirTools: every script that executes one of
+// scriptTools first skips itself without it ([!have:TOOL] skip), so that
+// `go test ./...` on a machine with only Go skips it rather than fail (and
+// CI, which has them all, runs it).
+func TestScriptsDeclareTheirTools(t *testing.T) {
+	files, err := filepath.Glob("testdata/script/*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	uses := map[string]*regexp.Regexp{}
+	for _, tool := range scriptTools {
+		uses[tool] = regexp.MustCompile(`(^|[\s'"(;|&` + "`" + `$])` + regexp.QuoteMeta(tool) + `($|[^\w.\-/])`)
+	}
+	for _, f := range files {
+		ar, err := txtar.ParseFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		needed := map[string]bool{}
+		for _, line := range strings.Split(string(ar.Comment), "\n") {
+			if tool, ok := strings.CutPrefix(strings.TrimSpace(line), "[!have:"); ok {
+				if tool, rest, ok := strings.Cut(tool, "]"); ok && strings.HasPrefix(strings.TrimSpace(rest), "skip") {
+					needed[tool] = true
+				}
+			}
+		}
+		for _, line := range strings.Split(string(ar.Comment), "\n") {
+			cmd := strings.TrimSpace(line)
+			for strings.HasPrefix(cmd, "[") && strings.Contains(cmd, "]") { // a condition
+				cmd = strings.TrimSpace(cmd[strings.Index(cmd, "]")+1:])
+			}
+			cmd = strings.TrimSpace(strings.TrimPrefix(cmd, "!"))
+			if !strings.HasPrefix(cmd, "exec ") {
+				continue // a comment, a check of output (stdout 'openssl …'), a builtin
+			}
+			for _, tool := range scriptTools {
+				if uses[tool].MatchString(cmd) && !needed[tool] {
+					t.Errorf("%s runs %s (%q) but does not skip itself without it ([!have:%s] skip)", filepath.Base(f), tool, cmd, tool)
+					needed[tool] = true
+				}
+			}
+		}
+	}
 }

@@ -221,6 +221,18 @@ func Required() bool { return os.Getenv("CERTCTL_REQUIRE_INTEROP") == "1" }
 // where a missing tool fails the test.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
+	p, err := Look(name)
+	if err != nil {
+		if Required() {
+			t.Fatalf("%s is required (CERTCTL_REQUIRE_INTEROP=1) but not found: %v", name, err)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+	return p
+}
+
+// Look finds an external tool on PATH, and zlint in ~/go/bin too.
+func Look(name string) (string, error) {
 	p, err := exec.LookPath(name)
 	if err != nil && name == "zlint" {
 		if home, herr := os.UserHomeDir(); herr == nil {
@@ -230,11 +242,5 @@ func Tool(t testing.TB, name string) string {
 			}
 		}
 	}
-	if err != nil {
-		if Required() {
-			t.Fatalf("%s is required (CERTCTL_REQUIRE_INTEROP=1) but not found: %v", name, err)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
+	return p, err
 }
