@@ -237,7 +237,7 @@ func TestAllocationsPerCaIssue(t *testing.T) {
 		}
 	}
 	issue()
-	// 1057 (2026-12-06).
+	// 1047 (2026-12-06).
 	underCeiling(t, "ca issue", issue, 1300)
 }
 

@@ -48,6 +48,18 @@ func EffectiveStatus(c *localstore.Certificate, now time.Time) string {
 	return c.Status
 }
 
+// RecordedAs returns the statuses recorded for the certificates that
+// EffectiveStatus can judge, at some time, to have one of statuses: each
+// of them, and ISSUED for EXPIRED. A store selecting these reads every
+// certificate a filter on the judged status can keep (list, search).
+func RecordedAs(statuses ...string) []string {
+	out := append([]string(nil), statuses...)
+	if contains(statuses, StatusExpired) && !contains(statuses, StatusIssued) {
+		out = append(out, StatusIssued)
+	}
+	return out
+}
+
 // AsOf brings c's time-dependent fields up to now for display: past its
 // NotAfter an ISSUED certificate is EXPIRED and never eligible, even before
 // renew --due records it.
@@ -317,15 +329,10 @@ func (q Query) scan(tx localstore.Tx, withTags, reuse bool, keep func([]*localst
 	}
 	q.statuses = nil
 	if !q.Now.IsZero() && (contains(f.Statuses, StatusIssued) || contains(f.Statuses, StatusExpired)) {
-		// ISSUED and EXPIRED depend on the time: select both in the store
-		// and the effective status in Go.
+		// ISSUED and EXPIRED depend on the time: select in the store what
+		// may be judged so, and the effective status in Go.
 		q.statuses = f.Statuses
-		f.Statuses = append([]string(nil), f.Statuses...)
-		for _, s := range []string{StatusIssued, StatusExpired} {
-			if !contains(f.Statuses, s) {
-				f.Statuses = append(f.Statuses, s)
-			}
-		}
+		f.Statuses = RecordedAs(f.Statuses...)
 	}
 	goFilter := len(q.Domains) > 0 || len(q.Tags) > 0 || len(q.statuses) > 0 || len(q.eligibility) > 0 ||
 		len(q.KeyUsages) > 0 || len(q.ExtendedKeyUsages) > 0

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -430,5 +431,32 @@ func TestListUsageFilters(t *testing.T) {
 		if got := names(p.Certificates); got != c.want {
 			t.Errorf("key usage %v, extended %v: %q, want %q", c.ku, c.eku, got, c.want)
 		}
+	}
+}
+
+// TestRecordedAsCoversEffectiveStatus: whatever a certificate is judged to
+// be at any time, RecordedAs of that status holds its recorded status — so
+// a store selecting RecordedAs(s) reads every certificate judged s (list,
+// search). A new rule in EffectiveStatus that RecordedAs does not know
+// fails here.
+func TestRecordedAsCoversEffectiveStatus(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	times := []time.Time{{}, now.AddDate(-1, 0, 0), now.Add(-time.Second), now, now.Add(time.Second), now.AddDate(1, 0, 0)}
+	for _, st := range append(slices.Clone(Statuses), "") {
+		for _, notAfter := range times {
+			for _, created := range times {
+				for _, at := range times {
+					c := &localstore.Certificate{Status: st, NotAfter: notAfter, NotBefore: created, CreatedAt: created}
+					judged := EffectiveStatus(c, at)
+					if !slices.Contains(RecordedAs(judged), st) {
+						t.Fatalf("recorded %s (NotAfter %v, created %v) is judged %s at %v, but RecordedAs(%s) = %v",
+							st, notAfter, created, judged, at, judged, RecordedAs(judged))
+					}
+				}
+			}
+		}
+	}
+	if got := RecordedAs(StatusRevoked, StatusExpired); !slices.Equal(got, []string{StatusRevoked, StatusExpired, StatusIssued}) {
+		t.Errorf("RecordedAs(REVOKED, EXPIRED) = %v", got)
 	}
 }

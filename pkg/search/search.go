@@ -478,8 +478,8 @@ type Narrowing struct {
 	IDs, Types, KeyAlgorithms []string
 	// Statuses are the statuses as the store records them: a search
 	// judges a certificate's status as of its time (an ISSUED certificate
-	// past its NotAfter is EXPIRED), so EXPIRED narrows to EXPIRED and
-	// ISSUED.
+	// past its NotAfter is EXPIRED), so a status narrows to what
+	// inventory.RecordedAs says may be judged so.
 	Statuses []string
 }
 
@@ -532,11 +532,7 @@ func (s *Statement) Narrow() Narrowing {
 	case f.AcmCertificateMetadataFilter != nil && f.AcmCertificateMetadataFilter.Type != nil:
 		return Narrowing{Types: []string{*f.AcmCertificateMetadataFilter.Type}}
 	case f.AcmCertificateMetadataFilter != nil && f.AcmCertificateMetadataFilter.Status != nil:
-		st := *f.AcmCertificateMetadataFilter.Status
-		if st == inventory.StatusExpired {
-			return Narrowing{Statuses: []string{st, inventory.StatusIssued}}
-		}
-		return Narrowing{Statuses: []string{st}}
+		return Narrowing{Statuses: inventory.RecordedAs(*f.AcmCertificateMetadataFilter.Status)}
 	}
 	return Narrowing{}
 }

@@ -207,6 +207,7 @@ func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Ti
 		}
 		n := stmt.Narrow()
 		if n.None() {
+			// Checked first: to the store an empty set is no filter.
 			return nil
 		}
 		if len(n.IDs) > maxNarrowIDs {
