@@ -3,16 +3,17 @@
 // and table packages, viper and cobra have run their package
 // initialisers — which together cost several times what a Go hello-world
 // takes to start: it answers `certctl --version` and `certctl --help`, and
-// for any other command backs the start of the heap with huge pages
+// for any other command, where the first touch of a page is slow
+// (faultcost_linux.go), backs the start of the heap with huge pages
 // (hugeheap_linux.go) and maps the program's code and read-only data in
 // one call (prefault_linux.go).
 //
 // It works because of the order Go initialises packages in (the language
 // specification, "Package initialization", since Go 1.21): packages sorted
 // by import path, each step initialising the first one whose imports are
-// all initialised. This package imports only embed, io and os, and on
-// Linux syscall and unsafe (os and io are initialised first of all, after
-// syscall, which os imports; embed sorts before github.com), and its path
+// all initialised. This package imports only embed, io, os and time, and
+// on Linux syscall and unsafe (os, io and time are initialised first of
+// all, after syscall, which os imports; embed sorts before github.com), and its path
 // (github.com/certctl/…) sorts before every heavy dependency
 // (github.com/charmbracelet, github.com/jackc, github.com/spf13,
 // golang.org/x, modernc.org, …), so its init runs as soon as os is ready.
@@ -28,6 +29,7 @@ import (
 	_ "embed"
 	"io"
 	"os"
+	"time"
 )
 
 // version is set at build time with
@@ -76,10 +78,20 @@ func Answer(args []string, w io.Writer) bool {
 // hugeChunk is the heap chunk hugeHeap advised (0: none).
 var hugeChunk uintptr
 
+// touchCost is what faultCost measured at start-up (0: nothing), and
+// slowFault the median first touch from which the memory advice is given.
+var touchCost time.Duration
+
+const slowFault = 3 * time.Microsecond
+
 func init() {
 	if Answer(os.Args[1:], os.Stdout) {
 		os.Exit(0)
 	}
-	hugeChunk = hugeHeap()
-	prefaultImage() //nolint:errcheck // advice: without it only the speed differs
+	// The memory advice pays only where a first touch of a page is slow
+	// (faultcost_linux.go).
+	if touchCost = faultCost(); touchCost >= slowFault {
+		hugeChunk = hugeHeap()
+		prefaultImage() //nolint:errcheck // advice: without it only the speed differs
+	}
 }

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestPrefaultMapsTheProgram: the program's code and read-only data (this
-// test binary's, which init advised as certctl's) are mapped whole — every
-// page of them resident in the process — unless the kernel predates
-// MADV_POPULATE_READ (5.14), which refuses the advice with EINVAL.
+// test binary's, advised here as init advises certctl's where first
+// touches are slow) are mapped whole — every page of them resident in the
+// process — unless the kernel predates MADV_POPULATE_READ (5.14), which
+// refuses the advice with EINVAL.
 func TestPrefaultMapsTheProgram(t *testing.T) {
 	n, err := prefaultImage()
 	if n != 2 {
@@ -168,4 +170,16 @@ func kernelBefore(t *testing.T, major, minor int) bool {
 	ma, _ := strconv.Atoi(parts[0])
 	mi, _ := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
 	return ma < major || ma == major && mi < minor
+}
+
+// TestFaultCost: the init measured what a first touch of a page costs
+// here — more than nothing, less than a millisecond — and a measure now
+// does too (which side of slowFault either falls on, a busy machine moves).
+func TestFaultCost(t *testing.T) {
+	if touchCost <= 0 || touchCost > time.Millisecond {
+		t.Fatalf("init measured a first touch at %v", touchCost)
+	}
+	if d := faultCost(); d <= 0 || d > time.Millisecond {
+		t.Fatalf("faultCost() = %v", d)
+	}
 }
