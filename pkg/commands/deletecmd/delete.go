@@ -86,8 +86,10 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 		if err != nil {
 			return err
 		}
+		prog := cmdutil.NewBulkProgress(o.IO, o.Quiet(), "deleting")
 		rep, err := svc.DeleteSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
-			Confirm: cmdutil.BulkConfirm(o.IO, o.Yes, "delete")}, o.Force)
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Yes, "delete"), Progress: prog.Advanced}, o.Force)
+		prog.Clear()
 		if err != nil {
 			return err
 		}

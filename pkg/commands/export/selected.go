@@ -37,9 +37,10 @@ func (o *ExportOptions) exportSelected(ctx context.Context, svc *certificates.Se
 		return err
 	}
 	names := &dirNames{taken: map[string]string{}}
+	prog := cmdutil.NewBulkProgress(o.IO, o.Quiet(), "exporting")
 	rep, err := svc.ExportSelected(ctx, certificates.BulkExportRequest{
 		BulkOptions: certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
-			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "export")},
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "export"), Progress: prog.Advanced},
 		WithKey:      !o.NoPrivateKey,
 		Format:       o.Format,
 		PlaintextKey: o.InsecurePlaintext,
@@ -54,6 +55,7 @@ func (o *ExportOptions) exportSelected(ctx context.Context, svc *certificates.Se
 			return dir, err
 		},
 	})
+	prog.Clear()
 	if err != nil {
 		return err
 	}

@@ -188,8 +188,10 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 		if err != nil {
 			return err
 		}
+		prog := cmdutil.NewBulkProgress(o.IO, o.Quiet, "renewing")
 		rep, err = svc.RenewSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.DryRun,
-			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "renew")})
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "renew"), Progress: prog.Advanced})
+		prog.Clear()
 		if err != nil {
 			return err
 		}

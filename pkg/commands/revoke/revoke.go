@@ -134,8 +134,10 @@ func runRevokeSelected(ctx context.Context, o *RevokeOptions, p *output.Printer)
 	if err != nil {
 		return err
 	}
+	prog := cmdutil.NewBulkProgress(o.IO, o.Quiet(), "revoking")
 	rep, err := svc.RevokeSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
-		Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "revoke")}, o.Reason)
+		Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, "revoke"), Progress: prog.Advanced}, o.Reason)
+	prog.Clear()
 	if err != nil {
 		return err
 	}

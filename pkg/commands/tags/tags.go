@@ -59,14 +59,15 @@ type RemoveOptions = ChangeOptions
 // tagChange is what a verb does with the service: to one certificate, or
 // to a selection (verb names the change in the confirmation prompt).
 type tagChange struct {
-	verb     string
-	one      func(*certificates.Service, context.Context, string, []string) (*certificates.TagList, error)
-	selected func(*certificates.Service, context.Context, certificates.BulkOptions, []string) (*certificates.BulkReport, error)
+	// verb asks ("Tag 3 certificate(s)?"), doing shows progress.
+	verb, doing string
+	one         func(*certificates.Service, context.Context, string, []string) (*certificates.TagList, error)
+	selected    func(*certificates.Service, context.Context, certificates.BulkOptions, []string) (*certificates.BulkReport, error)
 }
 
 var (
-	addTags    = tagChange{verb: "tag", one: (*certificates.Service).AddTags, selected: (*certificates.Service).AddTagsSelected}
-	removeTags = tagChange{verb: "untag", one: (*certificates.Service).RemoveTags, selected: (*certificates.Service).RemoveTagsSelected}
+	addTags    = tagChange{verb: "tag", doing: "tagging", one: (*certificates.Service).AddTags, selected: (*certificates.Service).AddTagsSelected}
+	removeTags = tagChange{verb: "untag", doing: "untagging", one: (*certificates.Service).RemoveTags, selected: (*certificates.Service).RemoveTagsSelected}
 )
 
 // NewCmdTagsAdd builds `certctl tags add`.
@@ -112,8 +113,10 @@ func runTagChange(ctx context.Context, o *ChangeOptions, ch tagChange) error {
 		if err != nil {
 			return err
 		}
+		prog := cmdutil.NewBulkProgress(o.IO, o.Quiet(), ch.doing)
 		rep, err := ch.selected(svc, ctx, certificates.BulkOptions{Selection: sel, DryRun: o.Select.DryRun,
-			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, ch.verb)}, o.Tags)
+			Confirm: cmdutil.BulkConfirm(o.IO, o.Select.Yes, ch.verb), Progress: prog.Advanced}, o.Tags)
+		prog.Clear()
 		if err != nil {
 			return err
 		}

@@ -137,6 +137,18 @@ type BulkOptions struct {
 	// plan is the dry run's report. It is not asked when nothing would
 	// change. An error from it cancels the operation and is returned.
 	Confirm func(plan *BulkReport) error
+	// Progress, when set, is told as the changes go how many of the
+	// selected certificates are done with (changed, unchanged, refused
+	// or failed), of how many; never in a dry run.
+	Progress func(done, total int)
+}
+
+// Advanced tells Progress, when set, that done of total certificates are
+// done with.
+func (o BulkOptions) Advanced(done, total int) {
+	if o.Progress != nil {
+		o.Progress(done, total)
+	}
 }
 
 // bulkOp is one kind of bulk change.
@@ -288,6 +300,7 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 			return b.apply(op, c)
 		}
 	}
+	done := 0
 	finish := func(i int, err error) {
 		r := BulkResult{CertificateArn: sel[i].CertificateArn, DomainName: sel[i].DomainName, ID: sel[i].ID, Outcome: b.done, Reason: ""}
 		switch {
@@ -303,6 +316,8 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 			r.Path = paths[i]
 		}
 		rep.Results[i] = r
+		done++
+		o.Advanced(done, len(sel))
 	}
 	var batch []int
 	flush := func() {
@@ -359,6 +374,8 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 		switch plan.Results[i].Outcome {
 		case OutcomeUnchanged:
 			rep.Results[i] = plan.Results[i]
+			done++
+			o.Advanced(done, len(sel))
 			continue
 		case OutcomeRefused:
 			finish(i, s.core.Change(ctx, b.event, change(i, nil)))

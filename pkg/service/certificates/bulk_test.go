@@ -176,3 +176,39 @@ func TestBulkTagsKeepEachCertificatesOwnTags(t *testing.T) {
 	}
 	check(first)
 }
+
+// A bulk change tells its progress as it goes — every certificate,
+// unchanged ones too, up to the selection's size — and a dry run tells
+// none.
+func TestBulkProgressCountsEveryCertificate(t *testing.T) {
+	ctx := context.Background()
+	svc, core := newAuditedService(t, time.Now().UTC().Truncate(time.Second))
+	for i := 0; i < 5; i++ {
+		storeVaultCertificate(t, core, fmt.Sprintf("p%d.progress.example.test", i))
+	}
+	sel := certificates.Selection{Query: "san:*.progress.example.test"}
+	var told [][2]int
+	progress := func(done, total int) { told = append(told, [2]int{done, total}) }
+	if _, err := svc.RevokeSelected(ctx, certificates.BulkOptions{Selection: sel, DryRun: true, Progress: progress}, "SUPERSEDED"); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 0 {
+		t.Fatalf("a dry run told progress %v", told)
+	}
+	// One of them revoked already: unchanged, and counted.
+	if _, err := svc.RevokeSelected(ctx, certificates.BulkOptions{Selection: certificates.Selection{Query: "san:p0.progress.example.test"}},
+		"SUPERSEDED"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := svc.RevokeSelected(ctx, certificates.BulkOptions{Selection: sel, Progress: progress}, "SUPERSEDED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Count(certificates.OutcomeUnchanged) != 1 || rep.Count("REVOKED") != 4 {
+		t.Fatalf("report: %+v", rep.Results)
+	}
+	want := [][2]int{{1, 5}, {2, 5}, {3, 5}, {4, 5}, {5, 5}}
+	if fmt.Sprint(told) != fmt.Sprint(want) {
+		t.Errorf("progress told %v, want %v", told, want)
+	}
+}

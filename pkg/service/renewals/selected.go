@@ -72,6 +72,9 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 			res = Result{CertificateArn: c.CertificateArn, DomainName: c.DomainName, Outcome: renewal.Failed, Reason: err.Error()}
 		}
 		rep.Results[i] = res
+		if !rep.Interrupted {
+			o.Advanced(i+1, len(sel))
+		}
 	}
 	if err := s.redeployUnlessStopped(ctx, rep, false); err != nil {
 		return nil, err
