@@ -102,10 +102,13 @@ func Nearest(v string, candidates []string) []string {
 	return out
 }
 
-// distance is the Levenshtein distance between a and b, in bytes (names
-// of commands and flags are ASCII).
+// distance is the edit distance between a and b, in bytes (names of
+// commands and flags are ASCII): Levenshtein's, with two adjacent letters
+// swapped one edit too (optimal string alignment), the commonest slip of
+// a typist (`lsit` is one edit from list, as `lst` is).
 func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
+	prev2 := make([]int, len(b)+1) // row i-2
+	prev := make([]int, len(b)+1)  // row i-1
 	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
@@ -118,8 +121,11 @@ func distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

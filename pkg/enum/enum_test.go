@@ -52,6 +52,10 @@ func TestNearest(t *testing.T) {
 		{"lst", []string{"list"}},
 		{"LIST", []string{"list"}},
 		{"renwe", []string{"renew"}},
+		{"lsit", []string{"list"}}, // two letters swapped: one edit
+		{"rveoke", []string{"revoke"}},
+		{"dleete", []string{"delete"}},
+		{"tsil", nil}, // two swaps
 		{"list", nil},
 		{"frobnicate", nil},
 		{"x", nil},
