@@ -15,6 +15,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -63,9 +64,10 @@ func NewCmdExport(f *cmdutil.Factory, runF func(*ExportOptions) error) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "export ARN|--filter-statement JSON|--query-terse Q [--passphrase-file FILE | --passphrase-stdin] [--out-dir DIR]",
 		Short: "Export a certificate with its chain and encrypted private key",
-		Long: `Export a certificate, its chain and its private key. The key is always encrypted
-with your passphrase as an ENCRYPTED PRIVATE KEY (PKCS#8, PBES2, AES-256-CBC,
-PBKDF2-HMAC-SHA256), which ` + "`openssl pkey -passin file:P`" + ` reads.
+		Long: `Export a certificate, its chain and its private key. The key is encrypted with
+your passphrase as an ENCRYPTED PRIVATE KEY (PKCS#8, PBES2, AES-256-CBC,
+PBKDF2-HMAC-SHA256), which ` + "`openssl pkey -passin file:P`" + ` reads (unless you ask
+for it in clear with --insecure-plaintext-key).
 
 The passphrase comes from --passphrase-file (a trailing newline is not part of
 it), --passphrase-stdin, or a prompt (asked twice) on a terminal; with none of
@@ -104,7 +106,9 @@ four files; the passphrase serves every key. -o json reports each one's Path.` +
   certctl export 3f2a1b9c --no-private-key
   certctl export --query-terse 'tag:env=prod expires<30d' --out-dir exports --passphrase-file pass.txt`,
 		Args:              cmdutil.SelectionIDArg(&opts.ID, "certificate-arn", "ARN", &opts.Select),
-		ValidArgsFunction: f.CompleteCertificates,
+		// A certificate not issued yet has nothing to export.
+		ValidArgsFunction: f.CompleteCertificatesWhere(cmdutil.CertificateChoice{
+			Statuses: []string{inventory.StatusIssued, inventory.StatusInactive, inventory.StatusExpired, inventory.StatusRevoked}}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.validate(cmd); err != nil {
 				return err
