@@ -31,9 +31,21 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(removingFixtures{m}, map[string]func(){
 		"certctl": func() { os.Exit(app.Main()) },
 	})
+}
+
+// removingFixtures runs the tests, then removes the fixtures they made
+// (a test run left a directory of them in the temporary directory).
+type removingFixtures struct{ m *testing.M }
+
+func (r removingFixtures) Run() int {
+	code := r.m.Run()
+	if fixturesDir != "" {
+		os.RemoveAll(fixturesDir)
+	}
+	return code
 }
 
 var (
@@ -281,7 +293,8 @@ var scriptTools = []string{"openssl", "sqlite3", "python3", "curl", "nc", "lego"
 // TestScriptsDeclareTheirTools: every script that executes one of
 // scriptTools first skips itself without it ([!have:TOOL] skip), so that
 // `go test ./...` on a machine with only Go skips it rather than fail (and
-// CI, which has them all, runs it).
+// CI, which has them all, runs it) — and none skips itself for a tool it
+// never runs.
 func TestScriptsDeclareTheirTools(t *testing.T) {
 	files, err := filepath.Glob("testdata/script/*.txtar")
 	if err != nil || len(files) == 0 {
@@ -304,6 +317,7 @@ func TestScriptsDeclareTheirTools(t *testing.T) {
 				}
 			}
 		}
+		run := map[string]bool{}
 		for _, line := range strings.Split(string(ar.Comment), "\n") {
 			cmd := strings.TrimSpace(line)
 			for strings.HasPrefix(cmd, "[") && strings.Contains(cmd, "]") { // a condition
@@ -314,10 +328,19 @@ func TestScriptsDeclareTheirTools(t *testing.T) {
 				continue // a comment, a check of output (stdout 'openssl …'), a builtin
 			}
 			for _, tool := range scriptTools {
-				if uses[tool].MatchString(cmd) && !needed[tool] {
+				if !uses[tool].MatchString(cmd) {
+					continue
+				}
+				run[tool] = true
+				if !needed[tool] {
 					t.Errorf("%s runs %s (%q) but does not skip itself without it ([!have:%s] skip)", filepath.Base(f), tool, cmd, tool)
 					needed[tool] = true
 				}
+			}
+		}
+		for tool := range needed {
+			if !run[tool] {
+				t.Errorf("%s skips itself without %s, which it never runs", filepath.Base(f), tool)
 			}
 		}
 	}
