@@ -83,7 +83,7 @@ names: a certificate is kept when it has one of the usages named (key usage ANY:
 any key usage; extended key usage NONE: no Extended Key Usage extension, ANY:
 the anyExtendedKeyUsage purpose, CUSTOM: a purpose without an ACM name).
 
-Piped (-o text) each certificate is one tab-separated line:
+With -o text each certificate is one tab-separated line:
   ARN  DOMAIN  STATUS  TYPE  KEY_ALGORITHM  NOT_AFTER  RENEWAL_ELIGIBILITY  IN_USE
 
 -o json and -o text print the list as it is read, so a list of any length starts
