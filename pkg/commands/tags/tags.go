@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
@@ -192,6 +193,15 @@ func verbCommand(f *cmdutil.Factory, use, short string, id *string, sel *cmdutil
 	}
 	cmd.Flags().StringVar(id, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-arn")
+	// --certificate-authority-arn, which aws acm-pca tag-certificate-authority,
+	// list-tags and untag-certificate-authority take, is another name of
+	// it: either names a certificate, a CA or an endpoint.
+	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "certificate-authority-arn" {
+			name = "certificate-arn"
+		}
+		return pflag.NormalizedName(name)
+	})
 	if sel != nil {
 		cmdutil.AddSelectionFlags(cmd, sel)
 	}
