@@ -58,8 +58,8 @@ that is not PEM, is out of order or holds the certificate itself.
 
 --from-dir DIR imports every certificate found under DIR: name.crt beside
 name.key, name.pem beside name-key.pem, a bundle per file, certbot's
-live/<name>/ layout, lego's .lego/certificates/ (name.crt, name.key and
-name.issuer.crt) and mkcert's CAROOT (rootCA.pem with rootCA-key.pem becomes
+live/<name>/ layout (not its archive/), lego's .lego/certificates/ (name.crt,
+name.key and name.issuer.crt; not the archives/ of what lego revoked) and mkcert's CAROOT (rootCA.pem with rootCA-key.pem becomes
 a CA of the vault, ACTIVE, that request --certificate-authority-arn can issue
 from). A file of CA certificates without a key (ca.crt, name.chain.pem) is the
 chain of the certificates beside it that it certifies, not one to import. It is

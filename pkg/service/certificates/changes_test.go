@@ -392,3 +392,41 @@ func TestImportDirRecordsEachFile(t *testing.T) {
 		}
 	}
 }
+
+// TestImportDirSkipsWhatLegoArchived: in lego's directory the
+// certificates/ are imported, not the archives/ beside them (certificates
+// lego revoked) nor its accounts/ — and a directory of that name where
+// there is no certificates/ beside it is read as any other.
+func TestImportDirSkipsWhatLegoArchived(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, _ := newAuditedService(t, now)
+	dir := t.TempDir()
+	lego := filepath.Join(dir, ".lego")
+	for _, sub := range []string{"certificates", "archives", "accounts"} {
+		if err := os.MkdirAll(filepath.Join(lego, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := testpki.WriteMany(filepath.Join(lego, sub), 1, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := filepath.Join(dir, "other", "archives")
+	if err := os.MkdirAll(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := testpki.WriteMany(other, 1, now); err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.ImportDir(ctx, certificates.ImportDirRequest{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, r := range res.Results {
+		files = append(files, strings.TrimPrefix(r.File, dir+"/"))
+	}
+	if res.Failed != 0 || len(files) != 2 || !strings.HasPrefix(files[0], ".lego/certificates/") || !strings.HasPrefix(files[1], "other/archives/") {
+		t.Fatalf("imported %q (%+v), want .lego/certificates/ and other/archives/ only", files, res)
+	}
+}

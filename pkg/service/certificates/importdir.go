@@ -528,8 +528,14 @@ type item struct {
 	Err string // set when the file cannot be imported at all
 }
 
-// certbotDirs are certbot's directories that hold no live certificates.
-var certbotDirs = map[string]bool{"archive": true, "renewal": true, "accounts": true, "csr": true, "keys": true, "renewal-hooks": true}
+// certbotDirs are certbot's directories that hold no live certificates
+// (beside its live/), legoDirs lego's (beside its certificates/: the
+// certificates lego revoked and its account keys; conformance tester: a
+// revoked certificate came back as a new IMPORTED one).
+var (
+	certbotDirs = map[string]bool{"archive": true, "renewal": true, "accounts": true, "csr": true, "keys": true, "renewal-hooks": true}
+	legoDirs    = map[string]bool{"archives": true, "accounts": true}
+)
 
 // mkcert's CAROOT file names.
 const (
@@ -551,6 +557,11 @@ func discover(dir string) ([]item, []string, error) {
 		if d.IsDir() {
 			if p != dir && certbotDirs[d.Name()] {
 				if _, err := os.Stat(filepath.Join(filepath.Dir(p), "live")); err == nil {
+					return filepath.SkipDir
+				}
+			}
+			if p != dir && legoDirs[d.Name()] {
+				if _, err := os.Stat(filepath.Join(filepath.Dir(p), "certificates")); err == nil {
 					return filepath.SkipDir
 				}
 			}
