@@ -105,7 +105,7 @@ four files; the passphrase serves every key. -o json reports each one's Path.` +
   certctl export 3f2a1b9c --format pkcs12 --passphrase-file pass.txt --out-file app.p12
   certctl export 3f2a1b9c --no-private-key
   certctl export --query-terse 'tag:env=prod expires<30d' --out-dir exports --passphrase-file pass.txt`,
-		Args:              cmdutil.SelectionIDArg(&opts.ID, "certificate-arn", "ARN", &opts.Select),
+		Args: cmdutil.SelectionIDArg(&opts.ID, "certificate-arn", "ARN", &opts.Select),
 		// A certificate not issued yet has nothing to export.
 		ValidArgsFunction: f.CompleteCertificatesWhere(cmdutil.CertificateChoice{
 			Statuses: []string{inventory.StatusIssued, inventory.StatusInactive, inventory.StatusExpired, inventory.StatusRevoked}}),
