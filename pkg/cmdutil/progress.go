@@ -7,19 +7,22 @@ import (
 	"github.com/certctl/certctl/pkg/iostreams"
 )
 
-// BulkProgress shows a long bulk operation's progress on a terminal: one
-// line on stderr, "revoking 12000/100000 certificates", rewritten in place
-// at most every progressEvery once the operation has run progressAfter
-// (a short one shows nothing), and erased when the operation is done with
-// or Clear is called. A nil *BulkProgress (stderr not a terminal, -q)
-// shows nothing; its methods may be called all the same.
+// BulkProgress shows a long bulk operation's progress as the terminal's
+// status line (iostreams.ShowStatus): "revoking 12000/100000
+// certificates", once the operation has run progressAfter (a short one
+// shows nothing), then at most every progressEvery or every hundredth of
+// the selection, erased when the operation is done with or Clear is
+// called, and by anything else written to stderr meanwhile. A nil
+// *BulkProgress (-q, stderr not a terminal, TERM=dumb) shows nothing; its
+// methods may be called all the same.
 type BulkProgress struct {
-	io    *iostreams.IOStreams
-	verb  string
-	now   func() time.Time
-	start time.Time
-	last  time.Time
-	shown bool
+	io      *iostreams.IOStreams
+	verb    string
+	now     func() time.Time
+	start   time.Time
+	last    time.Time
+	printed int
+	shown   bool
 }
 
 const (
@@ -28,10 +31,9 @@ const (
 )
 
 // NewBulkProgress returns the progress line of a bulk operation doing verb
-// ("revoking"), or nil where none is shown: quiet, or stderr not a
-// terminal (a pipe, cron, CI).
+// ("revoking"), or nil where none is shown.
 func NewBulkProgress(io *iostreams.IOStreams, quiet bool, verb string) *BulkProgress {
-	if quiet || !io.IsStderrTTY() {
+	if quiet || !io.CanShowStatus() {
 		return nil
 	}
 	return &BulkProgress{io: io, verb: verb, now: time.Now, start: time.Now()}
@@ -48,11 +50,17 @@ func (p *BulkProgress) Advanced(done, total int) {
 		return
 	}
 	t := p.now()
-	if t.Sub(p.start) < progressAfter || t.Sub(p.last) < progressEvery {
+	if t.Sub(p.start) < progressAfter {
 		return
 	}
-	p.last, p.shown = t, true
-	fmt.Fprintf(p.io.ErrOut, "\r\x1b[K%s %d/%d certificates", p.verb, done, total)
+	// Changes are committed in batches, whose certificates are done with
+	// all at once: a step of a hundredth is drawn even within 100 ms, so
+	// that the line does not stay at the first of a batch.
+	if t.Sub(p.last) < progressEvery && done-p.printed < max(1, total/100) {
+		return
+	}
+	p.last, p.printed, p.shown = t, done, true
+	p.io.ShowStatus(fmt.Sprintf("%s %d/%d certificates", p.verb, done, total))
 }
 
 // Clear erases the progress line, if one is shown.
@@ -61,5 +69,5 @@ func (p *BulkProgress) Clear() {
 		return
 	}
 	p.shown = false
-	fmt.Fprint(p.io.ErrOut, "\r\x1b[K")
+	p.io.ShowStatus("")
 }

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,9 +9,10 @@ import (
 )
 
 // A bulk operation's progress line: nothing while it is short, then one
-// line on the terminal's stderr rewritten at most every 100 ms, erased when
-// the operation is done with; nothing at all with -q or stderr not a
-// terminal.
+// line on the terminal's stderr, redrawn after 100 ms or a hundredth of
+// the selection, erased when the operation is done with and by anything
+// else written to stderr meanwhile (a hook's output); nothing at all with
+// -q, stderr not a terminal or TERM=dumb.
 func TestBulkProgress(t *testing.T) {
 	io, _, _, stderr := iostreams.Test()
 	io.SetTTYs(false, true, true)
@@ -19,36 +21,41 @@ func TestBulkProgress(t *testing.T) {
 	at := t0
 	p.now, p.start = func() time.Time { return at }, t0
 
-	p.Advanced(1, 10)
+	p.Advanced(1, 1000)
 	at = t0.Add(400 * time.Millisecond)
-	p.Advanced(2, 10)
+	p.Advanced(2, 1000)
 	if stderr.Len() != 0 {
 		t.Fatalf("a short operation showed %q", stderr)
 	}
 	at = t0.Add(600 * time.Millisecond)
-	p.Advanced(3, 10)
+	p.Advanced(3, 1000)
 	at = t0.Add(650 * time.Millisecond)
-	p.Advanced(4, 10) // within 100 ms of the last line: not shown
-	at = t0.Add(710 * time.Millisecond)
-	p.Advanced(5, 10)
-	p.Advanced(10, 10)
-	const want = "\r\x1b[Krevoking 3/10 certificates\r\x1b[Krevoking 5/10 certificates\r\x1b[K"
+	p.Advanced(12, 1000) // within 100 ms, and less than a hundredth on: not drawn
+	p.Advanced(13, 1000) // a hundredth on: drawn
+	fmt.Fprintln(io.ErrOut, "hook: Certificate Available")
+	at = t0.Add(760 * time.Millisecond)
+	p.Advanced(14, 1000)
+	p.Advanced(1000, 1000)
+	const want = "\r\x1b[Krevoking 3/1000 certificates\r\x1b[Krevoking 13/1000 certificates\r\x1b[Khook: Certificate Available\n" +
+		"\r\x1b[Krevoking 14/1000 certificates\r\x1b[K"
 	if got := stderr.String(); got != want {
-		t.Errorf("stderr %q, want %q", got, want)
+		t.Errorf("stderr %q,\nwant   %q", got, want)
 	}
 	stderr.Reset()
 	p.Clear() // already erased
-	if stderr.Len() != 0 {
-		t.Errorf("Clear after the end wrote %q", stderr)
+	fmt.Fprint(io.ErrOut, "x")
+	if got := stderr.String(); got != "x" {
+		t.Errorf("after the end, stderr %q, want only what was written", got)
 	}
 
 	for _, c := range []struct {
-		name   string
-		quiet  bool
-		stderr bool
-	}{{"-q", true, true}, {"stderr not a terminal", false, false}} {
+		name          string
+		quiet, stderr bool
+		dumb          bool
+	}{{"-q", true, true, false}, {"stderr not a terminal", false, false, false}, {"TERM=dumb", false, true, true}} {
 		io, _, _, stderr := iostreams.Test()
 		io.SetTTYs(true, true, c.stderr)
+		io.SetDumbTerminal(c.dumb)
 		p := NewBulkProgress(io, c.quiet, "tagging")
 		if p != nil {
 			t.Errorf("%s: a progress line", c.name)

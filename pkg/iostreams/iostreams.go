@@ -36,6 +36,8 @@ type IOStreams struct {
 
 	// interrupted is closed at the first interruption (SetInterrupt).
 	interrupted <-chan struct{}
+	// status is ErrOut where a status line can be drawn (status.go).
+	status *statusWriter
 }
 
 // SetInterrupt gives the streams the channel closed at the process's
@@ -105,6 +107,12 @@ func System() *IOStreams {
 	}
 	s.color = colorWanted(s.stdoutTTY, os.Getenv)
 	s.dumb = os.Getenv("TERM") == "dumb"
+	if s.CanShowStatus() {
+		// Every write to stderr, a hook's output included, erases a
+		// status line first (status.go).
+		s.status = &statusWriter{w: os.Stderr}
+		s.ErrOut = s.status
+	}
 	fd := int(os.Stdin.Fd())
 	s.ReadPassword = func() ([]byte, error) { return readPassword(fd, s.Interruptible) }
 	return s

@@ -300,7 +300,17 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 			return b.apply(op, c)
 		}
 	}
-	done := 0
+	// told marks the certificates progress has counted: one an export
+	// prepared (its files written) is counted then, not again when the
+	// batch that records it commits, which may be 2,000 later.
+	done, told := 0, make([]bool, len(sel))
+	tell := func(i int) {
+		if !told[i] {
+			told[i] = true
+			done++
+			o.Advanced(done, len(sel))
+		}
+	}
 	finish := func(i int, err error) {
 		r := BulkResult{CertificateArn: sel[i].CertificateArn, DomainName: sel[i].DomainName, ID: sel[i].ID, Outcome: b.done, Reason: ""}
 		switch {
@@ -316,8 +326,7 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 			r.Path = paths[i]
 		}
 		rep.Results[i] = r
-		done++
-		o.Advanced(done, len(sel))
+		tell(i)
 	}
 	var batch []int
 	flush := func() {
@@ -338,6 +347,7 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 					batch = batch[:j]
 					break
 				}
+				tell(i)
 			}
 		}
 		fns := make([]func(*service.Op) error, len(batch))
@@ -374,8 +384,7 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 		switch plan.Results[i].Outcome {
 		case OutcomeUnchanged:
 			rep.Results[i] = plan.Results[i]
-			done++
-			o.Advanced(done, len(sel))
+			tell(i)
 			continue
 		case OutcomeRefused:
 			finish(i, s.core.Change(ctx, b.event, change(i, nil)))

@@ -212,3 +212,45 @@ func TestBulkProgressCountsEveryCertificate(t *testing.T) {
 		t.Errorf("progress told %v, want %v", told, want)
 	}
 }
+
+// An export over a selection tells its progress as each certificate's
+// files are written — with its key (counted when prepared, not when the
+// batch recording it commits) and without — up to the selection's size.
+func TestBulkExportTellsProgress(t *testing.T) {
+	ctx := context.Background()
+	svc, core := newAuditedService(t, time.Now().UTC().Truncate(time.Second))
+	for i := 0; i < 3; i++ {
+		storeVaultCertificate(t, core, fmt.Sprintf("e%d.progress.example.test", i))
+	}
+	for _, withKey := range []bool{true, false} {
+		var told [][2]int
+		delivered := 0
+		rep, err := svc.ExportSelected(ctx, certificates.BulkExportRequest{
+			BulkOptions: certificates.BulkOptions{Selection: certificates.Selection{Query: "san:*.progress.example.test"},
+				Progress: func(done, total int) {
+					if done > delivered {
+						t.Errorf("withKey %v: told %d done after %d delivered", withKey, done, delivered)
+					}
+					told = append(told, [2]int{done, total})
+				}},
+			WithKey: withKey, Format: "pem",
+			Passphrase: func() ([]byte, error) { return []byte("change-me"), nil },
+			Deliver: func(*certificates.Exported) (string, error) {
+				if len(told) < delivered {
+					t.Errorf("withKey %v: %d delivered before this one, %d told", withKey, delivered, len(told))
+				}
+				delivered++
+				return "dir", nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Count(certificates.OutcomeExported) != 3 {
+			t.Fatalf("withKey %v: %+v", withKey, rep.Results)
+		}
+		if want := "[[1 3] [2 3] [3 3]]"; fmt.Sprint(told) != want {
+			t.Errorf("withKey %v: progress told %v, want %s", withKey, told, want)
+		}
+	}
+}

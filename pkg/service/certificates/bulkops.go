@@ -285,6 +285,7 @@ func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequ
 	for i := range rep.Results {
 		r := &rep.Results[i]
 		if r.Outcome != OutcomeExported {
+			req.Advanced(i+1, len(rep.Results))
 			continue
 		}
 		if service.Stopped(ctx) {
@@ -316,6 +317,9 @@ func (s *Service) exportCertificatesOnly(ctx context.Context, req BulkExportRequ
 			r.Outcome, r.Reason = OutcomeRefused, err.Error()
 		case err != nil:
 			r.Outcome, r.Reason = OutcomeFailed, err.Error()
+		}
+		if !rep.Interrupted {
+			req.Advanced(i+1, len(rep.Results))
 		}
 	}
 	return rep, nil

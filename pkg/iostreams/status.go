@@ -1,0 +1,62 @@
+package iostreams
+
+import (
+	"io"
+	"sync"
+)
+
+// A status line: one line on a terminal's stderr that a long operation
+// rewrites in place (`tagging 24001/100000 certificates`). Whatever else
+// is written to ErrOut meanwhile — an error, a hook's output — erases it
+// first, so that it starts a line of its own; the operation draws its
+// status again at its next step.
+
+// statusWriter is ErrOut where a status line can be drawn.
+type statusWriter struct {
+	w     io.Writer
+	mu    sync.Mutex
+	shown bool
+}
+
+const eraseLine = "\r\x1b[K"
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shown {
+		s.shown = false
+		if _, err := io.WriteString(s.w, eraseLine); err != nil {
+			return 0, err
+		}
+	}
+	return s.w.Write(p)
+}
+
+// show draws line as the status line ("": erases the one shown).
+func (s *statusWriter) show(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if line == "" && !s.shown {
+		return
+	}
+	io.WriteString(s.w, eraseLine+line) //nolint:errcheck // a status line: a failed write only leaves it out
+	s.shown = line != ""
+}
+
+// CanShowStatus reports whether a status line is drawn: stderr is a
+// terminal that is not TERM=dumb (a pipe, a log file, cron get none).
+func (s *IOStreams) CanShowStatus() bool { return s.stderrTTY && !s.dumb }
+
+// ShowStatus draws line as the status line on stderr, or erases it ("");
+// it does nothing where CanShowStatus is false.
+func (s *IOStreams) ShowStatus(line string) {
+	if !s.CanShowStatus() {
+		return
+	}
+	if s.status == nil || s.ErrOut != io.Writer(s.status) {
+		// Streams whose ErrOut was set after they were made (tests).
+		s.status = &statusWriter{w: s.ErrOut}
+		s.ErrOut = s.status
+	}
+	s.status.show(line)
+}
