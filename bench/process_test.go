@@ -13,9 +13,10 @@ import (
 // `certctl list --max-items 1 -o json` over a small vault, one process an
 // iteration: process start, package initialisation, the vault's opening
 // and one page. Besides the time it reports the page faults of each
-// process (faults/op, from its rusage): on a virtual machine each first
-// touch of a page costs about 10 µs, and the heap's huge pages
-// (pkg/fastpath's hugeheap_linux.go) are what keep this figure down.
+// process (faults/op, from its rusage): on a virtual machine where each
+// first touch of a page costs about 10 µs, the heap's huge pages
+// (pkg/fastpath's hugeheap_linux.go, given where a touch is that slow:
+// faultcost_linux.go) are what keep this figure down.
 func BenchmarkProcessListFirstPage(b *testing.B) {
 	h, err := testbin.BuildWith("certctl-bench-", testbin.BuildOptions{Env: []string{"CGO_ENABLED=0"}})
 	if err != nil {

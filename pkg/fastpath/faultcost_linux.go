@@ -16,7 +16,10 @@ import (
 // the init times the first touch of faultProbePages fresh pages of a
 // mapping of its own (about 40 µs where they are cheap) and advises only
 // where the median touch takes slowFault or more.
-const faultProbePages = 32
+const (
+	faultProbePages = 32
+	madvNoHugePage  = 15 // MADV_NOHUGEPAGE, on every Linux architecture
+)
 
 // faultCost returns the median time the first touch of a fresh anonymous
 // page takes, 0 when it cannot tell (no mapping).
@@ -27,6 +30,10 @@ func faultCost() time.Duration {
 		return 0
 	}
 	defer syscall.Munmap(mem) //nolint:errcheck // a probe of our own
+	// Page by page: where the kernel backs anonymous memory with larger
+	// pages (multi-size huge pages), one fault would fill several of the
+	// probe's pages and the others would look free.
+	syscall.Madvise(mem, madvNoHugePage) //nolint:errcheck // advice
 	var d [faultProbePages]time.Duration
 	for i := range d {
 		t0 := time.Now()

@@ -55,11 +55,27 @@ func kernelTakesHugePageAdvice(t *testing.T) bool {
 
 // TestHugeHeapHonoursDisableTHP: with the runtime's switch against huge
 // pages on (any non-zero integer, the last one that parses winning), the
-// heap is left as the runtime maps it.
+// heap is left as the runtime maps it — by the init, and by hugeHeap
+// itself, which the init calls only where first touches are slow (the
+// child calls it whatever they cost here; without the switch, where the
+// kernel takes the advice, it advises a chunk).
 func TestHugeHeapHonoursDisableTHP(t *testing.T) {
 	if os.Getenv("FASTPATH_TEST_CHILD") != "" {
 		fmt.Printf("chunk=%d\n", hugeChunk)
+		fmt.Printf("called=%d\n", hugeHeap())
 		return
+	}
+	enabled, _ := os.ReadFile(thpEnabled)
+	if kernelTakesHugePageAdvice(t) && !selected(enabled, "never") {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHugeHeapHonoursDisableTHP$")
+		cmd.Env = append(os.Environ(), "FASTPATH_TEST_CHILD=1", "GODEBUG=disablethp=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if strings.Contains(string(out), "called=0\n") {
+			t.Errorf("with GODEBUG=disablethp=0 hugeHeap advised nothing: %q", out)
+		}
 	}
 	for _, godebug := range []string{"madvdontneed=1,disablethp=1", "disablethp=2", "disablethp=1,disablethp=x"} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHugeHeapHonoursDisableTHP$")
@@ -68,8 +84,8 @@ func TestHugeHeapHonoursDisableTHP(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
-		if !strings.Contains(string(out), "chunk=0\n") {
-			t.Errorf("with GODEBUG=%s the child printed %q, want chunk=0", godebug, out)
+		if !strings.Contains(string(out), "chunk=0\n") || !strings.Contains(string(out), "called=0\n") {
+			t.Errorf("with GODEBUG=%s the child printed %q, want chunk=0 and called=0", godebug, out)
 		}
 	}
 }

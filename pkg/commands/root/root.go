@@ -22,7 +22,8 @@ The vault is created on first use in ${XDG_DATA_HOME:-~/.local/share}/certctl
 AES-256-GCM under the vault's master key and are never printed in clear.
 
 GETTING STARTED
-  Issue a certificate from the vault's default private CA and export it with its key:
+  Issue a certificate from the vault's default private CA and export it with its key
+  (in bash or zsh):
     certctl export "$(certctl request --domain-name app.internal \
         --certificate-authority-arn default -o text)" --passphrase-file <(echo change-me) --out-dir ./tls
   certctl ca trust-bundle prints the roots your clients should trust.
