@@ -34,11 +34,17 @@ func Suggest(v string, allowed []string) string {
 }
 
 // Problem describes v, which is not one of allowed, as the rest of a
-// message that names the input: `: did you mean X? (use one of A, B, C)`,
-// or ` (use one of A, B, C)` when v matches none of them ignoring case.
+// message that names the input: `: did you mean X? (use one of A, B, C)`
+// — X the value v equals ignoring case, or else the one value v is a
+// slip of the keyboard from (Nearest: `DOMIAN_NAME`) — or
+// ` (use one of A, B, C)`.
 func Problem(v string, allowed []string) string {
 	use := " (use one of " + strings.Join(allowed, ", ") + ")"
-	if s := Suggest(v, allowed); s != "" {
+	s := Suggest(v, allowed)
+	if near := Nearest(v, allowed); s == "" && len(near) == 1 {
+		s = near[0]
+	}
+	if s != "" {
 		return ": did you mean " + s + "?" + use
 	}
 	return use

@@ -2,6 +2,7 @@ package enum
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -13,7 +14,8 @@ func TestError(t *testing.T) {
 		{"Email", `invalid value "Email" for --validation-method: did you mean EMAIL? (use one of DNS, EMAIL, HTTP)`},
 		{"FAX", `invalid value "FAX" for --validation-method (use one of DNS, EMAIL, HTTP)`},
 		{"", `invalid value "" for --validation-method (use one of DNS, EMAIL, HTTP)`},
-		{" DNS", `invalid value " DNS" for --validation-method (use one of DNS, EMAIL, HTTP)`},
+		{" DNS", `invalid value " DNS" for --validation-method: did you mean DNS? (use one of DNS, EMAIL, HTTP)`},
+		{"DSN", `invalid value "DSN" for --validation-method: did you mean DNS? (use one of DNS, EMAIL, HTTP)`},
 	} {
 		err := Error("--validation-method", c.v, methods)
 		switch {
@@ -68,5 +70,23 @@ func TestNearest(t *testing.T) {
 	}
 	if got := Nearest("verions", []string{"versions", "pem", "validation-records"}); len(got) != 1 || got[0] != "versions" {
 		t.Errorf("Nearest(verions) = %q", got)
+	}
+}
+
+// A value mistyped by a slip of the keyboard is told the one it meant;
+// one near several is told none of them.
+func TestProblemSuggestsTheNearestValue(t *testing.T) {
+	sorts := []string{"CREATED_AT", "NOT_AFTER", "DOMAIN_NAME"}
+	if got := Problem("DOMIAN_NAME", sorts); !strings.HasPrefix(got, ": did you mean DOMAIN_NAME?") {
+		t.Errorf("Problem(DOMIAN_NAME) = %q", got)
+	}
+	if got := Problem("created_at", sorts); !strings.HasPrefix(got, ": did you mean CREATED_AT?") {
+		t.Errorf("Problem(created_at) = %q", got)
+	}
+	if got := Problem("XYZ", sorts); strings.Contains(got, "did you mean") {
+		t.Errorf("Problem(XYZ) = %q", got)
+	}
+	if got := Problem("ab", []string{"aa", "bb"}); strings.Contains(got, "did you mean") {
+		t.Errorf("Problem(ab) among aa and bb = %q", got)
 	}
 }
