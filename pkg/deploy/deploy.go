@@ -588,7 +588,8 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 	if out == nil {
 		out, shown = io.Discard, " (its output is shown only on a terminal, or everywhere with: certctl config set hooks.output stderr)"
 	}
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout = hookenv.Output(out)
+	cmd.Stderr = cmd.Stdout
 	// A command that starts a daemon leaves it holding the output: when
 	// out is not a file (a pipe is copied), Run would wait for the daemon.
 	cmd.WaitDelay = hookOutputGrace

@@ -30,3 +30,39 @@ func TestDeployHookSeesNoSecret(t *testing.T) {
 		t.Fatalf("the deploy hook lacks its documented variables:\n%s", s)
 	}
 }
+
+// fileOut hands out its file, as stderr on a terminal does under a status
+// line (iostreams).
+type fileOut struct{ f *os.File }
+
+func (w fileOut) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w fileOut) File() *os.File              { return w.f }
+
+// A deploy hook writes to the file behind an output that hands one out —
+// the terminal itself, not a pipe that a daemon it starts would hold open
+// while certctl waits (review: 2 s more per hook on a terminal) — and
+// through a pipe to any other output.
+func TestDeployHookWritesToTheFileHandedOut(t *testing.T) {
+	dir := t.TempDir()
+	tg := Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem"),
+		Exec: `if [ -p /dev/stdout ]; then echo pipe; else echo file; fi`}
+	f, err := os.Create(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := RunHook(context.Background(), tg, "arn:x", fileOut{f}); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := RunHook(context.Background(), tg, "arn:x", &b); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "file\n" || b.String() != "pipe\n" {
+		t.Errorf("the hook wrote to a %q (file handed out) and a %q (a buffer), want file and pipe", data, b.String())
+	}
+}

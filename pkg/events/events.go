@@ -130,8 +130,8 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
 		cctx, cancel := context.WithTimeout(ctx, HookTimeout)
 		cmd := hookenv.Command(cctx, hook, "CERTCTL_EVENT_TYPE="+ev.DetailType)
 		cmd.Stdin = bytes.NewReader(append(data, '\n'))
-		cmd.Stdout = errOut
-		cmd.Stderr = errOut
+		cmd.Stdout = hookenv.Output(errOut)
+		cmd.Stderr = cmd.Stdout
 		cmd.WaitDelay = 2 * time.Second                                         // a daemon the hook started may hold its output
 		if err := cmd.Run(); err != nil && !errors.Is(err, exec.ErrWaitDelay) { // ErrWaitDelay: it exited 0
 			fmt.Fprintf(errOut, "certctl: event hook failed for %s: %v\n", ev.DetailType, err)

@@ -47,3 +47,31 @@ func TestHookStartingDaemonDoesNotHang(t *testing.T) {
 		t.Fatalf("a hook that exited 0 was reported failed: %s", out.String())
 	}
 }
+
+// fileOut hands out its file, as stderr on a terminal does under a status
+// line (iostreams).
+type fileOut struct{ f *os.File }
+
+func (w fileOut) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w fileOut) File() *os.File              { return w.f }
+
+// An event hook writes to the file behind an output that hands one out
+// (the terminal itself), through a pipe to any other output.
+func TestHookWritesToTheFileHandedOut(t *testing.T) {
+	const hook = `cat >/dev/null; if [ -p /dev/stdout ]; then echo pipe; else echo file; fi`
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	Deliver(context.Background(), hook, []*Event{{DetailType: Available}}, fileOut{f})
+	var b strings.Builder
+	Deliver(context.Background(), hook, []*Event{{DetailType: Available}}, &b)
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "file\n" || b.String() != "pipe\n" {
+		t.Errorf("the hook wrote to a %q (file handed out) and a %q (a buffer), want file and pipe", data, b.String())
+	}
+}

@@ -2,6 +2,8 @@ package hookenv
 
 import (
 	"context"
+	"io"
+	"os"
 	"os/exec"
 )
 
@@ -17,4 +19,18 @@ func Command(ctx context.Context, script string, extra ...string) *exec.Cmd {
 	cmd.Env = Environ(extra...)
 	ownProcessGroup(cmd)
 	return cmd
+}
+
+// Output is what a hook's command writes to, given w: the file behind w
+// when w hands one out — stderr on a terminal, where a status line may be
+// drawn (iostreams; it is erased first) — so that the command writes to
+// the terminal itself, as one run from a shell does (a daemon it starts
+// then holds no pipe that certctl would wait on); otherwise w.
+func Output(w io.Writer) io.Writer {
+	if f, ok := w.(interface{ File() *os.File }); ok {
+		if file := f.File(); file != nil {
+			return file
+		}
+	}
+	return w
 }

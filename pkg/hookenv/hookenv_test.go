@@ -1,6 +1,9 @@
 package hookenv
 
 import (
+	"bytes"
+	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -35,5 +38,29 @@ func TestEnvironReachesAChild(t *testing.T) {
 	}
 	if !strings.Contains(s, "CERTCTL_CERTIFICATE_ARN=arn:x") {
 		t.Fatalf("the documented variable is missing:\n%s", s)
+	}
+}
+
+// fileWriter hands out its file, as stderr under a status line does.
+type fileWriter struct{ f *os.File }
+
+func (w fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w fileWriter) File() *os.File              { return w.f }
+
+// A hook writes to the file behind a writer that hands one out (the
+// terminal itself, where a daemon it starts then holds no pipe), and to
+// any other writer as it is.
+func TestOutputHandsOutTheFile(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := Output(fileWriter{f}); got != io.Writer(f) {
+		t.Errorf("Output(a writer handing out its file) = %T, want the file", got)
+	}
+	var b bytes.Buffer
+	if got := Output(&b); got != io.Writer(&b) {
+		t.Errorf("Output(a buffer) = %T, want the buffer", got)
 	}
 }

@@ -2,6 +2,7 @@ package iostreams
 
 import (
 	"io"
+	"os"
 	"sync"
 )
 
@@ -41,6 +42,23 @@ func (s *statusWriter) show(line string) {
 	}
 	io.WriteString(s.w, eraseLine+line) //nolint:errcheck // a status line: a failed write only leaves it out
 	s.shown = line != ""
+}
+
+// File erases the status line and returns the file written to (nil when
+// it is not a file), for a command run with it as its output
+// (hookenv.Output): the command then writes to the terminal itself.
+func (s *statusWriter) File() *os.File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if s.shown {
+		s.shown = false
+		io.WriteString(s.w, eraseLine) //nolint:errcheck // as show
+	}
+	return f
 }
 
 // CanShowStatus reports whether a status line is drawn: stderr is a
