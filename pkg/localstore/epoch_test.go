@@ -207,15 +207,38 @@ func TestPostgresRevocationEpochTemporaryMeta(t *testing.T) {
 // none (review: the token went to the other store, or the revocation
 // failed with "relation meta does not exist"); then the store's schema is
 // renamed, and its revocations still write its token.
+// The roles and schemas it makes are gone once it has run (a deferred
+// Close of the connection its cleanups used ran before them, and every run
+// left two SUPERUSER roles on the server).
 func TestPostgresRevocationEpochOtherRole(t *testing.T) {
 	admin := postgresURL(t)
+	suffix := fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	t.Run("roles", func(t *testing.T) { revocationEpochOtherRole(t, admin, suffix) })
 	ctx := pgCtx(t)
 	c, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	suffix := fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	var roles, schemas int
+	if err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_roles WHERE rolname LIKE '%' || $1),
+		(SELECT count(*) FROM pg_namespace WHERE nspname LIKE '%' || $1 || '%')`, suffix).Scan(&roles, &schemas); err != nil {
+		t.Fatal(err)
+	}
+	if roles != 0 || schemas != 0 {
+		t.Errorf("%d roles and %d schemas of the test left on the server", roles, schemas)
+	}
+}
+
+func revocationEpochOtherRole(t *testing.T, admin, suffix string) {
+	ctx := pgCtx(t)
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed after the cleanups below, which drop the roles and schemas
+	// through it (cleanups run last registered first).
+	t.Cleanup(func() { c.Close(context.Background()) })
 	owner, other := "epo_owner_"+suffix, "epo_other_"+suffix
 	for _, r := range []string{owner, other} {
 		if _, err := c.Exec(ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN SUPERUSER PASSWORD 'x'; CREATE SCHEMA %s AUTHORIZATION %s`, r, r, r)); err != nil {
