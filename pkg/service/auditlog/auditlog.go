@@ -72,15 +72,8 @@ func (s *Service) List(ctx context.Context, q Query) (*Page, error) {
 // the store runs again after part of the list was emitted fails, as
 // certificates.ListEach does: what was printed cannot be taken back.
 func (s *Service) ListEach(ctx context.Context, q Query, emit func(*audit.Record) error) (*Page, error) {
-	emitted := false
-	restart := func() error {
-		if emitted {
-			return &errs.Error{Exit: errs.ExitFailure,
-				Msg: "the list was interrupted by a conflicting change to the vault after part of it was printed; run it again"}
-		}
-		return nil
-	}
-	return s.each(ctx, q, restart, func(r *audit.Record) error { emitted = true; return emit(r) })
+	restart, once := service.EmitOnce(emit)
+	return s.each(ctx, q, restart, once)
 }
 
 // each reads the records q selects, calling restart at the start of each

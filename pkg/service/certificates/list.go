@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // TagCondition selects certificates by tag: the key, and the value when
@@ -120,18 +120,8 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 // after part of the list was handed out fails it (exit 1: a runtime
 // failure, not an unavailable vault) rather than hand out a block twice.
 func (s *Service) ListEach(ctx context.Context, in ListInput, emit func([]inventory.Summary) error) (*ListPage, error) {
-	emitted := false
-	restart := func() error {
-		if emitted {
-			return &errs.Error{Exit: errs.ExitFailure,
-				Msg: "the list was interrupted by a conflicting change to the vault after part of it was printed; run it again"}
-		}
-		return nil
-	}
-	return s.listEach(ctx, in, false, restart, func(block []inventory.Summary) error {
-		emitted = true
-		return emit(block)
-	})
+	restart, once := service.EmitOnce(emit)
+	return s.listEach(ctx, in, false, restart, once)
 }
 
 // listEach runs the list read, calling restart at the start of each run
