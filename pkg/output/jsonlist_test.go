@@ -33,19 +33,25 @@ func TestJSONListIsPrintsJSON(t *testing.T) {
 		if err := WriteJSON(&want, w); err != nil {
 			t.Fatal(err)
 		}
-		l := NewJSONList(&got, "Items")
-		for i := range w.Items {
-			if err := l.Add(&w.Items[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := l.End(struct {
-			NextToken *string `json:"NextToken"`
-		}{w.NextToken}); err != nil {
-			t.Fatal(err)
-		}
+		writeByItem(t, NewJSONList(&got, "Items"), w.Items, w.NextToken)
 		if got.String() != want.String() {
 			t.Errorf("item by item:\n%s\nwhole:\n%s", got.String(), want.String())
 		}
+	}
+}
+
+// writeByItem writes items to l one at a time, then ends it with next as
+// the NextToken field.
+func writeByItem[T any](t *testing.T, l ListWriter, items []T, next *string) {
+	t.Helper()
+	for i := range items {
+		if err := l.Add(&items[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.End(struct {
+		NextToken *string `json:"NextToken"`
+	}{next}); err != nil {
+		t.Fatal(err)
 	}
 }

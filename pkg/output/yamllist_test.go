@@ -37,17 +37,7 @@ func TestYAMLListIsPrintsYAML(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got bytes.Buffer
-		l := NewYAMLList(&got, "List")
-		for i := range w.List {
-			if err := l.Add(&w.List[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := l.End(struct {
-			NextToken *string `json:"NextToken"`
-		}{w.NextToken}); err != nil {
-			t.Fatal(err)
-		}
+		writeByItem(t, NewYAMLList(&got, "List"), w.List, w.NextToken)
 		if got.String() != want.String() {
 			t.Errorf("item by item:\n%s\nwhole:\n%s", got.String(), want.String())
 		}
