@@ -22,7 +22,6 @@ type BulkProgress struct {
 	start   time.Time
 	last    time.Time
 	printed int
-	shown   bool
 }
 
 const (
@@ -59,15 +58,13 @@ func (p *BulkProgress) Advanced(done, total int) {
 	if t.Sub(p.last) < progressEvery && done-p.printed < max(1, total/100) {
 		return
 	}
-	p.last, p.printed, p.shown = t, done, true
+	p.last, p.printed = t, done
 	p.io.ShowStatus(fmt.Sprintf("%s %d/%d certificates", p.verb, done, total))
 }
 
-// Clear erases the progress line, if one is shown.
+// Clear erases the progress line, if one is shown (the streams know).
 func (p *BulkProgress) Clear() {
-	if p == nil || !p.shown {
-		return
+	if p != nil {
+		p.io.ShowStatus("")
 	}
-	p.shown = false
-	p.io.ShowStatus("")
 }

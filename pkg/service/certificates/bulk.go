@@ -303,9 +303,12 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 	// told marks the certificates progress has counted: one an export
 	// prepared (its files written) is counted then, not again when the
 	// batch that records it commits, which may be 2,000 later.
-	done, told := 0, make([]bool, len(sel))
+	done, told := 0, []bool(nil)
+	if o.Progress != nil {
+		told = make([]bool, len(sel))
+	}
 	tell := func(i int) {
-		if !told[i] {
+		if told != nil && !told[i] {
 			told[i] = true
 			done++
 			o.Advanced(done, len(sel))
