@@ -528,14 +528,16 @@ type item struct {
 	Err string // set when the file cannot be imported at all
 }
 
-// certbotDirs are certbot's directories that hold no live certificates
-// (beside its live/), legoDirs lego's (beside its certificates/: the
-// certificates lego revoked and its account keys; conformance tester: a
-// revoked certificate came back as a new IMPORTED one).
-var (
-	certbotDirs = map[string]bool{"archive": true, "renewal": true, "accounts": true, "csr": true, "keys": true, "renewal-hooks": true}
-	legoDirs    = map[string]bool{"archives": true, "accounts": true}
-)
+// notCurrent are the directories of certbot and lego that hold no current
+// certificates, by name, each with the directory that shows it is theirs
+// when beside it: certbot's beside its live/, lego's beside its
+// certificates/ (the certificates lego revoked and its account keys;
+// conformance tester: a revoked certificate came back as a new IMPORTED
+// one).
+var notCurrent = map[string][]string{
+	"archive": {"live"}, "renewal": {"live"}, "csr": {"live"}, "keys": {"live"}, "renewal-hooks": {"live"},
+	"accounts": {"live", "certificates"}, "archives": {"certificates"},
+}
 
 // mkcert's CAROOT file names.
 const (
@@ -555,14 +557,11 @@ func discover(dir string) ([]item, []string, error) {
 			return err
 		}
 		if d.IsDir() {
-			if p != dir && certbotDirs[d.Name()] {
-				if _, err := os.Stat(filepath.Join(filepath.Dir(p), "live")); err == nil {
-					return filepath.SkipDir
-				}
-			}
-			if p != dir && legoDirs[d.Name()] {
-				if _, err := os.Stat(filepath.Join(filepath.Dir(p), "certificates")); err == nil {
-					return filepath.SkipDir
+			if p != dir {
+				for _, sibling := range notCurrent[d.Name()] {
+					if _, err := os.Stat(filepath.Join(filepath.Dir(p), sibling)); err == nil {
+						return filepath.SkipDir
+					}
 				}
 			}
 			dirs = append(dirs, p)
