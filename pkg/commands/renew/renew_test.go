@@ -16,6 +16,7 @@ import (
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/validation/validationtest"
@@ -970,22 +971,40 @@ func TestDryRunHooksOff(t *testing.T) {
 	e.Export(arn)
 	dir := t.TempDir()
 	e.MustRun("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "true")
+	// A target recorded without a host (before targets had hosts) is this
+	// host's in a vault of its own: the run installs it, and the dry run
+	// says so too (review: it judged ownership by the host ID alone).
+	unbound := e.RequestPrivate("unbound.hooked.internal")
+	e.Export(unbound)
+	v := e.OpenVault()
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		data, _ := json.Marshal([]map[string]any{{"certFile": filepath.Join(dir, "u.crt"), "keyFile": filepath.Join(dir, "u.key"), "exec": "true"}})
+		return tx.PutObject(&localstore.Object{Kind: deploy.ObjectKind, ID: unbound[strings.LastIndexByte(unbound, '/')+1:], Data: data})
+	})
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.Advance(20 * day)
 	e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "false"
-	for _, args := range [][]string{{"--due", "--within", "20d", "--dry-run"}, {"--query-terse", "cn:hooked.internal", "--dry-run"}} {
+	for _, args := range [][]string{{"--due", "--within", "20d", "--dry-run"}, {"--query-terse", "cn:*hooked.internal", "--dry-run"}} {
 		code, res, r := e.Renew(args...)
-		got := res[arn]
-		if code != errs.ExitPartial || got.Outcome != "RENEWED" || len(got.Targets) != 1 || got.Targets[0].Outcome != "HOOK_SKIPPED" ||
-			!strings.Contains(got.Reason, "deployment would fail") || !strings.Contains(r.Stderr, "would fail") {
-			t.Errorf("%v: exit %d, %+v\n%s", args, code, got, r.Stderr)
+		for _, a := range []string{arn, unbound} {
+			got := res[a]
+			if code != errs.ExitPartial || got.Outcome != "RENEWED" || len(got.Targets) != 1 || got.Targets[0].Outcome != "HOOK_SKIPPED" ||
+				!strings.Contains(got.Reason, "deployment would fail") || !strings.Contains(r.Stderr, "would fail") {
+				t.Errorf("%v, %s: exit %d, %+v\n%s", args, a, code, got, r.Stderr)
+			}
 		}
 	}
 	if n := len(e.Describe(arn).Versions); n != 1 {
 		t.Fatalf("the dry runs renewed: %d versions", n)
 	}
 	code, res, r := e.Renew("--due", "--within", "20d")
-	if got := res[arn]; code != errs.ExitPartial || got.Outcome != "RENEWED" || len(got.Targets) != 1 || got.Targets[0].Outcome != "HOOK_SKIPPED" {
-		t.Errorf("the run: exit %d, %+v\n%s", code, got, r.Stderr)
+	for _, a := range []string{arn, unbound} {
+		if got := res[a]; code != errs.ExitPartial || got.Outcome != "RENEWED" || len(got.Targets) != 1 || got.Targets[0].Outcome != "HOOK_SKIPPED" {
+			t.Errorf("the run, %s: exit %d, %+v\n%s", a, code, got, r.Stderr)
+		}
 	}
 	// With hooks on, the dry run says nothing of them.
 	e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "true"

@@ -790,8 +790,12 @@ func (s *Service) dryDeploy(ctx context.Context, rep *Report) error {
 		return nil
 	}
 	var all map[string][]deploy.Target
+	var copied bool
 	if err := s.core.Read(ctx, func(tx localstore.Tx) (err error) {
-		all, err = deploy.AllTargets(tx)
+		if all, err = deploy.AllTargets(tx); err != nil {
+			return err
+		}
+		copied, err = deploy.CopiedStore(tx)
 		return err
 	}); err != nil {
 		return err
@@ -799,7 +803,8 @@ func (s *Service) dryDeploy(ctx context.Context, rep *Report) error {
 	var host deploy.Host
 	for i := range rep.Results {
 		res := &rep.Results[i]
-		ts := all[idOf(res.CertificateArn)]
+		id := idOf(res.CertificateArn)
+		ts := all[id]
 		if res.Outcome != renewal.Renewed || len(ts) == 0 {
 			continue
 		}
@@ -813,8 +818,11 @@ func (s *Service) dryDeploy(ctx context.Context, rep *Report) error {
 					return err
 				}
 			}
-			if t.HostID != host.ID {
-				continue // another host's: its own pass runs it
+			// The targets the run installs here, as it decides it
+			// (redeployAll): a target recorded without a host is this
+			// host's on a store of its own (review: it was left out).
+			if ok, _ := host.Owns(id, host.Local(id, t), s.set.SharedStore, copied); !ok {
+				continue
 			}
 			msg := fmt.Sprintf("deploy hook of %s would not run: %v", t.Label(), deploy.ErrHooksOff)
 			res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetHookSkipped, Reason: "dry run: " + msg})
