@@ -392,18 +392,25 @@ func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 	return err
 }
 
-// redeployAll is redeploy, stopping at an interruption.
-func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error {
-	var all map[string][]deploy.Target
-	var copied bool // a store-wide fact, read once (see deploy.Host.Owns)
-	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
+// allTargets reads every certificate's deploy targets and whether the
+// store was copied from another (a store-wide fact, read once: see
+// deploy.Host.Owns), as a pass decides which targets it installs.
+func (s *Service) allTargets(ctx context.Context) (all map[string][]deploy.Target, copied bool, err error) {
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if all, err = deploy.AllTargets(tx); err != nil {
 			return err
 		}
 		copied, err = deploy.CopiedStore(tx)
 		return err
-	}); err != nil {
+	})
+	return all, copied, err
+}
+
+// redeployAll is redeploy, stopping at an interruption.
+func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error {
+	all, copied, err := s.allTargets(ctx)
+	if err != nil {
 		return err
 	}
 	var host deploy.Host
@@ -789,15 +796,8 @@ func (s *Service) dryDeploy(ctx context.Context, rep *Report) error {
 	if s.set.AllowExec {
 		return nil
 	}
-	var all map[string][]deploy.Target
-	var copied bool
-	if err := s.core.Read(ctx, func(tx localstore.Tx) (err error) {
-		if all, err = deploy.AllTargets(tx); err != nil {
-			return err
-		}
-		copied, err = deploy.CopiedStore(tx)
-		return err
-	}); err != nil {
+	all, copied, err := s.allTargets(ctx)
+	if err != nil {
 		return err
 	}
 	var host deploy.Host
