@@ -11,7 +11,10 @@
 // Each command is run directly (no shell), its output discarded, and must
 // exit 0. It prints one line per command, in order: the median, mean and
 // standard deviation of its wall times in milliseconds ("1.9 2.1 0.7"),
-// the form of bench/run.sh's measure.
+// the form of bench/run.sh's measure. With -cpu a fourth figure follows:
+// the median of its CPU times (user and system, the process and its
+// children) in milliseconds, which another process busy on the machine
+// disturbs less than its wall time.
 package main
 
 import (
@@ -29,6 +32,7 @@ import (
 func main() {
 	runs := flag.Int("runs", 200, "timed runs of each command")
 	warmup := flag.Int("warmup", 5, "untimed runs of each command first")
+	cpu := flag.Bool("cpu", false, "also print the median CPU time (user+system) of each command")
 	flag.Parse()
 	if *runs < 1 || *warmup < 0 {
 		fmt.Fprintln(os.Stderr, "alternate: -runs must be at least 1 and -warmup at least 0")
@@ -41,6 +45,7 @@ func main() {
 		os.Exit(2)
 	}
 	times := make([][]float64, len(cmds))
+	cpus := make([][]float64, len(cmds))
 	order := make([]int, len(cmds))
 	for i := range order {
 		order[i] = i
@@ -49,18 +54,24 @@ func main() {
 		rand.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
 		for _, j := range order {
 			argv := cmds[j]
-			d, err := run(argv)
+			d, c, err := run(argv)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "alternate: %q: %v\n", argv, err)
 				os.Exit(1)
 			}
 			if i >= *warmup {
 				times[j] = append(times[j], d)
+				cpus[j] = append(cpus[j], c)
 			}
 		}
 	}
-	for _, t := range times {
+	for j, t := range times {
 		med, mean, sd := stats(t)
+		if *cpu {
+			cmed, _, _ := stats(cpus[j])
+			fmt.Printf("%.1f %.1f %.1f %.2f\n", med, mean, sd, cmed)
+			continue
+		}
 		fmt.Printf("%.1f %.1f %.1f\n", med, mean, sd)
 	}
 }
@@ -86,13 +97,17 @@ func split(args []string) ([][]string, error) {
 	return cmds, nil
 }
 
-// run runs argv with its output discarded and returns its wall time in
-// milliseconds.
-func run(argv []string) (float64, error) {
+// run runs argv with its output discarded and returns its wall time and
+// its CPU time (user and system) in milliseconds.
+func run(argv []string) (wall, cpu float64, err error) {
 	c := exec.Command(argv[0], argv[1:]...)
 	t0 := time.Now()
-	err := c.Run()
-	return float64(time.Since(t0)) / 1e6, err
+	err = c.Run()
+	wall = float64(time.Since(t0)) / 1e6
+	if c.ProcessState != nil {
+		cpu = float64(c.ProcessState.UserTime()+c.ProcessState.SystemTime()) / 1e6
+	}
+	return wall, cpu, err
 }
 
 // stats returns the median, mean and standard deviation of t.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os/exec"
 	"reflect"
 	"testing"
 )
@@ -28,5 +29,29 @@ func TestStats(t *testing.T) {
 	}
 	if med, _, _ := stats([]float64{5, 1, 3}); med != 3 {
 		t.Errorf("median of 5 1 3 = %v", med)
+	}
+}
+
+// TestRunCPU: run reports the CPU a command used, not only its wall time
+// (a command that sleeps takes wall time and next to no CPU; one that
+// spins takes both).
+func TestRunCPU(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	wall, cpu, err := run([]string{sh, "-c", "sleep 0.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wall < 200 || cpu > wall/2 {
+		t.Errorf("sleep 0.2: wall %.1f ms, CPU %.1f ms: want at least 200 ms wall and under half of it CPU", wall, cpu)
+	}
+	_, cpu, err = run([]string{sh, "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cpu < 20 {
+		t.Errorf("a busy loop: CPU %.1f ms, want its CPU counted", cpu)
 	}
 }
