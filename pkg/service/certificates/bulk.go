@@ -110,11 +110,12 @@ func (r *BulkReport) Count(outcome string) int {
 // Failed is how many certificates were refused or failed.
 func (r *BulkReport) Failed() int { return r.Count(OutcomeRefused) + r.Count(OutcomeFailed) }
 
-// Err is exit 7 when the operation was interrupted, or some certificate
-// was refused or failed (in a dry run: would be), else nil.
+// Err is exit 7 when an interruption left certificates not done, or some
+// certificate was refused or failed (in a dry run: would be), else nil. An
+// interruption after the last certificate was done stopped nothing.
 func (r *BulkReport) Err() error {
-	if r.Interrupted {
-		return service.Interrupted(r.Count(OutcomeNotDone), len(r.Results), "certificates")
+	if n := r.Count(OutcomeNotDone); r.Interrupted && n > 0 {
+		return service.Interrupted(n, len(r.Results), "certificates")
 	}
 	if n := r.Failed(); n > 0 {
 		verb := "were refused or failed"
