@@ -41,16 +41,67 @@ func Version() string {
 // taken for the same one delivered again rather than an insistence.
 const SignalGrace = time.Second
 
-// interruptContext is a context that the first SIGINT or SIGTERM cancels;
-// from grace after it on, the signals have their default action again.
+// interruptContext is a context that the first SIGINT or SIGTERM cancels,
+// its cause an Interruption naming the signal; from grace after it on, the
+// signals have their default action again.
 func interruptContext(grace time.Duration) (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	stop := func() {
+		signal.Stop(ch)
+		cancel(context.Canceled)
+	}
 	go func() {
-		<-ctx.Done()
+		select {
+		case sig := <-ch:
+			s, _ := sig.(syscall.Signal)
+			cancel(Interruption{Signal: s})
+		case <-ctx.Done():
+			return
+		}
 		time.Sleep(grace)
-		stop()
+		signal.Stop(ch)
 	}()
 	return ctx, stop
+}
+
+// Interruption is the cause of a context a signal cancelled: a command it
+// stops exits 128 plus the signal's number (130 for SIGINT, 143 for
+// SIGTERM), as a shell reports a process the signal killed, unless it has
+// an exit code of its own to report (a batch reports what it did and
+// exits 7).
+type Interruption struct{ Signal syscall.Signal }
+
+func (i Interruption) Error() string { return "interrupted by " + signalName(i.Signal) }
+
+// Is makes an Interruption a context.Canceled, as the cause of a
+// cancelled context is one.
+func (i Interruption) Is(target error) bool { return target == context.Canceled }
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// interrupted is err as the exit code of an interruption when the
+// interruption, the cause of ctx, is what ended the command: a failure
+// (exit 1, "interrupted") that a signal caused exits 128 + its number.
+func interrupted(ctx context.Context, err error) error {
+	var in Interruption
+	if !errors.As(context.Cause(ctx), &in) || errs.ExitCodeOf(err) != errs.ExitFailure {
+		return err
+	}
+	out := &errs.Error{Exit: errs.ExitSignal(int(in.Signal)), Code: "Interrupted", Err: err}
+	if ce := (*errs.Error)(nil); errors.As(err, &ce) {
+		out.Hint, out.Silent = ce.Hint, ce.Silent
+	}
+	return out
 }
 
 // Main runs certctl on the process's arguments and streams.
@@ -99,7 +150,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) (code errs.Exit
 	if err == nil {
 		return errs.ExitOK
 	}
-	err = classify(err)
+	err = interrupted(ctx, classify(err))
 	if f.Globals.Output == "" {
 		// Flag parsing may have stopped before -o: look for it in args.
 		f.Globals.Output = outputFromArgs(args)

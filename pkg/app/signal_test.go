@@ -40,8 +40,9 @@ func TestSignalDeliveredTwice(t *testing.T) {
 }
 
 // TestInterruptEndsAWaitingRead: one SIGTERM (as timeout(1) sends) ends
-// a command still waiting for its input on stdin, exit 1 (tester: only a
-// second signal did).
+// a command still waiting for its input on stdin (tester: only a second
+// signal did), exit 143 as a shell reports a process SIGTERM killed
+// (tester: exit 1 told a script an interruption from a bug).
 func TestInterruptEndsAWaitingRead(t *testing.T) {
 	bin := buildCertctl(t)
 	pr, pw, err := os.Pipe()
@@ -69,7 +70,42 @@ func TestInterruptEndsAWaitingRead(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("still running 10 s after one SIGTERM")
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "interrupted while reading --certificate: stdin") {
-		t.Errorf("exit %d, stderr %q; want exit 1, interrupted while reading", code, stderr.String())
+	if code := cmd.ProcessState.ExitCode(); code != 143 || !strings.Contains(stderr.String(), "interrupted while reading --certificate: stdin") {
+		t.Errorf("exit %d, stderr %q; want exit 143, interrupted while reading", code, stderr.String())
+	}
+}
+
+// TestInterruptExitCode: a command that SIGINT (Ctrl-C) stops exits 130,
+// its JSON error object coded Interrupted, not 1 (InternalFailure), which
+// is a bug's.
+func TestInterruptExitCode(t *testing.T) {
+	bin := buildCertctl(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	cmd := exec.Command(bin, "--vault", filepath.Join(t.TempDir(), "v"), "-o", "json", "import", "--certificate", "-", "--private-key", "/dev/null")
+	cmd.Stdin = pr
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 10 s after SIGINT")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), `"Code":"Interrupted"`) || !strings.Contains(stderr.String(), `"ExitCode":130`) {
+		t.Errorf("exit %d, stderr %q; want exit 130 and an Interrupted error object", code, stderr.String())
 	}
 }

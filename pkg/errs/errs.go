@@ -24,6 +24,12 @@ const (
 	ExitTimeout          ExitCode = 8
 )
 
+// ExitSignal is the exit code of a command that the signal signo
+// interrupted: 128 + signo (130 for SIGINT, 143 for SIGTERM), as a shell
+// reports a process that signal killed. It is outside SPEC section 5's
+// list, which names none for an interruption.
+func ExitSignal(signo int) ExitCode { return ExitCode(128 + signo) }
+
 // codeNames are the Error.Code strings printed in JSON error objects, after
 // the exception names of the AWS APIs where one fits.
 var codeNames = map[ExitCode]string{

@@ -58,7 +58,7 @@ OUTPUT AND SETTINGS
 EXIT STATUS
   0 success · 1 unexpected failure · 2 usage error · 3 not found · 4 invalid input
   5 refused by state or rule · 6 vault unavailable · 7 partial failure in a batch
-  8 timed out waiting`
+  8 timed out waiting · 130/143 interrupted (SIGINT/SIGTERM; a batch exits 7)`
 
 // NewCmdRoot builds the whole command tree (man pages, shell completion,
 // help topics). certctl itself runs NewCmdRootFor, which builds only the
