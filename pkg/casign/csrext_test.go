@@ -285,3 +285,41 @@ func TestBuildRefusesCSRSubject(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestBuildRefusesInvalidPunycode: an "xn--" label that is not punycode of
+// a valid IDN is refused under every template that carries DNS names —
+// from the CSR's SAN, its CN, or ApiPassthrough — as request refuses it
+// (tester: ca issue signed xn--zz.t45.test, which zlint's
+// e_international_dns_name_not_unicode fails); a valid one is carried.
+func TestBuildRefusesInvalidPunycode(t *testing.T) {
+	key := cachedKey(t, "EC_prime256v1", "csr")
+	v := Validity{testNow, testNow.AddDate(0, 1, 0)}
+	build := func(tmpl string, subject pkix.Name, dns []string, pt *APIPassthrough) (*x509.Certificate, error) {
+		csr, err := x509.ParseCertificateRequest(makeCSR(t, key, subject, dns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Build(Issue{CSR: csr, Template: tmpl, Serial: mustSerial(t), Validity: v, Passthrough: pt})
+	}
+	for _, bad := range []string{"xn--zz.t45.example.test", "*.xn--zz.example.test", "ok.xn--a.example.test"} {
+		for _, tmpl := range []string{PCAEndEntity, PCAEndEntityServerAuth, PCAEndEntityClientAuth, PCACSRPassthrough} {
+			if _, err := build(tmpl, pkix.Name{CommonName: "ok.example.test"}, []string{"ok.example.test", bad}, nil); err == nil || !strings.Contains(err.Error(), "internationalized") {
+				t.Errorf("%s, SAN %s: %v, want it refused as an invalid IDN", tmpl, bad, err)
+			}
+		}
+		if _, err := build(PCAEndEntityServerAuth, pkix.Name{CommonName: bad}, nil, nil); err == nil {
+			t.Errorf("EndEntityServerAuth, CN %s alone: signed", bad)
+		}
+		pt := &APIPassthrough{Extensions: &PassthroughExtensions{SubjectAlternativeNames: []PassthroughSAN{{DnsName: bad}}}}
+		if _, err := build(PCABlankAPIPassthrough, pkix.Name{CommonName: "ok.example.test"}, nil, pt); err == nil || !strings.Contains(err.Error(), "internationalized") {
+			t.Errorf("ApiPassthrough DnsName %s: %v, want it refused as an invalid IDN", bad, err)
+		}
+	}
+	good := "xn--bcher-kva.example.test" // bücher
+	for _, tmpl := range []string{PCAEndEntity, PCACSRPassthrough} {
+		got, err := build(tmpl, pkix.Name{CommonName: good}, []string{good}, nil)
+		if err != nil || !slices.Equal(got.DNSNames, []string{good}) {
+			t.Errorf("%s, %s: %v, DNS names %v; want it carried", tmpl, good, err, got)
+		}
+	}
+}

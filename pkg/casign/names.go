@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/certctl/certctl/pkg/dnsname"
 )
 
 // maxCommonName is ub-common-name from RFC 5280 Appendix A.
@@ -123,8 +125,10 @@ func splitNames(names []string) (dns []string, ips []net.IP, err error) {
 }
 
 // checkDNSName is a syntax check (RFC 1034 preferred name syntax with an
-// optional leading "*." wildcard label). Policy checks — public suffixes,
-// punycode validity, quotas — belong to the caller.
+// optional leading "*." wildcard label) and that every "xn--" label is
+// valid punycode of a valid IDN (dnsname.CheckIDN: a CSR asking for
+// xn--zz.example.test got a certificate zlint fails — tester). Policy
+// checks — public suffixes, quotas — belong to the caller.
 func checkDNSName(name string) error {
 	if name == "" {
 		return fmt.Errorf("empty DNS name")
@@ -144,7 +148,7 @@ func checkDNSName(name string) error {
 			return fmt.Errorf("DNS name %q: %w", truncate(name), err)
 		}
 	}
-	return nil
+	return dnsname.CheckIDN(name)
 }
 
 func checkLabel(l string) error {

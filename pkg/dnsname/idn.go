@@ -31,6 +31,24 @@ func ASCIIForm(name string) (string, bool) {
 	return ascii, err == nil && ascii != "" && !hasNonASCII(ascii)
 }
 
+// CheckIDN checks the internationalized labels of a name that is already
+// known to be of letters, digits, hyphens and dots (with an optional "*."
+// wildcard label), such as one a CSR asks for: every "xn--" label must be
+// valid punycode of a valid IDN, as Validate requires, and the certificate
+// linters (zlint's e_international_dns_name_not_unicode) check. It applies
+// none of Validate's policy (public suffixes, single labels), which a
+// private CA's names need not follow.
+func CheckIDN(name string) error {
+	labels := strings.Split(Normalize(name), ".")
+	if labels[0] == "*" {
+		labels = labels[1:]
+	}
+	if rule := checkIDN(labels); rule != "" {
+		return newError(name, rule)
+	}
+	return nil
+}
+
 // checkIDN checks every A-label of the lower-case labels of a name (without
 // its wildcard label) and returns the rule broken, or "". An A-label must be
 // valid punycode that decodes to a valid IDNA2008 U-label and encodes back

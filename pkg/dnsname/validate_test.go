@@ -268,3 +268,19 @@ func TestIDNA2008Label(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckIDN: CheckIDN judges the "xn--" labels only — none of
+// Validate's policy (single labels, public suffixes) — and reads a
+// wildcard and upper case as Validate does.
+func TestCheckIDN(t *testing.T) {
+	for _, ok := range []string{"intranet", "com", "xn--bcher-kva", "*.XN--BCHER-KVA.example.test", "plain.example.test"} {
+		if err := CheckIDN(ok); err != nil {
+			t.Errorf("CheckIDN(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"xn--zz.example.test", "*.xn--zz.example.test", "XN--ZZ.example.test", "a.xn--.test"} {
+		if err := CheckIDN(bad); err == nil {
+			t.Errorf("CheckIDN(%q) = nil, want an error", bad)
+		}
+	}
+}
