@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -84,13 +86,13 @@ var Keys = []Key{
 	{"renewal.window", Duration, "60d", "renew this long before NotAfter", positive},
 	{"renewal.email_window", Duration, "45d", "renewal window of EMAIL-validated certificates", positive},
 	{"validation.resolvers", List, "", "DNS resolvers (host:port, or host for port 53) for validation checks (default: the system's)", hostPorts},
-	{"validation.dns_zone", String, "acm-validations.certctl.local", "zone that DNS validation CNAMEs point into", nil},
+	{"validation.dns_zone", String, "acm-validations.certctl.local", "zone that DNS validation CNAMEs point into", dnsZone},
 	{"validation.http_base_url", String, "", "base URL under which `validate serve-http` content is published", httpURL},
 	{"validation.http_port", Int, "80", "port used to fetch RedirectFrom URLs and ACME http-01 challenges", port},
 	{"validation.tls_alpn_port", Int, "443", "port used for ACME tls-alpn-01 challenges", port},
-	{"validation.caa_identities", List, "certctl.local", "CA identities accepted in CAA records", nil},
+	{"validation.caa_identities", List, "certctl.local", "CA identities accepted in CAA records", caaIdentities},
 	{"smtp.addr", String, "", "SMTP server host:port for validation email (default: write .eml files to the outbox)", serverAddr},
-	{"smtp.from", String, "certctl@localhost", "sender of validation email", nil},
+	{"smtp.from", String, "certctl@localhost", "sender of validation email", mailAddress},
 	{"smtp.username", String, "", "SMTP user name", nil},
 	{"smtp.password_file", String, "", "file holding the SMTP password", nil},
 	{"smtp.starttls", Bool, "false", "require STARTTLS", nil},
@@ -231,6 +233,50 @@ func storeURL(v string) error {
 		return localstore.CheckUserinfo(v)
 	}
 	return fmt.Errorf("%q is not a store URL: want sqlite:PATH or postgres://…", localstore.RedactURL(v))
+}
+
+// dnsZone checks the zone DNS validation CNAMEs point into: a domain name
+// (dnsname.Validate) short enough that a CNAME value in it, a 33-octet
+// label before it, is a name (253 octets) — a value stored with every
+// DNS-validated certificate and printed as a zone-file line (tester: "a
+// b;$ORIGIN evil." was written into them).
+func dnsZone(v string) error {
+	const room = 1 + 32 + 1 // "_" + 32 hex digits + "."
+	if err := dnsname.Validate(v); err != nil {
+		return err
+	}
+	if dnsname.IsWildcard(v) {
+		return fmt.Errorf("%q is a wildcard, not a zone", v)
+	}
+	if len(v) > dnsname.MaxNameLength-room {
+		return fmt.Errorf("%q is %d octets: a validation CNAME in it would be longer than %d; at most %d", v, len(v), dnsname.MaxNameLength, dnsname.MaxNameLength-room)
+	}
+	return nil
+}
+
+// caaIdentities checks the CA identities a CAA record may name (RFC 8659
+// issuer domain names): at least one, each a domain name.
+func caaIdentities(v string) error {
+	ids := SplitList(v)
+	if len(ids) == 0 {
+		return fmt.Errorf("%q names no CA identity", v)
+	}
+	for _, id := range ids {
+		if err := dnsname.Validate(id); err != nil || dnsname.IsWildcard(id) {
+			return fmt.Errorf("%q is not a CA identity (a domain name, as in CAA's issue \"letsencrypt.org\")", id)
+		}
+	}
+	return nil
+}
+
+// mailAddress checks the sender of validation email: a bare address
+// (user@host), which is both the envelope sender and the From header.
+func mailAddress(v string) error {
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Name != "" || a.Address != v {
+		return fmt.Errorf("%q is not an email address (user@host)", v)
+	}
+	return nil
 }
 
 // hostPorts checks a list of resolvers: host or host:port each (the

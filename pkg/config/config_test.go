@@ -381,6 +381,16 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"ca.base_url", "ftp://pki.internal"},
 		{"validation.http_base_url", "http://"},
 		{"ca.base_url", "http://u:secret@pki.internal"},
+		// Written into every DNS-validated certificate's validation
+		// record (tester).
+		{"validation.dns_zone", "a b;$ORIGIN evil."},
+		{"validation.dns_zone", "bad_zone.."},
+		{"validation.dns_zone", "*.zone.example.test"},
+		{"validation.dns_zone", strings.Repeat(strings.Repeat("z", 52)+".", 4) + "example.test"}, // 225 octets
+		{"validation.caa_identities", ",,"},
+		{"validation.caa_identities", "letsencrypt.org,not a name"},
+		{"smtp.from", "notanemail"},
+		{"smtp.from", "Certs <certs@example.test>"},
 	}
 	for _, b := range bad {
 		if err := Set(file, b.key, b.value); err == nil {
@@ -394,6 +404,10 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		if _, err := Load("", nil, env); err == nil || !strings.Contains(err.Error(), b.key) {
 			t.Errorf("Load with %s=%s: err %v", EnvName(b.key), b.value, err)
 		}
+	}
+	// An empty variable is an unset one; set in the file, no zone is none.
+	if err := Set(file, "validation.dns_zone", ""); err == nil {
+		t.Error("Set(validation.dns_zone, \"\") accepted")
 	}
 	if after, _ := os.ReadFile(file); string(after) != string(before) {
 		t.Errorf("a refused Set changed the file:\n%s", after)
@@ -416,6 +430,9 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"validation.resolvers", "127.0.0.1:53, [::1]:5353"},
 		{"validation.resolvers", "9.9.9.9, resolver.internal, ::1"},
 		{"validation.resolvers", "[fe80::1%eth0]:53, fe80::2%eth1"},
+		{"validation.dns_zone", "validations.pki.example.test"},
+		{"validation.caa_identities", "letsencrypt.org, pki.example.test"},
+		{"smtp.from", "certs@pki.example.test"},
 	}
 	for _, g := range good {
 		if err := Set(file, g.key, g.value); err != nil {
@@ -557,9 +574,9 @@ func TestFileNumbersAreDecimal(t *testing.T) {
 		}
 	}
 	// A list's digits are kept too.
-	c, err = Load(writeFile(t, "validation:\n  caa_identities: [a.test, 010]\n"), nil, home)
-	if err != nil || c.Raw("validation.caa_identities") != "a.test,010" {
-		t.Errorf("list: %v %q", err, c.Raw("validation.caa_identities"))
+	c, err = Load(writeFile(t, "validation:\n  resolvers: [a.test, 010]\n"), nil, home)
+	if err != nil || c.Raw("validation.resolvers") != "a.test,010" {
+		t.Errorf("list: %v %v", err, c)
 	}
 
 	// Set keeps the other settings as written.
