@@ -133,6 +133,10 @@ func kuList(ku x509.KeyUsage) string {
 	return strings.Join(out, ", ")
 }
 
+// maxKeyIdentifier is the longest subject key identifier a CSR may ask
+// for: RFC 5280's methods give 20 octets, RFC 7093's up to 64.
+const maxKeyIdentifier = 64
+
 // csrRequests is what a CSR's extensions ask of the certificate, beyond
 // its names.
 type csrRequests struct {
@@ -140,6 +144,7 @@ type csrRequests struct {
 	hasKU   bool
 	ekus    []asn1.ObjectIdentifier
 	bc      *csrBasicConstraints
+	ski     []byte
 	unknown []unknownRequest
 }
 
@@ -155,14 +160,18 @@ type unknownRequest struct {
 }
 
 // readCSRExtensions reads what the CSR's extensions ask for. The subject
-// alternative names are checkOtherSANs' and requestNames'; a subject key
-// identifier is harmless (every certificate gets one computed from its key,
-// which is what a request's would say).
+// alternative names are checkOtherSANs' and requestNames'.
 func readCSRExtensions(csr *x509.CertificateRequest) (*csrRequests, error) {
 	r := &csrRequests{}
 	for _, e := range csr.Extensions {
 		switch {
-		case e.Id.Equal(oidSAN), e.Id.Equal(oidSKI):
+		case e.Id.Equal(oidSAN):
+		case e.Id.Equal(oidSKI):
+			var id []byte
+			if rest, err := asn1.Unmarshal(e.Value, &id); err != nil || len(rest) > 0 || len(id) == 0 || len(id) > maxKeyIdentifier {
+				return nil, &CSRError{Problem: fmt.Sprintf("malformed subject key identifier extension (an OCTET STRING of 1 to %d octets)", maxKeyIdentifier)}
+			}
+			r.ski = id
 		case e.Id.Equal(oidKU):
 			var b asn1.BitString
 			if rest, err := asn1.Unmarshal(e.Value, &b); err != nil || len(rest) > 0 {
@@ -216,10 +225,17 @@ func readCSRExtensions(csr *x509.CertificateRequest) (*csrRequests, error) {
 // certctl sets from the CA (name constraints, CRL and OCSP pointers) is
 // not copied from the CSR: a CSR asking for more than the certificate
 // grants is refused.
+//
+// A subject key identifier the CSR asks for is carried: t gets it instead
+// of the one Sign would compute from the key (tester: it was replaced
+// without a word).
 func checkCSRExtensions(csr *x509.CertificateRequest, t *x509.Certificate, name string, p profile) error {
 	r, err := readCSRExtensions(csr)
 	if err != nil {
 		return err
+	}
+	if r.ski != nil {
+		t.SubjectKeyId = r.ski
 	}
 	if bc := r.bc; bc != nil {
 		switch {

@@ -1,6 +1,7 @@
 package casign
 
 import (
+	"bytes"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -320,6 +321,67 @@ func TestBuildRefusesInvalidPunycode(t *testing.T) {
 		got, err := build(tmpl, pkix.Name{CommonName: good}, []string{good}, nil)
 		if err != nil || !slices.Equal(got.DNSNames, []string{good}) {
 			t.Errorf("%s, %s: %v, DNS names %v; want it carried", tmpl, good, err, got)
+		}
+	}
+}
+
+// TestBuildCarriesCSRSubjectKeyID: a subject key identifier the CSR asks
+// for is the certificate's — under an end-entity template, the CSR
+// passthrough and a subordinate CA template, whose children's authority
+// key identifier is then that value — not replaced by the one computed
+// from the key (tester); a malformed one is refused, named.
+func TestBuildCarriesCSRSubjectKeyID(t *testing.T) {
+	h := newHierarchy(t, "EC_prime256v1")
+	key := cachedKey(t, "EC_prime256v1", "csr")
+	want := []byte{1, 2, 3, 4, 5}
+	v := Validity{testNow, testNow.AddDate(0, 1, 0)}
+	ski := func(id []byte) pkix.Extension {
+		val, err := asn1.Marshal(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pkix.Extension{Id: oidSKI, Value: val}
+	}
+	for _, tmpl := range []string{PCAEndEntity, PCACSRPassthrough, PCASubordinateCAPathLen0} {
+		var sans []string
+		if tmpl != PCASubordinateCAPathLen0 {
+			sans = []string{"ski.example.test"}
+		}
+		csr, err := x509.ParseCertificateRequest(makeCSR(t, key, pkix.Name{CommonName: "ski.example.test"}, sans, ski(want)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		validity := v
+		if tmpl == PCASubordinateCAPathLen0 {
+			validity.NotAfter = h.sub.NotAfter // its child's outlasts a month
+		}
+		tt, err := Build(Issue{CSR: csr, Template: tmpl, Serial: mustSerial(t), Validity: validity})
+		if err != nil {
+			t.Fatalf("%s: %v", tmpl, err)
+		}
+		cert, err := Sign(tt, h.sub, csr.PublicKey, h.subKey)
+		if err != nil {
+			t.Fatalf("%s: %v", tmpl, err)
+		}
+		if !bytes.Equal(cert.SubjectKeyId, want) || countExt(cert, oidSKI) != 1 {
+			t.Errorf("%s: subject key identifier %x (%d extensions), want %x once", tmpl, cert.SubjectKeyId, countExt(cert, oidSKI), want)
+		}
+		if tmpl == PCASubordinateCAPathLen0 {
+			child, _ := issueLeaf(t, hierarchy{root: h.sub, sub: cert, subKey: key}, "EC_prime256v1", "child.example.test")
+			if !bytes.Equal(child.AuthorityKeyId, want) {
+				t.Errorf("a child of the subordinate: authority key identifier %x, want %x", child.AuthorityKeyId, want)
+			}
+		}
+	}
+	for _, bad := range []pkix.Extension{ski(nil), ski(make([]byte, 65)), {Id: oidSKI, Value: []byte{2, 1, 0}}} {
+		csr, err := x509.ParseCertificateRequest(makeCSR(t, key, pkix.Name{CommonName: "ski.example.test"}, nil, bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Build(Issue{CSR: csr, Template: PCAEndEntity, Serial: mustSerial(t), Validity: v})
+		var ce *CSRError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "subject key identifier") {
+			t.Errorf("subject key identifier %x: %v, want it refused, named", bad.Value, err)
 		}
 	}
 }
