@@ -226,15 +226,28 @@ func readCSRExtensions(csr *x509.CertificateRequest) (*csrRequests, error) {
 // not copied from the CSR: a CSR asking for more than the certificate
 // grants is refused.
 //
-// A subject key identifier the CSR asks for is carried: t gets it instead
-// of the one Sign would compute from the key (tester: it was replaced
-// without a word).
+// A subject key identifier the CSR asks for is carried by an end-entity
+// certificate: t gets it instead of the one Sign would compute from the key
+// (tester: it was replaced without a word). A CA certificate carries only
+// the key's own (RFC 5280 method 1): the vault finds which of its CAs
+// issued a certificate by subject and key identifier (chain links,
+// revocation checks), which a requested identifier could make name
+// another CA's key.
 func checkCSRExtensions(csr *x509.CertificateRequest, t *x509.Certificate, name string, p profile) error {
 	r, err := readCSRExtensions(csr)
 	if err != nil {
 		return err
 	}
 	if r.ski != nil {
+		if t.IsCA {
+			own, err := keyIdentifier(csr.PublicKey)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(own, r.ski) {
+				return &NameError{Problem: fmt.Sprintf("the CSR asks for subject key identifier %X, and a CA certificate certctl issues carries its key's own (%X, RFC 5280 4.2.1.2 method 1): leave it out of the CSR", r.ski, own)}
+			}
+		}
 		t.SubjectKeyId = r.ski
 	}
 	if bc := r.bc; bc != nil {

@@ -326,14 +326,19 @@ func TestBuildRefusesInvalidPunycode(t *testing.T) {
 }
 
 // TestBuildCarriesCSRSubjectKeyID: a subject key identifier the CSR asks
-// for is the certificate's — under an end-entity template, the CSR
-// passthrough and a subordinate CA template, whose children's authority
-// key identifier is then that value — not replaced by the one computed
-// from the key (tester); a malformed one is refused, named.
+// for is the end-entity certificate's — under an end-entity template and
+// the CSR passthrough — not replaced by the one computed from the key
+// (tester); a subordinate CA template carries only the key's own (its
+// children's authority key identifier is then that value) and refuses
+// another, named; a malformed one is refused, named.
 func TestBuildCarriesCSRSubjectKeyID(t *testing.T) {
 	h := newHierarchy(t, "EC_prime256v1")
 	key := cachedKey(t, "EC_prime256v1", "csr")
-	want := []byte{1, 2, 3, 4, 5}
+	own, err := keyIdentifier(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	arbitrary := []byte{1, 2, 3, 4, 5}
 	v := Validity{testNow, testNow.AddDate(0, 1, 0)}
 	ski := func(id []byte) pkix.Extension {
 		val, err := asn1.Marshal(id)
@@ -342,10 +347,21 @@ func TestBuildCarriesCSRSubjectKeyID(t *testing.T) {
 		}
 		return pkix.Extension{Id: oidSKI, Value: val}
 	}
+	caCSR, err := x509.ParseCertificateRequest(makeCSR(t, key, pkix.Name{CommonName: "ski.example.test"}, nil, ski(arbitrary)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ne *NameError
+	if _, err := Build(Issue{CSR: caCSR, Template: PCASubordinateCAPathLen0, Serial: mustSerial(t), Validity: v}); !errors.As(err, &ne) || !strings.Contains(err.Error(), "subject key identifier 0102030405") {
+		t.Errorf("a subordinate CA asking for another key identifier: %v, want it refused, named", err)
+	}
 	for _, tmpl := range []string{PCAEndEntity, PCACSRPassthrough, PCASubordinateCAPathLen0} {
 		var sans []string
+		want := arbitrary
 		if tmpl != PCASubordinateCAPathLen0 {
 			sans = []string{"ski.example.test"}
+		} else {
+			want = own
 		}
 		csr, err := x509.ParseCertificateRequest(makeCSR(t, key, pkix.Name{CommonName: "ski.example.test"}, sans, ski(want)))
 		if err != nil {
