@@ -55,8 +55,9 @@ func SerialLabel(given string, n *big.Int) string {
 }
 
 // ParseSerial parses a serial number written as FormatSerial writes it
-// ("0a:1b:2c", groups of one or two hex digits) or as plain hex ("0a1b2c",
-// optionally "0x"-prefixed), in either case, with optional leading "-".
+// ("0a:1b:2c", groups of one or two hex digits), with hyphens as Vault PKI
+// writes it ("0a-1b-2c"), or as plain hex ("0a1b2c", optionally
+// "0x"-prefixed), in any case, with optional leading "-".
 func ParseSerial(s string) (*big.Int, error) {
 	orig := s
 	s = strings.TrimSpace(s)
@@ -71,11 +72,18 @@ func ParseSerial(s string) (*big.Int, error) {
 		return nil, fmt.Errorf("invalid serial number %q: empty", orig)
 	}
 	var digits string
-	if strings.Contains(s, ":") {
+	sep := ""
+	switch {
+	case strings.Contains(s, ":"):
+		sep = ":"
+	case strings.Contains(s, "-"):
+		sep = "-"
+	}
+	if sep != "" {
 		var sb strings.Builder
-		for _, g := range strings.Split(s, ":") {
+		for _, g := range strings.Split(s, sep) {
 			if len(g) < 1 || len(g) > 2 {
-				return nil, fmt.Errorf("invalid serial number %q: want colon-separated hex bytes such as 0a:1b:2c", orig)
+				return nil, fmt.Errorf("invalid serial number %q: want hex bytes separated by colons or hyphens, such as 0a:1b:2c", orig)
 			}
 			if len(g) == 1 {
 				sb.WriteByte('0')
