@@ -73,7 +73,8 @@ EndEntity: use CodeSigningCertificate), basicConstraints CA:TRUE under an
 end-entity template or CA:FALSE under a CA one, a CA path length longer than
 the template's, and any other extension (TLS Feature/must-staple, custom OIDs:
 use EndEntityCertificate_CSRPassthrough, which copies them). A subject key
-identifier is computed from the key, as the CSR's would be.
+identifier the CSR asks for is carried by an end-entity certificate; a CA
+certificate carries its key's own, and a CSR asking for another is refused.
 
 --validity is a duration (90d, 12h), an RFC 3339 end (2027-06-30T00:00:00Z), or
 AWS Private CA's Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE (ABSOLUTE: Unix
@@ -111,6 +112,7 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 	fl.StringVar(&opts.ValidityNotBefore, "validity-not-before", "", "start: RFC 3339 `time` or Value=N,Type=ABSOLUTE (default: now)")
 	fl.StringVar(&opts.APIPassthrough, "api-passthrough", "", "ApiPassthrough `JSON` or file://F (BlankEndEntityCertificate_APIPassthrough)")
 	cmdutil.EnumCompletion(cmd, "template", authority.Templates)
+	cmdutil.FlagAliases(cmd, map[string]string{"template-arn": "template"}) // aws acm-pca issue-certificate's name
 	return cmd
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
@@ -196,12 +195,7 @@ func verbCommand(f *cmdutil.Factory, use, short string, id *string, sel *cmdutil
 	// --certificate-authority-arn, which aws acm-pca tag-certificate-authority,
 	// list-tags and untag-certificate-authority take, is another name of
 	// it: either names a certificate, a CA or an endpoint.
-	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-		if name == "certificate-authority-arn" {
-			name = "certificate-arn"
-		}
-		return pflag.NormalizedName(name)
-	})
+	cmdutil.FlagAliases(cmd, map[string]string{"certificate-authority-arn": "certificate-arn"})
 	if sel != nil {
 		cmdutil.AddSelectionFlags(cmd, sel)
 	}
