@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -14,6 +15,12 @@ const acePrefix = "xn--"
 // unicodeRule is the rule for a name with non-ASCII bytes. It suggests the
 // A-label form when the name converts to one.
 func unicodeRule(name string) string {
+	if !utf8.ValidString(name) {
+		// Bytes that are not UTF-8 name no characters: their
+		// "punycode" would be of U+FFFD, a name refused in its turn
+		// (tester).
+		return "it is not valid UTF-8 text; a domain name is ASCII (internationalized names in their \"xn--\" form)"
+	}
 	const rule = `Unicode characters are not allowed; use the ASCII "xn--" (punycode) form`
 	if ascii, ok := ASCIIForm(name); ok {
 		return fmt.Sprintf("%s: %q", rule, ascii)
@@ -22,9 +29,10 @@ func unicodeRule(name string) string {
 }
 
 // ASCIIForm is the ASCII (punycode) form of name when name holds
-// characters outside ASCII and has one (bücher.test: xn--bcher-kva.test).
+// characters outside ASCII and has one (bücher.test: xn--bcher-kva.test);
+// none for bytes that are not UTF-8 (their form would be of U+FFFD).
 func ASCIIForm(name string) (string, bool) {
-	if !hasNonASCII(name) {
+	if !hasNonASCII(name) || !utf8.ValidString(name) {
 		return "", false
 	}
 	ascii, err := idna.Lookup.ToASCII(name)

@@ -71,7 +71,10 @@ func TestValidate(t *testing.T) {
 		{"bücher.example", false, `use the ASCII "xn--" (punycode) form: "xn--bcher-kva.example"`, ""},
 		{"пример.test", false, "Unicode characters are not allowed", ""},
 		{"\u212aelvin.example.com", false, "Unicode characters are not allowed", ""}, // KELVIN SIGN
-		{"example.com\x80", false, "Unicode characters are not allowed", ""},
+		// Bytes that are not UTF-8: said so, with no "xn--" form of
+		// the replacement characters they would read as (tester).
+		{"example.com\x80", false, "not valid UTF-8", ""},
+		{"a\xff\xfe.example.com", false, "not valid UTF-8", ""},
 		// Characters and hyphens.
 		{"exa_mple.com", false, `contains "_"`, ""},
 		{"exa mple.com", false, `contains " "`, ""},
@@ -282,5 +285,16 @@ func TestCheckIDN(t *testing.T) {
 		if err := CheckIDN(bad); err == nil {
 			t.Errorf("CheckIDN(%q) = nil, want an error", bad)
 		}
+	}
+}
+
+// TestASCIIFormNotUTF8: bytes that are not UTF-8 have no ASCII form to
+// suggest (x509util's CN hint used to offer xn--a-q10ia for "a\xff\xfe").
+func TestASCIIFormNotUTF8(t *testing.T) {
+	if got, ok := ASCIIForm("a\xff\xfe.example.com"); ok {
+		t.Errorf("ASCIIForm of invalid UTF-8 = %q", got)
+	}
+	if got, ok := ASCIIForm("bücher.example"); !ok || got != "xn--bcher-kva.example" {
+		t.Errorf("ASCIIForm(bücher.example) = %q, %v", got, ok)
 	}
 }
