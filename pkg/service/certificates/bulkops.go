@@ -192,7 +192,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 				return err
 			}
 			if len(p) == 0 && !req.PlaintextKey {
-				return errs.UsageErrorf("the passphrase is empty").WithoutHelpHint()
+				return errs.Invalidf("the passphrase is empty") // the file's or the prompt's: input, as the vault passphrase (tester: exit 2)
 			}
 			pass = p
 			return nil

@@ -147,7 +147,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		return nil, err
 	}
 	if len(pass) == 0 && !req.PlaintextKey {
-		return nil, errs.UsageErrorf("the passphrase is empty").WithoutHelpHint()
+		return nil, errs.Invalidf("the passphrase is empty") // the file's or the prompt's: input, as the vault passphrase (tester: exit 2)
 	}
 	// The key is read (and checked again) in a read transaction, encoded
 	// and delivered outside any: the write lock is held only to mark
