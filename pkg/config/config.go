@@ -187,14 +187,35 @@ func CheckListenAddr(v string) error { return listenAddr(v) }
 // listenAddr checks host:port (the host may be empty) with a port
 // 0..65535 (0: any free port).
 func listenAddr(v string) error {
-	_, p, err := net.SplitHostPort(v)
+	h, p, err := net.SplitHostPort(v)
 	if err != nil {
 		return fmt.Errorf("%q is not host:port", v)
+	}
+	if looksNumeric(h) {
+		if _, err := netip.ParseAddr(h); err != nil {
+			// 999.0.0.1 is no address, and no name a resolver would
+			// find (tester: a lookup failure, exit 1).
+			return fmt.Errorf("%q: %s is not an IP address", v, h)
+		}
 	}
 	if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("%q has no valid port", v)
 	}
 	return nil
+}
+
+// looksNumeric reports whether h is made of digits and dots only, as an
+// IPv4 address is (a host name's last label is never all digits).
+func looksNumeric(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, c := range h {
+		if c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // serverAddr checks the host:port of a server to connect to, or nothing

@@ -627,6 +627,8 @@ func TestSetOnlyRules(t *testing.T) {
 		{"ca.base_url", "http://:8080/"},
 		{"endpoint.listen", "localhost"},
 		{"endpoint.listen", "127.0.0.1:99999"},
+		{"endpoint.listen", "999.0.0.1:8443"}, // no address, no name (tester: exit 1)
+		{"ca.listen", "10.0.0:8080"},
 		{"endpoint.base_url", "https://acme.internal/a b"},
 		{"endpoint.base_url", "https://acme.internal/../x"},
 		{"endpoint.base_url", "https://acme.internal:"},
