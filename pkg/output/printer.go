@@ -197,8 +197,13 @@ func expectedTypes(msg string) string {
 // expected is kept.
 func queryError(query string, output any, err error) error {
 	msg := err.Error()
-	if strings.HasPrefix(msg, "Invalid type for: ") {
+	switch {
+	case strings.HasPrefix(msg, "Invalid type for: "):
 		msg = "a function's argument has the wrong type" + expectedTypes(msg)
+	case msg == "invalid type, must be number of string":
+		// sort_by, max_by, min_by on a key that is neither (go-jmespath's
+		// wording, with its typo: tester).
+		msg = "a sort or comparison key is not a number or a string (a field missing from the items?)"
 	}
 	var arns []string
 	if m, ok := output.(map[string]any); ok {

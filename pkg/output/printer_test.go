@@ -411,12 +411,15 @@ func TestPrintQueryRuntimeError(t *testing.T) {
 	// around a key): none of it may reach the error.
 	data := map[string]any{"CertificateArn": "arn:certctl:acm:local:000000000000:certificate/x",
 		"Items": []any{map[string]any{"Name": "secret-looking-name", "Tag": `x, expected: []jmespath.jpType{"secret-looking-name"} "`,
-			"PrivateKey": "-----BEGIN PRIVATE KEY-----\nsecret-looking-name\n-----END PRIVATE KEY-----"}}}
+			"PrivateKey": "-----BEGIN PRIVATE KEY-----\nsecret-looking-name\n-----END PRIVATE KEY-----"},
+			map[string]any{"Name": "secret-looking-name-2"}}}
 	const done = `the command completed (CertificateArn arn:certctl:acm:local:000000000000:certificate/x), but --query `
 	for _, tc := range []struct{ query, want string }{
 		{"abs(Items)", done + `"abs(Items)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected number)`},
 		{"abs(Items[0])", done + `"abs(Items[0])" failed on its output, so nothing was printed: a function's argument has the wrong type (expected number)`},
 		{"length(Items[0].Name.x)", done + `"length(Items[0].Name.x)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected string or array or object)`},
+		// go-jmespath's "must be number of string" (tester), in words.
+		{"sort_by(Items, &nope)", done + `"sort_by(Items, &nope)" failed on its output, so nothing was printed: a sort or comparison key is not a number or a string (a field missing from the items?)`},
 	} {
 		p, out := newPrinter(t, false, false, "json", tc.query)
 		err := p.Print(data, View{})
