@@ -28,6 +28,27 @@ type idempotencyRecord struct {
 // request and by ca create alike.
 const CodeIdempotencyConflict = "IdempotencyConflict"
 
+// MaxIdempotencyToken is the longest idempotency token taken: ACM's is
+// 32 characters, AWS Private CA's 36; 64 leaves room for a script's
+// own scheme (a job ID and a step).
+const MaxIdempotencyToken = 64
+
+// CheckIdempotencyToken checks a token given (exit 4): at most
+// MaxIdempotencyToken characters, each printable ASCII other than a space,
+// as the AWS APIs take them (tester: a token of 10,000 characters was
+// taken, and went into the audit record as it was).
+func CheckIdempotencyToken(token string) error {
+	if len(token) > MaxIdempotencyToken {
+		return errs.Invalidf("--idempotency-token is %d characters long: at most %d", len(token), MaxIdempotencyToken)
+	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; c <= ' ' || c > '~' {
+			return errs.Invalidf("--idempotency-token holds %q: printable ASCII characters only, no spaces", string(rune(c)))
+		}
+	}
+	return nil
+}
+
 func hashHex(v any) string {
 	b, _ := json.Marshal(v)
 	h := sha256.Sum256(b)

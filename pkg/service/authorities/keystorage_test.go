@@ -190,7 +190,7 @@ func TestCreateInTokenIdempotent(t *testing.T) {
 	s := tokenService(t, tok, &openErr)
 	for _, label := range []string{"idem root", ""} {
 		req := CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Idem CA " + strings.TrimSpace("label "+label)},
-			KeyStorage: hsm.StoragePKCS11, KeyLabel: label, IdempotencyToken: "token-" + label}
+			KeyStorage: hsm.StoragePKCS11, KeyLabel: label, IdempotencyToken: "token-" + strings.ReplaceAll(label, " ", "-")}
 		first, err := s.Create(ctx, req)
 		if err != nil {
 			t.Fatal(err)

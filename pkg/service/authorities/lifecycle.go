@@ -16,6 +16,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
@@ -87,6 +88,9 @@ func (s *Service) newTokenKey(req CreateRequest, caID string) (*tokenKey, error)
 // from it again when the CA is not created (or an idempotent retry
 // returned an earlier CA).
 func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error) {
+	if err := inventory.CheckIdempotencyToken(req.IdempotencyToken); err != nil {
+		return "", err
+	}
 	var tk *tokenKey
 	newID := uuid.NewString()
 	switch req.KeyStorage {

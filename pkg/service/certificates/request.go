@@ -232,6 +232,9 @@ func (s *Service) checkRequest(in RequestInput) (names []string, tags []localsto
 	if tags, err = inventory.MergeTags(nil, in.Tags); err != nil {
 		return nil, nil, err
 	}
+	if err := inventory.CheckIdempotencyToken(in.IdempotencyToken); err != nil {
+		return nil, nil, err
+	}
 	if in.CertificateAuthority != "" && in.Export == inventory.Disabled {
 		// As update-certificate-options says: the option would be shown
 		// DISABLED and not hold.
