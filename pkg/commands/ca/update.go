@@ -35,7 +35,10 @@ locations. As in AWS Private CA's UpdateCertificateAuthority, a member given
 (CrlConfiguration, OcspConfiguration) replaces the CA's whole member, and a
 member left out is kept unchanged: turn one off with {"Enabled":false}. (A CA
 created without a configuration publishes both at ca.base_url; the member left
-out stays so.) ca describe shows the result. The CRL partitions of a PARTITIONED CA stay served with the
+out stays so.) ca describe shows the result. Turning a member off takes its
+location out of the certificates issued from then on; ca serve goes on
+answering for it (the CRL, OCSP), since the certificates issued before carry
+the location until they expire. The CRL partitions of a PARTITIONED CA stay served with the
 locations their certificates carry; a new CustomCname starts the next
 partition (see ca crl --help). A SHORT_LIVED_CERTIFICATE CA publishes neither:
 enabling a CRL or OCSP for it is refused (exit 4).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
