@@ -70,8 +70,13 @@ type Description struct {
 	CrlPartitions int `json:"CrlPartitions,omitempty"`
 	// KeyStorage is VAULT (the key sealed in the vault) or PKCS11 (in a
 	// token, as the key labelled KeyLabel).
-	KeyStorage string           `json:"KeyStorage"`
-	KeyLabel   string           `json:"KeyLabel,omitempty"`
+	KeyStorage string `json:"KeyStorage"`
+	KeyLabel   string `json:"KeyLabel,omitempty"`
+	// KeyRevoked names the revocation, for key or CA compromise, of a
+	// certificate of the CA's key (by its parent, or its own): the CA
+	// signs nothing more, whatever its Status (tester: an ACTIVE CA
+	// refused every issuance, and nothing said why).
+	KeyRevoked string           `json:"KeyRevoked,omitempty"`
 	Tags       []localstore.Tag `json:"Tags,omitempty"`
 }
 
@@ -99,6 +104,7 @@ func (s *Service) describe(r *authority.Record, now time.Time) Description {
 		CrlPartitions:           s.core.Authority.Partitions(r),
 		KeyStorage:              r.Storage(),
 		KeyLabel:                r.KeyLabel,
+		KeyRevoked:              r.KeyRevoked,
 		Tags:                    r.Tags,
 	}
 }
