@@ -44,13 +44,35 @@ func TestSignalDeliveredTwice(t *testing.T) {
 // signal did), exit 143 as a shell reports a process SIGTERM killed
 // (tester: exit 1 told a script an interruption from a bug).
 func TestInterruptEndsAWaitingRead(t *testing.T) {
+	code, stderr := interruptWaitingImport(t, syscall.SIGTERM)
+	if code != 143 || !strings.Contains(stderr, "interrupted while reading --certificate: stdin") {
+		t.Errorf("exit %d, stderr %q; want exit 143, interrupted while reading", code, stderr)
+	}
+}
+
+// TestInterruptExitCode: a command that SIGINT (Ctrl-C) stops exits 130,
+// its JSON error object coded Interrupted, not 1 (InternalFailure), which
+// is a bug's.
+func TestInterruptExitCode(t *testing.T) {
+	code, stderr := interruptWaitingImport(t, syscall.SIGINT, "-o", "json")
+	if code != 130 || !strings.Contains(stderr, `"Code":"Interrupted"`) || !strings.Contains(stderr, `"ExitCode":130`) {
+		t.Errorf("exit %d, stderr %q; want exit 130 and an Interrupted error object", code, stderr)
+	}
+}
+
+// interruptWaitingImport starts certctl import reading its certificate
+// from a stdin that never ends (with the global flags given), sends it
+// sig once it waits, and returns its exit code and standard error.
+func interruptWaitingImport(t *testing.T, sig syscall.Signal, global ...string) (int, string) {
+	t.Helper()
 	bin := buildCertctl(t)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pw.Close()
-	cmd := exec.Command(bin, "--vault", filepath.Join(t.TempDir(), "v"), "import", "--certificate", "-", "--private-key", "/dev/null")
+	args := append([]string{"--vault", filepath.Join(t.TempDir(), "v")}, global...)
+	cmd := exec.Command(bin, append(args, "import", "--certificate", "-", "--private-key", "/dev/null")...)
 	cmd.Stdin = pr
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -59,7 +81,7 @@ func TestInterruptEndsAWaitingRead(t *testing.T) {
 	}
 	pr.Close()
 	time.Sleep(300 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
@@ -68,44 +90,7 @@ func TestInterruptEndsAWaitingRead(t *testing.T) {
 	case <-exited:
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("still running 10 s after one SIGTERM")
+		t.Fatalf("still running 10 s after one %v", sig)
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 143 || !strings.Contains(stderr.String(), "interrupted while reading --certificate: stdin") {
-		t.Errorf("exit %d, stderr %q; want exit 143, interrupted while reading", code, stderr.String())
-	}
-}
-
-// TestInterruptExitCode: a command that SIGINT (Ctrl-C) stops exits 130,
-// its JSON error object coded Interrupted, not 1 (InternalFailure), which
-// is a bug's.
-func TestInterruptExitCode(t *testing.T) {
-	bin := buildCertctl(t)
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pw.Close()
-	cmd := exec.Command(bin, "--vault", filepath.Join(t.TempDir(), "v"), "-o", "json", "import", "--certificate", "-", "--private-key", "/dev/null")
-	cmd.Stdin = pr
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pr.Close()
-	time.Sleep(300 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("still running 10 s after SIGINT")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), `"Code":"Interrupted"`) || !strings.Contains(stderr.String(), `"ExitCode":130`) {
-		t.Errorf("exit %d, stderr %q; want exit 130 and an Interrupted error object", code, stderr.String())
-	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
 }
