@@ -122,7 +122,16 @@ func Main() int {
 	// Collecting less often makes large CRLs and audit reports about a
 	// fifth faster for a little more memory.
 	f.TuneGC(400, 0)
-	return int(Run(ctx, f, os.Args[1:]))
+	code := Run(ctx, f, os.Args[1:])
+	var in Interruption
+	if errors.As(context.Cause(ctx), &in) && code == errs.ExitSignal(int(in.Signal)) {
+		// Stopped by the signal: die of it, as a process that does not
+		// handle it does, so that a shell running certctl in a script
+		// stops the script too (bash goes on after a child that exited
+		// 130 — review). Where that cannot be done, the code says it.
+		dieOf(in.Signal)
+	}
+	return int(code)
 }
 
 // Run runs certctl with args and returns the exit code. No panic escapes.

@@ -3,6 +3,7 @@
 package app_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,29 +42,75 @@ func TestSignalDeliveredTwice(t *testing.T) {
 
 // TestInterruptEndsAWaitingRead: one SIGTERM (as timeout(1) sends) ends
 // a command still waiting for its input on stdin (tester: only a second
-// signal did), exit 143 as a shell reports a process SIGTERM killed
-// (tester: exit 1 told a script an interruption from a bug).
+// signal did), the process dying of it (a shell reports 143), not exiting
+// 1, which told a script an interruption from a bug (tester).
 func TestInterruptEndsAWaitingRead(t *testing.T) {
-	code, stderr := interruptWaitingImport(t, syscall.SIGTERM)
-	if code != 143 || !strings.Contains(stderr, "interrupted while reading --certificate: stdin") {
-		t.Errorf("exit %d, stderr %q; want exit 143, interrupted while reading", code, stderr)
+	ws, stderr := interruptWaitingImport(t, syscall.SIGTERM)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM || !strings.Contains(stderr, "interrupted while reading --certificate: stdin") {
+		t.Errorf("status %v, stderr %q; want killed by SIGTERM, interrupted while reading", ws, stderr)
 	}
 }
 
-// TestInterruptExitCode: a command that SIGINT (Ctrl-C) stops exits 130,
-// its JSON error object coded Interrupted, not 1 (InternalFailure), which
-// is a bug's.
+// TestInterruptExitCode: a command that SIGINT (Ctrl-C) stops reports it
+// (its JSON error object coded Interrupted, exit code 130, not 1 and
+// InternalFailure, which are a bug's) and then dies of the signal, as a
+// process that does not handle it would: a shell running it in a script
+// stops the script too, where one exiting 130 let the script go on
+// (review).
 func TestInterruptExitCode(t *testing.T) {
-	code, stderr := interruptWaitingImport(t, syscall.SIGINT, "-o", "json")
-	if code != 130 || !strings.Contains(stderr, `"Code":"Interrupted"`) || !strings.Contains(stderr, `"ExitCode":130`) {
-		t.Errorf("exit %d, stderr %q; want exit 130 and an Interrupted error object", code, stderr)
+	ws, stderr := interruptWaitingImport(t, syscall.SIGINT, "-o", "json")
+	if !ws.Signaled() || ws.Signal() != syscall.SIGINT || !strings.Contains(stderr, `"Code":"Interrupted"`) || !strings.Contains(stderr, `"ExitCode":130`) {
+		t.Errorf("status %v, stderr %q; want killed by SIGINT after an Interrupted error object", ws, stderr)
+	}
+}
+
+// TestInterruptStopsTheScript: Ctrl-C in a terminal signals the whole
+// foreground group — the shell running a script and the certctl it runs;
+// a shell stops the script only when certctl died of the signal (bash
+// went on with the loop after certctl exited 130 — review).
+func TestInterruptStopsTheScript(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed")
+	}
+	bin := buildCertctl(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	script := fmt.Sprintf(`for i in 1 2; do %q --vault %q import --certificate - --private-key /dev/null 2>/dev/null; echo "after $i"; done; echo finished`,
+		bin, filepath.Join(t.TempDir(), "v"))
+	cmd := exec.Command(bash, "-c", script)
+	cmd.Stdin = pr // never closed: certctl waits on it
+	var out strings.Builder
+	cmd.Stdout = &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	time.Sleep(500 * time.Millisecond)
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil { // the group, as a terminal does
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatalf("the script still runs 10 s after Ctrl-C; its output: %q", out.String())
+	}
+	if strings.Contains(out.String(), "after") || strings.Contains(out.String(), "finished") {
+		t.Errorf("the script went on after Ctrl-C stopped certctl: %q", out.String())
 	}
 }
 
 // interruptWaitingImport starts certctl import reading its certificate
 // from a stdin that never ends (with the global flags given), sends it
-// sig once it waits, and returns its exit code and standard error.
-func interruptWaitingImport(t *testing.T, sig syscall.Signal, global ...string) (int, string) {
+// sig once it waits, and returns how it ended and its standard error.
+func interruptWaitingImport(t *testing.T, sig syscall.Signal, global ...string) (syscall.WaitStatus, string) {
 	t.Helper()
 	bin := buildCertctl(t)
 	pr, pw, err := os.Pipe()
@@ -92,5 +139,5 @@ func interruptWaitingImport(t *testing.T, sig syscall.Signal, global ...string) 
 		cmd.Process.Kill()
 		t.Fatalf("still running 10 s after one %v", sig)
 	}
-	return cmd.ProcessState.ExitCode(), stderr.String()
+	return cmd.ProcessState.Sys().(syscall.WaitStatus), stderr.String()
 }
