@@ -170,3 +170,70 @@ func TestDryRunInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// TestRenewInterruptedAtEachStep: renew --due interrupted at each step in
+// turn (each time it asks whether it was: the context's Err) exits 7
+// exactly when it left a certificate not done, and 0 when the
+// interruption came after the last one was renewed (review: "interrupted
+// while deploying", exit 7, for a pass with nothing left to deploy).
+func TestRenewInterruptedAtEachStep(t *testing.T) {
+	const n = 2
+	run := func(after int64) (asked int64, code errs.ExitCode, renewed int, stderr string) {
+		e := clitest.New(t)
+		for i := 0; i < n; i++ {
+			e.Export(e.RequestPrivate(fmt.Sprintf("s%d.int.internal", i)))
+		}
+		f, out, errOut := e.Factory()
+		ctx := &errAfter{Context: context.Background(), after: after}
+		code = app.Run(ctx, f, []string{"renew", "--due", "--within", "400d", "-o", "json"})
+		var rep struct{ Results []struct{ Outcome string } }
+		if out.Len() == 0 && code == errs.ExitFailure && strings.Contains(errOut.String(), "interrupted") {
+			// Stopped before the pass began: nothing to report.
+			return ctx.asked.Load(), code, -1, errOut.String()
+		}
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("exit %d: stdout is not the report (%v):\n%s\n%s", code, err, out, errOut)
+		}
+		for _, r := range rep.Results {
+			if r.Outcome == "RENEWED" {
+				renewed++
+			}
+		}
+		return ctx.asked.Load(), code, renewed, errOut.String()
+	}
+	total, code, renewed, _ := run(-1)
+	if code != 0 || renewed != n {
+		t.Fatalf("uninterrupted: exit %d, %d renewed", code, renewed)
+	}
+	late := 0
+	for after := int64(0); after < total; after++ {
+		_, code, renewed, stderr := run(after)
+		if renewed < 0 {
+			continue // before the pass
+		}
+		if renewed == n {
+			late++
+		}
+		if (renewed == n) != (code == 0) || (renewed != n && code != errs.ExitPartial) {
+			t.Errorf("interrupted after %d of %d asks: exit %d, %d of %d renewed; want 0 when all were, else 7\n%s", after, total, code, renewed, n, stderr)
+		}
+	}
+	if late == 0 {
+		t.Error("no interruption came after the last renewal: the test tests nothing of it")
+	}
+}
+
+// errAfter is a context that reports itself cancelled (Err) from its
+// after+1-th ask on (never, for a negative after), counting the asks.
+type errAfter struct {
+	context.Context
+	after int64
+	asked atomic.Int64
+}
+
+func (c *errAfter) Err() error {
+	if n := c.asked.Add(1); c.after >= 0 && n > c.after {
+		return context.Canceled
+	}
+	return nil
+}

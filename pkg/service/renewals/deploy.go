@@ -381,7 +381,9 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate) (deploy.
 // renewal stands.
 func (s *Service) redeploy(ctx context.Context, rep *Report, due bool) error {
 	err := s.redeployAll(ctx, rep, due)
-	if service.Stopped(ctx) {
+	if err != nil && service.Stopped(ctx) {
+		// Stopped before every target was reached (an interruption
+		// after the last one stopped nothing: review).
 		// The renewals are reported; the deployments not reached are the
 		// next due pass's (a target whose command an interruption
 		// killed is run again then, see deploy.Host.HookFailed).
@@ -415,14 +417,16 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 	}
 	var host deploy.Host
 	for i := range rep.Results {
-		if service.Stopped(ctx) {
-			return ctx.Err()
-		}
 		res := &rep.Results[i]
 		renewed := res.Outcome == renewal.Renewed
 		id := idOf(res.CertificateArn)
 		if (!renewed && !due) || len(all[id]) == 0 {
 			continue
+		}
+		// Asked only where there is a target to reach: an interruption
+		// when none is left stopped nothing.
+		if service.Stopped(ctx) {
+			return ctx.Err()
 		}
 		if host.ID == "" {
 			var err error
