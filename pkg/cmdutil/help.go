@@ -25,7 +25,26 @@ var exitMeaning = map[int]string{
 // codes, and 4, which every command can return — a bad setting from the
 // environment or the config file, or an unreadable --vault-passphrase-file,
 // is refused before the command runs (Factory.Config).
+//
+// Every command but a server also says what an interruption does: it is
+// reported, and certctl then dies of the signal (a shell shows 130 or
+// 143), but for a batch, which reports each item and exits 7 when it left
+// some not done.
 func ExitStatus(codes ...int) string {
+	line := "  130/143  interrupted by SIGINT (Ctrl-C) or SIGTERM: said, then certctl dies of the signal\n"
+	if slices.Contains(codes, 7) {
+		line += "           (a batch reports each item instead: exit 7 if it left any not done)\n"
+	}
+	return exitStatus(codes, line)
+}
+
+// ServerExitStatus is ExitStatus for a server, which runs until SIGINT or
+// SIGTERM stops it, and then exits 0.
+func ServerExitStatus(codes ...int) string {
+	return exitStatus(codes, "  (stopped by SIGINT or SIGTERM, it exits 0)\n")
+}
+
+func exitStatus(codes []int, interrupted string) string {
 	var b strings.Builder
 	b.WriteString("\n\nEXIT STATUS\n")
 	if !slices.Contains(codes, 4) {
@@ -35,6 +54,7 @@ func ExitStatus(codes ...int) string {
 	for _, c := range codes {
 		fmt.Fprintf(&b, "  %d  %s\n", c, exitMeaning[c])
 	}
+	b.WriteString(interrupted)
 	return strings.TrimRight(b.String(), "\n")
 }
 

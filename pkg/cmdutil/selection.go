@@ -33,7 +33,8 @@ command again finishes the rest), and each outcome is reported
 refused or failed exits 7. Interrupted (Ctrl-C, or SIGTERM as systemctl
 stop sends), the command starts no other change, reports every outcome so
 far and the certificates not reached as NOT_DONE (renew: FAILED), each with
-the reason "not done: the command was interrupted", and exits 7. --dry-run
+the reason "not done: the command was interrupted", and exits 7 (an
+interruption after the last one changes nothing of the outcome). --dry-run
 lists what would change and changes nothing; its JSON says "DryRun": true.
 
 ` + ConfirmHelp

@@ -73,8 +73,8 @@ they are). It shows a progress bar on a
 terminal, a status per file (IMPORTED REIMPORTED SKIPPED FAILED NOT_DONE) and a
 summary line, and exits 7 when some files failed. Interrupted (Ctrl-C, or
 SIGTERM as systemctl stop sends), it imports no other file, reports every
-file so far and those not reached as NOT_DONE, and exits 7; running it
-again finishes the sync.`
+file so far and those not reached as NOT_DONE, and exits 7 (not when no file
+was left); running it again finishes the sync.`
 
 // NewCmdImport builds `certctl import`.
 func NewCmdImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {

@@ -94,7 +94,8 @@ Each certificate's outcome is reported: RENEWED NOT_DUE INELIGIBLE FAILED
 PENDING_VALIDATION, with a summary line on stderr. Interrupted (Ctrl-C, or
 SIGTERM as systemctl stop sends), a run starts no other renewal, installs
 nothing, reports every outcome so far and the certificates not reached as
-FAILED with the reason "not done: the command was interrupted", and exits 7; the next pass installs what it renewed. Stopped by an
+FAILED with the reason "not done: the command was interrupted", and exits 7 (not when
+nothing was left to renew or install); the next pass installs what it renewed. Stopped by an
 error (the store unavailable: exit 6), it reports what it renewed before
 and the rest as FAILED, "not done: the pass stopped on an error". With -q (the cron
 job's), only the certificates renewed, failed, redeployed or newly pending
