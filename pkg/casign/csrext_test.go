@@ -308,8 +308,13 @@ func TestBuildRefusesInvalidPunycode(t *testing.T) {
 				t.Errorf("%s, SAN %s: %v, want it refused as an invalid IDN", tmpl, bad, err)
 			}
 		}
-		if _, err := build(PCAEndEntityServerAuth, pkix.Name{CommonName: bad}, nil, nil); err == nil {
-			t.Errorf("EndEntityServerAuth, CN %s alone: signed", bad)
+		// A CN that reads as a host name is one under every template
+		// (review: CSRPassthrough and ClientAuth took it for a person's
+		// name, signed it and left it out of the SAN).
+		for _, tmpl := range []string{PCAEndEntity, PCAEndEntityServerAuth, PCAEndEntityClientAuth, PCACSRPassthrough, PCACodeSigning} {
+			if _, err := build(tmpl, pkix.Name{CommonName: bad}, []string{"ok.example.test"}, nil); err == nil || !strings.Contains(err.Error(), "internationalized") {
+				t.Errorf("%s, CN %s: %v, want it refused as an invalid IDN", tmpl, bad, err)
+			}
 		}
 		pt := &APIPassthrough{Extensions: &PassthroughExtensions{SubjectAlternativeNames: []PassthroughSAN{{DnsName: bad}}}}
 		if _, err := build(PCABlankAPIPassthrough, pkix.Name{CommonName: "ok.example.test"}, nil, pt); err == nil || !strings.Contains(err.Error(), "internationalized") {

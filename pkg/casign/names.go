@@ -130,6 +130,15 @@ func splitNames(names []string) (dns []string, ips []net.IP, err error) {
 // xn--zz.example.test got a certificate zlint fails — tester). Policy
 // checks — public suffixes, quotas — belong to the caller.
 func checkDNSName(name string) error {
+	if err := checkDNSSyntax(name); err != nil {
+		return err
+	}
+	return dnsname.CheckIDN(name)
+}
+
+// checkDNSSyntax is checkDNSName's syntax check alone: whether name reads
+// as a host name at all (a CN that does, under any template, is one).
+func checkDNSSyntax(name string) error {
 	if name == "" {
 		return fmt.Errorf("empty DNS name")
 	}
@@ -148,7 +157,7 @@ func checkDNSName(name string) error {
 			return fmt.Errorf("DNS name %q: %w", truncate(name), err)
 		}
 	}
-	return dnsname.CheckIDN(name)
+	return nil
 }
 
 func checkLabel(l string) error {

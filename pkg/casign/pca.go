@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/x509util"
 	stepx509 "go.step.sm/crypto/x509util"
@@ -313,7 +314,15 @@ func Build(in Issue) (*x509.Certificate, error) {
 		}
 	}
 	cn := subject.CommonName
-	cnIsHost := cn != "" && (net.ParseIP(cn) != nil || checkDNSName(cn) == nil)
+	cnIsHost := cn != "" && (net.ParseIP(cn) != nil || checkDNSSyntax(cn) == nil)
+	if cnIsHost && net.ParseIP(cn) == nil {
+		// A CN that reads as a host name is one under every template:
+		// an "xn--" label in it that is no valid IDN is refused, not
+		// taken for a person's name and left out of the SAN (review).
+		if err := dnsname.CheckIDN(cn); err != nil {
+			return nil, &NameError{Problem: "the subject CN: " + err.Error()}
+		}
+	}
 	if cn != "" && !cnIsHost && !p.anyCN && !p.ca {
 		return nil, &NameError{Problem: fmt.Sprintf("the subject CN %q is not a DNS name or IP address, and template %s carries only those (use %s for a person or a workload)", truncate(cn), name, PCAEndEntityClientAuth)}
 	}
