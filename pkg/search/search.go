@@ -170,14 +170,15 @@ func (s *Statement) check(depth int) error {
 }
 
 // isSerial reports whether s is a serial number as certctl prints it:
-// hexadecimal digits, colons allowed between bytes.
+// hexadecimal digits, colons allowed between bytes — or hyphens, as Vault
+// PKI prints it (x509util.ParseSerial reads both).
 func isSerial(s string) bool {
 	digits := 0
 	for _, r := range s {
 		switch {
 		case r >= '0' && r <= '9', r >= 'a' && r <= 'f', r >= 'A' && r <= 'F':
 			digits++
-		case r == ':':
+		case r == ':', r == '-':
 		default:
 			return false
 		}
@@ -217,7 +218,7 @@ func (f *Filter) check() error {
 			return err
 		}
 		if x.SerialNumber != nil && !isSerial(*x.SerialNumber) {
-			return fmt.Errorf("SerialNumber %q is not a serial number (hexadecimal digits, colons between bytes allowed)", *x.SerialNumber)
+			return fmt.Errorf("SerialNumber %q is not a serial number (hexadecimal digits, colons or hyphens between bytes allowed)", *x.SerialNumber)
 		}
 		for _, r := range []struct {
 			name string
@@ -365,7 +366,9 @@ func (f *Filter) match(x *Subject) bool {
 		case a.KeyAlgorithm != nil:
 			return eq(a.KeyAlgorithm, c.KeyAlgorithm)
 		case a.SerialNumber != nil:
-			norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
+			norm := func(s string) string {
+				return strings.ToLower(strings.NewReplacer(":", "", "-", "").Replace(s))
+			}
 			return norm(*a.SerialNumber) == norm(c.Serial)
 		case a.NotAfter != nil:
 			return a.NotAfter.match(c.NotAfter)

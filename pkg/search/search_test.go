@@ -35,6 +35,9 @@ func TestParseAndMatch(t *testing.T) {
 		{`{"Filter":{"X509AttributeFilter":{"KeyAlgorithm":"EC_prime256v1"}}}`, true},
 		{`{"Filter":{"X509AttributeFilter":{"ExtendedKeyUsage":"TLS_WEB_SERVER_AUTHENTICATION"}}}`, true},
 		{`{"Filter":{"X509AttributeFilter":{"SerialNumber":"0A1B"}}}`, true},
+		{`{"Filter":{"X509AttributeFilter":{"SerialNumber":"0a:1b"}}}`, true},
+		{`{"Filter":{"X509AttributeFilter":{"SerialNumber":"0a-1b"}}}`, true}, // as Vault PKI writes it (review)
+		{`{"Filter":{"X509AttributeFilter":{"SerialNumber":"0a-1c"}}}`, false},
 		{`{"Filter":{"X509AttributeFilter":{"NotAfter":{"End":"2026-12-01T00:00:00Z"}}}}`, false},
 		{`{"Filter":{"X509AttributeFilter":{"NotAfter":{"Start":"2026-12-01T00:00:00Z","End":"2026-12-31T00:00:00Z"}}}}`, true},
 		{`{"And":[{"Filter":{"AcmCertificateMetadataFilter":{"Status":"ISSUED"}}},{"Filter":{"AcmCertificateMetadataFilter":{"Type":"PRIVATE"}}}]}`, true},
@@ -93,6 +96,7 @@ func TestTerse(t *testing.T) {
 		"tag:env=dev":                                              false,
 		"in-use:false exported:false key:EC_prime256v1":            true,
 		"cn:www.example.com":                                       true,
+		"serial:0A-1B":                                             true,
 	}
 	for q, want := range cases {
 		s, err := ParseTerse(q, now)
