@@ -261,9 +261,15 @@ func storeURL(v string) error {
 // label before it, is a name (253 octets) — a value stored with every
 // DNS-validated certificate and printed as a zone-file line (tester: "a
 // b;$ORIGIN evil." was written into them).
+//
+// A zone is a name in DNS, not a certificate's: a single label (internal)
+// or a public suffix is taken, and a trailing dot (zone.example.com.) is
+// read without it — values that loaded before the check was made (review).
 func dnsZone(v string) error {
 	const room = 1 + 32 + 1 // "_" + 32 hex digits + "."
-	if err := dnsname.Validate(v); err != nil {
+	v = strings.TrimSuffix(v, ".")
+	var de *dnsname.Error
+	if err := dnsname.Validate(v); err != nil && !(errors.As(err, &de) && de.Code == dnsname.CodeInvalidPublicDomain) {
 		return err
 	}
 	if dnsname.IsWildcard(v) {
@@ -290,12 +296,11 @@ func caaIdentities(v string) error {
 	return nil
 }
 
-// mailAddress checks the sender of validation email: a bare address
-// (user@host), which is both the envelope sender and the From header.
+// mailAddress checks the sender of validation email: an address
+// (user@host), or one with a display name (PKI Team <user@host>).
 func mailAddress(v string) error {
-	a, err := mail.ParseAddress(v)
-	if err != nil || a.Name != "" || a.Address != v {
-		return fmt.Errorf("%q is not an email address (user@host)", v)
+	if _, err := mail.ParseAddress(v); err != nil {
+		return fmt.Errorf("%q is not an email address (user@host, or Name <user@host>)", v)
 	}
 	return nil
 }
@@ -713,7 +718,7 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.RenewalWindow = dur("renewal.window")
 	c.RenewalEmailWindow = dur("renewal.email_window")
 	c.Resolvers = SplitList(str("validation.resolvers"))
-	c.DNSZone = str("validation.dns_zone")
+	c.DNSZone = strings.TrimSuffix(str("validation.dns_zone"), ".")
 	c.HTTPBaseURL = str("validation.http_base_url")
 	c.HTTPPort = num("validation.http_port")
 	c.TLSALPNPort = num("validation.tls_alpn_port")

@@ -390,7 +390,7 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"validation.caa_identities", ",,"},
 		{"validation.caa_identities", "letsencrypt.org,not a name"},
 		{"smtp.from", "notanemail"},
-		{"smtp.from", "Certs <certs@example.test>"},
+		{"smtp.from", "Certs <certs@example.test"},
 	}
 	for _, b := range bad {
 		if err := Set(file, b.key, b.value); err == nil {
@@ -433,6 +433,10 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"validation.dns_zone", "validations.pki.example.test"},
 		{"validation.caa_identities", "letsencrypt.org, pki.example.test"},
 		{"smtp.from", "certs@pki.example.test"},
+		// Values that loaded before these keys were checked (review).
+		{"smtp.from", "PKI Team <certs@pki.example.test>"},
+		{"validation.dns_zone", "validations.pki.example.test."},
+		{"validation.dns_zone", "internal"},
 	}
 	for _, g := range good {
 		if err := Set(file, g.key, g.value); err != nil {
@@ -702,5 +706,17 @@ func TestLoadHomeIsAFile(t *testing.T) {
 	}
 	if !c.VaultDefaulted || !strings.HasPrefix(c.Vault, home) {
 		t.Errorf("vault %q (defaulted %v)", c.Vault, c.VaultDefaulted)
+	}
+}
+
+// TestDNSZoneTrailingDot: a zone written with its trailing dot is the
+// zone without it — the validation CNAMEs in it end in one dot.
+func TestDNSZoneTrailingDot(t *testing.T) {
+	c, err := Load("", nil, fakeEnv(map[string]string{"HOME": t.TempDir(), EnvName("validation.dns_zone"): "validations.example.test."}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DNSZone != "validations.example.test" {
+		t.Errorf("DNSZone %q, want validations.example.test", c.DNSZone)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/smtp"
 	"os"
 	"path/filepath"
@@ -97,13 +98,28 @@ func (m Message) Body() string {
 	return strings.Join(lines, "\r\n")
 }
 
+// sender reads smtp.from — an address (certs@pki.example.test), or one
+// with a display name (PKI Team <certs@pki.example.test>) — as the From
+// header and the bare address, which is the envelope sender and names
+// the host of the Message-ID (review: a display name, refused by config
+// until then, went whole into MAIL FROM). A value that does not parse
+// (checked when the configuration is loaded) is used as it is.
+func sender(from string) (header, addr string) {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return from, from
+	}
+	return a.String(), a.Address
+}
+
 // Bytes renders the message (RFC 5322) from sender at date.
 func (m Message) Bytes(from string, date time.Time) ([]byte, error) {
 	id, err := randomHex(16)
 	if err != nil {
 		return nil, err
 	}
-	host := from[strings.LastIndexByte(from, '@')+1:]
+	header, addr := sender(from)
+	host := addr[strings.LastIndexByte(addr, '@')+1:]
 	var b bytes.Buffer
 	hdr := func(k, v string) {
 		// Every value is built from validated names, ARNs and settings;
@@ -111,7 +127,7 @@ func (m Message) Bytes(from string, date time.Time) ([]byte, error) {
 		v = strings.NewReplacer("\r", "", "\n", "").Replace(v)
 		fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 	}
-	hdr("From", from)
+	hdr("From", header)
 	hdr("To", m.To)
 	hdr("Subject", m.Subject())
 	hdr("Date", date.UTC().Format(time.RFC1123Z))
@@ -192,7 +208,8 @@ func (m *SMTPMailer) Send(ctx context.Context, msgs []Message) (err error) {
 		if err != nil {
 			return err
 		}
-		if err := sendOne(c, m.From, msg.To, data); err != nil {
+		_, envelope := sender(m.From)
+		if err := sendOne(c, envelope, msg.To, data); err != nil {
 			return fmt.Errorf("SMTP delivery to %s via %s: %v", msg.To, m.Addr, err)
 		}
 	}

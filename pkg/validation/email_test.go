@@ -290,3 +290,26 @@ func TestContactAddresses(t *testing.T) {
 		t.Errorf("long domain: %v", got)
 	}
 }
+
+// TestEmailSenderWithName: an smtp.from with a display name is the From
+// header, and its address alone the envelope sender and the Message-ID's
+// host (review: the whole value went into MAIL FROM, which servers
+// refuse).
+func TestEmailSenderWithName(t *testing.T) {
+	f := newFixture(t)
+	smtpd := validationtest.StartSMTP(t)
+	f.svc.Mailer = &SMTPMailer{Addr: smtpd.Addr, From: "PKI Team <pki@vault.test>", Now: f.clk.Now}
+	_, msgs := f.request(MethodEmail, x509util.ECPrime256v1, []string{"named.example.test"})
+	if err := f.svc.Send(context.Background(), msgs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	got := smtpd.Messages()
+	if len(got) != 1 {
+		t.Fatalf("server received %d messages", len(got))
+	}
+	m := got[0]
+	if m.From != "pki@vault.test" || !strings.Contains(m.Data, "\nFrom: \"PKI Team\" <pki@vault.test>\n") && !strings.HasPrefix(m.Data, "From: \"PKI Team\" <pki@vault.test>\n") ||
+		!regexp.MustCompile(`\nMessage-ID: <[0-9a-f]+@vault\.test>\n`).MatchString(m.Data) {
+		t.Errorf("envelope sender %q, message:\n%s", m.From, m.Data)
+	}
+}
