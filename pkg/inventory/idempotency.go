@@ -41,9 +41,9 @@ func CheckIdempotencyToken(token string) error {
 	if len(token) > MaxIdempotencyToken {
 		return errs.Invalidf("--idempotency-token is %d characters long: at most %d", len(token), MaxIdempotencyToken)
 	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; c <= ' ' || c > '~' {
-			return errs.Invalidf("--idempotency-token holds %q: printable ASCII characters only, no spaces", string(rune(c)))
+	for _, r := range token {
+		if r <= ' ' || r > '~' {
+			return errs.Invalidf("--idempotency-token holds %q: printable ASCII characters only, no spaces", r)
 		}
 	}
 	return nil

@@ -119,7 +119,7 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	fl.StringVar(&opts.KeyAlgorithm, "key-algorithm", x509util.RSA2048, "RSA_2048, EC_prime256v1 or EC_secp384r1")
 	fl.StringVar(&opts.CA, "certificate-authority-arn", "", "issue a PRIVATE certificate from this `CA` (ARN, UUID, prefix or default)")
 	fl.StringArrayVar(&opts.CertOptions, "options", nil, "Export=ENABLED|DISABLED,CertificateTransparencyLoggingPreference=ENABLED|DISABLED (repeatable: the keys merge)")
-	fl.StringVar(&opts.IdempotencyToken, "idempotency-token", "", "return the same certificate for repeated requests within an hour")
+	fl.StringVar(&opts.IdempotencyToken, "idempotency-token", "", "return the same certificate for repeated requests within an hour (printable ASCII, at most 64 characters)")
 	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait until the certificate is issued or fails")
 	fl.StringVar(&opts.Timeout, "timeout", "10m", "how long --wait waits (a `duration`: 90s, 10m, 1h)")
