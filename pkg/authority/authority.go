@@ -863,7 +863,11 @@ func mapSignErr(err error) error {
 // no one, so it is not looked up among the compromised ones: a lookup is a
 // store read on the issuance path.
 func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub crypto.PublicKey, freshKey bool, caCert *x509.Certificate, caKey crypto.Signer) (*x509.Certificate, error) {
-	t.SignatureAlgorithm = signatureAlgorithm(r, caKey.Public())
+	if t.SignatureAlgorithm == x509.UnknownSignatureAlgorithm {
+		// The CA's own, unless the issuance asked for one (ca issue
+		// --signing-algorithm, checked against the key's family).
+		t.SignatureAlgorithm = signatureAlgorithm(r, caKey.Public())
+	}
 	c, err := s.cached(tx, r)
 	if err != nil {
 		return nil, err

@@ -173,6 +173,10 @@ type CSRParams struct {
 	// Passthrough is BlankEndEntityCertificate_APIPassthrough's
 	// ApiPassthrough.
 	Passthrough *casign.APIPassthrough
+	// SigningAlgorithm is AWS Private CA's name of the algorithm to sign
+	// with ("": the CA's own, as ca create set it); one of another family
+	// than the CA's key is refused (exit 4).
+	SigningAlgorithm string
 	// Requester is recorded with the certificate (see Requester).
 	Requester string
 	// Parsed, when set, is CSR as casign.ParseCSR returned it (signature
@@ -251,8 +255,17 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 	if err != nil {
 		return nil, errs.Invalidf("%v", casign.WithFile(err, p.CSRFile))
 	}
+	if p.SigningAlgorithm != "" {
+		// Asked for (aws acm-pca issue-certificate requires it): used
+		// when of the CA key's family (sign keeps it).
+		if tmpl.SignatureAlgorithm, err = casign.ParseSigningAlgorithm(p.SigningAlgorithm, key.Public()); err != nil {
+			return nil, errs.Invalidf("--signing-algorithm: %v (certificate authority %s has a %s key)", err, r.ID, r.KeyAlgorithm)
+		}
+	}
 	if selfSigned {
-		tmpl.SignatureAlgorithm = signatureAlgorithm(r, key.Public())
+		if tmpl.SignatureAlgorithm == x509.UnknownSignatureAlgorithm {
+			tmpl.SignatureAlgorithm = signatureAlgorithm(r, key.Public())
+		}
 		// The root's name constraints stay in its renewed certificate.
 		if err := r.NameConstraints.apply(tmpl); err != nil {
 			return nil, err

@@ -26,6 +26,7 @@ type IssueOptions struct {
 	Validity          string
 	ValidityNotBefore string
 	APIPassthrough    string
+	SigningAlgorithm  string
 
 	// Parsed: the template's AWS Private CA name, --validity and
 	// --validity-not-before.
@@ -38,7 +39,7 @@ type IssueOptions struct {
 func NewCmdCaIssue(f *cmdutil.Factory, runF func(*IssueOptions) error) *cobra.Command {
 	opts := &IssueOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
-		Use:   "issue CA --csr FILE --template NAME|ARN --validity 365d|DATE|Value=N,Type=T",
+		Use:   "issue CA --csr FILE --template NAME|ARN --validity 365d|DATE|Value=N,Type=T [--signing-algorithm ALG]",
 		Short: "Issue a certificate from a CSR (not managed by the inventory)",
 		Long: `Sign a certificate signing request, as AWS Private CA's IssueCertificate: the CSR's
 signature is checked first, then the template decides the extensions. Templates, by AWS Private CA name (the version may follow:
@@ -81,6 +82,10 @@ AWS Private CA's Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE (ABSOLUTE: Uni
 seconds; END_DATE: YYYYMMDDHHMMSS), counted from now, as AWS Private CA counts
 it; --validity-not-before (an RFC 3339 time or Value=N,Type=ABSOLUTE) moves only
 the start (default: a minute before the signing, for clocks a little behind).
+--signing-algorithm (SHA256WITHECDSA, SHA384WITHRSA, …; aws acm-pca
+issue-certificate's, which requires it) signs with that algorithm, which must be
+of the family of the CA's key (exit 4 otherwise); without it the CA signs as
+ca create set it. --template-arn is another name of --template.
 --api-passthrough is AWS Private CA's ApiPassthrough
 JSON (inline or file://F): {"Extensions":{"KeyUsage","ExtendedKeyUsage",
 "SubjectAlternativeNames","CustomExtensions","CertificatePolicies"},"Subject":{…}}.
@@ -111,7 +116,9 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 	fl.StringVar(&opts.Validity, "validity", "", "validity: `duration`, RFC 3339 end, or Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE")
 	fl.StringVar(&opts.ValidityNotBefore, "validity-not-before", "", "start: RFC 3339 `time` or Value=N,Type=ABSOLUTE (default: now)")
 	fl.StringVar(&opts.APIPassthrough, "api-passthrough", "", "ApiPassthrough `JSON` or file://F (BlankEndEntityCertificate_APIPassthrough)")
+	fl.StringVar(&opts.SigningAlgorithm, "signing-algorithm", "", "sign with this `algorithm`, of the CA key's family (default: the CA's, as ca create set it)")
 	cmdutil.EnumCompletion(cmd, "template", authority.Templates)
+	cmdutil.EnumCompletion(cmd, "signing-algorithm", casign.SigningAlgorithms)
 	cmdutil.FlagAliases(cmd, map[string]string{"template-arn": "template"}) // aws acm-pca issue-certificate's name
 	return cmd
 }
@@ -136,6 +143,11 @@ func (o *IssueOptions) parse() error {
 			return errs.UsageErrorf("--validity-not-before: %v", err)
 		}
 	}
+	if o.SigningAlgorithm != "" {
+		if err := cmdutil.CheckEnum("signing-algorithm", []string{o.SigningAlgorithm}, casign.SigningAlgorithms); err != nil {
+			return err
+		}
+	}
 	if o.APIPassthrough != "" && name != casign.PCABlankAPIPassthrough {
 		return errs.UsageErrorf("--api-passthrough is taken by the %s template only, not %s", casign.PCABlankAPIPassthrough, name)
 	}
@@ -147,7 +159,8 @@ func runCaIssue(ctx context.Context, o *IssueOptions) error {
 	if err != nil {
 		return err
 	}
-	req := authorities.IssueRequest{CSR: csrPEM, CSRFile: cmdutil.FileArgName(o.CSRFile), Template: o.TemplateName, Validity: o.Period, NotBefore: o.NotBefore}
+	req := authorities.IssueRequest{CSR: csrPEM, CSRFile: cmdutil.FileArgName(o.CSRFile), Template: o.TemplateName, Validity: o.Period, NotBefore: o.NotBefore,
+		SigningAlgorithm: o.SigningAlgorithm}
 	if o.APIPassthrough != "" {
 		data, err := readJSONArg(o.IO, "api-passthrough", o.APIPassthrough)
 		if err != nil {

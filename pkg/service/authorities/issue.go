@@ -39,6 +39,9 @@ type IssueRequest struct {
 	// Passthrough is the ApiPassthrough of
 	// BlankEndEntityCertificate_APIPassthrough.
 	Passthrough *casign.APIPassthrough
+	// SigningAlgorithm is AWS Private CA's name of the algorithm to sign
+	// with ("": the CA's own).
+	SigningAlgorithm string
 }
 
 // parsed is req with its CSR parsed and checked — outside the write
@@ -112,8 +115,11 @@ func (s *Service) issue(req IssueRequest, out **Issued) func(op *service.Op, r *
 		if req.Passthrough != nil {
 			op.Param("ApiPassthrough", req.Passthrough)
 		}
+		if req.SigningAlgorithm != "" {
+			op.Param("SigningAlgorithm", req.SigningAlgorithm)
+		}
 		issued, err := s.core.Authority.IssueCSR(op.Tx, r, authority.CSRParams{CSR: req.CSR, CSRFile: req.CSRFile, Template: req.Template,
-			Validity: req.Validity, NotBefore: req.NotBefore, Passthrough: req.Passthrough,
+			Validity: req.Validity, NotBefore: req.NotBefore, Passthrough: req.Passthrough, SigningAlgorithm: req.SigningAlgorithm,
 			Requester: authority.Requester(s.core.Actor), Parsed: req.csr})
 		if err != nil {
 			return err
