@@ -137,6 +137,11 @@ func chainLinks(tx localstore.Tx, r *Record, cert *x509.Certificate, chain []*x5
 	if err != nil {
 		return nil, err
 	}
+	return chainLinksAmong(all, cert, chain), nil
+}
+
+// chainLinksAmong is chainLinks with the vault's CAs all read.
+func chainLinksAmong(all []*Record, cert *x509.Certificate, chain []*x509.Certificate) []chainLink {
 	type ca struct {
 		id   string
 		cert *x509.Certificate
@@ -165,7 +170,37 @@ func chainLinks(tx localstore.Tx, r *Record, cert *x509.Certificate, chain []*x5
 			}
 		}
 	}
-	return out, nil
+	return out
+}
+
+// SigningBlocked says why r signs nothing, whatever its status, or ""
+// when nothing stops it: its key revoked for compromise (KeyRevoked), or
+// its certificate or one above it revoked (checkChainRevoked) — what every
+// issuance would be refused for (exit 5). all are the vault's CAs
+// (List), read once for many.
+func SigningBlocked(tx localstore.Tx, all []*Record, r *Record) (string, error) {
+	if r.KeyRevoked != "" {
+		return "its key was revoked for compromise (" + r.KeyRevoked + ")", nil
+	}
+	if r.CertificatePEM == "" {
+		return "", nil
+	}
+	cert, err := r.Certificate()
+	if err != nil {
+		return "", err
+	}
+	chain, err := r.Chain()
+	if err != nil {
+		return "", err
+	}
+	err = checkChainRevoked(tx, r, chainLinksAmong(all, cert, chain))
+	if errs.ExitCodeOf(err) == errs.ExitRefused {
+		var ce *errs.Error
+		if errors.As(err, &ce) {
+			return ce.Msg, nil
+		}
+	}
+	return "", err
 }
 
 // checkChainRevoked refuses (exit 5) to sign as r when a certificate of

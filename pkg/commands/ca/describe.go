@@ -68,7 +68,7 @@ func describeTable(s *output.Styles, d *authorities.Description) *output.Table {
 	add("ARN", d.Arn)
 	add("Type", d.Type)
 	add("Status", s.Status(d.Status))
-	add("Key revoked", output.Sanitize(d.KeyRevoked)) // it signs nothing more
+	add("Signing blocked", output.Sanitize(d.SigningBlocked))
 	add("Subject", output.Sanitize(conf.Subject.Name().String()))
 	add("Key algorithm", conf.KeyAlgorithm)
 	add("Signing algorithm", conf.SigningAlgorithm)

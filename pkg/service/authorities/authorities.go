@@ -72,16 +72,18 @@ type Description struct {
 	// token, as the key labelled KeyLabel).
 	KeyStorage string `json:"KeyStorage"`
 	KeyLabel   string `json:"KeyLabel,omitempty"`
-	// KeyRevoked names the revocation, for key or CA compromise, of a
-	// certificate of the CA's key (by its parent, or its own): the CA
-	// signs nothing more, whatever its Status (tester: an ACTIVE CA
-	// refused every issuance, and nothing said why).
-	KeyRevoked string           `json:"KeyRevoked,omitempty"`
-	Tags       []localstore.Tag `json:"Tags,omitempty"`
+	// SigningBlocked says why the CA signs nothing, whatever its Status:
+	// its key revoked for compromise, or its certificate or one above it
+	// revoked (authority.SigningBlocked) — as AWS Private CA's statuses
+	// have none for it (tester: an ACTIVE CA refused every issuance, and
+	// nothing said why).
+	SigningBlocked string           `json:"SigningBlocked,omitempty"`
+	Tags           []localstore.Tag `json:"Tags,omitempty"`
 }
 
-// describe is r as AWS Private CA shows it, its status as of now.
-func (s *Service) describe(r *authority.Record, now time.Time) Description {
+// describe is r as AWS Private CA shows it, its status as of now, with
+// why it signs nothing (blocked; "" when nothing stops it).
+func (s *Service) describe(r *authority.Record, now time.Time, blocked string) Description {
 	n := s.core.Names
 	return Description{
 		Arn:               n.CAARN(r.ID),
@@ -104,7 +106,7 @@ func (s *Service) describe(r *authority.Record, now time.Time) Description {
 		CrlPartitions:           s.core.Authority.Partitions(r),
 		KeyStorage:              r.Storage(),
 		KeyLabel:                r.KeyLabel,
-		KeyRevoked:              r.KeyRevoked,
+		SigningBlocked:          blocked,
 		Tags:                    r.Tags,
 	}
 }

@@ -43,10 +43,18 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 		return nil, err
 	}
 	var recs []*authority.Record
+	blocked := map[string]string{}
 	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
-		recs, err = authority.List(tx)
-		return err
+		if recs, err = authority.List(tx); err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if blocked[r.ID], err = authority.SigningBlocked(tx, recs, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		return nil, err
 	}
@@ -66,7 +74,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (*ListPage, error) {
 			page.NextToken = inventory.EncodeCursor(inventory.Cursor{Kind: inventory.CursorCAList, SortBy: caListOrder, ID: lastID})
 			break
 		}
-		page.CertificateAuthorities = append(page.CertificateAuthorities, s.describe(r, now))
+		page.CertificateAuthorities = append(page.CertificateAuthorities, s.describe(r, now, blocked[r.ID]))
 		lastID = r.ID
 	}
 	return page, nil
@@ -89,11 +97,24 @@ func (s *Service) find(ctx context.Context, ref string) (*authority.Record, erro
 
 // Describe describes the CA named by ref.
 func (s *Service) Describe(ctx context.Context, ref string) (*Description, error) {
-	r, err := s.find(ctx, ref)
+	var r *authority.Record
+	var blocked string
+	err := s.core.Read(ctx, func(tx localstore.Tx) error {
+		var err error
+		if r, err = authority.Find(tx, s.core.Names, ref); err != nil {
+			return err
+		}
+		all, err := authority.List(tx)
+		if err != nil {
+			return err
+		}
+		blocked, err = authority.SigningBlocked(tx, all, r)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	d := s.describe(r, s.core.Now())
+	d := s.describe(r, s.core.Now(), blocked)
 	return &d, nil
 }
 
