@@ -87,7 +87,13 @@ func printARN(p *output.Printer, verb, a string) error {
 }
 
 func caRow(s *output.Styles, d authorities.Description) []string {
-	return []string{idOf(d.Arn), d.Type, s.Status(d.Status), output.Sanitize(d.CertificateAuthorityConfiguration.Subject.CommonName),
+	status := s.Status(d.Status)
+	if d.SigningBlocked != "" {
+		// A person reading the table sees why it refuses to issue in
+		// ca describe; -o text keeps the status alone, as AWS names it.
+		status += " (signs nothing)"
+	}
+	return []string{idOf(d.Arn), d.Type, status, output.Sanitize(d.CertificateAuthorityConfiguration.Subject.CommonName),
 		d.CertificateAuthorityConfiguration.KeyAlgorithm, notAfter(d)}
 }
 
