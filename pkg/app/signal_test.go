@@ -94,11 +94,7 @@ func TestInterruptStopsTheScript(t *testing.T) {
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil { // the group, as a terminal does
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
+	if !exitsWithin(cmd, 10*time.Second) {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		t.Fatalf("the script still runs 10 s after Ctrl-C; its output: %q", out.String())
 	}
@@ -131,13 +127,22 @@ func interruptWaitingImport(t *testing.T, sig syscall.Signal, global ...string) 
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
+	if !exitsWithin(cmd, 10*time.Second) {
 		cmd.Process.Kill()
 		t.Fatalf("still running 10 s after one %v", sig)
 	}
 	return cmd.ProcessState.Sys().(syscall.WaitStatus), stderr.String()
+}
+
+// exitsWithin waits for the started cmd to end, at most d, and reports
+// whether it did.
+func exitsWithin(cmd *exec.Cmd, d time.Duration) bool {
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
