@@ -771,8 +771,13 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 			failures = append(failures, err.Error())
 			rep.Notices = append(rep.Notices, fmt.Sprintf("%s: %v", res.CertificateArn, err))
 		default:
-			tr.Outcome, tr.Reason = TargetFailed, err.Error()
-			failures = append(failures, err.Error())
+			// Its summary, not the error: a failed command's words are
+			// the target's --exec, which may hold a token, and the
+			// report goes to cron's mail (tester); the target's label
+			// names the files.
+			why := t.Label() + ": " + deploy.FailureSummary(err)
+			tr.Outcome, tr.Reason = TargetFailed, why
+			failures = append(failures, why)
 		}
 		res.Targets = append(res.Targets, tr)
 	}
