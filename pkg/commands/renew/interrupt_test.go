@@ -133,7 +133,10 @@ func TestRenewDueInterruptedWhileDeploying(t *testing.T) {
 	}()
 	code := app.Run(ctx, f, []string{"renew", "--due", "--within", "800d", "-o", "json"})
 	var rep struct {
-		Results []struct{ CertificateArn, Outcome string }
+		Results []struct {
+			CertificateArn, Outcome, Reason string
+			Targets                         []struct{ Target, Outcome, Reason string }
+		}
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("exit %d: stdout is not the report (%v):\n%s\nstderr:\n%s", code, err, out, errOut)
@@ -143,6 +146,25 @@ func TestRenewDueInterruptedWhileDeploying(t *testing.T) {
 	}
 	if len(rep.Results) != 2 || rep.Results[0].Outcome != "RENEWED" || rep.Results[1].Outcome != "RENEWED" {
 		t.Errorf("results %+v, want both RENEWED", rep.Results)
+	}
+	// Each renewal says what became of its target: the one whose command
+	// the interruption stopped, and the other NOT_DONE — not a plain
+	// RENEWED that reads as installed (tester).
+	notDone := 0
+	for _, r := range rep.Results {
+		if len(r.Targets) != 1 {
+			t.Errorf("%s: targets %+v, want its one target reported", r.CertificateArn, r.Targets)
+			continue
+		}
+		if r.Targets[0].Outcome == "NOT_DONE" {
+			notDone++
+			if !strings.Contains(r.Reason, "not deployed: the command was interrupted") {
+				t.Errorf("%s: reason %q", r.CertificateArn, r.Reason)
+			}
+		}
+	}
+	if notDone != 1 {
+		t.Errorf("%d targets NOT_DONE, want the one not reached: %+v", notDone, rep.Results)
 	}
 }
 

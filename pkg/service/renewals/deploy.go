@@ -426,6 +426,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 		// Asked only where there is a target to reach: an interruption
 		// when none is left stopped nothing.
 		if service.Stopped(ctx) {
+			s.reportNotDone(rep, i, all, host)
 			return ctx.Err()
 		}
 		if host.ID == "" {
@@ -523,6 +524,33 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 		s.reportLeft(rep, res, left)
 	}
 	return nil
+}
+
+// reportNotDone reports, for each certificate renewed from rep.Results[i]
+// on, its targets of this host as NOT_DONE: an interruption came before
+// the pass reached them, and the certificate's old files are still in
+// place (tester: a renewal whose files were not installed read as a plain
+// RENEWED). host is this host, or none yet read (each target is then
+// taken for this host's: the pass would have judged it).
+func (s *Service) reportNotDone(rep *Report, i int, all map[string][]deploy.Target, host deploy.Host) {
+	for ; i < len(rep.Results); i++ {
+		res := &rep.Results[i]
+		if res.Outcome != renewal.Renewed {
+			continue
+		}
+		ts := all[idOf(res.CertificateArn)]
+		n := 0
+		for _, t := range ts {
+			if host.ID != "" && t.HostID != "" && t.HostID != host.ID {
+				continue
+			}
+			res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetNotDone, Reason: service.ReasonNotDone})
+			n++
+		}
+		if n > 0 {
+			res.Reason = joinReason(res.Reason, "renewed, not deployed: the command was interrupted (the next `certctl renew --due` installs it)")
+		}
+	}
 }
 
 // reportLeft reports the targets not installed, on this host's word:

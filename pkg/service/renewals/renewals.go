@@ -121,8 +121,9 @@ type TargetResult struct {
 	// recorded before targets had hosts).
 	Host string `json:"Host,omitempty"`
 	// Outcome is INSTALLED, FAILED (install or command failed), HOOK_SKIPPED
-	// (files installed, command not run: hooks off on this host) or
-	// OTHER_HOST (left for its host, or not this host's to install).
+	// (files installed, command not run: hooks off on this host),
+	// OTHER_HOST (left for its host, or not this host's to install) or
+	// NOT_DONE (an interruption came first).
 	Outcome string `json:"Outcome"`
 	Reason  string `json:"Reason,omitempty"`
 }
@@ -133,6 +134,10 @@ const (
 	TargetFailed      = "FAILED"
 	TargetHookSkipped = "HOOK_SKIPPED"
 	TargetOtherHost   = "OTHER_HOST"
+	// TargetNotDone: an interruption stopped the pass before it reached
+	// the target of a certificate it renewed; the next due pass
+	// installs it (service.OutcomeNotDone).
+	TargetNotDone = service.OutcomeNotDone
 )
 
 // Report is the outcome of a renewal run.
