@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -115,25 +116,49 @@ func Decode(data []byte) (*Event, error) {
 	return ev, json.Unmarshal(data, ev)
 }
 
-// HookTimeout bounds one run of the event hook.
-const HookTimeout = 30 * time.Second
+// HookTimeout bounds one run of the event hook (a variable for tests).
+var HookTimeout = 30 * time.Second
+
+// HookRest is how long a process runs the event hook no more after one
+// run of it timed out: a hook that hangs would otherwise hold up a
+// renewal pass HookTimeout an event — the deployments after it too
+// (tester: three renewals and an expiry, two minutes late).
+const HookRest = 5 * time.Minute
+
+// hookRestUntil is when this process runs the event hook again after a
+// run timed out (Unix nanoseconds; 0: it runs).
+var hookRestUntil atomic.Int64
 
 // Deliver runs the hook command once per event with the event's JSON on
-// stdin (sh -c on Unix). Failures are reported to errOut, not returned: an
-// event is already recorded in the vault and `certctl events` shows it.
+// stdin (sh -c on Unix), each run within HookTimeout. Failures are
+// reported to errOut, not returned: an event is already recorded in the
+// vault and `certctl events` shows it. After a run that timed out, the
+// hook is not run for HookRest, each event left to certctl events (said
+// once a batch).
 func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
-	if hook == "" {
+	if hook == "" || len(evs) == 0 {
 		return
 	}
-	for _, ev := range evs {
+	for i, ev := range evs {
+		if until := hookRestUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+			fmt.Fprintf(errOut, "certctl: event hook not run for %d event(s): it timed out after %s less than %s ago (certctl events lists them)\n",
+				len(evs)-i, HookTimeout, HookRest)
+			return
+		}
 		data, _ := json.Marshal(ev)
 		cctx, cancel := context.WithTimeout(ctx, HookTimeout)
 		cmd := hookenv.Command(cctx, hook, "CERTCTL_EVENT_TYPE="+ev.DetailType)
 		cmd.Stdin = bytes.NewReader(append(data, '\n'))
 		cmd.Stdout = hookenv.Output(errOut)
 		cmd.Stderr = cmd.Stdout
-		cmd.WaitDelay = 2 * time.Second                                         // a daemon the hook started may hold its output
-		if err := cmd.Run(); err != nil && !errors.Is(err, exec.ErrWaitDelay) { // ErrWaitDelay: it exited 0
+		cmd.WaitDelay = 2 * time.Second // a daemon the hook started may hold its output
+		err := cmd.Run()
+		switch {
+		case err == nil, errors.Is(err, exec.ErrWaitDelay): // ErrWaitDelay: it exited 0
+		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+			hookRestUntil.Store(time.Now().Add(HookRest).UnixNano())
+			fmt.Fprintf(errOut, "certctl: event hook timed out after %s for %s (killed); not run again for %s\n", HookTimeout, ev.DetailType, HookRest)
+		default:
 			fmt.Fprintf(errOut, "certctl: event hook failed for %s: %v\n", ev.DetailType, err)
 		}
 		cancel()

@@ -75,3 +75,39 @@ func TestHookWritesToTheFileHandedOut(t *testing.T) {
 		t.Errorf("the hook wrote to a %q (file handed out) and a %q (a buffer), want file and pipe", data, b.String())
 	}
 }
+
+// TestHookThatHangsRests: a run of the event hook that times out is said
+// to (not "signal: killed"), and the hook is not run again for HookRest —
+// the rest of the batch and the next batches are left to certctl events,
+// said once a batch — so that a hanging hook holds up a renewal pass once,
+// not once an event (tester: two minutes for four events).
+func TestHookThatHangsRests(t *testing.T) {
+	defer func(d time.Duration) { HookTimeout = d }(HookTimeout)
+	HookTimeout = 300 * time.Millisecond
+	hookRestUntil.Store(0)
+	defer hookRestUntil.Store(0)
+	runs := filepath.Join(t.TempDir(), "runs")
+	hook := "echo run >> " + runs + "; sleep 5"
+	evs := []*Event{{DetailType: Available}, {DetailType: Expired}, {DetailType: Revoked}}
+	var out strings.Builder
+	start := time.Now()
+	Deliver(context.Background(), hook, evs, &out)
+	Deliver(context.Background(), hook, evs[:1], &out)
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("two batches took %s: the hook was waited for more than once", d)
+	}
+	data, _ := os.ReadFile(runs)
+	if n := strings.Count(string(data), "run"); n != 1 {
+		t.Errorf("the hook ran %d times, want once", n)
+	}
+	got := out.String()
+	for _, want := range []string{"event hook timed out after 300ms for " + Available + " (killed); not run again for 5m0s",
+		"event hook not run for 2 event(s)", "event hook not run for 1 event(s)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "signal: killed") {
+		t.Errorf("the timeout reads as a failure:\n%s", got)
+	}
+}
