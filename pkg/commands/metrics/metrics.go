@@ -50,11 +50,16 @@ for node_exporter's textfile collector (or any scraper of that format):
   certctl_certificate_not_after_seconds{arn,domain} NotAfter as a Unix time
   certctl_certificate_info{arn,domain,status,type,origin,renewal_eligibility}  always 1
   certctl_certificates{status}, certctl_certificates{type}   counts
+  certctl_renewal_failed{arn,domain}                1 while its last managed renewal failed
+  certctl_deploy_failed{arn,domain,target}          1 while the target's last install or
+                                                    command failed (its file may be older)
   certctl_acme_certificate_issuance_success_total{arn}      per ACME endpoint
   certctl_acme_certificate_issuance_failed_total{arn}       per ACME endpoint
 
 Every certificate is included, whatever its origin (ACME too); one that has
-no certificate yet (PENDING_VALIDATION, FAILED) has no expiry series. Statuses
+no certificate yet (PENDING_VALIDATION, FAILED) has no expiry series. The
+expiry series are the vault's current certificate's: a deploy target whose
+install failed may still serve an older one (certctl_deploy_failed). Statuses
 are judged now: an ISSUED certificate past its NotAfter counts as EXPIRED.
 Each certificates series has either a status or a type label: sum over one
 of the two, never over both.
@@ -64,7 +69,8 @@ figures as data. --out-file writes the file atomically (mode 0644), so the
 collector never reads half of it; run it from the renewal timer or cron.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl metrics
   certctl metrics --out-file /var/lib/node_exporter/textfile_collector/certctl.prom
-  # alert: certctl_days_to_expiry < 14 and on(arn) certctl_certificate_info{status="ISSUED"}`,
+  # alert: certctl_days_to_expiry < 14 and on(arn) certctl_certificate_info{status="ISSUED"}
+  # alert: certctl_renewal_failed == 1 or certctl_deploy_failed == 1`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {

@@ -164,9 +164,10 @@ func TestMetrics(t *testing.T) {
 
 	var js metrics.Output
 	e.JSON(&js, "metrics")
-	if len(js.Metrics) != 6 || js.Metrics[0].Name != "certctl_days_to_expiry" || len(js.Metrics[0].Samples) != 4 ||
-		js.Metrics[4].Name != "certctl_acme_certificate_issuance_success_total" ||
-		js.Metrics[5].Name != "certctl_acme_certificate_issuance_failed_total" {
+	if len(js.Metrics) != 8 || js.Metrics[0].Name != "certctl_days_to_expiry" || len(js.Metrics[0].Samples) != 4 ||
+		js.Metrics[4].Name != "certctl_renewal_failed" || js.Metrics[5].Name != "certctl_deploy_failed" ||
+		js.Metrics[6].Name != "certctl_acme_certificate_issuance_success_total" ||
+		js.Metrics[7].Name != "certctl_acme_certificate_issuance_failed_total" {
 		t.Errorf("-o json: %+v", js)
 	}
 }

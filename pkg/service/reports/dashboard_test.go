@@ -99,3 +99,49 @@ func TestNeedsActionFar(t *testing.T) {
 		t.Errorf("ago: %q", got)
 	}
 }
+
+// TestFailureMetrics: certctl_renewal_failed is 1 for a certificate whose
+// last managed renewal failed and 0 for the others; certctl_deploy_failed
+// is 1 for each target whose last attempt failed and 0 for each other,
+// named by its label — never by the error, which may quote the command.
+func TestFailureMetrics(t *testing.T) {
+	n := inventory.Names{Region: "local", Account: "000000000000"}
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	certs := []*localstore.Certificate{
+		{ID: "aaaaaaaa-0000-0000-0000-000000000001", DomainName: "a.internal", NotAfter: now.AddDate(0, 1, 0),
+			Renewal: &localstore.RenewalSummary{Status: renewal.StatusFailed, Reason: "PCA_INVALID_STATE"}},
+		{ID: "bbbbbbbb-0000-0000-0000-000000000002", DomainName: "b.internal", NotAfter: now.AddDate(0, 1, 0),
+			Renewal: &localstore.RenewalSummary{Status: renewal.StatusSuccess}},
+	}
+	targets := map[string][]deploy.Target{
+		certs[1].ID: {
+			{CertFile: "/b/ok.pem", Version: 1},
+			{CertFile: "/b/bad.pem", LastError: `deploy hook "curl -H 'Authorization: hunter2'" failed`, Failure: "deploy hook failed: exit status 1"},
+		},
+	}
+	got := map[string]float64{}
+	for _, f := range Families(n, certs, targets, now) {
+		for _, s := range f.Samples {
+			key := f.Name
+			for _, l := range s.Labels {
+				if l.Name == "domain" || l.Name == "target" {
+					key += " " + l.Value
+				}
+				if strings.Contains(l.Value, "hunter2") {
+					t.Errorf("%s: a label holds the command: %v", f.Name, s.Labels)
+				}
+			}
+			got[key] = s.Value
+		}
+	}
+	for key, want := range map[string]float64{
+		"certctl_renewal_failed a.internal":                1,
+		"certctl_renewal_failed b.internal":                0,
+		"certctl_deploy_failed b.internal file:/b/ok.pem":  0,
+		"certctl_deploy_failed b.internal file:/b/bad.pem": 1,
+	} {
+		if v, ok := got[key]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", key, v, ok, want)
+		}
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/promtext"
+	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -20,12 +22,20 @@ func (s *Service) Metrics(ctx context.Context) ([]promtext.Family, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(Families(s.core.Names, snap.certs, snap.now), acmestate.MetricFamilies(snap.acme, s.core.Names.EndpointARN)...), nil
+	return append(Families(s.core.Names, snap.certs, snap.targets, snap.now), acmestate.MetricFamilies(snap.acme, s.core.Names.EndpointARN)...), nil
 }
 
-// Families computes the metric families of certs at now, each family's
-// samples in a stable order (by domain, then ARN).
-func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time) []promtext.Family {
+// Families computes the metric families of certs (with their deploy
+// targets, by certificate ID) at now, each family's samples in a stable
+// order (by domain, then ARN, then target).
+//
+// Besides the expiry figures, what the dashboard lists as needing action
+// is a series to alert on (tester: metrics showed no failure, and
+// days_to_expiry the vault's new certificate while a failed deployment
+// left the old one on the server): certctl_renewal_failed (1 while a
+// certificate's last managed renewal failed) and certctl_deploy_failed
+// (1 while a deploy target's last install or command failed).
+func Families(n inventory.Names, certs []*localstore.Certificate, targets map[string][]deploy.Target, now time.Time) []promtext.Family {
 	sorted := append([]*localstore.Certificate(nil), certs...)
 	sort.Slice(sorted, func(i, j int) bool {
 		if sorted[i].DomainName != sorted[j].DomainName {
@@ -39,6 +49,10 @@ func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time)
 		Help: "NotAfter of the certificate's current version, as a Unix time in seconds."}
 	info := promtext.Family{Name: "certctl_certificate_info", Type: "gauge",
 		Help: "Certificate metadata as labels (value always 1), to join on arn."}
+	renewFailed := promtext.Family{Name: "certctl_renewal_failed", Type: "gauge",
+		Help: "1 while the certificate's last managed renewal failed (certctl dashboard: RENEWAL_FAILED), else 0."}
+	deployFailed := promtext.Family{Name: "certctl_deploy_failed", Type: "gauge",
+		Help: "1 while the deploy target's last install or command failed (the file may hold an older certificate than the vault), else 0."}
 	byStatus := map[string]int{}
 	byType := map[string]int{}
 	for _, c := range sorted {
@@ -53,6 +67,19 @@ func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time)
 		id := []promtext.Label{promtext.L("arn", arn), promtext.L("domain", c.DomainName)}
 		info.Samples = append(info.Samples, promtext.Sample{Value: 1, Labels: append(id[:2:2],
 			promtext.L("status", status), promtext.L("type", c.Type), promtext.L("origin", c.KeyPairOrigin), promtext.L("renewal_eligibility", eligibility))})
+		failed := 0.0
+		if c.Renewal != nil && c.Renewal.Status == renewal.StatusFailed {
+			failed = 1
+		}
+		renewFailed.Samples = append(renewFailed.Samples, promtext.Sample{Labels: id, Value: failed})
+		labels := deploy.Labels(targets[c.ID])
+		for i, t := range targets[c.ID] {
+			v := 0.0
+			if t.LastError != "" {
+				v = 1
+			}
+			deployFailed.Samples = append(deployFailed.Samples, promtext.Sample{Labels: append(id[:2:2], promtext.L("target", labels[i])), Value: v})
+		}
 		if c.NotAfter.IsZero() {
 			continue
 		}
@@ -67,7 +94,7 @@ func Families(n inventory.Names, certs []*localstore.Certificate, now time.Time)
 	for _, t := range withKnown(byType, inventory.Types) {
 		counts.Samples = append(counts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("type", t)}, Value: float64(byType[t])})
 	}
-	return []promtext.Family{days, notAfter, info, counts}
+	return []promtext.Family{days, notAfter, info, counts, renewFailed, deployFailed}
 }
 
 // withKnown lists the known values (so that a zero count is a series, not
