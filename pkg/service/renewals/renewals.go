@@ -227,6 +227,9 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := s.checkUnlocked(certs); err != nil {
+		return nil, err
+	}
 	rep := &Report{Results: make([]Result, 0, len(certs)), DryRun: o.DryRun}
 	// stop reports the certificates from certs[i] on as not done: an
 	// interruption stopped the pass (see service.Stopped) before it
@@ -330,6 +333,24 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 // ended (authority.PurgeDeleted), recorded as their permanent deletion
 // (DeleteCertificateAuthority, PermanentDeletion): the pass is the cron
 // job that keeps the vault to its rules. Nothing to purge records nothing.
+// checkUnlocked opens the vault's master key when certs hold a key the
+// vault sealed (a renewal needs it): a pass that cron runs without the
+// vault passphrase fails at once (exit 6), every pass, not on the day a
+// renewal falls due (tester: it exited 0, silently, until then). A vault
+// whose certificates hold no sealed key is not asked for one.
+func (s *Service) checkUnlocked(certs []*localstore.Certificate) error {
+	if s.core.Vault == nil {
+		return nil
+	}
+	for _, c := range certs {
+		if c.KeyPairOrigin == inventory.OriginVault || c.KeyPairOrigin == inventory.OriginImported {
+			_, err := s.core.Vault.Sealer()
+			return service.MapError(err)
+		}
+	}
+	return nil
+}
+
 func (s *Service) purgeDeletedCAs(ctx context.Context) error {
 	due := false
 	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
