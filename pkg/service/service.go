@@ -100,6 +100,26 @@ type Op struct {
 	Now    time.Time
 	rec    *audit.Record
 	sealer *localstore.Sealer
+	// failCode, when set, records the committed change as a FAILURE
+	// with this code (see Failed).
+	failCode string
+}
+
+// Failed records the change, which commits what it did, as a FAILURE with
+// the error code code: a change whose transaction records an attempt that
+// failed outside it (a deploy target whose files could not be written or
+// whose command failed — tester: such attempts read as successes). A
+// change refused by a rule is recorded so by returning its error instead,
+// which rolls it back.
+func (o *Op) Failed(code string) { o.failCode = code }
+
+// settle sets the outcome of the record of a change that commits.
+func (o *Op) settle() {
+	if o.failCode != "" {
+		o.rec.Outcome, o.rec.ErrorCode = audit.OutcomeFailure, o.failCode
+		return
+	}
+	o.rec.Outcome = audit.OutcomeSuccess
 }
 
 // Sealer is the vault's key the change runs under: checked, in its
@@ -336,7 +356,7 @@ func (c *Core) run(ctx context.Context, sealer *localstore.Sealer, chs []*change
 				failed = i
 				return err
 			}
-			op.rec.Outcome = audit.OutcomeSuccess
+			op.settle()
 			if err := audit.AppendAfter(tx, key, op.rec, now, tail); err != nil {
 				return err
 			}
@@ -387,7 +407,7 @@ func (c *Core) runAlone(sealer *localstore.Sealer, ch *change, w *witnessed) {
 		if err := ch.call(op); err != nil {
 			return err
 		}
-		op.rec.Outcome = audit.OutcomeSuccess
+		op.settle()
 		if err := audit.AppendAfter(tx, key, op.rec, op.Now, tail); err != nil {
 			return err
 		}

@@ -157,6 +157,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 			if installErr != nil {
 				now := op.Now
 				t.FailedAt = &now
+				op.Failed(CodeDeploymentFailed)
 			}
 			if labels, err = deploy.AddTarget(op.Tx, id, t, op.Now); err != nil {
 				return err
@@ -526,6 +527,11 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 	return nil
 }
 
+// CodeDeploymentFailed is the audit ErrorCode of a DeployCertificate
+// change that recorded a target whose files could not be written or whose
+// command failed (or was not run: hooks off).
+const CodeDeploymentFailed = "DeploymentFailed"
+
 // reportNotDone reports, for each certificate renewed from rep.Results[i]
 // on, its targets of this host as NOT_DONE: an interruption came before
 // the pass reached them, and the certificate's old files are still in
@@ -768,6 +774,9 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 			}
 			targets[j] = targetFields(t)
 			targets[j]["Installed"] = installErrs[j] == nil
+			if installErrs[j] != nil {
+				op.Failed(CodeDeploymentFailed)
+			}
 		}
 		op.Param("Targets", targets)
 		if len(fresh) == 0 {
