@@ -148,6 +148,11 @@ func TestAuditFailedRenewal(t *testing.T) {
 	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
 		t.Fatalf("renew --due with the CA disabled: %v", r)
 	}
+	// The report's reason leads with the code describe and the event show
+	// (tester: only the words).
+	if !strings.HasPrefix(res[arn].Reason, "PCA_INVALID_STATE: ") {
+		t.Errorf("reason %q, want it to begin with PCA_INVALID_STATE", res[arn].Reason)
+	}
 	got := since(auditLog(t, e), n)
 	if names(got) != "RenewCertificate/FAILURE/SCHEDULER RecordRenewalFailure/SUCCESS/SCHEDULER" {
 		t.Fatalf("failed renewal recorded as %s", names(got))

@@ -529,8 +529,15 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 	})
 	switch {
 	case err != nil && renewErr != nil && a.due:
+		// The reason code (PCA_INVALID_STATE, …: what describe and the
+		// event show, and the README's outcome table names) leads the
+		// message (tester: the report had only the words).
+		code := renewal.FailureReason(renewErr)
 		res.Outcome, res.Reason = renewal.Failed, renewErr.Error()
-		s.recordFailure(ctx, idOf(res.CertificateArn), renewal.FailureReason(renewErr))
+		if code != "OTHER" {
+			res.Reason = code + ": " + res.Reason
+		}
+		s.recordFailure(ctx, idOf(res.CertificateArn), code)
 		return res, nil
 	case err != nil:
 		return Result{}, err
