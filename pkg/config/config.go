@@ -282,13 +282,11 @@ func dnsZone(v string) error {
 }
 
 // caaIdentities checks the CA identities a CAA record may name (RFC 8659
-// issuer domain names): at least one, each a domain name.
+// issuer domain names): each a domain name. None at all is a setting too
+// (a name with CAA records then fails validation), one that loaded before
+// the check was made (review).
 func caaIdentities(v string) error {
-	ids := SplitList(v)
-	if len(ids) == 0 {
-		return fmt.Errorf("%q names no CA identity", v)
-	}
-	for _, id := range ids {
+	for _, id := range SplitList(v) {
 		if err := dnsname.Validate(id); err != nil || dnsname.IsWildcard(id) {
 			return fmt.Errorf("%q is not a CA identity (a domain name, as in CAA's issue \"letsencrypt.org\")", id)
 		}

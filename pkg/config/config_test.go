@@ -387,7 +387,6 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"validation.dns_zone", "bad_zone.."},
 		{"validation.dns_zone", "*.zone.example.test"},
 		{"validation.dns_zone", strings.Repeat(strings.Repeat("z", 52)+".", 4) + "example.test"}, // 225 octets
-		{"validation.caa_identities", ",,"},
 		{"validation.caa_identities", "letsencrypt.org,not a name"},
 		{"smtp.from", "notanemail"},
 		{"smtp.from", "Certs <certs@example.test"},
@@ -432,6 +431,7 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"validation.resolvers", "[fe80::1%eth0]:53, fe80::2%eth1"},
 		{"validation.dns_zone", "validations.pki.example.test"},
 		{"validation.caa_identities", "letsencrypt.org, pki.example.test"},
+		{"validation.caa_identities", ""},
 		{"smtp.from", "certs@pki.example.test"},
 		// Values that loaded before these keys were checked (review).
 		{"smtp.from", "PKI Team <certs@pki.example.test>"},
