@@ -146,3 +146,48 @@ func exitsWithin(cmd *exec.Cmd, d time.Duration) bool {
 		return false
 	}
 }
+
+// TestInterruptAsPID1: as PID 1 of a PID namespace (a container without
+// an init), where a process cannot die of its own signal, an interrupted
+// command exits 143 for SIGTERM — not 2, a usage error's code, which the
+// runtime falls back to (review: docker stop). Skipped where PID
+// namespaces cannot be made (unshare needs the privilege).
+func TestInterruptAsPID1(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || exec.Command(unshare, "-fp", "--mount-proc", "true").Run() != nil {
+		t.Skip("cannot make a PID namespace here (unshare -fp)")
+	}
+	bin := buildCertctl(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	cmd := exec.Command(unshare, "-fp", "--mount-proc", bin, "--vault", filepath.Join(t.TempDir(), "v"), "import", "--certificate", "-", "--private-key", "/dev/null")
+	cmd.Stdin = pr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	var child int
+	for i := 0; i < 100 && child == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+		fmt.Sscan(string(data), &child)
+	}
+	if child == 0 {
+		cmd.Process.Kill()
+		t.Fatal("certctl did not start under unshare")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := syscall.Kill(child, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !exitsWithin(cmd, 10*time.Second) {
+		cmd.Process.Kill()
+		t.Fatal("still running 10 s after SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 143 {
+		t.Errorf("as PID 1, interrupted by SIGTERM: exit %d (status %v), want 143", code, cmd.ProcessState)
+	}
+}
