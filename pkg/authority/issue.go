@@ -257,7 +257,12 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 	}
 	if p.SigningAlgorithm != "" {
 		// Asked for (aws acm-pca issue-certificate requires it): used
-		// when of the CA key's family (sign keeps it).
+		// when of the CA key's family (sign keeps it), refused in
+		// PCA's names otherwise (review: Go's were shown).
+		if !casign.SigningAlgorithmFamilyOK(p.SigningAlgorithm, r.KeyAlgorithm) {
+			return nil, errs.Invalidf("--signing-algorithm %s is not of the family of certificate authority %s's %s key (its own: %s)",
+				p.SigningAlgorithm, r.ID, r.KeyAlgorithm, r.SigningAlgorithm)
+		}
 		if tmpl.SignatureAlgorithm, err = casign.ParseSigningAlgorithm(p.SigningAlgorithm, key.Public()); err != nil {
 			return nil, errs.Invalidf("--signing-algorithm: %v (certificate authority %s has a %s key)", err, r.ID, r.KeyAlgorithm)
 		}

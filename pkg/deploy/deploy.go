@@ -546,7 +546,13 @@ type HookError struct {
 	Summary string
 	// Skipped: the command was not run, hooks being off on this host.
 	Skipped bool
+	// OutputHidden: the command's output went nowhere (not a terminal,
+	// hooks.output terminal), which a message may say how to change.
+	OutputHidden bool
 }
+
+// HookOutputHint says where a command's hidden output can be seen.
+const HookOutputHint = "a deploy command's output is shown only on a terminal, or everywhere with: certctl config set hooks.output stderr"
 
 func (e *HookError) Error() string { return e.Msg }
 
@@ -603,7 +609,7 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 		if errors.As(err, &exitErr) {
 			summary += ": " + exitErr.ProcessState.String() // "exit status 3", "signal: killed"
 		}
-		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v%s", t.Exec, err, shown), Summary: summary}
+		return &HookError{Msg: fmt.Sprintf("deploy hook %q failed: %v%s", t.Exec, err, shown), Summary: summary, OutputHidden: shown != ""}
 	}
 	return nil
 }

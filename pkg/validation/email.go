@@ -109,7 +109,10 @@ func sender(from string) (header, addr string) {
 	if err != nil {
 		return from, from
 	}
-	return a.String(), a.Address
+	// The address as written in mail: a local part that needs quoting
+	// ("a b"@host) keeps its quotes (review: MAIL FROM got a b@host).
+	addr = strings.TrimSuffix(strings.TrimPrefix((&mail.Address{Address: a.Address}).String(), "<"), ">")
+	return a.String(), addr
 }
 
 // Bytes renders the message (RFC 5322) from sender at date.

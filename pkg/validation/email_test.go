@@ -313,3 +313,18 @@ func TestEmailSenderWithName(t *testing.T) {
 		t.Errorf("envelope sender %q, message:\n%s", m.From, m.Data)
 	}
 }
+
+// TestSenderQuotedLocalPart: an address whose local part needs quoting
+// keeps its quotes as the envelope sender (review).
+func TestSenderQuotedLocalPart(t *testing.T) {
+	for from, want := range map[string]string{
+		`"a b"@pki.example.test`:            `"a b"@pki.example.test`,
+		`PKI <"a b"@pki.example.test>`:      `"a b"@pki.example.test`,
+		`certs@pki.example.test`:            `certs@pki.example.test`,
+		`PKI Team <certs@pki.example.test>`: `certs@pki.example.test`,
+	} {
+		if _, addr := sender(from); addr != want {
+			t.Errorf("sender(%q) = %q, want %q", from, addr, want)
+		}
+	}
+}

@@ -192,7 +192,15 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		}
 	}
 	if installErr != nil {
-		return nil, &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("installed and recorded, but %w", installErr)}
+		// The summary, not the command's words: an --exec may hold a
+		// token, and deploy may run from a script whose output is mailed
+		// (review; renew reports it so too).
+		e := &errs.Error{Exit: errs.ExitFailure, Msg: "installed and recorded, but " + deploy.FailureSummary(installErr)}
+		var hookErr *deploy.HookError
+		if errors.As(installErr, &hookErr) && hookErr.OutputHidden {
+			e.Hint = deploy.HookOutputHint
+		}
+		return nil, e
 	}
 	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: notices}, nil
 }

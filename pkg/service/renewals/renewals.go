@@ -227,8 +227,10 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.checkUnlocked(certs); err != nil {
-		return nil, err
+	if !o.DryRun {
+		if err := s.checkUnlocked(certs); err != nil {
+			return nil, err
+		}
 	}
 	rep := &Report{Results: make([]Result, 0, len(certs)), DryRun: o.DryRun}
 	// stop reports the certificates from certs[i] on as not done: an
@@ -334,10 +336,12 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 // (DeleteCertificateAuthority, PermanentDeletion): the pass is the cron
 // job that keeps the vault to its rules. Nothing to purge records nothing.
 // checkUnlocked opens the vault's master key when certs hold a key the
-// vault sealed (a renewal needs it): a pass that cron runs without the
-// vault passphrase fails at once (exit 6), every pass, not on the day a
-// renewal falls due (tester: it exited 0, silently, until then). A vault
-// whose certificates hold no sealed key is not asked for one.
+// vault sealed (a renewal, or the install of an imported certificate's new
+// version, needs it): a pass that cron runs without the vault passphrase
+// fails at once (exit 6), every pass, not on the day a renewal falls due
+// (tester: it exited 0, silently, until then). A vault whose certificates
+// hold no sealed key is not asked for one, nor is a dry run, which opens
+// no key.
 func (s *Service) checkUnlocked(certs []*localstore.Certificate) error {
 	if s.core.Vault == nil {
 		return nil
