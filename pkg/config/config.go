@@ -100,7 +100,7 @@ var Keys = []Key{
 	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints (https://, as ACME requires; endpoint serve refuses another)", httpURL},
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
 	{"ca.listen", String, "127.0.0.1:8080", "listen address of `ca serve`", nil}, // setCheck: listenAddr
-	{"hooks.event", String, "", "command that receives each event as JSON on stdin (at most 30 s an event; after a run that timed out, not run for 5 minutes)", nil},
+	{"hooks.event", String, "", "command that receives each event as JSON on stdin (at most 30 s an event; after a run that timed out, a command runs it no more for 5 minutes; endpoint serve runs it for every event)", nil},
 	{"hooks.output", String, "terminal", "where deploy commands' output goes: terminal (standard error when it is one, else nowhere) or stderr (always: cron mails it, a timer's journal keeps it — as a command handed the key may print it)", oneOf("terminal", "stderr")},
 	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
 	{"host.name", String, "", "name of this host in its deploy targets' labels and in the audit records of its changes (default: the system's host name)", nil},

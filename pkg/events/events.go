@@ -119,7 +119,7 @@ func Decode(data []byte) (*Event, error) {
 // HookTimeout bounds one run of the event hook (a variable for tests).
 var HookTimeout = 30 * time.Second
 
-// HookRest is how long a process runs the event hook no more after one
+// HookRest is how long a command runs the event hook no more after one
 // run of it timed out: a hook that hangs would otherwise hold up a
 // renewal pass HookTimeout an event — the deployments after it too
 // (tester: three renewals and an expiry, two minutes late).
@@ -128,6 +128,19 @@ const HookRest = 5 * time.Minute
 // hookRestUntil is when this process runs the event hook again after a
 // run timed out (Unix nanoseconds; 0: it runs).
 var hookRestUntil atomic.Int64
+
+// hookRests says whether this process rests the hook after a timeout
+// (see HookRest): a command does; a server (endpoint serve), whose events
+// no later pass delivers again, runs it for every event (RunHookAlways).
+var hookRests atomic.Bool
+
+func init() { hookRests.Store(true) }
+
+// RunHookAlways makes this process run the event hook for every event,
+// each within HookTimeout, however many time out: a long-running server
+// skipping them would leave a gap at the integration for minutes, which
+// nothing fills (review).
+func RunHookAlways() { hookRests.Store(false) }
 
 // Deliver runs the hook command once per event with the event's JSON on
 // stdin (sh -c on Unix), each run within HookTimeout. Failures are
@@ -155,9 +168,11 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
 		err := cmd.Run()
 		switch {
 		case err == nil, errors.Is(err, exec.ErrWaitDelay): // ErrWaitDelay: it exited 0
-		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil && hookRests.Load():
 			hookRestUntil.Store(time.Now().Add(HookRest).UnixNano())
 			fmt.Fprintf(errOut, "certctl: event hook timed out after %s for %s (killed); not run again for %s\n", HookTimeout, ev.DetailType, HookRest)
+		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+			fmt.Fprintf(errOut, "certctl: event hook timed out after %s for %s (killed)\n", HookTimeout, ev.DetailType)
 		default:
 			fmt.Fprintf(errOut, "certctl: event hook failed for %s: %v\n", ev.DetailType, err)
 		}

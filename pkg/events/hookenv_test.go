@@ -111,3 +111,25 @@ func TestHookThatHangsRests(t *testing.T) {
 		t.Errorf("the timeout reads as a failure:\n%s", got)
 	}
 }
+
+// TestHookAlwaysInAServer: a server (RunHookAlways) runs the hook for
+// every event however many time out — no later pass would deliver those
+// a rest skipped (review).
+func TestHookAlwaysInAServer(t *testing.T) {
+	defer func(d time.Duration) { HookTimeout = d }(HookTimeout)
+	HookTimeout = 200 * time.Millisecond
+	hookRestUntil.Store(0)
+	defer hookRestUntil.Store(0)
+	RunHookAlways()
+	defer hookRests.Store(true)
+	runs := filepath.Join(t.TempDir(), "runs")
+	var out strings.Builder
+	Deliver(context.Background(), "echo run >> "+runs+"; sleep 5", []*Event{{DetailType: Available}, {DetailType: Revoked}}, &out)
+	data, _ := os.ReadFile(runs)
+	if n := strings.Count(string(data), "run"); n != 2 {
+		t.Errorf("the hook ran %d times, want once an event:\n%s", n, out.String())
+	}
+	if strings.Contains(out.String(), "not run") || strings.Count(out.String(), "timed out after 200ms") != 2 {
+		t.Errorf("output:\n%s", out.String())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/validation"
@@ -74,6 +75,9 @@ func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (
 	if err := s.CheckBaseURL(); err != nil {
 		return nil, nil, err
 	}
+	// A server's events are delivered as they come, every one: no later
+	// pass delivers those a rest would skip (see events.HookRest).
+	events.RunHookAlways()
 	base := acmestate.BaseURL(s.set.BaseURL, addr)
 	var dirs []string
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
