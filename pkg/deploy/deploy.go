@@ -549,6 +549,9 @@ type HookError struct {
 	// OutputHidden: the command's output went nowhere (not a terminal,
 	// hooks.output terminal), which a message may say how to change.
 	OutputHidden bool
+	// Interrupted: an interruption (Ctrl-C, SIGTERM) stopped the command,
+	// or came before it started — not the command's failure.
+	Interrupted bool
 }
 
 // HookOutputHint says where a command's hidden output can be seen.
@@ -581,6 +584,10 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 	if t.Exec == "" {
 		return nil
 	}
+	if ctx.Err() != nil {
+		return &HookError{Msg: "deploy hook of " + t.Label() + " not run: the command was interrupted",
+			Summary: "deploy hook not run: the command was interrupted", Interrupted: true}
+	}
 	cctx, cancel := context.WithTimeout(ctx, HookTimeout)
 	defer cancel()
 	cmd := hookenv.Command(cctx, t.Exec,
@@ -600,6 +607,12 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 	// out is not a file (a pipe is copied), Run would wait for the daemon.
 	cmd.WaitDelay = hookOutputGrace
 	if err := cmd.Run(); err != nil && !errors.Is(err, exec.ErrWaitDelay) { // ErrWaitDelay: it exited 0
+		if ctx.Err() != nil {
+			// Killed by the interruption, not failed (review): the
+			// next pass runs it again.
+			return &HookError{Msg: "deploy hook of " + t.Label() + " stopped: the command was interrupted",
+				Summary: "deploy hook stopped: the command was interrupted", Interrupted: true}
+		}
 		if cctx.Err() == context.DeadlineExceeded {
 			return &HookError{Msg: fmt.Sprintf("deploy hook %q timed out after %s", t.Exec, HookTimeout),
 				Summary: fmt.Sprintf("deploy hook timed out after %s", HookTimeout)}

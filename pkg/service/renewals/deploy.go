@@ -777,12 +777,14 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 			if err != nil {
 				return err
 			}
-			if installErrs[j] != nil && (isNew || renewed) {
+			var stopped *deploy.HookError
+			if installErrs[j] != nil && (isNew || renewed) && !(errors.As(installErrs[j], &stopped) && stopped.Interrupted) {
 				fresh = append(fresh, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
 			}
 			targets[j] = targetFields(t)
 			targets[j]["Installed"] = installErrs[j] == nil
-			if installErrs[j] != nil {
+			var hookErr *deploy.HookError
+			if installErrs[j] != nil && !(errors.As(installErrs[j], &hookErr) && hookErr.Interrupted) {
 				op.Failed(CodeDeploymentFailed)
 			}
 		}
@@ -805,6 +807,7 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 		return err
 	}
 	var failures, done []string
+	interrupted := false
 	for j, t := range stale {
 		tr := TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetInstalled}
 		var hookErr *deploy.HookError
@@ -815,6 +818,12 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 			tr.Outcome, tr.Reason = TargetHookSkipped, err.Error()
 			failures = append(failures, err.Error())
 			rep.Notices = append(rep.Notices, fmt.Sprintf("%s: %v", res.CertificateArn, err))
+		case errors.As(err, &hookErr) && hookErr.Interrupted:
+			// The files are in place; the interruption stopped (or
+			// came before) the command, which the next pass runs:
+			// not done, not failed (review).
+			tr.Outcome, tr.Reason = TargetNotDone, t.Label()+": "+hookErr.Summary
+			interrupted = true
 		default:
 			// Its summary, not the error: a failed command's words are
 			// the target's --exec, which may hold a token, and the
@@ -828,6 +837,9 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 	}
 	res.Deployed = true
 	switch {
+	case interrupted && len(failures) == 0:
+		res.Reason = joinReason(res.Reason, "installed, but a command not run: the command was interrupted (the next `certctl renew --due` runs it)")
+		rep.Interrupted = true // something left not done: exit 7
 	case len(failures) > 0 && renewed:
 		res.Reason = joinReason(res.Reason, "renewed, but deployment failed: "+strings.Join(failures, "; "))
 	case len(failures) > 0:
