@@ -49,7 +49,8 @@ revoked (` + "`certctl ca serve`" + `).
 
 Allowed for PRIVATE certificates and for exported domain-validated ones.
 Refused (exit 5) for IMPORTED certificates (revoke them with their CA), for
-ACME certificates (revoke them through the ACME endpoint), and for a
+ACME certificates (revoke them through the ACME endpoint — once the endpoint
+is deleted, which leaves no ACME path, revoke revokes them), and for a
 certificate already revoked.
 
 Reasons: UNSPECIFIED KEY_COMPROMISE CA_COMPROMISE AFFILIATION_CHANGED SUPERSEDED

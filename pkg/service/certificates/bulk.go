@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/certctl/certctl/pkg/errs"
@@ -172,8 +173,13 @@ type bulkOp struct {
 	// one transaction.
 	loadBatch func(tx localstore.Tx, ids []string) (map[string]*localstore.Certificate, error)
 	// check applies the operation's rules to c, as selected (dry run,
-	// plan) and again in the change (c as load read it).
-	check func(c *localstore.Certificate) error
+	// plan) and again in the change (c as load read it), with tx, the
+	// transaction c was read in, for a rule that reads more of the
+	// store.
+	check func(tx localstore.Tx, c *localstore.Certificate) error
+	// checkReads: check reads the store (the plan then runs in a read
+	// transaction; otherwise it is given none).
+	checkReads bool
 	// apply makes the change to c, read again in op's transaction (by
 	// load) and checked; it stores what it changes.
 	apply func(op *service.Op, c *localstore.Certificate) error
@@ -211,20 +217,35 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 	plan := &BulkReport{Results: make([]BulkResult, len(sel)), DryRun: true}
 	doable := 0
 	would := "dry run: would " + b.verb
-	for i, c := range sel {
-		r := BulkResult{CertificateArn: c.CertificateArn, DomainName: c.DomainName, ID: c.ID, Outcome: b.done, Reason: would}
-		why := ""
-		if b.unchanged != nil {
-			why = b.unchanged(c.Cert)
+	planAll := func(tx localstore.Tx) error {
+		doable = 0
+		for i, c := range sel {
+			r := BulkResult{CertificateArn: c.CertificateArn, DomainName: c.DomainName, ID: c.ID, Outcome: b.done, Reason: would}
+			why := ""
+			if b.unchanged != nil {
+				why = b.unchanged(c.Cert)
+			}
+			if why != "" {
+				r.Outcome, r.Reason = OutcomeUnchanged, why
+			} else if err := b.check(tx, c.Cert); err != nil {
+				if ce := (*errs.Error)(nil); b.checkReads && !errors.As(err, &ce) {
+					return err // the store's, not a rule's
+				}
+				r.Outcome, r.Reason = OutcomeRefused, err.Error()
+			} else {
+				doable++
+			}
+			plan.Results[i] = r
 		}
-		if why != "" {
-			r.Outcome, r.Reason = OutcomeUnchanged, why
-		} else if err := b.check(c.Cert); err != nil {
-			r.Outcome, r.Reason = OutcomeRefused, err.Error()
-		} else {
-			doable++
-		}
-		plan.Results[i] = r
+		return nil
+	}
+	if b.checkReads {
+		err = s.core.Read(ctx, planAll)
+	} else {
+		err = planAll(nil)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if o.DryRun {
 		return plan, nil
@@ -295,7 +316,7 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 				}
 			}
 			delete(pre.certs, id)
-			if err := b.check(c); err != nil {
+			if err := b.check(op.Tx, c); err != nil {
 				return err
 			}
 			return b.apply(op, c)

@@ -40,7 +40,8 @@ func (s *Service) RevokeSelected(ctx context.Context, o BulkOptions, reason stri
 			}
 			return ""
 		},
-		check: CheckRevocable,
+		check:      CheckRevocable,
+		checkReads: true, // an ACME certificate's endpoint
 		apply: func(op *service.Op, c *localstore.Certificate) error {
 			return revoke(op, c, reason, code)
 		},
@@ -66,7 +67,7 @@ func (s *Service) DeleteSelected(ctx context.Context, o BulkOptions, force bool)
 				op.Param("Force", true)
 			}
 		},
-		check: func(c *localstore.Certificate) error { return checkDeletable(c, force) },
+		check: func(_ localstore.Tx, c *localstore.Certificate) error { return checkDeletable(c, force) },
 		apply: func(op *service.Op, c *localstore.Certificate) error {
 			if err := op.Tx.DeleteCertificate(c.ID); err != nil {
 				return err
@@ -92,7 +93,7 @@ func (s *Service) AddTagsSelected(ctx context.Context, o BulkOptions, tags []str
 		params:    func(op *service.Op) { op.Param("Tags", given) },
 		load:      loadTags,
 		loadBatch: loadTagsBatch,
-		check: func(c *localstore.Certificate) error {
+		check: func(_ localstore.Tx, c *localstore.Certificate) error {
 			_, err := inventory.MergeTags(c.Tags, given)
 			return err
 		},
@@ -119,7 +120,7 @@ func (s *Service) RemoveTagsSelected(ctx context.Context, o BulkOptions, tags []
 		params:    func(op *service.Op) { op.Param("Tags", params) },
 		load:      loadTags,
 		loadBatch: loadTagsBatch,
-		check:     func(*localstore.Certificate) error { return nil },
+		check:     func(localstore.Tx, *localstore.Certificate) error { return nil },
 		apply: func(op *service.Op, c *localstore.Certificate) error {
 			return op.Tx.SetCertificateTags(c.ID, inventory.RemoveTags(c.Tags, given, valueGiven), op.Now)
 		},
@@ -213,7 +214,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 				op.Param("InsecurePlaintextKey", true)
 			}
 		},
-		check: CheckExportable,
+		check: func(_ localstore.Tx, c *localstore.Certificate) error { return CheckExportable(c) },
 		before: func(id string) (string, error) {
 			c, m, err := s.exportableKey(ctx, id)
 			if err != nil {

@@ -2,7 +2,9 @@ package certificates
 
 import (
 	"context"
+	"errors"
 
+	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
@@ -11,13 +13,28 @@ import (
 	"github.com/certctl/certctl/pkg/service"
 )
 
-// CheckRevocable applies the revocation rules of `certctl revoke` to c.
-func CheckRevocable(c *localstore.Certificate) error {
+// CheckRevocable applies the revocation rules of `certctl revoke` to c,
+// read in tx. An ACME certificate revokes through its ACME endpoint — but
+// once that endpoint is deleted no ACME path is left (its URLs answer
+// 404, another endpoint did not issue it), and `certctl revoke` revokes
+// it (tester: a compromised key could then never reach the CRL).
+func CheckRevocable(tx localstore.Tx, c *localstore.Certificate) error {
 	switch {
 	case c.Status == inventory.StatusRevoked:
 		return errs.Refusedf("certificate %s is already revoked", c.ID)
 	case c.KeyPairOrigin == inventory.OriginACME:
-		return errs.Refusedf("certificate %s belongs to an ACME account: revoke it through the ACME endpoint", c.ID)
+		gone, err := endpointGone(tx, c.AcmeEndpointID)
+		if err != nil {
+			return err
+		}
+		if !gone {
+			return errs.Refusedf("certificate %s belongs to an ACME account: revoke it through the ACME endpoint", c.ID).
+				WithHint("its client revokes it (certbot revoke, lego revoke), by its account key or the certificate's own")
+		}
+		if c.Version == 0 || c.CertificateAuthorityID == "" {
+			return errs.Refusedf("certificate %s has not been issued", c.ID)
+		}
+		return nil
 	case c.Type == inventory.TypeImported:
 		return errs.Refusedf("certificate %s is IMPORTED: certctl did not issue it and cannot revoke it", c.ID)
 	case c.Type == inventory.TypeIssued && !c.Exported:
@@ -44,7 +61,7 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error
 			return err
 		}
 		arn = a
-		if err := CheckRevocable(c); err != nil {
+		if err := CheckRevocable(op.Tx, c); err != nil {
 			return err
 		}
 		return revoke(op, c, reason, code)
@@ -53,4 +70,17 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error
 		return "", err
 	}
 	return arn, nil
+}
+
+// endpointGone reports whether the ACME endpoint id no longer exists (a
+// certificate recorded without one is taken for its endpoint's still).
+func endpointGone(tx localstore.Tx, id string) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	_, err := acmestate.Get(tx, id)
+	if errs.ExitCodeOf(err) == errs.ExitNotFound || errors.Is(err, localstore.ErrNotFound) {
+		return true, nil
+	}
+	return false, err
 }
