@@ -151,16 +151,24 @@ func (c *ChallengeChecker) checkCAA(ctx context.Context, name string) *Challenge
 func (c *ChallengeChecker) CheckHTTP01(ctx context.Context, name, token, keyAuth string) *ChallengeFailure {
 	h := &HTTPChecker{Resolver: c.Resolver, Port: c.HTTPPort, Timeout: c.timeout(), StandardPortsOnly: true, Logf: c.Logf}
 	u := "http://" + name + "/.well-known/acme-challenge/" + token
+	// Messages name the port asked, when it is not HTTP's own
+	// (validation.http_port): the request itself names the host alone,
+	// as RFC 8555 asks (tester: "GET http://x/…: dial tcp …:5002").
+	shown := u
+	if c.HTTPPort != 0 && c.HTTPPort != 80 {
+		shown = "http://" + net.JoinHostPort(name, strconv.Itoa(c.HTTPPort)) + "/.well-known/acme-challenge/" + token
+	}
 	body, f := h.Fetch(ctx, name, u)
 	if f != nil {
+		f.Detail = strings.Replace(f.Detail, "GET "+u, "GET "+shown, 1)
 		return f
 	}
 	got := strings.TrimRight(string(body), " \t\r\n")
 	if got != keyAuth {
 		if strings.HasPrefix(got, token+".") {
-			return &ChallengeFailure{ProblemUnauthorized, fmt.Sprintf("GET %s: the key authorization is for another account key", u)}
+			return &ChallengeFailure{ProblemUnauthorized, fmt.Sprintf("GET %s: the key authorization is for another account key", shown)}
 		}
-		return &ChallengeFailure{ProblemUnauthorized, fmt.Sprintf("GET %s: the body is not the key authorization of this challenge", u)}
+		return &ChallengeFailure{ProblemUnauthorized, fmt.Sprintf("GET %s: the body is not the key authorization of this challenge", shown)}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -135,7 +136,13 @@ func TestHTTP01(t *testing.T) {
 	wantFailure(t, "404", f.c.Check(ctx, ChallengeHTTP01, "web.lab.test", false, "tok2", f.keyAuth("tok2")), ProblemUnauthorized)
 	wantFailure(t, "no address", f.c.Check(ctx, ChallengeHTTP01, "nowhere.lab.test", false, "tok1", ka), ProblemDNS)
 	f.c.HTTPPort = unusedPort(t)
-	wantFailure(t, "unanswered port", f.c.Check(ctx, ChallengeHTTP01, "web.lab.test", false, "tok1", ka), ProblemConnection)
+	got := f.c.Check(ctx, ChallengeHTTP01, "web.lab.test", false, "tok1", ka)
+	wantFailure(t, "unanswered port", got, ProblemConnection)
+	// The message names the port asked (validation.http_port), not
+	// HTTP's own (tester).
+	if want := fmt.Sprintf("GET http://web.lab.test:%d/.well-known/acme-challenge/tok1: ", f.c.HTTPPort); got == nil || !strings.HasPrefix(got.Detail, want) {
+		t.Errorf("unanswered port: %v, want it to begin %q", got, want)
+	}
 }
 
 func TestDNS01(t *testing.T) {
