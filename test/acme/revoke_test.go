@@ -58,7 +58,13 @@ func TestRevokeAfterEndpointDeleted(t *testing.T) {
 	if code, stderr := revoke(); code != 5 || !strings.Contains(stderr, "revoke it through the ACME endpoint") {
 		t.Fatalf("revoke while its endpoint exists: exit %d, %s", code, stderr)
 	}
-	s.certctl(t, "endpoint", "delete", s.id, "--yes")
+	// Deleting it says the certificates it issued are still valid and
+	// how they are revoked now.
+	del := exec.Command(harness.Bin, "endpoint", "delete", s.id, "--yes")
+	del.Env = childEnv("CERTCTL_VAULT="+s.vault, "HOME="+harness.Home, "XDG_CONFIG_HOME="+harness.Home)
+	if out, err := del.CombinedOutput(); err != nil || !strings.Contains(string(out), "1 certificate(s) it issued are still valid") || !strings.Contains(string(out), "certctl revoke") {
+		t.Fatalf("endpoint delete: %v\n%s", err, out)
+	}
 	if code, stderr := revoke(); code != 0 {
 		t.Fatalf("revoke once its endpoint is deleted: exit %d, %s", code, stderr)
 	}

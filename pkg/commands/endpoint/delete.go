@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -58,9 +59,12 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 		}
 		ref = arnStr
 	}
-	arnStr, err := svc.Delete(ctx, ref)
+	arnStr, valid, err := svc.DeleteCounting(ctx, ref)
 	if err != nil {
 		return err
+	}
+	if valid > 0 {
+		cmdutil.PrintNotices(o.IO, fmt.Sprintf("%d certificate(s) it issued are still valid: its clients can no longer revoke them through it; certctl revoke does (list them with certctl list --certificate-key-pair-origins ACME)", valid))
 	}
 	return printEndpointARN(p, "Deleted", arnStr)
 }

@@ -472,10 +472,29 @@ func (s *Service) EndpointARN(ctx context.Context, ref string) (string, error) {
 // accounts, orders and authorizations (DeleteAcmeEndpoint) and returns its
 // ARN. Certificates it issued stay in the inventory.
 func (s *Service) Delete(ctx context.Context, ref string) (string, error) {
+	a, _, err := s.DeleteCounting(ctx, ref)
+	return a, err
+}
+
+// DeleteCounting is Delete, also saying how many certificates the endpoint
+// issued are still valid (ISSUED, not expired): its clients can no longer
+// revoke them through it, `certctl revoke` does (tester: nothing said so).
+func (s *Service) DeleteCounting(ctx context.Context, ref string) (string, int, error) {
 	var a string
+	valid := 0
 	err := s.change(ctx, "DeleteAcmeEndpoint", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
 		a = s.arn(ep.ID)
+		certs, err := op.Tx.ListCertificates(localstore.CertificateFilter{Origins: []string{inventory.OriginACME}, Statuses: []string{inventory.StatusIssued}})
+		if err != nil {
+			return err
+		}
+		valid = 0
+		for _, c := range certs {
+			if c.AcmeEndpointID == ep.ID && inventory.EffectiveStatus(c, op.Now) == inventory.StatusIssued {
+				valid++
+			}
+		}
 		return acmestate.Delete(op.Tx, ep.ID)
 	})
-	return a, err
+	return a, valid, err
 }
