@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 			return nil, err
 		}
 	}
+	if err := checkVaultDir(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -120,6 +124,47 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 		g.setWriteGuard(v.writeGuard)
 	}
 	return v, nil
+}
+
+// vaultFilePrefixes begin the names of what certctl keeps in a vault
+// directory: the database and SQLite's files beside it, the master key
+// (and its wrapped and pending forms), the audit witnesses, this host's
+// files, the validation email outbox, a restore's staging files.
+var vaultFilePrefixes = []string{DatabaseFile, "master.key", "audit.witness-", ".audit-witness", "host.", "outbox", restoreTempPrefix}
+
+// checkVaultDir refuses an existing directory that is not a vault — it
+// holds neither a database nor a master key, and holds something certctl
+// does not keep there — before anything is made in it: the vault's rule
+// would take the group's and others' permissions from every file in it,
+// the user's own (tester: --vault on a project directory made its README
+// 0600 and its scripts 0700, for a list). An empty directory is a new
+// vault's.
+func checkVaultDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // none yet (made below), or unreadable: CheckPrivateDir says why
+	}
+	var others []string
+	for _, e := range entries {
+		name := e.Name()
+		if name == DatabaseFile || strings.HasPrefix(name, "master.key") {
+			return nil // a vault
+		}
+		ours := slices.ContainsFunc(vaultFilePrefixes, func(p string) bool { return strings.HasPrefix(name, p) }) ||
+			strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-") // a file written atomically (fsutil)
+		if !ours {
+			others = append(others, name)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	shown := others
+	if len(shown) > 3 {
+		shown = append(shown[:3:3], "…")
+	}
+	return &fsutil.UnsafeError{Path: dir, Why: "is not a vault directory: it holds files that are not a vault's (" + strings.Join(shown, ", ") + "), whose permissions the vault would take away",
+		Fix: "give --vault (or CERTCTL_VAULT) a new or empty directory, or the vault's own"}
 }
 
 // checkPrivateDatabase applies the vault directory's rule to a database
