@@ -348,3 +348,32 @@ func TestBackupWithoutKeyIsNotRestored(t *testing.T) {
 		t.Fatalf("%d certificates restored", n)
 	}
 }
+
+// TestBackupOfADamagedVaultIsRefused: a vault damaged inside its records (a
+// sealed key flipped, as a restore's checks see it) gives no backup — exit
+// 6, saying what `vault verify` would, and the last backup, which
+// restores, is left in place (tester: the backup exited 0 and every
+// restore of it was refused, so a nightly job replaced good backups with
+// useless ones).
+func TestBackupOfADamagedVaultIsRefused(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join(root, "src")
+	mustRequest(t, src, nil, "a.internal")
+	out := filepath.Join(root, "nightly.backup")
+	if r := run(src, "vault", "backup", "--out-file", out, "-o", "json"); r.Code != 0 {
+		t.Fatalf("backup: %v", r)
+	}
+	good := readFile(t, out)
+	editBackup(t, filepath.Join(src, "vault.db"), `UPDATE secrets SET sealed = substr(sealed, 1, 20) || x'00' || substr(sealed, 22) WHERE ref = (SELECT min(ref) FROM secrets WHERE ref LIKE 'cert%')`)
+	r := run(src, "vault", "backup", "--out-file", out, "-o", "json")
+	wantExit(t, r, 6, "the vault is damaged, and a backup of it would not restore", "backup of a damaged vault")
+	if string(readFile(t, out)) != string(good) {
+		t.Fatal("the refused backup replaced the last one")
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 2 {
+		t.Errorf("files left beside the backup: %v", entries)
+	}
+	if r := run(filepath.Join(root, "dst"), "vault", "restore", "--from-file", out, "-o", "json"); r.Code != 0 {
+		t.Fatalf("restore of the last good backup: %v", r)
+	}
+}

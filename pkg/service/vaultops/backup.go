@@ -70,7 +70,18 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	if s.isVaultFile(abs) {
 		return nil, errs.Invalidf("--out-file: %s is a file of the vault itself", path)
 	}
-	info, err := s.core.Vault.WriteBackup(ctx, abs, s.core.Now())
+	// Written beside its place, checked as a restore would check it, and
+	// only then put in place: a backup that would not restore never
+	// replaces the last one that would (tester: a damaged key, or a
+	// damaged database page, gave a backup that exited 0 and that every
+	// restore refused).
+	tmp, err := fsutil.MkdirTemp(filepath.Dir(abs), ".backup-*")
+	if err != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: err}
+	}
+	defer os.RemoveAll(tmp)
+	written := filepath.Join(tmp, "backup")
+	info, err := s.core.Vault.WriteBackup(ctx, written, s.core.Now())
 	var we *localstore.BackupWriteError
 	if errors.As(err, &we) {
 		// The destination refused it: a failure (exit 1), not an
@@ -79,6 +90,12 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	}
 	if err != nil {
 		return nil, service.MapError(err)
+	}
+	if err := s.checkWritten(ctx, written, tmp); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(written, abs); err != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: err}
 	}
 	res := backupResult(path, info)
 	if fi, err := os.Stat(abs); err == nil {
@@ -102,6 +119,9 @@ func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, err
 	if err != nil {
 		return nil, service.MapError(err)
 	}
+	if err := s.checkWritten(ctx, path, tmp); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, service.MapError(err)
@@ -118,6 +138,55 @@ func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, err
 	res := backupResult("-", info)
 	res.Size = n
 	return res, nil
+}
+
+// checkWritten reads the backup just written at path as a restore reads
+// it (its copy in tmpDir) and runs a restore's checks of its records
+// under its key: one that would not restore — a sealed key or a database
+// page damaged in the vault — is no backup (exit 6: the vault does not
+// verify), said with what `vault verify` would say.
+func (s *Service) checkWritten(ctx context.Context, path, tmpDir string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return service.MapError(err)
+	}
+	defer f.Close()
+	b, err := localstore.OpenBackup(ctx, f, tmpDir)
+	if err != nil {
+		return errs.VaultErrorf("the vault is damaged: a backup of it would not restore (%v); no backup was written", err).
+			WithHint("certctl vault verify says what is damaged; keep the last backup that restores")
+	}
+	defer b.Close()
+	if b.Info.Key.Form == "" {
+		return nil // nothing sealed to check under a key
+	}
+	sealer, err := s.core.Vault.SealerOf(b.Info.Key)
+	if errors.Is(err, localstore.ErrLocked) {
+		// Backing up needs no passphrase (the key travels wrapped):
+		// without it the sealed records are not opened here; the
+		// database itself was checked above.
+		return nil
+	}
+	if err != nil {
+		return service.MapError(err)
+	}
+	var problems string
+	err = b.Store.View(ctx, func(tx localstore.Tx) error {
+		bulk, err := localstore.AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		problems, err = s.restoreProblems(ctx, bulk, sealer)
+		return err
+	})
+	if err != nil {
+		return service.MapError(err)
+	}
+	if problems != "" {
+		return errs.VaultErrorf("the vault is damaged, and a backup of it would not restore: %s; no backup was written", problems).
+			WithHint("certctl vault verify says what is damaged; keep the last backup that restores")
+	}
+	return nil
 }
 
 // isVaultFile reports whether path is the vault's database (or its log,
@@ -345,12 +414,21 @@ func (s *Service) requireEmpty(ctx context.Context, v *localstore.Vault, eventNa
 // (tx, with the key it is sealed under), and refuses the backup (exit 4) when they find a
 // problem, naming the first few.
 func (s *Service) verifyRestored(ctx context.Context, tx localstore.BulkTx, sealer *localstore.Sealer, name string) error {
-	vf := &verifier{}
-	if err := s.verifyTx(ctx, tx, sealer, audit.NoWitness(), &VerifyReport{}, vf); err != nil {
+	problems, err := s.restoreProblems(ctx, tx, sealer)
+	if err != nil || problems == "" {
 		return err
 	}
-	if len(vf.problems) == 0 {
-		return nil
+	return errs.Invalidf("%s: the backup is damaged (the restored vault would not verify): %s", name, problems).
+		WithHint("restore an earlier backup; nothing was restored")
+}
+
+// restoreProblems runs vault verify's checks of the records of a backup
+// (tx, with the key it is sealed under) and names the first few problems
+// found ("" when none).
+func (s *Service) restoreProblems(ctx context.Context, tx localstore.BulkTx, sealer *localstore.Sealer) (string, error) {
+	vf := &verifier{}
+	if err := s.verifyTx(ctx, tx, sealer, audit.NoWitness(), &VerifyReport{}, vf); err != nil {
+		return "", err
 	}
 	const shown = 3
 	var msgs []string
@@ -365,6 +443,5 @@ func (s *Service) verifyRestored(ctx context.Context, tx localstore.BulkTx, seal
 		}
 		msgs = append(msgs, m)
 	}
-	return errs.Invalidf("%s: the backup is damaged (the restored vault would not verify): %s", name, strings.Join(msgs, "; ")).
-		WithHint("restore an earlier backup; nothing was restored")
+	return strings.Join(msgs, "; "), nil
 }
