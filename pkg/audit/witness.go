@@ -39,8 +39,22 @@ const WitnessPrefix = "audit.witness-"
 // only a store behind or unlike the witness is a problem.
 type Witness struct{ Path string }
 
+// WitnessOf is this host's witness of the store v opened, named by its
+// WitnessIdentity. A witness an earlier release kept under its
+// StoreIdentity (the path or URL as given) is renamed to it the first
+// time, when none is there yet: the log it witnessed stays witnessed.
+func WitnessOf(v *localstore.Vault) Witness {
+	w := WitnessIn(v.Dir, v.WitnessIdentity())
+	if old := WitnessIn(v.Dir, v.StoreIdentity()); old.Path != w.Path {
+		if _, err := os.Lstat(w.Path); errors.Is(err, os.ErrNotExist) {
+			_ = os.Rename(old.Path, w.Path) // none there: nothing to take over
+		}
+	}
+	return w
+}
+
 // WitnessIn is the witness, in the vault directory dir, of the store named
-// by storeID (localstore.Vault.StoreIdentity).
+// by storeID (localstore.Vault.WitnessIdentity; see WitnessOf).
 func WitnessIn(dir, storeID string) Witness {
 	sum := sha256.Sum256([]byte(storeID))
 	return Witness{Path: filepath.Join(dir, WitnessPrefix+hex.EncodeToString(sum[:8]))}

@@ -814,3 +814,45 @@ func TestSlotCRCIsHashCRC32s(t *testing.T) {
 		}
 	}
 }
+
+// TestWitnessOfTakesOverTheOldName: the witness an earlier release kept
+// under the store's identity as given (a path through a symbolic link)
+// is renamed to the canonical one the first time, so that the log it
+// witnessed stays witnessed; one already there is left as it is.
+func TestWitnessOfTakesOverTheOldName(t *testing.T) {
+	root := t.TempDir()
+	real := filepath.Join(root, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	v, err := localstore.Open(context.Background(), link, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	old := WitnessIn(v.Dir, v.StoreIdentity())
+	if err := os.WriteFile(old.Path, []byte("the old witness"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := WitnessOf(v)
+	if w.Path == old.Path {
+		t.Fatalf("the canonical witness is the old one: %s (StoreIdentity %s, WitnessIdentity %s)", w.Path, v.StoreIdentity(), v.WitnessIdentity())
+	}
+	if data, err := os.ReadFile(w.Path); err != nil || string(data) != "the old witness" {
+		t.Errorf("the old witness was not taken over: %q, %v", data, err)
+	}
+	if _, err := os.Stat(old.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old name stays: %v", err)
+	}
+	if err := os.WriteFile(old.Path, []byte("another"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	WitnessOf(v)
+	if data, _ := os.ReadFile(w.Path); string(data) != "the old witness" {
+		t.Errorf("a witness already there was replaced: %q", data)
+	}
+}

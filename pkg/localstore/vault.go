@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,6 +40,9 @@ type Vault struct {
 	// directory, and a busy server needs it at every commit).
 	identityOnce sync.Once
 	identity     string
+	// witness is WitnessIdentity, worked out once.
+	witnessOnce sync.Once
+	witness     string
 	// ReadChecked is set once a read of this process found the store as
 	// this host's audit witness last saw it (service.Core.Read).
 	ReadChecked atomic.Bool
@@ -434,6 +439,50 @@ func (v *Vault) latestSealer(held *Sealer) (*Sealer, string, error) {
 func (v *Vault) StoreIdentity() string {
 	v.identityOnce.Do(func() { v.identity = v.storeIdentity() })
 	return v.identity
+}
+
+// WitnessIdentity names the store for this host's audit witness (see
+// audit.WitnessIn): StoreIdentity in a form that does not depend on how
+// the store was reached — the database file's path with its symbolic
+// links resolved, a PostgreSQL URL without its user, password or the
+// parameters that only say how to connect, its other parameters sorted —
+// so that a second path or URL to the same store does not find a witness
+// of its own, which would let a log rolled back behind the first pass
+// unseen (tester: a symbolic link to the vault did). audit.WitnessOf
+// takes over a witness an earlier release kept under StoreIdentity.
+func (v *Vault) WitnessIdentity() string {
+	v.witnessOnce.Do(func() { v.witness = canonicalStore(v.StoreIdentity()) })
+	return v.witness
+}
+
+// canonicalStore is a StoreIdentity in the form WitnessIdentity gives it.
+func canonicalStore(id string) string {
+	if p, ok := strings.CutPrefix(id, "sqlite:"); ok {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return "sqlite:" + real
+		}
+		if dir, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+			return "sqlite:" + filepath.Join(dir, filepath.Base(p)) // not made yet
+		}
+		return id
+	}
+	raw, _ := strings.CutPrefix(id, "postgres:")
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return id
+	}
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	q := u.Query()
+	for _, k := range []string{"user", "password", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "connect_timeout",
+		"application_name", "target_session_attrs", "pool_max_conns", "pool_min_conns", "pool_max_conn_lifetime", "pool_max_conn_idle_time",
+		"pool_health_check_period"} {
+		q.Del(k)
+	}
+	return "postgres:postgres://" + net.JoinHostPort(host, port) + "/" + strings.TrimPrefix(u.Path, "/") + "?" + q.Encode()
 }
 
 func (v *Vault) storeIdentity() string {

@@ -208,7 +208,7 @@ func (g *group) handOff() {
 // audit.WitnessEvery), and has the vault's Close write what that holds
 // back.
 func (c *Core) witnessSoon(key []byte, rec *audit.Record) {
-	wit := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity())
+	wit := audit.WitnessOf(c.Vault)
 	warnings := c.Warnings
 	c.Vault.OnClose("audit witness "+wit.Path, func() { witnessFailed(warnings, wit.Path, wit.Flush()) })
 	witnessFailed(warnings, wit.Path, wit.NoteSoon(key, rec))

@@ -454,7 +454,7 @@ func TestWitnessWrittenAtClose(t *testing.T) {
 		}
 		return err
 	})
-	wit := audit.WitnessIn(v.Dir, v.StoreIdentity())
+	wit := audit.WitnessOf(v)
 	sealer, err := v.Sealer()
 	if err != nil {
 		t.Fatal(err)

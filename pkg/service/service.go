@@ -434,7 +434,7 @@ func (c *Core) runAlone(sealer *localstore.Sealer, ch *change, w *witnessed) {
 // (audit.Witness.Held), so that nothing is appended to a log rolled back
 // or cut behind the record it names.
 func (c *Core) write(ctx context.Context, sealer *localstore.Sealer, fn func(tx localstore.Tx, tail *audit.Tail) error) error {
-	seen := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity()).Held()
+	seen := audit.WitnessOf(c.Vault).Held()
 	return c.gated(ctx, func() error {
 		return c.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
 			if err := c.Vault.CheckSealer(sealer); err != nil {
@@ -563,7 +563,7 @@ func (c *Core) Read(ctx context.Context, fn func(tx localstore.Tx) error) error 
 		return MapError(c.Vault.Store.View(ctx, fn))
 	}
 	// The witness is read before the transaction begins (audit.Witness.Seen).
-	seen := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity()).Held()
+	seen := audit.WitnessOf(c.Vault).Held()
 	err := c.Vault.Store.View(ctx, func(tx localstore.Tx) error {
 		if err := audit.CheckNotEmptied(tx, seen); err != nil {
 			return err

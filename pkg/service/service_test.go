@@ -195,7 +195,7 @@ func TestWitnessIsPerStore(t *testing.T) {
 	}
 	for name, c := range map[string]*Core{"first store": a, "second store": b} {
 		s, _ := c.Vault.Sealer()
-		wit := audit.WitnessIn(c.Vault.Dir, c.Vault.StoreIdentity())
+		wit := audit.WitnessOf(c.Vault)
 		seen := wit.Seen()
 		_ = c.Read(ctx, func(tx localstore.Tx) error {
 			p, err := wit.Check(tx, s.AuditKey(), seen)

@@ -23,7 +23,7 @@ const snapshotRetries = 3
 // (MapError).
 func (c *Core) ReadSnapshot(ctx context.Context, fn func(tx localstore.Tx, sealer *localstore.Sealer, seen audit.Seen) error) error {
 	v := c.Vault
-	wit := audit.WitnessIn(v.Dir, v.StoreIdentity())
+	wit := audit.WitnessOf(v)
 	var err error
 	for attempt := 0; attempt <= snapshotRetries; attempt++ {
 		seen := wit.Seen()

@@ -377,3 +377,35 @@ func TestBackupOfADamagedVaultIsRefused(t *testing.T) {
 		t.Fatalf("restore of the last good backup: %v", r)
 	}
 }
+
+// TestRollbackSeenThroughAnotherPath: the audit log of a vault rolled back
+// (its database file replaced by an older copy) is refused through a
+// symbolic link to the vault as through its own path — one store, one
+// witness of this host (tester: the link found no witness, and appended
+// to the rolled-back log).
+func TestRollbackSeenThroughAnotherPath(t *testing.T) {
+	root := t.TempDir()
+	v := filepath.Join(root, "v")
+	mustRequest(t, v, nil, "a.internal")
+	if r := run(v, "vault", "backup", "--out-file", filepath.Join(root, "unused.backup")); r.Code != 0 {
+		t.Fatalf("backup (which folds the log into the file): %v", r)
+	}
+	old := readFile(t, filepath.Join(v, "vault.db"))
+	mustRequest(t, v, nil, "b.internal")
+	mustRequest(t, v, nil, "c.internal")
+	if r := run(v, "vault", "backup", "--out-file", filepath.Join(root, "unused2.backup")); r.Code != 0 {
+		t.Fatalf("backup: %v", r)
+	}
+	for _, f := range []string{"vault.db-wal", "vault.db-shm"} {
+		os.Remove(filepath.Join(v, f))
+	}
+	if err := os.WriteFile(filepath.Join(v, "vault.db"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(v, link); err != nil {
+		t.Fatal(err)
+	}
+	wantExit(t, run(link, "audit", "verify"), 6, "no longer in the log", "audit verify through a link to the rolled-back vault")
+	wantExit(t, run(v, "audit", "verify"), 6, "no longer in the log", "audit verify of the rolled-back vault")
+}

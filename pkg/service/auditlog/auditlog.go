@@ -127,7 +127,7 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 	}
 	var n int64
 	var problem *audit.Problem
-	wit := audit.WitnessIn(s.core.Vault.Dir, s.core.Vault.StoreIdentity())
+	wit := audit.WitnessOf(s.core.Vault)
 	// The chain is checked under the key its snapshot is sealed under
 	// (Core.ReadSnapshot runs it again after another process's rotation).
 	err := service.MapError(s.core.ReadSnapshot(ctx, func(tx localstore.Tx, sealer *localstore.Sealer, seen audit.Seen) error {

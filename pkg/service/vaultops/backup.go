@@ -310,7 +310,7 @@ func (s *Service) RestoreBackup(ctx context.Context, b *localstore.Backup, name 
 	// on purpose, and its record is the first the witness names.
 	// Otherwise the restore's own append would be refused as a log
 	// rolled back behind the witness.
-	if err := audit.WitnessIn(v.Dir, v.StoreIdentity()).Reset(); err != nil {
+	if err := audit.WitnessOf(v).Reset(); err != nil {
 		return nil, service.MapError(err)
 	}
 	var restored map[string]int64

@@ -177,7 +177,7 @@ func (s *Service) migrateInto(ctx context.Context, dst *localstore.Vault, sealer
 	// This host's witness of the target starts at the copied log's end:
 	// one left by an earlier store at that place describes a log that is
 	// gone, and would refuse the target's first change.
-	w := audit.WitnessIn(v.Dir, dst.StoreIdentity())
+	w := audit.WitnessIn(v.Dir, dst.WitnessIdentity())
 	var werr error
 	if last != nil {
 		werr = w.Set(sealer.AuditKey(), last.Seq, last.MAC)

@@ -49,7 +49,7 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 	// This host's witness, read before the rotation's transaction: the
 	// rotation's record is not appended to a log rolled back behind it
 	// (re-keying that log would hide the loss for good).
-	wit := audit.WitnessIn(v.Dir, v.StoreIdentity())
+	wit := audit.WitnessOf(v)
 	seen := wit.Held()
 	progress := func(done int) error {
 		res.SealedKeys = done

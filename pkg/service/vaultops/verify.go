@@ -428,7 +428,7 @@ func (s *Service) verifyTx(ctx context.Context, tx localstore.BulkTx, sealer *lo
 	if problem == nil {
 		// Whole; it must also reach as far as this host saw it.
 		v := s.core.Vault
-		if problem, err = audit.WitnessIn(v.Dir, v.StoreIdentity()).Check(tx, sealer.AuditKey(), seen); err != nil {
+		if problem, err = audit.WitnessOf(v).Check(tx, sealer.AuditKey(), seen); err != nil {
 			return err
 		}
 	}
