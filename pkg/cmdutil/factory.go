@@ -182,6 +182,10 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 		return nil, e
 	}
 	f.vault = v
+	if len(v.ExposedKeyFiles) > 0 {
+		PrintNotices(f.IO, "warning: the master key could be read by other users: "+strings.Join(v.ExposedKeyFiles, ", ")+
+			"; it is now 0600 — if anyone else read it, replace it: certctl vault rotate-key")
+	}
 	if pass != nil && plainKeyOnly(v) {
 		PrintNotices(f.IO, "warning: this vault's master key is in clear ("+filepath.Join(v.Dir, localstore.MasterKeyFile)+
 			"): the vault passphrase given is not used; protect the key with: certctl vault change-passphrase --new-passphrase-file FILE")

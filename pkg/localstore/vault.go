@@ -40,6 +40,11 @@ type Vault struct {
 	// directory, and a busy server needs it at every commit).
 	identityOnce sync.Once
 	identity     string
+	// ExposedKeyFiles name the master key files that other users could
+	// read or write when the vault was opened (their mode, before it was
+	// made 0600): the key may have been read, which its user should know
+	// (tester: it was tightened without a word).
+	ExposedKeyFiles []string
 	// witness is WitnessIdentity, worked out once.
 	witnessOnce sync.Once
 	witness     string
@@ -91,6 +96,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	exposed := exposedKeyFiles(dir)
 	if err := fsutil.CheckPrivateDir(dir); err != nil {
 		return nil, err
 	}
@@ -124,11 +130,24 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	default:
 		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, RedactURL(u))
 	}
-	v := &Vault{Dir: dir, Store: st, opts: opts}
+	v := &Vault{Dir: dir, Store: st, opts: opts, ExposedKeyFiles: exposed}
 	if g, ok := st.(writeGuarded); ok {
 		g.setWriteGuard(v.writeGuard)
 	}
 	return v, nil
+}
+
+// exposedKeyFiles names the master key files in dir that the group or
+// others may read or write, with their mode ("master.key (mode 0644)").
+func exposedKeyFiles(dir string) []string {
+	var out []string
+	for _, name := range []string{MasterKeyFile, WrappedMasterFile} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, fmt.Sprintf("%s (mode %04o)", filepath.Join(dir, name), fi.Mode().Perm()))
+		}
+	}
+	return out
 }
 
 // vaultFilePrefixes begin the names of what certctl keeps in a vault
