@@ -43,15 +43,24 @@ type Witness struct{ Path string }
 // WitnessIdentity. A witness an earlier release kept under its
 // StoreIdentity (the path or URL as given) is renamed to it the first
 // time, when none is there yet: the log it witnessed stays witnessed.
+//
+// The take-over is looked at once a process and witness: WitnessOf is
+// called before every write transaction.
 func WitnessOf(v *localstore.Vault) Witness {
 	w := WitnessIn(v.Dir, v.WitnessIdentity())
-	if old := WitnessIn(v.Dir, v.StoreIdentity()); old.Path != w.Path {
+	if v.StoreIdentity() == v.WitnessIdentity() {
+		return w
+	}
+	if _, done := adopted.LoadOrStore(w.Path, struct{}{}); !done {
 		if _, err := os.Lstat(w.Path); errors.Is(err, os.ErrNotExist) {
-			_ = os.Rename(old.Path, w.Path) // none there: nothing to take over
+			_ = os.Rename(WitnessIn(v.Dir, v.StoreIdentity()).Path, w.Path) // none there: nothing to take over
 		}
 	}
 	return w
 }
+
+// adopted holds the witness paths WitnessOf has looked at taking over.
+var adopted sync.Map
 
 // WitnessIn is the witness, in the vault directory dir, of the store named
 // by storeID (localstore.Vault.WitnessIdentity; see WitnessOf).
