@@ -129,18 +129,16 @@ const HookRest = 5 * time.Minute
 // run timed out (Unix nanoseconds; 0: it runs).
 var hookRestUntil atomic.Int64
 
-// hookRests says whether this process rests the hook after a timeout
-// (see HookRest): a command does; a server (endpoint serve), whose events
-// no later pass delivers again, runs it for every event (RunHookAlways).
-var hookRests atomic.Bool
-
-func init() { hookRests.Store(true) }
+// hookAlways says whether this process runs the hook for every event
+// (RunHookAlways) instead of resting it after a timeout (HookRest, what
+// a command does).
+var hookAlways atomic.Bool
 
 // RunHookAlways makes this process run the event hook for every event,
 // each within HookTimeout, however many time out: a long-running server
 // skipping them would leave a gap at the integration for minutes, which
 // nothing fills (review).
-func RunHookAlways() { hookRests.Store(false) }
+func RunHookAlways() { hookAlways.Store(true) }
 
 // Deliver runs the hook command once per event with the event's JSON on
 // stdin (sh -c on Unix), each run within HookTimeout. Failures are
@@ -168,7 +166,7 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
 		err := cmd.Run()
 		switch {
 		case err == nil, errors.Is(err, exec.ErrWaitDelay): // ErrWaitDelay: it exited 0
-		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil && hookRests.Load():
+		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil && !hookAlways.Load():
 			hookRestUntil.Store(time.Now().Add(HookRest).UnixNano())
 			fmt.Fprintf(errOut, "certctl: event hook timed out after %s for %s (killed); not run again for %s\n", HookTimeout, ev.DetailType, HookRest)
 		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:

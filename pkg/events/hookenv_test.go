@@ -121,7 +121,7 @@ func TestHookAlwaysInAServer(t *testing.T) {
 	hookRestUntil.Store(0)
 	defer hookRestUntil.Store(0)
 	RunHookAlways()
-	defer hookRests.Store(true)
+	defer hookAlways.Store(false)
 	runs := filepath.Join(t.TempDir(), "runs")
 	var out strings.Builder
 	Deliver(context.Background(), "echo run >> "+runs+"; sleep 5", []*Event{{DetailType: Available}, {DetailType: Revoked}}, &out)
