@@ -1,5 +1,7 @@
 package fsutil
 
+import "os"
+
 // UnsafeError is a directory or file that another user could write or
 // replace, refused by CheckPrivateDir: Why says what is wrong with Path,
 // Fix what makes it private.
@@ -10,3 +12,10 @@ type UnsafeError struct {
 }
 
 func (e *UnsafeError) Error() string { return e.Path + " " + e.Why }
+
+// Tightened is a file TightenPrivateDir took the group's and others'
+// permissions from, and the mode it had.
+type Tightened struct {
+	Name string
+	Mode os.FileMode
+}

@@ -29,14 +29,21 @@ import (
 //
 // The error names the path and says why (UnsafeError).
 func CheckPrivateDir(dir string, names ...string) error {
+	_, err := TightenPrivateDir(dir, names...)
+	return err
+}
+
+// TightenPrivateDir is CheckPrivateDir, also saying which files of dir it
+// took the group's and others' permissions from, with the mode each had.
+func TightenPrivateDir(dir string, names ...string) (tightened []Tightened, err error) {
 	real, _, err := checkPath(dir, names != nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if names == nil {
 		entries, err := os.ReadDir(real)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, e := range entries {
 			names = append(names, e.Name())
@@ -49,25 +56,29 @@ func CheckPrivateDir(dir string, names ...string) error {
 			if os.IsNotExist(err) {
 				continue // removed meanwhile
 			}
-			return err
+			return nil, err
 		}
 		if ei.Mode()&os.ModeSymlink != 0 {
 			continue // opened with O_NOFOLLOW where it matters, or not at all
 		}
 		if ei.IsDir() {
 			if err := checkWritable(path, ei, false); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
 		if !ei.Mode().IsRegular() {
 			continue
 		}
-		if err := checkPrivateFile(path, ei); err != nil {
-			return err
+		changed, err := checkPrivateFile(path, ei)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			tightened = append(tightened, Tightened{Name: name, Mode: ei.Mode().Perm()})
 		}
 	}
-	return nil
+	return tightened, nil
 }
 
 // CheckParents applies CheckPrivateDir's rule for the directories above
@@ -122,23 +133,23 @@ func checkPath(path string, ancestor bool) (string, os.FileInfo, error) {
 // checkPrivateFile refuses a regular file of another owner than this
 // user or root, or one others may write that cannot be narrowed; one of
 // this user's loses group and other permissions.
-func checkPrivateFile(path string, fi os.FileInfo) error {
+func checkPrivateFile(path string, fi os.FileInfo) (tightened bool, err error) {
 	if err := checkOwner(path, fi); err != nil {
-		return err
+		return false, err
 	}
 	perm := fi.Mode().Perm()
 	if perm&0o077 == 0 {
-		return nil
+		return false, nil
 	}
 	if uid, _ := ownerOf(fi); uid == os.Geteuid() {
 		if err := os.Chmod(path, perm&0o700); err == nil {
-			return nil
+			return true, nil
 		}
 	}
 	if perm&0o002 != 0 || perm&0o020 != 0 && !inMyGroups(fi) {
-		return &UnsafeError{Path: path, Why: fmt.Sprintf("is writable by other users (mode %s)", modeString(fi)), Fix: "chmod go-w " + path}
+		return false, &UnsafeError{Path: path, Why: fmt.Sprintf("is writable by other users (mode %s)", modeString(fi)), Fix: "chmod go-w " + path}
 	}
-	return nil
+	return false, nil
 }
 
 // checkOwner refuses what belongs to another user than this one or root:

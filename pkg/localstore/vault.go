@@ -96,17 +96,17 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	exposed := exposedKeyFiles(dir)
-	if err := fsutil.CheckPrivateDir(dir); err != nil {
+	tightened, err := fsutil.TightenPrivateDir(dir)
+	if err != nil {
 		return nil, err
 	}
+	exposed := exposedKeyFiles(dir, tightened)
 	if path, ok := strings.CutPrefix(opts.StoreURL, "sqlite:"); ok && path != "" {
 		if err := checkPrivateDatabase(dir, path); err != nil {
 			return nil, err
 		}
 	}
 	var st Store
-	var err error
 	switch u := opts.StoreURL; {
 	case u == "" || u == "sqlite:" || u == "sqlite":
 		st, err = opts.openSQLite(ctx, filepath.Join(dir, DatabaseFile))
@@ -137,14 +137,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	return v, nil
 }
 
-// exposedKeyFiles names the master key files in dir that the group or
-// others may read or write, with their mode ("master.key (mode 0644)").
-func exposedKeyFiles(dir string) []string {
+// exposedKeyFiles names, of the files of dir opening the vault took the
+// group's and others' permissions from, the master key files, with the
+// mode they had ("…/master.key (mode 0644)").
+func exposedKeyFiles(dir string, tightened []fsutil.Tightened) []string {
 	var out []string
-	for _, name := range []string{MasterKeyFile, WrappedMasterFile} {
-		fi, err := os.Lstat(filepath.Join(dir, name))
-		if err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
-			out = append(out, fmt.Sprintf("%s (mode %04o)", filepath.Join(dir, name), fi.Mode().Perm()))
+	for _, t := range tightened {
+		if t.Name == MasterKeyFile || t.Name == WrappedMasterFile {
+			out = append(out, fmt.Sprintf("%s (mode %04o)", filepath.Join(dir, t.Name), t.Mode))
 		}
 	}
 	return out
