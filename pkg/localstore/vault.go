@@ -36,6 +36,9 @@ type Vault struct {
 	// closers run at Close, before the store closes (OnClose).
 	closeMu sync.Mutex
 	closers map[string]func()
+	// discard: Close removes the vault again, and its directory when
+	// discardDir (DiscardIfEmpty).
+	discard, discardDir bool
 	// identity is StoreIdentity, worked out once (it asks for the working
 	// directory, and a busy server needs it at every commit).
 	identityOnce sync.Once
@@ -257,16 +260,66 @@ func (v *Vault) scrypt() ScryptParams {
 	return v.opts.Scrypt
 }
 
-// Close runs the functions given to OnClose, then closes the store.
+// Close runs the functions given to OnClose, then closes the store (and
+// removes the vault when DiscardIfEmpty asked for it).
 func (v *Vault) Close() error {
 	v.closeMu.Lock()
 	closers := v.closers
 	v.closers = nil
+	discard, discardDir := v.discard, v.discardDir
 	v.closeMu.Unlock()
 	for _, fn := range closers {
 		fn()
 	}
-	return v.Store.Close()
+	if discard {
+		discard = v.emptyDirVault()
+	}
+	err := v.Store.Close()
+	if discard && err == nil {
+		removeVaultFiles(v.Dir, discardDir)
+	}
+	return err
+}
+
+// DiscardIfEmpty has Close remove the vault, which this process made for
+// a restore that failed (tester: a wrong passphrase left an empty database
+// in the new vault directory), when its store is the SQLite database in
+// the vault directory and holds no data then: the files certctl keeps in
+// it (vaultFilePrefixes), and with dir the directory, if nothing else is
+// in it.
+func (v *Vault) DiscardIfEmpty(dir bool) {
+	v.closeMu.Lock()
+	v.discard, v.discardDir = true, dir
+	v.closeMu.Unlock()
+}
+
+// emptyDirVault reports whether the store is the SQLite database of the
+// vault directory and holds no data.
+func (v *Vault) emptyDirVault() bool {
+	s, ok := v.Store.(*SQLite)
+	if !ok || s.readOnly || filepath.Clean(filepath.Dir(s.Path())) != filepath.Clean(v.Dir) {
+		return false
+	}
+	holds, err := holdsData(context.Background(), s)
+	return err == nil && !holds
+}
+
+// removeVaultFiles removes from dir the files certctl keeps in a vault
+// directory, then with alsoDir dir itself when nothing else is left in it.
+func removeVaultFiles(dir string, alsoDir bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() && slices.ContainsFunc(vaultFilePrefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			_ = os.Remove(filepath.Join(dir, name))
+		}
+	}
+	if alsoDir {
+		_ = os.Remove(dir)
+	}
 }
 
 // OnClose has Close run fn first (once; a second fn under the same name

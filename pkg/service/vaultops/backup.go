@@ -228,6 +228,14 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 	return s.RestoreBackup(ctx, b, name)
 }
 
+// Backup is a backup that ReadBackup read, to restore.
+type Backup struct {
+	*localstore.Backup
+	// madeDir: the vault directory did not exist before ReadBackup;
+	// newVault: it held no vault database.
+	madeDir, newVault bool
+}
+
 // ReadBackup reads the backup r (name: how messages call it) into a
 // temporary copy in the vault directory dir and checks that it is one,
 // before any vault is opened there: a file that is not a backup (garbage,
@@ -235,7 +243,7 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 // created when missing, and removed again on refusal if it is still
 // empty (os.Remove removes nothing else: a vault another process made
 // there meanwhile stays). Close the backup when done.
-func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*localstore.Backup, error) {
+func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*Backup, error) {
 	_, statErr := os.Stat(dir)
 	made := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -253,11 +261,23 @@ func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*localstore
 		}
 		return nil, service.MapError(err)
 	}
-	return b, nil
+	_, dbErr := os.Lstat(filepath.Join(dir, localstore.DatabaseFile))
+	return &Backup{Backup: b, madeDir: made, newVault: errors.Is(dbErr, os.ErrNotExist)}, nil
 }
 
-// RestoreBackup is Restore of a backup read by ReadBackup.
-func (s *Service) RestoreBackup(ctx context.Context, b *localstore.Backup, name string) (*RestoreResult, error) {
+// RestoreBackup is Restore of a backup read by ReadBackup. A restore that
+// fails into a new vault leaves none behind: the vault it opened is
+// removed when it closes, if it still holds no data, and so is the
+// directory when the restore made it (localstore.Vault.DiscardIfEmpty).
+func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string) (*RestoreResult, error) {
+	res, err := s.restoreBackup(ctx, b.Backup, name)
+	if err != nil && b.newVault {
+		s.core.Vault.DiscardIfEmpty(b.madeDir)
+	}
+	return res, err
+}
+
+func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name string) (*RestoreResult, error) {
 	v := s.core.Vault
 	if err := s.requireEmpty(ctx, v, "RestoreVault", "restore into a new vault directory (--vault DIR)"); err != nil {
 		return nil, err

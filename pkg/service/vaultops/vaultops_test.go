@@ -823,6 +823,46 @@ func TestRestoreRefusedLeavesNoVault(t *testing.T) {
 	}
 }
 
+// TestRestoreFailedLeavesNoVault: a backup that is one but whose restore
+// fails once the vault is open (its master key wrapped under a passphrase
+// the restore was not given) leaves no vault behind either (tester: an
+// empty database stayed in the new directory): no directory where there
+// was none, an existing directory as empty as it was; the restore with
+// the right passphrase then works there.
+func TestRestoreFailedLeavesNoVault(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	requestPrivate(e, "wrapped.internal")
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	fresh := filepath.Join(t.TempDir(), "new-vault")
+	existing := t.TempDir()
+	for _, dir := range []string{fresh, existing} {
+		e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong horse"
+		wantCode(t, run(e, "--vault", dir, "vault", "restore", "--from-file", backup), errs.ExitVaultUnavailable)
+		ents, err := os.ReadDir(dir)
+		switch {
+		case dir == fresh && !errors.Is(err, os.ErrNotExist):
+			t.Errorf("the failed restore left %s behind (%v, %v)", dir, ents, err)
+		case dir == existing && (err != nil || len(ents) != 0):
+			t.Errorf("the failed restore left %v in an existing empty directory (%v)", ents, err)
+		}
+		e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+		mustRun(e, "--vault", dir, "vault", "restore", "--from-file", backup)
+		if r := mustRun(e, "--vault", dir, "list", "-o", "text"); !strings.Contains(r.Stdout, "wrapped.internal") {
+			t.Errorf("restored into %s: %q", dir, r.Stdout)
+		}
+	}
+	// A refused restore into a vault that holds data removes nothing.
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong horse"
+	wantCode(t, run(e, "--vault", fresh, "vault", "restore", "--from-file", backup), errs.ExitRefused)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	if r := mustRun(e, "--vault", fresh, "list", "-o", "text"); !strings.Contains(r.Stdout, "wrapped.internal") {
+		t.Errorf("the vault lost its certificate: %q", r.Stdout)
+	}
+}
+
 // TestRestoreRacesFirstWrite: another process's first write into a new
 // vault directory, made while a restore there has found it empty and not
 // yet installed the backup's key (tester: a request and a restore at
