@@ -192,6 +192,13 @@ func checkOp(m *StringMatch) error {
 	}
 	switch m.ComparisonOperator {
 	case "", "EQUALS", "CONTAINS":
+		if m.Glob {
+			// A malformed pattern is refused, as list --domain refuses
+			// it, not a term that silently matches nothing (tester).
+			if _, err := path.Match(strings.ToLower(m.Value), ""); err != nil {
+				return fmt.Errorf("%q is not a valid pattern (*, ? and [...] as in the shell)", m.Value)
+			}
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown ComparisonOperator %q%s", m.ComparisonOperator, enum.Problem(m.ComparisonOperator, []string{"EQUALS", "CONTAINS"}))
@@ -232,8 +239,8 @@ func (f *Filter) check() error {
 				return fmt.Errorf("%s: End is before Start", r.name)
 			}
 		}
-		if x.KeyUsage != nil && !x509util.IsKeyUsageName(*x.KeyUsage) {
-			return fmt.Errorf("unknown KeyUsage %q%s", *x.KeyUsage, enum.Problem(*x.KeyUsage, x509util.AllKeyUsageNames))
+		if err := checkEnum("KeyUsage", x.KeyUsage, inventory.KeyUsageFilterNames); err != nil {
+			return err
 		}
 		if e := x.ExtendedKeyUsage; e != nil && !x509util.IsExtKeyUsageName(*e) && !oidRE().MatchString(*e) {
 			if s := enum.Suggest(*e, x509util.AllExtKeyUsageNames); s != "" {
@@ -350,19 +357,19 @@ func (f *Filter) match(x *Subject) bool {
 			}
 			return false
 		case a.ExtendedKeyUsage != nil:
+			// By name as list --extended-key-usage matches (NONE: no
+			// such extension; tester: NONE matched nothing), or by OID.
+			if inventory.MatchExtendedKeyUsage(c, []string{*a.ExtendedKeyUsage}) {
+				return true
+			}
 			for _, e := range c.ExtendedKeyUsages {
-				if eq(a.ExtendedKeyUsage, e.Name) || *a.ExtendedKeyUsage == e.OID {
+				if *a.ExtendedKeyUsage == e.OID {
 					return true
 				}
 			}
 			return false
 		case a.KeyUsage != nil:
-			for _, k := range c.KeyUsages {
-				if eq(a.KeyUsage, k) {
-					return true
-				}
-			}
-			return false
+			return inventory.MatchKeyUsage(c, []string{*a.KeyUsage}) // ANY as list --key-usage
 		case a.KeyAlgorithm != nil:
 			return eq(a.KeyAlgorithm, c.KeyAlgorithm)
 		case a.SerialNumber != nil:

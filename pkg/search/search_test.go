@@ -111,7 +111,8 @@ func TestTerse(t *testing.T) {
 	// Keys and enumerated values are exact, as in ACM: a wrong case is
 	// refused, naming the word meant.
 	for _, bad := range []string{"", "bogus:x", "status", "expires<forever", "in-use:maybe", "serial:zz", "serial:0x1f",
-		"type:private", "STATUS:ISSUED", "in-use:TRUE", "origin:vault", "renewal:success"} {
+		"type:private", "STATUS:ISSUED", "in-use:TRUE", "origin:vault", "renewal:success",
+		"san:[", "cn:[abc", "san:*.[a-"} { // a malformed pattern, as list --domain refuses it (tester)
 		if _, err := ParseTerse(bad, now); err == nil {
 			t.Errorf("ParseTerse(%q) accepted", bad)
 		}
@@ -305,5 +306,43 @@ func TestTimeRangeTakesDates(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "2006-01-02") {
 			t.Errorf("NotBefore %s: %v, want %q", in, err, want)
 		}
+	}
+}
+
+// TestUsageNamesAsList (tester): eku: and ku: match as list's
+// --extended-key-usage and --key-usage do — NONE is a certificate without
+// the extension (it matched nothing), ANY a certificate with any key usage
+// (it was refused) — and by OID as before.
+func TestUsageNamesAsList(t *testing.T) {
+	withEKU, without := cert(), cert()
+	without.ExtendedKeyUsages, without.KeyUsages = nil, nil
+	cases := []struct {
+		q          string
+		with, none bool
+	}{
+		{"eku:NONE", false, true},
+		{"eku:TLS_WEB_SERVER_AUTHENTICATION", true, false},
+		{"eku:1.3.6.1.5.5.7.3.1", true, false},
+		{"ku:ANY", true, false},
+		{"ku:DIGITAL_SIGNATURE", true, false},
+		{"ku:CUSTOM", false, false},
+		{"-eku:NONE", true, false},
+	}
+	for _, c := range cases {
+		s, err := ParseTerse(c.q, now)
+		if err != nil {
+			t.Errorf("ParseTerse(%q): %v", c.q, err)
+			continue
+		}
+		if got := s.Match(&Subject{Cert: withEKU}); got != c.with {
+			t.Errorf("%q on a certificate with the extensions: got %v, want %v", c.q, got, c.with)
+		}
+		if got := s.Match(&Subject{Cert: without}); got != c.none {
+			t.Errorf("%q on a certificate without them: got %v, want %v", c.q, got, c.none)
+		}
+	}
+	st, err := Parse([]byte(`{"Filter":{"X509AttributeFilter":{"KeyUsage":"ANY"}}}`))
+	if err != nil || !st.Match(&Subject{Cert: withEKU}) {
+		t.Errorf("KeyUsage ANY in a statement: %v", err)
 	}
 }
