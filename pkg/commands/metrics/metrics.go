@@ -49,7 +49,8 @@ for node_exporter's textfile collector (or any scraper of that format):
   certctl_days_to_expiry{arn,domain}                days until NotAfter, negative once expired
   certctl_certificate_not_after_seconds{arn,domain} NotAfter as a Unix time
   certctl_certificate_info{arn,domain,status,type,origin,renewal_eligibility}  always 1
-  certctl_certificates{status}, certctl_certificates{type}   counts
+  certctl_certificates{status}                      counts by status
+  certctl_certificates_by_type{type}                counts by type
   certctl_renewal_failed{arn,domain}                1 while its last managed renewal failed
   certctl_deploy_failed{arn,domain,target}          1 while the target's last install or
                                                     command failed (its file may be older)
@@ -61,8 +62,7 @@ no certificate yet (PENDING_VALIDATION, FAILED) has no expiry series. The
 expiry series are the vault's current certificate's: a deploy target whose
 install failed may still serve an older one (certctl_deploy_failed). Statuses
 are judged now: an ISSUED certificate past its NotAfter counts as EXPIRED.
-Each certificates series has either a status or a type label: sum over one
-of the two, never over both.
+Each of the two counts sums to the number of certificates.
 
 The text is printed whatever the terminal; -o json or -o yaml prints the same
 figures as data. --out-file writes the file atomically (mode 0644), so the

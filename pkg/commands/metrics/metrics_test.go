@@ -125,21 +125,28 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("expired certificate: days_to_expiry %v, want about -2", d)
 	}
 
+	// Each count's family has one label, and sums to the number of
+	// certificates (tester: the two in one family summed to twice it).
 	counts := map[string]float64{}
-	for _, m := range fams["certctl_certificates"].GetMetric() {
-		l := labels(m)
-		if len(l) != 1 {
-			t.Errorf("certctl_certificates series with labels %v", l)
+	for fam, label := range map[string]string{"certctl_certificates": "status", "certctl_certificates_by_type": "type"} {
+		sum := 0.0
+		for _, m := range fams[fam].GetMetric() {
+			l := labels(m)
+			if len(l) != 1 || l[label] == "" {
+				t.Errorf("%s series with labels %v", fam, l)
+			}
+			counts[label+"="+l[label]] = m.GetGauge().GetValue()
+			sum += m.GetGauge().GetValue()
 		}
-		for k, v := range l {
-			counts[k+"="+v] = m.GetGauge().GetValue()
+		if sum != 5 {
+			t.Errorf("%s sums to %v, want 5", fam, sum)
 		}
 	}
 	want := map[string]float64{"status=ISSUED": 3, "status=EXPIRED": 1, "status=PENDING_VALIDATION": 1, "status=REVOKED": 0,
 		"type=PRIVATE": 2, "type=IMPORTED": 1, "type=ISSUED": 2}
 	for k, v := range want {
 		if got, ok := counts[k]; !ok || got != v {
-			t.Errorf("certctl_certificates{%s} = %v (present %v), want %v", k, got, ok, v)
+			t.Errorf("count %s = %v (present %v), want %v", k, got, ok, v)
 		}
 	}
 	info := byARN("certctl_certificate_info")
@@ -164,10 +171,11 @@ func TestMetrics(t *testing.T) {
 
 	var js metrics.Output
 	e.JSON(&js, "metrics")
-	if len(js.Metrics) != 8 || js.Metrics[0].Name != "certctl_days_to_expiry" || len(js.Metrics[0].Samples) != 4 ||
-		js.Metrics[4].Name != "certctl_renewal_failed" || js.Metrics[5].Name != "certctl_deploy_failed" ||
-		js.Metrics[6].Name != "certctl_acme_certificate_issuance_success_total" ||
-		js.Metrics[7].Name != "certctl_acme_certificate_issuance_failed_total" {
+	if len(js.Metrics) != 9 || js.Metrics[0].Name != "certctl_days_to_expiry" || len(js.Metrics[0].Samples) != 4 ||
+		js.Metrics[4].Name != "certctl_certificates_by_type" ||
+		js.Metrics[5].Name != "certctl_renewal_failed" || js.Metrics[6].Name != "certctl_deploy_failed" ||
+		js.Metrics[7].Name != "certctl_acme_certificate_issuance_success_total" ||
+		js.Metrics[8].Name != "certctl_acme_certificate_issuance_failed_total" {
 		t.Errorf("-o json: %+v", js)
 	}
 }

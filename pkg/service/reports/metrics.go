@@ -86,15 +86,19 @@ func Families(n inventory.Names, certs []*localstore.Certificate, targets map[st
 		days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: timeutil.Seconds(now, c.NotAfter) / 86400})
 		notAfter.Samples = append(notAfter.Samples, promtext.Sample{Labels: id, Value: float64(c.NotAfter.Unix())})
 	}
+	// One family for each label, so that the sum of each is the number of
+	// certificates (tester: one family with both doubled it).
 	counts := promtext.Family{Name: "certctl_certificates", Type: "gauge",
-		Help: "Certificates in the vault (every origin), by status and, in other series, by type."}
+		Help: "Certificates in the vault (every origin), by status."}
 	for _, s := range withKnown(byStatus, inventory.Statuses) {
 		counts.Samples = append(counts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("status", s)}, Value: float64(byStatus[s])})
 	}
+	byTypeCounts := promtext.Family{Name: "certctl_certificates_by_type", Type: "gauge",
+		Help: "Certificates in the vault (every origin), by type."}
 	for _, t := range withKnown(byType, inventory.Types) {
-		counts.Samples = append(counts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("type", t)}, Value: float64(byType[t])})
+		byTypeCounts.Samples = append(byTypeCounts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("type", t)}, Value: float64(byType[t])})
 	}
-	return []promtext.Family{days, notAfter, info, counts, renewFailed, deployFailed}
+	return []promtext.Family{days, notAfter, info, counts, byTypeCounts, renewFailed, deployFailed}
 }
 
 // withKnown lists the known values (so that a zero count is a series, not
