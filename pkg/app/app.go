@@ -114,6 +114,7 @@ func Main() int {
 	// interruption delivered twice — timeout(1) and a process-group kill
 	// signal certctl itself and its group — which killed a deploy
 	// between installing its files and recording them (tester).
+	protectEnviron()
 	ctx, stop := interruptContext(SignalGrace)
 	defer stop()
 	ios := iostreams.System()

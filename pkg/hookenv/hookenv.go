@@ -7,6 +7,7 @@
 package hookenv
 
 import (
+	"net/url"
 	"os"
 	"strings"
 )
@@ -40,4 +41,41 @@ func From(inherited []string, extra ...string) []string {
 		}
 	}
 	return append(out, extra...)
+}
+
+// HoldsSecret reports whether environ, certctl's own environment, holds a
+// secret of certctl's: the vault passphrase, libpq's password, or a store
+// URL with a password. Such a process keeps its environment from the
+// commands it runs, which could otherwise read it back from
+// /proc/<parent>/environ (tester) — see app's protectEnviron.
+func HoldsSecret(environ []string) bool {
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if value == "" {
+			continue
+		}
+		switch name {
+		case "CERTCTL_VAULT_PASSPHRASE", "PGPASSWORD":
+			return true
+		case "CERTCTL_STORE":
+			if storeHasPassword(value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// storeHasPassword reports whether the store URL u names a password (in
+// its user information or as a password parameter), or cannot be read to
+// tell.
+func storeHasPassword(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return true
+	}
+	if _, ok := p.User.Password(); ok {
+		return true
+	}
+	return p.Query().Has("password") || strings.Contains(strings.ToLower(u), "password=")
 }

@@ -64,3 +64,25 @@ func TestOutputHandsOutTheFile(t *testing.T) {
 		t.Errorf("Output(a buffer) = %T, want the buffer", got)
 	}
 }
+
+// TestHoldsSecret: the vault passphrase, libpq's password and a store URL
+// with a password (in its user information or as a parameter) are
+// secrets; a store URL without one, or the vault's path, is not.
+func TestHoldsSecret(t *testing.T) {
+	for env, want := range map[string]bool{
+		"CERTCTL_VAULT_PASSPHRASE=x":                                true,
+		"CERTCTL_VAULT_PASSPHRASE=":                                 false,
+		"PGPASSWORD=x":                                              true,
+		"CERTCTL_STORE=postgres://u:pw@db/certctl":                  true,
+		"CERTCTL_STORE=postgres://u@db/certctl?password=pw":         true,
+		"CERTCTL_STORE=host=db user=u password=pw":                  true,
+		"CERTCTL_STORE=postgres://u@db/certctl?sslmode=verify-full": false,
+		"CERTCTL_STORE=sqlite:/srv/certctl/vault.db":                false,
+		"CERTCTL_VAULT=/home/u/.local/share/certctl":                false,
+		"SECRET_OF_SOMEONE_ELSE=x":                                  false,
+	} {
+		if got := HoldsSecret([]string{"HOME=/root", env}); got != want {
+			t.Errorf("HoldsSecret(%q) = %v, want %v", env, got, want)
+		}
+	}
+}

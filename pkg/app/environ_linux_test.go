@@ -1,0 +1,79 @@
+package app_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestHookCannotReadSecretEnviron (tester): a deploy hook, whose own
+// environment holds none of certctl's secrets, cannot read the vault
+// passphrase back from its parent's /proc/<pid>/environ either: certctl
+// makes itself non-dumpable when its environment holds one. Without a
+// secret it stays as it was (the hook reads the environ). Run as an
+// unprivileged user (nobody, when the test runs as root: root reads any
+// process's environ).
+func TestHookCannotReadSecretEnviron(t *testing.T) {
+	bin := buildCertctl(t)
+	dir, err := os.MkdirTemp("", "certctl-environ-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		for _, d := range []string{filepath.Dir(filepath.Dir(bin)), filepath.Dir(bin), dir} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, withSecret := range []bool{true, false} {
+		home := filepath.Join(dir, "secret")
+		if !withSecret {
+			home = filepath.Join(dir, "plain")
+		}
+		if err := os.Mkdir(home, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if cred != nil {
+			if err := os.Chown(home, int(cred.Uid), int(cred.Gid)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env := []string{"PATH=/usr/bin:/bin", "HOME=" + home, "XDG_CONFIG_HOME=" + home, "CERTCTL_VAULT=" + filepath.Join(home, "v")}
+		if withSecret {
+			env = append(env, "CERTCTL_VAULT_PASSPHRASE=hook must not see this")
+		}
+		run := func(args ...string) string {
+			t.Helper()
+			cmd := exec.Command(bin, args...)
+			cmd.Dir, cmd.Env = home, env
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("certctl %q: %v\n%s", args, err, errb.String())
+			}
+			return strings.TrimSpace(out.String())
+		}
+		arn := run("request", "--domain-name", "hook.internal", "--certificate-authority-arn", "default", "-o", "text")
+		run("deploy", arn, "--cert-file", "c.pem", "--key-file", "k.pem",
+			"--exec", `tr '\0' '\n' < /proc/$PPID/environ > seen 2>/dev/null || echo unreadable > seen`)
+		seen, err := os.ReadFile(filepath.Join(home, "seen"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case withSecret && strings.TrimSpace(string(seen)) != "unreadable":
+			t.Errorf("with the passphrase in certctl's environment, the hook read its environ:\n%s", seen)
+		case !withSecret && !strings.Contains(string(seen), "CERTCTL_VAULT="):
+			t.Errorf("without a secret, the hook read %q from its parent's environ, want certctl's environment", seen)
+		}
+	}
+}
