@@ -251,7 +251,7 @@ func storeURL(v string) error {
 	case v == "", v == "sqlite", strings.HasPrefix(v, "sqlite:"):
 		return nil
 	case localstore.IsPostgresURL(v):
-		return localstore.CheckUserinfo(v)
+		return localstore.CheckPostgresURL(v)
 	}
 	return fmt.Errorf("%q is not a store URL: want sqlite:PATH or postgres://…", localstore.RedactURL(v))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -49,6 +50,24 @@ const (
 // IsPostgresURL reports whether url names a PostgreSQL store.
 func IsPostgresURL(url string) bool {
 	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// CheckPostgresURL checks the PostgreSQL store URL url as OpenPostgres
+// reads it, without connecting: a URL it could not parse (a bad port, an
+// unknown sslmode, a parameter that is not a number) is refused, so that
+// `config set store` never writes one (tester). A file it names that
+// cannot be read here (sslrootcert…) is not its fault: it may be put
+// there later.
+func CheckPostgresURL(url string) error {
+	if err := CheckUserinfo(url); err != nil {
+		return err
+	}
+	var pe *fs.PathError
+	if _, err := pgxpool.ParseConfig(url); err != nil && !errors.As(err, &pe) {
+		// pgx redacts the password of the URL it quotes.
+		return fmt.Errorf("%w: %v", ErrUnsupportedStore, err)
+	}
+	return nil
 }
 
 // OpenPostgres connects to the database at url (postgres:// or
