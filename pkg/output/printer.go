@@ -205,20 +205,39 @@ func queryError(query string, output any, err error) error {
 		// wording, with its typo: tester).
 		msg = "a sort or comparison key is not a number or a string (a field missing from the items?)"
 	}
-	var arns []string
-	if m, ok := output.(map[string]any); ok {
-		for k, v := range m {
-			if s, ok := v.(string); ok && strings.HasSuffix(k, "Arn") && s != "" {
-				arns = append(arns, k+" "+s)
-			}
-		}
-		sort.Strings(arns)
-	}
+	arns := identifiers(output, true)
+	sort.Strings(arns)
 	done := "the command completed"
 	if len(arns) > 0 {
 		done += " (" + strings.Join(arns, ", ") + ")"
 	}
 	return errs.Failuref("%s, but --query %q failed on its output, so nothing was printed: %s", done, query, msg)
+}
+
+// identifiers are the "Field value" of output's top-level identifiers —
+// its fields named *Arn, and KeyId — and, with nested, those of the objects
+// it holds (tester: `endpoint eab create` holds its credential in one, and
+// the message named nothing to revoke). Nothing else of the output (a MAC
+// key) is named.
+func identifiers(output any, nested bool) []string {
+	m, ok := output.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			if v != "" && (strings.HasSuffix(k, "Arn") || k == "KeyId") {
+				out = append(out, k+" "+v)
+			}
+		case map[string]any:
+			if nested {
+				out = append(out, identifiers(v, false)...)
+			}
+		}
+	}
+	return out
 }
 
 // ValidFormat reports whether f is one of Formats (exactly: SPEC names

@@ -435,6 +435,25 @@ func TestPrintQueryRuntimeError(t *testing.T) {
 	}
 }
 
+// A failed query on output that holds what the command made in an object
+// of its own (endpoint eab create: the credential, its one-time MAC key)
+// names its identifiers — KeyId and the ARNs — so that the credential can
+// be revoked, and never the secret (tester: nothing was named).
+func TestPrintQueryRuntimeErrorNamesNested(t *testing.T) {
+	data := map[string]any{"ExternalAccountBinding": map[string]any{
+		"KeyId": "kid-1", "MacKey": "secret-mac-key", "AcmeEndpointArn": "arn:certctl:acm:local:000000000000:acme-endpoint/e",
+		"Deeper": map[string]any{"CertificateArn": "arn:not-named"}}}
+	p, out := newPrinter(t, false, false, "json", "abs(ExternalAccountBinding.MacKey)")
+	err := p.Print(data, View{})
+	want := `the command completed (AcmeEndpointArn arn:certctl:acm:local:000000000000:acme-endpoint/e, KeyId kid-1), but --query "abs(ExternalAccountBinding.MacKey)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected number)`
+	if errs.ExitCodeOf(err) != errs.ExitFailure || err.Error() != want {
+		t.Errorf("got %v (exit %d), want %q", err, errs.ExitCodeOf(err), want)
+	}
+	if err != nil && strings.Contains(err.Error(), "secret-mac-key") || out.Len() != 0 {
+		t.Errorf("the secret or the output escaped: %v, %q", err, out)
+	}
+}
+
 // A query whose mistake shows without data (an unknown function, a wrong
 // number of arguments) is refused before the command runs, as a query
 // that does not compile is.
