@@ -3,6 +3,7 @@
 package cmdutil
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -235,6 +236,20 @@ func (f *Factory) vaultPassphrase() ([]byte, error) {
 		return []byte(p), nil
 	}
 	return nil, nil
+}
+
+// NewPassphrase is the passphrase a file read for flag holds (its last
+// line end dropped) when it is one to set — one that encrypts an exported
+// key, or the vault's new one: a file of several lines is refused (exit
+// 4), since openssl's -passin file: and other tools read only the first
+// line (tester: a key exported so did not open).
+func NewPassphrase(flag string, data []byte) ([]byte, error) {
+	pass := TrimNewline(data)
+	if bytes.ContainsAny(pass, "\r\n") {
+		clear(data)
+		return nil, errs.Invalidf("--%s holds more than one line: a passphrase is one line (openssl -passin file: reads only the first)", flag)
+	}
+	return pass, nil
 }
 
 // TrimNewline drops one trailing newline (a passphrase file's last line end

@@ -122,7 +122,7 @@ four files; the passphrase serves every key. -o json reports each one's Path.` +
 	fl := cmd.Flags()
 	fl.StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
 	_ = fl.MarkHidden("certificate-arn")
-	fl.StringVar(&opts.PassphraseFile, "passphrase-file", "", "`file` holding the passphrase that encrypts the exported key")
+	fl.StringVar(&opts.PassphraseFile, "passphrase-file", "", "`file` holding the passphrase that encrypts the exported key (one line)")
 	fl.BoolVar(&opts.PassphraseStdin, "passphrase-stdin", false, "read the passphrase from stdin")
 	fl.StringVar(&opts.OutDir, "out-dir", "", "write cert.pem chain.pem fullchain.pem privkey.pem into `DIR`")
 	fl.StringVar(&opts.OutFile, "out-file", "", "write the output to `FILE` (mode 0600)")
@@ -172,13 +172,13 @@ func (o *ExportOptions) passphrase() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return cmdutil.TrimNewline(b), nil
+		return cmdutil.NewPassphrase("passphrase-file", b)
 	case o.PassphraseStdin:
 		b, err := cmdutil.ReadFileArg(io, "passphrase-stdin", "-")
 		if err != nil {
 			return nil, err
 		}
-		return cmdutil.TrimNewline(b), nil
+		return cmdutil.NewPassphrase("passphrase-stdin", b)
 	case io.CanPrompt() && !o.InsecurePlaintext:
 		return promptPassphrase(io)
 	}

@@ -467,7 +467,7 @@ running there, such as endpoint serve, keeps the key it holds until restarted.` 
 			return runChangePassphrase(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.NewPassphraseFile, "new-passphrase-file", "", "`file` holding the new vault passphrase (- for stdin)")
+	cmd.Flags().StringVar(&opts.NewPassphraseFile, "new-passphrase-file", "", "`file` holding the new vault passphrase, one line (- for stdin)")
 	_ = cmd.MarkFlagFilename("new-passphrase-file")
 	return cmd
 }
@@ -481,7 +481,10 @@ func runChangePassphrase(ctx context.Context, o *ChangePassphraseOptions) error 
 	if err != nil {
 		return err
 	}
-	pass := cmdutil.TrimNewline(data)
+	pass, err := cmdutil.NewPassphrase("new-passphrase-file", data)
+	if err != nil {
+		return err
+	}
 	defer clear(pass)
 	svc, err := o.VaultOps(ctx)
 	if err != nil {
