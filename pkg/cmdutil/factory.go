@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -161,6 +162,12 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	// connection opened, the schema parsed once); a server keeps a pool of
 	// read connections beside the writers.
 	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass, OnePool: !f.serving}
+	if pass == nil && !f.serving && f.IO.CanPrompt() {
+		// A person at a terminal is asked, when the key is needed,
+		// rather than told to set a variable (tester); a server never
+		// stops to ask.
+		opts.AskPassphrase = f.askVaultPassphrase(c.Vault)
+	}
 	if f.TestScrypt != nil {
 		opts.Scrypt = *f.TestScrypt
 	}
@@ -250,6 +257,26 @@ func NewPassphrase(flag string, data []byte) ([]byte, error) {
 		return nil, errs.Invalidf("--%s holds more than one line: a passphrase is one line (openssl -passin file: reads only the first)", flag)
 	}
 	return pass, nil
+}
+
+// askVaultPassphrase asks at the terminal, without echo, for the
+// passphrase of the vault in dir. The end of input gives none (the vault
+// stays locked).
+func (f *Factory) askVaultPassphrase(dir string) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		fmt.Fprintf(f.IO.ErrOut, "Vault passphrase (%s): ", dir)
+		b, err := f.IO.ReadPassword()
+		fmt.Fprintln(f.IO.ErrOut)
+		switch {
+		case errors.Is(err, iostreams.ErrInterrupted):
+			return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
+		case errors.Is(err, io.EOF):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("reading the vault passphrase: %w", err)
+		}
+		return b, nil
+	}
 }
 
 // TrimNewline drops one trailing newline (a passphrase file's last line end

@@ -64,6 +64,10 @@ type Options struct {
 	StoreURL string
 	// Passphrase wraps the master key; nil for a key file in clear.
 	Passphrase []byte
+	// AskPassphrase, when Passphrase is nil, asks for the passphrase of
+	// a wrapped master key the first time the key is needed (a person
+	// at a terminal): at most once, and never to make a new key.
+	AskPassphrase func() ([]byte, error)
 	// Scrypt are the KDF parameters used when a wrapped key is created.
 	// Zero means DefaultScrypt; tests pass cheap ones explicitly.
 	Scrypt ScryptParams
@@ -234,6 +238,16 @@ func (v *Vault) Sealer() (*Sealer, error) {
 		return nil, v.keyErr
 	}
 	key, id, err := v.loadMasterKey(v.scrypt())
+	if ask := v.opts.AskPassphrase; errors.Is(err, ErrLocked) && v.opts.Passphrase == nil && ask != nil {
+		v.opts.AskPassphrase = nil
+		var pass []byte
+		if pass, err = ask(); err == nil && len(pass) > 0 {
+			v.opts.Passphrase = pass
+			key, id, err = v.loadMasterKey(v.scrypt())
+		} else if err == nil {
+			err = ErrLocked // no passphrase typed
+		}
+	}
 	if err != nil {
 		v.keyErr = err
 		return nil, err

@@ -624,7 +624,7 @@ func KnownError(err error) (error, bool) {
 		}
 		return &errs.Error{Exit: errs.ExitNotFound, Err: err}, true
 	case errors.Is(err, localstore.ErrLocked):
-		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE or pass --vault-passphrase-file"), true
+		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE, pass --vault-passphrase-file, or type it when a terminal asks for it"), true
 	case errors.Is(err, localstore.ErrEmptyPassphrase):
 		return errs.Invalidf("the vault passphrase is empty: a vault's key is not wrapped under an empty passphrase").
 			WithHint("give --vault-passphrase-file a file whose first line is the passphrase (or no passphrase, for a key in clear)"), true

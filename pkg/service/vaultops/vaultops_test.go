@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -973,5 +974,53 @@ func TestRecordNamesChangedOutsideCertctl(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("verify does not list the record: %+v", rep.Problems)
+	}
+}
+
+// TestVaultPassphrasePrompt (tester): at a terminal with no passphrase
+// given, a command that needs the wrapped master key asks for it, once,
+// without echo; one that reads no key (list) asks nothing; a wrong answer
+// is the wrong passphrase (exit 6), no answer (end of input) a locked
+// vault (exit 6); and no terminal asks nothing.
+func TestVaultPassphrasePrompt(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	requestPrivate(e, "first.internal")
+	delete(e.Vars, "CERTCTL_VAULT_PASSPHRASE")
+	runAt := func(tty bool, answer string, args ...string) (clitest.Result, int) {
+		t.Helper()
+		f, out, errOut := e.Factory()
+		f.TestScrypt = &cheapScrypt
+		f.IO.SetTTYs(tty, false, tty)
+		asked := 0
+		f.IO.ReadPassword = func() ([]byte, error) {
+			asked++
+			if answer == "" {
+				return nil, io.EOF
+			}
+			return []byte(answer), nil
+		}
+		code := app.Run(context.Background(), f, args)
+		return clitest.Result{Args: args, Code: code, Stdout: out.String(), Stderr: errOut.String()}, asked
+	}
+	if r, asked := runAt(true, "correct horse", "list", "-o", "text"); r.Code != 0 || asked != 0 {
+		t.Errorf("list asked %d times: %v", asked, r)
+	}
+	r, asked := runAt(true, "correct horse", "request", "--domain-name", "second.internal", "--certificate-authority-arn", "default", "-o", "text")
+	if r.Code != 0 || asked != 1 || !strings.Contains(r.Stderr, "Vault passphrase (") || strings.Contains(r.Stderr, "correct horse") {
+		t.Errorf("request at a terminal: asked %d times: %v", asked, r)
+	}
+	if r, asked := runAt(true, "wrong horse", "request", "--domain-name", "third.internal", "--certificate-authority-arn", "default"); r.Code != errs.ExitVaultUnavailable || asked != 1 || !strings.Contains(r.Stderr, "wrong vault passphrase") {
+		t.Errorf("a wrong answer: asked %d times: %v", asked, r)
+	}
+	if r, asked := runAt(true, "", "request", "--domain-name", "third.internal", "--certificate-authority-arn", "default"); r.Code != errs.ExitVaultUnavailable || asked != 1 || !strings.Contains(r.Stderr, "locked") {
+		t.Errorf("no answer: asked %d times: %v", asked, r)
+	}
+	if r, asked := runAt(false, "correct horse", "request", "--domain-name", "third.internal", "--certificate-authority-arn", "default"); r.Code != errs.ExitVaultUnavailable || asked != 0 {
+		t.Errorf("in a pipe: asked %d times: %v", asked, r)
+	}
+	if r := mustRun(e, "list", "-o", "text"); strings.Count(r.Stdout, "\n") != 2 {
+		t.Errorf("want the two certificates issued: %q", r.Stdout)
 	}
 }
