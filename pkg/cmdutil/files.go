@@ -481,6 +481,20 @@ func WriteOutputFile(ios *iostreams.IOStreams, path string, data []byte, mode os
 	return writeOutputFile(ios, path, data, mode, false)
 }
 
+// CheckOutputFiles refuses, as WriteOutputFile would (exit 4), the first
+// of paths — a set of files a command writes together — that is a
+// directory, before any of them is written: the set is then not left half
+// written for a mistake seen beforehand (tester: export --out-dir wrote
+// cert.pem, chain.pem and fullchain.pem, then failed on privkey.pem).
+func CheckOutputFiles(paths ...string) error {
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			return outputFileError(&fs.PathError{Op: "write", Path: p, Err: fsutil.ErrIsDir})
+		}
+	}
+	return nil
+}
+
 // WriteBinaryOutputFile is WriteOutputFile for binary content (PKCS#12):
 // a path that is a terminal is refused (exit 2), as a terminal on the
 // standard output is.

@@ -393,6 +393,13 @@ func writeFiles(dir string, out Output, plainKey []byte) ([]string, error) {
 		}
 		files = append(files, struct{ name, data string }{"privkey.pem", key})
 	}
+	paths := make([]string, len(files))
+	for i, fl := range files {
+		paths[i] = filepath.Join(dir, fl.name)
+	}
+	if err := cmdutil.CheckOutputFiles(paths...); err != nil {
+		return nil, err
+	}
 	var written []string
 	for _, fl := range files {
 		p := filepath.Join(dir, fl.name)
