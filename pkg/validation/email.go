@@ -203,6 +203,11 @@ func (m *SMTPMailer) Send(ctx context.Context, msgs []Message) (err error) {
 	}
 	if m.Username != "" && m.Password != "" {
 		if err := c.Auth(smtp.PlainAuth("", m.Username, m.Password, host)); err != nil {
+			if !m.StartTLS && strings.Contains(err.Error(), "unencrypted connection") {
+				// net/smtp sends a password over TLS only (tester:
+				// the message did not say how to get there).
+				return fmt.Errorf("SMTP authentication with %s refused: the password is sent only over TLS; set smtp.starttls true", m.Addr)
+			}
 			return fmt.Errorf("SMTP authentication with %s failed: %v", m.Addr, err)
 		}
 	}

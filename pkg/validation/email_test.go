@@ -328,3 +328,18 @@ func TestSenderQuotedLocalPart(t *testing.T) {
 		}
 	}
 }
+
+// TestSMTPAuthWithoutTLSSaysHow (tester): to a server that is not this
+// host, without smtp.starttls, net/smtp sends no password; the error says
+// to set smtp.starttls, and holds no password.
+func TestSMTPAuthWithoutTLSSaysHow(t *testing.T) {
+	smtpd := validationtest.StartSMTPAt(t, "127.0.0.2:0")
+	m := &SMTPMailer{Addr: smtpd.Addr, From: "certctl@vault.test", Username: "ops", Password: "s3cret-pw", Now: time.Now}
+	err := m.Send(context.Background(), []Message{{To: "admin@example.test", DomainName: "example.test", Code: "123456", ExpiresAt: time.Now().Add(time.Hour)}})
+	if err == nil || !strings.Contains(err.Error(), "set smtp.starttls true") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("Send: %v", err)
+	}
+	if len(smtpd.Messages()) != 0 {
+		t.Error("a message was delivered")
+	}
+}

@@ -163,7 +163,15 @@ type SMTPServer struct {
 // StartSMTP starts an SMTP server for the test's lifetime.
 func StartSMTP(t testing.TB) *SMTPServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartSMTPAt(t, "127.0.0.1:0")
+}
+
+// StartSMTPAt is StartSMTP listening on addr (127.0.0.2:0: an address
+// net/smtp does not take for this host, to which it sends no password
+// without TLS).
+func StartSMTPAt(t testing.TB, addr string) *SMTPServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
