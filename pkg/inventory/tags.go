@@ -104,6 +104,24 @@ func ParseTagCondition(s string) (localstore.Tag, bool, error) {
 	return t, strings.Contains(s, "="), nil
 }
 
+// CheckTagCondition refuses (exit 4) a tag condition, given as s, that no
+// tag can meet — its key or value holds a character no tag holds — rather
+// than let it select nothing (tester: --tag env=prod,team=web).
+func CheckTagCondition(s string, t localstore.Tag) error {
+	for _, part := range []struct{ what, s string }{{"key", t.Key}, {"value", t.Value}} {
+		for _, r := range part.s {
+			if !tagRune(r) {
+				hint := ""
+				if r == ',' {
+					hint = "; give each tag on its own (--tag K=V --tag K2=V2, or tag:K=V tag:K2=V2)"
+				}
+				return errs.Invalidf("tag %q: no tag's %s holds %q (a tag holds letters, digits, spaces and _ . : / = + - @ only)%s", s, part.what, r, hint)
+			}
+		}
+	}
+	return nil
+}
+
 // ParseTags parses repeated --tags values. A key given twice is refused
 // (exit 4), as ACM refuses duplicate keys, rather than the last value
 // silently winning.
@@ -146,7 +164,13 @@ func CheckTag(t localstore.Tag) error {
 	for _, part := range []struct{ what, s string }{{"key", t.Key}, {"value", t.Value}} {
 		for _, r := range part.s {
 			if !tagRune(r) {
-				return errs.Invalidf("invalid tag %q: its %s holds %q; a tag holds letters, digits, spaces and _ . : / = + - @ only (as in ACM)", t.Key, part.what, r)
+				hint := ""
+				if r == ',' {
+					// --tags is not split on commas (SPEC): one tag a flag
+					// (tester: env=prod,team=web said only "holds ','").
+					hint = "; give --tags once per tag (--tags env=prod --tags team=web)"
+				}
+				return errs.Invalidf("invalid tag %q: its %s holds %q; a tag holds letters, digits, spaces and _ . : / = + - @ only (as in ACM)%s", t.Key, part.what, r, hint)
 			}
 		}
 	}

@@ -266,3 +266,22 @@ func TestParseTagsRefusesADuplicateKey(t *testing.T) {
 		t.Errorf("distinct keys (case matters): %v, %v", got, err)
 	}
 }
+
+// TestTagWithCommaSaysHow (tester): a tag value holding a comma — two tags
+// given in one --tags, which is not split — is refused saying to give
+// --tags once per tag; a condition holding one (list --tag, search's tag:)
+// is refused too, not left to select nothing.
+func TestTagWithCommaSaysHow(t *testing.T) {
+	err := CheckTag(localstore.Tag{Key: "env", Value: "prod,team=web"})
+	if errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "give --tags once per tag") {
+		t.Errorf("CheckTag: %v", err)
+	}
+	for _, c := range []localstore.Tag{{Key: "env", Value: "prod,team=web"}, {Key: "a;b"}} {
+		if err := CheckTagCondition(c.Key+"="+c.Value, c); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("CheckTagCondition(%+v): %v", c, err)
+		}
+	}
+	if err := CheckTagCondition("env=prod", localstore.Tag{Key: "env", Value: "prod"}); err != nil {
+		t.Errorf("CheckTagCondition(env=prod): %v", err)
+	}
+}

@@ -208,6 +208,11 @@ func (f *Filter) check() error {
 	if count(f.CertificateArn != nil, f.X509AttributeFilter != nil, f.AcmCertificateMetadataFilter != nil, f.Tag != nil) != 1 {
 		return fmt.Errorf("a Filter must hold exactly one of CertificateArn, X509AttributeFilter, AcmCertificateMetadataFilter")
 	}
+	if f.Tag != nil {
+		if err := inventory.CheckTagCondition(f.Tag.Key+"="+f.Tag.Value, *f.Tag); err != nil {
+			return err
+		}
+	}
 	if x := f.X509AttributeFilter; x != nil {
 		if count(x.Subject != nil, x.SubjectAlternativeName != nil, x.ExtendedKeyUsage != nil, x.KeyUsage != nil,
 			x.KeyAlgorithm != nil, x.SerialNumber != nil, x.NotAfter != nil, x.NotBefore != nil) != 1 {

@@ -112,7 +112,8 @@ func TestTerse(t *testing.T) {
 	// refused, naming the word meant.
 	for _, bad := range []string{"", "bogus:x", "status", "expires<forever", "in-use:maybe", "serial:zz", "serial:0x1f",
 		"type:private", "STATUS:ISSUED", "in-use:TRUE", "origin:vault", "renewal:success",
-		"san:[", "cn:[abc", "san:*.[a-"} { // a malformed pattern, as list --domain refuses it (tester)
+		"san:[", "cn:[abc", "san:*.[a-", // a malformed pattern, as list --domain refuses it (tester)
+		"tag:env=prod,team=web", "tag:a;b"} { // a tag no certificate can have, as list --tag refuses it
 		if _, err := ParseTerse(bad, now); err == nil {
 			t.Errorf("ParseTerse(%q) accepted", bad)
 		}

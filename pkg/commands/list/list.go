@@ -227,6 +227,9 @@ func (o *ListOptions) Input() (certificates.ListInput, error) {
 		if err != nil {
 			return in, err
 		}
+		if err := inventory.CheckTagCondition(t, tag); err != nil {
+			return in, err
+		}
 		if tag.Key == "" {
 			return in, errs.UsageErrorf("invalid --tag %q: the key is empty (use K=V or K)", t)
 		}

@@ -18,7 +18,7 @@ func parse(t *testing.T, args ...string) (*ListOptions, error) {
 
 func TestListFlags(t *testing.T) {
 	o, err := parse(t, "--certificate-statuses", "ISSUED,EXPIRED", "--certificate-statuses", "REVOKED",
-		"--key-types", "RSA_2048", "--tag", "env=prod", "--tag", "Key=team", "--tag", "a=b,c",
+		"--key-types", "RSA_2048", "--tag", "env=prod", "--tag", "Key=team", "--tag", "a=b:c",
 		"--expiring-within", "30d", "--in-use=false", "--sort-by", "NOT_AFTER", "--max-items", "7", "--starting-token", "tok")
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestListFlags(t *testing.T) {
 	if in.MaxItems != 7 || in.StartingToken != "tok" || strings.Join(in.KeyAlgorithms, ",") != "RSA_2048" {
 		t.Errorf("input %+v", in)
 	}
-	want := []certificates.TagCondition{{Key: "env", Value: "prod", ValueGiven: true}, {Key: "team"}, {Key: "a", Value: "b,c", ValueGiven: true}}
+	want := []certificates.TagCondition{{Key: "env", Value: "prod", ValueGiven: true}, {Key: "team"}, {Key: "a", Value: "b:c", ValueGiven: true}}
 	if len(in.Tags) != len(want) {
 		t.Fatalf("tags %+v", in.Tags)
 	}
@@ -47,6 +47,11 @@ func TestListFlags(t *testing.T) {
 		if in.Tags[i] != w {
 			t.Errorf("tag %d: %+v, want %+v", i, in.Tags[i], w)
 		}
+	}
+	// A tag is not split on commas, and no tag holds one: such a
+	// condition is refused (exit 4), not one that selects nothing (tester).
+	if _, err := parse(t, "--tag", "env=prod,team=web"); errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), "--tag K=V --tag K2=V2") {
+		t.Errorf("--tag env=prod,team=web: %v", err)
 	}
 	o, err = parse(t, "--key-usage", "DIGITAL_SIGNATURE,KEY_ENCIPHERMENT", "--key-usage", "ANY",
 		"--extended-key-usage", "TLS_WEB_CLIENT_AUTHENTICATION", "--extended-key-usage", "NONE")
