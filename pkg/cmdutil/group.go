@@ -63,6 +63,11 @@ func UnknownCommand(cmd *cobra.Command, word string) error {
 	// in any word): Nearest allows one in a short word, and a word of
 	// three letters or more that begins a name (`cert`) suggests it too.
 	sugg := enum.Nearest(word, names)
+	if h, ok := habitNames[cmd.CommandPath()][word]; ok {
+		// An AWS CLI operation or a shell habit names certctl's own
+		// command (tester: list-certificates got no suggestion).
+		sugg = append([]string{h}, sugg...)
+	}
 	for _, n := range names {
 		if len(word) >= 3 && n != word && strings.HasPrefix(n, strings.ToLower(word)) && !slices.Contains(sugg, n) {
 			sugg = append(sugg, n)
@@ -73,6 +78,35 @@ func UnknownCommand(cmd *cobra.Command, word string) error {
 	}
 	return errs.UsageErrorf("%s", msg)
 }
+
+// habitNames are, for each group, the words users bring from the AWS CLI
+// (acm and acm-pca operations) and the shell, and the command of certctl
+// each means.
+var habitNames = map[string]map[string]string{
+	"certctl": {
+		"list-certificates": "list", "describe-certificate": "describe", "request-certificate": "request",
+		"import-certificate": "import", "export-certificate": "export", "get-certificate": "export",
+		"delete-certificate": "delete", "renew-certificate": "renew", "revoke-certificate": "revoke",
+		"search-certificates": "search", "add-tags-to-certificate": "tags add",
+		"remove-tags-from-certificate": "tags remove", "list-tags-for-certificate": "tags list",
+		"get-account-configuration": "account-config get", "put-account-configuration": "account-config put",
+		"ls": "list", "rm": "delete", "show": "describe", "inspect": "describe", "get": "describe",
+		"create": "request", "new": "request", "issue": "request", "version": "--version",
+	},
+	"certctl ca": {
+		"list-certificate-authorities": "list", "describe-certificate-authority": "describe",
+		"create-certificate-authority": "create", "delete-certificate-authority": "delete",
+		"restore-certificate-authority": "restore", "update-certificate-authority": "update",
+		"issue-certificate": "issue", "get-certificate-authority-csr": "csr",
+		"import-certificate-authority-certificate":  "import-certificate",
+		"create-certificate-authority-audit-report": "audit-report", "describe-certificate-authority-audit-report": "audit-report",
+		"ls": "list", "show": "describe", "inspect": "describe", "sign": "issue", "rm": "delete",
+	},
+}
+
+// HabitNames returns, for each group's command path, the habits'
+// words and the certctl command each suggests (for tests).
+func HabitNames() map[string]map[string]string { return habitNames }
 
 // FlagError is the root's flag error function (cobra calls it for every
 // command): an error of pflag's becomes a usage error (exit 2). An
@@ -96,7 +130,20 @@ func FlagError(cmd *cobra.Command, err error) error {
 		}
 		cmd.Flags().VisitAll(visit)
 		cmd.InheritedFlags().VisitAll(visit)
-		if sugg := enum.Nearest(name, names); len(sugg) > 0 {
+		sugg := enum.Nearest(name, names)
+		if len(sugg) == 0 && len(name) >= 3 {
+			// The first words of a flag (--domain for --domain-name;
+			// tester): the flags they begin, when few do.
+			for _, n := range names {
+				if strings.HasPrefix(n, name+"-") {
+					sugg = append(sugg, n)
+				}
+			}
+			if len(sugg) > 3 {
+				sugg = nil
+			}
+		}
+		if len(sugg) > 0 {
 			msg += ": did you mean --" + strings.Join(sugg, " or --") + "?"
 		}
 	}

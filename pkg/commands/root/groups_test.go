@@ -88,3 +88,28 @@ func TestGroupsRefuseUnknownCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestHabitNamesNameCommands: every AWS CLI or shell word that UnknownCommand
+// answers with a certctl command names one that exists, under its group.
+func TestHabitNamesNameCommands(t *testing.T) {
+	full := root.NewCmdRoot(cmdutil.New(func() *iostreams.IOStreams { io, _, _, _ := iostreams.Test(); return io }(), "test"))
+	full.InitDefaultVersionFlag()
+	for path, words := range cmdutil.HabitNames() {
+		group, _, err := full.Find(strings.Fields(path)[1:])
+		if err != nil || group.CommandPath() != path {
+			t.Errorf("%s: no such group (%v)", path, err)
+			continue
+		}
+		for word, target := range words {
+			if flag, ok := strings.CutPrefix(target, "--"); ok {
+				if full.Flags().Lookup(flag) == nil && full.PersistentFlags().Lookup(flag) == nil {
+					t.Errorf("%s %s: %s is no flag", path, word, target)
+				}
+				continue
+			}
+			if c, _, err := group.Find(strings.Fields(target)); err != nil || c == group || c.Name() != strings.Fields(target)[len(strings.Fields(target))-1] {
+				t.Errorf("%s %s: %q names no command (%v)", path, word, target, err)
+			}
+		}
+	}
+}
