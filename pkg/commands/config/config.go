@@ -4,10 +4,14 @@
 package config
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	cfgpkg "github.com/certctl/certctl/pkg/config"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -59,7 +63,17 @@ func completeKey(cmd *cobra.Command, args []string, _ string) ([]string, cobra.S
 func lookup(name string) (cfgpkg.Key, error) {
 	k, ok := cfgpkg.LookupKey(name)
 	if !ok {
-		return k, errs.NotFoundf("unknown setting %q", name).WithHint("see `certctl config list`")
+		names := make([]string, len(cfgpkg.Keys))
+		for i, k := range cfgpkg.Keys {
+			names[i] = k.Name
+		}
+		msg := fmt.Sprintf("unknown setting %q", name)
+		if sugg := enum.Nearest(name, names); len(sugg) > 0 {
+			// As for flags and enumerated values (tester: a typo got
+			// no suggestion).
+			msg += ": did you mean " + strings.Join(sugg, " or ") + "?"
+		}
+		return k, errs.NotFoundf("%s", msg).WithHint("see `certctl config list`")
 	}
 	return k, nil
 }

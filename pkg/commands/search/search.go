@@ -76,7 +76,7 @@ between pages repeats or skips none; give the next page the same --sort-by
 and --sort-order (a token of another order exits 4). With -o text the records
 are on stdout and the NextToken on stderr ("More: --starting-token TOKEN").
 
-A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 4, 6),
+A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 		Example: `  certctl search 'san:*.example.com status:ISSUED expires<30d tag:env=prod'
   certctl search --filter-statement '{"Filter":{"AcmCertificateMetadataFilter":{"CertificateKeyPairOrigin":"ACME"}}}'
   certctl search --filter-statement file://filter.json -o text
