@@ -2,6 +2,7 @@ package output
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -187,6 +188,80 @@ func fitTable(headers []string, rows, tails [][]string, width int) {
 			stuck[widest] = true // a tail wider than the column may get
 		}
 	}
+}
+
+// dropOptional leaves out of a table wider than width its optional
+// columns (headers), in their order, until it would fit with every column
+// of free text cut to half its width at most and identifiers to their
+// prefixes, as fitTable cuts them: a narrow terminal then shows fewer
+// columns whole, rather than every column cut short (tester: list at 60
+// columns cut DOMAIN, KEY and EXPIRES to eight characters). fitTable then
+// fits what is left. Nothing is left out of a table that fits.
+func dropOptional(headers, optional []string, rows, tails [][]string, width int) ([]string, [][]string, [][]string) {
+	if len(optional) == 0 {
+		return headers, rows, tails
+	}
+	headers = slices.Clone(headers)
+	for _, name := range optional {
+		if estimateWidth(headers, rows, tails) <= width+1 {
+			break
+		}
+		i := slices.Index(headers, name)
+		if i < 0 {
+			continue
+		}
+		headers = slices.Delete(headers, i, i+1)
+		for k, r := range rows {
+			if i < len(r) {
+				rows[k] = slices.Delete(r, i, i+1)
+			}
+		}
+		for k, r := range tails {
+			if i < len(r) {
+				tails[k] = slices.Delete(r, i, i+1)
+			}
+		}
+	}
+	return headers, rows, tails
+}
+
+// estimateWidth is the width of a table whose identifiers are cut to
+// their prefixes and whose free text is cut to half its width (not below
+// its floor), its columns padded.
+func estimateWidth(headers []string, rows, tails [][]string) int {
+	ncols := len(headers)
+	for _, r := range rows {
+		ncols = max(ncols, len(r))
+	}
+	total := 0
+	for i := range ncols {
+		w, id, fixed, any := 0, true, true, false
+		if i < len(headers) {
+			w = ansi.StringWidth(headers[i])
+		}
+		head := w
+		for k, r := range rows {
+			if i >= len(r) || r[i] == "" {
+				continue
+			}
+			any = true
+			tw := 0
+			if k < len(tails) && i < len(tails[k]) {
+				tw = ansi.StringWidth(tails[k][i])
+			}
+			w = max(w, ansi.StringWidth(r[i])+tw)
+			id = id && idPattern().MatchString(r[i]) && !strings.Contains(r[i], ",")
+			fixed = fixed && fixedPattern().MatchString(ansi.Strip(r[i]))
+		}
+		switch {
+		case any && id:
+			w = max(head, min(w, minPrefix))
+		case any && !fixed:
+			w = min(w, max(floor(headers, i), (w+1)/2))
+		}
+		total += w + cellPadding
+	}
+	return total
 }
 
 // listFloor is the narrowest column i of identifiers (already cut to

@@ -229,3 +229,50 @@ func TestTableKeepsTails(t *testing.T) {
 		t.Errorf("a wide tail: %q", out.String())
 	}
 }
+
+// TestTableLeavesOutOptionalColumns (tester): a terminal too narrow for a
+// table leaves out its optional columns, first to last, as far as needed
+// for the rest to show with their free text cut to half at most, rather
+// than cutting every column short; a terminal wide enough keeps them all,
+// and a pipe keeps everything.
+func TestTableLeavesOutOptionalColumns(t *testing.T) {
+	table := func(s *Styles) *Table {
+		return &Table{
+			Headers:  []string{"ID", "DOMAIN", "STATUS", "TYPE", "KEY", "EXPIRES", "IN USE"},
+			Optional: []string{"TYPE", "IN USE", "KEY"},
+			Rows: [][]string{
+				{ShortID(arnA), "www.shop.example.test", "ISSUED", "PRIVATE", "EC_prime256v1", "in 394 days", "no"},
+				{ShortID(arnB), "app.example.test", "ISSUED", "IMPORTED", "RSA_2048", "in 12 days", "yes"},
+			},
+		}
+	}
+	for _, tc := range []struct {
+		width     int
+		tty       bool
+		kept, out []string
+	}{
+		{120, true, []string{"TYPE", "IN USE", "KEY", "www.shop.example.test"}, nil},
+		{60, true, []string{"KEY", "EC_prime256v1", "in 394 days", "www.shop.exa"}, []string{"TYPE", "IN USE", "PRIVATE"}},
+		{40, true, []string{"DOMAIN", "STATUS", "EXPIRES"}, []string{"TYPE", "IN USE", "KEY"}},
+		{40, false, []string{"TYPE", "IN USE", "KEY", "www.shop.example.test"}, nil},
+	} {
+		p, out := newPrinter(t, tc.tty, false, "table", "")
+		p.IO.SetTerminalWidth(tc.width)
+		if err := p.Print(nil, View{Table: table}); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.kept {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("width %d (terminal %v): no %q in\n%s", tc.width, tc.tty, w, out)
+			}
+		}
+		for _, w := range tc.out {
+			if strings.Contains(out.String(), w) {
+				t.Errorf("width %d (terminal %v): %q not left out of\n%s", tc.width, tc.tty, w, out)
+			}
+		}
+		if lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"); len(lines) != 3 || tc.tty && tc.width == 60 && ansi.StringWidth(lines[1]) > 60 {
+			t.Errorf("width %d: %q", tc.width, out)
+		}
+	}
+}

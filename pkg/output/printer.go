@@ -265,6 +265,10 @@ type Table struct {
 	Rows    [][]string
 	// Footer is printed after the table, e.g. a NextToken hint.
 	Footer string
+	// Optional are the headers of columns a terminal too narrow for the
+	// table leaves out, first to last, before it cuts the others short
+	// (see dropOptional).
+	Optional []string
 	// grid prints Rows as aligned columns without headers (a query's
 	// list of lists), not as a key/value listing.
 	grid bool
@@ -670,6 +674,16 @@ func dataTable(v any) *Table {
 
 // ListView is the View of a list of items: a table with headers (or the
 // empty message when there are none) and one record per item.
+// WithOptional is table with the columns named optional (Table.Optional):
+// left out, first to last, on a terminal too narrow for the table.
+func WithOptional(table func(s *Styles) *Table, optional ...string) func(s *Styles) *Table {
+	return func(s *Styles) *Table {
+		t := table(s)
+		t.Optional = optional
+		return t
+	}
+}
+
 func ListView[T any](items []T, empty string, headers []string, row func(s *Styles, item T) []string, record func(item T) []string) View {
 	return View{
 		Table: func(s *Styles) *Table {

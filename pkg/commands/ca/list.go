@@ -71,5 +71,6 @@ func runCaList(ctx context.Context, o *ListOptions) error {
 	v := output.ListView(out.CertificateAuthorities, "No certificate authorities.",
 		[]string{"ID", "TYPE", "STATUS", "COMMON NAME", "KEY", "NOT AFTER"}, caRow, caRecord)
 	v.NextToken = out.NextToken
+	v.Table = output.WithOptional(v.Table, "KEY", "TYPE") // on a narrow terminal (tester)
 	return p.Print(out, v)
 }

@@ -162,7 +162,8 @@ func view(out Output) output.View {
 	return output.View{
 		NextToken: out.NextToken,
 		Table: func(s *output.Styles) *output.Table {
-			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "ORIGIN", "NOT AFTER"}}
+			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "ORIGIN", "NOT AFTER"},
+				Optional: []string{"TYPE", "ORIGIN"}} // on a narrow terminal
 			for _, r := range out.Results {
 				na := ""
 				if r.X509Attributes.NotAfter != nil {
