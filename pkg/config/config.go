@@ -931,6 +931,33 @@ func Set(file, name, value string) error {
 		typed = strings.TrimSpace(value)
 	}
 	flat[name] = typed
+	return writeSettings(file, flat)
+}
+
+// Unset removes the setting name from file, so that its default (or the
+// environment's value) applies again; a file without it is left as it
+// is. It reports whether the file held it.
+func Unset(file, name string) (bool, error) {
+	if _, ok := LookupKey(name); !ok {
+		return false, fmt.Errorf("unknown setting %q", name)
+	}
+	flat, err := readFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, ok := flat[name]; !ok {
+		return false, nil
+	}
+	delete(flat, name)
+	return true, writeSettings(file, flat)
+}
+
+// writeSettings writes the settings flat (by dotted name) to file as
+// nested YAML, atomically, 0600.
+func writeSettings(file string, flat map[string]any) error {
 	nested := map[string]any{}
 	names := make([]string, 0, len(flat))
 	for n := range flat {

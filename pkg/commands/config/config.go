@@ -44,7 +44,7 @@ ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml (or --config), or its default.
 		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdSet(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdSet(f, nil), NewCmdUnset(f, nil))
 	return cmd
 }
 
@@ -196,9 +196,10 @@ type SetOptions struct {
 	Value string
 }
 
-// NewCmdSet builds `certctl config set`.
-func NewCmdSet(f *cmdutil.Factory, runF func(*SetOptions) error) *cobra.Command {
-	opts := &SetOptions{IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }, File: func() string {
+// configFile is the config file config set and unset write: --config,
+// else CERTCTL_CONFIG, else the default file.
+func configFile(f *cmdutil.Factory) func() string {
+	return func() string {
 		if file := f.Globals.ConfigFile; file != "" {
 			return file
 		}
@@ -206,7 +207,12 @@ func NewCmdSet(f *cmdutil.Factory, runF func(*SetOptions) error) *cobra.Command 
 			return file
 		}
 		return cfgpkg.DefaultFile(f.Getenv)
-	}}
+	}
+}
+
+// NewCmdSet builds `certctl config set`.
+func NewCmdSet(f *cmdutil.Factory, runF func(*SetOptions) error) *cobra.Command {
+	opts := &SetOptions{IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }, File: configFile(f)}
 	return &cobra.Command{
 		Use:   "set KEY VALUE",
 		Short: "Write one setting to the config file",
@@ -248,4 +254,58 @@ func runSet(o *SetOptions) error {
 		return err
 	}
 	return nil
+}
+
+// UnsetOptions are the inputs of config unset.
+type UnsetOptions struct {
+	IO    *iostreams.IOStreams
+	File  func() string
+	Quiet func() bool
+
+	Key string
+}
+
+// NewCmdUnset builds `certctl config unset`.
+func NewCmdUnset(f *cmdutil.Factory, runF func(*UnsetOptions) error) *cobra.Command {
+	opts := &UnsetOptions{IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }, File: configFile(f)}
+	return &cobra.Command{
+		Use:   "unset KEY",
+		Short: "Remove one setting from the config file",
+		Long: `Remove one setting from the config file, keeping the others, so that its
+default applies again (or CERTCTL_<KEY>, when set). A file that does not hold
+the setting is left as it is.` + cmdutil.ExitStatus(0, 2, 3, 4),
+		Example:           "  certctl config unset validation.resolvers",
+		Args:              cmdutil.ExactArgs(1, "KEY"),
+		ValidArgsFunction: completeKey,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Key = args[0]
+			if _, err := lookup(opts.Key); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runUnset(opts)
+		},
+	}
+}
+
+func runUnset(o *UnsetOptions) error {
+	file := o.File()
+	if file == "" {
+		return cmdutil.NoHomeError("the config file with --config or CERTCTL_CONFIG")
+	}
+	held, err := cfgpkg.Unset(file, o.Key)
+	if err != nil {
+		return errs.Invalidf("%v", err)
+	}
+	if o.Quiet() {
+		return nil
+	}
+	msg := "Removed " + o.Key + " from " + file + "\n"
+	if !held {
+		msg = file + " does not set " + o.Key + "\n"
+	}
+	_, err = o.IO.ErrOut.Write([]byte(msg))
+	return err
 }

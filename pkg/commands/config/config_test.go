@@ -60,3 +60,18 @@ func TestSetFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestUnsetFlags(t *testing.T) {
+	o, err := flagtest.Parse(t, NewCmdUnset, "validation.resolvers")
+	if err != nil || o.Key != "validation.resolvers" {
+		t.Fatalf("unset: %+v, %v", o, err)
+	}
+	for _, args := range [][]string{{}, {"region", "account"}} {
+		if _, err := flagtest.Parse(t, NewCmdUnset, args...); errs.ExitCodeOf(err) != errs.ExitUsage {
+			t.Errorf("unset %q: exit %d (%v), want 2", args, errs.ExitCodeOf(err), err)
+		}
+	}
+	if o, err := flagtest.Parse(t, NewCmdUnset, "nosuch"); errs.ExitCodeOf(err) != errs.ExitNotFound || o != nil {
+		t.Errorf("unset nosuch: exit %d (%v), want 3", errs.ExitCodeOf(err), err)
+	}
+}
