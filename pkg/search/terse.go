@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/enum"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 // TerseHelp describes the terse query terms.
@@ -135,6 +137,30 @@ var terseKeys = []string{"san", "name", "domain", "cn", "eku", "ku", "key", "alg
 // TerseKeys are the KEY words of the terse query's KEY:VALUE terms (for
 // shell completion).
 func TerseKeys() []string { return slices.Clone(terseKeys) }
+
+// TerseValues are the values a KEY:VALUE term of key takes when they are
+// enumerated (nil otherwise), for shell completion.
+func TerseValues(key string) []string {
+	switch key {
+	case "status":
+		return slices.Clone(inventory.Statuses)
+	case "type":
+		return slices.Clone(inventory.Types)
+	case "origin":
+		return slices.Clone(inventory.Origins)
+	case "renewal":
+		return slices.Clone(RenewalStatuses)
+	case "key", "alg":
+		return slices.Clone(x509util.ImportKeyAlgorithms)
+	case "eku":
+		return slices.Clone(inventory.ExtendedKeyUsageFilterNames)
+	case "ku":
+		return slices.Clone(inventory.KeyUsageFilterNames)
+	case "in-use", "inuse", "exported":
+		return []string{"true", "false"}
+	}
+	return nil
+}
 
 // didYouMean is ": did you mean X?" when v is X of words in another case.
 func didYouMean(v string, words []string) string {

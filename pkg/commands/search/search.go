@@ -216,10 +216,16 @@ func completeQuery(cmd *cobra.Command, args []string, toComplete string) ([]stri
 	}
 	head := toComplete[:strings.LastIndexByte(toComplete, ' ')+1]
 	last := strings.TrimPrefix(toComplete[len(head):], "!")
-	if strings.Contains(last, ":") {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
 	neg := strings.TrimSuffix(toComplete[len(head):], last)
+	if key, _, ok := strings.Cut(last, ":"); ok {
+		// An enumerated term's values (tester: status: completed
+		// nothing).
+		var out []string
+		for _, v := range sq.TerseValues(key) {
+			out = append(out, head+neg+key+":"+v)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
 	var out []string
 	for _, k := range sq.TerseKeys() {
 		out = append(out, head+neg+k+":")
