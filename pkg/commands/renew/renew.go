@@ -12,6 +12,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/renewal"
@@ -115,7 +116,11 @@ renew ARN renews one; one that is not eligible is INELIGIBLE (exit 7).` + cmduti
 			}
 			return nil
 		},
-		ValidArgsFunction: f.CompleteCertificates,
+		// Only an ISSUED certificate of the vault's own issuance can be
+		// renewed (renewal.Eligible; tester: revoked and imported ones
+		// were offered).
+		ValidArgsFunction: f.CompleteCertificatesWhere(cmdutil.CertificateChoice{
+			Statuses: []string{inventory.StatusIssued}, Types: []string{inventory.TypePrivate, inventory.TypeIssued}}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if cmd.Flags().Changed("certificate-arn") {
