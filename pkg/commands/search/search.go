@@ -3,6 +3,7 @@ package search
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -75,6 +76,8 @@ position of its page's last result, so a certificate imported or deleted
 between pages repeats or skips none; give the next page the same --sort-by
 and --sort-order (a token of another order exits 4). With -o text the records
 are on stdout and the NextToken on stderr ("More: --starting-token TOKEN").
+Each is one tab-separated line, list's columns and then the key pair's origin:
+  ARN  DOMAIN  STATUS  TYPE  KEY_ALGORITHM  NOT_AFTER  RENEWAL_ELIGIBILITY  IN_USE  ORIGIN
 
 A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 		Example: `  certctl search 'san:*.example.com status:ISSUED expires<30d tag:env=prod'
@@ -184,8 +187,12 @@ func view(out Output) output.View {
 				if r.X509Attributes.NotAfter != nil {
 					na = r.X509Attributes.NotAfter.String()
 				}
-				rows = append(rows, []string{r.CertificateArn, domainOf(r), r.CertificateMetadata.Status,
-					r.CertificateMetadata.Type, r.CertificateMetadata.CertificateKeyPairOrigin, na})
+				// list's columns, then the origin (tester: the fifth
+				// column was the key type in one and the origin in the
+				// other).
+				m := r.CertificateMetadata
+				rows = append(rows, []string{r.CertificateArn, domainOf(r), m.Status, m.Type, r.X509Attributes.KeyAlgorithm, na,
+					m.RenewalEligibility, strconv.FormatBool(m.InUse), m.CertificateKeyPairOrigin})
 			}
 			return rows
 		},

@@ -148,7 +148,7 @@ func TestSearchCommonNameWithComma(t *testing.T) {
 		t.Errorf(`CommonName EQUALS "Smith\" matched: %+v`, out)
 	}
 	r := e.MustRun("search", "-o", "text", `cn:smith,*`)
-	if want := imp.CertificateArn + "\tSmith, John\tISSUED\tIMPORTED\tIMPORTED\t"; !strings.HasPrefix(r.Stdout, want) {
+	if want := imp.CertificateArn + "\tSmith, John\tISSUED\tIMPORTED\tEC_prime256v1\t"; !strings.HasPrefix(r.Stdout, want) || !strings.HasSuffix(r.Stdout, "\tIMPORTED\n") {
 		t.Errorf("text output %q, want a line starting %q", r.Stdout, want)
 	}
 }
