@@ -75,12 +75,13 @@ func TestParseSince(t *testing.T) {
 		"2030-01-02T03:04:05Z": time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
 		"24h":                  now.Add(-24 * time.Hour),
 		"7d":                   now.Add(-7 * Day),
+		"2030-01-02":           time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC), // a date: its midnight UTC (tester)
 	} {
 		if got, err := ParseSince(in, now); err != nil || !got.Equal(want) {
 			t.Errorf("ParseSince(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "yesterday", "2030-01-02"} {
+	for _, bad := range []string{"", "yesterday", "2030-01-32", "2030-1-2"} {
 		if _, err := ParseSince(bad, now); err == nil {
 			t.Errorf("ParseSince(%q) accepted", bad)
 		}

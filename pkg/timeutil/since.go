@@ -6,16 +6,30 @@ import (
 	"time"
 )
 
-// ParseSince reads a --since value: an RFC 3339 time, or a duration (24h,
-// 7d) back from now.
+// ParseSince reads a --since value: an RFC 3339 time, a date (its
+// midnight UTC, as the AWS CLI and search's NotAfter read one; tester: a
+// date was refused), or a duration (24h, 7d) back from now.
 func ParseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := ParseRFC3339(s); err == nil {
+	if t, err := ParseTimeOrDate(s); err == nil {
 		return t, nil
 	}
 	if d, err := ParseDuration(s); err == nil {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration", s)
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time, a date nor a duration", s)
+}
+
+// ParseTimeOrDate parses an RFC 3339 time, or a date (2027-01-05), which
+// means its midnight UTC.
+func ParseTimeOrDate(s string) (time.Time, error) {
+	t, err := ParseRFC3339(s)
+	if err == nil {
+		return t, nil
+	}
+	if d, derr := time.Parse(time.DateOnly, s); derr == nil {
+		return d, nil
+	}
+	return t, err
 }
 
 // ParseRFC3339 parses an RFC 3339 time as a user gives it, with the

@@ -77,8 +77,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
     "Resources","Outcome","ErrorCode","RequestParameters"}],"NextToken"}
 Actor types: USER (an OS user on a host), ACME_ACCOUNT, SCHEDULER.
 
---since takes an RFC 3339 time or a duration back from now (24h, 7d); --until
-an RFC 3339 time. --event-name matches the API name exactly (RequestCertificate); --resource an
+--since takes an RFC 3339 time, a date (its midnight UTC) or a duration back
+from now (24h, 7d); --until an RFC 3339 time or a date. --event-name matches the API name exactly (RequestCertificate); --resource an
 ARN, or the UUID at its end; --actor a user or account id, a host, or an actor
 type. --max-items pages the list: continue with --starting-token NextToken
 (with -o text on stderr, "More: --starting-token TOKEN", stdout holding the
@@ -104,8 +104,8 @@ Piped (-o text) each record is one tab-separated line:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Since, "since", "", "only records from this `time` (RFC 3339) or this long ago (24h, 7d)")
-	fl.StringVar(&opts.Until, "until", "", "only records up to this `time` (RFC 3339)")
+	fl.StringVar(&opts.Since, "since", "", "only records from this `time` (RFC 3339, or a date: its midnight UTC) or this long ago (24h, 7d)")
+	fl.StringVar(&opts.Until, "until", "", "only records up to this `time` (RFC 3339, or a date: its midnight UTC)")
 	fl.StringVar(&opts.EventName, "event-name", "", "only records of this API `name` (RequestCertificate, …)")
 	fl.StringVar(&opts.Resource, "resource", "", "only records concerning this `ARN` (or UUID)")
 	fl.StringVar(&opts.Actor, "actor", "", "only records made by this `actor` (id, host or type)")
@@ -139,9 +139,9 @@ func (o *ListOptions) query() (auditlog.Query, error) {
 		q.Filter.Since = t
 	}
 	if o.Until != "" {
-		t, err := timeutil.ParseRFC3339(o.Until)
+		t, err := timeutil.ParseTimeOrDate(o.Until)
 		if err != nil {
-			return q, errs.UsageErrorf("--until: %q is not an RFC 3339 time", o.Until)
+			return q, errs.UsageErrorf("--until: %q is neither an RFC 3339 time nor a date (2026-12-01)", o.Until)
 		}
 		q.Filter.Until = t
 	}

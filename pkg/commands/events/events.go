@@ -87,7 +87,7 @@ stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
 			return runEvents(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Since, "since", "", "only events from this `time` (RFC 3339) or this long ago (24h, 7d)")
+	cmd.Flags().StringVar(&opts.Since, "since", "", "only events from this `time` (RFC 3339, or a date: its midnight UTC) or this long ago (24h, 7d)")
 	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "print the events so far (from --since), then new ones as they come, one JSON object a line")
 	cmd.Flags().StringArrayVar(&opts.Types, "type", nil, "only events of this detail-`type` (repeatable, or comma-separated): "+strings.Join(ev.DetailTypes, ", "))
 	cmdutil.EnumCompletion(cmd, "type", ev.DetailTypes)
@@ -100,7 +100,7 @@ func (o *EventsOptions) query() (reports.EventQuery, error) {
 	if o.Since != "" {
 		t, err := timeutil.ParseSince(o.Since, o.Now())
 		if err != nil {
-			return q, errs.UsageErrorf("--since: %q is neither an RFC 3339 time nor a duration", o.Since)
+			return q, errs.UsageErrorf("--since: %q is neither an RFC 3339 time, a date (2026-12-01) nor a duration (24h, 7d)", o.Since)
 		}
 		q.Since = t
 	}
