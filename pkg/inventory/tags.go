@@ -108,18 +108,27 @@ func ParseTagCondition(s string) (localstore.Tag, bool, error) {
 // tag can meet — its key or value holds a character no tag holds — rather
 // than let it select nothing (tester: --tag env=prod,team=web).
 func CheckTagCondition(s string, t localstore.Tag) error {
-	for _, part := range []struct{ what, s string }{{"key", t.Key}, {"value", t.Value}} {
-		for _, r := range part.s {
+	if part, r, ok := badTagRune(t); ok {
+		hint := ""
+		if r == ',' {
+			hint = "; give each tag on its own (--tag K=V --tag K2=V2, or tag:K=V tag:K2=V2)"
+		}
+		return errs.Invalidf("tag %q: no tag's %s holds %q (a tag holds letters, digits, spaces and _ . : / = + - @ only)%s", s, part, r, hint)
+	}
+	return nil
+}
+
+// badTagRune finds the first character of t's key ("key") or value
+// ("value") that no tag may hold (tagRune).
+func badTagRune(t localstore.Tag) (part string, r rune, ok bool) {
+	for _, p := range []struct{ what, s string }{{"key", t.Key}, {"value", t.Value}} {
+		for _, r := range p.s {
 			if !tagRune(r) {
-				hint := ""
-				if r == ',' {
-					hint = "; give each tag on its own (--tag K=V --tag K2=V2, or tag:K=V tag:K2=V2)"
-				}
-				return errs.Invalidf("tag %q: no tag's %s holds %q (a tag holds letters, digits, spaces and _ . : / = + - @ only)%s", s, part.what, r, hint)
+				return p.what, r, true
 			}
 		}
 	}
-	return nil
+	return "", 0, false
 }
 
 // ParseTags parses repeated --tags values. A key given twice is refused
@@ -161,18 +170,14 @@ func CheckTag(t localstore.Tag) error {
 			return errs.Invalidf("invalid tag %q: control characters are not allowed", t.Key)
 		}
 	}
-	for _, part := range []struct{ what, s string }{{"key", t.Key}, {"value", t.Value}} {
-		for _, r := range part.s {
-			if !tagRune(r) {
-				hint := ""
-				if r == ',' {
-					// --tags is not split on commas (SPEC): one tag a flag
-					// (tester: env=prod,team=web said only "holds ','").
-					hint = "; give --tags once per tag (--tags env=prod --tags team=web)"
-				}
-				return errs.Invalidf("invalid tag %q: its %s holds %q; a tag holds letters, digits, spaces and _ . : / = + - @ only (as in ACM)%s", t.Key, part.what, r, hint)
-			}
+	if part, r, ok := badTagRune(t); ok {
+		hint := ""
+		if r == ',' {
+			// --tags is not split on commas (SPEC): one tag a flag
+			// (tester: env=prod,team=web said only "holds ','").
+			hint = "; give --tags once per tag (--tags env=prod --tags team=web)"
 		}
+		return errs.Invalidf("invalid tag %q: its %s holds %q; a tag holds letters, digits, spaces and _ . : / = + - @ only (as in ACM)%s", t.Key, part, r, hint)
 	}
 	return nil
 }
