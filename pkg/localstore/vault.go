@@ -295,41 +295,50 @@ func (v *Vault) Close() error {
 	return err
 }
 
-// DiscardIfEmpty has Close remove the vault, which this process made for
-// a restore that failed (tester: a wrong passphrase left an empty database
-// in the new vault directory), when its store is the SQLite database in
-// the vault directory and holds no data then: the files certctl keeps in
-// it (vaultFilePrefixes), and with dir the directory, if nothing else is
-// in it.
+// DiscardIfEmpty has Close remove the vault that this process opened in
+// an empty directory for a restore that failed (tester: a wrong
+// passphrase left an empty database in the new vault directory): the
+// SQLite database of the vault directory and the files SQLite keeps
+// beside it, when it holds no data then and nothing else has appeared in
+// the directory (no master key, no audit witness: another process's first
+// write makes those, and the vault is then left as it is); with dir, the
+// directory too.
 func (v *Vault) DiscardIfEmpty(dir bool) {
 	v.closeMu.Lock()
 	v.discard, v.discardDir = true, dir
 	v.closeMu.Unlock()
 }
 
+// sqliteFiles are the names of a vault directory's database and of the
+// files SQLite keeps beside it.
+var sqliteFiles = []string{DatabaseFile, DatabaseFile + "-wal", DatabaseFile + "-shm", DatabaseFile + "-journal"}
+
 // emptyDirVault reports whether the store is the SQLite database of the
-// vault directory and holds no data.
+// vault directory, holds no data, and the directory holds nothing but
+// that database's files.
 func (v *Vault) emptyDirVault() bool {
 	s, ok := v.Store.(*SQLite)
-	if !ok || s.readOnly || filepath.Clean(filepath.Dir(s.Path())) != filepath.Clean(v.Dir) {
+	if !ok || s.readOnly || filepath.Clean(s.Path()) != filepath.Join(filepath.Clean(v.Dir), DatabaseFile) {
 		return false
+	}
+	entries, err := os.ReadDir(v.Dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !slices.Contains(sqliteFiles, e.Name()) {
+			return false
+		}
 	}
 	holds, err := holdsData(context.Background(), s)
 	return err == nil && !holds
 }
 
-// removeVaultFiles removes from dir the files certctl keeps in a vault
-// directory, then with alsoDir dir itself when nothing else is left in it.
+// removeVaultFiles removes from dir the vault database's files, then with
+// alsoDir dir itself when nothing else is left in it.
 func removeVaultFiles(dir string, alsoDir bool) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() && slices.ContainsFunc(vaultFilePrefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
-			_ = os.Remove(filepath.Join(dir, name))
-		}
+	for _, name := range sqliteFiles {
+		_ = os.Remove(filepath.Join(dir, name))
 	}
 	if alsoDir {
 		_ = os.Remove(dir)

@@ -232,7 +232,9 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 type Backup struct {
 	*localstore.Backup
 	// madeDir: the vault directory did not exist before ReadBackup;
-	// newVault: it held no vault database.
+	// newVault: it was empty or did not exist (review: a directory
+	// without vault.db may hold a shared store's key, or a database
+	// renamed aside).
 	madeDir, newVault bool
 }
 
@@ -244,8 +246,9 @@ type Backup struct {
 // empty (os.Remove removes nothing else: a vault another process made
 // there meanwhile stays). Close the backup when done.
 func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*Backup, error) {
-	_, statErr := os.Stat(dir)
+	ents, statErr := os.ReadDir(dir)
 	made := errors.Is(statErr, os.ErrNotExist)
+	empty := made || statErr == nil && len(ents) == 0
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, service.MapError(err)
 	}
@@ -261,14 +264,15 @@ func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*Backup, er
 		}
 		return nil, service.MapError(err)
 	}
-	_, dbErr := os.Lstat(filepath.Join(dir, localstore.DatabaseFile))
-	return &Backup{Backup: b, madeDir: made, newVault: errors.Is(dbErr, os.ErrNotExist)}, nil
+	return &Backup{Backup: b, madeDir: made, newVault: empty}, nil
 }
 
 // RestoreBackup is Restore of a backup read by ReadBackup. A restore that
-// fails into a new vault leaves none behind: the vault it opened is
-// removed when it closes, if it still holds no data, and so is the
-// directory when the restore made it (localstore.Vault.DiscardIfEmpty).
+// fails into a new vault — a directory that was empty or absent — leaves
+// none behind: the database it opened is removed when the vault closes,
+// if it still holds no data and nothing else has appeared beside it, and
+// so is the directory when the restore made it
+// (localstore.Vault.DiscardIfEmpty).
 func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string) (*RestoreResult, error) {
 	res, err := s.restoreBackup(ctx, b.Backup, name)
 	if err != nil && b.newVault {

@@ -855,6 +855,23 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 			t.Errorf("restored into %s: %q", dir, r.Stdout)
 		}
 	}
+	// A directory that holds anything but holds no vault.db (a shared
+	// store's master key; a database renamed aside) is no new vault: a
+	// failed restore there removes nothing of it (review: they were
+	// deleted).
+	kept := t.TempDir()
+	for _, name := range []string{"master.key", "host.id", "vault.db.old"} {
+		if err := os.WriteFile(filepath.Join(kept, name), []byte("mine"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong horse"
+	wantCode(t, run(e, "--vault", kept, "vault", "restore", "--from-file", backup), errs.ExitVaultUnavailable)
+	for _, name := range []string{"master.key", "host.id", "vault.db.old"} {
+		if data, err := os.ReadFile(filepath.Join(kept, name)); err != nil || string(data) != "mine" {
+			t.Errorf("the failed restore took %s (%q, %v)", name, data, err)
+		}
+	}
 	// A refused restore into a vault that holds data removes nothing.
 	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong horse"
 	wantCode(t, run(e, "--vault", fresh, "vault", "restore", "--from-file", backup), errs.ExitRefused)
