@@ -481,15 +481,21 @@ func WriteOutputFile(ios *iostreams.IOStreams, path string, data []byte, mode os
 	return writeOutputFile(ios, path, data, mode, false)
 }
 
-// CheckOutputFiles refuses, as WriteOutputFile would (exit 4), the first
-// of paths — a set of files a command writes together — that is a
-// directory, before any of them is written: the set is then not left half
-// written for a mistake seen beforehand (tester: export --out-dir wrote
-// cert.pem, chain.pem and fullchain.pem, then failed on privkey.pem).
+// CheckOutputFiles refuses (exit 4), before any of them is written, the
+// first of paths — a set of regular files a command writes together —
+// that cannot be one: a directory, a pipe or a device, a link to a
+// directory that does not exist (fsutil.CheckRegularOutput). The set is
+// then not left half written for a mistake seen beforehand (tester:
+// export --out-dir wrote cert.pem, chain.pem and fullchain.pem, then
+// failed on privkey.pem; review: a dangling link did the same, and a pipe
+// blocked the command).
 func CheckOutputFiles(paths ...string) error {
 	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return outputFileError(&fs.PathError{Op: "write", Path: p, Err: fsutil.ErrIsDir})
+		if err := fsutil.CheckRegularOutput(p); err != nil {
+			if errors.Is(err, fsutil.ErrNotRegular) {
+				return errs.Invalidf("%v", err)
+			}
+			return outputFileError(err)
 		}
 	}
 	return nil
