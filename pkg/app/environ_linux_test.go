@@ -13,8 +13,9 @@ import (
 // TestHookCannotReadSecretEnviron (tester): a deploy hook, whose own
 // environment holds none of certctl's secrets, cannot read the vault
 // passphrase back from its parent's /proc/<pid>/environ either: certctl
-// makes itself non-dumpable when its environment holds one. Without a
-// secret it stays as it was (the hook reads the environ). Run as an
+// makes itself non-dumpable when its environment holds one, and when it
+// read one from a file (review: its memory held it). Without a secret it
+// stays as it was (the hook reads the environ). Run as an
 // unprivileged user (nobody, when the test runs as root: root reads any
 // process's environ).
 func TestHookCannotReadSecretEnviron(t *testing.T) {
@@ -33,11 +34,9 @@ func TestHookCannotReadSecretEnviron(t *testing.T) {
 			}
 		}
 	}
-	for _, withSecret := range []bool{true, false} {
-		home := filepath.Join(dir, "secret")
-		if !withSecret {
-			home = filepath.Join(dir, "plain")
-		}
+	for _, secret := range []string{"env", "file", ""} {
+		withSecret := secret != ""
+		home := filepath.Join(dir, "secret-"+secret)
 		if err := os.Mkdir(home, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -47,11 +46,26 @@ func TestHookCannotReadSecretEnviron(t *testing.T) {
 			}
 		}
 		env := []string{"PATH=/usr/bin:/bin", "HOME=" + home, "XDG_CONFIG_HOME=" + home, "CERTCTL_VAULT=" + filepath.Join(home, "v")}
-		if withSecret {
+		switch secret {
+		case "env":
 			env = append(env, "CERTCTL_VAULT_PASSPHRASE=hook must not see this")
+		case "file":
+			// The passphrase from a file is in memory only (review).
+			pf := filepath.Join(home, "pass")
+			if err := os.WriteFile(pf, []byte("hook must not see this\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if cred != nil {
+				if err := os.Chown(pf, int(cred.Uid), int(cred.Gid)); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		run := func(args ...string) string {
 			t.Helper()
+			if secret == "file" {
+				args = append([]string{"--vault-passphrase-file", filepath.Join(home, "pass")}, args...)
+			}
 			cmd := exec.Command(bin, args...)
 			cmd.Dir, cmd.Env = home, env
 			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
@@ -71,7 +85,7 @@ func TestHookCannotReadSecretEnviron(t *testing.T) {
 		}
 		switch {
 		case withSecret && strings.TrimSpace(string(seen)) != "unreadable":
-			t.Errorf("with the passphrase in certctl's environment, the hook read its environ:\n%s", seen)
+			t.Errorf("with the passphrase given by %s, the hook read certctl's environ:\n%s", secret, seen)
 		case !withSecret && !strings.Contains(string(seen), "CERTCTL_VAULT="):
 			t.Errorf("without a secret, the hook read %q from its parent's environ, want certctl's environment", seen)
 		}

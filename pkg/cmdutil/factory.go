@@ -21,6 +21,7 @@ import (
 	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/fsutil"
+	"github.com/certctl/certctl/pkg/hookenv"
 	"github.com/certctl/certctl/pkg/hsm"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -237,6 +238,7 @@ func (f *Factory) vaultPassphrase() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		hookenv.ProtectSecrets() // what it opens stays in this process (review)
 		return TrimNewline(data), nil
 	}
 	if p := f.Getenv("CERTCTL_VAULT_PASSPHRASE"); p != "" {
@@ -275,6 +277,7 @@ func (f *Factory) askVaultPassphrase(dir string) func() ([]byte, error) {
 		case err != nil:
 			return nil, fmt.Errorf("reading the vault passphrase: %w", err)
 		}
+		hookenv.ProtectSecrets() // what it opens stays in this process (review)
 		return b, nil
 	}
 }
