@@ -1,7 +1,6 @@
 package authority
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/arn"
@@ -55,23 +54,7 @@ func find(tx localstore.Tx, n inventory.Names, arg string) (*Record, error) {
 	}
 	id, err := inventory.ResolveObject(tx, n, ObjectKind, arn.CertificateAuthority, caLabel, arg)
 	if err != nil {
-		return nil, certificateHint(tx, ref, arg, err)
+		return nil, err
 	}
 	return Get(tx, id)
-}
-
-// certificateHint is err, a CA not found, with a hint when the UUID or
-// prefix arg names a certificate of the inventory instead, as
-// inventory.ResolveCertificate hints the other way (tester: describe
-// said so for a CA, ca describe nothing for a certificate).
-func certificateHint(tx localstore.Tx, ref arn.Ref, arg string, err error) error {
-	var ce *errs.Error
-	if ref.FullARN || !errors.As(err, &ce) || ce.Exit != errs.ExitNotFound || ce.Hint != "" {
-		return err
-	}
-	if ids, ferr := tx.FindCertificateIDs(ref.ID, 1); ferr == nil && len(ids) > 0 {
-		a := strings.TrimSpace(arg)
-		return ce.WithHint("%s is a certificate of the inventory, not a certificate authority: certctl describe %s shows it", a, a)
-	}
-	return err
 }

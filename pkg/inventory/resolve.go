@@ -3,6 +3,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -115,14 +116,20 @@ var (
 // acmestate.KindEndpoint, which import this package: TestMistakenForKinds
 // keeps them equal).
 // They are also the other resources with tags (ResolveTagged).
-var mistakenFor = []struct {
+var mistakenFor = []mistakenKind{
+	{"ca", arn.CertificateAuthority, "certificate authority", "a certificate authority", func(u Use) string { return u.CA }, "certctl ca describe %s"},
+	{"acme-endpoint", arn.AcmeEndpoint, "ACME endpoint", "an ACME endpoint", func(u Use) string { return u.Endpoint }, "certctl endpoint describe %s"},
+}
+
+// mistakenKind is a kind of resource of mistakenFor.
+type mistakenKind struct {
 	objKind, arnKind string
 	// name names the kind in messages; label is "a" or "an" name.
 	name, label string
 	command     func(Use) string
-}{
-	{"ca", arn.CertificateAuthority, "certificate authority", "a certificate authority", func(u Use) string { return u.CA }},
-	{"acme-endpoint", arn.AcmeEndpoint, "ACME endpoint", "an ACME endpoint", func(u Use) string { return u.Endpoint }},
+	// describe is the command that shows one (a format taking its
+	// identifier).
+	describe string
 }
 
 // ResolveTagged turns an identifier argument of a resource with tags into
@@ -190,9 +197,40 @@ func ResolveTagged(tx localstore.Tx, n Names, arg string) (kind, id string, err 
 // ResolveObject resolves an identifier of a generic object kind (CAs, ACME
 // endpoints) stored under objKind.
 func ResolveObject(tx localstore.Tx, n Names, objKind, arnKind, label, arg string) (string, error) {
-	return resolve(n, arg, arnKind, label, func(prefix string) ([]string, error) {
+	id, err := resolve(n, arg, arnKind, label, func(prefix string) ([]string, error) {
 		return tx.FindObjectIDs(objKind, prefix, 10)
 	})
+	return id, otherKindHint(tx, objKind, arnKind, arg, err)
+}
+
+// otherKindHint is err, a CA or an ACME endpoint (objKind) not found, with
+// a hint when the UUID or prefix arg names a resource of another kind —
+// a certificate, a CA, an endpoint — naming the command that shows it, as
+// ResolveCertificate hints the other way (tester: ca describe with a
+// certificate's ID; review: endpoint describe with a CA's).
+func otherKindHint(tx localstore.Tx, objKind, arnKind, arg string, err error) error {
+	var ce *errs.Error
+	if err == nil || !errors.As(err, &ce) || ce.Exit != errs.ExitNotFound || ce.Hint != "" {
+		return err
+	}
+	this := slices.IndexFunc(mistakenFor, func(o mistakenKind) bool { return o.objKind == objKind })
+	r, rerr := arn.IDOf(arnKind, arg)
+	if this < 0 || rerr != nil || r.FullARN {
+		return err
+	}
+	a := strings.TrimSpace(arg)
+	if ids, ferr := tx.FindCertificateIDs(r.ID, 1); ferr == nil && len(ids) > 0 {
+		return ce.WithHint("%s is a certificate of the inventory, not %s: certctl describe %s shows it", a, mistakenFor[this].label, a)
+	}
+	for _, o := range mistakenFor {
+		if o.objKind == objKind {
+			continue
+		}
+		if ids, ferr := tx.FindObjectIDs(o.objKind, r.ID, 1); ferr == nil && len(ids) > 0 {
+			return ce.WithHint("%s is %s, not %s: %s shows it", a, o.label, mistakenFor[this].label, fmt.Sprintf(o.describe, a))
+		}
+	}
+	return err
 }
 
 func resolve(n Names, arg, arnKind, label string, find func(string) ([]string, error)) (string, error) {
