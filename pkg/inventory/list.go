@@ -301,7 +301,9 @@ var errPageFull = errors.New("page full")
 func (q Query) scan(tx localstore.Tx, withTags, reuse bool, keep func([]*localstore.Certificate) error) (string, error) {
 	for _, pat := range q.Domains {
 		if _, err := path.Match(pat, ""); err != nil {
-			return "", errs.UsageErrorf("invalid --domain pattern %q", pat)
+			// A bad filter is invalid input (SPEC), as search's san:
+			// pattern is (review: 2 here, 4 there).
+			return "", errs.Invalidf("invalid --domain pattern %q (*, ? and [...] as in the shell)", pat)
 		}
 	}
 	f := q.Filter

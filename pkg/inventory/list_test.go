@@ -218,7 +218,7 @@ func TestListFilters(t *testing.T) {
 		_, err := List(tx, Query{Domains: []string{"[x"}})
 		return err
 	})
-	if errs.ExitCodeOf(err) != errs.ExitUsage {
+	if errs.ExitCodeOf(err) != errs.ExitInvalid { // a bad filter (SPEC: 4), as in search
 		t.Errorf("bad glob: %v", err)
 	}
 }

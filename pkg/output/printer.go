@@ -208,6 +208,9 @@ func queryError(query string, output any, err error) error {
 	arns := identifiers(output, true)
 	sort.Strings(arns)
 	done := "the command completed"
+	if n := len(arns); n > maxNamed {
+		arns = append(arns[:maxNamed:maxNamed], fmt.Sprintf("… %d in all", n))
+	}
 	if len(arns) > 0 {
 		done += " (" + strings.Join(arns, ", ") + ")"
 	}
@@ -216,9 +219,10 @@ func queryError(query string, output any, err error) error {
 
 // identifiers are the "Field value" of output's top-level identifiers —
 // its fields named *Arn, and KeyId — and, with nested, those of the objects
-// it holds (tester: `endpoint eab create` holds its credential in one, and
-// the message named nothing to revoke). Nothing else of the output (a MAC
-// key) is named.
+// it holds, alone or in a list (tester: `endpoint eab create` holds its
+// credential in one, and the message named nothing to revoke; review: a
+// bulk command's Results named nothing either). Nothing else of the
+// output (a MAC key) is named.
 func identifiers(output any, nested bool) []string {
 	m, ok := output.(map[string]any)
 	if !ok {
@@ -235,10 +239,19 @@ func identifiers(output any, nested bool) []string {
 			if nested {
 				out = append(out, identifiers(v, false)...)
 			}
+		case []any:
+			if nested {
+				for _, item := range v {
+					out = append(out, identifiers(item, false)...)
+				}
+			}
 		}
 	}
 	return out
 }
+
+// maxNamed is how many identifiers a failed query's message names.
+const maxNamed = 5
 
 // ValidFormat reports whether f is one of Formats (exactly: SPEC names
 // them in lower case).
@@ -672,8 +685,6 @@ func dataTable(v any) *Table {
 	return &Table{Rows: [][]string{{scalarString(v)}}}
 }
 
-// ListView is the View of a list of items: a table with headers (or the
-// empty message when there are none) and one record per item.
 // WithOptional is table with the columns named optional (Table.Optional):
 // left out, first to last, on a terminal too narrow for the table.
 func WithOptional(table func(s *Styles) *Table, optional ...string) func(s *Styles) *Table {
@@ -684,6 +695,8 @@ func WithOptional(table func(s *Styles) *Table, optional ...string) func(s *Styl
 	}
 }
 
+// ListView is the View of a list of items: a table with headers (or the
+// empty message when there are none) and one record per item.
 func ListView[T any](items []T, empty string, headers []string, row func(s *Styles, item T) []string, record func(item T) []string) View {
 	return View{
 		Table: func(s *Styles) *Table {

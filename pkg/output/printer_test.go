@@ -454,6 +454,21 @@ func TestPrintQueryRuntimeErrorNamesNested(t *testing.T) {
 	}
 }
 
+// A failed query on a bulk command's output names the certificates of its
+// Results (review: it named none), at most five and how many in all.
+func TestPrintQueryRuntimeErrorNamesResults(t *testing.T) {
+	var results []any
+	for i := range 7 {
+		results = append(results, map[string]any{"CertificateArn": fmt.Sprintf("arn:c/%d", i), "Outcome": "SUCCESS"})
+	}
+	p, _ := newPrinter(t, false, false, "json", "abs(@)")
+	err := p.Print(map[string]any{"Results": results}, View{})
+	want := `the command completed (CertificateArn arn:c/0, CertificateArn arn:c/1, CertificateArn arn:c/2, CertificateArn arn:c/3, CertificateArn arn:c/4, … 7 in all), but --query`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want it to begin %q", err, want)
+	}
+}
+
 // A query whose mistake shows without data (an unknown function, a wrong
 // number of arguments) is refused before the command runs, as a query
 // that does not compile is.

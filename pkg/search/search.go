@@ -209,7 +209,11 @@ func (f *Filter) check() error {
 		return fmt.Errorf("a Filter must hold exactly one of CertificateArn, X509AttributeFilter, AcmCertificateMetadataFilter")
 	}
 	if f.Tag != nil {
-		if err := inventory.CheckTagCondition(f.Tag.Key+"="+f.Tag.Value, *f.Tag); err != nil {
+		shown := f.Tag.Key
+		if f.Tag.Value != "" {
+			shown += "=" + f.Tag.Value
+		}
+		if err := inventory.CheckTagCondition(shown, *f.Tag); err != nil {
 			return err
 		}
 	}

@@ -113,7 +113,7 @@ func TestTerse(t *testing.T) {
 	for _, bad := range []string{"", "bogus:x", "status", "expires<forever", "in-use:maybe", "serial:zz", "serial:0x1f",
 		"type:private", "STATUS:ISSUED", "in-use:TRUE", "origin:vault", "renewal:success",
 		"san:[", "cn:[abc", "san:*.[a-", // a malformed pattern, as list --domain refuses it (tester)
-		"tag:env=prod,team=web", "tag:a;b"} { // a tag no certificate can have, as list --tag refuses it
+		"tag:env=prod,team=web", "tag:a;b", "tag:e*"} { // a tag no certificate can have, as list --tag refuses it
 		if _, err := ParseTerse(bad, now); err == nil {
 			t.Errorf("ParseTerse(%q) accepted", bad)
 		}
@@ -307,6 +307,14 @@ func TestTimeRangeTakesDates(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "2006-01-02") {
 			t.Errorf("NotBefore %s: %v, want %q", in, err, want)
 		}
+	}
+}
+
+// TestTagConditionQuotedAsGiven (review): a tag term refused is quoted as
+// it was typed, without an "=" the user did not type.
+func TestTagConditionQuotedAsGiven(t *testing.T) {
+	if _, err := ParseTerse("tag:e*", now); err == nil || !strings.Contains(err.Error(), `"e*"`) || strings.Contains(err.Error(), `"e*="`) {
+		t.Errorf("tag:e*: %v", err)
 	}
 }
 
