@@ -48,6 +48,9 @@ type SQLite struct {
 	// files are the database and log files this store opened
 	// (sqlite_files.go).
 	files openedFiles
+	// created identifies the database file when opening it created it
+	// (zero otherwise; see discardCreated).
+	created fileID
 }
 
 // stmtCacheMax bounds how many statements a pool keeps prepared; queries
@@ -206,7 +209,15 @@ func OpenSQLiteOnePool(ctx context.Context, path string) (*SQLite, error) {
 }
 
 func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	var created fileID
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		if fi, serr := f.Stat(); serr == nil {
+			created = idOf(fi)
+		}
+	} else if errors.Is(err, os.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	}
 	if err != nil {
 		if cannotWrite(err) {
 			if _, serr := os.Stat(path); serr == nil {
@@ -224,7 +235,7 @@ func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db, ro: db, path: path}
+	s := &SQLite{db: db, ro: db, path: path, created: created}
 	s.rstmts.txOnly = onePool
 	if !onePool {
 		if s.ro, err = openSQLitePool(sqliteDSN(path, true)); err != nil {

@@ -36,9 +36,10 @@ type Vault struct {
 	// closers run at Close, before the store closes (OnClose).
 	closeMu sync.Mutex
 	closers map[string]func()
-	// discard: Close removes the vault again, and its directory when
-	// discardDir (DiscardIfEmpty).
-	discard, discardDir bool
+	// discard: Close removes the vault again, and the directories
+	// discardDirs (DiscardIfEmpty).
+	discard     bool
+	discardDirs []string
 	// identity is StoreIdentity, worked out once (it asks for the working
 	// directory, and a busy server needs it at every commit).
 	identityOnce sync.Once
@@ -280,17 +281,21 @@ func (v *Vault) Close() error {
 	v.closeMu.Lock()
 	closers := v.closers
 	v.closers = nil
-	discard, discardDir := v.discard, v.discardDir
+	discard, dirs := v.discard, v.discardDirs
 	v.closeMu.Unlock()
 	for _, fn := range closers {
 		fn()
 	}
 	if discard {
-		discard = v.emptyDirVault()
+		if s, ok := v.Store.(*SQLite); ok {
+			s.discardCreated(v.Dir)
+		}
 	}
 	err := v.Store.Close()
-	if discard && err == nil {
-		removeVaultFiles(v.Dir, discardDir)
+	// The directories the restore made, the deepest first: each only
+	// when it is empty (os.Remove removes no directory that is not).
+	for _, d := range dirs {
+		_ = os.Remove(d)
 	}
 	return err
 }
@@ -298,14 +303,13 @@ func (v *Vault) Close() error {
 // DiscardIfEmpty has Close remove the vault that this process opened in
 // an empty directory for a restore that failed (tester: a wrong
 // passphrase left an empty database in the new vault directory): the
-// SQLite database of the vault directory and the files SQLite keeps
-// beside it, when it holds no data then and nothing else has appeared in
-// the directory (no master key, no audit witness: another process's first
-// write makes those, and the vault is then left as it is); with dir, the
-// directory too.
-func (v *Vault) DiscardIfEmpty(dir bool) {
+// SQLite database of the vault directory, when this process created it
+// and it holds no data and nothing else has appeared beside it
+// (SQLite.discardCreated); then made, the directories the restore made
+// (the deepest first), each only if it is empty.
+func (v *Vault) DiscardIfEmpty(made []string) {
 	v.closeMu.Lock()
-	v.discard, v.discardDir = true, dir
+	v.discard, v.discardDirs = true, made
 	v.closeMu.Unlock()
 }
 
@@ -313,35 +317,46 @@ func (v *Vault) DiscardIfEmpty(dir bool) {
 // files SQLite keeps beside it.
 var sqliteFiles = []string{DatabaseFile, DatabaseFile + "-wal", DatabaseFile + "-shm", DatabaseFile + "-journal"}
 
-// emptyDirVault reports whether the store is the SQLite database of the
-// vault directory, holds no data, and the directory holds nothing but
-// that database's files.
-func (v *Vault) emptyDirVault() bool {
-	s, ok := v.Store.(*SQLite)
-	if !ok || s.readOnly || filepath.Clean(s.Path()) != filepath.Join(filepath.Clean(v.Dir), DatabaseFile) {
-		return false
+// discardCreated removes the database, and the files SQLite keeps beside
+// it, when it is the vault directory dir's, this process created it (and
+// the path still names that file), it holds no data, and dir holds
+// nothing but those files. It checks and removes under the database's
+// write lock, so that no other process commits meanwhile: one that opened
+// it then fails its next transaction (the files it opened are gone, see
+// sqlite_files.go) rather than commit into a removed file (review: the
+// check was not held against other processes).
+func (s *SQLite) discardCreated(dir string) {
+	if s.readOnly || s.created.zero() || filepath.Clean(s.path) != filepath.Join(filepath.Clean(dir), DatabaseFile) {
+		return
 	}
-	entries, err := os.ReadDir(v.Dir)
+	ctx := context.Background()
+	c, err := s.db.Conn(ctx)
 	if err != nil {
-		return false
+		return
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return
+	}
+	defer func() { _, _ = c.ExecContext(ctx, "ROLLBACK") }()
+	if id, err := fileIDOf(s.path); err != nil || id != s.created {
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
 	}
 	for _, e := range entries {
 		if !slices.Contains(sqliteFiles, e.Name()) {
-			return false
+			return // another process's key or witness: its vault
 		}
 	}
-	holds, err := holdsData(context.Background(), s)
-	return err == nil && !holds
-}
-
-// removeVaultFiles removes from dir the vault database's files, then with
-// alsoDir dir itself when nothing else is left in it.
-func removeVaultFiles(dir string, alsoDir bool) {
+	var n int64
+	if err := c.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM certificates) + (SELECT count(*) FROM audit)`).Scan(&n); err != nil || n != 0 {
+		return
+	}
 	for _, name := range sqliteFiles {
 		_ = os.Remove(filepath.Join(dir, name))
-	}
-	if alsoDir {
-		_ = os.Remove(dir)
 	}
 }
 

@@ -231,52 +231,70 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 // Backup is a backup that ReadBackup read, to restore.
 type Backup struct {
 	*localstore.Backup
-	// madeDir: the vault directory did not exist before ReadBackup;
-	// newVault: it was empty or did not exist (review: a directory
-	// without vault.db may hold a shared store's key, or a database
-	// renamed aside).
-	madeDir, newVault bool
+	// made are the directories ReadBackup made, the vault directory
+	// first, then the parents it made for it; newVault: the vault
+	// directory was empty or did not exist (review: a directory without
+	// vault.db may hold a shared store's key, or a database renamed
+	// aside).
+	made     []string
+	newVault bool
 }
 
 // ReadBackup reads the backup r (name: how messages call it) into a
 // temporary copy in the vault directory dir and checks that it is one,
 // before any vault is opened there: a file that is not a backup (garbage,
-// a truncated copy) is refused (exit 4) and leaves no vault behind. dir is
-// created when missing, and removed again on refusal if it is still
-// empty (os.Remove removes nothing else: a vault another process made
-// there meanwhile stays). Close the backup when done.
+// a truncated copy) is refused (exit 4) and leaves no vault behind. dir
+// (and its missing parents) is created when missing, and removed again on
+// refusal if it is still empty (os.Remove removes nothing else: a vault
+// another process made there meanwhile stays). Close the backup when done.
 func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*Backup, error) {
-	ents, statErr := os.ReadDir(dir)
-	made := errors.Is(statErr, os.ErrNotExist)
-	empty := made || statErr == nil && len(ents) == 0
+	made := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, service.MapError(err)
 	}
-	// What a restore killed here left (a copy of its backup) goes first.
+	// What a restore killed here left (a copy of its backup) goes first,
+	// before the directory is judged empty (review).
 	localstore.SweepRestoreLeftovers(dir)
+	ents, err := os.ReadDir(dir)
+	empty := err == nil && len(ents) == 0
 	b, err := localstore.OpenBackup(ctx, r, dir)
 	if err != nil {
-		if made {
-			_ = os.Remove(dir)
+		for _, d := range made {
+			_ = os.Remove(d) // only if still empty
 		}
 		if errors.Is(err, localstore.ErrInvalidBackup) {
 			return nil, &errs.Error{Exit: errs.ExitInvalid, Msg: name, Err: err}
 		}
 		return nil, service.MapError(err)
 	}
-	return &Backup{Backup: b, madeDir: made, newVault: empty}, nil
+	return &Backup{Backup: b, made: made, newVault: empty}, nil
+}
+
+// missingDirs are dir and those of its parents that do not exist, the
+// deepest first: what MkdirAll(dir) makes.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, os.ErrNotExist) {
+			return out
+		}
+		out = append(out, d)
+		if filepath.Dir(d) == d {
+			return out
+		}
+	}
 }
 
 // RestoreBackup is Restore of a backup read by ReadBackup. A restore that
 // fails into a new vault — a directory that was empty or absent — leaves
-// none behind: the database it opened is removed when the vault closes,
+// none behind: the database it created is removed when the vault closes,
 // if it still holds no data and nothing else has appeared beside it, and
-// so is the directory when the restore made it
+// so are the directories ReadBackup made, if empty
 // (localstore.Vault.DiscardIfEmpty).
 func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string) (*RestoreResult, error) {
 	res, err := s.restoreBackup(ctx, b.Backup, name)
 	if err != nil && b.newVault {
-		s.core.Vault.DiscardIfEmpty(b.madeDir)
+		s.core.Vault.DiscardIfEmpty(b.made)
 	}
 	return res, err
 }

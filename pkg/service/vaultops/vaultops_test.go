@@ -872,6 +872,66 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 			t.Errorf("the failed restore took %s (%q, %v)", name, data, err)
 		}
 	}
+	// Directories the restore made for a nested --vault go too (review:
+	// the parents stayed).
+	nest := filepath.Join(t.TempDir(), "nest")
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong horse"
+	wantCode(t, run(e, "--vault", filepath.Join(nest, "b", "c"), "vault", "restore", "--from-file", backup), errs.ExitVaultUnavailable)
+	if _, err := os.Stat(nest); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed restore left %s (%v)", nest, err)
+	}
+	// A vault.db another process made after the restore found the
+	// directory empty is not this restore's to remove (review).
+	raced := filepath.Join(t.TempDir(), "raced")
+	fb, err := os.Open(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fb.Close()
+	b, err := vaultops.ReadBackup(context.Background(), fb, "backup.db", raced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := localstore.Open(context.Background(), raced, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	restoreIn := func(dir string, b *vaultops.Backup) {
+		t.Helper()
+		own := e.Vars["CERTCTL_VAULT"]
+		e.Vars["CERTCTL_VAULT"] = dir
+		f, _, _ := e.Factory()
+		e.Vars["CERTCTL_VAULT"] = own
+		f.TestScrypt = &cheapScrypt
+		svc, err := f.VaultOps(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.RestoreBackup(context.Background(), b, "backup.db"); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable {
+			t.Errorf("restore into %s: %v", dir, err)
+		}
+		b.Close()
+		f.Close()
+		if _, err := os.Stat(filepath.Join(dir, localstore.DatabaseFile)); err != nil {
+			t.Errorf("the failed restore removed a database not its own to remove: %v", err)
+		}
+	}
+	restoreIn(raced, b)
+	// Nor is one beside which another process's file appeared (its
+	// audit witness, its key) while the restore ran.
+	beside := filepath.Join(t.TempDir(), "beside")
+	if _, err := fb.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	b, err = vaultops.ReadBackup(context.Background(), fb, "backup.db", beside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(beside, "audit.witness-other"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restoreIn(beside, b)
 	// A refused restore into a vault that holds data removes nothing.
 	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong horse"
 	wantCode(t, run(e, "--vault", fresh, "vault", "restore", "--from-file", backup), errs.ExitRefused)
