@@ -501,6 +501,72 @@ func CheckOutputFiles(paths ...string) error {
 	return nil
 }
 
+// OutputFile is one file of a set a command writes together.
+type OutputFile struct {
+	Path string
+	Data []byte
+}
+
+// WriteOutputFiles writes a set of regular files (export --out-dir's)
+// all or, as far as the system lets it, nothing: each is checked
+// (CheckOutputFiles) and written to a temporary file beside where it goes
+// (behind its links, as WriteOutputFile) before any is renamed into
+// place, the first of files first (review: a key file that could not be
+// written — a directory not writable behind its link, an immutable file —
+// was found after the certificate files were replaced, a new certificate
+// beside the old key). Mode is each file's. A rename that fails after
+// others succeeded (a file made immutable) leaves those renamed: put the
+// file that must not be older than the rest first.
+func WriteOutputFiles(files []OutputFile, mode os.FileMode) error {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	if err := CheckOutputFiles(paths...); err != nil {
+		return err
+	}
+	staged := make([]*fsutil.Staged, 0, len(files))
+	defer func() {
+		for _, st := range staged {
+			st.Discard()
+		}
+	}()
+	for _, f := range files {
+		out, err := fsutil.ResolveOutput(f.Path, nil)
+		if err != nil {
+			return outputFileError(err)
+		}
+		st, err := fsutil.Stage(out.Path, f.Data, mode)
+		if err != nil {
+			return outputFileError(reportedAs(err, f.Path))
+		}
+		staged = append(staged, st)
+	}
+	dirs := map[string]bool{}
+	for i, st := range staged {
+		if err := st.Commit(); err != nil {
+			return outputFileError(reportedAs(err, files[i].Path))
+		}
+		dirs[filepath.Dir(st.Path)] = true
+	}
+	for d := range dirs {
+		if err := fsutil.SyncDir(d); err != nil {
+			return errs.Failuref("write %s: %v", d, err)
+		}
+	}
+	return nil
+}
+
+// reportedAs is err, a *fs.PathError about where path leads, naming path
+// as the user gave it.
+func reportedAs(err error, path string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: pe.Op, Path: path, Err: pe.Err}
+	}
+	return err
+}
+
 // WriteBinaryOutputFile is WriteOutputFile for binary content (PKCS#12):
 // a path that is a terminal is refused (exit 2), as a terminal on the
 // standard output is.

@@ -353,10 +353,6 @@ func writeOut(w io.Writer, data []byte) error {
 	return nil
 }
 
-func writeFile(path string, data []byte) error {
-	return cmdutil.WriteOutputFile(nil, path, data, 0o600)
-}
-
 func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plainKey []byte) error {
 	dir := o.OutDir
 	if err := checkOutDir(dir, false); err != nil {
@@ -393,20 +389,18 @@ func writeFiles(dir string, out Output, plainKey []byte) ([]string, error) {
 		}
 		files = append(files, struct{ name, data string }{"privkey.pem", key})
 	}
-	paths := make([]string, len(files))
-	for i, fl := range files {
-		paths[i] = filepath.Join(dir, fl.name)
+	// All or nothing, the key first: never a new certificate beside an
+	// old key (review).
+	set := make([]cmdutil.OutputFile, 0, len(files))
+	for i := len(files) - 1; i >= 0; i-- {
+		set = append(set, cmdutil.OutputFile{Path: filepath.Join(dir, files[i].name), Data: []byte(files[i].data)})
 	}
-	if err := cmdutil.CheckOutputFiles(paths...); err != nil {
+	if err := cmdutil.WriteOutputFiles(set, 0o600); err != nil {
 		return nil, err
 	}
-	var written []string
-	for _, fl := range files {
-		p := filepath.Join(dir, fl.name)
-		if err := writeFile(p, []byte(fl.data)); err != nil {
-			return nil, err
-		}
-		written = append(written, p)
+	written := make([]string, len(files))
+	for i, fl := range files {
+		written[i] = filepath.Join(dir, fl.name)
 	}
 	return written, nil
 }
