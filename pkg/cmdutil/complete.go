@@ -55,8 +55,9 @@ func (f *Factory) CompleteCertificatesWhere(c CertificateChoice) cobra.Completio
 }
 
 // CertificateChoice says which certificates a completion offers: those
-// in one of Statuses and of one of Types (either empty: any).
-type CertificateChoice struct{ Statuses, Types []string }
+// in one of Statuses, of one of Types and of one of Origins (each empty:
+// any).
+type CertificateChoice struct{ Statuses, Types, Origins []string }
 
 // maxCompletions bounds the certificates (and tag keys) offered.
 const maxCompletions = 500
@@ -69,7 +70,7 @@ const maxCompletions = 500
 // reimport's) left nothing to offer (testers).
 func certificateCandidates(tx localstore.Tx, typed string, c CertificateChoice) ([]candidate, error) {
 	certs, err := tx.ListCertificates(localstore.CertificateFilter{IDPrefix: typedID(typed),
-		Statuses: c.Statuses, Types: c.Types, Limit: maxCompletions})
+		Statuses: c.Statuses, Types: c.Types, Origins: c.Origins, Limit: maxCompletions})
 	var out []candidate
 	for _, c := range certs {
 		out = append(out, candidate{arn.Certificate, c.ID, c.DomainName})

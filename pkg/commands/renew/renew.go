@@ -116,11 +116,12 @@ renew ARN renews one; one that is not eligible is INELIGIBLE (exit 7).` + cmduti
 			}
 			return nil
 		},
-		// Only an ISSUED certificate of the vault's own issuance can be
+		// Only an ISSUED certificate whose key the vault holds can be
 		// renewed (renewal.Eligible; tester: revoked and imported ones
-		// were offered).
+		// were offered; review: ACME ones too).
 		ValidArgsFunction: f.CompleteCertificatesWhere(cmdutil.CertificateChoice{
-			Statuses: []string{inventory.StatusIssued}, Types: []string{inventory.TypePrivate, inventory.TypeIssued}}),
+			Statuses: []string{inventory.StatusIssued}, Types: []string{inventory.TypePrivate, inventory.TypeIssued},
+			Origins: []string{inventory.OriginVault}}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if cmd.Flags().Changed("certificate-arn") {

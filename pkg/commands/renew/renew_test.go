@@ -1013,3 +1013,26 @@ func TestDryRunHooksOff(t *testing.T) {
 		t.Errorf("hooks on: exit %d, %+v\n%s", code, res[arn], r.Stderr)
 	}
 }
+
+// TestRenewCompletesRenewable (tester; review): renew's completion offers
+// the certificates it can renew — ISSUED, with the key in the vault — and
+// neither a revoked one nor an ACME one.
+func TestRenewCompletesRenewable(t *testing.T) {
+	e := clitest.New(t)
+	e.RequestPrivate("renewable.internal")
+	revoked := e.RequestPrivate("revoked.internal")
+	e.MustRun("revoke", revoked, "--revocation-reason", "SUPERSEDED")
+	v := e.OpenVault()
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		return tx.PutCertificate(&localstore.Certificate{ID: "acacacac-0000-4000-8000-000000000001", DomainName: "acme.example.test",
+			Status: "ISSUED", Type: "PRIVATE", KeyPairOrigin: "ACME", NotBefore: e.Now(), NotAfter: e.Now().Add(90 * 24 * time.Hour), CreatedAt: e.Now(), Version: 1})
+	})
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := e.MustRun("__complete", "renew", "").Stdout
+	if !strings.Contains(out, "renewable.internal") || strings.Contains(out, "revoked.internal") || strings.Contains(out, "acme.example.test") {
+		t.Errorf("renew completes:\n%s", out)
+	}
+}
