@@ -478,6 +478,9 @@ func (e *KeyInUseError) Error() string {
 // directory's own vault.db, beside the store in use, holds data under the
 // current one. what names the replacement for the message.
 func (v *Vault) checkKeyReplaceable(ctx context.Context, newID, what string) error {
+	if err := v.checkKeyOfAnotherStore(newID, what); err != nil {
+		return err
+	}
 	path, holds, err := siblingHoldsData(ctx, v.Dir, v.Store)
 	if err != nil || !holds {
 		return err
@@ -487,6 +490,60 @@ func (v *Vault) checkKeyReplaceable(ctx context.Context, newID, what string) err
 		return err
 	}
 	return &KeyInUseError{What: what, Dir: v.Dir, Path: path}
+}
+
+// KeyOfAnotherStoreError refuses to replace a master key file of the
+// vault directory when its database is one this process just created:
+// the key was there without a database, so it seals another store's data
+// — a shared store this command was not pointed at (CERTCTL_STORE unset
+// in this shell), or a database moved away (tester: a restore replaced a
+// PostgreSQL host's key file without a word).
+type KeyOfAnotherStoreError struct {
+	What, Path string
+}
+
+func (e *KeyOfAnotherStoreError) Error() string {
+	return fmt.Sprintf("%s would replace %s, a master key kept in the vault directory without its database: it seals another store's data (a shared store given with --store or CERTCTL_STORE elsewhere, or a database moved away)", e.What, e.Path)
+}
+
+// checkKeyOfAnotherStore refuses (KeyOfAnotherStoreError) to replace the
+// directory's key file by key newID when opening the vault created its
+// SQLite database while a key file was already there (keyBeforeDB), and
+// that file holds another key.
+func (v *Vault) checkKeyOfAnotherStore(newID, what string) error {
+	if !v.keyBeforeDB {
+		return nil
+	}
+	for _, wrapped := range []bool{true, false} {
+		path := keyPath(v.Dir, wrapped)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if id := fileKeyID(data, wrapped, v.opts.Passphrase); id != "" && id == newID {
+			continue // the same key: nothing replaced
+		}
+		return &KeyOfAnotherStoreError{What: what, Path: path}
+	}
+	return nil
+}
+
+// fileKeyID is the ID of the key a key file holds ("" when it cannot be
+// read: a wrapped key the passphrase does not open).
+func fileKeyID(data []byte, wrapped bool, passphrase []byte) string {
+	key, err := decodeKeyFile(data, wrapped, passphrase)
+	if err != nil {
+		return ""
+	}
+	defer clear(key)
+	id, err := KeyID(key)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 // siblingHoldsData reports whether the vault directory dir's own SQLite

@@ -36,6 +36,9 @@ type Vault struct {
 	// closers run at Close, before the store closes (OnClose).
 	closeMu sync.Mutex
 	closers map[string]func()
+	// keyBeforeDB: the directory held a master key file when opening
+	// the vault created its SQLite database (checkKeyOfAnotherStore).
+	keyBeforeDB bool
 	// discard: Close removes the vault again, and the directories
 	// discardDirs (DiscardIfEmpty).
 	discard     bool
@@ -114,13 +117,18 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 			return nil, err
 		}
 	}
+	// A master key file already in the directory when its database is
+	// made seals another store's data (checkKeyOfAnotherStore).
+	var keyBeforeDB bool
 	var st Store
 	switch u := opts.StoreURL; {
 	case u == "" || u == "sqlite:" || u == "sqlite":
+		kf, _ := readKeyFiles(dir)
 		st, err = opts.openSQLite(ctx, filepath.Join(dir, DatabaseFile))
 		if err != nil {
 			return nil, err
 		}
+		keyBeforeDB = !st.(*SQLite).created.zero() && (kf.wrapped != nil || kf.plain != nil)
 	case strings.HasPrefix(u, "sqlite:"):
 		st, err = opts.openSQLite(ctx, strings.TrimPrefix(u, "sqlite:"))
 		if err != nil {
@@ -138,7 +146,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	default:
 		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, RedactURL(u))
 	}
-	v := &Vault{Dir: dir, Store: st, opts: opts, ExposedKeyFiles: exposed}
+	v := &Vault{Dir: dir, Store: st, opts: opts, ExposedKeyFiles: exposed, keyBeforeDB: keyBeforeDB}
 	if g, ok := st.(writeGuarded); ok {
 		g.setWriteGuard(v.writeGuard)
 	}
@@ -300,13 +308,12 @@ func (v *Vault) Close() error {
 	return err
 }
 
-// DiscardIfEmpty has Close remove the vault that this process opened in
-// an empty directory for a restore that failed (tester: a wrong
-// passphrase left an empty database in the new vault directory): the
-// SQLite database of the vault directory, when this process created it
-// and it holds no data and nothing else has appeared beside it
-// (SQLite.discardCreated); then made, the directories the restore made
-// (the deepest first), each only if it is empty.
+// DiscardIfEmpty has Close remove what a restore that failed made (tester:
+// a wrong passphrase left an empty database in the new vault directory):
+// the SQLite database of the vault directory, when this process created
+// it and it holds no data (SQLite.discardCreated), and nothing else of
+// the directory; then made, the directories the restore made (the
+// deepest first), each only if it is empty.
 func (v *Vault) DiscardIfEmpty(made []string) {
 	v.closeMu.Lock()
 	v.discard, v.discardDirs = true, made
@@ -319,12 +326,12 @@ var sqliteFiles = []string{DatabaseFile, DatabaseFile + "-wal", DatabaseFile + "
 
 // discardCreated removes the database, and the files SQLite keeps beside
 // it, when it is the vault directory dir's, this process created it (and
-// the path still names that file), it holds no data, and dir holds
-// nothing but those files. It checks and removes under the database's
-// write lock, so that no other process commits meanwhile: one that opened
-// it then fails its next transaction (the files it opened are gone, see
-// sqlite_files.go) rather than commit into a removed file (review: the
-// check was not held against other processes).
+// the path still names that file) and it holds no data; nothing else of
+// dir. It checks and removes under the database's write lock, so that no
+// other process commits meanwhile: one that opened it then fails its next
+// transaction (the files it opened are gone, see sqlite_files.go) rather
+// than commit into a removed file (review: the check was not held against
+// other processes).
 func (s *SQLite) discardCreated(dir string) {
 	if s.readOnly || s.created.zero() || filepath.Clean(s.path) != filepath.Join(filepath.Clean(dir), DatabaseFile) {
 		return
@@ -341,15 +348,6 @@ func (s *SQLite) discardCreated(dir string) {
 	defer func() { _, _ = c.ExecContext(ctx, "ROLLBACK") }()
 	if id, err := fileIDOf(s.path); err != nil || id != s.created {
 		return
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !slices.Contains(sqliteFiles, e.Name()) {
-			return // another process's key or witness: its vault
-		}
 	}
 	var n int64
 	if err := c.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM certificates) + (SELECT count(*) FROM audit)`).Scan(&n); err != nil || n != 0 {

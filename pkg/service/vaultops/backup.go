@@ -232,12 +232,8 @@ func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*Resto
 type Backup struct {
 	*localstore.Backup
 	// made are the directories ReadBackup made, the vault directory
-	// first, then the parents it made for it; newVault: the vault
-	// directory was empty or did not exist (review: a directory without
-	// vault.db may hold a shared store's key, or a database renamed
-	// aside).
-	made     []string
-	newVault bool
+	// first, then the parents it made for it.
+	made []string
 }
 
 // ReadBackup reads the backup r (name: how messages call it) into a
@@ -252,11 +248,8 @@ func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*Backup, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, service.MapError(err)
 	}
-	// What a restore killed here left (a copy of its backup) goes first,
-	// before the directory is judged empty (review).
+	// What a restore killed here left (a copy of its backup) goes first.
 	localstore.SweepRestoreLeftovers(dir)
-	ents, err := os.ReadDir(dir)
-	empty := err == nil && len(ents) == 0
 	b, err := localstore.OpenBackup(ctx, r, dir)
 	if err != nil {
 		for _, d := range made {
@@ -267,7 +260,7 @@ func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*Backup, er
 		}
 		return nil, service.MapError(err)
 	}
-	return &Backup{Backup: b, made: made, newVault: empty}, nil
+	return &Backup{Backup: b, made: made}, nil
 }
 
 // missingDirs are dir and those of its parents that do not exist, the
@@ -286,14 +279,13 @@ func missingDirs(dir string) []string {
 }
 
 // RestoreBackup is Restore of a backup read by ReadBackup. A restore that
-// fails into a new vault — a directory that was empty or absent — leaves
-// none behind: the database it created is removed when the vault closes,
-// if it still holds no data and nothing else has appeared beside it, and
-// so are the directories ReadBackup made, if empty
-// (localstore.Vault.DiscardIfEmpty).
+// fails leaves nothing it made: the database this process created is
+// removed when the vault closes, if it still holds no data, and so are
+// the directories ReadBackup made, if empty
+// (localstore.Vault.DiscardIfEmpty); nothing else of the directory goes.
 func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string) (*RestoreResult, error) {
 	res, err := s.restoreBackup(ctx, b.Backup, name)
-	if err != nil && b.newVault {
+	if err != nil {
 		s.core.Vault.DiscardIfEmpty(b.made)
 	}
 	return res, err

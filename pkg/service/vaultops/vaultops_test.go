@@ -872,6 +872,31 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 			t.Errorf("the failed restore took %s (%q, %v)", name, data, err)
 		}
 	}
+	if _, err := os.Stat(filepath.Join(kept, localstore.DatabaseFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed restore left the database it created in %s (%v)", kept, err)
+	}
+	// With the right passphrase, the restore does not replace a key file
+	// that was there without a database: another store's (tester: a
+	// PostgreSQL host's key was replaced when CERTCTL_STORE was unset).
+	foreign := t.TempDir()
+	otherKey := filepath.Join(e.Vars["CERTCTL_VAULT"], "master.key.enc")
+	key, err := os.ReadFile(otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key[len(key)-1] ^= 1 // another key file: the backup's key does not match it
+	if err := os.WriteFile(filepath.Join(foreign, "master.key.enc"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	r := run(e, "--vault", foreign, "vault", "restore", "--from-file", backup)
+	wantCode(t, r, errs.ExitRefused)
+	if !strings.Contains(r.Stderr, "without its database") {
+		t.Errorf("refusal: %v", r)
+	}
+	if after, _ := os.ReadFile(filepath.Join(foreign, "master.key.enc")); string(after) != string(key) {
+		t.Error("the refused restore replaced the key file")
+	}
 	// Directories the restore made for a nested --vault go too (review:
 	// the parents stayed).
 	nest := filepath.Join(t.TempDir(), "nest")
@@ -918,8 +943,8 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 		}
 	}
 	restoreIn(raced, b)
-	// Nor is one beside which another process's file appeared (its
-	// audit witness, its key) while the restore ran.
+	// The database this restore created goes, and nothing beside it: a
+	// file another process put there meanwhile stays.
 	beside := filepath.Join(t.TempDir(), "beside")
 	if _, err := fb.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
@@ -931,7 +956,23 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(beside, "audit.witness-other"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	restoreIn(beside, b)
+	own := e.Vars["CERTCTL_VAULT"]
+	e.Vars["CERTCTL_VAULT"] = beside
+	f, _, _ := e.Factory()
+	e.Vars["CERTCTL_VAULT"] = own
+	f.TestScrypt = &cheapScrypt
+	svc, err := f.VaultOps(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RestoreBackup(context.Background(), b, "backup.db"); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable {
+		t.Errorf("restore into %s: %v", beside, err)
+	}
+	b.Close()
+	f.Close()
+	if ents, _ := os.ReadDir(beside); len(ents) != 1 || ents[0].Name() != "audit.witness-other" {
+		t.Errorf("after the failed restore %s holds %v, want only the other process's file", beside, ents)
+	}
 	// A refused restore into a vault that holds data removes nothing.
 	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong horse"
 	wantCode(t, run(e, "--vault", fresh, "vault", "restore", "--from-file", backup), errs.ExitRefused)
