@@ -17,8 +17,11 @@ import (
 const healthTimeout = 2 * time.Second
 
 // handleHealthz answers 200 while the store answers a cheap read (a
-// metadata row in a read transaction), 503 otherwise: what a load
-// balancer's health check asks before sending a server requests.
+// metadata row in a read transaction) and the vault's master key has not
+// become unusable here (localstore.Vault.KeyUnusable: the passphrase this
+// server was given no longer opens the key another machine rotated to),
+// 503 otherwise: what a load balancer's health check asks before sending
+// a server requests.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -34,6 +37,12 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 		s.logf("acme: healthz: store does not answer: %v", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("store unavailable\n"))
+		return
+	}
+	if err := s.core.Vault.KeyUnusable(); err != nil {
+		s.logf("acme: healthz: the vault's master key cannot be used: %v (restart the server with the store's current passphrase)", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("master key unusable\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ok\n"))

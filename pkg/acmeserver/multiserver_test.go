@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -408,6 +410,45 @@ func TestHealthz(t *testing.T) {
 			t.Errorf("no request log line for the 503:\n%s", logs)
 		}
 	})
+}
+
+// TestHealthzKeyUnusable (tester): a server whose master key became
+// unusable — another machine rotated it to a key this one cannot load —
+// fails its health check, so that a load balancer drains it, while it
+// still reaches its store.
+func TestHealthzKeyUnusable(t *testing.T) {
+	c := newCluster(t, "", 2)
+	get := func(i int) int {
+		resp, err := c.client(i).Get(clusterBase + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if _, err := c.srvs[1].core.Vault.Sealer(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.open().RotateKey(context.Background(), localstore.RotateHooks{}); err != nil {
+		t.Fatal(err)
+	}
+	// The new key is not where this server looks for it.
+	if err := os.Remove(filepath.Join(c.dir, localstore.MasterKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the loaded key's trust (staleAfter)
+	if _, err := c.srvs[1].core.Vault.Sealer(); err == nil {
+		t.Fatal("the server loaded a key that is gone")
+	}
+	if st := get(1); st != http.StatusServiceUnavailable {
+		t.Errorf("/healthz with an unusable key = %d, want 503", st)
+	}
+	if st := get(0); st != http.StatusOK {
+		t.Errorf("the other server's /healthz = %d, want 200 (it has not needed the key)", st)
+	}
+	if !strings.Contains(c.log.String(), "master key cannot be used") {
+		t.Errorf("no log line saying why:\n%s", c.log.String())
+	}
 }
 
 // TestURLsUnderBaseURL: every URL the servers emit is under base_url,

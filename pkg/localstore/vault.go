@@ -275,6 +275,23 @@ func (v *Vault) Sealer() (*Sealer, error) {
 	return s, nil
 }
 
+// KeyUnusable is the error of the last load of the master key when it
+// failed for the key itself — the passphrase no longer opens it (another
+// machine changed it and rotated the key), the vault is locked, the key
+// file is missing or not the store's — which Sealer returns until a key
+// is installed or rotated here (nil otherwise). It loads nothing: a
+// server's health check reads it (tester: /healthz answered 200 while
+// every request failed for the key).
+func (v *Vault) KeyUnusable() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	err := v.keyErr
+	if err != nil && (errors.Is(err, ErrWrongPassphrase) || errors.Is(err, ErrLocked) || errors.Is(err, ErrCorrupt)) {
+		return err
+	}
+	return nil
+}
+
 // scrypt are the KDF parameters of keys this vault wraps.
 func (v *Vault) scrypt() ScryptParams {
 	if v.opts.Scrypt.N == 0 {
