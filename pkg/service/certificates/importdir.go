@@ -550,6 +550,10 @@ const (
 // discover finds the certificates under dir, and the PKCS #12 files
 // (.p12, .pfx), which are not imported.
 func discover(dir string) ([]item, []string, error) {
+	// The walk names the top directory as given and the files' directory
+	// as filepath.Dir cleans it: the two must be one (tester: ./dir and
+	// dir/ imported nothing, exit 0).
+	dir = filepath.Clean(dir)
 	var items []item
 	var pkcs12s []string
 	byDir := map[string][]string{}
