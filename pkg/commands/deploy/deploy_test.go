@@ -317,6 +317,14 @@ func TestDeployHookFailureRetried(t *testing.T) {
 	if d := e.Describe(arn); len(d.InUseBy) != 1 || d.RenewalEligibility != "ELIGIBLE" {
 		t.Fatalf("the target was not recorded: %+v", d)
 	}
+	// The failure is told as renewals tell theirs: a Renewal Action
+	// Required event naming the target (tester: a command broken from
+	// the first deploy was never told, renew --due telling only failures
+	// new to it).
+	ev := e.MustRun("events", "--type", "Certificate Renewal Action Required", "-o", "json").Stdout
+	if strings.Count(ev, `"DeploymentErrors"`) != 1 || !strings.Contains(ev, "deploy hook failed") || !strings.Contains(ev, arn) {
+		t.Errorf("events after the failed deploy:\n%s", ev)
+	}
 	if err := os.Remove(marker); err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,21 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 			c.InUseBy = labels
 			c.UpdatedAt = op.Now
 			inventory.UpdateEligibility(c, op.Now)
-			return op.Tx.PutCertificate(c)
+			if err := op.Tx.PutCertificate(c); err != nil {
+				return err
+			}
+			var hookErr *deploy.HookError
+			if installErr == nil || errors.As(installErr, &hookErr) && hookErr.Interrupted {
+				return nil
+			}
+			// The failure is new: `renew --due` retries the target on
+			// every pass but tells only of failures new to it, so a
+			// command broken from the first deploy would never be told
+			// to an alert on this event (tester, from the README).
+			d := events.CertificateDetail(c, op.Now)
+			d["RenewalStatusReason"] = "OTHER"
+			d["DeploymentErrors"] = []string{t.Label() + ": " + deploy.FailureSummary(installErr)}
+			return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{m.CertificateARN}, d)
 		})
 	}
 	// A first record that fails (the store busy) does not keep the
