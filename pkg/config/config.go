@@ -912,6 +912,10 @@ func Set(file, name, value string) error {
 			return fmt.Errorf("setting %s: %v", name, err)
 		}
 	}
+	file, err := editedFile(file)
+	if err != nil {
+		return err
+	}
 	flat, err := readFile(file)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
@@ -940,6 +944,10 @@ func Set(file, name, value string) error {
 func Unset(file, name string) (bool, error) {
 	if _, ok := LookupKey(name); !ok {
 		return false, fmt.Errorf("unknown setting %q", name)
+	}
+	file, err := editedFile(file)
+	if err != nil {
+		return false, err
 	}
 	flat, err := readFile(file)
 	if errors.Is(err, os.ErrNotExist) {
@@ -985,6 +993,21 @@ func writeSettings(file string, flat map[string]any) error {
 		return err
 	}
 	return fsutil.WriteFileAtomic(file, data, 0o600)
+}
+
+// editedFile is the file config set and unset edit for file: the file
+// behind its links (a dotfiles checkout's config stays a link), refused
+// when it is a device or a pipe, which is never read or replaced (tester:
+// --config /dev/null replaced /dev/null, as root).
+func editedFile(file string) (string, error) {
+	out, err := fsutil.ResolveOutput(file, nil)
+	if err != nil {
+		return "", err
+	}
+	if out.Special {
+		return "", fmt.Errorf("%s is not a regular file: config set and unset edit a file", file)
+	}
+	return out.Path, nil
 }
 
 // Shown is the value of a setting as certctl prints it: like Raw, but a
