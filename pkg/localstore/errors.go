@@ -144,6 +144,8 @@ func StoreHint(err error) string {
 			return "the server does not admit this connection: check the user of the store URL (--store or CERTCTL_STORE) and that the server's pg_hba.conf admits this host, user, database and sslmode"
 		case "3D000": // invalid_catalog_name
 			return "the database of the store URL does not exist: create it (createdb -O USER NAME) or fix the URL (--store or CERTCTL_STORE)"
+		case "3F000": // invalid_schema_name: no schema of search_path exists (tester: said nothing)
+			return "no schema of the store URL's search_path exists: create it (psql -c 'CREATE SCHEMA NAME AUTHORIZATION USER') or fix search_path in the URL (--store or CERTCTL_STORE)"
 		case "57P01", "57P02": // admin_shutdown, crash_shutdown: the server stopped, or ended this session
 			return "the PostgreSQL server stopped or ended the connection: once it is back, check what the command was changing (list, describe) before running it again"
 		case "57P03": // cannot_connect_now

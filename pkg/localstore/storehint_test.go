@@ -62,6 +62,11 @@ func TestStoreHint(t *testing.T) {
 	missing := *base
 	missing.Path = "/certctl_no_such_database"
 	check("no such database", missing.String(), "does not exist")
+	noSchema := *base
+	q := noSchema.Query()
+	q.Set("search_path", "certctl_no_such_schema")
+	noSchema.RawQuery = q.Encode()
+	check("no such schema", noSchema.String(), "no schema of the store URL's search_path exists")
 
 	if h := localstore.StoreHint(context.Canceled); h != "" {
 		t.Errorf("hint %q for an error that is not the store's", h)

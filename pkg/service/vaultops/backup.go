@@ -293,7 +293,8 @@ func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string) (*R
 
 func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name string) (*RestoreResult, error) {
 	v := s.core.Vault
-	if err := s.requireEmpty(ctx, v, "RestoreVault", "restore into a new vault directory (--vault DIR)"); err != nil {
+	hint := restoreHint(v)
+	if err := s.requireEmpty(ctx, v, "RestoreVault", hint); err != nil {
 		return nil, err
 	}
 	if s.afterEmptyCheck != nil {
@@ -326,7 +327,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		// key file is replaced: a first write of another process
 		// meanwhile seals nothing under a key that is then lost.
 		if err := v.ClaimStoreKey(ctx, b.Info.Key, func(tx localstore.BulkTx) error {
-			return checkEmpty(tx, "restore into a new vault directory (--vault DIR)")
+			return checkEmpty(tx, hint)
 		}); err != nil {
 			return nil, service.MapError(err)
 		}
@@ -356,7 +357,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		if err != nil {
 			return err
 		}
-		if err := checkEmpty(bulk, "restore into a new vault directory (--vault DIR)"); err != nil {
+		if err := checkEmpty(bulk, hint); err != nil {
 			return err
 		}
 		if err := copyInto(ctx, b.Store, bulk); err != nil {
@@ -391,6 +392,21 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		MasterKey:       keyForm(b.Info.Key),
 		Counts:          counts(restored),
 	}, nil
+}
+
+// restoreHint is what to do when v's store holds data: a new vault
+// directory for the embedded database, an empty database or schema for a
+// shared store (tester: a new --vault was suggested, which restores into
+// the same PostgreSQL store).
+func restoreHint(v *localstore.Vault) string {
+	sq, ok := v.Store.(*localstore.SQLite)
+	switch {
+	case !ok:
+		return "restore into an empty database or schema (--store URL; search_path=SCHEMA selects a schema)"
+	case filepath.Dir(sq.Path()) != filepath.Clean(v.Dir):
+		return "restore into a new, empty database (--store sqlite:PATH) or a new vault directory (--vault DIR)"
+	}
+	return "restore into a new vault directory (--vault DIR)"
 }
 
 // copyInto copies every row of src into dst, an empty store: the master

@@ -200,9 +200,15 @@ func TestRestoreIntoPostgres(t *testing.T) {
 	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "host-b")
 	verifyOK(t, e)
 	mustRun(e, "export", arns[2], "--passphrase-file", filepath.Join(e.Dir, "export-pass.txt"), "-o", "json")
-	// Restoring again into the store (from any directory) is refused.
+	// Restoring again into the store (from any directory) is refused,
+	// with a hint at an empty database or schema, not at another vault
+	// directory, which restores into the same store (tester).
 	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "host-c")
-	wantCode(t, run(e, "vault", "restore", "--from-file", backup), errs.ExitRefused)
+	r := run(e, "vault", "restore", "--from-file", backup)
+	wantCode(t, r, errs.ExitRefused)
+	if !strings.Contains(r.Stderr, "hint: restore into an empty database or schema") {
+		t.Errorf("hint: %v", r)
+	}
 }
 
 // TestMigrateToSQLiteIsOneFile: certctl keeps the write-ahead log of its
