@@ -137,7 +137,7 @@ func testBackupRoundTrip(t *testing.T, source localstore.Options, target string)
 	dstOpts := source
 	dstOpts.StoreURL = target
 	dst := openVault(t, dstDir, dstOpts)
-	if err := dst.InstallKeyMaterial(context.Background(), b.Info.Key); err != nil {
+	if _, err := dst.InstallKeyMaterial(context.Background(), b.Info.Key); err != nil {
 		t.Fatalf("InstallKeyMaterial: %v", err)
 	}
 	err = dst.Store.Update(ctx, func(tx localstore.Tx) error { return localstore.CopyAll(ctx, b.Store, tx.(localstore.BulkTx)) })

@@ -7,6 +7,8 @@ package localstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -257,46 +259,74 @@ func (v *Vault) SealerOf(m KeyMaterial) (*Sealer, error) {
 }
 
 // InstallKeyMaterial makes m the vault directory's master key (a restore
-// into an empty vault): a key file already there with other content is
-// replaced, as are pending files, since an empty store seals nothing under
-// them. The caller checks that the store is empty.
-func (v *Vault) InstallKeyMaterial(ctx context.Context, m KeyMaterial) error {
+// into an empty vault): pending files are replaced, since an empty store
+// seals nothing under them. A key file already there with another key is
+// kept beside, as <file>.replaced-<id> (its key's ID, or "unknown-" and a
+// hash of the file when the passphrase does not open it), and its path
+// returned: the store is empty, but the key may seal another store's data
+// — a shared store whose host ran this restore without CERTCTL_STORE
+// (tester: the host's copy of the store's key was lost). The caller
+// checks that the store is empty.
+func (v *Vault) InstallKeyMaterial(ctx context.Context, m KeyMaterial) (kept []string, err error) {
 	if m.Form == "" {
-		return nil
+		return nil, nil
 	}
 	id, err := v.CheckKeyMaterial(m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := v.checkKeyReplaceable(ctx, id, "installing another master key"); err != nil {
-		return err
+		return nil, err
 	}
 	wrapped := m.Form == KeyWrapped
+	for _, w := range []bool{true, false} {
+		path := keyPath(v.Dir, w)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		old := fileKeyID(data, w, v.opts.Passphrase)
+		if old == id {
+			continue // the same key: nothing lost
+		}
+		if old == "" {
+			sum := sha256.Sum256(data)
+			old = "unknown-" + hex.EncodeToString(sum[:6])
+		}
+		to := path + ".replaced-" + old
+		if err := fsutil.WriteFileAtomic(to, data, 0o600); err != nil {
+			return nil, err
+		}
+		kept = append(kept, to)
+	}
 	if err := fsutil.WriteFileAtomic(keyPath(v.Dir, wrapped), m.Data, 0o600); err != nil {
-		return err
+		return kept, err
 	}
 	if err := os.Remove(keyPath(v.Dir, !wrapped)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return kept, err
 	}
 	entries, err := os.ReadDir(v.Dir)
 	if err != nil {
-		return err
+		return kept, err
 	}
 	for _, e := range entries {
 		if strings.Contains(e.Name(), pendingSuffix) && strings.HasPrefix(e.Name(), MasterKeyFile) {
 			if err := os.Remove(filepath.Join(v.Dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
+				return kept, err
 			}
 		}
 	}
 	if err := syncDir(v.Dir); err != nil {
-		return err
+		return kept, err
 	}
 	v.mu.Lock()
 	v.current.Store(nil)
 	v.keyErr = nil
 	v.mu.Unlock()
-	return nil
+	return kept, nil
 }
 
 // ClaimStoreKey readies the install of key material m (InstallKeyMaterial)
@@ -478,9 +508,6 @@ func (e *KeyInUseError) Error() string {
 // directory's own vault.db, beside the store in use, holds data under the
 // current one. what names the replacement for the message.
 func (v *Vault) checkKeyReplaceable(ctx context.Context, newID, what string) error {
-	if err := v.checkKeyOfAnotherStore(newID, what); err != nil {
-		return err
-	}
 	path, holds, err := siblingHoldsData(ctx, v.Dir, v.Store)
 	if err != nil || !holds {
 		return err
@@ -490,45 +517,6 @@ func (v *Vault) checkKeyReplaceable(ctx context.Context, newID, what string) err
 		return err
 	}
 	return &KeyInUseError{What: what, Dir: v.Dir, Path: path}
-}
-
-// KeyOfAnotherStoreError refuses to replace a master key file of the
-// vault directory when its database is one this process just created:
-// the key was there without a database, so it seals another store's data
-// — a shared store this command was not pointed at (CERTCTL_STORE unset
-// in this shell), or a database moved away (tester: a restore replaced a
-// PostgreSQL host's key file without a word).
-type KeyOfAnotherStoreError struct {
-	What, Path string
-}
-
-func (e *KeyOfAnotherStoreError) Error() string {
-	return fmt.Sprintf("%s would replace %s, a master key kept in the vault directory without its database: it seals another store's data (a shared store given with --store or CERTCTL_STORE elsewhere, or a database moved away)", e.What, e.Path)
-}
-
-// checkKeyOfAnotherStore refuses (KeyOfAnotherStoreError) to replace the
-// directory's key file by key newID when opening the vault created its
-// SQLite database while a key file was already there (keyBeforeDB), and
-// that file holds another key.
-func (v *Vault) checkKeyOfAnotherStore(newID, what string) error {
-	if !v.keyBeforeDB {
-		return nil
-	}
-	for _, wrapped := range []bool{true, false} {
-		path := keyPath(v.Dir, wrapped)
-		data, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if id := fileKeyID(data, wrapped, v.opts.Passphrase); id != "" && id == newID {
-			continue // the same key: nothing replaced
-		}
-		return &KeyOfAnotherStoreError{What: what, Path: path}
-	}
-	return nil
 }
 
 // fileKeyID is the ID of the key a key file holds ("" when it cannot be

@@ -773,7 +773,7 @@ func TestClaimWithoutInstall(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "a vault restore into it did not finish") || strings.Contains(err.Error(), "corrupt") {
 			t.Errorf("key file present %v: %v, want it to say the restore did not finish", withKey, err)
 		}
-		if err := again.InstallKeyMaterial(context.Background(), m); err != nil {
+		if _, err := again.InstallKeyMaterial(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := again.Sealer(); err != nil {

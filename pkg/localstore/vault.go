@@ -36,9 +36,6 @@ type Vault struct {
 	// closers run at Close, before the store closes (OnClose).
 	closeMu sync.Mutex
 	closers map[string]func()
-	// keyBeforeDB: the directory held a master key file when opening
-	// the vault created its SQLite database (checkKeyOfAnotherStore).
-	keyBeforeDB bool
 	// discard: Close removes the vault again, and the directories
 	// discardDirs (DiscardIfEmpty).
 	discard     bool
@@ -117,18 +114,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 			return nil, err
 		}
 	}
-	// A master key file already in the directory when its database is
-	// made seals another store's data (checkKeyOfAnotherStore).
-	var keyBeforeDB bool
 	var st Store
 	switch u := opts.StoreURL; {
 	case u == "" || u == "sqlite:" || u == "sqlite":
-		kf, _ := readKeyFiles(dir)
 		st, err = opts.openSQLite(ctx, filepath.Join(dir, DatabaseFile))
 		if err != nil {
 			return nil, err
 		}
-		keyBeforeDB = !st.(*SQLite).created.zero() && (kf.wrapped != nil || kf.plain != nil)
 	case strings.HasPrefix(u, "sqlite:"):
 		st, err = opts.openSQLite(ctx, strings.TrimPrefix(u, "sqlite:"))
 		if err != nil {
@@ -146,7 +138,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	default:
 		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, RedactURL(u))
 	}
-	v := &Vault{Dir: dir, Store: st, opts: opts, ExposedKeyFiles: exposed, keyBeforeDB: keyBeforeDB}
+	v := &Vault{Dir: dir, Store: st, opts: opts, ExposedKeyFiles: exposed}
 	if g, ok := st.(writeGuarded); ok {
 		g.setWriteGuard(v.writeGuard)
 	}

@@ -608,7 +608,6 @@ func MapError(err error) error {
 func KnownError(err error) (error, bool) {
 	var ce *errs.Error
 	var keyInUse *localstore.KeyInUseError
-	var otherKey *localstore.KeyOfAnotherStoreError
 	var unsafe *fsutil.UnsafeError
 	switch {
 	case err == nil:
@@ -646,9 +645,6 @@ func KnownError(err error) (error, bool) {
 	case errors.As(err, &keyInUse):
 		return errs.Refusedf("%v", keyInUse).
 			WithHint("use another vault directory (--vault DIR) for this store, or move %s away first", keyInUse.Path), true
-	case errors.As(err, &otherKey):
-		return errs.Refusedf("%v", otherKey).
-			WithHint("give the store this directory serves (--store or CERTCTL_STORE), or use a new vault directory (--vault DIR)"), true
 	case errors.Is(err, localstore.ErrUnsupportedStore):
 		// The user's URL, not the store: invalid input (a store that
 		// cannot be reached is exit 6 below).

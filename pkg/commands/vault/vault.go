@@ -196,7 +196,10 @@ passphrase it was wrapped with (CERTCTL_VAULT_PASSPHRASE or
 --vault-passphrase-file), which remains the restored vault's passphrase.
 Restoring into a --store beside a vault directory whose own vault.db holds data
 is refused (exit 5) when the backup's key is another: that data is sealed under
-the directory's key, which the restore would replace. The store records the key
+the directory's key, which the restore would replace. A key file of another key
+already in the directory (a shared store's, when CERTCTL_STORE was not set) is
+kept beside it as master.key*.replaced-ID, which the restore names on stderr. A
+restore that fails removes the database it created, nothing else. The store records the key
 it is sealed under, so that no other machine of a shared store makes another.
 
 The restore is recorded in the restored vault's audit log (RestoreVault).` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
@@ -256,6 +259,7 @@ func runRestore(ctx context.Context, o *RestoreOptions) error {
 			return err
 		}
 	}
+	cmdutil.PrintNotices(o.IO, res.Notice)
 	return p.Print(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"Vault", res.Vault}, {"Store", res.Store}, {"BackupCreatedAt", res.BackupCreatedAt},

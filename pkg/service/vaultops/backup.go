@@ -212,6 +212,9 @@ type RestoreResult struct {
 	Source          string `json:"Source"`
 	MasterKey       string `json:"MasterKey"`
 	Counts
+	// Notice tells where a master key file the restore replaced was kept
+	// (printed on stderr, not part of the JSON form).
+	Notice string `json:"-"`
 }
 
 // Restore restores the backup read from r (name is how to call it in
@@ -294,6 +297,7 @@ func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string) (*R
 func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name string) (*RestoreResult, error) {
 	v := s.core.Vault
 	hint := restoreHint(v)
+	notice := ""
 	if err := s.requireEmpty(ctx, v, "RestoreVault", hint); err != nil {
 		return nil, err
 	}
@@ -331,8 +335,13 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		}); err != nil {
 			return nil, service.MapError(err)
 		}
-		if err := v.InstallKeyMaterial(ctx, b.Info.Key); err != nil {
+		kept, err := v.InstallKeyMaterial(ctx, b.Info.Key)
+		if err != nil {
 			return nil, service.MapError(err)
+		}
+		if len(kept) > 0 {
+			notice = "the vault directory held another master key, kept as " + strings.Join(kept, " and ") +
+				": if this directory serves a shared store (--store, CERTCTL_STORE), its key is there — move it back and use another vault directory for the restore"
 		}
 	} else if holds, err := localstore.HoldsData(ctx, b.Store); err != nil {
 		return nil, service.MapError(err)
@@ -391,6 +400,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		Source:          b.Info.Source,
 		MasterKey:       keyForm(b.Info.Key),
 		Counts:          counts(restored),
+		Notice:          notice,
 	}, nil
 }
 

@@ -875,9 +875,10 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(kept, localstore.DatabaseFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the failed restore left the database it created in %s (%v)", kept, err)
 	}
-	// With the right passphrase, the restore does not replace a key file
-	// that was there without a database: another store's (tester: a
-	// PostgreSQL host's key was replaced when CERTCTL_STORE was unset).
+	// With the right passphrase, the restore keeps a key file it replaces
+	// beside it, and says where: it may be another store's (tester: a
+	// PostgreSQL host's key was replaced and lost when CERTCTL_STORE was
+	// unset).
 	foreign := t.TempDir()
 	otherKey := filepath.Join(e.Vars["CERTCTL_VAULT"], "master.key.enc")
 	key, err := os.ReadFile(otherKey)
@@ -889,13 +890,22 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
-	r := run(e, "--vault", foreign, "vault", "restore", "--from-file", backup)
-	wantCode(t, r, errs.ExitRefused)
-	if !strings.Contains(r.Stderr, "without its database") {
-		t.Errorf("refusal: %v", r)
+	r := mustRun(e, "--vault", foreign, "vault", "restore", "--from-file", backup)
+	keptKeys, _ := filepath.Glob(filepath.Join(foreign, "master.key.enc.replaced-*"))
+	if len(keptKeys) != 1 || !strings.Contains(r.Stderr, "another master key, kept as "+keptKeys[0]) {
+		t.Fatalf("kept %v; restore: %v", keptKeys, r)
 	}
-	if after, _ := os.ReadFile(filepath.Join(foreign, "master.key.enc")); string(after) != string(key) {
-		t.Error("the refused restore replaced the key file")
+	if data, _ := os.ReadFile(keptKeys[0]); string(data) != string(key) {
+		t.Error("the key file kept is not the one replaced")
+	}
+	// The directory's own key again (a restore over it, as after deleting
+	// a damaged vault.db): nothing to keep, nothing said.
+	for _, p := range []string{"vault.db", "vault.db-wal", "vault.db-shm"} {
+		_ = os.Remove(filepath.Join(foreign, p))
+	}
+	r = mustRun(e, "--vault", foreign, "vault", "restore", "--from-file", backup)
+	if again, _ := filepath.Glob(filepath.Join(foreign, "master.key.enc.replaced-*")); len(again) != 1 || strings.Contains(r.Stderr, "kept as") {
+		t.Errorf("restoring over the same key kept %v: %v", again, r)
 	}
 	// Directories the restore made for a nested --vault go too (review:
 	// the parents stayed).
