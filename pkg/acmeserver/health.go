@@ -40,7 +40,9 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.core.Vault.KeyUnusable(); err != nil {
-		s.logf("acme: healthz: the vault's master key cannot be used: %v (restart the server with the store's current passphrase)", err)
+		if msg := err.Error(); s.keyLogged.Swap(msg) != msg {
+			s.logf("acme: healthz: the vault's master key cannot be used: %v (restart the server with the store's current passphrase)", err)
+		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("master key unusable\n"))
 		return

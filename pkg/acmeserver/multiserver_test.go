@@ -446,8 +446,11 @@ func TestHealthzKeyUnusable(t *testing.T) {
 	if st := get(0); st != http.StatusOK {
 		t.Errorf("the other server's /healthz = %d, want 200 (it has not needed the key)", st)
 	}
-	if !strings.Contains(c.log.String(), "master key cannot be used") {
-		t.Errorf("no log line saying why:\n%s", c.log.String())
+	if st := get(1); st != http.StatusServiceUnavailable {
+		t.Errorf("/healthz asked again = %d, want 503", st)
+	}
+	if n := strings.Count(c.log.String(), "master key cannot be used"); n != 1 {
+		t.Errorf("%d log lines saying why, want one for two probes:\n%s", n, c.log.String())
 	}
 }
 

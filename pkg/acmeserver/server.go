@@ -35,6 +35,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
@@ -88,6 +89,9 @@ type Config struct {
 // Server serves the ACME endpoints of a vault.
 type Server struct {
 	cfg Config
+	// keyLogged is the unusable-key error /healthz last logged, so that
+	// a probe every few seconds logs it once, not each time.
+	keyLogged atomic.Value
 	// core is cfg.Core with a WriteGate: the server's writers queue in
 	// process, in arrival order, instead of on SQLite's busy handler, whose
 	// sleeps (growing to 100 ms) made order latency and throughput collapse
