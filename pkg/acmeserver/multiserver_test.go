@@ -381,18 +381,22 @@ func TestNonceBatches(t *testing.T) {
 	})
 }
 
+// healthz is the status of server i's /healthz.
+func (c *cluster) healthz(i int) int {
+	c.t.Helper()
+	resp, err := c.client(i).Get(clusterBase + "/healthz")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // TestHealthz: 200 while the store answers, 503 once it does not.
 func TestHealthz(t *testing.T) {
 	stores(t, func(t *testing.T, storeURL string) {
 		c := newCluster(t, storeURL, 2)
-		get := func(i int) int {
-			resp, err := c.client(i).Get(clusterBase + "/healthz")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			return resp.StatusCode
-		}
+		get := c.healthz
 		for i := range 2 {
 			if st := get(i); st != http.StatusOK {
 				t.Fatalf("server %d /healthz = %d, want 200", i, st)
@@ -418,14 +422,7 @@ func TestHealthz(t *testing.T) {
 // still reaches its store.
 func TestHealthzKeyUnusable(t *testing.T) {
 	c := newCluster(t, "", 2)
-	get := func(i int) int {
-		resp, err := c.client(i).Get(clusterBase + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	get := c.healthz
 	if _, err := c.srvs[1].core.Vault.Sealer(); err != nil {
 		t.Fatal(err)
 	}
