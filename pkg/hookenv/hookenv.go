@@ -7,9 +7,10 @@
 package hookenv
 
 import (
-	"net/url"
 	"os"
 	"strings"
+
+	"github.com/certctl/certctl/pkg/localstore"
 )
 
 // dropped reports whether an inherited variable stays out of a hook's
@@ -66,16 +67,7 @@ func HoldsSecret(environ []string) bool {
 	return false
 }
 
-// storeHasPassword reports whether the store URL u names a password (in
-// its user information or as a password parameter), or cannot be read to
-// tell.
-func storeHasPassword(u string) bool {
-	p, err := url.Parse(u)
-	if err != nil {
-		return true
-	}
-	if _, ok := p.User.Password(); ok {
-		return true
-	}
-	return p.Query().Has("password") || strings.Contains(strings.ToLower(u), "password=")
-}
+// storeHasPassword reports whether the store URL u names a password: one
+// localstore.RedactURL, which every message showing a store URL goes
+// through, would hide.
+func storeHasPassword(u string) bool { return localstore.RedactURL(u) != u }

@@ -76,6 +76,7 @@ func TestHoldsSecret(t *testing.T) {
 		"CERTCTL_STORE=postgres://u:pw@db/certctl":                  true,
 		"CERTCTL_STORE=postgres://u@db/certctl?password=pw":         true,
 		"CERTCTL_STORE=host=db user=u password=pw":                  true,
+		"CERTCTL_STORE=postgres://u@db/certctl?sslpassword=pw":      true,
 		"CERTCTL_STORE=postgres://u@db/certctl?sslmode=verify-full": false,
 		"CERTCTL_STORE=sqlite:/srv/certctl/vault.db":                false,
 		"CERTCTL_VAULT=/home/u/.local/share/certctl":                false,
