@@ -481,26 +481,6 @@ func WriteOutputFile(ios *iostreams.IOStreams, path string, data []byte, mode os
 	return writeOutputFile(ios, path, data, mode, false)
 }
 
-// CheckOutputFiles refuses (exit 4), before any of them is written, the
-// first of paths — a set of regular files a command writes together —
-// that cannot be one: a directory, a pipe or a device, a link to a
-// directory that does not exist (fsutil.CheckRegularOutput). The set is
-// then not left half written for a mistake seen beforehand (tester:
-// export --out-dir wrote cert.pem, chain.pem and fullchain.pem, then
-// failed on privkey.pem; review: a dangling link did the same, and a pipe
-// blocked the command).
-func CheckOutputFiles(paths ...string) error {
-	for _, p := range paths {
-		if err := fsutil.CheckRegularOutput(p); err != nil {
-			if errors.Is(err, fsutil.ErrNotRegular) {
-				return errs.Invalidf("%v", err)
-			}
-			return outputFileError(err)
-		}
-	}
-	return nil
-}
-
 // OutputFile is one file of a set a command writes together.
 type OutputFile struct {
 	Path string
@@ -508,23 +488,18 @@ type OutputFile struct {
 }
 
 // WriteOutputFiles writes a set of regular files (export --out-dir's)
-// all or, as far as the system lets it, nothing: each is checked
-// (CheckOutputFiles) and written to a temporary file beside where it goes
-// (behind its links, as WriteOutputFile) before any is renamed into
-// place, the first of files first (review: a key file that could not be
-// written — a directory not writable behind its link, an immutable file —
-// was found after the certificate files were replaced, a new certificate
-// beside the old key). Mode is each file's. A rename that fails after
-// others succeeded (a file made immutable) leaves those renamed: put the
-// file that must not be older than the rest first.
+// all or, as far as the system lets it, nothing: each is written to a
+// temporary file beside where it goes (behind its links, as
+// WriteOutputFile) before any is renamed into place, the first of files
+// first; a directory, a pipe or a device in one's place, or a link into a
+// directory that does not exist, is refused (exit 4) before anything is
+// renamed (tester: export --out-dir wrote cert.pem, chain.pem and
+// fullchain.pem, then failed on privkey.pem; reviews: a dangling link did
+// the same, a pipe blocked the command, a key file that could not be made
+// left a new certificate beside the old key). Mode is each file's. A
+// rename that fails after others succeeded (a file made immutable) leaves
+// those renamed: put the file that must not be older than the rest first.
 func WriteOutputFiles(files []OutputFile, mode os.FileMode) error {
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.Path
-	}
-	if err := CheckOutputFiles(paths...); err != nil {
-		return err
-	}
 	staged := make([]*fsutil.Staged, 0, len(files))
 	defer func() {
 		for _, st := range staged {
@@ -535,6 +510,9 @@ func WriteOutputFiles(files []OutputFile, mode os.FileMode) error {
 		out, err := fsutil.ResolveOutput(f.Path, nil)
 		if err != nil {
 			return outputFileError(err)
+		}
+		if out.Special {
+			return errs.Invalidf("%v", &fs.PathError{Op: "write", Path: f.Path, Err: fsutil.ErrNotRegular})
 		}
 		st, err := fsutil.Stage(out.Path, f.Data, mode)
 		if err != nil {

@@ -42,29 +42,6 @@ const maxLinks = 40
 // symbolic links do not end.
 var ErrLinkLoop = errors.New("too many levels of symbolic links")
 
-// CheckRegularOutput checks, before anything is written, that path can be
-// written as a regular file the way WriteFileAtomic writes one: it is not
-// a directory or a special file (a pipe, a device), and the directory
-// where it or the file its link names is made exists. Its errors are
-// WriteFileAtomic's (*fs.PathError naming path; ErrIsDir, ErrNotRegular,
-// a missing directory).
-func CheckRegularOutput(path string) error {
-	out, err := ResolveOutput(path, nil)
-	if err != nil {
-		return err
-	}
-	if out.Special {
-		return &fs.PathError{Op: "write", Path: path, Err: ErrNotRegular}
-	}
-	dir := filepath.Dir(out.Path)
-	if fi, err := os.Stat(dir); err != nil {
-		return &fs.PathError{Op: "write", Path: path, Err: cause(&fs.PathError{Op: "stat", Path: dir, Err: err}, dir)}
-	} else if !fi.IsDir() {
-		return &fs.PathError{Op: "write", Path: path, Err: syscall.ENOTDIR}
-	}
-	return nil
-}
-
 // ResolveOutput says where output named path goes: a regular file (or
 // none yet) is replaced atomically (WriteFileAtomic), behind its links; a
 // special file, or the standard output stdout (nil: none), is written
