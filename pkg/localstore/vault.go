@@ -267,6 +267,28 @@ func (v *Vault) Sealer() (*Sealer, error) {
 	return s, nil
 }
 
+// CheckUnlocked fails as Sealer would when no key could be opened for
+// want of a passphrase — a wrapped key file, and no passphrase given nor
+// a terminal to ask — without deriving the wrapped key from a passphrase
+// given (scrypt, a third of a second and 64 MiB): a wrong one is found
+// when a key is first needed. A key in clear, or none in the directory
+// (a shared store's to fetch), is loaded as Sealer loads it. For a check
+// run at every pass of a cron job (review: renew --due derived the key on
+// every pass, due or not).
+func (v *Vault) CheckUnlocked() error {
+	if v.current.Load() != nil {
+		return nil
+	}
+	if wrapped, err := v.currentForm(); err == nil && wrapped {
+		if v.opts.Passphrase == nil && v.opts.AskPassphrase == nil {
+			return ErrLocked
+		}
+		return nil
+	}
+	_, err := v.Sealer()
+	return err
+}
+
 // KeyUnusable is the error of the last load of the master key when it
 // failed for the key itself — the passphrase no longer opens it (another
 // machine changed it and rotated the key), the vault is locked, the key

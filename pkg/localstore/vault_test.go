@@ -281,3 +281,37 @@ func TestCurrentSchemaReopens(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestCheckUnlocked (review): the check renew --due makes at every pass
+// tells a wrapped key without a passphrase (locked) from one with a
+// passphrase, without deriving the key from the passphrase — a wrong one
+// passes it, and is found when a key is first needed — and loads a key in
+// clear.
+func TestCheckUnlocked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "v")
+	v := openVault(t, dir, localstore.Options{Passphrase: []byte("right"), Scrypt: cheapScrypt})
+	if _, err := v.Sealer(); err != nil { // makes the wrapped key
+		t.Fatal(err)
+	}
+	if err := openVault(t, dir, localstore.Options{}).CheckUnlocked(); !errors.Is(err, localstore.ErrLocked) {
+		t.Errorf("no passphrase: %v, want ErrLocked", err)
+	}
+	wrong := openVault(t, dir, localstore.Options{Passphrase: []byte("wrong"), Scrypt: cheapScrypt})
+	if err := wrong.CheckUnlocked(); err != nil {
+		t.Errorf("a passphrase given: %v, want no derivation and no error", err)
+	}
+	if _, err := wrong.Sealer(); !errors.Is(err, localstore.ErrWrongPassphrase) {
+		t.Errorf("the wrong passphrase when the key is needed: %v", err)
+	}
+	plain := filepath.Join(t.TempDir(), "p")
+	pv := openVault(t, plain, localstore.Options{})
+	if _, err := pv.Sealer(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(plain, localstore.MasterKeyFile), []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := openVault(t, plain, localstore.Options{}).CheckUnlocked(); err == nil {
+		t.Error("a damaged key in clear passed the check")
+	}
+}

@@ -335,11 +335,13 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 // ended (authority.PurgeDeleted), recorded as their permanent deletion
 // (DeleteCertificateAuthority, PermanentDeletion): the pass is the cron
 // job that keeps the vault to its rules. Nothing to purge records nothing.
-// checkUnlocked opens the vault's master key when certs hold a key the
-// vault sealed (a renewal, or the install of an imported certificate's new
-// version, needs it): a pass that cron runs without the vault passphrase
-// fails at once (exit 6), every pass, not on the day a renewal falls due
-// (tester: it exited 0, silently, until then). A vault whose certificates
+// checkUnlocked checks that the vault's master key can be opened when
+// certs hold a key the vault sealed (a renewal, or the install of an
+// imported certificate's new version, needs it): a pass that cron runs
+// without the vault passphrase fails at once (exit 6), every pass, not on
+// the day a renewal falls due (tester: it exited 0, silently, until then).
+// A passphrase given is not checked by deriving the key at every pass
+// (localstore.Vault.CheckUnlocked). A vault whose certificates
 // hold no sealed key is not asked for one, nor is a dry run, which opens
 // no key.
 func (s *Service) checkUnlocked(certs []*localstore.Certificate) error {
@@ -348,8 +350,7 @@ func (s *Service) checkUnlocked(certs []*localstore.Certificate) error {
 	}
 	for _, c := range certs {
 		if c.KeyPairOrigin == inventory.OriginVault || c.KeyPairOrigin == inventory.OriginImported {
-			_, err := s.core.Vault.Sealer()
-			return service.MapError(err)
+			return service.MapError(s.core.Vault.CheckUnlocked())
 		}
 	}
 	return nil
