@@ -99,25 +99,14 @@ func fitTable(headers []string, rows, tails [][]string, width int) {
 		return
 	}
 
+	idColumn, fixed := columnKinds(rows, ncols)
 	ids := map[string]bool{}
-	idColumn, fixed := make([]bool, ncols), make([]bool, ncols)
-	for i := range ncols {
-		idColumn[i], fixed[i] = true, true
-	}
 	for _, r := range rows {
-		for i := range ncols {
-			if i >= len(r) || r[i] == "" {
-				continue
-			}
-			if plain := ansi.Strip(r[i]); !fixedPattern().MatchString(plain) {
-				fixed[i] = false
-			}
-			if !idPattern().MatchString(r[i]) {
-				idColumn[i] = false
-				continue
-			}
-			for _, id := range strings.Split(r[i], ",") {
-				ids[ShortID(id)] = true
+		for _, c := range r {
+			if c != "" && idPattern().MatchString(c) {
+				for _, id := range strings.Split(c, ",") {
+					ids[ShortID(id)] = true
+				}
 			}
 		}
 	}
@@ -190,6 +179,27 @@ func fitTable(headers []string, rows, tails [][]string, width int) {
 	}
 }
 
+// columnKinds says of each of the ncols columns of rows whether every
+// value in it is identifiers (idPattern: a UUID, an ARN, a list of them)
+// and whether every value is fixed (fixedPattern: an enumeration word, a
+// timestamp); empty cells count for both.
+func columnKinds(rows [][]string, ncols int) (ids, fixed []bool) {
+	ids, fixed = make([]bool, ncols), make([]bool, ncols)
+	for i := range ncols {
+		ids[i], fixed[i] = true, true
+	}
+	for _, r := range rows {
+		for i := range ncols {
+			if i >= len(r) || r[i] == "" {
+				continue
+			}
+			fixed[i] = fixed[i] && fixedPattern().MatchString(ansi.Strip(r[i]))
+			ids[i] = ids[i] && idPattern().MatchString(r[i])
+		}
+	}
+	return ids, fixed
+}
+
 // dropOptional leaves out of a table wider than width its optional
 // columns (headers), in their order, until it would fit with every column
 // of free text cut to half its width at most and identifiers to their
@@ -233,30 +243,31 @@ func estimateWidth(headers []string, rows, tails [][]string) int {
 	for _, r := range rows {
 		ncols = max(ncols, len(r))
 	}
+	ids, fixed := columnKinds(rows, ncols)
 	total := 0
 	for i := range ncols {
-		w, id, fixed, any := 0, true, true, false
+		w, head := 0, 0
 		if i < len(headers) {
-			w = ansi.StringWidth(headers[i])
+			head = ansi.StringWidth(headers[i])
+			w = head
 		}
-		head := w
 		for k, r := range rows {
 			if i >= len(r) || r[i] == "" {
 				continue
 			}
-			any = true
 			tw := 0
 			if k < len(tails) && i < len(tails[k]) {
 				tw = ansi.StringWidth(tails[k][i])
 			}
 			w = max(w, ansi.StringWidth(r[i])+tw)
-			id = id && idPattern().MatchString(r[i]) && !strings.Contains(r[i], ",")
-			fixed = fixed && fixedPattern().MatchString(ansi.Strip(r[i]))
 		}
 		switch {
-		case any && id:
-			w = max(head, min(w, minPrefix))
-		case any && !fixed:
+		case !columnHasValues(rows, i):
+		case ids[i]:
+			// As fitTable cuts them: each to its prefix, a list to its
+			// first and ",…".
+			w = max(head, min(w, minPrefix+2))
+		case !fixed[i]:
 			w = min(w, max(floor(headers, i), (w+1)/2))
 		}
 		total += w + cellPadding
