@@ -294,10 +294,17 @@ func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string) (*R
 	return res, err
 }
 
-func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name string) (*RestoreResult, error) {
+func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name string) (_ *RestoreResult, err error) {
 	v := s.core.Vault
 	hint := restoreHint(v)
 	notice := ""
+	// A restore that fails after it replaced the directory's key file
+	// still says where that file was kept.
+	defer func() {
+		if err != nil && notice != "" {
+			err = withNotice(err, notice)
+		}
+	}()
 	if err := s.requireEmpty(ctx, v, "RestoreVault", hint); err != nil {
 		return nil, err
 	}
@@ -343,6 +350,9 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 			notice = "the vault directory held another master key, kept as " + strings.Join(kept, " and ") +
 				": if this directory serves a shared store (--store, CERTCTL_STORE), its key is there — move it back and use another vault directory for the restore"
 		}
+		if s.afterKeyInstall != nil {
+			s.afterKeyInstall()
+		}
 	} else if holds, err := localstore.HoldsData(ctx, b.Store); err != nil {
 		return nil, service.MapError(err)
 	} else if holds {
@@ -358,7 +368,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		return nil, service.MapError(err)
 	}
 	var restored map[string]int64
-	err := s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
+	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
 		op.Param("FromFile", name)
 		op.Param("BackupCreatedAt", b.Info.CreatedAt.UTC().Format(time.RFC3339))
 		op.Param("Source", b.Info.Source)
@@ -402,6 +412,20 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		Counts:          counts(restored),
 		Notice:          notice,
 	}, nil
+}
+
+// withNotice is err with notice added to its hint (the outermost error's
+// hint is the one printed), its exit code and code name kept.
+func withNotice(err error, notice string) error {
+	e := &errs.Error{Exit: errs.ExitCodeOf(err), Code: errs.CodeNameOf(err), Err: err, Hint: notice}
+	var ce *errs.Error
+	if errors.As(err, &ce) {
+		e.NoHelpHint = ce.NoHelpHint
+		if ce.Hint != "" {
+			e.Hint = ce.Hint + "\n" + notice
+		}
+	}
+	return e
 }
 
 // restoreHint is what to do when v's store holds data: a new vault

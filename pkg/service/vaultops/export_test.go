@@ -5,3 +5,5 @@ package vaultops
 func SetRotateProgress(s *Service, fn func(done int) error) { s.rotateProgress = fn }
 
 func SetAfterEmptyCheck(s *Service, fn func()) { s.afterEmptyCheck = fn }
+
+func SetAfterKeyInstall(s *Service, fn func()) { s.afterKeyInstall = fn }

@@ -56,6 +56,9 @@ type Service struct {
 	// afterEmptyCheck, when set (tests), is called by a restore once it
 	// found the vault empty, before it claims the store for its key.
 	afterEmptyCheck func()
+	// afterKeyInstall, when set (tests), is called by a restore once it
+	// installed the backup's master key, before it copies the data.
+	afterKeyInstall func()
 }
 
 // New returns the service over core.

@@ -981,6 +981,61 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 	}
 }
 
+// TestRestoreFailedAfterKeyInstallNamesKeptKey: a restore that replaced
+// the directory's key file (kept beside it) and then failed — another
+// process wrote into the store meanwhile — still says where the replaced
+// key is (it said so only on success; the key was kept without a word).
+func TestRestoreFailedAfterKeyInstallNamesKeptKey(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "correct horse"
+	requestPrivate(e, "wrapped.internal")
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	key, err := os.ReadFile(filepath.Join(e.Vars["CERTCTL_VAULT"], "master.key.enc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key[len(key)-1] ^= 1 // another key file than the backup's
+	foreign := t.TempDir()
+	if err := os.WriteFile(filepath.Join(foreign, "master.key.enc"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	own := e.Vars["CERTCTL_VAULT"]
+	e.Vars["CERTCTL_VAULT"] = foreign
+	f, _, _ := e.Factory()
+	f.TestScrypt = &cheapScrypt
+	defer f.Close()
+	svc, err := f.VaultOps(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process's first change, made once the backup's key is in
+	// place: the restore then finds the store no longer empty.
+	e.Vars["CERTCTL_VAULT"] = own
+	vaultops.SetAfterKeyInstall(svc, func() {
+		e.Vars["CERTCTL_VAULT"] = foreign
+		defer func() { e.Vars["CERTCTL_VAULT"] = own }()
+		requestPrivate(e, "meanwhile.internal")
+	})
+	fb, err := os.Open(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fb.Close()
+	_, err = svc.Restore(context.Background(), fb, "backup.db")
+	keptKeys, _ := filepath.Glob(filepath.Join(foreign, "master.key.enc.replaced-*"))
+	var ce *errs.Error
+	if errs.ExitCodeOf(err) != errs.ExitRefused || len(keptKeys) != 1 || !errors.As(err, &ce) ||
+		!strings.Contains(ce.Hint, "another master key, kept as "+keptKeys[0]) {
+		t.Fatalf("restore: %v (kept %v)", err, keptKeys)
+	}
+	// The hint the refusal had (where to restore instead) is still there.
+	if !strings.Contains(ce.Hint, "new vault directory") {
+		t.Errorf("hint: %q", ce.Hint)
+	}
+}
+
 // TestRestoreRacesFirstWrite: another process's first write into a new
 // vault directory, made while a restore there has found it empty and not
 // yet installed the backup's key (tester: a request and a restore at
