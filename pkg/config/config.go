@@ -15,11 +15,11 @@ import (
 	pathpkg "path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -876,6 +876,9 @@ func decimalNumeral(n *yaml.Node) bool {
 // Validate checks that value suits the setting: it parses as the key's
 // Kind and passes the key's Check.
 func Validate(k Key, value string) error {
+	if !utf8.ValidString(value) {
+		return fmt.Errorf("%q is not UTF-8 text", value)
+	}
 	v := strings.TrimSpace(value)
 	switch k.Kind {
 	case Duration:
@@ -916,12 +919,12 @@ func Set(file, name, value string) error {
 	if err != nil {
 		return err
 	}
-	flat, err := readFile(file)
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		flat = map[string]any{}
+	data, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if _, err := parseFile(data); err != nil {
+		return fmt.Errorf("config file %s: %w", file, err)
 	}
 	var typed any = value
 	switch k.Kind {
@@ -934,8 +937,7 @@ func Set(file, name, value string) error {
 	case Duration:
 		typed = strings.TrimSpace(value)
 	}
-	flat[name] = typed
-	return writeSettings(file, flat)
+	return editSettings(file, data, name, typed, false)
 }
 
 // Unset removes the setting name from file, so that its default (or the
@@ -949,50 +951,35 @@ func Unset(file, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	flat, err := readFile(file)
+	data, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
+	flat, err := parseFile(data)
+	if err != nil {
+		return false, fmt.Errorf("config file %s: %w", file, err)
+	}
 	if _, ok := flat[name]; !ok {
 		return false, nil
 	}
-	delete(flat, name)
-	return true, writeSettings(file, flat)
+	return true, editSettings(file, data, name, nil, true)
 }
 
-// writeSettings writes the settings flat (by dotted name) to file as
-// nested YAML, atomically, 0600.
-func writeSettings(file string, flat map[string]any) error {
-	nested := map[string]any{}
-	names := make([]string, 0, len(flat))
-	for n := range flat {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		parts := strings.Split(n, ".")
-		m := nested
-		for _, p := range parts[:len(parts)-1] {
-			sub, ok := m[p].(map[string]any)
-			if !ok {
-				sub = map[string]any{}
-				m[p] = sub
-			}
-			m = sub
-		}
-		m[parts[len(parts)-1]] = flat[n]
-	}
-	data, err := yaml.Marshal(nested)
+// editSettings writes file (whose content was data) with the setting
+// name set to value, or removed, and the rest as it was written
+// (editedSettings): atomically, 0600.
+func editSettings(file string, data []byte, name string, value any, remove bool) error {
+	out, err := editedSettings(data, name, value, remove)
 	if err != nil {
-		return err
+		return fmt.Errorf("config file %s: %w", file, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return err
 	}
-	return fsutil.WriteFileAtomic(file, data, 0o600)
+	return fsutil.WriteFileAtomic(file, out, 0o600)
 }
 
 // editedFile is the file config set and unset edit for file: the file

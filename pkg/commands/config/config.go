@@ -216,7 +216,8 @@ func NewCmdSet(f *cmdutil.Factory, runF func(*SetOptions) error) *cobra.Command 
 	return &cobra.Command{
 		Use:   "set KEY VALUE",
 		Short: "Write one setting to the config file",
-		Long: `Write one setting to the config file (created 0600 if absent), keeping the others.
+		Long: `Write one setting to the config file (created 0600 if absent), keeping the others
+and the file's comments (a setting already there keeps its place).
 Lists are comma-separated. A value is checked against its key's type and range
 first (a duration must parse and be positive, a port be 1-65535,
 quotas.domains_per_certificate 1-100, …): a value refused (exit 4) never reaches
@@ -271,8 +272,8 @@ func NewCmdUnset(f *cmdutil.Factory, runF func(*UnsetOptions) error) *cobra.Comm
 	return &cobra.Command{
 		Use:   "unset KEY",
 		Short: "Remove one setting from the config file",
-		Long: `Remove one setting from the config file, keeping the others, so that its
-default applies again (or CERTCTL_<KEY>, when set). A file that does not hold
+		Long: `Remove one setting from the config file, keeping the others and the file's
+comments (a section the setting leaves empty goes), so that its default applies again (or CERTCTL_<KEY>, when set). A file that does not hold
 the setting is left as it is.` + cmdutil.ExitStatus(0, 2, 3, 4),
 		Example:           "  certctl config unset validation.resolvers",
 		Args:              cmdutil.ExactArgs(1, "KEY"),

@@ -1,0 +1,162 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestEditKeepsComments: config set and unset keep what the user wrote
+// around the setting they change — comments, order, other settings
+// (tester: every comment of a hand-written config was dropped).
+func TestEditKeepsComments(t *testing.T) {
+	const file = `# team settings
+
+region: eu-west-1 # where we are
+# renewal knobs
+renewal:
+    # how early
+    window: 30d
+account: "000000000001"
+`
+	tests := []struct {
+		name, setting string
+		value         any
+		remove        bool
+		want          string
+	}{{
+		name: "replace keeps its comments", setting: "region", value: "us-east-1",
+		want: "# team settings\n\nregion: us-east-1 # where we are\n# renewal knobs\nrenewal:\n  # how early\n  window: 30d\naccount: \"000000000001\"\n",
+	}, {
+		name: "nested replace", setting: "renewal.window", value: "45d",
+		want: "# team settings\n\nregion: eu-west-1 # where we are\n# renewal knobs\nrenewal:\n  # how early\n  window: 45d\naccount: \"000000000001\"\n",
+	}, {
+		name: "new setting joins its section", setting: "renewal.email_window", value: "20d",
+		want: "# team settings\n\nregion: eu-west-1 # where we are\n# renewal knobs\nrenewal:\n  # how early\n  window: 30d\n  email_window: 20d\naccount: \"000000000001\"\n",
+	}, {
+		name: "new section goes last", setting: "validation.resolvers", value: []string{"127.0.0.1:53"},
+		want: "# team settings\n\nregion: eu-west-1 # where we are\n# renewal knobs\nrenewal:\n  # how early\n  window: 30d\naccount: \"000000000001\"\nvalidation:\n  resolvers:\n    - 127.0.0.1:53\n",
+	}, {
+		name: "a section left empty goes", setting: "renewal.window", remove: true,
+		want: "# team settings\n\nregion: eu-west-1 # where we are\naccount: \"000000000001\"\n",
+	}, {
+		name: "unset keeps the rest", setting: "account", remove: true,
+		want: "# team settings\n\nregion: eu-west-1 # where we are\n# renewal knobs\nrenewal:\n  # how early\n  window: 30d\n",
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := editedSettings([]byte(file), tc.setting, tc.value, tc.remove)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", out, tc.want)
+			}
+		})
+	}
+}
+
+// TestEditEdgeCases: files that are empty, comments alone, or that write
+// a setting twice or a section as a scalar.
+func TestEditEdgeCases(t *testing.T) {
+	tests := []struct {
+		name, file, setting string
+		value               any
+		remove              bool
+		want                string
+	}{
+		{name: "empty file", file: "", setting: "region", value: "x", want: "region: x\n"},
+		{name: "comments alone stay the file's", file: "# mine\n", setting: "region", value: "x", want: "# mine\n\nregion: x\n"},
+		{name: "unset in comments alone", file: "# mine\n", setting: "region", remove: true, want: "# mine\n"},
+		{name: "the last setting gone keeps the file's comment", file: "# mine\n\nregion: x\n", setting: "region", remove: true, want: "# mine\n"},
+		{name: "written twice: the first place keeps it", file: "renewal.window: 30d # dotted\nrenewal:\n  window: 10d\n",
+			setting: "renewal.window", value: "40d", want: "renewal.window: 40d # dotted\n"},
+		{name: "written twice: unset removes both", file: "renewal.window: 30d\nregion: x\nrenewal:\n  window: 10d\n",
+			setting: "renewal.window", remove: true, want: "region: x\n"},
+		{name: "a scalar where a section goes becomes one", file: "renewal: 5\n", setting: "renewal.window", value: "3d",
+			want: "renewal:\n  window: 3d\n"},
+		{name: "digits stay text", file: "", setting: "account", value: "000000000000", want: "account: \"000000000000\"\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := editedSettings([]byte(tc.file), tc.setting, tc.value, tc.remove)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tc.want {
+				t.Errorf("got\n%q\nwant\n%q", out, tc.want)
+			}
+		})
+	}
+	if _, err := editedSettings([]byte("- a\n- b\n"), "region", "x", false); err == nil {
+		t.Error("a list for a file was edited")
+	}
+}
+
+// FuzzEditYAML (editedSettings): on any file the config reads, setting a value gives a file
+// it still reads, with that setting and every other setting as before;
+// unsetting gives one without it and every other as before.
+func FuzzEditYAML(f *testing.F) {
+	f.Add("# c\nregion: a # b\nrenewal:\n  window: 3d\n", "renewal.window", "9d", false)
+	f.Add("renewal.window: 1d\nrenewal: {window: 2d}\n", "renewal.window", "", true)
+	f.Add("", "validation.resolvers", "a:1,b:2", false)
+	f.Add("renewal: 5\n", "renewal.email_window", "1d", false)
+	f.Add("a: &x {b: 1}\nc: *x\n", "c.b", "2", false)
+	f.Fuzz(func(t *testing.T, file, name, value string, remove bool) {
+		before, err := parseFile([]byte(file))
+		if err != nil || name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
+			return
+		}
+		if !utf8.ValidString(value) || !utf8.ValidString(name) {
+			return // refused before any edit (Validate, LookupKey)
+		}
+		var v any = value
+		if strings.Contains(value, ",") {
+			v = SplitList(value)
+		}
+		out, err := editedSettings([]byte(file), name, v, remove)
+		if err != nil {
+			t.Fatalf("edit of %q: %v", file, err)
+		}
+		after, err := parseFile(out)
+		if err != nil {
+			t.Fatalf("edit of %q gave %q, which does not read: %v", file, out, err)
+		}
+		want := map[string]any{}
+		for k, x := range before {
+			want[k] = x
+		}
+		if remove {
+			delete(want, name)
+		} else {
+			for k := range want {
+				if strings.HasPrefix(name, k+".") || strings.HasPrefix(k, name+".") {
+					delete(want, k)
+				}
+			}
+			switch v := v.(type) {
+			case []string:
+				items := make([]any, len(v))
+				for i, s := range v {
+					items[i] = s
+				}
+				want[name] = items
+			default:
+				want[name] = v
+			}
+		}
+		if fmt.Sprint(normalize(after)) != fmt.Sprint(normalize(want)) {
+			t.Fatalf("edit of %q (%s=%q remove=%v) gave %q: %v, want %v", file, name, value, remove, out, after, want)
+		}
+	})
+}
+
+// normalize is each setting's value as text (a list's items in order).
+func normalize(m map[string]any) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
