@@ -22,6 +22,11 @@ func NamesMismatch(c *localstore.Certificate, leaf *x509.Certificate) string {
 	if slices.Equal(have, want) {
 		return ""
 	}
+	// A record written before email and URI names were kept holds the
+	// certificate's other names alone.
+	if d, s := x509util.LegacyCertificateNames(leaf); slices.Equal(have, nameSet(d, s)) {
+		return ""
+	}
 	return fmt.Sprintf("its record names %s, its certificate %s", strings.Join(have, ", "), strings.Join(want, ", "))
 }
 

@@ -25,6 +25,7 @@ const (
 	RuleExpired          = "certificate has expired"
 	RuleChainHasLeaf     = "chain must not contain the end-entity certificate"
 	RuleChainOrder       = "chain must be in order"
+	RuleWeakSignature    = "certificates must not be signed with MD5 or SHA-1"
 )
 
 // Reimport rules. A reimport that breaks one of these is refused by rule
@@ -72,7 +73,7 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 	if domain, sans := CertificateNames(leaf); domain == "" && len(sans) == 0 {
 		// Nothing to list, search or deploy it by (a reimport refuses
 		// such a certificate too).
-		return &RuleError{Rule: RuleReimportNoName, Detail: "the certificate has no Common Name and no DNS or IP Subject Alternative Name"}
+		return &RuleError{Rule: RuleReimportNoName, Detail: "the certificate has no Common Name and no Subject Alternative Name (DNS, IP, email or URI)"}
 	}
 	certAlg, err := KeyAlgorithmOf(leaf.PublicKey)
 	if err != nil {
@@ -102,6 +103,18 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 	}
 	if now.After(leaf.NotAfter) {
 		return ruleErr(RuleExpired, "expired at %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	// A signature no client verifies any more (Go refuses to, so the
+	// chain's order could not be checked either): the end-entity
+	// certificate's and each intermediate's. A root's own signature is
+	// never checked by anyone, so it may be SHA-1.
+	if weakSignature(leaf.SignatureAlgorithm) {
+		return ruleErr(RuleWeakSignature, "the certificate is signed with %s; have it issued again with SHA-256", leaf.SignatureAlgorithm)
+	}
+	for i, c := range chain {
+		if c != nil && i < len(chain)-1 && weakSignature(c.SignatureAlgorithm) {
+			return ruleErr(RuleWeakSignature, "chain certificate %d (%s) is signed with %s", i+1, Subject(c), c.SignatureAlgorithm)
+		}
 	}
 	for i, c := range chain {
 		if c == nil {
@@ -190,17 +203,20 @@ func CheckReimport(oldCert, newCert *x509.Certificate) error {
 	if len(missing) > 0 {
 		return ruleErr(RuleReimportExtKeyUsage, "missing %s", strings.Join(missing, ", "))
 	}
-	if newCert.Subject.CommonName == "" && len(newCert.DNSNames) == 0 {
-		return &RuleError{Rule: RuleReimportNoName, Detail: "the new certificate has neither a Common Name nor a DNS Subject Alternative Name"}
+	if domain, _ := CertificateNames(newCert); domain == "" {
+		return &RuleError{Rule: RuleReimportNoName, Detail: "the new certificate has no Common Name and no DNS, email or URI Subject Alternative Name"}
 	}
 	return nil
 }
 
 // CertificateNames returns a certificate's names as ACM reports them:
-// domain is the Common Name if present, else the first DNS SAN; sans are the
-// DNS SANs and then the IP address SANs as strings, in certificate order,
-// with the Common Name first when it is not already among the DNS SANs
-// (compared case-insensitively).
+// domain is the Common Name if present, else the first Subject Alternative
+// Name of the certificate (DNS, else IP, else email, else URI); sans are the
+// DNS SANs, then the IP address, email address and URI SANs as strings, in
+// certificate order, with the Common Name first when it is not already
+// among the DNS or IP SANs (compared case-insensitively). Records written
+// before email and URI names were kept hold the others alone
+// (LegacyCertificateNames).
 func CertificateNames(c *x509.Certificate) (domain string, sans []string) {
 	sans = []string{}
 	if c == nil {
@@ -221,9 +237,6 @@ func CertificateNames(c *x509.Certificate) (domain string, sans []string) {
 		}
 	}
 	domain = cn
-	if domain == "" && len(c.DNSNames) > 0 {
-		domain = c.DNSNames[0]
-	}
 	if cn != "" {
 		found := false
 		for _, d := range c.DNSNames {
@@ -245,5 +258,42 @@ func CertificateNames(c *x509.Certificate) (domain string, sans []string) {
 	for _, ip := range c.IPAddresses {
 		sans = append(sans, ip.String())
 	}
+	sans = append(sans, c.EmailAddresses...)
+	for _, u := range c.URIs {
+		sans = append(sans, u.String())
+	}
+	if domain == "" {
+		switch {
+		case len(c.DNSNames) > 0:
+			domain = c.DNSNames[0]
+		case len(sans) > 0 && len(c.IPAddresses) == 0:
+			// An email address or a URI alone (an S/MIME or client
+			// certificate, a SPIFFE identity) is what the certificate
+			// is for. (A certificate of IP addresses alone keeps no
+			// DomainName, as before.)
+			domain = sans[0]
+		}
+	}
 	return domain, sans
+}
+
+// LegacyCertificateNames are CertificateNames as records written before
+// email and URI names were kept hold them: the Common Name and the DNS
+// and IP names alone.
+func LegacyCertificateNames(c *x509.Certificate) (domain string, sans []string) {
+	if c == nil {
+		return CertificateNames(c)
+	}
+	d := *c
+	d.EmailAddresses, d.URIs = nil, nil
+	return CertificateNames(&d)
+}
+
+// weakSignature reports whether alg hashes with MD2, MD5 or SHA-1.
+func weakSignature(alg x509.SignatureAlgorithm) bool {
+	switch alg {
+	case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
+		return true
+	}
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -98,7 +99,20 @@ func TestCheckImport(t *testing.T) {
 		{"nil in chain", leaf, p256, keySize, []*x509.Certificate{nil}, testNow, RuleChainOrder, ""},
 		{"root given twice", leaf, p256, keySize, []*x509.Certificate{ca.inter, ca.root, ca.root}, testNow, RuleChainOrder, "chain certificate 3 (CN=Test Root,O=certctl tests) is chain certificate 2 again"},
 		{"no certificate", nil, p256, keySize, nil, testNow, RuleVersion3, ""},
-		{"no name at all", nameless, p256, keySize, nil, testNow, RuleReimportNoName, "no Common Name and no DNS or IP"},
+		{"no name at all", nameless, p256, keySize, nil, testNow, RuleReimportNoName, "no Common Name and no Subject Alternative Name"},
+		// A client or S/MIME certificate, a SPIFFE identity: an email
+		// address or a URI is a name (tester: refused as nameless).
+		{"an email address alone", ca.leaf(t, "x", p256, withNames(""), func(c *x509.Certificate) { c.EmailAddresses = []string{"alice@example.test"} }), p256, keySize, nil, testNow, "", ""},
+		{"a URI alone", ca.leaf(t, "x", p256, withNames(""), func(c *x509.Certificate) {
+			c.URIs = []*url.URL{{Scheme: "spiffe", Host: "example.test", Path: "/ns/prod/sa/web"}}
+		}), p256, keySize, nil, testNow, "", ""},
+		// SHA-1: refused with or without a chain, on its own rule (tester:
+		// without a chain it was imported, with one the chain was said to
+		// be out of order).
+		{"SHA-1 certificate", signedWith(leaf, x509.SHA1WithRSA), p256, keySize, nil, testNow, RuleWeakSignature, "SHA1-RSA"},
+		{"SHA-1 certificate with its chain", signedWith(leaf, x509.ECDSAWithSHA1), p256, keySize, []*x509.Certificate{ca.inter, ca.root}, testNow, RuleWeakSignature, "ECDSA-SHA1"},
+		{"SHA-1 intermediate", leaf, p256, keySize, []*x509.Certificate{signedWith(ca.inter, x509.SHA1WithRSA), ca.root}, testNow, RuleWeakSignature, "chain certificate 1 (CN=Test Intermediate"},
+		{"SHA-1 root: never checked, taken", leaf, p256, keySize, []*x509.Certificate{ca.inter, signedWith(ca.root, x509.SHA1WithRSA)}, testNow, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,6 +177,7 @@ func TestCheckReimport(t *testing.T) {
 			ca.leaf(t, "a.example.test", p256a, with(withUnknownEKU(custom))...),
 			ca.leaf(t, "a.example.test", p256b, base...), RuleReimportExtKeyUsage, "CUSTOM 1.3.6.1.4.1.99999.1"},
 		{"no name", old, ca.leaf(t, "a.example.test", p256b, with(withNames(""), func(c *x509.Certificate) { c.IPAddresses = []net.IP{net.IPv4(10, 0, 0, 1)} })...), RuleReimportNoName, ""},
+		{"a URI alone is a name", old, ca.leaf(t, "a.example.test", p256b, with(withNames(""), func(c *x509.Certificate) { c.URIs = []*url.URL{{Scheme: "spiffe", Host: "example.test", Path: "/w"}} })...), "", ""},
 		{"unsupported new key", old, ca.leaf(t, "a.example.test", rsaKey(t, 1536), base...), RuleCertKeyAlgorithm, "1536"},
 	}
 	for _, tt := range tests {
@@ -204,6 +219,15 @@ func TestCertificateNames(t *testing.T) {
 		{"IP SANs", ca.leaf(t, "x", k, withNames("a.test", "a.test"), ips), "a.test", []string{"a.test", "192.0.2.1", "2001:db8::1"}},
 		{"CN is an IP SAN", ca.leaf(t, "x", k, withNames("192.0.2.1"), ips), "192.0.2.1", []string{"192.0.2.1", "2001:db8::1"}},
 		{"no names", ca.leaf(t, "x", k, withNames("")), "", []string{}},
+		{"email and URI after DNS and IP", ca.leaf(t, "x", k, withNames("a.test", "a.test"), ips, func(c *x509.Certificate) {
+			c.EmailAddresses = []string{"ops@example.test"}
+			c.URIs = []*url.URL{{Scheme: "spiffe", Host: "example.test", Path: "/w"}}
+		}), "a.test", []string{"a.test", "192.0.2.1", "2001:db8::1", "ops@example.test", "spiffe://example.test/w"}},
+		{"an email address alone names it", ca.leaf(t, "x", k, withNames(""), func(c *x509.Certificate) { c.EmailAddresses = []string{"alice@example.test"} }),
+			"alice@example.test", []string{"alice@example.test"}},
+		{"a URI alone names it", ca.leaf(t, "x", k, withNames(""), func(c *x509.Certificate) { c.URIs = []*url.URL{{Scheme: "spiffe", Host: "example.test", Path: "/w"}} }),
+			"spiffe://example.test/w", []string{"spiffe://example.test/w"}},
+		{"IP addresses alone: no DomainName, as before", ca.leaf(t, "x", k, withNames(""), ips), "", []string{"192.0.2.1", "2001:db8::1"}},
 		{"Unicode CN, its punycode a SAN", ca.leaf(t, "x", k, withNames("bücher.test", "xn--bcher-kva.test", "a.test")), "xn--bcher-kva.test", []string{"xn--bcher-kva.test", "a.test"}},
 		{"Unicode CN with a final dot, its punycode a SAN", ca.leaf(t, "x", k, withNames("bücher.test.", "xn--bcher-kva.test")), "xn--bcher-kva.test", []string{"xn--bcher-kva.test"}},
 		{"Unicode CN, not a SAN", ca.leaf(t, "x", k, withNames("bücher.test", "a.test")), "bücher.test", []string{"bücher.test", "a.test"}},
@@ -216,4 +240,12 @@ func TestCertificateNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedWith is a copy of c that says it is signed with alg (what the
+// rules read; the signature itself is not c's then).
+func signedWith(c *x509.Certificate, alg x509.SignatureAlgorithm) *x509.Certificate {
+	d := *c
+	d.SignatureAlgorithm = alg
+	return &d
 }

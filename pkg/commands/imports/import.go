@@ -51,7 +51,8 @@ fileb://P as in the AWS CLI. --bundle takes one PEM file holding the
 certificate, its chain and its key, and splits it.
 
 Rejected, with a message naming the rule (exit 4): a certificate that is not
-X.509 v3, not yet valid or expired; a key that does not match it, is encrypted
+X.509 v3, is signed with MD5 or SHA-1, is not yet valid or expired, or names
+nothing (no Common Name and no DNS, IP, email or URI name); a key that does not match it, is encrypted
 (give --private-key-passphrase-file), is larger than 5,120 bytes, or uses an
 algorithm other than RSA_1024/2048/3072/4096 or EC P-256/P-384/P-521; a chain
 that is not PEM, is out of order or holds the certificate itself.
