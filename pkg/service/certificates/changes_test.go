@@ -393,6 +393,52 @@ func TestImportDirRecordsEachFile(t *testing.T) {
 	}
 }
 
+// TestImportDirCAWithKey: cfssl's layout — ca.pem and intermediate.pem,
+// each with its key beside it, and a leaf the intermediate signed. The CA
+// certificates are not imported as certificates: each is named, with how
+// to make it a CA of the vault, and the leaf carries the intermediate as
+// its chain (tester: both CAs were imported as server certificates and the
+// leaf lost its chain, so its fullchain.pem did not verify).
+func TestImportDirCAWithKey(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, _ := newAuditedService(t, now)
+	dir := t.TempDir()
+	root := testpki.NewRoot("Layout Root", now)
+	sub := root.Sub("Layout Intermediate")
+	leaf, leafKey := sub.Leaf(testpki.LeafOptions{Names: []string{"web.example.test"}})
+	for name, data := range map[string][]byte{
+		"ca.pem": testpki.CertPEM(root.Cert), "ca-key.pem": testpki.KeyPEM(root.Key),
+		"intermediate.pem": testpki.CertPEM(sub.Cert), "intermediate-key.pem": testpki.KeyPEM(sub.Key),
+		"web.pem": testpki.CertPEM(leaf), "web-key.pem": testpki.KeyPEM(leafKey),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := svc.ImportDir(ctx, certificates.ImportDirRequest{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Imported != 1 || res.Failed != 0 || len(res.Results) != 1 || !strings.HasSuffix(res.Results[0].File, "web.pem") {
+		t.Fatalf("result %+v", res)
+	}
+	notices := strings.Join(res.Notices, "\n")
+	for _, f := range []string{"ca.pem", "intermediate.pem"} {
+		want := filepath.Join(dir, f) + ": a CA certificate with its key"
+		if !strings.Contains(notices, want) || !strings.Contains(notices, "certctl ca import --certificate "+filepath.Join(dir, f)) {
+			t.Errorf("notices %q do not name %s", notices, f)
+		}
+	}
+	got, err := svc.GetCertificate(ctx, res.Results[0].CertificateArn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CertificateChain != string(testpki.CertPEM(sub.Cert)) {
+		t.Errorf("chain %q, want the intermediate", got.CertificateChain)
+	}
+}
+
 // TestImportDirSkipsWhatLegoArchived: in lego's directory the
 // certificates/ are imported, not the archives/ beside them (certificates
 // lego revoked) nor its accounts/ — and a directory of that name where

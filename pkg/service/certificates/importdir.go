@@ -149,7 +149,7 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 	case !st.IsDir():
 		return nil, errs.Invalidf("--from-dir: %s: not a directory", req.Dir)
 	}
-	items, pkcs12s, err := discover(req.Dir)
+	items, notices, err := discover(req.Dir)
 	if err != nil {
 		return nil, errs.Invalidf("--from-dir: %v", err)
 	}
@@ -161,10 +161,7 @@ func (s *Service) ImportDir(ctx context.Context, req ImportDirRequest) (*ImportD
 		req.Started(len(items))
 	}
 	now := s.core.Now()
-	res := &ImportDirResult{Results: make([]ImportFileResult, len(items))}
-	for _, f := range pkcs12s {
-		res.Notices = append(res.Notices, fmt.Sprintf("%s: PKCS #12 is not imported from a directory; convert it (openssl pkcs12 -in %s -nodes -out bundle.pem) and import --bundle bundle.pem", f, shellarg.Quote(f)))
-	}
+	res := &ImportDirResult{Results: make([]ImportFileResult, len(items)), Notices: notices}
 
 	// Read, hash and check in parallel; store in the order the files come
 	// out of the workers. The workers may get a whole batch ahead, so that
@@ -549,16 +546,14 @@ const (
 
 // discover finds the certificates under dir, and the PKCS #12 files
 // (.p12, .pfx), which are not imported.
-func discover(dir string) ([]item, []string, error) {
+func discover(dir string) (items []item, notices []string, err error) {
 	// The walk names the top directory as given and the files' directory
 	// as filepath.Dir cleans it: the two must be one (tester: ./dir and
 	// dir/ imported nothing, exit 0).
 	dir = filepath.Clean(dir)
-	var items []item
-	var pkcs12s []string
 	byDir := map[string][]string{}
 	var dirs []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -574,7 +569,7 @@ func discover(dir string) ([]item, []string, error) {
 			return nil
 		}
 		if ext := strings.ToLower(filepath.Ext(p)); ext == ".p12" || ext == ".pfx" {
-			pkcs12s = append(pkcs12s, p)
+			notices = append(notices, fmt.Sprintf("%s: PKCS #12 is not imported from a directory; convert it (openssl pkcs12 -in %s -nodes -out bundle.pem) and import --bundle bundle.pem", p, shellarg.Quote(p)))
 		}
 		byDir[filepath.Dir(p)] = append(byDir[filepath.Dir(p)], d.Name())
 		return nil
@@ -628,6 +623,22 @@ func discover(dir string) ([]item, []string, error) {
 			if it.KeyFile != "" && has[base+".issuer.crt"] && strings.HasSuffix(n, ".crt") {
 				it.ChainFile = filepath.Join(d, base+".issuer.crt")
 			}
+			if it.KeyFile != "" {
+				// A CA's certificate with its key (cfssl's ca.pem and
+				// ca-key.pem): a CA, not a certificate to list and
+				// deploy — the chain of those beside it that it
+				// certifies, and named, with how to make it a CA of the
+				// vault (tester: imported as a server certificate, and
+				// the leaf beside it lost its chain).
+				if data, err := readFound(it.File); err == nil {
+					if certs := caCertificates(data); certs != nil {
+						chains = append(chains, chainFile{path: it.File, certs: certs})
+						notices = append(notices, fmt.Sprintf("%s: a CA certificate with its key (%s) is not imported as a certificate (it is the chain of the certificates beside it that it certifies); to issue from it, make it a CA of the vault: certctl ca import --certificate %s --private-key %s",
+							it.File, it.KeyFile, shellarg.Quote(it.File), shellarg.Quote(it.KeyFile)))
+						continue
+					}
+				}
+			}
 			if it.KeyFile == "" {
 				data, err := readFound(it.File)
 				switch {
@@ -652,7 +663,7 @@ func discover(dir string) ([]item, []string, error) {
 		}
 		attachChains(items[first:], chains)
 	}
-	return items, pkcs12s, nil
+	return items, notices, nil
 }
 
 // chainFile is a file of CA certificates found without a key.
