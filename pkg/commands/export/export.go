@@ -69,9 +69,10 @@ your passphrase as an ENCRYPTED PRIVATE KEY (PKCS#8, PBES2, AES-256-CBC,
 PBKDF2-HMAC-SHA256), which ` + "`openssl pkey -passin file:P`" + ` reads (unless you ask
 for it in clear with --insecure-plaintext-key).
 
-The passphrase comes from --passphrase-file (a trailing newline is not part of
-it), --passphrase-stdin, or a prompt (asked twice) on a terminal; with none of
-these and no terminal, export refuses (exit 2). --no-private-key exports only
+The passphrase (one line, at most 1,023 bytes: what openssl reads) comes from
+--passphrase-file (a trailing newline is not part of it), --passphrase-stdin,
+or a prompt (asked twice) on a terminal; with none of these and no terminal,
+export refuses (exit 2). --no-private-key exports only
 the certificate and chain and needs no passphrase, nor does
 --insecure-plaintext-key.
 

@@ -192,8 +192,8 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 			if err != nil {
 				return err
 			}
-			if len(p) == 0 && !req.PlaintextKey {
-				return errs.Invalidf("the passphrase is empty") // the file's or the prompt's: input, as the vault passphrase (tester: exit 2)
+			if err := checkExportPassphrase(p, req.PlaintextKey); err != nil {
+				return err
 			}
 			pass = p
 			return nil

@@ -146,8 +146,8 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	if err != nil {
 		return nil, err
 	}
-	if len(pass) == 0 && !req.PlaintextKey {
-		return nil, errs.Invalidf("the passphrase is empty") // the file's or the prompt's: input, as the vault passphrase (tester: exit 2)
+	if err := checkExportPassphrase(pass, req.PlaintextKey); err != nil {
+		return nil, err
 	}
 	// The key is read (and checked again) in a read transaction, encoded
 	// and delivered outside any: the write lock is held only to mark
@@ -279,4 +279,23 @@ func encodeExport(arn string, m deploy.Material, pass []byte, req ExportRequest)
 		}
 	}
 	return out, nil
+}
+
+// maxExportPassphrase is the longest passphrase an exported key takes, in
+// bytes: openssl reads at most 1,023 bytes of a passphrase (-passin,
+// PEM_BUFSIZE), so a longer one would export a key it cannot open (tester).
+const maxExportPassphrase = 1023
+
+// checkExportPassphrase checks the passphrase an exported key is encrypted
+// under: not empty (unless the key is written in plaintext) and not longer
+// than openssl reads. Input (exit 4): the file's or the prompt's, as the
+// vault passphrase (tester: exit 2).
+func checkExportPassphrase(pass []byte, plaintext bool) error {
+	switch {
+	case len(pass) == 0 && !plaintext:
+		return errs.Invalidf("the passphrase is empty")
+	case len(pass) > maxExportPassphrase:
+		return errs.Invalidf("the passphrase is %d bytes long: at most %d (openssl reads no more of a passphrase, and the key would not open)", len(pass), maxExportPassphrase)
+	}
+	return nil
 }
