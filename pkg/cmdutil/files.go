@@ -269,6 +269,22 @@ func IDArg(dst *string, flag, name string) cobra.PositionalArgs {
 	}
 }
 
+// IDAliasFlag registers --flag on cmd, hidden, as the alias of its one
+// positional identifier (see IDArg), into *dst; its completion is the
+// positional argument's (cmd.ValidArgsFunction, asked for the first
+// argument when completing), so that `describe --certificate-arn <TAB>`
+// offers what `describe <TAB>` does (tester: it offered nothing).
+func IDAliasFlag(cmd *cobra.Command, dst *string, flag, usage string) {
+	cmd.Flags().StringVar(dst, flag, "", usage)
+	_ = cmd.Flags().MarkHidden(flag)
+	_ = cmd.RegisterFlagCompletionFunc(flag, func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if c.ValidArgsFunction == nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return c.ValidArgsFunction(c, nil, toComplete)
+	})
+}
+
 // CheckPathFlags refuses an output flag (MarkOutputFile, MarkOutputDir)
 // or a directory flag (MarkFlagDirname: --vault, import --from-dir) given
 // an empty value, as in `--out-file ""`: it names nothing, and taken as

@@ -63,8 +63,7 @@ func open(ctx context.Context, printer func() (*output.Printer, error),
 func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string, keep func(*authority.Record) bool) {
 	cmd.Args = cmdutil.IDArg(dst, "certificate-authority-arn", "CA")
 	cmd.ValidArgsFunction = f.CompleteCA(cmdutil.CAChoice{Keep: keep, Default: true}) // `ca crl default` (newcomer tester)
-	cmd.Flags().StringVar(dst, "certificate-authority-arn", "", "the ca (alias of the positional argument)")
-	_ = cmd.Flags().MarkHidden("certificate-authority-arn")
+	cmdutil.IDAliasFlag(cmd, dst, "certificate-authority-arn", "the ca (alias of the positional argument)")
 }
 
 // printPEM prints pemText as is, or data in the JSON form when the user

@@ -66,8 +66,7 @@ A certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete even if the certificate is in use")
-	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
-	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, &opts.ID, "certificate-arn", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	cmdutil.AddSelectionFlags(cmd, &opts.Select)
 	return cmd
 }

@@ -76,8 +76,7 @@ to create (route53: a change batch for aws route53 change-resource-record-sets).
 	cmd.Flags().BoolVar(&opts.PEM, "pem", false, "print the certificate and chain as PEM")
 	cmd.Flags().StringVar(&opts.ValidationRecords, "validation-records", "", "print the DNS validation records to create: bind, csv, json or route53")
 	cmdutil.EnumCompletion(cmd, "validation-records", RecordFormats)
-	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
-	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, &opts.ID, "certificate-arn", "the certificate (alias of the positional ARN)")
 	return cmd
 }
 

@@ -121,8 +121,7 @@ four files; the passphrase serves every key. -o json reports each one's Path.` +
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
-	_ = fl.MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, &opts.ID, "certificate-arn", "the certificate (alias of the positional ARN)")
 	fl.StringVar(&opts.PassphraseFile, "passphrase-file", "", "`file` holding the passphrase that encrypts the exported key (one line)")
 	fl.BoolVar(&opts.PassphraseStdin, "passphrase-stdin", false, "read the passphrase from stdin")
 	fl.StringVar(&opts.OutDir, "out-dir", "", "write cert.pem chain.pem fullchain.pem privkey.pem into `DIR`")

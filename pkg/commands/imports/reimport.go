@@ -47,8 +47,7 @@ version and no event.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		},
 	}
 	addMaterialFlags(cmd, opts)
-	cmd.Flags().StringVar(&opts.CertificateArn, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
-	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, &opts.CertificateArn, "certificate-arn", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	// --tags is refused with a message rather than as an unknown flag.
 	cmd.Flags().StringArrayVar(&opts.Tags, "tags", nil, "not allowed: a reimported certificate keeps its tags")
 	_ = cmd.Flags().MarkHidden("tags")

@@ -170,8 +170,7 @@ renew ARN renews one; one that is not eligible is INELIGIBLE (exit 7).` + cmduti
 			return runRenew(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
-	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, &opts.ID, "certificate-arn", "the certificate (alias of the positional ARN)")
 	cmd.Flags().BoolVar(&opts.Due, "due", false, "renew every eligible certificate inside its renewal window")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "with --due or a selection: report what would be renewed; change nothing")
 	cmd.Flags().StringVar(&within, "within", "", "use this renewal window `duration` (uncapped) for this run")

@@ -85,8 +85,7 @@ revoked is UNCHANGED, not a failure.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 7),
 		},
 	}
 	cmd.Flags().StringVar(&opts.Reason, "revocation-reason", "", "why the certificate is revoked: one of "+strings.Join(casign.ReasonNames(), ", "))
-	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
-	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, &opts.ID, "certificate-arn", "the certificate (alias of the positional ARN)")
 	cmdutil.AddSelectionFlags(cmd, &opts.Select)
 	cmdutil.EnumCompletion(cmd, "revocation-reason", casign.ReasonNames())
 	return cmd

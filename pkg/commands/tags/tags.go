@@ -190,8 +190,7 @@ func verbCommand(f *cmdutil.Factory, use, short string, id *string, sel *cmdutil
 			return run(cmd)
 		},
 	}
-	cmd.Flags().StringVar(id, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
-	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, id, "certificate-arn", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	// --certificate-authority-arn, which aws acm-pca tag-certificate-authority,
 	// list-tags and untag-certificate-authority take, is another name of
 	// it: either names a certificate, a CA or an endpoint.

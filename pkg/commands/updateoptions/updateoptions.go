@@ -63,8 +63,7 @@ the value it has changes nothing.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 		},
 	}
 	cmd.Flags().StringArrayVar(&options, "options", nil, "`KEY=VALUE` items: Export=ENABLED|DISABLED, CertificateTransparencyLoggingPreference=ENABLED|DISABLED (either key or both; repeatable: the keys merge)")
-	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN, as in the AWS CLI)")
-	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, &opts.ID, "certificate-arn", "the certificate (alias of the positional ARN, as in the AWS CLI)")
 	cmdutil.EnumCompletion(cmd, "options", inventory.OptionPairs())
 	return cmd
 }

@@ -68,8 +68,7 @@ configured.` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 5, 6),
 	}
 	cmd.Flags().StringVar(&opts.Domain, "domain", "", "the certificate's `name` to validate")
 	cmd.Flags().StringVar(&opts.ValidationDomain, "validation-domain", "", "the `domain` whose addresses receive this email")
-	cmd.Flags().StringVar(&opts.ID, "certificate-arn", "", "the certificate (alias of the positional ARN)")
-	_ = cmd.Flags().MarkHidden("certificate-arn")
+	cmdutil.IDAliasFlag(cmd, &opts.ID, "certificate-arn", "the certificate (alias of the positional ARN)")
 	return cmd
 }
 
