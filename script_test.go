@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/app"
+	auditrec "github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/hsm"
 )
 
@@ -111,6 +113,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_DATA_HOME", filepath.Join(work, "home", ".local", "share"))
 			env.Setenv("CERTCTL_VAULT", filepath.Join(work, "vault"))
 			env.Setenv("NO_COLOR", "")
+			env.Defer(func() { checkAuditNames(env.T(), work) })
 			return copyDir(src, filepath.Join(work, "fx"))
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -121,6 +124,40 @@ func TestScripts(t *testing.T) {
 			"sleep":     cmdSleep,
 			"freeport":  cmdFreePort,
 		},
+	})
+}
+
+// checkAuditNames fails the script when an audit record of a vault it
+// made (any SQLite database under work: vaults, backups) is recorded
+// under a name audit.EventNames does not list — the names `audit list
+// --event-name` completes and suggests (tester: RemoveDeployTarget was
+// recorded and not listed). Every script's changes are checked so.
+func checkAuditNames(t testscript.T, work string) {
+	_ = filepath.WalkDir(work, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".db") {
+			return nil
+		}
+		db, err := sql.Open("sqlite", "file:"+p+"?mode=ro")
+		if err != nil {
+			return nil
+		}
+		defer db.Close()
+		rows, err := db.Query(`SELECT data FROM audit`)
+		if err != nil {
+			return nil // not a vault, or not one with an audit log
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var data []byte
+			var rec struct{ EventName string }
+			if rows.Scan(&data) != nil || json.Unmarshal(data, &rec) != nil {
+				continue
+			}
+			if !slices.Contains(auditrec.EventNames, rec.EventName) {
+				t.Fatal(fmt.Sprintf("%s: an audit record of %q, a name audit.EventNames does not list", p, rec.EventName))
+			}
+		}
+		return nil
 	})
 }
 

@@ -13,7 +13,7 @@ var EventNames = []string{
 	"PutAccountConfiguration", "ResendValidationEmail",
 	// Validation, renewal and deployment (certctl's own).
 	"CheckDomainValidation", "ApproveDomainValidation", "RecordRenewalFailure", "ExpireCertificate",
-	"NotifyApproachingExpiration", "DeployCertificate",
+	"NotifyApproachingExpiration", "DeployCertificate", "RemoveDeployTarget",
 	// Certificate authorities (AWS Private CA).
 	"CreateCertificateAuthority", "UpdateCertificateAuthority", "DeleteCertificateAuthority",
 	"RestoreCertificateAuthority", "IssueCertificate", "ImportCertificateAuthority",
