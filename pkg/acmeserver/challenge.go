@@ -32,10 +32,13 @@ type challengeJSON struct {
 
 // challengeOf is the one challenge of a pre-approved authorization: a
 // dns-01 challenge recorded valid (the endpoint's domain validation is the
-// proof), for clients that look for one.
+// proof), for clients that look for one. Valid is final (RFC 8555 7.1.6):
+// it stays valid once the authorization is deactivated, expires or is
+// revoked (tester: it turned invalid, its validated time kept); an
+// authorization never valid shows it invalid.
 func (s *Server) challengeOf(r *http.Request, a *acmestate.Authz) challengeJSON {
 	st := acmestate.AcmeValid
-	if a.Status != acmestate.AcmeValid {
+	if a.Status != acmestate.AcmeValid && a.ValidAt.IsZero() {
 		st = acmestate.AcmeInvalid
 	}
 	return challengeJSON{Type: "dns-01", URL: s.url(r, a.EndpointID, "/chall/"+a.ID), Status: st, Token: a.Token,
@@ -53,22 +56,30 @@ func (s *Server) offeredJSON(r *http.Request, a *acmestate.Authz, c *acmestate.C
 }
 
 // challengesOf are the challenges of authorization a (RFC 8555 7.1.4):
-// while it is pending every one offered; once valid or invalid, the one
-// that was validated or failed.
+// while it is pending every one offered; once a challenge validated it,
+// that one — also after the authorization was deactivated, expired or was
+// revoked (tester: a deactivated valid authorization listed the unused
+// challenges again, pending); once invalid, the one that failed.
 func (s *Server) challengesOf(r *http.Request, a *acmestate.Authz) []challengeJSON {
 	if len(a.Challenges) == 0 {
 		return []challengeJSON{s.challengeOf(r, a)}
 	}
-	var all, final []challengeJSON
+	var all, valid, failed []challengeJSON
 	for i := range a.Challenges {
 		c := s.offeredJSON(r, a, &a.Challenges[i])
 		all = append(all, c)
-		if (a.Status == acmestate.AcmeValid || a.Status == acmestate.AcmeInvalid) && c.Status == a.Status {
-			final = append(final, c)
+		switch c.Status {
+		case acmestate.AcmeValid:
+			valid = append(valid, c)
+		case acmestate.AcmeInvalid:
+			failed = append(failed, c)
 		}
 	}
-	if len(final) > 0 {
-		return final
+	switch {
+	case len(valid) > 0:
+		return valid
+	case a.Status == acmestate.AcmeInvalid && len(failed) > 0:
+		return failed
 	}
 	return all
 }

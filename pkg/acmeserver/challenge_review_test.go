@@ -192,3 +192,42 @@ func TestValidationMethodOfChallenges(t *testing.T) {
 		t.Errorf("pre-approved: %q, want DNS", got)
 	}
 }
+
+// TestDeactivateValidAuthorizationKeepsItsChallenge: valid is a final
+// state of a challenge (RFC 8555 7.1.6). A valid authorization the client
+// deactivates lists the challenge that validated it, still valid, and
+// not the others (RFC 8555 7.1.4) — proved by http-01, or pre-approved
+// (tester: the pre-approved one turned invalid, its validated time kept;
+// the proved one listed the unused challenges again, pending).
+func TestDeactivateValidAuthorizationKeepsItsChallenge(t *testing.T) {
+	_, env, c := newChallengeFixture(t, "web.chal.test")
+	ctx := context.Background()
+	for _, name := range []string{"web.chal.test", "www.lab.test"} {
+		_, z, zurl := orderAuthz(ctx, t, c, name)
+		if name == "web.chal.test" {
+			ch := challengeOfType(t, z, "http-01")
+			body, _ := c.HTTP01ChallengeResponse(ch.Token)
+			env.serveHTTP01(ch.Token, body)
+			if _, err := c.Accept(ctx, ch); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WaitAuthorization(ctx, zurl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		valid, err := c.GetAuthorization(ctx, zurl)
+		if err != nil || valid.Status != acme.StatusValid || len(valid.Challenges) != 1 || valid.Challenges[0].Status != acme.StatusValid {
+			t.Fatalf("%s: before: %+v, %v", name, valid, err)
+		}
+		if err := c.RevokeAuthorization(ctx, zurl); err != nil {
+			t.Fatalf("%s: deactivate: %v", name, err)
+		}
+		z, err = c.GetAuthorization(ctx, zurl)
+		if err != nil || z.Status != acme.StatusDeactivated || len(z.Challenges) != 1 {
+			t.Fatalf("%s: after: %+v, %v", name, z, err)
+		}
+		if got, want := z.Challenges[0], valid.Challenges[0]; got.Status != acme.StatusValid || got.Type != want.Type || got.URI != want.URI || !got.Validated.Equal(want.Validated) {
+			t.Errorf("%s: the challenge of the deactivated authorization is %+v, want %+v", name, got, want)
+		}
+	}
+}
