@@ -93,7 +93,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		op.Resource(s.core.Names.CertificateARN(c.ID))
 		if !mayRevoke(req, c, cert) {
 			if !holds {
-				return refuse(unauthorized("neither the issuing account, nor an account holding valid authorizations for every name of the certificate, nor the certificate key signed this request"))
+				return refuse(unauthorized("neither the issuing account, nor an account that proved every name of the certificate by a challenge (the authorization of a pre-approved name, which any account of the endpoint gets, does not count), nor the certificate key signed this request"))
 			}
 		}
 		rec, err := op.Tx.GetSerial(caID, serial)
