@@ -172,6 +172,10 @@ func TestJWSRefusals(t *testing.T) {
 	// url mismatch.
 	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { h["url"] = f.url("/new-account") })
 	wantProblem(t, "url mismatch", resp, body, errUnauthorized, 403)
+	// No url at all: a required field missing is malformed (RFC 8555 6.4;
+	// tester: unauthorized, "does not match").
+	resp, body = f.signed(no, key, acct.URI, order, func(h map[string]any) { delete(h, "url") })
+	wantProblem(t, "no url", resp, body, errMalformed, 400)
 	// A query is part of the URL (RFC 8555 6.4; tester: a request sent to
 	// new-order?x=1 with url new-order was taken), either way round.
 	resp, body = f.signed(no+"?x=1", key, acct.URI, order, func(h map[string]any) { h["url"] = no })

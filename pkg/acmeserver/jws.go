@@ -544,7 +544,12 @@ func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyM
 		// 8555 6.4): a url signed without one is not this request's.
 		want += "?" + r.URL.RawQuery
 	}
-	if h.URL == "" || h.URL != want {
+	switch {
+	case h.URL == "":
+		// A required field missing is a malformed request (RFC 8555
+		// 6.4), as Boulder answers it (tester: unauthorized).
+		return nil, malformed("JWS protected header has no url")
+	case h.URL != want:
 		return nil, unauthorized("JWS url header does not match the request URL")
 	}
 	hasJWK, hasKID := len(h.JWK) > 0 && string(h.JWK) != "null", h.Kid != ""
