@@ -17,6 +17,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
+	sq "github.com/certctl/certctl/pkg/search"
 )
 
 // completionStore opens the vault's database for shell completion without
@@ -349,4 +350,70 @@ func (f *Factory) CompleteObjects(kind, arnKind string, describe func([]byte) (s
 		}
 		return out, err
 	})
+}
+
+// CompleteTerseQuery completes a terse search query (search's QUERY
+// argument, the bulk commands' --query-terse): the KEY: of its last term
+// (the query is one word, its terms separated by spaces), or an enumerated
+// term's values once its KEY: is typed; never a file name. As a flag's
+// completion it is asked with the command's arguments, which it ignores.
+func CompleteTerseQuery(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 && cmd.Flags().Lookup("query-terse") == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp // search's QUERY is one argument
+	}
+	head := toComplete[:strings.LastIndexByte(toComplete, ' ')+1]
+	last := strings.TrimPrefix(toComplete[len(head):], "!")
+	neg := strings.TrimSuffix(toComplete[len(head):], last)
+	if key, _, ok := strings.Cut(last, ":"); ok {
+		// An enumerated term's values (tester: status: completed
+		// nothing).
+		var out []string
+		for _, v := range sq.TerseValues(key) {
+			out = append(out, head+neg+key+":"+v)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, k := range sq.TerseKeys() {
+		out = append(out, head+neg+k+":")
+	}
+	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+}
+
+// CompleteFileURL completes a flag that takes JSON or file://F (fileb://F):
+// "file://" first, then the files and directories of the path typed
+// after it, each with that prefix — a plain file name would be read as
+// JSON (tester: some such flags offered file names, some nothing).
+func CompleteFileURL(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	const directive = cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+	scheme := ""
+	for _, p := range []string{"file://", "fileb://"} {
+		if strings.HasPrefix(toComplete, p) {
+			scheme = p
+		}
+	}
+	if scheme == "" {
+		return []string{"file://"}, directive
+	}
+	typed := strings.TrimPrefix(toComplete, scheme)
+	dir, base := filepath.Split(typed)
+	ents, err := os.ReadDir(filepath.Join(".", dir))
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, base) || strings.HasPrefix(name, ".") && !strings.HasPrefix(base, ".") {
+			continue
+		}
+		if e.IsDir() {
+			name += "/"
+		}
+		out = append(out, scheme+dir+name)
+	}
+	if len(out) == 1 && !strings.HasSuffix(out[0], "/") {
+		return out, cobra.ShellCompDirectiveNoFileComp // a file: done
+	}
+	return out, directive
 }

@@ -53,7 +53,8 @@ func AddSelectionFlags(cmd *cobra.Command, s *SelectionFlags) {
 	if fl.Lookup("yes") == nil {
 		fl.BoolVarP(&s.Yes, "yes", "y", false, "do not ask for confirmation")
 	}
-	_ = cmd.MarkFlagFilename("filter-statement")
+	_ = cmd.RegisterFlagCompletionFunc("filter-statement", CompleteFileURL)
+	_ = cmd.RegisterFlagCompletionFunc("query-terse", CompleteTerseQuery)
 }
 
 // IsSet reports whether a selection was given.

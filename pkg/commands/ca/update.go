@@ -63,6 +63,7 @@ enabling a CRL or OCSP for it is refused (exit 4).` + cmdutil.ExitStatus(0, 2, 3
 	caArg(f, cmd, &opts.CA, cmdutil.CANotDeleted)
 	cmd.Flags().StringVar(&opts.Status, "status", "", "ACTIVE or DISABLED")
 	cmd.Flags().StringVar(&opts.RevocationConfiguration, "revocation-configuration", "", "AWS Private CA RevocationConfiguration `JSON` or file://F")
+	_ = cmd.RegisterFlagCompletionFunc("revocation-configuration", cmdutil.CompleteFileURL)
 	cmdutil.EnumCompletion(cmd, "status", updateStatuses)
 	return cmd
 }

@@ -96,7 +96,7 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 			}
 			return nil
 		},
-		ValidArgsFunction: completeQuery,
+		ValidArgsFunction: cmdutil.CompleteTerseQuery,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("filter-statement") && strings.TrimSpace(opts.FilterStatement) == "" {
 				// As an empty QUERY: a script's --filter-statement "$F"
@@ -125,6 +125,7 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 	}
 	cmdutil.OnceStringVar(cmd.Flags(), &opts.FilterStatement, "filter-statement", "ACM SearchCertificates filter statement (`JSON` or file://F)",
 		`join the statements in one {"And":[…]} or {"Or":[…]}`)
+	_ = cmd.RegisterFlagCompletionFunc("filter-statement", cmdutil.CompleteFileURL)
 	cmdutil.MaxItemsFlag(cmd.Flags(), &opts.MaxItems, "return at most `N` results and a NextToken")
 	cmd.Flags().StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")
 	cmd.Flags().StringVar(&opts.SortBy, "sort-by", "", "sort by this ACM sort `key` (CREATED_AT, NOT_AFTER, COMMON_NAME, STATUS…)")
@@ -213,29 +214,4 @@ func domainOf(r certificates.SearchResult) string {
 		}
 	}
 	return ""
-}
-
-// completeQuery completes the KEY: of the query's last term (the query is
-// one argument, its terms separated by spaces), never a file name.
-func completeQuery(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	head := toComplete[:strings.LastIndexByte(toComplete, ' ')+1]
-	last := strings.TrimPrefix(toComplete[len(head):], "!")
-	neg := strings.TrimSuffix(toComplete[len(head):], last)
-	if key, _, ok := strings.Cut(last, ":"); ok {
-		// An enumerated term's values (tester: status: completed
-		// nothing).
-		var out []string
-		for _, v := range sq.TerseValues(key) {
-			out = append(out, head+neg+key+":"+v)
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
-	}
-	var out []string
-	for _, k := range sq.TerseKeys() {
-		out = append(out, head+neg+k+":")
-	}
-	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 }
