@@ -101,7 +101,7 @@ var Keys = []Key{
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
 	{"ca.listen", String, "127.0.0.1:8080", "listen address of `ca serve`", nil}, // setCheck: listenAddr
 	{"hooks.event", String, "", "command that receives each event as JSON on stdin (at most 30 s an event; after a run that timed out, a command runs it no more for 5 minutes; endpoint serve runs it for every event)", nil},
-	{"hooks.output", String, "terminal", "where deploy commands' output goes: terminal (standard error when it is one, else nowhere) or stderr (always: cron mails it, a timer's journal keeps it — as a command handed the key may print it)", oneOf("terminal", "stderr")},
+	{"hooks.output", String, "terminal", "where deploy commands' output goes: terminal (standard error when it is one, else nowhere) or stderr (always: cron mails it, a timer's journal keeps it — as a command handed the key may print it)", oneOf(hooksOutputValues...)},
 	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
 	{"host.name", String, "", "name of this host in its deploy targets' labels and in the audit records of its changes (default: the system's host name)", nil},
 	{"quotas.domains_per_certificate", Int, "10", "names allowed in one certificate (max 100)", between(1, 100)},
@@ -169,6 +169,28 @@ func oneOf(choices ...string) func(string) error {
 		}
 		return fmt.Errorf("%q is not one of %s", v, strings.Join(choices, ", "))
 	}
+}
+
+// The values of the settings that take one of a few words.
+var (
+	hooksOutputValues = []string{"terminal", "stderr"}
+	autoBoolValues    = []string{"true", "false", "auto"}
+	boolValues        = []string{"true", "false"}
+)
+
+// ValuesOf are the values setting k takes when they are a few words (a
+// boolean's, hooks.output's, hooks.allow_exec's), for completion; nil for
+// any other.
+func ValuesOf(k Key) []string {
+	switch {
+	case k.Kind == Bool:
+		return boolValues
+	case k.Name == "hooks.output":
+		return hooksOutputValues
+	case k.Name == "hooks.allow_exec":
+		return autoBoolValues
+	}
+	return nil
 }
 
 // autoBool checks true, false (or another strconv.ParseBool form) or auto.

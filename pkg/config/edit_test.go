@@ -160,3 +160,25 @@ func normalize(m map[string]any) map[string]string {
 	}
 	return out
 }
+
+// TestValuesOfAreAccepted: every value completion offers for a setting is
+// one config set takes.
+func TestValuesOfAreAccepted(t *testing.T) {
+	offered := 0
+	for _, k := range Keys {
+		for _, v := range ValuesOf(k) {
+			offered++
+			if err := Validate(k, v); err != nil {
+				t.Errorf("%s: %q offered, refused: %v", k.Name, v, err)
+			}
+			if k.Check != nil {
+				if err := k.Check(v); err != nil {
+					t.Errorf("%s: %q offered, refused: %v", k.Name, v, err)
+				}
+			}
+		}
+	}
+	if offered < 6 {
+		t.Errorf("%d values offered in all", offered)
+	}
+}

@@ -59,6 +59,17 @@ func completeKey(cmd *cobra.Command, args []string, _ string) ([]string, cobra.S
 	return keys, cobra.ShellCompDirectiveNoFileComp
 }
 
+// completeKeyValue completes config set's KEY, then its VALUE when the
+// key takes one of a few words (tester: true/false/auto were not offered).
+func completeKeyValue(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) == 1 {
+		if k, ok := cfgpkg.LookupKey(args[0]); ok {
+			return cfgpkg.ValuesOf(k), cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	return completeKey(cmd, args, toComplete)
+}
+
 // lookup finds a setting; an unknown one is not found (exit 3).
 func lookup(name string) (cfgpkg.Key, error) {
 	k, ok := cfgpkg.LookupKey(name)
@@ -224,7 +235,7 @@ quotas.domains_per_certificate 1-100, …): a value refused (exit 4) never reach
 the file.` + cmdutil.ExitStatus(0, 2, 3, 4),
 		Example:           "  certctl config set certificate_validity 90d\n  certctl config set validation.resolvers 127.0.0.1:53,127.0.0.1:5353",
 		Args:              cmdutil.ExactArgs(2, "KEY", "VALUE"),
-		ValidArgsFunction: completeKey,
+		ValidArgsFunction: completeKeyValue,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Key, opts.Value = args[0], args[1]
 			k, err := lookup(opts.Key)
