@@ -46,25 +46,41 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	}
 	v := s.core.Vault
 	shown := localstore.RedactURL(to)
-	created := "" // the SQLite database this migration creates
+	created := ""     // the SQLite database this migration creates
+	var made []string // and the directories it made for it
 	if path, ok := strings.CutPrefix(to, "sqlite:"); ok {
 		if s.sameSQLite(path) {
 			return nil, errs.Invalidf("--to %s is the vault's own database", shown)
 		}
-		if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
-			return nil, errs.Invalidf("--to %s: directory %s does not exist", shown, filepath.Dir(path))
+		// A directory that is missing is made (0700), as restore makes
+		// its vault directory (tester: the help's example failed, the
+		// directory being missing); one that is not a directory is
+		// refused.
+		dir := filepath.Dir(path)
+		made = missingDirs(dir)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, errs.Invalidf("--to %s: %v", shown, err)
 		}
 		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 			created = path
 		}
 	}
+	// removeMade removes what a failed migration made: its database and
+	// the directories, if still empty.
+	removeMade := func() {
+		removeSQLite(created)
+		for _, d := range made {
+			_ = os.Remove(d)
+		}
+	}
 	sealer, err := v.Sealer()
 	if err != nil {
+		removeMade()
 		return nil, service.MapError(err)
 	}
 	dst, err := v.SameVault(ctx, to)
 	if err != nil {
-		removeSQLite(created)
+		removeMade()
 		return nil, targetError(shown, err)
 	}
 	res, err := s.migrateInto(ctx, dst, sealer, shown)
@@ -74,8 +90,9 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	}
 	if err != nil {
 		// A migration that failed leaves no half-made database behind
-		// (nor its -wal and -shm files): the next one starts afresh.
-		removeSQLite(created)
+		// (nor its -wal and -shm files, nor the directories made for
+		// it): the next one starts afresh.
+		removeMade()
 		return nil, err
 	}
 	return res, nil

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -237,6 +238,43 @@ func TestMigrateToSQLiteIsOneFile(t *testing.T) {
 	if got := mustRun(e, "list", "-o", "json").Stdout; got != want {
 		t.Errorf("list on a copy of the migrated file alone:\n%s\nwant\n%s", got, want)
 	}
+}
+
+// TestMigrateMakesTheTargetDirectory: a sqlite: target in a directory
+// that does not exist yet gets it (0700), as restore's vault directory
+// does (tester: refused, the help's own example failing); a migration
+// that fails leaves neither the database nor the directories it made; a
+// file where the directory goes is refused.
+func TestMigrateMakesTheTargetDirectory(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	populate(t, e)
+	dir := filepath.Join(e.Dir, "srv", "certctl")
+	mustRun(e, "vault", "migrate", "--to", "sqlite:"+filepath.Join(dir, "vault.db"), "-o", "json")
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("target directory: %v, %v", fi, err)
+	}
+	// Into it again: not empty (exit 5), and what was there stays.
+	wantCode(t, run(e, "vault", "migrate", "--to", "sqlite:"+filepath.Join(dir, "vault.db")), errs.ExitRefused)
+	if _, err := os.Stat(filepath.Join(dir, "vault.db")); err != nil {
+		t.Fatal(err)
+	}
+	// A migration that fails (a wrong passphrase, found when the key is
+	// first needed) removes the directories it made.
+	locked := clitest.New(t)
+	locked.Vars["CERTCTL_VAULT_PASSPHRASE"] = "right horse"
+	requestPrivate(locked, "locked.internal")
+	locked.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong horse"
+	made := filepath.Join(locked.Dir, "made")
+	wantCode(t, run(locked, "vault", "migrate", "--to", "sqlite:"+filepath.Join(made, "b", "vault.db")), errs.ExitVaultUnavailable)
+	if _, err := os.Stat(made); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed migration left %s (%v)", made, err)
+	}
+	file := filepath.Join(e.Dir, "plain")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, run(e, "vault", "migrate", "--to", "sqlite:"+filepath.Join(file, "vault.db")), errs.ExitInvalid)
 }
 
 // TestVerifyRolledBackPublishedKey: on a shared store whose published
