@@ -119,7 +119,63 @@ func (v *Vault) InstallRewrap(tx Tx, r *Rewrap) error {
 			return err
 		}
 	}
+	// What tells UndoRewrap that this transaction committed.
+	if err := tx.PutMeta(MetaRewrapDigest, rewrapDigest(r.content)); err != nil {
+		return err
+	}
 	return fsutil.WriteFileAtomic(keyPath(v.Dir, true), r.content, 0o600)
+}
+
+// MetaRewrapDigest is the SHA-256 of the wrapped key file the last
+// passphrase change installed (InstallRewrap), written in its transaction:
+// whether that transaction committed, which UndoRewrap asks after a
+// failure. (The digest of a wrapped key gives nothing away.)
+const MetaRewrapDigest = "master-key-rewrap-digest"
+
+func rewrapDigest(content []byte) []byte {
+	d := sha256.Sum256(content)
+	return d[:]
+}
+
+// UndoRewrap puts the vault directory's wrapped key file back as r found
+// it when the transaction that installed r (InstallRewrap) did not commit:
+// the file is written before the commit, so a commit that failed (a full
+// disk, a lost connection) left the new passphrase's copy in place while
+// the change was neither made in the store nor recorded, and the old
+// passphrase, which the failure said still worked, was refused (tester).
+// Nothing is done when the file no longer holds r's copy (another change
+// since, or none written) or when the change committed. An error means
+// the outcome could not be read (the store unavailable): the file is then
+// left as it is.
+func (v *Vault) UndoRewrap(ctx context.Context, r *Rewrap) error {
+	if r.content == nil {
+		return nil
+	}
+	now, err := readKeyFiles(v.Dir)
+	if err != nil || !bytes.Equal(now.wrapped, r.content) {
+		return err
+	}
+	committed := false
+	if err := v.Store.View(context.WithoutCancel(ctx), func(tx Tx) error {
+		d, err := getMetaOpt(tx, MetaRewrapDigest)
+		committed = bytes.Equal(d, rewrapDigest(r.content))
+		return err
+	}); err != nil {
+		return err
+	}
+	if committed {
+		return nil
+	}
+	path := keyPath(v.Dir, true)
+	if r.before.wrapped == nil {
+		// The key was in clear: master.key, still there, is it.
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	} else if err := fsutil.WriteFileAtomic(path, r.before.wrapped, 0o600); err != nil {
+		return err
+	}
+	return syncDir(v.Dir)
 }
 
 // checkPublishedPassphrase refuses a change that would publish a wrapped

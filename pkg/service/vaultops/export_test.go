@@ -7,3 +7,5 @@ func SetRotateProgress(s *Service, fn func(done int) error) { s.rotateProgress =
 func SetAfterEmptyCheck(s *Service, fn func()) { s.afterEmptyCheck = fn }
 
 func SetAfterKeyInstall(s *Service, fn func()) { s.afterKeyInstall = fn }
+
+func SetAfterRewrapInstall(s *Service, fn func() error) { s.afterRewrapInstall = fn }

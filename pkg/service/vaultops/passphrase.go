@@ -38,9 +38,21 @@ func (s *Service) ChangePassphrase(ctx context.Context, newPassphrase []byte) (*
 	err = s.core.ChangeOnce(ctx, "ChangeVaultPassphrase", func(op *service.Op) error {
 		op.Param("MasterKeyId", sealer.ID())
 		op.Param("WasInClear", r.WasInClear())
-		return v.InstallRewrap(op.Tx, r)
+		if err := v.InstallRewrap(op.Tx, r); err != nil {
+			return err
+		}
+		if s.afterRewrapInstall != nil {
+			return s.afterRewrapInstall()
+		}
+		return nil
 	})
 	if err != nil {
+		// A commit that failed after the key file was written: the file
+		// goes back, so that the failure reported is the whole outcome.
+		if uerr := v.UndoRewrap(ctx, r); uerr != nil {
+			return nil, withNotice(err, "whether the change was made could not be read ("+uerr.Error()+
+				"): if the vault passphrase is now refused, the new one opens it; run vault verify")
+		}
 		return nil, err
 	}
 	if err := v.FinishRewrap(r); err != nil {

@@ -59,6 +59,11 @@ type Service struct {
 	// afterKeyInstall, when set (tests), is called by a restore once it
 	// installed the backup's master key, before it copies the data.
 	afterKeyInstall func()
+	// afterRewrapInstall, when set (tests), is called by a passphrase
+	// change once the new wrapped key file is written, in its
+	// transaction; an error fails the transaction there (as a failed
+	// commit would).
+	afterRewrapInstall func() error
 }
 
 // New returns the service over core.

@@ -2,6 +2,7 @@ package vaultops_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -1195,4 +1196,77 @@ func TestVaultPassphrasePrompt(t *testing.T) {
 	if r := mustRun(e, "list", "-o", "text"); strings.Count(r.Stdout, "\n") != 2 {
 		t.Errorf("want the two certificates issued: %q", r.Stdout)
 	}
+}
+
+// TestChangePassphraseFailedCommitUndone: a passphrase change whose
+// transaction does not commit after the new key file was written (a full
+// disk at the commit, a lost connection) puts the file back: the old
+// passphrase still opens the vault, as the failure says, and the change is
+// not half made (tester: the old passphrase was refused, the new one
+// worked, and nothing was recorded) — for a wrapped key and a key in
+// clear, on SQLite and on PostgreSQL.
+func TestChangePassphraseFailedCommitUndone(t *testing.T) {
+	for _, tc := range []struct {
+		name, store, oldPass string
+	}{
+		{"sqlite wrapped", "", "old pass"},
+		{"sqlite in clear", "", ""},
+		{"postgres wrapped", "postgres", "old pass"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := clitest.New(t)
+			if tc.store != "" {
+				e.Vars["CERTCTL_STORE"] = freshSchema(t)
+			}
+			e.Vars["CERTCTL_VAULT_PASSPHRASE"] = tc.oldPass
+			requestPrivate(e, "keep.internal")
+			before := keyFileSet(t, e.Vars["CERTCTL_VAULT"])
+			f, _, _ := e.Factory()
+			f.TestScrypt = &cheapScrypt
+			svc, err := f.VaultOps(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			vaultops.SetAfterRewrapInstall(svc, func() error {
+				// The new copy is in place when the commit fails.
+				if after := keyFileSet(t, e.Vars["CERTCTL_VAULT"]); after == before {
+					t.Error("the new wrapped key file was not written before the commit")
+				}
+				return errors.New("injected commit failure")
+			})
+			if _, err := svc.ChangePassphrase(context.Background(), []byte("new pass")); err == nil {
+				t.Fatal("the change did not fail")
+			}
+			f.Close()
+			if after := keyFileSet(t, e.Vars["CERTCTL_VAULT"]); after != before {
+				t.Errorf("key files after the failed change: %s, before: %s", after, before)
+			}
+			verifyOK(t, e) // the old passphrase
+			for _, n := range auditNames(t, e, tc.oldPass) {
+				if strings.HasPrefix(n, "ChangeVaultPassphrase/SUCCESS") {
+					t.Errorf("a failed change recorded as made: %v", n)
+				}
+			}
+			// And the change, made again, is made.
+			pass := filepath.Join(e.Dir, "new.txt")
+			if err := os.WriteFile(pass, []byte("new pass\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustRun(e, "vault", "change-passphrase", "--new-passphrase-file", pass)
+			e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "new pass"
+			verifyOK(t, e)
+		})
+	}
+}
+
+// keyFileSet names the master key files of dir with a digest of each.
+func keyFileSet(t *testing.T, dir string) string {
+	t.Helper()
+	var out []string
+	for _, n := range []string{localstore.MasterKeyFile, localstore.WrappedMasterFile} {
+		if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil {
+			out = append(out, fmt.Sprintf("%s:%x", n, sha256.Sum256(b)))
+		}
+	}
+	return strings.Join(out, " ")
 }
