@@ -533,6 +533,12 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 		return nil
 	})
 	switch {
+	case err != nil && service.Stopped(ctx):
+		// Interrupted in its transaction, which was rolled back under
+		// its statements: not a renewal that failed (tester: FAILED with
+		// "sql: transaction has already been committed or rolled back")
+		// but one not done, as the pass reports those it did not reach.
+		return Result{}, err
 	case err != nil && renewErr != nil && a.due:
 		// The reason code (PCA_INVALID_STATE, …: what describe and the
 		// event show, and the README's outcome table names) leads the
