@@ -35,7 +35,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -318,54 +317,27 @@ type Backup struct {
 }
 
 // RestoreTempPattern names the working directories of OpenBackup:
-// .restore-<host>.<pid>-<random>, the host (restoreHost) and pid of the
-// process restoring.
-const RestoreTempPattern = ".restore-*"
+// .restore-<host>.<pid>-<random> (fsutil.MkdirOwnedTemp).
+const RestoreTempPattern = restoreTempPrefix + "*"
 
 const restoreTempPrefix = ".restore-"
 
 // RestoreTempPrefix begins the name of the working directory of a restore
 // by process pid of this host.
-func RestoreTempPrefix(pid int) string {
-	return restoreTempPrefix + restoreHost() + "." + strconv.Itoa(pid) + "-"
-}
-
-// restoreHost names this host in a restore's working directory: eight hex
-// digits of its host name's FNV-1a hash.
-func restoreHost() string {
-	h := fnv.New32a()
-	name, _ := os.Hostname()
-	h.Write([]byte(name))
-	return fmt.Sprintf("%08x", h.Sum32())
-}
+func RestoreTempPrefix(pid int) string { return fsutil.OwnedTempPrefix(restoreTempPrefix, pid) }
 
 // SweepRestoreLeftovers removes from dir the working copies of restores
 // killed there (each a copy of its backup: sealed keys, and the master key
 // when the vault's is in clear): at once when the process that made it is
-// gone, otherwise once stale (fsutil.StaleTemp).
-func SweepRestoreLeftovers(dir string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), restoreTempPrefix)
-		if !ok || !e.IsDir() {
-			continue
-		}
-		// Only this host's: a process of another (a container sharing
-		// the volume) is not seen from here.
-		pid, ok := strings.CutPrefix(strings.SplitN(rest, "-", 2)[0], restoreHost()+".")
-		if n, err := strconv.Atoi(pid); ok && err == nil && n > 0 && n != os.Getpid() && fsutil.ProcessGone(n) {
-			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
-		}
-	}
-	fsutil.SweepTempDirs(dir, RestoreTempPattern, time.Now().Add(-fsutil.StaleTemp))
-}
+// gone, otherwise once stale (fsutil.SweepOwnedTemps).
+func SweepRestoreLeftovers(dir string) { fsutil.SweepOwnedTemps(dir, restoreTempPrefix) }
 
 // OpenBackup reads the backup from r into a working copy in a new
 // directory under tmpDir (which should be as private as the vault: the
 // copy holds sealed keys, and the master key when the vault's is in clear),
 // checks its integrity and format, and opens it. Close removes the copy.
 func OpenBackup(ctx context.Context, r io.Reader, tmpDir string) (*Backup, error) {
-	dir, err := fsutil.MkdirTemp(tmpDir, RestoreTempPrefix(os.Getpid())+"*")
+	dir, err := fsutil.MkdirOwnedTemp(tmpDir, restoreTempPrefix)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	// replaces the last one that would (tester: a damaged key, or a
 	// damaged database page, gave a backup that exited 0 and that every
 	// restore refused).
-	tmp, err := fsutil.MkdirTemp(filepath.Dir(abs), ".backup-*")
+	tmp, err := fsutil.MkdirOwnedTemp(filepath.Dir(abs), backupTempPrefix)
 	if err != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: err}
 	}
@@ -104,12 +104,18 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	return res, nil
 }
 
+// backupTempPrefix names the directories a backup is written in before
+// it is put in place: a copy of the vault (sealed keys, and the master key
+// of a vault whose key is in clear) that a killed backup leaves, which the
+// next backup there removes (fsutil.MkdirOwnedTemp).
+const backupTempPrefix = ".backup-"
+
 // BackupTo writes the backup to w (through a temporary file of the vault
 // directory, removed after).
 func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, error) {
 	// A killed process leaves this copy of the vault behind: the next
-	// one sweeps it once stale (fsutil.MkdirTemp).
-	tmp, err := fsutil.MkdirTemp(s.core.Vault.Dir, ".backup-*")
+	// one removes it (fsutil.MkdirOwnedTemp).
+	tmp, err := fsutil.MkdirOwnedTemp(s.core.Vault.Dir, backupTempPrefix)
 	if err != nil {
 		return nil, service.MapError(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service/vaultops"
@@ -1100,6 +1101,47 @@ func TestRestoreSweepsKilledRestores(t *testing.T) {
 	for name, kept := range left {
 		if _, err := os.Stat(filepath.Join(target, name)); (err == nil) != kept {
 			t.Errorf("%s: kept %v, want %v (%v)", name, err == nil, kept, err)
+		}
+	}
+}
+
+// TestBackupSweepsKilledBackups: the working copy a backup killed by
+// kill -9 left beside its --out-file (a copy of the vault: sealed keys,
+// and the key of a vault whose key is in clear) is removed by the next
+// backup there as soon as its process is gone (tester: an hour later),
+// and so is one in the vault directory (backup to standard output); one
+// of a process still running is left to it.
+func TestBackupSweepsKilledBackups(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	requestPrivate(e, "app.internal")
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(e.Dir, "backups")
+	for _, dir := range []string{out, e.Vars["CERTCTL_VAULT"]} {
+		left := map[string]bool{
+			fsutil.OwnedTempPrefix(".backup-", gone.Process.Pid) + "123": false, // its process exited
+			fsutil.OwnedTempPrefix(".backup-", os.Getpid()) + "456":      true,  // this process runs
+		}
+		for name := range left {
+			if err := os.MkdirAll(filepath.Join(dir, name), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name, "backup"), []byte("a copy of the vault"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if dir == out {
+			mustRun(e, "vault", "backup", "--out-file", filepath.Join(out, "b.bak"), "-o", "json")
+		} else {
+			mustRun(e, "vault", "backup", "--out-file", "-", "-o", "json")
+		}
+		for name, kept := range left {
+			if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != kept {
+				t.Errorf("%s: kept %v, want %v (%v)", filepath.Join(dir, name), err == nil, kept, err)
+			}
 		}
 	}
 }
