@@ -778,32 +778,38 @@ func SetKeySharers(tx BulkTx, ids []string) error {
 // <file>.replaced-<id> (0600) before a rotation replaces it, when stores
 // share the key with this one (KeySharers: vault migrate's source or
 // target): they stay sealed under it, and would otherwise have no key
-// left. kept, when set, is told where and for which stores.
-func (v *Vault) keepForSharers(ctx context.Context, id string, kept func(path string, sharers []string)) error {
+// left. kept, when set, is told where and for which stores. It returns
+// the copy's path when it made it ("" when there was one already, or
+// none was needed), for a rotation that does not commit to remove.
+func (v *Vault) keepForSharers(ctx context.Context, id string, kept func(path string, sharers []string)) (string, error) {
 	var sharers []string
 	if err := v.Store.View(ctx, func(tx Tx) (err error) {
 		sharers, err = KeySharers(tx)
 		return err
 	}); err != nil || len(sharers) == 0 {
-		return err
+		return "", err
 	}
 	wrapped, err := v.currentForm()
 	if err != nil {
-		return err
+		return "", err
 	}
 	path := keyPath(v.Dir, wrapped)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return "", err
 	}
 	to := path + ".replaced-" + id
+	made := ""
+	if _, err := os.Lstat(to); errors.Is(err, os.ErrNotExist) {
+		made = to
+	}
 	if err := fsutil.WriteFileAtomic(to, data, 0o600); err != nil {
-		return err
+		return "", err
 	}
 	if kept != nil {
 		kept(to, sharers)
 	}
-	return nil
+	return made, nil
 }
 
 // HoldsData reports whether st holds anything a master key sealed or

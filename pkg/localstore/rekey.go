@@ -494,7 +494,8 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 	if err := v.checkKeyReplaceable(ctx, "", "rotating the master key of the "+v.StoreKind()+" store"); err != nil {
 		return nil, err
 	}
-	if err := v.keepForSharers(ctx, old.id, hooks.KeptKey); err != nil {
+	kept, err := v.keepForSharers(ctx, old.id, hooks.KeptKey)
+	if err != nil {
 		return nil, err
 	}
 	// A restore killed in this directory left a copy of its backup, with
@@ -600,9 +601,7 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 		return nil
 	})
 	if err != nil {
-		// The pending file stays: were the commit to have succeeded
-		// unseen (a lost PostgreSQL acknowledgement), it would be the
-		// only copy of the key. The next rotation removes it if unused.
+		v.forgetRotation(ctx, next.id, pending, kept)
 		return nil, err
 	}
 	v.mu.Lock()
@@ -616,6 +615,30 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 	}
 	_ = syncDir(v.Dir)
 	return next, nil
+}
+
+// forgetRotation removes what a rotation that did not commit wrote in the
+// vault directory — its pending key file (the new key, in clear when the
+// vault's is) and the copy of the current key it kept for the stores that
+// share it (named as replaced, while it was not) — once the store, read
+// again, does not name the new key (tester: both stayed after a full disk
+// or a SIGTERM). Were the commit to have happened unseen (a lost
+// PostgreSQL acknowledgement), the pending file would be the only copy of
+// the key: both stay then, and when the store cannot be read (the next
+// rotation removes an unused pending file).
+func (v *Vault) forgetRotation(ctx context.Context, nextID, pending, kept string) {
+	var id string
+	if err := v.Store.View(context.WithoutCancel(ctx), func(tx Tx) (err error) {
+		id, err = storeKeyID(tx)
+		return err
+	}); err != nil || id == nextID {
+		return
+	}
+	_ = os.Remove(pending)
+	if kept != "" {
+		_ = os.Remove(kept)
+	}
+	_ = syncDir(v.Dir)
 }
 
 // removeStalePending removes the pending key files of rotations that never

@@ -661,6 +661,51 @@ func TestRotateKeyAllOrNothing(t *testing.T) {
 	verifyOK(t, e)
 }
 
+// TestRotateKeyFailedLeavesNoKeyFiles: a rotation that does not commit
+// leaves in the vault directory neither its new key's pending file (the
+// key in clear, for a vault whose key is) nor the copy of the current key
+// it kept for the stores that share it, named as replaced while it was
+// not (tester: both stayed after a full disk, a SIGTERM) — with a key in
+// clear and a wrapped one, on a vault whose key a migration shares.
+func TestRotateKeyFailedLeavesNoKeyFiles(t *testing.T) {
+	t.Parallel()
+	for _, pass := range []string{"", "correct horse"} {
+		e := clitest.New(t)
+		e.Vars["CERTCTL_VAULT_PASSPHRASE"] = pass
+		requestPrivate(e, "rotate.internal")
+		mustRun(e, "vault", "migrate", "--to", "sqlite:"+filepath.Join(e.Dir, "copy", "vault.db"))
+		listing := func() []string {
+			ents, err := os.ReadDir(e.Vault)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, d := range ents {
+				if strings.HasPrefix(d.Name(), "master.key") {
+					names = append(names, d.Name())
+				}
+			}
+			return names
+		}
+		before := listing()
+		svc := service(t, e)
+		vaultops.SetRotateProgress(svc, func(int) error { return errors.New("injected failure") })
+		if _, err := svc.RotateKey(context.Background()); err == nil {
+			t.Fatal("the rotation did not fail")
+		}
+		if after := listing(); !slices.Equal(after, before) {
+			t.Errorf("passphrase %q: key files %v after the failed rotation, %v before", pass, after, before)
+		}
+		verifyOK(t, e)
+		// Made again, it keeps the shared key, named as replaced.
+		mustRun(e, "vault", "rotate-key", "-o", "json")
+		verifyOK(t, e)
+		if kept := listing(); len(kept) != len(before)+1 {
+			t.Errorf("passphrase %q: key files %v after the rotation", pass, kept)
+		}
+	}
+}
+
 // TestChangePassphrase: afterwards the old passphrase exits 6 and the new
 // one opens every key; a key in clear gets its first passphrase.
 func TestChangePassphrase(t *testing.T) {
