@@ -898,9 +898,6 @@ func decimalNumeral(n *yaml.Node) bool {
 // Validate checks that value suits the setting: it parses as the key's
 // Kind and passes the key's Check.
 func Validate(k Key, value string) error {
-	if !utf8.ValidString(value) {
-		return fmt.Errorf("%q is not UTF-8 text", value)
-	}
 	v := strings.TrimSpace(value)
 	switch k.Kind {
 	case Duration:
@@ -931,6 +928,11 @@ func Set(file, name, value string) error {
 	}
 	if err := Validate(k, value); err != nil {
 		return fmt.Errorf("setting %s: %v", name, err)
+	}
+	// YAML holds text: a value that is not UTF-8 cannot be written (one
+	// from the environment or a flag is used as it is).
+	if !utf8.ValidString(value) {
+		return fmt.Errorf("setting %s: %q is not UTF-8 text", name, value)
 	}
 	if check := setCheck(name); check != nil && strings.TrimSpace(value) != "" {
 		if err := check(strings.TrimSpace(value)); err != nil {

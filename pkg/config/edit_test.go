@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -180,5 +181,22 @@ func TestValuesOfAreAccepted(t *testing.T) {
 	}
 	if offered < 6 {
 		t.Errorf("%d values offered in all", offered)
+	}
+}
+
+// TestNonUTF8FromEnvironment: a setting that is not UTF-8 text is written
+// by no config set, but one from the environment (a vault directory whose
+// name a Latin-1 system made) is used as it is (review: every command was
+// refused, exit 4).
+func TestNonUTF8FromEnvironment(t *testing.T) {
+	home := t.TempDir()
+	vault := filepath.Join(home, "v\xe9")
+	c, err := Load("", nil, fakeEnv(map[string]string{"HOME": home, "CERTCTL_VAULT": vault, "CERTCTL_HOOKS_EVENT": "/x/caf\xe9/hook"}))
+	if err != nil || c.Vault != vault {
+		t.Fatalf("Load: %+v, %v", c, err)
+	}
+	file := filepath.Join(home, "config.yaml")
+	if err := Set(file, "hooks.event", "/x/caf\xe9/hook"); err == nil || !strings.Contains(err.Error(), "not UTF-8") {
+		t.Errorf("config set of a value not UTF-8: %v", err)
 	}
 }
