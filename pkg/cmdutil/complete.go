@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -416,4 +417,69 @@ func CompleteFileURL(_ *cobra.Command, _ []string, toComplete string) ([]string,
 		return out, cobra.ShellCompDirectiveNoFileComp // a file: done
 	}
 	return out, directive
+}
+
+// completeEndpointItem completes the two arguments of an endpoint's
+// command: the endpoint, then one of its items, which list reads (tester:
+// the second offered nothing).
+func (f *Factory) completeEndpointItem(list func(tx localstore.Tx, ep *acmestate.Endpoint, now time.Time) []candidate) cobra.CompletionFunc {
+	first := f.CompleteEndpoint()
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) != 1 {
+			return first(cmd, args, toComplete)
+		}
+		var names inventory.Names
+		if c, err := f.Config(); err == nil {
+			names = inventory.Names{Region: c.Region, Account: c.Account}
+		}
+		return f.completeValues(func(tx localstore.Tx, _ string) ([]candidate, error) {
+			ep, err := acmestate.Resolve(tx, names, args[0])
+			if err != nil {
+				return nil, nil // no such endpoint: nothing to offer
+			}
+			return list(tx, ep, time.Now()), nil
+		})(cmd, args, toComplete)
+	}
+}
+
+// CompleteEndpointEAB completes an endpoint, then the key ID of one of its
+// credentials that can still be revoked.
+func (f *Factory) CompleteEndpointEAB() cobra.CompletionFunc {
+	return f.completeEndpointItem(func(tx localstore.Tx, ep *acmestate.Endpoint, now time.Time) []candidate {
+		all, _ := acmestate.ListEAB(tx, ep.ID)
+		var out []candidate
+		for _, b := range all {
+			if st := b.Status(now); st != acmestate.EABRevoked {
+				out = append(out, candidate{"", b.KeyID, st})
+			}
+		}
+		return out
+	})
+}
+
+// CompleteEndpointAccount completes an endpoint, then one of its accounts
+// that can still be deactivated.
+func (f *Factory) CompleteEndpointAccount() cobra.CompletionFunc {
+	return f.completeEndpointItem(func(tx localstore.Tx, ep *acmestate.Endpoint, _ time.Time) []candidate {
+		all, _ := acmestate.ListAccounts(tx, ep.ID)
+		var out []candidate
+		for _, a := range all {
+			if a.Status == acmestate.AcmeValid {
+				out = append(out, candidate{"", a.ID, strings.Join(a.Contact, " ")})
+			}
+		}
+		return out
+	})
+}
+
+// CompleteEndpointDomain completes an endpoint, then one of its domains.
+func (f *Factory) CompleteEndpointDomain() cobra.CompletionFunc {
+	return f.completeEndpointItem(func(tx localstore.Tx, ep *acmestate.Endpoint, _ time.Time) []candidate {
+		all, _ := acmestate.ListDomains(tx, ep.ID)
+		out := make([]candidate, 0, len(all))
+		for _, d := range all {
+			out = append(out, candidate{"", d.DomainName, d.Status})
+		}
+		return out
+	})
 }

@@ -95,7 +95,7 @@ and print {"AcmeAccount":{…}}: every further request signed by its key is refu
 Certificates it obtained stay valid; revoke them with ` + "`certctl revoke`" + `. Permanent.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 		Example:           `  certctl endpoint account deactivate 5f2c9e 7d1e4a`,
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "ACCOUNT"),
-		ValidArgsFunction: f.CompleteEndpoint(),
+		ValidArgsFunction: f.CompleteEndpointAccount(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint, opts.Account = args[0], args[1]
 			if runF != nil {

@@ -74,7 +74,7 @@ subtrees under it have no name in common.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6
 		Example: `  certctl endpoint domain add 5f2c9e lab.internal --pre-validated
   certctl endpoint domain add 5f2c9e example.com`,
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "DOMAIN"),
-		ValidArgsFunction: f.CompleteEndpoint(),
+		ValidArgsFunction: f.CompleteEndpointDomain(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint, opts.Domain = args[0], args[1]
 			if runF != nil {
@@ -119,7 +119,7 @@ record, then its CAA records (validation.caa_identities). The domain becomes
 VALID when the record is in place and CAA allows issuance, FAILED when CAA
 forbids it, and stays PENDING otherwise. Exits 0 whatever the status.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "DOMAIN"),
-		ValidArgsFunction: f.CompleteEndpoint(),
+		ValidArgsFunction: f.CompleteEndpointDomain(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint, opts.Domain = args[0], args[1]
 			if runF != nil {
@@ -164,7 +164,7 @@ func NewCmdDomainRemove(f *cmdutil.Factory, runF func(*DomainRemoveOptions) erro
 		Short:             "Remove a domain (its names are no longer pre-approved)",
 		Long:              `Remove a domain validation from an endpoint. Certificates already issued are kept.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "DOMAIN"),
-		ValidArgsFunction: f.CompleteEndpoint(),
+		ValidArgsFunction: f.CompleteEndpointDomain(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint, opts.Domain = args[0], args[1]
 			if runF != nil {

@@ -176,7 +176,7 @@ deactivates them in the same change: their next request is refused
 (unauthorized). ` + "`endpoint account list`" + ` shows which accounts a credential bound.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 		Example:           `  certctl endpoint eab revoke 5f2c9e 0a1b2c3d --deactivate-accounts`,
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "KEY_ID"),
-		ValidArgsFunction: f.CompleteEndpoint(),
+		ValidArgsFunction: f.CompleteEndpointEAB(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Endpoint, opts.KeyID = args[0], args[1]
 			if runF != nil {
