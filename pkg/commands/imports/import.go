@@ -64,8 +64,9 @@ name.key and name.issuer.crt; not the archives/ of what lego revoked) and mkcert
 a CA of the vault, ACTIVE, that request --certificate-authority-arn can issue
 from). A file of CA certificates without a key (ca.crt, name.chain.pem) is the
 chain of the certificates beside it that it certifies, not one to import; so is
-a CA certificate with its key beside it (cfssl's ca.pem and ca-key.pem), which
-is named, with the ca import command that makes it a CA of the vault. It is
+a CA certificate with its key beside it that certifies another certificate
+there (cfssl's ca.pem and ca-key.pem), which is named, with the ca import
+command that makes it a CA of the vault. It is
 a sync: run it again and a file imported before (the same path)
 is SKIPPED when it did not change, REIMPORTED under its ARN as a new version
 when it changed and still names the same domains, and IMPORTED anew

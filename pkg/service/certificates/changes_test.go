@@ -437,6 +437,21 @@ func TestImportDirCAWithKey(t *testing.T) {
 	if got.CertificateChain != string(testpki.CertPEM(sub.Cert)) {
 		t.Errorf("chain %q, want the intermediate", got.CertificateChain)
 	}
+	// A self-signed certificate marked CA:TRUE (openssl req -x509 marks
+	// it so) that certifies nothing beside it is a server's certificate,
+	// imported (review: it was skipped as a CA).
+	self := t.TempDir()
+	selfCA := testpki.NewRoot("web.example.test", now)
+	if err := os.WriteFile(filepath.Join(self, "web.crt"), testpki.CertPEM(selfCA.Cert), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(self, "web.key"), testpki.KeyPEM(selfCA.Key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err = svc.ImportDir(ctx, certificates.ImportDirRequest{Dir: self})
+	if err != nil || res.Imported != 1 || len(res.Notices) != 0 {
+		t.Fatalf("self-signed: %+v, %v", res, err)
+	}
 }
 
 // TestImportDirSkipsWhatLegoArchived: in lego's directory the

@@ -607,6 +607,7 @@ func discover(dir string) (items []item, notices []string, err error) {
 		}
 		first := len(items)
 		var chains []chainFile // CA certificates without a key: chains
+		var keyedCAs []keyedCA // CA certificates with a key beside them
 		for _, n := range names {
 			if used[n] || !isCertName(n) {
 				continue
@@ -624,17 +625,12 @@ func discover(dir string) (items []item, notices []string, err error) {
 				it.ChainFile = filepath.Join(d, base+".issuer.crt")
 			}
 			if it.KeyFile != "" {
-				// A CA's certificate with its key (cfssl's ca.pem and
-				// ca-key.pem): a CA, not a certificate to list and
-				// deploy — the chain of those beside it that it
-				// certifies, and named, with how to make it a CA of the
-				// vault (tester: imported as a server certificate, and
-				// the leaf beside it lost its chain).
+				// Perhaps a CA's certificate with its key (cfssl's
+				// ca.pem and ca-key.pem): decided once the directory is
+				// read (caWithKey).
 				if data, err := readFound(it.File); err == nil {
 					if certs := caCertificates(data); certs != nil {
-						chains = append(chains, chainFile{path: it.File, certs: certs})
-						notices = append(notices, fmt.Sprintf("%s: a CA certificate with its key (%s) is not imported as a certificate (it is the chain of the certificates beside it that it certifies); to issue from it, make it a CA of the vault: certctl ca import --certificate %s --private-key %s",
-							it.File, it.KeyFile, shellarg.Quote(it.File), shellarg.Quote(it.KeyFile)))
+						keyedCAs = append(keyedCAs, keyedCA{it: it, certs: certs})
 						continue
 					}
 				}
@@ -661,9 +657,63 @@ func discover(dir string) (items []item, notices []string, err error) {
 			}
 			items = append(items, it)
 		}
+		// A CA certificate with its key that certifies another
+		// certificate of the directory is a CA, not a certificate to
+		// list and deploy: the chain of those it certifies, named with
+		// how to make it a CA of the vault (tester: cfssl's CA was
+		// imported as a server certificate and the leaf beside it lost
+		// its chain). One that certifies none (a self-signed server
+		// certificate: openssl req -x509 marks it CA:TRUE) is imported
+		// (review).
+		for _, ca := range keyedCAs {
+			if !certifiesAny(ca.certs, items[first:], chains, keyedCAs) {
+				items = append(items, ca.it)
+				continue
+			}
+			chains = append(chains, chainFile{path: ca.it.File, certs: ca.certs})
+			notices = append(notices, fmt.Sprintf("%s: a CA certificate with its key (%s) is not imported as a certificate (it is the chain of the certificates beside it that it certifies); to issue from it, make it a CA of the vault: certctl ca import --certificate %s --private-key %s",
+				ca.it.File, ca.it.KeyFile, shellarg.Quote(ca.it.File), shellarg.Quote(ca.it.KeyFile)))
+		}
 		attachChains(items[first:], chains)
 	}
 	return items, notices, nil
+}
+
+// keyedCA is a file of CA certificates found with a key beside it.
+type keyedCA struct {
+	it    item
+	certs []*x509.Certificate
+}
+
+// certifiesAny reports whether one of cas signed another certificate of
+// the directory: of the items found there, of its chain files, or of the
+// other keyed CA files.
+func certifiesAny(cas []*x509.Certificate, items []item, chains []chainFile, keyed []keyedCA) bool {
+	var others []*x509.Certificate
+	for _, it := range items {
+		if it.Err != "" {
+			continue
+		}
+		if data, err := readFound(it.File); err == nil {
+			if certs, err := pemio.ParseCertificatesPEM(data); err == nil && len(certs) > 0 {
+				others = append(others, certs[0])
+			}
+		}
+	}
+	for _, ch := range chains {
+		others = append(others, ch.certs...)
+	}
+	for _, k := range keyed {
+		others = append(others, k.certs...)
+	}
+	for _, ca := range cas {
+		for _, o := range others {
+			if !o.Equal(ca) && o.CheckSignatureFrom(ca) == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // chainFile is a file of CA certificates found without a key.
