@@ -2,9 +2,13 @@ package certificates_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"github.com/certctl/certctl/internal/coretest"
+	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -451,6 +455,59 @@ func TestImportDirCAWithKey(t *testing.T) {
 	res, err = svc.ImportDir(ctx, certificates.ImportDirRequest{Dir: self})
 	if err != nil || res.Imported != 1 || len(res.Notices) != 0 {
 		t.Fatalf("self-signed: %+v, %v", res, err)
+	}
+}
+
+// TestImportDirKeepsRecordsOfBefore: a file whose certificate has an email
+// name, imported before email and URI names were kept (its record names
+// its DNS names alone), and renewed since, is reimported under its ARN,
+// not imported anew beside it (review).
+func TestImportDirKeepsRecordsOfBefore(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, core := newAuditedService(t, now)
+	dir := t.TempDir()
+	root := testpki.NewRoot("Before Root", now)
+	write := func() {
+		t.Helper()
+		key := testpki.ECKey()
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "app.example.test"},
+			DNSNames: []string{"app.example.test"}, EmailAddresses: []string{"ops@example.test"},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, root.Cert, key.Public(), root.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := x509.ParseCertificate(der)
+		if err := os.WriteFile(filepath.Join(dir, "app.crt"), testpki.CertPEM(leaf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "app.key"), testpki.KeyPEM(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	res, err := svc.ImportDir(ctx, certificates.ImportDirRequest{Dir: dir})
+	if err != nil || res.Imported != 1 {
+		t.Fatalf("first sync: %+v, %v", res, err)
+	}
+	id := res.Results[0].CertificateArn[strings.LastIndexByte(res.Results[0].CertificateArn, '/')+1:]
+	// The record as an earlier release wrote it: the email name left out.
+	if err := core.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		c.SubjectAlternativeNames = []string{"app.example.test"}
+		return tx.PutCertificate(c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	write() // renewed
+	res, err = svc.ImportDir(ctx, certificates.ImportDirRequest{Dir: dir})
+	if err != nil || len(res.Results) != 1 || res.Results[0].Status != certificates.FileReimported || !strings.HasSuffix(res.Results[0].CertificateArn, id) {
+		t.Fatalf("second sync: %+v, %v; want REIMPORTED under %s", res, err, id)
 	}
 }
 

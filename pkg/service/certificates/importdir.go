@@ -456,8 +456,13 @@ func prepareItem(idx int, it item, known map[string][]source, given []localstore
 	if p.err == nil {
 		p.c.Extra = map[string]string{ExtraImportSource: abs, ExtraImportDigest: digest}
 		names := namesKey(p.c)
+		// A certificate imported before email and URI names were kept
+		// holds its other names alone (review: such a file, renewed,
+		// was imported anew beside it).
+		d, sans := x509util.LegacyCertificateNames(p.m.Leaf)
+		legacy := d + "\x00" + strings.Join(sans, ",")
 		for _, k := range known[abs] {
-			if k.names == names {
+			if k.names == names || k.names == legacy {
 				p.reimport = k.id
 				break
 			}
