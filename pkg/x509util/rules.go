@@ -106,13 +106,15 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 	}
 	// A signature no client verifies any more (Go refuses to, so the
 	// chain's order could not be checked either): the end-entity
-	// certificate's and each intermediate's. A root's own signature is
-	// never checked by anyone, so it may be SHA-1.
+	// certificate's and each intermediate's. A self-signed root's own
+	// signature is never checked by anyone, so it may be SHA-1 — where
+	// it is in the chain, which need not end with it (review: the last
+	// of a chain without its root was taken for the root).
 	if weakSignature(leaf.SignatureAlgorithm) {
 		return ruleErr(RuleWeakSignature, "the certificate is signed with %s; have it issued again with SHA-256", leaf.SignatureAlgorithm)
 	}
 	for i, c := range chain {
-		if c != nil && i < len(chain)-1 && weakSignature(c.SignatureAlgorithm) {
+		if c != nil && !bytes.Equal(c.RawSubject, c.RawIssuer) && weakSignature(c.SignatureAlgorithm) {
 			return ruleErr(RuleWeakSignature, "chain certificate %d (%s) is signed with %s", i+1, Subject(c), c.SignatureAlgorithm)
 		}
 	}

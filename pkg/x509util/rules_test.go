@@ -113,6 +113,7 @@ func TestCheckImport(t *testing.T) {
 		{"SHA-1 certificate with its chain", signedWith(leaf, x509.ECDSAWithSHA1), p256, keySize, []*x509.Certificate{ca.inter, ca.root}, testNow, RuleWeakSignature, "ECDSA-SHA1"},
 		{"SHA-1 intermediate", leaf, p256, keySize, []*x509.Certificate{signedWith(ca.inter, x509.SHA1WithRSA), ca.root}, testNow, RuleWeakSignature, "chain certificate 1 (CN=Test Intermediate"},
 		{"SHA-1 root: never checked, taken", leaf, p256, keySize, []*x509.Certificate{ca.inter, signedWith(ca.root, x509.SHA1WithRSA)}, testNow, "", ""},
+		{"SHA-1 intermediate, the chain without its root", leaf, p256, keySize, []*x509.Certificate{signedWith(ca.inter, x509.SHA1WithRSA)}, testNow, RuleWeakSignature, "chain certificate 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
