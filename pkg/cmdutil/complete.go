@@ -398,7 +398,11 @@ func CompleteFileURL(_ *cobra.Command, _ []string, toComplete string) ([]string,
 	}
 	typed := strings.TrimPrefix(toComplete, scheme)
 	dir, base := filepath.Split(typed)
-	ents, err := os.ReadDir(filepath.Join(".", dir))
+	read := dir
+	if read == "" {
+		read = "."
+	}
+	ents, err := os.ReadDir(read) // an absolute path as it is (review: it was made relative)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
