@@ -4,6 +4,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/pflag"
@@ -665,7 +667,15 @@ func load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 }
 
 func flatten(prefix string, in map[string]any, out map[string]any) {
-	for k, val := range in {
+	// In name order, so that a setting written twice (renewal.window and
+	// renewal: {window}) reads the same every time: the later name wins.
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		val := in[k]
 		name := k
 		if prefix != "" {
 			name = prefix + "." + k
@@ -922,33 +932,54 @@ func Validate(k Key, value string) error {
 // Set writes one setting into the config file (created 0600 with its
 // directory 0700), keeping the others.
 func Set(file, name, value string) error {
+	_, err := SetSetting(file, name, value)
+	return err
+}
+
+// Edit is what config set or unset did to the file.
+type Edit struct {
+	// Changed: the file held the setting (unset), or was written (set).
+	Changed bool
+	// CommentsDropped: the file was printed afresh from its settings,
+	// without the comments it had (an edit in place would not read back
+	// as meant: YAML anchors or aliases).
+	CommentsDropped bool
+}
+
+// SetSetting is Set, reporting what it did to the file.
+func SetSetting(file, name, value string) (Edit, error) {
 	k, ok := LookupKey(name)
 	if !ok {
-		return fmt.Errorf("unknown setting %q", name)
+		return Edit{}, fmt.Errorf("unknown setting %q", name)
 	}
 	if err := Validate(k, value); err != nil {
-		return fmt.Errorf("setting %s: %v", name, err)
+		return Edit{}, fmt.Errorf("setting %s: %v", name, err)
 	}
 	// YAML holds text: a value that is not UTF-8 cannot be written (one
 	// from the environment or a flag is used as it is).
 	if !utf8.ValidString(value) {
-		return fmt.Errorf("setting %s: %q is not UTF-8 text", name, value)
+		return Edit{}, fmt.Errorf("setting %s: %q is not UTF-8 text", name, value)
+	}
+	// A setting is one line (a path, a URL, a name, a list): a control
+	// character in it is a mistake, and YAML cannot always hold it.
+	if strings.ContainsFunc(value, unicode.IsControl) {
+		return Edit{}, fmt.Errorf("setting %s: %q holds a control character", name, value)
 	}
 	if check := setCheck(name); check != nil && strings.TrimSpace(value) != "" {
 		if err := check(strings.TrimSpace(value)); err != nil {
-			return fmt.Errorf("setting %s: %v", name, err)
+			return Edit{}, fmt.Errorf("setting %s: %v", name, err)
 		}
 	}
 	file, err := editedFile(file)
 	if err != nil {
-		return err
+		return Edit{}, err
 	}
 	data, err := os.ReadFile(file)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return Edit{}, err
 	}
 	if _, err := parseFile(data); err != nil {
-		return fmt.Errorf("config file %s: %w", file, err)
+		return Edit{}, fmt.Errorf("config file %s: %w", file, err)
 	}
 	var typed any = value
 	switch k.Kind {
@@ -968,42 +999,51 @@ func Set(file, name, value string) error {
 // environment's value) applies again; a file without it is left as it
 // is. It reports whether the file held it.
 func Unset(file, name string) (bool, error) {
+	e, err := UnsetSetting(file, name)
+	return e.Changed, err
+}
+
+// UnsetSetting is Unset, reporting what it did to the file.
+func UnsetSetting(file, name string) (Edit, error) {
 	if _, ok := LookupKey(name); !ok {
-		return false, fmt.Errorf("unknown setting %q", name)
+		return Edit{}, fmt.Errorf("unknown setting %q", name)
 	}
 	file, err := editedFile(file)
 	if err != nil {
-		return false, err
+		return Edit{}, err
 	}
 	data, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		return Edit{}, nil
 	}
 	if err != nil {
-		return false, err
+		return Edit{}, err
 	}
 	flat, err := parseFile(data)
 	if err != nil {
-		return false, fmt.Errorf("config file %s: %w", file, err)
+		return Edit{}, fmt.Errorf("config file %s: %w", file, err)
 	}
 	if _, ok := flat[name]; !ok {
-		return false, nil
+		return Edit{}, nil
 	}
-	return true, editSettings(file, data, name, nil, true)
+	return editSettings(file, data, name, nil, true)
 }
 
 // editSettings writes file (whose content was data) with the setting
 // name set to value, or removed, and the rest as it was written
 // (editedSettings): atomically, 0600.
-func editSettings(file string, data []byte, name string, value any, remove bool) error {
-	out, err := editedSettings(data, name, value, remove)
+func editSettings(file string, data []byte, name string, value any, remove bool) (Edit, error) {
+	out, inPlace, err := editedSettings(data, name, value, remove)
 	if err != nil {
-		return fmt.Errorf("config file %s: %w", file, err)
+		return Edit{}, fmt.Errorf("config file %s: %w", file, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return err
+		return Edit{}, err
 	}
-	return fsutil.WriteFileAtomic(file, out, 0o600)
+	if err := fsutil.WriteFileAtomic(file, out, 0o600); err != nil {
+		return Edit{}, err
+	}
+	return Edit{Changed: true, CommentsDropped: !inPlace && bytes.Contains(data, []byte("#"))}, nil
 }
 
 // editedFile is the file config set and unset edit for file: the file

@@ -5,19 +5,20 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // editedSettings is the config file data with the setting name (dotted)
 // set to value, or removed when remove is set: as the user wrote it
-// (editYAML) when that reads back as the settings meant, otherwise the
-// settings printed afresh as nested YAML, comments lost (a file whose
-// anchors and aliases an edit in place would break).
-func editedSettings(data []byte, name string, value any, remove bool) ([]byte, error) {
+// (editYAML; inPlace) when that reads back as the settings meant,
+// otherwise the settings printed afresh as nested YAML, comments lost (a
+// file whose anchors and aliases an edit in place would break).
+func editedSettings(data []byte, name string, value any, remove bool) (out []byte, inPlace bool, err error) {
 	before, err := parseFile(data)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	want := make(map[string]any, len(before)+1)
 	for k, v := range before {
@@ -37,10 +38,16 @@ func editedSettings(data []byte, name string, value any, remove bool) ([]byte, e
 	}
 	if out, err := editYAML(data, name, value, remove); err == nil {
 		if got, err := parseFile(out); err == nil && sameSettings(got, want) {
-			return out, nil
+			return out, true, nil
 		}
 	}
-	return nestedYAML(want)
+	if out, err = nestedYAML(want); err != nil {
+		return nil, false, err
+	}
+	if got, err := parseFile(out); err != nil || !sameSettings(got, want) {
+		return nil, false, fmt.Errorf("the setting cannot be written so that it reads back as given")
+	}
+	return out, false, nil
 }
 
 // sameSettings reports whether a and b hold the same settings with values
@@ -116,9 +123,16 @@ func editYAML(data []byte, name string, value any, remove bool) ([]byte, error) 
 		if remove {
 			return data, nil
 		}
-		if kept = bytes.TrimRight(data, " \t\r\n"); len(kept) > 0 {
+		// Its comment lines, not what else the decoder read as nothing
+		// (a byte-order mark, "---").
+		for _, line := range strings.Split(string(data), "\n") {
+			if t := strings.TrimSpace(line); strings.HasPrefix(t, "#") && utf8.ValidString(t) {
+				kept = append(append(kept, t...), '\n')
+			}
+		}
+		if len(kept) > 0 {
 			// A blank line keeps them the file's, not the setting's.
-			kept = append(kept, "\n\n"...)
+			kept = append(kept, '\n')
 		}
 		doc.Kind = yaml.DocumentNode
 		doc.Content = []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}
@@ -152,8 +166,13 @@ func editYAML(data []byte, name string, value any, remove bool) ([]byte, error) 
 		// too; any other place goes (what the file meant twice).
 		val.LineComment, val.FootComment = pair[1].LineComment, pair[1].FootComment
 		if val.Kind == yaml.SequenceNode {
-			// A list's comments written beside its key stay there.
+			// A list's comments written beside its key stay there (a
+			// flow list's line comment goes on its key: a block list
+			// has no line of its own — review: it was dropped).
 			val.HeadComment = pair[1].HeadComment
+			if val.LineComment != "" && pair[0].LineComment == "" {
+				pair[0].LineComment, val.LineComment = val.LineComment, ""
+			}
 		}
 		pair[1] = val
 		placed = true
@@ -170,13 +189,36 @@ func editYAML(data []byte, name string, value any, remove bool) ([]byte, error) 
 				out = append(append(out, c...), '\n')
 			}
 		}
-		return out, nil
+		return lineEnds(data, out), nil
 	}
+	keepFlowNulls(&doc, false)
 	out, err := encodeYAML(&doc)
 	if err != nil {
 		return nil, err
 	}
-	return append(kept, out...), nil
+	return lineEnds(data, append(kept, out...)), nil
+}
+
+// keepFlowNulls writes the empty nulls of flow collections ({a}, [a, ])
+// as null: the encoder would print them ” (an empty text, not nothing).
+func keepFlowNulls(n *yaml.Node, inFlow bool) {
+	inFlow = inFlow || n.Style&yaml.FlowStyle != 0
+	if n.Kind == yaml.ScalarNode && inFlow && n.Tag == "!!null" && n.Value == "" {
+		n.Value = "null"
+	}
+	for _, c := range n.Content {
+		keepFlowNulls(c, inFlow)
+	}
+}
+
+// lineEnds is out with the line ends of data: CRLF when data has them
+// (review: a CRLF file was rewritten with LF), else LF.
+func lineEnds(data, out []byte) []byte {
+	out = bytes.ReplaceAll(out, []byte("\r\n"), []byte("\n"))
+	if bytes.Contains(data, []byte("\r\n")) {
+		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
+	}
+	return out
 }
 
 // removeSetting calls found with each key and value pair of m (whose
@@ -198,17 +240,35 @@ func removeSetting(m *yaml.Node, prefix, name string, found func(pair []*yaml.No
 		switch {
 		case full == name:
 			if found(pair) {
+				keepFoot(m, pair)
 				continue
 			}
 		case pair[1].Kind == yaml.MappingNode && strings.HasPrefix(name, full+"."):
 			if removeSetting(pair[1], full, name, found) {
-				continue // a section left empty
+				keepFoot(m, pair) // a section left empty
+				continue
 			}
 		}
 		kept = append(kept, pair...)
 	}
 	m.Content = kept
 	return len(kept) == 0
+}
+
+// keepFoot keeps the comments written after a pair that goes (a comment
+// that follows it with a blank line between is the YAML parser's "foot"
+// of it, though it is about what comes next: review, it was dropped) as
+// comments after m.
+func keepFoot(m *yaml.Node, pair []*yaml.Node) {
+	for _, n := range append(pair, pair[1]) {
+		if n.FootComment != "" {
+			if m.FootComment != "" {
+				m.FootComment += "\n"
+			}
+			m.FootComment += n.FootComment
+			n.FootComment = ""
+		}
+	}
 }
 
 // insertSetting adds the setting of the name parts with the value val to

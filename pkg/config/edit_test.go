@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -47,9 +50,9 @@ account: "000000000001"
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := editedSettings([]byte(file), tc.setting, tc.value, tc.remove)
-			if err != nil {
-				t.Fatal(err)
+			out, inPlace, err := editedSettings([]byte(file), tc.setting, tc.value, tc.remove)
+			if err != nil || !inPlace {
+				t.Fatal(err, inPlace)
 			}
 			if string(out) != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", out, tc.want)
@@ -78,19 +81,23 @@ func TestEditEdgeCases(t *testing.T) {
 		{name: "a scalar where a section goes becomes one", file: "renewal: 5\n", setting: "renewal.window", value: "3d",
 			want: "renewal:\n  window: 3d\n"},
 		{name: "digits stay text", file: "", setting: "account", value: "000000000000", want: "account: \"000000000000\"\n"},
+		{name: "a flow list's line comment stays on its key", file: "validation:\n  resolvers: [a:1] # mine\n", setting: "validation.resolvers", value: []string{"c:3"},
+			want: "validation:\n  resolvers: # mine\n    - c:3\n"},
+		{name: "a comment after the last setting stays", file: "renewal:\n  window: 3d # w\n\n# tail\n", setting: "renewal.window", remove: true, want: "# tail\n"},
+		{name: "CRLF stays", file: "region: x # r\r\naccount: \"1\"\r\n", setting: "region", value: "eu", want: "region: eu # r\r\naccount: \"1\"\r\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := editedSettings([]byte(tc.file), tc.setting, tc.value, tc.remove)
-			if err != nil {
-				t.Fatal(err)
+			out, inPlace, err := editedSettings([]byte(tc.file), tc.setting, tc.value, tc.remove)
+			if err != nil || !inPlace {
+				t.Fatal(err, inPlace)
 			}
 			if string(out) != tc.want {
 				t.Errorf("got\n%q\nwant\n%q", out, tc.want)
 			}
 		})
 	}
-	if _, err := editedSettings([]byte("- a\n- b\n"), "region", "x", false); err == nil {
+	if _, _, err := editedSettings([]byte("- a\n- b\n"), "region", "x", false); err == nil {
 		t.Error("a list for a file was edited")
 	}
 }
@@ -109,20 +116,40 @@ func FuzzEditYAML(f *testing.F) {
 		if err != nil || name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
 			return
 		}
-		if !utf8.ValidString(value) || !utf8.ValidString(name) {
-			return // refused before any edit (Validate, LookupKey)
+		if !utf8.ValidString(value) || !settingName.MatchString(name) || strings.ContainsFunc(value, unicode.IsControl) {
+			return // refused before any edit (SetSetting, LookupKey)
+		}
+		if _, held := before[name]; remove && !held {
+			return // UnsetSetting edits only a file that holds the setting
 		}
 		var v any = value
 		if strings.Contains(value, ",") {
 			v = SplitList(value)
 		}
-		out, err := editedSettings([]byte(file), name, v, remove)
+		out, _, err := editedSettings([]byte(file), name, v, remove)
 		if err != nil {
 			t.Fatalf("edit of %q: %v", file, err)
 		}
 		after, err := parseFile(out)
 		if err != nil {
 			t.Fatalf("edit of %q gave %q, which does not read: %v", file, out, err)
+		}
+		// Without anchors, aliases, merge keys, complex keys and tags the
+		// edit is made in
+		// place (comments kept), and reads back as meant (review: the
+		// fallback hid a wrong edit in place from this target).
+		if !strings.ContainsAny(file, "&*?!") && !strings.Contains(file, "<<") && settingNames(before) && !nested(before, name) {
+			inPlace, err := editYAML([]byte(file), name, v, remove)
+			if err != nil {
+				t.Fatalf("in place, edit of %q: %v", file, err)
+			}
+			got, err := parseFile(inPlace)
+			if err != nil {
+				t.Fatalf("in place, edit of %q gave %q, which does not read: %v", file, inPlace, err)
+			}
+			if fmt.Sprint(normalize(got)) != fmt.Sprint(normalize(after)) {
+				t.Fatalf("in place, edit of %q (%s=%q remove=%v) gave %q: %v, want %v", file, name, value, remove, inPlace, got, after)
+			}
 		}
 		want := map[string]any{}
 		for k, x := range before {
@@ -152,6 +179,31 @@ func FuzzEditYAML(f *testing.F) {
 		}
 	})
 }
+
+// settingNames reports whether every key of m is shaped as a setting's
+// name (words of a-z, 0-9 and _ joined by dots), as those of a file the
+// config reads are (unknown names are refused when it loads).
+func settingNames(m map[string]any) bool {
+	for k := range m {
+		if !settingName.MatchString(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// nested reports whether a key of m is a section of name or under it —
+// what no two settings are.
+func nested(m map[string]any, name string) bool {
+	for k := range m {
+		if strings.HasPrefix(name, k+".") || strings.HasPrefix(k, name+".") {
+			return true
+		}
+	}
+	return false
+}
+
+var settingName = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`)
 
 // normalize is each setting's value as text (a list's items in order).
 func normalize(m map[string]any) map[string]string {
@@ -198,5 +250,26 @@ func TestNonUTF8FromEnvironment(t *testing.T) {
 	file := filepath.Join(home, "config.yaml")
 	if err := Set(file, "hooks.event", "/x/caf\xe9/hook"); err == nil || !strings.Contains(err.Error(), "not UTF-8") {
 		t.Errorf("config set of a value not UTF-8: %v", err)
+	}
+}
+
+// TestSetReportsDroppedComments: a file whose anchors an edit in place
+// would break is written afresh, and the edit says its comments went;
+// a value with a control character is refused.
+func TestSetReportsDroppedComments(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte("# mine\nrenewal: &r {window: 3d}\nvalidation: *r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := SetSetting(file, "renewal.window", "4d")
+	if err != nil || !e.Changed || !e.CommentsDropped {
+		t.Fatalf("SetSetting: %+v, %v", e, err)
+	}
+	e, err = SetSetting(file, "region", "eu")
+	if err != nil || e.CommentsDropped {
+		t.Errorf("a file without comments: %+v, %v", e, err)
+	}
+	if _, err := SetSetting(file, "hooks.event", "/bin/hook\t--x"); err == nil || !strings.Contains(err.Error(), "control character") {
+		t.Errorf("a value with a tab: %v", err)
 	}
 }

@@ -258,9 +258,11 @@ func runSet(o *SetOptions) error {
 	if file == "" {
 		return cmdutil.NoHomeError("the config file with --config or CERTCTL_CONFIG")
 	}
-	if err := cfgpkg.Set(file, o.Key, o.Value); err != nil {
+	edit, err := cfgpkg.SetSetting(file, o.Key, o.Value)
+	if err != nil {
 		return errs.Invalidf("%v", err)
 	}
+	commentsDropped(o.IO, file, edit)
 	if !o.Quiet() {
 		_, err := o.IO.ErrOut.Write([]byte("Set " + o.Key + " in " + file + "\n"))
 		return err
@@ -302,15 +304,25 @@ the setting is left as it is.` + cmdutil.ExitStatus(0, 2, 3, 4),
 	}
 }
 
+// commentsDropped says, even with -q, that the file was printed afresh
+// without its comments (review: it went without a word).
+func commentsDropped(io *iostreams.IOStreams, file string, e cfgpkg.Edit) {
+	if e.CommentsDropped {
+		cmdutil.PrintNotices(io, "note: "+file+" was written afresh from its settings, without its comments: its YAML anchors or aliases could not be kept in an edit in place")
+	}
+}
+
 func runUnset(o *UnsetOptions) error {
 	file := o.File()
 	if file == "" {
 		return cmdutil.NoHomeError("the config file with --config or CERTCTL_CONFIG")
 	}
-	held, err := cfgpkg.Unset(file, o.Key)
+	edit, err := cfgpkg.UnsetSetting(file, o.Key)
 	if err != nil {
 		return errs.Invalidf("%v", err)
 	}
+	commentsDropped(o.IO, file, edit)
+	held := edit.Changed
 	if o.Quiet() {
 		return nil
 	}
