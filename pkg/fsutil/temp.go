@@ -77,18 +77,6 @@ func sqliteMain(name string) string {
 	return name
 }
 
-// MkdirTemp is os.MkdirTemp(dir, pattern) for a working directory removed
-// once used (a restore's copy of a backup, which holds sealed keys and may
-// hold the master key), that first removes, once per process, directory
-// and pattern, the directories of that pattern there in which nothing was
-// written for StaleTemp: those a process killed while using one left.
-func MkdirTemp(dir, pattern string) (string, error) {
-	if _, done := swept.LoadOrStore(dir+"\x00dir\x00"+pattern, true); !done {
-		SweepTempDirs(dir, pattern, time.Now().Add(-StaleTemp))
-	}
-	return os.MkdirTemp(dir, pattern)
-}
-
 // SweepTempDirs removes the directories of dir named as os.MkdirTemp
 // names them after pattern when neither they nor any file in them was
 // modified since cutoff.

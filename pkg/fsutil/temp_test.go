@@ -112,7 +112,7 @@ func TestMkdirTempSweepsStaleDirs(t *testing.T) {
 	live := mkdir(".restore-222", map[string]time.Time{"vault.db": old, "vault.db-wal": time.Now()})
 	other := mkdir(".other-333", map[string]time.Time{"x": old})
 	file := writeAged(t, dir, ".restore-444", old) // a file, not a directory
-	made, err := MkdirTemp(dir, ".restore-*")
+	made, err := MkdirOwnedTemp(dir, ".restore-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -537,6 +537,12 @@ func TestChangePassphrase(t *testing.T) {
 			if err := v.Store.Update(context.Background(), func(tx localstore.Tx) error { return v.InstallRewrap(tx, r) }); err != nil {
 				t.Fatalf("the rewrap installed again: %v", err)
 			}
+			// Committed: what UndoRewrap finds in the store keeps the
+			// new key file (only a change that did not commit is put
+			// back).
+			if err := v.UndoRewrap(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
 			if err := v.FinishRewrap(r); err != nil {
 				t.Fatal(err)
 			}
