@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -662,10 +661,12 @@ func outputFileError(err error) error { return OutputPathError("", err) }
 // 4), anything else a failure (exit 1). --out-dir and --out-file told the
 // same mistake apart by different codes (tester).
 func OutputPathError(prefix string, err error) error {
-	switch {
-	case errors.Is(err, fsutil.ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, fsutil.ErrLinkLoop),
-		errors.Is(err, syscall.ENOTDIR), errors.Is(err, fs.ErrExist):
-		return errs.Invalidf("%s%v", prefix, err)
+	if mistake, fix := fsutil.PathMistake(err); mistake {
+		e := errs.Invalidf("%s%v", prefix, err)
+		if fix != "" {
+			e = e.WithHint("%s", fix)
+		}
+		return e
 	}
 	return errs.Failuref("%s%v", prefix, err)
 }

@@ -413,6 +413,12 @@ func (h Host) installFiles(files []installFile) error {
 		}
 	}
 	for i, f := range files {
+		// Not through a link another user could have made lead to a
+		// file of their choosing (tester).
+		if err := fsutil.CheckLinks(f.path); err != nil {
+			discard()
+			return err
+		}
 		p := previous{mode: f.mode, known: true}
 		// A file replaced keeps its owner, group and mode, as certbot's
 		// do: a service that reads its key as its own user, or through a
@@ -426,7 +432,9 @@ func (h Host) installFiles(files []installFile) error {
 				return fmt.Errorf("reading %s: %w", f.path, err)
 			}
 			p.mode, p.owner = fi.Mode().Perm(), fsutil.OwnerOf(fi)
-			mode, own = p.mode, p.owner
+			if lfi, err := os.Lstat(f.path); err == nil && fsutil.KeepsOwner(f.path, lfi) {
+				mode, own = p.mode, p.owner
+			}
 			if f.mode == 0o600 {
 				if mode&0o004 != 0 {
 					mode = 0o600

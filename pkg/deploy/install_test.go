@@ -346,3 +346,48 @@ func TestExportTakesACertificateValidLater(t *testing.T) {
 		t.Errorf("export with another key: %v, want refused as not exported", err)
 	}
 }
+
+// TestInstallRefusesPlantedFiles: a deploy into a directory every user may
+// write neither writes through a link another user planted there nor
+// gives the key the owner, group and mode of a key file another user made
+// there beforehand (tester: the key went to the planter, and a renewal
+// gave it again).
+func TestInstallRefusesPlantedFiles(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(shared, "app.key")
+	if err := os.WriteFile(planted, []byte("ahead"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(planted, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(shared, "link.key")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	// Every file the test made is taken for another user's.
+	t.Cleanup(fsutil.SetTrustedUID(func(uid int) bool { return uid == -12345 }))
+	m := testMaterial(t, 1, time.Now())
+	if err := Install(context.Background(), Target{KeyFile: link, CertFile: filepath.Join(shared, "l.pem")}, m, Hooks{}); err == nil || !strings.Contains(err.Error(), "another user") {
+		t.Errorf("install through a planted link: %v", err)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "keep me" {
+		t.Error("the file the link led to was written")
+	}
+	if err := Install(context.Background(), Target{KeyFile: planted, CertFile: filepath.Join(shared, "app.pem")}, m, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(planted); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the key over a planted file: %v, %v; want 0600, the planter's mode not kept", fi.Mode(), err)
+	}
+}

@@ -43,11 +43,16 @@ const maxLinks = 40
 var ErrLinkLoop = errors.New("too many levels of symbolic links")
 
 // ResolveOutput says where output named path goes: a regular file (or
-// none yet) is replaced atomically (WriteFileAtomic), behind its links; a
+// none yet) is replaced atomically (WriteFileAtomic), behind its links
+// (none another user could have made: CheckLinks); a
 // special file, or the standard output stdout (nil: none), is written
 // through. A directory is ErrIsDir. Its errors are *fs.PathError naming
 // path.
 func ResolveOutput(path string, stdout *os.File) (Output, error) {
+	// Not through what another user could have made lead elsewhere.
+	if err := CheckLinks(path); err != nil {
+		return Output{}, &fs.PathError{Op: "write", Path: path, Err: err}
+	}
 	// What path names, as the system opens it: the kernel follows every
 	// link, the /proc and /dev/fd ones that name no path (a pipe's
 	// "pipe:[N]") included.
@@ -132,4 +137,21 @@ func (o Output) OpenSpecial(path string, binary bool, stdout *os.File) (f *os.Fi
 		return nil, false, &fs.PathError{Op: "write", Path: path, Err: ErrTerminal}
 	}
 	return f, own, nil
+}
+
+// PathMistake reports whether err, a failure to write an output file or
+// directory, is the path's fault rather than the system's — a missing
+// directory, a file where a directory would be or the reverse, a link
+// loop, a link another user could have made (invalid input, exit 4) — and
+// what to do about it, when there is more to say than the error.
+func PathMistake(err error) (mistake bool, fix string) {
+	var untrusted *UntrustedPathError
+	switch {
+	case errors.As(err, &untrusted):
+		return true, untrusted.Fix
+	case errors.Is(err, ErrIsDir), errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrLinkLoop),
+		errors.Is(err, syscall.ENOTDIR), errors.Is(err, fs.ErrExist):
+		return true, ""
+	}
+	return false, ""
 }

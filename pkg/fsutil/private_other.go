@@ -2,6 +2,8 @@
 
 package fsutil
 
+import "os"
+
 // CheckPrivateDir checks nothing where file ownership is not Unix's.
 func CheckPrivateDir(dir string, names ...string) error { return nil }
 
@@ -16,3 +18,15 @@ func CheckAboveDir(p string) error { return nil }
 
 // CheckNotWritableByOthers checks nothing where file ownership is not Unix's.
 func CheckNotWritableByOthers(path string) error { return nil }
+
+// CheckLinks checks nothing where file ownership is not Unix's.
+func CheckLinks(path string) error { return nil }
+
+// KeepsOwner keeps no owner where file ownership is not Unix's.
+func KeepsOwner(path string, fi os.FileInfo) bool { return false }
+
+// CheckPrivateOutputDir checks nothing where file ownership is not Unix's.
+func CheckPrivateOutputDir(dir string) error { return nil }
+
+// SetTrustedUID changes nothing where file ownership is not Unix's.
+func SetTrustedUID(rule func(uid int) bool) (restore func()) { return func() {} }

@@ -609,6 +609,7 @@ func KnownError(err error) (error, bool) {
 	var ce *errs.Error
 	var keyInUse *localstore.KeyInUseError
 	var unsafe *fsutil.UnsafeError
+	var untrusted *fsutil.UntrustedPathError
 	switch {
 	case err == nil:
 		return nil, false
@@ -642,6 +643,10 @@ func KnownError(err error) (error, bool) {
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
 	case errors.As(err, &unsafe):
 		return errs.VaultErrorf("refusing the vault: %v", unsafe).WithHint("%s", unsafe.Fix), true
+	case errors.As(err, &untrusted):
+		// An output path another user could have made lead elsewhere:
+		// the path given is refused (exit 4).
+		return (&errs.Error{Exit: errs.ExitInvalid, Err: err}).WithHint("%s", untrusted.Fix), true
 	case errors.As(err, &keyInUse):
 		return errs.Refusedf("%v", keyInUse).
 			WithHint("use another vault directory (--vault DIR) for this store, or move %s away first", keyInUse.Path), true

@@ -60,7 +60,10 @@ the target: every later renewal rewrites the same files and runs --exec again.
 Files are replaced atomically (a reader sees the old or the new file, never a
 part); a new key file is written unencrypted with mode 0600, the others 0644,
 and a file replaced keeps its owner, group and mode (a key that others could
-read becomes 0600), as a service reading it as its own user or group needs.
+read becomes 0600), as a service reading it as its own user or group needs —
+but not in a directory every user may write, where another user could have
+made it beforehand; there, as everywhere, a link another user could have made
+is not followed (exit 4).
 The files change together: each new one is first written and synced beside its
 path, and only then are they renamed into place, one after another (chain,
 fullchain, key, certificate, so that a key matches the file it is read with

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/deploy"
@@ -113,11 +112,12 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	}
 	if err := host.Write(t, m); err != nil {
 		unlock()
-		if errors.Is(err, fsutil.ErrIsDir) || errors.Is(err, fs.ErrNotExist) {
+		if mistake, fix := fsutil.PathMistake(err); mistake {
 			// A path that cannot be a file (a directory, in a
-			// directory that does not exist): invalid input, as for
-			// every command's output file.
-			return nil, &errs.Error{Exit: errs.ExitInvalid, Err: err}
+			// directory that does not exist, behind a link another
+			// user could have made): invalid input, as for every
+			// command's output file.
+			return nil, &errs.Error{Exit: errs.ExitInvalid, Err: err, Hint: fix}
 		}
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
 	}

@@ -70,6 +70,11 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	if s.isVaultFile(abs) {
 		return nil, errs.Invalidf("--out-file: %s is a file of the vault itself", path)
 	}
+	// A copy of the vault is written there: not where another user
+	// could take it as it is written.
+	if err := fsutil.CheckPrivateOutputDir(filepath.Dir(abs)); err != nil {
+		return nil, errs.Invalidf("--out-file: %v", err)
+	}
 	// Written beside its place, checked as a restore would check it, and
 	// only then put in place: a backup that would not restore never
 	// replaces the last one that would (tester: a damaged key, or a

@@ -1191,6 +1191,34 @@ func TestBackupSweepsKilledBackups(t *testing.T) {
 	}
 }
 
+// TestBackupRefusesSharedDirectory: a backup (a copy of the vault) is not
+// written in a directory every user may write (tester: another user took
+// the copy as it was written); a sticky one (/tmp) is fine.
+func TestBackupRefusesSharedDirectory(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	requestPrivate(e, "app.internal")
+	open := filepath.Join(e.Dir, "open")
+	sticky := filepath.Join(e.Dir, "sticky")
+	for d, mode := range map[string]os.FileMode{open: 0o777, sticky: 0o777 | os.ModeSticky} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := run(e, "vault", "backup", "--out-file", filepath.Join(open, "b.bak"))
+	wantCode(t, r, errs.ExitInvalid)
+	if !strings.Contains(r.Stderr, "may be written by another user") {
+		t.Errorf("stderr: %s", r.Stderr)
+	}
+	if ents, _ := os.ReadDir(open); len(ents) != 0 {
+		t.Errorf("the refused backup left %v", ents)
+	}
+	mustRun(e, "vault", "backup", "--out-file", filepath.Join(sticky, "b.bak"), "-o", "json")
+}
+
 // TestRecordNamesChangedOutsideCertctl: a certificate whose record was
 // given another name in the database (the store's write access alone,
 // without the master key) is not renewed with that name — renew exits 6

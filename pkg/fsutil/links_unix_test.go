@@ -1,0 +1,150 @@
+//go:build unix
+
+package fsutil
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// asOtherUser makes every file the test makes another user's, for the
+// checks of this package, until the test ends: the tests run as one user.
+func asOtherUser(t *testing.T) {
+	t.Helper()
+	t.Cleanup(SetTrustedUID(func(uid int) bool { return uid == -12345 }))
+}
+
+// TestCheckLinksRefusesPlantedLinks: an output reached through a link of
+// another user, or through a link in a directory another user may write,
+// is refused, and a named pipe of another user in a shared directory too
+// (tester: root's metrics, backup and export went where a second user's
+// link led); the same links of this user in its own directory are
+// followed.
+func TestCheckLinksRefusesPlantedLinks(t *testing.T) {
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(shared, "out.prom")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(shared, "new.prom")
+	if err := os.Symlink(filepath.Join(dir, "created"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(shared, "fifo.pem")
+	if err := syscall.Mkfifo(fifo, 0o622); err != nil {
+		t.Fatal(err)
+	}
+	// This user's own: followed.
+	for _, p := range []string{link, dangling, filepath.Join(shared, "plain.pem")} {
+		if err := CheckLinks(p); err != nil {
+			t.Errorf("own %s: %v", p, err)
+		}
+	}
+	if _, err := ResolveOutput(link, nil); err != nil {
+		t.Errorf("ResolveOutput of an own link: %v", err)
+	}
+	asOtherUser(t)
+	for _, p := range []string{link, dangling, fifo} {
+		var ue *UntrustedPathError
+		if err := CheckLinks(p); !errors.As(err, &ue) || ue.Path != p {
+			t.Errorf("another user's %s: %v", p, err)
+		}
+	}
+	if _, err := ResolveOutput(link, nil); err == nil || !strings.Contains(err.Error(), "another user") {
+		t.Errorf("ResolveOutput of another user's link: %v", err)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "keep me" {
+		t.Error("the victim changed")
+	}
+	// A plain file there, and a path not there yet, are no links.
+	if err := CheckLinks(filepath.Join(shared, "plain.pem")); err != nil {
+		t.Errorf("a plain path: %v", err)
+	}
+	// A link through a directory link of another user, on the way.
+	inner := filepath.Join(dir, "inner")
+	if err := os.Mkdir(inner, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dlink := filepath.Join(shared, "tls")
+	if err := os.Symlink(inner, dlink); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckLinks(filepath.Join(dlink, "cert.pem")); err == nil {
+		t.Error("a file under another user's directory link was reached")
+	}
+}
+
+// TestKeepsOwnerAndPrivateOutputDir: a file replaced in a directory every
+// user may write keeps no owner but this user's or root's (tester: a key
+// file made ahead by another user received the key, theirs); a backup is
+// not written in a directory another user may change.
+func TestKeepsOwnerAndPrivateOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open")
+	if err := os.Mkdir(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	sticky := filepath.Join(dir, "sticky")
+	if err := os.Mkdir(sticky, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sticky, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	private := filepath.Join(dir, "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(open, "app.key")
+	if err := os.WriteFile(key, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !KeepsOwner(key, fi) {
+		t.Error("this user's own file lost its owner")
+	}
+	for _, d := range []string{sticky, private} {
+		if err := CheckPrivateOutputDir(d); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	if err := CheckPrivateOutputDir(open); err == nil {
+		t.Error("a directory every user may write took a backup")
+	}
+	asOtherUser(t)
+	if KeepsOwner(key, fi) {
+		t.Error("another user's file in a directory every user may write keeps its owner")
+	}
+	priv := filepath.Join(private, "svc.key")
+	if err := os.WriteFile(priv, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pfi, _ := os.Lstat(priv)
+	if !KeepsOwner(priv, pfi) {
+		t.Error("a service's file in a private directory lost its owner")
+	}
+	if err := CheckPrivateOutputDir(private); err == nil {
+		t.Error("another user's directory took a backup")
+	}
+}
