@@ -195,6 +195,10 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 		PrintNotices(f.IO, "warning: the master key could be read by other users: "+strings.Join(v.ExposedKeyFiles, ", ")+
 			"; it is now 0600 — if anyone else read it, replace it: certctl vault rotate-key")
 	}
+	if len(v.ExposedDatabase) > 0 {
+		PrintNotices(f.IO, "warning: the vault database could be read or written by other users: "+strings.Join(v.ExposedDatabase, ", ")+
+			"; it is now 0600 — its keys are sealed, but check that no one changed it: certctl vault verify")
+	}
 	if pass != nil && plainKeyOnly(v) {
 		PrintNotices(f.IO, "warning: this vault's master key is in clear ("+filepath.Join(v.Dir, localstore.MasterKeyFile)+
 			"): the vault passphrase given is not used; protect the key with: certctl vault change-passphrase --new-passphrase-file FILE")

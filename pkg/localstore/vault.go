@@ -49,6 +49,11 @@ type Vault struct {
 	// made 0600): the key may have been read, which its user should know
 	// (tester: it was tightened without a word).
 	ExposedKeyFiles []string
+	// ExposedDatabase names the database files (vault.db and SQLite's
+	// beside it) that other users could read or write when the vault
+	// was opened (their mode, before it was made 0600): its sealed data
+	// may have been copied, or changed (tester: tightened without a word).
+	ExposedDatabase []string
 	// witness is WitnessIdentity, worked out once.
 	witnessOnce sync.Once
 	witness     string
@@ -108,7 +113,8 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	exposed := exposedKeyFiles(dir, tightened)
+	exposed := exposedFiles(dir, tightened, func(n string) bool { return n == MasterKeyFile || n == WrappedMasterFile })
+	exposedDB := exposedFiles(dir, tightened, func(n string) bool { return strings.HasPrefix(n, DatabaseFile) })
 	if path, ok := strings.CutPrefix(opts.StoreURL, "sqlite:"); ok && path != "" {
 		if err := checkPrivateDatabase(dir, path); err != nil {
 			return nil, err
@@ -138,20 +144,21 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	default:
 		return nil, fmt.Errorf("%w %q: this build supports sqlite: and postgres:// stores", ErrUnsupportedStore, RedactURL(u))
 	}
-	v := &Vault{Dir: dir, Store: st, opts: opts, ExposedKeyFiles: exposed}
+	v := &Vault{Dir: dir, Store: st, opts: opts, ExposedKeyFiles: exposed, ExposedDatabase: exposedDB}
 	if g, ok := st.(writeGuarded); ok {
 		g.setWriteGuard(v.writeGuard)
 	}
 	return v, nil
 }
 
-// exposedKeyFiles names, of the files of dir opening the vault took the
-// group's and others' permissions from, the master key files, with the
-// mode they had ("…/master.key (mode 0644)").
-func exposedKeyFiles(dir string, tightened []fsutil.Tightened) []string {
+// exposedFiles names, of the files of dir opening the vault took the
+// group's and others' permissions from, those which (the master key
+// files, the database's), with the mode they had ("…/master.key (mode
+// 0644)").
+func exposedFiles(dir string, tightened []fsutil.Tightened, which func(name string) bool) []string {
 	var out []string
 	for _, t := range tightened {
-		if t.Name == MasterKeyFile || t.Name == WrappedMasterFile {
+		if which(t.Name) {
 			out = append(out, fmt.Sprintf("%s (mode %04o)", filepath.Join(dir, t.Name), t.Mode))
 		}
 	}
