@@ -54,6 +54,9 @@ for node_exporter's textfile collector (or any scraper of that format):
   certctl_renewal_failed{arn,domain}                1 while its last managed renewal failed
   certctl_deploy_failed{arn,domain,target}          1 while the target's last install or
                                                     command failed (its file may be older)
+  certctl_ca_days_to_expiry{arn,common_name}       a CA's days until its NotAfter
+  certctl_ca_not_after_seconds{arn,common_name}     a CA's NotAfter as a Unix time
+  certctl_ca_info{arn,common_name,status,type}      always 1 (status: ACTIVE, DISABLED, …)
   certctl_acme_certificate_issuance_success_total{arn}      per ACME endpoint
   certctl_acme_certificate_issuance_failed_total{arn}       per ACME endpoint
 
@@ -70,7 +73,8 @@ collector never reads half of it; run it from the renewal timer or cron.` + cmdu
 		Example: `  certctl metrics
   certctl metrics --out-file /var/lib/node_exporter/textfile_collector/certctl.prom
   # alert: certctl_days_to_expiry < 14 and on(arn) certctl_certificate_info{status="ISSUED"}
-  # alert: certctl_renewal_failed == 1 or certctl_deploy_failed == 1`,
+  # alert: certctl_renewal_failed == 1 or certctl_deploy_failed == 1
+  # alert: certctl_ca_days_to_expiry < 60 or certctl_ca_info{status!="ACTIVE"}`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -22,7 +23,35 @@ func (s *Service) Metrics(ctx context.Context) ([]promtext.Family, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(Families(s.core.Names, snap.certs, snap.targets, snap.now), acmestate.MetricFamilies(snap.acme, s.core.Names.EndpointARN)...), nil
+	fams := append(Families(s.core.Names, snap.certs, snap.targets, snap.now), CAFamilies(s.core.Names, snap.cas, snap.now)...)
+	return append(fams, acmestate.MetricFamilies(snap.acme, s.core.Names.EndpointARN)...), nil
+}
+
+// CAFamilies are the figures of the vault's certificate authorities at
+// now, by CA ARN: when each one's certificate ends, and its status as a
+// label (tester: nothing told a CA about to expire, or disabled, until
+// the renewals under it failed). A CA without a certificate yet (a
+// subordinate waiting for its own) has no expiry.
+func CAFamilies(n inventory.Names, cas []*authority.Record, now time.Time) []promtext.Family {
+	sorted := append([]*authority.Record(nil), cas...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	days := promtext.Family{Name: "certctl_ca_days_to_expiry", Type: "gauge",
+		Help: "Days until the certificate authority's certificate's NotAfter (fractional; negative once expired)."}
+	notAfter := promtext.Family{Name: "certctl_ca_not_after_seconds", Type: "gauge",
+		Help: "NotAfter of the certificate authority's certificate, as a Unix time in seconds."}
+	info := promtext.Family{Name: "certctl_ca_info", Type: "gauge",
+		Help: "Certificate authority metadata as labels (value always 1), to join on arn; status is its effective status (EXPIRED once past NotAfter)."}
+	for _, r := range sorted {
+		id := []promtext.Label{promtext.L("arn", n.CAARN(r.ID)), promtext.L("common_name", r.Subject.CommonName)}
+		info.Samples = append(info.Samples, promtext.Sample{Value: 1, Labels: append(id[:2:2],
+			promtext.L("status", r.EffectiveStatus(now)), promtext.L("type", r.Type))})
+		if r.NotAfter.IsZero() {
+			continue
+		}
+		days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: timeutil.Seconds(now, r.NotAfter) / 86400})
+		notAfter.Samples = append(notAfter.Samples, promtext.Sample{Labels: id, Value: float64(r.NotAfter.Unix())})
+	}
+	return []promtext.Family{days, notAfter, info}
 }
 
 // Families computes the metric families of certs (with their deploy

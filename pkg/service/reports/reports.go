@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -66,6 +67,7 @@ func (s *Service) PutAccountConfig(ctx context.Context, c renewal.AccountConfig)
 type snapshot struct {
 	now     time.Time
 	certs   []*localstore.Certificate
+	cas     []*authority.Record
 	acme    []acmestate.EndpointMetrics
 	targets map[string][]deploy.Target
 }
@@ -75,6 +77,9 @@ func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if snap.certs, err = tx.ListCertificates(localstore.CertificateFilter{Origins: inventory.Origins}); err != nil {
+			return err
+		}
+		if snap.cas, err = authority.List(tx); err != nil {
 			return err
 		}
 		if snap.acme, err = acmestate.AllMetrics(tx); err != nil {
