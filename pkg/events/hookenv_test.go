@@ -125,11 +125,41 @@ func TestHookAlwaysInAServer(t *testing.T) {
 	runs := filepath.Join(t.TempDir(), "runs")
 	var out strings.Builder
 	Deliver(context.Background(), "echo run >> "+runs+"; sleep 5", []*Event{{DetailType: Available}, {DetailType: Revoked}}, &out)
+	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	WaitHooks(wait)
 	data, _ := os.ReadFile(runs)
 	if n := strings.Count(string(data), "run"); n != 2 {
 		t.Errorf("the hook ran %d times, want once an event:\n%s", n, out.String())
 	}
 	if strings.Contains(out.String(), "not run") || strings.Count(out.String(), "timed out after 200ms") != 2 {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// TestServerHookApartFromTheRequest: a server's hook runs apart from the
+// request whose change made the event: the request does not wait for it,
+// and its end (a deadline, a client gone) does not kill it (tester: under
+// endpoint serve the hook was killed at the request's 10-second deadline,
+// and every finalize waited on it). The events run in the order they came.
+func TestServerHookApartFromTheRequest(t *testing.T) {
+	RunHookAlways()
+	defer hookAlways.Store(false)
+	runs := filepath.Join(t.TempDir(), "runs")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out strings.Builder
+	start := time.Now()
+	Deliver(ctx, "sleep 0.3; cat >> "+runs, []*Event{{DetailType: Available}}, &out)
+	Deliver(ctx, "cat >> "+runs, []*Event{{DetailType: Revoked}}, &out)
+	cancel() // the request is over
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Errorf("the request waited %v for the hook", d)
+	}
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	WaitHooks(wait)
+	data, _ := os.ReadFile(runs)
+	if got := string(data); strings.Index(got, Available) < 0 || strings.Index(got, Revoked) < strings.Index(got, Available) {
+		t.Errorf("the hook got %q (output %q), want both events in order", got, out.String())
 	}
 }

@@ -122,7 +122,9 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 		}
 	}
 	hs := httpserve.New(srv, &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12})
-	if err := httpserve.Serve(ctx, hs, ln); err != nil {
+	err = httpserve.Serve(ctx, hs, ln)
+	svc.DrainEvents()
+	if err != nil {
 		return errs.Failuref("serve: %v", err)
 	}
 	// The log says why it ended (SIGINT, SIGTERM from systemctl stop).

@@ -100,6 +100,15 @@ func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (
 	return srv, dirs, nil
 }
 
+// DrainEvents waits, at most events.HookTimeout, for the event hook runs
+// the server queued (events.RunHookAlways): once it stopped taking
+// requests, the events of its last ones are delivered too.
+func (s *Service) DrainEvents() {
+	ctx, cancel := context.WithTimeout(context.Background(), events.HookTimeout)
+	defer cancel()
+	events.WaitHooks(ctx)
+}
+
 // CheckBaseURL refuses (exit 4) an endpoint.base_url endpoint serve cannot
 // serve (config.CheckHTTPSBaseURL). The setting is loaded as any http(s)
 // URL — a value written before the rule stops no other command, renew
