@@ -359,7 +359,7 @@ func (t Target) Hook(ctx context.Context, arn string, hooks Hooks) error {
 		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: %v", t.Label(), ErrHooksOff), Skipped: true,
 			Summary: "deploy hook not run: deploy hooks are off on this host (hooks.allow_exec)"}
 	}
-	return RunHook(ctx, t, arn, hooks.Output)
+	return runHook(ctx, t, arn, hooks.Output, hooks.Env)
 }
 
 // renameOrder is the order in which an install renames a target's files
@@ -545,6 +545,9 @@ type Hooks struct {
 	// goes nowhere else — not into the error, the vault, an event or
 	// another host.
 	Output io.Writer
+	// Env is added to the command's environment: the vault's
+	// (localstore.Vault.HookEnv), for a certctl it runs.
+	Env []string
 }
 
 // HookError is the failure of a target's command (the files were written).
@@ -589,6 +592,11 @@ func FailureSummary(err error) string {
 // Hooks.Output). Its failure is a *HookError, which holds none of what
 // the command printed.
 func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
+	return runHook(ctx, t, arn, out, nil)
+}
+
+// runHook is RunHook with env added to the command's environment.
+func runHook(ctx context.Context, t Target, arn string, out io.Writer, env []string) error {
 	if t.Exec == "" {
 		return nil
 	}
@@ -598,12 +606,12 @@ func RunHook(ctx context.Context, t Target, arn string, out io.Writer) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, HookTimeout)
 	defer cancel()
-	cmd := hookenv.Command(cctx, t.Exec,
+	cmd := hookenv.Command(cctx, t.Exec, append(env[:len(env):len(env)],
 		"CERTCTL_CERTIFICATE_ARN="+arn,
 		"CERTCTL_CERT_FILE="+t.CertFile,
 		"CERTCTL_KEY_FILE="+t.KeyFile,
 		"CERTCTL_CHAIN_FILE="+t.ChainFile,
-		"CERTCTL_FULLCHAIN_FILE="+t.FullchainFile,
+		"CERTCTL_FULLCHAIN_FILE="+t.FullchainFile)...,
 	)
 	shown := ""
 	if out == nil {

@@ -154,6 +154,7 @@ type delivery struct {
 	hook   string
 	evs    []*Event
 	errOut io.Writer
+	env    []string
 }
 
 var (
@@ -163,19 +164,19 @@ var (
 )
 
 // deliverLater queues evs for the server's hook runner, started once.
-func deliverLater(hook string, evs []*Event, errOut io.Writer) {
+func deliverLater(hook string, evs []*Event, errOut io.Writer, env []string) {
 	hookQueueOnce.Do(func() {
 		hookQueue = make(chan delivery, hookQueueSize)
 		go func() {
 			for d := range hookQueue {
-				deliverNow(context.Background(), d.hook, d.evs, d.errOut)
+				deliverNow(context.Background(), d.hook, d.evs, d.errOut, d.env)
 				hookPending.Done()
 			}
 		}()
 	})
 	hookPending.Add(1)
 	select {
-	case hookQueue <- delivery{hook, evs, errOut}:
+	case hookQueue <- delivery{hook, evs, errOut, env}:
 	default:
 		hookPending.Done()
 		fmt.Fprintf(errOut, "certctl: event hook not run for %d event(s): %d deliveries are waiting for it (certctl events lists them)\n", len(evs), hookQueueSize)
@@ -194,24 +195,25 @@ func WaitHooks(ctx context.Context) {
 }
 
 // Deliver runs the hook command once per event with the event's JSON on
-// stdin (sh -c on Unix), each run within HookTimeout. Failures are
+// stdin (sh -c on Unix) and env (the vault's: localstore.Vault.HookEnv)
+// in its environment, each run within HookTimeout. Failures are
 // reported to errOut, not returned: an event is already recorded in the
 // vault and `certctl events` shows it. After a run that timed out, the
 // hook is not run for HookRest, each event left to certctl events (said
 // once a batch).
-func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
+func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer, env ...string) {
 	if hook == "" || len(evs) == 0 {
 		return
 	}
 	if hookAlways.Load() {
-		deliverLater(hook, evs, errOut)
+		deliverLater(hook, evs, errOut, env)
 		return
 	}
-	deliverNow(ctx, hook, evs, errOut)
+	deliverNow(ctx, hook, evs, errOut, env)
 }
 
 // deliverNow is Deliver in line.
-func deliverNow(ctx context.Context, hook string, evs []*Event, errOut io.Writer) {
+func deliverNow(ctx context.Context, hook string, evs []*Event, errOut io.Writer, env []string) {
 	for i, ev := range evs {
 		if until := hookRestUntil.Load(); until != 0 && time.Now().UnixNano() < until {
 			fmt.Fprintf(errOut, "certctl: event hook not run for %d event(s): it timed out after %s less than %s ago (certctl events lists them)\n",
@@ -220,7 +222,7 @@ func deliverNow(ctx context.Context, hook string, evs []*Event, errOut io.Writer
 		}
 		data, _ := json.Marshal(ev)
 		cctx, cancel := context.WithTimeout(ctx, HookTimeout)
-		cmd := hookenv.Command(cctx, hook, "CERTCTL_EVENT_TYPE="+ev.DetailType)
+		cmd := hookenv.Command(cctx, hook, append(env[:len(env):len(env)], "CERTCTL_EVENT_TYPE="+ev.DetailType)...)
 		cmd.Stdin = bytes.NewReader(append(data, '\n'))
 		cmd.Stdout = hookenv.Output(errOut)
 		cmd.Stderr = cmd.Stdout

@@ -631,6 +631,29 @@ func canonicalStore(id string) string {
 	return "postgres:postgres://" + net.JoinHostPort(host, port) + "/" + strings.TrimPrefix(u.Path, "/") + "?" + q.Encode()
 }
 
+// HookEnv is what a command certctl runs for the user (a deploy reload
+// command, the event hook) is told of this vault, so that a certctl it
+// runs works on the same one (tester: it opened the default vault, and
+// made an empty one): CERTCTL_VAULT, and CERTCTL_STORE when the store is
+// not the directory's own database — without its password, which never
+// reaches a hook (a hook's certctl on a URL that held one fails to
+// connect, and says so, rather than open another store).
+func (v *Vault) HookEnv() []string {
+	dir := v.Dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	env := []string{"CERTCTL_VAULT=" + dir}
+	switch u := v.opts.StoreURL; {
+	case u == "" || u == "sqlite:" || u == "sqlite":
+	case strings.HasPrefix(u, "sqlite:"):
+		env = append(env, "CERTCTL_STORE="+strings.TrimPrefix(v.StoreIdentity(), "sqlite:"))
+	default:
+		env = append(env, "CERTCTL_STORE="+RedactURL(u))
+	}
+	return env
+}
+
 func (v *Vault) storeIdentity() string {
 	u := v.opts.StoreURL
 	switch {

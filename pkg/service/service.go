@@ -586,7 +586,11 @@ func (c *Core) Deliver(ctx context.Context, evs []*events.Event) {
 	if out == nil {
 		out = io.Discard
 	}
-	events.Deliver(ctx, c.EventHook, evs, out)
+	var env []string
+	if c.Vault != nil {
+		env = c.Vault.HookEnv()
+	}
+	events.Deliver(ctx, c.EventHook, evs, out, env...)
 }
 
 // MapError maps an error from the vault layer to its exit code with a

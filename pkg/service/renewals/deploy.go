@@ -32,7 +32,11 @@ func (s *Service) host() (deploy.Host, error) {
 
 // hooks is how this host runs deploy targets' commands.
 func (s *Service) hooks() deploy.Hooks {
-	return deploy.Hooks{Allow: s.set.AllowExec, Output: s.set.HookOutput}
+	h := deploy.Hooks{Allow: s.set.AllowExec, Output: s.set.HookOutput}
+	if s.core.Vault != nil {
+		h.Env = s.core.Vault.HookEnv()
+	}
+	return h
 }
 
 // DeployResult is a certificate after a deploy.
