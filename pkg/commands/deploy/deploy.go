@@ -76,7 +76,9 @@ are an hour old.
 
 --exec runs with sh -c (within 2 minutes) after the files are written, with
 CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE, CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE
-and CERTCTL_FULLCHAIN_FILE in its environment — e.g. "systemctl reload nginx".
+and CERTCTL_FULLCHAIN_FILE in its environment, and the vault in use (CERTCTL_VAULT,
+CERTCTL_STORE without its password for another store) for a certctl it runs —
+e.g. "systemctl reload nginx".
 When it fails (exit 1), the target is still recorded and every
 ` + "`renew --due`" + ` pass installs it and runs the command again until it succeeds.
 A command is recorded as pending until it succeeds: one interrupted (certctl
