@@ -49,8 +49,11 @@ Required, Certificate Revoked.
 
 --since takes an RFC 3339 time or a duration back from now (24h, 7d).
 --follow prints the events so far (since --since: the whole log without it),
-then keeps printing new ones, one JSON object a line, until interrupted; a
-consumer that restarts gives --since the time of the last event it handled.
+then keeps printing new ones, one JSON object a line, until interrupted
+(SIGINT, SIGTERM: then it exits 0, as a server does); a consumer that
+restarts gives --since the time of the last event it handled and skips the
+events whose id it handled already (times are whole seconds: the events of
+that second are printed again).
 The hooks.event setting names a command that receives each event as JSON on
 stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
 		Example: `  certctl events --since 7d
