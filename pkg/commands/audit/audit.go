@@ -82,7 +82,8 @@ from now (24h, 7d); --until an RFC 3339 time or a date. --event-name matches the
 ARN, or the UUID at its end; --actor a user or account id, a host, or an actor
 type. --max-items pages the list: continue with --starting-token NextToken
 (with -o text on stderr, "More: --starting-token TOKEN", stdout holding the
-records only).
+records only); the pages keep the time window of the first (a --since 24h
+does not slide between them).
 
 Piped (-o text) each record is one tab-separated line:
   EVENT_TIME  EVENT_NAME  OUTCOME  ACTOR_TYPE  ACTOR_ID  RESOURCES  EVENT_ID` + cmdutil.ExitStatus(0, 2, 4, 6),

@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -113,6 +114,25 @@ func TestAuditListFilters(t *testing.T) {
 	}
 	if r := e.Run("audit", "list", "--starting-token", "bogus"); r.Code != errs.ExitInvalid {
 		t.Errorf("bad token: %v", r)
+	}
+	// A --since given as a duration is the window of the first page: the
+	// pages after it keep it, though time passes (tester: records that
+	// left the sliding window between two pages were never listed).
+	var first listOut
+	e.JSON(&first, "audit", "list", "--since", "26h", "--max-items", "1")
+	if first.NextToken == nil {
+		t.Fatalf("--since 26h --max-items 1: %+v", first)
+	}
+	e.Advance(2 * time.Hour) // the first records leave a 26h window now
+	var rest listOut
+	e.JSON(&rest, "audit", "list", "--since", "26h", "--starting-token", *first.NextToken)
+	if got := 1 + len(rest.AuditEvents); got != count("--since", "28h") {
+		t.Errorf("paged with a sliding --since: %d records, want the %d of the first page's window", got, count("--since", "28h"))
+	}
+	// A token of an earlier release (no window) still works.
+	old := base64.RawURLEncoding.EncodeToString([]byte("a:1"))
+	if r := e.Run("audit", "list", "--starting-token", old); r.Code != 0 {
+		t.Errorf("a token without a window: %v", r)
 	}
 	r := e.MustRun("audit", "list", "--max-items", "1", "-o", "json", "--query", "NextToken")
 	if strings.TrimSpace(r.Stdout) == "null" {

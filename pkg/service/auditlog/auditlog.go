@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/errs"
@@ -80,9 +81,16 @@ func (s *Service) ListEach(ctx context.Context, q Query, emit func(*audit.Record
 // run of the read (a store may run one more than once) and emit with each
 // record, and returns the page's NextToken.
 func (s *Service) each(ctx context.Context, q Query, restart func() error, emit func(*audit.Record) error) (*Page, error) {
-	after, err := decodeToken(q.StartingToken)
+	after, window, err := decodeToken(q.StartingToken)
 	if err != nil {
 		return nil, err
+	}
+	if window != nil {
+		// The page continues the listing its token came from, in the
+		// time window of its first page: a --since given as a duration
+		// (24h) would otherwise slide between pages, and the records
+		// that left the window unseen (tester).
+		q.Filter.Since, q.Filter.Until = window.since, window.until
 	}
 	if _, err := s.chainKey(); err != nil {
 		return nil, err
@@ -101,7 +109,7 @@ func (s *Service) each(ctx context.Context, q Query, restart func() error, emit 
 		n, last := 0, int64(0)
 		return audit.Each(tx, q.Filter, after, limit, func(r *audit.Record) error {
 			if n++; q.MaxItems > 0 && n > q.MaxItems {
-				page.NextToken = encodeToken(last)
+				page.NextToken = encodeToken(last, q.Filter.Since, q.Filter.Until)
 				return nil
 			}
 			last = r.Seq
@@ -165,22 +173,56 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// tokenPrefix marks an audit log token (the seq to continue after).
+// tokenPrefix marks an audit log token: the seq to continue after, and
+// the time window of the listing (Unix nanoseconds, 0 for none), "a:SEQ"
+// or "a:SEQ:SINCE:UNTIL" (tokens of earlier releases have no window).
 const tokenPrefix = "a:"
 
-func encodeToken(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(tokenPrefix + strconv.FormatInt(seq, 10)))
+// timeWindow is the time window a token carries.
+type timeWindow struct{ since, until time.Time }
+
+func encodeToken(seq int64, since, until time.Time) string {
+	t := tokenPrefix + strconv.FormatInt(seq, 10) + ":" + nanos(since) + ":" + nanos(until)
+	return base64.RawURLEncoding.EncodeToString([]byte(t))
 }
 
-func decodeToken(tok string) (int64, error) {
-	if tok == "" {
-		return 0, nil
+func nanos(t time.Time) string {
+	if t.IsZero() {
+		return "0"
 	}
+	return strconv.FormatInt(t.UnixNano(), 10)
+}
+
+func decodeToken(tok string) (int64, *timeWindow, error) {
+	if tok == "" {
+		return 0, nil, nil
+	}
+	bad := errs.Invalidf("invalid --starting-token %q", tok)
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil && strings.HasPrefix(string(b), tokenPrefix) {
-		if n, err := strconv.ParseInt(string(b[len(tokenPrefix):]), 10, 64); err == nil && n >= 0 {
-			return n, nil
+	rest, ok := strings.CutPrefix(string(b), tokenPrefix)
+	if err != nil || !ok {
+		return 0, nil, bad
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 1 && len(parts) != 3 {
+		return 0, nil, bad
+	}
+	n, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, nil, bad
+	}
+	if len(parts) == 1 {
+		return n, nil, nil
+	}
+	var w timeWindow
+	for i, dst := range []*time.Time{&w.since, &w.until} {
+		v, err := strconv.ParseInt(parts[i+1], 10, 64)
+		if err != nil || v < 0 {
+			return 0, nil, bad
+		}
+		if v > 0 {
+			*dst = time.Unix(0, v).UTC()
 		}
 	}
-	return 0, errs.Invalidf("invalid --starting-token %q", tok)
+	return n, &w, nil
 }
