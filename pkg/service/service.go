@@ -101,22 +101,32 @@ type Op struct {
 	rec    *audit.Record
 	sealer *localstore.Sealer
 	// failCode, when set, records the committed change as a FAILURE
-	// with this code (see Failed).
-	failCode string
+	// with this code and failMsg (see Failed).
+	failCode, failMsg string
 }
 
 // Failed records the change, which commits what it did, as a FAILURE with
 // the error code code: a change whose transaction records an attempt that
 // failed outside it (a deploy target whose files could not be written or
-// whose command failed — tester: such attempts read as successes). A
+// whose command failed — tester: such attempts read as successes), and
+// message, which never holds a secret, as its ErrorMessage (messages of
+// several failures are joined). A
 // change refused by a rule is recorded so by returning its error instead,
 // which rolls it back.
-func (o *Op) Failed(code string) { o.failCode = code }
+func (o *Op) Failed(code, message string) {
+	o.failCode = code
+	if message != "" {
+		if o.failMsg != "" {
+			o.failMsg += "; "
+		}
+		o.failMsg += message
+	}
+}
 
 // settle sets the outcome of the record of a change that commits.
 func (o *Op) settle() {
 	if o.failCode != "" {
-		o.rec.Outcome, o.rec.ErrorCode = audit.OutcomeFailure, o.failCode
+		o.rec.Outcome, o.rec.ErrorCode, o.rec.ErrorMessage = audit.OutcomeFailure, o.failCode, o.failMsg
 		return
 	}
 	o.rec.Outcome = audit.OutcomeSuccess

@@ -161,7 +161,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 			if installErr != nil {
 				now := op.Now
 				t.FailedAt = &now
-				op.Failed(CodeDeploymentFailed)
+				op.Failed(CodeDeploymentFailed, t.Label()+": "+deploy.FailureSummary(installErr))
 			}
 			if labels, err = deploy.AddTarget(op.Tx, id, t, op.Now); err != nil {
 				return err
@@ -803,7 +803,7 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 			targets[j]["Installed"] = installErrs[j] == nil
 			var hookErr *deploy.HookError
 			if installErrs[j] != nil && !(errors.As(installErrs[j], &hookErr) && hookErr.Interrupted) {
-				op.Failed(CodeDeploymentFailed)
+				op.Failed(CodeDeploymentFailed, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
 			}
 		}
 		op.Param("Targets", targets)
