@@ -48,8 +48,7 @@ func CAFamilies(n inventory.Names, cas []*authority.Record, now time.Time) []pro
 		if r.NotAfter.IsZero() {
 			continue
 		}
-		days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: timeutil.Seconds(now, r.NotAfter) / 86400})
-		notAfter.Samples = append(notAfter.Samples, promtext.Sample{Labels: id, Value: float64(r.NotAfter.Unix())})
+		addExpiry(&days, &notAfter, id, r.NotAfter, now)
 	}
 	return []promtext.Family{days, notAfter, info}
 }
@@ -112,8 +111,7 @@ func Families(n inventory.Names, certs []*localstore.Certificate, targets map[st
 		if c.NotAfter.IsZero() {
 			continue
 		}
-		days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: timeutil.Seconds(now, c.NotAfter) / 86400})
-		notAfter.Samples = append(notAfter.Samples, promtext.Sample{Labels: id, Value: float64(c.NotAfter.Unix())})
+		addExpiry(&days, &notAfter, id, c.NotAfter, now)
 	}
 	// One family for each label, so that the sum of each is the number of
 	// certificates (tester: one family with both doubled it).
@@ -128,6 +126,13 @@ func Families(n inventory.Names, certs []*localstore.Certificate, targets map[st
 		byTypeCounts.Samples = append(byTypeCounts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("type", t)}, Value: float64(byType[t])})
 	}
 	return []promtext.Family{days, notAfter, info, counts, byTypeCounts, renewFailed, deployFailed}
+}
+
+// addExpiry adds the samples of end, a NotAfter, at now to the days-left
+// and NotAfter families of certificates or CAs.
+func addExpiry(days, notAfter *promtext.Family, id []promtext.Label, end, now time.Time) {
+	days.Samples = append(days.Samples, promtext.Sample{Labels: id, Value: timeutil.Seconds(now, end) / 86400})
+	notAfter.Samples = append(notAfter.Samples, promtext.Sample{Labels: id, Value: float64(end.Unix())})
 }
 
 // withKnown lists the known values (so that a zero count is a series, not
