@@ -161,6 +161,7 @@ var (
 	hookQueue     chan delivery
 	hookQueueOnce sync.Once
 	hookPending   sync.WaitGroup
+	hookWaiting   atomic.Int64 // events queued or being delivered
 )
 
 // deliverLater queues evs for the server's hook runner, started once.
@@ -170,27 +171,33 @@ func deliverLater(hook string, evs []*Event, errOut io.Writer, env []string) {
 		go func() {
 			for d := range hookQueue {
 				deliverNow(context.Background(), d.hook, d.evs, d.errOut, d.env)
+				hookWaiting.Add(-int64(len(d.evs)))
 				hookPending.Done()
 			}
 		}()
 	})
 	hookPending.Add(1)
+	hookWaiting.Add(int64(len(evs)))
 	select {
 	case hookQueue <- delivery{hook, evs, errOut, env}:
 	default:
+		hookWaiting.Add(-int64(len(evs)))
 		hookPending.Done()
 		fmt.Fprintf(errOut, "certctl: event hook not run for %d event(s): %d deliveries are waiting for it (certctl events lists them)\n", len(evs), hookQueueSize)
 	}
 }
 
 // WaitHooks waits, until ctx ends, for a server's queued hook runs (at
-// shutdown: the events of its last requests are delivered too).
-func WaitHooks(ctx context.Context) {
+// shutdown: the events of its last requests are delivered too), and
+// returns how many events were left undelivered.
+func WaitHooks(ctx context.Context) int {
 	done := make(chan struct{})
 	go func() { hookPending.Wait(); close(done) }()
 	select {
 	case <-done:
+		return 0
 	case <-ctx.Done():
+		return int(hookWaiting.Load())
 	}
 }
 

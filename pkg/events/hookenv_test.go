@@ -163,3 +163,23 @@ func TestServerHookApartFromTheRequest(t *testing.T) {
 		t.Errorf("the hook got %q (output %q), want both events in order", got, out.String())
 	}
 }
+
+// TestWaitHooksCountsLeftovers: a server stopping while its hook still
+// runs is told how many events it leaves undelivered (review: they were
+// dropped without a word).
+func TestWaitHooksCountsLeftovers(t *testing.T) {
+	RunHookAlways()
+	defer hookAlways.Store(false)
+	var out strings.Builder
+	Deliver(context.Background(), "sleep 1", []*Event{{DetailType: Available}, {DetailType: Revoked}}, &out)
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if n := WaitHooks(short); n != 2 {
+		t.Errorf("left %d undelivered, want 2", n)
+	}
+	long, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if n := WaitHooks(long); n != 0 {
+		t.Errorf("left %d after waiting, want 0", n)
+	}
+}

@@ -25,9 +25,16 @@ var ErrUntrustedLink = errors.New("not followed: another user could have made it
 // overwrite any file, and `vault backup` write where its planter could
 // take it). A path that does not exist yet is checked as far as it goes.
 func CheckLinks(path string) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil
+	// The path as the kernel walks it: ".." after the link before it is
+	// followed, not tidied away beforehand (review: evil/../x reached
+	// through a planted evil).
+	abs := path
+	if !filepath.IsAbs(abs) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil
+		}
+		abs = wd + string(filepath.Separator) + path
 	}
 	pending := components(abs)
 	cur := string(filepath.Separator)
@@ -113,14 +120,24 @@ func trusted(dir string, fi os.FileInfo) bool {
 // safeDir reports whether no user but this one and root may change the
 // entries of the directory di describes (see trusted).
 func safeDir(di os.FileInfo) bool {
-	if di.Mode()&os.ModeSticky != 0 {
-		return true
-	}
+	// Its owner may rename or remove what is in it, sticky or not
+	// (review: another user's sticky directory was taken for safe).
 	if duid, ok := ownerOf(di); ok && !trustedUID(duid) {
 		return false
 	}
-	perm := di.Mode().Perm()
-	return perm&0o002 == 0 && (perm&0o020 == 0 || inMyGroups(di))
+	if di.Mode()&os.ModeSticky != 0 {
+		return true
+	}
+	// Writable by a group, it is writable by its other members too
+	// (review).
+	return di.Mode().Perm()&0o022 == 0
+}
+
+// SafeDir reports whether no user but this one and root may change the
+// entries of directory dir (see CheckLinks).
+func SafeDir(dir string) bool {
+	di, err := os.Stat(dir)
+	return err == nil && safeDir(di)
 }
 
 // whose says whose fi is and where, for CheckLinks' errors.
@@ -134,15 +151,16 @@ func whose(dir string, fi os.FileInfo) string {
 
 // KeepsOwner reports whether a file replaced at path (fi describes it,
 // links not followed) is given its owner and group again (deploy): not
-// when its directory is writable by every user, where anyone could have
-// made it beforehand to be given the key (tester: a key file created
-// ahead in a shared directory received the key, its maker's).
+// when its directory is writable by a group or every user, where another
+// could have made it beforehand to be given the key (tester: a key file
+// created ahead in a shared directory received the key, its maker's),
+// unless it is this user's or root's.
 func KeepsOwner(path string, fi os.FileInfo) bool {
 	di, err := os.Stat(filepath.Dir(path))
 	if err != nil {
 		return false
 	}
-	if di.Mode().Perm()&0o002 == 0 {
+	if di.Mode().Perm()&0o022 == 0 {
 		return true
 	}
 	uid, ok := ownerOf(fi)

@@ -148,3 +148,68 @@ func TestKeepsOwnerAndPrivateOutputDir(t *testing.T) {
 		t.Error("another user's directory took a backup")
 	}
 }
+
+// TestCheckLinksDotDotAfterLink: ".." is taken after the link before it
+// is followed, as the kernel does, not tidied away first (review: a path
+// through a planted link and back up was not checked).
+func TestCheckLinksDotDotAfterLink(t *testing.T) {
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, "victim", "sub")
+	if err := os.MkdirAll(victim, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(shared, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	asOtherUser(t)
+	for _, p := range []string{shared + "/evil/../precious"} { // (filepath.Join would tidy the .. away)
+		if err := CheckLinks(p); err == nil {
+			t.Errorf("%s: reached through the planted link", p)
+		}
+	}
+	t.Chdir(shared)
+	if err := CheckLinks("evil/../precious"); err == nil {
+		t.Error("a relative path through the planted link was not checked")
+	}
+}
+
+// TestSafeDirOwnerAndGroup: a directory is safe for outputs only when no
+// other user may change its entries: not another user's, sticky or not,
+// and not writable by a group (review).
+func TestSafeDirOwnerAndGroup(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.Mkdir(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	own := mk("own", 0o755)
+	group := mk("group", 0o775)
+	sticky := mk("sticky", 0o777|os.ModeSticky)
+	if !SafeDir(own) || SafeDir(group) || !SafeDir(sticky) {
+		t.Errorf("own %v, group-writable %v, sticky %v", SafeDir(own), SafeDir(group), SafeDir(sticky))
+	}
+	key := filepath.Join(group, "key.pem")
+	if err := os.WriteFile(key, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	asOtherUser(t)
+	if SafeDir(sticky) || SafeDir(own) {
+		t.Error("another user's directory, sticky or not, was taken for safe")
+	}
+	if fi, _ := os.Lstat(key); KeepsOwner(key, fi) {
+		t.Error("a file another user made ahead in a group-writable directory keeps its owner")
+	}
+}

@@ -64,6 +64,16 @@ func ResolveOutput(path string, stdout *os.File) (Output, error) {
 		return Output{Path: path, Special: true, Stdout: true}, nil
 	case err == nil && !fi.Mode().IsRegular():
 		return Output{Path: path, Special: true}, nil
+	case err == nil && !SafeDir(filepath.Dir(path)):
+		// A regular file in a directory another user may change: that
+		// user could make it a link after CheckLinks looked (review: a
+		// file swapped for a link led root's output anywhere). Its entry
+		// is replaced as it is then, never followed.
+		dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+		if err != nil {
+			return Output{}, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(path))}
+		}
+		return Output{Path: filepath.Join(dir, filepath.Base(path))}, nil
 	case err == nil:
 		// A regular file: replaced where it is, behind its links.
 		real, err := filepath.EvalSymlinks(path)
@@ -78,9 +88,13 @@ func ResolveOutput(path string, stdout *os.File) (Output, error) {
 		return Output{}, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(path))}
 	}
 	// Nothing there yet: the file is made where the path's last link, if
-	// any, leads (as a shell's > does).
+	// any, leads (as a shell's > does) — but for a link in a directory
+	// another user may change (see above), which is not followed.
 	p := path
 	for range maxLinks {
+		if !SafeDir(filepath.Dir(p)) {
+			return Output{Path: p}, nil
+		}
 		fi, err := os.Lstat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):

@@ -123,7 +123,7 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	}
 	hs := httpserve.New(srv, &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12})
 	err = httpserve.Serve(ctx, hs, ln)
-	svc.DrainEvents()
+	svc.DrainEvents(logger)
 	if err != nil {
 		return errs.Failuref("serve: %v", err)
 	}

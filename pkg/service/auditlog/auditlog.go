@@ -174,23 +174,24 @@ func (s *Service) Verify(ctx context.Context) (int64, error) {
 }
 
 // tokenPrefix marks an audit log token: the seq to continue after, and
-// the time window of the listing (Unix nanoseconds, 0 for none), "a:SEQ"
-// or "a:SEQ:SINCE:UNTIL" (tokens of earlier releases have no window).
+// the time window of the listing, "a:SEQ" or "a:SEQ|SINCE|UNTIL" (RFC
+// 3339 times, empty for none: any year, review), tokens of earlier
+// releases having no window.
 const tokenPrefix = "a:"
 
 // timeWindow is the time window a token carries.
 type timeWindow struct{ since, until time.Time }
 
 func encodeToken(seq int64, since, until time.Time) string {
-	t := tokenPrefix + strconv.FormatInt(seq, 10) + ":" + nanos(since) + ":" + nanos(until)
+	t := tokenPrefix + strconv.FormatInt(seq, 10) + "|" + tokenTime(since) + "|" + tokenTime(until)
 	return base64.RawURLEncoding.EncodeToString([]byte(t))
 }
 
-func nanos(t time.Time) string {
+func tokenTime(t time.Time) string {
 	if t.IsZero() {
-		return "0"
+		return ""
 	}
-	return strconv.FormatInt(t.UnixNano(), 10)
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func decodeToken(tok string) (int64, *timeWindow, error) {
@@ -203,7 +204,7 @@ func decodeToken(tok string) (int64, *timeWindow, error) {
 	if err != nil || !ok {
 		return 0, nil, bad
 	}
-	parts := strings.Split(rest, ":")
+	parts := strings.Split(rest, "|")
 	if len(parts) != 1 && len(parts) != 3 {
 		return 0, nil, bad
 	}
@@ -216,12 +217,11 @@ func decodeToken(tok string) (int64, *timeWindow, error) {
 	}
 	var w timeWindow
 	for i, dst := range []*time.Time{&w.since, &w.until} {
-		v, err := strconv.ParseInt(parts[i+1], 10, 64)
-		if err != nil || v < 0 {
-			return 0, nil, bad
+		if parts[i+1] == "" {
+			continue
 		}
-		if v > 0 {
-			*dst = time.Unix(0, v).UTC()
+		if *dst, err = time.Parse(time.RFC3339Nano, parts[i+1]); err != nil {
+			return 0, nil, bad
 		}
 	}
 	return n, &w, nil

@@ -102,11 +102,14 @@ func (s *Service) Server(ctx context.Context, addr string, logger *log.Logger) (
 
 // DrainEvents waits, at most events.HookTimeout, for the event hook runs
 // the server queued (events.RunHookAlways): once it stopped taking
-// requests, the events of its last ones are delivered too.
-func (s *Service) DrainEvents() {
+// requests, the events of its last ones are delivered too. The events it
+// could not wait for are said (logger), to find in certctl events.
+func (s *Service) DrainEvents(logger *log.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), events.HookTimeout)
 	defer cancel()
-	events.WaitHooks(ctx)
+	if n := events.WaitHooks(ctx); n > 0 && logger != nil {
+		logger.Printf("acme: stopped with %d event(s) not delivered to the event hook (certctl events lists them)", n)
+	}
 }
 
 // CheckBaseURL refuses (exit 4) an endpoint.base_url endpoint serve cannot
