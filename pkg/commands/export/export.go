@@ -344,6 +344,16 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 	return writeOut(o.IO.Out, []byte(out.Certificate+out.CertificateChain+out.PrivateKey))
 }
 
+// asGiven is name in dir as the user wrote dir (./tls/cert.pem for
+// --out-dir ./tls): the Files of the report begin as its Path does
+// (tester: Path "./tls", Files "tls/cert.pem").
+func asGiven(dir, name string) string {
+	if strings.HasSuffix(dir, string(filepath.Separator)) {
+		return dir + name
+	}
+	return dir + string(filepath.Separator) + name
+}
+
 // writeOut writes data to the standard output; a failure (a full disk, a
 // closed pipe) is export's failure.
 func writeOut(w io.Writer, data []byte) error {
@@ -400,7 +410,7 @@ func writeFiles(dir string, out Output, plainKey []byte) ([]string, error) {
 	}
 	written := make([]string, len(files))
 	for i, fl := range files {
-		written[i] = filepath.Join(dir, fl.name)
+		written[i] = asGiven(dir, fl.name)
 	}
 	return written, nil
 }
