@@ -64,7 +64,8 @@ func NewCmdEABCreate(f *cmdutil.Factory, runF func(*EABCreateOptions) error) *co
 		Short: "Create an EAB credential (the MAC key is shown this once)",
 		Long: `Create an external account binding credential for an endpoint and print
 {"ExternalAccountBinding":{KeyId MacKey AcmeEndpointArn CreatedAt ExpiresAt Reusable}}.
-The MAC key (base64url) is shown only now; the vault keeps it sealed.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+The MAC key (base64url) is shown only now; the vault keeps it sealed. Piped
+(-o text): KEY_ID MAC_KEY ENDPOINT_ARN STATUS CREATED EXPIRES (empty: never).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl endpoint eab create 5f2c9e --expires-in 7d
   certctl endpoint eab create 5f2c9e -o json --query ExternalAccountBinding.MacKey`,
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
@@ -109,10 +110,16 @@ func runEABCreate(ctx context.Context, o *EABCreateOptions) error {
 	}{v.KeyID, v.MacKey, v.AcmeEndpointArn, v.CreatedAt, v.ExpiresAt, v.Reusable}
 	return p.Print(map[string]any{"ExternalAccountBinding": out}, output.View{
 		Table: func(*output.Styles) *output.Table {
+			expires := "never"
+			if v.ExpiresAt != nil {
+				expires = v.ExpiresAt.String()
+			}
 			return &output.Table{Rows: [][]string{{"Key ID", v.KeyID}, {"MAC key", v.MacKey}, {"Endpoint", v.AcmeEndpointArn},
-				{"Reusable", yesNo(v.Reusable)}}}
+				{"Reusable", yesNo(v.Reusable)}, {"Expires", expires}}}
 		},
-		Records: func() [][]string { return [][]string{{v.KeyID, v.MacKey, v.AcmeEndpointArn}} },
+		// The list's columns, the MAC key second (tester: the expiry
+		// was not shown).
+		Records: func() [][]string { return [][]string{eabRecord(v)} },
 	})
 }
 
