@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 )
 
 // ErrUntrustedLink is the cause of CheckLinks' error.
@@ -129,9 +133,42 @@ func safeDir(di os.FileInfo) bool {
 		return true
 	}
 	// Writable by a group, it is writable by its other members too
-	// (review).
-	return di.Mode().Perm()&0o022 == 0
+	// (review) — but for a user's private group (umask 002 systems),
+	// which has none.
+	perm := di.Mode().Perm()
+	return perm&0o002 == 0 && (perm&0o020 == 0 || isPrivateGroup(di))
 }
+
+// isPrivateGroup is privateGroup (a variable: tests, whose directories
+// have their owner's private group, take it for a shared one).
+var isPrivateGroup = privateGroup
+
+// privateGroup reports whether di's group is its owner's private group:
+// the owner's primary group, named as the owner is (the user private
+// group scheme, where a umask of 002 makes directories 0775; review:
+// such a user's own directories were refused).
+func privateGroup(di os.FileInfo) bool {
+	uid, ok := ownerOf(di)
+	st, ok2 := di.Sys().(*syscall.Stat_t)
+	if !ok || !ok2 {
+		return false
+	}
+	key := [2]uint32{uint32(uid), st.Gid}
+	if v, ok := privateGroups.Load(key); ok {
+		return v.(bool)
+	}
+	private := false
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Gid == strconv.Itoa(int(st.Gid)) {
+		if g, err := user.LookupGroupId(u.Gid); err == nil && g.Name == u.Username {
+			private = true
+		}
+	}
+	privateGroups.Store(key, private)
+	return private
+}
+
+// privateGroups caches privateGroup by owner and group.
+var privateGroups sync.Map
 
 // SafeDir reports whether no user but this one and root may change the
 // entries of directory dir (see CheckLinks).
@@ -160,7 +197,7 @@ func KeepsOwner(path string, fi os.FileInfo) bool {
 	if err != nil {
 		return false
 	}
-	if di.Mode().Perm()&0o022 == 0 {
+	if perm := di.Mode().Perm(); perm&0o002 == 0 && (perm&0o020 == 0 || isPrivateGroup(di)) {
 		return true
 	}
 	uid, ok := ownerOf(fi)

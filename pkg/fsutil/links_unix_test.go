@@ -198,6 +198,15 @@ func TestSafeDirOwnerAndGroup(t *testing.T) {
 	own := mk("own", 0o755)
 	group := mk("group", 0o775)
 	sticky := mk("sticky", 0o777|os.ModeSticky)
+	// The group is the owner's private group (umask 002 systems): it has
+	// no other member, and the directory is the owner's alone (review).
+	if !SafeDir(group) != !privateGroup(mustStat(t, group)) {
+		t.Errorf("group-writable with the owner's private group: safe %v", SafeDir(group))
+	}
+	// Another group: its other members may change it.
+	saved := isPrivateGroup
+	isPrivateGroup = func(os.FileInfo) bool { return false }
+	t.Cleanup(func() { isPrivateGroup = saved })
 	if !SafeDir(own) || SafeDir(group) || !SafeDir(sticky) {
 		t.Errorf("own %v, group-writable %v, sticky %v", SafeDir(own), SafeDir(group), SafeDir(sticky))
 	}
@@ -211,5 +220,40 @@ func TestSafeDirOwnerAndGroup(t *testing.T) {
 	}
 	if fi, _ := os.Lstat(key); KeepsOwner(key, fi) {
 		t.Error("a file another user made ahead in a group-writable directory keeps its owner")
+	}
+}
+
+func mustStat(t *testing.T, p string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
+}
+
+// TestRealParentAfterLink: the directory that holds a path's last entry is
+// found as the system walks the path — ".." after a link is the link
+// target's parent — so that the safety of the right directory is judged
+// (review: l/../x was judged by l's directory).
+func TestRealParentAfterLink(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	sub := filepath.Join(dir, "att", "sub")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(sub, filepath.Join(home, "l")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := realParent(home + "/l/../x")
+	if err != nil || got != filepath.Join(dir, "att") {
+		t.Errorf("realParent = %q, %v; want %s", got, err, filepath.Join(dir, "att"))
+	}
+	if got, err := realParent("x"); err != nil || got != "." {
+		t.Errorf("realParent(x) = %q, %v", got, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/term"
@@ -64,12 +65,12 @@ func ResolveOutput(path string, stdout *os.File) (Output, error) {
 		return Output{Path: path, Special: true, Stdout: true}, nil
 	case err == nil && !fi.Mode().IsRegular():
 		return Output{Path: path, Special: true}, nil
-	case err == nil && !SafeDir(filepath.Dir(path)):
+	case err == nil && !safeParent(path):
 		// A regular file in a directory another user may change: that
 		// user could make it a link after CheckLinks looked (review: a
 		// file swapped for a link led root's output anywhere). Its entry
 		// is replaced as it is then, never followed.
-		dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+		dir, err := realParent(path)
 		if err != nil {
 			return Output{}, &fs.PathError{Op: "write", Path: path, Err: cause(err, filepath.Dir(path))}
 		}
@@ -92,7 +93,10 @@ func ResolveOutput(path string, stdout *os.File) (Output, error) {
 	// another user may change (see above), which is not followed.
 	p := path
 	for range maxLinks {
-		if !SafeDir(filepath.Dir(p)) {
+		if !safeParent(p) {
+			if dir, err := realParent(p); err == nil {
+				return Output{Path: filepath.Join(dir, filepath.Base(p))}, nil
+			}
 			return Output{Path: p}, nil
 		}
 		fi, err := os.Lstat(p)
@@ -118,6 +122,27 @@ func ResolveOutput(path string, stdout *os.File) (Output, error) {
 		p = to
 	}
 	return Output{}, &fs.PathError{Op: "write", Path: path, Err: ErrLinkLoop}
+}
+
+// realParent is the directory that holds p's last entry as the system
+// reaches it: p's text before its last separator with its links resolved
+// and each ".." taken after the link before it (filepath.Dir would tidy
+// l/.. away by text; review).
+func realParent(p string) (string, error) {
+	raw := "."
+	if i := strings.LastIndex(p, string(filepath.Separator)); i == 0 {
+		raw = string(filepath.Separator)
+	} else if i > 0 {
+		raw = p[:i]
+	}
+	return filepath.EvalSymlinks(raw)
+}
+
+// safeParent reports whether p's last entry is in a directory no other
+// user may change (SafeDir), reached as the system reaches it.
+func safeParent(p string) bool {
+	dir, err := realParent(p)
+	return err == nil && SafeDir(dir)
 }
 
 // sameFile reports whether fi is the file f is open on.
