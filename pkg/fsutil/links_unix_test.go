@@ -27,12 +27,7 @@ func asOtherUser(t *testing.T) {
 func TestCheckLinksRefusesPlantedLinks(t *testing.T) {
 	dir := t.TempDir()
 	shared := filepath.Join(dir, "shared")
-	if err := os.Mkdir(shared, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
-		t.Fatal(err)
-	}
+	mkdirMode(t, shared, 0o777|os.ModeSticky)
 	victim := filepath.Join(dir, "victim")
 	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
 		t.Fatal(err)
@@ -96,19 +91,9 @@ func TestCheckLinksRefusesPlantedLinks(t *testing.T) {
 func TestKeepsOwnerAndPrivateOutputDir(t *testing.T) {
 	dir := t.TempDir()
 	open := filepath.Join(dir, "open")
-	if err := os.Mkdir(open, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(open, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	mkdirMode(t, open, 0o777)
 	sticky := filepath.Join(dir, "sticky")
-	if err := os.Mkdir(sticky, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(sticky, 0o777|os.ModeSticky); err != nil {
-		t.Fatal(err)
-	}
+	mkdirMode(t, sticky, 0o777|os.ModeSticky)
 	private := filepath.Join(dir, "private")
 	if err := os.Mkdir(private, 0o700); err != nil {
 		t.Fatal(err)
@@ -155,12 +140,7 @@ func TestKeepsOwnerAndPrivateOutputDir(t *testing.T) {
 func TestCheckLinksDotDotAfterLink(t *testing.T) {
 	dir := t.TempDir()
 	shared := filepath.Join(dir, "shared")
-	if err := os.Mkdir(shared, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
-		t.Fatal(err)
-	}
+	mkdirMode(t, shared, 0o777|os.ModeSticky)
 	victim := filepath.Join(dir, "victim", "sub")
 	if err := os.MkdirAll(victim, 0o700); err != nil {
 		t.Fatal(err)
@@ -187,12 +167,7 @@ func TestSafeDirOwnerAndGroup(t *testing.T) {
 	dir := t.TempDir()
 	mk := func(name string, mode os.FileMode) string {
 		p := filepath.Join(dir, name)
-		if err := os.Mkdir(p, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, mode); err != nil {
-			t.Fatal(err)
-		}
+		mkdirMode(t, p, mode)
 		return p
 	}
 	own := mk("own", 0o755)
@@ -255,5 +230,16 @@ func TestRealParentAfterLink(t *testing.T) {
 	}
 	if got, err := realParent("x"); err != nil || got != "." {
 		t.Errorf("realParent(x) = %q, %v", got, err)
+	}
+}
+
+// mkdirMode makes directory p with mode (the umask aside).
+func mkdirMode(t *testing.T, p string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Mkdir(p, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
 	}
 }
