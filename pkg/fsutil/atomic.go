@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // WriteFileAtomic writes data to path through a temporary file in the same
@@ -39,6 +40,11 @@ type Staged struct {
 	// Path is the file the content is for.
 	Path string
 	tmp  string
+	// dir is Path's directory, opened when the content was staged
+	// (openDir): the rename happens there, wherever the path leads by
+	// then; tmpName and base are the names in it.
+	dir           *os.File
+	tmpName, base string
 }
 
 // Stage writes data to a temporary file in path's directory (created
@@ -54,6 +60,10 @@ func Stage(path string, data []byte, mode os.FileMode) (s *Staged, err error) {
 // process may (see chownKept): a file replaced keeps the owner and group
 // the service that reads it may depend on. Where the group cannot be
 // given, mode's group permissions are dropped.
+//
+// The directory is opened first, through no link another user could have
+// made (openDir), and the temporary file is made and renamed in that
+// open directory, never by its path again.
 func StageOwned(path string, data []byte, mode os.FileMode, own *Owner) (s *Staged, err error) {
 	dir := filepath.Dir(path)
 	defer func() {
@@ -64,14 +74,29 @@ func StageOwned(path string, data []byte, mode os.FileMode, own *Owner) (s *Stag
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, ErrIsDir
 	}
-	tmp, err := CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	d, err := openDir(dir)
 	if err != nil {
+		var untrusted *UntrustedPathError
+		if errors.As(err, &untrusted) {
+			return nil, untrusted
+		}
 		return nil, err
 	}
-	name := tmp.Name()
+	// A killed process's temporary files of this name go first (see
+	// CreateTemp), once a process.
+	prefix := "." + filepath.Base(path) + ".tmp-"
+	if _, done := swept.LoadOrStore(dir+"\x00"+prefix+"*", true); !done {
+		sweepTemps(dir, prefix+"*", time.Now().Add(-StaleTemp))
+	}
+	name, tmp, err := createTempIn(d, prefix)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
-			_ = os.Remove(name)
+			_ = removeIn(d, name)
+			d.Close()
 		}
 	}()
 	groupKept, err := chownKept(tmp, own)
@@ -100,23 +125,33 @@ func StageOwned(path string, data []byte, mode os.FileMode, own *Owner) (s *Stag
 	if err = tmp.Close(); err != nil {
 		return nil, err
 	}
-	return &Staged{Path: path, tmp: name}, nil
+	return &Staged{Path: path, tmp: filepath.Join(dir, name), dir: d, tmpName: name, base: filepath.Base(path)}, nil
 }
 
 // Temp is the temporary file holding the staged content.
 func (s *Staged) Temp() string { return s.tmp }
 
-// Commit renames the staged content over s.Path. The rename is durable
-// once the directory is synced (SyncDir).
+// Commit renames the staged content over s.Path, in the directory opened
+// when it was staged. The rename is durable once the directory is synced
+// (SyncDir).
 func (s *Staged) Commit() error {
-	if err := os.Rename(s.tmp, s.Path); err != nil {
+	err := renameIn(s.dir, s.tmpName, s.base)
+	if err != nil {
 		return &fs.PathError{Op: "write", Path: s.Path, Err: cause(err, filepath.Dir(s.Path))}
 	}
+	s.dir.Close()
 	return nil
 }
 
 // Discard removes the staged content (nothing when it was committed).
-func (s *Staged) Discard() { _ = os.Remove(s.tmp) }
+func (s *Staged) Discard() {
+	if s.dir == nil {
+		_ = os.Remove(s.tmp)
+		return
+	}
+	_ = removeIn(s.dir, s.tmpName)
+	s.dir.Close()
+}
 
 // SyncDir syncs directory dir, making the renames and removals done in it
 // durable.

@@ -243,3 +243,47 @@ func mkdirMode(t *testing.T, p string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// TestStagePinsItsDirectory: a file is staged and renamed in the
+// directory opened when it was staged: a directory on its path swapped
+// for a link meanwhile does not lead the rename elsewhere (review: root's
+// file landed in the link's target), and a link another user could have
+// made on the path is refused when staging.
+func TestStagePinsItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "att", "sub")
+	victim := filepath.Join(dir, "victim")
+	for _, d := range []string{sub, victim} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Stage(filepath.Join(sub, "certctl.prom"), []byte("metrics"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The swap: sub moved aside, a link to victim in its place.
+	aside := filepath.Join(dir, "att", "aside")
+	if err := os.Rename(sub, aside); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(victim, "certctl.prom")); err == nil {
+		t.Error("the rename followed the swapped-in link")
+	}
+	if data, err := os.ReadFile(filepath.Join(aside, "certctl.prom")); err != nil || string(data) != "metrics" {
+		t.Errorf("the file is not in the directory staged in: %q, %v", data, err)
+	}
+	// A link of another user on the path: refused when staging.
+	asOtherUser(t)
+	_, err = Stage(filepath.Join(sub, "again.prom"), []byte("x"), 0o644)
+	var ue *UntrustedPathError
+	if !errors.As(err, &ue) {
+		t.Errorf("staging through another user's link: %v", err)
+	}
+}

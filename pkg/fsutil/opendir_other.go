@@ -1,0 +1,30 @@
+//go:build !unix
+
+package fsutil
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// openDir opens directory dir (where file ownership is not Unix's, by its
+// path: see the Unix version).
+func openDir(dir string) (*os.File, error) { return os.Open(dir) }
+
+// createTempIn creates a new file in directory d named prefix and a
+// random number: its name and the open file.
+func createTempIn(d *os.File, prefix string) (string, *os.File, error) {
+	f, err := os.CreateTemp(d.Name(), prefix+"*")
+	if err != nil {
+		return "", nil, err
+	}
+	return filepath.Base(f.Name()), f, nil
+}
+
+// renameIn renames from to to within directory d.
+func renameIn(d *os.File, from, to string) error {
+	return os.Rename(filepath.Join(d.Name(), from), filepath.Join(d.Name(), to))
+}
+
+// removeIn removes name from directory d.
+func removeIn(d *os.File, name string) error { return os.Remove(filepath.Join(d.Name(), name)) }

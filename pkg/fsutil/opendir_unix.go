@@ -1,0 +1,119 @@
+//go:build unix
+
+package fsutil
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// openDir opens directory dir to write in, walking it from the root one
+// entry at a time as the kernel would, but through no link that another
+// user could have made or changed (CheckLinks' rule, applied to what the
+// walk itself finds): the directory a staged file is written in and
+// renamed in is the one opened then, whatever another user renames or
+// swaps on the path meanwhile (review: a directory below theirs swapped
+// for a link between the check and the write led root's file elsewhere).
+func openDir(dir string) (*os.File, error) {
+	abs := dir
+	if !filepath.IsAbs(abs) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		abs = wd + string(filepath.Separator) + dir
+	}
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	root := string(filepath.Separator)
+	fd, err := unix.Open(root, flags, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	cur := os.NewFile(uintptr(fd), root)
+	pending := components(abs)
+	for hops := 0; len(pending) > 0; {
+		name := pending[0]
+		pending = pending[1:]
+		var st unix.Stat_t
+		if err := unix.Fstatat(int(cur.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			cur.Close()
+			return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			di, err := cur.Stat()
+			if err != nil || !trustedUID(int(st.Uid)) || !safeDir(di) {
+				cur.Close()
+				why := fmt.Sprintf("is a symbolic link of another user (uid %d)", st.Uid)
+				if trustedUID(int(st.Uid)) {
+					why = "is a symbolic link in " + cur.Name() + ", which another user may write"
+				}
+				return nil, &UntrustedPathError{Path: filepath.Join(cur.Name(), name), Why: why + ": " + ErrUntrustedLink.Error(),
+					Fix: "name the file it leads to, or remove the link"}
+			}
+			if hops++; hops > maxLinks {
+				cur.Close()
+				return nil, &fs.PathError{Op: "open", Path: dir, Err: ErrLinkLoop}
+			}
+			buf := make([]byte, 4096)
+			n, err := unix.Readlinkat(int(cur.Fd()), name, buf)
+			if err != nil {
+				cur.Close()
+				return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+			}
+			to := string(buf[:n])
+			if filepath.IsAbs(to) {
+				fd, err := unix.Open(root, flags, 0)
+				if err != nil {
+					cur.Close()
+					return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+				}
+				cur.Close()
+				cur = os.NewFile(uintptr(fd), root)
+			}
+			pending = append(components(to), pending...)
+			continue
+		}
+		next, err := unix.Openat(int(cur.Fd()), name, flags|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			cur.Close()
+			return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+		}
+		nextName := filepath.Join(cur.Name(), name)
+		cur.Close()
+		cur = os.NewFile(uintptr(next), nextName)
+	}
+	return cur, nil
+}
+
+// createTempIn creates a new file in directory d (opened by openDir),
+// named prefix and a random number, exclusively and without following a
+// link: its name and the open file.
+func createTempIn(d *os.File, prefix string) (string, *os.File, error) {
+	for try := 0; ; try++ {
+		name := prefix + strconv.FormatUint(uint64(time.Now().UnixNano())^uint64(try)*0x9e3779b97f4a7c15, 10)
+		fd, err := unix.Openat(int(d.Fd()), name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err == unix.EEXIST && try < 10000 {
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return name, os.NewFile(uintptr(fd), filepath.Join(d.Name(), name)), nil
+	}
+}
+
+// renameIn renames from to to within directory d.
+func renameIn(d *os.File, from, to string) error {
+	return unix.Renameat(int(d.Fd()), from, int(d.Fd()), to)
+}
+
+// removeIn removes name from directory d.
+func removeIn(d *os.File, name string) error {
+	return unix.Unlinkat(int(d.Fd()), name, 0)
+}
