@@ -317,23 +317,36 @@ func (h Host) Install(ctx context.Context, t Target, m Material, hooks Hooks) er
 // itself run certctl deploy on this vault, which takes the lock. How it
 // ended is noted under the lock again (HookDone, HookFailed).
 func (h Host) Write(t Target, m Material) error {
+	_, err := h.WriteNoting(t, m)
+	return err
+}
+
+// WriteNoting is Write, also returning what the user should know of what
+// it did: a file whose owner was not kept (see fsutil.KeepsOwner), which
+// the service reading it as that owner may no longer open (review: it
+// changed without a word).
+func (h Host) WriteNoting(t Target, m Material) (notices []string, err error) {
+	return h.write(t, m)
+}
+
+func (h Host) write(t Target, m Material) ([]string, error) {
 	if err := t.checkFiles(); err != nil {
 		// A target recorded before the files were checked.
-		return err
+		return nil, err
 	}
 	// The material is checked before anything is written (see
 	// Material.check): what is written is the certificates that parsed,
 	// re-encoded, and only with the key they match.
 	c, err := m.check()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := h.completeInterrupted(); err != nil {
-		return err
+		return nil, err
 	}
 	keyPEM, err := pemio.EncodePKCS8(m.Key)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	byRole := map[string]installFile{
 		"chain":     {t.ChainFile, c.chainPEM, 0o644},
@@ -392,7 +405,15 @@ func crashPoint(point string) {
 // installFiles stages every file, journals the renames (when h has a
 // vault directory), renames them in the order given, syncs their
 // directories and drops the journal; see Install.
-func (h Host) installFiles(files []installFile) error {
+func (h Host) installFiles(files []installFile) ([]string, error) {
+	var notes []string
+	err := h.installFilesNoting(files, &notes)
+	return notes, err
+}
+
+// installFilesNoting is installFiles, adding to *notes what the user
+// should know.
+func (h Host) installFilesNoting(files []installFile, notes *[]string) error {
 	// What each file held before, to put back if a later rename fails: a
 	// failed install leaves neither a new key without its certificate nor
 	// a plaintext key at a path that had none.
@@ -434,6 +455,9 @@ func (h Host) installFiles(files []installFile) error {
 			p.mode, p.owner = fi.Mode().Perm(), fsutil.OwnerOf(fi)
 			if lfi, err := os.Lstat(f.path); err == nil && fsutil.KeepsOwner(f.path, lfi) {
 				mode, own = p.mode, p.owner
+			} else if p.owner != nil && !fsutil.TrustedOwner(p.owner.UID) {
+				*notes = append(*notes, fmt.Sprintf("%s was another user's (uid %d); its directory may be written by others, so it is now this user's, mode %04o: give it back if a service reads it as that user (chown)",
+					f.path, p.owner.UID, f.mode))
 			}
 			if f.mode == 0o600 {
 				if mode&0o004 != 0 {

@@ -384,8 +384,13 @@ func TestInstallRefusesPlantedFiles(t *testing.T) {
 	if data, _ := os.ReadFile(victim); string(data) != "keep me" {
 		t.Error("the file the link led to was written")
 	}
-	if err := Install(context.Background(), Target{KeyFile: planted, CertFile: filepath.Join(shared, "app.pem")}, m, Hooks{}); err != nil {
+	notes, err := Host{}.WriteNoting(Target{KeyFile: planted, CertFile: filepath.Join(shared, "app.pem")}, m)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Said, with how to give it back (review: it changed without a word).
+	if len(notes) != 1 || !strings.Contains(notes[0], planted+" was another user's") || !strings.Contains(notes[0], "chown") {
+		t.Errorf("notices %q", notes)
 	}
 	if fi, err := os.Stat(planted); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the key over a planted file: %v, %v; want 0600, the planter's mode not kept", fi.Mode(), err)

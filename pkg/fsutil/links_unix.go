@@ -82,6 +82,9 @@ func CheckLinks(path string) error {
 // user, take another for this one).
 var trustedUID = func(uid int) bool { return uid == os.Geteuid() || uid == 0 }
 
+// TrustedOwner reports whether uid is this user's or root's.
+func TrustedOwner(uid int) bool { return trustedUID(uid) }
+
 // SetTrustedUID replaces, until restore is called, the rule of which
 // owners' files are this user's or root's — for tests, which one user
 // runs, to take its files for another user's.

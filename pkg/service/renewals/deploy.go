@@ -114,7 +114,8 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	if err != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Err: err}
 	}
-	if err := host.Write(t, m); err != nil {
+	written, err := host.WriteNoting(t, m)
+	if err != nil {
 		unlock()
 		if mistake, fix := fsutil.PathMistake(err); mistake {
 			// A path that cannot be a file (a directory, in a
@@ -220,7 +221,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		}
 		return nil, e
 	}
-	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: notices}, nil
+	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: append(notices, written...)}, nil
 }
 
 // checkFilesFree refuses (exit 5) a deploy of certificate id to t when a
