@@ -4,63 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
-// healthTimeout bounds the store read of /healthz.
-const healthTimeout = 2 * time.Second
+// healthTimeout bounds the store read of /healthz (and of the check an
+// internal error makes).
+const healthTimeout = service.HealthTimeout
 
-// handleHealthz answers 200 while the store answers a cheap read (a
-// metadata row in a read transaction) and the vault's master key has not
-// become unusable here (localstore.Vault.KeyUnusable: the passphrase this
-// server was given no longer opens the key another machine rotated to),
-// 503 otherwise: what a load balancer's health check asks before sending
-// a server requests.
-func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
-	defer cancel()
-	err := s.storeAnswers(ctx)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err != nil {
-		s.logf("acme: healthz: store does not answer: %v", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("store unavailable\n"))
-		return
-	}
-	if err := s.core.Vault.KeyUnusable(); err != nil {
-		if msg := err.Error(); s.keyLogged.Swap(msg) != msg {
-			s.logf("acme: healthz: the vault's master key cannot be used: %v (restart the server with the store's current passphrase)", err)
-		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("master key unusable\n"))
-		return
-	}
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-// storeAnswers is nil when the store answers a cheap read (a metadata row
-// in a read transaction).
-func (s *Server) storeAnswers(ctx context.Context) error {
-	return s.core.Vault.Store.View(ctx, func(tx localstore.Tx) error {
-		_, err := tx.GetMeta("healthz")
-		if errors.Is(err, localstore.ErrNotFound) {
-			return nil
-		}
-		return err
-	})
-}
+// storeAnswers is nil when the store answers a cheap read (see
+// service.Health).
+func (s *Server) storeAnswers(ctx context.Context) error { return s.health.StoreAnswers(ctx) }
 
 // logRequests writes one line per request to the server's logger (stderr
 // under `endpoint serve`) once it is answered: method, path, status, the

@@ -35,7 +35,6 @@ import (
 	"log"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
@@ -89,9 +88,8 @@ type Config struct {
 // Server serves the ACME endpoints of a vault.
 type Server struct {
 	cfg Config
-	// keyLogged is the unusable-key error /healthz last logged, so that
-	// a probe every few seconds logs it once, not each time.
-	keyLogged atomic.Value
+	// health answers /healthz (service.Health).
+	health *service.Health
 	// core is cfg.Core with a WriteGate: the server's writers queue in
 	// process, in arrival order, instead of on SQLite's busy handler, whose
 	// sleeps (growing to 100 ms) made order latency and throughput collapse
@@ -137,6 +135,7 @@ func New(cfg Config) *Server {
 	s.nonces = NewNonceStore(core.Vault.Store, core.Now, NonceLifetime, s.loadNonceKey)
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = core.Responder(s.logf)
+	s.health = core.Health("acme", s.logf)
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{ep}/directory", s.handleDirectory)
 	m.HandleFunc("HEAD /{ep}/new-nonce", s.handleNewNonce)
@@ -216,7 +215,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.handleMetrics(w, r)
 		return
 	case p == "/healthz":
-		s.handleHealthz(w, r)
+		s.health.ServeHTTP(w, r)
 		return
 	}
 	// One deadline for all the request waits on the store (its change,

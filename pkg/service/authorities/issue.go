@@ -166,5 +166,15 @@ func (s *Service) Responder(ctx context.Context, logf func(format string, a ...a
 	if err := s.core.Read(ctx, func(localstore.Tx) error { return nil }); err != nil {
 		return nil, err
 	}
-	return s.core.Responder(logf), nil
+	// /healthz beside the CRLs and OCSP, for a load balancer or a monitor
+	// (tester: the responder could only be checked from outside).
+	health := s.core.Health("", logf) // logf names ca serve
+	resp := s.core.Responder(logf)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			health.ServeHTTP(w, r)
+			return
+		}
+		resp.ServeHTTP(w, r)
+	}), nil
 }
