@@ -38,7 +38,7 @@ func RedactURL(s string) string {
 	q := u.Query()
 	changed := false
 	for k := range q {
-		if strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword") {
+		if secretParam(k) {
 			q.Set(k, "xxxxx")
 			changed = true
 		}
@@ -53,6 +53,37 @@ func RedactURL(s string) string {
 	// A query Go does not parse (a ';' between parameters) keeps its
 	// password= words as written: mask them too.
 	return queryPassword().ReplaceAllString(out, "${1}xxxxx")
+}
+
+// secretParam reports whether a store URL's query parameter k holds a
+// secret: password, or sslpassword (a client key's).
+func secretParam(k string) bool {
+	return strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword")
+}
+
+// WithoutPassword is the store URL s without the secrets RedactURL hides —
+// left out rather than masked, so that whoever is given it (a hook's
+// certctl) finds a password where libpq looks (PGPASSWORD, ~/.pgpass):
+// a masked one would be tried and refused (review).
+func WithoutPassword(s string) string {
+	if !urlScheme().MatchString(strings.TrimSpace(s)) {
+		return strings.Join(strings.Fields(dsnPassword().ReplaceAllString(s, "")), " ")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return RedactURL(s)
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	for k := range q {
+		if secretParam(k) {
+			q.Del(k)
+			u.RawQuery = q.Encode()
+		}
+	}
+	return queryPassword().ReplaceAllString(u.String(), "")
 }
 
 // queryPassword matches the value of a password (or sslpassword) parameter

@@ -649,28 +649,9 @@ func (v *Vault) HookEnv() []string {
 	case strings.HasPrefix(u, "sqlite:"):
 		env = append(env, "CERTCTL_STORE="+strings.TrimPrefix(v.StoreIdentity(), "sqlite:"))
 	default:
-		env = append(env, "CERTCTL_STORE="+withoutPassword(u))
+		env = append(env, "CERTCTL_STORE="+WithoutPassword(u))
 	}
 	return env
-}
-
-// withoutPassword is the store URL u without the password it names, so
-// that a certctl given it finds one where libpq looks (PGPASSWORD,
-// ~/.pgpass) — a masked one would be tried and refused (review) — or, for
-// a URL that does not parse as one, RedactURL's form.
-func withoutPassword(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
-		return RedactURL(u)
-	}
-	if _, has := p.User.Password(); has {
-		p.User = url.User(p.User.Username())
-	}
-	if q := p.Query(); q.Has("password") {
-		q.Del("password")
-		p.RawQuery = q.Encode()
-	}
-	return p.String()
 }
 
 func (v *Vault) storeIdentity() string {
