@@ -958,12 +958,12 @@ func SetSetting(file, name, value string) (Edit, error) {
 	// YAML holds text: a value that is not UTF-8 cannot be written (one
 	// from the environment or a flag is used as it is).
 	if !utf8.ValidString(value) {
-		return Edit{}, fmt.Errorf("setting %s: %q is not UTF-8 text", name, value)
+		return Edit{}, fmt.Errorf("setting %s: %q is not UTF-8 text", name, localstore.RedactURL(value))
 	}
 	// A setting is one line (a path, a URL, a name, a list): a control
 	// character in it is a mistake, and YAML cannot always hold it.
 	if strings.ContainsFunc(value, unicode.IsControl) {
-		return Edit{}, fmt.Errorf("setting %s: %q holds a control character", name, value)
+		return Edit{}, fmt.Errorf("setting %s: %q holds a control character", name, localstore.RedactURL(value))
 	}
 	if check := setCheck(name); check != nil && strings.TrimSpace(value) != "" {
 		if err := check(strings.TrimSpace(value)); err != nil {

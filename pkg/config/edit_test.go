@@ -272,4 +272,8 @@ func TestSetReportsDroppedComments(t *testing.T) {
 	if _, err := SetSetting(file, "hooks.event", "/bin/hook\t--x"); err == nil || !strings.Contains(err.Error(), "control character") {
 		t.Errorf("a value with a tab: %v", err)
 	}
+	// A store URL so refused is named without its password.
+	if _, err := SetSetting(file, "store", "postgres://u:s3cret@db/x\n"); err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a store URL with a line feed: %v", err)
+	}
 }
