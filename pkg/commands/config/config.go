@@ -70,6 +70,18 @@ func completeKeyValue(cmd *cobra.Command, args []string, toComplete string) ([]s
 	return completeKey(cmd, args, toComplete)
 }
 
+// keyRunE is the RunE of a command whose one argument is a setting's KEY:
+// it takes the key, refuses an unknown one (lookup) and runs run.
+func keyRunE(key *string, run func() error) func(*cobra.Command, []string) error {
+	return func(_ *cobra.Command, args []string) error {
+		*key = args[0]
+		if _, err := lookup(*key); err != nil {
+			return err
+		}
+		return run()
+	}
+}
+
 // lookup finds a setting; an unknown one is not found (exit 3).
 func lookup(name string) (cfgpkg.Key, error) {
 	k, ok := cfgpkg.LookupKey(name)
@@ -166,16 +178,12 @@ func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command 
 		Long:              "Print one setting's effective value." + cmdutil.ExitStatus(0, 2, 3),
 		Args:              cmdutil.ExactArgs(1, "KEY"),
 		ValidArgsFunction: completeKey,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Key = args[0]
-			if _, err := lookup(opts.Key); err != nil {
-				return err
-			}
+		RunE: keyRunE(&opts.Key, func() error {
 			if runF != nil {
 				return runF(opts)
 			}
 			return runGet(opts)
-		},
+		}),
 	}
 }
 
@@ -286,21 +294,18 @@ func NewCmdUnset(f *cmdutil.Factory, runF func(*UnsetOptions) error) *cobra.Comm
 		Use:   "unset KEY",
 		Short: "Remove one setting from the config file",
 		Long: `Remove one setting from the config file, keeping the others and the file's
-comments (a section the setting leaves empty goes), so that its default applies again (or CERTCTL_<KEY>, when set). A file that does not hold
-the setting is left as it is.` + cmdutil.ExitStatus(0, 2, 3, 4),
+comments (a section the setting leaves empty goes), so that its default
+applies again (or CERTCTL_<KEY>, when set). A file that does not hold the
+setting is left as it is.` + cmdutil.ExitStatus(0, 2, 3, 4),
 		Example:           "  certctl config unset validation.resolvers",
 		Args:              cmdutil.ExactArgs(1, "KEY"),
 		ValidArgsFunction: completeKey,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Key = args[0]
-			if _, err := lookup(opts.Key); err != nil {
-				return err
-			}
+		RunE: keyRunE(&opts.Key, func() error {
 			if runF != nil {
 				return runF(opts)
 			}
 			return runUnset(opts)
-		},
+		}),
 	}
 }
 
