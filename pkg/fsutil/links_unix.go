@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrUntrustedLink is the cause of CheckLinks' error.
@@ -28,53 +30,74 @@ var ErrUntrustedLink = errors.New("not followed: another user could have made it
 // (tester: a link in a shared directory made `metrics --out-file`
 // overwrite any file, and `vault backup` write where its planter could
 // take it). A path that does not exist yet is checked as far as it goes.
-func CheckLinks(path string) error {
-	// The path as the kernel walks it: ".." after the link before it is
-	// followed, not tidied away beforehand (review: evil/../x reached
-	// through a planted evil).
-	abs := path
-	if !filepath.IsAbs(abs) {
-		wd, err := os.Getwd()
+func CheckLinks(path string) error { return checkLinks(path, 0) }
+
+// checkLinks is CheckLinks after hops links. The path's directory is
+// opened by openDir, which refuses a link on the way as this does; its
+// last entry is judged here by the same rule (entryTrusted), and a link
+// there is followed, checked in its turn.
+func checkLinks(path string, hops int) error {
+	dir, name := splitLast(path)
+	d, err := openDir(dir)
+	if err != nil {
+		var untrusted *UntrustedPathError
+		if errors.As(err, &untrusted) {
+			return untrusted
+		}
+		return nil // not there (yet), or a loop: the write says so
+	}
+	defer d.Close()
+	var st unix.Stat_t
+	if name == "" || unix.Fstatat(int(d.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return nil // nothing there yet: nothing further is followed
+	}
+	at := filepath.Join(d.Name(), name)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		if why, ok := entryTrusted(d, int(st.Uid)); !ok {
+			return &UntrustedPathError{Path: at, Why: "is a symbolic link " + why + ": " + ErrUntrustedLink.Error(),
+				Fix: "name the file it leads to, or remove the link"}
+		}
+		if hops >= maxLinks {
+			return nil // ResolveOutput reports the loop
+		}
+		buf := make([]byte, 4096)
+		n, err := unix.Readlinkat(int(d.Fd()), name, buf)
 		if err != nil {
 			return nil
 		}
-		abs = wd + string(filepath.Separator) + path
-	}
-	pending := components(abs)
-	cur := string(filepath.Separator)
-	for hops := 0; len(pending) > 0; {
-		name := pending[0]
-		pending = pending[1:]
-		next := filepath.Join(cur, name)
-		fi, err := os.Lstat(next)
-		if err != nil {
-			return nil // not there (yet): nothing further is followed
+		to := string(buf[:n])
+		if !filepath.IsAbs(to) {
+			to = d.Name() + string(filepath.Separator) + to
 		}
-		switch {
-		case fi.Mode()&os.ModeSymlink != 0:
-			if !trusted(cur, fi) {
-				return &UntrustedPathError{Path: next, Why: fmt.Sprintf("is a symbolic link %s: %v", whose(cur, fi), ErrUntrustedLink),
-					Fix: "name the file it leads to, or remove the link"}
-			}
-			if hops++; hops > maxLinks {
-				return nil // ResolveOutput reports the loop
-			}
-			to, err := os.Readlink(next)
-			if err != nil {
-				return nil
-			}
-			if filepath.IsAbs(to) {
-				cur = string(filepath.Separator)
-			}
-			pending = append(components(to), pending...)
-			continue
-		case len(pending) == 0 && fi.Mode()&(os.ModeNamedPipe|os.ModeSocket) != 0 && !trusted(cur, fi):
-			return &UntrustedPathError{Path: next, Why: fmt.Sprintf("is a named pipe or socket %s: another user would read what is written", whose(cur, fi)),
+		return checkLinks(to, hops+1)
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		if why, ok := entryTrusted(d, int(st.Uid)); !ok {
+			return &UntrustedPathError{Path: at, Why: "is a named pipe or socket " + why + ": another user would read what is written",
 				Fix: "write to a file of your own"}
 		}
-		cur = next
 	}
 	return nil
+}
+
+// splitLast is path's text before its last separator (kept as written:
+// a ".." in it is the system's to take, after the links before it) and
+// its last entry ("" for a path ending with "/", ".." or ".", which
+// names a directory).
+func splitLast(path string) (dir, name string) {
+	i := strings.LastIndex(path, string(filepath.Separator))
+	switch {
+	case i < 0:
+		dir, name = ".", path
+	case i == 0:
+		dir, name = string(filepath.Separator), path[1:]
+	default:
+		dir, name = path[:i], path[i+1:]
+	}
+	if name == "." || name == ".." {
+		return path, ""
+	}
+	return dir, name
 }
 
 // trustedUID reports whether uid is this process's user or root, whose
@@ -105,23 +128,19 @@ func components(p string) []string {
 	return out
 }
 
-// trusted reports whether an entry fi of directory dir (resolved) is
-// this user's or root's in a directory that no other user can change it
-// in: the directory is this user's or root's and writable by no other
-// user, or sticky (where no other user may replace what is not theirs).
-func trusted(dir string, fi os.FileInfo) bool {
-	uid, ok := ownerOf(fi)
-	if !ok {
-		return true
-	}
+// entryTrusted reports whether an entry of directory d owned by uid is
+// this user's or root's in a directory no other user can change it in
+// (safeDir), and, when it is not, why ("of another user (uid N)", "in
+// DIR, which another user may write"): the rule of CheckLinks and
+// openDir alike.
+func entryTrusted(d *os.File, uid int) (why string, ok bool) {
 	if !trustedUID(uid) {
-		return false
+		return fmt.Sprintf("of another user (uid %d)", uid), false
 	}
-	di, err := os.Stat(dir)
-	if err != nil {
-		return false
+	if di, err := d.Stat(); err != nil || !safeDir(di) {
+		return "in " + d.Name() + ", which another user may write", false
 	}
-	return safeDir(di)
+	return "", true
 }
 
 // safeDir reports whether no user but this one and root may change the
@@ -178,15 +197,6 @@ var privateGroups sync.Map
 func SafeDir(dir string) bool {
 	di, err := os.Stat(dir)
 	return err == nil && safeDir(di)
-}
-
-// whose says whose fi is and where, for CheckLinks' errors.
-func whose(dir string, fi os.FileInfo) string {
-	uid, _ := ownerOf(fi)
-	if !trustedUID(uid) {
-		return fmt.Sprintf("of another user (uid %d)", uid)
-	}
-	return "in " + dir + ", which another user may write"
 }
 
 // KeepsOwner reports whether a file replaced at path (fi describes it,

@@ -3,7 +3,6 @@
 package fsutil
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -46,14 +45,9 @@ func openDir(dir string) (*os.File, error) {
 			return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-			di, err := cur.Stat()
-			if err != nil || !trustedUID(int(st.Uid)) || !safeDir(di) {
+			if why, ok := entryTrusted(cur, int(st.Uid)); !ok {
 				cur.Close()
-				why := fmt.Sprintf("is a symbolic link of another user (uid %d)", st.Uid)
-				if trustedUID(int(st.Uid)) {
-					why = "is a symbolic link in " + cur.Name() + ", which another user may write"
-				}
-				return nil, &UntrustedPathError{Path: filepath.Join(cur.Name(), name), Why: why + ": " + ErrUntrustedLink.Error(),
+				return nil, &UntrustedPathError{Path: filepath.Join(cur.Name(), name), Why: "is a symbolic link " + why + ": " + ErrUntrustedLink.Error(),
 					Fix: "name the file it leads to, or remove the link"}
 			}
 			if hops++; hops > maxLinks {
