@@ -8,6 +8,7 @@ import (
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // UpdateOptions are the inputs of `ca update`.
@@ -73,27 +74,20 @@ func runCaUpdate(ctx context.Context, o *UpdateOptions) error {
 	if err != nil {
 		return err
 	}
-	var a string
+	in := authorities.UpdateInput{Status: o.Status}
 	if o.RevocationConfiguration != "" {
 		data, err := readJSONArg(o.IO, "revocation-configuration", o.RevocationConfiguration)
 		if err != nil {
 			return err
 		}
-		rc, err := authority.ParseRevocationConfiguration(data)
-		if err != nil {
-			return err
-		}
-		if a, err = svc.UpdateRevocation(ctx, o.CA, rc); err != nil {
+		if in.Revocation, err = authority.ParseRevocationConfiguration(data); err != nil {
 			return err
 		}
 	}
-	if o.Status != "" {
-		res, err := svc.UpdateStatus(ctx, o.CA, o.Status)
-		if err != nil {
-			return err
-		}
-		a = res.Arn
-		cmdutil.PrintNotices(o.IO, res.Notices...)
+	res, err := svc.Update(ctx, o.CA, in)
+	if err != nil {
+		return err
 	}
-	return printARN(p, "Updated", a)
+	cmdutil.PrintNotices(o.IO, res.Notices...)
+	return printARN(p, "Updated", res.Arn)
 }

@@ -157,7 +157,7 @@ func TestChangesAreAudited(t *testing.T) {
 		t.Errorf("error code %q", r.ErrorCode)
 	}
 
-	if _, err := s.UpdateStatus(ctx, root, authority.StatusDisabled); err != nil {
+	if _, err := s.Update(ctx, root, UpdateInput{Status: authority.StatusDisabled}); err != nil {
 		t.Fatal(err)
 	}
 	r = last(t, s, 6, "UpdateCertificateAuthority", audit.OutcomeSuccess, root)
@@ -305,7 +305,7 @@ func TestRestoreRecordsAReleasedBuiltInRole(t *testing.T) {
 		return r
 	}
 	old := ensureDefault()
-	if _, err := s.UpdateStatus(ctx, old.ID, authority.StatusDisabled); err != nil {
+	if _, err := s.Update(ctx, old.ID, UpdateInput{Status: authority.StatusDisabled}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Delete(ctx, old.ID, 7); err != nil {
@@ -323,7 +323,7 @@ func TestRestoreRecordsAReleasedBuiltInRole(t *testing.T) {
 		t.Errorf("last record %s, parameters %v; want RestoreCertificateAuthority with ReleasedBuiltInRole %q", r.EventName, r.RequestParameters, authority.BuiltInDefault)
 	}
 	// A CA that had no role to release records none.
-	if _, err := s.UpdateStatus(ctx, old.ID, authority.StatusDisabled); err != nil && errs.ExitCodeOf(err) != errs.ExitRefused {
+	if _, err := s.Update(ctx, old.ID, UpdateInput{Status: authority.StatusDisabled}); err != nil && errs.ExitCodeOf(err) != errs.ExitRefused {
 		t.Fatal(err)
 	}
 	if _, err := s.Delete(ctx, old.ID, 7); err != nil {
@@ -561,5 +561,56 @@ func TestRefusedFirstUseNamesNoCA(t *testing.T) {
 	last(t, s, 1, "IssueCertificate", audit.OutcomeFailure)
 	if page, err := s.List(ctx, ListInput{All: true}); err != nil || len(page.CertificateAuthorities) != 0 {
 		t.Errorf("CAs after the refusal: %+v, %v", page, err)
+	}
+}
+
+// TestUpdateIsOneChange: UpdateCertificateAuthority changes the status and
+// the revocation configuration together or not at all — a refused status
+// leaves the configuration as it was — with one audit record.
+func TestUpdateIsOneChange(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Ext"}, External: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Describe(ctx, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := &authority.RevocationConfiguration{OcspConfiguration: &authority.OcspConfiguration{Enabled: false}}
+	_, err = s.Update(ctx, ext, UpdateInput{Status: authority.StatusDisabled, Revocation: off})
+	if errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Fatalf("disabling a PENDING_CERTIFICATE CA: %v (exit %d), want refused", err, errs.ExitCodeOf(err))
+	}
+	after, err := s.Describe(ctx, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(after.RevocationConfiguration, before.RevocationConfiguration) {
+		t.Errorf("a refused update changed the revocation configuration: %+v, was %+v", after.RevocationConfiguration, before.RevocationConfiguration)
+	}
+	r := last(t, s, 2, "UpdateCertificateAuthority", audit.OutcomeFailure, ext)
+	if _, ok := r.RequestParameters["RevocationConfiguration"]; !ok {
+		t.Errorf("the failed update's record names no RevocationConfiguration: %v", r.RequestParameters)
+	}
+	// Both at once on an ACTIVE CA: one record, both applied.
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, root, UpdateInput{Status: authority.StatusDisabled, Revocation: off}); err != nil {
+		t.Fatal(err)
+	}
+	r = last(t, s, 4, "UpdateCertificateAuthority", audit.OutcomeSuccess, root)
+	if _, ok := r.RequestParameters["RevocationConfiguration"]; !ok || r.RequestParameters["Status"] != authority.StatusDisabled {
+		t.Errorf("record parameters %v, want Status and RevocationConfiguration", r.RequestParameters)
+	}
+	d, err := s.Describe(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != authority.StatusDisabled || d.RevocationConfiguration == nil || d.RevocationConfiguration.OcspConfiguration == nil || d.RevocationConfiguration.OcspConfiguration.Enabled {
+		t.Errorf("after the update: %s %+v", d.Status, d.RevocationConfiguration)
 	}
 }

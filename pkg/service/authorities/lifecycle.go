@@ -241,12 +241,30 @@ type CAChange struct {
 	Notices []string
 }
 
-// UpdateStatus sets the CA named by ref ACTIVE or DISABLED
-// (UpdateCertificateAuthority).
-func (s *Service) UpdateStatus(ctx context.Context, ref, status string) (*CAChange, error) {
+// UpdateInput is what UpdateCertificateAuthority changes of a CA: its
+// status (ACTIVE or DISABLED), its revocation configuration, or both.
+type UpdateInput struct {
+	Status     string
+	Revocation *authority.RevocationConfiguration
+}
+
+// Update changes the CA named by ref as in (UpdateCertificateAuthority):
+// both changes in one transaction with one audit record, so that a refused
+// status change leaves the revocation configuration as it was too.
+// Certificates issued from then on carry the new CRL and OCSP locations.
+func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (*CAChange, error) {
 	return s.stateChange(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
-		op.Param("Status", status)
-		return s.core.Authority.UpdateStatus(op.Tx, r, status)
+		if in.Revocation != nil {
+			op.Param("RevocationConfiguration", in.Revocation)
+			if err := s.core.Authority.UpdateRevocation(op.Tx, r, in.Revocation); err != nil {
+				return err
+			}
+		}
+		if in.Status != "" {
+			op.Param("Status", in.Status)
+			return s.core.Authority.UpdateStatus(op.Tx, r, in.Status)
+		}
+		return nil
 	})
 }
 
@@ -288,16 +306,6 @@ func (s *Service) endpointNotices(tx localstore.Tx, r *authority.Record) ([]stri
 			a, r.ID, r.EffectiveStatus(s.core.Now()), authority.ReasonInvalidState, a))
 	}
 	return out, nil
-}
-
-// UpdateRevocation replaces the revocation configuration of the CA named
-// by ref (UpdateCertificateAuthority) and returns its ARN. Certificates
-// issued from then on carry the new locations.
-func (s *Service) UpdateRevocation(ctx context.Context, ref string, rc *authority.RevocationConfiguration) (string, error) {
-	return s.change(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
-		op.Param("RevocationConfiguration", rc)
-		return s.core.Authority.UpdateRevocation(op.Tx, r, rc)
-	})
 }
 
 // Delete marks the CA named by ref DELETED, restorable for days (7 to 30)

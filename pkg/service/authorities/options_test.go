@@ -204,7 +204,7 @@ func TestPartitionedCRL(t *testing.T) {
 	// ca update --revocation-configuration: a new CNAME, COMPLETE; the
 	// OCSP configuration, not given, is kept.
 	rc2, _ := authority.ParseRevocationConfiguration([]byte(`{"CrlConfiguration":{"Enabled":true,"CustomCname":"crl2.example.test"}}`))
-	if _, err := s.UpdateRevocation(ctx, ca, rc2); err != nil {
+	if _, err := s.Update(ctx, ca, UpdateInput{Revocation: rc2}); err != nil {
 		t.Fatal(err)
 	}
 	issued, err := s.Issue(ctx, ca, IssueRequest{CSR: csr, Template: "EndEntity", Validity: timeutil.Validity{Duration: timeutil.Day}})
@@ -273,17 +273,17 @@ func TestPartitionLocationChange(t *testing.T) {
 	}
 	issue()
 	issue()
-	if _, err := s.UpdateRevocation(ctx, ca, rc("two.example.test")); err != nil {
+	if _, err := s.Update(ctx, ca, UpdateInput{Revocation: rc("two.example.test")}); err != nil {
 		t.Fatal(err)
 	}
 	issue()
 	s.core.Authority.BaseURL = "http://three.example.test" // no effect: the CNAME names the location
 	// Nor does the same CNAME in capitals (DNS names ignore case).
-	if _, err := s.UpdateRevocation(ctx, ca, rc("TWO.example.test")); err != nil {
+	if _, err := s.Update(ctx, ca, UpdateInput{Revocation: rc("TWO.example.test")}); err != nil {
 		t.Fatal(err)
 	}
 	issue()
-	if _, err := s.UpdateRevocation(ctx, ca, rc("")); err != nil {
+	if _, err := s.Update(ctx, ca, UpdateInput{Revocation: rc("")}); err != nil {
 		t.Fatal(err)
 	}
 	issue()
@@ -330,7 +330,7 @@ func TestPartitionLocationChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	issue()
-	if _, err := s.UpdateRevocation(ctx, old, rc("new.example.test")); err != nil {
+	if _, err := s.Update(ctx, old, UpdateInput{Revocation: rc("new.example.test")}); err != nil {
 		t.Fatal(err)
 	}
 	issue()
