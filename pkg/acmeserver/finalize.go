@@ -268,9 +268,8 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	if err != nil {
 		return caRefusal(err)
 	}
-	// An ACME certificate's key is the client's: never renewed by the
-	// vault. Set before StoreIssued, which writes the record once.
-	c.RenewalEligibility = inventory.Ineligible
+	// An ACME certificate's key is the client's: StoreIssued makes it
+	// INELIGIBLE, never renewed by the vault (UpdateEligibility).
 	if err := inventory.StoreIssued(tx, s.core.Vault, c, issued.Certificate, issued.ChainPEM, nil, now); err != nil {
 		return err
 	}

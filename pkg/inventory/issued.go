@@ -28,7 +28,8 @@ func NewIssuedRecord(id, typ, caID string, tags []localstore.Tag, exportOption, 
 
 // StoreIssued records a newly signed version of c (its first, or a
 // renewal) with its chain in PEM (authority.Issued.ChainPEM) and its
-// sealed key, and makes it current.
+// sealed key, makes it current and recomputes c's renewal eligibility
+// (UpdateEligibility), writing the record once.
 func StoreIssued(tx localstore.Tx, v *localstore.Vault, c *localstore.Certificate, leaf *x509.Certificate, chainPEM []byte, key crypto.Signer, now time.Time) error {
 	c.Version++
 	c.Status = StatusIssued
@@ -38,6 +39,7 @@ func StoreIssued(tx localstore.Tx, v *localstore.Vault, c *localstore.Certificat
 	if err := fillFromLeaf(c, leaf); err != nil {
 		return err
 	}
+	UpdateEligibility(c, now)
 	ref := KeyRef(c.ID, c.Version)
 	if key != nil {
 		if err := v.SealKey(tx, ref, key); err != nil {

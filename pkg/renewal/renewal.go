@@ -126,18 +126,12 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 		return err
 	}
 	c.CertificateAuthorityID = caRec.ID
+	c.Exported = false
+	c.Renewal = &localstore.RenewalSummary{Status: StatusSuccess, UpdatedAt: now}
 	if err := inventory.StoreIssued(tx, r.Vault, c, issued.Certificate, issued.ChainPEM, key, now); err != nil {
 		return err
 	}
-	c.Exported = false
-	c.Renewal = &localstore.RenewalSummary{Status: StatusSuccess, UpdatedAt: now}
-	inventory.UpdateEligibility(c, now)
-	if err := tx.PutCertificate(c); err != nil {
-		return err
-	}
-	d := events.CertificateDetail(c, now)
-	d["Action"] = events.ActionRenewal
-	return em.Emit(tx, events.Available, []string{em.ARN(c.ID)}, d)
+	return em.EmitAvailable(tx, c, events.ActionRenewal)
 }
 
 // Check runs the rules of Renew that need no signature, in a read

@@ -306,13 +306,7 @@ func (s *Service) issue(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	if err := inventory.StoreIssued(tx, s.Vault, c, issued.Certificate, issued.ChainPEM, key, now); err != nil {
 		return err
 	}
-	inventory.UpdateEligibility(c, now)
-	if err := tx.PutCertificate(c); err != nil {
-		return err
-	}
-	d := events.CertificateDetail(c, now)
-	d["Action"] = events.ActionIssuance
-	return em.Emit(tx, events.Available, []string{em.ARN(c.ID)}, d)
+	return em.EmitAvailable(tx, c, events.ActionIssuance)
 }
 
 // Approval is what an approval code claims, read before the change that
