@@ -443,6 +443,45 @@ func TestEmailValidation(t *testing.T) {
 	}
 }
 
+// TestStartedRenewalIsDue: a renewal started early by `renew ARN` (an
+// EMAIL-validated certificate, PENDING_VALIDATION until its names are
+// approved again) is finished by the next `renew --due` once they are,
+// though the certificate is not yet in its renewal window (tester: NOT_DUE,
+// its RenewalSummary PENDING_VALIDATION until it fell due).
+func TestStartedRenewalIsDue(t *testing.T) {
+	e := clitest.New(t)
+	name := "early.example.test"
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", name, "--validation-method", "EMAIL", "--options", "Export=ENABLED")
+	arn := req.CertificateArn
+	seen := map[string]bool{}
+	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), name)[name])
+	e.Export(arn)
+	before := e.Describe(arn)
+
+	e.MustRun("renew", arn)
+	code := codesByName(t, newMail(e, seen), name)[name]
+	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" {
+		t.Fatalf("before the approval: %s (%s), want PENDING_VALIDATION", got.Outcome, got.Reason)
+	}
+	// validate check says what finishes it (tester: only "is ISSUED").
+	if r := e.Run("validate", "check", arn); r.Code != 0 || !strings.Contains(r.Stderr, "its renewal waits for domain validation") {
+		t.Errorf("validate check of the pending renewal: %v", r)
+	}
+	e.MustRun("validate", "approve", "--code", code)
+	if got := outcome(t, e, arn); got.Outcome != "RENEWED" {
+		t.Fatalf("approved, not yet in the renewal window: %s (%s), want RENEWED", got.Outcome, got.Reason)
+	}
+	after := e.Describe(arn)
+	if len(after.Versions) != 2 || after.Serial == before.Serial || after.RenewalSummary == nil || after.RenewalSummary.RenewalStatus != "SUCCESS" {
+		t.Fatalf("after the pass: %+v", after)
+	}
+	e.Export(arn)
+	if got := outcome(t, e, arn); got.Outcome != "NOT_DUE" {
+		t.Fatalf("renewed and exported: %s (%s), want NOT_DUE", got.Outcome, got.Reason)
+	}
+}
+
 // TestDryRunChangesNothing: --dry-run reports the renewal and the expiry it
 // would do, and leaves every table of the vault as it was; the same run
 // without --dry-run does change it.

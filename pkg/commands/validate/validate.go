@@ -131,7 +131,7 @@ func runCheck(ctx context.Context, o *CheckOptions) error {
 		return checkErr
 	}
 	if !o.Quiet {
-		report(o.IO.ErrOut, res)
+		report(o.IO.ErrOut, res, checkErr != nil)
 	}
 	if err := printCertificate(p, res.Certificate); err != nil {
 		return err
@@ -139,11 +139,16 @@ func runCheck(ctx context.Context, o *CheckOptions) error {
 	return checkErr
 }
 
-// report writes each name's status (and why it is not validated) to w.
-func report(w io.Writer, res *validations.CheckResult) {
+// report writes each name's status (and why it is not validated) to w,
+// or the certificate's status when no name was checked — unless failed:
+// the error then says it.
+func report(w io.Writer, res *validations.CheckResult, failed bool) {
 	if len(res.Checks) == 0 {
-		if res.Status != inventory.StatusPendingValidation {
+		if res.Status != inventory.StatusPendingValidation && !failed {
 			fmt.Fprintf(w, "certificate %s is %s\n", res.ID, res.Status)
+		}
+		if rs := res.Certificate.RenewalSummary; rs != nil && rs.RenewalStatus == inventory.StatusPendingValidation {
+			fmt.Fprintf(w, "its renewal waits for domain validation: the next `certctl renew --due` (or `certctl renew %s`) checks again and renews\n", res.ID)
 		}
 		return
 	}

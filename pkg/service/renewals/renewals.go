@@ -441,7 +441,9 @@ func (s *Service) Renew(ctx context.Context, ref string) (*Report, error) {
 }
 
 // classify returns the outcome of c in the due pass when it is not to be
-// renewed now, or "" when it is eligible and due.
+// renewed now, or "" when it is eligible and due. A renewal already started
+// (`renew ARN` before the window, waiting for domain validation) is due:
+// the pass finishes it.
 func classify(p renewal.Policy, c *localstore.Certificate, t time.Time) (string, string) {
 	if c.Status == inventory.StatusPendingValidation {
 		return renewal.PendingValidation, "waiting for domain validation"
@@ -449,7 +451,7 @@ func classify(p renewal.Policy, c *localstore.Certificate, t time.Time) (string,
 	if ok, why := renewal.Eligible(c, t); !ok {
 		return renewal.Ineligible, why
 	}
-	if !p.Due(c, t) {
+	if !p.Due(c, t) && !validation.RenewalPending(c) {
 		return renewal.NotDue, "due " + timeutil.RFC3339(c.NotAfter.Add(-p.WindowFor(c)))
 	}
 	return "", ""
