@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/dnsname"
@@ -216,7 +217,11 @@ func (s *Service) Resend(tx localstore.Tx, id, domain, validationDomain string) 
 		c.UpdatedAt = now
 		return msgs, tx.PutCertificate(c)
 	}
-	return nil, errs.Invalidf("%s is not a name of certificate %s", domain, id)
+	e := errs.Invalidf("%s is not a name of certificate %s", domain, id)
+	if strings.HasSuffix(domain, ".") {
+		e = e.WithHint("give the name without its trailing dot, as the certificate names it")
+	}
+	return nil, e
 }
 
 // TimedOut reports whether the validation window of c, a certificate

@@ -361,8 +361,22 @@ func TestValidationTimesOut(t *testing.T) {
 	if r.code != 0 || parseDetail(t, r.out).Certificate.Status != "VALIDATION_TIMED_OUT" {
 		t.Errorf("check after 72 h: %d %s", r.code, r.out)
 	}
-	if r := e.run("validate", "check", c, "--wait"); r.code != errs.ExitRefused {
-		t.Errorf("check --wait on a timed-out certificate: exit %d", r.code)
+	for _, format := range []string{"json", "text"} {
+		r := e.run("validate", "check", c, "--wait", "-o", format)
+		if r.code != errs.ExitRefused {
+			t.Errorf("check --wait -o %s on a timed-out certificate: exit %d", format, r.code)
+		}
+		// Said once, by the error (tester: twice or three times); -o json
+		// also gives it as the JSON error object.
+		n := 0
+		for _, l := range strings.Split(r.err, "\n") {
+			if strings.Contains(l, "is VALIDATION_TIMED_OUT") && !strings.HasPrefix(l, "{") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("check --wait -o %s: the status said %d times:\n%s", format, n, r.err)
+		}
 	}
 }
 
@@ -566,6 +580,10 @@ func TestResendValidationDomainNotSaved(t *testing.T) {
 	dv := e.describe(arn).Certificate.DomainValidationOptions[0]
 	if dv.ValidationDomain != "www.keep.example.test" || len(dv.ValidationEmails) != 5 {
 		t.Fatalf("before: %+v", dv)
+	}
+	// A trailing dot is named as the mistake (tester: "is not a name of").
+	if r := e.run("resend-validation-email", arn, "--domain", "www.keep.example.test.", "--validation-domain", "example.test"); r.code != errs.ExitInvalid || !strings.Contains(r.err, "trailing dot") {
+		t.Errorf("a name with a trailing dot: exit %d %s", r.code, r.err)
 	}
 	var rs validate.ResendOutput
 	if err := json.Unmarshal([]byte(e.ok("resend-validation-email", arn, "--domain", "www.keep.example.test", "--validation-domain", "example.test")), &rs); err != nil {
