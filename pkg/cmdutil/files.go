@@ -678,6 +678,17 @@ func OutputPathError(prefix string, err error) error {
 func unexpectedArgument(cmd *cobra.Command, arg string) error {
 	err := errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), arg)
 	if !strings.Contains(arg, "=") {
+		// `--subject-alternative-names a b`, as the AWS CLI takes a list:
+		// the one list flag given is named with the forms it takes.
+		var lists []string
+		cmd.Flags().Visit(func(f *pflag.Flag) {
+			if t := f.Value.Type(); t == "stringSlice" || t == "stringArray" {
+				lists = append(lists, f.Name)
+			}
+		})
+		if len(lists) == 1 {
+			return err.WithHint("--%s takes several values separated by commas, or one per occurrence (--%s a,b or --%s a --%s b)", lists[0], lists[0], lists[0], lists[0])
+		}
 		return err
 	}
 	for _, name := range []string{"tags", "certificate-tags", "tag"} {
