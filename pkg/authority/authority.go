@@ -622,6 +622,16 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	if old, err := s.findIdempotent(tx, req); err != nil || old != nil {
 		return old, err
 	}
+	switch {
+	case req.Type == TypeRoot && (req.ParentID != "" || req.External):
+		return nil, errs.Invalidf("a ROOT CA signs itself: it has no parent and is not external")
+	case req.ParentID != "" && req.External:
+		return nil, errs.Invalidf("a SUBORDINATE CA is signed by a parent CA of the vault or externally, not both")
+	case req.Type == TypeSubordinate && req.ParentID == "" && !req.External:
+		return nil, errs.Invalidf("a SUBORDINATE CA needs a parent CA of the vault or to be external (signed elsewhere)")
+	case req.Type != TypeRoot && req.Type != TypeSubordinate:
+		return nil, errs.Invalidf("CA type %q (want %s)", req.Type, strings.Join(Types, " or "))
+	}
 	template, tmplPathLen, err := subordinateTemplate(req)
 	if err != nil {
 		return nil, err

@@ -614,3 +614,40 @@ func TestUpdateIsOneChange(t *testing.T) {
 		t.Errorf("after the update: %s %+v", d.Status, d.RevocationConfiguration)
 	}
 }
+
+// TestCreateShapeRules: the rules of a CA's shape (a ROOT has no parent
+// and is not external; a SUBORDINATE has one of them, not both) hold in
+// the service, not only in ca create's flags (review: a ROOT with a parent
+// was made a root, the parent ignored).
+func TestCreateShapeRules(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		req  CreateRequest
+		want string
+	}{
+		{"root with a parent", CreateRequest{Type: authority.TypeRoot, Parent: root}, "has no parent"},
+		{"external root", CreateRequest{Type: authority.TypeRoot, External: true}, "has no parent"},
+		{"orphan subordinate", CreateRequest{Type: authority.TypeSubordinate}, "needs a parent"},
+		{"both", CreateRequest{Type: authority.TypeSubordinate, Parent: root, External: true}, "not both"},
+		{"no type", CreateRequest{Parent: root}, "CA type"},
+	} {
+		tc.req.KeyAlgorithm, tc.req.Subject = "EC_prime256v1", authority.Subject{CommonName: tc.name}
+		_, err := s.Create(ctx, tc.req)
+		if errs.ExitCodeOf(err) != errs.ExitInvalid || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v (exit %d), want exit 4 saying %q", tc.name, err, errs.ExitCodeOf(err), tc.want)
+		}
+	}
+	list, err := s.List(ctx, ListInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.CertificateAuthorities) != 1 {
+		t.Errorf("%d CAs, want the one root", len(list.CertificateAuthorities))
+	}
+}
