@@ -61,6 +61,10 @@ type Factory struct {
 	// serving is set by a command that serves many requests at once
 	// (Serving), before the vault opens.
 	serving bool
+	// NotIssuing is set (by the root, before the command runs) for a
+	// command that neither issues nor serves certificates: a refused base
+	// URL is then a warning (config.LoadNotIssuing).
+	NotIssuing bool
 
 	cfg     *config.Config
 	vault   *localstore.Vault
@@ -84,12 +88,32 @@ func (f *Factory) Config() (*config.Config, error) {
 	if f.cfg != nil {
 		return f.cfg, nil
 	}
+	if f.NotIssuing {
+		c, warnings, err := config.LoadNotIssuing(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
+		if err := configError(err); err != nil {
+			return nil, err
+		}
+		f.warnSettings(warnings, "; commands that issue or serve certificates refuse it until it is changed (certctl config set)")
+		f.cfg = c
+		return c, nil
+	}
 	c, err := config.Load(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
 	if err := configError(err); err != nil {
 		return nil, err
 	}
 	f.cfg = c
 	return c, nil
+}
+
+// warnSettings prints each refusal of invalid on stderr as a warning,
+// followed by more.
+func (f *Factory) warnSettings(invalid error, more string) {
+	if invalid == nil {
+		return
+	}
+	for _, line := range strings.Split(invalid.Error(), "\n") {
+		fmt.Fprintf(f.IO.ErrOut, "certctl: warning: %s%s\n", output.SanitizeLines(line), more)
+	}
 }
 
 // ConfigForDisplay loads the settings for the commands that show them
@@ -101,11 +125,7 @@ func (f *Factory) ConfigForDisplay() (*config.Config, error) {
 	if err := configError(err); err != nil {
 		return nil, err
 	}
-	if invalid != nil {
-		for _, line := range strings.Split(invalid.Error(), "\n") {
-			fmt.Fprintf(f.IO.ErrOut, "certctl: warning: %s\n", output.SanitizeLines(line))
-		}
-	}
+	f.warnSettings(invalid, "")
 	return c, nil
 }
 

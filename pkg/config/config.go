@@ -520,6 +520,9 @@ type Config struct {
 	// from is where each setting not at its default came from ("config
 	// file PATH", "environment variable NAME", "flag --NAME").
 	from map[string]string
+	// issuingInvalid and otherInvalid are the refusals of the
+	// IssuingKeys settings and of the others (LoadNotIssuing).
+	issuingInvalid, otherInvalid error
 }
 
 // LookupKey finds a setting by name.
@@ -604,6 +607,29 @@ func Load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 // read or parsed, or a bad flag, is still an error.
 func LoadLenient(file string, flags map[string]*pflag.Flag, getenv func(string) string) (c *Config, invalid, err error) {
 	return load(file, flags, getenv)
+}
+
+// IssuingKeys are the settings only issuing and serving use — the base
+// URLs that go into what is issued or served. See LoadNotIssuing.
+var IssuingKeys = []string{"ca.base_url", "validation.http_base_url", "endpoint.base_url"}
+
+// LoadNotIssuing is Load for the commands that neither issue nor serve
+// certificates (list, describe, export, vault backup, …): a value of an
+// IssuingKeys setting that it refuses does not stop them, and is returned
+// apart (warnings) with the setting unset in c. Earlier releases took base
+// URLs with credentials or a query that this one refuses, and an upgrade
+// stopped every command, backups included, until they were changed
+// (tester); the commands that issue or serve still refuse them. Any other
+// refused value is still the error.
+func LoadNotIssuing(file string, flags map[string]*pflag.Flag, getenv func(string) string) (c *Config, warnings, err error) {
+	c, invalid, err := load(file, flags, getenv)
+	if err != nil || invalid == nil {
+		return c, nil, err
+	}
+	if c.otherInvalid != nil {
+		return nil, nil, c.otherInvalid
+	}
+	return c, c.issuingInvalid, nil
 }
 
 func load(file string, flags map[string]*pflag.Flag, getenv func(string) string) (*Config, error, error) {
@@ -711,15 +737,24 @@ func (c *Config) Raw(name string) string {
 }
 
 func (c *Config) decode(getenv func(string) string) error {
-	var errs []error
+	var errs, issuing, other []error
+	refused := map[string]bool{}
 	for _, k := range Keys {
 		if err := Validate(k, c.Raw(k.Name)); err != nil {
 			if src := c.from[k.Name]; src != "" {
 				err = fmt.Errorf("%v (from the %s)", err, src)
 			}
-			errs = append(errs, fmt.Errorf("setting %s: %v", k.Name, err))
+			err = fmt.Errorf("setting %s: %v", k.Name, err)
+			errs = append(errs, err)
+			refused[k.Name] = true
+			if slices.Contains(IssuingKeys, k.Name) {
+				issuing = append(issuing, err)
+			} else {
+				other = append(other, err)
+			}
 		}
 	}
+	c.issuingInvalid, c.otherInvalid = errors.Join(issuing...), errors.Join(other...)
 	// An invalid value converts to its type's zero value below: only
 	// LoadLenient's callers, which show the raw values, see the Config
 	// then.
@@ -761,6 +796,12 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.EndpointListen = str("endpoint.listen")
 	c.EndpointBaseURL = str("endpoint.base_url")
 	c.CABaseURL = str("ca.base_url")
+	// A refused base URL is never used (LoadNotIssuing).
+	for name, field := range map[string]*string{"ca.base_url": &c.CABaseURL, "validation.http_base_url": &c.HTTPBaseURL, "endpoint.base_url": &c.EndpointBaseURL} {
+		if refused[name] {
+			*field = ""
+		}
+	}
 	c.CAListen = str("ca.listen")
 	c.EventHook = str("hooks.event")
 	c.HooksAllowExec = strings.TrimSpace(str("hooks.allow_exec"))

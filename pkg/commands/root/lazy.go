@@ -41,6 +41,12 @@ type command struct {
 	build              func(f *cmdutil.Factory) *cobra.Command
 }
 
+// issuing are the top-level commands that issue or serve certificates
+// (some of their subcommands): a setting that goes into what they issue
+// or serve (config.IssuingKeys) stops them when its value is refused,
+// while the others only warn (Factory.NotIssuing).
+var issuing = []string{"request", "renew", "validate", "ca", "endpoint"}
+
 // commands are certctl's top-level commands (the root's help sorts them).
 var commands = []command{
 	{"request", "certs", "Request a certificate: private (issued at once) or domain-validated",
