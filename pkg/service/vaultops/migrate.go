@@ -117,7 +117,11 @@ func targetError(shown string, err error) error {
 	if errors.As(err, &ce) || !localstore.IsStorageError(err) || errors.Is(err, localstore.ErrKeyRotated) {
 		return service.MapError(err)
 	}
-	return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "migration target " + shown + " unavailable", Err: err}
+	e := &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "migration target " + shown + " unavailable", Err: err}
+	// What --store's failure is told, for the store --to names (tester:
+	// a missing schema got no hint).
+	e.Hint = strings.ReplaceAll(localstore.StoreHint(err), "(--store or CERTCTL_STORE", "(--to")
+	return e
 }
 
 // migrateInto copies the vault into dst, the store shown, which must be

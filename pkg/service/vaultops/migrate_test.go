@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -343,5 +344,21 @@ func TestVerifyRolledBackPublishedKey(t *testing.T) {
 	for _, host := range []string{hostA, hostC} {
 		e.Vars["CERTCTL_VAULT"] = host
 		verifyOK(t, e)
+	}
+}
+
+// TestMigrateToMissingSchema: a target store whose search_path names no
+// schema that exists is unavailable (exit 6) with the hint --store gets,
+// naming --to (tester: the database's words alone).
+func TestMigrateToMissingSchema(t *testing.T) {
+	pg := freshSchema(t)
+	t.Parallel()
+	e := clitest.New(t)
+	populate(t, e)
+	missing := regexp.MustCompile(`search_path=[^&]*`).ReplaceAllString(pg, "search_path=certctl_no_such_schema")
+	r := run(e, "vault", "migrate", "--to", missing)
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	if !strings.Contains(r.Stderr, "hint: no schema of the store URL's search_path exists: create it") || !strings.Contains(r.Stderr, "(--to)") {
+		t.Errorf("no hint naming the schema and --to:\n%s", r.Stderr)
 	}
 }
