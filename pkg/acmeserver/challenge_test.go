@@ -3,6 +3,7 @@ package acmeserver
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -187,6 +188,11 @@ func TestChallengeHTTP01(t *testing.T) {
 	for _, ch := range pre.Challenges {
 		if ch.Status != acme.StatusValid {
 			t.Errorf("pre-approved name has a %s challenge %s to answer", ch.Type, ch.Status)
+		}
+		// A token as any other (acmestate.NewToken: 256 bits, 43
+		// base64url characters), not a UUID's 122 bits (RFC 8555 8.1).
+		if b, err := base64.RawURLEncoding.DecodeString(ch.Token); err != nil || len(b) < 16 || len(ch.Token) != 43 {
+			t.Errorf("pre-approved name's challenge token %q", ch.Token)
 		}
 	}
 	z, zurl := authzFor(t, c, o, "web.chal.test")

@@ -252,9 +252,16 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, n := range names {
 			o.Identifiers = append(o.Identifiers, acmestate.Identifier{Type: "dns", Value: n})
+			// The token of a pre-approved name's (valid) challenge is one
+			// as any other: RFC 8555 section 8.1 asks for 128 bits at
+			// least (a UUID's text had 122).
+			tok, err := acmestate.NewToken()
+			if err != nil {
+				return err
+			}
 			a := &acmestate.Authz{ID: uuid.NewString(), EndpointID: ep.ID, AccountID: req.Account.ID,
 				Status: acmestate.AcmeValid, Identifier: acmestate.Identifier{Type: "dns", Value: dnsname.Base(n)},
-				Wildcard: dnsname.IsWildcard(n), Expires: o.Expires, Token: strings.ReplaceAll(uuid.NewString(), "-", ""),
+				Wildcard: dnsname.IsWildcard(n), Expires: o.Expires, Token: tok,
 				ValidAt: now, UpdatedAt: now, OrderID: o.ID}
 			if challenged[n] {
 				if err := offer(a, ep, n, now); err != nil {
