@@ -257,23 +257,27 @@ func (f *Factory) CompleteTagKeys(cmd *cobra.Command, args []string, toComplete 
 // CAChoice says which CAs a CA completion offers: those keep accepts
 // (every CA when nil), and the word default when Default is set.
 type CAChoice struct {
-	Keep    func(*authority.Record) bool
+	Keep    CAFilter
 	Default bool
 }
+
+// CAFilter keeps the CAs a completion offers, read in tx.
+type CAFilter func(tx localstore.Tx, r *authority.Record) bool
 
 // CAs that a command can act on, for CAChoice.Keep.
 var (
 	// CAInStatus keeps the CAs in one of statuses.
-	CAInStatus = func(statuses ...string) func(*authority.Record) bool {
-		return func(r *authority.Record) bool { return slices.Contains(statuses, r.Status) }
+	CAInStatus = func(statuses ...string) CAFilter {
+		return func(_ localstore.Tx, r *authority.Record) bool { return slices.Contains(statuses, r.Status) }
 	}
 	// CANotDeleted keeps the CAs not DELETED.
-	CANotDeleted = func(r *authority.Record) bool { return r.Status != authority.StatusDeleted }
+	CANotDeleted CAFilter = func(_ localstore.Tx, r *authority.Record) bool { return r.Status != authority.StatusDeleted }
 	// CAPrivateIssuer keeps the ACTIVE CAs that sign PRIVATE
-	// certificates (not the public-style hierarchy's:
-	// authority.CheckPrivateIssuer).
-	CAPrivateIssuer = func(r *authority.Record) bool {
-		return r.Status == authority.StatusActive && !r.PublicStyle()
+	// certificates, by the rule issuance applies
+	// (authority.CheckPrivateIssuer: none under the public-style
+	// hierarchy, its subordinates included).
+	CAPrivateIssuer CAFilter = func(tx localstore.Tx, r *authority.Record) bool {
+		return r.Status == authority.StatusActive && authority.CheckPrivateIssuer(tx, r) == nil
 	}
 )
 
@@ -302,7 +306,7 @@ func (f *Factory) listCAs(c CAChoice) lister {
 			if derr != nil {
 				continue
 			}
-			if c.Keep == nil || c.Keep(r) {
+			if c.Keep == nil || c.Keep(tx, r) {
 				out = append(out, candidate{arn.CertificateAuthority, o.ID, caLabel(r)})
 			}
 		}
@@ -441,7 +445,7 @@ func (f *Factory) completeEndpointItem(list func(tx localstore.Tx, ep *acmestate
 			if err != nil {
 				return nil, nil // no such endpoint: nothing to offer
 			}
-			return list(tx, ep, time.Now()), nil
+			return list(tx, ep, f.Now()), nil
 		})(cmd, args, toComplete)
 	}
 }

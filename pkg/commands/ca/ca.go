@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -60,7 +59,7 @@ func open(ctx context.Context, printer func() (*output.Printer, error),
 // caArg makes cmd take its CA as the one positional argument or, as AWS
 // Private CA's CLI does, as --certificate-authority-arn, into *dst;
 // completion offers the CAs keep accepts (nil: every CA), and "default".
-func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string, keep func(*authority.Record) bool) {
+func caArg(f *cmdutil.Factory, cmd *cobra.Command, dst *string, keep cmdutil.CAFilter) {
 	cmd.Args = cmdutil.IDArg(dst, "certificate-authority-arn", "CA")
 	cmd.ValidArgsFunction = f.CompleteCA(cmdutil.CAChoice{Keep: keep, Default: true}) // `ca crl default` (newcomer tester)
 	cmdutil.IDAliasFlag(cmd, dst, "certificate-authority-arn", "the ca (alias of the positional argument)")
