@@ -8,6 +8,7 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/service/authorities"
 )
 
 // DeleteOptions are the inputs of `ca delete`.
@@ -56,19 +57,14 @@ func runCaDelete(ctx context.Context, o *DeleteOptions) error {
 	if err != nil {
 		return err
 	}
-	ref := o.CA
+	var confirm func(*authorities.Description) error
 	if cmdutil.ShouldConfirm(o.IO, o.Yes) {
-		d, err := svc.Describe(ctx, ref)
-		if err != nil {
-			return err
+		confirm = func(d *authorities.Description) error {
+			return cmdutil.Confirm(o.IO, "not deleted", "Delete certificate authority %s (%s)? It can be restored for %d days.",
+				d.Arn, output.Sanitize(d.CertificateAuthorityConfiguration.Subject.CommonName), o.Days)
 		}
-		if err := cmdutil.Confirm(o.IO, "not deleted", "Delete certificate authority %s (%s)? It can be restored for %d days.",
-			d.Arn, output.Sanitize(d.CertificateAuthorityConfiguration.Subject.CommonName), o.Days); err != nil {
-			return err
-		}
-		ref = d.Arn // the CA confirmed, whatever the prefix names meanwhile
 	}
-	res, err := svc.Delete(ctx, ref, o.Days)
+	res, err := svc.Delete(ctx, o.CA, o.Days, confirm)
 	if err != nil {
 		return err
 	}

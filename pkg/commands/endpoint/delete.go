@@ -48,23 +48,18 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 	if err != nil {
 		return err
 	}
-	ref := o.Endpoint
+	var confirm func(string) error
 	if cmdutil.ShouldConfirm(o.IO, o.Yes) {
-		arnStr, err := svc.EndpointARN(ctx, ref)
-		if err != nil {
-			return err
+		confirm = func(arnStr string) error {
+			return cmdutil.Confirm(o.IO, "not deleted", "Delete ACME endpoint %s with its EAB credentials, domains and accounts?", arnStr)
 		}
-		if err := cmdutil.Confirm(o.IO, "not deleted", "Delete ACME endpoint %s with its EAB credentials, domains and accounts?", arnStr); err != nil {
-			return err
-		}
-		ref = arnStr
 	}
-	arnStr, valid, err := svc.DeleteCounting(ctx, ref)
+	d, err := svc.Delete(ctx, o.Endpoint, confirm)
 	if err != nil {
 		return err
 	}
-	if valid > 0 {
-		cmdutil.PrintNotices(o.IO, fmt.Sprintf("%d certificate(s) it issued are still valid: its clients can no longer revoke them through it; certctl revoke does (list them with certctl list --certificate-key-pair-origins ACME)", valid))
+	if d.StillValid > 0 {
+		cmdutil.PrintNotices(o.IO, fmt.Sprintf("%d certificate(s) it issued are still valid: its clients can no longer revoke them through it; certctl revoke does (list them with certctl list --certificate-key-pair-origins ACME)", d.StillValid))
 	}
-	return printEndpointARN(p, "Deleted", arnStr)
+	return printEndpointARN(p, "Deleted", d.Arn)
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"github.com/certctl/certctl/internal/coretest"
 	"maps"
@@ -149,7 +150,7 @@ func TestChangesAreAudited(t *testing.T) {
 	last(t, s, 4, "CreateCertificateAuthorityCrl", audit.OutcomeSuccess, root)
 
 	// Refused on a rule: recorded as a FAILURE with the error code.
-	if _, err := s.Delete(ctx, root, 7); errs.ExitCodeOf(err) != errs.ExitRefused {
+	if _, err := s.Delete(ctx, root, 7, nil); errs.ExitCodeOf(err) != errs.ExitRefused {
 		t.Fatalf("delete of an ACTIVE CA: %v", err)
 	}
 	r = last(t, s, 5, "DeleteCertificateAuthority", audit.OutcomeFailure, root)
@@ -164,7 +165,7 @@ func TestChangesAreAudited(t *testing.T) {
 	if r.RequestParameters["Status"] != "DISABLED" {
 		t.Errorf("parameters %v", r.RequestParameters)
 	}
-	if _, err := s.Delete(ctx, root, 7); err != nil {
+	if _, err := s.Delete(ctx, root, 7, nil); err != nil {
 		t.Fatal(err)
 	}
 	r = last(t, s, 7, "DeleteCertificateAuthority", audit.OutcomeSuccess, root)
@@ -308,7 +309,7 @@ func TestRestoreRecordsAReleasedBuiltInRole(t *testing.T) {
 	if _, err := s.Update(ctx, old.ID, UpdateInput{Status: authority.StatusDisabled}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Delete(ctx, old.ID, 7); err != nil {
+	if _, err := s.Delete(ctx, old.ID, 7, nil); err != nil {
 		t.Fatal(err)
 	}
 	if now := ensureDefault(); now.ID == old.ID {
@@ -326,7 +327,7 @@ func TestRestoreRecordsAReleasedBuiltInRole(t *testing.T) {
 	if _, err := s.Update(ctx, old.ID, UpdateInput{Status: authority.StatusDisabled}); err != nil && errs.ExitCodeOf(err) != errs.ExitRefused {
 		t.Fatal(err)
 	}
-	if _, err := s.Delete(ctx, old.ID, 7); err != nil {
+	if _, err := s.Delete(ctx, old.ID, 7, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Restore(ctx, old.ID); err != nil {
@@ -650,4 +651,35 @@ func TestCreateShapeRules(t *testing.T) {
 	if len(list.CertificateAuthorities) != 1 {
 		t.Errorf("%d CAs, want the one root", len(list.CertificateAuthorities))
 	}
+}
+
+// TestDeleteConfirm: Delete asks confirm with the CA found, outside the
+// change; a refusal cancels it (nothing deleted, nothing recorded), and
+// the CA confirmed is the one deleted.
+func TestDeleteConfirm(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	root, err := s.Create(ctx, CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Asked"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, root, UpdateInput{Status: authority.StatusDisabled}); err != nil {
+		t.Fatal(err)
+	}
+	declined := errors.New("declined")
+	var asked *Description
+	if _, err := s.Delete(ctx, idOf(root)[:8], 7, func(d *Description) error { asked = d; return declined }); err != declined {
+		t.Fatalf("declined: %v", err)
+	}
+	if asked == nil || asked.Arn != root || asked.CertificateAuthorityConfiguration.Subject.CommonName != "Asked" {
+		t.Fatalf("asked about %+v", asked)
+	}
+	if d, err := s.Describe(ctx, root); err != nil || d.Status != authority.StatusDisabled {
+		t.Fatalf("after declining: %+v, %v", d, err)
+	}
+	last(t, s, 2, "UpdateCertificateAuthority", audit.OutcomeSuccess, root)
+	if res, err := s.Delete(ctx, idOf(root)[:8], 7, func(*Description) error { return nil }); err != nil || res.Arn != root {
+		t.Fatalf("confirmed: %+v, %v", res, err)
+	}
+	last(t, s, 3, "DeleteCertificateAuthority", audit.OutcomeSuccess, root)
 }

@@ -309,8 +309,21 @@ func (s *Service) endpointNotices(tx localstore.Tx, r *authority.Record) ([]stri
 }
 
 // Delete marks the CA named by ref DELETED, restorable for days (7 to 30)
-// (DeleteCertificateAuthority).
-func (s *Service) Delete(ctx context.Context, ref string, days int) (*CAChange, error) {
+// (DeleteCertificateAuthority). confirm, when set, is asked with the CA
+// found, outside any transaction (it may prompt); an error from it cancels
+// the delete and is returned. The CA confirmed is the one deleted,
+// whatever a prefix names meanwhile.
+func (s *Service) Delete(ctx context.Context, ref string, days int, confirm func(*Description) error) (*CAChange, error) {
+	if confirm != nil {
+		// A CA not found is not asked about: the change below refuses
+		// it, and the refusal is recorded.
+		if d, err := s.Describe(ctx, ref); err == nil {
+			if err := confirm(d); err != nil {
+				return nil, err
+			}
+			ref = d.Arn
+		}
+	}
 	return s.stateChange(ctx, "DeleteCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("PermanentDeletionTimeInDays", days)
 		return s.core.Authority.Delete(op.Tx, r, days)

@@ -457,44 +457,52 @@ func (s *Service) setAuthorization(op *service.Op, ep *acmestate.Endpoint, behav
 	return ep.SetAuthorization(b, t)
 }
 
-// EndpointARN resolves ref to the ARN of an endpoint (for a confirmation
-// question before a change).
-func (s *Service) EndpointARN(ctx context.Context, ref string) (string, error) {
-	var a string
-	err := s.read(ctx, ref, func(_ localstore.Tx, ep *acmestate.Endpoint) error {
-		a = s.arn(ep.ID)
-		return nil
-	})
-	return a, err
+// Deletion is what Delete did: the endpoint's ARN, and how many
+// certificates it issued are still valid (ISSUED, not expired) — its
+// clients can no longer revoke them through it; `certctl revoke` does
+// (tester: nothing said so).
+type Deletion struct {
+	Arn        string
+	StillValid int
 }
 
 // Delete removes an endpoint with its EAB credentials, domain validations,
-// accounts, orders and authorizations (DeleteAcmeEndpoint) and returns its
-// ARN. Certificates it issued stay in the inventory.
-func (s *Service) Delete(ctx context.Context, ref string) (string, error) {
-	a, _, err := s.DeleteCounting(ctx, ref)
-	return a, err
-}
-
-// DeleteCounting is Delete, also saying how many certificates the endpoint
-// issued are still valid (ISSUED, not expired): its clients can no longer
-// revoke them through it, `certctl revoke` does (tester: nothing said so).
-func (s *Service) DeleteCounting(ctx context.Context, ref string) (string, int, error) {
-	var a string
-	valid := 0
+// accounts, orders and authorizations (DeleteAcmeEndpoint). Certificates
+// it issued stay in the inventory. confirm, when set, is asked with the
+// endpoint's ARN once it is found, outside any transaction (it may
+// prompt); an error from it cancels the delete and is returned.
+func (s *Service) Delete(ctx context.Context, ref string, confirm func(arn string) error) (*Deletion, error) {
+	if confirm != nil {
+		// An endpoint not found is not asked about: the change below
+		// refuses it, and the refusal is recorded.
+		var a string
+		if err := s.read(ctx, ref, func(_ localstore.Tx, ep *acmestate.Endpoint) error {
+			a = s.arn(ep.ID)
+			return nil
+		}); err == nil {
+			if err := confirm(a); err != nil {
+				return nil, err
+			}
+			ref = a
+		}
+	}
+	d := &Deletion{}
 	err := s.change(ctx, "DeleteAcmeEndpoint", ref, func(op *service.Op, ep *acmestate.Endpoint) error {
-		a = s.arn(ep.ID)
+		d.Arn = s.arn(ep.ID)
 		certs, err := op.Tx.ListCertificates(localstore.CertificateFilter{Origins: []string{inventory.OriginACME}, Statuses: []string{inventory.StatusIssued}})
 		if err != nil {
 			return err
 		}
-		valid = 0
+		d.StillValid = 0
 		for _, c := range certs {
 			if c.AcmeEndpointID == ep.ID && inventory.EffectiveStatus(c, op.Now) == inventory.StatusIssued {
-				valid++
+				d.StillValid++
 			}
 		}
 		return acmestate.Delete(op.Tx, ep.ID)
 	})
-	return a, valid, err
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }

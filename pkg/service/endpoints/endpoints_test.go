@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"github.com/certctl/certctl/internal/coretest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,8 +109,8 @@ func TestChangesAreAudited(t *testing.T) {
 	if _, err := s.RemoveDomain(ctx, id, "example.test"); errs.ExitCodeOf(err) != errs.ExitNotFound {
 		t.Fatalf("removing again: %v", err)
 	}
-	if got, err := s.Delete(ctx, a); err != nil || got != a {
-		t.Fatalf("delete: %s, %v", got, err)
+	if got, err := s.Delete(ctx, a, nil); err != nil || got.Arn != a {
+		t.Fatalf("delete: %+v, %v", got, err)
 	}
 	if _, err := s.Describe(ctx, id); errs.ExitCodeOf(err) != errs.ExitNotFound {
 		t.Fatalf("describe after delete: %v", err)
@@ -218,5 +220,33 @@ func TestServerRefusesBaseURL(t *testing.T) {
 	s.set.BaseURL = "https://acme.internal:8443/acme"
 	if _, _, err := s.Server(context.Background(), "127.0.0.1:8443", nil); err != nil {
 		t.Errorf("an https base URL: %v", err)
+	}
+}
+
+// TestDeleteConfirm: Delete asks confirm with the endpoint's ARN, outside
+// the change; a refusal cancels it, and the endpoint confirmed is the one
+// deleted.
+func TestDeleteConfirm(t *testing.T) {
+	ctx := context.Background()
+	dns := validationtest.StartDNS(t)
+	s, _ := newService(t, dns.Addr)
+	a, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "REQUIRED", Name: "asked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a[strings.LastIndexByte(a, '/')+1:]
+	declined := errors.New("declined")
+	asked := ""
+	if _, err := s.Delete(ctx, id[:8], func(arn string) error { asked = arn; return declined }); err != declined || asked != a {
+		t.Fatalf("declined: %v, asked about %q", err, asked)
+	}
+	if _, err := s.Describe(ctx, id); err != nil {
+		t.Fatalf("after declining: %v", err)
+	}
+	if d, err := s.Delete(ctx, id[:8], func(string) error { return nil }); err != nil || d.Arn != a || d.StillValid != 0 {
+		t.Fatalf("confirmed: %+v, %v", d, err)
+	}
+	if _, err := s.Describe(ctx, id); errs.ExitCodeOf(err) != errs.ExitNotFound {
+		t.Fatalf("after the delete: %v", err)
 	}
 }
