@@ -113,10 +113,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		}
 		// The same steps as `certctl revoke` (the certificates service):
 		// the rules that allow it are ACME's own (RFC 8555 7.6).
-		if err := inventory.RevokeVia(op.Tx, c, reasonName, reason, op.Now, keyProven); err != nil {
-			return err
-		}
-		return op.Events.EmitRevoked(op.Tx, c)
+		return op.Revoke(c, reasonName, reason, keyProven)
 	})
 	if err != nil {
 		writeProblem(w, s.problemOf(err))

@@ -8,15 +8,11 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
-// Revoke records the revocation of c's current serial with its issuing CA
-// (so CRLs and OCSP report it) and marks c REVOKED, in tx. reason is the
-// SPEC reason name, code its RFC 5280 value.
-func Revoke(tx localstore.Tx, c *localstore.Certificate, reason string, code int, now time.Time) error {
-	return RevokeVia(tx, c, reason, code, now, true)
-}
-
-// RevokeVia is Revoke by a requester who may or may not have proved the
-// key compromised (see RevokeSerialVia).
+// RevokeVia records the revocation of c's current serial with its issuing
+// CA (so CRLs and OCSP report it) and marks c REVOKED, in tx, for a
+// requester who may or may not have proved the key compromised (see
+// RevokeSerialVia). reason is the SPEC reason name, code its RFC 5280
+// value. service.Op.Revoke calls it.
 func RevokeVia(tx localstore.Tx, c *localstore.Certificate, reason string, code int, now time.Time, keyProven bool) error {
 	if err := RevokeSerialVia(tx, c.CertificateAuthorityID, c.Serial, now, code, keyProven); err != nil {
 		if errors.Is(err, localstore.ErrNotFound) {

@@ -105,6 +105,18 @@ type Op struct {
 	failCode, failMsg string
 }
 
+// Revoke revokes c — its serial at its CA and its record — and emits its
+// Certificate Revoked event: the one way a certificate of the inventory
+// is revoked (revoke, ca revoke-certificate, ACME's revokeCert).
+// keyProven: whether the requester proved the key compromised (see
+// inventory.RevokeSerialVia).
+func (o *Op) Revoke(c *localstore.Certificate, reason string, code int, keyProven bool) error {
+	if err := inventory.RevokeVia(o.Tx, c, reason, code, o.Now, keyProven); err != nil {
+		return err
+	}
+	return o.Events.EmitRevoked(o.Tx, c)
+}
+
 // Failed records the change, which commits what it did, as a FAILURE with
 // the error code code: a change whose transaction records an attempt that
 // failed outside it (a deploy target whose files could not be written or

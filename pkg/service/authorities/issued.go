@@ -169,10 +169,7 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 		}
 		if c := s.inventoryCertificate(op.Tx, r.ID, rec); c != nil {
 			op.Resource(s.core.Names.CertificateARN(c.ID))
-			if err := inventory.Revoke(op.Tx, c, reason, code, op.Now); err != nil {
-				return err
-			}
-			return op.Events.EmitRevoked(op.Tx, c)
+			return op.Revoke(c, reason, code, true)
 		}
 		return authority.Revoke(op.Tx, r.ID, serial, op.Now, code)
 	})

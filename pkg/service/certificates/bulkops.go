@@ -43,17 +43,9 @@ func (s *Service) RevokeSelected(ctx context.Context, o BulkOptions, reason stri
 		check:      CheckRevocable,
 		checkReads: true, // an ACME certificate's endpoint
 		apply: func(op *service.Op, c *localstore.Certificate) error {
-			return revoke(op, c, reason, code)
+			return op.Revoke(c, reason, code, true)
 		},
 	})
-}
-
-// revoke revokes c in op and emits its Certificate Revoked event.
-func revoke(op *service.Op, c *localstore.Certificate, reason string, code int) error {
-	if err := inventory.Revoke(op.Tx, c, reason, code, op.Now); err != nil {
-		return err
-	}
-	return op.Events.EmitRevoked(op.Tx, c)
 }
 
 // DeleteSelected deletes every certificate o selects, each in a

@@ -64,7 +64,7 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error
 		if err := CheckRevocable(op.Tx, c); err != nil {
 			return err
 		}
-		return revoke(op, c, reason, code)
+		return op.Revoke(c, reason, code, true)
 	})
 	if err != nil {
 		return "", err
