@@ -679,10 +679,13 @@ func unexpectedArgument(cmd *cobra.Command, arg string) error {
 	err := errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), arg)
 	if !strings.Contains(arg, "=") {
 		// `--subject-alternative-names a b`, as the AWS CLI takes a list:
-		// the one list flag given is named with the forms it takes.
+		// the one list flag given is named with the forms it takes — a
+		// flag whose commas separate values (stringSlice), not one whose
+		// commas separate a value's fields (--tags Key=a,Value=b, a
+		// stringArray: review).
 		var lists []string
 		cmd.Flags().Visit(func(f *pflag.Flag) {
-			if t := f.Value.Type(); t == "stringSlice" || t == "stringArray" {
+			if f.Value.Type() == "stringSlice" {
 				lists = append(lists, f.Name)
 			}
 		})
