@@ -116,6 +116,22 @@ func (s *Service) describe(r *authority.Record, now time.Time, blocked string) D
 // resource of op.
 func (s *Service) resolve(op *service.Op, ref string) (*authority.Record, error) {
 	r, err := authority.Resolve(op.Tx, s.core.Authority, s.core.Names, ref)
+	return s.noted(op, ref, r, err)
+}
+
+// findIn is resolve for a change of a CA that must exist already: the word
+// default names the default private CA only once it does (authority.Find)
+// — deleting, updating or restoring it does not make it first (review: a
+// delete made it, refused to delete the ACTIVE CA and named its ID, which
+// the rollback then took away).
+func (s *Service) findIn(op *service.Op, ref string) (*authority.Record, error) {
+	r, err := authority.Find(op.Tx, s.core.Names, ref)
+	return s.noted(op, ref, r, err)
+}
+
+// noted names in op the CA r that ref resolved to, or ref when it did not
+// (err).
+func (s *Service) noted(op *service.Op, ref string, r *authority.Record, err error) (*authority.Record, error) {
 	if err != nil {
 		op.Param("CertificateAuthorityArn", ref)
 		return nil, err

@@ -683,3 +683,33 @@ func TestDeleteConfirm(t *testing.T) {
 	}
 	last(t, s, 3, "DeleteCertificateAuthority", audit.OutcomeSuccess, root)
 }
+
+// TestChangesDoNotMakeTheDefault: deleting, updating or restoring the
+// default private CA before it exists says so (exit 3), asks nothing, and
+// does not make it (review: a delete made it, then refused to delete the
+// ACTIVE CA, naming an ID the rollback took away).
+func TestChangesDoNotMakeTheDefault(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	asked := false
+	_, err := s.Delete(ctx, "default", 7, func(*Description) error { asked = true; return nil })
+	if errs.ExitCodeOf(err) != errs.ExitNotFound || asked || !strings.Contains(err.Error(), "does not exist yet") {
+		t.Errorf("delete default (confirming): %v, asked %v", err, asked)
+	}
+	for name, change := range map[string]func() error{
+		"delete": func() error { _, err := s.Delete(ctx, "default", 7, nil); return err },
+		"update": func() error {
+			_, err := s.Update(ctx, "default", UpdateInput{Status: authority.StatusDisabled})
+			return err
+		},
+		"restore": func() error { _, err := s.Restore(ctx, "default"); return err },
+	} {
+		if err := change(); errs.ExitCodeOf(err) != errs.ExitNotFound || !strings.Contains(err.Error(), "does not exist yet") {
+			t.Errorf("%s default: %v (exit %d), want exit 3", name, err, errs.ExitCodeOf(err))
+		}
+	}
+	list, err := s.List(ctx, ListInput{})
+	if err != nil || len(list.CertificateAuthorities) != 0 {
+		t.Errorf("CAs after the refusals: %d, %v", len(list.CertificateAuthorities), err)
+	}
+}

@@ -217,9 +217,19 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 // change runs fn on the CA named by ref as one change named eventName and
 // returns the CA's ARN.
 func (s *Service) change(ctx context.Context, eventName, ref string, fn func(op *service.Op, r *authority.Record) error) (string, error) {
+	return s.changeFound(ctx, eventName, ref, s.resolve, fn)
+}
+
+// changeExisting is change for a CA that must exist already (findIn: the
+// default private CA is not made for it).
+func (s *Service) changeExisting(ctx context.Context, eventName, ref string, fn func(op *service.Op, r *authority.Record) error) (string, error) {
+	return s.changeFound(ctx, eventName, ref, s.findIn, fn)
+}
+
+func (s *Service) changeFound(ctx context.Context, eventName, ref string, resolve func(*service.Op, string) (*authority.Record, error), fn func(op *service.Op, r *authority.Record) error) (string, error) {
 	var id string
 	err := s.core.Change(ctx, eventName, func(op *service.Op) error {
-		r, err := s.resolve(op, ref)
+		r, err := resolve(op, ref)
 		if err != nil {
 			return err
 		}
@@ -272,7 +282,7 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (*CACh
 // issuing, and names in the result the endpoints it leaves unable to.
 func (s *Service) stateChange(ctx context.Context, eventName, ref string, fn func(op *service.Op, r *authority.Record) error) (*CAChange, error) {
 	var notices []string
-	a, err := s.change(ctx, eventName, ref, func(op *service.Op, r *authority.Record) error {
+	a, err := s.changeExisting(ctx, eventName, ref, func(op *service.Op, r *authority.Record) error {
 		if err := fn(op, r); err != nil {
 			return err
 		}
@@ -310,19 +320,19 @@ func (s *Service) endpointNotices(tx localstore.Tx, r *authority.Record) ([]stri
 
 // Delete marks the CA named by ref DELETED, restorable for days (7 to 30)
 // (DeleteCertificateAuthority). confirm, when set, is asked with the CA
-// found, outside any transaction (it may prompt); an error from it cancels
-// the delete and is returned. The CA confirmed is the one deleted,
+// found, outside any transaction (it may prompt); an error from it, or
+// from finding the CA, cancels the delete and is returned. The CA confirmed is the one deleted,
 // whatever a prefix names meanwhile.
 func (s *Service) Delete(ctx context.Context, ref string, days int, confirm func(*Description) error) (*CAChange, error) {
 	if confirm != nil {
-		// A CA not found is not asked about: the change below refuses
-		// it, and the refusal is recorded.
-		if d, err := s.Describe(ctx, ref); err == nil {
-			if err := confirm(d); err != nil {
-				return nil, err
-			}
-			ref = d.Arn
+		d, err := s.Describe(ctx, ref)
+		if err != nil {
+			return nil, err
 		}
+		if err := confirm(d); err != nil {
+			return nil, err
+		}
+		ref = d.Arn
 	}
 	return s.stateChange(ctx, "DeleteCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		op.Param("PermanentDeletionTimeInDays", days)
@@ -335,7 +345,7 @@ func (s *Service) Delete(ctx context.Context, ref string, days int, confirm func
 // role went to another CA meanwhile comes back as an ordinary CA: the
 // record says so (ReleasedBuiltInRole).
 func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
-	return s.change(ctx, "RestoreCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+	return s.changeExisting(ctx, "RestoreCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		role := r.BuiltIn
 		if err := s.core.Authority.Restore(op.Tx, r); err != nil {
 			return err
@@ -356,7 +366,7 @@ func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
 // record names the new certificate's serial, and whether it was a renewal.
 func (s *Service) ImportCertificate(ctx context.Context, ref string, in authority.CertificateImport) (*CAChange, error) {
 	var notice string
-	a, err := s.change(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
+	a, err := s.changeExisting(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
 		renewal := r.Status != authority.StatusPendingCertificate
 		if err := s.core.Authority.ImportCertificate(op.Tx, r, in); err != nil {
 			return err
