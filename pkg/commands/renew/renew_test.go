@@ -465,7 +465,8 @@ func TestStartedRenewalIsDue(t *testing.T) {
 		t.Fatalf("before the approval: %s (%s), want PENDING_VALIDATION", got.Outcome, got.Reason)
 	}
 	// validate check says what finishes it (tester: only "is ISSUED").
-	if r := e.Run("validate", "check", arn); r.Code != 0 || !strings.Contains(r.Stderr, "its renewal waits for domain validation") {
+	if r := e.Run("validate", "check", arn); r.Code != 0 || !strings.Contains(r.Stderr, "its renewal waits for domain validation") ||
+		!strings.Contains(r.Stderr, "validate approve") {
 		t.Errorf("validate check of the pending renewal: %v", r)
 	}
 	e.MustRun("validate", "approve", "--code", code)

@@ -148,7 +148,11 @@ func report(w io.Writer, res *validations.CheckResult, failed bool) {
 			fmt.Fprintf(w, "certificate %s is %s\n", res.ID, res.Status)
 		}
 		if rs := res.Certificate.RenewalSummary; rs != nil && rs.RenewalStatus == inventory.StatusPendingValidation {
-			fmt.Fprintf(w, "its renewal waits for domain validation: the next `certctl renew --due` (or `certctl renew %s`) checks again and renews\n", res.ID)
+			then := "checks again and renews"
+			if dvo := res.Certificate.DomainValidationOptions; len(dvo) > 0 && dvo[0].ValidationMethod == "EMAIL" {
+				then = "renews once `certctl validate approve --code CODE` has approved each name with the code mailed for the renewal"
+			}
+			fmt.Fprintf(w, "its renewal waits for domain validation: the next `certctl renew --due` (or `certctl renew %s`) %s\n", res.ID, then)
 		}
 		return
 	}
