@@ -93,7 +93,7 @@ func (f *Factory) Config() (*config.Config, error) {
 		if err := configError(err); err != nil {
 			return nil, err
 		}
-		f.warnSettings(warnings, "; commands that issue or serve certificates refuse it until it is changed (certctl config set)")
+		f.warnSettings(warnings, "; the commands that issue or serve certificates refuse it until it is changed where it is set")
 		f.cfg = c
 		return c, nil
 	}

@@ -609,18 +609,25 @@ func LoadLenient(file string, flags map[string]*pflag.Flag, getenv func(string) 
 	return load(file, flags, getenv)
 }
 
-// IssuingKeys are the settings only issuing and serving use — the base
-// URLs that go into what is issued or served. See LoadNotIssuing.
-var IssuingKeys = []string{"ca.base_url", "validation.http_base_url", "endpoint.base_url"}
+// IssuingKeys are the settings only issuance uses — its validity, its
+// domain validation and mail, the base URLs that go into what is issued
+// or served, the ACME servers' limits. See LoadNotIssuing.
+var IssuingKeys = []string{"certificate_validity",
+	"validation.resolvers", "validation.dns_zone", "validation.http_base_url", "validation.http_port",
+	"validation.tls_alpn_port", "validation.caa_identities",
+	"smtp.addr", "smtp.from", "smtp.username", "smtp.password_file", "smtp.starttls",
+	"endpoint.listen", "endpoint.base_url", "ca.base_url", "ca.listen",
+	"quotas.domains_per_certificate", "acme.orders_per_hour", "acme.new_accounts_per_hour"}
 
 // LoadNotIssuing is Load for the commands that neither issue nor serve
 // certificates (list, describe, export, vault backup, …): a value of an
 // IssuingKeys setting that it refuses does not stop them, and is returned
-// apart (warnings) with the setting unset in c. Earlier releases took base
-// URLs with credentials or a query that this one refuses, and an upgrade
-// stopped every command, backups included, until they were changed
-// (tester); the commands that issue or serve still refuse them. Any other
-// refused value is still the error.
+// apart (warnings) with the setting unset in c. Earlier releases took
+// values that this one refuses (base URLs with credentials or a query, DNS
+// zones and resolvers, a sender address), and an upgrade stopped every
+// command, backups included, until they were changed (tester, review);
+// the commands that issue or serve still refuse them. Any other refused
+// value is still the error.
 func LoadNotIssuing(file string, flags map[string]*pflag.Flag, getenv func(string) string) (c *Config, warnings, err error) {
 	c, invalid, err := load(file, flags, getenv)
 	if err != nil || invalid == nil {
@@ -755,10 +762,16 @@ func (c *Config) decode(getenv func(string) string) error {
 		}
 	}
 	c.issuingInvalid, c.otherInvalid = errors.Join(issuing...), errors.Join(other...)
-	// An invalid value converts to its type's zero value below: only
-	// LoadLenient's callers, which show the raw values, see the Config
-	// then.
-	str := func(name string) string { return c.Raw(name) }
+	// A refused value is never used: it reads as unset below (the
+	// default is not used either), and only LoadLenient's callers, which
+	// show the raw values, and LoadNotIssuing's, for the IssuingKeys, see
+	// the Config then.
+	str := func(name string) string {
+		if refused[name] {
+			return ""
+		}
+		return c.Raw(name)
+	}
 	dur := func(name string) time.Duration {
 		d, _ := timeutil.ParseDuration(strings.TrimSpace(str(name)))
 		return d
@@ -796,12 +809,6 @@ func (c *Config) decode(getenv func(string) string) error {
 	c.EndpointListen = str("endpoint.listen")
 	c.EndpointBaseURL = str("endpoint.base_url")
 	c.CABaseURL = str("ca.base_url")
-	// A refused base URL is never used (LoadNotIssuing).
-	for name, field := range map[string]*string{"ca.base_url": &c.CABaseURL, "validation.http_base_url": &c.HTTPBaseURL, "endpoint.base_url": &c.EndpointBaseURL} {
-		if refused[name] {
-			*field = ""
-		}
-	}
 	c.CAListen = str("ca.listen")
 	c.EventHook = str("hooks.event")
 	c.HooksAllowExec = strings.TrimSpace(str("hooks.allow_exec"))

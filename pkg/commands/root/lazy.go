@@ -45,7 +45,7 @@ type command struct {
 // (some of their subcommands): a setting that goes into what they issue
 // or serve (config.IssuingKeys) stops them when its value is refused,
 // while the others only warn (Factory.NotIssuing).
-var issuing = []string{"request", "renew", "validate", "ca", "endpoint"}
+var issuing = []string{"request", "renew", "validate", "resend-validation-email", "ca", "endpoint"}
 
 // commands are certctl's top-level commands (the root's help sorts them).
 var commands = []command{
