@@ -35,9 +35,12 @@ func IsStorageError(err error) bool {
 // IsBusy reports whether err is the store not answering in time, or busy
 // with others' work — a transaction that could not begin before its
 // deadline, SQLite's lock held by another connection, PostgreSQL out of
-// connection slots, starting up, a lock not granted, a connection lost —
-// rather than a failure of the work itself: the same request may succeed
-// once it answers (a server answers it 503 with Retry-After).
+// connection slots, starting up, a lock not granted, a connection lost or
+// ended by the server (an administrator's pg_terminate_backend, a restart:
+// tester, a 500 "internal error" when the pool had reconnected by the
+// time the server looked), or not made — rather than a failure of the
+// work itself: the same request may succeed once it answers (a server
+// answers it 503 with Retry-After).
 func IsBusy(err error) bool {
 	if err == nil {
 		return false
@@ -45,10 +48,17 @@ func IsBusy(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrConnectionLost) || serverBusy(err) {
 		return true
 	}
-	if code := sqliteCode(err); code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED {
+	var pc *pgconn.ConnectError
+	if errors.As(err, &pc) {
 		return true
 	}
 	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02") { // admin_shutdown, crash_shutdown
+		return true
+	}
+	if code := sqliteCode(err); code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED {
+		return true
+	}
 	return isRetryable(err) || errors.As(err, &pe) && pe.Code == sqlstateLockNotAvailable
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"github.com/jackc/pgx/v5/pgconn"
 	"strings"
 	"testing"
 )
@@ -62,6 +64,21 @@ func TestIsBusySQLite(t *testing.T) {
 		}
 		if got := IsBusy(sqliteFileError(raw, "/v/vault.db", "the vault")); got != c.want {
 			t.Errorf("code %d as a FileError: IsBusy %v, want %v", c.code, got, c.want)
+		}
+	}
+}
+
+// TestIsBusyPostgres: a connection the server ended (an administrator's
+// pg_terminate_backend, a restart) is the store not answering, as a lost
+// one is; a failure of the statement itself is not.
+func TestIsBusyPostgres(t *testing.T) {
+	for _, c := range []struct {
+		code string
+		want bool
+	}{{"57P01", true}, {"57P02", true}, {"57P03", true}, {"53300", true}, {"23505", false}, {"42P01", false}} {
+		err := fmt.Errorf("redeeming a nonce: %w", &pgconn.PgError{Severity: "FATAL", Code: c.code})
+		if got := IsBusy(err); got != c.want {
+			t.Errorf("SQLSTATE %s: IsBusy %v, want %v", c.code, got, c.want)
 		}
 	}
 }
