@@ -5,9 +5,12 @@
 package httpserve
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"time"
@@ -23,6 +26,32 @@ const (
 	// the context is cancelled.
 	ShutdownTimeout = 5 * time.Second
 )
+
+// NewLog is a server's log on w: a line per entry (a request, what went
+// wrong), dated in UTC to the microsecond, as a log shipper reads it
+// whatever the host's time zone. An entry of several lines — an error that
+// joins others (a lost database connection's, with the driver's own) —
+// is written on one, its lines separated by " | " (tester: bare lines
+// without date or prefix).
+func NewLog(w io.Writer) *log.Logger {
+	return log.New(oneLine{w}, "", log.LstdFlags|log.LUTC|log.Lmicroseconds)
+}
+
+// oneLine writes each log entry (one Write, ending in a newline) on one
+// line.
+type oneLine struct{ w io.Writer }
+
+func (o oneLine) Write(p []byte) (int, error) {
+	body := bytes.TrimSuffix(p, []byte("\n"))
+	if !bytes.Contains(body, []byte("\n")) {
+		return o.w.Write(p)
+	}
+	line := append(bytes.ReplaceAll(body, []byte("\n"), []byte(" | ")), '\n')
+	if _, err := o.w.Write(line); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
 
 // New returns a server of h with certctl's timeouts; tlsConfig may be nil.
 func New(h http.Handler, tlsConfig *tls.Config) *http.Server {

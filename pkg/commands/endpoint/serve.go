@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
-	"log"
 
 	"github.com/spf13/cobra"
 
@@ -105,7 +103,7 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 		return err
 	}
 	defer ln.Close()
-	logger := serverLog(o.IO.ErrOut)
+	logger := httpserve.NewLog(o.IO.ErrOut)
 	certs := servingCertificate(ctx, o, svc, listen)
 	certs.Logf = logger.Printf
 	if err := certs.Start(); err != nil {
@@ -122,6 +120,7 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 		}
 	}
 	hs := httpserve.New(srv, &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12})
+	hs.ErrorLog = logger // TLS handshake errors and the like, dated as the rest
 	err = httpserve.Serve(ctx, hs, ln)
 	svc.DrainEvents(logger)
 	if err != nil {
@@ -168,11 +167,4 @@ func servingCertificate(ctx context.Context, o *ServeOptions, svc *endpoints.Ser
 		c.Files = []string{cmdutil.FileArgName(o.TLSCert), cmdutil.FileArgName(o.TLSKey)}
 	}
 	return c
-}
-
-// serverLog is the log of endpoint serve: a line per request and what
-// went wrong, each dated in UTC to the microsecond, as a log shipper
-// reads it whatever the host's time zone.
-func serverLog(w io.Writer) *log.Logger {
-	return log.New(w, "", log.LstdFlags|log.LUTC|log.Lmicroseconds)
 }

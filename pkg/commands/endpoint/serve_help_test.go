@@ -1,7 +1,6 @@
 package endpoint
 
 import (
-	"log"
 	"strings"
 	"testing"
 
@@ -17,16 +16,5 @@ func TestServeHelpNamesChallengeSettings(t *testing.T) {
 		if !strings.Contains(long, want) {
 			t.Errorf("endpoint serve --help does not mention %s", want)
 		}
-	}
-}
-
-// TestServerLogIsUTC: endpoint serve's log lines are dated in UTC, to the
-// microsecond, whatever the host's time zone (tester: local time without a
-// zone).
-func TestServerLogIsUTC(t *testing.T) {
-	var b strings.Builder
-	l := serverLog(&b)
-	if l.Flags()&log.LUTC == 0 || l.Flags()&log.Lmicroseconds == 0 {
-		t.Errorf("flags %b", l.Flags())
 	}
 }
