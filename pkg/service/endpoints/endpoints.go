@@ -181,7 +181,8 @@ func (s *Service) issuingCA(op *service.Op, ref string) (*authority.Record, erro
 }
 
 // caLifeNotice warns, when the CA r that ep issues from expires before a
-// certificate of ep's default profile issued now would, that ep's orders
+// certificate of ep's default profile issued now would, or issues none so
+// long (SHORT_LIVED_CERTIFICATE), that ep's orders
 // fail at finalize (PCA_INVALID_DURATION); "" when it does not. A warning,
 // not a refusal: certificate_validity is each serving process's setting,
 // an order may name a shorter profile (shortlived), and finalize refuses
@@ -192,6 +193,13 @@ func (s *Service) caLifeNotice(r *authority.Record, ep *acmestate.Endpoint, now 
 		return ""
 	}
 	v := prof.Validity(s.set.Validity)
+	if r.UsageMode == authority.UsageShortLived && v > authority.ShortLivedMax {
+		// A CA of 7-day certificates (tester: accepted without a word,
+		// and no order could complete).
+		return fmt.Sprintf("warning: certificate authority %s is %s: it issues certificates of at most %s, shorter than one of %s (certificate_validity, profile %s): "+
+			"the endpoint's orders fail at finalize (%s) except orders of the shortlived profile; give the endpoint --default-profile shortlived",
+			r.ID, authority.UsageShortLived, timeutil.FormatDuration(authority.ShortLivedMax), timeutil.FormatDuration(v), prof.Name, authority.ReasonInvalidDuration)
+	}
 	if !now.Add(v).After(r.NotAfter) {
 		return ""
 	}

@@ -239,3 +239,34 @@ func TestCAShorterThanValidity(t *testing.T) {
 		t.Errorf("a shortlived endpoint on a CA that covers 160 hours: %q, %v", notices, err)
 	}
 }
+
+// TestShortLivedCA: an endpoint on a SHORT_LIVED_CERTIFICATE CA is
+// accepted with a warning naming the shortlived profile (tester: without a
+// word, and no order of the default profile could complete); none once
+// the endpoint's default profile is shortlived.
+func TestShortLivedCA(t *testing.T) {
+	s, v := newService(t)
+	s.set.Validity = 395 * 24 * time.Hour
+	ctx := context.Background()
+	var ca *authority.Record
+	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+		var err error
+		ca, err = s.core.Authority.Create(tx, authority.CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: x509util.ECPrime256v1,
+			Subject: authority.Subject{CommonName: "Short-lived Root"}, UsageMode: authority.UsageShortLived})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	caARN := s.core.Names.CAARN(ca.ID)
+	a, notices, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED", CertificateAuthority: caARN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "SHORT_LIVED_CERTIFICATE") || !strings.Contains(notices[0], "--default-profile shortlived") {
+		t.Errorf("create on a short-lived CA: notices %q", notices)
+	}
+	prof := acmestate.ProfileShortLived
+	if _, notices, err = s.Update(ctx, a, UpdateInput{CertificateAuthority: &caARN, DefaultProfile: &prof}); err != nil || len(notices) != 0 {
+		t.Errorf("shortlived by default: %q, %v", notices, err)
+	}
+}
