@@ -859,8 +859,11 @@ func checkMayCertifyCA(r *Record, c *cachedSigner, pathLen int) error {
 }
 
 func mapSignErr(err error) error {
-	if errors.Is(err, casign.ErrValidityBeyondCA) {
+	switch {
+	case errors.Is(err, casign.ErrValidityBeyondCA):
 		return errs.Refusedf("%v", err).WithCode(ReasonInvalidDuration)
+	case errors.Is(err, casign.ErrMalformed):
+		return errs.Invalidf("%v", err)
 	}
 	return err
 }

@@ -2,6 +2,8 @@ package casign
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
@@ -103,6 +105,11 @@ func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKe
 		}
 	}
 
+	if len(t.ExtraExtensions) > 0 || len(t.Policies) > 0 || len(t.PolicyIdentifiers) > 0 {
+		if err := rehearse(&t, parent, pub); err != nil {
+			return nil, err
+		}
+	}
 	der, err := x509.CreateCertificate(rand.Reader, &t, parent, pub, issuerKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing certificate: %w", err)
@@ -112,6 +119,33 @@ func Sign(template, issuerCert *x509.Certificate, pub crypto.PublicKey, issuerKe
 		return nil, fmt.Errorf("parsing signed certificate: %w", err)
 	}
 	return cert, nil
+}
+
+// ErrMalformed is returned (wrapped) by Sign for a template whose
+// certificate would break its encoding rules (RFC 5280) — an extension
+// twice, a policy twice — so that the CA never signs it.
+var ErrMalformed = errors.New("the certificate would be malformed")
+
+// rehearse makes the certificate of t, signed by parent, with a throwaway
+// key and parses it back: what the caller put in it (extensions and
+// policies passed through from an API call or a CSR) is found malformed
+// before the CA's key signs anything (tester: the CA signed it, then the
+// parse failed). Only such templates pay for it.
+func rehearse(t, parent *x509.Certificate, pub crypto.PublicKey) error {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	r, p := *t, *parent
+	r.SignatureAlgorithm, p.PublicKey = x509.UnknownSignatureAlgorithm, k.Public()
+	der, err := x509.CreateCertificate(rand.Reader, &r, &p, pub, k)
+	if err == nil {
+		_, err = x509.ParseCertificate(der)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return nil
 }
 
 // checkIssuer makes sure issuer may sign certificates and that signerPub is
