@@ -505,14 +505,15 @@ func (l *Lookup) CAs() ([]casign.IssuerInfo, error) {
 				if err != nil {
 					return err
 				}
-				out = append(out, casign.IssuerInfo{ID: r.ID, Cert: c.cert, Signer: &tokenSigner{s: l.Service, r: r, pub: c.cert.PublicKey}})
+				out = append(out, casign.IssuerInfo{ID: r.ID, Cert: c.cert, Signer: &tokenSigner{s: l.Service, r: r, pub: c.cert.PublicKey},
+					SignatureAlgorithm: signatureAlgorithm(r, c.cert.PublicKey)})
 				continue
 			}
 			cert, key, err := l.Service.signer(tx, r)
 			if err != nil {
 				return err
 			}
-			out = append(out, casign.IssuerInfo{ID: r.ID, Cert: cert, Signer: key})
+			out = append(out, casign.IssuerInfo{ID: r.ID, Cert: cert, Signer: key, SignatureAlgorithm: signatureAlgorithm(r, key.Public())})
 		}
 		return nil
 	})

@@ -61,6 +61,7 @@ var oidOCSPBasic = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 1}
 var signatureAlgorithmOIDs = map[x509.SignatureAlgorithm]pkix.AlgorithmIdentifier{
 	x509.SHA256WithRSA:   {Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, Parameters: asn1.NullRawValue},
 	x509.SHA384WithRSA:   {Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}, Parameters: asn1.NullRawValue},
+	x509.SHA512WithRSA:   {Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}, Parameters: asn1.NullRawValue},
 	x509.ECDSAWithSHA256: {Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}},
 	x509.ECDSAWithSHA384: {Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}},
 	x509.ECDSAWithSHA512: {Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}},
@@ -73,9 +74,11 @@ type singleAnswer struct {
 }
 
 // signOCSPResponse builds a successful BasicOCSPResponse for answers, signed
-// directly by the issuing CA (responder ID byName = the CA's subject).
+// directly by the issuing CA (responder ID byName = the CA's subject),
+// with the CA's signature algorithm (tester: the key's default, whatever
+// the CA's --signing-algorithm).
 func signOCSPResponse(issuer IssuerInfo, answers []singleAnswer, nonce *pkix.Extension, now time.Time, validity time.Duration) ([]byte, error) {
-	alg, err := SignatureAlgorithm(issuer.Signer.Public())
+	alg, err := signingAlgorithm(issuer.SignatureAlgorithm, issuer.Signer.Public())
 	if err != nil {
 		return nil, err
 	}

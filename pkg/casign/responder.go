@@ -24,6 +24,10 @@ type IssuerInfo struct {
 	ID     string            // the CA's identifier in URLs (/crl/<ID>.crl)
 	Cert   *x509.Certificate // the CA certificate
 	Signer crypto.Signer     // the CA key; it signs OCSP responses directly
+	// SignatureAlgorithm is the CA's (its --signing-algorithm), with which
+	// its OCSP responses are signed as its certificates and CRLs are;
+	// unknown: its key's default (SignatureAlgorithm).
+	SignatureAlgorithm x509.SignatureAlgorithm
 }
 
 // Status is what a Lookup knows of a certificate.

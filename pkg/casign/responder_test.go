@@ -778,3 +778,31 @@ func withoutNextUpdate(t *testing.T, der []byte) []byte {
 	crl[0] = asn1.RawValue{FullBytes: seq(append(tbs[:4:4], tbs[5:]...))}
 	return seq(crl)
 }
+
+// TestOCSPSignatureAlgorithm: a response is signed with the CA's signature
+// algorithm, as its certificates and CRLs are (tester: SHA-256 for an RSA
+// CA of SHA384WITHRSA, SHA-384 for a P-384 CA of SHA256WITHECDSA), and
+// with its key's default when the CA names none.
+func TestOCSPSignatureAlgorithm(t *testing.T) {
+	for _, c := range []struct {
+		alg  string
+		ca   x509.SignatureAlgorithm
+		want x509.SignatureAlgorithm
+	}{
+		{"RSA_2048", x509.SHA384WithRSA, x509.SHA384WithRSA},
+		{"RSA_2048", x509.SHA512WithRSA, x509.SHA512WithRSA},
+		{"EC_secp384r1", x509.ECDSAWithSHA256, x509.ECDSAWithSHA256},
+		{"EC_secp384r1", x509.UnknownSignatureAlgorithm, x509.ECDSAWithSHA384},
+	} {
+		f := newOCSPFixture(t, c.alg, testNow)
+		f.lookup.cas[1].SignatureAlgorithm = c.ca
+		w := post(t, f.handler, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256))
+		resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.good, f.h.sub)
+		if err != nil {
+			t.Fatalf("%s %v: %v", c.alg, c.ca, err)
+		}
+		if resp.SignatureAlgorithm != c.want {
+			t.Errorf("%s, CA's %v: signed with %v, want %v", c.alg, c.ca, resp.SignatureAlgorithm, c.want)
+		}
+	}
+}
