@@ -6,6 +6,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -294,6 +297,15 @@ func TestOrderAndFinalizeRefusals(t *testing.T) {
 			t.Errorf("CSR %v: %v, want badCSR", names, err)
 		}
 	}
+	// OCSP must-staple asked for: refused, not dropped (tester).
+	staple, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"a.lab.test"},
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}, Value: []byte{0x30, 0x03, 0x02, 0x01, 0x05}}}}, newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, staple, true); !isProblem(err, errBadCSR) || !strings.Contains(err.Error(), "must-staple") {
+		t.Errorf("must-staple CSR: %v, want badCSR naming it", err)
+	}
 	// The account key as certificate key.
 	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, key, "a.lab.test"), true); !isProblem(err, errBadCSR) {
 		t.Errorf("account key in CSR: %v", err)
@@ -309,8 +321,8 @@ func TestOrderAndFinalizeRefusals(t *testing.T) {
 	// Failures were counted.
 	_ = f.v.Store.View(ctx, func(tx localstore.Tx) error {
 		m, _ := acmestate.GetMetrics(tx, f.ep.ID)
-		if m.CertificateIssuanceSuccess != 1 || m.CertificateIssuanceFailed != 5 {
-			t.Errorf("metrics = %+v, want 1 success, 5 failures", m)
+		if m.CertificateIssuanceSuccess != 1 || m.CertificateIssuanceFailed != 6 {
+			t.Errorf("metrics = %+v, want 1 success, 6 failures", m)
 		}
 		return nil
 	})

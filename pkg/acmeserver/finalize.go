@@ -16,6 +16,7 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
@@ -91,6 +92,12 @@ func checkParsedCSR(csr *x509.CertificateRequest, order *acmestate.Order, ep *ac
 		// badCSR, not badPublicKey: RFC 8555 7.4 names badCSR for a CSR the
 		// server will not sign; badPublicKey is about the JWS key.
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr key algorithm is not allowed by this endpoint (allowed: "+joinComma(ep.AllowedKeyAlgorithms)+")")
+	}
+	if casign.AsksMustStaple(csr) {
+		// Refused, not dropped (tester: the certificate came without
+		// it, and nothing said so), as Let's Encrypt refuses it since
+		// 2025 and ca issue refuses it outside CSRPassthrough.
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr asks for the TLS Feature extension (OCSP must-staple), which this server does not issue: request the certificate without it")
 	}
 	if k, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(acctKey) {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "the certificate key must differ from the account key")

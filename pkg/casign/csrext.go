@@ -20,6 +20,17 @@ var (
 		"keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly"}
 )
 
+// AsksMustStaple reports whether csr asks for the TLS Feature extension
+// (RFC 7633: OCSP must-staple).
+func AsksMustStaple(csr *x509.CertificateRequest) bool {
+	for _, e := range csr.Extensions {
+		if e.Id.Equal(oidTLSFeature) {
+			return true
+		}
+	}
+	return false
+}
+
 // extensionName is "name (OID)" for an extension certctl knows, else the OID.
 func extensionName(id asn1.ObjectIdentifier) string {
 	// Switches, not maps: nothing is built at start-up (the app
