@@ -15,6 +15,7 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/output"
@@ -490,4 +491,112 @@ func (f *Factory) CompleteEndpointDomain() cobra.CompletionFunc {
 		}
 		return out
 	})
+}
+
+// CompleteCASerial completes --serial of a CA's issued certificate (ca
+// get-certificate, ca revoke-certificate): the serials the CA named by the
+// positional argument issued, newest first, described by their subjects;
+// live leaves only those not revoked (a revocation's candidates).
+func (f *Factory) CompleteCASerial(live bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) != 1 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names inventory.Names
+		if c, err := f.Config(); err == nil {
+			names = inventory.Names{Region: c.Region, Account: c.Account}
+		}
+		typed := strings.ToLower(toComplete)
+		return f.completeValues(func(tx localstore.Tx, _ string) ([]candidate, error) {
+			r, err := authority.Find(tx, names, args[0])
+			if err != nil {
+				return nil, nil // no such CA: nothing to offer
+			}
+			all, err := tx.ListIssued(r.ID)
+			if err != nil {
+				return nil, err
+			}
+			var out []candidate
+			for i := len(all) - 1; i >= 0 && len(out) < maxSerialCompletions; i-- {
+				s := all[i]
+				if live && !s.RevokedAt.IsZero() || !strings.HasPrefix(s.Serial, typed) {
+					continue
+				}
+				out = append(out, candidate{"", s.Serial, s.Subject})
+			}
+			return out, nil
+		})(cmd, args, toComplete)
+	}
+}
+
+// maxSerialCompletions bounds the serials offered: a shell shows no more
+// usefully, and a CA may have issued millions.
+const maxSerialCompletions = 200
+
+// CompleteResources completes an ARN or UUID of any resource (audit
+// --resource): certificates, CAs and ACME endpoints.
+func (f *Factory) CompleteResources(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	cas := f.listCAs(CAChoice{})
+	return f.completeValues(func(tx localstore.Tx, typed string) ([]candidate, error) {
+		out, err := certificateCandidates(tx, typed, CertificateChoice{})
+		if err != nil {
+			return nil, err
+		}
+		more, err := cas(tx, typed)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+		eps, err := tx.ListObjects(acmestate.KindEndpoint)
+		for _, o := range eps {
+			out = append(out, candidate{arn.AcmeEndpoint, o.ID, endpointLabel(o.Data)})
+		}
+		return out, err
+	})(cmd, args, toComplete)
+}
+
+// CompleteDeployHost completes deploy --host: the hosts that recorded a
+// target of the certificate the positional argument names (their names;
+// an ID's first 8 characters where two share a name), any certificate's
+// before it is given.
+func (f *Factory) CompleteDeployHost(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var names inventory.Names
+	if c, err := f.Config(); err == nil {
+		names = inventory.Names{Region: c.Region, Account: c.Account}
+	}
+	return f.completeValues(func(tx localstore.Tx, _ string) ([]candidate, error) {
+		all, err := deploy.AllTargets(tx)
+		if err != nil {
+			return nil, err
+		}
+		only := ""
+		if len(args) == 1 {
+			if only, err = inventory.ResolveCertificate(tx, names, args[0], inventory.Exporting); err != nil {
+				return nil, nil // no such certificate: nothing to offer
+			}
+		}
+		ids := map[string][]string{} // host name → IDs
+		for certID, ts := range all {
+			if only != "" && certID != only {
+				continue
+			}
+			for _, t := range ts {
+				if t.HostID != "" && !slices.Contains(ids[t.Host], t.HostID) {
+					ids[t.Host] = append(ids[t.Host], t.HostID)
+				}
+			}
+		}
+		var out []candidate
+		for name, hostIDs := range ids {
+			if len(hostIDs) == 1 && name != "" {
+				out = append(out, candidate{"", name, hostIDs[0]})
+				continue
+			}
+			for _, id := range hostIDs {
+				out = append(out, candidate{"", id[:min(8, len(id))], name})
+			}
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+		return out, nil
+	})(cmd, args, toComplete)
 }

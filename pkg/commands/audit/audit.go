@@ -109,6 +109,7 @@ Piped (-o text) each record is one tab-separated line:
 	fl.StringVar(&opts.Until, "until", "", "only records up to this `time` (RFC 3339, or a date: its midnight UTC)")
 	fl.StringVar(&opts.EventName, "event-name", "", "only records of this API `name` (RequestCertificate, …)")
 	fl.StringVar(&opts.Resource, "resource", "", "only records concerning this `ARN` (or UUID)")
+	_ = cmd.RegisterFlagCompletionFunc("resource", f.CompleteResources)
 	fl.StringVar(&opts.Actor, "actor", "", "only records made by this `actor` (id, host or type)")
 	cmdutil.MaxItemsFlag(fl, &opts.MaxItems, "return at most `N` records and a NextToken")
 	fl.StringVar(&opts.StartingToken, "starting-token", "", "continue from a previous NextToken")

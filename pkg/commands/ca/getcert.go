@@ -44,6 +44,7 @@ it) or by its serial. PEM by default (certificate, then chain); -o json:
 	caArg(f, cmd, &opts.CA, nil)
 	cmd.Flags().StringVar(&opts.CertificateArn, "certificate-arn", "", "the certificate's `ARN` (<ca-arn>/certificate/<serial>)")
 	cmd.Flags().StringVar(&opts.Serial, "serial", "", "the certificate's `serial` (colon- or hyphen-separated hex bytes, or hex)")
+	_ = cmd.RegisterFlagCompletionFunc("serial", f.CompleteCASerial(false))
 	return cmd
 }
 

@@ -59,6 +59,7 @@ Reasons: ` + strings.Join(casign.ReasonNames(), " ") + cmdutil.ExitStatus(0, 2, 
 	}
 	caArg(f, cmd, &opts.CA, nil)
 	cmd.Flags().StringVar(&opts.Serial, "serial", "", "the certificate's `serial` (colon- or hyphen-separated hex bytes, or hex)")
+	_ = cmd.RegisterFlagCompletionFunc("serial", f.CompleteCASerial(true))
 	cmd.Flags().StringVar(&opts.Serial, "certificate-serial", "", "alias of --serial (AWS CLI)")
 	_ = cmd.Flags().MarkHidden("certificate-serial")
 	cmd.Flags().StringVar(&opts.CertificateArn, "certificate-arn", "", "the certificate's `ARN` (<ca-arn>/certificate/<serial>)")

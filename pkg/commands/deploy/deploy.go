@@ -178,6 +178,7 @@ use, nor eligible for renewal. The removal is recorded in the audit log
 	fl.StringVar(&t.Exec, "exec", "", "`command` to run after installing (and after each renewal)")
 	fl.BoolVar(&opts.Remove, "remove", false, "stop deploying to the target at --cert-file (its files are left as they are)")
 	fl.StringVar(&opts.Host, "host", "", "with --remove: the `host` (ID, name, or ID's first 8 characters) whose target to remove, when not this host's")
+	_ = cmd.RegisterFlagCompletionFunc("host", f.CompleteDeployHost)
 	for _, n := range []string{"cert-file", "key-file", "chain-file", "fullchain-file"} {
 		cmdutil.MarkOutputFile(cmd, n)
 	}
