@@ -1,12 +1,14 @@
 package x509util
 
 import (
+	"bytes"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -71,10 +73,35 @@ func FormatName(n pkix.Name) string {
 // OU RDNs printed as one multi-valued "OU=a+OU=b+OU=c+OU=d", in another
 // order than OpenSSL's. A subject that does not parse is rendered from
 // c.Subject.
-func Subject(c *x509.Certificate) string { return formatRaw(c.RawSubject, c.Subject) }
+func Subject(c *x509.Certificate) string { return lastSubject.format(c.RawSubject, c.Subject) }
 
 // Issuer is c's issuer, rendered as Subject renders the subject.
-func Issuer(c *x509.Certificate) string { return formatRaw(c.RawIssuer, c.Issuer) }
+func Issuer(c *x509.Certificate) string { return lastIssuer.format(c.RawIssuer, c.Issuer) }
+
+// lastSubject and lastIssuer remember the last name each rendered: an
+// issuance renders its leaf's subject twice (the CA's record of it, the
+// inventory's) and the same issuer every time, and the decoding of a name
+// was 3% of a durable issuance's CPU.
+var lastSubject, lastIssuer dnMemo
+
+// dnMemo is a rendered name and its encoding.
+type dnMemo struct{ p atomic.Pointer[renderedDN] }
+
+type renderedDN struct {
+	raw []byte
+	s   string
+}
+
+func (m *dnMemo) format(raw []byte, parsed pkix.Name) string {
+	if r := m.p.Load(); r != nil && len(raw) > 0 && bytes.Equal(r.raw, raw) {
+		return r.s
+	}
+	s := formatRaw(raw, parsed)
+	if len(raw) > 0 {
+		m.p.Store(&renderedDN{raw: bytes.Clone(raw), s: s})
+	}
+	return s
+}
 
 func formatRaw(raw []byte, parsed pkix.Name) string {
 	var rdns pkix.RDNSequence
