@@ -65,6 +65,9 @@ type Service struct {
 	set         Settings
 	validations *validations.Service
 	renewer     *renewal.Renewer
+	// reaching, when set (tests), is called as the due pass reaches the
+	// certificate id, before it does anything with it.
+	reaching func(id string)
 }
 
 // New returns the service over core.
@@ -254,15 +257,33 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		}
 		return rep, err
 	}
+	// skip reports snap as refused, when err is a refusal by a rule (exit
+	// 3, 4 or 5: the certificate deleted meanwhile by another process,
+	// say — tester: the pass stopped there, the rest not done), and the
+	// pass goes on; any other error stops it (abort).
+	skip := func(snap *localstore.Certificate, err error) bool {
+		if !ruleFailure(err) {
+			return false
+		}
+		rep.Results = append(rep.Results, Result{CertificateArn: s.core.Names.CertificateARN(snap.ID), DomainName: snap.DomainName,
+			Outcome: renewal.Ineligible, Reason: err.Error()})
+		return true
+	}
 	for i, snap := range certs {
 		if service.Stopped(ctx) {
 			stop(i)
 			break
 		}
+		if s.reaching != nil {
+			s.reaching(snap.ID)
+		}
 		c, err := s.validations.AdvancePending(ctx, snap, o.DryRun)
 		if err != nil && service.Stopped(ctx) {
 			stop(i)
 			break
+		}
+		if skip(snap, err) {
+			continue
 		}
 		if err != nil {
 			return abort(i, err)
@@ -284,6 +305,8 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				if res.Outcome, res.Reason, err = s.dryRenew(ctx, c, true); err != nil && service.Stopped(ctx) {
 					stop(i)
 					break
+				} else if skip(snap, err) {
+					continue
 				} else if err != nil {
 					return abort(i, err)
 				}
@@ -295,6 +318,8 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			if c, err = s.housekeep(ctx, c.ID, acct.DaysBeforeExpiry, now); err != nil && service.Stopped(ctx) {
 				stop(i)
 				break
+			} else if skip(snap, err) {
+				continue
 			} else if err != nil {
 				return abort(i, err)
 			}
@@ -305,6 +330,8 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil && service.Stopped(ctx) {
 				stop(i)
 				break
+			} else if skip(snap, err) {
+				continue
 			} else if err != nil {
 				return abort(i, err)
 			}
