@@ -67,13 +67,16 @@ type BackupOptions struct {
 	IO       *iostreams.IOStreams
 	Printer  func() (*output.Printer, error)
 	VaultOps func(context.Context) (*vaultops.Service, error)
+	// Quiet (-q) prints no summary: the exit status says the backup was
+	// made (a nightly job's mail stays empty — tester).
+	Quiet func() bool
 
 	OutFile string
 }
 
 // NewCmdBackup builds `certctl vault backup`.
 func NewCmdBackup(f *cmdutil.Factory, runF func(*BackupOptions) error) *cobra.Command {
-	opts := &BackupOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps}
+	opts := &BackupOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps, Quiet: func() bool { return f.Globals.Quiet }}
 	cmd := &cobra.Command{
 		Use:   "backup --out-file FILE",
 		Short: "Write a consistent backup of the vault",
@@ -129,7 +132,7 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		if err := p.RefuseQuery("a backup written to stdout"); err != nil {
 			return err
 		}
-		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil {
+		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil || o.Quiet() {
 			return err
 		}
 		fmt.Fprintf(o.IO.ErrOut, "backup of %s written to stdout (%d bytes, master key %s)\n",
@@ -155,6 +158,9 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 	if res.MasterKey == vaultops.KeyPlain && o.IO.IsStderrTTY() {
 		fmt.Fprintln(o.IO.ErrOut, "note: the vault's master key is in clear, and so it is in the backup: keep the file as safe as the vault directory")
 	}
+	if o.Quiet() {
+		return nil
+	}
 	return p.Print(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"File", res.File}, {"CreatedAt", res.CreatedAt}, {"Source", res.Source},
@@ -175,13 +181,15 @@ type RestoreOptions struct {
 	// VaultDir is the vault's directory, where the backup is read before
 	// the vault is opened.
 	VaultDir func() string
+	// Quiet (-q): as BackupOptions.Quiet.
+	Quiet func() bool
 
 	FromFile string
 }
 
 // NewCmdRestore builds `certctl vault restore`.
 func NewCmdRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.Command {
-	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps, VaultDir: f.VaultDir}
+	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps, VaultDir: f.VaultDir, Quiet: func() bool { return f.Globals.Quiet }}
 	cmd := &cobra.Command{
 		Use:   "restore --from-file FILE [--vault DIR]",
 		Short: "Restore a backup into an empty vault",
@@ -260,6 +268,9 @@ func runRestore(ctx context.Context, o *RestoreOptions) error {
 		}
 	}
 	cmdutil.PrintNotices(o.IO, res.Notice)
+	if o.Quiet() {
+		return nil // its notices said, no summary (as backup)
+	}
 	return p.Print(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"Vault", res.Vault}, {"Store", res.Store}, {"BackupCreatedAt", res.BackupCreatedAt},
