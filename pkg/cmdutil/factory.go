@@ -330,6 +330,7 @@ func (f *Factory) Printer() (*output.Printer, error) {
 		}
 		return nil, e
 	}
+	p.Quiet = f.Globals.Quiet && f.Globals.Output == "" && f.Globals.Query == ""
 	f.printer = p
 	return p, nil
 }

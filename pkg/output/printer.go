@@ -32,6 +32,22 @@ type Printer struct {
 	// queryText is the --query expression, for its error messages.
 	queryText string
 	Styles    *Styles
+	// Quiet is -q given with neither -o nor --query: see Acknowledge.
+	Quiet bool
+}
+
+// Acknowledge prints data as Print does, unless the printer is Quiet: the
+// summary of a change or a check whose exit status already says how it
+// went (a backup made, a log that verifies, a target recorded, tags
+// added), which -q silences so that a cron job's mail stays empty
+// (tester: vault backup, vault verify and audit verify printed it all).
+// A result that is itself what was asked for (an ARN, a listing) is
+// printed with Print whatever -q says.
+func (p *Printer) Acknowledge(data any, v View) error {
+	if p.Quiet {
+		return nil
+	}
+	return p.Print(data, v)
 }
 
 // HasQuery reports whether a --query selects what is printed.

@@ -69,7 +69,7 @@ func runGet(ctx context.Context, o *GetOptions) error {
 	if err != nil {
 		return err
 	}
-	return printConfig(p, c)
+	return printConfig(p.Print, c)
 }
 
 // PutOptions are the inputs of account-config put.
@@ -115,12 +115,14 @@ func runPut(ctx context.Context, o *PutOptions) error {
 	if err != nil {
 		return err
 	}
-	return printConfig(p, c)
+	return printConfig(p.Acknowledge, c)
 }
 
-func printConfig(p *output.Printer, c renewal.AccountConfig) error {
+// printConfig prints the account configuration with print: the printer's
+// Print (get), or its Acknowledge (put, which -q silences).
+func printConfig(print func(any, output.View) error, c renewal.AccountConfig) error {
 	n := strconv.Itoa(c.DaysBeforeExpiry)
-	return p.Print(Output{ExpiryEvents: c}, output.View{
+	return print(Output{ExpiryEvents: c}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Days before expiry", n}}} },
 		Records: func() [][]string { return [][]string{{n}} },
 	})

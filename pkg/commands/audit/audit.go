@@ -290,7 +290,7 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 		return err
 	}
 	count := strconv.FormatInt(n, 10)
-	return p.Print(VerifyOutput{Valid: true, RecordsChecked: n}, output.View{
+	return p.Acknowledge(VerifyOutput{Valid: true, RecordsChecked: n}, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			return &output.Table{Rows: [][]string{{s.OK("The audit chain is whole:"), count + " records checked"}}}
 		},

@@ -200,7 +200,7 @@ func runDeploy(ctx context.Context, o *DeployOptions) error {
 	}
 	cmdutil.PrintNotices(o.IO, res.Notices...)
 	out := Output{CertificateArn: res.CertificateArn, InUseBy: res.InUseBy}
-	return p.Print(out, output.View{
+	return p.Acknowledge(out, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			return &output.Table{Rows: [][]string{{"Deployed", out.CertificateArn}, {"In use by", strings.Join(out.InUseBy, ", ")}}}
 		},
@@ -226,7 +226,7 @@ func runRemove(ctx context.Context, o *DeployOptions) error {
 	for i, t := range res.Removed {
 		out.Removed = append(out.Removed, RemovedTarget{Target: res.RemovedLabels[i], Host: t.HostID})
 	}
-	return p.Print(out, output.View{
+	return p.Acknowledge(out, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			inUse := strings.Join(out.InUseBy, ", ")
 			if inUse == "" {

@@ -126,7 +126,7 @@ func runTagChange(ctx context.Context, o *ChangeOptions, ch tagChange) error {
 	if err != nil {
 		return err
 	}
-	return printTags(p, tags)
+	return printTags(p.Acknowledge, tags)
 }
 
 // ListOptions are the inputs of `tags list`.
@@ -162,7 +162,7 @@ func runTagsList(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	return printTags(p, tags)
+	return printTags(p.Print, tags)
 }
 
 // verbCommand builds a tags verb taking one certificate (positional or
@@ -205,10 +205,11 @@ func tagsFlag(cmd *cobra.Command, tags *[]string) {
 	cmd.Flags().StringArrayVar(tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
 }
 
-// printTags prints a certificate's tags.
-func printTags(p *output.Printer, tl *certificates.TagList) error {
+// printTags prints a certificate's tags with print: the printer's Print
+// (tags list), or its Acknowledge (a change of them, which -q silences).
+func printTags(print func(any, output.View) error, tl *certificates.TagList) error {
 	tags := tl.Tags
-	return p.Print(tl, output.View{
+	return print(tl, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			if len(tags) == 0 {
 				return &output.Table{Rows: [][]string{{"No tags."}}}

@@ -67,16 +67,13 @@ type BackupOptions struct {
 	IO       *iostreams.IOStreams
 	Printer  func() (*output.Printer, error)
 	VaultOps func(context.Context) (*vaultops.Service, error)
-	// Quiet (-q) prints no summary: the exit status says the backup was
-	// made (a nightly job's mail stays empty — tester).
-	Quiet func() bool
 
 	OutFile string
 }
 
 // NewCmdBackup builds `certctl vault backup`.
 func NewCmdBackup(f *cmdutil.Factory, runF func(*BackupOptions) error) *cobra.Command {
-	opts := &BackupOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps, Quiet: func() bool { return f.Globals.Quiet }}
+	opts := &BackupOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps}
 	cmd := &cobra.Command{
 		Use:   "backup --out-file FILE",
 		Short: "Write a consistent backup of the vault",
@@ -132,7 +129,7 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		if err := p.RefuseQuery("a backup written to stdout"); err != nil {
 			return err
 		}
-		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil || o.Quiet() {
+		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil || p.Quiet {
 			return err
 		}
 		fmt.Fprintf(o.IO.ErrOut, "backup of %s written to stdout (%d bytes, master key %s)\n",
@@ -158,10 +155,7 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 	if res.MasterKey == vaultops.KeyPlain && o.IO.IsStderrTTY() {
 		fmt.Fprintln(o.IO.ErrOut, "note: the vault's master key is in clear, and so it is in the backup: keep the file as safe as the vault directory")
 	}
-	if o.Quiet() {
-		return nil
-	}
-	return p.Print(res, output.View{
+	return p.Acknowledge(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"File", res.File}, {"CreatedAt", res.CreatedAt}, {"Source", res.Source},
 				{"MasterKey", res.MasterKey}, {"Size", strconv.FormatInt(res.Size, 10)}}
@@ -181,15 +175,13 @@ type RestoreOptions struct {
 	// VaultDir is the vault's directory, where the backup is read before
 	// the vault is opened.
 	VaultDir func() string
-	// Quiet (-q): as BackupOptions.Quiet.
-	Quiet func() bool
 
 	FromFile string
 }
 
 // NewCmdRestore builds `certctl vault restore`.
 func NewCmdRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.Command {
-	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps, VaultDir: f.VaultDir, Quiet: func() bool { return f.Globals.Quiet }}
+	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps, VaultDir: f.VaultDir}
 	cmd := &cobra.Command{
 		Use:   "restore --from-file FILE [--vault DIR]",
 		Short: "Restore a backup into an empty vault",
@@ -268,10 +260,7 @@ func runRestore(ctx context.Context, o *RestoreOptions) error {
 		}
 	}
 	cmdutil.PrintNotices(o.IO, res.Notice)
-	if o.Quiet() {
-		return nil // its notices said, no summary (as backup)
-	}
-	return p.Print(res, output.View{
+	return p.Acknowledge(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"Vault", res.Vault}, {"Store", res.Store}, {"BackupCreatedAt", res.BackupCreatedAt},
 				{"Source", res.Source}, {"MasterKey", res.MasterKey}}
@@ -336,7 +325,11 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	if rep == nil {
 		return verr
 	}
-	err = p.Print(rep, output.View{
+	print := p.Print
+	if len(rep.Problems) == 0 {
+		print = p.Acknowledge // nothing to say under -q
+	}
+	err = print(rep, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			if len(rep.Problems) == 0 {
 				return &output.Table{Rows: [][]string{
@@ -426,7 +419,7 @@ func runRotateKey(ctx context.Context, o *RotateKeyOptions) error {
 		return err
 	}
 	cmdutil.PrintNotices(o.IO, res.Notice)
-	return p.Print(res, output.View{
+	return p.Acknowledge(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			return &output.Table{Rows: [][]string{
 				{"MasterKeyId", res.MasterKeyID}, {"PreviousMasterKeyId", res.PreviousMasterKeyID},
@@ -509,7 +502,7 @@ func runChangePassphrase(ctx context.Context, o *ChangePassphraseOptions) error 
 	if err != nil {
 		return err
 	}
-	return p.Print(res, output.View{
+	return p.Acknowledge(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			return &output.Table{Rows: [][]string{
 				{"MasterKeyId", res.MasterKeyID}, {"MasterKey", res.MasterKey},
@@ -579,7 +572,7 @@ func runMigrate(ctx context.Context, o *MigrateOptions) error {
 	if err != nil {
 		return err
 	}
-	return p.Print(res, output.View{
+	return p.Acknowledge(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"From", res.From}, {"To", res.To}}
 			t := &output.Table{Rows: append(rows, countRows(res.Counts)...)}
