@@ -139,8 +139,11 @@ func TestChangesAreAudited(t *testing.T) {
 	if err != nil || issued.Certificate == "" || issued.CertificateChain == "" {
 		t.Fatalf("issue: %+v, %v", issued, err)
 	}
-	r = last(t, s, 3, "IssueCertificate", audit.OutcomeSuccess, root)
-	if r.RequestParameters["TemplateArn"] != "arn:aws:acm-pca:::template/EndEntityCertificate/V1" || r.RequestParameters["Validity"] != "30d" {
+	// The record names what was signed: the certificate's ARN, its serial
+	// and subject (tester: the CA alone).
+	r = last(t, s, 3, "IssueCertificate", audit.OutcomeSuccess, root, issued.CertificateArn)
+	if r.RequestParameters["TemplateArn"] != "arn:aws:acm-pca:::template/EndEntityCertificate/V1" || r.RequestParameters["Validity"] != "30d" ||
+		r.RequestParameters["Serial"] == nil || r.RequestParameters["Subject"] != "CN=leaf.internal" {
 		t.Errorf("parameters %v", r.RequestParameters)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
 )
 
 // Issued is a certificate `ca issue` signed, as PEM (AWS Private CA's
@@ -129,6 +130,11 @@ func (s *Service) issue(req IssueRequest, out **Issued) func(op *service.Op, r *
 			Certificate:      string(pemio.EncodeCertificatesPEM(issued.Certificate)),
 			CertificateChain: string(issued.ChainPEM),
 		}
+		// What the CA signed, as CloudTrail's IssueCertificate names its
+		// certificateArn (tester: the record named the CA alone).
+		op.Resource((*out).CertificateArn)
+		op.Param("Serial", x509util.FormatSerial(issued.Certificate.SerialNumber))
+		op.Param("Subject", x509util.Subject(issued.Certificate))
 		return nil
 	}
 }
