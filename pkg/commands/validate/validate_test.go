@@ -395,6 +395,14 @@ func TestCAAForbidsIssuance(t *testing.T) {
 	if c.Status != "FAILED" || c.FailureReason != "CAA_ERROR" || c.DomainValidationOptions[0].ValidationStatus != "FAILED" {
 		t.Errorf("%+v", c)
 	}
+	// The check that failed the certificate is a FAILURE with its reason
+	// (tester: SUCCESS, no parameter).
+	recs := e.auditLog()
+	last := recs[len(recs)-1]
+	if last.EventName != "CheckDomainValidation" || last.Outcome != "FAILURE" || last.ErrorCode != "CAA_ERROR" ||
+		last.RequestParameters["Status"] != "FAILED" {
+		t.Errorf("the check's record: %s %s %s %v", last.EventName, last.Outcome, last.ErrorCode, last.RequestParameters)
+	}
 }
 
 var codeRe = regexp.MustCompile(`(?m)^Approval code: ([A-Z2-7]{32})\r?$`)

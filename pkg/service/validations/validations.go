@@ -141,6 +141,20 @@ func (s *Service) Advance(ctx context.Context, id string) (*validation.Outcome, 
 		if !changed {
 			return service.ErrUnchanged
 		}
+		// The record says where the checks left the certificate, and a
+		// validation that failed (CAA_ERROR, a timeout) is a FAILURE
+		// with its reason (tester: SUCCESS, with no parameter).
+		c := o.Certificate
+		op.Param("Status", c.Status)
+		switch c.Status {
+		case inventory.StatusFailed, inventory.StatusValidationTimedOut:
+			reason := c.FailureReason
+			if reason == "" {
+				reason = c.Status
+			}
+			op.Param("FailureReason", reason)
+			op.Failed(reason, fmt.Sprintf("certificate %s is %s (%s)", c.ID, c.Status, reason))
+		}
 		return nil
 	})
 	if err != nil {
