@@ -27,5 +27,5 @@ var EventNames = []string{
 	"NewAccount", "UpdateAccount", "DeactivateAccount", "KeyChange", "NewOrder", "FinalizeOrder",
 	"InvalidateOrder", "DeactivateAuthorization", "RespondToChallenge", "ValidateChallenge", "CountIssuanceFailure",
 	// The vault.
-	"RestoreVault", "AcceptRestoredAuditLog", "RotateVaultKey", "ChangeVaultPassphrase", "MigrateVault",
+	"BackupVault", "RestoreVault", "AcceptRestoredAuditLog", "RotateVaultKey", "ChangeVaultPassphrase", "MigrateVault",
 }

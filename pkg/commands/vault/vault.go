@@ -129,8 +129,14 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		if err := p.RefuseQuery("a backup written to stdout"); err != nil {
 			return err
 		}
-		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil || p.Quiet {
+		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil {
 			return err
+		}
+		if res.Unrecorded {
+			fmt.Fprintln(o.IO.ErrOut, "certctl: warning: the vault is read-only: this backup is not recorded (no audit record)")
+		}
+		if p.Quiet {
+			return nil
 		}
 		fmt.Fprintf(o.IO.ErrOut, "backup of %s written to stdout (%d bytes, master key %s)\n",
 			output.Count(int(res.Certificates), "certificate"), res.Size, res.MasterKey)
@@ -151,6 +157,9 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		res.File = name
 	} else if res, err = svc.Backup(ctx, name); err != nil {
 		return err
+	}
+	if res.Unrecorded {
+		fmt.Fprintln(o.IO.ErrOut, "certctl: warning: the vault is read-only: this backup is not recorded (no audit record)")
 	}
 	if res.MasterKey == vaultops.KeyPlain && o.IO.IsStderrTTY() {
 		fmt.Fprintln(o.IO.ErrOut, "note: the vault's master key is in clear, and so it is in the backup: keep the file as safe as the vault directory")

@@ -29,6 +29,39 @@ type BackupResult struct {
 	MasterKey string `json:"MasterKey"`
 	Size      int64  `json:"Size"`
 	Counts
+	// Unrecorded is set when the vault could not record the backup (a
+	// read-only vault), which the caller is told about.
+	Unrecorded bool `json:"-"`
+}
+
+// recordBackup records res, the backup just made (BackupVault): a copy of
+// every sealed key left the vault — with a master key in clear, keys any
+// reader of the file can open — which the rule of a key export asks to
+// record (tester: nothing recorded). The file is named as given (stdout:
+// -). What records it is done even when an interruption cancelled ctx:
+// the backup is out. A read-only vault cannot record it (res.Unrecorded),
+// nor a locked one (its keys travel wrapped, under its passphrase).
+func (s *Service) recordBackup(ctx context.Context, res *BackupResult) (*BackupResult, error) {
+	if _, err := s.core.Vault.Sealer(); errors.Is(err, localstore.ErrLocked) {
+		// A passphrase-locked vault is backed up without its passphrase,
+		// its keys wrapped under it, and cannot extend its log (keyed by
+		// the master key): nothing in clear left it.
+		return res, nil
+	}
+	err := s.core.Change(context.WithoutCancel(ctx), "BackupVault", func(op *service.Op) error {
+		op.Param("File", res.File)
+		op.Param("MasterKey", res.MasterKey)
+		op.Param("Certificates", res.Certificates)
+		return nil
+	})
+	if errors.Is(err, localstore.ErrReadOnly) {
+		res.Unrecorded = true
+		return res, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the backup was written, but it could not be recorded: %w", err)
+	}
+	return res, nil
 }
 
 func backupResult(file string, info *localstore.BackupInfo) *BackupResult {
@@ -106,7 +139,7 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	if fi, err := os.Stat(abs); err == nil {
 		res.Size = fi.Size()
 	}
-	return res, nil
+	return s.recordBackup(ctx, res)
 }
 
 // backupTempPrefix names the directories a backup is written in before
@@ -148,7 +181,7 @@ func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, err
 	}
 	res := backupResult("-", info)
 	res.Size = n
-	return res, nil
+	return s.recordBackup(ctx, res)
 }
 
 // checkWritten reads the backup just written at path as a restore reads
