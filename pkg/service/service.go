@@ -117,6 +117,13 @@ func (o *Op) Revoke(c *localstore.Certificate, reason string, code int, keyProve
 	return o.Events.EmitRevoked(o.Tx, c)
 }
 
+// DropResource takes arn back from the resources of op's record: what the
+// change was to make, when it made nothing (a refused request names no
+// certificate that never existed — tester).
+func (o *Op) DropResource(arn string) {
+	o.rec.Resources = slices.DeleteFunc(o.rec.Resources, func(a string) bool { return a == arn })
+}
+
 // Failed records the change, which commits what it did, as a FAILURE with
 // the error code code: a change whose transaction records an attempt that
 // failed outside it (a deploy target whose files could not be written or

@@ -548,3 +548,34 @@ func TestImportDirSkipsWhatLegoArchived(t *testing.T) {
 		t.Fatalf("imported %q (%+v), want .lego/certificates/ and other/archives/ only", files, res)
 	}
 }
+
+// TestRefusedRequestNamesNoCertificate: a request refused before anything
+// was made (its CA not found) is recorded as a FAILURE naming no
+// certificate — none was made (tester: the record named an ARN that
+// never existed); a request whose certificate is made FAILED names it.
+func TestRefusedRequestNamesNoCertificate(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	svc, core := newAuditedService(t, now)
+	_, err := svc.Request(ctx, certificates.RequestInput{DomainName: "b.internal", KeyAlgorithm: "EC_prime256v1",
+		CertificateAuthority: "00000000-0000-0000-0000-000000000000"})
+	if errs.ExitCodeOf(err) != errs.ExitNotFound {
+		t.Fatalf("request from a CA that does not exist: %v", err)
+	}
+	var recs []*audit.Record
+	if err := core.Read(ctx, func(tx localstore.Tx) (err error) {
+		recs, err = audit.List(tx, audit.Filter{}, 0, 0)
+		return err
+	}); err != nil || len(recs) == 0 {
+		t.Fatalf("audit log: %d records, %v", len(recs), err)
+	}
+	r := recs[len(recs)-1]
+	if r.EventName != "RequestCertificate" || r.Outcome != audit.OutcomeFailure {
+		t.Fatalf("record %s %s", r.EventName, r.Outcome)
+	}
+	for _, a := range r.Resources {
+		if strings.Contains(a, ":certificate/") {
+			t.Errorf("the refused request's record names certificate %s", a)
+		}
+	}
+}

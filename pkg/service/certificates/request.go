@@ -161,7 +161,8 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 			return nil
 		}
 		res.ID = uuid.NewString()
-		op.Resource(s.core.Names.CertificateARN(res.ID))
+		certARN := s.core.Names.CertificateARN(res.ID)
+		op.Resource(certARN)
 		res.Failed = nil
 		if private {
 			caID, err := s.issuePrivate(op, in, res.ID, names, key, tags, export, ct)
@@ -173,6 +174,8 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 				c.Status, c.FailureReason = inventory.StatusFailed, reason
 				res.Failed = failedRequest(res.ID, reason, err)
 				err = op.Tx.PutCertificate(c)
+			} else if err != nil {
+				op.DropResource(certARN) // refused: no certificate was made
 			}
 			if err != nil {
 				return err
@@ -181,6 +184,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 			c := inventory.NewIssuedRecord(res.ID, inventory.TypeIssued, "", tags, export, ct, op.Now)
 			c.KeyAlgorithm = in.KeyAlgorithm
 			if msgs, err = s.set.Validations.Rules().Prepare(op.Tx, c, vreq); err != nil {
+				op.DropResource(certARN) // refused: no certificate was made
 				return err
 			}
 			if c.Status == inventory.StatusFailed {
