@@ -132,9 +132,7 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil {
 			return err
 		}
-		if res.Unrecorded {
-			fmt.Fprintln(o.IO.ErrOut, "certctl: warning: the vault is read-only: this backup is not recorded (no audit record)")
-		}
+		warnUnrecorded(o.IO, res)
 		if p.Quiet {
 			return nil
 		}
@@ -158,9 +156,7 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 	} else if res, err = svc.Backup(ctx, name); err != nil {
 		return err
 	}
-	if res.Unrecorded {
-		fmt.Fprintln(o.IO.ErrOut, "certctl: warning: the vault is read-only: this backup is not recorded (no audit record)")
-	}
+	warnUnrecorded(o.IO, res)
 	if res.MasterKey == vaultops.KeyPlain && o.IO.IsStderrTTY() {
 		fmt.Fprintln(o.IO.ErrOut, "note: the vault's master key is in clear, and so it is in the backup: keep the file as safe as the vault directory")
 	}
@@ -174,6 +170,13 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 			return [][]string{{res.File, res.CreatedAt, res.MasterKey, strconv.FormatInt(res.Certificates, 10)}}
 		},
 	})
+}
+
+// warnUnrecorded tells of a backup the vault could not record.
+func warnUnrecorded(ios *iostreams.IOStreams, res *vaultops.BackupResult) {
+	if res.Unrecorded != "" {
+		fmt.Fprintf(ios.ErrOut, "certctl: warning: the backup was written, but the vault could not record it in its audit log: %s\n", output.SanitizeLines(res.Unrecorded))
+	}
 }
 
 // RestoreOptions are the inputs of vault restore.

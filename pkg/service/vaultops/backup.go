@@ -29,9 +29,10 @@ type BackupResult struct {
 	MasterKey string `json:"MasterKey"`
 	Size      int64  `json:"Size"`
 	Counts
-	// Unrecorded is set when the vault could not record the backup (a
-	// read-only vault), which the caller is told about.
-	Unrecorded bool `json:"-"`
+	// Unrecorded says why the vault could not record the backup (a
+	// read-only vault or role, a write lock held too long), which the
+	// caller is told about; "" when it was recorded or needed no record.
+	Unrecorded string `json:"-"`
 }
 
 // recordBackup records res, the backup just made (BackupVault): a copy of
@@ -39,8 +40,12 @@ type BackupResult struct {
 // reader of the file can open — which the rule of a key export asks to
 // record (tester: nothing recorded). The file is named as given (stdout:
 // -). What records it is done even when an interruption cancelled ctx:
-// the backup is out. A read-only vault cannot record it (res.Unrecorded),
-// nor a locked one (its keys travel wrapped, under its passphrase).
+// the backup is out. A vault that cannot record it now — read-only, a
+// PostgreSQL role that may only read, another process holding the write
+// lock past recordWait — still has its backup, which is what was asked
+// for: res.Unrecorded says why (review: exit 6 after the backup was
+// written, 30 s later under a held lock). A locked vault records nothing:
+// its keys travel wrapped, under its passphrase.
 func (s *Service) recordBackup(ctx context.Context, res *BackupResult) (*BackupResult, error) {
 	if _, err := s.core.Vault.Sealer(); errors.Is(err, localstore.ErrLocked) {
 		// A passphrase-locked vault is backed up without its passphrase,
@@ -48,21 +53,27 @@ func (s *Service) recordBackup(ctx context.Context, res *BackupResult) (*BackupR
 		// the master key): nothing in clear left it.
 		return res, nil
 	}
-	err := s.core.Change(context.WithoutCancel(ctx), "BackupVault", func(op *service.Op) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
+	defer cancel()
+	err := s.core.Change(rctx, "BackupVault", func(op *service.Op) error {
 		op.Param("File", res.File)
 		op.Param("MasterKey", res.MasterKey)
 		op.Param("Certificates", res.Certificates)
 		return nil
 	})
-	if errors.Is(err, localstore.ErrReadOnly) {
-		res.Unrecorded = true
-		return res, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the backup was written, but it could not be recorded: %w", err)
+	switch {
+	case err == nil:
+	case errors.Is(err, localstore.ErrReadOnly):
+		res.Unrecorded = "the vault is read-only"
+	default:
+		res.Unrecorded = err.Error()
 	}
 	return res, nil
 }
+
+// recordWait bounds how long a backup waits for the write lock to record
+// itself.
+var recordWait = 5 * time.Second
 
 func backupResult(file string, info *localstore.BackupInfo) *BackupResult {
 	return &BackupResult{
