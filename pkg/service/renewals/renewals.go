@@ -257,16 +257,21 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		}
 		return rep, err
 	}
-	// skip reports snap as refused, when err is a refusal by a rule (exit
-	// 3, 4 or 5: the certificate deleted meanwhile by another process,
-	// say — tester: the pass stopped there, the rest not done), and the
-	// pass goes on; any other error stops it (abort).
+	// skip reports snap, when err is a refusal by a rule (exit 3, 4 or
+	// 5), and the pass goes on — INELIGIBLE when it is gone (deleted
+	// meanwhile by another process — tester: the pass stopped there, the
+	// rest not done), FAILED for any other refusal, which the pass's exit
+	// status then says (7); any other error stops it (abort).
 	skip := func(snap *localstore.Certificate, err error) bool {
 		if !ruleFailure(err) {
 			return false
 		}
-		rep.Results = append(rep.Results, Result{CertificateArn: s.core.Names.CertificateARN(snap.ID), DomainName: snap.DomainName,
-			Outcome: renewal.Ineligible, Reason: err.Error()})
+		res := Result{CertificateArn: s.core.Names.CertificateARN(snap.ID), DomainName: snap.DomainName,
+			Outcome: renewal.Failed, Reason: err.Error()}
+		if errs.ExitCodeOf(err) == errs.ExitNotFound {
+			res.Outcome = renewal.Ineligible
+		}
+		rep.Results = append(rep.Results, res)
 		return true
 	}
 	for i, snap := range certs {
