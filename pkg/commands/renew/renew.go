@@ -237,11 +237,15 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 	if err != nil {
 		return err
 	}
+	// -q keeps the results something happened to, and prints nothing
+	// when none is left (cron's mail, whatever -o) — unless a --query
+	// asks: its answer is printed (tester: an empty line for
+	// `length(Results)`).
 	out := Output{Results: rep.Results, DryRun: o.DryRun}
 	if o.Quiet {
 		out.Results = noteworthy(rep.Results)
 	}
-	if !o.Quiet || len(out.Results) > 0 {
+	if !o.Quiet || len(out.Results) > 0 || p.HasQuery() {
 		if err := p.Print(out, view(out)); err != nil {
 			return err
 		}
