@@ -423,6 +423,15 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (acmes
 				return err
 			}
 			notices = append(notices, ns...)
+		} else if in.DefaultProfile != nil && ep.CertificateAuthorityID != "" {
+			// A new default profile is judged against the CA the
+			// endpoint keeps, as a new CA is (tester: a SHORT_LIVED CA's
+			// endpoint moved to classic without a word).
+			if kept, err := authority.Get(op.Tx, ep.CertificateAuthorityID); err == nil {
+				if n := s.caLifeNotice(kept, ep, op.Now); n != "" {
+					notices = append(notices, n)
+				}
+			}
 		}
 		ep.UpdatedAt = op.Now
 		if err := acmestate.Put(op.Tx, ep); err != nil {

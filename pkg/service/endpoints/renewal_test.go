@@ -269,4 +269,10 @@ func TestShortLivedCA(t *testing.T) {
 	if _, notices, err = s.Update(ctx, a, UpdateInput{CertificateAuthority: &caARN, DefaultProfile: &prof}); err != nil || len(notices) != 0 {
 		t.Errorf("shortlived by default: %q, %v", notices, err)
 	}
+	// Moving the endpoint back to a longer profile, the CA kept, warns
+	// too (tester: nothing).
+	classic := acmestate.ProfileClassic
+	if _, notices, err = s.Update(ctx, a, UpdateInput{DefaultProfile: &classic}); err != nil || len(notices) != 1 || !strings.Contains(notices[0], "SHORT_LIVED_CERTIFICATE") {
+		t.Errorf("classic by default on the short-lived CA: %q, %v", notices, err)
+	}
 }
