@@ -470,6 +470,11 @@ func TestStartedRenewalIsDue(t *testing.T) {
 		t.Errorf("validate check of the pending renewal: %v", r)
 	}
 	e.MustRun("validate", "approve", "--code", code)
+	// Approved: what check says agrees with approve (tester: it asked for
+	// the approval just given).
+	if r := e.Run("validate", "check", arn); r.Code != 0 || !strings.Contains(r.Stderr, "every name of its renewal is approved") {
+		t.Errorf("validate check after the approval: %v", r)
+	}
 	if got := outcome(t, e, arn); got.Outcome != "RENEWED" {
 		t.Fatalf("approved, not yet in the renewal window: %s (%s), want RENEWED", got.Outcome, got.Reason)
 	}
