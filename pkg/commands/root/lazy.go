@@ -41,11 +41,26 @@ type command struct {
 	build              func(f *cmdutil.Factory) *cobra.Command
 }
 
-// issuing are the top-level commands that issue or serve certificates
-// (some of their subcommands): a setting that goes into what they issue
-// or serve (config.IssuingKeys) stops them when its value is refused,
-// while the others only warn (Factory.NotIssuing).
-var issuing = []string{"request", "renew", "validate", "resend-validation-email", "ca", "endpoint"}
+// issuing are the commands (paths below the root; a group stands for all
+// its subcommands) that issue, serve, check domains or mail validations —
+// what the settings only issuance uses (config.IssuingKeys) go into: a
+// refused value of one stops them, while every other command only warns
+// (Factory.NotIssuing) — ca list, ca describe and endpoint list too
+// (tester: refused, though they only read).
+var issuing = []string{"request", "renew", "validate", "resend-validation-email",
+	"ca create", "ca issue", "ca crl", "ca serve",
+	"endpoint serve", "endpoint domain add", "endpoint domain check"}
+
+// issues reports whether c is one of the issuing commands, or under one.
+func issues(c *cobra.Command) bool {
+	path := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+	for _, p := range issuing {
+		if path == p || strings.HasPrefix(path, p+" ") {
+			return true
+		}
+	}
+	return false
+}
 
 // commands are certctl's top-level commands (the root's help sorts them).
 var commands = []command{

@@ -2,7 +2,6 @@
 package root
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -109,11 +108,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 	_ = cmd.MarkPersistentFlagFilename("config")
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
-		top := c
-		for top.HasParent() && top.Parent().HasParent() {
-			top = top.Parent()
-		}
-		f.NotIssuing = top != c.Root() && !slices.Contains(issuing, top.Name())
+		f.NotIssuing = c != c.Root() && !issues(c)
 		if f.Globals.NoColor {
 			f.IO.SetColorEnabled(false)
 		}
