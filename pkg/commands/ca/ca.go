@@ -76,9 +76,12 @@ func printPEM(p *output.Printer, out io.Writer, structured bool, data any, pemTe
 	return err
 }
 
-// printARN prints {"CertificateAuthorityArn": ...}.
-func printARN(p *output.Printer, verb, a string) error {
-	return p.Print(map[string]string{"CertificateAuthorityArn": a}, output.View{
+// printARN prints {"CertificateAuthorityArn": ...} with print: the
+// printer's Print when the ARN is what was asked for (a CA created or
+// imported), its Acknowledge when it only confirms a change (-q silences
+// it).
+func printARN(print func(any, output.View) error, verb, a string) error {
+	return print(map[string]string{"CertificateAuthorityArn": a}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{verb, a}}} },
 		Records: func() [][]string { return [][]string{{a}} },
 	})

@@ -258,5 +258,5 @@ func runCaCreate(ctx context.Context, o *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	return printARN(p, "Created", a)
+	return printARN(p.Print, "Created", a)
 }

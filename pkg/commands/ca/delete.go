@@ -69,5 +69,5 @@ func runCaDelete(ctx context.Context, o *DeleteOptions) error {
 		return err
 	}
 	cmdutil.PrintNotices(o.IO, res.Notices...)
-	return printARN(p, "Deleted", res.Arn)
+	return printARN(p.Acknowledge, "Deleted", res.Arn)
 }

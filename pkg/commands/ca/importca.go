@@ -111,5 +111,5 @@ func runCaImport(ctx context.Context, o *ImportOptions) error {
 		return err
 	}
 	cmdutil.PrintNotices(o.IO, res.Notices...)
-	return printARN(p, "Imported", res.Arn)
+	return printARN(p.Print, "Imported", res.Arn)
 }

@@ -88,5 +88,5 @@ func runCaImportCertificate(ctx context.Context, o *ImportCertificateOptions) er
 		return err
 	}
 	cmdutil.PrintNotices(o.IO, res.Notices...)
-	return printARN(p, "Imported", res.Arn)
+	return printARN(p.Print, "Imported", res.Arn)
 }

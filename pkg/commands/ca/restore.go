@@ -48,5 +48,5 @@ func runCaRestore(ctx context.Context, o *RestoreOptions) error {
 	if err != nil {
 		return err
 	}
-	return printARN(p, "Restored", a)
+	return printARN(p.Acknowledge, "Restored", a)
 }

@@ -77,7 +77,7 @@ func runCaRevokeCertificate(ctx context.Context, o *RevokeCertificateOptions) er
 	if err != nil {
 		return err
 	}
-	return p.Print(map[string]string{"CertificateArn": a}, output.View{
+	return p.Acknowledge(map[string]string{"CertificateArn": a}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", a}}} },
 		Records: func() [][]string { return [][]string{{a}} },
 	})

@@ -89,5 +89,5 @@ func runCaUpdate(ctx context.Context, o *UpdateOptions) error {
 		return err
 	}
 	cmdutil.PrintNotices(o.IO, res.Notices...)
-	return printARN(p, "Updated", res.Arn)
+	return printARN(p.Acknowledge, "Updated", res.Arn)
 }

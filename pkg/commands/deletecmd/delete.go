@@ -102,7 +102,7 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 	if err != nil {
 		return err
 	}
-	return p.Print(Output{CertificateArn: arnStr, Deleted: true}, output.View{
+	return p.Acknowledge(Output{CertificateArn: arnStr, Deleted: true}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Deleted", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },
 	})

@@ -115,7 +115,7 @@ func runAccountDeactivate(ctx context.Context, o *AccountDeactivateOptions) erro
 	if err != nil {
 		return err
 	}
-	return p.Print(map[string]acmestate.AccountView{"AcmeAccount": v}, output.View{
+	return p.Acknowledge(map[string]acmestate.AccountView{"AcmeAccount": v}, output.View{
 		Table: func(*output.Styles) *output.Table {
 			return &output.Table{Rows: [][]string{{"Deactivated", v.AccountID}}}
 		},

@@ -125,5 +125,5 @@ func runCreate(ctx context.Context, o *CreateOptions) error {
 		return err
 	}
 	cmdutil.PrintNotices(o.IO, notices...)
-	return printEndpointARN(p, "Created", a)
+	return printEndpointARN(p.Print, "Created", a)
 }

@@ -61,5 +61,5 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 	if d.StillValid > 0 {
 		cmdutil.PrintNotices(o.IO, fmt.Sprintf("%d certificate(s) it issued are still valid: its clients can no longer revoke them through it; certctl revoke does (list them with certctl list --certificate-key-pair-origins ACME)", d.StillValid))
 	}
-	return printEndpointARN(p, "Deleted", d.Arn)
+	return printEndpointARN(p.Acknowledge, "Deleted", d.Arn)
 }

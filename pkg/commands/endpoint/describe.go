@@ -37,7 +37,7 @@ func runDescribe(ctx context.Context, o *DescribeOptions) error {
 	if err != nil {
 		return err
 	}
-	return printEndpoint(p, d)
+	return printEndpoint(p.Print, d)
 }
 
 // ListOptions are the inputs of `endpoint list`.

@@ -33,8 +33,10 @@ func domainRecord(v acmestate.DomainView) []string {
 	return []string{v.DomainName, v.Status, v.ResourceRecord.Name, v.ResourceRecord.Type, v.ResourceRecord.Value}
 }
 
-func printDomain(p *output.Printer, v acmestate.DomainView) error {
-	return p.Print(map[string]acmestate.DomainView{"DomainValidation": v}, output.View{
+// printDomain prints a domain validation with print: Print (add: the
+// record to publish; check), or Acknowledge (remove, which -q silences).
+func printDomain(print func(any, output.View) error, v acmestate.DomainView) error {
+	return print(map[string]acmestate.DomainView{"DomainValidation": v}, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Rows: [][]string{{"Domain", v.DomainName}, {"Status", s.Status(v.Status)}}}
 			if v.Status != acmestate.DomainValid {
@@ -96,7 +98,7 @@ func runDomainAdd(ctx context.Context, o *DomainAddOptions) error {
 	if err != nil {
 		return err
 	}
-	return printDomain(p, v)
+	return printDomain(p.Print, v)
 }
 
 // DomainCheckOptions are the inputs of `endpoint domain check`.
@@ -145,7 +147,7 @@ func runDomainCheck(ctx context.Context, o *DomainCheckOptions) error {
 	for _, n := range c.Notes {
 		fmt.Fprintln(o.IO.ErrOut, output.Sanitize(n))
 	}
-	return printDomain(p, c.Domain)
+	return printDomain(p.Print, c.Domain)
 }
 
 // DomainRemoveOptions are the inputs of `endpoint domain remove`.
@@ -184,7 +186,7 @@ func runDomainRemove(ctx context.Context, o *DomainRemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	return printDomain(p, v)
+	return printDomain(p.Acknowledge, v)
 }
 
 // DomainListOptions are the inputs of `endpoint domain list`.

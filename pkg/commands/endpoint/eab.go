@@ -205,7 +205,7 @@ func runEABRevoke(ctx context.Context, o *EABRevokeOptions) error {
 	if err != nil {
 		return err
 	}
-	return p.Print(map[string]acmestate.EABView{"ExternalAccountBinding": v}, output.View{
+	return p.Acknowledge(map[string]acmestate.EABView{"ExternalAccountBinding": v}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", v.KeyID}}} },
 		Records: func() [][]string { return [][]string{eabRecord(v)} },
 	})

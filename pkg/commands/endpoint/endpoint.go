@@ -75,16 +75,19 @@ func (d Deps) open(ctx context.Context) (*output.Printer, *endpoints.Service, er
 	return p, svc, nil
 }
 
-func printEndpointARN(p *output.Printer, verb, a string) error {
-	return p.Print(map[string]string{"AcmeEndpointArn": a}, output.View{
+// printEndpointARN prints {"AcmeEndpointArn": ...} with print: Print for
+// an endpoint created, Acknowledge for one deleted (-q silences it).
+func printEndpointARN(print func(any, output.View) error, verb, a string) error {
+	return print(map[string]string{"AcmeEndpointArn": a}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{verb, a}}} },
 		Records: func() [][]string { return [][]string{{a}} },
 	})
 }
 
-// printEndpoint prints one endpoint as `describe` does.
-func printEndpoint(p *output.Printer, d acmestate.Description) error {
-	return p.Print(map[string]acmestate.Description{"AcmeEndpoint": d}, output.View{
+// printEndpoint prints one endpoint as `describe` does, with print: Print
+// (describe), or Acknowledge (update, which -q silences).
+func printEndpoint(print func(any, output.View) error, d acmestate.Description) error {
+	return print(map[string]acmestate.Description{"AcmeEndpoint": d}, output.View{
 		Table:   func(*output.Styles) *output.Table { return describeTable(d) },
 		Records: func() [][]string { return [][]string{endpointRecord(d)} },
 	})

@@ -115,7 +115,7 @@ func runRenewalWindowSet(ctx context.Context, o *RenewalWindowSetOptions) error 
 		return err
 	}
 	rec := []string{v.AcmeEndpointArn, v.CertificateArn, v.Serial, v.Start.String(), v.End.String()}
-	return p.Print(map[string]endpoints.RenewalWindowView{"RenewalWindow": v}, output.View{
+	return p.Acknowledge(map[string]endpoints.RenewalWindowView{"RenewalWindow": v}, output.View{
 		Table: func(*output.Styles) *output.Table {
 			t := &output.Table{Rows: [][]string{{"Endpoint", v.AcmeEndpointArn}}}
 			if v.CertificateArn != "" {

@@ -142,5 +142,5 @@ func runUpdate(ctx context.Context, o *UpdateOptions) error {
 		return err
 	}
 	cmdutil.PrintNotices(o.IO, notices...)
-	return printEndpoint(p, d)
+	return printEndpoint(p.Acknowledge, d)
 }

@@ -118,7 +118,7 @@ func runRevoke(ctx context.Context, o *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
-	return p.Print(Result{CertificateArn: arnStr}, output.View{
+	return p.Acknowledge(Result{CertificateArn: arnStr}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },
 	})

@@ -127,7 +127,7 @@ func runApprove(ctx context.Context, o *ApproveOptions) error {
 			fmt.Fprintf(o.IO.ErrOut, "every name is approved: the next `certctl renew --due` (or `certctl renew %s`) renews it\n", res.ID)
 		}
 	}
-	return printCertificate(p, res.Certificate)
+	return printCertificate(p.Acknowledge, res.Certificate)
 }
 
 // ServeOptions are the inputs of validate serve-http: its dependencies, as

@@ -133,7 +133,7 @@ func runCheck(ctx context.Context, o *CheckOptions) error {
 	if !o.Quiet {
 		report(o.IO.ErrOut, res, checkErr != nil)
 	}
-	if err := printCertificate(p, res.Certificate); err != nil {
+	if err := printCertificate(p.Print, res.Certificate); err != nil {
 		return err
 	}
 	return checkErr
@@ -182,8 +182,10 @@ func allApproved(dvo []inventory.DomainValidation) bool {
 }
 
 // printCertificate prints a certificate as describe does.
-func printCertificate(p *output.Printer, d inventory.Detail) error {
-	return p.Print(Output{Certificate: d}, detailView(d))
+// With print: Print (check: where the checks left it), or Acknowledge
+// (approve, which -q silences).
+func printCertificate(print func(any, output.View) error, d inventory.Detail) error {
+	return print(Output{Certificate: d}, detailView(d))
 }
 
 func detailView(d inventory.Detail) output.View {
