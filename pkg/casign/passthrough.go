@@ -343,6 +343,9 @@ func (e *PassthroughExtensions) extensions() (ku, eku, unknown []string, exts []
 			unknown = append(unknown, x.ExtendedKeyUsageObjectIdentifier)
 		}
 	}
+	// A usage named twice is one usage (tester: signed in twice), as a
+	// name given twice is one name.
+	eku, unknown = firstOfEach(eku), firstOfEach(unknown)
 	for _, c := range e.CustomExtensions {
 		oid, err := parseOID(c.ObjectIdentifier)
 		if err != nil {
@@ -416,4 +419,17 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// firstOfEach is ss with each value kept at its first place only.
+func firstOfEach(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := ss[:0]
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

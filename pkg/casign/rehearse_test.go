@@ -63,3 +63,19 @@ func TestSignRefusesMalformedBeforeSigning(t *testing.T) {
 		t.Errorf("the CA's key signed %d times for one certificate", n)
 	}
 }
+
+// TestPassthroughUsageTwice: an extended key usage named twice (by type or
+// by OID) is one usage in the certificate (tester: signed in twice).
+func TestPassthroughUsageTwice(t *testing.T) {
+	e := &PassthroughExtensions{ExtendedKeyUsage: []PassthroughEKU{
+		{ExtendedKeyUsageType: "SERVER_AUTH"}, {ExtendedKeyUsageType: "SERVER_AUTH"},
+		{ExtendedKeyUsageObjectIdentifier: "1.2.3.4"}, {ExtendedKeyUsageObjectIdentifier: "1.2.3.4"}, {ExtendedKeyUsageType: "CLIENT_AUTH"},
+	}}
+	_, eku, unknown, _, err := e.extensions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eku) != 2 || eku[0] == eku[1] || len(unknown) != 1 || unknown[0] != "1.2.3.4" {
+		t.Errorf("usages %v, OIDs %v: want each once, in order", eku, unknown)
+	}
+}
