@@ -37,11 +37,48 @@ func open(set Settings, pin []byte) (closer, error) {
 		}
 		// A missing module: crypto11 says so below.
 	}
+	if err := checkOneToken(set); err != nil {
+		return nil, err
+	}
 	ctx, err := crypto11.Configure(&crypto11.Config{Path: set.Module, TokenLabel: set.TokenLabel, Pin: string(pin)})
 	if err != nil {
 		return nil, configureError(set, err)
 	}
 	return &token{ctx: ctx, label: set.TokenLabel}, nil
+}
+
+// checkOneToken refuses a label that more than one token of the module
+// carries: crypto11 takes the first, whichever it is — a wrong-PIN attempt
+// spent on the other token, a key made in it, the CA keys not found
+// (tester: two SoftHSM tokens labelled alike). A module that cannot be
+// listed here is left to crypto11, which says why.
+func checkOneToken(set Settings) error {
+	m := pkcs11.New(set.Module)
+	if m == nil {
+		return nil
+	}
+	defer m.Destroy()
+	if err := m.Initialize(); err != nil {
+		return nil
+	}
+	defer m.Finalize() //nolint:errcheck
+	slots, err := m.GetSlotList(true)
+	if err != nil {
+		return nil
+	}
+	var serials []string
+	for _, sl := range slots {
+		info, err := m.GetTokenInfo(sl)
+		if err == nil && strings.TrimRight(info.Label, " \x00") == set.TokenLabel {
+			serials = append(serials, strings.TrimRight(info.SerialNumber, " \x00"))
+		}
+	}
+	if len(serials) > 1 {
+		return errs.VaultErrorf("%s: %d tokens of the PKCS#11 module are labelled %q (serial numbers %s): certctl cannot tell which holds the CA keys",
+			SettingTokenLabel, len(serials), set.TokenLabel, strings.Join(serials, ", ")).
+			WithHint("give each token a label of its own (e.g. softhsm2-util --init-token, or the token's own tool), and %s the one holding the keys", SettingTokenLabel)
+	}
+	return nil
 }
 
 // configureError maps crypto11.Configure's failures to the setting at

@@ -200,3 +200,25 @@ func TestTokenImport(t *testing.T) {
 	}
 	scanVault(t, v.Dir, tok.PIN)
 }
+
+// TestTokenLabelTwice: a label that two tokens of the module carry is
+// refused (exit 6, naming both serial numbers) before a PIN is tried or a
+// key made: crypto11 took the first token, whichever it was (tester: a
+// wrong-PIN attempt spent on the other token, a new CA key made in it).
+func TestTokenLabelTwice(t *testing.T) {
+	tok := newToken(t, "certctl twice")
+	v := newVault(t, tok.env()...)
+	root := v.ARN(t, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Twice Root", "--key-storage", "PKCS11")
+	if out, err := tok.Command("--init-token", "--free", "--label", tok.Label, "--so-pin", "so-other-pin", "--pin", "other-pin").CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"request", "--domain-name", "twice.hsm.test", "--certificate-authority-arn", root},
+		{"ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Second", "--key-storage", "PKCS11"},
+	} {
+		r := v.Run(args...)
+		if r.Code != 6 || !strings.Contains(string(r.Stderr), `2 tokens of the PKCS#11 module are labelled "certctl twice"`) {
+			t.Errorf("%s with two tokens labelled alike: %v", args[0], r)
+		}
+	}
+}
