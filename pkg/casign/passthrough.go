@@ -387,11 +387,18 @@ type policyQualifierInfo struct {
 // policiesExtension is a non-critical certificatePolicies extension.
 func policiesExtension(ps []CertificatePolicy) (stepx509.Extension, error) {
 	infos := make([]policyInformation, 0, len(ps))
+	seen := map[string]bool{}
 	for _, p := range ps {
 		oid, err := parseOID(p.CertPolicyId)
 		if err != nil {
 			return stepx509.Extension{}, &NameError{Problem: "API passthrough: CertPolicyId: " + err.Error()}
 		}
+		// RFC 5280 4.2.1.4: a policy appears once (tester: refused
+		// without naming it, as "invalid certificate policies").
+		if seen[oid.String()] {
+			return stepx509.Extension{}, &NameError{Problem: fmt.Sprintf("API passthrough: CertificatePolicies names the policy %s twice", oid)}
+		}
+		seen[oid.String()] = true
 		info := policyInformation{Policy: oid}
 		for _, q := range p.PolicyQualifiers {
 			if q.PolicyQualifierId != "CPS" {
