@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/hsm"
@@ -280,5 +281,28 @@ func TestResponderTokenDown(t *testing.T) {
 	openErr = nil
 	if r, err := ask(tokenLeaf, tokenIssuer); err != nil || r.Status != ocsp.Good {
 		t.Errorf("OCSP of the token CA with the token back: %+v, %v", r, err)
+	}
+}
+
+// TestCreateInTokenLabelTaken: a PKCS11 creation the token refuses by a
+// rule (its label already taken) is recorded as a FAILURE with the label
+// asked for (tester: not recorded, though ca import's refusals are).
+func TestCreateInTokenLabelTaken(t *testing.T) {
+	ctx := context.Background()
+	tok := newFakeToken()
+	var openErr error
+	s := tokenService(t, tok, &openErr)
+	req := CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1",
+		Subject: authority.Subject{CommonName: "Taken"}, KeyStorage: hsm.StoragePKCS11, KeyLabel: "taken"}
+	if _, err := s.Create(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	req.Subject.CommonName = "Again"
+	if _, err := s.Create(ctx, req); errs.ExitCodeOf(err) != errs.ExitRefused {
+		t.Fatalf("a label taken: %v, want exit 5", err)
+	}
+	r := last(t, s, 2, "CreateCertificateAuthority", audit.OutcomeFailure)
+	if r.RequestParameters["KeyLabel"] != "taken" || r.RequestParameters["KeyStorage"] != hsm.StoragePKCS11 {
+		t.Errorf("the refusal's parameters %v", r.RequestParameters)
 	}
 }

@@ -92,6 +92,10 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 		return "", err
 	}
 	var tk *tokenKey
+	// keyRefused is the token's refusal of the key by a rule (a label
+	// already used): recorded by the change below, as every refusal of
+	// a creation is (tester: not recorded).
+	var keyRefused error
 	newID := uuid.NewString()
 	switch req.KeyStorage {
 	case "", hsm.StorageVault:
@@ -110,7 +114,11 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 		}
 		if !used {
 			var err error
-			if tk, err = s.newTokenKey(req, newID); err != nil {
+			switch tk, err = s.newTokenKey(req, newID); errs.ExitCodeOf(err) {
+			case 0:
+			case errs.ExitNotFound, errs.ExitInvalid, errs.ExitRefused:
+				keyRefused = err
+			default:
 				return "", err
 			}
 		}
@@ -123,6 +131,13 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 		if tk != nil {
 			op.Param("KeyStorage", hsm.StoragePKCS11)
 			op.Param("KeyLabel", tk.label)
+		}
+		if keyRefused != nil {
+			op.Param("KeyStorage", hsm.StoragePKCS11)
+			if req.KeyLabel != "" {
+				op.Param("KeyLabel", req.KeyLabel)
+			}
+			return keyRefused
 		}
 		conf := map[string]any{"KeyAlgorithm": req.KeyAlgorithm, "Subject": req.Subject}
 		if req.SigningAlgorithm != "" {
