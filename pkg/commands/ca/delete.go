@@ -31,7 +31,9 @@ func NewCmdCaDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.
 disabled first (exit 5). Until it is permanently deleted, a DELETED CA issues
 nothing, but the certificates it issued still chain to it: they can still be
 revoked, and its revocations stay published (ca crl, and the CRL and OCSP
-answers of ca serve and endpoint serve).
+answers of ca serve and endpoint serve). A PKCS11 CA's key stays in its token,
+even once the CA is permanently deleted: remove it there (pkcs11-tool
+--delete-object) when no other CA uses it.
 
 ` + cmdutil.ConfirmHelp + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 		Example: `  certctl ca update 5f2c9e01 --status DISABLED
