@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/certctl/certctl/pkg/errs"
 )
 
 // ErrNotFound is what a Lookup returns (wrapped) for a CA it does not know.
@@ -77,9 +79,10 @@ const (
 // OCSP responses are signed directly by the CA key, valid from now() for an
 // hour, and echo the request's nonce. Malformed requests get a
 // malformedRequest response, requests for an issuer the vault does not hold
-// an unauthorized response. A failure of the vault or of a CA key (a
-// PKCS#11 token that is down) gets an internalError response (a CRL, HTTP
-// 500) and is given to logf, when not nil.
+// an unauthorized response. A vault or CA key that cannot be reached now
+// (a PKCS#11 token that is down: exit 6) gets a tryLater response (a CRL,
+// HTTP 503 with Retry-After), any other failure internalError (HTTP 500);
+// either is given to logf, when not nil.
 func NewResponder(l Lookup, now func() time.Time, logf func(format string, a ...any)) http.Handler {
 	return &responder{lookup: l, now: now, logf: logf}
 }
@@ -95,6 +98,19 @@ func (s *responder) internal(what string, err error) {
 	if s.logf != nil {
 		s.logf("%s: %v", what, err)
 	}
+}
+
+// unavailable reports whether err is the vault or a CA key not reachable
+// now (exit 6: a PKCS#11 token that is down), which a client may try again
+// later (RFC 6960 tryLater; tester: internalError, for good).
+func unavailable(err error) bool { return errs.ExitCodeOf(err) == errs.ExitVaultUnavailable }
+
+// ocspFailure is the OCSP response to a failure to answer.
+func ocspFailure(err error) []byte {
+	if unavailable(err) {
+		return ocsp.TryLaterErrorResponse
+	}
+	return ocsp.InternalErrorErrorResponse
 }
 
 func (s *responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -192,6 +208,11 @@ func (s *responder) serveCRL(w http.ResponseWriter, r *http.Request, file string
 	}
 	if err != nil {
 		s.internal("CRL of "+id, err)
+		if unavailable(err) {
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, "the CA's key cannot be reached now; try again later", http.StatusServiceUnavailable)
+			return
+		}
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -251,7 +272,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 	cas, err := s.lookup.CAs()
 	if err != nil {
 		s.internal("OCSP", err)
-		writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
+		writeOCSP(w, ocspFailure(err), false, time.Time{})
 		return
 	}
 	// Every certificate asked about must come from the same issuer: the
@@ -265,7 +286,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 		cas, err := matchIssuers(cas, id)
 		if err != nil {
 			s.internal("OCSP", err)
-			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
+			writeOCSP(w, ocspFailure(err), false, time.Time{})
 			return
 		}
 		if len(cas) == 0 || (i > 0 && !sameIssuers(cas, group)) {
@@ -280,7 +301,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 		st, from, err := s.status(group, id.Serial)
 		if err != nil {
 			s.internal("OCSP for "+from.ID, err)
-			writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
+			writeOCSP(w, ocspFailure(err), false, time.Time{})
 			return
 		}
 		if issuer == nil && st.Known {
@@ -297,7 +318,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 	resp, err := signOCSPResponse(*issuer, answers, req.Nonce, now, ocspValidity)
 	if err != nil {
 		s.internal("OCSP for "+issuer.ID, err)
-		writeOCSP(w, ocsp.InternalErrorErrorResponse, false, time.Time{})
+		writeOCSP(w, ocspFailure(err), false, time.Time{})
 		return
 	}
 	// A response to a request with a nonce is for that request only.

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/certctl/certctl/pkg/errs"
 )
 
 // fakeLookup is an in-memory Lookup.
@@ -803,6 +806,34 @@ func TestOCSPSignatureAlgorithm(t *testing.T) {
 		}
 		if resp.SignatureAlgorithm != c.want {
 			t.Errorf("%s, CA's %v: signed with %v, want %v", c.alg, c.ca, resp.SignatureAlgorithm, c.want)
+		}
+	}
+}
+
+// downSigner is a CA key whose token is down (or that fails otherwise).
+type downSigner struct {
+	crypto.Signer
+	err error
+}
+
+func (d downSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) { return nil, d.err }
+
+// TestOCSPTryLater: a CA key that cannot be reached now (exit 6: a PKCS#11
+// token that is down) is answered tryLater, which clients retry (tester:
+// internalError); any other failure stays internalError.
+func TestOCSPTryLater(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want []byte
+	}{
+		{errs.VaultErrorf("the PKCS#11 token %q could not sign: is it present?", "t"), ocsp.TryLaterErrorResponse},
+		{errors.New("something else"), ocsp.InternalErrorErrorResponse},
+	} {
+		f := newOCSPFixture(t, "EC_prime256v1", testNow)
+		f.lookup.cas[1].Signer = downSigner{Signer: f.lookup.cas[1].Signer, err: c.err}
+		w := post(t, f.handler, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256))
+		if !bytes.Equal(w.Body.Bytes(), c.want) {
+			t.Errorf("%v: response %x, want %x", c.err, w.Body.Bytes(), c.want)
 		}
 	}
 }
