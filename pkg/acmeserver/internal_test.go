@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/certctl/certctl/pkg/errs"
 )
 
 // TestInternalConnectionEnded: a request whose database connection the
@@ -22,5 +24,11 @@ func TestInternalConnectionEnded(t *testing.T) {
 	}
 	if p := f.srv.internal(errors.New("something else")); p.Status != http.StatusInternalServerError {
 		t.Errorf("another error: %d", p.Status)
+	}
+	// A CA key that cannot be reached now (a PKCS#11 token that is down,
+	// exit 6) is retried later too (tester: 500, no Retry-After).
+	down := errs.VaultErrorf("the PKCS#11 token %q (pkcs11.token_label) could not sign: is it present?", "t")
+	if p := f.srv.internal(down); p.Status != http.StatusServiceUnavailable || p.headers["Retry-After"] == "" {
+		t.Errorf("token down: %d %v", p.Status, p.headers)
 	}
 }

@@ -410,6 +410,14 @@ const storeRetryAfter = "5"
 func (s *Server) internal(err error) *Problem {
 	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
 	defer cancel()
+	if errs.ExitCodeOf(err) == errs.ExitVaultUnavailable && !localstore.IsStorageError(err) {
+		// A CA key that cannot be reached now (a PKCS#11 token that is
+		// down): the order can be finalized again once it is back
+		// (tester: 500 "internal error", no Retry-After).
+		s.logf("acme: CA key unavailable: %v", err)
+		return &Problem{Type: errServerInternal, Status: http.StatusServiceUnavailable,
+			Detail: "the server cannot reach the CA's key; try again later", headers: map[string]string{"Retry-After": storeRetryAfter}}
+	}
 	if localstore.IsBusy(err) || s.storeAnswers(ctx) != nil {
 		s.logf("acme: store unavailable: %v", err)
 		return &Problem{Type: errServerInternal, Status: http.StatusServiceUnavailable,
