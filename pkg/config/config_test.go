@@ -727,3 +727,13 @@ func TestDNSZoneTrailingDot(t *testing.T) {
 		t.Errorf("DNSZone %q, want validations.example.test", c.DNSZone)
 	}
 }
+
+// TestIssuingKeysExist: each name of IssuingKeys is a setting (a renamed
+// one would drop out unnoticed and stop every command again when refused).
+func TestIssuingKeysExist(t *testing.T) {
+	for _, name := range IssuingKeys {
+		if _, ok := LookupKey(name); !ok {
+			t.Errorf("IssuingKeys names %q, which is no setting", name)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package root
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -92,6 +93,30 @@ func TestRootForBuildsOnlyTheCommandThatRuns(t *testing.T) {
 		}
 		if stubs+len(built) != all || len(cmd.Commands()) != all {
 			t.Errorf("%q: %d stubs and %d built commands among %d, want %d in all", tc.args, stubs, len(built), len(cmd.Commands()), all)
+		}
+	}
+}
+
+// TestIssuingPathsExist: each path of issuing names a command of the tree
+// (a renamed command would otherwise drop out of the list unnoticed, and
+// take refused issuance settings as a warning), and issues classes a few
+// commands as the list means.
+func TestIssuingPathsExist(t *testing.T) {
+	full := NewCmdRoot(testFactory())
+	for _, p := range issuing {
+		c, rest, err := full.Find(strings.Fields(p))
+		if err != nil || len(rest) != 0 || c.CommandPath() != full.Name()+" "+p {
+			t.Errorf("issuing names %q, which is no command (%v)", p, err)
+		}
+	}
+	for path, want := range map[string]bool{"ca create": true, "ca list": false, "validate check": true,
+		"endpoint domain add": true, "endpoint domain list": false, "vault backup": false, "request": true} {
+		c, _, err := full.Find(strings.Fields(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := issues(c); got != want {
+			t.Errorf("issues(%s) = %v, want %v", path, got, want)
 		}
 	}
 }
