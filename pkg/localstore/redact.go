@@ -83,11 +83,20 @@ func WithoutPassword(s string) string {
 			u.RawQuery = q.Encode()
 		}
 	}
-	return queryPassword().ReplaceAllString(u.String(), "")
+	// The pair is dropped with the '&' or ';' before it; one that opened
+	// the query keeps its '?'.
+	return queryPassword().ReplaceAllStringFunc(u.String(), func(m string) string {
+		if m[0] == '?' {
+			return "?"
+		}
+		return ""
+	})
 }
 
 // queryPassword matches the value of a password (or sslpassword) parameter
-// of a URL's query, however the parameters are separated.
+// of a URL's query, however the parameters are separated — up to the next
+// '&' or '#', a ';' included: Go and pgx do not take ';' as a separator,
+// and a password holding one was shown from it on (review).
 var queryPassword = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)([?&;](?:ssl)?password=)[^&;#]*`)
+	return regexp.MustCompile(`(?i)([?&;](?:ssl)?password=)[^&#]*`)
 })

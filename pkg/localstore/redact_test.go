@@ -22,7 +22,9 @@ func TestRedactURL(t *testing.T) {
 		"password=secret":                                     "password=xxxxx",
 		" postgres://u:secret@h/db":                           " postgres://xxxxx",
 		"postgres://h/db?sslmode=disable;password=secret":     "postgres://h/db?sslmode=disable;password=xxxxx",
-		"postgres://h/db?password=secret;":                    "postgres://h/db?password=xxxxx;",
+		"postgres://h/db?password=secret;":                    "postgres://h/db?password=xxxxx",
+		"postgres://h/db?password=a;secret":                   "postgres://h/db?password=xxxxx",
+		"postgres://h/db?password=secret;x&sslmode=disable":   "postgres://h/db?password=xxxxx&sslmode=disable",
 		"host=db password=se/cr3t://x":                        "host=db password=xxxxx",
 		"host=db password=pa55://word":                        "host=db password=xxxxx",
 		`host=db password=ab\ secret user=u`:                  "host=db password=xxxxx user=u",
@@ -62,5 +64,24 @@ func TestOpenPostgresRawAtInPassword(t *testing.T) {
 	}
 	if err := CheckUserinfo("postgres://certctl:Zq9Secret%40TailPW@127.0.0.1:5432/db"); err != nil {
 		t.Fatalf("a percent-encoded '@' refused: %v", err)
+	}
+}
+
+// TestWithoutPassword: the store URL a hook is given holds no password —
+// in its user information or its query, a ';' in the password included
+// (review: the tail after a ';' was left) — and the rest of the URL.
+func TestWithoutPassword(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@h/db?sslmode=disable":             "postgres://u@h/db?sslmode=disable",
+		"postgres://h/db?password=secret&sslmode=disable":      "postgres://h/db?sslmode=disable",
+		"postgres://h/db?password=a;secret":                    "postgres://h/db?",
+		"postgres://h/db?password=secret;x&sslmode=disable":    "postgres://h/db?&sslmode=disable",
+		"postgres://h/db?sslmode=disable;sslpassword=a;secret": "postgres://h/db?sslmode=disable",
+		"host=db password=secret dbname=d":                     "host=db dbname=d",
+	} {
+		got := WithoutPassword(in)
+		if got != want || strings.Contains(got, "secret") {
+			t.Errorf("WithoutPassword(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
