@@ -123,18 +123,10 @@ func offer(a *acmestate.Authz, ep *acmestate.Endpoint, name string, now time.Tim
 	return acmestate.OfferChallenges(a, ep.ChallengesFor(dnsname.Base(name), dnsname.IsWildcard(name)), now)
 }
 
-// approveOrder re-checks, at finalize, that the names of o that no
+// approveOrderOf re-checks, at finalize, that the names of o that no
 // challenge proved (or all of them, on an endpoint switched to
-// PRE_APPROVED) are still pre-approved.
-func approveOrder(tx localstore.Tx, ep *acmestate.Endpoint, o *acmestate.Order) (*Problem, error) {
-	authzs, err := orderAuthzs(tx, o)
-	if err != nil {
-		return nil, err
-	}
-	return approveOrderOf(tx, ep, o, authzs)
-}
-
-// approveOrderOf is approveOrder on the authorizations orderAuthzs read.
+// PRE_APPROVED) are still pre-approved, given the authorizations of o
+// (orderAuthzs).
 func approveOrderOf(tx localstore.Tx, ep *acmestate.Endpoint, o *acmestate.Order, authzs []*acmestate.Authz) (*Problem, error) {
 	var names []string
 	for i, a := range authzs {

@@ -39,20 +39,9 @@ type checkedCSR struct {
 	CommonName string
 }
 
-// checkCSR parses a base64url DER CSR, checks its signature, that its names
-// (CN and DNS SANs) are exactly the order's, that it asks for nothing else,
-// and that its key algorithm is allowed by the endpoint and differs from
-// the account key.
-func checkCSR(b64 string, order *acmestate.Order, ep *acmestate.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
-	csr, p := parseCSR(b64)
-	if p != nil {
-		return nil, p
-	}
-	return checkParsedCSR(csr, order, ep, acctKey)
-}
-
-// parseCSR is the part of checkCSR that needs neither the order nor the
-// endpoint: decoding, parsing and the CSR's signature, which finalize
+// parseCSR decodes a base64url DER CSR, parses it and checks its
+// signature — the part of the checks that needs neither the order nor the
+// endpoint, which finalize
 // does before its transaction (a signature check is the costliest step,
 // and the write transaction is what concurrent finalizes queue for).
 func parseCSR(b64 string) (*x509.CertificateRequest, *Problem) {
@@ -70,7 +59,10 @@ func parseCSR(b64 string) (*x509.CertificateRequest, *Problem) {
 	return csr, nil
 }
 
-// checkParsedCSR is the rest of checkCSR, on what parseCSR returned.
+// checkParsedCSR checks a CSR parseCSR returned: that its names (CN and
+// DNS SANs) are exactly the order's, that it asks for nothing else, and
+// that its key algorithm is allowed by the endpoint and differs from the
+// account key.
 func checkParsedCSR(csr *x509.CertificateRequest, order *acmestate.Order, ep *acmestate.Endpoint, acctKey crypto.PublicKey) (*checkedCSR, *Problem) {
 	if len(csr.IPAddresses) > 0 || len(csr.EmailAddresses) > 0 || len(csr.URIs) > 0 {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr may carry DNS names only")
@@ -143,7 +135,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Parsed and its signature checked outside the transaction; its
-	// problem, if any, is reported where checkCSR's would be, after the
+	// problem, if any, is reported where checkParsedCSR's would be, after the
 	// order's own.
 	parsed, csrProblem := parseCSR(in.CSR)
 	counted := false    // the failure is one the counters count

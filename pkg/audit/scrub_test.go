@@ -86,7 +86,7 @@ func TestScrubRequestAllocs(t *testing.T) {
 func FuzzScrubKnown(f *testing.F) {
 	f.Add("Passphrase", "hunter2", int64(1), 1.5)
 	f.Add("Key", "a\xffb", int64(1<<53+1), math.Inf(1))
-	f.Add("mac_key", "<\u2028>", int64(-1<<53), -0.0)
+	f.Add("mac_key", "<\u2028>", int64(-1<<53), math.Copysign(0, -1))
 	f.Fuzz(func(t *testing.T, name, value string, n int64, x float64) {
 		sameAsGeneric(t, map[string]any{
 			name: value,

@@ -294,9 +294,7 @@ func Build(in Issue) (*x509.Certificate, error) {
 
 	subject, rawSubject := csr.Subject, csr.RawSubject
 	names := requestNames{dns: csr.DNSNames, emails: csr.EmailAddresses, uris: csr.URIs}
-	for _, ip := range csr.IPAddresses {
-		names.ips = append(names.ips, ip)
-	}
+	names.ips = append(names.ips, csr.IPAddresses...)
 	if in.Passthrough != nil {
 		if s := in.Passthrough.Subject; s != nil {
 			if subject, err = s.name(); err != nil {

@@ -1043,15 +1043,9 @@ func SetSetting(file, name, value string) (Edit, error) {
 	return editSettings(file, data, name, typed, false)
 }
 
-// Unset removes the setting name from file, so that its default (or the
-// environment's value) applies again; a file without it is left as it
-// is. It reports whether the file held it.
-func Unset(file, name string) (bool, error) {
-	e, err := UnsetSetting(file, name)
-	return e.Changed, err
-}
-
-// UnsetSetting is Unset, reporting what it did to the file.
+// UnsetSetting removes the setting name from file, so that its default
+// (or the environment's value) applies again; a file without it is left
+// as it is. The Edit says what it did to the file.
 func UnsetSetting(file, name string) (Edit, error) {
 	if _, ok := LookupKey(name); !ok {
 		return Edit{}, fmt.Errorf("unknown setting %q", name)

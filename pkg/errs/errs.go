@@ -122,21 +122,6 @@ func VaultErrorf(format string, a ...any) *Error { return newErr(ExitVaultUnavai
 // Failuref reports an unexpected runtime failure (exit 1).
 func Failuref(format string, a ...any) *Error { return newErr(ExitFailure, format, a...) }
 
-// Wrap attaches an exit code to err, keeping err as the cause. A nil err
-// gives nil; an err that already carries a code keeps it.
-func Wrap(code ExitCode, err error, format string, a ...any) error {
-	if err == nil {
-		return nil
-	}
-	var ce *Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	e := newErr(code, format, a...)
-	e.Err = err
-	return e
-}
-
 // ExitCodeOf maps any error to its exit code: a *Error gives its own, anything
 // else is an unexpected failure.
 func ExitCodeOf(err error) ExitCode {

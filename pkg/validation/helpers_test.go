@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"testing"
 	"time"
 
@@ -184,7 +183,5 @@ func statuses(c *localstore.Certificate) map[string]string {
 }
 
 func exitOf(err error) errs.ExitCode { return errs.ExitCodeOf(err) }
-
-func isNotFound(err error) bool { return errors.Is(err, localstore.ErrNotFound) }
 
 var _ = x509util.RSA2048

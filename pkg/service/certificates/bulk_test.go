@@ -135,8 +135,10 @@ func TestBulkTagsKeepEachCertificatesOwnTags(t *testing.T) {
 		t.Helper()
 		err := core.Read(ctx, func(tx localstore.Tx) error {
 			certs, err := tx.ListCertificates(localstore.CertificateFilter{})
+			seen := map[string]bool{}
 			for _, c := range certs {
 				arn := core.Names.CertificateARN(c.ID)
+				seen[arn] = true
 				if arn == deleted {
 					t.Errorf("%s is still there", arn)
 				}
@@ -146,6 +148,11 @@ func TestBulkTagsKeepEachCertificatesOwnTags(t *testing.T) {
 				}
 				if !c.UpdatedAt.Equal(now) {
 					t.Errorf("%s: UpdatedAt %v, want %v", arn, c.UpdatedAt, now)
+				}
+			}
+			for _, arn := range arns {
+				if arn != deleted && !seen[arn] {
+					t.Errorf("%s is gone", arn)
 				}
 			}
 			return err
