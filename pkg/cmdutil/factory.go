@@ -263,7 +263,9 @@ func (f *Factory) vaultPassphrase() ([]byte, error) {
 			return nil, err
 		}
 		hookenv.ProtectSecrets() // what it opens stays in this process (review)
-		return TrimNewline(data), nil
+		pass := PassphraseIn(data)
+		clear(data)
+		return pass, nil
 	}
 	if p := f.Getenv("CERTCTL_VAULT_PASSPHRASE"); p != "" {
 		return []byte(p), nil
@@ -304,6 +306,20 @@ func (f *Factory) askVaultPassphrase(dir string) func() ([]byte, error) {
 		hookenv.ProtectSecrets() // what it opens stays in this process (review)
 		return b, nil
 	}
+}
+
+// PassphraseIn is the passphrase a file holds when it is one to use — that
+// of an encrypted key (import --private-key-passphrase-file) or of the vault
+// (--vault-passphrase-file): its first line, without its line end, as
+// openssl's -passin file: reads it. A file written by a heredoc or an editor
+// may end in a blank line, and one that openssl opens a key with opens it
+// here too (tester: "incorrect passphrase" for such a file). A passphrase
+// to set is one line (NewPassphrase).
+func PassphraseIn(data []byte) []byte {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		data = data[:i]
+	}
+	return bytes.Clone(bytes.TrimSuffix(data, []byte("\r")))
 }
 
 // TrimNewline drops one trailing newline (a passphrase file's last line end

@@ -126,3 +126,23 @@ func TestDefaultVaultUnwritable(t *testing.T) {
 		}
 	}
 }
+
+// A passphrase file used to open something is read as openssl's -passin
+// file: reads it: its first line, whatever follows.
+func TestPassphraseIn(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"secret\n", "secret"},
+		{"secret\r\n", "secret"},
+		{"secret", "secret"},
+		{"secret\n\n", "secret"},
+		{"secret\nsecond line\n", "secret"},
+		{"secret \n", "secret "},
+		{"\n", ""},
+		{"", ""},
+		{"a\rb\r\n", "a\rb"},
+	} {
+		if got := string(PassphraseIn([]byte(tt.in))); got != tt.want {
+			t.Errorf("PassphraseIn(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

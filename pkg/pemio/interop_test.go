@@ -69,7 +69,7 @@ func TestOpenSSLReadsEncryptedPKCS8(t *testing.T) {
 	}
 	// The passphrase file ends with a newline, which openssl strips too.
 	passFile := writeFile(t, dir, "pass", []byte("s3cret phrase\n"))
-	pass := PassphraseFromFile([]byte("s3cret phrase\n"))
+	pass := []byte("s3cret phrase")
 	for i, key := range []crypto.Signer{rsaKey, newECKey(t)} {
 		enc, err := EncodeEncryptedPKCS8(key, pass)
 		if err != nil {

@@ -251,16 +251,3 @@ func EncodeEncryptedPKCS8(key crypto.Signer, passphrase []byte) ([]byte, error) 
 	}
 	return pem.EncodeToMemory(block), nil
 }
-
-// PassphraseFromFile returns the passphrase held in a passphrase file: its
-// content without one trailing "\n" or "\r\n" (SPEC: a trailing newline is
-// not part of the passphrase).
-func PassphraseFromFile(data []byte) []byte {
-	switch {
-	case bytes.HasSuffix(data, []byte("\r\n")):
-		data = data[:len(data)-2]
-	case bytes.HasSuffix(data, []byte("\n")):
-		data = data[:len(data)-1]
-	}
-	return bytes.Clone(data)
-}

@@ -290,24 +290,6 @@ func TestEncodePKCS8RoundTrip(t *testing.T) {
 	}
 }
 
-func TestPassphraseFromFile(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"secret\n", "secret"},
-		{"secret\r\n", "secret"},
-		{"secret", "secret"},
-		{"secret\n\n", "secret\n"},
-		{"secret \n", "secret "},
-		{"\n", ""},
-		{"", ""},
-		{"a\rb\r\n", "a\rb"},
-	}
-	for _, tt := range tests {
-		if got := string(PassphraseFromFile([]byte(tt.in))); got != tt.want {
-			t.Errorf("PassphraseFromFile(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // otherPKCS8 is a PKCS #8 key of algorithm oid (with parameters params, an
 // OID, when not nil) holding key.
 func otherPKCS8(t *testing.T, oid, params asn1.ObjectIdentifier, key []byte) []byte {

@@ -126,7 +126,7 @@ func addMaterialFlags(cmd *cobra.Command, opts *ImportOptions) {
 	fl.StringVar(&opts.PrivateKey, "private-key", "", "private key PEM `file`")
 	fl.StringVar(&opts.CertificateChain, "certificate-chain", "", "chain PEM `file` (issuer first)")
 	fl.StringVar(&opts.Bundle, "bundle", "", "one PEM `file` holding certificate, chain and key")
-	fl.StringVar(&opts.KeyPassphraseFile, "private-key-passphrase-file", "", "`file` holding the passphrase of an encrypted private key")
+	fl.StringVar(&opts.KeyPassphraseFile, "private-key-passphrase-file", "", "`file` holding the passphrase of an encrypted private key (its first line, as openssl -passin file: reads it)")
 	for _, n := range []string{"certificate", "private-key", "certificate-chain", "bundle", "private-key-passphrase-file"} {
 		_ = cmd.MarkFlagFilename(n)
 	}
@@ -194,7 +194,8 @@ func (o *ImportOptions) readMaterial() (inventory.RawMaterial, error) {
 		if err != nil {
 			return raw, err
 		}
-		raw.Passphrase = cmdutil.TrimNewline(p)
+		raw.Passphrase = cmdutil.PassphraseIn(p)
+		clear(p)
 	}
 	return raw, nil
 }

@@ -25,7 +25,8 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 		if err != nil {
 			return err
 		}
-		pass = cmdutil.TrimNewline(b)
+		pass = cmdutil.PassphraseIn(b)
+		clear(b)
 	}
 	var bar *iostreams.Progress
 	res, err := svc.ImportDir(ctx, certificates.ImportDirRequest{
