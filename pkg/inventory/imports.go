@@ -61,6 +61,11 @@ func ParseMaterial(raw RawMaterial, now time.Time) (*Material, error) {
 		if b.KeyPEM == nil && raw.PrivateKeyPEM == nil {
 			return nil, invalid(fmt.Errorf("%s: the bundle holds no private key (give --private-key)", raw.BundleFile))
 		}
+		if b.KeyPEM != nil && raw.PrivateKeyPEM != nil {
+			// Which of the two is meant is a guess: --private-key used
+			// to win unsaid (tester).
+			return nil, invalid(fmt.Errorf("%s: the bundle holds a private key, and --private-key gives one too: give the key once (a bundle without its key, or no --private-key)", raw.BundleFile))
+		}
 		m.Leaf, m.Chain, keyPEM = b.Leaf, b.Chain, b.KeyPEM
 		if raw.PrivateKeyPEM != nil {
 			keyPEM = raw.PrivateKeyPEM
@@ -90,7 +95,7 @@ func ParseMaterial(raw RawMaterial, now time.Time) (*Material, error) {
 	if len(keyPEM) == 0 {
 		return nil, invalid(fmt.Errorf("%s: empty file: no private key", orName(raw.PrivateKeyFile, "private key")))
 	}
-	m.KeyPEMSize = len(keyPEM)
+	m.KeyPEMSize = pemio.PrivateKeyPEMSize(keyPEM)
 	key, err := pemio.ParsePrivateKeyPEM(keyPEM, raw.Passphrase)
 	if err != nil {
 		return nil, invalid(fileErr(orName(raw.PrivateKeyFile, raw.BundleFile), err))

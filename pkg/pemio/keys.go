@@ -33,6 +33,20 @@ func ParsePrivateKeyPEM(data []byte, passphrase []byte) (crypto.Signer, error) {
 	return parseKeyBlock(block, passphrase)
 }
 
+// PrivateKeyPEMSize is the size in bytes of the private key block of data
+// as PEM — what ACM's limit on a key's size measures — without what
+// surrounds it in the file (openssl pkey -text's dump of the key, an EC
+// PARAMETERS block): the same key given so or in a bundle has the same
+// size (tester). Data without one private key block gives its length
+// (parsing it says what is wrong).
+func PrivateKeyPEMSize(data []byte) int {
+	b, err := privateKeyBlock(data)
+	if err != nil {
+		return len(data)
+	}
+	return len(pem.EncodeToMemory(b))
+}
+
 // privateKeyBlock finds the one private key block of data.
 func privateKeyBlock(data []byte) (*pem.Block, error) {
 	if isBlank(data) {

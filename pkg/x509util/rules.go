@@ -56,7 +56,7 @@ func ruleErr(rule, format string, args ...any) *RuleError {
 }
 
 // CheckImport enforces ACM's import rules on a certificate, its private key
-// (keyPEMSize is the size in bytes of the key file as given) and its chain,
+// (keyPEMSize is the size in bytes of its PEM block) and its chain,
 // at time now. It returns the first broken rule as a *RuleError, in this
 // order: version 3, key size, certificate and key algorithms, key match,
 // validity period, leaf in chain, chain order. The chain may be empty.
@@ -68,7 +68,7 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 		return ruleErr(RuleVersion3, "the certificate is version %d", leaf.Version)
 	}
 	if keyPEMSize > MaxKeyPEMSize {
-		return ruleErr(RuleKeyTooLarge, "the private key file is %d bytes", keyPEMSize)
+		return ruleErr(RuleKeyTooLarge, "the private key is %d bytes as PEM", keyPEMSize)
 	}
 	if domain, sans := CertificateNames(leaf); domain == "" && len(sans) == 0 {
 		// Nothing to list, search or deploy it by (a reimport refuses
