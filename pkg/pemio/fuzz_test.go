@@ -44,6 +44,8 @@ func FuzzParseCertificatesPEM(f *testing.F) {
 
 func FuzzParsePrivateKeyPEM(f *testing.F) {
 	fuzzSeeds(f)
+	f.Add([]byte(explicitP256SEC1)) // explicit curve parameters (explicitCurve)
+	f.Add([]byte(explicitP256PKCS8))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, pass := range [][]byte{nil, []byte("pw")} {
 			k, err := ParsePrivateKeyPEM(data, pass)

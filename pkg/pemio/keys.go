@@ -156,7 +156,7 @@ func decrypt(b *pem.Block, passphrase []byte) ([]byte, error) {
 func parseDERKey(der []byte) (crypto.Signer, error) {
 	k8, err8 := x509.ParsePKCS8PrivateKey(der)
 	if isUnknownCurve(err8) {
-		return nil, errUnknownCurve()
+		return nil, errUnknownCurve(der)
 	}
 	if k, err := k8, err8; err == nil {
 		switch k := k.(type) {
@@ -175,7 +175,7 @@ func parseDERKey(der []byte) (crypto.Signer, error) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
 	} else if isUnknownCurve(err) {
-		return nil, errUnknownCurve()
+		return nil, errUnknownCurve(der)
 	}
 	if name := pkcs8Algorithm(der); name != "" {
 		return nil, newErrorf(RuleUnsupportedKey, fmt.Sprintf("%s are not supported; use RSA or ECDSA", name))
@@ -216,10 +216,47 @@ func pkcs8Algorithm(der []byte) string {
 	return "keys of algorithm " + oid
 }
 
-// errUnknownCurve refuses an EC key on a curve crypto/x509 does not know
-// (secp256k1, a Brainpool curve).
-func errUnknownCurve() error {
+// errUnknownCurve refuses the EC key der (PKCS #8 or SEC 1) on a curve
+// crypto/x509 does not know (secp256k1, a Brainpool curve), or whose curve
+// is written out as explicit parameters rather than named — P-256 so is
+// refused too, and the hint says how to name it (tester: "not supported"
+// for a P-256 key).
+func errUnknownCurve(der []byte) error {
+	if explicitCurve(der) {
+		return newErrorf(RuleUnsupportedKey, "its elliptic curve is given by explicit parameters, not by name; "+
+			"name it (openssl ec -in KEY -param_enc named_curve -out NAMED.key) — P-256, P-384 or P-521")
+	}
 	return newErrorf(RuleUnsupportedKey, "its elliptic curve is not supported; use P-256, P-384 or P-521")
+}
+
+// explicitCurve reports whether the EC key der, PKCS #8 or SEC 1, gives its
+// curve as an ECParameters SEQUENCE (RFC 3279) instead of a named curve's
+// OID (RFC 5480 allows only the name).
+func explicitCurve(der []byte) bool {
+	var p8 struct {
+		Version    int
+		Algorithm  pkix.AlgorithmIdentifier
+		PrivateKey []byte
+	}
+	if rest, err := asn1.Unmarshal(der, &p8); err == nil && len(rest) == 0 {
+		return isSequence(p8.Algorithm.Parameters)
+	}
+	var sec1 struct {
+		Version    int
+		PrivateKey []byte
+		Params     asn1.RawValue  `asn1:"optional,tag:0"` // [0] EXPLICIT, unwrapped below
+		PublicKey  asn1.BitString `asn1:"optional,explicit,tag:1"`
+	}
+	if rest, err := asn1.Unmarshal(der, &sec1); err != nil || len(rest) > 0 {
+		return false
+	}
+	var params asn1.RawValue
+	rest, err := asn1.Unmarshal(sec1.Params.Bytes, &params)
+	return err == nil && len(rest) == 0 && isSequence(params)
+}
+
+func isSequence(v asn1.RawValue) bool {
+	return v.Class == asn1.ClassUniversal && v.Tag == asn1.TagSequence && v.IsCompound
 }
 
 // isUnknownCurve reports whether x509.ParseECPrivateKey failed because the

@@ -124,6 +124,10 @@ func TestParsePrivateKeyPEMErrors(t *testing.T) {
 				Version    int
 				PrivateKey []byte
 			}{1, bytes.Repeat([]byte{7}, 32)})))), RuleUnsupportedKey, "its elliptic curve is not supported"},
+		// A P-256 key whose curve is written out (openssl ec -param_enc
+		// explicit): refused, with how to name it (tester).
+		{"explicit P-256, SEC 1", []byte(explicitP256SEC1), RuleUnsupportedKey, "given by explicit parameters, not by name; name it (openssl ec -in KEY -param_enc named_curve"},
+		{"explicit P-256, PKCS #8", []byte(explicitP256PKCS8), RuleUnsupportedKey, "given by explicit parameters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -315,3 +319,31 @@ func mustDER(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// explicitP256SEC1 is a P-256 key with its curve as explicit parameters
+// (openssl ecparam -name prime256v1 -genkey | openssl ec -param_enc
+// explicit); explicitP256PKCS8 the same key as PKCS #8 (openssl pkcs8
+// -topk8 -nocrypt). Test keys, of nothing.
+const explicitP256SEC1 = `-----BEGIN EC PRIVATE KEY-----
+MIIBaAIBAQQgT7rEjYPbAjzENv/Ebk6RayjUBLYzyi8+eRZMy0DxHWOggfowgfcC
+AQEwLAYHKoZIzj0BAQIhAP////8AAAABAAAAAAAAAAAAAAAA////////////////
+MFsEIP////8AAAABAAAAAAAAAAAAAAAA///////////////8BCBaxjXYqjqT57Pr
+vVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMVAMSdNgiG5wSTamZ44ROdJreBn36QBEEE
+axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpZP40Li/hp/m47n60p8D54W
+K84zV2sxXs7LtkBoN79R9QIhAP////8AAAAA//////////+85vqtpxeehPO5ysL8
+YyVRAgEBoUQDQgAEW3wq1HAyDxxRfGtoA1wdstYCZlVfTUgVsAPnLLLT3VmjBK1r
++x2dXro0WDLJtXQScRLPWc2M/qLpYHsBZtpAzA==
+-----END EC PRIVATE KEY-----
+`
+
+const explicitP256PKCS8 = `-----BEGIN PRIVATE KEY-----
+MIIBeQIBADCCAQMGByqGSM49AgEwgfcCAQEwLAYHKoZIzj0BAQIhAP////8AAAAB
+AAAAAAAAAAAAAAAA////////////////MFsEIP////8AAAABAAAAAAAAAAAAAAAA
+///////////////8BCBaxjXYqjqT57PrvVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMV
+AMSdNgiG5wSTamZ44ROdJreBn36QBEEEaxfR8uEsQkf4vOblY6RA8ncDfYEt6zOg
+9KE5RdiYwpZP40Li/hp/m47n60p8D54WK84zV2sxXs7LtkBoN79R9QIhAP////8A
+AAAA//////////+85vqtpxeehPO5ysL8YyVRAgEBBG0wawIBAQQgT7rEjYPbAjzE
+Nv/Ebk6RayjUBLYzyi8+eRZMy0DxHWOhRANCAARbfCrUcDIPHFF8a2gDXB2y1gJm
+VV9NSBWwA+csstPdWaMErWv7HZ1eujRYMsm1dBJxEs9ZzYz+oulgewFm2kDM
+-----END PRIVATE KEY-----
+`

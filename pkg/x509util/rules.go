@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"strings"
 	"time"
@@ -25,7 +27,10 @@ const (
 	RuleExpired          = "certificate has expired"
 	RuleChainHasLeaf     = "chain must not contain the end-entity certificate"
 	RuleChainOrder       = "chain must be in order"
-	RuleWeakSignature    = "certificates must not be signed with MD5 or SHA-1"
+	// RuleChainKeyAlgorithm: a chain certificate whose key's signatures
+	// cannot be checked (RSA-PSS, DSA), so that its order cannot be.
+	RuleChainKeyAlgorithm = "chain certificate key algorithm not supported"
+	RuleWeakSignature     = "certificates must not be signed with MD5 or SHA-1"
 )
 
 // Reimport rules. A reimport that breaks one of these is refused by rule
@@ -147,6 +152,13 @@ func CheckChainOrder(leaf *x509.Certificate, chain []*x509.Certificate) error {
 	child := leaf
 	for i, c := range chain {
 		if err := child.CheckSignatureFrom(c); err != nil {
+			if alg := uncheckableKey(c); alg != "" {
+				// Not a chain out of order: one whose signatures crypto/x509
+				// cannot check (tester: an RSA-PSS intermediate was called
+				// out of order).
+				return ruleErr(RuleChainKeyAlgorithm, "chain certificate %d (%s) has %s key, whose signatures cannot be checked; an issuer's key must be RSA, ECDSA or Ed25519",
+					i+1, Subject(c), alg)
+			}
 			what := "the end-entity certificate"
 			if i > 0 {
 				what = fmt.Sprintf("chain certificate %d (%s)", i, Subject(child))
@@ -157,6 +169,29 @@ func CheckChainOrder(leaf *x509.Certificate, chain []*x509.Certificate) error {
 		child = c
 	}
 	return nil
+}
+
+// uncheckableKey names the key algorithm of c ("an RSA-PSS", "a DSA",
+// "an OID (OID)") when crypto/x509 checks no signature made with
+// it; "" when it does.
+func uncheckableKey(c *x509.Certificate) string {
+	switch c.PublicKeyAlgorithm {
+	case x509.RSA, x509.ECDSA, x509.Ed25519:
+		return ""
+	case x509.DSA:
+		return "a DSA"
+	}
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil {
+		return "an unreadable"
+	}
+	if spki.Algorithm.Algorithm.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}) {
+		return "an RSA-PSS"
+	}
+	return "an " + spki.Algorithm.Algorithm.String() + " (OID)"
 }
 
 // publicKeysEqual compares two public keys with their Equal methods.

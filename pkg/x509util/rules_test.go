@@ -250,3 +250,64 @@ func signedWith(c *x509.Certificate, alg x509.SignatureAlgorithm) *x509.Certific
 	d.SignatureAlgorithm = alg
 	return &d
 }
+
+// An issuer with an RSA-PSS key (openssl genpkey -algorithm RSA-PSS) signs
+// in order, but crypto/x509 checks no signature of such a key: the chain is
+// refused for its issuer's key, not called out of order (tester).
+func TestCheckChainOrderUncheckableIssuerKey(t *testing.T) {
+	parse := func(s string) *x509.Certificate {
+		t.Helper()
+		b, _ := pem.Decode([]byte(s))
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	err := CheckChainOrder(parse(pssIssuedLeaf), []*x509.Certificate{parse(pssIntermediate)})
+	var re *RuleError
+	if !errors.As(err, &re) || re.Rule != RuleChainKeyAlgorithm {
+		t.Fatalf("err = %v, want rule %q", err, RuleChainKeyAlgorithm)
+	}
+	if want := "chain certificate 1 (CN=PSS Int) has an RSA-PSS key"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to say %q", err, want)
+	}
+}
+
+// pssIntermediate (CN=PSS Int, an RSA-PSS key, signed by an EC root) and
+// the leaf it signed, made with openssl 3 for TestCheckChainOrderUncheckableIssuerKey.
+const pssIntermediate = `-----BEGIN CERTIFICATE-----
+MIICUDCCAfWgAwIBAgIUXwox+h/vrnH0kmZW0cQu9pYGbckwCgYIKoZIzj0EAwIw
+DzENMAsGA1UEAwwEUm9vdDAeFw0yNjEyMDcwMDQzNTJaFw0yNzAxMDYwMDQzNTJa
+MBIxEDAOBgNVBAMMB1BTUyBJbnQwggEgMAsGCSqGSIb3DQEBCgOCAQ8AMIIBCgKC
+AQEArcP/qeo+u5vjQOtm2oxuPa6fynH5s6WmTuM9tD+6BvvUJAlEfI9p+ep1y04q
+h/QAdelLOH9S78D/W8ljRotSB1DV6hRKCnFS09hf2UBKYdD2nMnbFEJXqk5tckB3
+3+RnV0V5OFlJXcQU8hU1LmBuBG9yV/eRc24DzZWjrlUDwAF9DLvijZiabLBp3Stw
+nqgLJBwr3zTzQqHkE5gNVXSd/zgRUpzmo0+m4PGnpJqWcnnI3GxNQIOLE/BLIR/Z
+UPyii7yHGM/4wOC4Tefsd/iKnC9s+S0H482AqFFXkGUN8J+H57+nzZmPMxLMqZOi
+EZEOHhQrC8kX4Li3otTo0cBd1QIDAQABo2MwYTAPBgNVHRMBAf8EBTADAQH/MA4G
+A1UdDwEB/wQEAwIBBjAdBgNVHQ4EFgQUm11w0WBNW071uVPoCTZS3pnjqREwHwYD
+VR0jBBgwFoAUBCvBT1dRLVPr8gmVEh+x7GZiSo8wCgYIKoZIzj0EAwIDSQAwRgIh
+AIA8d4YWEbCGrZYEALM6pStMT7uW0L/X0wfd+l1zE0dFAiEAg+5dnXKNkqRefs+3
+WYMTgc0X93r3wczGzhRyovimkH4=
+-----END CERTIFICATE-----
+`
+
+const pssIssuedLeaf = `-----BEGIN CERTIFICATE-----
+MIICuzCCAW6gAwIBAgIULLc8g0oYd41aDXtdzWeTnHuL0VYwQgYJKoZIhvcNAQEK
+MDWgDzANBglghkgBZQMEAgEFAKEcMBoGCSqGSIb3DQEBCDANBglghkgBZQMEAgEF
+AKIEAgIA3jASMRAwDgYDVQQDDAdQU1MgSW50MB4XDTI2MTIwNzAwNDM1MloXDTI2
+MTIyNzAwNDM1MlowHDEaMBgGA1UEAwwRbGVhZi5leGFtcGxlLnRlc3QwWTATBgcq
+hkjOPQIBBggqhkjOPQMBBwNCAASGL8IDnPWULKrR7e+WKX3lkoLje/NCOVlQSPDI
+Cv3Yh57npnqLoJFgmsNf5SbxDVnJrowsPHTTENdcR563eZM+o2AwXjAcBgNVHREE
+FTATghFsZWFmLmV4YW1wbGUudGVzdDAdBgNVHQ4EFgQUzwOe8xl42QexZKjaSkdi
+C8S0jKUwHwYDVR0jBBgwFoAUm11w0WBNW071uVPoCTZS3pnjqREwQgYJKoZIhvcN
+AQEKMDWgDzANBglghkgBZQMEAgEFAKEcMBoGCSqGSIb3DQEBCDANBglghkgBZQME
+AgEFAKIEAgIA3gOCAQEAW6t0EylU+Std7G3wiUQW0N0Yu8ac317jizURIl1V20RC
+9IqEL1UR3FlM4ansQEaTgC5ntQyxRxixmh6uYGCC+eUYiP2TYq2f0GSdPy3tgNaA
+XFaE0730CmGcDLU0Z+YO1FhQ2P4+ACVXXteBvSjOftFJlSa2H5WaiL6XRTHce0Ar
+LSKKIIIy0jEhfJm3rHzaPXEovqQUuds8xriywzqV7gxoEh5WF8jCyt1OsFmeLa2M
+Fw4W6qRKbw0rYPmNZ1U0zwnhIgBqDh43QtV1Bc14+Vewh+EVqgkeGstC5U8GRt/e
+g1vt52HcQsk+kx+6fuJCEuRIQCsnsq/0v3diwkpOfA==
+-----END CERTIFICATE-----
+`
