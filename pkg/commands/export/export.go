@@ -264,6 +264,9 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if ex.Unrecorded {
 		fmt.Fprintln(o.IO.ErrOut, "certctl: warning: the vault is read-only: this key export is not recorded (no Exported mark, no audit record)")
 	}
+	if ex.KeyCompromised {
+		fmt.Fprintf(o.IO.ErrOut, "certctl: warning: %s was revoked for KEY_COMPROMISE: do not use this key again (request a certificate for a new key)\n", ex.CertificateArn)
+	}
 	return nil
 }
 

@@ -86,6 +86,10 @@ type Exported struct {
 	// Unrecorded is set when the key was exported from a read-only vault:
 	// neither the Exported mark nor the audit record could be written.
 	Unrecorded bool
+	// KeyCompromised is set when the certificate was revoked for
+	// KEY_COMPROMISE: its key is handed out all the same (it is the
+	// owner's), and the caller warns that it must not be used again.
+	KeyCompromised bool
 }
 
 // Export exports the certificate named by req.Ref with its chain and, with
@@ -97,6 +101,7 @@ type Exported struct {
 func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, error) {
 	var id, arn string
 	var ver *localstore.CertificateVersion
+	var compromised bool
 	checked := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if id, err = inventory.ResolveCertificate(tx, s.core.Names, req.Ref, inventory.Exporting); err != nil {
@@ -114,6 +119,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		if err := check(c); err != nil {
 			return err
 		}
+		compromised = c.RevocationReason == "KEY_COMPROMISE"
 		ver, err = tx.GetVersion(c.ID, c.Version)
 		return err
 	})
@@ -160,7 +166,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	if err != nil {
 		return nil, err
 	}
-	out.ID = id
+	out.ID, out.KeyCompromised = id, compromised
 	// Once Deliver has run, the key may be out (a file written, bytes
 	// printed): what records it is done even when an interruption
 	// (Ctrl-C, SIGTERM) cancelled ctx meanwhile, as the bulk export does.
