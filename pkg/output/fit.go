@@ -44,6 +44,15 @@ var fixedPattern = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^(?:[A-Za-z0-9_]+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:Z| UTC)?|in \d+ [a-z]+|\d+ [a-z]+ ago)$`)
 })
 
+// wholePattern matches a value a user copies as it is and that is no
+// identifier fitTable can shorten: a URL (endpoint list's ACME directory,
+// given to certbot --server). It is never cut: the table's other columns
+// are cut, or left out (Table.Optional), instead (tester: the directory
+// URL was cut at every common width).
+var wholePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[!-~]+$`)
+})
+
 // tailMark separates a cell's text from the end WithTail keeps: a control
 // character, which no text from outside reaches a table with (Sanitize
 // escapes them).
@@ -99,7 +108,7 @@ func fitTable(headers []string, rows, tails [][]string, width int) {
 		return
 	}
 
-	idColumn, fixed := columnKinds(rows, ncols)
+	idColumn, fixed, whole := columnKinds(rows, ncols)
 	ids := map[string]bool{}
 	for _, r := range rows {
 		for _, c := range r {
@@ -146,7 +155,7 @@ func fitTable(headers []string, rows, tails [][]string, width int) {
 				case 2:
 					cuttable = !(idColumn[i] && columnHasValues(rows, i)) && fixed[i] && w[i] > floor(headers, i)
 				}
-				if cuttable && !stuck[i] && (widest < 0 || w[i] > w[widest]) {
+				if cuttable && !stuck[i] && !whole[i] && (widest < 0 || w[i] > w[widest]) {
 					widest, lists = i, pass == 1
 				}
 			}
@@ -180,24 +189,32 @@ func fitTable(headers []string, rows, tails [][]string, width int) {
 }
 
 // columnKinds says of each of the ncols columns of rows whether every
-// value in it is identifiers (idPattern: a UUID, an ARN, a list of them)
-// and whether every value is fixed (fixedPattern: an enumeration word, a
-// timestamp); empty cells count for both.
-func columnKinds(rows [][]string, ncols int) (ids, fixed []bool) {
-	ids, fixed = make([]bool, ncols), make([]bool, ncols)
+// value in it is identifiers (idPattern: a UUID, an ARN, a list of them),
+// whether every value is fixed (fixedPattern: an enumeration word, a
+// timestamp) and whether every value is kept whole (wholePattern: a URL);
+// empty cells count for all three, and a column of empty cells is not
+// whole.
+func columnKinds(rows [][]string, ncols int) (ids, fixed, whole []bool) {
+	ids, fixed, whole = make([]bool, ncols), make([]bool, ncols), make([]bool, ncols)
+	seen := make([]bool, ncols)
 	for i := range ncols {
-		ids[i], fixed[i] = true, true
+		ids[i], fixed[i], whole[i] = true, true, true
 	}
 	for _, r := range rows {
 		for i := range ncols {
 			if i >= len(r) || r[i] == "" {
 				continue
 			}
+			seen[i] = true
 			fixed[i] = fixed[i] && fixedPattern().MatchString(ansi.Strip(r[i]))
 			ids[i] = ids[i] && idPattern().MatchString(r[i])
+			whole[i] = whole[i] && wholePattern().MatchString(ansi.Strip(r[i]))
 		}
 	}
-	return ids, fixed
+	for i := range ncols {
+		whole[i] = whole[i] && seen[i]
+	}
+	return ids, fixed, whole
 }
 
 // dropOptional leaves out of a table wider than width its optional
@@ -243,7 +260,7 @@ func estimateWidth(headers []string, rows, tails [][]string) int {
 	for _, r := range rows {
 		ncols = max(ncols, len(r))
 	}
-	ids, fixed := columnKinds(rows, ncols)
+	ids, fixed, whole := columnKinds(rows, ncols)
 	total := 0
 	for i := range ncols {
 		w, head := 0, 0
@@ -263,6 +280,7 @@ func estimateWidth(headers []string, rows, tails [][]string) int {
 		}
 		switch {
 		case !columnHasValues(rows, i):
+		case whole[i]: // never cut
 		case ids[i]:
 			// As fitTable cuts them: each to its prefix, a list to its
 			// first and ",…".

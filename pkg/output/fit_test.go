@@ -276,3 +276,32 @@ func TestTableLeavesOutOptionalColumns(t *testing.T) {
 		}
 	}
 }
+
+// A URL (endpoint list's ACME directory, which a user gives certbot
+// --server) is never cut to fit: free text is, and optional columns are
+// left out first (tester: the URL was cut at every common width).
+func TestTableKeepsURLsWhole(t *testing.T) {
+	const dir = "https://127.0.0.1:8443/3cf1699e-0fab-4b28-ae64-dfab582795e4/directory"
+	table := func(s *Styles) *Table {
+		return &Table{
+			Headers:  []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "URL"},
+			Optional: []string{"CONTACT", "ISSUED"},
+			Rows: [][]string{
+				{ShortID(arnA), "team payments endpoint", "ACTIVE", "ops@example.test", "12", dir},
+			},
+		}
+	}
+	for _, width := range []int{60, 80, 100, 120} {
+		p, out := newPrinter(t, true, false, "table", "")
+		p.IO.SetTerminalWidth(width)
+		if err := p.Print(nil, View{Table: table}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), dir) {
+			t.Errorf("width %d: the URL is cut:\n%s", width, out)
+		}
+		if width == 100 && (strings.Contains(out.String(), "CONTACT") || !strings.Contains(out.String(), "team pay")) {
+			t.Errorf("width %d: CONTACT not left out first:\n%s", width, out)
+		}
+	}
+}

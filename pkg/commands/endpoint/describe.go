@@ -74,9 +74,18 @@ func runList(ctx context.Context, o *ListOptions) error {
 	out := struct {
 		AcmeEndpoints []acmestate.Description `json:"AcmeEndpoints"`
 	}{AcmeEndpoints: eps}
-	return p.Print(out, output.ListView(out.AcmeEndpoints, "No ACME endpoints.", []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "FAILED", "URL"},
+	view := output.ListView(out.AcmeEndpoints, "No ACME endpoints.", []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "FAILED", "URL"},
 		func(s *output.Styles, d acmestate.Description) []string {
 			return []string{idOf(d.AcmeEndpointArn), output.Sanitize(d.Name), s.Status(d.Status), d.Contact,
 				fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed), d.EndpointURL}
-		}, endpointRecord))
+		}, endpointRecord)
+	// On a narrow terminal the URL (kept whole: it is what certbot
+	// --server takes) shows before the counts and the contact (tester).
+	table := view.Table
+	view.Table = func(s *output.Styles) *output.Table {
+		t := table(s)
+		t.Optional = []string{"CONTACT", "FAILED", "ISSUED"}
+		return t
+	}
+	return p.Print(out, view)
 }
