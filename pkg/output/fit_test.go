@@ -305,3 +305,26 @@ func TestTableKeepsURLsWhole(t *testing.T) {
 		}
 	}
 }
+
+// A key/value listing aligns its values after its keys, but a key wider
+// than maxKeyWidth (describe's "Validation <a long name>") is on a line of
+// its own with its value under the others: the other values stay where
+// they were (tester: every value started at column 182).
+func TestKeyValueListingLongKey(t *testing.T) {
+	long := "Validation " + strings.Repeat("b", 50) + ".example.com"
+	p, out := newPrinter(t, false, false, "table", "")
+	err := p.Print(nil, View{Table: func(*Styles) *Table {
+		return &Table{Rows: [][]string{{"ARN", arnA}, {"Status", "ISSUED"}, {long, "SUCCESS DNS"}, {"Validation a.test", "SUCCESS DNS"}}}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ARN                " + arnA + "\n" +
+		"Status             ISSUED\n" +
+		long + "\n" +
+		"                   SUCCESS DNS\n" +
+		"Validation a.test  SUCCESS DNS\n"
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}

@@ -153,6 +153,10 @@ func unsafeRune(r rune) bool {
 	return false
 }
 
+// maxKeyWidth is the widest key of a key/value listing its values are
+// aligned after; a wider key is on a line of its own.
+const maxKeyWidth = 32
+
 func (p *Printer) writeTable(t *Table) error {
 	if t == nil {
 		return nil
@@ -163,10 +167,16 @@ func (p *Printer) writeTable(t *Table) error {
 		// A key may carry the styles' own colour (audit verify's "The
 		// audit chain is whole:"): kept, as in values, and padded by
 		// the width it shows.
+		// A key wider than maxKeyWidth (describe's "Validation <name>"
+		// of a long name) is on a line of its own, its value on the next
+		// under the others: it does not push every value of the listing
+		// to the right (tester: ARN and Status at column 182).
 		width := 0
 		for _, r := range t.Rows {
 			if len(r) > 0 {
-				width = max(width, lipgloss.Width(p.Styles.sanitizeStyled(r[0])))
+				if kw := lipgloss.Width(p.Styles.sanitizeStyled(r[0])); kw <= maxKeyWidth {
+					width = max(width, kw)
+				}
 			}
 		}
 		var b strings.Builder
@@ -178,8 +188,13 @@ func (p *Printer) writeTable(t *Table) error {
 				b.WriteString(p.Styles.sanitizeStyled(r[0]) + "\n")
 			default:
 				key := p.Styles.sanitizeStyled(r[0])
+				value := p.Styles.sanitizeStyled(strings.Join(r[1:], " "))
+				if kw := lipgloss.Width(key); kw > width {
+					fmt.Fprintf(&b, "%s\n%s  %s\n", p.Styles.Bold(key), strings.Repeat(" ", width), value)
+					continue
+				}
 				pad := strings.Repeat(" ", width-lipgloss.Width(key))
-				fmt.Fprintf(&b, "%s  %s\n", p.Styles.Bold(key+pad), p.Styles.sanitizeStyled(strings.Join(r[1:], " ")))
+				fmt.Fprintf(&b, "%s  %s\n", p.Styles.Bold(key+pad), value)
 			}
 		}
 		if t.Footer != "" {
