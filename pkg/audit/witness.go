@@ -3,9 +3,7 @@ package audit
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,8 +22,9 @@ import (
 
 // WitnessPrefix begins the name of the files in each vault directory where
 // a host keeps the newest chain head it appended, one file per store (a
-// vault directory may be pointed at another store: each has its own chain).
-const WitnessPrefix = "audit.witness-"
+// vault directory may be pointed at another store: each has its own chain;
+// localstore.WitnessFileName names them).
+const WitnessPrefix = localstore.WitnessPrefix
 
 // Witness is a host's own copy of the chain head, kept outside the store.
 // The head in the store's meta table catches a record dropped from the end
@@ -65,8 +64,7 @@ var adopted sync.Map
 // WitnessIn is the witness, in the vault directory dir, of the store named
 // by storeID (localstore.Vault.WitnessIdentity; see WitnessOf).
 func WitnessIn(dir, storeID string) Witness {
-	sum := sha256.Sum256([]byte(storeID))
-	return Witness{Path: filepath.Join(dir, WitnessPrefix+hex.EncodeToString(sum[:8]))}
+	return Witness{Path: filepath.Join(dir, localstore.WitnessFileName(storeID))}
 }
 
 // The witness file is written in place, with no temporary file and

@@ -61,6 +61,8 @@ type Factory struct {
 	// serving is set by a command that serves many requests at once
 	// (Serving), before the vault opens.
 	serving bool
+	// restoring is set by `vault restore` (ForRestore).
+	restoring bool
 	// NotIssuing is set (by the root, before the command runs) for a
 	// command that neither issues nor serves certificates: a refused base
 	// URL is then a warning (config.LoadNotIssuing).
@@ -182,7 +184,7 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	// A command runs with one pool of embedded-database connections (one
 	// connection opened, the schema parsed once); a server keeps a pool of
 	// read connections beside the writers.
-	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass, OnePool: !f.serving}
+	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass, OnePool: !f.serving, Restoring: f.restoring}
 	if pass == nil && !f.serving && f.IO.CanPrompt() {
 		// A person at a terminal is asked, when the key is needed,
 		// rather than told to set a variable (tester); a server never
@@ -252,6 +254,17 @@ func Serving[S any](f *Factory, open func(context.Context) (S, error)) func(cont
 			return zero, errs.Failuref("internal error: the vault was opened before the server asked for a pool of read connections")
 		}
 		f.serving = true
+		return open(ctx)
+	}
+}
+
+// ForRestore wraps open, which opens the vault, for `vault restore`: a
+// vault directory whose database is gone (localstore.ErrLostDatabase,
+// which every other command refuses) opens as a new vault, which the
+// backup then fills.
+func ForRestore[S any](f *Factory, open func(context.Context) (S, error)) func(context.Context) (S, error) {
+	return func(ctx context.Context) (S, error) {
+		f.restoring = true
 		return open(ctx)
 	}
 }

@@ -3,7 +3,9 @@ package localstore
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -81,6 +83,63 @@ type Options struct {
 	// writes (OpenSQLiteOnePool): for a process that runs one command,
 	// not for a server.
 	OnePool bool
+	// Restoring opens a vault directory whose database is gone (see
+	// ErrLostDatabase) as a new vault: `vault restore` puts a backup in
+	// its place.
+	Restoring bool
+}
+
+// WitnessFileName is the name of the file of a vault directory in which
+// this host keeps its audit witness of the store storeID (see
+// audit.WitnessIn).
+func WitnessFileName(storeID string) string {
+	sum := sha256.Sum256([]byte(storeID))
+	return WitnessPrefix + hex.EncodeToString(sum[:8])
+}
+
+// WitnessPrefix begins the names of audit witness files.
+const WitnessPrefix = "audit.witness-"
+
+// ErrLostDatabase is returned by Open for a vault directory that holds a
+// vault's master key or audit witness but whose embedded database is
+// missing or empty: the certificates and keys were in that database, and
+// a new empty vault made in its place would hide their loss (tester: list,
+// vault verify, audit verify and renew --due all said nothing was wrong).
+var ErrLostDatabase = errors.New("the vault's database is lost")
+
+// checkDatabaseNotLost refuses (ErrLostDatabase) to open db, the embedded
+// database of the vault directory dir, as a new one when it is missing or
+// empty while dir holds what a vault that had data leaves: its master key
+// (sealed data), or an audit witness (committed changes).
+func checkDatabaseNotLost(dir, db string) error {
+	fi, err := os.Stat(db)
+	if err == nil && fi.Size() > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	// The witness of this database, under the name of this release and
+	// of earlier ones (audit.WitnessIn); another store's (a shared one
+	// this directory also serves) says nothing of it.
+	witnesses := map[string]bool{WitnessFileName("sqlite:" + db): true, WitnessFileName(canonicalStore("sqlite:" + db)): true}
+	var left []string
+	for _, e := range ents {
+		if n := e.Name(); n == MasterKeyFile || n == WrappedMasterFile || witnesses[n] {
+			left = append(left, n)
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	what := "missing"
+	if fi != nil {
+		what = "empty (0 bytes)"
+	}
+	return fmt.Errorf("%w: %s is %s, but %s holds %s, left by a vault that had data — its certificates and keys were in that database: "+
+		"restore a backup (certctl vault restore --from-file BACKUP), put the database back, or give the store this directory serves (--store, CERTCTL_STORE); to start a new vault, use another directory (--vault)",
+		ErrLostDatabase, db, what, dir, strings.Join(left, " and "))
 }
 
 func (o Options) openSQLite(ctx context.Context, path string) (*SQLite, error) {
@@ -123,7 +182,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	var st Store
 	switch u := opts.StoreURL; {
 	case u == "" || u == "sqlite:" || u == "sqlite":
-		st, err = opts.openSQLite(ctx, filepath.Join(dir, DatabaseFile))
+		db := filepath.Join(dir, DatabaseFile)
+		if !opts.Restoring {
+			if err := checkDatabaseNotLost(dir, db); err != nil {
+				return nil, err
+			}
+		}
+		st, err = opts.openSQLite(ctx, db)
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +234,7 @@ func exposedFiles(dir string, tightened []fsutil.Tightened, which func(name stri
 // directory: the database and SQLite's files beside it, the master key
 // (and its wrapped and pending forms), the audit witnesses, this host's
 // files, the validation email outbox, a restore's staging files.
-var vaultFilePrefixes = []string{DatabaseFile, "master.key", "audit.witness-", ".audit-witness", "host.", "outbox", restoreTempPrefix}
+var vaultFilePrefixes = []string{DatabaseFile, "master.key", WitnessPrefix, ".audit-witness", "host.", "outbox", restoreTempPrefix}
 
 // checkVaultDir refuses an existing directory that is not a vault — it
 // holds neither a database nor a master key, and holds something certctl

@@ -672,6 +672,8 @@ func KnownError(err error) (error, bool) {
 			e = e.WithHint("give the vault's current passphrase (--vault-passphrase-file or CERTCTL_VAULT_PASSPHRASE); `certctl vault change-passphrase` changes it, on a shared store for every machine")
 		}
 		return e, true
+	case errors.Is(err, localstore.ErrLostDatabase):
+		return errs.VaultErrorf("%v", err), true
 	case errors.Is(err, localstore.ErrCorrupt):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true
 	case errors.As(err, &unsafe):

@@ -342,11 +342,26 @@ func TestReadRefusesEmptiedLog(t *testing.T) {
 			}
 			first.Vault.Close()
 			if kind == "sqlite" {
+				// The database replaced by a new one (a deleted one is
+				// refused as lost: localstore.ErrLostDatabase).
 				files, _ := filepath.Glob(filepath.Join(dir, localstore.DatabaseFile+"*"))
 				for _, f := range files {
 					if err := os.Remove(f); err != nil {
 						t.Fatal(err)
 					}
+				}
+				other := t.TempDir()
+				v, err := localstore.Open(ctx, other, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v.Close()
+				fresh, err := os.ReadFile(filepath.Join(other, localstore.DatabaseFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, localstore.DatabaseFile), fresh, 0o600); err != nil {
+					t.Fatal(err)
 				}
 			} else {
 				conn, err := pgx.Connect(ctx, opts.StoreURL)

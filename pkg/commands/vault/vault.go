@@ -193,7 +193,7 @@ type RestoreOptions struct {
 
 // NewCmdRestore builds `certctl vault restore`.
 func NewCmdRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.Command {
-	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: f.VaultOps, VaultDir: f.VaultDir}
+	opts := &RestoreOptions{IO: f.IO, Printer: f.Printer, VaultOps: cmdutil.ForRestore(f, f.VaultOps), VaultDir: f.VaultDir}
 	cmd := &cobra.Command{
 		Use:   "restore --from-file FILE [--vault DIR]",
 		Short: "Restore a backup into an empty vault",

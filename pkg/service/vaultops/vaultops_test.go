@@ -23,6 +23,7 @@ import (
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/fsutil"
@@ -1061,7 +1062,7 @@ func TestRestoreFailedAfterKeyInstallNamesKeptKey(t *testing.T) {
 	f, _, _ := e.Factory()
 	f.TestScrypt = &cheapScrypt
 	defer f.Close()
-	svc, err := f.VaultOps(context.Background())
+	svc, err := cmdutil.ForRestore(f, f.VaultOps)(context.Background()) // as vault restore opens it
 	if err != nil {
 		t.Fatal(err)
 	}
