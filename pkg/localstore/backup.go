@@ -415,6 +415,9 @@ func (b *Backup) open(ctx context.Context, r io.Reader) error {
 	if info.SchemaVersion = schema; schema > SchemaVersion {
 		return invalid("schema version %d is newer than this certctl understands (%d): restore it with a newer certctl", schema, SchemaVersion)
 	}
+	if schema <= 0 {
+		return invalid("schema version %d is none a certctl vault has", schema)
+	}
 	info.Key = KeyMaterial{Form: string(values["key_form"]), Data: values["master_key"]}
 	switch info.Key.Form {
 	case KeyPlain, KeyWrapped:

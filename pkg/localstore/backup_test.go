@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +192,26 @@ func TestOpenBackupRefusesOtherFiles(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) != 0 {
 		t.Errorf("working copies left: %v", m)
+	}
+	// A backup whose schema version no certctl writes (tester: -1 made
+	// restore fail with an internal error, an index out of range).
+	path := filepath.Join(t.TempDir(), "neg.bak")
+	if _, err := v.WriteBackup(ctx, path, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := localstore.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().Exec("PRAGMA user_version = -1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FoldLog(ctx); err != nil { // into the file read below
+		t.Fatal(err)
+	}
+	s.Close()
+	neg, _ := os.ReadFile(path)
+	if _, err := localstore.OpenBackup(ctx, bytes.NewReader(neg), dir); !errors.Is(err, localstore.ErrInvalidBackup) || !strings.Contains(err.Error(), "schema version -1") {
+		t.Errorf("a backup at schema version -1: %v, want ErrInvalidBackup naming it", err)
 	}
 }

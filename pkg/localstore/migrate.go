@@ -178,6 +178,21 @@ const upToDateQuery = `SELECT user_version, (SELECT count(*) FROM meta WHERE key
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = len(migrations)
 
+// checkSchemaVersion refuses a schema version v of a store ("vault",
+// "store") that this certctl, which knows n, cannot migrate: a newer one,
+// or a negative one, which no certctl writes (tester: PRAGMA user_version
+// = -1 made every command fail with an internal error, an index out of
+// range).
+func checkSchemaVersion(what string, v, n int) error {
+	switch {
+	case v > n:
+		return fmt.Errorf("%s schema version %d is newer than this certctl understands (%d): upgrade certctl", what, v, n)
+	case v < 0:
+		return fmt.Errorf("%w: %s schema version %d is none certctl writes: not a certctl vault, or damaged", ErrCorrupt, what, v)
+	}
+	return nil
+}
+
 func (s *SQLite) migrate(ctx context.Context) error {
 	var v int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -186,8 +201,8 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	if v == len(migrations) {
 		return nil
 	}
-	if v > len(migrations) {
-		return fmt.Errorf("vault schema version %d is newer than this certctl understands (%d): upgrade certctl", v, len(migrations))
+	if err := checkSchemaVersion("vault", v, len(migrations)); err != nil {
+		return err
 	}
 	// BEGIN IMMEDIATE (the DSN's txlock) serialises concurrent first opens;
 	// the version is read again inside the transaction.
@@ -203,6 +218,9 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return wrapSQLiteErr(err)
+	}
+	if err := checkSchemaVersion("vault", v, len(migrations)); err != nil {
+		return err
 	}
 	if v == 0 {
 		// A new vault is an empty database: one that holds tables of its

@@ -241,8 +241,8 @@ func (p *Postgres) migrate(ctx context.Context) error {
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
 		return err
 	}
-	if v > len(pgMigrations) {
-		return fmt.Errorf("store schema version %d is newer than this certctl understands (%d): upgrade certctl", v, len(pgMigrations))
+	if err := checkSchemaVersion("store", v, len(pgMigrations)); err != nil {
+		return err
 	}
 	for i := v; i < len(pgMigrations); i++ {
 		if _, err := tx.Exec(ctx, pgMigrations[i]); err != nil {

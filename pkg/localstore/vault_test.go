@@ -243,6 +243,27 @@ func TestGarbageDatabaseIsCorrupt(t *testing.T) {
 	}
 }
 
+// TestNegativeSchemaRefused: a schema version no certctl writes (PRAGMA
+// user_version = -1) is a damaged vault (ErrCorrupt, exit 6), not an
+// index out of range (tester: "internal error: runtime error"), and a
+// backup of one is no backup.
+func TestNegativeSchemaRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := sqliteAtSchema(t, -1, nil)
+	s, err := localstore.OpenSQLite(ctx, path)
+	if err == nil {
+		s.Close()
+		t.Fatal("OpenSQLite of a vault with schema version -1 succeeded")
+	}
+	if !errors.Is(err, localstore.ErrCorrupt) || !strings.Contains(err.Error(), "schema version -1") {
+		t.Errorf("OpenSQLite: %v, want ErrCorrupt naming the version", err)
+	}
+	if _, err := localstore.Open(ctx, filepath.Dir(path), localstore.Options{}); !errors.Is(err, localstore.ErrCorrupt) {
+		t.Errorf("Open: %v, want ErrCorrupt", err)
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	t.Parallel()
 	path := sqliteAtSchema(t, 999, nil)
