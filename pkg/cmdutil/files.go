@@ -301,8 +301,25 @@ func CheckPathFlags(cmd *cobra.Command) error {
 		if out || dir {
 			err = errs.UsageErrorf("--%s needs a path, not an empty value", fl.Name)
 		}
+		if unset, ok := fl.Annotations[nonEmptyAnnotation]; ok && len(unset) == 1 {
+			err = errs.UsageErrorf("--%s needs a value, not an empty one (leave the flag out for %s)", fl.Name, unset[0])
+		}
 	})
 	return err
+}
+
+// nonEmptyAnnotation marks a flag whose empty value names nothing while
+// leaving it out means something else (MarkNonEmpty); its one value says
+// what.
+const nonEmptyAnnotation = "certctl_nonempty"
+
+// MarkNonEmpty marks the flag name of fs as one CheckPathFlags refuses
+// (exit 2) given an empty value, unset saying what leaving it out means:
+// request --certificate-authority-arn "$CA" with an empty $CA asked for
+// a public-style certificate (domain validation) instead of a private one
+// (tester), --store "" and --config "" meant the default store and file.
+func MarkNonEmpty(fs *pflag.FlagSet, name, unset string) {
+	_ = fs.SetAnnotation(name, nonEmptyAnnotation, []string{unset})
 }
 
 // outputAnnotation marks a flag naming what a command writes: a file (the

@@ -128,6 +128,7 @@ the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	cmdutil.EnumCompletion(cmd, "key-algorithm", x509util.RequestKeyAlgorithms)
 	cmdutil.EnumCompletion(cmd, "options", inventory.OptionPairs())
 	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCAFlag(cmdutil.CAChoice{Keep: cmdutil.CAPrivateIssuer, Default: true}))
+	cmdutil.MarkNonEmpty(fl, "certificate-authority-arn", "a certificate validated by domain, as ACM's public ones")
 	return cmd
 }
 

@@ -106,6 +106,8 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 	_ = cmd.MarkPersistentFlagDirname("vault")
 	_ = cmd.MarkPersistentFlagFilename("vault-passphrase-file")
 	_ = cmd.MarkPersistentFlagFilename("config")
+	cmdutil.MarkNonEmpty(pf, "config", "the default config file")
+	cmdutil.MarkNonEmpty(pf, "store", "the vault's embedded database, or CERTCTL_STORE")
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
 		f.NotIssuing = c != c.Root() && !issues(c)
