@@ -51,6 +51,36 @@ func TestInterruptEndsAWaitingRead(t *testing.T) {
 	}
 }
 
+// TestInterruptEndsAWaitingConfigRead: one SIGTERM ends a command whose
+// config file is a named pipe nobody writes to (tester: --config FIFO
+// outlived timeout(1)'s SIGTERM, ended only by a second one).
+func TestInterruptEndsAWaitingConfigRead(t *testing.T) {
+	bin := buildCertctl(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "config.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--vault", filepath.Join(dir, "v"), "--config", fifo, "list")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !exitsWithin(cmd, 10*time.Second) {
+		cmd.Process.Kill()
+		t.Fatal("still running 10 s after one SIGTERM")
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM || !strings.Contains(stderr.String(), "interrupted while reading the config file") {
+		t.Errorf("status %v, stderr %q; want killed by SIGTERM, interrupted while reading the config file", ws, stderr.String())
+	}
+}
+
 // TestInterruptExitCode: a command that SIGINT (Ctrl-C) stops reports it
 // (its JSON error object coded Interrupted, exit code 130, not 1 and
 // InternalFailure, which are a bug's) and then dies of the signal, as a

@@ -90,18 +90,27 @@ func (f *Factory) Config() (*config.Config, error) {
 	if f.cfg != nil {
 		return f.cfg, nil
 	}
-	if f.NotIssuing {
-		c, warnings, err := config.LoadNotIssuing(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
-		if err := configError(err); err != nil {
-			return nil, err
+	var c *config.Config
+	var warnings, err error
+	// The file may be a named pipe nobody writes to: the first
+	// interruption (Ctrl-C, SIGTERM) ends the wait, as for every file
+	// read (tester: --config FIFO outlived timeout(1)'s SIGTERM).
+	_, interrupted := f.IO.Interruptible(func() ([]byte, error) {
+		if f.NotIssuing {
+			c, warnings, err = config.LoadNotIssuing(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
+		} else {
+			c, err = config.Load(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
 		}
-		f.warnSettings(warnings, "; the commands that issue or serve certificates refuse it until it is changed where it is set")
-		f.cfg = c
-		return c, nil
+		return nil, nil
+	})
+	if interrupted != nil {
+		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while reading the config file"}
 	}
-	c, err := config.Load(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
 	if err := configError(err); err != nil {
 		return nil, err
+	}
+	if f.NotIssuing {
+		f.warnSettings(warnings, "; the commands that issue or serve certificates refuse it until it is changed where it is set")
 	}
 	f.cfg = c
 	return c, nil

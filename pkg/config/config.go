@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -660,7 +661,7 @@ func load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 			from[k.Name] = "environment variable " + EnvName(k.Name)
 		}
 	}
-	if data, err := os.ReadFile(file); err == nil {
+	if data, err := readConfigFile(file); err == nil {
 		// The file names commands certctl runs (hooks.event): nobody
 		// else may be able to change it.
 		if err := fsutil.CheckNotWritableByOthers(file); err != nil {
@@ -866,11 +867,35 @@ func (c *Config) Source(name string, flags map[string]*pflag.Flag, getenv func(s
 }
 
 func readFile(file string) (map[string]any, error) {
-	data, err := os.ReadFile(file)
+	data, err := readConfigFile(file)
 	if err != nil {
 		return nil, err
 	}
 	return parseFile(data)
+}
+
+// maxConfigFile is the largest config file read: a few hundred bytes is
+// usual, and a file of megabytes is not one.
+const maxConfigFile = 1 << 20
+
+// readConfigFile reads the config file, at most maxConfigFile bytes of it:
+// a file, or a pipe (--config <(…), /dev/stdin) or /dev/null. Reading a
+// named pipe nobody writes to waits (cmdutil's Factory.Config gives up on
+// an interruption).
+func readConfigFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a config file", file, maxConfigFile)
+	}
+	return data, nil
 }
 
 // parseFile decodes a config file into its settings by flat name. A number
@@ -1022,7 +1047,7 @@ func SetSetting(file, name, value string) (Edit, error) {
 	if err != nil {
 		return Edit{}, err
 	}
-	data, err := os.ReadFile(file)
+	data, err := readConfigFile(file)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return Edit{}, err
 	}
@@ -1054,7 +1079,7 @@ func UnsetSetting(file, name string) (Edit, error) {
 	if err != nil {
 		return Edit{}, err
 	}
-	data, err := os.ReadFile(file)
+	data, err := readConfigFile(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return Edit{}, nil
 	}
