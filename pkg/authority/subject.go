@@ -4,6 +4,7 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/certctl/certctl/pkg/casign"
 )
@@ -39,6 +40,11 @@ func (s Subject) Name() pkix.Name {
 // comma or backslash in a value). CN is required.
 func ParseSubject(in string) (Subject, error) {
 	var s Subject
+	if !utf8.ValidString(in) {
+		// Ranging over it would make each bad byte U+FFFD, a subject
+		// other than the one given (tester).
+		return s, fmt.Errorf("subject %q is not valid UTF-8", in)
+	}
 	var parts []string
 	var cur strings.Builder
 	escaped := false

@@ -1,6 +1,9 @@
 package authority
 
-import "testing"
+import (
+	"testing"
+	"unicode/utf8"
+)
 
 func TestParseSubject(t *testing.T) {
 	s, err := ParseSubject(`CN=Example Root, O=Example\, Inc.,OU=PKI,C=us,ST=Bavaria,L=Munich`)
@@ -15,7 +18,7 @@ func TestParseSubject(t *testing.T) {
 	if n.CommonName != "Example Root" || n.Organization[0] != "Example, Inc." || n.Province[0] != "Bavaria" {
 		t.Fatalf("Name() = %+v", n)
 	}
-	for _, bad := range []string{"", "O=x", "CN=a,CN=b", "CN=a,X=y", "CN=a,C=USA", "CN=", "CN=a\\", "garbage"} {
+	for _, bad := range []string{"", "O=x", "CN=a,CN=b", "CN=a,X=y", "CN=a,C=USA", "CN=", "CN=a\\", "garbage", "CN=\xff\xfe", "CN=ok,O=\xc3"} {
 		if _, err := ParseSubject(bad); err == nil {
 			t.Errorf("ParseSubject(%q) accepted", bad)
 		}
@@ -29,6 +32,9 @@ func FuzzParseSubject(f *testing.F) {
 		s, err := ParseSubject(in)
 		if err == nil && s.CommonName == "" {
 			t.Fatalf("accepted %q without CN", in)
+		}
+		if err == nil && !utf8.ValidString(in) {
+			t.Fatalf("accepted %q, which is not UTF-8", in)
 		}
 	})
 }
