@@ -672,8 +672,14 @@ func load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 			return nil, nil, fmt.Errorf("config file %s: %v", file, err)
 		}
 		for name, val := range flat {
-			if _, ok := LookupKey(name); !ok {
+			k, ok := LookupKey(name)
+			if !ok {
 				return nil, nil, fmt.Errorf("config file %s: unknown setting %q (see `certctl config list`)", file, name)
+			}
+			if _, list := val.([]any); list && k.Kind != List {
+				// A YAML list where one value goes: hooks.event: [echo,
+				// hi] ran the command "echo,hi" (tester).
+				return nil, nil, fmt.Errorf("config file %s: %s takes one %s, not a list", file, name, k.Kind)
 			}
 			if getenv(EnvName(name)) == "" {
 				v.Set(name, val)

@@ -171,6 +171,9 @@ func TestLoadErrors(t *testing.T) {
 		{"quota range", "quotas:\n  domains_per_certificate: 101\n", "outside 1..100", nil},
 		{"zero validity", "", "must be positive", map[string]string{"CERTCTL_CERTIFICATE_VALIDITY": "0s"}},
 		{"bad env bool", "", "setting smtp.starttls", map[string]string{"CERTCTL_SMTP_STARTTLS": "perhaps"}},
+		// A list where one value goes (tester: it ran "echo,hi").
+		{"list for a command", "hooks:\n  event: [echo, hi]\n", "hooks.event takes one string, not a list", nil},
+		{"list for a port", "validation:\n  http_port: [80]\n", "validation.http_port takes one int, not a list", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := home
