@@ -409,3 +409,27 @@ func TestRollbackSeenThroughAnotherPath(t *testing.T) {
 	wantExit(t, run(link, "audit", "verify"), 6, "no longer in the log", "audit verify through a link to the rolled-back vault")
 	wantExit(t, run(v, "audit", "verify"), 6, "no longer in the log", "audit verify of the rolled-back vault")
 }
+
+// TestExportOfADamagedKeyIsVaultError: an export whose sealed key does
+// not open (the vault damaged) fails exit 6, the vault's fault (SPEC:
+// corrupt), not 5 as a rule refusing the export (tester); an export of a
+// key that is there still works.
+func TestExportOfADamagedKeyIsVaultError(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join(root, "src")
+	mustRequest(t, src, nil, "a.internal")
+	mustRequest(t, src, nil, "b.internal")
+	pass := filepath.Join(root, "pass.txt")
+	if err := os.WriteFile(pass, []byte("correct horse\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list := run(src, "list", "-o", "json", "--query", "CertificateSummaryList[?DomainName=='a.internal'].CertificateArn | [0]")
+	arn := strings.Trim(strings.TrimSpace(string(list.Stdout)), `"`)
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	editBackup(t, filepath.Join(src, "vault.db"), `UPDATE secrets SET sealed = x'0001' WHERE ref LIKE 'certificate/`+id+`/%'`)
+	wantExit(t, run(src, "export", arn, "--passphrase-file", pass), 6, "does not open under its reference", "export of a damaged key")
+	other := run(src, "list", "-o", "json", "--query", "CertificateSummaryList[?DomainName=='b.internal'].CertificateArn | [0]")
+	if r := run(src, "export", strings.Trim(strings.TrimSpace(string(other.Stdout)), `"`), "--passphrase-file", pass); r.Code != 0 {
+		t.Fatalf("export of the other certificate: %v", r)
+	}
+}

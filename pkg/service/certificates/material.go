@@ -27,7 +27,8 @@ import (
 // (authority.Service.CheckIssuedBy): one made elsewhere for the same key
 // and put into the store is not installed. What fails these is refused (exit 5; a
 // renewal pass reports each of this host's targets FAILED with it),
-// before anything is written or run.
+// before anything is written or run (an export of a sealed key missing or
+// that does not open fails exit 6: the vault is damaged).
 func (s *Service) Material(tx localstore.Tx, c *localstore.Certificate) (deploy.Material, deploy.Identity, error) {
 	return s.material(tx, c, false)
 }
@@ -52,6 +53,18 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export b
 	refuse := func(format string, a ...any) (deploy.Material, deploy.Identity, error) {
 		return deploy.Material{}, deploy.Identity{}, errs.Refusedf("version %d of %s is not %s: %s", c.Version, arn, verb, fmt.Sprintf(format, a...))
 	}
+	// A sealed key missing or damaged is a vault damaged, which vault
+	// verify reports too: an export of it fails exit 6 (SPEC: corrupt),
+	// not 5 as a rule refusing it would (tester). An install is refused
+	// still (exit 5): a renewal pass reports that target FAILED and goes
+	// on with the others.
+	corrupt := func(format string, a ...any) (deploy.Material, deploy.Identity, error) {
+		if !export {
+			return refuse(format, a...)
+		}
+		return deploy.Material{}, deploy.Identity{}, errs.VaultErrorf("version %d of %s is not %s: %s", c.Version, arn, verb, fmt.Sprintf(format, a...)).
+			WithHint("certctl vault verify lists what is damaged; restore a backup (certctl vault restore) or reissue the certificate")
+	}
 	ver, err := tx.GetVersion(id, c.Version)
 	if errors.Is(err, localstore.ErrNotFound) {
 		return refuse("the store does not hold it")
@@ -71,9 +84,9 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export b
 	key, err := s.core.Vault.OpenKey(tx, ver.KeyRef)
 	switch {
 	case errors.Is(err, localstore.ErrNotFound):
-		return refuse("its sealed key %s is missing", ver.KeyRef)
+		return corrupt("its sealed key %s is missing", ver.KeyRef)
 	case errors.Is(err, localstore.ErrCorrupt):
-		return refuse("its sealed key %s does not open under its reference", ver.KeyRef)
+		return corrupt("its sealed key %s does not open under its reference", ver.KeyRef)
 	case err != nil:
 		return deploy.Material{}, deploy.Identity{}, err
 	}
