@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/commands/root"
@@ -219,7 +221,7 @@ func printError(f *cmdutil.Factory, err error) {
 	if errors.As(err, &ce) && ce.Silent {
 		return
 	}
-	msg := err.Error()
+	msg := shortenLongWords(err.Error())
 	// What an error quotes may come from outside (an argument, a file, a
 	// name): its control characters are shown escaped, line by line —
 	// but for the tabs that indent a line (pgconn's attempts, each on a
@@ -244,6 +246,54 @@ func printError(f *cmdutil.Factory, err error) {
 		b, _ := json.Marshal(map[string]errorObject{"Error": {Code: name, Message: msg, ExitCode: int(code)}})
 		fmt.Fprintln(f.IO.ErrOut, string(b))
 	}
+}
+
+// maxErrorWord is the longest run of characters without a space an error
+// message shows whole: a domain name has at most 253, an ARN about 100, a
+// path rarely more than a few hundred.
+const maxErrorWord = 512
+
+// shortenLongWords cuts, in an error message, each run of more than
+// maxErrorWord bytes without a space to its beginning and end, saying how
+// long it was: a value of 100 KB given to --domain-name or
+// --starting-token was printed back whole (tester).
+func shortenLongWords(msg string) string {
+	if len(msg) <= maxErrorWord {
+		return msg
+	}
+	var b strings.Builder
+	start := -1
+	flush := func(end int) {
+		w := msg[start:end]
+		if len(w) > maxErrorWord {
+			head, tail := w[:64], w[len(w)-32:]
+			for !utf8.ValidString(head) && len(head) > 0 {
+				head = head[:len(head)-1]
+			}
+			for !utf8.ValidString(tail) && len(tail) > 0 {
+				tail = tail[1:]
+			}
+			w = fmt.Sprintf("%s…%s [%d bytes]", head, tail, len(w))
+		}
+		b.WriteString(w)
+		start = -1
+	}
+	for i, r := range msg {
+		if unicode.IsSpace(r) {
+			if start >= 0 {
+				flush(i)
+			}
+			b.WriteRune(r)
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		flush(len(msg))
+	}
+	return b.String()
 }
 
 // indentTabs is s with the tabs that begin each of its lines (after the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/certctl/certctl/pkg/app"
 	"github.com/certctl/certctl/pkg/cmdutil"
@@ -67,5 +68,26 @@ func TestErrorIndentTabs(t *testing.T) {
 	app.Run(context.Background(), cmdutil.New(io, "test"), []string{"list", "--a\tb"})
 	if !strings.Contains(errOut.String(), `--a\x09b`) {
 		t.Errorf("a tab inside a line: stderr %q, want it escaped", errOut)
+	}
+}
+
+// TestErrorShortensLongValues: a huge value quoted by an error (100 KB
+// given to --starting-token) is shown by its ends and its length, not
+// printed back whole (tester), in the message and the JSON error object;
+// a value of ordinary length is shown whole.
+func TestErrorShortensLongValues(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("CERTCTL_VAULT", t.TempDir())
+	huge := strings.Repeat("é", 50000)
+	io, _, _, errOut := iostreams.Test()
+	code := app.Run(context.Background(), cmdutil.New(io, "test"), []string{"list", "--starting-token", huge, "-o", "json"})
+	if code != 4 || errOut.Len() > 2000 || !strings.Contains(errOut.String(), "[100002 bytes]") || !utf8.ValidString(errOut.String()) {
+		t.Errorf("exit %d, stderr of %d bytes: %.300q", code, errOut.Len(), errOut)
+	}
+	io, _, _, errOut = iostreams.Test()
+	token := strings.Repeat("x", 300)
+	app.Run(context.Background(), cmdutil.New(io, "test"), []string{"list", "--starting-token", token})
+	if !strings.Contains(errOut.String(), token) {
+		t.Errorf("a 300-byte value was cut: %q", errOut)
 	}
 }
