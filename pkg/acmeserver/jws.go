@@ -79,6 +79,10 @@ type protectedHeader struct {
 	// too): the JWS inside another — a key change's, an external
 	// account binding — must have none (RFC 8555 7.3.4, 7.3.5).
 	HasNonce bool `json:"-"`
+	// HasCrit is whether the header has a crit member: it names
+	// extensions the signer requires understood, and this server
+	// understands none (RFC 7515 section 4.1.11).
+	HasCrit bool `json:"-"`
 }
 
 // readBody reads a JWS body through http.MaxBytesReader, refusing any other
@@ -185,6 +189,11 @@ func decodeProtected(raw []byte) (*protectedHeader, *Problem) {
 		}
 		return nil, malformed("JWS protected header is not a JSON object")
 	}
+	if h.HasCrit {
+		// Refused as go-jose refuses it, but said why (tester: "JWS
+		// signature does not verify" for a good signature).
+		return nil, malformed("JWS protected header has crit: this server understands no header extension it could name (RFC 7515 section 4.1.11)")
+	}
 	return &h, nil
 }
 
@@ -209,7 +218,7 @@ type exactObject interface {
 
 var (
 	flattenedNames = []string{"protected", "payload", "signature", "header", "signatures"}
-	protectedNames = []string{"alg", "nonce", "url", "kid", "jwk"}
+	protectedNames = []string{"alg", "nonce", "url", "kid", "jwk", "crit"}
 )
 
 func (f *flattenedJWS) exactNames() []string { return flattenedNames }
@@ -245,6 +254,8 @@ func (h *protectedHeader) setExact(i int, raw []byte) error {
 		return setString(&h.Kid, raw)
 	case 4:
 		h.JWK = bytes.Clone(raw)
+	case 5:
+		h.HasCrit = true
 	}
 	return nil
 }

@@ -229,3 +229,19 @@ func TestProtectedHeaderCaseSensitive(t *testing.T) {
 		t.Errorf("exact header: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestProtectedHeaderCrit: a JWS whose protected header names extensions
+// in crit, which this server understands none of, is refused (RFC 7515
+// 4.1.11) as malformed, saying so — not as a signature that does not
+// verify, which it does (tester).
+func TestProtectedHeaderCrit(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	key := newKey(t)
+	kid := f.rawAccount(key)
+	order := []byte(`{"identifiers":[{"type":"dns","value":"lab.test"}]}`)
+	resp, body := f.signed(f.url("/new-order"), key, kid, order, func(h map[string]any) { h["crit"] = []string{"x"}; h["x"] = 1 })
+	wantProblem(t, "crit", resp, body, errMalformed, http.StatusBadRequest)
+	if !strings.Contains(string(body), "crit") || strings.Contains(string(body), "does not verify") {
+		t.Errorf("problem %s does not say crit is refused", body)
+	}
+}
