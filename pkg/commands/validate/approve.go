@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/config"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/httpserve"
 	"github.com/certctl/certctl/pkg/iostreams"
@@ -200,8 +201,9 @@ plain HTTP: a TLS proxy goes in front), is warned of. Runs until interrupted.` +
 		Example: `  certctl validate serve-http --listen 0.0.0.0:8080`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
-				return errs.UsageErrorf("--listen %q: %v", opts.Listen, err)
+			// Checked as ca serve and endpoint serve check theirs (exit 4).
+			if err := config.CheckListenAddr(opts.Listen); err != nil {
+				return errs.Invalidf("--listen: %v", err)
 			}
 			opts.ListenGiven = cmd.Flags().Changed("listen")
 			c, err := f.Config()
