@@ -60,7 +60,14 @@ func TestServeHTTPFlags(t *testing.T) {
 	if o, err = parse("--listen", "0.0.0.0:8081"); err != nil || o.Listen != "0.0.0.0:8081" || !o.ListenGiven {
 		t.Fatalf("--listen: %+v, %v", o, err)
 	}
-	wantUsage(t, "serve-http", parse, [][]string{{"--listen", "8080"}, {"--listen", "nohost"}, {"extra"}})
+	wantUsage(t, "serve-http", parse, [][]string{{"extra"}})
+	// An address that is not host:port is invalid input (exit 4), as for
+	// ca serve and endpoint serve.
+	for _, bad := range []string{"8080", "nohost"} {
+		if _, err := parse("--listen", bad); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("--listen %s: %v (exit %d), want exit 4", bad, err, errs.ExitCodeOf(err))
+		}
+	}
 }
 
 func TestResendFlags(t *testing.T) {
