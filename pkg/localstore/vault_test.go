@@ -303,11 +303,11 @@ func TestCurrentSchemaReopens(t *testing.T) {
 	}
 }
 
-// TestCheckUnlocked (review): the check renew --due makes at every pass
-// tells a wrapped key without a passphrase (locked) from one with a
-// passphrase, without deriving the key from the passphrase — a wrong one
-// passes it, and is found when a key is first needed — and loads a key in
-// clear.
+// TestCheckUnlocked: the check renew --due makes at every pass refuses a
+// wrapped key without a passphrase (locked) and one with a passphrase that
+// does not open it (derived: a stale passphrase fails every pass, not the
+// day a renewal falls due; tester), passes the right one, and loads a key
+// in clear.
 func TestCheckUnlocked(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "v")
 	v := openVault(t, dir, localstore.Options{Passphrase: []byte("right"), Scrypt: cheapScrypt})
@@ -318,11 +318,17 @@ func TestCheckUnlocked(t *testing.T) {
 		t.Errorf("no passphrase: %v, want ErrLocked", err)
 	}
 	wrong := openVault(t, dir, localstore.Options{Passphrase: []byte("wrong"), Scrypt: cheapScrypt})
-	if err := wrong.CheckUnlocked(); err != nil {
-		t.Errorf("a passphrase given: %v, want no derivation and no error", err)
+	if err := wrong.CheckUnlocked(); !errors.Is(err, localstore.ErrWrongPassphrase) {
+		t.Errorf("a wrong passphrase: %v, want ErrWrongPassphrase", err)
 	}
-	if _, err := wrong.Sealer(); !errors.Is(err, localstore.ErrWrongPassphrase) {
-		t.Errorf("the wrong passphrase when the key is needed: %v", err)
+	right := openVault(t, dir, localstore.Options{Passphrase: []byte("right"), Scrypt: cheapScrypt})
+	if err := right.CheckUnlocked(); err != nil {
+		t.Errorf("the right passphrase: %v", err)
+	}
+	asked := 0
+	ask := openVault(t, dir, localstore.Options{AskPassphrase: func() ([]byte, error) { asked++; return []byte("right"), nil }, Scrypt: cheapScrypt})
+	if err := ask.CheckUnlocked(); err != nil || asked != 0 {
+		t.Errorf("a terminal to ask: %v, asked %d times; want nothing asked yet", err, asked)
 	}
 	plain := filepath.Join(t.TempDir(), "p")
 	pv := openVault(t, plain, localstore.Options{})

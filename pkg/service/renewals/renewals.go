@@ -363,19 +363,14 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 	return rep, nil
 }
 
-// purgeDeletedCAs destroys the keys of the CAs whose restore window has
-// ended (authority.PurgeDeleted), recorded as their permanent deletion
-// (DeleteCertificateAuthority, PermanentDeletion): the pass is the cron
-// job that keeps the vault to its rules. Nothing to purge records nothing.
 // checkUnlocked checks that the vault's master key can be opened when
 // certs hold a key the vault sealed (a renewal, or the install of an
 // imported certificate's new version, needs it): a pass that cron runs
-// without the vault passphrase fails at once (exit 6), every pass, not on
-// the day a renewal falls due (tester: it exited 0, silently, until then).
-// A passphrase given is not checked by deriving the key at every pass
-// (localstore.Vault.CheckUnlocked). A vault whose certificates
-// hold no sealed key is not asked for one, nor is a dry run, which opens
-// no key.
+// without the vault passphrase, or with one that no longer opens it,
+// fails at once (exit 6), every pass, not on the day a renewal falls due
+// (tester: it exited 0, silently, until then; see
+// localstore.Vault.CheckUnlocked). A vault whose certificates hold no
+// sealed key is not asked for one, nor is a dry run, which opens no key.
 func (s *Service) checkUnlocked(certs []*localstore.Certificate) error {
 	if s.core.Vault == nil {
 		return nil
@@ -388,6 +383,10 @@ func (s *Service) checkUnlocked(certs []*localstore.Certificate) error {
 	return nil
 }
 
+// purgeDeletedCAs destroys the keys of the CAs whose restore window has
+// ended (authority.PurgeDeleted), recorded as their permanent deletion
+// (DeleteCertificateAuthority, PermanentDeletion): the pass is the cron
+// job that keeps the vault to its rules. Nothing to purge records nothing.
 func (s *Service) purgeDeletedCAs(ctx context.Context) error {
 	due := false
 	if err := s.core.Read(ctx, func(tx localstore.Tx) error {
