@@ -310,13 +310,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 			if err := cmdutil.WriteBinaryOutputFile(o.IO, o.OutFile, ex.PKCS12, 0o600); err != nil {
 				return err
 			}
-			// -o json|yaml reports the file written, as for --out-dir.
-			if o.reportsWritten(p) {
-				if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, writtenView(Written{Files: []string{o.OutFile}})); err != nil {
-					return errs.Failuref("writing the output: %v", err)
-				}
-			}
-			return nil
+			return o.reportWritten(p, Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}})
 		}
 		return writeOut(o.IO.Out, ex.PKCS12)
 	case o.OutFile != "":
@@ -329,12 +323,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 		if err := cmdutil.WriteOutputFile(o.IO, o.OutFile, []byte(data), 0o600); err != nil {
 			return err
 		}
-		if o.reportsWritten(p) {
-			if err := p.Print(Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}, writtenView(Written{Files: []string{o.OutFile}})); err != nil {
-				return errs.Failuref("writing the output: %v", err)
-			}
-		}
-		return nil
+		return o.reportWritten(p, Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}})
 	case o.Format == "json" || o.StructuredOutput():
 		if !o.StructuredOutput() {
 			p.Format = "json"
@@ -375,14 +364,22 @@ func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plai
 	if err != nil {
 		return err
 	}
+	return o.reportWritten(p, Written{CertificateArn: arn, Path: dir, Files: written})
+}
+
+// reportWritten tells what --out-dir or --out-file wrote: Written on
+// stdout where reportsWritten says so, else one line on stderr ("Wrote
+// tls/cert.pem, …"; not with -q) — for --out-file too (tester: the
+// README's PKCS#12 export printed nothing at a terminal).
+func (o *ExportOptions) reportWritten(p *output.Printer, w Written) error {
 	if o.reportsWritten(p) {
-		if err := p.Print(Written{CertificateArn: arn, Path: dir, Files: written}, writtenView(Written{Files: written})); err != nil {
+		if err := p.Print(w, writtenView(w)); err != nil {
 			return errs.Failuref("writing the output: %v", err)
 		}
 		return nil
 	}
 	if !o.Quiet() {
-		fmt.Fprintf(o.IO.ErrOut, "Wrote %s\n", strings.Join(written, ", "))
+		fmt.Fprintf(o.IO.ErrOut, "Wrote %s\n", strings.Join(w.Files, ", "))
 	}
 	return nil
 }
