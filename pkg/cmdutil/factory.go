@@ -369,6 +369,7 @@ func (f *Factory) Printer() (*output.Printer, error) {
 		return nil, e
 	}
 	p.Quiet = f.Globals.Quiet && f.Globals.Output == "" && f.Globals.Query == ""
+	p.Changed = func() bool { return f.vault != nil && f.vault.Wrote() }
 	f.printer = p
 	return p, nil
 }

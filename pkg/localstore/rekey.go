@@ -118,6 +118,7 @@ func storeKeyID(tx Tx) (string, error) {
 // writeGuard refuses a write transaction of a process whose loaded master
 // key is not the one the store is sealed under, and drops that key.
 func (v *Vault) writeGuard(tx Tx) error {
+	v.wrote.Store(true)
 	s := v.current.Load()
 	if s == nil {
 		return nil

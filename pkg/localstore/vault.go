@@ -62,7 +62,14 @@ type Vault struct {
 	// ReadChecked is set once a read of this process found the store as
 	// this host's audit witness last saw it (service.Core.Read).
 	ReadChecked atomic.Bool
+	// wrote is set by the first write transaction (writeGuard): Wrote.
+	wrote atomic.Bool
 }
+
+// Wrote reports whether this process began a write transaction on the
+// vault's store: a command that only read it changed nothing (a --query
+// that failed on its output then names nothing it made).
+func (v *Vault) Wrote() bool { return v.wrote.Load() }
 
 // Options tune how a vault is opened.
 type Options struct {

@@ -34,6 +34,10 @@ type Printer struct {
 	Styles    *Styles
 	// Quiet is -q given with neither -o nor --query: see Acknowledge.
 	Quiet bool
+	// Changed, when set, reports whether the command changed anything
+	// (wrote to the vault): a --query that fails on the output of one
+	// that did names what the output holds of it (queryError).
+	Changed func() bool
 }
 
 // Acknowledge prints data as Print does, unless the printer is Quiet: the
@@ -206,12 +210,14 @@ func expectedTypes(msg string) string {
 // output: a function applied to the wrong type, say. The command has done
 // its work by then (output is printed last), so this is not a usage error
 // (exit 2, which tells a script that nothing happened) but a failure
-// (exit 1) that says so, naming what the command made or changed (the
-// output's top-level ARNs: a new certificate must not be lost with the
-// output). go-jmespath's message for a wrong type holds the whole argument
+// (exit 1); when the command changed something, it says so, naming what
+// it made or changed (the output's top-level ARNs: a new certificate must
+// not be lost with the output) — a command that only read says nothing of
+// the kind (tester: list named the ARNs it listed as if it had made
+// them). go-jmespath's message for a wrong type holds the whole argument
 // (the command's entire output, in Go's map syntax), so only what was
 // expected is kept.
-func queryError(query string, output any, err error) error {
+func queryError(query string, output any, err error, changed bool) error {
 	msg := err.Error()
 	switch {
 	case strings.HasPrefix(msg, "Invalid type for: "):
@@ -220,6 +226,9 @@ func queryError(query string, output any, err error) error {
 		// sort_by, max_by, min_by on a key that is neither (go-jmespath's
 		// wording, with its typo: tester).
 		msg = "a sort or comparison key is not a number or a string (a field missing from the items?)"
+	}
+	if !changed {
+		return errs.Failuref("--query %q failed on the output, so nothing was printed: %s", query, msg)
 	}
 	arns := identifiers(output, true)
 	sort.Strings(arns)
@@ -324,7 +333,7 @@ func (p *Printer) Print(data any, v View) error {
 			out := generic
 			generic, err = searchQuery(p.query, out)
 			if err != nil {
-				return queryError(p.queryText, out, err)
+				return queryError(p.queryText, out, err, p.Changed != nil && p.Changed())
 			}
 		}
 		switch p.Format {

@@ -422,6 +422,7 @@ func TestPrintQueryRuntimeError(t *testing.T) {
 		{"sort_by(Items, &nope)", done + `"sort_by(Items, &nope)" failed on its output, so nothing was printed: a sort or comparison key is not a number or a string (a field missing from the items?)`},
 	} {
 		p, out := newPrinter(t, false, false, "json", tc.query)
+		p.Changed = func() bool { return true }
 		err := p.Print(data, View{})
 		if errs.ExitCodeOf(err) != errs.ExitFailure || err.Error() != tc.want {
 			t.Errorf("--query %s: %v (exit %d), want %q (exit 1)", tc.query, err, errs.ExitCodeOf(err), tc.want)
@@ -444,6 +445,7 @@ func TestPrintQueryRuntimeErrorNamesNested(t *testing.T) {
 		"KeyId": "kid-1", "MacKey": "secret-mac-key", "AcmeEndpointArn": "arn:certctl:acm:local:000000000000:acme-endpoint/e",
 		"Deeper": map[string]any{"CertificateArn": "arn:not-named"}}}
 	p, out := newPrinter(t, false, false, "json", "abs(ExternalAccountBinding.MacKey)")
+	p.Changed = func() bool { return true }
 	err := p.Print(data, View{})
 	want := `the command completed (AcmeEndpointArn arn:certctl:acm:local:000000000000:acme-endpoint/e, KeyId kid-1), but --query "abs(ExternalAccountBinding.MacKey)" failed on its output, so nothing was printed: a function's argument has the wrong type (expected number)`
 	if errs.ExitCodeOf(err) != errs.ExitFailure || err.Error() != want {
@@ -462,10 +464,26 @@ func TestPrintQueryRuntimeErrorNamesResults(t *testing.T) {
 		results = append(results, map[string]any{"CertificateArn": fmt.Sprintf("arn:c/%d", i), "Outcome": "SUCCESS"})
 	}
 	p, _ := newPrinter(t, false, false, "json", "abs(@)")
+	p.Changed = func() bool { return true }
 	err := p.Print(map[string]any{"Results": results}, View{})
 	want := `the command completed (CertificateArn arn:c/0, CertificateArn arn:c/1, CertificateArn arn:c/2, CertificateArn arn:c/3, CertificateArn arn:c/4, … 7 in all), but --query`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("got %v, want it to begin %q", err, want)
+	}
+}
+
+// A failed query on the output of a command that changed nothing (list,
+// describe: it only read the vault) says the query failed, and names no
+// ARN as made or changed (tester: list named those it listed).
+func TestPrintQueryRuntimeErrorOfARead(t *testing.T) {
+	for _, changed := range []func() bool{nil, func() bool { return false }} {
+		p, _ := newPrinter(t, false, false, "json", "abs(CertificateSummaryList)")
+		p.Changed = changed
+		err := p.Print(map[string]any{"CertificateSummaryList": []any{map[string]any{"CertificateArn": "arn:c/0"}}}, View{})
+		want := `--query "abs(CertificateSummaryList)" failed on the output, so nothing was printed: a function's argument has the wrong type (expected number)`
+		if errs.ExitCodeOf(err) != errs.ExitFailure || err.Error() != want {
+			t.Errorf("got %v (exit %d), want %q", err, errs.ExitCodeOf(err), want)
+		}
 	}
 }
 
