@@ -81,11 +81,6 @@ func runList(ctx context.Context, o *ListOptions) error {
 		}, endpointRecord)
 	// On a narrow terminal the URL (kept whole: it is what certbot
 	// --server takes) shows before the counts and the contact (tester).
-	table := view.Table
-	view.Table = func(s *output.Styles) *output.Table {
-		t := table(s)
-		t.Optional = []string{"CONTACT", "FAILED", "ISSUED"}
-		return t
-	}
+	view.Table = output.WithOptional(view.Table, "CONTACT", "FAILED", "ISSUED")
 	return p.Print(out, view)
 }
