@@ -119,7 +119,9 @@ func NewCmdDomainCheck(f *cmdutil.Factory, runF func(*DomainCheckOptions) error)
 		Long: `Query the configured resolvers (validation.resolvers) for the domain's CNAME
 record, then its CAA records (validation.caa_identities). The domain becomes
 VALID when the record is in place and CAA allows issuance, FAILED when CAA
-forbids it, and stays PENDING otherwise. Exits 0 whatever the status.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+forbids it, and stays PENDING otherwise. A FAILED domain is checked again:
+it becomes VALID once its CAA records allow issuance. Exits 0 whatever the
+status.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 		Args:              cmdutil.ExactArgs(2, "ENDPOINT", "DOMAIN"),
 		ValidArgsFunction: f.CompleteEndpointDomain(),
 		RunE: func(cmd *cobra.Command, args []string) error {

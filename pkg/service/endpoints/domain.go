@@ -93,8 +93,11 @@ type DomainCheck struct {
 // CheckDomain looks a PENDING domain's CNAME record up through the
 // configured resolvers, then its CAA records: it becomes VALID when the
 // record is in place and CAA allows issuance, FAILED when CAA forbids it,
-// and stays PENDING otherwise. A change of status is recorded
-// (CheckAcmeDomain); a check that changes nothing is a read.
+// and stays PENDING otherwise. A FAILED domain (its CAA forbade issuance)
+// is checked again: it becomes VALID once the record is there and CAA
+// allows issuance (tester: only removing and adding it again recovered it
+// after the DNS was fixed), and stays FAILED otherwise. A change of status
+// is recorded (CheckAcmeDomain); a check that changes nothing is a read.
 func (s *Service) CheckDomain(ctx context.Context, ref, name string) (DomainCheck, error) {
 	var d *acmestate.Domain
 	if err := s.read(ctx, ref, func(tx localstore.Tx, ep *acmestate.Endpoint) error {
@@ -105,7 +108,7 @@ func (s *Service) CheckDomain(ctx context.Context, ref, name string) (DomainChec
 		return DomainCheck{}, err
 	}
 	var out DomainCheck
-	if d.Status == acmestate.DomainPending {
+	if d.Status == acmestate.DomainPending || d.Status == acmestate.DomainFailed {
 		status, note, err := s.lookUp(ctx, d)
 		if err != nil {
 			return DomainCheck{}, err
@@ -113,14 +116,18 @@ func (s *Service) CheckDomain(ctx context.Context, ref, name string) (DomainChec
 		if note != "" {
 			out.Notes = append(out.Notes, d.DomainName+": "+note)
 		}
+		if d.Status == acmestate.DomainFailed && status != acmestate.DomainValid {
+			status = d.Status // a FAILED domain becomes VALID, or stays
+		}
 		if status != d.Status {
+			was := d.Status
 			err := s.change(ctx, "CheckAcmeDomain", d.EndpointID, func(op *service.Op, ep *acmestate.Endpoint) error {
 				op.Param("DomainName", d.DomainName)
 				cur, err := acmestate.GetDomain(op.Tx, ep.ID, d.DomainName)
 				if err != nil {
 					return err
 				}
-				if cur.Status == acmestate.DomainPending {
+				if cur.Status == was {
 					cur.Status, cur.UpdatedAt = status, op.Now
 					if err := acmestate.PutDomain(op.Tx, cur); err != nil {
 						return err

@@ -250,3 +250,36 @@ func TestDeleteConfirm(t *testing.T) {
 		t.Fatalf("after the delete: %v", err)
 	}
 }
+
+// TestCheckFailedDomainAgain: a domain FAILED for its CAA records is
+// checked again by `endpoint domain check` — VALID once CAA allows
+// issuance, recorded — and stays FAILED while CAA still forbids it
+// (tester: only removing and adding it recovered it).
+func TestCheckFailedDomainAgain(t *testing.T) {
+	dns := validationtest.StartDNS(t)
+	now := func() time.Time { return time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC) }
+	core := coretest.New(t, coretest.Config{Now: now, Actor: testActor})
+	s := New(core, Settings{Listen: "127.0.0.1:8443", Zone: "zone.test", Resolvers: []string{dns.Addr}, CAAIdentities: []string{"certctl.local"}})
+	ctx := context.Background()
+	a, _, err := s.Create(ctx, CreateInput{AuthorizationBehavior: "PRE_APPROVED", Contact: "NOT_REQUIRED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dv, err := s.AddDomain(ctx, a, "caa.test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cname := dv.ResourceRecord.Name + " 60 IN CNAME " + dv.ResourceRecord.Value
+	dns.Add(t, cname, `caa.test. 60 IN CAA 0 issue "other.ca"`)
+	if c, err := s.CheckDomain(ctx, a, "caa.test"); err != nil || c.Domain.Status != acmestate.DomainFailed {
+		t.Fatalf("CAA forbidding: %+v, %v", c, err)
+	}
+	if c, err := s.CheckDomain(ctx, a, "caa.test"); err != nil || c.Domain.Status != acmestate.DomainFailed || len(c.Notes) != 1 {
+		t.Fatalf("CAA still forbidding: %+v, %v", c, err)
+	}
+	dns.Clear()
+	dns.Add(t, cname, `caa.test. 60 IN CAA 0 issue "certctl.local"`)
+	if c, err := s.CheckDomain(ctx, a, "caa.test"); err != nil || c.Domain.Status != acmestate.DomainValid {
+		t.Fatalf("CAA allowing now: %+v, %v", c, err)
+	}
+}
