@@ -328,3 +328,17 @@ func TestKeyValueListingLongKey(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
 }
+
+// A table printed to a pipe (-o table) has no padding at the end of its
+// lines, as at a terminal (tester: trailing spaces in a pipe).
+func TestTableInPipeHasNoTrailingSpaces(t *testing.T) {
+	p, out := newPrinter(t, false, false, "table", "")
+	if err := p.Print(nil, View{Table: wideTable}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasSuffix(l, " ") {
+			t.Errorf("line %q ends with a space", l)
+		}
+	}
+}

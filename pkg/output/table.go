@@ -274,9 +274,10 @@ func (p *Printer) writeTable(t *Table) error {
 	if err := tbl.Render(); err != nil {
 		return err
 	}
-	if p.IO.IsStdoutTTY() {
+	{
 		// The last cell's padding would take a column of the terminal
-		// for nothing (fitTable counts on its removal).
+		// for nothing (fitTable counts on its removal), and is noise at
+		// the end of each line in a pipe (-o table; tester).
 		lines := strings.Split(b.String(), "\n")
 		for i, l := range lines {
 			lines[i] = strings.TrimRight(l, " ")
