@@ -108,8 +108,12 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		// nothing (see inventory.RevokeSerialVia).
 		keyProven := req.Account == nil
 		if c.Serial != serial {
-			// An earlier version of the certificate: only its serial.
-			return inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, keyProven)
+			// An earlier version of the certificate: only its serial,
+			// told by its event.
+			if err := inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, keyProven); err != nil {
+				return err
+			}
+			return op.RevokedEarlier(c, caID, serial, reasonName)
 		}
 		// The same steps as `certctl revoke` (the certificates service):
 		// the rules that allow it are ACME's own (RFC 8555 7.6).

@@ -267,5 +267,28 @@ func (e *Emitter) EmitRevoked(tx localstore.Tx, c *localstore.Certificate) error
 	d := CertificateDetail(c, e.Now())
 	d["RevokedAt"] = c.RevokedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
 	d["RevocationReason"] = c.RevocationReason
+	d["SerialNumber"] = c.Serial
+	return e.Emit(tx, Revoked, []string{e.ARN(c.ID)}, d)
+}
+
+// EmitRevokedEarlier emits the Certificate Revoked event of rec, an
+// earlier version of c (its record and current version stay as they
+// were), revoked for reason: the detail names that version's serial and
+// expiry, and CurrentVersion false. A hook or a SIEM then hears of every
+// revocation of an ARN's certificates (tester: a key-compromise
+// revocation of an earlier version, by ACME or ca revoke-certificate,
+// emitted nothing).
+func (e *Emitter) EmitRevokedEarlier(tx localstore.Tx, c *localstore.Certificate, rec *localstore.Serial, reason string) error {
+	now := e.Now()
+	d := CertificateDetail(c, now)
+	d["RevokedAt"] = rec.RevokedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+	d["RevocationReason"] = reason
+	d["SerialNumber"] = rec.Serial
+	d["CurrentVersion"] = false
+	delete(d, "CertificateExpirationDate")
+	d["DaysToExpiry"] = DaysToExpiry(rec.NotAfter, now)
+	if !rec.NotAfter.IsZero() {
+		d["CertificateExpirationDate"] = rec.NotAfter.UTC().Format(time.RFC3339)
+	}
 	return e.Emit(tx, Revoked, []string{e.ARN(c.ID)}, d)
 }

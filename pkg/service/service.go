@@ -117,6 +117,19 @@ func (o *Op) Revoke(c *localstore.Certificate, reason string, code int, keyProve
 	return o.Events.EmitRevoked(o.Tx, c)
 }
 
+// RevokedEarlier emits the Certificate Revoked event of serial of CA caID,
+// an earlier version of c that the change has just revoked (by
+// inventory.RevokeSerialVia or authority.Revoke): revoking an earlier
+// version changes neither c's record nor its current version, and is
+// told all the same.
+func (o *Op) RevokedEarlier(c *localstore.Certificate, caID, serial, reason string) error {
+	rec, err := o.Tx.GetSerial(caID, serial)
+	if err != nil {
+		return err
+	}
+	return o.Events.EmitRevokedEarlier(o.Tx, c, rec, reason)
+}
+
 // DropResource takes arn back from the resources of op's record: what the
 // change was to make, when it made nothing (a refused request names no
 // certificate that never existed — tester).

@@ -45,7 +45,9 @@ func NewCmdEvents(f *cmdutil.Factory, runF func(*EventsOptions) error) *cobra.Co
 		Long: `Show certctl's events, in ACM's EventBridge shapes (source "certctl"):
 Certificate Approaching Expiration, Certificate Expired, Certificate Available
 (Action ISSUANCE, RENEWAL, IMPORT or REIMPORT), Certificate Renewal Action
-Required, Certificate Revoked.
+Required, Certificate Revoked (its SerialNumber; CurrentVersion false when an
+earlier version of the certificate was revoked, by ACME or ca
+revoke-certificate, and the certificate itself stays ISSUED).
 
 --since takes an RFC 3339 time or a duration back from now (24h, 7d).
 --follow prints the events so far (since --since: the whole log without it),

@@ -167,11 +167,22 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 			return errs.Refusedf("the certificate with serial %s is the CA's own self-signed certificate, which its own CRL cannot revoke", label).
 				WithHint("to stop the CA, disable it (certctl ca update %s --status DISABLED) or delete it; relying parties must remove it from their trust stores", r.ID)
 		}
-		if c := s.inventoryCertificate(op.Tx, r.ID, rec); c != nil {
+		c, current := issuedTo(op.Tx, r.ID, rec)
+		if c != nil {
 			op.Resource(s.core.Names.CertificateARN(c.ID))
+		}
+		if current {
 			return op.Revoke(c, reason, code, true)
 		}
-		return authority.Revoke(op.Tx, r.ID, serial, op.Now, code)
+		if err := authority.Revoke(op.Tx, r.ID, serial, op.Now, code); err != nil {
+			return err
+		}
+		if c != nil {
+			// An earlier version of an inventory certificate: told by
+			// its event (tester: nothing was).
+			return op.RevokedEarlier(c, r.ID, serial, reason)
+		}
+		return nil
 	})
 	if err != nil {
 		return "", err
@@ -186,17 +197,18 @@ func selfSigned(der []byte) bool {
 	return err == nil && c.IsCA && bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
 }
 
-// inventoryCertificate is the inventory certificate whose current version
-// is the serial rec, or nil.
-func (s *Service) inventoryCertificate(tx localstore.Tx, caID string, rec *localstore.Serial) *localstore.Certificate {
+// issuedTo is the inventory certificate the serial rec of caID was issued
+// to (nil when none: a certificate of ca issue, or one deleted), and
+// whether rec is its current version rather than an earlier one.
+func issuedTo(tx localstore.Tx, caID string, rec *localstore.Serial) (*localstore.Certificate, bool) {
 	if rec.CertID == "" {
-		return nil
+		return nil, false
 	}
 	c, err := tx.GetCertificate(rec.CertID)
-	if err != nil || c.CertificateAuthorityID != caID || c.Serial != rec.Serial {
-		return nil
+	if err != nil || c.CertificateAuthorityID != caID {
+		return nil, false
 	}
-	return c
+	return c, c.Serial == rec.Serial
 }
 
 // AuditReportEntry is one certificate of AWS Private CA's audit report.
