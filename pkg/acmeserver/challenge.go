@@ -306,6 +306,11 @@ func (s *Server) validate(ctx context.Context, acct *acmestate.Account, a *acmes
 		if fail != nil {
 			op.Param("Error", fail.Type)
 			op.Param("Detail", fail.Detail)
+			// Committed (the challenge, its authorization and order
+			// invalid) and recorded as the FAILURE it is, with the ACME
+			// error type as its code, as a refused request is (tester:
+			// a failed validation read as a SUCCESS).
+			op.Failed(strings.TrimPrefix(fail.Type, errPrefix), fail.Detail)
 		}
 		a = cur
 		return nil

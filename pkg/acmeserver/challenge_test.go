@@ -400,6 +400,20 @@ func TestChallengeFailures(t *testing.T) {
 			if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusInvalid {
 				t.Errorf("answer to the failed challenge again: %+v, %v; want it as it is (invalid)", got, err)
 			}
+			// The validation is recorded as the FAILURE it is, its
+			// code the ACME error type (tester: SUCCESS).
+			if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
+				recs, err := audit.List(tx, audit.Filter{EventName: "ValidateChallenge"}, 0, 10)
+				if err != nil {
+					return err
+				}
+				if len(recs) != 1 || recs[0].Outcome != audit.OutcomeFailure || recs[0].ErrorCode != tc.problem || recs[0].ErrorMessage == "" {
+					t.Errorf("ValidateChallenge records %+v, want one FAILURE with code %s", recs, tc.problem)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }
