@@ -58,7 +58,7 @@ func TestChangesAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var certID, caID string
+	var certID, caID, serial string
 	var recs []*audit.Record
 	var rows []localstore.AuditRow
 	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
@@ -69,7 +69,7 @@ func TestChangesAreAudited(t *testing.T) {
 		if len(certs) != 1 {
 			t.Fatalf("%d ACME certificates", len(certs))
 		}
-		certID, caID = certs[0].ID, certs[0].CertificateAuthorityID
+		certID, caID, serial = certs[0].ID, certs[0].CertificateAuthorityID, certs[0].Serial
 		if recs, err = audit.List(tx, audit.Filter{}, 0, 0); err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func TestChangesAreAudited(t *testing.T) {
 		{"NewAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"ExternalAccountBindingKeyId": kid}},
 		{"NewOrder", audit.OutcomeFailure, []string{epARN}, map[string]any{"Identifiers": []any{"evil.test"}}},
 		{"NewOrder", audit.OutcomeSuccess, []string{epARN, orderARN}, map[string]any{"Identifiers": []any{"www.lab.test"}}},
-		{"FinalizeOrder", audit.OutcomeSuccess, []string{epARN, orderARN, certARN, caARN}, map[string]any{"KeyAlgorithm": "EC_prime256v1"}},
+		{"FinalizeOrder", audit.OutcomeSuccess, []string{epARN, orderARN, certARN, caARN}, map[string]any{"KeyAlgorithm": "EC_prime256v1", "Serial": serial, "Version": 1.0}},
 		{"RevokeCertificate", audit.OutcomeSuccess, []string{epARN, certARN}, map[string]any{"RevocationReason": "KEY_COMPROMISE"}},
 		{"UpdateAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"Contact": []any{"mailto:pki@lab.test"}}},
 		{"KeyChange", audit.OutcomeSuccess, []string{epARN, acctARN}, nil},

@@ -144,6 +144,18 @@ func TestCARefusals(t *testing.T) {
 	if n := f.failedIssuances(); n != 1 {
 		t.Errorf("CertificateIssuanceFailed = %d after one refused order finalized twice, want 1", n)
 	}
+	// The count is the server's bookkeeping: the FinalizeOrder FAILURE is
+	// the record of the refusal, with no CountIssuanceFailure beside it
+	// (tester).
+	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
+		recs, err := audit.List(tx, audit.Filter{EventName: "CountIssuanceFailure"}, 0, 10)
+		if len(recs) != 0 {
+			t.Errorf("CountIssuanceFailure records: %+v", recs)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Now the endpoint issues from the constrained CA: newOrder refuses
 	// the names it does not allow, one subproblem each.

@@ -21,8 +21,9 @@
 // see Server.change): one transaction with its events and its audit record,
 // made by the ACME account that asked (NewAccount, UpdateAccount,
 // DeactivateAccount, KeyChange, NewOrder, DeactivateAuthorization,
-// FinalizeOrder, RevokeCertificate, CountIssuanceFailure,
-// RespondToChallenge, ValidateChallenge). A rule that
+// FinalizeOrder, RevokeCertificate, RespondToChallenge, ValidateChallenge,
+// InvalidateOrder); what the server keeps for itself — redeemed nonces, the
+// count of failed issuances — is written unrecorded. A rule that
 // refuses a request inside a change returns its problem through refuse, so
 // that the refusal is recorded too. `endpoint serve` gets its server from
 // the endpoints service (pkg/service/endpoints).
