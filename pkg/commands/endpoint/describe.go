@@ -24,7 +24,13 @@ func NewCmdDescribe(f *cmdutil.Factory, runF func(*DescribeOptions) error) *cobr
 	return oneEndpoint(f, &cobra.Command{
 		Use:   "describe ENDPOINT",
 		Short: "Show an ACME endpoint",
-		Long:  `Show an ACME endpoint ({"AcmeEndpoint":{...}}) with its URL and issuance counters.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
+		Long: `Show an ACME endpoint ({"AcmeEndpoint":{...}}) with its URL and issuance counters:
+Metrics.CertificateIssuanceSuccess counts the certificates issued,
+CertificateIssuanceFailed the orders whose finalize was refused (a CSR the
+endpoint does not take, a refusal of the CA); an order that ends invalid
+before it is finalized (a failed challenge, a deactivated authorization)
+counts in neither. The same counters are in /metrics, certctl metrics and
+the dashboard.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 	}, &opts.Endpoint, opts, runF, runDescribe)
 }
 
