@@ -40,7 +40,10 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 		Long: `Show and change certctl's settings. Each setting comes from, in order of
 precedence: a flag, the environment variable CERTCTL_<KEY> (upper case, dots
 become underscores, lists comma-separated), the config file
-${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml (or --config), or its default.`,
+${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml (or --config), or its default.
+Each command reads them when it starts: a running server (endpoint serve,
+ca serve, validate serve-http) keeps those it started with until restarted
+— restart every server of a store after a change, so that they issue alike.`,
 		Args: cmdutil.GroupArgs,
 		RunE: cmdutil.GroupRunE,
 	}
@@ -240,7 +243,7 @@ and the file's comments (a setting already there keeps its place).
 Lists are comma-separated. A value is checked against its key's type and range
 first (a duration must parse and be positive, a port be 1-65535,
 quotas.domains_per_certificate 1-100, …): a value refused (exit 4) never reaches
-the file.` + cmdutil.ExitStatus(0, 2, 3, 4),
+the file. Running servers keep the settings they started with: restart them.` + cmdutil.ExitStatus(0, 2, 3, 4),
 		Example:           "  certctl config set certificate_validity 90d\n  certctl config set validation.resolvers 127.0.0.1:53,127.0.0.1:5353",
 		Args:              cmdutil.ExactArgs(2, "KEY", "VALUE"),
 		ValidArgsFunction: completeKeyValue,
