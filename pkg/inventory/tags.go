@@ -23,7 +23,14 @@ func ParseTag(s string) (localstore.Tag, error) {
 			// A part without "=" after the value's first is no field
 			// and no attribute of a distinguished name (`CN=a,O=b`):
 			// AWS shorthand reads `Value=prod,extra` as a mistake too.
-			for i, part := range strings.Split(val, ",") {
+			parts := strings.Split(val, ",")
+			if unquote(val) != val {
+				// A quoted value is one value, its commas too (AWS
+				// shorthand: Value="a,b"), which the tag rules then
+				// judge (tester: a usage error, not the charset rule).
+				parts = nil
+			}
+			for i, part := range parts {
 				name, _, ok := strings.Cut(part, "=")
 				switch {
 				case ok && i > 0 && isFieldName(name):

@@ -28,6 +28,10 @@ func TestParseTag(t *testing.T) {
 		{in: `Key="env",Value='prod'`, key: "env", value: "prod", valueGiven: true},
 		{in: `Key='env x',Value="a b"`, key: "env x", value: "a b", valueGiven: true},
 		{in: `Key="env`, key: `"env`},
+		// A quoted value is one value, commas included (AWS shorthand):
+		// parsed, for the tag rules to judge (tester).
+		{in: `Key=d,Value="x,y"`, key: "d", value: "x,y", valueGiven: true},
+		{in: `Key=d,Value='a,Extra=b'`, key: "d", value: "a,Extra=b", valueGiven: true},
 		{in: `env="prod"`, key: "env", value: `"prod"`, valueGiven: true},
 		{in: "Key=env,Val=x", usageErr: true},
 		{in: "Key=a,Value=b,Extra=c", usageErr: true},
