@@ -186,14 +186,21 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 	if c.Vault == "" {
 		return nil, NoHomeError("the vault with --vault or CERTCTL_VAULT")
 	}
-	pass, err := f.vaultPassphrase()
+	pass, legacy, err := f.vaultPassphrase()
 	if err != nil {
 		return nil, err
 	}
 	// A command runs with one pool of embedded-database connections (one
 	// connection opened, the schema parsed once); a server keeps a pool of
 	// read connections beside the writers.
-	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass, OnePool: !f.serving, Restoring: f.restoring}
+	opts := localstore.Options{StoreURL: c.Store, Passphrase: pass, OnePool: !f.serving, Restoring: f.restoring, LegacyPassphrase: legacy}
+	if legacy != nil {
+		file := f.Globals.VaultPassphraseFile
+		opts.OnLegacyPassphrase = func() {
+			fmt.Fprintf(f.IO.ErrOut, "certctl: warning: the vault passphrase is all of %s, as releases before this one read the file, not its first line, which they read now: "+
+				"certctl vault change-passphrase --new-passphrase-file FILE (a file of one line) keeps the vault opening as the file will be read\n", output.Sanitize(file))
+		}
+	}
 	if pass == nil && !f.serving && f.IO.CanPrompt() {
 		// A person at a terminal is asked, when the key is needed,
 		// rather than told to set a variable (tester); a server never
@@ -278,21 +285,28 @@ func ForRestore[S any](f *Factory, open func(context.Context) (S, error)) func(c
 	}
 }
 
-func (f *Factory) vaultPassphrase() ([]byte, error) {
+// vaultPassphrase is the vault passphrase given (nil: none), and, for a
+// file of several lines, legacy: the passphrase a release before this one
+// read from it (all of it but its last line end), tried when the first
+// line does not open the key (localstore.Options.LegacyPassphrase).
+func (f *Factory) vaultPassphrase() (pass, legacy []byte, err error) {
 	if p := f.Globals.VaultPassphraseFile; p != "" {
 		data, err := ReadFileArg(f.IO, "vault-passphrase-file", p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		hookenv.ProtectSecrets() // what it opens stays in this process (review)
 		pass := PassphraseIn(data)
+		if old := TrimNewline(data); !bytes.Equal(old, pass) && len(old) > 0 {
+			legacy = bytes.Clone(old)
+		}
 		clear(data)
-		return pass, nil
+		return pass, legacy, nil
 	}
 	if p := f.Getenv("CERTCTL_VAULT_PASSPHRASE"); p != "" {
-		return []byte(p), nil
+		return []byte(p), nil, nil
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // NewPassphrase is the passphrase a file read for flag holds (its last

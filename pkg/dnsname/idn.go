@@ -214,3 +214,31 @@ func containsRange(runes []rune, lo, hi rune) bool {
 	}
 	return false
 }
+
+// ASCIIPattern is the pattern p — a shell pattern of names, as list
+// --domain and search's san: take — with each label that holds characters
+// outside ASCII in its ASCII ("xn--") form, the form certificates hold
+// names in (bücher.example: xn--bcher-kva.example): such a pattern matched
+// nothing (tester). A label that mixes such characters with a pattern's
+// (bü*) has no such form. ok is false when p holds nothing outside ASCII,
+// is not UTF-8, or has such a label.
+func ASCIIPattern(p string) (string, bool) {
+	if !hasNonASCII(p) || !utf8.ValidString(p) {
+		return "", false
+	}
+	labels := strings.Split(p, ".")
+	for i, l := range labels {
+		if !hasNonASCII(l) {
+			continue
+		}
+		if strings.ContainsAny(l, "*?[]\\") {
+			return "", false
+		}
+		a, ok := ASCIIForm(l)
+		if !ok {
+			return "", false
+		}
+		labels[i] = a
+	}
+	return strings.Join(labels, "."), true
+}

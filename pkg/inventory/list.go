@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"path"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -304,6 +306,11 @@ func (q Query) scan(tx localstore.Tx, withTags, reuse bool, keep func([]*localst
 			// A bad filter is invalid input (SPEC), as search's san:
 			// pattern is (review: 2 here, 4 there).
 			return "", errs.Invalidf("invalid --domain pattern %q (*, ? and [...] as in the shell)", pat)
+		}
+		if a, ok := dnsname.ASCIIPattern(pat); ok {
+			// bücher.example matches the names certificates hold,
+			// xn--bcher-kva.example, too (tester: it matched nothing).
+			q.Domains = append(slices.Clip(q.Domains), a)
 		}
 	}
 	f := q.Filter

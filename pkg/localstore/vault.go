@@ -94,6 +94,14 @@ type Options struct {
 	// ErrLostDatabase) as a new vault: `vault restore` puts a backup in
 	// its place.
 	Restoring bool
+	// LegacyPassphrase, when set, is the passphrase an earlier release
+	// read from the same passphrase file (all of it but a last line end,
+	// where this one reads its first line): tried when Passphrase does not
+	// open the wrapped key, so that a vault made with a file of several
+	// lines still opens with it (review); OnLegacyPassphrase is called
+	// when it does.
+	LegacyPassphrase   []byte
+	OnLegacyPassphrase func()
 }
 
 // WitnessFileName is the name of the file of a vault directory in which
@@ -318,6 +326,21 @@ func (v *Vault) Sealer() (*Sealer, error) {
 		return nil, v.keyErr
 	}
 	key, id, err := v.loadMasterKey(v.scrypt())
+	if legacy := v.opts.LegacyPassphrase; errors.Is(err, ErrWrongPassphrase) && legacy != nil {
+		// The passphrase as an earlier release read the same file (see
+		// Options.LegacyPassphrase): when it opens the key, it is the
+		// vault's, from now on in this process too.
+		v.opts.LegacyPassphrase = nil
+		cur, wrong := v.opts.Passphrase, err
+		v.opts.Passphrase = legacy
+		if key, id, err = v.loadMasterKey(v.scrypt()); err == nil {
+			if v.opts.OnLegacyPassphrase != nil {
+				v.opts.OnLegacyPassphrase()
+			}
+		} else {
+			v.opts.Passphrase, key, id, err = cur, nil, "", wrong
+		}
+	}
 	if ask := v.opts.AskPassphrase; errors.Is(err, ErrLocked) && v.opts.Passphrase == nil && ask != nil {
 		v.opts.AskPassphrase = nil
 		var pass []byte

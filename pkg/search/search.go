@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/jsonarg"
@@ -226,7 +227,16 @@ func (f *Filter) check() error {
 			return checkOp(x.Subject.CommonName)
 		}
 		if x.SubjectAlternativeName != nil {
-			return checkOp(x.SubjectAlternativeName.DnsName)
+			m := x.SubjectAlternativeName.DnsName
+			if m != nil {
+				if a, ok := dnsname.ASCIIPattern(m.Value); ok {
+					// A DNS name in a certificate is ASCII: bücher.example
+					// is xn--bcher-kva.example there (tester: it matched
+					// nothing).
+					m.Value = a
+				}
+			}
+			return checkOp(m)
 		}
 	}
 	if x := f.X509AttributeFilter; x != nil {
