@@ -91,22 +91,16 @@ func (f *Factory) Config() (*config.Config, error) {
 		return f.cfg, nil
 	}
 	var c *config.Config
-	var warnings, err error
-	// The file may be a named pipe nobody writes to: the first
-	// interruption (Ctrl-C, SIGTERM) ends the wait, as for every file
-	// read (tester: --config FIFO outlived timeout(1)'s SIGTERM).
-	_, interrupted := f.IO.Interruptible(func() ([]byte, error) {
+	var warnings error
+	err := f.loadConfig(func() (err error) {
 		if f.NotIssuing {
 			c, warnings, err = config.LoadNotIssuing(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
 		} else {
 			c, err = config.Load(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
 		}
-		return nil, nil
+		return err
 	})
-	if interrupted != nil {
-		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while reading the config file"}
-	}
-	if err := configError(err); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if f.NotIssuing {
@@ -132,12 +126,30 @@ func (f *Factory) warnSettings(invalid error, more string) {
 // they are how one finds it — and is printed on stderr as a warning
 // beside what they print.
 func (f *Factory) ConfigForDisplay() (*config.Config, error) {
-	c, invalid, err := config.LoadLenient(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
-	if err := configError(err); err != nil {
+	var c *config.Config
+	var invalid error
+	err := f.loadConfig(func() (err error) {
+		c, invalid, err = config.LoadLenient(f.Globals.ConfigFile, f.Globals.ConfigFlags, f.Getenv)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	f.warnSettings(invalid, "")
 	return c, nil
+}
+
+// loadConfig runs load, which reads the settings, so that the first
+// interruption (Ctrl-C, SIGTERM) ends a wait on a config file that is a
+// named pipe nobody writes to, as for every file read (tester: --config
+// FIFO outlived timeout(1)'s SIGTERM; review: config list and get too);
+// load's error is the command's error (configError).
+func (f *Factory) loadConfig(load func() error) error {
+	var err error
+	if _, interrupted := f.IO.Interruptible(func() ([]byte, error) { err = load(); return nil, nil }); interrupted != nil {
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted while reading the config file"}
+	}
+	return configError(err)
 }
 
 // configError is err of loading the settings as the command's error.

@@ -856,7 +856,10 @@ func SplitList(s string) []string {
 	return out
 }
 
-// Source tells where a setting's effective value comes from.
+// Source tells where a setting's effective value comes from: from what
+// Load read, the file not read again (review: config list read it once a
+// setting, and a file given as a pipe, <(…), held nothing the second
+// time).
 func (c *Config) Source(name string, flags map[string]*pflag.Flag, getenv func(string) string) string {
 	if f := flags[name]; f != nil && f.Changed {
 		return "flag"
@@ -864,20 +867,10 @@ func (c *Config) Source(name string, flags map[string]*pflag.Flag, getenv func(s
 	if getenv(EnvName(name)) != "" {
 		return "env"
 	}
-	if vals, err := readFile(c.File); err == nil {
-		if _, ok := vals[name]; ok {
-			return "file"
-		}
+	if strings.HasPrefix(c.from[name], "config file ") {
+		return "file"
 	}
 	return "default"
-}
-
-func readFile(file string) (map[string]any, error) {
-	data, err := readConfigFile(file)
-	if err != nil {
-		return nil, err
-	}
-	return parseFile(data)
 }
 
 // maxConfigFile is the largest config file read: a few hundred bytes is
