@@ -140,9 +140,17 @@ func checkDatabaseNotLost(dir, db string) error {
 	// this directory also serves) says nothing of it.
 	witnesses := map[string]bool{WitnessFileName("sqlite:" + db): true, WitnessFileName(canonicalStore("sqlite:" + db)): true}
 	var left []string
+	own, others := false, false
 	for _, e := range ents {
-		if n := e.Name(); n == MasterKeyFile || n == WrappedMasterFile || witnesses[n] {
+		n := e.Name()
+		switch {
+		case witnesses[n]:
+			own = true
 			left = append(left, n)
+		case n == MasterKeyFile || n == WrappedMasterFile:
+			left = append(left, n)
+		case strings.HasPrefix(n, WitnessPrefix):
+			others = true
 		}
 	}
 	if len(left) == 0 {
@@ -151,6 +159,15 @@ func checkDatabaseNotLost(dir, db string) error {
 	what := "missing"
 	if fi != nil {
 		what = "empty (0 bytes)"
+	}
+	if !own && others {
+		// The directory of a shared store (its master key, and this
+		// host's witness of that store's log): most likely run without
+		// the store it serves (review: told of a lost database that never
+		// was).
+		return fmt.Errorf("%w: %s is %s, and %s holds the master key of a vault whose data is in another store (this host's audit witness of it is there): "+
+			"give that store (--store or CERTCTL_STORE); if this directory's own database was lost, restore a backup (certctl vault restore --from-file BACKUP); to start a new vault, use another directory (--vault)",
+			ErrLostDatabase, db, what, dir)
 	}
 	return fmt.Errorf("%w: %s is %s, but %s holds %s, left by a vault that had data — its certificates and keys were in that database: "+
 		"restore a backup (certctl vault restore --from-file BACKUP), put the database back, or give the store this directory serves (--store, CERTCTL_STORE); to start a new vault, use another directory (--vault)",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/pkg/fsutil"
@@ -84,5 +85,57 @@ func TestOpenRefusesAForeignDirectory(t *testing.T) {
 			continue
 		}
 		v.Close()
+	}
+}
+
+// TestOpenRefusesALostDatabase: a directory with a vault's master key but
+// no database is refused (ErrLostDatabase), saying what most likely
+// happened — its own database lost (its witness there), or a shared
+// store's directory run without --store (another store's witness only;
+// review) — and one with neither opens as a new vault.
+func TestOpenRefusesALostDatabase(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		files func(dir string) []string
+		want  string
+	}{
+		{"own witness", func(dir string) []string {
+			return []string{MasterKeyFile, WitnessFileName(canonicalStore("sqlite:" + filepath.Join(dir, DatabaseFile)))}
+		}, "left by a vault that had data"},
+		{"another store's witness", func(string) []string { return []string{MasterKeyFile, WitnessPrefix + "0123456789abcdef"} },
+			"give that store (--store or CERTCTL_STORE)"},
+		{"master key alone", func(string) []string { return []string{WrappedMasterFile} }, "left by a vault that had data"},
+		{"another store's witness alone", func(string) []string { return []string{WitnessPrefix + "0123456789abcdef"} }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "v")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range tc.files(dir) {
+				if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v, err := Open(ctx, dir, Options{})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Open: %v, want a new vault", err)
+				}
+				v.Close()
+				return
+			}
+			if err == nil {
+				v.Close()
+				t.Fatal("opened as a new vault")
+			}
+			if !errors.Is(err, ErrLostDatabase) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Open: %v, want ErrLostDatabase saying %q", err, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, DatabaseFile)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a database was made: %v", err)
+			}
+		})
 	}
 }
