@@ -22,6 +22,10 @@ func Parse[O any](t testing.TB, build func(*cmdutil.Factory, func(*O) error) *co
 	f := cmdutil.New(ios, "test")
 	var got *O
 	cmd := build(f, func(o *O) error { got = o; return nil })
+	if cmd.PersistentPreRunE == nil {
+		// As the root checks every command's flags before it runs.
+		cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return cmdutil.CheckPathFlags(c) }
+	}
 	cmd.SetArgs(args)
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)

@@ -83,9 +83,6 @@ offered (default all three); a wildcard needs dns-01.` + cmdutil.ExitStatus(0, 2
 					return err
 				}
 			}
-			if cmd.Flags().Changed("certificate-authority-arn") && opts.CertificateAuthority == "" {
-				return errs.UsageErrorf("--certificate-authority-arn needs a CA")
-			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -110,6 +107,7 @@ offered (default all three); a wildcard needs dns-01.` + cmdutil.ExitStatus(0, 2
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
 	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
 	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCAFlag(cmdutil.CAChoice{Keep: cmdutil.CAPrivateIssuer, Default: true}))
+	cmdutil.MarkNonEmpty(fl, "certificate-authority-arn", "the default private CA")
 	return cmd
 }
 

@@ -68,9 +68,6 @@ revoked certificate's window stays in the past. Prints
 			if !fl.Changed("serial") && !opts.All {
 				return errs.UsageErrorf("give --serial S or --all")
 			}
-			if fl.Changed("serial") && opts.Serial == "" {
-				return errs.UsageErrorf("--serial needs a serial number")
-			}
 			var err error
 			if opts.Start, err = parseRFC3339("start", start); err != nil {
 				return err
@@ -89,6 +86,7 @@ revoked certificate's window stays in the past. Prints
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Serial, "serial", "", "serial `number` of the certificate (hex)")
+	cmdutil.MarkNonEmpty(fl, "serial", "--all")
 	fl.BoolVar(&opts.All, "all", false, "every certificate the endpoint issued so far")
 	fl.StringVar(&start, "start", "", "start of the window (RFC 3339 `time`)")
 	fl.StringVar(&end, "end", "", "end of the window (RFC 3339 `time`)")

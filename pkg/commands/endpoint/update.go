@@ -96,9 +96,6 @@ CHALLENGE endpoint (exit 5 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 				opts.Name = &name
 			}
 			if fl.Changed("certificate-authority-arn") {
-				if caRef == "" {
-					return errs.UsageErrorf("--certificate-authority-arn needs a CA")
-				}
 				opts.CertificateAuthority = &caRef
 			}
 			if fl.Changed("default-profile") {
@@ -129,6 +126,7 @@ CHALLENGE endpoint (exit 5 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 	cmdutil.EnumCompletion(cmd, "default-profile", acmestate.ProfileNames())
 	cmdutil.EnumCompletion(cmd, "allowed-key-algorithms", acmestate.KeyAlgorithms)
 	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCAFlag(cmdutil.CAChoice{Keep: cmdutil.CAPrivateIssuer, Default: true}))
+	cmdutil.MarkNonEmpty(cmd.Flags(), "certificate-authority-arn", "the CA the endpoint issues from now")
 	return cmd
 }
 

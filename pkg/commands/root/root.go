@@ -107,7 +107,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 	_ = cmd.MarkPersistentFlagFilename("vault-passphrase-file")
 	_ = cmd.MarkPersistentFlagFilename("config")
 	cmdutil.MarkNonEmpty(pf, "config", "the default config file")
-	cmdutil.MarkNonEmpty(pf, "store", "the vault's embedded database, or CERTCTL_STORE")
+	cmdutil.MarkNonEmpty(pf, "store", "CERTCTL_STORE, else the vault's embedded database; --store sqlite: is that database whatever CERTCTL_STORE says")
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
 		f.NotIssuing = c != c.Root() && !issues(c)
