@@ -74,8 +74,14 @@ func sortKey(key string, m matched) sortValue {
 		return timeValue(c.RevokedAt)
 	case "COMMON_NAME":
 		cn := x509util.CommonName(c.Subject)
+		if cn == "" && c.Subject == "" {
+			// No certificate yet (PENDING_VALIDATION, FAILED): no common
+			// name, as search's cn: finds none (tester: sorted among
+			// the others by its domain name).
+			return sortValue{missing: true}
+		}
 		if cn == "" {
-			cn = c.DomainName
+			cn = c.DomainName // a certificate whose subject has no CN
 		}
 		return strValue(cn)
 	case "STATUS":
