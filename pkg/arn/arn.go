@@ -92,7 +92,22 @@ func Parse(s string) (ARN, error) {
 	return a, nil
 }
 
-var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F-]+$`) }) // compiled on first use, not at start-up
+// uuidPrefix reports whether s can begin a UUID: hexadecimal digits and
+// hyphens, a digit first (tester: "-993cfa" was looked up, and not found,
+// rather than refused as no identifier). A prefix of digits past where a
+// UUID has its first hyphen is looked up, and found nowhere (exit 3).
+func uuidPrefix(s string) bool {
+	if s == "" || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
 
 // MinPrefix is the shortest UUID prefix accepted as an identifier.
 const MinPrefix = 6
@@ -128,7 +143,7 @@ func IDOf(kind, s string) (Ref, error) {
 		}
 		return Ref{ID: a.ID, Exact: len(a.ID) == 36, FullARN: true, Region: a.Region, Account: a.Account}, nil
 	}
-	if !idRE().MatchString(s) {
+	if !uuidPrefix(s) {
 		return Ref{}, fmt.Errorf("%q is not an ARN, a UUID or a UUID prefix", s)
 	}
 	if len(s) < MinPrefix {

@@ -46,6 +46,9 @@ func TestIDOf(t *testing.T) {
 		{Format(CertificateAuthority, "r", "a", id), Ref{}, false},
 		{"0f8fa", Ref{}, false},
 		{"hello!", Ref{}, false},
+		// A leading hyphen begins no UUID (tester: looked up, not found).
+		{"-993cfa", Ref{}, false},
+		{"0000000000", Ref{ID: "0000000000"}, true},
 		{"", Ref{}, false},
 	}
 	for _, c := range cases {
