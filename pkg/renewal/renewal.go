@@ -206,9 +206,17 @@ const ReasonRecordMismatch = "RecordMismatch"
 
 // RecordFailure stores a failed renewal on c.
 func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {
+	// A failure already recorded, for the same reason, is told once, at
+	// the first pass that met it, as a pending validation is (tester:
+	// every failing pass of a 15-minute cron emitted it again). The
+	// summary's time still moves: when it was last tried.
+	already := c.Renewal != nil && c.Renewal.Status == StatusFailed && c.Renewal.Reason == reason
 	c.Renewal = &localstore.RenewalSummary{Status: StatusFailed, Reason: reason, UpdatedAt: now}
 	if err := tx.PutCertificate(c); err != nil {
 		return err
+	}
+	if already {
+		return nil
 	}
 	d := events.CertificateDetail(c, now)
 	d["RenewalStatus"] = StatusFailed

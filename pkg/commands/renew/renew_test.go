@@ -1081,3 +1081,37 @@ func TestRenewCompletesRenewable(t *testing.T) {
 		t.Errorf("renew completes:\n%s", out)
 	}
 }
+
+// TestFailureToldOnce: a renewal that fails for the same reason at every
+// pass emits its Certificate Renewal Action Required event once, at the
+// first (tester: every pass of a 15-minute cron emitted it again); a
+// failure for another reason is told again.
+func TestFailureToldOnce(t *testing.T) {
+	e := clitest.New(t)
+	var ca struct{ CertificateAuthorityArn string }
+	e.JSON(&ca, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Told Once Root", "--validity", "1y")
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("once.internal", "--certificate-authority-arn", ca.CertificateAuthorityArn)
+	e.Export(arn)
+	e.Advance(20 * day)
+	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "DISABLED")
+	for pass := 1; pass <= 3; pass++ {
+		if code, res, r := e.Renew("--due"); code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
+			t.Fatalf("pass %d: exit %d, %+v\n%v", pass, code, res[arn], r)
+		}
+		if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 1 {
+			t.Fatalf("pass %d: %d Renewal Action Required events, want 1", pass, n)
+		}
+		e.Advance(15 * time.Minute)
+	}
+	// Enabled again, but the CA now ends before the renewal would: another
+	// reason, told.
+	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "ACTIVE")
+	delete(e.Vars, "CERTCTL_CERTIFICATE_VALIDITY")
+	if code, res, r := e.Renew("--due"); code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
+		t.Fatalf("other failure: exit %d, %+v\n%v", code, res[arn], r)
+	}
+	if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 2 {
+		t.Fatalf("%d Renewal Action Required events after a failure of another reason, want 2", n)
+	}
+}
