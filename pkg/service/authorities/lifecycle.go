@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -380,7 +381,7 @@ func (s *Service) Restore(ctx context.Context, ref string) (string, error) {
 // same key and subject (see authority.Service.ImportCertificate). The
 // record names the new certificate's serial, and whether it was a renewal.
 func (s *Service) ImportCertificate(ctx context.Context, ref string, in authority.CertificateImport) (*CAChange, error) {
-	var notice string
+	var notice, outlive string
 	a, err := s.changeExisting(ctx, "ImportCertificateAuthorityCertificate", ref, func(op *service.Op, r *authority.Record) error {
 		renewal := r.Status != authority.StatusPendingCertificate
 		if err := s.core.Authority.ImportCertificate(op.Tx, r, in); err != nil {
@@ -394,12 +395,46 @@ func (s *Service) ImportCertificate(ctx context.Context, ref string, in authorit
 			op.Param("ParentArn", s.core.Names.CAARN(r.ParentID))
 		}
 		notice = r.CRLNotice()
+		if renewal {
+			n, err := outliving(op.Tx, r, op.Now)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				cert, _ := r.Certificate()
+				outlive = fmt.Sprintf("%d certificates the CA issued end after its new certificate does (%s): they stop verifying then, and renewing them after that fails — renew them before (certctl renew ARN), or give the CA a certificate that lasts longer", n, timeutil.RFC3339(cert.NotAfter))
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &CAChange{Arn: a, Notices: []string{notice}}, nil
+	return &CAChange{Arn: a, Notices: []string{notice, outlive}}, nil
+}
+
+// outliving counts the certificates r issued, neither revoked nor expired
+// at now, that end after r's certificate does: a CA renewed in place with
+// a shorter certificate (tester: nothing said so, and they stayed ISSUED
+// and not due while their chain no longer verified).
+// The CA certificates r signed (its own, a root's, and its subordinates')
+// are not counted: their templates are CA templates.
+func outliving(tx localstore.Tx, r *authority.Record, now time.Time) (int, error) {
+	cert, err := r.Certificate()
+	if err != nil || cert == nil {
+		return 0, err
+	}
+	list, err := tx.ListIssued(r.ID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, is := range list {
+		if is.RevokedAt.IsZero() && is.NotAfter.After(cert.NotAfter) && is.NotAfter.After(now) && !strings.Contains(is.Template, "CA") {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ImportCARequest is an existing CA to bring into the vault with its key:
