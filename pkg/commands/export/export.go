@@ -24,6 +24,10 @@ import (
 // ExportOptions are the inputs of export: its dependencies, as functions
 // that tests replace, and its flag values.
 type ExportOptions struct {
+	// written is what deliver wrote (--out-dir, --out-file), told once
+	// the export is recorded.
+	written *Written
+
 	IO           *iostreams.IOStreams
 	Printer      func() (*output.Printer, error)
 	Certificates func(context.Context) (*certificates.Service, error)
@@ -267,6 +271,13 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if ex.KeyCompromised {
 		fmt.Fprintf(o.IO.ErrOut, "certctl: warning: %s was revoked for KEY_COMPROMISE: do not use this key again (request a certificate for a new key)\n", ex.CertificateArn)
 	}
+	if o.written != nil {
+		// Told once the export is recorded: a --query that fails on the
+		// report fails the command, the files written and the export
+		// recorded all the same (tester: it was recorded as failed,
+		// the certificate left unexported).
+		return o.reportWritten(p, *o.written)
+	}
 	return nil
 }
 
@@ -310,7 +321,8 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 			if err := cmdutil.WriteBinaryOutputFile(o.IO, o.OutFile, ex.PKCS12, 0o600); err != nil {
 				return err
 			}
-			return o.reportWritten(p, Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}})
+			o.written = &Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}
+			return nil
 		}
 		return writeOut(o.IO.Out, ex.PKCS12)
 	case o.OutFile != "":
@@ -323,7 +335,8 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 		if err := cmdutil.WriteOutputFile(o.IO, o.OutFile, []byte(data), 0o600); err != nil {
 			return err
 		}
-		return o.reportWritten(p, Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}})
+		o.written = &Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}
+		return nil
 	case o.Format == "json" || o.StructuredOutput():
 		if !o.StructuredOutput() {
 			p.Format = "json"
@@ -364,7 +377,8 @@ func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plai
 	if err != nil {
 		return err
 	}
-	return o.reportWritten(p, Written{CertificateArn: arn, Path: dir, Files: written})
+	o.written = &Written{CertificateArn: arn, Path: dir, Files: written}
+	return nil
 }
 
 // reportWritten tells what --out-dir or --out-file wrote: Written on
