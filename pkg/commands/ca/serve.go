@@ -70,6 +70,9 @@ Runs until interrupted.` + cmdutil.ServerExitStatus(0, 1, 2, 4, 6),
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "`address` to listen on (default ca.listen: 127.0.0.1:8080)")
+	// Empty, it would serve where the setting says (tester: validate
+	// serve-http refuses it, endpoint serve served the default).
+	cmdutil.MarkNonEmpty(cmd.Flags(), "listen", "ca.listen")
 	return cmd
 }
 

@@ -69,6 +69,7 @@ the system's), CAA naming one of validation.caa_identities.` + cmdutil.ServerExi
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Listen, "listen", "", "`address` to listen on (default endpoint.listen, 127.0.0.1:8443)")
+	cmdutil.MarkNonEmpty(fl, "listen", "endpoint.listen")
 	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serving certificate chain `file` (PEM)")
 	fl.StringVar(&opts.TLSKey, "tls-key", "", "serving private key `file` (PEM)")
 	_ = cmd.MarkFlagFilename("tls-cert")

@@ -174,6 +174,7 @@ renew ARN renews one; one that is not eligible is INELIGIBLE (exit 7).` + cmduti
 	cmd.Flags().BoolVar(&opts.Due, "due", false, "renew every eligible certificate inside its renewal window")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "with --due or a selection: report what would be renewed; change nothing")
 	cmd.Flags().StringVar(&within, "within", "", "use this renewal window `duration` (uncapped) for this run")
+	cmdutil.MarkNonEmpty(cmd.Flags(), "within", "the renewal window of renewal.window")
 	cmdutil.AddSelectionFlags(cmd, &opts.Select)
 	return cmd
 }

@@ -219,6 +219,7 @@ plain HTTP: a TLS proxy goes in front), is warned of. Runs until interrupted.` +
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port)")
+	cmdutil.MarkNonEmpty(cmd.Flags(), "listen", "127.0.0.1:8080, or validation.http_base_url's address")
 	return cmd
 }
 
