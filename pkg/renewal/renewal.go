@@ -330,6 +330,12 @@ func Housekeep(tx localstore.Tx, c *localstore.Certificate, daysBefore int, now 
 		c.Status = inventory.StatusExpired
 		c.UpdatedAt = now
 		inventory.UpdateEligibility(c, now)
+		if r := c.Renewal; r != nil && (r.Status == StatusPendingValidation || r.Status == StatusPendingAutoRenewal) {
+			// A renewal still waiting when the certificate expires
+			// failed, as in ACM (tester: it stayed PENDING_VALIDATION,
+			// and validate check promised a renewal that renew refuses).
+			c.Renewal = &localstore.RenewalSummary{Status: StatusFailed, Reason: r.Reason, UpdatedAt: now}
+		}
 		if err := tx.PutCertificate(c); err != nil {
 			return false, err
 		}

@@ -1115,3 +1115,43 @@ func TestFailureToldOnce(t *testing.T) {
 		t.Fatalf("%d Renewal Action Required events after a failure of another reason, want 2", n)
 	}
 }
+
+// TestPendingRenewalFailsAtExpiry: a renewal still waiting for domain
+// validation when its certificate expires is FAILED (as in ACM), and
+// validate check no longer says the next renew --due renews it (tester:
+// it stayed PENDING_VALIDATION, and renew refused the expired certificate).
+func TestPendingRenewalFailsAtExpiry(t *testing.T) {
+	e := clitest.New(t)
+	d := validationtest.StartDNS(t)
+	e.Vars["CERTCTL_VALIDATION_RESOLVERS"] = d.Addr
+	e.Vars["CERTCTL_VALIDATION_DNS_ZONE"] = "acm-validations.certctl.test"
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", "late.example.test", "--validation-method", "DNS", "--options", "Export=ENABLED")
+	arn := req.CertificateArn
+	var desc struct {
+		Certificate struct {
+			DomainValidationOptions []struct{ ResourceRecord struct{ Name, Value string } }
+		}
+	}
+	e.JSON(&desc, "describe", arn)
+	rr := desc.Certificate.DomainValidationOptions[0].ResourceRecord
+	d.Add(t, rr.Name+" 300 IN CNAME "+rr.Value)
+	e.MustRun("validate", "check", arn, "--wait", "--timeout", "30s")
+	e.Export(arn)
+	before := e.Describe(arn)
+	d.Clear()
+	e.SetNow(before.NotAfter.Add(-30 * day))
+	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" {
+		t.Fatalf("without the record: %s (%s)", got.Outcome, got.Reason)
+	}
+	e.SetNow(before.NotAfter.Add(time.Hour))
+	e.Renew("--due")
+	c := e.Describe(arn)
+	if c.Status != "EXPIRED" || c.RenewalSummary == nil || c.RenewalSummary.RenewalStatus != "FAILED" {
+		t.Fatalf("after expiry: %s, %+v; want EXPIRED with its renewal FAILED", c.Status, c.RenewalSummary)
+	}
+	d.Add(t, rr.Name+" 300 IN CNAME "+rr.Value)
+	if r := e.Run("validate", "check", arn); strings.Contains(r.Stderr+r.Stdout, "renew --due") {
+		t.Errorf("validate check of the expired certificate promises a renewal: %v", r)
+	}
+}

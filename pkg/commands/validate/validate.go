@@ -147,7 +147,7 @@ func report(w io.Writer, res *validations.CheckResult, failed bool) {
 		if res.Status != inventory.StatusPendingValidation && !failed {
 			fmt.Fprintf(w, "certificate %s is %s\n", res.ID, res.Status)
 		}
-		if rs := res.Certificate.RenewalSummary; rs != nil && rs.RenewalStatus == inventory.StatusPendingValidation {
+		if rs := res.Certificate.RenewalSummary; rs != nil && rs.RenewalStatus == inventory.StatusPendingValidation && res.Status != inventory.StatusExpired {
 			waits, then := "its renewal waits for domain validation", "checks again and renews"
 			if dvo := res.Certificate.DomainValidationOptions; len(dvo) > 0 && dvo[0].ValidationMethod == "EMAIL" {
 				then = "renews once `certctl validate approve --code CODE` has approved each name with the code mailed for the renewal"
