@@ -434,3 +434,19 @@ func (f *fixture) wantNotAllowed(method, url, allow string) {
 		f.t.Errorf("%s %s: %d, Allow %q; want 405 and %q", method, url, resp.StatusCode, resp.Header.Get("Allow"), allow)
 	}
 }
+
+// TestRenewalInfoRetryFollowsLifetime: Retry-After is six hours for a
+// certificate of months, an eighth of the life of a short one, and never
+// under a minute (tester: six hours for a certificate of minutes).
+func TestRenewalInfoRetryFollowsLifetime(t *testing.T) {
+	for _, tc := range []struct{ life, want time.Duration }{
+		{90 * 24 * time.Hour, 6 * time.Hour},
+		{48 * time.Hour, 6 * time.Hour},
+		{8 * time.Hour, time.Hour},
+		{4 * time.Minute, time.Minute},
+	} {
+		if got := renewalInfoRetry(tc.life); got != tc.want {
+			t.Errorf("renewalInfoRetry(%v) = %v, want %v", tc.life, got, tc.want)
+		}
+	}
+}

@@ -17,6 +17,16 @@ import (
 // for a certificate's renewal information again (RFC 9773 section 4.3).
 const RenewalInfoRetryAfter = 6 * time.Hour
 
+// renewalInfoRetry is the Retry-After of the renewal information of a
+// certificate that lasts lifetime: RenewalInfoRetryAfter, but at most an
+// eighth of its life (at least a minute), so that a client of a
+// short-lived certificate asks again while a window moved for it (endpoint
+// renewal-window set) can still be heeded (tester: six hours for a
+// certificate of minutes).
+func renewalInfoRetry(lifetime time.Duration) time.Duration {
+	return min(RenewalInfoRetryAfter, max(time.Minute, lifetime/8))
+}
+
 // renewalInfoJSON is the RFC 9773 4.2 renewalInfo object.
 type renewalInfoJSON struct {
 	SuggestedWindow windowJSON `json:"suggestedWindow"`
@@ -64,6 +74,7 @@ func (s *Server) handleRenewalInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var start, end time.Time
+	retry := RenewalInfoRetryAfter
 	err := s.core.Vault.Store.View(r.Context(), func(tx localstore.Tx) error {
 		is, pr, err := lookupCertID(tx, ep, r.PathValue("certid"))
 		if err != nil || pr != nil {
@@ -71,6 +82,7 @@ func (s *Server) handleRenewalInfo(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		sr := is.Serial
+		retry = renewalInfoRetry(sr.NotAfter.Sub(sr.NotBefore))
 		start, end = acmestate.SuggestedWindow(sr.NotBefore, sr.NotAfter, sr.RevokedAt)
 		if !sr.RevokedAt.IsZero() {
 			return nil
@@ -92,6 +104,6 @@ func (s *Server) handleRenewalInfo(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(RenewalInfoRetryAfter/time.Second)))
+	w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 	writeJSON(w, http.StatusOK, renewalInfoJSON{SuggestedWindow: windowJSON{Start: rfc3339(start), End: rfc3339(end)}})
 }
