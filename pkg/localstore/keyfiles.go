@@ -304,6 +304,10 @@ func (v *Vault) SealerOf(m KeyMaterial) (*Sealer, error) {
 		key, err = decodeKeyFile(m.Data, false, nil)
 	case KeyWrapped:
 		key, err = decodeKeyFile(m.Data, true, v.opts.Passphrase)
+		err = v.retryLegacy(err, func() (err error) {
+			key, err = decodeKeyFile(m.Data, true, v.opts.Passphrase)
+			return err
+		})
 	default:
 		return nil, fmt.Errorf("%w: unknown master key form %q", ErrCorrupt, m.Form)
 	}

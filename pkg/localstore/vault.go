@@ -343,21 +343,10 @@ func (v *Vault) Sealer() (*Sealer, error) {
 		return nil, v.keyErr
 	}
 	key, id, err := v.loadMasterKey(v.scrypt())
-	if legacy := v.opts.LegacyPassphrase; errors.Is(err, ErrWrongPassphrase) && legacy != nil {
-		// The passphrase as an earlier release read the same file (see
-		// Options.LegacyPassphrase): when it opens the key, it is the
-		// vault's, from now on in this process too.
-		v.opts.LegacyPassphrase = nil
-		cur, wrong := v.opts.Passphrase, err
-		v.opts.Passphrase = legacy
-		if key, id, err = v.loadMasterKey(v.scrypt()); err == nil {
-			if v.opts.OnLegacyPassphrase != nil {
-				v.opts.OnLegacyPassphrase()
-			}
-		} else {
-			v.opts.Passphrase, key, id, err = cur, nil, "", wrong
-		}
-	}
+	err = v.retryLegacy(err, func() (err error) {
+		key, id, err = v.loadMasterKey(v.scrypt())
+		return err
+	})
 	if ask := v.opts.AskPassphrase; errors.Is(err, ErrLocked) && v.opts.Passphrase == nil && ask != nil {
 		v.opts.AskPassphrase = nil
 		var pass []byte
@@ -384,6 +373,31 @@ func (v *Vault) Sealer() (*Sealer, error) {
 	v.checked.Store(time.Now().UnixNano())
 	v.current.Store(s)
 	return s, nil
+}
+
+// retryLegacy runs try again, with Options.LegacyPassphrase as the
+// passphrase, when err says the passphrase given does not open the wrapped
+// key: the passphrase as an earlier release read the same file. When it
+// opens it, it is the vault's from now on in this process (and
+// OnLegacyPassphrase is called); else err stands. Every opening of a
+// wrapped key goes through here (Sealer, SealerOf; review: backup and
+// restore did not).
+func (v *Vault) retryLegacy(err error, try func() error) error {
+	legacy := v.opts.LegacyPassphrase
+	if legacy == nil || !errors.Is(err, ErrWrongPassphrase) {
+		return err
+	}
+	v.opts.LegacyPassphrase = nil
+	cur := v.opts.Passphrase
+	v.opts.Passphrase = legacy
+	if try() != nil {
+		v.opts.Passphrase = cur
+		return err
+	}
+	if v.opts.OnLegacyPassphrase != nil {
+		v.opts.OnLegacyPassphrase()
+	}
+	return nil
 }
 
 // CheckUnlocked fails as Sealer would when no key could be opened: a
