@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
@@ -128,6 +130,7 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 	c.CertificateAuthorityID = caRec.ID
 	c.Exported = false
 	c.Renewal = &localstore.RenewalSummary{Status: StatusSuccess, UpdatedAt: now}
+	delete(c.Extra, toldKey) // what fails from now on is news
 	if err := inventory.StoreIssued(tx, r.Vault, c, issued.Certificate, issued.ChainPEM, key, now); err != nil {
 		return err
 	}
@@ -204,24 +207,48 @@ func checkNames(tx localstore.Tx, c *localstore.Certificate) error {
 // record's names are not its certificate's.
 const ReasonRecordMismatch = "RecordMismatch"
 
-// RecordFailure stores a failed renewal on c.
+// RecordFailure stores a failed renewal on c, and tells it (a Certificate
+// Renewal Action Required event) unless a failure for the same reason was
+// told since c last renewed (see told): every failing pass of a cron job
+// emitted it again (tester), and an EMAIL renewal whose mail fails went
+// pending then failed at every pass, two events each (review). The
+// summary's time still moves: when it was last tried.
 func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {
-	// A failure already recorded, for the same reason, is told once, at
-	// the first pass that met it, as a pending validation is (tester:
-	// every failing pass of a 15-minute cron emitted it again). The
-	// summary's time still moves: when it was last tried.
 	already := c.Renewal != nil && c.Renewal.Status == StatusFailed && c.Renewal.Reason == reason
 	c.Renewal = &localstore.RenewalSummary{Status: StatusFailed, Reason: reason, UpdatedAt: now}
+	tell := !already && markTold(c, StatusFailed+" "+reason)
 	if err := tx.PutCertificate(c); err != nil {
 		return err
 	}
-	if already {
+	if !tell {
 		return nil
 	}
 	d := events.CertificateDetail(c, now)
 	d["RenewalStatus"] = StatusFailed
 	d["RenewalStatusReason"] = reason
 	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
+}
+
+// toldKey keeps, among a certificate's Extra, the renewal states its
+// Renewal Action Required events told since it last renewed ("|"
+// between them: "PENDING_VALIDATION", "FAILED <reason>"), each told once;
+// a renewal that succeeds forgets them.
+const toldKey = "renewalActionTold"
+
+// markTold notes state as told on c and reports whether it was not yet.
+func markTold(c *localstore.Certificate, state string) bool {
+	told := c.Extra[toldKey]
+	if told != "" && slices.Contains(strings.Split(told, "|"), state) {
+		return false
+	}
+	if c.Extra == nil {
+		c.Extra = map[string]string{}
+	}
+	if told != "" {
+		told += "|"
+	}
+	c.Extra[toldKey] = told + state
+	return true
 }
 
 // ReasonPendingDomainValidation is ACM's RenewalStatusReason of a renewal
@@ -243,10 +270,11 @@ func MarkPendingValidation(tx localstore.Tx, c *localstore.Certificate, reason s
 		return tx.PutCertificate(c)
 	}
 	c.Renewal = &localstore.RenewalSummary{Status: StatusPendingValidation, Reason: reason, UpdatedAt: now}
+	tell := !already && markTold(c, StatusPendingValidation)
 	if err := tx.PutCertificate(c); err != nil {
 		return err
 	}
-	if already {
+	if !tell {
 		return nil
 	}
 	d := events.CertificateDetail(c, now)

@@ -1155,3 +1155,28 @@ func TestPendingRenewalFailsAtExpiry(t *testing.T) {
 		t.Errorf("validate check of the expired certificate promises a renewal: %v", r)
 	}
 }
+
+// TestEmailSendFailureToldOnce: an EMAIL renewal whose mail cannot be sent
+// goes pending then fails at every pass; each state is told once (two
+// events in all), not at every pass (review: two events a pass).
+func TestEmailSendFailureToldOnce(t *testing.T) {
+	e := clitest.New(t)
+	arn, _ := exportedEmailCert(t, e, "mailfail.example.test")
+	e.Advance(380 * day)
+	outbox := filepath.Join(e.Vault, "outbox")
+	if err := os.RemoveAll(outbox); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(outbox, []byte("x"), 0o600); err != nil { // no mail goes there
+		t.Fatal(err)
+	}
+	for pass := 1; pass <= 3; pass++ {
+		if code, res, r := e.Renew("--due"); code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
+			t.Fatalf("pass %d: exit %d, %+v\n%v", pass, code, res[arn], r)
+		}
+		if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 2 {
+			t.Fatalf("pass %d: %d Renewal Action Required events, want 2 (pending, then failed)", pass, n)
+		}
+		e.Advance(15 * time.Minute)
+	}
+}
