@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -402,7 +403,7 @@ func (s *Service) ImportCertificate(ctx context.Context, ref string, in authorit
 			}
 			if n > 0 {
 				cert, _ := r.Certificate()
-				outlive = fmt.Sprintf("%d certificates the CA issued end after its new certificate does (%s): they stop verifying then, and renewing them after that fails — renew them before (certctl renew ARN), or give the CA a certificate that lasts longer", n, timeutil.RFC3339(cert.NotAfter))
+				outlive = fmt.Sprintf("%d certificates the CA issued end after its new certificate does (%s): they stop verifying then, and renewing them after that fails — renew them before (certctl renew ARN; those of ca issue, issue them again), or give the CA a certificate that lasts longer", n, timeutil.RFC3339(cert.NotAfter))
 			}
 		}
 		return nil
@@ -416,9 +417,10 @@ func (s *Service) ImportCertificate(ctx context.Context, ref string, in authorit
 // outliving counts the certificates r issued, neither revoked nor expired
 // at now, that end after r's certificate does: a CA renewed in place with
 // a shorter certificate (tester: nothing said so, and they stayed ISSUED
-// and not due while their chain no longer verified).
-// The CA certificates r signed (its own, a root's, and its subordinates')
-// are not counted: their templates are CA templates.
+// and not due while their chain no longer verified). Of the inventory's
+// certificates, the current versions only (review: superseded versions
+// and deleted certificates were counted); of those `ca issue` signed,
+// every one but a root's own certificates (its RootCA templates).
 func outliving(tx localstore.Tx, r *authority.Record, now time.Time) (int, error) {
 	cert, err := r.Certificate()
 	if err != nil || cert == nil {
@@ -430,7 +432,23 @@ func outliving(tx localstore.Tx, r *authority.Record, now time.Time) (int, error
 	}
 	n := 0
 	for _, is := range list {
-		if is.RevokedAt.IsZero() && is.NotAfter.After(cert.NotAfter) && is.NotAfter.After(now) && !strings.Contains(is.Template, "CA") {
+		if !is.RevokedAt.IsZero() || !is.NotAfter.After(cert.NotAfter) || !is.NotAfter.After(now) {
+			continue
+		}
+		if is.CertID == "" {
+			if !strings.Contains(is.Template, "RootCA") {
+				n++
+			}
+			continue
+		}
+		c, err := tx.GetCertificate(is.CertID)
+		if errors.Is(err, localstore.ErrNotFound) {
+			continue // deleted
+		}
+		if err != nil {
+			return 0, err
+		}
+		if c.Serial == is.Serial && c.CertificateAuthorityID == r.ID {
 			n++
 		}
 	}
