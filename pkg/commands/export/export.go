@@ -263,6 +263,11 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 		Deliver:      func(ex *certificates.Exported) error { return o.deliver(p, ex) },
 	})
 	if err != nil {
+		if o.written != nil {
+			// Written, then not recorded (the store busy): the files
+			// are there all the same (review).
+			fmt.Fprintf(o.IO.ErrOut, "certctl: wrote %s\n", strings.Join(o.written.Files, ", "))
+		}
 		return err
 	}
 	if ex.Unrecorded {
