@@ -612,25 +612,12 @@ func TestRenewOneIneligible(t *testing.T) {
 func TestDNSRevalidation(t *testing.T) {
 	e := clitest.New(t)
 	d := validationtest.StartDNS(t)
-	e.Vars["CERTCTL_VALIDATION_RESOLVERS"] = d.Addr
-	e.Vars["CERTCTL_VALIDATION_DNS_ZONE"] = "acm-validations.certctl.test"
-	var req struct{ CertificateArn string }
-	e.JSON(&req, "request", "--domain-name", "dns.example.test", "--validation-method", "DNS", "--options", "Export=ENABLED")
-	arn := req.CertificateArn
+	arn, record := exportedDNSCert(t, e, d, "dns.example.test")
 	var desc struct {
 		Certificate struct {
-			DomainValidationOptions []struct {
-				ValidationStatus string
-				ResourceRecord   struct{ Name, Value string }
-			}
+			DomainValidationOptions []struct{ ValidationStatus string }
 		}
 	}
-	e.JSON(&desc, "describe", arn)
-	rr := desc.Certificate.DomainValidationOptions[0].ResourceRecord
-	record := rr.Name + " 300 IN CNAME " + rr.Value
-	d.Add(t, record)
-	e.MustRun("validate", "check", arn, "--wait", "--timeout", "30s")
-	e.Export(arn)
 	before := e.Describe(arn)
 	if before.Status != "ISSUED" || before.RenewalEligibility != "ELIGIBLE" {
 		t.Fatalf("after validation and export: %s %s", before.Status, before.RenewalEligibility)
@@ -1123,21 +1110,7 @@ func TestFailureToldOnce(t *testing.T) {
 func TestPendingRenewalFailsAtExpiry(t *testing.T) {
 	e := clitest.New(t)
 	d := validationtest.StartDNS(t)
-	e.Vars["CERTCTL_VALIDATION_RESOLVERS"] = d.Addr
-	e.Vars["CERTCTL_VALIDATION_DNS_ZONE"] = "acm-validations.certctl.test"
-	var req struct{ CertificateArn string }
-	e.JSON(&req, "request", "--domain-name", "late.example.test", "--validation-method", "DNS", "--options", "Export=ENABLED")
-	arn := req.CertificateArn
-	var desc struct {
-		Certificate struct {
-			DomainValidationOptions []struct{ ResourceRecord struct{ Name, Value string } }
-		}
-	}
-	e.JSON(&desc, "describe", arn)
-	rr := desc.Certificate.DomainValidationOptions[0].ResourceRecord
-	d.Add(t, rr.Name+" 300 IN CNAME "+rr.Value)
-	e.MustRun("validate", "check", arn, "--wait", "--timeout", "30s")
-	e.Export(arn)
+	arn, record := exportedDNSCert(t, e, d, "late.example.test")
 	before := e.Describe(arn)
 	d.Clear()
 	e.SetNow(before.NotAfter.Add(-30 * day))
@@ -1150,7 +1123,7 @@ func TestPendingRenewalFailsAtExpiry(t *testing.T) {
 	if c.Status != "EXPIRED" || c.RenewalSummary == nil || c.RenewalSummary.RenewalStatus != "FAILED" {
 		t.Fatalf("after expiry: %s, %+v; want EXPIRED with its renewal FAILED", c.Status, c.RenewalSummary)
 	}
-	d.Add(t, rr.Name+" 300 IN CNAME "+rr.Value)
+	d.Add(t, record)
 	if r := e.Run("validate", "check", arn); strings.Contains(r.Stderr+r.Stdout, "renew --due") {
 		t.Errorf("validate check of the expired certificate promises a renewal: %v", r)
 	}
@@ -1179,4 +1152,27 @@ func TestEmailSendFailureToldOnce(t *testing.T) {
 		}
 		e.Advance(15 * time.Minute)
 	}
+}
+
+// exportedDNSCert requests a DNS-validated certificate for name, with d as
+// the resolver, puts its validation record in d, validates and exports it
+// (which makes it eligible), and returns its ARN and the record.
+func exportedDNSCert(t *testing.T, e *clitest.Env, d *validationtest.DNSServer, name string) (arn, record string) {
+	t.Helper()
+	e.Vars["CERTCTL_VALIDATION_RESOLVERS"] = d.Addr
+	e.Vars["CERTCTL_VALIDATION_DNS_ZONE"] = "acm-validations.certctl.test"
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", name, "--validation-method", "DNS", "--options", "Export=ENABLED")
+	var desc struct {
+		Certificate struct {
+			DomainValidationOptions []struct{ ResourceRecord struct{ Name, Value string } }
+		}
+	}
+	e.JSON(&desc, "describe", req.CertificateArn)
+	rr := desc.Certificate.DomainValidationOptions[0].ResourceRecord
+	record = rr.Name + " 300 IN CNAME " + rr.Value
+	d.Add(t, record)
+	e.MustRun("validate", "check", req.CertificateArn, "--wait", "--timeout", "30s")
+	e.Export(req.CertificateArn)
+	return req.CertificateArn, record
 }
