@@ -253,11 +253,35 @@ func printError(f *cmdutil.Factory, err error) {
 // path rarely more than a few hundred.
 const maxErrorWord = 512
 
+// maxErrorMessage is the longest error message shown whole: ample for a
+// list of candidates (an ambiguous prefix names them all), far below a
+// value of 100 KB quoted back.
+const maxErrorMessage = 32 << 10
+
 // shortenLongWords cuts, in an error message, each run of more than
 // maxErrorWord bytes without a space to its beginning and end, saying how
 // long it was: a value of 100 KB given to --domain-name or
 // --starting-token was printed back whole (tester).
 func shortenLongWords(msg string) string {
+	msg = shortenWords(msg)
+	if len(msg) > maxErrorMessage {
+		// Long with spaces too (a value of words, 100 KB; tester): its
+		// beginning and end, as a long word is shown.
+		head, tail := msg[:maxErrorMessage/2], msg[len(msg)-maxErrorMessage/8:]
+		for !utf8.ValidString(head) && len(head) > 0 {
+			head = head[:len(head)-1]
+		}
+		for !utf8.ValidString(tail) && len(tail) > 0 {
+			tail = tail[1:]
+		}
+		msg = fmt.Sprintf("%s … [%d bytes in all] … %s", head, len(msg), tail)
+	}
+	return msg
+}
+
+// shortenWords is shortenLongWords' cut of each word of more than
+// maxErrorWord bytes.
+func shortenWords(msg string) string {
 	if len(msg) <= maxErrorWord {
 		return msg
 	}

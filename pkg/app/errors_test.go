@@ -84,6 +84,13 @@ func TestErrorShortensLongValues(t *testing.T) {
 	if code != 4 || errOut.Len() > 2000 || !strings.Contains(errOut.String(), "[100002 bytes]") || !utf8.ValidString(errOut.String()) {
 		t.Errorf("exit %d, stderr of %d bytes: %.300q", code, errOut.Len(), errOut)
 	}
+	// Words with spaces between them too (tester).
+	io, _, _, errOut = iostreams.Test()
+	words := strings.Repeat("word ", 20000)
+	app.Run(context.Background(), cmdutil.New(io, "test"), []string{"list", "--starting-token", words})
+	if errOut.Len() > 40000 || !strings.Contains(errOut.String(), "bytes in all]") {
+		t.Errorf("a value of 100 KB of words: stderr of %d bytes", errOut.Len())
+	}
 	io, _, _, errOut = iostreams.Test()
 	token := strings.Repeat("x", 300)
 	app.Run(context.Background(), cmdutil.New(io, "test"), []string{"list", "--starting-token", token})
