@@ -296,6 +296,11 @@ func deriveKEK(passphrase, salt []byte, p ScryptParams) ([]byte, error) {
 // <(echo "$UNSET"), given as --vault-passphrase-file on first use).
 var ErrEmptyPassphrase = errors.New("the vault passphrase is empty")
 
+// ErrPassphraseLines refuses to wrap a new master key under a passphrase
+// read from a file of several lines (see Options.LegacyPassphrase): a
+// passphrase set is one line, as vault change-passphrase requires.
+var ErrPassphraseLines = errors.New("the vault passphrase file holds more than one line")
+
 // wrapKey wraps key under passphrase, as a copy of generation 1.
 func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
 	if len(passphrase) == 0 {

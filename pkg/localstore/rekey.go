@@ -361,6 +361,12 @@ func (v *Vault) loadMasterKeyFor(id string, params ScryptParams) ([]byte, error)
 			if herr != nil {
 				return nil, herr
 			}
+			if !holds && v.opts.Passphrase != nil && v.opts.LegacyPassphrase != nil {
+				// A new passphrase from a file of several lines: which
+				// of its readings is meant is a guess, as when one is
+				// set (tester: the first line was taken unsaid).
+				return nil, ErrPassphraseLines
+			}
 			// With data, the key file may have appeared meanwhile: the
 			// process that wrote the data made it first. Read again,
 			// creating only for a store still without data.

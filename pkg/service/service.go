@@ -672,6 +672,8 @@ func KnownError(err error) (error, bool) {
 		return &errs.Error{Exit: errs.ExitNotFound, Err: err}, true
 	case errors.Is(err, localstore.ErrLocked):
 		return errs.VaultErrorf("the vault is locked").WithHint("set CERTCTL_VAULT_PASSPHRASE, pass --vault-passphrase-file, or type it when a terminal asks for it"), true
+	case errors.Is(err, localstore.ErrPassphraseLines):
+		return errs.Invalidf("--vault-passphrase-file holds more than one line: a new vault's passphrase is one line (openssl -passin file: reads only the first)"), true
 	case errors.Is(err, localstore.ErrEmptyPassphrase):
 		return errs.Invalidf("the vault passphrase is empty: a vault's key is not wrapped under an empty passphrase").
 			WithHint("give --vault-passphrase-file a file whose first line is the passphrase (or no passphrase, for a key in clear)"), true
