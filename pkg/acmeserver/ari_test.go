@@ -96,8 +96,11 @@ func (f *fixture) window(cert *x509.Certificate) (start, end time.Time) {
 	if resp.StatusCode != http.StatusOK {
 		f.t.Fatalf("renewalInfo: %d %s", resp.StatusCode, body)
 	}
-	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra <= 0 {
-		f.t.Errorf("renewalInfo Retry-After = %q", resp.Header.Get("Retry-After"))
+	// As long as renewalInfoRetry says for the certificate's life: the
+	// handler uses it, not a constant (tester: six hours for minutes).
+	want := int(renewalInfoRetry(cert.NotAfter.Sub(cert.NotBefore)) / time.Second)
+	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra != want {
+		f.t.Errorf("renewalInfo Retry-After = %q, want %d", resp.Header.Get("Retry-After"), want)
 	}
 	var ri struct {
 		SuggestedWindow struct{ Start, End string }
@@ -449,4 +452,19 @@ func TestRenewalInfoRetryFollowsLifetime(t *testing.T) {
 			t.Errorf("renewalInfoRetry(%v) = %v, want %v", tc.life, got, tc.want)
 		}
 	}
+}
+
+// TestRenewalInfoRetryOfShortLived: the renewal information of a
+// certificate of eight hours says to ask again within its life (one hour),
+// not in six hours (tester).
+func TestRenewalInfoRetryOfShortLived(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	f.srv.cfg.Validity = 8 * time.Hour
+	key := newKey(t)
+	kid := f.rawAccount(key)
+	_, leaf := f.obtain(key, kid, nil, "brief.lab.test")
+	if life := leaf.NotAfter.Sub(leaf.NotBefore); life > 9*time.Hour {
+		t.Fatalf("the leaf lasts %v, want about 8 hours", life)
+	}
+	f.window(leaf) // checks Retry-After against the leaf's life
 }
