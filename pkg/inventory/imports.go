@@ -107,8 +107,8 @@ func ParseMaterial(raw RawMaterial, now time.Time) (*Material, error) {
 	if len(keyPEM) == 0 {
 		return nil, invalid(fmt.Errorf("%s: empty file: no private key", orName(raw.PrivateKeyFile, "private key")))
 	}
-	m.KeyPEMSize = pemio.PrivateKeyPEMSize(keyPEM)
-	key, err := pemio.ParsePrivateKeyPEM(keyPEM, raw.Passphrase)
+	key, size, err := pemio.ParsePrivateKeyPEMSized(keyPEM, raw.Passphrase)
+	m.KeyPEMSize = size
 	if err != nil {
 		return nil, invalid(fileErr(orName(raw.PrivateKeyFile, raw.BundleFile), err))
 	}

@@ -33,18 +33,18 @@ func ParsePrivateKeyPEM(data []byte, passphrase []byte) (crypto.Signer, error) {
 	return parseKeyBlock(block, passphrase)
 }
 
-// PrivateKeyPEMSize is the size in bytes of the private key block of data
-// as PEM — what ACM's limit on a key's size measures — without what
-// surrounds it in the file (openssl pkey -text's dump of the key, an EC
-// PARAMETERS block): the same key given so or in a bundle has the same
-// size (tester). Data without one private key block gives its length
-// (parsing it says what is wrong).
-func PrivateKeyPEMSize(data []byte) int {
-	b, err := privateKeyBlock(data)
+// ParsePrivateKeyPEMSized is ParsePrivateKeyPEM, also returning the size in
+// bytes of the key's block as PEM — what ACM's limit on a key's size
+// measures — without what surrounds it in the file (openssl pkey -text's
+// dump of the key, an EC PARAMETERS block): the same key given so or in a
+// bundle has the same size (tester). The file is decoded once.
+func ParsePrivateKeyPEMSized(data []byte, passphrase []byte) (crypto.Signer, int, error) {
+	block, err := privateKeyBlock(data)
 	if err != nil {
-		return len(data)
+		return nil, len(data), err
 	}
-	return len(pem.EncodeToMemory(b))
+	key, err := parseKeyBlock(block, passphrase)
+	return key, len(pem.EncodeToMemory(block)), err
 }
 
 // privateKeyBlock finds the one private key block of data.
