@@ -274,17 +274,15 @@ func (p *Printer) writeTable(t *Table) error {
 	if err := tbl.Render(); err != nil {
 		return err
 	}
-	{
-		// The last cell's padding would take a column of the terminal
-		// for nothing (fitTable counts on its removal), and is noise at
-		// the end of each line in a pipe (-o table; tester).
-		lines := strings.Split(b.String(), "\n")
-		for i, l := range lines {
-			lines[i] = strings.TrimRight(l, " ")
-		}
-		b.Reset()
-		b.WriteString(strings.Join(lines, "\n"))
+	// The last cell's padding would take a column of the terminal
+	// for nothing (fitTable counts on its removal), and is noise at
+	// the end of each line in a pipe (-o table; tester).
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
 	}
+	b.Reset()
+	b.WriteString(strings.Join(lines, "\n"))
 	if t.Footer != "" {
 		b.WriteString(t.Footer + "\n")
 	}
