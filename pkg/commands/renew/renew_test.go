@@ -538,13 +538,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 // said "would renew" and exited 0 (tester).
 func TestDryRunReportsRefusal(t *testing.T) {
 	e := clitest.New(t)
-	var ca struct{ CertificateAuthorityArn string }
-	e.JSON(&ca, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Dry Run Root", "--validity", "1y")
-	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
-	arn := e.RequestPrivate("dry.internal", "--certificate-authority-arn", ca.CertificateAuthorityArn)
-	e.Export(arn)
-	e.Advance(20 * day)
-	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "DISABLED")
+	arn, caArn := dueUnderDisabledCA(t, e, "dry.internal")
 
 	before := clitest.Dump(t, e.Vault)
 	code, res, r := e.Renew("--due", "--dry-run", "--within", "20d")
@@ -568,7 +562,7 @@ func TestDryRunReportsRefusal(t *testing.T) {
 	}
 
 	// Enabled again, the CA ends within the renewal's 395 days.
-	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "ACTIVE")
+	e.MustRun("ca", "update", caArn, "--status", "ACTIVE")
 	delete(e.Vars, "CERTCTL_CERTIFICATE_VALIDITY")
 	code, res, r = e.Renew("--due", "--dry-run", "--within", "20d")
 	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" || !strings.Contains(res[arn].Reason, "after the issuing CA's") {
@@ -1075,13 +1069,7 @@ func TestRenewCompletesRenewable(t *testing.T) {
 // failure for another reason is told again.
 func TestFailureToldOnce(t *testing.T) {
 	e := clitest.New(t)
-	var ca struct{ CertificateAuthorityArn string }
-	e.JSON(&ca, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Told Once Root", "--validity", "1y")
-	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
-	arn := e.RequestPrivate("once.internal", "--certificate-authority-arn", ca.CertificateAuthorityArn)
-	e.Export(arn)
-	e.Advance(20 * day)
-	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "DISABLED")
+	arn, caArn := dueUnderDisabledCA(t, e, "once.internal")
 	for pass := 1; pass <= 3; pass++ {
 		if code, res, r := e.Renew("--due"); code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
 			t.Fatalf("pass %d: exit %d, %+v\n%v", pass, code, res[arn], r)
@@ -1093,7 +1081,7 @@ func TestFailureToldOnce(t *testing.T) {
 	}
 	// Enabled again, but the CA now ends before the renewal would: another
 	// reason, told.
-	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "ACTIVE")
+	e.MustRun("ca", "update", caArn, "--status", "ACTIVE")
 	delete(e.Vars, "CERTCTL_CERTIFICATE_VALIDITY")
 	if code, res, r := e.Renew("--due"); code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
 		t.Fatalf("other failure: exit %d, %+v\n%v", code, res[arn], r)
@@ -1175,4 +1163,20 @@ func exportedDNSCert(t *testing.T, e *clitest.Env, d *validationtest.DNSServer, 
 	e.MustRun("validate", "check", req.CertificateArn, "--wait", "--timeout", "30s")
 	e.Export(req.CertificateArn)
 	return req.CertificateArn, record
+}
+
+// dueUnderDisabledCA makes a certificate of 30 days (CERTCTL_CERTIFICATE_
+// VALIDITY stays 30d) from a new root of a year, exports it, moves 20 days
+// on (its renewal is due) and disables the root: its renewal fails. It
+// returns the certificate's and the root's ARNs.
+func dueUnderDisabledCA(t *testing.T, e *clitest.Env, name string) (arn, caArn string) {
+	t.Helper()
+	var ca struct{ CertificateAuthorityArn string }
+	e.JSON(&ca, "ca", "create", "--type", "ROOT", "--key-algorithm", "EC_prime256v1", "--subject", "CN=Root of "+name, "--validity", "1y")
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn = e.RequestPrivate(name, "--certificate-authority-arn", ca.CertificateAuthorityArn)
+	e.Export(arn)
+	e.Advance(20 * day)
+	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "DISABLED")
+	return arn, ca.CertificateAuthorityArn
 }
