@@ -273,9 +273,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if ex.Unrecorded {
 		fmt.Fprintln(o.IO.ErrOut, "certctl: warning: the vault is read-only: this key export is not recorded (no Exported mark, no audit record)")
 	}
-	if ex.KeyCompromised {
-		fmt.Fprintf(o.IO.ErrOut, "certctl: warning: %s was revoked for KEY_COMPROMISE: do not use this key again (request a certificate for a new key)\n", ex.CertificateArn)
-	}
+	warnCompromised(o, ex)
 	if o.written != nil {
 		// Told once the export is recorded: a --query that fails on the
 		// report fails the command, the files written and the export
@@ -440,4 +438,13 @@ func mustJSON(v any) string {
 	enc.SetIndent("", "    ")
 	_ = enc.Encode(v)
 	return b.String()
+}
+
+// warnCompromised warns that the key of ex, exported, belongs to a
+// certificate revoked for KEY_COMPROMISE: one certificate's export and a
+// selection's alike.
+func warnCompromised(o *ExportOptions, ex *certificates.Exported) {
+	if ex.KeyCompromised {
+		fmt.Fprintf(o.IO.ErrOut, "certctl: warning: %s was revoked for KEY_COMPROMISE: do not use this key again (request a certificate for a new key)\n", ex.CertificateArn)
+	}
 }

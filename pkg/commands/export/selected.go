@@ -52,6 +52,9 @@ func (o *ExportOptions) exportSelected(ctx context.Context, svc *certificates.Se
 			}
 			_, err = writeFiles(dir, Output{Certificate: ex.Certificate, CertificateChain: ex.CertificateChain, PrivateKey: ex.PrivateKey},
 				ex.PlaintextPrivateKey)
+			if err == nil {
+				warnCompromised(o, ex)
+			}
 			return dir, err
 		},
 	})

@@ -216,7 +216,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 			if err != nil {
 				return "", err
 			}
-			ex.ID, ex.DomainName = c.ID, c.DomainName
+			ex.ID, ex.DomainName, ex.KeyCompromised = c.ID, c.DomainName, keyCompromised(c)
 			path, err := req.Deliver(ex)
 			if err != nil {
 				return "", err

@@ -92,6 +92,12 @@ type Exported struct {
 	KeyCompromised bool
 }
 
+// keyCompromised reports whether c was revoked for KEY_COMPROMISE: its
+// key is exported all the same (it is the owner's), with a warning.
+func keyCompromised(c *localstore.Certificate) bool {
+	return c != nil && c.RevocationReason == "KEY_COMPROMISE"
+}
+
 // Export exports the certificate named by req.Ref with its chain and, with
 // req.WithKey, its private key encrypted under the passphrase, and hands
 // it to req.Deliver. A refused or undelivered key export is recorded as a
@@ -101,7 +107,6 @@ type Exported struct {
 func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, error) {
 	var id, arn string
 	var ver *localstore.CertificateVersion
-	var compromised bool
 	checked := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if id, err = inventory.ResolveCertificate(tx, s.core.Names, req.Ref, inventory.Exporting); err != nil {
@@ -119,7 +124,6 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		if err := check(c); err != nil {
 			return err
 		}
-		compromised = c.RevocationReason == "KEY_COMPROMISE"
 		ver, err = tx.GetVersion(c.ID, c.Version)
 		return err
 	})
@@ -158,7 +162,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	// The key is read (and checked again) in a read transaction, encoded
 	// and delivered outside any: the write lock is held only to mark
 	// and record the export once it is done.
-	_, m, err := s.exportableKey(ctx, id)
+	kc, m, err := s.exportableKey(ctx, id)
 	if err != nil {
 		return nil, s.exportFailed(ctx, params, err)
 	}
@@ -166,7 +170,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	if err != nil {
 		return nil, err
 	}
-	out.ID, out.KeyCompromised = id, compromised
+	out.ID, out.KeyCompromised = id, keyCompromised(kc)
 	// Once Deliver has run, the key may be out (a file written, bytes
 	// printed): what records it is done even when an interruption
 	// (Ctrl-C, SIGTERM) cancelled ctx meanwhile, as the bulk export does.
