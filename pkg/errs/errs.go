@@ -113,6 +113,16 @@ func NotFoundf(format string, a ...any) *Error { return newErr(ExitNotFound, for
 // Invalidf reports invalid input (exit 4).
 func Invalidf(format string, a ...any) *Error { return newErr(ExitInvalid, format, a...) }
 
+// BadStartingToken reports a --starting-token that is no NextToken of
+// the command (exit 4), saying why for None, which -o text prints for a
+// null NextToken after the last page, as the AWS CLI does.
+func BadStartingToken(tok string) *Error {
+	if tok == "None" {
+		return Invalidf("invalid --starting-token %q: the page before was the last (-o text prints None for its null NextToken, as the AWS CLI does)", tok)
+	}
+	return Invalidf("invalid --starting-token %q (use the NextToken of the page before)", tok)
+}
+
 // Refusedf reports an operation refused by state or rule (exit 5).
 func Refusedf(format string, a ...any) *Error { return newErr(ExitRefused, format, a...) }
 

@@ -143,7 +143,7 @@ func DecodeCursor(tok, kind, sortBy string, desc bool) (*Cursor, error) {
 	rest, ok := bytes.CutPrefix(b, []byte(tokenPrefix))
 	var c Cursor
 	if err != nil || !ok || json.Unmarshal(rest, &c) != nil || c.ID == "" || !storable(c.ID) || !storable(c.Text) {
-		return nil, errs.Invalidf("invalid --starting-token %q (use the NextToken of the page before)", tok)
+		return nil, errs.BadStartingToken(tok)
 	}
 	if c.Kind != kind {
 		return nil, errs.Invalidf("--starting-token is a NextToken of %s, not of %s: give each command its own tokens", kindName(c.Kind), kind)

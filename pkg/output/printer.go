@@ -525,7 +525,11 @@ func sortedKeys(m map[string]any) []string {
 //
 // The columns of a list of objects are the keys holding a scalar in some
 // object and a list or object in none, so every line has the same fields
-// (a null prints as an empty field).
+// (a null prints as an empty field: certctl's null is a field the AWS CLI
+// leaves out). A null that is the result itself or an item of a list
+// prints None, as the AWS CLI prints it, so that the AWS paging loop
+// (`--query NextToken -o text` until it prints None) ends (tester: it
+// printed nothing, and the loop went round the first pages for ever).
 func genericRecords(v any) [][]string {
 	switch t := v.(type) {
 	case []any:
@@ -543,7 +547,7 @@ func genericRecords(v any) [][]string {
 			var scalars []string
 			for _, item := range t {
 				if isScalar(item) {
-					scalars = append(scalars, scalarString(item))
+					scalars = append(scalars, textScalar(item))
 				}
 			}
 			if len(scalars) > 0 {
@@ -563,7 +567,7 @@ func genericRecords(v any) [][]string {
 			if inner, ok := item.([]any); ok {
 				r := make([]string, len(inner))
 				for i, x := range inner {
-					r[i] = scalarString(x)
+					r[i] = textScalar(x)
 				}
 				rows = append(rows, r)
 				continue
@@ -575,7 +579,7 @@ func genericRecords(v any) [][]string {
 				}
 				rows = append(rows, r)
 			} else {
-				rows = append(rows, []string{scalarString(item)})
+				rows = append(rows, []string{textScalar(item)})
 			}
 		}
 		return rows
@@ -599,9 +603,21 @@ func genericRecords(v any) [][]string {
 		}
 		return rows
 	case nil:
-		return nil
+		return [][]string{{textNull}}
 	}
 	return [][]string{{scalarString(v)}}
+}
+
+// textNull is what -o text prints for a null result or list item: the
+// AWS CLI's None.
+const textNull = "None"
+
+// textScalar is scalarString, but a null is textNull.
+func textScalar(v any) string {
+	if v == nil {
+		return textNull
+	}
+	return scalarString(v)
 }
 
 // recordColumns are the scalar columns of a list of objects, sorted.

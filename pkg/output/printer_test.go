@@ -156,11 +156,15 @@ func TestGenericRecords(t *testing.T) {
 		in   any
 		want [][]string
 	}{
-		{nil, nil},
+		// A null result prints None, as the AWS CLI prints it.
+		{nil, [][]string{{"None"}}},
 		{[]any{}, nil},
 		{"x", [][]string{{"x"}}},
 		// The AWS CLI's text rules: a list of scalars is one line...
-		{[]any{"a", true, nil, 2.0}, [][]string{{"a", "true", "", "2"}}},
+		{[]any{"a", true, nil, 2.0}, [][]string{{"a", "true", "None", "2"}}},
+		{[]any{[]any{"a", nil}}, [][]string{{"a", "None"}}},
+		// A null field of an object is a field the AWS CLI leaves out.
+		{[]any{map[string]any{"A": "x", "B": nil}, map[string]any{"A": nil, "B": "y"}}, [][]string{{"x", ""}, {"", "y"}}},
 		// ...a list of lists a line per inner list...
 		{[]any{[]any{"a", "ISSUED"}, []any{"b", "EXPIRED"}}, [][]string{{"a", "ISSUED"}, {"b", "EXPIRED"}}},
 		// ...scalars beside lists a line of their own, first...

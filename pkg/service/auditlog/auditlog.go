@@ -198,7 +198,7 @@ func decodeToken(tok string) (int64, *timeWindow, error) {
 	if tok == "" {
 		return 0, nil, nil
 	}
-	bad := errs.Invalidf("invalid --starting-token %q", tok)
+	bad := errs.BadStartingToken(tok)
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	rest, ok := strings.CutPrefix(string(b), tokenPrefix)
 	if err != nil || !ok {
