@@ -465,17 +465,45 @@ func AppendAfter(tx localstore.Tx, key []byte, r *Record, at time.Time, tail *Ta
 // made since removed, the acceptance is recorded first, in r's actor's
 // name, before r.
 func (t *Tail) load(tx localstore.Tx, key []byte, r *Record, at time.Time) error {
+	rs, err := t.read(tx, key)
+	if err != nil || rs == nil {
+		return err
+	}
+	t.rebased = true
+	return t.append(tx, key, &Record{EventName: AcceptRestoreEvent, Actor: r.Actor, Outcome: OutcomeSuccess,
+		RequestParameters: map[string]any{
+			"RestoreRecord":   rs.seq,
+			"RestoredAt":      rs.at.UTC().Format(time.RFC3339Nano),
+			"WitnessedRecord": rs.witnessed,
+		}}, at)
+}
+
+// CheckEnd checks the end of the chain in tx as the first append of a
+// change would (its head, and this host's witness seen), writing nothing:
+// an error when no change could be recorded now. What is handed out
+// before its record is written (a key export) checks it first, so that
+// a log cut or rolled back outside certctl refuses the export instead of
+// letting the key out unrecorded (tester).
+func CheckEnd(tx localstore.Tx, key []byte, seen Seen) error {
+	_, err := (&Tail{Witnessed: seen}).read(tx, key)
+	return err
+}
+
+// read reads the end of the chain in tx and checks it against the head
+// and the witness t carries, and returns the restore the witness names
+// when one removed the record it names (load records its acceptance).
+func (t *Tail) read(tx localstore.Tx, key []byte) (*restored, error) {
 	last, err := tx.LastAudit()
 	switch {
 	case err == nil:
 	case errors.Is(err, localstore.ErrNotFound):
 		last = nil
 	default:
-		return err
+		return nil, err
 	}
 	hd, err := checkHead(tx, key, last)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if last != nil {
 		t.seq, t.mac = last.Seq, last.MAC
@@ -489,19 +517,10 @@ func (t *Tail) load(tx localstore.Tx, key []byte, r *Record, at time.Time) error
 	}
 	rs, err := checkWitnessed(tx, key, last, t.Witnessed, hd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t.known = true
-	if rs == nil {
-		return nil
-	}
-	t.rebased = true
-	return t.append(tx, key, &Record{EventName: AcceptRestoreEvent, Actor: r.Actor, Outcome: OutcomeSuccess,
-		RequestParameters: map[string]any{
-			"RestoreRecord":   rs.seq,
-			"RestoredAt":      rs.at.UTC().Format(time.RFC3339Nano),
-			"WitnessedRecord": rs.witnessed,
-		}}, at)
+	return rs, nil
 }
 
 // append adds r after the end of the chain t knows.

@@ -487,6 +487,18 @@ func (c *Core) write(ctx context.Context, sealer *localstore.Sealer, fn func(tx 
 	})
 }
 
+// CheckRecordable checks in tx, writing nothing, that a change could be
+// recorded now (audit.CheckEnd): for what is handed out before its record
+// is written (a key export), so that a log that refuses every change
+// refuses it first instead of letting it out unrecorded.
+func (c *Core) CheckRecordable(tx localstore.Tx) error {
+	sealer, err := c.Vault.Sealer()
+	if err != nil {
+		return MapError(err)
+	}
+	return audit.CheckEnd(tx, sealer.AuditKey(), audit.WitnessOf(c.Vault).Held())
+}
+
 // Unrecorded runs fn in a write transaction, through the write gate,
 // with no audit record and no event: for what a server keeps for itself
 // and changes nothing anyone did (the responder's CRL publications, as

@@ -209,8 +209,8 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	return out, nil
 }
 
-// exportableKey reads certificate id, checks that its key exports, and
-// opens its current version's key — proved to be the version's own and
+// exportableKey reads certificate id, checks that its key exports and
+// that its export can be recorded, and opens its current version's key — proved to be the version's own and
 // its certificate's (ExportMaterial) — in one read transaction: the
 // version's certificate, chain, number and key.
 func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Certificate, deploy.Material, error) {
@@ -224,6 +224,13 @@ func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Cer
 			return err
 		}
 		if err := CheckExportable(c); err != nil {
+			return err
+		}
+		// The export is recorded after the key is out: a log that
+		// would refuse the record refuses the export before (tester:
+		// with the log's end cut, the key was printed, then "could not
+		// be recorded").
+		if err := s.core.CheckRecordable(tx); err != nil {
 			return err
 		}
 		m, _, err = s.ExportMaterial(tx, c)

@@ -86,6 +86,12 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		if err := s.checkFilesFree(tx, host, id, t); err != nil {
 			return err
 		}
+		// The files are written before the target is recorded: a log
+		// that would refuse the record refuses the deploy before its
+		// key is written, as an export's is (tester).
+		if err := s.core.CheckRecordable(tx); err != nil {
+			return err
+		}
 		m, in, err = s.material(tx, c)
 		return err
 	})
