@@ -124,6 +124,15 @@ type Ref struct {
 	Region, Account string
 }
 
+// withArticle is kind after its indefinite article: "an acme-endpoint"
+// (tester: "a acme-endpoint ARN").
+func withArticle(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
 // IDOf takes apart an identifier argument of the given kind: a full ARN,
 // a bare UUID, or a prefix of at least MinPrefix characters. Whether a
 // full ARN's region and account are the vault's is for the caller, which
@@ -139,7 +148,7 @@ func IDOf(kind, s string) (Ref, error) {
 			return Ref{}, err
 		}
 		if a.Kind != kind {
-			return Ref{}, fmt.Errorf("%q is a %s ARN, not a %s ARN", s, a.Kind, kind)
+			return Ref{}, fmt.Errorf("%q is %s ARN, not %s ARN", s, withArticle(a.Kind), withArticle(kind))
 		}
 		return Ref{ID: a.ID, Exact: len(a.ID) == 36, FullARN: true, Region: a.Region, Account: a.Account}, nil
 	}

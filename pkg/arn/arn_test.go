@@ -59,6 +59,14 @@ func TestIDOf(t *testing.T) {
 	}
 }
 
+func TestIDOfWrongKindMessage(t *testing.T) {
+	id := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	_, err := IDOf(Certificate, Format(AcmeEndpoint, "r", "a", id))
+	if err == nil || !strings.Contains(err.Error(), "is an acme-endpoint ARN, not a certificate ARN") {
+		t.Errorf("got %v", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add("arn:certctl:acm:local:000000000000:certificate/0f8fad5b-d9cb-469f-a165-70867728950e")
 	f.Add("arn:certctl:acm-pca:x:y:certificate-authority/abc")
