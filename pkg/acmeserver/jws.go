@@ -151,6 +151,15 @@ func parseJWS(body []byte) (*jose.JSONWebSignature, *protectedHeader, *Problem) 
 	}
 	jws, err := jose.ParseSigned(c)
 	if err != nil || len(jws.Signatures) != 1 {
+		// go-jose parses the header's jwk with the JWS: a key that is
+		// no key (a point off its curve) is badPublicKey (RFC 8555
+		// 6.7), as Boulder answers, not an unparsable JWS (tester).
+		if len(h.JWK) > 0 {
+			var k jose.JSONWebKey
+			if k.UnmarshalJSON(h.JWK) != nil {
+				return nil, nil, problem(errBadPublicKey, http.StatusBadRequest, "jwk is not a valid public key")
+			}
+		}
 		return nil, nil, malformed("unparsable JWS")
 	}
 	return jws, h, nil

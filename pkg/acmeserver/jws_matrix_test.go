@@ -40,3 +40,24 @@ func TestParseJWSStructureMatrix(t *testing.T) {
 		}
 	}
 }
+
+// TestParseJWSKeyOffCurve: a jwk that is no public key (a point off its
+// curve) is badPublicKey (RFC 8555 6.7; Boulder), not an unparsable JWS
+// (tester); a jwk that is one, in a JWS that does not parse, is malformed.
+func TestParseJWSKeyOffCurve(t *testing.T) {
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	coord := b64(strings.Repeat("\x01", 32))
+	for _, c := range []struct {
+		name, jwk, sig, want string
+	}{
+		{"off curve", `{"kty":"EC","crv":"P-256","x":"` + coord + `","y":"` + coord + `"}`, "c2ln", ":badPublicKey"},
+		{"on curve, JWS unparsable", `{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}`, "%%", ":malformed"},
+	} {
+		prot := b64(`{"alg":"ES256","nonce":"n","url":"https://x/new-account","jwk":` + c.jwk + `}`)
+		body := `{"protected":"` + prot + `","payload":"` + b64(`{}`) + `","signature":"` + c.sig + `"}`
+		_, _, prob := parseJWS([]byte(body))
+		if prob == nil || !strings.HasSuffix(prob.Type, c.want) {
+			t.Errorf("%s: problem %+v, want %s", c.name, prob, c.want)
+		}
+	}
+}
