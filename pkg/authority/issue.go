@@ -285,9 +285,9 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 		return &Issued{Certificate: c, Template: template}, nil
 	}
 	if isCA, _ := casign.IsCATemplate(template); isCA {
-		// The renewal of a CA of the vault (its CSR: its key, its
-		// subject) keeps that CA's name constraints, which its import
-		// requires.
+		// A CA of the vault's CSR (its key, its subject: a CA renewed in
+		// place, or one waiting for its first certificate) gets that CA's
+		// name constraints, which its import requires.
 		if err := applyOwnConstraints(tx, csr, tmpl); err != nil {
 			return nil, err
 		}
@@ -307,8 +307,11 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 }
 
 // applyOwnConstraints gives tmpl the name constraints of the CA of the
-// vault whose key and subject csr carries (a CA renewed in place), when
-// there is one.
+// vault whose key and subject csr carries, when there is one: a CA
+// renewed in place, or one waiting for its first certificate — an
+// --external CA whose CSR a CA of the vault signs gets them as one made
+// with --parent does (tester: its certificate carried none, and relying
+// parties enforce only what it carries).
 func applyOwnConstraints(tx localstore.Tx, csr *x509.CertificateRequest, tmpl *x509.Certificate) error {
 	all, err := List(tx)
 	if err != nil {
@@ -319,11 +322,24 @@ func applyOwnConstraints(tx localstore.Tx, csr *x509.CertificateRequest, tmpl *x
 		return nil
 	}
 	for _, ca := range all {
-		c, err := ca.Certificate()
-		if err != nil || c == nil || !bytes.Equal(c.RawSubject, csr.RawSubject) || !pub.Equal(c.PublicKey) {
-			continue
+		if ownRequest(ca, csr.RawSubject, pub) {
+			return ca.NameConstraints.apply(tmpl)
 		}
-		return ca.NameConstraints.apply(tmpl)
 	}
 	return nil
+}
+
+// ownRequest reports whether a CSR of subject and key pub is ca's: ca's
+// key under the subject of its certificate or, while it has none, of the
+// CSR it was created with.
+func ownRequest(ca *Record, subject []byte, pub interface{ Equal(crypto.PublicKey) bool }) bool {
+	if ca.CertificatePEM != "" {
+		c, err := ca.Certificate()
+		return err == nil && bytes.Equal(c.RawSubject, subject) && pub.Equal(c.PublicKey)
+	}
+	if ca.CSRPEM == "" {
+		return false
+	}
+	own, err := casign.ParseCSR([]byte(ca.CSRPEM))
+	return err == nil && bytes.Equal(own.RawSubject, subject) && pub.Equal(own.PublicKey)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/certctl/certctl/pkg/casign"
@@ -278,6 +279,9 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 	case now.After(cert.NotAfter):
 		return errs.Invalidf("the certificate expired at %s", timeutil.RFC3339(cert.NotAfter))
 	}
+	if err := checkOwnConstraints(r, cert); err != nil {
+		return err
+	}
 	selfSigned := signedBy(cert, cert)
 	var old *x509.Certificate
 	if renewal {
@@ -298,8 +302,10 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 		}
 		// The limits relying parties enforce come from the certificate,
 		// not the record: a renewal keeps its name constraints, byte for
-		// byte, and a path length no looser than before.
-		if !bytes.Equal(extensionValue(cert, oidNameConstraints), extensionValue(old, oidNameConstraints)) {
+		// byte, and a path length no looser than before. Those of the
+		// CA's configuration are checked below (a certificate imported
+		// before that check may lack them: its renewal may add them).
+		if r.NameConstraints == nil && !bytes.Equal(extensionValue(cert, oidNameConstraints), extensionValue(old, oidNameConstraints)) {
 			return errs.Invalidf("the certificate's name constraints are not certificate authority %s's: a renewal keeps them (have its issuer sign the CSR with the same name constraints)", r.ID)
 		}
 		if looserPathLen(old, cert) {
@@ -366,6 +372,36 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 }
 
 var oidNameConstraints = asn1.ObjectIdentifier{2, 5, 29, 30}
+
+// checkOwnConstraints refuses (exit 4) a certificate for r that does not
+// carry r's configured name constraints, critical, and no others:
+// relying parties enforce only what the certificate carries (tester: an
+// --external CA's certificate without them was imported without a word).
+func checkOwnConstraints(r *Record, cert *x509.Certificate) error {
+	if r.NameConstraints == nil {
+		return nil
+	}
+	want := &x509.Certificate{}
+	if err := r.NameConstraints.apply(want); err != nil {
+		return err
+	}
+	wantText, gotText := constraintsText(want), constraintsText(cert)
+	var e *errs.Error
+	switch {
+	case extensionValue(cert, oidNameConstraints) == nil:
+		e = errs.Invalidf("the certificate lacks certificate authority %s's name constraints %s, which relying parties would then not enforce", r.ID, wantText)
+	case gotText != wantText || slices.ContainsFunc(cert.UnhandledCriticalExtensions, oidNameConstraints.Equal):
+		e = errs.Invalidf("the certificate's name constraints %s are not certificate authority %s's %s", gotText, r.ID, wantText)
+	case !cert.PermittedDNSDomainsCritical:
+		e = errs.Invalidf("the certificate's name constraints are not critical: certificate authority %s's must be (RFC 5280)", r.ID)
+	default:
+		return nil
+	}
+	// A CA's name constraints are set at its creation: ca update does not
+	// change them.
+	return e.WithHint("have its issuer sign its CSR (certctl ca csr %s) with them, critical — certctl ca issue ISSUER --csr CSR --template SubordinateCA puts them in; "+
+		"ca update does not change them: to do without them, create the CA again without --name-constraints", r.ID)
+}
 
 // extensionValue is the value of c's extension id (nil when it has none).
 func extensionValue(c *x509.Certificate, id asn1.ObjectIdentifier) []byte {

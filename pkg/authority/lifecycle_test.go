@@ -141,3 +141,43 @@ func TestIssuanceStateRules(t *testing.T) {
 		t.Errorf("the expired CA's stored status became %s", r.Status)
 	}
 }
+
+// TestRenewAddsConfiguredConstraints: a CA whose certificate lacks the
+// name constraints of its configuration (imported before import checked
+// them) is renewed with them: ca issue puts them in the certificate for its
+// CSR, and the import takes it although its old certificate had none.
+func TestRenewAddsConfiguredConstraints(t *testing.T) {
+	s := newTestService(t, newClock())
+	root := createRoot(t, s, "NC Renew Root", 0)
+	sub := createSub(t, s, "NC Renew Sub", root.ID, 0)
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, sub.ID)
+		if err != nil {
+			return err
+		}
+		r.NameConstraints = &NameConstraints{Permitted: &Subtrees{DnsNames: []string{"renew.test"}}}
+		return Put(tx, r)
+	})
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, sub.ID)
+		if err != nil {
+			return err
+		}
+		csr, err := s.CSR(tx, r)
+		if err != nil {
+			return err
+		}
+		p, err := Get(tx, root.ID)
+		if err != nil {
+			return err
+		}
+		issued, err := s.IssueCSR(tx, p, CSRParams{CSR: []byte(csr), Template: "SubordinateCA", Validity: timeutil.Validity{Duration: timeutil.Year}})
+		if err != nil {
+			return err
+		}
+		if c := issued.Certificate; len(c.PermittedDNSDomains) != 1 || c.PermittedDNSDomains[0] != "renew.test" || !c.PermittedDNSDomainsCritical {
+			t.Errorf("renewal constraints %v critical %v", c.PermittedDNSDomains, c.PermittedDNSDomainsCritical)
+		}
+		return s.ImportCertificate(tx, r, CertificateImport{Certificate: pemEncode("CERTIFICATE", issued.Certificate.Raw)})
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,6 +161,44 @@ func (nc *NameConstraints) apply(t *x509.Certificate) error {
 	}
 	t.PermittedDNSDomainsCritical = true
 	return nil
+}
+
+// constraintsText is the name constraints c carries, as a
+// --name-constraints document with each list in order ("none" without
+// any): two certificates carry the same constraints when their texts are
+// equal, whatever order or CIDR spelling their signers wrote them in.
+func constraintsText(c *x509.Certificate) string {
+	side := func(dns, email, uri []string, ips []*net.IPNet) *Subtrees {
+		st := &Subtrees{DnsNames: sortedLower(dns), EmailAddresses: slices.Sorted(slices.Values(email)), Uris: sortedLower(uri)}
+		for _, n := range ips {
+			st.IpRanges = append(st.IpRanges, n.String())
+		}
+		slices.Sort(st.IpRanges)
+		if st.empty() {
+			return nil
+		}
+		return st
+	}
+	nc := NameConstraints{
+		Permitted: side(c.PermittedDNSDomains, c.PermittedEmailAddresses, c.PermittedURIDomains, c.PermittedIPRanges),
+		Excluded:  side(c.ExcludedDNSDomains, c.ExcludedEmailAddresses, c.ExcludedURIDomains, c.ExcludedIPRanges),
+	}
+	if nc.Permitted == nil && nc.Excluded == nil {
+		return "none"
+	}
+	b, _ := json.Marshal(nc)
+	return string(b)
+}
+
+// sortedLower is names in lower case (DNS names and URI hosts compare
+// case-insensitively), sorted.
+func sortedLower(names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, strings.ToLower(n))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // empty reports whether st names nothing.

@@ -71,8 +71,9 @@ certificate lasts at most 7 days and carries no CRL or OCSP location (a
 --revocation-configuration enabling either is refused, exit 4).
 --name-constraints file://F ({"Permitted":{"DnsNames":[],"IpRanges":[],
 "EmailAddresses":[],"Uris":[]},"Excluded":{…}}) puts critical name constraints
-in the CA's certificate; certctl itself refuses to issue a name outside them
-(exit 5). --revocation-configuration JSON|file://F is AWS Private CA's
+in the CA's certificate (an --external CA's: ca issue puts them in the one it
+signs for its CSR, ca import-certificate refuses one without them); certctl
+itself refuses to issue a name outside them (exit 5). --revocation-configuration JSON|file://F is AWS Private CA's
 {"CrlConfiguration":{"Enabled","ExpirationInDays","CustomCname","CrlType":
 "COMPLETE|PARTITIONED"},"OcspConfiguration":{"Enabled","OcspCustomCname"}}:
 certificates carry http://<CustomCname>/crl/<ca-uuid>.crl (else ca.base_url's)

@@ -37,7 +37,8 @@ ImportCertificateAuthorityCertificate):
 
 The certificate must be for the CA's key, with the subject of its current
 certificate when renewing, carry CA:TRUE (and keyCertSign when it has a Key
-Usage), and be valid now. A ROOT's new certificate is self-signed (ca issue
+Usage) and the CA's --name-constraints, critical and no others (ca issue puts
+them in), and be valid now. A ROOT's new certificate is self-signed (ca issue
 ROOT --template RootCACertificate); any other must verify against its chain:
 --certificate-chain (issuer first, root last), the certificates after the first
 in --certificate, or, when a CA of the vault issued it, that CA's own (it then

@@ -65,7 +65,9 @@ URI's host must be a fully qualified domain name or an IP address). The
 server templates (EndEntity, EndEntityServerAuth) carry DNS and IP names only
 and want a CN that is a host name; the others take any CN (CN=Alice Smith).
 A name a template cannot carry is refused (exit 4) and named, never dropped; a
-name outside the CA's name constraints is refused (exit 5).
+name outside the CA's name constraints is refused (exit 5). A CA template
+signing the CSR of a CA of the vault (ca csr: one waiting for its certificate,
+or renewed) puts that CA's --name-constraints in, critical.
 
 So is any other extension the CSR asks for that the certificate would not
 carry (exit 4, named, with a template that would): key usage bits and extended

@@ -3,12 +3,21 @@ package authorities
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -683,7 +692,10 @@ func TestIdempotentSubordinateFitted(t *testing.T) {
 }
 
 // TestExternalCANameConstraints: an --external CA's name constraints are
-// enforced by certctl although the certificate signed outside lacks them.
+// put, critical, in the certificate ca issue signs for its CSR, first and
+// on renewal, as ca create --parent puts them (tester: they never reached
+// the certificate); a certificate signed elsewhere without them, with
+// others or not critical is refused (exit 4) and the CA stays pending.
 func TestExternalCANameConstraints(t *testing.T) {
 	ctx := context.Background()
 	s := realService(t, "")
@@ -691,19 +703,65 @@ func TestExternalCANameConstraints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, _ := authority.ParseNameConstraints([]byte(`{"Permitted":{"DnsNames":["corp.example.test"]}}`))
+	nc, _ := authority.ParseNameConstraints([]byte(`{"Permitted":{"DnsNames":["corp.example.test"],"IpRanges":["10.1.0.0/16"]}}`))
 	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Ext NC"}, External: true, NameConstraints: nc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	csr, _ := s.CSR(ctx, ext)
-	signed, err := s.Issue(ctx, root, IssueRequest{CSR: []byte(csr), Template: "SubordinateCA", Validity: timeutil.Validity{Duration: timeutil.Year}})
+	csrText, _ := s.CSR(ctx, ext)
+	signed, err := s.Issue(ctx, root, IssueRequest{CSR: []byte(csrText), Template: "SubordinateCA", Validity: timeutil.Validity{Duration: timeutil.Year}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := parsePEM(t, signed.Certificate); len(c.PermittedDNSDomains) != 0 {
-		t.Fatalf("the outside certificate has constraints %v", c.PermittedDNSDomains)
+	hasOwn := func(what string, c *x509.Certificate) {
+		t.Helper()
+		if !c.PermittedDNSDomainsCritical || !slices.Equal(c.PermittedDNSDomains, []string{"corp.example.test"}) ||
+			len(c.PermittedIPRanges) != 1 || c.PermittedIPRanges[0].String() != "10.1.0.0/16" {
+			t.Errorf("%s: constraints %v %v critical %v", what, c.PermittedDNSDomains, c.PermittedIPRanges, c.PermittedDNSDomainsCritical)
+		}
 	}
+	hasOwn("ca issue", parsePEM(t, signed.Certificate))
+
+	// Signed outside the vault: without them, with others, not critical.
+	csr, err := x509.ParseCertificateRequest(pemBlock(t, csrText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	outTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Elsewhere Root"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(timeutil.Year),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	outDER, _ := x509.CreateCertificate(rand.Reader, outTmpl, outTmpl, outKey.Public(), outKey)
+	outRoot, _ := x509.ParseCertificate(outDER)
+	outPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: outDER})
+	_, ten, _ := net.ParseCIDR("10.1.0.0/16")
+	for i, c := range []struct {
+		dns      []string
+		critical bool
+		want     string
+	}{
+		{nil, false, `lacks certificate authority [0-9a-f-]+'s name constraints {"Permitted":{"DnsNames":\["corp.example.test"\],"IpRanges":\["10.1.0.0/16"\]}}`},
+		{[]string{"other.test"}, true, `name constraints {"Permitted":{"DnsNames":\["other.test"\],"IpRanges":\["10.1.0.0/16"\]}} are not certificate authority`},
+		{[]string{"corp.example.test"}, false, "not critical"},
+	} {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 2)), Subject: csr.Subject, NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(timeutil.Day),
+			IsCA: true, BasicConstraintsValid: true, MaxPathLenZero: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+			PermittedDNSDomains: c.dns, PermittedDNSDomainsCritical: c.critical}
+		if c.dns != nil {
+			tmpl.PermittedIPRanges = []*net.IPNet{ten}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, outRoot, csr.PublicKey, outKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), Chain: outPEM})
+		if errs.ExitCodeOf(err) != errs.ExitInvalid || !regexp.MustCompile(c.want).MatchString(err.Error()) || !strings.Contains(hintOf(err), "certctl ca issue") {
+			t.Errorf("%v: %v (exit %d, hint %q)", c.dns, err, errs.ExitCodeOf(err), hintOf(err))
+		}
+	}
+	if d, _ := s.Describe(ctx, ext); d.Status != authority.StatusPendingCertificate {
+		t.Fatalf("refused imports changed the CA: %s", d.Status)
+	}
+
 	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: []byte(signed.Certificate), Chain: []byte(signed.CertificateChain)}); err != nil {
 		t.Fatal(err)
 	}
@@ -714,4 +772,35 @@ func TestExternalCANameConstraints(t *testing.T) {
 	if _, err := s.Issue(ctx, ext, IssueRequest{CSR: opensslCSR(t, dir, "i", "/CN=a.corp.example.test"), Template: "EndEntity", Validity: timeutil.Validity{Duration: timeutil.Day}}); err != nil {
 		t.Errorf("a.corp.example.test: %v", err)
 	}
+
+	// Renewed in place (ca csr of the ACTIVE CA): the same constraints.
+	renewCSR, err := s.CSR(ctx, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := s.Issue(ctx, root, IssueRequest{CSR: []byte(renewCSR), Template: "SubordinateCA", Validity: timeutil.Validity{Duration: timeutil.Year}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasOwn("renewal", parsePEM(t, renewed.Certificate))
+	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: []byte(renewed.Certificate)}); err != nil {
+		t.Errorf("renewal: %v", err)
+	}
+}
+
+func hintOf(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e.Hint
+	}
+	return ""
+}
+
+func pemBlock(t *testing.T, s string) []byte {
+	t.Helper()
+	b, _ := pem.Decode([]byte(s))
+	if b == nil {
+		t.Fatalf("no PEM in %q", s)
+	}
+	return b.Bytes
 }
