@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -194,4 +195,45 @@ func CopiedStore(tx localstore.Tx) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// RecordedHostID is the host ID kept in the vault directory dir, "" when
+// it has none yet (the first deploy makes one): read without creating it.
+func RecordedHostID(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, HostIDFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	return strings.TrimSpace(string(b)), err
+}
+
+// OtherHostTargets counts the targets of tx's store recorded by a host
+// other than hostID ("" when the vault directory has no identity yet), and
+// names those hosts as Owns does ("web1 (ID)"), sorted. Targets recorded
+// without a host are not counted, nor records that do not decode (vault
+// verify names them).
+func OtherHostTargets(tx localstore.Tx, hostID string) (n int, hosts []string, err error) {
+	objs, err := tx.ListObjects(ObjectKind)
+	if err != nil {
+		return 0, nil, err
+	}
+	seen := map[string]bool{}
+	for _, o := range objs {
+		ts, err := DecodeTargets(o)
+		if err != nil {
+			continue
+		}
+		for _, t := range ts {
+			if t.HostID == "" || t.HostID == hostID {
+				continue
+			}
+			n++
+			if h := fmt.Sprintf("%s (%s)", t.HostName(), t.HostID); !seen[h] {
+				seen[h] = true
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	slices.Sort(hosts)
+	return n, hosts, nil
 }

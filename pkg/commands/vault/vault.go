@@ -68,7 +68,8 @@ type BackupOptions struct {
 	Printer  func() (*output.Printer, error)
 	VaultOps func(context.Context) (*vaultops.Service, error)
 
-	OutFile string
+	OutFile      string
+	AllowDamaged bool
 }
 
 // NewCmdBackup builds `certctl vault backup`.
@@ -91,7 +92,16 @@ needs nothing else.
 --out-file - writes the backup to stdout (not to a terminal) and the summary to
 stderr. A backup killed before it finished (kill -9, a power loss) leaves its
 temp file beside FILE (.FILE.tmp-*, 0600, as secret as the backup), which the
-next backup to FILE removes once it is an hour old.` + cmdutil.ExitStatus(0, 2, 4, 6),
+next backup to FILE removes once it is an hour old.
+
+The backup is checked as a restore checks it before it replaces FILE: a vault
+damaged inside its records (a sealed key that does not open, an altered audit
+record) gives no backup (exit 6, naming the problems as vault verify does), and
+the last backup, which restores, stays. --allow-damaged writes it anyway, damage
+included, with a warning naming the problems: a copy of the vault as it is,
+taken before repairing it (write it beside, not over, the last good backup, and
+restore it with vault restore --allow-damaged). A vault whose database file is
+damaged is never backed up.` + cmdutil.ExitStatus(0, 2, 4, 6),
 		Example: `  certctl vault backup --out-file /var/backups/certctl-$(date +%F).db
   certctl vault backup --out-file - | ssh backup-host 'cat > certctl.db'`,
 		Args: cmdutil.NoArgs,
@@ -115,6 +125,7 @@ next backup to FILE removes once it is an hour old.` + cmdutil.ExitStatus(0, 2, 
 		},
 	}
 	cmd.Flags().StringVar(&opts.OutFile, "out-file", "", "`file` to write the backup to (- for stdout)")
+	cmd.Flags().BoolVar(&opts.AllowDamaged, "allow-damaged", false, "write the backup of a vault damaged inside its records, damage included")
 	cmdutil.MarkOutputFileOrStdout(cmd, "out-file")
 	return cmd
 }
@@ -129,7 +140,7 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		if err := p.RefuseQuery("a backup written to stdout"); err != nil {
 			return err
 		}
-		if res, err = svc.BackupTo(ctx, o.IO.Out); err != nil {
+		if res, err = svc.BackupTo(ctx, o.IO.Out, o.AllowDamaged); err != nil {
 			return err
 		}
 		warnUnrecorded(o.IO, res)
@@ -148,12 +159,12 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		return err
 	}
 	if w != nil {
-		res, err = svc.BackupTo(ctx, w)
+		res, err = svc.BackupTo(ctx, w, o.AllowDamaged)
 		if err = errors.Join(err, done()); err != nil {
 			return err
 		}
 		res.File = name
-	} else if res, err = svc.Backup(ctx, name); err != nil {
+	} else if res, err = svc.Backup(ctx, name, o.AllowDamaged); err != nil {
 		return err
 	}
 	warnUnrecorded(o.IO, res)
@@ -172,8 +183,12 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 	})
 }
 
-// warnUnrecorded tells of a backup the vault could not record.
+// warnUnrecorded tells of a backup the vault could not record, and of the
+// damage a backup written with --allow-damaged holds.
 func warnUnrecorded(ios *iostreams.IOStreams, res *vaultops.BackupResult) {
+	if res.Damaged != "" {
+		fmt.Fprintf(ios.ErrOut, "certctl: warning: the vault is damaged, and the backup was written with the damage (--allow-damaged): %s; it restores with vault restore --allow-damaged\n", output.SanitizeLines(res.Damaged))
+	}
 	if res.Unrecorded != "" {
 		fmt.Fprintf(ios.ErrOut, "certctl: warning: the backup was written, but the vault could not record it in its audit log: %s\n", output.SanitizeLines(res.Unrecorded))
 	}
@@ -188,7 +203,8 @@ type RestoreOptions struct {
 	// the vault is opened.
 	VaultDir func() string
 
-	FromFile string
+	FromFile     string
+	AllowDamaged bool
 }
 
 // NewCmdRestore builds `certctl vault restore`.
@@ -203,7 +219,9 @@ that holds anything is refused (exit 5). Every record comes back as it was —
 ARNs, versions, sealed keys, serials, events and the audit log — and the
 backup's master key becomes the vault's. The backup's records are checked
 as vault verify checks them first: a backup damaged inside is refused (exit
-4) and nothing is restored. A backup whose key is wrapped needs the
+4) and nothing is restored, unless --allow-damaged (for a backup of a damaged
+vault, taken with vault backup --allow-damaged) restores it as it is, with a
+warning naming the problems. A backup whose key is wrapped needs the
 passphrase it was wrapped with (CERTCTL_VAULT_PASSPHRASE or
 --vault-passphrase-file), which remains the restored vault's passphrase.
 Restoring into a --store beside a vault directory whose own vault.db holds data
@@ -213,6 +231,12 @@ already in the directory (a shared store's, when CERTCTL_STORE was not set) is
 kept beside it as master.key*.replaced-ID, which the restore names on stderr. A
 restore that fails removes the database it created, nothing else. The store records the key
 it is sealed under, so that no other machine of a shared store makes another.
+
+Deploy targets belong to the host identity of the vault directory that
+recorded them (host.id, host.key and host.targets, which the backup does not
+hold): the restore warns of targets of another identity than the restored
+vault directory's, which renew and deploy there leave alone. Restoring on the
+same machine into a new directory, copy those three files from the old one.
 
 The restore is recorded in the restored vault's audit log (RestoreVault).` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
 		Example: `  certctl vault restore --from-file certctl-2030-01-01.db --vault /srv/certctl
@@ -230,6 +254,7 @@ The restore is recorded in the restored vault's audit log (RestoreVault).` + cmd
 	}
 	cmd.Flags().StringVar(&opts.FromFile, "from-file", "", "backup `file` to restore (- for stdin)")
 	_ = cmd.MarkFlagFilename("from-file")
+	cmd.Flags().BoolVar(&opts.AllowDamaged, "allow-damaged", false, "restore a backup damaged inside its records as it is, damage included")
 	return cmd
 }
 
@@ -257,7 +282,7 @@ func runRestore(ctx context.Context, o *RestoreOptions) error {
 		if err != nil {
 			return err
 		}
-		res, err = svc.RestoreBackup(ctx, b, name)
+		res, err = svc.RestoreBackup(ctx, b, name, o.AllowDamaged)
 		if err != nil {
 			return err
 		}
@@ -267,11 +292,11 @@ func runRestore(ctx context.Context, o *RestoreOptions) error {
 		if err != nil {
 			return err
 		}
-		if res, err = svc.Restore(ctx, r, name); err != nil {
+		if res, err = svc.Restore(ctx, r, name, o.AllowDamaged); err != nil {
 			return err
 		}
 	}
-	cmdutil.PrintNotices(o.IO, res.Notice)
+	cmdutil.PrintNotices(o.IO, append([]string{res.Notice}, res.Warnings...)...)
 	return p.Acknowledge(res, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"Vault", res.Vault}, {"Store", res.Store}, {"BackupCreatedAt", res.BackupCreatedAt},

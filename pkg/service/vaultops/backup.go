@@ -33,6 +33,9 @@ type BackupResult struct {
 	// read-only vault or role, a write lock held too long), which the
 	// caller is told about; "" when it was recorded or needed no record.
 	Unrecorded string `json:"-"`
+	// Damaged names the problems of a damaged vault that the backup,
+	// written with allowDamaged, holds ("" when none were found).
+	Damaged string `json:"-"`
 }
 
 // recordBackup records res, the backup just made (BackupVault): a copy of
@@ -87,8 +90,10 @@ func backupResult(file string, info *localstore.BackupInfo) *BackupResult {
 
 // Backup writes a consistent snapshot of the vault, with its master key, to
 // path (mode 0600, replaced atomically). Other processes keep working while
-// it runs; the snapshot holds everything committed before it began.
-func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error) {
+// it runs; the snapshot holds everything committed before it began. A
+// vault damaged inside its records is backed up only with allowDamaged
+// (checkWritten).
+func (s *Service) Backup(ctx context.Context, path string, allowDamaged bool) (*BackupResult, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, errs.Invalidf("--out-file: %v", err)
@@ -140,13 +145,15 @@ func (s *Service) Backup(ctx context.Context, path string) (*BackupResult, error
 	if err != nil {
 		return nil, service.MapError(err)
 	}
-	if err := s.checkWritten(ctx, written, tmp); err != nil {
+	damaged, err := s.checkWritten(ctx, written, tmp, allowDamaged)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.Rename(written, abs); err != nil {
 		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "writing the backup " + path, Err: err}
 	}
 	res := backupResult(path, info)
+	res.Damaged = damaged
 	if fi, err := os.Stat(abs); err == nil {
 		res.Size = fi.Size()
 	}
@@ -161,7 +168,7 @@ const backupTempPrefix = ".backup-"
 
 // BackupTo writes the backup to w (through a temporary file of the vault
 // directory, removed after).
-func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, error) {
+func (s *Service) BackupTo(ctx context.Context, w io.Writer, allowDamaged bool) (*BackupResult, error) {
 	// A killed process leaves this copy of the vault behind: the next
 	// one removes it (fsutil.MkdirOwnedTemp).
 	tmp, err := fsutil.MkdirOwnedTemp(s.core.Vault.Dir, backupTempPrefix)
@@ -174,7 +181,8 @@ func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, err
 	if err != nil {
 		return nil, service.MapError(err)
 	}
-	if err := s.checkWritten(ctx, path, tmp); err != nil {
+	damaged, err := s.checkWritten(ctx, path, tmp, allowDamaged)
+	if err != nil {
 		return nil, err
 	}
 	f, err := os.Open(path)
@@ -192,38 +200,50 @@ func (s *Service) BackupTo(ctx context.Context, w io.Writer) (*BackupResult, err
 	}
 	res := backupResult("-", info)
 	res.Size = n
+	res.Damaged = damaged
 	return s.recordBackup(ctx, res)
 }
 
 // checkWritten reads the backup just written at path as a restore reads
 // it (its copy in tmpDir) and runs a restore's checks of its records
-// under its key: one that would not restore — a sealed key or a database
+// under its key. One that would not restore — a sealed key or a database
 // page damaged in the vault — is no backup (exit 6: the vault does not
-// verify), said with what `vault verify` would say.
-func (s *Service) checkWritten(ctx context.Context, path, tmpDir string) error {
+// verify), said with what `vault verify` would say: by default it does
+// not replace the last backup, which restores (tester: a nightly job
+// replaced good backups with useless ones). The damage stays in the vault
+// until repaired, though, and an operator takes a copy of a damaged vault
+// before repairing it (tester: everything changed since the last good
+// backup could not be backed up): with allowDamaged, a backup whose
+// records are damaged is written, and the problems returned for the
+// caller to tell; a restore takes it with the same flag. An explicit
+// flag, not a backup written by default and exit 6 after: a nightly job
+// would replace its last good backup (and the only good copy of the
+// damaged record) with it. A file a restore refuses whatever the flag —
+// the database itself damaged — is never written.
+func (s *Service) checkWritten(ctx context.Context, path, tmpDir string, allowDamaged bool) (damaged string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return service.MapError(err)
+		return "", service.MapError(err)
 	}
 	defer f.Close()
 	b, err := localstore.OpenBackup(ctx, f, tmpDir)
 	if err != nil {
-		return errs.VaultErrorf("the vault is damaged: a backup of it would not restore (%v); no backup was written", err).
+		return "", errs.VaultErrorf("the vault is damaged: a backup of it would not restore (%v); no backup was written", err).
 			WithHint("certctl vault verify says what is damaged; keep the last backup that restores")
 	}
 	defer b.Close()
 	if b.Info.Key.Form == "" {
-		return nil // nothing sealed to check under a key
+		return "", nil // nothing sealed to check under a key
 	}
 	sealer, err := s.core.Vault.SealerOf(b.Info.Key)
 	if errors.Is(err, localstore.ErrLocked) {
 		// Backing up needs no passphrase (the key travels wrapped):
 		// without it the sealed records are not opened here; the
 		// database itself was checked above.
-		return nil
+		return "", nil
 	}
 	if err != nil {
-		return service.MapError(err)
+		return "", service.MapError(err)
 	}
 	var problems string
 	err = b.Store.View(ctx, func(tx localstore.Tx) error {
@@ -234,14 +254,15 @@ func (s *Service) checkWritten(ctx context.Context, path, tmpDir string) error {
 		problems, err = s.restoreProblems(ctx, bulk, sealer)
 		return err
 	})
-	if err != nil {
-		return service.MapError(err)
+	switch {
+	case err != nil:
+		return "", service.MapError(err)
+	case problems != "" && !allowDamaged:
+		return "", errs.VaultErrorf("the vault is damaged, and a backup of it would not restore: %s; no backup was written", problems).
+			WithHint("certctl vault verify says what is damaged; keep the last backup that restores. " +
+				"To keep a copy of the vault as it is before repairing it, back it up with --allow-damaged to another file, and restore that with --allow-damaged")
 	}
-	if problems != "" {
-		return errs.VaultErrorf("the vault is damaged, and a backup of it would not restore: %s; no backup was written", problems).
-			WithHint("certctl vault verify says what is damaged; keep the last backup that restores")
-	}
-	return nil
+	return problems, nil
 }
 
 // isVaultFile reports whether path is the vault's database (or its log,
@@ -270,20 +291,26 @@ type RestoreResult struct {
 	// Notice tells where a master key file the restore replaced was kept
 	// (printed on stderr, not part of the JSON form).
 	Notice string `json:"-"`
+	// Warnings tell what the restored vault does not do as the backed-up
+	// one did (printed on stderr, not part of the JSON form): the damage a
+	// backup restored with allowDamaged holds, deploy targets of another
+	// host identity than the vault directory's.
+	Warnings []string `json:"-"`
 }
 
 // Restore restores the backup read from r (name is how to call it in
 // messages and the audit record) into the vault, which must be empty
 // (exit 5 otherwise). The backup's master key becomes the vault's; a
 // wrapped one must open with the vault passphrase given (exit 6
-// otherwise), which stays the passphrase of the restored vault.
-func (s *Service) Restore(ctx context.Context, r io.Reader, name string) (*RestoreResult, error) {
+// otherwise), which stays the passphrase of the restored vault. A backup
+// damaged inside its records is refused (exit 4) unless allowDamaged.
+func (s *Service) Restore(ctx context.Context, r io.Reader, name string, allowDamaged bool) (*RestoreResult, error) {
 	b, err := ReadBackup(ctx, r, name, s.core.Vault.Dir)
 	if err != nil {
 		return nil, err
 	}
 	defer b.Close()
-	return s.RestoreBackup(ctx, b, name)
+	return s.RestoreBackup(ctx, b, name, allowDamaged)
 }
 
 // Backup is a backup that ReadBackup read, to restore.
@@ -341,18 +368,19 @@ func missingDirs(dir string) []string {
 // removed when the vault closes, if it still holds no data, and so are
 // the directories ReadBackup made, if empty
 // (localstore.Vault.DiscardIfEmpty); nothing else of the directory goes.
-func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string) (*RestoreResult, error) {
-	res, err := s.restoreBackup(ctx, b.Backup, name)
+func (s *Service) RestoreBackup(ctx context.Context, b *Backup, name string, allowDamaged bool) (*RestoreResult, error) {
+	res, err := s.restoreBackup(ctx, b.Backup, name, allowDamaged)
 	if err != nil {
 		s.core.Vault.DiscardIfEmpty(b.made)
 	}
 	return res, err
 }
 
-func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name string) (_ *RestoreResult, err error) {
+func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name string, allowDamaged bool) (_ *RestoreResult, err error) {
 	v := s.core.Vault
 	hint := restoreHint(v)
 	notice := ""
+	var warnings []string
 	// A restore that fails after it replaced the directory's key file
 	// still says where that file was kept.
 	defer func() {
@@ -375,19 +403,14 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		if b.Info.KeyID != "" && id != b.Info.KeyID {
 			return nil, errs.Invalidf("%s: the backup's master key (%s) is not the key its data is sealed under (%s)", name, id, b.Info.KeyID)
 		}
-		// A restored vault verifies (SPEC): a backup damaged inside its
-		// records (a flipped byte the file's own checks do not see) is
-		// refused under its own key, before the key is installed or
-		// anything copied or recorded — the vault (and a shared store's
-		// key records) stay as they were.
-		if err := b.Store.View(ctx, func(tx localstore.Tx) error {
-			bulk, err := localstore.AsBulk(tx)
-			if err != nil {
-				return err
-			}
-			return s.verifyRestored(ctx, bulk, sealer, name)
-		}); err != nil {
-			return nil, service.MapError(err)
+		// A restored vault verifies (SPEC), unless the operator asked
+		// for a damaged backup as it is (checkRestored).
+		damage, err := s.checkRestored(ctx, b, sealer, name, allowDamaged)
+		if err != nil {
+			return nil, err
+		}
+		if damage != "" {
+			warnings = append(warnings, damage)
 		}
 		// The store is claimed for the backup's key, empty, before the
 		// key file is replaced: a first write of another process
@@ -422,7 +445,15 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 	if err := audit.WitnessOf(v).Reset(); err != nil {
 		return nil, service.MapError(err)
 	}
+	// The deploy identity (host.id, host.key, host.targets) is the vault
+	// directory's, not in the backup (README): read, not created.
+	hostID, err := deploy.RecordedHostID(v.Dir)
+	if err != nil {
+		return nil, service.MapError(err)
+	}
 	var restored map[string]int64
+	var otherTargets int
+	var otherHosts []string
 	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
 		op.Param("FromFile", name)
 		op.Param("BackupCreatedAt", b.Info.CreatedAt.UTC().Format(time.RFC3339))
@@ -452,11 +483,17 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		if err := deploy.MarkCopiedStore(bulk); err != nil {
 			return err
 		}
+		if otherTargets, otherHosts, err = deploy.OtherHostTargets(bulk, hostID); err != nil {
+			return err
+		}
 		restored, err = bulk.RowCounts()
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if otherTargets > 0 {
+		warnings = append(warnings, otherHostWarning(v.Dir, otherTargets, otherHosts))
 	}
 	return &RestoreResult{
 		Vault:           v.Dir,
@@ -466,7 +503,21 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		MasterKey:       keyForm(b.Info.Key),
 		Counts:          counts(restored),
 		Notice:          notice,
+		Warnings:        warnings,
 	}, nil
+}
+
+// otherHostWarning says that n deploy targets of a restored vault belong
+// to another host identity than its directory's, and what to do: a
+// backup restored into a new vault directory on the same machine
+// otherwise stops redeployment without a word (tester: renew -q then
+// reported them OTHER_HOST, printing nothing, exit 0).
+func otherHostWarning(dir string, n int, hosts []string) string {
+	return fmt.Sprintf("warning: %d deploy target(s) of the restored vault belong to another host identity than this vault directory's (host %s): "+
+		"renew and deploy here leave them for that host (OTHER_HOST) and install nothing. "+
+		"If this is the same machine, copy %s, %s and %s from the old vault directory into %s before the next renew; "+
+		"otherwise run certctl deploy again here and remove the old targets with certctl deploy ARN --remove --cert-file PATH --host ID",
+		n, strings.Join(hosts, ", host "), deploy.HostIDFile, deploy.HostKeyFile, deploy.TargetsFile, dir)
 }
 
 // withNotice is err with notice added to its hint (the outermost error's
@@ -549,16 +600,33 @@ func (s *Service) requireEmpty(ctx context.Context, v *localstore.Vault, eventNa
 	return refusal
 }
 
-// verifyRestored runs vault verify's checks of the records on a backup
-// (tx, with the key it is sealed under), and refuses the backup (exit 4) when they find a
-// problem, naming the first few.
-func (s *Service) verifyRestored(ctx context.Context, tx localstore.BulkTx, sealer *localstore.Sealer, name string) error {
-	problems, err := s.restoreProblems(ctx, tx, sealer)
-	if err != nil || problems == "" {
+// checkRestored runs vault verify's checks of the records of backup b
+// under its key: a backup damaged inside its records (a flipped byte the
+// file's own checks do not see) is refused (exit 4), before the key is
+// installed or anything copied or recorded — the vault (and a shared
+// store's key records) stay as they were. With allowDamaged it is restored
+// as it is — the copy of a damaged vault that backup --allow-damaged took,
+// useless unless it restores — and the warning returned names the damage.
+func (s *Service) checkRestored(ctx context.Context, b *localstore.Backup, sealer *localstore.Sealer, name string, allowDamaged bool) (warning string, err error) {
+	var problems string
+	if err := b.Store.View(ctx, func(tx localstore.Tx) error {
+		bulk, err := localstore.AsBulk(tx)
+		if err != nil {
+			return err
+		}
+		problems, err = s.restoreProblems(ctx, bulk, sealer)
 		return err
+	}); err != nil {
+		return "", service.MapError(err)
 	}
-	return errs.Invalidf("%s: the backup is damaged (the restored vault would not verify): %s", name, problems).
-		WithHint("restore an earlier backup; nothing was restored")
+	switch {
+	case problems == "":
+		return "", nil
+	case !allowDamaged:
+		return "", errs.Invalidf("%s: the backup is damaged (the restored vault would not verify): %s", name, problems).
+			WithHint("restore an earlier backup; nothing was restored. --allow-damaged restores this one as it is, damage included (certctl vault verify then lists it)")
+	}
+	return "warning: the backup is damaged, and so is the restored vault (--allow-damaged): " + problems + "; certctl vault verify lists the damage", nil
 }
 
 // restoreProblems runs vault verify's checks of the records of a backup

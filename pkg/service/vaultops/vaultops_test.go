@@ -1001,7 +1001,7 @@ func TestRestoreFailedLeavesNoVault(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.RestoreBackup(context.Background(), b, "backup.db"); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable {
+		if _, err := svc.RestoreBackup(context.Background(), b, "backup.db", false); errs.ExitCodeOf(err) != errs.ExitVaultUnavailable {
 			t.Errorf("restore into %s: %v", dir, err)
 		}
 		b.Close()
@@ -1079,7 +1079,7 @@ func TestRestoreFailedAfterKeyInstallNamesKeptKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fb.Close()
-	_, err = svc.Restore(context.Background(), fb, "backup.db")
+	_, err = svc.Restore(context.Background(), fb, "backup.db", false)
 	keptKeys, _ := filepath.Glob(filepath.Join(foreign, "master.key.enc.replaced-*"))
 	var ce *errs.Error
 	if errs.ExitCodeOf(err) != errs.ExitRefused || len(keptKeys) != 1 || !errors.As(err, &ce) ||
@@ -1113,7 +1113,7 @@ func TestRestoreRacesFirstWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = svc.Restore(context.Background(), f, backup)
+	_, err = svc.Restore(context.Background(), f, backup, false)
 	if code := errs.ExitCodeOf(err); code != errs.ExitRefused {
 		t.Fatalf("restore after another process's first write: %v (exit %d), want refused", err, code)
 	}
