@@ -492,7 +492,9 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 	if err != nil {
 		return nil, err
 	}
-	if otherTargets > 0 {
+	// A store shared by several hosts (PostgreSQL) holds the other
+	// hosts' targets by design: only a vault of one machine's is told.
+	if otherTargets > 0 && v.StoreKind() != "postgres" {
 		warnings = append(warnings, otherHostWarning(v.Dir, otherTargets, otherHosts))
 	}
 	return &RestoreResult{
