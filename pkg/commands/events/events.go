@@ -57,7 +57,8 @@ restarts gives --since the time of the last event it handled and skips the
 events whose id it handled already (times are whole seconds: the events of
 that second are printed again).
 The hooks.event setting names a command that receives each event as JSON on
-stdin when it happens.` + cmdutil.ExitStatus(0, 2, 6),
+stdin when it happens — each event this host's certctl processes make: on a
+store shared by several hosts, --follow on one host sees every host's events.` + cmdutil.ExitStatus(0, 2, 6),
 		Example: `  certctl events --since 7d
   certctl events --follow --since 1m | jq 'select(."detail-type" == "Certificate Expired")'`,
 		Args: cmdutil.NoArgs,
