@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
 )
@@ -50,7 +51,7 @@ func LocalHost(dir, name string) (Host, error) {
 		return Host{}, err
 	}
 	if _, err := uuid.Parse(id); err != nil {
-		return Host{}, fmt.Errorf("%s: not a UUID: %w", filepath.Join(dir, HostIDFile), err)
+		return Host{}, damagedIdentity(fmt.Sprintf("%s: not a UUID", filepath.Join(dir, HostIDFile)))
 	}
 	k, err := readOrCreate(filepath.Join(dir, HostKeyFile), func() string {
 		var b [32]byte
@@ -62,9 +63,18 @@ func LocalHost(dir, name string) (Host, error) {
 	}
 	key, err := hex.DecodeString(k)
 	if err != nil || len(key) < 16 {
-		return Host{}, fmt.Errorf("%s: not a host key", filepath.Join(dir, HostKeyFile))
+		return Host{}, damagedIdentity(fmt.Sprintf("%s: not a host key", filepath.Join(dir, HostKeyFile)))
 	}
 	return Host{ID: id, Name: name, key: key, dir: dir, cache: &targetsCache{}}, nil
+}
+
+// damagedIdentity is the error of a host.id or host.key that is not one:
+// the vault directory is damaged (exit 6), with how to recover (tester:
+// exit 1, "InternalFailure", and no hint).
+func damagedIdentity(msg string) error {
+	return (&errs.Error{Exit: errs.ExitVaultUnavailable,
+		Msg: msg + ": this host's deploy identity is damaged"}).
+		WithHint("put back %s and %s from a copy of this vault directory (a backup does not hold them); without one, remove both: a new identity is made, this host's old targets are then another host's (deploy them again here, and remove the old ones with certctl deploy ARN --remove --cert-file PATH --host OLD-ID)", HostIDFile, HostKeyFile)
 }
 
 // readOrCreate returns the trimmed content of path, first writing gen()
