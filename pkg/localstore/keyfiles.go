@@ -263,15 +263,17 @@ func (v *Vault) KeyMaterialFor(id string) (KeyMaterial, error) {
 				}
 			} else if len(data) == 32 {
 				have, _ = KeyID(data)
+			} else {
+				return KeyMaterial{}, keyErrorf(nil, "%s in %s has %d bytes, want 32: the vault's master key file is damaged; %s", MasterKeyFile, v.Dir, len(data), keyRecovery)
 			}
 			if have != id {
-				return KeyMaterial{}, fmt.Errorf("%w: the master key in %s is not the key the store is sealed under (key %s)", ErrCorrupt, v.Dir, id)
+				return KeyMaterial{}, keyErrorf(nil, "the master key in %s is not the key the store is sealed under (key %s); %s", v.Dir, id, keyRecovery)
 			}
 		}
 		return material(wrapped, data), nil
 	}
 	if id != "" {
-		return KeyMaterial{}, fmt.Errorf("%w: the vault's master key is missing from %s", ErrCorrupt, v.Dir)
+		return KeyMaterial{}, keyErrorf(nil, "the vault's master key is missing from %s; %s", v.Dir, keyRecovery)
 	}
 	return KeyMaterial{}, nil
 }

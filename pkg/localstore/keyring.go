@@ -209,14 +209,14 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, c
 		}
 		if data, err := os.ReadFile(plainPath); err == nil {
 			if len(data) != 32 {
-				return nil, fmt.Errorf("%w: %s has %d bytes, want 32", ErrCorrupt, MasterKeyFile, len(data))
+				return nil, keyErrorf(nil, "%s in %s has %d bytes, want 32: the vault's master key file is damaged; %s", MasterKeyFile, dir, len(data), keyRecovery)
 			}
 			return data, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
 		if !create {
-			return nil, fmt.Errorf("%w: %w from %s (neither %s nor %s): restore it from a backup", ErrCorrupt, errKeyMissing, dir, MasterKeyFile, WrappedMasterFile)
+			return nil, keyErrorf(errKeyMissing, "%v from %s (neither %s nor %s); %s", errKeyMissing, dir, MasterKeyFile, WrappedMasterFile, keyRecovery)
 		}
 		key := make([]byte, 32)
 		if _, err := io.ReadFull(rand.Reader, key); err != nil {
@@ -244,6 +244,11 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, c
 
 // errKeyMissing is the error of a vault directory that holds no key file.
 var errKeyMissing = errors.New("the vault's master key is missing")
+
+// keyRecovery says how to recover a vault directory whose master key file
+// is missing or damaged (tester: "restore it from a backup", which vault
+// restore refuses into a vault that is not empty).
+const keyRecovery = "put it back from a copy of this vault directory, or restore a backup into a new directory (certctl vault restore --from-file BACKUP --vault NEWDIR) and copy the master key file from there"
 
 // createExclusive writes content to path only if path does not exist, so that
 // two processes creating a vault at once agree on one key. It reports whether
@@ -344,10 +349,10 @@ func wrapKey(key, passphrase []byte, p ScryptParams) ([]byte, error) {
 func unwrapKey(data, passphrase []byte) ([]byte, error) {
 	var w wrappedKey
 	if err := json.Unmarshal(data, &w); err != nil || w.KDF != "scrypt" {
-		return nil, fmt.Errorf("%w: %s is unreadable", ErrCorrupt, WrappedMasterFile)
+		return nil, keyErrorf(nil, "%s is unreadable: the vault's master key file is damaged; %s", WrappedMasterFile, keyRecovery)
 	}
 	if err := w.Params.check(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, WrappedMasterFile, err)
+		return nil, keyErrorf(nil, "%s: %v: the vault's master key file is damaged; %s", WrappedMasterFile, err, keyRecovery)
 	}
 	kek, err := deriveKEK(passphrase, w.Salt, w.Params)
 	if err != nil {
