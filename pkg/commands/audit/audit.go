@@ -180,7 +180,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if list := p.StreamList("AuditEvents"); list != nil {
 		// Printed as read, a record at a time, the bytes Print writes (a
 		// log of 70,000 records held whole took 646 MB: scale tester).
-		page, err := svc.ListEach(ctx, q, func(r *auditrec.Record) error { return list.Add(r) })
+		page, err := svc.ListEach(ctx, q, func(r *auditrec.Record) error { return list.Add(wholeSeconds(r)) })
 		if err != nil {
 			return err
 		}
@@ -190,11 +190,26 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	for _, r := range page.Records {
+		wholeSeconds(r)
+	}
 	out := ListOutput{AuditEvents: page.Records}
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
 	}
 	return p.Print(out, listView(out, o.Now()))
+}
+
+// wholeSeconds gives r's EventTime in whole seconds, as CloudTrail's
+// eventTime is and every other time certctl prints: the log keeps
+// nanoseconds (they order its records, which EventId and the list's order
+// give too), whose varying length (a trailing zero dropped) neither sorted
+// as text nor matched -o text's time (tester).
+func wholeSeconds(r *auditrec.Record) *auditrec.Record {
+	if t, err := time.Parse(time.RFC3339Nano, r.EventTime); err == nil {
+		r.EventTime = timeutil.RFC3339(t)
+	}
+	return r
 }
 
 func listView(out ListOutput, now time.Time) output.View {
@@ -220,13 +235,7 @@ func listView(out ListOutput, now time.Time) output.View {
 			return []string{when, r.EventName, actor, outcome, strings.Join(ids, ",")}
 		},
 		func(r *auditrec.Record) []string {
-			// The log keeps nanoseconds (they order its records); text
-			// output shows seconds, as every other time certctl prints.
-			when := r.EventTime
-			if t, err := time.Parse(time.RFC3339Nano, r.EventTime); err == nil {
-				when = timeutil.RFC3339(t)
-			}
-			return []string{when, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
+			return []string{r.EventTime, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
 		})
 	v.NextToken = out.NextToken
 	return v
