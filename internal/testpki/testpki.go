@@ -231,6 +231,7 @@ func RSA8192() crypto.Signer {
 //	v1.crt v1.key                                   an X.509 v1 certificate
 //	rsa.crt rsa.key rsa-ec.crt                       an RSA_2048 leaf; an EC leaf for reimport
 //	noku.crt                                        good's key, without ServerAuth EKU
+//	selfsigned.crt selfsigned.key                   self-signed, CA:TRUE (as openssl req -x509 makes)
 func WriteImportFixtures(dir string, now time.Time) error {
 	root := NewRoot("Test Root", now)
 	sub := root.Sub("Test Intermediate")
@@ -281,6 +282,9 @@ func WriteImportFixtures(dir string, now time.Time) error {
 	w("rsa.key", KeyPEM(rsaKey))
 	noku, _ := sub.Leaf(LeafOptions{Names: []string{"www.example.test"}, Key: goodKey, NotBefore: now.Add(-time.Minute), ExtUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	w("noeku.crt", CertPEM(noku))
+	self := NewRoot("self.example.test", now)
+	w("selfsigned.crt", CertPEM(self.Cert))
+	w("selfsigned.key", KeyPEM(self.Key))
 	return nil
 }
 

@@ -57,13 +57,22 @@ nothing (no Common Name and no DNS, IP, email or URI name); a key that does not 
 algorithm other than RSA_1024/2048/3072/4096 or EC P-256/P-384/P-521; a chain
 that is not PEM, is out of order or holds the certificate itself.
 
---from-dir DIR imports every certificate found under DIR: name.crt beside
-name.key, name.pem beside name-key.pem, a bundle per file, certbot's
-live/<name>/ layout (not its archive/), lego's .lego/certificates/ (name.crt,
+--from-dir DIR imports every certificate found under DIR (.pem, .crt, .cer,
+.cert and .der files): name.* beside name.key, name-key.pem or name.key.pem;
+cert.* and fullchain.* also beside key.pem, key.key or privkey.pem (certbot's
+cert.pem or fullchain.pem, privkey.pem and chain.pem, in any directory: one
+certificate when both cert.pem and fullchain.pem are there); else
+beside another name.* file that holds a PRIVATE KEY block and no certificate
+(name.crt and name.pem); a bundle per file; certbot's live/<name>/ layout (not
+its archive/), lego's .lego/certificates/ (name.crt,
 name.key and name.issuer.crt; not the archives/ of what lego revoked) and mkcert's CAROOT (rootCA.pem with rootCA-key.pem becomes
 a CA of the vault, ACTIVE, that request --certificate-authority-arn can issue
-from). A file of CA certificates without a key (ca.crt, name.chain.pem) is the
-chain of the certificates beside it that it certifies, not one to import; so is
+from). A certificate with no key found is reported FAILED, naming the key
+files looked for; a DER one FAILED, with the openssl command that converts it;
+files of other names (README, .txt) are ignored. A file of CA certificates
+without a key (ca.crt, name.chain.pem) is the
+chain of the certificates beside it that it certifies, not one to import (one
+that certifies none is FAILED, as a certificate with no key); so is
 a CA certificate with its key beside it that certifies another certificate
 there (cfssl's ca.pem and ca-key.pem), which is named, with the ca import
 command that makes it a CA of the vault. It is

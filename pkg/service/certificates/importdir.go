@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -115,8 +116,10 @@ func (r *ImportDirResult) Err() error {
 }
 
 // ImportDir keeps the inventory in step with the certificates under
-// req.Dir: name.crt beside name.key, name.pem beside name-key.pem, a
-// bundle per file, certbot's live/<name>/ layout, lego's
+// req.Dir: name.crt beside name.key, name.pem beside name-key.pem, cert.pem
+// beside key.pem, fullchain.pem beside privkey.pem, name.crt beside a
+// name.pem holding the key (keyNames, keyByContent), a bundle per file,
+// certbot's live/<name>/ layout, lego's
 // .lego/certificates/ (name.crt, name.key, name.issuer.crt) and mkcert's
 // CAROOT (rootCA.pem and rootCA-key.pem, imported as a CA of the vault).
 //
@@ -590,13 +593,13 @@ func discover(dir string) (items []item, notices []string, err error) {
 			has[n] = true
 		}
 		used := map[string]bool{}
-		if has["cert.pem"] && has["privkey.pem"] {
-			it := item{File: filepath.Join(d, "cert.pem"), KeyFile: filepath.Join(d, "privkey.pem")}
-			if has["chain.pem"] {
-				it.ChainFile = filepath.Join(d, "chain.pem")
-			}
+		// certbot's live/<name>/, in any directory, and the copies of it
+		// people keep: fullchain.pem with privkey.pem alone, key.pem for
+		// privkey.pem (tester: such directories imported nothing, exit
+		// 0). fullchain.pem is cert.pem with its chain: one certificate.
+		if it, ok := certbotPair(d, has); ok {
 			items = append(items, it)
-			for _, n := range []string{"cert.pem", "privkey.pem", "chain.pem", "fullchain.pem"} {
+			for _, n := range []string{"cert.pem", "chain.pem", "fullchain.pem", filepath.Base(it.KeyFile)} {
 				used[n] = true
 			}
 		}
@@ -619,11 +622,20 @@ func discover(dir string) (items []item, notices []string, err error) {
 			}
 			base := strings.TrimSuffix(n, filepath.Ext(n))
 			it := item{File: filepath.Join(d, n)}
-			for _, k := range []string{base + ".key", base + "-key.pem", base + ".key.pem"} {
+			for _, k := range keyNames(n) {
+				if used[k] && slices.Contains(sharedKeyNames, k) {
+					continue // another certificate's (cert.crt's, not fullchain.crt's too)
+				}
 				if has[k] && k != n {
 					it.KeyFile = filepath.Join(d, k)
 					used[k] = true
 					break
+				}
+			}
+			if it.KeyFile == "" {
+				if k := keyByContent(d, n, names, used); k != "" {
+					it.KeyFile = filepath.Join(d, k)
+					used[k] = true
 				}
 			}
 			if it.KeyFile != "" && has[base+".issuer.crt"] && strings.HasSuffix(n, ".crt") {
@@ -649,6 +661,8 @@ func discover(dir string) (items []item, notices []string, err error) {
 					it.Bundle = true
 				case bytes.Contains(data, []byte("PRIVATE KEY-----")):
 					continue // a key file of another naming scheme
+				case notDERCertificate(n, data):
+					continue // a DER key, CRL or request
 				default:
 					if certs := caCertificates(data); certs != nil {
 						// A chain (ca.crt, name.chain.pem): the chain
@@ -657,11 +671,12 @@ func discover(dir string) (items []item, notices []string, err error) {
 						chains = append(chains, chainFile{path: it.File, certs: certs})
 						continue
 					}
-					it.Err = notImportable(data)
+					it.Err = notImportable(n, data)
 				}
 			}
 			items = append(items, it)
 		}
+		loose := len(chains) // chains[:loose] are files without a key
 		// A CA certificate with its key that certifies another
 		// certificate of the directory is a CA, not a certificate to
 		// list and deploy: the chain of those it certifies, named with
@@ -670,8 +685,9 @@ func discover(dir string) (items []item, notices []string, err error) {
 		// its chain). One that certifies none (a self-signed server
 		// certificate: openssl req -x509 marks it CA:TRUE) is imported
 		// (review).
+		others := dirCertificates(items[first:], false, chains, keyedCAs)
 		for _, ca := range keyedCAs {
-			if !certifiesAny(ca.certs, items[first:], chains, keyedCAs) {
+			if !certifiesAny(ca.certs, others) {
 				items = append(items, ca.it)
 				continue
 			}
@@ -680,8 +696,111 @@ func discover(dir string) (items []item, notices []string, err error) {
 				ca.it.File, ca.it.KeyFile, shellarg.Quote(ca.it.File), shellarg.Quote(ca.it.KeyFile)))
 		}
 		attachChains(items[first:], chains)
+		items = append(items, unusedChains(items[first:], chains[:loose], keyedCAs)...)
 	}
 	return items, notices, nil
+}
+
+// unusedChains are the failures of the files of CA certificates without a
+// key that certify no other certificate of their directory: not a chain,
+// so a certificate that was not imported, which the summary must count
+// (tester: a self-signed certificate, which openssl req -x509 marks
+// CA:TRUE, alone in a directory imported nothing, exit 0). The certificates
+// that failed count, so a chain beside a certificate whose key is missing
+// is not reported twice.
+func unusedChains(items []item, loose []chainFile, keyed []keyedCA) []item {
+	if len(loose) == 0 {
+		return nil
+	}
+	certs := dirCertificates(items, true, nil, keyed) // read once
+	var out []item
+	for i, ch := range loose {
+		// Not its own certificates: a root certifies the intermediate
+		// of its own file.
+		others := slices.Clone(certs)
+		for j, o := range loose {
+			if j != i {
+				others = append(others, o.certs...)
+			}
+		}
+		if !certifiesAny(ch.certs, others) {
+			n := filepath.Base(ch.path)
+			out = append(out, item{File: ch.path, Err: noKeyFound(n) + ", it is not a bundle, and it is a CA certificate that certifies no certificate beside it (not a chain)"})
+		}
+	}
+	return out
+}
+
+// certbotPair is the certificate of certbot's layout in directory d (has:
+// its file names): cert.pem, else fullchain.pem, with privkey.pem, else
+// key.pem, and chain.pem as its chain when there is one.
+func certbotPair(d string, has map[string]bool) (item, bool) {
+	for _, cert := range []string{"cert.pem", "fullchain.pem"} {
+		for _, key := range []string{"privkey.pem", "key.pem"} {
+			if !has[cert] || !has[key] {
+				continue
+			}
+			it := item{File: filepath.Join(d, cert), KeyFile: filepath.Join(d, key)}
+			if has["chain.pem"] {
+				it.ChainFile = filepath.Join(d, "chain.pem")
+			}
+			return it, true
+		}
+	}
+	return item{}, false
+}
+
+// sharedKeyNames are the key names of the common layouts, looked for
+// beside cert.* and fullchain.* (keyNames): each pairs with one
+// certificate.
+var sharedKeyNames = []string{"key.pem", "key.key", "privkey.pem"}
+
+// keyNames are the names of the key file looked for beside the
+// certificate file n: name.key, name-key.pem and name.key.pem; for cert.*
+// and fullchain.* also sharedKeyNames (tester: cert.pem beside key.pem
+// imported nothing).
+func keyNames(n string) []string {
+	base := strings.TrimSuffix(n, filepath.Ext(n))
+	names := []string{base + ".key", base + "-key.pem", base + ".key.pem"}
+	if base == "cert" || base == "fullchain" {
+		names = append(names, sharedKeyNames...)
+	}
+	return names
+}
+
+// keyByContent is the file of n's directory (names) with n's base name and
+// another extension that holds a private key and no certificate, where
+// the names do not say which is the key (name.crt beside name.pem); "" if
+// none.
+func keyByContent(dir, n string, names []string, used map[string]bool) string {
+	base := strings.TrimSuffix(n, filepath.Ext(n))
+	for _, k := range names {
+		if k == n || used[k] || !isCertName(k) || strings.TrimSuffix(k, filepath.Ext(k)) != base {
+			continue
+		}
+		data, err := readFound(filepath.Join(dir, k))
+		if err == nil && bytes.Contains(data, []byte("PRIVATE KEY-----")) && !bytes.Contains(data, []byte("-----BEGIN CERTIFICATE")) {
+			return k
+		}
+	}
+	return ""
+}
+
+// noKeyFound says which key files were looked for beside the certificate
+// file n.
+func noKeyFound(n string) string {
+	base := strings.TrimSuffix(n, filepath.Ext(n))
+	return fmt.Sprintf("no private key found beside it (looked for %s, or a %s.* file holding a PRIVATE KEY block)", strings.Join(keyNames(n), ", "), base)
+}
+
+// notDERCertificate reports a .der file that is neither PEM nor a DER
+// certificate: a DER key, CRL or request, ignored as other files are.
+func notDERCertificate(n string, data []byte) bool {
+	if strings.ToLower(filepath.Ext(n)) != ".der" || bytes.Contains(data, []byte("-----BEGIN")) {
+		return false
+	}
+	_, err := x509.ParseCertificate(data)
+	return err != nil
 }
 
 // keyedCA is a file of CA certificates found with a key beside it.
@@ -690,13 +809,13 @@ type keyedCA struct {
 	certs []*x509.Certificate
 }
 
-// certifiesAny reports whether one of cas signed another certificate of
-// the directory: of the items found there, of its chain files, or of the
-// other keyed CA files.
-func certifiesAny(cas []*x509.Certificate, items []item, chains []chainFile, keyed []keyedCA) bool {
+// dirCertificates are the certificates of a directory: the first of each
+// item's file (of those that failed too when withFailed), those of its
+// chain files and those of its keyed CA files.
+func dirCertificates(items []item, withFailed bool, chains []chainFile, keyed []keyedCA) []*x509.Certificate {
 	var others []*x509.Certificate
 	for _, it := range items {
-		if it.Err != "" {
+		if it.Err != "" && !withFailed {
 			continue
 		}
 		if data, err := readFound(it.File); err == nil {
@@ -711,6 +830,12 @@ func certifiesAny(cas []*x509.Certificate, items []item, chains []chainFile, key
 	for _, k := range keyed {
 		others = append(others, k.certs...)
 	}
+	return others
+}
+
+// certifiesAny reports whether one of cas signed another certificate of
+// the directory (others, dirCertificates).
+func certifiesAny(cas []*x509.Certificate, others []*x509.Certificate) bool {
 	for _, ca := range cas {
 		for _, o := range others {
 			if !o.Equal(ca) && o.CheckSignatureFrom(ca) == nil {
@@ -800,11 +925,11 @@ func readFound(path string) ([]byte, error) {
 // it, no key in it, not a chain) is not imported: what reading it as
 // certificates says when that fails (empty, PKCS #7, not PEM), else that
 // its key is missing.
-func notImportable(data []byte) string {
+func notImportable(n string, data []byte) string {
 	if _, err := pemio.ParseCertificatesPEM(data); err != nil {
 		return err.Error()
 	}
-	return "no private key found beside it (name.key, name-key.pem), it is not a bundle, and it is not a CA certificate (a chain)"
+	return noKeyFound(n) + ", it is not a bundle, and it is not a CA certificate (a chain)"
 }
 
 func isCertName(n string) bool {
@@ -812,7 +937,7 @@ func isCertName(n string) bool {
 		return false
 	}
 	switch strings.ToLower(filepath.Ext(n)) {
-	case ".pem", ".crt", ".cer", ".cert":
+	case ".pem", ".crt", ".cer", ".cert", ".der":
 		return true
 	}
 	return false

@@ -1,0 +1,101 @@
+package certificates
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/internal/testpki"
+)
+
+// TestDiscoverPairs: the common layouts pair a certificate with its key in
+// any directory, by name or, where the names do not say, by content; a
+// certificate with no key found is an item that fails, naming the key
+// files looked for, also when it is a CA certificate that is the chain of
+// nothing beside it (tester: each of these imported nothing, exit 0).
+func TestDiscoverPairs(t *testing.T) {
+	now := time.Now()
+	// Self-signed and CA:TRUE, as openssl req -x509 makes it.
+	self := testpki.NewRoot("self.example.test", now)
+	cert, key := testpki.CertPEM(self.Cert), testpki.KeyPEM(self.Key)
+	for _, tc := range []struct {
+		files         map[string][]byte
+		cert, keyFile string // "" keyFile: the certificate fails
+		err           string
+	}{
+		{map[string][]byte{"cert.pem": cert, "key.pem": key}, "cert.pem", "key.pem", ""},
+		{map[string][]byte{"cert.crt": cert, "key.key": key}, "cert.crt", "key.key", ""},
+		{map[string][]byte{"fullchain.pem": cert, "privkey.pem": key}, "fullchain.pem", "privkey.pem", ""},
+		// fullchain.pem is cert.pem with its chain: one certificate.
+		{map[string][]byte{"cert.pem": cert, "fullchain.pem": cert, "key.pem": key}, "cert.pem", "key.pem", ""},
+		{map[string][]byte{"foo.crt": cert, "foo.pem": key}, "foo.crt", "foo.pem", ""},
+		{map[string][]byte{"foo.pem": cert, "foo.crt": key}, "foo.pem", "foo.crt", ""},
+		{map[string][]byte{"a.der": cert, "a.key": key}, "a.der", "a.key", ""},
+		{map[string][]byte{"a.der": self.Cert.Raw, "a.key": key}, "a.der", "a.key", ""},
+		{map[string][]byte{"lone.crt": cert, "README": []byte("hello\n")}, "lone.crt", "",
+			"looked for lone.key, lone-key.pem, lone.key.pem, or a lone.* file holding a PRIVATE KEY block"},
+		{map[string][]byte{"cert.pem": cert}, "cert.pem", "",
+			"looked for cert.key, cert-key.pem, cert.key.pem, key.pem, key.key, privkey.pem, or a cert.* file"},
+	} {
+		dir := t.TempDir()
+		for n, data := range tc.files {
+			if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var label []string
+		for n := range tc.files {
+			label = append(label, n)
+		}
+		sort.Strings(label)
+		items, _, err := discover(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) != 1 || items[0].File != filepath.Join(dir, tc.cert) {
+			t.Errorf("%v: items %+v, want one for %s", label, items, tc.cert)
+			continue
+		}
+		it := items[0]
+		if tc.keyFile != "" && (it.KeyFile != filepath.Join(dir, tc.keyFile) || it.Err != "") {
+			t.Errorf("%v: %+v, want the key %s", label, it, tc.keyFile)
+		}
+		if tc.keyFile == "" && (it.KeyFile != "" || !strings.Contains(it.Err, tc.err)) {
+			t.Errorf("%v: %+v, want an error with %q", label, it, tc.err)
+		}
+	}
+}
+
+// TestDiscoverChainStillAChain: a CA certificate without a key that
+// certifies a certificate beside it is its chain, not a failure; one beside
+// a certificate whose key is missing is not reported a second time.
+func TestDiscoverChainStillAChain(t *testing.T) {
+	now := time.Now()
+	root := testpki.NewRoot("Pair Root", now)
+	leaf, leafKey := root.Leaf(testpki.LeafOptions{Names: []string{"pair.example.test"}})
+	for _, withKey := range []bool{true, false} {
+		dir := t.TempDir()
+		files := map[string][]byte{"ca.crt": testpki.CertPEM(root.Cert), "site.crt": testpki.CertPEM(leaf)}
+		if withKey {
+			files["site.key"] = testpki.KeyPEM(leafKey)
+		}
+		for n, data := range files {
+			if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		items, _, err := discover(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) != 1 || filepath.Base(items[0].File) != "site.crt" {
+			t.Fatalf("key %v: items %+v, want site.crt alone", withKey, items)
+		}
+		if withKey && items[0].ChainFile != filepath.Join(dir, "ca.crt") {
+			t.Errorf("chain %q, want ca.crt", items[0].ChainFile)
+		}
+	}
+}
