@@ -663,6 +663,8 @@ func discover(dir string) (items []item, notices []string, err error) {
 					continue // a key file of another naming scheme
 				case notDERCertificate(n, data):
 					continue // a DER key, CRL or request
+				case otherPEM(data):
+					continue // DH parameters (certbot's ssl-dhparams.pem), a request, a CRL
 				default:
 					if certs := caCertificates(data); certs != nil {
 						// A chain (ca.crt, name.chain.pem): the chain
@@ -699,6 +701,18 @@ func discover(dir string) (items []item, notices []string, err error) {
 		items = append(items, unusedChains(items[first:], chains[:loose], keyedCAs)...)
 	}
 	return items, notices, nil
+}
+
+// otherPEM reports whether data is PEM holding no certificate (nor PKCS
+// #7, nor a key, which are told apart before): DH parameters, a request, a
+// CRL — nothing to import, as a README beside the certificates is not
+// (tester: certbot's /etc/letsencrypt/ssl-dhparams.pem failed every sync,
+// exit 7).
+func otherPEM(data []byte) bool {
+	return bytes.Contains(data, []byte("-----BEGIN ")) &&
+		!bytes.Contains(data, []byte("-----BEGIN CERTIFICATE-----")) &&
+		!bytes.Contains(data, []byte("-----BEGIN PKCS7-----")) &&
+		!bytes.Contains(data, []byte("-----BEGIN TRUSTED CERTIFICATE-----"))
 }
 
 // unusedChains are the failures of the files of CA certificates without a
