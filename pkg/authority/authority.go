@@ -919,7 +919,11 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	if r.partitioned() {
 		part = partitionOf(t.SerialNumber.Bytes())
 	}
-	casign.SetRevocationURLs(t, s.CRLURL(r, part), s.ocspURL(r))
+	crl := s.CRLURL(r, part)
+	if r.Revocation != nil && r.Revocation.CrlConfiguration.omitsCDP() {
+		crl = ""
+	}
+	casign.SetRevocationURLs(t, crl, s.ocspURL(r))
 	cert, err := casign.Sign(t, caCert, pub, caKey)
 	if err != nil {
 		return nil, mapSignErr(err)

@@ -70,12 +70,37 @@ type RevocationConfiguration struct {
 	OcspConfiguration *OcspConfiguration `json:"OcspConfiguration,omitempty"`
 }
 
-// CrlConfiguration is AWS Private CA's CrlConfiguration.
+// CrlConfiguration is AWS Private CA's CrlConfiguration. S3BucketName
+// and S3ObjectAcl are taken and kept, as PCA's describe prints them, so
+// that its documents are accepted as they are; certctl publishes its CRLs
+// through ca serve, not S3 (tester: PCA's own JSON was refused).
 type CrlConfiguration struct {
 	Enabled          bool   `json:"Enabled"`
 	ExpirationInDays int    `json:"ExpirationInDays,omitempty"`
 	CustomCname      string `json:"CustomCname,omitempty"`
 	CrlType          string `json:"CrlType,omitempty"`
+	S3BucketName     string `json:"S3BucketName,omitempty"`
+	S3ObjectAcl      string `json:"S3ObjectAcl,omitempty"`
+	// CrlDistributionPointExtensionConfiguration.OmitExtension leaves
+	// the CRL distribution point out of the certificates the CA issues
+	// (relying parties find the CRL by other means); its CRL is signed
+	// and served all the same.
+	CrlDistributionPointExtensionConfiguration *CdpExtensionConfiguration `json:"CrlDistributionPointExtensionConfiguration,omitempty"`
+}
+
+// CdpExtensionConfiguration is PCA's
+// CrlDistributionPointExtensionConfiguration.
+type CdpExtensionConfiguration struct {
+	OmitExtension bool `json:"OmitExtension"`
+}
+
+// S3 object ACLs PCA takes.
+var s3ObjectAcls = []string{"PUBLIC_READ", "BUCKET_OWNER_FULL_CONTROL"}
+
+// omitsCDP reports whether the certificates c's CA issues carry no CRL
+// distribution point (OmitExtension).
+func (c *CrlConfiguration) omitsCDP() bool {
+	return c != nil && c.CrlDistributionPointExtensionConfiguration != nil && c.CrlDistributionPointExtensionConfiguration.OmitExtension
 }
 
 // OcspConfiguration is AWS Private CA's OcspConfiguration.
@@ -242,6 +267,14 @@ func ParseRevocationConfiguration(data []byte) (*RevocationConfiguration, error)
 		}
 		if err := checkCname(c.CustomCname); err != nil {
 			return nil, errs.Invalidf("--revocation-configuration: CustomCname %q: %v", c.CustomCname, err)
+		}
+		if c.S3ObjectAcl != "" && !slices.Contains(s3ObjectAcls, c.S3ObjectAcl) {
+			return nil, errs.Invalidf("--revocation-configuration: S3ObjectAcl %q%s", c.S3ObjectAcl, enum.Problem(c.S3ObjectAcl, s3ObjectAcls))
+		}
+		if c.omitsCDP() && c.CrlType == CRLPartitioned {
+			// A partitioned CRL is found only through the partition
+			// each certificate names.
+			return nil, errs.Invalidf("--revocation-configuration: OmitExtension with CrlType PARTITIONED: the certificates of a partitioned CRL must name their partition")
 		}
 	}
 	if o := rc.OcspConfiguration; o != nil {

@@ -75,9 +75,12 @@ in the CA's certificate (an --external CA's: ca issue puts them in the one it
 signs for its CSR, ca import-certificate refuses one without them); certctl
 itself refuses to issue a name outside them (exit 5). --revocation-configuration JSON|file://F is AWS Private CA's
 {"CrlConfiguration":{"Enabled","ExpirationInDays","CustomCname","CrlType":
-"COMPLETE|PARTITIONED"},"OcspConfiguration":{"Enabled","OcspCustomCname"}}:
-certificates carry http://<CustomCname>/crl/<ca-uuid>.crl (else ca.base_url's)
-and the OCSP location likewise. A PARTITIONED CRL opens a new partition every
+"COMPLETE|PARTITIONED","CrlDistributionPointExtensionConfiguration":
+{"OmitExtension"},"S3BucketName","S3ObjectAcl"},"OcspConfiguration":{"Enabled",
+"OcspCustomCname"}}: certificates carry http://<CustomCname>/crl/<ca-uuid>.crl
+(else ca.base_url's; none with OmitExtension, the CRL still signed and served)
+and the OCSP location likewise; S3BucketName and S3ObjectAcl are kept, as PCA
+shows them, and used for nothing (ca serve publishes the CRLs). A PARTITIONED CRL opens a new partition every
 1000 certificates; each certificate names its partition
 (/crl/<ca-uuid>/<n>.crl, served by ca serve, printed by ca crl --partition N),
 whose CRL carries the matching Issuing Distribution Point.

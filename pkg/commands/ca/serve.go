@@ -41,7 +41,9 @@ func NewCmdCaServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Co
 		Long: `Serve every CA's CRL at /crl/<ca-uuid>.crl (DER), each CRL partition of a
 PARTITIONED CA at /crl/<ca-uuid>/<n>.crl, and an OCSP responder at /ocsp
 (RFC 6960 GET and POST, nonce echoed), for the URLs that issued certificates
-carry when ca.base_url is set; /healthz answers 200 while the store answers
+carry when ca.base_url is set — for a CA whose revocation configuration turned
+CRL or OCSP off too, since the certificates it issued before still carry them
+(new ones do not); /healthz answers 200 while the store answers
 and the vault's key is usable, 503 otherwise (as endpoint serve's does). A CRL is signed when it is asked for and
 served again, the same CRL, while it is less than an hour old and neither a
 revocation nor a change to its CA (ca crl, ca update, its status, a new CA
