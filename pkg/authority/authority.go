@@ -272,6 +272,10 @@ func (r *Record) clone() *Record {
 		rc := &RevocationConfiguration{}
 		if r.Revocation.CrlConfiguration != nil {
 			x := *r.Revocation.CrlConfiguration
+			if e := x.CrlDistributionPointExtensionConfiguration; e != nil {
+				y := *e
+				x.CrlDistributionPointExtensionConfiguration = &y
+			}
 			rc.CrlConfiguration = &x
 		}
 		if r.Revocation.OcspConfiguration != nil {

@@ -38,6 +38,7 @@ func TestRecordCloneSharesNothing(t *testing.T) {
 		"Record.NameConstraints.Excluded", "Record.NameConstraints.Excluded.DnsNames",
 		"Record.NameConstraints.Excluded.IpRanges", "Record.NameConstraints.Excluded.EmailAddresses",
 		"Record.NameConstraints.Excluded.Uris", "Record.Revocation", "Record.Revocation.CrlConfiguration",
+		"Record.Revocation.CrlConfiguration.CrlDistributionPointExtensionConfiguration",
 		"Record.Revocation.OcspConfiguration", "Record.PartitionBases"}
 	slices.Sort(paths)
 	slices.Sort(want)
@@ -48,7 +49,7 @@ func TestRecordCloneSharesNothing(t *testing.T) {
 	orig := &Record{ID: "x", Tags: []localstore.Tag{{Key: "k", Value: "v"}},
 		NameConstraints: &NameConstraints{Permitted: &Subtrees{DnsNames: []string{".a"}, IpRanges: []string{"10.0.0.0/8"}, EmailAddresses: []string{"a"}, Uris: []string{"u"}},
 			Excluded: &Subtrees{DnsNames: []string{".b"}}},
-		Revocation:     &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true}, OcspConfiguration: &OcspConfiguration{Enabled: true}},
+		Revocation:     &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CrlDistributionPointExtensionConfiguration: &CdpExtensionConfiguration{}}, OcspConfiguration: &OcspConfiguration{Enabled: true}},
 		PartitionBases: []PartitionBase{{From: 0, Base: "http://a"}}}
 	before, _ := json.Marshal(orig)
 	c := orig.clone()
@@ -59,6 +60,7 @@ func TestRecordCloneSharesNothing(t *testing.T) {
 	c.NameConstraints.Permitted.Uris[0] = "changed"
 	c.NameConstraints.Excluded.DnsNames[0] = "changed"
 	c.Revocation.CrlConfiguration.Enabled = false
+	c.Revocation.CrlConfiguration.CrlDistributionPointExtensionConfiguration.OmitExtension = true
 	c.PartitionBases[0].Base = "changed"
 	c.Revocation.OcspConfiguration.Enabled = false
 	c.ID = "y"
