@@ -47,6 +47,10 @@ func NewCmdRevoke(f *cmdutil.Factory, runF func(*RevokeOptions) error) *cobra.Co
 listed in the issuing CA's CRL (` + "`certctl ca crl`" + `) and the OCSP responder answers
 revoked (` + "`certctl ca serve`" + `).
 
+It revokes the certificate's current version: the versions renewals replaced
+stay valid until they expire (describe --versions lists their serials;
+revoke one with certctl ca revoke-certificate CA --serial SERIAL).
+
 Allowed for PRIVATE certificates and for exported domain-validated ones.
 Refused (exit 5) for IMPORTED certificates (revoke them with their CA), for
 ACME certificates (revoke them through the ACME endpoint — once the endpoint
