@@ -38,6 +38,20 @@ type BackupResult struct {
 	Damaged string `json:"-"`
 }
 
+// absPath is path made absolute for the audit record, where a path
+// relative to a working directory the record does not name says nothing
+// (tester: "File":"bk/A1.bak"); "-" (standard output or input) and a path
+// that cannot be made absolute are kept.
+func absPath(path string) string {
+	if path == "" || path == "-" || filepath.IsAbs(path) {
+		return path
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
 // recordBackup records res, the backup just made (BackupVault): a copy of
 // every sealed key left the vault — with a master key in clear, keys any
 // reader of the file can open — which the rule of a key export asks to
@@ -59,7 +73,7 @@ func (s *Service) recordBackup(ctx context.Context, res *BackupResult) (*BackupR
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
 	defer cancel()
 	err := s.core.Change(rctx, "BackupVault", func(op *service.Op) error {
-		op.Param("File", res.File)
+		op.Param("File", absPath(res.File))
 		op.Param("MasterKey", res.MasterKey)
 		op.Param("Certificates", res.Certificates)
 		return nil
@@ -455,7 +469,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 	var otherTargets int
 	var otherHosts []string
 	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
-		op.Param("FromFile", name)
+		op.Param("FromFile", absPath(name))
 		op.Param("BackupCreatedAt", b.Info.CreatedAt.UTC().Format(time.RFC3339))
 		op.Param("Source", b.Info.Source)
 		bulk, err := localstore.AsBulk(op.Tx)
