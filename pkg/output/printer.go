@@ -347,7 +347,7 @@ func (p *Printer) Print(data any, v View) error {
 				// that a PEM keeps its lines, as the AWS CLI prints it.
 				return p.writeText(str)
 			}
-			return p.WriteRecords(genericRecords(generic))
+			return p.WriteRecords(textRecords(generic, p.query != nil))
 		default:
 			return p.writeTable(genericTable(generic))
 		}
@@ -523,14 +523,26 @@ func sortedKeys(m map[string]any) []string {
 //   - an object is a line of its scalar values in key order, then the
 //     lines of its lists and objects, in key order.
 //
-// The columns of a list of objects are the keys holding a scalar in some
-// object and a list or object in none, so every line has the same fields
-// (a null prints as an empty field: certctl's null is a field the AWS CLI
-// leaves out). A null that is the result itself or an item of a list
-// prints None, as the AWS CLI prints it, so that the AWS paging loop
+// The columns of a list of objects are the keys holding a scalar or null
+// in some object and a list or object in none, so every line has the same
+// fields (a key an object lacks prints as an empty field). A null prints
+// None, as the AWS CLI prints it (str(None)): so the AWS paging loop
 // (`--query NextToken -o text` until it prints None) ends (tester: it
-// printed nothing, and the loop went round the first pages for ever).
-func genericRecords(v any) [][]string {
+// printed nothing, and the loop went round the first pages for ever), and
+// a field that is null on one page and set on the next keeps its column
+// (tester: `{d:DomainName,r:RevokedAt,z:Status}` printed two columns on a
+// page without a revoked certificate, three on one with).
+func genericRecords(v any) [][]string { return textRecords(v, true) }
+
+// textRecords is genericRecords for a query's result (queried) or for a
+// command's whole output read as JSON (a view without records of its
+// own): there a null is a field the AWS CLI leaves out of its output, so
+// it prints nothing (a last page's null NextToken) rather than None.
+func textRecords(v any, queried bool) [][]string {
+	scalar := scalarString
+	if queried {
+		scalar = textScalar
+	}
 	switch t := v.(type) {
 	case []any:
 		var rows [][]string
@@ -547,7 +559,7 @@ func genericRecords(v any) [][]string {
 			var scalars []string
 			for _, item := range t {
 				if isScalar(item) {
-					scalars = append(scalars, textScalar(item))
+					scalars = append(scalars, scalar(item))
 				}
 			}
 			if len(scalars) > 0 {
@@ -556,18 +568,18 @@ func genericRecords(v any) [][]string {
 			if lists {
 				for _, item := range t {
 					if !isScalar(item) {
-						rows = append(rows, genericRecords(item)...)
+						rows = append(rows, textRecords(item, queried)...)
 					}
 				}
 			}
 			return rows
 		}
-		cols := recordColumns(t)
+		cols := recordColumns(t, queried)
 		for _, item := range t {
 			if inner, ok := item.([]any); ok {
 				r := make([]string, len(inner))
 				for i, x := range inner {
-					r[i] = textScalar(x)
+					r[i] = scalar(x)
 				}
 				rows = append(rows, r)
 				continue
@@ -575,11 +587,13 @@ func genericRecords(v any) [][]string {
 			if m, ok := item.(map[string]any); ok {
 				r := make([]string, len(cols))
 				for i, k := range cols {
-					r[i] = scalarString(m[k])
+					if x, ok := m[k]; ok {
+						r[i] = scalar(x)
+					}
 				}
 				rows = append(rows, r)
 			} else {
-				rows = append(rows, []string{textScalar(item)})
+				rows = append(rows, []string{scalar(item)})
 			}
 		}
 		return rows
@@ -589,13 +603,15 @@ func genericRecords(v any) [][]string {
 		for _, k := range sortedKeys(t) {
 			switch x := t[k].(type) {
 			case []any:
-				rows = append(rows, genericRecords(x)...)
+				rows = append(rows, textRecords(x, queried)...)
 			case map[string]any:
-				rows = append(rows, genericRecords(x)...)
+				rows = append(rows, textRecords(x, queried)...)
 			case nil:
-				// An absent value (a null NextToken) prints nothing.
+				if queried {
+					scalars = append(scalars, textNull)
+				}
 			default:
-				scalars = append(scalars, scalarString(x))
+				scalars = append(scalars, scalar(x))
 			}
 		}
 		if len(scalars) > 0 {
@@ -603,7 +619,10 @@ func genericRecords(v any) [][]string {
 		}
 		return rows
 	case nil:
-		return [][]string{{textNull}}
+		if queried {
+			return [][]string{{textNull}}
+		}
+		return nil
 	}
 	return [][]string{{scalarString(v)}}
 }
@@ -620,8 +639,9 @@ func textScalar(v any) string {
 	return scalarString(v)
 }
 
-// recordColumns are the scalar columns of a list of objects, sorted.
-func recordColumns(list []any) []string {
+// recordColumns are the scalar columns of a list of objects, sorted: the
+// keys a null fills in some object count too when queried (genericRecords).
+func recordColumns(list []any, queried bool) []string {
 	scalar, nested := map[string]bool{}, map[string]bool{}
 	for _, item := range list {
 		m, ok := item.(map[string]any)
@@ -632,7 +652,7 @@ func recordColumns(list []any) []string {
 			switch {
 			case !isScalar(x):
 				nested[k] = true
-			case x != nil:
+			case x != nil || queried:
 				scalar[k] = true
 			}
 		}
@@ -694,7 +714,7 @@ func dataTable(v any) *Table {
 			}
 			return tab
 		}
-		tab.Headers = recordColumns(t)
+		tab.Headers = recordColumns(t, false)
 		for _, item := range t {
 			m := item.(map[string]any)
 			row := make([]string, len(tab.Headers))

@@ -163,15 +163,18 @@ func TestGenericRecords(t *testing.T) {
 		// The AWS CLI's text rules: a list of scalars is one line...
 		{[]any{"a", true, nil, 2.0}, [][]string{{"a", "true", "None", "2"}}},
 		{[]any{[]any{"a", nil}}, [][]string{{"a", "None"}}},
-		// A null field of an object is a field the AWS CLI leaves out.
-		{[]any{map[string]any{"A": "x", "B": nil}, map[string]any{"A": nil, "B": "y"}}, [][]string{{"x", ""}, {"", "y"}}},
+		// A null field of an object prints None, and keeps its column
+		// when every object has it null; a field an object lacks is empty.
+		{[]any{map[string]any{"A": "x", "B": nil}, map[string]any{"A": nil, "B": "y"}}, [][]string{{"x", "None"}, {"None", "y"}}},
+		{[]any{map[string]any{"A": "x", "B": nil, "C": "z"}}, [][]string{{"x", "None", "z"}}},
+		{[]any{map[string]any{"A": "x"}, map[string]any{"A": "y", "B": "b"}}, [][]string{{"x", ""}, {"y", "b"}}},
 		// ...a list of lists a line per inner list...
 		{[]any{[]any{"a", "ISSUED"}, []any{"b", "EXPIRED"}}, [][]string{{"a", "ISSUED"}, {"b", "EXPIRED"}}},
 		// ...scalars beside lists a line of their own, first...
 		{[]any{[]any{"x", "y"}, "s", []any{[]any{"p"}, []any{"q"}}}, [][]string{{"s"}, {"x", "y"}, {"p"}, {"q"}}},
 		// ...an object its scalars in key order, then its lists.
 		{map[string]any{"b": "2", "a": "1"}, [][]string{{"1", "2"}}},
-		{map[string]any{"Name": "n", "SANs": []any{"a", "b"}, "Id": "i", "Next": nil}, [][]string{{"i", "n"}, {"a", "b"}}},
+		{map[string]any{"Name": "n", "SANs": []any{"a", "b"}, "Id": "i", "Next": nil}, [][]string{{"i", "n", "None"}, {"a", "b"}}},
 	} {
 		got := genericRecords(tc.in)
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) || len(got) != len(tc.want) {
