@@ -335,23 +335,6 @@ func NewPassphrase(flag string, data []byte) ([]byte, error) {
 	return pass, nil
 }
 
-// ExportPassphrase is NewPassphrase for a passphrase that encrypts what
-// openssl opens (an exported key, PKCS#12), refused when it holds a NUL
-// byte: openssl's passphrase ends there, whichever -passin form gives it,
-// and the key would not open (tester). (A CR LF line end is dropped, as
-// for every passphrase file: the key opens with the passphrase typed.)
-func ExportPassphrase(flag string, data []byte) ([]byte, error) {
-	pass, err := NewPassphrase(flag, data)
-	if err != nil {
-		return nil, err
-	}
-	if bytes.IndexByte(pass, 0) >= 0 {
-		clear(data)
-		return nil, errs.Invalidf("--%s holds a NUL byte: openssl reads a passphrase only up to it, and the exported key would not open with it", flag)
-	}
-	return pass, nil
-}
-
 // askVaultPassphrase asks at the terminal, without echo, for the
 // passphrase of the vault in dir. The end of input gives none (the vault
 // stays locked).

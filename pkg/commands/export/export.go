@@ -176,13 +176,13 @@ func (o *ExportOptions) passphrase() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return cmdutil.ExportPassphrase("passphrase-file", b)
+		return cmdutil.NewPassphrase("passphrase-file", b)
 	case o.PassphraseStdin:
 		b, err := cmdutil.ReadFileArg(io, "passphrase-stdin", "-")
 		if err != nil {
 			return nil, err
 		}
-		return cmdutil.ExportPassphrase("passphrase-stdin", b)
+		return cmdutil.NewPassphrase("passphrase-stdin", b)
 	case io.CanPrompt() && !o.InsecurePlaintext:
 		return promptPassphrase(io)
 	}

@@ -1,6 +1,7 @@
 package certificates
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -313,6 +314,10 @@ func checkExportPassphrase(pass []byte, plaintext bool) error {
 		return errs.Invalidf("the passphrase is empty")
 	case len(pass) > maxExportPassphrase:
 		return errs.Invalidf("the passphrase is %d bytes long: at most %d (openssl reads no more of a passphrase, and the key would not open)", len(pass), maxExportPassphrase)
+	case bytes.IndexByte(pass, 0) >= 0:
+		// openssl's passphrase ends there, whichever -passin gives it
+		// (tester).
+		return errs.Invalidf("the passphrase holds a NUL byte: openssl reads a passphrase only up to it, and the key would not open")
 	}
 	return nil
 }
