@@ -516,6 +516,13 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			if len(stale) == 0 {
 				return nil
 			}
+			// Its key is written before the install is recorded: a log
+			// that would refuse the record refuses the install first, as
+			// deploy's and export's (review: renew --due wrote the new key,
+			// then exited 6).
+			if err := s.core.CheckRecordable(tx); err != nil {
+				return err
+			}
 			m, in, err = s.material(tx, c)
 			if errs.ExitCodeOf(err) == errs.ExitRefused {
 				// A version this host does not install (see material):
