@@ -40,10 +40,11 @@ type BackupResult struct {
 
 // absPath is path made absolute for the audit record, where a path
 // relative to a working directory the record does not name says nothing
-// (tester: "File":"bk/A1.bak"); "-" (standard output or input) and a path
-// that cannot be made absolute are kept.
+// (tester: "File":"bk/A1.bak"); "-" and "stdin" (the name the command
+// gives standard input, cmdutil.FileArgName: review, it was recorded as
+// <cwd>/stdin) and a path that cannot be made absolute are kept.
 func absPath(path string) string {
-	if path == "" || path == "-" || filepath.IsAbs(path) {
+	if path == "" || path == "-" || path == "stdin" || filepath.IsAbs(path) {
 		return path
 	}
 	if abs, err := filepath.Abs(path); err == nil {
