@@ -623,6 +623,44 @@ func checkHead(tx localstore.Tx, key []byte, last *localstore.AuditRow) (*head, 
 	return &h, nil
 }
 
+// Reanchor makes the chain's head name the log's newest record as it is,
+// when it does not (the log's end was cut or changed outside certctl),
+// and says what it accepted ("" when the head already named the end):
+// for vault restore --allow-damaged, whose operator asked for a damaged
+// log as it is — its own record is appended after it, naming the damage
+// accepted — where the append was refused and left a vault directory
+// with a key and no database (tester). The records themselves are not
+// changed: audit verify still finds any altered one.
+func Reanchor(tx localstore.Tx, key []byte) (string, error) {
+	last, err := tx.LastAudit()
+	switch {
+	case err == nil:
+	case errors.Is(err, localstore.ErrNotFound):
+		last = nil
+	default:
+		return "", err
+	}
+	_, err = checkHead(tx, key, last)
+	var e *endError
+	if err == nil || !errors.As(err, &e) {
+		return "", err
+	}
+	var seq int64
+	var m []byte
+	if last != nil {
+		seq, m = last.Seq, last.MAC
+	}
+	clock, restore, err := chainClock(tx, seq)
+	if err != nil {
+		return "", err
+	}
+	hd, _ := json.Marshal(newHead(key, seq, m, clock, restore))
+	if err := tx.PutMeta(headKey, hd); err != nil {
+		return "", err
+	}
+	return e.why, nil
+}
+
 // restored is a restore that explains why the log no longer holds the
 // record a host's witness names (restoredSince).
 type restored struct {
@@ -754,10 +792,20 @@ func rolledBack(seen Seen, why string) error {
 }
 
 func brokenEnd(why string) error {
-	return (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken",
+	return &endError{why: why, err: (&errs.Error{Exit: errs.ExitVaultUnavailable, Code: "AuditChainBroken",
 		Msg: "the audit log's end was changed outside certctl (" + why + "); no change is made until it is repaired"}).
-		WithHint("run certctl audit verify to see where")
+		WithHint("run certctl audit verify to see where")}
 }
+
+// endError is brokenEnd's error, which says why the log's end does not
+// match its head (for Reanchor).
+type endError struct {
+	why string
+	err *errs.Error
+}
+
+func (e *endError) Error() string { return e.err.Error() }
+func (e *endError) Unwrap() error { return e.err }
 
 // Decode parses a stored record.
 func Decode(row localstore.AuditRow) (*Record, error) {

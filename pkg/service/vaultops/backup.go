@@ -77,6 +77,11 @@ func (s *Service) recordBackup(ctx context.Context, res *BackupResult) (*BackupR
 		op.Param("File", absPath(res.File))
 		op.Param("MasterKey", res.MasterKey)
 		op.Param("Certificates", res.Certificates)
+		if res.Damaged != "" {
+			// --allow-damaged: the copy holds the damage (review: the
+			// record did not say so).
+			op.Param("Damaged", res.Damaged)
+		}
 		return nil
 	})
 	switch {
@@ -396,6 +401,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 	hint := restoreHint(v)
 	notice := ""
 	var warnings []string
+	damaged := false
 	// A restore that fails after it replaced the directory's key file
 	// still says where that file was kept.
 	defer func() {
@@ -426,6 +432,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		}
 		if damage != "" {
 			warnings = append(warnings, damage)
+			damaged = true
 		}
 		// The store is claimed for the backup's key, empty, before the
 		// key file is replaced: a first write of another process
@@ -469,6 +476,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 	var restored map[string]int64
 	var otherTargets int
 	var otherHosts []string
+	var acceptedEnd string
 	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
 		op.Param("FromFile", absPath(name))
 		op.Param("BackupCreatedAt", b.Info.CreatedAt.UTC().Format(time.RFC3339))
@@ -498,6 +506,20 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		if err := deploy.MarkCopiedStore(bulk); err != nil {
 			return err
 		}
+		if allowDamaged {
+			// A log whose end was cut or changed takes no record: asked
+			// for as it is, its head is set to its end, and this
+			// restore's record names what was accepted.
+			if acceptedEnd, err = audit.Reanchor(bulk, op.Sealer().AuditKey()); err != nil {
+				return err
+			}
+			if acceptedEnd != "" {
+				op.Param("AcceptedAuditLogEnd", acceptedEnd)
+			}
+			if damaged {
+				op.Param("Damaged", true)
+			}
+		}
 		if otherTargets, otherHosts, err = deploy.OtherHostTargets(bulk, hostID); err != nil {
 			return err
 		}
@@ -506,6 +528,9 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if acceptedEnd != "" {
+		warnings = append(warnings, "warning: the restored audit log's end does not match its head ("+acceptedEnd+"): it is taken as it is (--allow-damaged), and the RestoreVault record says so")
 	}
 	// A store shared by several hosts (PostgreSQL) holds the other
 	// hosts' targets by design: only a vault of one machine's is told.
