@@ -62,6 +62,24 @@ func NewRoot(cn string, now time.Time) *CA {
 	return &CA{Cert: Must(x509.ParseCertificate(der)), Key: key}
 }
 
+// SelfSignedServer makes a self-signed server certificate for name as
+// `openssl req -x509 -addext subjectAltName=DNS:name` does: CA:TRUE, the
+// name in the SAN, no key usage.
+func SelfSignedServer(name string, now time.Time) *CA {
+	key := ECKey()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: name},
+		DNSNames:              []string{name},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(30 * 24 * time.Hour),
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der := Must(x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key))
+	return &CA{Cert: Must(x509.ParseCertificate(der)), Key: key}
+}
+
 // Sub makes an intermediate CA signed by ca.
 func (ca *CA) Sub(cn string) *CA {
 	key := ECKey()
@@ -282,7 +300,7 @@ func WriteImportFixtures(dir string, now time.Time) error {
 	w("rsa.key", KeyPEM(rsaKey))
 	noku, _ := sub.Leaf(LeafOptions{Names: []string{"www.example.test"}, Key: goodKey, NotBefore: now.Add(-time.Minute), ExtUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	w("noeku.crt", CertPEM(noku))
-	self := NewRoot("self.example.test", now)
+	self := SelfSignedServer("self.example.test", now)
 	w("selfsigned.crt", CertPEM(self.Cert))
 	w("selfsigned.key", KeyPEM(self.Key))
 	return nil

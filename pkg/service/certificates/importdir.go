@@ -737,7 +737,7 @@ func unusedChains(items []item, loose []chainFile, keyed []keyedCA) []item {
 				others = append(others, o.certs...)
 			}
 		}
-		if !certifiesAny(ch.certs, others) {
+		if !certifiesAny(ch.certs, others) && selfSignedServer(ch.certs) {
 			n := filepath.Base(ch.path)
 			out = append(out, item{File: ch.path, Err: noKeyFound(n) + ", it is not a bundle, and it is a CA certificate that certifies no certificate beside it (not a chain)"})
 		}
@@ -826,6 +826,23 @@ type keyedCA struct {
 // dirCertificates are the certificates of a directory: the first of each
 // item's file (of those that failed too when withFailed), those of its
 // chain files and those of its keyed CA files.
+// selfSignedServer reports whether certs is one self-signed certificate
+// made for a server (a DNS or IP name, or serverAuth): a certificate to
+// import whose key is missing — openssl req -x509 marks such a one CA:TRUE
+// — not a trust anchor kept beside the certificates (a client CA, a
+// root), which is passed over as before (review: each made every sync
+// exit 7).
+func selfSignedServer(certs []*x509.Certificate) bool {
+	if len(certs) != 1 {
+		return false
+	}
+	c := certs[0]
+	if !bytes.Equal(c.RawIssuer, c.RawSubject) {
+		return false
+	}
+	return len(c.DNSNames)+len(c.IPAddresses) > 0 || slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+}
+
 func dirCertificates(items []item, withFailed bool, chains []chainFile, keyed []keyedCA) []*x509.Certificate {
 	var others []*x509.Certificate
 	for _, it := range items {
@@ -833,8 +850,10 @@ func dirCertificates(items []item, withFailed bool, chains []chainFile, keyed []
 			continue
 		}
 		if data, err := readFound(it.File); err == nil {
-			if certs, err := pemio.ParseCertificatesPEM(data); err == nil && len(certs) > 0 {
-				others = append(others, certs[0])
+			// Every certificate of the file: a root beside app.crt
+			// certifies the intermediate after its leaf (review).
+			if certs, err := pemio.ParseCertificatesPEM(data); err == nil {
+				others = append(others, certs...)
 			}
 		}
 	}

@@ -19,7 +19,7 @@ import (
 func TestDiscoverPairs(t *testing.T) {
 	now := time.Now()
 	// Self-signed and CA:TRUE, as openssl req -x509 makes it.
-	self := testpki.NewRoot("self.example.test", now)
+	self := testpki.SelfSignedServer("self.example.test", now)
 	cert, key := testpki.CertPEM(self.Cert), testpki.KeyPEM(self.Key)
 	for _, tc := range []struct {
 		files         map[string][]byte
@@ -97,5 +97,35 @@ func TestDiscoverChainStillAChain(t *testing.T) {
 		if withKey && items[0].ChainFile != filepath.Join(dir, "ca.crt") {
 			t.Errorf("chain %q, want ca.crt", items[0].ChainFile)
 		}
+	}
+}
+
+// TestDiscoverTrustAnchorsPassedOver: a root beside a certificate whose
+// file holds its intermediate, and a client CA that certifies nothing
+// there, are no failure (review: each made every sync exit 7); only a
+// self-signed server certificate without its key is reported.
+func TestDiscoverTrustAnchorsPassedOver(t *testing.T) {
+	now := time.Now()
+	root := testpki.NewRoot("Anchor Root", now)
+	sub := root.Sub("Anchor Intermediate")
+	leaf, leafKey := sub.Leaf(testpki.LeafOptions{Names: []string{"app.example.test"}})
+	client := testpki.NewRoot("Client CA", now)
+	dir := t.TempDir()
+	for n, data := range map[string][]byte{
+		"app.crt":       append(testpki.CertPEM(leaf), testpki.CertPEM(sub.Cert)...),
+		"app.key":       testpki.KeyPEM(leafKey),
+		"root.crt":      testpki.CertPEM(root.Cert),
+		"client-ca.crt": testpki.CertPEM(client.Cert),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, _, err := discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || filepath.Base(items[0].File) != "app.crt" || items[0].Err != "" {
+		t.Fatalf("items %+v, want app.crt alone", items)
 	}
 }
