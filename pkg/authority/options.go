@@ -271,6 +271,11 @@ func ParseRevocationConfiguration(data []byte) (*RevocationConfiguration, error)
 		if c.S3ObjectAcl != "" && !slices.Contains(s3ObjectAcls, c.S3ObjectAcl) {
 			return nil, errs.Invalidf("--revocation-configuration: S3ObjectAcl %q%s", c.S3ObjectAcl, enum.Problem(c.S3ObjectAcl, s3ObjectAcls))
 		}
+		if c.omitsCDP() && c.CustomCname != "" {
+			// As AWS Private CA refuses it: the name would be in no
+			// certificate (review).
+			return nil, errs.Invalidf("--revocation-configuration: OmitExtension with a CustomCname: the certificates would carry no CRL location for it to name")
+		}
 		if c.omitsCDP() && c.CrlType == CRLPartitioned {
 			// A partitioned CRL is found only through the partition
 			// each certificate names.

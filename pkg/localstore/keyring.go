@@ -248,7 +248,7 @@ var errKeyMissing = errors.New("the vault's master key is missing")
 // keyRecovery says how to recover a vault directory whose master key file
 // is missing or damaged (tester: "restore it from a backup", which vault
 // restore refuses into a vault that is not empty).
-const keyRecovery = "put it back from a copy of this vault directory, or restore a backup into a new directory (certctl vault restore --from-file BACKUP --vault NEWDIR) and copy the master key file from there"
+const keyRecovery = "put it back from a copy of this vault directory, or restore a backup taken since the last vault rotate-key into a new directory (certctl vault restore --from-file BACKUP --vault NEWDIR) and copy the master key file from there"
 
 // createExclusive writes content to path only if path does not exist, so that
 // two processes creating a vault at once agree on one key. It reports whether
