@@ -161,11 +161,7 @@ func (f *Factory) Renewals(ctx context.Context) (*renewals.Service, error) {
 		Validity:    cfg.CertificateValidity,
 		Validations: validationsSettings(cfg),
 		Host: func() (deploy.Host, error) {
-			name := cfg.HostName
-			if name == "" {
-				name = service.Hostname()
-			}
-			return deploy.LocalHost(core.Vault.Dir, name)
+			return deploy.LocalHost(core.Vault.Dir, hostName(cfg))
 		},
 		AllowExec:   cfg.AllowExec(),
 		HookOutput:  f.hookOutput(cfg.HooksOutput),
@@ -218,11 +214,20 @@ func (f *Factory) Validations(ctx context.Context) (*validations.Service, error)
 // VaultOps returns the vault operations service (backup, restore, verify,
 // key rotation, passphrase change, migration).
 func (f *Factory) VaultOps(ctx context.Context) (*vaultops.Service, error) {
-	core, err := f.Core(ctx)
+	core, cfg, err := f.coreAndConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return vaultops.New(core, vaultops.Settings{}), nil
+	return vaultops.New(core, vaultops.Settings{HostName: hostName(cfg), SharedStore: cfg.SharedStore()}), nil
+}
+
+// hostName is this host's name for deploy targets: host.name, else the
+// system's.
+func hostName(cfg *config.Config) string {
+	if cfg.HostName != "" {
+		return cfg.HostName
+	}
+	return service.Hostname()
 }
 
 // hookOutput is where deploy commands' output goes: by default

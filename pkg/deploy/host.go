@@ -218,11 +218,13 @@ func RecordedHostID(dir string) (string, error) {
 }
 
 // OtherHostTargets counts the targets of tx's store recorded by a host
-// other than hostID ("" when the vault directory has no identity yet), and
+// other than hostID ("" when the vault directory has no identity yet) —
+// when named is set, only those of a host of that name (FormerSelf: this
+// host's name under another identity, on a store other hosts share) — and
 // names those hosts as Owns does ("web1 (ID)"), sorted. Targets recorded
 // without a host are not counted, nor records that do not decode (vault
 // verify names them).
-func OtherHostTargets(tx localstore.Tx, hostID string) (n int, hosts []string, err error) {
+func OtherHostTargets(tx localstore.Tx, hostID, named string) (n int, hosts []string, err error) {
 	objs, err := tx.ListObjects(ObjectKind)
 	if err != nil {
 		return 0, nil, err
@@ -234,7 +236,7 @@ func OtherHostTargets(tx localstore.Tx, hostID string) (n int, hosts []string, e
 			continue
 		}
 		for _, t := range ts {
-			if t.HostID == "" || t.HostID == hostID {
+			if t.HostID == "" || t.HostID == hostID || (named != "" && t.Host != named) {
 				continue
 			}
 			n++

@@ -520,7 +520,11 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 				op.Param("Damaged", true)
 			}
 		}
-		if otherTargets, otherHosts, err = deploy.OtherHostTargets(bulk, hostID); err != nil {
+		named := ""
+		if s.set.SharedStore {
+			named = s.set.HostName
+		}
+		if otherTargets, otherHosts, err = deploy.OtherHostTargets(bulk, hostID, named); err != nil {
 			return err
 		}
 		restored, err = bulk.RowCounts()
@@ -533,8 +537,9 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 		warnings = append(warnings, "warning: the restored audit log's end does not match its head ("+acceptedEnd+"): it is taken as it is (--allow-damaged), and the RestoreVault record says so")
 	}
 	// A store shared by several hosts (PostgreSQL) holds the other
-	// hosts' targets by design: only a vault of one machine's is told.
-	if otherTargets > 0 && v.StoreKind() != "postgres" {
+	// hosts' targets by design: there only this host's name under another
+	// identity is told (review: no warning at all on PostgreSQL).
+	if otherTargets > 0 {
 		warnings = append(warnings, otherHostWarning(v.Dir, otherTargets, otherHosts))
 	}
 	return &RestoreResult{

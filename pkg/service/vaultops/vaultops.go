@@ -44,7 +44,14 @@ import (
 )
 
 // Settings are the configuration the service acts on.
-type Settings struct{}
+type Settings struct {
+	// HostName is this host's name for deploy targets (host.name, else
+	// the system's), and SharedStore whether its store is one other hosts
+	// share: there a restore warns only of the targets of a host of this
+	// name under another identity (this host's, its directory rebuilt).
+	HostName    string
+	SharedStore bool
+}
 
 // Service is the vault operations service.
 type Service struct {
