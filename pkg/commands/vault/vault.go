@@ -235,7 +235,8 @@ it is sealed under, so that no other machine of a shared store makes another.
 Deploy targets belong to the host identity of the vault directory that
 recorded them (host.id, host.key and host.targets, which the backup does not
 hold): the restore warns of targets of another identity than the restored
-vault directory's, which renew and deploy there leave alone. Restoring on the
+vault directory's (on a store other hosts share, of this host's name only),
+which renew and deploy there leave alone. Restoring on the
 same machine into a new directory, copy those three files from the old one.
 
 The restore is recorded in the restored vault's audit log (RestoreVault).` + cmdutil.ExitStatus(0, 2, 4, 5, 6),
