@@ -493,12 +493,8 @@ func CheckEnd(tx localstore.Tx, key []byte, seen Seen) error {
 // and the witness t carries, and returns the restore the witness names
 // when one removed the record it names (load records its acceptance).
 func (t *Tail) read(tx localstore.Tx, key []byte) (*restored, error) {
-	last, err := tx.LastAudit()
-	switch {
-	case err == nil:
-	case errors.Is(err, localstore.ErrNotFound):
-		last = nil
-	default:
+	last, err := lastRecord(tx)
+	if err != nil {
 		return nil, err
 	}
 	hd, err := checkHead(tx, key, last)
@@ -632,12 +628,8 @@ func checkHead(tx localstore.Tx, key []byte, last *localstore.AuditRow) (*head, 
 // with a key and no database (tester). The records themselves are not
 // changed: audit verify still finds any altered one.
 func Reanchor(tx localstore.Tx, key []byte) (string, error) {
-	last, err := tx.LastAudit()
-	switch {
-	case err == nil:
-	case errors.Is(err, localstore.ErrNotFound):
-		last = nil
-	default:
+	last, err := lastRecord(tx)
+	if err != nil {
 		return "", err
 	}
 	_, err = checkHead(tx, key, last)
@@ -659,6 +651,15 @@ func Reanchor(tx localstore.Tx, key []byte) (string, error) {
 		return "", err
 	}
 	return e.why, nil
+}
+
+// lastRecord is the log's newest record, nil when it is empty.
+func lastRecord(tx localstore.Tx) (*localstore.AuditRow, error) {
+	last, err := tx.LastAudit()
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil, nil
+	}
+	return last, err
 }
 
 // restored is a restore that explains why the log no longer holds the
