@@ -597,9 +597,9 @@ func discover(dir string) (items []item, notices []string, err error) {
 		// people keep: fullchain.pem with privkey.pem alone, key.pem for
 		// privkey.pem (tester: such directories imported nothing, exit
 		// 0). fullchain.pem is cert.pem with its chain: one certificate.
-		if it, ok := certbotPair(d, has); ok {
+		if it, names, ok := certbotPair(d, has); ok {
 			items = append(items, it)
-			for _, n := range []string{"cert.pem", "chain.pem", "fullchain.pem", filepath.Base(it.KeyFile)} {
+			for _, n := range names {
 				used[n] = true
 			}
 		}
@@ -748,20 +748,24 @@ func unusedChains(items []item, loose []chainFile, keyed []keyedCA) []item {
 // certbotPair is the certificate of certbot's layout in directory d (has:
 // its file names): cert.pem, else fullchain.pem, with privkey.pem, else
 // key.pem, and chain.pem as its chain when there is one.
-func certbotPair(d string, has map[string]bool) (item, bool) {
-	for _, cert := range []string{"cert.pem", "fullchain.pem"} {
-		for _, key := range []string{"privkey.pem", "key.pem"} {
-			if !has[cert] || !has[key] {
-				continue
+func certbotPair(d string, has map[string]bool) (item, []string, bool) {
+	// .crt too: cert.crt, fullchain.crt and key.pem are one certificate
+	// as their .pem names are (review: fullchain.crt was FAILED).
+	for _, ext := range []string{".pem", ".crt"} {
+		for _, cert := range []string{"cert" + ext, "fullchain" + ext} {
+			for _, key := range []string{"privkey.pem", "key.pem", "key.key"} {
+				if !has[cert] || !has[key] {
+					continue
+				}
+				it := item{File: filepath.Join(d, cert), KeyFile: filepath.Join(d, key)}
+				if has["chain"+ext] {
+					it.ChainFile = filepath.Join(d, "chain"+ext)
+				}
+				return it, []string{"cert" + ext, "chain" + ext, "fullchain" + ext, key}, true
 			}
-			it := item{File: filepath.Join(d, cert), KeyFile: filepath.Join(d, key)}
-			if has["chain.pem"] {
-				it.ChainFile = filepath.Join(d, "chain.pem")
-			}
-			return it, true
 		}
 	}
-	return item{}, false
+	return item{}, nil, false
 }
 
 // sharedKeyNames are the key names of the common layouts, looked for

@@ -31,6 +31,8 @@ func TestDiscoverPairs(t *testing.T) {
 		{map[string][]byte{"fullchain.pem": cert, "privkey.pem": key}, "fullchain.pem", "privkey.pem", ""},
 		// fullchain.pem is cert.pem with its chain: one certificate.
 		{map[string][]byte{"cert.pem": cert, "fullchain.pem": cert, "key.pem": key}, "cert.pem", "key.pem", ""},
+		// So are cert.crt and fullchain.crt (review: fullchain.crt FAILED).
+		{map[string][]byte{"cert.crt": cert, "fullchain.crt": cert, "key.pem": key}, "cert.crt", "key.pem", ""},
 		{map[string][]byte{"foo.crt": cert, "foo.pem": key}, "foo.crt", "foo.pem", ""},
 		{map[string][]byte{"foo.pem": cert, "foo.crt": key}, "foo.pem", "foo.crt", ""},
 		{map[string][]byte{"a.der": cert, "a.key": key}, "a.der", "a.key", ""},
