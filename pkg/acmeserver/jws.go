@@ -715,8 +715,17 @@ func checkAccountKey(k *jose.JSONWebKey) *Problem {
 	if rk, ok := k.Key.(*rsa.PublicKey); ok && rk.N.BitLen() < minRSABits {
 		return problem(errBadPublicKey, http.StatusBadRequest, "RSA account keys must have at least 2048 bits")
 	}
+	if rk, ok := k.Key.(*rsa.PublicKey); ok && rk.E != rsaExponent {
+		// As Boulder's key policy: every client makes 65537, and a
+		// small exponent is the weak key of known attacks (tester: e=3
+		// was taken).
+		return problem(errBadPublicKey, http.StatusBadRequest, "RSA account keys must have the public exponent 65537")
+	}
 	return nil
 }
+
+// rsaExponent is the only RSA public exponent accepted for account keys.
+const rsaExponent = 65537
 
 // checkKeyAlgorithm refuses a JWS whose alg is not the one its key signs
 // with (RFC 8555 section 6.2: badSignatureAlgorithm, listing the

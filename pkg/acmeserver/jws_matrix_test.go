@@ -1,9 +1,13 @@
 package acmeserver
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	jose "github.com/go-jose/go-jose/v3"
 )
 
 // TestParseJWSStructureMatrix is the structural part of Boulder's JWS
@@ -59,5 +63,22 @@ func TestParseJWSKeyOffCurve(t *testing.T) {
 		if prob == nil || !strings.HasSuffix(prob.Type, c.want) {
 			t.Errorf("%s: problem %+v, want %s", c.name, prob, c.want)
 		}
+	}
+}
+
+// TestCheckAccountKeyRSAExponent: an RSA account key's exponent is 65537,
+// as Boulder's key policy has it (tester: e=3 was taken).
+func TestCheckAccountKeyRSAExponent(t *testing.T) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := checkAccountKey(&jose.JSONWebKey{Key: &k.PublicKey}); p != nil {
+		t.Fatalf("65537: %+v", p)
+	}
+	small := k.PublicKey
+	small.E = 3
+	if p := checkAccountKey(&jose.JSONWebKey{Key: &small}); p == nil || !strings.HasSuffix(p.Type, ":badPublicKey") {
+		t.Fatalf("e=3: %+v, want badPublicKey", p)
 	}
 }
