@@ -3,7 +3,12 @@ package acmeserver
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -44,6 +49,11 @@ func TestChangesAreAudited(t *testing.T) {
 	ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// An unsupported reason (7 is no reason of RFC 5280) is refused on
+	// a rule: recorded too (tester: it left no record).
+	if err := c.RevokeCert(ctx, nil, ders[0], acme.CRLReasonCode(7)); !isProblem(err, errBadRevocationReason) {
+		t.Fatalf("reason 7: %v", err)
 	}
 	if err := c.RevokeCert(ctx, nil, ders[0], acme.CRLReasonKeyCompromise); err != nil {
 		t.Fatal(err)
@@ -106,6 +116,7 @@ func TestChangesAreAudited(t *testing.T) {
 		{"NewOrder", audit.OutcomeFailure, []string{epARN}, map[string]any{"Identifiers": []any{"evil.test"}}},
 		{"NewOrder", audit.OutcomeSuccess, []string{epARN, orderARN}, map[string]any{"Identifiers": []any{"www.lab.test"}}},
 		{"FinalizeOrder", audit.OutcomeSuccess, []string{epARN, orderARN, certARN, caARN}, map[string]any{"KeyAlgorithm": "EC_prime256v1", "Serial": serial, "Version": 1.0}},
+		{"RevokeCertificate", audit.OutcomeFailure, []string{epARN}, map[string]any{"RevocationReasonCode": 7.0}},
 		{"RevokeCertificate", audit.OutcomeSuccess, []string{epARN, certARN}, map[string]any{"RevocationReason": "KEY_COMPROMISE"}},
 		{"UpdateAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"Contact": []any{"mailto:pki@lab.test"}}},
 		{"KeyChange", audit.OutcomeSuccess, []string{epARN, acctARN}, nil},
@@ -163,4 +174,46 @@ func equalJSON(got, want any) bool {
 		return ok && slices.Equal(g, w)
 	}
 	return got == want
+}
+
+// TestRefusalsRecordWhatWasRefused: a FAILURE names the value refused — the
+// CSR's key algorithm of a badCSR, the profile of an invalidProfile
+// (tester: the records held neither).
+func TestRefusalsRecordWhatWasRefused(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired, "EC_prime256v1")
+	key := newKey(t)
+	kid := f.rawAccount(key)
+	resp, body := f.orderWith(key, kid, map[string]any{"profile": "longlived"}, "p.lab.test")
+	wantProblem(t, "unknown profile", resp, body, errInvalidProfile, http.StatusBadRequest)
+	_, o := f.rawOrder(key, kid, "lab.test")
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, _ := json.Marshal(map[string]string{"csr": b64(csrFor(t, p384, "lab.test"))})
+	resp, body = f.signed(o.Finalize, key, kid, csr, nil)
+	wantProblem(t, "P-384 CSR on a P-256 endpoint", resp, body, errBadCSR, http.StatusBadRequest)
+	want := map[string]map[string]any{"NewOrder": {"Profile": "longlived"}, "FinalizeOrder": {"KeyAlgorithm": "EC_secp384r1"}}
+	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		recs, err := audit.List(tx, audit.Filter{}, 0, 100)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.Outcome != audit.OutcomeFailure {
+				continue
+			}
+			for k, v := range want[r.EventName] {
+				if r.RequestParameters[k] == v {
+					delete(want, r.EventName)
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) > 0 {
+		t.Errorf("no FAILURE record with %v", want)
+	}
 }

@@ -173,6 +173,13 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		if csrProblem != nil {
 			return refuse(csrProblem)
 		}
+		if parsed != nil {
+			// The key refused is on the record too (tester: a badCSR
+			// for a key the endpoint does not allow recorded none).
+			if alg, err := x509util.KeyAlgorithmOf(parsed.PublicKey); err == nil {
+				op.Param("KeyAlgorithm", alg)
+			}
+		}
 		csr, p := checkParsedCSR(parsed, o, ep, req.Key.Key)
 		if p != nil {
 			return refuse(p)

@@ -227,6 +227,9 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		}
 		profile, p := orderProfile(ep, in.Profile)
 		if p != nil {
+			// The profile refused is on the record (tester: only the
+			// identifiers were).
+			op.Param("Profile", *in.Profile)
 			return refuse(p)
 		}
 		op.Param("Profile", profile)

@@ -46,7 +46,14 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	reasonName := casign.ReasonName(reason)
 	if reasonName == "" || reason == 6 {
-		writeProblem(w, problem(errBadRevocationReason, http.StatusBadRequest, "unsupported revocation reason"))
+		// A refusal on a rule: recorded with the reason code asked for
+		// (SPEC; tester: lego's --reason 8 left no record).
+		err := s.change(r.Context(), revoker(req), "RevokeCertificate", func(op *service.Op) error {
+			op.Resource(s.endpointARN(ep.ID))
+			op.Param("RevocationReasonCode", reason)
+			return refuse(problem(errBadRevocationReason, http.StatusBadRequest, "unsupported revocation reason"))
+		})
+		writeProblem(w, s.problemOf(err))
 		return
 	}
 	der, err := base64.RawURLEncoding.DecodeString(in.Certificate)
