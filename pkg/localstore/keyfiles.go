@@ -273,7 +273,7 @@ func (v *Vault) KeyMaterialFor(id string) (KeyMaterial, error) {
 		return material(wrapped, data), nil
 	}
 	if id != "" {
-		return KeyMaterial{}, keyErrorf(nil, "the vault's master key is missing from %s; %s", v.Dir, keyRecovery)
+		return KeyMaterial{}, keyErrorf(nil, "the vault's master key is missing from %s; %s%s", v.Dir, keyRecovery, migratedNote)
 	}
 	return KeyMaterial{}, nil
 }

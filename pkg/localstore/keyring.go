@@ -216,7 +216,7 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, c
 			return nil, err
 		}
 		if !create {
-			return nil, keyErrorf(errKeyMissing, "%v from %s (neither %s nor %s); %s", errKeyMissing, dir, MasterKeyFile, WrappedMasterFile, keyRecovery)
+			return nil, keyErrorf(errKeyMissing, "%v from %s (neither %s nor %s); %s%s", errKeyMissing, dir, MasterKeyFile, WrappedMasterFile, keyRecovery, migratedNote)
 		}
 		key := make([]byte, 32)
 		if _, err := io.ReadFull(rand.Reader, key); err != nil {
@@ -244,6 +244,11 @@ func loadOrCreateMasterKey(dir string, passphrase []byte, params ScryptParams, c
 
 // errKeyMissing is the error of a vault directory that holds no key file.
 var errKeyMissing = errors.New("the vault's master key is missing")
+
+// migratedNote is said of a vault directory without its key: a database
+// that vault migrate --to sqlite:PATH wrote is used with its source
+// vault's key (tester: after a migration the hint said restore).
+const migratedNote = " (a database that vault migrate --to sqlite:PATH wrote is used from the vault directory it was migrated from, with --store sqlite:PATH)"
 
 // keyRecovery says how to recover a vault directory whose master key file
 // is missing or damaged (tester: "restore it from a backup", which vault

@@ -116,7 +116,7 @@ is not part of the inventory and is not renewed.` + cmdutil.ExitStatus(0, 2, 3, 
 	_ = cmd.MarkFlagFilename("csr")
 	fl.StringVar(&opts.Template, "template", casign.TemplateEndEntity, "template `name` or ARN (see above)")
 	fl.StringVar(&opts.Validity, "validity", "", "validity: `duration`, RFC 3339 end, or Value=N,Type=DAYS|MONTHS|YEARS|ABSOLUTE|END_DATE")
-	fl.StringVar(&opts.ValidityNotBefore, "validity-not-before", "", "start: RFC 3339 `time` or Value=N,Type=ABSOLUTE (default: now)")
+	fl.StringVar(&opts.ValidityNotBefore, "validity-not-before", "", "start: RFC 3339 `time` or Value=N,Type=ABSOLUTE (default: a minute before the signing)")
 	fl.StringVar(&opts.APIPassthrough, "api-passthrough", "", "ApiPassthrough `JSON` or file://F (BlankEndEntityCertificate_APIPassthrough)")
 	_ = cmd.RegisterFlagCompletionFunc("api-passthrough", cmdutil.CompleteFileURL)
 	fl.StringVar(&opts.SigningAlgorithm, "signing-algorithm", "", "sign with this `algorithm`, of the CA key's family (default: the CA's, as ca create set it)")

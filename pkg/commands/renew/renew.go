@@ -106,7 +106,7 @@ happened; the summary is left out.
 
 ` + cmdutil.SelectionHelp + ` Each selected certificate is renewed now, as
 renew ARN renews one; one that is not eligible is INELIGIBLE (exit 7).` + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
-		Example: `  certctl renew --due                       # from cron: */15 * * * * certctl renew --due -q
+		Example: `  certctl renew --due                       # from cron: */15 * * * * /usr/local/bin/certctl renew --due -q
   certctl renew --due --dry-run --within 90d
   certctl renew 3f2a1b9c
   certctl renew --query-terse 'ca:arn:certctl:acm-pca:local:000000000000:certificate-authority/…' --dry-run`,

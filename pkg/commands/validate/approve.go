@@ -218,7 +218,7 @@ plain HTTP: a TLS proxy goes in front), is warned of. Runs until interrupted.` +
 			return runServe(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port)")
+	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port; without it validation.http_base_url's address when that is an IP and port, else this)")
 	cmdutil.MarkNonEmpty(cmd.Flags(), "listen", "127.0.0.1:8080, or validation.http_base_url's address")
 	return cmd
 }
