@@ -627,7 +627,7 @@ func checkHead(tx localstore.Tx, key []byte, last *localstore.AuditRow) (*head, 
 // accepted — where the append was refused and left a vault directory
 // with a key and no database (tester). The records themselves are not
 // changed: audit verify still finds any altered one.
-func Reanchor(tx localstore.Tx, key []byte) (string, error) {
+func Reanchor(tx localstore.BulkTx, key []byte) (string, error) {
 	last, err := lastRecord(tx)
 	if err != nil {
 		return "", err
@@ -637,11 +637,13 @@ func Reanchor(tx localstore.Tx, key []byte) (string, error) {
 	if err == nil || !errors.As(err, &e) {
 		return "", err
 	}
-	var seq int64
-	var m []byte
-	if last != nil {
-		seq, m = last.Seq, last.MAC
+	if last == nil {
+		// An emptied log has no head (checkHead refuses one): the next
+		// record starts it again (review: a head of record 0 was
+		// refused).
+		return e.why, tx.DeleteMeta(headKey)
 	}
+	seq, m := last.Seq, last.MAC
 	clock, restore, err := chainClock(tx, seq)
 	if err != nil {
 		return "", err

@@ -401,7 +401,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 	hint := restoreHint(v)
 	notice := ""
 	var warnings []string
-	damaged := false
+	damaged := "" // the damage restored (allowDamaged), as checkRestored found it
 	// A restore that fails after it replaced the directory's key file
 	// still says where that file was kept.
 	defer func() {
@@ -431,8 +431,8 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 			return nil, err
 		}
 		if damage != "" {
-			warnings = append(warnings, damage)
-			damaged = true
+			warnings = append(warnings, "warning: the backup is damaged, and so is the restored vault (--allow-damaged): "+damage+"; certctl vault verify lists what remains of it")
+			damaged = damage
 		}
 		// The store is claimed for the backup's key, empty, before the
 		// key file is replaced: a first write of another process
@@ -516,8 +516,10 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 			if acceptedEnd != "" {
 				op.Param("AcceptedAuditLogEnd", acceptedEnd)
 			}
-			if damaged {
-				op.Param("Damaged", true)
+			if damaged != "" {
+				// The damage the backup held, as its BackupVault
+				// record says it (review: true said nothing).
+				op.Param("Damaged", damaged)
 			}
 		}
 		named := ""
@@ -673,7 +675,7 @@ func (s *Service) checkRestored(ctx context.Context, b *localstore.Backup, seale
 		return "", errs.Invalidf("%s: the backup is damaged (the restored vault would not verify): %s", name, problems).
 			WithHint("restore an earlier backup; nothing was restored. --allow-damaged restores this one as it is, damage included (certctl vault verify then lists it)")
 	}
-	return "warning: the backup is damaged, and so is the restored vault (--allow-damaged): " + problems + "; certctl vault verify lists the damage", nil
+	return problems, nil
 }
 
 // restoreProblems runs vault verify's checks of the records of a backup
