@@ -72,7 +72,7 @@ files looked for; a DER one FAILED, with the openssl command that converts it;
 files of other names (README, .txt) are ignored. A file of CA certificates
 without a key (ca.crt, name.chain.pem) is the
 chain of the certificates beside it that it certifies, not one to import (a
-self-signed server certificate — a DNS or IP name, or serverAuth — that
+self-signed certificate without keyCertSign — openssl req -x509's — that
 certifies none is FAILED, as a certificate with no key; a root or client CA
 that certifies none is passed over); so is
 a CA certificate with its key beside it that certifies another certificate

@@ -831,20 +831,18 @@ type keyedCA struct {
 // item's file (of those that failed too when withFailed), those of its
 // chain files and those of its keyed CA files.
 // selfSignedServer reports whether certs is one self-signed certificate
-// made for a server (a DNS or IP name, or serverAuth): a certificate to
-// import whose key is missing — openssl req -x509 marks such a one CA:TRUE
-// — not a trust anchor kept beside the certificates (a client CA, a
-// root), which is passed over as before (review: each made every sync
-// exit 7).
+// that does not sign certificates (no keyCertSign): a certificate to
+// import whose key is missing — openssl req -x509 marks it CA:TRUE and
+// sets no key usage — not a trust anchor kept beside the certificates (a
+// root, a client CA, kubeadm's or mkcert's CA: each asserts keyCertSign),
+// which is passed over as before (review: trust anchors made every sync
+// exit 7; a name-based rule dropped a SAN-less openssl certificate).
 func selfSignedServer(certs []*x509.Certificate) bool {
 	if len(certs) != 1 {
 		return false
 	}
 	c := certs[0]
-	if !bytes.Equal(c.RawIssuer, c.RawSubject) {
-		return false
-	}
-	return len(c.DNSNames)+len(c.IPAddresses) > 0 || slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.KeyUsage&x509.KeyUsageCertSign == 0
 }
 
 func dirCertificates(items []item, withFailed bool, chains []chainFile, keyed []keyedCA) []*x509.Certificate {

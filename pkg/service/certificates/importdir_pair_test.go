@@ -1,6 +1,13 @@
 package certificates
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -112,12 +119,15 @@ func TestDiscoverTrustAnchorsPassedOver(t *testing.T) {
 	sub := root.Sub("Anchor Intermediate")
 	leaf, leafKey := sub.Leaf(testpki.LeafOptions{Names: []string{"app.example.test"}})
 	client := testpki.NewRoot("Client CA", now)
+	// kubeadm's CA: a DNS name in its SAN, and keyCertSign.
+	kube := testpki.NewRoot("kubernetes", now)
 	dir := t.TempDir()
 	for n, data := range map[string][]byte{
 		"app.crt":       append(testpki.CertPEM(leaf), testpki.CertPEM(sub.Cert)...),
 		"app.key":       testpki.KeyPEM(leafKey),
 		"root.crt":      testpki.CertPEM(root.Cert),
 		"client-ca.crt": testpki.CertPEM(client.Cert),
+		"kube-ca.crt":   testpki.CertPEM(kube.Cert),
 	} {
 		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
 			t.Fatal(err)
@@ -129,5 +139,34 @@ func TestDiscoverTrustAnchorsPassedOver(t *testing.T) {
 	}
 	if len(items) != 1 || filepath.Base(items[0].File) != "app.crt" || items[0].Err != "" {
 		t.Fatalf("items %+v, want app.crt alone", items)
+	}
+}
+
+// TestDiscoverSANlessSelfSignedFails: a self-signed certificate without a
+// SAN or a key usage (openssl req -x509 -subj /CN=host) whose key is not
+// found is FAILED, not passed over as a trust anchor (review: it was
+// dropped without a word, exit 0).
+func TestDiscoverSANlessSelfSignedFails(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "host.example.com"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "server.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	items, _, err := discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Err == "" {
+		t.Fatalf("items %+v, want server.crt FAILED", items)
 	}
 }
