@@ -749,9 +749,10 @@ func unusedChains(items []item, loose []chainFile, keyed []keyedCA) []item {
 // its file names): cert.pem, else fullchain.pem, with privkey.pem, else
 // key.pem, and chain.pem as its chain when there is one.
 func certbotPair(d string, has map[string]bool) (item, []string, bool) {
-	// .crt too: cert.crt, fullchain.crt and key.pem are one certificate
-	// as their .pem names are (review: fullchain.crt was FAILED).
-	for _, ext := range []string{".pem", ".crt"} {
+	// Every certificate extension: cert.crt, fullchain.crt and key.pem
+	// are one certificate as their .pem names are (review: fullchain.crt,
+	// then fullchain.cer, was FAILED).
+	for _, ext := range []string{".pem", ".crt", ".cer", ".cert"} {
 		for _, cert := range []string{"cert" + ext, "fullchain" + ext} {
 			for _, key := range []string{"privkey.pem", "key.pem", "key.key"} {
 				if !has[cert] || !has[key] {
@@ -761,11 +762,37 @@ func certbotPair(d string, has map[string]bool) (item, []string, bool) {
 				if has["chain"+ext] {
 					it.ChainFile = filepath.Join(d, "chain"+ext)
 				}
-				return it, []string{"cert" + ext, "chain" + ext, "fullchain" + ext, key}, true
+				used := []string{cert, "chain" + ext, key}
+				// fullchain beside cert is the same certificate with its
+				// chain only when its leaf is cert's: another one is
+				// left to be imported or reported on its own (review: it
+				// was dropped without a word).
+				if full := "fullchain" + ext; cert != full && has[full] && sameLeaf(filepath.Join(d, cert), filepath.Join(d, full)) {
+					used = append(used, full)
+				}
+				return it, used, true
 			}
 		}
 	}
 	return item{}, nil, false
+}
+
+// sameLeaf reports whether the files a and b begin with the same
+// certificate.
+func sameLeaf(a, b string) bool {
+	first := func(path string) []byte {
+		data, err := readFound(path)
+		if err != nil {
+			return nil
+		}
+		certs, err := pemio.ParseCertificatesPEM(data)
+		if err != nil || len(certs) == 0 {
+			return nil
+		}
+		return certs[0].Raw
+	}
+	x := first(a)
+	return x != nil && bytes.Equal(x, first(b))
 }
 
 // sharedKeyNames are the key names of the common layouts, looked for

@@ -40,6 +40,7 @@ func TestDiscoverPairs(t *testing.T) {
 		{map[string][]byte{"cert.pem": cert, "fullchain.pem": cert, "key.pem": key}, "cert.pem", "key.pem", ""},
 		// So are cert.crt and fullchain.crt (review: fullchain.crt FAILED).
 		{map[string][]byte{"cert.crt": cert, "fullchain.crt": cert, "key.pem": key}, "cert.crt", "key.pem", ""},
+		{map[string][]byte{"cert.cer": cert, "fullchain.cer": cert, "key.pem": key}, "cert.cer", "key.pem", ""},
 		{map[string][]byte{"foo.crt": cert, "foo.pem": key}, "foo.crt", "foo.pem", ""},
 		{map[string][]byte{"foo.pem": cert, "foo.crt": key}, "foo.pem", "foo.crt", ""},
 		{map[string][]byte{"a.der": cert, "a.key": key}, "a.der", "a.key", ""},
@@ -168,5 +169,27 @@ func TestDiscoverSANlessSelfSignedFails(t *testing.T) {
 	}
 	if len(items) != 1 || items[0].Err == "" {
 		t.Fatalf("items %+v, want server.crt FAILED", items)
+	}
+}
+
+// TestDiscoverOtherFullchainReported: a fullchain.pem that is another
+// certificate than cert.pem beside it is not taken for cert.pem with its
+// chain: with no key of its own it is reported (review: dropped, exit 0).
+func TestDiscoverOtherFullchainReported(t *testing.T) {
+	now := time.Now()
+	a := testpki.SelfSignedServer("a.example.test", now)
+	b := testpki.SelfSignedServer("b.example.test", now)
+	dir := t.TempDir()
+	for n, data := range map[string][]byte{"cert.pem": testpki.CertPEM(a.Cert), "key.pem": testpki.KeyPEM(a.Key), "fullchain.pem": testpki.CertPEM(b.Cert)} {
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, _, err := discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 2 || filepath.Base(items[1].File) != "fullchain.pem" || items[1].Err == "" {
+		t.Fatalf("items %+v, want cert.pem imported and fullchain.pem FAILED", items)
 	}
 }
