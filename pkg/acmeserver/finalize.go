@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -84,6 +85,12 @@ func checkParsedCSR(csr *x509.CertificateRequest, order *acmestate.Order, ep *ac
 		// badCSR, not badPublicKey: RFC 8555 7.4 names badCSR for a CSR the
 		// server will not sign; badPublicKey is about the JWS key.
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr key algorithm is not allowed by this endpoint (allowed: "+joinComma(ep.AllowedKeyAlgorithms)+")")
+	}
+	if rk, ok := csr.PublicKey.(*rsa.PublicKey); ok && rk.E != rsaExponent {
+		// The account key's rule holds for the certificate key too, as
+		// in Boulder's key policy (review: a certificate with e=3 was
+		// issued whose key could not then revoke it).
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr RSA key must have the public exponent 65537")
 	}
 	if casign.AsksMustStaple(csr) {
 		// Refused, not dropped (tester: the certificate came without

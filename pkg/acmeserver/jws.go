@@ -719,7 +719,7 @@ func checkAccountKey(k *jose.JSONWebKey) *Problem {
 		// As Boulder's key policy: every client makes 65537, and a
 		// small exponent is the weak key of known attacks (tester: e=3
 		// was taken).
-		return problem(errBadPublicKey, http.StatusBadRequest, "RSA account keys must have the public exponent 65537")
+		return problem(errBadPublicKey, http.StatusBadRequest, "RSA keys must have the public exponent 65537")
 	}
 	return nil
 }

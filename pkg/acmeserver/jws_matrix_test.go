@@ -3,11 +3,14 @@ package acmeserver
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"strings"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v3"
+
+	"github.com/certctl/certctl/pkg/acmestate"
 )
 
 // TestParseJWSStructureMatrix is the structural part of Boulder's JWS
@@ -80,5 +83,22 @@ func TestCheckAccountKeyRSAExponent(t *testing.T) {
 	small.E = 3
 	if p := checkAccountKey(&jose.JSONWebKey{Key: &small}); p == nil || !strings.HasSuffix(p.Type, ":badPublicKey") {
 		t.Fatalf("e=3: %+v, want badPublicKey", p)
+	}
+}
+
+// TestCheckParsedCSRRSAExponent: a CSR's RSA key too has the exponent
+// 65537 (review: e=3 was issued).
+func TestCheckParsedCSRRSAExponent(t *testing.T) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := k.PublicKey
+	small.E = 3
+	csr := &x509.CertificateRequest{PublicKey: &small, DNSNames: []string{"lab.test"}}
+	o := &acmestate.Order{Identifiers: []acmestate.Identifier{{Type: "dns", Value: "lab.test"}}}
+	ep := &acmestate.Endpoint{AllowedKeyAlgorithms: []string{"RSA_2048"}}
+	if _, p := checkParsedCSR(csr, o, ep, nil); p == nil || !strings.HasSuffix(p.Type, ":badCSR") || !strings.Contains(p.Detail, "65537") {
+		t.Fatalf("e=3: %+v, want badCSR", p)
 	}
 }
