@@ -116,7 +116,7 @@ func TestChangesAreAudited(t *testing.T) {
 		{"NewOrder", audit.OutcomeFailure, []string{epARN}, map[string]any{"Identifiers": []any{"evil.test"}}},
 		{"NewOrder", audit.OutcomeSuccess, []string{epARN, orderARN}, map[string]any{"Identifiers": []any{"www.lab.test"}}},
 		{"FinalizeOrder", audit.OutcomeSuccess, []string{epARN, orderARN, certARN, caARN}, map[string]any{"KeyAlgorithm": "EC_prime256v1", "Serial": serial, "Version": 1.0}},
-		{"RevokeCertificate", audit.OutcomeFailure, []string{epARN}, map[string]any{"RevocationReasonCode": 7.0}},
+		{"RevokeCertificate", audit.OutcomeFailure, []string{epARN}, map[string]any{"RevocationReasonCode": 7.0, "Serial": serial}},
 		{"RevokeCertificate", audit.OutcomeSuccess, []string{epARN, certARN}, map[string]any{"RevocationReason": "KEY_COMPROMISE"}},
 		{"UpdateAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"Contact": []any{"mailto:pki@lab.test"}}},
 		{"KeyChange", audit.OutcomeSuccess, []string{epARN, acctARN}, nil},

@@ -45,17 +45,6 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		reason = *in.Reason
 	}
 	reasonName := casign.ReasonName(reason)
-	if reasonName == "" || reason == 6 {
-		// A refusal on a rule: recorded with the reason code asked for
-		// (SPEC; tester: lego's --reason 8 left no record).
-		err := s.change(r.Context(), revoker(req), "RevokeCertificate", func(op *service.Op) error {
-			op.Resource(s.endpointARN(ep.ID))
-			op.Param("RevocationReasonCode", reason)
-			return refuse(problem(errBadRevocationReason, http.StatusBadRequest, "unsupported revocation reason"))
-		})
-		writeProblem(w, s.problemOf(err))
-		return
-	}
 	der, err := base64.RawURLEncoding.DecodeString(in.Certificate)
 	if err != nil {
 		writeProblem(w, malformed("certificate is not base64url DER"))
@@ -67,6 +56,19 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serial := x509util.FormatSerial(cert.SerialNumber)
+	if reasonName == "" || reason == 6 {
+		// A refusal on a rule: recorded with the certificate's serial
+		// and the reason code asked for (SPEC; tester: lego's --reason 8
+		// left no record; review: nor which certificate).
+		err := s.change(r.Context(), revoker(req), "RevokeCertificate", func(op *service.Op) error {
+			op.Resource(s.endpointARN(ep.ID))
+			op.Param("Serial", serial)
+			op.Param("RevocationReasonCode", reason)
+			return refuse(problem(errBadRevocationReason, http.StatusBadRequest, "unsupported revocation reason"))
+		})
+		writeProblem(w, s.problemOf(err))
+		return
+	}
 	// Whether another account holds authorizations for every name is read
 	// before the change, outside its write transaction: it reads the
 	// account's orders, which no revocation should hold the write lock
