@@ -22,7 +22,7 @@ func NewCmdCaTrustBundle(f *cmdutil.Factory, runF func(*TrustBundleOptions) erro
 		Long: `Print, as PEM, every root to trust for certificates of this vault: the built-in
 public-style root, the default private root and every ACTIVE root CA (the
 built-in ones are created on first use).` + cmdutil.ExitStatus(0, 2, 6),
-		Example: `  certctl ca trust-bundle > /usr/local/share/ca-certificates/certctl.crt && update-ca-certificates`,
+		Example: `  certctl ca trust-bundle | sudo tee /usr/local/share/ca-certificates/certctl.crt > /dev/null && sudo update-ca-certificates`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {

@@ -74,7 +74,7 @@ without a key (ca.crt, name.chain.pem) is the
 chain of the certificates beside it that it certifies, not one to import (a
 self-signed certificate without keyCertSign — openssl req -x509's — that
 certifies none is FAILED, as a certificate with no key; a root or client CA
-that certifies none is passed over); so is
+that certifies none is passed over, with a note); so is
 a CA certificate with its key beside it that certifies another certificate
 there (cfssl's ca.pem and ca-key.pem), which is named, with the ca import
 command that makes it a CA of the vault. It is

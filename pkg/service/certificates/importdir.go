@@ -698,7 +698,11 @@ func discover(dir string) (items []item, notices []string, err error) {
 				ca.it.File, ca.it.KeyFile, shellarg.Quote(ca.it.File), shellarg.Quote(ca.it.KeyFile)))
 		}
 		attachChains(items[first:], chains)
-		items = append(items, unusedChains(items[first:], chains[:loose], keyedCAs)...)
+		failed, passed := unusedChains(items[first:], chains[:loose], keyedCAs)
+		items = append(items, failed...)
+		for _, p := range passed {
+			notices = append(notices, fmt.Sprintf("%s: a CA certificate without its key that certifies no certificate beside it (a trust anchor?): passed over", p))
+		}
 	}
 	return items, notices, nil
 }
@@ -722,12 +726,11 @@ func otherPEM(data []byte) bool {
 // CA:TRUE, alone in a directory imported nothing, exit 0). The certificates
 // that failed count, so a chain beside a certificate whose key is missing
 // is not reported twice.
-func unusedChains(items []item, loose []chainFile, keyed []keyedCA) []item {
+func unusedChains(items []item, loose []chainFile, keyed []keyedCA) (failed []item, passed []string) {
 	if len(loose) == 0 {
-		return nil
+		return nil, nil
 	}
 	certs := dirCertificates(items, true, nil, keyed) // read once
-	var out []item
 	for i, ch := range loose {
 		// Not its own certificates: a root certifies the intermediate
 		// of its own file.
@@ -737,12 +740,18 @@ func unusedChains(items []item, loose []chainFile, keyed []keyedCA) []item {
 				others = append(others, o.certs...)
 			}
 		}
-		if !certifiesAny(ch.certs, others) && selfSignedServer(ch.certs) {
+		switch {
+		case certifiesAny(ch.certs, others):
+		case selfSignedServer(ch.certs):
 			n := filepath.Base(ch.path)
-			out = append(out, item{File: ch.path, Err: noKeyFound(n) + ", it is not a bundle, and it is a CA certificate that certifies no certificate beside it (not a chain)"})
+			failed = append(failed, item{File: ch.path, Err: noKeyFound(n) + ", it is not a bundle, and it is a CA certificate that certifies no certificate beside it (not a chain)"})
+		default:
+			// Said, not failed (tester: nothing named the files passed
+			// over).
+			passed = append(passed, ch.path)
 		}
 	}
-	return out
+	return failed, passed
 }
 
 // certbotPair is the certificate of certbot's layout in directory d (has:

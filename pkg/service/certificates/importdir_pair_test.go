@@ -134,12 +134,17 @@ func TestDiscoverTrustAnchorsPassedOver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	items, _, err := discover(dir)
+	items, notices, err := discover(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(items) != 1 || filepath.Base(items[0].File) != "app.crt" || items[0].Err != "" {
 		t.Fatalf("items %+v, want app.crt alone", items)
+	}
+	// The ones passed over are said: the client CA and kubeadm's (the
+	// root is app.crt's chain).
+	if len(notices) != 2 || !strings.Contains(strings.Join(notices, "\n"), "client-ca.crt: a CA certificate without its key that certifies no certificate beside it (a trust anchor?): passed over") {
+		t.Errorf("notices %q", notices)
 	}
 }
 
