@@ -380,7 +380,11 @@ func (s *Service) ReadApproval(tx localstore.Tx, code string) (*Approval, error)
 // name; the certificate also with a refusal, when the code named one. The
 // validation of a certificate that has timed out is refused (it is moved to
 // VALIDATION_TIMED_OUT by ApplyChecks, not here).
-func (s *Service) Approve(tx localstore.Tx, code string, key crypto.Signer, em *events.Emitter) (*localstore.Certificate, string, error) {
+//
+// forbidden, when set (CAAForbidden, read before tx), is a name whose CAA
+// records forbid the issue: a certificate the code would issue is FAILED
+// with CAA_ERROR instead.
+func (s *Service) Approve(tx localstore.Tx, code string, key crypto.Signer, em *events.Emitter, forbidden *NameCheck) (*localstore.Certificate, string, error) {
 	if err := CheckCodeSyntax(code); err != nil {
 		return nil, "", err
 	}
@@ -430,6 +434,15 @@ func (s *Service) Approve(tx localstore.Tx, code string, key crypto.Signer, em *
 	if renewing {
 		// The renewal itself is issued by the next renew pass.
 		return c, rec.DomainName, nil
+	}
+	if forbidden != nil && allSucceed(c, nil) {
+		for i := range c.Validations {
+			if v := &c.Validations[i]; v.DomainName == forbidden.DomainName {
+				v.Status, v.UpdatedAt = StatusFailed, now
+			}
+		}
+		c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, ReasonCAA, now
+		return c, rec.DomainName, tx.PutCertificate(c)
 	}
 	if _, err := s.apply(tx, c, nil, key, now, em); err != nil {
 		return nil, "", err

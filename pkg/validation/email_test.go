@@ -343,3 +343,25 @@ func TestSMTPAuthWithoutTLSSaysHow(t *testing.T) {
 		t.Error("a message was delivered")
 	}
 }
+
+// TestEmailApprovalHonoursCAA: a CAA record that forbids this CA fails the
+// certificate its last approval would issue (CAA_ERROR); the CAA records
+// are read for an EMAIL approval too (tester: it was issued).
+func TestEmailApprovalHonoursCAA(t *testing.T) {
+	f := newFixture(t)
+	f.dns.Add(t, `caae.test. 60 IN CAA 0 issue "other-ca.example"`)
+	c, msgs := f.request(MethodEmail, x509util.ECPrime256v1, []string{"www.caae.test"})
+	got, _, err := f.approve(msgs[0].Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != inventory.StatusFailed || got.FailureReason != ReasonCAA {
+		t.Fatalf("certificate %s %s (%s), want FAILED CAA_ERROR", c.ID, got.Status, got.FailureReason)
+	}
+	// One CAA allows: issued.
+	f.dns.Add(t, `ok.test. 60 IN CAA 0 issue "certctl.local"`)
+	_, msgs = f.request(MethodEmail, x509util.ECPrime256v1, []string{"www.ok.test"})
+	if got, _, err = f.approve(msgs[0].Code); err != nil || got.Status != inventory.StatusIssued {
+		t.Fatalf("allowed: %v %v", got.Status, err)
+	}
+}

@@ -115,8 +115,12 @@ func (f *fixture) approve(code string) (*localstore.Certificate, string, error) 
 		return nil, "", err
 	}
 	var key crypto.Signer
+	var forbidden *NameCheck
 	if a.Issues {
 		var err error
+		if forbidden, err = f.svc.CAAForbidden(ctx, f.get(a.CertificateID)); err != nil {
+			return nil, "", err
+		}
 		if key, err = x509util.GenerateKey(a.KeyAlgorithm); err != nil {
 			return nil, "", err
 		}
@@ -125,7 +129,7 @@ func (f *fixture) approve(code string) (*localstore.Certificate, string, error) 
 	var name string
 	err := f.svc.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
 		var err error
-		c, name, err = f.svc.Approve(tx, code, key, f.emitter())
+		c, name, err = f.svc.Approve(tx, code, key, f.emitter(), forbidden)
 		return err
 	})
 	return c, name, err

@@ -1180,3 +1180,50 @@ func dueUnderDisabledCA(t *testing.T, e *clitest.Env, name string) (arn, caArn s
 	e.MustRun("ca", "update", ca.CertificateAuthorityArn, "--status", "DISABLED")
 	return arn, ca.CertificateAuthorityArn
 }
+
+// TestEmailRenewalHonoursCAA: an EMAIL certificate's renewal, every name
+// approved again, reads the names' CAA records before it is issued: one
+// that forbids this CA keeps it PENDING_VALIDATION with CAA_ERROR, and once
+// it allows, the renewal is made (tester: it renewed against the record).
+// The first issue is refused so too (FAILED, CAA_ERROR, exit 5).
+func TestEmailRenewalHonoursCAA(t *testing.T) {
+	e := clitest.New(t)
+	d := validationtest.StartDNS(t)
+	e.Vars["CERTCTL_VALIDATION_RESOLVERS"] = d.Addr
+	name := "caae.example.test"
+	var req struct{ CertificateArn string }
+	e.JSON(&req, "request", "--domain-name", name, "--validation-method", "EMAIL", "--options", "Export=ENABLED")
+	arn := req.CertificateArn
+	seen := map[string]bool{}
+	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), name)[name])
+	e.Export(arn)
+	e.MustRun("renew", arn)
+	code := codesByName(t, newMail(e, seen), name)[name]
+	e.MustRun("validate", "approve", "--code", code)
+	d.Add(t, `example.test. 60 IN CAA 0 issue "other-ca.example"`)
+	if got := outcome(t, e, arn); got.Outcome != "PENDING_VALIDATION" || !strings.Contains(got.Reason, "CAA records of "+name+" forbid it") {
+		t.Fatalf("CAA forbidding: %s (%s), want PENDING_VALIDATION", got.Outcome, got.Reason)
+	}
+	if c := e.Describe(arn); c.RenewalSummary == nil || c.RenewalSummary.RenewalStatusReason != "CAA_ERROR" {
+		t.Fatalf("renewal summary %+v, want CAA_ERROR", c.RenewalSummary)
+	}
+	d.Clear()
+	if got := outcome(t, e, arn); got.Outcome != "RENEWED" {
+		t.Fatalf("CAA allowing: %s (%s), want RENEWED", got.Outcome, got.Reason)
+	}
+
+	d.Add(t, `example.test. 60 IN CAA 0 issue "other-ca.example"`)
+	other := "caae2.example.test"
+	e.JSON(&req, "request", "--domain-name", other, "--validation-method", "EMAIL")
+	r := e.Run("validate", "approve", "--code", codesByName(t, newMail(e, seen), other)[other])
+	if r.Code != errs.ExitRefused || !strings.Contains(r.Stderr, "FAILED (CAA_ERROR)") {
+		t.Fatalf("first issue under a forbidding CAA: %v", r)
+	}
+	var desc struct {
+		Certificate struct{ Status, FailureReason string }
+	}
+	e.JSON(&desc, "describe", req.CertificateArn)
+	if desc.Certificate.Status != "FAILED" || desc.Certificate.FailureReason != "CAA_ERROR" {
+		t.Fatalf("certificate %+v, want FAILED CAA_ERROR", desc.Certificate)
+	}
+}

@@ -26,17 +26,40 @@ import (
 //   - DNS: the validation records are checked again (CNAME, then CAA)
 //     before each renewal attempt; while one is missing the renewal is
 //     PENDING_VALIDATION, and it renews at the first pass that finds them.
-//   - HTTP: renewed without a new check.
+//   - HTTP: renewed without a new check of the redirect.
+//   - EMAIL and HTTP: before the renewal is issued, the CAA records of its
+//     names are read (validation.CAAForbidden): one that forbids this CA
+//     keeps it PENDING_VALIDATION with CAA_ERROR, as a DNS renewal is.
 
 // precheck is what was checked outside the write transaction.
 type precheck struct {
 	checks  []validation.NameCheck
 	checked bool
+	// forbidden is a name whose CAA records forbid the renewal of an
+	// EMAIL or HTTP certificate (nil: none, or not read).
+	forbidden *validation.NameCheck
 }
 
 // needsDNSRecheck reports whether c's renewal checks its DNS records first.
 func needsDNSRecheck(c *localstore.Certificate) bool {
 	return c.Type == inventory.TypeIssued && c.ValidationMethod == validation.MethodDNS
+}
+
+// needsCAARecheck reports whether c's renewal reads its names' CAA records
+// alone before it is issued: an HTTP certificate, or an EMAIL one whose
+// names are all approved again (tester: both renewed against a CAA record
+// that forbade them).
+func needsCAARecheck(c *localstore.Certificate) bool {
+	if c.Type != inventory.TypeIssued {
+		return false
+	}
+	switch c.ValidationMethod {
+	case validation.MethodHTTP:
+		return true
+	case validation.MethodEmail:
+		return validation.RenewalPending(c) && validation.AllValidated(c)
+	}
+	return false
 }
 
 // awaitingApproval reports whether c's renewal waits for EMAIL approvals
@@ -51,6 +74,10 @@ func awaitingApproval(c *localstore.Certificate) bool {
 // recheck runs the DNS checks of c when its renewal needs them (network:
 // outside any transaction).
 func (s *Service) recheck(ctx context.Context, c *localstore.Certificate) (precheck, error) {
+	if needsCAARecheck(c) {
+		forbidden, err := s.validations.Rules().CAAForbidden(ctx, c)
+		return precheck{forbidden: forbidden}, err
+	}
 	if !needsDNSRecheck(c) {
 		return precheck{}, nil
 	}
@@ -73,7 +100,7 @@ func (s *Service) revalidate(tx localstore.Tx, c *localstore.Certificate, pre pr
 	case validation.MethodEmail:
 		if validation.RenewalPending(c) {
 			if validation.AllValidated(c) {
-				return "", "", nil, nil
+				return s.caaForbids(tx, c, pre, now, em)
 			}
 			return renewal.PendingValidation, "renewal waits for the approval of " + strings.Join(validation.PendingNames(c), ", ") +
 				" (resend-validation-email sends a new code)", nil, nil
@@ -99,8 +126,23 @@ func (s *Service) revalidate(tx localstore.Tx, c *localstore.Certificate, pre pr
 			return "", "", nil, err
 		}
 		return renewal.PendingValidation, "domain validation no longer holds: " + why, nil, nil
+	case validation.MethodHTTP:
+		return s.caaForbids(tx, c, pre, now, em)
 	}
 	return "", "", nil, nil
+}
+
+// caaForbids keeps c's renewal PENDING_VALIDATION with CAA_ERROR when a
+// name's CAA records forbid it (pre.forbidden), as a DNS renewal's
+// recheck does; "" to renew.
+func (s *Service) caaForbids(tx localstore.Tx, c *localstore.Certificate, pre precheck, now time.Time, em *events.Emitter) (string, string, []validation.Message, error) {
+	if pre.forbidden == nil {
+		return "", "", nil, nil
+	}
+	if err := renewal.MarkPendingValidation(tx, c, validation.ReasonCAA, now, em); err != nil {
+		return "", "", nil, err
+	}
+	return renewal.PendingValidation, "the CAA records of " + pre.forbidden.DomainName + " forbid it: " + pre.forbidden.Detail, nil, nil
 }
 
 // dryRevalidate is revalidate for a dry run: no check, no change.

@@ -100,7 +100,22 @@ func (s *Service) Approve(ctx context.Context, code string) (*ApproveResult, err
 	}
 	// A refusal found now is met again, and recorded, in the change.
 	var key crypto.Signer
+	var forbidden *validation.NameCheck
 	if a != nil && a.Issues {
+		// CAA is read before the issue, outside the transaction (DNS).
+		var c *localstore.Certificate
+		if err := s.core.Read(ctx, func(tx localstore.Tx) error {
+			var err error
+			c, err = tx.GetCertificate(a.CertificateID)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if forbidden, err = s.rules.CAAForbidden(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	if a != nil && a.Issues && forbidden == nil {
 		// RSA key generation is slow: not under the write lock.
 		if key, err = x509util.GenerateKey(a.KeyAlgorithm); err != nil {
 			return nil, service.MapError(err)
@@ -110,7 +125,7 @@ func (s *Service) Approve(ctx context.Context, code string) (*ApproveResult, err
 	var name string
 	err = s.core.Change(ctx, "ApproveDomainValidation", func(op *service.Op) error {
 		var err error
-		c, name, err = s.rules.Approve(op.Tx, code, key, op.Events)
+		c, name, err = s.rules.Approve(op.Tx, code, key, op.Events, forbidden)
 		if c != nil {
 			op.Resource(s.core.Names.CertificateARN(c.ID))
 		}
@@ -128,8 +143,12 @@ func (s *Service) Approve(ctx context.Context, code string) (*ApproveResult, err
 		}
 		return nil, err
 	}
-	return &ApproveResult{ID: c.ID, Status: c.Status, Certificate: s.detail(c), DomainName: name,
-		RenewalReady: validation.RenewalPending(c) && validation.AllValidated(c)}, nil
+	res := &ApproveResult{ID: c.ID, Status: c.Status, Certificate: s.detail(c), DomainName: name,
+		RenewalReady: validation.RenewalPending(c) && validation.AllValidated(c)}
+	if forbidden != nil && c.Status == inventory.StatusFailed {
+		return res, errs.Refusedf("certificate %s FAILED (CAA_ERROR): %s: %s", c.ID, forbidden.DomainName, forbidden.Detail).WithCode(validation.ReasonCAA)
+	}
+	return res, nil
 }
 
 // ResendResult is what resend-validation-email sent.
