@@ -365,3 +365,23 @@ func TestEmailApprovalHonoursCAA(t *testing.T) {
 		t.Fatalf("allowed: %v %v", got.Status, err)
 	}
 }
+
+// TestResentCodeExpiresWithTheRequest: a code resent for a pending
+// certificate expires when the certificate's validation times out, not
+// 72 hours after it was sent (tester: the mail promised three days more).
+func TestResentCodeExpiresWithTheRequest(t *testing.T) {
+	f := newFixture(t)
+	c, first := f.request(MethodEmail, x509util.ECPrime256v1, []string{"late.example.test"})
+	f.clk.t = f.clk.t.Add(Timeout - time.Hour)
+	var msgs []Message
+	if err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		var err error
+		msgs, err = f.svc.Resend(tx, c.ID, "late.example.test", "")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) == 0 || !msgs[0].ExpiresAt.Equal(first[0].ExpiresAt) {
+		t.Fatalf("resent code expires %v, want the request's %v", msgs[0].ExpiresAt, first[0].ExpiresAt)
+	}
+}

@@ -141,7 +141,14 @@ func (s *Service) newCode(tx localstore.Tx, c *localstore.Certificate, v *locals
 	if err != nil {
 		return nil, err
 	}
-	rec := codeRecord{CertificateID: c.ID, DomainName: v.DomainName, CreatedAt: now, ExpiresAt: now.Add(Timeout)}
+	expires := now.Add(Timeout)
+	if c.Status == inventory.StatusPendingValidation && c.CreatedAt.Add(Timeout).Before(expires) {
+		// A pending certificate times out 72 hours after it was
+		// requested, whatever code is sent since: a resent code says
+		// that time, not three days more (tester).
+		expires = c.CreatedAt.Add(Timeout)
+	}
+	rec := codeRecord{CertificateID: c.ID, DomainName: v.DomainName, CreatedAt: now, ExpiresAt: expires}
 	if err := putCode(tx, id, &rec, now); err != nil {
 		return nil, err
 	}
