@@ -487,16 +487,25 @@ func (c *Core) write(ctx context.Context, sealer *localstore.Sealer, fn func(tx 
 	})
 }
 
+// Witnessed is this host's witness of the audit log, for CheckRecordable:
+// read before the read transaction begins, as a write reads it before its
+// transaction (Core.write), so that the transaction sees at least the
+// record it names — read inside it, another process's record, noted
+// after its commit but after this snapshot too, made the log look rolled
+// back (tester: exports failed, exit 6, next to other writers).
+func (c *Core) Witnessed() audit.Seen { return audit.WitnessOf(c.Vault).Held() }
+
 // CheckRecordable checks in tx, writing nothing, that a change could be
-// recorded now (audit.CheckEnd): for what is handed out before its record
-// is written (a key export), so that a log that refuses every change
-// refuses it first instead of letting it out unrecorded.
-func (c *Core) CheckRecordable(tx localstore.Tx) error {
+// recorded now (audit.CheckEnd) against seen (Witnessed, read before tx
+// began): for what is handed out before its record is written (a key
+// export), so that a log that refuses every change refuses it first
+// instead of letting it out unrecorded.
+func (c *Core) CheckRecordable(tx localstore.Tx, seen audit.Seen) error {
 	sealer, err := c.Vault.Sealer()
 	if err != nil {
 		return MapError(err)
 	}
-	return audit.CheckEnd(tx, sealer.AuditKey(), audit.WitnessOf(c.Vault).Held())
+	return audit.CheckEnd(tx, sealer.AuditKey(), seen)
 }
 
 // Unrecorded runs fn in a write transaction, through the write gate,

@@ -217,6 +217,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Certificate, deploy.Material, error) {
 	var c *localstore.Certificate
 	var m deploy.Material
+	seen := s.core.Witnessed()
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if c, err = tx.GetCertificate(id); errors.Is(err, localstore.ErrNotFound) {
@@ -231,7 +232,7 @@ func (s *Service) exportableKey(ctx context.Context, id string) (*localstore.Cer
 		// would refuse the record refuses the export before (tester:
 		// with the log's end cut, the key was printed, then "could not
 		// be recorded").
-		if err := s.core.CheckRecordable(tx); err != nil {
+		if err := s.core.CheckRecordable(tx, seen); err != nil {
 			return err
 		}
 		m, _, err = s.ExportMaterial(tx, c)

@@ -68,6 +68,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	var id string
 	var m deploy.Material
 	var in deploy.Identity
+	seen := s.core.Witnessed()
 	err = s.core.Read(ctx, func(tx localstore.Tx) error {
 		var err error
 		if id, err = inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Exporting); err != nil {
@@ -89,7 +90,7 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		// The files are written before the target is recorded: a log
 		// that would refuse the record refuses the deploy before its
 		// key is written, as an export's is (tester).
-		if err := s.core.CheckRecordable(tx); err != nil {
+		if err := s.core.CheckRecordable(tx, seen); err != nil {
 			return err
 		}
 		m, in, err = s.material(tx, c)
@@ -473,6 +474,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 		var left []TargetResult
 		var m deploy.Material
 		var in deploy.Identity
+		seen := s.core.Witnessed()
 		err := s.core.Read(ctx, func(tx localstore.Tx) error {
 			stale, left = nil, nil
 			c, err := tx.GetCertificate(id)
@@ -520,7 +522,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			// that would refuse the record refuses the install first, as
 			// deploy's and export's (review: renew --due wrote the new key,
 			// then exited 6).
-			if err := s.core.CheckRecordable(tx); err != nil {
+			if err := s.core.CheckRecordable(tx, seen); err != nil {
 				return err
 			}
 			m, in, err = s.material(tx, c)
