@@ -1191,12 +1191,7 @@ func TestEmailRenewalHonoursCAA(t *testing.T) {
 	d := validationtest.StartDNS(t)
 	e.Vars["CERTCTL_VALIDATION_RESOLVERS"] = d.Addr
 	name := "caae.example.test"
-	var req struct{ CertificateArn string }
-	e.JSON(&req, "request", "--domain-name", name, "--validation-method", "EMAIL", "--options", "Export=ENABLED")
-	arn := req.CertificateArn
-	seen := map[string]bool{}
-	e.MustRun("validate", "approve", "--code", codesByName(t, newMail(e, seen), name)[name])
-	e.Export(arn)
+	arn, seen := exportedEmailCert(t, e, name)
 	e.MustRun("renew", arn)
 	code := codesByName(t, newMail(e, seen), name)[name]
 	e.MustRun("validate", "approve", "--code", code)
@@ -1214,6 +1209,7 @@ func TestEmailRenewalHonoursCAA(t *testing.T) {
 
 	d.Add(t, `example.test. 60 IN CAA 0 issue "other-ca.example"`)
 	other := "caae2.example.test"
+	var req struct{ CertificateArn string }
 	e.JSON(&req, "request", "--domain-name", other, "--validation-method", "EMAIL")
 	r := e.Run("validate", "approve", "--code", codesByName(t, newMail(e, seen), other)[other])
 	if r.Code != errs.ExitRefused || !strings.Contains(r.Stderr, "FAILED (CAA_ERROR)") {
