@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -270,6 +271,13 @@ func runRestore(ctx context.Context, o *RestoreOptions) error {
 	}
 	defer r.Close()
 	name := cmdutil.FileArgName(o.FromFile)
+	if o.FromFile != "-" {
+		// Absolute, as the restore records it (tester: a relative path
+		// names no file without the working directory).
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+	}
 	// The backup is read, and refused when it is none, before the vault
 	// is opened (which would create one).
 	var res *vaultops.RestoreResult

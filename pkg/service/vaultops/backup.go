@@ -40,11 +40,11 @@ type BackupResult struct {
 
 // absPath is path made absolute for the audit record, where a path
 // relative to a working directory the record does not name says nothing
-// (tester: "File":"bk/A1.bak"); "-" and "stdin" (the name the command
-// gives standard input, cmdutil.FileArgName: review, it was recorded as
-// <cwd>/stdin) and a path that cannot be made absolute are kept.
+// (tester: "File":"bk/A1.bak"); "-" (standard output) and a path that
+// cannot be made absolute are kept. A restore's file comes absolute from
+// the command (vault restore), which alone knows "-" from a file.
 func absPath(path string) string {
-	if path == "" || path == "-" || path == "stdin" || filepath.IsAbs(path) {
+	if path == "" || path == "-" || filepath.IsAbs(path) {
 		return path
 	}
 	if abs, err := filepath.Abs(path); err == nil {
@@ -478,7 +478,7 @@ func (s *Service) restoreBackup(ctx context.Context, b *localstore.Backup, name 
 	var otherHosts []string
 	var acceptedEnd string
 	err = s.core.Change(ctx, "RestoreVault", func(op *service.Op) error {
-		op.Param("FromFile", absPath(name))
+		op.Param("FromFile", name) // as the command names it: absolute, or stdin
 		op.Param("BackupCreatedAt", b.Info.CreatedAt.UTC().Format(time.RFC3339))
 		op.Param("Source", b.Info.Source)
 		bulk, err := localstore.AsBulk(op.Tx)
