@@ -742,7 +742,7 @@ func unusedChains(items []item, loose []chainFile, keyed []keyedCA) (failed []it
 		}
 		switch {
 		case certifiesAny(ch.certs, others):
-		case selfSignedServer(ch.certs):
+		case selfSignedLeaf(ch.certs):
 			n := filepath.Base(ch.path)
 			failed = append(failed, item{File: ch.path, Err: noKeyFound(n) + ", it is not a bundle, and it is a CA certificate that certifies no certificate beside it (not a chain)"})
 		default:
@@ -866,14 +866,14 @@ type keyedCA struct {
 // dirCertificates are the certificates of a directory: the first of each
 // item's file (of those that failed too when withFailed), those of its
 // chain files and those of its keyed CA files.
-// selfSignedServer reports whether certs is one self-signed certificate
+// selfSignedLeaf reports whether certs is one self-signed certificate
 // that does not sign certificates (no keyCertSign): a certificate to
 // import whose key is missing — openssl req -x509 marks it CA:TRUE and
 // sets no key usage — not a trust anchor kept beside the certificates (a
 // root, a client CA, kubeadm's or mkcert's CA: each asserts keyCertSign),
 // which is passed over as before (review: trust anchors made every sync
 // exit 7; a name-based rule dropped a SAN-less openssl certificate).
-func selfSignedServer(certs []*x509.Certificate) bool {
+func selfSignedLeaf(certs []*x509.Certificate) bool {
 	if len(certs) != 1 {
 		return false
 	}
