@@ -1070,15 +1070,7 @@ func TestRenewCompletesRenewable(t *testing.T) {
 func TestFailureToldOnce(t *testing.T) {
 	e := clitest.New(t)
 	arn, caArn := dueUnderDisabledCA(t, e, "once.internal")
-	for pass := 1; pass <= 3; pass++ {
-		if code, res, r := e.Renew("--due"); code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
-			t.Fatalf("pass %d: exit %d, %+v\n%v", pass, code, res[arn], r)
-		}
-		if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 1 {
-			t.Fatalf("pass %d: %d Renewal Action Required events, want 1", pass, n)
-		}
-		e.Advance(15 * time.Minute)
-	}
+	failingPasses(t, e, arn, 1)
 	// Enabled again, but the CA now ends before the renewal would: another
 	// reason, told.
 	e.MustRun("ca", "update", caArn, "--status", "ACTIVE")
@@ -1131,15 +1123,7 @@ func TestEmailSendFailureToldOnce(t *testing.T) {
 	if err := os.WriteFile(outbox, []byte("x"), 0o600); err != nil { // no mail goes there
 		t.Fatal(err)
 	}
-	for pass := 1; pass <= 3; pass++ {
-		if code, res, r := e.Renew("--due"); code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
-			t.Fatalf("pass %d: exit %d, %+v\n%v", pass, code, res[arn], r)
-		}
-		if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 2 {
-			t.Fatalf("pass %d: %d Renewal Action Required events, want 2 (pending, then failed)", pass, n)
-		}
-		e.Advance(15 * time.Minute)
-	}
+	failingPasses(t, e, arn, 2) // pending, then failed
 }
 
 // exportedDNSCert requests a DNS-validated certificate for name, with d as
@@ -1221,5 +1205,21 @@ func TestEmailRenewalHonoursCAA(t *testing.T) {
 	e.JSON(&desc, "describe", req.CertificateArn)
 	if desc.Certificate.Status != "FAILED" || desc.Certificate.FailureReason != "CAA_ERROR" {
 		t.Fatalf("certificate %+v, want FAILED CAA_ERROR", desc.Certificate)
+	}
+}
+
+// failingPasses runs three renew --due passes 15 minutes apart, each of
+// which fails arn's renewal (exit 7), and checks that arn has had exactly
+// events Renewal Action Required events after each: a state is told once.
+func failingPasses(t *testing.T, e *clitest.Env, arn string, events int) {
+	t.Helper()
+	for pass := 1; pass <= 3; pass++ {
+		if code, res, r := e.Renew("--due"); code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
+			t.Fatalf("pass %d: exit %d, %+v\n%v", pass, code, res[arn], r)
+		}
+		if n := len(e.Events("Certificate Renewal Action Required", arn)); n != events {
+			t.Fatalf("pass %d: %d Renewal Action Required events, want %d", pass, n, events)
+		}
+		e.Advance(15 * time.Minute)
 	}
 }
