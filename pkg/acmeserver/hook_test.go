@@ -18,9 +18,7 @@ import (
 // TestEventHookReceivesACMEEvents: the hooks.event command gets the events
 // the server records — issuance and revocation — as JSON on stdin.
 func TestEventHookReceivesACMEEvents(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	log := filepath.Join(t.TempDir(), "events.log")
-	f.srv.core.EventHook = "cat >> " + log
+	f, log := hookFixture(t)
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
 	o, err := c.AuthorizeOrder(ctx, acme.DomainIDs("lab.test"))
@@ -56,9 +54,7 @@ func TestEventHookReceivesACMEEvents(t *testing.T) {
 // (CurrentVersion false) — the record and current version stay ISSUED
 // (tester: the hook heard nothing of a key-compromise revocation).
 func TestEarlierVersionRevokedIsTold(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	log := filepath.Join(t.TempDir(), "events.log")
-	f.srv.core.EventHook = "cat >> " + log
+	f, log := hookFixture(t)
 	ctx := context.Background()
 	c, _ := f.register(newKey(t))
 	var first []byte
@@ -97,4 +93,14 @@ func TestEarlierVersionRevokedIsTold(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// hookFixture is a server whose hooks.event command appends each event to
+// the file log names.
+func hookFixture(t *testing.T) (f *fixture, log string) {
+	t.Helper()
+	f = newFixture(t, acmestate.ContactNotRequired)
+	log = filepath.Join(t.TempDir(), "events.log")
+	f.srv.core.EventHook = "cat >> " + log
+	return f, log
 }
