@@ -451,6 +451,11 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 		return err
 	}
 	var host deploy.Host
+	// This host's audit witness, read once before the installs' read
+	// transactions (CheckRecordable): a witness older than the log is
+	// sound, and a pass over many targets reads the file once, not once
+	// a certificate.
+	seen := s.core.Witnessed()
 	for i := range rep.Results {
 		res := &rep.Results[i]
 		renewed := res.Outcome == renewal.Renewed
@@ -474,7 +479,6 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 		var left []TargetResult
 		var m deploy.Material
 		var in deploy.Identity
-		seen := s.core.Witnessed()
 		err := s.core.Read(ctx, func(tx localstore.Tx) error {
 			stale, left = nil, nil
 			c, err := tx.GetCertificate(id)
