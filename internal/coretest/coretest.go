@@ -5,6 +5,7 @@ package coretest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,4 +49,28 @@ func New(t testing.TB, c Config) *service.Core {
 	}
 	return &service.Core{Vault: v, Now: c.Now, Names: Names,
 		Authority: authority.New(v, c.Now, c.CABaseURL), Actor: c.Actor}
+}
+
+// Meanwhile runs fn(0), fn(1), … in a goroutine until the returned stop is
+// called (which waits for it), as another writer beside a test's own
+// operations; an error from fn fails t and ends the loop.
+func Meanwhile(t testing.TB, fn func(i int) error) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := fn(i); err != nil {
+				t.Errorf("meanwhile, call %d: %v", i, err)
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }

@@ -3,8 +3,9 @@ package certificates
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
+
+	"github.com/certctl/certctl/internal/coretest"
 )
 
 // TestExportBesideWriters: exports next to another writer's changes are
@@ -19,23 +20,10 @@ func TestExportBesideWriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if _, err := s.AddTags(ctx, res.ID, []string{fmt.Sprintf("k%d=v", i%40)}); err != nil {
-				t.Errorf("tags: %v", err)
-				return
-			}
-		}
-	}()
+	stop := coretest.Meanwhile(t, func(i int) error {
+		_, err := s.AddTags(ctx, res.ID, []string{fmt.Sprintf("k%d=v", i%40)})
+		return err
+	})
 	failed := 0
 	for i := 0; i < 1000; i++ {
 		// The key in clear: no key derivation, so that many exports
@@ -48,8 +36,7 @@ func TestExportBesideWriters(t *testing.T) {
 			}
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if failed > 0 {
 		t.Errorf("%d of 1000 exports failed", failed)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/coretest"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/service/certificates"
 )
@@ -23,23 +23,10 @@ func TestDeployBesideWriters(t *testing.T) {
 	s := New(core, Settings{Validity: 30 * 24 * time.Hour,
 		Host: func() (deploy.Host, error) { return deploy.LocalHost(core.Vault.Dir, "h1") }})
 	dir := t.TempDir()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if _, err := certs.AddTags(ctx, req.CertificateArn, []string{fmt.Sprintf("k%d=v", i%40)}); err != nil {
-				t.Errorf("tags: %v", err)
-				return
-			}
-		}
-	}()
+	stop := coretest.Meanwhile(t, func(i int) error {
+		_, err := certs.AddTags(ctx, req.CertificateArn, []string{fmt.Sprintf("k%d=v", i%40)})
+		return err
+	})
 	failed := 0
 	for i := 0; i < 200; i++ {
 		tg := deploy.Target{CertFile: filepath.Join(dir, "app.crt"), KeyFile: filepath.Join(dir, "app.key")}
@@ -49,8 +36,7 @@ func TestDeployBesideWriters(t *testing.T) {
 			}
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if failed > 0 {
 		t.Errorf("%d of 200 deploys failed", failed)
 	}
