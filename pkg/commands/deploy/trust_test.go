@@ -240,6 +240,11 @@ func TestRefusesVersionTheStoreWasMadeToHold(t *testing.T) {
 						break
 					}
 				}
+				// cron's pass names it too (tester: -q printed no
+				// result, only "see the results", exit 7).
+				if r := e.Run("renew", "--due", "-q", "-o", "text"); r.Code != errs.ExitPartial || !strings.Contains(r.Stdout, arn+"\t") || !strings.Contains(r.Stdout, tc.want) {
+					t.Errorf("%s: renew --due -q over the tampered store: want exit 7 and the certificate's row (%q)\n%v", tc.name, tc.want, r)
+				}
 				if !bytes.Equal(cert, read(t, tg.cert)) || !bytes.Equal(key, read(t, tg.key)) {
 					t.Errorf("%s: the host wrote what the store was made to hold", tc.name)
 				}

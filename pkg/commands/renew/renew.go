@@ -298,17 +298,30 @@ func failedDeployments(results []renewals.Result) int {
 }
 
 // noteworthy are the results -q prints: what happened or needs the
-// operator — renewed, failed, newly pending validation, (re)deployed; not
+// operator — renewed, failed, newly pending validation, (re)deployed, a
+// pending request issued, timed out or failed in the pass; not
 // a certificate still waiting as it was (cron would mail it every pass).
 func noteworthy(results []renewals.Result) []renewals.Result {
 	out := []renewals.Result{}
 	for _, r := range results {
 		switch {
-		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation && !r.Waiting, r.Deployed:
+		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation && !r.Waiting, r.Deployed, r.Advanced, deployTrouble(r):
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// deployTrouble reports a deploy target of r that failed, was not done or
+// whose command was skipped — also one the pass refused to install
+// without trying (tester: -q exited 7 printing no result).
+func deployTrouble(r renewals.Result) bool {
+	for _, t := range r.Targets {
+		if t.Outcome != renewals.TargetInstalled && t.Outcome != renewals.TargetOtherHost {
+			return true
+		}
+	}
+	return false
 }
 
 func view(out Output) output.View {

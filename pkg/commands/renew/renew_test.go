@@ -845,9 +845,11 @@ func TestDuePurgesPermanentlyDeletedCA(t *testing.T) {
 func TestQuietLeavesOutWaiting(t *testing.T) {
 	e := clitest.New(t)
 	arn, _ := exportedEmailCert(t, e, "quiet.example.test")
+	e.SetNow(e.Describe(arn).NotAfter.Add(-45 * day))
+	// Requested now, so that it is still waiting (not timed out) in the
+	// passes below.
 	var req struct{ CertificateArn string }
 	e.JSON(&req, "request", "--domain-name", "waiting.example.test")
-	e.SetNow(e.Describe(arn).NotAfter.Add(-45 * day))
 
 	r := e.Run("renew", "--due", "-q", "-o", "text")
 	if r.Code != 0 || !strings.Contains(r.Stdout, arn+"\t") || !strings.Contains(r.Stdout, "PENDING_VALIDATION") {
@@ -1221,5 +1223,70 @@ func failingPasses(t *testing.T, e *clitest.Env, arn string, events int) {
 			t.Fatalf("pass %d: %d Renewal Action Required events, want %d", pass, n, events)
 		}
 		e.Advance(15 * time.Minute)
+	}
+}
+
+// TestQuietReportsEndedRequests: renew --due -q reports a request that was
+// waiting for its DNS validation when the pass ends it — issued, failed
+// (CAA forbids the CA) or timed out — once, in the pass that ended it;
+// cron mailed nothing while the README promised a mail when something
+// happened (tester). The request still waiting stays out.
+func TestQuietReportsEndedRequests(t *testing.T) {
+	e := clitest.New(t)
+	d := validationtest.StartDNS(t)
+	e.Vars["CERTCTL_VALIDATION_RESOLVERS"] = d.Addr
+	e.Vars["CERTCTL_VALIDATION_DNS_ZONE"] = "acm-validations.certctl.test"
+	request := func(name string) (arn, record string) {
+		var req struct{ CertificateArn string }
+		e.JSON(&req, "request", "--domain-name", name, "--validation-method", "DNS")
+		var desc struct {
+			Certificate struct {
+				DomainValidationOptions []struct{ ResourceRecord struct{ Name, Value string } }
+			}
+		}
+		e.JSON(&desc, "describe", req.CertificateArn)
+		rr := desc.Certificate.DomainValidationOptions[0].ResourceRecord
+		return req.CertificateArn, rr.Name + " 300 IN CNAME " + rr.Value
+	}
+	issued, rec := request("issued.example.test")
+	d.Add(t, rec)
+	refused, rec := request("refused.other.test")
+	d.Add(t, rec, `other.test. 60 IN CAA 0 issue "other-ca.example"`)
+	late, _ := request("late.example.test")
+
+	r := e.Run("renew", "--due", "-q", "-o", "text")
+	if r.Code != 0 {
+		t.Fatalf("the pass: %v", r)
+	}
+	lines := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		lines[strings.SplitN(l, "\t", 2)[0]] = l
+	}
+	if l := lines[issued]; !strings.Contains(l, "issued: domain validation succeeded") {
+		t.Fatalf("-q left out (or misreported) the request issued in the pass: %q in\n%v", l, r)
+	}
+	if l := lines[refused]; !strings.Contains(l, "request FAILED: CAA_ERROR") {
+		t.Fatalf("-q left out (or misreported) the request failed in the pass: %q in\n%v", l, r)
+	}
+	if _, ok := lines[late]; ok || len(lines) != 2 {
+		t.Fatalf("-q printed more than the two ended requests:\n%v", r)
+	}
+	if got := e.Describe(issued).Status; got != "ISSUED" {
+		t.Fatalf("issued request is %s", got)
+	}
+
+	e.Advance(73 * time.Hour)
+	r = e.Run("renew", "--due", "-q", "-o", "json")
+	var out struct {
+		Results []struct{ CertificateArn, Outcome, Reason string }
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || r.Code != 0 {
+		t.Fatalf("the pass after 73 hours: %v (%v)", r, err)
+	}
+	if len(out.Results) != 1 || out.Results[0].CertificateArn != late || !strings.Contains(out.Results[0].Reason, "request timed out") {
+		t.Fatalf("-q after the timeout: %+v, want only %s timed out", out.Results, late)
+	}
+	if r := e.Run("renew", "--due", "-q", "-o", "text"); r.Code != 0 || r.Stdout != "" {
+		t.Fatalf("the pass after printed again:\n%v", r)
 	}
 }

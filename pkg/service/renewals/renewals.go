@@ -17,6 +17,7 @@ package renewals
 import (
 	"context"
 	"crypto"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -110,6 +111,10 @@ type Result struct {
 	// something the run did: renew --due -q leaves it out, so that cron
 	// does not mail it every pass.
 	Waiting bool `json:"-"`
+	// Advanced reports that the certificate's request, pending validation
+	// before this run, ended in it: issued, timed out or failed (its
+	// Reason says which). renew --due -q reports it.
+	Advanced bool `json:"-"`
 	// Targets are the certificate's deploy targets that this run
 	// installed, tried to install, or left for their hosts (omitted when
 	// there are none).
@@ -331,6 +336,10 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		}
 		if res.Outcome, res.Reason = classify(policy, c, now); res.Outcome == renewal.PendingValidation {
 			res.Waiting = true
+		} else if validation.Pending(snap) && res.Outcome != "" {
+			// Its request ended in this pass (issued, timed out, failed):
+			// that happened, and -q reports it (tester: cron mailed nothing).
+			res.Advanced, res.Reason = true, requestEnded(c)
 		} else if res.Outcome == "" {
 			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil && service.Stopped(ctx) {
 				stop(i)
@@ -469,6 +478,21 @@ func (s *Service) Renew(ctx context.Context, ref string) (*Report, error) {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// requestEnded is the reason reported for a certificate whose request the
+// pass moved out of PENDING_VALIDATION.
+func requestEnded(c *localstore.Certificate) string {
+	switch c.Status {
+	case inventory.StatusIssued:
+		return "issued: domain validation succeeded"
+	case inventory.StatusValidationTimedOut:
+		return fmt.Sprintf("request timed out: not validated within %d hours", int(validation.Timeout.Hours()))
+	}
+	if c.FailureReason != "" {
+		return "request " + c.Status + ": " + c.FailureReason
+	}
+	return "request " + c.Status
 }
 
 // classify returns the outcome of c in the due pass when it is not to be
