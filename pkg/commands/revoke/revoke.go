@@ -118,9 +118,13 @@ func runRevoke(ctx context.Context, o *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
-	arnStr, err := svc.Revoke(ctx, o.ID, o.Reason)
+	done, err := svc.Revoke(ctx, o.ID, o.Reason)
 	if err != nil {
 		return err
+	}
+	arnStr := done.CertificateArn
+	if done.StillDeployed != "" {
+		cmdutil.PrintNotices(o.IO, arnStr+" is "+done.StillDeployed)
 	}
 	return p.Acknowledge(Result{CertificateArn: arnStr}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", arnStr}}} },

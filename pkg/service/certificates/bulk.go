@@ -183,6 +183,9 @@ type bulkOp struct {
 	// apply makes the change to c, read again in op's transaction (by
 	// load) and checked; it stores what it changes.
 	apply func(op *service.Op, c *localstore.Certificate) error
+	// note, when set, is the Reason reported with a change made to c, as
+	// apply was given it ("" for none).
+	note func(c *localstore.Certificate) string
 	// before, when set, runs for each certificate of a batch before the
 	// batch's changes, outside any transaction: it hands out what the
 	// change then records (an export's files) and returns where it put
@@ -266,6 +269,7 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 	// why it failed.
 	var paths []string
 	var prepared []error
+	notes := make([]string, len(sel)) // b.note's, for the changes made
 	if b.before != nil {
 		paths, prepared = make([]string, len(sel)), make([]error, len(sel))
 	}
@@ -319,6 +323,9 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 			if err := b.check(op.Tx, c); err != nil {
 				return err
 			}
+			if b.note != nil {
+				notes[i] = b.note(c)
+			}
 			return b.apply(op, c)
 		}
 	}
@@ -337,7 +344,7 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 		}
 	}
 	finish := func(i int, err error) {
-		r := BulkResult{CertificateArn: sel[i].CertificateArn, DomainName: sel[i].DomainName, ID: sel[i].ID, Outcome: b.done, Reason: ""}
+		r := BulkResult{CertificateArn: sel[i].CertificateArn, DomainName: sel[i].DomainName, ID: sel[i].ID, Outcome: b.done, Reason: notes[i]}
 		switch {
 		case err != nil && service.Stopped(ctx) && b.before == nil:
 			// Its change was not committed: the interruption cancelled

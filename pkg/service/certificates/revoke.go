@@ -3,6 +3,7 @@ package certificates
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/casign"
@@ -46,30 +47,51 @@ func CheckRevocable(tx localstore.Tx, c *localstore.Certificate) error {
 	return nil
 }
 
+// Revoked is what Revoke did.
+type Revoked struct {
+	CertificateArn string
+	// StillDeployed, when set, says that the certificate is still
+	// installed at deploy targets, which go on serving it (for stderr).
+	StillDeployed string
+}
+
 // Revoke revokes the certificate named by ref (ARN, UUID or prefix) for
-// reason and returns its ARN.
-func (s *Service) Revoke(ctx context.Context, ref, reason string) (string, error) {
+// reason.
+func (s *Service) Revoke(ctx context.Context, ref, reason string) (*Revoked, error) {
 	code, ok := casign.ReasonCode(reason)
 	if !ok {
-		return "", &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
+		return nil, &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
 	}
-	var arn string
+	var out Revoked
 	err := s.core.Change(ctx, "RevokeCertificate", func(op *service.Op) error {
 		op.Param("RevocationReason", reason)
 		c, a, err := s.core.Certificate(op, ref, inventory.Revoking)
 		if err != nil {
 			return err
 		}
-		arn = a
+		out.CertificateArn = a
 		if err := CheckRevocable(op.Tx, c); err != nil {
 			return err
 		}
+		out.StillDeployed = stillDeployed(c)
 		return op.Revoke(c, reason, code, true)
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return arn, nil
+	return &out, nil
+}
+
+// stillDeployed says, for a certificate being revoked, where it is still
+// installed: its deploy targets go on serving it until another
+// certificate is deployed there, and nothing else would say so (tester:
+// revoke and every renewal pass after it were silent).
+func stillDeployed(c *localstore.Certificate) string {
+	if len(c.InUseBy) == 0 {
+		return ""
+	}
+	return "still deployed to " + strings.Join(c.InUseBy, ", ") +
+		": it is served there until another certificate is deployed (certctl deploy ARN --cert-file …)"
 }
 
 // endpointGone reports whether the ACME endpoint id no longer exists (a
