@@ -99,8 +99,9 @@ FAILED with the reason "not done: the command was interrupted", and exits 7 (not
 nothing was left to renew or install); the next pass installs what it renewed. Stopped by an
 error (the store unavailable: exit 6), it reports what it renewed before
 and the rest as FAILED, "not done: the pass stopped on an error". With -q (the cron
-job's), only the certificates renewed, failed, redeployed or newly pending
-validation (not one still waiting as it was) are printed — in every output format, -o json included — and
+job's), only the certificates renewed, failed, redeployed (or whose deployment
+failed or was refused), newly pending validation (not one still waiting as it
+was), or whose pending request the pass issued, failed or timed out are printed — in every output format, -o json included — and
 nothing at all when there are none, so that cron mails only when something
 happened; the summary is left out.
 
