@@ -73,7 +73,7 @@ your passphrase as an ENCRYPTED PRIVATE KEY (PKCS#8, PBES2, AES-256-CBC,
 PBKDF2-HMAC-SHA256), which ` + "`openssl pkey -passin file:P`" + ` reads (unless you ask
 for it in clear with --insecure-plaintext-key).
 
-The passphrase (one line, at most 1,023 bytes: what openssl reads) comes from
+The passphrase (one line, 4 characters to 1,023 bytes: what openssl reads) comes from
 --passphrase-file (a trailing newline is not part of it), --passphrase-stdin,
 or a prompt (asked twice) on a terminal; with none of these and no terminal,
 export refuses (exit 2). --no-private-key exports only
@@ -221,8 +221,10 @@ func promptPassphrase(ios *iostreams.IOStreams) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		problem := "the passphrase is empty"
-		if len(p1) > 0 {
+		problem := ""
+		if err := certificates.CheckExportPassphrase(p1, false); err != nil {
+			problem = err.Error() // empty, too short …: asked again
+		} else {
 			p2, err := ask("Repeat the passphrase: ")
 			if err != nil {
 				return nil, err

@@ -103,14 +103,19 @@ func TestPromptPassphrase(t *testing.T) {
 		p, err := promptPassphrase(ios)
 		return p, errOut.String(), err
 	}
-	if p, _, err := run("pw", "pw"); err != nil || string(p) != "pw" {
-		t.Fatalf("pw twice: %q, %v", p, err)
+	if p, _, err := run("pass", "pass"); err != nil || string(p) != "pass" {
+		t.Fatalf("pass twice: %q, %v", p, err)
 	}
-	p, screen, err := run("pw", "px", "", "pw2", "pw2")
-	if err != nil || string(p) != "pw2" || !strings.Contains(screen, "the passphrases do not match: try again") || !strings.Contains(screen, "the passphrase is empty: try again") {
-		t.Fatalf("a mismatch, an empty one, then pw2 twice: %q, %q, %v", p, screen, err)
+	p, screen, err := run("pass", "pasx", "", "pw22", "pw22")
+	if err != nil || string(p) != "pw22" || !strings.Contains(screen, "the passphrases do not match: try again") || !strings.Contains(screen, "the passphrase is empty: try again") {
+		t.Fatalf("a mismatch, an empty one, then pw22 twice: %q, %q, %v", p, screen, err)
 	}
-	if _, _, err := run("a", "b", "a", "b", "a", "b"); errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "do not match") {
+	// Shorter than ACM's 4 characters: asked again, not repeated.
+	p, screen, err = run("pw2", "pw22", "pw22")
+	if err != nil || string(p) != "pw22" || !strings.Contains(screen, "the passphrase is 3 characters long: at least 4") {
+		t.Fatalf("a short one, then pw22 twice: %q, %q, %v", p, screen, err)
+	}
+	if _, _, err := run("aaaa", "bbbb", "aaaa", "bbbb", "aaaa", "bbbb"); errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "do not match") {
 		t.Fatalf("three mismatches: %v (exit %d), want exit 2", err, errs.ExitCodeOf(err))
 	}
 	// Ctrl-C at the prompt is an interruption (exit 1), not an answer.

@@ -185,7 +185,7 @@ func (s *Service) ExportSelected(ctx context.Context, req BulkExportRequest) (*B
 			if err != nil {
 				return err
 			}
-			if err := checkExportPassphrase(p, req.PlaintextKey); err != nil {
+			if err := CheckExportPassphrase(p, req.PlaintextKey); err != nil {
 				return err
 			}
 			pass = p

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
@@ -157,7 +158,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	if err != nil {
 		return nil, err
 	}
-	if err := checkExportPassphrase(pass, req.PlaintextKey); err != nil {
+	if err := CheckExportPassphrase(pass, req.PlaintextKey); err != nil {
 		return nil, err
 	}
 	// The key is read (and checked again) in a read transaction, encoded
@@ -305,11 +306,15 @@ func encodeExport(arn string, m deploy.Material, pass []byte, req ExportRequest)
 // PEM_BUFSIZE), so a longer one would export a key it cannot open (tester).
 const maxExportPassphrase = 1023
 
-// checkExportPassphrase checks the passphrase an exported key is encrypted
-// under: not empty (unless the key is written in plaintext) and not longer
-// than openssl reads. Input (exit 4): the file's or the prompt's, as the
+// minExportPassphrase is the shortest passphrase an exported key takes, in
+// characters (ACM's ExportCertificate's and openssl's prompt's minimum).
+const minExportPassphrase = 4
+
+// CheckExportPassphrase checks the passphrase an exported key is encrypted
+// under: not empty (unless the key is written in plaintext), of ACM's
+// least length and not longer than openssl reads. Input (exit 4): the file's or the prompt's, as the
 // vault passphrase (tester: exit 2).
-func checkExportPassphrase(pass []byte, plaintext bool) error {
+func CheckExportPassphrase(pass []byte, plaintext bool) error {
 	switch {
 	case len(pass) == 0 && !plaintext:
 		return errs.Invalidf("the passphrase is empty")
@@ -319,6 +324,14 @@ func checkExportPassphrase(pass []byte, plaintext bool) error {
 		// openssl's passphrase ends there, whichever -passin gives it
 		// (tester).
 		return errs.Invalidf("the passphrase holds a NUL byte: openssl reads a passphrase only up to it, and the key would not open")
+	case !plaintext && utf8.RuneCount(pass) < minExportPassphrase:
+		// ACM's ExportCertificate takes 4 to 128 characters (tester: a
+		// 2-character passphrase was taken).
+		n, unit := utf8.RuneCount(pass), "characters"
+		if n == 1 {
+			unit = "character"
+		}
+		return errs.Invalidf("the passphrase is %d %s long: at least %d, as ACM's ExportCertificate asks", n, unit, minExportPassphrase)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func TestBulkInterruptedReportsWhatWasDone(t *testing.T) {
 	rep, err := svc.ExportSelected(ctx, certificates.BulkExportRequest{
 		BulkOptions: certificates.BulkOptions{Selection: sel},
 		WithKey:     true, Format: "pem",
-		Passphrase: func() ([]byte, error) { return []byte("pw"), nil },
+		Passphrase: func() ([]byte, error) { return []byte("pass"), nil },
 		Deliver: func(ex *certificates.Exported) (string, error) {
 			delivered++
 			if delivered == 2 {
@@ -137,7 +137,7 @@ func TestExportInterruptedAfterDeliveryIsRecorded(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	svc, core := newAuditedService(t, now)
 	arn := storeVaultCertificate(t, core, "out.int.example.test")
-	pass := func() ([]byte, error) { return []byte("pw"), nil }
+	pass := func() ([]byte, error) { return []byte("pass"), nil }
 
 	ctx, cancel := context.WithCancel(context.Background())
 	interrupted := errors.New("interrupted while writing")

@@ -1119,7 +1119,7 @@ func TestRestoreRacesFirstWrite(t *testing.T) {
 	}
 	verifyOK(t, e)
 	pass := filepath.Join(e.Dir, "pass.txt")
-	if err := os.WriteFile(pass, []byte("p\n"), 0o600); err != nil {
+	if err := os.WriteFile(pass, []byte("pass\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	mustRun(e, "export", arn, "--passphrase-file", pass, "-o", "json")
