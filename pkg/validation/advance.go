@@ -330,7 +330,9 @@ func CheckCodeSyntax(code string) error {
 	if !validCodeSyntax(code) {
 		// Never echo what was given: it may be a real code with a typo or
 		// with the mail's "Approval code:" label around it.
-		return errs.Invalidf("that is not an approval code: a code is 32 letters and digits (%d characters given)", len(strings.TrimSpace(code)))
+		// The alphabet is named: a 32-character typo (a 0 for an O, a 1
+		// for an I) was told it was 32 letters and digits (tester).
+		return errs.Invalidf("that is not an approval code: a code is 32 characters, the letters A-Z and the digits 2-7 (spaces and dashes ignored); %d characters given", len(NormalizeCode(code)))
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ one is not found (exit 3); --code - with nothing on standard input is invalid in
 --code - reads the code from standard input (asked for, not echoed, on a
 terminal), so that a live code stays out of the process list and the shell's
 history.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
-		Example: `  certctl validate approve --code 7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z
+		Example: `  certctl validate approve --code 7KQ2M4XN5T3JH6PB2W7C4D6FZR5VAY3Z
   certctl validate approve --code -      # paste it at the prompt
   grep -o 'Approval code: .*' mail.eml | cut -d' ' -f3 | certctl validate approve --code -`,
 		Args: cmdutil.NoArgs,

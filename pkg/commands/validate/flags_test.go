@@ -9,6 +9,7 @@ import (
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/validation"
 )
 
 func wantUsage[O any](t *testing.T, name string, parse func(...string) (*O, error), cases [][]string) {
@@ -44,11 +45,11 @@ func TestCheckFlags(t *testing.T) {
 
 func TestApproveFlags(t *testing.T) {
 	parse := func(args ...string) (*ApproveOptions, error) { return flagtest.Parse(t, NewCmdApprove, args...) }
-	o, err := parse("--code", "7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z")
-	if err != nil || o.Code != "7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z" || o.Printer == nil || o.Validations == nil || o.IO == nil {
+	o, err := parse("--code", "7KQ2M4XN5T3JH6PB2W7C4D6FZR5VAY3Z")
+	if err != nil || o.Code != "7KQ2M4XN5T3JH6PB2W7C4D6FZR5VAY3Z" || o.Printer == nil || o.Validations == nil || o.IO == nil {
 		t.Fatalf("approve --code: %+v, %v", o, err)
 	}
-	wantUsage(t, "approve", parse, [][]string{{}, {"7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z"}, {"--code", "X", "extra"}})
+	wantUsage(t, "approve", parse, [][]string{{}, {"7KQ2M4XN5T3JH6PB2W7C4D6FZR5VAY3Z"}, {"--code", "X", "extra"}})
 }
 
 func TestServeHTTPFlags(t *testing.T) {
@@ -104,7 +105,7 @@ func TestApproveCodeFromStdin(t *testing.T) {
 		err := cmd.Execute()
 		return got, errOut.String(), err
 	}
-	const code = "7KQ2M4XN5T3JH6PB2W9C4D8F1R5V0Y3Z"
+	const code = "7KQ2M4XN5T3JH6PB2W7C4D6FZR5VAY3Z"
 	if o, _, err := run("  "+code+"  \nrest\n", false, nil); err != nil || o.Code != code {
 		t.Fatalf("--code - from a pipe: %+v, %v", o, err)
 	}
@@ -118,5 +119,24 @@ func TestApproveCodeFromStdin(t *testing.T) {
 	}
 	if _, _, err := run("\n", false, nil); errs.ExitCodeOf(err) != errs.ExitInvalid {
 		t.Fatalf("--code - with nothing on stdin: %v (exit %d), want exit 4", err, errs.ExitCodeOf(err))
+	}
+}
+
+// TestApproveExampleCodeIsWellFormed: the code in approve's examples is
+// one a mail could carry, so that a newcomer copying it is told it is
+// unknown (exit 3), not that it is no code (tester: it held 0, 1, 8, 9).
+func TestApproveExampleCodeIsWellFormed(t *testing.T) {
+	ex := NewCmdApprove(cmdutil.New(nil, "test"), nil).Example
+	n := 0
+	for _, f := range strings.Fields(ex) {
+		if len(f) == 32 {
+			n++
+			if err := validation.CheckCodeSyntax(f); err != nil {
+				t.Errorf("example code %s: %v", f, err)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no 32-character code in the examples:\n%s", ex)
 	}
 }
