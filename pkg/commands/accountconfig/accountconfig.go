@@ -3,6 +3,7 @@ package accountconfig
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -98,7 +99,9 @@ func NewCmdPut(f *cmdutil.Factory, runF func(*PutOptions) error) *cobra.Command 
 			return runPut(cmd.Context(), opts)
 		},
 	}
-	cmdutil.IntVar(cmd.Flags(), &opts.DaysBeforeExpiry, "days-before-expiry", renewal.DefaultDaysBeforeExpiry, "days before expiry (1-45)")
+	// No default shown: the flag is required, and 45 is the vault's
+	// default, not the flag's (tester).
+	cmdutil.IntVar(cmd.Flags(), &opts.DaysBeforeExpiry, "days-before-expiry", 0, fmt.Sprintf("days before expiry (1-45; required; a vault never set uses %d)", renewal.DefaultDaysBeforeExpiry))
 	return cmd
 }
 

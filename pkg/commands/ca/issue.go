@@ -39,7 +39,7 @@ type IssueOptions struct {
 func NewCmdCaIssue(f *cmdutil.Factory, runF func(*IssueOptions) error) *cobra.Command {
 	opts := &IssueOptions{Deps: newDeps(f)}
 	cmd := &cobra.Command{
-		Use:   "issue CA --csr FILE --template NAME|ARN --validity 365d|DATE|Value=N,Type=T [--signing-algorithm ALG]",
+		Use:   "issue CA --csr FILE [--template NAME|ARN] --validity 365d|DATE|Value=N,Type=T [--signing-algorithm ALG]",
 		Short: "Issue a certificate from a CSR (not managed by the inventory)",
 		Long: `Sign a certificate signing request, as AWS Private CA's IssueCertificate: the CSR's
 signature is checked first, then the template decides the extensions. Templates, by AWS Private CA name (the version may follow:

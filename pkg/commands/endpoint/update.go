@@ -115,7 +115,7 @@ CHALLENGE endpoint (exit 5 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 	fl.StringArrayVar(&challenges, "challenge-types", nil, "challenge `types` a CHALLENGE endpoint offers: http-01, dns-01, tls-alpn-01 (repeatable, comma-separated)")
 	fl.StringVar(&contact, "contact", "", "REQUIRED or NOT_REQUIRED")
 	fl.StringArrayVar(&algs, "allowed-key-algorithms", nil, "certificate key `algorithms` finalize accepts")
-	fl.StringArrayVar(&certTags, "certificate-tags", nil, "tags put on issued certificates (replace the current ones)")
+	fl.StringArrayVar(&certTags, "certificate-tags", nil, "tag put on issued certificates, `Key=K,Value=V` or K=V (repeatable; replace the current ones)")
 	fl.StringVar(&name, "name", "", "a `name` for people")
 	fl.StringVar(&caRef, "certificate-authority-arn", "", "issue from this `CA` of the vault from now on")
 	fl.BoolVar(&opts.PublicCertificateAuthority, "public-certificate-authority", false, "issue from the built-in public-style hierarchy from now on")

@@ -103,7 +103,7 @@ terminal status (exit 5), or --timeout passes (exit 8).` + cmdutil.ExitStatus(0,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "check again until the certificate is issued or fails")
-	cmd.Flags().StringVar(&timeout, "timeout", "10m", "how long --wait waits")
+	cmd.Flags().StringVar(&timeout, "timeout", "10m", "how long --wait waits (a `duration`: 90s, 10m, 1h)")
 	cmdutil.IDAliasFlag(cmd, &opts.ID, "certificate-arn", "the certificate (alias of the positional ARN)")
 	return cmd
 }
