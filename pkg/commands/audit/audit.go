@@ -110,7 +110,7 @@ Piped (-o text) each record is one tab-separated line:
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Since, "since", "", "only records from this `time` (RFC 3339, or a date: its midnight UTC) or this long ago (24h, 7d)")
-	fl.StringVar(&opts.Until, "until", "", "only records up to this `time` (RFC 3339, or a date: its midnight UTC)")
+	fl.StringVar(&opts.Until, "until", "", "only records up to this `time` (RFC 3339, or a date: its midnight UTC), its whole second included")
 	fl.StringVar(&opts.EventName, "event-name", "", "only records of this API `name` (RequestCertificate, …)")
 	fl.StringVar(&opts.Resource, "resource", "", "only records concerning this `ARN` (or UUID)")
 	_ = cmd.RegisterFlagCompletionFunc("resource", f.CompleteResources)
@@ -148,6 +148,12 @@ func (o *ListOptions) query() (auditlog.Query, error) {
 		t, err := timeutil.ParseTimeOrDate(o.Until)
 		if err != nil {
 			return q, errs.UsageErrorf("--until: %q is neither an RFC 3339 time nor a date (2026-12-01)", o.Until)
+		}
+		if t.Nanosecond() == 0 {
+			// The whole second: records are shown in whole seconds,
+			// and one copied from the list into --until is kept
+			// (tester: it was left out).
+			t = t.Add(time.Second - time.Nanosecond)
 		}
 		q.Filter.Until = t
 	}

@@ -25,7 +25,7 @@ func TestListFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !q.Filter.Since.Equal(now.Add(-7*24*time.Hour)) || !q.Filter.Until.Equal(time.Date(2031, 1, 9, 0, 0, 0, 0, time.UTC)) ||
+	if !q.Filter.Since.Equal(now.Add(-7*24*time.Hour)) || !q.Filter.Until.Equal(time.Date(2031, 1, 9, 0, 0, 0, 999999999, time.UTC)) ||
 		q.Filter.EventName != "ExportCertificate" || q.Filter.Actor != "alice" || q.Filter.Resource != o.Resource ||
 		q.MaxItems != 5 || q.StartingToken != "YTox" {
 		t.Errorf("query %+v", q)

@@ -261,3 +261,30 @@ func TestAuditListWritesAsItReads(t *testing.T) {
 		}
 	}
 }
+
+// TestUntilTakesTheWholeSecond: a record made within a second is listed
+// by --until that second, as the list prints it (whole seconds), and not
+// by --until the second before (tester: copying a record's EventTime into
+// --until left the record out).
+func TestUntilTakesTheWholeSecond(t *testing.T) {
+	e := clitest.New(t)
+	sec := e.Now().Add(time.Hour)
+	e.SetNow(sec.Add(600 * time.Millisecond))
+	arn := e.RequestPrivate("until.internal")
+	var all struct{ AuditEvents []struct{ EventTime string } }
+	e.JSON(&all, "audit", "list", "--resource", arn)
+	if len(all.AuditEvents) != 1 || all.AuditEvents[0].EventTime != sec.Format(time.RFC3339) {
+		t.Fatalf("the request's record: %+v, want one at %s", all.AuditEvents, sec.Format(time.RFC3339))
+	}
+	for until, want := range map[string]int{
+		all.AuditEvents[0].EventTime:                             1,
+		sec.Add(-time.Second).Format(time.RFC3339):               0,
+		sec.Add(500 * time.Millisecond).Format(time.RFC3339Nano): 0, // a fraction is taken as given
+	} {
+		var got struct{ AuditEvents []any }
+		e.JSON(&got, "audit", "list", "--resource", arn, "--until", until)
+		if len(got.AuditEvents) != want {
+			t.Errorf("--until %s: %d records, want %d", until, len(got.AuditEvents), want)
+		}
+	}
+}
