@@ -837,3 +837,55 @@ func TestHookOutputSetting(t *testing.T) {
 		t.Fatalf("hooks.output stderr: %v", r)
 	}
 }
+
+// TestRedeployRecordSaysInstalledWhenOnlyTheCommandFailed: the
+// DeployCertificate record of a renewal whose files were installed but
+// whose command failed says Installed true (and records the failure);
+// one whose files could not be written says false (tester: it said false
+// while the new certificate was in the files).
+func TestRedeployRecordSaysInstalledWhenOnlyTheCommandFailed(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("installed.internal")
+	tg := newTarget(t)
+	if r := e.Run(tg.args(arn, "--exec", "exit 3")...); r.Code != errs.ExitFailure {
+		t.Fatalf("deploy with a failing command: %v", r)
+	}
+	last := func() map[string]any {
+		var out struct {
+			AuditEvents []struct {
+				Outcome           string
+				RequestParameters map[string]any
+			}
+		}
+		e.JSON(&out, "audit", "list", "--event-name", "DeployCertificate", "--resource", arn)
+		rec := out.AuditEvents[len(out.AuditEvents)-1]
+		if rec.Outcome != "FAILURE" {
+			t.Fatalf("the last DeployCertificate record: %+v, want a FAILURE", rec)
+		}
+		ts, _ := rec.RequestParameters["Targets"].([]any)
+		if len(ts) != 1 {
+			t.Fatalf("its targets: %+v", rec.RequestParameters)
+		}
+		return ts[0].(map[string]any)
+	}
+	if r := e.Run("renew", arn); r.Code != errs.ExitPartial {
+		t.Fatalf("renew with a failing command: %v", r)
+	}
+	checkInstalled(t, e, arn, tg)
+	if got := last(); got["Installed"] != true {
+		t.Fatalf("the files are installed, the record says %+v", got)
+	}
+	// The directory replaced by a file: nothing can be written there.
+	if err := os.RemoveAll(tg.dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tg.dir, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Run("renew", arn); r.Code != errs.ExitPartial {
+		t.Fatalf("renew with the target's directory a file: %v", r)
+	}
+	if got := last(); got["Installed"] != false {
+		t.Fatalf("the files could not be written, the record says %+v", got)
+	}
+}

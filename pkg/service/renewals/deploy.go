@@ -820,8 +820,11 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 				fresh = append(fresh, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
 			}
 			targets[j] = targetFields(t)
-			targets[j]["Installed"] = installErrs[j] == nil
+			// Installed: the files are in place — also when only the
+			// command failed, or was skipped or interrupted, after them
+			// (tester: false while the new certificate was in the files).
 			var hookErr *deploy.HookError
+			targets[j]["Installed"] = installErrs[j] == nil || errors.As(installErrs[j], &hookErr)
 			if installErrs[j] != nil && !(errors.As(installErrs[j], &hookErr) && hookErr.Interrupted) {
 				op.Failed(CodeDeploymentFailed, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
 			}
