@@ -376,6 +376,14 @@ func Housekeep(tx localstore.Tx, c *localstore.Certificate, daysBefore int, now 
 	if err := tx.PutCertificate(c); err != nil {
 		return false, err
 	}
-	d := map[string]any{"DaysToExpiry": events.DaysToExpiry(c.NotAfter, now), "CommonName": c.DomainName}
+	// RenewalEligibility tells an alert a certificate certctl renews
+	// (ELIGIBLE) from one it will not: a short-lived one is renewed in
+	// the last third of its life, after the events start (tester: a
+	// 30-day certificate raised them daily from its first day).
+	eligibility := inventory.Ineligible
+	if ok, _ := Eligible(c, now); ok {
+		eligibility = inventory.Eligible
+	}
+	d := map[string]any{"DaysToExpiry": events.DaysToExpiry(c.NotAfter, now), "CommonName": c.DomainName, "RenewalEligibility": eligibility}
 	return true, em.Emit(tx, events.ApproachingExpiration, []string{em.ARN(c.ID)}, d)
 }

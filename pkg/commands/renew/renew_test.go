@@ -204,6 +204,9 @@ func TestImportedApproachingExpiry(t *testing.T) {
 	if evs[0].Detail["DaysToExpiry"] != float64(45) || evs[0].Detail["CommonName"] != "imported.example.test" {
 		t.Fatalf("first event detail %v, want DaysToExpiry 45, CommonName imported.example.test", evs[0].Detail)
 	}
+	if evs[0].Detail["RenewalEligibility"] != "INELIGIBLE" {
+		t.Fatalf("first event detail %v, want RenewalEligibility INELIGIBLE (imported)", evs[0].Detail)
+	}
 	if evs[2].Detail["DaysToExpiry"] != float64(35) {
 		t.Fatalf("third event detail %v, want DaysToExpiry 35", evs[2].Detail)
 	}
@@ -1288,5 +1291,23 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	}
 	if r := e.Run("renew", "--due", "-q", "-o", "text"); r.Code != 0 || r.Stdout != "" {
 		t.Fatalf("the pass after printed again:\n%v", r)
+	}
+}
+
+// TestApproachingSaysEligible: a certificate certctl renews, whose renewal
+// window (a third of a 30-day life) begins after the events start, raises
+// them with RenewalEligibility ELIGIBLE, so that an alert can tell it from
+// one nothing will renew (tester: a healthy 30-day certificate paged daily).
+func TestApproachingSaysEligible(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("short.internal")
+	e.Export(arn)
+	if code, res, r := e.Renew("--due"); code != 0 || res[arn].Outcome != "NOT_DUE" {
+		t.Fatalf("the pass: %v", r)
+	}
+	evs := e.Events(evApproaching, arn)
+	if len(evs) != 1 || evs[0].Detail["RenewalEligibility"] != "ELIGIBLE" || evs[0].Detail["DaysToExpiry"] != float64(29) {
+		t.Fatalf("Approaching Expiration events %+v, want one, ELIGIBLE, 29 days", evs)
 	}
 }
