@@ -593,6 +593,9 @@ func discover(dir string) (items []item, notices []string, err error) {
 			has[n] = true
 		}
 		used := map[string]bool{}
+		// pairedWith names the certificate file each key file was paired
+		// with, for the certificate left without it.
+		pairedWith := map[string]string{}
 		// certbot's live/<name>/, in any directory, and the copies of it
 		// people keep: fullchain.pem with privkey.pem alone, key.pem for
 		// privkey.pem (tester: such directories imported nothing, exit
@@ -602,6 +605,7 @@ func discover(dir string) (items []item, notices []string, err error) {
 			for _, n := range names {
 				used[n] = true
 			}
+			pairedWith[filepath.Base(it.KeyFile)] = filepath.Base(it.File)
 		}
 		if has[mkcertRoot] && has[mkcertRootKey] {
 			items = append(items, item{File: filepath.Join(d, mkcertRoot), KeyFile: filepath.Join(d, mkcertRootKey), CA: true})
@@ -628,7 +632,7 @@ func discover(dir string) (items []item, notices []string, err error) {
 				}
 				if has[k] && k != n {
 					it.KeyFile = filepath.Join(d, k)
-					used[k] = true
+					used[k], pairedWith[k] = true, n
 					break
 				}
 			}
@@ -670,10 +674,10 @@ func discover(dir string) (items []item, notices []string, err error) {
 						// A chain (ca.crt, name.chain.pem): the chain
 						// of the certificates beside it that it
 						// certifies, not one to import.
-						chains = append(chains, chainFile{path: it.File, certs: certs})
+						chains = append(chains, chainFile{path: it.File, certs: certs, takenKey: takenKey(n, pairedWith)})
 						continue
 					}
-					it.Err = notImportable(n, data)
+					it.Err = notImportable(n, data) + takenKey(n, pairedWith)
 				}
 			}
 			items = append(items, it)
@@ -744,7 +748,7 @@ func unusedChains(items []item, loose []chainFile, keyed []keyedCA) (failed []it
 		case certifiesAny(ch.certs, others):
 		case selfSignedLeaf(ch.certs):
 			n := filepath.Base(ch.path)
-			failed = append(failed, item{File: ch.path, Err: noKeyFound(n) + ", it is not a bundle, and it is a CA certificate that certifies no certificate beside it (not a chain)"})
+			failed = append(failed, item{File: ch.path, Err: noKeyFound(n) + ", it is not a bundle, and it is a CA certificate that certifies no certificate beside it (not a chain)" + ch.takenKey})
 		default:
 			// Said, not failed (tester: nothing named the files passed
 			// over).
@@ -840,6 +844,19 @@ func keyByContent(dir, n string, names []string, used map[string]bool) string {
 	return ""
 }
 
+// takenKey says, for certificate file n left without a key, which key
+// file beside it was paired with another certificate file ("" if none):
+// a cert.pem and a fullchain.pem holding different certificates beside
+// one privkey.pem (tester: "no private key found" with privkey.pem there).
+func takenKey(n string, pairedWith map[string]string) string {
+	for _, k := range keyNames(n) {
+		if other := pairedWith[k]; other != "" && other != n {
+			return fmt.Sprintf("; %s beside it is %s's key (the two files hold different certificates)", k, other)
+		}
+	}
+	return ""
+}
+
 // noKeyFound says which key files were looked for beside the certificate
 // file n.
 func noKeyFound(n string) string {
@@ -921,6 +938,8 @@ func certifiesAny(cas []*x509.Certificate, others []*x509.Certificate) bool {
 type chainFile struct {
 	path  string
 	certs []*x509.Certificate
+	// takenKey is takenKey's word for the file, reported if it fails.
+	takenKey string
 }
 
 // chainOf reports whether the file is meant as cert's chain: one of its

@@ -197,4 +197,40 @@ func TestDiscoverOtherFullchainReported(t *testing.T) {
 	if len(items) != 2 || filepath.Base(items[1].File) != "fullchain.pem" || items[1].Err == "" {
 		t.Fatalf("items %+v, want cert.pem imported and fullchain.pem FAILED", items)
 	}
+	// Its reason says whose the key beside it is, not only that none was
+	// found (tester: "no private key found" with the key there).
+	if want := "key.pem beside it is cert.pem's key"; !strings.Contains(items[1].Err, want) {
+		t.Fatalf("fullchain.pem's reason %q, want %q", items[1].Err, want)
+	}
+}
+
+// TestDiscoverMismatchedLineageSaysWhoseKey: certbot's live/ directory
+// whose cert.pem and fullchain.pem are different leaves of one CA (a
+// rolled-back symlink) reports fullchain.pem with whose key privkey.pem
+// is, not only "no private key found" (tester).
+func TestDiscoverMismatchedLineageSaysWhoseKey(t *testing.T) {
+	now := time.Now()
+	ca := testpki.NewRoot("Lineage CA", now)
+	a, ak := ca.Leaf(testpki.LeafOptions{Names: []string{"a.example.test"}})
+	b, _ := ca.Leaf(testpki.LeafOptions{Names: []string{"a.example.test"}})
+	dir := t.TempDir()
+	for n, data := range map[string][]byte{"cert.pem": testpki.CertPEM(a), "privkey.pem": testpki.KeyPEM(ak),
+		"fullchain.pem": testpki.CertPEM(b, ca.Cert), "chain.pem": testpki.CertPEM(ca.Cert)} {
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, _, err := discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full *item
+	for i := range items {
+		if filepath.Base(items[i].File) == "fullchain.pem" {
+			full = &items[i]
+		}
+	}
+	if full == nil || !strings.Contains(full.Err, "privkey.pem beside it is cert.pem's key") {
+		t.Fatalf("items %+v, want fullchain.pem FAILED naming privkey.pem as cert.pem's key", items)
+	}
 }
