@@ -284,6 +284,20 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 	return rep.Err()
 }
 
+// deployed sums up what the run did with r's deploy targets: the worst of
+// their outcomes (FAILED, HOOK_SKIPPED, NOT_DONE, INSTALLED), "" when it
+// met none or left them all to other hosts.
+func deployed(r renewals.Result) string {
+	rank := map[string]int{renewals.TargetInstalled: 1, renewals.TargetNotDone: 2, renewals.TargetHookSkipped: 3, renewals.TargetFailed: 4}
+	worst := ""
+	for _, t := range r.Targets {
+		if rank[t.Outcome] > rank[worst] {
+			worst = t.Outcome
+		}
+	}
+	return worst
+}
+
 // failedDeployments counts the deploy targets that failed or whose hook
 // was skipped.
 func failedDeployments(results []renewals.Result) int {
@@ -328,9 +342,23 @@ func deployTrouble(r renewals.Result) bool {
 func view(out Output) output.View {
 	return output.View{
 		Table: func(s *output.Styles) *output.Table {
-			t := &output.Table{Headers: []string{"ID", "DOMAIN", "OUTCOME", "REASON"}}
+			// A DEPLOY column when a target was met: a failed deployment
+			// of a certificate NOT_DUE was told only at the end of a
+			// REASON a terminal cuts (tester).
+			deployCol := false
 			for _, r := range out.Results {
-				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName), s.Status(r.Outcome), output.Sanitize(r.Reason)})
+				deployCol = deployCol || len(r.Targets) > 0
+			}
+			t := &output.Table{Headers: []string{"ID", "DOMAIN", "OUTCOME", "REASON"}}
+			if deployCol {
+				t.Headers = []string{"ID", "DOMAIN", "OUTCOME", "DEPLOY", "REASON"}
+			}
+			for _, r := range out.Results {
+				row := []string{output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName), s.Status(r.Outcome), output.Sanitize(r.Reason)}
+				if deployCol {
+					row = []string{row[0], row[1], row[2], s.Status(deployed(r)), row[3]}
+				}
+				t.Rows = append(t.Rows, row)
 			}
 			if len(t.Rows) == 0 {
 				return &output.Table{Rows: [][]string{{"No certificates."}}}

@@ -19,6 +19,7 @@ import (
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
@@ -1309,5 +1310,40 @@ func TestApproachingSaysEligible(t *testing.T) {
 	evs := e.Events(evApproaching, arn)
 	if len(evs) != 1 || evs[0].Detail["RenewalEligibility"] != "ELIGIBLE" || evs[0].Detail["DaysToExpiry"] != float64(29) {
 		t.Fatalf("Approaching Expiration events %+v, want one, ELIGIBLE, 29 days", evs)
+	}
+}
+
+// TestTableShowsFailedDeployment: on a terminal, the report of a pass
+// whose deployment failed for a certificate not due has a DEPLOY column
+// saying FAILED, not only the end of a REASON the terminal cuts (tester:
+// the row read NOT_DUE); a pass that met no target has no such column.
+func TestTableShowsFailedDeployment(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("table.internal")
+	dir := t.TempDir()
+	if r := e.Run("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "exit 3"); r.Code != errs.ExitFailure {
+		t.Fatalf("deploy with a failing command: %v", r)
+	}
+	plain := e.RequestPrivate("plain.internal")
+	e.TTY = true
+	r := e.Run("renew", "--due", "-o", "table")
+	if r.Code != errs.ExitPartial {
+		t.Fatalf("the pass: %v", r)
+	}
+	lines := strings.Split(r.Stdout, "\n")
+	if !strings.Contains(lines[0], "DEPLOY") {
+		t.Fatalf("no DEPLOY column:\n%s", r.Stdout)
+	}
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, output.ShortID(arn)) && !strings.Contains(l, "NOT_DUE") || strings.HasPrefix(l, output.ShortID(arn)) && !strings.Contains(l, "FAILED"):
+			t.Fatalf("the deployed certificate's row %q, want NOT_DUE and FAILED", l)
+		case strings.HasPrefix(l, output.ShortID(plain)) && strings.Contains(l, "FAILED"):
+			t.Fatalf("the other certificate's row %q", l)
+		}
+	}
+	e.TTY = false
+	if r := e.Run("renew", "--due", "-o", "text"); strings.Contains(r.Stdout, "\tFAILED\t") {
+		t.Fatalf("-o text changed its columns:\n%s", r.Stdout)
 	}
 }
