@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"time"
 
@@ -243,16 +245,27 @@ func (p *Postgres) attempt(ctx context.Context, opts pgx.TxOptions, fn func(Tx) 
 }
 
 // brokenConn reports whether err, from beginning a transaction or a
-// statement outside one, is the connection's failure rather than the
-// server's answer or the end of ctx: not a PgError (the server said why)
-// and not a ConnectError (a storage error already, with its hint).
+// statement outside one (opening the store), is the connection's failure:
+// what pgx says when the connection ended or the network failed under it
+// — an end of file, a network error (a read left unanswered past
+// PostgresAnswerTimeout too), "conn closed" — and not the end of ctx, the
+// server's answer (a PgError says why), a connection refused (a
+// ConnectError: a storage error already, with its hint) or certctl's own
+// refusal on the way (tester: a store schema newer than this certctl, a
+// plain error of the migration, was reported as a lost connection with
+// the hint that the server had stopped).
 func brokenConn(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
 	}
 	var pe *pgconn.PgError
 	var ce *pgconn.ConnectError
-	return !errors.As(err, &pe) && !errors.As(err, &ce) && !errors.Is(err, ErrConflict)
+	if errors.As(err, &pe) || errors.As(err, &ce) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed)
 }
 
 // connectionLost is err, the failure of a transaction whose connection

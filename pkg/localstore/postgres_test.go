@@ -321,6 +321,44 @@ func TestPostgresOpenUpToDate(t *testing.T) {
 	}
 }
 
+// TestPostgresSchemaRefusedNotLost: a schema version this certctl cannot
+// use — newer than it knows, or negative — is refused as such, as SQLite
+// refuses it, not reported as a lost connection with the hint that the
+// server stopped (tester: "the connection to the PostgreSQL server was
+// lost (store schema version 13 is newer ...)").
+func TestPostgresSchemaRefusedNotLost(t *testing.T) {
+	for _, tc := range []struct {
+		version int
+		want    string
+		corrupt bool
+	}{
+		{localstore.PostgresSchemaVersion + 1, fmt.Sprintf("store schema version %d is newer than this certctl understands (%d): upgrade certctl",
+			localstore.PostgresSchemaVersion+1, localstore.PostgresSchemaVersion), false},
+		{-1, "store schema version -1 is none certctl writes", true},
+	} {
+		u := freshSchema(t)
+		s := openPostgresAt(t, u)
+		ctx := pgCtx(t)
+		if _, err := s.Pool().Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, tc.version); err != nil {
+			t.Fatal(err)
+		}
+		if tc.version < 0 {
+			if _, err := s.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version > 0`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other, err := localstore.OpenPostgres(ctx, u)
+		if other != nil {
+			other.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, localstore.ErrConnectionLost) ||
+			localstore.StoreHint(err) != "" || errors.Is(err, localstore.ErrCorrupt) != tc.corrupt {
+			t.Errorf("opening a schema at version %d: %v (hint %q), want %q, not a lost connection",
+				tc.version, err, localstore.StoreHint(err), tc.want)
+		}
+	}
+}
+
 func TestPostgresEvents(t *testing.T) {
 	s := openPostgres(t)
 	ctx := pgCtx(t)
