@@ -56,6 +56,11 @@ const BackupFormat = "certctl-vault-backup/1"
 // ErrInvalidBackup marks a file that is not a readable certctl backup.
 var ErrInvalidBackup = errors.New("not a certctl vault backup")
 
+// ErrNewerBackup marks a certctl backup that a newer release made, of a
+// schema this one does not know: it restores with that release or a newer
+// one (tester: it was called "not a certctl vault backup").
+var ErrNewerBackup = errors.New("a backup made by a newer certctl")
+
 // BackupInfo describes a backup.
 type BackupInfo struct {
 	Format        string
@@ -402,6 +407,10 @@ func (b *Backup) open(ctx context.Context, r io.Reader) error {
 	}
 	info := &b.Info
 	if info.Format = string(values["format"]); info.Format != BackupFormat {
+		if newerBackupFormat(info.Format) {
+			return fmt.Errorf("%w (format %q; this certctl reads %q): restore it with that release or a newer one",
+				ErrNewerBackup, info.Format, BackupFormat)
+		}
 		return invalid("format %q, want %q", info.Format, BackupFormat)
 	}
 	if info.CreatedAt, err = time.Parse(time.RFC3339Nano, string(values["created_at"])); err != nil {
@@ -413,7 +422,8 @@ func (b *Backup) open(ctx context.Context, r io.Reader) error {
 		return invalid("%v", err)
 	}
 	if info.SchemaVersion = schema; schema > SchemaVersion {
-		return invalid("schema version %d is newer than this certctl understands (%d): restore it with a newer certctl", schema, SchemaVersion)
+		return fmt.Errorf("%w (vault schema version %d; this certctl understands up to %d): restore it with that release or a newer one",
+			ErrNewerBackup, schema, SchemaVersion)
 	}
 	if schema <= 0 {
 		return invalid("schema version %d is none a certctl vault has", schema)
@@ -438,6 +448,19 @@ func (b *Backup) open(ctx context.Context, r io.Reader) error {
 		info.Counts, err = tx.(BulkTx).RowCounts()
 		return err
 	})
+}
+
+// newerBackupFormat reports whether format names a later version of
+// BackupFormat ("certctl-vault-backup/2"): one a newer certctl writes.
+func newerBackupFormat(format string) bool {
+	name, ours, _ := strings.Cut(BackupFormat, "/")
+	n, ok := strings.CutPrefix(format, name+"/")
+	if !ok {
+		return false
+	}
+	v, err := strconv.Atoi(n)
+	cur, _ := strconv.Atoi(ours)
+	return err == nil && v > cur
 }
 
 // Close closes and removes the working copy.

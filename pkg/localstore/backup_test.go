@@ -3,6 +3,7 @@ package localstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -214,4 +215,76 @@ func TestOpenBackupRefusesOtherFiles(t *testing.T) {
 	if _, err := localstore.OpenBackup(ctx, bytes.NewReader(neg), dir); !errors.Is(err, localstore.ErrInvalidBackup) || !strings.Contains(err.Error(), "schema version -1") {
 		t.Errorf("a backup at schema version -1: %v, want ErrInvalidBackup naming it", err)
 	}
+}
+
+// TestOpenBackupNewer: a backup a newer certctl made — a schema version
+// past SchemaVersion, or a later backup format — is a certctl backup
+// (ErrNewerBackup, not ErrInvalidBackup) to restore with that release or
+// a newer one (tester: "not a certctl vault backup: schema version 99 is
+// newer than this certctl understands"). A backup of a PostgreSQL store
+// is a SQLite file of the same schema, read the same way.
+func TestOpenBackupNewer(t *testing.T) {
+	t.Parallel()
+	for _, source := range []string{"sqlite", "postgres"} {
+		t.Run(source, func(t *testing.T) {
+			opts := localstore.Options{}
+			if source == "postgres" {
+				postgresURL(t)
+				opts.StoreURL = freshSchema(t)
+			}
+			ctx := context.Background()
+			v := openVault(t, t.TempDir(), opts)
+			fill(t, v)
+			path := filepath.Join(t.TempDir(), "vault.bak")
+			if _, err := v.WriteBackup(ctx, path, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			good, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The schema version is the header's user_version, a
+			// big-endian integer at offset 60.
+			newer := bytes.Clone(good)
+			binary.BigEndian.PutUint32(newer[60:], uint32(localstore.SchemaVersion+1))
+			for name, content := range map[string][]byte{
+				"schema version": newer,
+				"format":         withBackupFormat(t, good, "certctl-vault-backup/2"),
+			} {
+				_, err := localstore.OpenBackup(ctx, bytes.NewReader(content), t.TempDir())
+				if !errors.Is(err, localstore.ErrNewerBackup) || errors.Is(err, localstore.ErrInvalidBackup) ||
+					!strings.Contains(err.Error(), "made by a newer certctl") || !strings.HasSuffix(err.Error(), "restore it with that release or a newer one") {
+					t.Errorf("a backup of a newer %s: %v, want ErrNewerBackup saying to restore it with that release", name, err)
+				}
+			}
+			if _, err := localstore.OpenBackup(ctx, bytes.NewReader(withBackupFormat(t, good, "other-backup/2")), t.TempDir()); !errors.Is(err, localstore.ErrInvalidBackup) {
+				t.Errorf("a backup of another format: %v, want ErrInvalidBackup", err)
+			}
+		})
+	}
+}
+
+// withBackupFormat is the backup b with format as its backup_info format.
+func withBackupFormat(t *testing.T, b []byte, format string) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "format.bak")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := localstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().Exec("UPDATE backup_info SET value = ? WHERE key = 'format'", []byte(format)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FoldLog(context.Background()); err != nil { // into the file read below
+		t.Fatal(err)
+	}
+	s.Close()
+	out, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

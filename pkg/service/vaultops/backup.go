@@ -344,7 +344,8 @@ type Backup struct {
 // ReadBackup reads the backup r (name: how messages call it) into a
 // temporary copy in the vault directory dir and checks that it is one,
 // before any vault is opened there: a file that is not a backup (garbage,
-// a truncated copy) is refused (exit 4) and leaves no vault behind. dir
+// a truncated copy), or one a newer certctl made, is refused (exit 4)
+// and leaves no vault behind. dir
 // (and its missing parents) is created when missing, and removed again on
 // refusal if it is still empty (os.Remove removes nothing else: a vault
 // another process made there meanwhile stays). Close the backup when done.
@@ -360,7 +361,7 @@ func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*Backup, er
 		for _, d := range made {
 			_ = os.Remove(d) // only if still empty
 		}
-		if errors.Is(err, localstore.ErrInvalidBackup) {
+		if errors.Is(err, localstore.ErrInvalidBackup) || errors.Is(err, localstore.ErrNewerBackup) {
 			return nil, &errs.Error{Exit: errs.ExitInvalid, Msg: name, Err: err}
 		}
 		return nil, service.MapError(err)

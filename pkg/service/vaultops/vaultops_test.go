@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -877,6 +878,37 @@ func TestRestoreRefusedLeavesNoVault(t *testing.T) {
 	wantCode(t, run(e, "vault", "restore", "--from-file", garbage), errs.ExitInvalid)
 	if r := mustRun(e, "list", "-o", "text"); !strings.Contains(r.Stdout, "kept.internal") {
 		t.Errorf("the vault lost its certificate: %q", r.Stdout)
+	}
+}
+
+// TestRestoreNewerBackup: a backup a newer certctl made (its schema
+// version past this one's) is refused (exit 4) as such — made by a newer
+// certctl, to restore with that release or a newer one — not as "not a
+// certctl vault backup" (tester), and leaves no vault behind.
+func TestRestoreNewerBackup(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	requestPrivate(e, "newer.internal")
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.BigEndian.PutUint32(b[60:], uint32(localstore.SchemaVersion+85)) // the header's user_version
+	if err := os.WriteFile(backup, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(t.TempDir(), "new-vault")
+	r := run(e, "--vault", fresh, "vault", "restore", "--from-file", backup)
+	wantCode(t, r, errs.ExitInvalid)
+	want := fmt.Sprintf("%s: a backup made by a newer certctl (vault schema version %d; this certctl understands up to %d): restore it with that release or a newer one",
+		backup, localstore.SchemaVersion+85, localstore.SchemaVersion)
+	if !strings.Contains(r.Stderr, want) || strings.Contains(r.Stderr, "not a certctl vault backup") {
+		t.Errorf("stderr %q, want %q", r.Stderr, want)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused restore left %s behind (%v)", fresh, err)
 	}
 }
 
