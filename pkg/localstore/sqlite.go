@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,7 +227,7 @@ func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error)
 		}
 		return nil, err
 	}
-	if err := f.Close(); err != nil {
+	if err := errors.Join(checkHeaderVersion(f, path), f.Close()); err != nil {
 		return nil, err
 	}
 	// SQLite creates the -wal and -shm files with the database file's mode,
@@ -262,6 +263,26 @@ func openSQLite(ctx context.Context, path string, onePool bool) (*SQLite, error)
 	return s, nil
 }
 
+// checkHeaderVersion refuses a schema version of the database at path (f,
+// open on it) that this certctl cannot use, read from the database
+// header (user_version, a big-endian integer at offset 60) before SQLite
+// opens it: SQLite would first create the -wal and -shm files of a WAL
+// database, and leave them beside a vault that a newer certctl made, or
+// a copy of one, that this one then refuses (tester). Only when there is
+// no log, or an empty one: a log may hold a newer header, and the files
+// are there already. A new file, or one that is not a database, is left
+// to SQLite.
+func checkHeaderVersion(f *os.File, path string) error {
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		return nil
+	}
+	var h [100]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil || string(h[:16]) != "SQLite format 3\x00" {
+		return nil
+	}
+	return checkSchemaVersion("vault", int(int32(binary.BigEndian.Uint32(h[60:]))), len(migrations))
+}
+
 // cannotWrite reports whether err refuses writing (a read-only file,
 // directory or file system) rather than telling that something is wrong.
 func cannotWrite(err error) bool {
@@ -276,6 +297,11 @@ func cannotWrite(err error) bool {
 // keeps it on close, see sqlite_wal.go), else that would read an older
 // state of the vault than the last commit.
 func openSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
+	if f, err := os.Open(path); err == nil {
+		if err := errors.Join(checkHeaderVersion(f, path), f.Close()); err != nil {
+			return nil, err
+		}
+	}
 	var lastErr error
 	for _, mode := range []string{"ro", "immutable"} {
 		if fi, err := os.Stat(path + "-wal"); mode == "immutable" && err == nil && fi.Size() > 0 {
@@ -299,6 +325,10 @@ func openSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
 			db.Close()
 			lastErr = err
 			continue
+		}
+		if err := checkSchemaVersion("vault", v, len(migrations)); err != nil {
+			db.Close() // a newer one needs a newer certctl, not an upgrade of the vault
+			return nil, err
 		}
 		if v != len(migrations) {
 			db.Close()

@@ -6,17 +6,22 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"database/sql"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/certctl/certctl/internal/testbin"
 	"github.com/certctl/certctl/internal/testpki"
+	"github.com/certctl/certctl/pkg/localstore"
 )
 
 // hostileCN holds ESC (a colour), an OSC sequence (ESC ] … BEL, which
@@ -178,6 +183,68 @@ func readOnlyRunner(t *testing.T, vault string) func(args ...string) testbin.Res
 		cmd.Env = childEnv()
 		return testbin.RunCmd(cmd, append([]string{"certctl"}, args...))
 	}
+}
+
+// TestNewerVaultRefused: a vault a newer certctl made is refused (exit 6,
+// "newer than this certctl understands ...: upgrade certctl") and left as
+// it was, with no empty vault.db-wal and vault.db-shm made beside it
+// (tester); a read-only copy of it is refused so too (it was said to need
+// an upgrade that only a writable vault can take).
+func TestNewerVaultRefused(t *testing.T) {
+	vault := filepath.Join(t.TempDir(), "vault")
+	if r := run(vault, "list"); r.Code != 0 {
+		t.Fatalf("list: %v", r)
+	}
+	// A newer schema version, and the log folded into the file and
+	// removed, as a vault closed by its last process is.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(vault, "vault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var busy, frames, done int
+	if _, err := db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := dirState(t, vault)
+	if _, ok := before["vault.db-wal"]; ok {
+		t.Fatalf("the log stayed: %v", slices.Collect(maps.Keys(before)))
+	}
+	want := fmt.Sprintf("vault schema version 99 is newer than this certctl understands (%d): upgrade certctl", localstore.SchemaVersion)
+	r := run(vault, "list")
+	if r.Code != 6 || !strings.Contains(string(r.Stderr), want) {
+		t.Errorf("list on a newer vault: %v, want exit 6 saying %q", r, want)
+	}
+	if after := dirState(t, vault); !maps.Equal(before, after) {
+		t.Errorf("the refused command changed the vault directory: %v, was %v", slices.Sorted(maps.Keys(after)), slices.Sorted(maps.Keys(before)))
+	}
+	r = readOnlyRunner(t, vault)("list")
+	if r.Code != 6 || !strings.Contains(string(r.Stderr), want) {
+		t.Errorf("list on a read-only newer vault: %v, want exit 6 saying %q", r, want)
+	}
+}
+
+// dirState is every file of dir, by name, with its content.
+func dirState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
 }
 
 // TestReadOnlyVault: a read-only copy of a vault answers list, describe and
