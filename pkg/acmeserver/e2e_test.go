@@ -475,7 +475,7 @@ func TestSearchByDeletedEndpoint(t *testing.T) {
 	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, newKey(t), "gone.lab.test"), true); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error { return acmestate.Delete(tx, f.ep.ID) }); err != nil {
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error { _, err := acmestate.Delete(tx, f.ep.ID); return err }); err != nil {
 		t.Fatal(err)
 	}
 	svc := certificates.New(f.core, certificates.Settings{})

@@ -309,46 +309,49 @@ func List(tx localstore.Tx) ([]*Endpoint, error) {
 
 // Delete removes an endpoint with its EAB credentials, domain validations,
 // accounts (and their key index), orders, authorizations, counters and
-// rate windows.
+// rate windows, and returns how many of each kind it deleted (the counts
+// of KindEAB, KindDomain, KindAccount, KindOrder and KindAuthz).
 // Certificates already issued stay in the inventory.
-func Delete(tx localstore.Tx, id string) error {
+func Delete(tx localstore.Tx, id string) (map[string]int, error) {
 	if _, err := Get(tx, id); err != nil {
-		return err
+		return nil, err
 	}
+	deleted := map[string]int{}
 	for _, kind := range []string{KindEAB, KindDomain, KindAccount, KindOrder, KindAuthz} {
 		objs, err := tx.ListObjects(kind)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, o := range objs {
 			var head struct {
 				EndpointID string `json:"endpointId"`
 			}
 			if err := json.Unmarshal(o.Data, &head); err != nil {
-				return fmt.Errorf("%w: %s %s: %v", localstore.ErrCorrupt, kind, o.ID, err)
+				return nil, fmt.Errorf("%w: %s %s: %v", localstore.ErrCorrupt, kind, o.ID, err)
 			}
 			if head.EndpointID == id {
 				if err := tx.DeleteObject(kind, o.ID); err != nil {
-					return err
+					return nil, err
 				}
+				deleted[kind]++
 			}
 		}
 	}
 	for _, kind := range []string{KindAccountKey, KindReissue, KindRate, KindRenewalWindow, KindReplacement} {
 		ids, err := tx.FindObjectIDs(kind, id+"/", maxList)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, k := range ids {
 			if err := tx.DeleteObject(kind, k); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if err := deleteIfExists(tx, KindMetrics, id); err != nil {
-		return err
+		return nil, err
 	}
-	return tx.DeleteObject(KindEndpoint, id)
+	return deleted, tx.DeleteObject(KindEndpoint, id)
 }
 
 func deleteIfExists(tx localstore.Tx, kind, id string) error {

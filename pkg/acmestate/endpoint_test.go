@@ -420,7 +420,18 @@ func TestDeleteCascades(t *testing.T) {
 			}
 		}
 	}
-	update(t, v, func(tx localstore.Tx) error { return Delete(tx, a.ID) })
+	before := countOf(t, v, a.ID)
+	var deleted map[string]int
+	update(t, v, func(tx localstore.Tx) (err error) {
+		deleted, err = Delete(tx, a.ID)
+		return err
+	})
+	// It says how many it deleted of each kind its audit record names.
+	for _, k := range []string{KindEAB, KindDomain, KindAccount, KindOrder, KindAuthz} {
+		if deleted[k] != before[k] {
+			t.Errorf("Delete counted %d %s records, the endpoint had %d", deleted[k], k, before[k])
+		}
+	}
 	if got := countOf(t, v, a.ID); len(got) != 0 {
 		t.Errorf("records of the deleted endpoint left: %v", got)
 	}
@@ -446,7 +457,7 @@ func TestDeleteCascades(t *testing.T) {
 		wantCode(t, err, errs.ExitNotFound)
 		return nil
 	})
-	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error { return Delete(tx, a.ID) })
+	err := v.Store.Update(context.Background(), func(tx localstore.Tx) error { _, err := Delete(tx, a.ID); return err })
 	wantCode(t, err, errs.ExitNotFound)
 }
 

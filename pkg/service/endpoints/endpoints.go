@@ -516,7 +516,17 @@ func (s *Service) Delete(ctx context.Context, ref string, confirm func(arn strin
 				d.StillValid++
 			}
 		}
-		return acmestate.Delete(op.Tx, ep.ID)
+		deleted, err := acmestate.Delete(op.Tx, ep.ID)
+		if err != nil {
+			return err
+		}
+		// What went with the endpoint, in its record (tester: the
+		// record's parameters were empty): counts only, never a MAC key.
+		op.Param("DeletedAcmeAccounts", deleted[acmestate.KindAccount])
+		op.Param("DeletedExternalAccountBindings", deleted[acmestate.KindEAB])
+		op.Param("DeletedDomainValidations", deleted[acmestate.KindDomain])
+		op.Param("StillValidCertificates", d.StillValid)
+		return nil
 	})
 	if err != nil {
 		return nil, err

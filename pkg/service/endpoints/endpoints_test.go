@@ -109,6 +109,9 @@ func TestChangesAreAudited(t *testing.T) {
 	if _, err := s.RemoveDomain(ctx, id, "example.test"); errs.ExitCodeOf(err) != errs.ExitNotFound {
 		t.Fatalf("removing again: %v", err)
 	}
+	if _, err := s.AddDomain(ctx, id, "other.test", true); err != nil {
+		t.Fatal(err)
+	}
 	if got, err := s.Delete(ctx, a, nil); err != nil || got.Arn != a {
 		t.Fatalf("delete: %+v, %v", got, err)
 	}
@@ -130,7 +133,10 @@ func TestChangesAreAudited(t *testing.T) {
 		{"CheckAcmeDomain", audit.OutcomeSuccess, map[string]any{"DomainName": "example.test", "Status": "VALID"}},
 		{"RemoveAcmeDomain", audit.OutcomeSuccess, map[string]any{"DomainName": "example.test"}},
 		{"RemoveAcmeDomain", audit.OutcomeFailure, nil},
-		{"DeleteAcmeEndpoint", audit.OutcomeSuccess, nil},
+		{"AddAcmeDomain", audit.OutcomeSuccess, map[string]any{"DomainName": "other.test", "PreValidated": true}},
+		// What the delete removed with the endpoint (tester: {}).
+		{"DeleteAcmeEndpoint", audit.OutcomeSuccess, map[string]any{"DeletedAcmeAccounts": float64(0),
+			"DeletedExternalAccountBindings": float64(1), "DeletedDomainValidations": float64(1), "StillValidCertificates": float64(0)}},
 	}
 	recs, rows := auditLog(t, v)
 	if len(recs) != len(wants) {
