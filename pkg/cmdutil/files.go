@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -441,19 +442,34 @@ func within(path, dir string) bool {
 	}
 }
 
-// Listen listens on addr, the value of a --listen flag (or its setting):
-// an address that is not host:port with a valid port is invalid input
-// (exit 4) and names the flag; one that cannot be listened on (in use,
-// not this host's) is a failure (exit 1).
+// Listen listens on addr, the value of a --listen flag (or its setting),
+// for every server (endpoint serve, ca serve, validate serve-http): an
+// address that is not host:port with a valid port is invalid input (exit
+// 4) and names the flag; see listenError for one that cannot be listened
+// on.
 func Listen(addr string) (net.Listener, error) {
 	if err := config.CheckListenAddr(addr); err != nil {
 		return nil, errs.Invalidf("--listen: %v", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, &errs.Error{Exit: errs.ExitFailure, Msg: "listen on " + addr, Err: err}
+		return nil, listenError(addr, err)
 	}
 	return ln, nil
+}
+
+// listenError is why addr cannot be listened on. An address in use is
+// refused by the state of the host (exit 5, as a resource in use is), which
+// the user can change, not a failure of certctl (exit 1; tester: "bind:
+// address already in use", exit 1): another server (often a certctl
+// server started before) holds it. Anything else is a failure.
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return (&errs.Error{Exit: errs.ExitRefused, Code: "ResourceInUseException",
+			Msg: "cannot listen on " + addr + ": the address is already in use"}).
+			WithHint("another process listens on %s (a server started before?): stop it, or pick another address with --listen", addr)
+	}
+	return &errs.Error{Exit: errs.ExitFailure, Msg: "listen on " + addr, Err: err}
 }
 
 // PrintNotices writes a service's notices to standard error, one a line,

@@ -1,6 +1,8 @@
 package cmdutil
 
 import (
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,5 +109,27 @@ func TestReadFileArgStdinOnce(t *testing.T) {
 	_, err = ReadFileArg(s, "private-key", "-")
 	if errs.ExitCodeOf(err) != errs.ExitUsage || !strings.Contains(err.Error(), "--private-key: stdin is read by another argument already") {
 		t.Fatalf("second read of stdin: exit %d, %v; want a usage error naming --private-key", errs.ExitCodeOf(err), err)
+	}
+}
+
+// TestListenAddressInUse: an address another process listens on is
+// refused by state (exit 5), naming it, with a hint (tester: exit 1,
+// "bind: address already in use").
+func TestListenAddressInUse(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	addr := held.Addr().String()
+	ln, err := Listen(addr)
+	if err == nil {
+		ln.Close()
+		t.Fatalf("listening on %s twice", addr)
+	}
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Exit != errs.ExitRefused || e.CodeName() != "ResourceInUseException" ||
+		err.Error() != "cannot listen on "+addr+": the address is already in use" || !strings.Contains(e.Hint, "pick another address with --listen") {
+		t.Errorf("listening on %s in use: %#v", addr, err)
 	}
 }

@@ -60,7 +60,7 @@ A CRL carries an ETag (its number and date), Last-Modified (thisUpdate),
 Expires (nextUpdate) and Cache-Control max-age of 5 minutes at most, so that
 a cache in front (a CDN, a proxy) serves it and a revocation reaches it within
 that; a GET naming its ETag (If-None-Match) gets 304.
-Runs until interrupted.` + cmdutil.ServerExitStatus(0, 1, 2, 4, 6),
+Runs until interrupted.` + cmdutil.ServerExitStatus(0, 1, 2, 4, 5, 6),
 		Example: `  certctl config set ca.base_url http://pki.internal:8080
   certctl ca serve --listen :8080`,
 		Args: cmdutil.NoArgs,

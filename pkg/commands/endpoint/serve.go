@@ -52,7 +52,7 @@ interrupted; a stop waits 5 s for requests under way, then closes them (exit 0).
 This process checks the challenges of CHALLENGE endpoints: http-01 on
 validation.http_port (default 80), tls-alpn-01 on validation.tls_alpn_port
 (default 443), names, TXT and CAA records through validation.resolvers (default
-the system's), CAA naming one of validation.caa_identities.` + cmdutil.ServerExitStatus(0, 1, 2, 4, 6),
+the system's), CAA naming one of validation.caa_identities.` + cmdutil.ServerExitStatus(0, 1, 2, 4, 5, 6),
 		Example: `  certctl ca trust-bundle > roots.pem
   certctl endpoint serve --listen 127.0.0.1:8443
   REQUESTS_CA_BUNDLE=roots.pem certbot certonly --server https://127.0.0.1:8443/<uuid>/directory ...`,

@@ -197,7 +197,7 @@ redirect each RedirectFrom URL (http://NAME/.well-known/pki-validation/<token>.t
 to its RedirectTo. Without --listen, a validation.http_base_url of an IP address
 and a port (http://127.0.0.1:18081) is listened on (said on stderr, even with -q);
 one whose port is not the listening one, or an https:// one (this server speaks
-plain HTTP: a TLS proxy goes in front), is warned of. Runs until interrupted.` + cmdutil.ServerExitStatus(0, 1, 2, 4, 6),
+plain HTTP: a TLS proxy goes in front), is warned of. Runs until interrupted.` + cmdutil.ServerExitStatus(0, 1, 2, 4, 5, 6),
 		Example: `  certctl validate serve-http --listen 0.0.0.0:8080`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
