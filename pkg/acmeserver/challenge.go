@@ -205,11 +205,13 @@ func (s *Server) changeIf(ctx context.Context, accountID, eventName string, fn f
 // store, so that of the servers sharing it exactly one validates), checks
 // it and records the outcome (ValidateChallenge). A challenge that may not
 // be taken up (valid, invalid, or being validated by another server) is
-// answered as it is.
+// answered as it is. One the endpoint, as it is now, no longer offers
+// fails unchecked (see withdrawn).
 func (s *Server) respond(ctx context.Context, acct *acmestate.Account, a *acmestate.Authz, typ string) (*acmestate.Authz, *Problem) {
 	claimed := false
+	var gone *acmestate.Problem
 	err := s.changeIf(ctx, acct.ID, "RespondToChallenge", func(op *service.Op) error {
-		claimed = false
+		claimed, gone = false, nil
 		op.Resource(s.endpointARN(a.EndpointID), acmestate.AuthzARN(s.core.Names, a.EndpointID, a.ID))
 		op.Param("Type", typ)
 		op.Param("Identifier", a.Identifier.Value)
@@ -227,16 +229,12 @@ func (s *Server) respond(ctx context.Context, acct *acmestate.Account, a *acmest
 			return err
 		}
 		// The endpoint as it is now decides: one switched to
-		// PRE_APPROVED, or no longer offering typ, validates no more
-		// (the refusal rolls the claim back).
+		// PRE_APPROVED, or no longer offering typ, validates no more.
 		ep, err := acmestate.Get(op.Tx, a.EndpointID)
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(ep.ChallengesFor(cur.Identifier.Value, cur.Wildcard), typ) {
-			return refuse(unauthorized("this endpoint no longer offers " + typ + " challenges for " + cur.Identifier.Value))
-		}
-		a, claimed = cur, true
+		a, claimed, gone = cur, true, withdrawn(ep, cur, typ)
 		return nil
 	})
 	if err != nil {
@@ -245,7 +243,35 @@ func (s *Server) respond(ctx context.Context, acct *acmestate.Account, a *acmest
 	if !claimed {
 		return a, nil
 	}
+	if gone != nil {
+		return s.record(ctx, acct, a, typ, gone)
+	}
 	return s.validate(ctx, acct, a, typ)
+}
+
+// withdrawn is why ep, as it is now, will not validate challenge typ of a
+// (switched to PRE_APPROVED, or no longer offering typ for a's name); nil
+// when it will. The challenge then fails as a failed check does, its
+// authorization and order invalid (RFC 8555 7.1.6), rather than being
+// refused and left pending, which a client polls until it gives up
+// (tester: golang.org/x/crypto/acme waited over a minute). The problem is
+// the server's policy, not the account's fault: rejectedIdentifier (RFC
+// 8555 6.7: the server will not issue for the identifier — on this
+// authorization), as a new order of a name the endpoint cannot challenge
+// is refused, not unauthorized.
+func withdrawn(ep *acmestate.Endpoint, a *acmestate.Authz, typ string) *acmestate.Problem {
+	offered := ep.ChallengesFor(a.Identifier.Value, a.Wildcard)
+	if slices.Contains(offered, typ) {
+		return nil
+	}
+	detail := "this endpoint no longer validates challenges: it issues for pre-approved domains only"
+	if ep.Challenges() {
+		detail = "this endpoint no longer offers " + typ + " challenges for " + a.Identifier.Value
+		if len(offered) > 0 {
+			detail += ": a new order is offered " + strings.Join(offered, ", ")
+		}
+	}
+	return &acmestate.Problem{Type: errRejectedIdentifier, Detail: detail, Status: http.StatusBadRequest}
 }
 
 // unanswerable is the refusal of a response to challenge typ of a when the
@@ -269,10 +295,8 @@ func unanswerable(a *acmestate.Authz, typ string, now time.Time) *Problem {
 }
 
 // validate checks challenge typ of a, which this server took up, for real
-// and records the outcome (ValidateChallenge): the challenge and the
-// authorization valid, the order ready once all its authorizations are;
-// or all three invalid with the problem in the challenge's error. The
-// check and its record outlive the client's request.
+// and records the outcome (record). The check and its record outlive the
+// client's request.
 func (s *Server) validate(ctx context.Context, acct *acmestate.Account, a *acmestate.Authz, typ string) (*acmestate.Authz, *Problem) {
 	ctx = context.WithoutCancel(ctx)
 	c := a.Challenge(typ)
@@ -287,6 +311,16 @@ func (s *Server) validate(ctx context.Context, acct *acmestate.Account, a *acmes
 			fail = &acmestate.Problem{Type: errPrefix + f.Problem, Detail: f.Detail, Status: failureStatus(f.Problem)}
 		}
 	}
+	return s.record(ctx, acct, a, typ, fail)
+}
+
+// record records the outcome of challenge typ of a, which this server took
+// up (ValidateChallenge): with fail nil, the challenge and the
+// authorization valid, the order ready once all its authorizations are;
+// else all three invalid with fail in the challenge's error. The record
+// outlives the client's request.
+func (s *Server) record(ctx context.Context, acct *acmestate.Account, a *acmestate.Authz, typ string, fail *acmestate.Problem) (*acmestate.Authz, *Problem) {
+	ctx = context.WithoutCancel(ctx)
 	err := s.changeIf(ctx, acct.ID, "ValidateChallenge", func(op *service.Op) error {
 		op.Resource(s.endpointARN(a.EndpointID), acmestate.AuthzARN(s.core.Names, a.EndpointID, a.ID))
 		op.Param("Type", typ)

@@ -2,11 +2,14 @@ package acmeserver
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/acme"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/validation"
 )
@@ -130,10 +133,14 @@ func (f *fixture) editEndpoint(edit func(ep *acmestate.Endpoint) error) {
 }
 
 // TestChallengeAfterEndpointUpdate: the endpoint as it is when a challenge
-// is answered and when the order is finalized decides — a challenge type
-// no longer offered is not validated (unauthorized, the challenge still
-// pending), and an endpoint switched to PRE_APPROVED issues for
-// pre-approved names only, whatever challenges proved before.
+// is answered and when the order is finalized decides. A challenge of a
+// type no longer offered, or of an endpoint switched to PRE_APPROVED,
+// fails unchecked, as a failed check does: it, its authorization and its
+// order become invalid, the reason (rejectedIdentifier: the server's
+// policy, not the account's fault) in its error, so that the client's
+// poll ends (tester: 403 unauthorized, and all three pending for ever). An
+// endpoint switched to PRE_APPROVED issues for pre-approved names only,
+// whatever challenges proved before.
 func TestChallengeAfterEndpointUpdate(t *testing.T) {
 	f, env, c := newChallengeFixture(t, "a.chal.test", "b.chal.test")
 	ctx := context.Background()
@@ -145,24 +152,58 @@ func TestChallengeAfterEndpointUpdate(t *testing.T) {
 		env.serveHTTP01(ch.Token, body)
 		return o, ch, zurl
 	}
+	withdrawn := func(what string, o *acme.Order, ch *acme.Challenge, zurl, detail string) {
+		t.Helper()
+		var ae *acme.Error
+		got, err := c.Accept(ctx, ch)
+		if err != nil || got.Status != acme.StatusInvalid || !errors.As(got.Error, &ae) || ae.ProblemType != errRejectedIdentifier || ae.Detail != detail {
+			t.Errorf("%s: %+v, %v; want invalid with rejectedIdentifier %q", what, got, err, detail)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := c.WaitAuthorization(wctx, zurl); err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: WaitAuthorization: %v, want the authorization invalid at once", what, err)
+		}
+		z, err := c.GetAuthorization(ctx, zurl)
+		if err != nil || z.Status != acme.StatusInvalid || len(z.Challenges) != 1 || z.Challenges[0].Type != "http-01" ||
+			!errors.As(z.Challenges[0].Error, &ae) || ae.ProblemType != errRejectedIdentifier {
+			t.Errorf("%s: authorization %+v, %v; want invalid listing the failed http-01", what, z, err)
+		}
+		if o, err = c.GetOrder(ctx, o.URI); err != nil || o.Status != acme.StatusInvalid || o.Error == nil || o.Error.ProblemType != errRejectedIdentifier {
+			t.Errorf("%s: order %+v, %v; want invalid with rejectedIdentifier", what, o, err)
+		}
+		if n := env.hits.Load(); n != 0 {
+			t.Errorf("%s: %d fetches, want none", what, n)
+		}
+	}
 
 	// http-01 dropped from the endpoint after it was offered.
-	_, ch, zurl := order("a.chal.test")
+	o, ch, zurl := order("a.chal.test")
 	f.setAuthorization(acmestate.BehaviorChallenge, "dns-01")
-	if _, err := c.Accept(ctx, ch); !isProblem(err, errUnauthorized) {
-		t.Errorf("answering an http-01 challenge the endpoint no longer offers: %v, want unauthorized", err)
-	}
-	if z, err := c.GetAuthorization(ctx, zurl); err != nil || z.Status != acme.StatusPending || env.hits.Load() != 0 {
-		t.Errorf("authorization %+v, %v after %d fetches; want pending and nothing fetched", z, err, env.hits.Load())
-	}
+	withdrawn("http-01 no longer offered", o, ch, zurl, "this endpoint no longer offers http-01 challenges for a.chal.test: a new order is offered dns-01")
+	// The endpoint switched to PRE_APPROVED after it was offered.
+	f.setAuthorization(acmestate.BehaviorChallenge)
+	o, ch, zurl = order("a.chal.test")
 	f.setAuthorization(acmestate.BehaviorPreApproved)
-	if _, err := c.Accept(ctx, ch); !isProblem(err, errUnauthorized) {
-		t.Errorf("answering a challenge of an endpoint switched to PRE_APPROVED: %v, want unauthorized", err)
+	withdrawn("endpoint switched to PRE_APPROVED", o, ch, zurl, "this endpoint no longer validates challenges: it issues for pre-approved domains only")
+	// Each is recorded as the failed validation it is (RespondToChallenge,
+	// then ValidateChallenge a FAILURE).
+	if err := f.v.Store.View(ctx, func(tx localstore.Tx) error {
+		recs, err := audit.List(tx, audit.Filter{EventName: "ValidateChallenge"}, 0, 10)
+		if err != nil {
+			return err
+		}
+		if len(recs) != 2 || recs[0].Outcome != audit.OutcomeFailure || recs[0].ErrorCode != "rejectedIdentifier" || recs[1].ErrorCode != "rejectedIdentifier" {
+			t.Errorf("ValidateChallenge records %+v, want two FAILUREs, rejectedIdentifier", recs)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 
 	// A name proved by http-01, then the endpoint switched to PRE_APPROVED.
 	f.setAuthorization(acmestate.BehaviorChallenge)
-	o, ch, _ := order("b.chal.test")
+	o, ch, _ = order("b.chal.test")
 	if got, err := c.Accept(ctx, ch); err != nil || got.Status != acme.StatusValid {
 		t.Fatalf("accept: %+v, %v", got, err)
 	}

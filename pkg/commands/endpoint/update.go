@@ -43,7 +43,10 @@ profile
 Certificates issued before keep their issuer and their renewal information.
 Prints the endpoint as ` + "`describe`" + ` does. Switching to CHALLENGE without
 --challenge-types offers all three types; --challenge-types alone needs a
-CHALLENGE endpoint (exit 5 otherwise).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+CHALLENGE endpoint (exit 5 otherwise). An authorization offered before still
+lists its challenges: one answered that the endpoint no longer offers (any,
+once PRE_APPROVED) fails unchecked, its authorization and order invalid
+(rejectedIdentifier, with the reason), and the client orders again.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Args:              cmdutil.ExactArgs(1, "ENDPOINT"),
 		ValidArgsFunction: f.CompleteEndpoint(),
 		RunE: func(cmd *cobra.Command, args []string) error {
