@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/errs"
@@ -26,4 +27,18 @@ func RevokeVia(tx localstore.Tx, c *localstore.Certificate, reason string, code 
 	c.UpdatedAt = now
 	UpdateEligibility(c, now)
 	return tx.PutCertificate(c)
+}
+
+// StillDeployed says, for a certificate being revoked, where it is still
+// installed ("" when nowhere): its deploy targets go on serving it until
+// each is removed and another certificate deployed there, and nothing
+// else would say so (tester: revoke and every renewal pass after it were
+// silent). Each target is removed on its host (review: deploying another
+// certificate to the same files is refused while the target is there).
+func StillDeployed(c *localstore.Certificate) string {
+	if len(c.InUseBy) == 0 {
+		return ""
+	}
+	return "still deployed to " + strings.Join(c.InUseBy, ", ") +
+		": served there until the target is removed (certctl deploy ARN --remove --cert-file PATH, on its host) and another certificate deployed"
 }

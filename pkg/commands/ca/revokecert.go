@@ -73,9 +73,12 @@ func runCaRevokeCertificate(ctx context.Context, o *RevokeCertificateOptions) er
 	if err != nil {
 		return err
 	}
-	a, err := svc.RevokeCertificate(ctx, o.CA, authorities.CertificateRef{CertificateArn: o.CertificateArn, Serial: o.Serial}, o.Reason)
+	a, deployed, err := svc.RevokeCertificate(ctx, o.CA, authorities.CertificateRef{CertificateArn: o.CertificateArn, Serial: o.Serial}, o.Reason)
 	if err != nil {
 		return err
+	}
+	if deployed != "" {
+		cmdutil.PrintNotices(o.IO, deployed)
 	}
 	return p.Acknowledge(map[string]string{"CertificateArn": a}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", a}}} },

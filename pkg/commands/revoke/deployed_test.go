@@ -26,8 +26,26 @@ func TestRevokeSaysWhereStillDeployed(t *testing.T) {
 	}
 	one, cert := deployed("one.internal")
 	r := e.MustRun("revoke", one, "--revocation-reason", "SUPERSEDED")
-	if want := one + " is still deployed to file:" + cert; !strings.Contains(r.Stderr, want) {
-		t.Fatalf("revoke of a deployed certificate: stderr %q, want %q", r.Stderr, want)
+	if want := one + " is still deployed to file:" + cert; !strings.Contains(r.Stderr, want) || !strings.Contains(r.Stderr, "certctl deploy ARN --remove --cert-file PATH") {
+		t.Fatalf("revoke of a deployed certificate: stderr %q, want %q and how to remove the target", r.Stderr, want)
+	}
+	// The notice's advice works: the target removed, another
+	// certificate is deployed to its files (review: the advice was to
+	// deploy another, which is refused while the target is there).
+	other := e.RequestPrivate("other.internal")
+	e.MustRun("deploy", one, "--remove", "--cert-file", cert)
+	e.MustRun("deploy", other, "--cert-file", cert, "--key-file", filepath.Join(filepath.Dir(cert), "app.key"))
+
+	// ca revoke-certificate of a deployed certificate says so too.
+	three, cert3 := deployed("three.internal")
+	e.MustRun("tags", "remove", three, "--tags", "Key=batch")
+	var d struct {
+		Certificate struct{ Serial, CertificateAuthorityArn string }
+	}
+	e.JSON(&d, "describe", three)
+	r = e.MustRun("ca", "revoke-certificate", d.Certificate.CertificateAuthorityArn, "--certificate-serial", d.Certificate.Serial, "--revocation-reason", "SUPERSEDED")
+	if want := three + " is still deployed to file:" + cert3; !strings.Contains(r.Stderr, want) {
+		t.Fatalf("ca revoke-certificate of a deployed certificate: stderr %q, want %q", r.Stderr, want)
 	}
 
 	e.MustRun("tags", "remove", one, "--tags", "Key=batch")

@@ -131,14 +131,14 @@ func (s *Service) GetCACertificate(ctx context.Context, ref string) (*Certificat
 // inventory, that certificate becomes REVOKED through the inventory's own
 // revocation (and its Certificate Revoked event). Exit 3 for a serial the
 // CA never issued, 5 for one already revoked. It returns the certificate's
-// ARN.
-func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref CertificateRef, reason string) (string, error) {
+// ARN and, for an inventory certificate still deployed, a notice saying
+// where (inventory.StillDeployed).
+func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref CertificateRef, reason string) (certArn, stillDeployed string, err error) {
 	code, ok := casign.ReasonCode(reason)
 	if !ok {
-		return "", &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
+		return "", "", &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
 	}
-	var certArn string
-	_, err := s.change(ctx, "RevokeCertificate", caRef, func(op *service.Op, r *authority.Record) error {
+	_, err = s.change(ctx, "RevokeCertificate", caRef, func(op *service.Op, r *authority.Record) error {
 		op.Param("RevocationReason", reason)
 		serial, label, err := s.serial(r.ID, ref)
 		if err != nil {
@@ -172,6 +172,9 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 			op.Resource(s.core.Names.CertificateARN(c.ID))
 		}
 		if current {
+			if d := inventory.StillDeployed(c); d != "" {
+				stillDeployed = s.core.Names.CertificateARN(c.ID) + " is " + d
+			}
 			return op.Revoke(c, reason, code, true)
 		}
 		if err := authority.Revoke(op.Tx, r.ID, serial, op.Now, code); err != nil {
@@ -185,9 +188,9 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return certArn, nil
+	return certArn, stillDeployed, nil
 }
 
 // selfSigned reports whether der is a self-signed CA certificate (a root's

@@ -29,7 +29,7 @@ func TestUnknownSerialNamedAsGiven(t *testing.T) {
 		if errs.ExitCodeOf(err) != errs.ExitNotFound || !strings.HasSuffix(err.Error(), c.want) {
 			t.Errorf("get-certificate --serial %s: %v, want exit 3 ending %q", c.given, err, c.want)
 		}
-		_, err = s.RevokeCertificate(ctx, root, CertificateRef{Serial: c.given}, "SUPERSEDED")
+		_, _, err = s.RevokeCertificate(ctx, root, CertificateRef{Serial: c.given}, "SUPERSEDED")
 		if errs.ExitCodeOf(err) != errs.ExitNotFound || !strings.HasSuffix(err.Error(), c.want) {
 			t.Errorf("revoke-certificate --serial %s: %v, want exit 3 ending %q", c.given, err, c.want)
 		}

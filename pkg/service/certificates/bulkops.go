@@ -45,7 +45,7 @@ func (s *Service) RevokeSelected(ctx context.Context, o BulkOptions, reason stri
 		apply: func(op *service.Op, c *localstore.Certificate) error {
 			return op.Revoke(c, reason, code, true)
 		},
-		note: stillDeployed,
+		note: inventory.StillDeployed,
 	})
 }
 

@@ -3,7 +3,6 @@ package certificates
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/casign"
@@ -73,7 +72,7 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (*Revoked, err
 		if err := CheckRevocable(op.Tx, c); err != nil {
 			return err
 		}
-		out.StillDeployed = stillDeployed(c)
+		out.StillDeployed = inventory.StillDeployed(c)
 		return op.Revoke(c, reason, code, true)
 	})
 	if err != nil {
@@ -82,17 +81,6 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (*Revoked, err
 	return &out, nil
 }
 
-// stillDeployed says, for a certificate being revoked, where it is still
-// installed: its deploy targets go on serving it until another
-// certificate is deployed there, and nothing else would say so (tester:
-// revoke and every renewal pass after it were silent).
-func stillDeployed(c *localstore.Certificate) string {
-	if len(c.InUseBy) == 0 {
-		return ""
-	}
-	return "still deployed to " + strings.Join(c.InUseBy, ", ") +
-		": it is served there until another certificate is deployed (certctl deploy ARN --cert-file …)"
-}
 
 // endpointGone reports whether the ACME endpoint id no longer exists (a
 // certificate recorded without one is taken for its endpoint's still).
