@@ -81,7 +81,6 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (*Revoked, err
 	return &out, nil
 }
 
-
 // endpointGone reports whether the ACME endpoint id no longer exists (a
 // certificate recorded without one is taken for its endpoint's still).
 func endpointGone(tx localstore.Tx, id string) (bool, error) {
