@@ -301,7 +301,8 @@ type View struct {
 type Table struct {
 	Headers []string
 	Rows    [][]string
-	// Footer is printed after the table, e.g. a NextToken hint.
+	// Footer is printed after the table (a list's next-page hint goes
+	// to stderr instead).
 	Footer string
 	// Optional are the headers of columns a terminal too narrow for the
 	// table leaves out, first to last, before it cuts the others short
@@ -362,10 +363,16 @@ func (p *Printer) Print(data any, v View) error {
 		return p.WriteNextToken(*v.NextToken)
 	}
 	t := v.Table(p.Styles)
-	if v.NextToken != nil && *v.NextToken != "" && len(t.Rows) > 0 {
-		t.Footer = p.Styles.Dim(moreHint + *v.NextToken)
+	if err := p.writeTable(t); err != nil {
+		return err
 	}
-	return p.writeTable(t)
+	if v.NextToken != nil && *v.NextToken != "" && len(t.Rows) > 0 {
+		// On stderr, as -o text writes it: stdout holds the table only
+		// (tester: `list -o table > f` had it in f).
+		_, err := io.WriteString(p.IO.ErrOut, p.Styles.Dim(moreHint+*v.NextToken)+"\n")
+		return err
+	}
+	return nil
 }
 
 // moreHint introduces the token of a list's next page.
