@@ -178,7 +178,45 @@ func BulkConfirm(io *iostreams.IOStreams, yes bool, verb string) func(*certifica
 // 7 when some certificate was refused or failed (or would be, in a dry
 // run).
 func PrintBulk(p *output.Printer, io *iostreams.IOStreams, rep *certificates.BulkReport, quiet bool) error {
-	err := p.Print(rep, output.View{
+	if err := printBulkResults(p, rep); err != nil {
+		return err
+	}
+	if !quiet {
+		fmt.Fprintln(io.ErrOut, BulkSummary(rep))
+	}
+	return rep.Err()
+}
+
+// PrintBulkChange is PrintBulk for a change of a selection (revoke,
+// delete, tags add|remove): with -q alone (p.Quiet) it prints only the
+// certificates refused, failed or not done, and those whose change comes
+// with a word (a revoked certificate still deployed) — nothing when there
+// are none, so that a cron job's mail stays empty (tester: -q printed
+// 3,000 TAGGED results). A dry run is printed whole: it is what was asked.
+func PrintBulkChange(p *output.Printer, io *iostreams.IOStreams, rep *certificates.BulkReport, quiet bool) error {
+	if !p.Quiet || rep.DryRun {
+		return PrintBulk(p, io, rep, quiet)
+	}
+	told := *rep
+	told.Results = nil
+	for _, r := range rep.Results {
+		switch {
+		case r.Outcome == certificates.OutcomeRefused, r.Outcome == certificates.OutcomeFailed, r.Outcome == certificates.OutcomeNotDone,
+			r.Outcome != certificates.OutcomeUnchanged && r.Reason != "":
+			told.Results = append(told.Results, r)
+		}
+	}
+	if len(told.Results) > 0 {
+		if err := printBulkResults(p, &told); err != nil {
+			return err
+		}
+	}
+	return rep.Err()
+}
+
+// printBulkResults prints the results of rep (see PrintBulk).
+func printBulkResults(p *output.Printer, rep *certificates.BulkReport) error {
+	return p.Print(rep, output.View{
 		Table: func(s *output.Styles) *output.Table {
 			if len(rep.Results) == 0 {
 				return &output.Table{Rows: [][]string{{"No certificates match."}}}
@@ -201,13 +239,6 @@ func PrintBulk(p *output.Printer, io *iostreams.IOStreams, rep *certificates.Bul
 			return rows
 		},
 	})
-	if err != nil {
-		return err
-	}
-	if !quiet {
-		fmt.Fprintln(io.ErrOut, BulkSummary(rep))
-	}
-	return rep.Err()
 }
 
 // BulkSummary is the one-line summary of a bulk report, e.g. "7 revoked,

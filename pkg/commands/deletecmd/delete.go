@@ -92,7 +92,7 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 		if err != nil {
 			return err
 		}
-		return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
+		return cmdutil.PrintBulkChange(p, o.IO, rep, o.Quiet())
 	}
 	var confirm func(certificates.Deletion) error
 	if cmdutil.ShouldConfirm(o.IO, o.Yes) {

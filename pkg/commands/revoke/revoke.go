@@ -149,5 +149,5 @@ func runRevokeSelected(ctx context.Context, o *RevokeOptions, p *output.Printer)
 	if err != nil {
 		return err
 	}
-	return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
+	return cmdutil.PrintBulkChange(p, o.IO, rep, o.Quiet())
 }

@@ -120,7 +120,7 @@ func runTagChange(ctx context.Context, o *ChangeOptions, ch tagChange) error {
 		if err != nil {
 			return err
 		}
-		return cmdutil.PrintBulk(p, o.IO, rep, o.Quiet())
+		return cmdutil.PrintBulkChange(p, o.IO, rep, o.Quiet())
 	}
 	tags, err := ch.one(svc, ctx, o.ID, o.Tags)
 	if err != nil {
