@@ -18,6 +18,8 @@ import (
 type BulkProgress struct {
 	io      *iostreams.IOStreams
 	verb    string
+	unit    string // "certificates", "files"
+	failed  int
 	now     func() time.Time
 	start   time.Time
 	last    time.Time
@@ -35,7 +37,24 @@ func NewBulkProgress(io *iostreams.IOStreams, quiet bool, verb string) *BulkProg
 	if quiet || !io.CanShowStatus() {
 		return nil
 	}
-	return &BulkProgress{io: io, verb: verb, now: time.Now, start: time.Now()}
+	return &BulkProgress{io: io, verb: verb, unit: "certificates", now: time.Now, start: time.Now()}
+}
+
+// NewFileProgress is NewBulkProgress counting files (import --from-dir's:
+// "importing 120/1200 files, 3 failed").
+func NewFileProgress(io *iostreams.IOStreams, quiet bool, verb string) *BulkProgress {
+	p := NewBulkProgress(io, quiet, verb)
+	if p != nil {
+		p.unit = "files"
+	}
+	return p
+}
+
+// Failed counts one more step that failed, told with the next line.
+func (p *BulkProgress) Failed() {
+	if p != nil {
+		p.failed++
+	}
 }
 
 // Advanced is certificates.BulkOptions.Progress: done of total are done
@@ -59,7 +78,11 @@ func (p *BulkProgress) Advanced(done, total int) {
 		return
 	}
 	p.last, p.printed = t, done
-	p.io.ShowStatus(fmt.Sprintf("%s %d/%d certificates", p.verb, done, total))
+	line := fmt.Sprintf("%s %d/%d %s", p.verb, done, total, p.unit)
+	if p.failed > 0 {
+		line += fmt.Sprintf(", %d failed", p.failed)
+	}
+	p.io.ShowStatus(line)
 }
 
 // Clear erases the progress line, if one is shown (the streams know).

@@ -67,3 +67,35 @@ func TestBulkProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestFileProgress: import --from-dir's progress is the bulk commands'
+// status line, counting files and the failed ones, cut to one row of the
+// terminal, and absent with -q or TERM=dumb (tester: a bar was drawn
+// there, and at 60 columns it wrapped and left rows behind).
+func TestFileProgress(t *testing.T) {
+	io, _, _, stderr := iostreams.Test()
+	io.SetTTYs(false, true, true)
+	io.SetTerminalWidth(30)
+	p := NewFileProgress(io, false, "importing")
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p.now, p.start = func() time.Time { return t0.Add(time.Second) }, t0
+	p.Failed()
+	p.Advanced(7, 1200)
+	if got, want := stderr.String(), "\r\x1b[Kimporting 7/1200 files, 1 fai"; got != want {
+		t.Errorf("stderr %q, want %q (29 columns)", got, want)
+	}
+	for _, c := range []struct {
+		quiet, dumb bool
+	}{{true, false}, {false, true}} {
+		io, _, _, stderr := iostreams.Test()
+		io.SetTTYs(true, true, true)
+		io.SetDumbTerminal(c.dumb)
+		p := NewFileProgress(io, c.quiet, "importing")
+		p.Failed()
+		p.Advanced(1, 2)
+		p.Clear()
+		if p != nil || stderr.Len() != 0 {
+			t.Errorf("-q %v, TERM=dumb %v: %v, stderr %q", c.quiet, c.dumb, p, stderr)
+		}
+	}
+}

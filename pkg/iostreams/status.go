@@ -71,6 +71,11 @@ func (s *IOStreams) ShowStatus(line string) {
 	if !s.CanShowStatus() {
 		return
 	}
+	if w := s.TerminalWidth(); w > 1 && len(line) >= w {
+		// One row: a line the terminal wraps would leave its first row
+		// behind when erased (tester, at 60 columns).
+		line = line[:w-1]
+	}
 	if s.status == nil || s.ErrOut != io.Writer(s.status) {
 		// Streams whose ErrOut was set after they were made (tests).
 		s.status = &statusWriter{w: s.ErrOut}

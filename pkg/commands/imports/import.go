@@ -21,6 +21,8 @@ type ImportOptions struct {
 	IO           *iostreams.IOStreams
 	Printer      func() (*output.Printer, error)
 	Certificates func(context.Context) (*certificates.Service, error)
+	// Quiet is the global -q: no progress line.
+	Quiet func() bool
 
 	CertificateArn    string // reimport
 	Certificate       string
@@ -34,7 +36,7 @@ type ImportOptions struct {
 }
 
 func newImportOptions(f *cmdutil.Factory) *ImportOptions {
-	return &ImportOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates}
+	return &ImportOptions{IO: f.IO, Printer: f.Printer, Certificates: f.Certificates, Quiet: func() bool { return f.Globals.Quiet }}
 }
 
 // Result is the output of import and reimport.

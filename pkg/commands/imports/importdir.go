@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
-	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/certificates"
 )
@@ -28,23 +27,24 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 		pass = cmdutil.PassphraseIn(b)
 		clear(b)
 	}
-	var bar *iostreams.Progress
+	// The status line the bulk commands show (nothing with -q, in a
+	// pipe or with TERM=dumb: tester, a bar was drawn there too).
+	prog := cmdutil.NewFileProgress(o.IO, o.Quiet(), "importing")
+	total, done := 0, 0
 	res, err := svc.ImportDir(ctx, certificates.ImportDirRequest{
 		Dir:           o.FromDir,
 		Tags:          o.Tags,
 		KeyPassphrase: pass,
-		Started:       func(total int) { bar = o.IO.NewProgress("importing", total) },
+		Started:       func(n int) { total = n },
 		FileDone: func(failed bool) {
 			if failed {
-				bar.Add(1, 1)
-			} else {
-				bar.Add(1, 0)
+				prog.Failed()
 			}
+			done++
+			prog.Advanced(done, total)
 		},
 	})
-	if bar != nil {
-		bar.Done()
-	}
+	prog.Clear()
 	if err != nil {
 		return err
 	}
