@@ -388,9 +388,17 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 					{"AuditRecords", strconv.FormatInt(rep.AuditRecords, 10)},
 				}}
 			}
-			t := &output.Table{Headers: []string{"CHECK", "RESOURCE", "PROBLEM"}}
-			for _, pr := range rep.Problems {
-				t.Rows = append(t.Rows, []string{s.Bad(pr.Check), output.Sanitize(pr.Resource), output.Sanitize(pr.Message)})
+			// A key/value block a problem, as describe prints: a table
+			// cut its resource and its problem to nothing at 60 and
+			// even 160 columns (tester), and they are what the
+			// operator needs whole.
+			t := &output.Table{}
+			for i, pr := range rep.Problems {
+				if i > 0 {
+					t.Rows = append(t.Rows, []string{})
+				}
+				t.Rows = append(t.Rows, []string{"Check", s.Bad(pr.Check)}, []string{"Resource", output.Sanitize(pr.Resource)},
+					[]string{"Problem", output.Sanitize(pr.Message)})
 			}
 			return t
 		},

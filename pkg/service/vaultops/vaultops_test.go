@@ -301,6 +301,16 @@ func TestVerify(t *testing.T) {
 	if got := strings.Count(strings.TrimSpace(r.Stdout), "\n") + 1; r.Code != 6 || got != len(rep.Problems) {
 		t.Errorf("verify -o text: exit %d, %d lines for %d problems:\n%s", r.Code, got, len(rep.Problems), r.Stdout)
 	}
+	// On a terminal, a block a problem, its resource and message whole
+	// at any width (tester: a table cut both to nothing at 60 columns).
+	e.TTY = true
+	r = run(e, "vault", "verify")
+	e.TTY = false
+	for _, p := range rep.Problems {
+		if !strings.Contains(r.Stdout, "Resource  "+p.Resource+"\n") || !strings.Contains(r.Stdout, "Problem   "+p.Message+"\n") {
+			t.Fatalf("verify on a terminal does not show %+v whole:\n%s", p, r.Stdout)
+		}
+	}
 }
 
 // TestVerifyCertificateColumns: a certificate whose list columns were
