@@ -227,7 +227,11 @@ func printBulkResults(p *output.Printer, rep *certificates.BulkReport) error {
 				if r.Outcome == certificates.OutcomeRefused || r.Outcome == certificates.OutcomeFailed || r.Outcome == certificates.OutcomeNotDone {
 					outcome = s.Bad(r.Outcome)
 				}
-				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName), outcome, output.Sanitize(r.Reason)})
+				// The row names the certificate: its reason does not
+				// again, so that what a narrow terminal keeps of it is
+				// the why (tester: "certificate ffe83f83-8734-4c…").
+				reason := strings.TrimPrefix(r.Reason, "certificate "+r.ID+" ")
+				t.Rows = append(t.Rows, []string{output.ShortID(r.CertificateArn), output.Sanitize(r.DomainName), outcome, output.Sanitize(reason)})
 			}
 			return t
 		},

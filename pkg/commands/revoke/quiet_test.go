@@ -43,4 +43,13 @@ func TestQuietSelectionPrintsOnlyTrouble(t *testing.T) {
 			t.Fatalf("revoke -q printed %s, revoked (or already revoked) as asked:\n%v", arn, r)
 		}
 	}
+	// On a terminal the refused row's reason does not name the
+	// certificate again: the row does (tester: a narrow terminal kept
+	// only "certificate ffe83f83-…").
+	e.TTY = true
+	r = e.Run("revoke", "--query-terse", "tag:team=x", "--revocation-reason", "SUPERSEDED", "--yes")
+	id := imported[strings.LastIndexByte(imported, '/')+1:]
+	if !strings.Contains(r.Stdout, "REFUSED") || !strings.Contains(r.Stdout, "IMPORTED") || strings.Contains(r.Stdout, "certificate "+id) {
+		t.Fatalf("the table's refused row:\n%v", r)
+	}
 }
