@@ -496,8 +496,7 @@ func partitionOf(serial []byte) int {
 // (CrlConfiguration, OcspConfiguration) replaces r's, and a member it
 // omits is kept as it is; {"Enabled":false} turns one off. A CA created
 // without a configuration kept the default (a COMPLETE CRL and OCSP at
-// ca.base_url): the member omitted stays as ca describe showed it,
-// enabled at ca.base_url when that is set, off otherwise.
+// ca.base_url): the member omitted stays enabled at ca.base_url.
 func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationConfiguration) error {
 	switch r.Status {
 	case StatusDeleted:
@@ -517,7 +516,7 @@ func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationCo
 		// about to change.
 		r.notePartitionBase(PartitionBase{From: 0, Base: s.crlBase(r), Cname: crlCname(r)})
 	}
-	r.Revocation = mergeRevocation(r.Revocation, rc, s.BaseURL != "")
+	r.Revocation = mergeRevocation(r.Revocation, rc)
 	r.LastStateChangeAt = s.Now()
 	return Put(tx, r)
 }
@@ -551,23 +550,16 @@ func checkShortLivedRevocation(usageMode, id string, rc *RevocationConfiguration
 
 // mergeRevocation is the configuration of a CA that had old (nil: the
 // default) after an update that gives rc: rc's members, and old's for the
-// members rc omits. baseURL reports whether ca.base_url is set, which the
-// default's members are enabled at.
-func mergeRevocation(old, rc *RevocationConfiguration, baseURL bool) *RevocationConfiguration {
+// members rc omits.
+func mergeRevocation(old, rc *RevocationConfiguration) *RevocationConfiguration {
 	if rc == nil {
 		return old
 	}
 	if old == nil {
-		// The default's members as a configuration says them, as ca
-		// describe showed them (EffectiveRevocation): enabled at
-		// ca.base_url (no CNAME), a COMPLETE CRL lasting CRLValidity —
-		// off without ca.base_url (tester: a CRL-only update turned OCSP
-		// on, which no certificate then carried).
-		old = &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{}, OcspConfiguration: &OcspConfiguration{}}
-		if baseURL {
-			old = &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CrlType: CRLComplete},
-				OcspConfiguration: &OcspConfiguration{Enabled: true}}
-		}
+		// The default's members as a configuration says them: enabled,
+		// at ca.base_url (no CNAME), a COMPLETE CRL lasting CRLValidity.
+		old = &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CrlType: CRLComplete},
+			OcspConfiguration: &OcspConfiguration{Enabled: true}}
 	}
 	out := &RevocationConfiguration{CrlConfiguration: rc.CrlConfiguration, OcspConfiguration: rc.OcspConfiguration}
 	if out.CrlConfiguration == nil && old.CrlConfiguration != nil {

@@ -83,22 +83,6 @@ func TestUpdateRevocationKeepsOmittedMember(t *testing.T) {
 	if s.ocspURL(r) != "http://pki.example.test/ocsp" || s.CRLURL(r, -1) != "" || !s.EffectiveRevocation(r).OcspConfiguration.Enabled {
 		t.Fatalf("a default CA after a CRL-only update: OCSP %q CRL %q", s.ocspURL(r), s.CRLURL(r, -1))
 	}
-
-	// Without ca.base_url the default showed OCSP off, and a CRL-only
-	// update keeps it off (tester: it showed OCSP enabled, which no
-	// certificate carried).
-	s.BaseURL = ""
-	bare := createRoot(t, s, "Bare", 0)
-	if o := s.EffectiveRevocation(bare).OcspConfiguration; o == nil || o.Enabled {
-		t.Fatalf("a default CA without ca.base_url: OCSP %+v", o)
-	}
-	r = updateRC(bare.ID, &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl.example.test", CrlType: CRLComplete}})
-	if o := s.EffectiveRevocation(r).OcspConfiguration; o == nil || o.Enabled || s.ocspURL(r) != "" {
-		t.Fatalf("a default CA without ca.base_url after a CRL-only update: OCSP %+v, URL %q", o, s.ocspURL(r))
-	}
-	if c := s.EffectiveRevocation(r).CrlConfiguration; c == nil || !c.Enabled || c.CustomCname != "crl.example.test" {
-		t.Fatalf("its CRL: %+v", c)
-	}
 }
 
 // TestShortLivedRefusesRevocation: a SHORT_LIVED_CERTIFICATE CA's

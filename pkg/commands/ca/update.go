@@ -36,8 +36,7 @@ locations. As in AWS Private CA's UpdateCertificateAuthority, a member given
 (CrlConfiguration, OcspConfiguration) replaces the CA's whole member, and a
 member left out is kept unchanged: turn one off with {"Enabled":false}. (A CA
 created without a configuration publishes both at ca.base_url; the member left
-out stays as ca describe showed it: enabled at ca.base_url when that is set,
-off otherwise.) ca describe shows the result. Turning a member off takes its
+out stays so.) ca describe shows the result. Turning a member off takes its
 location out of the certificates issued from then on; ca serve goes on
 answering for it (the CRL, OCSP), since the certificates issued before carry
 the location until they expire. The CRL partitions of a PARTITIONED CA stay served with the
