@@ -469,6 +469,34 @@ func (s *Service) ocspURL(r *Record) string {
 	return s.BaseURL + "/ocsp"
 }
 
+// UnlocatedRevocation says which members of r's revocation configuration
+// are enabled at ca.base_url while this host has none set, so that the
+// certificates issued here carry no such location ("" when none): a
+// configuration that says enabled while no certificate carries the
+// location would mislead a script reading it (tester: a CRL-only update
+// of a default CA left OCSP enabled, at a ca.base_url not set).
+func (s *Service) UnlocatedRevocation(r *Record) string {
+	if s.BaseURL != "" || r.UsageMode == UsageShortLived {
+		return ""
+	}
+	rc := r.Revocation
+	if rc == nil {
+		return ""
+	}
+	var at []string
+	if c := rc.CrlConfiguration; c != nil && c.Enabled && c.CustomCname == "" && r.SignsCRLs() {
+		at = append(at, "the CRL (CrlConfiguration: its distribution point)")
+	}
+	if o := rc.OcspConfiguration; o != nil && o.Enabled && o.OcspCustomCname == "" {
+		at = append(at, "OCSP (OcspConfiguration: its AIA location)")
+	}
+	if len(at) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("certificate authority %s publishes %s at ca.base_url, which is not set on this host: the certificates issued here carry no such location (certctl config set ca.base_url URL, or give a CustomCname / OcspCustomCname)",
+		r.ID, strings.Join(at, " and "))
+}
+
 // crlExpiry is how long r's CRLs stay current.
 func crlExpiry(r *Record) time.Duration {
 	if rc := r.Revocation; rc != nil && rc.CrlConfiguration != nil && rc.CrlConfiguration.ExpirationInDays > 0 {

@@ -36,7 +36,8 @@ locations. As in AWS Private CA's UpdateCertificateAuthority, a member given
 (CrlConfiguration, OcspConfiguration) replaces the CA's whole member, and a
 member left out is kept unchanged: turn one off with {"Enabled":false}. (A CA
 created without a configuration publishes both at ca.base_url; the member left
-out stays so.) ca describe shows the result. Turning a member off takes its
+out stays so. A member enabled at ca.base_url on a host that has none set is
+said so on stderr: the certificates issued there carry no such location.) ca describe shows the result. Turning a member off takes its
 location out of the certificates issued from then on; ca serve goes on
 answering for it (the CRL, OCSP), since the certificates issued before carry
 the location until they expire. The CRL partitions of a PARTITIONED CA stay served with the

@@ -280,12 +280,14 @@ type UpdateInput struct {
 // status change leaves the revocation configuration as it was too.
 // Certificates issued from then on carry the new CRL and OCSP locations.
 func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (*CAChange, error) {
-	return s.stateChange(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
+	var unlocated string
+	res, err := s.stateChange(ctx, "UpdateCertificateAuthority", ref, func(op *service.Op, r *authority.Record) error {
 		if in.Revocation != nil {
 			op.Param("RevocationConfiguration", in.Revocation)
 			if err := s.core.Authority.UpdateRevocation(op.Tx, r, in.Revocation); err != nil {
 				return err
 			}
+			unlocated = s.core.Authority.UnlocatedRevocation(r)
 		}
 		if in.Status != "" {
 			op.Param("Status", in.Status)
@@ -293,6 +295,10 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (*CACh
 		}
 		return nil
 	})
+	if err == nil && unlocated != "" {
+		res.Notices = append(res.Notices, unlocated)
+	}
+	return res, err
 }
 
 // stateChange runs fn, a change of the CA named by ref that may stop it
