@@ -34,6 +34,9 @@ type Outcome struct {
 	// Checks has one entry per name, in the certificate's order (none when
 	// the certificate was not pending validation).
 	Checks []NameCheck
+	// Changed reports that this advance stored a change (not another
+	// process's, seen).
+	Changed bool
 }
 
 // Send delivers approval messages through the mailer.

@@ -1258,6 +1258,10 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	d.Add(t, rec, `other.test. 60 IN CAA 0 issue "other-ca.example"`)
 	late, _ := request("late.example.test")
 
+	// The dry run leaves out what is waiting as the pass does (review).
+	if r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "text"); r.Code != 0 || strings.Contains(r.Stdout, late) {
+		t.Fatalf("the dry run with -q listed the waiting request:\n%v", r)
+	}
 	r := e.Run("renew", "--due", "-q", "-o", "text")
 	if r.Code != 0 {
 		t.Fatalf("the pass: %v", r)
@@ -1266,7 +1270,7 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
 		lines[strings.SplitN(l, "\t", 2)[0]] = l
 	}
-	if l := lines[issued]; !strings.Contains(l, "issued: domain validation succeeded") {
+	if l := lines[issued]; !strings.Contains(l, "issued: domain validation succeeded; the certificate is neither exported") {
 		t.Fatalf("-q left out (or misreported) the request issued in the pass: %q in\n%v", l, r)
 	}
 	if l := lines[refused]; !strings.Contains(l, "request FAILED: CAA_ERROR") {
@@ -1280,6 +1284,9 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	}
 
 	e.Advance(73 * time.Hour)
+	if r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "text"); r.Code != 0 || !strings.Contains(r.Stdout, late) || !strings.Contains(r.Stdout, "would time out") {
+		t.Fatalf("the dry run with -q left out the timeout the pass would make:\n%v", r)
+	}
 	r = e.Run("renew", "--due", "-q", "-o", "json")
 	var out struct {
 		Results []struct{ CertificateArn, Outcome, Reason string }

@@ -287,7 +287,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		if s.reaching != nil {
 			s.reaching(snap.ID)
 		}
-		c, err := s.validations.AdvancePending(ctx, snap, o.DryRun)
+		c, ended, err := s.validations.AdvancePending(ctx, snap, o.DryRun)
 		if err != nil && service.Stopped(ctx) {
 			stop(i)
 			break
@@ -304,10 +304,14 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			if validation.Pending(c) && validation.TimedOut(c, now) {
 				// What the pass would do first: time its validation out.
 				res.Outcome, res.Reason = renewal.Ineligible, "dry run: would time out its validation (not validated within 72 hours)"
+				res.Advanced = true // as the pass would tell it (review)
 				rep.Results = append(rep.Results, res)
 				continue
 			}
 			res.Outcome, res.Reason = classify(policy, c, now)
+			// A certificate waiting as it was, which -q leaves out as the
+			// pass does (review: the dry run listed it).
+			res.Waiting = res.Outcome == renewal.PendingValidation
 			if res.Outcome == "" {
 				res.Outcome, res.Reason = dryRevalidate(c)
 			}
@@ -336,10 +340,12 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		}
 		if res.Outcome, res.Reason = classify(policy, c, now); res.Outcome == renewal.PendingValidation {
 			res.Waiting = true
-		} else if validation.Pending(snap) && res.Outcome != "" {
+		} else if ended && res.Outcome != "" {
 			// Its request ended in this pass (issued, timed out, failed):
-			// that happened, and -q reports it (tester: cron mailed nothing).
-			res.Advanced, res.Reason = true, requestEnded(c)
+			// that happened, and -q reports it (tester: cron mailed
+			// nothing) — once, by the pass that ended it (review: two
+			// hosts' passes both told of it).
+			res.Advanced, res.Reason = true, requestEnded(c, res.Reason)
 		} else if res.Outcome == "" {
 			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil && service.Stopped(ctx) {
 				stop(i)
@@ -481,10 +487,14 @@ func (s *Service) Renew(ctx context.Context, ref string) (*Report, error) {
 }
 
 // requestEnded is the reason reported for a certificate whose request the
-// pass moved out of PENDING_VALIDATION.
-func requestEnded(c *localstore.Certificate) string {
+// pass moved out of PENDING_VALIDATION; why is what the pass says of the
+// certificate now (an issued one not yet exported is INELIGIBLE: review).
+func requestEnded(c *localstore.Certificate, why string) string {
 	switch c.Status {
 	case inventory.StatusIssued:
+		if why != "" {
+			return "issued: domain validation succeeded; " + why
+		}
 		return "issued: domain validation succeeded"
 	case inventory.StatusValidationTimedOut:
 		return fmt.Sprintf("request timed out: not validated within %d hours", int(validation.Timeout.Hours()))

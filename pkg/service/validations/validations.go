@@ -138,6 +138,7 @@ func (s *Service) Advance(ctx context.Context, id string) (*validation.Outcome, 
 			return err
 		}
 		out = o
+		o.Changed = changed
 		if !changed {
 			return service.ErrUnchanged
 		}
@@ -165,16 +166,18 @@ func (s *Service) Advance(ctx context.Context, id string) (*validation.Outcome, 
 
 // AdvancePending advances snap when it is a pending ISSUED-type
 // certificate (the `renew --due` pass: checks, 72-hour timeout, issuance)
-// and returns the certificate as it is now. A dry run changes nothing.
-func (s *Service) AdvancePending(ctx context.Context, snap *localstore.Certificate, dryRun bool) (*localstore.Certificate, error) {
+// and returns the certificate as it is now, and whether this call ended
+// its request (issued, failed or timed out: not another process, seen).
+// A dry run changes nothing.
+func (s *Service) AdvancePending(ctx context.Context, snap *localstore.Certificate, dryRun bool) (*localstore.Certificate, bool, error) {
 	if dryRun || !validation.Pending(snap) {
-		return snap, nil
+		return snap, false, nil
 	}
 	out, err := s.Advance(ctx, snap.ID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return out.Certificate, nil
+	return out.Certificate, out.Changed && !validation.Pending(out.Certificate), nil
 }
 
 // PollInterval is how often Wait checks again.
