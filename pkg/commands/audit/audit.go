@@ -149,10 +149,11 @@ func (o *ListOptions) query() (auditlog.Query, error) {
 		if err != nil {
 			return q, errs.UsageErrorf("--until: %q is neither an RFC 3339 time nor a date (2026-12-01)", o.Until)
 		}
-		if t.Nanosecond() == 0 {
+		if !strings.Contains(o.Until, ".") {
 			// The whole second: records are shown in whole seconds,
 			// and one copied from the list into --until is kept
-			// (tester: it was left out).
+			// (tester: it was left out). A fraction given is taken
+			// as given (review).
 			t = t.Add(time.Second - time.Nanosecond)
 		}
 		q.Filter.Until = t

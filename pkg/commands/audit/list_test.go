@@ -280,6 +280,7 @@ func TestUntilTakesTheWholeSecond(t *testing.T) {
 		all.AuditEvents[0].EventTime:                             1,
 		sec.Add(-time.Second).Format(time.RFC3339):               0,
 		sec.Add(500 * time.Millisecond).Format(time.RFC3339Nano): 0, // a fraction is taken as given
+		sec.Format("2006-01-02T15:04:05.000Z07:00"):              0, // .000 too (review)
 	} {
 		var got struct{ AuditEvents []any }
 		e.JSON(&got, "audit", "list", "--resource", arn, "--until", until)
