@@ -671,7 +671,7 @@ func (s *Service) writeStale(ctx context.Context, host deploy.Host, id string, a
 		if err := host.Remember(id, t, in); err != nil {
 			// Not run: with the install not remembered, the next pass
 			// writes it again and runs its command then.
-			writeErrs[j] = fmt.Errorf("written, but this host's record of its targets (%s) was not updated, and its command not run: %w", deploy.TargetsFile, err)
+			writeErrs[j] = &writtenErr{fmt.Errorf("written, but this host's record of its targets (%s) was not updated, and its command not run: %w", deploy.TargetsFile, err)}
 			continue
 		}
 		var c claim
@@ -720,6 +720,12 @@ func (s *Service) superseded(ctx context.Context, id string, in deploy.Identity,
 	}
 	return cur >= installed
 }
+
+// writtenErr is the failure of a target whose files were written (what
+// came after them failed).
+type writtenErr struct{ error }
+
+func (e *writtenErr) Unwrap() error { return e.error }
 
 // hookNotNoted is the failure to note in this host's record how a
 // target's command ended (deploy.Host.HookDone, HookFailed).
@@ -788,7 +794,13 @@ func (s *Service) runClaimed(ctx context.Context, host deploy.Host, id string, t
 func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all []deploy.Target,
 	stale []deploy.Target, writeErrs []error, claims []claim, m deploy.Material, in deploy.Identity, renewed bool) error {
 	installErrs := writeErrs
+	// installed: the files are in place, whatever came after them (the
+	// command, noting it) — what the record's Installed says (tester: it
+	// said false when only the command failed).
+	installed := make([]bool, len(stale))
 	for j, t := range stale {
+		var written *writtenErr
+		installed[j] = installErrs[j] == nil || errors.As(installErrs[j], &written)
 		if installErrs[j] != nil {
 			continue
 		}
@@ -820,11 +832,8 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 				fresh = append(fresh, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
 			}
 			targets[j] = targetFields(t)
-			// Installed: the files are in place — also when only the
-			// command failed, or was skipped or interrupted, after them
-			// (tester: false while the new certificate was in the files).
+			targets[j]["Installed"] = installed[j]
 			var hookErr *deploy.HookError
-			targets[j]["Installed"] = installErrs[j] == nil || errors.As(installErrs[j], &hookErr)
 			if installErrs[j] != nil && !(errors.As(installErrs[j], &hookErr) && hookErr.Interrupted) {
 				op.Failed(CodeDeploymentFailed, t.Label()+": "+deploy.FailureSummary(installErrs[j]))
 			}
