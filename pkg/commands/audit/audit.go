@@ -204,7 +204,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if page.NextToken != "" {
 		out.NextToken = &page.NextToken
 	}
-	return p.Print(out, listView(out, o.Now()))
+	return p.Print(out, listView(out))
 }
 
 // wholeSeconds gives r's EventTime in whole seconds, as CloudTrail's
@@ -219,14 +219,13 @@ func wholeSeconds(r *auditrec.Record) *auditrec.Record {
 	return r
 }
 
-func listView(out ListOutput, now time.Time) output.View {
+func listView(out ListOutput) output.View {
 	v := output.ListView(out.AuditEvents, "No audit records.",
 		[]string{"TIME", "EVENT", "ACTOR", "OUTCOME", "RESOURCES"},
 		func(s *output.Styles, r *auditrec.Record) []string {
+			// The time itself, as events and CloudTrail show it: an
+			// incident review reads when, not how long ago (tester).
 			when := r.EventTime
-			if t, err := time.Parse(time.RFC3339Nano, r.EventTime); err == nil {
-				when = timeutil.Relative(t, now)
-			}
 			actor := output.Sanitize(r.Actor.Type + " " + r.Actor.ID)
 			if r.Actor.Host != "" {
 				actor += s.Dim("@" + output.Sanitize(r.Actor.Host))

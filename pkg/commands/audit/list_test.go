@@ -276,6 +276,12 @@ func TestUntilTakesTheWholeSecond(t *testing.T) {
 	if len(all.AuditEvents) != 1 || all.AuditEvents[0].EventTime != sec.Format(time.RFC3339) {
 		t.Fatalf("the request's record: %+v, want one at %s", all.AuditEvents, sec.Format(time.RFC3339))
 	}
+	// On a terminal too, the time itself, not how long ago (tester).
+	e.TTY = true
+	if r := e.Run("audit", "list", "--resource", arn); !strings.Contains(r.Stdout, sec.Format(time.RFC3339)) || strings.Contains(r.Stdout, " ago") {
+		t.Fatalf("audit list on a terminal:\n%v", r)
+	}
+	e.TTY = false
 	for until, want := range map[string]int{
 		all.AuditEvents[0].EventTime:                             1,
 		sec.Add(-time.Second).Format(time.RFC3339):               0,
