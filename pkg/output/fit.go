@@ -76,7 +76,7 @@ func WithTail(text, tail string) string { return text + tailMark + tail }
 // terminal. The last column's padding is not counted: writeTable trims it.
 // tails (nil, or a row's nil: none) are what follows each cell, counted in
 // its width but never cut (WithTail).
-func fitTable(headers []string, rows, tails [][]string, width int) {
+func fitTable(headers []string, rows, tails [][]string, width int, keep ...string) {
 	tailWidth := func(i, j int) int {
 		if i < len(tails) && j < len(tails[i]) {
 			return ansi.StringWidth(tails[i][j])
@@ -109,6 +109,14 @@ func fitTable(headers []string, rows, tails [][]string, width int) {
 	}
 
 	idColumn, fixed, whole := columnKinds(rows, ncols)
+	for i, h := range headers {
+		// A column the table keeps whole: what the user types back (a
+		// setting's key) or tells rows apart by (tester: config list
+		// cut its keys, events its event types).
+		if slices.Contains(keep, h) {
+			whole[i] = true
+		}
+	}
 	ids := map[string]bool{}
 	for _, r := range rows {
 		for _, c := range r {

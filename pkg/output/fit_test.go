@@ -306,6 +306,26 @@ func TestTableKeepsURLsWhole(t *testing.T) {
 	}
 }
 
+// A column a table keeps (Keep) is never cut on a narrow terminal: a
+// setting's key that config get|set take back, the name that tells two
+// rows apart; the other free text is cut instead (tester: config list cut
+// its keys at 60 columns while VALUE kept its width).
+func TestTableKeepsKeptColumns(t *testing.T) {
+	const key = "validation.a_setting_with_a_long_name_for_this_test"
+	table := func(s *Styles) *Table {
+		return &Table{Headers: []string{"KEY", "VALUE", "SOURCE"}, Keep: []string{"KEY"},
+			Rows: [][]string{{key, "a value long enough to be cut", "default"}}}
+	}
+	p, out := newPrinter(t, true, false, "table", "")
+	p.IO.SetTerminalWidth(60)
+	if err := p.Print(nil, View{Table: table}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), key) || !strings.Contains(out.String(), "…") {
+		t.Errorf("the kept column is cut, or nothing else is:\n%s", out)
+	}
+}
+
 // A key/value listing aligns its values after its keys, but a key wider
 // than maxKeyWidth (describe's "Validation <a long name>") is on a line of
 // its own with its value under the others: the other values stay where

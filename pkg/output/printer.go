@@ -304,6 +304,10 @@ type Table struct {
 	// Footer is printed after the table (a list's next-page hint goes
 	// to stderr instead).
 	Footer string
+	// Keep are the headers of columns a terminal too narrow for the table
+	// never cuts (the others are cut first; the table may then be wider
+	// than the terminal).
+	Keep []string
 	// Optional are the headers of columns a terminal too narrow for the
 	// table leaves out, first to last, before it cuts the others short
 	// (see dropOptional).
@@ -759,6 +763,16 @@ func WithOptional(table func(s *Styles) *Table, optional ...string) func(s *Styl
 	return func(s *Styles) *Table {
 		t := table(s)
 		t.Optional = optional
+		return t
+	}
+}
+
+// WithKept is table with the columns named by keep never cut on a narrow
+// terminal (Table.Keep).
+func WithKept(table func(s *Styles) *Table, keep ...string) func(s *Styles) *Table {
+	return func(s *Styles) *Table {
+		t := table(s)
+		t.Keep = keep
 		return t
 	}
 }

@@ -247,8 +247,9 @@ func (p *Printer) writeTable(t *Table) error {
 		// table on purpose) the table keeps every character.
 		headers, r, tl := dropOptional(t.Headers, t.Optional, rows, tails, p.IO.TerminalWidth())
 		rows, tails = r, tl
+		keep := t.Keep
 		t = &Table{Headers: headers, Rows: t.Rows, Footer: t.Footer, grid: t.grid}
-		fitTable(t.Headers, rows, tails, p.IO.TerminalWidth())
+		fitTable(t.Headers, rows, tails, p.IO.TerminalWidth(), keep...)
 	}
 	for i := range tails {
 		for j, tail := range tails[i] {

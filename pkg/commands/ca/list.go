@@ -72,5 +72,6 @@ func runCaList(ctx context.Context, o *ListOptions) error {
 		[]string{"ID", "TYPE", "STATUS", "COMMON NAME", "KEY", "NOT AFTER"}, caRow, caRecord)
 	v.NextToken = out.NextToken
 	v.Table = output.WithOptional(v.Table, "KEY", "TYPE") // on a narrow terminal (tester)
+	v.Table = output.WithKept(v.Table, "COMMON NAME")     // what tells the CAs apart (tester)
 	return p.Print(out, v)
 }

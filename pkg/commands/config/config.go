@@ -148,7 +148,9 @@ func runList(o *ListOptions) error {
 	}
 	return p.Print(out, output.View{
 		Table: func(s *output.Styles) *output.Table {
-			t := &output.Table{Headers: []string{"KEY", "VALUE", "SOURCE"}, Footer: s.Dim("config file: " + c.File)}
+			// KEY whole: it is what config get|set take (tester: cut at
+			// 60 columns).
+			t := &output.Table{Headers: []string{"KEY", "VALUE", "SOURCE"}, Footer: s.Dim("config file: " + c.File), Keep: []string{"KEY"}}
 			for _, st := range out.Settings {
 				t.Rows = append(t.Rows, []string{st.Key, st.Value, s.Dim(st.Source)})
 			}

@@ -155,10 +155,13 @@ func view(out Output) output.View {
 	}
 	return output.View{
 		Table: func(s *output.Styles) *output.Table {
-			t := &output.Table{Headers: []string{"TIME", "EVENT", "CERTIFICATE", "DETAIL"}}
+			// EVENT whole, without the "Certificate " every type
+			// begins with: a narrow terminal cut them all to
+			// "Certifi…" (tester).
+			t := &output.Table{Headers: []string{"TIME", "EVENT", "CERTIFICATE", "DETAIL"}, Keep: []string{"EVENT"}}
 			for _, x := range out.Events {
 				res := strings.Join(x.Resources, ",")
-				t.Rows = append(t.Rows, []string{x.Time, x.DetailType, output.ShortID(res), output.Sanitize(detail(x))})
+				t.Rows = append(t.Rows, []string{x.Time, strings.TrimPrefix(x.DetailType, "Certificate "), output.ShortID(res), output.Sanitize(detail(x))})
 			}
 			if len(t.Rows) == 0 {
 				return &output.Table{Rows: [][]string{{"No events."}}}
