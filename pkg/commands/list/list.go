@@ -322,8 +322,7 @@ func view(out Output, now time.Time) output.View {
 		NextToken: out.NextToken,
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "KEY", "EXPIRES", "IN USE"},
-				Optional: []string{"TYPE", "IN USE", "KEY"}, // on a narrow terminal (tester)
-				Keep:     []string{"DOMAIN"}}                // what tells the certificates apart (tester)
+				Optional: []string{"TYPE", "IN USE", "KEY"}} // on a narrow terminal (tester)
 			for _, c := range out.CertificateSummaryList {
 				id := output.ShortID(c.CertificateArn)
 				expires := ""

@@ -167,8 +167,7 @@ func view(out Output) output.View {
 		NextToken: out.NextToken,
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{Headers: []string{"ID", "DOMAIN", "STATUS", "TYPE", "ORIGIN", "NOT AFTER"},
-				Optional: []string{"TYPE", "ORIGIN"}, // on a narrow terminal
-				Keep:     []string{"DOMAIN"}}         // what tells the certificates apart (tester)
+				Optional: []string{"TYPE", "ORIGIN"}} // on a narrow terminal
 			for _, r := range out.Results {
 				na := ""
 				if r.X509Attributes.NotAfter != nil {
