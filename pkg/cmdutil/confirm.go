@@ -47,16 +47,20 @@ func Confirm(s *iostreams.IOStreams, refused, format string, a ...any) error {
 	fmt.Fprintf(w, format+" [y/N] ", a...)
 	// At most 1 KiB: an answer is a word. No answer (end of input) is a
 	// refusal.
+	ended := false // no answer: the end of input (Ctrl-D)
 	b, err := s.Interruptible(func() ([]byte, error) {
-		b, _ := iostreams.ReadLine(s.In, 1024)
+		b, err := iostreams.ReadLine(s.In, 1024)
+		ended = err != nil
 		return b, nil
 	})
 	if err != nil {
+		fmt.Fprintln(w) // the message on a line of its own (tester: "[y/N] ^Ccertctl: …")
 		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"} // Ctrl-C at the question (review)
 	}
 	line := string(b)
-	if !s.IsStdinTTY() {
-		// No terminal echoed the answer: end the question's line.
+	if !s.IsStdinTTY() || ended {
+		// No terminal echoed the answer (or a newline after Ctrl-D):
+		// end the question's line.
 		fmt.Fprintln(w)
 	}
 	if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {

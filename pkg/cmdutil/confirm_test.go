@@ -127,3 +127,23 @@ func TestStdinByAnotherName(t *testing.T) {
 		t.Errorf("another file took stdin: %v", err)
 	}
 }
+
+// TestConfirmEndOfInputOnTerminal: Ctrl-D at the question on a terminal
+// (which echoes no newline) ends the question's line, so that the refusal
+// is on a line of its own (tester: "[y/N] certctl: …"); an answer the
+// terminal echoed with its newline adds none.
+func TestConfirmEndOfInputOnTerminal(t *testing.T) {
+	for _, c := range []struct {
+		answer, want string
+	}{{"", "Delete x? [y/N] \n"}, {"n\n", "Delete x? [y/N] "}} {
+		s, in, _, errOut := iostreams.Test()
+		s.SetTTYs(true, true, true)
+		in.WriteString(c.answer)
+		if err := Confirm(s, "not deleted", "Delete %s?", "x"); errs.ExitCodeOf(err) != errs.ExitRefused {
+			t.Errorf("answer %q: %v", c.answer, err)
+		}
+		if errOut.String() != c.want {
+			t.Errorf("answer %q: stderr %q, want %q", c.answer, errOut, c.want)
+		}
+	}
+}
