@@ -47,7 +47,13 @@ func render(p *output.Printer, out Output) error {
 	if len(out.AcmeEndpoints) > 0 {
 		b.WriteString(s.Bold("ACME endpoints") + " " + s.Dim("(certificates issued / failed)") + "\n")
 		for _, ep := range out.AcmeEndpoints {
+			// Its first 8 digits, as Needs action shows IDs (every
+			// command takes them): the whole UUID overflowed 60
+			// columns (tester).
 			id := output.ShortID(ep.AcmeEndpointArn)
+			if len(id) > 8 {
+				id = id[:8]
+			}
 			fmt.Fprintf(&b, "  %s  %s / %s\n", id, s.OK(strconv.FormatInt(ep.CertificateIssuanceSuccess, 10)),
 				failedCount(s, ep.CertificateIssuanceFailed))
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/reports"
 )
@@ -64,5 +65,26 @@ func TestNeedsActionEscapeData(t *testing.T) {
 	tab := needsActionTable(s, []reports.Action{{CertificateArn: "arn:x/1", DomainName: "evil" + red, Reason: reports.ReasonExpired, Detail: "d\x1b[2J"}})
 	if row := tab.Rows[0]; strings.Contains(row[1], "\x1b") || strings.Contains(row[3], "\x1b") {
 		t.Errorf("cells %q %q hold a raw escape", row[1], row[3])
+	}
+}
+
+// TestEndpointsShortIDs: the dashboard names an ACME endpoint by the first
+// 8 digits of its ID, as Needs action names certificates (every command
+// takes them), not its whole UUID, which overflowed 60 columns (tester).
+func TestEndpointsShortIDs(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	ios.SetTTY(true)
+	ios.SetTerminalWidth(60)
+	p, err := output.New(ios, "table", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "3cf1699e-0fab-4b28-ae64-dfab582795e4"
+	d := Output{AcmeEndpoints: []reports.EndpointIssuance{{AcmeEndpointArn: "arn:certctl:acm:local:000000000000:acme-endpoint/" + id, CertificateIssuanceSuccess: 3}}}
+	if err := render(p, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "  3cf1699e  ") || strings.Contains(out.String(), id) {
+		t.Fatalf("the endpoints' lines:\n%s", out)
 	}
 }
