@@ -54,7 +54,7 @@ func Confirm(s *iostreams.IOStreams, refused, format string, a ...any) error {
 		return b, nil
 	})
 	if err != nil {
-		fmt.Fprintln(w) // the message on a line of its own (tester: "[y/N] ^Ccertctl: …")
+		fmt.Fprintln(w)                                                // the message on a line of its own (tester: "[y/N] ^Ccertctl: …")
 		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"} // Ctrl-C at the question (review)
 	}
 	line := string(b)
