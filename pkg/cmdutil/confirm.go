@@ -54,8 +54,10 @@ func Confirm(s *iostreams.IOStreams, refused, format string, a ...any) error {
 		return b, nil
 	})
 	if err != nil {
-		fmt.Fprintln(w)                                                // the message on a line of its own (tester: "[y/N] ^Ccertctl: …")
-		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"} // Ctrl-C at the question (review)
+		// Ctrl-C at the question (review), the message on a line of its
+		// own (tester: "[y/N] ^Ccertctl: interrupted").
+		fmt.Fprintln(w)
+		return &errs.Error{Exit: errs.ExitFailure, Msg: "interrupted"}
 	}
 	line := string(b)
 	if !s.IsStdinTTY() || ended {
