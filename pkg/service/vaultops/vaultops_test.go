@@ -847,6 +847,20 @@ func TestVerifyAfterRotationElsewhere(t *testing.T) {
 	}
 }
 
+// backupOf requests a certificate for name in e's vault, backs the vault
+// up and returns the backup's path and bytes.
+func backupOf(t *testing.T, e *clitest.Env, name string) (string, []byte) {
+	t.Helper()
+	requestPrivate(e, name)
+	backup := filepath.Join(e.Dir, "backup.db")
+	mustRun(e, "vault", "backup", "--out-file", backup)
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return backup, b
+}
+
 // TestRestoreRefusedLeavesNoVault: a file that is not a backup (garbage;
 // a truncated one) is refused before the vault is opened, so that it
 // leaves no vault behind: no directory where there was none, only what
@@ -855,13 +869,7 @@ func TestVerifyAfterRotationElsewhere(t *testing.T) {
 func TestRestoreRefusedLeavesNoVault(t *testing.T) {
 	t.Parallel()
 	e := clitest.New(t)
-	requestPrivate(e, "kept.internal")
-	backup := filepath.Join(e.Dir, "backup.db")
-	mustRun(e, "vault", "backup", "--out-file", backup)
-	good, err := os.ReadFile(backup)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, good := backupOf(t, e, "kept.internal")
 	garbage, truncated := filepath.Join(e.Dir, "garbage.db"), filepath.Join(e.Dir, "truncated.db")
 	if err := os.WriteFile(garbage, []byte("not a backup\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -898,13 +906,7 @@ func TestRestoreRefusedLeavesNoVault(t *testing.T) {
 func TestRestoreNewerBackup(t *testing.T) {
 	t.Parallel()
 	e := clitest.New(t)
-	requestPrivate(e, "newer.internal")
-	backup := filepath.Join(e.Dir, "backup.db")
-	mustRun(e, "vault", "backup", "--out-file", backup)
-	b, err := os.ReadFile(backup)
-	if err != nil {
-		t.Fatal(err)
-	}
+	backup, b := backupOf(t, e, "newer.internal")
 	binary.BigEndian.PutUint32(b[60:], uint32(localstore.SchemaVersion+85)) // the header's user_version
 	if err := os.WriteFile(backup, b, 0o600); err != nil {
 		t.Fatal(err)
