@@ -213,7 +213,7 @@ func listCursor(sortBy string, desc bool, p localstore.Position) Cursor {
 }
 
 func (q *Query) matchesGo(c *localstore.Certificate) bool {
-	if len(q.eligibility) > 0 && !contains(q.eligibility, eligibility(c)) {
+	if len(q.eligibility) > 0 && !contains(q.eligibility, EligibilityOf(c)) {
 		return false
 	}
 	if len(q.statuses) > 0 && !contains(q.statuses, c.Status) {

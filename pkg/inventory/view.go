@@ -231,10 +231,10 @@ func NewDetail(n Names, c *localstore.Certificate, versions []*localstore.Certif
 		KeyPairOrigin:           c.KeyPairOrigin,
 		ExtendedKeyUsages:       orEmpty(c.ExtendedKeyUsages),
 		CertificateAuthorityArn: n.CAARN(c.CertificateAuthorityID),
-		RenewalEligibility:      eligibility(c),
+		RenewalEligibility:      EligibilityOf(c),
 		Options: Options{
 			CertificateTransparencyLoggingPreference: orDefault(c.CTLoggingPreference, "DISABLED"),
-			Export:                                   exportOption(c),
+			Export:                                   ExportOptionOf(c),
 		},
 		Exported:        c.Exported,
 		AcmeEndpointArn: n.EndpointARN(c.AcmeEndpointID),
@@ -274,7 +274,9 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func exportOption(c *localstore.Certificate) string {
+// ExportOptionOf is c's export option as shown: ENABLED or DISABLED when
+// none is recorded, by whether its key may leave the vault.
+func ExportOptionOf(c *localstore.Certificate) string {
 	if c.ExportOption != "" {
 		return c.ExportOption
 	}
@@ -284,7 +286,9 @@ func exportOption(c *localstore.Certificate) string {
 	return "DISABLED"
 }
 
-func eligibility(c *localstore.Certificate) string {
+// EligibilityOf is c's renewal eligibility as shown (INELIGIBLE when none
+// is recorded).
+func EligibilityOf(c *localstore.Certificate) string {
 	if c.RenewalEligibility != "" {
 		return c.RenewalEligibility
 	}
@@ -400,10 +404,10 @@ func newSummary(arn string, c *localstore.Certificate, a *summaryAlloc) Summary 
 		KeyAlgorithm:       c.KeyAlgorithm,
 		KeyPairOrigin:      c.KeyPairOrigin,
 		KeyUsages:          orEmpty(c.KeyUsages),
-		ExportOption:       exportOption(c),
+		ExportOption:       ExportOptionOf(c),
 		InUse:              c.InUse(),
 		Exported:           c.Exported,
-		RenewalEligibility: eligibility(c),
+		RenewalEligibility: EligibilityOf(c),
 		NotBefore:          a.ts(c.NotBefore),
 		NotAfter:           a.ts(c.NotAfter),
 		CreatedAt:          a.ts(c.CreatedAt),

@@ -431,6 +431,36 @@ func (f *Filter) match(x *Subject) bool {
 	return false
 }
 
+// Reads reports what judging s reads of a certificate beyond its summary
+// (localstore.SummaryFields): its tags, and a field that only its whole
+// record holds (subject, serial, renewal, validation method, CA, ACME
+// endpoint or account). A search reads summaries, and tags or records
+// only when s needs them, so that a search of a large vault decodes
+// little of it (tester: every page decoded the whole vault).
+func (s *Statement) Reads() (tags, record bool) {
+	if s == nil {
+		return false, false
+	}
+	for _, l := range [][]Statement{s.And, s.Or} {
+		for i := range l {
+			t, r := l[i].Reads()
+			tags, record = tags || t, record || r
+		}
+	}
+	if s.Not != nil {
+		t, r := s.Not.Reads()
+		tags, record = tags || t, record || r
+	}
+	if f := s.Filter; f != nil {
+		tags = tags || f.Tag != nil
+		x, m := f.X509AttributeFilter, f.AcmCertificateMetadataFilter
+		record = record || x != nil && (x.Subject != nil || x.SerialNumber != nil) ||
+			m != nil && (m.RenewalStatus != nil || m.ValidationMethod != nil || m.CertificateAuthorityArn != nil ||
+				m.AcmeEndpointArn != nil || m.AcmeAccountId != nil)
+	}
+	return tags, record
+}
+
 // RenewalStatuses are the values of RenewalStatus (SPEC section 1).
 var RenewalStatuses = []string{"PENDING_AUTO_RENEWAL", "PENDING_VALIDATION", "SUCCESS", "FAILED"}
 

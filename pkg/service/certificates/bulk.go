@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
 )
@@ -43,13 +44,32 @@ func (s *Service) Select(ctx context.Context, sel Selection) ([]Selected, error)
 	if err != nil {
 		return nil, err
 	}
-	found, err := s.match(ctx, stmt, now)
+	var out []Selected
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
+		out = []Selected{} // a read may run again
+		if err := s.resolve(tx, stmt); err != nil {
+			return err
+		}
+		n := stmt.Narrow()
+		if n.None() {
+			// Checked first: to the store an empty set is no filter.
+			return nil
+		}
+		if len(n.IDs) > maxNarrowIDs {
+			n.IDs = nil // read everything rather than bind that many values
+		}
+		certs, err := tx.ListCertificates(localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms, Statuses: n.Statuses,
+			Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
+		for _, c := range certs {
+			inventory.AsOf(c, now)
+			if x := s.subject(c); stmt == nil || stmt.Match(&x) {
+				out = append(out, Selected{ID: c.ID, CertificateArn: x.CertificateArn, DomainName: c.DomainName, Cert: c})
+			}
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make([]Selected, len(found))
-	for i, m := range found {
-		out[i] = Selected{ID: m.Cert.ID, CertificateArn: m.CertificateArn, DomainName: m.Cert.DomainName, Cert: m.Cert}
 	}
 	return out, nil
 }

@@ -23,7 +23,13 @@ import (
 // is *now, recording changes as a test user.
 func newService(t *testing.T, now *time.Time) *Service {
 	t.Helper()
-	core := coretest.New(t, coretest.Config{Now: func() time.Time { return *now }})
+	return newServiceOn(t, now, "")
+}
+
+// newServiceOn is newService over the store at storeURL ("": SQLite).
+func newServiceOn(t *testing.T, now *time.Time, storeURL string) *Service {
+	t.Helper()
+	core := coretest.New(t, coretest.Config{Now: func() time.Time { return *now }, StoreURL: storeURL})
 	dir := core.Vault.Dir
 	vs := validations.New(core, validations.Settings{Validation: validation.Settings{
 		Zone: "acm-validations.certctl.test", Resolvers: []string{"127.0.0.1:9"}, Validity: 90 * 24 * time.Hour,

@@ -2,6 +2,10 @@ package certificates
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
@@ -11,6 +15,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/search"
+	"github.com/certctl/certctl/pkg/timeutil"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -127,32 +132,32 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (*SearchPage, erro
 	if err != nil {
 		return nil, err
 	}
-	matched, err := s.match(ctx, stmt, now)
+	out := &SearchPage{AsOf: now}
+	err = s.core.Read(ctx, func(tx localstore.Tx) error {
+		out.Results, out.NextToken = []SearchResult{}, "" // a read may run again
+		hits, err := s.match(tx, stmt, order, cur, in.MaxItems, now)
+		if err != nil {
+			return err
+		}
+		if in.MaxItems > 0 && len(hits) > in.MaxItems {
+			hits = hits[:in.MaxItems]
+			last := hits[len(hits)-1]
+			out.NextToken = inventory.EncodeCursor(order.cursor(last.key, last.arn))
+		}
+		out.Results, err = s.results(tx, hits, now)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	keys := order.sort(matched)
-	out := &SearchPage{Results: []SearchResult{}, AsOf: now}
-	start := 0
-	if cur != nil {
-		start = order.start(matched, keys, cur)
-	}
-	page := matched[start:]
-	if in.MaxItems > 0 && len(page) > in.MaxItems {
-		page = page[:in.MaxItems]
-		last := start + in.MaxItems - 1
-		out.NextToken = inventory.EncodeCursor(order.cursor(keys[last], matched[last].CertificateArn))
-	}
-	for _, m := range page {
-		out.Results = append(out.Results, searchResult(m.Cert, m.summary, m.Subject))
 	}
 	return out, nil
 }
 
-// matched is a certificate a statement selected, as of the search's time.
-type matched struct {
-	*search.Subject
-	summary inventory.Summary
+// hit is a certificate a search selected: what places it in the search's
+// order, copied out of the block it was read in (blocks are reused).
+type hit struct {
+	id, arn string
+	key     sortValue
 }
 
 // maxNarrowIDs bounds the IDs a search looks up by key; a statement naming
@@ -160,80 +165,189 @@ type matched struct {
 // values a statement).
 const maxNarrowIDs = 1000
 
-// match returns the certificates of every origin that stmt selects (every
-// one when stmt is nil), as of now, newest first. The store reads only the
-// certificates stmt can select by what it keeps (search.Narrowing: a
-// search by ARN looks its certificates up); stmt judges each of them.
-func (s *Service) match(ctx context.Context, stmt *search.Statement, now time.Time) ([]matched, error) {
-	var certs []*localstore.Certificate
-	err := s.core.Read(ctx, func(tx localstore.Tx) error {
-		if err := stmt.Resolve(func(kind, ref string) (string, error) {
-			var id string
-			var err error
-			switch kind {
-			case "certificate":
-				id, err = inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Describing)
-			case "ca":
-				var r *authority.Record
-				if r, err = authority.Find(tx, s.core.Names, ref); err == nil {
-					id = r.ID
-				}
-			default:
-				var e *acmestate.Endpoint
-				if e, err = acmestate.Resolve(tx, s.core.Names, ref); err == nil {
-					id = e.ID
-				}
-			}
-			if errs.ExitCodeOf(err) == errs.ExitNotFound {
-				// A whole UUID or ARN of this vault names what it names
-				// even when that is gone: the certificates an endpoint
-				// issued outlive it (endpoint delete), and stay
-				// selectable by it (review); a certificate deleted
-				// meanwhile matches nothing.
-				arnKind := arn.AcmeEndpoint
-				switch kind {
-				case "certificate":
-					arnKind = arn.Certificate
-				case "ca":
-					arnKind = arn.CertificateAuthority
-				}
-				if r, ierr := s.core.Names.IDOf(arnKind, kind, ref); ierr == nil && r.Exact {
-					return r.ID, nil
-				}
-			}
-			return id, err
-		}); err != nil {
-			return err
-		}
-		n := stmt.Narrow()
-		if n.None() {
-			// Checked first: to the store an empty set is no filter.
-			return nil
-		}
-		if len(n.IDs) > maxNarrowIDs {
-			n.IDs = nil // read everything rather than bind that many values
-		}
-		var err error
-		certs, err = tx.ListCertificates(localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms, Statuses: n.Statuses,
-			Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
-		return err
-	})
-	if err != nil {
+// wholeBlock is how many whole records a search that needs them decodes at
+// once.
+const wholeBlock = 256
+
+// errPageFound ends the read of a search whose page is complete.
+var errPageFound = errors.New("page found")
+
+// match returns the first max+1 certificates (every one when max is 0) of
+// every origin that stmt selects (every one when stmt is nil) after cur,
+// as of now, in order o. The store reads only the certificates stmt can
+// select by what it keeps (search.Narrowing: a search by ARN looks its
+// certificates up), and of those their summaries, unless stmt or o needs
+// more; stmt judges each of them, and what it selects is kept only while
+// it may be among the first max+1 (tester: every page of a search decoded
+// and held the whole vault). In the store's order the read stops once no
+// certificate left can be.
+func (s *Service) match(tx localstore.Tx, stmt *search.Statement, o searchOrder, cur *inventory.Cursor, max int, now time.Time) ([]hit, error) {
+	if err := s.resolve(tx, stmt); err != nil {
 		return nil, err
 	}
-	out := make([]matched, 0, len(certs))
-	for _, c := range certs {
-		inventory.AsOf(c, now)
-		x := &search.Subject{Cert: c, CertificateArn: s.core.Names.CertificateARN(c.ID),
-			CertificateAuthorityArn: s.core.Names.CAARN(c.CertificateAuthorityID), AcmeEndpointArn: s.core.Names.EndpointARN(c.AcmeEndpointID)}
-		d := inventory.NewSummary(s.core.Names, c)
-		x.ExportOption = d.ExportOption
-		if stmt != nil && !stmt.Match(x) {
-			continue
+	n := stmt.Narrow()
+	if n.None() {
+		// Checked first: to the store an empty set is no filter.
+		return nil, nil
+	}
+	if len(n.IDs) > maxNarrowIDs {
+		n.IDs = nil // read everything rather than bind that many values
+	}
+	tags, record := stmt.Reads()
+	f := localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms, Statuses: n.Statuses,
+		Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true, NoTags: !tags}
+	if cur != nil && o.storeOrder() {
+		// Start at the cursor's time: those created then come in ARN
+		// order, not the store's, and are judged again.
+		if at := timeutil.UnixNano(cur.At); at < math.MaxInt64 {
+			f.After = &localstore.Position{Key: at + 1}
 		}
-		out = append(out, matched{Subject: x, summary: d})
+	}
+	keep := max + 1
+	if max == 0 {
+		keep = 0 // every one
+	}
+	var hits []hit
+	var lastAt int64 // the store's key of the last hit
+	err := readCertificates(tx, f, record || o.needsRecord(), func(block []*localstore.Certificate) error {
+		for _, c := range block {
+			at := timeutil.UnixNano(c.CreatedAt)
+			if o.storeOrder() && keep > 0 && len(hits) >= keep && at < lastAt {
+				// keep hits, each created after c: none left comes
+				// before them.
+				return errPageFound
+			}
+			inventory.AsOf(c, now)
+			x := s.subject(c)
+			if stmt != nil && !stmt.Match(&x) {
+				continue
+			}
+			h := hit{id: strings.Clone(c.ID), arn: x.CertificateArn, key: sortKey(o.by, &x)}
+			h.key.s = strings.Clone(h.key.s)
+			if cur != nil && !o.after(cur, h) {
+				continue
+			}
+			hits, lastAt = append(hits, h), at
+			if keep > 0 && len(hits) >= 2*keep {
+				o.sort(hits)
+				hits = hits[:keep]
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errPageFound) {
+		return nil, err
+	}
+	o.sort(hits)
+	if keep > 0 && len(hits) > keep {
+		hits = hits[:keep]
+	}
+	return hits, nil
+}
+
+// readCertificates hands judge the certificates f selects, in f's order, a
+// block at a time, until judge fails: their summaries, or with whole
+// their whole records, read a block at a time (a keyset page of the
+// store each), so that no more than a block is ever decoded at once.
+// Blocks are reused once judge returns.
+func readCertificates(tx localstore.Tx, f localstore.CertificateFilter, whole bool, judge func([]*localstore.Certificate) error) error {
+	if !whole {
+		return tx.ScanCertificateSummaries(f, true, judge)
+	}
+	f.Limit = wholeBlock
+	for {
+		block, err := tx.ListCertificates(f)
+		if err != nil {
+			return err
+		}
+		if err := judge(block); err != nil {
+			return err
+		}
+		if len(block) < f.Limit {
+			return nil
+		}
+		p := localstore.PositionOf(block[len(block)-1], f.SortBy)
+		f.After = &p
+	}
+}
+
+// subject is what a statement judges of c (a summary or a whole record).
+func (s *Service) subject(c *localstore.Certificate) search.Subject {
+	return search.Subject{Cert: c, CertificateArn: s.core.Names.CertificateARN(c.ID),
+		CertificateAuthorityArn: s.core.Names.CAARN(c.CertificateAuthorityID), AcmeEndpointArn: s.core.Names.EndpointARN(c.AcmeEndpointID),
+		ExportOption: inventory.ExportOptionOf(c)}
+}
+
+// results are the search results of hits, as of now: their whole records
+// are read only now, a thousand at a time.
+func (s *Service) results(tx localstore.Tx, hits []hit, now time.Time) ([]SearchResult, error) {
+	out := make([]SearchResult, 0, len(hits))
+	for start := 0; start < len(hits); start += maxNarrowIDs {
+		chunk := hits[start:min(start+maxNarrowIDs, len(hits))]
+		ids := make([]string, len(chunk))
+		for i, h := range chunk {
+			ids[i] = h.id
+		}
+		certs, err := tx.ListCertificates(localstore.CertificateFilter{IDs: ids})
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[string]*localstore.Certificate, len(certs))
+		for _, c := range certs {
+			byID[c.ID] = c
+		}
+		for _, h := range chunk {
+			c := byID[h.id]
+			if c == nil {
+				return nil, fmt.Errorf("%w: certificate %s vanished during a search", localstore.ErrCorrupt, h.id)
+			}
+			inventory.AsOf(c, now)
+			x := s.subject(c)
+			out = append(out, searchResult(c, inventory.NewSummary(s.core.Names, c), &x))
+		}
 	}
 	return out, nil
+}
+
+// resolve makes the certificate, CA and endpoint references of stmt IDs
+// (search.Statement.Resolve).
+func (s *Service) resolve(tx localstore.Tx, stmt *search.Statement) error {
+	return stmt.Resolve(func(kind, ref string) (string, error) {
+		var id string
+		var err error
+		switch kind {
+		case "certificate":
+			id, err = inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Describing)
+		case "ca":
+			var r *authority.Record
+			if r, err = authority.Find(tx, s.core.Names, ref); err == nil {
+				id = r.ID
+			}
+		default:
+			var e *acmestate.Endpoint
+			if e, err = acmestate.Resolve(tx, s.core.Names, ref); err == nil {
+				id = e.ID
+			}
+		}
+		if errs.ExitCodeOf(err) == errs.ExitNotFound {
+			// A whole UUID or ARN of this vault names what it names
+			// even when that is gone: the certificates an endpoint
+			// issued outlive it (endpoint delete), and stay
+			// selectable by it (review); a certificate deleted
+			// meanwhile matches nothing.
+			arnKind := arn.AcmeEndpoint
+			switch kind {
+			case "certificate":
+				arnKind = arn.Certificate
+			case "ca":
+				arnKind = arn.CertificateAuthority
+			}
+			if r, ierr := s.core.Names.IDOf(arnKind, kind, ref); ierr == nil && r.Exact {
+				return r.ID, nil
+			}
+		}
+		return id, err
+	})
 }
 
 func searchResult(c *localstore.Certificate, d inventory.Summary, x *search.Subject) SearchResult {

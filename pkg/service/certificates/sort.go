@@ -7,6 +7,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/search"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -58,9 +59,9 @@ func (a sortValue) cmp(b sortValue) int {
 	return 0
 }
 
-// sortKey returns the value of key for m.
-func sortKey(key string, m matched) sortValue {
-	c, d := m.Cert, m.summary
+// sortKey returns the value of key for x.
+func sortKey(key string, x *search.Subject) sortValue {
+	c := x.Cert
 	switch key {
 	case "NOT_AFTER":
 		return timeValue(c.NotAfter)
@@ -89,7 +90,7 @@ func sortKey(key string, m matched) sortValue {
 	case "KEY_ALGORITHM":
 		return strValue(c.KeyAlgorithm)
 	case "RENEWAL_ELIGIBILITY":
-		return strValue(d.RenewalEligibility)
+		return strValue(inventory.EligibilityOf(c))
 	case "RENEWAL_STATUS":
 		if c.Renewal == nil {
 			return sortValue{missing: true}
@@ -100,17 +101,17 @@ func sortKey(key string, m matched) sortValue {
 	case "EXPORTED":
 		return sortValue{b: c.Exported}
 	case "EXPORT_OPTION":
-		return strValue(d.ExportOption)
+		return strValue(x.ExportOption)
 	case "IN_USE":
-		return sortValue{b: d.InUse}
+		return sortValue{b: c.InUse()}
 	case "VALIDATION_METHOD":
 		return strValue(c.ValidationMethod)
 	case "CERTIFICATE_ARN":
-		return strValue(m.CertificateArn)
+		return strValue(x.CertificateArn)
 	case "CERTIFICATE_KEY_PAIR_ORIGIN":
 		return strValue(c.KeyPairOrigin)
 	case "ACME_ENDPOINT_ARN":
-		return strValue(m.AcmeEndpointArn)
+		return strValue(x.AcmeEndpointArn)
 	case "ACME_ACCOUNT_ID":
 		return strValue(c.AcmeAccountID)
 	}
@@ -164,26 +165,26 @@ func (o searchOrder) before(a sortValue, arnA string, b sortValue, arnB string) 
 	return arnA < arnB
 }
 
-// sort sorts ms and returns their keys, in the new order. Each result's
-// key is computed once (a common name is parsed from the subject), not
-// once per comparison.
-func (o searchOrder) sort(ms []matched) []sortValue {
-	keys := make([]sortValue, len(ms))
-	idx := make([]int, len(ms))
-	for i := range ms {
-		keys[i], idx[i] = sortKey(o.by, ms[i]), i
+// storeOrder reports whether o is the order the store lists certificates
+// in (CREATED_AT, newest first), but for certificates created at the same
+// instant (the store orders them by ID descending, search by ARN
+// ascending).
+func (o searchOrder) storeOrder() bool { return o.by == "CREATED_AT" && o.desc }
+
+// needsRecord reports whether o's key is a field that a certificate's
+// summary lacks (localstore.SummaryFields): a search in that order reads
+// whole records.
+func (o searchOrder) needsRecord() bool {
+	switch o.by {
+	case "COMMON_NAME", "RENEWAL_STATUS", "VALIDATION_METHOD", "ACME_ENDPOINT_ARN", "ACME_ACCOUNT_ID":
+		return true
 	}
-	sort.Slice(idx, func(x, y int) bool {
-		i, j := idx[x], idx[y]
-		return o.before(keys[i], ms[i].CertificateArn, keys[j], ms[j].CertificateArn)
-	})
-	sorted := make([]matched, len(ms))
-	sortedKeys := make([]sortValue, len(ms))
-	for k, i := range idx {
-		sorted[k], sortedKeys[k] = ms[i], keys[i]
-	}
-	copy(ms, sorted)
-	return sortedKeys
+	return false
+}
+
+// sort sorts hs in o.
+func (o searchOrder) sort(hs []hit) {
+	sort.Slice(hs, func(i, j int) bool { return o.before(hs[i].key, hs[i].arn, hs[j].key, hs[j].arn) })
 }
 
 // timeKey reports whether the sort key is a time (the others are strings,
@@ -205,14 +206,11 @@ func (o searchOrder) cursor(v sortValue, arn string) inventory.Cursor {
 	return c
 }
 
-// start returns the index in ms (sorted, keys their keys) of the first
-// result after c.
-func (o searchOrder) start(ms []matched, keys []sortValue, c *inventory.Cursor) int {
+// after reports whether h comes after the position of c, a cursor of o.
+func (o searchOrder) after(c *inventory.Cursor, h hit) bool {
 	v := sortValue{missing: c.Missing, s: c.Text, b: c.Bool}
 	if o.timeKey() && !c.Missing {
 		v.t = c.At
 	}
-	return sort.Search(len(ms), func(i int) bool {
-		return o.before(v, c.ID, keys[i], ms[i].CertificateArn)
-	})
+	return o.before(v, c.ID, h.key, h.arn)
 }
