@@ -3,6 +3,7 @@ package certificates
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -674,10 +675,10 @@ func discover(dir string) (items []item, notices []string, err error) {
 						// A chain (ca.crt, name.chain.pem): the chain
 						// of the certificates beside it that it
 						// certifies, not one to import.
-						chains = append(chains, chainFile{path: it.File, certs: certs, takenKey: takenKey(n, pairedWith)})
+						chains = append(chains, chainFile{path: it.File, certs: certs, takenKey: takenKey(d, n, pairedWith)})
 						continue
 					}
-					it.Err = notImportable(n, data) + takenKey(n, pairedWith)
+					it.Err = notImportable(n, data) + takenKey(d, n, pairedWith)
 				}
 			}
 			items = append(items, it)
@@ -771,6 +772,15 @@ func certbotPair(d string, has map[string]bool) (item, []string, bool) {
 				if !has[cert] || !has[key] {
 					continue
 				}
+				// cert.pem and fullchain.pem holding different
+				// certificates: the key goes with the one it is the key
+				// of (tester: fullchain.pem's own key was paired with
+				// cert.pem, and both failed).
+				full := "fullchain" + ext
+				if cert != full && has[full] && !sameLeaf(filepath.Join(d, cert), filepath.Join(d, full)) &&
+					!keyOf(filepath.Join(d, cert), filepath.Join(d, key)) && keyOf(filepath.Join(d, full), filepath.Join(d, key)) {
+					continue
+				}
 				it := item{File: filepath.Join(d, cert), KeyFile: filepath.Join(d, key)}
 				if has["chain"+ext] {
 					it.ChainFile = filepath.Join(d, "chain"+ext)
@@ -848,13 +858,40 @@ func keyByContent(dir, n string, names []string, used map[string]bool) string {
 // file beside it was paired with another certificate file ("" if none):
 // a cert.pem and a fullchain.pem holding different certificates beside
 // one privkey.pem (tester: "no private key found" with privkey.pem there).
-func takenKey(n string, pairedWith map[string]string) string {
+func takenKey(dir, n string, pairedWith map[string]string) string {
 	for _, k := range keyNames(n) {
-		if other := pairedWith[k]; other != "" && other != n {
+		// Only when the key is the other file's: a pairing by name
+		// that its import then refuses says nothing of whose it is
+		// (tester: the message named cert.pem for fullchain.pem's key).
+		if other := pairedWith[k]; other != "" && other != n && keyOf(filepath.Join(dir, other), filepath.Join(dir, k)) {
 			return fmt.Sprintf("; %s beside it is %s's key (the two files hold different certificates)", k, other)
 		}
 	}
 	return ""
+}
+
+// keyOf reports whether the (unencrypted) private key in file key is the
+// key of the first certificate in file cert; false when either does not
+// read.
+func keyOf(cert, key string) bool {
+	cd, err := readFound(cert)
+	if err != nil {
+		return false
+	}
+	certs, err := pemio.ParseCertificatesPEM(cd)
+	if err != nil || len(certs) == 0 {
+		return false
+	}
+	kd, err := readFound(key)
+	if err != nil {
+		return false
+	}
+	k, err := pemio.ParsePrivateKeyPEM(kd, nil)
+	if err != nil {
+		return false
+	}
+	pub, ok := k.Public().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && pub.Equal(certs[0].PublicKey)
 }
 
 // noKeyFound says which key files were looked for beside the certificate

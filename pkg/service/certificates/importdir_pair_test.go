@@ -234,3 +234,52 @@ func TestDiscoverMismatchedLineageSaysWhoseKey(t *testing.T) {
 		t.Fatalf("items %+v, want fullchain.pem FAILED naming privkey.pem as cert.pem's key", items)
 	}
 }
+
+// TestDiscoverKeyGoesWithItsCertificate: beside privkey.pem, a cert.pem
+// and a fullchain.pem of different certificates: the key is paired with
+// the one it is the key of — here fullchain.pem — and the other is told
+// whose the key is; a key that is neither's says nothing of whose it is
+// (tester: fullchain.pem's own key went to cert.pem, both failed, and the
+// message said it was cert.pem's).
+func TestDiscoverKeyGoesWithItsCertificate(t *testing.T) {
+	now := time.Now()
+	ca := testpki.NewRoot("Lineage CA", now)
+	a, _ := ca.Leaf(testpki.LeafOptions{Names: []string{"a.example.test"}})
+	b, bk := ca.Leaf(testpki.LeafOptions{Names: []string{"b.example.test"}})
+	for _, c := range []struct {
+		key       []byte
+		fullchain bool   // fullchain.pem paired with privkey.pem
+		told      string // in cert.pem's reason
+	}{
+		{testpki.KeyPEM(bk), true, "privkey.pem beside it is fullchain.pem's key"},
+		{testpki.KeyPEM(testpki.ECKey()), false, ""},
+	} {
+		dir := t.TempDir()
+		for n, data := range map[string][]byte{"cert.pem": testpki.CertPEM(a), "privkey.pem": c.key,
+			"fullchain.pem": testpki.CertPEM(b, ca.Cert), "chain.pem": testpki.CertPEM(ca.Cert)} {
+			if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		items, _, err := discover(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]item{}
+		for _, it := range items {
+			got[filepath.Base(it.File)] = it
+		}
+		paired := got["fullchain.pem"]
+		if c.fullchain != (filepath.Base(paired.KeyFile) == "privkey.pem") {
+			t.Errorf("fullchain paired with %q, want privkey.pem %v: %+v", paired.KeyFile, c.fullchain, items)
+		}
+		if c.told != "" && !strings.Contains(got["cert.pem"].Err, c.told) {
+			t.Errorf("cert.pem's reason %q, want %q", got["cert.pem"].Err, c.told)
+		}
+		for _, it := range items {
+			if c.told == "" && strings.Contains(it.Err, "'s key") {
+				t.Errorf("%s: a key neither's is said to be someone's: %q", it.File, it.Err)
+			}
+		}
+	}
+}
