@@ -46,11 +46,13 @@ var fixedPattern = sync.OnceValue(func() *regexp.Regexp {
 
 // wholePattern matches a value a user copies as it is and that is no
 // identifier fitTable can shorten: a URL (endpoint list's ACME directory,
-// given to certbot --server). It is never cut: the table's other columns
-// are cut, or left out (Table.Optional), instead (tester: the directory
-// URL was cut at every common width).
+// given to certbot --server), or a timestamp, which cut reads as nothing
+// ("2026-12…": audit list's TIME, ca list's NOT AFTER). It is never cut:
+// the table's other columns are cut, or left out (Table.Optional),
+// instead (tester: the directory URL was cut at every common width, the
+// times at 60 columns).
 var wholePattern = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[!-~]+$`)
+	return regexp.MustCompile(`^(?:[a-z][a-z0-9+.-]*://[!-~]+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:Z| UTC)?)$`)
 })
 
 // tailMark separates a cell's text from the end WithTail keeps: a control

@@ -326,6 +326,25 @@ func TestTableKeepsKeptColumns(t *testing.T) {
 	}
 }
 
+// A timestamp is never cut on a narrow terminal: cut, it reads as nothing
+// ("2026-12…"); the free text beside it is cut instead (tester: audit
+// list's TIME and ca list's NOT AFTER at 60 columns).
+func TestTableKeepsTimestampsWhole(t *testing.T) {
+	const at = "2026-12-07T06:05:31Z"
+	table := func(s *Styles) *Table {
+		return &Table{Headers: []string{"TIME", "EVENT", "ACTOR", "OUTCOME", "RESOURCES"},
+			Rows: [][]string{{at, "RequestCertificate", "USER root@a-host-with-a-long-name", "SUCCESS", "0d1335f9"}}}
+	}
+	p, out := newPrinter(t, true, false, "table", "")
+	p.IO.SetTerminalWidth(60)
+	if err := p.Print(nil, View{Table: table}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), at) {
+		t.Errorf("the time is cut:\n%s", out)
+	}
+}
+
 // A key/value listing aligns its values after its keys, but a key wider
 // than maxKeyWidth (describe's "Validation <a long name>") is on a line of
 // its own with its value under the others: the other values stay where
