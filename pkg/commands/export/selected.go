@@ -36,6 +36,20 @@ func (o *ExportOptions) exportSelected(ctx context.Context, svc *certificates.Se
 	if err := checkOutDir(o.OutDir, o.Select.DryRun); err != nil {
 		return err
 	}
+	if o.Select.DryRun && !o.NoPrivateKey && (o.PassphraseFile != "" || o.PassphraseStdin) {
+		// The passphrase given is read and checked as the run would: a
+		// dry run said "would export" of one it then refused (tester).
+		// A prompt is not asked.
+		pass, err := o.passphrase()
+		if err != nil {
+			return err
+		}
+		err = certificates.CheckExportPassphrase(pass, o.InsecurePlaintext)
+		clear(pass)
+		if err != nil {
+			return err
+		}
+	}
 	names := &dirNames{taken: map[string]string{}}
 	prog := cmdutil.NewBulkProgress(o.IO, o.Quiet(), "exporting")
 	rep, err := svc.ExportSelected(ctx, certificates.BulkExportRequest{
