@@ -850,6 +850,16 @@ func TestRedeployRecordSaysInstalledWhenOnlyTheCommandFailed(t *testing.T) {
 	if r := e.Run(tg.args(arn, "--exec", "exit 3")...); r.Code != errs.ExitFailure {
 		t.Fatalf("deploy with a failing command: %v", r)
 	}
+	var first struct {
+		AuditEvents []struct {
+			Outcome           string
+			RequestParameters map[string]any
+		}
+	}
+	e.JSON(&first, "audit", "list", "--event-name", "DeployCertificate", "--resource", arn)
+	if n := len(first.AuditEvents); n == 0 || first.AuditEvents[n-1].Outcome != "FAILURE" || first.AuditEvents[n-1].RequestParameters["Installed"] != true {
+		t.Fatalf("deploy's own record of the failed command: %+v, want a FAILURE with Installed true", first.AuditEvents)
+	}
 	last := func() map[string]any {
 		var out struct {
 			AuditEvents []struct {

@@ -150,6 +150,10 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	record := func(t deploy.Target, installErr error) error {
 		return s.core.Change(context.WithoutCancel(ctx), "DeployCertificate", func(op *service.Op) error {
 			targetParams(op, t)
+			// The files are in place whenever it is recorded (also when
+			// the command failed), as a renewal's record says of each
+			// target (tester: the field was missing here).
+			op.Param("Installed", true)
 			op.Resource(m.CertificateARN)
 			c, err := op.Tx.GetCertificate(id)
 			if err != nil {
