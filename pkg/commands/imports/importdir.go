@@ -48,6 +48,24 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
+	if p.Quiet {
+		// A cron sync: what happened, not the files unchanged
+		// (tester: 720 SKIPPED results in the mail).
+		told := *res
+		told.Results = nil
+		for _, r := range res.Results {
+			if r.Status != certificates.FileSkipped {
+				told.Results = append(told.Results, r)
+			}
+		}
+		if len(told.Results) > 0 {
+			if err := p.Print(&told, dirView(&told)); err != nil {
+				return err
+			}
+		}
+		cmdutil.PrintNotices(o.IO, res.Notices...)
+		return res.Err()
+	}
 	if err := p.Print(res, dirView(res)); err != nil {
 		return err
 	}
