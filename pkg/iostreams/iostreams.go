@@ -24,6 +24,7 @@ type IOStreams struct {
 	stderrTTY bool
 	color     bool
 	width     int
+	errWidth  int // stderr's terminal's, for the status line (0: width)
 	// dumb: TERM=dumb, a terminal that shows escape sequences as text
 	// (Emacs's shell buffer, a CI log viewer): no spinner is drawn.
 	dumb bool
@@ -104,6 +105,16 @@ func System() *IOStreams {
 			}
 			s.width = terminalWidth(w, os.Getenv("COLUMNS"))
 		}
+		if s.stderrTTY {
+			// The status line's own terminal: stdout may be a file
+			// (tester: `import --from-dir … > out.json` on 20 columns
+			// drew a line 80 wide, which wrapped).
+			w, _, err := term.GetSize(int(os.Stderr.Fd()))
+			if err != nil {
+				w = 0
+			}
+			s.errWidth = terminalWidth(w, os.Getenv("COLUMNS"))
+		}
 	}
 	s.color = colorWanted(s.stdoutTTY, os.Getenv)
 	s.dumb = os.Getenv("TERM") == "dumb"
@@ -168,7 +179,7 @@ func (s *IOStreams) SetTTYs(stdin, stdout, stderr bool) {
 }
 
 // SetTerminalWidth sets the width of the terminal, for tests.
-func (s *IOStreams) SetTerminalWidth(w int) { s.width = w }
+func (s *IOStreams) SetTerminalWidth(w int) { s.width, s.errWidth = w, w }
 
 // SetColorEnabled turns colour on or off.
 func (s *IOStreams) SetColorEnabled(on bool) { s.color = on }
@@ -202,3 +213,12 @@ func (s *IOStreams) Attended() bool { return s.stdoutTTY || s.stderrTTY }
 
 // TerminalWidth is the width of the terminal, 80 when unknown.
 func (s *IOStreams) TerminalWidth() int { return s.width }
+
+// StatusWidth is the width of stderr's terminal, where the status line is
+// shown: TerminalWidth when it is not known apart.
+func (s *IOStreams) StatusWidth() int {
+	if s.errWidth > 0 {
+		return s.errWidth
+	}
+	return s.width
+}

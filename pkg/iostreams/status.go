@@ -71,7 +71,7 @@ func (s *IOStreams) ShowStatus(line string) {
 	if !s.CanShowStatus() {
 		return
 	}
-	if w := s.TerminalWidth(); w > 1 && len(line) >= w {
+	if w := s.StatusWidth(); w > 1 && len(line) >= w {
 		// One row: a line the terminal wraps would leave its first row
 		// behind when erased (tester, at 60 columns).
 		line = line[:w-1]
