@@ -586,7 +586,8 @@ func mergeRevocation(old, rc *RevocationConfiguration) *RevocationConfiguration 
 	if old == nil {
 		// The default's members as a configuration says them: enabled,
 		// at ca.base_url (no CNAME), a COMPLETE CRL lasting CRLValidity.
-		old = &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CrlType: CRLComplete},
+		old = &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CrlType: CRLComplete,
+			ExpirationInDays: int(CRLValidity / timeutil.Day)}, // as ca describe showed it (tester)
 			OcspConfiguration: &OcspConfiguration{Enabled: true}}
 	}
 	out := &RevocationConfiguration{CrlConfiguration: rc.CrlConfiguration, OcspConfiguration: rc.OcspConfiguration}

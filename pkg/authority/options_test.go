@@ -79,6 +79,13 @@ func TestUpdateRevocationKeepsOmittedMember(t *testing.T) {
 		t.Fatalf("after turning OCSP off: %+v %+v", r.Revocation.CrlConfiguration, r.Revocation.OcspConfiguration)
 	}
 
+	// An OCSP-only update keeps the CRL as ca describe showed it, its
+	// ExpirationInDays included (tester: it vanished from describe).
+	before := s.EffectiveRevocation(plain).CrlConfiguration.ExpirationInDays
+	if r := updateRC(plain.ID, &RevocationConfiguration{OcspConfiguration: &OcspConfiguration{Enabled: true}}); before == 0 ||
+		s.EffectiveRevocation(r).CrlConfiguration.ExpirationInDays != before {
+		t.Fatalf("ExpirationInDays %d before an OCSP-only update, %d after", before, s.EffectiveRevocation(r).CrlConfiguration.ExpirationInDays)
+	}
 	r = updateRC(plain.ID, &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: false}})
 	if s.ocspURL(r) != "http://pki.example.test/ocsp" || s.CRLURL(r, -1) != "" || !s.EffectiveRevocation(r).OcspConfiguration.Enabled {
 		t.Fatalf("a default CA after a CRL-only update: OCSP %q CRL %q", s.ocspURL(r), s.CRLURL(r, -1))
