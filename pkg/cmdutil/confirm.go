@@ -49,8 +49,8 @@ func Confirm(s *iostreams.IOStreams, refused, format string, a ...any) error {
 	// refusal.
 	ended := false // no answer: the end of input (Ctrl-D)
 	b, err := s.Interruptible(func() ([]byte, error) {
-		b, err := iostreams.ReadLine(s.In, 1024)
-		ended = err != nil
+		b, newline, _ := iostreams.ReadLineEnd(s.In, 1024)
+		ended = !newline
 		return b, nil
 	})
 	if err != nil {

@@ -135,7 +135,7 @@ func TestStdinByAnotherName(t *testing.T) {
 func TestConfirmEndOfInputOnTerminal(t *testing.T) {
 	for _, c := range []struct {
 		answer, want string
-	}{{"", "Delete x? [y/N] \n"}, {"n\n", "Delete x? [y/N] "}} {
+	}{{"", "Delete x? [y/N] \n"}, {"n", "Delete x? [y/N] \n"}, {"n\n", "Delete x? [y/N] "}} {
 		s, in, _, errOut := iostreams.Test()
 		s.SetTTYs(true, true, true)
 		in.WriteString(c.answer)
