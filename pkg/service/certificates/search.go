@@ -169,6 +169,16 @@ const maxNarrowIDs = 1000
 // once.
 const wholeBlock = 256
 
+// summaryBlock is how many summaries a search asks the store for at once:
+// a query with a limit, so that a page that stops early stops the store's
+// scan too (review: pgx reads a closed query's rows to their end, and
+// PostgreSQL sent the whole table for a first page).
+var summaryBlock = 1024 // a variable for tests
+
+// maxKeep bounds the hits a search keeps: a larger --max-items is a page
+// of every match.
+const maxKeep = 1 << 30
+
 // errPageFound ends the read of a search whose page is complete.
 var errPageFound = errors.New("page found")
 
@@ -204,8 +214,10 @@ func (s *Service) match(tx localstore.Tx, stmt *search.Statement, o searchOrder,
 		}
 	}
 	keep := max + 1
-	if max == 0 {
-		keep = 0 // every one
+	if max == 0 || max >= maxKeep {
+		// Every one: a page that large holds them all (review:
+		// --max-items 2^62 overflowed 2*keep and panicked).
+		keep = 0
 	}
 	var hits []hit
 	var lastAt int64 // the store's key of the last hit
@@ -252,7 +264,24 @@ func (s *Service) match(tx localstore.Tx, stmt *search.Statement, o searchOrder,
 // Blocks are reused once judge returns.
 func readCertificates(tx localstore.Tx, f localstore.CertificateFilter, whole bool, judge func([]*localstore.Certificate) error) error {
 	if !whole {
-		return tx.ScanCertificateSummaries(f, true, judge)
+		f.Limit = summaryBlock
+		for {
+			n := 0
+			var last localstore.Position
+			if err := tx.ScanCertificateSummaries(f, true, func(block []*localstore.Certificate) error {
+				if len(block) > 0 {
+					n += len(block)
+					last = localstore.PositionOf(block[len(block)-1], f.SortBy) // before judge: blocks are reused
+				}
+				return judge(block)
+			}); err != nil {
+				return err
+			}
+			if n < f.Limit {
+				return nil
+			}
+			f.After = &last
+		}
 	}
 	f.Limit = wholeBlock
 	for {

@@ -116,11 +116,15 @@ func TestSearchPagesInOrder(t *testing.T) {
 			{SearchInput{Query: "cn:seed.bulk.example.test", SortBy: "NOT_AFTER"}, all, expiry},
 		} {
 			want := wantOrder(t, s, tc.keep, tc.less)
-			for _, max := range []int{1000, 100, 7} {
-				if got := pageAll(t, s, tc.in, max); !slices.Equal(got, want) {
-					t.Errorf("%+v by %d: %d results, want %d in order (first difference at %d)", tc.in, max, len(got), len(want), firstDiff(got, want))
+			for _, block := range []int{1024, 64} { // the store read in one block, then in many (review)
+				summaryBlock = block
+				for _, max := range []int{1000, 100, 7, 1 << 62} { // the last, every one (review: it panicked)
+					if got := pageAll(t, s, tc.in, max); !slices.Equal(got, want) {
+						t.Errorf("%+v by %d, blocks of %d: %d results, want %d in order (first difference at %d)", tc.in, max, block, len(got), len(want), firstDiff(got, want))
+					}
 				}
 			}
+			summaryBlock = 1024
 		}
 	})
 }
