@@ -803,19 +803,22 @@ func certbotPair(d string, has map[string]bool) (item, []string, bool) {
 // sameLeaf reports whether the files a and b begin with the same
 // certificate.
 func sameLeaf(a, b string) bool {
-	first := func(path string) []byte {
-		data, err := readFound(path)
-		if err != nil {
-			return nil
-		}
-		certs, err := pemio.ParseCertificatesPEM(data)
-		if err != nil || len(certs) == 0 {
-			return nil
-		}
-		return certs[0].Raw
+	x, y := firstCertificate(a), firstCertificate(b)
+	return x != nil && y != nil && bytes.Equal(x.Raw, y.Raw)
+}
+
+// firstCertificate is the first certificate of the PEM file at path, or
+// nil.
+func firstCertificate(path string) *x509.Certificate {
+	data, err := readFound(path)
+	if err != nil {
+		return nil
 	}
-	x := first(a)
-	return x != nil && bytes.Equal(x, first(b))
+	certs, err := pemio.ParseCertificatesPEM(data)
+	if err != nil || len(certs) == 0 {
+		return nil
+	}
+	return certs[0]
 }
 
 // sharedKeyNames are the key names of the common layouts, looked for
@@ -874,12 +877,8 @@ func takenKey(dir, n string, pairedWith map[string]string) string {
 // key of the first certificate in file cert; false when either does not
 // read.
 func keyOf(cert, key string) bool {
-	cd, err := readFound(cert)
-	if err != nil {
-		return false
-	}
-	certs, err := pemio.ParseCertificatesPEM(cd)
-	if err != nil || len(certs) == 0 {
+	c := firstCertificate(cert)
+	if c == nil {
 		return false
 	}
 	kd, err := readFound(key)
@@ -891,7 +890,7 @@ func keyOf(cert, key string) bool {
 		return false
 	}
 	pub, ok := k.Public().(interface{ Equal(crypto.PublicKey) bool })
-	return ok && pub.Equal(certs[0].PublicKey)
+	return ok && pub.Equal(c.PublicKey)
 }
 
 // noKeyFound says which key files were looked for beside the certificate

@@ -213,17 +213,7 @@ func TestDiscoverMismatchedLineageSaysWhoseKey(t *testing.T) {
 	ca := testpki.NewRoot("Lineage CA", now)
 	a, ak := ca.Leaf(testpki.LeafOptions{Names: []string{"a.example.test"}})
 	b, _ := ca.Leaf(testpki.LeafOptions{Names: []string{"a.example.test"}})
-	dir := t.TempDir()
-	for n, data := range map[string][]byte{"cert.pem": testpki.CertPEM(a), "privkey.pem": testpki.KeyPEM(ak),
-		"fullchain.pem": testpki.CertPEM(b, ca.Cert), "chain.pem": testpki.CertPEM(ca.Cert)} {
-		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	items, _, err := discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	items := discoverLineage(t, testpki.CertPEM(a), testpki.KeyPEM(ak), testpki.CertPEM(b, ca.Cert), testpki.CertPEM(ca.Cert))
 	var full *item
 	for i := range items {
 		if filepath.Base(items[i].File) == "fullchain.pem" {
@@ -254,17 +244,7 @@ func TestDiscoverKeyGoesWithItsCertificate(t *testing.T) {
 		{testpki.KeyPEM(bk), true, "privkey.pem beside it is fullchain.pem's key"},
 		{testpki.KeyPEM(testpki.ECKey()), false, ""},
 	} {
-		dir := t.TempDir()
-		for n, data := range map[string][]byte{"cert.pem": testpki.CertPEM(a), "privkey.pem": c.key,
-			"fullchain.pem": testpki.CertPEM(b, ca.Cert), "chain.pem": testpki.CertPEM(ca.Cert)} {
-			if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		items, _, err := discover(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		items := discoverLineage(t, testpki.CertPEM(a), c.key, testpki.CertPEM(b, ca.Cert), testpki.CertPEM(ca.Cert))
 		got := map[string]item{}
 		for _, it := range items {
 			got[filepath.Base(it.File)] = it
@@ -282,4 +262,21 @@ func TestDiscoverKeyGoesWithItsCertificate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// discoverLineage discovers a directory of certbot's layout holding cert,
+// key, fullchain and chain.
+func discoverLineage(t *testing.T, cert, key, fullchain, chain []byte) []item {
+	t.Helper()
+	dir := t.TempDir()
+	for n, data := range map[string][]byte{"cert.pem": cert, "privkey.pem": key, "fullchain.pem": fullchain, "chain.pem": chain} {
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, _, err := discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
 }
