@@ -3,7 +3,6 @@ package certificates
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -889,8 +888,7 @@ func keyOf(cert, key string) bool {
 	if err != nil {
 		return false
 	}
-	pub, ok := k.Public().(interface{ Equal(crypto.PublicKey) bool })
-	return ok && pub.Equal(c.PublicKey)
+	return x509util.PublicKeysEqual(k.Public(), c.PublicKey)
 }
 
 // noKeyFound says which key files were looked for beside the certificate
