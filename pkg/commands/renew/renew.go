@@ -331,12 +331,8 @@ func noteworthy(results []renewals.Result) []renewals.Result {
 // whose command was skipped — also one the pass refused to install
 // without trying (tester: -q exited 7 printing no result).
 func deployTrouble(r renewals.Result) bool {
-	for _, t := range r.Targets {
-		if t.Outcome != renewals.TargetInstalled && t.Outcome != renewals.TargetOtherHost {
-			return true
-		}
-	}
-	return false
+	w := deployed(r)
+	return w != "" && w != renewals.TargetInstalled
 }
 
 func view(out Output) output.View {
