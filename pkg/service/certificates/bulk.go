@@ -47,19 +47,11 @@ func (s *Service) Select(ctx context.Context, sel Selection) ([]Selected, error)
 	var out []Selected
 	err = s.core.Read(ctx, func(tx localstore.Tx) error {
 		out = []Selected{} // a read may run again
-		if err := s.resolve(tx, stmt); err != nil {
+		f, none, err := s.narrowed(tx, stmt)
+		if err != nil || none {
 			return err
 		}
-		n := stmt.Narrow()
-		if n.None() {
-			// Checked first: to the store an empty set is no filter.
-			return nil
-		}
-		if len(n.IDs) > maxNarrowIDs {
-			n.IDs = nil // read everything rather than bind that many values
-		}
-		certs, err := tx.ListCertificates(localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms, Statuses: n.Statuses,
-			Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true})
+		certs, err := tx.ListCertificates(f)
 		for _, c := range certs {
 			inventory.AsOf(c, now)
 			if x := s.subject(c); stmt == nil || stmt.Match(&x) {

@@ -204,6 +204,25 @@ type hit struct {
 // values a statement).
 const maxNarrowIDs = 1000
 
+// narrowed resolves stmt's references in tx and returns the store filter
+// of the certificates it can select (search.Narrowing), newest first, or
+// none when it selects none.
+func (s *Service) narrowed(tx localstore.Tx, stmt *search.Statement) (localstore.CertificateFilter, bool, error) {
+	if err := s.resolve(tx, stmt); err != nil {
+		return localstore.CertificateFilter{}, false, err
+	}
+	n := stmt.Narrow()
+	if n.None() {
+		// Checked first: to the store an empty set is no filter.
+		return localstore.CertificateFilter{}, true, nil
+	}
+	if len(n.IDs) > maxNarrowIDs {
+		n.IDs = nil // read everything rather than bind that many values
+	}
+	return localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms, Statuses: n.Statuses,
+		Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true}, false, nil
+}
+
 // wholeBlock is how many whole records a search that needs them decodes at
 // once.
 const wholeBlock = 256
@@ -231,20 +250,12 @@ var errPageFound = errors.New("page found")
 // and held the whole vault). In the store's order the read stops once no
 // certificate left can be.
 func (s *Service) match(tx localstore.Tx, stmt *search.Statement, o searchOrder, cur *inventory.Cursor, max int, now time.Time) ([]hit, error) {
-	if err := s.resolve(tx, stmt); err != nil {
+	f, none, err := s.narrowed(tx, stmt)
+	if err != nil || none {
 		return nil, err
 	}
-	n := stmt.Narrow()
-	if n.None() {
-		// Checked first: to the store an empty set is no filter.
-		return nil, nil
-	}
-	if len(n.IDs) > maxNarrowIDs {
-		n.IDs = nil // read everything rather than bind that many values
-	}
 	tags, record := stmt.Reads()
-	f := localstore.CertificateFilter{IDs: n.IDs, Types: n.Types, KeyAlgorithms: n.KeyAlgorithms, Statuses: n.Statuses,
-		Origins: inventory.Origins, SortBy: "CREATED_AT", Descending: true, NoTags: !tags}
+	f.NoTags = !tags
 	if cur != nil && o.storeOrder() {
 		// Start at the cursor's time: those created then come in ARN
 		// order, not the store's, and are judged again.
@@ -260,7 +271,7 @@ func (s *Service) match(tx localstore.Tx, stmt *search.Statement, o searchOrder,
 	}
 	var hits []hit
 	var lastAt int64 // the store's key of the last hit
-	err := readCertificates(tx, f, record || o.needsRecord(), func(block []*localstore.Certificate) error {
+	err = readCertificates(tx, f, record || o.needsRecord(), func(block []*localstore.Certificate) error {
 		for _, c := range block {
 			at := timeutil.UnixNano(c.CreatedAt)
 			if o.storeOrder() && keep > 0 && len(hits) >= keep && at < lastAt {
