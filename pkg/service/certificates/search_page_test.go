@@ -160,7 +160,15 @@ func (c countingTx) ListCertificates(f localstore.CertificateFilter) ([]*localst
 	return certs, err
 }
 
+// unboundedScans counts the summary scans asked for without a limit: a
+// page that stops early would not stop such a scan on PostgreSQL (pgx
+// reads a closed query's rows to their end: review).
+var unboundedScans int
+
 func (c countingTx) ScanCertificateSummaries(f localstore.CertificateFilter, reuse bool, fn func([]*localstore.Certificate) error) error {
+	if f.Limit == 0 {
+		unboundedScans++
+	}
 	return c.Tx.ScanCertificateSummaries(f, reuse, func(b []*localstore.Certificate) error {
 		*c.summaries += len(b)
 		return fn(b)
@@ -186,9 +194,12 @@ func TestSearchReadsWhatItNeeds(t *testing.T) {
 			{SearchInput{MaxItems: 10, SortBy: "NOT_AFTER"}, 2100, 10},
 			{SearchInput{MaxItems: 10, Query: "cn:nothing.example.test"}, 0, 2100},
 		} {
-			summaries, records = 0, 0
+			summaries, records, unboundedScans = 0, 0, 0
 			if _, err := s.Search(context.Background(), tc.in); err != nil {
 				t.Fatal(err)
+			}
+			if unboundedScans > 0 {
+				t.Errorf("%+v asked the store for %d scans without a limit", tc.in, unboundedScans)
 			}
 			if summaries > tc.maxSummaries || records > tc.maxRecords {
 				t.Errorf("%+v read %d summaries and %d whole records, want at most %d and %d", tc.in, summaries, records, tc.maxSummaries, tc.maxRecords)
