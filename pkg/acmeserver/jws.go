@@ -25,6 +25,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/service"
 )
 
 // SignatureAlgorithms are the JWS algorithms accepted for account keys.
@@ -611,6 +612,15 @@ func (s *Server) verifyParsed(r *http.Request, ep *acmestate.Endpoint, mode keyM
 	if err != nil {
 		return nil, malformed("JWS signature does not verify")
 	}
+	if req.Account != nil && req.Account.Status != acmestate.AcmeValid {
+		// Signed by the account's own key: its holder asked, and is
+		// refused (RFC 8555 7.3.6) — after its nonce is redeemed, so
+		// that a replay is badNonce and records nothing.
+		if p := s.nonceProblem(s.nonces.RedeemContext(r.Context(), h.Nonce)); p != nil {
+			return nil, p
+		}
+		return nil, s.refuseAccount(r, ep, req.Account, payload)
+	}
 	if deferNonce {
 		exp, err := s.nonces.check(h.Nonce)
 		if p := s.nonceProblem(err); p != nil {
@@ -806,10 +816,46 @@ func (s *Server) accountOf(r *http.Request, ep *acmestate.Endpoint, kid string, 
 	if err != nil {
 		return nil, s.internal(err)
 	}
-	if a.Status != acmestate.AcmeValid {
-		return nil, unauthorized("account is " + a.Status)
-	}
 	return a, nil
+}
+
+// changeNames are the changes a request signed by an account asks for,
+// by the route it is sent to; the other routes (an order, a certificate,
+// the account's orders) only read, and new-account finds the account of
+// a key that has one.
+var changeNames = map[string]string{
+	"POST /{ep}/acct/{id}":           "UpdateAccount",
+	"POST /{ep}/key-change":          "KeyChange",
+	"POST /{ep}/new-order":           "NewOrder",
+	"POST /{ep}/order/{id}/finalize": "FinalizeOrder",
+	"POST /{ep}/authz/{id}":          "DeactivateAuthorization",
+	"POST /{ep}/chall/{id}":          "RespondToChallenge",
+	"POST /{ep}/chall/{id}/{type}":   "RespondToChallenge",
+	"POST /{ep}/revoke-cert":         "RevokeCertificate",
+}
+
+// refuseAccount is the problem answering a request that account a, which
+// is not valid (deactivated), signed with its key: unauthorized. A
+// request that asks for a change (its payload is not empty, and its route
+// makes one: changeNames) is recorded as that change refused, as a
+// refusal inside a change is (see refuse); a read (POST-as-GET) is not.
+func (s *Server) refuseAccount(r *http.Request, ep *acmestate.Endpoint, a *acmestate.Account, payload []byte) *Problem {
+	p := unauthorized("account is " + a.Status)
+	name := changeNames[r.Pattern]
+	if len(payload) == 0 || name == "" {
+		return p
+	}
+	if name == "UpdateAccount" {
+		var in accountUpdatePayload
+		if json.Unmarshal(payload, &in) == nil && in.Status == acmestate.AcmeDeactivated {
+			name = "DeactivateAccount"
+		}
+	}
+	err := s.change(r.Context(), a.ID, name, func(op *service.Op) error {
+		op.Resource(s.endpointARN(ep.ID), s.accountARN(a))
+		return refuse(p)
+	})
+	return s.problemOf(err)
 }
 
 // keyCache holds account keys parsed from their stored JWK, keyed by

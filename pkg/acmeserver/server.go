@@ -25,7 +25,10 @@
 // InvalidateOrder); what the server keeps for itself — redeemed nonces, the
 // count of failed issuances — is written unrecorded. A rule that
 // refuses a request inside a change returns its problem through refuse, so
-// that the refusal is recorded too. `endpoint serve` gets its server from
+// that the refusal is recorded too; so is a change asked for by a
+// deactivated account, once its signature and nonce check (refuseAccount).
+// Requests that fail authentication record nothing: anyone can send them,
+// and they would flood the log. `endpoint serve` gets its server from
 // the endpoints service (pkg/service/endpoints).
 package acmeserver
 
