@@ -573,6 +573,28 @@ type recordedError struct{ err error }
 func (e *recordedError) Error() string { return e.err.Error() }
 func (e *recordedError) Unwrap() error { return e.err }
 
+// Refused records err, a refusal found outside a change — by a check made
+// before the change's transaction, or by the vault layer for an operation
+// that is no Change (a key rotation) — as a FAILURE of the change named
+// eventName, with the resources and request parameters params names (nil:
+// none), as Change records a refusal inside one; it returns err mapped
+// (MapError). An error that is no refusal on a rule (isRuleFailure: exit
+// 3, 4 or 5; a vault that is locked or unavailable cannot record) is
+// returned unrecorded, and so is the refusal when recording it fails.
+func (c *Core) Refused(ctx context.Context, eventName string, err error, params func(*Op)) error {
+	err = MapError(err)
+	if err == nil || !isRuleFailure(err) {
+		return err
+	}
+	_ = c.Change(ctx, eventName, func(op *Op) error {
+		if params != nil {
+			params(op)
+		}
+		return err
+	})
+	return err
+}
+
 // isRuleFailure reports whether err is a refusal worth recording: the
 // change was asked for and a rule said no (or its function asked for the
 // failure to be recorded, Recorded).

@@ -159,7 +159,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		return nil, err
 	}
 	if err := CheckExportPassphrase(pass, req.PlaintextKey); err != nil {
-		return nil, err
+		return nil, s.exportFailed(ctx, params, err)
 	}
 	// The key is read (and checked again) in a read transaction, encoded
 	// and delivered outside any: the write lock is held only to mark

@@ -645,7 +645,7 @@ func (s *Service) requireEmpty(ctx context.Context, v *localstore.Vault, eventNa
 		return nil
 	}
 	if v == s.core.Vault {
-		_ = s.core.Change(ctx, eventName, func(*service.Op) error { return refusal })
+		return s.core.Refused(ctx, eventName, refusal, nil)
 	}
 	return refusal
 }

@@ -46,11 +46,19 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	}
 	v := s.core.Vault
 	shown := localstore.RedactURL(to)
+	// A target refused before the change (invalid, exit 4) is recorded
+	// as the change refused, as a target that is not empty is (exit 5).
+	refused := func(err error) error {
+		return s.core.Refused(ctx, "MigrateVault", err, func(op *service.Op) {
+			op.Param("From", v.StoreKind())
+			op.Param("To", shown)
+		})
+	}
 	created := ""     // the SQLite database this migration creates
 	var made []string // and the directories it made for it
 	if path, ok := strings.CutPrefix(to, "sqlite:"); ok {
 		if s.sameSQLite(path) {
-			return nil, errs.Invalidf("--to %s is the vault's own database", shown)
+			return nil, refused(errs.Invalidf("--to %s is the vault's own database", shown))
 		}
 		// A directory that is missing is made (0700), as restore makes
 		// its vault directory (tester: the help's example failed, the
@@ -59,7 +67,7 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		dir := filepath.Dir(path)
 		made = missingDirs(dir)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, errs.Invalidf("--to %s: %v", shown, err)
+			return nil, refused(errs.Invalidf("--to %s: %v", shown, err))
 		}
 		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 			created = path
@@ -81,7 +89,7 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 	dst, err := v.SameVault(ctx, to)
 	if err != nil {
 		removeMade()
-		return nil, targetError(shown, err)
+		return nil, refused(targetError(shown, err))
 	}
 	res, err := s.migrateInto(ctx, dst, sealer, shown)
 	cerr := dst.Close()

@@ -112,7 +112,13 @@ func (s *Service) RotateKey(ctx context.Context) (*RotateResult, error) {
 			return nil, errs.VaultErrorf("the audit chain does not verify (%v): rotating the master key would hide that", p).
 				WithHint("run certctl vault verify")
 		}
-		return nil, service.MapError(err)
+		// Refused on a rule (exit 5: the directory's vault.db holds
+		// data under the key, KeyInUseError): recorded, as a refused
+		// change is; nothing else is recordable (a vault locked, a
+		// passphrase refused, a store read-only or unavailable: exit 6).
+		return nil, s.core.Refused(ctx, "RotateVaultKey", err, func(op *service.Op) {
+			op.Param("PreviousMasterKeyId", old.ID())
+		})
 	}
 	res.MasterKeyID = next.ID()
 	// This host's witness of the chain was tagged under the old key: write

@@ -25,7 +25,11 @@
 // new one, in the rotation's transaction), ChangeVaultPassphrase and
 // MigrateVault (in the source, before the copy, so that the copy carries it
 // and source and target hold the same log). Backup and verify are reads and
-// are not recorded.
+// are not recorded. A refusal on a rule (exit 3, 4 or 5) is recorded as a
+// FAILURE of its change, also when it comes before the change's
+// transaction (service.Core.Refused): a rotation beside a vault.db that
+// holds data, a migration to the vault's own database. A restore refused
+// into an empty vault has no log to be recorded in.
 //
 // # Key rotation
 //
