@@ -218,26 +218,41 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if req.Account.ID != r.PathValue("id") {
-		writeProblem(w, unauthorized("the request is not signed by this account"))
+	var in accountUpdatePayload
+	var inP *Problem
+	if !req.PostAsGet {
+		inP = decodePayload(req, &in)
+	}
+	name := "UpdateAccount"
+	if in.Status == acmestate.AcmeDeactivated {
+		name = "DeactivateAccount"
+	}
+	if id := r.PathValue("id"); req.Account.ID != id {
+		p := unauthorized("the request is not signed by this account")
+		if req.PostAsGet || inP != nil {
+			writeProblem(w, p)
+			return
+		}
+		// A change of another account: refused, and recorded with the
+		// account it was aimed at (when the URL names one's ID).
+		resources := []string{s.endpointARN(ep.ID), s.accountARN(req.Account)}
+		if _, err := uuid.Parse(id); err == nil {
+			resources = append(resources, acmestate.AccountARN(s.core.Names, ep.ID, id))
+		}
+		s.refused(w, r, req, name, p, resources...)
 		return
 	}
 	if req.PostAsGet {
 		s.writeAccount(w, r, http.StatusOK, req.Account)
 		return
 	}
-	var in accountUpdatePayload
-	if p := decodePayload(req, &in); p != nil {
-		writeProblem(w, p)
+	if inP != nil {
+		writeProblem(w, inP)
 		return
 	}
 	if in.Status != "" && in.Status != acmestate.AcmeDeactivated && in.Status != acmestate.AcmeValid {
-		writeProblem(w, malformed("an account may only be deactivated by its holder"))
+		s.refused(w, r, req, name, malformed("an account may only be deactivated by its holder"), s.endpointARN(ep.ID), s.accountARN(req.Account))
 		return
-	}
-	name := "UpdateAccount"
-	if in.Status == acmestate.AcmeDeactivated {
-		name = "DeactivateAccount"
 	}
 	var acct *acmestate.Account
 	err := s.change(r.Context(), req.Account.ID, name, func(op *service.Op) error {

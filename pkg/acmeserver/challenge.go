@@ -164,12 +164,23 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 	}
 	a, p := s.loadAuthzFrom(r, ep, req, pre)
 	if p != nil {
-		writeProblem(w, p)
+		if req.PostAsGet {
+			writeProblem(w, p)
+			return
+		}
+		// A response to no challenge of the account's: refused, and
+		// recorded.
+		s.refused(w, r, req, "RespondToChallenge", p, s.endpointARN(ep.ID))
 		return
 	}
 	typ := r.PathValue("type")
 	if typ == "" && len(a.Challenges) > 0 || typ != "" && a.Challenge(typ) == nil {
-		writeProblem(w, problem(errMalformed, http.StatusNotFound, "no such challenge"))
+		p := problem(errMalformed, http.StatusNotFound, "no such challenge")
+		if req.PostAsGet {
+			writeProblem(w, p)
+			return
+		}
+		s.refused(w, r, req, "RespondToChallenge", p, s.endpointARN(ep.ID), acmestate.AuthzARN(s.core.Names, ep.ID, a.ID))
 		return
 	}
 	w.Header().Add("Link", link(s.url(r, ep.ID, "/authz/"+a.ID), "up"))

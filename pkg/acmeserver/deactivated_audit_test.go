@@ -125,3 +125,92 @@ func TestChangeNamesAreRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalsBeforeTheChangeAudited: a change an account asks for that a
+// rule refuses before the change runs — aimed at another account's
+// account, order or authorization, a status it may not set, a validity
+// the endpoint sets, a key change naming another account or not its key
+// — is recorded as that change refused, made by the account that asked,
+// as the refusals inside a change are (tester: they left no record). A
+// read of another account's order records nothing.
+func TestRefusalsBeforeTheChangeAudited(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	ka, kb := newKey(t), newKey(t)
+	kidA, kidB := f.rawAccount(ka), f.rawAccount(kb)
+	idA, idB := kidA[strings.LastIndexByte(kidA, '/')+1:], kidB[strings.LastIndexByte(kidB, '/')+1:]
+	orderURL, o := f.rawOrder(ka, kidA, "www.lab.test")
+	authz := o.Authorizations[0]
+	authzID := authz[strings.LastIndexByte(authz, '/')+1:]
+	before := len(f.auditRecords())
+
+	type want struct {
+		event, actor, code string
+		status             int
+	}
+	var wants []want
+	try := func(name string, resp *http.Response, body []byte, w want) {
+		t.Helper()
+		wantProblem(t, name, resp, body, errPrefix+w.code, w.status)
+		wants = append(wants, w)
+	}
+	resp, body := f.signed(kidA, kb, kidB, []byte(`{"contact":["mailto:b@lab.test"]}`), nil)
+	try("update of another account", resp, body, want{"UpdateAccount", idB, "unauthorized", http.StatusForbidden})
+	resp, body = f.signed(kidA, ka, kidA, []byte(`{"status":"revoked"}`), nil)
+	try("status revoked", resp, body, want{"UpdateAccount", idA, "malformed", http.StatusBadRequest})
+	csr, _ := json.Marshal(map[string]string{"csr": b64(csrFor(t, newKey(t), "www.lab.test"))})
+	resp, body = f.signed(o.Finalize, kb, kidB, csr, nil)
+	try("finalize of another account's order", resp, body, want{"FinalizeOrder", idB, "unauthorized", http.StatusForbidden})
+	resp, body = f.signed(authz, kb, kidB, []byte(`{"status":"deactivated"}`), nil)
+	try("deactivation of another account's authorization", resp, body, want{"DeactivateAuthorization", idB, "unauthorized", http.StatusForbidden})
+	resp, body = f.signed(authz, ka, kidA, []byte(`{"status":"valid"}`), nil)
+	try("authorization status valid", resp, body, want{"DeactivateAuthorization", idA, "malformed", http.StatusBadRequest})
+	resp, body = f.signed(f.url("/chall/"+authzID), kb, kidB, []byte(`{}`), nil)
+	try("response to another account's challenge", resp, body, want{"RespondToChallenge", idB, "unauthorized", http.StatusForbidden})
+	resp, body = f.orderWith(ka, kidA, map[string]any{"notAfter": "2099-01-01T00:00:00Z"}, "www.lab.test")
+	try("order with notAfter", resp, body, want{"NewOrder", idA, "malformed", http.StatusBadRequest})
+	kc, k3 := f.url("/key-change"), newKey(t)
+	inner := signES256(t, k3, map[string]any{"alg": "ES256", "url": kc, "jwk": jwkOf(t, k3)},
+		mustJSON(t, map[string]any{"account": kidB, "oldKey": jwkOf(t, ka)}))
+	resp, body = f.signed(kc, ka, kidA, inner, nil)
+	try("key change naming another account", resp, body, want{"KeyChange", idA, "unauthorized", http.StatusForbidden})
+	inner = signES256(t, k3, map[string]any{"alg": "ES256", "url": kc, "jwk": jwkOf(t, k3)},
+		mustJSON(t, map[string]any{"account": kidA, "oldKey": jwkOf(t, kb)}))
+	resp, body = f.signed(kc, ka, kidA, inner, nil)
+	try("key change with another oldKey", resp, body, want{"KeyChange", idA, "unauthorized", http.StatusForbidden})
+	// A read: not recorded.
+	resp, body = f.signed(orderURL, kb, kidB, nil, nil)
+	wantProblem(t, "read of another account's order", resp, body, errUnauthorized, http.StatusForbidden)
+
+	recs := f.auditRecords()[before:]
+	if len(recs) != len(wants) {
+		for _, r := range recs {
+			t.Logf("%s %s %s", r.EventName, r.Outcome, r.ErrorCode)
+		}
+		t.Fatalf("%d records, want %d", len(recs), len(wants))
+	}
+	for i, w := range wants {
+		r := recs[i]
+		if r.EventName != w.event || r.Outcome != audit.OutcomeFailure || r.ErrorCode != w.code ||
+			r.Actor.Type != audit.ActorACMEAccount || r.Actor.ID != w.actor {
+			t.Errorf("record %d: %s %s %s by %+v, want %s FAILURE %s by %s", i, r.EventName, r.Outcome, r.ErrorCode, r.Actor, w.event, w.code, w.actor)
+		}
+		if len(r.Resources) == 0 || r.Resources[0] != f.names.EndpointARN(f.ep.ID) {
+			t.Errorf("record %d (%s): resources %v", i, r.EventName, r.Resources)
+		}
+	}
+	if !slices.Contains(recs[0].Resources, acmestate.AccountARN(f.names, f.ep.ID, idA)) {
+		t.Errorf("update of another account: resources %v name not the account aimed at", recs[0].Resources)
+	}
+	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
+		sealer, err := f.v.Sealer()
+		if err != nil {
+			return err
+		}
+		if _, p, err := audit.Verify(tx, sealer.AuditKey()); err != nil || p != nil {
+			t.Errorf("audit verify: %v, %v", p, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -138,7 +138,8 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 	}
 	order, p := s.loadOrderFrom(r, ep, req, pre, false, nil)
 	if p != nil {
-		s.fail(w, r, req, p)
+		// No order of the account's by that URL: refused, and recorded.
+		s.refused(w, r, req, "FinalizeOrder", p, s.endpointARN(ep.ID))
 		return
 	}
 	// Parsed and its signature checked outside the transaction; its

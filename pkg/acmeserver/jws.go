@@ -25,7 +25,6 @@ import (
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/service"
 )
 
 // SignatureAlgorithms are the JWS algorithms accepted for account keys.
@@ -851,11 +850,7 @@ func (s *Server) refuseAccount(r *http.Request, ep *acmestate.Endpoint, a *acmes
 			name = "DeactivateAccount"
 		}
 	}
-	err := s.change(r.Context(), a.ID, name, func(op *service.Op) error {
-		op.Resource(s.endpointARN(ep.ID), s.accountARN(a))
-		return refuse(p)
-	})
-	return s.problemOf(err)
+	return s.recordRefusal(r, a.ID, name, p, s.endpointARN(ep.ID), s.accountARN(a))
 }
 
 // keyCache holds account keys parsed from their stored JWK, keyed by

@@ -67,14 +67,16 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
+	// Both keys proved, the rules refuse: recorded (refused).
+	resources := []string{s.endpointARN(ep.ID), s.accountARN(outer.Account)}
 	if in.Account != s.accountURL(r, outer.Account) {
-		writeProblem(w, unauthorized("inner JWS account does not match the signing account"))
+		s.refused(w, r, outer, "KeyChange", unauthorized("inner JWS account does not match the signing account"), resources...)
 		return
 	}
 	oldTP, err1 := thumbprint(&in.OldKey)
 	newTP, err2 := thumbprint(newKey)
 	if err1 != nil || err2 != nil || oldTP != outer.Account.Thumbprint {
-		writeProblem(w, unauthorized("oldKey is not the account's current key"))
+		s.refused(w, r, outer, "KeyChange", unauthorized("oldKey is not the account's current key"), resources...)
 		return
 	}
 	newJWK, err := newKey.MarshalJSON()

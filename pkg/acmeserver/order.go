@@ -201,7 +201,7 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.NotBefore != "" || in.NotAfter != "" {
-		s.fail(w, r, req, malformed("notBefore and notAfter are not supported: validity is set by the endpoint"))
+		s.refused(w, r, req, "NewOrder", malformed("notBefore and notAfter are not supported: validity is set by the endpoint"), s.endpointARN(ep.ID))
 		return
 	}
 	var order *acmestate.Order
@@ -607,7 +607,13 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 	}
 	a, p := s.loadAuthzFrom(r, ep, req, pre)
 	if p != nil {
-		writeProblem(w, p)
+		if req.PostAsGet {
+			writeProblem(w, p)
+			return
+		}
+		// No authorization of the account's by that URL: a change
+		// refused, and recorded.
+		s.refused(w, r, req, "DeactivateAuthorization", p, s.endpointARN(ep.ID))
 		return
 	}
 	if !req.PostAsGet {
@@ -617,7 +623,8 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if in.Status != acmestate.AcmeDeactivated {
-			writeProblem(w, malformed("an authorization may only be deactivated"))
+			s.refused(w, r, req, "DeactivateAuthorization", malformed("an authorization may only be deactivated"),
+				s.endpointARN(ep.ID), acmestate.AuthzARN(s.core.Names, ep.ID, a.ID))
 			return
 		}
 		err := s.change(r.Context(), req.Account.ID, "DeactivateAuthorization", func(op *service.Op) error {

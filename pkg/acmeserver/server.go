@@ -25,8 +25,13 @@
 // InvalidateOrder); what the server keeps for itself — redeemed nonces, the
 // count of failed issuances — is written unrecorded. A rule that
 // refuses a request inside a change returns its problem through refuse, so
-// that the refusal is recorded too; so is a change asked for by a
+// that the refusal is recorded too; so is one found before the change
+// (refused: a change aimed at another account's account, order or
+// authorization, a status or validity the rules refuse, a key change
+// naming another account or key), and a change asked for by a
 // deactivated account, once its signature and nonce check (refuseAccount).
+// A body that does not parse (malformed JSON, a certificate or inner JWS
+// that does not decode or verify) is no change asked for, and not recorded.
 // Requests that fail authentication record nothing: anyone can send them,
 // and they would flood the log. `endpoint serve` gets its server from
 // the endpoints service (pkg/service/endpoints).
@@ -337,6 +342,33 @@ func refuse(p *Problem) error {
 		exit = errs.ExitRefused
 	}
 	return &errs.Error{Exit: exit, Code: strings.TrimPrefix(p.Type, errPrefix), Err: p}
+}
+
+// refused answers p, the refusal of the change eventName that req (a
+// verified request signed by an account) asks for, found before the change
+// runs: recorded as that change refused (see refuse), made by the account,
+// with resources — once req's deferred nonce is redeemed, so that a replay
+// is badNonce and records nothing. A 5xx (the store, not a rule) is
+// answered unrecorded.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, req *request, eventName string, p *Problem, resources ...string) {
+	if np := s.settle(r, req); np != nil {
+		writeProblem(w, np)
+		return
+	}
+	writeProblem(w, s.recordRefusal(r, req.Account.ID, eventName, p, resources...))
+}
+
+// recordRefusal records p as the refusal of the change eventName asked for
+// by account accountID (see refused) and returns the problem to answer.
+func (s *Server) recordRefusal(r *http.Request, accountID, eventName string, p *Problem, resources ...string) *Problem {
+	if p.Status >= 500 {
+		return p
+	}
+	err := s.change(r.Context(), accountID, eventName, func(op *service.Op) error {
+		op.Resource(resources...)
+		return refuse(p)
+	})
+	return s.problemOf(err)
 }
 
 // problemOf is the problem document answering a failed change: the problem
