@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -30,6 +33,7 @@ import (
 	"github.com/certctl/certctl/pkg/app"
 	auditrec "github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/hsm"
+	"github.com/certctl/certctl/pkg/validation/validationtest"
 )
 
 func TestMain(m *testing.M) {
@@ -123,6 +127,8 @@ func TestScripts(t *testing.T) {
 			"rc":        cmdRC,
 			"sleep":     cmdSleep,
 			"freeport":  cmdFreePort,
+			"dnsserve":  cmdDNSServe,
+			"website":   cmdWebsite,
 		},
 	})
 }
@@ -320,6 +326,47 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	addr := l.Addr().String()
 	ts.Check(l.Close())
 	ts.Setenv(args[0], addr)
+}
+
+// cmdDNSServe: dnsserve VAR NAME... — starts, for the rest of the script,
+// an authoritative DNS server on 127.0.0.1 whose every NAME has the address
+// 127.0.0.1 (other names do not exist), and sets VAR to its host:port, for
+// validation.resolvers: a name validated by HTTP then resolves to a
+// loopback site (website) and nothing beyond loopback is reached.
+func cmdDNSServe(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || neg {
+		ts.Fatalf("usage: dnsserve VAR NAME...")
+	}
+	srv, stop, err := validationtest.ListenDNS()
+	ts.Check(err)
+	ts.Defer(stop)
+	for _, n := range args[1:] {
+		ts.Check(srv.AddLines(n + ". 300 IN A 127.0.0.1"))
+	}
+	ts.Setenv(args[0], srv.Addr)
+}
+
+// cmdWebsite: website VAR DIR — starts, for the rest of the script, a web
+// site on 127.0.0.1 that serves the files under DIR (in the work
+// directory), and sets VAR to its port, for validation.http_port. A file
+// P.redirect answers GET P with a 301 to the URL it holds, as a site's
+// redirect rule would; a missing file is 404, whatever the host asked.
+func cmdWebsite(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: website VAR DIR")
+	}
+	dir := ts.MkAbs(args[1])
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := path.Clean("/" + r.URL.Path)
+		if to, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)+".redirect")); err == nil {
+			http.Redirect(w, r, strings.TrimSpace(string(to)), http.StatusMovedPermanently)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port))
 }
 
 // scriptTools are the external tools the scripts may run, which a machine

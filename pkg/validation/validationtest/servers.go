@@ -5,6 +5,7 @@ package validationtest
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/textproto"
 	"strings"
@@ -47,30 +48,50 @@ func (s *DNSServer) SetFallback(fn func(q dns.Question) []dns.RR) {
 // StartDNS starts a DNS server for the test's lifetime.
 func StartDNS(t testing.TB) *DNSServer {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	s, stop, err := ListenDNS()
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// ListenDNS starts a DNS server on a free UDP port of 127.0.0.1 and
+// returns it with the function that stops it (for a harness that is not a
+// testing.TB, such as a testscript command).
+func ListenDNS() (*DNSServer, func(), error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
 	}
 	s := &DNSServer{Addr: pc.LocalAddr().String(), records: map[string][]dns.RR{}}
 	started := make(chan struct{})
 	srv := &dns.Server{PacketConn: pc, Handler: s, NotifyStartedFunc: func() { close(started) }}
 	go func() { _ = srv.ActivateAndServe() }()
 	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return s
+	return s, func() { _ = srv.Shutdown() }, nil
 }
 
-// Add adds records given in zone file syntax (`name TTL IN TYPE value`).
-func (s *DNSServer) Add(t testing.TB, lines ...string) {
-	t.Helper()
+// AddLines adds records given in zone file syntax, as Add does, and
+// returns the first that does not parse.
+func (s *DNSServer) AddLines(lines ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range lines {
 		rr, err := dns.NewRR(l)
 		if err != nil {
-			t.Fatalf("record %q: %v", l, err)
+			return fmt.Errorf("record %q: %v", l, err)
 		}
 		s.AddRR(rr)
+	}
+	return nil
+}
+
+// Add adds records given in zone file syntax (`name TTL IN TYPE value`).
+func (s *DNSServer) Add(t testing.TB, lines ...string) {
+	t.Helper()
+	if err := s.AddLines(lines...); err != nil {
+		t.Fatal(err)
 	}
 }
 
