@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 )
 
@@ -232,9 +233,13 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// HTTPHandler serves the content of every pending HTTP validation at the
-// last path segment of its RedirectTo (`<x>.txt`), whatever the prefix, so
-// it works behind a reverse proxy that maps validation.http_base_url.
+// HTTPHandler serves the content of every pending HTTP validation, and of
+// every name of an ISSUED certificate validated by HTTP (its renewal checks
+// the redirect again: Recheck), at the last path segment of its RedirectTo
+// (`<x>.txt`), whatever the prefix, so it works behind a reverse proxy that
+// maps validation.http_base_url. As in ACM, the RedirectTo of an issued
+// certificate stays in place; once the certificate is revoked, expired or
+// gone, it is no longer served.
 func HTTPHandler(st localstore.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -265,13 +270,17 @@ func HTTPHandler(st localstore.Store) http.Handler {
 func findHTTPContent(ctx context.Context, st localstore.Store, file string) (string, error) {
 	var content string
 	err := st.View(ctx, func(tx localstore.Tx) error {
-		certs, err := tx.ListCertificates(localstore.CertificateFilter{Statuses: []string{StatusPending}})
+		certs, err := tx.ListCertificates(localstore.CertificateFilter{Types: []string{inventory.TypeIssued},
+			Statuses: []string{inventory.StatusPendingValidation, inventory.StatusIssued}})
 		if err != nil {
 			return err
 		}
 		for _, c := range certs {
+			// A request serves its names still pending; an issued
+			// certificate every name, whatever its renewal found.
+			issued := c.Status == inventory.StatusIssued
 			for _, v := range c.Validations {
-				if v.Method == MethodHTTP && v.Status == StatusPending && path.Base(v.RedirectTo) == file {
+				if v.Method == MethodHTTP && (issued || v.Status == StatusPending) && path.Base(v.RedirectTo) == file {
 					content = c.Extra[httpContentKey(v.DomainName)]
 					return nil
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
+	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/x509util"
 )
 
@@ -32,7 +33,9 @@ func (f *fixture) startWeb(h http.Handler, names ...string) *httptest.Server {
 
 // TestHTTPValidation: the site redirects RedirectFrom to RedirectTo, served
 // by HTTPHandler (what `validate serve-http` runs); the name validates and
-// the certificate is issued.
+// the certificate is issued. The file stays served while the certificate is
+// ISSUED, for its renewal's Recheck (as ACM keeps a RedirectTo in place),
+// and no longer once it is revoked.
 func TestHTTPValidation(t *testing.T) {
 	f := newFixture(t)
 	files := httptest.NewServer(HTTPHandler(f.svc.Vault.Store))
@@ -56,14 +59,36 @@ func TestHTTPValidation(t *testing.T) {
 	if out.Certificate.Status != inventory.StatusIssued {
 		t.Fatalf("status %s %+v", out.Certificate.Status, out.Checks)
 	}
-	// Once issued, the file is no longer served.
-	resp, err := http.Get(v.RedirectTo)
-	if err != nil {
+	status := func() int {
+		t.Helper()
+		resp, err := http.Get(v.RedirectTo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Issued, the file is still served, and the renewal's recheck passes.
+	if code := status(); code != http.StatusOK {
+		t.Errorf("not served after issuance: %d", code)
+	}
+	checks, err := f.svc.Recheck(context.Background(), f.get(c.ID))
+	if err != nil || len(checks) != 1 || checks[0].Status != StatusSuccess {
+		t.Fatalf("recheck: %v %+v", err, checks)
+	}
+	// Revoked, it is no longer served.
+	if err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(c.ID)
+		if err != nil {
+			return err
+		}
+		c.Status = inventory.StatusRevoked
+		return tx.PutCertificate(c)
+	}); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("served after issuance: %s", resp.Status)
+	if code := status(); code != http.StatusNotFound {
+		t.Errorf("served after revocation: %d", code)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // pending; its RenewalSummary is PENDING_VALIDATION and its per-name
 // validations show what is still to do. EMAIL names need new approval
 // codes (one mail per renewal; resend-validation-email sends again); DNS
-// records are checked again at every renewal pass.
+// records and HTTP redirects are checked again at every renewal pass.
 
 // RenewalPending reports whether c is an ISSUED certificate whose renewal
 // waits for domain validation.
@@ -66,11 +66,14 @@ func PendingNames(c *localstore.Certificate) []string {
 	return out
 }
 
-// RecheckDNS checks the validation records of every name of c, a
-// DNS-validated ISSUED certificate due for renewal, again (CNAME, then
-// CAA), as ACM does before it renews. It changes nothing; ApplyRecheck
+// Recheck checks the validation of every name of c, a DNS- or
+// HTTP-validated ISSUED certificate due for renewal, again — its CNAME
+// record or its RedirectFrom URL (a real GET following redirects), then
+// CAA — as ACM does before it renews (it renews an HTTP-validated
+// certificate only while the redirect is still in place). It is the check
+// CheckPending runs, on every name. It changes nothing; ApplyRecheck
 // records the result. Only a cancelled context is returned as an error.
-func (s *Service) RecheckDNS(ctx context.Context, c *localstore.Certificate) ([]NameCheck, error) {
+func (s *Service) Recheck(ctx context.Context, c *localstore.Certificate) ([]NameCheck, error) {
 	cp := *c
 	cp.Validations = append([]localstore.DomainValidation(nil), c.Validations...)
 	for i := range cp.Validations {
@@ -79,8 +82,8 @@ func (s *Service) RecheckDNS(ctx context.Context, c *localstore.Certificate) ([]
 	return s.runChecks(ctx, &cp)
 }
 
-// ApplyRecheck records checks (from RecheckDNS) on c: a name whose record
-// is in place becomes SUCCESS, any other PENDING_VALIDATION (the
+// ApplyRecheck records checks (from Recheck) on c: a name whose record
+// or redirect is in place becomes SUCCESS, any other PENDING_VALIDATION (the
 // certificate itself stays ISSUED). It reports whether every name passed
 // and, when not, why, with ACM's reason code of a definite failure (such as
 // CAA_ERROR) when there is one. The caller stores c.

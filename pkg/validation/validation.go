@@ -5,7 +5,7 @@
 // → SUCCESS or FAILED, 72-hour timeout) and issues the certificate from the
 // vault's built-in public-style CA once every name is validated.
 //
-// Network work and changes are kept apart. CheckPending and RecheckDNS
+// Network work and changes are kept apart. CheckPending and Recheck
 // query DNS and HTTP outside any transaction and store nothing; the
 // functions that change the vault — Prepare, ApplyChecks, Approve, Resend,
 // StartEmailRenewal — take the caller's transaction (localstore.Tx) and

@@ -86,10 +86,12 @@ first pass inside the window mails new approval codes for every name, once
 (resend-validation-email sends again), and the renewal is PENDING_VALIDATION
 (RenewalSummary too, with a Renewal Action Required event) while the current
 version stays ISSUED and usable; once validate approve has approved every
-name, the next pass (or renew ARN) renews. DNS: the validation records are
-checked again (CNAME, then CAA); while one is missing the renewal is
-PENDING_VALIDATION, and the first pass that finds it renews. HTTP-validated
-certificates are renewed without a new check.
+name, the next pass (or renew ARN) renews. DNS and HTTP: every name is
+checked again (its CNAME record, or a GET of its RedirectFrom URL following
+redirects to what validate serve-http serves; then CAA); while a record or
+redirect is missing or wrong the renewal is PENDING_VALIDATION, its reason
+naming the name and what was found (for HTTP, the URL tried), and the first
+pass that finds them all renews.
 
 Each certificate's outcome is reported: RENEWED NOT_DUE INELIGIBLE FAILED
 PENDING_VALIDATION, with a summary line on stderr. Interrupted (Ctrl-C, or

@@ -189,12 +189,14 @@ func NewCmdServeHTTP(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.
 	opts := &ServeOptions{Validations: cmdutil.Serving(f, f.Validations), IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "serve-http [--listen ADDR]",
-		Short: "Serve the files of pending HTTP validations",
-		Long: `Serve, over plain HTTP, the content of every pending HTTP validation at its
-RedirectTo URL: validation.http_base_url/<token>.txt. Point
-validation.http_base_url at this server (directly or through a proxy) and
-redirect each RedirectFrom URL (http://NAME/.well-known/pki-validation/<token>.txt)
-to its RedirectTo. Without --listen, a validation.http_base_url of an IP address
+		Short: "Serve the files of HTTP validations",
+		Long: `Serve, over plain HTTP, the content of every HTTP validation at its
+RedirectTo URL: validation.http_base_url/<token>.txt — of pending requests,
+and of issued certificates, whose renewal checks the redirect again (until
+they are revoked or expire). Point validation.http_base_url at this server
+(directly or through a proxy) and redirect each RedirectFrom URL
+(http://NAME/.well-known/pki-validation/<token>.txt) to its RedirectTo; keep
+both in place for renew --due to renew the certificate. Without --listen, a validation.http_base_url of an IP address
 and a port (http://127.0.0.1:18081) is listened on (said on stderr, even with -q);
 one whose port is not the listening one, or an https:// one (this server speaks
 plain HTTP: a TLS proxy goes in front), is warned of. Runs until interrupted.` + cmdutil.ServerExitStatus(0, 1, 2, 4, 5, 6),

@@ -41,7 +41,8 @@ func NewCmdValidate(f *cmdutil.Factory) *cobra.Command {
   EMAIL  approve the code mailed to admin@, administrator@, hostmaster@,
          postmaster@ and webmaster@ of the validation domain (validate approve)
   HTTP   redirect each RedirectFrom URL to its RedirectTo URL, served by
-         validate serve-http, then run validate check
+         validate serve-http, then run validate check; keep the redirect
+         (and serve-http) in place: each renewal checks it again
 
 A name not validated within 72 hours moves the certificate to
 VALIDATION_TIMED_OUT. ` + "`certctl renew --due`" + ` (the cron job) also runs the checks.`,

@@ -8,23 +8,26 @@ import (
 	"github.com/certctl/certctl/pkg/validation"
 )
 
-// TestNeedsCAARecheck: an HTTP certificate's renewal, and an EMAIL one's
-// once every name is approved again, read the CAA records alone before it
-// is issued; a DNS one's recheck reads them with its records; a PRIVATE
-// certificate's none.
+// TestNeedsCAARecheck: an EMAIL certificate's renewal, once every name is
+// approved again, reads the CAA records alone before it is issued; a DNS
+// or HTTP one's recheck (its records or redirects checked again) reads
+// them with them; a PRIVATE certificate's neither.
 func TestNeedsCAARecheck(t *testing.T) {
 	for _, c := range []struct {
 		typ, method string
-		want        bool
+		caa, all    bool
 	}{
-		{inventory.TypeIssued, validation.MethodHTTP, true},
-		{inventory.TypeIssued, validation.MethodEmail, false}, // not approved again yet
-		{inventory.TypeIssued, validation.MethodDNS, false},
-		{inventory.TypePrivate, "", false},
+		{inventory.TypeIssued, validation.MethodHTTP, false, true},
+		{inventory.TypeIssued, validation.MethodEmail, false, false}, // not approved again yet
+		{inventory.TypeIssued, validation.MethodDNS, false, true},
+		{inventory.TypePrivate, "", false, false},
 	} {
 		cert := &localstore.Certificate{Type: c.typ, ValidationMethod: c.method}
-		if got := needsCAARecheck(cert); got != c.want {
-			t.Errorf("%s %s: %v, want %v", c.typ, c.method, got, c.want)
+		if got := needsCAARecheck(cert); got != c.caa {
+			t.Errorf("%s %s: CAA alone %v, want %v", c.typ, c.method, got, c.caa)
+		}
+		if got := needsRecheck(cert); got != c.all {
+			t.Errorf("%s %s: recheck %v, want %v", c.typ, c.method, got, c.all)
 		}
 	}
 }

@@ -535,7 +535,7 @@ type attempt struct {
 // change, RenewCertificate, that checks it again in its transaction; snap
 // is the certificate as read before (nil when it was not found), from
 // which the work that must not hold the write lock is done first: the new
-// key, and the DNS records checked again. A change that finds nothing to do
+// key, and the DNS records or HTTP redirects checked again. A change that finds nothing to do
 // (renewed meanwhile, still waiting for approvals) records nothing.
 func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certificate, a attempt, now time.Time) (Result, error) {
 	var pre precheck

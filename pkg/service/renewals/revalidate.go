@@ -23,43 +23,43 @@ import (
 //     Renewal Action Required event). Later passes send nothing and report
 //     PENDING_VALIDATION until `validate approve` has approved every name;
 //     the next pass (or `renew ARN`) then renews.
-//   - DNS: the validation records are checked again (CNAME, then CAA)
-//     before each renewal attempt; while one is missing the renewal is
-//     PENDING_VALIDATION, and it renews at the first pass that finds them.
-//   - HTTP: renewed without a new check of the redirect.
-//   - EMAIL and HTTP: before the renewal is issued, the CAA records of its
-//     names are read (validation.CAAForbidden): one that forbids this CA
-//     keeps it PENDING_VALIDATION with CAA_ERROR, as a DNS renewal is.
+//   - DNS and HTTP: the validation of every name is checked again before
+//     each renewal attempt (validation.Recheck: the CNAME record, or a GET
+//     of the RedirectFrom URL following redirects; then CAA), outside the
+//     write transaction; while a record or redirect is missing or wrong
+//     the renewal is PENDING_VALIDATION, with the name and what the check
+//     found (for HTTP, the URL tried), and it renews at the first pass
+//     that finds them all in place (as ACM renews an HTTP-validated
+//     certificate only while its redirect is still there).
+//   - EMAIL: before the renewal is issued, the CAA records of its names
+//     are read (validation.CAAForbidden): one that forbids this CA keeps
+//     it PENDING_VALIDATION with CAA_ERROR, as a DNS or HTTP renewal is.
 
 // precheck is what was checked outside the write transaction.
 type precheck struct {
 	checks  []validation.NameCheck
 	checked bool
 	// forbidden is a name whose CAA records forbid the renewal of an
-	// EMAIL or HTTP certificate (nil: none, or not read).
+	// EMAIL certificate (nil: none, or not read).
 	forbidden *validation.NameCheck
 }
 
-// needsDNSRecheck reports whether c's renewal checks its DNS records first.
-func needsDNSRecheck(c *localstore.Certificate) bool {
-	return c.Type == inventory.TypeIssued && c.ValidationMethod == validation.MethodDNS
-}
-
-// needsCAARecheck reports whether c's renewal reads its names' CAA records
-// alone before it is issued: an HTTP certificate, or an EMAIL one whose
-// names are all approved again (tester: both renewed against a CAA record
-// that forbade them).
-func needsCAARecheck(c *localstore.Certificate) bool {
+// needsRecheck reports whether c's renewal checks its names' validation
+// again first: a DNS or an HTTP certificate (CAA with it).
+func needsRecheck(c *localstore.Certificate) bool {
 	if c.Type != inventory.TypeIssued {
 		return false
 	}
-	switch c.ValidationMethod {
-	case validation.MethodHTTP:
-		return true
-	case validation.MethodEmail:
-		return validation.RenewalPending(c) && validation.AllValidated(c)
-	}
-	return false
+	return c.ValidationMethod == validation.MethodDNS || c.ValidationMethod == validation.MethodHTTP
+}
+
+// needsCAARecheck reports whether c's renewal reads its names' CAA records
+// alone before it is issued: an EMAIL certificate whose names are all
+// approved again (tester: it renewed against a CAA record that forbade
+// it). A DNS or HTTP one reads them in its recheck.
+func needsCAARecheck(c *localstore.Certificate) bool {
+	return c.Type == inventory.TypeIssued && c.ValidationMethod == validation.MethodEmail &&
+		validation.RenewalPending(c) && validation.AllValidated(c)
 }
 
 // awaitingApproval reports whether c's renewal waits for EMAIL approvals
@@ -71,17 +71,18 @@ func awaitingApproval(c *localstore.Certificate) bool {
 	return !validation.RenewalPending(c) || !validation.AllValidated(c)
 }
 
-// recheck runs the DNS checks of c when its renewal needs them (network:
+// recheck runs the checks of c (its names' DNS records or HTTP redirects,
+// or an EMAIL one's CAA records) when its renewal needs them (network:
 // outside any transaction).
 func (s *Service) recheck(ctx context.Context, c *localstore.Certificate) (precheck, error) {
 	if needsCAARecheck(c) {
 		forbidden, err := s.validations.Rules().CAAForbidden(ctx, c)
 		return precheck{forbidden: forbidden}, err
 	}
-	if !needsDNSRecheck(c) {
+	if !needsRecheck(c) {
 		return precheck{}, nil
 	}
-	checks, err := s.validations.Rules().RecheckDNS(ctx, c)
+	checks, err := s.validations.Rules().Recheck(ctx, c)
 	if err != nil {
 		return precheck{}, err
 	}
@@ -114,9 +115,9 @@ func (s *Service) revalidate(tx localstore.Tx, c *localstore.Certificate, pre pr
 		}
 		return renewal.PendingValidation, fmt.Sprintf("renewal needs re-approval: approval email sent for %s",
 			strings.Join(validation.PendingNames(c), ", ")), msgs, nil
-	case validation.MethodDNS:
+	case validation.MethodDNS, validation.MethodHTTP:
 		if !pre.checked {
-			return renewal.PendingValidation, "the validation records are checked at the next pass", nil, nil
+			return renewal.PendingValidation, "domain validation is checked again at the next pass", nil, nil
 		}
 		ok, why, reason := validation.ApplyRecheck(c, pre.checks, now)
 		if ok {
@@ -126,15 +127,13 @@ func (s *Service) revalidate(tx localstore.Tx, c *localstore.Certificate, pre pr
 			return "", "", nil, err
 		}
 		return renewal.PendingValidation, "domain validation no longer holds: " + why, nil, nil
-	case validation.MethodHTTP:
-		return s.caaForbids(tx, c, pre, now, em)
 	}
 	return "", "", nil, nil
 }
 
 // caaForbids keeps c's renewal PENDING_VALIDATION with CAA_ERROR when a
-// name's CAA records forbid it (pre.forbidden), as a DNS renewal's
-// recheck does; "" to renew.
+// name's CAA records forbid it (pre.forbidden), as a DNS or HTTP
+// renewal's recheck does; "" to renew.
 func (s *Service) caaForbids(tx localstore.Tx, c *localstore.Certificate, pre precheck, now time.Time, em *events.Emitter) (string, string, []validation.Message, error) {
 	if pre.forbidden == nil {
 		return "", "", nil, nil

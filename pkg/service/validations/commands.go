@@ -211,8 +211,9 @@ func (s *Service) Outbox() string {
 	return OutboxDir(s.core.Vault.Dir)
 }
 
-// HTTPHandler serves the content of every pending HTTP validation (what
-// `validate serve-http` runs).
+// HTTPHandler serves the content of every HTTP validation, pending or of
+// an issued certificate, whose renewal checks it again (what `validate
+// serve-http` runs).
 func (s *Service) HTTPHandler() http.Handler { return validation.HTTPHandler(s.core.Vault.Store) }
 
 // resolve finds the certificate ID of ref (ARN, UUID or prefix).
