@@ -14,6 +14,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certctl/certctl/pkg/dnsname"
@@ -241,6 +243,7 @@ func unwrapURLError(err error) error {
 // certificate stays in place; once the certificate is revoked, expired or
 // gone, it is no longer served.
 func HTTPHandler(st localstore.Store) http.Handler {
+	files := &httpFiles{st: st}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -252,7 +255,7 @@ func HTTPHandler(st localstore.Store) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		content, err := findHTTPContent(r.Context(), st, file)
+		content, err := files.content(r.Context(), file)
 		if err != nil {
 			http.Error(w, "vault unavailable", http.StatusServiceUnavailable)
 			return
@@ -267,26 +270,106 @@ func HTTPHandler(st localstore.Store) http.Handler {
 	})
 }
 
-func findHTTPContent(ctx context.Context, st localstore.Store, file string) (string, error) {
+// httpFiles finds the certificate whose validation a file name is, through
+// an index of file names (file → certificate ID) read from the vault, so
+// that a GET reads one certificate rather than every ISSUED-type one: a
+// `renew --due` over n HTTP-validated certificates makes n GETs, which
+// scanning would make n² record reads (review). A file comes to exist only
+// through a recorded change (a request, whose audit record it follows), so
+// the index is read again only on a miss, and only when the audit log has
+// grown since it was read: a name that is not any validation's (a guess)
+// costs one read of the last audit record. What a hit names is checked on
+// the certificate as it is now (servedContent), so a certificate revoked,
+// expired, renewed to other validations or gone is not served from the
+// index.
+type httpFiles struct {
+	st localstore.Store
+	// scans counts the index's reads (tests).
+	scans atomic.Int64
+
+	mu    sync.Mutex
+	ids   map[string]string // file name → certificate ID
+	atSeq int64             // the last audit seq when ids was read
+}
+
+// content is the content to serve for file, "" when none.
+func (h *httpFiles) content(ctx context.Context, file string) (string, error) {
 	var content string
-	err := st.View(ctx, func(tx localstore.Tx) error {
+	err := h.st.View(ctx, func(tx localstore.Tx) error {
+		h.mu.Lock()
+		id, ok := h.ids[file]
+		h.mu.Unlock()
+		if ok {
+			c, err := tx.GetCertificate(id)
+			if err != nil && !errors.Is(err, localstore.ErrNotFound) {
+				return err
+			}
+			if err == nil {
+				if content = servedContent(c, file); content != "" {
+					return nil
+				}
+			}
+		}
+		seq, err := lastAuditSeq(tx)
+		if err != nil {
+			return err
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.ids != nil && seq == h.atSeq {
+			return nil // nothing recorded since the index was read
+		}
 		certs, err := tx.ListCertificates(localstore.CertificateFilter{Types: []string{inventory.TypeIssued},
 			Statuses: []string{inventory.StatusPendingValidation, inventory.StatusIssued}})
 		if err != nil {
 			return err
 		}
+		h.scans.Add(1)
+		ids := make(map[string]string, len(certs))
 		for _, c := range certs {
-			// A request serves its names still pending; an issued
-			// certificate every name, whatever its renewal found.
-			issued := c.Status == inventory.StatusIssued
 			for _, v := range c.Validations {
-				if v.Method == MethodHTTP && (issued || v.Status == StatusPending) && path.Base(v.RedirectTo) == file {
-					content = c.Extra[httpContentKey(v.DomainName)]
-					return nil
+				if v.Method == MethodHTTP && v.RedirectTo != "" {
+					ids[path.Base(v.RedirectTo)] = c.ID
 				}
 			}
+			if content == "" {
+				content = servedContent(c, file)
+			}
 		}
+		h.ids, h.atSeq = ids, seq
 		return nil
 	})
 	return content, err
+}
+
+// servedContent is the content c serves at file, "" when none: a request
+// serves its names still pending, an issued certificate every name,
+// whatever its renewal found.
+func servedContent(c *localstore.Certificate, file string) string {
+	if c.Type != inventory.TypeIssued {
+		return ""
+	}
+	issued := c.Status == inventory.StatusIssued
+	if !issued && c.Status != inventory.StatusPendingValidation {
+		return ""
+	}
+	for _, v := range c.Validations {
+		if v.Method == MethodHTTP && (issued || v.Status == StatusPending) && path.Base(v.RedirectTo) == file {
+			return c.Extra[httpContentKey(v.DomainName)]
+		}
+	}
+	return ""
+}
+
+// lastAuditSeq is the seq of the vault's last audit record, 0 when it has
+// none.
+func lastAuditSeq(tx localstore.Tx) (int64, error) {
+	r, err := tx.LastAudit()
+	if errors.Is(err, localstore.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return r.Seq, nil
 }

@@ -166,3 +166,67 @@ func TestHTTPHandlerServesPendingOnly(t *testing.T) {
 		t.Errorf("traversal: %d", code)
 	}
 }
+
+// TestHTTPHandlerReadsTheIndexOnce: serve-http finds a file's certificate
+// through an index read once, not by reading every ISSUED-type
+// certificate at each GET (review: a `renew --due` over n HTTP certificates
+// GETs n files, n² record reads). The index is read again only for a file
+// it lacks and only once something was recorded since (a guess costs no
+// scan); what it names is checked on the certificate as it is now (a
+// certificate revoked since is not served).
+func TestHTTPHandlerReadsTheIndexOnce(t *testing.T) {
+	f := newFixture(t)
+	f.svc.Settings.HTTPBaseURL = "http://files.example.test/base"
+	c1, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"one.example.test"})
+	c2, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"two.example.test"})
+	files := &httpFiles{st: f.svc.Vault.Store}
+	get := func(c *localstore.Certificate) string {
+		t.Helper()
+		got, err := files.content(context.Background(), path.Base(c.Validations[0].RedirectTo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := func(c *localstore.Certificate) string { return c.Extra[httpContentKey(c.DomainName)] }
+	for range 3 {
+		if get(c1) != want(c1) || get(c2) != want(c2) {
+			t.Fatal("a pending validation's file is not served")
+		}
+	}
+	if got, _ := files.content(context.Background(), "00000000000000000000000000000000.txt"); got != "" {
+		t.Fatalf("a guess is served %q", got)
+	}
+	if n := files.scans.Load(); n != 1 {
+		t.Fatalf("%d reads of the index for 7 GETs with nothing recorded between, want 1", n)
+	}
+	// A request made since (recorded: the audit log grows) is found, at
+	// the cost of one more read.
+	c3, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"three.example.test"})
+	if get(c3) != "" || files.scans.Load() != 1 {
+		t.Fatalf("a file was found though nothing was recorded (%d reads)", files.scans.Load())
+	}
+	if err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		return tx.AppendAudit(localstore.AuditRow{Seq: 1, Time: f.clk.Now(), Data: []byte("{}"), MAC: []byte("mac")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if get(c3) != want(c3) || get(c1) != want(c1) || files.scans.Load() != 2 {
+		t.Fatalf("after a recorded change: %d reads of the index, want 2", files.scans.Load())
+	}
+	// Revoked since the index was read: not served, from the certificate
+	// as it is now.
+	if err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(c2.ID)
+		if err != nil {
+			return err
+		}
+		c.Status = inventory.StatusRevoked
+		return tx.PutCertificate(c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(c2); got != "" {
+		t.Fatalf("a revoked certificate's file is served %q", got)
+	}
+}
