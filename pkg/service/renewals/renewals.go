@@ -316,6 +316,16 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				res.Outcome, res.Reason = dryRevalidate(c)
 			}
 			if res.Outcome == "" {
+				if res.Outcome, res.Reason, res.Waiting, err = s.dryRecheck(ctx, c, now); err != nil && service.Stopped(ctx) {
+					stop(i)
+					break
+				} else if skip(snap, err) {
+					continue
+				} else if err != nil {
+					return abort(i, err)
+				}
+			}
+			if res.Outcome == "" {
 				if res.Outcome, res.Reason, err = s.dryRenew(ctx, c, true); err != nil && service.Stopped(ctx) {
 					stop(i)
 					break

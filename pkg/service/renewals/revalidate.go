@@ -178,3 +178,53 @@ func storedForm(c *localstore.Certificate) (string, error) {
 	b, err := json.Marshal(c)
 	return string(b), err
 }
+
+// dryRecheck is what a dry run reports for c, due and otherwise to be
+// renewed, once it has made the checks the pass would make first (its
+// names' DNS records or HTTP redirects, or an EMAIL one's CAA records:
+// read only, nothing changed): "" when the renewal would go ahead, else
+// the outcome and reason the pass would report, and whether the pass
+// would find the certificate waiting as it was (so that -q leaves it out
+// as the pass does). The dry run checked nothing before (review: it said
+// "would renew" for a certificate whose record or redirect was gone).
+func (s *Service) dryRecheck(ctx context.Context, c *localstore.Certificate, now time.Time) (outcome, reason string, waiting bool, err error) {
+	pre, err := s.recheck(ctx, c)
+	if err != nil {
+		return "", "", false, err
+	}
+	before, err := storedForm(c)
+	if err != nil {
+		return "", "", false, err
+	}
+	// What the pass would change, on a copy: c is the caller's (a
+	// selection renews it after the plan is shown).
+	c = &localstore.Certificate{}
+	if err := json.Unmarshal([]byte(before), c); err != nil {
+		return "", "", false, err
+	}
+	code := validation.ReasonCAA
+	switch {
+	case pre.forbidden != nil:
+		reason = "the CAA records of " + pre.forbidden.DomainName + " forbid it: " + pre.forbidden.Detail
+	case pre.checked:
+		ok, why, r := validation.ApplyRecheck(c, pre.checks, now)
+		if ok {
+			return "", "", false, nil
+		}
+		reason, code = "domain validation no longer holds: "+why, r
+		if code == "" {
+			code = renewal.ReasonPendingDomainValidation
+		}
+	default:
+		return "", "", false, nil
+	}
+	// The summary the pass would write (renewal.MarkPendingValidation).
+	if c.Renewal == nil || c.Renewal.Status != renewal.StatusPendingValidation || c.Renewal.Reason != code {
+		c.Renewal = &localstore.RenewalSummary{Status: renewal.StatusPendingValidation, Reason: code, UpdatedAt: now}
+	}
+	after, err := storedForm(c)
+	if err != nil {
+		return "", "", false, err
+	}
+	return renewal.PendingValidation, "dry run: would wait: " + reason, before == after, nil
+}

@@ -29,9 +29,14 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 			r.Outcome, r.Reason = renewal.Ineligible, why
 		} else if r.Outcome, r.Reason = dryRevalidate(c.Cert); r.Outcome == "" {
 			r.Outcome, r.Reason = renewal.Renewed, "dry run: would renew"
-			if o.DryRun || o.Confirm != nil { // the plan is shown: asked of the CA too
-				if r.Outcome, r.Reason, err = s.dryRenew(ctx, c.Cert, false); err != nil {
+			if o.DryRun || o.Confirm != nil { // the plan is shown: checked as the renewal would, asked of the CA too
+				if r.Outcome, r.Reason, _, err = s.dryRecheck(ctx, c.Cert, now); err != nil {
 					return nil, err
+				}
+				if r.Outcome == "" {
+					if r.Outcome, r.Reason, err = s.dryRenew(ctx, c.Cert, false); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}
