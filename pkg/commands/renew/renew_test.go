@@ -623,6 +623,18 @@ func TestDNSRevalidation(t *testing.T) {
 
 	d.Clear()
 	e.SetNow(before.NotAfter.Add(-60 * day))
+	// A dry run checks the record as the pass would, and changes nothing
+	// (review: it said "would renew").
+	if got := outcome(t, e, arn, "--dry-run"); got.Outcome != "PENDING_VALIDATION" ||
+		!strings.HasPrefix(got.Reason, "dry run: would wait: ") || !strings.Contains(got.Reason, "no CNAME record") {
+		t.Fatalf("dry run without the record: %s (%s), want PENDING_VALIDATION", got.Outcome, got.Reason)
+	}
+	if c := e.Describe(arn); c.RenewalSummary != nil && c.RenewalSummary.RenewalStatus == "PENDING_VALIDATION" {
+		t.Fatalf("the dry run changed the renewal summary: %+v", c.RenewalSummary)
+	}
+	if n := len(e.Events("Certificate Renewal Action Required", arn)); n != 0 {
+		t.Fatalf("the dry run emitted %d Renewal Action Required events", n)
+	}
 	for pass := 1; pass <= 2; pass++ {
 		got := outcome(t, e, arn)
 		if got.Outcome != "PENDING_VALIDATION" || !strings.Contains(got.Reason, "no CNAME record") {
@@ -644,6 +656,9 @@ func TestDNSRevalidation(t *testing.T) {
 	}
 
 	d.Add(t, record)
+	if got := outcome(t, e, arn, "--dry-run"); got.Outcome != "RENEWED" || got.Reason != "dry run: would renew" {
+		t.Fatalf("dry run, record back: %s (%s), want RENEWED", got.Outcome, got.Reason)
+	}
 	if got := outcome(t, e, arn); got.Outcome != "RENEWED" {
 		t.Fatalf("record back: %s (%s), want RENEWED", got.Outcome, got.Reason)
 	}
