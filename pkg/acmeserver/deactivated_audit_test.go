@@ -80,17 +80,23 @@ func TestDeactivatedAccountRefusalsAudited(t *testing.T) {
 			t.Errorf("%s: parameters %v", r.EventName, r.RequestParameters)
 		}
 	}
+	f.verifyAudit()
+}
+
+// verifyAudit fails the test when the vault's audit chain does not verify.
+func (f *fixture) verifyAudit() {
+	f.t.Helper()
 	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
 		sealer, err := f.v.Sealer()
 		if err != nil {
 			return err
 		}
 		if _, p, err := audit.Verify(tx, sealer.AuditKey()); err != nil || p != nil {
-			t.Errorf("audit verify: %v, %v", p, err)
+			f.t.Errorf("audit verify: %v, %v", p, err)
 		}
 		return nil
 	}); err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
 }
 
@@ -201,16 +207,5 @@ func TestRefusalsBeforeTheChangeAudited(t *testing.T) {
 	if !slices.Contains(recs[0].Resources, acmestate.AccountARN(f.names, f.ep.ID, idA)) {
 		t.Errorf("update of another account: resources %v name not the account aimed at", recs[0].Resources)
 	}
-	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
-		sealer, err := f.v.Sealer()
-		if err != nil {
-			return err
-		}
-		if _, p, err := audit.Verify(tx, sealer.AuditKey()); err != nil || p != nil {
-			t.Errorf("audit verify: %v, %v", p, err)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.verifyAudit()
 }

@@ -77,16 +77,7 @@ func TestHTTPValidation(t *testing.T) {
 		t.Fatalf("recheck: %v %+v", err, checks)
 	}
 	// Revoked, it is no longer served.
-	if err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		c, err := tx.GetCertificate(c.ID)
-		if err != nil {
-			return err
-		}
-		c.Status = inventory.StatusRevoked
-		return tx.PutCertificate(c)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.setStatus(c.ID, inventory.StatusRevoked)
 	if code := status(); code != http.StatusNotFound {
 		t.Errorf("served after revocation: %d", code)
 	}
@@ -167,6 +158,21 @@ func TestHTTPHandlerServesPendingOnly(t *testing.T) {
 	}
 }
 
+// setStatus sets the status of certificate id, as revoke does.
+func (f *fixture) setStatus(id, status string) {
+	f.t.Helper()
+	if err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(id)
+		if err != nil {
+			return err
+		}
+		c.Status = status
+		return tx.PutCertificate(c)
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 // TestHTTPHandlerReadsTheIndexOnce: serve-http finds a file's certificate
 // through an index read once, not by reading every ISSUED-type
 // certificate at each GET (review: a `renew --due` over n HTTP certificates
@@ -216,16 +222,7 @@ func TestHTTPHandlerReadsTheIndexOnce(t *testing.T) {
 	}
 	// Revoked since the index was read: not served, from the certificate
 	// as it is now.
-	if err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
-		c, err := tx.GetCertificate(c2.ID)
-		if err != nil {
-			return err
-		}
-		c.Status = inventory.StatusRevoked
-		return tx.PutCertificate(c)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.setStatus(c2.ID, inventory.StatusRevoked)
 	if got := get(c2); got != "" {
 		t.Fatalf("a revoked certificate's file is served %q", got)
 	}

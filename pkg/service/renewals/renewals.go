@@ -316,17 +316,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				res.Outcome, res.Reason = dryRevalidate(c)
 			}
 			if res.Outcome == "" {
-				if res.Outcome, res.Reason, res.Waiting, err = s.dryRecheck(ctx, c, now); err != nil && service.Stopped(ctx) {
-					stop(i)
-					break
-				} else if skip(snap, err) {
-					continue
-				} else if err != nil {
-					return abort(i, err)
-				}
-			}
-			if res.Outcome == "" {
-				if res.Outcome, res.Reason, err = s.dryRenew(ctx, c, true); err != nil && service.Stopped(ctx) {
+				if res.Outcome, res.Reason, res.Waiting, err = s.dryDue(ctx, c, now); err != nil && service.Stopped(ctx) {
 					stop(i)
 					break
 				} else if skip(snap, err) {
@@ -637,6 +627,17 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 		res.Outcome, res.Reason = renewal.Failed, err.Error()
 	}
 	return res, nil
+}
+
+// dryDue is what a dry run reports for c, due and not waiting for EMAIL
+// approvals: the recheck the pass would make first (dryRecheck), then
+// the renewal's refusal if any (dryRenew).
+func (s *Service) dryDue(ctx context.Context, c *localstore.Certificate, now time.Time) (outcome, reason string, waiting bool, err error) {
+	if outcome, reason, waiting, err = s.dryRecheck(ctx, c, now); err != nil || outcome != "" {
+		return outcome, reason, waiting, err
+	}
+	outcome, reason, err = s.dryRenew(ctx, c, true)
+	return outcome, reason, false, err
 }
 
 // dryRenew is what a dry run reports for c, due (or selected) and
