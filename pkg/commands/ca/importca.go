@@ -20,6 +20,8 @@ type ImportOptions struct {
 	KeyFile   string
 	ChainFile string
 	Tags      []string
+	// KeyPassphraseFile holds the passphrase of an encrypted KeyFile.
+	KeyPassphraseFile string
 
 	KeyStorage string
 	KeyLabel   string
@@ -40,9 +42,12 @@ its issuer is already a CA of the vault. Prints {"CertificateAuthorityArn"}.
 
 Refused (exit 4): a certificate that is not a CA's (no basicConstraints
 CA:TRUE, or no keyCertSign), a key that does not match it, an expired
-certificate, a chain that does not certify it. A CA whose Key Usage lacks
-cRLSign (mkcert's root) is imported with a notice: it cannot sign CRLs, so the
-certificates it issues carry no CRL distribution point (OCSP still answers).
+certificate, a chain that does not certify it, an encrypted key without
+--private-key-passphrase-file or with a passphrase that does not decrypt it
+(the file's first line is the passphrase, as openssl -passin file: reads it).
+A CA whose Key Usage lacks cRLSign (mkcert's root) is imported with a notice:
+it cannot sign CRLs, so the certificates it issues carry no CRL distribution
+point (OCSP still answers).
 
 --key-storage PKCS11 --pkcs11-key-label L adopts a key pair already in the
 PKCS#11 token of the settings pkcs11.module, pkcs11.token_label and
@@ -52,6 +57,7 @@ token — the vault keeps only its label and CKA_ID. A token that cannot be
 opened exits 6 naming the setting.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca import --certificate root.pem --private-key root.key
   certctl ca import --certificate sub.pem --private-key sub-key.pem --certificate-chain root.pem
+  certctl ca import --certificate root.pem --private-key root-enc.key --private-key-passphrase-file pass.txt
   certctl ca import --certificate hsm-root.pem --key-storage PKCS11 --pkcs11-key-label "Root CA key"`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +67,8 @@ opened exits 6 naming the setting.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 			switch {
 			case opts.KeyStorage == hsm.StoragePKCS11 && opts.KeyFile != "":
 				return errs.UsageErrorf("--private-key and --key-storage PKCS11 cannot be used together: a PKCS11 CA's key is in the token")
+			case opts.KeyStorage == hsm.StoragePKCS11 && opts.KeyPassphraseFile != "":
+				return errs.UsageErrorf("--%s and --key-storage PKCS11 cannot be used together: a PKCS11 CA's key is in the token", cmdutil.KeyPassphraseFlagName)
 			case opts.KeyStorage == hsm.StoragePKCS11 && (opts.CertFile == "" || opts.KeyLabel == ""):
 				return errs.UsageErrorf("--certificate and --pkcs11-key-label are required with --key-storage PKCS11")
 			case opts.KeyStorage != hsm.StoragePKCS11 && (opts.CertFile == "" || opts.KeyFile == ""):
@@ -76,6 +84,7 @@ opened exits 6 naming the setting.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 	fl.StringVar(&opts.CertFile, "certificate", "", "the CA's certificate (PEM `file`)")
 	fl.StringVar(&opts.KeyFile, "private-key", "", "the CA's private key (PEM `file`)")
 	fl.StringVar(&opts.ChainFile, "certificate-chain", "", "its issuers, issuer first (PEM `file`)")
+	cmdutil.KeyPassphraseFlag(cmd, &opts.KeyPassphraseFile)
 	fl.StringArrayVar(&opts.Tags, "tags", nil, "tag as `Key=K,Value=V` or K=V (repeatable)")
 	fl.StringVar(&opts.KeyStorage, "key-storage", hsm.StorageVault, "where the CA key is: VAULT (sealed from --private-key) or PKCS11 (already in the token)")
 	fl.StringVar(&opts.KeyLabel, "pkcs11-key-label", "", "`label` of the CA's key pair in the token (with --key-storage PKCS11)")
@@ -94,6 +103,9 @@ func runCaImport(ctx context.Context, o *ImportOptions) error {
 	}
 	if o.KeyFile != "" {
 		if raw.PrivateKeyPEM, err = cmdutil.ReadFileArg(o.IO, "private-key", o.KeyFile); err != nil {
+			return err
+		}
+		if raw.Passphrase, err = cmdutil.ReadKeyPassphrase(o.IO, o.KeyPassphraseFile); err != nil {
 			return err
 		}
 	}

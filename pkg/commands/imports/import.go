@@ -141,8 +141,8 @@ func addMaterialFlags(cmd *cobra.Command, opts *ImportOptions) {
 	fl.StringVar(&opts.PrivateKey, "private-key", "", "private key PEM `file`")
 	fl.StringVar(&opts.CertificateChain, "certificate-chain", "", "chain PEM `file` (issuer first)")
 	fl.StringVar(&opts.Bundle, "bundle", "", "one PEM `file` holding certificate, chain and key")
-	fl.StringVar(&opts.KeyPassphraseFile, "private-key-passphrase-file", "", "`file` holding the passphrase of an encrypted private key (its first line, as openssl -passin file: reads it)")
-	for _, n := range []string{"certificate", "private-key", "certificate-chain", "bundle", "private-key-passphrase-file"} {
+	cmdutil.KeyPassphraseFlag(cmd, &opts.KeyPassphraseFile)
+	for _, n := range []string{"certificate", "private-key", "certificate-chain", "bundle"} {
 		_ = cmd.MarkFlagFilename(n)
 	}
 }
@@ -204,15 +204,8 @@ func (o *ImportOptions) readMaterial() (inventory.RawMaterial, error) {
 		return raw, err
 	}
 	raw.ChainFile = cmdutil.FileArgName(o.CertificateChain)
-	if o.KeyPassphraseFile != "" {
-		p, err := cmdutil.ReadFileArg(io, "private-key-passphrase-file", o.KeyPassphraseFile)
-		if err != nil {
-			return raw, err
-		}
-		raw.Passphrase = cmdutil.PassphraseIn(p)
-		clear(p)
-	}
-	return raw, nil
+	raw.Passphrase, err = cmdutil.ReadKeyPassphrase(io, o.KeyPassphraseFile)
+	return raw, err
 }
 
 func runImport(ctx context.Context, o *ImportOptions) error {

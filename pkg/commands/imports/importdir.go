@@ -18,14 +18,9 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	var pass []byte
-	if o.KeyPassphraseFile != "" {
-		b, err := cmdutil.ReadFileArg(o.IO, "private-key-passphrase-file", o.KeyPassphraseFile)
-		if err != nil {
-			return err
-		}
-		pass = cmdutil.PassphraseIn(b)
-		clear(b)
+	pass, err := cmdutil.ReadKeyPassphrase(o.IO, o.KeyPassphraseFile)
+	if err != nil {
+		return err
 	}
 	// The status line the bulk commands show (nothing with -q, in a
 	// pipe or with TERM=dumb: tester, a bar was drawn there too).
