@@ -83,3 +83,22 @@ func (h *Health) StoreAnswers(ctx context.Context) error {
 		return err
 	})
 }
+
+// ServerReady is nil when a server over c (`ca serve`, `endpoint serve`)
+// can answer: its store answers a read and the vault's master key opens —
+// asked for now at a terminal when no passphrase was given, not at the
+// first request. Each server checks it before it listens, so that one over
+// a locked vault, or given a wrong passphrase, refuses to start (exit 6)
+// rather than serve errors to every request (tester: ca serve started on
+// a locked vault and answered CRL GETs 500, OCSP internalError and
+// /healthz 503, while endpoint serve refused, and only because it issued
+// its serving certificate first).
+func (c *Core) ServerReady(ctx context.Context) error {
+	if err := c.Read(ctx, func(localstore.Tx) error { return nil }); err != nil {
+		return err
+	}
+	if _, err := c.Vault.Sealer(); err != nil {
+		return MapError(err)
+	}
+	return nil
+}

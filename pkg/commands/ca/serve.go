@@ -94,15 +94,16 @@ func runCaServe(ctx context.Context, o *ServeOptions) error {
 			return errs.Invalidf("ca.listen: %v", err).WithHint("certctl config set ca.listen HOST:PORT, or give --listen")
 		}
 	}
-	ln, err := cmdutil.Listen(listen)
-	if err != nil {
-		return err
-	}
 	// A request that cannot be answered (the token of a PKCS11 CA down)
-	// says why on stderr, naming the setting to fix.
+	// says why on stderr, naming the setting to fix. A vault it cannot
+	// answer from (locked) stops it before it listens (exit 6).
 	h, err := svc.Responder(ctx, func(format string, a ...any) {
 		fmt.Fprintf(o.IO.ErrOut, "certctl: ca serve: "+format+"\n", a...)
 	})
+	if err != nil {
+		return err
+	}
+	ln, err := cmdutil.Listen(listen)
 	if err != nil {
 		return err
 	}

@@ -86,8 +86,9 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 		return err
 	}
 	// Before anything is issued or bound: a base URL the server cannot
-	// serve stops it (exit 4) with no serving certificate made.
-	if err := svc.CheckBaseURL(); err != nil {
+	// serve stops it (exit 4) with no serving certificate made, and so
+	// does a vault it cannot answer from (locked: exit 6).
+	if err := svc.Ready(ctx); err != nil {
 		return err
 	}
 	listen := o.Listen

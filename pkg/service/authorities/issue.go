@@ -165,11 +165,13 @@ func (s *Service) CRL(ctx context.Context, ref string, partition int) ([]byte, e
 // Responder is the CRL and OCSP responder of every CA of the vault
 // (`ca serve`): service.Core.Responder.
 //
-// The store is read once first, so that a server started over a store
-// that is not there as this host last saw it (an emptied audit log:
-// service.Core.Read) stops at once (exit 6) instead of serving from it.
+// It checks first that it can answer (service.Core.ServerReady), so that a
+// server started over a store that is not there as this host last saw it
+// (an emptied audit log: service.Core.Read), or over a vault whose key
+// does not open (locked), stops at once (exit 6) instead of serving
+// errors.
 func (s *Service) Responder(ctx context.Context, logf func(format string, a ...any)) (http.Handler, error) {
-	if err := s.core.Read(ctx, func(localstore.Tx) error { return nil }); err != nil {
+	if err := s.core.ServerReady(ctx); err != nil {
 		return nil, err
 	}
 	// /healthz beside the CRLs and OCSP, for a load balancer or a monitor

@@ -112,6 +112,17 @@ func (s *Service) DrainEvents(logger *log.Logger) {
 	}
 }
 
+// Ready is checked by endpoint serve before it listens or issues its
+// serving certificate: endpoint.base_url is one it can serve (CheckBaseURL,
+// exit 4) and it can answer from the vault (service.Core.ServerReady: a
+// locked vault, exit 6 — also with --tls-cert, which issues nothing).
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.CheckBaseURL(); err != nil {
+		return err
+	}
+	return s.core.ServerReady(ctx)
+}
+
 // CheckBaseURL refuses (exit 4) an endpoint.base_url endpoint serve cannot
 // serve (config.CheckHTTPSBaseURL). The setting is loaded as any http(s)
 // URL — a value written before the rule stops no other command, renew
