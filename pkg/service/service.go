@@ -155,6 +155,18 @@ func (o *Op) Failed(code, message string) {
 	}
 }
 
+// FailedWith is Failed for a refusal the change keeps a record of — a
+// request whose certificate is stored FAILED (as ACM keeps it), a renewal
+// stored FAILED, an ACME order made invalid: recorded with err's code
+// (errs.CodeNameOf: the FailureReason a refusal carries) and message, as
+// a refusal that rolls the change back is (recordFailure), while what the
+// change did commits.
+func (o *Op) FailedWith(err error) {
+	if err != nil {
+		o.Failed(errs.CodeNameOf(err), err.Error())
+	}
+}
+
 // settle sets the outcome of the record of a change that commits.
 func (o *Op) settle() {
 	if o.failCode != "" {

@@ -82,11 +82,12 @@ As in ACM, some requests are recorded with a certificate that FAILED rather
 than refused: a name the CA's name constraints forbid (DOMAIN_NOT_ALLOWED), or,
 for EMAIL, a name with no address that can receive validation email
 (NO_AVAILABLE_CONTACTS: its mail domain is a public suffix, or the addresses
-would be too long). The ARN is printed, describe shows the FailureReason, and
-the request exits 5.
+would be too long). The ARN is printed, describe shows the FailureReason, the
+request exits 5, and audit list shows it as a RequestCertificate FAILURE with
+the FailureReason as its ErrorCode.
 
 The same --idempotency-token with the same arguments within an hour returns
-the same ARN.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
+the same ARN (and, for a certificate that FAILED so, exits 5 again).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 		Example: `  certctl request --domain-name app.internal --certificate-authority-arn default
   certctl request --domain-name www.example.test --subject-alternative-names example.test \
       --certificate-authority-arn 5f2c9e01 --key-algorithm EC_prime256v1 --tags env=prod

@@ -158,6 +158,12 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 				return err
 			}
 			op.Resource(s.core.Names.CAARN(c.CertificateAuthorityID))
+			if c.Status == inventory.StatusFailed && refusedAtRequest(c.FailureReason) {
+				// The same refusal again (tester: the first exited 5,
+				// the same request retried exited 0).
+				res.Failed = failedRequest(id, c.FailureReason, errors.New("requested before with this idempotency token"))
+				op.FailedWith(res.Failed)
+			}
 			return nil
 		}
 		res.ID = uuid.NewString()
@@ -198,6 +204,9 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 					fmt.Errorf("no address of %s can receive validation email", strings.Join(failed, ", ")))
 			}
 		}
+		// A request whose certificate is FAILED is kept, and recorded as
+		// the refusal it is (tester: SUCCESS, with no error code).
+		op.FailedWith(res.Failed)
 		return inventory.RecordIdempotent(op.Tx, in.IdempotencyToken, args, res.ID, op.Now)
 	})
 	if err != nil {
@@ -316,6 +325,13 @@ func recordedFailure(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// refusedAtRequest reports whether reason is one a request stores its
+// certificate FAILED with (recordedFailure, and EMAIL's
+// NO_AVAILABLE_CONTACTS), not one a later validation found.
+func refusedAtRequest(reason string) bool {
+	return reason == authority.ReasonDomainNotAllowed || reason == validation.ReasonNoContacts
 }
 
 // failedRequest is the error of a request whose certificate was recorded
