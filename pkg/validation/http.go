@@ -240,10 +240,11 @@ func unwrapURLError(err error) error {
 // the redirect again: Recheck), at the last path segment of its RedirectTo
 // (`<x>.txt`), whatever the prefix, so it works behind a reverse proxy that
 // maps validation.http_base_url. As in ACM, the RedirectTo of an issued
-// certificate stays in place; once the certificate is revoked, expired or
-// gone, it is no longer served.
-func HTTPHandler(st localstore.Store) http.Handler {
-	files := &httpFiles{st: st}
+// certificate stays in place; once the certificate is revoked, expired (by
+// now's clock: before a pass marks it EXPIRED) or gone, it is no longer
+// served.
+func HTTPHandler(st localstore.Store, now func() time.Time) http.Handler {
+	files := &httpFiles{st: st, now: now}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -283,7 +284,8 @@ func HTTPHandler(st localstore.Store) http.Handler {
 // expired, renewed to other validations or gone is not served from the
 // index.
 type httpFiles struct {
-	st localstore.Store
+	st  localstore.Store
+	now func() time.Time
 	// scans counts the index's reads (tests).
 	scans atomic.Int64
 
@@ -295,6 +297,7 @@ type httpFiles struct {
 // content is the content to serve for file, "" when none.
 func (h *httpFiles) content(ctx context.Context, file string) (string, error) {
 	var content string
+	now := h.now()
 	err := h.st.View(ctx, func(tx localstore.Tx) error {
 		h.mu.Lock()
 		id, ok := h.ids[file]
@@ -305,7 +308,7 @@ func (h *httpFiles) content(ctx context.Context, file string) (string, error) {
 				return err
 			}
 			if err == nil {
-				if content = servedContent(c, file); content != "" {
+				if content = servedContent(c, file, now); content != "" {
 					return nil
 				}
 			}
@@ -333,7 +336,7 @@ func (h *httpFiles) content(ctx context.Context, file string) (string, error) {
 				}
 			}
 			if content == "" {
-				content = servedContent(c, file)
+				content = servedContent(c, file, now)
 			}
 		}
 		h.ids, h.atSeq = ids, seq
@@ -342,14 +345,18 @@ func (h *httpFiles) content(ctx context.Context, file string) (string, error) {
 	return content, err
 }
 
-// servedContent is the content c serves at file, "" when none: a request
-// serves its names still pending, an issued certificate every name,
-// whatever its renewal found.
-func servedContent(c *localstore.Certificate, file string) string {
+// servedContent is the content c serves at file at now, "" when none: a
+// request serves its names still pending, an issued certificate every
+// name, whatever its renewal found, until it expires (tester: served
+// until a pass marked it EXPIRED).
+func servedContent(c *localstore.Certificate, file string, now time.Time) string {
 	if c.Type != inventory.TypeIssued {
 		return ""
 	}
 	issued := c.Status == inventory.StatusIssued
+	if issued && !c.NotAfter.IsZero() && !now.Before(c.NotAfter) {
+		return ""
+	}
 	if !issued && c.Status != inventory.StatusPendingValidation {
 		return ""
 	}

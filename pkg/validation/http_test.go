@@ -38,7 +38,7 @@ func (f *fixture) startWeb(h http.Handler, names ...string) *httptest.Server {
 // and no longer once it is revoked.
 func TestHTTPValidation(t *testing.T) {
 	f := newFixture(t)
-	files := httptest.NewServer(HTTPHandler(f.svc.Vault.Store))
+	files := httptest.NewServer(HTTPHandler(f.svc.Vault.Store, f.clk.Now))
 	t.Cleanup(files.Close)
 	f.svc.Settings.HTTPBaseURL = files.URL + "/pki"
 	// The customer's site: every pki-validation file redirects to the base URL.
@@ -75,6 +75,17 @@ func TestHTTPValidation(t *testing.T) {
 	checks, err := f.svc.Recheck(context.Background(), f.get(c.ID))
 	if err != nil || len(checks) != 1 || checks[0].Status != StatusSuccess {
 		t.Fatalf("recheck: %v %+v", err, checks)
+	}
+	// Expired by the clock, before any pass marks it EXPIRED, it is no
+	// longer served (tester: it was until then).
+	issuedAt := f.clk.t
+	f.clk.t = f.get(c.ID).NotAfter
+	if code := status(); code != http.StatusNotFound {
+		t.Errorf("served once expired: %d", code)
+	}
+	f.clk.t = issuedAt
+	if code := status(); code != http.StatusOK {
+		t.Errorf("not served before NotAfter: %d", code)
 	}
 	// Revoked, it is no longer served.
 	f.setStatus(c.ID, inventory.StatusRevoked)
@@ -136,7 +147,7 @@ func TestHTTPHandlerServesPendingOnly(t *testing.T) {
 	f := newFixture(t)
 	f.svc.Settings.HTTPBaseURL = "http://files.example.test/base/"
 	c, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"web.example.test"})
-	h := HTTPHandler(f.svc.Vault.Store)
+	h := HTTPHandler(f.svc.Vault.Store, f.clk.Now)
 	get := func(p string) (int, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil).WithContext(context.Background()))
@@ -185,7 +196,7 @@ func TestHTTPHandlerReadsTheIndexOnce(t *testing.T) {
 	f.svc.Settings.HTTPBaseURL = "http://files.example.test/base"
 	c1, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"one.example.test"})
 	c2, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"two.example.test"})
-	files := &httpFiles{st: f.svc.Vault.Store}
+	files := &httpFiles{st: f.svc.Vault.Store, now: f.clk.Now}
 	get := func(c *localstore.Certificate) string {
 		t.Helper()
 		got, err := files.content(context.Background(), path.Base(c.Validations[0].RedirectTo))

@@ -214,7 +214,9 @@ func (s *Service) Outbox() string {
 // HTTPHandler serves the content of every HTTP validation, pending or of
 // an issued certificate, whose renewal checks it again (what `validate
 // serve-http` runs).
-func (s *Service) HTTPHandler() http.Handler { return validation.HTTPHandler(s.core.Vault.Store) }
+func (s *Service) HTTPHandler() http.Handler {
+	return validation.HTTPHandler(s.core.Vault.Store, s.core.Now)
+}
 
 // resolve finds the certificate ID of ref (ARN, UUID or prefix).
 func (s *Service) resolve(ctx context.Context, ref string) (string, error) {
