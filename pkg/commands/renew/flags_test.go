@@ -77,13 +77,21 @@ func TestNoteworthy(t *testing.T) {
 		{CertificateArn: "pending", Outcome: "PENDING_VALIDATION"},
 	}
 	var got []string
-	for _, r := range noteworthy(in) {
+	for _, r := range noteworthy(in, false) {
 		got = append(got, r.CertificateArn)
 	}
 	if strings.Join(got, " ") != "renewed redeployed failed pending" {
 		t.Fatalf("noteworthy: %v", got)
 	}
-	if out := noteworthy(nil); out == nil || len(out) != 0 {
+	// In a selection an INELIGIBLE certificate was refused (exit 7): kept.
+	got = nil
+	for _, r := range noteworthy(in, true) {
+		got = append(got, r.CertificateArn)
+	}
+	if strings.Join(got, " ") != "renewed redeployed ineligible failed pending" {
+		t.Fatalf("noteworthy of a selection: %v", got)
+	}
+	if out := noteworthy(nil, false); out == nil || len(out) != 0 {
 		t.Fatalf("noteworthy(nil) = %#v, want an empty list", out)
 	}
 }

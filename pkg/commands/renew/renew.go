@@ -214,7 +214,7 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 			out := Output{Results: rep.Results}
 			if o.Quiet { // what happened, not the hundreds not reached
 				out.Results = nil
-				for _, r := range noteworthy(rep.Results) {
+				for _, r := range noteworthy(rep.Results, false) {
 					if r.Reason != renewals.ReasonAborted {
 						out.Results = append(out.Results, r)
 					}
@@ -248,7 +248,7 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 	// `length(Results)`).
 	out := Output{Results: rep.Results, DryRun: o.DryRun}
 	if o.Quiet {
-		out.Results = noteworthy(rep.Results)
+		out.Results = noteworthy(rep.Results, rep.Selected)
 	}
 	if !o.Quiet || len(out.Results) > 0 || p.HasQuery() {
 		if err := p.Print(out, view(out)); err != nil {
@@ -317,13 +317,16 @@ func failedDeployments(results []renewals.Result) int {
 
 // noteworthy are the results -q prints: what happened or needs the
 // operator — renewed, failed, newly pending validation, (re)deployed, a
-// pending request issued, timed out or failed in the pass; not
-// a certificate still waiting as it was (cron would mail it every pass).
-func noteworthy(results []renewals.Result) []renewals.Result {
+// pending request issued, timed out or failed in the pass, and in a
+// selection (selected) a certificate refused as INELIGIBLE, which makes it
+// exit 7 (tester: -q exited 7 "see the results" printing none); not a
+// certificate still waiting as it was (cron would mail it every pass).
+func noteworthy(results []renewals.Result, selected bool) []renewals.Result {
 	out := []renewals.Result{}
 	for _, r := range results {
 		switch {
-		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation && !r.Waiting, r.Deployed, r.Advanced, deployTrouble(r):
+		case r.Outcome == renewal.Renewed, r.Outcome == renewal.Failed, r.Outcome == renewal.PendingValidation && !r.Waiting, r.Deployed, r.Advanced, deployTrouble(r),
+			selected && r.Outcome == renewal.Ineligible:
 			out = append(out, r)
 		}
 	}

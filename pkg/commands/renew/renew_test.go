@@ -762,6 +762,20 @@ func TestQuietPrintsOnlyWhatHappened(t *testing.T) {
 		}
 	}
 
+	// A selection's INELIGIBLE certificate is refused (exit 7): -q tells
+	// which, also in a dry run (tester: it exited 7 "see the results"
+	// and printed none).
+	for _, dry := range []string{"", "--dry-run"} {
+		args := []string{"renew", "--query-terse", "san:idle.internal", "-q", "-o", "text"}
+		if dry != "" {
+			args = append(args, dry)
+		}
+		r := e.Run(args...)
+		if r.Code != 7 || !strings.Contains(r.Stdout, idle+"\t") || !strings.Contains(r.Stdout, "INELIGIBLE") {
+			t.Fatalf("%v: %v, want exit 7 naming %s", args, r, idle)
+		}
+	}
+
 	// Without -q: every certificate, and the summary.
 	r = e.Run("renew", "--due", "-o", "text")
 	if r.Code != 0 || !strings.Contains(r.Stdout, due) || !strings.Contains(r.Stdout, idle) || !strings.Contains(r.Stderr, "0 renewed") {
@@ -878,10 +892,21 @@ func TestQuietLeavesOutWaiting(t *testing.T) {
 		t.Fatalf("-q reported the request still waiting for validation: %q", r.Stdout)
 	}
 	e.Advance(15 * time.Minute)
-	for _, args := range [][]string{{"-o", "text"}, {"-o", "json"}} {
+	// The dry runs too, of the pass and of a selection (tester: they
+	// listed the renewal waiting for its approval).
+	for _, args := range [][]string{{"-o", "text"}, {"-o", "json"}, {"--dry-run", "-o", "json"}} {
 		r := e.Run(append([]string{"renew", "--due", "-q"}, args...)...)
 		if r.Code != 0 || r.Stdout != "" {
 			t.Fatalf("renew --due -q %v with both still waiting printed:\n%v", args, r)
+		}
+	}
+	for _, dry := range []string{"--dry-run", ""} {
+		args := []string{"renew", "--query-terse", "san:quiet.example.test", "-q", "-o", "json"}
+		if dry != "" {
+			args = append(args, dry)
+		}
+		if r := e.Run(args...); r.Code != 0 || r.Stdout != "" {
+			t.Fatalf("%v with the renewal still waiting printed:\n%v", args, r)
 		}
 	}
 	r = e.Run("renew", "--due", "-o", "text")

@@ -313,7 +313,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			// pass does (review: the dry run listed it).
 			res.Waiting = res.Outcome == renewal.PendingValidation
 			if res.Outcome == "" {
-				res.Outcome, res.Reason = dryRevalidate(c)
+				res.Outcome, res.Reason, res.Waiting = dryRevalidate(c)
 			}
 			if res.Outcome == "" {
 				if res.Outcome, res.Reason, res.Waiting, err = s.dryDue(ctx, c, now); err != nil && service.Stopped(ctx) {

@@ -103,8 +103,7 @@ func (s *Service) revalidate(tx localstore.Tx, c *localstore.Certificate, pre pr
 			if validation.AllValidated(c) {
 				return s.caaForbids(tx, c, pre, now, em)
 			}
-			return renewal.PendingValidation, "renewal waits for the approval of " + strings.Join(validation.PendingNames(c), ", ") +
-				" (resend-validation-email sends a new code)", nil, nil
+			return renewal.PendingValidation, awaitingReason(c), nil, nil
 		}
 		msgs, err := s.validations.Rules().StartEmailRenewal(tx, c, now)
 		if err != nil {
@@ -144,18 +143,27 @@ func (s *Service) caaForbids(tx localstore.Tx, c *localstore.Certificate, pre pr
 	return renewal.PendingValidation, "the CAA records of " + pre.forbidden.DomainName + " forbid it: " + pre.forbidden.Detail, nil, nil
 }
 
-// dryRevalidate is revalidate for a dry run: no check, no change.
-func dryRevalidate(c *localstore.Certificate) (string, string) {
+// awaitingReason is the reason of an EMAIL renewal waiting for approvals.
+func awaitingReason(c *localstore.Certificate) string {
+	return "renewal waits for the approval of " + strings.Join(validation.PendingNames(c), ", ") +
+		" (resend-validation-email sends a new code)"
+}
+
+// dryRevalidate is revalidate's EMAIL part for a dry run: no mail, no
+// change. waiting: the pass would find the certificate waiting as it was
+// (its approvals asked for already), which -q leaves out (tester: the dry
+// run's -q printed it, the pass's nothing).
+func dryRevalidate(c *localstore.Certificate) (outcome, reason string, waiting bool) {
 	if c.Type != inventory.TypeIssued || c.ValidationMethod != validation.MethodEmail {
-		return "", ""
+		return "", "", false
 	}
 	if !validation.RenewalPending(c) {
-		return renewal.PendingValidation, "dry run: would send approval email for the renewal"
+		return renewal.PendingValidation, "dry run: would send approval email for the renewal", false
 	}
 	if !validation.AllValidated(c) {
-		return renewal.PendingValidation, "renewal waits for the approval of " + strings.Join(validation.PendingNames(c), ", ")
+		return renewal.PendingValidation, awaitingReason(c), true
 	}
-	return "", ""
+	return "", "", false
 }
 
 // sendApprovals mails msgs; when that fails the renewal is recorded as

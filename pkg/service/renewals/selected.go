@@ -27,10 +27,10 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 		r := Result{CertificateArn: c.CertificateArn, DomainName: c.DomainName}
 		if ok, why := renewal.Eligible(c.Cert, now); !ok {
 			r.Outcome, r.Reason = renewal.Ineligible, why
-		} else if r.Outcome, r.Reason = dryRevalidate(c.Cert); r.Outcome == "" {
+		} else if r.Outcome, r.Reason, r.Waiting = dryRevalidate(c.Cert); r.Outcome == "" {
 			r.Outcome, r.Reason = renewal.Renewed, "dry run: would renew"
 			if o.DryRun || o.Confirm != nil { // the plan is shown: checked as the renewal would, asked of the CA too
-				if r.Outcome, r.Reason, _, err = s.dryRecheck(ctx, c.Cert, now); err != nil {
+				if r.Outcome, r.Reason, r.Waiting, err = s.dryRecheck(ctx, c.Cert, now); err != nil {
 					return nil, err
 				}
 				if r.Outcome == "" {
