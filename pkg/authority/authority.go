@@ -767,9 +767,11 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		if err := checkMayCertifyCA(parent, pc, pathLen); err != nil {
 			return nil, err
 		}
-		if v.NotAfter.After(parent.NotAfter) {
-			return nil, errs.Refusedf("validity ends %s, after the parent CA's %s",
-				timeutil.RFC3339(v.NotAfter), timeutil.RFC3339(parent.NotAfter)).WithCode(ReasonInvalidDuration)
+		// The parent's rules for what it signs, as for ca issue: within
+		// its own validity, and within 7 days for a
+		// SHORT_LIVED_CERTIFICATE parent (tester: one signed a 5-year CA).
+		if v, err = s.validity(parent, timeutil.Validity{Duration: req.Validity}, time.Time{}); err != nil {
+			return nil, err
 		}
 		pcert, pkey, err := s.signer(tx, parent)
 		if err != nil {

@@ -94,7 +94,10 @@ func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued,
 // validity is the validity of a certificate r issues now: from notBefore
 // (zero: a minute ago, for clocks running late) to v. It must end in the
 // future, after it starts, within r's own validity, and within 7 days for
-// a SHORT_LIVED_CERTIFICATE CA.
+// a SHORT_LIVED_CERTIFICATE CA. Every certificate a CA of the vault signs,
+// a CA's (ca create --parent, ca issue with a CA template) included, is
+// bound by it; only a root's own self-signed certificate is not
+// (ownValidity).
 func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) (casign.Validity, error) {
 	now := s.Now()
 	out, err := s.ownValidity(v, notBefore)
@@ -118,7 +121,8 @@ func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) 
 		}
 		if out.NotAfter.Sub(out.NotBefore) > ShortLivedMax {
 			return out, errs.Refusedf("certificate authority %s is SHORT_LIVED_CERTIFICATE: a certificate lasts at most 7 days (asked: %s to %s)",
-				r.ID, timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(out.NotAfter)).WithCode(ReasonInvalidDuration)
+				r.ID, timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(out.NotAfter)).WithCode(ReasonInvalidDuration).
+				WithHint("whatever it signs, a CA certificate included, lasts %s at most: ask for that or less", timeutil.FormatDuration(ShortLivedMax))
 		}
 	}
 	return out, nil

@@ -67,8 +67,10 @@ SHA256 of that family (SHA256WITHRSA or SHA256WITHECDSA), whatever the key's
 size or curve. --idempotency-token T: the same token
 with the same arguments within an hour returns the CA it created, with other
 arguments it is refused (exit 5). --usage-mode SHORT_LIVED_CERTIFICATE: every
-certificate lasts at most 7 days and carries no CRL or OCSP location (a
---revocation-configuration enabling either is refused, exit 4).
+certificate it signs, a subordinate CA's included, lasts at most 7 days
+(a longer one is refused, exit 5; under such a parent give --validity 7d or
+less) and carries no CRL or OCSP location (a --revocation-configuration
+enabling either is refused, exit 4).
 --name-constraints file://F ({"Permitted":{"DnsNames":[],"IpRanges":[],
 "EmailAddresses":[],"Uris":[]},"Excluded":{…}}) puts critical name constraints
 in the CA's certificate (an --external CA's: ca issue puts them in the one it
