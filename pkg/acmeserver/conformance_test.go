@@ -306,6 +306,29 @@ func TestOrderAndFinalizeRefusals(t *testing.T) {
 	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, staple, true); !isProblem(err, errBadCSR) || !strings.Contains(err.Error(), "must-staple") {
 		t.Errorf("must-staple CSR: %v, want badCSR naming it", err)
 	}
+	// Two CNs (Go's parser keeps the last, so the first went unchecked
+	// and was dropped) or an empty CN: refused with ca issue's reason
+	// (tester).
+	oidCN := asn1.ObjectIdentifier{2, 5, 4, 3}
+	for _, tc := range []struct {
+		cns  []string
+		want string
+	}{
+		{[]string{"b.lab.test", "a.lab.test"}, `subject has 2 CNs ("b.lab.test", "a.lab.test")`},
+		{[]string{""}, "subject CN is empty"},
+	} {
+		var subj pkix.Name
+		for _, cn := range tc.cns {
+			subj.ExtraNames = append(subj.ExtraNames, pkix.AttributeTypeAndValue{Type: oidCN, Value: cn})
+		}
+		csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subj, DNSNames: []string{"a.lab.test"}}, newKey(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true); !isProblem(err, errBadCSR) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CSR with CNs %q: %v, want badCSR saying %s", tc.cns, err, tc.want)
+		}
+	}
 	// The account key as certificate key.
 	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csrFor(t, key, "a.lab.test"), true); !isProblem(err, errBadCSR) {
 		t.Errorf("account key in CSR: %v", err)
@@ -321,8 +344,8 @@ func TestOrderAndFinalizeRefusals(t *testing.T) {
 	// Failures were counted.
 	_ = f.v.Store.View(ctx, func(tx localstore.Tx) error {
 		m, _ := acmestate.GetMetrics(tx, f.ep.ID)
-		if m.CertificateIssuanceSuccess != 1 || m.CertificateIssuanceFailed != 6 {
-			t.Errorf("metrics = %+v, want 1 success, 6 failures", m)
+		if m.CertificateIssuanceSuccess != 1 || m.CertificateIssuanceFailed != 8 {
+			t.Errorf("metrics = %+v, want 1 success, 8 failures", m)
 		}
 		return nil
 	})

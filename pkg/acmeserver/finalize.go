@@ -68,8 +68,15 @@ func checkParsedCSR(csr *x509.CertificateRequest, order *acmestate.Order, ep *ac
 	if len(csr.IPAddresses) > 0 || len(csr.EmailAddresses) > 0 || len(csr.URIs) > 0 {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "csr may carry DNS names only")
 	}
+	// Two CNs (Go keeps the last in Subject.CommonName, so the first
+	// was never compared with the order's names) or an empty one: the
+	// subject rule of ca issue, with its reason.
+	cn, err := casign.SubjectCommonName(csr.Subject)
+	if err != nil {
+		return nil, problem(errBadCSR, http.StatusBadRequest, "csr "+err.Error())
+	}
 	var names []string
-	if cn := csr.Subject.CommonName; cn != "" {
+	if cn != "" {
 		names = append(names, dnsname.Normalize(cn))
 	}
 	for _, n := range csr.DNSNames {
@@ -101,7 +108,7 @@ func checkParsedCSR(csr *x509.CertificateRequest, order *acmestate.Order, ep *ac
 	if k, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(acctKey) {
 		return nil, problem(errBadCSR, http.StatusBadRequest, "the certificate key must differ from the account key")
 	}
-	return &checkedCSR{PublicKey: csr.PublicKey, KeyAlgorithm: alg, CommonName: dnsname.Normalize(csr.Subject.CommonName)}, nil
+	return &checkedCSR{PublicKey: csr.PublicKey, KeyAlgorithm: alg, CommonName: dnsname.Normalize(cn)}, nil
 }
 
 func joinComma(s []string) string {

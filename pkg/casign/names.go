@@ -18,12 +18,16 @@ const maxCommonName = 64
 // passes zlint. Values may not be empty or carry leading or trailing spaces,
 // and C must be a two-letter code.
 func ValidateSubject(n pkix.Name) error {
+	cn, err := SubjectCommonName(n)
+	if err != nil {
+		return err
+	}
 	checks := []struct {
 		attr   string
 		values []string
 		max    int
 	}{
-		{"CN", optional(n.CommonName), maxCommonName},
+		{"CN", optional(cn), maxCommonName},
 		{"SERIALNUMBER", optional(n.SerialNumber), 64},
 		{"O", n.Organization, 64},
 		{"OU", n.OrganizationalUnit, 64},
@@ -45,6 +49,61 @@ func ValidateSubject(n pkix.Name) error {
 		}
 	}
 	return nil
+}
+
+// SubjectCommonName is the CN of n as a certificate with subject n would
+// carry it ("" when it has none). n.CommonName alone does not say: a
+// parsed subject keeps the last of several CNs there, and an empty one
+// reads as none. A subject with more than one CN is refused naming them
+// (a certificate's subject has one, its other names go in the SAN: one
+// left out of it, tester), and so is an empty CN (X.520's commonName is
+// SIZE(1..ub-common-name), tester) or one that is not a string.
+// ValidateSubject applies it; the ACME server, which carries only the
+// CN of a CSR's subject, applies it alone.
+func SubjectCommonName(n pkix.Name) (string, error) {
+	var cns []string
+	for _, atv := range commonNameAttributes(n) {
+		v, ok := atv.Value.(string)
+		if !ok {
+			return "", fmt.Errorf("subject CN is not a character string")
+		}
+		cns = append(cns, v)
+	}
+	switch {
+	case len(cns) > 1:
+		quoted := make([]string, len(cns))
+		for i, v := range cns {
+			quoted[i] = fmt.Sprintf("%q", truncate(v))
+		}
+		return "", fmt.Errorf("subject has %d CNs (%s): a certificate carries one; give the other names as subject alternative names", len(cns), strings.Join(quoted, ", "))
+	case len(cns) == 1 && cns[0] == "":
+		return "", fmt.Errorf("subject CN is empty")
+	case len(cns) == 1:
+		return cns[0], nil
+	}
+	return "", nil
+}
+
+// commonNameAttributes are n's commonName attributes as a certificate
+// would carry them: those of ExtraNames when it has any (they replace
+// CommonName when n is marshalled), else those of a parsed subject
+// (Names), else CommonName.
+func commonNameAttributes(n pkix.Name) []pkix.AttributeTypeAndValue {
+	var out []pkix.AttributeTypeAndValue
+	for _, list := range [][]pkix.AttributeTypeAndValue{n.ExtraNames, n.Names} {
+		for _, atv := range list {
+			if atv.Type.Equal(oidCommonName) {
+				out = append(out, atv)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	if n.CommonName != "" {
+		out = append(out, pkix.AttributeTypeAndValue{Type: oidCommonName, Value: n.CommonName})
+	}
+	return out
 }
 
 // optional turns an absent single-valued attribute into no value at all.

@@ -64,6 +64,8 @@ The CSR's DNS, IP, email and URI subject alternative names are carried (a
 URI's host must be a fully qualified domain name or an IP address). The
 server templates (EndEntity, EndEntityServerAuth) carry DNS and IP names only
 and want a CN that is a host name; the others take any CN (CN=Alice Smith).
+A subject has one CN at most, never an empty one (two CNs, or an empty CN or
+O, are refused, exit 4: give the other names as subject alternative names).
 A name a template cannot carry is refused (exit 4) and named, never dropped; a
 name outside the CA's name constraints is refused (exit 5). A CA template
 signing the CSR of a CA of the vault (ca csr: one waiting for its certificate,
