@@ -707,7 +707,7 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 	if err := s.storeKey(tx, r, key, req.KeyStorage, req.KeyLabel, req.KeyID); err != nil {
 		return nil, err
 	}
-	v := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(req.Validity).Truncate(time.Second)}
+	v := casign.Validity{NotBefore: now.Add(-casign.Backdate).Truncate(time.Second), NotAfter: now.Add(req.Validity).Truncate(time.Second)}
 	switch {
 	case req.Type == TypeRoot:
 		serial, err := s.reserveSerial(tx, r.ID, "")

@@ -116,7 +116,7 @@ func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
 					now := s.Now()
 					bare, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
 						SignatureAlgorithm: signatureAlgorithm(r, key.Public()), RevokedCertificateEntries: bareList,
-						Number: big.NewInt(42), ThisUpdate: now, NextUpdate: now.Add(crlExpiry(r))}, cert, key)
+						Number: big.NewInt(42), ThisUpdate: now.Add(-casign.Backdate), NextUpdate: now.Add(crlExpiry(r))}, cert, key)
 					if err != nil {
 						return err
 					}

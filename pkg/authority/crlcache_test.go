@@ -119,8 +119,9 @@ func TestLookupCRLServedAgain(t *testing.T) {
 
 	// A CA that never revoked: served again too.
 	_, crl := get(1, "first GET")
-	if !crl.ThisUpdate.Equal(clk.now) || crl.Number.Cmp(big.NewInt(clk.now.UnixNano())) != 0 {
-		t.Errorf("CRL dated %v numbered %v, want the time it was signed, %v", crl.ThisUpdate, crl.Number, clk.now)
+	// Dated as certificates are, a minute before its signing (casign.Backdate).
+	if !crl.ThisUpdate.Equal(clk.now.Add(-casign.Backdate)) || crl.Number.Cmp(big.NewInt(clk.now.UnixNano())) != 0 {
+		t.Errorf("CRL dated %v numbered %v, want the time it was signed less casign.Backdate, %v", crl.ThisUpdate, crl.Number, clk.now)
 	}
 	get(1, "second GET before any revocation")
 
@@ -130,8 +131,8 @@ func TestLookupCRLServedAgain(t *testing.T) {
 	if len(crl.RevokedCertificateEntries) != 1 {
 		t.Fatalf("%d entries, want 1", len(crl.RevokedCertificateEntries))
 	}
-	if !crl.ThisUpdate.Equal(clk.now) || crl.Number.Cmp(before) <= 0 {
-		t.Errorf("CRL dated %v numbered %v, want %v and above %v", crl.ThisUpdate, crl.Number, clk.now, before)
+	if !crl.ThisUpdate.Equal(clk.now.Add(-casign.Backdate)) || crl.Number.Cmp(before) <= 0 {
+		t.Errorf("CRL dated %v numbered %v, want %v and above %v", crl.ThisUpdate, crl.Number, clk.now.Add(-casign.Backdate), before)
 	}
 	signed := clk.now
 	clk.now = signed.Add(59 * time.Minute)
@@ -140,8 +141,8 @@ func TestLookupCRLServedAgain(t *testing.T) {
 	}
 	clk.now = signed.Add(61 * time.Minute)
 	_, older := get(3, "GET 61 minutes later")
-	if !older.ThisUpdate.Equal(clk.now) || older.Number.Cmp(crl.Number) <= 0 {
-		t.Errorf("CRL after an hour: thisUpdate %v number %v, want %v and above %v", older.ThisUpdate, older.Number, clk.now, crl.Number)
+	if !older.ThisUpdate.Equal(clk.now.Add(-casign.Backdate)) || older.Number.Cmp(crl.Number) <= 0 {
+		t.Errorf("CRL after an hour: thisUpdate %v number %v, want %v and above %v", older.ThisUpdate, older.Number, clk.now.Add(-casign.Backdate), crl.Number)
 	}
 	clk.now = clk.now.Add(-time.Second)
 	get(4, "GET with the clock gone back")
@@ -506,10 +507,11 @@ func TestLookupCRLOneNumberOneCRL(t *testing.T) {
 			return tx.PutMeta(crlPublicationKey(root.ID, -1), raw)
 		})
 	}
-	other := x2.ThisUpdate.Add(-time.Second)
+	// The record holds the signing time; the CRL is dated casign.Backdate before it.
+	other := x2.ThisUpdate.Add(casign.Backdate - time.Second)
 	record(func(p *crlPublication) { p.ThisUpdate = other.UnixNano() })
 	clkA.now = clkA.now.Add(time.Second)
-	if x3 := getCRL(t, a, root.ID); x3.Number.Cmp(x2.Number) != 0 || !x3.ThisUpdate.Equal(other) {
+	if x3 := getCRL(t, a, root.ID); x3.Number.Cmp(x2.Number) != 0 || !x3.ThisUpdate.Equal(other.Add(-casign.Backdate)) {
 		t.Errorf("its number recorded for another CRL of the same revocations: number %v dated %v, want the record's, %v dated %v", x3.Number, x3.ThisUpdate, x2.Number, other)
 	}
 

@@ -134,7 +134,7 @@ func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) 
 // after it starts.
 func (s *Service) ownValidity(v timeutil.Validity, notBefore time.Time) (casign.Validity, error) {
 	now := s.Now()
-	out := casign.Validity{NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: v.NotAfter(now).Truncate(time.Second)}
+	out := casign.Validity{NotBefore: now.Add(-casign.Backdate).Truncate(time.Second), NotAfter: v.NotAfter(now).Truncate(time.Second)}
 	if !notBefore.IsZero() {
 		out.NotBefore = notBefore.Truncate(time.Second)
 	}

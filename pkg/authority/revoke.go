@@ -236,7 +236,7 @@ func (s *Service) checkPartition(r *Record, n int) error {
 }
 
 // buildCRL signs the CRL of r's partition part (part < 0: the complete
-// CRL) numbered number, its thisUpdate now.
+// CRL) numbered number at now (its thisUpdate casign.Backdate before).
 func (s *Service) buildCRL(tx localstore.Tx, r *Record, cert *x509.Certificate, key crypto.Signer, number int64, part int, now time.Time) ([]byte, error) {
 	// The serial, time and reason of each revoked serial, from the index
 	// alone (ListRevoked would read every record), each encoded into the
@@ -269,7 +269,9 @@ func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, 
 			return nil, errs.Refusedf("certificate authority %s has no CRL location (set ca.base_url or a CustomCname)", r.ID)
 		}
 	}
-	return casign.SignCRL(cert, key, entries, big.NewInt(number), now, crlNextUpdate(r, cert, now), opts)
+	// Dated as the certificates are (casign.Backdate); it lasts as long
+	// from now.
+	return casign.SignCRL(cert, key, entries, big.NewInt(number), now.Add(-casign.Backdate), crlNextUpdate(r, cert, now), opts)
 }
 
 // crlNextUpdate is the nextUpdate of a CRL of r signed at now.
@@ -326,7 +328,7 @@ type Lookup struct {
 }
 
 // crlReuse is how long the responder serves one CRL again while nothing
-// it lists has changed: its thisUpdate is at most that old.
+// it lists has changed: it was signed at most that long ago.
 const crlReuse = time.Hour
 
 type crlKey struct {

@@ -86,16 +86,19 @@ func signOCSPResponse(issuer IssuerInfo, answers []singleAnswer, nonce *pkix.Ext
 	if !ok {
 		return nil, fmt.Errorf("no OCSP signature algorithm for %v", alg)
 	}
-	thisUpdate := now.UTC().Truncate(time.Second)
+	// producedAt is when it is signed; the status it gives held a
+	// moment before (thisUpdate backdated as a certificate's NotBefore
+	// is, for clocks running behind), and until validity from now.
+	now = now.UTC().Truncate(time.Second)
 	data := responseDataASN1{
 		ResponderID: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 1, IsCompound: true, Bytes: issuer.Cert.RawSubject},
-		ProducedAt:  thisUpdate,
+		ProducedAt:  now,
 	}
 	for _, a := range answers {
 		r := singleResponseASN1{
 			CertID:     asn1.RawValue{FullBytes: a.id.Raw},
-			ThisUpdate: thisUpdate,
-			NextUpdate: thisUpdate.Add(validity),
+			ThisUpdate: now.Add(-Backdate),
+			NextUpdate: now.Add(validity),
 		}
 		switch {
 		case !a.status.Known:

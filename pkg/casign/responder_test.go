@@ -192,7 +192,9 @@ func TestOCSPStatuses(t *testing.T) {
 				if resp.Status != c.status || resp.SerialNumber.Cmp(c.leaf.SerialNumber) != 0 {
 					t.Errorf("%s: status %d serial %x", name, resp.Status, resp.SerialNumber)
 				}
-				if !resp.ThisUpdate.Equal(testNow) || !resp.NextUpdate.Equal(testNow.Add(time.Hour)) || !resp.ProducedAt.Equal(testNow) {
+				// thisUpdate backdated as a certificate's NotBefore is;
+				// nextUpdate from the signing.
+				if !resp.ThisUpdate.Equal(testNow.Add(-Backdate)) || !resp.NextUpdate.Equal(testNow.Add(time.Hour)) || !resp.ProducedAt.Equal(testNow) {
 					t.Errorf("%s: times %v %v %v", name, resp.ThisUpdate, resp.NextUpdate, resp.ProducedAt)
 				}
 				if c.status == ocsp.Revoked && (!resp.RevokedAt.Equal(f.revokedAt) || resp.RevocationReason != c.reason) {

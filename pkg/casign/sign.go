@@ -13,6 +13,15 @@ import (
 	stepx509 "go.step.sm/crypto/x509util"
 )
 
+// Backdate is how long before its signing what a CA of the vault signs
+// is dated: a certificate's NotBefore, a CRL's thisUpdate, an OCSP
+// response's thisUpdate, so that a relying party whose clock runs a
+// little behind accepts it at once (tester: a fresh CRL was refused by a
+// clock 20 s slow while the certificates it covered were not). A CRL's
+// nextUpdate and an OCSP response's nextUpdate still count from the
+// signing.
+const Backdate = time.Minute
+
 // ErrValidityBeyondCA is returned (wrapped) by Sign when a certificate would
 // outlive its issuing CA. Callers map it to PCA_INVALID_DURATION.
 var ErrValidityBeyondCA = errors.New("certificate validity ends after the issuing CA's")

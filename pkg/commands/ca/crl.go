@@ -28,8 +28,10 @@ func NewCmdCaCRL(f *cmdutil.Factory, runF func(*CRLOptions) error) *cobra.Comman
 		Use:   "crl CA [--der] [--partition N]",
 		Short: "Print a new CRL of a certificate authority",
 		Long: `Sign and print a new certificate revocation list of the CA: every serial it
-revoked with its reason, a CRL number above the last one, nextUpdate 7 days on
-(ExpirationInDays of the CA's CrlConfiguration when set). A DELETED CA signs
+revoked with its reason, a CRL number above the last one, thisUpdate a minute
+before the signing (as a certificate's NotBefore, for clocks a little behind),
+nextUpdate 7 days after the signing (ExpirationInDays of the CA's
+CrlConfiguration when set). A DELETED CA signs
 one within its restore window, none once permanently deleted (exit 5). PEM by
 default, -o json puts it in JSON;
 --der for DER (binary: refused on a terminal and with -o json or yaml).

@@ -56,6 +56,8 @@ process holds its write lock), each server serves a new CRL under its own
 number, higher than its last; they agree again within a GET or two of each
 after (servers whose clocks differ: once the slower clock reaches the date of
 the CRL recorded, at most an hour).
+Its CRLs and OCSP responses are dated (thisUpdate) a minute before they are
+signed, as certificates are, for clocks a little behind.
 A CRL carries an ETag (its number and date), Last-Modified (thisUpdate),
 Expires (nextUpdate) and Cache-Control max-age of 5 minutes at most, so that
 a cache in front (a CDN, a proxy) serves it and a revocation reaches it within

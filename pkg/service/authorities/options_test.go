@@ -24,6 +24,7 @@ import (
 
 	"github.com/certctl/certctl/internal/zlinttest"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -196,8 +197,9 @@ func TestPartitionedCRL(t *testing.T) {
 		if len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(certs[1].SerialNumber) != 0 {
 			t.Errorf("partition %d lists %d entries, want the one revoked of its certificates", n, len(crl.RevokedCertificateEntries))
 		}
-		if got := crl.NextUpdate.Sub(crl.ThisUpdate); got != 3*timeutil.Day {
-			t.Errorf("partition %d lasts %s, want ExpirationInDays 3", n, got)
+		// ExpirationInDays from its signing, thisUpdate a minute before.
+		if got := crl.NextUpdate.Sub(crl.ThisUpdate); got != 3*timeutil.Day+casign.Backdate {
+			t.Errorf("partition %d lasts %s, want ExpirationInDays 3 (and casign.Backdate)", n, got)
 		}
 		path := filepath.Join(dir, "crl"+string(rune('0'+n))+".pem")
 		write(t, path, string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl.Raw})))
