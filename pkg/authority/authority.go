@@ -901,6 +901,9 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 		if err := inventory.CheckKeyNotCompromised(tx, pub, "the certificate's key", inventory.ReasonKeyCompromised); err != nil {
 			return nil, err
 		}
+		if err := checkNotCAKey(caCert, c.chain, t, pub); err != nil {
+			return nil, err
+		}
 	}
 	// A CA whose own certificate its issuer revoked for compromise signs
 	// nothing more: relying parties refuse all it would sign. Marked on
@@ -973,6 +976,25 @@ func (s *Service) CheckDomain(tx localstore.Tx, r *Record, d string) error {
 		return e.WithHint("the name constraints of the CA and of the CAs above it admit no common name under it: add a domain within a subtree each of them allows (ca describe shows them), or issue from another CA")
 	}
 	return e.WithHint("the CA issues only for DNS names within %s: add a domain within one of them or above one, or issue from another CA", strings.Join(de.Permitted, ", "))
+}
+
+// checkNotCAKey refuses an end-entity certificate for the key of the CA
+// that signs it or of a CA of its chain (as Boulder's key policy does):
+// whoever holds such a certificate's key holds the CA's, and a CSR that
+// carries it is a mistake or a probe (tester: signed). A CA certificate
+// for its own key — a root signed again, a cross-signature — is what a CA
+// makes of itself, and left alone.
+func checkNotCAKey(caCert *x509.Certificate, chain []*x509.Certificate, t *x509.Certificate, pub crypto.PublicKey) error {
+	if t.IsCA {
+		return nil
+	}
+	for _, ca := range append([]*x509.Certificate{caCert}, chain...) {
+		if x509util.PublicKeysEqual(pub, ca.PublicKey) {
+			return errs.Invalidf("the certificate's key is the key of the CA %q: a CA's key signs, it is never an end-entity certificate's",
+				ca.Subject.String())
+		}
+	}
+	return nil
 }
 
 // checkNameConstraints refuses template t when its names fall outside the
