@@ -137,15 +137,18 @@ func TestSignerSeesItsKeyCompromisedLater(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A certificate for A's key, signed by another CA (A refuses to sign
+	// one for its own key: checkNotCAKey), revoked for key compromise.
+	b := createRoot(t, s, "Root B", 0)
 	var own *Issued
 	mustUpdate(t, s, func(tx localstore.Tx) error {
 		var err error
-		own, err = s.IssueLeaf(tx, reload(t, s, a.ID), LeafParams{Names: []string{"leak.example.test"},
+		own, err = s.IssueLeaf(tx, reload(t, s, b.ID), LeafParams{Names: []string{"leak.example.test"},
 			PublicKey: caCert.PublicKey, Validity: 24 * time.Hour})
 		return err
 	})
 	mustUpdate(t, s, func(tx localstore.Tx) error {
-		return inventory.RevokeSerial(tx, a.ID, x509util.FormatSerial(own.Certificate.SerialNumber), clk.now, 1)
+		return inventory.RevokeSerial(tx, b.ID, x509util.FormatSerial(own.Certificate.SerialNumber), clk.now, 1)
 	})
 	_, err = issueLeaf(t, s, reload(t, s, a.ID), "", "after.example.test")
 	if errs.CodeNameOf(err) != inventory.ReasonKeyCompromised || !strings.Contains(err.Error(), "the key of certificate authority "+a.ID) {
