@@ -3,6 +3,7 @@ package validation
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -232,7 +233,24 @@ func (s *Service) runChecks(ctx context.Context, c *localstore.Certificate) ([]N
 // apply records checks on c (read again in tx) and fails or issues it. It
 // reports whether c changed.
 func (s *Service) apply(tx localstore.Tx, c *localstore.Certificate, checks []NameCheck, key crypto.Signer, now time.Time, em *events.Emitter) (bool, error) {
-	changed, failure := false, ""
+	changed, failure := decide(c, checks, now)
+	switch {
+	case failure != "":
+		c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, failure, now
+		return true, tx.PutCertificate(c)
+	case allSucceed(c, nil):
+		return true, s.issue(tx, c, key, now, em)
+	case changed:
+		c.UpdatedAt = now
+		return true, tx.PutCertificate(c)
+	}
+	return false, nil
+}
+
+// decide sets on c (pending) the statuses checks found for its pending
+// names and returns whether one changed, and the FailureReason of the
+// first that failed ("" when none did).
+func decide(c *localstore.Certificate, checks []NameCheck, now time.Time) (changed bool, failure string) {
 	for i := range c.Validations {
 		v := &c.Validations[i]
 		if v.Status != StatusPending {
@@ -251,28 +269,65 @@ func (s *Service) apply(tx localstore.Tx, c *localstore.Certificate, checks []Na
 			}
 		}
 	}
-	switch {
-	case failure != "":
-		c.Status, c.FailureReason, c.UpdatedAt = inventory.StatusFailed, failure, now
-		return true, tx.PutCertificate(c)
-	case allSucceed(c, nil):
-		return true, s.issue(tx, c, key, now, em)
-	case changed:
-		c.UpdatedAt = now
-		return true, tx.PutCertificate(c)
-	}
-	return false, nil
+	return changed, failure
 }
 
 // expire moves c to VALIDATION_TIMED_OUT.
 func (s *Service) expire(tx localstore.Tx, c *localstore.Certificate, now time.Time) error {
+	timeOut(c, now)
+	return tx.PutCertificate(c)
+}
+
+// timeOut sets c and its pending names VALIDATION_TIMED_OUT.
+func timeOut(c *localstore.Certificate, now time.Time) {
 	for i := range c.Validations {
 		if v := &c.Validations[i]; v.Status == StatusPending {
 			v.Status, v.UpdatedAt = StatusTimedOut, now
 		}
 	}
 	c.Status, c.UpdatedAt = inventory.StatusValidationTimedOut, now
-	return tx.PutCertificate(c)
+}
+
+// Foresee is what advancing c (a pending request, as read before) would
+// do now, for a dry run: its pending names checked as CheckPending checks
+// them (DNS queries, HTTP GETs: read only; no key made), then applied to
+// a copy of c as ApplyChecks would, nothing stored or signed. The copy is
+// VALIDATION_TIMED_OUT, FAILED with its reason, ISSUED (it would be
+// issued; the CA may still refuse at signing) or still
+// PENDING_VALIDATION with its names' new statuses; ended reports the
+// first three (tester: a dry run said "waiting" for a request the pass
+// then issued or failed).
+func (s *Service) Foresee(ctx context.Context, c *localstore.Certificate) (*localstore.Certificate, bool, error) {
+	if !Pending(c) {
+		return c, false, nil
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, false, err
+	}
+	cp := &localstore.Certificate{}
+	if err := json.Unmarshal(b, cp); err != nil {
+		return nil, false, err
+	}
+	now := s.Now()
+	if TimedOut(cp, now) {
+		timeOut(cp, now)
+		return cp, true, nil
+	}
+	checks, err := s.runChecks(ctx, cp)
+	if err != nil {
+		return nil, false, err
+	}
+	_, failure := decide(cp, checks, now)
+	switch {
+	case failure != "":
+		cp.Status, cp.FailureReason, cp.UpdatedAt = inventory.StatusFailed, failure, now
+	case allSucceed(cp, nil):
+		cp.Status, cp.UpdatedAt = inventory.StatusIssued, now
+	default:
+		return cp, false, nil
+	}
+	return cp, true, nil
 }
 
 // issue signs c from the built-in public-style CA with key (generated now

@@ -1298,11 +1298,27 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	d.Add(t, rec, `other.test. 60 IN CAA 0 issue "other-ca.example"`)
 	late, _ := request("late.example.test")
 
-	// The dry run leaves out what is waiting as the pass does (review).
-	if r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "text"); r.Code != 0 || strings.Contains(r.Stdout, late) {
+	// The dry run leaves out what is waiting as the pass does (review),
+	// and tells what the pass will end, having checked as it will
+	// (tester: it said "waiting" for both), changing nothing.
+	r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "text")
+	if r.Code != 0 || strings.Contains(r.Stdout, late) {
 		t.Fatalf("the dry run with -q listed the waiting request:\n%v", r)
 	}
-	r := e.Run("renew", "--due", "-q", "-o", "text")
+	dry := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		dry[strings.SplitN(l, "\t", 2)[0]] = l
+	}
+	if l := dry[issued]; !strings.Contains(l, "dry run: would end its request: issued: domain validation succeeded; the certificate is neither exported") {
+		t.Fatalf("the dry run left out (or misreported) the request the pass issues: %q in\n%v", l, r)
+	}
+	if l := dry[refused]; !strings.Contains(l, "dry run: would end its request: request FAILED: CAA_ERROR") {
+		t.Fatalf("the dry run left out (or misreported) the request the pass fails: %q in\n%v", l, r)
+	}
+	if got := e.Describe(issued).Status; got != "PENDING_VALIDATION" {
+		t.Fatalf("after the dry run the request is %s", got)
+	}
+	r = e.Run("renew", "--due", "-q", "-o", "text")
 	if r.Code != 0 {
 		t.Fatalf("the pass: %v", r)
 	}

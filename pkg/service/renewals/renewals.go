@@ -301,9 +301,15 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		now := s.core.Now()
 		res := Result{CertificateArn: s.core.Names.CertificateARN(c.ID), DomainName: c.DomainName}
 		if o.DryRun {
-			if validation.Pending(c) && validation.TimedOut(c, now) {
-				// What the pass would do first: time its validation out.
-				res.Outcome, res.Reason = renewal.Ineligible, "dry run: would time out its validation (not validated within 72 hours)"
+			if ended {
+				// What the pass would do first: end its request —
+				// time it out, fail it or issue it (c is the request
+				// as it would be then).
+				res.Outcome, res.Reason = classify(policy, c, now)
+				res.Reason = "dry run: would end its request: " + requestEnded(c, res.Reason)
+				if c.Status == inventory.StatusValidationTimedOut {
+					res.Reason = "dry run: would time out its validation (not validated within 72 hours)"
+				}
 				res.Advanced = true // as the pass would tell it (review)
 				rep.Results = append(rep.Results, res)
 				continue

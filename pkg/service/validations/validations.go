@@ -168,10 +168,16 @@ func (s *Service) Advance(ctx context.Context, id string) (*validation.Outcome, 
 // certificate (the `renew --due` pass: checks, 72-hour timeout, issuance)
 // and returns the certificate as it is now, and whether this call ended
 // its request (issued, failed or timed out: not another process, seen).
-// A dry run changes nothing.
+// A dry run changes nothing: it returns a copy of snap as the advance
+// would leave it (validation.Foresee: the checks made, nothing stored or
+// signed), and whether the advance would end its request.
 func (s *Service) AdvancePending(ctx context.Context, snap *localstore.Certificate, dryRun bool) (*localstore.Certificate, bool, error) {
-	if dryRun || !validation.Pending(snap) {
+	if !validation.Pending(snap) {
 		return snap, false, nil
+	}
+	if dryRun {
+		c, ended, err := s.rules.Foresee(ctx, snap)
+		return c, ended, service.MapError(err)
 	}
 	out, err := s.Advance(ctx, snap.ID)
 	if err != nil {
