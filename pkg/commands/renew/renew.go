@@ -80,7 +80,8 @@ neither expired nor revoked. A certificate is due when now ≥ NotAfter − wind
 the window being renewal.window (default 60d; renewal.email_window, 45d, for
 EMAIL validation) capped at a third of its lifetime; --within D uses D instead,
 uncapped, for this run. --dry-run reports what would happen and changes nothing
-(it makes the DNS and HTTP checks a renewal makes first, sends no email).
+(it makes the DNS and HTTP checks the pass makes, of pending requests and of
+renewals, and sends no email).
 
 Domain-validated certificates are revalidated first, as in ACM. EMAIL: the
 first pass inside the window mails new approval codes for every name, once
