@@ -1270,6 +1270,15 @@ func failingPasses(t *testing.T, e *clitest.Env, arn string, events int) {
 	}
 }
 
+// linesByARN maps each line of -o text output to its first field.
+func linesByARN(stdout string) map[string]string {
+	lines := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		lines[strings.SplitN(l, "\t", 2)[0]] = l
+	}
+	return lines
+}
+
 // TestQuietReportsEndedRequests: renew --due -q reports a request that was
 // waiting for its DNS validation when the pass ends it — issued, failed
 // (CAA forbids the CA) or timed out — once, in the pass that ended it;
@@ -1305,10 +1314,7 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	if r.Code != 0 || strings.Contains(r.Stdout, late) {
 		t.Fatalf("the dry run with -q listed the waiting request:\n%v", r)
 	}
-	dry := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
-		dry[strings.SplitN(l, "\t", 2)[0]] = l
-	}
+	dry := linesByARN(r.Stdout)
 	if l := dry[issued]; !strings.Contains(l, "dry run: would end its request: issued: domain validation succeeded; the certificate is neither exported") {
 		t.Fatalf("the dry run left out (or misreported) the request the pass issues: %q in\n%v", l, r)
 	}
@@ -1322,10 +1328,7 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("the pass: %v", r)
 	}
-	lines := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
-		lines[strings.SplitN(l, "\t", 2)[0]] = l
-	}
+	lines := linesByARN(r.Stdout)
 	if l := lines[issued]; !strings.Contains(l, "issued: domain validation succeeded; the certificate is neither exported") {
 		t.Fatalf("-q left out (or misreported) the request issued in the pass: %q in\n%v", l, r)
 	}
