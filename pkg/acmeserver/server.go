@@ -44,6 +44,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
@@ -109,8 +110,11 @@ type Server struct {
 	nonces *NonceStore
 	// keys holds parsed account keys (see keyCache).
 	keys keyCache
-	mux  *http.ServeMux
-	ocsp http.Handler
+	// refusals bounds how often one account's refusal is recorded
+	// (see refusalLimiter).
+	refusals refusalLimiter
+	mux      *http.ServeMux
+	ocsp     http.Handler
 	// selfSigned caches which chain certificates are self-signed roots.
 	selfSigned selfSignedCache
 	// issuers caches the issuers part of the chains served.
@@ -355,20 +359,86 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, req *request, e
 		writeProblem(w, np)
 		return
 	}
+	if !json.Valid(req.Payload) {
+		// A body that does not parse asks for no change (review: a
+		// refusal found before the body was read was recorded).
+		writeProblem(w, p)
+		return
+	}
 	writeProblem(w, s.recordRefusal(r, req.Account.ID, eventName, p, resources...))
 }
 
 // recordRefusal records p as the refusal of the change eventName asked for
-// by account accountID (see refused) and returns the problem to answer.
+// by account accountID (see refused) and returns the problem to answer —
+// at most once a refusalWindow for the same account, change and problem
+// type (refusalLimiter), the next record counting the refusals left out.
 func (s *Server) recordRefusal(r *http.Request, accountID, eventName string, p *Problem, resources ...string) *Problem {
 	if p.Status >= 500 {
 		return p
 	}
+	record, again := s.refusals.allow(accountID+" "+eventName+" "+p.Type, s.core.Now())
+	if !record {
+		return p
+	}
 	err := s.change(r.Context(), accountID, eventName, func(op *service.Op) error {
 		op.Resource(resources...)
+		if again > 0 {
+			op.Param("RefusedAgain", again)
+		}
 		return refuse(p)
 	})
 	return s.problemOf(err)
+}
+
+// refusalWindow is how often the same refusal of one account is recorded.
+const refusalWindow = time.Minute
+
+// refusalLimiter bounds the audit records an account's refused requests
+// make: an account — a deactivated one too, which the administrator
+// deactivated to stop it — that sends the same refused request in a loop
+// (no rate limit counts a request refused before its change) would
+// otherwise add a record each time, on every server of the store (review).
+// The first refusal is recorded; the same (account, change, problem type)
+// again within refusalWindow is answered unrecorded and counted, and the
+// next record carries the count (RefusedAgain): nothing is lost, the log
+// grows by one record a window. Each process keeps its own.
+type refusalLimiter struct {
+	mu   sync.Mutex
+	seen map[string]refusalSeen
+}
+
+type refusalSeen struct {
+	at      time.Time
+	skipped int
+}
+
+// refusalLimiterMax bounds the keys kept: past it, those outside the
+// window are dropped (their counts with them, once older than the window).
+const refusalLimiterMax = 4096
+
+// allow reports whether the refusal key at now is to be recorded, and how
+// many of the same were left out since the last record.
+func (l *refusalLimiter) allow(key string, now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]refusalSeen{}
+	}
+	e, ok := l.seen[key]
+	if ok && now.Sub(e.at) < refusalWindow {
+		e.skipped++
+		l.seen[key] = e
+		return false, 0
+	}
+	if len(l.seen) >= refusalLimiterMax {
+		for k, v := range l.seen {
+			if now.Sub(v.at) >= refusalWindow {
+				delete(l.seen, k)
+			}
+		}
+	}
+	l.seen[key] = refusalSeen{at: now}
+	return true, e.skipped
 }
 
 // problemOf is the problem document answering a failed change: the problem
