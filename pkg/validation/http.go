@@ -279,7 +279,8 @@ func HTTPHandler(st localstore.Store, now func() time.Time) http.Handler {
 // through a recorded change (a request, whose audit record it follows), so
 // the index is read again only on a miss, and only when the audit log has
 // grown since it was read: a name that is not any validation's (a guess)
-// costs one read of the last audit record. What a hit names is checked on
+// costs one read of the last audit record, and guesses force at most one
+// read of the index per record written meanwhile. What a hit names is checked on
 // the certificate as it is now (servedContent), so a certificate revoked,
 // expired, renewed to other validations or gone is not served from the
 // index.
@@ -322,7 +323,12 @@ func (h *httpFiles) content(ctx context.Context, file string) (string, error) {
 		if h.ids != nil && seq == h.atSeq {
 			return nil // nothing recorded since the index was read
 		}
+		// Domain-validated certificates only: ACME ones are ISSUED-type
+		// too, but keyed by their client and validated by challenges
+		// (review: a busy endpoint's certificates made each read of the
+		// index as long as the vault's issued list).
 		certs, err := tx.ListCertificates(localstore.CertificateFilter{Types: []string{inventory.TypeIssued},
+			Origins:  []string{inventory.OriginVault},
 			Statuses: []string{inventory.StatusPendingValidation, inventory.StatusIssued}})
 		if err != nil {
 			return err
