@@ -142,9 +142,15 @@ func TestAuditFailedRenewal(t *testing.T) {
 	e.Export(arn)
 	d := e.Describe(arn)
 	e.MustRun("ca", "update", d.CertificateAuthorityArn, "--status", "DISABLED")
-	n := len(auditLog(t, e))
 	e.SetNow(d.NotAfter.Add(-60 * day))
-	code, res, r := e.Renew("--due")
+	// The dry run tells the failure as the pass will, its code first
+	// (tester: "would fail: certificate authority … is DISABLED").
+	code, res, r := e.Renew("--due", "--dry-run")
+	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" || !strings.HasPrefix(res[arn].Reason, "dry run: would fail: PCA_INVALID_STATE: ") {
+		t.Fatalf("renew --due --dry-run with the CA disabled: %v", r)
+	}
+	n := len(auditLog(t, e))
+	code, res, r = e.Renew("--due")
 	if code != errs.ExitPartial || res[arn].Outcome != "FAILED" {
 		t.Fatalf("renew --due with the CA disabled: %v", r)
 	}

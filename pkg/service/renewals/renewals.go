@@ -616,11 +616,8 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 		// The reason code (PCA_INVALID_STATE, …: what describe and the
 		// event show, and the README's outcome table names) leads the
 		// message (tester: the report had only the words).
-		code := renewal.FailureReason(renewErr)
-		res.Outcome, res.Reason = renewal.Failed, renewErr.Error()
-		if code != "OTHER" {
-			res.Reason = code + ": " + res.Reason
-		}
+		code, reason := failedReason(renewErr)
+		res.Outcome, res.Reason = renewal.Failed, reason
 		s.recordFailure(ctx, idOf(res.CertificateArn), code)
 		return res, nil
 	case err != nil:
@@ -667,7 +664,20 @@ func (s *Service) dryRenew(ctx context.Context, c *localstore.Certificate, due b
 	case !due && ruleFailure(refusal):
 		return renewal.Ineligible, "dry run: would be refused: " + refusal.Error(), nil
 	}
-	return renewal.Failed, "dry run: would fail: " + refusal.Error(), nil
+	_, reason := failedReason(refusal)
+	return renewal.Failed, "dry run: would fail: " + reason, nil
+}
+
+// failedReason is the reason code of a failed renewal (what describe and
+// the event show, and the README's outcome table names) and its Reason:
+// the message, led by the code unless it is OTHER (tester: the report had
+// only the words; the dry run had no code).
+func failedReason(err error) (code, reason string) {
+	code, reason = renewal.FailureReason(err), err.Error()
+	if code != "OTHER" {
+		reason = code + ": " + reason
+	}
+	return code, reason
 }
 
 // renewable reports whether c, as read before the change, is to be
