@@ -1291,7 +1291,7 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	e.Vars["CERTCTL_VALIDATION_DNS_ZONE"] = "acm-validations.certctl.test"
 	request := func(name string) (arn, record string) {
 		var req struct{ CertificateArn string }
-		e.JSON(&req, "request", "--domain-name", name, "--validation-method", "DNS")
+		e.JSON(&req, "request", "--domain-name", name, "--validation-method", "DNS", "--idempotency-token", name)
 		var desc struct {
 			Certificate struct {
 				DomainValidationOptions []struct{ ResourceRecord struct{ Name, Value string } }
@@ -1340,6 +1340,13 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	}
 	if got := e.Describe(issued).Status; got != "ISSUED" {
 		t.Fatalf("issued request is %s", got)
+	}
+	// The failed request asked again with its idempotency token: its
+	// certificate, FAILED, told as a refusal (exit 5), as one that failed
+	// at the request is.
+	if r := e.Run("request", "--domain-name", "refused.other.test", "--validation-method", "DNS", "--idempotency-token", "refused.other.test"); r.Code != errs.ExitRefused ||
+		!strings.Contains(r.Stderr, "FAILED (CAA_ERROR): requested before with this idempotency token") {
+		t.Fatalf("the failed request asked again: %v", r)
 	}
 
 	e.Advance(73 * time.Hour)

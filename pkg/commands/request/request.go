@@ -87,7 +87,7 @@ request exits 5, and audit list shows it as a RequestCertificate FAILURE with
 the FailureReason as its ErrorCode.
 
 The same --idempotency-token with the same arguments within an hour returns
-the same ARN (and, for a certificate that FAILED so, exits 5 again).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
+the same ARN (and, for a certificate that FAILED, exits 5 with its FailureReason).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 		Example: `  certctl request --domain-name app.internal --certificate-authority-arn default
   certctl request --domain-name www.example.test --subject-alternative-names example.test \
       --certificate-authority-arn 5f2c9e01 --key-algorithm EC_prime256v1 --tags env=prod

@@ -158,9 +158,10 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 				return err
 			}
 			op.Resource(s.core.Names.CAARN(c.CertificateAuthorityID))
-			if c.Status == inventory.StatusFailed && refusedAtRequest(c.FailureReason) {
-				// The same refusal again (tester: the first exited 5,
-				// the same request retried exited 0).
+			if c.Status == inventory.StatusFailed {
+				// Its certificate FAILED (at the request, or later in
+				// validation): told again as the refusal it is (tester:
+				// the first exited 5, the same request retried exited 0).
 				res.Failed = failedRequest(id, c.FailureReason, errors.New("requested before with this idempotency token"))
 				op.FailedWith(res.Failed)
 			}
@@ -325,13 +326,6 @@ func recordedFailure(err error) string {
 		return e.Code
 	}
 	return ""
-}
-
-// refusedAtRequest reports whether reason is one a request stores its
-// certificate FAILED with (recordedFailure, and EMAIL's
-// NO_AVAILABLE_CONTACTS), not one a later validation found.
-func refusedAtRequest(reason string) bool {
-	return reason == authority.ReasonDomainNotAllowed || reason == validation.ReasonNoContacts
 }
 
 // failedRequest is the error of a request whose certificate was recorded
