@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
-	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/dnsname"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/service"
@@ -204,10 +203,9 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 // changeIf is change for a change that may find nothing to do (see
 // service.ChangeIf): then nothing is recorded.
 func (s *Server) changeIf(ctx context.Context, accountID, eventName string, fn func(*service.Op) error) error {
-	actor := audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
 	ctx, cancel := storeWait(ctx)
 	defer cancel()
-	_, err := s.core.As(actor).ChangeIf(ctx, eventName, fn) // run again by the core after another process's key rotation
+	_, err := s.as(accountID).ChangeIf(ctx, eventName, fn) // run again by the core after another process's key rotation
 	return err
 }
 

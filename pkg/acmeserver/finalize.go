@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/acmestate"
-	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/dnsname"
@@ -285,7 +284,7 @@ func (s *Server) issue(op *service.Op, ep *acmestate.Endpoint, acct *acmestate.A
 	c.CertificateAuthorityID, c.Type = caRec.ID, typ
 	c.RevokedAt, c.RevocationReason = time.Time{}, ""
 	issued, err := s.core.Authority.IssueLeaf(tx, caRec, authority.LeafParams{CertID: c.ID, Names: names, PublicKey: csr.PublicKey, Validity: validity,
-		ClientAuth: prof.ClientAuth, Requester: authority.Requester(audit.Actor{Type: audit.ActorACMEAccount, ID: acct.ID, Host: s.host})})
+		ClientAuth: prof.ClientAuth, Requester: authority.Requester(s.actor(acct.ID))})
 	if err != nil {
 		return caRefusal(err)
 	}
@@ -433,7 +432,7 @@ func commonNameFirst(names []string, cn string) []string {
 // behind, so this is a change of its own, like countFailure; an order no
 // longer pending or ready is left as it is.
 func (s *Server) invalidateOrder(r *http.Request, acct *acmestate.Account, o *acmestate.Order, why *Problem) {
-	_, err := s.core.As(audit.Actor{Type: audit.ActorACMEAccount, ID: acct.ID, Host: s.host}).ChangeIf(context.WithoutCancel(r.Context()), "InvalidateOrder", func(op *service.Op) error {
+	_, err := s.as(acct.ID).ChangeIf(context.WithoutCancel(r.Context()), "InvalidateOrder", func(op *service.Op) error {
 		op.Resource(s.endpointARN(o.EndpointID), s.orderARN(o))
 		cur, err := acmestate.GetOrder(op.Tx, o.ID)
 		if err != nil {

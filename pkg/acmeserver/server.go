@@ -301,11 +301,19 @@ func (s *Server) endpointWith(r *http.Request, also func(localstore.Tx, *acmesta
 // record, the events delivered to the hook after commit. A refusal (see
 // refuse) rolls the transaction back and is recorded as a FAILURE.
 func (s *Server) change(ctx context.Context, accountID, eventName string, fn func(*service.Op) error) error {
-	actor := audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
 	ctx, cancel := storeWait(ctx)
 	defer cancel()
-	return s.core.As(actor).Change(ctx, eventName, fn) // run again by the core after another process's key rotation
+	return s.as(accountID).Change(ctx, eventName, fn) // run again by the core after another process's key rotation
 }
+
+// actor is the ACME account accountID as the audit log names it, on this
+// host.
+func (s *Server) actor(accountID string) audit.Actor {
+	return audit.Actor{Type: audit.ActorACMEAccount, ID: accountID, Host: s.host}
+}
+
+// as is the service core acting for the ACME account accountID.
+func (s *Server) as(accountID string) *service.Core { return s.core.As(s.actor(accountID)) }
 
 // storeWait bounds ctx by StoreWait (a store locked elsewhere: 503 within
 // it) unless it has a deadline already — a request's, which serve set.
@@ -380,12 +388,13 @@ func (s *Server) recordRefusal(r *http.Request, accountID, eventName string, p *
 	if !record {
 		return p
 	}
-	err := s.change(r.Context(), accountID, eventName, func(op *service.Op) error {
+	ctx, cancel := storeWait(r.Context())
+	defer cancel()
+	err := s.as(accountID).Refused(ctx, eventName, refuse(p), func(op *service.Op) {
 		op.Resource(resources...)
 		if again > 0 {
 			op.Param("RefusedAgain", again)
 		}
-		return refuse(p)
 	})
 	return s.problemOf(err)
 }
