@@ -356,7 +356,7 @@ func (h *httpFiles) content(ctx context.Context, file string) (string, error) {
 // name, whatever its renewal found, until it expires (tester: served
 // until a pass marked it EXPIRED).
 func servedContent(c *localstore.Certificate, file string, now time.Time) string {
-	if c.Type != inventory.TypeIssued {
+	if c.Type != inventory.TypeIssued || c.KeyPairOrigin != inventory.OriginVault {
 		return ""
 	}
 	issued := c.Status == inventory.StatusIssued

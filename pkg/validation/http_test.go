@@ -231,6 +231,26 @@ func TestHTTPHandlerReadsTheIndexOnce(t *testing.T) {
 	if get(c3) != want(c3) || get(c1) != want(c1) || files.scans.Load() != 2 {
 		t.Fatalf("after a recorded change: %d reads of the index, want 2", files.scans.Load())
 	}
+	// An ACME certificate (ISSUED-type too, keyed by its client) is not
+	// read into the index, whatever it holds (review: each read of the
+	// index grew with an endpoint's issued list).
+	c4, _ := f.request(MethodHTTP, x509util.ECPrime256v1, []string{"four.example.test"})
+	if err := f.svc.Vault.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		c, err := tx.GetCertificate(c4.ID)
+		if err != nil {
+			return err
+		}
+		c.KeyPairOrigin = inventory.OriginACME
+		if err := tx.PutCertificate(c); err != nil {
+			return err
+		}
+		return tx.AppendAudit(localstore.AuditRow{Seq: 2, Time: f.clk.Now(), Data: []byte("{}"), MAC: []byte("mac")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(c4); got != "" {
+		t.Fatalf("an ACME certificate's file is served %q", got)
+	}
 	// Revoked since the index was read: not served, from the certificate
 	// as it is now.
 	f.setStatus(c2.ID, inventory.StatusRevoked)
