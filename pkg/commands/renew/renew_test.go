@@ -1309,37 +1309,30 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 
 	// The dry run leaves out what is waiting as the pass does (review),
 	// and tells what the pass will end, having checked as it will
-	// (tester: it said "waiting" for both), changing nothing.
-	r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "text")
-	if r.Code != 0 || strings.Contains(r.Stdout, late) {
-		t.Fatalf("the dry run with -q listed the waiting request:\n%v", r)
-	}
-	dry := linesByARN(r.Stdout)
-	if l := dry[issued]; !strings.Contains(l, "dry run: would end its request: issued: domain validation succeeded; the certificate is neither exported") {
-		t.Fatalf("the dry run left out (or misreported) the request the pass issues: %q in\n%v", l, r)
-	}
-	if l := dry[refused]; !strings.Contains(l, "dry run: would end its request: request FAILED: CAA_ERROR") {
-		t.Fatalf("the dry run left out (or misreported) the request the pass fails: %q in\n%v", l, r)
-	}
-	if got := e.Describe(issued).Status; got != "PENDING_VALIDATION" {
-		t.Fatalf("after the dry run the request is %s", got)
-	}
-	r = e.Run("renew", "--due", "-q", "-o", "text")
-	if r.Code != 0 {
-		t.Fatalf("the pass: %v", r)
-	}
-	lines := linesByARN(r.Stdout)
-	if l := lines[issued]; !strings.Contains(l, "issued: domain validation succeeded; the certificate is neither exported") {
-		t.Fatalf("-q left out (or misreported) the request issued in the pass: %q in\n%v", l, r)
-	}
-	if l := lines[refused]; !strings.Contains(l, "request FAILED: CAA_ERROR") {
-		t.Fatalf("-q left out (or misreported) the request failed in the pass: %q in\n%v", l, r)
-	}
-	if _, ok := lines[late]; ok || len(lines) != 2 {
-		t.Fatalf("-q printed more than the two ended requests:\n%v", r)
-	}
-	if got := e.Describe(issued).Status; got != "ISSUED" {
-		t.Fatalf("issued request is %s", got)
+	// (tester: it said "waiting" for both), changing nothing; then the
+	// pass, which says it without the dry run's words.
+	for _, pass := range []struct{ flag, prefix, status string }{
+		{"--dry-run", "dry run: would end its request: ", "PENDING_VALIDATION"},
+		{"", "", "ISSUED"},
+	} {
+		args := []string{"renew", "--due", "-q", "-o", "text"}
+		if pass.flag != "" {
+			args = append(args, pass.flag)
+		}
+		r := e.Run(args...)
+		lines := linesByARN(r.Stdout)
+		if _, ok := lines[late]; r.Code != 0 || ok || len(lines) != 2 {
+			t.Fatalf("%v: want only the two requests it ends:\n%v", args, r)
+		}
+		if l := lines[issued]; !strings.Contains(l, pass.prefix+"issued: domain validation succeeded; the certificate is neither exported") {
+			t.Fatalf("%v left out (or misreported) the request the pass issues: %q in\n%v", args, l, r)
+		}
+		if l := lines[refused]; !strings.Contains(l, pass.prefix+"request FAILED: CAA_ERROR") {
+			t.Fatalf("%v left out (or misreported) the request the pass fails: %q in\n%v", args, l, r)
+		}
+		if got := e.Describe(issued).Status; got != pass.status {
+			t.Fatalf("after %v the request is %s, want %s", args, got, pass.status)
+		}
 	}
 	// The failed request asked again with its idempotency token: its
 	// certificate, FAILED, told as a refusal (exit 5), as one that failed
@@ -1353,7 +1346,7 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	if r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "text"); r.Code != 0 || !strings.Contains(r.Stdout, late) || !strings.Contains(r.Stdout, "would time out") {
 		t.Fatalf("the dry run with -q left out the timeout the pass would make:\n%v", r)
 	}
-	r = e.Run("renew", "--due", "-q", "-o", "json")
+	r := e.Run("renew", "--due", "-q", "-o", "json")
 	var out struct {
 		Results []struct{ CertificateArn, Outcome, Reason string }
 	}
