@@ -22,23 +22,51 @@ import (
 	sq "github.com/certctl/certctl/pkg/search"
 )
 
-// completionStore opens the vault's database for shell completion without
-// creating the vault, reading its master key or prompting: completion must
-// stay silent and quick, and nothing it does needs a secret.
-func (f *Factory) completionStore(ctx context.Context) (localstore.Store, bool) {
+// completionWait bounds what completion waits for a shared store: a
+// server that is slow or gone must not hang the shell at <TAB>.
+const completionWait = 3 * time.Second
+
+// completionView runs fn in a read transaction of the vault's store for
+// shell completion, and reports whether it could: the vault's own
+// database, a sqlite:PATH store or a shared PostgreSQL store (tester:
+// nothing was completed on one), opened without creating the vault,
+// migrating a schema, reading the master key or prompting — completion
+// must stay silent and quick, and nothing it reads needs a secret.
+func (f *Factory) completionView(ctx context.Context, fn func(localstore.Tx) error) bool {
 	c, err := f.Config()
-	if err != nil || c.Vault == "" || (c.Store != "" && c.Store != "sqlite:" && c.Store != "sqlite") {
-		return nil, false // no vault, or not one to read without a secret
-	}
-	p := filepath.Join(c.Vault, localstore.DatabaseFile)
-	if _, err := os.Stat(p); err != nil {
-		return nil, false
-	}
-	st, err := localstore.OpenSQLite(ctx, p)
 	if err != nil {
-		return nil, false
+		return false
 	}
-	return st, true
+	var st localstore.Store
+	switch u := c.Store; {
+	case localstore.IsPostgresURL(u):
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, completionWait)
+		defer cancel()
+		if st, err = localstore.OpenPostgresCurrent(ctx, u); err != nil {
+			return false
+		}
+	default:
+		p, ok := strings.CutPrefix(u, "sqlite:")
+		switch {
+		case u == "" || u == "sqlite" || (ok && p == ""):
+			if c.Vault == "" {
+				return false // no vault
+			}
+			p = filepath.Join(c.Vault, localstore.DatabaseFile)
+		case !ok:
+			return false // no store this build opens
+		}
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+		if st, err = localstore.OpenSQLite(ctx, p); err != nil {
+			return false
+		}
+	}
+	defer st.Close()
+	_ = st.View(ctx, fn)
+	return true
 }
 
 // CompleteCertificates completes certificate IDs (described by their domain
@@ -153,16 +181,13 @@ type lister func(tx localstore.Tx, typed string) ([]candidate, error)
 // file name.
 func (f *Factory) completeValues(list lister) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		st, ok := f.completionStore(cmd.Context())
-		if !ok {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		defer st.Close()
 		var cands []candidate
-		_ = st.View(cmd.Context(), func(tx localstore.Tx) (err error) {
+		if !f.completionView(cmd.Context(), func(tx localstore.Tx) (err error) {
 			cands, err = list(tx, toComplete)
 			return err
-		})
+		}) {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
 		var names inventory.Names
 		if c, err := f.Config(); err == nil {
 			names = inventory.Names{Region: c.Region, Account: c.Account}
@@ -230,17 +255,12 @@ func sanitizeCompletions(out []string) []string {
 // never a file name.
 func (f *Factory) CompleteTagKeys(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	const directive = cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
-	st, ok := f.completionStore(cmd.Context())
-	if !ok {
-		return nil, directive
-	}
-	defer st.Close()
 	seen := map[string]bool{}
 	var out []string
 	// Every certificate's tags, not the first 500 certificates' (review:
 	// a key used only after them was never offered); at most
 	// maxCompletions keys.
-	_ = st.View(cmd.Context(), func(tx localstore.Tx) error {
+	f.completionView(cmd.Context(), func(tx localstore.Tx) error {
 		return tx.EachCertificateTags(func(_ string, tags []localstore.Tag) error {
 			for _, t := range tags {
 				if !seen[t.Key] && len(out) < maxCompletions {

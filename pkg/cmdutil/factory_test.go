@@ -98,8 +98,7 @@ func TestNoHome(t *testing.T) {
 		!strings.Contains(fmt.Sprint(err), "CERTCTL_VAULT") {
 		t.Fatalf("vault without a home: %v (exit %d), want exit 4 naming what to set", err, errs.ExitCodeOf(err))
 	}
-	if st, ok := f.completionStore(context.Background()); ok {
-		st.Close()
+	if f.completionView(context.Background(), func(localstore.Tx) error { return nil }) {
 		t.Error("completion opened a store without a vault directory")
 	}
 }

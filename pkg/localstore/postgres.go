@@ -76,6 +76,35 @@ func CheckPostgresURL(url string) error {
 // postgresql://, with libpq's parameters; search_path selects a schema) and
 // brings its schema up to date.
 func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+	return openPostgres(ctx, url, func(p *Postgres) error {
+		return whileBusy(ctx, func() error { return p.migrate(ctx) })
+	})
+}
+
+// ErrSchemaNotCurrent: a store opened only to read (OpenPostgresCurrent)
+// whose schema is not this build's.
+var ErrSchemaNotCurrent = errors.New("the store's schema is not this certctl's")
+
+// OpenPostgresCurrent connects to the database at url as OpenPostgres
+// does but writes nothing: a schema missing, behind or ahead of this
+// build's is ErrSchemaNotCurrent, not migrated — for a reader that must
+// change nothing, such as shell completion.
+func OpenPostgresCurrent(ctx context.Context, url string) (*Postgres, error) {
+	return openPostgres(ctx, url, func(p *Postgres) error {
+		current, err := p.schemaIsCurrent(ctx)
+		var pe *pgconn.PgError
+		switch {
+		case current:
+			return nil
+		case err == nil || errors.As(err, &pe):
+			return ErrSchemaNotCurrent
+		}
+		return err
+	})
+}
+
+// openPostgres connects to url and readies the store with ready.
+func openPostgres(ctx context.Context, url string, ready func(*Postgres) error) (*Postgres, error) {
 	if err := CheckUserinfo(url); err != nil {
 		return nil, err
 	}
@@ -90,7 +119,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		return nil, err
 	}
 	p := &Postgres{pool: pool, maxAttempts: PostgresMaxAttempts}
-	if err := whileBusy(ctx, func() error { return p.migrate(ctx) }); err != nil {
+	if err := ready(p); err != nil {
 		pool.Close()
 		if brokenConn(ctx, err) {
 			return nil, connectionLost(err)

@@ -208,17 +208,28 @@ var PostgresSchemaVersion = len(pgMigrations)
 // transaction or lock: every command opens the store, and those six round
 // trips were a tenth of a short list's time on PostgreSQL. The query also
 // counts the upgrade marks (upgrademark.go).
-func (p *Postgres) migrate(ctx context.Context) error {
+// schemaIsCurrent reports whether the schema is this build's, in one
+// query (and reads the upgrade marks then). An error from the server
+// (*pgconn.PgError) is a schema without its tables.
+func (p *Postgres) schemaIsCurrent(ctx context.Context) (bool, error) {
 	var current, marks int
 	err := p.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0),
 		(SELECT count(*) FROM meta WHERE key = '`+MetaUpgradeCompromisedKeys+`') FROM schema_migrations`,
 		pgx.QueryExecModeSimpleProtocol).Scan(&current, &marks)
-	if err == nil && current == len(pgMigrations) {
-		p.marks = marksFrom(marks)
-		return nil
+	if err != nil || current != len(pgMigrations) {
+		return false, err
 	}
+	p.marks = marksFrom(marks)
+	return true, nil
+}
+
+func (p *Postgres) migrate(ctx context.Context) error {
+	current, err := p.schemaIsCurrent(ctx)
 	var pe *pgconn.PgError
-	if err != nil && !errors.As(err, &pe) {
+	switch {
+	case current:
+		return nil
+	case err != nil && !errors.As(err, &pe):
 		return err // no connection: the transaction below would wait for one again
 	}
 	// No table yet, a schema behind (or ahead: reported below), or an

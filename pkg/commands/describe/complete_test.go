@@ -2,11 +2,15 @@ package describe_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/certctl/certctl/internal/clitest"
+	"github.com/certctl/certctl/internal/pgtest"
 	"github.com/certctl/certctl/internal/seed"
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -82,4 +86,58 @@ func TestCompleteTagKeysPastFiveHundred(t *testing.T) {
 	if out := e.MustRun("__complete", "list", "--tag", "").Stdout; !strings.Contains(out, "late=\n") {
 		t.Errorf("__complete list --tag does not offer late=:\n%.300s", out)
 	}
+}
+
+// TestCompletionOnEveryStore: a certificate and a CA are completed on
+// every store a vault can use — its own database, a sqlite:PATH one and a
+// shared PostgreSQL store (tester: nothing was completed on one) — and
+// completion changes nothing: a PostgreSQL schema certctl never used is
+// left without a table, and a store that cannot be reached completes
+// nothing, silently.
+func TestCompletionOnEveryStore(t *testing.T) {
+	for _, kind := range []string{"vault", "sqlite-path", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			e := clitest.New(t)
+			switch kind {
+			case "sqlite-path":
+				e.Vars["CERTCTL_STORE"] = "sqlite:" + filepath.Join(e.Dir, "elsewhere.db")
+			case "postgres":
+				e.Vars["CERTCTL_STORE"] = pgtest.FreshSchema(t)
+			}
+			arn := e.RequestPrivate("completed.internal")
+			id := arn[strings.LastIndexByte(arn, '/')+1:]
+			if out := e.MustRun("__complete", "describe", "").Stdout; !strings.Contains(out, id+"\tcompleted.internal") {
+				t.Errorf("__complete describe offers:\n%s", out)
+			}
+			if out := e.MustRun("__complete", "ca", "describe", "").Stdout; !strings.Contains(out, "(ACTIVE)") {
+				t.Errorf("__complete ca describe offers:\n%s", out)
+			}
+		})
+	}
+	t.Run("postgres-unused", func(t *testing.T) {
+		e := clitest.New(t)
+		u := pgtest.FreshSchema(t)
+		e.Vars["CERTCTL_STORE"] = u
+		if out := e.MustRun("__complete", "describe", "").Stdout; strings.Contains(out, "\t") {
+			t.Errorf("__complete describe on an unused schema offers:\n%s", out)
+		}
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var tables int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&tables); err != nil || tables != 0 {
+			t.Errorf("completion made %d tables in the schema (%v)", tables, err)
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		e := clitest.New(t)
+		e.Vars["CERTCTL_STORE"] = "postgres://u:s3cret@127.0.0.1:1/db?sslmode=disable"
+		r := e.MustRun("__complete", "describe", "")
+		if strings.Contains(r.Stdout, "\t") || strings.Contains(r.Stdout+r.Stderr, "s3cret") || strings.Contains(r.Stderr, "Error") {
+			t.Errorf("__complete describe on an unreachable store: %s", r)
+		}
+	})
 }
