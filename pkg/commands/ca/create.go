@@ -121,6 +121,7 @@ the token when the CA is deleted; remove it there (pkcs11-tool
 	fl.StringVar(&opts.KeyAlgorithm, "key-algorithm", "", "RSA_2048, RSA_3072, RSA_4096, EC_prime256v1, EC_secp384r1 or EC_secp521r1")
 	fl.StringVar(&opts.SigningAlgorithm, "signing-algorithm", "", "SHA256|SHA384|SHA512 WITHRSA or WITHECDSA (default: SHA256 of the key's family)")
 	fl.StringVar(&opts.IdempotencyToken, "idempotency-token", "", "same `token` and arguments within an hour: the same CA (printable ASCII, at most 64 characters)")
+	cmdutil.MarkNonEmpty(fl, "idempotency-token", "a new CA every time")
 	fl.StringVar(&opts.UsageMode, "usage-mode", "", "GENERAL_PURPOSE or SHORT_LIVED_CERTIFICATE")
 	fl.StringVar(&opts.NameConstraints, "name-constraints", "", "name constraints `JSON` or file://F")
 	_ = cmd.RegisterFlagCompletionFunc("name-constraints", cmdutil.CompleteFileURL)

@@ -130,6 +130,7 @@ the same ARN (and, for a certificate that FAILED, exits 5 with its FailureReason
 	cmdutil.EnumCompletion(cmd, "options", inventory.OptionPairs())
 	_ = cmd.RegisterFlagCompletionFunc("certificate-authority-arn", f.CompleteCAFlag(cmdutil.CAChoice{Keep: cmdutil.CAPrivateIssuer, Default: true}))
 	cmdutil.MarkNonEmpty(fl, "certificate-authority-arn", "a certificate validated by domain, as ACM's public ones")
+	cmdutil.MarkNonEmpty(fl, "idempotency-token", "a new certificate at every request")
 	return cmd
 }
 
