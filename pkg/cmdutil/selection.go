@@ -188,13 +188,15 @@ func PrintBulk(p *output.Printer, io *iostreams.IOStreams, rep *certificates.Bul
 }
 
 // PrintBulkChange is PrintBulk for a change of a selection (revoke,
-// delete, tags add|remove): with -q alone (p.Quiet) it prints only the
-// certificates refused, failed or not done, and those whose change comes
-// with a word (a revoked certificate still deployed) — nothing when there
-// are none, so that a cron job's mail stays empty (tester: -q printed
-// 3,000 TAGGED results). A dry run is printed whole: it is what was asked.
+// delete, tags add|remove): with -q (quiet), whatever -o, it prints only
+// the certificates refused, failed or not done, and those whose change
+// comes with a word (a revoked certificate still deployed) — nothing when
+// there are none, so that a cron job's mail stays empty (tester: -q
+// printed 3,000 TAGGED results; with -o text too, which the renewal pass
+// kept quiet). A --query's answer and a dry run are printed whole: they
+// are what was asked.
 func PrintBulkChange(p *output.Printer, io *iostreams.IOStreams, rep *certificates.BulkReport, quiet bool) error {
-	if !p.Quiet || rep.DryRun {
+	if !quiet || p.HasQuery() || rep.DryRun {
 		return PrintBulk(p, io, rep, quiet)
 	}
 	told := *rep

@@ -88,9 +88,9 @@ otherwise (--tags go on new imports only); syncs of one directory that overlap
 encrypted keys found (one passphrase for all; keys not encrypted are read as
 they are). It shows its progress on a terminal's stderr
 (none with -q), a status per file (IMPORTED REIMPORTED SKIPPED FAILED NOT_DONE) and a
-summary line, and exits 7 when some files failed; with -q alone (no -o, no
---query: a cron sync) only the files something happened to are printed
-(not SKIPPED ones), and no summary. Interrupted (Ctrl-C, or
+summary line, and exits 7 when some files failed; with -q (a cron sync),
+whatever -o, only the files something happened to are printed (not
+SKIPPED ones), and no summary, unless a --query asks for its answer. Interrupted (Ctrl-C, or
 SIGTERM as systemctl stop sends), it imports no other file, reports every
 file so far and those not reached as NOT_DONE, and exits 7 (not when no file
 was left); running it again finishes the sync.`

@@ -43,9 +43,10 @@ func runImportDir(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	if p.Quiet {
+	if o.Quiet() && !p.HasQuery() {
 		// A cron sync: what happened, not the files unchanged
-		// (tester: 720 SKIPPED results in the mail).
+		// (tester: 720 SKIPPED results in the mail; with -o text
+		// too, which the renewal pass kept quiet).
 		told := *res
 		told.Results = nil
 		for _, r := range res.Results {

@@ -12,8 +12,8 @@ import (
 // revoke, delete) with -q alone prints nothing when every certificate was
 // changed, and only the certificates refused when some were (exit 7) — as
 // README promises for cron's mail (tester: -q printed 3,000 TAGGED
-// results); -o given with -q prints the whole report, and a dry run is
-// printed whole.
+// results), whatever -o, as renew --due -q (tester: -q -o text printed
+// every TAGGED row); a --query's answer and a dry run are printed whole.
 func TestQuietSelectionPrintsOnlyTrouble(t *testing.T) {
 	e := clitest.New(t)
 	var arns []string
@@ -25,8 +25,13 @@ func TestQuietSelectionPrintsOnlyTrouble(t *testing.T) {
 	if r := e.Run("tags", "add", "--query-terse", "tag:team=x", "--tags", "Key=q,Value=1", "--yes", "-q"); r.Code != 0 || r.Stdout != "" || r.Stderr != "" {
 		t.Fatalf("tags add -q, every certificate tagged, printed:\n%v", r)
 	}
-	if r := e.Run("tags", "add", "--query-terse", "tag:team=x", "--tags", "Key=q,Value=2", "--yes", "-q", "-o", "text"); r.Code != 0 || strings.Count(r.Stdout, "\n") != 3 {
-		t.Fatalf("tags add -q -o text: want the whole report\n%v", r)
+	for _, o := range []string{"text", "json", "table"} {
+		if r := e.Run("tags", "add", "--query-terse", "tag:team=x", "--tags", "Key=q,Value=2"+o, "--yes", "-q", "-o", o); r.Code != 0 || r.Stdout != "" || r.Stderr != "" {
+			t.Fatalf("tags add -q -o %s, every certificate tagged, printed:\n%v", o, r)
+		}
+	}
+	if r := e.Run("tags", "add", "--query-terse", "tag:team=x", "--tags", "Key=q,Value=3", "--yes", "-q", "--query", "Results[].Outcome", "-o", "text"); r.Code != 0 || r.Stdout != "TAGGED\tTAGGED\tTAGGED\n" {
+		t.Fatalf("tags add -q --query: want its answer\n%v", r)
 	}
 	if r := e.Run("revoke", "--query-terse", "tag:team=x", "--revocation-reason", "SUPERSEDED", "--dry-run", "-q"); r.Code != 0 || strings.Count(r.Stdout, "REVOKED") != 3 {
 		t.Fatalf("revoke --dry-run -q: want the whole plan\n%v", r)
