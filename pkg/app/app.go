@@ -210,10 +210,7 @@ func requiredFlags(msg string) string {
 	for _, n := range strings.Split(list, ", ") {
 		names = append(names, "--"+strings.Trim(n, `"`))
 	}
-	if len(names) == 1 {
-		return names[0] + " is required"
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " are required"
+	return cmdutil.RequiredWords(names)
 }
 
 func printError(f *cmdutil.Factory, err error) {

@@ -69,10 +69,14 @@ opened exits 6 naming the setting.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 				return errs.UsageErrorf("--private-key and --key-storage PKCS11 cannot be used together: a PKCS11 CA's key is in the token")
 			case opts.KeyStorage == hsm.StoragePKCS11 && opts.KeyPassphraseFile != "":
 				return errs.UsageErrorf("--%s and --key-storage PKCS11 cannot be used together: a PKCS11 CA's key is in the token", cmdutil.KeyPassphraseFlagName)
-			case opts.KeyStorage == hsm.StoragePKCS11 && (opts.CertFile == "" || opts.KeyLabel == ""):
-				return errs.UsageErrorf("--certificate and --pkcs11-key-label are required with --key-storage PKCS11")
-			case opts.KeyStorage != hsm.StoragePKCS11 && (opts.CertFile == "" || opts.KeyFile == ""):
-				return errs.UsageErrorf("--certificate and --private-key are required")
+			case opts.KeyStorage == hsm.StoragePKCS11:
+				if err := cmdutil.RequireFlags("certificate", opts.CertFile, "pkcs11-key-label", opts.KeyLabel); err != nil {
+					return errs.UsageErrorf("%v with --key-storage PKCS11", err)
+				}
+			default:
+				if err := cmdutil.RequireFlags("certificate", opts.CertFile, "private-key", opts.KeyFile); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(opts)

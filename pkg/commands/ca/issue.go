@@ -137,8 +137,8 @@ func (o *IssueOptions) parse() error {
 			WithHint("one of: %s, or arn:aws:acm-pca:::template/<Name>/V1", strings.Join(authority.Templates, ", "))
 	}
 	o.TemplateName = name
-	if o.CSRFile == "" || o.Validity == "" {
-		return errs.UsageErrorf("--csr and --validity are required")
+	if err := cmdutil.RequireFlags("csr", o.CSRFile, "validity", o.Validity); err != nil {
+		return err
 	}
 	if o.Period, err = timeutil.ParseValidity(o.Validity); err != nil {
 		return errs.UsageErrorf("--validity: %v", err)

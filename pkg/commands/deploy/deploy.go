@@ -156,8 +156,8 @@ use, nor eligible for renewal. The removal is recorded in the audit log
 			if cmd.Flags().Changed("host") {
 				return errs.UsageErrorf("--host goes with --remove: a deploy records a target of this host")
 			}
-			if t.CertFile == "" || t.KeyFile == "" {
-				return errs.UsageErrorf("--cert-file and --key-file are required")
+			if err := cmdutil.RequireFlags("cert-file", t.CertFile, "key-file", t.KeyFile); err != nil {
+				return err
 			}
 			nt, err := t.Normalize()
 			if err != nil {
