@@ -198,11 +198,22 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 			return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{m.CertificateARN}, d)
 		})
 	}
+	if s.written != nil {
+		s.written(id)
+	}
 	// A first record that fails (the store busy) does not keep the
 	// command from running, as this host's record has it pending: it
 	// runs, and the target is recorded after it, as before (review: the
 	// command was left to no one).
 	recordErr := record(t, nil)
+	if errs.ExitCodeOf(recordErr) == errs.ExitNotFound {
+		// Deleted meanwhile (delete --force, here or on another host):
+		// no command runs for it and this host installs it no more
+		// (tester: exit 3 "not found" after the command had run, and the
+		// target left in this host's record).
+		release()
+		return nil, s.forgetDeleted(ctx, host, id, t, m.CertificateARN)
+	}
 	// The command runs; when it failed (or an interruption stopped it,
 	// recorded as failed), the target is recorded again as not yet done:
 	// the next `renew --due` retries it. The certificate is in the files
@@ -233,6 +244,22 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		return nil, e
 	}
 	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: append(notices, written...)}, nil
+}
+
+// forgetDeleted is the end of a deploy of certificate id to t whose
+// certificate was deleted once its files were written: this host forgets
+// the target, and the error (exit 3) says what was done and what not.
+func (s *Service) forgetDeleted(ctx context.Context, host deploy.Host, id string, t deploy.Target, arn string) error {
+	msg := fmt.Sprintf("certificate %s was deleted while it was being deployed: its files (%s) were written and are left as they are; its command was not run, and no renewal installs it again", arn, t.Label())
+	unlock, err := host.LockInstalls(context.WithoutCancel(ctx))
+	if err == nil {
+		err = host.Forget(id, t)
+		unlock()
+	}
+	if err != nil {
+		msg += fmt.Sprintf(" (this host's record of its targets, %s, still names it: %v)", deploy.TargetsFile, err)
+	}
+	return &errs.Error{Exit: errs.ExitNotFound, Msg: msg}
 }
 
 // checkFilesFree refuses (exit 5) a deploy of certificate id to t when a
