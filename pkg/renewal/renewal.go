@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -163,6 +164,11 @@ func (r *Renewer) Check(tx localstore.Tx, c *localstore.Certificate) error {
 func (r *Renewer) check(tx localstore.Tx, c *localstore.Certificate, now time.Time) (*authority.Record, error) {
 	if ok, why := Eligible(c, now); !ok {
 		return nil, errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
+	}
+	// Before anything is signed, and in a dry run: the renewal's
+	// certificate starts a minute before now (authority's validity).
+	if err := inventory.CheckNotOlder(c, now.Add(-casign.Backdate).Truncate(time.Second), now); err != nil {
+		return nil, err
 	}
 	if err := checkNames(tx, c); err != nil {
 		return nil, err
