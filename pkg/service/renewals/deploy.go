@@ -508,10 +508,11 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 		}
 		var stale, ts []deploy.Target
 		var left []TargetResult
+		var refused []refusedTarget
 		var m deploy.Material
 		var in deploy.Identity
 		err := s.core.Read(ctx, func(tx localstore.Tx) error {
-			stale, left = nil, nil
+			stale, left, refused = nil, nil, nil
 			c, err := tx.GetCertificate(id)
 			if err != nil {
 				return err
@@ -541,6 +542,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 						// it, or not as it recorded it): a deployment
 						// that failed, which the host must hear of.
 						outcome = TargetFailed
+						refused = append(refused, refusedTarget{t, why})
 					}
 					if host.FormerSelf(t) {
 						why += "; " + deploy.RebuiltHint(res.CertificateArn, t)
@@ -566,6 +568,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 				// each of its targets is refused, as a forged one is.
 				for _, t := range stale {
 					left = append(left, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetFailed, Reason: t.Label() + ": " + err.Error()})
+					refused = append(refused, refusedTarget{t, t.Label() + ": " + err.Error()})
 				}
 				stale = nil
 				return nil
@@ -588,9 +591,12 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			if err != nil {
 				return err
 			}
-			written, writeErrs, claims, left := s.writeStale(ctx, host, id, ts, stale, left, m, in)
+			written, writeErrs, claims, left, decided := s.writeStale(ctx, host, id, ts, stale, left, m, in)
 			unlock()
 			s.reportLeft(rep, res, left)
+			if err := s.recordRefused(ctx, res.CertificateArn, id, append(refused, decided...)); err != nil {
+				return err
+			}
 			if len(written) == 0 {
 				continue
 			}
@@ -600,8 +606,72 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			continue
 		}
 		s.reportLeft(rep, res, left)
+		if err := s.recordRefused(ctx, res.CertificateArn, id, refused); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// refusedTarget is a target of this host that a pass does not install,
+// and why (its version refused, its record not as this host sealed it).
+type refusedTarget struct {
+	t   deploy.Target
+	why string
+}
+
+// recordRefused records, for certificate id, the targets of this host a
+// pass refused to install as failed attempts, in the store, where every
+// host and the metrics see them (the target's last error): as one change,
+// DeployCertificate (FAILURE), with a Renewal Action Required event, when
+// a refusal is new — the same refusal at every later pass records nothing
+// more (tester: a refused version was told to this host's cron mail
+// alone: no event, no audit record, certctl_deploy_failed 0).
+func (s *Service) recordRefused(ctx context.Context, arn, id string, refused []refusedTarget) error {
+	if len(refused) == 0 {
+		return nil
+	}
+	_, err := s.core.ChangeIf(context.WithoutCancel(ctx), "DeployCertificate", func(op *service.Op) error {
+		op.Resource(arn)
+		var fresh []string
+		targets := make([]map[string]any, 0, len(refused))
+		for _, r := range refused {
+			isNew, err := deploy.RecordAttempt(op.Tx, id, r.t, 0, errors.New(r.why), op.Now)
+			if err != nil {
+				return err
+			}
+			if isNew {
+				fresh = append(fresh, r.why)
+			}
+			f := targetFields(r.t)
+			f["Installed"] = false
+			targets = append(targets, f)
+		}
+		if len(fresh) == 0 {
+			return service.ErrUnchanged
+		}
+		op.Param("Targets", targets)
+		op.Failed(CodeDeploymentFailed, strings.Join(fresh, "; "))
+		return emitDeploymentErrors(op, id, arn, fresh)
+	})
+	return err
+}
+
+// emitDeploymentErrors emits the Renewal Action Required event of the
+// deployment failures fresh (new ones: see deploy.RecordAttempt) of
+// certificate id, unless it was deleted meanwhile.
+func emitDeploymentErrors(op *service.Op, id, arn string, fresh []string) error {
+	c, err := op.Tx.GetCertificate(id)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return nil // deleted meanwhile
+	} else if err != nil {
+		return err
+	}
+	d := events.CertificateDetail(c, op.Now)
+	d["RenewalStatus"] = renewal.StatusSuccess
+	d["RenewalStatusReason"] = "OTHER"
+	d["DeploymentErrors"] = fresh
+	return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{arn}, d)
 }
 
 // CodeDeploymentFailed is the audit ErrorCode of a DeployCertificate
@@ -670,9 +740,9 @@ type claim struct {
 // targets attempted, the error of each (nil: written and remembered, or
 // holding in already; its command is still to run), their commands'
 // claims (see runClaimed), and left with the targets Decide refused
-// added.
+// added, which refused names too.
 func (s *Service) writeStale(ctx context.Context, host deploy.Host, id string, all, candidates []deploy.Target, left []TargetResult,
-	m deploy.Material, in deploy.Identity) (stale []deploy.Target, writeErrs []error, claims []claim, _ []TargetResult) {
+	m deploy.Material, in deploy.Identity) (stale []deploy.Target, writeErrs []error, claims []claim, _ []TargetResult, refused []refusedTarget) {
 	var pending []deploy.Target
 	for _, t := range candidates {
 		install, why, installed := host.Decide(id, t, in, s.core.Now())
@@ -685,6 +755,7 @@ func (s *Service) writeStale(ctx context.Context, host deploy.Host, id string, a
 				Reason: fmt.Sprintf("%s: version %d, newer than this pass's %d, is installed already (another certctl of this host renewed it meanwhile)", t.Label(), installed, in.Version)})
 		case why != "":
 			left = append(left, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetFailed, Reason: why})
+			refused = append(refused, refusedTarget{t, why})
 		case install:
 			stale = append(stale, t)
 		default:
@@ -726,7 +797,7 @@ func (s *Service) writeStale(ctx context.Context, host deploy.Host, id string, a
 			claims = append(claims, claim{release: release, st: st, err: err})
 		}
 	}
-	return stale, writeErrs, claims, left
+	return stale, writeErrs, claims, left, refused
 }
 
 // superseded reports whether version in of certificate id is refused
@@ -873,17 +944,7 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 		if len(fresh) == 0 {
 			return nil
 		}
-		c, err := op.Tx.GetCertificate(id)
-		if errors.Is(err, localstore.ErrNotFound) {
-			return nil // deleted meanwhile
-		} else if err != nil {
-			return err
-		}
-		d := events.CertificateDetail(c, op.Now)
-		d["RenewalStatus"] = renewal.StatusSuccess
-		d["RenewalStatusReason"] = "OTHER"
-		d["DeploymentErrors"] = fresh
-		return op.Events.Emit(op.Tx, events.RenewalActionRequired, []string{res.CertificateArn}, d)
+		return emitDeploymentErrors(op, id, res.CertificateArn, fresh)
 	}); err != nil {
 		return err
 	}

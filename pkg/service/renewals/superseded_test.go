@@ -84,9 +84,9 @@ func TestLatePassSuperseded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, _, _, left := s.writeStale(ctx, host, req.ID, all, all, nil, m2, in2)
+	stale, _, _, left, refused := s.writeStale(ctx, host, req.ID, all, all, nil, m2, in2)
 	unlock()
-	if len(stale) != 0 || len(left) != 1 || left[0].Outcome != TargetInstalled || !strings.Contains(left[0].Reason, "newer than this pass's") {
+	if len(stale) != 0 || len(left) != 1 || left[0].Outcome != TargetInstalled || !strings.Contains(left[0].Reason, "newer than this pass's") || len(refused) != 0 {
 		t.Fatalf("a late pass with version %d after %d was installed: stale %v, left %+v; want INSTALLED, superseded", in2.Version, in3.Version, stale, left)
 	}
 	// The host's record ahead of the store (a store restored from an
@@ -100,9 +100,9 @@ func TestLatePassSuperseded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, _, left = s.writeStale(ctx, host, req.ID, all, all, nil, m2, in2)
+	_, _, _, left, refused = s.writeStale(ctx, host, req.ID, all, all, nil, m2, in2)
 	unlock()
-	if len(left) != 1 || left[0].Outcome != TargetFailed {
+	if len(left) != 1 || left[0].Outcome != TargetFailed || len(refused) != 1 || refused[0].why != left[0].Reason {
 		t.Fatalf("a host record ahead of the store: %+v, want FAILED", left)
 	}
 }

@@ -1,0 +1,90 @@
+package renewals
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/audit"
+	"github.com/certctl/certctl/pkg/deploy"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/events"
+	"github.com/certctl/certctl/pkg/localstore"
+)
+
+// TestRefusedInstallIsRecorded: a version the due pass does not install
+// to this host's target (here one valid only from the future, made by a
+// host whose clock is fast) is recorded in the store, where every host
+// and the metrics see it: the target's last error, a DeployCertificate
+// FAILURE record and a Renewal Action Required event — once, not at every
+// pass — and cleared when the version installs (tester: only this host's
+// cron mail heard of it; no event, no audit record, the metric 0).
+func TestRefusedInstallIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	v, core, req, now := newFixture(t, "fast.internal")
+	s := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
+	dir := t.TempDir()
+	if _, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}); err != nil {
+		t.Fatal(err)
+	}
+	right := *now
+	// Another host, whose clock is fast, renews it.
+	other := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(t.TempDir(), "h2") }})
+	*now = right.Add(time.Hour)
+	if _, err := other.Renew(ctx, req.CertificateArn); err != nil {
+		t.Fatal(err)
+	}
+	state := func() (lastError string, failures, actionRequired int) {
+		t.Helper()
+		if err := core.Read(ctx, func(tx localstore.Tx) error {
+			ts, err := deploy.Targets(tx, req.ID)
+			if err != nil || len(ts) != 1 {
+				t.Fatalf("targets %+v, %v", ts, err)
+			}
+			lastError = ts[0].LastError
+			recs, err := audit.List(tx, audit.Filter{EventName: "DeployCertificate"}, 0, 0)
+			for _, r := range recs {
+				if r.Outcome == audit.OutcomeFailure && r.ErrorCode == CodeDeploymentFailed {
+					failures++
+				}
+			}
+			if err != nil {
+				return err
+			}
+			rows, err := tx.ListEvents(0, time.Time{}, 0)
+			for _, r := range rows {
+				if ev, derr := events.Decode(r.Data); derr == nil && ev.DetailType == events.RenewalActionRequired {
+					actionRequired++
+				}
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	*now = right.Add(2 * time.Minute)
+	for pass := 1; pass <= 2; pass++ {
+		rep, err := s.RenewDue(ctx, DueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs.ExitCodeOf(rep.Err()) != errs.ExitPartial || len(rep.Results) != 1 || len(rep.Results[0].Targets) != 1 || rep.Results[0].Targets[0].Outcome != TargetFailed {
+			t.Fatalf("pass %d with a version from the future: %+v, %v", pass, rep.Results, rep.Err())
+		}
+		lastError, failures, actionRequired := state()
+		if !strings.Contains(lastError, "valid only from") || failures != 1 || actionRequired != 1 {
+			t.Errorf("pass %d: the target's last error %q, %d FAILURE records, %d Renewal Action Required events; want the refusal, 1, 1",
+				pass, lastError, failures, actionRequired)
+		}
+	}
+	*now = right.Add(time.Hour + time.Minute)
+	if rep, err := s.RenewDue(ctx, DueOptions{}); err != nil || rep.Results[0].Targets[0].Outcome != TargetInstalled {
+		t.Fatalf("pass once the version is valid: %+v, %v", rep.Results, err)
+	}
+	if lastError, _, _ := state(); lastError != "" {
+		t.Errorf("installed, the target's last error is still %q", lastError)
+	}
+}
