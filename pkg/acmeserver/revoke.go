@@ -77,8 +77,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	holds := false
 	if req.Account != nil {
 		if err := s.core.Read(r.Context(), func(tx localstore.Tx) error {
-			_, c, err := findIssued(tx, cert, serial)
-			if err != nil || c == nil || mayRevoke(req, c, cert) {
+			caID, c, err := findIssued(tx, cert, serial)
+			if err != nil || caID == "" || mayRevoke(req, c, cert) {
 				return err
 			}
 			holds, err = holdsAuthorizations(tx, req.Account, ep.ID, cert, s.core.Now())
@@ -95,6 +95,15 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		caID, c, err := findIssued(op.Tx, cert, serial)
 		if err != nil {
 			return err
+		}
+		if caID != "" && c == nil {
+			// Its record deleted from the inventory (certctl delete): the
+			// CA still lists the serial, and the certificate's key, or an
+			// account holding authorizations for every name, still
+			// revokes it (RFC 8555 7.6; tester: "not issued by this
+			// endpoint", and no other way for a certificate of the
+			// built-in hierarchy to reach its CRL).
+			return revokeSerialOnly(op, req, cert, caID, serial, reason, holds, s.core.Names.CAARN(caID))
 		}
 		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
 			return refuse(problem(errMalformed, http.StatusNotFound, "certificate was not issued by this endpoint"))
@@ -153,10 +162,30 @@ func revoker(req *request) string {
 // account's: "jwk:" and the key's thumbprint tp.
 func keyActor(tp string) string { return "jwk:" + tp }
 
-// mayRevoke: the account that obtained c, or the certificate's own key.
+// revokeSerialOnly revokes serial of CA caID (its ARN caARN), a
+// certificate whose inventory record was deleted: asked with the
+// certificate's key, or by an account holding authorizations for every
+// name of it (holds). Its issuing account is not known any more.
+func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID, serial string, reason int, holds bool, caARN string) error {
+	op.Resource(caARN)
+	if !mayRevoke(req, nil, cert) && !holds {
+		return refuse(unauthorized("the certificate's record was deleted from the vault: neither the certificate key nor an account that proved every name of the certificate by a challenge signed this request"))
+	}
+	rec, err := op.Tx.GetSerial(caID, serial)
+	if err != nil {
+		return err
+	}
+	if !rec.RevokedAt.IsZero() {
+		return refuse(problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked"))
+	}
+	return inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, req.Account == nil)
+}
+
+// mayRevoke: the account that obtained c, or the certificate's own key
+// (the key alone when c is nil: a certificate whose record was deleted).
 func mayRevoke(req *request, c *localstore.Certificate, cert *x509.Certificate) bool {
 	if req.Account != nil {
-		return req.Account.ID == c.AcmeAccountID
+		return c != nil && req.Account.ID == c.AcmeAccountID
 	}
 	k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && k.Equal(req.Key.Key)
