@@ -29,7 +29,8 @@ import (
 func TestChangesAreAudited(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	ctx := context.Background()
-	c := f.client(newKey(t))
+	firstKey := newKey(t)
+	c := f.client(firstKey)
 	kid, mac := f.eab(false, nil)
 	acct, err := c.Register(ctx, &acme.Account{Contact: []string{"mailto:ops@lab.test"},
 		ExternalAccountBinding: &acme.ExternalAccountBinding{KID: kid, Key: mac}}, acme.AcceptTOS)
@@ -61,7 +62,16 @@ func TestChangesAreAudited(t *testing.T) {
 	if _, err := c.UpdateReg(ctx, &acme.Account{Contact: []string{"mailto:pki@lab.test"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AccountKeyRollover(ctx, newKey(t)); err != nil {
+	rolledTo := newKey(t)
+	if err := c.AccountKeyRollover(ctx, rolledTo); err != nil {
+		t.Fatal(err)
+	}
+	oldTP, err := acme.JWKThumbprint(firstKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTP, err := acme.JWKThumbprint(rolledTo.Public())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.DeactivateReg(ctx); err != nil {
@@ -119,7 +129,7 @@ func TestChangesAreAudited(t *testing.T) {
 		{"RevokeCertificate", audit.OutcomeFailure, []string{epARN}, map[string]any{"RevocationReasonCode": 7.0, "Serial": serial}},
 		{"RevokeCertificate", audit.OutcomeSuccess, []string{epARN, certARN}, map[string]any{"RevocationReason": "KEY_COMPROMISE"}},
 		{"UpdateAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"Contact": []any{"mailto:pki@lab.test"}}},
-		{"KeyChange", audit.OutcomeSuccess, []string{epARN, acctARN}, nil},
+		{"KeyChange", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"OldKeyThumbprint": oldTP, "NewKeyThumbprint": newTP}},
 		{"DeactivateAccount", audit.OutcomeSuccess, []string{epARN, acctARN}, map[string]any{"Status": "deactivated"}},
 	}
 	if len(recs) != len(wants) {

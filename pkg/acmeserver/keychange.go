@@ -87,6 +87,11 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 	var acct *acmestate.Account
 	err = s.change(r.Context(), outer.Account.ID, "KeyChange", func(op *service.Op) error {
 		op.Resource(s.endpointARN(ep.ID), s.accountARN(outer.Account))
+		// Which key the account moved from and to, by their RFC 7638
+		// thumbprints (public; tester: the record said nothing of
+		// either, where Boulder logs both).
+		op.Param("OldKeyThumbprint", oldTP)
+		op.Param("NewKeyThumbprint", newTP)
 		other, err := acmestate.AccountByKey(op.Tx, ep.ID, newTP)
 		if err != nil {
 			return err
