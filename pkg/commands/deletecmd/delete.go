@@ -46,7 +46,11 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Co
 only way data leaves the vault, and it cannot be undone.
 
 A certificate that is in use (deployed, see InUseBy) is refused (exit 5) unless
---force is given.
+--force is given. Deleting revokes nothing and removes no installed file: what is
+left outside the vault is said on stderr (with -q too) — the files of its deploy
+targets, which no renewal replaces any more, and, for a certificate whose key left
+the vault (exported, deployed, or an ACME client's), that it stays valid until it
+expires; revoke it first (certctl revoke) if its key may be exposed.
 
 ` + cmdutil.SelectionHelp + cmdutil.ExitStatus(0, 2, 3, 5, 6, 7),
 		Example: `  certctl delete 3f2a1b9c
@@ -98,10 +102,14 @@ func runDelete(ctx context.Context, o *DeleteOptions) error {
 	if cmdutil.ShouldConfirm(o.IO, o.Yes) {
 		confirm = o.confirm
 	}
-	arnStr, err := svc.Delete(ctx, o.ID, o.Force, confirm)
+	done, err := svc.Delete(ctx, o.ID, o.Force, confirm)
 	if err != nil {
 		return err
 	}
+	// On stderr, with -q too: what is left outside the vault is not
+	// what the exit status says.
+	cmdutil.PrintNotices(o.IO, done.Notices...)
+	arnStr := done.CertificateArn
 	return p.Acknowledge(Output{CertificateArn: arnStr, Deleted: true}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Deleted", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },

@@ -61,6 +61,7 @@ func (s *Service) DeleteSelected(ctx context.Context, o BulkOptions, force bool)
 			}
 		},
 		check: func(_ localstore.Tx, c *localstore.Certificate) error { return checkDeletable(c, force) },
+		note:  func(c *localstore.Certificate) string { return leftOutside(c, s.core.Now()) },
 		apply: func(op *service.Op, c *localstore.Certificate) error {
 			if err := op.Tx.DeleteCertificate(c.ID); err != nil {
 				return err

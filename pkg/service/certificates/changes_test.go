@@ -214,7 +214,7 @@ func TestChangesAreAudited(t *testing.T) {
 	if errs.ExitCodeOf(err) != errs.ExitRefused {
 		t.Fatalf("delete in use: exit %d (%v), want 5", errs.ExitCodeOf(err), err)
 	}
-	if got, err := svc.Delete(ctx, vaultARN, true, nil); err != nil || got != vaultARN {
+	if got, err := svc.Delete(ctx, vaultARN, true, nil); err != nil || got.CertificateArn != vaultARN {
 		t.Fatalf("delete --force: %q, %v", got, err)
 	}
 	// 9. delete after confirmation; a declined confirmation deletes
