@@ -114,12 +114,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 				return refuse(unauthorized("neither the issuing account, nor an account that proved every name of the certificate by a challenge (the authorization of a pre-approved name, which any account of the endpoint gets, does not count), nor the certificate key signed this request"))
 			}
 		}
-		rec, err := op.Tx.GetSerial(caID, serial)
-		if err != nil {
+		if err := checkNotRevoked(op.Tx, caID, serial); err != nil {
 			return err
-		}
-		if !rec.RevokedAt.IsZero() {
-			return refuse(problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked"))
 		}
 		// Only a request signed by the certificate's own key proves it
 		// compromised: an account's keyCompromise revokes, and blocks
@@ -171,14 +167,23 @@ func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID
 	if !mayRevoke(req, nil, cert) && !holds {
 		return refuse(unauthorized("the certificate's record was deleted from the vault: neither the certificate key nor an account that proved every name of the certificate by a challenge signed this request"))
 	}
-	rec, err := op.Tx.GetSerial(caID, serial)
+	if err := checkNotRevoked(op.Tx, caID, serial); err != nil {
+		return err
+	}
+	return inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, req.Account == nil)
+}
+
+// checkNotRevoked refuses (alreadyRevoked) serial of CA caID when the CA
+// revoked it already.
+func checkNotRevoked(tx localstore.Tx, caID, serial string) error {
+	rec, err := tx.GetSerial(caID, serial)
 	if err != nil {
 		return err
 	}
 	if !rec.RevokedAt.IsZero() {
 		return refuse(problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked"))
 	}
-	return inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, req.Account == nil)
+	return nil
 }
 
 // mayRevoke: the account that obtained c, or the certificate's own key

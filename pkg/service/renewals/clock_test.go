@@ -2,12 +2,10 @@ package renewals
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
@@ -23,12 +21,7 @@ import (
 // with the clock right again it renews.
 func TestRenewalOnAClockBehind(t *testing.T) {
 	ctx := context.Background()
-	v, core, req, now := newFixture(t, "slow.internal")
-	s := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
-	dir := t.TempDir()
-	if _, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}); err != nil {
-		t.Fatal(err)
-	}
+	_, core, req, now, s := deployedFixture(t, "slow.internal")
 	version := func() int {
 		t.Helper()
 		var n int
@@ -70,12 +63,7 @@ func TestRenewalOnAClockBehind(t *testing.T) {
 // from a day and more on) does not stop the renewal that replaces it.
 func TestRenewalPastAVersionFromFarAhead(t *testing.T) {
 	ctx := context.Background()
-	v, core, req, _ := newFixture(t, "ahead.internal")
-	s := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
-	dir := t.TempDir()
-	if _, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}); err != nil {
-		t.Fatal(err)
-	}
+	v, _, req, _, s := deployedFixture(t, "ahead.internal")
 	if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
 		c, err := tx.GetCertificate(req.ID)
 		if err != nil {

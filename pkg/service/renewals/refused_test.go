@@ -2,7 +2,6 @@ package renewals
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +22,7 @@ import (
 // cron mail heard of it; no event, no audit record, the metric 0).
 func TestRefusedInstallIsRecorded(t *testing.T) {
 	ctx := context.Background()
-	v, core, req, now := newFixture(t, "fast.internal")
-	s := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
-	dir := t.TempDir()
-	if _, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}); err != nil {
-		t.Fatal(err)
-	}
+	_, core, req, now, s := deployedFixture(t, "fast.internal")
 	right := *now
 	// Another host, whose clock is fast, renews it.
 	other := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(t.TempDir(), "h2") }})

@@ -2,13 +2,13 @@ package renewals
 
 import (
 	"context"
-	"github.com/certctl/certctl/internal/coretest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/coretest"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -31,6 +31,19 @@ func newFixture(t *testing.T, domain string) (*localstore.Vault, *service.Core, 
 		t.Fatal(err)
 	}
 	return v, core, req, &now
+}
+
+// deployedFixture is newFixture with the certificate deployed to a target
+// of host h1 (the vault's own), by s, the renewals service of h1.
+func deployedFixture(t *testing.T, domain string) (*localstore.Vault, *service.Core, *certificates.RequestResult, *time.Time, *Service) {
+	t.Helper()
+	v, core, req, now := newFixture(t, domain)
+	s := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
+	dir := t.TempDir()
+	if _, err := s.Deploy(context.Background(), req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}); err != nil {
+		t.Fatal(err)
+	}
+	return v, core, req, now, s
 }
 
 // TestLatePassSuperseded: a pass that renewed a certificate and finds, at
