@@ -57,10 +57,7 @@ func (f *Factory) completionView(ctx context.Context, fn func(localstore.Tx) err
 		case !ok:
 			return false // no store this build opens
 		}
-		if _, err := os.Stat(p); err != nil {
-			return false
-		}
-		if st, err = localstore.OpenSQLite(ctx, p); err != nil {
+		if st, err = localstore.OpenSQLiteCurrent(ctx, p); err != nil {
 			return false
 		}
 	}

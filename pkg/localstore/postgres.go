@@ -81,8 +81,8 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	})
 }
 
-// ErrSchemaNotCurrent: a store opened only to read (OpenPostgresCurrent)
-// whose schema is not this build's.
+// ErrSchemaNotCurrent: a store opened only to read (OpenPostgresCurrent,
+// OpenSQLiteCurrent) whose schema is not this build's, or not there.
 var ErrSchemaNotCurrent = errors.New("the store's schema is not this certctl's")
 
 // OpenPostgresCurrent connects to the database at url as OpenPostgres

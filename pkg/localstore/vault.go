@@ -175,7 +175,7 @@ func checkDatabaseNotLost(dir, db string) error {
 }
 
 func (o Options) openSQLite(ctx context.Context, path string) (*SQLite, error) {
-	return openSQLite(ctx, path, o.OnePool)
+	return openSQLite(ctx, path, o.OnePool, false)
 }
 
 // ErrUnsupportedStore is returned for a store URL this build cannot open.

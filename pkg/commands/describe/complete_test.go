@@ -2,6 +2,7 @@ package describe_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,6 +131,29 @@ func TestCompletionOnEveryStore(t *testing.T) {
 		var tables int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&tables); err != nil || tables != 0 {
 			t.Errorf("completion made %d tables in the schema (%v)", tables, err)
+		}
+	})
+	t.Run("sqlite-not-a-vault", func(t *testing.T) {
+		// An empty file, and none at all: neither made a database
+		// (review: an empty file became a whole vault at <TAB>).
+		e := clitest.New(t)
+		empty := filepath.Join(e.Dir, "empty.db")
+		if err := os.WriteFile(empty, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{empty, filepath.Join(e.Dir, "absent.db")} {
+			e.Vars["CERTCTL_STORE"] = "sqlite:" + p
+			if out := e.MustRun("__complete", "describe", "").Stdout; strings.Contains(out, "\t") {
+				t.Errorf("__complete describe on %s offers:\n%s", p, out)
+			}
+		}
+		if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
+			t.Errorf("completion wrote the empty file: %v, %v", fi, err)
+		}
+		for _, p := range []string{filepath.Join(e.Dir, "absent.db"), empty + "-wal", empty + "-shm", e.Vault} {
+			if _, err := os.Stat(p); err == nil {
+				t.Errorf("completion made %s", p)
+			}
 		}
 	})
 	t.Run("unreachable", func(t *testing.T) {
