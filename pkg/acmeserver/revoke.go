@@ -74,12 +74,19 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	// account's orders, which no revocation should hold the write lock
 	// for. An authorization that lapses between the two (its expiry, its
 	// account deactivating it) still counts for this request.
+	// So is, for a certificate whose record was deleted, whether the
+	// account obtained it (its orders name the record).
 	holds := false
 	if req.Account != nil {
 		if err := s.core.Read(r.Context(), func(tx localstore.Tx) error {
-			caID, c, err := findIssued(tx, cert, serial)
+			caID, certID, c, err := findIssued(tx, cert, serial)
 			if err != nil || caID == "" || mayRevoke(req, c, cert) {
 				return err
+			}
+			if c == nil && certID != "" {
+				if holds, err = obtainedBy(tx, req.Account, ep.ID, certID); err != nil || holds {
+					return err
+				}
 			}
 			holds, err = holdsAuthorizations(tx, req.Account, ep.ID, cert, s.core.Now())
 			return err
@@ -92,18 +99,27 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		op.Resource(s.endpointARN(ep.ID))
 		op.Param("Serial", serial)
 		op.Param("RevocationReason", reasonName)
-		caID, c, err := findIssued(op.Tx, cert, serial)
+		caID, certID, c, err := findIssued(op.Tx, cert, serial)
 		if err != nil {
 			return err
 		}
-		if caID != "" && c == nil {
+		if c == nil && certID != "" {
 			// Its record deleted from the inventory (certctl delete): the
-			// CA still lists the serial, and the certificate's key, or an
-			// account holding authorizations for every name, still
-			// revokes it (RFC 8555 7.6; tester: "not issued by this
-			// endpoint", and no other way for a certificate of the
-			// built-in hierarchy to reach its CRL).
-			return revokeSerialOnly(op, req, cert, caID, serial, reason, holds, s.core.Names.CAARN(caID))
+			// CA still lists the serial, and where it is a CA this
+			// endpoint issues from, the certificate's key, the account
+			// that obtained it or one holding authorizations for every
+			// name still revokes it (RFC 8555 7.6; tester: "not issued
+			// by this endpoint", and no other way for a certificate of
+			// the built-in hierarchy to reach its CRL). A serial that
+			// was never an inventory certificate's (ca issue, a CA's
+			// own) is none of the endpoint's (review).
+			ca, err := authority.Get(op.Tx, caID)
+			if err != nil {
+				return err
+			}
+			if issuesFrom(ep, ca) {
+				return revokeSerialOnly(op, req, cert, caID, serial, reason, holds, s.core.Names.CAARN(caID))
+			}
 		}
 		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
 			return refuse(problem(errMalformed, http.StatusNotFound, "certificate was not issued by this endpoint"))
@@ -160,17 +176,42 @@ func keyActor(tp string) string { return "jwk:" + tp }
 
 // revokeSerialOnly revokes serial of CA caID (its ARN caARN), a
 // certificate whose inventory record was deleted: asked with the
-// certificate's key, or by an account holding authorizations for every
-// name of it (holds). Its issuing account is not known any more.
+// certificate's key, or by an account that obtained it or holds
+// authorizations for every name of it (holds).
 func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID, serial string, reason int, holds bool, caARN string) error {
 	op.Resource(caARN)
 	if !mayRevoke(req, nil, cert) && !holds {
-		return refuse(unauthorized("the certificate's record was deleted from the vault: neither the certificate key nor an account that proved every name of the certificate by a challenge signed this request"))
+		return refuse(unauthorized("the certificate's record was deleted from the vault: neither the certificate key, nor the account that obtained it, nor an account that proved every name of the certificate by a challenge signed this request"))
 	}
 	if err := checkNotRevoked(op.Tx, caID, serial); err != nil {
 		return err
 	}
 	return inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, req.Account == nil)
+}
+
+// issuesFrom reports whether endpoint ep issues from CA ca: its own vault
+// CA, or the built-in public-style hierarchy's for an endpoint without
+// one (issuingCA).
+func issuesFrom(ep *acmestate.Endpoint, ca *authority.Record) bool {
+	if ep.CertificateAuthorityID == "" {
+		return ca.PublicStyle()
+	}
+	return ca.ID == ep.CertificateAuthorityID
+}
+
+// obtainedBy reports whether acct obtained, at endpoint epID, a version
+// of the inventory certificate certID: an order of its names it.
+func obtainedBy(tx localstore.Tx, acct *acmestate.Account, epID, certID string) (bool, error) {
+	orders, err := acmestate.ListOrders(tx, acct.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, o := range orders {
+		if o.EndpointID == epID && o.CertificateID == certID {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // checkNotRevoked refuses (alreadyRevoked) serial of CA caID when the CA
@@ -246,12 +287,13 @@ func holdsAuthorizations(tx localstore.Tx, acct *acmestate.Account, epID string,
 	return true, nil
 }
 
-// findIssued finds the vault CA that signed cert and the inventory record
-// its serial belongs to (nil when none).
-func findIssued(tx localstore.Tx, cert *x509.Certificate, serial string) (string, *localstore.Certificate, error) {
+// findIssued finds the vault CA that signed cert, the ID of the
+// inventory certificate its serial was issued to ("": none, as for ca
+// issue) and that certificate's record (nil when none, or deleted).
+func findIssued(tx localstore.Tx, cert *x509.Certificate, serial string) (caID, certID string, c *localstore.Certificate, err error) {
 	cas, err := authority.List(tx)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	for _, r := range cas {
 		if r.CertificatePEM == "" {
@@ -266,16 +308,16 @@ func findIssued(tx localstore.Tx, cert *x509.Certificate, serial string) (string
 			continue
 		}
 		if err != nil {
-			return "", nil, err
+			return "", "", nil, err
 		}
 		if rec.CertID == "" {
-			return r.ID, nil, nil
+			return r.ID, "", nil, nil
 		}
 		c, err := tx.GetCertificate(rec.CertID)
 		if errors.Is(err, localstore.ErrNotFound) {
-			return r.ID, nil, nil
+			return r.ID, rec.CertID, nil, nil
 		}
-		return r.ID, c, err
+		return r.ID, rec.CertID, c, err
 	}
-	return "", nil, nil
+	return "", "", nil, nil
 }
