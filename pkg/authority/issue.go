@@ -48,13 +48,13 @@ type Issued struct {
 // dry run (renew --dry-run) reports with it what the issuance would
 // refuse.
 func (s *Service) CheckLeaf(r *Record, validity time.Duration) error {
-	_, err := s.leafValidity(r, validity)
+	_, err := s.LeafValidity(r, validity)
 	return err
 }
 
-// leafValidity is the validity of a leaf r issues now, once r is found
-// able to issue it.
-func (s *Service) leafValidity(r *Record, validity time.Duration) (casign.Validity, error) {
+// LeafValidity is the validity of a leaf of the given validity r would
+// issue now, once r is found able to issue it (CheckLeaf's refusals).
+func (s *Service) LeafValidity(r *Record, validity time.Duration) (casign.Validity, error) {
 	if err := s.CheckCanIssue(r); err != nil {
 		return casign.Validity{}, err
 	}
@@ -65,7 +65,7 @@ func (s *Service) leafValidity(r *Record, validity time.Duration) (casign.Validi
 // reserved in the same transaction, so a certificate exists only if the
 // vault holds its serial (and can revoke it).
 func (s *Service) IssueLeaf(tx localstore.Tx, r *Record, p LeafParams) (*Issued, error) {
-	v, err := s.leafValidity(r, p.Validity)
+	v, err := s.LeafValidity(r, p.Validity)
 	if err != nil {
 		return nil, err
 	}

@@ -87,9 +87,13 @@ func CheckNotOlder(c *localstore.Certificate, notBefore, now time.Time) error {
 	if c.Version == 0 || c.NotBefore.IsZero() || !notBefore.Before(c.NotBefore) || c.NotBefore.Sub(notBefore) > MaxClockBehind {
 		return nil
 	}
-	return errs.Refusedf("certificate %s: a new version made now would be valid from %s, before its current version %d (valid from %s): this host's clock (%s) is behind the clock of the host that made it",
-		c.ID, notBefore.UTC().Format(time.RFC3339), c.Version, c.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)).
-		WithHint("set this host's clock right (NTP): every host that installed version %d would refuse an older certificate", c.Version)
+	// One host cannot tell its clock behind from the other's ahead
+	// (review: the fast one's version is what needs replacing): both are
+	// said, and when this host's clock lets a renewal be made.
+	return errs.Refusedf("certificate %s: a new version made now would be valid from %s, before its current version %d (valid from %s): this host's clock (%s) is behind, or the clock of the host that made version %d was ahead",
+		c.ID, notBefore.UTC().Format(time.RFC3339), c.Version, c.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), c.Version).
+		WithHint("set the wrong clock right (NTP): every host that installed version %d would refuse an older certificate; on this host's clock a renewal can be made from %s",
+			c.Version, now.Add(c.NotBefore.Sub(notBefore)).UTC().Format(time.RFC3339))
 }
 
 // UpdateEligibility recomputes ACM's renewal eligibility of c: VAULT-origin

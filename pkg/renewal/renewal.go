@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/events"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -121,6 +120,9 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 			return err
 		}
 	}
+	if err := r.checkLeaf(c, caRec, now); err != nil {
+		return err
+	}
 	issued, err := r.Authority.IssueLeaf(tx, caRec, authority.LeafParams{
 		CertID: c.ID, Names: c.SubjectAlternativeNames, PublicKey: key.Public(),
 		Validity: r.Validity, ClientAuth: c.Type == inventory.TypePrivate, Requester: r.Requester, GeneratedKey: true,
@@ -155,7 +157,22 @@ func (r *Renewer) Check(tx localstore.Tx, c *localstore.Certificate) error {
 			return err
 		}
 	}
-	return r.Authority.CheckLeaf(caRec, r.Validity)
+	return r.checkLeaf(c, caRec, now)
+}
+
+// checkLeaf refuses the renewal of c by caRec at now when caRec cannot
+// issue its leaf (authority.CheckLeaf's refusals), or when that leaf
+// would start before c's current certificate (inventory.CheckNotOlder:
+// this host's clock behind the one that made it), before anything is
+// signed and in a dry run alike; the leaf's start is the authority's,
+// not a guess (review: a SHORT_LIVED_CERTIFICATE CA's leaf of 7 days
+// starts now, not a minute before).
+func (r *Renewer) checkLeaf(c *localstore.Certificate, caRec *authority.Record, now time.Time) error {
+	v, err := r.Authority.LeafValidity(caRec, r.Validity)
+	if err != nil {
+		return err
+	}
+	return inventory.CheckNotOlder(c, v.NotBefore, now)
 }
 
 // check is Renew's and Check's rules before the CA signs, and the
@@ -164,11 +181,6 @@ func (r *Renewer) Check(tx localstore.Tx, c *localstore.Certificate) error {
 func (r *Renewer) check(tx localstore.Tx, c *localstore.Certificate, now time.Time) (*authority.Record, error) {
 	if ok, why := Eligible(c, now); !ok {
 		return nil, errs.Refusedf("certificate %s is not eligible for renewal: %s", c.ID, why)
-	}
-	// Before anything is signed, and in a dry run: the renewal's
-	// certificate starts a minute before now (authority's validity).
-	if err := inventory.CheckNotOlder(c, now.Add(-casign.Backdate).Truncate(time.Second), now); err != nil {
-		return nil, err
 	}
 	if err := checkNames(tx, c); err != nil {
 		return nil, err

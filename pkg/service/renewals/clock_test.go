@@ -2,13 +2,18 @@ package renewals
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/service"
+	"github.com/certctl/certctl/pkg/service/certificates"
 )
 
 // TestRenewalOnAClockBehind: a host whose clock is behind the one that
@@ -76,5 +81,50 @@ func TestRenewalPastAVersionFromFarAhead(t *testing.T) {
 	}
 	if _, err := s.Renew(ctx, req.CertificateArn); err != nil {
 		t.Fatalf("renew past a version valid from 25 hours on: %v", err)
+	}
+}
+
+// TestShortLivedRenewalRightAfterIssuance: a certificate of a
+// SHORT_LIVED_CERTIFICATE CA lasting the CA's 7 days starts when it is
+// issued, not a minute before: renewed half a minute after its issuance,
+// on the one clock, it is not taken for a version older than the current
+// one (review: refused, exit 5, "this host's clock is behind").
+func TestShortLivedRenewalRightAfterIssuance(t *testing.T) {
+	ctx := context.Background()
+	v, core, _, now := newFixture(t, "unused.internal")
+	var caID string
+	if err := core.Change(ctx, "CreateCertificateAuthority", func(op *service.Op) error {
+		r, err := core.Authority.Create(op.Tx, authority.CreateRequest{Type: authority.TypeRoot, KeyAlgorithm: "EC_prime256v1",
+			Subject: authority.Subject{CommonName: "Short Root"}, Validity: 365 * 24 * time.Hour, UsageMode: authority.UsageShortLived})
+		if err == nil {
+			caID = r.ID
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	week := 7 * 24 * time.Hour
+	req, err := certificates.New(core, certificates.Settings{CertificateValidity: week}).Request(ctx,
+		certificates.RequestInput{DomainName: "short.internal", CertificateAuthority: caID, KeyAlgorithm: "EC_prime256v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(core, Settings{Validity: week, Host: func() (deploy.Host, error) { return deploy.LocalHost(v.Dir, "h1") }})
+	dir := t.TempDir()
+	if _, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(30 * time.Second)
+	rep, err := s.RenewDue(ctx, DueOptions{DryRun: true, Within: week})
+	if err != nil || len(rep.Results) != 2 {
+		t.Fatalf("dry run: %+v, %v", rep, err)
+	}
+	for _, r := range rep.Results {
+		if r.CertificateArn == req.CertificateArn && r.Outcome != renewal.Renewed {
+			t.Errorf("dry run of the renewal: %+v", r)
+		}
+	}
+	if _, err := s.Renew(ctx, req.CertificateArn); err != nil {
+		t.Fatalf("renewal half a minute after issuance: %v", err)
 	}
 }
