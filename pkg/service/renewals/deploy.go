@@ -594,9 +594,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			written, writeErrs, claims, left, decided := s.writeStale(ctx, host, id, ts, stale, left, m, in)
 			unlock()
 			s.reportLeft(rep, res, left)
-			if err := s.recordRefused(ctx, res.CertificateArn, id, append(refused, decided...)); err != nil {
-				return err
-			}
+			s.recordRefused(ctx, rep, res.CertificateArn, id, append(refused, decided...))
 			if len(written) == 0 {
 				continue
 			}
@@ -606,9 +604,7 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			continue
 		}
 		s.reportLeft(rep, res, left)
-		if err := s.recordRefused(ctx, res.CertificateArn, id, refused); err != nil {
-			return err
-		}
+		s.recordRefused(ctx, rep, res.CertificateArn, id, refused)
 	}
 	return nil
 }
@@ -626,10 +622,12 @@ type refusedTarget struct {
 // DeployCertificate (FAILURE), with a Renewal Action Required event, when
 // a refusal is new — the same refusal at every later pass records nothing
 // more (tester: a refused version was told to this host's cron mail
-// alone: no event, no audit record, certctl_deploy_failed 0).
-func (s *Service) recordRefused(ctx context.Context, arn, id string, refused []refusedTarget) error {
+// alone: no event, no audit record, certctl_deploy_failed 0). A failure
+// to record them is a notice of rep: the refusals are reported all the
+// same, and the pass goes on (review: it stopped there).
+func (s *Service) recordRefused(ctx context.Context, rep *Report, arn, id string, refused []refusedTarget) {
 	if len(refused) == 0 {
-		return nil
+		return
 	}
 	_, err := s.core.ChangeIf(context.WithoutCancel(ctx), "DeployCertificate", func(op *service.Op) error {
 		op.Resource(arn)
@@ -654,7 +652,9 @@ func (s *Service) recordRefused(ctx context.Context, arn, id string, refused []r
 		op.Failed(CodeDeploymentFailed, strings.Join(fresh, "; "))
 		return emitDeploymentErrors(op, id, arn, fresh)
 	})
-	return err
+	if err != nil {
+		rep.Notices = append(rep.Notices, fmt.Sprintf("%s: the refused deployment could not be recorded in the store: %v", arn, err))
+	}
 }
 
 // emitDeploymentErrors emits the Renewal Action Required event of the

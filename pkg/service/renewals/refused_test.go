@@ -22,7 +22,7 @@ import (
 // cron mail heard of it; no event, no audit record, the metric 0).
 func TestRefusedInstallIsRecorded(t *testing.T) {
 	ctx := context.Background()
-	_, core, req, now, s := deployedFixture(t, "fast.internal")
+	v, core, req, now, s := deployedFixture(t, "fast.internal")
 	right := *now
 	// Another host, whose clock is fast, renews it.
 	other := New(core, Settings{Validity: 30 * 24 * time.Hour, Host: func() (deploy.Host, error) { return deploy.LocalHost(t.TempDir(), "h2") }})
@@ -60,6 +60,19 @@ func TestRefusedInstallIsRecorded(t *testing.T) {
 		return
 	}
 	*now = right.Add(2 * time.Minute)
+	// A refusal the store fails to record is a notice: the pass reports
+	// it all the same and goes on (review: the pass stopped there).
+	armed := true
+	v.Store = failOnce{v.Store, &armed}
+	host, err := s.host()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	s.recordRefused(ctx, &rep, req.CertificateArn, req.ID, []refusedTarget{{host.Bind(req.ID, deploy.Target{CertFile: "/x.pem"}), "refused"}})
+	if len(rep.Notices) != 1 || !strings.Contains(rep.Notices[0], "could not be recorded") {
+		t.Errorf("a refusal the store failed to record: notices %q", rep.Notices)
+	}
 	for pass := 1; pass <= 2; pass++ {
 		rep, err := s.RenewDue(ctx, DueOptions{})
 		if err != nil {
