@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -74,19 +75,12 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	// account's orders, which no revocation should hold the write lock
 	// for. An authorization that lapses between the two (its expiry, its
 	// account deactivating it) still counts for this request.
-	// So is, for a certificate whose record was deleted, whether the
-	// account obtained it (its orders name the record).
 	holds := false
 	if req.Account != nil {
 		if err := s.core.Read(r.Context(), func(tx localstore.Tx) error {
-			caID, certID, c, err := findIssued(tx, cert, serial)
-			if err != nil || caID == "" || mayRevoke(req, c, cert) {
+			caID, _, c, err := findIssued(tx, cert, serial)
+			if err != nil || caID == "" || (c != nil && mayRevoke(req, c, cert)) {
 				return err
-			}
-			if c == nil && certID != "" {
-				if holds, err = obtainedBy(tx, req.Account, ep.ID, certID); err != nil || holds {
-					return err
-				}
 			}
 			holds, err = holdsAuthorizations(tx, req.Account, ep.ID, cert, s.core.Now())
 			return err
@@ -99,26 +93,26 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		op.Resource(s.endpointARN(ep.ID))
 		op.Param("Serial", serial)
 		op.Param("RevocationReason", reasonName)
-		caID, certID, c, err := findIssued(op.Tx, cert, serial)
+		caID, rec, c, err := findIssued(op.Tx, cert, serial)
 		if err != nil {
 			return err
 		}
-		if c == nil && certID != "" {
+		if c == nil && rec != nil {
 			// Its record deleted from the inventory (certctl delete): the
-			// CA still lists the serial, and where it is a CA this
-			// endpoint issues from, the certificate's key, the account
-			// that obtained it or one holding authorizations for every
-			// name still revokes it (RFC 8555 7.6; tester: "not issued
-			// by this endpoint", and no other way for a certificate of
-			// the built-in hierarchy to reach its CRL). A serial that
-			// was never an inventory certificate's (ca issue, a CA's
-			// own) is none of the endpoint's (review).
-			ca, err := authority.Get(op.Tx, caID)
+			// CA still lists the serial, with the ACME account it was
+			// issued to; where that is an account of this endpoint, the
+			// certificate's key, that account or one holding
+			// authorizations for every name still revokes it (RFC 8555
+			// 7.6; tester: "not issued by this endpoint", and no other
+			// way for a certificate of the built-in hierarchy to reach
+			// its CRL). A serial issued otherwise (ca issue, request,
+			// another endpoint) is none of this endpoint's (review).
+			acct, err := issuedToAccountOf(op.Tx, rec, ep.ID)
 			if err != nil {
 				return err
 			}
-			if issuesFrom(ep, ca) {
-				return revokeSerialOnly(op, req, cert, caID, serial, reason, holds, s.core.Names.CAARN(caID))
+			if acct != "" {
+				return revokeSerialOnly(op, req, cert, caID, serial, reason, acct, holds, s.core.Names.CAARN(caID))
 			}
 		}
 		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
@@ -175,12 +169,12 @@ func revoker(req *request) string {
 func keyActor(tp string) string { return "jwk:" + tp }
 
 // revokeSerialOnly revokes serial of CA caID (its ARN caARN), a
-// certificate whose inventory record was deleted: asked with the
-// certificate's key, or by an account that obtained it or holds
-// authorizations for every name of it (holds).
-func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID, serial string, reason int, holds bool, caARN string) error {
+// certificate whose inventory record was deleted, issued to the ACME
+// account acct: asked with the certificate's key, by acct, or by an
+// account holding authorizations for every name of it (holds).
+func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID, serial string, reason int, acct string, holds bool, caARN string) error {
 	op.Resource(caARN)
-	if !mayRevoke(req, nil, cert) && !holds {
+	if !mayRevoke(req, &localstore.Certificate{AcmeAccountID: acct}, cert) && !holds {
 		return refuse(unauthorized("the certificate's record was deleted from the vault: neither the certificate key, nor the account that obtained it, nor an account that proved every name of the certificate by a challenge signed this request"))
 	}
 	if err := checkNotRevoked(op.Tx, caID, serial); err != nil {
@@ -189,29 +183,27 @@ func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID
 	return inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, req.Account == nil)
 }
 
-// issuesFrom reports whether endpoint ep issues from CA ca: its own vault
-// CA, or the built-in public-style hierarchy's for an endpoint without
-// one (issuingCA).
-func issuesFrom(ep *acmestate.Endpoint, ca *authority.Record) bool {
-	if ep.CertificateAuthorityID == "" {
-		return ca.PublicStyle()
+// issuedToAccountOf is the ACME account of endpoint epID a serial's
+// record names as the one it was issued to (its Requester, the audit
+// actor of the finalize: "ACME_ACCOUNT:<id>@<host>"), "" when it names
+// none: a serial issued otherwise (request, ca issue, a renewal), to
+// another endpoint's account, or to an account since deleted with its
+// endpoint. Unlike an order, which is swept days after it expires, the
+// record lasts as long as the serial (review).
+func issuedToAccountOf(tx localstore.Tx, rec *localstore.Serial, epID string) (string, error) {
+	id, ok := strings.CutPrefix(rec.Requester, audit.ActorACMEAccount+":")
+	if !ok {
+		return "", nil
 	}
-	return ca.ID == ep.CertificateAuthorityID
-}
-
-// obtainedBy reports whether acct obtained, at endpoint epID, a version
-// of the inventory certificate certID: an order of its names it.
-func obtainedBy(tx localstore.Tx, acct *acmestate.Account, epID, certID string) (bool, error) {
-	orders, err := acmestate.ListOrders(tx, acct.ID)
-	if err != nil {
-		return false, err
+	id, _, _ = strings.Cut(id, "@") // an account ID holds no @; a host name may
+	a, err := acmestate.GetAccount(tx, id)
+	if errors.Is(err, localstore.ErrNotFound) {
+		return "", nil
 	}
-	for _, o := range orders {
-		if o.EndpointID == epID && o.CertificateID == certID {
-			return true, nil
-		}
+	if err != nil || a.EndpointID != epID {
+		return "", err
 	}
-	return false, nil
+	return a.ID, nil
 }
 
 // checkNotRevoked refuses (alreadyRevoked) serial of CA caID when the CA
@@ -227,11 +219,10 @@ func checkNotRevoked(tx localstore.Tx, caID, serial string) error {
 	return nil
 }
 
-// mayRevoke: the account that obtained c, or the certificate's own key
-// (the key alone when c is nil: a certificate whose record was deleted).
+// mayRevoke: the account that obtained c, or the certificate's own key.
 func mayRevoke(req *request, c *localstore.Certificate, cert *x509.Certificate) bool {
 	if req.Account != nil {
-		return c != nil && req.Account.ID == c.AcmeAccountID
+		return req.Account.ID == c.AcmeAccountID
 	}
 	k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && k.Equal(req.Key.Key)
@@ -287,13 +278,14 @@ func holdsAuthorizations(tx localstore.Tx, acct *acmestate.Account, epID string,
 	return true, nil
 }
 
-// findIssued finds the vault CA that signed cert, the ID of the
-// inventory certificate its serial was issued to ("": none, as for ca
-// issue) and that certificate's record (nil when none, or deleted).
-func findIssued(tx localstore.Tx, cert *x509.Certificate, serial string) (caID, certID string, c *localstore.Certificate, err error) {
+// findIssued finds the vault CA that signed cert, the CA's record of the
+// serial when it was issued to an inventory certificate (nil otherwise,
+// as for ca issue) and that certificate's record (nil when none, or
+// deleted).
+func findIssued(tx localstore.Tx, cert *x509.Certificate, serial string) (caID string, rec *localstore.Serial, c *localstore.Certificate, err error) {
 	cas, err := authority.List(tx)
 	if err != nil {
-		return "", "", nil, err
+		return "", nil, nil, err
 	}
 	for _, r := range cas {
 		if r.CertificatePEM == "" {
@@ -308,16 +300,16 @@ func findIssued(tx localstore.Tx, cert *x509.Certificate, serial string) (caID, 
 			continue
 		}
 		if err != nil {
-			return "", "", nil, err
+			return "", nil, nil, err
 		}
 		if rec.CertID == "" {
-			return r.ID, "", nil, nil
+			return r.ID, nil, nil, nil
 		}
 		c, err := tx.GetCertificate(rec.CertID)
 		if errors.Is(err, localstore.ErrNotFound) {
-			return r.ID, rec.CertID, nil, nil
+			return r.ID, rec, nil, nil
 		}
-		return r.ID, rec.CertID, c, err
+		return r.ID, rec, c, err
 	}
-	return "", "", nil, nil
+	return "", nil, nil, nil
 }

@@ -29,7 +29,8 @@ import (
 func TestRevokeAfterTheRecordIsDeleted(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	ctx := context.Background()
-	c, _ := f.register(newKey(t))
+	c, a := f.register(newKey(t))
+	acctID := a.URI[strings.LastIndexByte(a.URI, '/')+1:]
 	issue := func(name string) ([]byte, *ecdsa.PrivateKey, string) {
 		t.Helper()
 		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
@@ -80,8 +81,22 @@ func TestRevokeAfterTheRecordIsDeleted(t *testing.T) {
 		t.Errorf("second revocation: %s; want alreadyRevoked", pt)
 	}
 	// By the account that obtained it (review: refused, though its
-	// orders name the record).
+	// orders named the record) — also once its orders are swept and the
+	// endpoint issues from another CA (review: obtainedBy read the
+	// orders, issuesFrom the endpoint's CA of now).
 	der, _, caID = issue("gone2.lab.test")
+	f.vaultCA(authority.CreateRequest{Validity: 5 * 365 * 24 * time.Hour}, true)
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
+		orders, err := acmestate.ListOrders(tx, acctID)
+		for _, o := range orders {
+			if err := tx.DeleteObject(acmestate.KindOrder, o.ID); err != nil {
+				return err
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.RevokeCert(ctx, nil, der, acme.CRLReasonSuperseded); err != nil {
 		t.Fatalf("revocation by the account that obtained it, the record deleted: %v", err)
 	}
@@ -99,9 +114,9 @@ func TestRevokeOfWhatNoEndpointIssued(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	own := f.vaultCA(authority.CreateRequest{Validity: 5 * 365 * 24 * time.Hour}, true)
 	other := f.vaultCA(authority.CreateRequest{Validity: 5 * 365 * 24 * time.Hour}, false)
-	for _, kind := range []string{"ca issue", "another CA's deleted record"} {
+	for _, kind := range []string{"ca issue", "a request's deleted record", "another CA's deleted record"} {
 		ca := own
-		if kind != "ca issue" {
+		if kind == "another CA's deleted record" {
 			ca = other
 		}
 		certKey := newKey(t)
@@ -113,8 +128,12 @@ func TestRevokeOfWhatNoEndpointIssued(t *testing.T) {
 				iss, err = f.svc.IssueCSR(tx, ca, authority.CSRParams{CSR: csrFor(t, certKey, "svc.other.test"), Template: "EndEntityServerAuthCertificate",
 					Validity: timeutil.Validity{Duration: 30 * 24 * time.Hour}})
 			} else {
+				// Issued to an inventory certificate since deleted, by
+				// no ACME account of this endpoint: certctl request, from
+				// the endpoint's own CA, or another's (review: revoked
+				// once the record was gone).
 				iss, err = f.svc.IssueLeaf(tx, ca, authority.LeafParams{CertID: "0d1e2f3a-0000-4000-8000-000000000000", Names: []string{"svc.other.test"},
-					PublicKey: certKey.Public(), Validity: 30 * 24 * time.Hour})
+					PublicKey: certKey.Public(), Validity: 30 * 24 * time.Hour, Requester: "USER:tester@testhost"})
 			}
 			if err == nil {
 				leaf = iss.Certificate
@@ -144,5 +163,32 @@ func (f *fixture) wantRevoked(caID string, leaf *x509.Certificate, revoked bool)
 		return err
 	}); err != nil {
 		f.t.Fatal(err)
+	}
+}
+
+// TestIssuedToAccountOf: a serial's requester names an account of this
+// endpoint only when it is an ACME account of it — not a user, not
+// another endpoint's account, not an account gone.
+func TestIssuedToAccountOf(t *testing.T) {
+	f := newFixture(t, acmestate.ContactNotRequired)
+	now := time.Now()
+	if err := f.v.Store.Update(context.Background(), func(tx localstore.Tx) error {
+		for _, a := range []*acmestate.Account{{ID: "mine", EndpointID: f.ep.ID, CreatedAt: now, UpdatedAt: now}, {ID: "theirs", EndpointID: "another-endpoint", CreatedAt: now, UpdatedAt: now}} {
+			if err := acmestate.PutAccount(tx, a); err != nil {
+				return err
+			}
+		}
+		for requester, want := range map[string]string{
+			"ACME_ACCOUNT:mine@host1": "mine", "ACME_ACCOUNT:mine": "mine", "ACME_ACCOUNT:theirs@host1": "",
+			"ACME_ACCOUNT:gone@host1": "", "USER:mine@host1": "", "": "",
+		} {
+			got, err := issuedToAccountOf(tx, &localstore.Serial{Requester: requester}, f.ep.ID)
+			if err != nil || got != want {
+				t.Errorf("requester %q: %q, %v; want %q", requester, got, err, want)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
