@@ -224,9 +224,11 @@ func openSQLite(ctx context.Context, path string, onePool, current bool) (*SQLit
 	var err error
 	switch {
 	case current:
-		// Not created, and a database already: SQLite would write the
-		// header of an empty file when it opens it.
-		if f, err = os.OpenFile(path, os.O_RDWR, 0); err == nil && !isSQLiteFile(f) {
+		// Not created, and a database in WAL mode already, as every
+		// vault is: SQLite would write the header of an empty file, and
+		// the connection's journal_mode pragma would turn another
+		// program's rollback-journal database into a WAL one (review).
+		if f, err = os.OpenFile(path, os.O_RDWR, 0); err == nil && !isWALDatabase(f) {
 			f.Close()
 			return nil, ErrSchemaNotCurrent
 		}
@@ -288,11 +290,13 @@ func openSQLite(ctx context.Context, path string, onePool, current bool) (*SQLit
 	return s, nil
 }
 
-// isSQLiteFile reports whether f begins with the SQLite database header.
-func isSQLiteFile(f *os.File) bool {
-	var magic [16]byte
-	_, err := f.ReadAt(magic[:], 0)
-	return err == nil && string(magic[:]) == "SQLite format 3\x00"
+// isWALDatabase reports whether f begins with the header of an SQLite
+// database in WAL mode (its file format write and read versions, bytes 18
+// and 19, are 2).
+func isWALDatabase(f *os.File) bool {
+	var hdr [20]byte
+	_, err := f.ReadAt(hdr[:], 0)
+	return err == nil && string(hdr[:16]) == "SQLite format 3\x00" && hdr[18] == 2 && hdr[19] == 2
 }
 
 // checkHeaderVersion refuses a schema version of the database at path (f,

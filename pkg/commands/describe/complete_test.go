@@ -2,6 +2,7 @@ package describe_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,14 +135,29 @@ func TestCompletionOnEveryStore(t *testing.T) {
 		}
 	})
 	t.Run("sqlite-not-a-vault", func(t *testing.T) {
-		// An empty file, and none at all: neither made a database
-		// (review: an empty file became a whole vault at <TAB>).
+		// An empty file, none at all, and another program's database
+		// (rollback journal): none is made a vault or changed (review:
+		// an empty file became a whole vault at <TAB>; the other
+		// program's database was turned to WAL mode).
 		e := clitest.New(t)
 		empty := filepath.Join(e.Dir, "empty.db")
 		if err := os.WriteFile(empty, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range []string{empty, filepath.Join(e.Dir, "absent.db")} {
+		other := filepath.Join(e.Dir, "other.db")
+		db, err := sql.Open("sqlite", other)
+		if err == nil {
+			_, err = db.Exec("PRAGMA journal_mode=DELETE; CREATE TABLE t(x)")
+			db.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := os.ReadFile(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{empty, filepath.Join(e.Dir, "absent.db"), other} {
 			e.Vars["CERTCTL_STORE"] = "sqlite:" + p
 			if out := e.MustRun("__complete", "describe", "").Stdout; strings.Contains(out, "\t") {
 				t.Errorf("__complete describe on %s offers:\n%s", p, out)
@@ -150,7 +166,10 @@ func TestCompletionOnEveryStore(t *testing.T) {
 		if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
 			t.Errorf("completion wrote the empty file: %v, %v", fi, err)
 		}
-		for _, p := range []string{filepath.Join(e.Dir, "absent.db"), empty + "-wal", empty + "-shm", e.Vault} {
+		if after, err := os.ReadFile(other); err != nil || string(after) != string(before) {
+			t.Errorf("completion changed another program's database (%v)", err)
+		}
+		for _, p := range []string{filepath.Join(e.Dir, "absent.db"), empty + "-wal", empty + "-shm", other + "-wal", e.Vault} {
 			if _, err := os.Stat(p); err == nil {
 				t.Errorf("completion made %s", p)
 			}
