@@ -87,7 +87,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 
 	pf := cmd.PersistentFlags()
 	pf.String("vault", "", "vault `directory` (env CERTCTL_VAULT)")
-	pf.String("store", "", "store `URL` (default: the embedded SQLite database in the vault)")
+	pf.String("store", "", "store `URL`: postgres://… or sqlite:PATH (env CERTCTL_STORE; default: the embedded SQLite database in the vault)")
 	pf.StringVar(&f.Globals.ConfigFile, "config", "", "config `file` (default ${XDG_CONFIG_HOME:-~/.config}/certctl/config.yaml)")
 	pf.StringVarP(&f.Globals.Output, "output", "o", "", "output `format`: table, json, yaml or text (default table on a terminal, json otherwise)")
 	pf.StringVar(&f.Globals.Query, "query", "", "JMESPath `expression` applied to the JSON form of the output")
