@@ -114,6 +114,18 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 			if acct != "" {
 				return revokeSerialOnly(op, req, cert, caID, serial, reason, acct, holds, s.core.Names.CAARN(caID))
 			}
+			// A serial signed before its record named who asked for it
+			// (schema 5) says nothing of its account: the certificate's
+			// own key still revokes it, where its CA is one this
+			// endpoint issues from (review: such certificates had lost
+			// every way onto their CRL).
+			legacy, err := legacySerialOf(op.Tx, rec, caID, ep)
+			if err != nil {
+				return err
+			}
+			if legacy && req.Account == nil && mayRevoke(req, nil, cert) {
+				return revokeSerialOnly(op, req, cert, caID, serial, reason, "", false, s.core.Names.CAARN(caID))
+			}
 		}
 		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
 			return refuse(problem(errMalformed, http.StatusNotFound, "certificate was not issued by this endpoint"))
@@ -206,6 +218,25 @@ func issuedToAccountOf(tx localstore.Tx, rec *localstore.Serial, epID string) (s
 	return a.ID, nil
 }
 
+// legacySerialOf reports whether rec, a serial of CA caID issued to an
+// inventory certificate, was signed before serial records named who asked
+// for them (no Requester) by a CA endpoint ep issues from: its own vault
+// CA, or the built-in public-style hierarchy's for an endpoint without
+// one (issuingCA).
+func legacySerialOf(tx localstore.Tx, rec *localstore.Serial, caID string, ep *acmestate.Endpoint) (bool, error) {
+	if rec.Requester != "" {
+		return false, nil
+	}
+	if ep.CertificateAuthorityID != "" {
+		return caID == ep.CertificateAuthorityID, nil
+	}
+	ca, err := authority.Get(tx, caID)
+	if err != nil {
+		return false, err
+	}
+	return ca.PublicStyle(), nil
+}
+
 // checkNotRevoked refuses (alreadyRevoked) serial of CA caID when the CA
 // revoked it already.
 func checkNotRevoked(tx localstore.Tx, caID, serial string) error {
@@ -219,10 +250,11 @@ func checkNotRevoked(tx localstore.Tx, caID, serial string) error {
 	return nil
 }
 
-// mayRevoke: the account that obtained c, or the certificate's own key.
+// mayRevoke: the account that obtained c, or the certificate's own key
+// (the key alone when c is nil).
 func mayRevoke(req *request, c *localstore.Certificate, cert *x509.Certificate) bool {
 	if req.Account != nil {
-		return req.Account.ID == c.AcmeAccountID
+		return c != nil && req.Account.ID == c.AcmeAccountID
 	}
 	k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && k.Equal(req.Key.Key)

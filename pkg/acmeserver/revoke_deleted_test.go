@@ -102,6 +102,28 @@ func TestRevokeAfterTheRecordIsDeleted(t *testing.T) {
 	}
 	leaf, _ = x509.ParseCertificate(der)
 	f.wantRevoked(caID, leaf, true)
+	// A serial signed before serial records named who asked (schema 5):
+	// its key still revokes it, its account cannot be told (review:
+	// 404 to both).
+	der, certKey, caID = issue("legacy.lab.test")
+	leaf, _ = x509.ParseCertificate(der)
+	if err := f.v.Store.Update(ctx, func(tx localstore.Tx) error {
+		s, err := tx.GetSerial(caID, x509util.FormatSerial(leaf.SerialNumber))
+		if err != nil {
+			return err
+		}
+		s.Requester = ""
+		return tx.RecordIssued(s)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RevokeCert(ctx, nil, der, acme.CRLReasonSuperseded); err == nil {
+		t.Error("a serial of no known account revoked by an account")
+	}
+	if err := f.client(certKey).RevokeCert(ctx, certKey, der, acme.CRLReasonSuperseded); err != nil {
+		t.Fatalf("revocation by the certificate key of a serial of no known account: %v", err)
+	}
+	f.wantRevoked(caID, leaf, true)
 }
 
 // TestRevokeOfWhatNoEndpointIssued: revoke-cert revokes no serial that
@@ -114,10 +136,13 @@ func TestRevokeOfWhatNoEndpointIssued(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	own := f.vaultCA(authority.CreateRequest{Validity: 5 * 365 * 24 * time.Hour}, true)
 	other := f.vaultCA(authority.CreateRequest{Validity: 5 * 365 * 24 * time.Hour}, false)
-	for _, kind := range []string{"ca issue", "a request's deleted record", "another CA's deleted record"} {
-		ca := own
-		if kind == "another CA's deleted record" {
+	for _, kind := range []string{"ca issue", "a request's deleted record", "another CA's deleted record", "another CA's serial of no requester"} {
+		ca, requester := own, "USER:tester@testhost"
+		switch kind {
+		case "another CA's deleted record":
 			ca = other
+		case "another CA's serial of no requester": // signed before schema 5
+			ca, requester = other, ""
 		}
 		certKey := newKey(t)
 		var leaf *x509.Certificate
@@ -133,7 +158,7 @@ func TestRevokeOfWhatNoEndpointIssued(t *testing.T) {
 				// the endpoint's own CA, or another's (review: revoked
 				// once the record was gone).
 				iss, err = f.svc.IssueLeaf(tx, ca, authority.LeafParams{CertID: "0d1e2f3a-0000-4000-8000-000000000000", Names: []string{"svc.other.test"},
-					PublicKey: certKey.Public(), Validity: 30 * 24 * time.Hour, Requester: "USER:tester@testhost"})
+					PublicKey: certKey.Public(), Validity: 30 * 24 * time.Hour, Requester: requester})
 			}
 			if err == nil {
 				leaf = iss.Certificate
