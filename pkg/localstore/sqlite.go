@@ -228,7 +228,7 @@ func openSQLite(ctx context.Context, path string, onePool, current bool) (*SQLit
 		// vault is: SQLite would write the header of an empty file, and
 		// the connection's journal_mode pragma would turn another
 		// program's rollback-journal database into a WAL one (review).
-		if f, err = os.OpenFile(path, os.O_RDWR, 0); err == nil && !isWALDatabase(f) {
+		if f, err = os.OpenFile(path, os.O_RDWR, 0); err == nil && !isCurrentVault(f, path) {
 			f.Close()
 			return nil, ErrSchemaNotCurrent
 		}
@@ -290,13 +290,21 @@ func openSQLite(ctx context.Context, path string, onePool, current bool) (*SQLit
 	return s, nil
 }
 
-// isWALDatabase reports whether f begins with the header of an SQLite
-// database in WAL mode (its file format write and read versions, bytes 18
-// and 19, are 2).
-func isWALDatabase(f *os.File) bool {
-	var hdr [20]byte
-	_, err := f.ReadAt(hdr[:], 0)
-	return err == nil && string(hdr[:16]) == "SQLite format 3\x00" && hdr[18] == 2 && hdr[19] == 2
+// isCurrentVault reports whether f, the database at path, begins with the
+// header of an SQLite database in WAL mode (its file format write and
+// read versions, bytes 18 and 19, are 2) whose user_version (offset 60)
+// is this build's schema version — read from the header only when no
+// log holds a newer one (a non-empty path-wal): another program's WAL
+// database would otherwise get -wal and -shm files beside it (review).
+func isCurrentVault(f *os.File, path string) bool {
+	var hdr [64]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil || string(hdr[:16]) != "SQLite format 3\x00" || hdr[18] != 2 || hdr[19] != 2 {
+		return false
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		return true
+	}
+	return int(binary.BigEndian.Uint32(hdr[60:])) == len(migrations)
 }
 
 // checkHeaderVersion refuses a schema version of the database at path (f,

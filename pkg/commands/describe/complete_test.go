@@ -116,6 +116,23 @@ func TestCompletionOnEveryStore(t *testing.T) {
 			}
 		})
 	}
+	t.Run("vault-checkpointed", func(t *testing.T) {
+		// Its log folded into the database and emptied: the header's
+		// schema version is read, and is this build's.
+		e := clitest.New(t)
+		arn := e.RequestPrivate("folded.internal")
+		db, err := sql.Open("sqlite", filepath.Join(e.Vault, "vault.db"))
+		if err == nil {
+			_, err = db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			db.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := e.MustRun("__complete", "describe", "").Stdout; !strings.Contains(out, arn[strings.LastIndexByte(arn, '/')+1:]) {
+			t.Errorf("__complete describe on a checkpointed vault offers:\n%s", out)
+		}
+	})
 	t.Run("postgres-unused", func(t *testing.T) {
 		e := clitest.New(t)
 		u := pgtest.FreshSchema(t)
@@ -144,20 +161,24 @@ func TestCompletionOnEveryStore(t *testing.T) {
 		if err := os.WriteFile(empty, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		other := filepath.Join(e.Dir, "other.db")
-		db, err := sql.Open("sqlite", other)
-		if err == nil {
-			_, err = db.Exec("PRAGMA journal_mode=DELETE; CREATE TABLE t(x)")
-			db.Close()
-		}
-		if err != nil {
-			t.Fatal(err)
+		// Another program's databases: one with a rollback journal, one
+		// in WAL mode (review: -wal and -shm were made beside it).
+		other, otherWAL := filepath.Join(e.Dir, "other.db"), filepath.Join(e.Dir, "other-wal.db")
+		for p, mode := range map[string]string{other: "DELETE", otherWAL: "WAL"} {
+			db, err := sql.Open("sqlite", p)
+			if err == nil {
+				_, err = db.Exec("PRAGMA journal_mode=" + mode + "; CREATE TABLE t(x)")
+				db.Close()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 		before, err := os.ReadFile(other)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range []string{empty, filepath.Join(e.Dir, "absent.db"), other} {
+		for _, p := range []string{empty, filepath.Join(e.Dir, "absent.db"), other, otherWAL} {
 			e.Vars["CERTCTL_STORE"] = "sqlite:" + p
 			if out := e.MustRun("__complete", "describe", "").Stdout; strings.Contains(out, "\t") {
 				t.Errorf("__complete describe on %s offers:\n%s", p, out)
@@ -169,7 +190,7 @@ func TestCompletionOnEveryStore(t *testing.T) {
 		if after, err := os.ReadFile(other); err != nil || string(after) != string(before) {
 			t.Errorf("completion changed another program's database (%v)", err)
 		}
-		for _, p := range []string{filepath.Join(e.Dir, "absent.db"), empty + "-wal", empty + "-shm", other + "-wal", e.Vault} {
+		for _, p := range []string{filepath.Join(e.Dir, "absent.db"), empty + "-wal", empty + "-shm", other + "-wal", otherWAL + "-wal", otherWAL + "-shm", e.Vault} {
 			if _, err := os.Stat(p); err == nil {
 				t.Errorf("completion made %s", p)
 			}
