@@ -112,7 +112,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			if acct != "" {
-				return revokeSerialOnly(op, req, cert, caID, serial, reason, acct, holds, s.core.Names.CAARN(caID))
+				return revokeSerialOnly(op, req, cert, caID, serial, reason, acct, holds, s.deletedResources(caID, rec)...)
 			}
 			// A serial signed before its record named who asked for it
 			// (schema 5) says nothing of its account: the certificate's
@@ -124,7 +124,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			if legacy && req.Account == nil && mayRevoke(req, nil, cert) {
-				return revokeSerialOnly(op, req, cert, caID, serial, reason, "", false, s.core.Names.CAARN(caID))
+				return revokeSerialOnly(op, req, cert, caID, serial, reason, "", false, s.deletedResources(caID, rec)...)
 			}
 		}
 		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
@@ -180,12 +180,21 @@ func revoker(req *request) string {
 // account's: "jwk:" and the key's thumbprint tp.
 func keyActor(tp string) string { return "jwk:" + tp }
 
-// revokeSerialOnly revokes serial of CA caID (its ARN caARN), a
-// certificate whose inventory record was deleted, issued to the ACME
-// account acct: asked with the certificate's key, by acct, or by an
-// account holding authorizations for every name of it (holds).
-func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID, serial string, reason int, acct string, holds bool, caARN string) error {
-	op.Resource(caARN)
+// deletedResources are the resources a revocation of serial rec of CA
+// caID, whose certificate's record was deleted, is recorded with: the CA
+// and the deleted certificate's ARN, so that the audit log ties the
+// revocation to the deletion (review).
+func (s *Server) deletedResources(caID string, rec *localstore.Serial) []string {
+	return []string{s.core.Names.CAARN(caID), s.core.Names.CertificateARN(rec.CertID)}
+}
+
+// revokeSerialOnly revokes serial of CA caID, a certificate whose
+// inventory record was deleted (resources: what the audit record names),
+// issued to the ACME account acct: asked with the certificate's key, by
+// acct, or by an account holding authorizations for every name of it
+// (holds).
+func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID, serial string, reason int, acct string, holds bool, resources ...string) error {
+	op.Resource(resources...)
 	if !mayRevoke(req, &localstore.Certificate{AcmeAccountID: acct}, cert) && !holds {
 		return refuse(unauthorized("the certificate's record was deleted from the vault: neither the certificate key, nor the account that obtained it, nor an account that proved every name of the certificate by a challenge signed this request"))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func TestRevokeAfterTheRecordIsDeleted(t *testing.T) {
 	ctx := context.Background()
 	c, a := f.register(newKey(t))
 	acctID := a.URI[strings.LastIndexByte(a.URI, '/')+1:]
+	var deleted string // the ARN of the last certificate issue deleted
 	issue := func(name string) ([]byte, *ecdsa.PrivateKey, string) {
 		t.Helper()
 		o, err := c.AuthorizeOrder(ctx, acme.DomainIDs(name))
@@ -62,6 +64,7 @@ func TestRevokeAfterTheRecordIsDeleted(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.wantRevoked(caID, leaf, false)
+		deleted = f.names.CertificateARN(id)
 		return ders[0], certKey, caID
 	}
 	// By its key: keyCompromise, and then alreadyRevoked.
@@ -75,6 +78,11 @@ func TestRevokeAfterTheRecordIsDeleted(t *testing.T) {
 	}
 	leaf, _ := x509.ParseCertificate(der)
 	f.wantRevoked(caID, leaf, true)
+	// The audit record names the CA and the deleted certificate (review:
+	// only the CA), tying the revocation to the deletion.
+	if rec := f.lastAudit("RevokeCertificate"); !slices.Contains(rec.Resources, deleted) || !slices.Contains(rec.Resources, f.names.CAARN(caID)) {
+		t.Errorf("the revocation's audit record names %v; want %s and the CA", rec.Resources, deleted)
+	}
 	// x/crypto/acme takes alreadyRevoked for a success: the raw answer.
 	resp, body := f.signed(f.url("/revoke-cert"), certKey, "", []byte(`{"certificate":"`+b64(der)+`"}`), nil)
 	if pt := problemType(t, resp, body); pt != errAlreadyRevoked {
