@@ -197,17 +197,6 @@ const pgListCovered = "octet_length(summary) <= 2000"
 // build writes.
 var PostgresSchemaVersion = len(pgMigrations)
 
-// migrate brings the schema up to date in one transaction. The transaction
-// first takes an advisory lock (keyed by the schema, released at commit), so
-// that machines opening a new database at once apply the migrations once:
-// the others wait, then find them applied. DDL is transactional in
-// PostgreSQL, so a failed migration leaves nothing behind.
-//
-// A schema already up to date, the usual case, is found with one query
-// (the simple protocol: one round trip, no statement prepared) and no
-// transaction or lock: every command opens the store, and those six round
-// trips were a tenth of a short list's time on PostgreSQL. The query also
-// counts the upgrade marks (upgrademark.go).
 // schemaIsCurrent reports whether the schema is this build's, in one
 // query (and reads the upgrade marks then). An error from the server
 // (*pgconn.PgError) is a schema without its tables.
@@ -223,6 +212,17 @@ func (p *Postgres) schemaIsCurrent(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// migrate brings the schema up to date in one transaction. The transaction
+// first takes an advisory lock (keyed by the schema, released at commit), so
+// that machines opening a new database at once apply the migrations once:
+// the others wait, then find them applied. DDL is transactional in
+// PostgreSQL, so a failed migration leaves nothing behind.
+//
+// A schema already up to date, the usual case, is found with one query
+// (the simple protocol: one round trip, no statement prepared) and no
+// transaction or lock: every command opens the store, and those six round
+// trips were a tenth of a short list's time on PostgreSQL. The query also
+// counts the upgrade marks (upgrademark.go).
 func (p *Postgres) migrate(ctx context.Context) error {
 	current, err := p.schemaIsCurrent(ctx)
 	var pe *pgconn.PgError
