@@ -120,9 +120,8 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 			return err
 		}
 	}
-	if err := r.checkLeaf(c, caRec, now); err != nil {
-		return err
-	}
+	// A leaf older than the current version is refused by StoreIssued,
+	// on the leaf itself (Check foresees it for a dry run).
 	issued, err := r.Authority.IssueLeaf(tx, caRec, authority.LeafParams{
 		CertID: c.ID, Names: c.SubjectAlternativeNames, PublicKey: key.Public(),
 		Validity: r.Validity, ClientAuth: c.Type == inventory.TypePrivate, Requester: r.Requester, GeneratedKey: true,
@@ -144,7 +143,8 @@ func (r *Renewer) Renew(tx localstore.Tx, c *localstore.Certificate, key crypto.
 // transaction: c is eligible, its record names its certificate's names,
 // and the CA that would sign it may issue a leaf of the renewal's
 // validity now (not DISABLED, EXPIRED or DELETED, its key not revoked,
-// the leaf ending within it). renew --dry-run reports with it what the
+// the leaf ending within it, and starting no earlier than c's current
+// certificate). renew --dry-run reports with it what the
 // renewal would refuse.
 func (r *Renewer) Check(tx localstore.Tx, c *localstore.Certificate) error {
 	now := r.Now()
@@ -157,17 +157,10 @@ func (r *Renewer) Check(tx localstore.Tx, c *localstore.Certificate) error {
 			return err
 		}
 	}
-	return r.checkLeaf(c, caRec, now)
-}
-
-// checkLeaf refuses the renewal of c by caRec at now when caRec cannot
-// issue its leaf (authority.CheckLeaf's refusals), or when that leaf
-// would start before c's current certificate (inventory.CheckNotOlder:
-// this host's clock behind the one that made it), before anything is
-// signed and in a dry run alike; the leaf's start is the authority's,
-// not a guess (review: a SHORT_LIVED_CERTIFICATE CA's leaf of 7 days
-// starts now, not a minute before).
-func (r *Renewer) checkLeaf(c *localstore.Certificate, caRec *authority.Record, now time.Time) error {
+	// The leaf's start is the authority's, not a guess (review: a
+	// SHORT_LIVED_CERTIFICATE CA's leaf of 7 days starts now, not a
+	// minute before); StoreIssued refuses the real leaf when it is older
+	// than c's current certificate (inventory.CheckNotOlder).
 	v, err := r.Authority.LeafValidity(caRec, r.Validity)
 	if err != nil {
 		return err
