@@ -112,7 +112,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			if acct != "" {
-				return revokeSerialOnly(op, req, cert, caID, serial, reason, acct, holds, s.deletedResources(caID, rec)...)
+				return revokeSerialOnly(op, req, cert, caID, rec, reason, acct, holds, s.deletedResources(caID, rec)...)
 			}
 			// A serial signed before its record named who asked for it
 			// (schema 5) says nothing of its account: the certificate's
@@ -123,8 +123,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return err
 			}
-			if legacy && req.Account == nil && mayRevoke(req, nil, cert) {
-				return revokeSerialOnly(op, req, cert, caID, serial, reason, "", false, s.deletedResources(caID, rec)...)
+			if legacy && mayRevoke(req, nil, cert) {
+				return revokeSerialOnly(op, req, cert, caID, rec, reason, "", false, s.deletedResources(caID, rec)...)
 			}
 		}
 		if c == nil || c.KeyPairOrigin != inventory.OriginACME || c.AcmeEndpointID != ep.ID {
@@ -136,7 +136,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 				return refuse(unauthorized("neither the issuing account, nor an account that proved every name of the certificate by a challenge (the authorization of a pre-approved name, which any account of the endpoint gets, does not count), nor the certificate key signed this request"))
 			}
 		}
-		if err := checkNotRevoked(op.Tx, caID, serial); err != nil {
+		if err := checkNotRevoked(rec); err != nil {
 			return err
 		}
 		// Only a request signed by the certificate's own key proves it
@@ -193,15 +193,15 @@ func (s *Server) deletedResources(caID string, rec *localstore.Serial) []string 
 // issued to the ACME account acct: asked with the certificate's key, by
 // acct, or by an account holding authorizations for every name of it
 // (holds).
-func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID, serial string, reason int, acct string, holds bool, resources ...string) error {
+func revokeSerialOnly(op *service.Op, req *request, cert *x509.Certificate, caID string, rec *localstore.Serial, reason int, acct string, holds bool, resources ...string) error {
 	op.Resource(resources...)
 	if !mayRevoke(req, &localstore.Certificate{AcmeAccountID: acct}, cert) && !holds {
 		return refuse(unauthorized("the certificate's record was deleted from the vault: neither the certificate key, nor the account that obtained it, nor an account that proved every name of the certificate by a challenge signed this request"))
 	}
-	if err := checkNotRevoked(op.Tx, caID, serial); err != nil {
+	if err := checkNotRevoked(rec); err != nil {
 		return err
 	}
-	return inventory.RevokeSerialVia(op.Tx, caID, serial, op.Now, reason, req.Account == nil)
+	return inventory.RevokeSerialVia(op.Tx, caID, rec.Serial, op.Now, reason, req.Account == nil)
 }
 
 // issuedToAccountOf is the ACME account of endpoint epID a serial's
@@ -246,13 +246,9 @@ func legacySerialOf(tx localstore.Tx, rec *localstore.Serial, caID string, ep *a
 	return ca.PublicStyle(), nil
 }
 
-// checkNotRevoked refuses (alreadyRevoked) serial of CA caID when the CA
-// revoked it already.
-func checkNotRevoked(tx localstore.Tx, caID, serial string) error {
-	rec, err := tx.GetSerial(caID, serial)
-	if err != nil {
-		return err
-	}
+// checkNotRevoked refuses (alreadyRevoked) a serial, as its CA's record
+// (findIssued's, read in the change) says, when the CA revoked it already.
+func checkNotRevoked(rec *localstore.Serial) error {
 	if !rec.RevokedAt.IsZero() {
 		return refuse(problem(errAlreadyRevoked, http.StatusBadRequest, "certificate is already revoked"))
 	}
