@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/deploy"
@@ -624,8 +625,11 @@ type refusedTarget struct {
 // more (tester: a refused version was told to this host's cron mail
 // alone: no event, no audit record, certctl_deploy_failed 0). A failure
 // to record them is a notice of rep: the refusals are reported all the
-// same, and the pass goes on (review: it stopped there).
+// same, and the pass goes on (review: it stopped there). A target whose
+// last error the pass read is set already has nothing new to record: no
+// write transaction is begun for it at every pass (review).
 func (s *Service) recordRefused(ctx context.Context, rep *Report, arn, id string, refused []refusedTarget) {
+	refused = slices.DeleteFunc(refused, func(r refusedTarget) bool { return r.t.LastError != "" })
 	if len(refused) == 0 {
 		return
 	}

@@ -73,8 +73,15 @@ func TestRefusedInstallIsRecorded(t *testing.T) {
 	if len(rep.Notices) != 1 || !strings.Contains(rep.Notices[0], "could not be recorded") {
 		t.Errorf("a refusal the store failed to record: notices %q", rep.Notices)
 	}
+	// A later pass begins no write transaction for the refusal recorded
+	// already (review): with nothing new, it writes nothing.
+	counted := &countUpdates{Store: v.Store}
+	v.Store = counted
+	var writes [3]int
 	for pass := 1; pass <= 2; pass++ {
+		before := counted.n
 		rep, err := s.RenewDue(ctx, DueOptions{})
+		writes[pass] = counted.n - before
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,6 +94,9 @@ func TestRefusedInstallIsRecorded(t *testing.T) {
 				pass, lastError, failures, actionRequired)
 		}
 	}
+	if writes[1] == 0 || writes[2] != 0 {
+		t.Errorf("write transactions: %d in the pass that recorded the refusal, %d in the next; want some, then none", writes[1], writes[2])
+	}
 	*now = right.Add(time.Hour + time.Minute)
 	if rep, err := s.RenewDue(ctx, DueOptions{}); err != nil || rep.Results[0].Targets[0].Outcome != TargetInstalled {
 		t.Fatalf("pass once the version is valid: %+v, %v", rep.Results, err)
@@ -94,4 +104,15 @@ func TestRefusedInstallIsRecorded(t *testing.T) {
 	if lastError, _, _ := state(); lastError != "" {
 		t.Errorf("installed, the target's last error is still %q", lastError)
 	}
+}
+
+// countUpdates is a store that counts its write transactions.
+type countUpdates struct {
+	localstore.Store
+	n int
+}
+
+func (c *countUpdates) Update(ctx context.Context, fn func(localstore.Tx) error) error {
+	c.n++
+	return c.Store.Update(ctx, fn)
 }
