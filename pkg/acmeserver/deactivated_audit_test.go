@@ -49,9 +49,15 @@ func TestDeactivatedAccountRefusalsAudited(t *testing.T) {
 	refused("account update", resp, body)
 	resp, body = f.signed(kid, key, kid, []byte(`{"status":"deactivated"}`), nil)
 	refused("deactivated again", resp, body)
-	// Not recorded: a read, a signature not by the account's key, a replay.
+	// Not recorded: a read, a body that does not parse (it asks for no
+	// change; review: recorded on this path), a signature not by the
+	// account's key, a replay.
 	resp, body = f.signed(orderURL, key, kid, nil, nil)
 	refused("order read", resp, body)
+	resp, body = f.signed(f.url("/new-order"), key, kid, []byte(`not-json`), nil)
+	refused("unparsable new order", resp, body)
+	resp, body = f.signed(o.Finalize, key, kid, []byte(`not-json`), nil)
+	refused("unparsable finalize", resp, body)
 	resp, body = f.signed(f.url("/new-order"), newKey(t), kid, []byte(`{"identifiers":[{"type":"dns","value":"www.lab.test"}]}`), nil)
 	wantProblem(t, "signed by another key", resp, body, errMalformed, http.StatusBadRequest)
 	f.clk.Add(refusalWindow)

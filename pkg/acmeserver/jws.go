@@ -841,7 +841,7 @@ var changeNames = map[string]string{
 func (s *Server) refuseAccount(r *http.Request, ep *acmestate.Endpoint, a *acmestate.Account, payload []byte) *Problem {
 	p := unauthorized("account is " + a.Status)
 	name := changeNames[r.Pattern]
-	if len(payload) == 0 || name == "" {
+	if name == "" {
 		return p
 	}
 	if name == "UpdateAccount" {
@@ -850,7 +850,7 @@ func (s *Server) refuseAccount(r *http.Request, ep *acmestate.Endpoint, a *acmes
 			name = "DeactivateAccount"
 		}
 	}
-	return s.recordRefusal(r, a.ID, name, p, s.endpointARN(ep.ID), s.accountARN(a))
+	return s.recordRefusal(r, a.ID, name, payload, p, s.endpointARN(ep.ID), s.accountARN(a))
 }
 
 // keyCache holds account keys parsed from their stored JWK, keyed by

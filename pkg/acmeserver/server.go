@@ -367,21 +367,18 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, req *request, e
 		writeProblem(w, np)
 		return
 	}
-	if !json.Valid(req.Payload) {
-		// A body that does not parse asks for no change (review: a
-		// refusal found before the body was read was recorded).
-		writeProblem(w, p)
-		return
-	}
-	writeProblem(w, s.recordRefusal(r, req.Account.ID, eventName, p, resources...))
+	writeProblem(w, s.recordRefusal(r, req.Account.ID, eventName, req.Payload, p, resources...))
 }
 
 // recordRefusal records p as the refusal of the change eventName asked for
-// by account accountID (see refused) and returns the problem to answer —
-// at most once a refusalWindow for the same account, change and problem
-// type (refusalLimiter), the next record counting the refusals left out.
-func (s *Server) recordRefusal(r *http.Request, accountID, eventName string, p *Problem, resources ...string) *Problem {
-	if p.Status >= 500 {
+// by account accountID with payload (see refused) and returns the problem
+// to answer — at most once a refusalWindow for the same account, change
+// and problem type (refusalLimiter), the next record counting the
+// refusals left out. A payload that is empty or does not parse asks for
+// no change, and is not recorded (review: a refusal found before the body
+// was read was recorded; then, on the deactivated account's path, still).
+func (s *Server) recordRefusal(r *http.Request, accountID, eventName string, payload []byte, p *Problem, resources ...string) *Problem {
+	if p.Status >= 500 || !json.Valid(payload) {
 		return p
 	}
 	record, again := s.refusals.allow(accountID+" "+eventName+" "+p.Type, s.core.Now())
