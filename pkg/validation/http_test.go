@@ -251,6 +251,16 @@ func TestHTTPHandlerReadsTheIndexOnce(t *testing.T) {
 	if got := get(c4); got != "" {
 		t.Fatalf("an ACME certificate's file is served %q", got)
 	}
+	// Nor is it in the index the miss read again (the read's Origins
+	// filter; servedContent would refuse it anyway, so only the index
+	// shows what was read: review).
+	files.mu.Lock()
+	_, indexed := files.ids[path.Base(c4.Validations[0].RedirectTo)]
+	_, others := files.ids[path.Base(c3.Validations[0].RedirectTo)]
+	files.mu.Unlock()
+	if indexed || !others {
+		t.Fatalf("the index read after the ACME certificate holds it: %v (and c3: %v)", indexed, others)
+	}
 	// Revoked since the index was read: not served, from the certificate
 	// as it is now.
 	f.setStatus(c2.ID, inventory.StatusRevoked)
