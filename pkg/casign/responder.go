@@ -65,7 +65,8 @@ const (
 	// maxOCSPRequest limits the body of an OCSP POST and the decoded GET
 	// request; real requests are a few hundred bytes.
 	maxOCSPRequest = 8 << 10
-	// ocspValidity is the lifetime of a response (nextUpdate - thisUpdate).
+	// ocspValidity is how long a response lasts from when it is made
+	// (nextUpdate - now; thisUpdate is Backdate earlier).
 	ocspValidity = time.Hour
 )
 

@@ -156,8 +156,8 @@ func (o *Op) Failed(code, message string) {
 }
 
 // FailedWith is Failed for a refusal the change keeps a record of — a
-// request whose certificate is stored FAILED (as ACM keeps it), a renewal
-// stored FAILED, an ACME order made invalid: recorded with err's code
+// request whose certificate is stored FAILED, as ACM keeps it: recorded
+// with err's code
 // (errs.CodeNameOf: the FailureReason a refusal carries) and message, as
 // a refusal that rolls the change back is (recordFailure), while what the
 // change did commits.
