@@ -703,6 +703,18 @@ func MapError(err error) error {
 	return &errs.Error{Exit: errs.ExitFailure, Err: err}
 }
 
+// deletedMeanwhile is the vault layer's bare not found, met after what a
+// command names was resolved: deleted meanwhile. It is still
+// localstore.ErrNotFound to errors.Is, so that a caller of Read or Change
+// that goes on past a record deleted meanwhile sees it as one (review:
+// the renewal pass's check never matched, and a certificate deleted
+// between its renewal and its install stopped the pass).
+type deletedMeanwhile struct{}
+
+func (deletedMeanwhile) Error() string { return "not found: deleted meanwhile, by another certctl?" }
+
+func (deletedMeanwhile) Is(target error) bool { return target == localstore.ErrNotFound }
+
 // KnownError is MapError's mapping of the errors it knows (ok false for
 // any other): a code the error carries, an interruption, the vault
 // layer's not found, locked, wrong passphrase, corrupt and storage errors.
@@ -722,7 +734,7 @@ func KnownError(err error) (error, bool) {
 		// What a command names is resolved with a message of its own
 		// first: a record missing after that was deleted meanwhile.
 		if err == localstore.ErrNotFound {
-			return &errs.Error{Exit: errs.ExitNotFound, Msg: "not found: deleted meanwhile, by another certctl?"}, true
+			return &errs.Error{Exit: errs.ExitNotFound, Err: deletedMeanwhile{}}, true
 		}
 		return &errs.Error{Exit: errs.ExitNotFound, Err: err}, true
 	case errors.Is(err, localstore.ErrLocked):

@@ -247,17 +247,65 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: append(notices, written...)}, nil
 }
 
+// deletedMeanwhile reports whether certificate id is gone from the store
+// (delete --force, by another process or host, since the pass read it):
+// its targets' commands are not to run (see forgetInstalled). A read that
+// fails otherwise says nothing: the record after the commands meets it.
+func (s *Service) deletedMeanwhile(ctx context.Context, id string) bool {
+	err := s.core.Read(context.WithoutCancel(ctx), func(tx localstore.Tx) error {
+		_, err := tx.GetCertificate(id)
+		return err
+	})
+	return errors.Is(err, localstore.ErrNotFound)
+}
+
+// forgetInstalled is the end of a pass's install of certificate id into
+// the targets stale, whose files it wrote, when the certificate was deleted
+// meanwhile: as for deploy (forgetDeleted), no command runs, this host
+// forgets the targets, and the report says so — the files are left as
+// they are. It is not a failed deployment: nothing is left to deploy.
+func (s *Service) forgetInstalled(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all, stale []deploy.Target) {
+	labels := make([]string, len(stale))
+	for i, t := range stale {
+		labels[i] = t.Label()
+	}
+	cmd := "its command was"
+	if len(stale) > 1 {
+		cmd = "their commands were"
+	}
+	why := fmt.Sprintf("the certificate was deleted while it was being installed: the files of %s were written and are left as they are; %s not run, and no renewal installs it again", strings.Join(labels, ", "), cmd)
+	if err := forgetTargets(ctx, host, id, stale); err != nil {
+		why += fmt.Sprintf(" (this host's record of its targets, %s, still names it: %v)", deploy.TargetsFile, err)
+	}
+	for _, t := range stale {
+		res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetHookSkipped, Reason: why})
+	}
+	res.Reason = joinReason(res.Reason, why)
+	rep.Notices = append(rep.Notices, res.CertificateArn+": "+why)
+}
+
+// forgetTargets has this host forget its targets ts of certificate id,
+// deleted meanwhile, under its install lock.
+func forgetTargets(ctx context.Context, host deploy.Host, id string, ts []deploy.Target) error {
+	unlock, err := host.LockInstalls(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for _, t := range ts {
+		if err := host.Forget(id, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // forgetDeleted is the end of a deploy of certificate id to t whose
 // certificate was deleted once its files were written: this host forgets
 // the target, and the error (exit 3) says what was done and what not.
 func (s *Service) forgetDeleted(ctx context.Context, host deploy.Host, id string, t deploy.Target, arn string) error {
 	msg := fmt.Sprintf("certificate %s was deleted while it was being deployed: its files (%s) were written and are left as they are; its command was not run, and no renewal installs it again", arn, t.Label())
-	unlock, err := host.LockInstalls(context.WithoutCancel(ctx))
-	if err == nil {
-		err = host.Forget(id, t)
-		unlock()
-	}
-	if err != nil {
+	if err := forgetTargets(ctx, host, id, []deploy.Target{t}); err != nil {
 		msg += fmt.Sprintf(" (this host's record of its targets, %s, still names it: %v)", deploy.TargetsFile, err)
 	}
 	return &errs.Error{Exit: errs.ExitNotFound, Msg: msg}
@@ -599,6 +647,9 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			if len(written) == 0 {
 				continue
 			}
+			if s.written != nil {
+				s.written(id)
+			}
 			if err := s.finishStale(ctx, rep, res, host, id, ts, written, writeErrs, claims, m, in, renewed); err != nil {
 				return err
 			}
@@ -899,6 +950,13 @@ func (s *Service) runClaimed(ctx context.Context, host deploy.Host, id string, t
 // (DeployCertificate) and reports them.
 func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all []deploy.Target,
 	stale []deploy.Target, writeErrs []error, claims []claim, m deploy.Material, in deploy.Identity, renewed bool) error {
+	if s.deletedMeanwhile(ctx, id) {
+		for _, c := range claims {
+			c.release()
+		}
+		s.forgetInstalled(ctx, rep, res, host, id, all, stale)
+		return nil
+	}
 	installErrs := writeErrs
 	// installed: the files are in place, whatever came after them (the
 	// command, noting it) — what the record's Installed says (tester: it

@@ -69,8 +69,9 @@ type Service struct {
 	// reaching, when set (tests), is called as the due pass reaches the
 	// certificate id, before it does anything with it.
 	reaching func(id string)
-	// written, when set (tests), is called once Deploy has written the
-	// files of certificate id, before it records the target.
+	// written, when set (tests), is called once Deploy or a pass has
+	// written the files of certificate id, before the target is recorded
+	// and its command run.
 	written func(id string)
 }
 
