@@ -266,6 +266,22 @@ func markTold(c *localstore.Certificate, state string) bool {
 // that waits for domain validation.
 const ReasonPendingDomainValidation = "PENDING_DOMAIN_VALIDATION"
 
+// SetPendingValidation sets c's renewal summary to PENDING_VALIDATION
+// for reason ("" is ReasonPendingDomainValidation), as
+// MarkPendingValidation records it, and reports whether that changed it
+// (a summary saying so already, for the same reason, is left as it is).
+// A dry run uses it alone, on a copy, to tell what the pass would change.
+func SetPendingValidation(c *localstore.Certificate, reason string, now time.Time) bool {
+	if reason == "" {
+		reason = ReasonPendingDomainValidation
+	}
+	if c.Renewal != nil && c.Renewal.Status == StatusPendingValidation && c.Renewal.Reason == reason {
+		return false
+	}
+	c.Renewal = &localstore.RenewalSummary{Status: StatusPendingValidation, Reason: reason, UpdatedAt: now}
+	return true
+}
+
 // MarkPendingValidation records that the renewal of c waits for domain
 // validation: RenewalSummary PENDING_VALIDATION with reason, ACM's
 // RenewalStatusReason code — PENDING_DOMAIN_VALIDATION when empty, or that
@@ -273,14 +289,10 @@ const ReasonPendingDomainValidation = "PENDING_DOMAIN_VALIDATION"
 // already pending, a Certificate Renewal Action Required event. c stays
 // ISSUED and usable. It stores c.
 func MarkPendingValidation(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {
-	if reason == "" {
-		reason = ReasonPendingDomainValidation
-	}
 	already := c.Renewal != nil && c.Renewal.Status == StatusPendingValidation
-	if already && c.Renewal.Reason == reason {
+	if !SetPendingValidation(c, reason, now) {
 		return tx.PutCertificate(c)
 	}
-	c.Renewal = &localstore.RenewalSummary{Status: StatusPendingValidation, Reason: reason, UpdatedAt: now}
 	tell := !already && markTold(c, StatusPendingValidation)
 	if err := tx.PutCertificate(c); err != nil {
 		return err
@@ -290,7 +302,7 @@ func MarkPendingValidation(tx localstore.Tx, c *localstore.Certificate, reason s
 	}
 	d := events.CertificateDetail(c, now)
 	d["RenewalStatus"] = StatusPendingValidation
-	d["RenewalStatusReason"] = reason
+	d["RenewalStatusReason"] = c.Renewal.Reason
 	return em.Emit(tx, events.RenewalActionRequired, []string{em.ARN(c.ID)}, d)
 }
 

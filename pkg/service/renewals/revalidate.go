@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,29 +119,43 @@ func (s *Service) revalidate(tx localstore.Tx, c *localstore.Certificate, pre pr
 		if !pre.checked {
 			return renewal.PendingValidation, "domain validation is checked again at the next pass", nil, nil
 		}
-		ok, why, reason := validation.ApplyRecheck(c, pre.checks, now)
-		if ok {
-			return "", "", nil, nil
-		}
-		if err := renewal.MarkPendingValidation(tx, c, reason, now, em); err != nil {
-			return "", "", nil, err
-		}
-		return renewal.PendingValidation, "domain validation no longer holds: " + why, nil, nil
+		return s.caaForbids(tx, c, pre, now, em)
 	}
 	return "", "", nil, nil
 }
 
-// caaForbids keeps c's renewal PENDING_VALIDATION with CAA_ERROR when a
-// name's CAA records forbid it (pre.forbidden), as a DNS or HTTP
-// renewal's recheck does; "" to renew.
+// caaForbids records on c what its checks found (pre: a DNS or HTTP
+// renewal's recheck, or an EMAIL one's CAA records) and, when they keep
+// the renewal waiting (recheckVerdict), marks it PENDING_VALIDATION with
+// the reason's code; "" to renew.
 func (s *Service) caaForbids(tx localstore.Tx, c *localstore.Certificate, pre precheck, now time.Time, em *events.Emitter) (string, string, []validation.Message, error) {
-	if pre.forbidden == nil {
+	renew, reason, code := recheckVerdict(c, pre, now)
+	if renew {
 		return "", "", nil, nil
 	}
-	if err := renewal.MarkPendingValidation(tx, c, validation.ReasonCAA, now, em); err != nil {
+	if err := renewal.MarkPendingValidation(tx, c, code, now, em); err != nil {
 		return "", "", nil, err
 	}
-	return renewal.PendingValidation, "the CAA records of " + pre.forbidden.DomainName + " forbid it: " + pre.forbidden.Detail, nil, nil
+	return renewal.PendingValidation, reason, nil, nil
+}
+
+// recheckVerdict is what the checks pre (see recheck) decide of c's
+// renewal, the pass's and the dry run's alike: renew, or wait for the
+// reason given, whose RenewalStatusReason is code ("" is
+// PENDING_DOMAIN_VALIDATION). It records on c what a recheck found of
+// each name (validation.ApplyRecheck), and changes nothing else.
+func recheckVerdict(c *localstore.Certificate, pre precheck, now time.Time) (renew bool, reason, code string) {
+	switch {
+	case pre.forbidden != nil:
+		return false, "the CAA records of " + pre.forbidden.DomainName + " forbid it: " + pre.forbidden.Detail, validation.ReasonCAA
+	case pre.checked:
+		ok, why, code := validation.ApplyRecheck(c, pre.checks, now)
+		if ok {
+			return true, "", ""
+		}
+		return false, "domain validation no longer holds: " + why, code
+	}
+	return true, "", ""
 }
 
 // awaitingReason is the reason of an EMAIL renewal waiting for approvals.
@@ -194,45 +209,30 @@ func storedForm(c *localstore.Certificate) (string, error) {
 // the outcome and reason the pass would report, and whether the pass
 // would find the certificate waiting as it was (so that -q leaves it out
 // as the pass does). The dry run checked nothing before (review: it said
-// "would renew" for a certificate whose record or redirect was gone).
+// "would renew" for a certificate whose record or redirect was gone). It
+// decides as the pass does (recheckVerdict, renewal.SetPendingValidation),
+// on a copy of what they change: c is the caller's (a selection renews it
+// after the plan is shown).
 func (s *Service) dryRecheck(ctx context.Context, c *localstore.Certificate, now time.Time) (outcome, reason string, waiting bool, err error) {
 	pre, err := s.recheck(ctx, c)
 	if err != nil {
 		return "", "", false, err
 	}
-	before, err := storedForm(c)
-	if err != nil {
-		return "", "", false, err
+	outcome, reason, waiting = dryVerdict(c, pre, now)
+	return outcome, reason, waiting, nil
+}
+
+// dryVerdict is dryRecheck's decision once the checks pre are made.
+func dryVerdict(c *localstore.Certificate, pre precheck, now time.Time) (outcome, reason string, waiting bool) {
+	cp := *c
+	cp.Validations = slices.Clone(c.Validations)
+	renew, reason, code := recheckVerdict(&cp, pre, now)
+	if renew {
+		return "", "", false
 	}
-	// What the pass would change, on a copy: c is the caller's (a
-	// selection renews it after the plan is shown).
-	c = &localstore.Certificate{}
-	if err := json.Unmarshal([]byte(before), c); err != nil {
-		return "", "", false, err
+	changed := renewal.SetPendingValidation(&cp, code, now)
+	for i := range cp.Validations {
+		changed = changed || cp.Validations[i].Status != c.Validations[i].Status
 	}
-	code := validation.ReasonCAA
-	switch {
-	case pre.forbidden != nil:
-		reason = "the CAA records of " + pre.forbidden.DomainName + " forbid it: " + pre.forbidden.Detail
-	case pre.checked:
-		ok, why, r := validation.ApplyRecheck(c, pre.checks, now)
-		if ok {
-			return "", "", false, nil
-		}
-		reason, code = "domain validation no longer holds: "+why, r
-		if code == "" {
-			code = renewal.ReasonPendingDomainValidation
-		}
-	default:
-		return "", "", false, nil
-	}
-	// The summary the pass would write (renewal.MarkPendingValidation).
-	if c.Renewal == nil || c.Renewal.Status != renewal.StatusPendingValidation || c.Renewal.Reason != code {
-		c.Renewal = &localstore.RenewalSummary{Status: renewal.StatusPendingValidation, Reason: code, UpdatedAt: now}
-	}
-	after, err := storedForm(c)
-	if err != nil {
-		return "", "", false, err
-	}
-	return renewal.PendingValidation, "dry run: would wait: " + reason, before == after, nil
+	return renewal.PendingValidation, "dry run: would wait: " + reason, !changed
 }
