@@ -46,26 +46,52 @@ type Host struct {
 // LocalHost reads the identity kept in the vault directory dir, creating
 // it on first use; name is the host's display name.
 func LocalHost(dir, name string) (Host, error) {
-	id, err := readOrCreate(filepath.Join(dir, HostIDFile), func() string { return uuid.NewString() })
-	if err != nil {
-		return Host{}, err
+	h, _, err := loadHost(dir, name, true)
+	return h, err
+}
+
+// ExistingHost reads the identity kept in the vault directory dir as
+// LocalHost does, but never creates it: ok is false when the directory
+// has no host.id or no host.key yet (this host never recorded a target
+// from it), and a read-only command (vault verify) then has none of its
+// targets to judge.
+func ExistingHost(dir, name string) (h Host, ok bool, err error) {
+	return loadHost(dir, name, false)
+}
+
+// loadHost reads the identity of dir, creating what is missing when
+// create is set; ok is false when create is not set and a file is missing.
+func loadHost(dir, name string, create bool) (h Host, ok bool, err error) {
+	read := func(path string, gen func() string) (string, error) {
+		if create {
+			return readOrCreate(path, gen)
+		}
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		return strings.TrimSpace(string(b)), err
+	}
+	id, err := read(filepath.Join(dir, HostIDFile), func() string { return uuid.NewString() })
+	if err != nil || id == "" && !create {
+		return Host{}, false, err
 	}
 	if _, err := uuid.Parse(id); err != nil {
-		return Host{}, damagedIdentity(fmt.Sprintf("%s: not a UUID", filepath.Join(dir, HostIDFile)))
+		return Host{}, false, damagedIdentity(fmt.Sprintf("%s: not a UUID", filepath.Join(dir, HostIDFile)))
 	}
-	k, err := readOrCreate(filepath.Join(dir, HostKeyFile), func() string {
+	k, err := read(filepath.Join(dir, HostKeyFile), func() string {
 		var b [32]byte
 		_, _ = rand.Read(b[:])
 		return hex.EncodeToString(b[:])
 	})
-	if err != nil {
-		return Host{}, err
+	if err != nil || k == "" && !create {
+		return Host{}, false, err
 	}
 	key, err := hex.DecodeString(k)
 	if err != nil || len(key) < 16 {
-		return Host{}, damagedIdentity(fmt.Sprintf("%s: not a host key", filepath.Join(dir, HostKeyFile)))
+		return Host{}, false, damagedIdentity(fmt.Sprintf("%s: not a host key", filepath.Join(dir, HostKeyFile)))
 	}
-	return Host{ID: id, Name: name, key: key, dir: dir, cache: &targetsCache{}}, nil
+	return Host{ID: id, Name: name, key: key, dir: dir, cache: &targetsCache{}}, true, nil
 }
 
 // damagedIdentity is the error of a host.id or host.key that is not one:
@@ -165,13 +191,68 @@ func (h Host) Owns(certID string, t Target, shared, copied bool) (ok bool, why s
 		// The path alone: the host, named next, is the label's other part
 		// (which may carry a part of its ID beside the name, Labels).
 		return false, fmt.Sprintf("file:%s belongs to host %s (%s); left for that host", t.CertFile, t.HostName(), t.HostID)
-	case !hmac.Equal([]byte(t.Seal), []byte(h.seal(certID, t))):
-		return false, fmt.Sprintf("%s names this host but is not sealed by its %s (written straight into the database?); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label(), HostKeyFile)
 	}
-	if why := h.checkRecorded(certID, t); why != "" {
+	if why := h.refusal(certID, t); why != "" {
 		return false, why
 	}
 	return true, ""
+}
+
+// refusal says why h refuses t, a target of certID that names h: it is
+// not sealed by h's key (written or changed in the database by someone
+// else: another host, or by hand), or not the target h last recorded
+// (see checkRecorded); "" when h installs it. It names the target by its
+// cert file, never by its command (which may hold a secret).
+func (h Host) refusal(certID string, t Target) string {
+	if !hmac.Equal([]byte(t.Seal), []byte(h.seal(certID, t))) {
+		return fmt.Sprintf("%s names this host but is not sealed by its %s (written straight into the database?); not installed, its command not run (run `certctl deploy` again here to record it)", t.Label(), HostKeyFile)
+	}
+	return h.checkRecorded(certID, t)
+}
+
+// Refused is a target of this host's that its installs refuse (see
+// RefusedTargets).
+type Refused struct {
+	CertID string
+	Target Target
+	// Why is Owns' reason, which names the target by its cert file, never
+	// by its command.
+	Why string
+}
+
+// RefusedTargets judges, as Owns does at every install, each target of
+// tx's store that names h, and returns those h refuses (not sealed by h,
+// or not as h last recorded them), by certificate and cert file. Targets
+// of other hosts, whose keys h does not hold, and targets recorded
+// without a host are not judged; records that do not decode are skipped
+// (vault verify names them).
+func (h Host) RefusedTargets(tx localstore.Tx) ([]Refused, error) {
+	if h.ID == "" {
+		return nil, nil // no identity: no target names it
+	}
+	objs, err := tx.ListObjects(ObjectKind)
+	if err != nil {
+		return nil, err
+	}
+	var refused []Refused
+	for _, o := range objs {
+		ts, err := DecodeTargets(o)
+		if err != nil {
+			continue
+		}
+		for _, t := range ts {
+			if t.HostID != h.ID {
+				continue
+			}
+			if why := h.refusal(o.ID, t); why != "" {
+				refused = append(refused, Refused{CertID: o.ID, Target: t, Why: why})
+			}
+		}
+	}
+	slices.SortStableFunc(refused, func(a, b Refused) int {
+		return strings.Compare(a.CertID+" "+a.Target.CertFile, b.CertID+" "+b.Target.CertFile)
+	})
+	return refused, nil
 }
 
 // SameTarget reports whether a and b are the same target: the same cert

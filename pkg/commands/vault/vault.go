@@ -346,6 +346,10 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
                      identifier, when they were imported with a chain
   OrphanedKey        no sealed key is left belonging to nothing
   AuditChain         the audit log's HMAC chain holds (as certctl audit verify)
+  DeployTarget       each of this host's deploy targets is as this host sealed and
+                     recorded it (renew --due refuses one changed in the store,
+                     by another host or by hand); other hosts' targets are
+                     theirs to check
 
 It needs the master key (the vault passphrase for a wrapped key). Exit 0 when
 nothing is wrong; exit 6 after listing the problems.` + cmdutil.ExitStatus(0, 2, 6),

@@ -26,13 +26,14 @@ import (
 
 // Checks a verification makes, as named in its problems.
 const (
-	CheckIntegrity   = "DatabaseIntegrity"
-	CheckMasterKey   = "MasterKey"
-	CheckRecord      = "Record"
-	CheckSealedKey   = "SealedKey"
-	CheckIssuer      = "Issuer"
-	CheckOrphanedKey = "OrphanedKey"
-	CheckAuditChain  = "AuditChain"
+	CheckIntegrity    = "DatabaseIntegrity"
+	CheckMasterKey    = "MasterKey"
+	CheckRecord       = "Record"
+	CheckSealedKey    = "SealedKey"
+	CheckIssuer       = "Issuer"
+	CheckOrphanedKey  = "OrphanedKey"
+	CheckAuditChain   = "AuditChain"
+	CheckDeployTarget = "DeployTarget"
 )
 
 // Problem is one thing vault verify found wrong.
@@ -74,7 +75,9 @@ func (v *verifier) add(check, resource, format string, a ...any) {
 // known (for PRIVATE and ISSUED certificates, a CA of the vault whose
 // signature verifies; for IMPORTED ones, the chain they were imported with,
 // when they have one: see checkLeafIssuer), that no sealed key is left
-// belonging to nothing, and that the audit chain holds. It returns the report and, when it lists problems, an
+// belonging to nothing, that the audit chain holds, and that this host's
+// deploy targets are as it sealed and recorded them (see
+// verifyHostTargets). It returns the report and, when it lists problems, an
 // error of exit 6.
 func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 	v := s.core.Vault
@@ -106,7 +109,12 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 		for _, p := range published {
 			vf.add(CheckMasterKey, "", "%s", p)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// This host's deploy targets, against its own key: likewise not
+		// verifyTx's.
+		return s.verifyHostTargets(tx, vf)
 	})
 	for _, p := range v.KeyFileProblems() {
 		vf.add(CheckMasterKey, "", "%s", p)
@@ -131,6 +139,47 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 		return rep, nil
 	}
 	return rep, &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: fmt.Sprintf("vault verify found %d problem(s)", len(rep.Problems))}
+}
+
+// verifyHostTargets checks the seals of this host's deploy targets as
+// renew --due and deploy judge them before installing (deploy.Host.Owns):
+// a target of this host's record changed in the store (its files or its
+// command, by another host of a shared store or by hand) is refused at
+// the next pass, and is a problem here, named by its certificate and its
+// files, never its command. Other hosts' targets are theirs to judge; a
+// vault directory with no host identity yet (nothing deployed from it)
+// has none, and none is made.
+func (s *Service) verifyHostTargets(tx localstore.Tx, vf *verifier) error {
+	host, ok, err := deploy.ExistingHost(s.core.Vault.Dir, s.set.HostName)
+	if err != nil {
+		if errs.ExitCodeOf(err) == errs.ExitVaultUnavailable {
+			vf.add(CheckDeployTarget, "", "%v", err)
+			return nil
+		}
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	refused, err := host.RefusedTargets(tx)
+	for _, r := range refused {
+		vf.add(CheckDeployTarget, s.core.Names.CertificateARN(r.CertID), "renew --due refuses this host's deploy target (%s): %s",
+			targetFiles(r.Target), r.Why)
+	}
+	return err
+}
+
+// targetFiles names the files of deploy target t as its record in the
+// store says them.
+func targetFiles(t deploy.Target) string {
+	parts := []string{"cert file " + t.CertFile, "key file " + t.KeyFile}
+	if t.ChainFile != "" {
+		parts = append(parts, "chain file "+t.ChainFile)
+	}
+	if t.FullchainFile != "" {
+		parts = append(parts, "fullchain file "+t.FullchainFile)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // caInfo is a CA of the vault, as issuer lookups need it.
