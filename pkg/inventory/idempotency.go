@@ -21,6 +21,10 @@ type idempotencyRecord struct {
 	ArgsHash  string    `json:"argsHash"`
 	CertID    string    `json:"certId"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Refused is the FailureReason the first request was refused with
+	// (its certificate recorded FAILED at once), "" when it was not
+	// refused; nil in a record written before it was kept.
+	Refused *string `json:"refused,omitempty"`
 }
 
 // CodeIdempotencyConflict is the error code (the JSON error's Code) of an
@@ -56,38 +60,50 @@ func hashHex(v any) string {
 }
 
 // LookupIdempotent returns the certificate ID a token produced within the
-// window for the same arguments ("" when none). The same token with other
-// arguments is refused.
-func LookupIdempotent(tx localstore.Tx, token string, args any, now time.Time) (string, error) {
+// window for the same arguments ("" when none), and refused, the
+// FailureReason the first request with the token was refused with ("" when
+// it was not): a retry answers as the first request did, whatever became of
+// the certificate since. The same token with other arguments is refused.
+func LookupIdempotent(tx localstore.Tx, token string, args any, now time.Time) (certID, refused string, err error) {
 	if token == "" {
-		return "", nil
+		return "", "", nil
 	}
 	o, err := tx.GetObject(idempotencyKind, hashHex(token))
 	if errors.Is(err, localstore.ErrNotFound) {
-		return "", nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var r idempotencyRecord
 	if err := json.Unmarshal(o.Data, &r); err != nil || now.Sub(r.CreatedAt) > IdempotencyWindow {
-		return "", nil
+		return "", "", nil
 	}
 	if r.ArgsHash != hashHex(args) {
-		return "", errs.Refusedf("idempotency token %q was used within the last hour with other arguments", token).
+		return "", "", errs.Refusedf("idempotency token %q was used within the last hour with other arguments", token).
 			WithCode(CodeIdempotencyConflict)
 	}
-	if _, err := tx.GetCertificate(r.CertID); err != nil {
-		return "", nil // deleted since: request anew
+	c, err := tx.GetCertificate(r.CertID)
+	if err != nil {
+		return "", "", nil // deleted since: request anew
 	}
-	return r.CertID, nil
+	switch {
+	case r.Refused != nil:
+		refused = *r.Refused
+	case c.Status == StatusFailed:
+		// Recorded before the first answer was kept: as then, a
+		// certificate FAILED is refused again.
+		refused = c.FailureReason
+	}
+	return r.CertID, refused, nil
 }
 
-// RecordIdempotent remembers that token produced certID.
-func RecordIdempotent(tx localstore.Tx, token string, args any, certID string, now time.Time) error {
+// RecordIdempotent remembers that token produced certID, and refused, the
+// FailureReason the request was refused with ("" when it was not).
+func RecordIdempotent(tx localstore.Tx, token string, args any, certID, refused string, now time.Time) error {
 	if token == "" {
 		return nil
 	}
-	data, _ := json.Marshal(idempotencyRecord{ArgsHash: hashHex(args), CertID: certID, CreatedAt: now})
+	data, _ := json.Marshal(idempotencyRecord{ArgsHash: hashHex(args), CertID: certID, CreatedAt: now, Refused: &refused})
 	return tx.PutObject(&localstore.Object{Kind: idempotencyKind, ID: hashHex(token), Data: data, UpdatedAt: now})
 }

@@ -87,7 +87,11 @@ request exits 5, and audit list shows it as a RequestCertificate FAILURE with
 the FailureReason as its ErrorCode.
 
 The same --idempotency-token with the same arguments within an hour returns
-the same ARN (and, for a certificate that FAILED, exits 5 with its FailureReason).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
+the same ARN, answered as the first request was: a request whose certificate
+FAILED at once exits 5 again with its FailureReason; one whose certificate
+ended later (FAILED in validation, VALIDATION_TIMED_OUT) had succeeded and
+exits 0 again, saying on stderr what became of it (describe shows its
+Status and FailureReason).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 		Example: `  certctl request --domain-name app.internal --certificate-authority-arn default
   certctl request --domain-name www.example.test --subject-alternative-names example.test \
       --certificate-authority-arn 5f2c9e01 --key-algorithm EC_prime256v1 --tags env=prod
@@ -210,13 +214,31 @@ func runRequest(ctx context.Context, o *RequestOptions) error {
 		}
 		return res.Failed
 	}
+	stderr, quiet, id := o.IO.ErrOut, o.Quiet(), res.ID
+	// A retry (the same --idempotency-token) is answered as the first
+	// request was, on stdout and by its exit; a certificate that has
+	// moved on since (ended in validation, issued, revoked) is told on
+	// stderr, in place of advice about a validation no longer pending.
+	moved := false
+	if res.Repeated {
+		requested := inventory.StatusPendingValidation
+		if res.Type == inventory.TypePrivate {
+			requested = inventory.StatusIssued
+		}
+		if moved = res.Status != requested; moved && !quiet && !o.Wait {
+			status := res.Status
+			if res.FailureReason != "" {
+				status += " (" + res.FailureReason + ")"
+			}
+			fmt.Fprintf(stderr, "certificate %s was requested before with this idempotency token; it is now %s (`certctl describe %s`)\n", id, status, id)
+		}
+	}
 	if res.Type == inventory.TypePrivate {
 		return p.Print(Result{CertificateArn: arnStr}, output.View{
 			Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Issued", arnStr}}} },
 			Records: func() [][]string { return [][]string{{arnStr}} },
 		})
 	}
-	stderr, quiet, id := o.IO.ErrOut, o.Quiet(), res.ID
 	switch {
 	case res.MailError != nil:
 		fmt.Fprintf(stderr, "certctl: warning: the validation email could not be sent: %v\n", res.MailError)
@@ -228,7 +250,7 @@ func runRequest(ctx context.Context, o *RequestOptions) error {
 	case !quiet && res.Messages > 0 && res.Outbox != "":
 		fmt.Fprintf(stderr, "no smtp.addr configured: wrote %s to %s\n", output.Count(res.Messages, "validation message"), res.Outbox)
 	}
-	if !quiet && !o.Wait {
+	if !quiet && !o.Wait && !moved {
 		switch res.ValidationMethod {
 		case validation.MethodDNS:
 			fmt.Fprintf(stderr, "create the CNAME records (`certctl describe %s --validation-records bind`), then run `certctl validate check %s`\n", id, id)

@@ -71,6 +71,14 @@ type RequestResult struct {
 	// DOMAIN_NOT_ALLOWED): a refusal (exit 5) carrying the reason as its
 	// code. The certificate stays in the inventory, FAILED.
 	Failed error
+	// Repeated is set when the request repeated one made before with its
+	// idempotency token: the result is that request's certificate, and
+	// the answer that request had — Failed again when it was refused so,
+	// and not when its certificate ended later (FAILED in validation,
+	// VALIDATION_TIMED_OUT, revoked): the first request had succeeded.
+	// Status and FailureReason are the certificate's now.
+	Repeated              bool
+	Status, FailureReason string
 }
 
 // Request requests a certificate (ACM's RequestCertificate, recorded as
@@ -145,24 +153,32 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 		if check != nil {
 			return check
 		}
-		id, err := inventory.LookupIdempotent(op.Tx, in.IdempotencyToken, args, op.Now)
+		id, refused, err := inventory.LookupIdempotent(op.Tx, in.IdempotencyToken, args, op.Now)
 		if err != nil {
 			return err
 		}
 		if id != "" {
-			// The same request again: the same certificate.
-			res.ID = id
+			// The same request again: the same certificate, and the
+			// same answer.
+			res.ID, res.Repeated = id, true
 			op.Resource(s.core.Names.CertificateARN(id))
 			c, err := op.Tx.GetCertificate(id)
 			if err != nil {
 				return err
 			}
 			op.Resource(s.core.Names.CAARN(c.CertificateAuthorityID))
-			if c.Status == inventory.StatusFailed {
-				// Its certificate FAILED (at the request, or later in
-				// validation): told again as the refusal it is (tester:
-				// the first exited 5, the same request retried exited 0).
-				res.Failed = failedRequest(id, c.FailureReason, errors.New("requested before with this idempotency token"))
+			res.Status, res.FailureReason = c.Status, c.FailureReason
+			res.Failed = nil
+			if refused != "" {
+				// Refused at the first request (its certificate FAILED
+				// at once): told again as the refusal it was (tester:
+				// the first exited 5, the same request retried exited
+				// 0). A certificate that ended later (FAILED in
+				// validation, VALIDATION_TIMED_OUT) was requested
+				// successfully, and is so again (review: a retry then
+				// exited 5 or 0 by its status, not by the first
+				// request's answer).
+				res.Failed = failedRequest(id, refused, errors.New("requested before with this idempotency token"))
 				op.FailedWith(res.Failed)
 			}
 			return nil
@@ -170,7 +186,8 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 		res.ID = uuid.NewString()
 		certARN := s.core.Names.CertificateARN(res.ID)
 		op.Resource(certARN)
-		res.Failed = nil
+		res.Failed, res.Repeated, res.Status, res.FailureReason = nil, false, "", ""
+		refused = ""
 		if private {
 			caID, err := s.issuePrivate(op, in, res.ID, names, key, tags, export, ct)
 			if reason := recordedFailure(err); reason != "" {
@@ -179,7 +196,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 				c := inventory.NewIssuedRecord(res.ID, inventory.TypePrivate, caID, tags, export, ct, op.Now)
 				c.DomainName, c.SubjectAlternativeNames, c.KeyAlgorithm = names[0], names, in.KeyAlgorithm
 				c.Status, c.FailureReason = inventory.StatusFailed, reason
-				res.Failed = failedRequest(res.ID, reason, err)
+				res.Failed, refused = failedRequest(res.ID, reason, err), reason
 				err = op.Tx.PutCertificate(c)
 			} else if err != nil {
 				op.DropResource(certARN) // refused: no certificate was made
@@ -201,14 +218,14 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 						failed = append(failed, validation.EmailDomain(v.ValidationDomain))
 					}
 				}
-				res.Failed = failedRequest(res.ID, c.FailureReason,
-					fmt.Errorf("no address of %s can receive validation email", strings.Join(failed, ", ")))
+				res.Failed, refused = failedRequest(res.ID, c.FailureReason,
+					fmt.Errorf("no address of %s can receive validation email", strings.Join(failed, ", "))), c.FailureReason
 			}
 		}
 		// A request whose certificate is FAILED is kept, and recorded as
 		// the refusal it is (tester: SUCCESS, with no error code).
 		op.FailedWith(res.Failed)
-		return inventory.RecordIdempotent(op.Tx, in.IdempotencyToken, args, res.ID, op.Now)
+		return inventory.RecordIdempotent(op.Tx, in.IdempotencyToken, args, res.ID, refused, op.Now)
 	})
 	if err != nil {
 		return nil, err

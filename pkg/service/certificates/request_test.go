@@ -196,3 +196,90 @@ func TestRequestIssuedType(t *testing.T) {
 		t.Errorf("WaitIssued: %v, want exit 8", err)
 	}
 }
+
+// TestRequestRetryKeepsTheFirstAnswer: a retry with the idempotency token
+// is answered as the first request was, not by what became of the
+// certificate since: one that FAILED or timed out in validation after
+// the request was requested successfully, and the retry is a SUCCESS
+// (Repeated, with the certificate's status now); one refused at once is
+// refused again. A token recorded before the first answer was kept
+// refuses a FAILED certificate, as retries did then.
+func TestRequestRetryKeepsTheFirstAnswer(t *testing.T) {
+	now := t0
+	s := newService(t, &now)
+	ctx := context.Background()
+	end := func(id, status, reason string) {
+		t.Helper()
+		if err := s.core.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+			c, err := tx.GetCertificate(id)
+			if err != nil {
+				return err
+			}
+			c.Status, c.FailureReason = status, reason
+			return tx.PutCertificate(c)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ status, reason string }{
+		{inventory.StatusFailed, "CAA_ERROR"},
+		{inventory.StatusValidationTimedOut, ""},
+	} {
+		in := RequestInput{DomainName: "later-" + strings.ReplaceAll(strings.ToLower(tc.status), "_", "-") + ".example.test", IdempotencyToken: "tok-" + tc.status}
+		first, err := s.Request(ctx, in)
+		if err != nil || first.Failed != nil || first.Repeated {
+			t.Fatalf("first request: %+v, %v", first, err)
+		}
+		end(first.ID, tc.status, tc.reason)
+		again, err := s.Request(ctx, in)
+		if err != nil || again.Failed != nil || again.ID != first.ID || !again.Repeated || again.Status != tc.status || again.FailureReason != tc.reason {
+			t.Errorf("retry of a request whose certificate ended %s: %+v, %v", tc.status, again, err)
+		}
+		recs := auditLog(t, s)
+		if last := recs[len(recs)-1]; last.EventName != "RequestCertificate" || last.Outcome != audit.OutcomeSuccess {
+			t.Errorf("the retry's record: %s %s %s", last.EventName, last.Outcome, last.ErrorCode)
+		}
+	}
+
+	in := RequestInput{DomainName: "www.co.uk", ValidationMethod: "EMAIL", IdempotencyToken: "tok-contacts"}
+	first, err := s.Request(ctx, in)
+	if err != nil || errs.ExitCodeOf(first.Failed) != errs.ExitRefused {
+		t.Fatalf("first request: %+v, %v", first, err)
+	}
+	again, err := s.Request(ctx, in)
+	if err != nil || again.ID != first.ID || errs.ExitCodeOf(again.Failed) != errs.ExitRefused ||
+		!strings.Contains(again.Failed.Error(), "FAILED (NO_AVAILABLE_CONTACTS): requested before") {
+		t.Errorf("retry of a request refused at once: %+v, %v", again, err)
+	}
+
+	// A record of the token written before the first answer was kept.
+	in = RequestInput{DomainName: "old.example.test", IdempotencyToken: "tok-old"}
+	first, err = s.Request(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end(first.ID, inventory.StatusFailed, "CAA_ERROR")
+	if err := s.core.Vault.Store.Update(ctx, func(tx localstore.Tx) error {
+		objs, err := tx.ListObjects("idempotency")
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			var r map[string]any
+			if err := json.Unmarshal(o.Data, &r); err != nil {
+				return err
+			}
+			delete(r, "refused")
+			o.Data, _ = json.Marshal(r)
+			if err := tx.PutObject(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.Request(ctx, in); err != nil || again.ID != first.ID || errs.ExitCodeOf(again.Failed) != errs.ExitRefused {
+		t.Errorf("retry under a token recorded before: %+v, %v", again, err)
+	}
+}
