@@ -61,6 +61,7 @@ func serveInProcess(dir, addr string) (*x509.CertPool, func(), error) {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)
+		srv.Close()
 		v.Close()
 	}, nil
 }

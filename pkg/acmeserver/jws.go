@@ -850,7 +850,16 @@ func (s *Server) refuseAccount(r *http.Request, ep *acmestate.Endpoint, a *acmes
 			name = "DeactivateAccount"
 		}
 	}
-	return s.recordRefusal(r, a.ID, name, payload, p, s.endpointARN(ep.ID), s.accountARN(a))
+	var params []refusalParam
+	if name == "RevokeCertificate" {
+		// Recorded with the serial of the certificate it named, as
+		// every revocation is (review: two certificates' refused
+		// revocations were one refusal, neither named).
+		if serial := revokedSerial(payload); serial != "" {
+			params = append(params, refusalParam{"Serial", serial})
+		}
+	}
+	return s.recordRefusal(r, a.ID, name, payload, p, params, s.endpointARN(ep.ID), s.accountARN(a))
 }
 
 // keyCache holds account keys parsed from their stored JWK, keyed by

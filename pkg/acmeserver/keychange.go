@@ -2,8 +2,10 @@ package acmeserver
 
 import (
 	"net/http"
+	"strings"
 
 	jose "github.com/go-jose/go-jose/v3"
+	"github.com/google/uuid"
 
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/service"
@@ -70,6 +72,14 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request) {
 	// Both keys proved, the rules refuse: recorded (refused).
 	resources := []string{s.endpointARN(ep.ID), s.accountARN(outer.Account)}
 	if in.Account != s.accountURL(r, outer.Account) {
+		// Recorded with the account it named, when the URL is one of
+		// this endpoint's (review: a key change naming another account
+		// did not say which, and the refusals naming two were one).
+		if id, ok := strings.CutPrefix(in.Account, s.url(r, ep.ID, "/acct/")); ok {
+			if _, err := uuid.Parse(id); err == nil {
+				resources = append(resources, acmestate.AccountARN(s.core.Names, ep.ID, id))
+			}
+		}
 		s.refused(w, r, outer, "KeyChange", unauthorized("inner JWS account does not match the signing account"), resources...)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -22,6 +23,24 @@ import (
 type revokePayload struct {
 	Certificate string `json:"certificate"`
 	Reason      *int   `json:"reason"`
+}
+
+// revokedSerial is the serial of the certificate a revocation's payload
+// names, "" when it names none that parses.
+func revokedSerial(payload []byte) string {
+	var in revokePayload
+	if json.Unmarshal(payload, &in) != nil {
+		return ""
+	}
+	der, err := base64.RawURLEncoding.DecodeString(in.Certificate)
+	if err != nil {
+		return ""
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return ""
+	}
+	return x509util.FormatSerial(cert.SerialNumber)
 }
 
 // handleRevoke revokes a certificate issued by this endpoint (RFC 8555

@@ -44,7 +44,6 @@ import (
 	"log"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/certctl/certctl/pkg/acmestate"
@@ -111,7 +110,7 @@ type Server struct {
 	// keys holds parsed account keys (see keyCache).
 	keys keyCache
 	// refusals bounds how often one account's refusal is recorded
-	// (see refusalLimiter).
+	// (see refusalLimiter); Close records the counts it holds.
 	refusals refusalLimiter
 	mux      *http.ServeMux
 	ocsp     http.Handler
@@ -149,6 +148,7 @@ func New(cfg Config) *Server {
 	s.nonces.gate, s.nonces.logf = core.WriteGate, s.logf
 	s.ocsp = core.Responder(s.logf)
 	s.health = core.Health("acme", s.logf)
+	s.refusals.flush = s.flushRefusals
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{ep}/directory", s.handleDirectory)
 	m.HandleFunc("HEAD /{ep}/new-nonce", s.handleNewNonce)
@@ -367,84 +367,31 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, req *request, e
 		writeProblem(w, np)
 		return
 	}
-	writeProblem(w, s.recordRefusal(r, req.Account.ID, eventName, req.Payload, p, resources...))
+	writeProblem(w, s.recordRefusal(r, req.Account.ID, eventName, req.Payload, p, nil, resources...))
 }
 
 // recordRefusal records p as the refusal of the change eventName asked for
 // by account accountID with payload (see refused) and returns the problem
-// to answer — at most once a refusalWindow for the same account, change
-// and problem type (refusalLimiter), the next record counting the
-// refusals left out. A payload that is empty or does not parse asks for
-// no change, and is not recorded (review: a refusal found before the body
+// to answer — at most once a refusalWindow for the same refusal
+// (refusalLimiter: account, change, problem type, resources and params),
+// the refusals left out counted and recorded at the window's end. A payload that is empty or does not parse asks for no
+// change, and is not recorded (review: a refusal found before the body
 // was read was recorded; then, on the deactivated account's path, still).
-func (s *Server) recordRefusal(r *http.Request, accountID, eventName string, payload []byte, p *Problem, resources ...string) *Problem {
+// params are request parameters naming what was aimed at (a revocation's
+// Serial), recorded with it.
+func (s *Server) recordRefusal(r *http.Request, accountID, eventName string, payload []byte, p *Problem, params []refusalParam, resources ...string) *Problem {
 	if p.Status >= 500 || !json.Valid(payload) {
 		return p
 	}
-	record, again := s.refusals.allow(accountID+" "+eventName+" "+p.Type, s.core.Now())
+	rf := &refusal{account: accountID, event: eventName, problem: p, resources: resources, params: params}
+	record, again, evicted := s.refusals.allow(rf, s.core.Now())
+	if evicted != nil {
+		s.recordRefusals(r.Context(), *evicted)
+	}
 	if !record {
 		return p
 	}
-	ctx, cancel := storeWait(r.Context())
-	defer cancel()
-	err := s.as(accountID).Refused(ctx, eventName, refuse(p), func(op *service.Op) {
-		op.Resource(resources...)
-		if again > 0 {
-			op.Param("RefusedAgain", again)
-		}
-	})
-	return s.problemOf(err)
-}
-
-// refusalWindow is how often the same refusal of one account is recorded.
-const refusalWindow = time.Minute
-
-// refusalLimiter bounds the audit records an account's refused requests
-// make: an account — a deactivated one too, which the administrator
-// deactivated to stop it — that sends the same refused request in a loop
-// (no rate limit counts a request refused before its change) would
-// otherwise add a record each time, on every server of the store (review).
-// The first refusal is recorded; the same (account, change, problem type)
-// again within refusalWindow is answered unrecorded and counted, and the
-// next record carries the count (RefusedAgain): nothing is lost, the log
-// grows by one record a window. Each process keeps its own.
-type refusalLimiter struct {
-	mu   sync.Mutex
-	seen map[string]refusalSeen
-}
-
-type refusalSeen struct {
-	at      time.Time
-	skipped int
-}
-
-// refusalLimiterMax bounds the keys kept: past it, those outside the
-// window are dropped (their counts with them, once older than the window).
-const refusalLimiterMax = 4096
-
-// allow reports whether the refusal key at now is to be recorded, and how
-// many of the same were left out since the last record.
-func (l *refusalLimiter) allow(key string, now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seen == nil {
-		l.seen = map[string]refusalSeen{}
-	}
-	e, ok := l.seen[key]
-	if ok && now.Sub(e.at) < refusalWindow {
-		e.skipped++
-		l.seen[key] = e
-		return false, 0
-	}
-	if len(l.seen) >= refusalLimiterMax {
-		for k, v := range l.seen {
-			if now.Sub(v.at) >= refusalWindow {
-				delete(l.seen, k)
-			}
-		}
-	}
-	l.seen[key] = refusalSeen{at: now}
-	return true, e.skipped
+	return s.problemOf(s.writeRefusal(r.Context(), rf, again))
 }
 
 // problemOf is the problem document answering a failed change: the problem

@@ -124,6 +124,9 @@ func runServe(ctx context.Context, o *ServeOptions) error {
 	hs := httpserve.New(srv, &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12})
 	hs.ErrorLog = logger // TLS handshake errors and the like, dated as the rest
 	err = httpserve.Serve(ctx, hs, ln)
+	// It takes no more requests: the refusals it counted and has not
+	// recorded yet are recorded now (review: lost at shutdown).
+	srv.Close()
 	svc.DrainEvents(logger)
 	if err != nil {
 		return errs.Failuref("serve: %v", err)
