@@ -176,10 +176,11 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if lapsed = s.authzsLapsed(o, authzs); lapsed == nil {
-			if lapsed, err = approveOrderOf(op.Tx, ep, o, authzs); err != nil {
-				return err
-			}
+		if lapsed = s.authzsLapsed(o, authzs); lapsed != nil {
+			return refuse(notReady(lapsed))
+		}
+		if lapsed, err = approveOrderOf(op.Tx, ep, o, authzs); err != nil {
+			return err
 		}
 		if lapsed != nil {
 			return refuse(lapsed)
@@ -443,8 +444,8 @@ func (s *Server) invalidateOrder(r *http.Request, acct *acmestate.Account, o *ac
 		}
 		op.Param("Reason", why.Detail)
 		// The order's error says why (RFC 8555 7.1.3).
-		cur.Error = &acmestate.Problem{Type: why.Type, Detail: why.Detail, Status: why.Status}
-		cur.Status, cur.UpdatedAt = acmestate.AcmeInvalid, op.Now
+		markInvalid(cur, why)
+		cur.UpdatedAt = op.Now
 		return acmestate.PutOrder(op.Tx, cur)
 	})
 	if err != nil {

@@ -442,9 +442,25 @@ func (s *Server) loadOrderFrom(r *http.Request, ep *acmestate.Endpoint, req *req
 	}
 	s.expireOrder(o)
 	if lapsed != nil && (o.Status == acmestate.AcmePending || o.Status == acmestate.AcmeReady) {
-		o.Status = acmestate.AcmeInvalid // in the view; finalize stores it (see invalidateOrder)
+		markInvalid(o, lapsed) // in the view; finalize stores it (see invalidateOrder)
 	}
 	return o, nil
+}
+
+// markInvalid makes order o invalid, with why as its error unless it has
+// one: RFC 8555 7.1.3's "error that occurred while processing the order",
+// which clients (certbot, lego) show when an order goes invalid (review:
+// an order invalid because the client deactivated an authorization had
+// none). Every way this server makes an order invalid goes through it —
+// an authorization that lapsed (authzsLapsed), the order's expiry
+// (expireOrder), a finalize refused for good (invalidateOrder) — but a
+// failed challenge, whose problem acmestate.RecordChallenge stores as
+// the order's error with the order invalid.
+func markInvalid(o *acmestate.Order, why *Problem) {
+	o.Status = acmestate.AcmeInvalid
+	if o.Error == nil {
+		o.Error = &acmestate.Problem{Type: why.Type, Detail: why.Detail, Status: why.Status}
+	}
 }
 
 // authzLapsed is why the authorizations of a pending or ready order no
@@ -479,32 +495,46 @@ func orderAuthzs(tx localstore.Tx, o *acmestate.Order) ([]*acmestate.Authz, erro
 	return out, nil
 }
 
-// authzsLapsed is authzLapsed on the authorizations orderAuthzs read.
+// authzsLapsed is authzLapsed on the authorizations orderAuthzs read: the
+// order's error once invalid (markInvalid), unauthorized — the account
+// no longer holds an authorization for the identifier it names — where
+// finalize answers orderNotReady (notReady).
 func (s *Server) authzsLapsed(o *acmestate.Order, authzs []*acmestate.Authz) *Problem {
 	if o.Status != acmestate.AcmePending && o.Status != acmestate.AcmeReady {
 		return nil
 	}
 	now := s.core.Now()
-	for _, a := range authzs {
+	for i, a := range authzs {
 		if a == nil {
-			return problem(errOrderNotReady, http.StatusForbidden, "an authorization of the order is gone")
+			name := "an identifier"
+			if i < len(o.Identifiers) {
+				name = o.Identifiers[i].Value
+			}
+			return unauthorized("the authorization of " + name + " is gone")
 		}
 		st := a.Status
 		if (st == acmestate.AcmeValid || st == acmestate.AcmePending) && !now.Before(a.Expires) {
 			st = "expired"
 		}
 		if st != acmestate.AcmeValid && st != acmestate.AcmePending {
-			return problem(errOrderNotReady, http.StatusForbidden, "the order is invalid: the authorization of "+a.Identifier.Value+" is "+st)
+			return unauthorized("the authorization of " + a.Identifier.Value + " is " + st)
 		}
 	}
 	return nil
 }
 
+// notReady is the answer of a finalize of an order that why made invalid
+// (RFC 8555 7.4: orderNotReady).
+func notReady(why *Problem) *Problem {
+	return problem(errOrderNotReady, http.StatusForbidden, "the order is invalid: "+why.Detail)
+}
+
 // expireOrder marks a pending or ready order past its expiry invalid (in
-// the view returned; the stored record is left to later writes).
+// the view returned; the stored record is left to later writes), its
+// error saying so.
 func (s *Server) expireOrder(o *acmestate.Order) {
 	if (o.Status == acmestate.AcmePending || o.Status == acmestate.AcmeReady) && !s.core.Now().Before(o.Expires) {
-		o.Status = acmestate.AcmeInvalid
+		markInvalid(o, unauthorized("the order expired at "+rfc3339(o.Expires)+" before it was finalized"))
 	}
 }
 
