@@ -734,7 +734,12 @@ func (c *Config) Raw(name string) string {
 	if name == "vault" && c.Vault != "" {
 		return c.Vault
 	}
-	val := c.v.Get(name)
+	return valueText(c.v.Get(name))
+}
+
+// valueText is a setting's value, as read from the file or the
+// environment, as text: a list's items joined by commas.
+func valueText(val any) string {
 	switch t := val.(type) {
 	case nil:
 		return ""
@@ -1053,18 +1058,36 @@ func SetSetting(file, name, value string) (Edit, error) {
 	if _, err := parseFile(data); err != nil {
 		return Edit{}, fmt.Errorf("config file %s: %w", file, err)
 	}
-	var typed any = value
+	return editSettings(file, data, name, typedValue(k, value), false)
+}
+
+// typedValue is value (checked by Validate) as SetSetting writes it into
+// the file for k: a list, a number, a boolean or text.
+func typedValue(k Key, value string) any {
 	switch k.Kind {
 	case List:
-		typed = SplitList(value)
+		return SplitList(value)
 	case Int:
-		typed, _ = strconv.Atoi(strings.TrimSpace(value))
+		n, _ := strconv.Atoi(strings.TrimSpace(value))
+		return n
 	case Bool:
-		typed, _ = strconv.ParseBool(strings.TrimSpace(value))
+		b, _ := strconv.ParseBool(strings.TrimSpace(value))
+		return b
 	case Duration:
-		typed = strings.TrimSpace(value)
+		return strings.TrimSpace(value)
 	}
-	return editSettings(file, data, name, typed, false)
+	return value
+}
+
+// ShownValue is value, just written for the setting name by SetSetting, as
+// config get shows it once read back from the file (Shown): a list joined
+// by commas, a number or boolean in its usual spelling, a secret hidden.
+// config set prints it, in config get's shape.
+func ShownValue(name, value string) string {
+	if k, ok := LookupKey(name); ok {
+		return shown(name, valueText(typedValue(k, value)))
+	}
+	return shown(name, value)
 }
 
 // UnsetSetting removes the setting name from file, so that its default
@@ -1132,11 +1155,14 @@ func editedFile(file string) (string, error) {
 // and a base URL is shown as its messages show it (shownURL: no user
 // information, nothing after a "?" or "#"), so that config list and get
 // never print a secret.
-func (c *Config) Shown(name string) string {
+func (c *Config) Shown(name string) string { return shown(name, c.Raw(name)) }
+
+// shown is the text value of the setting name as Shown prints it.
+func shown(name, value string) string {
 	if baseURLKeys[name] {
-		return shownURL(c.Raw(name))
+		return shownURL(value)
 	}
-	return RedactURL(c.Raw(name))
+	return RedactURL(value)
 }
 
 // baseURLKeys are the settings checked as base URLs (httpURL).

@@ -210,11 +210,11 @@ func runGet(o *GetOptions) error {
 
 // SetOptions are the inputs of config set.
 type SetOptions struct {
-	IO *iostreams.IOStreams
+	IO      *iostreams.IOStreams
+	Printer func() (*output.Printer, error)
 	// File is the config file to write: --config, else CERTCTL_CONFIG,
 	// else the default file.
-	File  func() string
-	Quiet func() bool
+	File func() string
 
 	Key   string
 	Value string
@@ -236,7 +236,7 @@ func configFile(f *cmdutil.Factory) func() string {
 
 // NewCmdSet builds `certctl config set`.
 func NewCmdSet(f *cmdutil.Factory, runF func(*SetOptions) error) *cobra.Command {
-	opts := &SetOptions{IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }, File: configFile(f)}
+	opts := &SetOptions{IO: f.IO, Printer: f.Printer, File: configFile(f)}
 	return &cobra.Command{
 		Use:   "set KEY VALUE",
 		Short: "Write one setting to the config file",
@@ -245,7 +245,11 @@ and the file's comments (a setting already there keeps its place).
 Lists are comma-separated. A value is checked against its key's type and range
 first (a duration must parse and be positive, a port be 1-65535,
 quotas.domains_per_certificate 1-100, …): a value refused (exit 4) never reaches
-the file. Running servers keep the settings they started with: restart them.` + cmdutil.ExitStatus(0, 2, 3, 4),
+the file. Running servers keep the settings they started with: restart them.
+
+It prints the setting as config get prints it ({"Key","Value"} with -o json,
+the value with -o text; a secret in a store URL hidden), and on a terminal the
+file it wrote; -q prints nothing.` + cmdutil.ExitStatus(0, 2, 3, 4),
 		Example:           "  certctl config set certificate_validity 90d\n  certctl config set validation.resolvers 127.0.0.1:53,127.0.0.1:5353",
 		Args:              cmdutil.ExactArgs(2, "KEY", "VALUE"),
 		ValidArgsFunction: completeKeyValue,
@@ -266,7 +270,14 @@ the file. Running servers keep the settings they started with: restart them.` + 
 	}
 }
 
+// runSet writes the setting and answers as every change command does: with
+// what is now set, in config get's shape, so that a script reads either
+// (tester: -o json printed nothing on stdout).
 func runSet(o *SetOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
 	file := o.File()
 	if file == "" {
 		return cmdutil.NoHomeError("the config file with --config or CERTCTL_CONFIG")
@@ -276,11 +287,13 @@ func runSet(o *SetOptions) error {
 		return errs.Invalidf("%v", err)
 	}
 	commentsDropped(o.IO, file, edit)
-	if !o.Quiet() {
-		_, err := o.IO.ErrOut.Write([]byte("Set " + o.Key + " in " + file + "\n"))
-		return err
-	}
-	return nil
+	val := cfgpkg.ShownValue(o.Key, o.Value)
+	return p.Acknowledge(map[string]string{"Key": o.Key, "Value": val}, output.View{
+		Table: func(*output.Styles) *output.Table {
+			return &output.Table{Rows: [][]string{{"Set", o.Key}, {"Value", val}, {"File", file}}}
+		},
+		Records: func() [][]string { return [][]string{{val}} },
+	})
 }
 
 // UnsetOptions are the inputs of config unset.
