@@ -634,6 +634,19 @@ func StdoutFile(w io.Writer) *os.File {
 	return f
 }
 
+// IsStdout reports whether path, a file the user named for a command's
+// output (--out-file), is "-" or the command's own standard output
+// (/dev/stdout, or the file it was redirected to: fsutil.ResolveOutput),
+// which then carries the product: what the command reports of it goes to
+// stderr (output.Printer.Summary).
+func IsStdout(ios *iostreams.IOStreams, path string) bool {
+	if path == "-" {
+		return true
+	}
+	out, err := fsutil.ResolveOutput(path, StdoutFile(ios.Out))
+	return err == nil && out.Stdout
+}
+
 // OpenSpecialOutput opens path, a file the user named for a command's
 // output, for writing through it when it names no regular file but the
 // standard output, a named pipe or a device (fsutil.ResolveOutput): the

@@ -196,6 +196,17 @@ func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 // ColorEnabled reports whether output may carry colour.
 func (s *IOStreams) ColorEnabled() bool { return s.color }
 
+// ToStderr is s with its standard error in the standard output's place,
+// as a terminal or not, with its width: the streams of what a command
+// reports on stderr because its stdout carries its product (a backup
+// written with --out-file -). Colour only where stderr is a terminal.
+func (s *IOStreams) ToStderr() *IOStreams {
+	c := *s
+	c.Out, c.stdoutTTY, c.width = s.ErrOut, s.stderrTTY, s.StatusWidth()
+	c.color = s.color && s.stderrTTY
+	return &c
+}
+
 // TakeStdin notes that the command reads its own input from stdin.
 func (s *IOStreams) TakeStdin() { s.stdinTaken = true }
 

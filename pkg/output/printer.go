@@ -34,6 +34,8 @@ type Printer struct {
 	Styles    *Styles
 	// Quiet is -q given with neither -o nor --query: see Acknowledge.
 	Quiet bool
+	// asked: -o was given, not chosen by the terminal (see Summary).
+	asked bool
 	// Changed, when set, reports whether the command changed anything
 	// (wrote to the vault): a --query that fails on the output of one
 	// that did names what the output holds of it (queryError).
@@ -54,6 +56,29 @@ func (p *Printer) Acknowledge(data any, v View) error {
 	return p.Print(data, v)
 }
 
+// Summary prints data, what a command reports of the product it wrote to
+// its standard output (a backup with --out-file -, a file written through
+// /dev/stdout), on stderr, so that nothing is added to the product: in the
+// format -o asked for (the same JSON as with --out-file FILE -o json), or
+// picked by --query; else line, one line for people (the default format,
+// json in a pipe, is stdout's, and stdout is not where this goes). As
+// Acknowledge, nothing with -q (tester: vault backup --out-file - -o json
+// printed its summary as text; export --out-file /dev/stdout appended its
+// JSON report to the PEM).
+func (p *Printer) Summary(data any, v View, line string) error {
+	if p.Quiet {
+		return nil
+	}
+	if !p.asked && p.query == nil {
+		_, err := io.WriteString(p.IO.ErrOut, line+"\n")
+		return err
+	}
+	e := *p
+	e.IO = p.IO.ToStderr()
+	e.Styles = NewStyles(e.IO.Out, e.IO.ColorEnabled())
+	return e.Print(data, v)
+}
+
 // HasQuery reports whether a --query selects what is printed.
 func (p *Printer) HasQuery() bool { return p.query != nil }
 
@@ -70,7 +95,8 @@ func (p *Printer) RefuseQuery(what string) error {
 // New checks format and query and returns a printer. An empty format means
 // table on a terminal and json otherwise.
 func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {
-	if format == "" {
+	asked := format != ""
+	if !asked {
 		format = "json"
 		if io.IsStdoutTTY() {
 			format = "table"
@@ -79,7 +105,7 @@ func New(io *iostreams.IOStreams, format, query string) (*Printer, error) {
 	if !ValidFormat(format) {
 		return nil, fmt.Errorf("unknown output format %q%s", format, enum.Problem(format, Formats))
 	}
-	p := &Printer{IO: io, Format: format, Styles: NewStyles(io.Out, io.ColorEnabled())}
+	p := &Printer{IO: io, Format: format, Styles: NewStyles(io.Out, io.ColorEnabled()), asked: asked}
 	if query != "" {
 		q, err := compileQuery(legacyLiterals(query))
 		if err == nil {

@@ -555,3 +555,33 @@ func TestKeyValueStyledKey(t *testing.T) {
 		t.Errorf("values not aligned (columns %v):\n%s", cols, got)
 	}
 }
+
+// TestSummary: what a command reports of a product it wrote to stdout goes
+// to stderr, in the format -o asked for, else as its line for people; -q
+// silences it, and stdout gets nothing either way.
+func TestSummary(t *testing.T) {
+	for _, c := range []struct {
+		format string
+		quiet  bool
+		want   string
+	}{
+		{"json", false, "{\n    \"File\": \"-\"\n}\n"},
+		{"yaml", false, "File: '-'\n"},
+		{"text", false, "-\n"},
+		{"", false, "wrote -\n"},
+		{"", true, ""},
+	} {
+		io, _, out, errOut := iostreams.Test()
+		p, err := New(io, c.format, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Quiet = c.quiet
+		if err := p.Summary(map[string]string{"File": "-"}, View{}, "wrote -"); err != nil {
+			t.Fatal(err)
+		}
+		if out.Len() != 0 || errOut.String() != c.want {
+			t.Errorf("-o %q quiet %v: stdout %q, stderr %q, want stderr %q", c.format, c.quiet, out, errOut, c.want)
+		}
+	}
+}

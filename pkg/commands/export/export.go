@@ -89,7 +89,8 @@ warns on stderr that the export could not be recorded.
 Output is PEM on stdout (certificate, chain, key), or with --out-dir the files
 cert.pem chain.pem fullchain.pem privkey.pem (mode 0600; privkey.pem encrypted
 unless --insecure-plaintext-key), or with --out-file that file in the
---format; -o json (or a --query) then prints {"CertificateArn","Path","Files"}. --format json prints ACM's
+--format; -o json (or a --query) then prints {"CertificateArn","Path","Files"}
+(on stderr when the file is stdout, /dev/stdout). --format json prints ACM's
 {"Certificate","CertificateChain","PrivateKey"}; --format pkcs12 writes a
 PKCS#12 file (AES-256 with PBKDF2, opened by openssl without -legacy) to
 --out-file or a pipe — never to a terminal, nor inside -o json or yaml.
@@ -391,6 +392,15 @@ func (o *ExportOptions) writeDir(p *output.Printer, arn string, out Output, plai
 // tls/cert.pem, …"; not with -q) — for --out-file too (tester: the
 // README's PKCS#12 export printed nothing at a terminal).
 func (o *ExportOptions) reportWritten(p *output.Printer, w Written) error {
+	if o.OutFile != "" && cmdutil.IsStdout(o.IO, o.OutFile) {
+		// The file is stdout: the report goes to stderr, never after
+		// the PEM or PKCS#12 it holds (tester: --out-file /dev/stdout
+		// printed Written's JSON into it).
+		if err := p.Summary(w, writtenView(w), "Wrote "+strings.Join(w.Files, ", ")); err != nil {
+			return errs.Failuref("writing the output: %v", err)
+		}
+		return nil
+	}
 	if o.reportsWritten(p) {
 		if err := p.Print(w, writtenView(w)); err != nil {
 			return errs.Failuref("writing the output: %v", err)

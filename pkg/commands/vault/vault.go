@@ -15,7 +15,6 @@ import (
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	"github.com/certctl/certctl/pkg/errs"
-	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/service/vaultops"
@@ -91,7 +90,8 @@ otherwise ("PLAIN": the backup is as secret as the vault directory). Restoring
 needs nothing else.
 
 --out-file - writes the backup to stdout (not to a terminal) and the summary to
-stderr. A backup killed before it finished (kill -9, a power loss) leaves its
+stderr: one line, or with -o the same summary as --out-file FILE prints
+(-o json: the JSON object). A backup killed before it finished (kill -9, a power loss) leaves its
 temp file beside FILE (.FILE.tmp-*, 0600, as secret as the backup), which the
 next backup to FILE removes once it is an hour old.
 
@@ -113,7 +113,7 @@ damaged is never backed up.` + cmdutil.ExitStatus(0, 2, 4, 6),
 			// /dev/stdout (or the file the standard output was
 			// redirected to) is the standard output: written through
 			// it, as - is, not renamed over (review).
-			if out, err := fsutil.ResolveOutput(cmdutil.FileArgName(opts.OutFile), cmdutil.StdoutFile(opts.IO.Out)); err == nil && out.Stdout {
+			if opts.OutFile != "-" && cmdutil.IsStdout(opts.IO, cmdutil.FileArgName(opts.OutFile)) {
 				opts.OutFile = "-"
 			}
 			if opts.OutFile == "-" && opts.IO.IsStdoutTTY() {
@@ -145,12 +145,9 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 			return err
 		}
 		warnUnrecorded(o.IO, res)
-		if p.Quiet {
-			return nil
-		}
-		fmt.Fprintf(o.IO.ErrOut, "backup of %s written to stdout (%d bytes, master key %s)\n",
-			output.Count(int(res.Certificates), "certificate"), res.Size, res.MasterKey)
-		return nil
+		res.File = "-"
+		return p.Summary(res, backupView(res), fmt.Sprintf("backup of %s written to stdout (%d bytes, master key %s)",
+			output.Count(int(res.Certificates), "certificate"), res.Size, res.MasterKey))
 	}
 	name := cmdutil.FileArgName(o.OutFile)
 	// A named pipe or a device is written through, not replaced
@@ -172,7 +169,12 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 	if res.MasterKey == vaultops.KeyPlain && o.IO.IsStderrTTY() {
 		fmt.Fprintln(o.IO.ErrOut, "note: the vault's master key is in clear, and so it is in the backup: keep the file as safe as the vault directory")
 	}
-	return p.Acknowledge(res, output.View{
+	return p.Acknowledge(res, backupView(res))
+}
+
+// backupView shows a backup's summary for people and for awk.
+func backupView(res *vaultops.BackupResult) output.View {
+	return output.View{
 		Table: func(s *output.Styles) *output.Table {
 			rows := [][]string{{"File", res.File}, {"CreatedAt", res.CreatedAt}, {"Source", res.Source},
 				{"MasterKey", res.MasterKey}, {"Size", strconv.FormatInt(res.Size, 10)}}
@@ -181,7 +183,7 @@ func runBackup(ctx context.Context, o *BackupOptions) error {
 		Records: func() [][]string {
 			return [][]string{{res.File, res.CreatedAt, res.MasterKey, strconv.FormatInt(res.Certificates, 10)}}
 		},
-	})
+	}
 }
 
 // warnUnrecorded tells of a backup the vault could not record, and of the
