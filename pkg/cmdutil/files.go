@@ -146,17 +146,14 @@ func FileArgName(arg string) string {
 }
 
 // SplitListFlag flattens a repeatable flag whose values may also be
-// comma-separated.
-func SplitListFlag(vals []string) []string {
-	var out []string
-	for _, v := range vals {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
+// comma-separated (--subject-alternative-names a,b --subject-alternative-names c).
+// An empty item — two commas in a row, a comma at an end, an empty value —
+// is refused naming the flag (tester: b.example,,c.example was taken as two
+// names), with the exit code the flag's other malformed items get: exit
+// (ExitUsage for a list of enumerated words, ExitInvalid for one of names
+// the service checks as input).
+func SplitListFlag(flag string, vals []string, exit errs.ExitCode) ([]string, error) {
+	return splitList(flag, vals, exit, "two commas in a row, a comma at an end, or an empty value")
 }
 
 // SplitFilterFlag is SplitListFlag for a flag that narrows what a command
@@ -164,14 +161,22 @@ func SplitListFlag(vals []string) []string {
 // 2), so that a script's --flag "$X" with an empty X fails instead of
 // selecting everything as if the flag were left out.
 func SplitFilterFlag(flag string, vals []string) ([]string, error) {
+	return splitList(flag, vals, errs.ExitUsage, "leave the flag out to select everything")
+}
+
+// splitList is SplitListFlag, whose refusal says hint. A value pflag split
+// already (a stringSlice flag) comes item by item: the empty item is v.
+func splitList(flag string, vals []string, exit errs.ExitCode, hint string) ([]string, error) {
+	var out []string
 	for _, v := range vals {
 		for _, p := range strings.Split(v, ",") {
-			if strings.TrimSpace(p) == "" {
-				return nil, errs.UsageErrorf("invalid value %q for --%s: an empty item (leave the flag out to select everything)", v, flag)
+			if p = strings.TrimSpace(p); p == "" {
+				return nil, &errs.Error{Exit: exit, Msg: fmt.Sprintf("invalid value %q for --%s: an empty item (%s)", v, flag, hint)}
 			}
+			out = append(out, p)
 		}
 	}
-	return SplitListFlag(vals), nil
+	return out, nil
 }
 
 // CheckEnum checks that every value is exactly one of allowed (exit 2

@@ -133,3 +133,22 @@ func TestListenAddressInUse(t *testing.T) {
 		t.Errorf("listening on %s in use: %#v", addr, err)
 	}
 }
+
+// TestSplitListFlagEmptyItem: an empty item of a list flag is refused with
+// the exit code the caller gives, naming the flag; a list without one is
+// split and trimmed.
+func TestSplitListFlagEmptyItem(t *testing.T) {
+	got, err := SplitListFlag("subject-alternative-names", []string{"a, b", "c"}, errs.ExitInvalid)
+	if err != nil || strings.Join(got, "|") != "a|b|c" {
+		t.Fatalf("a, b + c: %q, %v", got, err)
+	}
+	for _, vals := range [][]string{{"a,,b"}, {"a,"}, {",a"}, {"a", ""}, {"a, "}} {
+		_, err := SplitListFlag("subject-alternative-names", vals, errs.ExitInvalid)
+		if errs.ExitCodeOf(err) != errs.ExitInvalid || err == nil || !strings.Contains(err.Error(), "--subject-alternative-names: an empty item") {
+			t.Errorf("%q: %v (exit %d), want exit 4 naming the flag", vals, err, errs.ExitCodeOf(err))
+		}
+	}
+	if _, err := SplitListFlag("challenge-types", []string{"dns-01,,http-01"}, errs.ExitUsage); errs.ExitCodeOf(err) != errs.ExitUsage {
+		t.Errorf("challenge-types: exit %d, want 2", errs.ExitCodeOf(err))
+	}
+}

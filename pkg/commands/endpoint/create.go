@@ -69,12 +69,20 @@ offered (default all three); a wildcard needs dns-01.` + cmdutil.ExitStatus(0, 2
 				if opts.AuthorizationBehavior != acmestate.BehaviorChallenge {
 					return errs.UsageErrorf("--challenge-types needs --authorization-behavior %s", acmestate.BehaviorChallenge)
 				}
-				opts.ChallengeTypes = cmdutil.SplitListFlag(challenges)
+				types, err := cmdutil.SplitListFlag("challenge-types", challenges, errs.ExitUsage)
+				if err != nil {
+					return err
+				}
+				opts.ChallengeTypes = types
 				if err := acmestate.CheckChallengeTypes(opts.ChallengeTypes); err != nil {
 					return err
 				}
 			}
-			opts.AllowedKeyAlgorithms = cmdutil.SplitListFlag(algs)
+			keyAlgs, err := cmdutil.SplitListFlag("allowed-key-algorithms", algs, errs.ExitUsage)
+			if err != nil {
+				return err
+			}
+			opts.AllowedKeyAlgorithms = keyAlgs
 			if err := cmdutil.CheckEnum("allowed-key-algorithms", opts.AllowedKeyAlgorithms, acmestate.KeyAlgorithms); err != nil {
 				return err
 			}

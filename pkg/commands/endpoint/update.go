@@ -70,7 +70,10 @@ once PRE_APPROVED) fails unchecked, its authorization and order invalid
 				if behavior == acmestate.BehaviorPreApproved {
 					return errs.UsageErrorf("--challenge-types needs --authorization-behavior %s", acmestate.BehaviorChallenge)
 				}
-				types := cmdutil.SplitListFlag(challenges)
+				types, err := cmdutil.SplitListFlag("challenge-types", challenges, errs.ExitUsage)
+				if err != nil {
+					return err
+				}
 				if err := acmestate.CheckChallengeTypes(types); err != nil {
 					return err
 				}
@@ -83,7 +86,10 @@ once PRE_APPROVED) fails unchecked, its authorization and order invalid
 				opts.Contact = &contact
 			}
 			if fl.Changed("allowed-key-algorithms") {
-				keyAlgs := cmdutil.SplitListFlag(algs)
+				keyAlgs, err := cmdutil.SplitListFlag("allowed-key-algorithms", algs, errs.ExitUsage)
+				if err != nil {
+					return err
+				}
 				if len(keyAlgs) == 0 {
 					return errs.UsageErrorf("--allowed-key-algorithms needs at least one algorithm")
 				}

@@ -143,12 +143,11 @@ Status and FailureReason).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 // names are checked by the service (exit 4).
 func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, error) {
 	in := certificates.RequestInput{
-		DomainName:              o.DomainName,
-		SubjectAlternativeNames: cmdutil.SplitListFlag(o.SANs),
-		KeyAlgorithm:            o.KeyAlgorithm,
-		CertificateAuthority:    o.CA,
-		ValidationMethod:        o.ValidationMethod,
-		IdempotencyToken:        o.IdempotencyToken,
+		DomainName:           o.DomainName,
+		KeyAlgorithm:         o.KeyAlgorithm,
+		CertificateAuthority: o.CA,
+		ValidationMethod:     o.ValidationMethod,
+		IdempotencyToken:     o.IdempotencyToken,
 	}
 	if err := cmdutil.CheckEnum("key-algorithm", []string{o.KeyAlgorithm}, x509util.RequestKeyAlgorithms); err != nil {
 		return in, 0, err
@@ -161,6 +160,11 @@ func (o *RequestOptions) Input() (certificates.RequestInput, time.Duration, erro
 		return in, 0, err
 	}
 	if in.Tags, err = inventory.ParseTags(o.Tags); err != nil {
+		return in, 0, err
+	}
+	// An empty name is a name refused, as the service refuses b..example
+	// (exit 4).
+	if in.SubjectAlternativeNames, err = cmdutil.SplitListFlag("subject-alternative-names", o.SANs, errs.ExitInvalid); err != nil {
 		return in, 0, err
 	}
 	var timeout time.Duration
