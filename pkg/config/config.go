@@ -264,22 +264,9 @@ func serverAddr(v string) error {
 	return nil
 }
 
-// storeURL checks a store URL: the embedded database (nothing, sqlite,
-// sqlite:PATH) or postgres://… (postgresql://…). A refused value is shown
-// without its password.
-func storeURL(v string) error {
-	switch {
-	case strings.HasPrefix(v, "sqlite::") || strings.HasPrefix(v, "sqlite:file:"):
-		// SQLite's :memory: and URIs: an in-memory vault keeps nothing
-		// from one command to the next, and sqlite:PATH opens PATH.
-		return fmt.Errorf("%q is not a store URL: sqlite:PATH takes a file path (an in-memory database keeps nothing between commands)", v)
-	case v == "", v == "sqlite", strings.HasPrefix(v, "sqlite:"):
-		return nil
-	case localstore.IsPostgresURL(v):
-		return localstore.CheckPostgresURL(v)
-	}
-	return fmt.Errorf("%q is not a store URL: want sqlite:PATH or postgres://…", localstore.RedactURL(v))
-}
+// storeURL checks a store URL: localstore.CheckStoreURL, which vault
+// migrate --to uses too.
+func storeURL(v string) error { return localstore.CheckStoreURL(v) }
 
 // dnsZone checks the zone DNS validation CNAMEs point into: a domain name
 // (dnsname.Validate) short enough that a CNAME value in it, a 33-octet

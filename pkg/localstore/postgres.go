@@ -54,6 +54,25 @@ func IsPostgresURL(url string) bool {
 	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
+// CheckStoreURL checks a store URL (--store, CERTCTL_STORE, config set
+// store, vault migrate --to) as Open reads it, without opening it: the
+// embedded database ("" or "sqlite", the vault's own; sqlite:PATH) or
+// postgres://… (postgresql://…, CheckPostgresURL). Any other scheme, and
+// SQLite's in-memory forms (which keep nothing from one command to the
+// next), are refused; the message shows no password. Every caller
+// reports a refusal alike: invalid input (exit 4).
+func CheckStoreURL(u string) error {
+	switch {
+	case strings.HasPrefix(u, "sqlite::") || strings.HasPrefix(u, "sqlite:file:"):
+		return fmt.Errorf("%q is not a store URL: sqlite:PATH takes a file path (an in-memory database keeps nothing between commands)", RedactURL(u))
+	case u == "", u == "sqlite", strings.HasPrefix(u, "sqlite:"):
+		return nil
+	case IsPostgresURL(u):
+		return CheckPostgresURL(u)
+	}
+	return fmt.Errorf("%q is not a store URL: want sqlite:PATH or postgres://…", RedactURL(u))
+}
+
 // CheckPostgresURL checks the PostgreSQL store URL url as OpenPostgres
 // reads it, without connecting: a URL it could not parse (a bad port, an
 // unknown sslmode, a parameter that is not a number) is refused, so that

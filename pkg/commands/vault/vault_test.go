@@ -79,8 +79,14 @@ func TestMigrateFlags(t *testing.T) {
 			t.Errorf("--to %s: %+v, %v", to, o, err)
 		}
 	}
-	for _, args := range [][]string{{}, {"--to", "sqlite:"}, {"--to", "mysql://h/db"}, {"--to", "/tmp/v.db"}, {"postgres://h/db"}} {
+	for _, args := range [][]string{{}, {"postgres://h/db"}} {
 		_, err := flagtest.Parse(t, NewCmdMigrate, args...)
 		wantUsage(t, err, args)
+	}
+	// A URL refused is invalid input, as from --store (exit 4).
+	for _, to := range []string{"sqlite:", "sqlite::memory:", "mysql://h/db", "/tmp/v.db", "postgres://h:99999/db"} {
+		if _, err := flagtest.Parse(t, NewCmdMigrate, "--to", to); errs.ExitCodeOf(err) != errs.ExitInvalid {
+			t.Errorf("--to %s: exit %d (%v), want 4", to, errs.ExitCodeOf(err), err)
+		}
 	}
 }

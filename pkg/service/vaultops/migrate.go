@@ -22,16 +22,20 @@ type MigrateResult struct {
 	Counts
 }
 
-// CheckStoreURL checks a migration target: postgres://…, postgresql://…
-// or sqlite:PATH.
+// CheckStoreURL checks a migration target: a store URL as --store takes
+// one (localstore.CheckStoreURL), naming a database — postgres://…,
+// postgresql://… or sqlite:PATH, not the vault's own. A URL refused is
+// invalid input (exit 4) as it is from --store, CERTCTL_STORE or config
+// set store (tester: --to mysql://x was exit 2, --store mysql://x exit 4;
+// --to sqlite::memory: migrated into nothing, a bad port was exit 6).
 func CheckStoreURL(to string) error {
-	switch {
-	case localstore.IsPostgresURL(to):
-		return nil
-	case strings.HasPrefix(to, "sqlite:") && strings.TrimPrefix(to, "sqlite:") != "":
-		return nil
+	if err := localstore.CheckStoreURL(to); err != nil {
+		return errs.Invalidf("--to: %v", err)
 	}
-	return errs.UsageErrorf("--to %q: want postgres://…, postgresql://… or sqlite:PATH", localstore.RedactURL(to))
+	if to == "" || to == "sqlite" || to == "sqlite:" {
+		return errs.Invalidf("--to %q names no database: want postgres://…, postgresql://… or sqlite:PATH", to)
+	}
+	return nil
 }
 
 // Migrate copies the vault's store into the empty store at to (exit 5 when

@@ -173,7 +173,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Errorf("migrated SQLite file: %v %v", fi, err)
 	}
 
-	wantCode(t, run(e, "vault", "migrate", "--to", "mysql://x"), errs.ExitUsage)
+	wantCode(t, run(e, "vault", "migrate", "--to", "mysql://x"), errs.ExitInvalid)
 	wantCode(t, run(e, "vault", "migrate", "--to", "sqlite:"+back), errs.ExitInvalid)
 	// A file where the directory goes (a missing one is made:
 	// TestMigrateMakesTheTargetDirectory).
