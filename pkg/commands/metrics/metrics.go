@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
+	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/promtext"
@@ -69,7 +70,8 @@ Each of the two counts sums to the number of certificates.
 
 The text is printed whatever the terminal; -o json or -o yaml prints the same
 figures as data. --out-file writes the file atomically (mode 0644), so the
-collector never reads half of it; run it from the renewal timer or cron.` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
+collector never reads half of it; run it from the renewal timer or cron. It
+writes the text: with -o json, -o yaml or --query it is refused (exit 2).` + cmdutil.ExitStatus(0, 1, 2, 4, 6),
 		Example: `  certctl metrics
   certctl metrics --out-file /var/lib/node_exporter/textfile_collector/certctl.prom
   # alert: certctl_days_to_expiry < 14 and on(arn) certctl_certificate_info{status="ISSUED"}
@@ -77,6 +79,11 @@ collector never reads half of it; run it from the renewal timer or cron.` + cmdu
   # alert: certctl_ca_days_to_expiry < 60 or certctl_ca_info{status!="ACTIVE"}`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Neither is dropped in silence (tester: --out-file F -o json
+			// printed JSON and never wrote F).
+			if opts.OutFile != "" && opts.Structured() {
+				return errs.UsageErrorf("--out-file writes the Prometheus text: -o json, -o yaml and --query cannot apply to it (leave out --out-file for the figures as data on stdout)")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
