@@ -52,9 +52,9 @@ func LocalHost(dir, name string) (Host, error) {
 
 // ExistingHost reads the identity kept in the vault directory dir as
 // LocalHost does, but never creates it: ok is false when the directory
-// has no host.id or no host.key yet (this host never recorded a target
-// from it), and a read-only command (vault verify) then has none of its
-// targets to judge.
+// has no host.id yet (this host never recorded a target from it), and a
+// read-only command (vault verify) then has none of its targets to judge.
+// A host.id without its host.key is a damaged identity (exit 6).
 func ExistingHost(dir, name string) (h Host, ok bool, err error) {
 	return loadHost(dir, name, false)
 }
@@ -84,8 +84,14 @@ func loadHost(dir, name string, create bool) (h Host, ok bool, err error) {
 		_, _ = rand.Read(b[:])
 		return hex.EncodeToString(b[:])
 	})
-	if err != nil || k == "" && !create {
+	if err != nil {
 		return Host{}, false, err
+	}
+	if k == "" && !create {
+		// host.id without host.key: a process making the identity
+		// would make a new key, under which every target of this host
+		// is refused (its seals made with the lost one).
+		return Host{}, false, damagedIdentity(fmt.Sprintf("%s: missing, while %s is there", filepath.Join(dir, HostKeyFile), HostIDFile))
 	}
 	key, err := hex.DecodeString(k)
 	if err != nil || len(key) < 16 {

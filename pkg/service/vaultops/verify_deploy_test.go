@@ -131,4 +131,29 @@ func testVerifyDeployTargetSeals(t *testing.T, e *clitest.Env) {
 	// Put back as this host recorded it: sound again.
 	edit(func([]deploy.Target) []deploy.Target { return original })
 	verifyOK(t, e)
+
+	// host.key lost, host.id kept: the next pass would make a new key and
+	// refuse every target of this host, so verify says so now (a problem
+	// of the identity) and makes no key itself.
+	keyPath := filepath.Join(e.Vault, deploy.HostKeyFile)
+	hostKey, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	rep, r = verify(t, e)
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	if len(rep.Problems) != 1 || rep.Problems[0].Check != vaultops.CheckDeployTarget ||
+		!strings.Contains(rep.Problems[0].Message, keyPath) || !strings.Contains(rep.Problems[0].Message, "missing") {
+		t.Errorf("host.key missing beside host.id: %+v", rep.Problems)
+	}
+	if _, err := os.Stat(keyPath); !os.IsNotExist(err) {
+		t.Errorf("verify made a host key: %v", err)
+	}
+	if err := os.WriteFile(keyPath, hostKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, e)
 }
