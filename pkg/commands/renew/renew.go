@@ -289,10 +289,10 @@ func runRenew(ctx context.Context, o *RenewOptions) error {
 }
 
 // deployed sums up what the run did with r's deploy targets: the worst of
-// their outcomes (FAILED, HOOK_SKIPPED, NOT_DONE, INSTALLED), "" when it
-// met none or left them all to other hosts.
+// their outcomes (FAILED, HOOK_SKIPPED, NOT_DONE, DELETED, INSTALLED), ""
+// when it met none or left them all to other hosts.
 func deployed(r renewals.Result) string {
-	rank := map[string]int{renewals.TargetInstalled: 1, renewals.TargetNotDone: 2, renewals.TargetHookSkipped: 3, renewals.TargetFailed: 4}
+	rank := map[string]int{renewals.TargetInstalled: 1, renewals.TargetDeleted: 2, renewals.TargetNotDone: 3, renewals.TargetHookSkipped: 4, renewals.TargetFailed: 5}
 	worst := ""
 	for _, t := range r.Targets {
 		if rank[t.Outcome] > rank[worst] {

@@ -260,25 +260,59 @@ func (s *Service) deletedMeanwhile(ctx context.Context, id string) bool {
 }
 
 // forgetInstalled is the end of a pass's install of certificate id into
-// the targets stale, whose files it wrote, when the certificate was deleted
-// meanwhile: as for deploy (forgetDeleted), no command runs, this host
-// forgets the targets, and the report says so — the files are left as
-// they are. It is not a failed deployment: nothing is left to deploy.
-func (s *Service) forgetInstalled(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all, stale []deploy.Target) {
-	labels := make([]string, len(stale))
+// the targets stale (written: whether each one's files were written) when
+// the certificate was deleted meanwhile — before their commands ran, or
+// (ran) while they ran: as for deploy (forgetDeleted), this host forgets
+// the targets and the report says so, each target DELETED; the files are
+// left as they are. It is not a failed deployment: nothing is left to
+// deploy.
+func (s *Service) forgetInstalled(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all, stale []deploy.Target, written []bool, ran bool) {
+	var labels []string
 	for i, t := range stale {
-		labels[i] = t.Label()
+		if written[i] {
+			labels = append(labels, t.Label())
+		}
 	}
-	cmd := "its command was"
-	if len(stale) > 1 {
-		cmd = "their commands were"
+	why := "the certificate was deleted while it was being installed"
+	if len(labels) > 0 {
+		why += fmt.Sprintf(": the files of %s were written and are left as they are", strings.Join(labels, ", "))
 	}
-	why := fmt.Sprintf("the certificate was deleted while it was being installed: the files of %s were written and are left as they are; %s not run, and no renewal installs it again", strings.Join(labels, ", "), cmd)
+	switch {
+	case ran:
+		why += "; the commands run meanwhile are not recorded, and no renewal installs it again"
+	default:
+		why += "; no command was run, and no renewal installs it again"
+	}
 	if err := forgetTargets(ctx, host, id, stale); err != nil {
 		why += fmt.Sprintf(" (this host's record of its targets, %s, still names it: %v)", deploy.TargetsFile, err)
 	}
 	for _, t := range stale {
-		res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetHookSkipped, Reason: why})
+		res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetDeleted, Reason: why})
+	}
+	res.Reason = joinReason(res.Reason, why)
+	rep.Notices = append(rep.Notices, res.CertificateArn+": "+why)
+}
+
+// forgetDeletedBefore reports certificate id (res), which the pass
+// renewed or redeploys, as deleted before the pass installed it: its
+// targets keep the files they had, and this host forgets its own (all:
+// the certificate's targets the pass read first).
+func (s *Service) forgetDeletedBefore(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all []deploy.Target) {
+	var own []deploy.Target
+	for _, t := range all {
+		if t.HostID == host.ID {
+			own = append(own, t)
+		}
+	}
+	if len(own) == 0 {
+		return
+	}
+	why := "the certificate was deleted before it was installed: its deploy targets on this host keep the files they had, and no renewal installs it again"
+	if err := forgetTargets(ctx, host, id, own); err != nil {
+		why += fmt.Sprintf(" (this host's record of its targets, %s, still names it: %v)", deploy.TargetsFile, err)
+	}
+	for _, t := range own {
+		res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetDeleted, Reason: why})
 	}
 	res.Reason = joinReason(res.Reason, why)
 	rep.Notices = append(rep.Notices, res.CertificateArn+": "+why)
@@ -625,7 +659,9 @@ func (s *Service) redeployAll(ctx context.Context, rep *Report, due bool) error 
 			return err
 		})
 		if errors.Is(err, localstore.ErrNotFound) {
-			continue // deleted meanwhile
+			// Deleted since the pass read its targets.
+			s.forgetDeletedBefore(ctx, rep, res, host, id, all[id])
+			continue
 		}
 		if err != nil {
 			return err
@@ -950,21 +986,23 @@ func (s *Service) runClaimed(ctx context.Context, host deploy.Host, id string, t
 // (DeployCertificate) and reports them.
 func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all []deploy.Target,
 	stale []deploy.Target, writeErrs []error, claims []claim, m deploy.Material, in deploy.Identity, renewed bool) error {
-	if s.deletedMeanwhile(ctx, id) {
-		for _, c := range claims {
-			c.release()
-		}
-		s.forgetInstalled(ctx, rep, res, host, id, all, stale)
-		return nil
-	}
 	installErrs := writeErrs
 	// installed: the files are in place, whatever came after them (the
 	// command, noting it) — what the record's Installed says (tester: it
 	// said false when only the command failed).
 	installed := make([]bool, len(stale))
-	for j, t := range stale {
+	for j := range stale {
 		var written *writtenErr
 		installed[j] = installErrs[j] == nil || errors.As(installErrs[j], &written)
+	}
+	if s.deletedMeanwhile(ctx, id) {
+		for _, c := range claims {
+			c.release()
+		}
+		s.forgetInstalled(ctx, rep, res, host, id, all, stale, installed, false)
+		return nil
+	}
+	for j, t := range stale {
 		if installErrs[j] != nil {
 			continue
 		}
@@ -981,10 +1019,16 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 	var fresh []string
 	// What was written is recorded even when an interruption stopped
 	// the pass meanwhile: the files are in place.
-	if err := s.core.Change(context.WithoutCancel(ctx), "DeployCertificate", func(op *service.Op) error {
+	err := s.core.Change(context.WithoutCancel(ctx), "DeployCertificate", func(op *service.Op) error {
 		fresh = nil
 		op.Resource(res.CertificateArn)
 		op.Param("Version", m.Version)
+		// Deleted while the commands ran (one of them may have deleted
+		// it): no install of it is recorded (review: a DeployCertificate
+		// SUCCESS came after its DeleteCertificate).
+		if _, err := op.Tx.GetCertificate(id); err != nil {
+			return err
+		}
 		targets := make([]map[string]any, len(stale))
 		for j, t := range stale {
 			isNew, err := deploy.RecordAttempt(op.Tx, id, t, m.Version, installErrs[j], op.Now)
@@ -1007,7 +1051,12 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 			return nil
 		}
 		return emitDeploymentErrors(op, id, res.CertificateArn, fresh)
-	}); err != nil {
+	})
+	if errors.Is(err, localstore.ErrNotFound) {
+		s.forgetInstalled(ctx, rep, res, host, id, all, stale, installed, true)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	var failures, done []string

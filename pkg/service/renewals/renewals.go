@@ -134,8 +134,10 @@ type TargetResult struct {
 	Host string `json:"Host,omitempty"`
 	// Outcome is INSTALLED, FAILED (install or command failed), HOOK_SKIPPED
 	// (files installed, command not run: hooks off on this host),
-	// OTHER_HOST (left for its host, or not this host's to install) or
-	// NOT_DONE (an interruption came first).
+	// OTHER_HOST (left for its host, or not this host's to install),
+	// NOT_DONE (an interruption came first) or DELETED (the certificate
+	// was deleted meanwhile: the files are left as they are, and no
+	// renewal installs it again).
 	Outcome string `json:"Outcome"`
 	Reason  string `json:"Reason,omitempty"`
 }
@@ -150,6 +152,10 @@ const (
 	// the target of a certificate it renewed; the next due pass
 	// installs it (service.OutcomeNotDone).
 	TargetNotDone = service.OutcomeNotDone
+	// TargetDeleted: the certificate was deleted (delete --force, by
+	// another process or host) while the pass installed it; this host
+	// forgot the target. Not a failed deployment.
+	TargetDeleted = "DELETED"
 )
 
 // Report is the outcome of a renewal run.
