@@ -111,6 +111,9 @@ func newFixtureOn(t *testing.T, opts localstore.Options, contact string, algs ..
 	f.ts.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}}
 	f.ts.StartTLS()
 	t.Cleanup(f.ts.Close)
+	// The refusal limiter's timer stops with the test (review: armed, it
+	// fired up to a minute later against a closed vault).
+	t.Cleanup(f.srv.Close)
 	f.http = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.roots}}}
 	return f
 }

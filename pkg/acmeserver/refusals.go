@@ -16,6 +16,15 @@ const refusalWindow = time.Minute
 // refusalLimiterMax bounds the refusals a refusalLimiter keeps.
 const refusalLimiterMax = 4096
 
+// refusalTargetsMax bounds the targets (resources, params) of one
+// account's refusals of one kind (change and problem type) that a window
+// tells apart: past it, a refusal of a new target is counted under the
+// kind alone, whose record says OtherTargets instead of naming them. The
+// target is the client's to choose — the serial of any certificate it
+// sends, any account ID it names — and keyed by it alone, every refused
+// request of one account could make a record of its own (review).
+const refusalTargetsMax = 8
+
 // refusalFlushMin is the shortest wait of the flush timer: refusals whose
 // windows end within it are recorded by one pass.
 const refusalFlushMin = time.Second
@@ -59,6 +68,21 @@ func (rf *refusal) key() string {
 	return b.String()
 }
 
+// kind is what the refusal's key holds but its targets: the account,
+// the change, the problem type.
+func (rf *refusal) kind() string {
+	return rf.account + "\x00" + rf.event + "\x00" + rf.problem.Type
+}
+
+// targeted reports whether the refusal names what it aimed at.
+func (rf *refusal) targeted() bool { return len(rf.resources) > 0 || len(rf.params) > 0 }
+
+// untargeted is rf counted under its kind alone (refusalTargetsMax).
+func (rf *refusal) untargeted() *refusal {
+	return &refusal{account: rf.account, event: rf.event, problem: rf.problem,
+		params: []refusalParam{{Name: "OtherTargets", Value: "true"}}}
+}
+
 // pendingRefusal is a record to write: refusal rf, left out again times
 // since the last record of the same refusal.
 type pendingRefusal struct {
@@ -89,6 +113,10 @@ type refusalLimiter struct {
 	mu    sync.Mutex
 	byKey map[string]*list.Element // of *refusalEntry
 	order list.List                // of *refusalEntry, oldest window first
+	// kinds counts, by refusal.kind, the targets told apart in the
+	// kind's window and the keys of the kind kept (refs): a kind is
+	// forgotten with its last key, so there are never more than keys.
+	kinds map[string]*refusalKind
 	// pending is the number of keys with a count not recorded yet.
 	pending int
 	// max bounds the keys (0: refusalLimiterMax; tests set less).
@@ -104,8 +132,16 @@ type refusalLimiter struct {
 	closed bool
 }
 
+// refusalKind is a kind's window (see refusalTargetsMax).
+type refusalKind struct {
+	start   time.Time
+	targets int
+	refs    int
+}
+
 type refusalEntry struct {
-	key string
+	key  string
+	kind string
 	// at is when the window began: the key's last record.
 	at      time.Time
 	skipped int
@@ -116,6 +152,8 @@ type refusalEntry struct {
 // allow reports whether refusal rf at now is to be recorded, and how many
 // of the same were left out since the last record; evicted, when not nil,
 // is the count of the oldest key, evicted to make room, to record first.
+// A refusal of a new target past refusalTargetsMax is made untargeted in
+// place: rf is then what is to be recorded.
 func (l *refusalLimiter) allow(rf *refusal, now time.Time) (record bool, again int, evicted *pendingRefusal) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -123,10 +161,29 @@ func (l *refusalLimiter) allow(rf *refusal, now time.Time) (record bool, again i
 		return true, 0, nil
 	}
 	if l.byKey == nil {
-		l.byKey = map[string]*list.Element{}
+		l.byKey, l.kinds = map[string]*list.Element{}, map[string]*refusalKind{}
 	}
 	key := rf.key()
-	if el, ok := l.byKey[key]; ok {
+	el, ok := l.byKey[key]
+	kind := rf.kind()
+	k := l.kinds[kind]
+	if !ok && rf.targeted() {
+		if k == nil || now.Sub(k.start) >= refusalWindow {
+			if k == nil {
+				k = &refusalKind{}
+				l.kinds[kind] = k
+			}
+			k.start, k.targets = now, 0
+		}
+		if k.targets >= refusalTargetsMax {
+			*rf = *rf.untargeted() // what the caller records, too
+			key = rf.key()
+			el, ok = l.byKey[key]
+		} else {
+			k.targets++
+		}
+	}
+	if ok {
 		e := el.Value.(*refusalEntry)
 		if now.Sub(e.at) < refusalWindow {
 			if e.skipped == 0 {
@@ -156,7 +213,12 @@ func (l *refusalLimiter) allow(rf *refusal, now time.Time) (record bool, again i
 			evicted = p
 		}
 	}
-	l.byKey[key] = l.order.PushBack(&refusalEntry{key: key, at: now})
+	if k = l.kinds[kind]; k == nil { // evicted above with its last key
+		k = &refusalKind{start: now}
+		l.kinds[kind] = k
+	}
+	k.refs++
+	l.byKey[key] = l.order.PushBack(&refusalEntry{key: key, kind: kind, at: now})
 	return true, 0, evicted
 }
 
@@ -164,6 +226,11 @@ func (l *refusalLimiter) allow(rf *refusal, now time.Time) (record bool, again i
 func (l *refusalLimiter) remove(el *list.Element) *pendingRefusal {
 	e := l.order.Remove(el).(*refusalEntry)
 	delete(l.byKey, e.key)
+	if k := l.kinds[e.kind]; k != nil {
+		if k.refs--; k.refs <= 0 {
+			delete(l.kinds, e.kind)
+		}
+	}
 	if e.skipped == 0 {
 		return nil
 	}

@@ -270,8 +270,10 @@ func TestRefusalLimiterFull(t *testing.T) {
 func TestRefusalLimiterBounded(t *testing.T) {
 	var l refusalLimiter
 	now := time.Now()
+	// One key an account: each account's targets are few (see
+	// TestRefusalTargetsBounded).
 	rf := func(i int) *refusal {
-		return &refusal{account: "a", event: "NewOrder", problem: unauthorized("no"), resources: []string{fmt.Sprint("arn:order/", i)}}
+		return &refusal{account: fmt.Sprint("a", i%(refusalLimiterMax+2)), event: "NewOrder", problem: unauthorized("no"), resources: []string{fmt.Sprint("arn:order/", i)}}
 	}
 	for i := 0; i < refusalLimiterMax; i++ {
 		if ok, _, ev := l.allow(rf(i), now); !ok || ev != nil {
@@ -290,10 +292,69 @@ func TestRefusalLimiterBounded(t *testing.T) {
 	if ok, _, ev := l.allow(rf(refusalLimiterMax+1), now); !ok || ev != nil {
 		t.Fatalf("next new key: allow %v, evicted %+v", ok, ev)
 	}
-	if len(l.byKey) != refusalLimiterMax || l.order.Len() != refusalLimiterMax || l.pending != 0 {
-		t.Errorf("%d keys, %d listed, %d pending", len(l.byKey), l.order.Len(), l.pending)
+	if len(l.byKey) != refusalLimiterMax || l.order.Len() != refusalLimiterMax || l.pending != 0 || len(l.kinds) != refusalLimiterMax {
+		t.Errorf("%d keys, %d listed, %d pending, %d kinds", len(l.byKey), l.order.Len(), l.pending, len(l.kinds))
 	}
 	if _, ok := l.byKey[rf(1).key()]; ok {
 		t.Error("key 1 kept")
+	}
+}
+
+// TestRefusalTargetsBounded: the targets of one account's refusals of one
+// kind are told apart up to refusalTargetsMax a window; past it, they are
+// counted under the kind alone (OtherTargets), so that a client naming a
+// new target each time (its own certificates' serials, random account
+// IDs) cannot make a record a request (review: 50 revocations by a
+// deactivated account made 50 records). No count is lost; the next window
+// tells targets apart again; the kinds go with their keys.
+func TestRefusalTargetsBounded(t *testing.T) {
+	var l refusalLimiter
+	now := time.Now()
+	rf := func(i int) *refusal {
+		return &refusal{account: "a", event: "RevokeCertificate", problem: unauthorized("no"), params: []refusalParam{{Name: "Serial", Value: fmt.Sprint(i)}}}
+	}
+	recorded := 0
+	var other *refusal
+	for i := 0; i < 50; i++ {
+		r := rf(i)
+		ok, again, ev := l.allow(r, now)
+		if ev != nil || again != 0 {
+			t.Fatalf("refusal %d: again %d, evicted %+v", i, again, ev)
+		}
+		if ok {
+			recorded++
+			// What the caller records: the target past the bound is
+			// not named.
+			if told := i < refusalTargetsMax; told != (len(r.params) == 1 && r.params[0].Name == "Serial") {
+				t.Errorf("refusal %d recorded as %+v", i, r.params)
+			}
+		}
+	}
+	if recorded != refusalTargetsMax+1 {
+		t.Errorf("%d records of 50 targets in a window, want %d (each of the first %d, then one for the others)", recorded, refusalTargetsMax+1, refusalTargetsMax)
+	}
+	// Another account, or another kind, is not held by this one's.
+	if ok, _, _ := l.allow(&refusal{account: "b", event: "RevokeCertificate", problem: unauthorized("no"), params: []refusalParam{{Name: "Serial", Value: "1"}}}, now); !ok {
+		t.Error("another account's refusal was not recorded")
+	}
+	due, _ := l.due(now.Add(refusalWindow))
+	l.flushing.Done()
+	total := 0
+	for _, p := range due {
+		total += p.again
+		if len(p.rf.resources) == 0 && len(p.rf.params) == 1 && p.rf.params[0].Name == "OtherTargets" {
+			other = p.rf
+		}
+	}
+	if other == nil || total != 50-recorded {
+		t.Errorf("the window's end: %d counted in %d records, want %d with an OtherTargets one", total, len(due), 50-recorded)
+	}
+	// A new window tells targets apart again.
+	if ok, _, _ := l.allow(rf(100), now.Add(refusalWindow+time.Second)); !ok {
+		t.Error("a new target in the next window was not recorded")
+	}
+	l.drain()
+	if len(l.kinds) != 0 || len(l.byKey) != 0 {
+		t.Errorf("drained: %d kinds, %d keys left", len(l.kinds), len(l.byKey))
 	}
 }

@@ -386,7 +386,8 @@ func (s *Server) recordRefusal(r *http.Request, accountID, eventName string, pay
 	rf := &refusal{account: accountID, event: eventName, problem: p, resources: resources, params: params}
 	record, again, evicted := s.refusals.allow(rf, s.core.Now())
 	if evicted != nil {
-		s.recordRefusals(r.Context(), *evicted)
+		// Another refusal's count: not this client's to cancel (review).
+		s.recordRefusals(context.WithoutCancel(r.Context()), *evicted)
 	}
 	if !record {
 		return p
