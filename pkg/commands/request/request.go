@@ -98,6 +98,12 @@ Status and FailureReason).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
   ARN=$(certctl request --domain-name db.internal --certificate-authority-arn default -o text)`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("subject-alternative-names") && len(opts.SANs) == 0 {
+				// --subject-alternative-names "" (a script's empty
+				// $SANS), which the flag library takes for no value: an
+				// empty item, refused as b,,c is (review).
+				opts.SANs = []string{""}
+			}
 			if _, _, err := opts.Input(); err != nil {
 				return err
 			}
