@@ -229,19 +229,13 @@ func runRequest(ctx context.Context, o *RequestOptions) error {
 	// request was, on stdout and by its exit; a certificate that has
 	// moved on since (ended in validation, issued, revoked) is told on
 	// stderr, in place of advice about a validation no longer pending.
-	moved := false
-	if res.Repeated {
-		requested := inventory.StatusPendingValidation
-		if res.Type == inventory.TypePrivate {
-			requested = inventory.StatusIssued
+	moved := res.Moved
+	if moved && !quiet && !o.Wait {
+		status := res.Status
+		if res.FailureReason != "" {
+			status += " (" + res.FailureReason + ")"
 		}
-		if moved = res.Status != requested; moved && !quiet && !o.Wait {
-			status := res.Status
-			if res.FailureReason != "" {
-				status += " (" + res.FailureReason + ")"
-			}
-			fmt.Fprintf(stderr, "certificate %s was requested before with this idempotency token; it is now %s (`certctl describe %s`)\n", id, status, id)
-		}
+		fmt.Fprintf(stderr, "certificate %s was requested before with this idempotency token; it is now %s (`certctl describe %s`)\n", id, status, id)
 	}
 	if res.Type == inventory.TypePrivate {
 		return p.Print(Result{CertificateArn: arnStr}, output.View{

@@ -76,9 +76,13 @@ type RequestResult struct {
 	// the answer that request had — Failed again when it was refused so,
 	// and not when its certificate ended later (FAILED in validation,
 	// VALIDATION_TIMED_OUT, revoked): the first request had succeeded.
-	// Status and FailureReason are the certificate's now.
+	// Status and FailureReason are the certificate's now, and Moved says
+	// whether that is not the status the first request left it in
+	// (PENDING_VALIDATION for an ISSUED-type request, ISSUED for a
+	// PRIVATE one): ended in validation, issued, revoked since.
 	Repeated              bool
 	Status, FailureReason string
+	Moved                 bool
 }
 
 // Request requests a certificate (ACM's RequestCertificate, recorded as
@@ -168,6 +172,11 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 			}
 			op.Resource(s.core.Names.CAARN(c.CertificateAuthorityID))
 			res.Status, res.FailureReason = c.Status, c.FailureReason
+			requested := inventory.StatusPendingValidation
+			if private {
+				requested = inventory.StatusIssued
+			}
+			res.Moved = refused == "" && c.Status != requested
 			res.Failed = nil
 			if refused != "" {
 				// Refused at the first request (its certificate FAILED
@@ -186,7 +195,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (*RequestResult,
 		res.ID = uuid.NewString()
 		certARN := s.core.Names.CertificateARN(res.ID)
 		op.Resource(certARN)
-		res.Failed, res.Repeated, res.Status, res.FailureReason = nil, false, "", ""
+		res.Failed, res.Repeated, res.Status, res.FailureReason, res.Moved = nil, false, "", "", false
 		refused = ""
 		if private {
 			caID, err := s.issuePrivate(op, in, res.ID, names, key, tags, export, ct)
