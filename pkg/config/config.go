@@ -986,6 +986,12 @@ func Validate(k Key, value string) error {
 		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Errorf("%q is not true or false", value)
 		}
+	case List:
+		// As the list flags refuse one (cmdutil.SplitListFlag): an
+		// empty item is a mistake, not an item to drop (review).
+		if v != "" && slices.ContainsFunc(strings.Split(value, ","), func(p string) bool { return strings.TrimSpace(p) == "" }) {
+			return fmt.Errorf("%q holds an empty item (two commas in a row, or a comma at an end)", value)
+		}
 	}
 	if k.Check != nil {
 		return k.Check(value)
