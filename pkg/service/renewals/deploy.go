@@ -283,10 +283,17 @@ func (s *Service) forgetInstalled(ctx context.Context, rep *Report, res *Result,
 	default:
 		why += "; no command was run, and no renewal installs it again"
 	}
-	if err := forgetTargets(ctx, host, id, stale); err != nil {
+	reportDeleted(ctx, rep, res, host, id, all, stale, why)
+}
+
+// reportDeleted has this host forget its targets ts of certificate id
+// (res), deleted meanwhile, and reports each DELETED, for why, with a
+// notice.
+func reportDeleted(ctx context.Context, rep *Report, res *Result, host deploy.Host, id string, all, ts []deploy.Target, why string) {
+	if err := forgetTargets(ctx, host, id, ts); err != nil {
 		why += fmt.Sprintf(" (this host's record of its targets, %s, still names it: %v)", deploy.TargetsFile, err)
 	}
-	for _, t := range stale {
+	for _, t := range ts {
 		res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetDeleted, Reason: why})
 	}
 	res.Reason = joinReason(res.Reason, why)
@@ -307,15 +314,8 @@ func (s *Service) forgetDeletedBefore(ctx context.Context, rep *Report, res *Res
 	if len(own) == 0 {
 		return
 	}
-	why := "the certificate was deleted before it was installed: its deploy targets on this host keep the files they had, and no renewal installs it again"
-	if err := forgetTargets(ctx, host, id, own); err != nil {
-		why += fmt.Sprintf(" (this host's record of its targets, %s, still names it: %v)", deploy.TargetsFile, err)
-	}
-	for _, t := range own {
-		res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(all, t), Host: t.HostID, Outcome: TargetDeleted, Reason: why})
-	}
-	res.Reason = joinReason(res.Reason, why)
-	rep.Notices = append(rep.Notices, res.CertificateArn+": "+why)
+	reportDeleted(ctx, rep, res, host, id, all, own,
+		"the certificate was deleted before it was installed: its deploy targets on this host keep the files they had, and no renewal installs it again")
 }
 
 // forgetTargets has this host forget its targets ts of certificate id,

@@ -23,13 +23,7 @@ import (
 // in this host's record for every pass to find).
 func TestDeployOfACertificateDeletedMeanwhile(t *testing.T) {
 	ctx := context.Background()
-	v, core, req, _ := newFixture(t, "gone.internal")
-	host, err := deploy.LocalHost(v.Dir, "h1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(core, Settings{Validity: 30 * 24 * time.Hour, AllowExec: true, Host: func() (deploy.Host, error) { return host, nil }})
-	certs := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour})
+	host, s, certs, req, _ := hookFixture(t, "gone.internal")
 	id := req.CertificateArn[strings.LastIndexByte(req.CertificateArn, '/')+1:]
 	s.written = func(string) {
 		if _, err := certs.Delete(ctx, req.CertificateArn, true, nil); err != nil {
@@ -39,7 +33,7 @@ func TestDeployOfACertificateDeletedMeanwhile(t *testing.T) {
 	dir := t.TempDir()
 	ran := filepath.Join(dir, "ran")
 	cert := filepath.Join(dir, "c.pem")
-	_, err = s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: cert, KeyFile: filepath.Join(dir, "k.pem"), Exec: "touch " + ran})
+	_, err := s.Deploy(ctx, req.CertificateArn, deploy.Target{CertFile: cert, KeyFile: filepath.Join(dir, "k.pem"), Exec: "touch " + ran})
 	if errs.ExitCodeOf(err) != errs.ExitNotFound || !strings.Contains(err.Error(), "deleted while it was being deployed") ||
 		!strings.Contains(err.Error(), cert) || !strings.Contains(err.Error(), "its command was not run") {
 		t.Fatalf("deploy of a certificate deleted meanwhile: %v (exit %d)", err, errs.ExitCodeOf(err))
@@ -64,13 +58,7 @@ func TestDeployOfACertificateDeletedMeanwhile(t *testing.T) {
 // deleted certificate, then failed with "not found").
 func TestPassInstallOfACertificateDeletedMeanwhile(t *testing.T) {
 	ctx := context.Background()
-	v, core, req, now := newFixture(t, "gone-at-install.internal")
-	host, err := deploy.LocalHost(v.Dir, "h1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(core, Settings{Validity: 30 * 24 * time.Hour, AllowExec: true, Host: func() (deploy.Host, error) { return host, nil }})
-	certs := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour})
+	host, s, certs, req, now := hookFixture(t, "gone-at-install.internal")
 	id := req.CertificateArn[strings.LastIndexByte(req.CertificateArn, '/')+1:]
 	dir := t.TempDir()
 	ran := filepath.Join(dir, "ran")
@@ -136,13 +124,7 @@ func TestPassInstallOfACertificateDeletedMeanwhile(t *testing.T) {
 // has this host forget it, and exits 0.
 func TestPassGoesOnPastACertificateDeletedBeforeItsInstall(t *testing.T) {
 	ctx := context.Background()
-	v, core, first, now := newFixture(t, "first-kept.internal")
-	host, err := deploy.LocalHost(v.Dir, "h1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(core, Settings{Validity: 30 * 24 * time.Hour, AllowExec: true, Host: func() (deploy.Host, error) { return host, nil }})
-	certs := certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour})
+	host, s, certs, first, now := hookFixture(t, "first-kept.internal")
 	second, err := certs.Request(ctx, certificates.RequestInput{DomainName: "second-gone.internal", CertificateAuthority: "default", KeyAlgorithm: "EC_prime256v1"})
 	if err != nil {
 		t.Fatal(err)
@@ -204,4 +186,17 @@ func TestPassGoesOnPastACertificateDeletedBeforeItsInstall(t *testing.T) {
 	if err := rep.Err(); err != nil {
 		t.Errorf("report error %v, want none", err)
 	}
+}
+
+// hookFixture is newFixture with the renewals service of host h1, whose
+// hooks run (AllowExec), and the certificates service.
+func hookFixture(t *testing.T, domain string) (deploy.Host, *Service, *certificates.Service, *certificates.RequestResult, *time.Time) {
+	t.Helper()
+	v, core, req, now := newFixture(t, domain)
+	host, err := deploy.LocalHost(v.Dir, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(core, Settings{Validity: 30 * 24 * time.Hour, AllowExec: true, Host: func() (deploy.Host, error) { return host, nil }})
+	return host, s, certificates.New(core, certificates.Settings{CertificateValidity: 30 * 24 * time.Hour}), req, now
 }
