@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/fsutil"
@@ -91,10 +92,16 @@ func (t Target) Normalize() (Target, error) {
 // checkFiles refuses a target two of whose files are one: the one written
 // last would replace the other — a certificate where the server reads its
 // key, and no key written anywhere. The same path twice, or two paths of
-// one existing file (a link).
+// one existing file (a link). It refuses too a file that is there and is
+// not a regular file (notRegular).
 func (t Target) checkFiles() error {
 	files := []struct{ role, path string }{
 		{"certificate", t.CertFile}, {"key", t.KeyFile}, {"chain", t.ChainFile}, {"fullchain", t.FullchainFile},
+	}
+	for _, f := range files {
+		if err := notRegular(f.role, f.path); err != nil {
+			return err
+		}
 	}
 	for i, a := range files {
 		for _, b := range files[i+1:] {
@@ -107,6 +114,78 @@ func (t Target) checkFiles() error {
 		}
 	}
 	return nil
+}
+
+// ErrNotRegular is the cause of the refusal of a target file that is
+// there and is neither a regular file nor a directory, or that is a
+// descriptor of the process (see notRegular).
+var ErrNotRegular = errors.New("not a regular file")
+
+// notRegular refuses path, the role file of a target, when it names (its
+// links followed) a device, a named pipe or a socket — /dev/null, a FIFO,
+// a terminal — or one of the process's own descriptors (/dev/stdout,
+// /dev/stderr, /dev/fd/N, /proc/self/fd/N, whatever they lead to): an
+// install stages a new file beside the path and renames it over the path,
+// which replaced the FIFO, or the link /dev/stdout, with a regular file
+// (tester: deploy --cert-file /dev/stdout, run as root, left /dev/stdout a
+// file holding the certificate, and every renewal would again); a target
+// is a file that every renewal replaces, which these are not. A directory
+// is refused when its file is staged ("it is a directory").
+func notRegular(role, path string) error {
+	if path == "" {
+		return nil
+	}
+	if descriptorLink(path) {
+		return fmt.Errorf("the %s file %s is %w but one of this process's descriptors (a link into /proc): a deploy target is a file that every renewal replaces (to print a certificate or its key, use certctl export)",
+			role, path, ErrNotRegular)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().IsRegular() || fi.IsDir() {
+		return nil
+	}
+	return fmt.Errorf("the %s file %s is %w but %s: a deploy target is a file that every renewal replaces (to print a certificate or its key, use certctl export)",
+		role, path, ErrNotRegular, fileKind(fi.Mode()))
+}
+
+// descriptorLink reports whether path, or a link it leads through, is
+// under /proc (where /dev/stdout, /dev/stderr and /dev/fd lead): one of
+// the process's descriptors, whatever file it has open.
+func descriptorLink(path string) bool {
+	p := filepath.Clean(path)
+	for range 40 {
+		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+		if err != nil {
+			return false
+		}
+		p = filepath.Join(dir, filepath.Base(p))
+		if p == "/proc" || strings.HasPrefix(p, "/proc/") {
+			return true
+		}
+		to, err := os.Readlink(p)
+		if err != nil {
+			return false
+		}
+		if !filepath.IsAbs(to) {
+			to = filepath.Join(dir, to)
+		}
+		p = filepath.Clean(to)
+	}
+	return false
+}
+
+// fileKind names the kind of a file that is not regular.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device (a terminal, /dev/null)"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // SamePath reports whether a and b name one file (see samePath).

@@ -7,10 +7,14 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,6 +193,56 @@ func TestTargetFilesMustDiffer(t *testing.T) {
 	}
 	if _, err := (Target{CertFile: p("c.pem"), KeyFile: p("k.pem"), ChainFile: p("ch.pem"), FullchainFile: p("fc.pem")}).Normalize(); err != nil {
 		t.Errorf("four distinct files refused: %v", err)
+	}
+}
+
+// TestTargetFileMustBeRegular: a target file that is a named pipe, or a
+// link to one of the process's descriptors (/dev/stdout, /dev/stderr
+// lead into /proc), is refused by Normalize (deploy) and by Install (a
+// renewal of a target recorded before), and left as it was: the install
+// renamed a regular file over it (tester: /dev/stdout became a file).
+func TestTargetFileMustBeRegular(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	if err := syscall.Mkfifo(p("fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.CreateTemp(dir, "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	// A descriptor of this process that is a regular file, as a
+	// redirected stderr is: only its link tells it from a file.
+	fdLink := fmt.Sprintf("/proc/self/fd/%d", out.Fd())
+	if err := os.Symlink(fdLink, p("fd.lnk")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range []Target{
+		{CertFile: p("c.pem"), KeyFile: p("k.pem"), ChainFile: p("fifo")},
+		{CertFile: p("fd.lnk"), KeyFile: p("k.pem")},
+		{CertFile: p("c.pem"), KeyFile: fdLink},
+	} {
+		if _, err := tg.Normalize(); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("Normalize(%+v) = %v, want ErrNotRegular", tg, err)
+		}
+		if err := Install(context.Background(), tg, testMaterial(t, 1, time.Now()), Hooks{}); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("Install(%+v) = %v, want ErrNotRegular", tg, err)
+		}
+	}
+	if fi, err := os.Lstat(p("fifo")); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", fi, err)
+	}
+	if fi, err := os.Lstat(p("fd.lnk")); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi, err)
+	}
+	if fi, _ := out.Stat(); fi.Size() != 0 {
+		t.Errorf("the descriptor's file was written")
+	}
+	for _, n := range listDir(t, dir) {
+		if n != "fifo" && n != "fd.lnk" && !strings.HasPrefix(n, "stdout") {
+			t.Errorf("a refused target wrote %s", n)
+		}
 	}
 }
 

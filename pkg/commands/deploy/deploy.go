@@ -63,7 +63,10 @@ and a file replaced keeps its owner, group and mode (a key that others could
 read becomes 0600), as a service reading it as its own user or group needs —
 but not in a directory every user may write, where another user could have
 made it beforehand; there, as everywhere, a link another user could have made
-is not followed (exit 4).
+is not followed (exit 4). A target file is a regular file, or none yet: the
+standard output, a device, a named pipe or a descriptor of the process
+(/dev/stdout, /dev/stderr, /dev/null) is refused (exit 4) — every renewal
+replaces the files; certctl export prints a certificate and its key.
 The files change together: each new one is first written and synced beside its
 path, and only then are they renamed into place, one after another (chain,
 fullchain, key, certificate, so that a key matches the file it is read with
@@ -159,6 +162,9 @@ use, nor eligible for renewal. The removal is recorded in the audit log
 			if err := cmdutil.RequireFlags("cert-file", t.CertFile, "key-file", t.KeyFile); err != nil {
 				return err
 			}
+			if err := refuseStdout(opts.IO, args[0], t); err != nil {
+				return err
+			}
 			nt, err := t.Normalize()
 			if err != nil {
 				return errs.Invalidf("%v", err)
@@ -183,6 +189,24 @@ use, nor eligible for renewal. The removal is recorded in the audit log
 		cmdutil.MarkOutputFile(cmd, n)
 	}
 	return cmd
+}
+
+// refuseStdout refuses (exit 4) a target file that is the standard output
+// (/dev/stdout, or the file it is redirected to: cmdutil.IsStdout): a
+// target is a file that every renewal rewrites, which the standard output
+// is not, and which carries deploy's answer (tester: --cert-file
+// /dev/stdout replaced /dev/stdout with a file; redirected to a file, the
+// answer went into the file the install then replaced). export prints.
+func refuseStdout(ios *iostreams.IOStreams, arn string, t dep.Target) error {
+	for _, f := range []struct{ flag, path string }{
+		{"cert-file", t.CertFile}, {"key-file", t.KeyFile}, {"chain-file", t.ChainFile}, {"fullchain-file", t.FullchainFile},
+	} {
+		if f.path != "" && cmdutil.IsStdout(ios, f.path) {
+			return errs.Invalidf("--%s %s is the standard output: a deploy target is a file that every renewal rewrites", f.flag, f.path).
+				WithHint("to print the certificate, its chain or its key, use certctl export %s", arn)
+		}
+	}
+	return nil
 }
 
 func runDeploy(ctx context.Context, o *DeployOptions) error {
