@@ -33,6 +33,10 @@ type DescribeOptions struct {
 	PEM      bool
 	// ValidationRecords is the format of --validation-records.
 	ValidationRecords string
+	// Output is the -o given ("" when none), Query whether a --query
+	// was: with --validation-records, see checkRecordsFlag.
+	Output string
+	Query  bool
 }
 
 // Output is describe's JSON form.
@@ -55,7 +59,11 @@ status, validity, key and signature algorithms, key usages, renewal state, tags.
 --pem prints the certificate and its chain as PEM instead (on a terminal or
 not; -o json wraps them in {"Certificate","CertificateChain"}).
 --validation-records bind|csv|json|route53 prints the DNS validation records
-to create (route53: a change batch for aws route53 change-resource-record-sets).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+to create (route53: a change batch for aws route53 change-resource-record-sets).
+The records have formats of their own: -o json prints the json or route53
+records as they are, -o yaml the same data in YAML; with bind or csv, -o json
+or -o yaml is refused (exit 2: --validation-records json is the records as
+JSON), as are -o table and -o text, but to format what a --query picks.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl describe 3f2a1b9c
   certctl describe arn:certctl:acm:local:000000000000:certificate/3f2a1b9c-... --versions
   certctl describe 3f2a1b9c --pem > fullchain.pem
@@ -63,6 +71,7 @@ to create (route53: a change batch for aws route53 change-resource-record-sets).
 		Args:              cmdutil.IDArg(&opts.ID, "certificate-arn", "ARN"),
 		ValidArgsFunction: f.CompleteCertificates,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output, opts.Query = f.Globals.Output, f.Globals.Query != ""
 			if err := checkRecordsFlag(opts); err != nil {
 				return err
 			}
@@ -101,9 +110,12 @@ func runDescribe(ctx context.Context, o *DescribeOptions) error {
 		if err != nil {
 			return err
 		}
-		if isJSON && p.HasQuery() {
-			// --query picks from the document itself.
-			p.Format = "json"
+		if isJSON && (p.HasQuery() || o.Output == "yaml") {
+			// --query picks from the document itself, printed as -o
+			// asks (JSON without one); -o yaml is the document in YAML.
+			if o.Output == "" {
+				p.Format = "json"
+			}
 			return p.Print(validationRecordsJSON(recs, o.ValidationRecords), output.View{})
 		}
 		return writeValidationRecords(o.IO.Out, recs, o.ValidationRecords)

@@ -34,6 +34,29 @@ func checkRecordsFlag(o *DescribeOptions) error {
 	if o.PEM || o.Versions {
 		return errs.UsageErrorf("--validation-records cannot be used with --pem or --versions")
 	}
+	return checkRecordsOutput(o)
+}
+
+// checkRecordsOutput refuses an -o that --validation-records cannot
+// honour, as ca audit-report does its own (tester: --validation-records
+// bind -o json printed the zone file). The records are printed in their
+// own format: json and route53 are JSON, which -o json prints as it is and
+// -o yaml in YAML; bind and csv have no JSON form but json's, which
+// --validation-records json asks for; -o table and -o text have no
+// records to show — but with a --query, -o formats what it picks.
+func checkRecordsOutput(o *DescribeOptions) error {
+	isJSON := o.ValidationRecords == "json" || o.ValidationRecords == "route53"
+	switch {
+	case o.Output == "":
+		return nil
+	case o.Output != "json" && o.Output != "yaml":
+		if isJSON && o.Query {
+			return nil
+		}
+		return errs.UsageErrorf("-o %s does not apply to --validation-records, whose formats are its own: bind, csv, json or route53 (-o json or -o yaml print the json or route53 records as JSON or YAML)", o.Output)
+	case !isJSON:
+		return errs.UsageErrorf("--validation-records %s and -o %s cannot be used together: the %s records are not JSON (--validation-records json prints them as JSON)", o.ValidationRecords, o.Output, o.ValidationRecords)
+	}
 	return nil
 }
 
