@@ -298,23 +298,36 @@ func runSet(o *SetOptions) error {
 
 // UnsetOptions are the inputs of config unset.
 type UnsetOptions struct {
-	IO    *iostreams.IOStreams
-	File  func() string
-	Quiet func() bool
+	IO      *iostreams.IOStreams
+	Printer func() (*output.Printer, error)
+	File    func() string
+	Quiet   func() bool
+	// Config reads the settings in effect (after the edit); Source tells
+	// where a setting's value comes from, as for config list.
+	Config func() (*cfgpkg.Config, error)
+	Source func(c *cfgpkg.Config, name string) string
 
 	Key string
 }
 
 // NewCmdUnset builds `certctl config unset`.
 func NewCmdUnset(f *cmdutil.Factory, runF func(*UnsetOptions) error) *cobra.Command {
-	opts := &UnsetOptions{IO: f.IO, Quiet: func() bool { return f.Globals.Quiet }, File: configFile(f)}
+	opts := &UnsetOptions{IO: f.IO, Printer: f.Printer, Quiet: func() bool { return f.Globals.Quiet }, File: configFile(f),
+		Config: f.ConfigForDisplay, Source: func(c *cfgpkg.Config, name string) string {
+			return c.Source(name, f.Globals.ConfigFlags, f.Getenv)
+		}}
 	return &cobra.Command{
 		Use:   "unset KEY",
 		Short: "Remove one setting from the config file",
 		Long: `Remove one setting from the config file, keeping the others and the file's
 comments (a section the setting leaves empty goes), so that its default
 applies again (or CERTCTL_<KEY>, when set). A file that does not hold the
-setting is left as it is.` + cmdutil.ExitStatus(0, 2, 3, 4),
+setting is left as it is.
+
+It prints the value now in effect, as config get prints it, and where it
+comes from, as config list names it ({"Key","Value","Source"} with -o json,
+the value with -o text; a secret in a store URL hidden), and on a terminal
+the file it wrote; -q prints nothing.` + cmdutil.ExitStatus(0, 2, 3, 4),
 		Example:           "  certctl config unset validation.resolvers",
 		Args:              cmdutil.ExactArgs(1, "KEY"),
 		ValidArgsFunction: completeKey,
@@ -335,7 +348,23 @@ func commentsDropped(io *iostreams.IOStreams, file string, e cfgpkg.Edit) {
 	}
 }
 
+// UnsetOutput is config unset's JSON form: config get's {"Key","Value"},
+// the value now in effect, and its Source (flag, env or default).
+type UnsetOutput struct {
+	Key    string `json:"Key"`
+	Value  string `json:"Value"`
+	Source string `json:"Source"`
+}
+
+// runUnset removes the setting and answers as config set does (tester:
+// -o json printed nothing on stdout): with the value now in effect — the
+// default, or the environment's or a flag's — in config get's shape, and
+// its Source, config list's word for where it comes from.
 func runUnset(o *UnsetOptions) error {
+	p, err := o.Printer()
+	if err != nil {
+		return err
+	}
 	file := o.File()
 	if file == "" {
 		return cmdutil.NoHomeError("the config file with --config or CERTCTL_CONFIG")
@@ -345,14 +374,24 @@ func runUnset(o *UnsetOptions) error {
 		return errs.Invalidf("%v", err)
 	}
 	commentsDropped(o.IO, file, edit)
-	held := edit.Changed
-	if o.Quiet() {
-		return nil
+	if !edit.Changed && !o.Quiet() {
+		if _, err := o.IO.ErrOut.Write([]byte(file + " does not set " + o.Key + "\n")); err != nil {
+			return err
+		}
 	}
-	msg := "Removed " + o.Key + " from " + file + "\n"
-	if !held {
-		msg = file + " does not set " + o.Key + "\n"
+	c, err := o.Config()
+	if err != nil {
+		return err
 	}
-	_, err = o.IO.ErrOut.Write([]byte(msg))
-	return err
+	val, src := c.Shown(o.Key), o.Source(c, o.Key)
+	return p.Acknowledge(UnsetOutput{Key: o.Key, Value: val, Source: src}, output.View{
+		Table: func(s *output.Styles) *output.Table {
+			rows := [][]string{{"Unset", o.Key}, {"Value", val}, {"Source", s.Dim(src)}}
+			if edit.Changed {
+				rows = append(rows, []string{"File", file})
+			}
+			return &output.Table{Rows: rows}
+		},
+		Records: func() [][]string { return [][]string{{val}} },
+	})
 }
