@@ -32,6 +32,10 @@ flag values and the certificate IDs of your vault (without unlocking it).
 			if err := p.RefuseQuery("a completion script"); err != nil {
 				return err
 			}
+			if o := f.Globals.Output; o == "json" || o == "yaml" {
+				// Not the script printed as if -o were not given (tester).
+				return errs.UsageErrorf("-o %s does not apply to a completion script, which is shell code", o)
+			}
 			root := cmd.Root()
 			out := f.IO.Out
 			switch args[0] {
