@@ -32,6 +32,8 @@ type AuditReportOptions struct {
 	// Output is the -o given ("" when none): json or yaml print the
 	// report as that data; with --out-file, the summary of the file.
 	Output string
+	// Query: a --query was given, whose pick -o formats.
+	Query bool
 }
 
 // AuditReportWritten is what `ca audit-report --out-file F` prints with -o
@@ -63,7 +65,8 @@ The report is its own format, chosen with --format: -o json prints the JSON
 report, as --format JSON does, and -o yaml the same report in YAML; -o table
 and -o text have no report to print and are refused (exit 2), as is -o
 json|yaml with another --format. --query picks from the JSON report printed
-(with --format CSV or --out-file it is refused, exit 2).
+(with --format CSV or --out-file it is refused, exit 2), and -o formats what
+it picks.
 
 --out-file writes the report to a file (mode 0600, atomically) instead of
 stdout and says so on stderr; with -o it prints instead what it wrote,
@@ -74,7 +77,7 @@ stdout, /dev/stdout).` + cmdutil.ExitStatus(0, 1, 2, 3, 4, 6),
 			if err := cmdutil.CheckEnum("format", []string{opts.Format}, AuditReportFormats); err != nil {
 				return err
 			}
-			opts.Output = f.Globals.Output
+			opts.Output, opts.Query = f.Globals.Output, f.Globals.Query != ""
 			if err := checkReportOutput(opts, cmd.Flags().Changed("format")); err != nil {
 				return err
 			}
@@ -103,6 +106,10 @@ func checkReportOutput(o *AuditReportOptions, formatGiven bool) error {
 		return nil
 	}
 	switch {
+	case o.Output != "json" && o.Output != "yaml" && o.Query && o.Format == "JSON":
+		// -o formats what the query picks from the JSON report, as
+		// everywhere (`--query '[0].serial' -o text`: the bare value).
+		return nil
 	case o.Output != "json" && o.Output != "yaml":
 		return errs.UsageErrorf("-o %s does not apply to the audit report, which has formats of its own: --format JSON|CSV (-o json or -o yaml print the JSON report as JSON or YAML)", o.Output)
 	case formatGiven && (o.Format != "JSON" || o.Output != "json"):
@@ -134,7 +141,7 @@ func runCaAuditReport(ctx context.Context, o *AuditReportOptions) error {
 		return err
 	}
 	if o.OutFile == "" && (p.HasQuery() || o.Output == "yaml") {
-		if o.Output != "yaml" {
+		if o.Output == "" {
 			p.Format = "json"
 		}
 		return p.Print(entries, output.View{})
