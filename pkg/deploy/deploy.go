@@ -119,7 +119,7 @@ func (t Target) checkFiles() error {
 // ErrNotRegular is the cause of the refusal of a target file that is
 // there and is neither a regular file nor a directory, or that is a
 // descriptor of the process (see notRegular).
-var ErrNotRegular = errors.New("not a regular file")
+var ErrNotRegular = fsutil.ErrNotRegular
 
 // notRegular refuses path, the role file of a target, when it names (its
 // links followed) a device, a named pipe or a socket — /dev/null, a FIFO,
@@ -144,7 +144,7 @@ func notRegular(role, path string) error {
 		return nil
 	}
 	return fmt.Errorf("the %s file %s is %w but %s: a deploy target is a file that every renewal replaces (to print a certificate or its key, use certctl export)",
-		role, path, ErrNotRegular, fileKind(fi.Mode()))
+		role, path, ErrNotRegular, fsutil.KindOf(fi.Mode()))
 }
 
 // descriptorLink reports whether path, or a link it leads through, is
@@ -171,21 +171,6 @@ func descriptorLink(path string) bool {
 		p = filepath.Clean(to)
 	}
 	return false
-}
-
-// fileKind names the kind of a file that is not regular.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device (a terminal, /dev/null)"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "a special file"
 }
 
 // SamePath reports whether a and b name one file (see samePath).

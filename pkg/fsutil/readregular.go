@@ -31,7 +31,7 @@ func ReadRegular(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !before.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kindOf(before.Mode()))
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, KindOf(before.Mode()))
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|oNonBlock, 0)
 	if err != nil {
@@ -55,7 +55,9 @@ func ReadRegular(path string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-func kindOf(m os.FileMode) string {
+// KindOf names the kind of a file that is not a regular one, for a
+// message that refuses it.
+func KindOf(m os.FileMode) string {
 	switch {
 	case m&os.ModeDir != 0:
 		return "a directory"
@@ -64,7 +66,7 @@ func kindOf(m os.FileMode) string {
 	case m&os.ModeSocket != 0:
 		return "a socket"
 	case m&os.ModeDevice != 0:
-		return "a device"
+		return "a device" // /dev/null, a terminal too
 	}
 	return "not a plain file"
 }
