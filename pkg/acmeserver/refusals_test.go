@@ -64,10 +64,7 @@ func testRefusalCountFlushed(t *testing.T, f *fixture) {
 	key, kid, id, _ := f.deactivatedAccount()
 	resources := []string{f.names.EndpointARN(f.ep.ID), acmestate.AccountARN(f.names, f.ep.ID, id)}
 	before := len(f.auditRecords())
-	for i := 0; i < 3; i++ {
-		resp, body := f.orderWith(key, kid, nil, "www.lab.test")
-		wantProblem(t, "new order", resp, body, errUnauthorized, http.StatusForbidden)
-	}
+	refusedOrders(t, f, key, kid, 3)
 	if n := len(f.auditRecords()) - before; n != 1 {
 		t.Fatalf("%d records within the window, want 1", n)
 	}
@@ -241,10 +238,7 @@ func TestRefusalLimiterFull(t *testing.T) {
 	key, kid, id, o := f.deactivatedAccount()
 	resources := []string{f.names.EndpointARN(f.ep.ID), acmestate.AccountARN(f.names, f.ep.ID, id)}
 	before := len(f.auditRecords())
-	for i := 0; i < 3; i++ {
-		resp, body := f.orderWith(key, kid, nil, "www.lab.test")
-		wantProblem(t, "new order", resp, body, errUnauthorized, http.StatusForbidden)
-	}
+	refusedOrders(t, f, key, kid, 3)
 	csr := mustJSON(t, map[string]string{"csr": b64(csrFor(t, newKey(t), "www.lab.test"))})
 	resp, body := f.signed(o.Finalize, key, kid, csr, nil)
 	wantProblem(t, "finalize", resp, body, errUnauthorized, http.StatusForbidden)
@@ -356,5 +350,15 @@ func TestRefusalTargetsBounded(t *testing.T) {
 	l.drain()
 	if len(l.kinds) != 0 || len(l.byKey) != 0 {
 		t.Errorf("drained: %d kinds, %d keys left", len(l.kinds), len(l.byKey))
+	}
+}
+
+// refusedOrders sends n new orders signed by a deactivated account's key,
+// each refused unauthorized.
+func refusedOrders(t *testing.T, f *fixture, key *ecdsa.PrivateKey, kid string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		resp, body := f.orderWith(key, kid, nil, "www.lab.test")
+		wantProblem(t, "new order", resp, body, errUnauthorized, http.StatusForbidden)
 	}
 }
