@@ -57,6 +57,10 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(*DeployOptions) error) *cobra.Co
 		Short: "Install a certificate and its key into files, and keep them renewed",
 		Long: `Install the current version of a certificate where a server reads it, and record
 the target: every later renewal rewrites the same files and runs --exec again.
+Like ACM's integrated services, which install a certificate that cannot be
+exported into a load balancer, deploy writes the key whatever the certificate's
+Export option (Export=DISABLED refuses certctl export, not deploy); the audit
+log records each target's files (DeployCertificate).
 Files are replaced atomically (a reader sees the old or the new file, never a
 part); a new key file is written unencrypted with mode 0600, the others 0644,
 and a file replaced keeps its owner, group and mode (a key that others could

@@ -391,6 +391,8 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 					{"SealedKeys", strconv.Itoa(rep.SealedKeys)},
 					{"CertificateAuthorities", strconv.Itoa(rep.CertificateAuthorities)},
 					{"AcmeEabCredentials", strconv.Itoa(rep.AcmeEabCredentials)},
+					{"AcmeRecords", strconv.Itoa(rep.AcmeRecords)},
+					{"DeployRecords", strconv.Itoa(rep.DeployRecords)},
 					{"AuditRecords", strconv.FormatInt(rep.AuditRecords, 10)},
 				}}
 			}
@@ -409,6 +411,15 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 			return t
 		},
 		Records: func() [][]string {
+			if len(rep.Problems) == 0 {
+				// What was checked, in the JSON form's order: a
+				// script reading text gets a line, as from audit
+				// verify (tester).
+				return [][]string{{strconv.Itoa(rep.Certificates), strconv.Itoa(rep.CertificateVersions),
+					strconv.Itoa(rep.SealedKeys), strconv.Itoa(rep.CertificateAuthorities),
+					strconv.Itoa(rep.AcmeEabCredentials), strconv.Itoa(rep.AcmeRecords),
+					strconv.Itoa(rep.DeployRecords), strconv.FormatInt(rep.AuditRecords, 10)}}
+			}
 			var rows [][]string
 			for _, pr := range rep.Problems {
 				rows = append(rows, []string{pr.Check, pr.Resource, pr.Message})
