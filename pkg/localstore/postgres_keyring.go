@@ -71,9 +71,14 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 		// store's copy of the new key opens with the current one.
 		if key, err = refreshSharedKey(ctx, dir, st, passphrase); errors.Is(err, errKeyMismatch) {
 			// Said as a wrong passphrase, unless the directory is
-			// another vault's (its vault.db holds data): then it is
-			// the directory that is wrong for the shared store.
-			if _, holds, herr := siblingHoldsData(ctx, dir, st); herr != nil || !holds {
+			// another vault's (its vault.db holds data) with a key
+			// the store is not sealed under: then it is the
+			// directory that is wrong for the shared store. A
+			// directory whose key is the store's (vault migrate's
+			// source, whose vault.db holds data) was only given the
+			// wrong passphrase (tester: told to use another
+			// directory).
+			if _, holds, herr := siblingHoldsData(ctx, dir, st); herr != nil || !holds || holdsStoreKey(ctx, dir, st) {
 				return nil, wrong
 			}
 			return nil, err
@@ -289,8 +294,8 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		if err != nil {
 			return nil, err
 		}
-		return nil, keyErrorf(errKeyMismatch, "another machine rotated the shared store's master key, but %s holds data sealed under this directory's key, which is kept: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the new key)",
-			path)
+		return nil, keyErrorf(errKeyMismatch, "another machine rotated the shared store's master key, but %s holds data sealed under this directory's key, which is kept: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the new key), or, where that database is no longer used (the source of vault migrate), move it and its -wal and -shm files out of %s: the next command here then fetches the new key and keeps this one beside it (%s.replaced-%s)",
+			path, dir, WrappedMasterFile, wrappedKeyID(local))
 	}
 	// The replaced key is kept beside (it may seal an older backup's
 	// data); nothing reads it.
@@ -305,6 +310,25 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		return nil, err
 	}
 	return key, nil
+}
+
+// holdsStoreKey reports whether the vault directory's wrapped key file
+// records the key the store st is sealed under (false when either is
+// unknown).
+func holdsStoreKey(ctx context.Context, dir string, st Store) bool {
+	local, err := os.ReadFile(filepath.Join(dir, WrappedMasterFile))
+	if err != nil {
+		return false
+	}
+	var storeID string
+	if err := st.View(ctx, func(tx Tx) (err error) {
+		storeID, err = storeKeyID(tx)
+		return err
+	}); err != nil {
+		return false
+	}
+	id := wrappedKeyID(local)
+	return id != "" && id == storeID
 }
 
 // wrappedKeyID is the key ID a wrapped key file records ("" when none or

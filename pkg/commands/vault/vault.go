@@ -607,7 +607,10 @@ events and audit list print the same in both. A target that holds anything is
 refused (exit 5).
 
 The vault directory and its master key serve both stores; use the new one with
---store URL (or certctl config set store URL). The target records the key its
+--store URL (or certctl config set store URL). Once the new store is in use, move
+the directory's vault.db (with its -wal and -shm files) elsewhere: while it holds
+data, a rotation of the shared store's key by another machine (vault rotate-key)
+cannot reach this directory, which is then refused (exit 6). The target records the key its
 data is sealed under: another machine of a shared store fetches it with the
 passphrase (a wrapped key) or needs master.key copied (a key in clear), and never
 makes a new one. The migration is recorded

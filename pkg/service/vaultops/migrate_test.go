@@ -362,3 +362,78 @@ func TestMigrateToMissingSchema(t *testing.T) {
 		t.Errorf("no hint naming the schema and --to:\n%s", r.Stderr)
 	}
 }
+
+// TestMigrateSourceWrongPassphrase: on the machine that ran vault migrate,
+// whose vault directory keeps the key for both stores and whose own
+// vault.db holds data, a wrong passphrase for the shared store is a wrong
+// passphrase (exit 6, said so), not a directory that is wrong for the store
+// (tester: "the master key in DIR is not the shared store's … use a
+// separate --vault directory").
+func TestMigrateSourceWrongPassphrase(t *testing.T) {
+	pg := freshSchema(t)
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "right pass"
+	requestPrivate(e, "a.team.internal")
+	mustRun(e, "vault", "migrate", "--to", pg, "-o", "json")
+	e.Vars["CERTCTL_STORE"] = pg
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong pass"
+	for _, args := range [][]string{{"request", "--domain-name", "b.team.internal", "--certificate-authority-arn", "default"}, {"audit", "verify"}} {
+		r := run(e, args...)
+		wantCode(t, r, errs.ExitVaultUnavailable)
+		if !strings.Contains(r.Stderr, "wrong vault passphrase") || strings.Contains(r.Stderr, "not the shared store's") {
+			t.Errorf("%s with a wrong passphrase: %s", args[0], r.Stderr)
+		}
+	}
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "right pass"
+	verifyOK(t, e)
+}
+
+// TestMigrateSourceAfterRotationElsewhere: after another machine rotates
+// the shared store's key, the machine that ran vault migrate (its vault.db
+// sealed under the old key) is refused (exit 6) with what to do: move that
+// database out of the directory. Once it has, its next command fetches the
+// new key, keeps the old one beside, and works — the directory, with this
+// host's deploy identity, serves the shared store again (tester: locked
+// out, told only to use another directory).
+func TestMigrateSourceAfterRotationElsewhere(t *testing.T) {
+	pg := freshSchema(t)
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "team pass"
+	requestPrivate(e, "a.team.internal")
+	mustRun(e, "vault", "migrate", "--to", pg, "-o", "json")
+	hostA := e.Vars["CERTCTL_VAULT"]
+	e.Vars["CERTCTL_STORE"] = pg
+	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "host-b")
+	mustRun(e, "vault", "rotate-key", "-o", "json")
+
+	e.Vars["CERTCTL_VAULT"] = hostA
+	old, err := os.ReadFile(filepath.Join(hostA, localstore.WrappedMasterFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(e, "request", "--domain-name", "b.team.internal", "--certificate-authority-arn", "default")
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	if !strings.Contains(r.Stderr, "move it and its -wal and -shm files out of "+hostA) {
+		t.Errorf("the refusal says nothing of moving the database: %s", r.Stderr)
+	}
+	moved := filepath.Join(e.Dir, "migrated")
+	if err := os.MkdirAll(moved, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{localstore.DatabaseFile, localstore.DatabaseFile + "-wal", localstore.DatabaseFile + "-shm"} {
+		if err := os.Rename(filepath.Join(hostA, f), filepath.Join(moved, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	mustRun(e, "request", "--domain-name", "b.team.internal", "--certificate-authority-arn", "default", "-o", "json")
+	verifyOK(t, e)
+	matches, _ := filepath.Glob(filepath.Join(hostA, localstore.WrappedMasterFile+".replaced-*"))
+	if len(matches) != 1 {
+		t.Fatalf("the old key is not kept beside: %v", matches)
+	}
+	if kept, err := os.ReadFile(matches[0]); err != nil || string(kept) != string(old) {
+		t.Errorf("the kept copy is not the old key file (%v)", err)
+	}
+}
