@@ -178,8 +178,10 @@ func (o Options) openSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return openSQLite(ctx, path, o.OnePool, false)
 }
 
-// ErrUnsupportedStore is returned for a store URL this build cannot open.
-var ErrUnsupportedStore = errors.New("unsupported store")
+// ErrUnsupportedStore is returned for a store URL this build cannot open:
+// one that does not parse, or of a scheme it does not know (tester: the
+// word "unsupported" for a typo in a URL misled).
+var ErrUnsupportedStore = errors.New("invalid store URL")
 
 // Open opens the vault in dir, creating it (mode 0700) on first use.
 func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {

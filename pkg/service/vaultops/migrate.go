@@ -95,6 +95,13 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		removeMade()
 		return nil, refused(targetError(shown, err))
 	}
+	// The store in use, reached by another URL (another user, other
+	// connection parameters): said so, not as a target that is not
+	// empty (tester).
+	if dst.WitnessIdentity() == v.WitnessIdentity() {
+		dst.Close()
+		return nil, refused(errs.Invalidf("--to %s is the store in use", shown))
+	}
 	res, err := s.migrateInto(ctx, dst, sealer, shown)
 	cerr := dst.Close()
 	if err == nil && cerr != nil {

@@ -146,6 +146,13 @@ func TestMigrateRoundTrip(t *testing.T) {
 	onPG := outputs(t, e, arns)
 	compare(t, "sqlite → postgres", src, onPG)
 	verifyOK(t, e)
+	// The store in use, by another URL to it, is named so (exit 4), not
+	// as a target that is not empty (tester).
+	r = run(e, "vault", "migrate", "--to", pg+"&connect_timeout=5")
+	wantCode(t, r, errs.ExitInvalid)
+	if !strings.Contains(r.Stderr, "is the store in use") {
+		t.Errorf("migrate into the store in use: %s", r.Stderr)
+	}
 	// A second migration into the same store is refused.
 	delete(e.Vars, "CERTCTL_STORE")
 	wantCode(t, run(e, "vault", "migrate", "--to", pg), errs.ExitRefused)
