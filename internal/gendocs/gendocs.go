@@ -109,9 +109,25 @@ func ManPages(root *cobra.Command) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		pages[e.Name()] = []byte(restoreAngles.Replace(string(data)))
+		pages[e.Name()] = []byte(fillAfterTitle(restoreAngles.Replace(string(data))))
 	}
 	return pages, nil
+}
+
+// fillAfterTitle moves the .nh (no hyphenation) go-md2man writes before
+// the page's .TH to after it, with .ad l (lines filled, not justified):
+// the man macros' .TH turns hyphenation back on, so that man(1) broke
+// flag names and values across lines (--domain-validation-op‐ tions,
+// Export=EN‐ ABLED), which a reader copies from the page (tester), and
+// justified lines of long unbreakable words made "cannot adjust line"
+// warnings.
+func fillAfterTitle(page string) string {
+	page = strings.TrimPrefix(page, ".nh\n")
+	title, rest, ok := strings.Cut(page, "\n")
+	if !ok || !strings.HasPrefix(title, ".TH ") {
+		return page
+	}
+	return ".nr HY 0\n.ds AD l\n" + title + "\n.nh\n.ad l\n" + rest
 }
 
 // Completions renders the completion scripts, keyed by file name, with the

@@ -61,3 +61,27 @@ func TestManPagesKeepHelpText(t *testing.T) {
 		t.Errorf("rendering the man pages changed the search help: %q", c.Long)
 	}
 }
+
+// TestManPagesDoNotHyphenate: each page turns hyphenation off after its
+// .TH (whose macros turn it back on) and for its paragraphs (HY 0), with
+// lines filled, not justified (AD l): man(1) broke flag names and values
+// across lines (--domain-validation-op‐ tions), which a reader copies
+// from the page (tester).
+func TestManPagesDoNotHyphenate(t *testing.T) {
+	pages, err := ManPages(Tree())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := regexp.MustCompile(`\A\.nr HY 0\n\.ds AD l\n\.TH [^\n]*\n\.nh\n\.ad l\n`)
+	for name, page := range pages {
+		if !head.Match(page) {
+			t.Errorf("%s begins %q", name, string(page[:min(len(page), 80)]))
+		}
+		if strings.Count(string(page), ".nh\n") != 1 {
+			t.Errorf("%s: %d .nh lines", name, strings.Count(string(page), ".nh\n"))
+		}
+	}
+	if len(pages) < 50 {
+		t.Errorf("only %d pages", len(pages))
+	}
+}
