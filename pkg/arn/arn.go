@@ -109,6 +109,28 @@ func uuidPrefix(s string) bool {
 	return true
 }
 
+// wholeUUID reports whether s is a UUID in its text form: 36 characters,
+// hexadecimal digits with hyphens at 8, 13, 18 and 23.
+func wholeUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // MinPrefix is the shortest UUID prefix accepted as an identifier.
 const MinPrefix = 6
 
@@ -150,7 +172,13 @@ func IDOf(kind, s string) (Ref, error) {
 		if a.Kind != kind {
 			return Ref{}, fmt.Errorf("%q is %s ARN, not %s ARN", s, withArticle(a.Kind), withArticle(kind))
 		}
-		return Ref{ID: a.ID, Exact: len(a.ID) == 36, FullARN: true, Region: a.Region, Account: a.Account}, nil
+		// A full ARN names its resource whole: one cut short (half
+		// pasted) is refused, not taken for a prefix, which only a bare
+		// UUID prefix is (tester: delete acted on such an ARN).
+		if !wholeUUID(a.ID) {
+			return Ref{}, fmt.Errorf("%q is not a whole ARN: its ID %q is not a UUID (give the full ARN, the bare UUID, or a UUID prefix of at least %d characters)", s, a.ID, MinPrefix)
+		}
+		return Ref{ID: strings.ToLower(a.ID), Exact: true, FullARN: true, Region: a.Region, Account: a.Account}, nil
 	}
 	if !uuidPrefix(s) {
 		return Ref{}, fmt.Errorf("%q is not an ARN, a UUID or a UUID prefix", s)

@@ -42,7 +42,12 @@ func TestIDOf(t *testing.T) {
 		{id, Ref{ID: id, Exact: true}, true},
 		{"0F8FAD5B", Ref{ID: "0f8fad5b"}, true},
 		{Format(Certificate, "r", "a", id), Ref{ID: id, Exact: true, FullARN: true, Region: "r", Account: "a"}, true},
-		{" " + Format(Certificate, "eu-west-1", "111111111111", id[:8]) + "\n", Ref{ID: id[:8], FullARN: true, Region: "eu-west-1", Account: "111111111111"}, true},
+		{" " + Format(Certificate, "eu-west-1", "111111111111", strings.ToUpper(id)) + "\n", Ref{ID: id, Exact: true, FullARN: true, Region: "eu-west-1", Account: "111111111111"}, true},
+		// A full ARN cut short (half pasted) is no prefix: only a bare
+		// UUID prefix is (tester: delete acted on one).
+		{Format(Certificate, "eu-west-1", "111111111111", id[:8]), Ref{}, false},
+		{Format(Certificate, "r", "a", id[:35]), Ref{}, false},
+		{Format(Certificate, "r", "a", id[:8]+"x"+id[9:]), Ref{}, false},
 		{Format(CertificateAuthority, "r", "a", id), Ref{}, false},
 		{"0f8fa", Ref{}, false},
 		{"hello!", Ref{}, false},

@@ -1,9 +1,11 @@
 package authority
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/arn"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -45,6 +47,12 @@ func find(tx localstore.Tx, n inventory.Names, arg string) (*Record, error) {
 	// goes through the search and its messages.
 	ref, err := n.IDOf(arn.CertificateAuthority, caLabel, arg)
 	if err != nil {
+		// A mistyped keyword is told the keyword, as a mistyped enum
+		// value is (tester: defualt got no suggestion).
+		var e *errs.Error
+		if errors.As(err, &e) && e.Hint == "" && len(enum.Nearest(strings.ToLower(strings.TrimSpace(arg)), []string{"default"})) > 0 {
+			e.WithHint(`did you mean default (the vault's default private CA)?`)
+		}
 		return nil, err
 	}
 	if ref.Exact {

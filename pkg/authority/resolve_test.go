@@ -31,11 +31,11 @@ func TestResolveAndFind(t *testing.T) {
 	}
 	// An ARN of another region or account names no CA of this vault,
 	// though its UUID is one's: not found, by Find and by Resolve alike
-	// (a whole UUID takes the quick path, a prefix the search).
+	// (a full ARN names a whole UUID: one cut short is refused, see
+	// pkg/arn).
 	for _, foreign := range []string{
 		"arn:certctl:acm-pca:eu-west-1:000000000000:certificate-authority/" + root.ID,
 		"arn:certctl:acm-pca:local:111111111111:certificate-authority/" + root.ID,
-		"arn:certctl:acm-pca:local:111111111111:certificate-authority/" + root.ID[:8],
 	} {
 		if err := view(func(tx localstore.Tx) error { _, err := Find(tx, testNames, foreign); return err }); errs.ExitCodeOf(err) != errs.ExitNotFound ||
 			!strings.Contains(err.Error(), "but this vault is configured for region local and account 000000000000") {

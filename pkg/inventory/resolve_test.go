@@ -52,13 +52,17 @@ func TestResolveRegionAndAccount(t *testing.T) {
 		}
 		for _, arg := range []string{
 			arn.Format(r.kind, "local", "000000000000", id),
-			arn.Format(r.kind, "local", "000000000000", id[:8]),
 			" " + arn.Format(r.kind, "local", "000000000000", id) + "\n",
 			id, strings.ToUpper(id), id[:8],
 		} {
 			if got, err := run(arg); err != nil || got != id {
 				t.Errorf("%s %q: %q, %v; want %s", r.label, arg, got, err, id)
 			}
+		}
+		// A full ARN names its resource whole: one cut short is no
+		// prefix (tester).
+		if got, err := run(arn.Format(r.kind, "local", "000000000000", id[:8])); errs.ExitCodeOf(err) != errs.ExitInvalid || got != "" {
+			t.Errorf("%s: an ARN cut short: %q, %v; want invalid", r.label, got, err)
 		}
 		for _, c := range []struct{ region, account, want string }{
 			{"eu-west-1", "000000000000", "names region eu-west-1 and account 000000000000"},
@@ -68,7 +72,7 @@ func TestResolveRegionAndAccount(t *testing.T) {
 			{"", "000000000000", `names region "" and account 000000000000`},
 			{"local", "0\x1b[31m", `names region local and account "0\x1b[31m"`},
 		} {
-			for _, ref := range []string{id, id[:8]} {
+			for _, ref := range []string{id} {
 				foreign := arn.Format(r.kind, c.region, c.account, ref)
 				got, err := run(foreign)
 				if errs.ExitCodeOf(err) != errs.ExitNotFound || got != "" {
@@ -161,7 +165,7 @@ func TestResolveTagged(t *testing.T) {
 			t.Errorf("%q: %v; want ambiguous naming %s and %s", c.arg, err, c.want1, c.want2)
 		}
 	}
-	for _, arg := range []string{"abcdef", n.CAARN("abcdef12"), n.EndpointARN(certID), n.CertificateARN(caID)} {
+	for _, arg := range []string{"abcdef", n.CAARN("abcdef12-0000-4000-8000-000000000000"), n.EndpointARN(certID), n.CertificateARN(caID)} {
 		if _, _, err := run(arg); errs.ExitCodeOf(err) != errs.ExitNotFound {
 			t.Errorf("%q: %v; want not found", arg, err)
 		}
