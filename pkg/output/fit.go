@@ -47,10 +47,11 @@ var fixedPattern = sync.OnceValue(func() *regexp.Regexp {
 // wholePattern matches a value a user copies as it is and that is no
 // identifier fitTable can shorten: a URL (endpoint list's ACME directory,
 // given to certbot --server), or a timestamp, which cut reads as nothing
-// ("2026-12…": audit list's TIME, ca list's NOT AFTER). It is never cut:
-// the table's other columns are cut, or left out (Table.Optional),
-// instead (tester: the directory URL was cut at every common width, the
-// times at 60 columns).
+// ("2026-12…": audit list's TIME, ca list's NOT AFTER). The table's other
+// columns are cut, or left out (Table.Optional), first (tester: the
+// directory URL was cut at every common width, the times at 60 columns);
+// only a table that still does not fit shows a timestamp shorter (without
+// its seconds, then its date: shortTime) and then cuts a URL.
 var wholePattern = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^(?:[a-z][a-z0-9+.-]*://[!-~]+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:Z| UTC)?)$`)
 })
@@ -73,9 +74,13 @@ func WithTail(text, tail string) string { return text + tailMark + tail }
 // still too wide, the widest column of free text is cut, with an ellipsis,
 // to what fits (but not below minTruncated or its header), then the next
 // widest, and so on; columns of enumeration words and timestamps
-// (fixedPattern) only after all free text. Rows are never wrapped: a table
-// that cannot fit (a very narrow terminal) is left wider than the
-// terminal. The last column's padding is not counted: writeTable trims it.
+// (fixedPattern) only after all free text. When all those are as narrow
+// as they go, timestamps lose their seconds, then their time (shortTime),
+// and last the columns kept whole (a URL, Table.Keep) are cut, widest
+// first (cutWhole): a row is one line of the terminal. Rows are never
+// wrapped: a table that cannot fit even so (a very narrow terminal) is
+// left wider than the terminal. The last column's padding is not counted:
+// writeTable trims it.
 // tails (nil, or a row's nil: none) are what follows each cell, counted in
 // its width but never cut (WithTail).
 func fitTable(headers []string, rows, tails [][]string, width int, keep ...string) {
@@ -171,7 +176,14 @@ func fitTable(headers []string, rows, tails [][]string, width int, keep ...strin
 			}
 		}
 		if widest < 0 {
-			return
+			// Everything else is as narrow as it goes: the last resorts
+			// (tester: ca list with a long COMMON NAME, endpoint list's
+			// URL, audit list's list of resources overflowed at 60 and
+			// 80 columns).
+			if !shortenTimes(rows, w, whole) && !cutWhole(headers, rows, tails, w, whole, stuck, total-width) {
+				return
+			}
+			continue
 		}
 		if lists {
 			target := max(listFloor(headers, rows, widest), w[widest]-(total-width))
@@ -196,6 +208,108 @@ func fitTable(headers []string, rows, tails [][]string, width int, keep ...strin
 			stuck[widest] = true // a tail wider than the column may get
 		}
 	}
+}
+
+// timePattern matches a timestamp as tables show it (fixedPattern,
+// wholePattern): its date, the separator, the hours and minutes, the
+// seconds and the zone.
+var timePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d{4}-\d\d-\d\d)([T ])(\d\d:\d\d)(:\d\d)?(Z| UTC)?$`)
+})
+
+// shortTime is timestamp t one step shorter: without its seconds
+// ("2026-12-07T16:43Z"), then its date alone ("2026-12-07"); either still
+// reads as the same time, which a timestamp cut with an ellipsis does not.
+func shortTime(t string) string {
+	m := timePattern().FindStringSubmatch(t)
+	switch {
+	case m == nil:
+		return t
+	case m[4] != "":
+		return m[1] + m[2] + m[3] + m[5]
+	}
+	return m[1]
+}
+
+// shortenTimes shortens, one step (shortTime), the widest column of
+// timestamps (all whole columns: wholePattern) of rows whose widths are w,
+// and reports whether it did.
+func shortenTimes(rows [][]string, w []int, whole []bool) bool {
+	best := -1
+	for i := range w {
+		if !whole[i] || !columnHasValues(rows, i) {
+			continue
+		}
+		times, shorter := true, false
+		for _, r := range rows {
+			if i >= len(r) || r[i] == "" {
+				continue
+			}
+			plain := ansi.Strip(r[i])
+			times = times && timePattern().MatchString(plain)
+			shorter = shorter || shortTime(plain) != plain
+		}
+		if times && shorter && (best < 0 || w[i] > w[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return false
+	}
+	for _, r := range rows {
+		if best < len(r) && r[best] != "" {
+			plain := ansi.Strip(r[best])
+			r[best] = strings.Replace(r[best], plain, shortTime(plain), 1)
+		}
+	}
+	return true
+}
+
+// cutWhole cuts with an ellipsis, by over columns at most, the widest
+// column of rows (widths w) that is kept whole while the rest of the table
+// can be cut (a URL, a Keep column; never timestamps, shortened instead,
+// nor identifiers), not below its floor, and reports whether it cut: a
+// table wider than the terminal wraps every row, which is worse than a
+// value cut short whose whole is in describe and -o json. A column whose
+// cells cannot get narrower (their tails) is marked stuck and reported as
+// cut: the caller looks further.
+func cutWhole(headers []string, rows, tails [][]string, w []int, whole, stuck []bool, over int) bool {
+	best := -1
+	for i := range w {
+		if !whole[i] || stuck[i] || !columnHasValues(rows, i) || w[i] <= floor(headers, i) {
+			continue
+		}
+		times, ids := true, true
+		for _, r := range rows {
+			if i < len(r) && r[i] != "" {
+				times = times && timePattern().MatchString(ansi.Strip(r[i]))
+				ids = ids && idPattern().MatchString(r[i])
+			}
+		}
+		if !times && !ids && (best < 0 || w[i] > w[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return false
+	}
+	target := max(floor(headers, best), w[best]-over)
+	cut := false
+	for k, r := range rows {
+		tw := 0
+		if k < len(tails) && best < len(tails[k]) {
+			tw = ansi.StringWidth(tails[k][best])
+		}
+		if best < len(r) && ansi.StringWidth(r[best])+tw > target {
+			before := ansi.StringWidth(r[best])
+			r[best] = ansi.Truncate(r[best], max(1, target-tw), "…")
+			cut = cut || ansi.StringWidth(r[best]) < before
+		}
+	}
+	if !cut {
+		stuck[best] = true // a tail wider than the column may get
+	}
+	return true
 }
 
 // columnKinds says of each of the ncols columns of rows whether every
@@ -234,13 +348,13 @@ func columnKinds(rows [][]string, ncols int) (ids, fixed, whole []bool) {
 // columns whole, rather than every column cut short (tester: list at 60
 // columns cut DOMAIN, KEY and EXPIRES to eight characters). fitTable then
 // fits what is left. Nothing is left out of a table that fits.
-func dropOptional(headers, optional []string, rows, tails [][]string, width int) ([]string, [][]string, [][]string) {
+func dropOptional(headers, optional, keep []string, rows, tails [][]string, width int) ([]string, [][]string, [][]string) {
 	if len(optional) == 0 {
 		return headers, rows, tails
 	}
 	headers = slices.Clone(headers)
 	for _, name := range optional {
-		if estimateWidth(headers, rows, tails) <= width+1 {
+		if estimateWidth(headers, keep, rows, tails) <= width+1 {
 			break
 		}
 		i := slices.Index(headers, name)
@@ -264,13 +378,21 @@ func dropOptional(headers, optional []string, rows, tails [][]string, width int)
 
 // estimateWidth is the width of a table whose identifiers are cut to
 // their prefixes and whose free text is cut to half its width (not below
-// its floor), its columns padded.
-func estimateWidth(headers []string, rows, tails [][]string) int {
+// its floor), its columns padded. A column the table keeps (keep) is
+// counted whole, as fitTable cuts it only when nothing else is left to cut
+// (tester: ca list kept its TYPE for a COMMON NAME counted at half its
+// width, then cut TYPE and overflowed by a few columns).
+func estimateWidth(headers, keep []string, rows, tails [][]string) int {
 	ncols := len(headers)
 	for _, r := range rows {
 		ncols = max(ncols, len(r))
 	}
 	ids, fixed, whole := columnKinds(rows, ncols)
+	for i, h := range headers {
+		if slices.Contains(keep, h) {
+			whole[i] = true
+		}
+	}
 	total := 0
 	for i := range ncols {
 		w, head := 0, 0

@@ -1,8 +1,10 @@
 package output
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -278,8 +280,11 @@ func TestTableLeavesOutOptionalColumns(t *testing.T) {
 }
 
 // A URL (endpoint list's ACME directory, which a user gives certbot
-// --server) is never cut to fit: free text is, and optional columns are
-// left out first (tester: the URL was cut at every common width).
+// --server) is cut to fit only when nothing else is left to cut: free text
+// is cut, and optional columns are left out, first (tester: the URL was
+// cut at every common width); a terminal that the table cannot fit
+// otherwise sees its end cut, not a table wider than itself (tester:
+// endpoint list was 94 columns at 60 and 80).
 func TestTableKeepsURLsWhole(t *testing.T) {
 	const dir = "https://127.0.0.1:8443/3cf1699e-0fab-4b28-ae64-dfab582795e4/directory"
 	table := func(s *Styles) *Table {
@@ -297,8 +302,13 @@ func TestTableKeepsURLsWhole(t *testing.T) {
 		if err := p.Print(nil, View{Table: table}); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out.String(), dir) {
+		assertFits(t, fmt.Sprint("URL table at ", width), out.String(), width)
+		whole := strings.Contains(out.String(), dir)
+		if width >= 100 && !whole {
 			t.Errorf("width %d: the URL is cut:\n%s", width, out)
+		}
+		if width < 100 && (whole || !strings.Contains(out.String(), "https://127.0.0.1:8443/3cf1699") || !strings.Contains(out.String(), "ACTIVE")) {
+			t.Errorf("width %d: the URL not cut at its end, or before the rest:\n%s", width, out)
 		}
 		if width == 100 && (strings.Contains(out.String(), "CONTACT") || !strings.Contains(out.String(), "team pay")) {
 			t.Errorf("width %d: CONTACT not left out first:\n%s", width, out)
@@ -306,42 +316,154 @@ func TestTableKeepsURLsWhole(t *testing.T) {
 	}
 }
 
-// A column a table keeps (Keep) is never cut on a narrow terminal: a
-// setting's key that config get|set take back, the name that tells two
-// rows apart; the other free text is cut instead (tester: config list cut
-// its keys at 60 columns while VALUE kept its width).
+// assertFits fails t if a line of out is wider than width columns (its
+// styles not counted, its runes counted one a column, as a terminal shows
+// them).
+func assertFits(t *testing.T, what, out string, width int) {
+	t.Helper()
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if w := ansi.StringWidth(l); w > width || utf8.RuneCountInString(ansi.Strip(l)) > width {
+			t.Errorf("%s: a line %d columns wide at %d: %q\n%s", what, w, width, l, out)
+		}
+	}
+}
+
+// TestListTablesFitTerminal (tester): the tables of ca list, endpoint list
+// and audit list, as those commands build them, fit terminals of 60 to 90
+// columns: optional columns are left out with their kept columns counted
+// whole (ca list kept TYPE, cut it to "SUBORDI…" and was still about five
+// columns too wide below 100), timestamps lose their seconds, then their
+// time, before a kept column or a URL is cut (endpoint list was 94
+// columns at 60 and 80), and a list of IDs no longer overflows audit list
+// at 60.
+func TestListTablesFitTerminal(t *testing.T) {
+	caList := func(s *Styles) *Table {
+		return &Table{
+			Headers:  []string{"ID", "TYPE", "STATUS", "COMMON NAME", "KEY", "NOT AFTER"},
+			Optional: []string{"KEY", "TYPE"},
+			Keep:     []string{"COMMON NAME"},
+			Rows: [][]string{
+				{"77f4a5d5-06bd-4035-82f7-67715215acd6", "ROOT", s.Status("ACTIVE"), "Example Corp Root CA 2025", "EC_prime256v1", "2036-12-04T16:44:20Z"},
+				{"98b69914-9887-4d59-b5d0-37ebfd77cb6f", "SUBORDINATE", s.Status("ACTIVE"), "Example Corp Issuing CA 2025", "EC_prime256v1", "2031-12-06T16:44:20Z"},
+			},
+		}
+	}
+	endpointList := func(s *Styles) *Table {
+		return &Table{
+			Headers:  []string{"ID", "NAME", "STATUS", "CONTACT", "ISSUED", "FAILED", "URL"},
+			Optional: []string{"CONTACT", "FAILED", "ISSUED"},
+			Rows: [][]string{
+				{"5800764c-8551-48fe-b0e7-4d53224fe852", "e1", s.Status("ACTIVE"), "NOT_REQUIRED", "0", "0",
+					"https://127.0.0.1:8443/5800764c-8551-48fe-b0e7-4d53224fe852/directory"},
+			},
+		}
+	}
+	const ca1 = "arn:certctl:acm-pca:local:000000000000:certificate-authority/802d40b3-06bd-4035-82f7-67715215acd6"
+	const ca2 = "arn:certctl:acm-pca:local:000000000000:certificate-authority/57aa134c-9887-4d59-b5d0-37ebfd77cb6f"
+	auditList := func(s *Styles) *Table {
+		return &Table{
+			Headers: []string{"TIME", "EVENT", "ACTOR", "OUTCOME", "RESOURCES"},
+			Rows: [][]string{
+				{"2026-12-07T16:43:51Z", "CreateCertificateAuthority", "USER root" + s.Dim(""), s.Status("SUCCESS"), ca1},
+				{"2026-12-07T16:43:53Z", "CreateCertificateAuthority", "USER root" + s.Dim(""), s.Status("SUCCESS"), ca2 + "," + ca1},
+			},
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		table func(*Styles) *Table
+		want  map[int][]string // what each width shows
+		never []string
+	}{
+		{"ca list", caList, map[int][]string{
+			60: {"Example Corp Issuing CA 2025", "2031-12-06"},
+			70: {"Example Corp Issuing CA 2025", "2031-12-06T16:44:20Z"},
+			80: {"Example Corp Issuing CA 2025", "2031-12-06T16:44:20Z"},
+			90: {"SUBORDINATE", "Example Corp Issuing CA 2025", "2031-12-06T16:44:20Z"},
+		}, []string{"SUBORDI…", "EC_prim"}},
+		{"endpoint list", endpointList, map[int][]string{
+			60: {"5800764c  ", "e1", "ACTIVE", "https://127.0.0.1:8443/5800764c"},
+			80: {"5800764c  ", "e1", "ACTIVE", "https://127.0.0.1:8443/5800764c-8551-48fe-b0e7"},
+		}, nil},
+		{"audit list", auditList, map[int][]string{
+			60: {"2026-12-07T16:43Z", "802d40b3", "57aa134c,…"},
+			80: {"2026-12-07", "CreateCertificateAuthority"},
+		}, nil},
+	} {
+		for width, want := range tc.want {
+			for _, color := range []bool{false, true} {
+				p, out := newPrinter(t, true, color, "table", "")
+				p.IO.SetTerminalWidth(width)
+				if err := p.Print(nil, View{Table: tc.table}); err != nil {
+					t.Fatal(err)
+				}
+				what := fmt.Sprintf("%s at %d (colour %v)", tc.name, width, color)
+				assertFits(t, what, out.String(), width)
+				plain := ansi.Strip(out.String())
+				for _, w := range want {
+					if !strings.Contains(plain, w) {
+						t.Errorf("%s: no %q in\n%s", what, w, plain)
+					}
+				}
+				for _, w := range tc.never {
+					if strings.Contains(plain, w) {
+						t.Errorf("%s: %q in\n%s", what, w, plain)
+					}
+				}
+			}
+		}
+	}
+}
+
+// A column a table keeps (Keep) is not cut on a narrow terminal while
+// anything else can be: a setting's key that config get|set take back,
+// the name that tells two rows apart; the other free text is cut instead
+// (tester: config list cut its keys at 60 columns while VALUE kept its
+// width). Only a terminal the table cannot fit otherwise sees it cut, the
+// table no wider than the terminal.
 func TestTableKeepsKeptColumns(t *testing.T) {
 	const key = "validation.a_setting_with_a_long_name_for_this_test"
 	table := func(s *Styles) *Table {
 		return &Table{Headers: []string{"KEY", "VALUE", "SOURCE"}, Keep: []string{"KEY"},
 			Rows: [][]string{{key, "a value long enough to be cut", "default"}}}
 	}
-	p, out := newPrinter(t, true, false, "table", "")
-	p.IO.SetTerminalWidth(60)
-	if err := p.Print(nil, View{Table: table}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), key) || !strings.Contains(out.String(), "…") {
-		t.Errorf("the kept column is cut, or nothing else is:\n%s", out)
+	for _, width := range []int{72, 60} {
+		p, out := newPrinter(t, true, false, "table", "")
+		p.IO.SetTerminalWidth(width)
+		if err := p.Print(nil, View{Table: table}); err != nil {
+			t.Fatal(err)
+		}
+		assertFits(t, fmt.Sprint("kept column at ", width), out.String(), width)
+		if width == 72 && (!strings.Contains(out.String(), key) || !strings.Contains(out.String(), "a value") || !strings.Contains(out.String(), "…")) {
+			t.Errorf("width %d: the kept column is cut, or nothing else is:\n%s", width, out)
+		}
+		if width == 60 && (!strings.Contains(out.String(), "a value…") || !strings.Contains(out.String(), "default") || !strings.Contains(out.String(), key[:30])) {
+			t.Errorf("width %d: the kept column cut before the others, or too far:\n%s", width, out)
+		}
 	}
 }
 
-// A timestamp is never cut on a narrow terminal: cut, it reads as nothing
-// ("2026-12…"); the free text beside it is cut instead (tester: audit
-// list's TIME and ca list's NOT AFTER at 60 columns).
+// A timestamp is never cut with an ellipsis on a narrow terminal: cut, it
+// reads as nothing ("2026-12…"); the free text and the words beside it are
+// cut instead (tester: audit list's TIME and ca list's NOT AFTER at 60
+// columns), and only a table that would still not fit shows it without
+// its seconds, then as its date.
 func TestTableKeepsTimestampsWhole(t *testing.T) {
 	const at = "2026-12-07T06:05:31Z"
 	table := func(s *Styles) *Table {
 		return &Table{Headers: []string{"TIME", "EVENT", "ACTOR", "OUTCOME", "RESOURCES"},
 			Rows: [][]string{{at, "RequestCertificate", "USER root@a-host-with-a-long-name", "SUCCESS", "0d1335f9"}}}
 	}
-	p, out := newPrinter(t, true, false, "table", "")
-	p.IO.SetTerminalWidth(60)
-	if err := p.Print(nil, View{Table: table}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), at) {
-		t.Errorf("the time is cut:\n%s", out)
+	for width, want := range map[int]string{66: at, 60: "2026-12-07T06:05Z  Request…", 54: "2026-12-07  Request…"} {
+		p, out := newPrinter(t, true, false, "table", "")
+		p.IO.SetTerminalWidth(width)
+		if err := p.Print(nil, View{Table: table}); err != nil {
+			t.Fatal(err)
+		}
+		assertFits(t, fmt.Sprint("timestamps at ", width), out.String(), width)
+		if !strings.Contains(out.String(), want) || strings.Contains(out.String(), "2026-12-07T06:05…") {
+			t.Errorf("width %d: no %q:\n%s", width, want, out)
+		}
 	}
 }
 

@@ -331,8 +331,9 @@ type Table struct {
 	// to stderr instead).
 	Footer string
 	// Keep are the headers of columns a terminal too narrow for the table
-	// never cuts (the others are cut first; the table may then be wider
-	// than the terminal).
+	// cuts last: the others are cut, and the optional ones left out,
+	// first; a kept column is cut only when the table would not fit the
+	// terminal otherwise.
 	Keep []string
 	// Optional are the headers of columns a terminal too narrow for the
 	// table leaves out, first to last, before it cuts the others short
@@ -793,7 +794,7 @@ func WithOptional(table func(s *Styles) *Table, optional ...string) func(s *Styl
 	}
 }
 
-// WithKept is table with the columns named by keep never cut on a narrow
+// WithKept is table with the columns named by keep cut last on a narrow
 // terminal (Table.Keep).
 func WithKept(table func(s *Styles) *Table, keep ...string) func(s *Styles) *Table {
 	return func(s *Styles) *Table {

@@ -245,7 +245,7 @@ func (p *Printer) writeTable(t *Table) error {
 	if p.IO.IsStdoutTTY() {
 		// On a terminal a row is one line of the terminal; in a pipe (-o
 		// table on purpose) the table keeps every character.
-		headers, r, tl := dropOptional(t.Headers, t.Optional, rows, tails, p.IO.TerminalWidth())
+		headers, r, tl := dropOptional(t.Headers, t.Optional, t.Keep, rows, tails, p.IO.TerminalWidth())
 		rows, tails = r, tl
 		keep := t.Keep
 		t = &Table{Headers: headers, Rows: t.Rows, Footer: t.Footer, grid: t.grid}

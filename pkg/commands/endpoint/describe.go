@@ -85,7 +85,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 			return []string{idOf(d.AcmeEndpointArn), output.Sanitize(d.Name), s.Status(d.Status), d.Contact,
 				fmt.Sprint(d.Metrics.CertificateIssuanceSuccess), fmt.Sprint(d.Metrics.CertificateIssuanceFailed), d.EndpointURL}
 		}, endpointRecord)
-	// On a narrow terminal the URL (kept whole: it is what certbot
+	// On a narrow terminal the URL (cut last: it is what certbot
 	// --server takes) shows before the counts and the contact (tester).
 	view.Table = output.WithOptional(view.Table, "CONTACT", "FAILED", "ISSUED")
 	return p.Print(out, view)
