@@ -51,7 +51,7 @@ var fixedPattern = sync.OnceValue(func() *regexp.Regexp {
 // columns are cut, or left out (Table.Optional), first (tester: the
 // directory URL was cut at every common width, the times at 60 columns);
 // only a table that still does not fit shows a timestamp shorter (without
-// its seconds, then its date: shortTime) and then cuts a URL.
+// its seconds, then its date: shortTime). A URL is never cut.
 var wholePattern = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^(?:[a-z][a-z0-9+.-]*://[!-~]+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:Z| UTC)?)$`)
 })
@@ -76,7 +76,7 @@ func WithTail(text, tail string) string { return text + tailMark + tail }
 // widest, and so on; columns of enumeration words and timestamps
 // (fixedPattern) only after all free text. When all those are as narrow
 // as they go, timestamps lose their seconds, then their time (shortTime),
-// and last the columns kept whole (a URL, Table.Keep) are cut, widest
+// and last the columns kept (Table.Keep, not a URL) are cut, widest
 // first (cutWhole): a row is one line of the terminal. Rows are never
 // wrapped: a table that cannot fit even so (a very narrow terminal) is
 // left wider than the terminal. The last column's padding is not counted:
@@ -265,12 +265,20 @@ func shortenTimes(rows [][]string, w []int, whole []bool) bool {
 	return true
 }
 
+// urlPattern matches a URL (wholePattern's first form).
+var urlPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[!-~]+$`)
+})
+
 // cutWhole cuts with an ellipsis, by over columns at most, the widest
 // column of rows (widths w) that is kept whole while the rest of the table
-// can be cut (a URL, a Keep column; never timestamps, shortened instead,
-// nor identifiers), not below its floor, and reports whether it cut: a
-// table wider than the terminal wraps every row, which is worse than a
-// value cut short whose whole is in describe and -o json. A column whose
+// can be cut (a Keep column such as ca list's COMMON NAME; never a URL,
+// which a user copies from the table — endpoint list's directory, given
+// to certbot --server: a row wider than the terminal wraps, and the URL
+// still copies whole — nor timestamps, shortened instead, nor
+// identifiers), not below its floor, and reports whether it cut: a table
+// wider than the terminal wraps every row, which is worse than a name cut
+// short whose whole is in describe and -o json. A column whose
 // cells cannot get narrower (their tails) is marked stuck and reported as
 // cut: the caller looks further.
 func cutWhole(headers []string, rows, tails [][]string, w []int, whole, stuck []bool, over int) bool {
@@ -279,14 +287,15 @@ func cutWhole(headers []string, rows, tails [][]string, w []int, whole, stuck []
 		if !whole[i] || stuck[i] || !columnHasValues(rows, i) || w[i] <= floor(headers, i) {
 			continue
 		}
-		times, ids := true, true
+		times, ids, urls := true, true, true
 		for _, r := range rows {
 			if i < len(r) && r[i] != "" {
 				times = times && timePattern().MatchString(ansi.Strip(r[i]))
 				ids = ids && idPattern().MatchString(r[i])
+				urls = urls && urlPattern().MatchString(ansi.Strip(r[i]))
 			}
 		}
-		if !times && !ids && (best < 0 || w[i] > w[best]) {
+		if !times && !ids && !urls && (best < 0 || w[i] > w[best]) {
 			best = i
 		}
 	}
