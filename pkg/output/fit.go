@@ -84,12 +84,7 @@ func WithTail(text, tail string) string { return text + tailMark + tail }
 // tails (nil, or a row's nil: none) are what follows each cell, counted in
 // its width but never cut (WithTail).
 func fitTable(headers []string, rows, tails [][]string, width int, keep ...string) {
-	tailWidth := func(i, j int) int {
-		if i < len(tails) && j < len(tails[i]) {
-			return ansi.StringWidth(tails[i][j])
-		}
-		return 0
-	}
+	tailWidth := tailWidths(tails)
 	width++
 	ncols := len(headers)
 	for _, r := range rows {
@@ -195,16 +190,7 @@ func fitTable(headers []string, rows, tails [][]string, width int, keep ...strin
 			continue
 		}
 		target := max(floor(headers, widest), w[widest]-(total-width))
-		cut := false
-		for k, r := range rows {
-			tw := tailWidth(k, widest)
-			if widest < len(r) && ansi.StringWidth(r[widest])+tw > target {
-				before := ansi.StringWidth(r[widest])
-				r[widest] = ansi.Truncate(r[widest], max(1, target-tw), "…")
-				cut = cut || ansi.StringWidth(r[widest]) < before
-			}
-		}
-		if !cut {
+		if !truncateColumn(rows, widest, target, tailWidth) {
 			stuck[widest] = true // a tail wider than the column may get
 		}
 	}
@@ -302,23 +288,37 @@ func cutWhole(headers []string, rows, tails [][]string, w []int, whole, stuck []
 	if best < 0 {
 		return false
 	}
-	target := max(floor(headers, best), w[best]-over)
-	cut := false
-	for k, r := range rows {
-		tw := 0
-		if k < len(tails) && best < len(tails[k]) {
-			tw = ansi.StringWidth(tails[k][best])
-		}
-		if best < len(r) && ansi.StringWidth(r[best])+tw > target {
-			before := ansi.StringWidth(r[best])
-			r[best] = ansi.Truncate(r[best], max(1, target-tw), "…")
-			cut = cut || ansi.StringWidth(r[best]) < before
-		}
-	}
-	if !cut {
+	if !truncateColumn(rows, best, max(floor(headers, best), w[best]-over), tailWidths(tails)) {
 		stuck[best] = true // a tail wider than the column may get
 	}
 	return true
+}
+
+// tailWidths is the width of the tail of row k's cell j (WithTail), 0
+// when it has none.
+func tailWidths(tails [][]string) func(k, j int) int {
+	return func(k, j int) int {
+		if k < len(tails) && j < len(tails[k]) {
+			return ansi.StringWidth(tails[k][j])
+		}
+		return 0
+	}
+}
+
+// truncateColumn cuts column col of rows with an ellipsis so that each
+// cell with its tail (tailWidth of row k, column col) is at most target
+// columns wide, and reports whether a cell got narrower.
+func truncateColumn(rows [][]string, col, target int, tailWidth func(k, j int) int) bool {
+	cut := false
+	for k, r := range rows {
+		tw := tailWidth(k, col)
+		if col < len(r) && ansi.StringWidth(r[col])+tw > target {
+			before := ansi.StringWidth(r[col])
+			r[col] = ansi.Truncate(r[col], max(1, target-tw), "…")
+			cut = cut || ansi.StringWidth(r[col]) < before
+		}
+	}
+	return cut
 }
 
 // columnKinds says of each of the ncols columns of rows whether every

@@ -370,6 +370,20 @@ func TestMigrateToMissingSchema(t *testing.T) {
 	}
 }
 
+// migratedVault is a vault under passphrase pass, with a certificate,
+// migrated to a new PostgreSQL schema (its URL returned): the directory
+// of the machine that ran vault migrate, still holding its vault.db.
+func migratedVault(t *testing.T, pass string) (*clitest.Env, string) {
+	t.Helper()
+	pg := freshSchema(t)
+	t.Parallel()
+	e := clitest.New(t)
+	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = pass
+	requestPrivate(e, "a.team.internal")
+	mustRun(e, "vault", "migrate", "--to", pg, "-o", "json")
+	return e, pg
+}
+
 // TestMigrateSourceWrongPassphrase: on the machine that ran vault migrate,
 // whose vault directory keeps the key for both stores and whose own
 // vault.db holds data, a wrong passphrase for the shared store is a wrong
@@ -377,12 +391,7 @@ func TestMigrateToMissingSchema(t *testing.T) {
 // (tester: "the master key in DIR is not the shared store's … use a
 // separate --vault directory").
 func TestMigrateSourceWrongPassphrase(t *testing.T) {
-	pg := freshSchema(t)
-	t.Parallel()
-	e := clitest.New(t)
-	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "right pass"
-	requestPrivate(e, "a.team.internal")
-	mustRun(e, "vault", "migrate", "--to", pg, "-o", "json")
+	e, pg := migratedVault(t, "right pass")
 	e.Vars["CERTCTL_STORE"] = pg
 	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "wrong pass"
 	for _, args := range [][]string{{"request", "--domain-name", "b.team.internal", "--certificate-authority-arn", "default"}, {"audit", "verify"}} {
@@ -404,12 +413,7 @@ func TestMigrateSourceWrongPassphrase(t *testing.T) {
 // host's deploy identity, serves the shared store again (tester: locked
 // out, told only to use another directory).
 func TestMigrateSourceAfterRotationElsewhere(t *testing.T) {
-	pg := freshSchema(t)
-	t.Parallel()
-	e := clitest.New(t)
-	e.Vars["CERTCTL_VAULT_PASSPHRASE"] = "team pass"
-	requestPrivate(e, "a.team.internal")
-	mustRun(e, "vault", "migrate", "--to", pg, "-o", "json")
+	e, pg := migratedVault(t, "team pass")
 	hostA := e.Vars["CERTCTL_VAULT"]
 	e.Vars["CERTCTL_STORE"] = pg
 	e.Vars["CERTCTL_VAULT"] = filepath.Join(e.Dir, "host-b")
