@@ -30,6 +30,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/dnsname"
+	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/timeutil"
@@ -661,7 +662,7 @@ func load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 		for name, val := range flat {
 			k, ok := LookupKey(name)
 			if !ok {
-				return nil, nil, fmt.Errorf("config file %s: unknown setting %q (see `certctl config list`)", file, name)
+				return nil, nil, fmt.Errorf("config file %s: %s (see `certctl config list`)", file, UnknownSetting(name))
 			}
 			if _, list := val.([]any); list && k.Kind != List {
 				// A YAML list where one value goes: hooks.event: [echo,
@@ -1016,11 +1017,26 @@ type Edit struct {
 	CommentsDropped bool
 }
 
+// UnknownSetting is the message of a setting name no key has, with the
+// keys it may be a typo of (as for flags and enumerated values; tester: a
+// typo in the config file got no suggestion).
+func UnknownSetting(name string) string {
+	names := make([]string, len(Keys))
+	for i, k := range Keys {
+		names[i] = k.Name
+	}
+	msg := fmt.Sprintf("unknown setting %q", name)
+	if sugg := enum.Nearest(name, names); len(sugg) > 0 {
+		msg += ": did you mean " + strings.Join(sugg, " or ") + "?"
+	}
+	return msg
+}
+
 // SetSetting is Set, reporting what it did to the file.
 func SetSetting(file, name, value string) (Edit, error) {
 	k, ok := LookupKey(name)
 	if !ok {
-		return Edit{}, fmt.Errorf("unknown setting %q", name)
+		return Edit{}, errors.New(UnknownSetting(name))
 	}
 	if err := Validate(k, value); err != nil {
 		return Edit{}, fmt.Errorf("setting %s: %v", name, err)
@@ -1088,7 +1104,7 @@ func ShownValue(name, value string) string {
 // as it is. The Edit says what it did to the file.
 func UnsetSetting(file, name string) (Edit, error) {
 	if _, ok := LookupKey(name); !ok {
-		return Edit{}, fmt.Errorf("unknown setting %q", name)
+		return Edit{}, errors.New(UnknownSetting(name))
 	}
 	file, err := editedFile(file)
 	if err != nil {

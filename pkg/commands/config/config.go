@@ -4,14 +4,10 @@
 package config
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
 	cfgpkg "github.com/certctl/certctl/pkg/config"
-	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
@@ -89,17 +85,7 @@ func keyRunE(key *string, run func() error) func(*cobra.Command, []string) error
 func lookup(name string) (cfgpkg.Key, error) {
 	k, ok := cfgpkg.LookupKey(name)
 	if !ok {
-		names := make([]string, len(cfgpkg.Keys))
-		for i, k := range cfgpkg.Keys {
-			names[i] = k.Name
-		}
-		msg := fmt.Sprintf("unknown setting %q", name)
-		if sugg := enum.Nearest(name, names); len(sugg) > 0 {
-			// As for flags and enumerated values (tester: a typo got
-			// no suggestion).
-			msg += ": did you mean " + strings.Join(sugg, " or ") + "?"
-		}
-		return k, errs.NotFoundf("%s", msg).WithHint("see `certctl config list`")
+		return k, errs.NotFoundf("%s", cfgpkg.UnknownSetting(name)).WithHint("see `certctl config list`")
 	}
 	return k, nil
 }
