@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -722,6 +723,10 @@ func OutputPathError(prefix string, err error) error {
 	return errs.Failuref("%s%v", prefix, err)
 }
 
+// fieldFlags are the repeatable flags one of whose values is fields
+// separated by commas (Key=K,Value=V), not a list.
+var fieldFlags = []string{"tags", "certificate-tags", "tag", "options", "domain-validation-options"}
+
 // unexpectedArgument refuses a positional argument cmd does not take. One
 // that looks like a tag after a tag flag (`--tags Key=a,Value=b
 // Key=c,Value=d`, as the AWS CLI takes them) gets a hint: each tag flag
@@ -734,9 +739,13 @@ func unexpectedArgument(cmd *cobra.Command, arg string) error {
 		// flag whose commas separate values (stringSlice), not one whose
 		// commas separate a value's fields (--tags Key=a,Value=b, a
 		// stringArray: review).
+		// The list filters and settings that are repeatable string
+		// arrays split on commas too (--certificate-statuses ISSUED
+		// EXPIRED got no hint: tester); the arrays whose commas
+		// separate a value's fields do not.
 		var lists []string
 		cmd.Flags().Visit(func(f *pflag.Flag) {
-			if f.Value.Type() == "stringSlice" {
+			if t := f.Value.Type(); t == "stringSlice" || t == "stringArray" && !slices.Contains(fieldFlags, f.Name) {
 				lists = append(lists, f.Name)
 			}
 		})
