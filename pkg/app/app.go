@@ -227,6 +227,11 @@ func printError(f *cmdutil.Factory, err error) {
 	code := errs.ExitCodeOf(err)
 	if ce != nil && ce.Hint != "" {
 		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(indentTabs(ce.Hint)))
+	} else if dir := f.CreatedVault(); code == errs.ExitNotFound && dir != "" {
+		// Not found in a vault this very command made: most likely a
+		// mistyped --vault, or sudo's HOME (tester: nothing said which
+		// vault was searched).
+		fmt.Fprintf(f.IO.ErrOut, "hint: there was no vault in %s: this command made a new, empty one there — is it the vault you meant (--vault, CERTCTL_VAULT)?\n", output.Sanitize(dir))
 	} else if code == errs.ExitUsage && (ce == nil || !ce.NoHelpHint) {
 		fmt.Fprintln(f.IO.ErrOut, "hint: run with --help for usage")
 	}

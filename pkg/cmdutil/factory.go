@@ -68,11 +68,14 @@ type Factory struct {
 	// URL is then a warning (config.LoadNotIssuing).
 	NotIssuing bool
 
-	cfg     *config.Config
-	vault   *localstore.Vault
-	printer *output.Printer
-	core    *service.Core
-	token   *hsm.Opener
+	cfg   *config.Config
+	vault *localstore.Vault
+	// createdVault is the vault directory whose database opening the
+	// vault made ("": none; see CreatedVault).
+	createdVault string
+	printer      *output.Printer
+	core         *service.Core
+	token        *hsm.Opener
 }
 
 // New returns a factory over the real process environment.
@@ -223,6 +226,9 @@ func (f *Factory) Vault(ctx context.Context) (*localstore.Vault, error) {
 		opts.Scrypt = *f.TestScrypt
 	}
 	v, err := localstore.Open(ctx, c.Vault, opts)
+	if err == nil && v.CreatedNow() {
+		f.createdVault = c.Vault
+	}
 	if err != nil {
 		// Whatever else stops the vault from opening than what the
 		// service knows (an interruption among them) makes it
@@ -399,6 +405,11 @@ func (f *Factory) Printer() (*output.Printer, error) {
 	f.printer = p
 	return p, nil
 }
+
+// CreatedVault is the vault directory this command's opening of the vault
+// made a new database in ("" when it made none): a command that then finds
+// nothing may have been given a mistyped --vault (tester).
+func (f *Factory) CreatedVault() string { return f.createdVault }
 
 // Close releases what the factory opened.
 func (f *Factory) Close() error {

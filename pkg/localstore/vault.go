@@ -481,6 +481,13 @@ func (v *Vault) Close() error {
 	return err
 }
 
+// CreatedNow reports whether opening the vault made its database: an
+// embedded SQLite vault whose directory held none.
+func (v *Vault) CreatedNow() bool {
+	s, ok := v.Store.(*SQLite)
+	return ok && !s.created.zero() && filepath.Clean(s.path) == filepath.Join(filepath.Clean(v.Dir), DatabaseFile)
+}
+
 // DiscardIfEmpty has Close remove what a restore that failed made (tester:
 // a wrong passphrase left an empty database in the new vault directory):
 // the SQLite database of the vault directory, when this process created
