@@ -31,7 +31,10 @@ func Find(tx localstore.Tx, n inventory.Names, arg string) (*Record, error) {
 			return nil, err
 		}
 		if r == nil {
-			return nil, errs.NotFoundf("the default private CA does not exist yet (it is created on first use)")
+			// Said with what makes it (tester: the message named no
+			// command).
+			return nil, errs.NotFoundf("the default private CA does not exist yet (it is created on first use)").
+				WithHint("the first certctl request --certificate-authority-arn default (or certctl ca issue default --csr FILE …) makes it")
 		}
 		return r, nil
 	}
