@@ -100,9 +100,7 @@ type ListOptions struct {
 
 // NewCmdList builds `certctl config list`.
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{Printer: f.Printer, Config: f.ConfigForDisplay, Source: func(c *cfgpkg.Config, name string) string {
-		return c.Source(name, f.Globals.ConfigFlags, f.Getenv)
-	}}
+	opts := &ListOptions{Printer: f.Printer, Config: f.ConfigForDisplay, Source: sourceOf(f)}
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List every setting with its value and where it comes from",
@@ -156,17 +154,29 @@ func runList(o *ListOptions) error {
 type GetOptions struct {
 	Printer func() (*output.Printer, error)
 	Config  func() (*cfgpkg.Config, error)
+	// Source tells where a setting's effective value comes from.
+	Source func(c *cfgpkg.Config, name string) string
 
 	Key string
 }
 
+// sourceOf is the Source of f's settings: a flag, the environment, the
+// config file or the default.
+func sourceOf(f *cmdutil.Factory) func(c *cfgpkg.Config, name string) string {
+	return func(c *cfgpkg.Config, name string) string {
+		return c.Source(name, f.Globals.ConfigFlags, f.Getenv)
+	}
+}
+
 // NewCmdGet builds `certctl config get`.
 func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command {
-	opts := &GetOptions{Printer: f.Printer, Config: f.ConfigForDisplay}
+	opts := &GetOptions{Printer: f.Printer, Config: f.ConfigForDisplay, Source: sourceOf(f)}
 	return &cobra.Command{
-		Use:               "get KEY",
-		Short:             "Print one setting's effective value",
-		Long:              "Print one setting's effective value." + cmdutil.ExitStatus(0, 2, 3),
+		Use:   "get KEY",
+		Short: "Print one setting's effective value",
+		Long: `Print one setting's effective value: the value alone (-o text, or a table on a
+terminal), or {"Key","Value","Source"} with -o json, Source saying where it comes
+from as config list names it (flag, env, file or default).` + cmdutil.ExitStatus(0, 2, 3),
 		Args:              cmdutil.ExactArgs(1, "KEY"),
 		ValidArgsFunction: completeKey,
 		RunE: keyRunE(&opts.Key, func() error {
@@ -188,7 +198,7 @@ func runGet(o *GetOptions) error {
 		return err
 	}
 	val := c.Shown(o.Key)
-	return p.Print(map[string]string{"Key": o.Key, "Value": val}, output.View{
+	return p.Print(UnsetOutput{Key: o.Key, Value: val, Source: o.Source(c, o.Key)}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{val}}} },
 		Records: func() [][]string { return [][]string{{val}} },
 	})
@@ -299,9 +309,7 @@ type UnsetOptions struct {
 // NewCmdUnset builds `certctl config unset`.
 func NewCmdUnset(f *cmdutil.Factory, runF func(*UnsetOptions) error) *cobra.Command {
 	opts := &UnsetOptions{IO: f.IO, Printer: f.Printer, Quiet: func() bool { return f.Globals.Quiet }, File: configFile(f),
-		Config: f.ConfigForDisplay, Source: func(c *cfgpkg.Config, name string) string {
-			return c.Source(name, f.Globals.ConfigFlags, f.Getenv)
-		}}
+		Config: f.ConfigForDisplay, Source: sourceOf(f)}
 	return &cobra.Command{
 		Use:   "unset KEY",
 		Short: "Remove one setting from the config file",
@@ -334,8 +342,9 @@ func commentsDropped(io *iostreams.IOStreams, file string, e cfgpkg.Edit) {
 	}
 }
 
-// UnsetOutput is config unset's JSON form: config get's {"Key","Value"},
-// the value now in effect, and its Source (flag, env or default).
+// UnsetOutput is the JSON form of config get and config unset: the key,
+// the value in effect (after unset: now), and its Source (flag, env, file
+// or default).
 type UnsetOutput struct {
 	Key    string `json:"Key"`
 	Value  string `json:"Value"`
