@@ -48,7 +48,7 @@ func errKeyNotHere(dir string) error {
 // generation, see wrapgen.go) or a rotation made on another machine, the
 // directory's copy is replaced by the store's (rewrappedSharedKey,
 // refreshSharedKey); an older copy put back in the store replaces nothing.
-func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byte, params ScryptParams) ([]byte, error) {
+func sharedMasterKey(ctx context.Context, dir string, st Store, identity string, passphrase []byte, params ScryptParams) ([]byte, error) {
 	local, err := hasLocalKey(dir)
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 		// The directory's copy may be of a key another machine rotated
 		// since and wrapped under a passphrase changed since: the
 		// store's copy of the new key opens with the current one.
-		if key, err = refreshSharedKey(ctx, dir, st, passphrase); errors.Is(err, errKeyMismatch) {
+		if key, err = refreshSharedKey(ctx, dir, st, identity, passphrase); errors.Is(err, errKeyMismatch) {
 			// Said as a wrong passphrase, unless the directory is
 			// another vault's (its vault.db holds data) with a key
 			// the store is not sealed under: then it is the
@@ -93,7 +93,7 @@ func sharedMasterKey(ctx context.Context, dir string, st Store, passphrase []byt
 		// Another machine may have rotated the key: its new wrapped copy
 		// is in the store.
 		clear(key)
-		if key, err = refreshSharedKey(ctx, dir, st, passphrase); err == nil {
+		if key, err = refreshSharedKey(ctx, dir, st, identity, passphrase); err == nil {
 			err = checkSharedKey(ctx, dir, st, key)
 		}
 	}
@@ -250,7 +250,7 @@ func errNotSharedKey(ctx context.Context, dir string, st Store, published bool) 
 // store's, when the store publishes another one (a rotation made on another
 // machine) and the passphrase opens it. A key in clear is not replaced: the
 // operator copies master.key to every machine after a rotation.
-func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []byte) ([]byte, error) {
+func refreshSharedKey(ctx context.Context, dir string, st Store, identity string, passphrase []byte) ([]byte, error) {
 	path := filepath.Join(dir, WrappedMasterFile)
 	local, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -294,7 +294,13 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		if err != nil {
 			return nil, err
 		}
-		return nil, keyErrorf(errKeyMismatch, "another machine rotated the shared store's master key, but %s holds data sealed under this directory's key, which is kept: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the new key), or, where that database is no longer used (the source of vault migrate), move it and its -wal and -shm files out of %s: the next command here then fetches the new key and keeps this one beside it (%s.replaced-%s)",
+		if !siblingSharesKeyWith(ctx, path, identity) {
+			// Another vault's directory, whose key was never the
+			// store's: no rotation is why it does not open the store,
+			// and its database is not to be moved (review).
+			return nil, errNotSharedKey(ctx, dir, st, true)
+		}
+		return nil, keyErrorf(errKeyMismatch, "another machine rotated the shared store's master key, but %s, which vault migrate copied into it, holds data sealed under this directory's key, which is kept: use a separate --vault directory for the shared store (given the store's passphrase, it fetches the new key), or, where that database is no longer used, move it and its -wal and -shm files out of %s: the next command here then fetches the new key and keeps this one beside it (%s.replaced-%s)",
 			path, dir, WrappedMasterFile, wrappedKeyID(local))
 	}
 	// The replaced key is kept beside (it may seal an older backup's
@@ -310,6 +316,32 @@ func refreshSharedKey(ctx context.Context, dir string, st Store, passphrase []by
 		return nil, err
 	}
 	return key, nil
+}
+
+// siblingSharesKeyWith reports whether the SQLite database at path (a
+// vault directory's own) records that it shares its master key with the
+// store of identity (Vault.StoreIdentity): vault migrate copied it into
+// that store (AddKeySharer), so that the store was sealed under its key.
+func siblingSharesKeyWith(ctx context.Context, path, identity string) bool {
+	db, err := openSQLiteReadOnly(ctx, path)
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	var ids []string
+	if err := db.View(ctx, func(tx Tx) (err error) {
+		ids, err = KeySharers(tx)
+		return err
+	}); err != nil {
+		return false
+	}
+	want := canonicalStore(identity)
+	for _, id := range ids {
+		if canonicalStore(id) == want {
+			return true
+		}
+	}
+	return false
 }
 
 // holdsStoreKey reports whether the vault directory's wrapped key file

@@ -345,7 +345,7 @@ func (v *Vault) loadMasterKeyFor(id string, params ScryptParams) ([]byte, error)
 	if _, shared := v.Store.(*Postgres); shared {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		key, err = sharedMasterKey(ctx, v.Dir, v.Store, v.opts.Passphrase, params)
+		key, err = sharedMasterKey(ctx, v.Dir, v.Store, v.StoreIdentity(), v.opts.Passphrase, params)
 	} else {
 		// Once a store records its key, or holds data (sealed, or
 		// chained in its audit log, under a key), a missing key file is

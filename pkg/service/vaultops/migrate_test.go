@@ -429,6 +429,18 @@ func TestMigrateSourceAfterRotationElsewhere(t *testing.T) {
 	if !strings.Contains(r.Stderr, "move it and its -wal and -shm files out of "+hostA) {
 		t.Errorf("the refusal says nothing of moving the database: %s", r.Stderr)
 	}
+	// Another vault's directory, with data, whose key was never the
+	// store's, is told so: not that a rotation locked it out, nor to move
+	// its database (review).
+	other := clitest.New(t)
+	other.Vars["CERTCTL_VAULT_PASSPHRASE"] = "team pass"
+	requestPrivate(other, "c.other.internal")
+	other.Vars["CERTCTL_STORE"] = pg
+	r = run(other, "audit", "verify")
+	wantCode(t, r, errs.ExitVaultUnavailable)
+	if strings.Contains(r.Stderr, "move it") || strings.Contains(r.Stderr, "rotated") || !strings.Contains(r.Stderr, "not the shared store's") {
+		t.Errorf("another vault's directory: %s", r.Stderr)
+	}
 	moved := filepath.Join(e.Dir, "migrated")
 	if err := os.MkdirAll(moved, 0o700); err != nil {
 		t.Fatal(err)
