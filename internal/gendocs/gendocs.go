@@ -120,14 +120,15 @@ func ManPages(root *cobra.Command) (map[string][]byte, error) {
 // flag names and values across lines (--domain-validation-op‐ tions,
 // Export=EN‐ ABLED), which a reader copies from the page (tester), and
 // justified lines of long unbreakable words made "cannot adjust line"
-// warnings.
+// warnings; and .cflags 0 - keeps groff from breaking a line after a
+// hyphen a word has (--domain- / validation-options: review).
 func fillAfterTitle(page string) string {
 	page = strings.TrimPrefix(page, ".nh\n")
 	title, rest, ok := strings.Cut(page, "\n")
 	if !ok || !strings.HasPrefix(title, ".TH ") {
 		return page
 	}
-	return ".nr HY 0\n.ds AD l\n" + title + "\n.nh\n.ad l\n" + rest
+	return ".nr HY 0\n.ds AD l\n" + title + "\n.nh\n.ad l\n.cflags 0 -\n" + rest
 }
 
 // Completions renders the completion scripts, keyed by file name, with the

@@ -72,7 +72,7 @@ func TestManPagesDoNotHyphenate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	head := regexp.MustCompile(`\A\.nr HY 0\n\.ds AD l\n\.TH [^\n]*\n\.nh\n\.ad l\n`)
+	head := regexp.MustCompile(`\A\.nr HY 0\n\.ds AD l\n\.TH [^\n]*\n\.nh\n\.ad l\n\.cflags 0 -\n`)
 	for name, page := range pages {
 		if !head.Match(page) {
 			t.Errorf("%s begins %q", name, string(page[:min(len(page), 80)]))
