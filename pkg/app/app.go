@@ -225,13 +225,15 @@ func printError(f *cmdutil.Factory, err error) {
 	// line of its own), shown as the indentation they are, not \x09.
 	fmt.Fprintf(f.IO.ErrOut, "certctl: %s\n", output.SanitizeLines(indentTabs(msg)))
 	code := errs.ExitCodeOf(err)
-	if ce != nil && ce.Hint != "" {
-		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(indentTabs(ce.Hint)))
-	} else if dir := f.CreatedVault(); code == errs.ExitNotFound && dir != "" {
+	if dir := f.CreatedVault(); code == errs.ExitNotFound && dir != "" {
 		// Not found in a vault this very command made: most likely a
 		// mistyped --vault, or sudo's HOME (tester: nothing said which
-		// vault was searched).
+		// vault was searched). Said instead of the error's own hint,
+		// which would send the user on in the wrong vault (review: the
+		// default CA's "the first request … makes it").
 		fmt.Fprintf(f.IO.ErrOut, "hint: there was no vault in %s: this command made a new, empty one there — is it the vault you meant (--vault, CERTCTL_VAULT)?\n", output.Sanitize(dir))
+	} else if ce != nil && ce.Hint != "" {
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(indentTabs(ce.Hint)))
 	} else if code == errs.ExitUsage && (ce == nil || !ce.NoHelpHint) {
 		fmt.Fprintln(f.IO.ErrOut, "hint: run with --help for usage")
 	}

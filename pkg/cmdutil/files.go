@@ -723,9 +723,18 @@ func OutputPathError(prefix string, err error) error {
 	return errs.Failuref("%s%v", prefix, err)
 }
 
+// tagFlags are the flags that take one tag per occurrence.
+var tagFlags = []string{"tags", "certificate-tags", "tag"}
+
 // fieldFlags are the repeatable flags one of whose values is fields
 // separated by commas (Key=K,Value=V), not a list.
-var fieldFlags = []string{"tags", "certificate-tags", "tag", "options", "domain-validation-options"}
+var fieldFlags = append(slices.Clone(tagFlags), "options", "domain-validation-options")
+
+// spacedValueFlags are the list flags, "COMMAND --FLAG", whose values have
+// spaces (events --type "Certificate Available"): a word too many is most
+// likely a value not quoted (review: the comma hint misled). list --type's
+// values have none.
+var spacedValueFlags = []string{"events --type"}
 
 // unexpectedArgument refuses a positional argument cmd does not take. One
 // that looks like a tag after a tag flag (`--tags Key=a,Value=b
@@ -749,12 +758,15 @@ func unexpectedArgument(cmd *cobra.Command, arg string) error {
 				lists = append(lists, f.Name)
 			}
 		})
-		if len(lists) == 1 {
+		switch {
+		case len(lists) == 1 && slices.Contains(spacedValueFlags, cmd.Name()+" --"+lists[0]):
+			return err.WithHint("a value of --%s that has spaces is quoted (--%s 'Certificate Available'); several are separated by commas, or given one per occurrence", lists[0], lists[0])
+		case len(lists) == 1:
 			return err.WithHint("--%s takes several values separated by commas, or one per occurrence (--%s a,b or --%s a --%s b)", lists[0], lists[0], lists[0], lists[0])
 		}
 		return err
 	}
-	for _, name := range []string{"tags", "certificate-tags", "tag"} {
+	for _, name := range tagFlags {
 		// Only after a tag flag given: `--subject CN=Second Root,O=X`
 		// unquoted got the hint too (tester).
 		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
