@@ -72,21 +72,19 @@ func TestResolveRegionAndAccount(t *testing.T) {
 			{"", "000000000000", `names region "" and account 000000000000`},
 			{"local", "0\x1b[31m", `names region local and account "0\x1b[31m"`},
 		} {
-			for _, ref := range []string{id} {
-				foreign := arn.Format(r.kind, c.region, c.account, ref)
-				got, err := run(foreign)
-				if errs.ExitCodeOf(err) != errs.ExitNotFound || got != "" {
-					t.Errorf("%s %q: %q, %v; want not found", r.label, foreign, got, err)
-					continue
-				}
-				msg := err.Error()
-				if !strings.HasPrefix(msg, r.label+" ") || !strings.Contains(msg, c.want) ||
-					!strings.Contains(msg, "but this vault is configured for region local and account 000000000000") {
-					t.Errorf("%s %q: message %q", r.label, foreign, msg)
-				}
-				if strings.ContainsRune(msg, 0x1b) {
-					t.Errorf("%s %q: message %q holds a raw escape", r.label, foreign, msg)
-				}
+			foreign := arn.Format(r.kind, c.region, c.account, id)
+			got, err := run(foreign)
+			if errs.ExitCodeOf(err) != errs.ExitNotFound || got != "" {
+				t.Errorf("%s %q: %q, %v; want not found", r.label, foreign, got, err)
+				continue
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, r.label+" ") || !strings.Contains(msg, c.want) ||
+				!strings.Contains(msg, "but this vault is configured for region local and account 000000000000") {
+				t.Errorf("%s %q: message %q", r.label, foreign, msg)
+			}
+			if strings.ContainsRune(msg, 0x1b) {
+				t.Errorf("%s %q: message %q holds a raw escape", r.label, foreign, msg)
 			}
 		}
 		other := arn.CertificateAuthority

@@ -53,8 +53,16 @@ var fixedPattern = sync.OnceValue(func() *regexp.Regexp {
 // only a table that still does not fit shows a timestamp shorter (without
 // its seconds, then its date: shortTime). A URL is never cut.
 var wholePattern = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[a-z][a-z0-9+.-]*://[!-~]+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:Z| UTC)?)$`)
+	return regexp.MustCompile(`^(?:` + urlExpr + `|` + timeExpr + `)$`)
 })
+
+// urlExpr and timeExpr are a URL and a timestamp as tables show them
+// (wholePattern, urlPattern, timePattern): the timestamp's date, separator,
+// hours and minutes, seconds and zone each a group.
+const (
+	urlExpr  = `[a-z][a-z0-9+.-]*://[!-~]+`
+	timeExpr = `(\d{4}-\d\d-\d\d)([T ])(\d\d:\d\d)(:\d\d)?(Z| UTC)?`
+)
 
 // tailMark separates a cell's text from the end WithTail keeps: a control
 // character, which no text from outside reaches a table with (Sanitize
@@ -200,7 +208,7 @@ func fitTable(headers []string, rows, tails [][]string, width int, keep ...strin
 // wholePattern): its date, the separator, the hours and minutes, the
 // seconds and the zone.
 var timePattern = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(\d{4}-\d\d-\d\d)([T ])(\d\d:\d\d)(:\d\d)?(Z| UTC)?$`)
+	return regexp.MustCompile(`^` + timeExpr + `$`)
 })
 
 // shortTime is timestamp t one step shorter: without its seconds
@@ -253,7 +261,7 @@ func shortenTimes(rows [][]string, w []int, whole []bool) bool {
 
 // urlPattern matches a URL (wholePattern's first form).
 var urlPattern = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[!-~]+$`)
+	return regexp.MustCompile(`^` + urlExpr + `$`)
 })
 
 // cutWhole cuts with an ellipsis, by over columns at most, the widest

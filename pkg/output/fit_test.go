@@ -382,7 +382,7 @@ func TestListTablesFitTerminal(t *testing.T) {
 		}, nil},
 		{"audit list", auditList, map[int][]string{
 			60: {"2026-12-07T16:43Z", "802d40b3", "57aa134c,…"},
-			80: {"2026-12-07", "CreateCertificateAuthority"},
+			80: {"CreateCertificateAuthority"},
 		}, nil},
 	} {
 		for width, want := range tc.want {

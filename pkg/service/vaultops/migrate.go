@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,10 +96,11 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		removeMade()
 		return nil, refused(targetError(shown, err))
 	}
-	// The store in use, reached by another URL (another user, other
-	// connection parameters): said so, not as a target that is not
-	// empty (tester).
-	if dst.WitnessIdentity() == v.WitnessIdentity() {
+	// The store in use, reached by another URL (other connection
+	// parameters): said so, not as a target that is not empty (tester).
+	// As the same user: another one's default search_path ("$user",
+	// public) may be another schema (review).
+	if dst.WitnessIdentity() == v.WitnessIdentity() && storeUser(dst.StoreIdentity()) == storeUser(v.StoreIdentity()) {
 		dst.Close()
 		return nil, refused(errs.Invalidf("--to %s is the store in use", shown))
 	}
@@ -115,6 +117,16 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		return nil, err
 	}
 	return res, nil
+}
+
+// storeUser is the user a store identity (Vault.StoreIdentity) of a
+// PostgreSQL store names in its URL ("" for none, or another store).
+func storeUser(identity string) string {
+	u, err := url.Parse(strings.TrimPrefix(identity, "postgres:"))
+	if err != nil || u.User == nil || !strings.HasPrefix(identity, "postgres:") {
+		return ""
+	}
+	return u.User.Username()
 }
 
 // removeSQLite removes the SQLite database path ("": none) and the files
