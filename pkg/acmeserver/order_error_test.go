@@ -35,20 +35,25 @@ func wantOrderError(t *testing.T, name string, o orderJSON, typ string, words ..
 // identifier (review: it had none, so certbot and lego had nothing to
 // show), read before and after a finalize refused for it, which answers
 // orderNotReady and stores that error; an order that expired unfinalized
-// carries one too.
+// carries one too. No certificate comes of the refused finalize (what
+// TestFinalizeAfterAuthzDeactivated checked, folded in here).
 func TestInvalidOrderError(t *testing.T) {
 	f := newFixture(t, acmestate.ContactNotRequired)
 	key := newKey(t)
 	kid := f.rawAccount(key)
 	url, o := f.rawOrder(key, kid, "a.lab.test", "b.lab.test")
 	resp, body := f.signed(o.Authorizations[1], key, kid, []byte(`{"status":"deactivated"}`), nil)
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"deactivated"`) {
 		t.Fatalf("deactivate authz: %d %s", resp.StatusCode, body)
 	}
 	wantOrderError(t, "read after the deactivation", f.readOrder(key, kid, url), errUnauthorized, "b.lab.test", "deactivated")
 	resp, body = f.signed(o.Finalize, key, kid, f.finalizeBody("a.lab.test", "b.lab.test"), nil)
 	wantProblem(t, "finalize", resp, body, errOrderNotReady, http.StatusForbidden)
-	wantOrderError(t, "read after the finalize", f.readOrder(key, kid, url), errUnauthorized, "b.lab.test", "deactivated")
+	after := f.readOrder(key, kid, url)
+	wantOrderError(t, "read after the finalize", after, errUnauthorized, "b.lab.test", "deactivated")
+	if after.Certificate != "" {
+		t.Errorf("order after a refused finalize has a certificate: %q", after.Certificate)
+	}
 	if err := f.v.Store.View(context.Background(), func(tx localstore.Tx) error {
 		so, err := acmestate.GetOrder(tx, url[strings.LastIndexByte(url, '/')+1:])
 		if err == nil && (so.Status != acmestate.AcmeInvalid || so.Error == nil || so.Error.Type != errUnauthorized) {

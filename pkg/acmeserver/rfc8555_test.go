@@ -100,28 +100,6 @@ func TestFinalizeAfterDomainRemoved(t *testing.T) {
 	}
 }
 
-// TestFinalizeAfterAuthzDeactivated: the client deactivates an
-// authorization of a ready order; reading the order shows it invalid and
-// finalize is refused.
-func TestFinalizeAfterAuthzDeactivated(t *testing.T) {
-	f := newFixture(t, acmestate.ContactNotRequired)
-	key := newKey(t)
-	kid := f.rawAccount(key)
-	url, o := f.rawOrder(key, kid, "a.lab.test", "b.lab.test")
-	resp, body := f.signed(o.Authorizations[1], key, kid, []byte(`{"status":"deactivated"}`), nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"deactivated"`) {
-		t.Fatalf("deactivate authz: %d %s", resp.StatusCode, body)
-	}
-	if got := f.readOrder(key, kid, url); got.Status != acmestate.AcmeInvalid {
-		t.Errorf("order read after its authorization was deactivated: %s, want invalid", got.Status)
-	}
-	resp, body = f.signed(o.Finalize, key, kid, f.finalizeBody("a.lab.test", "b.lab.test"), nil)
-	wantProblem(t, "finalize with a deactivated authorization", resp, body, errOrderNotReady, http.StatusForbidden)
-	if got := f.readOrder(key, kid, url); got.Status != acmestate.AcmeInvalid || got.Certificate != "" {
-		t.Errorf("order after a refused finalize: %s %q", got.Status, got.Certificate)
-	}
-}
-
 // TestPostAsGetDirectoryAndNonce: RFC 8555 6.3 — the directory and
 // newNonce also answer POST-as-GET.
 func TestPostAsGetDirectoryAndNonce(t *testing.T) {
