@@ -165,8 +165,8 @@ func SplitFilterFlag(flag string, vals []string) ([]string, error) {
 	return splitList(flag, vals, errs.ExitUsage, "leave the flag out to select everything")
 }
 
-// splitList is SplitListFlag, whose refusal says hint. A value pflag split
-// already (a stringSlice flag) comes item by item: the empty item is v.
+// splitList is SplitListFlag, whose refusal says hint and quotes the
+// flag's value that holds the empty item.
 func splitList(flag string, vals []string, exit errs.ExitCode, hint string) ([]string, error) {
 	var out []string
 	for _, v := range vals {
@@ -743,18 +743,14 @@ var spacedValueFlags = []string{"events --type"}
 func unexpectedArgument(cmd *cobra.Command, arg string) error {
 	err := errs.UsageErrorf("%s: unexpected argument %q", CommandName(cmd), arg)
 	if !strings.Contains(arg, "=") {
-		// `--subject-alternative-names a b`, as the AWS CLI takes a list:
-		// the one list flag given is named with the forms it takes — a
-		// flag whose commas separate values (stringSlice), not one whose
-		// commas separate a value's fields (--tags Key=a,Value=b, a
-		// stringArray: review).
-		// The list filters and settings that are repeatable string
-		// arrays split on commas too (--certificate-statuses ISSUED
-		// EXPIRED got no hint: tester); the arrays whose commas
-		// separate a value's fields do not.
+		// `--subject-alternative-names a b` or `--certificate-statuses
+		// ISSUED EXPIRED`, as the AWS CLI takes a list: the one list flag
+		// given (a repeatable string array, which SplitListFlag splits on
+		// commas) is named with the forms it takes — not a flag whose
+		// commas separate a value's fields (--tags Key=a,Value=b: review).
 		var lists []string
 		cmd.Flags().Visit(func(f *pflag.Flag) {
-			if t := f.Value.Type(); t == "stringSlice" || t == "stringArray" && !slices.Contains(fieldFlags, f.Name) {
+			if f.Value.Type() == "stringArray" && !slices.Contains(fieldFlags, f.Name) {
 				lists = append(lists, f.Name)
 			}
 		})

@@ -98,12 +98,6 @@ Status and FailureReason).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
   ARN=$(certctl request --domain-name db.internal --certificate-authority-arn default -o text)`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Flags().Changed("subject-alternative-names") && len(opts.SANs) == 0 {
-				// --subject-alternative-names "" (a script's empty
-				// $SANS), which the flag library takes for no value: an
-				// empty item, refused as b,,c is (review).
-				opts.SANs = []string{""}
-			}
 			if _, _, err := opts.Input(); err != nil {
 				return err
 			}
@@ -124,7 +118,10 @@ Status and FailureReason).` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6, 8),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.DomainName, "domain-name", "", "the certificate's first `name` (its Common Name)")
-	fl.StringSliceVar(&opts.SANs, "subject-alternative-names", nil, "more `names` (repeatable or comma-separated)")
+	// A string array, split by SplitListFlag as every list flag is: a
+	// string slice took --subject-alternative-names "" (a script's empty
+	// $SANS) for no value, where an empty item is refused (review).
+	fl.StringArrayVar(&opts.SANs, "subject-alternative-names", nil, "more `names` (repeatable or comma-separated)")
 	fl.StringVar(&opts.ValidationMethod, "validation-method", "DNS", "DNS, EMAIL or HTTP (domain-validated requests)")
 	fl.StringArrayVar(&opts.DVOptions, "domain-validation-options", nil, "DomainName=D,ValidationDomain=V (repeatable)")
 	fl.StringVar(&opts.KeyAlgorithm, "key-algorithm", x509util.RSA2048, "RSA_2048, EC_prime256v1 or EC_secp384r1")
