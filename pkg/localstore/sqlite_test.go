@@ -139,7 +139,8 @@ func TestSQLiteOnePoolOpensOneConnection(t *testing.T) {
 // (one pool) runs with a page cache of localstore.ViewCacheSize pages, so
 // that a list reading a thousand index pages reuses the memory of the
 // pages it has read instead of touching new memory for each; its
-// connection goes back to the default cache for the writes that follow.
+// connection goes back to the write cache (WriteCacheSize) for the writes
+// that follow.
 // No connection of a command or a server maps the database file.
 func TestSQLiteCommandReadsRecyclePages(t *testing.T) {
 	ctx := context.Background()
@@ -156,7 +157,8 @@ func TestSQLiteCommandReadsRecyclePages(t *testing.T) {
 		writeCache int64
 	}{
 		{"command", localstore.OpenSQLiteOnePool, localstore.ViewCacheSize, localstore.WriteCacheSize},
-		{"server", localstore.OpenSQLite, localstore.WriteCacheSize, localstore.WriteCacheSize},
+		// A server keeps SQLite's default cache (2000 KiB).
+		{"server", localstore.OpenSQLite, -2000, -2000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := c.open(ctx, filepath.Join(t.TempDir(), localstore.DatabaseFile))
@@ -164,19 +166,19 @@ func TestSQLiteCommandReadsRecyclePages(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			for range 2 { // the same connection, read, written, read again
-				if err := s.View(ctx, func(tx localstore.Tx) error {
-					pragma(tx, "cache_size", c.viewCache)
-					pragma(tx, "mmap_size", 0)
-					return nil
-				}); err != nil {
-					t.Fatal(err)
-				}
+			for range 2 { // the same connection, written (its cache from the start), read, written again
 				if err := s.Update(ctx, func(tx localstore.Tx) error {
 					pragma(tx, "cache_size", c.writeCache)
 					pragma(tx, "mmap_size", 0)
 					pragma(tx, "query_only", 0)
 					return tx.PutMeta("k", []byte("v"))
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.View(ctx, func(tx localstore.Tx) error {
+					pragma(tx, "cache_size", c.viewCache)
+					pragma(tx, "mmap_size", 0)
+					return nil
 				}); err != nil {
 					t.Fatal(err)
 				}
