@@ -157,6 +157,11 @@ var migrations = []string{
 	`INSERT INTO meta (key, value) SELECT '` + MetaUpgradeCompromisedKeys + `', x'01'
 		WHERE EXISTS (SELECT 1 FROM serials WHERE revoked_at IS NOT NULL AND reason IN (1, 2))
 		ON CONFLICT(key) DO NOTHING;`,
+	// 15: certificate versions hold their certificate and chain as PEM
+	// text (PEMText) rather than base64 of it, which earlier releases
+	// alone read: a version they refuse. Nothing to rewrite: this build
+	// reads both forms, and the rows written before stay as they are.
+	`SELECT 1;`,
 }
 
 // MetaUpgradeCompromisedKeys is the meta key that says the compromise

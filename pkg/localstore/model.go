@@ -108,8 +108,8 @@ type CertificateVersion struct {
 	NotAfter       time.Time `json:"notAfter"`
 	IssuedAt       time.Time `json:"issuedAt,omitzero"`
 	ImportedAt     time.Time `json:"importedAt,omitzero"`
-	CertificatePEM []byte    `json:"certificatePem"`
-	ChainPEM       []byte    `json:"chainPem,omitempty"`
+	CertificatePEM PEMText   `json:"certificatePem"`
+	ChainPEM       PEMText   `json:"chainPem,omitempty"`
 	// KeyRef names the sealed private key of this version in the secrets
 	// table; empty when the vault holds no key (ACME origin).
 	KeyRef string `json:"keyRef,omitempty"`

@@ -178,6 +178,10 @@ var pgMigrations = []string{
 	`INSERT INTO meta (key, value) SELECT '` + MetaUpgradeCompromisedKeys + `', '\x01'::bytea
 		WHERE EXISTS (SELECT 1 FROM serials WHERE revoked_at IS NOT NULL AND reason IN (1, 2))
 		ON CONFLICT (key) DO NOTHING;`,
+	// 13: as SQLite's 15 — certificate versions hold their PEM as text
+	// (PEMText), which earlier releases cannot read: a version they
+	// refuse, and nothing to rewrite.
+	`SELECT 1;`,
 }
 
 // pgListIndexColumns are the columns that the list covering indexes

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -27,6 +28,7 @@ var bulkTests = []struct {
 	{"UpdateExclusive", testUpdateExclusive},
 	{"RowBuffer", testRowBuffer},
 	{"BulkCertificateColumns", testBulkCertificateColumns},
+	{"VersionsOfEarlierReleases", testVersionsOfEarlierReleases},
 }
 
 func bulkUpdate(t *testing.T, s localstore.Store, fn func(localstore.BulkTx) error) {
@@ -517,4 +519,57 @@ func firstRow(t *testing.T, s localstore.Store, table string) (row []any) {
 		t.Fatalf("no row in %s", table)
 	}
 	return row
+}
+
+// testVersionsOfEarlierReleases: a certificate version as releases before
+// schema 15 (PostgreSQL 13) wrote it — its PEM as base64 of the text —
+// reads back as the PEM it holds, and a version written now holds its PEM
+// as the text itself (localstore.PEMText).
+func testVersionsOfEarlierReleases(t *testing.T, s localstore.Store, _ Opener) {
+	putCerts(t, s, fullCertificate("a"))
+	old := version(1)
+	earlier, err := json.Marshal(struct {
+		Number         int       `json:"number"`
+		Serial         string    `json:"serial"`
+		NotBefore      time.Time `json:"notBefore"`
+		NotAfter       time.Time `json:"notAfter"`
+		IssuedAt       time.Time `json:"issuedAt"`
+		CertificatePEM []byte    `json:"certificatePem"`
+		ChainPEM       []byte    `json:"chainPem"`
+	}{old.Number, old.Serial, old.NotBefore, old.NotAfter, old.IssuedAt, old.CertificatePEM, old.ChainPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(earlier, []byte("BEGIN")) {
+		t.Fatalf("the earlier record holds PEM text: %s", earlier)
+	}
+	bulkUpdate(t, s, func(b localstore.BulkTx) error {
+		return b.InsertRows("cert_versions", [][]any{{"a", int64(1), earlier}})
+	})
+	update(t, s, func(tx localstore.Tx) error { return tx.PutVersion("a", version(2)) })
+	view(t, s, func(tx localstore.Tx) error {
+		got, err := tx.GetVersion("a", 1)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, old) {
+			t.Errorf("GetVersion of an earlier release's record:\n got %+v\nwant %+v", got, old)
+		}
+		list, err := tx.ListVersions("a")
+		if err != nil {
+			return err
+		}
+		if len(list) != 2 || !reflect.DeepEqual(list[0], old) || !reflect.DeepEqual(list[1], version(2)) {
+			t.Errorf("ListVersions: %+v", list)
+		}
+		return nil
+	})
+	rows := dumpRows(t, s, 10)["cert_versions"]
+	if len(rows) != 2 {
+		t.Fatalf("%d version rows, want 2", len(rows))
+	}
+	if data := rows[1][2].([]byte); !bytes.Contains(data, []byte(`"certificatePem":"-----BEGIN CERTIFICATE-----\nv2\n`)) ||
+		!bytes.Contains(data, []byte(`"chainPem":"-----BEGIN CERTIFICATE-----\nchain\n`)) {
+		t.Errorf("a version written now does not hold its PEM as text: %s", data)
+	}
 }
