@@ -341,6 +341,59 @@ func (r *Record) Chain() ([]*x509.Certificate, error) {
 	return pemio.ParseCertificatesPEM([]byte(r.ChainPEM))
 }
 
+// IssueEnd is when what r signs stops verifying: r's NotAfter, or that of
+// a certificate of its chain that ends sooner — a CA whose certificate an
+// issuer outside the vault signed to outlive that issuer (tester: such a
+// CA issued 180-day certificates that stopped verifying on day 30) — and
+// the subject of that certificate ("" when it is r's own).
+func (r *Record) IssueEnd() (time.Time, string) {
+	if end, subject := chainEnd(r.ChainPEM); !end.IsZero() && end.Before(r.NotAfter) {
+		return end, subject
+	}
+	return r.NotAfter, ""
+}
+
+// chainEnds caches chainEnd's answers by chain, so that an issuance
+// parses no chain.
+var chainEnds struct {
+	sync.Mutex
+	m map[string]chainEndOf
+}
+
+type chainEndOf struct {
+	end     time.Time
+	subject string
+}
+
+// chainEnd returns the earliest NotAfter of the certificates of chainPEM
+// and the subject of the certificate with it; zero for no chain, or one
+// that does not parse (which what reads the chain reports).
+func chainEnd(chainPEM string) (time.Time, string) {
+	if chainPEM == "" {
+		return time.Time{}, ""
+	}
+	chainEnds.Lock()
+	defer chainEnds.Unlock()
+	if e, ok := chainEnds.m[chainPEM]; ok {
+		return e.end, e.subject
+	}
+	certs, err := pemio.ParseCertificatesPEM([]byte(chainPEM))
+	if err != nil {
+		return time.Time{}, ""
+	}
+	var e chainEndOf
+	for _, c := range certs {
+		if e.end.IsZero() || c.NotAfter.Before(e.end) {
+			e = chainEndOf{c.NotAfter.UTC(), x509util.Subject(c)}
+		}
+	}
+	if chainEnds.m == nil || len(chainEnds.m) >= 256 {
+		chainEnds.m = map[string]chainEndOf{}
+	}
+	chainEnds.m[chainPEM] = e
+	return e.end, e.subject
+}
+
 // EffectiveStatus is the status with expiry applied.
 func (r *Record) EffectiveStatus(now time.Time) string {
 	if (r.Status == StatusActive || r.Status == StatusDisabled) && !r.NotAfter.IsZero() && now.After(r.NotAfter) {

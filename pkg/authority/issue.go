@@ -108,9 +108,14 @@ func (s *Service) validity(r *Record, v timeutil.Validity, notBefore time.Time) 
 		return out, errs.Refusedf("a validity starting %s starts before the issuing CA's %s",
 			timeutil.RFC3339(out.NotBefore), timeutil.RFC3339(r.NotBefore)).WithCode(ReasonInvalidDuration)
 	}
-	if out.NotAfter.After(r.NotAfter) {
+	if end, by := r.IssueEnd(); out.NotAfter.After(end) && by != "" {
+		return out, errs.Refusedf("a validity of %s ends %s, after %s of the issuing CA's chain expires (%s): nothing it signs verifies after that",
+			v, timeutil.RFC3339(out.NotAfter), by, timeutil.RFC3339(end)).
+			WithCode(ReasonInvalidDuration).
+			WithHint("ask for a validity ending by %s, or import a certificate of the CA whose chain lasts longer (certctl ca import-certificate)", timeutil.RFC3339(end))
+	} else if out.NotAfter.After(end) {
 		return out, errs.Refusedf("a validity of %s ends %s, after the issuing CA's %s",
-			v, timeutil.RFC3339(out.NotAfter), timeutil.RFC3339(r.NotAfter)).
+			v, timeutil.RFC3339(out.NotAfter), timeutil.RFC3339(end)).
 			WithCode(ReasonInvalidDuration)
 	}
 	if r.UsageMode == UsageShortLived {

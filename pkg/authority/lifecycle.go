@@ -283,6 +283,9 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 		return err
 	}
 	selfSigned := signedBy(cert, cert)
+	if err := checkSubjectOfCSR(r, cert); err != nil {
+		return err
+	}
 	var old *x509.Certificate
 	if renewal {
 		if old, err = r.Certificate(); err != nil {
@@ -372,6 +375,27 @@ func (s *Service) ImportCertificate(tx localstore.Tx, r *Record, in CertificateI
 }
 
 var oidNameConstraints = asn1.ObjectIdentifier{2, 5, 29, 30}
+
+// checkSubjectOfCSR refuses (exit 4) the first certificate of a
+// PENDING_CERTIFICATE CA when its subject is not the one of the CA's CSR:
+// a signer that replaced it (openssl x509 -req -subj) would leave the CA
+// described under a name no certificate bears (tester). The same name
+// differently encoded is the same subject.
+func checkSubjectOfCSR(r *Record, cert *x509.Certificate) error {
+	if r.Status != StatusPendingCertificate || r.CSRPEM == "" {
+		return nil
+	}
+	csr, err := casign.ParseCSR([]byte(r.CSRPEM))
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(cert.RawSubject, csr.RawSubject) || cert.Subject.String() == csr.Subject.String() {
+		return nil
+	}
+	return errs.Invalidf("the certificate's subject %s is not %s, the subject of certificate authority %s's CSR: its signer replaced it",
+		x509util.Subject(cert), x509util.Subject(&x509.Certificate{RawSubject: csr.RawSubject, Subject: csr.Subject}), r.ID).
+		WithHint("have the issuer sign the CSR of `certctl ca csr %s` with its subject as it is", r.ID)
+}
 
 // checkOwnConstraints refuses (exit 4) a certificate for r that does not
 // carry r's configured name constraints, critical, and no others:

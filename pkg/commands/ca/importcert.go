@@ -35,16 +35,18 @@ ImportCertificateAuthorityCertificate):
     certificate from then on; the CAs below it take it into their chains.
     What it issued before still verifies: the key and subject are the same.
 
-The certificate must be for the CA's key, with the subject of its current
-certificate when renewing, carry CA:TRUE (and keyCertSign when it has a Key
+The certificate must be for the CA's key, with the subject of its CSR (of its
+current certificate when renewing), carry CA:TRUE (and keyCertSign when it has a Key
 Usage) and the CA's --name-constraints, critical and no others (ca issue puts
 them in), and be valid now. A ROOT's new certificate is self-signed (ca issue
 ROOT --template RootCACertificate); any other must verify against its chain:
 --certificate-chain (issuer first, root last), the certificates after the first
 in --certificate, or, when a CA of the vault issued it, that CA's own (it then
 becomes the CA's parent, ParentArn). A renewed subordinate signed again by the
-same outside issuer may keep the chain it has. A certificate that does not fit
-exits 4, a CA in another status 5.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
+same outside issuer may keep the chain it has. What the CA issues ends by the
+time the first certificate of its chain expires, even where its own lasts longer
+(exit 5, PCA_INVALID_DURATION, for a validity past it). A certificate that does
+not fit exits 4, a CA in another status 5.` + cmdutil.ExitStatus(0, 2, 3, 4, 5, 6),
 		Example: `  certctl ca import-certificate 7d41aa02 --certificate sub.pem --certificate-chain root.pem
   certctl ca csr 5f2c9e01 | certctl ca issue 5f2c9e01 --csr - --template RootCACertificate --validity 10y > new.pem
   certctl ca import-certificate 5f2c9e01 --certificate new.pem`,

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"github.com/certctl/certctl/internal/coretest"
 	"maps"
+	"math/big"
 	"reflect"
 	"slices"
 	"sort"
@@ -716,3 +717,63 @@ func TestChangesDoNotMakeTheDefault(t *testing.T) {
 		t.Errorf("CAs after the refusals: %d, %v", len(list.CertificateAuthorities), err)
 	}
 }
+
+// TestSubordinateUnderExternalChainEndsWithIt (tester): a subordinate
+// made under a CA whose outside issuer expires before it (ca create
+// --parent, no --validity) ends an hour before that issuer, not an hour
+// before its parent's own NotAfter, past which nothing it signs would
+// verify.
+func TestSubordinateUnderExternalChainEndsWithIt(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootTmpl := &x509.Certificate{SerialNumber: randomSerial(), Subject: pkix.Name{CommonName: "Outside Root"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(100 * timeutil.Day), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := x509.ParseCertificate(rootDER)
+	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Ext"}, External: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrPEM, err := s.CSR(ctx, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := casign.ParseCSR([]byte(csrPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subTmpl := &x509.Certificate{SerialNumber: randomSerial(), RawSubject: csr.RawSubject,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(3 * timeutil.Year), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	subDER, err := x509.CreateCertificate(rand.Reader, subTmpl, root, csr.PublicKey, rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemOf := func(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: pemOf(subDER), Chain: pemOf(rootDER)}); err != nil {
+		t.Fatal(err)
+	}
+	child, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Child"}, Parent: ext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Describe(ctx, child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end := time.Time(*d.NotAfter); end.After(root.NotAfter) || end.Before(root.NotAfter.Add(-2*time.Hour)) {
+		t.Errorf("the child ends %s; want an hour before the outside root's %s", end, root.NotAfter)
+	}
+}
+
+// randomSerial is a serial number for a certificate made outside the vault.
+func randomSerial() *big.Int { return big.NewInt(time.Now().UnixNano()) }

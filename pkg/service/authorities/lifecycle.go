@@ -203,9 +203,10 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (string, error)
 			// A default validity never goes beyond the parent; a parent
 			// with less than that left is said to be (not the 5 years
 			// the user never asked for).
-			if left := parent.NotAfter.Sub(op.Now); req.Validity == 0 && time.Duration(5*timeutil.Year) > left {
+			end, _ := parent.IssueEnd()
+			if left := end.Sub(op.Now); req.Validity == 0 && time.Duration(5*timeutil.Year) > left {
 				if left <= 2*time.Hour {
-					return errs.Refusedf("the parent CA %s expires at %s: too soon for a subordinate CA under it", parent.ID, timeutil.RFC3339(parent.NotAfter)).
+					return errs.Refusedf("the parent CA %s (or its chain) expires at %s: too soon for a subordinate CA under it", parent.ID, timeutil.RFC3339(end)).
 						WithCode(authority.ReasonInvalidDuration).WithHint("renew the parent CA first (a new certificate for its key: certctl ca issue and ca import-certificate)")
 				}
 				ar.Validity = left - time.Hour

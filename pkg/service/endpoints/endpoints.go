@@ -200,12 +200,17 @@ func (s *Service) caLifeNotice(r *authority.Record, ep *acmestate.Endpoint, now 
 			"the endpoint's orders fail at finalize (%s) except orders of the shortlived profile; give the endpoint --default-profile shortlived",
 			r.ID, authority.UsageShortLived, timeutil.FormatDuration(authority.ShortLivedMax), timeutil.FormatDuration(v), prof.Name, authority.ReasonInvalidDuration)
 	}
-	if !now.Add(v).After(r.NotAfter) {
+	end, by := r.IssueEnd()
+	if !now.Add(v).After(end) {
 		return ""
 	}
-	return fmt.Sprintf("warning: certificate authority %s expires %s, before a certificate of %s (certificate_validity, profile %s) issued now would: "+
+	what := "expires"
+	if by != "" {
+		what = "has a chain that expires (" + by + ")"
+	}
+	return fmt.Sprintf("warning: certificate authority %s %s %s, before a certificate of %s (certificate_validity, profile %s) issued now would: "+
 		"the endpoint's orders fail at finalize (%s) until the CA is renewed or the endpoint names another, except orders of a profile short enough (shortlived)",
-		r.ID, timeutil.RFC3339(r.NotAfter), timeutil.FormatDuration(v), prof.Name, authority.ReasonInvalidDuration)
+		r.ID, what, timeutil.RFC3339(end), timeutil.FormatDuration(v), prof.Name, authority.ReasonInvalidDuration)
 }
 
 // domainNotices warns of each domain of ep that the CA r, which ep is to

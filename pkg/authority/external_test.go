@@ -1,0 +1,99 @@
+package authority
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/pkg/casign"
+	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
+	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/x509util"
+)
+
+// TestExternalCAWithinItsChain (tester): an --external CA whose CSR an
+// issuer outside the vault signed
+//   - under another subject than the CSR's is refused (exit 4), naming
+//     both, instead of a CA described under a name no certificate bears;
+//   - to outlive that issuer issues nothing past the issuer's NotAfter
+//     (exit 5, PCA_INVALID_DURATION, naming the issuer), since nothing
+//     would verify after it, and a subordinate under it by default ends
+//     before it too.
+func TestExternalCAWithinItsChain(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	now := clk.Now()
+	rootKey := ecKey(t)
+	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Outside Root"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(20 * timeutil.Day), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := x509.ParseCertificate(rootDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := createCA(t, s, CreateRequest{Type: TypeSubordinate, External: true, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Requested Name"}})
+	csr, err := casign.ParseCSR([]byte(ext.CSRPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(subject pkix.Name, raw []byte) []byte {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: subject, RawSubject: raw,
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(1000 * timeutil.Day), IsCA: true, BasicConstraintsValid: true,
+			MaxPathLen: 0, MaxPathLenZero: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, root, csr.PublicKey, rootKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pemEncode("CERTIFICATE", der)
+	}
+	importCert := func(certPEM []byte) error {
+		return update(t, s, func(tx localstore.Tx) error {
+			r, err := Get(tx, ext.ID)
+			if err != nil {
+				return err
+			}
+			return s.ImportCertificate(tx, r, CertificateImport{Certificate: certPEM, Chain: pemio.EncodeCertificatesPEM(root)})
+		})
+	}
+	err = importCert(sign(pkix.Name{CommonName: "Other Name"}, nil))
+	wantCode(t, err, errs.ExitInvalid, "")
+	if msg := err.Error(); !strings.Contains(msg, "CN=Other Name") || !strings.Contains(msg, "CN=Requested Name") {
+		t.Errorf("refusal %q names not both subjects", msg)
+	}
+	if r := reload(t, s, ext.ID); r.Status != StatusPendingCertificate {
+		t.Fatalf("after the refusal the CA is %s", r.Status)
+	}
+	if err := importCert(sign(pkix.Name{}, csr.RawSubject)); err != nil {
+		t.Fatalf("the CSR signed as it is: %v", err)
+	}
+	sub := reload(t, s, ext.ID)
+	if end, by := sub.IssueEnd(); !end.Equal(root.NotAfter.UTC()) || by != "CN=Outside Root" {
+		t.Fatalf("IssueEnd = %s, %q; want the outside root's %s", end, by, root.NotAfter)
+	}
+
+	_, err = issueLeaf(t, s, sub, "c", "leaf.test") // 30 days, past the root's 20
+	wantCode(t, err, errs.ExitRefused, ReasonInvalidDuration)
+	if !strings.Contains(err.Error(), "CN=Outside Root") {
+		t.Errorf("refusal %q does not name the issuer that expires first", err)
+	}
+	_, err = issueCSR(t, s, sub, csrPEM(t, ecKey(t), "app.test", false), casign.TemplateEndEntity) // 90 days
+	wantCode(t, err, errs.ExitRefused, ReasonInvalidDuration)
+	if _, err := s.LeafValidity(sub, 10*timeutil.Day); err != nil {
+		t.Fatalf("10 days within the root's 20: %v", err)
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		_, err := s.IssueLeaf(tx, sub, LeafParams{CertID: "d", Names: []string{"ok.test"}, PublicKey: ecKey(t).Public(), Validity: 10 * timeutil.Day})
+		return err
+	})
+}
