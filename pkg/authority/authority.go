@@ -600,7 +600,14 @@ func (s *Service) CheckCanIssue(r *Record) error {
 		case StatusPendingCertificate:
 			e = e.WithHint("sign its CSR (certctl ca csr %s) and activate it with certctl ca import-certificate", r.ID)
 		case StatusExpired:
-			e = e.WithHint("create a new CA: an expired CA cannot issue")
+			if r.Type == TypeRoot && r.Status == StatusActive {
+				e = e.WithHint("renew it with its own key: certctl ca csr %s | certctl ca issue %s --csr - --template %s --validity 10y > new.pem; certctl ca import-certificate %s --certificate new.pem",
+					r.ID, r.ID, casign.PCARootCA, r.ID)
+			} else if r.Type == TypeSubordinate {
+				e = e.WithHint("renew it: have its parent sign its CSR (certctl ca csr %s) and import the certificate (certctl ca import-certificate %s)", r.ID, r.ID)
+			} else {
+				e = e.WithHint("create a new CA: an expired CA cannot issue")
+			}
 		}
 		return e
 	}

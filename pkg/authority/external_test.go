@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -96,4 +97,55 @@ func TestExternalCAWithinItsChain(t *testing.T) {
 		_, err := s.IssueLeaf(tx, sub, LeafParams{CertID: "d", Names: []string{"ok.test"}, PublicKey: ecKey(t).Public(), Validity: 10 * timeutil.Day})
 		return err
 	})
+}
+
+// TestExpiredRootRenewsItself (tester): a ROOT whose certificate expired
+// signs nothing but its own next certificate (RootCACertificate from its
+// own CSR), which renews it in place; an expired subordinate signs not
+// even that.
+func TestExpiredRootRenewsItself(t *testing.T) {
+	clk := newClock()
+	s := newTestService(t, clk)
+	root := createRoot(t, s, "Old Root", 30*timeutil.Day)
+	sub := createCA(t, s, CreateRequest{Type: TypeSubordinate, KeyAlgorithm: x509util.ECPrime256v1,
+		Subject: Subject{CommonName: "Old Sub"}, ParentID: root.ID, Validity: 20 * timeutil.Day})
+	clk.now = clk.now.Add(31 * timeutil.Day)
+	root = reload(t, s, root.ID)
+	var own []byte
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		key, err := s.Vault.OpenKey(tx, root.KeyRef)
+		if err == nil {
+			own = csrPEM(t, key, "Old Root", true)
+		}
+		return err
+	})
+	_, err := issueCSR(t, s, root, csrPEM(t, ecKey(t), "leaf.test", false), casign.TemplateEndEntity)
+	wantCode(t, err, errs.ExitRefused, "")
+	if !strings.Contains(err.Error(), "EXPIRED") {
+		t.Errorf("refusal %q does not say EXPIRED", err)
+	}
+	var e *errs.Error
+	if errors.As(err, &e); e == nil || !strings.Contains(e.Hint, "--template RootCACertificate") {
+		t.Errorf("hint %q does not say how to renew the root", e.Hint)
+	}
+	iss, err := issueCSR(t, s, root, own, casign.TemplateRootCA)
+	if err != nil {
+		t.Fatalf("an expired root signing its own CSR: %v", err)
+	}
+	if !iss.Certificate.NotAfter.After(clk.now) || iss.Certificate.CheckSignatureFrom(iss.Certificate) != nil {
+		t.Fatalf("renewal NotAfter %s, self-signature %v", iss.Certificate.NotAfter, iss.Certificate.CheckSignatureFrom(iss.Certificate))
+	}
+	mustUpdate(t, s, func(tx localstore.Tx) error {
+		r, err := Get(tx, root.ID)
+		if err != nil {
+			return err
+		}
+		return s.ImportCertificate(tx, r, CertificateImport{Certificate: pemio.EncodeCertificatesPEM(iss.Certificate)})
+	})
+	if _, err := issueLeaf(t, s, reload(t, s, root.ID), "c", "after.test"); err != nil {
+		t.Fatalf("the renewed root: %v", err)
+	}
+	// An expired subordinate: its parent renews it, not itself.
+	_, err = issueCSR(t, s, reload(t, s, sub.ID), csrPEM(t, ecKey(t), "x.test", false), casign.TemplateRootCA)
+	wantCode(t, err, errs.ExitRefused, "")
 }

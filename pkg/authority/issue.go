@@ -194,6 +194,16 @@ type CSRParams struct {
 	Parsed *x509.CertificateRequest
 }
 
+// renewsExpiredRoot reports whether template is a ROOT CA, ACTIVE but
+// expired, signing its own next certificate (RootCACertificate, which
+// IssueCSR checks is the root's own key): the one thing an expired CA
+// still signs, since nothing above it can (tester: `ca csr` gave an
+// expired root its CSR, which nothing could then sign).
+func (s *Service) renewsExpiredRoot(r *Record, template string) bool {
+	return template == casign.PCARootCA && r.Type == TypeRoot && r.Status == StatusActive && r.KeyRevoked == "" &&
+		r.EffectiveStatus(s.Now()) == StatusExpired
+}
+
 // IssueCSR signs a CSR with a template (AWS Private CA IssueCertificate).
 // The certificate is not managed by the inventory.
 // p.Requester (see Requester) is recorded with the certificate.
@@ -211,7 +221,7 @@ func (s *Service) IssueCSR(tx localstore.Tx, r *Record, p CSRParams) (*Issued, e
 	if err := CheckPrivateIssuer(tx, r); err != nil {
 		return nil, err
 	}
-	if err := s.CheckCanIssue(r); err != nil {
+	if err := s.CheckCanIssue(r); err != nil && !s.renewsExpiredRoot(r, template) {
 		return nil, err
 	}
 	cert, key, err := s.signer(tx, r)

@@ -26,12 +26,13 @@ GetCertificateAuthorityCsr):
 
   - a SUBORDINATE CA created with --external (status PENDING_CERTIFICATE): the
     request made with it, for an outside CA to sign;
-  - an ACTIVE or DISABLED CA (an EXPIRED subordinate too): a new request, signed
-    by the CA's key, with the subject of its certificate, to renew the CA in place. Have its parent sign
-    it (ca issue PARENT --template SubordinateCACertificate_PathLen0..3, or the
-    outside CA), or a ROOT itself (ca issue ROOT --template RootCACertificate),
-    then install the certificate with ca import-certificate: the CA keeps its
-    ARN, key and settings.
+  - an ACTIVE, DISABLED or EXPIRED CA: a new request, signed by the CA's key,
+    with the subject of its certificate, to renew the CA in place. Have its
+    parent sign it (ca issue PARENT --template SubordinateCACertificate_PathLen0..3,
+    or the outside CA), or a ROOT itself (ca issue ROOT --template
+    RootCACertificate, which an expired ACTIVE root still signs, and nothing
+    else), then install the certificate with ca import-certificate: the CA
+    keeps its ARN, key and settings.
 
 Another status exits 5, as does a CA whose key was revoked for compromise.` + cmdutil.ExitStatus(0, 2, 3, 5, 6),
 		Example: `  certctl ca csr 5f2c9e01 > ca.csr
