@@ -18,9 +18,15 @@ import (
 type NameConstraintError struct {
 	Name string // the name, with its kind ("DNS x.other.test")
 	CA   string // the subject of the constraining CA certificate
+	// Covers, for a wildcard name, is the excluded subtree it covers: a
+	// name within the permitted ones, refused for what else it matches.
+	Covers string
 }
 
 func (e *NameConstraintError) Error() string {
+	if e.Covers != "" {
+		return fmt.Sprintf("the %s covers %s, which the name constraints of %s exclude", e.Name, e.Covers, e.CA)
+	}
 	return fmt.Sprintf("the %s is outside the name constraints of %s", e.Name, e.CA)
 }
 
@@ -54,8 +60,11 @@ func CheckNameConstraints(cas []*x509.Certificate, t *x509.Certificate) error {
 			}
 		}
 		for _, d := range names {
-			if !allowed(d, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDomain) || wildcardCoversExcluded(d, ca.ExcludedDNSDomains) {
+			if !allowed(d, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDomain) {
 				return refuse("DNS name", d)
+			}
+			if ex := wildcardCoversExcluded(d, ca.ExcludedDNSDomains); ex != "" {
+				return &NameConstraintError{Name: "DNS name " + d, CA: x509util.Subject(ca), Covers: ex}
 			}
 		}
 		for _, ip := range t.IPAddresses {
@@ -252,21 +261,21 @@ func subtreeNames(cs []string) string {
 	return strings.Join(out, ", ")
 }
 
-// wildcardCoversExcluded reports whether the wildcard name d ("*.base")
-// covers a name of an excluded subtree: *.corp.test would be presented for
-// secret.corp.test, which an exclusion of secret.corp.test forbids.
-func wildcardCoversExcluded(d string, excluded []string) bool {
+// wildcardCoversExcluded returns the excluded subtree that the wildcard
+// name d ("*.base") covers, "" for none (or a name that is no wildcard):
+// *.corp.test would be presented for secret.corp.test, which an exclusion
+// of secret.corp.test forbids.
+func wildcardCoversExcluded(d string, excluded []string) string {
 	base, ok := strings.CutPrefix(strings.ToLower(strings.TrimSuffix(d, ".")), "*.")
 	if !ok {
-		return false
+		return ""
 	}
 	for _, ex := range excluded {
-		ex = strings.TrimPrefix(strings.ToLower(ex), ".")
-		if strings.HasSuffix(ex, "."+base) {
-			return true
+		if strings.HasSuffix(strings.TrimPrefix(strings.ToLower(ex), "."), "."+base) {
+			return ex
 		}
 	}
-	return false
+	return ""
 }
 
 func hasNameConstraints(c *x509.Certificate) bool {

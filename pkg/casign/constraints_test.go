@@ -40,6 +40,9 @@ func TestCheckNameConstraints(t *testing.T) {
 	ex := &x509.Certificate{Subject: pkix.Name{CommonName: "X"}, ExcludedDNSDomains: []string{"secret.corp.test"}}
 	if err := CheckNameConstraints([]*x509.Certificate{ex}, &x509.Certificate{DNSNames: []string{"*.corp.test"}}); err == nil {
 		t.Errorf("*.corp.test allowed under an exclusion of secret.corp.test")
+	} else if want := "the DNS name *.corp.test covers secret.corp.test, which the name constraints of CN=X exclude"; err.Error() != want {
+		// Not "outside": it is within every permitted subtree (tester).
+		t.Errorf("refusal %q, want %q", err, want)
 	}
 	if err := CheckNameConstraints([]*x509.Certificate{{}, nil}, &x509.Certificate{DNSNames: []string{"anything.test"}}); err != nil {
 		t.Errorf("no constraints: %v", err)
