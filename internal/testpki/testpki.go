@@ -48,12 +48,17 @@ func RSAKey(bits int) crypto.Signer { return Must(rsa.GenerateKey(rand.Reader, b
 
 // NewRoot makes a self-signed root valid from now-1h for 10 years.
 func NewRoot(cn string, now time.Time) *CA {
+	return NewRootUntil(cn, now, now.Add(10*365*24*time.Hour))
+}
+
+// NewRootUntil makes a self-signed root valid from now-1h to notAfter.
+func NewRootUntil(cn string, now, notAfter time.Time) *CA {
 	key := ECKey()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: cn, Organization: []string{"certctl tests"}},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -94,6 +99,27 @@ func (ca *CA) Sub(cn string) *CA {
 	}
 	der := Must(x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key))
 	return &CA{Cert: Must(x509.ParseCertificate(der)), Key: key}
+}
+
+// SignCACSR signs csr as an issuer outside certctl signs a CA's request
+// (openssl x509 -req): a CA certificate for the CSR's key, under subject
+// (the CSR's own when nil: its RawSubject, byte for byte), valid from
+// ca's NotBefore to notAfter, whatever ca's own validity.
+func (ca *CA) SignCACSR(csr *x509.CertificateRequest, subject *pkix.Name, notAfter time.Time) *x509.Certificate {
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		RawSubject:            csr.RawSubject,
+		NotBefore:             ca.Cert.NotBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	if subject != nil {
+		tmpl.RawSubject, tmpl.Subject = nil, *subject
+	}
+	der := Must(x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, csr.PublicKey, ca.Key))
+	return Must(x509.ParseCertificate(der))
 }
 
 // LeafOptions shape a leaf certificate.

@@ -1,15 +1,12 @@
 package authority
 
 import (
-	"crypto/rand"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/localstore"
@@ -30,33 +27,15 @@ func TestExternalCAWithinItsChain(t *testing.T) {
 	clk := newClock()
 	s := newTestService(t, clk)
 	now := clk.Now()
-	rootKey := ecKey(t)
-	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Outside Root"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(20 * timeutil.Day), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := x509.ParseCertificate(rootDER)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testpki.NewRootUntil("Outside Root", now, now.Add(20*timeutil.Day))
 	ext := createCA(t, s, CreateRequest{Type: TypeSubordinate, External: true, KeyAlgorithm: x509util.ECPrime256v1,
 		Subject: Subject{CommonName: "Requested Name"}})
 	csr, err := casign.ParseCSR([]byte(ext.CSRPEM))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign := func(subject pkix.Name, raw []byte) []byte {
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: subject, RawSubject: raw,
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(1000 * timeutil.Day), IsCA: true, BasicConstraintsValid: true,
-			MaxPathLen: 0, MaxPathLenZero: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, root, csr.PublicKey, rootKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pemEncode("CERTIFICATE", der)
+	sign := func(subject *pkix.Name) []byte {
+		return pemio.EncodeCertificatesPEM(root.SignCACSR(csr, subject, now.Add(1000*timeutil.Day)))
 	}
 	importCert := func(certPEM []byte) error {
 		return update(t, s, func(tx localstore.Tx) error {
@@ -64,10 +43,10 @@ func TestExternalCAWithinItsChain(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return s.ImportCertificate(tx, r, CertificateImport{Certificate: certPEM, Chain: pemio.EncodeCertificatesPEM(root)})
+			return s.ImportCertificate(tx, r, CertificateImport{Certificate: certPEM, Chain: pemio.EncodeCertificatesPEM(root.Cert)})
 		})
 	}
-	err = importCert(sign(pkix.Name{CommonName: "Other Name"}, nil))
+	err = importCert(sign(&pkix.Name{CommonName: "Other Name"}))
 	wantCode(t, err, errs.ExitInvalid, "")
 	if msg := err.Error(); !strings.Contains(msg, "CN=Other Name") || !strings.Contains(msg, "CN=Requested Name") {
 		t.Errorf("refusal %q names not both subjects", msg)
@@ -75,12 +54,12 @@ func TestExternalCAWithinItsChain(t *testing.T) {
 	if r := reload(t, s, ext.ID); r.Status != StatusPendingCertificate {
 		t.Fatalf("after the refusal the CA is %s", r.Status)
 	}
-	if err := importCert(sign(pkix.Name{}, csr.RawSubject)); err != nil {
+	if err := importCert(sign(nil)); err != nil {
 		t.Fatalf("the CSR signed as it is: %v", err)
 	}
 	sub := reload(t, s, ext.ID)
-	if end, by := sub.IssueEnd(); !end.Equal(root.NotAfter.UTC()) || by != "CN=Outside Root" {
-		t.Fatalf("IssueEnd = %s, %q; want the outside root's %s", end, by, root.NotAfter)
+	if end, by := sub.IssueEnd(); !end.Equal(root.Cert.NotAfter.UTC()) || !strings.Contains(by, "CN=Outside Root") {
+		t.Fatalf("IssueEnd = %s, %q; want the outside root's %s", end, by, root.Cert.NotAfter)
 	}
 
 	_, err = issueLeaf(t, s, sub, "c", "leaf.test") // 30 days, past the root's 20

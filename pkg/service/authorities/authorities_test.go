@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"github.com/certctl/certctl/internal/coretest"
 	"maps"
-	"math/big"
 	"reflect"
 	"slices"
 	"sort"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/internal/pgtest"
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
@@ -727,18 +727,7 @@ func TestSubordinateUnderExternalChainEndsWithIt(t *testing.T) {
 	ctx := context.Background()
 	s := newTestService(t)
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootTmpl := &x509.Certificate{SerialNumber: randomSerial(), Subject: pkix.Name{CommonName: "Outside Root"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(100 * timeutil.Day), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := x509.ParseCertificate(rootDER)
+	root := testpki.NewRootUntil("Outside Root", now, now.Add(100*timeutil.Day))
 	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Ext"}, External: true})
 	if err != nil {
 		t.Fatal(err)
@@ -751,15 +740,8 @@ func TestSubordinateUnderExternalChainEndsWithIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subTmpl := &x509.Certificate{SerialNumber: randomSerial(), RawSubject: csr.RawSubject,
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(3 * timeutil.Year), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	subDER, err := x509.CreateCertificate(rand.Reader, subTmpl, root, csr.PublicKey, rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemOf := func(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
-	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: pemOf(subDER), Chain: pemOf(rootDER)}); err != nil {
+	sub := root.SignCACSR(csr, nil, now.Add(3*timeutil.Year))
+	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: testpki.CertPEM(sub), Chain: testpki.CertPEM(root.Cert)}); err != nil {
 		t.Fatal(err)
 	}
 	child, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Child"}, Parent: ext})
@@ -770,10 +752,7 @@ func TestSubordinateUnderExternalChainEndsWithIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if end := time.Time(*d.NotAfter); end.After(root.NotAfter) || end.Before(root.NotAfter.Add(-2*time.Hour)) {
-		t.Errorf("the child ends %s; want an hour before the outside root's %s", end, root.NotAfter)
+	if end := time.Time(*d.NotAfter); end.After(root.Cert.NotAfter) || end.Before(root.Cert.NotAfter.Add(-2*time.Hour)) {
+		t.Errorf("the child ends %s; want an hour before the outside root's %s", end, root.Cert.NotAfter)
 	}
 }
-
-// randomSerial is a serial number for a certificate made outside the vault.
-func randomSerial() *big.Int { return big.NewInt(time.Now().UnixNano()) }

@@ -1,19 +1,13 @@
 package endpoints
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/acmestate"
 	"github.com/certctl/certctl/pkg/authority"
-	"github.com/certctl/certctl/pkg/pemio"
 )
 
 // TestCALifeNoticeCountsTheChain (tester): an endpoint issuing from a CA
@@ -22,22 +16,8 @@ import (
 // certificate lasts years longer; none when the chain outlasts it.
 func TestCALifeNoticeCountsTheChain(t *testing.T) {
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	chainEnding := func(end time.Time) string {
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(end.Unix()), Subject: pkix.Name{CommonName: "Outside Root"},
-			NotBefore: now.Add(-time.Hour), NotAfter: end, IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(pemio.EncodeCertificatesPEM(c))
+		return string(testpki.CertPEM(testpki.NewRootUntil("Outside Root", now, end).Cert))
 	}
 	s := &Service{set: Settings{Validity: 90 * 24 * time.Hour}}
 	ep := &acmestate.Endpoint{}
