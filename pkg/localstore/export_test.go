@@ -77,3 +77,10 @@ func UpdateAtSchema(ctx context.Context, path string, version int, fn func(Tx) e
 	}
 	return tx.Commit()
 }
+
+// SetBeforeRotateTx makes f run between what a rotation reads first and
+// its transaction, until the returned function is called (tests).
+func SetBeforeRotateTx(f func()) (restore func()) {
+	beforeRotateTx = f
+	return func() { beforeRotateTx = nil }
+}

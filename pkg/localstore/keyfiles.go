@@ -787,14 +787,21 @@ func SetKeySharers(tx BulkTx, ids []string) error {
 // left. kept, when set, is told where and for which stores. It returns
 // the copy's path when it made it ("" when there was one already, or
 // none was needed), for a rotation that does not commit to remove.
-func (v *Vault) keepForSharers(ctx context.Context, id string, kept func(path string, sharers []string)) (string, error) {
-	var sharers []string
+func (v *Vault) keepForSharers(ctx context.Context, id string, kept func(path string, sharers []string)) (made string, sharers []string, err error) {
 	if err := v.Store.View(ctx, func(tx Tx) (err error) {
 		sharers, err = KeySharers(tx)
 		return err
 	}); err != nil || len(sharers) == 0 {
-		return "", err
+		return "", sharers, err
 	}
+	made, err = v.keepKeyFor(sharers, id, kept)
+	return made, sharers, err
+}
+
+// keepKeyFor keeps the vault directory's key file, holding key id, for the
+// stores sharers as keepForSharers does, and returns the copy's path when
+// it made it.
+func (v *Vault) keepKeyFor(sharers []string, id string, kept func(path string, sharers []string)) (string, error) {
 	wrapped, err := v.currentForm()
 	if err != nil {
 		return "", err

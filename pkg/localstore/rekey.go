@@ -57,6 +57,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -485,6 +486,10 @@ type RotateHooks struct {
 // rotateBatch is how many secrets a rotation re-seals at a time.
 const rotateBatch = 500
 
+// beforeRotateTx, set by tests, runs between what a rotation reads first
+// and its transaction: where another process's change can commit.
+var beforeRotateTx func()
+
 // RotateKey replaces the vault's master key by a new one, re-sealing every
 // secret in one exclusive transaction (see the top of this file for why a
 // crash at any instant loses nothing). It returns the new sealer, which the
@@ -501,7 +506,7 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 	if err := v.checkKeyReplaceable(ctx, "", "rotating the master key of the "+v.StoreKind()+" store"); err != nil {
 		return nil, err
 	}
-	kept, err := v.keepForSharers(ctx, old.id, hooks.KeptKey)
+	kept, sharers, err := v.keepForSharers(ctx, old.id, hooks.KeptKey)
 	if err != nil {
 		return nil, err
 	}
@@ -543,6 +548,9 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 		defer clear(nextMAC)
 	}
 	pending := pendingPath(v.Dir, wrapped, next.id)
+	if beforeRotateTx != nil {
+		beforeRotateTx()
+	}
 	err = UpdateExclusive(ctx, v.Store, func(tx Tx) error {
 		b, err := AsBulk(tx)
 		if err != nil {
@@ -598,7 +606,24 @@ func (v *Vault) RotateKey(ctx context.Context, hooks RotateHooks) (*Sealer, erro
 		}
 		// The new key is this store's alone: the stores that shared
 		// the old one (KeySharers) keep it (keepForSharers), and the
-		// next rotation has nothing to keep for them.
+		// next rotation has nothing to keep for them. A store that
+		// became one since keepForSharers read them (vault migrate's
+		// AddKeySharer, committed in between: tester — the target's
+		// only key was lost) is seen here, where no other can be added,
+		// and the key is kept for it now.
+		now, err := KeySharers(tx)
+		if err != nil {
+			return err
+		}
+		if len(now) > 0 && !slices.Equal(now, sharers) {
+			made, err := v.keepKeyFor(now, old.id, hooks.KeptKey)
+			if err != nil {
+				return err
+			}
+			if made != "" {
+				kept = made
+			}
+		}
 		if err := SetKeySharers(b, nil); err != nil {
 			return err
 		}

@@ -810,3 +810,37 @@ func TestClaimWithoutInstall(t *testing.T) {
 		}
 	}
 }
+
+// TestRotateKeepsKeyForSharerAddedMeanwhile (tester): a store that became
+// one sharing the vault's key after the rotation read the sharers and
+// before its transaction (vault migrate's AddKeySharer committing in
+// between) gets the previous key kept for it all the same; it was thrown
+// away, and the migrated store's secrets with it.
+func TestRotateKeepsKeyForSharerAddedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	v, _ := keyedVault(t, dir, localstore.Options{}, 2)
+	oldKey, err := os.ReadFile(filepath.Join(dir, localstore.MasterKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer localstore.SetBeforeRotateTx(func() {
+		if err := v.Store.Update(ctx, func(tx localstore.Tx) error { return localstore.AddKeySharer(tx, "migrated-target") }); err != nil {
+			t.Error(err)
+		}
+	})()
+	var told []string
+	if _, err := v.RotateKey(ctx, localstore.RotateHooks{KeptKey: func(_ string, sharers []string) { told = sharers }}); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := filepath.Glob(filepath.Join(dir, localstore.MasterKeyFile+".replaced-*"))
+	if len(kept) != 1 {
+		t.Fatalf("kept key files %v, want one", kept)
+	}
+	if data, err := os.ReadFile(kept[0]); err != nil || string(data) != string(oldKey) {
+		t.Fatalf("%s does not hold the previous key: %v", kept[0], err)
+	}
+	if len(told) != 1 || told[0] != "migrated-target" {
+		t.Errorf("KeptKey told of sharers %v, want [migrated-target]", told)
+	}
+}
