@@ -106,8 +106,17 @@ func CopyAll(ctx context.Context, src Store, dst BulkTx) error {
 func (v *Vault) WriteBackup(ctx context.Context, path string, now time.Time) (*BackupInfo, error) {
 	info, err := v.writeBackup(ctx, path, now)
 	if err != nil && backupDestinationFailed(err, filepath.Dir(path)) {
-		if diskFull(err) {
+		switch {
+		case diskFull(err):
 			err = errors.New("the disk is full")
+		case errors.Is(err, syscall.EFBIG):
+			err = errors.New("the file is larger than this process may write (ulimit -f)")
+		case errors.Is(err, syscall.EDQUOT):
+			err = errors.New("the disk quota is exceeded")
+		case isWriteIOError(err):
+			// SQLite tells no more (tester: "disk I/O error: not an
+			// error (778)", twice, and exit 6 for a vault that was fine).
+			err = errors.New("a write failed (a full disk, a quota or a file size limit)")
 		}
 		return nil, &BackupWriteError{Path: path, Err: err}
 	}
@@ -135,7 +144,22 @@ func backupDestinationFailed(err error, dir string) bool {
 	if errors.As(err, &pe) && strings.HasPrefix(pe.Path, dir+string(filepath.Separator)) {
 		return true
 	}
-	return diskFull(err)
+	return diskFull(err) || errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EDQUOT) || isWriteIOError(err)
+}
+
+// isWriteIOError reports whether err is SQLite's failure to write or sync
+// a file: in a backup, which writes nothing but the backup, the
+// destination's (a file size limit or a quota, which SQLite reports so).
+func isWriteIOError(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_IOERR_WRITE, sqlite3.SQLITE_IOERR_FSYNC, sqlite3.SQLITE_IOERR_TRUNCATE:
+		return true
+	}
+	return false
 }
 
 // diskFull reports whether err is a full disk's, as SQLite or the system

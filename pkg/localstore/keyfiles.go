@@ -267,7 +267,7 @@ func (v *Vault) KeyMaterialFor(id string) (KeyMaterial, error) {
 				return KeyMaterial{}, keyErrorf(nil, "%s in %s has %d bytes, want 32: the vault's master key file is damaged; %s", MasterKeyFile, v.Dir, len(data), keyRecovery)
 			}
 			if have != id {
-				return KeyMaterial{}, keyErrorf(nil, "the master key in %s is not the key the store is sealed under (key %s); %s", v.Dir, id, keyRecovery)
+				return v.rotatedSince(wrapped, id)
 			}
 		}
 		return material(wrapped, data), nil
@@ -276,6 +276,27 @@ func (v *Vault) KeyMaterialFor(id string) (KeyMaterial, error) {
 		return KeyMaterial{}, keyErrorf(nil, "the vault's master key is missing from %s; %s%s", v.Dir, keyRecovery, migratedNote)
 	}
 	return KeyMaterial{}, nil
+}
+
+// rotatedSince is KeyMaterialFor(id) when the directory's key file holds
+// another key: a rotation that committed after the snapshot sealed under
+// id was taken (tester: a backup beside vault rotate-key said the key was
+// not the store's and to put an old one back, which would have broken the
+// vault). The previous key kept for the stores sharing it serves; without
+// it the command is to run again (ErrKeyRotated). Only when the store is
+// still sealed under id is the key file wrong.
+func (v *Vault) rotatedSince(wrapped bool, id string) (KeyMaterial, error) {
+	if data, err := os.ReadFile(keyPath(v.Dir, wrapped) + ".replaced-" + id); err == nil {
+		return material(wrapped, data), nil
+	}
+	var now string
+	if err := v.Store.View(context.Background(), func(tx Tx) (err error) {
+		now, err = storeKeyID(tx)
+		return err
+	}); err == nil && now != id {
+		return KeyMaterial{}, ErrKeyRotated
+	}
+	return KeyMaterial{}, keyErrorf(nil, "the master key in %s is not the key the store is sealed under (key %s); %s", v.Dir, id, keyRecovery)
 }
 
 func material(wrapped bool, data []byte) KeyMaterial {

@@ -844,3 +844,52 @@ func TestRotateKeepsKeyForSharerAddedMeanwhile(t *testing.T) {
 		t.Errorf("KeptKey told of sharers %v, want [migrated-target]", told)
 	}
 }
+
+// TestKeyMaterialForAfterRotationElsewhere (tester): the key of a snapshot
+// taken before another process's rotation committed is the previous key
+// kept for the stores sharing it when there is one, else the command is
+// to run again (ErrKeyRotated) — not "the master key is not the key the
+// store is sealed under; put it back from a copy", which would break a
+// vault that is fine.
+func TestKeyMaterialForAfterRotationElsewhere(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	v, _ := keyedVault(t, dir, localstore.Options{}, 1)
+	other := openVault(t, dir, localstore.Options{})
+	storeKey := func() string {
+		var id []byte
+		if err := v.Store.View(ctx, func(tx localstore.Tx) (err error) {
+			id, err = tx.GetMeta(localstore.MetaMasterKeyID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return string(id)
+	}
+	if _, err := other.RotateKey(ctx, localstore.RotateHooks{}); err != nil {
+		t.Fatal(err)
+	}
+	before := storeKey()
+	if _, err := other.RotateKey(ctx, localstore.RotateHooks{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.KeyMaterialFor(before); !errors.Is(err, localstore.ErrKeyRotated) {
+		t.Fatalf("key of a snapshot from before a rotation elsewhere: %v, want ErrKeyRotated", err)
+	}
+	// With a store sharing the key, the rotation keeps it: that serves.
+	before = storeKey()
+	if err := other.Store.Update(ctx, func(tx localstore.Tx) error { return localstore.AddKeySharer(tx, "migrated") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.RotateKey(ctx, localstore.RotateHooks{}); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := os.ReadFile(filepath.Join(dir, localstore.MasterKeyFile+".replaced-"+before))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := v.KeyMaterialFor(before)
+	if err != nil || string(m.Data) != string(kept) {
+		t.Fatalf("key of a snapshot sealed under a kept key: %v", err)
+	}
+}

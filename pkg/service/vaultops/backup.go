@@ -155,7 +155,7 @@ func (s *Service) Backup(ctx context.Context, path string, allowDamaged bool) (*
 	}
 	defer os.RemoveAll(tmp)
 	written := filepath.Join(tmp, "backup")
-	info, err := s.core.Vault.WriteBackup(ctx, written, s.core.Now())
+	info, err := s.writeBackup(ctx, written)
 	var we *localstore.BackupWriteError
 	if errors.As(err, &we) {
 		// The destination refused it: a failure (exit 1), not an
@@ -180,6 +180,23 @@ func (s *Service) Backup(ctx context.Context, path string, allowDamaged bool) (*
 	return s.recordBackup(ctx, res)
 }
 
+// writeBackup writes the vault's backup to path, again when another
+// process's rotation committed after its snapshot began and the key it is
+// sealed under is no longer to be had (localstore.ErrKeyRotated), at most
+// snapshotRetries more times.
+func (s *Service) writeBackup(ctx context.Context, path string) (*localstore.BackupInfo, error) {
+	for attempt := 0; ; attempt++ {
+		info, err := s.core.Vault.WriteBackup(ctx, path, s.core.Now())
+		if !errors.Is(err, localstore.ErrKeyRotated) || attempt == snapshotRetries {
+			return info, err
+		}
+	}
+}
+
+// snapshotRetries is how many more times a backup is taken after a
+// rotation elsewhere overtook it.
+const snapshotRetries = 3
+
 // backupTempPrefix names the directories a backup is written in before
 // it is put in place: a copy of the vault (sealed keys, and the master key
 // of a vault whose key is in clear) that a killed backup leaves, which the
@@ -197,7 +214,7 @@ func (s *Service) BackupTo(ctx context.Context, w io.Writer, allowDamaged bool) 
 	}
 	defer os.RemoveAll(tmp)
 	path := filepath.Join(tmp, "backup")
-	info, err := s.core.Vault.WriteBackup(ctx, path, s.core.Now())
+	info, err := s.writeBackup(ctx, path)
 	if err != nil {
 		return nil, service.MapError(err)
 	}
