@@ -1,10 +1,12 @@
 package localstore_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -80,6 +82,10 @@ func TestAnotherProgramsDatabaseIsNotTakenOver(t *testing.T) {
 	if _, err := db.Exec(`CREATE TABLE users (id, name)`); err != nil {
 		t.Fatal(err)
 	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := localstore.OpenSQLite(context.Background(), path)
 	if err == nil {
 		st.Close()
@@ -103,5 +109,15 @@ func TestAnotherProgramsDatabaseIsNotTakenOver(t *testing.T) {
 	}
 	if fmt.Sprint(names) != "[users]" {
 		t.Errorf("the database holds %v after the refused open, want [users]", names)
+	}
+	// Not a byte changed, and no log beside it (tester: it was switched
+	// to WAL mode and left with -wal and -shm files).
+	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("the refused database's file changed (%v)", err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); err == nil {
+			t.Errorf("the refused open left %s", filepath.Base(path+suffix))
+		}
 	}
 }

@@ -343,7 +343,16 @@ func checkHeaderVersion(f *os.File, path string) error {
 	if _, err := f.ReadAt(h[:], 0); err != nil || string(h[:16]) != "SQLite format 3\x00" {
 		return nil
 	}
-	return checkSchemaVersion("vault", int(int32(binary.BigEndian.Uint32(h[60:]))), len(migrations))
+	version := int(int32(binary.BigEndian.Uint32(h[60:])))
+	if version == 0 && binary.BigEndian.Uint32(h[40:]) != 0 {
+		// Schema version 0 and a schema changed (the schema cookie):
+		// another program's database, refused before a connection
+		// sets the WAL mode on it (tester: it was left in WAL mode, with
+		// -wal and -shm files). A certctl vault's first migration sets
+		// its version in the transaction that makes its tables.
+		return fmt.Errorf("%w: %s is another program's SQLite database (its schema version is 0 and it has tables): not a certctl vault", ErrCorrupt, path)
+	}
+	return checkSchemaVersion("vault", version, len(migrations))
 }
 
 // cannotWrite reports whether err refuses writing (a read-only file,
