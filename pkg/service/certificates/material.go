@@ -1,6 +1,7 @@
 package certificates
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 )
 
 // Material reads the current version of certificate c (read in tx) and
@@ -62,8 +64,7 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export b
 		if !export {
 			return refuse(format, a...)
 		}
-		return deploy.Material{}, deploy.Identity{}, errs.VaultErrorf("version %d of %s is not %s: %s", c.Version, arn, verb, fmt.Sprintf(format, a...)).
-			WithHint("certctl vault verify lists what is damaged; restore a backup (certctl vault restore) or reissue the certificate")
+		return deploy.Material{}, deploy.Identity{}, damaged(c.Version, arn, verb, fmt.Sprintf(format, a...))
 	}
 	ver, err := tx.GetVersion(id, c.Version)
 	if errors.Is(err, localstore.ErrNotFound) {
@@ -89,6 +90,9 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export b
 		return corrupt("its sealed key %s does not open under its reference", ver.KeyRef)
 	case err != nil:
 		return deploy.Material{}, deploy.Identity{}, err
+	}
+	if why := storedPEMDamage(ver); why != "" {
+		return corrupt("%s", why)
 	}
 	m := deploy.Material{CertificateARN: arn, Version: ver.Number,
 		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key, Now: s.core.Now(), Export: export}
@@ -123,4 +127,27 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export b
 		return deploy.Material{}, deploy.Identity{}, err
 	}
 	return m, in, nil
+}
+
+// storedPEMDamage says what of ver's certificate and chain does not parse,
+// "" when both do: damage in the store (tester: a chain damaged there
+// failed its export exit 5, as a rule's refusal).
+func storedPEMDamage(ver *localstore.CertificateVersion) string {
+	if _, err := pemio.ParseCertificatesPEM(ver.CertificatePEM); err != nil {
+		return fmt.Sprintf("its certificate does not parse (%v)", err)
+	}
+	if len(bytes.TrimSpace(ver.ChainPEM)) > 0 {
+		if _, err := pemio.ParseCertificatesPEM(ver.ChainPEM); err != nil {
+			return fmt.Sprintf("its chain does not parse (%v)", err)
+		}
+	}
+	return ""
+}
+
+// damaged is the error (exit 6: SPEC's corrupt) of version n of the
+// certificate arn, not verb ("exported") for why, which vault verify
+// reports too.
+func damaged(n int, arn, verb, why string) error {
+	return errs.VaultErrorf("version %d of %s is not %s: %s", n, arn, verb, why).
+		WithHint("certctl vault verify lists what is damaged; restore a backup (certctl vault restore) or reissue the certificate")
 }

@@ -1,6 +1,7 @@
 package vaultops
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -21,6 +22,7 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/pemio"
 	"github.com/certctl/certctl/pkg/service"
 )
 
@@ -501,6 +503,13 @@ func checkVersion(vf *verifier, arn string, c *localstore.Certificate, n int, v 
 	if err != nil {
 		vf.add(CheckRecord, arn, "version %d: the certificate is unreadable: %v", n, err)
 		return nil
+	}
+	if len(bytes.TrimSpace(v.ChainPEM)) > 0 {
+		// What export and deploy refuse is damage (tester: a chain
+		// damaged in the store passed verify, backup and restore).
+		if _, err := pemio.ParseCertificatesPEM(v.ChainPEM); err != nil {
+			vf.add(CheckRecord, arn, "version %d: the chain is unreadable: %v", n, err)
+		}
 	}
 	var chain []*x509.Certificate
 	for rest := v.ChainPEM; len(rest) > 0; {
