@@ -149,12 +149,12 @@ func MkdirOwnedTemp(dir, prefix string) (string, error) {
 	return os.MkdirTemp(dir, OwnedTempPrefix(prefix, os.Getpid())+"*")
 }
 
-// SweepOwnedTemps removes from dir the temporary directories named after
-// prefix whose process, on this host, is gone; and any of prefix (another
-// host's: a container sharing the volume, whose processes are not seen
-// from here) in which nothing was written for StaleTemp.
-func SweepOwnedTemps(dir, prefix string) {
+// OwnedTempsGone returns the temporary directories of dir named after
+// prefix (MkdirOwnedTemp) whose process, on this host, is gone: what a
+// process killed there left.
+func OwnedTempsGone(dir, prefix string) []string {
 	entries, _ := os.ReadDir(dir)
+	var out []string
 	for _, e := range entries {
 		rest, ok := strings.CutPrefix(e.Name(), prefix)
 		if !ok || !e.IsDir() {
@@ -162,8 +162,19 @@ func SweepOwnedTemps(dir, prefix string) {
 		}
 		pid, ok := strings.CutPrefix(strings.SplitN(rest, "-", 2)[0], hostTag()+".")
 		if n, err := strconv.Atoi(pid); ok && err == nil && n > 0 && n != os.Getpid() && ProcessGone(n) {
-			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+			out = append(out, e.Name())
 		}
+	}
+	return out
+}
+
+// SweepOwnedTemps removes from dir the temporary directories named after
+// prefix whose process, on this host, is gone; and any of prefix (another
+// host's: a container sharing the volume, whose processes are not seen
+// from here) in which nothing was written for StaleTemp.
+func SweepOwnedTemps(dir, prefix string) {
+	for _, name := range OwnedTempsGone(dir, prefix) {
+		_ = os.RemoveAll(filepath.Join(dir, name))
 	}
 	SweepTempDirs(dir, prefix+"*", time.Now().Add(-StaleTemp))
 }

@@ -29,7 +29,7 @@ func IsStorageError(err error) bool {
 	return errors.As(err, &se) || errors.As(err, &re) || errors.As(err, &pe) || errors.As(err, &pge) || errors.As(err, &pgc) ||
 		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrLocked) || errors.Is(err, ErrWrongPassphrase) ||
 		errors.Is(err, ErrUnsupportedStore) || errors.Is(err, ErrKeyRotated) || errors.Is(err, ErrReadOnly) ||
-		errors.Is(err, ErrConnectionLost) || errors.Is(err, ErrLostDatabase)
+		errors.Is(err, ErrConnectionLost) || errors.Is(err, ErrLostDatabase) || errors.Is(err, ErrRestoreInterrupted)
 }
 
 // IsBusy reports whether err is the store not answering in time, or busy

@@ -122,6 +122,25 @@ const WitnessPrefix = "audit.witness-"
 // vault verify, audit verify and renew --due all said nothing was wrong).
 var ErrLostDatabase = errors.New("the vault's database is lost")
 
+// ErrRestoreInterrupted is returned by Open for a vault directory where a
+// vault restore was killed before it finished (tester: the directory
+// then worked as a new, empty vault, and once written to refused the
+// restore run again).
+var ErrRestoreInterrupted = errors.New("a vault restore into this directory was interrupted")
+
+// checkRestoreNotInterrupted refuses (ErrRestoreInterrupted) a vault
+// directory that holds the working copy of a restore whose process is
+// gone.
+func checkRestoreNotInterrupted(dir string) error {
+	left := fsutil.OwnedTempsGone(dir, restoreTempPrefix)
+	if len(left) == 0 {
+		return nil
+	}
+	copyDir := filepath.Join(dir, left[0])
+	return fmt.Errorf("%w (%s is the copy of the backup it left): run the restore again (certctl vault restore --from-file BACKUP --vault %s), or remove %s to use the vault as it is",
+		ErrRestoreInterrupted, copyDir, dir, copyDir)
+}
+
 // checkDatabaseNotLost refuses (ErrLostDatabase) to open db, the embedded
 // database of the vault directory dir, as a new one when it is missing or
 // empty while dir holds what a vault that had data leaves: its master key
@@ -201,6 +220,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
+	}
+	if !opts.Restoring {
+		if err := checkRestoreNotInterrupted(dir); err != nil {
+			return nil, err
+		}
 	}
 	tightened, err := fsutil.TightenPrivateDir(dir)
 	if err != nil {

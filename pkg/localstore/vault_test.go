@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -341,4 +342,40 @@ func TestCheckUnlocked(t *testing.T) {
 	if err := openVault(t, plain, localstore.Options{}).CheckUnlocked(); err == nil {
 		t.Error("a damaged key in clear passed the check")
 	}
+}
+
+// TestOpenRefusesInterruptedRestore (tester): a vault directory holding
+// the working copy of a restore whose process is gone is refused
+// (ErrRestoreInterrupted, naming it) instead of working as a new, empty
+// vault; vault restore itself (Options.Restoring) opens it, and one whose
+// restore is still running opens as before.
+func TestOpenRefusesInterruptedRestore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Skip("no true command to make a process that is gone:", err)
+	}
+	left := filepath.Join(dir, localstore.RestoreTempPrefix(gone.Process.Pid)+"x")
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := localstore.Open(ctx, dir, localstore.Options{})
+	if !errors.Is(err, localstore.ErrRestoreInterrupted) || !strings.Contains(err.Error(), left) {
+		t.Fatalf("open after a killed restore: %v, want ErrRestoreInterrupted naming %s", err, left)
+	}
+	v, err := localstore.Open(ctx, dir, localstore.Options{Restoring: true})
+	if err != nil {
+		t.Fatalf("the restore's own open: %v", err)
+	}
+	v.Close()
+	// A restore under way (this process's own working copy) is none.
+	if err := os.Rename(left, filepath.Join(dir, localstore.RestoreTempPrefix(os.Getpid())+"x")); err != nil {
+		t.Fatal(err)
+	}
+	v, err = localstore.Open(ctx, dir, localstore.Options{})
+	if err != nil {
+		t.Fatalf("open beside a restore under way: %v", err)
+	}
+	v.Close()
 }

@@ -754,7 +754,7 @@ func KnownError(err error) (error, bool) {
 			e = e.WithHint("give the vault's current passphrase (--vault-passphrase-file or CERTCTL_VAULT_PASSPHRASE); `certctl vault change-passphrase` changes it, on a shared store for every machine")
 		}
 		return e, true
-	case errors.Is(err, localstore.ErrLostDatabase):
+	case errors.Is(err, localstore.ErrLostDatabase), errors.Is(err, localstore.ErrRestoreInterrupted):
 		return errs.VaultErrorf("%v", err), true
 	case errors.Is(err, localstore.ErrCorrupt):
 		return &errs.Error{Exit: errs.ExitVaultUnavailable, Msg: "vault unavailable", Err: err}, true

@@ -234,6 +234,10 @@ already in the directory (a shared store's, when CERTCTL_STORE was not set) is
 kept beside it as master.key*.replaced-ID, which the restore names on stderr. A
 restore that fails removes the database it created, nothing else. The store records the key
 it is sealed under, so that no other machine of a shared store makes another.
+A restore killed before it finished (kill -9, a power loss) leaves its working
+copy of the backup (.restore-*) in the directory: every other command then
+refuses the vault (exit 6) until the restore is run again, which finishes it,
+or that copy is removed.
 
 Deploy targets belong to the host identity of the vault directory that
 recorded them (host.id, host.key and host.targets, which the backup does not
