@@ -315,6 +315,15 @@ func (f *Factory) vaultPassphrase() (pass, legacy []byte, err error) {
 		}
 		hookenv.ProtectSecrets() // what it opens stays in this process (review)
 		pass := PassphraseIn(data)
+		if len(pass) == 0 {
+			// Not a wrong passphrase (tester): there is none in it.
+			clear(data)
+			what := "is empty"
+			if len(data) > 0 {
+				what = "has an empty first line"
+			}
+			return nil, nil, errs.Invalidf("the vault passphrase is empty: --vault-passphrase-file %s %s (the passphrase is its first line)", p, what)
+		}
 		if old := TrimNewline(data); !bytes.Equal(old, pass) && len(old) > 0 {
 			legacy = bytes.Clone(old)
 		}
