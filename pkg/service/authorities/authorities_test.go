@@ -728,18 +728,7 @@ func TestSubordinateUnderExternalChainEndsWithIt(t *testing.T) {
 	s := newTestService(t)
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	root := testpki.NewRootUntil("Outside Root", now, now.Add(100*timeutil.Day))
-	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Ext"}, External: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	csrPEM, err := s.CSR(ctx, ext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := casign.ParseCSR([]byte(csrPEM))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ext, csr := externalCA(t, s, "Ext")
 	sub := root.SignCACSR(csr, nil, now.Add(3*timeutil.Year))
 	if _, err := s.ImportCertificate(ctx, ext, authority.CertificateImport{Certificate: testpki.CertPEM(sub), Chain: testpki.CertPEM(root.Cert)}); err != nil {
 		t.Fatal(err)
@@ -755,4 +744,24 @@ func TestSubordinateUnderExternalChainEndsWithIt(t *testing.T) {
 	if end := time.Time(*d.NotAfter); end.After(root.Cert.NotAfter) || end.Before(root.Cert.NotAfter.Add(-2*time.Hour)) {
 		t.Errorf("the child ends %s; want an hour before the outside root's %s", end, root.Cert.NotAfter)
 	}
+}
+
+// externalCA creates an --external subordinate CA named cn and returns it
+// with its CSR, for an issuer outside the vault to sign.
+func externalCA(t *testing.T, s *Service, cn string) (string, *x509.CertificateRequest) {
+	t.Helper()
+	ctx := context.Background()
+	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: cn}, External: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrPEM, err := s.CSR(ctx, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := casign.ParseCSR([]byte(csrPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ext, csr
 }

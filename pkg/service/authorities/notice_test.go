@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
 	"strings"
 	"testing"
@@ -62,19 +61,7 @@ func TestImportNoticesNoCRLSign(t *testing.T) {
 
 	// An external subordinate that mkcert's root signs, Key Usage
 	// keyCertSign alone.
-	ext, err := s.Create(ctx, CreateRequest{Type: authority.TypeSubordinate, KeyAlgorithm: "EC_prime256v1", Subject: authority.Subject{CommonName: "Ext"}, External: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	csrPEM, err := s.CSR(ctx, ext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode([]byte(csrPEM))
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ext, csr := externalCA(t, s, "Ext")
 	subTmpl := &x509.Certificate{SerialNumber: big.NewInt(8), Subject: csr.Subject, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(0, 6, 0),
 		BasicConstraintsValid: true, IsCA: true, KeyUsage: x509.KeyUsageCertSign}
 	subDER, err := x509.CreateCertificate(rand.Reader, subTmpl, mk, csr.PublicKey, key)
