@@ -358,10 +358,10 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
                      theirs to check
 
 It needs the master key (the vault passphrase for a wrapped key). Exit 0 when
-nothing is wrong; exit 6 after listing the problems; exit 3, making nothing,
-for a directory that holds no vault (a mistyped --vault). With -o text: one
-line of the counts checked, in the JSON form's order, when nothing is wrong;
-else a line a problem (check, resource, message).` + cmdutil.ExitStatus(0, 2, 3, 6),
+nothing is wrong; exit 6 after listing the problems, and, making nothing, for a
+directory that holds no vault (a mistyped --vault). With -o text: one line of
+the counts checked, in the JSON form's order, when nothing is wrong; else a line
+a problem (check, resource, message).` + cmdutil.ExitStatus(0, 2, 6),
 		Example: `  certctl vault verify
   certctl vault verify -o json --query 'Problems[].Message'`,
 		Args: cmdutil.NoArgs,

@@ -87,7 +87,8 @@ func (s *Service) Verify(ctx context.Context) (*VerifyReport, error) {
 		// A mistyped --vault (tester: verify made a vault there, and its
 		// key, and reported it sound): what opening it made goes again.
 		v.DiscardIfEmpty(nil)
-		return nil, errs.NotFoundf("there is no vault in %s: nothing to verify", v.Dir)
+		return nil, errs.VaultErrorf("there is no vault in %s: nothing to verify", v.Dir).
+			WithHint("check --vault (or CERTCTL_VAULT)")
 	}
 	rep := &VerifyReport{}
 	vf := &verifier{}
