@@ -261,12 +261,9 @@ func (s *Service) TrustBundle(tx localstore.Tx) ([]byte, error) {
 	return s.Roots(tx)
 }
 
-// Roots returns the PEM of every ACTIVE root CA of the vault, and of every
-// DISABLED one whose key was not revoked for compromise; it only reads.
-// Disabling a root stops it issuing, not being trusted: what it signed
-// (its subordinates, which go on issuing — an offline root's usual state)
-// chains to it still (tester: a host given the bundle after the root was
-// disabled refused every certificate of its subordinates).
+// Roots returns the PEM of every ACTIVE root CA of the vault (SPEC: a
+// DISABLED one is not in the bundle, though what it signed still chains
+// to it); it only reads.
 func (s *Service) Roots(tx localstore.Tx) ([]byte, error) {
 	all, err := List(tx)
 	if err != nil {
@@ -275,8 +272,7 @@ func (s *Service) Roots(tx localstore.Tx) ([]byte, error) {
 	var out []byte
 	now := s.Now()
 	for _, r := range all {
-		st := r.EffectiveStatus(now)
-		if r.Type == TypeRoot && (st == StatusActive || st == StatusDisabled && r.KeyRevoked == "") {
+		if r.Type == TypeRoot && r.EffectiveStatus(now) == StatusActive {
 			out = append(out, r.CertificatePEM...)
 		}
 	}

@@ -21,10 +21,12 @@ func NewCmdCaTrustBundle(f *cmdutil.Factory, runF func(*TrustBundleOptions) erro
 		Short: "Print every root certificate of the vault",
 		Long: `Print, as PEM, every root to trust for certificates of this vault: the built-in
 public-style root, the default private root and every ACTIVE root CA (the
-built-in ones are created on first use). A DISABLED root is in it too, unless
-its key was revoked for compromise: disabling a root stops it issuing, not what
-it signed (its subordinates, which go on issuing) from chaining to it. Expired
-and deleted roots are left out.` + cmdutil.ExitStatus(0, 2, 6),
+built-in ones are created on first use). A DISABLED, expired or deleted root is
+not in it, though what it signed — its subordinates, which may go on issuing —
+still chains to it: hosts that trust only the bundle then refuse those
+certificates. Keep the bundle taken while the root was ACTIVE (an offline root
+left DISABLED), or give such hosts the root itself (ca
+get-certificate-authority-certificate ROOT).` + cmdutil.ExitStatus(0, 2, 6),
 		Example: `  certctl ca trust-bundle | sudo tee /usr/local/share/ca-certificates/certctl.crt > /dev/null && sudo update-ca-certificates`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
