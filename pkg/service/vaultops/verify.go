@@ -511,22 +511,15 @@ func checkVersion(vf *verifier, arn string, c *localstore.Certificate, n int, v 
 		vf.add(CheckRecord, arn, "version %d: the certificate is unreadable: %v", n, err)
 		return nil
 	}
-	if len(bytes.TrimSpace(v.ChainPEM)) > 0 {
-		// What export and deploy refuse is damage (tester: a chain
-		// damaged in the store passed verify, backup and restore).
-		if _, err := pemio.ParseCertificatesPEM(v.ChainPEM); err != nil {
-			vf.add(CheckRecord, arn, "version %d: the chain is unreadable: %v", n, err)
-		}
-	}
 	var chain []*x509.Certificate
-	for rest := v.ChainPEM; len(rest) > 0; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if cc, err := x509.ParseCertificate(blk.Bytes); err == nil {
-			chain = append(chain, cc)
+	if len(bytes.TrimSpace(v.ChainPEM)) > 0 {
+		var err error
+		if chain, err = pemio.ParseCertificatesPEM(v.ChainPEM); err != nil {
+			// What export and deploy refuse is damage (tester: a chain
+			// damaged in the store passed verify, backup and restore);
+			// the issuer check goes on with what of it parses.
+			vf.add(CheckRecord, arn, "version %d: the chain is unreadable: %v", n, err)
+			chain = parseableCerts(v.ChainPEM)
 		}
 	}
 	checkLeafIssuer(vf, arn, n, c.Type, leaf, chain, bySubject)
@@ -676,4 +669,21 @@ func firstCert(data []byte) (*x509.Certificate, error) {
 			return x509.ParseCertificate(blk.Bytes)
 		}
 	}
+}
+
+// parseableCerts are the certificates of the PEM blocks of data that
+// parse, the others left out.
+func parseableCerts(data []byte) []*x509.Certificate {
+	var out []*x509.Certificate
+	for rest := data; len(rest) > 0; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if cc, err := x509.ParseCertificate(blk.Bytes); err == nil {
+			out = append(out, cc)
+		}
+	}
+	return out
 }
