@@ -61,7 +61,16 @@ type checked struct {
 var (
 	errMaterial       = errors.New("not installed")
 	errMaterialExport = errors.New("not exported")
+	// errDamaged marks, beside them, PEM of the material that does not
+	// parse: damage where it is stored (IsDamagedMaterial).
+	errDamaged = errors.New("damaged")
 )
+
+// damagedError is check's refusal of material that does not parse.
+type damagedError struct{ error }
+
+func (e damagedError) Is(target error) bool { return target == errDamaged }
+func (e damagedError) Unwrap() error        { return e.error }
 
 // ClockSkew is how far in the future a certificate's NotBefore may be, by
 // this host's clock, for the host to install it. Every certificate the
@@ -92,20 +101,14 @@ func (m Material) check() (checked, error) {
 		}
 		return checked{}, fmt.Errorf("version %d of %s %w: %s", m.Version, m.CertificateARN, not, fmt.Sprintf(format, a...))
 	}
-	certs, err := pemio.ParseCertificatesPEM(m.CertificatePEM)
+	certs, chain, err := m.parse()
 	if err != nil {
-		return refuse("its certificate does not parse (%v)", err)
+		return checked{}, err
 	}
 	if len(certs) != 1 {
 		return refuse("its certificate PEM holds %d certificates, not one", len(certs))
 	}
 	leaf := certs[0]
-	var chain []*x509.Certificate
-	if len(bytes.TrimSpace(m.ChainPEM)) > 0 {
-		if chain, err = pemio.ParseCertificatesPEM(m.ChainPEM); err != nil {
-			return refuse("its chain does not parse (%v)", err)
-		}
-	}
 	if m.Key == nil {
 		return refuse("it has no key")
 	}
@@ -154,6 +157,39 @@ func (m Material) IdentifyLeaf() (Identity, *x509.Certificate, error) {
 	c, err := m.check()
 	return c.id, c.leaf, err
 }
+
+// parse parses m's certificate PEM and chain; what does not parse is
+// refused as damaged (IsDamagedMaterial).
+func (m Material) parse() (certs, chain []*x509.Certificate, err error) {
+	damaged := func(what string, err error) error {
+		not := errMaterial
+		if m.Export {
+			not = errMaterialExport
+		}
+		return damagedError{fmt.Errorf("version %d of %s %w: its %s does not parse (%v)", m.Version, m.CertificateARN, not, what, err)}
+	}
+	if certs, err = pemio.ParseCertificatesPEM(m.CertificatePEM); err != nil {
+		return nil, nil, damaged("certificate", err)
+	}
+	if len(bytes.TrimSpace(m.ChainPEM)) > 0 {
+		if chain, err = pemio.ParseCertificatesPEM(m.ChainPEM); err != nil {
+			return nil, nil, damaged("chain", err)
+		}
+	}
+	return certs, chain, nil
+}
+
+// CheckParses refuses, as check does, m's certificate or chain when it
+// does not parse (IsDamagedMaterial), and checks nothing else: for what
+// hands out the PEM without a key.
+func (m Material) CheckParses() error {
+	_, _, err := m.parse()
+	return err
+}
+
+// IsDamagedMaterial reports whether err is Identify's (or Install's)
+// refusal of material whose certificate or chain does not parse.
+func IsDamagedMaterial(err error) bool { return errors.Is(err, errDamaged) }
 
 // IsRefusedMaterial reports whether err is Identify's (or Install's)
 // refusal of the material itself.

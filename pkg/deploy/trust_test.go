@@ -53,10 +53,17 @@ func TestInstallRefusesMaterial(t *testing.T) {
 			ChainFile: filepath.Join(dir, "chain.pem"), Exec: "touch " + ran}
 		m := good
 		edit(&m)
-		if _, err := m.Identify(); !IsRefusedMaterial(err) {
+		_, err := m.Identify()
+		if !IsRefusedMaterial(err) {
 			t.Errorf("%s: Identify = %v, want a refusal", name, err)
 		}
-		err := Install(context.Background(), tg, m, Hooks{Allow: true})
+		// What does not parse is damage (an export of it exits 6), and
+		// CheckParses alone says so; the rest is not.
+		unparsed := map[string]bool{"script": true, "empty": true, "chain not PEM": true, "a private key PEM": true}[name]
+		if IsDamagedMaterial(err) != unparsed || IsDamagedMaterial(m.CheckParses()) != unparsed {
+			t.Errorf("%s: IsDamagedMaterial(%v) = %v, CheckParses %v; want %v", name, err, IsDamagedMaterial(err), m.CheckParses(), unparsed)
+		}
+		err = Install(context.Background(), tg, m, Hooks{Allow: true})
 		if !IsRefusedMaterial(err) || !strings.Contains(err.Error(), "version 2 of arn:x not installed") {
 			t.Errorf("%s: Install = %v, want a refusal", name, err)
 		}

@@ -133,8 +133,8 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		if checked != nil {
 			return nil, checked
 		}
-		if why := storedPEMDamage(ver); why != "" {
-			return nil, damaged(ver.Number, arn, "exported", why)
+		if err := storedPEMDamage(arn, ver); err != nil {
+			return nil, err
 		}
 		out := &Exported{CertificateArn: arn, ID: id, Certificate: string(ver.CertificatePEM), CertificateChain: string(ver.ChainPEM)}
 		return out, deliver(req, out)

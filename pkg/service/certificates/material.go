@@ -1,7 +1,6 @@
 package certificates
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
-	"github.com/certctl/certctl/pkg/pemio"
 )
 
 // Material reads the current version of certificate c (read in tx) and
@@ -64,7 +62,7 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export b
 		if !export {
 			return refuse(format, a...)
 		}
-		return deploy.Material{}, deploy.Identity{}, damaged(c.Version, arn, verb, fmt.Sprintf(format, a...))
+		return deploy.Material{}, deploy.Identity{}, damagedErr(fmt.Errorf("version %d of %s is not %s: %s", c.Version, arn, verb, fmt.Sprintf(format, a...)))
 	}
 	ver, err := tx.GetVersion(id, c.Version)
 	if errors.Is(err, localstore.ErrNotFound) {
@@ -91,12 +89,14 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export b
 	case err != nil:
 		return deploy.Material{}, deploy.Identity{}, err
 	}
-	if why := storedPEMDamage(ver); why != "" {
-		return corrupt("%s", why)
-	}
 	m := deploy.Material{CertificateARN: arn, Version: ver.Number,
 		CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Key: key, Now: s.core.Now(), Export: export}
 	in, leaf, err := m.IdentifyLeaf()
+	if export && deploy.IsDamagedMaterial(err) {
+		// Stored PEM that does not parse is damage (tester: a chain
+		// damaged in the store failed its export exit 5).
+		return deploy.Material{}, deploy.Identity{}, damagedErr(err)
+	}
 	if err != nil {
 		return deploy.Material{}, deploy.Identity{}, &errs.Error{Exit: errs.ExitRefused, Err: err}
 	}
@@ -129,25 +129,20 @@ func (s *Service) material(tx localstore.Tx, c *localstore.Certificate, export b
 	return m, in, nil
 }
 
-// storedPEMDamage says what of ver's certificate and chain does not parse,
-// "" when both do: damage in the store (tester: a chain damaged there
-// failed its export exit 5, as a rule's refusal).
-func storedPEMDamage(ver *localstore.CertificateVersion) string {
-	if _, err := pemio.ParseCertificatesPEM(ver.CertificatePEM); err != nil {
-		return fmt.Sprintf("its certificate does not parse (%v)", err)
+// storedPEMDamage is what of ver's certificate and chain does not parse,
+// as the export of the certificate without its key (which checks no
+// material: deploy.Material) tells it; nil when both do.
+func storedPEMDamage(arn string, ver *localstore.CertificateVersion) error {
+	m := deploy.Material{CertificateARN: arn, Version: ver.Number, CertificatePEM: ver.CertificatePEM, ChainPEM: ver.ChainPEM, Export: true}
+	if err := m.CheckParses(); err != nil {
+		return damagedErr(err)
 	}
-	if len(bytes.TrimSpace(ver.ChainPEM)) > 0 {
-		if _, err := pemio.ParseCertificatesPEM(ver.ChainPEM); err != nil {
-			return fmt.Sprintf("its chain does not parse (%v)", err)
-		}
-	}
-	return ""
+	return nil
 }
 
-// damaged is the error (exit 6: SPEC's corrupt) of version n of the
-// certificate arn, not verb ("exported") for why, which vault verify
-// reports too.
-func damaged(n int, arn, verb, why string) error {
-	return errs.VaultErrorf("version %d of %s is not %s: %s", n, arn, verb, why).
+// damagedErr is err, damage of the vault (exit 6: SPEC's corrupt), which
+// vault verify reports too.
+func damagedErr(err error) error {
+	return (&errs.Error{Exit: errs.ExitVaultUnavailable, Err: err}).
 		WithHint("certctl vault verify lists what is damaged; restore a backup (certctl vault restore) or reissue the certificate")
 }
