@@ -73,13 +73,11 @@ func runCaRevokeCertificate(ctx context.Context, o *RevokeCertificateOptions) er
 	if err != nil {
 		return err
 	}
-	a, deployed, err := svc.RevokeCertificate(ctx, o.CA, authorities.CertificateRef{CertificateArn: o.CertificateArn, Serial: o.Serial}, o.Reason)
+	a, notices, err := svc.RevokeCertificate(ctx, o.CA, authorities.CertificateRef{CertificateArn: o.CertificateArn, Serial: o.Serial}, o.Reason)
 	if err != nil {
 		return err
 	}
-	if deployed != "" {
-		cmdutil.PrintNotices(o.IO, deployed)
-	}
+	cmdutil.PrintNotices(o.IO, notices...)
 	return p.Acknowledge(map[string]string{"CertificateArn": a}, output.View{
 		Table:   func(*output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", a}}} },
 		Records: func() [][]string { return [][]string{{a}} },

@@ -126,6 +126,9 @@ func runRevoke(ctx context.Context, o *RevokeOptions) error {
 	if done.StillDeployed != "" {
 		cmdutil.PrintNotices(o.IO, arnStr+" is "+done.StillDeployed)
 	}
+	if done.Unpublished != "" {
+		cmdutil.PrintNotices(o.IO, arnStr+": "+done.Unpublished)
+	}
 	return p.Acknowledge(Result{CertificateArn: arnStr}, output.View{
 		Table:   func(s *output.Styles) *output.Table { return &output.Table{Rows: [][]string{{"Revoked", arnStr}}} },
 		Records: func() [][]string { return [][]string{{arnStr}} },

@@ -131,14 +131,17 @@ func (s *Service) GetCACertificate(ctx context.Context, ref string) (*Certificat
 // inventory, that certificate becomes REVOKED through the inventory's own
 // revocation (and its Certificate Revoked event). Exit 3 for a serial the
 // CA never issued, 5 for one already revoked. It returns the certificate's
-// ARN and, for an inventory certificate still deployed, a notice saying
-// where (inventory.StillDeployed).
-func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref CertificateRef, reason string) (certArn, stillDeployed string, err error) {
+// ARN and the notices for stderr: where an inventory certificate is
+// still deployed (inventory.StillDeployed), and why no CRL or OCSP answer
+// will carry the revocation when the CA is deleted
+// (authority.Record.Unpublished).
+func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref CertificateRef, reason string) (certArn string, notices []string, err error) {
 	code, ok := casign.ReasonCode(reason)
 	if !ok {
-		return "", "", &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
+		return "", nil, &errs.Error{Exit: errs.ExitUsage, Err: enum.Error("--revocation-reason", reason, casign.ReasonNames())}
 	}
 	_, err = s.change(ctx, "RevokeCertificate", caRef, func(op *service.Op, r *authority.Record) error {
+		notices = nil
 		op.Param("RevocationReason", reason)
 		serial, label, err := s.serial(r.ID, ref)
 		if err != nil {
@@ -171,9 +174,12 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 		if c != nil {
 			op.Resource(s.core.Names.CertificateARN(c.ID))
 		}
+		if u := r.Unpublished(op.Now); u != "" {
+			notices = append(notices, certArn+": "+u)
+		}
 		if current {
 			if d := inventory.StillDeployed(c); d != "" {
-				stillDeployed = s.core.Names.CertificateARN(c.ID) + " is " + d
+				notices = append(notices, s.core.Names.CertificateARN(c.ID)+" is "+d)
 			}
 			return op.Revoke(c, reason, code, true)
 		}
@@ -188,9 +194,9 @@ func (s *Service) RevokeCertificate(ctx context.Context, caRef string, ref Certi
 		return nil
 	})
 	if err != nil {
-		return "", "", err
+		return "", nil, err
 	}
-	return certArn, stillDeployed, nil
+	return certArn, notices, nil
 }
 
 // selfSigned reports whether der is a self-signed CA certificate (a root's

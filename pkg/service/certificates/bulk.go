@@ -197,7 +197,7 @@ type bulkOp struct {
 	apply func(op *service.Op, c *localstore.Certificate) error
 	// note, when set, is the Reason reported with a change made to c, as
 	// apply was given it ("" for none).
-	note func(c *localstore.Certificate) string
+	note func(tx localstore.Tx, c *localstore.Certificate) string
 	// before, when set, runs for each certificate of a batch before the
 	// batch's changes, outside any transaction: it hands out what the
 	// change then records (an export's files) and returns where it put
@@ -336,7 +336,7 @@ func (s *Service) runBulk(ctx context.Context, o BulkOptions, b bulkOp) (*BulkRe
 				return err
 			}
 			if b.note != nil {
-				notes[i] = b.note(c)
+				notes[i] = b.note(op.Tx, c)
 			}
 			return b.apply(op, c)
 		}

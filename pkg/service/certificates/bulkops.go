@@ -1,9 +1,12 @@
 package certificates
 
 import (
+	"strings"
+
 	"context"
 	"sync"
 
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/enum"
@@ -45,7 +48,9 @@ func (s *Service) RevokeSelected(ctx context.Context, o BulkOptions, reason stri
 		apply: func(op *service.Op, c *localstore.Certificate) error {
 			return op.Revoke(c, reason, code, true)
 		},
-		note: inventory.StillDeployed,
+		note: func(tx localstore.Tx, c *localstore.Certificate) string {
+			return joinNotes(inventory.StillDeployed(c), authority.UnpublishedBy(tx, c.CertificateAuthorityID, s.core.Now()))
+		},
 	})
 }
 
@@ -61,7 +66,7 @@ func (s *Service) DeleteSelected(ctx context.Context, o BulkOptions, force bool)
 			}
 		},
 		check: func(_ localstore.Tx, c *localstore.Certificate) error { return checkDeletable(c, force) },
-		note:  func(c *localstore.Certificate) string { return leftOutside(c, s.core.Now()) },
+		note:  func(_ localstore.Tx, c *localstore.Certificate) string { return leftOutside(c, s.core.Now()) },
 		apply: func(op *service.Op, c *localstore.Certificate) error {
 			if err := op.Tx.DeleteCertificate(c.ID); err != nil {
 				return err
@@ -338,4 +343,15 @@ func parseTagConditions(tags []string) (given []localstore.Tag, valueGiven []boo
 		}
 	}
 	return given, valueGiven, params, nil
+}
+
+// joinNotes joins the notices of one change ("" for none).
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }

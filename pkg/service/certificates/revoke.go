@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/certctl/certctl/pkg/acmestate"
+	"github.com/certctl/certctl/pkg/authority"
 	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/errs"
@@ -52,6 +53,10 @@ type Revoked struct {
 	// StillDeployed, when set, says that the certificate is still
 	// installed at deploy targets, which go on serving it (for stderr).
 	StillDeployed string
+	// Unpublished, when set, says why no CRL or OCSP answer will carry
+	// the revocation: its CA is deleted (authority.Record.Unpublished;
+	// for stderr).
+	Unpublished string
 }
 
 // Revoke revokes the certificate named by ref (ARN, UUID or prefix) for
@@ -73,6 +78,7 @@ func (s *Service) Revoke(ctx context.Context, ref, reason string) (*Revoked, err
 			return err
 		}
 		out.StillDeployed = inventory.StillDeployed(c)
+		out.Unpublished = authority.UnpublishedBy(op.Tx, c.CertificateAuthorityID, op.Now)
 		return op.Revoke(c, reason, code, true)
 	})
 	if err != nil {
