@@ -1135,7 +1135,7 @@ func editSettings(file string, data []byte, name string, value any, remove bool)
 	if err != nil {
 		return Edit{}, fmt.Errorf("config file %s: %w", file, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+	if err := fsutil.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return Edit{}, err
 	}
 	if err := fsutil.WriteFileAtomic(file, out, 0o600); err != nil {

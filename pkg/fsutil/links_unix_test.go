@@ -287,3 +287,50 @@ func TestStagePinsItsDirectory(t *testing.T) {
 		t.Errorf("staging through another user's link: %v", err)
 	}
 }
+
+// TestMkdirAllMakesNothingThroughAPlantedLink: MkdirAll makes a missing
+// directory and its missing parents, 0700 less the umask, as os.MkdirAll
+// does — through a link of this user's too — but through a link of
+// another user (in a sticky shared directory) it makes nothing where the
+// link leads and says why (tester: export --out-dir made root's
+// directories there, then refused the file).
+func TestMkdirAllMakesNothingThroughAPlantedLink(t *testing.T) {
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "shared")
+	mkdirMode(t, shared, 0o777|os.ModeSticky)
+	target := filepath.Join(dir, "target")
+	mkdirMode(t, target, 0o700)
+	link := filepath.Join(shared, "dlink")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+
+	// This user's own link: followed, and what is missing made there.
+	if err := MkdirAll(filepath.Join(link, "own", "a"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(target, "own", "a")); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("made through an own link: %v %v", fi, err)
+	}
+	// Already there, and made by another process meanwhile: no error.
+	if err := MkdirAll(filepath.Join(link, "own", "a"), 0o700); err != nil {
+		t.Errorf("again: %v", err)
+	}
+	// Below a file: refused as os.MkdirAll refuses it.
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := MkdirAll(filepath.Join(file, "x"), 0o700); !errors.Is(err, syscall.ENOTDIR) {
+		t.Errorf("below a file: %v, want ENOTDIR", err)
+	}
+
+	asOtherUser(t)
+	var ue *UntrustedPathError
+	if err := MkdirAll(filepath.Join(link, "a", "b", "c"), 0o700); !errors.As(err, &ue) || ue.Path != link {
+		t.Fatalf("through another user's link: %v, want it refused naming %s", err, link)
+	}
+	if _, err := os.Lstat(filepath.Join(target, "a")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("made %s where the link leads: %v", filepath.Join(target, "a"), err)
+	}
+}

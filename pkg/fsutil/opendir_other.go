@@ -11,6 +11,10 @@ import (
 // path: see the Unix version).
 func openDir(dir string) (*os.File, error) { return os.Open(dir) }
 
+// MkdirAll is os.MkdirAll (where file ownership is not Unix's: see the
+// Unix version).
+func MkdirAll(dir string, perm os.FileMode) error { return os.MkdirAll(dir, perm) }
+
 // createTempIn creates a new file in directory d named prefix and a
 // random number: its name and the open file.
 func createTempIn(d *os.File, prefix string) (string, *os.File, error) {

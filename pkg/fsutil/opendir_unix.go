@@ -19,7 +19,26 @@ import (
 // renamed in is the one opened then, whatever another user renames or
 // swaps on the path meanwhile (review: a directory below theirs swapped
 // for a link between the check and the write led root's file elsewhere).
-func openDir(dir string) (*os.File, error) {
+func openDir(dir string) (*os.File, error) { return walkDir(dir, 0) }
+
+// MkdirAll makes directory dir and the parents it lacks, mode perm (less
+// the umask), as os.MkdirAll does, but walking to it as openDir does:
+// through no link that another user could have made or changed, creating
+// each missing directory in the one opened before it (mkdirat) — so that
+// nothing is made where another user's link leads (tester: export
+// --out-dir made root's directories at the end of another user's link
+// before the file write refused it).
+func MkdirAll(dir string, perm os.FileMode) error {
+	d, err := walkDir(dir, perm)
+	if err != nil {
+		return err
+	}
+	return d.Close()
+}
+
+// walkDir is openDir, making what is missing when perm is not 0
+// (MkdirAll).
+func walkDir(dir string, perm os.FileMode) (*os.File, error) {
 	abs := dir
 	if !filepath.IsAbs(abs) {
 		wd, err := os.Getwd()
@@ -40,7 +59,19 @@ func openDir(dir string) (*os.File, error) {
 		name := pending[0]
 		pending = pending[1:]
 		var st unix.Stat_t
-		if err := unix.Fstatat(int(cur.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		err := unix.Fstatat(int(cur.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.ENOENT && perm != 0 && name != ".." {
+			// Made here, in the directory walked to; another
+			// process making it meanwhile is as good.
+			if err = unix.Mkdirat(int(cur.Fd()), name, uint32(perm.Perm())); err == nil || err == unix.EEXIST {
+				err = unix.Fstatat(int(cur.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+			}
+			if err != nil {
+				cur.Close()
+				return nil, &fs.PathError{Op: "mkdir", Path: filepath.Join(cur.Name(), name), Err: err}
+			}
+		}
+		if err != nil {
 			cur.Close()
 			return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 		}

@@ -218,7 +218,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	if err := checkVaultDir(dir); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	if !opts.Restoring {

@@ -251,7 +251,7 @@ type OutboxMailer struct {
 
 // Send writes msgs to the outbox.
 func (m *OutboxMailer) Send(ctx context.Context, msgs []Message) error {
-	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
+	if err := fsutil.MkdirAll(m.Dir, 0o700); err != nil {
 		return err
 	}
 	if err := os.Chmod(m.Dir, 0o700); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,7 @@ func (o *ExportOptions) exportSelected(ctx context.Context, svc *certificates.Se
 // file, which the run would refuse.
 func checkOutDir(dir string, dryRun bool) error {
 	if !dryRun {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 			return cmdutil.OutputPathError("--out-dir: ", err)
 		}
 		return nil

@@ -368,7 +368,7 @@ type Backup struct {
 // another process made there meanwhile stays). Close the backup when done.
 func ReadBackup(ctx context.Context, r io.Reader, name, dir string) (*Backup, error) {
 	made := missingDirs(dir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 		return nil, service.MapError(err)
 	}
 	// What a restore killed here left (a copy of its backup) goes first.

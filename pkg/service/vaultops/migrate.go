@@ -3,6 +3,7 @@ package vaultops
 import (
 	"context"
 	"errors"
+	"github.com/certctl/certctl/pkg/fsutil"
 	"io/fs"
 	"net/url"
 	"os"
@@ -71,7 +72,7 @@ func (s *Service) Migrate(ctx context.Context, to string) (*MigrateResult, error
 		// refused.
 		dir := filepath.Dir(path)
 		made = missingDirs(dir)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 			return nil, refused(errs.Invalidf("--to %s: %v", shown, err))
 		}
 		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
