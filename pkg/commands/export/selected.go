@@ -129,8 +129,10 @@ func (n *dirNames) dir(out, domain, id string) (string, error) {
 	n.mu.Unlock()
 	dir := filepath.Join(out, name) // out itself was made once, by checkOutDir
 
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", errs.Failuref("%s: %v", dir, err)
+	// Walked to as out was made (fsutil.MkdirAll): a link swapped in on
+	// its path since is not followed.
+	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
+		return "", cmdutil.OutputPathError("", err)
 	}
 	st, err := os.Lstat(dir)
 	if err != nil {
