@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -39,13 +40,21 @@ func MkdirAll(dir string, perm os.FileMode) error {
 // walkDir is openDir, making what is missing when perm is not 0
 // (MkdirAll).
 func walkDir(dir string, perm os.FileMode) (*os.File, error) {
-	abs := dir
+	abs, wd := dir, ""
 	if !filepath.IsAbs(abs) {
-		wd, err := os.Getwd()
-		if err != nil {
+		var err error
+		if wd, err = os.Getwd(); err != nil {
 			return nil, err
 		}
 		abs = wd + string(filepath.Separator) + dir
+	}
+	// shown names an entry of the walk in a MkdirAll error as os.MkdirAll
+	// would: relative to the working directory when dir is.
+	shown := func(at string) string {
+		if rel, ok := strings.CutPrefix(at, wd+string(filepath.Separator)); ok && wd != "" {
+			return rel
+		}
+		return at
 	}
 	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 	root := string(filepath.Separator)
@@ -68,7 +77,7 @@ func walkDir(dir string, perm os.FileMode) (*os.File, error) {
 			}
 			if err != nil {
 				cur.Close()
-				return nil, &fs.PathError{Op: "mkdir", Path: filepath.Join(cur.Name(), name), Err: err}
+				return nil, &fs.PathError{Op: "mkdir", Path: shown(filepath.Join(cur.Name(), name)), Err: err}
 			}
 		}
 		if err != nil {
@@ -106,7 +115,13 @@ func walkDir(dir string, perm os.FileMode) (*os.File, error) {
 		}
 		next, err := unix.Openat(int(cur.Fd()), name, flags|unix.O_NOFOLLOW, 0)
 		if err != nil {
+			at := filepath.Join(cur.Name(), name)
 			cur.Close()
+			if perm != 0 {
+				// As os.MkdirAll says it: "mkdir afile: not a
+				// directory" for afile/sub below a file.
+				return nil, &fs.PathError{Op: "mkdir", Path: shown(at), Err: err}
+			}
 			return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 		}
 		nextName := filepath.Join(cur.Name(), name)
