@@ -156,6 +156,9 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) (code errs.Exit
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
 	_, err := cmd.ExecuteContextC(ctx)
+	if dir := f.CreatedEmptyVault(); err == nil && dir != "" && !f.Globals.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, "certctl: %s\n", emptyVaultNotice(dir))
+	}
 	if cerr := f.Close(); cerr != nil && err == nil {
 		err = service.MapError(cerr)
 	}
@@ -213,6 +216,12 @@ func requiredFlags(msg string) string {
 	return cmdutil.RequiredWords(names)
 }
 
+// emptyVaultNotice says that a command found no vault in dir and made a
+// new, empty one there.
+func emptyVaultNotice(dir string) string {
+	return "there was no vault in " + output.Sanitize(dir) + ": this command made a new, empty one there — is it the vault you meant (--vault, CERTCTL_VAULT)?"
+}
+
 func printError(f *cmdutil.Factory, err error) {
 	var ce *errs.Error
 	if errors.As(err, &ce) && ce.Silent {
@@ -231,7 +240,7 @@ func printError(f *cmdutil.Factory, err error) {
 		// vault was searched). Said instead of the error's own hint,
 		// which would send the user on in the wrong vault (review: the
 		// default CA's "the first request … makes it").
-		fmt.Fprintf(f.IO.ErrOut, "hint: there was no vault in %s: this command made a new, empty one there — is it the vault you meant (--vault, CERTCTL_VAULT)?\n", output.Sanitize(dir))
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", emptyVaultNotice(dir))
 	} else if ce != nil && ce.Hint != "" {
 		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(indentTabs(ce.Hint)))
 	} else if code == errs.ExitUsage && (ce == nil || !ce.NoHelpHint) {

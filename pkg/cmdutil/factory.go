@@ -420,6 +420,18 @@ func (f *Factory) Printer() (*output.Printer, error) {
 // nothing may have been given a mistyped --vault (tester).
 func (f *Factory) CreatedVault() string { return f.createdVault }
 
+// CreatedEmptyVault is CreatedVault when the command then wrote nothing
+// there: it only read a vault it made ("" otherwise) — a list, a search —
+// and found it empty, which is what a mistyped --vault looks like
+// (newcomer tester: `list` answered an empty list, exit 0, over a vault
+// made by the typo).
+func (f *Factory) CreatedEmptyVault() string {
+	if f.createdVault == "" || f.vault == nil || f.vault.Wrote() {
+		return ""
+	}
+	return f.createdVault
+}
+
 // Close releases what the factory opened.
 func (f *Factory) Close() error {
 	if f.vault != nil {
