@@ -309,7 +309,7 @@ func ForRestore[S any](f *Factory, open func(context.Context) (S, error)) func(c
 // line does not open the key (localstore.Options.LegacyPassphrase).
 func (f *Factory) vaultPassphrase() (pass, legacy []byte, err error) {
 	if p := f.Globals.VaultPassphraseFile; p != "" {
-		data, err := ReadFileArg(f.IO, "vault-passphrase-file", p)
+		data, err := ReadSecretFileArg(f.IO, "vault-passphrase-file", p)
 		if err != nil {
 			return nil, nil, err
 		}

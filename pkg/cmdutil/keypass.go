@@ -1,9 +1,15 @@
 package cmdutil
 
 import (
+	"fmt"
+	"os"
+	"runtime"
+
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
+	"github.com/certctl/certctl/pkg/shellarg"
 )
 
 // KeyPassphraseFlagName is the flag that gives the passphrase of an
@@ -25,11 +31,44 @@ func ReadKeyPassphrase(s *iostreams.IOStreams, arg string) ([]byte, error) {
 	if arg == "" {
 		return nil, nil
 	}
-	data, err := ReadFileArg(s, KeyPassphraseFlagName, arg)
+	data, err := ReadSecretFileArg(s, KeyPassphraseFlagName, arg)
 	if err != nil {
 		return nil, err
 	}
 	pass := PassphraseIn(data)
 	clear(data)
 	return pass, nil
+}
+
+// ReadSecretFileArg is ReadFileArg for a file holding a secret (a
+// passphrase): a regular file that every user may read is read all the
+// same, with a warning on stderr saying how to close it (security tester:
+// a world-readable --vault-passphrase-file was taken silently, while the
+// vault directory and the config file are held to ssh's rules). Not
+// refused: a file readable by its group only (a Kubernetes secret's
+// fsGroup, a service group) is a deliberate choice, and so may this be.
+func ReadSecretFileArg(s *iostreams.IOStreams, flag, arg string) ([]byte, error) {
+	data, err := ReadFileArg(s, flag, arg)
+	if err == nil {
+		if name, mode, open := readableByAll(arg); open {
+			fmt.Fprintf(s.ErrOut, "certctl: warning: --%s %s can be read by every user of this machine (mode %04o): chmod o-r %s\n",
+				flag, output.Sanitize(name), mode, shellarg.Quote(name))
+		}
+	}
+	return data, err
+}
+
+// readableByAll reports whether the file argument arg names a regular
+// file that every user may read (not on Windows, whose modes say
+// nothing of it), with its name and mode.
+func readableByAll(arg string) (name string, mode os.FileMode, open bool) {
+	if arg == "-" || runtime.GOOS == "windows" {
+		return "", 0, false
+	}
+	name = FileArgName(arg)
+	fi, err := os.Stat(name)
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", 0, false
+	}
+	return name, fi.Mode().Perm(), fi.Mode().Perm()&0o004 != 0
 }

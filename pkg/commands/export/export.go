@@ -187,7 +187,7 @@ func (o *ExportOptions) passphrase() ([]byte, error) {
 	io := o.IO
 	switch {
 	case o.PassphraseFile != "":
-		b, err := cmdutil.ReadFileArg(io, "passphrase-file", o.PassphraseFile)
+		b, err := cmdutil.ReadSecretFileArg(io, "passphrase-file", o.PassphraseFile)
 		if err != nil {
 			return nil, err
 		}

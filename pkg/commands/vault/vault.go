@@ -563,7 +563,7 @@ func runChangePassphrase(ctx context.Context, o *ChangePassphraseOptions) error 
 	if err != nil {
 		return err
 	}
-	data, err := cmdutil.ReadFileArg(o.IO, "new-passphrase-file", o.NewPassphraseFile)
+	data, err := cmdutil.ReadSecretFileArg(o.IO, "new-passphrase-file", o.NewPassphraseFile)
 	if err != nil {
 		return err
 	}
