@@ -244,8 +244,19 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 		}
 		return nil, e
 	}
-	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: append(notices, written...)}, nil
+	notices = append(notices, written...)
+	if t.Exec != "" && s.set.SharedStore {
+		notices = append(notices, SharedExecNotice)
+	}
+	return &DeployResult{CertificateArn: m.CertificateARN, InUseBy: labels, Notices: notices}, nil
 }
+
+// SharedExecNotice is what deploy --exec says on a shared store: the
+// command is recorded as written, sealed by this host's key against
+// change but readable by whoever reads the database (security tester: a
+// bearer token in --exec reached every host and backup).
+const SharedExecNotice = "the --exec command is recorded in the shared store as written: every host and reader of the database can read it (only this host runs it); keep secrets out of it — have the command read them from a file on this host"
+
 
 // deletedMeanwhile reports whether certificate id is gone from the store
 // (delete --force, by another process or host, since the pass read it):
