@@ -177,6 +177,13 @@ func parseDERKey(der []byte) (crypto.Signer, error) {
 	} else if isUnknownCurve(err) {
 		return nil, errUnknownCurve(der)
 	}
+	if name := readableAlgorithm(pkcs8OID(der)); name != "" {
+		// An algorithm crypto/x509 reads, whose key it could not read:
+		// damaged, not unsupported (security tester: a changed byte in
+		// an RSA key was "keys of algorithm 1.2.840.113549.1.1.1 are
+		// not supported; use RSA or ECDSA").
+		return nil, newErrorf(RuleInvalidPrivateKey, fmt.Sprintf("the %s private key is damaged: %v", name, err8))
+	}
 	if name := pkcs8Algorithm(der); name != "" {
 		return nil, newErrorf(RuleUnsupportedKey, fmt.Sprintf("%s are not supported; use RSA or ECDSA", name))
 	}
@@ -196,20 +203,46 @@ var pkcs8Algorithms = map[string]string{
 	"1.2.156.10197.1.301":   "SM2",
 }
 
-// pkcs8Algorithm names the keys of the algorithm of a well-formed PKCS #8
-// key that crypto/x509 could not read ("DSA keys", else by OID); "" when
-// der is not PKCS #8.
-func pkcs8Algorithm(der []byte) string {
+// readableAlgorithm names the key algorithm of PKCS #8 keys that
+// crypto/x509 reads, by OID ("" for another; a switch, not a map: no
+// allocation at start-up).
+func readableAlgorithm(oid string) string {
+	switch oid {
+	case "1.2.840.113549.1.1.1":
+		return "RSA"
+	case "1.2.840.10045.2.1":
+		return "EC"
+	case "1.3.101.112":
+		return "Ed25519"
+	case "1.3.101.110":
+		return "X25519"
+	}
+	return ""
+}
+
+// pkcs8OID is the key algorithm OID of a well-formed PKCS #8 key ("" when
+// der is not one).
+func pkcs8OID(der []byte) string {
 	var k struct {
 		Version    int
 		Algorithm  pkix.AlgorithmIdentifier
 		PrivateKey []byte
 	}
 	rest, err := asn1.Unmarshal(der, &k)
-	if err != nil || len(rest) > 0 || len(k.Algorithm.Algorithm) == 0 {
+	if err != nil || len(rest) > 0 {
 		return ""
 	}
-	oid := k.Algorithm.Algorithm.String()
+	return k.Algorithm.Algorithm.String()
+}
+
+// pkcs8Algorithm names the keys of the algorithm of a well-formed PKCS #8
+// key that crypto/x509 could not read ("DSA keys", else by OID); "" when
+// der is not PKCS #8.
+func pkcs8Algorithm(der []byte) string {
+	oid := pkcs8OID(der)
+	if oid == "" {
+		return ""
+	}
 	if name, ok := pkcs8Algorithms[oid]; ok {
 		return name + " keys"
 	}

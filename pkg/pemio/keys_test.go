@@ -119,6 +119,12 @@ func TestParsePrivateKeyPEMErrors(t *testing.T) {
 		{"DSA", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}, nil, []byte{2, 1, 7})), RuleUnsupportedKey, "DSA keys are not supported"},
 		{"RSA-PSS", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}, nil, []byte{2, 1, 7})), RuleUnsupportedKey, "RSA-PSS keys are not supported"},
 		{"unknown algorithm", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 3, 4}, nil, []byte{2, 1, 7})), RuleUnsupportedKey, "keys of algorithm 1.2.3.4 are not supported"},
+		// A damaged key of an algorithm crypto/x509 reads is damaged,
+		// not of an unsupported algorithm (security tester: an RSA key
+		// with a byte changed was "keys of algorithm 1.2.840.113549.1.1.1
+		// are not supported; use RSA or ECDSA").
+		{"damaged RSA", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}, nil, []byte{2, 1, 7})), RuleInvalidPrivateKey, "the RSA private key is damaged"},
+		{"damaged EC", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}, asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}, []byte{2, 1, 7})), RuleInvalidPrivateKey, "the EC private key is damaged"},
 		{"secp256k1", pemBlock("PRIVATE KEY", otherPKCS8(t, asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}, asn1.ObjectIdentifier{1, 3, 132, 0, 10},
 			mustDER(asn1.Marshal(struct {
 				Version    int

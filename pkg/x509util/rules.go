@@ -101,7 +101,7 @@ func CheckImport(leaf *x509.Certificate, key crypto.Signer, keyPEMSize int, chai
 				return ruleErr(RuleKeyMismatch, "the private key is the one of chain certificate %d (%s), not of the first certificate (%s): the certificate goes first, its issuers after it", i+1, c.Subject, leaf.Subject)
 			}
 		}
-		return ruleErr(RuleKeyMismatch, "the private key is not the one of the certificate's public key")
+		return ruleErr(RuleKeyMismatch, "it belongs to another public key than the certificate's")
 	}
 	if now.Before(leaf.NotBefore) {
 		return ruleErr(RuleNotYetValid, "valid from %s", leaf.NotBefore.UTC().Format(time.RFC3339))
