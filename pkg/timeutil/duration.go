@@ -107,16 +107,19 @@ func Relative(t, now time.Time) string {
 	if past {
 		secs = -secs
 	}
+	// To the nearest unit, not down (newcomer tester: a certificate of
+	// 395 days issued a moment ago expired "in 394 days"), the unit
+	// chosen by the rounded count (59.5 minutes is "1 hour").
 	var s string
-	switch {
+	switch mins, hours := (secs+30)/60, (secs+1800)/3600; {
 	case secs < 60:
 		return "now"
-	case secs < 3600:
-		s = plural(secs/60, "minute")
-	case secs < 86400:
-		s = plural(secs/3600, "hour")
+	case mins < 60:
+		s = plural(mins, "minute")
+	case hours < 24:
+		s = plural(hours, "hour")
 	default:
-		s = plural(secs/86400, "day")
+		s = plural(secs/86400+(secs%86400)/43200, "day") // (secs+43200)/86400 without overflow
 	}
 	if past {
 		return s + " ago"

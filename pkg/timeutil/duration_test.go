@@ -55,6 +55,22 @@ func TestRelative(t *testing.T) {
 	if got := Relative(now.Add(-Day), now); got != "1 day ago" {
 		t.Errorf("got %q", got)
 	}
+	// To the nearest unit (tester: 395 days less a moment was "in 394
+	// days").
+	for d, want := range map[time.Duration]string{
+		395*Day - time.Minute:           "in 395 days",
+		395*Day - 13*time.Hour:          "in 394 days",
+		-(2*Day + 13*time.Hour):         "3 days ago",
+		23*time.Hour + 31*time.Minute:   "in 1 day",
+		23*time.Hour + 29*time.Minute:   "in 23 hours",
+		59*time.Minute + 31*time.Second: "in 1 hour",
+		90 * time.Second:                "in 2 minutes",
+		59 * time.Second:                "now",
+	} {
+		if got := Relative(now.Add(d), now); got != want {
+			t.Errorf("Relative(now + %v) = %q, want %q", d, got, want)
+		}
+	}
 }
 
 func FuzzParseDuration(f *testing.F) {
