@@ -95,7 +95,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 	pf.BoolVarP(&f.Globals.Quiet, "quiet", "q", false, "print only errors and the essential result")
 	pf.String("region", "", "region part of ARNs (default local)")
 	pf.String("account", "", "account part of ARNs (default 000000000000)")
-	pf.StringVar(&f.Globals.VaultPassphraseFile, "vault-passphrase-file", "", "`file` whose first line is the vault passphrase (env CERTCTL_VAULT_PASSPHRASE; asked for at a terminal when neither is given)")
+	pf.StringVar(&f.Globals.VaultPassphraseFile, "vault-passphrase-file", "", "`file` whose first line is the vault passphrase (or the passphrase itself in env CERTCTL_VAULT_PASSPHRASE; asked for at a terminal when neither is given)")
 	f.Globals.ConfigFlags = map[string]*pflag.Flag{
 		"vault":   pf.Lookup("vault"),
 		"store":   pf.Lookup("store"),

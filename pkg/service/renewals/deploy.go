@@ -257,7 +257,6 @@ func (s *Service) Deploy(ctx context.Context, ref string, t deploy.Target) (*Dep
 // bearer token in --exec reached every host and backup).
 const SharedExecNotice = "the --exec command is recorded in the shared store as written: every host and reader of the database can read it (only this host runs it); keep secrets out of it — have the command read them from a file on this host"
 
-
 // deletedMeanwhile reports whether certificate id is gone from the store
 // (delete --force, by another process or host, since the pass read it):
 // its targets' commands are not to run (see forgetInstalled). A read that
