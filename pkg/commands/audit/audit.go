@@ -243,6 +243,16 @@ func listView(out ListOutput) output.View {
 		func(r *auditrec.Record) []string {
 			return []string{r.EventTime, r.EventName, r.Outcome, r.Actor.Type, r.Actor.ID, strings.Join(r.Resources, ","), r.EventID}
 		})
+	// On a narrow terminal the event and its outcome are cut last, and
+	// the others cut first (newcomer tester: at 80 columns
+	// "CreateCertificateAuthorityCrl" read "CreateCertificateAuthorit…",
+	// a CA's creation, and the actor "USER ro…").
+	table := v.Table
+	v.Table = func(s *output.Styles) *output.Table {
+		t := table(s)
+		t.Keep = []string{"TIME", "EVENT"}
+		return t
+	}
 	v.NextToken = out.NextToken
 	return v
 }

@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/internal/flagtest"
+	auditrec "github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/iostreams"
+	"github.com/certctl/certctl/pkg/output"
 )
 
 func TestListFlags(t *testing.T) {
@@ -67,5 +70,42 @@ func TestVerifyFlags(t *testing.T) {
 	}
 	if o, err := flagtest.Parse(t, NewCmdVerify, "--since", "1d"); err == nil || o != nil {
 		t.Errorf("verify --since accepted: %+v", o)
+	}
+}
+
+// TestListTableAt80Columns: at 80 columns the table keeps each record's
+// event name whole and its time to the minute, and cuts the others
+// first (newcomer tester:
+// "CreateCertificateAuthorit…" read as a CA's creation, the actor "USER
+// ro…").
+func TestListTableAt80Columns(t *testing.T) {
+	rec := func(name, outcome, code string) *auditrec.Record {
+		return &auditrec.Record{EventTime: "2026-12-07T21:47:22Z", EventName: name, Outcome: outcome, ErrorCode: code,
+			Actor:     auditrec.Actor{Type: "USER", ID: "root", Host: "vm"},
+			Resources: []string{"arn:certctl:acm-pca:local:000000000000:certificate-authority/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}}
+	}
+	ios, _, out, _ := iostreams.Test()
+	ios.SetTTY(true)
+	ios.SetTerminalWidth(80)
+	p, err := output.New(ios, "table", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := ListOutput{AuditEvents: []*auditrec.Record{
+		rec("CreateCertificateAuthorityCrl", auditrec.OutcomeSuccess, ""),
+		rec("CreateExternalAccountBinding", auditrec.OutcomeFailure, "ValidationException"),
+	}}
+	if err := p.Print(page, listView(page)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2026-12-07T21:47", "CreateCertificateAuthorityCrl", "CreateExternalAccountBinding", "FAILURE", "0f1e2d3c"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if len([]rune(l)) > 80 {
+			t.Errorf("line wider than 80 columns: %q", l)
+		}
 	}
 }
