@@ -19,6 +19,13 @@ tag:K=V tag:K ca:CA endpoint:EP renewal:STATUS in-use:true|false exported:true|f
 expires<D expires>D (D a duration from now, e.g. 30d); !TERM negates a term;
 CA and EP are an ARN, a UUID or a unique prefix (one that names nothing: exit 3)`
 
+// TermError is a query ParseTerse cannot read for its terms: the message
+// is one line, and the terms (TerseHelp) are for a hint below it
+// (newcomer tester: the error was the whole term list, five lines).
+type TermError struct{ Msg string }
+
+func (e *TermError) Error() string { return e.Msg }
+
 // ParseTerse parses a one-line query such as
 // `san:*.example.com status:ISSUED expires<30d tag:env=prod` into a
 // statement: the terms are ANDed; a leading ! (or -) negates one.
@@ -39,7 +46,7 @@ func ParseTerse(q string, now time.Time) (*Statement, error) {
 		terms = append(terms, st)
 	}
 	if len(terms) == 0 {
-		return nil, fmt.Errorf("empty query (terms: %s)", TerseHelp)
+		return nil, &TermError{Msg: "empty query"}
 	}
 	st := &Statement{And: terms}
 	if err := st.check(0); err != nil {
@@ -69,7 +76,7 @@ func terseTerm(tok string, now time.Time) (*Filter, error) {
 	}
 	key, val, ok := strings.Cut(tok, ":")
 	if !ok || val == "" {
-		return nil, fmt.Errorf("term %q is not KEY:VALUE (terms: %s)", tok, TerseHelp)
+		return nil, &TermError{Msg: fmt.Sprintf("term %q is not KEY:VALUE", tok)}
 	}
 	boolean := func() (*bool, error) {
 		switch val {
@@ -125,7 +132,7 @@ func terseTerm(tok string, now time.Time) (*Filter, error) {
 		k, v, _ := strings.Cut(val, "=")
 		return &Filter{Tag: &localstore.Tag{Key: k, Value: v}}, nil
 	}
-	return nil, fmt.Errorf("unknown term %q%s (terms: %s)", key, didYouMean(key, terseKeys), TerseHelp)
+	return nil, &TermError{Msg: fmt.Sprintf("unknown term %q%s", key, didYouMean(key, terseKeys))}
 }
 
 // terseKeys are the KEY words of KEY:VALUE terms. They are exact, like the

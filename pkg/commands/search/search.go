@@ -90,7 +90,7 @@ A malformed statement or query exits 4.` + cmdutil.ExitStatus(0, 2, 3, 4, 6),
 			}
 			if len(args) == 1 {
 				if strings.TrimSpace(args[0]) == "" {
-					return errs.Invalidf("empty query (terms: %s)", sq.TerseHelp)
+					return errs.Invalidf("empty query").WithHint("the terms: %s", sq.TerseHelp)
 				}
 				opts.Query = args[0]
 			}

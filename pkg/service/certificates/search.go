@@ -102,6 +102,10 @@ func (in SearchInput) Statement(now time.Time) (*search.Statement, error) {
 		return st, nil
 	case in.Query != "":
 		st, err := search.ParseTerse(in.Query, now)
+		var te *search.TermError
+		if errors.As(err, &te) {
+			return nil, errs.Invalidf("%v", err).WithHint("the terms: %s", search.TerseHelp)
+		}
 		if err != nil {
 			return nil, errs.Invalidf("%v", err)
 		}
