@@ -20,7 +20,7 @@ import (
 // renamed in is the one opened then, whatever another user renames or
 // swaps on the path meanwhile (review: a directory below theirs swapped
 // for a link between the check and the write led root's file elsewhere).
-func openDir(dir string) (*os.File, error) { return walkDir(dir, 0) }
+func openDir(dir string) (*os.File, error) { return walkDir(dir, false, 0) }
 
 // MkdirAll makes directory dir and the parents it lacks, mode perm (less
 // the umask), as os.MkdirAll does, but walking to it as openDir does:
@@ -30,16 +30,16 @@ func openDir(dir string) (*os.File, error) { return walkDir(dir, 0) }
 // --out-dir made root's directories at the end of another user's link
 // before the file write refused it).
 func MkdirAll(dir string, perm os.FileMode) error {
-	d, err := walkDir(dir, perm)
+	d, err := walkDir(dir, true, perm)
 	if err != nil {
 		return err
 	}
 	return d.Close()
 }
 
-// walkDir is openDir, making what is missing when perm is not 0
-// (MkdirAll).
-func walkDir(dir string, perm os.FileMode) (*os.File, error) {
+// walkDir is openDir, making what is missing, mode perm, when create is
+// set (MkdirAll).
+func walkDir(dir string, create bool, perm os.FileMode) (*os.File, error) {
 	abs, wd := dir, ""
 	if !filepath.IsAbs(abs) {
 		var err error
@@ -51,12 +51,18 @@ func walkDir(dir string, perm os.FileMode) (*os.File, error) {
 	// shown names an entry of the walk in a MkdirAll error as os.MkdirAll
 	// would: relative to the working directory when dir is.
 	shown := func(at string) string {
-		if rel, ok := strings.CutPrefix(at, wd+string(filepath.Separator)); ok && wd != "" {
+		prefix := strings.TrimSuffix(wd, string(filepath.Separator)) + string(filepath.Separator) // "/" as the working directory too
+		if rel, ok := strings.CutPrefix(at, prefix); ok && wd != "" {
 			return rel
 		}
 		return at
 	}
-	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	// The directories on the way are opened only to walk through
+	// (walkFlags: O_PATH on Linux), which needs no permission to read
+	// them, as the kernel's own walk needs none: a directory of mode
+	// 0711 above the vault is passed (review: a vault below one could no
+	// longer be made); the last is opened to read, below.
+	const flags = walkFlags | unix.O_DIRECTORY | unix.O_CLOEXEC
 	root := string(filepath.Separator)
 	fd, err := unix.Open(root, flags, 0)
 	if err != nil {
@@ -69,7 +75,7 @@ func walkDir(dir string, perm os.FileMode) (*os.File, error) {
 		pending = pending[1:]
 		var st unix.Stat_t
 		err := unix.Fstatat(int(cur.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
-		if err == unix.ENOENT && perm != 0 && name != ".." {
+		if err == unix.ENOENT && create && name != ".." {
 			// Made here, in the directory walked to; another
 			// process making it meanwhile is as good.
 			if err = unix.Mkdirat(int(cur.Fd()), name, uint32(perm.Perm())); err == nil || err == unix.EEXIST {
@@ -117,7 +123,7 @@ func walkDir(dir string, perm os.FileMode) (*os.File, error) {
 		if err != nil {
 			at := filepath.Join(cur.Name(), name)
 			cur.Close()
-			if perm != 0 {
+			if create && err == unix.ENOTDIR {
 				// As os.MkdirAll says it: "mkdir afile: not a
 				// directory" for afile/sub below a file.
 				return nil, &fs.PathError{Op: "mkdir", Path: shown(at), Err: err}
@@ -128,7 +134,19 @@ func walkDir(dir string, perm os.FileMode) (*os.File, error) {
 		cur.Close()
 		cur = os.NewFile(uintptr(next), nextName)
 	}
-	return cur, nil
+	if walkFlags == unix.O_RDONLY || create {
+		// Opened to read already, or for MkdirAll, which keeps
+		// nothing of it.
+		return cur, nil
+	}
+	// The directory itself, to read, write in and sync.
+	rd, err := unix.Openat(int(cur.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	name := cur.Name()
+	cur.Close()
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	return os.NewFile(uintptr(rd), name), nil
 }
 
 // createTempIn creates a new file in directory d (opened by openDir),
