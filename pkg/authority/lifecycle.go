@@ -557,19 +557,20 @@ func (s *Service) rechain(tx localstore.Tx, r *Record) error {
 
 // Unpublished says, for a certificate r issued that is being revoked at
 // now, why no CRL or OCSP answer of r will carry the revocation ("" when
-// r publishes them): r is deleted. The revocation is recorded all the
-// same — a key compromise still blocks the key (inventory.RevokeSerial) —
-// but nothing would tell the revoker that no relying party learns of it
-// (tester: revoking a certificate of a permanently deleted CA reported a
-// plain success).
+// r publishes them, publishesRevocation — a DELETED CA within its
+// restore window does): r was permanently deleted. The revocation is
+// recorded all the same — a key compromise still blocks the key
+// (inventory.RevokeSerial) — but nothing would tell the revoker that no
+// relying party learns of it (tester: revoking a certificate of a
+// permanently deleted CA reported a plain success).
 func (r *Record) Unpublished(now time.Time) string {
-	if r.Status != StatusDeleted {
+	if r.publishesRevocation(now) {
 		return ""
 	}
-	if !now.Before(r.RestorableUntil) {
+	if r.Status == StatusDeleted {
 		return "its issuing certificate authority " + r.ID + " was permanently deleted: no CRL or OCSP answer will carry this revocation (the vault records it)"
 	}
-	return "its issuing certificate authority " + r.ID + " is DELETED: no CRL or OCSP answer carries this revocation unless the CA is restored (certctl ca restore " + r.ID + ") by " + timeutil.RFC3339(r.RestorableUntil)
+	return "its issuing certificate authority " + r.ID + " has no certificate: no CRL or OCSP answer carries this revocation (the vault records it)"
 }
 
 // UnpublishedBy is Unpublished for the CA caID, read in tx ("" when it
