@@ -92,6 +92,12 @@ func checkOutDir(dir string, dryRun bool) error {
 		}
 		return nil
 	}
+	// The link rule of the real run (fsutil.MkdirAll), which makes
+	// nothing here (review: the dry run said "would export" where the run
+	// refused another user's link).
+	if err := fsutil.CheckLinks(dir); err != nil {
+		return cmdutil.OutputPathError("--out-dir: ", err)
+	}
 	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		switch {
@@ -129,10 +135,11 @@ func (n *dirNames) dir(out, domain, id string) (string, error) {
 	n.mu.Unlock()
 	dir := filepath.Join(out, name) // out itself was made once, by checkOutDir
 
-	// Walked to as out was made (fsutil.MkdirAll): a link swapped in on
-	// its path since is not followed.
-	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
-		return "", cmdutil.OutputPathError("", err)
+	// Made in out (made by checkOutDir, walked to by fsutil.MkdirAll),
+	// never through a link at its name: os.Mkdir does not follow one
+	// (review: MkdirAll made the directory a link there led to).
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", errs.Failuref("%s: %v", dir, err)
 	}
 	st, err := os.Lstat(dir)
 	if err != nil {
