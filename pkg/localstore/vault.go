@@ -210,7 +210,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	// What is in the directory is trusted (its master key, a deploy
 	// target's command): nobody else may be able to write it — nor the
 	// directories above it, checked before a new one is made there.
-	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+	_, err := os.Lstat(dir)
+	missing := errors.Is(err, os.ErrNotExist)
+	if missing {
 		if err := fsutil.CheckParents(dir); err != nil {
 			return nil, err
 		}
@@ -218,8 +220,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	if err := checkVaultDir(dir); err != nil {
 		return nil, err
 	}
-	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+	if missing {
+		// Made walking the path as a write does (fsutil.MkdirAll); one
+		// there already is checked as a vault directory below.
+		if err := fsutil.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	if !opts.Restoring {
 		if err := checkRestoreNotInterrupted(dir); err != nil {
