@@ -2,11 +2,10 @@ package cmdutil
 
 import (
 	"fmt"
-	"os"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
+	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/iostreams"
 	"github.com/certctl/certctl/pkg/output"
 	"github.com/certctl/certctl/pkg/shellarg"
@@ -49,26 +48,11 @@ func ReadKeyPassphrase(s *iostreams.IOStreams, arg string) ([]byte, error) {
 // fsGroup, a service group) is a deliberate choice, and so may this be.
 func ReadSecretFileArg(s *iostreams.IOStreams, flag, arg string) ([]byte, error) {
 	data, err := ReadFileArg(s, flag, arg)
-	if err == nil {
-		if name, mode, open := readableByAll(arg); open {
-			fmt.Fprintf(s.ErrOut, "certctl: warning: --%s %s can be read by every user of this machine (mode %04o): chmod o-r %s\n",
-				flag, output.Sanitize(name), mode, shellarg.Quote(name))
+	if err == nil && arg != "-" {
+		name := FileArgName(arg)
+		if mode, open := fsutil.OpenToAll(name); open {
+			fmt.Fprintf(s.ErrOut, "certctl: %s\n", fsutil.OpenToAllWarning("--"+flag, output.Sanitize(name), shellarg.Quote(name), mode))
 		}
 	}
 	return data, err
-}
-
-// readableByAll reports whether the file argument arg names a regular
-// file that every user may read (not on Windows, whose modes say
-// nothing of it), with its name and mode.
-func readableByAll(arg string) (name string, mode os.FileMode, open bool) {
-	if arg == "-" || runtime.GOOS == "windows" {
-		return "", 0, false
-	}
-	name = FileArgName(arg)
-	fi, err := os.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() {
-		return "", 0, false
-	}
-	return name, fi.Mode().Perm(), fi.Mode().Perm()&0o004 != 0
 }

@@ -73,7 +73,8 @@ func (f *Factory) Core(ctx context.Context) (*service.Core, error) {
 // (only a PKCS11 CA opens it) and shared by the process.
 func (f *Factory) Token(cfg *config.Config) *hsm.Opener {
 	if f.token == nil {
-		f.token = &hsm.Opener{Settings: hsm.Settings{Module: cfg.PKCS11Module, TokenLabel: cfg.PKCS11TokenLabel, PINFile: cfg.PKCS11PINFile}}
+		f.token = &hsm.Opener{Settings: hsm.Settings{Module: cfg.PKCS11Module, TokenLabel: cfg.PKCS11TokenLabel, PINFile: cfg.PKCS11PINFile,
+			Warn: f.warn}}
 	}
 	return f.token
 }
@@ -159,7 +160,7 @@ func (f *Factory) Renewals(ctx context.Context) (*renewals.Service, error) {
 		Window:      cfg.RenewalWindow,
 		EmailWindow: cfg.RenewalEmailWindow,
 		Validity:    cfg.CertificateValidity,
-		Validations: validationsSettings(cfg),
+		Validations: f.validationsSettings(cfg),
 		Host: func() (deploy.Host, error) {
 			return deploy.LocalHost(core.Vault.Dir, hostName(cfg))
 		},
@@ -194,13 +195,16 @@ func ValidationSettings(cfg *config.Config) validation.Settings {
 
 // validationsSettings are the settings of the validations service: the
 // checks' and the approval mail's.
-func validationsSettings(cfg *config.Config) validations.Settings {
+func (f *Factory) validationsSettings(cfg *config.Config) validations.Settings {
 	return validations.Settings{
 		Validation: ValidationSettings(cfg),
 		Mail: validations.MailSettings{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
-			PasswordFile: cfg.SMTPPasswordFile, StartTLS: cfg.SMTPStartTLS},
+			PasswordFile: cfg.SMTPPasswordFile, StartTLS: cfg.SMTPStartTLS, Warn: f.warn},
 	}
 }
+
+// warn prints a library's warning on stderr, as a notice.
+func (f *Factory) warn(msg string) { PrintNotices(f.IO, msg) }
 
 // Validations returns the domain validation service.
 func (f *Factory) Validations(ctx context.Context) (*validations.Service, error) {
@@ -208,7 +212,7 @@ func (f *Factory) Validations(ctx context.Context) (*validations.Service, error)
 	if err != nil {
 		return nil, err
 	}
-	return validations.New(core, validationsSettings(cfg)), nil
+	return validations.New(core, f.validationsSettings(cfg)), nil
 }
 
 // VaultOps returns the vault operations service (backup, restore, verify,

@@ -30,6 +30,8 @@ import (
 	"sync"
 
 	"github.com/certctl/certctl/pkg/errs"
+	"github.com/certctl/certctl/pkg/fsutil"
+	"github.com/certctl/certctl/pkg/shellarg"
 )
 
 // Key storages of a CA (`ca create|import --key-storage`).
@@ -53,6 +55,10 @@ type Settings struct {
 	Module     string // path of the PKCS#11 module library
 	TokenLabel string
 	PINFile    string // file holding the user PIN
+	// Warn, when set, is told that the PIN file can be read by every
+	// user (fsutil.OpenToAll): the PIN is read all the same (review: the
+	// passphrase files' warning did not reach it).
+	Warn func(string)
 }
 
 // Token is an open, logged-in session with the token.
@@ -93,6 +99,8 @@ type Opener struct {
 	refused *refusal
 	// open opens the token (nil: this build's backend).
 	open func(Settings, []byte) (closer, error)
+	// warned: Settings.Warn was told of the PIN file once.
+	warned bool
 }
 
 // refusal is a PIN refusal and the PIN file it was read from.
@@ -163,6 +171,10 @@ func (o *Opener) Open() (Token, error) {
 	pin, err := readPIN(set.PINFile)
 	if err != nil {
 		return nil, err
+	}
+	if mode, open := fsutil.OpenToAll(set.PINFile); open && set.Warn != nil && !o.warned {
+		o.warned = true // once a process (a server opens the token again)
+		set.Warn(fsutil.OpenToAllWarning(SettingPINFile, set.PINFile, shellarg.Quote(set.PINFile), mode))
 	}
 	tok, err := openToken(set, pin)
 	clear(pin)

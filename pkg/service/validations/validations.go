@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/certctl/certctl/pkg/fsutil"
+	"github.com/certctl/certctl/pkg/shellarg"
 	"os"
 	"path/filepath"
 	"time"
@@ -32,6 +34,9 @@ import (
 type MailSettings struct {
 	Addr, From, Username, PasswordFile string
 	StartTLS                           bool
+	// Warn, when set, is told that the password file can be read by
+	// every user (fsutil.OpenToAll); it is read all the same.
+	Warn func(string)
 }
 
 // Settings are the configuration the service acts on.
@@ -95,6 +100,9 @@ func (m *mailer) Send(ctx context.Context, msgs []validation.Message) error {
 		b, err := os.ReadFile(c.PasswordFile)
 		if err != nil {
 			return errs.UsageErrorf("smtp.password_file: %v", err).WithoutHelpHint()
+		}
+		if mode, open := fsutil.OpenToAll(c.PasswordFile); open && c.Warn != nil {
+			c.Warn(fsutil.OpenToAllWarning("smtp.password_file", c.PasswordFile, shellarg.Quote(c.PasswordFile), mode))
 		}
 		if n := len(b); n > 0 && b[n-1] == '\n' {
 			b = b[:n-1]
