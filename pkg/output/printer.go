@@ -243,7 +243,7 @@ func expectedTypes(msg string) string {
 // them). go-jmespath's message for a wrong type holds the whole argument
 // (the command's entire output, in Go's map syntax), so only what was
 // expected is kept.
-func queryError(query string, output any, err error, changed bool) error {
+func queryError(query string, output any, err error, changed, wholePrinted bool) error {
 	msg := err.Error()
 	switch {
 	case strings.HasPrefix(msg, "Invalid type for: "):
@@ -253,8 +253,12 @@ func queryError(query string, output any, err error, changed bool) error {
 		// wording, with its typo: tester).
 		msg = "a sort or comparison key is not a number or a string (a field missing from the items?)"
 	}
+	printed := "so nothing was printed"
+	if wholePrinted {
+		printed = "so the whole output was printed instead: it holds what is shown only this once"
+	}
 	if !changed {
-		return errs.Failuref("--query %q failed on the output, so nothing was printed: %s", query, msg)
+		return errs.Failuref("--query %q failed on the output, %s: %s", query, printed, msg)
 	}
 	arns := identifiers(output, true)
 	sort.Strings(arns)
@@ -265,7 +269,7 @@ func queryError(query string, output any, err error, changed bool) error {
 	if len(arns) > 0 {
 		done += " (" + strings.Join(arns, ", ") + ")"
 	}
-	return errs.Failuref("%s, but --query %q failed on its output, so nothing was printed: %s", done, query, msg)
+	return errs.Failuref("%s, but --query %q failed on its output, %s: %s", done, query, printed, msg)
 }
 
 // identifiers are the "Field value" of output's top-level identifiers —
@@ -321,6 +325,11 @@ type View struct {
 	// only, writes it to stderr (WriteNextToken). It is the output's own
 	// NextToken field.
 	NextToken *string
+	// ShownOnce marks an output that holds what is shown only this once
+	// (a new EAB credential's MAC key): a --query that fails on it prints
+	// the whole output instead of nothing, so that it is not lost
+	// (security tester: a credential was left whose key was never shown).
+	ShownOnce bool
 }
 
 // Table is a titled table: Headers may be empty for a key/value listing.
@@ -365,7 +374,8 @@ func (p *Printer) Print(data any, v View) error {
 			out := generic
 			generic, err = searchQuery(p.query, out)
 			if err != nil {
-				return queryError(p.queryText, out, err, p.Changed != nil && p.Changed())
+				whole := v.ShownOnce && WriteJSON(p.IO.Out, data) == nil
+				return queryError(p.queryText, out, err, p.Changed != nil && p.Changed(), whole)
 			}
 		}
 		switch p.Format {

@@ -463,6 +463,23 @@ func TestPrintQueryRuntimeErrorNamesNested(t *testing.T) {
 	}
 }
 
+// A failed query on an output marked ShownOnce (the MAC key of a new EAB
+// credential) prints the whole output instead, and the error says so
+// (security tester: the key, shown only then, was lost); its message
+// never holds the secret.
+func TestPrintQueryRuntimeErrorShownOnce(t *testing.T) {
+	data := map[string]any{"ExternalAccountBinding": map[string]any{"KeyId": "kid-1", "MacKey": "secret-mac-key"}}
+	p, out := newPrinter(t, false, false, "json", "abs(ExternalAccountBinding.MacKey)")
+	p.Changed = func() bool { return true }
+	err := p.Print(data, View{ShownOnce: true})
+	if errs.ExitCodeOf(err) != errs.ExitFailure || !strings.Contains(err.Error(), "failed on its output, so the whole output was printed instead: it holds what is shown only this once: ") {
+		t.Errorf("got %v (exit %d)", err, errs.ExitCodeOf(err))
+	}
+	if err != nil && strings.Contains(err.Error(), "secret-mac-key") || !strings.Contains(out.String(), `"MacKey": "secret-mac-key"`) {
+		t.Errorf("error %v, output %q: want the secret in the output only", err, out)
+	}
+}
+
 // A failed query on a bulk command's output names the certificates of its
 // Results (review: it named none), at most five and how many in all.
 func TestPrintQueryRuntimeErrorNamesResults(t *testing.T) {

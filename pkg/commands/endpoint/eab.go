@@ -2,9 +2,7 @@ package endpoint
 
 import (
 	"context"
-	"github.com/certctl/certctl/pkg/errs"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,8 +108,10 @@ func runEABCreate(ctx context.Context, o *EABCreateOptions) error {
 		ExpiresAt       any    `json:"ExpiresAt"`
 		Reusable        bool   `json:"Reusable"`
 	}{v.KeyID, v.MacKey, v.AcmeEndpointArn, v.CreatedAt, v.ExpiresAt, v.Reusable}
-	result := map[string]any{"ExternalAccountBinding": out}
-	err = p.Print(result, output.View{
+	return p.Print(map[string]any{"ExternalAccountBinding": out}, output.View{
+		// The MAC key is shown this once: a --query that fails on it
+		// prints the whole output rather than lose it.
+		ShownOnce: true,
 		Table: func(*output.Styles) *output.Table {
 			expires := "never"
 			if v.ExpiresAt != nil {
@@ -124,17 +124,6 @@ func runEABCreate(ctx context.Context, o *EABCreateOptions) error {
 		// was not shown).
 		Records: func() [][]string { return [][]string{eabRecord(v)} },
 	})
-	if err != nil && p.HasQuery() {
-		// The MAC key is shown this once: a --query that fails on the
-		// output prints the whole of it rather than lose the key, and
-		// the credential with it (security tester: an unusable EAB was
-		// left behind, its key never shown).
-		if werr := output.WriteJSON(p.IO.Out, result); werr == nil {
-			return errs.Failuref("%s; the whole output was printed instead: it holds the MAC key, shown only this once",
-				strings.Replace(err.Error(), ", so nothing was printed", "", 1))
-		}
-	}
-	return err
 }
 
 // EABListOptions are the inputs of `endpoint eab list`.
