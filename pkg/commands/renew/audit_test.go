@@ -114,10 +114,13 @@ func TestAuditRenewals(t *testing.T) {
 		t.Fatalf("scheduler actor %+v", a)
 	}
 
-	// Past NotAfter: the move to EXPIRED is recorded.
+	// Past NotAfter: the move to EXPIRED is recorded (the pass fails:
+	// the certificate is still deployed).
 	n = len(recs)
 	e.SetNow(e.Describe(arn).NotAfter.Add(day))
-	e.MustRun("renew", "--due")
+	if r := e.Run("renew", "--due"); r.Code != 7 {
+		t.Fatalf("the pass that expires a deployed certificate: %v", r)
+	}
 	recs = auditLog(t, e)
 	got = since(recs, n)
 	if names(got) != "ExpireCertificate/SUCCESS/SCHEDULER" || got[0].Resources[0] != arn {

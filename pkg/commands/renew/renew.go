@@ -96,7 +96,11 @@ naming the name and what was found (for HTTP, the URL tried), and the first
 pass that finds them all renews.
 
 Each certificate's outcome is reported: RENEWED NOT_DUE INELIGIBLE FAILED
-PENDING_VALIDATION, with a summary line on stderr. Interrupted (Ctrl-C, or
+PENDING_VALIDATION, with a summary line on stderr. FAILED (exit 7) is also a
+pending request the pass failed or timed out, a certificate certctl was to
+renew that expired first (in the pass that finds it expired), and, at every
+pass, an expired certificate still deployed (deploy a new one there, and
+deploy --remove the old target). Interrupted (Ctrl-C, or
 SIGTERM as systemctl stop sends), a run starts no other renewal, installs
 nothing, reports every outcome so far and the certificates not reached as
 FAILED with the reason "not done: the command was interrupted", and exits 7 (not when

@@ -255,6 +255,13 @@ func TestExpired(t *testing.T) {
 	e2.Export(arn2)
 	d2 := e2.Describe(arn2)
 	e2.SetNow(d2.NotAfter.Add(time.Second))
+	// Exported for certctl to renew, it expired before a pass did: the
+	// pass that finds it expired fails (exit 7) — once; the passes after
+	// it report it INELIGIBLE (on-call tester: it exited 0).
+	code, res, r := e2.Renew("--due", "-q")
+	if got := res[arn2]; code != 7 || got.Outcome != "FAILED" || !strings.Contains(got.Reason, "expired before it was renewed: request a new certificate") {
+		t.Fatalf("the pass that expires it: %v", r)
+	}
 	got := outcome(t, e2, arn2)
 	if got.Outcome != "INELIGIBLE" || !strings.Contains(got.Reason, "expired") {
 		t.Fatalf("outcome %s (%s), want INELIGIBLE (expired)", got.Outcome, got.Reason)
@@ -507,14 +514,15 @@ func TestDryRunChangesNothing(t *testing.T) {
 
 	before := clitest.Dump(t, e.Vault)
 	code, res, r := e.Renew("--due", "--dry-run", "--within", "20d")
-	if code != 0 {
+	if code != 7 {
 		t.Fatalf("%v", r)
 	}
 	if res[due].Outcome != "RENEWED" || !strings.Contains(res[due].Reason, "dry run") {
 		t.Fatalf("dry run: due certificate %+v, want RENEWED (dry run)", res[due])
 	}
-	if res[expiring].Outcome != "INELIGIBLE" {
-		t.Fatalf("dry run: expired certificate %+v, want INELIGIBLE", res[expiring])
+	// Exported, it expired before a pass renewed it: the pass fails.
+	if res[expiring].Outcome != "FAILED" || !strings.Contains(res[expiring].Reason, "dry run: would fail: expired before it was renewed") {
+		t.Fatalf("dry run: expired certificate %+v, want FAILED (expired before it was renewed)", res[expiring])
 	}
 	if !strings.HasPrefix(r.Stderr, "dry run: 1 would be renewed, ") {
 		t.Fatalf("dry run summary: %q", r.Stderr)
@@ -524,7 +532,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 
 	code, res, r = e.Renew("--due", "--within", "20d")
-	if code != 0 || res[due].Outcome != "RENEWED" || res[due].Reason != "" {
+	if code != 7 || res[due].Outcome != "RENEWED" || res[due].Reason != "" || res[expiring].Outcome != "FAILED" {
 		t.Fatalf("real run: %v", r)
 	}
 	if after := clitest.Dump(t, e.Vault); after == before {
@@ -1078,11 +1086,22 @@ func TestDryRunHooksOff(t *testing.T) {
 			t.Errorf("the run, %s: exit %d, %+v\n%s", a, code, got, r.Stderr)
 		}
 	}
-	// With hooks on, the dry run says nothing of them.
+	// With hooks on, the dry run says nothing of a renewal's command; the
+	// skipped command of the target the pass does not renew again
+	// (unbound, no longer exported) stands failed, to be tried again.
 	e.Vars["CERTCTL_HOOKS_ALLOW_EXEC"] = "true"
 	e.Advance(20 * day)
-	if code, res, r := e.Renew("--due", "--within", "20d", "--dry-run"); code != 0 || len(res[arn].Targets) != 0 {
-		t.Errorf("hooks on: exit %d, %+v\n%s", code, res[arn], r.Stderr)
+	code, res, r = e.Renew("--due", "--within", "20d", "--dry-run")
+	if code != errs.ExitPartial || res[arn].Outcome != "RENEWED" || len(res[arn].Targets) != 0 ||
+		len(res[unbound].Targets) != 1 || res[unbound].Targets[0].Outcome != "FAILED" || !strings.Contains(res[unbound].Reason, "would be tried again") {
+		t.Errorf("hooks on: exit %d, %+v, %+v\n%s", code, res[arn], res[unbound], r.Stderr)
+	}
+	// The pass runs it, and the dry run after says nothing of either.
+	if code, _, r := e.Renew("--due", "--within", "20d"); code != 0 {
+		t.Fatalf("the pass with hooks on: %v", r)
+	}
+	if code, res, r := e.Renew("--due", "--within", "20d", "--dry-run"); code != 0 || len(res[arn].Targets) != 0 || len(res[unbound].Targets) != 0 {
+		t.Errorf("the dry run after: exit %d\n%v", code, r)
 	}
 }
 
@@ -1283,7 +1302,9 @@ func linesByARN(stdout string) map[string]string {
 // waiting for its DNS validation when the pass ends it — issued, failed
 // (CAA forbids the CA) or timed out — once, in the pass that ended it;
 // cron mailed nothing while the README promised a mail when something
-// happened (tester). The request still waiting stays out.
+// happened (tester). The request still waiting stays out. A request the
+// pass fails or times out is FAILED, and the pass exits 7 (on-call tester:
+// it exited 0).
 func TestQuietReportsEndedRequests(t *testing.T) {
 	e := clitest.New(t)
 	d := validationtest.StartDNS(t)
@@ -1321,13 +1342,13 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 		}
 		r := e.Run(args...)
 		lines := linesByARN(r.Stdout)
-		if _, ok := lines[late]; r.Code != 0 || ok || len(lines) != 2 {
+		if _, ok := lines[late]; r.Code != 7 || ok || len(lines) != 2 {
 			t.Fatalf("%v: want only the two requests it ends:\n%v", args, r)
 		}
 		if l := lines[issued]; !strings.Contains(l, pass.prefix+"issued: domain validation succeeded; the certificate is neither exported") {
 			t.Fatalf("%v left out (or misreported) the request the pass issues: %q in\n%v", args, l, r)
 		}
-		if l := lines[refused]; !strings.Contains(l, pass.prefix+"request FAILED: CAA_ERROR") {
+		if l := lines[refused]; !strings.Contains(l, "\tFAILED\t"+pass.prefix+"request FAILED: CAA_ERROR") {
 			t.Fatalf("%v left out (or misreported) the request the pass fails: %q in\n%v", args, l, r)
 		}
 		if got := e.Describe(issued).Status; got != pass.status {
@@ -1343,17 +1364,17 @@ func TestQuietReportsEndedRequests(t *testing.T) {
 	}
 
 	e.Advance(73 * time.Hour)
-	if r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "text"); r.Code != 0 || !strings.Contains(r.Stdout, late) || !strings.Contains(r.Stdout, "would time out") {
+	if r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "text"); r.Code != 7 || !strings.Contains(r.Stdout, late) || !strings.Contains(r.Stdout, "would time out") {
 		t.Fatalf("the dry run with -q left out the timeout the pass would make:\n%v", r)
 	}
 	r := e.Run("renew", "--due", "-q", "-o", "json")
 	var out struct {
 		Results []struct{ CertificateArn, Outcome, Reason string }
 	}
-	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || r.Code != 0 {
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || r.Code != 7 {
 		t.Fatalf("the pass after 73 hours: %v (%v)", r, err)
 	}
-	if len(out.Results) != 1 || out.Results[0].CertificateArn != late || !strings.Contains(out.Results[0].Reason, "request timed out") {
+	if len(out.Results) != 1 || out.Results[0].CertificateArn != late || out.Results[0].Outcome != "FAILED" || !strings.Contains(out.Results[0].Reason, "request timed out") {
 		t.Fatalf("-q after the timeout: %+v, want only %s timed out", out.Results, late)
 	}
 	if r := e.Run("renew", "--due", "-q", "-o", "text"); r.Code != 0 || r.Stdout != "" {
@@ -1411,5 +1432,67 @@ func TestTableShowsFailedDeployment(t *testing.T) {
 	e.TTY = false
 	if r := e.Run("renew", "--due", "-o", "text"); strings.Contains(r.Stdout, "\tFAILED\t") {
 		t.Fatalf("-o text changed its columns:\n%s", r.Stdout)
+	}
+}
+
+// TestExpiredWhileDeployed: a deployed certificate whose renewal failed (its
+// CA disabled) and that expires fails every pass while it is deployed —
+// the pass that expires it and each one after, with -q printing it and
+// the reason saying how to stop it — until its target is removed (on-call
+// tester: from the pass that expired it on, every pass printed nothing and
+// exited 0 while the server served an expired certificate).
+func TestExpiredWhileDeployed(t *testing.T) {
+	e := clitest.New(t)
+	arn, _ := dueUnderDisabledCA(t, e, "lapse.internal")
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "c.pem")
+	e.MustRun("deploy", arn, "--cert-file", cert, "--key-file", filepath.Join(dir, "k.pem"))
+	if code, res, r := e.Renew("--due", "-q"); code != 7 || res[arn].Outcome != "FAILED" {
+		t.Fatalf("the renewal under the disabled CA: %v", r)
+	}
+	e.SetNow(e.Describe(arn).NotAfter.Add(time.Minute))
+	for pass := 0; pass < 2; pass++ {
+		r := e.Run("renew", "--due", "-q", "-o", "text")
+		line := linesByARN(r.Stdout)[arn]
+		if r.Code != 7 || !strings.Contains(line, "\tFAILED\texpired after its renewal failed (PCA_INVALID_STATE), and still deployed to file:"+cert) ||
+			!strings.Contains(line, "certctl deploy "+arn[strings.LastIndexByte(arn, '/')+1:]+" --remove --cert-file PATH") {
+			t.Fatalf("pass %d after the expiry: %v", pass, r)
+		}
+		e.Advance(time.Hour)
+	}
+	if got := e.Describe(arn).Status; got != "EXPIRED" {
+		t.Fatalf("status %s", got)
+	}
+	e.MustRun("deploy", arn, "--remove", "--cert-file", cert)
+	if r := e.Run("renew", "--due", "-q", "-o", "text"); r.Code != 0 || r.Stdout != "" {
+		t.Fatalf("the pass once the target is removed: %v", r)
+	}
+}
+
+// TestDryRunReportsFailedDeployment: a dry run tells of a deployment that
+// failed, which the pass tries again — FAILED in the certificate's
+// Targets, printed with -q, exit 7 — as the pass after it does (on-call
+// tester: the dry run said NOT_DUE and exited 0, the pass ran the failing
+// command again and exited 7). The command's output is not quoted.
+func TestDryRunReportsFailedDeployment(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("retry.internal")
+	dir := t.TempDir()
+	if r := e.Run("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "echo secret-output; exit 3"); r.Code != errs.ExitFailure {
+		t.Fatalf("deploy with a failing command: %v", r)
+	}
+	code, res, r := e.Renew("--due", "--dry-run", "-q")
+	got := res[arn]
+	if code != errs.ExitPartial || got.Outcome != "NOT_DUE" || len(got.Targets) != 1 || got.Targets[0].Outcome != "FAILED" ||
+		!strings.Contains(got.Reason, "failed and would be tried again") || strings.Contains(r.Stdout, "secret-output") {
+		t.Fatalf("the dry run: %v", r)
+	}
+	if code, res, r := e.Renew("--due", "-q"); code != errs.ExitPartial || len(res[arn].Targets) != 1 || res[arn].Targets[0].Outcome != "FAILED" {
+		t.Fatalf("the pass: %v", r)
+	}
+	// Fixed: the pass installs it, and the dry run after says nothing.
+	e.MustRun("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "true")
+	if r := e.Run("renew", "--due", "--dry-run", "-q", "-o", "json"); r.Code != 0 || r.Stdout != "" {
+		t.Fatalf("the dry run once it succeeded: %v", r)
 	}
 }

@@ -1120,11 +1120,10 @@ func (s *Service) finishStale(ctx context.Context, rep *Report, res *Result, hos
 // this host that it can know without installing: a deploy command of this
 // host's target, with hooks off here (hooks.allow_exec; PostgreSQL's
 // default), is not run — the run reports that deployment failed, exit 7
-// (verification tester: the dry run said only "would renew").
-func (s *Service) dryDeploy(ctx context.Context, rep *Report) error {
-	if s.set.AllowExec {
-		return nil
-	}
+// (verification tester: the dry run said only "would renew"); and, in a
+// due pass (due), a target of this host whose last deployment failed is
+// tried again — a deployment failed until it succeeds, exit 7 too.
+func (s *Service) dryDeploy(ctx context.Context, rep *Report, due bool) error {
 	all, copied, err := s.allTargets(ctx)
 	if err != nil {
 		return err
@@ -1134,13 +1133,11 @@ func (s *Service) dryDeploy(ctx context.Context, rep *Report) error {
 		res := &rep.Results[i]
 		id := idOf(res.CertificateArn)
 		ts := all[id]
-		if res.Outcome != renewal.Renewed || len(ts) == 0 {
+		renewed := res.Outcome == renewal.Renewed
+		if (!renewed && !due) || len(ts) == 0 {
 			continue
 		}
 		for _, t := range ts {
-			if t.Exec == "" {
-				continue
-			}
 			if host.ID == "" {
 				var err error
 				if host, err = s.host(); err != nil {
@@ -1153,10 +1150,27 @@ func (s *Service) dryDeploy(ctx context.Context, rep *Report) error {
 			if ok, _ := host.Owns(id, host.Local(id, t), s.set.SharedStore, copied); !ok {
 				continue
 			}
-			msg := fmt.Sprintf("deploy hook of %s would not run: %v", t.Label(), deploy.ErrHooksOff)
-			res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetHookSkipped, Reason: "dry run: " + msg})
-			res.Reason = joinReason(res.Reason, "but deployment would fail: "+msg)
-			rep.DeployFailed = true
+			switch {
+			case renewed && t.Exec != "" && !s.set.AllowExec:
+				msg := fmt.Sprintf("deploy hook of %s would not run: %v", t.Label(), deploy.ErrHooksOff)
+				res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetHookSkipped, Reason: "dry run: " + msg})
+				res.Reason = joinReason(res.Reason, "but deployment would fail: "+msg)
+				rep.DeployFailed = true
+			case !renewed && t.LastError != "":
+				// A deployment that failed, which the pass tries again
+				// (on-call tester: the dry run said NOT_DUE and exited 0,
+				// the pass after it ran the failing command again and
+				// exited 7). Its Failure, not LastError, which may quote
+				// the command's output.
+				why := t.Failure
+				if why == "" {
+					why = "it failed"
+				}
+				msg := fmt.Sprintf("deployment to %s failed and would be tried again (last attempt: %s)", t.Label(), why)
+				res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetFailed, Reason: "dry run: " + msg})
+				res.Reason = joinReason(res.Reason, msg)
+				rep.DeployFailed = true
+			}
 		}
 	}
 	return nil

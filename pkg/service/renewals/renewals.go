@@ -317,6 +317,9 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				// as it would be then).
 				res.Outcome, res.Reason = classify(policy, c, now)
 				res.Reason = "dry run: would end its request: " + requestEnded(c, res.Reason)
+				if requestFailed(c) {
+					res.Outcome = renewal.Failed
+				}
 				if c.Status == inventory.StatusValidationTimedOut {
 					res.Reason = "dry run: would time out its validation (not validated within 72 hours)"
 				}
@@ -325,6 +328,9 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 				continue
 			}
 			res.Outcome, res.Reason = classify(policy, c, now)
+			if why := lapsed(c, now, c.Status != inventory.StatusExpired); why != "" && res.Outcome == renewal.Ineligible {
+				res.Outcome, res.Reason = renewal.Failed, "dry run: would fail: "+why
+			}
 			// A certificate waiting as it was, which -q leaves out as the
 			// pass does (review: the dry run listed it).
 			res.Waiting = res.Outcome == renewal.PendingValidation
@@ -344,6 +350,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			rep.Results = append(rep.Results, res)
 			continue
 		}
+		expiring := c.Status != inventory.StatusExpired // until this pass
 		if renewal.HousekeepingDue(c, acct.DaysBeforeExpiry, now) {
 			if c, err = s.housekeep(ctx, c.ID, acct.DaysBeforeExpiry, now); err != nil && service.Stopped(ctx) {
 				stop(i)
@@ -360,8 +367,15 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			// Its request ended in this pass (issued, timed out, failed):
 			// that happened, and -q reports it (tester: cron mailed
 			// nothing) — once, by the pass that ended it (review: two
-			// hosts' passes both told of it).
+			// hosts' passes both told of it). A request that failed or
+			// timed out is a failure of the pass (exit 7: on-call tester,
+			// a request FAILED with CAA_ERROR in the pass exited 0).
 			res.Advanced, res.Reason = true, requestEnded(c, res.Reason)
+			if requestFailed(c) {
+				res.Outcome = renewal.Failed
+			}
+		} else if why := lapsed(c, now, expiring); why != "" && res.Outcome == renewal.Ineligible {
+			res.Outcome, res.Reason = renewal.Failed, why
 		} else if res.Outcome == "" {
 			if res, err = s.renew(ctx, c.ID, c, attempt{due: true, policy: policy}, now); err != nil && service.Stopped(ctx) {
 				stop(i)
@@ -375,7 +389,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		rep.Results = append(rep.Results, res)
 	}
 	if o.DryRun && !rep.Interrupted {
-		if err := s.dryDeploy(ctx, rep); err != nil {
+		if err := s.dryDeploy(ctx, rep, true); err != nil {
 			return rep, err
 		}
 	}
@@ -519,6 +533,47 @@ func requestEnded(c *localstore.Certificate, why string) string {
 		return "request " + c.Status + ": " + c.FailureReason
 	}
 	return "request " + c.Status
+}
+
+// requestFailed reports whether c's request ended without a certificate:
+// FAILED (a CAA record that forbids the issue, …) or VALIDATION_TIMED_OUT.
+func requestFailed(c *localstore.Certificate) bool {
+	return c.Status == inventory.StatusFailed || c.Status == inventory.StatusValidationTimedOut
+}
+
+// lapsed is why the pass fails for c, found expired at now, or "" when
+// it does not: while it is still deployed (every pass: its targets serve
+// an expired certificate until a new one is deployed there, or the
+// target is removed), and, in the pass that expires it (expiring), when
+// certctl was to renew it (exported, and eligible but for its expiry) —
+// on-call tester: the pass that expired a deployed certificate whose
+// renewal had failed reported it INELIGIBLE, printed nothing with -q and
+// exited 0, as every pass after it. An expired certificate nobody uses
+// is INELIGIBLE, as before.
+func lapsed(c *localstore.Certificate, now time.Time, expiring bool) string {
+	if c.NotAfter.IsZero() || !now.After(c.NotAfter) || c.Status != inventory.StatusExpired && c.Status != inventory.StatusIssued {
+		return ""
+	}
+	failed := ""
+	if r := c.Renewal; r != nil && r.Status == renewal.StatusFailed {
+		failed = " after its renewal failed"
+		if r.Reason != "" {
+			failed += " (" + r.Reason + ")"
+		}
+	}
+	if c.InUse() {
+		return fmt.Sprintf("expired%s, and still deployed to %s: deploy a new certificate there, after removing this one's target (certctl deploy %s --remove --cert-file PATH)",
+			failed, strings.Join(c.InUseBy, ", "), c.ID)
+	}
+	if !expiring || !c.Exported {
+		return ""
+	}
+	live := *c
+	live.Status = inventory.StatusIssued
+	if ok, _ := renewal.Eligible(&live, c.NotAfter); !ok {
+		return ""
+	}
+	return "expired before it was renewed" + failed + ": request a new certificate, and export it where this one is used"
 }
 
 // classify returns the outcome of c in the due pass when it is not to be

@@ -46,7 +46,7 @@ func (s *Service) RenewSelected(ctx context.Context, o certificates.BulkOptions)
 		plan.Results[i] = r
 	}
 	if o.DryRun {
-		return plan, s.dryDeploy(ctx, plan)
+		return plan, s.dryDeploy(ctx, plan, false)
 	}
 	if o.Confirm != nil && doable > 0 {
 		if err := o.Confirm(plan.bulk()); err != nil {
