@@ -82,7 +82,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 Actor types: USER (an OS user on a host), ACME_ACCOUNT, SCHEDULER.
 
 --since takes an RFC 3339 time, a date (its midnight UTC) or a duration back
-from now (24h, 7d); --until an RFC 3339 time or a date. --event-name matches the API name exactly (RequestCertificate); --resource an
+from now (24h, 7d); --until the same (--until 1h: records older than an hour). --event-name matches the API name exactly (RequestCertificate); --resource an
 ARN, or the UUID at its end; --actor a user or account id, a host, or an actor
 type. --max-items pages the list: continue with --starting-token NextToken
 (with -o text on stderr, "More: --starting-token TOKEN", stdout holding the
@@ -110,7 +110,7 @@ Piped (-o text) each record is one tab-separated line:
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Since, "since", "", "only records from this `time` (RFC 3339, or a date: its midnight UTC) or this long ago (24h, 7d)")
-	fl.StringVar(&opts.Until, "until", "", "only records up to this `time` (RFC 3339, or a date: its midnight UTC), its whole second included")
+	fl.StringVar(&opts.Until, "until", "", "only records up to this `time` (RFC 3339, its whole second included, or a date: its midnight UTC) or this long ago (1h)")
 	fl.StringVar(&opts.EventName, "event-name", "", "only records of this API `name` (RequestCertificate, …)")
 	fl.StringVar(&opts.Resource, "resource", "", "only records concerning this `ARN` (or UUID)")
 	_ = cmd.RegisterFlagCompletionFunc("resource", f.CompleteResources)
@@ -145,11 +145,16 @@ func (o *ListOptions) query() (auditlog.Query, error) {
 		q.Filter.Since = t
 	}
 	if o.Until != "" {
+		// A time, a date, or — as --since takes it (on-call tester) — a
+		// duration back from now (--until 1h: records older than an hour).
 		t, err := timeutil.ParseTimeOrDate(o.Until)
 		if err != nil {
-			return q, errs.UsageErrorf("--until: %q is neither an RFC 3339 time nor a date (2026-12-01)", o.Until)
-		}
-		if !strings.Contains(o.Until, ".") {
+			d, derr := timeutil.ParseDuration(o.Until)
+			if derr != nil {
+				return q, errs.UsageErrorf("--until: %q is neither an RFC 3339 time, a date (2026-12-01) nor a duration (24h, 7d)", o.Until)
+			}
+			t = o.Now().Add(-d)
+		} else if !strings.Contains(o.Until, ".") {
 			// The whole second: records are shown in whole seconds,
 			// and one copied from the list into --until is kept
 			// (tester: it was left out). A fraction given is taken

@@ -38,7 +38,8 @@ func TestListFlags(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--since", "last week"},
-		{"--until", "7d"}, // --until takes a time only
+		{"--until", "last week"},
+		{"--since", "1d", "--until", "7d"}, // ends before it starts
 		// A range that ends before it starts (tester: an empty list, exit 0).
 		{"--since", "2026-12-07T00:00:00Z", "--until", "2026-12-01T00:00:00Z"},
 		{"extra"},

@@ -81,6 +81,10 @@ func TestAuditListFilters(t *testing.T) {
 		// (everything else happened more than a day ago)
 		t.Errorf("--since 12h: %d records, want the last revocation and its refusal", got)
 	}
+	// --until takes a duration as --since does (on-call tester: refused).
+	if got := count("--until", "12h"); got != n-2 {
+		t.Errorf("--until 12h: %d records, want all but the last two of %d", got, n)
+	}
 	until := start.Add(2 * time.Hour).Format(time.RFC3339)
 	if got := count("--event-name", "RevokeCertificate", "--until", until); got != 1 {
 		t.Errorf("--until %s: %d revocations, want 1", until, got)
