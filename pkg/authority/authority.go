@@ -143,6 +143,11 @@ type Record struct {
 	// for good: a restore may take its BuiltIn role away (another CA has
 	// it by then), never this.
 	PublicHierarchy bool `json:"publicHierarchy,omitempty"`
+	// BaseURL is the ca.base_url of the host that created the CA or
+	// last updated its revocation configuration (or, for a CA that had
+	// none, the first that issued from it with one): the CRL and OCSP
+	// location of a host that sets none (see Service.baseURL).
+	BaseURL string `json:"baseUrl,omitempty"`
 }
 
 // Service runs CA operations inside the caller's transactions.
@@ -865,6 +870,7 @@ func (s *Service) Create(tx localstore.Tx, req CreateRequest) (*Record, error) {
 		r.setCertificate(cert, append([]*x509.Certificate{pcert}, pchain...))
 		r.Status = StatusActive
 	}
+	s.noteBaseURL(r, true)
 	return r, Put(tx, r)
 }
 
@@ -1087,8 +1093,13 @@ func constrainingCAs(r *Record, caCert *x509.Certificate, chain []*x509.Certific
 // (stored in tx) moves on.
 func (s *Service) reserveSerialFor(tx localstore.Tx, r *Record, certID string) (*big.Int, error) {
 	if !r.partitioned() {
-		return s.reserveSerial(tx, r.ID, certID)
+		serial, err := s.reserveSerial(tx, r.ID, certID)
+		if err == nil && s.noteBaseURL(r, false) {
+			err = Put(tx, r)
+		}
+		return serial, err
 	}
+	s.noteBaseURL(r, false) // stored with the count below
 	size := int64(s.partitionSize())
 	part := r.IssuedCount / size
 	// A partition's certificates all name one distribution point, the one

@@ -403,6 +403,31 @@ func (s *Service) partitionSize() int {
 	return DefaultCRLPartitionSize
 }
 
+// baseURL is where r's CRLs and OCSP responder are, unless a CustomCname
+// says otherwise: this host's ca.base_url, or, on a host that sets none,
+// the one r recorded (Record.BaseURL) — a host of a shared store issues
+// from a CA made on another with the location the CA has, not none (team
+// tester: the certificates issued on a host without ca.base_url carried
+// no CRL distribution point and no OCSP location, and ca describe said
+// revocation was off there and on where the CA was made).
+func (s *Service) baseURL(r *Record) string {
+	if s.BaseURL != "" {
+		return s.BaseURL
+	}
+	return r.BaseURL
+}
+
+// noteBaseURL records this host's ca.base_url in r (Record.BaseURL) —
+// always when the CA is created or its revocation configuration changed
+// (explicit), else only when r has none — and reports whether r changed.
+func (s *Service) noteBaseURL(r *Record, explicit bool) bool {
+	if s.BaseURL == "" || r.BaseURL == s.BaseURL || !explicit && r.BaseURL != "" {
+		return false
+	}
+	r.BaseURL = s.BaseURL
+	return true
+}
+
 // crlBase is the URL prefix of r's CRLs ("" when certificates carry none:
 // a SHORT_LIVED_CERTIFICATE CA, CRLs disabled, or a CA that cannot sign
 // CRLs).
@@ -412,7 +437,7 @@ func (s *Service) crlBase(r *Record) string {
 	}
 	rc := r.Revocation
 	if rc == nil {
-		return s.BaseURL
+		return s.baseURL(r)
 	}
 	c := rc.CrlConfiguration
 	if c == nil || !c.Enabled {
@@ -421,7 +446,7 @@ func (s *Service) crlBase(r *Record) string {
 	if c.CustomCname != "" {
 		return "http://" + c.CustomCname
 	}
-	return s.BaseURL
+	return s.baseURL(r)
 }
 
 // CRLURL is the distribution point of r's CRL, or of its partition n (n < 0:
@@ -451,10 +476,10 @@ func (s *Service) ocspURL(r *Record) string {
 	}
 	rc := r.Revocation
 	if rc == nil {
-		if s.BaseURL == "" {
+		if s.baseURL(r) == "" {
 			return ""
 		}
-		return s.BaseURL + "/ocsp"
+		return s.baseURL(r) + "/ocsp"
 	}
 	o := rc.OcspConfiguration
 	if o == nil || !o.Enabled {
@@ -463,10 +488,10 @@ func (s *Service) ocspURL(r *Record) string {
 	if o.OcspCustomCname != "" {
 		return "http://" + o.OcspCustomCname + "/ocsp"
 	}
-	if s.BaseURL == "" {
+	if s.baseURL(r) == "" {
 		return ""
 	}
-	return s.BaseURL + "/ocsp"
+	return s.baseURL(r) + "/ocsp"
 }
 
 // UnlocatedRevocation says which members of r's revocation configuration
@@ -476,7 +501,7 @@ func (s *Service) ocspURL(r *Record) string {
 // location would mislead a script reading it (tester: a CRL-only update
 // of a default CA left OCSP enabled, at a ca.base_url not set).
 func (s *Service) UnlocatedRevocation(r *Record) string {
-	if s.BaseURL != "" || r.UsageMode == UsageShortLived {
+	if s.baseURL(r) != "" || r.UsageMode == UsageShortLived {
 		return ""
 	}
 	rc := r.Revocation
@@ -493,7 +518,7 @@ func (s *Service) UnlocatedRevocation(r *Record) string {
 	if len(at) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("certificate authority %s publishes %s at ca.base_url, which is not set on this host: the certificates issued here carry no such location (certctl config set ca.base_url URL, or give a CustomCname / OcspCustomCname)",
+	return fmt.Sprintf("certificate authority %s publishes %s at ca.base_url, which is not set on this host, nor recorded by the certificate authority: the certificates issued here carry no such location (certctl config set ca.base_url URL, or give a CustomCname / OcspCustomCname)",
 		r.ID, strings.Join(at, " and "))
 }
 
@@ -546,6 +571,7 @@ func (s *Service) UpdateRevocation(tx localstore.Tx, r *Record, rc *RevocationCo
 	}
 	r.Revocation = mergeRevocation(r.Revocation, rc)
 	r.LastStateChangeAt = s.Now()
+	s.noteBaseURL(r, true)
 	return Put(tx, r)
 }
 
@@ -687,7 +713,7 @@ func (s *Service) EffectiveRevocation(r *Record) *RevocationConfiguration {
 	}
 	rc := r.Revocation
 	if rc == nil {
-		on := s.BaseURL != ""
+		on := s.baseURL(r) != ""
 		crl := &CrlConfiguration{Enabled: on}
 		if on {
 			crl.ExpirationInDays = int(CRLValidity / timeutil.Day)

@@ -142,3 +142,53 @@ func TestShortLivedRefusesRevocation(t *testing.T) {
 		t.Fatalf("effective configuration %+v %+v", rc.CrlConfiguration, rc.OcspConfiguration)
 	}
 }
+
+// TestLocationOfTheCA: a host that sets no ca.base_url issues from a CA
+// made on a host that does with the CA's CRL and OCSP locations, and says
+// its revocation is on as that host does (team tester: its certificates
+// carried neither, and ca describe said revocation was off there). A
+// host's own ca.base_url still wins; a CA made where none was set takes
+// the first one a host issues with, and keeps it.
+func TestLocationOfTheCA(t *testing.T) {
+	clk := newClock()
+	a := newTestService(t, clk)
+	a.BaseURL = "http://pki.team.test"
+	b := New(a.Vault, clk.Now, "")
+	ca := createRoot(t, a, "Team Root", 0)
+
+	leaf, err := issueLeaf(t, b, reload(t, b, ca.ID), "b1", "b.team.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := leaf.Certificate.CRLDistributionPoints; len(got) != 1 || got[0] != "http://pki.team.test/crl/"+ca.ID+".crl" {
+		t.Errorf("CRL distribution points of host B's certificate: %q", got)
+	}
+	if got := leaf.Certificate.OCSPServer; len(got) != 1 || got[0] != "http://pki.team.test/ocsp" {
+		t.Errorf("OCSP of host B's certificate: %q", got)
+	}
+	r := reload(t, b, ca.ID)
+	if rc := b.EffectiveRevocation(r); !rc.CrlConfiguration.Enabled || !rc.OcspConfiguration.Enabled || b.UnlocatedRevocation(r) != "" {
+		t.Errorf("host B's view of the CA's revocation: %+v %+v %q", rc.CrlConfiguration, rc.OcspConfiguration, b.UnlocatedRevocation(r))
+	}
+
+	// A host with its own location uses it.
+	c := New(a.Vault, clk.Now, "http://pki-c.team.test")
+	if leaf, err := issueLeaf(t, c, r, "c1", "c.team.test"); err != nil || leaf.Certificate.OCSPServer[0] != "http://pki-c.team.test/ocsp" {
+		t.Fatalf("host C: %v %v", leaf, err)
+	}
+	if got := reload(t, b, ca.ID).BaseURL; got != "http://pki.team.test" {
+		t.Errorf("an issue on host C changed the CA's location to %q", got)
+	}
+
+	// Made where no location is set, the CA takes the first issuer's.
+	bare := createRoot(t, b, "Bare Root", 0)
+	if leaf, err := issueLeaf(t, b, bare, "b2", "b2.team.test"); err != nil || len(leaf.Certificate.OCSPServer) != 0 {
+		t.Fatalf("no location anywhere: %v %v", leaf, err)
+	}
+	if _, err := issueLeaf(t, c, reload(t, c, bare.ID), "c2", "c2.team.test"); err != nil {
+		t.Fatal(err)
+	}
+	if leaf, err := issueLeaf(t, b, reload(t, b, bare.ID), "b3", "b3.team.test"); err != nil || len(leaf.Certificate.OCSPServer) != 1 || leaf.Certificate.OCSPServer[0] != "http://pki-c.team.test/ocsp" {
+		t.Fatalf("after host C issued: %v %v", leaf, err)
+	}
+}
