@@ -419,12 +419,16 @@ func TestHealthz(t *testing.T) {
 // TestHealthzKeyUnusable (tester): a server whose master key became
 // unusable — another machine rotated it to a key this one cannot load —
 // fails its health check, so that a load balancer drains it, while it
-// still reaches its store.
+// still reaches its store: at the first probe after the rotation, not
+// only once a request needed the key (team tester: 200 for minutes).
 func TestHealthzKeyUnusable(t *testing.T) {
 	c := newCluster(t, "", 2)
 	get := c.healthz
 	if _, err := c.srvs[1].core.Vault.Sealer(); err != nil {
 		t.Fatal(err)
+	}
+	if st := get(1); st != http.StatusOK {
+		t.Fatalf("/healthz before the rotation = %d", st)
 	}
 	if _, err := c.open().RotateKey(context.Background(), localstore.RotateHooks{}); err != nil {
 		t.Fatal(err)
@@ -434,14 +438,8 @@ func TestHealthzKeyUnusable(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond) // past the loaded key's trust (staleAfter)
-	if _, err := c.srvs[1].core.Vault.Sealer(); err == nil {
-		t.Fatal("the server loaded a key that is gone")
-	}
 	if st := get(1); st != http.StatusServiceUnavailable {
 		t.Errorf("/healthz with an unusable key = %d, want 503", st)
-	}
-	if st := get(0); st != http.StatusOK {
-		t.Errorf("the other server's /healthz = %d, want 200 (it has not needed the key)", st)
 	}
 	if st := get(1); st != http.StatusServiceUnavailable {
 		t.Errorf("/healthz asked again = %d, want 503", st)

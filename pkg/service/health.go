@@ -15,8 +15,8 @@ const HealthTimeout = 2 * time.Second
 
 // Health is the /healthz of a server over a vault (`endpoint serve`,
 // `ca serve`): 200 while the store answers a cheap read (a metadata row
-// in a read transaction) and the vault's master key has not become
-// unusable here (localstore.Vault.KeyUnusable: the passphrase the server
+// in a read transaction) and the vault's master key — the store's current
+// one — has not become unusable here (localstore.Vault.KeyUnusable: the passphrase the server
 // was given no longer opens the key another machine rotated to), 503
 // otherwise — what a load balancer or a monitor asks of a server (tester:
 // `ca serve`, the CRL and OCSP responder, had none).
@@ -61,6 +61,14 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("store unavailable\n"))
 		return
 	}
+	// The key asked for, not only the last load's failure read: the
+	// loaded key is compared with the store's at most once a second
+	// (Vault.Sealer), and one another machine rotated is loaded again
+	// now — so that a server whose passphrase no longer opens the store's
+	// key answers 503 at once, not at its first request that needs the
+	// key (team tester: 200 for minutes after the rotation). Its error
+	// is KeyUnusable's when it is the key's.
+	_, _ = h.core.Vault.Sealer()
 	if err := h.core.Vault.KeyUnusable(); err != nil {
 		if msg := err.Error(); h.keyLogged.Swap(msg) != msg {
 			h.logf("the vault's master key cannot be used: %v (restart the server with the store's current passphrase)", err)

@@ -358,3 +358,27 @@ func TestReadSnapshotRunsAgainAfterRotation(t *testing.T) {
 		t.Errorf("rotated every time: %v, %d runs, want ErrKeyRotated after 4", err, calls)
 	}
 }
+
+// TestRecordableAfterRotationByAnotherProcess: a process that loaded the
+// master key before another rotated it checks that a change could be
+// recorded (CheckRecordable, which an export asks before its key goes
+// out) under the key the store is sealed under now, and finds the log
+// whole — not "changed outside certctl" under the key it held (team
+// tester: a bulk export on one host while another rotated the key failed
+// most of its certificates so).
+func TestRecordableAfterRotationByAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, c1 := openHandle(t, dir, localstore.Options{})
+	if err := c1.Change(ctx, "First", func(op *service.Op) error { return op.Tx.PutMeta("a", []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	rotateFromAnotherProcess(t, dir, localstore.Options{})
+	seen := c1.Witnessed()
+	if err := c1.Read(ctx, func(tx localstore.Tx) error { return c1.CheckRecordable(tx, seen) }); err != nil {
+		t.Fatalf("after another process's rotation: %v", err)
+	}
+	if err := c1.Change(ctx, "Second", func(op *service.Op) error { return op.Tx.PutMeta("b", []byte("1")) }); err != nil {
+		t.Fatalf("the change after: %v", err)
+	}
+}

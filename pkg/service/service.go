@@ -512,8 +512,17 @@ func (c *Core) Witnessed() audit.Seen { return audit.WitnessOf(c.Vault).Held() }
 // began): for what is handed out before its record is written (a key
 // export), so that a log that refuses every change refuses it first
 // instead of letting it out unrecorded.
+//
+// The log's end is checked under the key tx's snapshot is sealed under
+// (Vault.SnapshotSealer), not the one this process loaded: after another
+// host rotated the master key, the head is MACed under the new key, and
+// checked under the old one it read as altered (team tester: a bulk
+// export on one host while another rotated the key failed 42 of 62
+// certificates with "the audit log's end was changed outside certctl").
+// A rotation committed after the snapshot began is ErrKeyRotated: run the
+// command again.
 func (c *Core) CheckRecordable(tx localstore.Tx, seen audit.Seen) error {
-	sealer, err := c.Vault.Sealer()
+	sealer, err := c.Vault.SnapshotSealer(tx)
 	if err != nil {
 		return MapError(err)
 	}
