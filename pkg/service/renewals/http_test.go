@@ -165,9 +165,54 @@ func testHTTPRenewal(t *testing.T, storeURL string) {
 		now = now.Add(time.Hour)
 	}
 
-	// The redirect back: the next pass renews.
+	// The audit log says what the passes did: one RenewCertificate
+	// record (the later passes changed nothing), which is no renewal that
+	// succeeded with no parameter (tester) but where it left the renewal.
+	renewRecords := func() []*audit.Record {
+		t.Helper()
+		var out []*audit.Record
+		if err := core.Read(ctx, func(tx localstore.Tx) error {
+			recs, err := audit.List(tx, audit.Filter{EventName: "RenewCertificate", Resource: req.CertificateArn}, 0, 0)
+			out = recs
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	recs := renewRecords()
+	if len(recs) != 1 || recs[0].Outcome != audit.OutcomeSuccess ||
+		recs[0].RequestParameters["RenewalStatus"] != renewal.StatusPendingValidation ||
+		recs[0].RequestParameters["RenewalStatusReason"] != renewal.ReasonPendingDomainValidation {
+		t.Fatalf("RenewCertificate records of the passes without the redirect: %+v", recs)
+	}
+
+	// The redirect back, but a CAA record that forbids certctl: still
+	// PENDING_VALIDATION, now for CAA_ERROR, recorded as a FAILURE with
+	// that code and why.
 	redirecting.Store(true)
+	d.Add(t, name+`. 300 IN CAA 0 issue "ca.elsewhere.test"`)
 	rep, err := s.RenewDue(ctx, DueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcome(rep); got.Outcome != renewal.PendingValidation || !strings.Contains(got.Reason, "CAA") {
+		t.Fatalf("CAA forbidding: %s (%s), want PENDING_VALIDATION for CAA", got.Outcome, got.Reason)
+	}
+	if c := get(); c.Version != 1 || c.Renewal == nil || c.Renewal.Reason != validation.ReasonCAA {
+		t.Fatalf("CAA forbidding: v%d %+v", c.Version, c.Renewal)
+	}
+	recs = renewRecords()
+	if last := recs[len(recs)-1]; len(recs) != 2 || last.Outcome != audit.OutcomeFailure || last.ErrorCode != validation.ReasonCAA ||
+		!strings.Contains(last.ErrorMessage, "CAA") || last.RequestParameters["RenewalStatusReason"] != validation.ReasonCAA ||
+		last.RequestParameters["RenewalStatus"] != renewal.StatusPendingValidation {
+		t.Fatalf("RenewCertificate records once CAA forbids it: %+v", recs)
+	}
+
+	// The CAA record gone: the next pass renews.
+	d.Clear()
+	d.Add(t, name+". 300 IN A 127.0.0.1")
+	rep, err = s.RenewDue(ctx, DueOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

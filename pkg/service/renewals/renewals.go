@@ -657,6 +657,10 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 				res.Waiting = res.Outcome == renewal.PendingValidation
 				return service.ErrUnchanged
 			}
+			// Not renewed: the record says where the renewal was left,
+			// and one that a definite failure holds back (CAA_ERROR) is a
+			// FAILURE with its reason (tester: SUCCESS, no parameter).
+			recordWaiting(op, c, res.Reason)
 			return nil
 		}
 		if key == nil { // became due, or was approved, since the snapshot

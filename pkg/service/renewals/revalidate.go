@@ -13,6 +13,7 @@ import (
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/service"
 	"github.com/certctl/certctl/pkg/validation"
 )
 
@@ -156,6 +157,25 @@ func recheckVerdict(c *localstore.Certificate, pre precheck, now time.Time) (ren
 		return false, "domain validation no longer holds: " + why, code
 	}
 	return true, "", ""
+}
+
+// recordWaiting records on op, a RenewCertificate change that commits
+// without renewing c (revalidate kept it waiting: approval mail sent,
+// records or redirects gone, CAA forbidding it), the renewal state it left
+// c in — RenewalStatus and RenewalStatusReason — and, when that reason is
+// a definite failure rather than a wait for validation (CAA_ERROR, or
+// another refusal of a name), records the change as a FAILURE with that
+// code and why, the reason reported (which names the name and what was
+// found; never a secret).
+func recordWaiting(op *service.Op, c *localstore.Certificate, why string) {
+	if c.Renewal == nil {
+		return
+	}
+	op.Param("RenewalStatus", c.Renewal.Status)
+	op.Param("RenewalStatusReason", c.Renewal.Reason)
+	if c.Renewal.Reason != "" && c.Renewal.Reason != renewal.ReasonPendingDomainValidation {
+		op.Failed(c.Renewal.Reason, why)
+	}
 }
 
 // awaitingReason is the reason of an EMAIL renewal waiting for approvals.

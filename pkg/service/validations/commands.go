@@ -132,6 +132,14 @@ func (s *Service) Approve(ctx context.Context, code string) (*ApproveResult, err
 		if name != "" {
 			op.Param("DomainName", name)
 		}
+		if err == nil && forbidden != nil && c.Status == inventory.StatusFailed {
+			// The approval commits a certificate its CAA records
+			// failed: a FAILURE with the reason, as a check that
+			// fails it is (Advance), not a SUCCESS (tester).
+			op.Param("Status", c.Status)
+			op.Param("FailureReason", c.FailureReason)
+			op.Failed(c.FailureReason, caaFailed(c, forbidden).Error())
+		}
 		return err
 	})
 	if err != nil {
@@ -146,9 +154,15 @@ func (s *Service) Approve(ctx context.Context, code string) (*ApproveResult, err
 	res := &ApproveResult{ID: c.ID, Status: c.Status, Certificate: s.detail(c), DomainName: name,
 		RenewalReady: validation.RenewalPending(c) && validation.AllValidated(c)}
 	if forbidden != nil && c.Status == inventory.StatusFailed {
-		return res, errs.Refusedf("certificate %s FAILED (CAA_ERROR): %s: %s", c.ID, forbidden.DomainName, forbidden.Detail).WithCode(validation.ReasonCAA)
+		return res, caaFailed(c, forbidden)
 	}
 	return res, nil
+}
+
+// caaFailed is the refusal of an approval whose certificate its CAA
+// records failed (forbidden names the name and what they say).
+func caaFailed(c *localstore.Certificate, forbidden *validation.NameCheck) error {
+	return errs.Refusedf("certificate %s FAILED (CAA_ERROR): %s: %s", c.ID, forbidden.DomainName, forbidden.Detail).WithCode(validation.ReasonCAA)
 }
 
 // ResendResult is what resend-validation-email sent.
