@@ -3,7 +3,9 @@ package reports
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/pkg/deploy"
@@ -11,6 +13,7 @@ import (
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/renewal"
 	"github.com/certctl/certctl/pkg/timeutil"
+	"github.com/certctl/certctl/pkg/validation"
 )
 
 // Weeks is the length of the expiration timeline.
@@ -263,7 +266,7 @@ func needsAction(c *localstore.Certificate, status string, policy renewal.Policy
 	case c.Renewal != nil && c.Renewal.Status == renewal.StatusFailed && status == inventory.StatusIssued:
 		return ReasonRenewalFailed, fmt.Sprintf("managed renewal failed (%s); expires %s", orOther(c.Renewal.Reason), in(now, c.NotAfter))
 	case c.Renewal != nil && c.Renewal.Status == renewal.StatusPendingValidation && status == inventory.StatusIssued:
-		return ReasonRenewalPendingValidation, "renewal waits for domain validation (see describe --validation-records; resend-validation-email); expires " + in(now, c.NotAfter)
+		return ReasonRenewalPendingValidation, renewalWaits(c) + "; expires " + in(now, c.NotAfter)
 	case status == inventory.StatusFailed:
 		return ReasonFailed, "issuance failed (" + orOther(c.FailureReason) + ")"
 	case status == inventory.StatusValidationTimedOut:
@@ -291,6 +294,35 @@ func needsAction(c *localstore.Certificate, status string, policy renewal.Policy
 		}
 	}
 	return "", ""
+}
+
+// renewalWaits says what holds back c's renewal, PENDING_VALIDATION, and
+// what to do about it, by its RenewalStatusReason and validation method
+// (tester: a CAA_ERROR was told to see the validation records and resend
+// the approval email of a DNS-validated certificate whose CNAME was there).
+func renewalWaits(c *localstore.Certificate) string {
+	names := validation.PendingNames(c)
+	if len(names) == 0 {
+		// Every name validated (an EMAIL renewal refused by CAA after its
+		// approvals): the certificate's names.
+		names = append([]string{c.DomainName}, slices.DeleteFunc(slices.Clone(c.SubjectAlternativeNames), func(n string) bool { return n == c.DomainName })...)
+	}
+	of := strings.Join(names, ", ")
+	switch reason := c.Renewal.Reason; {
+	case reason == validation.ReasonCAA:
+		return "renewal refused (CAA_ERROR): the CAA records of " + of + " forbid certctl; fix them, or add certctl's identity to validation.caa_identities"
+	case reason != "" && reason != renewal.ReasonPendingDomainValidation:
+		return "renewal waits for domain validation (" + reason + ") of " + of + "; `certctl renew --due` says why"
+	}
+	switch c.ValidationMethod {
+	case validation.MethodDNS:
+		return "renewal waits for the validation CNAME record of " + of + " (see describe --validation-records)"
+	case validation.MethodHTTP:
+		return "renewal waits for the validation redirect of " + of + " (its RedirectFrom URL must redirect to RedirectTo: see describe)"
+	case validation.MethodEmail:
+		return "renewal waits for the approval of " + of + " (resend-validation-email sends a new code)"
+	}
+	return "renewal waits for domain validation of " + of
 }
 
 func orOther(s string) string {

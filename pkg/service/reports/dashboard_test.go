@@ -145,3 +145,48 @@ func TestFailureMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewalWaitAdvice: the advice for a renewal waiting
+// (PENDING_VALIDATION) follows its RenewalStatusReason and its validation
+// method (tester: a CAA_ERROR of a DNS-validated certificate whose CNAME
+// was there was told to see the validation records and resend the
+// approval email).
+func TestRenewalWaitAdvice(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, c := range []struct {
+		method, reason string
+		want           []string
+		not            []string
+	}{
+		{"DNS", "CAA_ERROR", []string{"CAA_ERROR", "CAA records of a.example.test", "validation.caa_identities"}, []string{"resend-validation-email", "validation-records"}},
+		{"EMAIL", "CAA_ERROR", []string{"CAA records of a.example.test", "validation.caa_identities"}, []string{"resend-validation-email"}},
+		{"DNS", renewal.ReasonPendingDomainValidation, []string{"CNAME", "a.example.test", "describe --validation-records"}, []string{"resend-validation-email"}},
+		{"HTTP", renewal.ReasonPendingDomainValidation, []string{"redirect", "a.example.test"}, []string{"resend-validation-email", "validation-records"}},
+		{"EMAIL", renewal.ReasonPendingDomainValidation, []string{"approval of a.example.test", "resend-validation-email"}, []string{"validation-records", "CNAME"}},
+	} {
+		cert := &localstore.Certificate{Status: inventory.StatusIssued, Type: inventory.TypeIssued, DomainName: "a.example.test",
+			SubjectAlternativeNames: []string{"a.example.test"}, ValidationMethod: c.method,
+			NotBefore: now.Add(-80 * 24 * time.Hour), NotAfter: now.Add(10 * 24 * time.Hour),
+			Renewal: &localstore.RenewalSummary{Status: renewal.StatusPendingValidation, Reason: c.reason}}
+		if c.reason != "CAA_ERROR" || c.method != "EMAIL" {
+			cert.Validations = []localstore.DomainValidation{{DomainName: "a.example.test", Status: "PENDING_VALIDATION", Method: c.method}}
+		}
+		reason, detail := needsAction(cert, inventory.StatusIssued, renewal.Policy{}, now)
+		if reason != ReasonRenewalPendingValidation {
+			t.Errorf("%s %s: %s", c.method, c.reason, reason)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(detail, w) {
+				t.Errorf("%s %s: %q does not say %q", c.method, c.reason, detail, w)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(detail, w) {
+				t.Errorf("%s %s: %q says %q", c.method, c.reason, detail, w)
+			}
+		}
+		if !strings.Contains(detail, "expires in 10 days") {
+			t.Errorf("%s %s: %q", c.method, c.reason, detail)
+		}
+	}
+}
