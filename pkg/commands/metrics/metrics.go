@@ -49,10 +49,14 @@ for node_exporter's textfile collector (or any scraper of that format):
 
   certctl_days_to_expiry{arn,domain}                days until NotAfter, negative once expired
   certctl_certificate_not_after_seconds{arn,domain} NotAfter as a Unix time
-  certctl_certificate_info{arn,domain,status,type,origin,renewal_eligibility}  always 1
+  certctl_certificate_info{arn,domain,status,type,origin,renewal_eligibility,
+    renewal_status,renewal_status_reason}           always 1 (renewal_status: its
+                                                    RenewalSummary's, empty when none)
   certctl_certificates{status}                      counts by status
   certctl_certificates_by_type{type}                counts by type
   certctl_renewal_failed{arn,domain}                1 while its last managed renewal failed
+  certctl_renewal_pending_validation{arn,domain}    1 while its renewal waits for domain
+                                                    validation (records, redirect, CAA, approval)
   certctl_deploy_failed{arn,domain,target}          1 while the target's last install or
                                                     command failed (its file may be older)
   certctl_ca_days_to_expiry{arn,common_name}       a CA's days until its NotAfter
@@ -76,6 +80,7 @@ writes the text: with -o json, -o yaml or --query it is refused (exit 2).` + cmd
   certctl metrics --out-file /var/lib/node_exporter/textfile_collector/certctl.prom
   # alert: certctl_days_to_expiry < 14 and on(arn) certctl_certificate_info{status="ISSUED"}
   # alert: certctl_renewal_failed == 1 or certctl_deploy_failed == 1
+  # alert: certctl_renewal_pending_validation == 1 and on(arn) certctl_days_to_expiry < 30
   # alert: certctl_ca_days_to_expiry < 60 or certctl_ca_info{status!="ACTIVE"}`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -171,21 +171,22 @@ func TestMetrics(t *testing.T) {
 
 	var js metrics.Output
 	e.JSON(&js, "metrics")
-	if len(js.Metrics) != 12 || js.Metrics[0].Name != "certctl_days_to_expiry" || len(js.Metrics[0].Samples) != 4 ||
+	if len(js.Metrics) != 13 || js.Metrics[0].Name != "certctl_days_to_expiry" || len(js.Metrics[0].Samples) != 4 ||
 		js.Metrics[4].Name != "certctl_certificates_by_type" ||
 		js.Metrics[5].Name != "certctl_renewal_failed" || js.Metrics[6].Name != "certctl_deploy_failed" ||
-		js.Metrics[7].Name != "certctl_ca_days_to_expiry" || js.Metrics[8].Name != "certctl_ca_not_after_seconds" ||
-		js.Metrics[9].Name != "certctl_ca_info" ||
-		js.Metrics[10].Name != "certctl_acme_certificate_issuance_success_total" ||
-		js.Metrics[11].Name != "certctl_acme_certificate_issuance_failed_total" {
+		js.Metrics[7].Name != "certctl_renewal_pending_validation" ||
+		js.Metrics[8].Name != "certctl_ca_days_to_expiry" || js.Metrics[9].Name != "certctl_ca_not_after_seconds" ||
+		js.Metrics[10].Name != "certctl_ca_info" ||
+		js.Metrics[11].Name != "certctl_acme_certificate_issuance_success_total" ||
+		js.Metrics[12].Name != "certctl_acme_certificate_issuance_failed_total" {
 		t.Errorf("-o json: %+v", js)
 	}
 	// The vault's CAs (the default root and issuing CA), with their
 	// expiry and status (tester: no CA figure at all).
-	if len(js.Metrics[7].Samples) != 2 || len(js.Metrics[9].Samples) != 2 {
-		t.Errorf("CA families: %+v", js.Metrics[7:10])
+	if len(js.Metrics[8].Samples) != 2 || len(js.Metrics[10].Samples) != 2 {
+		t.Errorf("CA families: %+v", js.Metrics[8:11])
 	}
-	for _, smp := range js.Metrics[9].Samples {
+	for _, smp := range js.Metrics[10].Samples {
 		st := ""
 		for _, l := range smp.Labels {
 			if l.Name == "status" {

@@ -101,7 +101,9 @@ func TestNeedsActionFar(t *testing.T) {
 }
 
 // TestFailureMetrics: certctl_renewal_failed is 1 for a certificate whose
-// last managed renewal failed and 0 for the others; certctl_deploy_failed
+// last managed renewal failed and 0 for the others, and
+// certctl_renewal_pending_validation 1 for one whose renewal waits for
+// validation, the info series carrying both statuses; certctl_deploy_failed
 // is 1 for each target whose last attempt failed and 0 for each other,
 // named by its label — never by the error, which may quote the command.
 func TestFailureMetrics(t *testing.T) {
@@ -112,6 +114,8 @@ func TestFailureMetrics(t *testing.T) {
 			Renewal: &localstore.RenewalSummary{Status: renewal.StatusFailed, Reason: "PCA_INVALID_STATE"}},
 		{ID: "bbbbbbbb-0000-0000-0000-000000000002", DomainName: "b.internal", NotAfter: now.AddDate(0, 1, 0),
 			Renewal: &localstore.RenewalSummary{Status: renewal.StatusSuccess}},
+		{ID: "cccccccc-0000-0000-0000-000000000003", DomainName: "c.internal", NotAfter: now.AddDate(0, 1, 0),
+			Renewal: &localstore.RenewalSummary{Status: renewal.StatusPendingValidation, Reason: "CAA_ERROR"}},
 	}
 	targets := map[string][]deploy.Target{
 		certs[1].ID: {
@@ -127,6 +131,9 @@ func TestFailureMetrics(t *testing.T) {
 				if l.Name == "domain" || l.Name == "target" {
 					key += " " + l.Value
 				}
+				if f.Name == "certctl_certificate_info" && strings.HasPrefix(l.Name, "renewal_status") {
+					key += " " + l.Name + "=" + l.Value
+				}
 				if strings.Contains(l.Value, "hunter2") {
 					t.Errorf("%s: a label holds the command: %v", f.Name, s.Labels)
 				}
@@ -135,10 +142,18 @@ func TestFailureMetrics(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]float64{
-		"certctl_renewal_failed a.internal":                1,
-		"certctl_renewal_failed b.internal":                0,
-		"certctl_deploy_failed b.internal file:/b/ok.pem":  0,
-		"certctl_deploy_failed b.internal file:/b/bad.pem": 1,
+		"certctl_renewal_failed a.internal": 1,
+		"certctl_renewal_failed b.internal": 0,
+		"certctl_renewal_failed c.internal": 0,
+		// A renewal held back, not failed, is a series too (tester:
+		// renewal_failed stayed 0, and nothing carried the status).
+		"certctl_renewal_pending_validation a.internal":                                                         0,
+		"certctl_renewal_pending_validation b.internal":                                                         0,
+		"certctl_renewal_pending_validation c.internal":                                                         1,
+		"certctl_certificate_info c.internal renewal_status=PENDING_VALIDATION renewal_status_reason=CAA_ERROR": 1,
+		"certctl_certificate_info a.internal renewal_status=FAILED renewal_status_reason=PCA_INVALID_STATE":     1,
+		"certctl_deploy_failed b.internal file:/b/ok.pem":                                                       0,
+		"certctl_deploy_failed b.internal file:/b/bad.pem":                                                      1,
 	} {
 		if v, ok := got[key]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", key, v, ok, want)

@@ -61,8 +61,11 @@ func CAFamilies(n inventory.Names, cas []*authority.Record, now time.Time) []pro
 // is a series to alert on (tester: metrics showed no failure, and
 // days_to_expiry the vault's new certificate while a failed deployment
 // left the old one on the server): certctl_renewal_failed (1 while a
-// certificate's last managed renewal failed) and certctl_deploy_failed
-// (1 while a deploy target's last install or command failed).
+// certificate's last managed renewal failed), certctl_deploy_failed
+// (1 while a deploy target's last install or command failed) and
+// certctl_renewal_pending_validation (1 while a renewal waits for domain
+// validation: tester, renewal_failed stayed 0 until the certificate
+// expired, and no series carried the renewal status).
 func Families(n inventory.Names, certs []*localstore.Certificate, targets map[string][]deploy.Target, now time.Time) []promtext.Family {
 	sorted := append([]*localstore.Certificate(nil), certs...)
 	sort.Slice(sorted, func(i, j int) bool {
@@ -76,9 +79,11 @@ func Families(n inventory.Names, certs []*localstore.Certificate, targets map[st
 	notAfter := promtext.Family{Name: "certctl_certificate_not_after_seconds", Type: "gauge",
 		Help: "NotAfter of the certificate's current version, as a Unix time in seconds."}
 	info := promtext.Family{Name: "certctl_certificate_info", Type: "gauge",
-		Help: "Certificate metadata as labels (value always 1), to join on arn."}
+		Help: "Certificate metadata as labels (value always 1), to join on arn; renewal_status and renewal_status_reason are its RenewalSummary's (empty when it has none)."}
 	renewFailed := promtext.Family{Name: "certctl_renewal_failed", Type: "gauge",
 		Help: "1 while the certificate's last managed renewal failed (certctl dashboard: RENEWAL_FAILED), else 0."}
+	renewPending := promtext.Family{Name: "certctl_renewal_pending_validation", Type: "gauge",
+		Help: "1 while the certificate's managed renewal waits for domain validation, not renewed (RenewalStatus PENDING_VALIDATION; certctl dashboard: RENEWAL_PENDING_VALIDATION), else 0."}
 	deployFailed := promtext.Family{Name: "certctl_deploy_failed", Type: "gauge",
 		Help: "1 while the deploy target's last install or command failed (the file may hold an older certificate than the vault), else 0."}
 	byStatus := map[string]int{}
@@ -93,13 +98,22 @@ func Families(n inventory.Names, certs []*localstore.Certificate, targets map[st
 			eligibility = inventory.Ineligible
 		}
 		id := []promtext.Label{promtext.L("arn", arn), promtext.L("domain", c.DomainName)}
+		var renewalStatus, renewalReason string
+		if c.Renewal != nil {
+			renewalStatus, renewalReason = c.Renewal.Status, c.Renewal.Reason
+		}
 		info.Samples = append(info.Samples, promtext.Sample{Value: 1, Labels: append(id[:2:2],
-			promtext.L("status", status), promtext.L("type", c.Type), promtext.L("origin", c.KeyPairOrigin), promtext.L("renewal_eligibility", eligibility))})
-		failed := 0.0
-		if c.Renewal != nil && c.Renewal.Status == renewal.StatusFailed {
+			promtext.L("status", status), promtext.L("type", c.Type), promtext.L("origin", c.KeyPairOrigin), promtext.L("renewal_eligibility", eligibility),
+			promtext.L("renewal_status", renewalStatus), promtext.L("renewal_status_reason", renewalReason))})
+		failed, pending := 0.0, 0.0
+		switch renewalStatus {
+		case renewal.StatusFailed:
 			failed = 1
+		case renewal.StatusPendingValidation:
+			pending = 1
 		}
 		renewFailed.Samples = append(renewFailed.Samples, promtext.Sample{Labels: id, Value: failed})
+		renewPending.Samples = append(renewPending.Samples, promtext.Sample{Labels: id, Value: pending})
 		labels := deploy.Labels(targets[c.ID])
 		for i, t := range targets[c.ID] {
 			v := 0.0
@@ -125,7 +139,7 @@ func Families(n inventory.Names, certs []*localstore.Certificate, targets map[st
 	for _, t := range withKnown(byType, inventory.Types) {
 		byTypeCounts.Samples = append(byTypeCounts.Samples, promtext.Sample{Labels: []promtext.Label{promtext.L("type", t)}, Value: float64(byType[t])})
 	}
-	return []promtext.Family{days, notAfter, info, counts, byTypeCounts, renewFailed, deployFailed}
+	return []promtext.Family{days, notAfter, info, counts, byTypeCounts, renewFailed, deployFailed, renewPending}
 }
 
 // addExpiry adds the samples of end, a NotAfter, at now to the days-left
