@@ -66,6 +66,10 @@ type RenewalSummary struct {
 	Status    string    `json:"status"`
 	Reason    string    `json:"reason,omitempty"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Message is why a renewal FAILED, in words (the refusal's message,
+	// which names no secret: "certificate authority … is DISABLED"), when
+	// known; describe shows it beside Reason, the code. Not an ACM field.
+	Message string `json:"message,omitempty"`
 }
 
 // DomainValidation is the validation state of one name.

@@ -223,10 +223,11 @@ const ReasonRecordMismatch = "RecordMismatch"
 // told since c last renewed (see told): every failing pass of a cron job
 // emitted it again (tester), and an EMAIL renewal whose mail fails went
 // pending then failed at every pass, two events each (review). The
-// summary's time still moves: when it was last tried.
-func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason string, now time.Time, em *events.Emitter) error {
+// summary's time still moves: when it was last tried. message, when not
+// empty, is why in words (never a secret), kept in the summary for describe.
+func RecordFailure(tx localstore.Tx, c *localstore.Certificate, reason, message string, now time.Time, em *events.Emitter) error {
 	already := c.Renewal != nil && c.Renewal.Status == StatusFailed && c.Renewal.Reason == reason
-	c.Renewal = &localstore.RenewalSummary{Status: StatusFailed, Reason: reason, UpdatedAt: now}
+	c.Renewal = &localstore.RenewalSummary{Status: StatusFailed, Reason: reason, UpdatedAt: now, Message: message}
 	tell := !already && markTold(c, StatusFailed+" "+reason)
 	if err := tx.PutCertificate(c); err != nil {
 		return err
@@ -385,7 +386,8 @@ func Housekeep(tx localstore.Tx, c *localstore.Certificate, daysBefore int, now 
 			// A renewal still waiting when the certificate expires
 			// failed, as in ACM (tester: it stayed PENDING_VALIDATION,
 			// and validate check promised a renewal that renew refuses).
-			c.Renewal = &localstore.RenewalSummary{Status: StatusFailed, Reason: r.Reason, UpdatedAt: now}
+			c.Renewal = &localstore.RenewalSummary{Status: StatusFailed, Reason: r.Reason, UpdatedAt: now,
+				Message: "the certificate expired while its renewal waited (" + r.Status + ")"}
 		}
 		if err := tx.PutCertificate(c); err != nil {
 			return false, err

@@ -54,6 +54,9 @@ func NewCmdDescribe(f *cmdutil.Factory, runF func(*DescribeOptions) error) *cobr
 		Long: `Show everything the vault knows about a certificate, with the field names of
 ACM's DescribeCertificate: names, validation state, serial, subject and issuer,
 status, validity, key and signature algorithms, key usages, renewal state, tags.
+The table also says why a managed renewal failed ("Renewal error") and names
+each deploy target whose last install or command failed ("Deploy failed", as
+the dashboard lists it); the JSON keeps ACM's fields.
 
 --versions adds every version of the certificate (reimports, renewals).
 --pem prints the certificate and its chain as PEM instead (on a terminal or
@@ -136,10 +139,11 @@ func runDescribe(ctx context.Context, o *DescribeOptions) error {
 	if err != nil {
 		return err
 	}
-	return p.Print(Output{Certificate: d.Certificate}, view(d.Certificate, d.AsOf))
+	return p.Print(Output{Certificate: d.Certificate}, view(d))
 }
 
-func view(d inventory.Detail, now time.Time) output.View {
+func view(desc *certificates.Description) output.View {
+	d, now := desc.Certificate, desc.AsOf
 	return output.View{
 		Table: func(s *output.Styles) *output.Table {
 			t := &output.Table{}
@@ -188,8 +192,19 @@ func view(d inventory.Detail, now time.Time) output.View {
 			if d.RenewalSummary != nil {
 				addStyled("Renewal status", s.Status(d.RenewalSummary.RenewalStatus)+" "+output.Sanitize(d.RenewalSummary.RenewalStatusReason))
 			}
+			// Why, in words (tester: only the code was shown).
+			add("Renewal error", desc.RenewalMessage)
 			add("Exported", fmt.Sprint(d.Exported))
 			add("In use by", strings.Join(d.InUseBy, ", "))
+			// A target whose install or command failed (tester: only the
+			// dashboard and the metrics told it; InUseBy looked fine).
+			for _, f := range desc.DeployFailures {
+				line := output.Sanitize(f.Target + ": " + f.Reason)
+				if f.FailedAt != nil {
+					line += "  " + s.Dim("("+ts(f.FailedAt)+")")
+				}
+				addStyled("Deploy failed", s.Status("FAILED")+" "+line)
+			}
 			add("CA", d.CertificateAuthorityArn)
 			add("ACME endpoint", d.AcmeEndpointArn)
 			var tags []string

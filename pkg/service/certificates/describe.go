@@ -5,9 +5,12 @@ import (
 	"errors"
 	"time"
 
+	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/renewal"
+	"github.com/certctl/certctl/pkg/service/reports"
 	"github.com/certctl/certctl/pkg/validation"
 )
 
@@ -16,6 +19,14 @@ import (
 type Description struct {
 	Certificate inventory.Detail
 	AsOf        time.Time
+	// RenewalMessage is why the last managed renewal failed, in words,
+	// when known (RenewalSummary carries only the code). DeployFailures
+	// are the deploy targets whose last install or command failed, as the
+	// dashboard lists them (never the command or its output). Neither is
+	// an ACM field: describe shows them in its table and text, not in its
+	// JSON.
+	RenewalMessage string
+	DeployFailures []reports.FailedDeployment
 }
 
 // Describe describes the certificate named by ref (ARN, UUID or prefix);
@@ -24,12 +35,16 @@ func (s *Service) Describe(ctx context.Context, ref string, versions bool) (*Des
 	now := s.core.Now()
 	var c *localstore.Certificate
 	var vers []*localstore.CertificateVersion
+	var targets []deploy.Target
 	err := s.core.Read(ctx, func(tx localstore.Tx) error {
 		id, err := inventory.ResolveCertificate(tx, s.core.Names, ref, inventory.Describing)
 		if err != nil {
 			return err
 		}
 		if c, err = tx.GetCertificate(id); err != nil {
+			return err
+		}
+		if targets, err = deploy.Targets(tx, id); err != nil {
 			return err
 		}
 		if versions {
@@ -41,7 +56,12 @@ func (s *Service) Describe(ctx context.Context, ref string, versions bool) (*Des
 		return nil, err
 	}
 	inventory.AsOf(c, now)
-	return &Description{Certificate: inventory.NewDetail(s.core.Names, c, vers), AsOf: now}, nil
+	d := &Description{Certificate: inventory.NewDetail(s.core.Names, c, vers), AsOf: now,
+		DeployFailures: reports.FailedDeployments(s.core.Names, []*localstore.Certificate{c}, map[string][]deploy.Target{c.ID: targets})}
+	if c.Renewal != nil && c.Renewal.Status != renewal.StatusSuccess {
+		d.RenewalMessage = c.Renewal.Message
+	}
+	return d, nil
 }
 
 // CertificatePEM is ACM's GetCertificate answer: the current certificate

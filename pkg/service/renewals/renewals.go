@@ -687,7 +687,7 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 		// message (tester: the report had only the words).
 		code, reason := failedReason(renewErr)
 		res.Outcome, res.Reason = renewal.Failed, reason
-		s.recordFailure(ctx, idOf(res.CertificateArn), code)
+		s.recordFailureWhy(ctx, idOf(res.CertificateArn), code, renewErr.Error())
 		return res, nil
 	case err != nil:
 		return Result{}, err
@@ -764,6 +764,12 @@ func (a attempt) renewable(c *localstore.Certificate, now time.Time) bool {
 // FAILED with ACM's reason code, and a Renewal Action Required event. The
 // renewal already failed: a failure to record it is not reported over it.
 func (s *Service) recordFailure(ctx context.Context, id, reason string) {
+	s.recordFailureWhy(ctx, id, reason, "")
+}
+
+// recordFailureWhy is recordFailure with why the renewal failed, in words
+// (never a secret), kept in the summary for describe ("": not known).
+func (s *Service) recordFailureWhy(ctx context.Context, id, reason, message string) {
 	_ = s.core.Change(ctx, "RecordRenewalFailure", func(op *service.Op) error {
 		op.Resource(s.core.Names.CertificateARN(id))
 		op.Param("RenewalStatusReason", reason)
@@ -771,7 +777,7 @@ func (s *Service) recordFailure(ctx context.Context, id, reason string) {
 		if err != nil {
 			return err
 		}
-		return renewal.RecordFailure(op.Tx, c, reason, op.Now, op.Events)
+		return renewal.RecordFailure(op.Tx, c, reason, message, op.Now, op.Events)
 	})
 }
 

@@ -211,8 +211,9 @@ func (s *Service) sendApprovals(ctx context.Context, id string, msgs []validatio
 	if sendErr == nil {
 		return nil
 	}
-	s.recordFailure(ctx, id, "OTHER")
-	return &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("approval email not sent: %w", sendErr)}
+	err := &errs.Error{Exit: errs.ExitFailure, Err: fmt.Errorf("approval email not sent: %w", sendErr)}
+	s.recordFailureWhy(ctx, id, "OTHER", err.Error())
+	return err
 }
 
 // storedForm is c as the store keeps it, to tell whether a change changed
