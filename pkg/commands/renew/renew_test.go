@@ -1496,3 +1496,24 @@ func TestDryRunReportsFailedDeployment(t *testing.T) {
 		t.Fatalf("the dry run once it succeeded: %v", r)
 	}
 }
+
+// TestWithinLifetimeSaid: --within as long as a certificate's life renews
+// it at every pass (its renewal is inside the window from its issue); the
+// pass says so on stderr, and not for a window shorter than the life
+// (team tester: two passes in a row renewed the same certificate twice).
+func TestWithinLifetimeSaid(t *testing.T) {
+	e := clitest.New(t)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "30d"
+	arn := e.RequestPrivate("window.internal")
+	e.Export(arn)
+	e.Advance(11 * day)
+	code, res, r := e.Renew("--due", "--within", "20d")
+	if code != 0 || res[arn].Outcome != "RENEWED" || strings.Contains(r.Stderr, "as long as the life") {
+		t.Fatalf("--within shorter than the life: %v", r)
+	}
+	e.Export(arn)
+	code, res, r = e.Renew("--due", "--within", "30d")
+	if code != 0 || res[arn].Outcome != "RENEWED" || !strings.Contains(r.Stderr, "--within 30d is as long as the life of 1 certificate(s) renewed") {
+		t.Fatalf("--within as long as the life: %v", r)
+	}
+}

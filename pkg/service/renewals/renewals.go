@@ -24,6 +24,7 @@ import (
 
 	"github.com/certctl/certctl/pkg/audit"
 	"github.com/certctl/certctl/pkg/authority"
+	"github.com/certctl/certctl/pkg/casign"
 	"github.com/certctl/certctl/pkg/deploy"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/inventory"
@@ -388,6 +389,13 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		}
 		rep.Results = append(rep.Results, res)
 	}
+	if n := renewedWithin(certs, rep.Results, o.Within); n > 0 {
+		// Due again at once: a window as long as the certificate's life
+		// opens at its issue (team tester: two passes in a row renewed
+		// the same certificates twice).
+		rep.Notices = append(rep.Notices, fmt.Sprintf("--within %s is as long as the life of %d certificate(s) renewed: their renewals are inside it from the start, so every pass with it renews them again",
+			timeutil.FormatDuration(o.Within), n))
+	}
 	if o.DryRun && !rep.Interrupted {
 		if err := s.dryDeploy(ctx, rep, true); err != nil {
 			return rep, err
@@ -533,6 +541,28 @@ func requestEnded(c *localstore.Certificate, why string) string {
 		return "request " + c.Status + ": " + c.FailureReason
 	}
 	return "request " + c.Status
+}
+
+// renewedWithin counts the certificates of certs renewed in results
+// (RENEWED) whose lifetime, from their issue (NotBefore is backdated), is
+// no longer than within (0: not given): due again at once.
+func renewedWithin(certs []*localstore.Certificate, results []Result, within time.Duration) int {
+	if within <= 0 {
+		return 0
+	}
+	renewed := map[string]bool{}
+	for _, r := range results {
+		if r.Outcome == renewal.Renewed {
+			renewed[idOf(r.CertificateArn)] = true
+		}
+	}
+	n := 0
+	for _, c := range certs {
+		if renewed[c.ID] && !c.NotBefore.IsZero() && c.NotAfter.Sub(c.NotBefore.Add(casign.Backdate)) <= within {
+			n++
+		}
+	}
+	return n
 }
 
 // requestFailed reports whether c's request ended without a certificate:
