@@ -141,15 +141,30 @@ func runEvents(ctx context.Context, o *EventsOptions) error {
 }
 
 func view(out Output) output.View {
+	// What the event is about first: a Renewal Action Required event
+	// carries DaysToExpiry too, which said nothing of the action needed
+	// (on-call tester: "DaysToExpiry=0").
 	detail := func(x *ev.Event) string {
 		if a, ok := x.Detail["Action"]; ok {
 			return "Action=" + toString(a)
 		}
-		if d, ok := x.Detail["DaysToExpiry"]; ok {
-			return "DaysToExpiry=" + toString(d)
+		var errsOf []string
+		switch d := x.Detail["DeploymentErrors"].(type) {
+		case []string:
+			errsOf = d
+		case []any:
+			for _, e := range d {
+				errsOf = append(errsOf, toString(e))
+			}
+		}
+		if len(errsOf) > 0 {
+			return "DeploymentErrors=" + strings.Join(errsOf, "; ")
 		}
 		if r, ok := x.Detail["RenewalStatusReason"]; ok {
 			return "Reason=" + toString(r)
+		}
+		if d, ok := x.Detail["DaysToExpiry"]; ok {
+			return "DaysToExpiry=" + toString(d)
 		}
 		return ""
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/certctl/certctl/internal/flagtest"
 	"github.com/certctl/certctl/pkg/errs"
+	ev "github.com/certctl/certctl/pkg/events"
 )
 
 func TestEventsFlags(t *testing.T) {
@@ -48,5 +49,24 @@ func TestEventsFlags(t *testing.T) {
 	}
 	if o, err := flagtest.Parse(t, NewCmdEvents, "--nosuch"); err == nil || o != nil {
 		t.Errorf("an unknown flag accepted: %+v", o)
+	}
+}
+
+// TestDetailColumn: a Renewal Action Required event's DETAIL says what
+// needs the operator — its deployment errors, or its reason — not the
+// DaysToExpiry it also carries (on-call tester: "DaysToExpiry=0"); an
+// Approaching Expiration event says DaysToExpiry.
+func TestDetailColumn(t *testing.T) {
+	out := Output{Events: []*ev.Event{
+		{DetailType: ev.RenewalActionRequired, Detail: map[string]any{"DaysToExpiry": 0, "DeploymentErrors": []any{"file:/a.pem (host h): deploy hook failed: exit status 1"}}},
+		{DetailType: ev.RenewalActionRequired, Detail: map[string]any{"DaysToExpiry": 3, "RenewalStatus": "FAILED", "RenewalStatusReason": "PCA_INVALID_STATE"}},
+		{DetailType: ev.ApproachingExpiration, Detail: map[string]any{"DaysToExpiry": 12, "CommonName": "x"}},
+	}}
+	rows := view(out).Records()
+	want := []string{"DeploymentErrors=file:/a.pem (host h): deploy hook failed: exit status 1", "Reason=PCA_INVALID_STATE", "DaysToExpiry=12"}
+	for i, w := range want {
+		if got := rows[i][3]; got != w {
+			t.Errorf("event %d: DETAIL %q, want %q", i, got, w)
+		}
 	}
 }
