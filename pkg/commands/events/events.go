@@ -51,7 +51,8 @@ revoke-certificate, and the certificate itself stays ISSUED).
 
 --since takes an RFC 3339 time or a duration back from now (24h, 7d).
 --follow prints the events so far (since --since: the whole log without it),
-then keeps printing new ones, one JSON object a line, until interrupted
+then keeps printing new ones, one JSON object a line (-o text: one
+tab-separated line, TIME EVENT CERTIFICATE DETAIL), until interrupted
 (SIGINT, SIGTERM: then it exits 0, as a server does); a consumer that
 restarts gives --since the time of the last event it handled and skips the
 events whose id it handled already (times are whole seconds: the events of
@@ -67,13 +68,15 @@ store shared by several hosts, --follow on one host sees every host's events.` +
 				return err
 			}
 			if opts.Follow {
-				// --follow prints one JSON object a line: a --query or
-				// another format would be ignored without a word.
+				// --follow prints one JSON object a line, or with -o text
+				// one tab-separated line (as tail -f, journalctl -f;
+				// on-call tester: refused): a --query or another format
+				// would be ignored without a word.
 				if cmd.Flags().Changed("query") {
 					return errs.UsageErrorf("--follow prints each event as one JSON object a line and takes no --query: filter it with jq")
 				}
-				if fl := cmd.Flags().Lookup("output"); fl != nil && fl.Changed && fl.Value.String() != "json" {
-					return errs.UsageErrorf("--follow prints each event as one JSON object a line: -o %s does not apply", fl.Value.String())
+				if fl := cmd.Flags().Lookup("output"); fl != nil && fl.Changed && fl.Value.String() != "json" && fl.Value.String() != "text" {
+					return errs.UsageErrorf("--follow prints each event as one JSON object a line (or, with -o text, one tab-separated line): -o %s does not apply", fl.Value.String())
 				}
 			}
 			if _, err := opts.query(); err != nil {
@@ -94,7 +97,7 @@ store shared by several hosts, --follow on one host sees every host's events.` +
 		},
 	}
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only events from this `time` (RFC 3339, or a date: its midnight UTC) or this long ago (24h, 7d)")
-	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "print the events so far (from --since), then new ones as they come, one JSON object a line")
+	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "print the events so far (from --since), then new ones as they come, one JSON object a line (-o text: tab-separated)")
 	cmd.Flags().StringArrayVar(&opts.Types, "type", nil, "only events of this detail-`type` (repeatable, or comma-separated): "+strings.Join(ev.DetailTypes, ", "))
 	cmdutil.EnumCompletion(cmd, "type", ev.DetailTypes)
 	return cmd
@@ -127,6 +130,11 @@ func runEvents(ctx context.Context, o *EventsOptions) error {
 		return err
 	}
 	if o.Follow {
+		if p.PlainText() {
+			return svc.Follow(ctx, q, func(x *ev.Event) error {
+				return p.WriteRecords(view(Output{Events: []*ev.Event{x}}).Records())
+			})
+		}
 		return svc.Follow(ctx, q, func(x *ev.Event) error { return output.WriteJSONLine(o.IO.Out, x) })
 	}
 	evs, err := svc.Events(ctx, q)

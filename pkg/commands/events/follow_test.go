@@ -15,7 +15,6 @@ func TestFollowRefusesQueryAndFormat(t *testing.T) {
 	e := clitest.New(t)
 	for _, args := range [][]string{
 		{"events", "--follow", "--query", "Events[0]"},
-		{"events", "--follow", "-o", "text"},
 		{"events", "--follow", "-o", "yaml"},
 	} {
 		r := e.Run(args...)
