@@ -561,9 +561,22 @@ func discover(dir string) (items []item, notices []string, err error) {
 	dir = filepath.Clean(dir)
 	byDir := map[string][]string{}
 	var dirs []string
+	// unreadable are the directories below dir that could not be read
+	// (lost+found at a volume's root, another user's 0700): each a
+	// failed item of the summary, the rest of the tree still imported
+	// (tester: one such directory stopped the whole sync, exit 4,
+	// nothing imported). dir itself unreadable is the error.
+	unreadable := map[string]string{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			if p == dir {
+				return err
+			}
+			// ReadDir's failure, reported after the directory itself
+			// (in dirs already): what it read, if anything, is not
+			// walked.
+			unreadable[p] = unreadableDir(err)
+			return filepath.SkipDir
 		}
 		if d.IsDir() {
 			if p != dir {
@@ -586,6 +599,10 @@ func discover(dir string) (items []item, notices []string, err error) {
 		return nil, nil, err
 	}
 	for _, d := range dirs {
+		if why, ok := unreadable[d]; ok {
+			items = append(items, item{File: d, Err: why})
+			continue
+		}
 		names := byDir[d]
 		sort.Strings(names)
 		has := map[string]bool{}
@@ -709,6 +726,16 @@ func discover(dir string) (items []item, notices []string, err error) {
 		}
 	}
 	return items, notices, nil
+}
+
+// unreadableDir says why a directory found below the one imported could
+// not be read, without Go's "open PATH:" (the row names the directory).
+func unreadableDir(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Sprintf("cannot read the directory: %v (nothing in it was imported)", err)
 }
 
 // otherPEM reports whether data is PEM holding no certificate (nor PKCS
@@ -1041,8 +1068,22 @@ func attachChains(items []item, chains []chainFile) {
 // readFound reads a file the sync found: a regular file of at most
 // fsutil.MaxInputFile bytes (a named pipe or a device among the files is
 // that file's failure, not a wait without end).
+//
+// Its failure is the file's, invalid input (exit 4) as an input file's
+// read is for a single import (cmdutil.ReadFileArg), named and said
+// without Go's "open": not a *fs.PathError, which the vault's own files
+// fail with and which so reads as the vault unavailable (tester: an
+// unreadable key file's row said "vault unavailable: open …").
 func readFound(path string) ([]byte, error) {
-	return fsutil.ReadRegular(path, fsutil.MaxInputFile)
+	data, err := fsutil.ReadRegular(path, fsutil.MaxInputFile)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, errs.Invalidf("%s: %v", pe.Path, pe.Err)
+		}
+		return nil, &errs.Error{Exit: errs.ExitInvalid, Err: err}
+	}
+	return data, nil
 }
 
 // notImportable says why a certificate file found alone (no key beside
