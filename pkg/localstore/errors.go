@@ -98,7 +98,7 @@ func (e *FileError) Error() string { return e.Msg }
 func (e *FileError) Unwrap() error { return e.Err }
 
 // sqliteFileError is err as a *FileError when it is SQLite's SQLITE_FULL,
-// SQLITE_READONLY, SQLITE_CANTOPEN or SQLITE_BUSY (another process's lock
+// a failed write or sync (SQLITE_IOERR_WRITE, _FSYNC, _TRUNCATE), SQLITE_READONLY, SQLITE_CANTOPEN or SQLITE_BUSY (another process's lock
 // held past busyTimeout: SQLite's "database is locked") about the
 // database at path (what what is: "the vault" or "the target"); any other
 // err unchanged.
@@ -113,6 +113,13 @@ func sqliteFileError(err error, path, what string) error {
 		// log (its vault.db-wal removed or cut under it; tester).
 		return &FileError{Err: err, Msg: fmt.Sprintf("%s is inconsistent: its log %s-wal in %s holds less than its index (%s-shm) says — removed or cut while a process had it open: stop every process using the vault (endpoint serve, ca serve), then check it with certctl vault verify",
 			what, base, dir, base)}
+	}
+	switch sqliteExtendedCode(err) {
+	case sqlite3.SQLITE_IOERR_WRITE, sqlite3.SQLITE_IOERR_FSYNC, sqlite3.SQLITE_IOERR_TRUNCATE:
+		// SQLite tells no more than "disk I/O error (778)" (tester:
+		// with ulimit -f, where vault backup said what it could).
+		return &FileError{Err: err, Msg: fmt.Sprintf("a write to %s failed (%s or %s-wal in %s): a full disk, a quota or a file size limit (ulimit -f): make room there, or raise the limit, then run the command again",
+			what, base, base, dir)}
 	}
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_FULL:

@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// TestSQLiteFileError: SQLite's full disk, read-only, cannot-open and
-// busy errors are told naming the vault's files and what to do, without
+// TestSQLiteFileError: SQLite's full disk, failed write, read-only,
+// cannot-open and busy errors are told naming the vault's files and what to do, without
 // SQLite's result code, and still count as storage errors (the vault is
 // unavailable); any other error is left as it is.
 func TestSQLiteFileError(t *testing.T) {
@@ -21,7 +21,12 @@ func TestSQLiteFileError(t *testing.T) {
 		8:   "the vault cannot be written (vault.db, vault.db-wal or vault.db-shm in /v): check that this user can write",
 		14:  "the vault cannot be opened (vault.db, vault.db-wal or vault.db-shm in /v): check that the directory exists",
 		522: "the vault is inconsistent: its log vault.db-wal in /v holds less than its index (vault.db-shm) says",
-		5:   "the vault is busy: another process held its lock on vault.db in /v for 30 s without letting go: run the command again; if it fails again, look for the process holding that file open (fuser /v/vault.db)",
+		// A failed write or sync (tester: "disk I/O error (778)" under
+		// ulimit -f, where vault backup said what it could).
+		778:  "a write to the vault failed (vault.db or vault.db-wal in /v): a full disk, a quota or a file size limit (ulimit -f)",
+		1034: "a write to the vault failed (vault.db or vault.db-wal in /v): a full disk, a quota or a file size limit",
+		1546: "a write to the vault failed (vault.db or vault.db-wal in /v): a full disk, a quota or a file size limit",
+		5:    "the vault is busy: another process held its lock on vault.db in /v for 30 s without letting go: run the command again; if it fails again, look for the process holding that file open (fuser /v/vault.db)",
 	} {
 		raw := &rawError{code: code, msg: "whatever SQLite says"}
 		err := sqliteFileError(raw, "/v/vault.db", "the vault")
