@@ -3,7 +3,9 @@
 package fsutil
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,7 +38,7 @@ func CheckPrivateDir(dir string, names ...string) error {
 // TightenPrivateDir is CheckPrivateDir, also saying which files of dir it
 // took the group's and others' permissions from, with the mode each had.
 func TightenPrivateDir(dir string, names ...string) (tightened []Tightened, err error) {
-	real, _, err := checkPath(dir, names != nil)
+	real, _, err := checkPath(dir, names != nil, true)
 	if err != nil {
 		return nil, err
 	}
@@ -102,14 +104,17 @@ func CheckParents(dir string) error {
 // CheckAboveDir checks the existing directory p, and those above it, as
 // directories above a vault.
 func CheckAboveDir(p string) error {
-	_, _, err := checkPath(p, true)
+	_, _, err := checkPath(p, true, true)
 	return err
 }
 
 // checkPath checks path (ancestor: as a directory above a vault), the
 // directories above where its links lead and those above it as given; it
-// returns where it leads and what is there.
-func checkPath(path string, ancestor bool) (string, os.FileInfo, error) {
+// returns where it leads and what is there. A path that must be a
+// directory (dir) and is something else is refused as such first, before
+// its permissions: "chmod go-w /dev/null", as root, breaks /dev/null for
+// everyone (tester: --vault /dev/null was told so).
+func checkPath(path string, ancestor, dir bool) (string, os.FileInfo, error) {
 	real, err := resolve(path)
 	if err != nil {
 		return "", nil, err
@@ -117,6 +122,16 @@ func checkPath(path string, ancestor bool) (string, os.FileInfo, error) {
 	fi, err := os.Stat(real)
 	if err != nil {
 		return "", nil, err
+	}
+	if dir && !fi.IsDir() {
+		why := "is not a directory"
+		switch m := fi.Mode(); {
+		case m.IsRegular():
+			why += " (it is a file)"
+		case m&(os.ModeDevice|os.ModeNamedPipe|os.ModeSocket) != 0:
+			why += " (it is " + KindOf(m) + ")"
+		}
+		return "", nil, &UnsafeError{Path: path, Why: why, Fix: "give --vault (or CERTCTL_VAULT) a directory: a new or empty one, or the vault's own"}
 	}
 	if err := checkWritable(real, fi, ancestor); err != nil {
 		return "", nil, err
@@ -174,7 +189,7 @@ func CheckNotWritableByOthers(path string) error {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		return nil
 	}
-	_, _, err := checkPath(path, false)
+	_, _, err := checkPath(path, false, false)
 	return err
 }
 
@@ -282,6 +297,11 @@ func ownerOf(fi os.FileInfo) (int, bool) {
 func resolve(path string) (string, error) {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
+		if !errors.As(err, new(*fs.PathError)) {
+			// EvalSymlinks's bare "not a directory", for a file on
+			// the way (--vault /dev/null/x): said with the path.
+			err = &fs.PathError{Op: "open", Path: path, Err: err}
+		}
 		return "", err
 	}
 	return filepath.Abs(real)

@@ -59,6 +59,37 @@ func TestCheckPrivateDirRefusesWritableByOthers(t *testing.T) {
 	}
 }
 
+// TestCheckPrivateDirNotADirectory: a vault path that is a file or a
+// device writable by everyone is refused as no directory, without a chmod
+// hint — as root, "chmod go-w /dev/null" breaks /dev/null for everyone
+// (tester: --vault /dev/null was told "writable by other users", hint
+// chmod go-w /dev/null) — and left as it was.
+func TestCheckPrivateDirNotADirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(file, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]string{file: "is not a directory (it is a file)"}
+	if fi, err := os.Stat(os.DevNull); err == nil && fi.Mode()&os.ModeDevice != 0 {
+		paths[os.DevNull] = "is not a directory (it is a device)"
+	}
+	for path, want := range paths {
+		for name, check := range map[string]func(string) error{"CheckPrivateDir": func(p string) error { return fsutil.CheckPrivateDir(p) }, "CheckAboveDir": fsutil.CheckAboveDir} {
+			err := check(path)
+			var ue *fsutil.UnsafeError
+			if !errors.As(err, &ue) || ue.Why != want || strings.Contains(ue.Fix, "chmod") {
+				t.Errorf("%s(%s): %v (%+v), want %q without a chmod hint", name, path, err, ue, want)
+			}
+		}
+	}
+	if m := mode(t, file); m != 0o666 {
+		t.Errorf("the file's mode became %v", m)
+	}
+}
+
 func TestCheckPrivateDirChecksTheDirectoriesAbove(t *testing.T) {
 	parent := filepath.Join(t.TempDir(), "shared")
 	dir := filepath.Join(parent, "vault")
