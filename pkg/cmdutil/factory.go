@@ -139,6 +139,10 @@ func (f *Factory) ConfigForDisplay() (*config.Config, error) {
 		return nil, err
 	}
 	f.warnSettings(invalid, "")
+	var unknown *config.UnknownKeyError
+	if errors.As(invalid, &unknown) {
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(unknown.Fix()))
+	}
 	return c, nil
 }
 
@@ -166,7 +170,13 @@ func configError(err error) error {
 		return errs.Invalidf("%v", err)
 	}
 	var unsafe *fsutil.UnsafeError
+	var unknown *config.UnknownKeyError
 	switch {
+	case errors.As(err, &unknown):
+		// A key of the file that names no setting: said with the
+		// command that removes it (tester: the hint was config set,
+		// and config unset refused the name).
+		return errs.Invalidf("%v", err).WithHint("%s", unknown.Fix())
 	case errors.As(err, &unsafe):
 		return errs.Invalidf("%v", err).WithHint("%s", unsafe.Fix)
 	case errors.Is(err, os.ErrNotExist):

@@ -33,6 +33,7 @@ import (
 	"github.com/certctl/certctl/pkg/enum"
 	"github.com/certctl/certctl/pkg/fsutil"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/shellarg"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -631,6 +632,13 @@ func LoadNotIssuing(file string, flags map[string]*pflag.Flag, getenv func(strin
 func load(file string, flags map[string]*pflag.Flag, getenv func(string) string) (*Config, error, error) {
 	v := viper.New()
 	explicit := file != ""
+	flagFile := explicit
+	// unknown are the keys of the file that name no setting: refused as
+	// a value a setting refuses is (every command but config list and
+	// get, which show them as warnings: a typo in a setting's name is not
+	// ignored), not an error that stops config too, which removes them
+	// (tester: certctl could not remove the key that stopped it).
+	var unknown []error
 	if file == "" {
 		file = getenv("CERTCTL_CONFIG")
 		explicit = file != ""
@@ -659,10 +667,17 @@ func load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 		if err != nil {
 			return nil, nil, fmt.Errorf("config file %s: %v", file, err)
 		}
-		for name, val := range flat {
+		names := make([]string, 0, len(flat))
+		for name := range flat {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			val := flat[name]
 			k, ok := LookupKey(name)
 			if !ok {
-				return nil, nil, fmt.Errorf("config file %s: %s (see `certctl config list`)", file, UnknownSetting(name))
+				unknown = append(unknown, &UnknownKeyError{File: file, Name: name, FlagFile: flagFile})
+				continue
 			}
 			if _, list := val.([]any); list && k.Kind != List {
 				// A YAML list where one value goes: hooks.event: [echo,
@@ -691,8 +706,39 @@ func load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 		}
 	}
 	c := &Config{File: file, v: v, from: from}
-	return c, c.decode(getenv), nil
+	invalid := c.decode(getenv)
+	if unknown != nil {
+		c.otherInvalid = errors.Join(append(unknown, c.otherInvalid)...)
+		invalid = errors.Join(append(unknown, invalid)...)
+	}
+	return c, invalid, nil
 }
+
+// UnknownKeyError is a key of the config file that names no setting.
+type UnknownKeyError struct {
+	File, Name string
+	// FlagFile: the file was given with --config.
+	FlagFile bool
+}
+
+func (e *UnknownKeyError) Error() string {
+	return fmt.Sprintf("config file %s: %s", e.File, UnknownSetting(e.Name))
+}
+
+// Fix is the command that removes the key from the file.
+func (e *UnknownKeyError) Fix() string {
+	cmd := "certctl config unset " + shellarg.Quote(e.Name)
+	if e.FlagFile {
+		cmd += " --config " + shellarg.Quote(e.File)
+	}
+	return "remove it from the file with `" + cmd + "`"
+}
+
+// UnknownSettingError is config set's or unset's name of no setting
+// (that the config file does not hold, for unset).
+type UnknownSettingError struct{ Name string }
+
+func (e *UnknownSettingError) Error() string { return UnknownSetting(e.Name) }
 
 func flatten(prefix string, in map[string]any, out map[string]any) {
 	// In name order, so that a setting written twice (renewal.window and
@@ -1015,6 +1061,8 @@ type Edit struct {
 	// without the comments it had (an edit in place would not read back
 	// as meant: YAML anchors or aliases).
 	CommentsDropped bool
+	// Unknown: unset removed a key that names no setting.
+	Unknown bool
 }
 
 // UnknownSetting is the message of a setting name no key has, with the
@@ -1101,17 +1149,25 @@ func ShownValue(name, value string) string {
 
 // UnsetSetting removes the setting name from file, so that its default
 // (or the environment's value) applies again; a file without it is left
-// as it is. The Edit says what it did to the file.
+// as it is. A key of the file that names no setting is removed too
+// (Edit.Unknown): every command but config refuses to run while the file
+// holds one (UnknownKeyError). A name of no setting that the file does
+// not hold is an *UnknownSettingError. The Edit says what it did to the
+// file.
 func UnsetSetting(file, name string) (Edit, error) {
-	if _, ok := LookupKey(name); !ok {
-		return Edit{}, errors.New(UnknownSetting(name))
-	}
+	_, known := LookupKey(name)
 	file, err := editedFile(file)
 	if err != nil {
+		if !known {
+			return Edit{}, &UnknownSettingError{Name: name}
+		}
 		return Edit{}, err
 	}
 	data, err := readConfigFile(file)
 	if errors.Is(err, os.ErrNotExist) {
+		if !known {
+			return Edit{}, &UnknownSettingError{Name: name}
+		}
 		return Edit{}, nil
 	}
 	if err != nil {
@@ -1122,9 +1178,14 @@ func UnsetSetting(file, name string) (Edit, error) {
 		return Edit{}, fmt.Errorf("config file %s: %w", file, err)
 	}
 	if _, ok := flat[name]; !ok {
+		if !known {
+			return Edit{}, &UnknownSettingError{Name: name}
+		}
 		return Edit{}, nil
 	}
-	return editSettings(file, data, name, nil, true)
+	edit, err := editSettings(file, data, name, nil, true)
+	edit.Unknown = !known
+	return edit, err
 }
 
 // editSettings writes file (whose content was data) with the setting

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -275,5 +276,45 @@ func TestSetReportsDroppedComments(t *testing.T) {
 	// A store URL so refused is named without its password.
 	if _, err := SetSetting(file, "store", "postgres://u:s3cret@db/x\n"); err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("a store URL with a line feed: %v", err)
+	}
+}
+
+// TestUnknownKeyRemovable: a key of the file that names no setting stops
+// Load and LoadNotIssuing (a typo is not ignored), is a warning to
+// LoadLenient (config list and get), says the command that removes it,
+// and UnsetSetting removes it (tester: config unset refused the name, so
+// certctl could not repair the file that stopped every command); a name
+// of no setting that the file does not hold is an UnknownSettingError.
+func TestUnknownKeyRemovable(t *testing.T) {
+	file := writeFile(t, "region: us-test\nunknown_key: 1\n")
+	// The file from CERTCTL_CONFIG: config unset finds it without --config.
+	env := fakeEnv(map[string]string{"HOME": t.TempDir(), "CERTCTL_CONFIG": file})
+	var unknown *UnknownKeyError
+	if _, err := Load("", nil, env); !errors.As(err, &unknown) || unknown.Name != "unknown_key" || unknown.File != file {
+		t.Fatalf("Load: %v, want an UnknownKeyError", err)
+	}
+	if want := "remove it from the file with `certctl config unset unknown_key`"; unknown.Fix() != want {
+		t.Errorf("Fix %q, want %q", unknown.Fix(), want)
+	}
+	if _, err := Load(file, nil, env); !errors.As(err, &unknown) || !strings.HasSuffix(unknown.Fix(), "--config "+file+"`") {
+		t.Errorf("Load(--config): %v, want a fix naming the file", err)
+	}
+	if _, _, err := LoadNotIssuing("", nil, env); !errors.As(err, &unknown) {
+		t.Errorf("LoadNotIssuing: %v, want an UnknownKeyError", err)
+	}
+	c, invalid, err := LoadLenient("", nil, env)
+	if err != nil || !errors.As(invalid, &unknown) || c.Region != "us-test" {
+		t.Fatalf("LoadLenient: %v, %v, want the settings and the unknown key apart", err, invalid)
+	}
+	edit, err := UnsetSetting(file, "unknown_key")
+	if err != nil || !edit.Changed || !edit.Unknown {
+		t.Fatalf("UnsetSetting: %+v, %v", edit, err)
+	}
+	if c, err := Load("", nil, env); err != nil || c.Region != "us-test" {
+		t.Fatalf("Load after the unset: %v", err)
+	}
+	var notFound *UnknownSettingError
+	if _, err := UnsetSetting(file, "unknown_key"); !errors.As(err, &notFound) {
+		t.Errorf("UnsetSetting again: %v, want an UnknownSettingError", err)
 	}
 }

@@ -4,6 +4,8 @@
 package config
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/certctl/certctl/pkg/cmdutil"
@@ -316,7 +318,9 @@ func NewCmdUnset(f *cmdutil.Factory, runF func(*UnsetOptions) error) *cobra.Comm
 		Long: `Remove one setting from the config file, keeping the others and the file's
 comments (a section the setting leaves empty goes), so that its default
 applies again (or CERTCTL_<KEY>, when set). A file that does not hold the
-setting is left as it is.
+setting is left as it is. A key of the file that names no setting (a typo,
+or one an older or newer certctl knew) is removed too: every command but
+config refuses to run while the file holds one.
 
 It prints the value now in effect, as config get prints it, and where it
 comes from, as config list names it ({"Key","Value","Source"} with -o json,
@@ -325,12 +329,16 @@ the file it wrote; -q prints nothing.` + cmdutil.ExitStatus(0, 2, 3, 4),
 		Example:           "  certctl config unset validation.resolvers",
 		Args:              cmdutil.ExactArgs(1, "KEY"),
 		ValidArgsFunction: completeKey,
-		RunE: keyRunE(&opts.Key, func() error {
+		// Not keyRunE: a key of the file that names no setting is
+		// removed too (cfgpkg.UnsetSetting; tester: certctl could not
+		// remove the key that stopped every command).
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Key = args[0]
 			if runF != nil {
 				return runF(opts)
 			}
 			return runUnset(opts)
-		}),
+		},
 	}
 }
 
@@ -365,10 +373,27 @@ func runUnset(o *UnsetOptions) error {
 		return cmdutil.NoHomeError("the config file with --config or CERTCTL_CONFIG")
 	}
 	edit, err := cfgpkg.UnsetSetting(file, o.Key)
-	if err != nil {
+	var unknown *cfgpkg.UnknownSettingError
+	switch {
+	case errors.As(err, &unknown):
+		_, err := lookup(o.Key) // not found, as for config get
+		return err
+	case err != nil:
 		return errs.Invalidf("%v", err)
 	}
 	commentsDropped(o.IO, file, edit)
+	if edit.Unknown {
+		// No value in effect to show: the key names no setting.
+		if !o.Quiet() {
+			cmdutil.PrintNotices(o.IO, "removed "+o.Key+", which names no setting, from "+file)
+		}
+		return p.Acknowledge(UnsetOutput{Key: o.Key}, output.View{
+			Table: func(*output.Styles) *output.Table {
+				return &output.Table{Rows: [][]string{{"Unset", o.Key}, {"File", file}}}
+			},
+			Records: func() [][]string { return [][]string{{""}} },
+		})
+	}
 	if !edit.Changed && !o.Quiet() {
 		if _, err := o.IO.ErrOut.Write([]byte(file + " does not set " + o.Key + "\n")); err != nil {
 			return err
