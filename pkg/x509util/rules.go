@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -163,12 +164,30 @@ func CheckChainOrder(leaf *x509.Certificate, chain []*x509.Certificate) error {
 			if i > 0 {
 				what = fmt.Sprintf("chain certificate %d (%s)", i, Subject(child))
 			}
-			return ruleErr(RuleChainOrder, "chain certificate %d (%s) does not certify %s, the certificate before it (%v)",
-				i+1, Subject(c), what, err)
+			return ruleErr(RuleChainOrder, "chain certificate %d (%s) does not certify %s, the certificate before it: %s",
+				i+1, Subject(c), what, notSignedBy(child, c, err))
 		}
 		child = c
 	}
 	return nil
+}
+
+// notSignedBy says why parent's CheckSignatureFrom refused child, in
+// words rather than crypto/x509's (tester: "x509: ECDSA verification
+// failure", "x509: signature algorithm specifies an RSA public key, but
+// have public key of type *ecdsa.PublicKey").
+func notSignedBy(child, parent *x509.Certificate, err error) string {
+	var ce x509.ConstraintViolationError
+	var ia x509.InsecureAlgorithmError
+	switch {
+	case errors.As(err, &ce):
+		return "it is not a CA certificate that may sign certificates (basic constraints CA:TRUE, key usage keyCertSign)"
+	case errors.As(err, &ia):
+		return fmt.Sprintf("the signature's algorithm %s is not accepted", x509.SignatureAlgorithm(ia))
+	case errors.Is(err, x509.ErrUnsupportedAlgorithm):
+		return fmt.Sprintf("the signature's algorithm %s is not supported", child.SignatureAlgorithm)
+	}
+	return fmt.Sprintf("it did not sign it (its key is %s, the signature %s)", parent.PublicKeyAlgorithm, child.SignatureAlgorithm)
 }
 
 // uncheckableKey names the key algorithm of c ("an RSA-PSS", "a DSA",

@@ -58,6 +58,7 @@ func TestCheckImport(t *testing.T) {
 	fakeInterKey := ecKey(t, elliptic.P256())
 	fakeInter := issue(t, "Test Intermediate", true, fakeInterKey.Public(), ca.root, ca.rootKey)
 	otherRoot := issue(t, "Other Root", true, other.Public(), nil, other)
+	rsaRoot := issue(t, "RSA Root", true, rsa2048.Public(), nil, rsa2048)
 
 	const keySize = 241
 	tests := []struct {
@@ -97,6 +98,14 @@ func TestCheckImport(t *testing.T) {
 		{"chain skips the intermediate", leaf, p256, keySize, []*x509.Certificate{ca.root}, testNow, RuleChainOrder, ""},
 		{"same-name impostor intermediate", leaf, p256, keySize, []*x509.Certificate{fakeInter, ca.root}, testNow, RuleChainOrder, ""},
 		{"nil in chain", leaf, p256, keySize, []*x509.Certificate{nil}, testNow, RuleChainOrder, ""},
+		// Why a chain certificate does not certify the one before it, in
+		// words (tester: "x509: ECDSA verification failure", "x509:
+		// signature algorithm specifies an RSA public key, but have
+		// public key of type *ecdsa.PublicKey").
+		{"unrelated chain certificate", leaf, p256, keySize, []*x509.Certificate{otherRoot}, testNow, RuleChainOrder,
+			"chain certificate 1 (CN=Other Root,O=certctl tests) does not certify the end-entity certificate, the certificate before it: it did not sign it (its key is ECDSA, the signature ECDSA-SHA256)"},
+		{"chain certificate of another key algorithm", leaf, p256, keySize, []*x509.Certificate{rsaRoot}, testNow, RuleChainOrder,
+			"the certificate before it: it did not sign it (its key is RSA, the signature ECDSA-SHA256)"},
 		{"root given twice", leaf, p256, keySize, []*x509.Certificate{ca.inter, ca.root, ca.root}, testNow, RuleChainOrder, "chain certificate 3 (CN=Test Root,O=certctl tests) is chain certificate 2 again"},
 		{"no certificate", nil, p256, keySize, nil, testNow, RuleVersion3, ""},
 		{"no name at all", nameless, p256, keySize, nil, testNow, RuleReimportNoName, "no Common Name and no Subject Alternative Name"},
@@ -133,6 +142,9 @@ func TestCheckImport(t *testing.T) {
 			}
 			if !strings.Contains(re.Detail, tt.detail) {
 				t.Fatalf("detail %q does not contain %q", re.Detail, tt.detail)
+			}
+			if strings.Contains(re.Detail, "x509:") || strings.Contains(re.Detail, "crypto/") {
+				t.Errorf("detail %q holds Go's own words", re.Detail)
 			}
 			if err.Error() != re.Rule+": "+re.Detail {
 				t.Fatalf("Error() = %q", err.Error())
