@@ -701,6 +701,20 @@ func openOutput(ios *iostreams.IOStreams, path string, binary bool) (out fsutil.
 	return out, f, done, nil
 }
 
+// FlagPathError is err, a failure to write the output file of the flag
+// named flag (WriteOutputFile's), with its message prefixed by the flag,
+// as a failure to read an input file names its flag (ReadFileArg; tester:
+// export --out-file /tmp said "write /tmp: it is a directory").
+func FlagPathError(flag string, err error) error {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	named := *e
+	named.Msg = strings.TrimSuffix("--"+flag+": "+e.Msg, ": ")
+	return &named
+}
+
 // outputFileError gives a failure to write an output file its exit code:
 // a path that cannot be a file is invalid input (exit 4), anything else
 // a failure (exit 1).

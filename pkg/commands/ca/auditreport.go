@@ -159,7 +159,7 @@ func runCaAuditReport(ctx context.Context, o *AuditReportOptions) error {
 	}
 	toStdout := cmdutil.IsStdout(o.IO, o.OutFile)
 	if err := cmdutil.WriteOutputFile(o.IO, o.OutFile, b.Bytes(), 0o600); err != nil {
-		return err
+		return cmdutil.FlagPathError("out-file", err)
 	}
 	w := AuditReportWritten{Path: o.OutFile, Format: o.Format, Certificates: len(entries)}
 	line := fmt.Sprintf("Wrote the audit report of %s to %s", output.Count(len(entries), "certificate"), o.OutFile)

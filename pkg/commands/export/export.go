@@ -339,7 +339,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 	case o.Format == "pkcs12":
 		if o.OutFile != "" {
 			if err := cmdutil.WriteBinaryOutputFile(o.IO, o.OutFile, ex.PKCS12, 0o600); err != nil {
-				return err
+				return cmdutil.FlagPathError("out-file", err)
 			}
 			o.written = &Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}
 			return nil
@@ -353,7 +353,7 @@ func (o *ExportOptions) deliver(p *output.Printer, ex *certificates.Exported) er
 			data = mustJSON(out)
 		}
 		if err := cmdutil.WriteOutputFile(o.IO, o.OutFile, []byte(data), 0o600); err != nil {
-			return err
+			return cmdutil.FlagPathError("out-file", err)
 		}
 		o.written = &Written{CertificateArn: ex.CertificateArn, Path: o.OutFile, Files: []string{o.OutFile}}
 		return nil
