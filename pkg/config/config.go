@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -667,12 +668,7 @@ func load(file string, flags map[string]*pflag.Flag, getenv func(string) string)
 		if err != nil {
 			return nil, nil, fmt.Errorf("config file %s: %v", file, err)
 		}
-		names := make([]string, 0, len(flat))
-		for name := range flat {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(flat)) {
 			val := flat[name]
 			k, ok := LookupKey(name)
 			if !ok {
@@ -743,12 +739,7 @@ func (e *UnknownSettingError) Error() string { return UnknownSetting(e.Name) }
 func flatten(prefix string, in map[string]any, out map[string]any) {
 	// In name order, so that a setting written twice (renewal.window and
 	// renewal: {window}) reads the same every time: the later name wins.
-	keys := make([]string, 0, len(in))
-	for k := range in {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		val := in[k]
 		name := k
 		if prefix != "" {

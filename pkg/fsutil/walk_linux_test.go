@@ -2,10 +2,10 @@ package fsutil
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
+
+	"github.com/certctl/certctl/internal/asnobody"
 )
 
 // TestWalkThroughUnreadableDirectory: MkdirAll and the writes' walk pass
@@ -33,40 +33,17 @@ func TestWalkThroughUnreadableDirectory(t *testing.T) {
 		walkBelow(t, filepath.Join(shut, "mine"))
 		return
 	}
-	const nobody = 65534
-	for d := base; d != filepath.Dir(d) && d != os.TempDir(); d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	asnobody.Searchable(t, base)
 	shut := filepath.Join(base, "shut")
 	mkdirMode(t, shut, 0o711)
 	mine := filepath.Join(shut, "mine")
 	if err := os.Mkdir(mine, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(mine, nobody, nobody); err != nil {
+	if err := os.Chown(mine, asnobody.UID, asnobody.UID); err != nil {
 		t.Fatal(err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(base, "fsutil.test")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestWalkThroughUnreadableDirectory$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "FSUTIL_WALK_HELPER="+mine)
-	cmd.Dir = base
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("the walk as nobody below a 0711 directory of root's: %v\n%s", err, out)
-	}
+	asnobody.Rerun(t, "TestWalkThroughUnreadableDirectory", base, "FSUTIL_WALK_HELPER="+mine)
 }
 
 // walkBelow makes a directory below dir, whose parent this user cannot

@@ -5,13 +5,12 @@ package certificates_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/asnobody"
 	"github.com/certctl/certctl/internal/testpki"
 	"github.com/certctl/certctl/pkg/errs"
 	"github.com/certctl/certctl/pkg/service/certificates"
@@ -57,14 +56,9 @@ func TestImportDirUnreadable(t *testing.T) {
 		importUnreadable(t, dir)
 		return
 	}
-	const nobody = 65534
-	for d := base; d != filepath.Dir(d) && d != os.TempDir(); d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	asnobody.Searchable(t, base)
 	for _, p := range []string{dir, filepath.Join(dir, "a.crt"), filepath.Join(dir, "a.key"), filepath.Join(dir, "b.crt")} {
-		if err := os.Chown(p, nobody, nobody); err != nil {
+		if err := os.Chown(p, asnobody.UID, asnobody.UID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,26 +67,7 @@ func TestImportDirUnreadable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(base, "certificates.test")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestImportDirUnreadable$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "CERTCTL_UNREADABLE_HELPER="+dir, "TMPDIR=/tmp")
-	cmd.Dir = base
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestImportDirUnreadable") {
-		t.Fatalf("the import as nobody: %v\n%s", err, out)
-	}
+	asnobody.Rerun(t, "TestImportDirUnreadable", base, "CERTCTL_UNREADABLE_HELPER="+dir)
 }
 
 // importUnreadable imports dir, whose locked/ and b.key this user cannot
