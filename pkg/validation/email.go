@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -172,6 +174,10 @@ func (m *SMTPMailer) Send(ctx context.Context, msgs []Message) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// The server's replies are quoted in the errors: one that echoes
+	// what it was sent would put the password in a warning (team tester:
+	// "535 auth failed for AUTH PLAIN <base64 credentials>").
+	defer func() { err = m.withoutCredentials(err) }()
 	host, _, err := net.SplitHostPort(m.Addr)
 	if err != nil {
 		return fmt.Errorf("smtp.addr %q: %v", m.Addr, err)
@@ -222,6 +228,27 @@ func (m *SMTPMailer) Send(ctx context.Context, msgs []Message) (err error) {
 		}
 	}
 	return c.Quit()
+}
+
+// withoutCredentials is err with the password, and the PLAIN and LOGIN
+// encodings of it net/smtp sends, replaced by "[REDACTED]".
+func (m *SMTPMailer) withoutCredentials(err error) error {
+	if err == nil || m.Password == "" {
+		return err
+	}
+	msg := err.Error()
+	out := msg
+	for _, secret := range []string{
+		base64.StdEncoding.EncodeToString([]byte("\x00" + m.Username + "\x00" + m.Password)),
+		base64.StdEncoding.EncodeToString([]byte(m.Password)),
+		m.Password,
+	} {
+		out = strings.ReplaceAll(out, secret, "[REDACTED]")
+	}
+	if out == msg {
+		return err
+	}
+	return errors.New(out)
 }
 
 func sendOne(c *smtp.Client, from, to string, data []byte) error {

@@ -1,7 +1,11 @@
 package validation
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -383,5 +387,46 @@ func TestResentCodeExpiresWithTheRequest(t *testing.T) {
 	}
 	if len(msgs) == 0 || !msgs[0].ExpiresAt.Equal(first[0].ExpiresAt) {
 		t.Fatalf("resent code expires %v, want the request's %v", msgs[0].ExpiresAt, first[0].ExpiresAt)
+	}
+}
+
+// TestSMTPErrorHoldsNoPassword: a server whose refusal quotes the AUTH
+// line it was sent (base64 of the user and password) puts no password in
+// the error (team tester: the warning showed the encoded password).
+func TestSMTPErrorHoldsNoPassword(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		fmt.Fprint(c, "220 echo.test ESMTP\r\n")
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch cmd := strings.ToUpper(strings.Fields(line + " x")[0]); cmd {
+			case "EHLO", "HELO":
+				fmt.Fprint(c, "250-echo.test\r\n250 AUTH PLAIN\r\n")
+			case "AUTH":
+				fmt.Fprintf(c, "535 auth failed for %s\r\n", strings.TrimSpace(line))
+			default:
+				fmt.Fprint(c, "221 bye\r\n")
+				return
+			}
+		}
+	}()
+	m := &SMTPMailer{Addr: l.Addr().String(), From: "certctl@vault.test", Username: "ops", Password: "s3cret-pw", Now: time.Now}
+	err = m.Send(context.Background(), []Message{{To: "admin@example.test", DomainName: "example.test", Code: "123456", ExpiresAt: time.Now().Add(time.Hour)}})
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00ops\x00s3cret-pw"))
+	if err == nil || !strings.Contains(err.Error(), "auth failed for AUTH PLAIN [REDACTED]") || strings.Contains(err.Error(), plain) {
+		t.Errorf("Send: %v", err)
 	}
 }
