@@ -107,6 +107,7 @@ func newRoot(f *cmdutil.Factory, stubs map[string]bool) *cobra.Command {
 	_ = cmd.MarkPersistentFlagFilename("vault-passphrase-file")
 	_ = cmd.MarkPersistentFlagFilename("config")
 	cmdutil.MarkNonEmpty(pf, "config", "the default config file")
+	cmdutil.MarkNonEmpty(pf, "output", "table on a terminal, json otherwise") // as the AWS CLI refuses --output "" (tester)
 	cmdutil.MarkNonEmpty(pf, "store", "CERTCTL_STORE, else the vault's embedded database; --store sqlite: is that database whatever CERTCTL_STORE says")
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
