@@ -88,7 +88,7 @@ var Keys = []Key{
 	{"account", String, "000000000000", "account part of ARNs", CheckARNComponent},
 	{"vault", String, "", "vault directory (default ${XDG_DATA_HOME:-~/.local/share}/certctl)", nil},
 	{"store", String, "", "store URL (default: the embedded SQLite database in the vault)", storeURL},
-	{"certificate_validity", Duration, "395d", "validity of issued certificates", positive},
+	{"certificate_validity", Duration, "395d", "validity of issued certificates", aMinuteOrMore},
 	{"renewal.window", Duration, "60d", "renew this long before NotAfter", positive},
 	{"renewal.email_window", Duration, "45d", "renewal window of EMAIL-validated certificates", positive},
 	{"validation.resolvers", List, "", "DNS resolvers (host:port, or host for port 53) for validation checks (default: the system's)", hostPorts},
@@ -163,6 +163,17 @@ func (e *FlagError) Unwrap() error { return e.Err }
 func positive(v string) error {
 	if d, _ := timeutil.ParseDuration(strings.TrimSpace(v)); d <= 0 {
 		return fmt.Errorf("%s must be positive", v)
+	}
+	return nil
+}
+
+// aMinuteOrMore checks that a duration is at least a minute: a
+// certificate valid for less is expired before anyone can use it (its
+// NotBefore is backdated a minute; hostile-input tester: 1s gave an
+// EXPIRED certificate, exit 0).
+func aMinuteOrMore(v string) error {
+	if d, _ := timeutil.ParseDuration(strings.TrimSpace(v)); d < time.Minute {
+		return fmt.Errorf("%s is less than a minute", v)
 	}
 	return nil
 }

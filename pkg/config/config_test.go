@@ -169,7 +169,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad duration", "certificate_validity: forever\n", "setting certificate_validity", nil},
 		{"bad int", "validation:\n  http_port: eighty\n", "setting validation.http_port", nil},
 		{"quota range", "quotas:\n  domains_per_certificate: 101\n", "outside 1..100", nil},
-		{"zero validity", "", "must be positive", map[string]string{"CERTCTL_CERTIFICATE_VALIDITY": "0s"}},
+		{"zero validity", "", "is less than a minute", map[string]string{"CERTCTL_CERTIFICATE_VALIDITY": "0s"}},
+		// Expired before anyone can use it (hostile-input tester).
+		{"validity of a second", "", "1s is less than a minute", map[string]string{"CERTCTL_CERTIFICATE_VALIDITY": "1s"}},
 		{"bad env bool", "", "setting smtp.starttls", map[string]string{"CERTCTL_SMTP_STARTTLS": "perhaps"}},
 		// A list where one value goes (tester: it ran "echo,hi").
 		{"list for a command", "hooks:\n  event: [echo, hi]\n", "hooks.event takes one string, not a list", nil},
@@ -354,6 +356,7 @@ func TestSetRefusesOutOfRange(t *testing.T) {
 		{"quotas.domains_per_certificate", "-5"},
 		{"certificate_validity", "0d"},
 		{"certificate_validity", "-3d"},
+		{"certificate_validity", "59s"},
 		{"renewal.window", "0s"},
 		{"renewal.window", "soon"},
 		{"renewal.email_window", "-1d"},
