@@ -1516,4 +1516,31 @@ func TestWithinLifetimeSaid(t *testing.T) {
 	if code != 0 || res[arn].Outcome != "RENEWED" || !strings.Contains(r.Stderr, "--within 30d is as long as the life of 1 certificate(s) renewed") {
 		t.Fatalf("--within as long as the life: %v", r)
 	}
+	// The life of the version the renewal issued counts, not the one it
+	// replaced (review).
+	e.Export(arn)
+	e.Vars["CERTCTL_CERTIFICATE_VALIDITY"] = "90d"
+	code, res, r = e.Renew("--due", "--within", "30d")
+	if code != 0 || res[arn].Outcome != "RENEWED" || strings.Contains(r.Stderr, "as long as the life") {
+		t.Fatalf("renewed to a life longer than --within: %v", r)
+	}
+}
+
+// TestDryRunNoRetryOfRevoked: the failed deployment of a certificate the
+// pass does not install again — revoked — is not told as a retry by the
+// dry run, which agrees with the pass: exit 0 both (review: the dry run
+// said "would be tried again", exit 7; the pass did nothing, exit 0).
+func TestDryRunNoRetryOfRevoked(t *testing.T) {
+	e := clitest.New(t)
+	arn := e.RequestPrivate("revoked-retry.internal")
+	dir := t.TempDir()
+	if r := e.Run("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "exit 3"); r.Code != errs.ExitFailure {
+		t.Fatalf("deploy with a failing command: %v", r)
+	}
+	e.MustRun("revoke", arn, "--revocation-reason", "SUPERSEDED")
+	for _, args := range [][]string{{"--due", "--dry-run"}, {"--due"}} {
+		if code, res, r := e.Renew(args...); code != 0 || len(res[arn].Targets) != 0 {
+			t.Fatalf("%v: %v", args, r)
+		}
+	}
 }

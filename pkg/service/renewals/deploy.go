@@ -1156,7 +1156,7 @@ func (s *Service) dryDeploy(ctx context.Context, rep *Report, due bool) error {
 				res.Targets = append(res.Targets, TargetResult{Target: deploy.LabelIn(ts, t), Host: t.HostID, Outcome: TargetHookSkipped, Reason: "dry run: " + msg})
 				res.Reason = joinReason(res.Reason, "but deployment would fail: "+msg)
 				rep.DeployFailed = true
-			case !renewed && t.LastError != "":
+			case !renewed && t.LastError != "" && s.wouldRetry(ctx, host, id, t):
 				// A deployment that failed, which the pass tries again
 				// (on-call tester: the dry run said NOT_DUE and exited 0,
 				// the pass after it ran the failing command again and
@@ -1174,6 +1174,25 @@ func (s *Service) dryDeploy(ctx context.Context, rep *Report, due bool) error {
 		}
 	}
 	return nil
+}
+
+// wouldRetry reports whether a due pass installs target t of certificate
+// id again, as redeployAll decides it: an ISSUED certificate whose key
+// the vault holds (or imported), whose target may not hold its current
+// version (host.Stale) — not a revoked or expired one's (review: the dry
+// run said it would retry, exit 7, the pass did nothing, exit 0).
+func (s *Service) wouldRetry(ctx context.Context, host deploy.Host, id string, t deploy.Target) bool {
+	var c *localstore.Certificate
+	if err := s.core.Read(ctx, func(tx localstore.Tx) (err error) {
+		c, err = tx.GetCertificate(id)
+		return err
+	}); err != nil {
+		return false
+	}
+	if c.Status != inventory.StatusIssued || (c.KeyPairOrigin != inventory.OriginVault && c.KeyPairOrigin != inventory.OriginImported) {
+		return false
+	}
+	return host.Stale(id, t, deploy.Identity{Version: c.Version, Serial: c.Serial, NotBefore: c.NotBefore})
 }
 
 func joinReason(a, b string) string {

@@ -124,6 +124,9 @@ type Result struct {
 	// installed, tried to install, or left for their hosts (omitted when
 	// there are none).
 	Targets []TargetResult `json:"Targets,omitempty"`
+	// life is how long the version a renewal issued is valid from its
+	// issue (NotBefore is backdated): a --within as long is open at once.
+	life time.Duration
 }
 
 // TargetResult is what a run did with one deploy target.
@@ -351,9 +354,11 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 			rep.Results = append(rep.Results, res)
 			continue
 		}
-		expiring := c.Status != inventory.StatusExpired // until this pass
+		// expiring: this pass moved it to EXPIRED (another pass at once,
+		// of this host or another, finds it moved: review).
+		expiring := false
 		if renewal.HousekeepingDue(c, acct.DaysBeforeExpiry, now) {
-			if c, err = s.housekeep(ctx, c.ID, acct.DaysBeforeExpiry, now); err != nil && service.Stopped(ctx) {
+			if c, expiring, err = s.housekeep(ctx, c.ID, acct.DaysBeforeExpiry, now); err != nil && service.Stopped(ctx) {
 				stop(i)
 				break
 			} else if skip(snap, err) {
@@ -389,7 +394,7 @@ func (s *Service) due(ctx context.Context, o DueOptions) (*Report, error) {
 		}
 		rep.Results = append(rep.Results, res)
 	}
-	if n := renewedWithin(certs, rep.Results, o.Within); n > 0 {
+	if n := renewedWithin(rep.Results, o.Within); n > 0 {
 		// Due again at once: a window as long as the certificate's life
 		// opens at its issue (team tester: two passes in a row renewed
 		// the same certificates twice).
@@ -543,22 +548,13 @@ func requestEnded(c *localstore.Certificate, why string) string {
 	return "request " + c.Status
 }
 
-// renewedWithin counts the certificates of certs renewed in results
-// (RENEWED) whose lifetime, from their issue (NotBefore is backdated), is
-// no longer than within (0: not given): due again at once.
-func renewedWithin(certs []*localstore.Certificate, results []Result, within time.Duration) int {
-	if within <= 0 {
-		return 0
-	}
-	renewed := map[string]bool{}
-	for _, r := range results {
-		if r.Outcome == renewal.Renewed {
-			renewed[idOf(r.CertificateArn)] = true
-		}
-	}
+// renewedWithin counts the results of certificates renewed (RENEWED, not
+// by a dry run) whose new version's life is no longer than within (0: not
+// given): due again at once.
+func renewedWithin(results []Result, within time.Duration) int {
 	n := 0
-	for _, c := range certs {
-		if renewed[c.ID] && !c.NotBefore.IsZero() && c.NotAfter.Sub(c.NotBefore.Add(casign.Backdate)) <= within {
+	for _, r := range results {
+		if within > 0 && r.Outcome == renewal.Renewed && r.life > 0 && r.life <= within {
 			n++
 		}
 	}
@@ -592,8 +588,16 @@ func lapsed(c *localstore.Certificate, now time.Time, expiring bool) string {
 		}
 	}
 	if c.InUse() {
-		return fmt.Sprintf("expired%s, and still deployed to %s: deploy a new certificate there, after removing this one's target (certctl deploy %s --remove --cert-file PATH)",
-			failed, strings.Join(c.InUseBy, ", "), c.ID)
+		remove := fmt.Sprintf("certctl deploy %s --remove --cert-file PATH, with --host HOST for another host's target", c.ID)
+		if c.Type == inventory.TypeImported {
+			// Renewed elsewhere and reimported, it keeps its ARN and
+			// targets, which the next pass installs (review: the
+			// advice threw the targets away).
+			return fmt.Sprintf("expired%s, and still deployed to %s: reimport its renewed certificate (certctl reimport %s --certificate FILE --private-key FILE), which the next pass installs there, or stop deploying it (%s)",
+				failed, strings.Join(c.InUseBy, ", "), c.ID, remove)
+		}
+		return fmt.Sprintf("expired%s, and still deployed to %s: deploy a new certificate there, after removing this one's target (%s)",
+			failed, strings.Join(c.InUseBy, ", "), remove)
 	}
 	if !expiring || !c.Exported {
 		return ""
@@ -701,7 +705,7 @@ func (s *Service) renew(ctx context.Context, ref string, snap *localstore.Certif
 		if renewErr = s.renewer.Renew(op.Tx, c, key, op.Events); renewErr != nil {
 			return renewErr
 		}
-		res.Outcome = renewal.Renewed
+		res.Outcome, res.life = renewal.Renewed, c.NotAfter.Sub(c.NotBefore.Add(casign.Backdate))
 		return nil
 	})
 	switch {
@@ -813,16 +817,18 @@ func (s *Service) recordFailureWhy(ctx context.Context, id, reason, message stri
 
 // housekeep moves certificate id to EXPIRED, or emits its Approaching
 // Expiration event of the day, as one change (ExpireCertificate or
-// NotifyApproachingExpiration), and returns the certificate as it is now.
-func (s *Service) housekeep(ctx context.Context, id string, daysBefore int, now time.Time) (*localstore.Certificate, error) {
-	var c *localstore.Certificate
-	_, err := s.core.ChangeIf(ctx, "ExpireCertificate", func(op *service.Op) error {
+// NotifyApproachingExpiration), and returns the certificate as it is now
+// and whether this change moved it to EXPIRED.
+func (s *Service) housekeep(ctx context.Context, id string, daysBefore int, now time.Time) (c *localstore.Certificate, expired bool, err error) {
+	_, err = s.core.ChangeIf(ctx, "ExpireCertificate", func(op *service.Op) error {
 		op.Resource(s.core.Names.CertificateARN(id))
 		var err error
 		if c, err = op.Tx.GetCertificate(id); err != nil {
 			return err
 		}
+		was := c.Status
 		changed, err := renewal.Housekeep(op.Tx, c, daysBefore, now, op.Events)
+		expired = changed && was != inventory.StatusExpired && c.Status == inventory.StatusExpired
 		switch {
 		case err != nil:
 			return err
@@ -835,9 +841,9 @@ func (s *Service) housekeep(ctx context.Context, id string, daysBefore int, now 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return c, nil
+	return c, expired, nil
 }
 
 // idOf is the certificate ID at the end of an ARN.
