@@ -998,7 +998,7 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	if r.Revocation != nil && r.Revocation.CrlConfiguration.omitsCDP() {
 		crl = ""
 	}
-	casign.SetRevocationURLs(t, crl, s.ocspURL(r))
+	casign.SetRevocationURLs(t, crl, s.OCSPURL(r))
 	cert, err := casign.Sign(t, caCert, pub, caKey)
 	if err != nil {
 		return nil, mapSignErr(err)

@@ -469,8 +469,18 @@ func (s *Service) CRLURL(r *Record, n int) string {
 	return base + "/crl/" + r.ID + ".crl"
 }
 
-// ocspURL is r's AIA OCSP location, or "".
-func (s *Service) ocspURL(r *Record) string {
+// CarriedCRLURL is the CRL distribution point r's certificates carry (of
+// its complete CRL; a PARTITIONED CA's name their partition's below it),
+// "" when they carry none.
+func (s *Service) CarriedCRLURL(r *Record) string {
+	if r.Revocation != nil && r.Revocation.CrlConfiguration.omitsCDP() {
+		return ""
+	}
+	return s.CRLURL(r, -1)
+}
+
+// OCSPURL is r's AIA OCSP location, or "".
+func (s *Service) OCSPURL(r *Record) string {
 	if r.UsageMode == UsageShortLived {
 		return ""
 	}

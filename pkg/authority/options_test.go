@@ -68,14 +68,14 @@ func TestUpdateRevocationKeepsOmittedMember(t *testing.T) {
 	}
 
 	r := updateRC(ca.ID, &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: "crl2.example.test", CrlType: CRLComplete}})
-	if o := s.EffectiveRevocation(r).OcspConfiguration; o == nil || !o.Enabled || o.OcspCustomCname != "ocsp.example.test" || s.ocspURL(r) != "http://ocsp.example.test/ocsp" {
-		t.Fatalf("OCSP after a CRL-only update: %+v, URL %q", o, s.ocspURL(r))
+	if o := s.EffectiveRevocation(r).OcspConfiguration; o == nil || !o.Enabled || o.OcspCustomCname != "ocsp.example.test" || s.OCSPURL(r) != "http://ocsp.example.test/ocsp" {
+		t.Fatalf("OCSP after a CRL-only update: %+v, URL %q", o, s.OCSPURL(r))
 	}
 	if c := r.Revocation.CrlConfiguration; c.CustomCname != "crl2.example.test" {
 		t.Fatalf("CRL after the update: %+v", c)
 	}
 	r = updateRC(ca.ID, &RevocationConfiguration{OcspConfiguration: &OcspConfiguration{Enabled: false}})
-	if r.Revocation.OcspConfiguration.Enabled || s.ocspURL(r) != "" || r.Revocation.CrlConfiguration.CustomCname != "crl2.example.test" {
+	if r.Revocation.OcspConfiguration.Enabled || s.OCSPURL(r) != "" || r.Revocation.CrlConfiguration.CustomCname != "crl2.example.test" {
 		t.Fatalf("after turning OCSP off: %+v %+v", r.Revocation.CrlConfiguration, r.Revocation.OcspConfiguration)
 	}
 
@@ -87,8 +87,8 @@ func TestUpdateRevocationKeepsOmittedMember(t *testing.T) {
 		t.Fatalf("ExpirationInDays %d before an OCSP-only update, %d after", before, s.EffectiveRevocation(r).CrlConfiguration.ExpirationInDays)
 	}
 	r = updateRC(plain.ID, &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: false}})
-	if s.ocspURL(r) != "http://pki.example.test/ocsp" || s.CRLURL(r, -1) != "" || !s.EffectiveRevocation(r).OcspConfiguration.Enabled {
-		t.Fatalf("a default CA after a CRL-only update: OCSP %q CRL %q", s.ocspURL(r), s.CRLURL(r, -1))
+	if s.OCSPURL(r) != "http://pki.example.test/ocsp" || s.CRLURL(r, -1) != "" || !s.EffectiveRevocation(r).OcspConfiguration.Enabled {
+		t.Fatalf("a default CA after a CRL-only update: OCSP %q CRL %q", s.OCSPURL(r), s.CRLURL(r, -1))
 	}
 }
 
@@ -190,5 +190,26 @@ func TestLocationOfTheCA(t *testing.T) {
 	}
 	if leaf, err := issueLeaf(t, b, reload(t, b, bare.ID), "b3", "b3.team.test"); err != nil || len(leaf.Certificate.OCSPServer) != 1 || leaf.Certificate.OCSPServer[0] != "http://pki-c.team.test/ocsp" {
 		t.Fatalf("after host C issued: %v %v", leaf, err)
+	}
+}
+
+// TestCarriedCRLURL: what describe shows as the CRL location is what the
+// certificates carry — none with OmitExtension.
+func TestCarriedCRLURL(t *testing.T) {
+	s := newTestService(t, newClock())
+	s.BaseURL = "http://pki.example.test"
+	ca := createRoot(t, s, "Carried", 0)
+	if got := s.CarriedCRLURL(ca); got != "http://pki.example.test/crl/"+ca.ID+".crl" {
+		t.Errorf("CarriedCRLURL %q", got)
+	}
+	omit := createCA(t, s, CreateRequest{Type: TypeRoot, KeyAlgorithm: "EC_prime256v1", Subject: Subject{CommonName: "Omit"},
+		Revocation: &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CrlType: CRLComplete,
+			CrlDistributionPointExtensionConfiguration: &CdpExtensionConfiguration{OmitExtension: true}}}})
+	leaf, err := issueLeaf(t, s, omit, "o1", "o.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CarriedCRLURL(omit); got != "" || len(leaf.Certificate.CRLDistributionPoints) != 0 {
+		t.Errorf("with OmitExtension: CarriedCRLURL %q, certificate %q", got, leaf.Certificate.CRLDistributionPoints)
 	}
 }

@@ -78,6 +78,8 @@ func describeTable(s *output.Styles, d *authorities.Description) *output.Table {
 	add("Serial", d.Serial)
 	add("Not before", ts(d.NotBefore))
 	add("Not after", ts(d.NotAfter))
+	add("CRL location", output.Sanitize(d.CrlDistributionPoint))
+	add("OCSP location", output.Sanitize(d.OcspUrl))
 	add("Created", ts(d.CreatedAt))
 	add("Last state change", ts(d.LastStateChangeAt))
 	add("Restorable until", ts(d.RestorableUntil))

@@ -79,6 +79,12 @@ type Description struct {
 	// nothing said why).
 	SigningBlocked string           `json:"SigningBlocked,omitempty"`
 	Tags           []localstore.Tag `json:"Tags,omitempty"`
+	// CrlDistributionPoint and OcspUrl are the locations the certificates
+	// issued here now carry (none: omitted): its CustomCname, this host's
+	// ca.base_url, or the one the CA recorded (review: a location the CA
+	// recorded was seen nowhere).
+	CrlDistributionPoint string `json:"CrlDistributionPoint,omitempty"`
+	OcspUrl              string `json:"OcspUrl,omitempty"`
 }
 
 // describe is r as AWS Private CA shows it, its status as of now, with
@@ -102,6 +108,8 @@ func (s *Service) describe(r *authority.Record, now time.Time, blocked string) D
 			NameConstraints: r.NameConstraints,
 		},
 		RevocationConfiguration: s.core.Authority.EffectiveRevocation(r),
+		CrlDistributionPoint:    s.core.Authority.CarriedCRLURL(r),
+		OcspUrl:                 s.core.Authority.OCSPURL(r),
 		UsageMode:               usageMode(r),
 		CrlPartitions:           s.core.Authority.Partitions(r),
 		KeyStorage:              r.Storage(),
