@@ -19,10 +19,19 @@ const UID = 65534
 
 // Searchable lets every user search dir and the directories above it, up
 // to the system's temporary directory (a test's temporary directory is
-// private to root).
+// private to root). It changes no sticky directory (/tmp itself, however
+// TMPDIR spells it: review).
 func Searchable(t *testing.T, dir string) {
 	t.Helper()
-	for d := dir; d != filepath.Dir(d) && d != os.TempDir(); d = filepath.Dir(d) {
+	top := filepath.Clean(os.TempDir())
+	for d := filepath.Clean(dir); d != filepath.Dir(d) && d != top; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode()&os.ModeSticky != 0 {
+			return
+		}
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -574,7 +574,13 @@ func discover(dir string) (items []item, notices []string, err error) {
 			}
 			// ReadDir's failure, reported after the directory itself
 			// (in dirs already): what it read, if anything, is not
-			// walked.
+			// walked. A volume's lost+found, root's and unreadable to
+			// everyone else, holds no certificate of the sync: passed
+			// over, or a sync of a mount point would exit 7 at every
+			// run (review).
+			if d != nil && d.IsDir() && d.Name() == "lost+found" && errors.Is(err, fs.ErrPermission) {
+				return filepath.SkipDir
+			}
 			unreadable[p] = unreadableDir(err)
 			return filepath.SkipDir
 		}
