@@ -139,9 +139,8 @@ func (f *Factory) ConfigForDisplay() (*config.Config, error) {
 		return nil, err
 	}
 	f.warnSettings(invalid, "")
-	var unknown *config.UnknownKeyError
-	if errors.As(invalid, &unknown) {
-		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(unknown.Fix()))
+	if fix := config.UnknownKeysFix(invalid); fix != "" {
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", output.SanitizeLines(fix))
 	}
 	return c, nil
 }
@@ -170,13 +169,12 @@ func configError(err error) error {
 		return errs.Invalidf("%v", err)
 	}
 	var unsafe *fsutil.UnsafeError
-	var unknown *config.UnknownKeyError
-	switch {
-	case errors.As(err, &unknown):
+	switch fix := config.UnknownKeysFix(err); {
+	case fix != "":
 		// A key of the file that names no setting: said with the
 		// command that removes it (tester: the hint was config set,
 		// and config unset refused the name).
-		return errs.Invalidf("%v", err).WithHint("%s", unknown.Fix())
+		return errs.Invalidf("%v", err).WithHint("%s", fix)
 	case errors.As(err, &unsafe):
 		return errs.Invalidf("%v", err).WithHint("%s", unsafe.Fix)
 	case errors.Is(err, os.ErrNotExist):

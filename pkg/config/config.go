@@ -734,11 +734,44 @@ func (e *UnknownKeyError) Error() string {
 
 // Fix is the command that removes the key from the file.
 func (e *UnknownKeyError) Fix() string {
+	return "remove it from the file with `" + e.unset() + "`"
+}
+
+func (e *UnknownKeyError) unset() string {
 	cmd := "certctl config unset " + shellarg.Quote(e.Name)
 	if e.FlagFile {
 		cmd += " --config " + shellarg.Quote(e.File)
 	}
-	return "remove it from the file with `" + cmd + "`"
+	return cmd
+}
+
+// UnknownKeysFix is the hint for every UnknownKeyError in err (errors it
+// joins): the command that removes each ("" when there is none) — a file
+// with two mistyped keys was told of the first only (review).
+func UnknownKeysFix(err error) string {
+	var cmds []string
+	var walk func(error)
+	walk = func(err error) {
+		var u *UnknownKeyError
+		switch x := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		default:
+			if errors.As(err, &u) {
+				cmds = append(cmds, "`"+u.unset()+"`")
+			}
+		}
+	}
+	walk(err)
+	switch len(cmds) {
+	case 0:
+		return ""
+	case 1:
+		return "remove it from the file with " + cmds[0]
+	}
+	return "remove them from the file with " + strings.Join(cmds, ", ")
 }
 
 // UnknownSettingError is config set's or unset's name of no setting
