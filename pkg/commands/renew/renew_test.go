@@ -1406,11 +1406,7 @@ func TestApproachingSaysEligible(t *testing.T) {
 // the row read NOT_DUE); a pass that met no target has no such column.
 func TestTableShowsFailedDeployment(t *testing.T) {
 	e := clitest.New(t)
-	arn := e.RequestPrivate("table.internal")
-	dir := t.TempDir()
-	if r := e.Run("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "exit 3"); r.Code != errs.ExitFailure {
-		t.Fatalf("deploy with a failing command: %v", r)
-	}
+	arn, _ := deployedFailing(t, e, "table.internal", "exit 3")
 	plain := e.RequestPrivate("plain.internal")
 	e.TTY = true
 	r := e.Run("renew", "--due", "-o", "table")
@@ -1476,11 +1472,7 @@ func TestExpiredWhileDeployed(t *testing.T) {
 // command again and exited 7). The command's output is not quoted.
 func TestDryRunReportsFailedDeployment(t *testing.T) {
 	e := clitest.New(t)
-	arn := e.RequestPrivate("retry.internal")
-	dir := t.TempDir()
-	if r := e.Run("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "echo secret-output; exit 3"); r.Code != errs.ExitFailure {
-		t.Fatalf("deploy with a failing command: %v", r)
-	}
+	arn, dir := deployedFailing(t, e, "retry.internal", "echo secret-output; exit 3")
 	code, res, r := e.Renew("--due", "--dry-run", "-q")
 	got := res[arn]
 	if code != errs.ExitPartial || got.Outcome != "NOT_DUE" || len(got.Targets) != 1 || got.Targets[0].Outcome != "FAILED" ||
@@ -1532,15 +1524,24 @@ func TestWithinLifetimeSaid(t *testing.T) {
 // said "would be tried again", exit 7; the pass did nothing, exit 0).
 func TestDryRunNoRetryOfRevoked(t *testing.T) {
 	e := clitest.New(t)
-	arn := e.RequestPrivate("revoked-retry.internal")
-	dir := t.TempDir()
-	if r := e.Run("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", "exit 3"); r.Code != errs.ExitFailure {
-		t.Fatalf("deploy with a failing command: %v", r)
-	}
+	arn, _ := deployedFailing(t, e, "revoked-retry.internal", "exit 3")
 	e.MustRun("revoke", arn, "--revocation-reason", "SUPERSEDED")
 	for _, args := range [][]string{{"--due", "--dry-run"}, {"--due"}} {
 		if code, res, r := e.Renew(args...); code != 0 || len(res[arn].Targets) != 0 {
 			t.Fatalf("%v: %v", args, r)
 		}
 	}
+}
+
+// deployedFailing requests a private certificate for name and deploys it
+// to a target in a directory of its own (returned) whose command exec
+// fails: the deploy exits 1, the target recorded as failed.
+func deployedFailing(t *testing.T, e *clitest.Env, name, exec string) (arn, dir string) {
+	t.Helper()
+	arn = e.RequestPrivate(name)
+	dir = t.TempDir()
+	if r := e.Run("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"), "--exec", exec); r.Code != errs.ExitFailure {
+		t.Fatalf("deploy with a failing command: %v", r)
+	}
+	return arn, dir
 }
