@@ -1545,3 +1545,22 @@ func deployedFailing(t *testing.T, e *clitest.Env, name, exec string) (arn, dir 
 	}
 	return arn, dir
 }
+
+// TestExpiredImportedWhileDeployed: an imported certificate that expires
+// while deployed fails every pass too, told to reimport its renewed
+// certificate (which keeps the ARN and the targets) rather than to
+// remove its target (review).
+func TestExpiredImportedWhileDeployed(t *testing.T) {
+	e := clitest.New(t)
+	now := e.Now()
+	arn := e.ImportLeaf(testpki.LeafOptions{Names: []string{"imported-lapse.example.test"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(2 * day)})
+	dir := t.TempDir()
+	e.MustRun("deploy", arn, "--cert-file", filepath.Join(dir, "c.pem"), "--key-file", filepath.Join(dir, "k.pem"))
+	e.SetNow(now.Add(3 * day))
+	for pass := 0; pass < 2; pass++ {
+		code, res, r := e.Renew("--due", "-q")
+		if got := res[arn]; code != 7 || got.Outcome != "FAILED" || !strings.Contains(got.Reason, "reimport its renewed certificate (certctl reimport ") {
+			t.Fatalf("pass %d: %v", pass, r)
+		}
+	}
+}

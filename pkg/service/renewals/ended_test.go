@@ -59,3 +59,52 @@ func TestEndedRequestToldOnceAcrossPasses(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredToldOnceAcrossPasses: a certificate exported for certctl to
+// renew that expired first fails the pass whose change moves it to
+// EXPIRED, and not another pass that reaches it after (another host's, at
+// once: both snapshots said ISSUED — review).
+func TestExpiredToldOnceAcrossPasses(t *testing.T) {
+	for _, raced := range []bool{false, true} {
+		ctx := context.Background()
+		v, core, req, now := newFixture(t, "lapsed.internal")
+		var notAfter time.Time
+		if err := v.Store.Update(ctx, func(tx localstore.Tx) error {
+			c, err := tx.GetCertificate(req.ID)
+			if err != nil {
+				return err
+			}
+			c.Exported, notAfter = true, c.NotAfter
+			return tx.PutCertificate(c)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		*now = notAfter.Add(time.Minute)
+		s := New(core, Settings{Validity: 30 * 24 * time.Hour})
+		other := New(core, Settings{Validity: 30 * 24 * time.Hour})
+		if raced {
+			s.reaching = func(id string) {
+				if id != req.ID {
+					return
+				}
+				// The other pass expires it first.
+				if _, expired, err := other.housekeep(ctx, id, 45, *now); err != nil || !expired {
+					t.Fatalf("the other pass: expired %v, %v", expired, err)
+				}
+			}
+		}
+		rep, err := s.due(ctx, DueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "FAILED"
+		if raced {
+			want = "INELIGIBLE"
+		}
+		for _, r := range rep.Results {
+			if r.CertificateArn == req.CertificateArn && r.Outcome != want {
+				t.Errorf("raced %v: %s (%s), want %s", raced, r.Outcome, r.Reason, want)
+			}
+		}
+	}
+}
