@@ -371,7 +371,7 @@ func MarkOutputDir(cmd *cobra.Command, name string, files ...string) {
 func CheckOutputPaths(cmd *cobra.Command, vaultDir func() string) error {
 	type named struct{ flag, path string }
 	var outs, ins []named
-	var dash error
+	var dash, isDir error
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		v := fl.Value.String()
 		if _, out := fl.Annotations[outputAnnotation]; out && v == "-" && fl.Annotations[stdoutAnnotation] == nil && dash == nil {
@@ -386,6 +386,14 @@ func CheckOutputPaths(cmd *cobra.Command, vaultDir func() string) error {
 			for _, n := range files {
 				outs = append(outs, named{fl.Name, filepath.Join(v, n)})
 			}
+			// A file flag naming a directory, said with its flag before
+			// anything runs (hostile-input tester: deploy --key-file
+			// /tmp said "write /tmp: it is a directory").
+			if len(files) == 1 && files[0] == "" && isDir == nil {
+				if fi, err := os.Stat(v); err == nil && fi.IsDir() {
+					isDir = errs.Invalidf("--%s: %s is a directory: name the file to write", fl.Name, v)
+				}
+			}
 			return
 		}
 		if _, ok := fl.Annotations[cobra.BashCompFilenameExt]; ok {
@@ -397,6 +405,9 @@ func CheckOutputPaths(cmd *cobra.Command, vaultDir func() string) error {
 	})
 	if dash != nil {
 		return dash
+	}
+	if isDir != nil {
+		return isDir
 	}
 	dir := ""
 	if len(outs) > 0 {
