@@ -391,7 +391,8 @@ func runUnset(o *UnsetOptions) error {
 			Table: func(*output.Styles) *output.Table {
 				return &output.Table{Rows: [][]string{{"Unset", o.Key}, {"File", file}}}
 			},
-			Records: func() [][]string { return [][]string{{""}} },
+			// The key removed, not an empty line (review).
+			Records: func() [][]string { return [][]string{{o.Key}} },
 		})
 	}
 	if !edit.Changed && !o.Quiet() {
