@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -44,6 +45,10 @@ type GlobalOptions struct {
 // Factory builds each dependency on first use, so that `--help`,
 // `--version` and shell completion never open (or create) the vault.
 type Factory struct {
+	// warnedMu guards warned, the warnings printed (warn).
+	warnedMu sync.Mutex
+	warned   map[string]bool
+
 	IO      *iostreams.IOStreams
 	Now     func() time.Time
 	Getenv  func(string) string

@@ -204,7 +204,22 @@ func (f *Factory) validationsSettings(cfg *config.Config) validations.Settings {
 }
 
 // warn prints a library's warning on stderr, as a notice.
-func (f *Factory) warn(msg string) { PrintNotices(f.IO, msg) }
+// warn prints msg on stderr once a process: a setting's warning (a
+// secret file every user may read) is met by every send or open of a
+// long pass, and said once (review: renew --due warned of
+// smtp.password_file once a certificate).
+func (f *Factory) warn(msg string) {
+	f.warnedMu.Lock()
+	seen := f.warned[msg]
+	if f.warned == nil {
+		f.warned = map[string]bool{}
+	}
+	f.warned[msg] = true
+	f.warnedMu.Unlock()
+	if !seen {
+		PrintNotices(f.IO, msg)
+	}
+}
 
 // Validations returns the domain validation service.
 func (f *Factory) Validations(ctx context.Context) (*validations.Service, error) {
