@@ -1,6 +1,7 @@
 package fsutil
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 )
@@ -28,10 +29,4 @@ func OpenToAllWarning(what, shown, word string, mode os.FileMode) string {
 	return "warning: " + what + " " + shown + " can be read by every user of this machine (mode " + octal(mode) + "): chmod o-r " + word
 }
 
-func octal(m os.FileMode) string {
-	b := []byte{'0', '0', '0', '0'}
-	for i, v := 3, uint32(m.Perm()); i >= 0; i, v = i-1, v>>3 {
-		b[i] = byte('0' + v&7)
-	}
-	return string(b)
-}
+func octal(m os.FileMode) string { return fmt.Sprintf("%04o", uint32(m.Perm())) }
