@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -167,6 +168,18 @@ func SyncDir(dir string) error {
 // ErrIsDir is the cause of the error of a write to a path that is a
 // directory (WriteFileAtomic, Stage): "write PATH: it is a directory".
 var ErrIsDir = errors.New("it is a directory")
+
+// ErrNotDir is MkdirIn's error for an entry of another kind (a file, a
+// symbolic link) where it was to make a directory.
+var ErrNotDir = errors.New("exists and is not a directory")
+
+// oneEntry refuses a name that is not one entry of a directory.
+func oneEntry(dir, name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, filepath.Separator) || strings.ContainsRune(name, '/') {
+		return &fs.PathError{Op: "mkdir", Path: filepath.Join(dir, name), Err: fs.ErrInvalid}
+	}
+	return nil
+}
 
 // cause is err without the temporary file's name, with dir named when it
 // is what is missing.

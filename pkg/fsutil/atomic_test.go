@@ -51,3 +51,37 @@ func TestWriteFileAtomicErrorsNamePath(t *testing.T) {
 		t.Errorf("a missing directory's error is not fs.ErrNotExist: %v", err)
 	}
 }
+
+// MkdirIn makes one directory, takes one already there, refuses any other
+// entry at the name and any name that is not one entry.
+func TestMkdirIn(t *testing.T) {
+	dir := t.TempDir()
+	if err := MkdirIn(dir, "a", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(filepath.Join(dir, "a")); err != nil || !st.IsDir() || st.Mode().Perm()&0o077 != 0 {
+		t.Fatalf("made: %v, %v", st, err)
+	}
+	if err := MkdirIn(dir, "a", 0o700); err != nil {
+		t.Errorf("again: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(t.TempDir(), filepath.Join(dir, "l")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"f", "l"} {
+		if err := MkdirIn(dir, name, 0o700); !errors.Is(err, ErrNotDir) {
+			t.Errorf("%s: %v, want ErrNotDir", name, err)
+		}
+	}
+	for _, name := range []string{"", ".", "..", "x/y"} {
+		if err := MkdirIn(dir, name, 0o700); err == nil {
+			t.Errorf("%q: made", name)
+		}
+	}
+	if err := MkdirIn(filepath.Join(dir, "missing"), "b", 0o700); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("in a missing directory: %v", err)
+	}
+}

@@ -37,6 +37,37 @@ func MkdirAll(dir string, perm os.FileMode) error {
 	return d.Close()
 }
 
+// MkdirIn makes directory name, one entry, in directory dir, mode perm
+// (less the umask), walking to dir as openDir does — through no link that
+// another user could have made or changed — and making it in the
+// directory walked to (mkdirat), so that nothing is made where a link
+// swapped in for dir or one of its parents leads (review: export of a
+// selection made each certificate's folder with a path-based mkdir after
+// checking its --out-dir). A directory already there is as good; any
+// other entry there, a link included, is ErrNotDir.
+func MkdirIn(dir, name string, perm os.FileMode) error {
+	if err := oneEntry(dir, name); err != nil {
+		return err
+	}
+	d, err := walkDir(dir, false, 0)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	at := filepath.Join(dir, name)
+	if err := unix.Mkdirat(int(d.Fd()), name, uint32(perm.Perm())); err != nil && err != unix.EEXIST {
+		return &fs.PathError{Op: "mkdir", Path: at, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(d.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "mkdir", Path: at, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return &fs.PathError{Op: "mkdir", Path: at, Err: ErrNotDir}
+	}
+	return nil
+}
+
 // walkDir is openDir, making what is missing, mode perm, when create is
 // set (MkdirAll).
 func walkDir(dir string, create bool, perm os.FileMode) (*os.File, error) {

@@ -135,18 +135,15 @@ func (n *dirNames) dir(out, domain, id string) (string, error) {
 	n.mu.Unlock()
 	dir := filepath.Join(out, name) // out itself was made once, by checkOutDir
 
-	// Made in out (made by checkOutDir, walked to by fsutil.MkdirAll),
-	// never through a link at its name: os.Mkdir does not follow one
-	// (review: MkdirAll made the directory a link there led to).
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", errs.Failuref("%s: %v", dir, err)
-	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return "", errs.Failuref("%s: %v", dir, err)
-	}
-	if !st.IsDir() {
-		return "", errs.Refusedf("%s exists and is not a directory: not written", dir)
+	// Made in out as the walk to it opened it (mkdirat), never through a
+	// link at its name or one swapped in for out or a parent since
+	// checkOutDir (review: os.Mkdir resolved the path again, so root
+	// made empty folders where another user's link led).
+	if err := fsutil.MkdirIn(out, name, 0o700); err != nil {
+		if errors.Is(err, fsutil.ErrNotDir) {
+			return "", errs.Refusedf("%s exists and is not a directory: not written", dir)
+		}
+		return "", cmdutil.OutputPathError("--out-dir: ", err)
 	}
 	return dir, nil
 }

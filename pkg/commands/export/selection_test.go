@@ -105,3 +105,30 @@ func TestDirNamesStayInside(t *testing.T) {
 		t.Errorf("a planted symbolic link: %s, %v, want a refusal", d, err)
 	}
 }
+
+// The export directory swapped for a link another user could have made
+// (one in a directory anybody may write) after checkOutDir made it: a
+// certificate's folder is not made where the link leads (review: os.Mkdir
+// resolved the path again and made it there).
+func TestDirNamesNotThroughSwappedLink(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	out := filepath.Join(shared, "out")
+	if err := os.Symlink(elsewhere, out); err != nil {
+		t.Fatal(err)
+	}
+	n := &dirNames{taken: map[string]string{}}
+	d, err := n.dir(out, "y.test", "cccccccc-0000-4000-8000-000000000000")
+	if err == nil {
+		t.Errorf("made %s through a link in a directory anybody may write", d)
+	}
+	if got, _ := os.ReadDir(elsewhere); len(got) != 0 {
+		t.Errorf("made %s where the link leads", got[0].Name())
+	}
+}
