@@ -78,7 +78,7 @@ func TestHookCannotReadSecretEnviron(t *testing.T) {
 		}
 		arn := run("request", "--domain-name", "hook.internal", "--certificate-authority-arn", "default", "-o", "text")
 		run("deploy", arn, "--cert-file", "c.pem", "--key-file", "k.pem",
-			"--exec", `tr '\0' '\n' < /proc/$PPID/environ > seen 2>/dev/null || echo unreadable > seen`)
+			"--exec", `d=$(dirname "$CERTCTL_CERT_FILE"); tr '\0' '\n' < /proc/$PPID/environ > "$d/seen" 2>/dev/null || echo unreadable > "$d/seen"`)
 		seen, err := os.ReadFile(filepath.Join(home, "seen"))
 		if err != nil {
 			t.Fatal(err)

@@ -77,6 +77,8 @@ func setCheck(name string) func(string) error {
 		return CheckHTTPSBaseURL
 	case "ca.base_url":
 		return CheckBaseURL
+	case "hooks.event":
+		return checkHookCommand
 	}
 	return nil
 }
@@ -106,7 +108,7 @@ var Keys = []Key{
 	{"endpoint.base_url", String, "", "public base URL of the ACME endpoints (https://, as ACME requires; endpoint serve refuses another)", httpURL},
 	{"ca.base_url", String, "", "base URL embedded in CRL distribution point and OCSP URLs", httpURL},
 	{"ca.listen", String, "127.0.0.1:8080", "listen address of `ca serve`", nil}, // setCheck: listenAddr
-	{"hooks.event", String, "", "command that receives each event as JSON on stdin (at most 30 s an event; after a run that timed out, a command runs it no more for 5 minutes; endpoint serve runs it for every event)", nil},
+	{"hooks.event", String, "", "command that receives each event as JSON on stdin, run with sh -c in / (at most 30 s an event; after a run that timed out, a command runs it no more for 5 minutes; endpoint serve runs it for every event)", nil},
 	{"hooks.output", String, "terminal", "where deploy commands' output goes: terminal (standard error when it is one, else nowhere) or stderr (always: cron mails it, a timer's journal keeps it — as a command handed the key may print it)", oneOf(hooksOutputValues...)},
 	{"hooks.allow_exec", String, "auto", "run deploy --exec commands on this host: true, false, or auto (true for a local SQLite vault, false on a shared PostgreSQL store)", autoBool},
 	{"host.name", String, "", "name of this host in its deploy targets' labels and in the audit records of its changes (default: the system's host name)", nil},
@@ -369,6 +371,18 @@ func resolverHost(h string) bool {
 		}
 	}
 	return true
+}
+
+// checkHookCommand refuses a hooks.event command whose program is named by
+// a relative path: hooks run in shellarg.HookDir, wherever certctl runs
+// (security review: a relative deploy --exec ran another directory's
+// script of that name).
+func checkHookCommand(v string) error {
+	if prog, ok := shellarg.RelativeProgram(v); ok {
+		full, _ := filepath.Abs(prog)
+		return fmt.Errorf("its program is named by a relative path, %s: hooks run in %s, where that is not your script; give its absolute path: %s", prog, shellarg.HookDir, full)
+	}
+	return nil
 }
 
 // CheckBaseURL checks a base URL other URLs are made from by appending a

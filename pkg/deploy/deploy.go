@@ -21,6 +21,7 @@ import (
 	"github.com/certctl/certctl/pkg/hookenv"
 	"github.com/certctl/certctl/pkg/localstore"
 	"github.com/certctl/certctl/pkg/pemio"
+	"github.com/certctl/certctl/pkg/shellarg"
 )
 
 // ObjectKind is the store kind of a certificate's deploy targets.
@@ -72,7 +73,8 @@ func (t Target) Label() string {
 }
 
 // Normalize makes the target's paths absolute and checks that each names a
-// file of its own (see checkFiles).
+// file of its own (see checkFiles), and refuses a command whose program is
+// named by a relative path (shellarg.RelativeProgram).
 func (t Target) Normalize() (Target, error) {
 	abs := func(p string) (string, error) {
 		if p == "" {
@@ -85,6 +87,11 @@ func (t Target) Normalize() (Target, error) {
 		if *p, err = abs(*p); err != nil {
 			return t, err
 		}
+	}
+	if prog, ok := shellarg.RelativeProgram(t.Exec); ok {
+		full, _ := filepath.Abs(prog)
+		return t, fmt.Errorf("--exec names its program by a relative path, %s: the command runs in %s, now as at every renewal (cron, a systemd timer), where that is not your script; give its absolute path: %s",
+			prog, shellarg.HookDir, full)
 	}
 	return t, t.checkFiles()
 }

@@ -5,10 +5,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+
+	"github.com/certctl/certctl/pkg/shellarg"
 )
 
 // Command is the command certctl runs for the user: script through
-// /bin/sh -c, in the environment Environ(extra...) gives. When ctx ends
+// /bin/sh -c, in the environment Environ(extra...) gives, in the directory
+// shellarg.HookDir — wherever certctl runs, so that a command runs at a
+// renewal as it ran when it was set up. When ctx ends
 // (the hook's time limit, an interruption) the whole command is stopped —
 // without a terminal (cron, a timer) on Unix, every process it started, in
 // its own process group, not the shell alone (a `sleep` or a reload script
@@ -17,6 +21,7 @@ import (
 func Command(ctx context.Context, script string, extra ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script)
 	cmd.Env = Environ(extra...)
+	cmd.Dir = shellarg.HookDir
 	ownProcessGroup(cmd)
 	return cmd
 }

@@ -20,3 +20,30 @@ func TestQuote(t *testing.T) {
 		t.Errorf("a plain word is quoted: %q", Quote("plain/path.crt"))
 	}
 }
+
+// TestRelativeProgram: a program named by a relative path is found, past
+// variable assignments; an absolute path, a name looked up in PATH, ~ and
+// what the shell expands are not.
+func TestRelativeProgram(t *testing.T) {
+	for script, want := range map[string]string{
+		"./reload.sh":            "./reload.sh",
+		"  bin/reload --now":     "bin/reload",
+		"LANG=C ./x.sh arg":      "./x.sh",
+		"../up/hook":             "../up/hook",
+		"/usr/local/bin/reload":  "",
+		"systemctl reload nginx": "",
+		"~/bin/reload":           "",
+		"$HOME/bin/reload":       "",
+		"'./quoted'":             "",
+		"":                       "",
+		"cp a.pem ./b.pem":       "",
+		"X=1 Y=2 /bin/sh -c 'a'": "",
+		"a=b":                    "",
+		"1X=./y ./z":             "1X=./y",
+	} {
+		got, ok := RelativeProgram(script)
+		if got != want || ok != (want != "") {
+			t.Errorf("RelativeProgram(%q) = %q, %v; want %q", script, got, ok, want)
+		}
+	}
+}
