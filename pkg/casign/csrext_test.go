@@ -406,3 +406,38 @@ func TestBuildCarriesCSRSubjectKeyID(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildRefusesSubjectEmailNotInSAN: an emailAddress in the CSR's
+// subject that no email SAN carries is refused and named (tester: every
+// template signed it, and zlint's e_subj_email_not_in_san failed the
+// certificate), under a server template and one that carries email; with
+// the address in the SAN too, the certificate is made.
+func TestBuildRefusesSubjectEmailNotInSAN(t *testing.T) {
+	key := cachedKey(t, "EC_prime256v1", "csr")
+	email := pkix.AttributeTypeAndValue{Type: oidEmailAddress, Value: "ops@corp.example.test"}
+	v := Validity{testNow, testNow.AddDate(0, 1, 0)}
+	build := func(tmpl string, emails []string) error {
+		der, err := x509.CreateCertificateRequest(randReader(), &x509.CertificateRequest{
+			Subject:        pkix.Name{CommonName: "host.example.test", ExtraNames: []pkix.AttributeTypeAndValue{email}},
+			EmailAddresses: emails,
+		}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csr, err := x509.ParseCertificateRequest(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Build(Issue{CSR: csr, Template: tmpl, Serial: mustSerial(t), Validity: v})
+		return err
+	}
+	for _, tmpl := range []string{TemplateEndEntity, PCAEndEntityClientAuth, PCACSRPassthrough} {
+		var ne *NameError
+		if err := build(tmpl, nil); !errors.As(err, &ne) || !strings.Contains(err.Error(), `"ops@corp.example.test" is in no subject alternative name`) {
+			t.Errorf("%s: %v, want the address named", tmpl, err)
+		}
+	}
+	if err := build(PCAEndEntityClientAuth, []string{"ops@corp.example.test"}); err != nil {
+		t.Errorf("the address in the SAN too: %v", err)
+	}
+}

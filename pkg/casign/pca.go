@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/certctl/certctl/pkg/dnsname"
@@ -415,7 +416,35 @@ func Build(in Issue) (*x509.Certificate, error) {
 	if err := checkCSRExtensions(csr, t, name, p); err != nil {
 		return nil, err
 	}
+	if err := checkSubjectEmails(t, sans, name, p); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// checkSubjectEmails refuses a subject whose emailAddress attribute the
+// subject alternative names do not carry too (RFC 5280 4.1.2.6: an
+// address in the subject must be in the SAN; zlint's
+// e_subj_email_not_in_san, which SPEC's lint run counts: tester, every
+// template signed /CN=host/emailAddress=ops@… with the address in the
+// subject alone). Refused and named, never dropped or moved.
+func checkSubjectEmails(t *x509.Certificate, sans []stepx509.SubjectAlternativeName, tmpl string, p profile) error {
+	_, emails, err := subjectNames(t)
+	if err != nil {
+		return &CSRError{Problem: "the subject: " + err.Error()}
+	}
+	for _, e := range emails {
+		if slices.ContainsFunc(sans, func(s stepx509.SubjectAlternativeName) bool { return s.Type == stepx509.EmailType && s.Value == e }) {
+			continue
+		}
+		if p.sans&sanEmail == 0 {
+			return &NameError{Problem: fmt.Sprintf("the subject's emailAddress %q is in no subject alternative name, and template %s carries none: leave it out of the subject (or use %s)",
+				truncate(e), tmpl, PCAEndEntityClientAuth)}
+		}
+		return &NameError{Problem: fmt.Sprintf("the subject's emailAddress %q is in no subject alternative name, where RFC 5280 wants it: add it there (openssl req -addext subjectAltName=email:ADDRESS) or leave it out of the subject",
+			truncate(e))}
+	}
+	return nil
 }
 
 var kuBits = map[string]x509.KeyUsage{
