@@ -281,7 +281,9 @@ func TestCheckIDN(t *testing.T) {
 			t.Errorf("CheckIDN(%q) = %v, want nil", ok, err)
 		}
 	}
-	for _, bad := range []string{"xn--zz.example.test", "*.xn--zz.example.test", "XN--ZZ.example.test", "a.xn--.test"} {
+	// and a label with hyphens in its 3rd and 4th positions that is no
+	// "xn--" one (tester: ca issue signed ab--cd.corp.internal).
+	for _, bad := range []string{"xn--zz.example.test", "*.xn--zz.example.test", "XN--ZZ.example.test", "a.xn--.test", "ab--cd.corp.internal", "*.AB--CD.example.test"} {
 		if err := CheckIDN(bad); err == nil {
 			t.Errorf("CheckIDN(%q) = nil, want an error", bad)
 		}

@@ -32,7 +32,10 @@ func NewCmdCaRevokeCertificate(f *cmdutil.Factory, runF func(*RevokeCertificateO
 		Long: `Revoke a certificate the CA issued — by ca issue, request, renewal or an ACME
 order — as AWS Private CA's RevokeCertificate. The CA's CRL (ca crl, ca serve)
 and its OCSP responder report it revoked at once. When the certificate is the
-current version of one in the inventory, that certificate becomes REVOKED too.
+current version of one the CA issued to the inventory (request, renewal, an
+ACME order), that certificate becomes REVOKED too; a copy of it brought in by
+import stays as it is (as in ACM, an imported certificate's revocation is not
+tracked: the CRL and OCSP answer for it).
 Permanent: a certificate already revoked exits 5, a serial the CA never issued
 exits 3. Prints {"CertificateArn"}. KEY_COMPROMISE and CA_COMPROMISE also
 mark the certificate's key compromised: no certificate is signed for it
