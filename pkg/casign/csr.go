@@ -3,6 +3,7 @@ package casign
 import (
 	"bytes"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
@@ -112,7 +113,7 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 			if kerr := checkPublicKey(csr.PublicKey); kerr != nil {
 				return nil, &CSRError{Problem: "unsupported key", Err: kerr}
 			}
-			return nil, &CSRError{Problem: fmt.Sprintf("its signature algorithm %v is not supported", csr.SignatureAlgorithm)}
+			return nil, &CSRError{Problem: unsupportedCSRSignature(csr)}
 		}
 		return nil, &CSRError{Problem: "its signature does not verify (altered, or not signed by its own key)", Err: ErrCSRSignature}
 	}
@@ -199,4 +200,30 @@ func csrKeyProblem(der []byte) error {
 		name = oid.String()
 	}
 	return fmt.Errorf("%s keys are not supported; %s", name, supportedKeys)
+}
+
+// oidRSASSAPSS is RSASSA-PSS (RFC 4055).
+var oidRSASSAPSS = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+
+// unsupportedCSRSignature says which signature of csr crypto/x509 cannot
+// check, in words: an RSASSA-PSS one whose parameters it does not take
+// (its salt not as long as the hash: openssl's -sigopt
+// rsa_padding_mode:pss), or another algorithm by its name or OID (tester:
+// "its signature algorithm 0 is not supported").
+func unsupportedCSRSignature(csr *x509.CertificateRequest) string {
+	if csr.SignatureAlgorithm != x509.UnknownSignatureAlgorithm {
+		return fmt.Sprintf("its signature algorithm %v is not supported", csr.SignatureAlgorithm)
+	}
+	var outer struct {
+		Info      asn1.RawValue
+		Algorithm pkix.AlgorithmIdentifier
+		Signature asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(csr.Raw, &outer); err != nil {
+		return "its signature algorithm is not supported"
+	}
+	if outer.Algorithm.Algorithm.Equal(oidRSASSAPSS) {
+		return "its RSASSA-PSS signature has parameters certctl cannot verify (it verifies PSS with a salt as long as the hash): sign it again with openssl req -sigopt rsa_pss_saltlen:digest, or without -sigopt rsa_padding_mode:pss"
+	}
+	return fmt.Sprintf("its signature algorithm %v is not supported: sign it with RSA (PKCS #1 v1.5), ECDSA or Ed25519", outer.Algorithm.Algorithm)
 }

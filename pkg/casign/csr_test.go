@@ -301,3 +301,20 @@ func readTestdata(t testing.TB, name string) []byte {
 	}
 	return b
 }
+
+// TestParseCSRPSSParameters: a CSR signed with RSASSA-PSS parameters
+// crypto/x509 does not verify (openssl req -sigopt rsa_padding_mode:pss,
+// whose salt is as long as the key allows) is refused naming PSS and the
+// openssl option that signs one certctl verifies (tester: "its signature
+// algorithm 0 is not supported").
+func TestParseCSRPSSParameters(t *testing.T) {
+	data, err := os.ReadFile("testdata/pss-maxsalt.csr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseCSR(data)
+	var ce *CSRError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "RSASSA-PSS") || !strings.Contains(err.Error(), "rsa_pss_saltlen:digest") {
+		t.Errorf("got %v", err)
+	}
+}
