@@ -114,9 +114,17 @@ func TestCRLFromIndexMatchesFullRecords(t *testing.T) {
 						bareList[i] = x509.RevocationListEntry{SerialNumber: e.Serial, RevocationTime: e.RevokedAt, ReasonCode: e.Reason}
 					}
 					now := s.Now()
+					// Dated casign.Backdate before now, but not before
+					// the latest revocation it lists (crlThisUpdate).
+					thisUpdate := now.Add(-casign.Backdate)
+					for _, e := range entries {
+						if at := e.RevokedAt.Truncate(time.Second); at.After(thisUpdate) && !at.After(now) {
+							thisUpdate = at
+						}
+					}
 					bare, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
 						SignatureAlgorithm: signatureAlgorithm(r, key.Public()), RevokedCertificateEntries: bareList,
-						Number: big.NewInt(42), ThisUpdate: now.Add(-casign.Backdate), NextUpdate: now.Add(crlExpiry(r))}, cert, key)
+						Number: big.NewInt(42), ThisUpdate: thisUpdate, NextUpdate: now.Add(crlExpiry(r))}, cert, key)
 					if err != nil {
 						return err
 					}

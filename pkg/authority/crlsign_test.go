@@ -174,3 +174,35 @@ func TestCRLNextUpdateWithinCA(t *testing.T) {
 		t.Errorf("nextUpdate %s, want 2 days on", crl.NextUpdate)
 	}
 }
+
+// TestCRLThisUpdate: a CRL is dated casign.Backdate before its signing,
+// but not before the latest revocation it lists (tester: a CRL signed
+// within a minute of a revocation predated it), nor after its signing (a
+// revocation dated ahead by another host's clock: openssl refuses a CRL
+// not yet valid).
+func TestCRLThisUpdate(t *testing.T) {
+	now := time.Date(2026, 3, 4, 5, 6, 7, 500, time.UTC)
+	entries := func(at ...time.Time) *casign.CRLEntries {
+		var l casign.CRLEntries
+		for i, a := range at {
+			if err := l.Add([]byte{byte(i + 1)}, a, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return &l
+	}
+	for _, c := range []struct {
+		name string
+		l    *casign.CRLEntries
+		want time.Time
+	}{
+		{"none", entries(), now.Add(-casign.Backdate)},
+		{"an hour ago", entries(now.Add(-time.Hour)), now.Add(-casign.Backdate)},
+		{"10 s ago", entries(now.Add(-time.Hour), now.Add(-10*time.Second)), now.Add(-10 * time.Second).Truncate(time.Second)},
+		{"ahead", entries(now.Add(30 * time.Second)), now.Truncate(time.Second)},
+	} {
+		if got := crlThisUpdate(c.l, now); !got.Equal(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}

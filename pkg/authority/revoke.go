@@ -271,7 +271,26 @@ func (s *Service) signCRL(r *Record, cert *x509.Certificate, key crypto.Signer, 
 	}
 	// Dated as the certificates are (casign.Backdate); it lasts as long
 	// from now.
-	return casign.SignCRL(cert, key, entries, big.NewInt(number), now.Add(-casign.Backdate), crlNextUpdate(r, cert, now), opts)
+	return casign.SignCRL(cert, key, entries, big.NewInt(number), crlThisUpdate(entries, now), crlNextUpdate(r, cert, now), opts)
+}
+
+// crlThisUpdate is the thisUpdate of a CRL of entries signed at now:
+// casign.Backdate before it, for relying parties whose clocks run behind,
+// but not before the latest revocation it lists (tester: a CRL signed
+// within a minute of a revocation said it was current at a moment before
+// it), nor after now (a revocation dated ahead by another host's clock: a
+// CRL dated in the future is one openssl refuses, "not yet valid"). The
+// same entries and now give the same date: the servers of a store sign
+// one CRL alike (Lookup).
+func crlThisUpdate(entries *casign.CRLEntries, now time.Time) time.Time {
+	at := now.Add(-casign.Backdate)
+	if latest := entries.Latest(); latest.After(at) {
+		at = latest
+	}
+	if now := now.UTC().Truncate(time.Second); at.After(now) {
+		at = now
+	}
+	return at
 }
 
 // crlNextUpdate is the nextUpdate of a CRL of r signed at now.

@@ -160,7 +160,14 @@ type CRLEntries struct {
 	// signed: SignCRL signed the entries (and may have given their buffer
 	// to the CRL); they take no more entries and sign no other CRL.
 	signed bool
+	// latest is the latest revocation time added, in whole seconds (as
+	// the CRL encodes it).
+	latest time.Time
 }
+
+// Latest is the latest revocation time of the entries, in whole seconds
+// (zero when there are none).
+func (l *CRLEntries) Latest() time.Time { return l.latest }
 
 // errSigned refuses a CRLEntries already signed.
 var errSigned = errors.New("CRL entries already signed")
@@ -213,6 +220,9 @@ func (l *CRLEntries) Add(serial []byte, revokedAt time.Time, reason int) error {
 		return fmt.Errorf("CRL entry %d: zero revocation time", l.n)
 	}
 	t := revokedAt.UTC()
+	if sec := t.Truncate(time.Second); sec.After(l.latest) {
+		l.latest = sec
+	}
 	year := t.Year()
 	timeLen := 13
 	if year < 1950 || year >= 2050 {

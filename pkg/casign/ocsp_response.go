@@ -100,6 +100,21 @@ func signOCSPResponse(issuer IssuerInfo, answers []singleAnswer, nonce *pkix.Ext
 			ThisUpdate: now.Add(-Backdate),
 			NextUpdate: now.Add(validity),
 		}
+		if at := a.status.RevokedAt.UTC().Truncate(time.Second); a.status.Revoked && at.After(r.ThisUpdate) {
+			// Not before the revocation it reports, nor after now,
+			// as the CRL's thisUpdate (authority's crlThisUpdate;
+			// tester).
+			if at.After(now) {
+				at = now
+			}
+			r.ThisUpdate = at
+		}
+		if na := issuer.Cert.NotAfter.UTC().Truncate(time.Second); r.NextUpdate.After(na) && na.After(r.ThisUpdate) {
+			// Nothing said past the issuer's certificate, as its
+			// CRLs (tester: the CRL's nextUpdate was capped, the
+			// OCSP answer's not).
+			r.NextUpdate = na
+		}
 		switch {
 		case !a.status.Known:
 			r.Unknown = true

@@ -839,3 +839,35 @@ func TestOCSPTryLater(t *testing.T) {
 		}
 	}
 }
+
+// TestOCSPTimesBoundedByRevocationAndIssuer: a revoked answer's thisUpdate
+// is not before its revocation (tester: backdated a minute, it predated a
+// revocation it reported) nor after now (a revocation dated ahead by
+// another host's clock); and no answer's nextUpdate is past the issuing
+// CA certificate's NotAfter, as its CRL's is not (tester).
+func TestOCSPTimesBoundedByRevocationAndIssuer(t *testing.T) {
+	f := newOCSPFixture(t, caAlgorithms[0], testNow)
+	answer := func(h http.Handler) *ocsp.Response {
+		t.Helper()
+		w := post(t, h, newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256))
+		resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), f.good, f.h.sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	recent := testNow.Add(-10 * time.Second)
+	f.lookup.set("sub-id", f.good, Status{Known: true, Revoked: true, RevokedAt: recent, Reason: 1})
+	if r := answer(f.handler); !r.ThisUpdate.Equal(recent) || !r.RevokedAt.Equal(recent) {
+		t.Errorf("revoked 10 s ago: thisUpdate %v, revoked at %v; want both %v", r.ThisUpdate, r.RevokedAt, recent)
+	}
+	f.lookup.set("sub-id", f.good, Status{Known: true, Revoked: true, RevokedAt: testNow.Add(30 * time.Second), Reason: 1})
+	if r := answer(f.handler); !r.ThisUpdate.Equal(testNow) {
+		t.Errorf("revoked 30 s ahead: thisUpdate %v, want now, %v", r.ThisUpdate, testNow)
+	}
+	f.lookup.set("sub-id", f.good, Status{Known: true})
+	late := f.h.sub.NotAfter.Add(-30 * time.Minute)
+	if r := answer(NewResponder(f.lookup, func() time.Time { return late }, nil)); !r.NextUpdate.Equal(f.h.sub.NotAfter) {
+		t.Errorf("30 minutes before the CA's NotAfter: nextUpdate %v, want %v", r.NextUpdate, f.h.sub.NotAfter)
+	}
+}
