@@ -699,6 +699,13 @@ func runHook(ctx context.Context, t Target, arn string, out io.Writer, env []str
 		return &HookError{Msg: "deploy hook of " + t.Label() + " not run: the command was interrupted",
 			Summary: "deploy hook not run: the command was interrupted", Interrupted: true}
 	}
+	if prog, ok := shellarg.RelativeProgram(t.Exec); ok {
+		// A target recorded before hooks ran in / (deploy refuses it
+		// now): run there, it would be another program, or none
+		// (review: "exit status 127" at every renewal, unexplained).
+		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: its program is named by a relative path, %s, and hooks run in %s: deploy again with its absolute path", t.Label(), prog, shellarg.HookDir),
+			Summary: "deploy hook not run: its program is named by a relative path, " + prog + " (hooks run in " + shellarg.HookDir + "): deploy again with its absolute path"}
+	}
 	cctx, cancel := context.WithTimeout(ctx, HookTimeout)
 	defer cancel()
 	cmd := hookenv.Command(cctx, t.Exec, append(env[:len(env):len(env)],

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,5 +65,24 @@ func TestDeployHookWritesToTheFileHandedOut(t *testing.T) {
 	}
 	if string(data) != "file\n" || b.String() != "pipe\n" {
 		t.Errorf("the hook wrote to a %q (file handed out) and a %q (a buffer), want file and pipe", data, b.String())
+	}
+}
+
+// TestDeployHookRelativeNotRun: a target recorded with a relative program
+// before hooks ran in / (deploy refuses one now) fails with what to do,
+// not "exit status 127", and runs nothing (review).
+func TestDeployHookRelativeNotRun(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile("reload.sh", []byte("#!/bin/sh\ntouch "+dir+"/ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := RunHook(context.Background(), Target{CertFile: dir + "/c.pem", Exec: "./reload.sh"}, "arn:x", nil)
+	var he *HookError
+	if !errors.As(err, &he) || !strings.Contains(he.Summary, "relative path, ./reload.sh") || !strings.Contains(he.Summary, "deploy again with its absolute path") {
+		t.Errorf("got %v", err)
+	}
+	if _, err := os.Stat(dir + "/ran"); err == nil {
+		t.Error("the hook ran")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/certctl/certctl/pkg/arn"
 	"github.com/certctl/certctl/pkg/hookenv"
 	"github.com/certctl/certctl/pkg/localstore"
+	"github.com/certctl/certctl/pkg/shellarg"
 	"github.com/certctl/certctl/pkg/timeutil"
 )
 
@@ -221,6 +222,13 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer, e
 
 // deliverNow is Deliver in line.
 func deliverNow(ctx context.Context, hook string, evs []*Event, errOut io.Writer, env []string) {
+	if prog, ok := shellarg.RelativeProgram(hook); ok {
+		// Set before hooks ran in / (config set refuses it now): run
+		// there, it would be another program, or none (review).
+		fmt.Fprintf(errOut, "certctl: event hook not run for %d event(s): its program is named by a relative path, %s, and hooks run in %s: set it again with its absolute path (certctl config set hooks.event …; certctl events lists them)\n",
+			len(evs), prog, shellarg.HookDir)
+		return
+	}
 	for i, ev := range evs {
 		if until := hookRestUntil.Load(); until != 0 && time.Now().UnixNano() < until {
 			fmt.Fprintf(errOut, "certctl: event hook not run for %d event(s): it timed out after %s less than %s ago (certctl events lists them)\n",

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -181,5 +182,25 @@ func TestWaitHooksCountsLeftovers(t *testing.T) {
 	defer stop()
 	if n := WaitHooks(long); n != 0 {
 		t.Errorf("left %d after waiting, want 0", n)
+	}
+}
+
+// TestHookRelativeNotRun: an event hook whose program is named by a
+// relative path (set before hooks ran in /, which config set now refuses)
+// is not run — in / it would be another program, or none — and says so
+// (review).
+func TestHookRelativeNotRun(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile("hook.sh", []byte("#!/bin/sh\ntouch "+dir+"/ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	Deliver(context.Background(), "./hook.sh", []*Event{{DetailType: Available}}, &out)
+	if _, err := os.Stat(dir + "/ran"); err == nil {
+		t.Error("the hook ran")
+	}
+	if !strings.Contains(out.String(), "event hook not run for 1 event(s): its program is named by a relative path, ./hook.sh") {
+		t.Errorf("said %q", out.String())
 	}
 }

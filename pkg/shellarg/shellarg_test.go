@@ -2,6 +2,7 @@ package shellarg
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -40,10 +41,45 @@ func TestRelativeProgram(t *testing.T) {
 		"X=1 Y=2 /bin/sh -c 'a'": "",
 		"a=b":                    "",
 		"1X=./y ./z":             "1X=./y",
+		// Redirections are no program (review: refused).
+		"cat>>/tmp/x/events.log":                 "",
+		"2>/dev/null /usr/bin/logger -t certctl": "",
+		"cat>>/tmp/x/dep.log </dev/null":         "",
+		"> /tmp/log ./x":                         "./x",
+		// Each command of a list, past wrappers; an interpreter's script
+		// (review: not judged).
+		"sh ./reload.sh":                          "./reload.sh",
+		"bash reload.sh":                          "reload.sh",
+		"python3 -u tool.py":                      "tool.py",
+		"bash /opt/r.sh":                          "",
+		"sh -c 'x'":                               "",
+		"true && ./reload.sh":                     "./reload.sh",
+		"systemctl reload nginx || ./fallback":    "./fallback",
+		"echo a | bin/x":                          "bin/x",
+		"exec ./x":                                "./x",
+		"nice -n 5 ./x":                           "./x",
+		"env A=1 ./x":                             "./x",
+		"PATH=/opt/bin:$PATH ./x":                 "./x",
+		"sudo -u www systemctl reload nginx":      "",
+		"systemctl reload nginx; echo \"$X\" ./y": "",
 	} {
 		got, ok := RelativeProgram(script)
 		if got != want || ok != (want != "") {
 			t.Errorf("RelativeProgram(%q) = %q, %v; want %q", script, got, ok, want)
 		}
 	}
+}
+
+// FuzzRelativeProgram: any script is judged without a panic, and a
+// program it reports is a word of the script.
+func FuzzRelativeProgram(f *testing.F) {
+	for _, s := range []string{"./x", "a=b ./c", "cat>>/x", "sh ./r.sh && bin/x | y", "'q' ./z", "nice -n", "2>", "PATH=$P:x ./y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, script string) {
+		w, ok := RelativeProgram(script)
+		if ok && (w == "" || !strings.Contains(script, w)) {
+			t.Fatalf("RelativeProgram(%q) = %q, not a word of it", script, w)
+		}
+	})
 }

@@ -84,7 +84,9 @@ are an hour old.
 --exec runs with sh -c (within 2 minutes) after the files are written. It
 runs in the directory /, whether certctl runs from a shell, cron or a
 systemd timer, so that every renewal runs it as the deploy did: name a script
-by its absolute path (a relative one is refused). It has
+by its absolute path. One named by a relative path (./reload.sh, sh
+reload.sh) is refused, and a target recorded with one by an earlier release
+is not run (its renewal fails, saying so). It has
 CERTCTL_CERTIFICATE_ARN, CERTCTL_CERT_FILE, CERTCTL_KEY_FILE, CERTCTL_CHAIN_FILE
 and CERTCTL_FULLCHAIN_FILE in its environment, and the vault in use (CERTCTL_VAULT,
 CERTCTL_STORE without its password for another store) for a certctl it runs —
