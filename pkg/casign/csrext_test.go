@@ -440,4 +440,34 @@ func TestBuildRefusesSubjectEmailNotInSAN(t *testing.T) {
 	if err := build(PCAEndEntityClientAuth, []string{"ops@corp.example.test"}); err != nil {
 		t.Errorf("the address in the SAN too: %v", err)
 	}
+	if err := build(PCAEndEntityClientAuth, []string{"Ops@corp.example.test"}); err == nil || !strings.Contains(err.Error(), `spelled "Ops@corp.example.test"`) {
+		t.Errorf("the address in the SAN in another case: %v", err)
+	}
+}
+
+// TestBuildReservedHyphens: a DNS name the certificate carries with
+// hyphens in a label's 3rd and 4th positions (no "xn--" label) is refused,
+// as request refuses it (tester: ca issue signed ab--cd.corp.internal); a
+// client certificate's CN that merely reads as one is no DNS name it
+// carries, and is signed (review: my--svc was refused).
+func TestBuildReservedHyphens(t *testing.T) {
+	key := cachedKey(t, "EC_prime256v1", "csr")
+	v := Validity{testNow, testNow.AddDate(0, 1, 0)}
+	build := func(tmpl, cn string, dns []string) error {
+		csr, err := x509.ParseCertificateRequest(makeCSR(t, key, pkix.Name{CommonName: cn}, dns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Build(Issue{CSR: csr, Template: tmpl, Serial: mustSerial(t), Validity: v})
+		return err
+	}
+	if err := build(TemplateEndEntity, "ab--cd.corp.example.test", nil); err == nil || !strings.Contains(err.Error(), "3rd and 4th positions") {
+		t.Errorf("EndEntity, CN ab--cd.corp.example.test: %v", err)
+	}
+	if err := build(PCAEndEntityClientAuth, "Ops", []string{"ab--cd.corp.example.test"}); err == nil {
+		t.Error("ClientAuth, SAN ab--cd.corp.example.test: signed")
+	}
+	if err := build(PCAEndEntityClientAuth, "my--svc", nil); err != nil {
+		t.Errorf("ClientAuth, CN my--svc: %v", err)
+	}
 }

@@ -192,6 +192,9 @@ func checkDNSName(name string) error {
 	if err := checkDNSSyntax(name); err != nil {
 		return err
 	}
+	if err := dnsname.CheckReservedHyphens(name); err != nil {
+		return err
+	}
 	return dnsname.CheckIDN(name)
 }
 

@@ -109,12 +109,6 @@ func signOCSPResponse(issuer IssuerInfo, answers []singleAnswer, nonce *pkix.Ext
 			}
 			r.ThisUpdate = at
 		}
-		if na := issuer.Cert.NotAfter.UTC().Truncate(time.Second); r.NextUpdate.After(na) && na.After(r.ThisUpdate) {
-			// Nothing said past the issuer's certificate, as its
-			// CRLs (tester: the CRL's nextUpdate was capped, the
-			// OCSP answer's not).
-			r.NextUpdate = na
-		}
 		switch {
 		case !a.status.Known:
 			r.Unknown = true

@@ -437,6 +437,14 @@ func checkSubjectEmails(t *x509.Certificate, sans []stepx509.SubjectAlternativeN
 		if slices.ContainsFunc(sans, func(s stepx509.SubjectAlternativeName) bool { return s.Type == stepx509.EmailType && s.Value == e }) {
 			continue
 		}
+		if i := slices.IndexFunc(sans, func(s stepx509.SubjectAlternativeName) bool {
+			return s.Type == stepx509.EmailType && strings.EqualFold(s.Value, e)
+		}); i >= 0 {
+			// Compared as zlint compares them (review: "add it there"
+			// for an address there in another case).
+			return &NameError{Problem: fmt.Sprintf("the subject's emailAddress %q is in the subject alternative names spelled %q: give it one spelling in both",
+				truncate(e), truncate(sans[i].Value))}
+		}
 		if p.sans&sanEmail == 0 {
 			return &NameError{Problem: fmt.Sprintf("the subject's emailAddress %q is in no subject alternative name, and template %s carries none: leave it out of the subject (or use %s)",
 				truncate(e), tmpl, PCAEndEntityClientAuth)}

@@ -128,7 +128,7 @@ func (s *responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOCSPRequest))
 		if err != nil {
-			writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{})
+			writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{}, 0)
 			return
 		}
 		s.serveOCSP(w, body, false)
@@ -139,7 +139,7 @@ func (s *responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		der, err := decodeOCSPGet(strings.TrimPrefix(p, "/ocsp/"))
 		if err != nil {
-			writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{})
+			writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{}, 0)
 			return
 		}
 		s.serveOCSP(w, der, true)
@@ -267,13 +267,13 @@ func validCAID(id string) bool {
 func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool) {
 	req, err := parseOCSPRequest(der)
 	if err != nil {
-		writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{})
+		writeOCSP(w, ocsp.MalformedRequestErrorResponse, false, time.Time{}, 0)
 		return
 	}
 	cas, err := s.lookup.CAs()
 	if err != nil {
 		s.internal("OCSP", err)
-		writeOCSP(w, ocspFailure(err), false, time.Time{})
+		writeOCSP(w, ocspFailure(err), false, time.Time{}, 0)
 		return
 	}
 	// Every certificate asked about must come from the same issuer: the
@@ -287,11 +287,11 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 		cas, err := matchIssuers(cas, id)
 		if err != nil {
 			s.internal("OCSP", err)
-			writeOCSP(w, ocspFailure(err), false, time.Time{})
+			writeOCSP(w, ocspFailure(err), false, time.Time{}, 0)
 			return
 		}
 		if len(cas) == 0 || (i > 0 && !sameIssuers(cas, group)) {
-			writeOCSP(w, ocsp.UnauthorizedErrorResponse, false, time.Time{})
+			writeOCSP(w, ocsp.UnauthorizedErrorResponse, false, time.Time{}, 0)
 			return
 		}
 		group = cas
@@ -302,7 +302,7 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 		st, from, err := s.status(group, id.Serial)
 		if err != nil {
 			s.internal("OCSP for "+from.ID, err)
-			writeOCSP(w, ocspFailure(err), false, time.Time{})
+			writeOCSP(w, ocspFailure(err), false, time.Time{}, 0)
 			return
 		}
 		if issuer == nil && st.Known {
@@ -316,14 +316,27 @@ func (s *responder) serveOCSP(w http.ResponseWriter, der []byte, cacheable bool)
 		issuer = group[0]
 	}
 	now := s.now()
-	resp, err := signOCSPResponse(*issuer, answers, req.Nonce, now, ocspValidity)
+	validity := answerValidity(issuer.Cert, now)
+	resp, err := signOCSPResponse(*issuer, answers, req.Nonce, now, validity)
 	if err != nil {
 		s.internal("OCSP for "+issuer.ID, err)
-		writeOCSP(w, ocspFailure(err), false, time.Time{})
+		writeOCSP(w, ocspFailure(err), false, time.Time{}, 0)
 		return
 	}
 	// A response to a request with a nonce is for that request only.
-	writeOCSP(w, resp, cacheable && req.Nonce == nil, now)
+	writeOCSP(w, resp, cacheable && req.Nonce == nil, now, validity)
+}
+
+// answerValidity is how long from now an OCSP answer signed by the CA of
+// cert holds: ocspValidity, but nothing past the CA certificate's NotAfter,
+// as its CRLs (authority's crlNextUpdate; tester: the CRL's nextUpdate was
+// capped, the OCSP answer's not). Its caching headers say the same (review).
+func answerValidity(cert *x509.Certificate, now time.Time) time.Duration {
+	now = now.UTC().Truncate(time.Second) // as the answer's times are
+	if left := cert.NotAfter.Sub(now); left > 0 && left < ocspValidity {
+		return left
+	}
+	return ocspValidity
 }
 
 // matchIssuers returns every CA whose name hash and key hash are those of
@@ -380,15 +393,15 @@ func (s *responder) status(group []*IssuerInfo, serial *big.Int) (Status, *Issue
 }
 
 // writeOCSP sends an OCSP response. Cacheable (GET, no nonce) responses get
-// RFC 5019 caching headers.
-func writeOCSP(w http.ResponseWriter, resp []byte, cacheable bool, now time.Time) {
+// RFC 5019 caching headers, for validity (the answers' nextUpdate).
+func writeOCSP(w http.ResponseWriter, resp []byte, cacheable bool, now time.Time, validity time.Duration) {
 	h := w.Header()
 	h.Set("Content-Type", "application/ocsp-response")
 	h.Set("Content-Length", strconv.Itoa(len(resp)))
 	if cacheable {
-		h.Set("Cache-Control", "max-age="+strconv.Itoa(int(ocspValidity/time.Second))+", public, no-transform, must-revalidate")
+		h.Set("Cache-Control", "max-age="+strconv.Itoa(int(validity/time.Second))+", public, no-transform, must-revalidate")
 		h.Set("Last-Modified", now.UTC().Format(http.TimeFormat))
-		h.Set("Expires", now.Add(ocspValidity).UTC().Format(http.TimeFormat))
+		h.Set("Expires", now.Add(validity).UTC().Format(http.TimeFormat))
 	} else {
 		h.Set("Cache-Control", "no-store")
 	}

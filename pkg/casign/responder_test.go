@@ -867,7 +867,13 @@ func TestOCSPTimesBoundedByRevocationAndIssuer(t *testing.T) {
 	}
 	f.lookup.set("sub-id", f.good, Status{Known: true})
 	late := f.h.sub.NotAfter.Add(-30 * time.Minute)
-	if r := answer(NewResponder(f.lookup, func() time.Time { return late }, nil)); !r.NextUpdate.Equal(f.h.sub.NotAfter) {
+	lateH := NewResponder(f.lookup, func() time.Time { return late }, nil)
+	if r := answer(lateH); !r.NextUpdate.Equal(f.h.sub.NotAfter) {
 		t.Errorf("30 minutes before the CA's NotAfter: nextUpdate %v, want %v", r.NextUpdate, f.h.sub.NotAfter)
+	}
+	// A cache in front keeps it no longer (review: max-age stayed an hour).
+	w := get(t, lateH, "/ocsp/"+url.PathEscape(base64.StdEncoding.EncodeToString(newOCSPRequest(t, f.good, f.h.sub, crypto.SHA256))))
+	if cc, exp := w.Header().Get("Cache-Control"), w.Header().Get("Expires"); !strings.HasPrefix(cc, "max-age=1800,") || exp != f.h.sub.NotAfter.UTC().Format(http.TimeFormat) {
+		t.Errorf("30 minutes before the CA's NotAfter: Cache-Control %q, Expires %q", cc, exp)
 	}
 }

@@ -42,8 +42,7 @@ func ASCIIForm(name string) (string, bool) {
 // CheckIDN checks the internationalized labels of a name that is already
 // known to be of letters, digits, hyphens and dots (with an optional "*."
 // wildcard label), such as one a CSR asks for: every "xn--" label must be
-// valid punycode of a valid IDN, and no other label may have hyphens in
-// its 3rd and 4th positions (reserved for IDNA), as Validate requires, and the certificate
+// valid punycode of a valid IDN, as Validate requires, and the certificate
 // linters (zlint's e_international_dns_name_not_unicode) check. It applies
 // none of Validate's policy (public suffixes, single labels), which a
 // private CA's names need not follow.
@@ -66,11 +65,6 @@ func checkIDN(labels []string) string {
 	found := false
 	for _, label := range labels {
 		if !strings.HasPrefix(label, acePrefix) {
-			if len(label) >= 4 && label[2:4] == "--" {
-				// Reserved for IDNA (RFC 5890 2.3.1), as Validate
-				// refuses it (tester: ca issue signed ab--cd.…).
-				return fmt.Sprintf(`label %q has hyphens in the 3rd and 4th positions but does not begin with "xn--"`, label)
-			}
 			continue
 		}
 		found = true
@@ -247,4 +241,29 @@ func ASCIIPattern(p string) (string, bool) {
 		labels[i] = a
 	}
 	return strings.Join(labels, "."), true
+}
+
+// CheckReservedHyphens refuses a name (letters, digits, hyphens and dots,
+// an optional "*." wildcard label) with a label that has hyphens in its
+// 3rd and 4th positions and is no "xn--" one: such labels are reserved
+// for IDNA (RFC 5890 2.3.1), as Validate refuses them. For the DNS names
+// a certificate carries (tester: ca issue signed ab--cd.corp.internal,
+// which request refuses), not a client certificate's CN that merely reads
+// as one.
+func CheckReservedHyphens(name string) error {
+	for _, label := range strings.Split(Normalize(name), ".") {
+		if rule := reservedHyphens(label); rule != "" {
+			return newError(name, rule)
+		}
+	}
+	return nil
+}
+
+// reservedHyphens is the rule a lower-case label with hyphens in its 3rd
+// and 4th positions that is no "xn--" label breaks, or "".
+func reservedHyphens(label string) string {
+	if len(label) >= 4 && label[2:4] == "--" && !strings.HasPrefix(label, acePrefix) {
+		return fmt.Sprintf(`label %q has hyphens in the 3rd and 4th positions but does not begin with "xn--"`, label)
+	}
+	return ""
 }

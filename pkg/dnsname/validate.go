@@ -105,10 +105,7 @@ func checkLabel(label string, i int) string {
 	if label[0] == '-' || label[len(label)-1] == '-' {
 		return fmt.Sprintf("label %q begins or ends with a hyphen", label)
 	}
-	if len(label) >= 4 && label[2:4] == "--" && !strings.HasPrefix(label, acePrefix) {
-		return fmt.Sprintf(`label %q has hyphens in the 3rd and 4th positions but does not begin with "xn--"`, label)
-	}
-	return ""
+	return reservedHyphens(label)
 }
 
 func isLDH(c byte) bool {

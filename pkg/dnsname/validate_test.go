@@ -281,9 +281,7 @@ func TestCheckIDN(t *testing.T) {
 			t.Errorf("CheckIDN(%q) = %v, want nil", ok, err)
 		}
 	}
-	// and a label with hyphens in its 3rd and 4th positions that is no
-	// "xn--" one (tester: ca issue signed ab--cd.corp.internal).
-	for _, bad := range []string{"xn--zz.example.test", "*.xn--zz.example.test", "XN--ZZ.example.test", "a.xn--.test", "ab--cd.corp.internal", "*.AB--CD.example.test"} {
+	for _, bad := range []string{"xn--zz.example.test", "*.xn--zz.example.test", "XN--ZZ.example.test", "a.xn--.test"} {
 		if err := CheckIDN(bad); err == nil {
 			t.Errorf("CheckIDN(%q) = nil, want an error", bad)
 		}
@@ -298,5 +296,21 @@ func TestASCIIFormNotUTF8(t *testing.T) {
 	}
 	if got, ok := ASCIIForm("bücher.example"); !ok || got != "xn--bcher-kva.example" {
 		t.Errorf("ASCIIForm(bücher.example) = %q, %v", got, ok)
+	}
+}
+
+// TestCheckReservedHyphens: a label with hyphens in its 3rd and 4th
+// positions is refused unless it is an "xn--" one, in any case and after
+// a wildcard (tester: ca issue signed ab--cd.corp.internal).
+func TestCheckReservedHyphens(t *testing.T) {
+	for _, ok := range []string{"ab-cd.example.test", "xn--bcher-kva.example.test", "*.XN--BCHER-KVA.example.test", "a--b.test", "abc--d.test"} {
+		if err := CheckReservedHyphens(ok); err != nil {
+			t.Errorf("CheckReservedHyphens(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"ab--cd.corp.internal", "*.AB--CD.example.test", "www.ab--.test"} {
+		if err := CheckReservedHyphens(bad); err == nil {
+			t.Errorf("CheckReservedHyphens(%q) = nil, want an error", bad)
+		}
 	}
 }

@@ -41,8 +41,8 @@ func (p PEMText) MarshalText() ([]byte, error) {
 	return p[:len(p):len(p)], nil
 }
 
-// UnmarshalJSON reads what MarshalJSON writes, and the base64 of every
-// earlier record.
+// UnmarshalJSON reads what MarshalText has encoding/json write, and the
+// base64 of every earlier record.
 func (p *PEMText) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*p = nil
