@@ -27,13 +27,21 @@ const HookDir = "/"
 // would be looked up in HookDir, not where the command was set up
 // (security review: a renewal started elsewhere ran another directory's
 // script of that name). Each command of a list (;, &&, ||, |, &) is
-// judged, past variable assignments, redirections and the wrappers env,
+// judged, up to a cd (to a relative directory: that is reported), past variable assignments, redirections and the wrappers env,
 // exec, command, nice, nohup, sudo and time. What the shell would expand
 // or unquote first (quotes, $, backquotes, backslashes) is not judged, nor
 // anything after it. A name without a slash is looked up in PATH and is
 // not relative in this sense.
 func RelativeProgram(script string) (string, bool) {
 	for _, cmd := range commands(script) {
+		if cmd[0] == "cd" {
+			// What follows runs where cd leads: from an absolute
+			// directory it is not judged; a relative one is.
+			if len(cmd) > 1 && !strings.HasPrefix(cmd[1], "/") && !strings.HasPrefix(cmd[1], "~") && !strings.HasPrefix(cmd[1], "-") {
+				return cmd[1], true
+			}
+			return "", false
+		}
 		if w, ok := relativeIn(cmd); ok {
 			return w, true
 		}

@@ -60,6 +60,9 @@ func TestRelativeProgram(t *testing.T) {
 		"nice -n 5 ./x":                           "./x",
 		"env A=1 ./x":                             "./x",
 		"PATH=/opt/bin:$PATH ./x":                 "./x",
+		"cd /srv/app && ./reload.sh":              "",
+		"cd app && /usr/bin/make":                 "app",
+		"cd && ./x":                               "",
 		"sudo -u www systemctl reload nginx":      "",
 		"systemctl reload nginx; echo \"$X\" ./y": "",
 	} {

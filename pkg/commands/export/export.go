@@ -99,8 +99,8 @@ unless --insecure-plaintext-key), or with --out-file that file in the
 PKCS#12 file (AES-256 with PBKDF2, opened by openssl without -legacy) to
 --out-file or a pipe — never to a terminal, nor inside -o json or yaml. Its
 PBKDF2 runs 2,048 iterations, OpenSSL 3's default, where privkey.pem's runs
-600,000: .NET and Windows refuse a PKCS#12 file whose iterations add up to
-more than 600,000, so guessing its passphrase is cheaper — give it a long
+600,000: .NET refuses a PKCS#12 file of an uncommonly high iteration count
+(Microsoft KB5025823), so guessing its passphrase is cheaper — give it a long
 random one (openssl rand -hex 16).
 Printed, --format json or pkcs12 and -o text or table are refused (exit 2).
 
