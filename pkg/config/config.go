@@ -373,14 +373,12 @@ func resolverHost(h string) bool {
 	return true
 }
 
-// checkHookCommand refuses a hooks.event command whose program is named by
-// a relative path: hooks run in shellarg.HookDir, wherever certctl runs
-// (security review: a relative deploy --exec ran another directory's
-// script of that name).
+// checkHookCommand refuses a hooks.event command that names its program
+// by a relative path (shellarg.CheckHookCommand).
 func checkHookCommand(v string) error {
-	if prog, ok := shellarg.RelativeProgram(v); ok {
-		full, _ := filepath.Abs(prog)
-		return fmt.Errorf("its program is named by a relative path, %s: hooks run in %s, where that is not your script; give its absolute path: %s", prog, shellarg.HookDir, full)
+	var rel *shellarg.RelativeProgramError
+	if err := shellarg.CheckHookCommand(v); errors.As(err, &rel) {
+		return fmt.Errorf("%v: %s", rel, rel.Fix())
 	}
 	return nil
 }

@@ -88,10 +88,9 @@ func (t Target) Normalize() (Target, error) {
 			return t, err
 		}
 	}
-	if prog, ok := shellarg.RelativeProgram(t.Exec); ok {
-		full, _ := filepath.Abs(prog)
-		return t, fmt.Errorf("--exec names its program by a relative path, %s: the command runs in %s, now as at every renewal (cron, a systemd timer), where that is not your script; give its absolute path: %s",
-			prog, shellarg.HookDir, full)
+	var rel *shellarg.RelativeProgramError
+	if err := shellarg.CheckHookCommand(t.Exec); errors.As(err, &rel) {
+		return t, fmt.Errorf("--exec: %v: %s", rel, rel.Fix())
 	}
 	return t, t.checkFiles()
 }
@@ -699,12 +698,12 @@ func runHook(ctx context.Context, t Target, arn string, out io.Writer, env []str
 		return &HookError{Msg: "deploy hook of " + t.Label() + " not run: the command was interrupted",
 			Summary: "deploy hook not run: the command was interrupted", Interrupted: true}
 	}
-	if prog, ok := shellarg.RelativeProgram(t.Exec); ok {
+	if err := shellarg.CheckHookCommand(t.Exec); err != nil {
 		// A target recorded before hooks ran in / (deploy refuses it
 		// now): run there, it would be another program, or none
 		// (review: "exit status 127" at every renewal, unexplained).
-		return &HookError{Msg: fmt.Sprintf("deploy hook of %s not run: its program is named by a relative path, %s, and hooks run in %s: deploy again with its absolute path", t.Label(), prog, shellarg.HookDir),
-			Summary: "deploy hook not run: its program is named by a relative path, " + prog + " (hooks run in " + shellarg.HookDir + "): deploy again with its absolute path"}
+		return &HookError{Msg: "deploy hook of " + t.Label() + " not run: " + err.Error() + ": deploy again with its absolute path",
+			Summary: "deploy hook not run: " + err.Error() + ": deploy again with its absolute path"}
 	}
 	cctx, cancel := context.WithTimeout(ctx, HookTimeout)
 	defer cancel()

@@ -79,7 +79,7 @@ func TestDeployHookRelativeNotRun(t *testing.T) {
 	}
 	err := RunHook(context.Background(), Target{CertFile: dir + "/c.pem", Exec: "./reload.sh"}, "arn:x", nil)
 	var he *HookError
-	if !errors.As(err, &he) || !strings.Contains(he.Summary, "relative path, ./reload.sh") || !strings.Contains(he.Summary, "deploy again with its absolute path") {
+	if !errors.As(err, &he) || !strings.Contains(he.Summary, "it names ./reload.sh by a relative path") || !strings.Contains(he.Summary, "deploy again with its absolute path") {
 		t.Errorf("got %v", err)
 	}
 	if _, err := os.Stat(dir + "/ran"); err == nil {

@@ -222,11 +222,11 @@ func Deliver(ctx context.Context, hook string, evs []*Event, errOut io.Writer, e
 
 // deliverNow is Deliver in line.
 func deliverNow(ctx context.Context, hook string, evs []*Event, errOut io.Writer, env []string) {
-	if prog, ok := shellarg.RelativeProgram(hook); ok {
+	if err := shellarg.CheckHookCommand(hook); err != nil {
 		// Set before hooks ran in / (config set refuses it now): run
 		// there, it would be another program, or none (review).
-		fmt.Fprintf(errOut, "certctl: event hook not run for %d event(s): its program is named by a relative path, %s, and hooks run in %s: set it again with its absolute path (certctl config set hooks.event …; certctl events lists them)\n",
-			len(evs), prog, shellarg.HookDir)
+		fmt.Fprintf(errOut, "certctl: event hook not run for %d event(s): %v: set it again with its absolute path (certctl config set hooks.event …; certctl events lists them)\n",
+			len(evs), err)
 		return
 	}
 	for i, ev := range evs {

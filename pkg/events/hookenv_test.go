@@ -200,7 +200,7 @@ func TestHookRelativeNotRun(t *testing.T) {
 	if _, err := os.Stat(dir + "/ran"); err == nil {
 		t.Error("the hook ran")
 	}
-	if !strings.Contains(out.String(), "event hook not run for 1 event(s): its program is named by a relative path, ./hook.sh") {
+	if !strings.Contains(out.String(), "event hook not run for 1 event(s): it names ./hook.sh by a relative path") {
 		t.Errorf("said %q", out.String())
 	}
 }

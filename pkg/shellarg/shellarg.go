@@ -3,7 +3,10 @@
 // URL), so that a word with a space or a quote pastes as one argument.
 package shellarg
 
-import "strings"
+import (
+	"path/filepath"
+	"strings"
+)
 
 // Quote returns s as one shell word: unchanged when it holds nothing the
 // shell would take for something else, else in single quotes (a single
@@ -20,6 +23,31 @@ func Quote(s string) string {
 // at a renewal from cron (which starts in $HOME) or a systemd timer (in /),
 // so that a command that works when it is set up works at every renewal.
 const HookDir = "/"
+
+// RelativeProgramError is a hook command that names its program (or a
+// script, or a cd's directory) by a relative path (RelativeProgram).
+type RelativeProgramError struct{ Program string }
+
+func (e *RelativeProgramError) Error() string {
+	return "it names " + e.Program + " by a relative path, and hooks run in " + HookDir +
+		", at the deploy as at every renewal (cron, a systemd timer)"
+}
+
+// Fix is the path to give instead, from the working directory.
+func (e *RelativeProgramError) Fix() string {
+	abs, _ := filepath.Abs(e.Program)
+	return "give its absolute path: " + abs
+}
+
+// CheckHookCommand refuses a hook command that RelativeProgram finds
+// names something by a relative path, with a *RelativeProgramError: the
+// one rule of deploy --exec, hooks.event, and their runs.
+func CheckHookCommand(script string) error {
+	if prog, ok := RelativeProgram(script); ok {
+		return &RelativeProgramError{Program: prog}
+	}
+	return nil
+}
 
 // RelativeProgram returns the program of a command of script (for sh -c)
 // that is named by a relative path (./reload.sh, bin/reload), or the script
