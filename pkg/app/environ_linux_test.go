@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/certctl/certctl/internal/asnobody"
 )
 
 // TestHookCannotReadSecretEnviron (tester): a deploy hook, whose own
@@ -27,7 +29,7 @@ func TestHookCannotReadSecretEnviron(t *testing.T) {
 	defer os.RemoveAll(dir)
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
-		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		cred = &syscall.Credential{Uid: asnobody.UID, Gid: asnobody.UID}
 		for _, d := range []string{filepath.Dir(filepath.Dir(bin)), filepath.Dir(bin), dir} {
 			if err := os.Chmod(d, 0o755); err != nil {
 				t.Fatal(err)
