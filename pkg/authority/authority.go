@@ -994,11 +994,7 @@ func (s *Service) sign(tx localstore.Tx, r *Record, t *x509.Certificate, pub cry
 	if r.partitioned() {
 		part = partitionOf(t.SerialNumber.Bytes())
 	}
-	crl := s.CRLURL(r, part)
-	if r.Revocation != nil && r.Revocation.CrlConfiguration.omitsCDP() {
-		crl = ""
-	}
-	casign.SetRevocationURLs(t, crl, s.OCSPURL(r))
+	casign.SetRevocationURLs(t, s.carriedCRLURL(r, part), s.OCSPURL(r))
 	cert, err := casign.Sign(t, caCert, pub, caKey)
 	if err != nil {
 		return nil, mapSignErr(err)

@@ -472,11 +472,16 @@ func (s *Service) CRLURL(r *Record, n int) string {
 // CarriedCRLURL is the CRL distribution point r's certificates carry (of
 // its complete CRL; a PARTITIONED CA's name their partition's below it),
 // "" when they carry none.
-func (s *Service) CarriedCRLURL(r *Record) string {
+func (s *Service) CarriedCRLURL(r *Record) string { return s.carriedCRLURL(r, -1) }
+
+// carriedCRLURL is the CRL distribution point a certificate of r's
+// partition part (-1: the complete CRL) carries, "" when its revocation
+// configuration omits it: the one rule of sign and ca describe.
+func (s *Service) carriedCRLURL(r *Record, part int) string {
 	if r.Revocation != nil && r.Revocation.CrlConfiguration.omitsCDP() {
 		return ""
 	}
-	return s.CRLURL(r, -1)
+	return s.CRLURL(r, part)
 }
 
 // OCSPURL is r's AIA OCSP location, or "".
